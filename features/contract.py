@@ -1,0 +1,192 @@
+"""The customer data contract: which tables exist, their columns, kinds and row rules.
+
+This module is the single declaration of the contract. The pandera schemas (`features.schemas`), the validation
+(`features.validation`), the README table and the demo generator all follow it.
+
+Validated in-memory representation (what every later step reads): `dict[str, pd.DataFrame]` keyed by table name;
+id and text columns `str`; timestamps naive `datetime64[ns]` wall-clock time in the configured timezone; money and
+other numbers `float64`; flags nullable `boolean`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["id", "text", "timestamp", "money", "number", "bool", "rating"]
+
+TICKET_KINDS: tuple[str, ...] = ("request", "complaint", "billing", "technical", "meeting", "other")
+PERSONAL_COLUMNS: frozenset[str] = frozenset({"name", "email", "phone", "address"})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool
+    description: str
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One contract table: its columns, key, and which columns reference a customer."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: str | None
+    customer_refs: tuple[str, ...] = ()
+    required: bool = False
+    personal: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no contract column {name!r}")
+
+
+def _c(name: str, kind: Kind, required: bool, description: str, unit: str = "") -> Column:
+    return Column(name, kind, required, description, unit)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "orders",
+            "One row per order.",
+            (
+                _c("order_id", "id", True, "unique order id"),
+                _c("customer_id", "id", True, "the buying customer"),
+                _c("ordered_at", "timestamp", True, "when the order was placed"),
+                _c("revenue", "money", True, "what the customer paid, after discounts", "currency, >= 0"),
+                _c("cost", "money", False, "cost of goods sold", "currency, >= 0"),
+                _c("discount", "money", False, "discount given on the order", "currency, >= 0"),
+                _c("promo", "bool", False, "bought on a promotion"),
+                _c("quantity", "number", False, "units ordered", "units, > 0"),
+                _c("channel", "text", False, "sales channel"),
+            ),
+            key="order_id",
+            customer_refs=("customer_id",),
+            required=True,
+        ),
+        Table(
+            "returns",
+            "One row per return or credit note.",
+            (
+                _c("return_id", "id", True, "unique return id"),
+                _c("customer_id", "id", True, "the returning customer"),
+                _c("returned_at", "timestamp", True, "when the return was booked"),
+                _c("amount", "money", True, "amount refunded", "currency, > 0"),
+                _c("order_id", "id", False, "the order returned, if known"),
+                _c("reason", "text", False, "return reason"),
+            ),
+            key="return_id",
+            customer_refs=("customer_id",),
+        ),
+        Table(
+            "tickets",
+            "Every service interaction: support tickets, calls, meetings.",
+            (
+                _c("ticket_id", "id", True, "unique ticket id"),
+                _c("customer_id", "id", True, "the customer served"),
+                _c("opened_at", "timestamp", True, "when the interaction started"),
+                _c("effort_minutes", "number", True, "staff time spent", "minutes, >= 0"),
+                _c("closed_at", "timestamp", False, "when it was closed", ">= opened_at"),
+                _c("kind", "text", False, "one of " + ", ".join(TICKET_KINDS)),
+                _c("escalated", "bool", False, "escalated to a senior person"),
+                _c("satisfaction", "rating", False, "customer satisfaction score", "1-5"),
+            ),
+            key="ticket_id",
+            customer_refs=("customer_id",),
+        ),
+        Table(
+            "invoices",
+            "One row per invoice.",
+            (
+                _c("invoice_id", "id", True, "unique invoice id"),
+                _c("customer_id", "id", True, "the billed customer"),
+                _c("issued_at", "timestamp", True, "issue date"),
+                _c("due_at", "timestamp", True, "payment due date", ">= issued_at"),
+                _c("amount", "money", True, "invoiced amount", "currency, >= 0"),
+                _c("paid_at", "timestamp", False, "payment date; empty = unpaid", ">= issued_at"),
+                _c("disputed", "bool", False, "the customer disputed the invoice"),
+            ),
+            key="invoice_id",
+            customer_refs=("customer_id",),
+        ),
+        Table(
+            "referrals",
+            "Who brought whom.",
+            (
+                _c("referrer_id", "id", True, "the customer who recommended"),
+                _c("referred_id", "id", True, "the customer who came"),
+                _c("referred_at", "timestamp", True, "when the referral happened"),
+            ),
+            key="referred_id",
+            customer_refs=("referrer_id", "referred_id"),
+        ),
+        Table(
+            "customers",
+            "Customer master data. Personal columns are carried for reports only, never features.",
+            (
+                _c("customer_id", "id", True, "unique customer id"),
+                _c("signup_at", "timestamp", False, "when the customer was won"),
+                _c("segment", "text", False, "business segment"),
+                _c("size", "text", False, "size class"),
+                _c("region", "text", False, "region"),
+                _c("acquisition_channel", "text", False, "how the customer was won"),
+                _c("account_manager_id", "id", False, "current account manager"),
+                _c("churned_at", "timestamp", False, "explicit cancellation (subscription businesses)"),
+                _c("name", "text", False, "personal: reports only"),
+                _c("email", "text", False, "personal: reports only"),
+                _c("phone", "text", False, "personal: reports only"),
+                _c("address", "text", False, "personal: reports only"),
+            ),
+            key="customer_id",
+            personal=PERSONAL_COLUMNS,
+        ),
+        Table(
+            "account_managers",
+            "The people who own customer relationships.",
+            (
+                _c("account_manager_id", "id", True, "unique manager id"),
+                _c("name", "text", False, "personal: reports only"),
+                _c("started_at", "timestamp", False, "start date"),
+                _c("left_at", "timestamp", False, "leaving date; empty = still there", ">= started_at"),
+            ),
+            key="account_manager_id",
+            personal=frozenset({"name"}),
+        ),
+        Table(
+            "assignments",
+            "Account-manager assignment history (optional): makes the manager point-in-time.",
+            (
+                _c("customer_id", "id", True, "the customer"),
+                _c("account_manager_id", "id", True, "the manager assigned"),
+                _c("assigned_at", "timestamp", True, "from when"),
+            ),
+            key=None,
+            customer_refs=("customer_id",),
+        ),
+    )
+}
+
+#: Tables whose timestamp columns are events (used to find where the data starts and ends).
+EVENT_TIME_COLUMNS: dict[str, tuple[str, ...]] = {
+    "orders": ("ordered_at",),
+    "returns": ("returned_at",),
+    "tickets": ("opened_at",),
+    "invoices": ("issued_at",),
+    "referrals": ("referred_at",),
+}

@@ -1,0 +1,62 @@
+"""pandera schemas for the validated tables, derived from the contract (one declaration, two uses).
+
+`features.validation` produces frames that satisfy these; `check_tables` asserts it at the boundary so a bug in the
+parsing code cannot pass malformed tables downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from features.contract import TABLES, TICKET_KINDS, Column, Table
+
+_DTYPES = {
+    "id": "str",
+    "text": "str",
+    "timestamp": "datetime64[ns]",
+    "money": "float64",
+    "number": "float64",
+    "rating": "float64",
+    "bool": "boolean",
+}
+
+
+def _checks(table: str, col: Column) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if col.kind == "money" and not (table == "returns" and col.name == "amount"):
+        checks.append(pa.Check.ge(0))
+    if table == "returns" and col.name == "amount":
+        checks.append(pa.Check.gt(0))
+    if col.name == "effort_minutes":
+        checks.append(pa.Check.ge(0))
+    if col.name == "satisfaction":
+        checks.append(pa.Check.isin([1.0, 2.0, 3.0, 4.0, 5.0]))
+    if table == "tickets" and col.name == "kind":
+        checks.append(pa.Check.isin(list(TICKET_KINDS)))
+    return checks
+
+
+@cache
+def table_schema(name: str) -> pa.DataFrameSchema:
+    table: Table = TABLES[name]
+    columns = {
+        c.name: pa.Column(
+            _DTYPES[c.kind],
+            checks=_checks(name, c),
+            nullable=not c.required,
+            required=c.required,
+            unique=(c.name == table.key),
+        )
+        for c in table.columns
+    }
+    return pa.DataFrameSchema(columns, strict=True, name=name)
+
+
+def check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
+    """Raise pandera's SchemaError if a validated table breaks the contract."""
+    for name, frame in tables.items():
+        table_schema(name).validate(frame, lazy=False)

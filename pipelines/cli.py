@@ -1,0 +1,106 @@
+"""The `cvp` command line. Thin: parses flags, calls the jobs in `pipelines/`, turns known errors into messages."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from features.validation import StructuralError
+
+app = typer.Typer(
+    name="cvp",
+    help="Customer value predictor: what each customer is worth, how likely they are to leave, and why.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="Directory with one file per table (CSV or Parquet).")]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="YAML mapping a foreign schema onto the contract.")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML overriding configs/default.yaml.")]
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known input problems end the run with a clear message and exit code 2, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StructuralError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@app.command()
+@_friendly
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    customers: Annotated[int, typer.Option("--customers", min=1)] = 3000,
+    start: Annotated[str, typer.Option("--start")] = "2021-01-01",
+    end: Annotated[str, typer.Option("--end")] = "2025-12-31",
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+) -> None:
+    """Generate the synthetic demo company (all contract tables, plus the latent truth in _truth/)."""
+    from pipelines.jobs import run_generate
+
+    run_generate(out, customers, start, end, seed, fmt, console)
+
+
+@app.command()
+@_friendly
+def validate(
+    data: DataOpt,
+    mapping: MappingOpt = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Where to write <table>.csv rejects.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check a data directory against the contract; write row-level rejects with a reason per row."""
+    from pipelines.jobs import run_validate
+
+    run_validate(data, mapping, rejects, config, console)
+
+
+@app.command()
+@_friendly
+def features(
+    data: DataOpt,
+    as_of: Annotated[str, typer.Option("--as-of", help="Cutoff: only events strictly before it are used.")],
+    out: Annotated[Path, typer.Option("--out", help="Feature table (.parquet or .csv); manifest beside it.")],
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Build the point-in-time feature table as of a date, with its manifest."""
+    from pipelines.jobs import run_features
+
+    run_features(data, as_of, out, mapping, config, console)
+
+
+@app.command()
+@_friendly
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Working directory for the demo.")] = Path("demo"),
+    config: ConfigOpt = None,
+) -> None:
+    """Run the whole product on the built-in demo company."""
+    from pipelines.jobs import run_demo
+
+    run_demo(out, config, console)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

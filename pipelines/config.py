@@ -1,0 +1,84 @@
+"""The resolved configuration: one YAML file parsed once into frozen, typed settings that reject unknown keys.
+
+`configs/default.yaml` holds every default; `--config FILE` overrides any subset (deep-merged over the defaults).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from features.config import FeatureConfig, LabelConfig
+from features.validation import StructuralError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(_Frozen):
+    timezone: str = "UTC"
+    currency: str = "EUR"
+
+
+class DemoConfig(_Frozen):
+    customers: int = Field(3000, gt=0)
+    start: str = "2021-01-01"
+    end: str = "2025-12-31"
+    seed: int = 7
+
+
+class MlflowConfig(_Frozen):
+    tracking_dir: str = "mlruns"
+    experiment: str = "customer-value"
+    registered_model: str = "customer-value"
+
+
+class AppConfig(_Frozen):
+    data: DataConfig = DataConfig()
+    demo: DemoConfig = DemoConfig()
+    features: FeatureConfig = FeatureConfig()
+    labels: LabelConfig = LabelConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+
+    def digest(self) -> str:
+        """A short hash of the resolved config, recorded in manifests."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise StructuralError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise StructuralError(f"config {path} must be a mapping of sections")
+    return data
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> AppConfig:
+    """Defaults from `configs/default.yaml`, then `path`, then `overrides` (e.g. from CLI flags)."""
+    data = _read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
+    if path is not None:
+        data = _deep_merge(data, _read_yaml(path))
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        raise StructuralError(f"invalid configuration{f' in {path}' if path else ''}:\n{exc}") from exc

@@ -1,0 +1,148 @@
+"""Reading data directories, atomic writes and data fingerprints. The only place that touches raw files."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.contract import TABLES
+from features.validation import StructuralError, ValidationResult, validate_tables
+from pipelines.mapping import Mapping, apply_mapping, load_mapping
+
+SUFFIXES = (".parquet", ".csv")
+
+
+def read_file(path: Path) -> pd.DataFrame:
+    """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file."""
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def find_table_files(data_dir: Path) -> dict[str, Path]:
+    """Contract tables present in `data_dir`, by file stem. Two files for one table is an error."""
+    if not data_dir.is_dir():
+        raise StructuralError(f"data directory {data_dir} does not exist")
+    found: dict[str, Path] = {}
+    for path in sorted(data_dir.iterdir()):
+        if path.suffix in SUFFIXES and path.stem in TABLES:
+            if path.stem in found:
+                raise StructuralError(
+                    f"table {path.stem!r} has two files: {found[path.stem].name} and {path.name}"
+                )
+            found[path.stem] = path
+    return found
+
+
+@dataclass
+class LoadedData:
+    """Validated tables plus everything the run should say about how they were obtained."""
+
+    result: ValidationResult
+    files: dict[str, Path]
+    source_rejects: dict[str, pd.DataFrame] = field(default_factory=dict)
+    source_report: dict[str, dict[str, int]] = field(default_factory=dict)
+    timezone: str = "UTC"
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return self.result.tables
+
+
+def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = "UTC") -> LoadedData:
+    """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract."""
+    data_dir = Path(data_dir)
+    if mapping_path is None:
+        files = find_table_files(data_dir)
+        if "orders" not in files:
+            raise StructuralError(
+                f"required table 'orders' is missing in {data_dir} (expected orders.csv or orders.parquet; "
+                f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
+            )
+        raw = {name: read_file(path) for name, path in files.items()}
+        return LoadedData(validate_tables(raw, timezone), files, timezone=timezone)
+    mapping: Mapping = load_mapping(mapping_path)
+    tz = mapping.timezone or timezone
+    files = {}
+    for name, src in mapping.sources.items():
+        path = data_dir / src.file
+        if not path.exists():
+            raise StructuralError(f"mapping {mapping_path} expects source file {path}, which does not exist")
+        files[name] = path
+    sources = {name: read_file(path) for name, path in files.items()}
+    raw, source_rejects, source_report = apply_mapping(mapping, sources)
+    return LoadedData(validate_tables(raw, tz), files, source_rejects, source_report, tz)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it onto `target` only if the block completes.
+
+    A killed run leaves either the old file or none, never a half-written one (rename is atomic on POSIX).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_atomic(target: Path, writer: Callable[[Path], Any]) -> Path:
+    with atomic_path(target) as tmp:
+        writer(tmp)
+    return Path(target)
+
+
+def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:
+    """Write a frame atomically as Parquet or CSV by suffix."""
+    target = Path(target)
+    if target.suffix == ".csv":
+        return write_atomic(target, lambda p: frame.to_csv(p, index=index))
+    return write_atomic(target, lambda p: frame.to_parquet(p, index=index))
+
+
+def write_json(obj: Any, target: Path) -> Path:
+    text = json.dumps(obj, indent=2, sort_keys=True, default=str)
+    return write_atomic(Path(target), lambda p: p.write_text(text + "\n", encoding="utf-8"))
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
+    """Row count and a content hash that is stable across runs and platforms."""
+    h = hashlib.sha256()
+    h.update(",".join(map(str, frame.columns)).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return {"rows": len(frame), "sha256": h.hexdigest()[:16]}
+
+
+def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
+    return {name: frame_fingerprint(tables[name]) for name in sorted(tables)}
+
+
+def write_rejects(loaded: LoadedData, rejects_dir: Path) -> dict[str, Path]:
+    """Write `<rejects>/<table>.csv` (and `<source>.source.csv` for mapping rejects); only tables with rejects."""
+    out: dict[str, Path] = {}
+    for name, frame in loaded.result.rejects.items():
+        if len(frame):
+            out[name] = write_frame(frame, Path(rejects_dir) / f"{name}.csv")
+    for name, frame in loaded.source_rejects.items():
+        if len(frame):
+            out[f"source:{name}"] = write_frame(frame, Path(rejects_dir) / f"{name}.source.csv")
+    return out

@@ -1,0 +1,212 @@
+"""Contract validation: schema unit tests per table on hand-written rows, and rows in = accepted + rejected."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from features.contract import TABLES
+from features.validation import StructuralError, parse_timestamps, validate_tables
+
+
+def _raw(**cols: list) -> pd.DataFrame:
+    return pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in cols.items()})
+
+
+ORDERS = _raw(
+    order_id=["o1", "o2", "o3"],
+    customer_id=["007", "007", "010"],
+    ordered_at=["2024-01-01", "2024-01-02 10:30:00", "2024-01-03T00:00:00+02:00"],
+    revenue=["10.5", "20", "0"],
+)
+CUSTOMERS = _raw(customer_id=["007", "010"], segment=["retail", "b2b"], name=["Ann", "Bob"])
+
+
+def reasons(result, table: str) -> list[str]:
+    return result.rejects[table]["reason"].tolist()
+
+
+def test_valid_orders_are_typed_and_ids_keep_leading_zeros():
+    res = validate_tables({"orders": ORDERS}, timezone="UTC")
+    o = res.tables["orders"]
+    assert o["customer_id"].tolist() == ["007", "007", "010"]
+    assert str(o["ordered_at"].dtype) == "datetime64[ns]"
+    assert o["revenue"].tolist() == [10.5, 20.0, 0.0]
+    # an offset is converted to the configured zone, then kept as naive wall-clock time
+    assert o["ordered_at"].iloc[2] == pd.Timestamp("2024-01-02 22:00:00")
+    assert res.report["orders"].rows_in == 3 and res.report["orders"].accepted == 3
+
+
+def test_timezone_conversion_of_offsets_only():
+    s = pd.Series(["2024-06-01 12:00", "2024-06-01T12:00:00Z"], dtype="str")
+    out = parse_timestamps(s, "Europe/Berlin")
+    assert out.tolist() == [pd.Timestamp("2024-06-01 12:00"), pd.Timestamp("2024-06-01 14:00")]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("ordered_at", "2024-13-45", "unparseable ordered_at"),
+        ("ordered_at", "1066-10-14", "impossible date in ordered_at"),
+        ("revenue", "-5", "negative revenue"),
+        ("revenue", "ten", "unparseable revenue"),
+        ("customer_id", "", "missing customer_id"),
+        ("order_id", "o1", "duplicate order_id"),
+    ],
+)
+def test_order_row_problems_are_rejected_with_reason(column, value, reason):
+    bad = ORDERS.copy()
+    bad.loc[1, column] = value
+    res = validate_tables({"orders": bad})
+    assert reasons(res, "orders") == [reason]
+    assert res.rejects["orders"]["source_row"].tolist() == [1]
+    # the rejected row is the original row, as read
+    assert res.rejects["orders"].loc[0, column] == value
+    assert res.report["orders"].accepted == 2
+
+
+def test_returns_tickets_invoices_referrals_rules():
+    raw = {
+        "orders": ORDERS,
+        "customers": CUSTOMERS,
+        "returns": _raw(
+            return_id=["r1", "r2", "r3"],
+            customer_id=["007", "999", "010"],
+            returned_at=["2024-02-01"] * 3,
+            amount=["5", "5", "0"],
+        ),
+        "tickets": _raw(
+            ticket_id=["t1", "t2", "t3", "t4", "t5"],
+            customer_id=["007"] * 5,
+            opened_at=["2024-02-01 10:00"] * 5,
+            effort_minutes=["30", "-1", "10", "10", "10"],
+            closed_at=["2024-02-01 11:00", "", "2024-01-01", "", ""],
+            kind=["Complaint", "request", "request", "rant", "billing"],
+            satisfaction=["5", "", "", "", "7"],
+            escalated=["yes", "no", "", "false", "maybe"],
+        ),
+        "invoices": _raw(
+            invoice_id=["i1", "i2", "i3"],
+            customer_id=["007", "007", "010"],
+            issued_at=["2024-01-01", "2024-01-01", "2024-01-10"],
+            due_at=["2024-01-31", "2023-12-01", "2024-02-10"],
+            amount=["10", "10", "10"],
+            paid_at=["2024-02-05", "", "2024-01-05"],
+        ),
+        "referrals": _raw(
+            referrer_id=["007", "010"], referred_id=["010", "010"], referred_at=["2024-01-01"] * 2
+        ),
+    }
+    res = validate_tables(raw)
+    assert reasons(res, "returns") == ["unknown customer_id", "non-positive return amount"]
+    assert reasons(res, "tickets") == [
+        "negative effort_minutes",
+        "closed_at before opened_at",
+        "unknown ticket kind",
+        "unparseable escalated",
+    ]
+    t = res.tables["tickets"]
+    assert t["kind"].tolist() == ["complaint"]
+    assert t["escalated"].tolist() == [True]
+    assert reasons(res, "invoices") == ["due_at before issued_at", "paid before issued"]
+    assert pd.isna(res.tables["invoices"]).sum().sum() == 0  # i1 was paid (late), so nothing missing
+    assert reasons(res, "referrals") == ["self-referral"]
+    for r in res.report.values():
+        assert r.rows_in == r.accepted + r.rejected
+
+
+def test_satisfaction_out_of_range_is_rejected():
+    raw = {
+        "orders": ORDERS,
+        "tickets": _raw(
+            ticket_id=["t1", "t2"],
+            customer_id=["007"] * 2,
+            opened_at=["2024-01-01"] * 2,
+            effort_minutes=["1", "1"],
+            satisfaction=["3", "7"],
+        ),
+    }
+    assert reasons(validate_tables(raw), "tickets") == ["satisfaction outside 1-5"]
+
+
+def test_missing_required_column_is_structural_and_names_table_and_column():
+    with pytest.raises(StructuralError, match=r"'orders'.*customer_id") as exc:
+        validate_tables({"orders": ORDERS.drop(columns=["customer_id"])})
+    assert "o1" in str(exc.value)  # example rows are shown
+
+
+def test_missing_orders_and_unknown_table_are_structural():
+    with pytest.raises(StructuralError, match="orders"):
+        validate_tables({"customers": CUSTOMERS})
+    with pytest.raises(StructuralError, match="unknown table"):
+        validate_tables({"orders": ORDERS, "ordrs": ORDERS})
+
+
+def test_column_of_wrong_type_throughout_is_structural():
+    bad = ORDERS.assign(ordered_at=["soon", "later", "never"])
+    with pytest.raises(StructuralError, match=r"'orders', column 'ordered_at'.*wrong type throughout"):
+        validate_tables({"orders": bad})
+
+
+def test_optional_tables_and_columns_may_be_absent():
+    res = validate_tables({"orders": ORDERS})
+    assert set(res.tables) == {"orders"}
+    assert list(res.tables["orders"].columns) == ["order_id", "customer_id", "ordered_at", "revenue"]
+
+
+def test_unknown_columns_are_reported_not_kept():
+    res = validate_tables({"orders": ORDERS.assign(notes=["a", "b", "c"])})
+    assert "notes" not in res.tables["orders"].columns
+    assert res.report["orders"].ignored_columns == ("notes",)
+
+
+# --- property: random corruptions lose no row and never change accepted rows ---------------------------------
+
+N = 12
+BASE = _raw(
+    order_id=[f"o{i:03d}" for i in range(N)],
+    customer_id=[f"{i % 4:05d}" for i in range(N)],
+    ordered_at=[f"2024-0{1 + i % 9}-1{i % 10} 08:00" for i in range(N)],
+    revenue=[str(10 + i) for i in range(N)],
+    discount=[str(i % 3) for i in range(N)],
+    promo=["true" if i % 2 else "false" for i in range(N)],
+)
+CORRUPTIONS = ["", "not a date", "-1", "abc", "o000", "2200-01-01", "maybe", "  "]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, N - 1), st.sampled_from(list(BASE.columns)), st.sampled_from(CORRUPTIONS)),
+        max_size=10,
+    )
+)
+def test_corruptions_conserve_rows(corruptions):
+    raw = BASE.copy()
+    for row, col, value in corruptions:
+        raw.loc[row, col] = value
+    res = validate_tables({"orders": raw})
+    rep = res.report["orders"]
+    assert rep.rows_in == N == rep.accepted + rep.rejected
+    assert res.rejects["orders"]["reason"].notna().all()
+    assert res.rejects["orders"]["reason"].str.len().gt(0).all()
+    clean = validate_tables({"orders": BASE}).tables["orders"]
+    touched = {row for row, _, _ in corruptions}
+    rejected = set(res.rejects["orders"]["source_row"])
+    # every untouched row is accepted (except duplicates created by a corruption), unchanged
+    acc = res.tables["orders"].set_index("order_id")
+    for i in range(N):
+        if i in touched or i in rejected:
+            continue
+        pd.testing.assert_series_equal(
+            acc.loc[clean.loc[i, "order_id"]], clean.set_index("order_id").loc[clean.loc[i, "order_id"]]
+        )
+
+
+def test_every_contract_table_has_a_schema_that_accepts_its_validated_form():
+    from features.schemas import table_schema
+
+    for name in TABLES:
+        assert set(table_schema(name).columns) == set(TABLES[name].column_names)
