@@ -1,0 +1,77 @@
+"""End to end: `cvp generate` then `cvp validate` on the demo company, clean and corrupted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("company")
+    res = runner.invoke(
+        app, ["generate", "--customers", "2000", "--seed", "7", "--out", str(out), "--format", "csv"]
+    )
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for p in src.glob("*.csv"):
+        (dst / p.name).write_bytes(p.read_bytes())
+    return dst
+
+
+def test_validate_clean_company_exits_zero_and_prints_counts(company, tmp_path):
+    res = runner.invoke(app, ["validate", "--data", str(company), "--rejects", str(tmp_path / "rej")])
+    assert res.exit_code == 0, res.output
+    n_orders = len(pd.read_csv(company / "orders.csv", dtype=str))
+    assert f"{n_orders:,}" in res.output
+    for table in ("orders", "returns", "tickets", "invoices", "referrals", "customers", "account_managers"):
+        assert table in res.output
+    assert "no rejected rows" in res.output
+    assert (company / "_truth").is_dir()  # the latent truth sits apart; `_truth` is not a contract table name
+    assert not any((tmp_path / "rej").glob("*.csv"))
+
+
+def test_missing_customer_id_column_is_structural(company, tmp_path):
+    data = _copy(company, tmp_path / "data")
+    orders = pd.read_csv(data / "orders.csv", dtype=str, keep_default_na=False)
+    orders.drop(columns=["customer_id"]).to_csv(data / "orders.csv", index=False)
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code != 0
+    assert "orders" in res.output and "customer_id" in res.output
+
+
+def test_ten_corrupted_dates_become_exactly_ten_rejects(company, tmp_path):
+    data = _copy(company, tmp_path / "data")
+    orders = pd.read_csv(data / "orders.csv", dtype=str, keep_default_na=False)
+    rows = list(range(5, 105, 10))
+    orders.loc[rows, "ordered_at"] = [
+        "2021-02-30",
+        "yesterday",
+        "31/31/2021",
+        "2021-13-01",
+        "0000-00-00",
+        "not a date",
+        "2021-1x-01",
+        "??",
+        "1850-01-01",
+        "2024-02-30 25:61",
+    ]
+    orders.to_csv(data / "orders.csv", index=False)
+    res = runner.invoke(app, ["validate", "--data", str(data), "--rejects", str(tmp_path / "rej")])
+    assert res.exit_code == 0, res.output
+    rej = pd.read_csv(tmp_path / "rej" / "orders.csv", dtype=str, keep_default_na=False)
+    assert sorted(rej["source_row"].astype(int)) == rows
+    assert set(rej["reason"]) <= {"unparseable ordered_at", "impossible date in ordered_at"}
+    assert (rej["order_id"].tolist()) == orders.loc[rows, "order_id"].tolist()
+    assert "10 rejected rows" in res.output.replace(",", "")
