@@ -1,0 +1,542 @@
+"""Explanations as tables: per-customer SHAP contributions, group sums, plain-language reasons, tier drivers.
+
+"Explanations are a table, not a plot": `explain_booster` is the one adapter that turns a LightGBM booster and
+its feature frame into a checked contribution frame; everything else here (and every report or plot) reads
+that frame.
+
+Contribution frame (the output of `explain_booster`)
+    grain: one row per row of X (one customer at one scoring cutoff), index = X.index, same order.
+    columns: one float64 column per model feature, in model order, plus `_base` (the expected value).
+    units: the booster's raw score. The value model's raw output is the prediction in currency, so its
+        contributions are in currency; the churn classifier's raw output is log-odds, so its contributions
+        are in log-odds (`churn_probability_contributions` turns them into probability points).
+    invariant: every row sums to the booster's raw prediction (checked on every row).
+
+No time semantics of its own: rows are explained as given; the caller chooses the cutoff of the features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.registry import GROUPS, FeatureSpec, feature_spec
+
+__all__ = [
+    "BASE_COLUMN",
+    "MODEL_GROUP",
+    "ExplainConfig",
+    "ExplanationCheckError",
+    "churn_probability_contributions",
+    "explain_booster",
+    "group_contributions",
+    "tier_drivers",
+    "tier_separators",
+    "top_reasons",
+]
+
+BASE_COLUMN = "_base"
+# Columns the registry does not know (BTYD outputs and other model-made features) are grouped here.
+MODEL_GROUP = "model"
+# Additivity is checked relative to the prediction (|sum - raw| <= rtol * max(|raw|, 1)); the spot check
+# against LightGBM's own pred_contrib is absolute in raw units, scaled up only for raw values above 1, since
+# a sum over hundreds of trees of currency-sized leaves carries ~1e-12 relative round-off.
+_ADDITIVITY_RTOL = 1e-6
+_SPOT_CHECK_ATOL = 1e-9
+_SPOT_CHECK_SEED = 0
+# Units whose phrases start with a count ("14 support hours ...") take a plural verb ("... lower ...").
+_COUNT_UNITS = frozenset(
+    {"tickets", "hours", "orders", "days", "customers", "invoices", "changes", "hours per 1,000 currency"}
+)
+
+
+class ExplainConfig(BaseModel):
+    """Explanation settings (the `explain:` section of the YAML config).
+
+    Attributes:
+        n_reasons: reasons per customer and model in reports (`top_reasons(n=...)`).
+        check_rows: rows spot-checked against LightGBM's own `pred_contrib` on every explanation.
+        separators_top: features listed per tier pair by `tier_separators`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n_reasons: int = Field(3, ge=1, le=20)
+    check_rows: int = Field(200, ge=0)
+    separators_top: int = Field(10, ge=1)
+
+
+class ExplanationCheckError(RuntimeError):
+    """Contributions failed the additivity or the cross-check against LightGBM (a wrong explanation)."""
+
+
+def _resolve_booster(model: Any) -> Any:
+    booster = getattr(model, "booster_", model)
+    if not hasattr(booster, "predict") or not hasattr(booster, "feature_name"):
+        raise TypeError(f"expected a lightgbm.Booster or a fitted LGBMModel, got {type(model).__name__}")
+    return booster
+
+
+def _exact_contributions(booster: Any, X: pd.DataFrame) -> np.ndarray:
+    """Exact path-dependent TreeSHAP, shape (n, p + 1), last column = expected value.
+
+    The one place that chooses the explainer: the numba TreeSHAP in `models.treeshap` (same output as
+    `booster.predict(X, pred_contrib=True)`, faster on many rows and threads).
+    """
+    from models.treeshap import TreeShapExplainer
+
+    return TreeShapExplainer(booster).shap_values(X)
+
+
+def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int = 200) -> pd.DataFrame:
+    """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract).
+
+    Args:
+        booster: a `lightgbm.Booster` or a fitted `LGBMRegressor`/`LGBMClassifier` (regression or binary).
+        X: the model's feature columns in training order (category columns as at fit).
+        expected_check_rows: rows (drawn with a fixed seed) compared with `booster.predict(pred_contrib=True)`;
+            max abs difference must be < 1e-9 (x max(1, max |contribution|) for currency-sized values).
+
+    Raises:
+        ValueError: X's columns are not the model's features in order.
+        ExplanationCheckError: a row does not add up to the raw prediction (relative tolerance 1e-6), or the
+            spot check disagrees with LightGBM.
+    """
+    bst = _resolve_booster(booster)
+    names = list(bst.feature_name())
+    if list(X.columns) != names:
+        raise ValueError(
+            f"X columns must be the model's features in order: expected {names}, got {list(X.columns)}"
+        )
+    columns = [*names, BASE_COLUMN]
+    if len(X) == 0:
+        return pd.DataFrame(np.empty((0, len(columns))), index=X.index.copy(), columns=columns)
+
+    values = _exact_contributions(bst, X)
+    if values.shape != (len(X), len(columns)):
+        raise ExplanationCheckError(
+            f"explainer returned shape {values.shape}, expected {(len(X), len(columns))}"
+        )
+
+    raw = np.asarray(bst.predict(X, raw_score=True), dtype=np.float64)
+    gap = np.abs(values.sum(axis=1) - raw)
+    bad = gap > _ADDITIVITY_RTOL * np.maximum(np.abs(raw), 1.0)
+    if bad.any() or not np.isfinite(values).all():
+        row = int(np.argmax(np.where(np.isfinite(gap), gap, np.inf)))
+        raise ExplanationCheckError(
+            f"contributions do not add up to the raw prediction on {int(bad.sum())} of {len(X)} rows "
+            f"(worst: row {X.index[row]!r}, sum {values[row].sum()!r} vs prediction {raw[row]!r})"
+        )
+
+    k = min(expected_check_rows, len(X))
+    if k > 0:
+        rows = np.sort(np.random.default_rng(_SPOT_CHECK_SEED).choice(len(X), size=k, replace=False))
+        reference = np.asarray(bst.predict(X.iloc[rows], pred_contrib=True), dtype=np.float64)
+        diff = float(np.abs(values[rows] - reference).max())
+        tolerance = _SPOT_CHECK_ATOL * max(1.0, float(np.abs(reference).max()))
+        if not diff < tolerance:
+            raise ExplanationCheckError(
+                f"contributions differ from LightGBM's pred_contrib by {diff:.3g} (tolerance {tolerance:.3g}) "
+                f"on a spot check of {k} rows"
+            )
+    return pd.DataFrame(values, index=X.index.copy(), columns=columns)
+
+
+def _feature_columns(contrib: pd.DataFrame) -> list[str]:
+    return [c for c in contrib.columns if c != BASE_COLUMN]
+
+
+def churn_probability_contributions(
+    logodds_contrib: pd.DataFrame,
+    final_prob: pd.Series | np.ndarray,
+    base_prob: float | pd.Series | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Split each customer's probability change `final_prob - base_prob` across features (approximation).
+
+    in:  `logodds_contrib`, a contribution frame of the churn classifier (log-odds, with `_base`);
+         `final_prob`, the customer's reported churn probability (usually the calibrated one), aligned by index
+         when a Series; `base_prob`, the probability at the base (default: sigmoid(`_base`); pass the calibrated
+         base, i.e. the calibrator applied to sigmoid(`_base`), when `final_prob` is calibrated).
+    out: same index and feature columns, in probability units, plus `_base` = base_prob; every row sums to
+         `final_prob` (the features sum to `final_prob - base_prob` up to floating-point round-off, which is
+         put on the largest contribution).
+
+    The approximation: SHAP values are additive in log-odds, not in probability. Each feature gets the share
+    of the probability change proportional to its log-odds contribution, phi_j * delta / sum(phi). Signs are
+    kept when delta and sum(phi) agree in sign, which holds for sigmoid(raw) and for any monotone calibrator
+    applied to both ends; the split is exact for one feature and ignores interactions through the curvature
+    of the sigmoid. When the log-odds contributions cancel (|sum(phi)| <= 1e-12 x sum|phi|) delta is split in
+    proportion to |phi|, and equally when every phi is 0. A NaN `final_prob` gives a NaN row.
+    """
+    features = _feature_columns(logodds_contrib)
+    if not features:
+        raise ValueError("logodds_contrib has no feature columns")
+    if BASE_COLUMN not in logodds_contrib.columns:
+        raise ValueError(f"logodds_contrib needs the {BASE_COLUMN!r} column (the expected log-odds)")
+    n = len(logodds_contrib)
+    phi = logodds_contrib[features].to_numpy(dtype=np.float64)
+    if isinstance(final_prob, pd.Series):
+        final_prob = final_prob.reindex(logodds_contrib.index)
+    final = np.asarray(final_prob, dtype=np.float64).reshape(-1)
+    if final.shape != (n,):
+        raise ValueError(f"final_prob has {final.size} values for {n} rows")
+    if base_prob is None:
+        base = 1.0 / (1.0 + np.exp(-logodds_contrib[BASE_COLUMN].to_numpy(dtype=np.float64)))
+    elif isinstance(base_prob, pd.Series):
+        base = base_prob.reindex(logodds_contrib.index).to_numpy(dtype=np.float64)
+    else:
+        base = np.broadcast_to(np.asarray(base_prob, dtype=np.float64), (n,)).copy()
+    delta = final - base
+
+    total = phi.sum(axis=1)
+    magnitude = np.abs(phi).sum(axis=1)
+    cancelled = np.abs(total) <= 1e-12 * magnitude  # includes all-zero rows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = delta / np.where(cancelled, 1.0, total)
+    out = phi * ratio[:, None]
+    # Degenerate rows are few: fix them up in place rather than building full-size alternatives.
+    for row in np.flatnonzero(cancelled):
+        if magnitude[row] > 0:
+            out[row] = np.abs(phi[row]) * (delta[row] / magnitude[row])
+        else:
+            out[row] = delta[row] / len(features)
+    # Put the round-off on the largest share so the row adds up to delta as closely as floats allow.
+    residual = delta - out.sum(axis=1)
+    largest = np.argmax(np.abs(out), axis=1)
+    out[np.arange(n), largest] += np.nan_to_num(residual)
+
+    result = pd.DataFrame(out, index=logodds_contrib.index.copy(), columns=features)
+    result[BASE_COLUMN] = base
+    return result
+
+
+def _spec_of(name: str, registry: Mapping[str, FeatureSpec]) -> FeatureSpec | None:
+    """The registry's spec, also for window configurations other than the given registry's; None if unknown."""
+    if name in registry:
+        return registry[name]
+    try:
+        return feature_spec(name)
+    except KeyError:
+        return None
+
+
+def _group_of(name: str, registry: Mapping[str, FeatureSpec]) -> str:
+    spec = _spec_of(name, registry)
+    return MODEL_GROUP if spec is None else spec.group
+
+
+def group_contributions(contrib: pd.DataFrame, registry: Mapping[str, FeatureSpec]) -> pd.DataFrame:
+    """Contributions summed by feature group.
+
+    in:  a contribution frame (feature columns, optional `_base`); `registry` from `feature_registry(config)`.
+    out: same index; one column per group present, in the registry's group order, then `model` (features the
+         registry does not know, e.g. `btyd_*`), then `_base` if the input has it. Row sums are unchanged.
+    """
+    groups = {name: _group_of(name, registry) for name in _feature_columns(contrib)}
+    order = [g for g in (*GROUPS, MODEL_GROUP) if g in groups.values()]
+    values = contrib[list(groups)].to_numpy(dtype=np.float64)
+    data = {}
+    for group in order:
+        cols = [i for i, name in enumerate(groups) if groups[name] == group]
+        data[group] = values[:, cols].sum(axis=1)
+    out = pd.DataFrame(data, index=contrib.index.copy(), columns=order)
+    if BASE_COLUMN in contrib.columns:
+        out[BASE_COLUMN] = contrib[BASE_COLUMN].to_numpy(dtype=np.float64)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# reasons in plain language
+
+
+def _about_amount(amount: np.ndarray, currency: str) -> np.ndarray:
+    """'about 420 EUR', 'about 1,200 EUR', 'about 12k EUR', 'about 1.2M EUR' (2 significant figures).
+
+    Below 100 the amount is rounded to a whole number; below 0.5 it reads 'less than 1'.
+    """
+    suffix = f" {currency}" if currency else ""
+    x = np.abs(amount)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = 10.0 ** (np.floor(np.log10(np.where(x > 0, x, 1.0))) - 1)
+    unit = np.where(x < 100, 1.0, unit)
+    rounded = np.floor(x / unit + 0.5) * unit  # half up, so 425 -> 430 like people round
+    uniques, inverse = np.unique(rounded, return_inverse=True)
+
+    def text(r: float) -> str:
+        if r < 1:
+            return f"less than 1{suffix}"
+        if r >= 1e6:
+            m = r / 1e6
+            return f"about {m:,.0f}M{suffix}" if m >= 10 else f"about {m:g}M{suffix}"
+        if r >= 1e4:
+            return f"about {r / 1e3:,.0f}k{suffix}"
+        return f"about {r:,.0f}{suffix}"
+
+    return np.array([text(float(r)) for r in uniques], dtype=object)[inverse.reshape(-1)]
+
+
+def _about_points(prob: np.ndarray) -> np.ndarray:
+    """'about 9 points' for a probability change of 0.09; 'less than 1 point' below half a point."""
+    points = np.floor(np.abs(prob) * 100.0 + 0.5)
+    uniques, inverse = np.unique(points, return_inverse=True)
+    texts = [
+        "less than 1 point" if p < 1 else ("about 1 point" if p == 1 else f"about {p:,.0f} points")
+        for p in uniques
+    ]
+    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _fragments(
+    name: str, values: np.ndarray, registry: Mapping[str, FeatureSpec]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fragment, plural) per value: the registry phrase with the value, and whether it reads as a plural.
+
+    Missing values read "no data on <description>" (the model still used the missingness, so it is a reason).
+    Features unknown to the registry read "<name> = <value>".
+    """
+    spec = _spec_of(name, registry)
+    plural_phrase = spec is not None and spec.phrase.startswith("{value") and spec.unit in _COUNT_UNITS
+    missing = pd.isna(values)
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    texts, plurals = [], []
+    for value in uniques:
+        if spec is None:
+            text = f"{name} = {value:,.3g}" if isinstance(value, float) else f"{name} = {value}"
+        else:
+            text = spec.phrase.format(value=value)
+        texts.append(text)
+        # "1 support hours" still takes a singular verb.
+        plurals.append(plural_phrase and not text.startswith("1 "))
+    missing_text = (
+        f"no data on {_lower_first(spec.description)}" if spec is not None else f"no data on {name}"
+    )
+    fragment = np.array([*texts, missing_text], dtype=object)[np.where(missing, len(texts), codes)]
+    plural = np.array([*plurals, False], dtype=bool)[np.where(missing, len(texts), codes)]
+    return fragment, plural
+
+
+def _feature_values(features: pd.DataFrame, name: str) -> np.ndarray:
+    """One feature's values as float64 (NaN missing) or, for categories and text, objects (NaN missing)."""
+    series = features[name]
+    if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype(object).where(series.notna(), np.nan).to_numpy(dtype=object)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def top_reasons(
+    contrib: pd.DataFrame,
+    features: pd.DataFrame,
+    registry: Mapping[str, FeatureSpec],
+    n: int = 3,
+    kind: Literal["value", "churn"] = "value",
+    currency: str = "EUR",
+) -> pd.DataFrame:
+    """Per customer, the n features with the largest |contribution|, as sentences for an account manager.
+
+    in:  `contrib`: kind="value": the value model's contribution frame (currency); kind="churn": the output of
+         `churn_probability_contributions` (probability; the effect is said in percentage points). `_base` is
+         ignored. `features`: the feature values the model saw, same index (extra columns ignored).
+    out: same index; `{kind}_reason_1..n` (str) then `{kind}_reason_feature_1..n` (str, the column name).
+         Ties in |contribution| go to the earlier column. A slot is missing (NA) when the contribution is
+         exactly 0 or there are fewer than n features.
+
+    Sentences: "<registry phrase with the customer's value> <raises|lowers> <expected profit|churn risk> by
+    <amount>", e.g. "14 support hours in the last 90 days lower expected profit by about 420 EUR",
+    "last ordered 210 days ago raises churn risk by about 9 points". Phrases starting with a count take a
+    plural verb. Amounts: 2 significant figures (about 420, about 1,200, about 12k, about 1.2M), whole
+    numbers below 100, "less than 1" below 0.5. A NaN feature value reads "no data on <description>".
+    """
+    if kind not in ("value", "churn"):
+        raise ValueError(f"kind must be 'value' or 'churn', got {kind!r}")
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    names = _feature_columns(contrib)
+    absent = [c for c in names if c not in features.columns]
+    if absent:
+        raise ValueError(f"features lacks columns explained in contrib: {absent}")
+    if not features.index.equals(contrib.index):
+        if not contrib.index.isin(features.index).all():
+            raise ValueError("features must hold a row for every row of contrib (same index)")
+        features = features.loc[contrib.index]
+
+    rows = len(contrib)
+    values = contrib[names].to_numpy(dtype=np.float64)
+    size = np.nan_to_num(np.abs(values), nan=0.0)
+    slots = min(n, len(names))
+    # `slots` argmax passes instead of a full sort: linear in the features, and argmax returns the first
+    # maximum, so ties go to the earlier column.
+    top = np.empty((rows, slots), dtype=np.int64)
+    remaining = size.copy()
+    for k in range(slots if rows else 0):
+        top[:, k] = np.argmax(remaining, axis=1)
+        remaining[np.arange(rows), top[:, k]] = -1.0
+    del remaining
+    target = "expected profit" if kind == "value" else "churn risk"
+    row_ids = np.arange(rows)
+
+    # Each feature column is converted once, and only if it is someone's reason.
+    cache: dict[int, np.ndarray] = {}
+
+    def column(j: int) -> np.ndarray:
+        if j not in cache:
+            cache[j] = _feature_values(features, names[j])
+        return cache[j]
+
+    data: dict[str, Any] = {}
+    feature_cols: dict[str, Any] = {}
+    for k in range(n):
+        sentence = np.full(rows, None, dtype=object)
+        feature = np.full(rows, None, dtype=object)
+        if k < slots and rows:
+            idx = top[:, k]
+            effect = values[row_ids, idx]
+            valid = np.nan_to_num(effect) != 0
+            fragment = np.full(rows, "", dtype=object)
+            plural = np.zeros(rows, dtype=bool)
+            # Group rows by feature so each feature's phrase is formatted once per distinct value.
+            order = np.argsort(idx, kind="stable")
+            starts = np.searchsorted(idx[order], np.arange(len(names) + 1))
+            for j in range(len(names)):
+                members = order[starts[j] : starts[j + 1]]
+                members = members[valid[members]]
+                if members.size == 0:
+                    continue
+                vals = column(j)[members]
+                fragment[members], plural[members] = _fragments(names[j], vals, registry)
+                feature[members] = names[j]
+            amount = _about_amount(effect, currency) if kind == "value" else _about_points(effect)
+            up = effect > 0
+            verb = np.where(plural, np.where(up, "raise", "lower"), np.where(up, "raises", "lowers"))
+            sel = np.flatnonzero(valid)
+            sentence[sel] = [
+                f"{f} {v} {target} by {a}"
+                for f, v, a in zip(fragment[sel], verb[sel], amount[sel], strict=True)
+            ]
+        data[f"{kind}_reason_{k + 1}"] = pd.array(sentence, dtype="str")
+        feature_cols[f"{kind}_reason_feature_{k + 1}"] = pd.array(feature, dtype="str")
+    return pd.DataFrame(data | feature_cols, index=contrib.index.copy())
+
+
+# --------------------------------------------------------------------------------------------------------
+# tiers
+
+
+def _tier_series(tiers: pd.Series | pd.DataFrame, index: pd.Index) -> pd.Series:
+    series = tiers["tier"] if isinstance(tiers, pd.DataFrame) else tiers
+    if not isinstance(series.dtype, pd.CategoricalDtype) or not series.dtype.ordered:
+        raise ValueError("tiers must be the ordered categorical `tier` column of assign_tiers")
+    if not index.isin(series.index).all():
+        raise ValueError("tiers must hold a tier for every row of contrib")
+    return series.reindex(index)
+
+
+def tier_drivers(
+    contrib: pd.DataFrame, tiers: pd.Series | pd.DataFrame, registry: Mapping[str, FeatureSpec]
+) -> dict[str, pd.DataFrame]:
+    """What pushes each tier's predictions: mean contribution within the tier versus the whole base.
+
+    in:  a contribution frame (one row per customer; `_base` ignored) and the tiers (`assign_tiers` output or
+         its `tier` column), aligned by index.
+    out: one frame per tier category (best tier first, empty tiers included with NaN means), index = group or
+         feature name, columns `level` ("group" | "feature"), `group`, `tier_mean`, `base_mean`,
+         `difference` (= tier_mean - base_mean), `n_customers`. Groups come first, then features, each sorted
+         by |difference| descending (ties by name).
+    """
+    tier = _tier_series(tiers, contrib.index)
+    names = _feature_columns(contrib)
+    grouped = group_contributions(contrib[names], registry)
+    parts = {
+        "group": (grouped, {g: g for g in grouped.columns}),
+        "feature": (contrib[names], {f: _group_of(f, registry) for f in names}),
+    }
+    out: dict[str, pd.DataFrame] = {}
+    for name in reversed(list(tier.cat.categories)):
+        mask = (tier == name).to_numpy()
+        frames = []
+        for level, (table, group_of) in parts.items():
+            base_mean = table.mean(axis=0)
+            tier_mean = table[mask].mean(axis=0) if mask.any() else base_mean * np.nan
+            frame = pd.DataFrame(
+                {
+                    "level": level,
+                    "group": [group_of[c] for c in table.columns],
+                    "tier_mean": tier_mean.to_numpy(),
+                    "base_mean": base_mean.to_numpy(),
+                    "difference": (tier_mean - base_mean).to_numpy(),
+                    "n_customers": int(mask.sum()),
+                },
+                index=pd.Index(table.columns, name="name"),
+            )
+            key = frame["difference"].abs().fillna(-1.0)
+            frames.append(
+                frame.assign(_key=-key).sort_values(["_key", "name"], kind="stable").drop(columns="_key")
+            )
+        out[str(name)] = pd.concat(frames)
+    return out
+
+
+def tier_separators(
+    features_frame: pd.DataFrame, contrib: pd.DataFrame, tiers: pd.Series | pd.DataFrame, top: int = 10
+) -> pd.DataFrame:
+    """The features that most separate each tier from the next lower one (by mean contribution).
+
+    Tier pairs come from the order of the tier categories (best first: great vs good, good vs problem), so this
+    function does not know the tier names. For each pair, features are ranked by |mean contribution in the
+    higher tier - mean contribution in the lower tier| and the `top` are kept.
+
+    out: columns `pair` ("<higher>_vs_<lower>"), `rank` (1 = strongest), `feature`, `contrib_mean_higher`,
+         `contrib_mean_lower`, `contrib_difference` (higher - lower), `feature_median_higher`,
+         `feature_median_lower` (medians of the feature value; NaN for non-numeric features). Pairs with an
+         empty tier are omitted.
+    """
+    tier = _tier_series(tiers, contrib.index)
+    names = _feature_columns(contrib)
+    ordered = list(reversed(list(tier.cat.categories)))
+    if not features_frame.index.equals(contrib.index):
+        features_frame = features_frame.reindex(contrib.index)
+    rows = []
+    for higher, lower in zip(ordered, ordered[1:], strict=False):
+        hi = (tier == higher).to_numpy()
+        lo = (tier == lower).to_numpy()
+        if not hi.any() or not lo.any():
+            continue
+        mean_hi = contrib.loc[hi, names].mean(axis=0)
+        mean_lo = contrib.loc[lo, names].mean(axis=0)
+        diff = mean_hi - mean_lo
+        ranked = sorted(names, key=lambda f: (-abs(diff[f]), f))[:top]
+        for rank, f in enumerate(ranked, start=1):
+            med_hi = med_lo = np.nan
+            if f in features_frame.columns and pd.api.types.is_numeric_dtype(features_frame[f].dtype):
+                med_hi = float(features_frame.loc[hi, f].median())
+                med_lo = float(features_frame.loc[lo, f].median())
+            rows.append(
+                {
+                    "pair": f"{higher}_vs_{lower}",
+                    "rank": rank,
+                    "feature": f,
+                    "contrib_mean_higher": float(mean_hi[f]),
+                    "contrib_mean_lower": float(mean_lo[f]),
+                    "contrib_difference": float(diff[f]),
+                    "feature_median_higher": med_hi,
+                    "feature_median_lower": med_lo,
+                }
+            )
+    columns = [
+        "pair",
+        "rank",
+        "feature",
+        "contrib_mean_higher",
+        "contrib_mean_lower",
+        "contrib_difference",
+        "feature_median_higher",
+        "feature_median_lower",
+    ]
+    return pd.DataFrame(rows, columns=columns)

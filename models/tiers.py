@@ -1,0 +1,510 @@
+"""Tiers (great / good / problem), A-D ratings, risk flags and Pareto curves, all driven by `TierConfig`.
+
+This module is the only code that knows the tier names. Every threshold is data in `TierConfig`; the functions
+here only apply it.
+
+Table contract of `assign_tiers`
+    in:  one row per customer (index `customer_id`, unique) holding predictions and features for one scoring
+         cutoff: the value column (`pred_expected_net_value_{h}d` by default: expected net profit over the
+         horizon, cost to serve counted, currency, may be negative), the churn column
+         (`pred_churn_prob_{h}d`, calibrated probability) and whichever feature columns the rules name
+         (`profit_cost_to_serve_365d`, `price_return_rate_value_365d`, ...). `{h}` in a configured column name
+         is the horizon in days. No time semantics beyond the frame's own: every row is judged as given.
+    out: same index and row order; `tier` (ordered categorical problem < good < great), `tier_reason` (str:
+         which rule decided), `rating` (ordered categorical, D < C < B < A or 1 < ... < 10; missing when the
+         value is missing), `flags` (str, `;`-joined flag names in configured order, "" when none).
+         `out.attrs["skipped_rules"]` lists the rules whose columns are absent from the frame (see
+         `rule_coverage` for counts).
+
+How the tier is decided (one total function with a catch-all):
+    1. Every customer starts as "good" (the catch-all).
+    2. Problem rules apply in configured order; the first that fires decides the reason. A rule compares one
+       column with a threshold, optionally scaled by a second column (`cost_to_serve > 0.5 x margin`).
+    3. "great" = not problem, known positive value, among the top `great.top_share` of the base by value
+       (Pareto, ranked over every customer with a known value, so "great" is always a subset of the top 20%
+       of the base; problem customers inside the top are not replaced by the next in line), known churn
+       probability below `great.max_churn_prob`, and every applied problem rule could be checked.
+    4. Everyone else stays "good"; the reason says why they are not great.
+
+Missing values never silently mean "fine":
+    - a column absent from the frame skips its rule for everyone (listed in `attrs["skipped_rules"]`);
+    - a NaN input for one customer means that rule is *unchecked* for them: it cannot make them a problem
+      (there is no evidence), but it keeps them out of "great" (nothing cleared them) and their
+      `tier_reason` names the unchecked rules;
+    - a NaN value or churn probability keeps a customer out of "great" and leaves the rating missing;
+    - flags fire only on known values (a flag is an alert; missing input raises none).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "FLAG_SEPARATOR",
+    "TIER_DTYPE",
+    "TIER_NAMES",
+    "FlagRule",
+    "GreatRule",
+    "RatingConfig",
+    "ThresholdRule",
+    "TierConfig",
+    "assign_tiers",
+    "pareto_curves",
+    "rule_coverage",
+]
+
+TierName = Literal["problem", "good", "great"]
+# Ascending, so sorting by tier puts the best customers last and `max()` is "great".
+TIER_NAMES: tuple[str, ...] = ("problem", "good", "great")
+TIER_DTYPE = pd.CategoricalDtype(list(TIER_NAMES), ordered=True)
+FLAG_SEPARATOR = ";"
+_LETTERS = ("D", "C", "B", "A")
+_OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+
+
+def _check_template(column: str) -> str:
+    """A column name may contain `{h}` (horizon days) and nothing else to fill."""
+    try:
+        column.format(h=365)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ValueError(f"column {column!r} may only use the placeholder {{h}}") from err
+    return column
+
+
+class ThresholdRule(BaseModel):
+    """`column op threshold` (or `column op threshold x scale_column`), evaluated per customer.
+
+    Attributes:
+        name: short identifier shown in `tier_reason` / `flags` (lower snake case).
+        column: input column; `{h}` is replaced by the horizon in days.
+        op: comparison, one of ">", ">=", "<", "<=".
+        threshold: the number compared with (a share when `scale_column` is set).
+        scale_column: when set, the right-hand side is `threshold * scale_column` row by row
+            (e.g. cost to serve > 0.5 x margin; with a margin <= 0 any positive cost fires).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    column: str
+    op: Literal[">", ">=", "<", "<="]
+    threshold: float = Field(allow_inf_nan=False)
+    scale_column: str | None = None
+
+    @field_validator("column", "scale_column")
+    @classmethod
+    def _columns_ok(cls, value: str | None) -> str | None:
+        return None if value is None else _check_template(value)
+
+    def columns(self, horizon_days: int) -> tuple[str, ...]:
+        """The input columns for a horizon."""
+        cols = [self.column.format(h=horizon_days)]
+        if self.scale_column is not None:
+            cols.append(self.scale_column.format(h=horizon_days))
+        return tuple(cols)
+
+    def describe(self, horizon_days: int) -> str:
+        """The rule as text, e.g. `profit_cost_to_serve_365d > 0.5 x profit_margin_365d`."""
+        cols = self.columns(horizon_days)
+        rhs = f"{self.threshold:g}" if len(cols) == 1 else f"{self.threshold:g} x {cols[1]}"
+        return f"{cols[0]} {self.op} {rhs}"
+
+    def evaluate(self, frame: pd.DataFrame, horizon_days: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(fired, missing) boolean arrays, or None when an input column is absent (rule skipped).
+
+        `missing` = some input is NaN for that row; such rows never fire.
+        """
+        cols = self.columns(horizon_days)
+        if any(c not in frame.columns for c in cols):
+            return None
+        lhs = _as_float(frame[cols[0]])
+        rhs = np.full(len(frame), self.threshold)
+        missing = np.isnan(lhs)
+        if len(cols) == 2:
+            scale = _as_float(frame[cols[1]])
+            missing |= np.isnan(scale)
+            rhs = self.threshold * scale
+        with np.errstate(invalid="ignore"):
+            fired = _OPS[self.op](lhs, rhs) & ~missing
+        return fired, missing
+
+
+class FlagRule(ThresholdRule):
+    """A threshold rule that adds a flag; `only_tiers` restricts it (e.g. at_risk only for great customers)."""
+
+    only_tiers: tuple[TierName, ...] | None = None
+
+
+class GreatRule(BaseModel):
+    """Who is "great" among the non-problem customers.
+
+    Attributes:
+        basis: "count" = the top `top_share` of customers by count (ranked by value); "value" = the smallest
+            set of top-ranked customers whose cumulative positive value reaches `top_share` of the base's total
+            positive value.
+        top_share: share of customers (count) or of positive value (value), in (0, 1].
+        churn_column: churn probability column (`{h}` = horizon days).
+        max_churn_prob: great customers must have a known churn probability strictly below this.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    basis: Literal["count", "value"] = "count"
+    top_share: float = Field(0.2, gt=0.0, le=1.0)
+    churn_column: str = "pred_churn_prob_{h}d"
+    max_churn_prob: float = Field(0.5, gt=0.0, le=1.0)
+
+    @field_validator("churn_column")
+    @classmethod
+    def _column_ok(cls, value: str) -> str:
+        return _check_template(value)
+
+
+class RatingConfig(BaseModel):
+    """Rating from the expected net value.
+
+    Attributes:
+        scale: "letters" (D < C < B < A, 3 cut points) or "score10" (1 < ... < 10, 9 cut points).
+        method: "quantile" = cut points are quantiles in (0, 1) of the known values of the scored base (a
+            relative grade: A = the best customers of this base); "absolute" = cut points are currency values.
+        cut_points: strictly increasing; a value at or above cut point k gets grade k + 1 (counted from the
+            lowest grade). None = the default for the scale: quantiles (0.25, 0.5, 0.8) for letters (A = the
+            Pareto top 20%), deciles for score10; "absolute" needs explicit cut points.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scale: Literal["letters", "score10"] = "letters"
+    method: Literal["quantile", "absolute"] = "quantile"
+    cut_points: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _cut_points_fit(self) -> RatingConfig:
+        cuts = self.resolved_cut_points()
+        expected = 3 if self.scale == "letters" else 9
+        if len(cuts) != expected:
+            raise ValueError(f"rating scale {self.scale!r} needs {expected} cut points, got {len(cuts)}")
+        if any(not math.isfinite(c) for c in cuts) or any(
+            b <= a for a, b in zip(cuts, cuts[1:], strict=False)
+        ):
+            raise ValueError(f"rating cut points must be finite and strictly increasing, got {cuts}")
+        if self.method == "quantile" and not all(0.0 < c < 1.0 for c in cuts):
+            raise ValueError(f"quantile cut points must lie in (0, 1), got {cuts}")
+        return self
+
+    def resolved_cut_points(self) -> tuple[float, ...]:
+        """The configured cut points, or the scale's default."""
+        if self.cut_points is not None:
+            return self.cut_points
+        if self.method == "absolute":
+            return ()
+        if self.scale == "letters":
+            return (0.25, 0.5, 0.8)
+        return tuple(round(0.1 * k, 1) for k in range(1, 10))
+
+    def grades(self) -> list[str] | list[int]:
+        """Grade labels from the lowest to the highest."""
+        return list(_LETTERS) if self.scale == "letters" else list(range(1, 11))
+
+
+_DEFAULT_PROBLEM_RULES = (
+    # Cost to serve is already inside the expected net value (the value label is net of it).
+    ThresholdRule(name="non_positive_value", column="pred_expected_net_value_{h}d", op="<=", threshold=0.0),
+    ThresholdRule(
+        name="cost_to_serve_share",
+        column="profit_cost_to_serve_365d",
+        op=">",
+        threshold=0.5,
+        scale_column="profit_margin_365d",
+    ),
+    ThresholdRule(name="return_abuse", column="price_return_rate_value_365d", op=">", threshold=0.5),
+    ThresholdRule(name="discount_abuse", column="price_discount_rate_365d", op=">", threshold=0.4),
+    ThresholdRule(name="dispute_share", column="payment_dispute_share_lifetime", op=">", threshold=0.25),
+)
+_DEFAULT_FLAG_RULES = (
+    FlagRule(name="concentration", column="profit_revenue_share_365d", op=">", threshold=0.05),
+    FlagRule(name="manager_departed", column="relationship_manager_departed_90d", op=">=", threshold=1.0),
+    FlagRule(name="at_risk", column="pred_churn_prob_{h}d", op=">", threshold=0.3, only_tiers=("great",)),
+    FlagRule(name="promo_abuse", column="price_promo_order_share_365d", op=">", threshold=0.7),
+    FlagRule(name="return_abuse", column="price_return_rate_value_365d", op=">", threshold=0.25),
+)
+
+
+class TierConfig(BaseModel):
+    """Every tier, rating and flag rule, as data (the `tiers:` section of the YAML config).
+
+    Attributes:
+        value_column: expected net value over the horizon (currency), the ranking and rating basis.
+        problem_rules: applied in order; the first that fires decides `tier_reason`.
+        great: the Pareto rule for "great" (see `GreatRule`).
+        rating: the rating scale and cut points (see `RatingConfig`).
+        flag_rules: each adds its name to `flags` when it fires, in this order.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value_column: str = "pred_expected_net_value_{h}d"
+    problem_rules: tuple[ThresholdRule, ...] = _DEFAULT_PROBLEM_RULES
+    great: GreatRule = GreatRule()
+    rating: RatingConfig = RatingConfig()
+    flag_rules: tuple[FlagRule, ...] = _DEFAULT_FLAG_RULES
+
+    @field_validator("value_column")
+    @classmethod
+    def _column_ok(cls, value: str) -> str:
+        return _check_template(value)
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> TierConfig:
+        for kind, rules in (("problem_rules", self.problem_rules), ("flag_rules", self.flag_rules)):
+            names = [r.name for r in rules]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{kind} names must be unique, got {names}")
+        return self
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    """Float64 values with NaN for missing (nullable dtypes included)."""
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _pareto_top(value: np.ndarray, index: pd.Index, great: GreatRule) -> np.ndarray:
+    """Boolean mask of the customers in the top share of the base (ranked by value desc, then id asc)."""
+    known = ~np.isnan(value)
+    n_known = int(known.sum())
+    top = np.zeros(len(value), dtype=bool)
+    if n_known == 0:
+        return top
+    # Ties are broken by customer id so the result does not depend on the frame's row order.
+    ids = np.asarray(index.astype(str))
+    order = np.lexsort((ids, -np.where(known, value, -np.inf)))[:n_known]
+    if great.basis == "count":
+        # round() first so that 0.2 * 10 is 2, not 3 after floating-point noise.
+        k = math.ceil(round(great.top_share * n_known, 9))
+    else:
+        positive = np.clip(value[order], 0.0, None)
+        total = positive.sum()
+        if total <= 0:
+            return top
+        cum = np.cumsum(positive) / total
+        k = int(np.searchsorted(cum, great.top_share - 1e-12, side="left")) + 1
+    top[order[:k]] = True
+    return top
+
+
+def _rating(value: np.ndarray, rating: RatingConfig) -> pd.Categorical:
+    grades = rating.grades()
+    known = ~np.isnan(value)
+    cuts = np.asarray(rating.resolved_cut_points(), dtype=np.float64)
+    if rating.method == "quantile":
+        if not known.any():
+            return pd.Categorical([None] * len(value), categories=grades, ordered=True)
+        cuts = np.quantile(value[known], cuts)
+    # side="right": a value equal to a cut point gets the higher grade.
+    codes = np.searchsorted(cuts, np.where(known, value, 0.0), side="right")
+    codes = np.where(known, codes, -1)
+    return pd.Categorical.from_codes(codes, categories=grades, ordered=True)
+
+
+def _join_names(masks: list[tuple[str, np.ndarray]], n: int, sep: str) -> np.ndarray:
+    """Per row, the names whose mask is true, joined by `sep` in list order ("" when none).
+
+    Encodes the masks as a bit pattern so only the distinct patterns are formatted (fast on 1M rows).
+    """
+    out = np.full(n, "", dtype=object)
+    if not masks or n == 0:
+        return out
+    bits = np.zeros(n, dtype=np.int64)
+    for k, (_, mask) in enumerate(masks):
+        bits |= mask.astype(np.int64) << k
+    patterns, inverse = np.unique(bits, return_inverse=True)
+    text = np.array(
+        [sep.join(name for k, (name, _) in enumerate(masks) if p >> k & 1) for p in patterns], dtype=object
+    )
+    return text[inverse]
+
+
+def assign_tiers(frame: pd.DataFrame, config: TierConfig, horizon_days: int) -> pd.DataFrame:
+    """Tier, reason, rating and flags for every customer (see the module docstring for the contract).
+
+    Total: every row of `frame` (including an empty frame, NaN everywhere) gets exactly one tier.
+    """
+    if not frame.index.is_unique:
+        raise ValueError("assign_tiers needs one row per customer (index customer_id must be unique)")
+    h = horizon_days
+    n = len(frame)
+    skipped: list[str] = []
+
+    value_col = config.value_column.format(h=h)
+    value = _as_float(frame[value_col]) if value_col in frame.columns else np.full(n, np.nan)
+    if value_col not in frame.columns:
+        skipped.append(f"great (no column {value_col})")
+        skipped.append(f"rating (no column {value_col})")
+
+    # 1-2. catch-all "good", then problem rules in order (first firing rule gives the reason).
+    tier_code = np.full(n, TIER_NAMES.index("good"), dtype=np.int8)
+    reason = np.full(n, "", dtype=object)
+    decided = np.zeros(n, dtype=bool)
+    unchecked: list[tuple[str, np.ndarray]] = []
+    for rule in config.problem_rules:
+        result = rule.evaluate(frame, h)
+        if result is None:
+            skipped.append(f"problem:{rule.name} (no column {', '.join(rule.columns(h))})")
+            continue
+        fired, missing = result
+        new = fired & ~decided
+        reason[new] = f"problem: {rule.name} ({rule.describe(h)})"
+        decided |= fired
+        unchecked.append((rule.name, missing))
+    tier_code[decided] = TIER_NAMES.index("problem")
+    any_unchecked = np.zeros(n, dtype=bool)
+    for _, missing in unchecked:
+        any_unchecked |= missing
+
+    # 3. great: Pareto top of the base, known positive value, known low churn risk, everything checked.
+    great = config.great
+    churn_col = great.churn_column.format(h=h)
+    churn = _as_float(frame[churn_col]) if churn_col in frame.columns else np.full(n, np.nan)
+    if churn_col not in frame.columns:
+        skipped.append(f"great (no column {churn_col})")
+    top = _pareto_top(value, frame.index, great)
+    value_known = ~np.isnan(value)
+    churn_known = ~np.isnan(churn)
+    with np.errstate(invalid="ignore"):
+        low_risk = churn_known & (churn < great.max_churn_prob)
+        positive = value_known & (value > 0)
+    is_great = ~decided & top & positive & low_risk & ~any_unchecked
+    tier_code[is_great] = TIER_NAMES.index("great")
+    share_text = (
+        f"top {great.top_share:.0%} of customers"
+        if great.basis == "count"
+        else (f"customers holding the top {great.top_share:.0%} of positive value")
+    )
+    reason[is_great] = f"great: {share_text} by expected net value, churn risk < {great.max_churn_prob:g}"
+
+    # 4. good: say why not great (the first failing condition), and which rules could not be checked.
+    good = ~decided & ~is_great
+    why = np.select(
+        [~value_known, ~top, ~positive, ~churn_known, ~low_risk, any_unchecked],
+        [
+            "good: expected net value unknown",
+            f"good: outside the {share_text} by expected net value",
+            "good: expected net value not positive",
+            "good: churn risk unknown",
+            f"good: churn risk >= {great.max_churn_prob:g}",
+            "good: not all problem rules could be checked",
+        ],
+        default="good: catch-all",
+    )
+    reason[good] = why[good]
+    unchecked_text = _join_names(unchecked, n, ", ")
+    note = good & (unchecked_text != "")
+    reason[note] = reason[note] + "; unchecked (missing data): " + unchecked_text[note]
+
+    tier = pd.Categorical.from_codes(tier_code, dtype=TIER_DTYPE)
+    tier_names = np.asarray(TIER_NAMES, dtype=object)[tier_code]
+
+    flag_masks: list[tuple[str, np.ndarray]] = []
+    for rule in config.flag_rules:
+        result = rule.evaluate(frame, h)
+        if result is None:
+            skipped.append(f"flag:{rule.name} (no column {', '.join(rule.columns(h))})")
+            continue
+        fired = result[0]
+        if rule.only_tiers is not None:
+            fired = fired & np.isin(tier_names, list(rule.only_tiers))
+        flag_masks.append((rule.name, fired))
+
+    out = pd.DataFrame(
+        {
+            "tier": tier,
+            "tier_reason": pd.array(reason, dtype="str"),
+            "rating": _rating(value, config.rating),
+            "flags": pd.array(_join_names(flag_masks, n, FLAG_SEPARATOR), dtype="str"),
+        },
+        index=frame.index.copy(),
+    )
+    out.attrs["skipped_rules"] = tuple(skipped)
+    return out
+
+
+def rule_coverage(frame: pd.DataFrame, config: TierConfig, horizon_days: int) -> pd.DataFrame:
+    """One row per problem/flag rule: was it applied, how many customers it fired for, how many were unchecked.
+
+    Columns: `rule` (str, "problem:<name>" / "flag:<name>"), `condition` (str), `applied` (bool; False when a
+    column is absent), `n_fired`, `n_unchecked` (int; NaN inputs). `only_tiers` restrictions of flags are not
+    applied here (it counts the raw condition).
+    """
+    rows = []
+    for kind, rules in (("problem", config.problem_rules), ("flag", config.flag_rules)):
+        for rule in rules:
+            result = rule.evaluate(frame, horizon_days)
+            rows.append(
+                {
+                    "rule": f"{kind}:{rule.name}",
+                    "condition": rule.describe(horizon_days),
+                    "applied": result is not None,
+                    "n_fired": 0 if result is None else int(result[0].sum()),
+                    "n_unchecked": 0 if result is None else int(result[1].sum()),
+                }
+            )
+    return pd.DataFrame(rows, columns=["rule", "condition", "applied", "n_fired", "n_unchecked"])
+
+
+def pareto_curves(
+    frame: pd.DataFrame, value_col: str, effort_col: str, n_points: int | None = None
+) -> pd.DataFrame:
+    """Cumulative share of profit and of service effort against the share of customers ranked by value.
+
+    in:  one row per customer with `value_col` (expected profit, currency, may be negative or NaN) and
+         `effort_col` (service effort, e.g. hours or cost to serve; >= 0 expected, NaN allowed).
+    out: rows k = 0..n (n customers ranked by value descending, ties by index ascending, NaN values last):
+         `customer_share` = k / n, `value_share` = cumulative share of the *positive* value of the top k,
+         `effort_share` = cumulative share of effort of the top k, `cum_value` = signed cumulative value of the
+         top k (currency). With `n_points`, the shares are interpolated on `n_points` evenly spaced customer
+         shares from 0 to 1 (for plotting 1M customers), and `cum_value` likewise.
+
+    Negatives: customers with a negative value are losses, not a "share of profit"; the profit curve uses
+    max(value, 0), so it rises to 1 at the last profitable customer and stays flat (monotone, ends at (1, 1)).
+    The signed `cum_value` shows how much the loss-making tail gives back. Negative or NaN effort counts as 0.
+    NaN values rank last and add 0 to `value_share`. When a total is 0 (no positive value, no effort) the
+    corresponding share is the diagonal (no concentration can be measured). An empty frame gives one row
+    (0, 0, 0, 0).
+    """
+    n = len(frame)
+    value = _as_float(frame[value_col])
+    effort = np.clip(np.nan_to_num(_as_float(frame[effort_col]), nan=0.0), 0.0, None)
+    ids = np.asarray(frame.index.astype(str))
+    order = np.lexsort((ids, -np.where(np.isnan(value), -np.inf, value)))
+    v = np.nan_to_num(value[order], nan=0.0)
+    x = np.arange(n + 1, dtype=np.float64) / max(n, 1)
+
+    def share(weights: np.ndarray) -> np.ndarray:
+        total = weights.sum()
+        if total <= 0:
+            return x.copy()
+        cum = np.concatenate([[0.0], np.cumsum(weights)]) / total
+        cum[-1] = 1.0  # exact endpoint despite round-off
+        return np.minimum(cum, 1.0)
+
+    out = pd.DataFrame(
+        {
+            "customer_share": x,
+            "value_share": share(np.clip(v, 0.0, None)),
+            "effort_share": share(effort[order]),
+            "cum_value": np.concatenate([[0.0], np.cumsum(v)]),
+        }
+    )
+    if n_points is not None and n > 0:
+        if n_points < 2:
+            raise ValueError("n_points must be at least 2")
+        grid = np.linspace(0.0, 1.0, n_points)
+        out = pd.DataFrame(
+            {"customer_share": grid} | {c: np.interp(grid, x, out[c]) for c in out.columns[1:]}
+        )
+    return out

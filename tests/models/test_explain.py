@@ -1,0 +1,279 @@
+"""Explanation adapter: checked SHAP frames, probability split, reason sentences, group sums, tier drivers."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+
+import models.explain as explain
+from features.config import FeatureConfig
+from features.registry import feature_registry
+from models.explain import (
+    BASE_COLUMN,
+    ExplanationCheckError,
+    churn_probability_contributions,
+    explain_booster,
+    group_contributions,
+    tier_drivers,
+    tier_separators,
+    top_reasons,
+)
+from models.tiers import TIER_DTYPE
+
+REGISTRY = feature_registry(FeatureConfig())
+
+
+def _features(n: int, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "service_effort_hours_90d": rng.gamma(1.0, 5.0, n),
+            "recency_days": rng.integers(0, 400, n).astype("float64"),
+            "profile_segment": pd.Categorical(rng.choice(["retail", "wholesale", "online"], n)),
+            "btyd_expected_purchases_365d": rng.gamma(2.0, 1.0, n),
+        },
+        index=pd.Index([f"c{i:03d}" for i in range(n)], name="customer_id"),
+    )
+    frame.loc[frame.index[::9], "recency_days"] = np.nan
+    return frame
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, object]:
+    X = _features(400)
+    rng = np.random.default_rng(5)
+    value = (
+        -60.0 * X["service_effort_hours_90d"]
+        - 2.0 * X["recency_days"].fillna(500)
+        + 300.0 * (X["profile_segment"] == "wholesale")
+        + 150.0 * X["btyd_expected_purchases_365d"]
+        + rng.normal(0, 50, len(X))
+    )
+    churned = (rng.random(len(X)) < 1 / (1 + np.exp(-(X["recency_days"].fillna(300) - 200) / 60))).astype(int)
+    params = {"verbose": -1, "num_leaves": 8, "min_data_in_leaf": 10, "min_data_per_group": 10, "seed": 1}
+    value_model = lgb.train({**params, "objective": "regression"}, lgb.Dataset(X, value), 40)
+    churn_model = lgb.train({**params, "objective": "binary"}, lgb.Dataset(X, churned), 40)
+    return {"X": X, "value_model": value_model, "churn_model": churn_model}
+
+
+def test_contributions_add_up_and_match_shap(data: dict) -> None:
+    X, model = data["X"], data["value_model"]
+    assert any("==" in str(t) for t in model.dump_model()["tree_info"])  # the model uses categorical splits
+    contrib = explain_booster(model, X)
+    assert contrib.index.equals(X.index)
+    assert list(contrib.columns) == [*X.columns, BASE_COLUMN]
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict(X, raw_score=True), rtol=1e-9)
+    reference = shap.TreeExplainer(model).shap_values(X)
+    assert np.abs(contrib.drop(columns=BASE_COLUMN).to_numpy() - reference).max() < 1e-9
+
+
+def test_churn_contributions_are_log_odds_and_split_to_the_probability(data: dict) -> None:
+    X, model = data["X"], data["churn_model"]
+    contrib = explain_booster(model, X)
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict(X, raw_score=True), rtol=1e-9)
+    prob = pd.Series(model.predict(X), index=X.index)
+    split = churn_probability_contributions(contrib, prob)
+    assert list(split.columns) == list(contrib.columns)
+    np.testing.assert_allclose(split[BASE_COLUMN], 1 / (1 + np.exp(-contrib[BASE_COLUMN])))
+    assert np.abs(split.sum(axis=1) - prob).max() < 1e-15
+    # Without calibration the split keeps each feature's direction.
+    features = contrib.columns[:-1]
+    assert (np.sign(split[features]) == np.sign(contrib[features])).all().all()
+
+
+def test_probability_split_by_hand() -> None:
+    logodds = pd.DataFrame(
+        {"a": [1.0, 1.0, 0.0, 1.0], "b": [-0.5, -1.0, 0.0, 0.0], BASE_COLUMN: 0.0}, index=list("wxyz")
+    )
+    final = pd.Series({"z": np.nan, "y": 0.6, "x": 0.6, "w": 0.7})  # aligned by index, not position
+    split = churn_probability_contributions(logodds, final)
+    # w: delta 0.2 over total 0.5 -> 0.4 per log-odds unit; x: contributions cancel -> split by |phi|;
+    # y: all zero -> equal split; z: no final probability -> NaN.
+    expected = pd.DataFrame(
+        {"a": [0.4, 0.05, 0.05, np.nan], "b": [-0.2, 0.05, 0.05, np.nan], BASE_COLUMN: 0.5},
+        index=list("wxyz"),
+    )
+    pd.testing.assert_frame_equal(split, expected, atol=1e-15, rtol=0)
+    calibrated = churn_probability_contributions(logodds.iloc[:1], np.array([0.3]), base_prob=0.2)
+    np.testing.assert_allclose(calibrated.iloc[0].to_numpy(), [0.2, -0.1, 0.2], atol=1e-15)
+
+
+def test_failed_checks_raise(data: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    X, model = data["X"], data["value_model"]
+    exact = explain._exact_contributions
+
+    def off_by_one(booster: object, frame: pd.DataFrame) -> np.ndarray:
+        values = exact(booster, frame)
+        values[7, 0] += 1.0
+        return values
+
+    def swapped(booster: object, frame: pd.DataFrame) -> np.ndarray:
+        # Rows still add up, but credit moves between features: only the spot check can see it.
+        values = exact(booster, frame)
+        values[:, 0] += 1e-3
+        values[:, 1] -= 1e-3
+        return values
+
+    monkeypatch.setattr(explain, "_exact_contributions", off_by_one)
+    with pytest.raises(ExplanationCheckError, match="do not add up"):
+        explain_booster(model, X)
+    monkeypatch.setattr(explain, "_exact_contributions", swapped)
+    with pytest.raises(ExplanationCheckError, match="pred_contrib"):
+        explain_booster(model, X, expected_check_rows=5)
+    with pytest.raises(ValueError, match="in order"):
+        explain_booster(model, X[X.columns[::-1]])
+
+
+def test_value_reason_sentences_exact() -> None:
+    features = pd.DataFrame(
+        {
+            "service_effort_hours_90d": [14.0, 1.0, 3.0],
+            "recency_days": [30.0, np.nan, 210.0],
+            "profile_segment": pd.Categorical(["retail", "online", None]),
+            "btyd_expected_purchases_365d": [0.5, 2.345, 1.0],
+            "unused": [1.0, 2.0, 3.0],
+        },
+        index=pd.Index(["anna", "ben", "cara"], name="customer_id"),
+    )
+    contrib = pd.DataFrame(
+        {
+            "service_effort_hours_90d": [-423.0, -50.0, 99.6],
+            "recency_days": [1234.0, 0.3, 0.0],
+            "profile_segment": [12345.6, 0.0, -7.0],
+            "btyd_expected_purchases_365d": [0.0, 2_500_000.0, 0.0],
+            BASE_COLUMN: 1000.0,
+        },
+        index=features.index,
+    )
+    got = top_reasons(contrib, features, REGISTRY, n=3, kind="value", currency="EUR")
+    assert list(got.columns) == [f"value_reason_{k}" for k in (1, 2, 3)] + [
+        f"value_reason_feature_{k}" for k in (1, 2, 3)
+    ]
+    assert got.loc["anna"].tolist() == [
+        "segment retail raises expected profit by about 12k EUR",
+        "last ordered 30 days ago raises expected profit by about 1,200 EUR",
+        "14 support hours in the last 90 days lower expected profit by about 420 EUR",
+        "profile_segment",
+        "recency_days",
+        "service_effort_hours_90d",
+    ]
+    assert got.loc["ben"].tolist() == [
+        "btyd_expected_purchases_365d = 2.35 raises expected profit by about 2.5M EUR",
+        "1 support hours in the last 90 days lowers expected profit by about 50 EUR",
+        "no data on days since the last order raises expected profit by less than 1 EUR",
+        "btyd_expected_purchases_365d",
+        "service_effort_hours_90d",
+        "recency_days",
+    ]
+    cara = got.loc["cara"]
+    assert (
+        cara["value_reason_1"] == "3 support hours in the last 90 days raise expected profit by about 100 EUR"
+    )
+    assert cara["value_reason_2"] == "no data on customer segment lowers expected profit by about 7 EUR"
+    # Zero contributions are not reasons.
+    assert pd.isna(cara["value_reason_3"]) and pd.isna(cara["value_reason_feature_3"])
+
+
+def test_churn_reason_sentences_exact() -> None:
+    features = pd.DataFrame(
+        {"recency_days": [210.0, 5.0], "service_effort_hours_90d": [14.0, 0.0]}, index=["anna", "ben"]
+    )
+    split = pd.DataFrame(
+        {"recency_days": [0.09, -0.012], "service_effort_hours_90d": [-0.004, 0.0], BASE_COLUMN: 0.2},
+        index=["anna", "ben"],
+    )
+    got = top_reasons(split, features, REGISTRY, n=2, kind="churn")
+    assert (
+        got.loc["anna", "churn_reason_1"] == "last ordered 210 days ago raises churn risk by about 9 points"
+    )
+    assert got.loc["anna", "churn_reason_2"] == (
+        "14 support hours in the last 90 days lower churn risk by less than 1 point"
+    )
+    assert got.loc["ben", "churn_reason_1"] == "last ordered 5 days ago lowers churn risk by about 1 point"
+    assert pd.isna(got.loc["ben", "churn_reason_2"])
+
+
+def test_reasons_need_every_explained_feature() -> None:
+    contrib = pd.DataFrame({"recency_days": [1.0], BASE_COLUMN: 0.0}, index=["a"])
+    with pytest.raises(ValueError, match="lacks columns"):
+        top_reasons(contrib, pd.DataFrame({"other": [1.0]}, index=["a"]), REGISTRY)
+
+
+def test_group_sums_equal_feature_sums(data: dict) -> None:
+    contrib = explain_booster(data["value_model"], data["X"])
+    groups = group_contributions(contrib, REGISTRY)
+    # Registry group order, then features the registry does not know ("model"), then the base.
+    assert list(groups.columns) == ["tenure", "service_effort", "profile", "model", BASE_COLUMN]
+    np.testing.assert_allclose(groups["service_effort"], contrib["service_effort_hours_90d"])
+    np.testing.assert_allclose(groups["model"], contrib["btyd_expected_purchases_365d"])
+    np.testing.assert_allclose(groups.sum(axis=1), contrib.sum(axis=1), rtol=1e-12)
+
+    tiny = pd.DataFrame(
+        {"profit_net_365d": [1.0, 2.0], "profit_margin_90d": [10.0, 20.0], "tenure_days": [-3.0, 0.5]}
+    )
+    np.testing.assert_allclose(group_contributions(tiny, REGISTRY)["profit"], [11.0, 22.0])
+    assert list(group_contributions(tiny, REGISTRY).columns) == ["profit", "tenure"]
+
+
+def _tiny_tiers() -> tuple[pd.DataFrame, pd.Series]:
+    index = pd.Index(["a", "b", "c", "d"], name="customer_id")
+    contrib = pd.DataFrame(
+        {
+            "profit_net_365d": [10.0, 6.0, 0.0, -8.0],
+            "service_effort_hours_90d": [0.0, 0.0, -2.0, -6.0],
+            "recency_days": [1.0, 1.0, 1.0, -3.0],
+            BASE_COLUMN: 100.0,
+        },
+        index=index,
+    )
+    tiers = pd.Series(pd.Categorical(["great", "great", "good", "problem"], dtype=TIER_DTYPE), index=index)
+    return contrib, tiers
+
+
+def test_tier_drivers_by_hand() -> None:
+    contrib, tiers = _tiny_tiers()
+    drivers = tier_drivers(contrib, tiers, REGISTRY)
+    assert list(drivers) == ["great", "good", "problem"]
+    great = drivers["great"]
+    # Base means: profit_net 2, effort -2, recency 0; great means: 8, 0, 1.
+    assert great["level"].tolist() == ["group"] * 3 + ["feature"] * 3
+    assert great.index.tolist() == [
+        "profit",
+        "service_effort",
+        "tenure",
+        "profit_net_365d",
+        "service_effort_hours_90d",
+        "recency_days",
+    ]
+    np.testing.assert_allclose(great["difference"], [6.0, 2.0, 1.0, 6.0, 2.0, 1.0])
+    np.testing.assert_allclose(great["tier_mean"], [8.0, 0.0, 1.0, 8.0, 0.0, 1.0])
+    assert great["group"].tolist()[3:] == ["profit", "service_effort", "tenure"]
+    assert (great["n_customers"] == 2).all()
+    problem = drivers["problem"].loc[lambda f: f["level"] == "feature"]
+    np.testing.assert_allclose(problem.loc["profit_net_365d", "difference"], -10.0)
+    # An empty tier keeps its key, with missing means.
+    empty = tier_drivers(contrib.iloc[:2], tiers.iloc[:2], REGISTRY)["problem"]
+    assert empty["tier_mean"].isna().all() and (empty["n_customers"] == 0).all()
+
+
+def test_tier_separators_by_hand() -> None:
+    contrib, tiers = _tiny_tiers()
+    features = pd.DataFrame(
+        {"profit_net_365d": [500.0, 300.0, 50.0, -400.0], "service_effort_hours_90d": [1.0, 2.0, 9.0, 30.0]},
+        index=contrib.index,
+    )
+    got = tier_separators(features, contrib, tiers, top=2)
+    assert got["pair"].tolist() == ["great_vs_good"] * 2 + ["good_vs_problem"] * 2
+    assert got["feature"].tolist() == [
+        "profit_net_365d",
+        "service_effort_hours_90d",
+        "profit_net_365d",
+        "recency_days",  # |-2 - (-6)| = 4 = |1 - (-3)|: the tie goes to the name
+    ]
+    assert got["rank"].tolist() == [1, 2, 1, 2]
+    np.testing.assert_allclose(got["contrib_difference"], [8.0, 2.0, 8.0, 4.0])
+    np.testing.assert_allclose(got["feature_median_higher"].iloc[:2], [400.0, 1.5])
+    assert np.isnan(got.loc[got["feature"] == "recency_days", "feature_median_higher"]).all()

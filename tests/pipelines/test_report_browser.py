@@ -1,0 +1,151 @@
+"""The reports rendered by a real headless browser (Debian's chromium): screenshots and the rendered DOM.
+
+Fails (never skips) when chromium is missing, unless CVP_SKIP_BROWSER=1 is set. Set CVP_CHROMIUM to use another
+binary.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from pipelines.report import ReportConfig, ReportPaths, build_reports, demo_report_inputs
+
+pytestmark = pytest.mark.browser
+
+WIDTH, HEIGHT = 1280, 2000
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    f"--window-size={WIDTH},{HEIGHT}",
+]
+
+
+def _chromium() -> str | None:
+    if os.environ.get("CVP_SKIP_BROWSER") == "1":
+        pytest.skip("CVP_SKIP_BROWSER=1: browser tests switched off")
+    candidates = [os.environ.get("CVP_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
+    found = next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
+    if found is None:
+        pytest.fail(
+            "headless chromium not found (looked at $CVP_CHROMIUM, /usr/bin/chromium, PATH). Install it with "
+            "`apt-get install -y chromium`, or set CVP_SKIP_BROWSER=1 to skip the browser tests.",
+            pytrace=False,
+        )
+    return found
+
+
+def _run(binary: str, args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
+    # A fresh profile per run: parallel runs must not share one, and nothing leaks between tests.
+    return subprocess.run(
+        [binary, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    binary = _chromium()
+    assert binary is not None
+    root = tmp_path_factory.mktemp("browser")
+    data = demo_report_inputs(40, 2, seed=11)
+    paths: ReportPaths = build_reports(
+        data["scores"],
+        data["value_contrib"],
+        data["model_card"],
+        root / "site",
+        ReportConfig(),
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+    )
+    assert paths.unassigned is not None
+    pages = {"index": paths.index, **paths.managers, "unassigned": paths.unassigned}
+
+    def render(item: tuple[str, Path]) -> tuple[str, Path, str]:
+        key, page = item
+        png = root / f"{key}.png"
+        url = page.resolve().as_uri()
+        shot = _run(binary, [f"--screenshot={png}", url], root / f"profile-{key}-shot")
+        dom = _run(binary, ["--dump-dom", url], root / f"profile-{key}-dom")
+        assert shot.returncode == 0, f"chromium screenshot of {page.name} failed:\n{shot.stderr[-2000:]}"
+        assert dom.returncode == 0, f"chromium --dump-dom of {page.name} failed:\n{dom.stderr[-2000:]}"
+        return key, png, dom.stdout
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(render, pages.items()))
+    return {
+        "data": data,
+        "pages": pages,
+        "png": {k: p for k, p, _ in results},
+        "dom": {k: d for k, _, d in results},
+    }
+
+
+@pytest.mark.parametrize("key", ["index", "AM001", "AM002", "unassigned"])
+def test_screenshot_is_a_real_rendering(rendered: dict[str, Any], key: str) -> None:
+    png = rendered["png"][key]
+    assert png.exists() and png.stat().st_size > 20_000, f"{png.name} is missing or tiny"
+    with Image.open(png) as img:
+        assert img.size == (WIDTH, HEIGHT)
+        rgb = img.convert("RGB")
+        colours = rgb.getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 50, "a blank or flat page"
+        # Ink (anything clearly darker than the page) must cover more than a sliver of the screen.
+        grey = rgb.convert("L")
+        dark = sum(count for value, count in enumerate(grey.histogram()) if value < 200)
+        assert dark / (WIDTH * HEIGHT) > 0.02
+        # The tier badges are drawn in their configured colours: find the three hues on the index page.
+        if key == "index":
+            present = {c for _, c in colours}
+            for hex_colour in ReportConfig().tier_colors.values():
+                rgb_colour = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+                assert rgb_colour in present, f"tier colour {hex_colour} not rendered"
+
+
+def test_index_dom_has_tiers_charts_model_card_and_links(rendered: dict[str, Any]) -> None:
+    dom = rendered["dom"]["index"]
+    for tier in ("great", "good", "problem"):
+        assert f'class="badge tier-{tier}"' in dom
+    for chart in ("pareto-chart", "drivers-chart", "ratings-chart"):
+        m = re.search(rf'<figure class="chart" id="{chart}">\s*<svg', dom)
+        assert m is not None, f"{chart} has no rendered svg"
+    assert 'id="model"' in dom and "Backtest" in dom and "Data fingerprint" in dom
+    links = set(re.findall(r'href="(manager-[^"]+\.html)"', dom))
+    assert links == {"manager-AM001.html", "manager-AM002.html", "manager-unassigned.html"}
+    assert re.search(r"\bC\d{4}\b", dom) is None
+
+
+@pytest.mark.parametrize("key", ["AM001", "AM002", "unassigned"])
+def test_manager_dom_has_their_rows_badges_and_waterfalls(rendered: dict[str, Any], key: str) -> None:
+    dom = rendered["dom"][key]
+    scores = rendered["data"]["scores"]
+    owner = scores["account_manager_id"].fillna("unassigned")
+    mine = scores.loc[owner == key].sort_values("pred_value_365d", ascending=False)
+    rows = re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', dom)
+    assert rows == mine["customer_id"].tolist()
+    for tier in set(mine["tier"]):
+        assert f'class="badge tier-{tier}"' in dom
+    waterfalls = re.findall(r'<figure class="chart waterfall" data-customer-id="([^"]+)">', dom)
+    assert waterfalls == mine["customer_id"].head(ReportConfig().top_customers_per_manager).tolist()
+    assert dom.count('<svg class="wf"') == len(waterfalls)
+    assert "likely to stop buying within a year" in dom
