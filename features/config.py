@@ -1,0 +1,68 @@
+"""Typed, frozen settings for the feature table and the labels.
+
+The YAML loader in `pipelines` composes these; nothing here reads files. Both models reject unknown keys so a
+typo in a config file fails loudly instead of silently falling back to a default.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class FeatureConfig(BaseModel):
+    """How the point-in-time feature table is computed.
+
+    Attributes:
+        windows_days: look-back windows in days; every windowed feature exists once per window
+            (`profit_net_90d`, `profit_net_365d`). Positive, distinct.
+        margin_rate_when_cost_missing: gross margin as a share of revenue, used for orders without a cost.
+        service_hourly_cost: currency per hour of service effort (tickets.effort_minutes / 60).
+        cost_per_ticket: fixed currency per ticket, on top of the effort hours.
+        trend_window_days: margin trend compares the last N days with the N days before.
+        active_within_days: a referred customer counts as "still active" if they ordered within N days before
+            the cutoff.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    windows_days: tuple[int, ...] = (90, 365)
+    margin_rate_when_cost_missing: float = Field(0.30, ge=0.0, le=1.0)
+    service_hourly_cost: float = Field(60.0, ge=0.0)
+    cost_per_ticket: float = Field(5.0, ge=0.0)
+    trend_window_days: int = Field(90, gt=0)
+    active_within_days: int = Field(365, gt=0)
+
+    @field_validator("windows_days")
+    @classmethod
+    def _windows_positive_distinct(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value:
+            raise ValueError("windows_days needs at least one window")
+        if any(w <= 0 for w in value):
+            raise ValueError(f"windows_days must be positive, got {value}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"windows_days must be distinct, got {value}")
+        # Sorted so that column order does not depend on how the YAML lists them.
+        return tuple(sorted(value))
+
+
+class LabelConfig(BaseModel):
+    """How labels and the multi-cutoff training set are built.
+
+    Attributes:
+        horizon_days: label horizon; labels read events in [cutoff, cutoff + horizon).
+        n_cutoffs: how many training cutoffs (months back from as_of - horizon).
+        cutoff_step_months: months between consecutive cutoffs.
+        exclude_cancelled: customers with customers.churned_at < cutoff are not eligible at that cutoff.
+        max_lapse_days: customers whose last order (or signup, when they never ordered) is more than this many
+            days before the cutoff are not eligible; None disables the rule.
+        require_order_before_cutoff: only customers with at least one order before the cutoff are eligible.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    horizon_days: int = Field(365, gt=0)
+    n_cutoffs: int = Field(12, gt=0)
+    cutoff_step_months: int = Field(1, gt=0)
+    exclude_cancelled: bool = True
+    max_lapse_days: int | None = Field(730, gt=0)
+    require_order_before_cutoff: bool = True

@@ -1,0 +1,251 @@
+"""The feature registry: every feature declared once, with its group, meaning, unit and a phrase for people.
+
+Column names depend on the configured windows, so a feature is declared as a *stem* plus how it is windowed;
+`feature_registry(config)` expands the declarations into one `FeatureSpec` per column the feature table can
+produce, and `describe_value(name, value)` turns a value into a sentence for an account manager's report
+("12 support hours in the last 90 days").
+
+Window kinds:
+- "none": one column, the name is the stem (`tenure_days`).
+- "windows": one column per configured window, `{stem}_{w}d`.
+- "windows_lifetime": per window plus `{stem}_lifetime` (everything before the cutoff).
+- "lifetime": only `{stem}_lifetime`.
+- "trend": one column `{stem}_{trend_window_days}d`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from features.config import FeatureConfig
+
+Group = Literal[
+    "profit",
+    "tenure",
+    "referral",
+    "service_effort",
+    "payment",
+    "price_sensitivity",
+    "relationship",
+    "profile",
+]
+GROUPS: tuple[str, ...] = (
+    "profit",
+    "tenure",
+    "referral",
+    "service_effort",
+    "payment",
+    "price_sensitivity",
+    "relationship",
+    "profile",
+)
+WindowKind = Literal["none", "windows", "windows_lifetime", "lifetime", "trend"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature column: what it means and how to say its value to a person.
+
+    `description` and `phrase` may contain `{period}` ("in the last 90 days", "before the cutoff");
+    `phrase` is a `str.format` template with `value` (and `period`).
+    """
+
+    name: str
+    group: str
+    description: str
+    unit: str
+    phrase: str
+    dtype: str = "float64"
+    window_days: int | None = None
+    phrase_no: str = ""  # flags only: the phrase when the flag is 0 (`phrase` is used when it is 1)
+
+
+@dataclass(frozen=True)
+class _Decl:
+    stem: str
+    group: Group
+    description: str
+    unit: str
+    phrase: str
+    windowing: WindowKind = "windows_lifetime"
+    dtype: str = "float64"
+    phrase_no: str = ""
+
+
+_MONEY = "currency"
+_DECLS: tuple[_Decl, ...] = (
+    # profit
+    _Decl("profit_revenue", "profit", "Revenue paid (after discounts) {period}", _MONEY,
+          "{value:,.0f} revenue {period}"),
+    _Decl("profit_margin", "profit", "Gross margin (revenue minus cost of goods) {period}", _MONEY,
+          "{value:,.0f} gross margin {period}"),
+    _Decl("profit_discount", "profit", "Discounts given {period}", _MONEY, "{value:,.0f} in discounts {period}"),
+    _Decl("profit_returns", "profit", "Amount refunded on returns {period}", _MONEY,
+          "{value:,.0f} refunded on returns {period}"),
+    _Decl("profit_cost_to_serve", "profit",
+          "Cost to serve: effort hours x hourly cost + tickets x cost per ticket {period}", _MONEY,
+          "{value:,.0f} cost to serve {period}"),
+    _Decl("profit_net", "profit", "Net profit: margin minus returns minus cost to serve (if known) {period}",
+          _MONEY, "{value:,.0f} net profit {period}"),
+    _Decl("profit_avg_order_value", "profit", "Average revenue per order {period}", _MONEY,
+          "{value:,.0f} average order value {period}", "lifetime"),
+    _Decl("profit_margin_trend", "profit",
+          "Gross margin in the last {window} days minus gross margin in the {window} days before", _MONEY,
+          "margin changed by {value:+,.0f} over the last {window} days versus the {window} days before", "trend"),
+    _Decl("profit_revenue_share", "profit", "Share of the company's revenue {period} (concentration)", "share",
+          "{value:.2%} of all revenue {period}", "windows"),
+    # tenure and rhythm
+    _Decl("tenure_days", "tenure", "Days since the first order or signup, whichever is earlier", "days",
+          "a customer for {value:,.0f} days", "none"),
+    _Decl("recency_days", "tenure", "Days since the last order", "days", "last ordered {value:,.0f} days ago",
+          "none"),
+    _Decl("orders_count", "tenure", "Number of orders {period}", "orders", "{value:,.0f} orders {period}"),
+    _Decl("orders_purchase_days", "tenure", "Distinct calendar days with an order {period}", "days",
+          "bought on {value:,.0f} different days {period}"),
+    _Decl("orders_gap_mean_days", "tenure", "Mean days between consecutive purchase days (needs 2+ days)",
+          "days", "buys every {value:,.0f} days on average", "none"),
+    _Decl("orders_gap_cv", "tenure",
+          "Coefficient of variation of the gaps between purchase days (needs 3+ days); high = irregular",
+          "ratio", "buying rhythm irregularity {value:.2f} (0 = like clockwork)", "none"),
+    _Decl("orders_overdue_ratio", "tenure", "Days since the last order divided by the mean gap", "ratio",
+          "{value:.1f}x their usual time between purchases since the last order", "none"),
+    # referral
+    _Decl("referral_made", "referral", "Customers referred {period}", "customers",
+          "referred {value:,.0f} customers {period}"),
+    _Decl("referral_active_referred", "referral",
+          "Referred customers who ordered within active_within_days before the cutoff", "customers",
+          "{value:,.0f} referred customers still buying", "none"),
+    _Decl("referral_referred_net_profit", "referral",
+          "Net profit before the cutoff of the customers this customer referred", _MONEY,
+          "{value:,.0f} net profit from the customers they referred", "lifetime"),
+    _Decl("referral_was_referred", "referral", "1 if this customer was referred by another customer", "flag",
+          "came through a referral", "none", phrase_no="did not come through a referral"),
+    # service effort
+    _Decl("service_tickets", "service_effort", "Support tickets opened {period}", "tickets",
+          "{value:,.0f} support tickets {period}"),
+    _Decl("service_effort_hours", "service_effort", "Service effort hours {period}", "hours",
+          "{value:,.0f} support hours {period}"),
+    _Decl("service_complaints", "service_effort", "Complaint tickets {period}", "tickets",
+          "{value:,.0f} complaints {period}"),
+    _Decl("service_escalations", "service_effort", "Escalated tickets {period}", "tickets",
+          "{value:,.0f} escalations {period}"),
+    _Decl("service_effort_hours_per_1k_revenue", "service_effort",
+          "Effort hours per 1,000 of revenue {period} (NaN without revenue)", "hours per 1,000 currency",
+          "{value:,.1f} support hours per 1,000 of revenue {period}", "windows"),
+    _Decl("service_satisfaction_mean", "service_effort", "Mean ticket satisfaction (1-5) {period}", "score 1-5",
+          "average satisfaction {value:.1f} of 5 {period}", "lifetime"),
+    _Decl("service_days_since_complaint", "service_effort", "Days since the last complaint ticket", "days",
+          "last complained {value:,.0f} days ago", "none"),
+    # payment
+    _Decl("payment_invoices_due", "payment", "Invoices due {period}", "invoices",
+          "{value:,.0f} invoices due {period}", "lifetime"),
+    _Decl("payment_late_share", "payment",
+          "Share of invoices due {period} paid after the due date or still unpaid and past due at the cutoff",
+          "share", "{value:.0%} of invoices paid late {period}", "lifetime"),
+    _Decl("payment_days_late_mean", "payment",
+          "Mean days late over invoices due {period} (on time = 0; unpaid counts until the cutoff)", "days",
+          "invoices paid {value:,.0f} days late on average {period}", "lifetime"),
+    _Decl("payment_overdue_amount", "payment", "Amount of invoices past due and unpaid at the cutoff", _MONEY,
+          "{value:,.0f} overdue at the cutoff", "none"),
+    _Decl("payment_disputes", "payment", "Disputed invoices issued {period}", "invoices",
+          "{value:,.0f} disputed invoices {period}", "lifetime"),
+    _Decl("payment_dispute_share", "payment", "Share of invoices issued {period} that were disputed", "share",
+          "{value:.0%} of invoices disputed {period}", "lifetime"),
+    # price sensitivity and abuse
+    _Decl("price_promo_order_share", "price_sensitivity", "Share of orders bought on promotion {period}",
+          "share", "{value:.0%} of orders on promotion {period}"),
+    _Decl("price_discount_rate", "price_sensitivity", "Discount / (revenue + discount) {period}", "share",
+          "{value:.0%} average discount {period}"),
+    _Decl("price_return_rate_value", "price_sensitivity", "Returned amount / revenue {period}", "share",
+          "returned {value:.0%} of what they bought {period}"),
+    _Decl("price_return_rate_count", "price_sensitivity", "Returns / orders {period}", "returns per order",
+          "{value:.2f} returns per order {period}"),
+    # relationship owner
+    _Decl("relationship_manager_departed_90d", "relationship",
+          "1 if the customer's account manager left the company in the 90 days before the cutoff", "flag",
+          "their account manager left in the last 90 days", "none",
+          phrase_no="their account manager did not leave in the last 90 days"),
+    _Decl("relationship_manager_changes", "relationship", "Changes of account manager {period}", "changes",
+          "{value:,.0f} account-manager changes {period}", "lifetime"),
+    _Decl("relationship_manager_tenure_days", "relationship",
+          "Days the current account manager has worked at the company", "days",
+          "their account manager has been here {value:,.0f} days", "none"),
+    _Decl("relationship_manager_assigned_days", "relationship",
+          "Days since the current account manager was assigned to the customer", "days",
+          "with their current account manager for {value:,.0f} days", "none"),
+    # profile (categorical)
+    _Decl("profile_segment", "profile", "Customer segment", "category", "segment {value}", "none", "category"),
+    _Decl("profile_size", "profile", "Customer size class", "category", "size {value}", "none", "category"),
+    _Decl("profile_region", "profile", "Region", "category", "region {value}", "none", "category"),
+    _Decl("profile_acquisition_channel", "profile", "How the customer was acquired", "category",
+          "acquired via {value}", "none", "category"),
+)  # fmt: skip
+
+_BY_STEM: dict[str, _Decl] = {d.stem: d for d in _DECLS}
+
+
+def _period(window_days: int | None) -> str:
+    return "before the cutoff" if window_days is None else f"in the last {window_days} days"
+
+
+def _spec(decl: _Decl, name: str, window_days: int | None) -> FeatureSpec:
+    fill = {"period": _period(window_days), "window": window_days}
+    description = decl.description.format(**fill)
+    # Only {period}/{window} are filled now; {value} stays for describe_value.
+    phrase = decl.phrase.replace("{period}", fill["period"]).replace("{window}", str(window_days))
+    return FeatureSpec(
+        name, decl.group, description, decl.unit, phrase, decl.dtype, window_days, decl.phrase_no
+    )
+
+
+def _expand(decl: _Decl, config: FeatureConfig) -> list[FeatureSpec]:
+    if decl.windowing == "none":
+        return [_spec(decl, decl.stem, None)]
+    if decl.windowing == "trend":
+        t = config.trend_window_days
+        return [_spec(decl, f"{decl.stem}_{t}d", t)]
+    specs = []
+    if decl.windowing in ("windows", "windows_lifetime"):
+        specs += [_spec(decl, f"{decl.stem}_{w}d", w) for w in config.windows_days]
+    if decl.windowing in ("windows_lifetime", "lifetime"):
+        specs.append(_spec(decl, f"{decl.stem}_lifetime", None))
+    return specs
+
+
+def feature_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:
+    """Every feature column `build_feature_table` can produce under `config`, keyed by column name."""
+    return {s.name: s for d in _DECLS for s in _expand(d, config)}
+
+
+_SUFFIX = re.compile(r"^(?P<stem>.+?)(?:_(?P<w>\d+)d|_lifetime)$")
+
+
+def feature_spec(name: str) -> FeatureSpec:
+    """The spec of one column name, for any window configuration (the window is read from the name)."""
+    if name in _BY_STEM and _BY_STEM[name].windowing == "none":
+        return _spec(_BY_STEM[name], name, None)
+    m = _SUFFIX.match(name)
+    if m and m["stem"] in _BY_STEM and _BY_STEM[m["stem"]].windowing != "none":
+        decl = _BY_STEM[m["stem"]]
+        window = int(m["w"]) if m["w"] else None
+        lifetime_ok = decl.windowing in ("windows_lifetime", "lifetime")
+        if (window is None and lifetime_ok) or (window is not None and decl.windowing != "lifetime"):
+            return _spec(decl, name, window)
+    raise KeyError(f"{name!r} is not a registered feature")
+
+
+def describe_value(name: str, value: object) -> str:
+    """A plain-language sentence fragment for one feature value ("12 support hours in the last 90 days").
+
+    Missing values (None/NaN) say "unknown" rather than printing a number.
+    """
+    spec = feature_spec(name)
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    if missing:
+        return f"{spec.description}: unknown"
+    if spec.unit == "flag":
+        return spec.phrase if float(value) >= 0.5 else spec.phrase_no  # type: ignore[arg-type]
+    return spec.phrase.format(value=value)

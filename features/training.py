@@ -1,0 +1,97 @@
+"""Multi-cutoff training sets: features at each cutoff joined with the labels of the horizon after it.
+
+Contract: `build_training_set(tables, as_of, horizon_days, config, label_config)` -> DataFrame with columns
+`customer_id` (str), `cutoff` (datetime64[ns]), the feature columns of `build_feature_table`, then the label columns
+of `build_labels`; one row per (customer_id, cutoff) pair that is eligible under `label_config`; rows ordered by
+cutoff then customer_id.
+
+Time semantics: tables are first truncated to events strictly before `as_of`, so nothing at or after `as_of` is
+read; every cutoff satisfies cutoff + horizon <= as_of, so no label is censored. All cutoffs are computed in one
+pass (`features.table.compute`), the same code that builds a single-cutoff feature table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from features.config import FeatureConfig, LabelConfig
+from features.table import compute
+
+# Which column dates each table's rows (rows at/after as_of are dropped) and which other dates are blanked
+# when they fall at/after as_of (a payment or a departure not yet known then).
+_EVENT_TIME: dict[str, str] = {
+    "orders": "ordered_at",
+    "returns": "returned_at",
+    "tickets": "opened_at",
+    "invoices": "issued_at",
+    "referrals": "referred_at",
+    "assignments": "assigned_at",
+}
+_LATER_TIMES: dict[str, tuple[str, ...]] = {
+    "tickets": ("closed_at",),
+    "invoices": ("paid_at",),
+    # Customers and managers are entities, not events: their rows stay (profile attributes are undated).
+    "customers": ("signup_at", "churned_at"),
+    "account_managers": ("started_at", "left_at"),
+}
+
+
+def training_cutoffs(as_of: pd.Timestamp, horizon_days: int, label_config: LabelConfig) -> list[pd.Timestamp]:
+    """Cutoffs, ascending: (as_of - horizon) floored to a month start, then back every step, n_cutoffs of them."""
+    if not isinstance(as_of, pd.Timestamp) or as_of.tzinfo is not None:
+        raise TypeError(f"as_of must be a naive pd.Timestamp, got {as_of!r}")
+    last = (as_of - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+    step = label_config.cutoff_step_months
+    cutoffs = [last - pd.DateOffset(months=k * step) for k in range(label_config.n_cutoffs)]
+    return sorted(pd.Timestamp(c).as_unit("ns") for c in cutoffs)
+
+
+def truncate_tables(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """Copies of the tables as they were known just before `as_of` (inputs are not mutated).
+
+    Event rows (orders, returns, tickets, invoices, referrals, assignments) dated at/after as_of are dropped; dates
+    of kept rows that fall at/after as_of (paid_at, closed_at, signup_at, churned_at, started_at, left_at) become NaT.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for name, df in tables.items():
+        if df is None:
+            continue
+        col = _EVENT_TIME.get(name)
+        if col is not None and col in df.columns:
+            times = df[col]
+            df = df.loc[~(times >= as_of).to_numpy(dtype=bool)]
+        for later in _LATER_TIMES.get(name, ()):
+            if later in df.columns and (df[later] >= as_of).any():
+                df = df.assign(**{later: df[later].where(~(df[later] >= as_of))})
+        out[name] = df
+    return out
+
+
+def build_training_set(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    config: FeatureConfig,
+    label_config: LabelConfig,
+) -> pd.DataFrame:
+    """Features at each training cutoff plus labels over the following horizon (see module docstring).
+
+    `horizon_days` sets the label horizon and the cutoff placement; `label_config` supplies n_cutoffs, the step
+    and the eligibility rules (its own horizon_days is not read here, so callers pass one horizon explicitly).
+    (customer_id, cutoff) is unique by construction: each cutoff's rows are distinct customer codes.
+    """
+    cutoffs = training_cutoffs(as_of, horizon_days, label_config)
+    if any(
+        c + pd.Timedelta(days=horizon_days) > as_of for c in cutoffs
+    ):  # pragma: no cover - by construction
+        raise ValueError("a training cutoff's label horizon would extend past as_of")
+    known = truncate_tables(tables, as_of)
+    frame, _ = compute(
+        known, cutoffs, config, label_horizon_days=horizon_days, label_config=label_config, features=True
+    )
+    return frame
+
+
+__all__ = ["build_training_set", "training_cutoffs", "truncate_tables"]
