@@ -137,6 +137,7 @@ class _Builder:
             raise KeyError("the orders table is required")
         self.t = {k: v for k, v in tables.items() if v is not None}
         self.cfg = config
+        self.company_revenue: Mapping[int, float] | None = None
         self.cutoff_list = [_check_cutoff(c) for c in cutoffs]
         self.out: dict[str, np.ndarray | pd.Categorical] = {}
         self.notes: list[str] = []
@@ -258,6 +259,9 @@ class _Builder:
         need_all = "referrals" in self.t
         rev = p.sums(ev, ev.take(revenue), w_spans + l_spans, all_spans=windows)
         self.company_rev = {s: rev.pop(("all", s)).reshape(p.n_cut, -1).sum(axis=1) for s in windows}
+        if self.company_revenue is not None:
+            # A subset of the customers (a scoring chunk) still measures concentration against the whole company.
+            self.company_rev = {s: np.full(p.n_cut, self.company_revenue[s[0]]) for s in windows}
         self.rev = rev
         self.n_orders = p.sums(ev, None, w_spans + l_spans)  # same columns as revenue: reuses its index
         self.margin = p.sums(
@@ -638,6 +642,7 @@ def compute(
     label_horizon_days: int | None = None,
     label_config: LabelConfig | None = None,
     features: bool = True,
+    company_revenue: Mapping[int, float] | None = None,
 ) -> tuple[pd.DataFrame, FeatureManifest]:
     """The one code path: features and/or labels for every customer row at every cutoff, in one pass.
 
@@ -649,6 +654,10 @@ def compute(
     if len(set(cutoffs)) != len(cutoffs):
         raise ValueError("cutoffs must be distinct")
     b = _Builder(tables, cutoffs, config)
+    if company_revenue is not None:
+        if len(cutoffs) != 1:
+            raise ValueError("company_revenue applies to a single cutoff")
+        b.company_revenue = company_revenue
     label_span: Span | None = (0, -label_horizon_days) if label_horizon_days else None
     b.plan(extra_offsets=[-label_horizon_days] if label_horizon_days else [])
     b.select_rows(label_config)
@@ -712,17 +721,45 @@ GROUP_TABLES_ORDER: tuple[str, ...] = (
 )
 
 
-def build_feature_table_with_manifest(
+def company_revenue(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, config: FeatureConfig
+) -> dict[int, float]:
+    """Company revenue in each window before `cutoff`: the denominator of `profit_revenue_share_*`.
+
+    Computed once over all customers, it lets a subset of them (a scoring chunk) get the same shares.
+    """
+    cutoff = _check_cutoff(cutoff)
+    o = tables["orders"]
+    t = o["ordered_at"]
+    rev = o["revenue"].to_numpy(dtype=np.float64)
+    out: dict[int, float] = {}
+    for w in config.windows_days:
+        m = ((t >= cutoff - pd.Timedelta(days=w)) & (t < cutoff)).to_numpy()
+        out[w] = float(rev[m].sum())
+    return out
+
+
+def build_feature_table_with_manifest(
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: pd.Timestamp,
+    config: FeatureConfig,
+    company_revenue: Mapping[int, float] | None = None,
 ) -> tuple[pd.DataFrame, FeatureManifest]:
-    """Feature table at one cutoff (see module docstring for the contract) and its manifest."""
-    frame, manifest = compute(tables, [_check_cutoff(cutoff)], config)
+    """Feature table at one cutoff (see module docstring for the contract) and its manifest.
+
+    `company_revenue` (from `company_revenue(...)` on all customers) overrides the concentration denominator
+    when `tables` hold only some of the customers.
+    """
+    frame, manifest = compute(tables, [_check_cutoff(cutoff)], config, company_revenue=company_revenue)
     frame = frame.drop(columns="cutoff").set_index("customer_id")
     return frame, manifest
 
 
 def build_feature_table(
-    tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, config: FeatureConfig
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: pd.Timestamp,
+    config: FeatureConfig,
+    company_revenue: Mapping[int, float] | None = None,
 ) -> pd.DataFrame:
     """One row per customer known before `cutoff`, index customer_id, features from events before `cutoff`."""
-    return build_feature_table_with_manifest(tables, cutoff, config)[0]
+    return build_feature_table_with_manifest(tables, cutoff, config, company_revenue)[0]

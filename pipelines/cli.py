@@ -90,6 +90,104 @@ def features(
     run_features(data, as_of, out, mapping, config, console)
 
 
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Cutoff date (default: the day after the last event in the data)."),
+]
+HorizonOpt = Annotated[
+    int | None, typer.Option("--horizon-days", min=1, help="Override labels.horizon_days.")
+]
+
+
+@app.command()
+@_friendly
+def backtest(
+    data: DataOpt,
+    as_of: AsOfOpt = None,
+    folds: Annotated[int | None, typer.Option("--folds", min=1, help="Rolling-origin folds.")] = None,
+    horizon_days: HorizonOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for metrics and plots.")] = Path(
+        "out/backtest"
+    ),
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Rolling-origin backtest of the models against persistence, past spend rate and BG/NBD + Gamma-Gamma."""
+    from pipelines.config import load_config
+    from pipelines.jobs import load_and_report, parse_date
+    from pipelines.train import default_as_of, overrides, run_backtest_only
+
+    cfg = load_config(config, overrides(horizon_days, folds))
+    loaded = load_and_report(data, mapping, cfg, console)
+    cutoff = parse_date(as_of) if as_of else default_as_of(loaded.tables)
+    run_backtest_only(loaded.tables, cfg, cutoff, out, console)
+
+
+@app.command()
+@_friendly
+def train(
+    data: DataOpt,
+    as_of: AsOfOpt = None,
+    horizon_days: HorizonOpt = None,
+    promote: Annotated[
+        bool | None, typer.Option("--promote/--no-promote", help="Override the champion decision.")
+    ] = None,
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Fit both models, backtest against the champion and baselines, log to MLflow, register, promote."""
+    from pipelines.config import load_config
+    from pipelines.jobs import load_and_report, parse_date
+    from pipelines.train import default_as_of, overrides, train_and_register
+
+    cfg = load_config(config, overrides(horizon_days))
+    loaded = load_and_report(data, mapping, cfg, console)
+    cutoff = parse_date(as_of) if as_of else default_as_of(loaded.tables)
+    train_and_register(loaded.tables, cfg, cutoff, console, promote)
+
+
+@app.command()
+@_friendly
+def score(
+    data: DataOpt,
+    as_of: Annotated[str, typer.Option("--as-of", help="Score as of this date (events before it only).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Scores file (.parquet or .csv); a directory for spark.")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model URI (default models:/customer-value@champion).")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="pandas or spark")] = "pandas",
+    chunk_customers: Annotated[
+        int | None, typer.Option("--chunk-customers", min=1, help="Customers per chunk (memory bound).")
+    ] = None,
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL.")] = None,
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
+    from pipelines.score import run_score
+
+    run_score(data, as_of, out, model, engine, chunk_customers, mapping, config, console, spark_master)
+
+
+@app.command()
+@_friendly
+def report(
+    scores: Annotated[Path, typer.Option("--scores", help="Scores file written by `cvp score`.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for index.html and manager pages.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data directory, for customer and manager names.")
+    ] = None,
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """HTML reports: a team page and one page per account manager with only their customers."""
+    from pipelines.jobs import run_report
+
+    run_report(scores, out, data, mapping, config, console)
+
+
 @app.command()
 @_friendly
 def demo(

@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from features.config import FeatureConfig, LabelConfig
 from features.validation import StructuralError
+from models.config import ModelConfig
+from models.explain import ExplainConfig
+from models.tiers import TierConfig
+from pipelines.report import ReportConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 
@@ -35,6 +39,11 @@ class DemoConfig(_Frozen):
     seed: int = 7
 
 
+class ScoringConfig(_Frozen):
+    chunk_customers: int = Field(100_000, gt=0)  # customers per chunk: bounds peak memory beyond the input
+    psi_threshold: float = Field(0.2, gt=0)  # population stability index above which a column has drifted
+
+
 class MlflowConfig(_Frozen):
     tracking_dir: str = "mlruns"
     experiment: str = "customer-value"
@@ -46,6 +55,11 @@ class AppConfig(_Frozen):
     demo: DemoConfig = DemoConfig()
     features: FeatureConfig = FeatureConfig()
     labels: LabelConfig = LabelConfig()
+    models: ModelConfig = ModelConfig()
+    tiers: TierConfig = TierConfig()
+    explain: ExplainConfig = ExplainConfig()
+    report: ReportConfig = ReportConfig()
+    scoring: ScoringConfig = ScoringConfig()
     mlflow: MlflowConfig = MlflowConfig()
 
     def digest(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pandas as pd
 from rich.console import Console
@@ -137,3 +138,102 @@ def run_demo(out: Path, config: Path | None, console: Console) -> None:
         f"demo company: {orders['customer_id'].nunique():,} customers with orders, {len(orders):,} orders "
         f"from {orders['ordered_at'].min().date()} to {orders['ordered_at'].max().date()}"
     )
+
+
+def model_card(version: str, cfg: AppConfig, horizon_days: int, fingerprint: dict | None = None) -> dict:
+    """What the team page says about the model: version, training run, backtest metrics, data fingerprint."""
+    import json
+
+    import mlflow
+
+    from pipelines.tracking import configure_tracking
+
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    card: dict = {
+        "model_name": cfg.mlflow.registered_model,
+        "model_version": version,
+        "horizon_days": horizon_days,
+        "currency": cfg.data.currency,
+        "backtest": pd.DataFrame(columns=["fold", "model", "metric", "value"]),
+        "data_fingerprint": fingerprint or {},
+        "feature_manifest": {},
+    }
+    client = mlflow.MlflowClient()
+    try:
+        mv = client.get_model_version(cfg.mlflow.registered_model, version)
+    except Exception:  # an unregistered model (e.g. a runs:/ uri): the card shows what the scores carry
+        return card
+    card["trained_at"] = pd.Timestamp(mv.creation_timestamp, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
+    run_id = mv.run_id
+    with TemporaryDirectory() as tmp:
+        try:
+            p = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="backtest/backtest_metrics.csv", dst_path=tmp
+            )
+            card["backtest"] = pd.read_csv(p)
+            m = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="feature_manifest.json", dst_path=tmp
+            )
+            man = json.loads(Path(m).read_text())
+            card["feature_manifest"] = {
+                "groups_present": man.get("groups_present", []),
+                "groups_absent": man.get("groups_absent", {}),
+            }
+        except Exception as exc:  # the card stays usable without them; say so
+            card["notes"] = f"backtest artefacts unavailable: {exc}"
+    return card
+
+
+def run_report(
+    scores_path: Path,
+    out: Path,
+    data: Path | None,
+    mapping: Path | None,
+    config: Path | None,
+    console: Console,
+) -> Path:
+    """Team page + one page per account manager from a scores file (and its contributions beside it)."""
+    import json
+
+    from features import feature_registry
+    from pipelines.report import build_reports
+
+    cfg = load_config(config)
+    scores_path = Path(scores_path)
+    if not scores_path.exists():
+        raise StructuralError(f"scores file {scores_path} does not exist (run `cvp score` first)")
+    scores = (
+        pd.read_csv(scores_path, dtype={"customer_id": str})
+        if scores_path.suffix == ".csv"
+        else (pd.read_parquet(scores_path))
+    )
+    stem = scores_path.name[: -len(scores_path.suffix)]
+    contrib_path = scores_path.with_name(f"{stem}.contributions.parquet")
+    manifest_path = scores_path.with_name(f"{stem}.manifest.json")
+    contrib = pd.read_parquet(contrib_path).set_index("customer_id") if contrib_path.exists() else None
+    if contrib is None:
+        raise StructuralError(f"{contrib_path.name} is missing beside {scores_path.name}: rerun `cvp score`")
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    version = str(scores["model_version"].iloc[0]) if len(scores) else "?"
+    card = model_card(
+        version,
+        cfg,
+        int(manifest.get("horizon_days", cfg.labels.horizon_days)),
+        manifest.get("data_fingerprint"),
+    )
+    customers = managers = None
+    if data is not None:
+        loaded = load_data(data, mapping, cfg.data.timezone)
+        customers = loaded.tables.get("customers")
+        managers = loaded.tables.get("account_managers")
+    report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
+    t0 = time.perf_counter()
+    paths = build_reports(
+        scores, contrib, card, out, report_cfg, feature_registry(cfg.features), customers, managers
+    )
+    n_pages = len(paths.managers) + (1 if paths.unassigned else 0)
+    console.print(
+        f"reports for {len(scores):,} customers in {time.perf_counter() - t0:.1f} s: {paths.index} "
+        f"and {n_pages} manager pages in {Path(out)}/"
+    )
+    return paths.index

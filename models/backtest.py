@@ -1,0 +1,222 @@
+"""Rolling-origin backtest of the value and churn models against the baselines.
+
+Time semantics. The tables are first cut at `as_of` (nothing at or after it exists). Fold cutoffs step back
+from the month start at or before `as_of - horizon`: t_0, t_0 - step, ... (`backtest_folds` of them, month
+starts). For fold t:
+- training set = `build_training_set(tables, as_of=t, ...)`: every training cutoff c has c + h <= t and the
+  tables are truncated to events before t, so the fold reads nothing at or after t to fit;
+- evaluation rows = the customers eligible at t with features from events before t and labels from
+  [t, t + h) (the single-cutoff training set at as_of = t + h);
+- our models (one or more `ModelConfig` candidates) and every baseline are fitted on the training set and
+  scored on the evaluation rows; baselines see only the tables truncated at t.
+
+Output (`BacktestResult`)
+- `metrics`: tidy frame, one row per (fold, cutoff, model, metric) with `value`; `summary`: mean and std over
+  folds per (model, metric); `predictions`: (fold, model, customer_id, cutoff, pred_value, pred_churn_prob,
+  actual_value, actual_churned); `gain_curves`, `decile_tables`, `calibration_curves`: plot data with fold and
+  model columns; `notes`: warnings (BTYD fits that failed, missing baseline scores that were filled).
+Missing baseline predictions (a BTYD fit failure) are filled with 0 value and the training churn rate, and
+counted in `notes`, so every model is scored on the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.config import FeatureConfig, LabelConfig
+from features.training import build_training_set, truncate_tables
+from models import metrics as mt
+from models.baselines import BTYDBaseline, PastRateBaseline, PersistenceBaseline, add_btyd_features
+from models.bundle import CustomerValueModel
+from models.config import ModelConfig
+from models.value import feature_columns
+
+OUR_MODEL = "model"
+
+
+@dataclass
+class BacktestResult:
+    """Everything a backtest measured (see the module docstring)."""
+
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    gain_curves: pd.DataFrame
+    decile_tables: pd.DataFrame
+    calibration_curves: pd.DataFrame
+    fold_cutoffs: list[pd.Timestamp]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Mean, std and fold count per (model, metric)."""
+        g = self.metrics.groupby(["model", "metric"], sort=True)["value"]
+        return g.agg(mean="mean", std="std", folds="count").reset_index()
+
+    def table(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """Models as rows, "mean +- std" strings as columns (for reports and the console)."""
+        s = self.summary
+        if metrics is not None:
+            s = s[s["metric"].isin(metrics)]
+        cells = s.assign(
+            cell=[f"{m:.3f} +- {sd:.3f}" for m, sd in zip(s["mean"], s["std"].fillna(0.0), strict=True)]
+        )
+        return cells.pivot(index="model", columns="metric", values="cell")
+
+
+def fold_cutoffs(as_of: pd.Timestamp, horizon_days: int, folds: int, step_months: int) -> list[pd.Timestamp]:
+    """Fold cutoffs, ascending: month start at or before as_of - horizon, then back every `step_months`."""
+    last = (pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+    cuts = [last - pd.DateOffset(months=k * step_months) for k in range(folds)]
+    return sorted(pd.Timestamp(c).as_unit("ns") for c in cuts)
+
+
+def evaluation_rows(
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    feature_config: FeatureConfig,
+    label_config: LabelConfig,
+) -> pd.DataFrame:
+    """Eligible customers at `cutoff`: features from events before it, labels from [cutoff, cutoff + h)."""
+    one = label_config.model_copy(update={"n_cutoffs": 1})
+    rows = build_training_set(
+        tables, cutoff + pd.Timedelta(days=horizon_days), horizon_days, feature_config, one
+    )
+    if len(rows) and (rows["cutoff"] != cutoff).any():
+        raise ValueError(f"fold cutoff {cutoff.date()} must be a month start (training cutoffs are)")
+    return rows
+
+
+def _score(
+    fold: int,
+    cutoff: pd.Timestamp,
+    name: str,
+    pred: pd.DataFrame,
+    actual: np.ndarray,
+    churned: np.ndarray,
+    low: np.ndarray | None = None,
+    high: np.ndarray | None = None,
+) -> tuple[list[dict[str, object]], dict[str, pd.DataFrame]]:
+    value = pred["pred_value"].to_numpy(dtype=np.float64)
+    out = mt.value_metrics(actual, value, low, high)
+    churn = pred["pred_churn_prob"].to_numpy(dtype=np.float64)
+    plots = {
+        "gain": mt.gain_curve(actual, value),
+        "decile": mt.decile_table(actual, value),
+    }
+    if not np.isnan(churn).all():
+        out.update(mt.churn_metrics(churned, churn))
+        plots["calibration"] = mt.calibration_curve(churned, churn)
+    rows = [{"fold": fold, "cutoff": cutoff, "model": name, "metric": k, "value": v} for k, v in out.items()]
+    tagged = {k: v.assign(fold=fold, model=name) for k, v in plots.items()}
+    return rows, tagged
+
+
+def run_backtest(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    feature_config: FeatureConfig,
+    label_config: LabelConfig,
+    model_config: ModelConfig,
+    candidates: Mapping[str, ModelConfig] | None = None,
+    baselines: tuple[str, ...] = ("persistence", "past_rate", "btyd"),
+) -> BacktestResult:
+    """Rolling-origin backtest (see the module docstring).
+
+    `candidates` optionally scores several model configurations side by side (name -> config) on the same
+    folds; by default the one `model_config` is reported as "model". Fold count and spacing come from
+    `model_config.backtest_folds` / `backtest_step_months`. `baselines` names the baselines to score
+    ("persistence", "past_rate", "btyd", "btyd_no_purchase"; the last two fit BTYD separately).
+    """
+    as_of = pd.Timestamp(as_of)
+    h = horizon_days
+    tables = truncate_tables(tables, as_of)
+    cands = dict(candidates) if candidates is not None else {OUR_MODEL: model_config}
+    cuts = fold_cutoffs(as_of, h, model_config.backtest_folds, model_config.backtest_step_months)
+    rows: list[dict[str, object]] = []
+    plots: dict[str, list[pd.DataFrame]] = {"gain": [], "decile": [], "calibration": []}
+    preds: list[pd.DataFrame] = []
+    notes: list[str] = []
+    for fold, t in enumerate(cuts):
+        train = build_training_set(tables, t, h, feature_config, label_config)
+        evaluation = evaluation_rows(tables, t, h, feature_config, label_config)
+        if train.empty or evaluation.empty:
+            notes.append(f"fold {fold} ({t.date()}): no training or evaluation rows, skipped")
+            continue
+        known = truncate_tables(tables, t)  # what a scorer at t could see
+        actual = evaluation[f"label_net_profit_{h}d"].to_numpy(dtype=np.float64)
+        churned = evaluation[f"label_churned_{h}d"].to_numpy(dtype=np.float64)
+        btyd_ready: tuple[pd.DataFrame, pd.DataFrame] | None = None
+
+        scored: dict[str, tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]] = {}
+        for name, cfg in cands.items():
+            tr, ev = train, evaluation
+            if cfg.use_btyd_features:
+                if btyd_ready is None:
+                    tr_b, n1 = add_btyd_features(train, tables, h, cfg.btyd_penalizer)
+                    ev_b, n2 = add_btyd_features(evaluation, known, h, cfg.btyd_penalizer)
+                    notes += [f"fold {fold}: {n}" for n in n1 + n2]
+                    btyd_ready = (tr_b, ev_b)
+                tr, ev = btyd_ready
+            model = CustomerValueModel(h, cfg).fit(tr)
+            out = model.predict(ev[feature_columns(ev)])
+            cols = model.output_columns
+            pred = pd.DataFrame({"pred_value": out[cols[0]], "pred_churn_prob": out[cols[3]]})
+            scored[name] = (pred, out[cols[1]].to_numpy(), out[cols[2]].to_numpy())
+
+        train_churn_rate = float(train[f"label_churned_{h}d"].mean())
+        for base in (
+            PersistenceBaseline(h),
+            PastRateBaseline(h),
+            BTYDBaseline(h, model_config.btyd_penalizer),
+            BTYDBaseline(h, model_config.btyd_penalizer, churn_score="no_purchase"),
+        ):
+            if base.name in baselines:
+                base.fit(train)
+                pred = base.predict(evaluation, known)
+                n_missing = int(pred["pred_value"].isna().sum())
+                if n_missing:
+                    notes.append(f"fold {fold}: {base.name} had no prediction for {n_missing} rows (filled)")
+                pred = pred.assign(pred_value=pred["pred_value"].fillna(0.0))
+                if base.name != "past_rate":
+                    pred = pred.assign(pred_churn_prob=pred["pred_churn_prob"].fillna(train_churn_rate))
+                notes += [f"fold {fold}: {n}" for n in getattr(base, "notes_", [])]
+                scored[base.name] = (pred, None, None)
+
+        for name, (pred, low, high) in scored.items():
+            r, p = _score(fold, t, name, pred, actual, churned, low, high)
+            rows += r
+            for k, v in p.items():
+                plots[k].append(v)
+            preds.append(
+                pd.DataFrame(
+                    {
+                        "fold": fold,
+                        "model": name,
+                        "customer_id": evaluation["customer_id"].to_numpy(),
+                        "cutoff": t,
+                        "pred_value": pred["pred_value"].to_numpy(),
+                        "pred_churn_prob": pred["pred_churn_prob"].to_numpy(),
+                        "actual_value": actual,
+                        "actual_churned": churned,
+                    }
+                )
+            )
+
+    def cat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    return BacktestResult(
+        metrics=pd.DataFrame(rows, columns=["fold", "cutoff", "model", "metric", "value"]),
+        predictions=cat(preds),
+        gain_curves=cat(plots["gain"]),
+        decile_tables=cat(plots["decile"]),
+        calibration_curves=cat(plots["calibration"]),
+        fold_cutoffs=cuts,
+        notes=notes,
+    )

@@ -1,0 +1,216 @@
+"""`CustomerValueModel`: the one fitted object that scores a feature table (value, interval, churn).
+
+Table contract
+    fit(training_set): one row per (customer_id, cutoff) from `features.training.build_training_set`: columns
+        `customer_id`, `cutoff`, feature columns (float64; `profile_*` category), labels
+        `label_net_profit_{h}d`, `label_orders_{h}d`, `label_churned_{h}d` (others ignored). Validation,
+        interval residuals and churn calibration use the latest cutoffs (by time, never random rows).
+    predict(feature_table): one row per customer at one cutoff (e.g. `features.table.build_feature_table`,
+        index customer_id); the feature columns must match the training contract (`check_contract` lists the
+        problems; categories may arrive as strings and unseen categories score as missing). Returns a frame
+        indexed like the input with
+        - `pred_value_{h}d`: expected net profit over the next h days (margin - returns - cost to serve), in
+          currency. It is an expectation over everything that can happen, churn included: a customer likely to
+          leave already has a low value, so it must NOT be multiplied by (1 - churn probability) again.
+        - `pred_value_p10_{h}d`, `pred_value_p90_{h}d`: per-customer interval (quantiles from the config; the
+          column names follow them, e.g. p10/p90).
+        - `pred_churn_prob_{h}d`: calibrated probability of no purchase (or an explicit cancellation) in the
+          next h days.
+        - `pred_expected_net_value_{h}d`: equal to `pred_value_{h}d` (the expected net value already weighs the
+          churn risk); kept as its own column so reports can name it plainly.
+
+Scoring never refits anything. The object is plain Python + lightgbm/sklearn objects, so it pickles with
+cloudpickle; the drift reference (`drift_reference_`) is a plain dict of decile edges and proportions per
+feature and per prediction column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.churn import ChurnModel
+from models.config import ModelConfig
+from models.value import FeatureContract, FutureValueModel, feature_columns
+
+_DRIFT_SAMPLE_ROWS = 200_000
+
+
+def _quantile_name(q: float) -> str:
+    return f"p{round(q * 100):02d}"
+
+
+def numeric_reference(values: np.ndarray, n_bins: int = 10) -> dict[str, object]:
+    """Decile bin edges of the non-missing values and the share of rows per bin, plus the missing share.
+
+    Bins are (-inf, e1], (e1, e2], ..., (ek, inf) with duplicate edges removed, so a constant column has one bin.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    present = v[~np.isnan(v)]
+    missing = float(np.mean(np.isnan(v))) if len(v) else 0.0
+    if len(present) == 0:
+        return {"kind": "numeric", "edges": [], "proportions": [], "missing": missing}
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    counts = np.bincount(np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1)
+    return {
+        "kind": "numeric",
+        "edges": edges.tolist(),
+        "proportions": (counts / len(v)).tolist(),
+        "missing": missing,
+    }
+
+
+def categorical_reference(values: pd.Series) -> dict[str, object]:
+    """Share of rows per category (as str) and the missing share."""
+    s = values.astype("str").where(values.notna())
+    shares = s.value_counts(dropna=True, normalize=False) / max(len(s), 1)
+    return {
+        "kind": "categorical",
+        "categories": [str(k) for k in shares.index],
+        "proportions": shares.to_numpy(dtype=float).tolist(),
+        "missing": float(s.isna().mean()) if len(s) else 0.0,
+    }
+
+
+def reference_proportions(reference: dict[str, object], values: pd.Series | np.ndarray) -> np.ndarray:
+    """Shares of `values` in the reference's bins (numeric) or categories (+ one "other"), then missing."""
+    if reference["kind"] == "numeric":
+        v = np.asarray(values, dtype=np.float64)
+        present = v[~np.isnan(v)]
+        edges = np.asarray(reference["edges"], dtype=np.float64)
+        counts = np.bincount(np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1)
+        props = counts / max(len(v), 1)
+        return np.append(props, np.mean(np.isnan(v)) if len(v) else 0.0)
+    s = pd.Series(values)
+    s = s.astype("str").where(s.notna())
+    cats = list(reference["categories"])
+    counts = s.value_counts(dropna=True)
+    known = np.array([counts.get(c, 0) for c in cats], dtype=float)
+    other = float(counts.sum() - known.sum())
+    n = max(len(s), 1)
+    return np.concatenate([known / n, [other / n, s.isna().sum() / n]])
+
+
+def population_stability_index(reference: dict[str, object], values: pd.Series | np.ndarray) -> float:
+    """PSI = sum (p - q) ln(p / q) over the reference bins (+ missing), shares floored at 1e-4."""
+    if reference["kind"] == "numeric":
+        ref = np.append(np.asarray(reference["proportions"], dtype=float), reference["missing"])
+    else:
+        ref = np.concatenate([np.asarray(reference["proportions"], dtype=float), [0.0, reference["missing"]]])
+    if len(ref) == 1:  # all-missing reference: only the missing share can drift
+        ref = np.array([0.0, 1.0])
+    cur = reference_proportions(reference, values)
+    p, q = np.maximum(cur, 1e-4), np.maximum(ref, 1e-4)
+    return float(np.sum((p - q) * np.log(p / q)))
+
+
+class CustomerValueModel:
+    """Feature contract + value model (+ interval) + calibrated churn model for one horizon.
+
+    Fitted attributes: `contract_` (FeatureContract), `value_model_` (FutureValueModel), `churn_model_`
+    (ChurnModel), `drift_reference_` (dict), `training_cutoffs_` (list of ISO dates), `n_training_rows_`,
+    `notes_` (warnings collected while fitting).
+    """
+
+    def __init__(self, horizon_days: int = 365, config: ModelConfig | None = None) -> None:
+        self.horizon_days = horizon_days
+        self.config = config if config is not None else ModelConfig()
+
+    # -- column names --------------------------------------------------------------------------------------
+    @property
+    def output_columns(self) -> list[str]:
+        h = self.horizon_days
+        lo, hi = (_quantile_name(q) for q in self.config.interval_quantiles)
+        return [
+            f"pred_value_{h}d",
+            f"pred_value_{lo}_{h}d",
+            f"pred_value_{hi}_{h}d",
+            f"pred_churn_prob_{h}d",
+            f"pred_expected_net_value_{h}d",
+        ]
+
+    # -- fit -----------------------------------------------------------------------------------------------
+    def fit(self, training_set: pd.DataFrame) -> CustomerValueModel:
+        """Fit both models on a training set (see the module docstring for the columns it needs)."""
+        h = self.horizon_days
+        needed = [f"label_net_profit_{h}d", f"label_churned_{h}d", "cutoff"]
+        missing = [c for c in needed if c not in training_set.columns]
+        if missing:
+            raise KeyError(
+                f"training set lacks {missing} (is horizon_days={h} the horizon it was built for?)"
+            )
+        if training_set[["customer_id", "cutoff"]].duplicated().any():
+            raise ValueError("training set has duplicate (customer_id, cutoff) rows")
+        X = training_set[feature_columns(training_set)]
+        cutoff = training_set["cutoff"]
+        orders_col = f"label_orders_{h}d"
+        bought = training_set[orders_col].to_numpy() > 0 if orders_col in training_set.columns else None
+        self.contract_ = FeatureContract.from_frame(X)
+        self.value_model_ = FutureValueModel(self.config).fit(
+            X, training_set[f"label_net_profit_{h}d"], cutoff=cutoff, bought=bought
+        )
+        self.churn_model_ = ChurnModel(self.config).fit(X, training_set[f"label_churned_{h}d"], cutoff=cutoff)
+        self.notes_ = [*self.value_model_.notes_, *self.churn_model_.notes_]
+        self.training_cutoffs_ = [pd.Timestamp(c).date().isoformat() for c in np.sort(cutoff.unique())]
+        self.n_training_rows_ = len(training_set)
+        self.drift_reference_ = self._drift_reference(X)
+        return self
+
+    def _drift_reference(self, X: pd.DataFrame) -> dict[str, object]:
+        # A fixed-seed sample keeps the cost bounded on millions of rows; deciles are stable at 200k.
+        if len(X) > _DRIFT_SAMPLE_ROWS:
+            X = X.sample(_DRIFT_SAMPLE_ROWS, random_state=self.config.lightgbm.seed)
+        feats: dict[str, object] = {}
+        for c in self.contract_.names:
+            if self.contract_.dtypes[c] == "category":
+                feats[c] = categorical_reference(X[c])
+            else:
+                feats[c] = numeric_reference(X[c].to_numpy(dtype=np.float64, na_value=np.nan))
+        preds = self.predict(X)
+        return {
+            "n_rows": len(X),
+            "features": feats,
+            "predictions": {c: numeric_reference(preds[c].to_numpy()) for c in self.output_columns},
+        }
+
+    # -- predict -------------------------------------------------------------------------------------------
+    def check_contract(self, frame: pd.DataFrame) -> list[str]:
+        """Human-readable problems of a feature table against the training contract (empty = fine)."""
+        problems = self.contract_.problems(frame)
+        if frame.index.duplicated().any():
+            problems.append("the index has duplicate rows (one row per customer expected)")
+        if "customer_id" in frame.columns and frame["customer_id"].duplicated().any():
+            problems.append("customer_id is not unique")
+        return problems
+
+    def predict(self, feature_table: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for every row of the feature table, indexed like it (columns: `output_columns`)."""
+        Xt = self.contract_.apply(feature_table)
+        value = self.value_model_._predict_t(Xt)
+        lo, hi = self.value_model_.interval_from_prediction(value)
+        churn = self.churn_model_._proba_t(Xt)[:, 1]
+        cols = self.output_columns
+        return pd.DataFrame(
+            {cols[0]: value, cols[1]: lo, cols[2]: hi, cols[3]: churn, cols[4]: value},
+            index=feature_table.index,
+        )
+
+    def explainable_boosters(self) -> dict[str, object]:
+        """Boosters whose exact TreeSHAP explains a prediction column.
+
+        "value": the single value model's booster, additive in currency for `pred_value_{h}d` (absent for the
+        hurdle model, whose parts are in `value_model_.boosters_`); "churn": the churn classifier's booster,
+        in log-odds of the uncalibrated probability.
+        """
+        out: dict[str, object] = {"churn": self.churn_model_.booster_}
+        if self.value_model_.explainable_booster is not None:
+            out["value"] = self.value_model_.explainable_booster
+        return out
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.contract_.names)
+
+    @property
+    def feature_contract(self) -> FeatureContract:
+        return self.contract_

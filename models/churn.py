@@ -1,0 +1,117 @@
+"""Churn-risk model: a LightGBM classifier on `label_churned_{h}d`, calibrated on a later time slice.
+
+Table contract
+    fit:     X = one row per (customer, cutoff), feature columns only; y = `label_churned_{h}d` (0/1: the
+             customer churned in [cutoff, cutoff + h)); `cutoff` = each row's cutoff (datetime64).
+    predict_proba: X with the same feature columns (strings accepted for categories) -> (n, 2) float64 array,
+             column 1 = calibrated P(churn within the horizon), same row order.
+
+Time semantics: the latest `validation_share` of distinct cutoffs is held out. The classifier is fitted on the
+earlier cutoffs (early stopping on the held-out slice) and the calibrator (isotonic or Platt) is fitted on the
+classifier's held-out predictions, i.e. on customers *later* than any it was fitted on, which is how the model
+is used in production. The classifier is not refitted afterwards, otherwise the calibrator would describe a
+different model. With a single cutoff nothing is later: the calibrator is fitted in-sample and `notes_` says so.
+
+Explainability: `booster_` is the classifier's booster (trimmed to its best iteration); exact TreeSHAP on it
+explains the *uncalibrated* log-odds. The calibrator is monotone, so the ranking and the sign of every
+contribution carry over to the calibrated probability.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from models.config import ModelConfig
+from models.value import FeatureContract, fit_booster, lgbm_params, time_split
+
+_EPS = 1e-6
+
+
+class ChurnModel(BaseEstimator, ClassifierMixin):
+    """Calibrated churn probability (see the module docstring).
+
+    Fitted attributes: `contract_`, `booster_`, `calibrator_` (IsotonicRegression on the raw probability or
+    LogisticRegression on the log-odds), `classes_` = [0, 1], `notes_`, and when cutoffs are given
+    `fit_cutoffs_` / `calibration_cutoffs_` (which cutoffs each part saw).
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        self.config = config
+
+    @property
+    def _cfg(self) -> ModelConfig:
+        return self.config if self.config is not None else ModelConfig()
+
+    def fit(
+        self, X: pd.DataFrame, y: np.ndarray | pd.Series, cutoff: pd.Series | np.ndarray | None = None
+    ) -> ChurnModel:
+        cfg = self._cfg
+        y = np.asarray(y, dtype=np.float64)
+        if not np.isin(y, (0.0, 1.0)).all():
+            raise ValueError("the churn label must be 0/1 without missing values")
+        self.contract_ = FeatureContract.from_frame(X)
+        Xt = self.contract_.apply(X)
+        later = time_split(cutoff, cfg.validation_share) if cutoff is not None else np.zeros(len(y), bool)
+        self.notes_: list[str] = []
+        self.classes_ = np.array([0, 1])
+        if len(np.unique(y[~later])) < 2:
+            # One class before the calibration slice: fall back to fitting on everything.
+            later = np.zeros(len(y), dtype=bool)
+        clf = lgb.LGBMClassifier(objective="binary", **lgbm_params(cfg, "churn"))
+        self.booster_, _ = fit_booster(clf, Xt, y.astype(int), later, cfg, refit=False)
+        if later.any():
+            cal_rows = later
+        else:
+            cal_rows = np.ones(len(y), dtype=bool)
+            self.notes_.append("no later cutoff to calibrate on: calibrator fitted in-sample (optimistic)")
+        cuts = pd.to_datetime(pd.Series(np.asarray(cutoff))) if cutoff is not None else None
+        if cuts is not None:
+            self.fit_cutoffs_ = sorted(pd.Timestamp(c) for c in cuts[~later].unique())
+            self.calibration_cutoffs_ = sorted(pd.Timestamp(c) for c in cuts[cal_rows].unique())
+        raw = np.asarray(self.booster_.predict(Xt[cal_rows]), dtype=np.float64)
+        self.calibrator_ = self._fit_calibrator(raw, y[cal_rows], cfg.calibration)
+        return self
+
+    @staticmethod
+    def _fit_calibrator(
+        raw: np.ndarray, y: np.ndarray, method: str
+    ) -> IsotonicRegression | LogisticRegression:
+        if method == "isotonic":
+            cal = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            cal.fit(raw, y)
+            return cal
+        logit = np.log(np.clip(raw, _EPS, 1 - _EPS) / np.clip(1 - raw, _EPS, 1))
+        cal = LogisticRegression(C=1e6)
+        cal.fit(logit.reshape(-1, 1), y.astype(int))
+        return cal
+
+    def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated classifier probability (what the booster's log-odds map to)."""
+        return np.asarray(self.booster_.predict(self.contract_.apply(X)), dtype=np.float64)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self._proba_t(self.contract_.apply(X))
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probability for uncalibrated classifier probabilities (e.g. of the SHAP base value)."""
+        raw = np.asarray(raw, dtype=np.float64)
+        if isinstance(self.calibrator_, IsotonicRegression):
+            p = self.calibrator_.predict(raw)
+        else:
+            logit = np.log(np.clip(raw, _EPS, 1 - _EPS) / np.clip(1 - raw, _EPS, 1))
+            p = self.calibrator_.predict_proba(logit.reshape(-1, 1))[:, 1]
+        return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+
+    def _proba_t(self, Xt: pd.DataFrame) -> np.ndarray:
+        """predict_proba on a frame already passed through the contract."""
+        p = self.calibrate(np.asarray(self.booster_.predict(Xt), dtype=np.float64))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """0/1 at a calibrated probability of 0.5 (for the sklearn contract; the product uses probabilities)."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)

@@ -1,0 +1,468 @@
+"""Batch scoring: chunked by customer hash, atomic, idempotent, with drift checks. pandas engine here; Spark in
+`pipelines.spark`.
+
+One chunk = the customers whose id hashes to it, with only their events (plus the events of the customers they
+referred, whose profit is part of a referrer's worth), so peak memory beyond the input tables is bounded by the
+chunk size. Company-wide quantities (revenue for the concentration share) are computed once over all customers
+and handed to every chunk, so a customer's features do not depend on the chunking. Tiers and ratings rank the
+whole base, so they are assigned once at the end on the compact per-customer frame.
+
+Output (one row per customer, sorted by customer_id; no personal columns): customer_id, as_of, model_version,
+the model's prediction columns (horizon in the names), tier, tier_reason, rating, flags, the top reasons for value
+and churn (sentences and feature names), account_manager_id, and the feature columns the tier rules and reports
+read. Beside it: `<stem>.contributions.parquet` (exact value-model SHAP per customer and feature, currency) and
+`<stem>.manifest.json` (counts, model version, data fingerprint, config digest, timings, drift).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features import build_feature_table, feature_registry
+from features.table import company_revenue
+from features.validation import StructuralError
+from models.bundle import CustomerValueModel, reference_proportions
+from models.explain import churn_probability_contributions, explain_booster, top_reasons
+from models.tiers import assign_tiers
+from pipelines.config import AppConfig, load_config
+
+HASH_KEY = "cvp-chunk-key-01"  # 16 bytes, fixed: the same customer always lands in the same chunk
+#: Tables whose rows belong to one customer (column), chunked with that customer.
+CUSTOMER_TABLES: dict[str, str] = {
+    "orders": "customer_id",
+    "returns": "customer_id",
+    "tickets": "customer_id",
+    "invoices": "customer_id",
+    "customers": "customer_id",
+    "assignments": "customer_id",
+}
+#: Feature columns carried into the output for the tier rules and the reports (when present).
+CARRIED_FEATURES = (
+    "profit_net_365d",
+    "profit_margin_365d",
+    "profit_cost_to_serve_365d",
+    "profit_revenue_share_365d",
+    "service_effort_hours_365d",
+    "price_return_rate_value_365d",
+    "price_discount_rate_365d",
+    "price_promo_order_share_365d",
+    "payment_dispute_share_lifetime",
+    "relationship_manager_departed_90d",
+)
+
+
+class ContractMismatch(StructuralError):
+    """The features built from the data do not match what the model was trained on."""
+
+
+def customer_buckets(ids: pd.Series | np.ndarray, n_chunks: int) -> np.ndarray:
+    """Stable chunk number per customer id (siphash with a fixed key: same on every machine and run)."""
+    values = np.asarray(ids, dtype=object)
+    h = pd.util.hash_array(values, hash_key=HASH_KEY, categorize=True)
+    return (h % np.uint64(n_chunks)).astype(np.int64)
+
+
+@dataclass
+class ChunkPlan:
+    """Row positions per table and chunk (own rows plus the rows of customers they referred)."""
+
+    n_chunks: int
+    rows: dict[str, list[np.ndarray]]
+    customers: list[np.ndarray]  # the ids each chunk scores (sorted)
+
+    def tables(self, tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
+        out = {name: tables[name].iloc[self.rows[name][k]] for name in self.rows}
+        for name in tables:
+            if name not in out:  # account_managers: small, shared by every chunk
+                out[name] = tables[name]
+        return out
+
+
+def _split(bucket: np.ndarray, n: int) -> list[np.ndarray]:
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(n + 1))
+    return [np.sort(order[bounds[k] : bounds[k + 1]]) for k in range(n)]
+
+
+def plan_chunks(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> ChunkPlan:
+    """Assign every row to the chunk(s) that need it."""
+    id_parts = [tables[t][c] for t, c in CUSTOMER_TABLES.items() if t in tables]
+    if "referrals" in tables:
+        id_parts += [tables["referrals"]["referrer_id"], tables["referrals"]["referred_id"]]
+    ids = pd.Index(pd.concat(id_parts, ignore_index=True).dropna().unique()).sort_values()
+    n_chunks = max(1, math.ceil(len(ids) / max(chunk_customers, 1)))
+    bucket_of = pd.Series(customer_buckets(ids.to_numpy(), n_chunks), index=ids)
+    referrer_bucket = pd.Series(dtype="int64")
+    if "referrals" in tables:
+        r = tables["referrals"]
+        referrer_bucket = pd.Series(
+            bucket_of.reindex(r["referrer_id"]).to_numpy(), index=r["referred_id"].to_numpy()
+        )
+        referrer_bucket = referrer_bucket[~referrer_bucket.index.duplicated(keep="first")]
+
+    rows: dict[str, list[np.ndarray]] = {}
+    for name, col in CUSTOMER_TABLES.items():
+        if name not in tables:
+            continue
+        cust = tables[name][col]
+        own = bucket_of.reindex(cust).to_numpy()
+        parts = _split(own.astype(np.int64), n_chunks)
+        if len(referrer_bucket):
+            extra = referrer_bucket.reindex(cust).to_numpy()
+            has = ~np.isnan(extra) & (extra != own)
+            extra_rows = np.flatnonzero(has)
+            extra_parts = _split(extra[has].astype(np.int64), n_chunks)
+            parts = [np.union1d(p, extra_rows[e]) for p, e in zip(parts, extra_parts, strict=True)]
+        rows[name] = parts
+    if "referrals" in tables:
+        r = tables["referrals"]
+        b1 = bucket_of.reindex(r["referrer_id"]).to_numpy().astype(np.int64)
+        b2 = bucket_of.reindex(r["referred_id"]).to_numpy().astype(np.int64)
+        p1, p2 = _split(b1, n_chunks), _split(b2, n_chunks)
+        rows["referrals"] = [np.union1d(a, b) for a, b in zip(p1, p2, strict=True)]
+    customers = [ids[bucket_of.to_numpy() == k].to_numpy() for k in range(n_chunks)]
+    return ChunkPlan(n_chunks, rows, customers)
+
+
+@dataclass
+class DriftAccumulator:
+    """Sums per-chunk bin counts so the PSI over all customers equals the PSI of one pass."""
+
+    reference: dict[str, Any]
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
+    n: dict[str, int] = field(default_factory=dict)
+
+    def add(self, frame: pd.DataFrame, group: str) -> None:
+        for col, ref in self.reference.get(group, {}).items():
+            if col not in frame.columns:
+                continue
+            values = frame[col]
+            if ref["kind"] == "numeric":
+                values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            c = reference_proportions(ref, values) * len(frame)
+            key = f"{group}:{col}"
+            self.counts[key] = self.counts.get(key, 0) + c
+            self.n[key] = self.n.get(key, 0) + len(frame)
+
+    def report(self, threshold: float) -> dict[str, Any]:
+        psi: dict[str, float] = {}
+        for key, counts in self.counts.items():
+            group, col = key.split(":", 1)
+            ref = self.reference[group][col]
+            if ref["kind"] == "numeric":
+                expected = np.append(np.asarray(ref["proportions"], dtype=float), ref["missing"])
+            else:
+                expected = np.concatenate(
+                    [np.asarray(ref["proportions"], dtype=float), [0.0, ref["missing"]]]
+                )
+            actual = counts / max(self.n[key], 1)
+            p, q = np.maximum(actual, 1e-4), np.maximum(expected, 1e-4)
+            psi[key] = round(float(np.sum((p - q) * np.log(p / q))), 6)
+        drifted = sorted(k for k, v in psi.items() if v > threshold)
+        return {
+            "threshold": threshold,
+            "drifted_features": [k.split(":", 1)[1] for k in drifted if k.startswith("features:")],
+            "drifted_predictions": [k.split(":", 1)[1] for k in drifted if k.startswith("predictions:")],
+            "psi": dict(sorted(psi.items())),
+        }
+
+
+@dataclass
+class ChunkResult:
+    scores: pd.DataFrame  # index customer_id
+    value_contrib: pd.DataFrame
+    features: pd.DataFrame
+    spot_checked_rows: int
+
+
+def score_features(
+    features: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig, check_rows: int | None = None
+) -> ChunkResult:
+    """Predictions, exact contributions and top reasons for a feature table (index customer_id)."""
+    problems = bundle.check_contract(features)
+    if problems:
+        raise ContractMismatch(
+            "the features built from this data do not match the model's feature contract:\n  - "
+            + "\n  - ".join(problems)
+        )
+    h = bundle.horizon_days
+    registry = feature_registry(cfg.features)
+    currency = cfg.data.currency
+    n_check = cfg.explain.check_rows if check_rows is None else check_rows
+    preds = bundle.predict(features)
+    Xt = bundle.contract_.apply(features)
+    boosters = bundle.explainable_boosters()
+    parts = [preds]
+    value_contrib = pd.DataFrame(index=features.index)
+    if "value" in boosters:
+        value_contrib = explain_booster(boosters["value"], Xt, n_check)
+        parts.append(top_reasons(value_contrib, features, registry, cfg.explain.n_reasons, "value", currency))
+    churn_logodds = explain_booster(boosters["churn"], Xt, n_check)
+    base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))
+    base_prob = bundle.churn_model_.calibrate(base_raw)
+    churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)
+    parts.append(top_reasons(churn_prob, features, registry, cfg.explain.n_reasons, "churn", currency))
+    carried = [c for c in CARRIED_FEATURES if c in features.columns]
+    parts.append(features[carried])
+    scores = pd.concat(parts, axis=1)
+    return ChunkResult(scores, value_contrib, features, min(n_check, len(features)))
+
+
+def finish_scores(
+    compact: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    model_version: str,
+    bundle: CustomerValueModel,
+    cfg: AppConfig,
+) -> pd.DataFrame:
+    """Whole-base steps on the compact frame: tiers, ratings, flags; ids, as-of, version, manager; column order."""
+    compact = compact.sort_index()
+    tiers = assign_tiers(compact, cfg.tiers, bundle.horizon_days)
+    out = compact.join(tiers)
+    out.insert(0, "model_version", model_version)
+    out.insert(0, "as_of", as_of)
+    manager = pd.Series(pd.NA, index=out.index, dtype="str")
+    cust = tables.get("customers")
+    if cust is not None and "account_manager_id" in cust.columns:
+        manager = cust.set_index("customer_id")["account_manager_id"].reindex(out.index).astype("str")
+    out["account_manager_id"] = manager
+    out["tier"] = out["tier"].astype("str")
+    out["rating"] = out["rating"].astype("str")
+    out.index.name = "customer_id"
+    return out.reset_index()
+
+
+def iterate_chunks(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, chunk_customers: int
+) -> Iterator[tuple[int, int, pd.DataFrame]]:
+    """Yield (chunk number, chunk count, feature table) for every non-empty chunk, in chunk order."""
+    plan = plan_chunks(tables, chunk_customers)
+    totals = company_revenue(tables, as_of, cfg.features)
+    for k in range(plan.n_chunks):
+        own = plan.customers[k]
+        if len(own) == 0:
+            continue
+        feats = build_feature_table(plan.tables(tables, k), as_of, cfg.features, company_revenue=totals)
+        feats = feats[feats.index.isin(own)]
+        yield k, plan.n_chunks, feats
+
+
+def eligible(
+    features: pd.DataFrame, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig
+) -> np.ndarray:
+    """Customers the training rules would admit at as-of (ordered within max_lapse_days, not cancelled).
+
+    Drift compares like with like: the training distribution holds only such customers, so long-lapsed or
+    cancelled customers (who are still scored) would otherwise read as drift.
+    """
+    rules = cfg.labels
+    keep = np.ones(len(features), dtype=bool)
+    if "recency_days" in features:
+        keep &= features["recency_days"].notna().to_numpy()
+    if rules.max_lapse_days is not None and "recency_days" in features:
+        keep &= (features["recency_days"] <= rules.max_lapse_days).to_numpy()
+    cust = tables.get("customers")
+    if rules.exclude_cancelled and cust is not None and "churned_at" in cust.columns:
+        cancelled = cust.loc[cust["churned_at"] < as_of, "customer_id"]
+        keep &= ~features.index.isin(cancelled)
+    return keep
+
+
+@dataclass
+class ScoreRun:
+    scores: pd.DataFrame
+    manifest: dict[str, Any]
+    contributions_path: Path | None
+
+
+def score_pandas(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    bundle: CustomerValueModel,
+    model_version: str,
+    cfg: AppConfig,
+    chunk_customers: int,
+    contrib_path: Path | None = None,
+    progress: Any = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Score every customer known before as-of. Writes value contributions to `contrib_path` chunk by chunk."""
+    drift = DriftAccumulator(bundle.drift_reference_)
+    compact_parts: list[pd.DataFrame] = []
+    writer: pq.ParquetWriter | None = None
+    timings = {"features_s": 0.0, "score_explain_s": 0.0}
+    checked = 0
+    # Fault-injection knob for the atomicity test: widens the window in which a kill lands mid-run.
+    pause = float(os.environ.get("CVP_CHUNK_PAUSE_SECONDS", "0"))
+    try:
+        t0 = time.perf_counter()
+        for k, n_chunks, feats in iterate_chunks(tables, as_of, cfg, chunk_customers):
+            timings["features_s"] += time.perf_counter() - t0
+            t1 = time.perf_counter()
+            res = score_features(feats, bundle, cfg)
+            timings["score_explain_s"] += time.perf_counter() - t1
+            checked += res.spot_checked_rows
+            comparable = eligible(feats, tables, as_of, cfg)
+            drift.add(feats[comparable], "features")
+            drift.add(res.scores[comparable], "predictions")
+            compact_parts.append(res.scores)
+            if contrib_path is not None and len(res.value_contrib.columns):
+                table = pa.Table.from_pandas(
+                    res.value_contrib.rename_axis("customer_id").reset_index(), preserve_index=False
+                )
+                if writer is None:
+                    writer = pq.ParquetWriter(contrib_path, table.schema)
+                writer.write_table(table)
+            if progress is not None:
+                progress(k + 1, n_chunks, len(feats))
+            if pause:
+                time.sleep(pause)
+            t0 = time.perf_counter()
+    finally:
+        if writer is not None:
+            writer.close()
+    if not compact_parts:
+        raise StructuralError(f"no customer is known before {as_of.date()}: nothing to score")
+    compact = pd.concat(compact_parts)
+    t0 = time.perf_counter()
+    scores = finish_scores(compact, tables, as_of, model_version, bundle, cfg)
+    timings["tiers_s"] = time.perf_counter() - t0
+    info = {
+        "drift": drift.report(cfg.scoring.psi_threshold),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "explanations_spot_checked_rows": checked,
+    }
+    return scores, info
+
+
+def _output_paths(out: Path) -> dict[str, Path]:
+    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    return {
+        "scores": out,
+        "contributions": out.with_name(f"{stem}.contributions.parquet"),
+        "manifest": out.with_name(f"{stem}.manifest.json"),
+    }
+
+
+def run_score(
+    data: Path,
+    as_of_text: str,
+    out: Path,
+    model_uri: str | None,
+    engine: str,
+    chunk_customers: int | None,
+    mapping: Path | None,
+    config: Path | None,
+    console: Any,
+    spark_master: str | None = None,
+) -> ScoreRun:
+    """The scoring job: load the registered model, validate the data, score in chunks, write atomically."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipelines.io import atomic_path, data_fingerprint, write_json
+    from pipelines.jobs import load_and_report, parse_date
+    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.train import last_event
+
+    cfg = load_config(config)
+    if engine not in ("pandas", "spark"):
+        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    out = Path(out)
+    if out.suffix not in (".parquet", ".csv") and engine == "pandas":
+        raise StructuralError(f"--out must end in .parquet or .csv, not {out.name!r}")
+    as_of = parse_date(as_of_text)
+    t_start = time.perf_counter()
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
+    model = load_bundle(uri)
+    bundle: CustomerValueModel = model.bundle
+    version = model.version or uri
+    loaded = load_and_report(Path(data), mapping, cfg, console)
+    tables = loaded.tables
+    first = tables["orders"]["ordered_at"].min()
+    if pd.isna(first) or as_of <= first:
+        raise StructuralError(
+            f"--as-of {as_of.date()} is before the data starts (first order {first}); nothing to score"
+        )
+    if as_of <= last_event(tables):
+        console.print(
+            f"[yellow]note:[/] events on or after {as_of.date()} exist in the data; they are ignored (point in time)"
+        )
+    chunk = chunk_customers or cfg.scoring.chunk_customers
+    paths = _output_paths(out)
+    t0 = time.perf_counter()
+    if engine == "spark":
+        from pipelines.spark import score_spark
+
+        scores, info = score_spark(
+            tables, as_of, bundle, version, cfg, chunk, paths["contributions"], spark_master
+        )
+    else:
+        with Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("chunks"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("chunks", total=None, rate="")
+            done = {"customers": 0}
+
+            def tick(k: int, n: int, rows: int) -> None:
+                done["customers"] += rows
+                rate = done["customers"] / max(time.perf_counter() - t0, 1e-9)
+                progress.update(task, total=n, completed=k, rate=f"{rate:,.0f} customers/s")
+
+            with atomic_path(paths["contributions"]) as tmp_contrib:
+                scores, info = score_pandas(tables, as_of, bundle, version, cfg, chunk, tmp_contrib, tick)
+    seconds = time.perf_counter() - t0
+    manifest = {
+        "as_of": as_of.date().isoformat(),
+        "engine": engine,
+        "model_uri": uri,
+        "model_version": version,
+        "horizon_days": bundle.horizon_days,
+        "customers_scored": len(scores),
+        "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
+        "rows": {
+            name: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected}
+            for name, r in loaded.result.report.items()
+        },
+        "data_fingerprint": data_fingerprint(tables),
+        "config_digest": cfg.digest(),
+        "chunk_customers": chunk,
+        "seconds": round(seconds, 3),
+        "total_seconds": round(time.perf_counter() - t_start, 3),
+        **info,
+    }
+    write_json(manifest, paths["manifest"])
+    with atomic_path(out) as tmp:
+        if out.suffix == ".csv":
+            scores.to_csv(tmp, index=False)
+        else:
+            scores.to_parquet(tmp, index=False)
+    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
+    if drifted:
+        console.print(
+            f"[bold yellow]warning:[/] drift above PSI {cfg.scoring.psi_threshold} in: {', '.join(drifted)} "
+            f"(see {paths['manifest'].name})"
+        )
+    console.print(
+        f"scored {len(scores):,} customers with model v{version} in {seconds:.1f} s -> {out}; "
+        + ", ".join(f"{k}: {v:,}" for k, v in manifest["tiers"].items())
+    )
+    return ScoreRun(scores, manifest, paths["contributions"])

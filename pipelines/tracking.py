@@ -1,0 +1,135 @@
+"""MLflow: the local sqlite tracking store under `mlruns/`, the pyfunc wrapper, and the registry with aliases.
+
+MLflow 3 no longer defaults to `./mlruns`, so the store is set explicitly: `sqlite:///<mlruns>/mlflow.db` for runs
+and the registry, artefacts under `<mlruns>/artifacts`. Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.validation import StructuralError
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+def configure_tracking(tracking_dir: Path) -> str:
+    """Point MLflow at the sqlite store in `tracking_dir`; return the tracking URI."""
+    import mlflow
+
+    root = Path(tracking_dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    # MLflow's own chatter (alembic migrations, "Validating input example") is noise for our users.
+    for name in ("alembic", "mlflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+    return uri
+
+
+def ensure_experiment(name: str, tracking_dir: Path) -> str:
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    artifacts = (Path(tracking_dir).resolve() / "artifacts").as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifacts)
+
+
+def _pyfunc_class() -> type:
+    import mlflow.pyfunc
+
+    class CustomerValuePyfunc(mlflow.pyfunc.PythonModel):
+        """Wraps the fitted `models.bundle.CustomerValueModel`: feature table in, predictions out.
+
+        MLflow passes category columns as strings; the bundle rebuilds the training categories itself.
+        """
+
+        def __init__(self, bundle: Any) -> None:
+            self.bundle = bundle
+
+        def predict(
+            self, context: Any, model_input: pd.DataFrame, params: dict | None = None
+        ) -> pd.DataFrame:
+            return self.bundle.predict(model_input)
+
+    return CustomerValuePyfunc
+
+
+def pyfunc_for(bundle: Any) -> Any:
+    return _pyfunc_class()(bundle)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    bundle: Any
+    uri: str
+    version: str | None
+
+
+def load_bundle(uri: str) -> LoadedModel:
+    """Load a registered model (e.g. `models:/customer-value@champion`) and return the bundle inside it.
+
+    A missing or corrupt model is a clear error, not a traceback.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    version: str | None = None
+    try:
+        if uri.startswith("models:/") and "@" in uri:
+            name, alias = uri.removeprefix("models:/").split("@", 1)
+            version = str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        raise StructuralError(
+            f"cannot load model {uri}: {exc.message.splitlines()[0]}. Train one first with `cvp train`."
+        ) from exc
+    except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
+        raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
+    python_model = model.unwrap_python_model()
+    bundle = getattr(python_model, "bundle", None)
+    if bundle is None:
+        raise StructuralError(f"model {uri} is not a customer-value model")
+    return LoadedModel(bundle=bundle, uri=uri, version=version)
+
+
+def current_champion(name: str) -> str | None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def decide_promotion(
+    new: dict[str, float], champion: dict[str, float] | None, primary: list[str]
+) -> tuple[bool, str]:
+    """Promote when there is no champion, or the new model is at least as good on every primary metric.
+
+    Both sides come from the same backtest (same data, folds and code), so a tie means the new version is as good
+    and has seen the newer data: it is promoted. Higher is better for every primary metric.
+    """
+    if champion is None:
+        return True, "no champion yet"
+    worse = [m for m in primary if new[m] < champion[m] - 1e-12]
+    if worse:
+        detail = ", ".join(f"{m} {new[m]:.4f} < {champion[m]:.4f}" for m in worse)
+        return False, f"worse than the champion on {detail}"
+    detail = ", ".join(f"{m} {new[m]:.4f} >= {champion[m]:.4f}" for m in primary)
+    return True, f"at least as good as the champion on {detail}"

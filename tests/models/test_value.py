@@ -1,0 +1,171 @@
+"""Future-value model on a small synthetic training set with a known signal."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from models.config import ModelConfig
+from models.value import FeatureContract, FutureValueModel, feature_columns, scale_booster, time_split
+
+FAST = {"n_jobs": 1, "n_estimators": 80, "learning_rate": 0.1, "min_child_samples": 20}
+
+
+def synthetic(n: int = 400, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
+    """n customers x `cutoffs` monthly cutoffs; net profit = 100 * spend_score - 30 * effort, 0 for non-buyers."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(cutoffs):
+        spend = rng.gamma(2.0, 1.0, n)
+        effort = rng.exponential(1.0, n)
+        segment = rng.choice(["retail", "wholesale", "online"], n)
+        buys = rng.random(n) < 1 / (1 + np.exp(-(spend - 1.5)))
+        net = np.where(buys, 100 * spend - 30 * effort + rng.normal(0, 20, n), -5 * effort)
+        net = net + np.where(segment == "wholesale", 50, 0) * buys
+        parts.append(
+            pd.DataFrame(
+                {
+                    "customer_id": [f"{i:05d}" for i in range(n)],
+                    "cutoff": pd.Timestamp("2024-01-01") + pd.DateOffset(months=k),
+                    "profit_net_90d": spend * 25 + rng.normal(0, 5, n),
+                    "service_effort_hours_90d": effort,
+                    "noise": rng.normal(size=n),
+                    "profile_segment": pd.Categorical(segment),
+                    "label_net_profit_365d": net,
+                    "label_orders_365d": buys.astype(float) * 3,
+                    "label_churned_365d": (~buys).astype(float),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def fitted(kind: str = "single", **overrides) -> tuple[FutureValueModel, pd.DataFrame]:
+    ts = synthetic()
+    cfg = ModelConfig(value_model=kind, lightgbm=FAST, churn_lightgbm=FAST, **overrides)
+    X = ts[feature_columns(ts)]
+    model = FutureValueModel(cfg).fit(
+        X, ts["label_net_profit_365d"], cutoff=ts["cutoff"], bought=ts["label_orders_365d"] > 0
+    )
+    return model, ts
+
+
+def test_feature_columns_and_time_split():
+    ts = synthetic(n=5, cutoffs=4)
+    assert feature_columns(ts) == ["profit_net_90d", "service_effort_hours_90d", "noise", "profile_segment"]
+    # 4 cutoffs x 0.25 -> the latest one is held out.
+    valid = time_split(ts["cutoff"], 0.25)
+    assert ts.loc[valid, "cutoff"].unique().tolist() == [pd.Timestamp("2024-04-01")]
+    assert not time_split(ts["cutoff"].iloc[:5], 0.5).any()  # one cutoff: nothing later
+
+
+@pytest.mark.parametrize("kind", ["single", "hurdle"])
+def test_value_model_learns_the_signal(kind):
+    model, _ = fitted(kind)
+    test = synthetic(n=400, cutoffs=1, seed=9)
+    pred = model.predict(test)
+    actual = test["label_net_profit_365d"].to_numpy()
+    assert np.corrcoef(pred, actual)[0, 1] > 0.8
+    assert abs(pred.sum() / actual.sum() - 1) < 0.15
+    lo, hi = model.predict_interval(test)
+    assert (lo <= hi).all()
+    coverage = np.mean((actual >= lo) & (actual <= hi))
+    assert 0.6 <= coverage <= 0.95  # nominal 0.8
+
+
+def test_single_model_is_one_booster_in_currency():
+    model, ts = fitted("single")
+    assert list(model.boosters_) == ["value"]
+    booster = model.explainable_booster
+    Xt = model.contract_.apply(ts)
+    raw = booster.predict(Xt, raw_score=True)
+    np.testing.assert_allclose(raw, model.predict(ts))
+    contrib = booster.predict(Xt, pred_contrib=True)
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict(ts), rtol=1e-9, atol=1e-6)
+    # Early-stopped and trimmed: the booster holds exactly the trees that predict.
+    assert booster.num_trees() <= FAST["n_estimators"]
+
+
+def test_hurdle_exposes_its_parts():
+    model, ts = fitted("hurdle")
+    assert set(model.boosters_) == {"buy", "net_if_buys", "net_if_none"}
+    assert model.explainable_booster is None
+    Xt = model.contract_.apply(ts)
+    p = model.boosters_["buy"].predict(Xt)
+    expected = p * model.boosters_["net_if_buys"].predict(Xt) + (1 - p) * model.boosters_[
+        "net_if_none"
+    ].predict(Xt)
+    np.testing.assert_allclose(model.predict(ts), expected)
+
+
+def test_categories_as_strings_and_unknown_categories():
+    model, ts = fitted("single")
+    as_str = ts.assign(profile_segment=ts["profile_segment"].astype("str"))
+    np.testing.assert_allclose(model.predict(as_str), model.predict(ts))
+    unknown = ts.iloc[:3].assign(profile_segment=["martian", "retail", None])
+    as_missing = ts.iloc[:3].assign(profile_segment=pd.Categorical([None, "retail", None]))
+    np.testing.assert_allclose(model.predict(unknown), model.predict(as_missing))
+
+
+def test_deterministic_and_sklearn_contract():
+    a, ts = fitted("single")
+    b, _ = fitted("single")
+    np.testing.assert_array_equal(a.predict(ts), b.predict(ts))
+    assert isinstance(clone(a).get_params()["config"], ModelConfig)
+    assert a.get_params()["config"].single_objective == "huber"  # the default
+    l2, _ = fitted("single", single_objective="regression")
+    assert not np.allclose(l2.predict(ts), a.predict(ts))
+
+
+def test_feature_contract_problems():
+    ts = synthetic(n=20, cutoffs=1)
+    contract = FeatureContract.from_frame(ts[feature_columns(ts)])
+    assert contract.dtypes["profile_segment"] == "category"
+    assert contract.categories["profile_segment"] == ["online", "retail", "wholesale"]
+    bad = ts.drop(columns=["noise"]).assign(
+        extra_feature=1.0, profit_net_90d="a lot", profile_segment=["vip"] + ["retail"] * 19
+    )
+    problems = contract.problems(bad)
+    assert any("missing feature columns: ['noise']" in p for p in problems)
+    assert any("extra_feature" in p for p in problems)
+    assert any(p.startswith("profit_net_90d: expected a numeric") for p in problems)
+    assert any("profile_segment: 1 categories unseen" in p and "vip" in p for p in problems)
+    assert contract.problems(ts) == []
+    with pytest.raises(KeyError, match="noise"):
+        contract.apply(bad)
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError):
+        ModelConfig(value_model="forest")
+    with pytest.raises(ValueError):
+        ModelConfig(interval_quantiles=(0.9, 0.1))
+    with pytest.raises(ValueError):
+        ModelConfig(unknown_key=1)
+    with pytest.raises(ValueError):
+        ModelConfig(primary_metrics=("accuracy",))
+    with pytest.raises(ValueError):
+        ModelConfig(huber_alpha=5.0, single_objective="regression")
+    assert isinstance(ModelConfig().lightgbm.seed, int)
+    assert lgb.__version__
+
+
+def test_scale_booster_is_exact_and_keeps_shap_additive():
+    model, ts = fitted("single", value_scale_correction=False)
+    assert model.scale_ == 1.0
+    booster = model.explainable_booster
+    Xt = model.contract_.apply(ts.iloc[:50])
+    doubled = scale_booster(booster, 2.0)
+    np.testing.assert_allclose(doubled.predict(Xt), 2 * booster.predict(Xt), rtol=1e-12)
+    np.testing.assert_allclose(
+        doubled.predict(Xt, pred_contrib=True),
+        2 * booster.predict(Xt, pred_contrib=True),
+        rtol=1e-9,
+        atol=1e-9,
+    )
+    corrected, _ = fitted("single", single_objective="huber")
+    # Huber shrinks toward the median of a right-skewed target; the held-out correction scales it up.
+    assert corrected.scale_ > 1.0

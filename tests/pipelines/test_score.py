@@ -1,0 +1,209 @@
+"""The scoring job: chunking invariance, contract errors, atomicity, idempotence, drift."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from features import build_feature_table
+from features.contract import PERSONAL_COLUMNS
+from features.validation import StructuralError
+from pipelines.config import load_config
+from pipelines.io import load_data
+from pipelines.score import iterate_chunks, run_score
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _score(trained, out: Path, **kw):
+    args = dict(
+        data=trained.data,
+        as_of_text="2025-01-01",
+        out=out,
+        model_uri=None,
+        engine="pandas",
+        chunk_customers=None,
+        mapping=None,
+        config=trained.config,
+        console=Console(file=io.StringIO()),
+    )
+    args.update(kw)
+    return run_score(**args)
+
+
+def test_chunked_features_equal_one_pass(trained):
+    cfg = load_config(trained.config)
+    tables = load_data(trained.data).tables
+    as_of = pd.Timestamp("2025-01-01")
+    whole = build_feature_table(tables, as_of, cfg.features)
+    parts = [f for _, _, f in iterate_chunks(tables, as_of, cfg, chunk_customers=97)]
+    assert len(parts) > 3
+    # category sets differ per chunk (each holds the values present); the model re-applies its own categories
+    as_text = {c: "str" for c in whole.columns if isinstance(whole[c].dtype, pd.CategoricalDtype)}
+    chunked = pd.concat([p.astype(as_text) for p in parts]).sort_index()
+    assert chunked.index.is_unique
+    expected = whole.astype(as_text).loc[chunked.index]
+    pd.testing.assert_frame_equal(chunked, expected, check_exact=False, rtol=1e-12, atol=1e-9)
+    assert set(chunked.index) == set(whole.index)
+
+
+def test_score_output_contract(trained, tmp_path):
+    run = _score(trained, tmp_path / "scores.parquet")
+    s = pd.read_parquet(tmp_path / "scores.parquet")
+    assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing
+    h = run.manifest["horizon_days"]
+    for col in (
+        "as_of",
+        "model_version",
+        f"pred_value_{h}d",
+        f"pred_value_p10_{h}d",
+        f"pred_value_p90_{h}d",
+        f"pred_churn_prob_{h}d",
+        f"pred_expected_net_value_{h}d",
+        "tier",
+        "rating",
+        "flags",
+        "value_reason_1",
+        "value_reason_feature_1",
+        "churn_reason_1",
+        "churn_reason_feature_1",
+    ):
+        assert col in s.columns, col
+    assert set(s["tier"]) <= {"great", "good", "problem"} and s["tier"].notna().all()
+    assert not set(s.columns) & PERSONAL_COLUMNS
+    assert s[f"pred_churn_prob_{h}d"].between(0, 1).all()
+    # exact contributions add up to the value prediction, customer by customer
+    contrib = pd.read_parquet(tmp_path / "scores.contributions.parquet").set_index("customer_id")
+    total = contrib.sum(axis=1).reindex(s["customer_id"]).to_numpy()
+    np.testing.assert_allclose(total, s[f"pred_value_{h}d"].to_numpy(), rtol=1e-9, atol=1e-6)
+    m = run.manifest
+    assert m["customers_scored"] == len(s) and m["explanations_spot_checked_rows"] > 0
+    assert set(m["data_fingerprint"]) >= {"orders", "customers"}
+
+
+def test_idempotent_same_rows_twice(trained, tmp_path):
+    _score(trained, tmp_path / "a.parquet", chunk_customers=250)
+    _score(trained, tmp_path / "b.parquet", chunk_customers=250)
+    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_chunk_size_does_not_change_scores(trained, tmp_path):
+    _score(trained, tmp_path / "a.parquet", chunk_customers=100)
+    _score(trained, tmp_path / "b.parquet", chunk_customers=100_000)
+    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_contract_mismatch_lists_problems(trained, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in trained.data.glob("*.parquet"):
+        if p.stem != "tickets":  # no tickets: the service-effort features the model needs are missing
+            (data / p.name).write_bytes(p.read_bytes())
+    with pytest.raises(StructuralError, match="feature contract") as exc:
+        _score(trained, tmp_path / "s.parquet", data=data)
+    assert "service_effort_hours_90d" in str(exc.value)
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_unknown_category_is_a_contract_problem(trained, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in trained.data.glob("*.parquet"):
+        (data / p.name).write_bytes(p.read_bytes())
+    cust = pd.read_parquet(data / "customers.parquet")
+    cust.loc[cust.index[:3], "segment"] = "martian"
+    cust.to_parquet(data / "customers.parquet", index=False)
+    with pytest.raises(StructuralError, match="martian"):
+        _score(trained, tmp_path / "s.parquet", data=data)
+
+
+def test_missing_model_and_early_as_of_are_clear_errors(trained, tmp_path):
+    with pytest.raises(StructuralError, match="cannot load model"):
+        _score(trained, tmp_path / "s.parquet", model_uri="models:/customer-value@nosuchalias")
+    with pytest.raises(StructuralError, match="before the data starts"):
+        _score(trained, tmp_path / "s.parquet", as_of_text="2019-01-01")
+
+
+def test_drift_is_detected_on_a_shifted_copy(trained, tmp_path):
+    base = _score(trained, tmp_path / "s.parquet")
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in trained.data.glob("*.parquet"):
+        (data / p.name).write_bytes(p.read_bytes())
+    orders = pd.read_parquet(data / "orders.parquet")
+    orders[["revenue", "cost", "discount"]] *= 5.0  # prices jump fivefold
+    orders.to_parquet(data / "orders.parquet", index=False)
+    console = Console(file=io.StringIO(), width=200)
+    shifted = _score(trained, tmp_path / "t.parquet", data=data, console=console)
+    key = "features:profit_revenue_365d"
+    assert shifted.manifest["drift"]["psi"][key] > max(0.2, 3 * base.manifest["drift"]["psi"][key])
+    assert "profit_revenue_365d" in shifted.manifest["drift"]["drifted_features"]
+    assert "profit_revenue_365d" not in base.manifest["drift"]["drifted_features"]
+    assert "drift above PSI" in console.file.getvalue()
+
+
+def _cli(trained, out: Path, env_extra: dict[str, str]) -> subprocess.Popen:
+    env = os.environ | env_extra | {"PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "score",
+            "--data",
+            str(trained.data),
+            "--as-of",
+            "2025-01-01",
+            "--out",
+            str(out),
+            "--config",
+            str(trained.config),
+            "--chunk-customers",
+            "100",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=trained.root,
+    )
+
+
+def test_killed_run_leaves_old_result_or_none_then_rerun_succeeds(trained, tmp_path):
+    out = tmp_path / "scores.parquet"
+    # 1. no previous result: a run killed mid-way leaves nothing at PATH
+    proc = _cli(trained, out, {"CVP_CHUNK_PAUSE_SECONDS": "30"})
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(tmp_path.glob(".scores.contributions.parquet.*")):
+        time.sleep(0.2)
+    assert any(tmp_path.glob(".scores.contributions.parquet.*")), "the run never started writing"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    # 2. a clean re-run succeeds
+    done = _cli(trained, out, {})
+    assert done.wait(timeout=300) == 0, done.stdout.read().decode()
+    first = pd.read_parquet(out)
+    # 3. with a previous result: a killed run leaves the old file untouched
+    before = out.read_bytes()
+    proc = _cli(trained, out, {"CVP_CHUNK_PAUSE_SECONDS": "30"})
+    time.sleep(0.5)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(tmp_path.glob(".scores.contributions.parquet.*"))) == 0:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert out.read_bytes() == before
+    assert len(first) > 0
