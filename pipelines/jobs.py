@@ -127,16 +127,43 @@ def run_features(
 
 
 def run_demo(out: Path, config: Path | None, console: Console) -> None:
-    """Generate the demo company, validate it, and run every stage that exists on it."""
+    """The whole product on the built-in demo company: generate, validate, train, score, report."""
+    from pipelines.score import run_score
+    from pipelines.train import default_as_of, train_and_register
+
     cfg = load_config(config)
     d = cfg.demo
-    data_dir = Path(out) / "data"
+    out = Path(out)
+    data_dir = out / "data"
+    console.rule("1. the demo company")
     run_generate(data_dir, d.customers, d.start, d.end, d.seed, "parquet", console)
-    loaded = load_and_report(data_dir, None, cfg, console, rejects=Path(out) / "rejects")
-    orders = loaded.tables["orders"]
+    console.rule("2. validation")
+    loaded = load_and_report(data_dir, None, cfg, console, rejects=out / "rejects")
+    as_of = default_as_of(loaded.tables)
+    console.rule(f"3. training and backtest (as of {as_of.date()}, horizon {cfg.labels.horizon_days} days)")
+    trained = train_and_register(loaded.tables, cfg, as_of, console, out_dir=out / "backtest")
+    console.rule("4. scoring the whole base")
+    scores_path = out / "scores.parquet"
+    run_score(
+        data_dir,
+        as_of.date().isoformat(),
+        scores_path,
+        f"models:/{cfg.mlflow.registered_model}/{trained.version}",
+        "pandas",
+        None,
+        None,
+        config,
+        console,
+    )
+    console.rule("5. reports")
+    index = run_report(scores_path, out / "reports", data_dir, None, config, console)
+    managers = sorted((out / "reports").glob("manager-*.html"))
+    console.print(f"\nteam report:     {index.resolve()}")
     console.print(
-        f"demo company: {orders['customer_id'].nunique():,} customers with orders, {len(orders):,} orders "
-        f"from {orders['ordered_at'].min().date()} to {orders['ordered_at'].max().date()}"
+        f"manager reports: {len(managers)} pages, e.g. {managers[0].resolve() if managers else '-'}"
+    )
+    console.print(
+        f"models:          mlflow ui --backend-store-uri sqlite:///{Path(cfg.mlflow.tracking_dir).resolve()}/mlflow.db"
     )
 
 

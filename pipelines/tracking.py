@@ -91,6 +91,8 @@ def load_bundle(uri: str) -> LoadedModel:
         if uri.startswith("models:/") and "@" in uri:
             name, alias = uri.removeprefix("models:/").split("@", 1)
             version = str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
+        elif uri.startswith("models:/") and uri.count("/") == 2:
+            version = uri.rsplit("/", 1)[1]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)

@@ -173,9 +173,12 @@ def train_and_register(
     champion_version = current_champion(name)
     candidates = {"model": cfg.models}
     champion_note = ""
+    same_config = False
     if champion_version is not None:
         champ = load_bundle(f"models:/{name}@{CHAMPION}").bundle
-        if champ.horizon_days == h:
+        if champ.horizon_days == h and champ.config == cfg.models:
+            same_config = True  # the same configuration on the same folds scores the same: no second run
+        elif champ.horizon_days == h:
             candidates["champion"] = champ.config
         else:
             champion_note = f"the champion (v{champion_version}) predicts {champ.horizon_days} days, not {h}"
@@ -195,7 +198,11 @@ def train_and_register(
         auto, reason = False, f"not compared: {champion_note}"
     else:
         champ_metrics = summary_metrics(result, "champion") if "champion" in candidates else None
+        if same_config:
+            champ_metrics = new
         auto, reason = decide_promotion(new, champ_metrics, list(cfg.models.primary_metrics))
+        if same_config:
+            reason += " (same configuration as the champion, refitted on the newer data)"
     do_promote = auto if promote is None else promote
     if promote is not None and promote != auto:
         reason += f"; overridden by --{'promote' if promote else 'no-promote'}"

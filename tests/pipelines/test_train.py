@@ -1,0 +1,161 @@
+"""Training job: MLflow run contents, registry promotion, a fresh process loading the champion, privacy."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from rich.console import Console
+
+from pipelines.config import load_config
+from pipelines.io import load_data
+from pipelines.tracking import configure_tracking, decide_promotion
+from pipelines.train import default_as_of, train_and_register
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_decide_promotion_rules():
+    primary = ["value_norm_gini", "churn_roc_auc"]
+    assert decide_promotion({"value_norm_gini": 0.5, "churn_roc_auc": 0.6}, None, primary) == (
+        True,
+        "no champion yet",
+    )
+    ok, why = decide_promotion(
+        {"value_norm_gini": 0.8, "churn_roc_auc": 0.7},
+        {"value_norm_gini": 0.7, "churn_roc_auc": 0.7},
+        primary,
+    )
+    assert ok and "at least as good" in why
+    ok, why = decide_promotion(
+        {"value_norm_gini": 0.8, "churn_roc_auc": 0.6},
+        {"value_norm_gini": 0.7, "churn_roc_auc": 0.7},
+        primary,
+    )
+    assert not ok and "churn_roc_auc 0.6000 < 0.7000" in why
+
+
+def test_default_as_of_is_the_day_after_the_last_event(trained):
+    tables = load_data(trained.data).tables
+    last = max(tables["orders"]["ordered_at"].max(), tables["tickets"]["opened_at"].max())
+    assert default_as_of(tables) > last
+    assert default_as_of(tables) - last <= pd.Timedelta(days=1)
+    assert default_as_of(tables) == default_as_of(tables).normalize()
+
+
+@pytest.fixture(scope="module")
+def registry_env(trained, tmp_path_factory):
+    """Its own mlruns/, so promotions here do not move the champion other tests score with."""
+    root = tmp_path_factory.mktemp("registry")
+    base = yaml.safe_load(trained.config.read_text())
+    base["mlflow"] = {"tracking_dir": str(root / "mlruns")}
+    good = root / "good.yaml"
+    good.write_text(yaml.safe_dump(base))
+    worse = dict(base)
+    worse["models"] = base["models"] | {
+        "lightgbm": {"n_estimators": 2, "num_leaves": 2, "min_child_samples": 200},
+        "churn_lightgbm": {"n_estimators": 2, "num_leaves": 2, "min_child_samples": 200},
+    }
+    bad = root / "worse.yaml"
+    bad.write_text(yaml.safe_dump(worse))
+    tables = load_data(trained.data).tables
+    return root, good, bad, tables
+
+
+def _train(tables, config: Path, promote=None):
+    cfg = load_config(config)
+    return train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()), promote)
+
+
+def test_promotion_better_promoted_worse_kept_as_challenger(registry_env):
+    root, good, bad, tables = registry_env
+    first = _train(tables, good)
+    assert (first.version, first.alias, first.reason) == ("1", "champion", "no champion yet")
+    worse = _train(tables, bad)
+    assert worse.alias == "challenger" and "worse than the champion" in worse.reason
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("customer-value", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("customer-value", "challenger").version) == worse.version
+    again = _train(tables, good)  # same configuration, refitted: as good, so it takes over
+    assert again.alias == "champion" and "at least as good" in again.reason
+    forced = _train(tables, bad, promote=True)
+    assert forced.alias == "champion" and "overridden by --promote" in forced.reason
+
+
+def test_run_logs_config_fingerprint_manifest_metrics_plots_and_no_personal_data(trained):
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    mv = mlflow.MlflowClient().get_model_version_by_alias("customer-value", "champion")
+    run = mlflow.get_run(mv.run_id)
+    assert run.data.metrics["model.value_norm_gini"] > 0
+    assert "persistence.value_norm_gini" in run.data.metrics
+    assert run.data.params["horizon_days"] == "365"
+    dst = Path(
+        mlflow.artifacts.download_artifacts(run_id=mv.run_id, dst_path=str(trained.root / "artefacts"))
+    )
+    names = {p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file()}
+    for expected in (
+        "config.json",
+        "data_fingerprint.json",
+        "feature_manifest.json",
+        "backtest/gain_curve.png",
+        "backtest/deciles.png",
+        "backtest/calibration.png",
+        "backtest/backtest_metrics.csv",
+    ):
+        assert expected in names, expected
+    fp = json.loads((dst / "data_fingerprint.json").read_text())
+    assert fp["orders"]["rows"] == len(pd.read_parquet(trained.data / "orders.parquet"))
+    model_dir = Path(mlflow.artifacts.download_artifacts(mv.source, dst_path=str(trained.root / "model")))
+    # no personal value from the customers table appears in any text artefact of the run or the model
+    customers = pd.read_parquet(trained.data / "customers.parquet")
+    secrets = (
+        set(customers["email"].head(200))
+        | set(customers["phone"].head(200))
+        | set(customers["name"].head(200))
+    )
+    for folder in (dst, model_dir):
+        for p in folder.rglob("*"):
+            if (
+                p.is_file()
+                and p.suffix in (".json", ".yaml", ".txt", ".csv", ".MLmodel", "")
+                and p.stat().st_size < 5e6
+            ):
+                text = p.read_text(errors="ignore")
+                leaked = [s for s in secrets if s and s in text]
+                assert not leaked, f"{p.name} contains personal data: {leaked[:3]}"
+    example = json.loads((model_dir / "input_example.json").read_text())
+    cols = example["columns"]  # MLflow's split orientation for a DataFrame example
+    assert not set(cols) & {"name", "email", "phone", "address", "customer_id"}
+
+
+def test_champion_loads_in_a_fresh_process_and_predicts(trained):
+    script = f"""
+import mlflow, pandas as pd
+from features import build_feature_table
+from pipelines.config import load_config
+from pipelines.io import load_data
+cfg = load_config({str(trained.config)!r})
+mlflow.set_tracking_uri("sqlite:///{trained.mlruns}/mlflow.db")
+model = mlflow.pyfunc.load_model("models:/customer-value@champion")
+tables = load_data({str(trained.data)!r}).tables
+X = build_feature_table(tables, pd.Timestamp("2024-10-01"), cfg.features).head(50).reset_index(drop=True)
+for c in X.columns:
+    if isinstance(X[c].dtype, pd.CategoricalDtype):
+        X[c] = X[c].astype("str")
+out = model.predict(X)
+assert len(out) == 50 and out["pred_churn_prob_365d"].between(0, 1).all(), out
+print("OK", list(out.columns))
+"""
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "OK" in res.stdout and "pred_value_365d" in res.stdout
