@@ -178,6 +178,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=100_000, help="rows to explain (and to fit on)")
     parser.add_argument("--trees", type=int, default=300, help="trees per model")
     parser.add_argument("--shap-rows", type=int, default=None, help="rows to time shap on (default: --rows)")
+    parser.add_argument(
+        "--report-customers", type=int, default=100_000, help="customers in the report bench (0: skip)"
+    )
+    parser.add_argument(
+        "--report-managers", type=int, default=200, help="account managers in the report bench"
+    )
     args = parser.parse_args(argv)
     if args.shap_rows is None or args.shap_rows > args.rows:
         args.shap_rows = args.rows
@@ -196,6 +202,15 @@ def main(argv: list[str] | None = None) -> list[ExplainTiming]:
     timings = [benchmark_model(name, model, frame, args.shap_rows) for name, model in models.items()]
     for timing in timings:
         print_timing(timing)
+    if args.report_customers:
+        from pipelines.report import bench_reports
+
+        r = bench_reports(args.report_customers, args.report_managers)
+        print(
+            f"reports: {int(r['customers']):,} customers, {int(r['managers'])} managers -> {int(r['pages'])} pages "
+            f"({r['megabytes']:.0f} MB) in {r['reports_seconds']:.1f} s wall, {r['reports_cpu_seconds']:.1f} s CPU "
+            f"(bar: 120 s)"
+        )
     return timings
 
 

@@ -124,7 +124,7 @@ def run_backtest(
     label_config: LabelConfig,
     model_config: ModelConfig,
     candidates: Mapping[str, ModelConfig] | None = None,
-    baselines: tuple[str, ...] = ("persistence", "past_rate", "btyd"),
+    baselines: tuple[str, ...] = ("persistence", "past_rate", "btyd", "btyd_no_purchase"),
 ) -> BacktestResult:
     """Rolling-origin backtest (see the module docstring).
 
