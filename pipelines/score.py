@@ -186,10 +186,40 @@ class ChunkResult:
     spot_checked_rows: int
 
 
+def model_extras(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, bundle: CustomerValueModel
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Model inputs that are not per-customer features: BG/NBD + Gamma-Gamma outputs when the model uses them.
+
+    BTYD is fitted once on every customer's orders before as-of (population parameters need the whole base),
+    then joined chunk by chunk. Returns (frame indexed by customer_id, or None; warnings).
+    """
+    if not bundle.config.use_btyd_features:
+        return None, []
+    from models.baselines import add_btyd_features
+
+    ids = pd.Index(
+        tables["orders"].loc[tables["orders"]["ordered_at"] < as_of, "customer_id"].unique()
+    ).sort_values()
+    frame = pd.DataFrame({"customer_id": ids.to_numpy(), "cutoff": as_of})
+    with_btyd, notes = add_btyd_features(frame, tables, bundle.horizon_days, bundle.config.btyd_penalizer)
+    extras = with_btyd.drop(columns=["customer_id", "cutoff"]).set_axis(ids)
+    return extras, notes
+
+
 def score_features(
-    features: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig, check_rows: int | None = None
+    features: pd.DataFrame,
+    bundle: CustomerValueModel,
+    cfg: AppConfig,
+    check_rows: int | None = None,
+    extras: pd.DataFrame | None = None,
 ) -> ChunkResult:
-    """Predictions, exact contributions and top reasons for a feature table (index customer_id)."""
+    """Predictions, exact contributions and top reasons for a feature table (index customer_id).
+
+    `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id.
+    """
+    if extras is not None:
+        features = features.join(extras.reindex(features.index))
     problems = bundle.check_contract(features)
     if problems:
         raise ContractMismatch(
@@ -305,16 +335,17 @@ def score_pandas(
     checked = 0
     # Fault-injection knob for the atomicity test: widens the window in which a kill lands mid-run.
     pause = float(os.environ.get("CVP_CHUNK_PAUSE_SECONDS", "0"))
+    extras, notes = model_extras(tables, as_of, bundle)
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in iterate_chunks(tables, as_of, cfg, chunk_customers):
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
-            res = score_features(feats, bundle, cfg)
+            res = score_features(feats, bundle, cfg, extras=extras)
             timings["score_explain_s"] += time.perf_counter() - t1
             checked += res.spot_checked_rows
             comparable = eligible(feats, tables, as_of, cfg)
-            drift.add(feats[comparable], "features")
+            drift.add(res.features[comparable], "features")
             drift.add(res.scores[comparable], "predictions")
             compact_parts.append(res.scores)
             if contrib_path is not None and len(res.value_contrib.columns):
@@ -342,6 +373,7 @@ def score_pandas(
         "drift": drift.report(cfg.scoring.psi_threshold),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "explanations_spot_checked_rows": checked,
+        "notes": notes,
     }
     return scores, info
 

@@ -162,6 +162,11 @@ def train_and_register(
     training = build_training_set(tables, as_of, h, cfg.features, cfg.labels)
     if training.empty:
         raise StructuralError(f"no training rows up to {as_of.date()} with a {h}-day horizon")
+    btyd_notes: list[str] = []
+    if cfg.models.use_btyd_features:
+        from models.baselines import add_btyd_features
+
+        training, btyd_notes = add_btyd_features(training, tables, h, cfg.models.btyd_penalizer)
     last_cutoff = training["cutoff"].max()
     _, manifest = build_feature_table_with_manifest(tables, last_cutoff, cfg.features)
     timings["training_set_s"] = time.perf_counter() - t0
@@ -232,7 +237,9 @@ def train_and_register(
         mlflow.log_dict(cfg.model_dump(mode="json"), "config.json")
         mlflow.log_dict(data_fingerprint(tables), "data_fingerprint.json")
         mlflow.log_dict(manifest.to_dict(), "feature_manifest.json")
-        mlflow.log_dict({"notes": result.notes + list(getattr(bundle, "notes_", []))}, "notes.json")
+        mlflow.log_dict(
+            {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))}, "notes.json"
+        )
         s = result.summary
         mlflow.log_metrics(
             {

@@ -207,3 +207,24 @@ def test_killed_run_leaves_old_result_or_none_then_rerun_succeeds(trained, tmp_p
     proc.wait()
     assert out.read_bytes() == before
     assert len(first) > 0
+
+
+def test_model_with_btyd_features_scores(trained, tmp_path):
+    import yaml
+
+    from pipelines.train import train_and_register
+
+    cfg_dict = yaml.safe_load(trained.config.read_text())
+    cfg_dict["models"] = cfg_dict["models"] | {"use_btyd_features": True}
+    cfg_dict["mlflow"] = {"tracking_dir": str(tmp_path / "mlruns")}
+    config = tmp_path / "btyd.yaml"
+    config.write_text(yaml.safe_dump(cfg_dict))
+    cfg = load_config(config)
+    tables = load_data(trained.data).tables
+    res = train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()))
+    assert any(f.startswith("btyd_") for f in res.bundle.feature_names)
+    run = _score(trained, tmp_path / "s.parquet", config=config)
+    s = pd.read_parquet(tmp_path / "s.parquet")
+    assert len(s) == run.manifest["customers_scored"] and s["pred_value_365d"].notna().all()
+    contrib = pd.read_parquet(tmp_path / "s.contributions.parquet")
+    assert any(c.startswith("btyd_") for c in contrib.columns)

@@ -1,0 +1,521 @@
+"""Batch scoring on Spark (`cvp score --engine spark`): the same features, models and explanations as the pandas
+engine, distributed over customer buckets.
+
+Why this shape: the pandas feature functions are the single source of truth, so Spark does not re-implement them;
+it runs them per bucket. The buckets are the pandas engine's chunks (`plan_chunks`: customer-id hash, plus the
+rows of the customers each one referred), and every bucket gets the same company-wide revenue totals, so a
+customer's features are bit-identical to the pandas engine's whatever the cluster layout.
+
+Stages (one Spark job each; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one task):
+    1. input      driver -> DataFrame (bucket int, table str, payload binary): one row per bucket and table, the
+                  payload the Arrow IPC stream of that table's rows for that bucket (account_managers: every bucket).
+    2. features   `groupBy("bucket").applyInPandas`: deserialize, `build_feature_table(..., company_revenue=totals)`,
+                  keep the bucket's own customers. Out: one row per customer: customer_id, bucket, eligible
+                  (training rules at as-of, for drift), then the model's feature columns (float64 -> double,
+                  categorical -> string: Arrow cannot carry pandas categories through applyInPandas, and the
+                  model's contract rebuilds them from strings). Persisted: stages 3 and 4 read it.
+    3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
+                  Out: one row per customer: customer_id, bucket, eligible, the compact score columns, and the
+                  value contributions as `contrib:<feature>` columns. Collected to the driver as Arrow.
+    4. drift      `mapInPandas`: per-batch PSI bin counts of the eligible customers' features (summed on the
+                  driver: the PSI over all customers equals one pass). Prediction drift is counted on the
+                  driver from the collected scores.
+Then, on the driver, `finish_scores` (tiers and ratings rank the whole base) gives the pandas engine's frame.
+
+Time semantics: those of `build_feature_table` (events strictly before as-of); nothing here reads a clock except
+for the timings. The bundle travels to the workers as a broadcast variable, unpickled once per worker process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features import build_feature_table
+from features.table import company_revenue
+from features.validation import StructuralError
+from models.bundle import CustomerValueModel
+from pipelines.config import AppConfig
+from pipelines.score import (
+    ContractMismatch,
+    DriftAccumulator,
+    customer_buckets,
+    eligible,
+    finish_scores,
+    plan_chunks,
+    score_features,
+)
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import SparkSession
+
+#: pyspark 4 warns once per Arrow batch that it does not fully support pandas 3; thousands per run, and the
+#: warning machinery alone makes applyInPandas ~2.6x slower. Silenced on the driver and in every worker.
+PANDAS3_WARNING = "PySpark does not yet fully support pandas"
+#: pyspark's Arrow conversion still passes `copy=False` to `astype`, which pandas 3 deprecates (once per column).
+PANDAS_COPY_WARNING = "The copy keyword is deprecated"
+CONTRIB_PREFIX = "contrib:"
+DEFAULT_MASTER = "local[*]"
+#: Rows per part file of a Parquet output directory (readers parallelise over parts).
+PART_ROWS = 500_000
+_ROOT = Path(__file__).resolve().parents[1]  # the directory holding the features/models/pipelines packages
+
+
+class SparkUnavailable(StructuralError):
+    """pyspark or a Java runtime is missing: the Spark engine cannot run."""
+
+
+# -- session ---------------------------------------------------------------------------------------------------
+def _quiet_pandas3() -> None:
+    warnings.filterwarnings("ignore", message=PANDAS3_WARNING, category=FutureWarning)
+    warnings.filterwarnings("ignore", message=PANDAS_COPY_WARNING, module="pyspark")
+
+
+def require_spark() -> None:
+    """Raise `SparkUnavailable` with an actionable message if pyspark or Java is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise SparkUnavailable(
+            "the Spark engine needs pyspark: pip install '.[spark]' (pyspark 4.x, with a Java 17+ runtime)"
+        ) from exc
+    java_home = os.environ.get("JAVA_HOME")
+    java = Path(java_home, "bin", "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise SparkUnavailable(
+            "the Spark engine needs a Java runtime (17 or newer): install one and put `java` on PATH or set "
+            "JAVA_HOME"
+        )
+
+
+def _is_local(master: str | None) -> bool:
+    return master is None or master.startswith("local")
+
+
+@contextlib.contextmanager
+def spark_session(master: str | None = None) -> Iterator[SparkSession]:
+    """The active Spark session if there is one (spark-submit, a notebook, a test fixture), else a new one.
+
+    A session this function creates is stopped on exit; one it found is left running. The master is, in order:
+    `master`, the one spark-submit was given, `local[*]`. Local masters bind to 127.0.0.1 only and get 4 GB of
+    driver memory (env CVP_SPARK_DRIVER_MEMORY; in local mode the driver JVM is also the executor).
+    """
+    require_spark()
+    # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages),
+    # and a local run must not listen on public interfaces.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    _quiet_pandas3()
+    from pyspark import SparkConf, SparkContext
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    configured = None
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        # Launched by spark-submit: join its JVM so its --master (and --conf) apply.
+        SparkContext._ensure_initialized()
+        configured = SparkConf().get("spark.master", None)
+    elif _is_local(master):
+        # Read when the JVM we are about to launch starts; nothing then binds to a public interface.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    master = master or configured or DEFAULT_MASTER
+    worker_path = os.pathsep.join(p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    builder = (
+        SparkSession.builder.appName("cvp-score")
+        .master(master)
+        .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
+        .config("spark.executorEnv.PYTHONPATH", worker_path)
+        .config(
+            "spark.executorEnv.PYTHONWARNINGS",
+            f"ignore:{PANDAS3_WARNING}:FutureWarning,ignore:{PANDAS_COPY_WARNING}",
+        )
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    if _is_local(master):
+        builder = (
+            builder.config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.ui.enabled", "false")
+            # Effective only when this builder launches the JVM (not under spark-submit, whose flag wins).
+            .config("spark.driver.memory", os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g"))
+            .config("spark.driver.maxResultSize", "0")
+        )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+# -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
+def _to_ipc(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(payload: bytes) -> pd.DataFrame:
+    return pa.ipc.open_stream(payload).read_all().to_pandas()
+
+
+def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as object arrays (None for missing) for pyspark's Arrow writer.
+
+    pandas 3 keeps `str` columns in chunked Arrow arrays, which pyspark 4's batch builder rejects.
+    """
+    text = [
+        c for c, d in frame.dtypes.items() if isinstance(d, pd.StringDtype) or pd.api.types.is_object_dtype(d)
+    ]
+    if not text:
+        return frame
+    fixed = {c: frame[c].astype(object).where(frame[c].notna(), None) for c in text}
+    return frame.assign(**fixed)
+
+
+def feature_schema(bundle: CustomerValueModel) -> str:
+    """DDL schema of the features stage: customer_id, bucket, eligible, then the model's features in order."""
+    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean"]
+    for name in bundle.contract_.names:
+        kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
+        cols.append(f"`{name}` {kind}")
+    return ", ".join(cols)
+
+
+def build_bucket_features(
+    rows: pd.DataFrame,
+    n_chunks: int,
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    totals: Mapping[int, float],
+    bundle: CustomerValueModel,
+) -> pd.DataFrame:
+    """Features of one bucket's own customers (the applyInPandas body).
+
+    in:  rows of one bucket: bucket (int), table (str), payload (Arrow IPC bytes of that table's rows).
+    out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
+         (bool, `pipelines.score.eligible`), then the contract's features (float64; categorical as str).
+    Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
+    """
+    _quiet_pandas3()
+    k = int(rows["bucket"].iloc[0])
+    tables = {str(t): _from_ipc(p) for t, p in zip(rows["table"], rows["payload"], strict=True)}
+    feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
+    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k]
+    contract = bundle.contract_
+    shape_problems = [
+        p for p in contract.problems(feats) if p.startswith(("missing feature", "unexpected feature"))
+    ]
+    if shape_problems:
+        raise ContractMismatch(
+            "the features built from this data do not match the model's feature contract:\n  - "
+            + "\n  - ".join(shape_problems)
+        )
+    out = {
+        "customer_id": feats.index.astype("str"),
+        "bucket": np.full(len(feats), k, dtype=np.int32),
+        "eligible": eligible(feats, tables, as_of, cfg),
+    }
+    for name in contract.names:
+        col = feats[name]
+        if contract.dtypes[name] == "category":
+            out[name] = col.astype("str").where(col.notna())
+        else:
+            out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return _arrow_safe(pd.DataFrame(out))
+
+
+def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.DataFrame:
+    """A features-stage batch back as the pandas engine's feature table (index customer_id, categories)."""
+    contract = bundle.contract_
+    data: dict[str, Any] = {}
+    for name in contract.names:
+        col = batch[name]
+        if contract.dtypes[name] == "category":
+            values = col.astype("str").where(col.notna())
+            data[name] = pd.Categorical(values, categories=sorted(values.dropna().unique()))
+        else:
+            data[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    index = pd.Index(batch["customer_id"].astype("str"), name="customer_id")
+    return pd.DataFrame(data, index=index)
+
+
+def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig) -> pd.DataFrame:
+    """Scores of one features-stage batch (the mapInPandas body).
+
+    in:  the features stage's columns. out: customer_id, bucket, eligible, spot_checked (rows of this batch
+    checked against LightGBM, on its first row, else 0), `score_features`' compact columns
+    (predictions, reasons, carried features), then the value contributions as `contrib:<feature>` and
+    `contrib:_base` (currency). Row order as given.
+    """
+    feats = restore_features(batch, bundle)
+    res = score_features(feats, bundle, cfg)
+    # The spot-check count rides on the batch's first row so the driver can sum it over batches.
+    checked = np.zeros(len(feats), dtype=np.int64)
+    checked[:1] = res.spot_checked_rows
+    head = pd.DataFrame(
+        {
+            "customer_id": feats.index.to_numpy(),
+            "bucket": batch["bucket"].to_numpy(dtype=np.int32),
+            "eligible": batch["eligible"].to_numpy(dtype=bool),
+            "spot_checked": checked,
+        }
+    )
+    compact = res.scores.reset_index(drop=True)
+    contrib = res.value_contrib.reset_index(drop=True).add_prefix(CONTRIB_PREFIX)
+    return _arrow_safe(pd.concat([head, compact, contrib], axis=1))
+
+
+def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame) -> str:
+    """DDL schema of the scores stage, read off `score_batch` run on a few rows on the driver.
+
+    Running the real function (rather than restating its columns) keeps the schema in step with
+    `score_features` when reasons or carried columns change.
+    """
+    out = score_batch(sample, bundle, cfg)
+    cols = []
+    for name, dtype in out.dtypes.items():
+        if name == "bucket":
+            kind = "int"
+        elif pd.api.types.is_bool_dtype(dtype):
+            kind = "boolean"
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = "double"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = "bigint"
+        else:
+            kind = "string"
+        cols.append(f"`{name}` {kind}")
+    return ", ".join(cols)
+
+
+# -- the job ---------------------------------------------------------------------------------------------------
+_WORKER_ERROR = re.compile(
+    r"(ContractMismatch|StructuralError|ExplanationCheckError): (.*?)(?:\n\n|\nJVM |\Z)", re.S
+)
+
+
+def _driver_error(exc: Exception) -> Exception | None:
+    """The project error a Spark task raised, rebuilt on the driver (Spark wraps it in its own exception)."""
+    found = _WORKER_ERROR.search(str(exc))
+    if found is None:
+        return None
+    kind, message = found.group(1), found.group(2).rstrip()
+    return ContractMismatch(message) if kind == "ContractMismatch" else StructuralError(message)
+
+
+def _input_frame(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> tuple[pd.DataFrame, int]:
+    """(bucket, table, payload) rows for every non-empty bucket of `plan_chunks`, and the bucket count."""
+    plan = plan_chunks(tables, chunk_customers)
+    rows: list[tuple[int, str, bytes]] = []
+    for k in range(plan.n_chunks):
+        if len(plan.customers[k]) == 0:
+            continue
+        for name, frame in plan.tables(tables, k).items():
+            rows.append((k, name, _to_ipc(frame)))
+    frame = pd.DataFrame(rows, columns=["bucket", "table", "payload"]).astype({"bucket": "int32"})
+    return frame, plan.n_chunks
+
+
+def score_spark(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    bundle: CustomerValueModel,
+    model_version: str,
+    cfg: AppConfig,
+    chunk_customers: int,
+    contrib_path: Path | None = None,
+    spark_master: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Score every customer known before as-of on Spark; returns exactly what `score_pandas` returns.
+
+    in:  validated tables, as-of, the model bundle and its version, the config, customers per bucket.
+    out: (scores, info): scores one row per customer sorted by customer_id, same columns, dtypes and values
+         as the pandas engine; info {"drift", "timings", "explanations_spot_checked_rows"}. Writes the value
+         contributions (customer_id + one column per feature + `_base`, currency) to `contrib_path`
+         atomically (temporary file beside it, then rename), rows in bucket order like the pandas engine.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with spark_session(spark_master) as spark, warnings.catch_warnings():
+        _quiet_pandas3()
+        timings["session_s"] = time.perf_counter() - t0
+        try:
+            return _score_on(
+                spark, tables, as_of, bundle, model_version, cfg, chunk_customers, contrib_path, timings
+            )
+        except Exception as exc:
+            mapped = _driver_error(exc) if type(exc).__module__.startswith(("pyspark", "py4j")) else None
+            if mapped is not None:
+                raise mapped from None
+            raise
+
+
+def _score_on(
+    spark: SparkSession,
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    bundle: CustomerValueModel,
+    model_version: str,
+    cfg: AppConfig,
+    chunk_customers: int,
+    contrib_path: Path | None,
+    timings: dict[str, float],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from pyspark import StorageLevel
+
+    t0 = time.perf_counter()
+    inputs, n_chunks = _input_frame(tables, chunk_customers)
+    if inputs.empty:
+        raise StructuralError(f"no customer is known before {as_of.date()}: nothing to score")
+    totals = company_revenue(tables, as_of, cfg.features)
+    n_buckets = int(inputs["bucket"].nunique())
+    # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
+    spark.conf.set("spark.sql.shuffle.partitions", str(n_buckets))
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    source = spark.createDataFrame(inputs, "bucket int, table string, payload binary")
+    del inputs
+    shared = spark.sparkContext.broadcast(bundle)
+    timings["partition_s"] = time.perf_counter() - t0
+
+    def features_udf(rows: pd.DataFrame) -> pd.DataFrame:
+        return build_bucket_features(rows, n_chunks, as_of, cfg, totals, shared.value)
+
+    t0 = time.perf_counter()
+    feats: SparkDataFrame = source.groupBy("bucket").applyInPandas(features_udf, feature_schema(bundle))
+    feats = feats.persist(StorageLevel.MEMORY_AND_DISK)
+    n_customers = feats.count()
+    timings["features_s"] = time.perf_counter() - t0
+    if n_customers == 0:
+        raise StructuralError(f"no customer is known before {as_of.date()}: nothing to score")
+
+    t0 = time.perf_counter()
+    sample = feats.limit(3).toPandas()
+    schema = _score_schema(bundle, cfg, sample)
+
+    def scores_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        _quiet_pandas3()
+        for batch in batches:
+            yield score_batch(batch, shared.value, cfg)
+
+    scored = feats.mapInPandas(scores_udf, schema).toArrow()
+    timings["score_explain_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    reference = bundle.drift_reference_
+
+    def drift_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        _quiet_pandas3()
+        acc = DriftAccumulator(reference)
+        for batch in batches:
+            acc.add(restore_features(batch[batch["eligible"]], shared.value), "features")
+        keys = sorted(acc.counts)
+        yield pd.DataFrame(
+            {
+                "key": np.array(keys, dtype=object),
+                "counts": [np.asarray(acc.counts[k], dtype=np.float64).tobytes() for k in keys],
+                "n": [acc.n[k] for k in keys],
+            }
+        )
+
+    drift = DriftAccumulator(reference)
+    parts = feats.mapInPandas(drift_udf, "key string, counts binary, n bigint").toPandas()
+    for key, counts, n in zip(parts["key"], parts["counts"], parts["n"], strict=True):
+        drift.counts[key] = drift.counts.get(key, 0) + np.frombuffer(counts, dtype=np.float64)
+        drift.n[key] = drift.n.get(key, 0) + int(n)
+    feats.unpersist()
+    shared.unpersist()
+
+    # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
+    order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
+    scored = scored.take(order)
+    contrib_cols = [c for c in scored.column_names if c.startswith(CONTRIB_PREFIX)]
+    if contrib_path is not None and contrib_cols:
+        _write_contributions(scored.select(["customer_id", *contrib_cols]), Path(contrib_path))
+    compact = scored.drop_columns(contrib_cols).to_pandas()
+    del scored
+    compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
+    comparable = compact.pop("eligible").to_numpy(dtype=bool)
+    checked = int(compact.pop("spot_checked").sum())
+    compact = compact.drop(columns=["customer_id", "bucket"])
+    drift.add(compact[comparable], "predictions")
+    timings["drift_collect_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    scores = finish_scores(compact, tables, as_of, model_version, bundle, cfg)
+    timings["tiers_s"] = time.perf_counter() - t0
+    info = {
+        "drift": drift.report(cfg.scoring.psi_threshold),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "explanations_spot_checked_rows": checked,
+    }
+    return scores, info
+
+
+def _write_contributions(table: pa.Table, target: Path) -> None:
+    """The pandas engine's contributions file (same columns, types and pandas metadata), written atomically."""
+    frame = table.to_pandas()
+    frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
+    frame["customer_id"] = frame["customer_id"].astype("str")
+    frame = frame.set_index("customer_id")
+    out = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(out, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_spark_output(scores: pd.DataFrame, out: Path) -> Path:
+    """Write the scores as a Parquet directory (part files + `_SUCCESS`, as Spark writes), atomically.
+
+    The parts carry the same Arrow schema (and pandas metadata) as the pandas engine's single file, so
+    `pd.read_parquet(out)` returns an equal frame and `spark.read.parquet(out)` reads it too. Written to a
+    temporary directory beside `out`, then renamed into place; an existing `out` is renamed away first and
+    deleted only after the new one is in place, so a killed run leaves the old directory or the new one.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    old: Path | None = None
+    try:
+        table = pa.Table.from_pandas(scores, preserve_index=False)
+        for i, start in enumerate(range(0, max(len(scores), 1), PART_ROWS)):
+            pq.write_table(table.slice(start, PART_ROWS), tmp / f"part-{i:05d}.parquet")
+        (tmp / "_SUCCESS").touch()
+        if out.exists() or out.is_symlink():
+            old = out.with_name(f".{out.name}.old.{uuid.uuid4().hex}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+    return out

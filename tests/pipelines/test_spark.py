@@ -1,0 +1,213 @@
+"""The Spark engine of the scoring job: same rows, values, tiers, reasons and contributions as the pandas engine.
+
+One local[2] session serves the whole module. Without pyspark or Java these tests FAIL (the Spark engine is a
+product feature, not an optional nicety); set CVP_SKIP_SPARK=1 to skip them on a machine without a JDK.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from features.validation import StructuralError
+from pipelines.config import load_config
+from pipelines.io import load_data
+from pipelines.score import ContractMismatch, score_pandas
+from pipelines.spark import SparkUnavailable, _driver_error, write_spark_output
+
+AS_OF = pd.Timestamp("2025-01-01")
+CHUNK = 300  # 800 customers -> 3 buckets: the Spark job really runs several tasks
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local[2] session for the module (a session costs 5-9 s to start)."""
+    if os.environ.get("CVP_SKIP_SPARK") == "1":
+        pytest.skip("CVP_SKIP_SPARK=1")
+    from pipelines.spark import require_spark, spark_session
+
+    try:
+        require_spark()
+    except SparkUnavailable as exc:
+        pytest.fail(f"{exc} (set CVP_SKIP_SPARK=1 to skip the Spark tests)", pytrace=False)
+    with spark_session("local[2]") as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def scored(trained, spark, tmp_path_factory):
+    """The same data scored by both engines, plus the contributions files each wrote."""
+    from pipelines.spark import score_spark
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    model = load_bundle(f"models:/{cfg.mlflow.registered_model}@champion")
+    tables = load_data(trained.data).tables
+    out = tmp_path_factory.mktemp("engines")
+    pandas_run = score_pandas(tables, AS_OF, model.bundle, "7", cfg, CHUNK, out / "pandas.contrib.parquet")
+    spark_run = score_spark(tables, AS_OF, model.bundle, "7", cfg, CHUNK, out / "spark.contrib.parquet", None)
+    return pandas_run, spark_run, out
+
+
+@pytest.mark.spark
+def test_spark_scores_equal_pandas_row_by_row(scored):
+    (expected, _), (got, _), _ = scored
+    assert len(got) > 500 and got["customer_id"].is_unique and got["customer_id"].is_monotonic_increasing
+    assert list(got.columns) == list(expected.columns)
+    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+    # the columns people act on are equal exactly, not just close
+    for col in [
+        "tier",
+        "rating",
+        "tier_reason",
+        "flags",
+        "value_reason_1",
+        "churn_reason_3",
+        "account_manager_id",
+    ]:
+        assert got[col].equals(expected[col]), col
+    assert got["tier"].nunique() > 1
+
+
+@pytest.mark.spark
+def test_spark_contributions_file_equals_pandas(scored):
+    (expected, _), (got, _), out = scored
+    a = pd.read_parquet(out / "pandas.contrib.parquet")
+    b = pd.read_parquet(out / "spark.contrib.parquet")
+    assert list(b.columns) == list(a.columns) and b.columns[0] == "customer_id" and "_base" in b.columns
+    assert b["customer_id"].tolist() == a["customer_id"].tolist()  # bucket order, like the pandas engine
+    pd.testing.assert_frame_equal(b, a, check_exact=False, rtol=1e-9, atol=1e-9)
+    # additive: contributions sum to the value prediction, customer by customer
+    h = [c for c in got.columns if c.startswith("pred_value_") and c.count("_") == 2][0]
+    total = b.set_index("customer_id").sum(axis=1).reindex(got["customer_id"]).to_numpy()
+    np.testing.assert_allclose(total, got[h].to_numpy(), rtol=1e-9, atol=1e-6)
+    assert not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.spark
+def test_spark_drift_and_info_match_pandas(scored):
+    (_, a), (_, b), _ = scored
+    assert set(b) == {"drift", "timings", "explanations_spot_checked_rows"}
+    assert b["explanations_spot_checked_rows"] > 0
+    assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys() and len(a["drift"]["psi"]) > 50
+    for key, value in a["drift"]["psi"].items():
+        assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
+    assert b["drift"]["drifted_features"] == a["drift"]["drifted_features"]
+    assert {"features_s", "score_explain_s", "tiers_s"} <= set(b["timings"])
+
+
+@pytest.mark.spark
+def test_cli_spark_writes_a_parquet_directory_and_replaces_it(trained, spark, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    out = tmp_path / "scores"
+    args = ["score", "--data", str(trained.data), "--as-of", "2025-01-01", "--out", str(out)]
+    args += ["--config", str(trained.config), "--engine", "spark", "--spark-master", "local[2]"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert out.is_dir() and (out / "_SUCCESS").exists() and list(out.glob("part-*.parquet"))
+    got = pd.read_parquet(out)
+    assert spark.read.parquet(str(out)).count() == len(got)
+    manifest = json.loads((tmp_path / "scores.manifest.json").read_text())
+    assert manifest["engine"] == "spark" and manifest["customers_scored"] == len(got)
+    assert (tmp_path / "scores.contributions.parquet").exists()
+
+    pandas_out = tmp_path / "p.parquet"
+    done = CliRunner().invoke(app, args[:6] + [str(pandas_out), "--config", str(trained.config)])
+    assert done.exit_code == 0, done.output
+    pd.testing.assert_frame_equal(got, pd.read_parquet(pandas_out), check_exact=False, rtol=1e-9, atol=1e-9)
+
+    (out / "stale-part.parquet").write_bytes(b"left over from an old run")
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert not (out / "stale-part.parquet").exists()  # the old directory was replaced, not merged into
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.spark
+def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path):
+    from pipelines.score import run_score
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in trained.data.glob("*.parquet"):
+        if p.stem != "tickets":  # no tickets: the service-effort features the model needs are missing
+            (data / p.name).write_bytes(p.read_bytes())
+    with pytest.raises(ContractMismatch, match="feature contract") as exc:
+        run_score(
+            data, "2025-01-01", tmp_path / "s.parquet", None, "spark", None, None, trained.config,
+            Console(file=io.StringIO()), "local[2]",
+        )  # fmt: skip
+    assert "service_effort_hours_90d" in str(exc.value) and "Traceback" not in str(exc.value)
+    assert not (tmp_path / "s.parquet").exists() and not (tmp_path / "s.contributions.parquet").exists()
+
+
+def test_worker_errors_are_rebuilt_on_the_driver():
+    wrapped = (
+        "An exception was thrown from the Python worker. Please see the stack trace below.\n"
+        'Traceback (most recent call last):\n  File "x.py", line 1, in f\n'
+        "pipelines.score.ContractMismatch: the features do not match:\n  - missing feature columns: ['a']\n\n"
+        "JVM stacktrace: ..."
+    )
+    err = _driver_error(RuntimeError(wrapped))
+    assert isinstance(err, ContractMismatch)
+    assert str(err) == "the features do not match:\n  - missing feature columns: ['a']"
+    other = _driver_error(RuntimeError("features.validation.StructuralError: no orders\n"))
+    assert type(other) is StructuralError and str(other) == "no orders"
+    assert _driver_error(RuntimeError("java.lang.OutOfMemoryError: heap")) is None
+
+
+def _frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array([f"C{i:03d}" for i in range(n)], dtype="str"),
+            "as_of": pd.Timestamp("2025-01-01"),
+            "pred_value_365d": np.arange(n, dtype=np.float64) * 1.5,
+            "tier": pd.array(["great", None, "problem"][:n], dtype="str"),
+        }
+    )
+
+
+def test_write_spark_output_round_trips_and_replaces_atomically(tmp_path, monkeypatch):
+    out = tmp_path / "scores"
+    write_spark_output(_frame(3), out)
+    assert (out / "_SUCCESS").exists() and [p.name for p in out.glob("part-*")] == ["part-00000.parquet"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out), _frame(3))
+    # a previous result (directory or file) is replaced as a whole; nothing temporary stays behind
+    (out / "part-00009.parquet").write_bytes(b"stale")
+    monkeypatch.setattr("pipelines.spark.PART_ROWS", 1)
+    write_spark_output(_frame(2), out)
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "part-00000.parquet", "part-00001.parquet"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out), _frame(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["scores"]
+    single = tmp_path / "old_file"
+    single.write_bytes(b"x")
+    write_spark_output(_frame(1), single)
+    assert single.is_dir() and len(pd.read_parquet(single)) == 1
+
+
+def test_write_spark_output_failure_keeps_the_old_result(tmp_path, monkeypatch):
+    out = tmp_path / "scores"
+    write_spark_output(_frame(3), out)
+    before = sorted((p.name, p.read_bytes()) for p in out.iterdir())
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pipelines.spark.pq.write_table", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_spark_output(_frame(1), out)
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["scores"]
