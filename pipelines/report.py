@@ -48,7 +48,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.registry import GROUPS
-from models.explain import BASE_COLUMN, MODEL_GROUP, tier_drivers
+from models.explain import BASE_COLUMN, MODEL_GROUP, tier_drivers, tier_separators
 from models.tiers import pareto_curves
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -708,6 +708,46 @@ def _drivers(
     return means, overall, base
 
 
+def _separators(
+    value_contrib: pd.DataFrame,
+    frame: pd.DataFrame,
+    tiers: list[str],
+    registry: Mapping[str, Any],
+    currency: str,
+    top: int = 6,
+) -> list[dict[str, Any]]:
+    """Per pair of neighbouring tiers (great vs good, good vs problem), the features whose mean value contribution
+    differs most (`models.explain.tier_separators`), described from the registry."""
+    contrib = value_contrib.loc[value_contrib.index.isin(frame["customer_id"])]
+    if contrib.empty or len(tiers) < 2:
+        return []
+    tier = pd.Series(
+        pd.Categorical(frame["tier"].astype(str), categories=list(reversed(tiers)), ordered=True),
+        index=pd.Index(frame["customer_id"], name=contrib.index.name),
+    ).reindex(contrib.index)
+    table = tier_separators(frame.set_index("customer_id").reindex(contrib.index), contrib, tier, top=top)
+    out = []
+    for pair, rows in table.groupby("pair", sort=False):
+        higher, lower = str(pair).split("_vs_", 1)
+        out.append(
+            {
+                "higher": higher,
+                "lower": lower,
+                "rows": [
+                    {
+                        "feature": r.feature,
+                        "label": registry[r.feature].description if r.feature in registry else r.feature,
+                        "higher": _signed(r.contrib_mean_higher),
+                        "lower": _signed(r.contrib_mean_lower),
+                        "difference": _signed(r.contrib_difference),
+                    }
+                    for r in rows.itertuples()
+                ],
+            }
+        )
+    return out
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -936,6 +976,7 @@ def _team_page(
                 for g in means.index
             ],
         }
+    separators = _separators(contrib, frame, tiers, registry, config.currency)
     rating = frame["rating"]
     ratings = rating.astype("object").where(rating.notna(), "unrated").astype(str)
     if isinstance(rating.dtype, pd.CategoricalDtype):
@@ -966,6 +1007,7 @@ def _team_page(
         summary=_tier_summary(frame, tiers, h, config),
         pareto=pareto,
         drivers=drivers_view,
+        separators=separators,
         ratings=rating_view,
         card=_model_card_view(model_card, h, config.currency),
         managers=links,

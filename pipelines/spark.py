@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 import warnings
@@ -499,7 +498,8 @@ def write_spark_output(scores: pd.DataFrame, out: Path) -> Path:
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    tmp.mkdir()  # not mkdtemp: its 0700 mode would make the published directory private
     old: Path | None = None
     try:
         table = pa.Table.from_pandas(scores, preserve_index=False)

@@ -43,6 +43,8 @@ def test_demo_runs_every_stage_and_reports_keep_managers_apart(tmp_path):
     index = (out / "reports" / "index.html").read_text()
     customers = pd.read_parquet(out / "data" / "customers.parquet")
     assert not any(e in index for e in customers["email"])  # no personal data on the team page
+    assert "What separates great from good customers" in index
+    assert "What separates good from problem customers" in index
     # privacy: a manager's page holds only that manager's customers
     ids = set(scores["customer_id"])
     pages = sorted((out / "reports").glob("manager-*.html"))
