@@ -275,14 +275,7 @@ def validate_tables(raw: Mapping[str, pd.DataFrame], timezone: str = "UTC") -> V
     for name, frame in raw.items():
         parsed[name] = _validate_table(TABLES[name], frame, timezone)
 
-    # References across tables: only against the customers table when it exists (a ticket from a customer
-    # with no orders yet is legitimate, so orders alone do not define who exists).
-    if "customers" in parsed:
-        cust, cust_rej, _ = parsed["customers"]
-        known = pd.Index(cust.loc[cust_rej.ok, "customer_id"].dropna().unique())
-        for name, (t, rej, _) in parsed.items():
-            for ref in TABLES[name].customer_refs:
-                rej.add(t[ref].notna() & ~t[ref].isin(known), f"unknown {ref}")
+    # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
         am, am_rej, _ = parsed["account_managers"]
         known_am = pd.Index(am.loc[am_rej.ok, "account_manager_id"].dropna().unique())
@@ -295,6 +288,14 @@ def validate_tables(raw: Mapping[str, pd.DataFrame], timezone: str = "UTC") -> V
                         "unknown account_manager_id",
                     )
 
+    # References across tables: only against the customers table when it exists (a ticket from a customer
+    # with no orders yet is legitimate, so orders alone do not define who exists).
+    if "customers" in parsed:
+        cust, cust_rej, _ = parsed["customers"]
+        known = pd.Index(cust.loc[cust_rej.ok, "customer_id"].dropna().unique())
+        for name, (t, rej, _) in parsed.items():
+            for ref in TABLES[name].customer_refs:
+                rej.add(t[ref].notna() & ~t[ref].isin(known), f"unknown {ref}")
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

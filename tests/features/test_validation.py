@@ -210,3 +210,38 @@ def test_every_contract_table_has_a_schema_that_accepts_its_validated_form():
 
     for name in TABLES:
         assert set(table_schema(name).columns) == set(TABLES[name].column_names)
+
+
+def test_customers_managers_assignments_rules():
+    raw = {
+        "orders": ORDERS,
+        "customers": _raw(
+            customer_id=["007", "010", "011", "007"],
+            account_manager_id=["AM1", "AM9", "", "AM1"],
+            signup_at=["2023-01-01", "2023-02-01", "2023-03-01", "2023-01-01"],
+            email=["a@x.io", "b@x.io", "c@x.io", "a@x.io"],
+        ),
+        "account_managers": _raw(
+            account_manager_id=["AM1", "AM2"],
+            started_at=["2020-01-01", "2022-01-01"],
+            left_at=["", "2021-01-01"],
+        ),
+        "assignments": _raw(
+            customer_id=["007", "010", "999"],
+            account_manager_id=["AM1", "AM1", "AM1"],
+            assigned_at=["2023-01-01", "2023-02-01", "2023-02-01"],
+        ),
+    }
+    res = validate_tables(raw)
+    assert reasons(res, "customers") == ["unknown account_manager_id", "duplicate customer_id"]
+    assert reasons(res, "account_managers") == ["left_at before started_at"]
+    # 010's customer row was rejected (unknown manager), so it is unknown here too; 999 never existed
+    assert reasons(res, "assignments") == ["unknown customer_id", "unknown customer_id"]
+    assert res.rejects["assignments"]["customer_id"].tolist() == ["010", "999"]
+    assert res.tables["customers"]["customer_id"].tolist() == ["007", "011"]
+    assert reasons(res, "orders") == [
+        "unknown customer_id"
+    ]  # 010's customer row was rejected, so is its order
+    assert pd.isna(res.tables["customers"]["account_manager_id"].iloc[1])
+    for r in res.report.values():
+        assert r.rows_in == r.accepted + r.rejected
