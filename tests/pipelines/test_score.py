@@ -228,3 +228,12 @@ def test_model_with_btyd_features_scores(trained, tmp_path):
     assert len(s) == run.manifest["customers_scored"] and s["pred_value_365d"].notna().all()
     contrib = pd.read_parquet(tmp_path / "s.contributions.parquet")
     assert any(c.startswith("btyd_") for c in contrib.columns)
+
+
+def test_corrupt_model_is_a_clear_error(trained, tmp_path):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "MLmodel").write_text("this: [is not a model\n")
+    with pytest.raises(StructuralError, match="could not be loaded|cannot load model"):
+        _score(trained, tmp_path / "s.parquet", model_uri=str(broken))
+    assert not (tmp_path / "s.parquet").exists()
