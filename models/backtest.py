@@ -33,6 +33,7 @@ from models import metrics as mt
 from models.baselines import BTYDBaseline, PastRateBaseline, PersistenceBaseline, add_btyd_features
 from models.bundle import CustomerValueModel
 from models.config import ModelConfig
+from models.tiers import TierConfig, assign_tiers
 from models.value import feature_columns
 
 OUR_MODEL = "model"
@@ -49,6 +50,16 @@ class BacktestResult:
     calibration_curves: pd.DataFrame
     fold_cutoffs: list[pd.Timestamp]
     notes: list[str] = field(default_factory=list)
+    #: (fold, cutoff, tier, model, metric, value): every model scored within the tiers our model assigns at t
+    metrics_by_tier: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def summary_by_tier(self) -> pd.DataFrame:
+        """Mean, std and fold count per (tier, model, metric)."""
+        if self.metrics_by_tier.empty:
+            return pd.DataFrame(columns=["tier", "model", "metric", "mean", "std", "folds"])
+        g = self.metrics_by_tier.groupby(["tier", "model", "metric"], sort=True)["value"]
+        return g.agg(mean="mean", std="std", folds="count").reset_index()
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -116,6 +127,44 @@ def _score(
     return rows, tagged
 
 
+def _tier_metrics(
+    fold: int,
+    cutoff: pd.Timestamp,
+    evaluation: pd.DataFrame,
+    scored: Mapping[str, tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]],
+    actual: np.ndarray,
+    churned: np.ndarray,
+    tier_config: TierConfig,
+    h: int,
+) -> list[dict[str, object]]:
+    """Every model's metrics within each tier that our model's predictions put customers in at the fold cutoff."""
+    ours = scored[OUR_MODEL][0]
+    frame = evaluation.reset_index(drop=True).assign(
+        **{
+            f"pred_value_{h}d": ours["pred_value"].to_numpy(),
+            f"pred_expected_net_value_{h}d": ours["pred_value"].to_numpy(),
+            f"pred_churn_prob_{h}d": ours["pred_churn_prob"].to_numpy(),
+        }
+    )
+    tiers = assign_tiers(frame, tier_config, h)["tier"].astype("str").to_numpy()
+    rows: list[dict[str, object]] = []
+    for tier in sorted(set(tiers)):
+        m = tiers == tier
+        if m.sum() < 10:  # too few customers for a ranking metric to mean anything
+            continue
+        for name, (pred, _, _) in scored.items():
+            value = pred["pred_value"].to_numpy(dtype=np.float64)[m]
+            out = mt.value_metrics(actual[m], value)
+            churn = pred["pred_churn_prob"].to_numpy(dtype=np.float64)[m]
+            if not np.isnan(churn).all() and 0 < churned[m].sum() < m.sum():
+                out.update(mt.churn_metrics(churned[m], churn))
+            rows += [
+                {"fold": fold, "cutoff": cutoff, "tier": tier, "model": name, "metric": k, "value": v}
+                for k, v in out.items()
+            ]
+    return rows
+
+
 def run_backtest(
     tables: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
@@ -125,6 +174,7 @@ def run_backtest(
     model_config: ModelConfig,
     candidates: Mapping[str, ModelConfig] | None = None,
     baselines: tuple[str, ...] = ("persistence", "past_rate", "btyd", "btyd_no_purchase"),
+    tier_config: TierConfig | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest (see the module docstring).
 
@@ -142,6 +192,7 @@ def run_backtest(
     plots: dict[str, list[pd.DataFrame]] = {"gain": [], "decile": [], "calibration": []}
     preds: list[pd.DataFrame] = []
     notes: list[str] = []
+    tier_rows: list[dict[str, object]] = []
     for fold, t in enumerate(cuts):
         train = build_training_set(tables, t, h, feature_config, label_config)
         evaluation = evaluation_rows(tables, t, h, feature_config, label_config)
@@ -188,6 +239,8 @@ def run_backtest(
                 notes += [f"fold {fold}: {n}" for n in getattr(base, "notes_", [])]
                 scored[base.name] = (pred, None, None)
 
+        if tier_config is not None and OUR_MODEL in scored:
+            tier_rows += _tier_metrics(fold, t, evaluation, scored, actual, churned, tier_config, h)
         for name, (pred, low, high) in scored.items():
             r, p = _score(fold, t, name, pred, actual, churned, low, high)
             rows += r
@@ -219,4 +272,7 @@ def run_backtest(
         calibration_curves=cat(plots["calibration"]),
         fold_cutoffs=cuts,
         notes=notes,
+        metrics_by_tier=pd.DataFrame(
+            tier_rows, columns=["fold", "cutoff", "tier", "model", "metric", "value"]
+        ),
     )

@@ -88,12 +88,43 @@ def backtest_console_table(result: BacktestResult, title: str) -> Table:
     return t
 
 
+def tier_console_table(
+    result: BacktestResult, metrics: tuple[str, ...] = ("value_norm_gini", "churn_roc_auc")
+) -> Table:
+    """The key metrics within each tier (tiers from our model's predictions at each fold cutoff)."""
+    s = result.summary_by_tier
+    models = ["model"] + sorted(set(s["model"]) - {"model"})
+    t = Table(title="Backtest by tier (mean over folds)")
+    t.add_column("tier")
+    t.add_column("metric")
+    for model in models:
+        t.add_column(f"[bold]{model}[/]" if model == "model" else model, justify="right")
+    cells = {(tr, m, k): v for tr, m, k, v in zip(s["tier"], s["model"], s["metric"], s["mean"], strict=True)}
+    for tier in sorted(set(s["tier"])):
+        for metric in metrics:
+            row = [tier, metric]
+            for model in models:
+                v = cells.get((tier, model, metric))
+                row.append("" if v is None or not np.isfinite(v) else f"{v:.3f}")
+            t.add_row(*row)
+    return t
+
+
+def print_backtest(result: BacktestResult, horizon_days: int, console: Console) -> None:
+    title = f"Backtest: {len(result.fold_cutoffs)} folds, horizon {horizon_days} days"
+    console.print(backtest_console_table(result, title))
+    if not result.metrics_by_tier.empty:
+        console.print(tier_console_table(result))
+
+
 def write_backtest(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     files = {
         "metrics": write_frame(result.metrics, out_dir / "backtest_metrics.csv"),
         "summary": write_frame(result.summary, out_dir / "backtest_summary.csv"),
     }
+    if not result.metrics_by_tier.empty:
+        files["by_tier"] = write_frame(result.summary_by_tier, out_dir / "backtest_by_tier.csv")
     files.update(backtest_plots(result, out_dir))
     return files
 
@@ -189,11 +220,18 @@ def train_and_register(
             champion_note = f"the champion (v{champion_version}) predicts {champ.horizon_days} days, not {h}"
     t0 = time.perf_counter()
     with console.status("backtesting (rolling origin)..."):
-        result = run_backtest(tables, as_of, h, cfg.features, cfg.labels, cfg.models, candidates=candidates)
+        result = run_backtest(
+            tables,
+            as_of,
+            h,
+            cfg.features,
+            cfg.labels,
+            cfg.models,
+            candidates=candidates,
+            tier_config=cfg.tiers,
+        )
     timings["backtest_s"] = time.perf_counter() - t0
-    console.print(
-        backtest_console_table(result, f"Backtest: {len(result.fold_cutoffs)} folds, horizon {h} days")
-    )
+    print_backtest(result, h, console)
 
     new = summary_metrics(result, "model")
     missing = [m for m in cfg.models.primary_metrics if m not in new]
@@ -248,6 +286,14 @@ def train_and_register(
                 if np.isfinite(v)
             }
         )
+        st = result.summary_by_tier
+        mlflow.log_metrics(
+            {
+                f"tier.{tr}.{m}.{k}": float(v)
+                for tr, m, k, v in zip(st["tier"], st["model"], st["metric"], st["mean"], strict=True)
+                if np.isfinite(v)
+            }
+        )
         for path in files.values():
             mlflow.log_artifact(str(path), artifact_path="backtest")
         with warnings.catch_warnings():
@@ -278,10 +324,8 @@ def run_backtest_only(
     h = cfg.labels.horizon_days
     check_as_of(tables, as_of, h, "backtest")
     with console.status("backtesting (rolling origin)..."):
-        result = run_backtest(tables, as_of, h, cfg.features, cfg.labels, cfg.models)
-    console.print(
-        backtest_console_table(result, f"Backtest: {len(result.fold_cutoffs)} folds, horizon {h} days")
-    )
+        result = run_backtest(tables, as_of, h, cfg.features, cfg.labels, cfg.models, tier_config=cfg.tiers)
+    print_backtest(result, h, console)
     files = write_backtest(result, out_dir)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")

@@ -97,6 +97,13 @@ def test_run_logs_config_fingerprint_manifest_metrics_plots_and_no_personal_data
     run = mlflow.get_run(mv.run_id)
     assert run.data.metrics["model.value_norm_gini"] > 0
     assert "persistence.value_norm_gini" in run.data.metrics
+    # the backtest is also sliced by the tiers our model assigns at each fold cutoff
+    sliced = {
+        k.split(".")[1]
+        for k in run.data.metrics
+        if k.startswith("tier.") and k.endswith("model.value_norm_gini")
+    }
+    assert sliced == {"great", "good", "problem"}
     assert run.data.params["horizon_days"] == "365"
     dst = Path(
         mlflow.artifacts.download_artifacts(run_id=mv.run_id, dst_path=str(trained.root / "artefacts"))
