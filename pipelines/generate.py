@@ -42,17 +42,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from features.contract import TABLES, TICKET_KINDS
+
 ARCHETYPES: tuple[str, ...] = ("great", "good", "problem")
-TABLE_NAMES: tuple[str, ...] = (
-    "orders",
-    "returns",
-    "tickets",
-    "invoices",
-    "referrals",
-    "customers",
-    "account_managers",
-)
-TICKET_KINDS: tuple[str, ...] = ("request", "complaint", "billing", "technical", "meeting", "other")
+#: The contract tables the demo company has (all but the optional assignment history).
+TABLE_NAMES: tuple[str, ...] = tuple(t for t in TABLES if t != "assignments")
 RETURN_REASONS: tuple[str, ...] = (
     "damaged",
     "wrong_item",
