@@ -12,7 +12,8 @@ Then, each in a fresh subprocess (so peak memory is that run's alone), times `ru
 load + validate, features, both models, tiers, exact top-three reasons, contributions, manifest and output.
 Measures wall time, peak RSS of the process (VmHWM) and the peak RSS right after the tables are loaded, so
 "peak beyond the input tables" = peak - after-load. For Spark the driver's VmHWM is reported and the JVM's peak
-(it runs the local executor) comes from `getrusage(RUSAGE_CHILDREN)` of the driver.
+(it runs the local executor) and Python workers are counted by sampling the process tree's total RSS every
+0.5 s ("tree peak"). VmHWM is also read before and after the whole-base tier step, to say where the peak is.
 Bars: 1M under 5 minutes on 2 cores; peak under 6 GB; (peak beyond tables at 1M) / (at 250k) under 1.5.
 """
 
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -44,6 +47,40 @@ def _status_mb(field: str) -> float:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _tree_rss_mb(root_pid: int) -> float:
+    """Resident memory of a process and all its descendants (the JVM and Python workers under Spark)."""
+    parent: dict[int, int] = {}
+    rss: dict[int, float] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            parent[int(d.name)] = int(fields[1])
+            rss[int(d.name)] = int(fields[21]) * resource.getpagesize() / 2**20
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        kids = [p for p, pp in parent.items() if pp in frontier and p not in tree]
+        tree.update(kids)
+        frontier = kids
+    return sum(rss.get(p, 0.0) for p in tree)
+
+
+class TreeSampler(threading.Thread):
+    """Samples the process tree's total RSS every 0.5 s; `peak_mb` is the largest sample."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            self.peak_mb = max(self.peak_mb, _tree_rss_mb(os.getpid()))
 
 
 def prepare_company(n: int, seed: int, cache: Path) -> Path:
@@ -93,6 +130,7 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
     from rich.console import Console
 
     import pipelines.jobs as jobs
+    import pipelines.score as score
     from pipelines.score import run_score
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -104,9 +142,22 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
         loaded = load(*args, **kwargs)
         marks["load_s"] = time.perf_counter() - t0
         marks["after_load_mb"] = _status_mb("VmHWM")
+        marks["after_load_rss_mb"] = _status_mb("VmRSS")
         return loaded
 
+    finish = score.finish_scores
+
+    def marked_finish(*args, **kwargs):
+        # Peak so far = load + all chunks; the rest is whole-base tiers and the writes.
+        marks["before_tiers_mb"] = _status_mb("VmHWM")
+        out = finish(*args, **kwargs)
+        marks["after_tiers_mb"] = _status_mb("VmHWM")
+        return out
+
     jobs.load_and_report = timed_load
+    score.finish_scores = marked_finish
+    sampler = TreeSampler()
+    sampler.start()
     t0 = time.perf_counter()
     run = run_score(
         data, SCORE_AS_OF, out, None, engine, None, None, config, Console(file=io.StringIO()),
@@ -114,7 +165,8 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
     )  # fmt: skip
     marks["seconds"] = time.perf_counter() - t0
     marks["peak_mb"] = _status_mb("VmHWM")
-    marks["children_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    sampler.stop.set()
+    marks["tree_peak_mb"] = sampler.peak_mb
     marks["customers"] = run.manifest["customers_scored"]
     marks.update({f"t_{k}": v for k, v in run.manifest["timings"].items()})
     return marks
@@ -152,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     results: list[tuple[str, int, dict[str, float]]] = []
     for n in sizes:
         results.append(("pandas", n, run_child("pandas", datas[n], config, args.cache)))
-        print(f"pandas {n:,}: {results[-1][1]['seconds']:.1f} s", flush=True)
+        print(f"pandas {n:,}: {results[-1][2]['seconds']:.1f} s", flush=True)
     if not args.no_spark:
         n = args.spark_size
         data = datas.get(n) or prepare_company(n, args.seed, args.cache)
@@ -160,17 +212,21 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     head = f"{'engine':7} {'customers':>10} {'seconds':>8} {'load s':>7} {'after load MB':>14} {'peak MB':>8}"
-    print(head + f" {'beyond MB':>10} {'JVM peak MB':>11}  stage timings (s)")
+    print(
+        head
+        + f" {'rss@load':>8} {'pre-tiers':>9} {'post-tiers':>10} {'beyond MB':>10} {'tree peak':>9}  stages (s)"
+    )
     beyond: dict[int, float] = {}
     for engine, n, r in results:
         extra = r["peak_mb"] - r["after_load_mb"]
         if engine == "pandas":
             beyond[n] = extra
         stages = ", ".join(f"{k[2:]}={v:.1f}" for k, v in r.items() if k.startswith("t_"))
-        jvm = f"{r['children_peak_mb']:11.0f}" if engine == "spark" else f"{'-':>11}"
         print(
             f"{engine:7} {int(r['customers']):>10,} {r['seconds']:8.1f} {r['load_s']:7.1f} "
-            f"{r['after_load_mb']:14.0f} {r['peak_mb']:8.0f} {extra:10.0f} {jvm}  {stages}"
+            f"{r['after_load_mb']:14.0f} {r['peak_mb']:8.0f} {r['after_load_rss_mb']:8.0f} "
+            f"{r.get('before_tiers_mb', float('nan')):9.0f} {r.get('after_tiers_mb', float('nan')):10.0f} "
+            f"{extra:10.0f} {r['tree_peak_mb']:9.0f}  {stages}"
         )
     pandas = {n: r for e, n, r in results if e == "pandas"}
     print()

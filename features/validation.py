@@ -62,11 +62,20 @@ def _examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) ->
 
 
 def _blank(s: pd.Series) -> pd.Series:
-    """True where a raw value is missing or an empty/whitespace string."""
+    """True where a raw value is missing or an empty/whitespace string (no copy of the strings is made)."""
     missing = s.isna()
     if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-        missing = missing | s.astype("str").str.strip().eq("")
+        missing = missing | s.astype("str").str.fullmatch(r"\s*").fillna(False).astype(bool)
     return missing
+
+
+def _clean_text(s: pd.Series) -> pd.Series:
+    """Strip surrounding whitespace, blanks become missing; copies the strings only when something changes."""
+    text = s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
+    if text.str.contains(r"^\s|\s$", regex=True, na=False).any():
+        text = text.str.strip()
+    blank = _blank(s)
+    return text.where(~blank, None) if blank.any() else text
 
 
 def parse_ids(s: pd.Series) -> pd.Series:
@@ -76,8 +85,7 @@ def parse_ids(s: pd.Series) -> pd.Series:
         out = s.astype("str")
         out = out.where(~whole, s[whole].astype("int64").astype("str")) if whole.any() else out
         return out.where(s.notna(), None).astype("str")
-    out = s.astype("str").str.strip()
-    return out.where(~_blank(s), None)
+    return _clean_text(s)
 
 
 def _parse_timestamps_native(s: pd.Series, timezone: str) -> pd.Series:
@@ -139,8 +147,7 @@ def _parse_column(col: Column, s: pd.Series, timezone: str) -> pd.Series:
     if col.kind == "id":
         return parse_ids(s)
     if col.kind == "text":
-        out = s.astype("str").str.strip()
-        return out.where(~_blank(s), None)
+        return _clean_text(s)
     if col.kind == "timestamp":
         return _parse_timestamps_native(s, timezone)
     if col.kind == "bool":
@@ -301,7 +308,8 @@ def validate_tables(raw: Mapping[str, pd.DataFrame], timezone: str = "UTC") -> V
     report: dict[str, TableReport] = {}
     for name, (t, rej, ignored) in parsed.items():
         ok = rej.ok
-        tables[name] = t[ok].reset_index(drop=True)
+        # No copy when every row is accepted (the usual case): a second copy of a large table is the peak.
+        tables[name] = t if ok.all() else t[ok].reset_index(drop=True)
         bad = raw[name].reset_index(drop=True)[~ok].copy()
         bad.insert(0, "source_row", np.flatnonzero(~ok))
         bad["reason"] = rej.reason[~ok].astype(str)

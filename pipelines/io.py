@@ -25,7 +25,9 @@ def read_file(path: Path) -> pd.DataFrame:
     """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file."""
     try:
         if path.suffix == ".parquet":
-            return pd.read_parquet(path)
+            frame = pd.read_parquet(path)
+            _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
+            return frame
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
@@ -72,7 +74,10 @@ def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = 
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
         raw = {name: read_file(path) for name, path in files.items()}
-        return LoadedData(validate_tables(raw, timezone), files, timezone=timezone)
+        result = validate_tables(raw, timezone)
+        del raw
+        _release_arrow_memory()
+        return LoadedData(result, files, timezone=timezone)
     mapping: Mapping = load_mapping(mapping_path)
     tz = mapping.timezone or timezone
     files = {}
@@ -84,6 +89,13 @@ def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = 
     sources = {name: read_file(path) for name, path in files.items()}
     raw, source_rejects, source_report = apply_mapping(mapping, sources)
     return LoadedData(validate_tables(raw, tz), files, source_rejects, source_report, tz)
+
+
+def _release_arrow_memory() -> None:
+    """Return the buffers pyarrow's pool keeps after reading Parquet (gigabytes at a million customers)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 @contextlib.contextmanager

@@ -250,17 +250,32 @@ def score_features(
 
 
 def finish_scores(
-    compact: pd.DataFrame,
+    compact: pd.DataFrame | list[pd.DataFrame],
     tables: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
     model_version: str,
     bundle: CustomerValueModel,
     cfg: AppConfig,
 ) -> pd.DataFrame:
-    """Whole-base steps on the compact frame: tiers, ratings, flags; ids, as-of, version, manager; column order."""
-    compact = compact.sort_index()
-    tiers = assign_tiers(compact, cfg.tiers, bundle.horizon_days)
-    out = compact.join(tiers)
+    """Whole-base steps on the compact frame: tiers, ratings, flags; ids, as-of, version, manager; column order.
+
+    Given the list of per-chunk frames, the list is emptied as they are combined, so at most two copies of the
+    scores are alive at once (a million customers' reason sentences are hundreds of megabytes).
+    """
+    if isinstance(compact, list):
+        parts = compact
+        order = np.argsort(
+            np.concatenate([p.index.to_numpy(dtype=object) for p in parts]).astype(str), kind="stable"
+        )
+        combined = pd.concat(parts)
+        parts.clear()
+        out = combined.take(order)
+        del combined
+    else:
+        out = compact.sort_index()
+    tiers = assign_tiers(out, cfg.tiers, bundle.horizon_days)
+    for col in tiers.columns:  # added column by column: a join would copy every score column once more
+        out[col] = tiers[col].astype("str") if col in ("tier", "rating") else tiers[col]
     out.insert(0, "model_version", model_version)
     out.insert(0, "as_of", as_of)
     manager = pd.Series(pd.NA, index=out.index, dtype="str")
@@ -268,10 +283,26 @@ def finish_scores(
     if cust is not None and "account_manager_id" in cust.columns:
         manager = cust.set_index("customer_id")["account_manager_id"].reindex(out.index).astype("str")
     out["account_manager_id"] = manager
-    out["tier"] = out["tier"].astype("str")
-    out["rating"] = out["rating"].astype("str")
     out.index.name = "customer_id"
     return out.reset_index()
+
+
+def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int = 100_000) -> None:
+    """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak)."""
+    writer: pq.ParquetWriter | None = None
+    # One schema for every slice, taken from a sample of the whole frame, so a slice whose column happens to
+    # be all missing cannot change a type.
+    schema = pa.Schema.from_pandas(scores.head(1000), preserve_index=False)
+    try:
+        for start in range(0, max(len(scores), 1), rows_per_group):
+            part = scores.iloc[start : start + rows_per_group]
+            table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def iterate_chunks(
@@ -365,9 +396,8 @@ def score_pandas(
             writer.close()
     if not compact_parts:
         raise StructuralError(f"no customer is known before {as_of.date()}: nothing to score")
-    compact = pd.concat(compact_parts)
     t0 = time.perf_counter()
-    scores = finish_scores(compact, tables, as_of, model_version, bundle, cfg)
+    scores = finish_scores(compact_parts, tables, as_of, model_version, bundle, cfg)
     timings["tiers_s"] = time.perf_counter() - t0
     info = {
         "drift": drift.report(cfg.scoring.psi_threshold),
@@ -482,11 +512,16 @@ def run_score(
         **info,
     }
     write_json(manifest, paths["manifest"])
-    with atomic_path(out) as tmp:
-        if out.suffix == ".csv":
-            scores.to_csv(tmp, index=False)
-        else:
-            scores.to_parquet(tmp, index=False)
+    if engine == "spark" and out.suffix not in (".parquet", ".csv"):
+        from pipelines.spark import write_spark_output
+
+        write_spark_output(scores, out)  # a Parquet directory, replaced atomically
+    else:
+        with atomic_path(out) as tmp:
+            if out.suffix == ".csv":
+                scores.to_csv(tmp, index=False)
+            else:
+                write_scores_parquet(scores, tmp)
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
     if drifted:
         console.print(
