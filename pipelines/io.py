@@ -91,6 +91,12 @@ def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = 
     return LoadedData(validate_tables(raw, tz), files, source_rejects, source_report, tz)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _release_arrow_memory() -> None:
     """Return the buffers pyarrow's pool keeps after reading Parquet (gigabytes at a million customers)."""
     import pyarrow as pa
@@ -109,6 +115,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; results are for other systems to read
     try:
         yield tmp_path
         os.replace(tmp_path, target)

@@ -28,11 +28,9 @@ small SVGs laid out here and drawn by the template, because 2,000 matplotlib fig
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import math
-import os
 import re
 import tempfile
 import time
@@ -50,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from features.registry import GROUPS
 from models.explain import BASE_COLUMN, MODEL_GROUP, tier_drivers, tier_separators
 from models.tiers import pareto_curves
+from pipelines.io import write_atomic
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 UNASSIGNED_SLUG = "unassigned"
@@ -760,16 +759,8 @@ def _environment() -> Environment:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write to a temp file in the same directory, then rename over `path` (readers never see half a page)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Readers never see half a page: `pipelines.io.write_atomic` (temp file beside it, then rename)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
 
 
 def build_reports(
