@@ -75,3 +75,25 @@ def test_ten_corrupted_dates_become_exactly_ten_rejects(company, tmp_path):
     assert set(rej["reason"]) <= {"unparseable ordered_at", "impossible date in ordered_at"}
     assert (rej["order_id"].tolist()) == orders.loc[rows, "order_id"].tolist()
     assert "10 rejected rows" in res.output.replace(",", "")
+
+
+def test_fingerprint_follows_content_not_layout():
+    import numpy as np
+
+    from pipelines.io import frame_fingerprint
+
+    df = pd.DataFrame(
+        {
+            "a": pd.array(["x", "yy", None, "zzz"], dtype="str"),
+            "b": [1.0, np.nan, 3.0, 4.0],
+            "t": pd.to_datetime(["2020-01-01", "2021-01-01", None, "2022-01-01"]),
+            "f": pd.array([True, None, False, True], dtype="boolean"),
+        }
+    )
+    same = pd.concat([df.iloc[:1], df.iloc[1:]]).reset_index(drop=True)  # other chunks, same content
+    assert frame_fingerprint(df) == frame_fingerprint(same) == frame_fingerprint(df.copy())
+    assert frame_fingerprint(df.iloc[1:].reset_index(drop=True))["rows"] == 3
+    for col, value in (("a", "q"), ("b", 2.0), ("f", False)):
+        changed = df.copy()
+        changed.loc[1, col] = value
+        assert frame_fingerprint(changed) != frame_fingerprint(df), col
