@@ -40,9 +40,14 @@ test: setup lint browser
 	@$(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# Long benchmarks (not part of `make test`); lifetimes is the reference for the feature benchmark only.
 bench: setup
+	$(PY) -m pip install --quiet lifetimes==0.11.3 "setuptools<81"
 	$(PY) bench/generate.py
 	$(PY) bench/features.py
+	$(PY) bench/train.py
+	$(PY) bench/explain.py
+	$(PY) bench/score.py
 
 lock: setup
 	$(PY) -m pip freeze --exclude-editable | grep -v -E '^(pip|setuptools)==' > requirements.lock.new
