@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from features.config import FeatureConfig
 
@@ -32,16 +32,7 @@ Group = Literal[
     "relationship",
     "profile",
 ]
-GROUPS: tuple[str, ...] = (
-    "profit",
-    "tenure",
-    "referral",
-    "service_effort",
-    "payment",
-    "price_sensitivity",
-    "relationship",
-    "profile",
-)
+GROUPS: tuple[str, ...] = get_args(Group)  # the groups, in display order
 WindowKind = Literal["none", "windows", "windows_lifetime", "lifetime", "trend"]
 
 
