@@ -113,14 +113,12 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Rolling-origin backtest of the models against persistence, past spend rate and BG/NBD + Gamma-Gamma."""
-    from pipelines.config import load_config
-    from pipelines.jobs import load_and_report, parse_date
-    from pipelines.train import default_as_of, overrides, run_backtest_only
+    from pipelines.train import load_for_modelling, overrides, run_backtest_only
 
-    cfg = load_config(config, overrides(horizon_days, folds))
-    loaded = load_and_report(data, mapping, cfg, console)
-    cutoff = parse_date(as_of) if as_of else default_as_of(loaded.tables)
-    run_backtest_only(loaded.tables, cfg, cutoff, out, console)
+    cfg, tables, cutoff = load_for_modelling(
+        data, mapping, config, overrides(horizon_days, folds), as_of, console
+    )
+    run_backtest_only(tables, cfg, cutoff, out, console)
 
 
 @app.command()
@@ -136,14 +134,10 @@ def train(
     config: ConfigOpt = None,
 ) -> None:
     """Fit both models, backtest against the champion and baselines, log to MLflow, register, promote."""
-    from pipelines.config import load_config
-    from pipelines.jobs import load_and_report, parse_date
-    from pipelines.train import default_as_of, overrides, train_and_register
+    from pipelines.train import load_for_modelling, overrides, train_and_register
 
-    cfg = load_config(config, overrides(horizon_days))
-    loaded = load_and_report(data, mapping, cfg, console)
-    cutoff = parse_date(as_of) if as_of else default_as_of(loaded.tables)
-    train_and_register(loaded.tables, cfg, cutoff, console, promote)
+    cfg, tables, cutoff = load_for_modelling(data, mapping, config, overrides(horizon_days), as_of, console)
+    train_and_register(tables, cfg, cutoff, console, promote)
 
 
 @app.command()

@@ -333,6 +333,23 @@ def run_backtest_only(
     return result
 
 
+def load_for_modelling(
+    data: Path,
+    mapping: Path | None,
+    config: Path | None,
+    config_overrides: dict[str, Any],
+    as_of: str | None,
+    console: Console,
+) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp]:
+    """Config, validated tables and the as-of (default: the day after the last event) for train and backtest."""
+    from pipelines.config import load_config
+    from pipelines.jobs import load_and_report, parse_date
+
+    cfg = load_config(config, config_overrides)
+    tables = load_and_report(data, mapping, cfg, console).tables
+    return cfg, tables, parse_date(as_of) if as_of else default_as_of(tables)
+
+
 def overrides(horizon_days: int | None = None, folds: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if horizon_days is not None:
