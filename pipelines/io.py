@@ -91,6 +91,27 @@ def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = 
     return LoadedData(validate_tables(raw, tz), files, source_rejects, source_report, tz)
 
 
+def check_writable(target: Path, what: str = "output") -> Path:
+    """Fail early, before any computing, when `target` (a file or directory to be written) cannot be written.
+
+    Creates missing parent directories (the run would create them anyway) and probes the directory with a
+    temporary file, so a read-only location, a file standing where a directory must be, or a missing
+    permission is a clear error at the start of the run instead of a traceback after all the work.
+    """
+    target = Path(target)
+    parent = target.parent
+    if target.exists() and target.is_dir() and target.suffix:
+        raise StructuralError(f"{what} {target} is a directory, not a file")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise StructuralError(f"cannot write the {what} to {target}: {exc.strerror or exc}") from exc
+    return target
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
