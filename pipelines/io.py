@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -143,6 +144,44 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
+    """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
+
+    Nothing of an earlier run survives next to the new files, and a killed run leaves the previous directory
+    (or, in the instant between the two renames, none), never a mix. `target` must be absent, empty, or a
+    directory published here before (it holds the file `marker`): any other directory is refused, so a user's
+    own files are never deleted.
+    """
+    target = Path(target).resolve()
+    if target.exists():
+        if not target.is_dir():
+            raise StructuralError(f"{target} exists and is not a directory")
+        if not (target / marker).exists() and any(target.iterdir()):
+            raise StructuralError(
+                f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
+                f"directory; its files are left untouched"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for old in target.parent.glob(f".{target.name}.*.old"):  # left by a run killed between the renames
+        shutil.rmtree(old, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700; results are for other people to read
+    try:
+        yield stage
+        (stage / marker).write_text("written by cvp; this directory is replaced as a whole on every run\n")
+        retired = None
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            os.replace(target, retired / target.name)
+        os.replace(stage, target)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_atomic(target: Path, writer: Callable[[Path], Any]) -> Path:

@@ -48,10 +48,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from features.registry import GROUPS
 from models.explain import BASE_COLUMN, MODEL_GROUP, tier_drivers, tier_separators
 from models.tiers import pareto_curves
-from pipelines.io import write_atomic
+from pipelines.io import atomic_directory
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 UNASSIGNED_SLUG = "unassigned"
+REPORT_MARKER = ".cvp-report"  # marks a directory of pages this product may replace as a whole
 _BASE_COL = BASE_COLUMN
 _PARETO_POINTS = 201  # curves are resampled so a chart of 1M customers stays a few kB
 _OTHER_GROUP = "other"
@@ -198,13 +199,41 @@ def _css_token(text: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", str(text).lower())
 
 
-def _manager_slug(manager_id: str, taken: set[str]) -> str:
-    """A file-name-safe, unique slug; ids that needed changes get a short hash so two ids never collide."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", manager_id).strip(".") or "manager"
-    if slug != manager_id or slug == UNASSIGNED_SLUG or slug in taken:
-        slug = f"{slug}-{hashlib.sha1(manager_id.encode()).hexdigest()[:8]}"
-    taken.add(slug)
-    return slug
+_SLUG_MAX = 48  # file names stay far below every file system's 255-byte limit, whatever the id
+
+
+def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
+    """File-name part of each manager's page: bounded, unique under case folding, and stable.
+
+    An id that is already a short, safe name (`AM001`) is used as it is, so account managers recognise their
+    page. Any other id (unsafe characters, too long, the reserved `unassigned`, or equal to another id once case
+    is ignored, as it would be on a case-insensitive file system) gets a readable prefix plus a hash of the
+    exact id. The name depends only on the id itself, except where two ids would collide.
+    """
+    ids = list(dict.fromkeys(str(m) for m in manager_ids))
+    folded: dict[str, int] = {}
+    for mid in ids:
+        folded[mid.casefold()] = folded.get(mid.casefold(), 0) + 1
+
+    def plain(mid: str) -> bool:
+        return (
+            re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", mid) is not None
+            and len(mid) <= _SLUG_MAX
+            and mid.casefold() != UNASSIGNED_SLUG
+            and folded[mid.casefold()] == 1
+        )
+
+    slugs: dict[str, str] = {}
+    for mid in ids:
+        if plain(mid):
+            slugs[mid] = mid
+        else:
+            head = re.sub(r"[^a-z0-9_-]+", "_", mid.casefold()).strip("_")[:_SLUG_MAX] or "manager"
+            slugs[mid] = f"{head}-{hashlib.sha256(mid.encode('utf-8')).hexdigest()[:12]}"
+    names = [s.casefold() for s in slugs.values()] + [UNASSIGNED_SLUG]
+    if len(set(names)) != len(names):  # a hash that collides with a plain id: astronomically unlikely
+        raise ValueError("manager page names collide; rename the managers involved")
+    return slugs
 
 
 def _feature_label(name: str, registry: Mapping[str, Any]) -> str:
@@ -758,9 +787,8 @@ def _environment() -> Environment:
     return env
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Readers never see half a page: `pipelines.io.write_atomic` (temp file beside it, then rename)."""
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
+def _write_page(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def build_reports(
@@ -791,100 +819,107 @@ def build_reports(
             f"model card currency {card_currency!r} differs from report currency {config.currency!r}"
         )
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    env = _environment()
-    within, next_period = horizon_phrases(h)
-    frame = _prepare(scores, customers)
-    tiers = _tier_order(frame["tier"], config)
-    as_of = pd.to_datetime(frame["as_of"]).max()
-    versions = sorted(frame["model_version"].dropna().astype(str).unique())
-    common = {
-        "as_of": "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d"),
-        "model_version": ", ".join(versions) or "unknown",
-        "horizon_days": h,
-        "within": within,
-        "next_period": next_period,
-        "currency": config.currency,
-        "tier_colors": config.tier_colors,
-        "actions": [
-            {"tier": t, "tier_class": _css_token(t), "text": config.actions.get(t, "")} for t in tiers
-        ],
-    }
+    final = Path(out_dir).resolve()
+    # Pages are written into a staging directory that replaces `out_dir` as a whole: no stale page of an
+    # earlier run (a manager who left, a renamed id) survives beside the new ones.
+    with atomic_directory(final, REPORT_MARKER) as out:
+        env = _environment()
+        within, next_period = horizon_phrases(h)
+        frame = _prepare(scores, customers)
+        tiers = _tier_order(frame["tier"], config)
+        as_of = pd.to_datetime(frame["as_of"]).max()
+        versions = sorted(frame["model_version"].dropna().astype(str).unique())
+        common = {
+            "as_of": "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d"),
+            "model_version": ", ".join(versions) or "unknown",
+            "horizon_days": h,
+            "within": within,
+            "next_period": next_period,
+            "currency": config.currency,
+            "tier_colors": config.tier_colors,
+            "actions": [
+                {"tier": t, "tier_class": _css_token(t), "text": config.actions.get(t, "")} for t in tiers
+            ],
+        }
 
-    directory = _manager_directory(frame, account_managers)
-    taken: set[str] = set()
-    slugs = {mid: _manager_slug(mid, taken) for mid in directory["account_manager_id"]}
+        directory = _manager_directory(frame, account_managers)
+        slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written
 
-    contrib = value_contrib.copy()
-    contrib.index = contrib.index.astype(str)
-    source = _WaterfallSource(contrib, registry)
-    value_col = f"pred_value_{h}d"
-    at_risk = _has_flag(frame["flags"], "at_risk")
-    frame = frame.assign(_at_risk=at_risk)
+        contrib = value_contrib.copy()
+        contrib.index = contrib.index.astype(str)
+        source = _WaterfallSource(contrib, registry)
+        value_col = f"pred_value_{h}d"
+        at_risk = _has_flag(frame["flags"], "at_risk")
+        frame = frame.assign(_at_risk=at_risk)
 
-    def manager_page(manager_id: str, title: str, sub: pd.DataFrame, extra: dict[str, Any]) -> str:
-        top = sub.sort_values([value_col, "customer_id"], ascending=[False, True], kind="mergesort")
-        top = top.head(config.top_customers_per_manager)
-        charts = []
-        for rec in top[["customer_id", "customer_name", value_col]].to_dict("records"):
-            rows = source.rows(rec["customer_id"], config.waterfall_features)
-            if rows is None:
-                continue
-            charts.append(
-                {
-                    "customer_id": rec["customer_id"],
-                    "name": rec["customer_name"],
-                    "value": _money(rec[value_col], config.currency),
-                    "chart": layout_waterfall(rows, config.currency),
-                }
+        def manager_page(manager_id: str, title: str, sub: pd.DataFrame, extra: dict[str, Any]) -> str:
+            top = sub.sort_values([value_col, "customer_id"], ascending=[False, True], kind="mergesort")
+            top = top.head(config.top_customers_per_manager)
+            charts = []
+            for rec in top[["customer_id", "customer_name", value_col]].to_dict("records"):
+                rows = source.rows(rec["customer_id"], config.waterfall_features)
+                if rows is None:
+                    continue
+                charts.append(
+                    {
+                        "customer_id": rec["customer_id"],
+                        "name": rec["customer_name"],
+                        "value": _money(rec[value_col], config.currency),
+                        "chart": layout_waterfall(rows, config.currency),
+                    }
+                )
+            return env.get_template("manager.html.j2").render(
+                **common,
+                **extra,
+                title=title,
+                manager_id=manager_id,
+                summary=_tier_summary(sub, tiers, h, config),
+                n_customers=len(sub),
+                total_value=_money(float(sub[value_col].sum()), config.currency),
+                at_risk=int(sub["_at_risk"].sum()),
+                rows=_customer_rows(sub, h, config, within, show_names=True),
+                waterfalls=charts,
             )
-        return env.get_template("manager.html.j2").render(
-            **common,
-            **extra,
-            title=title,
-            manager_id=manager_id,
-            summary=_tier_summary(sub, tiers, h, config),
-            n_customers=len(sub),
-            total_value=_money(float(sub[value_col].sum()), config.currency),
-            at_risk=int(sub["_at_risk"].sum()),
-            rows=_customer_rows(sub, h, config, within, show_names=True),
-            waterfalls=charts,
-        )
 
-    empty = frame.iloc[0:0]
-    manager_paths: dict[str, Path] = {}
-    links = []
-    frame_groups = {mid: sub for mid, sub in frame.groupby("manager", sort=True)}
-    for rec in directory.to_dict("records"):
-        mid = rec["account_manager_id"]
-        sub = frame_groups.get(mid, empty)
-        name = "" if _is_blank(rec.get("name")) else str(rec["name"])
-        left_at = rec.get("left_at")
-        left = "" if _is_blank(left_at) or pd.isna(left_at) else pd.Timestamp(left_at).strftime("%Y-%m-%d")
-        path = out / f"manager-{slugs[mid]}.html"
-        html = manager_page(mid, name or mid, sub, {"manager_name": name, "left_at": left})
-        _write_atomic(path, html)
-        manager_paths[mid] = path
-        links.append(_manager_link(path.name, mid, name, left, sub, value_col, config))
+        empty = frame.iloc[0:0]
+        manager_paths: dict[str, Path] = {}
+        links = []
+        frame_groups = {mid: sub for mid, sub in frame.groupby("manager", sort=True)}
+        for rec in directory.to_dict("records"):
+            mid = rec["account_manager_id"]
+            sub = frame_groups.get(mid, empty)
+            name = "" if _is_blank(rec.get("name")) else str(rec["name"])
+            left_at = rec.get("left_at")
+            left = (
+                "" if _is_blank(left_at) or pd.isna(left_at) else pd.Timestamp(left_at).strftime("%Y-%m-%d")
+            )
+            path = out / f"manager-{slugs[mid]}.html"
+            html = manager_page(mid, name or mid, sub, {"manager_name": name, "left_at": left})
+            _write_page(path, html)
+            manager_paths[mid] = path
+            links.append(_manager_link(path.name, mid, name, left, sub, value_col, config))
 
-    unassigned_path = None
-    if "" in frame_groups:
-        sub = frame_groups[""]
-        unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
-        html = manager_page(
-            "", "Customers without an account manager", sub, {"manager_name": "", "left_at": ""}
-        )
-        _write_atomic(unassigned_path, html)
-        links.append(
-            _manager_link(unassigned_path.name, "", "No account manager", "", sub, value_col, config)
-        )
+        unassigned_path = None
+        if "" in frame_groups:
+            sub = frame_groups[""]
+            unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
+            html = manager_page(
+                "", "Customers without an account manager", sub, {"manager_name": "", "left_at": ""}
+            )
+            _write_page(unassigned_path, html)
+            links.append(
+                _manager_link(unassigned_path.name, "", "No account manager", "", sub, value_col, config)
+            )
 
-    index_path = out / "index.html"
-    _write_atomic(
-        index_path, _team_page(env, common, frame, contrib, tiers, h, config, registry, model_card, links)
+        index_path = out / "index.html"
+        _write_page(
+            index_path, _team_page(env, common, frame, contrib, tiers, h, config, registry, model_card, links)
+        )
+    return ReportPaths(
+        index=final / index_path.name,
+        managers={mid: final / path.name for mid, path in manager_paths.items()},
+        unassigned=None if unassigned_path is None else final / unassigned_path.name,
     )
-    return ReportPaths(index=index_path, managers=manager_paths, unassigned=unassigned_path)
 
 
 def _manager_link(

@@ -117,9 +117,10 @@ def test_pages_written_one_per_manager_plus_unassigned(built: ReportPaths, input
     assert (
         inputs["scores"]["account_manager_id"].isna()
     ).any()  # the fixture really has unassigned customers
-    # Atomic writes leave no temp files behind.
+    # Atomic writes leave no temp files behind; the marker lets the next run replace the directory whole.
     assert sorted(p.name for p in built.index.parent.iterdir()) == sorted(
         [
+            ".cvp-report",
             "index.html",
             "manager-AM001.html",
             "manager-AM002.html",
