@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
-from scipy.optimize import check_grad
 from scipy.special import betaln, expit, hyp2f1
 
 from models.btyd import BetaGeoModel, BTYDFitError, GammaGammaModel, btyd_predict, rfm_summary
@@ -85,6 +84,20 @@ def test_penalizer_shrinks_parameters(cdnow: pd.DataFrame, cdnow_bgnbd: BetaGeoM
 # ---------------------------------------------------------------------------------- numerical checks
 
 
+def _gradient_error(objective, theta: list[float], step: float = 1e-5) -> float:
+    """Central finite differences against the analytic gradient, relative to the gradient's size.
+
+    (scipy's check_grad uses forward differences and an absolute error, which drifts past 1e-6 on some CPUs
+    for an objective summed over 200 customers although the gradient is right.)
+    """
+    z = np.asarray(theta, dtype=float)
+    analytic = objective(z)[1]
+    numeric = np.array(
+        [(objective(z + step * e)[0] - objective(z - step * e)[0]) / (2 * step) for e in np.eye(len(z))]
+    )
+    return float(np.linalg.norm(numeric - analytic) / max(1.0, np.linalg.norm(analytic)))
+
+
 def test_analytic_gradients_match_finite_differences() -> None:
     rng = np.random.default_rng(3)
     x = rng.integers(0, 30, 200).astype(float)
@@ -94,13 +107,13 @@ def test_analytic_gradients_match_finite_differences() -> None:
     for pen in (0.0, 0.3):
         bg = BetaGeoModel._objective_factory(x, t_x, big_t, weights, pen)
         for theta in ([0.0, 0.0, 0.0, 0.0], [-1.2, 0.7, -0.4, 1.1]):
-            err = check_grad(lambda z, f=bg: f(z)[0], lambda z, f=bg: f(z)[1], np.array(theta))
-            assert err < 1e-6
+            err = _gradient_error(bg, theta)
+            assert err < 1e-7
         m = rng.gamma(3.0, 1.0, 200)
         gg = GammaGammaModel._objective_factory(np.maximum(x, 1.0), m, weights, pen)
         for theta in ([0.0, 0.0, 0.0], [1.5, 0.8, -0.3]):
-            err = check_grad(lambda z, f=gg: f(z)[0], lambda z, f=gg: f(z)[1], np.array(theta))
-            assert err < 1e-6
+            err = _gradient_error(gg, theta)
+            assert err < 1e-7
 
 
 def _expected_by_quadrature(t: float, x: int, t_x: float, big_t: float, r, alpha, a, b) -> float:
