@@ -6,13 +6,39 @@ parsing code cannot pass malformed tables downstream.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from features.contract import TABLES, TICKET_KINDS, Column, Table
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+
+def _pandera() -> ModuleType:
+    """`pandera.pandas`, imported on first use and without `pyspark.pandas`.
+
+    pandera imports `pyspark.pandas` at import time whenever pyspark is installed (to prepare its own pyspark
+    support), which costs about a second and prints pyspark's pandas-3 FutureWarning in every command. Our schemas
+    check pandas frames only, so unless the Spark engine already loaded it, `pyspark.pandas` is hidden during the
+    import (a `None` entry in `sys.modules` makes that import fail at once, which pandera treats as "not installed")
+    and restored afterwards, so Spark can still import it later.
+    """
+    hide = "pyspark.pandas" not in sys.modules
+    if hide:
+        sys.modules["pyspark.pandas"] = None  # type: ignore[assignment]
+    try:
+        import pandera.pandas
+    finally:
+        if hide and sys.modules.get("pyspark.pandas", False) is None:
+            del sys.modules["pyspark.pandas"]
+    return pandera.pandas
+
 
 _DTYPES = {
     "id": "str",
@@ -26,6 +52,7 @@ _DTYPES = {
 
 
 def _checks(table: str, col: Column) -> list[pa.Check]:
+    pa = _pandera()
     checks: list[pa.Check] = []
     if col.kind == "money" and not (table == "returns" and col.name == "amount"):
         checks.append(pa.Check.ge(0))
@@ -42,6 +69,7 @@ def _checks(table: str, col: Column) -> list[pa.Check]:
 
 @cache
 def table_schema(name: str) -> pa.DataFrameSchema:
+    pa = _pandera()
     table: Table = TABLES[name]
     columns = {
         c.name: pa.Column(

@@ -28,8 +28,8 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
-class StructuralError(ValueError):
-    """The input cannot be used at all: a table or column is missing, a file unreadable, a column unparseable."""
+# Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
+from features.errors import StructuralError  # noqa: E402
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from features.validation import StructuralError
+from features.errors import StructuralError
 
 app = typer.Typer(
     name="cvp",

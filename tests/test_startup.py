@@ -1,0 +1,96 @@
+"""Start fast and quietly: `cvp --help` parses arguments before anything heavy is imported, and no command prints
+third-party warnings (pyspark's pandas-3 FutureWarning arrived with pandera, which imported pyspark.pandas).
+
+Each check runs a fresh interpreter, because this test process has long imported everything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("pandas", "pandera", "mlflow", "lightgbm", "numba", "pyspark", "shap", "sklearn", "scipy")
+
+
+def _run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def _imported(importtime_stderr: str) -> set[str]:
+    """Top-level package names from `python -X importtime` output ("import time: self | cumulative | name")."""
+    names = set()
+    for line in importtime_stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            names.add(name.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["score", "--help"], ["train", "--help"], ["demo", "--help"]])
+def test_help_imports_nothing_heavy(argv):
+    res = _run(["-X", "importtime", "-m", "pipelines.cli", *argv])
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Usage" in res.stdout
+    imported = _imported(res.stderr)
+    assert "typer" in imported  # the parser itself is measured: the check reads the right output
+    heavy = sorted(set(HEAVY) & imported)
+    assert not heavy, f"`cvp {' '.join(argv)}` imported {heavy} before parsing arguments"
+
+
+def test_features_submodule_does_not_import_pandas():
+    """`features/__init__.py` loads its names on first use, so the light `features.errors` stays light."""
+    code = (
+        "import sys, features.errors, features\n"
+        "assert 'pandas' not in sys.modules, 'pandas imported by features.errors'\n"
+        "features.build_feature_table\n"
+        "assert 'features.table' in sys.modules and 'pandas' in sys.modules\n"
+        "from features.validation import StructuralError\n"
+        "assert StructuralError is features.errors.StructuralError\n"
+        "assert sorted(features.__all__) == sorted(features._EXPORTS)\n"
+        "assert all(getattr(features, name) is not None for name in features.__all__)\n"
+    )
+    res = _run(["-c", code])
+    assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_schema_check_does_not_import_pyspark():
+    """pandera imports pyspark.pandas at import time when pyspark is installed; our schemas do not let it, and
+    leave no trace that would stop the Spark engine from importing pyspark.pandas later."""
+    code = (
+        "import sys\n"
+        "import pandas as pd\n"
+        "from features.schemas import check_tables\n"
+        "assert 'pandera' not in sys.modules, 'pandera imported before a schema is checked'\n"
+        "check_tables({'referrals': pd.DataFrame({'referrer_id': pd.Series(['a'], dtype='str'),\n"
+        "    'referred_id': pd.Series(['b'], dtype='str'),\n"
+        "    'referred_at': pd.Series(pd.to_datetime(['2024-01-01']), dtype='datetime64[ns]')})})\n"
+        "assert 'pandera' in sys.modules\n"
+        "assert 'pyspark' not in sys.modules, 'pandera pulled pyspark'\n"
+        "assert 'pyspark.pandas' not in sys.modules, 'a placeholder for pyspark.pandas was left behind'\n"
+    )
+    res = _run(["-W", "error::FutureWarning", "-c", code])
+    assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_validate_prints_no_third_party_warning(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,revenue\n"
+        "o1,c1,2024-01-05,10.5\n"
+        "o2,c1,2024-02-05,20\n"
+        "o3,c2,2024-03-01,7.25\n"
+        "o4,c3,not a date,3\n"
+    )
+    res = _run(["-m", "pipelines.cli", "validate", "--data", str(data), "--rejects", str(tmp_path / "rej")])
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "orders" in res.stdout
+    output = res.stdout + res.stderr
+    for noise in ("Warning", "warnings.warn", "require_minimum_pandas_version"):
+        assert noise not in output, output[-2000:]
