@@ -16,6 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m models.treeshap --warm
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

@@ -48,7 +48,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-__all__ = ["TreeShapExplainer", "warm_up_jit"]
+__all__ = ["NUMBA_CACHE_DIR", "TreeShapExplainer", "use_user_numba_cache", "warm_up_jit"]
 
 # LightGBM's kZeroThreshold is the float literal 1e-35f widened to double.
 _ZERO_THRESHOLD = float(np.float32(1e-35))
@@ -73,6 +73,28 @@ _MAX_TABLE_PATH_FEATURES = 20
 # (measured: 1024 rows ~2.5x faster than 32 rows), small enough that the block's working set stays in L2.
 _ROW_BLOCK = 1024
 _MAX_THREADS = 8
+
+
+def use_user_numba_cache() -> str:
+    """Keep numba's compiled kernels in a per-user cache that survives between runs; return that directory.
+
+    numba's default (`cache=True`) writes next to this file in `__pycache__/`, and silently compiles afresh on
+    every run when that directory is read-only (a system or container install). Unless the user chose a place
+    (`NUMBA_CACHE_DIR`), the cache goes to `$XDG_CACHE_HOME/cvp/numba` (default `~/.cache/cvp/numba`). Must run
+    before the kernels below are decorated: the cache location is fixed when a `cache=True` function is created.
+    """
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    if not chosen:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        chosen = os.path.join(base, "cvp", "numba")
+        os.environ["NUMBA_CACHE_DIR"] = (
+            chosen  # numba re-reads its settings from the environment when compiling
+        )
+    numba.config.CACHE_DIR = chosen  # numba may have been imported (read its settings) before this module
+    return chosen
+
+
+NUMBA_CACHE_DIR = use_user_numba_cache()
 
 
 @dataclass(frozen=True)
@@ -813,3 +835,26 @@ def warm_up_jit() -> float:
         forest = _flatten_forest(_tiny_dump(), cap)
         _run_explain(forest, _compute_tables(forest), x, 2)
     return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m models.treeshap --warm`: compile the kernels into the cache once (the Makefile's setup step runs it),
+    so the first scoring run does not pay the compile."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m models.treeshap", description=main.__doc__)
+    parser.add_argument(
+        "--warm", action="store_true", help="compile the explainer kernels into the numba cache"
+    )
+    args = parser.parse_args(argv)
+    if not args.warm:
+        parser.error("nothing to do: pass --warm")
+    # Import the module by its own name, so the cache is filled for the functions scoring will call.
+    from models import treeshap
+
+    seconds = treeshap.warm_up_jit()
+    print(f"numba kernels ready in {seconds:.1f} s (cache: {treeshap.NUMBA_CACHE_DIR})")
+
+
+if __name__ == "__main__":
+    main()

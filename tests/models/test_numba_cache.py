@@ -1,0 +1,81 @@
+"""The explainer's numba compile is cached in a per-user directory that survives between runs, and the warm-up
+(`python -m models.treeshap --warm`, run by `make setup`) fills it for the calls a real model makes.
+
+Each step runs a fresh interpreter: a cache is only worth something to the next process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+EXPLAIN_A_MODEL = """
+import json
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from models import treeshap
+
+rng = np.random.default_rng(0)
+x = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+x.loc[::7, "a"] = np.nan
+x["c"] = pd.Categorical(rng.choice(["p", "q", "r"], 400))
+y = x["b"].to_numpy() * 2 + (x["c"] == "q") + np.nan_to_num(x["a"].to_numpy())
+model = lgb.LGBMRegressor(n_estimators=5, num_leaves=7, verbose=-1).fit(x, y)
+treeshap.TreeShapExplainer(model).shap_values(x)
+stats = {name: getattr(treeshap, name).stats for name in ("_build_tables", "_explain")}
+print(json.dumps({
+    "cache_dir": treeshap.NUMBA_CACHE_DIR,
+    "misses": {name: sum(s.cache_misses.values()) for name, s in stats.items()},
+    "hits": {name: sum(s.cache_hits.values()) for name, s in stats.items()},
+}))
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(extra)
+    return env
+
+
+def _python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
+def test_warm_up_fills_the_user_cache_that_a_later_run_reads(tmp_path):
+    import json
+
+    env = _env(XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    cache = tmp_path / "xdg" / "cvp" / "numba"
+    warm = _python(["-m", "models.treeshap", "--warm"], env)
+    assert str(cache) in warm.stdout
+    assert list(cache.rglob("*.nbi")), "the warm-up wrote no numba index into the user cache"
+    assert list(cache.rglob("*.nbc")), "the warm-up wrote no compiled kernel into the user cache"
+
+    after = json.loads(_python(["-c", EXPLAIN_A_MODEL], env).stdout.strip().splitlines()[-1])
+    assert after["cache_dir"] == str(cache)
+    assert after["misses"] == {"_build_tables": 0, "_explain": 0}, "explaining a model compiled afresh"
+    assert after["hits"]["_build_tables"] >= 1 and after["hits"]["_explain"] >= 1
+
+
+def test_a_cache_dir_chosen_by_the_user_is_kept(tmp_path):
+    import json
+
+    chosen = tmp_path / "mine"
+    env = _env(NUMBA_CACHE_DIR=str(chosen), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    out = json.loads(_python(["-c", EXPLAIN_A_MODEL], env).stdout.strip().splitlines()[-1])
+    assert out["cache_dir"] == str(chosen)
+    assert list(chosen.rglob("*.nbi"))
+    assert not (tmp_path / "xdg").exists()
