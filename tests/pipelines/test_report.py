@@ -18,12 +18,12 @@ from pipelines.report import (
     ReportPaths,
     build_reports,
     churn_phrase,
-    demo_report_inputs,
     horizon_days_from_columns,
     horizon_phrases,
     layout_waterfall,
     waterfall_steps,
 )
+from tests.pipelines.report_fixtures import demo_report_inputs
 
 N_CUSTOMERS, N_MANAGERS = 50, 3
 ID_TOKEN = re.compile(r"\bC\d{4}\b")

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pipelines.report import ReportConfig, ReportPaths, build_reports, demo_report_inputs
+from pipelines.report import ReportConfig, ReportPaths, build_reports
+from tests.pipelines.report_fixtures import demo_report_inputs
 
 pytestmark = pytest.mark.browser
 

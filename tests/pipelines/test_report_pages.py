@@ -8,7 +8,8 @@ import pytest
 
 import pipelines.report as report
 from features.validation import StructuralError
-from pipelines.report import REPORT_MARKER, ReportConfig, build_reports, demo_report_inputs, page_slugs
+from pipelines.report import REPORT_MARKER, ReportConfig, build_reports, page_slugs
+from tests.pipelines.report_fixtures import demo_report_inputs
 
 
 def _build(data: dict, out: Path, managers: list[str]):

@@ -1,0 +1,156 @@
+"""Synthetic report inputs for the report tests and the report benchmark (`bench/explain.py`): test fixtures, not a
+model of anything, so they live here and not in the product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.explain import BASE_COLUMN
+from pipelines.report import _N_REASONS
+
+_FIRST = ("Ada", "Brook", "Cyra", "Dario", "Elif", "Femi", "Gwen", "Hugo", "Ines", "Jonas", "Kira", "Luca")
+_LAST = ("Novak", "Okafor", "Petit", "Quinn", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weiss", "Yilmaz")
+
+
+def demo_report_inputs(
+    n_customers: int, n_managers: int, seed: int = 7, horizon_days: int = 365
+) -> dict[str, Any]:
+    """Realistic synthetic inputs for `build_reports` (for tests and benchmarks; not a model of anything).
+
+    Returns a dict with keys scores, value_contrib, model_card, registry, customers, account_managers.
+    Customer ids are zero-padded to one width ("C0001".."C0050") so no id is a substring of another; about one
+    customer in twelve has no account manager; the last manager has left the company.
+    """
+    from features.config import FeatureConfig
+    from features.registry import describe_value, feature_registry
+
+    rng = np.random.default_rng(seed)
+    h = horizon_days
+    registry = feature_registry(FeatureConfig())
+    numeric = [n for n, s in registry.items() if s.dtype != "category"]
+    feats = numeric[:: max(len(numeric) // 24, 1)][:24]
+    width = max(4, len(str(n_customers)))
+    ids = np.array([f"C{i:0{width}d}" for i in range(1, n_customers + 1)])
+    mids = np.array([f"AM{j:03d}" for j in range(1, n_managers + 1)])
+    manager = mids[rng.integers(0, n_managers, n_customers)].astype(object)
+    manager[rng.random(n_customers) < 1 / 12] = None
+    scale = rng.lognormal(5.0, 1.0, len(feats))
+    contrib = rng.standard_normal((n_customers, len(feats))) * scale * rng.lognormal(0, 0.7, (n_customers, 1))
+    base = 1200.0
+    value = base + contrib.sum(axis=1)
+    value_contrib = pd.DataFrame(contrib, index=pd.Index(ids, name="customer_id"), columns=feats)
+    value_contrib[BASE_COLUMN] = base
+    churn = 1 / (1 + np.exp(-(rng.standard_normal(n_customers) * 1.3 - 0.8)))
+    q = np.quantile(value, [0.3, 0.75]) if n_customers else (0.0, 0.0)
+    tier = np.where(value >= q[1], "great", np.where(value >= q[0], "good", "problem"))
+    rating = np.array(["D", "C", "B", "A"])[np.searchsorted(np.quantile(value, [0.25, 0.5, 0.75]), value)]
+    flag_pool = ["concentration", "manager_departed", "at_risk", "promo_abuse", "return_abuse"]
+    flags = []
+    for i in range(n_customers):
+        chosen = [f for f in flag_pool if rng.random() < (0.35 if f == "at_risk" else 0.06)]
+        if churn[i] > 0.6 and "at_risk" not in chosen:
+            chosen.append("at_risk")
+        flags.append(";".join(chosen))
+    reason_reasons = {
+        "great": "High net profit and a long, steady buying history",
+        "good": "Profitable but buys mostly on promotion",
+        "problem": "Costs more to serve than they bring in",
+    }
+    scores = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "as_of": pd.Timestamp("2025-06-30"),
+            "model_version": "7",
+            f"pred_value_{h}d": value,
+            f"pred_value_p10_{h}d": value - np.abs(value) * 0.4 - 150,
+            f"pred_value_p90_{h}d": value + np.abs(value) * 0.5 + 200,
+            f"pred_churn_prob_{h}d": churn,
+            f"pred_expected_net_value_{h}d": value * (1 - churn),
+            "tier": tier,
+            "tier_reason": [reason_reasons[t] for t in tier],
+            "rating": rating,
+            "flags": flags,
+            "account_manager_id": pd.Series(manager, dtype="str"),
+            f"service_effort_hours_{h}d": rng.gamma(0.6, 12.0, n_customers),
+            f"profit_net_{h}d": value * rng.lognormal(0, 0.3, n_customers),
+        }
+    )
+
+    def plausible(name: str) -> float:
+        unit = registry[name].unit
+        if unit == "share":
+            return float(rng.uniform(0.0, 0.6))
+        if unit == "currency":
+            return float(rng.lognormal(6.5, 1.0))
+        if unit == "ratio":
+            return float(rng.uniform(0.3, 3.0))
+        if unit == "flag":
+            return 1.0
+        return float(rng.integers(1, 40 if unit != "days" else 900))
+
+    top_idx = np.argsort(-np.abs(contrib), axis=1)[:, :_N_REASONS] if n_customers else np.zeros((0, 3), int)
+    for k in range(_N_REASONS):
+        names = [feats[j] for j in top_idx[:, k]]
+        scores[f"value_reason_feature_{k + 1}"] = names
+        scores[f"value_reason_{k + 1}"] = [describe_value(nm, plausible(nm)) for nm in names]
+        churn_feats = ["recency_days", "orders_overdue_ratio", "service_complaints_90d"]
+        scores[f"churn_reason_feature_{k + 1}"] = churn_feats[k]
+        scores[f"churn_reason_{k + 1}"] = [
+            describe_value(churn_feats[k], plausible(churn_feats[k])) for _ in ids
+        ]
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "account_manager_id": scores["account_manager_id"],
+            "segment": rng.choice(["retail", "wholesale", "online"], n_customers),
+            "name": [
+                f"{_FIRST[i % len(_FIRST)]} {_LAST[(i // len(_FIRST)) % len(_LAST)]} {i + 1}"
+                for i in range(n_customers)
+            ],
+            "email": [f"customer{i + 1}@example.org" for i in range(n_customers)],
+            "phone": [f"+44 20 7946 {i + 1:04d}" for i in range(n_customers)],
+        }
+    )
+    account_managers = pd.DataFrame(
+        {
+            "account_manager_id": mids,
+            "name": [f"Manager {_FIRST[j % len(_FIRST)]} {j + 1}" for j in range(n_managers)],
+            "started_at": pd.Timestamp("2020-01-01"),
+            "left_at": [pd.NaT] * (n_managers - 1) + [pd.Timestamp("2025-05-01")],
+        }
+    )
+    backtest = pd.DataFrame(
+        [
+            {"fold": f, "model": m, "metric": met, "value": v + 0.01 * f}
+            for f in range(3)
+            for m, off in (("challenger", 0.02), ("baseline_rfm", 0.0))
+            for met, v in (("value_norm_gini", 0.55 + off), ("churn_roc_auc", 0.71 + off))
+        ]
+    )
+    model_card = {
+        "model_name": "customer-value",
+        "model_version": "7",
+        "trained_at": "2025-06-30T02:00:00",
+        "horizon_days": h,
+        "currency": "EUR",
+        "backtest": backtest,
+        "data_fingerprint": {
+            "orders": {"rows": 120345, "sha256": "9f2c" * 16},
+            "customers": {"rows": n_customers, "sha256": "1a7e" * 16},
+        },
+        "feature_manifest": {
+            "groups_present": ["profit", "tenure", "service_effort"],
+            "groups_absent": ["referral"],
+        },
+    }
+    return {
+        "scores": scores,
+        "value_contrib": value_contrib,
+        "model_card": model_card,
+        "registry": registry,
+        "customers": customers,
+        "account_managers": account_managers,
+    }
