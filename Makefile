@@ -41,9 +41,9 @@ test: setup lint browser
 	@$(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# Long benchmarks (not part of `make test`); lifetimes is the reference for the feature benchmark only.
+# Long benchmarks (not part of `make test`); lifetimes and DuckDB are references of the feature benchmark only.
 bench: setup
-	$(PY) -m pip install --quiet lifetimes==0.11.3 "setuptools<81"
+	$(PY) -m pip install --quiet lifetimes==0.11.3 "setuptools<81" duckdb==2.0.0
 	$(PY) bench/generate.py
 	$(PY) bench/features.py
 	$(PY) bench/train.py

@@ -1,10 +1,11 @@
 """Benchmark: the batch scoring job end to end (pandas engine at 250k and 1M customers; Spark local[2] at 250k).
 
 Usage:
-    /tmp/venv/bin/python bench/score.py [--sizes 250000 1000000] [--spark-size 250000] [--no-spark]
-        [--cache /tmp/cvp_bench_score] [--seed 0]
+    .venv/bin/python bench/score.py [--sizes 250000 1000000] [--spark-size 250000] [--no-spark]
+        [--cache DIR] [--seed 0]
 
-Prepares (cached under --cache between runs, not timed):
+Prepares, in a fresh temporary directory removed at the end (with `--cache DIR`: kept in DIR and reused by later
+runs, even after code changes, so pass it only to repeat a measurement on the same data and model; not timed):
   - one demo company per size: `generate_company(n, 2021-01-01, 2025-12-31, seed)` + `write_company` (parquet);
   - one model trained once on the smallest company with `train_and_register` (as of 2025-01-01, 3 cutoffs,
     1 backtest fold, the default 300-tree models) into a private mlruns, registered as champion.
@@ -25,6 +26,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -187,7 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000])
     parser.add_argument("--spark-size", type=int, default=250_000)
     parser.add_argument("--no-spark", action="store_true")
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/cvp_bench_score"))
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="keep data and model here and reuse them (default: fresh)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--child", nargs=4, metavar=("ENGINE", "DATA", "CONFIG", "OUT"), help=argparse.SUPPRESS
@@ -198,18 +202,27 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(engine, Path(data), Path(config), Path(out))), flush=True)
         return
 
+    with tempfile.TemporaryDirectory(prefix="cvp-bench-score-") as tmp:
+        results = run_all(args, args.cache if args.cache is not None else Path(tmp))
+    report(results)
+
+
+def run_all(args: argparse.Namespace, cache: Path) -> list[tuple[str, int, dict[str, float]]]:
     sizes = sorted(args.sizes)
-    datas = {n: prepare_company(n, args.seed, args.cache) for n in sizes}
-    config = prepare_model(datas[sizes[0]], args.cache)
+    datas = {n: prepare_company(n, args.seed, cache) for n in sizes}
+    config = prepare_model(datas[sizes[0]], cache)
     results: list[tuple[str, int, dict[str, float]]] = []
     for n in sizes:
-        results.append(("pandas", n, run_child("pandas", datas[n], config, args.cache)))
+        results.append(("pandas", n, run_child("pandas", datas[n], config, cache)))
         print(f"pandas {n:,}: {results[-1][2]['seconds']:.1f} s", flush=True)
     if not args.no_spark:
         n = args.spark_size
-        data = datas.get(n) or prepare_company(n, args.seed, args.cache)
-        results.append(("spark", n, run_child("spark", data, config, args.cache)))
+        data = datas.get(n) or prepare_company(n, args.seed, cache)
+        results.append(("spark", n, run_child("spark", data, config, cache)))
+    return results
 
+
+def report(results: list[tuple[str, int, dict[str, float]]]) -> None:
     print()
     head = f"{'engine':7} {'customers':>10} {'seconds':>8} {'load s':>7} {'after load MB':>14} {'peak MB':>8}"
     print(

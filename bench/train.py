@@ -1,7 +1,7 @@
 """Benchmark: training-set build, model fit and rolling-origin backtest at scale.
 
 Usage:
-    /tmp/venv/bin/python bench/train.py [--customers 200000] [--cutoffs 12] [--folds 3] [--n-jobs 2]
+    .venv/bin/python bench/train.py [--customers 200000] [--cutoffs 12] [--folds 3] [--n-jobs 2]
         [--seed 7] [--skip-backtest]
 
 Generates a company with `pipelines.generate.generate_company(customers, 2021-01-01, 2025-12-31, seed)` (not
