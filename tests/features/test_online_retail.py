@@ -7,24 +7,20 @@ non-cancelled invoices with a CustomerID (revenue = sum of Quantity x UnitPrice 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.config import FeatureConfig
 from features.table import build_feature_table_with_manifest
+from tests.shared_data import online_retail_dir
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "online_retail" / "online_retail.parquet"
 CUTOFF = pd.Timestamp("2011-09-01")
-
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} not available")
 
 
 @pytest.fixture(scope="module")
 def retail_tables() -> dict[str, pd.DataFrame]:
-    raw = pd.read_parquet(DATA)
+    raw = pd.read_parquet(online_retail_dir() / "online_retail.parquet")
     raw = raw.loc[raw["CustomerID"].notna()]
     lines = pd.DataFrame(
         {

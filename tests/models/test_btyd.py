@@ -14,9 +14,9 @@ from scipy.integrate import quad
 from scipy.special import betaln, expit, hyp2f1
 
 from models.btyd import BetaGeoModel, BTYDFitError, GammaGammaModel, btyd_predict, rfm_summary
+from tests.shared_data import online_retail_dir
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow_customers_summary.csv"
-ONLINE_RETAIL = Path("/work/shared/datasets/online_retail/online_retail.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -409,10 +409,10 @@ def test_btyd_predict_needs_enough_repeat_customers(cdnow: pd.DataFrame) -> None
         btyd_predict(few, horizon_days=90, time_unit_days=7.0)
 
 
-@pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason="shared Online Retail dataset not available")
 def test_online_retail_daily_fit_converges_with_penalizer() -> None:
     raw = pd.read_parquet(
-        ONLINE_RETAIL, columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID"]
+        online_retail_dir() / "online_retail.parquet",
+        columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID"],
     )
     keep = raw["CustomerID"].notna() & ~raw["InvoiceNo"].str.startswith("C")
     raw = raw.loc[keep]

@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from features import FeatureConfig, feature_registry
 from features.registry import GROUPS
 from pipelines.cli import app
+from tests.shared_data import online_retail_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-RETAIL = ROOT.parent / "shared" / "datasets" / "online_retail"
 runner = CliRunner()
 
 
@@ -39,8 +38,8 @@ def test_features_on_demo_company(trained, tmp_path):
     assert set(manifest["groups_present"]) == set(GROUPS)  # the demo company has every table
 
 
-@pytest.mark.skipif(not (RETAIL / "online_retail.parquet").exists(), reason="shared dataset not mounted")
 def test_features_on_online_retail(tmp_path):
+    retail = online_retail_dir()
     out = tmp_path / "f.parquet"
     mapping = ROOT / "configs" / "datasets" / "online_retail.yaml"
     res = runner.invoke(
@@ -48,7 +47,7 @@ def test_features_on_online_retail(tmp_path):
         [
             "features",
             "--data",
-            str(RETAIL),
+            str(retail),
             "--mapping",
             str(mapping),
             "--as-of",

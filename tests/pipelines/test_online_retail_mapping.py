@@ -7,19 +7,15 @@ from pathlib import Path
 import pytest
 
 from pipelines.io import load_data
+from tests.shared_data import online_retail_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "datasets" / "online_retail"
 MAPPING = ROOT / "configs" / "datasets" / "online_retail.yaml"
-
-pytestmark = pytest.mark.skipif(
-    not (DATA / "online_retail.parquet").exists(), reason="shared dataset not mounted"
-)
 
 
 @pytest.fixture(scope="module")
 def loaded():
-    return load_data(DATA, MAPPING)
+    return load_data(online_retail_dir(), MAPPING)
 
 
 def test_every_line_is_routed_or_rejected_with_reason(loaded):
