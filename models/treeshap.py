@@ -87,9 +87,8 @@ def use_user_numba_cache() -> str:
     if not chosen:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         chosen = os.path.join(base, "cvp", "numba")
-        os.environ["NUMBA_CACHE_DIR"] = (
-            chosen  # numba re-reads its settings from the environment when compiling
-        )
+        # numba re-reads its settings from the environment when it compiles: keep both in step
+        os.environ["NUMBA_CACHE_DIR"] = chosen
     numba.config.CACHE_DIR = chosen  # numba may have been imported (read its settings) before this module
     return chosen
 
