@@ -7,7 +7,8 @@ parsing code cannot pass malformed tables downstream.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -20,23 +21,30 @@ if TYPE_CHECKING:
     import pandera.pandas as pa
 
 
-def _pandera() -> ModuleType:
-    """`pandera.pandas`, imported on first use and without `pyspark.pandas`.
+@contextmanager
+def _without_pyspark_pandas() -> Iterator[None]:
+    """Hide `pyspark.pandas` from pandera for the duration, unless the Spark engine already loaded it.
 
-    pandera imports `pyspark.pandas` at import time whenever pyspark is installed (to prepare its own pyspark
-    support), which costs about a second and prints pyspark's pandas-3 FutureWarning in every command. Our schemas
-    check pandas frames only, so unless the Spark engine already loaded it, `pyspark.pandas` is hidden during the
-    import (a `None` entry in `sys.modules` makes that import fail at once, which pandera treats as "not installed")
-    and restored afterwards, so Spark can still import it later.
+    pandera imports `pyspark.pandas` whenever pyspark is installed (at its own import) or already imported (when it
+    registers its pandas backends, at the first validation; MLflow imports pyspark). That costs about a second and
+    prints pyspark's pandas-3 FutureWarning in every command. Our schemas check pandas frames only. A `None` entry in
+    `sys.modules` makes the import fail at once, which pandera treats as "not available"; the entry is removed
+    afterwards, so Spark can still import `pyspark.pandas` later.
     """
     hide = "pyspark.pandas" not in sys.modules
     if hide:
         sys.modules["pyspark.pandas"] = None  # type: ignore[assignment]
     try:
-        import pandera.pandas
+        yield
     finally:
         if hide and sys.modules.get("pyspark.pandas", False) is None:
             del sys.modules["pyspark.pandas"]
+
+
+def _pandera() -> ModuleType:
+    """`pandera.pandas`, imported on first use (not at import: the CLI starts without it) and without pyspark."""
+    with _without_pyspark_pandas():
+        import pandera.pandas
     return pandera.pandas
 
 
@@ -86,5 +94,6 @@ def table_schema(name: str) -> pa.DataFrameSchema:
 
 def check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
     """Raise pandera's SchemaError if a validated table breaks the contract."""
-    for name, frame in tables.items():
-        table_schema(name).validate(frame, lazy=False)
+    with _without_pyspark_pandas():
+        for name, frame in tables.items():
+            table_schema(name).validate(frame, lazy=False)

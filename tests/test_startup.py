@@ -6,6 +6,7 @@ Each check runs a fresh interpreter, because this test process has long imported
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,35 @@ def test_schema_check_does_not_import_pyspark():
     )
     res = _run(["-W", "error::FutureWarning", "-c", code])
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+_CHECK_ONE_TABLE = (
+    "from features.schemas import check_tables\n"
+    "check_tables({'referrals': pd.DataFrame({'referrer_id': pd.Series(['a'], dtype='str'),\n"
+    "    'referred_id': pd.Series(['b'], dtype='str'),\n"
+    "    'referred_at': pd.Series(pd.to_datetime(['2024-01-01']), dtype='datetime64[ns]')})})\n"
+)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyspark") is None, reason="pyspark not installed: nothing to hide"
+)
+def test_schema_check_after_mlflow_imported_pyspark_stays_quiet():
+    """`cvp score` and `cvp train` import MLflow, which imports pyspark, before the tables are validated; pandera
+    then imports pyspark.pandas when it registers its backends, unless the schema check hides it."""
+    code = (
+        "import sys\n"
+        "import pandas as pd\n"
+        "import pyspark\n"
+        + _CHECK_ONE_TABLE
+        + "assert 'pyspark.pandas' not in sys.modules, 'pandera pulled pyspark.pandas'\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('pyspark.pandas') is not None\n"  # no placeholder left for Spark
+        "print('checked quietly', flush=True)\n"
+    )
+    res = _run(["-W", "error::FutureWarning", "-c", code])
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "checked quietly" in res.stdout
 
 
 def test_validate_prints_no_third_party_warning(tmp_path):
