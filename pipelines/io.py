@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.contract import TABLES
 from features.validation import StructuralError, ValidationResult, validate_tables
-from pipelines.mapping import Mapping, apply_mapping, load_mapping
+from pipelines.mapping import Mapping, apply_mapping, load_mapping, resolve_source
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -83,7 +83,7 @@ def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = 
     tz = mapping.timezone or timezone
     files = {}
     for name, src in mapping.sources.items():
-        path = data_dir / src.file
+        path = resolve_source(data_dir, src.file, mapping_path)
         if not path.exists():
             raise StructuralError(f"mapping {mapping_path} expects source file {path}, which does not exist")
         files[name] = path

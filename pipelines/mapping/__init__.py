@@ -1,0 +1,252 @@
+"""Foreign schemas: map a company's own files onto the data contract, as declared in a YAML file.
+
+A mapping (see `configs/datasets/online_retail.yaml`) names source files and, per contract table, how to build it:
+
+```yaml
+timezone: Europe/London              # optional: overrides the configured timezone for this data
+sources:
+  lines: {file: online_retail.parquet}
+tables:
+  orders:
+    source: lines
+    where: "~InvoiceNo.str.startswith('C')"   # expression (true/false): which source rows are routed here
+    require: {customer_id: CustomerID}        # rows with this source column blank are rejected, with that reason
+    derive: {line_revenue: "Quantity * UnitPrice"}
+    group_by: InvoiceNo                       # optional: one contract row per group
+    columns:                                  # contract column: source column, or {agg: source column}
+      order_id: InvoiceNo
+      revenue: {sum: line_revenue}
+  customers:
+    source: lines
+    role: dimension                           # built from rows already counted elsewhere
+    ...
+```
+Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
+(`missing customer_id`, `not routed by the mapping`, `routed to several tables`). Dimension tables read rows without
+routing them. The mapped tables then go through the ordinary contract validation.
+
+`derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
+names, literals, arithmetic, comparisons, boolean logic and an allow-list of text/date methods, checked when the
+mapping is loaded; a refused expression is a structural error naming its key (`tables.orders.derive.line_revenue`).
+`where` must give true/false per row. `sources.*.file` is a relative path that must stay inside `--data`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from features.contract import TABLES
+from features.validation import StructuralError
+from pipelines.mapping.expressions import ExpressionError, evaluate, parse
+
+AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceSpec(_Frozen):
+    file: str
+
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        p = Path(v)
+        if not v.strip() or p.is_absolute() or v.startswith("~") or ".." in p.parts:
+            raise ValueError(f"source file {v!r} must be a path relative to --data, without '..'")
+        return v
+
+
+class TableMapping(_Frozen):
+    source: str
+    role: Literal["route", "dimension"] = "route"
+    where: str | None = None
+    require: dict[str, str] = Field(default_factory=dict)
+    derive: dict[str, str] = Field(default_factory=dict)
+    group_by: str | list[str] | None = None
+    columns: dict[str, str | dict[str, str]]
+
+    @field_validator("columns")
+    @classmethod
+    def _aggregations_known(cls, v: dict[str, str | dict[str, str]]) -> dict[str, str | dict[str, str]]:
+        for target, spec in v.items():
+            if isinstance(spec, dict):
+                if len(spec) != 1 or next(iter(spec)) not in AGGREGATIONS:
+                    raise ValueError(
+                        f"column {target!r}: use one of {AGGREGATIONS} as {{agg: source_column}}"
+                    )
+        return v
+
+
+class Mapping(_Frozen):
+    description: str = ""
+    timezone: str | None = None
+    sources: dict[str, SourceSpec]
+    tables: dict[str, TableMapping]
+
+    @field_validator("tables")
+    @classmethod
+    def _tables_in_contract(cls, v: dict[str, TableMapping]) -> dict[str, TableMapping]:
+        unknown = sorted(set(v) - set(TABLES))
+        if unknown:
+            raise ValueError(f"unknown contract table(s) {unknown}; the contract has {list(TABLES)}")
+        return v
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file: its shape, and every `derive`/`where` expression against the language."""
+    try:
+        data = yaml.safe_load(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StructuralError(
+            f"mapping {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
+            "save it as UTF-8"
+        ) from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise StructuralError(f"cannot read mapping {path}: {exc}") from exc
+    try:
+        mapping = Mapping.model_validate(data)
+    except ValueError as exc:
+        raise StructuralError(f"invalid mapping {path}:\n{exc}") from exc
+    for table, spec in mapping.tables.items():
+        for key, expr in _expressions(table, spec):
+            try:
+                parse(expr)
+            except ExpressionError as exc:
+                raise StructuralError(f"mapping {path}: {key} = {expr!r} is refused: {exc}") from None
+    return mapping
+
+
+def _expressions(table: str, spec: TableMapping) -> list[tuple[str, str]]:
+    out = [(f"tables.{table}.derive.{k}", e) for k, e in spec.derive.items()]
+    if spec.where is not None:
+        out.append((f"tables.{table}.where", spec.where))
+    return out
+
+
+def _eval(frame: pd.DataFrame, expr: str, what: str) -> pd.Series:
+    try:
+        return evaluate(parse(expr), frame)
+    except ExpressionError as exc:
+        raise StructuralError(f"mapping {what} = {expr!r}: {exc}") from None
+
+
+def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
+    """The source file inside `data_dir` (symlinks resolved); anything resolving outside it is refused."""
+    root = Path(data_dir).resolve()
+    path = (root / file).resolve()
+    if not path.is_relative_to(root):
+        raise StructuralError(
+            f"mapping {mapping_path}: source file {file!r} resolves to {path}, outside the data directory {root}"
+        )
+    return path
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    missing = s.isna()
+    if not pd.api.types.is_numeric_dtype(s.dtype):
+        missing = missing | s.astype("str").str.strip().eq("")
+    return missing
+
+
+def apply_mapping(
+    mapping: Mapping, sources: dict[str, pd.DataFrame]
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, dict[str, int]]]:
+    """Build raw contract tables from source frames.
+
+    Returns (tables, source_rejects, source_report): `source_rejects[source]` holds rejected source rows with
+    `source_row` and `reason`; `source_report[source]` counts rows in, rows routed per table, and rejects per reason.
+    """
+    routed: dict[str, np.ndarray] = {}
+    reasons: dict[str, np.ndarray] = {}
+    for name, frame in sources.items():
+        routed[name] = np.zeros(len(frame), dtype=np.int64)
+        reasons[name] = np.full(len(frame), None, dtype=object)
+
+    tables: dict[str, pd.DataFrame] = {}
+    routed_counts: dict[str, dict[str, int]] = {name: {} for name in sources}
+    for table, spec in mapping.tables.items():
+        if spec.source not in sources:
+            raise StructuralError(
+                f"mapping for {table!r} reads source {spec.source!r}, which is not declared"
+            )
+        src = sources[spec.source]
+        keys = [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by or [])
+        missing = sorted((set(spec.require.values()) | set(keys)) - set(src.columns))
+        if missing:
+            raise StructuralError(
+                f"source {spec.source!r} (for table {table!r}) has no column(s) {missing}; "
+                f"it has {list(src.columns)}"
+            )
+        frame = src
+        if spec.derive:
+            frame = frame.assign(
+                **{k: _eval(frame, e, f"tables.{table}.derive.{k}") for k, e in spec.derive.items()}
+            )
+        take = np.ones(len(frame), dtype=bool)
+        if spec.where:
+            w = _eval(frame, spec.where, f"tables.{table}.where")
+            if not pd.api.types.is_bool_dtype(w.dtype):
+                raise StructuralError(
+                    f"mapping tables.{table}.where = {spec.where!r} must give true/false per row, "
+                    f"but gives {w.dtype} values (e.g. {list(w.dropna().astype(str).head(3))})"
+                )
+            take = w.fillna(False).to_numpy(dtype=bool)  # missing (e.g. blank text) is not routed
+        if spec.role == "route":
+            routed[spec.source] += take
+        ok = take.copy()
+        for target, col in spec.require.items():
+            blank = _blank(frame[col]).to_numpy()
+            if spec.role == "route":
+                r = reasons[spec.source]
+                r[take & blank & pd.isna(r)] = f"missing {target}"
+            ok &= ~blank
+        rows = frame[ok]
+        if spec.role == "route":
+            routed_counts[spec.source][table] = int(ok.sum())
+        tables[table] = _project(table, spec, rows)
+
+    source_rejects: dict[str, pd.DataFrame] = {}
+    report: dict[str, dict[str, int]] = {}
+    for name, frame in sources.items():
+        r = reasons[name]
+        r[(routed[name] == 0) & pd.isna(r)] = "not routed by the mapping"
+        r[(routed[name] > 1) & pd.isna(r)] = "routed to several tables"
+        bad = ~pd.isna(r)
+        rej = frame[bad].copy()
+        rej.insert(0, "source_row", np.flatnonzero(bad))
+        rej["reason"] = r[bad].astype(str)
+        source_rejects[name] = rej.reset_index(drop=True)
+        report[name] = {"rows_in": len(frame), **{f"to {t}": n for t, n in routed_counts[name].items()}}
+        report[name].update({k: int(v) for k, v in rej["reason"].value_counts().sort_index().items()})
+    return tables, source_rejects, report
+
+
+def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame:
+    for target, col in spec.columns.items():
+        source_col = col if isinstance(col, str) else next(iter(col.values()))
+        if source_col not in rows.columns:
+            raise StructuralError(
+                f"mapping for {table}.{target}: source column {source_col!r} does not exist"
+            )
+    if spec.group_by is None:
+        plain = {t: c for t, c in spec.columns.items() if isinstance(c, str)}
+        if len(plain) != len(spec.columns):
+            raise StructuralError(f"mapping for {table!r}: aggregations need group_by")
+        return pd.DataFrame({t: rows[c].to_numpy() for t, c in plain.items()})
+    keys = [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by)
+    aggs: dict[str, Any] = {}
+    for target, col in spec.columns.items():
+        if isinstance(col, str):
+            aggs[target] = pd.NamedAgg(column=col, aggfunc="first")
+        else:
+            (fn, c) = next(iter(col.items()))
+            aggs[target] = pd.NamedAgg(column=c, aggfunc=fn)
+    return rows.groupby(keys, sort=True, dropna=True).agg(**aggs).reset_index(drop=True)
