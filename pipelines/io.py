@@ -64,8 +64,18 @@ class LoadedData:
         return self.result.tables
 
 
-def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = "UTC") -> LoadedData:
-    """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract."""
+def load_data(
+    data_dir: Path,
+    mapping_path: Path | None = None,
+    timezone: str = "UTC",
+    date_formats: dict[str, str] | None = None,
+    max_values: dict[str, float] | None = None,
+) -> LoadedData:
+    """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract.
+
+    `date_formats` and `max_values` come from the config's `data:` section (see `DataConfig`); a mapping's own
+    per-table `date_formats` are added to them.
+    """
     data_dir = Path(data_dir)
     if mapping_path is None:
         files = find_table_files(data_dir)
@@ -75,7 +85,7 @@ def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = 
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
         raw = {name: read_file(path) for name, path in files.items()}
-        result = validate_tables(raw, timezone)
+        result = validate_tables(raw, timezone, date_formats, max_values)
         del raw
         _release_arrow_memory()
         return LoadedData(result, files, timezone=timezone)
@@ -89,7 +99,11 @@ def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = 
         files[name] = path
     sources = {name: read_file(path) for name, path in files.items()}
     raw, source_rejects, source_report = apply_mapping(mapping, sources)
-    return LoadedData(validate_tables(raw, tz), files, source_rejects, source_report, tz)
+    formats = dict(date_formats or {}) | {
+        f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()
+    }
+    result = validate_tables(raw, tz, formats, max_values)
+    return LoadedData(result, files, source_rejects, source_report, tz)
 
 
 def check_writable(target: Path, what: str = "output") -> Path:

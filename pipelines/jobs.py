@@ -50,7 +50,8 @@ def load_and_report(
     data: Path, mapping: Path | None, cfg: AppConfig, console: Console, rejects: Path | None = None
 ) -> LoadedData:
     """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns."""
-    loaded = load_data(data, mapping, cfg.data.timezone)
+    d = cfg.data
+    loaded = load_data(data, mapping, d.timezone, d.date_formats, d.max_values)
     console.print(validation_table(loaded))
     total = loaded.result.rows_rejected + sum(
         v

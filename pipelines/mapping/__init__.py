@@ -39,10 +39,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import TABLES
-from features.validation import StructuralError
+from features.validation import StructuralError, check_date_format, check_timezone
 from pipelines.mapping.expressions import ExpressionError, evaluate, parse
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
@@ -72,6 +72,21 @@ class TableMapping(_Frozen):
     derive: dict[str, str] = Field(default_factory=dict)
     group_by: str | list[str] | None = None
     columns: dict[str, str | dict[str, str]]
+    date_formats: dict[str, str] = Field(default_factory=dict)  # contract column -> strftime, e.g. "%d/%m/%Y"
+
+    @model_validator(mode="after")
+    def _date_formats_usable(self) -> TableMapping:
+        for target, fmt in self.date_formats.items():
+            if target not in self.columns:
+                raise ValueError(f"date_formats names {target!r}, which is not one of the mapped columns")
+            spec = self.columns[target]
+            if isinstance(spec, dict) and next(iter(spec)) in ("min", "max"):
+                raise ValueError(
+                    f"date_formats for {target!r}: min/max of dates written as {fmt!r} text would compare "
+                    "text, not dates; use 'first' or give the source column in ISO 8601"
+                )
+            check_date_format(target, fmt)
+        return self
 
     @field_validator("columns")
     @classmethod
@@ -90,6 +105,11 @@ class Mapping(_Frozen):
     timezone: str | None = None
     sources: dict[str, SourceSpec]
     tables: dict[str, TableMapping]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        return None if v is None else check_timezone(v)
 
     @field_validator("tables")
     @classmethod
