@@ -141,6 +141,7 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
         t0 = time.perf_counter()
         loaded = load(*args, **kwargs)
         marks["load_s"] = time.perf_counter() - t0
+        marks["validated_rows"] = sum(r.rows_in for r in loaded.result.report.values())
         marks["after_load_mb"] = _status_mb("VmHWM")
         marks["after_load_rss_mb"] = _status_mb("VmRSS")
         return loaded
@@ -230,6 +231,12 @@ def main(argv: list[str] | None = None) -> None:
         )
     pandas = {n: r for e, n, r in results if e == "pandas"}
     print()
+    for engine, n, r in results:
+        if r.get("validated_rows"):
+            print(
+                f"validation {engine} {n:,}: {int(r['validated_rows']):,} rows loaded + validated in "
+                f"{r['load_s']:.1f} s = {r['validated_rows'] / r['load_s']:,.0f} rows/s"
+            )
     if 1_000_000 in pandas:
         r = pandas[1_000_000]
         print(
