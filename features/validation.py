@@ -174,11 +174,16 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     unknown = pd.Series(False, index=text.index)
     present = text.notna()
-    arr = pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    if hasattr(text.array, "__arrow_array__"):  # Arrow-backed strings: no copy
+        arr = pa.array(text.array)
+    else:
+        arr = pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
     naive = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _NAIVE_ISO), False))
+    if naive.sum() == present.sum():  # the usual case: every given value is a plain ISO date or date-time
+        return pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[us]"), unknown
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if naive.any():
         out[naive] = pd.to_datetime(text[naive], format="ISO8601", errors="coerce").astype("datetime64[us]")
     rest = present.to_numpy() & ~naive
