@@ -143,6 +143,7 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
         t0 = time.perf_counter()
         loaded = load(*args, **kwargs)
         marks["load_s"] = time.perf_counter() - t0
+        marks["validated_rows"] = sum(r.rows_in for r in loaded.result.report.values())
         marks["after_load_mb"] = _status_mb("VmHWM")
         marks["after_load_rss_mb"] = _status_mb("VmRSS")
         return loaded
@@ -243,6 +244,12 @@ def report(results: list[tuple[str, int, dict[str, float]]]) -> None:
         )
     pandas = {n: r for e, n, r in results if e == "pandas"}
     print()
+    for engine, n, r in results:
+        if r.get("validated_rows"):
+            print(
+                f"validation {engine} {n:,}: {int(r['validated_rows']):,} rows loaded + validated in "
+                f"{r['load_s']:.1f} s = {r['validated_rows'] / r['load_s']:,.0f} rows/s"
+            )
     if 1_000_000 in pandas:
         r = pandas[1_000_000]
         print(

@@ -12,7 +12,7 @@ order the checks run (column parsing, then row rules, then keys, then references
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +23,6 @@ from features.schemas import check_tables
 
 MIN_DATE = pd.Timestamp("1900-01-01")
 MAX_DATE = pd.Timestamp("2100-01-01")
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -39,6 +38,9 @@ class TableReport:
     accepted: int
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     ignored_columns: tuple[str, ...] = ()
+    did_you_mean: dict[str, str] = field(
+        default_factory=dict
+    )  # ignored column -> the contract column it resembles
 
     @property
     def rejected(self) -> int:
@@ -78,53 +80,183 @@ def _clean_text(s: pd.Series) -> pd.Series:
     return text.where(~blank, None) if blank.any() else text
 
 
+MAX_EXACT_FLOAT_ID = 2**53  # floats at or above this cannot hold every integer exactly
+
+
 def parse_ids(s: pd.Series) -> pd.Series:
-    """Ids as strings. Integers stay exact; floats that are whole numbers lose the spurious '.0'."""
+    """Ids as strings, exactly as written. Integer columns convert exactly; whole floats lose the spurious '.0';
+    floats with a fractional part become missing (the caller rejects them as "non-integer id"). Float columns
+    holding values >= 2**53 are refused by `_check_float_ids` before this runs (they cannot be exact)."""
     if pd.api.types.is_float_dtype(s.dtype):
-        whole = s.notna() & (s % 1 == 0)
-        out = s.astype("str")
-        out = out.where(~whole, s[whole].astype("int64").astype("str")) if whole.any() else out
-        return out.where(s.notna(), None).astype("str")
+        whole = s.notna() & np.isfinite(s) & (s % 1 == 0)
+        out = pd.Series(None, index=s.index, dtype="str")
+        if whole.any():
+            out[whole] = s[whole].astype("int64").astype("str")
+        return out
+    if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        return s.astype("str")
+    if pd.api.types.is_integer_dtype(s.dtype):  # nullable Int64: missing stays missing
+        return s.astype("str").where(s.notna(), None)
     return _clean_text(s)
 
 
-def _parse_timestamps_native(s: pd.Series, timezone: str) -> pd.Series:
-    """Parse to naive wall-clock time in `timezone`, at whatever resolution pandas picks (no overflow)."""
+def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
+    if not pd.api.types.is_float_dtype(s.dtype):
+        return
+    big = s.notna() & (s.abs() >= MAX_EXACT_FLOAT_ID)
+    if big.any():
+        raise StructuralError(
+            f"table {table!r}, column {col!r}: id stored as floating point with values >= 2**53, which a float "
+            f"cannot hold exactly (distinct ids may have collapsed into one); export the ids as text or "
+            f"integers.\nExample rows:\n{_examples(s.to_frame(), big)}"
+        )
+
+
+# ISO 8601: date, optional time, then an optional offset (Z, +02, +0200, +02:00) or an IANA zone name.
+_NAIVE_ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
+_ISO = (
+    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
+    r"\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?"
+    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+|UTC))?$"
+)
+UNKNOWN_FORMAT = "ambiguous or unknown date format"
+
+
+def _offset_minutes(off: str) -> float:
+    if off == "Z":
+        return 0.0
+    sign = -1 if off[0] == "-" else 1
+    digits = off[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 18 or minutes > 59:
+        return np.nan
+    return sign * (hours * 60 + minutes)
+
+
+def _zone_ok(zone: str) -> bool:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def check_timezone(v: str) -> str:
+    """An IANA zone name (`Europe/Paris`, `UTC`); anything else is a configuration error."""
+    if not _zone_ok(v):
+        raise ValueError(
+            f"unknown timezone {v!r}: use an IANA zone name such as 'UTC' or 'Europe/Paris'"
+        ) from None
+    return v
+
+
+def check_date_format(key: str, fmt: str) -> str:
+    """A strftime format that names a whole date and reads back what it writes."""
+    probe = pd.Timestamp("2023-11-25 13:45:00")
+    try:
+        text = probe.strftime(fmt)
+        back = pd.to_datetime(pd.Series([text]), format=fmt).iloc[0]
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"date format {fmt!r} for {key!r} is not a usable strftime format: {exc}") from None
+    if back.normalize() != probe.normalize():
+        raise ValueError(
+            f"date format {fmt!r} for {key!r} does not determine a whole date (day, month, year)"
+        )
+    return fmt
+
+
+def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
+    values that are not ISO 8601 at all. Vectorised: one regex pass in Arrow for the usual naive values, a
+    second only for the rest; offsets and zone names are few distinct values, handled per distinct value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unknown = pd.Series(False, index=text.index)
+    present = text.notna()
+    if hasattr(text.array, "__arrow_array__"):  # Arrow-backed strings: no copy
+        arr = pa.array(text.array)
+    else:
+        arr = pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    naive = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _NAIVE_ISO), False))
+    if naive.sum() == present.sum():  # the usual case: every given value is a plain ISO date or date-time
+        return pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[us]"), unknown
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    if naive.any():
+        out[naive] = pd.to_datetime(text[naive], format="ISO8601", errors="coerce").astype("datetime64[us]")
+    rest = present.to_numpy() & ~naive
+    if not rest.any():
+        return out, unknown
+    idx = text.index[rest]
+    parts = pc.extract_regex(pa.array(text[rest].to_numpy(dtype=object), type=pa.large_string()), _ISO)
+    valid = np.asarray(parts.is_valid())
+    dt = pd.Series(parts.field("dt").to_numpy(zero_copy_only=False), index=idx)
+    off = pd.Series(parts.field("off").to_numpy(zero_copy_only=False), index=idx)
+    zone = pd.Series(parts.field("zone").to_numpy(zero_copy_only=False), index=idx)
+    valid &= ~((off.fillna("") != "") & (zone.fillna("") != "")).to_numpy()  # "Z UTC": one or the other
+    unknown[idx[~valid]] = True
+    dt, off, zone = dt[valid], off[valid].fillna(""), zone[valid].fillna("")
+    wall = pd.to_datetime(dt, format="ISO8601", errors="coerce").astype("datetime64[us]")
+    plain = (off == "") & (zone == "")
+    out[wall.index[plain.to_numpy()]] = wall[plain]
+    if (off != "").any():
+        minutes = off[off != ""].map({o: _offset_minutes(o) for o in off[off != ""].unique()})
+        utc = wall[minutes.index] - pd.to_timedelta(minutes.astype("float64"), unit="min")
+        local = utc.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
+        out[local.index] = local.astype("datetime64[us]")
+    for z in zone[zone != ""].unique():
+        rows = zone.index[(zone == z).to_numpy()]
+        if not _zone_ok(z):
+            unknown[rows] = True
+            continue
+        aware = wall[rows].dt.tz_localize(z, ambiguous="NaT", nonexistent="NaT")
+        out[rows] = aware.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
+    return out, unknown
+
+
+def _parse_timestamps_native(
+    s: pd.Series, timezone: str, date_format: str | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """Parse to naive wall-clock time in `timezone` (no overflow), plus a mask of values in an unknown format.
+
+    Text must be ISO 8601 unless `date_format` (a strftime format such as "%d/%m/%Y") is declared for the
+    column; then every value must match that format exactly. Nothing is guessed.
+    """
+    none = pd.Series(False, index=s.index)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_convert(timezone).dt.tz_localize(None)
+        return s.dt.tz_convert(timezone).dt.tz_localize(None), none
     if pd.api.types.is_datetime64_dtype(s.dtype):
-        return s
+        return s, none
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]"), s.notna()  # numbers are not dates
     text = s.astype("str").str.strip()
     text = text.where(~_blank(s), None)
-    has_offset = text.str.contains(_OFFSET, na=False)
-    naive = text.notna() & ~has_offset
-    parts = []
-    if naive.any():
-        parts.append(pd.to_datetime(text[naive], errors="coerce", format="mixed").astype("datetime64[us]"))
-    if has_offset.any():
-        aware = pd.to_datetime(text[has_offset], errors="coerce", utc=True, format="mixed")
-        parts.append(aware.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]"))
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    for part in parts:
-        out[part.index] = part
-    return out
+    if date_format is not None:
+        out = pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[us]")
+        return out, text.notna() & out.isna()
+    return _parse_iso(text, timezone)
 
 
 def _impossible(t: pd.Series) -> pd.Series:
     return t.notna() & ((t < MIN_DATE) | (t >= MAX_DATE))
 
 
-def parse_timestamps(s: pd.Series, timezone: str) -> pd.Series:
-    """Parse dates or date-times, naive or with an offset, to naive `datetime64[ns]` wall-clock time in `timezone`.
+def parse_timestamps(s: pd.Series, timezone: str, date_format: str | None = None) -> pd.Series:
+    """Parse dates or date-times (ISO 8601, naive, with an offset or an IANA zone name; or the declared
+    `date_format`) to naive `datetime64[ns]` wall-clock time in `timezone`.
 
-    Naive input is taken to already be in `timezone`. Unparseable values and dates outside 1900-2099 become NaT
-    (the caller rejects them with a reason).
+    Naive input is taken to already be in `timezone`. Values in another format, unparseable values and dates
+    outside 1900-2099 become NaT (the caller rejects them with a reason).
     """
-    t = _parse_timestamps_native(s, timezone)
+    t, _ = _parse_timestamps_native(s, timezone, date_format)
     return t.where(~_impossible(t)).astype("datetime64[ns]")
 
 
 def parse_numbers(s: pd.Series) -> pd.Series:
+    """Numbers as float64; text that is not a number becomes NaN (the caller rejects it). `inf`/`Infinity`
+    parse to infinities here and are rejected by the caller as non-finite."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("float64")
     return pd.to_numeric(s.astype("str").str.strip().where(~_blank(s), None), errors="coerce").astype(
@@ -143,13 +275,11 @@ def parse_bools(s: pd.Series) -> pd.Series:
     return out
 
 
-def _parse_column(col: Column, s: pd.Series, timezone: str) -> pd.Series:
+def _parse_column(col: Column, s: pd.Series, timezone: str, date_format: str | None) -> pd.Series:
     if col.kind == "id":
         return parse_ids(s)
     if col.kind == "text":
         return _clean_text(s)
-    if col.kind == "timestamp":
-        return _parse_timestamps_native(s, timezone)
     if col.kind == "bool":
         return parse_bools(s)
     return parse_numbers(s)  # money, number, rating
@@ -175,34 +305,97 @@ class _Rejector:
         return pd.isna(self.reason)
 
 
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `name` most likely meant: equal ignoring case/spaces/underscores, else a close spelling."""
+    import difflib
+
+    def norm(x: str) -> str:
+        return re.sub(r"[\s_\-]+", "", x.strip().lower())
+
+    candidates = list(candidates)
+    same = [c for c in candidates if norm(c) == norm(name)]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(norm(name), [norm(c) for c in candidates], n=1, cutoff=0.8)
+    return next((c for c in candidates if close and norm(c) == close[0]), None)
+
+
+def _suggestions(table: Table, raw: pd.DataFrame) -> dict[str, str]:
+    """Columns outside the contract that look like a contract column not present: {given: meant}."""
+    free = [c for c in table.column_names if c not in raw.columns]
+    out: dict[str, str] = {}
+    for c in raw.columns:
+        if str(c) not in table.column_names:
+            guess = did_you_mean(str(c), free)
+            if guess is not None:
+                out[str(c)] = guess
+    return out
+
+
 def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
+    dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
+    if dup:
+        raise StructuralError(
+            f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
+        )
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
+        hints = {m: g for g, m in _suggestions(table, raw).items() if m in missing}
+        hint = "".join(
+            f"\n  did you mean {g!r} -> {m!r}? (column names are case-sensitive)" for m, g in hints.items()
+        )
         raise StructuralError(
             f"table {table.name!r} is missing required column(s) {', '.join(missing)}; "
-            f"columns present: {', '.join(map(str, raw.columns))}.\nFirst rows:\n{_examples(raw)}"
+            f"columns present: {', '.join(map(str, raw.columns))}.{hint}\nFirst rows:\n{_examples(raw)}"
         )
 
 
-def _check_parsed(table: Table, col: Column, raw: pd.Series, parsed: pd.Series, rej: _Rejector) -> None:
+def _check_parsed(
+    table: Table,
+    col: Column,
+    raw: pd.Series,
+    parsed: pd.Series,
+    rej: _Rejector,
+    unknown_format: pd.Series | None = None,
+    date_format: str | None = None,
+) -> None:
     given = ~_blank(raw)
-    if col.kind in ("id", "text"):
+    if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
         bad = pd.Series(False, index=raw.index)
     else:
         bad = given & parsed.isna()
     if given.any() and bad.sum() == given.sum() and len(raw) >= 1:
-        what = {"timestamp": "a date", "bool": "true/false", "id": "an id", "text": "text"}.get(
+        what = {"timestamp": "a date", "bool": "true/false", "id": "a whole-number id", "text": "text"}.get(
             col.kind, "a number"
         )
+        hint = ""
+        if col.kind == "timestamp":
+            hint = (
+                f" Dates must be ISO 8601 (2023-01-15, 2023-01-15 10:00:00+02:00) unless a format is declared, "
+                f"e.g. in the config `data.date_formats: {{{table.name}.{col.name}: '%d/%m/%Y'}}`"
+                if date_format is None
+                else f" The declared date format is {date_format!r}."
+            )
         raise StructuralError(
-            f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).\n"
+            f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{_examples(raw.to_frame(), given)}"
         )
+    if col.kind == "id":
+        rej.add(bad, f"non-integer id in {col.name}")
+    if unknown_format is not None:
+        if date_format is None:
+            rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
+        else:
+            rej.add(
+                unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
+            )
     rej.add(bad, f"unparseable {col.name}")
     if col.required:
         rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
         rej.add(_impossible(parsed), f"impossible date in {col.name}")
+    if col.kind in ("money", "number", "rating"):
+        rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 
 
 def _row_rules(name: str, t: pd.DataFrame, rej: _Rejector) -> None:
@@ -241,7 +434,20 @@ def _row_rules(name: str, t: pd.DataFrame, rej: _Rejector) -> None:
             rej.add(t["left_at"] < t["started_at"], "left_at before started_at")
 
 
-def _validate_table(table: Table, raw: pd.DataFrame, timezone: str) -> tuple[pd.DataFrame, _Rejector, tuple]:
+def _check_bounds(table: Table, t: pd.DataFrame, max_values: Mapping[str, float], rej: _Rejector) -> None:
+    for key, bound in max_values.items():
+        name, _, col = key.partition(".")
+        if name == table.name and col in t.columns:
+            rej.add(t[col] > bound, f"{col} above the configured maximum {bound:g} (data.max_values.{key})")
+
+
+def _validate_table(
+    table: Table,
+    raw: pd.DataFrame,
+    timezone: str,
+    date_formats: Mapping[str, str] | None = None,
+    max_values: Mapping[str, float] | None = None,
+) -> tuple[pd.DataFrame, _Rejector, tuple, dict[str, str]]:
     _structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
@@ -249,8 +455,15 @@ def _validate_table(table: Table, raw: pd.DataFrame, timezone: str) -> tuple[pd.
     for col in table.columns:
         if col.name not in raw.columns:
             continue
-        value = _parse_column(col, raw[col.name], timezone)
-        _check_parsed(table, col, raw[col.name], value, rej)
+        if col.kind == "id":
+            _check_float_ids(table.name, col.name, raw[col.name])
+        if col.kind == "timestamp":
+            fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
+            value, unknown = _parse_timestamps_native(raw[col.name], timezone, fmt)
+            _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt)
+        else:
+            value = _parse_column(col, raw[col.name], timezone, None)
+            _check_parsed(table, col, raw[col.name], value, rej)
         if col.kind == "timestamp":
             value = value.where(~_impossible(value)).astype("datetime64[ns]")
         parsed[col.name] = value
@@ -258,19 +471,27 @@ def _validate_table(table: Table, raw: pd.DataFrame, timezone: str) -> tuple[pd.
     if "kind" in t.columns and table.name == "tickets":
         t["kind"] = t["kind"].str.lower()
     _row_rules(table.name, t, rej)
+    _check_bounds(table, t, max_values or {}, rej)
     if table.key is not None:
         ok = pd.Series(rej.ok, index=t.index)
         # only accepted rows compete for a key: a duplicate of an already-rejected row is judged on its own
         dup = ok & t[table.key].where(ok).duplicated(keep="first") & t[table.key].notna()
         rej.add(dup, f"duplicate {table.key}")
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
-    return t, rej, ignored
+    return t, rej, ignored, _suggestions(table, raw)
 
 
-def validate_tables(raw: Mapping[str, pd.DataFrame], timezone: str = "UTC") -> ValidationResult:
+def validate_tables(
+    raw: Mapping[str, pd.DataFrame],
+    timezone: str = "UTC",
+    date_formats: Mapping[str, str] | None = None,
+    max_values: Mapping[str, float] | None = None,
+) -> ValidationResult:
     """Validate every present table; raise `StructuralError` on structural problems.
 
     `raw` keys outside the contract are a structural error (a misnamed file must not be silently ignored).
+    `date_formats` declares non-ISO date formats per `table.column` (strftime, e.g. "%d/%m/%Y"); every other
+    timestamp must be ISO 8601. `max_values` bounds money/number columns per `table.column` (row rejects above).
     """
     unknown = sorted(set(raw) - set(TABLES))
     if unknown:
@@ -279,8 +500,13 @@ def validate_tables(raw: Mapping[str, pd.DataFrame], timezone: str = "UTC") -> V
         raise StructuralError("required table 'orders' is missing (expected orders.csv or orders.parquet)")
 
     parsed: dict[str, tuple[pd.DataFrame, _Rejector, tuple]] = {}
+    suggested: dict[str, dict[str, str]] = {}
     for name, frame in raw.items():
-        parsed[name] = _validate_table(TABLES[name], frame, timezone)
+        t, rej, ignored, suggestions = _validate_table(
+            TABLES[name], frame, timezone, date_formats, max_values
+        )
+        parsed[name] = (t, rej, ignored)
+        suggested[name] = suggestions
 
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
@@ -321,6 +547,7 @@ def validate_tables(raw: Mapping[str, pd.DataFrame], timezone: str = "UTC") -> V
             accepted=int(ok.sum()),
             rejected_by_reason={str(k): int(v) for k, v in counts.items()},
             ignored_columns=ignored,
+            did_you_mean=suggested[name],
         )
         assert report[name].rows_in == report[name].accepted + report[name].rejected
     check_tables(tables)  # the boundary: whatever passed row checks must satisfy the pandera schemas

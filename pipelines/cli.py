@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,16 +30,67 @@ MappingOpt = Annotated[
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML overriding configs/default.yaml.")]
 
 
+_VERBOSE = {"on": False}
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", help="Show the full traceback of an unexpected error (or CVP_DEBUG=1)."),
+    ] = False,
+) -> None:
+    _VERBOSE["on"] = verbose
+
+
+def _error_log(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to `<temp dir>/cvp/error-<time>-<pid>.log`; its path, or None."""
+    import tempfile
+    import time
+    import traceback
+
+    try:
+        folder = Path(tempfile.gettempdir()) / "cvp"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        path.write_text(
+            f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc)), encoding="utf-8"
+        )
+        return path
+    except OSError:
+        return None
+
+
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Known input problems end the run with a clear message and exit code 2, not a traceback."""
+    """Known input problems end the run with a clear message and exit code 2, not a traceback. Unexpected
+    errors print one line and the path of a log file holding the traceback, exit code 1 (the traceback itself
+    with `--verbose` or CVP_DEBUG=1). Messages are printed without rich markup: data values inside them
+    (e.g. `[bold]x[/]`) are shown as written."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except StructuralError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            err.print("error:", style="bold red", end=" ")
+            err.print(str(exc), markup=False, soft_wrap=True)
             sys.exit(2)
+        except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if _VERBOSE["on"] or os.environ.get("CVP_DEBUG", "") not in ("", "0"):
+                raise
+            log = _error_log(exc)
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            err.print("error:", style="bold red", end=" ")
+            err.print(
+                f"unexpected {type(exc).__name__}: {first}\n"
+                + (f"the full traceback is in {log}" if log else "the traceback could not be saved")
+                + " (rerun with --verbose or CVP_DEBUG=1 to see it here)",
+                markup=False,
+                soft_wrap=True,
+            )
+            sys.exit(1)
 
     return wrapper
 

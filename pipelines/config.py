@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.config import FeatureConfig, LabelConfig
-from features.validation import StructuralError
+from features.validation import StructuralError, check_date_format, check_timezone
 from models.config import ModelConfig
 from models.explain import ExplainConfig
 from models.tiers import TierConfig
@@ -27,9 +28,58 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _contract_column(key: str, kinds: tuple[str, ...]) -> tuple[str, str]:
+    from features.contract import TABLES
+    from features.validation import did_you_mean
+
+    table, _, column = key.partition(".")
+    if table not in TABLES:
+        guess = did_you_mean(table, TABLES)
+        raise ValueError(
+            f"{key!r}: unknown table {table!r}" + (f" (did you mean {guess!r}?)" if guess else "")
+        )
+    names = [c.name for c in TABLES[table].columns if c.kind in kinds]
+    if column not in names:
+        guess = did_you_mean(column, names)
+        raise ValueError(
+            f"{key!r}: {table} has no {'/'.join(kinds)} column {column!r}"
+            + (f" (did you mean {guess!r}?)" if guess else f"; its columns of that kind: {', '.join(names)}")
+        )
+    return table, column
+
+
 class DataConfig(_Frozen):
     timezone: str = "UTC"
     currency: str = "EUR"
+    # Non-ISO date formats, declared per `table.column` (strftime): {"orders.ordered_at": "%d/%m/%Y"}.
+    # Undeclared columns must be ISO 8601; nothing is guessed.
+    date_formats: dict[str, str] = Field(default_factory=dict)
+    # Sanity bounds per `table.column` (money/number): a value above is a row reject naming the bound.
+    max_values: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return check_timezone(v)
+
+    @field_validator("date_formats")
+    @classmethod
+    def _formats(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, fmt in v.items():
+            _contract_column(key, ("timestamp",))
+            check_date_format(key, fmt)
+        return v
+
+    @field_validator("max_values")
+    @classmethod
+    def _bounds(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, bound in v.items():
+            _contract_column(key, ("money", "number"))
+            if not math.isfinite(bound) or bound <= 0:
+                raise ValueError(
+                    f"max_values {key!r}: the bound must be a positive finite number, not {bound}"
+                )
+        return v
 
 
 class DemoConfig(_Frozen):
@@ -62,22 +112,103 @@ class AppConfig(_Frozen):
     scoring: ScoringConfig = ScoringConfig()
     mlflow: MlflowConfig = MlflowConfig()
 
+    @model_validator(mode="after")
+    def _rule_columns_exist(self) -> AppConfig:
+        """Every column a tier/flag rule names must be a feature (for the configured windows) or a prediction
+        column `pred_*_{h}d` of the configured horizon: a rule on a column that cannot exist would silently
+        never fire (the problem tier would just disappear)."""
+        import re
+
+        from features.registry import feature_registry
+        from features.validation import did_you_mean
+
+        h = self.labels.horizon_days
+        features = list(feature_registry(self.features))
+        pred = re.compile(rf"^pred_[a-z0-9_]+_{h}d$")
+        named = [
+            ("tiers.value_column", self.tiers.value_column),
+            ("tiers.great.churn_column", self.tiers.great.churn_column),
+        ]
+        for what, rules in (
+            ("problem_rules", self.tiers.problem_rules),
+            ("flag_rules", self.tiers.flag_rules),
+        ):
+            for rule in rules:
+                named += [(f"tiers.{what}.{rule.name}", c) for c in (rule.column, rule.scale_column) if c]
+        problems = []
+        for where, template in named:
+            col = template.format(h=h)
+            if col in features or pred.match(col):
+                continue
+            guess = did_you_mean(
+                col, features + [f"pred_value_{h}d", f"pred_churn_prob_{h}d", f"pred_expected_net_value_{h}d"]
+            )
+            problems.append(
+                f"{where}: column {col!r} is neither a feature (windows {list(self.features.windows_days)}) "
+                f"nor a prediction column pred_*_{h}d" + (f"; did you mean {guess!r}?" if guess else "")
+            )
+        if problems:
+            raise ValueError("rules on columns that cannot exist:\n  " + "\n  ".join(problems))
+        return self
+
     def digest(self) -> str:
         """A short hash of the resolved config, recorded in manifests."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+LIST_MODES = ("extend", "replace")
+
+
+def _merge_list(key: str, base: list[Any], over: dict[str, Any]) -> list[Any]:
+    """`{extend: [...]}` appends to the default list (an item with the `name` of a default item replaces it in
+    place); `{replace: [...]}` replaces the list, as a plain list does."""
+    if (
+        len(over) != 1
+        or next(iter(over)) not in LIST_MODES
+        or not isinstance(next(iter(over.values())), list)
+    ):
+        raise StructuralError(
+            f"{key}: a list setting is overridden by a plain list (replaces the defaults), {{extend: [...]}} "
+            f"or {{replace: [...]}}; got keys {sorted(map(str, over))}"
+        )
+    mode, items = next(iter(over.items()))
+    if mode == "replace":
+        return list(items)
+    out = list(base)
+    names = [i.get("name") if isinstance(i, dict) else None for i in out]
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else None
+        if name is not None and name in names:
+            out[names.index(name)] = item
+        else:
+            out.append(item)
+    return out
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> dict[str, Any]:
+    """Overrides win key by key; dicts merge; a list is replaced by a plain list, or extended/replaced with
+    `{extend: [...]}` / `{replace: [...]}` (e.g. `tiers.problem_rules: {extend: [{name: ..., ...}]}`)."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        key = f"{path}{k}"
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v, f"{key}.")
+        elif isinstance(v, dict) and isinstance(out.get(k), list):
+            out[k] = _merge_list(key, out[k], v)
+        else:
+            out[k] = v
     return out
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(Path(path).read_bytes().decode("utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise StructuralError(
+            f"config {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
+            "save it as UTF-8"
+        ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise StructuralError(f"cannot read config {path}: {exc}") from exc
     if not isinstance(data, dict):

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,25 +18,92 @@ import pandas as pd
 
 from features.contract import TABLES
 from features.validation import StructuralError, ValidationResult, validate_tables
-from pipelines.mapping import Mapping, apply_mapping, load_mapping
+from pipelines.mapping import Mapping, apply_mapping, load_mapping, resolve_source
 
 SUFFIXES = (".parquet", ".csv")
 
 
+def _first_bad_byte(path: Path) -> tuple[int, bytes]:
+    """Offset and value of the first byte that is not valid UTF-8 (scanned in blocks; error path only)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start, block[exc.start : exc.start + 1]
+            offset += len(block)
+    return offset, b""
+
+
+def _check_csv_header(path: Path) -> None:
+    """Refuse what pandas would misread silently: duplicate names (mangled to `a.1`) and a `;` or tab
+    separated file (read as one column holding everything)."""
+    import csv
+    import io
+
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    text = head.decode("utf-8-sig", errors="replace")
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return  # pandas gives its own error below
+    if len(header) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header[0]:
+                raise StructuralError(
+                    f"{path.name}: the header is separated by {name}, not commas ({header[0][:80]!r}); "
+                    "save the file as comma-separated CSV (with '.' as the decimal point)"
+                )
+    seen: set[str] = set()
+    dup = sorted({c for c in header if c in seen or seen.add(c)})
+    if dup:
+        raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the header")
+
+
 def read_file(path: Path) -> pd.DataFrame:
-    """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file."""
+    """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file.
+
+    CSV: a UTF-8 byte-order mark is dropped; a file that is not UTF-8, separated by `;` or tabs, with a
+    repeated column name, or with a row holding more fields than the header is a structural error naming the
+    file (and the byte or line). Quoted fields may hold commas and newlines.
+    """
     try:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
             _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
             return frame
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        _check_csv_header(path)
+        with warnings.catch_warnings():
+            # a row longer than the header must not silently become an index or lose its extra fields
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", index_col=False
+            )
+    except UnicodeDecodeError:
+        pos, byte = _first_bad_byte(path)
+        raise StructuralError(
+            f"cannot read {path}: not UTF-8 text (byte {pos:,} is {byte!r}); save the file as UTF-8"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        raise StructuralError(f"cannot read {path}: the rows do not match the header: {exc}") from None
+    except (OSError, ValueError) as exc:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
 
 
-def find_table_files(data_dir: Path) -> dict[str, Path]:
-    """Contract tables present in `data_dir`, by file stem. Two files for one table is an error."""
+def find_table_files(data_dir: Path, notes: list[str] | None = None) -> dict[str, Path]:
+    """Contract tables present in `data_dir`, by file stem. Two files for one table is an error.
+
+    A file that is a contract table but for letter case (`Customers.csv`, `returns.CSV`) is a structural error
+    (reading it under a guessed name would hide the problem; skipping it would silently drop a table). Other
+    files are listed in `notes`, with a "did you mean" for near misses (`ticket.csv` -> `tickets.csv`).
+    """
+    from features.validation import did_you_mean
+
     if not data_dir.is_dir():
         raise StructuralError(f"data directory {data_dir} does not exist")
     found: dict[str, Path] = {}
@@ -46,6 +114,26 @@ def find_table_files(data_dir: Path) -> dict[str, Path]:
                     f"table {path.stem!r} has two files: {found[path.stem].name} and {path.name}"
                 )
             found[path.stem] = path
+            continue
+        if path.name.startswith((".", "_")) or path.is_dir():
+            continue  # hidden files and side folders such as the demo's _truth/
+        stem, suffix = path.stem, path.suffix
+        if stem.lower() in TABLES and suffix.lower() in SUFFIXES:
+            raise StructuralError(
+                f"{path.name} in {data_dir} looks like the {stem.lower()!r} table, but file names are "
+                f"case-sensitive: rename it to {stem.lower()}{suffix.lower()}"
+            )
+        guess = did_you_mean(stem, TABLES)
+        if notes is not None:
+            notes.append(
+                f"file {path.name} is not a contract table and is not read"
+                + (f" (did you mean {guess}.csv?)" if guess else "")
+                + (
+                    ""
+                    if suffix.lower() in SUFFIXES
+                    else f"; tables are read from {' or '.join(SUFFIXES)} files"
+                )
+            )
     return found
 
 
@@ -58,38 +146,54 @@ class LoadedData:
     source_rejects: dict[str, pd.DataFrame] = field(default_factory=dict)
     source_report: dict[str, dict[str, int]] = field(default_factory=dict)
     timezone: str = "UTC"
+    notes: list[str] = field(default_factory=list)  # files in --data that were not read, and why
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return self.result.tables
 
 
-def load_data(data_dir: Path, mapping_path: Path | None = None, timezone: str = "UTC") -> LoadedData:
-    """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract."""
+def load_data(
+    data_dir: Path,
+    mapping_path: Path | None = None,
+    timezone: str = "UTC",
+    date_formats: dict[str, str] | None = None,
+    max_values: dict[str, float] | None = None,
+) -> LoadedData:
+    """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract.
+
+    `date_formats` and `max_values` come from the config's `data:` section (see `DataConfig`); a mapping's own
+    per-table `date_formats` are added to them.
+    """
     data_dir = Path(data_dir)
     if mapping_path is None:
-        files = find_table_files(data_dir)
+        notes: list[str] = []
+        files = find_table_files(data_dir, notes)
         if "orders" not in files:
             raise StructuralError(
                 f"required table 'orders' is missing in {data_dir} (expected orders.csv or orders.parquet; "
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
         raw = {name: read_file(path) for name, path in files.items()}
-        result = validate_tables(raw, timezone)
+        result = validate_tables(raw, timezone, date_formats, max_values)
         del raw
         _release_arrow_memory()
-        return LoadedData(result, files, timezone=timezone)
+        return LoadedData(result, files, timezone=timezone, notes=notes)
     mapping: Mapping = load_mapping(mapping_path)
     tz = mapping.timezone or timezone
     files = {}
     for name, src in mapping.sources.items():
-        path = data_dir / src.file
+        path = resolve_source(data_dir, src.file, mapping_path)
         if not path.exists():
             raise StructuralError(f"mapping {mapping_path} expects source file {path}, which does not exist")
         files[name] = path
     sources = {name: read_file(path) for name, path in files.items()}
     raw, source_rejects, source_report = apply_mapping(mapping, sources)
-    return LoadedData(validate_tables(raw, tz), files, source_rejects, source_report, tz)
+    formats = dict(date_formats or {}) | {
+        f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()
+    }
+    result = validate_tables(raw, tz, formats, max_values)
+    return LoadedData(result, files, source_rejects, source_report, tz)
 
 
 def check_writable(target: Path, what: str = "output") -> Path:
@@ -190,11 +294,45 @@ def write_atomic(target: Path, writer: Callable[[Path], Any]) -> Path:
     return Path(target)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) get a leading
+    `'` (OWASP CSV injection advice). Only text columns (and a text index); numbers, and text that is a plain
+    number such as `-5`, are left alone. Returns `frame` itself when nothing needs changing."""
+    out = frame
+
+    def fix(s: pd.Series | pd.Index) -> pd.Series | pd.Index | None:
+        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+            return None
+        text = pd.Series(s, dtype=object).map(lambda v: v if isinstance(v, str) else None)
+        risky = text.str.startswith(_FORMULA_START, na=False) & ~text.str.match(_PLAIN_NUMBER, na=False)
+        if not risky.any():
+            return None
+        fixed = pd.Series(s, dtype=object).where(~risky.to_numpy(), "'" + text)
+        return pd.Index(fixed, name=s.name) if isinstance(s, pd.Index) else fixed.set_axis(s.index)
+
+    for col in frame.columns:
+        fixed = fix(frame[col])
+        if fixed is not None:
+            out = out.copy() if out is frame else out
+            out[col] = fixed
+    fixed_index = fix(frame.index)
+    if fixed_index is not None:
+        out = out.copy() if out is frame else out
+        out.index = fixed_index
+    return out
+
+
 def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:
-    """Write a frame atomically as Parquet or CSV by suffix."""
+    """Write a frame atomically as Parquet or CSV by suffix. CSV text cells are neutralised against formula
+    injection (see `neutralise_formulas`); Parquet is written as is."""
     target = Path(target)
     if target.suffix == ".csv":
-        return write_atomic(target, lambda p: frame.to_csv(p, index=index))
+        safe = neutralise_formulas(frame)
+        return write_atomic(target, lambda p: safe.to_csv(p, index=index))
     return write_atomic(target, lambda p: frame.to_parquet(p, index=index))
 
 

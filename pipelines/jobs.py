@@ -12,20 +12,30 @@ from rich.table import Table
 
 from features.validation import StructuralError
 from pipelines.config import AppConfig, load_config
-from pipelines.io import LoadedData, load_data, write_frame, write_json, write_rejects
+from pipelines.io import LoadedData, check_writable, load_data, write_frame, write_json, write_rejects
 
 
 def parse_date(text: str, what: str = "--as-of") -> pd.Timestamp:
+    """A command-line date: ISO 8601 (YYYY-MM-DD, optionally with a time), between 1900 and 2099."""
+    from features.validation import MAX_DATE, MIN_DATE
+
     try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError) as exc:
+        ts = pd.Timestamp(str(text).strip())
+    except (ValueError, TypeError, OverflowError) as exc:
         raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)") from exc
+    if pd.isna(ts):
+        raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)")
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
+    if not MIN_DATE <= ts < MAX_DATE:
+        raise StructuralError(f"{what} {text!r} is outside 1900-2099")
     return ts
 
 
 def validation_table(loaded: LoadedData) -> Table:
+    """The counts per table and source. Names and reasons may hold data values: escaped for rich markup."""
+    from rich.markup import escape
+
     t = Table(title="Validation", show_lines=False)
     for col, just in (("table", "left"), ("rows in", "right"), ("accepted", "right"), ("rejected", "right")):
         t.add_column(col, justify=just)
@@ -34,24 +44,40 @@ def validation_table(loaded: LoadedData) -> Table:
         reasons = {k: v for k, v in counts.items() if k != "rows_in" and not k.startswith("to ")}
         routed = sum(v for k, v in counts.items() if k.startswith("to "))
         t.add_row(
-            f"[dim]source[/] {source}",
+            f"[dim]source[/] {escape(source)}",
             f"{counts['rows_in']:,}",
             f"{routed:,}",
             f"{sum(reasons.values()):,}",
-            "; ".join(f"{k}: {v:,}" for k, v in reasons.items()),
+            escape("; ".join(f"{k}: {v:,}" for k, v in reasons.items())),
         )
     for name, r in loaded.result.report.items():
-        reasons = "; ".join(f"{k}: {v:,}" for k, v in r.rejected_by_reason.items())
+        reasons = escape("; ".join(f"{k}: {v:,}" for k, v in r.rejected_by_reason.items()))
         t.add_row(name, f"{r.rows_in:,}", f"{r.accepted:,}", f"{r.rejected:,}", reasons)
     return t
+
+
+def ignored_columns_notes(loaded: LoadedData) -> list[str]:
+    """One line per table with columns outside the contract, each with its "did you mean" if it has one."""
+    out = []
+    for name, r in loaded.result.report.items():
+        if r.ignored_columns:
+            cols = ", ".join(
+                f"{c} (did you mean {r.did_you_mean[c]}?)" if c in r.did_you_mean else c
+                for c in r.ignored_columns
+            )
+            out.append(f"{name}: columns outside the contract, not used: {cols}")
+    return out
 
 
 def load_and_report(
     data: Path, mapping: Path | None, cfg: AppConfig, console: Console, rejects: Path | None = None
 ) -> LoadedData:
     """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns."""
-    loaded = load_data(data, mapping, cfg.data.timezone)
+    d = cfg.data
+    loaded = load_data(data, mapping, d.timezone, d.date_formats, d.max_values)
     console.print(validation_table(loaded))
+    for line in ignored_columns_notes(loaded) + loaded.notes:
+        console.print(f"note: {line}", markup=False, highlight=False)
     total = loaded.result.rows_rejected + sum(
         v
         for c in loaded.source_report.values()
@@ -78,8 +104,12 @@ def run_generate(
 
     if fmt not in ("parquet", "csv"):
         raise StructuralError(f"--format must be parquet or csv, not {fmt!r}")
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    if first >= last:
+        raise StructuralError(f"--start {first.date()} must be before --end {last.date()}")
+    check_writable(Path(out) / "orders.csv", "demo company directory")
     t0 = time.perf_counter()
-    company = generate_company(customers, parse_date(start, "--start"), parse_date(end, "--end"), seed)
+    company = generate_company(customers, first, last, seed)
     paths = write_company(company, Path(out), fmt=fmt)
     console.print(
         f"demo company of {customers:,} customers written to {out} in {time.perf_counter() - t0:.1f} s"
@@ -93,6 +123,8 @@ def run_validate(
     data: Path, mapping: Path | None, rejects: Path | None, config: Path | None, console: Console
 ) -> None:
     cfg = load_config(config)
+    if rejects is not None:
+        check_writable(Path(rejects) / "orders.csv", "rejects directory")
     load_and_report(data, mapping, cfg, console, rejects)
 
 
@@ -103,6 +135,7 @@ def run_features(
 
     cfg = load_config(config)
     cutoff = parse_date(as_of)
+    check_writable(Path(out), "feature table")
     loaded = load_and_report(data, mapping, cfg, console)
     first = loaded.tables["orders"]["ordered_at"].min()
     if pd.isna(first) or cutoff <= first:

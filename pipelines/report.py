@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.registry import GROUPS
 from models.explain import BASE_COLUMN, MODEL_GROUP, tier_drivers, tier_separators
@@ -55,6 +55,29 @@ _BASE_COL = BASE_COLUMN
 _PARETO_POINTS = 201  # curves are resampled so a chart of 1M customers stays a few kB
 _OTHER_GROUP = "other"
 _N_REASONS = 3
+
+
+#: The CSS named colours (CSS Color Module Level 4), the only colour names accepted in `tier_colors`.
+CSS_COLOR_NAMES: frozenset[str] = frozenset(
+    """
+    aliceblue antiquewhite aqua aquamarine azure beige bisque black blanchedalmond blue blueviolet
+    brown burlywood cadetblue chartreuse chocolate coral cornflowerblue cornsilk crimson cyan
+    darkblue darkcyan darkgoldenrod darkgray darkgreen darkgrey darkkhaki darkmagenta darkolivegreen
+    darkorange darkorchid darkred darksalmon darkseagreen darkslateblue darkslategray darkslategrey
+    darkturquoise darkviolet deeppink deepskyblue dimgray dimgrey dodgerblue firebrick floralwhite
+    forestgreen fuchsia gainsboro ghostwhite gold goldenrod gray green greenyellow grey honeydew
+    hotpink indianred indigo ivory khaki lavender lavenderblush lawngreen lemonchiffon lightblue
+    lightcoral lightcyan lightgoldenrodyellow lightgray lightgreen lightgrey lightpink lightsalmon
+    lightseagreen lightskyblue lightslategray lightslategrey lightsteelblue lightyellow lime
+    limegreen linen magenta maroon mediumaquamarine mediumblue mediumorchid mediumpurple
+    mediumseagreen mediumslateblue mediumspringgreen mediumturquoise mediumvioletred midnightblue
+    mintcream mistyrose moccasin navajowhite navy oldlace olive olivedrab orange orangered orchid
+    palegoldenrod palegreen paleturquoise palevioletred papayawhip peachpuff peru pink plum
+    powderblue purple rebeccapurple red rosybrown royalblue saddlebrown salmon sandybrown seagreen
+    seashell sienna silver skyblue slateblue slategray slategrey snow springgreen steelblue tan teal
+    thistle tomato turquoise violet wheat white whitesmoke yellow yellowgreen
+    """.split()
+)
 
 
 class ReportConfig(BaseModel):
@@ -95,6 +118,20 @@ class ReportConfig(BaseModel):
     top_customers_per_manager: int = Field(10, ge=0)
     waterfall_features: int = Field(8, ge=1)
     currency: str = "EUR"
+
+    @field_validator("tier_colors")
+    @classmethod
+    def _colors_are_css_colours(cls, v: dict[str, str]) -> dict[str, str]:
+        """Colours are pasted into CSS: only `#rgb`, `#rrggbb` or a named CSS colour (letters only) pass."""
+        for tier, colour in v.items():
+            if not (
+                re.fullmatch(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})", colour)
+                or colour.lower() in CSS_COLOR_NAMES
+            ):
+                raise ValueError(
+                    f"tier_colors.{tier}: {colour!r} is not a colour; use #rgb, #rrggbb or a CSS colour name"
+                )
+        return v
 
 
 @dataclass(frozen=True)

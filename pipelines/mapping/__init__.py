@@ -9,7 +9,7 @@ sources:
 tables:
   orders:
     source: lines
-    where: "~InvoiceNo.str.startswith('C')"   # pandas expression: which source rows are routed here
+    where: "~InvoiceNo.str.startswith('C')"   # expression (true/false): which source rows are routed here
     require: {customer_id: CustomerID}        # rows with this source column blank are rejected, with that reason
     derive: {line_revenue: "Quantity * UnitPrice"}
     group_by: InvoiceNo                       # optional: one contract row per group
@@ -24,6 +24,11 @@ tables:
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
 (`missing customer_id`, `not routed by the mapping`, `routed to several tables`). Dimension tables read rows without
 routing them. The mapped tables then go through the ordinary contract validation.
+
+`derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
+names, literals, arithmetic, comparisons, boolean logic and an allow-list of text/date methods, checked when the
+mapping is loaded; a refused expression is a structural error naming its key (`tables.orders.derive.line_revenue`).
+`where` must give true/false per row. `sources.*.file` is a relative path that must stay inside `--data`.
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import TABLES
-from features.validation import StructuralError
+from features.validation import StructuralError, check_date_format, check_timezone
+from pipelines.mapping.expressions import ExpressionError, evaluate, parse
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
 
@@ -49,6 +55,14 @@ class _Frozen(BaseModel):
 class SourceSpec(_Frozen):
     file: str
 
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        p = Path(v)
+        if not v.strip() or p.is_absolute() or v.startswith("~") or ".." in p.parts:
+            raise ValueError(f"source file {v!r} must be a path relative to --data, without '..'")
+        return v
+
 
 class TableMapping(_Frozen):
     source: str
@@ -58,6 +72,21 @@ class TableMapping(_Frozen):
     derive: dict[str, str] = Field(default_factory=dict)
     group_by: str | list[str] | None = None
     columns: dict[str, str | dict[str, str]]
+    date_formats: dict[str, str] = Field(default_factory=dict)  # contract column -> strftime, e.g. "%d/%m/%Y"
+
+    @model_validator(mode="after")
+    def _date_formats_usable(self) -> TableMapping:
+        for target, fmt in self.date_formats.items():
+            if target not in self.columns:
+                raise ValueError(f"date_formats names {target!r}, which is not one of the mapped columns")
+            spec = self.columns[target]
+            if isinstance(spec, dict) and next(iter(spec)) in ("min", "max"):
+                raise ValueError(
+                    f"date_formats for {target!r}: min/max of dates written as {fmt!r} text would compare "
+                    "text, not dates; use 'first' or give the source column in ISO 8601"
+                )
+            check_date_format(target, fmt)
+        return self
 
     @field_validator("columns")
     @classmethod
@@ -77,6 +106,11 @@ class Mapping(_Frozen):
     sources: dict[str, SourceSpec]
     tables: dict[str, TableMapping]
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        return None if v is None else check_timezone(v)
+
     @field_validator("tables")
     @classmethod
     def _tables_in_contract(cls, v: dict[str, TableMapping]) -> dict[str, TableMapping]:
@@ -87,22 +121,52 @@ class Mapping(_Frozen):
 
 
 def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file: its shape, and every `derive`/`where` expression against the language."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.safe_load(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StructuralError(
+            f"mapping {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
+            "save it as UTF-8"
+        ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise StructuralError(f"cannot read mapping {path}: {exc}") from exc
     try:
-        return Mapping.model_validate(data)
+        mapping = Mapping.model_validate(data)
     except ValueError as exc:
         raise StructuralError(f"invalid mapping {path}:\n{exc}") from exc
+    for table, spec in mapping.tables.items():
+        for key, expr in _expressions(table, spec):
+            try:
+                parse(expr)
+            except ExpressionError as exc:
+                raise StructuralError(f"mapping {path}: {key} = {expr!r} is refused: {exc}") from None
+    return mapping
+
+
+def _expressions(table: str, spec: TableMapping) -> list[tuple[str, str]]:
+    out = [(f"tables.{table}.derive.{k}", e) for k, e in spec.derive.items()]
+    if spec.where is not None:
+        out.append((f"tables.{table}.where", spec.where))
+    return out
 
 
 def _eval(frame: pd.DataFrame, expr: str, what: str) -> pd.Series:
     try:
-        out = frame.eval(expr, engine="python")
-    except Exception as exc:  # any failure of a user expression is a structural error
-        raise StructuralError(f"mapping {what}: cannot evaluate {expr!r}: {exc}") from exc
-    return out
+        return evaluate(parse(expr), frame)
+    except ExpressionError as exc:
+        raise StructuralError(f"mapping {what} = {expr!r}: {exc}") from None
+
+
+def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
+    """The source file inside `data_dir` (symlinks resolved); anything resolving outside it is refused."""
+    root = Path(data_dir).resolve()
+    path = (root / file).resolve()
+    if not path.is_relative_to(root):
+        raise StructuralError(
+            f"mapping {mapping_path}: source file {file!r} resolves to {path}, outside the data directory {root}"
+        )
+    return path
 
 
 def _blank(s: pd.Series) -> pd.Series:
@@ -144,11 +208,17 @@ def apply_mapping(
         frame = src
         if spec.derive:
             frame = frame.assign(
-                **{k: _eval(frame, e, f"{table}.derive.{k}") for k, e in spec.derive.items()}
+                **{k: _eval(frame, e, f"tables.{table}.derive.{k}") for k, e in spec.derive.items()}
             )
         take = np.ones(len(frame), dtype=bool)
         if spec.where:
-            take = _eval(frame, spec.where, f"{table}.where").fillna(False).to_numpy(dtype=bool)
+            w = _eval(frame, spec.where, f"tables.{table}.where")
+            if not pd.api.types.is_bool_dtype(w.dtype):
+                raise StructuralError(
+                    f"mapping tables.{table}.where = {spec.where!r} must give true/false per row, "
+                    f"but gives {w.dtype} values (e.g. {list(w.dropna().astype(str).head(3))})"
+                )
+            take = w.fillna(False).to_numpy(dtype=bool)  # missing (e.g. blank text) is not routed
         if spec.role == "route":
             routed[spec.source] += take
         ok = take.copy()

@@ -1,0 +1,285 @@
+"""The mapping expression language: a small, safe subset of Python evaluated on pandas columns.
+
+`derive` and `where` expressions in a mapping are parsed with `ast` and checked node by node before anything runs;
+they are evaluated here on the source columns, never handed to `eval`, `DataFrame.eval` or `DataFrame.query`.
+
+Allowed:
+- column names (`Quantity`; no dunder names), literals (numbers, text, `True`/`False`), lists/tuples of literals
+  (only as the argument of `isin`);
+- arithmetic `+ - * / // %`, unary `-`/`+`, comparisons `== != < <= > >=` (chains too);
+- boolean logic `&`, `|`, `~`, `and`, `or`, `not` (on true/false values only);
+- `col.isin([...])`, `col.isna()`, `col.notna()`;
+- text methods `col.str.startswith/endswith/contains(literal)` (literal match, never a regex), `.str.lower()`,
+  `.str.upper()`, `.str.strip()`, `.str.len()`, `.str.slice(start, stop)`;
+- date parts `col.dt.year`, `.dt.month`, `.dt.day`, `.dt.hour`, `.dt.dayofweek`, `.dt.quarter`.
+
+Everything else (other calls, attributes, `@` variables, subscripts, lambdas, comprehensions, `**`) is refused with
+the offending part named.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any
+
+import pandas as pd
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+}
+_CMPOPS = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+#: `.str.<method>`: number of positional literal arguments allowed (min, max)
+STR_METHODS: dict[str, tuple[int, int]] = {
+    "startswith": (1, 1),
+    "endswith": (1, 1),
+    "contains": (1, 1),
+    "lower": (0, 0),
+    "upper": (0, 0),
+    "strip": (0, 0),
+    "len": (0, 0),
+    "slice": (1, 2),
+}
+DT_ATTRIBUTES = ("year", "month", "day", "hour", "minute", "dayofweek", "quarter", "date")
+SERIES_METHODS: dict[str, tuple[int, int]] = {"isin": (1, 1), "isna": (0, 0), "notna": (0, 0)}
+MAX_LITERAL = 10**15  # bounds the size of literal numbers (no huge integers to compute with)
+MAX_TEXT = 1000
+
+
+class ExpressionError(ValueError):
+    """An expression outside the language, or one that cannot be evaluated on the given columns."""
+
+
+def _part(node: ast.AST) -> str:
+    return ast.unparse(node)
+
+
+def _literal(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float, str)):
+        v = node.value
+        if isinstance(v, str) and len(v) > MAX_TEXT:
+            raise ExpressionError(f"text literal longer than {MAX_TEXT} characters")
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_LITERAL:
+            raise ExpressionError(f"number literal {_part(node)} is larger than {MAX_LITERAL:g}")
+        return v
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        v = _literal(node.operand)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return -v
+    raise ExpressionError(f"{_part(node)!r} must be a literal (a number, text or True/False)")
+
+
+def _check_call(node: ast.Call) -> None:
+    if node.keywords:
+        raise ExpressionError(f"keyword arguments are not allowed: {_part(node)!r}")
+    f = node.func
+    if not isinstance(f, ast.Attribute):
+        raise ExpressionError(f"only the allowed column methods can be called, not {_part(f)!r}")
+    base = f.value
+    if isinstance(base, ast.Attribute) and base.attr == "str":
+        allowed, what = STR_METHODS, ".str."
+        check(base.value)
+    elif f.attr in SERIES_METHODS:
+        allowed, what = SERIES_METHODS, "."
+        check(base)
+    else:
+        raise ExpressionError(
+            f"method {_part(f)!r} is not allowed; allowed: "
+            + ", ".join([f".{m}()" for m in SERIES_METHODS] + [f".str.{m}()" for m in STR_METHODS])
+        )
+    if f.attr not in allowed:
+        raise ExpressionError(
+            f"method {what}{f.attr}() in {_part(node)!r} is not allowed; allowed: {', '.join(allowed)}"
+        )
+    lo, hi = allowed[f.attr]
+    if not lo <= len(node.args) <= hi:
+        raise ExpressionError(f"{what}{f.attr}() takes {lo}-{hi} argument(s): {_part(node)!r}")
+    for a in node.args:
+        if f.attr == "isin":
+            if not isinstance(a, (ast.List, ast.Tuple)):
+                raise ExpressionError(f"isin takes a list of literals: {_part(node)!r}")
+            for e in a.elts:
+                _literal(e)
+        elif f.attr == "slice":
+            if not isinstance(_literal(a), int):
+                raise ExpressionError(f"slice takes whole numbers: {_part(node)!r}")
+        elif not isinstance(_literal(a), str):
+            raise ExpressionError(f"{what}{f.attr}() takes text: {_part(node)!r}")
+
+
+def check(node: ast.AST) -> None:
+    """Refuse every node outside the language (raises `ExpressionError` naming the offending part)."""
+    if isinstance(node, ast.Expression):
+        return check(node.body)
+    if isinstance(node, ast.Name):
+        if node.id.startswith("__") or not isinstance(node.ctx, ast.Load):
+            raise ExpressionError(f"name {node.id!r} is not allowed")
+        return None
+    if isinstance(node, ast.Constant):
+        _literal(node)
+        return None
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, (ast.USub, ast.UAdd, ast.Not, ast.Invert)):
+            raise ExpressionError(f"operator in {_part(node)!r} is not allowed")
+        return check(node.operand)
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise ExpressionError(f"operator in {_part(node)!r} is not allowed (no ** or @)")
+        check(node.left)
+        return check(node.right)
+    if isinstance(node, ast.BoolOp):
+        for v in node.values:
+            check(v)
+        return None
+    if isinstance(node, ast.Compare):
+        for op in node.ops:
+            if type(op) not in _CMPOPS:
+                raise ExpressionError(
+                    f"comparison in {_part(node)!r} is not allowed (use ==, !=, <, <=, >, >=, .isin([...]))"
+                )
+        check(node.left)
+        for c in node.comparators:
+            check(c)
+        return None
+    if isinstance(node, ast.Call):
+        return _check_call(node)
+    if isinstance(node, ast.Attribute):
+        if isinstance(node.value, ast.Attribute) and node.value.attr == "dt" and node.attr in DT_ATTRIBUTES:
+            return check(node.value.value)
+        raise ExpressionError(
+            f"attribute {_part(node)!r} is not allowed; allowed: "
+            + ", ".join(f".dt.{a}" for a in DT_ATTRIBUTES)
+            + " and the methods of the mapping language"
+        )
+    raise ExpressionError(f"{_part(node)!r} is not part of the mapping language")
+
+
+def parse(expr: str) -> ast.Expression:
+    """Parse and check an expression; raise `ExpressionError` naming the problem."""
+    if not isinstance(expr, str) or not expr.strip():
+        raise ExpressionError("empty expression")
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"not a valid expression: {exc.msg}") from None
+    check(tree)
+    return tree
+
+
+def _is_bool(v: Any) -> bool:
+    if isinstance(v, pd.Series):
+        return pd.api.types.is_bool_dtype(v.dtype)
+    return isinstance(v, bool)
+
+
+def _need_bool(v: Any, node: ast.AST, what: str) -> Any:
+    if not _is_bool(v):
+        raise ExpressionError(f"{what} needs true/false values, but {_part(node)!r} is not true/false")
+    return v
+
+
+def _str_call(s: pd.Series, name: str, args: list[Any]) -> pd.Series:
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        raise ExpressionError(f".str.{name}() needs a text column, not {s.dtype}")
+    acc = s.astype("object").str
+    if name in ("startswith", "endswith"):
+        out = getattr(acc, name)(args[0])
+    elif name == "contains":
+        out = acc.contains(args[0], regex=False)
+    elif name == "slice":
+        return acc.slice(*args)
+    else:
+        return getattr(acc, name)()
+    return out.astype("boolean")  # missing text stays missing (not true, not false)
+
+
+def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
+    if isinstance(node, ast.Expression):
+        return _eval(node.body, frame)
+    if isinstance(node, ast.Name):
+        if node.id in ("True", "False"):
+            return node.id == "True"
+        if node.id not in frame.columns:
+            raise ExpressionError(f"column {node.id!r} does not exist; columns: {list(frame.columns)}")
+        return frame[node.id]
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp):
+        v = _eval(node.operand, frame)
+        if isinstance(node.op, (ast.Not, ast.Invert)):
+            v = _need_bool(v, node.operand, "~/not")
+            return ~v if isinstance(v, pd.Series) else not v
+        return -v if isinstance(node.op, ast.USub) else +v
+    if isinstance(node, ast.BoolOp):
+        values = [_need_bool(_eval(v, frame), v, "and/or") for v in node.values]
+        out = values[0]
+        for v in values[1:]:
+            out = (out & v) if isinstance(node.op, ast.And) else (out | v)
+        return out
+    if isinstance(node, ast.BinOp):
+        left, right = _eval(node.left, frame), _eval(node.right, frame)
+        if not isinstance(left, pd.Series) and not isinstance(right, pd.Series):
+            raise ExpressionError(f"{_part(node)!r} computes with literals only; use a column")
+        if isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            _need_bool(left, node.left, "&/|")
+            _need_bool(right, node.right, "&/|")
+        return _BINOPS[type(node.op)](left, right)
+    if isinstance(node, ast.Compare):
+        out = None
+        left = _eval(node.left, frame)
+        for op, comp in zip(node.ops, node.comparators, strict=True):
+            right = _eval(comp, frame)
+            r = _CMPOPS[type(op)](left, right)
+            out = r if out is None else (out & r)
+            left = right
+        return out
+    if isinstance(node, ast.Call):
+        f = node.func
+        assert isinstance(f, ast.Attribute)
+        if isinstance(f.value, ast.Attribute) and f.value.attr == "str":
+            s = _eval(f.value.value, frame)
+            args = [_literal(a) for a in node.args]
+            if not isinstance(s, pd.Series):
+                raise ExpressionError(f"{_part(node)!r} needs a column")
+            return _str_call(s, f.attr, args)
+        s = _eval(f.value, frame)
+        if not isinstance(s, pd.Series):
+            raise ExpressionError(f"{_part(node)!r} needs a column")
+        if f.attr == "isin":
+            lst = node.args[0]
+            assert isinstance(lst, (ast.List, ast.Tuple))
+            return s.isin([_literal(e) for e in lst.elts])
+        return s.isna() if f.attr == "isna" else s.notna()
+    if isinstance(node, ast.Attribute):  # .dt.<part>, checked by `check`
+        s = _eval(node.value.value, frame)  # type: ignore[attr-defined]
+        if not isinstance(s, pd.Series) or not pd.api.types.is_datetime64_any_dtype(s.dtype):
+            raise ExpressionError(f"{_part(node)!r} needs a date column")
+        return getattr(s.dt, node.attr)
+    raise ExpressionError(f"{_part(node)!r} is not part of the mapping language")  # unreachable after check
+
+
+def evaluate(tree: ast.Expression, frame: pd.DataFrame) -> pd.Series:
+    """Evaluate a checked expression on `frame`; the result is a Series aligned with `frame`."""
+    try:
+        out = _eval(tree, frame)
+    except ExpressionError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        raise ExpressionError(f"cannot evaluate on these columns: {type(exc).__name__}: {exc}") from None
+    if not isinstance(out, pd.Series):
+        out = pd.Series([out] * len(frame), index=frame.index)
+    return out
