@@ -296,13 +296,22 @@ def finish_scores(
     if not out.index.equals(status.index):
         out = out.reindex(status.index)  # customers with no feature row (first seen after as-of) included
     scored = (status["status"] == SCORED).to_numpy()
+    for col in bundle.output_columns:  # the schema does not depend on how many customers were scored
+        if col not in out.columns:
+            out[col] = np.nan
     blank = [c for c in out.columns if c.startswith(("pred_", "value_reason_", "churn_reason_"))]
     if not scored.all() and blank:
         out.loc[~scored, blank] = np.nan  # only scored rows carry predictions and reasons
-    tiers = assign_tiers(out[scored], cfg.tiers, bundle.horizon_days)
-    for col in tiers.columns:  # added column by column: a join would copy every score column once more
-        values = tiers[col].reindex(out.index)
-        out[col] = values.astype("str") if col in ("tier", "rating") else values
+    if scored.any():
+        tiers = assign_tiers(out[scored], cfg.tiers, bundle.horizon_days)
+        for col in tiers.columns:  # added column by column: a join would copy every score column once more
+            values = tiers[col].reindex(out.index)
+            out[col] = values.astype("str") if col in ("tier", "rating") else values
+        skipped = tuple(tiers.attrs.get("skipped_rules", ()))
+    else:  # nobody to tier (e.g. stale data scored with --allow-stale: every customer lapsed)
+        for col in ("tier", "tier_reason", "rating", "flags"):
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
+        skipped = ()
     out["flags"] = out["flags"].fillna("")
     out["tier_reason"] = out["tier_reason"].astype("str")
     out["status"] = status["status"].to_numpy()
@@ -316,7 +325,7 @@ def finish_scores(
     out["account_manager_id"] = manager
     out.index.name = "customer_id"
     out = out.reset_index()
-    out.attrs["skipped_rules"] = tuple(tiers.attrs.get("skipped_rules", ()))
+    out.attrs["skipped_rules"] = skipped
     return out
 
 
@@ -432,12 +441,8 @@ def score_pandas(
     finally:
         if writer is not None:
             writer.close()
-    if not is_scored.any():
-        counts = status["status"].value_counts().to_dict()
-        raise StructuralError(
-            f"no customer can be scored as of {as_of.date()}: "
-            + (", ".join(f"{k}: {v:,}" for k, v in counts.items()) or "no customer in the data")
-        )
+    if status.empty:
+        raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
     t0 = time.perf_counter()
     scores = finish_scores(compact_parts, tables, as_of, model_version, bundle, cfg, status)
     timings["tiers_s"] = time.perf_counter() - t0
@@ -683,10 +688,20 @@ def run_score(
             write_frame(scores, staged["scores"])
         else:
             write_scores_parquet(scores, staged["scores"])
+        if not staged[
+            "contributions"
+        ].exists():  # nobody scored, or a model without an additive value booster
+            empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
+            empty.to_parquet(staged["contributions"], index=False)
         write_json(manifest, staged["manifest"])
         publish(staged, paths)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if manifest["customers_scored"] == 0:
+        console.print(
+            "[bold yellow]warning:[/] no customer could be scored: "
+            + ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
+        )
     unseen = manifest.get("unseen_categories") or {}
     if unseen:
         console.print(

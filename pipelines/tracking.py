@@ -40,8 +40,15 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
     uri = resolve_tracking_uri(tracking_dir, uri)
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    user_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # MLflow also writes the URI into MLFLOW_TRACKING_URI; put back what the user had, so the variable keeps
+    # meaning "the user's choice" for the next job in this process (and for child processes).
+    if user_env is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = user_env
     # MLflow's own chatter (alembic migrations, "Validating input example") is noise for our users.
     for name in ("alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
