@@ -363,5 +363,6 @@ def decide_promotion(
             blocked.append(f"{text} (not better than the baseline)")
     head = "" if has_champion else "no champion to compare with; "
     if blocked:
-        return PromotionDecision(False, head + "not promoted: " + " | ".join(blocked))
+        also = f" | passed: {' | '.join(passed)}" if passed else ""
+        return PromotionDecision(False, head + "not promoted: " + " | ".join(blocked) + also)
     return PromotionDecision(True, head + "promoted: " + " | ".join(passed))

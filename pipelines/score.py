@@ -299,6 +299,13 @@ def finish_scores(
     for col in bundle.output_columns:  # the schema does not depend on how many customers were scored
         if col not in out.columns:
             out[col] = np.nan
+    # One column order whichever rows came first (a chunk of only unscored customers carries no predictions):
+    # predictions, reasons, then the carried features, as `score_features` orders them.
+    reasons = [c for c in out.columns if c.startswith(("value_reason_", "churn_reason_"))]
+    rest = [c for c in out.columns if c not in bundle.output_columns and c not in reasons]
+    order = [*bundle.output_columns, *reasons, *rest]
+    if list(out.columns) != order:
+        out = out[order]
     blank = [c for c in out.columns if c.startswith(("pred_", "value_reason_", "churn_reason_"))]
     if not scored.all() and blank:
         out.loc[~scored, blank] = np.nan  # only scored rows carry predictions and reasons
@@ -599,7 +606,6 @@ def run_score(
             "config": run_cfg.digest(),
             "features": cfg.features.model_dump(mode="json"),
             "labels": cfg.labels.model_dump(mode="json"),
-            "out_format": out.suffix or "directory",
         }
     )
     staging = staging_dir(out, run_id)

@@ -253,7 +253,8 @@ def test_model_with_btyd_features_scores(trained, tmp_path):
     assert any(f.startswith("btyd_") for f in res.bundle.feature_names)
     run = _score(trained, tmp_path / "s.parquet", config=config)
     s = pd.read_parquet(tmp_path / "s.parquet")
-    assert len(s) == run.manifest["customers_scored"] and s["pred_value_365d"].notna().all()
+    scored = s[s["status"] == "scored"]
+    assert len(scored) == run.manifest["customers_scored"] and scored["pred_value_365d"].notna().all()
     contrib = pd.read_parquet(tmp_path / "s.contributions.parquet")
     assert any(c.startswith("btyd_") for c in contrib.columns)
 
