@@ -249,7 +249,7 @@ def run_report(
     from pipelines.report import build_reports
 
     cfg = load_config(config)
-    check_writable(Path(out) / "index.html", "report directory")
+    check_writable(Path(out), "report directory")  # its parent: the directory itself is replaced whole
     run = read_output_set(Path(scores_path))
     scores, contrib, manifest = run.scores, run.contributions, run.manifest
     version = str(manifest.get("model_version", scores["model_version"].iloc[0] if len(scores) else "?"))

@@ -80,6 +80,17 @@ class ScoresSchema:
             return "date"
         return "number"
 
+    def check_written(self, frame: pd.DataFrame) -> None:
+        """Before publishing: every required column is there and every text column holds text (a bug if not)."""
+        missing = [c for c in self.required if c not in frame.columns]
+        not_text = [
+            c
+            for c in frame.columns
+            if self.kind(str(c)) == "text" and not pd.api.types.is_string_dtype(frame[c].dtype)
+        ]
+        if missing or not_text:
+            raise RuntimeError(f"scores break their schema: missing {missing}, not text {not_text}")
+
     def conform(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         """Coerce a scores frame read back to the schema's types; refuse what is not a scores file."""
         missing = [c for c in self.required if c not in frame.columns]

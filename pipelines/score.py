@@ -545,7 +545,7 @@ def run_score(
 
     from pipelines.io import check_writable, data_fingerprint, write_frame, write_json
     from pipelines.jobs import load_and_report, parse_date
-    from pipelines.outputs import output_paths, publish, run_id_for, staging_dir
+    from pipelines.outputs import SCORES_SCHEMA, output_paths, publish, run_id_for, staging_dir
     from pipelines.tracking import configure_tracking, load_bundle
     from pipelines.train import last_order, mapping_digest, warn_later_events
 
@@ -686,6 +686,7 @@ def run_score(
             "total_seconds": round(time.perf_counter() - t_start, 3),
             **info,
         }
+        SCORES_SCHEMA.check_written(scores)
         if engine == "spark" and out.suffix not in (".parquet", ".csv"):
             from pipelines.spark import write_spark_output
 
