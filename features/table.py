@@ -61,6 +61,7 @@ from features._engine import (
 )
 from features._engine import to_ns as _ns
 from features.config import FeatureConfig, LabelConfig
+from features.population import classify
 from features.registry import feature_registry
 
 GROUP_TABLES: dict[str, tuple[str, ...]] = {
@@ -209,16 +210,12 @@ class _Builder:
         for i, c in enumerate(self.p.cutoffs):
             has_order = self.first_order < c
             keep = has_order | (self.signup < c)
-            if label_config is not None:
-                if label_config.require_order_before_cutoff:
-                    keep &= has_order
-                if label_config.exclude_cancelled:
-                    keep &= ~(self.churned < c)
-                if label_config.max_lapse_days is not None:
-                    last = self.last_order_all()[i]
-                    signup_days = np.where(self.signup < c, (self.signup - self.p.ref) / DAY_NS, np.nan)
-                    activity = np.where(np.isnan(last), signup_days, last)
-                    keep &= activity >= cut_days[i] - label_config.max_lapse_days
+            if label_config is not None:  # the one population rule (features.population), "scored" only
+                last = self.last_order_all()[i]
+                signup_days = np.where(self.signup < c, (self.signup - self.p.ref) / DAY_NS, np.nan)
+                activity = np.where(np.isnan(last), signup_days, last)
+                codes = classify(keep, has_order, self.churned < c, cut_days[i] - activity, label_config)
+                keep = codes == 0
             rows.append(np.flatnonzero(keep))
         self.p.set_rows(rows)
 

@@ -172,14 +172,15 @@ def run_backtest(
     feature_config: FeatureConfig,
     label_config: LabelConfig,
     model_config: ModelConfig,
-    candidates: Mapping[str, ModelConfig] | None = None,
+    candidates: Mapping[str, ModelConfig | tuple[ModelConfig, FeatureConfig]] | None = None,
     baselines: tuple[str, ...] = ("persistence", "past_rate", "btyd", "btyd_no_purchase"),
     tier_config: TierConfig | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest (see the module docstring).
 
-    `candidates` optionally scores several model configurations side by side (name -> config) on the same
-    folds; by default the one `model_config` is reported as "model". Fold count and spacing come from
+    `candidates` optionally scores several model configurations side by side (name -> config, or
+    (config, feature config) for a candidate whose features are built with its own settings, e.g. the
+    champion's stored ones) on the same folds and the same customers; by default the one `model_config` is reported as "model". Fold count and spacing come from
     `model_config.backtest_folds` / `backtest_step_months`. `baselines` names the baselines to score
     ("persistence", "past_rate", "btyd", "btyd_no_purchase"; the last two fit BTYD separately).
     """
@@ -199,15 +200,35 @@ def run_backtest(
         if train.empty or evaluation.empty:
             notes.append(f"fold {fold} ({t.date()}): no training or evaluation rows, skipped")
             continue
+        n_churned = int(train[f"label_churned_{h}d"].sum())
+        if train["customer_id"].nunique() < model_config.min_training_customers or n_churned in (
+            0,
+            len(train),
+        ):
+            notes.append(
+                f"fold {fold} ({t.date()}): {train['customer_id'].nunique()} customers, {n_churned} of "
+                f"{len(train)} rows churned: too little to fit (fewer than {model_config.min_training_customers} "
+                "customers or one churn class only), skipped"
+            )
+            continue
         known = truncate_tables(tables, t)  # what a scorer at t could see
         actual = evaluation[f"label_net_profit_{h}d"].to_numpy(dtype=np.float64)
         churned = evaluation[f"label_churned_{h}d"].to_numpy(dtype=np.float64)
         btyd_ready: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
         scored: dict[str, tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]] = {}
-        for name, cfg in cands.items():
+        for name, spec in cands.items():
+            cfg, own_features = spec if isinstance(spec, tuple) else (spec, feature_config)
             tr, ev = train, evaluation
-            if cfg.use_btyd_features:
+            if own_features != feature_config:
+                # Same fold, same customers (eligibility does not depend on feature settings), own features.
+                tr = build_training_set(tables, t, h, own_features, label_config)
+                ev = evaluation_rows(tables, t, h, own_features, label_config)
+                ev = ev.set_index("customer_id").loc[evaluation["customer_id"]].reset_index()
+            if cfg.use_btyd_features and own_features != feature_config:
+                tr, n1 = add_btyd_features(tr, tables, h, cfg.btyd_penalizer)
+                ev, n2 = add_btyd_features(ev, known, h, cfg.btyd_penalizer)
+            elif cfg.use_btyd_features:
                 if btyd_ready is None:
                     tr_b, n1 = add_btyd_features(train, tables, h, cfg.btyd_penalizer)
                     ev_b, n2 = add_btyd_features(evaluation, known, h, cfg.btyd_penalizer)
@@ -276,3 +297,72 @@ def run_backtest(
             tier_rows, columns=["fold", "cutoff", "tier", "model", "metric", "value"]
         ),
     )
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Whether a new model may replace the champion, and why (with the per-fold numbers)."""
+
+    promote: bool
+    reason: str
+
+
+def decide_promotion(
+    metrics: pd.DataFrame,
+    primary: tuple[str, ...] | list[str],
+    config: ModelConfig,
+    candidate: str = OUR_MODEL,
+    champion: str | None = "champion",
+) -> PromotionDecision:
+    """The promotion gate over one backtest's per-fold metrics (`BacktestResult.metrics`).
+
+    Promote only when, for every primary metric,
+    - in every fold where both were scored, the candidate is no worse than the champion by more than
+      `config.tolerance_for(metric)` (paired: same fold, same rows; direction from `METRIC_DIRECTIONS`), and
+    - the candidate's mean over folds is better than `config.promotion_baseline`'s.
+    `champion=None` (or absent from `metrics`) skips the first test only: there is nothing to compare against.
+    A primary metric the candidate has no value for blocks promotion.
+    """
+    lo, hi = config.interval_quantiles
+    nominal = hi - lo
+    base = config.promotion_baseline
+    m = metrics.dropna(subset=["value"])
+    has_champion = champion is not None and (m["model"] == champion).any()
+    blocked: list[str] = []
+    passed: list[str] = []
+    for metric in primary:
+        mine = m[(m["model"] == candidate) & (m["metric"] == metric)].set_index("fold")["value"]
+        if mine.empty:
+            blocked.append(f"{metric}: no backtest value for the new model")
+            continue
+        tol = config.tolerance_for(metric)
+        if has_champion:
+            theirs = m[(m["model"] == champion) & (m["metric"] == metric)].set_index("fold")["value"]
+            folds = sorted(set(mine.index) & set(theirs.index))
+            per_fold = []
+            worse = False
+            for f in folds:
+                gap = mt.metric_loss(metric, mine[f], nominal) - mt.metric_loss(metric, theirs[f], nominal)
+                per_fold.append(f"fold {f} {mine[f]:.4f} vs {theirs[f]:.4f}")
+                worse |= gap > tol + 1e-12
+            text = f"{metric} ({mt.METRIC_DIRECTIONS[metric]} is better, tolerance {tol:g}) new vs champion: "
+            text += "; ".join(per_fold) if per_fold else "no common fold"
+            if worse or not folds:
+                blocked.append(text)
+            else:
+                passed.append(text)
+        baseline = m[(m["model"] == base) & (m["metric"] == metric)]["value"]
+        if baseline.empty:
+            passed.append(f"{metric}: no {base} baseline value to compare with")
+            continue
+        mean_new, mean_base = float(mine.mean()), float(baseline.mean())
+        text = f"{metric} mean new {mean_new:.4f} vs {base} {mean_base:.4f}"
+        if mt.metric_loss(metric, mean_new, nominal) < mt.metric_loss(metric, mean_base, nominal):
+            passed.append(text)
+        else:
+            blocked.append(f"{text} (not better than the baseline)")
+    head = "" if has_champion else "no champion to compare with; "
+    if blocked:
+        also = f" | passed: {' | '.join(passed)}" if passed else ""
+        return PromotionDecision(False, head + "not promoted: " + " | ".join(blocked) + also)
+    return PromotionDecision(True, head + "promoted: " + " | ".join(passed))

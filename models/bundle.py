@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.config import FeatureConfig, LabelConfig
 from models.churn import ChurnModel
 from models.config import ModelConfig
 from models.value import FeatureContract, FutureValueModel, feature_columns
@@ -110,11 +111,40 @@ class CustomerValueModel:
     Fitted attributes: `contract_` (FeatureContract), `value_model_` (FutureValueModel), `churn_model_`
     (ChurnModel), `drift_reference_` (dict), `training_cutoffs_` (list of ISO dates), `n_training_rows_`,
     `notes_` (warnings collected while fitting).
+
+    The model carries its contract: besides the feature names and dtypes, the settings that give the features
+    and the population their meaning (`feature_config`, `label_config` with the eligibility rules, the
+    `mapping_digest` of the foreign-schema mapping, `horizon_days`). Scoring builds features with these, not
+    with whatever configuration the scoring run was given. They are None in models pickled before they existed
+    (read them with `getattr(bundle, "feature_config", None)`).
     """
 
-    def __init__(self, horizon_days: int = 365, config: ModelConfig | None = None) -> None:
+    def __init__(
+        self,
+        horizon_days: int = 365,
+        config: ModelConfig | None = None,
+        feature_config: FeatureConfig | None = None,
+        label_config: LabelConfig | None = None,
+        mapping_digest: str | None = None,
+    ) -> None:
         self.horizon_days = horizon_days
         self.config = config if config is not None else ModelConfig()
+        self.feature_config = feature_config
+        self.label_config = label_config
+        self.mapping_digest = mapping_digest
+
+    def contract_settings(self) -> dict[str, object] | None:
+        """The stored settings as plain data (None for a model saved before models carried them)."""
+        feats = getattr(self, "feature_config", None)
+        labels = getattr(self, "label_config", None)
+        if feats is None or labels is None:
+            return None
+        return {
+            "features": feats.model_dump(mode="json"),
+            "labels": labels.model_dump(mode="json"),
+            "mapping_digest": getattr(self, "mapping_digest", None),
+            "horizon_days": self.horizon_days,
+        }
 
     # -- column names --------------------------------------------------------------------------------------
     @property
@@ -182,6 +212,38 @@ class CustomerValueModel:
         if "customer_id" in frame.columns and frame["customer_id"].duplicated().any():
             problems.append("customer_id is not unique")
         return problems
+
+    def grade_contract(self, frame: pd.DataFrame) -> tuple[list[str], dict[str, dict[str, int]], list[str]]:
+        """Contract problems graded: (refusals, unseen categories, ignored columns).
+
+        Refusals (missing feature columns, wrong dtypes, duplicate rows) mean the model cannot score the frame.
+        Unseen categories (column -> value -> row count) are scored as missing, as at fit; columns the model does
+        not know are ignored. Neither stops a run; both are reported.
+        """
+        c = self.contract_
+        fatal: list[str] = []
+        missing = [n for n in c.names if n not in frame.columns]
+        if missing:
+            fatal.append(f"missing feature columns: {missing}")
+        unseen: dict[str, dict[str, int]] = {}
+        for n in c.names:
+            if n not in frame.columns:
+                continue
+            col = frame[n]
+            if c.dtypes[n] == "float64":
+                if not pd.api.types.is_numeric_dtype(col) or isinstance(col.dtype, pd.CategoricalDtype):
+                    fatal.append(f"{n}: expected a numeric column, got {col.dtype}")
+                continue
+            values = col.astype("str").where(col.notna()).dropna()
+            new = values[~values.isin(c.categories[n])]
+            if len(new):
+                unseen[n] = {str(k): int(v) for k, v in new.value_counts().sort_index().items()}
+        if frame.index.duplicated().any():
+            fatal.append("the index has duplicate rows (one row per customer expected)")
+        if "customer_id" in frame.columns and frame["customer_id"].duplicated().any():
+            fatal.append("customer_id is not unique")
+        ignored = [n for n in feature_columns(frame) if n not in c.dtypes]
+        return fatal, unseen, ignored
 
     def predict(self, feature_table: pd.DataFrame) -> pd.DataFrame:
         """Predictions for every row of the feature table, indexed like it (columns: `output_columns`)."""

@@ -86,6 +86,12 @@ class ModelConfig(BaseModel):
             extra feature columns.
         btyd_penalizer: L2 penalizer of the BTYD fits.
         primary_metrics: backtest metrics (names from `models.backtest`) that decide promotion of a challenger.
+        promotion_tolerance: how much worse than the champion a new model may be on a primary metric, in any one
+            backtest fold, and still be promoted (paired fold by fold, in the metric's own units, direction from
+            `models.metrics.METRIC_DIRECTIONS`); one number for every metric or a mapping metric -> tolerance
+            (metrics not in the mapping get 0). It absorbs the noise of refitting, not a real loss.
+        promotion_baseline: the baseline the new model must beat on every primary metric (mean over folds).
+        min_training_customers: fewest distinct customers in a training set; fewer is refused with a message.
         backtest_folds: rolling-origin folds.
         backtest_step_months: months between consecutive fold cutoffs.
     """
@@ -107,6 +113,9 @@ class ModelConfig(BaseModel):
     use_btyd_features: bool = False
     btyd_penalizer: float = Field(0.1, ge=0.0)
     primary_metrics: tuple[str, ...] = ("value_norm_gini", "churn_roc_auc")
+    promotion_tolerance: float | dict[str, float] = 0.01
+    promotion_baseline: Literal["persistence", "past_rate", "btyd", "btyd_no_purchase"] = "persistence"
+    min_training_customers: int = Field(20, ge=1)
     backtest_folds: int = Field(3, ge=1)
     backtest_step_months: int = Field(3, ge=1)
 
@@ -130,6 +139,23 @@ class ModelConfig(BaseModel):
         if not value:
             raise ValueError("primary_metrics needs at least one metric")
         return value
+
+    @field_validator("promotion_tolerance")
+    @classmethod
+    def _tolerance_known(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        from models.metrics import METRIC_DIRECTIONS
+
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(not v >= 0 for v in values):
+            raise ValueError(f"promotion_tolerance must be >= 0, got {value}")
+        unknown = [m for m in value if m not in METRIC_DIRECTIONS] if isinstance(value, dict) else []
+        if unknown:
+            raise ValueError(f"promotion_tolerance names unknown metrics {unknown}")
+        return value
+
+    def tolerance_for(self, metric: str) -> float:
+        tol = self.promotion_tolerance
+        return float(tol.get(metric, 0.0)) if isinstance(tol, dict) else float(tol)
 
     @model_validator(mode="after")
     def _huber_only_with_huber(self) -> ModelConfig:

@@ -26,7 +26,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# "higher" / "lower" is better; "one" means closest to 1 is best (aggregate bias).
+#: The one table of metric directions (promotion, reports): "higher" / "lower" is better; "one" = closest to 1 is
+#: best (aggregate bias); "target" = closest to the nominal level is best (interval coverage: the nominal share
+#: of the configured interval, e.g. 0.8 for P10-P90).
 METRIC_DIRECTIONS: dict[str, str] = {
     "value_norm_gini": "higher",
     "value_spearman": "higher",
@@ -40,6 +42,26 @@ METRIC_DIRECTIONS: dict[str, str] = {
     "churn_brier": "lower",
     "churn_ece": "lower",
 }
+
+
+def metric_loss(metric: str, value: float, nominal: float | None = None) -> float:
+    """Distance of a metric value from its best, so that lower is better for every metric.
+
+    higher: -value; lower: value; one: |value - 1|; target: |value - nominal| (`nominal` required).
+    Differences of losses compare two models on one metric whatever its direction.
+    """
+    direction = METRIC_DIRECTIONS.get(metric)
+    if direction == "higher":
+        return -float(value)
+    if direction == "lower":
+        return float(value)
+    if direction == "one":
+        return abs(float(value) - 1.0)
+    if direction == "target":
+        if nominal is None:
+            raise ValueError(f"{metric} is judged against a nominal level; pass nominal=")
+        return abs(float(value) - nominal)
+    raise KeyError(f"no direction known for metric {metric!r}; known: {sorted(METRIC_DIRECTIONS)}")
 
 
 def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

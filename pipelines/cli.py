@@ -144,7 +144,14 @@ def features(
 
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="Cutoff date (default: the day after the last event in the data)."),
+    typer.Option("--as-of", help="Cutoff date (default: the day after the last order in the data)."),
+]
+TrackingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else the local mlruns/ store).",
+    ),
 ]
 HorizonOpt = Annotated[
     int | None, typer.Option("--horizon-days", min=1, help="Override labels.horizon_days.")
@@ -165,7 +172,10 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Rolling-origin backtest of the models against persistence, past spend rate and BG/NBD + Gamma-Gamma."""
+    from pipelines.io import check_writable
     from pipelines.train import load_for_modelling, overrides, run_backtest_only
+
+    check_writable(Path(out) / "backtest_metrics.csv", "backtest directory")
 
     cfg, tables, cutoff = load_for_modelling(
         data, mapping, config, overrides(horizon_days, folds), as_of, console
@@ -184,12 +194,21 @@ def train(
     ] = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Fit both models, backtest against the champion and baselines, log to MLflow, register, promote."""
-    from pipelines.train import load_for_modelling, overrides, train_and_register
+    from pipelines.train import load_for_modelling, mapping_digest, overrides, train_and_register
 
     cfg, tables, cutoff = load_for_modelling(data, mapping, config, overrides(horizon_days), as_of, console)
-    train_and_register(tables, cfg, cutoff, console, promote)
+    train_and_register(
+        tables,
+        cfg,
+        cutoff,
+        console,
+        promote,
+        mapping_sha256=mapping_digest(mapping),
+        tracking_uri=tracking_uri,
+    )
 
 
 @app.command()
@@ -210,11 +229,39 @@ def score(
     spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL.")] = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Refuse when the feature/label settings or mapping differ from the model's."
+        ),
+    ] = False,
+    allow_stale: Annotated[
+        bool,
+        typer.Option(
+            "--allow-stale",
+            help="Score even when --as-of is more than labels.max_lapse_days after the last order.",
+        ),
+    ] = False,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
     from pipelines.score import run_score
 
-    run_score(data, as_of, out, model, engine, chunk_customers, mapping, config, console, spark_master)
+    run_score(
+        data,
+        as_of,
+        out,
+        model,
+        engine,
+        chunk_customers,
+        mapping,
+        config,
+        console,
+        spark_master,
+        strict=strict,
+        allow_stale=allow_stale,
+        tracking_uri=tracking_uri,
+    )
 
 
 @app.command()
@@ -227,11 +274,12 @@ def report(
     ] = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """HTML reports: a team page and one page per account manager with only their customers."""
     from pipelines.jobs import run_report
 
-    run_report(scores, out, data, mapping, config, console)
+    run_report(scores, out, data, mapping, config, console, tracking_uri)
 
 
 @app.command()
@@ -239,11 +287,12 @@ def report(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Working directory for the demo.")] = Path("demo"),
     config: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Run the whole product on the built-in demo company."""
     from pipelines.jobs import run_demo
 
-    run_demo(out, config, console)
+    run_demo(out, config, console, tracking_uri)
 
 
 if __name__ == "__main__":  # pragma: no cover

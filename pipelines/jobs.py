@@ -159,7 +159,7 @@ def run_features(
         )
 
 
-def run_demo(out: Path, config: Path | None, console: Console) -> None:
+def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str | None = None) -> None:
     """The whole product on the built-in demo company: generate, validate, train, score, report."""
     from pipelines.score import run_score
     from pipelines.train import default_as_of, train_and_register
@@ -174,7 +174,9 @@ def run_demo(out: Path, config: Path | None, console: Console) -> None:
     loaded = load_and_report(data_dir, None, cfg, console, rejects=out / "rejects")
     as_of = default_as_of(loaded.tables)
     console.rule(f"3. training and backtest (as of {as_of.date()}, horizon {cfg.labels.horizon_days} days)")
-    trained = train_and_register(loaded.tables, cfg, as_of, console, out_dir=out / "backtest")
+    trained = train_and_register(
+        loaded.tables, cfg, as_of, console, out_dir=out / "backtest", tracking_uri=tracking_uri
+    )
     console.rule("4. scoring the whole base")
     scores_path = out / "scores.parquet"
     run_score(
@@ -187,9 +189,10 @@ def run_demo(out: Path, config: Path | None, console: Console) -> None:
         None,
         config,
         console,
+        tracking_uri=tracking_uri,
     )
     console.rule("5. reports")
-    index = run_report(scores_path, out / "reports", data_dir, None, config, console)
+    index = run_report(scores_path, out / "reports", data_dir, None, config, console, tracking_uri)
     managers = sorted((out / "reports").glob("manager-*.html"))
     console.print(f"\nteam report:     {index.resolve()}")
     console.print(
@@ -200,15 +203,27 @@ def run_demo(out: Path, config: Path | None, console: Console) -> None:
     )
 
 
-def model_card(version: str, cfg: AppConfig, horizon_days: int, fingerprint: dict | None = None) -> dict:
-    """What the team page says about the model: version, training run, backtest metrics, data fingerprint."""
+def model_card(
+    version: str,
+    cfg: AppConfig,
+    horizon_days: int,
+    fingerprint: dict | None = None,
+    run_id: str | None = None,
+    tracking_uri: str | None = None,
+) -> dict:
+    """What the team page says about the model: version, training run, backtest metrics, data fingerprint.
+
+    Read from the model's own training run (`run_id`, recorded in the scores manifest) in the tracking store
+    the scoring run used (`tracking_uri`, also recorded), not from a version number looked up in whatever store
+    the working directory has. Without a run id (scores from an older `cvp score`) the card says so.
+    """
     import json
 
     import mlflow
 
     from pipelines.tracking import configure_tracking
 
-    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     card: dict = {
         "model_name": cfg.mlflow.registered_model,
         "model_version": version,
@@ -218,13 +233,19 @@ def model_card(version: str, cfg: AppConfig, horizon_days: int, fingerprint: dic
         "data_fingerprint": fingerprint or {},
         "feature_manifest": {},
     }
+    if not run_id:
+        card["notes"] = "the scores name no training run: backtest artefacts unavailable"
+        return card
     client = mlflow.MlflowClient()
     try:
-        mv = client.get_model_version(cfg.mlflow.registered_model, version)
-    except Exception:  # an unregistered model (e.g. a runs:/ uri): the card shows what the scores carry
+        run = client.get_run(run_id)
+    except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
+        card["notes"] = (
+            f"training run {run_id} not found in {mlflow.get_tracking_uri()}: {type(exc).__name__}"
+        )
         return card
-    card["trained_at"] = pd.Timestamp(mv.creation_timestamp, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
-    run_id = mv.run_id
+    card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
+    card["run_id"] = run_id
     with TemporaryDirectory() as tmp:
         try:
             p = mlflow.artifacts.download_artifacts(
@@ -251,35 +272,27 @@ def run_report(
     mapping: Path | None,
     config: Path | None,
     console: Console,
+    tracking_uri: str | None = None,
 ) -> Path:
-    """Team page + one page per account manager from a scores file (and its contributions beside it)."""
-    import json
-
+    """Team page + one page per account manager from one scoring run's output set (scores, contributions,
+    manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
     from features import feature_registry
+    from pipelines.io import check_writable
+    from pipelines.outputs import read_output_set
     from pipelines.report import build_reports
 
     cfg = load_config(config)
-    scores_path = Path(scores_path)
-    if not scores_path.exists():
-        raise StructuralError(f"scores file {scores_path} does not exist (run `cvp score` first)")
-    scores = (
-        pd.read_csv(scores_path, dtype={"customer_id": str})
-        if scores_path.suffix == ".csv"
-        else (pd.read_parquet(scores_path))
-    )
-    stem = scores_path.name[: -len(scores_path.suffix)]
-    contrib_path = scores_path.with_name(f"{stem}.contributions.parquet")
-    manifest_path = scores_path.with_name(f"{stem}.manifest.json")
-    contrib = pd.read_parquet(contrib_path).set_index("customer_id") if contrib_path.exists() else None
-    if contrib is None:
-        raise StructuralError(f"{contrib_path.name} is missing beside {scores_path.name}: rerun `cvp score`")
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    version = str(scores["model_version"].iloc[0]) if len(scores) else "?"
+    check_writable(Path(out), "report directory")  # its parent: the directory itself is replaced whole
+    run = read_output_set(Path(scores_path))
+    scores, contrib, manifest = run.scores, run.contributions, run.manifest
+    version = str(manifest.get("model_version", scores["model_version"].iloc[0] if len(scores) else "?"))
     card = model_card(
         version,
         cfg,
         int(manifest.get("horizon_days", cfg.labels.horizon_days)),
         manifest.get("data_fingerprint"),
+        run_id=manifest.get("model_run_id"),
+        tracking_uri=tracking_uri or manifest.get("tracking_uri"),
     )
     customers = managers = None
     if data is not None:

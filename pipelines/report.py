@@ -661,6 +661,36 @@ def _prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFra
     return frame
 
 
+def _split_status(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scored rows, the others) by the `status` column (`features.population`); all scored without it."""
+    if "status" not in frame:
+        return frame, frame.iloc[0:0]
+    scored = (frame["status"].astype("str") == "scored").to_numpy()
+    return frame[scored], frame[~scored]
+
+
+def _status_counts(not_scored: pd.DataFrame, n_scored: int) -> list[dict[str, Any]]:
+    """Customers per status for the team page, scored first."""
+    counts = not_scored["status"].astype("str").value_counts().sort_index() if len(not_scored) else {}
+    return [{"status": "scored", "count": n_scored}] + [
+        {"status": str(k), "count": int(v)} for k, v in dict(counts).items()
+    ]
+
+
+def _status_rows(sub: pd.DataFrame) -> list[dict[str, str]]:
+    """The customers of one manager that were not scored: id, name, status, the plain reason."""
+    sub = sub.sort_values(["status", "customer_id"], kind="mergesort")
+    return [
+        {
+            "customer_id": str(r["customer_id"]),
+            "name": str(r["customer_name"]),
+            "status": str(r["status"]).replace("_", " "),
+            "reason": "" if _is_blank(r.get("status_reason")) else str(r["status_reason"]),
+        }
+        for r in sub.to_dict("records")
+    ]
+
+
 def _manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None) -> pd.DataFrame:
     """One row per manager id seen in the scores or the managers table: id, name, left_at."""
     ids = set(frame.loc[frame["manager"] != "", "manager"])
@@ -861,6 +891,7 @@ def build_reports(
         env = _environment()
         within, next_period = horizon_phrases(h)
         frame = _prepare(scores, customers)
+        frame, not_scored = _split_status(frame)
         tiers = _tier_order(frame["tier"], config)
         as_of = pd.to_datetime(frame["as_of"]).max()
         versions = sorted(frame["model_version"].dropna().astype(str).unique())
@@ -875,9 +906,11 @@ def build_reports(
             "actions": [
                 {"tier": t, "tier_class": _css_token(t), "text": config.actions.get(t, "")} for t in tiers
             ],
+            "status_counts": _status_counts(not_scored, len(frame)),
         }
 
-        directory = _manager_directory(frame, account_managers)
+        directory = _manager_directory(pd.concat([frame, not_scored]), account_managers)
+        others = {mid: _status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
         slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written
 
         contrib = value_contrib.copy()
@@ -914,6 +947,7 @@ def build_reports(
                 at_risk=int(sub["_at_risk"].sum()),
                 rows=_customer_rows(sub, h, config, within, show_names=True),
                 waterfalls=charts,
+                not_scored=others.get(manager_id, []),
             )
 
         empty = frame.iloc[0:0]
@@ -935,8 +969,8 @@ def build_reports(
             links.append(_manager_link(path.name, mid, name, left, sub, value_col, config))
 
         unassigned_path = None
-        if "" in frame_groups:
-            sub = frame_groups[""]
+        if "" in frame_groups or "" in others:
+            sub = frame_groups.get("", empty)
             unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
             html = manager_page(
                 "", "Customers without an account manager", sub, {"manager_name": "", "left_at": ""}

@@ -17,7 +17,6 @@ read. Beside it: `<stem>.contributions.parquet` (exact value-model SHAP per cust
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import build_feature_table, feature_registry
+from features.population import SCORED, customer_status
 from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel, reference_proportions
@@ -184,6 +184,17 @@ class ChunkResult:
     value_contrib: pd.DataFrame
     features: pd.DataFrame
     spot_checked_rows: int
+    #: feature -> category value unseen in training -> rows (scored as missing)
+    unseen_categories: dict[str, dict[str, int]] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:
+    """Add one chunk's unseen-category counts into the run's."""
+    for col, counts in part.items():
+        into = total.setdefault(col, {})
+        for value, n in counts.items():
+            into[value] = into.get(value, 0) + int(n)
 
 
 def model_extras(
@@ -220,7 +231,7 @@ def score_features(
     """
     if extras is not None:
         features = features.join(extras.reindex(features.index))
-    problems = bundle.check_contract(features)
+    problems, unseen, ignored = bundle.grade_contract(features)
     if problems:
         raise ContractMismatch(
             "the features built from this data do not match the model's feature contract:\n  - "
@@ -246,7 +257,7 @@ def score_features(
     carried = [c for c in CARRIED_FEATURES if c in features.columns]
     parts.append(features[carried])
     scores = pd.concat(parts, axis=1)
-    return ChunkResult(scores, value_contrib, features, min(n_check, len(features)))
+    return ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
 
 
 def finish_scores(
@@ -256,8 +267,13 @@ def finish_scores(
     model_version: str,
     bundle: CustomerValueModel,
     cfg: AppConfig,
+    status: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Whole-base steps on the compact frame: tiers, ratings, flags; ids, as-of, version, manager; column order.
+
+    Every customer known in any table gets a row with `status` and `status_reason` (`features.population`;
+    computed here when not given). Only `scored` rows keep predictions, reasons, tiers, ratings and flags; the
+    tier and rating cut points rank the scored rows only.
 
     Given the list of per-chunk frames, the list is emptied as they are combined, so at most two copies of the
     scores are alive at once (a million customers' reason sentences are hundreds of megabytes).
@@ -273,9 +289,40 @@ def finish_scores(
         del combined
     else:
         out = compact.sort_index()
-    tiers = assign_tiers(out, cfg.tiers, bundle.horizon_days)
-    for col in tiers.columns:  # added column by column: a join would copy every score column once more
-        out[col] = tiers[col].astype("str") if col in ("tier", "rating") else tiers[col]
+    if status is None:
+        status = customer_status(tables, as_of, cfg.labels)
+    status = status.set_index("customer_id")
+    out.index = out.index.astype("str")
+    if not out.index.equals(status.index):
+        out = out.reindex(status.index)  # customers with no feature row (first seen after as-of) included
+    scored = (status["status"] == SCORED).to_numpy()
+    for col in bundle.output_columns:  # the schema does not depend on how many customers were scored
+        if col not in out.columns:
+            out[col] = np.nan
+    # One column order whichever rows came first (a chunk of only unscored customers carries no predictions):
+    # predictions, reasons, then the carried features, as `score_features` orders them.
+    reasons = [c for c in out.columns if c.startswith(("value_reason_", "churn_reason_"))]
+    rest = [c for c in out.columns if c not in bundle.output_columns and c not in reasons]
+    order = [*bundle.output_columns, *reasons, *rest]
+    if list(out.columns) != order:
+        out = out[order]
+    blank = [c for c in out.columns if c.startswith(("pred_", "value_reason_", "churn_reason_"))]
+    if not scored.all() and blank:
+        out.loc[~scored, blank] = np.nan  # only scored rows carry predictions and reasons
+    if scored.any():
+        tiers = assign_tiers(out[scored], cfg.tiers, bundle.horizon_days)
+        for col in tiers.columns:  # added column by column: a join would copy every score column once more
+            values = tiers[col].reindex(out.index)
+            out[col] = values.astype("str") if col in ("tier", "rating") else values
+        skipped = tuple(tiers.attrs.get("skipped_rules", ()))
+    else:  # nobody to tier (e.g. stale data scored with --allow-stale: every customer lapsed)
+        for col in ("tier", "tier_reason", "rating", "flags"):
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
+        skipped = ()
+    out["flags"] = out["flags"].fillna("")
+    out["tier_reason"] = out["tier_reason"].astype("str")
+    out["status"] = status["status"].to_numpy()
+    out["status_reason"] = status["status_reason"].to_numpy()
     out.insert(0, "model_version", model_version)
     out.insert(0, "as_of", as_of)
     manager = pd.Series(pd.NA, index=out.index, dtype="str")
@@ -284,7 +331,9 @@ def finish_scores(
         manager = cust.set_index("customer_id")["account_manager_id"].reindex(out.index).astype("str")
     out["account_manager_id"] = manager
     out.index.name = "customer_id"
-    return out.reset_index()
+    out = out.reset_index()
+    out.attrs["skipped_rules"] = skipped
+    return out
 
 
 def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int = 100_000) -> None:
@@ -323,22 +372,13 @@ def iterate_chunks(
 def eligible(
     features: pd.DataFrame, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig
 ) -> np.ndarray:
-    """Customers the training rules would admit at as-of (ordered within max_lapse_days, not cancelled).
+    """Which rows of a feature table have status `scored` (the one population rule, `features.population`).
 
-    Drift compares like with like: the training distribution holds only such customers, so long-lapsed or
-    cancelled customers (who are still scored) would otherwise read as drift.
+    Only these are predicted, tiered and explained; drift compares them with the training distribution, which
+    holds only such customers.
     """
-    rules = cfg.labels
-    keep = np.ones(len(features), dtype=bool)
-    if "recency_days" in features:
-        keep &= features["recency_days"].notna().to_numpy()
-    if rules.max_lapse_days is not None and "recency_days" in features:
-        keep &= (features["recency_days"] <= rules.max_lapse_days).to_numpy()
-    cust = tables.get("customers")
-    if rules.exclude_cancelled and cust is not None and "churned_at" in cust.columns:
-        cancelled = cust.loc[cust["churned_at"] < as_of, "customer_id"]
-        keep &= ~features.index.isin(cancelled)
-    return keep
+    status = customer_status(tables, as_of, cfg.labels).set_index("customer_id")["status"]
+    return (status.reindex(features.index.astype("str")) == SCORED).to_numpy(dtype=bool)
 
 
 @dataclass
@@ -357,63 +397,128 @@ def score_pandas(
     chunk_customers: int,
     contrib_path: Path | None = None,
     progress: Any = None,
+    run_id: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Score every customer known before as-of. Writes value contributions to `contrib_path` chunk by chunk."""
+    """Score every customer known before as-of. Writes value contributions to `contrib_path` chunk by chunk
+    (with a `run_id` column after customer_id when `run_id` is given)."""
     drift = DriftAccumulator(bundle.drift_reference_)
     compact_parts: list[pd.DataFrame] = []
     writer: pq.ParquetWriter | None = None
     timings = {"features_s": 0.0, "score_explain_s": 0.0}
     checked = 0
-    # Fault-injection knob for the atomicity test: widens the window in which a kill lands mid-run.
-    pause = float(os.environ.get("CVP_CHUNK_PAUSE_SECONDS", "0"))
+    unseen: dict[str, dict[str, int]] = {}
+    ignored: set[str] = set()
     extras, notes = model_extras(tables, as_of, bundle)
+    t0 = time.perf_counter()
+    status = customer_status(tables, as_of, cfg.labels)
+    is_scored = status.set_index("customer_id")["status"] == SCORED
+    timings["status_s"] = time.perf_counter() - t0
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in iterate_chunks(tables, as_of, cfg, chunk_customers):
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
+            mask = is_scored.reindex(feats.index.astype("str"), fill_value=False).to_numpy(dtype=bool)
+            carried = [c for c in CARRIED_FEATURES if c in feats.columns]
+            if not mask.all():  # not scored: only the carried feature values, no prediction
+                compact_parts.append(feats.loc[~mask, carried])
+            feats = feats[mask]
+            if not len(feats):
+                t0 = time.perf_counter()
+                continue
             res = score_features(feats, bundle, cfg, extras=extras)
             timings["score_explain_s"] += time.perf_counter() - t1
             checked += res.spot_checked_rows
-            comparable = eligible(feats, tables, as_of, cfg)
-            drift.add(res.features[comparable], "features")
-            drift.add(res.scores[comparable], "predictions")
+            merge_counts(unseen, res.unseen_categories)
+            ignored.update(res.ignored_columns)
+            drift.add(res.features, "features")
+            drift.add(res.scores, "predictions")
             compact_parts.append(res.scores)
             if contrib_path is not None and len(res.value_contrib.columns):
-                table = pa.Table.from_pandas(
-                    res.value_contrib.rename_axis("customer_id").reset_index(), preserve_index=False
-                )
+                frame = res.value_contrib.rename_axis("customer_id").reset_index()
+                if run_id is not None:
+                    frame.insert(1, "run_id", run_id)
+                table = pa.Table.from_pandas(frame, preserve_index=False)
                 if writer is None:
                     writer = pq.ParquetWriter(contrib_path, table.schema)
                 writer.write_table(table)
             if progress is not None:
                 progress(k + 1, n_chunks, len(feats))
-            if pause:
-                time.sleep(pause)
             t0 = time.perf_counter()
     finally:
         if writer is not None:
             writer.close()
-    if not compact_parts:
-        raise StructuralError(f"no customer is known before {as_of.date()}: nothing to score")
+    if status.empty:
+        raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
     t0 = time.perf_counter()
-    scores = finish_scores(compact_parts, tables, as_of, model_version, bundle, cfg)
+    scores = finish_scores(compact_parts, tables, as_of, model_version, bundle, cfg, status)
     timings["tiers_s"] = time.perf_counter() - t0
     info = {
         "drift": drift.report(cfg.scoring.psi_threshold),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "explanations_spot_checked_rows": checked,
         "notes": notes,
+        "unseen_categories": {c: dict(sorted(v.items())) for c, v in sorted(unseen.items())},
+        "ignored_columns": sorted(ignored),
     }
     return scores, info
 
 
-def _output_paths(out: Path) -> dict[str, Path]:
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+def resolve_settings(
+    bundle: CustomerValueModel, cfg: AppConfig, mapping_sha256: str | None, strict: bool
+) -> tuple[AppConfig, list[str], list[str]]:
+    """The configuration a scoring run builds features with: the model's own feature and label settings.
+
+    Returns (effective config, differences "key: model X, config Y", notes). Settings applied after prediction
+    (tiers, flags, report text, explain) stay the run's policy. With `strict`, any difference refuses the run.
+    A model saved before models carried their settings falls back to the run's configuration, with a note.
+    """
+    stored = bundle.contract_settings()
+    if stored is None:
+        return (
+            cfg,
+            [],
+            [
+                "this model was registered before models carried their feature and label settings: "
+                "features are built with the run's configuration (retrain to pin them)"
+            ],
+        )
+    model_side = {
+        "features": stored["features"],
+        "labels": stored["labels"],
+        "mapping_digest": stored["mapping_digest"],
+    }
+    run_side = {
+        "features": cfg.features.model_dump(mode="json"),
+        "labels": cfg.labels.model_dump(mode="json"),
+        "mapping_digest": mapping_sha256,
+    }
+    diffs: list[str] = []
+    for section in ("features", "labels"):
+        for key in sorted(set(model_side[section]) | set(run_side[section])):
+            a, b = model_side[section].get(key), run_side[section].get(key)
+            if a != b:
+                diffs.append(f"{section}.{key}: model {a}, config {b}")
+    if model_side["mapping_digest"] != run_side["mapping_digest"]:
+        short = {
+            k: (v[:12] if v else "none")
+            for k, v in (("m", model_side["mapping_digest"]), ("r", mapping_sha256))
+        }
+        diffs.append(f"mapping (sha256): model {short['m']}, run {short['r']}")
+    if diffs and strict:
+        raise StructuralError(
+            "--strict: the run's settings differ from the model's:\n  - " + "\n  - ".join(diffs)
+        )
+    effective = cfg.model_copy(update={"features": bundle.feature_config, "labels": bundle.label_config})
+    return effective, diffs, []
+
+
+def run_policy(cfg: AppConfig) -> dict[str, Any]:
+    """Settings applied after prediction (the run's policy, recorded in the manifest)."""
     return {
-        "scores": out,
-        "contributions": out.with_name(f"{stem}.contributions.parquet"),
-        "manifest": out.with_name(f"{stem}.manifest.json"),
+        "tiers": cfg.tiers.model_dump(mode="json"),
+        "explain": cfg.explain.model_dump(mode="json"),
+        "report": cfg.report.model_dump(mode="json"),
     }
 
 
@@ -428,14 +533,21 @@ def run_score(
     config: Path | None,
     console: Any,
     spark_master: str | None = None,
+    strict: bool = False,
+    allow_stale: bool = False,
+    tracking_uri: str | None = None,
 ) -> ScoreRun:
-    """The scoring job: load the registered model, validate the data, score in chunks, write atomically."""
+    """The scoring job: load the registered model, validate the data, score in chunks, publish one output set."""
+    import shutil
+
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from pipelines.io import atomic_path, data_fingerprint, write_json
+    from pipelines.io import check_writable, data_fingerprint, write_frame, write_json
     from pipelines.jobs import load_and_report, parse_date
+    from pipelines.outputs import SCORES_SCHEMA, output_paths, publish, run_id_for, staging_dir
     from pipelines.tracking import configure_tracking, load_bundle
-    from pipelines.train import last_event
+    from pipelines.train import last_order, mapping_digest, warn_later_events
 
     cfg = load_config(config)
     if engine not in ("pandas", "spark"):
@@ -444,12 +556,24 @@ def run_score(
     if out.suffix not in (".parquet", ".csv") and engine == "pandas":
         raise StructuralError(f"--out must end in .parquet or .csv, not {out.name!r}")
     as_of = parse_date(as_of_text)
+    paths = output_paths(out)
+    for key, path in paths.items():  # before the model or the data are loaded
+        check_writable(path, f"{key} file")
     t_start = time.perf_counter()
-    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
     model = load_bundle(uri)
     bundle: CustomerValueModel = model.bundle
     version = model.version or uri
+    run_cfg = cfg
+    cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
+    for note in setting_notes:
+        console.print(f"[bold yellow]warning:[/] {escape(note)}")
+    if diffs:
+        console.print(
+            "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
+            "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
+        )
     loaded = load_and_report(Path(data), mapping, cfg, console)
     tables = loaded.tables
     first = tables["orders"]["ordered_at"].min()
@@ -457,71 +581,148 @@ def run_score(
         raise StructuralError(
             f"--as-of {as_of.date()} is before the data starts (first order {first}); nothing to score"
         )
-    if as_of <= last_event(tables):
-        console.print(
-            f"[yellow]note:[/] events on or after {as_of.date()} exist in the data; they are ignored (point in time)"
+    last = last_order(tables)
+    stale_days = (as_of - last) / pd.Timedelta(days=1)
+    stale = None
+    lapse = cfg.labels.max_lapse_days
+    if lapse is not None and stale_days > lapse:
+        stale = (
+            f"--as-of {as_of.date()} is {stale_days:.0f} days after the last order ({last.date()}), more than "
+            f"labels.max_lapse_days ({lapse}): the data looks stale"
         )
+        if not allow_stale:
+            raise StructuralError(f"{stale}. Export fresh data, or pass --allow-stale to score it anyway.")
+        console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
+    later = warn_later_events(tables, as_of, console)
     chunk = chunk_customers or cfg.scoring.chunk_customers
-    paths = _output_paths(out)
-    t0 = time.perf_counter()
-    if engine == "spark":
-        from pipelines.spark import score_spark
+    fingerprint = data_fingerprint(tables)
+    run_id = run_id_for(
+        {
+            "as_of": as_of.isoformat(),
+            "model_uri": uri,
+            "model_version": version,
+            "model_run_id": model.run_id,
+            "data": fingerprint,
+            "config": run_cfg.digest(),
+            "features": cfg.features.model_dump(mode="json"),
+            "labels": cfg.labels.model_dump(mode="json"),
+        }
+    )
+    staging = staging_dir(out, run_id)
+    staged = {k: staging / p.name for k, p in paths.items()}
+    try:
+        t0 = time.perf_counter()
+        if engine == "spark":
+            from pipelines.spark import score_spark
 
-        scores, info = score_spark(
-            tables, as_of, bundle, version, cfg, chunk, paths["contributions"], spark_master
+            scores, info = score_spark(
+                tables,
+                as_of,
+                bundle,
+                version,
+                cfg,
+                chunk,
+                staged["contributions"],
+                spark_master,
+                run_id=run_id,
+            )
+        else:
+            with Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("chunks"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            ) as progress:
+                task = progress.add_task("chunks", total=None, rate="")
+                done = {"customers": 0}
+
+                def tick(k: int, n: int, rows: int) -> None:
+                    done["customers"] += rows
+                    rate = done["customers"] / max(time.perf_counter() - t0, 1e-9)
+                    progress.update(task, total=n, completed=k, rate=f"{rate:,.0f} customers/s")
+
+                scores, info = score_pandas(
+                    tables, as_of, bundle, version, cfg, chunk, staged["contributions"], tick, run_id=run_id
+                )
+        seconds = time.perf_counter() - t0
+        scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
+        skipped = list(scores.attrs.get("skipped_rules", ()))
+        manifest = {
+            "run_id": run_id,
+            "as_of": as_of.date().isoformat(),
+            "engine": engine,
+            "model_uri": uri,
+            "model_version": version,
+            "model_run_id": model.run_id,
+            "tracking_uri": uri_tracking,
+            "horizon_days": bundle.horizon_days,
+            "customers_scored": int((scores["status"] == SCORED).sum()),
+            "customers_total": len(scores),
+            "statuses": {str(k): int(v) for k, v in scores["status"].value_counts().sort_index().items()},
+            "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
+            "rows": {
+                name: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected}
+                for name, r in loaded.result.report.items()
+            },
+            "data_fingerprint": fingerprint,
+            "config_digest": run_cfg.digest(),
+            "model_settings": bundle.contract_settings(),
+            "settings_used": {
+                "features": cfg.features.model_dump(mode="json"),
+                "labels": cfg.labels.model_dump(mode="json"),
+            },
+            "settings_differences": diffs,
+            "settings_notes": setting_notes,
+            "run_policy": run_policy(run_cfg),
+            "skipped_rules": skipped,
+            "stale_data": stale,
+            "events_after_as_of": later,
+            "chunk_customers": chunk,
+            "seconds": round(seconds, 3),
+            "total_seconds": round(time.perf_counter() - t_start, 3),
+            **info,
+        }
+        SCORES_SCHEMA.check_written(scores)
+        if engine == "spark" and out.suffix not in (".parquet", ".csv"):
+            from pipelines.spark import write_spark_output
+
+            write_spark_output(scores, staged["scores"])  # a Parquet directory
+        elif out.suffix == ".csv":
+            write_frame(scores, staged["scores"])
+        else:
+            write_scores_parquet(scores, staged["scores"])
+        if not staged[
+            "contributions"
+        ].exists():  # nobody scored, or a model without an additive value booster
+            empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
+            empty.to_parquet(staged["contributions"], index=False)
+        write_json(manifest, staged["manifest"])
+        publish(staged, paths)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if manifest["customers_scored"] == 0:
+        console.print(
+            "[bold yellow]warning:[/] no customer could be scored: "
+            + ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
         )
-    else:
-        with Progress(
-            TextColumn("scoring"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("chunks"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as progress:
-            task = progress.add_task("chunks", total=None, rate="")
-            done = {"customers": 0}
-
-            def tick(k: int, n: int, rows: int) -> None:
-                done["customers"] += rows
-                rate = done["customers"] / max(time.perf_counter() - t0, 1e-9)
-                progress.update(task, total=n, completed=k, rate=f"{rate:,.0f} customers/s")
-
-            with atomic_path(paths["contributions"]) as tmp_contrib:
-                scores, info = score_pandas(tables, as_of, bundle, version, cfg, chunk, tmp_contrib, tick)
-    seconds = time.perf_counter() - t0
-    manifest = {
-        "as_of": as_of.date().isoformat(),
-        "engine": engine,
-        "model_uri": uri,
-        "model_version": version,
-        "horizon_days": bundle.horizon_days,
-        "customers_scored": len(scores),
-        "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
-        "rows": {
-            name: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected}
-            for name, r in loaded.result.report.items()
-        },
-        "data_fingerprint": data_fingerprint(tables),
-        "config_digest": cfg.digest(),
-        "chunk_customers": chunk,
-        "seconds": round(seconds, 3),
-        "total_seconds": round(time.perf_counter() - t_start, 3),
-        **info,
-    }
-    write_json(manifest, paths["manifest"])
-    if engine == "spark" and out.suffix not in (".parquet", ".csv"):
-        from pipelines.spark import write_spark_output
-
-        write_spark_output(scores, out)  # a Parquet directory, replaced atomically
-    else:
-        with atomic_path(out) as tmp:
-            if out.suffix == ".csv":
-                scores.to_csv(tmp, index=False)
-            else:
-                write_scores_parquet(scores, tmp)
+    unseen = manifest.get("unseen_categories") or {}
+    if unseen:
+        console.print(
+            "[bold yellow]warning:[/] categories unseen in training, scored as missing: "
+            + "; ".join(
+                escape(f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items()))
+                for col, counts in unseen.items()
+            )
+        )
+    if skipped:
+        console.print(
+            "[yellow]note:[/] rules not applied because their input columns are absent: "
+            + escape(", ".join(skipped))
+        )
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
     if drifted:
         console.print(

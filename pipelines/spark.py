@@ -346,6 +346,7 @@ def score_spark(
     chunk_customers: int,
     contrib_path: Path | None = None,
     spark_master: str | None = None,
+    run_id: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score every customer known before as-of on Spark; returns exactly what `score_pandas` returns.
 
@@ -362,7 +363,16 @@ def score_spark(
         timings["session_s"] = time.perf_counter() - t0
         try:
             return _score_on(
-                spark, tables, as_of, bundle, model_version, cfg, chunk_customers, contrib_path, timings
+                spark,
+                tables,
+                as_of,
+                bundle,
+                model_version,
+                cfg,
+                chunk_customers,
+                contrib_path,
+                timings,
+                run_id,
             )
         except Exception as exc:
             mapped = _driver_error(exc) if type(exc).__module__.startswith(("pyspark", "py4j")) else None
@@ -381,6 +391,7 @@ def _score_on(
     chunk_customers: int,
     contrib_path: Path | None,
     timings: dict[str, float],
+    run_id: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     from pyspark import StorageLevel
 
@@ -451,7 +462,8 @@ def _score_on(
     scored = scored.take(order)
     contrib_cols = [c for c in scored.column_names if c.startswith(CONTRIB_PREFIX)]
     if contrib_path is not None and contrib_cols:
-        _write_contributions(scored.select(["customer_id", *contrib_cols]), Path(contrib_path))
+        only_scored = scored.filter(scored["eligible"])  # contributions of `scored` customers only
+        _write_contributions(only_scored.select(["customer_id", *contrib_cols]), Path(contrib_path), run_id)
     compact = scored.drop_columns(contrib_cols).to_pandas()
     del scored
     compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
@@ -472,13 +484,16 @@ def _score_on(
     return scores, info
 
 
-def _write_contributions(table: pa.Table, target: Path) -> None:
+def _write_contributions(table: pa.Table, target: Path, run_id: str | None = None) -> None:
     """The pandas engine's contributions file (same columns, types and pandas metadata), written atomically."""
     frame = table.to_pandas()
     frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
     frame["customer_id"] = frame["customer_id"].astype("str")
     frame = frame.set_index("customer_id")
-    out = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
+    frame = frame.reset_index()
+    if run_id is not None:
+        frame.insert(1, "run_id", run_id)
+    out = pa.Table.from_pandas(frame, preserve_index=False)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:

@@ -21,15 +21,34 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
-def configure_tracking(tracking_dir: Path) -> str:
-    """Point MLflow at the sqlite store in `tracking_dir`; return the tracking URI."""
+def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
+    """The tracking URI of a run: `--tracking-uri`, else `MLFLOW_TRACKING_URI`, else the local sqlite store."""
+    chosen = uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if chosen:
+        return chosen
+    return f"sqlite:///{Path(tracking_dir).resolve() / 'mlflow.db'}"
+
+
+def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
+    """Point MLflow at the tracking store (see `resolve_tracking_uri`); return the tracking URI.
+
+    A shared tracking server (http://...) keeps runs, the registry and (with --serve-artifacts) artefacts;
+    the local default is `sqlite:///<tracking_dir>/mlflow.db` with artefacts under `<tracking_dir>/artifacts`.
+    """
     import mlflow
 
-    root = Path(tracking_dir).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = resolve_tracking_uri(tracking_dir, uri)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    user_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # MLflow also writes the URI into MLFLOW_TRACKING_URI; put back what the user had, so the variable keeps
+    # meaning "the user's choice" for the next job in this process (and for child processes).
+    if user_env is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = user_env
     # MLflow's own chatter (alembic migrations, "Validating input example") is noise for our users.
     for name in ("alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -38,11 +57,14 @@ def configure_tracking(tracking_dir: Path) -> str:
 
 
 def ensure_experiment(name: str, tracking_dir: Path) -> str:
+    """The experiment's id, created if needed (artefacts beside a local store; a server decides its own)."""
     import mlflow
 
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
+    if not mlflow.get_tracking_uri().startswith("sqlite:///"):
+        return mlflow.create_experiment(name)
     artifacts = (Path(tracking_dir).resolve() / "artifacts").as_uri()
     return mlflow.create_experiment(name, artifact_location=artifacts)
 
@@ -76,6 +98,7 @@ class LoadedModel:
     bundle: Any
     uri: str
     version: str | None
+    run_id: str | None = None  # the MLflow run that logged the model (its model card lives there)
 
 
 def load_bundle(uri: str) -> LoadedModel:
@@ -103,10 +126,11 @@ def load_bundle(uri: str) -> LoadedModel:
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
         raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
     python_model = model.unwrap_python_model()
+    run_id = getattr(model.metadata, "run_id", None)
     bundle = getattr(python_model, "bundle", None)
     if bundle is None:
         raise StructuralError(f"model {uri} is not a customer-value model")
-    return LoadedModel(bundle=bundle, uri=uri, version=version)
+    return LoadedModel(bundle=bundle, uri=uri, version=version, run_id=run_id)
 
 
 def current_champion(name: str) -> str | None:
@@ -117,21 +141,3 @@ def current_champion(name: str) -> str | None:
         return str(mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
         return None
-
-
-def decide_promotion(
-    new: dict[str, float], champion: dict[str, float] | None, primary: list[str]
-) -> tuple[bool, str]:
-    """Promote when there is no champion, or the new model is at least as good on every primary metric.
-
-    Both sides come from the same backtest (same data, folds and code), so a tie means the new version is as good
-    and has seen the newer data: it is promoted. Higher is better for every primary metric.
-    """
-    if champion is None:
-        return True, "no champion yet"
-    worse = [m for m in primary if new[m] < champion[m] - 1e-12]
-    if worse:
-        detail = ", ".join(f"{m} {new[m]:.4f} < {champion[m]:.4f}" for m in worse)
-        return False, f"worse than the champion on {detail}"
-    detail = ", ".join(f"{m} {new[m]:.4f} >= {champion[m]:.4f}" for m in primary)
-    return True, f"at least as good as the champion on {detail}"

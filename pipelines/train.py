@@ -17,7 +17,7 @@ from rich.table import Table
 from features import build_feature_table_with_manifest, build_training_set
 from features.contract import EVENT_TIME_COLUMNS, PERSONAL_COLUMNS
 from features.validation import StructuralError
-from models.backtest import BacktestResult, run_backtest
+from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
 from models.value import feature_columns
 from pipelines.config import AppConfig
@@ -49,9 +49,89 @@ def last_event(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
     return max(times)
 
 
+def last_order(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    last = tables["orders"]["ordered_at"].max()
+    if pd.isna(last):
+        raise StructuralError("table orders has no dated order (column ordered_at is empty)")
+    return last
+
+
 def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """The day after the last event: every event in the data is then strictly before as-of."""
-    return last_event(tables).normalize() + pd.Timedelta(days=1)
+    """The day after the last ORDER: one mistyped future ticket or invoice cannot move it."""
+    return last_order(tables).normalize() + pd.Timedelta(days=1)
+
+
+def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, int]:
+    """Rows per table.column dated at or after as-of (ignored by every point-in-time computation)."""
+    out: dict[str, int] = {}
+    for t, cols in EVENT_TIME_COLUMNS.items():
+        if t not in tables:
+            continue
+        for c in cols:
+            n = int((tables[t][c] >= as_of).sum())
+            if n:
+                out[f"{t}.{c}"] = n
+    return out
+
+
+def warn_later_events(
+    tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, console: Console
+) -> dict[str, int]:
+    later = later_events(tables, as_of)
+    if later:
+        console.print(
+            f"[yellow]warning:[/] events on or after the as-of {as_of.date()} are ignored (point in time): "
+            + ", ".join(f"{k}: {v:,} rows" for k, v in later.items())
+        )
+    return later
+
+
+def mapping_digest(mapping: Path | None) -> str | None:
+    """sha256 of the mapping file's text (None without a mapping): part of the model's contract."""
+    import hashlib
+
+    if mapping is None:
+        return None
+    return hashlib.sha256(Path(mapping).read_bytes()).hexdigest()
+
+
+def history_needed_days(first_order: pd.Timestamp, horizon_days: int) -> int:
+    """Fewest days from the first order to the as-of for one backtest fold to fit.
+
+    The fold cutoff t is the month start at or before as_of - h; its training set needs a training cutoff c (a
+    month start, c + h <= t) after the first order.
+    """
+    first = pd.Timestamp(first_order)
+    for days in range(2 * horizon_days, 2 * horizon_days + 200):
+        as_of = first.normalize() + pd.Timedelta(days=days)
+        t = (as_of - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+        c = (t - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+        if c > first:
+            return days
+    return 2 * horizon_days + 200  # pragma: no cover - month rounding never needs this much
+
+
+def check_training_data(training: pd.DataFrame, horizon_days: int, cfg: AppConfig, what: str) -> None:
+    """Enough customers and both churn classes, or a message saying exactly what is missing."""
+    label = f"label_churned_{horizon_days}d"
+    n_customers = training["customer_id"].nunique() if len(training) else 0
+    problems = []
+    need = cfg.models.min_training_customers
+    if n_customers < need:
+        problems.append(f"{n_customers} customer(s), at least {need} needed (models.min_training_customers)")
+    if len(training):
+        churned = int(training[label].sum())
+        stayed = int(len(training) - churned)
+        if churned == 0:
+            problems.append(
+                f"no customer stopped buying within {horizon_days} days (no positive churn example)"
+            )
+        if stayed == 0:
+            problems.append(
+                f"every customer stopped buying within {horizon_days} days (no negative churn example)"
+            )
+    if problems:
+        raise StructuralError(f"not enough data to {what}: the training set has " + "; ".join(problems))
 
 
 def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_days: int, what: str) -> None:
@@ -60,10 +140,12 @@ def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_da
         raise StructuralError(
             f"--as-of {as_of.date()} is not after the first order ({first}); nothing to {what}"
         )
-    if as_of - pd.Timedelta(days=horizon_days) <= first:
+    span = (as_of - first) / pd.Timedelta(days=1)
+    if horizon_days >= span:  # compared in days: as_of - horizon may not even be a representable date
         raise StructuralError(
-            f"--as-of {as_of.date()} minus the {horizon_days}-day horizon is before the first order ({first.date()}): "
-            f"no label can be observed. Use a later --as-of or a shorter --horizon-days."
+            f"--horizon-days {horizon_days} is not shorter than the history: {span:.0f} days from the first "
+            f"order ({first.date()}) to --as-of {as_of.date()}, so no label can be observed. "
+            f"Use a later --as-of or a shorter --horizon-days."
         )
 
 
@@ -166,6 +248,8 @@ def train_and_register(
     console: Console,
     promote: bool | None = None,
     out_dir: Path | None = None,
+    mapping_sha256: str | None = None,
+    tracking_uri: str | None = None,
 ) -> TrainResult:
     """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote."""
     import mlflow
@@ -176,7 +260,6 @@ def train_and_register(
         CHAMPION,
         configure_tracking,
         current_champion,
-        decide_promotion,
         ensure_experiment,
         load_bundle,
         pyfunc_for,
@@ -185,14 +268,13 @@ def train_and_register(
     h = cfg.labels.horizon_days
     check_as_of(tables, as_of, h, "train on")
     timings: dict[str, float] = {}
-    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
     name = cfg.mlflow.registered_model
 
     t0 = time.perf_counter()
     training = build_training_set(tables, as_of, h, cfg.features, cfg.labels)
-    if training.empty:
-        raise StructuralError(f"no training rows up to {as_of.date()} with a {h}-day horizon")
+    check_training_data(training, h, cfg, "train")
     btyd_notes: list[str] = []
     if cfg.models.use_btyd_features:
         from models.baselines import add_btyd_features
@@ -203,21 +285,24 @@ def train_and_register(
     timings["training_set_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    bundle = CustomerValueModel(h, cfg.models).fit(training)
+    bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256).fit(training)
     timings["fit_s"] = time.perf_counter() - t0
 
     champion_version = current_champion(name)
-    candidates = {"model": cfg.models}
+    candidates: dict[str, Any] = {"model": cfg.models}
     champion_note = ""
-    same_config = False
     if champion_version is not None:
         champ = load_bundle(f"models:/{name}@{CHAMPION}").bundle
-        if champ.horizon_days == h and champ.config == cfg.models:
-            same_config = True  # the same configuration on the same folds scores the same: no second run
-        elif champ.horizon_days == h:
-            candidates["champion"] = champ.config
+        if champ.horizon_days == h:
+            # Always re-evaluated on the same folds, with its own settings: an equal configuration is still a
+            # second fitted candidate (never "same configuration, no second run").
+            champ_features = getattr(champ, "feature_config", None) or cfg.features
+            candidates["champion"] = (champ.config, champ_features)
         else:
-            champion_note = f"the champion (v{champion_version}) predicts {champ.horizon_days} days, not {h}"
+            champion_note = (
+                f"the champion (v{champion_version}) predicts {champ.horizon_days} days, not {h}: "
+                "the two cannot be compared"
+            )
     t0 = time.perf_counter()
     with console.status("backtesting (rolling origin)..."):
         result = run_backtest(
@@ -231,21 +316,27 @@ def train_and_register(
             tier_config=cfg.tiers,
         )
     timings["backtest_s"] = time.perf_counter() - t0
-    print_backtest(result, h, console)
+    if not result.metrics.empty:
+        print_backtest(result, h, console)
 
-    new = summary_metrics(result, "model")
-    missing = [m for m in cfg.models.primary_metrics if m not in new]
-    if missing:
-        raise StructuralError(f"the backtest produced no {missing}: too little data for {h}-day folds?")
-    if champion_note:
+    if (result.metrics["model"] == "model").sum() == 0:
+        first = tables["orders"]["ordered_at"].min()
+        span = int((as_of - first) / pd.Timedelta(days=1))
+        need = history_needed_days(first, h)
+        auto, reason = (
+            False,
+            f"not compared: no backtest fold fits in {span} days of history for a {h}-day horizon; "
+            f"need {need} days (registered as challenger; --promote makes it champion)",
+        )
+    elif champion_note:
         auto, reason = False, f"not compared: {champion_note}"
     else:
-        champ_metrics = summary_metrics(result, "champion") if "champion" in candidates else None
-        if same_config:
-            champ_metrics = new
-        auto, reason = decide_promotion(new, champ_metrics, list(cfg.models.primary_metrics))
-        if same_config:
-            reason += " (same configuration as the champion, refitted on the newer data)"
+        decision = decide_promotion(
+            result.metrics, cfg.models.primary_metrics, cfg.models, champion="champion"
+        )
+        auto, reason = decision.promote, decision.reason
+        if champion_version is not None:
+            reason = f"against champion v{champion_version}: {reason}"
     do_promote = auto if promote is None else promote
     if promote is not None and promote != auto:
         reason += f"; overridden by --{'promote' if promote else 'no-promote'}"
@@ -273,6 +364,7 @@ def train_and_register(
             }
         )
         mlflow.log_dict(cfg.model_dump(mode="json"), "config.json")
+        mlflow.log_dict(bundle.contract_settings() or {}, "model_contract.json")
         mlflow.log_dict(data_fingerprint(tables), "data_fingerprint.json")
         mlflow.log_dict(manifest.to_dict(), "feature_manifest.json")
         mlflow.log_dict(
@@ -325,6 +417,14 @@ def run_backtest_only(
     check_as_of(tables, as_of, h, "backtest")
     with console.status("backtesting (rolling origin)..."):
         result = run_backtest(tables, as_of, h, cfg.features, cfg.labels, cfg.models, tier_config=cfg.tiers)
+    if result.metrics.empty:
+        first = tables["orders"]["ordered_at"].min()
+        span = int((as_of - first) / pd.Timedelta(days=1))
+        raise StructuralError(
+            f"no backtest fold fits in {span} days of history for a {h}-day horizon "
+            f"(need {history_needed_days(first, h)} days and enough customers of both churn classes); "
+            + "; ".join(result.notes)
+        )
     print_backtest(result, h, console)
     files = write_backtest(result, out_dir)
     for note in result.notes:
@@ -341,13 +441,19 @@ def load_for_modelling(
     as_of: str | None,
     console: Console,
 ) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp]:
-    """Config, validated tables and the as-of (default: the day after the last event) for train and backtest."""
+    """Config, validated tables and the as-of (default: the day after the last order) for train and backtest.
+
+    Events dated on or after the as-of (a later ticket, a mistyped future date) are ignored by every
+    point-in-time computation; they are counted in a warning.
+    """
     from pipelines.config import load_config
     from pipelines.jobs import load_and_report, parse_date
 
     cfg = load_config(config, config_overrides)
     tables = load_and_report(data, mapping, cfg, console).tables
-    return cfg, tables, parse_date(as_of) if as_of else default_as_of(tables)
+    cutoff = parse_date(as_of) if as_of else default_as_of(tables)
+    warn_later_events(tables, cutoff, console)
+    return cfg, tables, cutoff
 
 
 def overrides(horizon_days: int | None = None, folds: int | None = None) -> dict[str, Any]:

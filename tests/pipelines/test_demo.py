@@ -35,7 +35,10 @@ def test_demo_runs_every_stage_and_reports_keep_managers_apart(tmp_path):
     assert res.exit_code == 0, res.output
     text = res.output
     assert "Backtest" in text and "persistence" in text and "value_norm_gini" in text
-    assert "registered customer-value version 1 as champion" in text
+    # the first model has no champion to beat, but must beat the persistence baseline to become champion
+    # (this small, fast model does not on churn_roc_auc: challenger, and the demo scores that version)
+    assert re.search(r"registered customer-value version 1 as (champion|challenger): no champion", text)
+    assert "persistence" in text.split("registered customer-value version 1", 1)[1]
     assert "index.html" in text
     scores = pd.read_parquet(out / "scores.parquet")
     assert scores["customer_id"].is_unique and len(scores) > 300

@@ -79,16 +79,20 @@ def test_score_output_contract(trained, tmp_path):
         "churn_reason_feature_1",
     ):
         assert col in s.columns, col
-    assert set(s["tier"]) <= {"great", "good", "problem"} and s["tier"].notna().all()
+    scored = s[s["status"] == "scored"]
+    assert set(scored["tier"]) <= {"great", "good", "problem"} and scored["tier"].notna().all()
     assert not set(s.columns) & PERSONAL_COLUMNS
-    assert s[f"pred_churn_prob_{h}d"].between(0, 1).all()
-    # exact contributions add up to the value prediction, customer by customer
+    assert scored[f"pred_churn_prob_{h}d"].between(0, 1).all()
+    # exact contributions add up to the value prediction, customer by customer (scored customers only)
     contrib = pd.read_parquet(tmp_path / "scores.contributions.parquet").set_index("customer_id")
-    total = contrib.sum(axis=1).reindex(s["customer_id"]).to_numpy()
-    np.testing.assert_allclose(total, s[f"pred_value_{h}d"].to_numpy(), rtol=1e-9, atol=1e-6)
+    assert set(contrib.index) == set(scored["customer_id"])
+    total = contrib.drop(columns="run_id").sum(axis=1).reindex(scored["customer_id"]).to_numpy()
+    np.testing.assert_allclose(total, scored[f"pred_value_{h}d"].to_numpy(), rtol=1e-9, atol=1e-6)
     m = run.manifest
-    assert m["customers_scored"] == len(s) and m["explanations_spot_checked_rows"] > 0
+    assert m["customers_scored"] == len(scored) and m["explanations_spot_checked_rows"] > 0
+    assert m["customers_total"] == len(s) and sum(m["statuses"].values()) == len(s)
     assert set(m["data_fingerprint"]) >= {"orders", "customers"}
+    assert (s["run_id"] == m["run_id"]).all() and (contrib["run_id"] == m["run_id"]).all()
 
 
 def test_idempotent_same_rows_twice(trained, tmp_path):
@@ -117,16 +121,23 @@ def test_contract_mismatch_lists_problems(trained, tmp_path):
     assert not (tmp_path / "s.parquet").exists()
 
 
-def test_unknown_category_is_a_contract_problem(trained, tmp_path):
+def test_unseen_category_scores_as_missing_with_a_warning(trained, tmp_path):
+    """One new region value no longer stops the batch: scored as missing, counted, warned, in the manifest."""
     data = tmp_path / "data"
     data.mkdir()
     for p in trained.data.glob("*.parquet"):
         (data / p.name).write_bytes(p.read_bytes())
     cust = pd.read_parquet(data / "customers.parquet")
-    cust.loc[cust.index[:3], "segment"] = "martian"
+    cust.loc[cust.index[:3], "region"] = "atlantis"
     cust.to_parquet(data / "customers.parquet", index=False)
-    with pytest.raises(StructuralError, match="martian"):
-        _score(trained, tmp_path / "s.parquet", data=data)
+    console = Console(file=io.StringIO(), width=400)
+    run = _score(trained, tmp_path / "s.parquet", data=data, console=console)
+    s = pd.read_parquet(tmp_path / "s.parquet")
+    changed = set(cust["customer_id"].iloc[:3])
+    scored_changed = s[s["customer_id"].isin(changed) & (s["status"] == "scored")]
+    assert run.manifest["unseen_categories"] == {"profile_region": {"atlantis": len(scored_changed)}}
+    assert len(scored_changed) and scored_changed["pred_value_365d"].notna().all()
+    assert "unseen in training" in console.file.getvalue() and "atlantis" in console.file.getvalue()
 
 
 def test_missing_model_and_early_as_of_are_clear_errors(trained, tmp_path):
@@ -154,7 +165,7 @@ def test_drift_is_detected_on_a_shifted_copy(trained, tmp_path):
     assert "drift above PSI" in console.file.getvalue()
 
 
-def _cli(trained, out: Path, env_extra: dict[str, str]) -> subprocess.Popen:
+def _cli(trained, out: Path, env_extra: dict[str, str], as_of: str = "2025-01-01") -> subprocess.Popen:
     env = os.environ | env_extra | {"PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [
@@ -165,48 +176,65 @@ def _cli(trained, out: Path, env_extra: dict[str, str]) -> subprocess.Popen:
             "--data",
             str(trained.data),
             "--as-of",
-            "2025-01-01",
+            as_of,
             "--out",
             str(out),
             "--config",
             str(trained.config),
-            "--chunk-customers",
-            "100",
         ],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         cwd=trained.root,
     )
 
 
-def test_killed_run_leaves_old_result_or_none_then_rerun_succeeds(trained, tmp_path):
+def _run_ids(out: Path) -> tuple[str | None, set[str], set[str]]:
+    import json
+
+    from pipelines.outputs import output_paths
+
+    paths = output_paths(out)
+    manifest = json.loads(paths["manifest"].read_text())["run_id"]
+    scores = set(pd.read_parquet(paths["scores"], columns=["run_id"])["run_id"])
+    contrib = set(pd.read_parquet(paths["contributions"], columns=["run_id"])["run_id"])
+    return manifest, scores, contrib
+
+
+def test_a_kill_at_every_point_of_publishing_never_reads_as_one_mixed_set(trained, tmp_path):
+    """Kill a run at every point between the files of the output set: `cvp report`'s reader gets one run's
+    set (old or new) or refuses the mix; never new contributions beside old scores."""
+    from pipelines.outputs import PUBLISH_ORDER, read_output_set
+
     out = tmp_path / "scores.parquet"
-    # 1. no previous result: a run killed mid-way leaves nothing at PATH
-    proc = _cli(trained, out, {"CVP_CHUNK_PAUSE_SECONDS": "30"})
-    deadline = time.time() + 120
-    while time.time() < deadline and not any(tmp_path.glob(".scores.contributions.parquet.*")):
-        time.sleep(0.2)
-    assert any(tmp_path.glob(".scores.contributions.parquet.*")), "the run never started writing"
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not out.exists()
-    # 2. a clean re-run succeeds
     done = _cli(trained, out, {})
-    assert done.wait(timeout=300) == 0, done.stdout.read().decode()
-    first = pd.read_parquet(out)
-    # 3. with a previous result: a killed run leaves the old file untouched
-    before = out.read_bytes()
-    proc = _cli(trained, out, {"CVP_CHUNK_PAUSE_SECONDS": "30"})
-    time.sleep(0.5)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(tmp_path.glob(".scores.contributions.parquet.*"))) == 0:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert out.read_bytes() == before
-    assert len(first) > 0
+    assert done.wait(timeout=300) == 0, done.stderr.read().decode()
+    old = read_output_set(out).run_id
+    points = ["before_publish"] + [f"after_{k}" for k in PUBLISH_ORDER]
+    seen: dict[str, str] = {}
+    for i, point in enumerate(points):  # each run differs from the last (as-of), so its run id does too
+        proc = _cli(trained, out, {"CVP_TEST_PAUSE_AT": point}, as_of=f"2025-01-{2 + i:02d}")
+        line = b""
+        deadline = time.time() + 300
+        while time.time() < deadline and b"CVP_PAUSED" not in line:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                break
+        assert f"CVP_PAUSED {point}".encode() in line, f"the run never reached {point}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        manifest, scores, contrib = _run_ids(out)
+        ids = {manifest} | scores | contrib
+        if len(ids) == 1:  # one run's set, whole: the reader returns it
+            assert read_output_set(out).run_id == manifest
+            seen[point] = "old" if manifest == old else "new"
+        else:  # a mix on disk is refused, never read as one run
+            with pytest.raises(StructuralError, match="different runs"):
+                read_output_set(out)
+            seen[point] = "refused"
+        old = read_output_set(out).run_id if len(ids) == 1 else old
+    assert seen["before_publish"] == "old" and seen["after_manifest"] == "new"
+    assert seen["after_contributions"] == seen["after_scores"] == "refused"
 
 
 def test_model_with_btyd_features_scores(trained, tmp_path):
@@ -225,7 +253,8 @@ def test_model_with_btyd_features_scores(trained, tmp_path):
     assert any(f.startswith("btyd_") for f in res.bundle.feature_names)
     run = _score(trained, tmp_path / "s.parquet", config=config)
     s = pd.read_parquet(tmp_path / "s.parquet")
-    assert len(s) == run.manifest["customers_scored"] and s["pred_value_365d"].notna().all()
+    scored = s[s["status"] == "scored"]
+    assert len(scored) == run.manifest["customers_scored"] and scored["pred_value_365d"].notna().all()
     contrib = pd.read_parquet(tmp_path / "s.contributions.parquet")
     assert any(c.startswith("btyd_") for c in contrib.columns)
 

@@ -121,7 +121,7 @@ def test_cli_spark_writes_a_parquet_directory_and_replaces_it(trained, spark, tm
     got = pd.read_parquet(out)
     assert spark.read.parquet(str(out)).count() == len(got)
     manifest = json.loads((tmp_path / "scores.manifest.json").read_text())
-    assert manifest["engine"] == "spark" and manifest["customers_scored"] == len(got)
+    assert manifest["engine"] == "spark" and manifest["customers_total"] == len(got)
     assert (tmp_path / "scores.contributions.parquet").exists()
 
     pandas_out = tmp_path / "p.parquet"

@@ -1,0 +1,132 @@
+"""The one population rule: which customers a model is trained on, backtested on and scores, at a cutoff.
+
+`classify` is the rule (used by `features.table` to select training rows, so training, backtests and scoring
+share it); `customer_status` applies it to validated tables for every customer known in any table.
+
+Statuses, in the order they are decided:
+- `no_orders_yet`: no order before the cutoff (known from the customers table, a side table, or only from events
+  at or after the cutoff); with `require_order_before_cutoff: false`, a customer who signed up before the
+  cutoff is not in this state;
+- `cancelled`: `customers.churned_at` before the cutoff (when `exclude_cancelled`);
+- `lapsed`: last order (or signup, when they never ordered) more than `max_lapse_days` before the cutoff;
+- `scored`: everyone else: these rows carry predictions, tiers, ratings and reasons.
+Pure: no I/O, no clock; the cutoff is always given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from features.config import LabelConfig
+
+SCORED = "scored"
+CANCELLED = "cancelled"
+LAPSED = "lapsed"
+NO_ORDERS_YET = "no_orders_yet"
+#: Status vocabulary; a status code is a position in this tuple.
+STATUSES = (SCORED, CANCELLED, LAPSED, NO_ORDERS_YET)
+#: Tables and columns that make a customer known (rows in = rows out over all of them).
+CUSTOMER_ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_id",),
+    "orders": ("customer_id",),
+    "returns": ("customer_id",),
+    "tickets": ("customer_id",),
+    "invoices": ("customer_id",),
+    "assignments": ("customer_id",),
+    "referrals": ("referrer_id", "referred_id"),
+}
+
+
+def classify(
+    known: np.ndarray,
+    has_order: np.ndarray,
+    cancelled: np.ndarray,
+    days_since_activity: np.ndarray,
+    label_config: LabelConfig,
+) -> np.ndarray:
+    """Status code per customer at one cutoff (positions in `STATUSES`; 0 = scored).
+
+    known: an order or a signup before the cutoff; has_order: an order before the cutoff; cancelled:
+    churned_at before the cutoff; days_since_activity: days from the last order before the cutoff (or the
+    signup when they never ordered) to the cutoff (NaN when neither).
+    """
+    codes = np.zeros(len(known), dtype=np.int8)
+    lapsed = np.zeros(len(known), dtype=bool)
+    if label_config.max_lapse_days is not None:
+        lapsed = ~(np.asarray(days_since_activity, dtype=np.float64) <= label_config.max_lapse_days)
+    no_orders = ~np.asarray(known, dtype=bool)
+    if label_config.require_order_before_cutoff:
+        no_orders |= ~np.asarray(has_order, dtype=bool)
+    codes[lapsed] = STATUSES.index(LAPSED)
+    if label_config.exclude_cancelled:
+        codes[np.asarray(cancelled, dtype=bool)] = STATUSES.index(CANCELLED)
+    codes[no_orders] = STATUSES.index(NO_ORDERS_YET)
+    return codes
+
+
+def known_customers(tables: Mapping[str, pd.DataFrame]) -> pd.Index:
+    """Every customer id found in any table (any date), sorted."""
+    parts = [
+        tables[t][c] for t, cols in CUSTOMER_ID_COLUMNS.items() if t in tables for c in cols if c in tables[t]
+    ]
+    if not parts:
+        return pd.Index([], name="customer_id", dtype="str")
+    ids = pd.concat(parts, ignore_index=True).dropna().astype("str").unique()
+    return pd.Index(np.sort(np.asarray(ids, dtype=object)), name="customer_id").astype("str")
+
+
+def customer_status(
+    tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, label_config: LabelConfig
+) -> pd.DataFrame:
+    """One row per customer known in any table: `customer_id`, `status`, `status_reason` (plain words).
+
+    Only events strictly before `cutoff` count (a customer first seen later is `no_orders_yet`).
+    """
+    cutoff = pd.Timestamp(cutoff)
+    ids = known_customers(tables)
+    orders = tables["orders"]
+    before = orders.loc[(orders["ordered_at"] < cutoff).to_numpy(dtype=bool)]
+    last = before.groupby(before["customer_id"].astype("str"))["ordered_at"].max().reindex(ids)
+    signup = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns]")
+    churned = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns]")
+    cust = tables.get("customers")
+    if cust is not None:
+        key = cust["customer_id"].astype("str")
+        if "signup_at" in cust:
+            signup = cust["signup_at"].groupby(key).min().reindex(ids)
+        if "churned_at" in cust:
+            churned = cust["churned_at"].groupby(key).min().reindex(ids)
+    has_order = last.notna().to_numpy()
+    signed = (signup < cutoff).to_numpy(dtype=bool)
+    activity = last.where(last.notna(), signup.where(signup < cutoff))
+    days = ((cutoff - activity) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+    is_cancelled = (churned < cutoff).to_numpy(dtype=bool)
+    codes = classify(has_order | signed, has_order, is_cancelled, days, label_config)
+    status = np.asarray(STATUSES, dtype=object)[codes]
+    lapse = label_config.max_lapse_days
+
+    def day(series: pd.Series) -> np.ndarray:
+        return series.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value="")
+
+    last_s, signup_s, churned_s = day(last), day(signup), day(churned)
+    days_s = np.char.mod("%.0f", np.nan_to_num(days)).astype(object)
+    what = np.where(has_order, "last order on " + last_s, "signed up on " + signup_s)
+    reasons = np.select(
+        [status == SCORED, status == CANCELLED, status == LAPSED, signed],
+        [
+            np.where(has_order, "active: last order on " + last_s, "signed up, no order yet"),
+            "cancelled on " + churned_s,
+            "no order for " + days_s + " days (" + what + f"); more than {lapse} days counts as lapsed",
+            "signed up on " + signup_s + ", no order before the as-of yet",
+        ],
+        "no order before the as-of (known only from other tables or from later events)",
+    )
+    return pd.DataFrame({"customer_id": ids.to_numpy(), "status": status, "status_reason": reasons}).astype(
+        {"customer_id": "str", "status": "str", "status_reason": "str"}
+    )
+
+
+__all__ = ["STATUSES", "classify", "customer_status", "known_customers"]

@@ -1,0 +1,262 @@
+"""The scoring output set: scores, contributions and manifest of one run, published together, read back together.
+
+Files (stem = the scores file name without its suffix):
+- `<stem>.parquet|.csv` (or a Parquet directory for the Spark engine): the scores, schema in `SCORES_SCHEMA`;
+- `<stem>.contributions.parquet`: exact value-model contributions per customer and feature;
+- `<stem>.manifest.json`: what the run did (counts, model, settings, drift, timings).
+Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest).
+
+Publishing: the three files are written into a staging directory beside the target, then renamed into place in
+the order contributions, scores, manifest, so the manifest always names the last complete run. A run killed
+between two renames leaves files of two runs; `read_output_set` compares the run ids and refuses such a set
+(a mix is never read as one run). The next successful run replaces all three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.validation import StructuralError
+
+#: Text columns of the scores (ids first: they are read back as text whatever the file format).
+SCORES_ID_COLUMNS = ("customer_id", "account_manager_id")
+SCORES_TEXT_COLUMNS = (
+    *SCORES_ID_COLUMNS,
+    "model_version",
+    "run_id",
+    "status",
+    "status_reason",
+    "tier",
+    "tier_reason",
+    "rating",
+    "flags",
+)
+#: Text columns named by prefix (reason sentences and the features they are about).
+SCORES_TEXT_PREFIXES = ("value_reason_", "churn_reason_")
+SCORES_DATE_COLUMNS = ("as_of",)
+#: Columns every scores file has (the prediction columns depend on the horizon: `pred_*_{h}d`, float).
+SCORES_REQUIRED = (
+    "customer_id",
+    "as_of",
+    "model_version",
+    "run_id",
+    "status",
+    "status_reason",
+    "tier",
+    "rating",
+    "flags",
+    "account_manager_id",
+)
+PAUSE_ENV = "CVP_TEST_PAUSE_AT"  # test-only: pause at a named point of publishing (see `_pause_at`)
+
+
+@dataclass(frozen=True)
+class ScoresSchema:
+    """The scores output schema, declared once: used when writing, reading back and in tests."""
+
+    required: tuple[str, ...] = SCORES_REQUIRED
+    ids: tuple[str, ...] = SCORES_ID_COLUMNS
+    text: tuple[str, ...] = SCORES_TEXT_COLUMNS
+    text_prefixes: tuple[str, ...] = SCORES_TEXT_PREFIXES
+    dates: tuple[str, ...] = SCORES_DATE_COLUMNS
+
+    def kind(self, column: str) -> str:
+        """ "text", "date" or "number" for a scores column."""
+        if column in self.text or column.startswith(self.text_prefixes):
+            return "text"
+        if column in self.dates:
+            return "date"
+        return "number"
+
+    def check_written(self, frame: pd.DataFrame) -> None:
+        """Before publishing: every required column is there and every text column holds text (a bug if not)."""
+        missing = [c for c in self.required if c not in frame.columns]
+        not_text = [
+            c
+            for c in frame.columns
+            if self.kind(str(c)) == "text" and not pd.api.types.is_string_dtype(frame[c].dtype)
+        ]
+        if missing or not_text:
+            raise RuntimeError(f"scores break their schema: missing {missing}, not text {not_text}")
+
+    def conform(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        """Coerce a scores frame read back to the schema's types; refuse what is not a scores file."""
+        missing = [c for c in self.required if c not in frame.columns]
+        if missing or not any(str(c).startswith("pred_") for c in frame.columns):
+            raise StructuralError(
+                f"{source} is not a scores file written by `cvp score`: columns {missing or ['pred_*']} are "
+                f"missing (found: {', '.join(map(str, frame.columns[:8]))}{' ...' if frame.shape[1] > 8 else ''})"
+            )
+        out = {}
+        for c in frame.columns:
+            col = frame[c]
+            kind = self.kind(str(c))
+            if kind == "text":
+                out[c] = col.astype("str").where(col.notna(), None).astype("str")
+            elif kind == "date":
+                out[c] = pd.to_datetime(col, errors="coerce")
+                if out[c].isna().any() and col.notna().any():
+                    bad = col[out[c].isna() & col.notna()].head(3).tolist()
+                    raise StructuralError(f"{source}: column {c} holds values that are not dates: {bad}")
+            else:
+                values = pd.to_numeric(col, errors="coerce")
+                bad = col[values.isna() & col.notna() & (col.astype("str") != "")]
+                if len(bad):
+                    raise StructuralError(
+                        f"{source}: column {c} holds values that are not numbers, e.g. {bad.head(3).tolist()} "
+                        f"(rows {bad.index[:3].tolist()})"
+                    )
+                out[c] = values.astype("float64") if not pd.api.types.is_bool_dtype(col) else col
+        return pd.DataFrame(out, index=frame.index)
+
+
+SCORES_SCHEMA = ScoresSchema()
+
+
+def output_paths(out: Path) -> dict[str, Path]:
+    out = Path(out)
+    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    return {
+        "scores": out,
+        "contributions": out.with_name(f"{stem}.contributions.parquet"),
+        "manifest": out.with_name(f"{stem}.manifest.json"),
+    }
+
+
+def run_id_for(inputs: Mapping[str, Any]) -> str:
+    """A run id that is a digest of everything that decides the outputs (as-of, model, data, settings).
+
+    Two runs on the same inputs produce byte-identical scores (run id included); a different input gives a
+    different id, so files of two different runs never pass as one set.
+    """
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def staging_dir(out: Path, run_id: str) -> Path:
+    """A fresh directory beside the target (same file system, so publishing is renames)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = out.parent / f".{out.name}.{run_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}.run"
+    path.mkdir()
+    return path
+
+
+def _pause_at(point: str) -> None:
+    """Test-only fault-injection hook: with CVP_TEST_PAUSE_AT=<point>, say so on stderr and wait to be killed."""
+    if os.environ.get(PAUSE_ENV) == point:
+        print(f"CVP_PAUSED {point}", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
+def _replace(src: Path, dst: Path) -> None:
+    if src.is_dir() and (dst.exists() or dst.is_symlink()):
+        old = dst.with_name(f".{dst.name}.old.{uuid.uuid4().hex}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+        return
+    os.replace(src, dst)
+
+
+PUBLISH_ORDER = ("contributions", "scores", "manifest")
+
+
+def publish(staged: Mapping[str, Path], targets: Mapping[str, Path]) -> None:
+    """Rename the staged files into place: contributions, scores, then the manifest (last: it names the run)."""
+    _pause_at("before_publish")
+    for key in PUBLISH_ORDER:
+        if key in staged and staged[key].exists():
+            _replace(staged[key], targets[key])
+        elif key == "contributions" and targets[key].exists():
+            targets[key].unlink()  # a run without contributions must not leave an older run's beside it
+        _pause_at(f"after_{key}")
+
+
+def _read_scores(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        return pd.read_parquet(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        kind = "CSV" if path.suffix == ".csv" else "Parquet"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StructuralError(f"{path} is not a readable {kind} scores file: {first}") from exc
+    except Exception as exc:  # pyarrow raises its own types for garbage bytes
+        raise StructuralError(f"{path} is not a readable scores file: {type(exc).__name__}") from exc
+
+
+@dataclass
+class OutputSet:
+    scores: pd.DataFrame
+    contributions: pd.DataFrame  # index customer_id
+    manifest: dict[str, Any]
+    run_id: str
+
+
+def _run_ids(values: Iterable[Any]) -> set[str]:
+    return {str(v) for v in values if v is not None and not (isinstance(v, float) and v != v)}
+
+
+def read_output_set(scores_path: Path) -> OutputSet:
+    """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format."""
+    scores_path = Path(scores_path)
+    if not scores_path.exists():
+        raise StructuralError(f"scores file {scores_path} does not exist (run `cvp score` first)")
+    paths = output_paths(scores_path)
+    if not paths["manifest"].exists():
+        raise StructuralError(
+            f"{paths['manifest'].name} is missing beside {scores_path.name}: a scores file is read only with "
+            "the manifest of its run (rerun `cvp score`)"
+        )
+    try:
+        manifest = json.loads(paths["manifest"].read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StructuralError(f"{paths['manifest']} is not a readable manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or "run_id" not in manifest:
+        raise StructuralError(
+            f"{paths['manifest'].name} names no run_id: written by an older `cvp score`; rerun it"
+        )
+    scores = SCORES_SCHEMA.conform(_read_scores(scores_path), str(scores_path))
+    if not paths["contributions"].exists():
+        raise StructuralError(
+            f"{paths['contributions'].name} is missing beside {scores_path.name}: rerun `cvp score`"
+        )
+    try:
+        contrib = pd.read_parquet(paths["contributions"])
+    except Exception as exc:
+        raise StructuralError(
+            f"{paths['contributions']} is not a readable contributions file: {exc}"
+        ) from exc
+    run_id = str(manifest["run_id"])
+    found = {
+        "scores": _run_ids(scores["run_id"].unique()),
+        "contributions": _run_ids(contrib["run_id"].unique()) if "run_id" in contrib else {"(none)"},
+    }
+    mixed = {
+        k: v for k, v in found.items() if v != {run_id} and not (k == "contributions" and not len(contrib))
+    }
+    if mixed:
+        detail = "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in mixed.items())
+        raise StructuralError(
+            f"the files beside {scores_path.name} come from different runs (manifest: {run_id}; {detail}); "
+            "a scoring run was interrupted while publishing: rerun `cvp score`"
+        )
+    contrib = contrib.drop(columns=["run_id"])
+    contrib["customer_id"] = contrib["customer_id"].astype("str")
+    return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id)

@@ -1,0 +1,380 @@
+"""One model, one contract: what is scored is what was trained and backtested (issue 9), and the output set
+read back as one run (issue 13, output side)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from rich.console import Console
+from typer.testing import CliRunner
+
+from features import build_training_set
+from features.population import customer_status, known_customers
+from features.validation import StructuralError
+from pipelines.config import load_config
+from pipelines.io import load_data
+from pipelines.outputs import SCORES_SCHEMA, read_output_set
+from pipelines.score import run_score
+
+AS_OF = "2025-01-01"
+#: Small, fast models (as the shared fixture's), with a 181-day horizon.
+SHORT_CONFIG = {
+    "labels": {"horizon_days": 181, "n_cutoffs": 5, "cutoff_step_months": 1},
+    "models": {
+        "lightgbm": {"n_estimators": 60, "num_leaves": 15, "min_child_samples": 20},
+        "churn_lightgbm": {"n_estimators": 60, "num_leaves": 7, "min_child_samples": 50},
+        "backtest_folds": 1,
+    },
+}
+
+
+def _console() -> Console:
+    return Console(file=io.StringIO(), width=400)
+
+
+def _score(trained, out: Path, **kw):
+    args = dict(
+        data=trained.data,
+        as_of_text=AS_OF,
+        out=out,
+        model_uri=None,
+        engine="pandas",
+        chunk_customers=None,
+        mapping=None,
+        config=trained.config,
+        console=_console(),
+    )
+    args.update(kw)
+    return run_score(**args)
+
+
+def _copy_data(src: Path, dst: Path) -> Path:
+    dst.mkdir(parents=True)
+    for p in src.glob("*.parquet"):
+        (dst / p.name).write_bytes(p.read_bytes())
+    return dst
+
+
+def _config(trained, path: Path, **sections) -> Path:
+    base = yaml.safe_load(trained.config.read_text())
+    for key, value in sections.items():
+        base[key] = base.get(key, {}) | value
+    path.write_text(yaml.safe_dump(base))
+    return path
+
+
+@pytest.fixture(scope="module")
+def baseline(trained, tmp_path_factory):
+    """The champion's scores with the configuration it was trained with."""
+    out = tmp_path_factory.mktemp("baseline") / "scores.parquet"
+    run = _score(trained, out)
+    return run, pd.read_parquet(out)
+
+
+# -- the model carries its contract ------------------------------------------------------------------------------
+def test_config_change_between_train_and_score_is_reported_and_neutralised(trained, baseline, tmp_path):
+    _, expected = baseline
+    changed = _config(trained, tmp_path / "changed.yaml", features={"service_hourly_cost": 90.0})
+    console = _console()
+    run = _score(trained, tmp_path / "s.parquet", config=changed, console=console)
+    text = console.file.getvalue()
+    assert "features.service_hourly_cost: model 60.0, config 90.0" in text
+    got = pd.read_parquet(tmp_path / "s.parquet")
+    pred = [c for c in got.columns if c.startswith("pred_") or c in ("tier", "profit_net_365d", "status")]
+    pd.testing.assert_frame_equal(got[pred], expected[pred])  # built with the model's settings, not the run's
+    assert run.manifest["settings_differences"] == ["features.service_hourly_cost: model 60.0, config 90.0"]
+    assert run.manifest["model_settings"]["features"]["service_hourly_cost"] == 60.0
+    assert run.manifest["settings_used"]["features"]["service_hourly_cost"] == 60.0
+    assert run.manifest["run_policy"]["tiers"]["great"]["top_share"] == 0.2
+    with pytest.raises(StructuralError, match="(?s)--strict.*service_hourly_cost"):
+        _score(trained, tmp_path / "t.parquet", config=changed, strict=True)
+
+
+def test_a_model_saved_before_settings_existed_falls_back_with_a_warning(trained):
+    from pipelines.score import resolve_settings
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    bundle = load_bundle("models:/customer-value@champion").bundle
+    for attr in ("feature_config", "label_config", "mapping_digest"):
+        delattr(bundle, attr)  # as unpickled from a model registered before the change
+    effective, diffs, notes = resolve_settings(bundle, cfg, None, strict=True)
+    assert effective == cfg and diffs == [] and "registered before" in notes[0]
+
+
+# -- one population rule --------------------------------------------------------------------------------------------
+def test_cancelled_customer_gets_status_cancelled_and_no_tier(trained, baseline):
+    run, s = baseline
+    tables = load_data(trained.data).tables
+    cust = tables["customers"]
+    cancelled = cust.loc[cust["churned_at"] < pd.Timestamp(AS_OF), "customer_id"]
+    assert len(cancelled)
+    rows = s[s["customer_id"].isin(cancelled)]
+    assert (rows["status"] == "cancelled").all()
+    assert rows["tier"].isna().all() and rows["rating"].isna().all()
+    assert rows["pred_churn_prob_365d"].isna().all() and rows["churn_reason_1"].isna().all()
+    assert rows["status_reason"].str.startswith("cancelled on ").all()
+    # rows in = rows out: every customer known in any table has one row with a status and a reason
+    assert set(s["customer_id"]) == set(known_customers(tables)) and s["customer_id"].is_unique
+    assert s["status"].notna().all() and (s["status_reason"].str.len() > 0).all()
+    scored = s[s["status"] == "scored"]
+    assert scored["tier"].notna().all() and scored["pred_value_365d"].notna().all()
+    assert sum(run.manifest["tiers"].values()) == len(scored)
+
+
+def test_scored_status_is_the_training_population(trained):
+    """Scoring's `scored` customers at a cutoff are exactly the rows training selects at that cutoff."""
+    cfg = load_config(trained.config)
+    tables = load_data(trained.data).tables
+    cutoff = pd.Timestamp("2023-06-01")
+    one = cfg.labels.model_copy(update={"n_cutoffs": 1})
+    training = build_training_set(tables, cutoff + pd.Timedelta(days=365), 365, cfg.features, one)
+    assert set(training["cutoff"]) == {cutoff}
+    status = customer_status(tables, cutoff, cfg.labels)
+    assert set(status.loc[status["status"] == "scored", "customer_id"]) == set(training["customer_id"])
+    assert {"lapsed", "no_orders_yet", "scored"} <= set(status["status"])
+
+
+def test_population_rule_by_hand():
+    from features.config import LabelConfig
+
+    t = pd.Timestamp
+    tables = {
+        "customers": pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "c", "d", "e"],
+                "signup_at": [
+                    t("2020-01-01"),
+                    t("2020-01-01"),
+                    t("2020-01-01"),
+                    t("2023-12-01"),
+                    t("2024-03-01"),
+                ],
+                "churned_at": [pd.NaT, t("2023-06-01"), pd.NaT, pd.NaT, pd.NaT],
+            }
+        ),
+        "orders": pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "c", "f"],
+                "ordered_at": [t("2023-10-01"), t("2023-10-01"), t("2021-01-01"), t("2024-02-01")],
+            }
+        ),
+    }
+    got = customer_status(tables, t("2024-01-01"), LabelConfig(max_lapse_days=730))
+    assert dict(zip(got["customer_id"], got["status"], strict=True)) == {
+        "a": "scored",
+        "b": "cancelled",
+        "c": "lapsed",
+        "d": "no_orders_yet",
+        "e": "no_orders_yet",
+        "f": "no_orders_yet",  # first order after the cutoff
+    }
+    reasons = dict(zip(got["customer_id"], got["status_reason"], strict=True))
+    assert reasons["b"] == "cancelled on 2023-06-01"
+    assert reasons["c"].startswith("no order for 1095 days (last order on 2021-01-01)")
+
+
+# -- stale data, output locations, rules on absent columns ---------------------------------------------------------
+def test_stale_data_is_refused_unless_allowed(trained, tmp_path):
+    with pytest.raises(StructuralError, match="(?s)stale.*--allow-stale"):
+        _score(trained, tmp_path / "s.parquet", as_of_text="2035-01-01")
+    assert not (tmp_path / "s.parquet").exists()
+    console = _console()
+    run = _score(trained, tmp_path / "s.parquet", as_of_text="2035-01-01", allow_stale=True, console=console)
+    assert "more than labels.max_lapse_days" in run.manifest["stale_data"]
+    assert "--allow-stale" in console.file.getvalue()
+    # stale means every customer lapsed: all rows are there, with their status, and none is scored
+    s = read_output_set(tmp_path / "s.parquet").scores
+    assert run.manifest["customers_scored"] == 0 and set(s["status"]) <= {"lapsed", "cancelled"}
+    assert s["tier"].isna().all() and len(s) == run.manifest["customers_total"] > 0
+
+
+def test_output_location_is_checked_before_the_model_is_loaded(trained, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(StructuralError, match="cannot write"):  # not "cannot load model"
+        _score(trained, blocker / "scores.parquet", model_uri="models:/customer-value@nosuchalias")
+
+
+# -- the output set read back ------------------------------------------------------------------------------------------
+def test_ids_stay_text_in_a_csv_output_set(trained, tmp_path):
+    data = _copy_data(trained.data, tmp_path / "data")
+    cust = pd.read_parquet(data / "customers.parquet")
+    managers = pd.read_parquet(data / "account_managers.parquet")
+    renamed = {m: f"{i:05d}" for i, m in enumerate(sorted(managers["account_manager_id"]), start=1)}
+    managers["account_manager_id"] = managers["account_manager_id"].map(renamed)
+    cust["account_manager_id"] = cust["account_manager_id"].map(renamed)
+    managers.to_parquet(data / "account_managers.parquet", index=False)
+    cust.to_parquet(data / "customers.parquet", index=False)
+    assignments = data / "assignments.parquet"
+    if assignments.exists():
+        a = pd.read_parquet(assignments)
+        a["account_manager_id"] = a["account_manager_id"].map(renamed)
+        a.to_parquet(assignments, index=False)
+    _score(trained, tmp_path / "s.csv", data=data)
+    assert "00001" in (tmp_path / "s.csv").read_text()
+    back = read_output_set(tmp_path / "s.csv")
+    assert "00001" in set(back.scores["account_manager_id"])
+    assert set(back.scores["customer_id"]) == set(known_customers(load_data(data).tables))
+    for col in SCORES_SCHEMA.ids:
+        assert pd.api.types.is_string_dtype(back.scores[col]), col
+
+
+def _report(scores: Path, out: Path, config: Path) -> tuple[int, str]:
+    from pipelines.cli import app
+
+    res = CliRunner().invoke(
+        app, ["report", "--scores", str(scores), "--out", str(out), "--config", str(config)]
+    )
+    return res.exit_code, res.output + (str(res.exception) if res.exception else "")
+
+
+def test_report_refuses_files_that_are_not_a_scores_set(trained, baseline, tmp_path):
+    run, _ = baseline
+    manifest = json.dumps(run.manifest, default=str)
+    cases = {
+        "features.parquet": None,
+        "empty.csv": b"",
+        "garbage.parquet": bytes(range(256)) * 4,
+        "columns.csv": b"a,b\n1,2\n",
+    }
+    feats = load_data(trained.data).tables["customers"].head(20)
+    for name, content in cases.items():
+        path = tmp_path / name
+        if content is None:
+            feats.to_parquet(path)
+        else:
+            path.write_bytes(content)
+        stem = name.rsplit(".", 1)[0]
+        (tmp_path / f"{stem}.manifest.json").write_text(manifest)
+        code, text = _report(path, tmp_path / "r", trained.config)
+        assert code == 2, (name, text)
+        assert "scores file" in text, (name, text)
+    # a scores file without its manifest
+    lone = tmp_path / "lone.parquet"
+    shutil.copy(run.contributions_path.with_name("scores.parquet"), lone)
+    code, text = _report(lone, tmp_path / "r", trained.config)
+    assert code == 2 and "manifest" in text
+
+
+def test_report_refuses_files_from_different_runs(trained, tmp_path):
+    _score(trained, tmp_path / "a" / "scores.parquet")
+    _score(trained, tmp_path / "b" / "scores.parquet", as_of_text="2025-01-15")
+    shutil.copy(
+        tmp_path / "b" / "scores.contributions.parquet", tmp_path / "a" / "scores.contributions.parquet"
+    )
+    code, text = _report(tmp_path / "a" / "scores.parquet", tmp_path / "r", trained.config)
+    assert code == 2 and "different runs" in text
+
+
+def test_model_card_comes_from_the_models_own_run_whatever_the_local_store(trained, baseline, tmp_path):
+    from pipelines.jobs import run_report
+
+    run, _ = baseline
+    scores = run.contributions_path.with_name("scores.parquet")
+    elsewhere = _config(
+        trained, tmp_path / "elsewhere.yaml", mlflow={"tracking_dir": str(tmp_path / "empty")}
+    )
+    index = run_report(scores, tmp_path / "reports", None, None, elsewhere, _console())
+    html = index.read_text()
+    assert '<table class="backtest">' in html and "value_norm_gini" in html
+    assert run.manifest["model_run_id"]
+    # the status counts are on the team page
+    assert 'data-status="cancelled"' in html
+
+
+# -- minimum data and short histories ------------------------------------------------------------------------------
+def test_training_needs_customers_and_both_churn_classes(trained):
+    from pipelines.train import check_training_data
+
+    cfg = load_config(trained.config)
+    one = pd.DataFrame(
+        {"customer_id": ["c1"], "cutoff": [pd.Timestamp("2024-01-01")], "label_churned_365d": [1.0]}
+    )
+    with pytest.raises(StructuralError) as exc:
+        check_training_data(one, 365, cfg, "train")
+    assert "1 customer(s), at least 20 needed" in str(exc.value)
+    assert "no negative churn example" in str(exc.value)
+    many = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(40)],
+            "cutoff": pd.Timestamp("2024-01-01"),
+            "label_churned_365d": 0.0,
+        }
+    )
+    with pytest.raises(StructuralError, match="no positive churn example"):
+        check_training_data(many, 365, cfg, "train")
+
+
+def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, tmp_path):
+    from pipelines.train import train_and_register
+
+    tables = load_data(trained.data).tables
+    keep = tables["orders"]["customer_id"].iloc[0]
+    one = {
+        name: (df[df["customer_id"] == keep] if "customer_id" in df else df)
+        for name, df in tables.items()
+        if name != "referrals"
+    }
+    cfg = load_config(_config(trained, tmp_path / "c.yaml", mlflow={"tracking_dir": str(tmp_path / "m")}))
+    with pytest.raises(StructuralError, match="(?s)not enough data to train.*1 customer"):
+        train_and_register(one, cfg, pd.Timestamp("2024-07-01"), _console())
+    far = cfg.model_copy(update={"labels": cfg.labels.model_copy(update={"horizon_days": 100000})})
+    with pytest.raises(StructuralError, match="--horizon-days 100000 is not shorter than the history"):
+        train_and_register(tables, far, pd.Timestamp("2024-07-01"), _console())
+
+
+@pytest.fixture(scope="module")
+def short_history(tmp_path_factory):
+    """365 days of history (no invoices table), trained with a 181-day horizon."""
+    from pipelines.generate import generate_company, write_company
+    from pipelines.train import default_as_of, train_and_register
+
+    root = tmp_path_factory.mktemp("short")
+    data = root / "data"
+    write_company(generate_company(500, "2023-01-01", "2023-12-31", 5), data)
+    (data / "invoices.parquet").unlink()
+    config = root / "config.yaml"
+    config.write_text(yaml.safe_dump(SHORT_CONFIG | {"mlflow": {"tracking_dir": str(root / "mlruns")}}))
+    cfg = load_config(config)
+    tables = load_data(data).tables
+    as_of = default_as_of(tables)
+    console = _console()
+    first = train_and_register(tables, cfg, as_of, console)
+    forced = train_and_register(tables, cfg, as_of, _console(), promote=True)
+    return root, data, config, as_of, first, forced, console.file.getvalue()
+
+
+def test_twelve_months_of_history_train_with_a_181_day_horizon(short_history):
+    root, data, config, as_of, first, forced, printed = short_history
+    assert first.alias == "challenger"
+    assert re.search(
+        r"no backtest fold fits in 36\d days of history for a 181-day horizon; need \d+ days", first.reason
+    )
+    assert first.reason in printed
+    assert forced.alias == "champion" and "overridden by --promote" in forced.reason
+    assert first.bundle.horizon_days == 181 and first.bundle.n_training_rows_ > 0
+
+
+def test_short_history_model_scores_and_lists_rules_on_absent_columns(short_history):
+    root, data, config, as_of, *_ = short_history
+    console = _console()
+    run = run_score(
+        data, as_of.date().isoformat(), root / "s.parquet", None, "pandas", None, None, config, console
+    )
+    s = pd.read_parquet(root / "s.parquet")
+    assert (s["status"] == "scored").sum() > 0 and np.isfinite(
+        s.loc[s["status"] == "scored", "pred_value_181d"]
+    ).all()
+    skipped = run.manifest["skipped_rules"]
+    assert any(r.startswith("problem:dispute_share") for r in skipped), skipped
+    assert "dispute_share" in console.file.getvalue()
