@@ -69,12 +69,17 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
     return out
 
 
+def load_configured(data: Path, mapping: Path | None, cfg: AppConfig) -> LoadedData:
+    """Load + validate with every input setting of the config's `data:` section (one place for all readers)."""
+    d = cfg.data
+    return load_data(data, mapping, d.timezone, d.date_formats, d.max_values)
+
+
 def load_and_report(
     data: Path, mapping: Path | None, cfg: AppConfig, console: Console, rejects: Path | None = None
 ) -> LoadedData:
     """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns."""
-    d = cfg.data
-    loaded = load_data(data, mapping, d.timezone, d.date_formats, d.max_values)
+    loaded = load_configured(data, mapping, cfg)
     console.print(validation_table(loaded))
     for line in ignored_columns_notes(loaded) + loaded.notes:
         console.print(f"note: {line}", markup=False, highlight=False)
@@ -296,7 +301,7 @@ def run_report(
     )
     customers = managers = None
     if data is not None:
-        loaded = load_data(data, mapping, cfg.data.timezone)
+        loaded = load_configured(data, mapping, cfg)
         customers = loaded.tables.get("customers")
         managers = loaded.tables.get("account_managers")
     report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})

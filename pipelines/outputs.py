@@ -6,10 +6,13 @@ Files (stem = the scores file name without its suffix):
 - `<stem>.manifest.json`: what the run did (counts, model, settings, drift, timings).
 Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest).
 
-Publishing: the three files are written into a staging directory beside the target, then renamed into place in
-the order contributions, scores, manifest, so the manifest always names the last complete run. A run killed
-between two renames leaves files of two runs; `read_output_set` compares the run ids and refuses such a set
-(a mix is never read as one run). The next successful run replaces all three.
+Publishing: the three files are written into a staging directory beside the target. A journal
+(`.<stem>.publish.json`, written atomically) then names the renames to come, the files are renamed into place
+(contributions, scores, manifest) and the journal is removed. A run killed after the journal was written is
+completed by whoever reads the set next (`read_output_set` rolls the journal forward; so does the next run), so
+what a reader gets is always one run's whole set: the previous one (killed before the journal) or the new one.
+The run ids stay as the last line of defence: a set mixed by other means (a disk error between two renames, files
+copied by hand) is refused, never read as one run.
 """
 
 from __future__ import annotations
@@ -177,15 +180,57 @@ def _replace(src: Path, dst: Path) -> None:
 PUBLISH_ORDER = ("contributions", "scores", "manifest")
 
 
+def journal_path(targets: Mapping[str, Path]) -> Path:
+    """The publishing journal beside the scores (hidden; exists only while a set is being published)."""
+    scores = Path(targets["scores"])
+    stem = scores.name[: -len(scores.suffix)] if scores.suffix else scores.name
+    return scores.with_name(f".{stem}.publish.json")
+
+
 def publish(staged: Mapping[str, Path], targets: Mapping[str, Path]) -> None:
-    """Rename the staged files into place: contributions, scores, then the manifest (last: it names the run)."""
+    """Rename the staged files into place as one set: journal first, then contributions, scores, manifest."""
+    from pipelines.io import write_json
+
     _pause_at("before_publish")
-    for key in PUBLISH_ORDER:
-        if key in staged and staged[key].exists():
-            _replace(staged[key], targets[key])
-        elif key == "contributions" and targets[key].exists():
-            targets[key].unlink()  # a run without contributions must not leave an older run's beside it
-        _pause_at(f"after_{key}")
+    moves = [
+        {"file": k, "from": str(staged[k]), "to": str(targets[k])}
+        for k in PUBLISH_ORDER
+        if k in staged and staged[k].exists()
+    ]
+    # a run without contributions must not leave an older run's beside it
+    stale = [str(targets[k]) for k in PUBLISH_ORDER if k not in {m["file"] for m in moves}]
+    journal = journal_path(targets)
+    write_json({"moves": moves, "remove": stale}, journal)
+    _pause_at("after_journal")
+    _roll_forward(journal, pause=True)
+
+
+def _roll_forward(journal: Path, pause: bool = False) -> None:
+    """Carry out a journal's renames (those not done yet) and removals, then drop the journal. Idempotent."""
+    plan = json.loads(journal.read_text(encoding="utf-8"))
+    for move in plan["moves"]:
+        if Path(move["from"]).exists():
+            _replace(Path(move["from"]), Path(move["to"]))
+        if pause:
+            _pause_at(f"after_{move['file']}")
+    for path in plan["remove"]:
+        Path(path).unlink(missing_ok=True)
+    journal.unlink()
+
+
+def complete_interrupted_publish(scores_path: Path) -> bool:
+    """Finish the publishing of a set whose run was killed half-way (True if there was one to finish)."""
+    journal = journal_path(output_paths(scores_path))
+    if not journal.exists():
+        return False
+    try:
+        _roll_forward(journal)
+    except (OSError, ValueError, KeyError) as exc:
+        raise StructuralError(
+            f"an interrupted scoring run left {journal.name} beside {Path(scores_path).name} and it cannot be "
+            f"completed ({exc}); rerun `cvp score`"
+        ) from exc
+    return True
 
 
 def _read_scores(path: Path) -> pd.DataFrame:
@@ -216,6 +261,7 @@ def _run_ids(values: Iterable[Any]) -> set[str]:
 def read_output_set(scores_path: Path) -> OutputSet:
     """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format."""
     scores_path = Path(scores_path)
+    complete_interrupted_publish(scores_path)
     if not scores_path.exists():
         raise StructuralError(f"scores file {scores_path} does not exist (run `cvp score` first)")
     paths = output_paths(scores_path)

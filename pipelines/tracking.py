@@ -53,6 +53,8 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
     for name in ("alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+    # Progress bars for every artefact download ("Downloading artifacts") are noise in batch and demo output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return uri
 
 

@@ -40,6 +40,8 @@ def test_demo_runs_every_stage_and_reports_keep_managers_apart(tmp_path):
     assert re.search(r"registered customer-value version 1 as (champion|challenger): no champion", text)
     assert "persistence" in text.split("registered customer-value version 1", 1)[1]
     assert "index.html" in text
+    # quiet: no third-party progress bars or warnings in the demo's output
+    assert "Downloading artifacts" not in text and "Warning" not in text, text
     scores = pd.read_parquet(out / "scores.parquet")
     assert scores["customer_id"].is_unique and len(scores) > 300
     assert (out / "scores.manifest.json").exists() and (out / "scores.contributions.parquet").exists()

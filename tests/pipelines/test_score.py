@@ -201,16 +201,17 @@ def _run_ids(out: Path) -> tuple[str | None, set[str], set[str]]:
     return manifest, scores, contrib
 
 
-def test_a_kill_at_every_point_of_publishing_never_reads_as_one_mixed_set(trained, tmp_path):
-    """Kill a run at every point between the files of the output set: `cvp report`'s reader gets one run's
-    set (old or new) or refuses the mix; never new contributions beside old scores."""
-    from pipelines.outputs import PUBLISH_ORDER, read_output_set
+def test_a_kill_at_every_point_of_publishing_leaves_one_whole_set(trained, tmp_path):
+    """Kill a run at every point of publishing the output set: what `cvp report`'s reader gets is one run's
+    whole set, the previous one (killed before the journal) or the new one (the journal is rolled forward),
+    and afterwards every file on disk carries that run's id; never new contributions beside old scores."""
+    from pipelines.outputs import PUBLISH_ORDER, journal_path, output_paths, read_output_set
 
     out = tmp_path / "scores.parquet"
     done = _cli(trained, out, {})
     assert done.wait(timeout=300) == 0, done.stderr.read().decode()
     old = read_output_set(out).run_id
-    points = ["before_publish"] + [f"after_{k}" for k in PUBLISH_ORDER]
+    points = ["before_publish", "after_journal"] + [f"after_{k}" for k in PUBLISH_ORDER]
     seen: dict[str, str] = {}
     for i, point in enumerate(points):  # each run differs from the last (as-of), so its run id does too
         proc = _cli(trained, out, {"CVP_TEST_PAUSE_AT": point}, as_of=f"2025-01-{2 + i:02d}")
@@ -223,18 +224,13 @@ def test_a_kill_at_every_point_of_publishing_never_reads_as_one_mixed_set(traine
         assert f"CVP_PAUSED {point}".encode() in line, f"the run never reached {point}"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        got = read_output_set(out)
         manifest, scores, contrib = _run_ids(out)
-        ids = {manifest} | scores | contrib
-        if len(ids) == 1:  # one run's set, whole: the reader returns it
-            assert read_output_set(out).run_id == manifest
-            seen[point] = "old" if manifest == old else "new"
-        else:  # a mix on disk is refused, never read as one run
-            with pytest.raises(StructuralError, match="different runs"):
-                read_output_set(out)
-            seen[point] = "refused"
-        old = read_output_set(out).run_id if len(ids) == 1 else old
-    assert seen["before_publish"] == "old" and seen["after_manifest"] == "new"
-    assert seen["after_contributions"] == seen["after_scores"] == "refused"
+        assert {manifest} | scores | contrib == {got.run_id}, f"{point}: the files on disk are not one set"
+        assert not journal_path(output_paths(out)).exists()
+        seen[point] = "old" if got.run_id == old else "new"
+        old = got.run_id
+    assert seen == {"before_publish": "old"} | {p: "new" for p in points[1:]}
 
 
 def test_model_with_btyd_features_scores(trained, tmp_path):
