@@ -207,43 +207,26 @@ class CustomerValueModel:
     def check_contract(self, frame: pd.DataFrame) -> list[str]:
         """Human-readable problems of a feature table against the training contract (empty = fine)."""
         problems = self.contract_.problems(frame)
-        if frame.index.duplicated().any():
-            problems.append("the index has duplicate rows (one row per customer expected)")
-        if "customer_id" in frame.columns and frame["customer_id"].duplicated().any():
-            problems.append("customer_id is not unique")
-        return problems
+        return problems + self._row_problems(frame)
 
     def grade_contract(self, frame: pd.DataFrame) -> tuple[list[str], dict[str, dict[str, int]], list[str]]:
-        """Contract problems graded: (refusals, unseen categories, ignored columns).
+        """Contract problems graded: (refusals, unseen categories, ignored columns); see `FeatureContract.grade`.
 
-        Refusals (missing feature columns, wrong dtypes, duplicate rows) mean the model cannot score the frame.
-        Unseen categories (column -> value -> row count) are scored as missing, as at fit; columns the model does
-        not know are ignored. Neither stops a run; both are reported.
+        Refusals (missing feature columns, wrong dtypes, duplicate rows) mean the model cannot score the frame;
+        unseen categories are scored as missing and ignored columns are not read: both are reported, neither stops
+        a run.
         """
-        c = self.contract_
-        fatal: list[str] = []
-        missing = [n for n in c.names if n not in frame.columns]
-        if missing:
-            fatal.append(f"missing feature columns: {missing}")
-        unseen: dict[str, dict[str, int]] = {}
-        for n in c.names:
-            if n not in frame.columns:
-                continue
-            col = frame[n]
-            if c.dtypes[n] == "float64":
-                if not pd.api.types.is_numeric_dtype(col) or isinstance(col.dtype, pd.CategoricalDtype):
-                    fatal.append(f"{n}: expected a numeric column, got {col.dtype}")
-                continue
-            values = col.astype("str").where(col.notna()).dropna()
-            new = values[~values.isin(c.categories[n])]
-            if len(new):
-                unseen[n] = {str(k): int(v) for k, v in new.value_counts().sort_index().items()}
+        fatal, unseen, ignored = self.contract_.grade(frame)
+        return fatal + self._row_problems(frame), unseen, ignored
+
+    @staticmethod
+    def _row_problems(frame: pd.DataFrame) -> list[str]:
+        found = []
         if frame.index.duplicated().any():
-            fatal.append("the index has duplicate rows (one row per customer expected)")
+            found.append("the index has duplicate rows (one row per customer expected)")
         if "customer_id" in frame.columns and frame["customer_id"].duplicated().any():
-            fatal.append("customer_id is not unique")
-        ignored = [n for n in feature_columns(frame) if n not in c.dtypes]
-        return fatal, unseen, ignored
+            found.append("customer_id is not unique")
+        return found
 
     def predict(self, feature_table: pd.DataFrame) -> pd.DataFrame:
         """Predictions for every row of the feature table, indexed like it (columns: `output_columns`)."""

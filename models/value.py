@@ -98,30 +98,44 @@ class FeatureContract:
                 out[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
         return pd.DataFrame(out, index=X.index)
 
-    def problems(self, X: pd.DataFrame) -> list[str]:
-        """Human-readable contract violations: missing/extra features, wrong dtypes, unknown categories."""
-        found: list[str] = []
+    def grade(self, X: pd.DataFrame) -> tuple[list[str], dict[str, dict[str, int]], list[str]]:
+        """The contract check, graded: (refusals, unseen categories, ignored columns).
+
+        Refusals (missing feature columns, wrong dtypes) mean the model cannot score `X`. Unseen categories
+        (column -> value -> row count) are scored as missing, as at fit; feature columns the contract does not
+        know are ignored. The one place that compares a feature table with the contract.
+        """
+        fatal: list[str] = []
         missing = [c for c in self.names if c not in X.columns]
         if missing:
-            found.append(f"missing feature columns: {missing}")
-        extra = [c for c in feature_columns(X) if c not in self.dtypes]
-        if extra:
-            found.append(f"unexpected feature columns (ignored): {extra}")
+            fatal.append(f"missing feature columns: {missing}")
+        unseen: dict[str, dict[str, int]] = {}
         for c in self.names:
             if c not in X.columns:
                 continue
             col = X[c]
             if self.dtypes[c] == "float64":
                 if not pd.api.types.is_numeric_dtype(col) or isinstance(col.dtype, pd.CategoricalDtype):
-                    found.append(f"{c}: expected a numeric column, got {col.dtype}")
-            else:
-                seen = set(col.dropna().astype("str").unique())
-                unknown = sorted(seen - set(self.categories[c]))
-                if unknown:
-                    shown = unknown[:5] + (["..."] if len(unknown) > 5 else [])
-                    found.append(
-                        f"{c}: {len(unknown)} categories unseen in training (scored as missing): {shown}"
-                    )
+                    fatal.append(f"{c}: expected a numeric column, got {col.dtype}")
+                continue
+            values = col.astype("str").where(col.notna()).dropna()
+            new = values[~values.isin(self.categories[c])]
+            if len(new):
+                unseen[c] = {str(k): int(v) for k, v in new.value_counts().sort_index().items()}
+        ignored = [c for c in feature_columns(X) if c not in self.dtypes]
+        return fatal, unseen, ignored
+
+    def problems(self, X: pd.DataFrame) -> list[str]:
+        """Human-readable contract violations: missing/extra features, wrong dtypes, unknown categories."""
+        fatal, unseen, ignored = self.grade(X)
+        found = [f for f in fatal if f.startswith("missing feature")]
+        if ignored:
+            found.append(f"unexpected feature columns (ignored): {ignored}")
+        found += [f for f in fatal if not f.startswith("missing feature")]
+        for c, counts in unseen.items():
+            unknown = sorted(counts)
+            shown = unknown[:5] + (["..."] if len(unknown) > 5 else [])
+            found.append(f"{c}: {len(unknown)} categories unseen in training (scored as missing): {shown}")
         return found
 
 

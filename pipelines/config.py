@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.config import FeatureConfig, LabelConfig
@@ -20,6 +19,7 @@ from models.config import ModelConfig
 from models.explain import ExplainConfig
 from models.tiers import TierConfig
 from pipelines.report import ReportConfig
+from pipelines.yamlfile import read_yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 
@@ -202,15 +202,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> d
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(Path(path).read_bytes().decode("utf-8")) or {}
-    except UnicodeDecodeError as exc:
-        raise StructuralError(
-            f"config {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
-            "save it as UTF-8"
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise StructuralError(f"cannot read config {path}: {exc}") from exc
+    data = read_yaml(path, "config") or {}
     if not isinstance(data, dict):
         raise StructuralError(f"config {path} must be a mapping of sections")
     return data

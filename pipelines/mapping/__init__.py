@@ -38,12 +38,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import TABLES
 from features.validation import StructuralError, check_date_format, check_timezone
 from pipelines.mapping.expressions import ExpressionError, evaluate, parse
+from pipelines.yamlfile import read_yaml
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
 
@@ -122,15 +122,7 @@ class Mapping(_Frozen):
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file: its shape, and every `derive`/`where` expression against the language."""
-    try:
-        data = yaml.safe_load(Path(path).read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise StructuralError(
-            f"mapping {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
-            "save it as UTF-8"
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise StructuralError(f"cannot read mapping {path}: {exc}") from exc
+    data = read_yaml(path, "mapping")
     try:
         mapping = Mapping.model_validate(data)
     except ValueError as exc:
