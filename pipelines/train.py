@@ -149,25 +149,53 @@ def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_da
         )
 
 
-def backtest_console_table(result: BacktestResult, title: str) -> Table:
-    """Metrics as rows, models as columns (mean ± std over folds); our model first."""
+#: Short column labels of the console tables (the legend under each table gives the full metric names).
+METRIC_LABELS = {
+    "value_norm_gini": "Gini",
+    "value_top20_capture": "top 20%",
+    "value_spearman": "Spearman",
+    "value_aggregate_bias": "bias",
+    "value_decile_mape": "MAPE",
+    "value_interval_coverage": "P10-P90",
+    "churn_roc_auc": "AUC",
+    "churn_pr_auc": "PR AUC",
+    "churn_brier": "Brier",
+    "churn_ece": "ECE",
+}
+
+
+def backtest_console_tables(result: BacktestResult, title: str) -> list[Table]:
+    """One table for the value metrics and one for churn: models as rows (ours first), short metric labels as
+    columns, mean over folds with the std beneath it; a legend names each metric. Readable at 80 columns."""
     s = result.summary
-    metrics = [m for m in TABLE_METRICS if m in set(s["metric"])]
-    models = ["model"] + sorted(set(s["model"]) - {"model"})
-    t = Table(title=title)
-    t.add_column("metric (mean ± std)")
-    for model in models:
-        t.add_column(f"[bold]{model}[/]" if model == "model" else model, justify="right")
     cells = {
         (m, k): (v, sd) for m, k, v, sd in zip(s["model"], s["metric"], s["mean"], s["std"], strict=True)
     }
-    for metric in metrics:
-        row = [metric]
+    tables = []
+    for kind in ("value", "churn"):
+        metrics = [m for m in TABLE_METRICS if m.startswith(f"{kind}_") and m in set(s["metric"])]
+        if not metrics:
+            continue
+        scored = {k for k, m in cells if m in metrics}
+        first = ["model", "champion"]
+        models = [m for m in [*first, *sorted(set(s["model"]) - set(first))] if m in scored]
+        t = Table(
+            title=f"{title}: {kind}",
+            caption="mean over folds, std beneath; "
+            + "; ".join(f"{METRIC_LABELS.get(m, m)} = {m}" for m in metrics),
+            caption_justify="left",
+        )
+        t.add_column("model")
+        for metric in metrics:
+            t.add_column(METRIC_LABELS.get(metric, metric), justify="right")
         for model in models:
-            v = cells.get((model, metric))
-            row.append("" if v is None else f"{v[0]:.3f} ± {np.nan_to_num(v[1]):.3f}")
-        t.add_row(*row)
-    return t
+            row = [f"[bold]{model}[/]" if model == "model" else model]
+            for metric in metrics:
+                v = cells.get((model, metric))
+                row.append("" if v is None else f"{v[0]:.3f}\n[dim]±{np.nan_to_num(v[1]):.3f}[/]")
+            t.add_row(*row)
+        tables.append(t)
+    return tables
 
 
 def tier_console_table(
@@ -194,7 +222,8 @@ def tier_console_table(
 
 def print_backtest(result: BacktestResult, horizon_days: int, console: Console) -> None:
     title = f"Backtest: {len(result.fold_cutoffs)} folds, horizon {horizon_days} days"
-    console.print(backtest_console_table(result, title))
+    for table in backtest_console_tables(result, title):
+        console.print(table)
     if not result.metrics_by_tier.empty:
         console.print(tier_console_table(result))
 

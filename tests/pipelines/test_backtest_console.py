@@ -1,0 +1,44 @@
+"""The backtest tables in the terminal are readable at 80 columns: no truncated model or metric names."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from rich.console import Console
+
+from models.backtest import BacktestResult
+from pipelines.train import TABLE_METRICS, print_backtest
+
+MODELS = ("model", "champion", "persistence", "past_rate", "btyd", "btyd_no_purchase")
+
+
+def _result() -> BacktestResult:
+    rows = []
+    for fold in range(3):
+        for model in MODELS:
+            for metric in TABLE_METRICS:
+                if metric.startswith("churn_") and model in ("past_rate", "btyd"):
+                    continue  # these baselines have no churn score
+                rows.append(
+                    {
+                        "fold": fold,
+                        "cutoff": pd.Timestamp("2024-01-01"),
+                        "model": model,
+                        "metric": metric,
+                        "value": 0.5 + 0.01 * fold,
+                    }
+                )
+    empty = pd.DataFrame()
+    return BacktestResult(pd.DataFrame(rows), empty, empty, empty, empty, [pd.Timestamp("2024-01-01")] * 3)
+
+
+def test_backtest_tables_fit_80_columns_with_every_name_whole():
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    print_backtest(_result(), 365, console)
+    text = console.file.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text
+    for name in (*MODELS, *TABLE_METRICS):
+        assert name in text, name
+    assert "0.510" in text and "±0.010" in text  # mean over the three folds, and its std
