@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -250,6 +251,21 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def replace_path(src: Path, dst: Path) -> None:
+    """Rename `src` onto `dst`. A directory replacing an existing file or directory: the old one is renamed
+    away first and deleted only after the new one is in place (a kill leaves one of the two, never a mix)."""
+    if src.is_dir() and (dst.exists() or dst.is_symlink()):
+        old = dst.with_name(f".{dst.name}.old.{uuid.uuid4().hex}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+        return
+    os.replace(src, dst)
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
@@ -269,20 +285,14 @@ def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
                 f"directory; its files are left untouched"
             )
     target.parent.mkdir(parents=True, exist_ok=True)
-    for old in target.parent.glob(f".{target.name}.*.old"):  # left by a run killed between the renames
+    for old in target.parent.glob(f".{target.name}.old.*"):  # left by a run killed between the renames
         shutil.rmtree(old, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700; results are for other people to read
     try:
         yield stage
         (stage / marker).write_text("written by cvp; this directory is replaced as a whole on every run\n")
-        retired = None
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, retired / target.name)
-        os.replace(stage, target)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
+        replace_path(stage, target)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)

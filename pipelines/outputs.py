@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -32,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from features.validation import StructuralError
+from pipelines import io
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
 SCORES_ID_COLUMNS = ("customer_id", "account_manager_id")
@@ -164,19 +164,6 @@ def _pause_at(point: str) -> None:
         time.sleep(3600)
 
 
-def _replace(src: Path, dst: Path) -> None:
-    if src.is_dir() and (dst.exists() or dst.is_symlink()):
-        old = dst.with_name(f".{dst.name}.old.{uuid.uuid4().hex}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old)
-        else:
-            old.unlink()
-        return
-    os.replace(src, dst)
-
-
 PUBLISH_ORDER = ("contributions", "scores", "manifest")
 
 
@@ -210,7 +197,7 @@ def _roll_forward(journal: Path, pause: bool = False) -> None:
     plan = json.loads(journal.read_text(encoding="utf-8"))
     for move in plan["moves"]:
         if Path(move["from"]).exists():
-            _replace(Path(move["from"]), Path(move["to"]))
+            io.replace_path(Path(move["from"]), Path(move["to"]))
         if pause:
             _pause_at(f"after_{move['file']}")
     for path in plan["remove"]:

@@ -511,26 +511,19 @@ def write_spark_output(scores: pd.DataFrame, out: Path) -> Path:
     temporary directory beside `out`, then renamed into place; an existing `out` is renamed away first and
     deleted only after the new one is in place, so a killed run leaves the old directory or the new one.
     """
+    from pipelines.io import replace_path
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     tmp.mkdir()  # not mkdtemp: its 0700 mode would make the published directory private
-    old: Path | None = None
     try:
         table = pa.Table.from_pandas(scores, preserve_index=False)
         for i, start in enumerate(range(0, max(len(scores), 1), PART_ROWS)):
             pq.write_table(table.slice(start, PART_ROWS), tmp / f"part-{i:05d}.parquet")
         (tmp / "_SUCCESS").touch()
-        if out.exists() or out.is_symlink():
-            old = out.with_name(f".{out.name}.old.{uuid.uuid4().hex}")
-            os.replace(out, old)
-        os.replace(tmp, out)
+        replace_path(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old)
-        else:
-            old.unlink()
     return out
