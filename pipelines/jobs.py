@@ -142,11 +142,9 @@ def run_features(
     cutoff = parse_date(as_of)
     check_writable(Path(out), "feature table")
     loaded = load_and_report(data, mapping, cfg, console)
-    first = loaded.tables["orders"]["ordered_at"].min()
-    if pd.isna(first) or cutoff <= first:
-        raise StructuralError(
-            f"--as-of {cutoff.date()} is not after the first order ({first}); nothing to compute"
-        )
+    from pipelines.train import check_after_first_order
+
+    check_after_first_order(loaded.tables, cutoff, "compute")
     t0 = time.perf_counter()
     table, manifest = build_feature_table_with_manifest(loaded.tables, cutoff, cfg.features)
     seconds = time.perf_counter() - t0

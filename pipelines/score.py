@@ -547,7 +547,7 @@ def run_score(
     from pipelines.jobs import load_and_report, parse_date
     from pipelines.outputs import SCORES_SCHEMA, output_paths, publish, run_id_for, staging_dir
     from pipelines.tracking import configure_tracking, load_bundle
-    from pipelines.train import last_order, mapping_digest, warn_later_events
+    from pipelines.train import check_after_first_order, last_order, mapping_digest, warn_later_events
 
     cfg = load_config(config)
     if engine not in ("pandas", "spark"):
@@ -576,11 +576,7 @@ def run_score(
         )
     loaded = load_and_report(Path(data), mapping, cfg, console)
     tables = loaded.tables
-    first = tables["orders"]["ordered_at"].min()
-    if pd.isna(first) or as_of <= first:
-        raise StructuralError(
-            f"--as-of {as_of.date()} is before the data starts (first order {first}); nothing to score"
-        )
+    check_after_first_order(tables, as_of, "score")
     last = last_order(tables)
     stale_days = (as_of - last) / pd.Timedelta(days=1)
     stale = None

@@ -134,12 +134,19 @@ def check_training_data(training: pd.DataFrame, horizon_days: int, cfg: AppConfi
         raise StructuralError(f"not enough data to {what}: the training set has " + "; ".join(problems))
 
 
-def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_days: int, what: str) -> None:
+def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, what: str) -> pd.Timestamp:
+    """The first order; an as-of at or before it leaves nothing to compute (one check for every command)."""
     first = tables["orders"]["ordered_at"].min()
     if pd.isna(first) or as_of <= first:
         raise StructuralError(
-            f"--as-of {as_of.date()} is not after the first order ({first}); nothing to {what}"
+            f"--as-of {as_of.date()} is before the data starts (not after the first order, {first}); "
+            f"nothing to {what}"
         )
+    return first
+
+
+def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_days: int, what: str) -> None:
+    first = check_after_first_order(tables, as_of, what)
     span = (as_of - first) / pd.Timedelta(days=1)
     if horizon_days >= span:  # compared in days: as_of - horizon may not even be a representable date
         raise StructuralError(
