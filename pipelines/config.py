@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from models.tiers import TierConfig
 from pipelines.report import ReportConfig
 from pipelines.yamlfile import read_yaml
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+#: The product's defaults: package data of the `configs` package, so an installed wheel reads the same file as a
+#: checkout. Read on every `load_config`; a missing or unreadable file is a StructuralError, never a fallback.
+DEFAULT_CONFIG = Path(str(resources.files("configs").joinpath("default.yaml")))
 
 
 class _Frozen(BaseModel):
@@ -209,8 +212,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> AppConfig:
-    """Defaults from `configs/default.yaml`, then `path`, then `overrides` (e.g. from CLI flags)."""
-    data = _read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
+    """Defaults from `configs/default.yaml`, then `path`, then `overrides` (e.g. from CLI flags).
+
+    The defaults file is part of the product: without it there are no settings (the code holds no defaults),
+    so a missing one is a StructuralError naming the file.
+    """
+    if not DEFAULT_CONFIG.is_file():
+        raise StructuralError(
+            f"the default configuration {DEFAULT_CONFIG} is missing: it ships with customer-value-predictor "
+            "(package data of `configs`); reinstall the package"
+        )
+    data = _read_yaml(DEFAULT_CONFIG)
     if path is not None:
         data = _deep_merge(data, _read_yaml(path))
     if overrides:
