@@ -26,11 +26,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from features.config import FeatureConfig, LabelConfig  # noqa: E402
+from features.config import LabelConfig  # noqa: E402
 from features.training import build_training_set  # noqa: E402
 from models.backtest import run_backtest  # noqa: E402
 from models.bundle import CustomerValueModel  # noqa: E402
 from models.config import ModelConfig  # noqa: E402
+from pipelines.config import load_config  # noqa: E402
 from pipelines.generate import generate_company  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-12-31")
@@ -52,9 +53,22 @@ def main() -> None:
     tables = generate_company(args.customers, "2021-01-01", "2025-12-31", args.seed).tables
     print(f"generate   {time.perf_counter() - t0:8.1f} s  (not counted)  orders={len(tables['orders']):,}")
 
-    fc = FeatureConfig()
-    lc = LabelConfig(horizon_days=HORIZON_DAYS, n_cutoffs=args.cutoffs, cutoff_step_months=1)
-    mc = ModelConfig(lightgbm={"n_jobs": args.n_jobs}, backtest_folds=args.folds)
+    cfg = (
+        load_config()
+    )  # the product's defaults, with the benchmark's own horizon, cutoffs, threads and folds
+    fc = cfg.features
+    lc = LabelConfig.model_validate(
+        {
+            **cfg.labels.model_dump(),
+            "horizon_days": HORIZON_DAYS,
+            "n_cutoffs": args.cutoffs,
+            "cutoff_step_months": 1,
+        }
+    )
+    lightgbm = {**cfg.models.lightgbm.model_dump(), "n_jobs": args.n_jobs}
+    mc = ModelConfig.model_validate(
+        {**cfg.models.model_dump(), "lightgbm": lightgbm, "backtest_folds": args.folds}
+    )
     timings: dict[str, float] = {}
 
     t = time.perf_counter()

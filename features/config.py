@@ -1,7 +1,7 @@
 """Typed, frozen settings for the feature table and the labels.
 
 The YAML loader in `pipelines` composes these; nothing here reads files. Both models reject unknown keys so a
-typo in a config file fails loudly instead of silently falling back to a default.
+typo in a config file fails loudly, and no field has a default here: the values live in `configs/default.yaml`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ class FeatureConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    windows_days: tuple[int, ...] = (90, 365)
-    margin_rate_when_cost_missing: float = Field(0.30, ge=0.0, le=1.0)
-    service_hourly_cost: float = Field(60.0, ge=0.0)
-    cost_per_ticket: float = Field(5.0, ge=0.0)
-    trend_window_days: int = Field(90, gt=0)
-    active_within_days: int = Field(365, gt=0)
+    windows_days: tuple[int, ...]
+    margin_rate_when_cost_missing: float = Field(ge=0.0, le=1.0)
+    service_hourly_cost: float = Field(ge=0.0)
+    cost_per_ticket: float = Field(ge=0.0)
+    trend_window_days: int = Field(gt=0)
+    active_within_days: int = Field(gt=0)
 
     @field_validator("windows_days")
     @classmethod
@@ -60,9 +60,9 @@ class LabelConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    horizon_days: int = Field(365, gt=0)
-    n_cutoffs: int = Field(12, gt=0)
-    cutoff_step_months: int = Field(1, gt=0)
-    exclude_cancelled: bool = True
-    max_lapse_days: int | None = Field(730, gt=0)
-    require_order_before_cutoff: bool = True
+    horizon_days: int = Field(gt=0)
+    n_cutoffs: int = Field(gt=0)
+    cutoff_step_months: int = Field(gt=0)
+    exclude_cancelled: bool
+    max_lapse_days: int | None = Field(gt=0)
+    require_order_before_cutoff: bool

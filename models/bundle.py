@@ -121,14 +121,14 @@ class CustomerValueModel:
 
     def __init__(
         self,
-        horizon_days: int = 365,
-        config: ModelConfig | None = None,
+        horizon_days: int,
+        config: ModelConfig,
         feature_config: FeatureConfig | None = None,
         label_config: LabelConfig | None = None,
         mapping_digest: str | None = None,
     ) -> None:
         self.horizon_days = horizon_days
-        self.config = config if config is not None else ModelConfig()
+        self.config = config
         self.feature_config = feature_config
         self.label_config = label_config
         self.mapping_digest = mapping_digest

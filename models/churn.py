@@ -40,12 +40,12 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
     `fit_cutoffs_` / `calibration_cutoffs_` (which cutoffs each part saw).
     """
 
-    def __init__(self, config: ModelConfig | None = None) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         self.config = config
 
     @property
     def _cfg(self) -> ModelConfig:
-        return self.config if self.config is not None else ModelConfig()
+        return self.config
 
     def fit(
         self, X: pd.DataFrame, y: np.ndarray | pd.Series, cutoff: pd.Series | np.ndarray | None = None

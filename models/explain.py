@@ -65,9 +65,9 @@ class ExplainConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    n_reasons: int = Field(3, ge=1, le=20)
-    check_rows: int = Field(200, ge=0)
-    separators_top: int = Field(10, ge=1)
+    n_reasons: int = Field(ge=1, le=20)
+    check_rows: int = Field(ge=0)
+    separators_top: int = Field(ge=1)
 
 
 class ExplanationCheckError(RuntimeError):
@@ -92,7 +92,7 @@ def _exact_contributions(booster: Any, X: pd.DataFrame) -> np.ndarray:
     return TreeShapExplainer(booster).shap_values(X)
 
 
-def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int = 200) -> pd.DataFrame:
+def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> pd.DataFrame:
     """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract).
 
     Args:

@@ -81,7 +81,8 @@ class ThresholdRule(BaseModel):
 
     Attributes:
         name: short identifier shown in `tier_reason` / `flags` (lower snake case).
-        column: input column; `{h}` is replaced by the horizon in days.
+        column: input column; `{h}` is replaced by the horizon in days (the window placeholders `{w_long}` /
+            `{w_short}` of the YAML are filled by the config loader, `pipelines.config.expand_column`).
         op: comparison, one of ">", ">=", "<", "<=".
         threshold: the number compared with (a share when `scale_column` is set).
         scale_column: when set, the right-hand side is `threshold * scale_column` row by row
@@ -154,10 +155,10 @@ class GreatRule(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    basis: Literal["count", "value"] = "count"
-    top_share: float = Field(0.2, gt=0.0, le=1.0)
-    churn_column: str = "pred_churn_prob_{h}d"
-    max_churn_prob: float = Field(0.5, gt=0.0, le=1.0)
+    basis: Literal["count", "value"]
+    top_share: float = Field(gt=0.0, le=1.0)
+    churn_column: str
+    max_churn_prob: float = Field(gt=0.0, le=1.0)
 
     @field_validator("churn_column")
     @classmethod
@@ -173,19 +174,19 @@ class RatingConfig(BaseModel):
         method: "quantile" = cut points are quantiles in (0, 1) of the known values of the scored base (a
             relative grade: A = the best customers of this base); "absolute" = cut points are currency values.
         cut_points: strictly increasing; a value at or above cut point k gets grade k + 1 (counted from the
-            lowest grade). None = the default for the scale: quantiles (0.25, 0.5, 0.8) for letters (A = the
-            Pareto top 20%), deciles for score10; "absolute" needs explicit cut points.
+            lowest grade): 3 for letters (quantiles (0.25, 0.5, 0.8) make A the Pareto top 20%), 9 for score10
+            (deciles for quantiles).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    scale: Literal["letters", "score10"] = "letters"
-    method: Literal["quantile", "absolute"] = "quantile"
-    cut_points: tuple[float, ...] | None = None
+    scale: Literal["letters", "score10"]
+    method: Literal["quantile", "absolute"]
+    cut_points: tuple[float, ...]
 
     @model_validator(mode="after")
     def _cut_points_fit(self) -> RatingConfig:
-        cuts = self.resolved_cut_points()
+        cuts = self.cut_points
         expected = 3 if self.scale == "letters" else 9
         if len(cuts) != expected:
             raise ValueError(f"rating scale {self.scale!r} needs {expected} cut points, got {len(cuts)}")
@@ -197,42 +198,9 @@ class RatingConfig(BaseModel):
             raise ValueError(f"quantile cut points must lie in (0, 1), got {cuts}")
         return self
 
-    def resolved_cut_points(self) -> tuple[float, ...]:
-        """The configured cut points, or the scale's default."""
-        if self.cut_points is not None:
-            return self.cut_points
-        if self.method == "absolute":
-            return ()
-        if self.scale == "letters":
-            return (0.25, 0.5, 0.8)
-        return tuple(round(0.1 * k, 1) for k in range(1, 10))
-
     def grades(self) -> list[str] | list[int]:
         """Grade labels from the lowest to the highest."""
         return list(_LETTERS) if self.scale == "letters" else list(range(1, 11))
-
-
-_DEFAULT_PROBLEM_RULES = (
-    # Cost to serve is already inside the expected net value (the value label is net of it).
-    ThresholdRule(name="non_positive_value", column="pred_expected_net_value_{h}d", op="<=", threshold=0.0),
-    ThresholdRule(
-        name="cost_to_serve_share",
-        column="profit_cost_to_serve_365d",
-        op=">",
-        threshold=0.5,
-        scale_column="profit_margin_365d",
-    ),
-    ThresholdRule(name="return_abuse", column="price_return_rate_value_365d", op=">", threshold=0.5),
-    ThresholdRule(name="discount_abuse", column="price_discount_rate_365d", op=">", threshold=0.4),
-    ThresholdRule(name="dispute_share", column="payment_dispute_share_lifetime", op=">", threshold=0.25),
-)
-_DEFAULT_FLAG_RULES = (
-    FlagRule(name="concentration", column="profit_revenue_share_365d", op=">", threshold=0.05),
-    FlagRule(name="manager_departed", column="relationship_manager_departed_90d", op=">=", threshold=1.0),
-    FlagRule(name="at_risk", column="pred_churn_prob_{h}d", op=">", threshold=0.3, only_tiers=("great",)),
-    FlagRule(name="promo_abuse", column="price_promo_order_share_365d", op=">", threshold=0.7),
-    FlagRule(name="return_abuse", column="price_return_rate_value_365d", op=">", threshold=0.25),
-)
 
 
 class TierConfig(BaseModel):
@@ -248,11 +216,11 @@ class TierConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    value_column: str = "pred_expected_net_value_{h}d"
-    problem_rules: tuple[ThresholdRule, ...] = _DEFAULT_PROBLEM_RULES
-    great: GreatRule = GreatRule()
-    rating: RatingConfig = RatingConfig()
-    flag_rules: tuple[FlagRule, ...] = _DEFAULT_FLAG_RULES
+    value_column: str
+    problem_rules: tuple[ThresholdRule, ...]
+    great: GreatRule
+    rating: RatingConfig
+    flag_rules: tuple[FlagRule, ...]
 
     @field_validator("value_column")
     @classmethod
@@ -300,7 +268,7 @@ def _pareto_top(value: np.ndarray, index: pd.Index, great: GreatRule) -> np.ndar
 def _rating(value: np.ndarray, rating: RatingConfig) -> pd.Categorical:
     grades = rating.grades()
     known = ~np.isnan(value)
-    cuts = np.asarray(rating.resolved_cut_points(), dtype=np.float64)
+    cuts = np.asarray(rating.cut_points, dtype=np.float64)
     if rating.method == "quantile":
         if not known.any():
             return pd.Categorical([None] * len(value), categories=grades, ordered=True)

@@ -241,12 +241,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
     residual quantiles added to the prediction), `notes_` (warnings about the fit, e.g. in-sample residuals).
     """
 
-    def __init__(self, config: ModelConfig | None = None) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         self.config = config
 
     @property
     def _cfg(self) -> ModelConfig:
-        return self.config if self.config is not None else ModelConfig()
+        return self.config
 
     def fit(
         self,

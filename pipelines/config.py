@@ -1,6 +1,7 @@
 """The resolved configuration: one YAML file parsed once into frozen, typed settings that reject unknown keys.
 
-`configs/default.yaml` holds every default; `--config FILE` overrides any subset (deep-merged over the defaults).
+`configs/default.yaml` holds every default (the settings classes have none: a field missing from the merged YAML
+is an error, never a code default); `--config FILE` overrides any subset (deep-merged over the defaults).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,13 +54,13 @@ def _contract_column(key: str, kinds: tuple[str, ...]) -> tuple[str, str]:
 
 
 class DataConfig(_Frozen):
-    timezone: str = "UTC"
-    currency: str = "EUR"
+    timezone: str
+    currency: str
     # Non-ISO date formats, declared per `table.column` (strftime): {"orders.ordered_at": "%d/%m/%Y"}.
     # Undeclared columns must be ISO 8601; nothing is guessed.
-    date_formats: dict[str, str] = Field(default_factory=dict)
+    date_formats: dict[str, str]
     # Sanity bounds per `table.column` (money/number): a value above is a row reject naming the bound.
-    max_values: dict[str, float] = Field(default_factory=dict)
+    max_values: dict[str, float]
 
     @field_validator("timezone")
     @classmethod
@@ -86,40 +88,104 @@ class DataConfig(_Frozen):
 
 
 class DemoConfig(_Frozen):
-    customers: int = Field(3000, gt=0)
-    start: str = "2021-01-01"
-    end: str = "2025-12-31"
-    seed: int = 7
+    customers: int = Field(gt=0)
+    start: str
+    end: str
+    seed: int
 
 
 class ScoringConfig(_Frozen):
-    chunk_customers: int = Field(100_000, gt=0)  # customers per chunk: bounds peak memory beyond the input
-    psi_threshold: float = Field(0.2, gt=0)  # population stability index above which a column has drifted
+    chunk_customers: int = Field(gt=0)  # customers per chunk: bounds peak memory beyond the input
+    psi_threshold: float = Field(gt=0)  # population stability index above which a column has drifted
+    # Feature columns copied into the scores for the reports (placeholders as in rule columns); see
+    # `AppConfig.carried_features`, which adds the columns the tier and flag rules read.
+    carry_features: tuple[str, ...]
+
+
+#: The placeholders of a configured column name: the horizon, the longest and the shortest feature window.
+COLUMN_PLACEHOLDERS = {
+    "h": "labels.horizon_days",
+    "w_long": "max(features.windows_days)",
+    "w_short": "min(features.windows_days)",
+}
+
+
+def expand_column(template: str, windows_days: Sequence[int], horizon_days: int | None = None) -> str:
+    """A configured column name with its placeholders filled: `{w_long}` / `{w_short}` by the longest / shortest
+    window, `{h}` by `horizon_days` (kept as `{h}` when None: the tier rules fill it with the model's horizon).
+
+    The one place these placeholders are expanded. Any other placeholder is a ValueError naming the known ones.
+    """
+    h: object = "{h}" if horizon_days is None else horizon_days
+    try:
+        return template.format(h=h, w_long=max(windows_days), w_short=min(windows_days))
+    except (KeyError, IndexError, ValueError) as err:
+        known = ", ".join(f"{{{k}}} = {v}" for k, v in COLUMN_PLACEHOLDERS.items())
+        raise ValueError(f"column {template!r}: unknown placeholder {err}; the known ones: {known}") from None
+
+
+def _expand_windows(data: dict[str, Any]) -> dict[str, Any]:
+    """The raw config with `{w_long}` / `{w_short}` filled in every tier rule column and carried feature."""
+    try:
+        windows = FeatureConfig.model_validate(data.get("features")).windows_days
+    except ValidationError:
+        return data  # the features section reports its own error
+
+    def fill(value: Any) -> Any:
+        return expand_column(value, windows) if isinstance(value, str) else value
+
+    def fill_rule(rule: Any) -> Any:
+        if not isinstance(rule, dict):
+            return rule
+        return {k: fill(v) if k in ("column", "scale_column") else v for k, v in rule.items()}
+
+    out = dict(data)
+    tiers = data.get("tiers")
+    if isinstance(tiers, dict):
+        tiers = dict(tiers)
+        if "value_column" in tiers:
+            tiers["value_column"] = fill(tiers["value_column"])
+        if isinstance(tiers.get("great"), dict) and "churn_column" in tiers["great"]:
+            tiers["great"] = {**tiers["great"], "churn_column": fill(tiers["great"]["churn_column"])}
+        for key in ("problem_rules", "flag_rules"):
+            if isinstance(tiers.get(key), list | tuple):
+                tiers[key] = [fill_rule(r) for r in tiers[key]]
+        out["tiers"] = tiers
+    scoring = data.get("scoring")
+    if isinstance(scoring, dict) and isinstance(scoring.get("carry_features"), list | tuple):
+        out["scoring"] = {**scoring, "carry_features": [fill(c) for c in scoring["carry_features"]]}
+    return out
 
 
 class MlflowConfig(_Frozen):
-    tracking_dir: str = "mlruns"
-    experiment: str = "customer-value"
-    registered_model: str = "customer-value"
+    tracking_dir: str
+    experiment: str
+    registered_model: str
 
 
 class AppConfig(_Frozen):
-    data: DataConfig = DataConfig()
-    demo: DemoConfig = DemoConfig()
-    features: FeatureConfig = FeatureConfig()
-    labels: LabelConfig = LabelConfig()
-    models: ModelConfig = ModelConfig()
-    tiers: TierConfig = TierConfig()
-    explain: ExplainConfig = ExplainConfig()
-    report: ReportConfig = ReportConfig()
-    scoring: ScoringConfig = ScoringConfig()
-    mlflow: MlflowConfig = MlflowConfig()
+    data: DataConfig
+    demo: DemoConfig
+    features: FeatureConfig
+    labels: LabelConfig
+    models: ModelConfig
+    tiers: TierConfig
+    explain: ExplainConfig
+    report: ReportConfig
+    scoring: ScoringConfig
+    mlflow: MlflowConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_window_placeholders(cls, data: Any) -> Any:
+        return _expand_windows(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _rule_columns_exist(self) -> AppConfig:
         """Every column a tier/flag rule names must be a feature (for the configured windows) or a prediction
         column `pred_*_{h}d` of the configured horizon: a rule on a column that cannot exist would silently
-        never fire (the problem tier would just disappear)."""
+        never fire (the problem tier would just disappear). Carried features must be features. Checked after
+        the window placeholders are filled."""
         import re
 
         from features.registry import feature_registry
@@ -138,9 +204,14 @@ class AppConfig(_Frozen):
         ):
             for rule in rules:
                 named += [(f"tiers.{what}.{rule.name}", c) for c in (rule.column, rule.scale_column) if c]
-        problems = []
+        problems = [
+            f"scoring.carry_features: column {col!r} is not a feature (windows {list(self.features.windows_days)})"
+            + (f"; did you mean {guess!r}?" if (guess := did_you_mean(col, features)) else "")
+            for col in self.scoring.carry_features
+            if col not in features
+        ]
         for where, template in named:
-            col = template.format(h=h)
+            col = expand_column(template, self.features.windows_days, h)
             if col in features or pred.match(col):
                 continue
             guess = did_you_mean(
@@ -153,6 +224,17 @@ class AppConfig(_Frozen):
         if problems:
             raise ValueError("rules on columns that cannot exist:\n  " + "\n  ".join(problems))
         return self
+
+    def carried_features(self) -> tuple[str, ...]:
+        """The feature columns scoring copies into its output, each once: `scoring.carry_features`, then every
+        feature column a problem or flag rule reads (prediction columns are produced anyway), all for the
+        configured windows. Scoring keeps those present in the feature table it built."""
+        from features.registry import feature_registry
+
+        registry = feature_registry(self.features)
+        h = self.labels.horizon_days
+        ruled = [c for r in (*self.tiers.problem_rules, *self.tiers.flag_rules) for c in r.columns(h)]
+        return tuple(dict.fromkeys(c for c in (*self.scoring.carry_features, *ruled) if c in registry))
 
     def digest(self) -> str:
         """A short hash of the resolved config, recorded in manifests."""

@@ -7,8 +7,8 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from features.config import FeatureConfig, LabelConfig
 from features.registry import describe_value, feature_registry, feature_spec
+from tests.settings import defaults, override
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ from features.registry import describe_value, feature_registry, feature_spec
 )
 def test_invalid_feature_config_is_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
-        FeatureConfig(**kwargs)
+        override("features", **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -44,15 +44,15 @@ def test_invalid_feature_config_is_rejected(kwargs: dict[str, object]) -> None:
 )
 def test_invalid_label_config_is_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
-        LabelConfig(**kwargs)
+        override("labels", **kwargs)
 
 
 def test_configs_are_frozen_and_windows_sorted() -> None:
-    cfg = FeatureConfig(windows_days=(365, 30))
+    cfg = override("features", windows_days=(365, 30))
     assert cfg.windows_days == (30, 365)
     with pytest.raises(ValidationError):
         cfg.cost_per_ticket = 1.0  # type: ignore[misc]
-    assert LabelConfig(max_lapse_days=None).max_lapse_days is None
+    assert override("labels", max_lapse_days=None).max_lapse_days is None
 
 
 def test_describe_value_phrases() -> None:
@@ -78,7 +78,7 @@ def test_describe_value_phrases() -> None:
 
 
 def test_registry_specs_are_complete() -> None:
-    for name, spec in feature_registry(FeatureConfig()).items():
+    for name, spec in feature_registry(defaults().features).items():
         assert spec.name == name
         assert spec.description and spec.unit
         assert ("{value" in spec.phrase) != (spec.unit == "flag"), name

@@ -16,6 +16,7 @@ import pytest
 from features.config import FeatureConfig
 from features.registry import GROUPS, feature_registry
 from features.table import build_feature_table, build_feature_table_with_manifest
+from tests.settings import defaults, override
 
 CUTOFF = pd.Timestamp("2024-07-01")
 NAN = np.nan
@@ -137,7 +138,7 @@ def _expected(columns: dict[str, list[float]]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    return build_feature_table(tiny_tables(), CUTOFF, FeatureConfig())
+    return build_feature_table(tiny_tables(), CUTOFF, defaults().features)
 
 
 def _check(table: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -269,7 +270,7 @@ def test_relationship_group_from_customers(table: pd.DataFrame) -> None:
 
 def test_relationship_group_from_assignments() -> None:
     tables = {**tiny_tables(), "assignments": _assignments()}
-    got = build_feature_table(tables, CUTOFF, FeatureConfig())
+    got = build_feature_table(tables, CUTOFF, defaults().features)
     expected = _expected(
         {
             # A: M3 -> M1 -> M1 -> M2 is two changes; M1 left 2024-05-15 while in charge; now M2 (since 06-01).
@@ -301,14 +302,14 @@ def test_numeric_columns_are_float64(table: pd.DataFrame) -> None:
 def test_inputs_are_not_mutated() -> None:
     tables = tiny_tables()
     before = {k: v.copy(deep=True) for k, v in tables.items()}
-    build_feature_table(tables, CUTOFF, FeatureConfig())
+    build_feature_table(tables, CUTOFF, defaults().features)
     for name, frame in tables.items():
         pd.testing.assert_frame_equal(frame, before[name])
 
 
 def test_orders_only_removes_optional_groups_and_manifest_says_why() -> None:
     tables = {"orders": tiny_tables()["orders"]}
-    got, manifest = build_feature_table_with_manifest(tables, CUTOFF, FeatureConfig())
+    got, manifest = build_feature_table_with_manifest(tables, CUTOFF, defaults().features)
     assert list(got.index) == ["A", "B", "C"]  # D was only known through customers.signup_at
     assert manifest.groups_present == ("profit", "tenure", "price_sensitivity")
     assert set(manifest.groups_absent) == {"referral", "service_effort", "payment", "relationship", "profile"}
@@ -326,7 +327,7 @@ def test_orders_only_removes_optional_groups_and_manifest_says_why() -> None:
 
 def test_orders_without_cost_use_margin_rate() -> None:
     orders = tiny_tables()["orders"].drop(columns=["cost", "discount", "promo"])
-    got, manifest = build_feature_table_with_manifest({"orders": orders}, CUTOFF, FeatureConfig())
+    got, manifest = build_feature_table_with_manifest({"orders": orders}, CUTOFF, defaults().features)
     np.testing.assert_allclose(got["profit_margin_lifetime"], [650 * 0.3, 80 * 0.3, 40 * 0.3])
     assert "price_sensitivity" in manifest.groups_absent
     assert any("no cost column" in note for note in manifest.notes)
@@ -336,9 +337,9 @@ def test_orders_without_cost_use_margin_rate() -> None:
     "drop", ["returns", "tickets", "invoices", "referrals", "customers", "account_managers"]
 )
 def test_each_missing_table_removes_exactly_its_columns(drop: str) -> None:
-    full = build_feature_table(tiny_tables(), CUTOFF, FeatureConfig())
+    full = build_feature_table(tiny_tables(), CUTOFF, defaults().features)
     tables = {k: v for k, v in tiny_tables().items() if k != drop}
-    got, manifest = build_feature_table_with_manifest(tables, CUTOFF, FeatureConfig())
+    got, manifest = build_feature_table_with_manifest(tables, CUTOFF, defaults().features)
     removed = set(full.columns) - set(got.columns)
     assert set(got.columns) <= set(full.columns)
     expected_prefixes = {
@@ -368,13 +369,15 @@ def test_each_missing_table_removes_exactly_its_columns(drop: str) -> None:
 
 def test_cutoff_must_be_a_naive_timestamp() -> None:
     with pytest.raises(TypeError):
-        build_feature_table(tiny_tables(), "2024-07-01", FeatureConfig())  # type: ignore[arg-type]
+        build_feature_table(tiny_tables(), "2024-07-01", defaults().features)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        build_feature_table(tiny_tables(), pd.Timestamp("2024-07-01", tz="UTC"), FeatureConfig())
+        build_feature_table(tiny_tables(), pd.Timestamp("2024-07-01", tz="UTC"), defaults().features)
 
 
 def test_windows_follow_config() -> None:
-    got = build_feature_table(tiny_tables(), CUTOFF, FeatureConfig(windows_days=(30,), trend_window_days=60))
+    got = build_feature_table(
+        tiny_tables(), CUTOFF, override("features", windows_days=(30,), trend_window_days=60)
+    )
     assert "profit_net_30d" in got.columns and "profit_net_90d" not in got.columns
     assert "profit_margin_trend_60d" in got.columns
     assert got.loc["B", "profit_net_30d"] == 35.0
@@ -384,7 +387,7 @@ OPTIONAL = ("returns", "tickets", "invoices", "referrals", "customers", "account
 
 
 @pytest.mark.parametrize(
-    "config", [FeatureConfig(), FeatureConfig(windows_days=(7, 30, 180), trend_window_days=30)]
+    "config", [defaults().features, override("features", windows_days=(7, 30, 180), trend_window_days=30)]
 )
 def test_every_column_of_every_table_subset_is_registered(config: FeatureConfig) -> None:
     registry = feature_registry(config)
@@ -407,8 +410,8 @@ def test_every_column_of_every_table_subset_is_registered(config: FeatureConfig)
 
 
 def test_feature_table_columns_match_registry_order() -> None:
-    got = build_feature_table(tiny_tables(), CUTOFF, FeatureConfig())
-    order = list(feature_registry(FeatureConfig()))
+    got = build_feature_table(tiny_tables(), CUTOFF, defaults().features)
+    order = list(feature_registry(defaults().features))
     assert list(got.columns) == [c for c in order if c in got.columns]
     assert isinstance(got, pd.DataFrame)
 
@@ -416,7 +419,7 @@ def test_feature_table_columns_match_registry_order() -> None:
 def test_assignments_without_account_managers() -> None:
     tables = {k: v for k, v in tiny_tables().items() if k != "account_managers"}
     tables["assignments"] = _assignments()
-    got, manifest = build_feature_table_with_manifest(tables, CUTOFF, FeatureConfig())
+    got, manifest = build_feature_table_with_manifest(tables, CUTOFF, defaults().features)
     relationship = [c for c in got.columns if c.startswith("relationship_")]
     assert relationship == ["relationship_manager_changes_lifetime", "relationship_manager_assigned_days"]
     assert got["relationship_manager_changes_lifetime"].tolist() == [2.0, 0.0, 0.0, 0.0]

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.config import FeatureConfig, LabelConfig
 from features.labels import build_labels, label_columns
 from features.table import build_feature_table
 from features.training import build_training_set, training_cutoffs, truncate_tables
+from tests.settings import defaults, override
 
 CUTOFF = pd.Timestamp("2024-07-01")
 NAN = np.nan
@@ -64,7 +64,7 @@ def small_tables() -> dict[str, pd.DataFrame]:
 
 
 def test_labels_hand_computed() -> None:
-    got = build_labels(small_tables(), CUTOFF, 90, FeatureConfig())  # horizon [2024-07-01, 2024-09-29)
+    got = build_labels(small_tables(), CUTOFF, 90, defaults().features)  # horizon [2024-07-01, 2024-09-29)
     expected = pd.DataFrame(
         {
             "label_net_profit_90d": [1000 - 999, -(10 * 60 + 5), 0, 0],  # B: 10 support hours + one ticket
@@ -89,14 +89,14 @@ def test_cancellation_inside_horizon_decides_churn() -> None:
                                          "ordered_at": _ts(["2024-07-10"]), "revenue": [5.0], "cost": [1.0]})],
         ignore_index=True,
     )  # fmt: skip
-    got = build_labels(tables, CUTOFF, 90, FeatureConfig())
+    got = build_labels(tables, CUTOFF, 90, defaults().features)
     # B ordered in the horizon but cancelled inside it: churned. D's cancellation is after the horizon end and
     # D did not order: churned by lapse.
     assert got["label_churned_90d"].tolist() == [0.0, 1.0, 1.0, 1.0]
 
 
 def test_training_cutoffs() -> None:
-    cfg = LabelConfig(n_cutoffs=3, cutoff_step_months=2)
+    cfg = override("labels", n_cutoffs=3, cutoff_step_months=2)
     got = training_cutoffs(pd.Timestamp("2025-01-15 13:00"), 365, cfg)
     assert got == [pd.Timestamp("2023-09-01"), pd.Timestamp("2023-11-01"), pd.Timestamp("2024-01-01")]
     assert all(c + pd.Timedelta(days=365) <= pd.Timestamp("2025-01-15 13:00") for c in got)
@@ -106,8 +106,8 @@ def test_training_cutoffs() -> None:
 
 def test_training_set_eligibility_and_labels() -> None:
     as_of = pd.Timestamp("2024-10-01")  # cutoffs 2024-06-01 and 2024-07-01, horizon 90 days
-    lcfg = LabelConfig(horizon_days=90, n_cutoffs=2)
-    got = build_training_set(small_tables(), as_of, 90, FeatureConfig(), lcfg)
+    lcfg = override("labels", horizon_days=90, n_cutoffs=2)
+    got = build_training_set(small_tables(), as_of, 90, defaults().features, lcfg)
     keys = list(zip(got["customer_id"], got["cutoff"].dt.strftime("%Y-%m-%d"), strict=True))
     # C: cancelled before the cutoff and lapsed > 730 days; D: never ordered; B: first order on 2024-06-20.
     assert keys == [("A", "2024-06-01"), ("A", "2024-07-01"), ("B", "2024-07-01")]
@@ -120,29 +120,30 @@ def test_training_set_eligibility_and_labels() -> None:
 
 
 def test_training_set_eligibility_rules_can_be_relaxed() -> None:
-    lcfg = LabelConfig(
+    lcfg = override(
+        "labels",
         horizon_days=90,
         n_cutoffs=2,
         exclude_cancelled=False,
         max_lapse_days=None,
         require_order_before_cutoff=False,
     )
-    got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, FeatureConfig(), lcfg)
+    got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, defaults().features, lcfg)
     keys = list(zip(got["customer_id"], got["cutoff"].dt.strftime("%Y-%m-%d"), strict=True))
     assert keys == [
         ("A", "2024-06-01"), ("C", "2024-06-01"), ("D", "2024-06-01"),
         ("A", "2024-07-01"), ("B", "2024-07-01"), ("C", "2024-07-01"), ("D", "2024-07-01"),
     ]  # fmt: skip
-    lapse_only = LabelConfig(horizon_days=90, n_cutoffs=1, exclude_cancelled=False, max_lapse_days=800)
-    got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, FeatureConfig(), lapse_only)
+    lapse_only = override("labels", horizon_days=90, n_cutoffs=1, exclude_cancelled=False, max_lapse_days=800)
+    got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, defaults().features, lapse_only)
     assert got["customer_id"].tolist() == ["A", "B", "C"]  # C's last order is 761 days old: within 800
 
 
 def test_training_rows_match_feature_table_at_each_cutoff() -> None:
-    lcfg = LabelConfig(horizon_days=90, n_cutoffs=2)
-    got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, FeatureConfig(), lcfg)
+    lcfg = override("labels", horizon_days=90, n_cutoffs=2)
+    got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, defaults().features, lcfg)
     for cutoff, part in got.groupby("cutoff"):
-        feats = build_feature_table(small_tables(), cutoff, FeatureConfig())
+        feats = build_feature_table(small_tables(), cutoff, defaults().features)
         part = part.set_index("customer_id")
         pd.testing.assert_frame_equal(part[feats.columns], feats.loc[part.index])
 
@@ -160,4 +161,4 @@ def test_truncate_tables_hides_the_future_and_copies() -> None:
 
 def test_labels_need_positive_horizon() -> None:
     with pytest.raises(ValueError):
-        build_labels(small_tables(), CUTOFF, 0, FeatureConfig())
+        build_labels(small_tables(), CUTOFF, 0, defaults().features)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.config import FeatureConfig
 from features.table import build_feature_table_with_manifest
+from tests.settings import defaults
 from tests.shared_data import online_retail_dir
 
 CUTOFF = pd.Timestamp("2011-09-01")
@@ -56,7 +56,7 @@ def retail_tables() -> dict[str, pd.DataFrame]:
 
 
 def test_features_exist_for_customers_active_before_cutoff(retail_tables: dict[str, pd.DataFrame]) -> None:
-    got, manifest = build_feature_table_with_manifest(retail_tables, CUTOFF, FeatureConfig())
+    got, manifest = build_feature_table_with_manifest(retail_tables, CUTOFF, defaults().features)
     orders = retail_tables["orders"]
     active = set(orders.loc[orders["ordered_at"] < CUTOFF, "customer_id"])
     assert set(got.index) == active
@@ -71,8 +71,8 @@ def test_features_exist_for_customers_active_before_cutoff(retail_tables: dict[s
 
 
 def test_returns_reduce_net_profit(retail_tables: dict[str, pd.DataFrame]) -> None:
-    got, _ = build_feature_table_with_manifest(retail_tables, CUTOFF, FeatureConfig())
-    cfg = FeatureConfig()
+    got, _ = build_feature_table_with_manifest(retail_tables, CUTOFF, defaults().features)
+    cfg = defaults().features
     np.testing.assert_allclose(
         got["profit_margin_lifetime"], got["profit_revenue_lifetime"] * 0.30, rtol=1e-9
     )
@@ -87,7 +87,7 @@ def test_returns_reduce_net_profit(retail_tables: dict[str, pd.DataFrame]) -> No
 
 
 def test_no_group_that_needs_an_absent_table(retail_tables: dict[str, pd.DataFrame]) -> None:
-    got, manifest = build_feature_table_with_manifest(retail_tables, CUTOFF, FeatureConfig())
+    got, manifest = build_feature_table_with_manifest(retail_tables, CUTOFF, defaults().features)
     assert set(manifest.groups_absent) == {"referral", "service_effort", "payment", "relationship", "profile"}
     assert manifest.tables_used == ("orders", "returns")
     forbidden = ("referral_", "service_", "payment_", "relationship_", "profile_", "profit_cost_to_serve")

@@ -10,14 +10,14 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.config import FeatureConfig, LabelConfig
 from features.labels import build_labels
 from features.table import build_feature_table
 from features.training import build_training_set, training_cutoffs
+from tests.settings import override
 
 CUTOFF = pd.Timestamp("2024-03-01")
 DAY = pd.Timedelta(days=1)
-CFG = FeatureConfig(windows_days=(30, 90), trend_window_days=30, active_within_days=60)
+CFG = override("features", windows_days=(30, 90), trend_window_days=30, active_within_days=60)
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -193,7 +193,7 @@ def test_labels_never_read_events_before_cutoff(seed: int, drop_seed: int) -> No
 
 
 AS_OF = pd.Timestamp("2025-01-01")
-LCFG = LabelConfig(horizon_days=60, n_cutoffs=3, cutoff_step_months=2, max_lapse_days=300)
+LCFG = override("labels", horizon_days=60, n_cutoffs=3, cutoff_step_months=2, max_lapse_days=300)
 
 
 @SETTINGS
@@ -215,7 +215,7 @@ def test_training_set_never_reads_at_or_after_as_of(seed: int, extra_seed: int) 
 @given(seed=st.integers(0, 2**32 - 1))
 def test_training_rows_equal_single_cutoff_tables(seed: int) -> None:
     tables = random_tables(seed, AS_OF - 500 * DAY, AS_OF + 50 * DAY, n_cust=20)
-    lcfg = LabelConfig(horizon_days=60, n_cutoffs=4, cutoff_step_months=1, max_lapse_days=None)
+    lcfg = override("labels", horizon_days=60, n_cutoffs=4, cutoff_step_months=1, max_lapse_days=None)
     train = build_training_set(tables, AS_OF, 60, CFG, lcfg)
     assert not train.duplicated(["customer_id", "cutoff"]).any()
     cutoffs = training_cutoffs(AS_OF, 60, lcfg)

@@ -8,21 +8,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.config import FeatureConfig, LabelConfig
 from models.backtest import fold_cutoffs, run_backtest
 from models.baselines import PastRateBaseline, PersistenceBaseline
-from models.config import ModelConfig
 from pipelines.generate import generate_company
+from tests.settings import defaults, override
 
 H = 180
 AS_OF = pd.Timestamp("2025-06-01")
-FAST = ModelConfig(
-    lightgbm={"n_jobs": 1, "n_estimators": 40, "learning_rate": 0.1, "min_child_samples": 20},
-    churn_lightgbm={"n_jobs": 1, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
+_LGB = defaults().models.lightgbm.model_dump()  # the value boosters' defaults, the base of both fast settings
+FAST = override(
+    "models",
+    lightgbm={**_LGB, "n_jobs": 1, "n_estimators": 40, "learning_rate": 0.1, "min_child_samples": 20},
+    churn_lightgbm={**_LGB, "n_jobs": 1, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
     backtest_folds=2,
     backtest_step_months=3,
 )
-LABELS = LabelConfig(horizon_days=H, n_cutoffs=3, cutoff_step_months=3)
+LABELS = override("labels", horizon_days=H, n_cutoffs=3, cutoff_step_months=3)
 BASELINES = ("persistence", "past_rate") + (("btyd",) if importlib.util.find_spec("models.btyd") else ())
 
 
@@ -62,11 +63,11 @@ def plant_future(
 
 def test_fold_never_sees_events_at_or_after_its_cutoff(tables):
     first = fold_cutoffs(AS_OF, H, FAST.backtest_folds, FAST.backtest_step_months)[0]
-    base = run_backtest(tables, AS_OF, H, FeatureConfig(), LABELS, FAST, baselines=BASELINES)
+    base = run_backtest(tables, AS_OF, H, defaults().features, LABELS, FAST, baselines=BASELINES)
     preds = base.predictions[base.predictions["fold"] == 0]
     customer = preds["customer_id"].iloc[0]
     planted = plant_future(tables, customer, first + pd.Timedelta(days=1))
-    again = run_backtest(planted, AS_OF, H, FeatureConfig(), LABELS, FAST, baselines=BASELINES)
+    again = run_backtest(planted, AS_OF, H, defaults().features, LABELS, FAST, baselines=BASELINES)
     preds2 = again.predictions[again.predictions["fold"] == 0]
     key = ["model", "customer_id"]
     a = preds.sort_values(key).reset_index(drop=True)
@@ -84,7 +85,7 @@ def test_fold_never_sees_events_at_or_after_its_cutoff(tables):
 
 def test_tidy_metrics_and_plot_data(tables):
     res = run_backtest(
-        tables, AS_OF, H, FeatureConfig(), LABELS, FAST, baselines=("persistence", "past_rate")
+        tables, AS_OF, H, defaults().features, LABELS, FAST, baselines=("persistence", "past_rate")
     )
     assert list(res.metrics.columns) == ["fold", "cutoff", "model", "metric", "value"]
     assert set(res.metrics["model"]) == {"model", "persistence", "past_rate"}
@@ -109,7 +110,7 @@ def test_tidy_metrics_and_plot_data(tables):
 
 def test_candidates_share_folds(tables):
     cands = {"single": FAST, "hurdle": FAST.model_copy(update={"value_model": "hurdle"})}
-    res = run_backtest(tables, AS_OF, H, FeatureConfig(), LABELS, FAST, candidates=cands, baselines=())
+    res = run_backtest(tables, AS_OF, H, defaults().features, LABELS, FAST, candidates=cands, baselines=())
     assert set(res.metrics["model"]) == {"single", "hurdle"}
     counts = res.predictions.groupby(["fold", "model"]).size().unstack()
     assert (counts["single"] == counts["hurdle"]).all()

@@ -8,9 +8,16 @@ import pandas as pd
 import pytest
 
 from models.bundle import CustomerValueModel, numeric_reference, population_stability_index
-from models.config import ModelConfig
+from tests.settings import defaults, override
 
-FAST = {"n_jobs": 1, "n_estimators": 60, "learning_rate": 0.1, "min_child_samples": 20}
+# The value boosters' defaults with fewer, faster rounds (for the churn booster too).
+FAST = {
+    **defaults().models.lightgbm.model_dump(),
+    "n_jobs": 1,
+    "n_estimators": 60,
+    "learning_rate": 0.1,
+    "min_child_samples": 20,
+}
 H = 90
 
 
@@ -41,7 +48,7 @@ def training_set(n: int = 300, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def model() -> CustomerValueModel:
-    return CustomerValueModel(H, ModelConfig(lightgbm=FAST, churn_lightgbm=FAST)).fit(training_set())
+    return CustomerValueModel(H, override("models", lightgbm=FAST, churn_lightgbm=FAST)).fit(training_set())
 
 
 def feature_table(seed: int = 7, n: int = 50) -> pd.DataFrame:
@@ -118,6 +125,6 @@ def test_numeric_reference_by_hand():
 def test_fit_rejects_bad_training_sets():
     ts = training_set(n=20, cutoffs=2)
     with pytest.raises(KeyError, match="label_net_profit_365d"):
-        CustomerValueModel(365).fit(ts)
+        CustomerValueModel(365, defaults().models).fit(ts)
     with pytest.raises(ValueError, match="duplicate"):
-        CustomerValueModel(H).fit(pd.concat([ts, ts.iloc[:1]]))
+        CustomerValueModel(H, defaults().models).fit(pd.concat([ts, ts.iloc[:1]]))

@@ -7,10 +7,17 @@ import pandas as pd
 import pytest
 
 from models.churn import ChurnModel
-from models.config import ModelConfig
 from models.metrics import brier, roc_auc
+from tests.settings import defaults, override
 
-FAST = {"n_jobs": 1, "n_estimators": 80, "learning_rate": 0.1, "min_child_samples": 20}
+# The value boosters' defaults with fewer, faster rounds (for the churn booster too).
+FAST = {
+    **defaults().models.lightgbm.model_dump(),
+    "n_jobs": 1,
+    "n_estimators": 80,
+    "learning_rate": 0.1,
+    "min_child_samples": 20,
+}
 
 
 def synthetic(n: int = 500, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
@@ -39,7 +46,7 @@ def synthetic(n: int = 500, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
 def fit(calibration: str = "isotonic") -> ChurnModel:
     ts = synthetic()
     X = ts[["recency_days", "orders_count_90d", "profile_segment"]]
-    cfg = ModelConfig(lightgbm=FAST, churn_lightgbm=FAST, calibration=calibration)
+    cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, calibration=calibration)
     return ChurnModel(cfg).fit(X, ts["label_churned_365d"], cutoff=ts["cutoff"])
 
 
@@ -76,9 +83,9 @@ def test_string_categories_and_single_cutoff_note():
     as_str = test.assign(profile_segment=test["profile_segment"].astype("str"))
     np.testing.assert_allclose(model.predict_proba(as_str), model.predict_proba(test))
     one = synthetic(n=300, cutoffs=1)
-    single = ChurnModel(ModelConfig(lightgbm=FAST, churn_lightgbm=FAST)).fit(
+    single = ChurnModel(override("models", lightgbm=FAST, churn_lightgbm=FAST)).fit(
         one[["recency_days", "orders_count_90d", "profile_segment"]], one["label_churned_365d"], one["cutoff"]
     )
     assert any("in-sample" in n for n in single.notes_)
     with pytest.raises(ValueError, match="0/1"):
-        ChurnModel().fit(one[["recency_days"]], np.full(len(one), 2.0))
+        ChurnModel(defaults().models).fit(one[["recency_days"]], np.full(len(one), 2.0))

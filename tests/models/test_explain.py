@@ -9,7 +9,6 @@ import pytest
 import shap
 
 import models.explain as explain
-from features.config import FeatureConfig
 from features.registry import feature_registry
 from models.explain import (
     BASE_COLUMN,
@@ -22,8 +21,10 @@ from models.explain import (
     top_reasons,
 )
 from models.tiers import TIER_DTYPE
+from tests.settings import defaults
 
-REGISTRY = feature_registry(FeatureConfig())
+REGISTRY = feature_registry(defaults().features)
+CHECK_ROWS = defaults().explain.check_rows
 
 
 def _features(n: int, seed: int = 3) -> pd.DataFrame:
@@ -62,7 +63,7 @@ def data() -> dict[str, object]:
 def test_contributions_add_up_and_match_shap(data: dict) -> None:
     X, model = data["X"], data["value_model"]
     assert any("==" in str(t) for t in model.dump_model()["tree_info"])  # the model uses categorical splits
-    contrib = explain_booster(model, X)
+    contrib = explain_booster(model, X, CHECK_ROWS)
     assert contrib.index.equals(X.index)
     assert list(contrib.columns) == [*X.columns, BASE_COLUMN]
     np.testing.assert_allclose(contrib.sum(axis=1), model.predict(X, raw_score=True), rtol=1e-9)
@@ -72,7 +73,7 @@ def test_contributions_add_up_and_match_shap(data: dict) -> None:
 
 def test_churn_contributions_are_log_odds_and_split_to_the_probability(data: dict) -> None:
     X, model = data["X"], data["churn_model"]
-    contrib = explain_booster(model, X)
+    contrib = explain_booster(model, X, CHECK_ROWS)
     np.testing.assert_allclose(contrib.sum(axis=1), model.predict(X, raw_score=True), rtol=1e-9)
     prob = pd.Series(model.predict(X), index=X.index)
     split = churn_probability_contributions(contrib, prob)
@@ -119,12 +120,12 @@ def test_failed_checks_raise(data: dict, monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(explain, "_exact_contributions", off_by_one)
     with pytest.raises(ExplanationCheckError, match="do not add up"):
-        explain_booster(model, X)
+        explain_booster(model, X, CHECK_ROWS)
     monkeypatch.setattr(explain, "_exact_contributions", swapped)
     with pytest.raises(ExplanationCheckError, match="pred_contrib"):
         explain_booster(model, X, expected_check_rows=5)
     with pytest.raises(ValueError, match="in order"):
-        explain_booster(model, X[X.columns[::-1]])
+        explain_booster(model, X[X.columns[::-1]], CHECK_ROWS)
 
 
 def test_value_reason_sentences_exact() -> None:
@@ -203,7 +204,7 @@ def test_reasons_need_every_explained_feature() -> None:
 
 
 def test_group_sums_equal_feature_sums(data: dict) -> None:
-    contrib = explain_booster(data["value_model"], data["X"])
+    contrib = explain_booster(data["value_model"], data["X"], CHECK_ROWS)
     groups = group_contributions(contrib, REGISTRY)
     # Registry group order, then features the registry does not know ("model"), then the base.
     assert list(groups.columns) == ["tenure", "service_effort", "profile", "model", BASE_COLUMN]

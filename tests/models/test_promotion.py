@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from models.backtest import decide_promotion
-from models.config import ModelConfig
 from models.metrics import METRIC_DIRECTIONS, metric_loss
+from tests.settings import override
 
 
 def _metrics(rows: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def test_metric_loss_follows_every_direction():
 
 def test_lower_is_better_primary_metric_picks_the_better_model():
     """churn_brier as the primary metric: the old gate treated it as higher-is-better and promoted the worse."""
-    cfg = ModelConfig(primary_metrics=("churn_brier",), promotion_tolerance=0.0)
+    cfg = override("models", primary_metrics=("churn_brier",), promotion_tolerance=0.0)
     worse = _metrics(
         {
             "model": {"churn_brier": [0.20, 0.21]},
@@ -67,7 +67,7 @@ def test_lower_is_better_primary_metric_picks_the_better_model():
 
 
 def test_paired_folds_and_tolerance():
-    cfg = ModelConfig(primary_metrics=("value_norm_gini",), promotion_tolerance=0.01)
+    cfg = override("models", primary_metrics=("value_norm_gini",), promotion_tolerance=0.01)
     base = {"persistence": {"value_norm_gini": [0.5, 0.5, 0.5]}}
     # better on average, but one fold loses 0.05: blocked (paired, fold by fold)
     one_bad_fold = _metrics(
@@ -89,12 +89,14 @@ def test_paired_folds_and_tolerance():
     )
     assert decide_promotion(noise, cfg.primary_metrics, cfg).promote
     # per-metric tolerance mapping: metrics not named get 0
-    strict = ModelConfig(primary_metrics=("value_norm_gini",), promotion_tolerance={"churn_roc_auc": 0.5})
+    strict = override(
+        "models", primary_metrics=("value_norm_gini",), promotion_tolerance={"churn_roc_auc": 0.5}
+    )
     assert not decide_promotion(noise, strict.primary_metrics, strict).promote
 
 
 def test_the_new_model_must_beat_the_baseline_even_without_a_champion():
-    cfg = ModelConfig(primary_metrics=("value_norm_gini", "churn_roc_auc"))
+    cfg = override("models", primary_metrics=("value_norm_gini", "churn_roc_auc"))
     frame = _metrics(
         {
             "model": {"value_norm_gini": [0.30, 0.32], "churn_roc_auc": [0.70, 0.71]},
@@ -107,7 +109,7 @@ def test_the_new_model_must_beat_the_baseline_even_without_a_champion():
 
 
 def test_a_missing_primary_metric_blocks():
-    cfg = ModelConfig(primary_metrics=("value_norm_gini", "churn_roc_auc"))
+    cfg = override("models", primary_metrics=("value_norm_gini", "churn_roc_auc"))
     frame = _metrics({"model": {"value_norm_gini": [0.8]}, "persistence": {"value_norm_gini": [0.5]}})
     d = decide_promotion(frame, cfg.primary_metrics, cfg)
     assert not d.promote and "churn_roc_auc: no backtest value" in d.reason
@@ -115,6 +117,6 @@ def test_a_missing_primary_metric_blocks():
 
 def test_tolerance_config_is_checked():
     with pytest.raises(ValueError, match="unknown metrics"):
-        ModelConfig(promotion_tolerance={"value_gini_typo": 0.1})
+        override("models", promotion_tolerance={"value_gini_typo": 0.1})
     with pytest.raises(ValueError, match=">= 0"):
-        ModelConfig(promotion_tolerance=-0.1)
+        override("models", promotion_tolerance=-0.1)

@@ -11,13 +11,11 @@ from pydantic import ValidationError
 
 from models.tiers import (
     TIER_NAMES,
-    GreatRule,
-    RatingConfig,
-    TierConfig,
     assign_tiers,
     pareto_curves,
     rule_coverage,
 )
+from tests.settings import defaults, override
 
 H = 365
 VALUE = "pred_expected_net_value_365d"
@@ -56,7 +54,7 @@ ROWS = {
     "j": {VALUE: 3200, CHURN: np.nan},
     "k": {VALUE: 3500, CHURN: 0.10, "price_return_rate_value_365d": np.nan},
 }
-CONFIG = TierConfig(great=GreatRule(top_share=0.6))
+CONFIG = override("tiers", great=dict(top_share=0.6))
 
 
 def test_each_rule_on_a_hand_written_frame() -> None:
@@ -125,11 +123,11 @@ def test_default_quantile_rating_is_hand_computed() -> None:
 
 def test_absolute_and_score10_ratings() -> None:
     frame = _frame({f"c{v}": {VALUE: v, CHURN: 0.1} for v in (-5, 0, 999, 1000, 4999, 5000)})
-    letters = TierConfig(rating=RatingConfig(method="absolute", cut_points=(0, 1000, 5000)))
+    letters = override("tiers", rating=dict(method="absolute", cut_points=(0, 1000, 5000)))
     got = assign_tiers(frame, letters, H)["rating"].astype(str).tolist()
     assert got == ["D", "C", "C", "B", "B", "A"]
 
-    ten = TierConfig(rating=RatingConfig(scale="score10", method="absolute", cut_points=tuple(range(1, 10))))
+    ten = override("tiers", rating=dict(scale="score10", method="absolute", cut_points=tuple(range(1, 10))))
     frame10 = _frame({f"c{v}": {VALUE: v, CHURN: 0.1} for v in (0.5, 1, 4.5, 9, 100)})
     assert assign_tiers(frame10, ten, H)["rating"].tolist() == [1, 2, 5, 10, 10]
 
@@ -140,23 +138,22 @@ def test_absolute_and_score10_ratings() -> None:
         {"cut_points": (0.5, 0.8)},  # letters need 3
         {"cut_points": (0.5, 0.4, 0.8)},  # not increasing
         {"method": "quantile", "cut_points": (0.0, 0.5, 1.0)},  # quantiles inside (0, 1)
-        {"method": "absolute"},  # absolute needs explicit cuts
+        {"method": "absolute", "cut_points": None},  # cut points are always explicit
         {"scale": "score10", "cut_points": (0.1, 0.2, 0.3)},
     ],
 )
 def test_invalid_rating_configs_are_rejected(rating: dict) -> None:
     with pytest.raises(ValidationError):
-        RatingConfig(**rating)
+        override("tiers", rating=rating)
 
 
 def test_tier_config_is_data_and_rejects_typos() -> None:
-    config = TierConfig.model_validate(
-        {
-            "value_column": "pred_value_{h}d",
-            "problem_rules": [{"name": "losses", "column": "pred_value_{h}d", "op": "<", "threshold": 0}],
-            "great": {"basis": "value", "top_share": 0.8, "max_churn_prob": 0.4},
-            "flag_rules": [],
-        }
+    config = override(
+        "tiers",
+        value_column="pred_value_{h}d",
+        problem_rules=[{"name": "losses", "column": "pred_value_{h}d", "op": "<", "threshold": 0}],
+        great={"basis": "value", "top_share": 0.8, "max_churn_prob": 0.4},
+        flag_rules=[],
     )
     frame = pd.DataFrame(
         {"pred_value_30d": [-1.0, 5.0], CHURN.replace("365", "30"): [0.1, 0.1]}, index=["x", "y"]
@@ -165,30 +162,26 @@ def test_tier_config_is_data_and_rejects_typos() -> None:
     assert out["tier"].astype(str).tolist() == ["problem", "great"]
     assert out["flags"].tolist() == ["", ""]
     with pytest.raises(ValidationError):
-        TierConfig.model_validate({"great": {"top_shar": 0.2}})
+        override("tiers", great={"top_shar": 0.2})
     with pytest.raises(ValidationError):
-        TierConfig.model_validate({"value_column": "pred_value_{horizon}d"})
+        override("tiers", value_column="pred_value_{horizon}d")
     with pytest.raises(ValidationError):
-        TierConfig.model_validate(
-            {"problem_rules": [{"name": "x", "column": "a", "op": ">", "threshold": 1}] * 2}
-        )
+        override("tiers", problem_rules=[{"name": "x", "column": "a", "op": ">", "threshold": 1}] * 2)
     with pytest.raises(ValidationError):
-        TierConfig.model_validate(
-            {"problem_rules": [{"name": "x", "column": "a", "op": "!=", "threshold": 1}]}
-        )
+        override("tiers", problem_rules=[{"name": "x", "column": "a", "op": "!=", "threshold": 1}])
     with pytest.raises(ValidationError):  # frozen
         CONFIG.great.top_share = 0.3  # type: ignore[misc]
 
 
 def test_absent_columns_skip_their_rules_and_say_so() -> None:
     frame = pd.DataFrame({VALUE: [100.0, 50.0, -1.0], CHURN: [0.1, 0.1, 0.9]}, index=["a", "b", "c"])
-    out = assign_tiers(frame, TierConfig(), H)
+    out = assign_tiers(frame, defaults().tiers, H)
     assert out["tier"].astype(str).tolist() == ["great", "good", "problem"]
     skipped = out.attrs["skipped_rules"]
     assert any(s.startswith("problem:cost_to_serve_share") for s in skipped)
     assert any(s.startswith("flag:concentration") for s in skipped)
     assert not any("non_positive_value" in s or "at_risk" in s for s in skipped)
-    coverage = rule_coverage(frame, TierConfig(), H).set_index("rule")
+    coverage = rule_coverage(frame, defaults().tiers, H).set_index("rule")
     assert bool(coverage.loc["problem:non_positive_value", "applied"])
     assert coverage.loc["problem:non_positive_value", "n_fired"] == 1
     assert not bool(coverage.loc["problem:return_abuse", "applied"])
@@ -196,13 +189,13 @@ def test_absent_columns_skip_their_rules_and_say_so() -> None:
 
 def test_value_basis_pareto_and_ties_by_customer_id() -> None:
     frame = pd.DataFrame({VALUE: [20.0, 70.0, 10.0, -5.0], CHURN: 0.1}, index=["b", "a", "c", "d"])
-    exactly = TierConfig(great=GreatRule(basis="value", top_share=0.7), problem_rules=())
+    exactly = override("tiers", great=dict(basis="value", top_share=0.7), problem_rules=())
     assert assign_tiers(frame, exactly, H)["tier"].astype(str).tolist() == ["good", "great", "good", "good"]
-    more = TierConfig(great=GreatRule(basis="value", top_share=0.75), problem_rules=())
+    more = override("tiers", great=dict(basis="value", top_share=0.75), problem_rules=())
     assert assign_tiers(frame, more, H)["tier"].astype(str).tolist() == ["great", "great", "good", "good"]
     # Equal values: the lower customer id wins the last Pareto slot, whatever the row order.
     tied = pd.DataFrame({VALUE: [5.0, 5.0, 1.0, 1.0, 1.0], CHURN: 0.1}, index=["z", "y", "x", "w", "v"])
-    out = assign_tiers(tied, TierConfig(problem_rules=()), H)
+    out = assign_tiers(tied, override("tiers", problem_rules=()), H)
     assert out.loc[out["tier"] == "great"].index.tolist() == ["y"]
 
 
@@ -227,7 +220,7 @@ def _customer_frames(draw: st.DrawFn) -> pd.DataFrame:
 @settings(max_examples=150, deadline=None)
 @given(frame=_customer_frames(), top_share=st.floats(0.05, 1.0))
 def test_every_customer_gets_exactly_one_tier(frame: pd.DataFrame, top_share: float) -> None:
-    config = TierConfig(great=GreatRule(top_share=top_share))
+    config = override("tiers", great=dict(top_share=top_share))
     out = assign_tiers(frame, config, H)
     assert out.index.equals(frame.index)
     assert out["tier"].notna().all()

@@ -9,8 +9,16 @@ from sklearn.base import clone
 
 from models.config import ModelConfig
 from models.value import FeatureContract, FutureValueModel, feature_columns, scale_booster, time_split
+from tests.settings import defaults, override
 
-FAST = {"n_jobs": 1, "n_estimators": 80, "learning_rate": 0.1, "min_child_samples": 20}
+# The value boosters' defaults with fewer, faster rounds (for the churn booster too).
+FAST = {
+    **defaults().models.lightgbm.model_dump(),
+    "n_jobs": 1,
+    "n_estimators": 80,
+    "learning_rate": 0.1,
+    "min_child_samples": 20,
+}
 
 
 def synthetic(n: int = 400, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
@@ -44,7 +52,7 @@ def synthetic(n: int = 400, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
 
 def fitted(kind: str = "single", **overrides) -> tuple[FutureValueModel, pd.DataFrame]:
     ts = synthetic()
-    cfg = ModelConfig(value_model=kind, lightgbm=FAST, churn_lightgbm=FAST, **overrides)
+    cfg = override("models", value_model=kind, lightgbm=FAST, churn_lightgbm=FAST, **overrides)
     X = ts[feature_columns(ts)]
     model = FutureValueModel(cfg).fit(
         X, ts["label_net_profit_365d"], cutoff=ts["cutoff"], bought=ts["label_orders_365d"] > 0
@@ -139,17 +147,17 @@ def test_feature_contract_problems():
 
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError):
-        ModelConfig(value_model="forest")
+        override("models", value_model="forest")
     with pytest.raises(ValueError):
-        ModelConfig(interval_quantiles=(0.9, 0.1))
+        override("models", interval_quantiles=(0.9, 0.1))
     with pytest.raises(ValueError):
-        ModelConfig(unknown_key=1)
+        override("models", unknown_key=1)
     with pytest.raises(ValueError):
-        ModelConfig(primary_metrics=("accuracy",))
+        override("models", primary_metrics=("accuracy",))
     with pytest.raises(ValueError):
-        ModelConfig(huber_alpha=5.0, single_objective="regression")
+        override("models", huber_alpha=5.0, single_objective="regression")
     with pytest.raises(ValueError):
-        ModelConfig(lightgbm={"seed": "forty-two"})
+        override("models", lightgbm={"seed": "forty-two"})
 
 
 def test_the_configured_seed_reaches_lightgbm():
@@ -158,7 +166,7 @@ def test_the_configured_seed_reaches_lightgbm():
     X, y = ts[feature_columns(ts)], ts["label_net_profit_365d"]
 
     def fit(seed: int) -> np.ndarray:
-        cfg = ModelConfig(lightgbm={**FAST, "seed": seed}, value_scale_correction=False)
+        cfg = override("models", lightgbm={**FAST, "seed": seed}, value_scale_correction=False)
         model = FutureValueModel(cfg).fit(X, y, cutoff=ts["cutoff"], bought=ts["label_orders_365d"] > 0)
         return model.predict(ts)
 

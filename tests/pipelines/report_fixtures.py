@@ -10,6 +10,7 @@ import pandas as pd
 
 from models.explain import BASE_COLUMN
 from pipelines.report import _N_REASONS
+from tests.settings import defaults
 
 _FIRST = ("Ada", "Brook", "Cyra", "Dario", "Elif", "Femi", "Gwen", "Hugo", "Ines", "Jonas", "Kira", "Luca")
 _LAST = ("Novak", "Okafor", "Petit", "Quinn", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weiss", "Yilmaz")
@@ -24,12 +25,11 @@ def demo_report_inputs(
     Customer ids are zero-padded to one width ("C0001".."C0050") so no id is a substring of another; about one
     customer in twelve has no account manager; the last manager has left the company.
     """
-    from features.config import FeatureConfig
     from features.registry import describe_value, feature_registry
 
     rng = np.random.default_rng(seed)
     h = horizon_days
-    registry = feature_registry(FeatureConfig())
+    registry = feature_registry(defaults().features)
     numeric = [n for n, s in registry.items() if s.dtype != "category"]
     feats = numeric[:: max(len(numeric) // 24, 1)][:24]
     width = max(4, len(str(n_customers)))

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from features import FeatureConfig, feature_registry
+from features import feature_registry
 from features.registry import GROUPS
 from pipelines.cli import app
+from tests.settings import defaults
 from tests.shared_data import online_retail_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +20,7 @@ runner = CliRunner()
 
 def _check(out: Path) -> dict:
     table = pd.read_parquet(out)
-    registry = feature_registry(FeatureConfig())
+    registry = feature_registry(defaults().features)
     undocumented = [c for c in table.columns if c not in registry]
     assert not undocumented, undocumented
     assert table.index.is_unique and len(table) > 0

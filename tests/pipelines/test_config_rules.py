@@ -58,7 +58,11 @@ def test_unknown_list_mode_is_refused(tmp_path):
             "tiers: {problem_rules: {extend: [{name: x, column: profit_cost_to_serv_365d, op: '>', threshold: 1}]}}",
             "did you mean 'profit_cost_to_serve_365d'",
         ),
-        ("features: {windows_days: [90]}", "tiers.problem_rules.cost_to_serve_share"),  # 365d features gone
+        (  # a fixed window name the configured windows do not produce (placeholders would follow them)
+            "features: {windows_days: [90]}\n"
+            "tiers: {problem_rules: {extend: [{name: x, column: profit_net_365d, op: '<', threshold: 0}]}}",
+            "tiers.problem_rules.x",
+        ),
         (
             "tiers: {flag_rules: [{name: x, column: 'pred_churn_prob_{h}d', op: '>', threshold: 0.3}]}\nlabels: {horizon_days: 180}",
             None,

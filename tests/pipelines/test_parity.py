@@ -23,6 +23,7 @@ from pipelines.config import load_config
 from pipelines.io import load_data
 from pipelines.outputs import SCORES_SCHEMA, read_output_set
 from pipelines.score import run_score
+from tests.settings import override
 
 AS_OF = "2025-01-01"
 #: Small, fast models (as the shared fixture's), with a 181-day horizon.
@@ -145,7 +146,6 @@ def test_scored_status_is_the_training_population(trained):
 
 
 def test_population_rule_by_hand():
-    from features.config import LabelConfig
 
     t = pd.Timestamp
     tables = {
@@ -169,7 +169,7 @@ def test_population_rule_by_hand():
             }
         ),
     }
-    got = customer_status(tables, t("2024-01-01"), LabelConfig(max_lapse_days=730))
+    got = customer_status(tables, t("2024-01-01"), override("labels", max_lapse_days=730))
     assert dict(zip(got["customer_id"], got["status"], strict=True)) == {
         "a": "scored",
         "b": "cancelled",
