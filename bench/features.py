@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python bench/features.py [--customers 1000000] [--seed 0] [--cache DIR]
 
-Generates a company with `pipelines.generate.generate_company` into a fresh temporary directory (removed at the end;
+Generates a company with `pipelines.demo.generate_company` into a fresh temporary directory (removed at the end;
 with `--cache DIR` the parquet files are kept in DIR and reused by later runs with the same size and seed), then
 times each step in its own fresh subprocess, so each peak RSS is clean. The references compute only recency,
 frequency, monetary value and tenure per customer from the same orders before the same cutoff:
@@ -55,7 +55,7 @@ def prepare(n_customers: int, seed: int, cache: Path) -> Path:
     root = cache / f"n{n_customers}_s{seed}"
     if (root / "done").exists():
         return root
-    from pipelines.generate import generate_company
+    from pipelines.demo import generate_company
 
     t0 = time.perf_counter()
     company = generate_company(n_customers, START, END, seed)

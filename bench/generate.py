@@ -17,7 +17,7 @@ from pathlib import Path
 # Run as a script from the repository root without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.generate import generate_company, write_company  # noqa: E402
+from pipelines.demo import generate_company, write_company  # noqa: E402
 
 TIME_BUDGET_S = 180.0
 MEMORY_BUDGET_GB = 8.0

@@ -90,7 +90,7 @@ def prepare_company(n: int, seed: int, cache: Path) -> Path:
     root = cache / f"n{n}_s{seed}"
     if (root / "done").exists():
         return root / "data"
-    from pipelines.generate import generate_company, write_company
+    from pipelines.demo import generate_company, write_company
 
     t0 = time.perf_counter()
     write_company(generate_company(n, START, END, seed), root / "data")

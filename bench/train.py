@@ -4,7 +4,7 @@ Usage:
     .venv/bin/python bench/train.py [--customers 200000] [--cutoffs 12] [--folds 3] [--n-jobs 2]
         [--seed 7] [--skip-backtest]
 
-Generates a company with `pipelines.generate.generate_company(customers, 2021-01-01, 2025-12-31, seed)` (not
+Generates a company with `pipelines.demo.generate_company(customers, 2021-01-01, 2025-12-31, seed)` (not
 timed), then times
   (1) features: `build_training_set` at as_of 2025-12-31, horizon 365 days, `--cutoffs` monthly cutoffs;
   (2) fit: `CustomerValueModel.fit` (value model + interval + calibrated churn model + drift reference);
@@ -32,7 +32,7 @@ from models.backtest import run_backtest  # noqa: E402
 from models.bundle import CustomerValueModel  # noqa: E402
 from models.config import ModelConfig  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
-from pipelines.generate import generate_company  # noqa: E402
+from pipelines.demo import generate_company  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-12-31")
 HORIZON_DAYS = 365

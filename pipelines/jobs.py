@@ -105,7 +105,7 @@ def load_and_report(
 def run_generate(
     out: Path, customers: int, start: str, end: str, seed: int, fmt: str, console: Console
 ) -> None:
-    from pipelines.generate import generate_company, write_company
+    from pipelines.demo import generate_company, write_company
 
     if fmt not in ("parquet", "csv"):
         raise StructuralError(f"--format must be parquet or csv, not {fmt!r}")

@@ -10,7 +10,7 @@ import pytest
 
 from models.backtest import fold_cutoffs, run_backtest
 from models.baselines import PastRateBaseline, PersistenceBaseline
-from pipelines.generate import generate_company
+from pipelines.demo import generate_company
 from tests.settings import defaults, override
 
 H = 180

@@ -45,7 +45,7 @@ def console() -> Console:
 def trained(tmp_path_factory) -> TrainedEnv:
     """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion."""
     from pipelines.config import load_config
-    from pipelines.generate import generate_company, write_company
+    from pipelines.demo import generate_company, write_company
     from pipelines.io import load_data
     from pipelines.train import train_and_register
 

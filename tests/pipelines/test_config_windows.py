@@ -12,7 +12,7 @@ from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from models.tiers import assign_tiers, rule_coverage
 from pipelines.config import expand_column, load_config
-from pipelines.generate import generate_company
+from pipelines.demo import generate_company
 
 WINDOWS = {"features": {"windows_days": [30, 180]}}
 

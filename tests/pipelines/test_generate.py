@@ -1,4 +1,4 @@
-"""Tests for the synthetic demo company generator (pipelines/generate.py).
+"""Tests for the synthetic demo company generator (pipelines/demo/).
 
 Three layers: determinism (frames and file bytes), the data contract (columns, dtypes, keys, time order,
 referential integrity; also as a hypothesis property over sizes, windows and seeds), and realism checks that
@@ -16,14 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.generate import (
-    ARCHETYPES,
-    TABLE_NAMES,
-    TICKET_KINDS,
-    DemoCompany,
-    generate_company,
-    write_company,
-)
+from features.contract import TICKET_KINDS
+from pipelines.demo import ARCHETYPES, TABLE_NAMES, DemoCompany, generate_company, write_company
 
 START = pd.Timestamp("2021-01-01")
 END = pd.Timestamp("2025-12-31")

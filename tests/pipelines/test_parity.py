@@ -336,7 +336,7 @@ def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, tmp_
 @pytest.fixture(scope="module")
 def short_history(tmp_path_factory):
     """365 days of history (no invoices table), trained with a 181-day horizon."""
-    from pipelines.generate import generate_company, write_company
+    from pipelines.demo import generate_company, write_company
     from pipelines.train import default_as_of, train_and_register
 
     root = tmp_path_factory.mktemp("short")
