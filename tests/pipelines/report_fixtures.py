@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.explain import BASE_COLUMN
-from pipelines.report import _N_REASONS
+from pipelines.reports.views import _N_REASONS
 
 _FIRST = ("Ada", "Brook", "Cyra", "Dario", "Elif", "Femi", "Gwen", "Hugo", "Ines", "Jonas", "Kira", "Luca")
 _LAST = ("Novak", "Okafor", "Petit", "Quinn", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weiss", "Yilmaz")

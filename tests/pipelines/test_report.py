@@ -13,16 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.report import (
-    ReportConfig,
-    ReportPaths,
-    build_reports,
-    churn_phrase,
-    horizon_days_from_columns,
-    horizon_phrases,
-    layout_waterfall,
-    waterfall_steps,
-)
+from pipelines.reports import ReportConfig, ReportPaths, build_reports
+from pipelines.reports.columns import horizon_days_from_columns
+from pipelines.reports.phrases import churn_phrase, horizon_phrases
+from pipelines.reports.waterfall import layout_waterfall, waterfall_steps
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 N_CUSTOMERS, N_MANAGERS = 50, 3

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pipelines.report import ReportConfig, ReportPaths, build_reports
+from pipelines.reports import ReportConfig, ReportPaths, build_reports
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 pytestmark = pytest.mark.browser
