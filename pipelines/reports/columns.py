@@ -1,4 +1,5 @@
-"""The score columns the reports read, found by name: the horizon, the required columns, windowed feature columns."""
+"""The score columns the reports read, found by name: the horizon, the required columns, the reason slots,
+windowed feature columns. What scoring wrote decides what is shown, never a number repeated here."""
 
 from __future__ import annotations
 
@@ -38,3 +39,10 @@ def window_column(columns: Sequence[str], stem: str, prefer: int) -> str | None:
     if not windows:
         return None
     return f"{stem}_{prefer}d" if prefer in windows else f"{stem}_{windows[-1]}d"
+
+
+def reason_slots(columns: Sequence[str], kind: str) -> list[int]:
+    """The reason numbers k of the `{kind}_reason_{k}` columns present, in order (scoring writes 1..n with
+    n = `explain.n_reasons`; `models.explain.top_reasons`)."""
+    pattern = re.compile(rf"^{re.escape(kind)}_reason_(\d+)$")
+    return sorted({int(m[1]) for c in columns if (m := pattern.match(str(c)))})

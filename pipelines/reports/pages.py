@@ -5,8 +5,9 @@ Inputs (what scoring produces; the horizon H in days is read from the column nam
 - `scores`: one row per customer (`customer_id` unique, str), all scored at the same `as_of`. Columns:
   `customer_id`, `as_of`, `model_version`, `pred_value_{H}d`, `pred_value_p10_{H}d`, `pred_value_p90_{H}d`
   (currency), `pred_churn_prob_{H}d` (0-1), `tier`, `tier_reason`, `rating`, `flags` (";"-joined, may be empty),
-  `value_reason_{1..3}` / `value_reason_feature_{1..3}`, `churn_reason_{1..3}` / `churn_reason_feature_{1..3}`
-  (sentences and the feature each one is about), `account_manager_id` (str or missing). Optional:
+  `value_reason_{1..n}` / `value_reason_feature_{1..n}`, `churn_reason_{1..n}` / `churn_reason_feature_{1..n}`
+  (sentences and the feature each one is about; every reason column present is shown, so n is whatever scoring
+  wrote, `explain.n_reasons`), `account_manager_id` (str or missing). Optional:
   `profit_net_{W}d` and `service_effort_hours_{W}d` (feature values over the last W days, for the Pareto chart).
 - `value_contrib`: index `customer_id`, one column per feature with the value model's contribution in currency,
   plus `_base` (the expected value of an average customer); each row sums to `pred_value_{H}d`.

@@ -11,10 +11,9 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.reports.columns import reason_slots
 from pipelines.reports.config import ReportConfig
 from pipelines.reports.phrases import churn_phrase, css_token, flags_plain, is_blank, money, pct
-
-_N_REASONS = 3
 
 
 def tier_order(tiers: pd.Series, config: ReportConfig) -> list[str]:
@@ -23,9 +22,9 @@ def tier_order(tiers: pd.Series, config: ReportConfig) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
-def _reasons(row: Mapping[str, Any], kind: str) -> list[dict[str, str]]:
+def _reasons(row: Mapping[str, Any], kind: str, slots: list[int]) -> list[dict[str, str]]:
     out = []
-    for k in range(1, _N_REASONS + 1):
+    for k in slots:
         text = row.get(f"{kind}_reason_{k}")
         if is_blank(text):
             continue
@@ -109,6 +108,7 @@ def customer_rows(
     ordered = frame.sort_values(
         [f"pred_value_{h}d", "customer_id"], ascending=[False, True], kind="mergesort"
     )
+    slots = {kind: reason_slots(list(frame.columns), kind) for kind in ("value", "churn")}
     rows = []
     for rec in ordered.to_dict("records"):
         tier = str(rec["tier"])
@@ -129,8 +129,8 @@ def customer_rows(
                 "churn_pct": churn.split(" likely ", 1)[0] if " likely " in churn else "",
                 "churn_rest": ("likely " + churn.split(" likely ", 1)[1]) if " likely " in churn else churn,
                 "churn_high": bool(rec[f"pred_churn_prob_{h}d"] >= 0.5),
-                "value_reasons": _reasons(rec, "value"),
-                "churn_reasons": _reasons(rec, "churn"),
+                "value_reasons": _reasons(rec, "value", slots["value"]),
+                "churn_reasons": _reasons(rec, "churn", slots["churn"]),
                 "flags": flags_plain(rec.get("flags"), config.flag_phrases),
                 "action": config.actions.get(tier, ""),
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,23 @@ def test_churn_sentence_in_the_customer_row(built: ReportPaths, inputs: dict[str
     assert 'title="38% likely to stop buying within a year"' in row.group(1)
     text = " ".join(re.sub(r"<[^>]+>", " ", row.group(1)).split())
     assert "38% likely to stop buying within a year" in text
+
+
+@pytest.mark.parametrize("n_reasons", [2, 5])
+def test_every_reason_scoring_wrote_is_shown(n_reasons: int, tmp_path: Path) -> None:
+    """`explain.n_reasons` decides how many reason columns scoring writes; the page shows each of them."""
+    data = demo_report_inputs(12, 1, seed=6, n_reasons=n_reasons)
+    scores = data["scores"].set_index("customer_id")
+    assert f"value_reason_{n_reasons}" in scores and f"value_reason_{n_reasons + 1}" not in scores
+    html = _build(data, tmp_path).managers["AM001"].read_text(encoding="utf-8")
+    rows = dict(re.findall(r'<tr class="customer" data-customer-id="(C\d{4})">(.*?)</tr>', html, re.S))
+    assert rows
+    for cid, row in rows.items():
+        for kind, head in (("value", "Value"), ("churn", "Risk of leaving")):
+            block = re.search(rf'{head}</div><ul class="reasons">(.*?)</ul>', row, re.S)
+            assert block is not None, f"{cid}: no {kind} reasons"
+            shown = [unescape(x) for x in re.findall(r"<li[^>]*>(.*?)</li>", block.group(1))]
+            assert shown == [scores.loc[cid, f"{kind}_reason_{k}"] for k in range(1, n_reasons + 1)], cid
 
 
 def test_horizon_is_read_from_the_columns(tmp_path: Path) -> None:
