@@ -3,8 +3,9 @@
 Inputs (what scoring produces; the horizon H in days is read from the column names, e.g. `pred_value_365d`):
 
 - `scores`: one row per customer (`customer_id` unique, str), all scored at the same `as_of`. Columns:
-  `customer_id`, `as_of`, `model_version`, `pred_value_{H}d`, `pred_value_p10_{H}d`, `pred_value_p90_{H}d`
-  (currency), `pred_churn_prob_{H}d` (0-1), `tier`, `tier_reason`, `rating`, `flags` (";"-joined, may be empty),
+  `customer_id`, `as_of`, `model_version`, `pred_value_{H}d` and its interval `pred_value_p<lo>_{H}d`,
+  `pred_value_p<hi>_{H}d` (currency; quantiles read from the names, `models.interval_quantiles`, e.g. p10/p90),
+  `pred_churn_prob_{H}d` (0-1), `tier`, `tier_reason`, `rating`, `flags` (";"-joined, may be empty),
   `value_reason_{1..n}` / `value_reason_feature_{1..n}`, `churn_reason_{1..n}` / `churn_reason_feature_{1..n}`
   (sentences and the feature each one is about; every reason column present is shown, so n is whatever scoring
   wrote, `explain.n_reasons`), `account_manager_id` (str or missing). Optional:
@@ -40,9 +41,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipelines.io import atomic_directory
 from pipelines.reports.card import model_card_view
-from pipelines.reports.columns import horizon_days_from_columns, required_columns
+from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
-from pipelines.reports.phrases import css_token, horizon_phrases, is_blank, money
+from pipelines.reports.phrases import coverage_phrase, css_token, horizon_phrases, is_blank, money
 from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
 from pipelines.reports.views import (
     customer_rows,
@@ -134,6 +135,7 @@ def build_reports(
     missing = [c for c in required_columns(h) if c not in scores]
     if missing:
         raise ValueError(f"scores are missing columns {missing}")
+    interval = interval_columns(list(scores.columns), h)
     if scores["customer_id"].duplicated().any():
         raise ValueError("scores must have one row per customer_id")
     card_currency = model_card.get("currency")
@@ -161,6 +163,8 @@ def build_reports(
             "next_period": next_period,
             "currency": config.currency,
             "tier_colors": config.tier_colors,
+            "interval_label": interval.label,
+            "interval_coverage": coverage_phrase(interval.low_quantile, interval.high_quantile),
             "actions": [
                 {"tier": t, "tier_class": css_token(t), "text": config.actions.get(t, "")} for t in tiers
             ],
@@ -203,7 +207,7 @@ def build_reports(
                 n_customers=len(sub),
                 total_value=money(float(sub[value_col].sum()), config.currency),
                 at_risk=int(sub["_at_risk"].sum()),
-                rows=customer_rows(sub, h, config, within, show_names=True),
+                rows=customer_rows(sub, h, interval, config, within, show_names=True),
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
             )

@@ -35,6 +35,16 @@ def churn_phrase(prob: float, within: str) -> str:
     return f"{percent}% likely to stop buying {within}"
 
 
+def coverage_phrase(low_quantile: float, high_quantile: float) -> str:
+    """How often the real figure falls inside a (low, high) quantile interval: "8 times out of 10" for P10-P90,
+    "9 times out of 10" for P5-P95, "96% of the time" when tenths do not say it."""
+    share = high_quantile - low_quantile
+    tenths = share * 10
+    if abs(tenths - round(tenths)) < 1e-9:
+        return f"{round(tenths)} times out of 10"
+    return f"{round(share * 100)}% of the time"
+
+
 def money(value: float, currency: str) -> str:
     if value is None or not np.isfinite(value):
         return "unknown"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.reports.columns import reason_slots
+from pipelines.reports.columns import Interval, reason_slots
 from pipelines.reports.config import ReportConfig
 from pipelines.reports.phrases import churn_phrase, css_token, flags_plain, is_blank, money, pct
 
@@ -101,7 +101,7 @@ def manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None
 
 
 def customer_rows(
-    frame: pd.DataFrame, h: int, config: ReportConfig, within: str, show_names: bool
+    frame: pd.DataFrame, h: int, interval: Interval, config: ReportConfig, within: str, show_names: bool
 ) -> list[dict[str, Any]]:
     """Table rows for one manager page, most valuable first (ties by customer id)."""
     cur = config.currency
@@ -122,8 +122,8 @@ def customer_rows(
                 "tier_reason": "" if is_blank(rec.get("tier_reason")) else str(rec["tier_reason"]),
                 "rating": "" if is_blank(rec.get("rating")) else str(rec["rating"]),
                 "value": money(rec[f"pred_value_{h}d"], cur),
-                "low": money(rec[f"pred_value_p10_{h}d"], ""),
-                "high": money(rec[f"pred_value_p90_{h}d"], ""),
+                "low": money(rec[interval.low], ""),
+                "high": money(rec[interval.high], ""),
                 "churn": churn,
                 # The figure and the words are split only for layout; together they read as `churn`.
                 "churn_pct": churn.split(" likely ", 1)[0] if " likely " in churn else "",

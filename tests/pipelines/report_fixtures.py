@@ -20,20 +20,23 @@ def demo_report_inputs(
     seed: int = 7,
     horizon_days: int = 365,
     n_reasons: int | None = None,
+    interval_quantiles: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Realistic synthetic inputs for `build_reports` (for tests and benchmarks; not a model of anything).
 
     Returns a dict with keys scores, value_contrib, model_card, registry, customers, account_managers.
     Customer ids are zero-padded to one width ("C0001".."C0050") so no id is a substring of another; about one
     customer in twelve has no account manager; the last manager has left the company. The scores carry
-    `n_reasons` value and churn reasons per customer (default: `explain.n_reasons` of configs/default.yaml),
-    as scoring writes them.
+    `n_reasons` value and churn reasons per customer (default: `explain.n_reasons` of configs/default.yaml) and
+    the value interval at `interval_quantiles` (default: `models.interval_quantiles`), named as scoring names them.
     """
     from features.registry import describe_value, feature_registry
+    from models.bundle import _quantile_name
     from pipelines.config import load_config
 
     config = load_config()
     n_reasons = config.explain.n_reasons if n_reasons is None else n_reasons
+    low_q, high_q = interval_quantiles or config.models.interval_quantiles
     rng = np.random.default_rng(seed)
     h = horizon_days
     registry = feature_registry(config.features)
@@ -72,8 +75,8 @@ def demo_report_inputs(
             "as_of": pd.Timestamp("2025-06-30"),
             "model_version": "7",
             f"pred_value_{h}d": value,
-            f"pred_value_p10_{h}d": value - np.abs(value) * 0.4 - 150,
-            f"pred_value_p90_{h}d": value + np.abs(value) * 0.5 + 200,
+            f"pred_value_{_quantile_name(low_q)}_{h}d": value - np.abs(value) * 0.4 - 150,
+            f"pred_value_{_quantile_name(high_q)}_{h}d": value + np.abs(value) * 0.5 + 200,
             f"pred_churn_prob_{h}d": churn,
             f"pred_expected_net_value_{h}d": value * (1 - churn),
             "tier": tier,

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.bundle import _quantile_name
 from pipelines.reports import ReportConfig, ReportPaths, build_reports
-from pipelines.reports.columns import horizon_days_from_columns
-from pipelines.reports.phrases import churn_phrase, horizon_phrases
+from pipelines.reports.columns import horizon_days_from_columns, interval_columns
+from pipelines.reports.phrases import churn_phrase, coverage_phrase, horizon_phrases
 from pipelines.reports.waterfall import layout_waterfall, waterfall_steps
 from tests.pipelines.report_fixtures import demo_report_inputs
 
@@ -206,6 +207,45 @@ def test_every_reason_scoring_wrote_is_shown(n_reasons: int, tmp_path: Path) -> 
             assert shown == [scores.loc[cid, f"{kind}_reason_{k}"] for k in range(1, n_reasons + 1)], cid
 
 
+def test_interval_named_by_the_quantiles_scoring_wrote(built: ReportPaths, tmp_path: Path) -> None:
+    """`models.interval_quantiles` names the interval columns (0.05 -> `pred_value_p05_{h}d`); the page reads
+    whichever two are there and labels them by their quantiles."""
+    default = _parse(built.managers["AM001"]).text()
+    assert "(P10-P90)" in default and "(8 times out of 10)" in default
+    data = demo_report_inputs(12, 1, seed=6, interval_quantiles=(0.05, 0.95))
+    scores = data["scores"].set_index("customer_id")
+    assert "pred_value_p05_365d" in scores and "pred_value_p10_365d" not in scores
+    html = _build(data, tmp_path).managers["AM001"].read_text(encoding="utf-8")
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "(P5-P95)" in text and "(9 times out of 10)" in text
+    assert "P10" not in text and "8 times out of 10" not in text
+    rows = dict(re.findall(r'<tr class="customer" data-customer-id="(C\d{4})">(.*?)</tr>', html, re.S))
+    assert rows
+    for cid, row in rows.items():
+        low, high = scores.loc[cid, ["pred_value_p05_365d", "pred_value_p95_365d"]]
+        assert f"likely {low:,.0f} to {high:,.0f}" in " ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split())
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "label"), [(0.1, 0.9, "P10-P90"), (0.05, 0.95, "P5-P95"), (0.25, 0.75, "P25-P75")]
+)
+def test_interval_columns_read_back_the_writers_names(low: float, high: float, label: str) -> None:
+    """One naming rule: the reader parses what `models.bundle` writes for any configured quantiles."""
+    names = [f"pred_value_{_quantile_name(q)}_90d" for q in (high, low)]
+    interval = interval_columns(["customer_id", "pred_value_90d", *names], 90)
+    assert (interval.low, interval.high) == (names[1], names[0])
+    assert (interval.low_quantile, interval.high_quantile) == (low, high)
+    assert interval.label == label
+    with pytest.raises(ValueError, match="two interval columns"):
+        interval_columns(["pred_value_90d", names[0]], 90)
+
+
+def test_coverage_in_words() -> None:
+    assert coverage_phrase(0.1, 0.9) == "8 times out of 10"
+    assert coverage_phrase(0.05, 0.95) == "9 times out of 10"
+    assert coverage_phrase(0.02, 0.98) == "96% of the time"
+
+
 def test_horizon_is_read_from_the_columns(tmp_path: Path) -> None:
     data = demo_report_inputs(12, 2, seed=1, horizon_days=90)
     paths = _build(data, tmp_path)
@@ -324,6 +364,7 @@ def test_unsafe_manager_ids_get_safe_distinct_file_names(tmp_path: Path) -> None
         (lambda s: s.drop(columns=["tier"]), "missing columns"),
         (lambda s: pd.concat([s, s.iloc[:1]]), "one row per customer_id"),
         (lambda s: s.assign(pred_value_90d=1.0), "exactly one"),
+        (lambda s: s.drop(columns=["pred_value_p90_365d"]), "two interval columns"),
     ],
 )
 def test_bad_scores_are_rejected(change: Any, message: str, inputs: dict[str, Any], tmp_path: Path) -> None:
