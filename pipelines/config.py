@@ -108,7 +108,7 @@ class AppConfig(_Frozen):
     models: ModelConfig = ModelConfig()
     tiers: TierConfig = TierConfig()
     explain: ExplainConfig = ExplainConfig()
-    report: ReportConfig = ReportConfig()
+    report: ReportConfig  # no code defaults: configs/default.yaml is the one source
     scoring: ScoringConfig = ScoringConfig()
     mlflow: MlflowConfig = MlflowConfig()
 

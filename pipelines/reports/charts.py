@@ -53,8 +53,9 @@ class ParetoPanel:
     effort_label: str
 
 
-def pareto_chart(panels: list[ParetoPanel]) -> Markup:
-    """One panel per ranking: cumulative share of profit and of service effort vs share of customers."""
+def pareto_chart(panels: list[ParetoPanel], top_share: float) -> Markup:
+    """One panel per ranking: cumulative share of profit and of service effort vs share of customers, with a
+    dotted line at the top share the page talks about."""
     fig = _new_figure(4.4 * len(panels) + 0.6, 3.9)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=True):
@@ -81,7 +82,7 @@ def pareto_chart(panels: list[ParetoPanel]) -> Markup:
             linewidth=1,
             label="If all customers were equal",
         )
-        ax.axvline(20, color="#555555", linewidth=0.8, linestyle=":")
+        ax.axvline(top_share * 100, color="#555555", linewidth=0.8, linestyle=":")
         ax.set_title(panel.title, fontsize=10)
         ax.set_xlabel("Share of customers, most valuable first (%)", fontsize=9)
         ax.set_xlim(0, 100)

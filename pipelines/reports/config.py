@@ -35,7 +35,8 @@ CSS_COLOR_NAMES: frozenset[str] = frozenset(
 
 
 class ReportConfig(BaseModel):
-    """What the reports say and show. The lead's `report:` section of configs/default.yaml maps onto this.
+    """What the reports say and show: the `report:` section of configs/default.yaml, the one place its values
+    live (every field is required; tests and callers get one from `pipelines.config.load_config().report`).
 
     Attributes:
         actions: tier -> recommended action, in plain words; the key order is the order tiers are shown in
@@ -45,33 +46,22 @@ class ReportConfig(BaseModel):
         tier_colors: tier -> badge and chart colour (CSS hex); unlisted tiers are grey.
         top_customers_per_manager: waterfall charts per manager page (the manager's most valuable customers).
         waterfall_features: features shown by name in a waterfall; the rest are summed into one "other" step.
+        high_churn_prob: churn probability from which a customer's risk of leaving is shown in red.
+        pareto_top_share: the share of most valuable customers whose share of profit and of service effort the
+            team page states (the 80/20 rule: 0.2).
         currency: the currency every money column is in (must match the model card's, when it states one).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    actions: dict[str, str] = {
-        "great": "Retain and reward: personal contact each quarter, no discounts needed; ask them for referrals.",
-        "good": (
-            "Nurture toward great: offer loyalty benefits rather than discounts, check in after orders and "
-            "learn what would make them stay."
-        ),
-        "problem": (
-            "Renegotiate terms or let go: agree limits on service, prices that cover the cost to serve and "
-            "firm payment terms; if they still lose money, stop chasing them."
-        ),
-    }
-    flag_phrases: dict[str, str] = {
-        "concentration": "A large share of the company's business depends on this customer",
-        "manager_departed": "Their previous account manager left the company recently",
-        "at_risk": "At risk of leaving: get in touch soon",
-        "promo_abuse": "Buys mostly on promotion or discount",
-        "return_abuse": "Returns an unusually large share of what they buy",
-    }
-    tier_colors: dict[str, str] = {"great": "#1b7f3b", "good": "#1f5fa8", "problem": "#b3261e"}
-    top_customers_per_manager: int = Field(10, ge=0)
-    waterfall_features: int = Field(8, ge=1)
-    currency: str = "EUR"
+    actions: dict[str, str]
+    flag_phrases: dict[str, str]
+    tier_colors: dict[str, str]
+    top_customers_per_manager: int = Field(ge=0)
+    waterfall_features: int = Field(ge=1)
+    high_churn_prob: float = Field(gt=0, le=1)
+    pareto_top_share: float = Field(gt=0, lt=1)
+    currency: str
 
     @field_validator("tier_colors")
     @classmethod

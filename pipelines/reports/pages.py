@@ -273,7 +273,7 @@ def _team_page(
         at_risk=int(frame["_at_risk"].sum()),
         tiers=tiers,
         summary=tier_summary(frame, tiers, h, config),
-        pareto=pareto_view(frame, h, common["next_period"], config.currency),
+        pareto=pareto_view(frame, h, common["next_period"], config),
         drivers=drivers_view(contrib, frame, tiers, config, registry),
         separators=separators(contrib, frame, tiers, registry, config.currency),
         ratings=ratings_view(frame, tiers, config.tier_colors),

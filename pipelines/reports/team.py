@@ -88,9 +88,9 @@ def separators(
     return out
 
 
-def pareto_view(frame: pd.DataFrame, h: int, next_period: str, currency: str) -> dict[str, Any] | None:
-    """Pareto curves (expected, and actual when the scores carry net profit) and the top-20% shares; None without
-    a service-effort column or customers."""
+def pareto_view(frame: pd.DataFrame, h: int, next_period: str, config: ReportConfig) -> dict[str, Any] | None:
+    """Pareto curves (expected, and actual when the scores carry net profit) and the profit and effort shares of
+    the top `config.pareto_top_share` of customers; None without a service-effort column or customers."""
     value_col = f"pred_value_{h}d"
     effort_col = window_column(list(frame.columns), "service_effort_hours", h)
     if not effort_col or not len(frame):
@@ -116,11 +116,15 @@ def pareto_view(frame: pd.DataFrame, h: int, next_period: str, currency: str) ->
             )
         )
     expected = panels[0].curve
+    top = config.pareto_top_share
     return {
-        "chart": pareto_chart(panels),
-        "profit_top20": pct(float(np.interp(0.2, expected["customer_share"], expected["value_share"]))),
-        "effort_top20": pct(float(np.interp(0.2, expected["customer_share"], expected["effort_share"]))),
-        "given_back": money(float(frame[value_col].clip(lower=0).sum() - frame[value_col].sum()), currency),
+        "chart": pareto_chart(panels, top),
+        "top_share": pct(top),
+        "profit_top": pct(float(np.interp(top, expected["customer_share"], expected["value_share"]))),
+        "effort_top": pct(float(np.interp(top, expected["customer_share"], expected["effort_share"]))),
+        "given_back": money(
+            float(frame[value_col].clip(lower=0).sum() - frame[value_col].sum()), config.currency
+        ),
         "has_losses": bool((frame[value_col] < 0).any()),
         "columns": [value_col, effort_col] + ([profit_col] if profit_col else []),
         "window": window,

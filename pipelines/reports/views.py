@@ -128,7 +128,7 @@ def customer_rows(
                 # The figure and the words are split only for layout; together they read as `churn`.
                 "churn_pct": churn.split(" likely ", 1)[0] if " likely " in churn else "",
                 "churn_rest": ("likely " + churn.split(" likely ", 1)[1]) if " likely " in churn else churn,
-                "churn_high": bool(rec[f"pred_churn_prob_{h}d"] >= 0.5),
+                "churn_high": bool(rec[f"pred_churn_prob_{h}d"] >= config.high_churn_prob),
                 "value_reasons": _reasons(rec, "value", slots["value"]),
                 "churn_reasons": _reasons(rec, "churn", slots["churn"]),
                 "flags": flags_plain(rec.get("flags"), config.flag_phrases),

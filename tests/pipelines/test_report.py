@@ -11,10 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from models.bundle import _quantile_name
+from models.tiers import pareto_curves
+from pipelines.config import DEFAULT_CONFIG, load_config
 from pipelines.reports import ReportConfig, ReportPaths, build_reports
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns
 from pipelines.reports.phrases import churn_phrase, coverage_phrase, horizon_phrases
@@ -22,6 +26,7 @@ from pipelines.reports.waterfall import layout_waterfall, waterfall_steps
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 N_CUSTOMERS, N_MANAGERS = 50, 3
+REPORT = load_config().report  # the `report:` section of configs/default.yaml
 ID_TOKEN = re.compile(r"\bC\d{4}\b")
 
 
@@ -66,7 +71,7 @@ def _build(inputs: dict[str, Any], out: Path, config: ReportConfig | None = None
         inputs["value_contrib"],
         inputs["model_card"],
         out,
-        config or ReportConfig(),
+        config or REPORT,
         inputs["registry"],
         customers=inputs["customers"],
         account_managers=inputs["account_managers"],
@@ -256,7 +261,7 @@ def test_horizon_is_read_from_the_columns(tmp_path: Path) -> None:
 
 
 def test_every_tier_action_appears(built: ReportPaths, inputs: dict[str, Any]) -> None:
-    config = ReportConfig()
+    config = REPORT
     index_text = _parse(built.index).text()
     for action in config.actions.values():
         assert action in index_text
@@ -320,7 +325,7 @@ def test_text_is_escaped(tmp_path: Path) -> None:
         data["value_contrib"],
         data["model_card"],
         tmp_path,
-        ReportConfig(),
+        REPORT,
         data["registry"],
         customers=customers,
         account_managers=data["account_managers"],
@@ -348,7 +353,7 @@ def test_unsafe_manager_ids_get_safe_distinct_file_names(tmp_path: Path) -> None
     scores = data["scores"].copy()
     scores["account_manager_id"] = np.where(np.arange(8) % 2 == 0, "../north", "unassigned")
     paths = build_reports(
-        scores, data["value_contrib"], data["model_card"], tmp_path, ReportConfig(), data["registry"]
+        scores, data["value_contrib"], data["model_card"], tmp_path, REPORT, data["registry"]
     )
     names = {p.name for p in paths.managers.values()}
     assert len(names) == 2 and "manager-unassigned.html" not in names
@@ -371,13 +376,49 @@ def test_bad_scores_are_rejected(change: Any, message: str, inputs: dict[str, An
     with pytest.raises(ValueError, match=message):
         build_reports(
             change(inputs["scores"]), inputs["value_contrib"], inputs["model_card"], tmp_path,
-            ReportConfig(), inputs["registry"],
+            REPORT, inputs["registry"],
         )  # fmt: skip
 
 
 def test_currency_mismatch_is_rejected(inputs: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="currency"):
-        _build(inputs, tmp_path, ReportConfig(currency="USD"))
+        _build(inputs, tmp_path, REPORT.model_copy(update={"currency": "USD"}))
+
+
+def _config(**changes: Any) -> ReportConfig:
+    return ReportConfig(**{**REPORT.model_dump(), **changes})
+
+
+def test_report_settings_come_from_the_yaml_only() -> None:
+    """No defaults in code: every field must be given, and `load_config().report` is the YAML's `report:`."""
+    with pytest.raises(ValidationError) as err:
+        ReportConfig()
+    missing = {e["loc"][0] for e in err.value.errors() if e["type"] == "missing"}
+    assert missing == set(ReportConfig.model_fields)
+    section = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))["report"]
+    assert REPORT.model_dump() == section
+
+
+def test_high_churn_threshold_comes_from_the_config(inputs: dict[str, Any], tmp_path: Path) -> None:
+    owner = _owner(inputs["scores"])["C0001"]  # churn probability 0.38
+    for threshold, red in ((0.5, False), (0.38, True), (0.3, True)):
+        paths = _build(inputs, tmp_path / str(threshold), _config(high_churn_prob=threshold))
+        html = _pages(paths)[owner].read_text(encoding="utf-8")
+        cell = re.search(r'data-customer-id="C0001">.*?<td class="(churn[^"]*)"', html, re.S)
+        assert cell is not None and ("churn-high" in cell.group(1).split()) is red, threshold
+
+
+def test_pareto_share_comes_from_the_config(inputs: dict[str, Any], tmp_path: Path) -> None:
+    scores = inputs["scores"].set_index("customer_id")
+    curve = pareto_curves(scores, "pred_value_365d", "service_effort_hours_365d", n_points=201)
+    for share in (0.2, 0.1):
+        text = _parse(_build(inputs, tmp_path / str(share), _config(pareto_top_share=share)).index).text()
+        profit = np.interp(share, curve["customer_share"], curve["value_share"])
+        effort = np.interp(share, curve["customer_share"], curve["effort_share"])
+        assert (
+            f"The top {share:.0%} of customers (ranked by expected value) are expected to bring {profit:.0%} of "
+            f"the profit over the next 12 months, and took {effort:.0%} of the service hours" in text
+        ), share
 
 
 def test_waterfall_hand_computed() -> None:

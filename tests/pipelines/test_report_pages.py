@@ -8,7 +8,8 @@ import pytest
 
 import pipelines.reports.pages as pages
 from features.validation import StructuralError
-from pipelines.reports import REPORT_MARKER, ReportConfig, build_reports, page_slugs
+from pipelines.config import load_config
+from pipelines.reports import REPORT_MARKER, build_reports, page_slugs
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 
@@ -16,7 +17,7 @@ def _build(data: dict, out: Path, managers: list[str]):
     scores = data["scores"].copy()
     scores["account_manager_id"] = [managers[i % len(managers)] for i in range(len(scores))]
     return build_reports(
-        scores, data["value_contrib"], data["model_card"], out, ReportConfig(), data["registry"]
+        scores, data["value_contrib"], data["model_card"], out, load_config().report, data["registry"]
     )
 
 
