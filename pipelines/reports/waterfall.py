@@ -66,6 +66,12 @@ class WaterfallSource:
         self.position = {str(cid): i for i, cid in enumerate(value_contrib.index)}
 
     def rows(self, customer_id: str, top: int) -> list[tuple[str, str, float]] | None:
+        """(label, feature name, amount) rows: base, the `top` largest |contributions|, "everything else",
+        prediction; None for a customer without contributions.
+
+        The middle amounts sum to prediction - base exactly, so the chart always closes; zero contributions are
+        never shown by name.
+        """
         i = self.position.get(customer_id)
         if i is None:
             return None
@@ -87,17 +93,6 @@ def _waterfall_rows(
         rows.append((f"Everything else ({int(rest.sum())} factors)", _OTHER_GROUP, other))
     rows.append(("Expected value", "prediction", base + float(values.sum())))
     return rows
-
-
-def waterfall_steps(
-    contrib: pd.Series, registry: Mapping[str, Any], top: int
-) -> list[tuple[str, str, float]]:
-    """(label, feature name, amount) rows: base, the `top` largest |contributions|, "everything else", prediction.
-
-    `contrib` is one row of `value_contrib` (features plus `_base`). The middle amounts sum to prediction - base
-    exactly, so the chart always closes; zero contributions are never shown by name.
-    """
-    return WaterfallSource(contrib.to_frame().T, registry).rows(str(contrib.name), top) or []
 
 
 def layout_waterfall(rows: list[tuple[str, str, float]], currency: str) -> Waterfall:

@@ -22,7 +22,7 @@ from pipelines.config import DEFAULT_CONFIG, load_config
 from pipelines.reports import ReportConfig, ReportPaths, build_reports
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns
 from pipelines.reports.phrases import churn_phrase, coverage_phrase, horizon_phrases
-from pipelines.reports.waterfall import layout_waterfall, waterfall_steps
+from pipelines.reports.waterfall import WaterfallSource, layout_waterfall
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 N_CUSTOMERS, N_MANAGERS = 50, 3
@@ -421,13 +421,20 @@ def test_pareto_share_comes_from_the_config(inputs: dict[str, Any], tmp_path: Pa
         ), share
 
 
+def waterfall_steps(contrib: pd.Series, top: int) -> list[tuple[str, str, float]]:
+    """The waterfall rows of one customer's contributions (features plus `_base`), as the pages draw them."""
+    rows = WaterfallSource(contrib.to_frame().T, {}).rows(str(contrib.name), top)
+    assert rows is not None
+    return rows
+
+
 def test_waterfall_hand_computed() -> None:
     contrib = pd.Series(
         {"profit_net_365d": 50.0, "service_tickets_90d": -30.0, "tenure_days": 5.0, "orders_count_90d": 0.0,
          "_base": 100.0},
         name="C0001",
     )  # fmt: skip
-    rows = waterfall_steps(contrib, {}, top=2)
+    rows = waterfall_steps(contrib, top=2)
     assert [(name, amount) for _, name, amount in rows] == [
         ("_base", 100.0),
         ("profit_net_365d", 50.0),
@@ -452,7 +459,7 @@ def test_waterfall_hand_computed() -> None:
 )
 def test_waterfall_always_closes(values: list[float], base: float, top: int) -> None:
     contrib = pd.Series({f"f{i:02d}": v for i, v in enumerate(values)} | {"_base": base}, name="C1")
-    rows = waterfall_steps(contrib, {}, top)
+    rows = waterfall_steps(contrib, top)
     middle = [amount for _, _, amount in rows[1:-1]]
     assert rows[0][2] == base
     assert rows[-1][2] == pytest.approx(base + sum(values), abs=1e-6)
