@@ -128,8 +128,8 @@ def build_reports(
     """Write the team page and one page per account manager into `out_dir` (created if missing).
 
     See the module docstring for the input contract. Inputs are not mutated. Raises ValueError when required
-    score columns are missing, `customer_id` is not unique, or the model card's currency differs from
-    `config.currency`.
+    score columns or the two interval columns are missing, `customer_id` is not unique, or the model card's
+    currency differs from `config.currency`.
     """
     h = horizon_days_from_columns(list(scores.columns))
     missing = [c for c in required_columns(h) if c not in scores]
