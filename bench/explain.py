@@ -195,7 +195,8 @@ def print_timing(t: ExplainTiming) -> None:
 def bench_reports(n_customers: int = 100_000, n_managers: int = 200) -> dict[str, float]:
     """Time `build_reports` on synthetic inputs written to a fresh temporary directory: wall seconds for the inputs
     and the reports, CPU seconds of the reports, page count and total size."""
-    from pipelines.report import ReportConfig, build_reports
+    from pipelines.config import load_config
+    from pipelines.reports import build_reports
     from tests.pipelines.report_fixtures import demo_report_inputs
 
     t0 = time.perf_counter()
@@ -208,7 +209,7 @@ def bench_reports(n_customers: int = 100_000, n_managers: int = 200) -> dict[str
             inputs["value_contrib"],
             inputs["model_card"],
             Path(tmp) / "reports",
-            ReportConfig(),
+            load_config().report,
             inputs["registry"],
             customers=inputs["customers"],
             account_managers=inputs["account_managers"],

@@ -21,7 +21,7 @@ from features.validation import StructuralError, check_date_format, check_timezo
 from models.config import ModelConfig
 from models.explain import ExplainConfig
 from models.tiers import TierConfig
-from pipelines.report import ReportConfig
+from pipelines.reports.config import ReportConfig
 from pipelines.yamlfile import read_yaml
 
 #: The product's defaults: package data of the `configs` package, so an installed wheel reads the same file as a

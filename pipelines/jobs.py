@@ -282,7 +282,7 @@ def run_report(
     from features import feature_registry
     from pipelines.io import check_writable
     from pipelines.outputs import read_output_set
-    from pipelines.report import build_reports
+    from pipelines.reports import build_reports
 
     cfg = load_config(config)
     check_writable(Path(out), "report directory")  # its parent: the directory itself is replaced whole

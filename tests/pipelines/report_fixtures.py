@@ -9,27 +9,37 @@ import numpy as np
 import pandas as pd
 
 from models.explain import BASE_COLUMN
-from pipelines.report import _N_REASONS
-from tests.settings import defaults
 
 _FIRST = ("Ada", "Brook", "Cyra", "Dario", "Elif", "Femi", "Gwen", "Hugo", "Ines", "Jonas", "Kira", "Luca")
 _LAST = ("Novak", "Okafor", "Petit", "Quinn", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weiss", "Yilmaz")
 
 
 def demo_report_inputs(
-    n_customers: int, n_managers: int, seed: int = 7, horizon_days: int = 365
+    n_customers: int,
+    n_managers: int,
+    seed: int = 7,
+    horizon_days: int = 365,
+    n_reasons: int | None = None,
+    interval_quantiles: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Realistic synthetic inputs for `build_reports` (for tests and benchmarks; not a model of anything).
 
     Returns a dict with keys scores, value_contrib, model_card, registry, customers, account_managers.
     Customer ids are zero-padded to one width ("C0001".."C0050") so no id is a substring of another; about one
-    customer in twelve has no account manager; the last manager has left the company.
+    customer in twelve has no account manager; the last manager has left the company. The scores carry
+    `n_reasons` value and churn reasons per customer (default: `explain.n_reasons` of configs/default.yaml) and
+    the value interval at `interval_quantiles` (default: `models.interval_quantiles`), named as scoring names them.
     """
     from features.registry import describe_value, feature_registry
+    from models.bundle import _quantile_name
+    from pipelines.config import load_config
 
+    config = load_config()
+    n_reasons = config.explain.n_reasons if n_reasons is None else n_reasons
+    low_q, high_q = interval_quantiles or config.models.interval_quantiles
     rng = np.random.default_rng(seed)
     h = horizon_days
-    registry = feature_registry(defaults().features)
+    registry = feature_registry(config.features)
     numeric = [n for n, s in registry.items() if s.dtype != "category"]
     feats = numeric[:: max(len(numeric) // 24, 1)][:24]
     width = max(4, len(str(n_customers)))
@@ -65,8 +75,8 @@ def demo_report_inputs(
             "as_of": pd.Timestamp("2025-06-30"),
             "model_version": "7",
             f"pred_value_{h}d": value,
-            f"pred_value_p10_{h}d": value - np.abs(value) * 0.4 - 150,
-            f"pred_value_p90_{h}d": value + np.abs(value) * 0.5 + 200,
+            f"pred_value_{_quantile_name(low_q)}_{h}d": value - np.abs(value) * 0.4 - 150,
+            f"pred_value_{_quantile_name(high_q)}_{h}d": value + np.abs(value) * 0.5 + 200,
             f"pred_churn_prob_{h}d": churn,
             f"pred_expected_net_value_{h}d": value * (1 - churn),
             "tier": tier,
@@ -91,12 +101,15 @@ def demo_report_inputs(
             return 1.0
         return float(rng.integers(1, 40 if unit != "days" else 900))
 
-    top_idx = np.argsort(-np.abs(contrib), axis=1)[:, :_N_REASONS] if n_customers else np.zeros((0, 3), int)
-    for k in range(_N_REASONS):
+    top_idx = (
+        np.argsort(-np.abs(contrib), axis=1)[:, :n_reasons] if n_customers else np.zeros((0, n_reasons), int)
+    )
+    churn_feats = ["recency_days", "orders_overdue_ratio", "service_complaints_90d"]
+    churn_feats += [n for n in numeric if n not in churn_feats][: max(n_reasons - len(churn_feats), 0)]
+    for k in range(n_reasons):
         names = [feats[j] for j in top_idx[:, k]]
         scores[f"value_reason_feature_{k + 1}"] = names
         scores[f"value_reason_{k + 1}"] = [describe_value(nm, plausible(nm)) for nm in names]
-        churn_feats = ["recency_days", "orders_overdue_ratio", "service_complaints_90d"]
         scores[f"churn_reason_feature_{k + 1}"] = churn_feats[k]
         scores[f"churn_reason_{k + 1}"] = [
             describe_value(churn_feats[k], plausible(churn_feats[k])) for _ in ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -10,22 +11,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from pipelines.report import (
-    ReportConfig,
-    ReportPaths,
-    build_reports,
-    churn_phrase,
-    horizon_days_from_columns,
-    horizon_phrases,
-    layout_waterfall,
-    waterfall_steps,
-)
+from models.bundle import _quantile_name
+from models.tiers import pareto_curves
+from pipelines.config import DEFAULT_CONFIG, load_config
+from pipelines.reports import ReportConfig, ReportPaths, build_reports
+from pipelines.reports.columns import horizon_days_from_columns, interval_columns
+from pipelines.reports.phrases import churn_phrase, coverage_phrase, horizon_phrases
+from pipelines.reports.waterfall import WaterfallSource, layout_waterfall
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 N_CUSTOMERS, N_MANAGERS = 50, 3
+REPORT = load_config().report  # the `report:` section of configs/default.yaml
 ID_TOKEN = re.compile(r"\bC\d{4}\b")
 
 
@@ -70,7 +71,7 @@ def _build(inputs: dict[str, Any], out: Path, config: ReportConfig | None = None
         inputs["value_contrib"],
         inputs["model_card"],
         out,
-        config or ReportConfig(),
+        config or REPORT,
         inputs["registry"],
         customers=inputs["customers"],
         account_managers=inputs["account_managers"],
@@ -194,6 +195,62 @@ def test_churn_sentence_in_the_customer_row(built: ReportPaths, inputs: dict[str
     assert "38% likely to stop buying within a year" in text
 
 
+@pytest.mark.parametrize("n_reasons", [2, 5])
+def test_every_reason_scoring_wrote_is_shown(n_reasons: int, tmp_path: Path) -> None:
+    """`explain.n_reasons` decides how many reason columns scoring writes; the page shows each of them."""
+    data = demo_report_inputs(12, 1, seed=6, n_reasons=n_reasons)
+    scores = data["scores"].set_index("customer_id")
+    assert f"value_reason_{n_reasons}" in scores and f"value_reason_{n_reasons + 1}" not in scores
+    html = _build(data, tmp_path).managers["AM001"].read_text(encoding="utf-8")
+    rows = dict(re.findall(r'<tr class="customer" data-customer-id="(C\d{4})">(.*?)</tr>', html, re.S))
+    assert rows
+    for cid, row in rows.items():
+        for kind, head in (("value", "Value"), ("churn", "Risk of leaving")):
+            block = re.search(rf'{head}</div><ul class="reasons">(.*?)</ul>', row, re.S)
+            assert block is not None, f"{cid}: no {kind} reasons"
+            shown = [unescape(x) for x in re.findall(r"<li[^>]*>(.*?)</li>", block.group(1))]
+            assert shown == [scores.loc[cid, f"{kind}_reason_{k}"] for k in range(1, n_reasons + 1)], cid
+
+
+def test_interval_named_by_the_quantiles_scoring_wrote(built: ReportPaths, tmp_path: Path) -> None:
+    """`models.interval_quantiles` names the interval columns (0.05 -> `pred_value_p05_{h}d`); the page reads
+    whichever two are there and labels them by their quantiles."""
+    default = _parse(built.managers["AM001"]).text()
+    assert "(P10-P90)" in default and "(8 times out of 10)" in default
+    data = demo_report_inputs(12, 1, seed=6, interval_quantiles=(0.05, 0.95))
+    scores = data["scores"].set_index("customer_id")
+    assert "pred_value_p05_365d" in scores and "pred_value_p10_365d" not in scores
+    html = _build(data, tmp_path).managers["AM001"].read_text(encoding="utf-8")
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "(P5-P95)" in text and "(9 times out of 10)" in text
+    assert "P10" not in text and "8 times out of 10" not in text
+    rows = dict(re.findall(r'<tr class="customer" data-customer-id="(C\d{4})">(.*?)</tr>', html, re.S))
+    assert rows
+    for cid, row in rows.items():
+        low, high = scores.loc[cid, ["pred_value_p05_365d", "pred_value_p95_365d"]]
+        assert f"likely {low:,.0f} to {high:,.0f}" in " ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split())
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "label"), [(0.1, 0.9, "P10-P90"), (0.05, 0.95, "P5-P95"), (0.25, 0.75, "P25-P75")]
+)
+def test_interval_columns_read_back_the_writers_names(low: float, high: float, label: str) -> None:
+    """One naming rule: the reader parses what `models.bundle` writes for any configured quantiles."""
+    names = [f"pred_value_{_quantile_name(q)}_90d" for q in (high, low)]
+    interval = interval_columns(["customer_id", "pred_value_90d", *names], 90)
+    assert (interval.low, interval.high) == (names[1], names[0])
+    assert (interval.low_quantile, interval.high_quantile) == (low, high)
+    assert interval.label == label
+    with pytest.raises(ValueError, match="two interval columns"):
+        interval_columns(["pred_value_90d", names[0]], 90)
+
+
+def test_coverage_in_words() -> None:
+    assert coverage_phrase(0.1, 0.9) == "8 times out of 10"
+    assert coverage_phrase(0.05, 0.95) == "9 times out of 10"
+    assert coverage_phrase(0.02, 0.98) == "96% of the time"
+
+
 def test_horizon_is_read_from_the_columns(tmp_path: Path) -> None:
     data = demo_report_inputs(12, 2, seed=1, horizon_days=90)
     paths = _build(data, tmp_path)
@@ -204,7 +261,7 @@ def test_horizon_is_read_from_the_columns(tmp_path: Path) -> None:
 
 
 def test_every_tier_action_appears(built: ReportPaths, inputs: dict[str, Any]) -> None:
-    config = ReportConfig()
+    config = REPORT
     index_text = _parse(built.index).text()
     for action in config.actions.values():
         assert action in index_text
@@ -268,7 +325,7 @@ def test_text_is_escaped(tmp_path: Path) -> None:
         data["value_contrib"],
         data["model_card"],
         tmp_path,
-        ReportConfig(),
+        REPORT,
         data["registry"],
         customers=customers,
         account_managers=data["account_managers"],
@@ -296,7 +353,7 @@ def test_unsafe_manager_ids_get_safe_distinct_file_names(tmp_path: Path) -> None
     scores = data["scores"].copy()
     scores["account_manager_id"] = np.where(np.arange(8) % 2 == 0, "../north", "unassigned")
     paths = build_reports(
-        scores, data["value_contrib"], data["model_card"], tmp_path, ReportConfig(), data["registry"]
+        scores, data["value_contrib"], data["model_card"], tmp_path, REPORT, data["registry"]
     )
     names = {p.name for p in paths.managers.values()}
     assert len(names) == 2 and "manager-unassigned.html" not in names
@@ -312,19 +369,63 @@ def test_unsafe_manager_ids_get_safe_distinct_file_names(tmp_path: Path) -> None
         (lambda s: s.drop(columns=["tier"]), "missing columns"),
         (lambda s: pd.concat([s, s.iloc[:1]]), "one row per customer_id"),
         (lambda s: s.assign(pred_value_90d=1.0), "exactly one"),
+        (lambda s: s.drop(columns=["pred_value_p90_365d"]), "two interval columns"),
     ],
 )
 def test_bad_scores_are_rejected(change: Any, message: str, inputs: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=message):
         build_reports(
             change(inputs["scores"]), inputs["value_contrib"], inputs["model_card"], tmp_path,
-            ReportConfig(), inputs["registry"],
+            REPORT, inputs["registry"],
         )  # fmt: skip
 
 
 def test_currency_mismatch_is_rejected(inputs: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="currency"):
-        _build(inputs, tmp_path, ReportConfig(currency="USD"))
+        _build(inputs, tmp_path, REPORT.model_copy(update={"currency": "USD"}))
+
+
+def _config(**changes: Any) -> ReportConfig:
+    return ReportConfig(**{**REPORT.model_dump(), **changes})
+
+
+def test_report_settings_come_from_the_yaml_only() -> None:
+    """No defaults in code: every field must be given, and `load_config().report` is the YAML's `report:`."""
+    with pytest.raises(ValidationError) as err:
+        ReportConfig()
+    missing = {e["loc"][0] for e in err.value.errors() if e["type"] == "missing"}
+    assert missing == set(ReportConfig.model_fields)
+    section = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))["report"]
+    assert REPORT.model_dump() == section
+
+
+def test_high_churn_threshold_comes_from_the_config(inputs: dict[str, Any], tmp_path: Path) -> None:
+    owner = _owner(inputs["scores"])["C0001"]  # churn probability 0.38
+    for threshold, red in ((0.5, False), (0.38, True), (0.3, True)):
+        paths = _build(inputs, tmp_path / str(threshold), _config(high_churn_prob=threshold))
+        html = _pages(paths)[owner].read_text(encoding="utf-8")
+        cell = re.search(r'data-customer-id="C0001">.*?<td class="(churn[^"]*)"', html, re.S)
+        assert cell is not None and ("churn-high" in cell.group(1).split()) is red, threshold
+
+
+def test_pareto_share_comes_from_the_config(inputs: dict[str, Any], tmp_path: Path) -> None:
+    scores = inputs["scores"].set_index("customer_id")
+    curve = pareto_curves(scores, "pred_value_365d", "service_effort_hours_365d", n_points=201)
+    for share in (0.2, 0.1):
+        text = _parse(_build(inputs, tmp_path / str(share), _config(pareto_top_share=share)).index).text()
+        profit = np.interp(share, curve["customer_share"], curve["value_share"])
+        effort = np.interp(share, curve["customer_share"], curve["effort_share"])
+        assert (
+            f"The top {share:.0%} of customers (ranked by expected value) are expected to bring {profit:.0%} of "
+            f"the profit over the next 12 months, and took {effort:.0%} of the service hours" in text
+        ), share
+
+
+def waterfall_steps(contrib: pd.Series, top: int) -> list[tuple[str, str, float]]:
+    """The waterfall rows of one customer's contributions (features plus `_base`), as the pages draw them."""
+    rows = WaterfallSource(contrib.to_frame().T, {}).rows(str(contrib.name), top)
+    assert rows is not None
+    return rows
 
 
 def test_waterfall_hand_computed() -> None:
@@ -333,7 +434,7 @@ def test_waterfall_hand_computed() -> None:
          "_base": 100.0},
         name="C0001",
     )  # fmt: skip
-    rows = waterfall_steps(contrib, {}, top=2)
+    rows = waterfall_steps(contrib, top=2)
     assert [(name, amount) for _, name, amount in rows] == [
         ("_base", 100.0),
         ("profit_net_365d", 50.0),
@@ -358,7 +459,7 @@ def test_waterfall_hand_computed() -> None:
 )
 def test_waterfall_always_closes(values: list[float], base: float, top: int) -> None:
     contrib = pd.Series({f"f{i:02d}": v for i, v in enumerate(values)} | {"_base": base}, name="C1")
-    rows = waterfall_steps(contrib, {}, top)
+    rows = waterfall_steps(contrib, top)
     middle = [amount for _, _, amount in rows[1:-1]]
     assert rows[0][2] == base
     assert rows[-1][2] == pytest.approx(base + sum(values), abs=1e-6)

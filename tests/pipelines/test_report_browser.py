@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pipelines.report import ReportConfig, ReportPaths, build_reports
+from pipelines.config import load_config
+from pipelines.reports import ReportPaths, build_reports
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 pytestmark = pytest.mark.browser
@@ -74,7 +75,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         data["value_contrib"],
         data["model_card"],
         root / "site",
-        ReportConfig(),
+        load_config().report,
         data["registry"],
         customers=data["customers"],
         account_managers=data["account_managers"],
@@ -118,7 +119,7 @@ def test_screenshot_is_a_real_rendering(rendered: dict[str, Any], key: str) -> N
         # The tier badges are drawn in their configured colours: find the three hues on the index page.
         if key == "index":
             present = {c for _, c in colours}
-            for hex_colour in ReportConfig().tier_colors.values():
+            for hex_colour in load_config().report.tier_colors.values():
                 rgb_colour = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
                 assert rgb_colour in present, f"tier colour {hex_colour} not rendered"
 
@@ -147,6 +148,6 @@ def test_manager_dom_has_their_rows_badges_and_waterfalls(rendered: dict[str, An
     for tier in set(mine["tier"]):
         assert f'class="badge tier-{tier}"' in dom
     waterfalls = re.findall(r'<figure class="chart waterfall" data-customer-id="([^"]+)">', dom)
-    assert waterfalls == mine["customer_id"].head(ReportConfig().top_customers_per_manager).tolist()
+    assert waterfalls == mine["customer_id"].head(load_config().report.top_customers_per_manager).tolist()
     assert dom.count('<svg class="wf"') == len(waterfalls)
     assert "likely to stop buying within a year" in dom

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-import pipelines.report as report
+import pipelines.reports.pages as pages
 from features.validation import StructuralError
-from pipelines.report import REPORT_MARKER, ReportConfig, build_reports, page_slugs
+from pipelines.config import load_config
+from pipelines.reports import REPORT_MARKER, build_reports, page_slugs
 from tests.pipelines.report_fixtures import demo_report_inputs
 
 
@@ -16,7 +17,7 @@ def _build(data: dict, out: Path, managers: list[str]):
     scores = data["scores"].copy()
     scores["account_manager_id"] = [managers[i % len(managers)] for i in range(len(scores))]
     return build_reports(
-        scores, data["value_contrib"], data["model_card"], out, ReportConfig(), data["registry"]
+        scores, data["value_contrib"], data["model_card"], out, load_config().report, data["registry"]
     )
 
 
@@ -80,7 +81,7 @@ def test_a_run_that_fails_midway_leaves_the_previous_pages(data: dict, tmp_path:
             raise OSError("disk full")
         path.write_text(text, encoding="utf-8")
 
-    monkeypatch.setattr(report, "_write_page", failing)
+    monkeypatch.setattr(pages, "_write_page", failing)
     with pytest.raises(OSError, match="disk full"):
         _build(data, out, ["AM7", "AM8", "AM9"])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -1,0 +1,86 @@
+"""The model card on the team page: facts, the backtest table, the data fingerprint and the feature manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _backtest_table(backtest: Any) -> dict[str, Any] | None:
+    """Mean +- std per (model, metric) from the tidy backtest frame, models as rows and metrics as columns."""
+    if not isinstance(backtest, pd.DataFrame) or backtest.empty:
+        return None
+    stats = backtest.groupby(["model", "metric"], sort=True)["value"].agg(["mean", "std", "count"])
+    metrics = sorted(backtest["metric"].astype(str).unique())
+    rows = []
+    for model in sorted(backtest["model"].astype(str).unique()):
+        cells = []
+        for metric in metrics:
+            if (model, metric) not in stats.index:
+                cells.append("")
+                continue
+            s = stats.loc[(model, metric)]
+            cell = f"{s['mean']:.3f}"
+            if s["count"] > 1 and np.isfinite(s["std"]):
+                cell += f" ± {s['std']:.3f}"
+            cells.append(cell)
+        rows.append({"model": model, "cells": cells})
+    folds = int(backtest["fold"].nunique()) if "fold" in backtest else 0
+    return {"metrics": metrics, "rows": rows, "folds": folds}
+
+
+def _fingerprint_rows(fingerprint: Any) -> list[dict[str, str]]:
+    if not isinstance(fingerprint, Mapping):
+        return []
+    rows = []
+    for table in sorted(fingerprint):
+        item = fingerprint[table]
+        if isinstance(item, Mapping):
+            n, digest = item.get("rows", ""), item.get("sha256", "")
+        elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) >= 2:
+            n, digest = item[0], item[1]
+        else:
+            n, digest = "", item
+        rows.append(
+            {"table": str(table), "rows": f"{n:,}" if isinstance(n, int) else str(n), "sha256": str(digest)}
+        )
+    return rows
+
+
+def _manifest_rows(manifest: Any) -> list[dict[str, str]]:
+    if not isinstance(manifest, Mapping):
+        return [] if manifest is None else [{"key": "summary", "value": str(manifest)}]
+    rows = []
+    for key in manifest:
+        value = manifest[key]
+        if isinstance(value, list | tuple | set):
+            value = ", ".join(sorted(str(v) for v in value)) or "none"
+        rows.append({"key": str(key).replace("_", " ").capitalize(), "value": str(value)})
+    return rows
+
+
+_CARD_KNOWN = {"backtest", "data_fingerprint", "feature_manifest"}
+
+
+def model_card_view(card: Mapping[str, Any], h: int, currency: str) -> dict[str, Any]:
+    facts = [
+        ("Model", card.get("model_name", "unknown")),
+        ("Version", card.get("model_version", "unknown")),
+        ("Trained at", card.get("trained_at", "unknown")),
+        ("Horizon", f"{card.get('horizon_days', h)} days"),
+        ("Currency", card.get("currency", currency)),
+    ]
+    shown = {"model_name", "model_version", "trained_at", "horizon_days", "currency"}
+    for key in sorted(k for k in card if k not in shown | _CARD_KNOWN):
+        value = card[key]
+        if isinstance(value, str | int | float | bool) or value is None:
+            facts.append((str(key).replace("_", " ").capitalize(), value))
+    return {
+        "facts": [{"key": k, "value": str(v)} for k, v in facts],
+        "backtest": _backtest_table(card.get("backtest")),
+        "fingerprint": _fingerprint_rows(card.get("data_fingerprint")),
+        "manifest": _manifest_rows(card.get("feature_manifest")),
+    }

@@ -1,0 +1,282 @@
+"""Static HTML reports: one team page and one page per account manager, with only that manager's customers.
+
+Inputs (what scoring produces; the horizon H in days is read from the column names, e.g. `pred_value_365d`):
+
+- `scores`: one row per customer (`customer_id` unique, str), all scored at the same `as_of`. Columns:
+  `customer_id`, `as_of`, `model_version`, `pred_value_{H}d` and its interval `pred_value_p<lo>_{H}d`,
+  `pred_value_p<hi>_{H}d` (currency; quantiles read from the names, `models.interval_quantiles`, e.g. p10/p90),
+  `pred_churn_prob_{H}d` (0-1), `tier`, `tier_reason`, `rating`, `flags` (";"-joined, may be empty),
+  `value_reason_{1..n}` / `value_reason_feature_{1..n}`, `churn_reason_{1..n}` / `churn_reason_feature_{1..n}`
+  (sentences and the feature each one is about; every reason column present is shown, so n is whatever scoring
+  wrote, `explain.n_reasons`), `account_manager_id` (str or missing). Optional:
+  `profit_net_{W}d` and `service_effort_hours_{W}d` (feature values over the last W days, for the Pareto chart).
+- `value_contrib`: index `customer_id`, one column per feature with the value model's contribution in currency,
+  plus `_base` (the expected value of an average customer); each row sums to `pred_value_{H}d`.
+- `customers` (optional): the contract `customers` table; `name` is shown on manager pages only.
+- `account_managers` (optional): `account_manager_id`, `name`, `started_at`, `left_at`.
+- `model_card`: model_name, model_version, trained_at, horizon_days, currency, backtest (tidy: fold, model,
+  metric, value), data_fingerprint (table -> rows and sha256), feature_manifest (groups present/absent).
+
+Outputs, written atomically into `out_dir` (pages are readable by their owner only: they hold customer data):
+
+- `index.html`: the team page. Aggregates only; no customer id and no personal column appears on it.
+- `manager-<id>.html`: one per account manager, listing only that manager's customers; customers without a
+  manager go to `manager-unassigned.html`.
+
+Every page is self-contained (inline CSS, inline SVG charts, no scripts, no network) and byte-for-byte
+deterministic for the same inputs. Team charts are drawn once with matplotlib; the per-customer waterfalls are
+small SVGs laid out in `pipelines.reports.waterfall` and drawn by the template, because 2,000 matplotlib figures would cost minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from pipelines.io import atomic_directory
+from pipelines.reports.card import model_card_view
+from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
+from pipelines.reports.config import ReportConfig, ReportPaths
+from pipelines.reports.phrases import coverage_phrase, css_token, horizon_phrases, is_blank, money
+from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
+from pipelines.reports.views import (
+    customer_rows,
+    has_flag,
+    manager_directory,
+    manager_link,
+    prepare,
+    split_status,
+    status_counts,
+    status_rows,
+    tier_order,
+    tier_summary,
+)
+from pipelines.reports.waterfall import WaterfallSource, layout_waterfall
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+UNASSIGNED_SLUG = "unassigned"
+REPORT_MARKER = ".cvp-report"  # marks a directory of pages this product may replace as a whole
+
+_SLUG_MAX = 48  # file names stay far below every file system's 255-byte limit, whatever the id
+
+
+def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
+    """File-name part of each manager's page: bounded, unique under case folding, and stable.
+
+    An id that is already a short, safe name (`AM001`) is used as it is, so account managers recognise their
+    page. Any other id (unsafe characters, too long, the reserved `unassigned`, or equal to another id once case
+    is ignored, as it would be on a case-insensitive file system) gets a readable prefix plus a hash of the
+    exact id. The name depends only on the id itself, except where two ids would collide.
+    """
+    ids = list(dict.fromkeys(str(m) for m in manager_ids))
+    folded: dict[str, int] = {}
+    for mid in ids:
+        folded[mid.casefold()] = folded.get(mid.casefold(), 0) + 1
+
+    def plain(mid: str) -> bool:
+        return (
+            re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", mid) is not None
+            and len(mid) <= _SLUG_MAX
+            and mid.casefold() != UNASSIGNED_SLUG
+            and folded[mid.casefold()] == 1
+        )
+
+    slugs: dict[str, str] = {}
+    for mid in ids:
+        if plain(mid):
+            slugs[mid] = mid
+        else:
+            head = re.sub(r"[^a-z0-9_-]+", "_", mid.casefold()).strip("_")[:_SLUG_MAX] or "manager"
+            slugs[mid] = f"{head}-{hashlib.sha256(mid.encode('utf-8')).hexdigest()[:12]}"
+    names = [s.casefold() for s in slugs.values()] + [UNASSIGNED_SLUG]
+    if len(set(names)) != len(names):  # a hash that collides with a plain id: astronomically unlikely
+        raise ValueError("manager page names collide; rename the managers involved")
+    return slugs
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def _write_page(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def build_reports(
+    scores: pd.DataFrame,
+    value_contrib: pd.DataFrame,
+    model_card: Mapping[str, Any],
+    out_dir: Path | str,
+    config: ReportConfig,
+    registry: Mapping[str, Any],
+    customers: pd.DataFrame | None = None,
+    account_managers: pd.DataFrame | None = None,
+) -> ReportPaths:
+    """Write the team page and one page per account manager into `out_dir` (created if missing).
+
+    See the module docstring for the input contract. Inputs are not mutated. Raises ValueError when required
+    score columns or the two interval columns are missing, `customer_id` is not unique, or the model card's
+    currency differs from `config.currency`.
+    """
+    h = horizon_days_from_columns(list(scores.columns))
+    missing = [c for c in required_columns(h) if c not in scores]
+    if missing:
+        raise ValueError(f"scores are missing columns {missing}")
+    interval = interval_columns(list(scores.columns), h)
+    if scores["customer_id"].duplicated().any():
+        raise ValueError("scores must have one row per customer_id")
+    card_currency = model_card.get("currency")
+    if card_currency and card_currency != config.currency:
+        raise ValueError(
+            f"model card currency {card_currency!r} differs from report currency {config.currency!r}"
+        )
+
+    final = Path(out_dir).resolve()
+    # Pages are written into a staging directory that replaces `out_dir` as a whole: no stale page of an
+    # earlier run (a manager who left, a renamed id) survives beside the new ones.
+    with atomic_directory(final, REPORT_MARKER) as out:
+        env = _environment()
+        within, next_period = horizon_phrases(h)
+        frame = prepare(scores, customers)
+        frame, not_scored = split_status(frame)
+        tiers = tier_order(frame["tier"], config)
+        as_of = pd.to_datetime(frame["as_of"]).max()
+        versions = sorted(frame["model_version"].dropna().astype(str).unique())
+        common = {
+            "as_of": "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d"),
+            "model_version": ", ".join(versions) or "unknown",
+            "horizon_days": h,
+            "within": within,
+            "next_period": next_period,
+            "currency": config.currency,
+            "tier_colors": config.tier_colors,
+            "interval_label": interval.label,
+            "interval_coverage": coverage_phrase(interval.low_quantile, interval.high_quantile),
+            "actions": [
+                {"tier": t, "tier_class": css_token(t), "text": config.actions.get(t, "")} for t in tiers
+            ],
+            "status_counts": status_counts(not_scored, len(frame)),
+        }
+
+        directory = manager_directory(pd.concat([frame, not_scored]), account_managers)
+        others = {mid: status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
+        slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written
+
+        contrib = value_contrib.copy()
+        contrib.index = contrib.index.astype(str)
+        source = WaterfallSource(contrib, registry)
+        value_col = f"pred_value_{h}d"
+        at_risk = has_flag(frame["flags"], "at_risk")
+        frame = frame.assign(_at_risk=at_risk)
+
+        def manager_page(manager_id: str, title: str, sub: pd.DataFrame, extra: dict[str, Any]) -> str:
+            top = sub.sort_values([value_col, "customer_id"], ascending=[False, True], kind="mergesort")
+            top = top.head(config.top_customers_per_manager)
+            charts = []
+            for rec in top[["customer_id", "customer_name", value_col]].to_dict("records"):
+                rows = source.rows(rec["customer_id"], config.waterfall_features)
+                if rows is None:
+                    continue
+                charts.append(
+                    {
+                        "customer_id": rec["customer_id"],
+                        "name": rec["customer_name"],
+                        "value": money(rec[value_col], config.currency),
+                        "chart": layout_waterfall(rows, config.currency),
+                    }
+                )
+            return env.get_template("manager.html.j2").render(
+                **common,
+                **extra,
+                title=title,
+                manager_id=manager_id,
+                summary=tier_summary(sub, tiers, h, config),
+                n_customers=len(sub),
+                total_value=money(float(sub[value_col].sum()), config.currency),
+                at_risk=int(sub["_at_risk"].sum()),
+                rows=customer_rows(sub, h, interval, config, within, show_names=True),
+                waterfalls=charts,
+                not_scored=others.get(manager_id, []),
+            )
+
+        empty = frame.iloc[0:0]
+        manager_paths: dict[str, Path] = {}
+        links = []
+        frame_groups = {mid: sub for mid, sub in frame.groupby("manager", sort=True)}
+        for rec in directory.to_dict("records"):
+            mid = rec["account_manager_id"]
+            sub = frame_groups.get(mid, empty)
+            name = "" if is_blank(rec.get("name")) else str(rec["name"])
+            left_at = rec.get("left_at")
+            left = "" if is_blank(left_at) or pd.isna(left_at) else pd.Timestamp(left_at).strftime("%Y-%m-%d")
+            path = out / f"manager-{slugs[mid]}.html"
+            html = manager_page(mid, name or mid, sub, {"manager_name": name, "left_at": left})
+            _write_page(path, html)
+            manager_paths[mid] = path
+            links.append(manager_link(path.name, mid, name, left, sub, value_col, config))
+
+        unassigned_path = None
+        if "" in frame_groups or "" in others:
+            sub = frame_groups.get("", empty)
+            unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
+            html = manager_page(
+                "", "Customers without an account manager", sub, {"manager_name": "", "left_at": ""}
+            )
+            _write_page(unassigned_path, html)
+            links.append(
+                manager_link(unassigned_path.name, "", "No account manager", "", sub, value_col, config)
+            )
+
+        index_path = out / "index.html"
+        _write_page(
+            index_path, _team_page(env, common, frame, contrib, tiers, h, config, registry, model_card, links)
+        )
+    return ReportPaths(
+        index=final / index_path.name,
+        managers={mid: final / path.name for mid, path in manager_paths.items()},
+        unassigned=None if unassigned_path is None else final / unassigned_path.name,
+    )
+
+
+def _team_page(
+    env: Environment,
+    common: dict[str, Any],
+    frame: pd.DataFrame,
+    contrib: pd.DataFrame,
+    tiers: list[str],
+    h: int,
+    config: ReportConfig,
+    registry: Mapping[str, Any],
+    model_card: Mapping[str, Any],
+    links: list[dict[str, Any]],
+) -> str:
+    """The team page: aggregates only (no customer id, no personal column)."""
+    value_col = f"pred_value_{h}d"
+    return env.get_template("index.html.j2").render(
+        **common,
+        title="Customer value: team overview",
+        n_customers=len(frame),
+        total_value=money(float(frame[value_col].sum()), config.currency),
+        at_risk=int(frame["_at_risk"].sum()),
+        tiers=tiers,
+        summary=tier_summary(frame, tiers, h, config),
+        pareto=pareto_view(frame, h, common["next_period"], config),
+        drivers=drivers_view(contrib, frame, tiers, config, registry),
+        separators=separators(contrib, frame, tiers, registry, config.currency),
+        ratings=ratings_view(frame, tiers, config.tier_colors),
+        card=model_card_view(model_card, h, config.currency),
+        managers=links,
+    )

@@ -1,0 +1,96 @@
+"""Words and numbers for people: money, shares, horizon and churn phrases, feature and group labels, flags."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def horizon_phrases(days: int) -> tuple[str, str]:
+    """("within a year", "next year") style phrases for a horizon in days."""
+    if days % 365 == 0:
+        years = days // 365
+        return (
+            ("within a year", "next 12 months")
+            if years == 1
+            else (f"within {years} years", f"next {years} years")
+        )
+    return f"within {days} days", f"next {days} days"
+
+
+def churn_phrase(prob: float, within: str) -> str:
+    """'38% likely to stop buying within a year' (never prints 0% or 100% for a non-certain probability)."""
+    if prob is None or (isinstance(prob, float) and math.isnan(prob)):
+        return "Risk of leaving unknown"
+    percent = round(float(prob) * 100)
+    if percent == 0 and prob > 0:
+        return f"Less than 1% likely to stop buying {within}"
+    if percent == 100 and prob < 1:
+        return f"More than 99% likely to stop buying {within}"
+    return f"{percent}% likely to stop buying {within}"
+
+
+def coverage_phrase(low_quantile: float, high_quantile: float) -> str:
+    """How often the real figure falls inside a (low, high) quantile interval: "8 times out of 10" for P10-P90,
+    "9 times out of 10" for P5-P95, "96% of the time" when tenths do not say it."""
+    share = high_quantile - low_quantile
+    tenths = share * 10
+    if abs(tenths - round(tenths)) < 1e-9:
+        return f"{round(tenths)} times out of 10"
+    return f"{round(share * 100)}% of the time"
+
+
+def money(value: float, currency: str) -> str:
+    if value is None or not np.isfinite(value):
+        return "unknown"
+    return f"{value:,.0f} {currency}".rstrip()
+
+
+def signed(value: float) -> str:
+    return f"{value:+,.0f}"
+
+
+def pct(value: float) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.0%}"
+
+
+def is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return value is pd.NA or (isinstance(value, str) and not value.strip())
+
+
+def css_token(text: str) -> str:
+    return re.sub(r"[^a-z0-9_-]", "-", str(text).lower())
+
+
+def feature_label(name: str, registry: Mapping[str, Any]) -> str:
+    """A short plain label for a feature: the head of its description plus its window ("Net profit, 365 days")."""
+    spec = registry.get(name)
+    if spec is None:
+        return name.replace("_", " ")
+    head = re.split(r":| \(| / ", spec.description, maxsplit=1)[0].strip()
+    window = getattr(spec, "window_days", None)
+    if window is not None and "in the last" not in head:
+        return f"{head}, last {window} days"
+    if name.endswith("_lifetime") and "before the cutoff" not in head:
+        return f"{head}, all time"
+    return head.replace(" before the cutoff", ", all time")
+
+
+def group_label(group: str) -> str:
+    return group.replace("_", " ").capitalize()
+
+
+def flags_plain(flags: Any, phrases: Mapping[str, str]) -> list[str]:
+    if is_blank(flags):
+        return []
+    tokens = [f.strip() for f in str(flags).split(";") if f.strip()]
+    return [phrases.get(f, f.replace("_", " ").capitalize()) for f in tokens]

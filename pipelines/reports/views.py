@@ -1,0 +1,182 @@
+"""View models of the manager pages: scores joined to names and managers, customer rows, tier summaries, statuses.
+
+Every function takes frames and settings and returns plain dicts and lists for the templates; nothing here renders
+or writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from pipelines.reports.columns import Interval, reason_slots
+from pipelines.reports.config import ReportConfig
+from pipelines.reports.phrases import churn_phrase, css_token, flags_plain, is_blank, money, pct
+
+
+def tier_order(tiers: pd.Series, config: ReportConfig) -> list[str]:
+    present = set(tiers.dropna().astype(str))
+    ordered = [t for t in config.actions if t in present]
+    return ordered + sorted(present - set(ordered))
+
+
+def _reasons(row: Mapping[str, Any], kind: str, slots: list[int]) -> list[dict[str, str]]:
+    out = []
+    for k in slots:
+        text = row.get(f"{kind}_reason_{k}")
+        if is_blank(text):
+            continue
+        feature = row.get(f"{kind}_reason_feature_{k}")
+        out.append({"text": str(text), "feature": "" if is_blank(feature) else str(feature)})
+    return out
+
+
+def prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
+    """Scores with `manager` (str or "" for unassigned) and `customer_name` (str or "") attached; not mutated."""
+    frame = scores.copy()
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    names = pd.Series("", index=frame.index, dtype="str")
+    if customers is not None and "customer_id" in customers:
+        cust = customers.drop_duplicates("customer_id").set_index(customers["customer_id"].astype(str))
+        if "name" in cust:
+            names = frame["customer_id"].map(cust["name"]).fillna("").astype(str)
+        if "account_manager_id" not in frame and "account_manager_id" in cust:
+            frame["account_manager_id"] = frame["customer_id"].map(cust["account_manager_id"])
+    frame["customer_name"] = names
+    if "account_manager_id" not in frame:
+        frame["account_manager_id"] = pd.NA
+    manager = frame["account_manager_id"].astype("str")  # missing stays missing under the str dtype
+    frame["manager"] = manager.where(manager.notna() & (manager.str.strip() != ""), "")
+    return frame
+
+
+def split_status(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scored rows, the others) by the `status` column (`features.population`); all scored without it."""
+    if "status" not in frame:
+        return frame, frame.iloc[0:0]
+    scored = (frame["status"].astype("str") == "scored").to_numpy()
+    return frame[scored], frame[~scored]
+
+
+def status_counts(not_scored: pd.DataFrame, n_scored: int) -> list[dict[str, Any]]:
+    """Customers per status for the team page, scored first."""
+    counts = not_scored["status"].astype("str").value_counts().sort_index() if len(not_scored) else {}
+    return [{"status": "scored", "count": n_scored}] + [
+        {"status": str(k), "count": int(v)} for k, v in dict(counts).items()
+    ]
+
+
+def status_rows(sub: pd.DataFrame) -> list[dict[str, str]]:
+    """The customers of one manager that were not scored: id, name, status, the plain reason."""
+    sub = sub.sort_values(["status", "customer_id"], kind="mergesort")
+    return [
+        {
+            "customer_id": str(r["customer_id"]),
+            "name": str(r["customer_name"]),
+            "status": str(r["status"]).replace("_", " "),
+            "reason": "" if is_blank(r.get("status_reason")) else str(r["status_reason"]),
+        }
+        for r in sub.to_dict("records")
+    ]
+
+
+def manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per manager id seen in the scores or the managers table: id, name, left_at."""
+    ids = set(frame.loc[frame["manager"] != "", "manager"])
+    table = pd.DataFrame({"account_manager_id": pd.Series(dtype="str")})
+    if account_managers is not None and "account_manager_id" in account_managers:
+        table = account_managers.copy()
+        table["account_manager_id"] = table["account_manager_id"].astype(str)
+        table = table.drop_duplicates("account_manager_id")
+        ids |= set(table["account_manager_id"])
+    out = pd.DataFrame({"account_manager_id": sorted(ids)})
+    out = out.merge(table, on="account_manager_id", how="left")
+    if "name" not in out:
+        out["name"] = pd.NA
+    if "left_at" not in out:
+        out["left_at"] = pd.NaT
+    return out
+
+
+def customer_rows(
+    frame: pd.DataFrame, h: int, interval: Interval, config: ReportConfig, within: str, show_names: bool
+) -> list[dict[str, Any]]:
+    """Table rows for one manager page, most valuable first (ties by customer id)."""
+    cur = config.currency
+    ordered = frame.sort_values(
+        [f"pred_value_{h}d", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
+    slots = {kind: reason_slots(list(frame.columns), kind) for kind in ("value", "churn")}
+    rows = []
+    for rec in ordered.to_dict("records"):
+        tier = str(rec["tier"])
+        churn = churn_phrase(rec[f"pred_churn_prob_{h}d"], within)
+        rows.append(
+            {
+                "customer_id": rec["customer_id"],
+                "name": rec["customer_name"] if show_names else "",
+                "tier": tier,
+                "tier_class": css_token(tier),
+                "tier_reason": "" if is_blank(rec.get("tier_reason")) else str(rec["tier_reason"]),
+                "rating": "" if is_blank(rec.get("rating")) else str(rec["rating"]),
+                "value": money(rec[f"pred_value_{h}d"], cur),
+                "low": money(rec[interval.low], ""),
+                "high": money(rec[interval.high], ""),
+                "churn": churn,
+                # The figure and the words are split only for layout; together they read as `churn`.
+                "churn_pct": churn.split(" likely ", 1)[0] if " likely " in churn else "",
+                "churn_rest": ("likely " + churn.split(" likely ", 1)[1]) if " likely " in churn else churn,
+                "churn_high": bool(rec[f"pred_churn_prob_{h}d"] >= config.high_churn_prob),
+                "value_reasons": _reasons(rec, "value", slots["value"]),
+                "churn_reasons": _reasons(rec, "churn", slots["churn"]),
+                "flags": flags_plain(rec.get("flags"), config.flag_phrases),
+                "action": config.actions.get(tier, ""),
+            }
+        )
+    return rows
+
+
+def has_flag(flags: pd.Series, flag: str) -> pd.Series:
+    return flags.fillna("").astype(str).str.split(";").map(lambda fs: flag in {f.strip() for f in fs})
+
+
+def tier_summary(frame: pd.DataFrame, tiers: list[str], h: int, config: ReportConfig) -> list[dict[str, Any]]:
+    value = frame[f"pred_value_{h}d"].astype("float64")
+    total = float(value.sum())
+    n = len(frame)
+    out = []
+    for tier in tiers:
+        mask = frame["tier"].astype(str) == tier
+        tier_value = float(value[mask].sum())
+        out.append(
+            {
+                "tier": tier,
+                "tier_class": css_token(tier),
+                "count": int(mask.sum()),
+                "customer_share": pct(mask.sum() / n) if n else "n/a",
+                "value": money(tier_value, config.currency),
+                "negative": tier_value < 0,
+                # A share of a non-positive total has no meaning (negative profit pools flip the signs).
+                "value_share": pct(tier_value / total) if total > 0 else "n/a",
+                "action": config.actions.get(tier, ""),
+            }
+        )
+    return out
+
+
+def manager_link(
+    href: str, mid: str, name: str, left: str, sub: pd.DataFrame, value_col: str, config: ReportConfig
+) -> dict[str, Any]:
+    counts = sub["tier"].astype(str).value_counts()
+    return {
+        "href": href,
+        "id": mid,
+        "name": name,
+        "left_at": left,
+        "count": len(sub),
+        "tiers": {t: int(counts.get(t, 0)) for t in config.actions},
+        "value": money(float(sub[value_col].sum()), config.currency),
+        "at_risk": int(sub["_at_risk"].sum()),
+    }
