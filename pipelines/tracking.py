@@ -11,11 +11,13 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import pandas as pd
 
 from features.validation import StructuralError
+from pipelines.config import AppConfig
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -143,3 +145,63 @@ def current_champion(name: str) -> str | None:
         return str(mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
         return None
+
+
+def model_card(
+    version: str,
+    cfg: AppConfig,
+    horizon_days: int,
+    fingerprint: dict | None = None,
+    run_id: str | None = None,
+    tracking_uri: str | None = None,
+) -> dict:
+    """What the team page says about the model: version, training run, backtest metrics, data fingerprint.
+
+    Read from the model's own training run (`run_id`, recorded in the scores manifest) in the tracking store
+    the scoring run used (`tracking_uri`, also recorded), not from a version number looked up in whatever store
+    the working directory has. Without a run id (scores from an older `cvp score`) the card says so.
+    """
+    import json
+
+    import mlflow
+
+    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+    card: dict = {
+        "model_name": cfg.mlflow.registered_model,
+        "model_version": version,
+        "horizon_days": horizon_days,
+        "currency": cfg.data.currency,
+        "backtest": pd.DataFrame(columns=["fold", "model", "metric", "value"]),
+        "data_fingerprint": fingerprint or {},
+        "feature_manifest": {},
+    }
+    if not run_id:
+        card["notes"] = "the scores name no training run: backtest artefacts unavailable"
+        return card
+    client = mlflow.MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
+        card["notes"] = (
+            f"training run {run_id} not found in {mlflow.get_tracking_uri()}: {type(exc).__name__}"
+        )
+        return card
+    card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
+    card["run_id"] = run_id
+    with TemporaryDirectory() as tmp:
+        try:
+            p = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="backtest/backtest_metrics.csv", dst_path=tmp
+            )
+            card["backtest"] = pd.read_csv(p)
+            m = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="feature_manifest.json", dst_path=tmp
+            )
+            man = json.loads(Path(m).read_text())
+            card["feature_manifest"] = {
+                "groups_present": man.get("groups_present", []),
+                "groups_absent": man.get("groups_absent", {}),
+            }
+        except Exception as exc:  # the card stays usable without them; say so
+            card["notes"] = f"backtest artefacts unavailable: {exc}"
+    return card
