@@ -24,11 +24,12 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from features import feature_registry
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig, load_config
-from pipelines.engines.drift import DriftAccumulator
+from pipelines.engines.drift import DriftAccumulator, leave_out_trending
 from pipelines.engines.scoring import EngineRun, finish_scores, resolve_settings, run_policy
 from pipelines.loading import (
     check_after_first_order,
@@ -91,8 +92,8 @@ def score_tables(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score every customer known in the tables with one engine: (scores, info) whatever the engine.
 
-    scores: one row per known customer, sorted by customer_id (`finish_scores`); info: drift
-    (`pipelines.engines.drift`), timings, rows spot-checked, and what the backend adds.
+    scores: one row per known customer, sorted by customer_id (`finish_scores`); info: drift (time-trending
+    features left out, `pipelines.engines.drift`), timings, rows spot-checked, and what the backend adds.
     Writes only the contributions file (`contrib_path`); `run_score` writes the rest of the output set.
     """
     t0 = time.perf_counter()
@@ -100,7 +101,8 @@ def score_tables(
     status_s = time.perf_counter() - t0
     if status.empty:
         raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
-    drift = DriftAccumulator(bundle.drift_reference_)
+    reference, left_out = leave_out_trending(bundle.drift_reference_, feature_registry(cfg.features))
+    drift = DriftAccumulator(reference, left_out)
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress
     )

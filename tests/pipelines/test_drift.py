@@ -1,4 +1,5 @@
-"""Drift of a scoring run: one PSI formula (`models.drift.psi`), summed over chunks."""
+"""Drift of a scoring run: one PSI formula (`models.drift.psi`), summed over chunks, and no cry of wolf on
+features that grow with the calendar by construction (`FeatureSpec.time_trending`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features import feature_registry
+from features.config import FeatureConfig
 from models.bundle import categorical_reference, numeric_reference, population_stability_index
 from models.drift import psi
-from pipelines.engines.drift import DriftAccumulator
+from pipelines.engines.drift import TRENDING_REASON, DriftAccumulator, leave_out_trending
 
 
 def test_psi_by_hand():
@@ -50,3 +53,58 @@ def test_a_feature_missing_in_training_and_scoring_does_not_drift():
     acc.add(pd.DataFrame({"never_known": np.full(30, np.nan)}), "features")
     report = acc.report(threshold=0.2)
     assert report["psi"]["features:never_known"] == 0.0 and report["drifted_features"] == []
+
+
+def test_registry_marks_features_that_grow_with_the_calendar():
+    registry = feature_registry(FeatureConfig())
+    trending = {name for name, spec in registry.items() if spec.time_trending}
+    # ages and lifetime totals grow whatever the customers do
+    assert {
+        "tenure_days",
+        "relationship_manager_tenure_days",
+        "relationship_manager_assigned_days",
+        "orders_count_lifetime",
+        "profit_net_lifetime",
+    } <= trending
+    # behaviour in a window, shares, means and times since the last event do not
+    for name in (
+        "orders_count_365d",
+        "profit_net_90d",
+        "payment_late_share_lifetime",
+        "service_satisfaction_mean_lifetime",
+        "recency_days",
+        "profile_region",
+    ):
+        assert name in registry and name not in trending, name
+
+
+def test_trending_features_are_left_out_and_the_summary_says_why():
+    rng = np.random.default_rng(5)
+    registry = feature_registry(FeatureConfig())
+    reference = {
+        "features": {
+            "tenure_days": numeric_reference(rng.uniform(0, 500, 1000)),
+            "orders_count_365d": numeric_reference(rng.poisson(4, 1000).astype(float)),
+            "btyd_expected_orders": numeric_reference(
+                rng.uniform(0, 3, 1000)
+            ),  # not a registry feature: kept
+        },
+        "predictions": {"pred_value_365d": numeric_reference(rng.normal(100, 10, 1000))},
+    }
+    kept, left_out = leave_out_trending(reference, registry)
+    assert left_out == {"tenure_days": TRENDING_REASON}
+    assert set(kept["features"]) == {"orders_count_365d", "btyd_expected_orders"}
+    assert kept["predictions"] == reference["predictions"] and "tenure_days" in reference["features"]
+    acc = DriftAccumulator(kept, left_out)
+    later = pd.DataFrame(
+        {
+            "tenure_days": rng.uniform(365, 865, 800),  # a year older: by construction, not a drift
+            "orders_count_365d": rng.poisson(12, 800).astype(float),  # customers buy three times as often
+            "btyd_expected_orders": rng.uniform(0, 3, 800),
+        }
+    )
+    acc.add(later, "features")
+    report = acc.report(threshold=0.2)
+    assert report["drifted_features"] == ["orders_count_365d"]
+    assert "features:tenure_days" not in report["psi"]
+    assert report["left_out"] == {"tenure_days": TRENDING_REASON}

@@ -148,6 +148,11 @@ def test_drift_is_detected_on_a_shifted_copy(trained, tmp_path):
     assert "profit_revenue_365d" in shifted.manifest["drift"]["drifted_features"]
     assert "profit_revenue_365d" not in base.manifest["drift"]["drifted_features"]
     assert "drift above PSI" in console.file.getvalue()
+    # ages and lifetime totals grow with the calendar: left out of both runs, with the reason
+    for run in (base, shifted):
+        assert "relationship_manager_tenure_days" in run.manifest["drift"]["left_out"]
+        assert "tenure_days" in run.manifest["drift"]["left_out"]
+        assert "features:relationship_manager_tenure_days" not in run.manifest["drift"]["psi"]
 
 
 def _cli(trained, out: Path, env_extra: dict[str, str], as_of: str = "2025-01-01") -> subprocess.Popen:
