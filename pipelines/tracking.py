@@ -21,6 +21,8 @@ from pipelines.config import AppConfig
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+#: Runtime requirements of the logged model, given explicitly: MLflow's inference costs seconds per model.
+PIP_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "lightgbm", "cloudpickle", "customer-value-predictor"]
 
 
 def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
@@ -145,6 +147,56 @@ def current_champion(name: str) -> str | None:
         return str(mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
         return None
+
+
+def log_training_run(
+    experiment_id: str,
+    name: str,
+    bundle: Any,
+    example: pd.DataFrame,
+    params: dict[str, Any],
+    documents: dict[str, Any],
+    metrics: dict[str, float],
+    backtest_files: list[Path],
+    alias: str,
+    reason: str,
+) -> tuple[str, str]:
+    """One MLflow run for a trained model; returns (run id, registered version).
+
+    Logs the params, each document as a JSON artefact (file name -> content), the metrics, the backtest files under
+    `backtest/`, and the model as a pyfunc with its signature (inferred from `example`, a few feature rows without
+    personal columns) and pinned requirements; registers it as a new version of `name`, points `alias` at it and
+    records the promotion `reason` as a version tag and a run tag.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        signature = infer_signature(example, bundle.predict(example))
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params(params)
+        for file_name, content in documents.items():
+            mlflow.log_dict(content, file_name)
+        mlflow.log_metrics(metrics)
+        for path in backtest_files:
+            mlflow.log_artifact(str(path), artifact_path="backtest")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=pyfunc_for(bundle),
+                signature=signature,
+                input_example=example,
+                pip_requirements=PIP_REQUIREMENTS,
+                registered_model_name=name,
+            )
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        client.set_registered_model_alias(name, alias, version)
+        client.set_model_version_tag(name, version, "promotion", reason)
+        mlflow.set_tag("promotion", f"{alias}: {reason}")
+        return run.info.run_id, version
 
 
 def model_card(

@@ -1,10 +1,10 @@
-"""Training and backtest jobs: build the training set, fit, backtest, log one MLflow run, register, promote."""
+"""Training and backtest jobs: build the training set, fit, backtest, decide the promotion; the MLflow run, the
+registration and the alias are `pipelines.tracking.log_training_run`'s."""
 
 from __future__ import annotations
 
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,15 @@ from pipelines.loading import (
     warn_later_events,
 )
 from pipelines.plots import backtest_plots
-
-#: Runtime requirements of the logged model, given explicitly: MLflow's inference costs seconds per model.
-PIP_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "lightgbm", "cloudpickle", "customer-value-predictor"]
+from pipelines.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    configure_tracking,
+    current_champion,
+    ensure_experiment,
+    load_bundle,
+    log_training_run,
+)
 
 
 def write_backtest(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
@@ -90,19 +96,6 @@ def train_and_register(
     tracking_uri: str | None = None,
 ) -> TrainResult:
     """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote."""
-    import mlflow
-    from mlflow.models import infer_signature
-
-    from pipelines.tracking import (
-        CHALLENGER,
-        CHAMPION,
-        configure_tracking,
-        current_champion,
-        ensure_experiment,
-        load_bundle,
-        pyfunc_for,
-    )
-
     h = cfg.labels.horizon_days
     check_as_of(tables, as_of, h, "train on")
     timings: dict[str, float] = {}
@@ -182,67 +175,50 @@ def train_and_register(
     t0 = time.perf_counter()
     features_only = training[feature_columns(training)]
     example = _input_example(features_only)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        signature = infer_signature(example, bundle.predict(example))
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(experiment_id=experiment_id) as run:
+    params = {
+        "as_of": as_of.date().isoformat(),
+        "horizon_days": h,
+        "n_training_rows": len(training),
+        "n_cutoffs": training["cutoff"].nunique(),
+        "value_model": cfg.models.value_model,
+        "single_objective": cfg.models.single_objective,
+        "calibration": cfg.models.calibration,
+        "use_btyd_features": cfg.models.use_btyd_features,
+        "n_features": len(bundle.feature_names),
+        "config_digest": cfg.digest(),
+    }
+    documents = {
+        "config.json": cfg.model_dump(mode="json"),
+        "model_contract.json": bundle.contract_settings() or {},
+        "data_fingerprint.json": data_fingerprint(tables),
+        "feature_manifest.json": manifest.to_dict(),
+        "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))},
+    }
+    s, st = result.summary, result.summary_by_tier
+    metrics = {
+        f"{m}.{k}".replace(" ", "_"): float(v)
+        for m, k, v in zip(s["model"], s["metric"], s["mean"], strict=True)
+        if np.isfinite(v)
+    } | {
+        f"tier.{tr}.{m}.{k}": float(v)
+        for tr, m, k, v in zip(st["tier"], st["model"], st["metric"], st["mean"], strict=True)
+        if np.isfinite(v)
+    }
+    alias = CHAMPION if do_promote else CHALLENGER
+    with tempfile.TemporaryDirectory() as tmp:
         files = write_backtest(result, Path(out_dir) if out_dir else Path(tmp) / "backtest")
-        mlflow.log_params(
-            {
-                "as_of": as_of.date().isoformat(),
-                "horizon_days": h,
-                "n_training_rows": len(training),
-                "n_cutoffs": training["cutoff"].nunique(),
-                "value_model": cfg.models.value_model,
-                "single_objective": cfg.models.single_objective,
-                "calibration": cfg.models.calibration,
-                "use_btyd_features": cfg.models.use_btyd_features,
-                "n_features": len(bundle.feature_names),
-                "config_digest": cfg.digest(),
-            }
+        run_id, version = log_training_run(
+            experiment_id,
+            name,
+            bundle,
+            example,
+            params,
+            documents,
+            metrics,
+            list(files.values()),
+            alias,
+            reason,
         )
-        mlflow.log_dict(cfg.model_dump(mode="json"), "config.json")
-        mlflow.log_dict(bundle.contract_settings() or {}, "model_contract.json")
-        mlflow.log_dict(data_fingerprint(tables), "data_fingerprint.json")
-        mlflow.log_dict(manifest.to_dict(), "feature_manifest.json")
-        mlflow.log_dict(
-            {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))}, "notes.json"
-        )
-        s = result.summary
-        mlflow.log_metrics(
-            {
-                f"{m}.{k}".replace(" ", "_"): float(v)
-                for m, k, v in zip(s["model"], s["metric"], s["mean"], strict=True)
-                if np.isfinite(v)
-            }
-        )
-        st = result.summary_by_tier
-        mlflow.log_metrics(
-            {
-                f"tier.{tr}.{m}.{k}": float(v)
-                for tr, m, k, v in zip(st["tier"], st["model"], st["metric"], st["mean"], strict=True)
-                if np.isfinite(v)
-            }
-        )
-        for path in files.values():
-            mlflow.log_artifact(str(path), artifact_path="backtest")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=pyfunc_for(bundle),
-                signature=signature,
-                input_example=example,
-                pip_requirements=PIP_REQUIREMENTS,
-                registered_model_name=name,
-            )
-        version = str(info.registered_model_version)
-        client = mlflow.MlflowClient()
-        alias = CHAMPION if do_promote else CHALLENGER
-        client.set_registered_model_alias(name, alias, version)
-        client.set_model_version_tag(name, version, "promotion", reason)
-        mlflow.set_tag("promotion", f"{alias}: {reason}")
-        run_id = run.info.run_id
     timings["logging_s"] = time.perf_counter() - t0
     console.print(f"registered [bold]{name}[/] version {version} as [bold]{alias}[/]: {reason}")
     return TrainResult(bundle, result, as_of, run_id, version, alias, reason, timings)
