@@ -131,13 +131,12 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
 
     from rich.console import Console
 
-    import pipelines.jobs as jobs
-    import pipelines.score as score
-    from pipelines.score import run_score
+    import pipelines.engines.run as run_module
+    from pipelines.engines.run import run_score
 
     warnings.filterwarnings("ignore", category=UserWarning)
     marks: dict[str, float] = {}
-    load = jobs.load_and_report
+    load = run_module.load_and_report
 
     def timed_load(*args, **kwargs):
         t0 = time.perf_counter()
@@ -148,7 +147,7 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
         marks["after_load_rss_mb"] = _status_mb("VmRSS")
         return loaded
 
-    finish = score.finish_scores
+    finish = run_module.finish_scores
 
     def marked_finish(*args, **kwargs):
         # Peak so far = load + all chunks; the rest is whole-base tiers and the writes.
@@ -157,8 +156,8 @@ def child(engine: str, data: Path, config: Path, out: Path) -> dict[str, float]:
         marks["after_tiers_mb"] = _status_mb("VmHWM")
         return out
 
-    jobs.load_and_report = timed_load
-    score.finish_scores = marked_finish
+    run_module.load_and_report = timed_load
+    run_module.finish_scores = marked_finish
     sampler = TreeSampler()
     sampler.start()
     t0 = time.perf_counter()

@@ -11,6 +11,14 @@ Window kinds:
 - "windows_lifetime": per window plus `{stem}_lifetime` (everything before the cutoff).
 - "lifetime": only `{stem}_lifetime`.
 - "trend": one column `{stem}_{trend_window_days}d`.
+
+Time-trending features (`FeatureSpec.time_trending`): columns that grow with the calendar by construction, whatever
+the customers do: ages and times since a fixed start (`tenure_days`, `relationship_manager_tenure_days`,
+`relationship_manager_assigned_days`) and totals over a customer's whole history (`*_lifetime` sums and counts,
+e.g. `orders_count_lifetime`). Between the training cutoffs and a later scoring date they shift even when nothing
+changed, so the scoring drift check leaves them out (`pipelines.engines.drift`) and says so; their windowed
+siblings (`orders_count_365d`) and the shares and means (`payment_late_share_lifetime`) are still measured.
+A declaration says `trending="always"` (every column) or `trending="lifetime"` (only its `_lifetime` column).
 """
 
 from __future__ import annotations
@@ -52,6 +60,10 @@ class FeatureSpec:
     dtype: str = "float64"
     window_days: int | None = None
     phrase_no: str = ""  # flags only: the phrase when the flag is 0 (`phrase` is used when it is 1)
+    time_trending: bool = False  # grows with the calendar by construction (module docstring); no drift check
+
+
+Trending = Literal["never", "always", "lifetime"]
 
 
 @dataclass(frozen=True)
@@ -64,23 +76,25 @@ class _Decl:
     windowing: WindowKind = "windows_lifetime"
     dtype: str = "float64"
     phrase_no: str = ""
+    trending: Trending = "never"
 
 
 _MONEY = "currency"
 _DECLS: tuple[_Decl, ...] = (
     # profit
     _Decl("profit_revenue", "profit", "Revenue paid (after discounts) {period}", _MONEY,
-          "{value:,.0f} revenue {period}"),
+          "{value:,.0f} revenue {period}", trending="lifetime"),
     _Decl("profit_margin", "profit", "Gross margin (revenue minus cost of goods) {period}", _MONEY,
-          "{value:,.0f} gross margin {period}"),
-    _Decl("profit_discount", "profit", "Discounts given {period}", _MONEY, "{value:,.0f} in discounts {period}"),
+          "{value:,.0f} gross margin {period}", trending="lifetime"),
+    _Decl("profit_discount", "profit", "Discounts given {period}", _MONEY, "{value:,.0f} in discounts {period}",
+          trending="lifetime"),
     _Decl("profit_returns", "profit", "Amount refunded on returns {period}", _MONEY,
-          "{value:,.0f} refunded on returns {period}"),
+          "{value:,.0f} refunded on returns {period}", trending="lifetime"),
     _Decl("profit_cost_to_serve", "profit",
           "Cost to serve: effort hours x hourly cost + tickets x cost per ticket {period}", _MONEY,
-          "{value:,.0f} cost to serve {period}"),
+          "{value:,.0f} cost to serve {period}", trending="lifetime"),
     _Decl("profit_net", "profit", "Net profit: margin minus returns minus cost to serve (if known) {period}",
-          _MONEY, "{value:,.0f} net profit {period}"),
+          _MONEY, "{value:,.0f} net profit {period}", trending="lifetime"),
     _Decl("profit_avg_order_value", "profit", "Average revenue per order {period}", _MONEY,
           "{value:,.0f} average order value {period}", "lifetime"),
     _Decl("profit_margin_trend", "profit",
@@ -90,12 +104,13 @@ _DECLS: tuple[_Decl, ...] = (
           "{value:.2%} of all revenue {period}", "windows"),
     # tenure and rhythm
     _Decl("tenure_days", "tenure", "Days since the first order or signup, whichever is earlier", "days",
-          "a customer for {value:,.0f} days", "none"),
+          "a customer for {value:,.0f} days", "none", trending="always"),
     _Decl("recency_days", "tenure", "Days since the last order", "days", "last ordered {value:,.0f} days ago",
           "none"),
-    _Decl("orders_count", "tenure", "Number of orders {period}", "orders", "{value:,.0f} orders {period}"),
+    _Decl("orders_count", "tenure", "Number of orders {period}", "orders", "{value:,.0f} orders {period}",
+          trending="lifetime"),
     _Decl("orders_purchase_days", "tenure", "Distinct calendar days with an order {period}", "days",
-          "bought on {value:,.0f} different days {period}"),
+          "bought on {value:,.0f} different days {period}", trending="lifetime"),
     _Decl("orders_gap_mean_days", "tenure", "Mean days between consecutive purchase days (needs 2+ days)",
           "days", "buys every {value:,.0f} days on average", "none"),
     _Decl("orders_gap_cv", "tenure",
@@ -105,24 +120,24 @@ _DECLS: tuple[_Decl, ...] = (
           "{value:.1f}x their usual time between purchases since the last order", "none"),
     # referral
     _Decl("referral_made", "referral", "Customers referred {period}", "customers",
-          "referred {value:,.0f} customers {period}"),
+          "referred {value:,.0f} customers {period}", trending="lifetime"),
     _Decl("referral_active_referred", "referral",
           "Referred customers who ordered within active_within_days before the cutoff", "customers",
           "{value:,.0f} referred customers still buying", "none"),
     _Decl("referral_referred_net_profit", "referral",
           "Net profit before the cutoff of the customers this customer referred", _MONEY,
-          "{value:,.0f} net profit from the customers they referred", "lifetime"),
+          "{value:,.0f} net profit from the customers they referred", "lifetime", trending="lifetime"),
     _Decl("referral_was_referred", "referral", "1 if this customer was referred by another customer", "flag",
           "came through a referral", "none", phrase_no="did not come through a referral"),
     # service effort
     _Decl("service_tickets", "service_effort", "Support tickets opened {period}", "tickets",
-          "{value:,.0f} support tickets {period}"),
+          "{value:,.0f} support tickets {period}", trending="lifetime"),
     _Decl("service_effort_hours", "service_effort", "Service effort hours {period}", "hours",
-          "{value:,.0f} support hours {period}"),
+          "{value:,.0f} support hours {period}", trending="lifetime"),
     _Decl("service_complaints", "service_effort", "Complaint tickets {period}", "tickets",
-          "{value:,.0f} complaints {period}"),
+          "{value:,.0f} complaints {period}", trending="lifetime"),
     _Decl("service_escalations", "service_effort", "Escalated tickets {period}", "tickets",
-          "{value:,.0f} escalations {period}"),
+          "{value:,.0f} escalations {period}", trending="lifetime"),
     _Decl("service_effort_hours_per_1k_revenue", "service_effort",
           "Effort hours per 1,000 of revenue {period} (NaN without revenue)", "hours per 1,000 currency",
           "{value:,.1f} support hours per 1,000 of revenue {period}", "windows"),
@@ -132,7 +147,7 @@ _DECLS: tuple[_Decl, ...] = (
           "last complained {value:,.0f} days ago", "none"),
     # payment
     _Decl("payment_invoices_due", "payment", "Invoices due {period}", "invoices",
-          "{value:,.0f} invoices due {period}", "lifetime"),
+          "{value:,.0f} invoices due {period}", "lifetime", trending="lifetime"),
     _Decl("payment_late_share", "payment",
           "Share of invoices due {period} paid after the due date or still unpaid and past due at the cutoff",
           "share", "{value:.0%} of invoices paid late {period}", "lifetime"),
@@ -142,7 +157,7 @@ _DECLS: tuple[_Decl, ...] = (
     _Decl("payment_overdue_amount", "payment", "Amount of invoices past due and unpaid at the cutoff", _MONEY,
           "{value:,.0f} overdue at the cutoff", "none"),
     _Decl("payment_disputes", "payment", "Disputed invoices issued {period}", "invoices",
-          "{value:,.0f} disputed invoices {period}", "lifetime"),
+          "{value:,.0f} disputed invoices {period}", "lifetime", trending="lifetime"),
     _Decl("payment_dispute_share", "payment", "Share of invoices issued {period} that were disputed", "share",
           "{value:.0%} of invoices disputed {period}", "lifetime"),
     # price sensitivity and abuse
@@ -160,13 +175,13 @@ _DECLS: tuple[_Decl, ...] = (
           "their account manager left in the last 90 days", "none",
           phrase_no="their account manager did not leave in the last 90 days"),
     _Decl("relationship_manager_changes", "relationship", "Changes of account manager {period}", "changes",
-          "{value:,.0f} account-manager changes {period}", "lifetime"),
+          "{value:,.0f} account-manager changes {period}", "lifetime", trending="lifetime"),
     _Decl("relationship_manager_tenure_days", "relationship",
           "Days the current account manager has worked at the company", "days",
-          "their account manager has been here {value:,.0f} days", "none"),
+          "their account manager has been here {value:,.0f} days", "none", trending="always"),
     _Decl("relationship_manager_assigned_days", "relationship",
           "Days since the current account manager was assigned to the customer", "days",
-          "with their current account manager for {value:,.0f} days", "none"),
+          "with their current account manager for {value:,.0f} days", "none", trending="always"),
     # profile (categorical)
     _Decl("profile_segment", "profile", "Customer segment", "category", "segment {value}", "none", "category"),
     _Decl("profile_size", "profile", "Customer size class", "category", "size {value}", "none", "category"),
@@ -184,11 +199,12 @@ def _period(window_days: int | None) -> str:
 
 def _spec(decl: _Decl, name: str, window_days: int | None) -> FeatureSpec:
     fill = {"period": _period(window_days), "window": window_days}
+    trending = decl.trending == "always" or (decl.trending == "lifetime" and name.endswith("_lifetime"))
     description = decl.description.format(**fill)
     # Only {period}/{window} are filled now; {value} stays for describe_value.
     phrase = decl.phrase.replace("{period}", fill["period"]).replace("{window}", str(window_days))
     return FeatureSpec(
-        name, decl.group, description, decl.unit, phrase, decl.dtype, window_days, decl.phrase_no
+        name, decl.group, description, decl.unit, phrase, decl.dtype, window_days, decl.phrase_no, trending
     )
 
 

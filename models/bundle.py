@@ -32,6 +32,7 @@ import pandas as pd
 from features.config import FeatureConfig, LabelConfig
 from models.churn import ChurnModel
 from models.config import ModelConfig
+from models.drift import psi
 from models.value import FeatureContract, FutureValueModel, feature_columns
 
 _DRIFT_SAMPLE_ROWS = 200_000
@@ -92,17 +93,21 @@ def reference_proportions(reference: dict[str, object], values: pd.Series | np.n
     return np.concatenate([known / n, [other / n, s.isna().sum() / n]])
 
 
-def population_stability_index(reference: dict[str, object], values: pd.Series | np.ndarray) -> float:
-    """PSI = sum (p - q) ln(p / q) over the reference bins (+ missing), shares floored at 1e-4."""
+def expected_shares(reference: dict[str, object]) -> np.ndarray:
+    """The reference's own shares in the bins `reference_proportions` counts (numeric: bins then missing;
+    categorical: categories, "other" (0), then missing)."""
     if reference["kind"] == "numeric":
         ref = np.append(np.asarray(reference["proportions"], dtype=float), reference["missing"])
     else:
         ref = np.concatenate([np.asarray(reference["proportions"], dtype=float), [0.0, reference["missing"]]])
-    if len(ref) == 1:  # all-missing reference: only the missing share can drift
+    if len(ref) == 1:  # all-missing reference: one (empty) bin of values, then the missing share
         ref = np.array([0.0, 1.0])
-    cur = reference_proportions(reference, values)
-    p, q = np.maximum(cur, 1e-4), np.maximum(ref, 1e-4)
-    return float(np.sum((p - q) * np.log(p / q)))
+    return ref
+
+
+def population_stability_index(reference: dict[str, object], values: pd.Series | np.ndarray) -> float:
+    """PSI (`models.drift.psi`) of `values` against the reference bins (+ missing)."""
+    return psi(expected_shares(reference), reference_proportions(reference, values))
 
 
 class CustomerValueModel:

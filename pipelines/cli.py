@@ -197,7 +197,8 @@ def train(
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Fit both models, backtest against the champion and baselines, log to MLflow, register, promote."""
-    from pipelines.train import load_for_modelling, mapping_digest, overrides, train_and_register
+    from pipelines.loading import mapping_digest
+    from pipelines.train import load_for_modelling, overrides, train_and_register
 
     cfg, tables, cutoff = load_for_modelling(data, mapping, config, overrides(horizon_days), as_of, console)
     train_and_register(
@@ -245,7 +246,7 @@ def score(
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
-    from pipelines.score import run_score
+    from pipelines.engines.run import run_score
 
     run_score(
         data,

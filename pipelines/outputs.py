@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from features.validation import StructuralError
 from pipelines import io
@@ -293,3 +295,21 @@ def read_output_set(scores_path: Path) -> OutputSet:
     contrib = contrib.drop(columns=["run_id"])
     contrib["customer_id"] = contrib["customer_id"].astype("str")
     return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id)
+
+
+def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int = 100_000) -> None:
+    """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak)."""
+    writer: pq.ParquetWriter | None = None
+    # One schema for every slice, taken from a sample of the whole frame, so a slice whose column happens to
+    # be all missing cannot change a type.
+    schema = pa.Schema.from_pandas(scores.head(1000), preserve_index=False)
+    try:
+        for start in range(0, max(len(scores), 1), rows_per_group):
+            part = scores.iloc[start : start + rows_per_group]
+            table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()

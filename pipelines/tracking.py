@@ -11,14 +11,18 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import pandas as pd
 
 from features.validation import StructuralError
+from pipelines.config import AppConfig
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+#: Runtime requirements of the logged model, given explicitly: MLflow's inference costs seconds per model.
+PIP_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "lightgbm", "cloudpickle", "customer-value-predictor"]
 
 
 def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
@@ -143,3 +147,113 @@ def current_champion(name: str) -> str | None:
         return str(mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
         return None
+
+
+def log_training_run(
+    experiment_id: str,
+    name: str,
+    bundle: Any,
+    example: pd.DataFrame,
+    params: dict[str, Any],
+    documents: dict[str, Any],
+    metrics: dict[str, float],
+    backtest_files: list[Path],
+    alias: str,
+    reason: str,
+) -> tuple[str, str]:
+    """One MLflow run for a trained model; returns (run id, registered version).
+
+    Logs the params, each document as a JSON artefact (file name -> content), the metrics, the backtest files under
+    `backtest/`, and the model as a pyfunc with its signature (inferred from `example`, a few feature rows without
+    personal columns) and pinned requirements; registers it as a new version of `name`, points `alias` at it and
+    records the promotion `reason` as a version tag and a run tag.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        signature = infer_signature(example, bundle.predict(example))
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params(params)
+        for file_name, content in documents.items():
+            mlflow.log_dict(content, file_name)
+        mlflow.log_metrics(metrics)
+        for path in backtest_files:
+            mlflow.log_artifact(str(path), artifact_path="backtest")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=pyfunc_for(bundle),
+                signature=signature,
+                input_example=example,
+                pip_requirements=PIP_REQUIREMENTS,
+                registered_model_name=name,
+            )
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        client.set_registered_model_alias(name, alias, version)
+        client.set_model_version_tag(name, version, "promotion", reason)
+        mlflow.set_tag("promotion", f"{alias}: {reason}")
+        return run.info.run_id, version
+
+
+def model_card(
+    version: str,
+    cfg: AppConfig,
+    horizon_days: int,
+    fingerprint: dict | None = None,
+    run_id: str | None = None,
+    tracking_uri: str | None = None,
+) -> dict:
+    """What the team page says about the model: version, training run, backtest metrics, data fingerprint.
+
+    Read from the model's own training run (`run_id`, recorded in the scores manifest) in the tracking store
+    the scoring run used (`tracking_uri`, also recorded), not from a version number looked up in whatever store
+    the working directory has. Without a run id (scores from an older `cvp score`) the card says so.
+    """
+    import json
+
+    import mlflow
+
+    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+    card: dict = {
+        "model_name": cfg.mlflow.registered_model,
+        "model_version": version,
+        "horizon_days": horizon_days,
+        "currency": cfg.data.currency,
+        "backtest": pd.DataFrame(columns=["fold", "model", "metric", "value"]),
+        "data_fingerprint": fingerprint or {},
+        "feature_manifest": {},
+    }
+    if not run_id:
+        card["notes"] = "the scores name no training run: backtest artefacts unavailable"
+        return card
+    client = mlflow.MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
+        card["notes"] = (
+            f"training run {run_id} not found in {mlflow.get_tracking_uri()}: {type(exc).__name__}"
+        )
+        return card
+    card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
+    card["run_id"] = run_id
+    with TemporaryDirectory() as tmp:
+        try:
+            p = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="backtest/backtest_metrics.csv", dst_path=tmp
+            )
+            card["backtest"] = pd.read_csv(p)
+            m = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="feature_manifest.json", dst_path=tmp
+            )
+            man = json.loads(Path(m).read_text())
+            card["feature_manifest"] = {
+                "groups_present": man.get("groups_present", []),
+                "groups_absent": man.get("groups_absent", {}),
+            }
+        except Exception as exc:  # the card stays usable without them; say so
+            card["notes"] = f"backtest artefacts unavailable: {exc}"
+    return card

@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 
 from models.backtest import BacktestResult
-from pipelines.train import TABLE_METRICS, print_backtest
+from pipelines.backtest_console import TABLE_METRICS, print_backtest
 
 MODELS = ("model", "champion", "persistence", "past_rate", "btyd", "btyd_no_purchase")
 

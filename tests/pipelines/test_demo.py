@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -42,6 +43,14 @@ def test_demo_runs_every_stage_and_reports_keep_managers_apart(tmp_path):
     assert "index.html" in text
     # quiet: no third-party progress bars or warnings in the demo's output
     assert "Downloading artifacts" not in text and "Warning" not in text, text
+    # no drift warning about features that grow with the calendar by construction (the demo used to warn about
+    # its own relationship_manager_tenure_days and tenure_days): the manifest lists them as left out
+    ages = {"tenure_days", "relationship_manager_tenure_days", "relationship_manager_assigned_days"}
+    warned = re.search(r"drift above PSI [\d.]+ in: ([^(]*)", text)
+    assert not (warned and ages & set(re.split(r"[,\s]+", warned.group(1)))), text
+    drift = json.loads((out / "scores.manifest.json").read_text())["drift"]
+    assert {"tenure_days", "relationship_manager_tenure_days"} <= set(drift["left_out"])
+    assert not ages & set(drift["drifted_features"])
     scores = pd.read_parquet(out / "scores.parquet")
     assert scores["customer_id"].is_unique and len(scores) > 300
     assert (out / "scores.manifest.json").exists() and (out / "scores.contributions.parquet").exists()

@@ -20,12 +20,12 @@ from features import build_training_set
 from features.population import customer_status, known_customers
 from features.validation import StructuralError
 from pipelines.config import load_config
+from pipelines.engines.run import run_score
 from pipelines.io import load_data
 from pipelines.outputs import SCORES_SCHEMA, read_output_set
-from pipelines.score import run_score
+from tests.pipelines.score_helpers import AS_OF, score_trained
 from tests.settings import override
 
-AS_OF = "2025-01-01"
 #: Small, fast models (as the shared fixture's), with a 181-day horizon.
 SHORT_CONFIG = {
     "labels": {"horizon_days": 181, "n_cutoffs": 5, "cutoff_step_months": 1},
@@ -39,22 +39,6 @@ SHORT_CONFIG = {
 
 def _console() -> Console:
     return Console(file=io.StringIO(), width=400)
-
-
-def _score(trained, out: Path, **kw):
-    args = dict(
-        data=trained.data,
-        as_of_text=AS_OF,
-        out=out,
-        model_uri=None,
-        engine="pandas",
-        chunk_customers=None,
-        mapping=None,
-        config=trained.config,
-        console=_console(),
-    )
-    args.update(kw)
-    return run_score(**args)
 
 
 def _copy_data(src: Path, dst: Path) -> Path:
@@ -76,7 +60,7 @@ def _config(trained, path: Path, **sections) -> Path:
 def baseline(trained, tmp_path_factory):
     """The champion's scores with the configuration it was trained with."""
     out = tmp_path_factory.mktemp("baseline") / "scores.parquet"
-    run = _score(trained, out)
+    run = score_trained(trained, out)
     return run, pd.read_parquet(out)
 
 
@@ -85,7 +69,7 @@ def test_config_change_between_train_and_score_is_reported_and_neutralised(train
     _, expected = baseline
     changed = _config(trained, tmp_path / "changed.yaml", features={"service_hourly_cost": 90.0})
     console = _console()
-    run = _score(trained, tmp_path / "s.parquet", config=changed, console=console)
+    run = score_trained(trained, tmp_path / "s.parquet", config=changed, console=console)
     text = console.file.getvalue()
     assert "features.service_hourly_cost: model 60.0, config 90.0" in text
     got = pd.read_parquet(tmp_path / "s.parquet")
@@ -96,11 +80,11 @@ def test_config_change_between_train_and_score_is_reported_and_neutralised(train
     assert run.manifest["settings_used"]["features"]["service_hourly_cost"] == 60.0
     assert run.manifest["run_policy"]["tiers"]["great"]["top_share"] == 0.2
     with pytest.raises(StructuralError, match="(?s)--strict.*service_hourly_cost"):
-        _score(trained, tmp_path / "t.parquet", config=changed, strict=True)
+        score_trained(trained, tmp_path / "t.parquet", config=changed, strict=True)
 
 
 def test_a_model_saved_before_settings_existed_falls_back_with_a_warning(trained):
-    from pipelines.score import resolve_settings
+    from pipelines.engines.scoring import resolve_settings
     from pipelines.tracking import configure_tracking, load_bundle
 
     cfg = load_config(trained.config)
@@ -186,10 +170,12 @@ def test_population_rule_by_hand():
 # -- stale data, output locations, rules on absent columns ---------------------------------------------------------
 def test_stale_data_is_refused_unless_allowed(trained, tmp_path):
     with pytest.raises(StructuralError, match="(?s)stale.*--allow-stale"):
-        _score(trained, tmp_path / "s.parquet", as_of_text="2035-01-01")
+        score_trained(trained, tmp_path / "s.parquet", as_of_text="2035-01-01")
     assert not (tmp_path / "s.parquet").exists()
     console = _console()
-    run = _score(trained, tmp_path / "s.parquet", as_of_text="2035-01-01", allow_stale=True, console=console)
+    run = score_trained(
+        trained, tmp_path / "s.parquet", as_of_text="2035-01-01", allow_stale=True, console=console
+    )
     assert "more than labels.max_lapse_days" in run.manifest["stale_data"]
     assert "--allow-stale" in console.file.getvalue()
     # stale means every customer lapsed: all rows are there, with their status, and none is scored
@@ -202,7 +188,7 @@ def test_output_location_is_checked_before_the_model_is_loaded(trained, tmp_path
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     with pytest.raises(StructuralError, match="cannot write"):  # not "cannot load model"
-        _score(trained, blocker / "scores.parquet", model_uri="models:/customer-value@nosuchalias")
+        score_trained(trained, blocker / "scores.parquet", model_uri="models:/customer-value@nosuchalias")
 
 
 # -- the output set read back ------------------------------------------------------------------------------------------
@@ -220,7 +206,7 @@ def test_ids_stay_text_in_a_csv_output_set(trained, tmp_path):
         a = pd.read_parquet(assignments)
         a["account_manager_id"] = a["account_manager_id"].map(renamed)
         a.to_parquet(assignments, index=False)
-    _score(trained, tmp_path / "s.csv", data=data)
+    score_trained(trained, tmp_path / "s.csv", data=data)
     assert "00001" in (tmp_path / "s.csv").read_text()
     back = read_output_set(tmp_path / "s.csv")
     assert "00001" in set(back.scores["account_manager_id"])
@@ -267,8 +253,8 @@ def test_report_refuses_files_that_are_not_a_scores_set(trained, baseline, tmp_p
 
 
 def test_report_refuses_files_from_different_runs(trained, tmp_path):
-    _score(trained, tmp_path / "a" / "scores.parquet")
-    _score(trained, tmp_path / "b" / "scores.parquet", as_of_text="2025-01-15")
+    score_trained(trained, tmp_path / "a" / "scores.parquet")
+    score_trained(trained, tmp_path / "b" / "scores.parquet", as_of_text="2025-01-15")
     shutil.copy(
         tmp_path / "b" / "scores.contributions.parquet", tmp_path / "a" / "scores.contributions.parquet"
     )
@@ -294,7 +280,7 @@ def test_model_card_comes_from_the_models_own_run_whatever_the_local_store(train
 
 # -- minimum data and short histories ------------------------------------------------------------------------------
 def test_training_needs_customers_and_both_churn_classes(trained):
-    from pipelines.train import check_training_data
+    from pipelines.loading import check_training_data
 
     cfg = load_config(trained.config)
     one = pd.DataFrame(
@@ -337,7 +323,8 @@ def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, tmp_
 def short_history(tmp_path_factory):
     """365 days of history (no invoices table), trained with a 181-day horizon."""
     from pipelines.demo import generate_company, write_company
-    from pipelines.train import default_as_of, train_and_register
+    from pipelines.loading import default_as_of
+    from pipelines.train import train_and_register
 
     root = tmp_path_factory.mktemp("short")
     data = root / "data"

@@ -19,26 +19,11 @@ from features import build_feature_table
 from features.contract import PERSONAL_COLUMNS
 from features.validation import StructuralError
 from pipelines.config import load_config
+from pipelines.engines.chunks import iterate_chunks
 from pipelines.io import load_data
-from pipelines.score import iterate_chunks, run_score
+from tests.pipelines.score_helpers import score_trained
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _score(trained, out: Path, **kw):
-    args = dict(
-        data=trained.data,
-        as_of_text="2025-01-01",
-        out=out,
-        model_uri=None,
-        engine="pandas",
-        chunk_customers=None,
-        mapping=None,
-        config=trained.config,
-        console=Console(file=io.StringIO()),
-    )
-    args.update(kw)
-    return run_score(**args)
 
 
 def test_chunked_features_equal_one_pass(trained):
@@ -58,7 +43,7 @@ def test_chunked_features_equal_one_pass(trained):
 
 
 def test_score_output_contract(trained, tmp_path):
-    run = _score(trained, tmp_path / "scores.parquet")
+    run = score_trained(trained, tmp_path / "scores.parquet")
     s = pd.read_parquet(tmp_path / "scores.parquet")
     assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing
     h = run.manifest["horizon_days"]
@@ -96,15 +81,15 @@ def test_score_output_contract(trained, tmp_path):
 
 
 def test_idempotent_same_rows_twice(trained, tmp_path):
-    _score(trained, tmp_path / "a.parquet", chunk_customers=250)
-    _score(trained, tmp_path / "b.parquet", chunk_customers=250)
+    score_trained(trained, tmp_path / "a.parquet", chunk_customers=250)
+    score_trained(trained, tmp_path / "b.parquet", chunk_customers=250)
     a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
     pd.testing.assert_frame_equal(a, b)
 
 
 def test_chunk_size_does_not_change_scores(trained, tmp_path):
-    _score(trained, tmp_path / "a.parquet", chunk_customers=100)
-    _score(trained, tmp_path / "b.parquet", chunk_customers=100_000)
+    score_trained(trained, tmp_path / "a.parquet", chunk_customers=100)
+    score_trained(trained, tmp_path / "b.parquet", chunk_customers=100_000)
     a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
 
@@ -116,7 +101,7 @@ def test_contract_mismatch_lists_problems(trained, tmp_path):
         if p.stem != "tickets":  # no tickets: the service-effort features the model needs are missing
             (data / p.name).write_bytes(p.read_bytes())
     with pytest.raises(StructuralError, match="feature contract") as exc:
-        _score(trained, tmp_path / "s.parquet", data=data)
+        score_trained(trained, tmp_path / "s.parquet", data=data)
     assert "service_effort_hours_90d" in str(exc.value)
     assert not (tmp_path / "s.parquet").exists()
 
@@ -131,7 +116,7 @@ def test_unseen_category_scores_as_missing_with_a_warning(trained, tmp_path):
     cust.loc[cust.index[:3], "region"] = "atlantis"
     cust.to_parquet(data / "customers.parquet", index=False)
     console = Console(file=io.StringIO(), width=400)
-    run = _score(trained, tmp_path / "s.parquet", data=data, console=console)
+    run = score_trained(trained, tmp_path / "s.parquet", data=data, console=console)
     s = pd.read_parquet(tmp_path / "s.parquet")
     changed = set(cust["customer_id"].iloc[:3])
     scored_changed = s[s["customer_id"].isin(changed) & (s["status"] == "scored")]
@@ -142,13 +127,13 @@ def test_unseen_category_scores_as_missing_with_a_warning(trained, tmp_path):
 
 def test_missing_model_and_early_as_of_are_clear_errors(trained, tmp_path):
     with pytest.raises(StructuralError, match="cannot load model"):
-        _score(trained, tmp_path / "s.parquet", model_uri="models:/customer-value@nosuchalias")
+        score_trained(trained, tmp_path / "s.parquet", model_uri="models:/customer-value@nosuchalias")
     with pytest.raises(StructuralError, match="before the data starts"):
-        _score(trained, tmp_path / "s.parquet", as_of_text="2019-01-01")
+        score_trained(trained, tmp_path / "s.parquet", as_of_text="2019-01-01")
 
 
 def test_drift_is_detected_on_a_shifted_copy(trained, tmp_path):
-    base = _score(trained, tmp_path / "s.parquet")
+    base = score_trained(trained, tmp_path / "s.parquet")
     data = tmp_path / "data"
     data.mkdir()
     for p in trained.data.glob("*.parquet"):
@@ -157,12 +142,17 @@ def test_drift_is_detected_on_a_shifted_copy(trained, tmp_path):
     orders[["revenue", "cost", "discount"]] *= 5.0  # prices jump fivefold
     orders.to_parquet(data / "orders.parquet", index=False)
     console = Console(file=io.StringIO(), width=200)
-    shifted = _score(trained, tmp_path / "t.parquet", data=data, console=console)
+    shifted = score_trained(trained, tmp_path / "t.parquet", data=data, console=console)
     key = "features:profit_revenue_365d"
     assert shifted.manifest["drift"]["psi"][key] > max(0.2, 3 * base.manifest["drift"]["psi"][key])
     assert "profit_revenue_365d" in shifted.manifest["drift"]["drifted_features"]
     assert "profit_revenue_365d" not in base.manifest["drift"]["drifted_features"]
     assert "drift above PSI" in console.file.getvalue()
+    # ages and lifetime totals grow with the calendar: left out of both runs, with the reason
+    for run in (base, shifted):
+        assert "relationship_manager_tenure_days" in run.manifest["drift"]["left_out"]
+        assert "tenure_days" in run.manifest["drift"]["left_out"]
+        assert "features:relationship_manager_tenure_days" not in run.manifest["drift"]["psi"]
 
 
 def _cli(trained, out: Path, env_extra: dict[str, str], as_of: str = "2025-01-01") -> subprocess.Popen:
@@ -247,7 +237,7 @@ def test_model_with_btyd_features_scores(trained, tmp_path):
     tables = load_data(trained.data).tables
     res = train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()))
     assert any(f.startswith("btyd_") for f in res.bundle.feature_names)
-    run = _score(trained, tmp_path / "s.parquet", config=config)
+    run = score_trained(trained, tmp_path / "s.parquet", config=config)
     s = pd.read_parquet(tmp_path / "s.parquet")
     scored = s[s["status"] == "scored"]
     assert len(scored) == run.manifest["customers_scored"] and scored["pred_value_365d"].notna().all()
@@ -260,5 +250,5 @@ def test_corrupt_model_is_a_clear_error(trained, tmp_path):
     broken.mkdir()
     (broken / "MLmodel").write_text("this: [is not a model\n")
     with pytest.raises(StructuralError, match="could not be loaded|cannot load model"):
-        _score(trained, tmp_path / "s.parquet", model_uri=str(broken))
+        score_trained(trained, tmp_path / "s.parquet", model_uri=str(broken))
     assert not (tmp_path / "s.parquet").exists()

@@ -18,9 +18,11 @@ from rich.console import Console
 
 from features.validation import StructuralError
 from pipelines.config import load_config
+from pipelines.engines.run import score_tables
+from pipelines.engines.scoring import ContractMismatch
+from pipelines.engines.spark_engine import _driver_error, write_spark_output
+from pipelines.engines.spark_session import SparkUnavailable
 from pipelines.io import load_data
-from pipelines.score import ContractMismatch, score_pandas
-from pipelines.spark import SparkUnavailable, _driver_error, write_spark_output
 
 AS_OF = pd.Timestamp("2025-01-01")
 CHUNK = 300  # 800 customers -> 3 buckets: the Spark job really runs several tasks
@@ -31,7 +33,7 @@ def spark():
     """One local[2] session for the module (a session costs 5-9 s to start)."""
     if os.environ.get("CVP_SKIP_SPARK") == "1":
         pytest.skip("CVP_SKIP_SPARK=1")
-    from pipelines.spark import require_spark, spark_session
+    from pipelines.engines.spark_session import require_spark, spark_session
 
     try:
         require_spark()
@@ -44,7 +46,6 @@ def spark():
 @pytest.fixture(scope="module")
 def scored(trained, spark, tmp_path_factory):
     """The same data scored by both engines, plus the contributions files each wrote."""
-    from pipelines.spark import score_spark
     from pipelines.tracking import configure_tracking, load_bundle
 
     cfg = load_config(trained.config)
@@ -52,8 +53,9 @@ def scored(trained, spark, tmp_path_factory):
     model = load_bundle(f"models:/{cfg.mlflow.registered_model}@champion")
     tables = load_data(trained.data).tables
     out = tmp_path_factory.mktemp("engines")
-    pandas_run = score_pandas(tables, AS_OF, model.bundle, "7", cfg, CHUNK, out / "pandas.contrib.parquet")
-    spark_run = score_spark(tables, AS_OF, model.bundle, "7", cfg, CHUNK, out / "spark.contrib.parquet", None)
+    args = (tables, AS_OF, model.bundle, "7", cfg, CHUNK)
+    pandas_run = score_tables("pandas", *args, out / "pandas.contrib.parquet")
+    spark_run = score_tables("spark", *args, out / "spark.contrib.parquet")
     return pandas_run, spark_run, out
 
 
@@ -138,7 +140,7 @@ def test_cli_spark_writes_a_parquet_directory_and_replaces_it(trained, spark, tm
 
 @pytest.mark.spark
 def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path):
-    from pipelines.score import run_score
+    from pipelines.engines.run import run_score
 
     data = tmp_path / "data"
     data.mkdir()
@@ -158,7 +160,7 @@ def test_worker_errors_are_rebuilt_on_the_driver():
     wrapped = (
         "An exception was thrown from the Python worker. Please see the stack trace below.\n"
         'Traceback (most recent call last):\n  File "x.py", line 1, in f\n'
-        "pipelines.score.ContractMismatch: the features do not match:\n  - missing feature columns: ['a']\n\n"
+        "pipelines.engines.scoring.ContractMismatch: the features do not match:\n  - missing feature columns: ['a']\n\n"
         "JVM stacktrace: ..."
     )
     err = _driver_error(RuntimeError(wrapped))
@@ -187,7 +189,7 @@ def test_write_spark_output_round_trips_and_replaces_atomically(tmp_path, monkey
     pd.testing.assert_frame_equal(pd.read_parquet(out), _frame(3))
     # a previous result (directory or file) is replaced as a whole; nothing temporary stays behind
     (out / "part-00009.parquet").write_bytes(b"stale")
-    monkeypatch.setattr("pipelines.spark.PART_ROWS", 1)
+    monkeypatch.setattr("pipelines.engines.spark_engine.PART_ROWS", 1)
     write_spark_output(_frame(2), out)
     assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "part-00000.parquet", "part-00001.parquet"]
     pd.testing.assert_frame_equal(pd.read_parquet(out), _frame(2))
@@ -206,7 +208,7 @@ def test_write_spark_output_failure_keeps_the_old_result(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pipelines.spark.pq.write_table", boom)
+    monkeypatch.setattr("pipelines.engines.spark_engine.pq.write_table", boom)
     with pytest.raises(OSError, match="disk full"):
         write_spark_output(_frame(1), out)
     assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before

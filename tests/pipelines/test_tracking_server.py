@@ -71,9 +71,9 @@ def server(tmp_path):
 
 def test_train_score_report_against_a_tracking_server(trained, server, tmp_path, monkeypatch):
     from pipelines.config import load_config
+    from pipelines.engines.run import run_score
     from pipelines.io import load_data
     from pipelines.jobs import run_report
-    from pipelines.score import run_score
     from pipelines.train import train_and_register
 
     monkeypatch.chdir(tmp_path)  # nothing may land in a local store of the working directory

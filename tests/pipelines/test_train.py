@@ -17,8 +17,9 @@ from rich.console import Console
 
 from pipelines.config import load_config
 from pipelines.io import load_data
+from pipelines.loading import default_as_of
 from pipelines.tracking import configure_tracking
-from pipelines.train import default_as_of, train_and_register
+from pipelines.train import train_and_register
 
 ROOT = Path(__file__).resolve().parents[2]
 

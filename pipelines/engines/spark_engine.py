@@ -20,7 +20,8 @@ Stages (one Spark job each; `spark.sql.shuffle.partitions` = number of buckets s
     4. drift      `mapInPandas`: per-batch PSI bin counts of the eligible customers' features (summed on the
                   driver: the PSI over all customers equals one pass). Prediction drift is counted on the
                   driver from the collected scores.
-Then, on the driver, `finish_scores` (tiers and ratings rank the whole base) gives the pandas engine's frame.
+Then `pipelines.engines.run` finishes the base on the driver (`finish_scores`: tiers and ratings rank the whole
+base), exactly as for the pandas engine.
 
 Time semantics: those of `build_feature_table` (events strictly before as-of); nothing here reads a clock except
 for the timings. The bundle travels to the workers as a broadcast variable, unpickled once per worker process.
@@ -28,11 +29,8 @@ for the timings. The bundle travels to the workers as a broadcast variable, unpi
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import sys
 import time
 import uuid
 import warnings
@@ -50,120 +48,19 @@ from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
-from pipelines.score import (
-    ContractMismatch,
-    DriftAccumulator,
-    customer_buckets,
-    eligible,
-    finish_scores,
-    plan_chunks,
-    score_features,
-)
+from pipelines.engines.chunks import customer_buckets, plan_chunks
+from pipelines.engines.drift import DriftAccumulator
+from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
+from pipelines.engines.spark_session import quiet_pandas3, spark_session
+from pipelines.io import write_atomic
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-#: pyspark 4 warns once per Arrow batch that it does not fully support pandas 3; thousands per run, and the
-#: warning machinery alone makes applyInPandas ~2.6x slower. Silenced on the driver and in every worker.
-PANDAS3_WARNING = "PySpark does not yet fully support pandas"
-#: pyspark's Arrow conversion still passes `copy=False` to `astype`, which pandas 3 deprecates (once per column).
-PANDAS_COPY_WARNING = "The copy keyword is deprecated"
 CONTRIB_PREFIX = "contrib:"
-DEFAULT_MASTER = "local[*]"
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
-_ROOT = Path(__file__).resolve().parents[1]  # the directory holding the features/models/pipelines packages
-
-
-class SparkUnavailable(StructuralError):
-    """pyspark or a Java runtime is missing: the Spark engine cannot run."""
-
-
-# -- session ---------------------------------------------------------------------------------------------------
-def _quiet_pandas3() -> None:
-    warnings.filterwarnings("ignore", message=PANDAS3_WARNING, category=FutureWarning)
-    warnings.filterwarnings("ignore", message=PANDAS_COPY_WARNING, module="pyspark")
-
-
-def require_spark() -> None:
-    """Raise `SparkUnavailable` with an actionable message if pyspark or Java is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError as exc:
-        raise SparkUnavailable(
-            "the Spark engine needs pyspark: pip install '.[spark]' (pyspark 4.x, with a Java 17+ runtime)"
-        ) from exc
-    java_home = os.environ.get("JAVA_HOME")
-    java = Path(java_home, "bin", "java") if java_home else shutil.which("java")
-    if not java or not Path(java).exists():
-        raise SparkUnavailable(
-            "the Spark engine needs a Java runtime (17 or newer): install one and put `java` on PATH or set "
-            "JAVA_HOME"
-        )
-
-
-def _is_local(master: str | None) -> bool:
-    return master is None or master.startswith("local")
-
-
-@contextlib.contextmanager
-def spark_session(master: str | None = None) -> Iterator[SparkSession]:
-    """The active Spark session if there is one (spark-submit, a notebook, a test fixture), else a new one.
-
-    A session this function creates is stopped on exit; one it found is left running. The master is, in order:
-    `master`, the one spark-submit was given, `local[*]`. Local masters bind to 127.0.0.1 only and get 4 GB of
-    driver memory (env CVP_SPARK_DRIVER_MEMORY; in local mode the driver JVM is also the executor).
-    """
-    require_spark()
-    # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages),
-    # and a local run must not listen on public interfaces.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    _quiet_pandas3()
-    from pyspark import SparkConf, SparkContext
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        yield active
-        return
-    configured = None
-    if "PYSPARK_GATEWAY_PORT" in os.environ:
-        # Launched by spark-submit: join its JVM so its --master (and --conf) apply.
-        SparkContext._ensure_initialized()
-        configured = SparkConf().get("spark.master", None)
-    elif _is_local(master):
-        # Read when the JVM we are about to launch starts; nothing then binds to a public interface.
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    master = master or configured or DEFAULT_MASTER
-    worker_path = os.pathsep.join(p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    builder = (
-        SparkSession.builder.appName("cvp-score")
-        .master(master)
-        .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
-        .config("spark.executorEnv.PYTHONPATH", worker_path)
-        .config(
-            "spark.executorEnv.PYTHONWARNINGS",
-            f"ignore:{PANDAS3_WARNING}:FutureWarning,ignore:{PANDAS_COPY_WARNING}",
-        )
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.showConsoleProgress", "false")
-    )
-    if _is_local(master):
-        builder = (
-            builder.config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.ui.enabled", "false")
-            # Effective only when this builder launches the JVM (not under spark-submit, whose flag wins).
-            .config("spark.driver.memory", os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g"))
-            .config("spark.driver.maxResultSize", "0")
-        )
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
 
 
 # -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
@@ -214,10 +111,10 @@ def build_bucket_features(
 
     in:  rows of one bucket: bucket (int), table (str), payload (Arrow IPC bytes of that table's rows).
     out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
-         (bool, `pipelines.score.eligible`), then the contract's features (float64; categorical as str).
+         (bool, `pipelines.engines.scoring.eligible`), then the contract's features (float64; categorical as str).
     Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
     """
-    _quiet_pandas3()
+    quiet_pandas3()
     k = int(rows["bucket"].iloc[0])
     tables = {str(t): _from_ipc(p) for t, p in zip(rows["table"], rows["payload"], strict=True)}
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
@@ -341,38 +238,34 @@ def score_spark(
     tables: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
     bundle: CustomerValueModel,
-    model_version: str,
     cfg: AppConfig,
     chunk_customers: int,
+    status: pd.DataFrame,
+    drift: DriftAccumulator,
     contrib_path: Path | None = None,
-    spark_master: str | None = None,
     run_id: str | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Score every customer known before as-of on Spark; returns exactly what `score_pandas` returns.
+    progress: Any = None,
+    spark_master: str | None = None,
+) -> EngineRun:
+    """The Spark backend of `pipelines.engines.run` (the same contract as `score_pandas`).
 
-    in:  validated tables, as-of, the model bundle and its version, the config, customers per bucket.
-    out: (scores, info): scores one row per customer sorted by customer_id, same columns, dtypes and values
-         as the pandas engine; info {"drift", "timings", "explanations_spot_checked_rows"}. Writes the value
-         contributions (customer_id + one column per feature + `_base`, currency) to `contrib_path`
-         atomically (temporary file beside it, then rename), rows in bucket order like the pandas engine.
+    in:  validated tables, as-of, the model bundle, the config, customers per bucket, the run's drift
+         accumulator (its reference says which features are measured). `status` and `progress` are the
+         pandas backend's: the workers apply the same population rule per bucket (`eligible`), and Spark
+         reports no per-chunk progress.
+    out: the compact scores of every customer with a feature row (unscored ones blanked by `finish_scores`),
+         the drift counts of the eligible customers added to `drift`, and the value contributions
+         (customer_id + one column per feature + `_base`, currency) written to `contrib_path` atomically, rows
+         in bucket order like the pandas engine.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with spark_session(spark_master) as spark, warnings.catch_warnings():
-        _quiet_pandas3()
+        quiet_pandas3()
         timings["session_s"] = time.perf_counter() - t0
         try:
             return _score_on(
-                spark,
-                tables,
-                as_of,
-                bundle,
-                model_version,
-                cfg,
-                chunk_customers,
-                contrib_path,
-                timings,
-                run_id,
+                spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id
             )
         except Exception as exc:
             mapped = _driver_error(exc) if type(exc).__module__.startswith(("pyspark", "py4j")) else None
@@ -386,19 +279,17 @@ def _score_on(
     tables: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
     bundle: CustomerValueModel,
-    model_version: str,
     cfg: AppConfig,
     chunk_customers: int,
+    drift: DriftAccumulator,
     contrib_path: Path | None,
     timings: dict[str, float],
     run_id: str | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> EngineRun:
     from pyspark import StorageLevel
 
     t0 = time.perf_counter()
-    inputs, n_chunks = _input_frame(tables, chunk_customers)
-    if inputs.empty:
-        raise StructuralError(f"no customer is known before {as_of.date()}: nothing to score")
+    inputs, n_chunks = _input_frame(tables, chunk_customers)  # not empty: `run_score` refuses an empty base
     totals = company_revenue(tables, as_of, cfg.features)
     n_buckets = int(inputs["bucket"].nunique())
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
@@ -417,15 +308,17 @@ def _score_on(
     feats = feats.persist(StorageLevel.MEMORY_AND_DISK)
     n_customers = feats.count()
     timings["features_s"] = time.perf_counter() - t0
-    if n_customers == 0:
-        raise StructuralError(f"no customer is known before {as_of.date()}: nothing to score")
+    if n_customers == 0:  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
+        feats.unpersist()
+        shared.unpersist()
+        return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
 
     t0 = time.perf_counter()
     sample = feats.limit(3).toPandas()
     schema = _score_schema(bundle, cfg, sample)
 
     def scores_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        _quiet_pandas3()
+        quiet_pandas3()
         for batch in batches:
             yield score_batch(batch, shared.value, cfg)
 
@@ -433,10 +326,10 @@ def _score_on(
     timings["score_explain_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    reference = bundle.drift_reference_
+    reference = drift.reference
 
     def drift_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        _quiet_pandas3()
+        quiet_pandas3()
         acc = DriftAccumulator(reference)
         for batch in batches:
             acc.add(restore_features(batch[batch["eligible"]], shared.value), "features")
@@ -449,11 +342,9 @@ def _score_on(
             }
         )
 
-    drift = DriftAccumulator(reference)
     parts = feats.mapInPandas(drift_udf, "key string, counts binary, n bigint").toPandas()
     for key, counts, n in zip(parts["key"], parts["counts"], parts["n"], strict=True):
-        drift.counts[key] = drift.counts.get(key, 0) + np.frombuffer(counts, dtype=np.float64)
-        drift.n[key] = drift.n.get(key, 0) + int(n)
+        drift.merge(key, np.frombuffer(counts, dtype=np.float64), n)
     feats.unpersist()
     shared.unpersist()
 
@@ -472,16 +363,7 @@ def _score_on(
     compact = compact.drop(columns=["customer_id", "bucket"])
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    scores = finish_scores(compact, tables, as_of, model_version, bundle, cfg)
-    timings["tiers_s"] = time.perf_counter() - t0
-    info = {
-        "drift": drift.report(cfg.scoring.psi_threshold),
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-        "explanations_spot_checked_rows": checked,
-    }
-    return scores, info
+    return EngineRun(compact, timings, checked)
 
 
 def _write_contributions(table: pa.Table, target: Path, run_id: str | None = None) -> None:
@@ -494,13 +376,7 @@ def _write_contributions(table: pa.Table, target: Path, run_id: str | None = Non
     if run_id is not None:
         frame.insert(1, "run_id", run_id)
     out = pa.Table.from_pandas(frame, preserve_index=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        pq.write_table(out, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(target, lambda tmp: pq.write_table(out, tmp))
 
 
 def write_spark_output(scores: pd.DataFrame, out: Path) -> Path:

@@ -1,0 +1,100 @@
+"""The backtest on the console: value and churn tables readable at 80 columns, and the metrics within each tier."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from models.backtest import BacktestResult
+
+#: Metrics shown in the console table, in this order.
+TABLE_METRICS = (
+    "value_norm_gini",
+    "value_top20_capture",
+    "value_spearman",
+    "value_aggregate_bias",
+    "value_decile_mape",
+    "value_interval_coverage",
+    "churn_roc_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "churn_ece",
+)
+#: Short column labels of the console tables (the legend under each table gives the full metric names).
+METRIC_LABELS = {
+    "value_norm_gini": "Gini",
+    "value_top20_capture": "top 20%",
+    "value_spearman": "Spearman",
+    "value_aggregate_bias": "bias",
+    "value_decile_mape": "MAPE",
+    "value_interval_coverage": "P10-P90",
+    "churn_roc_auc": "AUC",
+    "churn_pr_auc": "PR AUC",
+    "churn_brier": "Brier",
+    "churn_ece": "ECE",
+}
+
+
+def backtest_console_tables(result: BacktestResult, title: str) -> list[Table]:
+    """One table for the value metrics and one for churn: models as rows (ours first), short metric labels as
+    columns, mean over folds with the std beneath it; a legend names each metric. Readable at 80 columns."""
+    s = result.summary
+    cells = {
+        (m, k): (v, sd) for m, k, v, sd in zip(s["model"], s["metric"], s["mean"], s["std"], strict=True)
+    }
+    tables = []
+    for kind in ("value", "churn"):
+        metrics = [m for m in TABLE_METRICS if m.startswith(f"{kind}_") and m in set(s["metric"])]
+        if not metrics:
+            continue
+        scored = {k for k, m in cells if m in metrics}
+        first = ["model", "champion"]
+        models = [m for m in [*first, *sorted(set(s["model"]) - set(first))] if m in scored]
+        t = Table(
+            title=f"{title}: {kind}",
+            caption="mean over folds, std beneath; "
+            + "; ".join(f"{METRIC_LABELS.get(m, m)} = {m}" for m in metrics),
+            caption_justify="left",
+        )
+        t.add_column("model")
+        for metric in metrics:
+            t.add_column(METRIC_LABELS.get(metric, metric), justify="right")
+        for model in models:
+            row = [f"[bold]{model}[/]" if model == "model" else model]
+            for metric in metrics:
+                v = cells.get((model, metric))
+                row.append("" if v is None else f"{v[0]:.3f}\n[dim]±{np.nan_to_num(v[1]):.3f}[/]")
+            t.add_row(*row)
+        tables.append(t)
+    return tables
+
+
+def tier_console_table(
+    result: BacktestResult, metrics: tuple[str, ...] = ("value_norm_gini", "churn_roc_auc")
+) -> Table:
+    """The key metrics within each tier (tiers from our model's predictions at each fold cutoff)."""
+    s = result.summary_by_tier
+    models = ["model"] + sorted(set(s["model"]) - {"model"})
+    t = Table(title="Backtest by tier (mean over folds)")
+    t.add_column("tier")
+    t.add_column("metric")
+    for model in models:
+        t.add_column(f"[bold]{model}[/]" if model == "model" else model, justify="right")
+    cells = {(tr, m, k): v for tr, m, k, v in zip(s["tier"], s["model"], s["metric"], s["mean"], strict=True)}
+    for tier in sorted(set(s["tier"])):
+        for metric in metrics:
+            row = [tier, metric]
+            for model in models:
+                v = cells.get((tier, model, metric))
+                row.append("" if v is None or not np.isfinite(v) else f"{v:.3f}")
+            t.add_row(*row)
+    return t
+
+
+def print_backtest(result: BacktestResult, horizon_days: int, console: Console) -> None:
+    title = f"Backtest: {len(result.fold_cutoffs)} folds, horizon {horizon_days} days"
+    for table in backtest_console_tables(result, title):
+        console.print(table)
+    if not result.metrics_by_tier.empty:
+        console.print(tier_console_table(result))

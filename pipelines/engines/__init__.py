@@ -1,0 +1,1 @@
+"""The scoring engines: one orchestration (`run`) with a pandas and a Spark backend plugged in."""

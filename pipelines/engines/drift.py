@@ -1,0 +1,72 @@
+"""Drift of a scoring run: per-chunk bin counts summed over the whole base, then one PSI per feature and prediction.
+
+The reference is the model's (`CustomerValueModel.drift_reference_`: bins and shares of the training rows).
+Features that grow with the calendar by construction (`FeatureSpec.time_trending`: ages, lifetime totals) are
+left out: between the training cutoffs and a later scoring date they shift even when the customers behave exactly
+as before, so a warning about them would cry wolf. The summary names each one left out and why; their windowed
+siblings and every prediction column are still measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.registry import FeatureSpec
+from models.bundle import expected_shares, reference_proportions
+from models.drift import psi
+
+TRENDING_REASON = "grows with the calendar by construction (an age or a lifetime total): not a drift signal"
+
+
+def leave_out_trending(
+    reference: Mapping[str, Any], registry: Mapping[str, FeatureSpec]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The reference without the time-trending features, and {feature: why it was left out}."""
+    features = reference.get("features", {})
+    left_out = {c: TRENDING_REASON for c in features if c in registry and registry[c].time_trending}
+    kept = dict(reference) | {"features": {c: r for c, r in features.items() if c not in left_out}}
+    return kept, dict(sorted(left_out.items()))
+
+
+@dataclass
+class DriftAccumulator:
+    """Sums per-chunk bin counts so the PSI over all customers equals the PSI of one pass."""
+
+    reference: dict[str, Any]
+    left_out: dict[str, str] = field(default_factory=dict)  # feature -> why it is not measured
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
+    n: dict[str, int] = field(default_factory=dict)
+
+    def add(self, frame: pd.DataFrame, group: str) -> None:
+        for col, ref in self.reference.get(group, {}).items():
+            if col not in frame.columns:
+                continue
+            values = frame[col]
+            if ref["kind"] == "numeric":
+                values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            self.merge(f"{group}:{col}", reference_proportions(ref, values) * len(frame), len(frame))
+
+    def merge(self, key: str, counts: np.ndarray, n: int) -> None:
+        """Add the bin counts of `n` rows (another accumulator's, e.g. a Spark worker's) under `group:column`."""
+        self.counts[key] = self.counts.get(key, 0) + counts
+        self.n[key] = self.n.get(key, 0) + int(n)
+
+    def report(self, threshold: float) -> dict[str, Any]:
+        values: dict[str, float] = {}
+        for key, counts in self.counts.items():
+            group, col = key.split(":", 1)
+            expected = expected_shares(self.reference[group][col])
+            values[key] = round(psi(expected, counts / max(self.n[key], 1)), 6)
+        drifted = sorted(k for k, v in values.items() if v > threshold)
+        return {
+            "threshold": threshold,
+            "drifted_features": [k.split(":", 1)[1] for k in drifted if k.startswith("features:")],
+            "drifted_predictions": [k.split(":", 1)[1] for k in drifted if k.startswith("predictions:")],
+            "psi": dict(sorted(values.items())),
+            "left_out": dict(self.left_out),
+        }

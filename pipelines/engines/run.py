@@ -1,0 +1,349 @@
+"""The scoring job, one orchestration for both engines (`cvp score`).
+
+`run_score` alone does what the engines share: the model and the settings it carries, loading and the as-of
+checks, the run id, the status of every customer, the empty base, drift (`pipelines.engines.drift`), timings,
+the whole-base finish (`finish_scores`: tiers and ratings rank every customer), the manifest and the atomic output
+set (`pipelines.outputs`). A backend only turns the tables into compact scores, drift counts and contributions:
+
+- pandas (`pipelines.engines.pandas_engine.score_pandas`): chunk after chunk in this process;
+- Spark (`pipelines.engines.spark_engine.score_spark`): the same chunks as Spark buckets. Its module (and pyspark)
+  is imported only when `--engine spark` is asked for.
+
+Output set (`pipelines.outputs`): the scores (one row per customer, sorted by customer_id; no personal columns),
+`<stem>.contributions.parquet` (exact value-model SHAP per customer and feature, currency) and
+`<stem>.manifest.json` (counts, model version, data fingerprint, config digest, timings, drift).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from features import feature_registry
+from features.population import SCORED, customer_status
+from features.validation import StructuralError
+from models.bundle import CustomerValueModel
+from pipelines.config import AppConfig, load_config
+from pipelines.engines.drift import DriftAccumulator, leave_out_trending
+from pipelines.engines.scoring import EngineRun, finish_scores, resolve_settings, run_policy
+from pipelines.loading import (
+    check_after_first_order,
+    last_order,
+    load_and_report,
+    mapping_digest,
+    parse_date,
+    warn_later_events,
+)
+
+ENGINES = ("pandas", "spark")
+
+
+class Backend(Protocol):
+    """A scoring engine: the compact scores of every `scored` customer of `status`, drift counts into `drift`,
+    value contributions into `contrib_path` (with `run_id`); see `EngineRun`."""
+
+    def __call__(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        as_of: pd.Timestamp,
+        bundle: CustomerValueModel,
+        cfg: AppConfig,
+        chunk_customers: int,
+        status: pd.DataFrame,
+        drift: DriftAccumulator,
+        contrib_path: Path | None = None,
+        run_id: str | None = None,
+        progress: Any = None,
+    ) -> EngineRun: ...
+
+
+def backend(engine: str, spark_master: str | None = None) -> Backend:
+    """The backend of `--engine`; the Spark module is imported here, only when it is asked for."""
+    if engine == "spark":
+        import functools
+
+        from pipelines.engines.spark_engine import score_spark
+
+        return functools.partial(score_spark, spark_master=spark_master)
+    if engine == "pandas":
+        from pipelines.engines.pandas_engine import score_pandas
+
+        return score_pandas
+    raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+
+
+def score_tables(
+    engine: str,
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    bundle: CustomerValueModel,
+    model_version: str,
+    cfg: AppConfig,
+    chunk_customers: int,
+    contrib_path: Path | None = None,
+    spark_master: str | None = None,
+    run_id: str | None = None,
+    progress: Any = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Score every customer known in the tables with one engine: (scores, info) whatever the engine.
+
+    scores: one row per known customer, sorted by customer_id (`finish_scores`); info: drift (time-trending
+    features left out, `pipelines.engines.drift`), timings, rows spot-checked, and what the backend adds.
+    Writes only the contributions file (`contrib_path`); `run_score` writes the rest of the output set.
+    """
+    t0 = time.perf_counter()
+    status = customer_status(tables, as_of, cfg.labels)
+    status_s = time.perf_counter() - t0
+    if status.empty:
+        raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
+    reference, left_out = leave_out_trending(bundle.drift_reference_, feature_registry(cfg.features))
+    drift = DriftAccumulator(reference, left_out)
+    run = backend(engine, spark_master)(
+        tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress
+    )
+    t0 = time.perf_counter()
+    scores = finish_scores(run.compact, tables, as_of, model_version, bundle, cfg, status)
+    timings = run.timings | {"status_s": status_s, "tiers_s": time.perf_counter() - t0}
+    info = {
+        "drift": drift.report(cfg.scoring.psi_threshold),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "explanations_spot_checked_rows": run.checked,
+        **run.info,
+    }
+    return scores, info
+
+
+@dataclass
+class ScoreRun:
+    scores: pd.DataFrame
+    manifest: dict[str, Any]
+    contributions_path: Path | None
+
+
+def run_score(
+    data: Path,
+    as_of_text: str,
+    out: Path,
+    model_uri: str | None,
+    engine: str,
+    chunk_customers: int | None,
+    mapping: Path | None,
+    config: Path | None,
+    console: Any,
+    spark_master: str | None = None,
+    strict: bool = False,
+    allow_stale: bool = False,
+    tracking_uri: str | None = None,
+) -> ScoreRun:
+    """The scoring job: load the registered model, validate the data, score in chunks, publish one output set."""
+    import shutil
+
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipelines.io import check_writable, data_fingerprint, write_frame, write_json
+    from pipelines.outputs import (
+        SCORES_SCHEMA,
+        output_paths,
+        publish,
+        run_id_for,
+        staging_dir,
+        write_scores_parquet,
+    )
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    cfg = load_config(config)
+    if engine not in ENGINES:
+        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    out = Path(out)
+    if out.suffix not in (".parquet", ".csv") and engine == "pandas":
+        raise StructuralError(f"--out must end in .parquet or .csv, not {out.name!r}")
+    as_of = parse_date(as_of_text)
+    paths = output_paths(out)
+    for key, path in paths.items():  # before the model or the data are loaded
+        check_writable(path, f"{key} file")
+    t_start = time.perf_counter()
+    uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+    uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
+    model = load_bundle(uri)
+    bundle: CustomerValueModel = model.bundle
+    version = model.version or uri
+    run_cfg = cfg
+    cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
+    for note in setting_notes:
+        console.print(f"[bold yellow]warning:[/] {escape(note)}")
+    if diffs:
+        console.print(
+            "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
+            "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
+        )
+    loaded = load_and_report(Path(data), mapping, cfg, console)
+    tables = loaded.tables
+    check_after_first_order(tables, as_of, "score")
+    last = last_order(tables)
+    stale_days = (as_of - last) / pd.Timedelta(days=1)
+    stale = None
+    lapse = cfg.labels.max_lapse_days
+    if lapse is not None and stale_days > lapse:
+        stale = (
+            f"--as-of {as_of.date()} is {stale_days:.0f} days after the last order ({last.date()}), more than "
+            f"labels.max_lapse_days ({lapse}): the data looks stale"
+        )
+        if not allow_stale:
+            raise StructuralError(f"{stale}. Export fresh data, or pass --allow-stale to score it anyway.")
+        console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
+    later = warn_later_events(tables, as_of, console)
+    chunk = chunk_customers or cfg.scoring.chunk_customers
+    fingerprint = data_fingerprint(tables)
+    run_id = run_id_for(
+        {
+            "as_of": as_of.isoformat(),
+            "model_uri": uri,
+            "model_version": version,
+            "model_run_id": model.run_id,
+            "data": fingerprint,
+            "config": run_cfg.digest(),
+            "features": cfg.features.model_dump(mode="json"),
+            "labels": cfg.labels.model_dump(mode="json"),
+        }
+    )
+    staging = staging_dir(out, run_id)
+    staged = {k: staging / p.name for k, p in paths.items()}
+    try:
+        t0 = time.perf_counter()
+        if engine == "spark":
+            scores, info = score_tables(
+                engine,
+                tables,
+                as_of,
+                bundle,
+                version,
+                cfg,
+                chunk,
+                staged["contributions"],
+                spark_master,
+                run_id,
+            )
+        else:
+            with Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("chunks"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            ) as progress:
+                task = progress.add_task("chunks", total=None, rate="")
+                done = {"customers": 0}
+
+                def tick(k: int, n: int, rows: int) -> None:
+                    done["customers"] += rows
+                    rate = done["customers"] / max(time.perf_counter() - t0, 1e-9)
+                    progress.update(task, total=n, completed=k, rate=f"{rate:,.0f} customers/s")
+
+                scores, info = score_tables(
+                    engine,
+                    tables,
+                    as_of,
+                    bundle,
+                    version,
+                    cfg,
+                    chunk,
+                    staged["contributions"],
+                    None,
+                    run_id,
+                    tick,
+                )
+        seconds = time.perf_counter() - t0
+        scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
+        skipped = list(scores.attrs.get("skipped_rules", ()))
+        manifest = {
+            "run_id": run_id,
+            "as_of": as_of.date().isoformat(),
+            "engine": engine,
+            "model_uri": uri,
+            "model_version": version,
+            "model_run_id": model.run_id,
+            "tracking_uri": uri_tracking,
+            "horizon_days": bundle.horizon_days,
+            "customers_scored": int((scores["status"] == SCORED).sum()),
+            "customers_total": len(scores),
+            "statuses": {str(k): int(v) for k, v in scores["status"].value_counts().sort_index().items()},
+            "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
+            "rows": {
+                name: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected}
+                for name, r in loaded.result.report.items()
+            },
+            "data_fingerprint": fingerprint,
+            "config_digest": run_cfg.digest(),
+            "model_settings": bundle.contract_settings(),
+            "settings_used": {
+                "features": cfg.features.model_dump(mode="json"),
+                "labels": cfg.labels.model_dump(mode="json"),
+            },
+            "settings_differences": diffs,
+            "settings_notes": setting_notes,
+            "run_policy": run_policy(run_cfg),
+            "skipped_rules": skipped,
+            "stale_data": stale,
+            "events_after_as_of": later,
+            "chunk_customers": chunk,
+            "seconds": round(seconds, 3),
+            "total_seconds": round(time.perf_counter() - t_start, 3),
+            **info,
+        }
+        SCORES_SCHEMA.check_written(scores)
+        if engine == "spark" and out.suffix not in (".parquet", ".csv"):
+            from pipelines.engines.spark_engine import write_spark_output
+
+            write_spark_output(scores, staged["scores"])  # a Parquet directory
+        elif out.suffix == ".csv":
+            write_frame(scores, staged["scores"])
+        else:
+            write_scores_parquet(scores, staged["scores"])
+        if not staged[
+            "contributions"
+        ].exists():  # nobody scored, or a model without an additive value booster
+            empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
+            empty.to_parquet(staged["contributions"], index=False)
+        write_json(manifest, staged["manifest"])
+        publish(staged, paths)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if manifest["customers_scored"] == 0:
+        console.print(
+            "[bold yellow]warning:[/] no customer could be scored: "
+            + ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
+        )
+    unseen = manifest.get("unseen_categories") or {}
+    if unseen:
+        console.print(
+            "[bold yellow]warning:[/] categories unseen in training, scored as missing: "
+            + "; ".join(
+                escape(f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items()))
+                for col, counts in unseen.items()
+            )
+        )
+    if skipped:
+        console.print(
+            "[yellow]note:[/] rules not applied because their input columns are absent: "
+            + escape(", ".join(skipped))
+        )
+    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
+    if drifted:
+        console.print(
+            f"[bold yellow]warning:[/] drift above PSI {cfg.scoring.psi_threshold} in: {', '.join(drifted)} "
+            f"(see {paths['manifest'].name})"
+        )
+    console.print(
+        f"scored {len(scores):,} customers with model v{version} in {seconds:.1f} s -> {out}; "
+        + ", ".join(f"{k}: {v:,}" for k, v in manifest["tiers"].items())
+    )
+    return ScoreRun(scores, manifest, paths["contributions"])

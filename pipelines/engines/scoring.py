@@ -1,0 +1,281 @@
+"""What every scoring engine shares: score a feature table, finish the whole base, the settings of a run.
+
+- `score_features`: predictions, exact contributions and top reasons for one feature table (a chunk or a Spark
+  batch); `ContractMismatch` when its columns are not the model's.
+- `finish_scores`: the whole-base steps on the compact per-customer frame (statuses, tiers and ratings rank the
+  whole base, flags, ids, as-of, version, manager, one column order).
+- `eligible`: which feature rows are `scored` (the one population rule, `features.population`).
+- `model_extras`: model inputs that are not per-customer features (BTYD outputs).
+- `resolve_settings`, `run_policy`: the settings a run builds features with, and the policy it applies after.
+- `EngineRun`: what a backend hands back to `pipelines.engines.run.run_score`.
+
+Output (one row per customer, sorted by customer_id; no personal columns): customer_id, as_of, model_version,
+the model's prediction columns (horizon in the names), tier, tier_reason, rating, flags, the top reasons for value
+and churn (sentences and feature names), account_manager_id, and the feature columns the tier rules and reports
+read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features import feature_registry
+from features.population import SCORED, customer_status
+from features.validation import StructuralError
+from models.bundle import CustomerValueModel
+from models.explain import churn_probability_contributions, explain_booster, top_reasons
+from models.tiers import assign_tiers
+from pipelines.config import AppConfig
+
+
+class ContractMismatch(StructuralError):
+    """The features built from the data do not match what the model was trained on."""
+
+
+@dataclass
+class ChunkResult:
+    scores: pd.DataFrame  # index customer_id
+    value_contrib: pd.DataFrame
+    features: pd.DataFrame
+    spot_checked_rows: int
+    #: feature -> category value unseen in training -> rows (scored as missing)
+    unseen_categories: dict[str, dict[str, int]] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:
+    """Add one chunk's unseen-category counts into the run's."""
+    for col, counts in part.items():
+        into = total.setdefault(col, {})
+        for value, n in counts.items():
+            into[value] = into.get(value, 0) + int(n)
+
+
+def model_extras(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, bundle: CustomerValueModel
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Model inputs that are not per-customer features: BG/NBD + Gamma-Gamma outputs when the model uses them.
+
+    BTYD is fitted once on every customer's orders before as-of (population parameters need the whole base),
+    then joined chunk by chunk. Returns (frame indexed by customer_id, or None; warnings).
+    """
+    if not bundle.config.use_btyd_features:
+        return None, []
+    from models.baselines import add_btyd_features
+
+    ids = pd.Index(
+        tables["orders"].loc[tables["orders"]["ordered_at"] < as_of, "customer_id"].unique()
+    ).sort_values()
+    frame = pd.DataFrame({"customer_id": ids.to_numpy(), "cutoff": as_of})
+    with_btyd, notes = add_btyd_features(frame, tables, bundle.horizon_days, bundle.config.btyd_penalizer)
+    extras = with_btyd.drop(columns=["customer_id", "cutoff"]).set_axis(ids)
+    return extras, notes
+
+
+def score_features(
+    features: pd.DataFrame,
+    bundle: CustomerValueModel,
+    cfg: AppConfig,
+    check_rows: int | None = None,
+    extras: pd.DataFrame | None = None,
+) -> ChunkResult:
+    """Predictions, exact contributions and top reasons for a feature table (index customer_id).
+
+    `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id.
+    """
+    if extras is not None:
+        features = features.join(extras.reindex(features.index))
+    problems, unseen, ignored = bundle.grade_contract(features)
+    if problems:
+        raise ContractMismatch(
+            "the features built from this data do not match the model's feature contract:\n  - "
+            + "\n  - ".join(problems)
+        )
+    h = bundle.horizon_days
+    registry = feature_registry(cfg.features)
+    currency = cfg.data.currency
+    n_check = cfg.explain.check_rows if check_rows is None else check_rows
+    preds = bundle.predict(features)
+    Xt = bundle.contract_.apply(features)
+    boosters = bundle.explainable_boosters()
+    parts = [preds]
+    value_contrib = pd.DataFrame(index=features.index)
+    if "value" in boosters:
+        value_contrib = explain_booster(boosters["value"], Xt, n_check)
+        parts.append(top_reasons(value_contrib, features, registry, cfg.explain.n_reasons, "value", currency))
+    churn_logodds = explain_booster(boosters["churn"], Xt, n_check)
+    base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))
+    base_prob = bundle.churn_model_.calibrate(base_raw)
+    churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)
+    parts.append(top_reasons(churn_prob, features, registry, cfg.explain.n_reasons, "churn", currency))
+    carried = [c for c in cfg.carried_features() if c in features.columns]
+    parts.append(features[carried])
+    scores = pd.concat(parts, axis=1)
+    return ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
+
+
+def finish_scores(
+    compact: pd.DataFrame | list[pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    model_version: str,
+    bundle: CustomerValueModel,
+    cfg: AppConfig,
+    status: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Whole-base steps on the compact frame: tiers, ratings, flags; ids, as-of, version, manager; column order.
+
+    Every customer known in any table gets a row with `status` and `status_reason` (`features.population`;
+    computed here when not given). Only `scored` rows keep predictions, reasons, tiers, ratings and flags; the
+    tier and rating cut points rank the scored rows only.
+
+    Given the list of per-chunk frames, the list is emptied as they are combined, so at most two copies of the
+    scores are alive at once (a million customers' reason sentences are hundreds of megabytes).
+    """
+    if isinstance(compact, list):
+        parts = compact
+        order = np.argsort(
+            np.concatenate([p.index.to_numpy(dtype=object) for p in parts]).astype(str), kind="stable"
+        )
+        combined = pd.concat(parts)
+        parts.clear()
+        out = combined.take(order)
+        del combined
+    else:
+        out = compact.sort_index()
+    if status is None:
+        status = customer_status(tables, as_of, cfg.labels)
+    status = status.set_index("customer_id")
+    out.index = out.index.astype("str")
+    if not out.index.equals(status.index):
+        out = out.reindex(status.index)  # customers with no feature row (first seen after as-of) included
+    scored = (status["status"] == SCORED).to_numpy()
+    for col in bundle.output_columns:  # the schema does not depend on how many customers were scored
+        if col not in out.columns:
+            out[col] = np.nan
+    # One column order whichever rows came first (a chunk of only unscored customers carries no predictions):
+    # predictions, reasons, then the carried features, as `score_features` orders them.
+    reasons = [c for c in out.columns if c.startswith(("value_reason_", "churn_reason_"))]
+    rest = [c for c in out.columns if c not in bundle.output_columns and c not in reasons]
+    order = [*bundle.output_columns, *reasons, *rest]
+    if list(out.columns) != order:
+        out = out[order]
+    blank = [c for c in out.columns if c.startswith(("pred_", "value_reason_", "churn_reason_"))]
+    if not scored.all() and blank:
+        out.loc[~scored, blank] = np.nan  # only scored rows carry predictions and reasons
+    if scored.any():
+        tiers = assign_tiers(out[scored], cfg.tiers, bundle.horizon_days)
+        for col in tiers.columns:  # added column by column: a join would copy every score column once more
+            values = tiers[col].reindex(out.index)
+            out[col] = values.astype("str") if col in ("tier", "rating") else values
+        skipped = tuple(tiers.attrs.get("skipped_rules", ()))
+    else:  # nobody to tier (e.g. stale data scored with --allow-stale: every customer lapsed)
+        for col in ("tier", "tier_reason", "rating", "flags"):
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
+        skipped = ()
+    out["flags"] = out["flags"].fillna("")
+    out["tier_reason"] = out["tier_reason"].astype("str")
+    out["status"] = status["status"].to_numpy()
+    out["status_reason"] = status["status_reason"].to_numpy()
+    out.insert(0, "model_version", model_version)
+    out.insert(0, "as_of", as_of)
+    manager = pd.Series(pd.NA, index=out.index, dtype="str")
+    cust = tables.get("customers")
+    if cust is not None and "account_manager_id" in cust.columns:
+        manager = cust.set_index("customer_id")["account_manager_id"].reindex(out.index).astype("str")
+    out["account_manager_id"] = manager
+    out.index.name = "customer_id"
+    out = out.reset_index()
+    out.attrs["skipped_rules"] = skipped
+    return out
+
+
+def eligible(
+    features: pd.DataFrame, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig
+) -> np.ndarray:
+    """Which rows of a feature table have status `scored` (the one population rule, `features.population`).
+
+    Only these are predicted, tiered and explained; drift compares them with the training distribution, which
+    holds only such customers.
+    """
+    status = customer_status(tables, as_of, cfg.labels).set_index("customer_id")["status"]
+    return (status.reindex(features.index.astype("str")) == SCORED).to_numpy(dtype=bool)
+
+
+def resolve_settings(
+    bundle: CustomerValueModel, cfg: AppConfig, mapping_sha256: str | None, strict: bool
+) -> tuple[AppConfig, list[str], list[str]]:
+    """The configuration a scoring run builds features with: the model's own feature and label settings.
+
+    Returns (effective config, differences "key: model X, config Y", notes). Settings applied after prediction
+    (tiers, flags, report text, explain) stay the run's policy. With `strict`, any difference refuses the run.
+    A model saved before models carried their settings falls back to the run's configuration, with a note.
+    """
+    stored = bundle.contract_settings()
+    if stored is None:
+        return (
+            cfg,
+            [],
+            [
+                "this model was registered before models carried their feature and label settings: "
+                "features are built with the run's configuration (retrain to pin them)"
+            ],
+        )
+    model_side = {
+        "features": stored["features"],
+        "labels": stored["labels"],
+        "mapping_digest": stored["mapping_digest"],
+    }
+    run_side = {
+        "features": cfg.features.model_dump(mode="json"),
+        "labels": cfg.labels.model_dump(mode="json"),
+        "mapping_digest": mapping_sha256,
+    }
+    diffs: list[str] = []
+    for section in ("features", "labels"):
+        for key in sorted(set(model_side[section]) | set(run_side[section])):
+            a, b = model_side[section].get(key), run_side[section].get(key)
+            if a != b:
+                diffs.append(f"{section}.{key}: model {a}, config {b}")
+    if model_side["mapping_digest"] != run_side["mapping_digest"]:
+        short = {
+            k: (v[:12] if v else "none")
+            for k, v in (("m", model_side["mapping_digest"]), ("r", mapping_sha256))
+        }
+        diffs.append(f"mapping (sha256): model {short['m']}, run {short['r']}")
+    if diffs and strict:
+        raise StructuralError(
+            "--strict: the run's settings differ from the model's:\n  - " + "\n  - ".join(diffs)
+        )
+    effective = cfg.model_copy(update={"features": bundle.feature_config, "labels": bundle.label_config})
+    return effective, diffs, []
+
+
+def run_policy(cfg: AppConfig) -> dict[str, Any]:
+    """Settings applied after prediction (the run's policy, recorded in the manifest)."""
+    return {
+        "tiers": cfg.tiers.model_dump(mode="json"),
+        "explain": cfg.explain.model_dump(mode="json"),
+        "report": cfg.report.model_dump(mode="json"),
+    }
+
+
+@dataclass
+class EngineRun:
+    """What a scoring backend hands back to `run_score`, which finishes the base and writes the output set.
+
+    compact: the per-customer compact scores (index customer_id): `score_features`' columns for scored
+    customers, the carried features for the others; one frame or a list of per-chunk frames. timings: the
+    backend's own stages (seconds). checked: rows whose contributions were checked against LightGBM. info:
+    what else the backend reports in the manifest (pandas: notes, unseen categories, ignored columns).
+    """
+
+    compact: pd.DataFrame | list[pd.DataFrame]
+    timings: dict[str, float]
+    checked: int
+    info: dict[str, Any] = field(default_factory=dict)

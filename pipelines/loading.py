@@ -1,0 +1,222 @@
+"""Loading and the as-of rules, one copy each for train, backtest, features and score.
+
+`load_and_report` loads and validates a data directory with the config's `data:` settings and prints the counts;
+the as-of rules say which cutoff a command uses (`default_as_of`: the day after the last order), refuse one that
+leaves nothing to compute (`check_after_first_order`, `check_as_of`) and count the events a point-in-time
+computation ignores (`later_events`). Below the jobs: nothing here imports a job, an engine or MLflow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from features.contract import EVENT_TIME_COLUMNS
+from features.validation import StructuralError
+from pipelines.config import AppConfig
+from pipelines.io import LoadedData, load_data, write_rejects
+
+
+def parse_date(text: str, what: str = "--as-of") -> pd.Timestamp:
+    """A command-line date: ISO 8601 (YYYY-MM-DD, optionally with a time), between 1900 and 2099."""
+    from features.validation import MAX_DATE, MIN_DATE
+
+    try:
+        ts = pd.Timestamp(str(text).strip())
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)") from exc
+    if pd.isna(ts):
+        raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    if not MIN_DATE <= ts < MAX_DATE:
+        raise StructuralError(f"{what} {text!r} is outside 1900-2099")
+    return ts
+
+
+def validation_table(loaded: LoadedData) -> Table:
+    """The counts per table and source. Names and reasons may hold data values: escaped for rich markup."""
+    from rich.markup import escape
+
+    t = Table(title="Validation", show_lines=False)
+    for col, just in (("table", "left"), ("rows in", "right"), ("accepted", "right"), ("rejected", "right")):
+        t.add_column(col, justify=just)
+    t.add_column("rejected by reason")
+    for source, counts in loaded.source_report.items():
+        reasons = {k: v for k, v in counts.items() if k != "rows_in" and not k.startswith("to ")}
+        routed = sum(v for k, v in counts.items() if k.startswith("to "))
+        t.add_row(
+            f"[dim]source[/] {escape(source)}",
+            f"{counts['rows_in']:,}",
+            f"{routed:,}",
+            f"{sum(reasons.values()):,}",
+            escape("; ".join(f"{k}: {v:,}" for k, v in reasons.items())),
+        )
+    for name, r in loaded.result.report.items():
+        reasons = escape("; ".join(f"{k}: {v:,}" for k, v in r.rejected_by_reason.items()))
+        t.add_row(name, f"{r.rows_in:,}", f"{r.accepted:,}", f"{r.rejected:,}", reasons)
+    return t
+
+
+def ignored_columns_notes(loaded: LoadedData) -> list[str]:
+    """One line per table with columns outside the contract, each with its "did you mean" if it has one."""
+    out = []
+    for name, r in loaded.result.report.items():
+        if r.ignored_columns:
+            cols = ", ".join(
+                f"{c} (did you mean {r.did_you_mean[c]}?)" if c in r.did_you_mean else c
+                for c in r.ignored_columns
+            )
+            out.append(f"{name}: columns outside the contract, not used: {cols}")
+    return out
+
+
+def load_configured(data: Path, mapping: Path | None, cfg: AppConfig) -> LoadedData:
+    """Load + validate with every input setting of the config's `data:` section (one place for all readers)."""
+    d = cfg.data
+    return load_data(data, mapping, d.timezone, d.date_formats, d.max_values)
+
+
+def load_and_report(
+    data: Path, mapping: Path | None, cfg: AppConfig, console: Console, rejects: Path | None = None
+) -> LoadedData:
+    """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns."""
+    loaded = load_configured(data, mapping, cfg)
+    console.print(validation_table(loaded))
+    for line in ignored_columns_notes(loaded) + loaded.notes:
+        console.print(f"note: {line}", markup=False, highlight=False)
+    total = loaded.result.rows_rejected + sum(
+        v
+        for c in loaded.source_report.values()
+        for k, v in c.items()
+        if k != "rows_in" and not k.startswith("to ")
+    )
+    if rejects is not None:
+        written = write_rejects(loaded, rejects)
+        if written:
+            console.print(
+                f"{total:,} rejected rows written to {rejects}/ ({', '.join(p.name for p in written.values())})"
+            )
+        else:
+            console.print("no rejected rows")
+    elif total:
+        console.print(f"{total:,} rows rejected; rerun with --rejects DIR to see each row and its reason")
+    return loaded
+
+
+def last_event(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    times = [tables[t][c].max() for t, cols in EVENT_TIME_COLUMNS.items() if t in tables for c in cols]
+    times = [t for t in times if pd.notna(t)]
+    if not times:
+        raise StructuralError("the data has no dated events")
+    return max(times)
+
+
+def last_order(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    last = tables["orders"]["ordered_at"].max()
+    if pd.isna(last):
+        raise StructuralError("table orders has no dated order (column ordered_at is empty)")
+    return last
+
+
+def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """The day after the last ORDER: one mistyped future ticket or invoice cannot move it."""
+    return last_order(tables).normalize() + pd.Timedelta(days=1)
+
+
+def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, int]:
+    """Rows per table.column dated at or after as-of (ignored by every point-in-time computation)."""
+    out: dict[str, int] = {}
+    for t, cols in EVENT_TIME_COLUMNS.items():
+        if t not in tables:
+            continue
+        for c in cols:
+            n = int((tables[t][c] >= as_of).sum())
+            if n:
+                out[f"{t}.{c}"] = n
+    return out
+
+
+def warn_later_events(
+    tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, console: Console
+) -> dict[str, int]:
+    later = later_events(tables, as_of)
+    if later:
+        console.print(
+            f"[yellow]warning:[/] events on or after the as-of {as_of.date()} are ignored (point in time): "
+            + ", ".join(f"{k}: {v:,} rows" for k, v in later.items())
+        )
+    return later
+
+
+def mapping_digest(mapping: Path | None) -> str | None:
+    """sha256 of the mapping file's text (None without a mapping): part of the model's contract."""
+    import hashlib
+
+    if mapping is None:
+        return None
+    return hashlib.sha256(Path(mapping).read_bytes()).hexdigest()
+
+
+def history_needed_days(first_order: pd.Timestamp, horizon_days: int) -> int:
+    """Fewest days from the first order to the as-of for one backtest fold to fit.
+
+    The fold cutoff t is the month start at or before as_of - h; its training set needs a training cutoff c (a
+    month start, c + h <= t) after the first order.
+    """
+    first = pd.Timestamp(first_order)
+    for days in range(2 * horizon_days, 2 * horizon_days + 200):
+        as_of = first.normalize() + pd.Timedelta(days=days)
+        t = (as_of - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+        c = (t - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+        if c > first:
+            return days
+    return 2 * horizon_days + 200  # pragma: no cover - month rounding never needs this much
+
+
+def check_training_data(training: pd.DataFrame, horizon_days: int, cfg: AppConfig, what: str) -> None:
+    """Enough customers and both churn classes, or a message saying exactly what is missing."""
+    label = f"label_churned_{horizon_days}d"
+    n_customers = training["customer_id"].nunique() if len(training) else 0
+    problems = []
+    need = cfg.models.min_training_customers
+    if n_customers < need:
+        problems.append(f"{n_customers} customer(s), at least {need} needed (models.min_training_customers)")
+    if len(training):
+        churned = int(training[label].sum())
+        stayed = int(len(training) - churned)
+        if churned == 0:
+            problems.append(
+                f"no customer stopped buying within {horizon_days} days (no positive churn example)"
+            )
+        if stayed == 0:
+            problems.append(
+                f"every customer stopped buying within {horizon_days} days (no negative churn example)"
+            )
+    if problems:
+        raise StructuralError(f"not enough data to {what}: the training set has " + "; ".join(problems))
+
+
+def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, what: str) -> pd.Timestamp:
+    """The first order; an as-of at or before it leaves nothing to compute (one check for every command)."""
+    first = tables["orders"]["ordered_at"].min()
+    if pd.isna(first) or as_of <= first:
+        raise StructuralError(
+            f"--as-of {as_of.date()} is before the data starts (not after the first order, {first}); "
+            f"nothing to {what}"
+        )
+    return first
+
+
+def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_days: int, what: str) -> None:
+    first = check_after_first_order(tables, as_of, what)
+    span = (as_of - first) / pd.Timedelta(days=1)
+    if horizon_days >= span:  # compared in days: as_of - horizon may not even be a representable date
+        raise StructuralError(
+            f"--horizon-days {horizon_days} is not shorter than the history: {span:.0f} days from the first "
+            f"order ({first.date()}) to --as-of {as_of.date()}, so no label can be observed. "
+            f"Use a later --as-of or a shorter --horizon-days."
+        )
