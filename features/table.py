@@ -608,7 +608,12 @@ class _Builder:
             categories = pd.Index(values.dropna().unique()).sort_values()
             per_cust = np.full(self.cust.n, -1)
             per_cust[cc[valid]] = categories.get_indexer(pd.Index(values))[valid]
-            self.out[f"profile_{col}"] = pd.Categorical.from_codes(per_cust[rows], categories=categories)
+            # The categories are those of the customers in the table, not of every row of `customers`: a value
+            # seen only on customers who appear later must not show up, even as an empty category.
+            codes = per_cust[rows]
+            seen = np.unique(codes[codes >= 0])
+            codes = np.where(codes >= 0, np.searchsorted(seen, codes), -1)
+            self.out[f"profile_{col}"] = pd.Categorical.from_codes(codes, categories=categories[seen])
 
     def labels(self, horizon_days: int) -> None:
         """Labels from events in [cutoff, cutoff + horizon) only; see features.labels for the contract."""
