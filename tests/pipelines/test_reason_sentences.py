@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from features.registry import feature_registry
@@ -20,18 +21,20 @@ from pipelines.config import load_config
 BANNED = ("cutoff", "feature", "lifetime", "_", "nan", "none", "btyd", " = ", "before the")
 
 
-def _score(trained, out) -> pd.DataFrame:
+@pytest.fixture(scope="module")
+def demo_scores(trained, tmp_path_factory) -> pd.DataFrame:
+    out = tmp_path_factory.mktemp("reasons") / "scores.parquet"
     args = ["score", "--data", str(trained.data), "--as-of", "2025-01-01", "--out", str(out)]
     res = CliRunner().invoke(app, [*args, "--config", str(trained.config)], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     return pd.read_parquet(out)
 
 
-def test_every_demo_reason_follows_the_rules(trained, tmp_path) -> None:
+def test_every_demo_reason_follows_the_rules(trained, demo_scores) -> None:
     cfg = load_config(trained.config)
     currency = cfg.data.currency
     registry = feature_registry(cfg.features)
-    scores = _score(trained, tmp_path / "scores.parquet")
+    scores = demo_scores
     scored = scores[scores["status"] == "scored"]
     assert len(scored) > 300
     amount = re.compile(rf"by (about [\d.,]+[kM]? {currency}|less than 1 {currency})(, together with|$)")
@@ -66,11 +69,10 @@ def test_every_demo_reason_follows_the_rules(trained, tmp_path) -> None:
     assert not problems, f"{len(problems)} problems, e.g.\n" + "\n".join(problems[:15])
 
 
-def test_demo_reasons_quote_money_features_with_their_currency(trained, tmp_path) -> None:
+def test_demo_reasons_quote_money_features_with_their_currency(trained, demo_scores) -> None:
     """The rule above has teeth: money features lead reasons in the demo, and their amounts are said in currency."""
     cfg = load_config(trained.config)
-    scores = _score(trained, tmp_path / "scores.parquet")
-    texts = scores["value_reason_1"].dropna()
+    texts = demo_scores["value_reason_1"].dropna()
     assert texts.str.contains(
         rf"\d {cfg.data.currency} (?:gross margin|net profit|revenue)", regex=True
     ).any()
