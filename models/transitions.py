@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -149,13 +150,40 @@ def _feature_value(frame: pd.DataFrame | None, name: str, ids: pd.Index) -> np.n
     return series.astype(object).where(series.notna(), None).to_numpy(dtype=object)
 
 
-def _move(before: object, after: object, b: str, a: str) -> str:
-    if b == a:
-        return f"stayed at {a}"
-    numeric = isinstance(before, float) and isinstance(after, float)
-    if numeric and not (np.isnan(before) or np.isnan(after)) and before != after:
-        return f"{'rose' if after > before else 'fell'} from {b} to {a}"
-    return f"went from {b} to {a}"
+def _rounded(values: np.ndarray, spec: str) -> np.ndarray:
+    """Numbers rounded as `spec` will print them (",.0f", ".1f", ".0%"), so equal texts share one format call."""
+    m = re.search(r"\.(\d+)([f%])$", spec)
+    if values.dtype == object or m is None:
+        return values
+    return np.round(values, int(m[1]) + (2 if m[2] == "%" else 0))
+
+
+def _signed_rounded(amount: np.ndarray, kind: str) -> np.ndarray:
+    """Amounts rounded as `_signed` says them (2 significant figures; whole points), to format each text once."""
+    if kind == "churn":
+        return np.sign(amount) * np.maximum(np.floor(np.abs(amount) * 100.0 + 0.5), 0.1) / 100.0
+    x = np.abs(amount)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(x < 100, 1.0, 10.0 ** (np.floor(np.log10(np.where(x > 0, x, 1.0))) - 1))
+    return np.sign(amount) * np.maximum(np.floor(x / unit + 0.5) * unit, 0.1)
+
+
+def _each(values: np.ndarray, say: object) -> np.ndarray:
+    """`say(value)` for every value, formatted once per distinct value (objects; missing values included)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    missing = say(None) if (codes < 0).any() else ""  # type: ignore[operator]
+    texts = np.array([*(say(u) for u in uniques), missing], dtype=object)  # type: ignore[operator]
+    return texts[np.where(codes < 0, len(uniques), codes)]
+
+
+def _moves(before: np.ndarray, after: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """ "rose from b to a" / "fell from ..." / "stayed at a" / "went from b to a" (missing or not numbers)."""
+    went = "went from " + b + " to " + a
+    if before.dtype != object and after.dtype != object:
+        known = ~np.isnan(before) & ~np.isnan(after) & (before != after)
+        word = np.where(after > before, "rose from ", "fell from ").astype(object)
+        went = np.where(known, word + b + " to " + a, went)
+    return np.where(b == a, "stayed at " + a, went)
 
 
 def _delta_sentences(
@@ -209,15 +237,16 @@ def _delta_sentences(
                     ids = deltas.index[rows_j]
                     before = _feature_value(old_features, names[j], ids)
                     after = _feature_value(new_features, names[j], ids)
-                    for i, (r, more) in enumerate(zip(rows_j, others[chosen], strict=True)):
-                        said = _signed(total[r], kind, currency)
-                        if before is None or after is None:
-                            text = f"{label}: {said}"
-                        else:
-                            b = _say_value(before[i], spec, money, currency)
-                            a = _say_value(after[i], spec, money, currency)
-                            text = f"{label} {_move(before[i], after[i], b, a)}: {said}"
-                        sentence[r] = text + (tail if more else "")
+                    said = _each(
+                        _signed_rounded(total[rows_j], kind), partial(_signed, kind=kind, currency=currency)
+                    )
+                    if before is None or after is None:
+                        text = label + ": " + said
+                    else:
+                        say = partial(_say_value, spec=spec, money=money, currency=currency)
+                        b, a = _each(_rounded(before, spec), say), _each(_rounded(after, spec), say)
+                        text = label + " " + _moves(before, after, b, a) + ": " + said
+                    sentence[rows_j] = text + np.where(others[chosen], tail, "").astype(object)
                     feature[rows_j] = names[j]
                 group_name[in_group] = order[g]
                 amount[in_group] = total[in_group]
@@ -268,7 +297,7 @@ def tier_transitions(
             raise ValueError(f"{label} scores lack columns {missing}")
     ids = old.index.union(new.index).sort_values()
     a, b = old.reindex(ids), new.reindex(ids)
-    in_old, in_new = ids.isin(old.index), ids.isin(new.index)
+    in_old, in_new = old.index.get_indexer(ids) >= 0, new.index.get_indexer(ids) >= 0
     presence = np.where(in_old & in_new, "both", np.where(in_new, "new", "gone"))
     out = pd.DataFrame(
         {
