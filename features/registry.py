@@ -256,3 +256,220 @@ def describe_value(name: str, value: object) -> str:
     if spec.unit == "flag":
         return spec.phrase if float(value) >= 0.5 else spec.phrase_no  # type: ignore[arg-type]
     return spec.phrase.format(value=value)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Reason words: how a reason sentence for an account manager speaks of a feature and of its group.
+#
+# Kept apart from the declarations above (whose `phrase` describes a value for data people): these are the
+# words of `models.explain.top_reasons`. Rules: every amount carries the currency (`{currency}`), windows read
+# "in the last 12 months" / "in the last 90 days", whole-history columns read "so far" (sums and counts) or "over
+# the whole relationship" (shares and averages), never "cutoff", "lifetime", "feature" or a column name. A
+# feature whose effect can surprise a reader (more returns raising expected profit: returns mark big buyers)
+# has `high_signal` / `low_signal` phrases saying what the value signals instead.
+
+SO_FAR = "so far"
+WHOLE_RELATIONSHIP = "over the whole relationship"
+
+
+@dataclass(frozen=True)
+class ReasonWords:
+    """The words for one feature stem in reason sentences.
+
+    `phrase`: a noun phrase with `{value}` (and `{period}`, `{currency}`); `missing`: the phrase when the value is
+    missing (the model used the missingness); `lifetime`: the period words of the whole-history column;
+    `plural`: the phrase takes a plural verb ("14 support hours ... lower"). Flags: `phrase` is said for value 1,
+    `reason_flag_no` for value 0. `high_signal` (value > 0; `high_plural`: it takes a plural verb) and
+    `low_signal` (value 0): for a feature where more of it plainly reads as bad for profit and for staying,
+    the words used when its effect points the other way (`models.explain.top_reasons` decides).
+    """
+
+    phrase: str
+    missing: str
+    lifetime: str = SO_FAR
+    plural: bool = False
+    high_signal: str = ""
+    low_signal: str = ""
+    high_plural: bool = False
+
+
+_M = "{value:,.0f} {currency}"
+_REASON_WORDS: dict[str, ReasonWords] = {
+    # profit
+    "profit_revenue": ReasonWords(f"{_M} revenue {{period}}", "no revenue recorded {period}"),
+    "profit_margin": ReasonWords(f"{_M} gross margin {{period}}", "no gross margin recorded {period}"),
+    "profit_discount": ReasonWords(
+        f"{_M} in discounts {{period}}", "no discounts recorded {period}",
+        high_signal=f"a lot of discounts ({_M} {{period}}), which comes with buying a lot,",
+        low_signal="no discounts {period}, which comes with buying little,"),
+    "profit_returns": ReasonWords(
+        f"{_M} refunded on returns {{period}}", "no returns recorded {period}",
+        high_signal=f"a lot of returns ({_M} refunded {{period}}), which comes with buying a lot,",
+        low_signal="no returns {period}, which comes with buying little,"),
+    "profit_cost_to_serve": ReasonWords(
+        f"{_M} cost to serve {{period}}", "no cost to serve recorded {period}",
+        high_signal=f"the cost to serve ({_M} {{period}}), which comes with an active account,",
+        low_signal="no cost to serve {period}, which comes with little contact,"),
+    "profit_net": ReasonWords(f"{_M} net profit {{period}}", "no net profit recorded {period}"),
+    "profit_avg_order_value": ReasonWords(
+        f"an average order of {_M} {{period}}", "no orders to average {period}", WHOLE_RELATIONSHIP),
+    "profit_margin_trend": ReasonWords(
+        "gross margin changed by {value:+,.0f} {currency} {period} versus the same time before",
+        "no margin to compare {period}"),
+    "profit_revenue_share": ReasonWords(
+        "{value:.2%} of the company's revenue {period}", "no share of revenue recorded {period}"),
+    # tenure and rhythm
+    "tenure_days": ReasonWords("a customer for {value:,.0f} days", "no start date known"),
+    "recency_days": ReasonWords("last ordered {value:,.0f} days ago", "no order date known"),
+    "orders_count": ReasonWords("{value:,.0f} orders {period}", "no orders {period}", plural=True),
+    "orders_purchase_days": ReasonWords(
+        "bought on {value:,.0f} different days {period}", "no purchase days {period}"),
+    "orders_gap_mean_days": ReasonWords(
+        "buys every {value:,.0f} days on average", "only one purchase day so far, so no buying rhythm yet"),
+    "orders_gap_cv": ReasonWords(
+        "a buying rhythm irregularity of {value:.2f}, where 0 is like clockwork,",
+        "too few purchase days so far to judge how regular the buying is"),
+    "orders_overdue_ratio": ReasonWords(
+        "{value:.1f} times their usual time between purchases since the last order",
+        "only one purchase day so far, so no usual time between purchases yet"),
+    # referral
+    "referral_made": ReasonWords("referred {value:,.0f} customers {period}", "no referrals recorded {period}"),
+    "referral_active_referred": ReasonWords(
+        "{value:,.0f} referred customers still buying", "no referred customers recorded", plural=True),
+    "referral_referred_net_profit": ReasonWords(
+        f"{_M} net profit from the customers they referred {{period}}", "no referred customers recorded"),
+    "referral_was_referred": ReasonWords("having come through a referral", "no record of how they came"),
+    # service effort
+    "service_tickets": ReasonWords(
+        "{value:,.0f} support tickets {period}", "no support tickets recorded {period}", plural=True,
+        high_signal="support tickets ({value:,.0f} {period}), which come with an active account,",
+        low_signal="no support tickets {period}, which comes with little contact,", high_plural=True),
+    "service_effort_hours": ReasonWords(
+        "{value:,.0f} support hours {period}", "no support hours recorded {period}", plural=True,
+        high_signal="support hours ({value:,.0f} {period}), which come with an active account,",
+        low_signal="no support hours {period}, which comes with little contact,", high_plural=True),
+    "service_complaints": ReasonWords(
+        "{value:,.0f} complaints {period}", "no complaints recorded {period}", plural=True,
+        high_signal="complaints ({value:,.0f} {period}), which come with an active account,",
+        low_signal="no complaints {period}, which comes with little contact,", high_plural=True),
+    "service_escalations": ReasonWords(
+        "{value:,.0f} escalations {period}", "no escalations recorded {period}", plural=True,
+        high_signal="escalations ({value:,.0f} {period}), which come with an active account,",
+        low_signal="no escalations {period}, which comes with little contact,", high_plural=True),
+    "service_effort_hours_per_1k_revenue": ReasonWords(
+        "{value:,.1f} support hours per 1,000 {currency} of revenue {period}",
+        "no revenue {period} to weigh support hours against"),
+    "service_satisfaction_mean": ReasonWords(
+        "an average satisfaction of {value:.1f} out of 5 {period}", "no satisfaction scores {period}",
+        WHOLE_RELATIONSHIP),
+    "service_days_since_complaint": ReasonWords("last complained {value:,.0f} days ago", "has never complained"),
+    # payment
+    "payment_invoices_due": ReasonWords("{value:,.0f} invoices due {period}", "no invoices due {period}",
+                                        plural=True),
+    "payment_late_share": ReasonWords(
+        "{value:.0%} of invoices paid late {period}", "no invoices due {period}", WHOLE_RELATIONSHIP),
+    "payment_days_late_mean": ReasonWords(
+        "invoices paid {value:,.0f} days late on average {period}", "no invoices due {period}",
+        WHOLE_RELATIONSHIP),
+    "payment_overdue_amount": ReasonWords(f"{_M} overdue today", "no invoices recorded"),
+    "payment_disputes": ReasonWords(
+        "{value:,.0f} disputed invoices {period}", "no invoices recorded {period}", plural=True,
+        high_signal="disputed invoices ({value:,.0f} {period}), which come with large accounts,",
+        low_signal="no disputed invoices {period}, which comes with small accounts,", high_plural=True),
+    "payment_dispute_share": ReasonWords(
+        "{value:.0%} of invoices disputed {period}", "no invoices recorded {period}", WHOLE_RELATIONSHIP),
+    # price sensitivity
+    "price_promo_order_share": ReasonWords(
+        "{value:.0%} of orders bought on promotion {period}", "no orders {period}", WHOLE_RELATIONSHIP),
+    "price_discount_rate": ReasonWords(
+        "an average discount of {value:.0%} {period}", "no orders {period}", WHOLE_RELATIONSHIP),
+    "price_return_rate_value": ReasonWords(
+        "returned {value:.0%} of what they bought {period}", "no purchases {period} to compare returns with",
+        WHOLE_RELATIONSHIP),
+    "price_return_rate_count": ReasonWords(
+        "{value:.2f} returns per order {period}", "no orders {period}", WHOLE_RELATIONSHIP),
+    # relationship owner
+    "relationship_manager_departed_90d": ReasonWords(
+        "their account manager left in the last 90 days", "no account manager on record"),
+    "relationship_manager_changes": ReasonWords(
+        "{value:,.0f} changes of account manager {period}", "no account manager on record", plural=True),
+    "relationship_manager_tenure_days": ReasonWords(
+        "an account manager who has been here {value:,.0f} days", "no account manager on record"),
+    "relationship_manager_assigned_days": ReasonWords(
+        "with their current account manager for {value:,.0f} days", "no account manager on record"),
+    # profile
+    "profile_segment": ReasonWords("being in the {value} segment", "no segment on record"),
+    "profile_size": ReasonWords("being of size {value}", "no size on record"),
+    "profile_region": ReasonWords("being in region {value}", "no region on record"),
+    "profile_acquisition_channel": ReasonWords("having come through {value}", "no record of how they came"),
+}  # fmt: skip
+
+# Flags: the phrase for value 1 is `phrase`, for value 0 this one.
+_REASON_FLAG_NO: dict[str, str] = {
+    "referral_was_referred": "not having come through a referral",
+    "relationship_manager_departed_90d": "an account manager who stayed",
+}
+
+# How a reason names the rest of a group when it speaks for the whole group ("together with the other ...").
+GROUP_NOUNS: dict[str, str] = {
+    "profit": "profit figures",
+    "tenure": "buying-rhythm figures",
+    "referral": "referral figures",
+    "service_effort": "support figures",
+    "payment": "payment figures",
+    "price_sensitivity": "discount and return figures",
+    "relationship": "account-manager figures",
+    "profile": "profile details",
+    "model": "buying-pattern estimates",
+}
+
+# Inputs the registry does not declare (BG/NBD + Gamma-Gamma outputs, `btyd_<output>[_<h>d]`).
+_MODEL_WORDS: dict[str, ReasonWords] = {
+    "btyd_expected_purchases": ReasonWords(
+        "{value:,.1f} purchases expected from their buying pattern",
+        "no buying pattern to go by yet",
+        plural=True,
+    ),
+    "btyd_prob_alive": ReasonWords(
+        "a {value:.0%} chance, from their buying pattern, that they still buy",
+        "no buying pattern to go by yet",
+    ),
+    "btyd_expected_spend": ReasonWords(
+        f"{_M} per order expected from their buying pattern", "no buying pattern to go by yet"
+    ),
+    "btyd_expected_revenue": ReasonWords(
+        f"{_M} revenue expected from their buying pattern", "no buying pattern to go by yet"
+    ),
+}
+_UNKNOWN_WORDS = ReasonWords("another estimate made by the model", "another estimate made by the model")
+
+
+def people_period(window_days: int | None, lifetime: str = SO_FAR) -> str:
+    """A window in people's words: "in the last 12 months", "in the last 90 days"; whole history: `lifetime`."""
+    if window_days is None:
+        return lifetime
+    if window_days % 365 == 0:
+        years = window_days // 365
+        return "in the last 12 months" if years == 1 else f"in the last {years} years"
+    return f"in the last {window_days} days"
+
+
+def reason_words(name: str) -> tuple[ReasonWords, str]:
+    """(the reason words of a column, its period in people's words) for any window configuration.
+
+    Columns the registry does not know get the model words (`btyd_*`) or a neutral phrase without the value.
+    """
+    try:
+        spec = feature_spec(name)
+    except KeyError:
+        stem = re.sub(r"_\d+d$", "", name)
+        return _MODEL_WORDS.get(stem, _UNKNOWN_WORDS), ""
+    m = _SUFFIX.match(name)
+    stem = name if name in _REASON_WORDS else (m["stem"] if m else name)
+    words = _REASON_WORDS[stem]
+    return words, people_period(spec.window_days, words.lifetime)
+
+
+def reason_flag_no(name: str) -> str:
+    """The reason phrase of a flag column whose value is 0."""
+    return _REASON_FLAG_NO[name]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.registry import GROUPS, FeatureSpec, feature_spec
+from features.registry import GROUP_NOUNS, GROUPS, FeatureSpec, feature_spec, reason_flag_no, reason_words
 
 __all__ = [
     "BASE_COLUMN",
@@ -48,10 +48,6 @@ MODEL_GROUP = "model"
 _ADDITIVITY_RTOL = 1e-6
 _SPOT_CHECK_ATOL = 1e-9
 _SPOT_CHECK_SEED = 0
-# Units whose phrases start with a count ("14 support hours ...") take a plural verb ("... lower ...").
-_COUNT_UNITS = frozenset(
-    {"tickets", "hours", "orders", "days", "customers", "invoices", "changes", "hours per 1,000 currency"}
-)
 
 
 class ExplainConfig(BaseModel):
@@ -290,37 +286,56 @@ def _about_points(prob: np.ndarray) -> np.ndarray:
     return np.array(texts, dtype=object)[inverse.reshape(-1)]
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 def _fragments(
-    name: str, values: np.ndarray, registry: Mapping[str, FeatureSpec]
+    name: str,
+    values: np.ndarray,
+    goodness: np.ndarray,
+    currency: str,
+    registry: Mapping[str, FeatureSpec],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(fragment, plural) per value: the registry phrase with the value, and whether it reads as a plural.
+    """(subject, plural) per row: what a reason says about one feature's value, and whether it takes a plural verb.
 
-    Missing values read "no data on <description>" (the model still used the missingness, so it is a reason).
-    Features unknown to the registry read "<name> = <value>".
+    `goodness` > 0 where the effect is good news (raises expected profit, lowers churn risk). Words come from
+    `features.registry.reason_words`: the value in its phrase with the currency and the period in people's words;
+    a missing value reads as what the missingness means ("has never complained"); a flag reads its yes/no phrase;
+    a feature with signal words whose effect surprises (more returns, good news) says what the value signals.
     """
+    words, period = reason_words(name)
     spec = _spec_of(name, registry)
-    plural_phrase = spec is not None and spec.phrase.startswith("{value") and spec.unit in _COUNT_UNITS
+    is_flag = spec is not None and spec.unit == "flag"
     missing = pd.isna(values)
+    numeric = values.dtype != object
+    fill = {"period": period, "currency": currency}
+
+    def say(template: str, value: object) -> str:
+        return " ".join(template.format(value=value, **fill).split())
+
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     texts, plurals = [], []
     for value in uniques:
-        if spec is None:
-            text = f"{name} = {value:,.3g}" if isinstance(value, float) else f"{name} = {value}"
+        if is_flag:
+            text = words.phrase if float(value) >= 0.5 else reason_flag_no(name)
+            plural = False
         else:
-            text = spec.phrase.format(value=value)
+            # Category values are the company's own words; "paid_search" reads "paid search".
+            text = say(words.phrase, value.replace("_", " ") if isinstance(value, str) else value)
+            # "1 support hours" still takes a singular verb.
+            plural = words.plural and not text.startswith("1 ")
         texts.append(text)
-        # "1 support hours" still takes a singular verb.
-        plurals.append(plural_phrase and not text.startswith("1 "))
-    missing_text = (
-        f"no data on {_lower_first(spec.description)}" if spec is not None else f"no data on {name}"
-    )
-    fragment = np.array([*texts, missing_text], dtype=object)[np.where(missing, len(texts), codes)]
-    plural = np.array([*plurals, False], dtype=bool)[np.where(missing, len(texts), codes)]
-    return fragment, plural
+        plurals.append(plural)
+    pick = np.where(missing, len(texts), codes)
+    subject = np.array([*texts, say(words.missing, None)], dtype=object)[pick]
+    plural = np.array([*plurals, False], dtype=bool)[pick]
+
+    if numeric and not is_flag and (words.high_signal or words.low_signal):
+        number = np.where(missing, np.nan, values.astype(np.float64))
+        high = np.flatnonzero((number > 0) & (goodness > 0)) if words.high_signal else np.empty(0, np.int64)
+        low = np.flatnonzero((number == 0) & (goodness < 0)) if words.low_signal else np.empty(0, np.int64)
+        subject[high] = [say(words.high_signal, v) for v in number[high]]
+        plural[high] = words.high_plural
+        subject[low] = say(words.low_signal, 0.0)
+        plural[low] = False
+    return subject, plural
 
 
 def _feature_values(features: pd.DataFrame, name: str) -> np.ndarray:
@@ -335,24 +350,36 @@ def top_reasons(
     contrib: pd.DataFrame,
     features: pd.DataFrame,
     registry: Mapping[str, FeatureSpec],
-    n: int = 3,
-    kind: Literal["value", "churn"] = "value",
-    currency: str = "EUR",
+    n: int,
+    kind: Literal["value", "churn"],
+    currency: str,
 ) -> pd.DataFrame:
-    """Per customer, the n features with the largest |contribution|, as sentences for an account manager.
+    """Per customer, the n feature groups with the largest |summed contribution|, as sentences for a manager.
 
     in:  `contrib`: kind="value": the value model's contribution frame (currency); kind="churn": the output of
          `churn_probability_contributions` (probability; the effect is said in percentage points). `_base` is
          ignored. `features`: the feature values the model saw, same index (extra columns ignored).
-    out: same index; `{kind}_reason_1..n` (str) then `{kind}_reason_feature_1..n` (str, the column name).
-         Ties in |contribution| go to the earlier column. A slot is missing (NA) when the contribution is
-         exactly 0 or there are fewer than n features.
+    out: same index; `{kind}_reason_1..n` (str) then `{kind}_reason_feature_1..n` (str).
 
-    Sentences: "<registry phrase with the customer's value> <raises|lowers> <expected profit|churn risk> by
-    <amount>", e.g. "14 support hours in the last 90 days lower expected profit by about 420 EUR",
-    "last ordered 210 days ago raises churn risk by about 9 points". Phrases starting with a count take a
-    plural verb. Amounts: 2 significant figures (about 420, about 1,200, about 12k, about 1.2M), whole
-    numbers below 100, "less than 1" below 0.5. A NaN feature value reads "no data on <description>".
+    One reason per feature group (`group_contributions`: registry groups, then `model` for inputs the registry
+    does not know), so correlated features (gross margin, net profit, revenue) make one reason, never two:
+    - the reason's amount is the group's summed contribution (exact; the stored per-feature contributions are
+      not changed), and the groups are ranked by its absolute size (ties: registry group order); a group
+      whose contributions sum to exactly 0 is no reason;
+    - the sentence is phrased from the group's leading feature: the one with the largest |contribution| of
+      the group's sign (ties: earlier column); `{kind}_reason_feature_k` is that feature's column;
+    - when other features of the group contribute too, the sentence ends ", together with the other <group
+      noun>" (the amount is theirs as well).
+
+    Sentences: "<subject> <raises|lowers> <expected profit|churn risk> by <amount>[, together with ...]", e.g.
+    "1,446 EUR gross margin in the last 12 months raises expected profit by about 1,200 EUR, together with the
+    other profit figures", "last ordered 210 days ago raises churn risk by about 9 points". Words come from
+    `features.registry.reason_words`: every amount carries `currency`, windows read "in the last 90 days",
+    whole-history values "so far" or "over the whole relationship". A feature with signal words (returns,
+    discounts, cost to serve, support, disputes: more reads as bad news) whose effect is good news while it is
+    above 0 (or bad news while it is 0) is said as what it signals: "a lot of returns (585 EUR refunded in the last
+    12 months), which comes with buying a lot, raises expected profit by about 160 EUR". Amounts: 2 significant
+    figures (about 420, about 1,200, about 12k, about 1.2M), whole numbers below 100, "less than 1" below 0.5.
     """
     if kind not in ("value", "churn"):
         raise ValueError(f"kind must be 'value' or 'churn', got {kind!r}")
@@ -368,13 +395,18 @@ def top_reasons(
         features = features.loc[contrib.index]
 
     rows = len(contrib)
-    values = contrib[names].to_numpy(dtype=np.float64)
-    size = np.nan_to_num(np.abs(values), nan=0.0)
-    slots = min(n, len(names))
-    # `slots` argmax passes instead of a full sort: linear in the features, and argmax returns the first
-    # maximum, so ties go to the earlier column.
+    values = np.nan_to_num(contrib[names].to_numpy(dtype=np.float64), nan=0.0)
+    group_of = [_group_of(name, registry) for name in names]
+    order = [g for g in (*GROUPS, MODEL_GROUP) if g in group_of]
+    members_of = [np.array([j for j, g in enumerate(group_of) if g == group]) for group in order]
+    sums = np.zeros((rows, len(order)))
+    for g, cols in enumerate(members_of):
+        sums[:, g] = values[:, cols].sum(axis=1)
+    slots = min(n, len(order))
+    # `slots` argmax passes instead of a full sort: argmax returns the first maximum, so ties go to the
+    # earlier group.
     top = np.empty((rows, slots), dtype=np.int64)
-    remaining = size.copy()
+    remaining = np.abs(sums)
     for k in range(slots if rows else 0):
         top[:, k] = np.argmax(remaining, axis=1)
         remaining[np.arange(rows), top[:, k]] = -1.0
@@ -382,7 +414,7 @@ def top_reasons(
     target = "expected profit" if kind == "value" else "churn risk"
     row_ids = np.arange(rows)
 
-    # Each feature column is converted once, and only if it is someone's reason.
+    # Each feature column is converted once, and only if it leads someone's reason.
     cache: dict[int, np.ndarray] = {}
 
     def column(j: int) -> np.ndarray:
@@ -396,29 +428,34 @@ def top_reasons(
         sentence = np.full(rows, None, dtype=object)
         feature = np.full(rows, None, dtype=object)
         if k < slots and rows:
-            idx = top[:, k]
-            effect = values[row_ids, idx]
-            valid = np.nan_to_num(effect) != 0
-            fragment = np.full(rows, "", dtype=object)
+            group = top[:, k]
+            total = sums[row_ids, group]
+            subject = np.full(rows, "", dtype=object)
             plural = np.zeros(rows, dtype=bool)
-            # Group rows by feature so each feature's phrase is formatted once per distinct value.
-            order = np.argsort(idx, kind="stable")
-            starts = np.searchsorted(idx[order], np.arange(len(names) + 1))
-            for j in range(len(names)):
-                members = order[starts[j] : starts[j + 1]]
-                members = members[valid[members]]
-                if members.size == 0:
+            together = np.full(rows, "", dtype=object)
+            for g, cols in enumerate(members_of):
+                in_group = np.flatnonzero((group == g) & (total != 0))
+                if in_group.size == 0:
                     continue
-                vals = column(j)[members]
-                fragment[members], plural[members] = _fragments(names[j], vals, registry)
-                feature[members] = names[j]
-            amount = _about_amount(effect, currency) if kind == "value" else _about_points(effect)
-            up = effect > 0
+                block = values[np.ix_(in_group, cols)]
+                same_sign = block * np.sign(total[in_group])[:, None] > 0
+                lead = cols[np.argmax(np.where(same_sign, np.abs(block), -1.0), axis=1)]
+                others = (block != 0).sum(axis=1) > 1
+                together[in_group[others]] = f", together with the other {GROUP_NOUNS[order[g]]}"
+                for j in np.unique(lead):
+                    rows_j = in_group[lead == j]
+                    goodness = total[rows_j] if kind == "value" else -total[rows_j]
+                    subject[rows_j], plural[rows_j] = _fragments(
+                        names[j], column(j)[rows_j], goodness, currency, registry
+                    )
+                    feature[rows_j] = names[j]
+            amount = _about_amount(total, currency) if kind == "value" else _about_points(total)
+            up = total > 0
             verb = np.where(plural, np.where(up, "raise", "lower"), np.where(up, "raises", "lowers"))
-            sel = np.flatnonzero(valid)
+            sel = np.flatnonzero(total != 0)
             sentence[sel] = [
-                f"{f} {v} {target} by {a}"
-                for f, v, a in zip(fragment[sel], verb[sel], amount[sel], strict=True)
+                f"{s} {v} {target} by {a}{t}"
+                for s, v, a, t in zip(subject[sel], verb[sel], amount[sel], together[sel], strict=True)
             ]
         data[f"{kind}_reason_{k + 1}"] = pd.array(sentence, dtype="str")
         feature_cols[f"{kind}_reason_feature_{k + 1}"] = pd.array(feature, dtype="str")

@@ -51,6 +51,7 @@ __all__ = [
     "FlagRule",
     "GreatRule",
     "RatingConfig",
+    "StabilityConfig",
     "ThresholdRule",
     "TierConfig",
     "assign_tiers",
@@ -203,6 +204,23 @@ class RatingConfig(BaseModel):
         return list(_LETTERS) if self.scale == "letters" else list(range(1, 11))
 
 
+class StabilityConfig(BaseModel):
+    """How reported tiers resist flapping between runs (`models.stability.stable_tiers` has the rules).
+
+    Attributes:
+        rule: "none" (the raw tier), "margin" (move only when the value passes the boundary by a margin) or
+            "consecutive" (move when the new raw tier has held for `runs` runs).
+        margin_share: the margin as a share of the run's great boundary (rule "margin").
+        runs: consecutive runs a new raw tier must hold before it is reported (rule "consecutive").
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: Literal["none", "margin", "consecutive"]
+    margin_share: float = Field(ge=0.0, lt=1.0)
+    runs: int = Field(ge=1)
+
+
 class TierConfig(BaseModel):
     """Every tier, rating and flag rule, as data (the `tiers:` section of the YAML config).
 
@@ -212,6 +230,7 @@ class TierConfig(BaseModel):
         great: the Pareto rule for "great" (see `GreatRule`).
         rating: the rating scale and cut points (see `RatingConfig`).
         flag_rules: each adds its name to `flags` when it fires, in this order.
+        stability: the rule that keeps reported tiers from flapping between runs (see `StabilityConfig`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -221,6 +240,7 @@ class TierConfig(BaseModel):
     great: GreatRule
     rating: RatingConfig
     flag_rules: tuple[FlagRule, ...]
+    stability: StabilityConfig
 
     @field_validator("value_column")
     @classmethod

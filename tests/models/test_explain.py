@@ -149,12 +149,12 @@ def test_value_reason_sentences_exact() -> None:
         },
         index=features.index,
     )
-    got = top_reasons(contrib, features, REGISTRY, n=3, kind="value", currency="EUR")
+    got = top_reasons(contrib, features, REGISTRY, 3, "value", "EUR")
     assert list(got.columns) == [f"value_reason_{k}" for k in (1, 2, 3)] + [
         f"value_reason_feature_{k}" for k in (1, 2, 3)
     ]
     assert got.loc["anna"].tolist() == [
-        "segment retail raises expected profit by about 12k EUR",
+        "being in the retail segment raises expected profit by about 12k EUR",
         "last ordered 30 days ago raises expected profit by about 1,200 EUR",
         "14 support hours in the last 90 days lower expected profit by about 420 EUR",
         "profile_segment",
@@ -162,18 +162,20 @@ def test_value_reason_sentences_exact() -> None:
         "service_effort_hours_90d",
     ]
     assert got.loc["ben"].tolist() == [
-        "btyd_expected_purchases_365d = 2.35 raises expected profit by about 2.5M EUR",
+        "2.3 purchases expected from their buying pattern raise expected profit by about 2.5M EUR",
         "1 support hours in the last 90 days lowers expected profit by about 50 EUR",
-        "no data on days since the last order raises expected profit by less than 1 EUR",
+        "no order date known raises expected profit by less than 1 EUR",
         "btyd_expected_purchases_365d",
         "service_effort_hours_90d",
         "recency_days",
     ]
     cara = got.loc["cara"]
-    assert (
-        cara["value_reason_1"] == "3 support hours in the last 90 days raise expected profit by about 100 EUR"
+    # Support hours raising expected profit surprise a reader: said as what they signal.
+    assert cara["value_reason_1"] == (
+        "support hours (3 in the last 90 days), which come with an active account, "
+        "raise expected profit by about 100 EUR"
     )
-    assert cara["value_reason_2"] == "no data on customer segment lowers expected profit by about 7 EUR"
+    assert cara["value_reason_2"] == "no segment on record lowers expected profit by about 7 EUR"
     # Zero contributions are not reasons.
     assert pd.isna(cara["value_reason_3"]) and pd.isna(cara["value_reason_feature_3"])
 
@@ -183,24 +185,124 @@ def test_churn_reason_sentences_exact() -> None:
         {"recency_days": [210.0, 5.0], "service_effort_hours_90d": [14.0, 0.0]}, index=["anna", "ben"]
     )
     split = pd.DataFrame(
-        {"recency_days": [0.09, -0.012], "service_effort_hours_90d": [-0.004, 0.0], BASE_COLUMN: 0.2},
+        {"recency_days": [0.09, -0.012], "service_effort_hours_90d": [0.004, 0.0], BASE_COLUMN: 0.2},
         index=["anna", "ben"],
     )
-    got = top_reasons(split, features, REGISTRY, n=2, kind="churn")
+    got = top_reasons(split, features, REGISTRY, 2, "churn", "EUR")
     assert (
         got.loc["anna", "churn_reason_1"] == "last ordered 210 days ago raises churn risk by about 9 points"
     )
     assert got.loc["anna", "churn_reason_2"] == (
-        "14 support hours in the last 90 days lower churn risk by less than 1 point"
+        "14 support hours in the last 90 days raise churn risk by less than 1 point"
     )
     assert got.loc["ben", "churn_reason_1"] == "last ordered 5 days ago lowers churn risk by about 1 point"
     assert pd.isna(got.loc["ben", "churn_reason_2"])
 
 
+def _profit_case() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The issue's customer: gross margin and net profit (one fact) and returns, all in the profit group."""
+    index = pd.Index(["ida", "joe", "kim"], name="customer_id")
+    features = pd.DataFrame(
+        {
+            "profit_margin_365d": [1446.0, 80.0, 500.0],
+            "profit_net_365d": [1446.0, -20.0, 400.0],
+            "profit_returns_365d": [585.0, 0.0, 0.0],
+            "profit_net_lifetime": [9000.0, -20.0, 7000.0],
+            "tenure_days": [900.0, 40.0, 2000.0],
+            "payment_late_share_lifetime": [0.25, np.nan, 0.0],
+            "referral_was_referred": [0.0, 1.0, 0.0],
+            "service_days_since_complaint": [np.nan, 3.0, np.nan],
+        },
+        index=index,
+    )
+    contrib = pd.DataFrame(
+        {
+            "profit_margin_365d": [820.0, -300.0, 0.0],
+            "profit_net_365d": [400.0, -100.0, 0.0],
+            "profit_returns_365d": [160.0, -30.0, 0.0],
+            "profit_net_lifetime": [0.0, 0.0, 700.0],
+            "tenure_days": [-50.0, -40.0, 90.0],
+            "payment_late_share_lifetime": [-200.0, 3.0, 0.0],
+            "referral_was_referred": [10.0, 20.0, 0.0],
+            "service_days_since_complaint": [60.0, -25.0, 5.0],
+            BASE_COLUMN: 1000.0,
+        },
+        index=index,
+    )
+    return features, contrib
+
+
+def test_one_reason_per_group_with_the_group_sum() -> None:
+    features, contrib = _profit_case()
+    got = top_reasons(contrib, features, REGISTRY, 3, "value", "EUR")
+    # Margin, net profit and returns are one reason: their sum (1,380), phrased from the largest (margin).
+    assert got.loc["ida"].tolist() == [
+        "1,446 EUR gross margin in the last 12 months raises expected profit by about 1,400 EUR, "
+        "together with the other profit figures",
+        "25% of invoices paid late over the whole relationship lowers expected profit by about 200 EUR",
+        "has never complained raises expected profit by about 60 EUR",
+        "profit_margin_365d",
+        "payment_late_share_lifetime",
+        "service_days_since_complaint",
+    ]
+    # The group's lead is its largest contribution of the group's sign.
+    assert got.loc["joe"].tolist() == [
+        "80 EUR gross margin in the last 12 months lowers expected profit by about 430 EUR, "
+        "together with the other profit figures",
+        "a customer for 40 days lowers expected profit by about 40 EUR",
+        "last complained 3 days ago lowers expected profit by about 25 EUR",
+        "profit_margin_365d",
+        "tenure_days",
+        "service_days_since_complaint",
+    ]
+    # Whole-history amounts read "so far"; a flag at 0 reads its "no" phrase; one feature: no "together".
+    assert (
+        got.loc["kim", "value_reason_1"]
+        == "7,000 EUR net profit so far raises expected profit by about 700 EUR"
+    )
+    assert (
+        got.loc["kim", "value_reason_2"] == "a customer for 2,000 days raises expected profit by about 90 EUR"
+    )
+    flag = top_reasons(contrib[["referral_was_referred"]], features, REGISTRY, 1, "value", "EUR")
+    assert flag["value_reason_1"].iloc[:2].tolist() == [
+        "not having come through a referral raises expected profit by about 10 EUR",
+        "having come through a referral raises expected profit by about 20 EUR",
+    ]
+    assert pd.isna(flag.loc["kim", "value_reason_1"])
+    # The stored contributions are untouched; each reason's amount is its group's exact sum.
+    groups = group_contributions(contrib, REGISTRY)
+    assert groups.loc["ida", "profit"] == 1380.0 and groups.loc["joe", "profit"] == -430.0
+
+
+def test_surprising_returns_are_said_as_what_they_signal() -> None:
+    features = pd.DataFrame(
+        {"profit_returns_365d": [585.0, 0.0, 585.0], "recency_days": [10.0, 10.0, 10.0]},
+        index=["a", "b", "c"],
+    )
+    contrib = pd.DataFrame(
+        {"profit_returns_365d": [160.0, -30.0, -90.0], "recency_days": [0.0, 0.0, 0.0]}, index=features.index
+    )
+    value = top_reasons(contrib, features, REGISTRY, 1, "value", "EUR")["value_reason_1"].tolist()
+    assert value == [
+        "a lot of returns (585 EUR refunded in the last 12 months), which comes with buying a lot, "
+        "raises expected profit by about 160 EUR",
+        "no returns in the last 12 months, which comes with buying little, lowers expected profit by about 30 EUR",
+        "585 EUR refunded on returns in the last 12 months lowers expected profit by about 90 EUR",
+    ]
+    # For churn, good news is a lower risk: returns lowering it are the surprise.
+    churn = top_reasons(contrib / 1000.0, features, REGISTRY, 1, "churn", "EUR")["churn_reason_1"].tolist()
+    assert churn == [
+        "585 EUR refunded on returns in the last 12 months raises churn risk by about 16 points",
+        "0 EUR refunded on returns in the last 12 months lowers churn risk by about 3 points",
+        "a lot of returns (585 EUR refunded in the last 12 months), which comes with buying a lot, "
+        "lowers churn risk by about 9 points",
+    ]
+
+
 def test_reasons_need_every_explained_feature() -> None:
     contrib = pd.DataFrame({"recency_days": [1.0], BASE_COLUMN: 0.0}, index=["a"])
     with pytest.raises(ValueError, match="lacks columns"):
-        top_reasons(contrib, pd.DataFrame({"other": [1.0]}, index=["a"]), REGISTRY)
+        top_reasons(contrib, pd.DataFrame({"other": [1.0]}, index=["a"]), REGISTRY, 3, "value", "EUR")
 
 
 def test_group_sums_equal_feature_sums(data: dict) -> None:
