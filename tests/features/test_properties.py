@@ -209,7 +209,9 @@ def test_training_set_never_reads_at_or_after_as_of(seed: int, extra_seed: int) 
     a = build_training_set(base, AS_OF, 60, CFG, LCFG)
     b = build_training_set(changed, AS_OF, 60, CFG, LCFG)
     pd.testing.assert_frame_equal(a, b)
-    for col in a.select_dtypes("category"):  # no category that only later customers have, not even an empty one
+    for col in a.select_dtypes(
+        "category"
+    ):  # no category that only later customers have, not even an empty one
         assert set(a[col].cat.categories) == set(a[col].dropna())
 
 
