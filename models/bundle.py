@@ -177,10 +177,12 @@ class CustomerValueModel:
         bought = training_set[orders_col].to_numpy() > 0 if orders_col in training_set.columns else None
         self.contract_ = FeatureContract.from_frame(X)
         self.value_model_ = FutureValueModel(self.config).fit(
-            X, training_set[f"label_net_profit_{h}d"], cutoff=cutoff, bought=bought
+            X, training_set[f"label_net_profit_{h}d"], cutoff=cutoff, bought=bought, horizon_days=h
         )
-        self.churn_model_ = ChurnModel(self.config).fit(X, training_set[f"label_churned_{h}d"], cutoff=cutoff)
-        self.notes_ = [*self.value_model_.notes_, *self.churn_model_.notes_]
+        self.churn_model_ = ChurnModel(self.config).fit(
+            X, training_set[f"label_churned_{h}d"], cutoff=cutoff, horizon_days=h
+        )
+        self.notes_ = list(dict.fromkeys([*self.value_model_.notes_, *self.churn_model_.notes_]))
         self.training_cutoffs_ = [pd.Timestamp(c).date().isoformat() for c in np.sort(cutoff.unique())]
         self.n_training_rows_ = len(training_set)
         self.drift_reference_ = self._drift_reference(X)
