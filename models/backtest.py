@@ -222,6 +222,7 @@ def run_backtest(
     preds: list[pd.DataFrame] = []
     notes: list[str] = []
     tier_rows: list[dict[str, object]] = []
+    seen: set[str] = set()  # a model note repeated on every fold is said once, on the first
     for fold, t in enumerate(cuts):
         train = build_training_set(tables, t, h, feature_config, label_config)
         evaluation = evaluation_rows(tables, t, h, feature_config, label_config)
@@ -264,6 +265,11 @@ def run_backtest(
                     btyd_ready = (tr_b, ev_b)
                 tr, ev = btyd_ready
             model = CustomerValueModel(h, cfg).fit(tr)
+            # The model's own notes (a short history without an embargo, capped interval ranks) belong to the fold.
+            notes += [
+                f"fold {fold} ({t.date()}) {name}: {n}" for n in model.notes_ if f"{name}: {n}" not in seen
+            ]
+            seen.update(f"{name}: {n}" for n in model.notes_)
             out = model.predict(ev[feature_columns(ev)])
             cols = model.output_columns
             pred = pd.DataFrame({"pred_value": out[cols[0]], "pred_churn_prob": out[cols[3]]})

@@ -66,12 +66,17 @@ class ModelConfig(BaseModel):
             raw output is the prediction, so TreeSHAP stays additive in currency. Ignored for the hurdle model.
         early_stopping_rounds: stop when the validation loss has not improved for N rounds; None disables early
             stopping (then no validation slice is needed for the boosters).
-        validation_share: share of the latest distinct training cutoffs held out (by time, never random rows)
-            for early stopping, the interval residuals and the churn calibration. At least one cutoff is held
-            out when there are two or more.
-        refit_full: refit the value boosters on every cutoff with the early-stopped number of rounds, so the
-            most recent behaviour is learned too. The churn model is never refit: its calibrator must be
-            fitted on a later slice than the classifier saw.
+        validation_share: share k/n of the n distinct training cutoffs in each validation slice (at least one
+            cutoff): early stopping watches the k cutoffs before the latest k, and the total correction, the
+            conformal interval and the churn calibration use the latest k. Each slice is predicted by boosters
+            fitted only on cutoffs one horizon (the label horizon) before it, so no validated label overlaps a
+            fitted one (`models.value.purged_slices`); the cutoffs must therefore span more than one horizon.
+            Shorter histories shrink the slices, then share one, then (cutoffs within one horizon) hold out
+            without an embargo; each fallback is a note on the model, never silent.
+        refit_full: refit the final value and churn boosters on every cutoff with the early-stopped number of
+            rounds, so the most recent behaviour is learned too (the churn calibrator, fitted on the held-out
+            predictions of the same configuration one horizon earlier, is kept, as in scikit-learn's
+            CalibratedClassifierCV(ensemble=False)). Without it the final boosters are the calibration ones.
         interval_quantiles: (low, high) quantiles of the per-customer value interval (P10/P90).
         interval_bins: residual quantiles are computed per bin of the predicted value (Mondrian split conformal),
             so big customers get wide intervals and small ones narrow intervals.
