@@ -14,7 +14,7 @@ Two variants (`ModelConfig.value_model`):
 - "single": one `LGBMRegressor` on the signed target (objective "regression" = L2 or "huber"). Its one
   booster's raw output IS the prediction in currency, so exact TreeSHAP on `boosters_["value"]` is additive in
   currency: contributions + expected value = `predict(X)`. Explainable. Default (by backtest): Huber, with
-  the held-out total correction (`value_scale_correction`) folded into the booster's leaf values, so it stays
+  the total correction (`value_scale_correction`, `value_scale_basis`) folded into the booster's leaf values, so it stays
   one booster in currency.
 - "hurdle": P(buys) from an `LGBMClassifier`, E[net | buys] from an `LGBMRegressor` on buyers' net profit and
   E[net | no purchase] from an `LGBMRegressor` on the other rows (cost to serve and returns of customers who do
@@ -468,14 +468,14 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
 
     # -- interval ------------------------------------------------------------------------------------------
     def _scale_factor(self, actual: np.ndarray, pred: np.ndarray, cfg: ModelConfig) -> float:
-        """Held-out sum(actual) / sum(pred) for the single model, 1.0 when off or not meaningful."""
+        """sum(actual) / sum(pred) for the single model, 1.0 when off or not meaningful."""
         if self.kind_ != "single" or not cfg.value_scale_correction:
             return 1.0
         total_pred, total_actual = float(pred.sum()), float(actual.sum())
         if total_pred <= 0 or total_actual <= 0:
             return 1.0
         factor = total_actual / total_pred
-        # A factor far from 1 means the held-out slice is unlike the rest, not a loss-induced shrink.
+        # A factor far from 1 means the rows are unlike the rest, not a loss-induced shrink.
         if not 0.5 <= factor <= 2.0:
             self.notes_.append(f"held-out scale factor {factor:.2f} outside [0.5, 2]; not applied")
             return 1.0
@@ -485,22 +485,27 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         """Finite-sample conformal residual quantiles per predicted-value bin on the calibration slice.
 
         The residuals come from the calibration boosters (fitted at least one horizon before the calibration
-        cutoffs, see `purged_slices`), after the total correction estimated on the same rows. With one cutoff
+        cutoffs, see `purged_slices`), after the total correction (`value_scale_basis`: the final booster's
+        in-sample total ratio, or the calibration boosters' ratio on the calibration slice). With one cutoff
         only there is nothing held out: in-sample residuals are used and a note says the interval is optimistic.
         """
         rows = valid.cal_valid
-        if rows.any() and (~rows).any():
+        held_out = bool(rows.any() and (~rows).any())
+        if held_out:
             pred_v = self._predict_t(Xt[rows], self._holdout)
-            factor = self._scale_factor(y[rows], pred_v, cfg)
-            if factor != 1.0:
-                self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
-                self.scale_ = factor
-                pred_v = pred_v * factor
-            resid = y[rows] - pred_v
         else:
             pred_v = self._predict_t(Xt)
-            resid = y - pred_v
             self.notes_.append("single cutoff: interval from in-sample residuals (optimistic)")
+        if cfg.value_scale_basis == "in_sample" or not held_out:
+            # The loss's own shrink of the total, measured on the rows the final booster was fitted on.
+            factor = self._scale_factor(y, self._predict_t(Xt), cfg)
+        else:
+            factor = self._scale_factor(y[rows], pred_v, cfg)
+        if factor != 1.0:
+            self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
+            self.scale_ = factor
+            pred_v = pred_v * factor
+        resid = (y[rows] if held_out else y) - pred_v
         n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
         edges = (
             np.unique(np.quantile(pred_v, np.linspace(0, 1, n_bins + 1)[1:-1]))

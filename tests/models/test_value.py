@@ -205,3 +205,15 @@ def test_scale_booster_is_exact_and_keeps_shap_additive():
     corrected, _ = fitted("single", single_objective="huber")
     # Huber shrinks toward the median of a right-skewed target; the held-out correction scales it up.
     assert corrected.scale_ > 1.0
+
+
+def test_in_sample_total_correction_is_the_final_boosters_own_ratio():
+    """value_scale_basis=in_sample: the factor is sum(y) / sum(pred) of the uncorrected final booster on its rows."""
+    plain, ts = fitted("single", single_objective="huber", value_scale_correction=False)
+    corrected, _ = fitted("single", single_objective="huber", value_scale_basis="in_sample")
+    expected = ts["label_net_profit_365d"].sum() / plain.predict(ts).sum()
+    assert corrected.scale_ == pytest.approx(expected, rel=1e-9)
+    np.testing.assert_allclose(corrected.predict(ts), expected * plain.predict(ts), rtol=1e-9)
+    # Out of time, the ratio is measured on the calibration slice instead: another number.
+    late, _ = fitted("single", single_objective="huber", value_scale_basis="out_of_time")
+    assert late.scale_ != pytest.approx(corrected.scale_, rel=1e-6)
