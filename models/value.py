@@ -304,8 +304,9 @@ def scale_booster(booster: lgb.Booster, factor: float) -> lgb.Booster:
         key, sep, rest = line.partition("=")
         if sep and key == "tree_sizes":
             continue  # byte sizes of the trees change; without them LightGBM parses the trees sequentially
-        if sep and key in ("leaf_value", "internal_value"):
-            values = np.array(rest.split(" "), dtype=np.float64) * factor
+        if sep and key in ("leaf_value", "internal_value") and rest.strip():
+            # A one-leaf tree (no split) has an empty internal_value line: nothing to scale there.
+            values = np.array(rest.split(), dtype=np.float64) * factor
             line = key + "=" + " ".join(repr(float(v)) for v in values)
         lines.append(line)
     return lgb.Booster(model_str="\n".join(lines) + "\n")

@@ -217,3 +217,16 @@ def test_in_sample_total_correction_is_the_final_boosters_own_ratio():
     # Out of time, the ratio is measured on the calibration slice instead: another number.
     late, _ = fitted("single", single_objective="huber", value_scale_basis="out_of_time")
     assert late.scale_ != pytest.approx(corrected.scale_, rel=1e-6)
+
+
+def test_scale_booster_keeps_one_leaf_trees():
+    """A tree without a split (a constant target after some rounds) has an empty internal_value line."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=200)})
+    booster = lgb.LGBMRegressor(n_estimators=3, min_child_samples=500, verbose=-1).fit(X, X["x"] * 2).booster_
+    assert (
+        "internal_value=\n" in booster.model_to_string() or "internal_value=\r" in booster.model_to_string()
+    )
+    np.testing.assert_allclose(scale_booster(booster, 3.0).predict(X), 3 * booster.predict(X), rtol=1e-12)
