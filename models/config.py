@@ -67,7 +67,7 @@ class ModelConfig(BaseModel):
         value_scale_basis: where that ratio is measured. "in_sample": on the training rows of the final booster
             (the loss's own shrink, no label is held out, so nothing overlaps). "out_of_time": on the calibration
             slice, predicted by boosters fitted one horizon earlier (the shrink times one horizon of drift of the
-            per-customer value). Demo company, folds 2024-06/09/12: mean bias 0.95 in-sample vs 0.67 out of time
+            per-customer value). Demo company, folds 2024-06/09/12: mean bias 0.94 in-sample vs 0.67 out of time
             (its value per customer fell from 2021 to 2023 and rose in 2024, so the drift measured one horizon
             earlier has the wrong sign); see README "Model quality".
         early_stopping_rounds: stop when the validation loss has not improved for N rounds; None disables early
