@@ -10,9 +10,9 @@ Time semantics (`models.value.purged_slices`): early stopping watches one slice 
 calibrator (isotonic or Platt) is fitted on a later slice, on the predictions of a classifier fitted only on
 cutoffs at least one horizon before it (an embargo: no calibration label window overlaps a fitted one). That is
 how the model is used in production: the last training labels end where the scored horizon starts. With
-`refit_full` the final classifier is refitted on every cutoff with the same rounds and the calibrator is kept
-(as scikit-learn's CalibratedClassifierCV(ensemble=False) does), so it scores with the most recent behaviour;
-without it the final classifier is the calibrated one. With a single cutoff nothing is later: the calibrator is
+`refit_full` and an embargo the final classifier is refitted on every cutoff with the same rounds and the
+calibrator is kept (as scikit-learn's CalibratedClassifierCV(ensemble=False) does), so it scores with the most
+recent behaviour; otherwise (no embargo possible, or no refit) the final classifier is the calibrated one. With a single cutoff nothing is later: the calibrator is
 fitted in-sample and `notes_` says so.
 
 Explainability: `booster_` is the classifier's booster (trimmed to its best iteration); exact TreeSHAP on it
@@ -72,7 +72,11 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
             slices = purged_slices(None, len(y), None, cfg.validation_share)
             self.notes_.append("one churn class before the validation cutoffs: fitted without them")
         clf = lgb.LGBMClassifier(objective="binary", **lgbm_params(cfg, "churn"))
-        self.booster_, held = fit_booster(clf, Xt, y.astype(int), slices, cfg, refit=cfg.refit_full)
+        # Refit only behind an embargo: then the calibrator learned the production gap (fitted labels end one
+        # horizon before the scored cutoff), which the refitted classifier has too. Without one, the calibrator
+        # keeps describing exactly the classifier it was fitted on.
+        refit = cfg.refit_full and slices.embargoed
+        self.booster_, held = fit_booster(clf, Xt, y.astype(int), slices, cfg, refit=refit)
         if held is not None:
             cal_rows = slices.cal_valid
         else:

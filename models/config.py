@@ -82,7 +82,8 @@ class ModelConfig(BaseModel):
         refit_full: refit the final value and churn boosters on every cutoff with the early-stopped number of
             rounds, so the most recent behaviour is learned too (the churn calibrator, fitted on the held-out
             predictions of the same configuration one horizon earlier, is kept, as in scikit-learn's
-            CalibratedClassifierCV(ensemble=False)). Without it the final boosters are the calibration ones.
+            CalibratedClassifierCV(ensemble=False); the churn classifier is refitted only when its calibration
+            slice is embargoed). Without it the final boosters are the calibration ones.
         interval_quantiles: (low, high) quantiles of the per-customer value interval (P10/P90).
         interval_bins: residual quantiles are computed per bin of the predicted value (Mondrian split conformal),
             so big customers get wide intervals and small ones narrow intervals.
