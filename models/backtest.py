@@ -14,7 +14,10 @@ Output (`BacktestResult`)
 - `metrics`: tidy frame, one row per (fold, cutoff, model, metric) with `value`; `summary`: mean and std over
   folds per (model, metric); `predictions`: (fold, model, customer_id, cutoff, pred_value, pred_churn_prob,
   actual_value, actual_churned); `gain_curves`, `decile_tables`, `calibration_curves`: plot data with fold and
-  model columns; `notes`: warnings (BTYD fits that failed, missing baseline scores that were filled).
+  model columns; `notes`: warnings (BTYD fits that failed, missing baseline scores that were filled);
+  `fold_totals`: one row per (fold, cutoff, model) with `predicted_total`, `actual_total` and `bias` =
+  predicted / actual (the data of a predicted-vs-actual total plot per fold); `bias_table()` puts each fold's
+  bias beside the mean, so a seasonal miss on one fold is not averaged away.
 Missing baseline predictions (a BTYD fit failure) are filled with 0 value and the training churn rate, and
 counted in `notes`, so every model is scored on the same rows.
 """
@@ -52,6 +55,31 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
     #: (fold, cutoff, tier, model, metric, value): every model scored within the tiers our model assigns at t
     metrics_by_tier: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def fold_totals(self) -> pd.DataFrame:
+        """(fold, cutoff, model, predicted_total, actual_total, bias): the totals each fold's horizon held.
+
+        `bias` = predicted_total / actual_total (1 = the total is right; NaN when the actual total is 0). The
+        data of a predicted-vs-actual total plot, one point per fold and model.
+        """
+        cols = ["fold", "cutoff", "model", "predicted_total", "actual_total", "bias"]
+        if self.predictions.empty:
+            return pd.DataFrame(columns=cols)
+        g = self.predictions.groupby(["fold", "cutoff", "model"], sort=True)
+        out = g.agg(predicted_total=("pred_value", "sum"), actual_total=("actual_value", "sum")).reset_index()
+        actual = out["actual_total"].where(out["actual_total"] != 0)
+        return out.assign(bias=out["predicted_total"] / actual)[cols]
+
+    def bias_table(self) -> pd.DataFrame:
+        """Models as rows; one column of predicted/actual total per fold cutoff (ISO date), then `mean`."""
+        totals = self.fold_totals
+        if totals.empty:
+            return pd.DataFrame()
+        wide = totals.assign(cutoff=pd.to_datetime(totals["cutoff"]).dt.strftime("%Y-%m-%d")).pivot(
+            index="model", columns="cutoff", values="bias"
+        )
+        return wide.assign(mean=wide.mean(axis=1))
 
     @property
     def summary_by_tier(self) -> pd.DataFrame:
@@ -194,6 +222,7 @@ def run_backtest(
     preds: list[pd.DataFrame] = []
     notes: list[str] = []
     tier_rows: list[dict[str, object]] = []
+    seen: set[str] = set()  # a model note repeated on every fold is said once, on the first
     for fold, t in enumerate(cuts):
         train = build_training_set(tables, t, h, feature_config, label_config)
         evaluation = evaluation_rows(tables, t, h, feature_config, label_config)
@@ -236,6 +265,11 @@ def run_backtest(
                     btyd_ready = (tr_b, ev_b)
                 tr, ev = btyd_ready
             model = CustomerValueModel(h, cfg).fit(tr)
+            # The model's own notes (a short history without an embargo, capped interval ranks) belong to the fold.
+            notes += [
+                f"fold {fold} ({t.date()}) {name}: {n}" for n in model.notes_ if f"{name}: {n}" not in seen
+            ]
+            seen.update(f"{name}: {n}" for n in model.notes_)
             out = model.predict(ev[feature_columns(ev)])
             cols = model.output_columns
             pred = pd.DataFrame({"pred_value": out[cols[0]], "pred_churn_prob": out[cols[3]]})

@@ -3,8 +3,9 @@
 Table contract
     fit(training_set): one row per (customer_id, cutoff) from `features.training.build_training_set`: columns
         `customer_id`, `cutoff`, feature columns (float64; `profile_*` category), labels
-        `label_net_profit_{h}d`, `label_orders_{h}d`, `label_churned_{h}d` (others ignored). Validation,
-        interval residuals and churn calibration use the latest cutoffs (by time, never random rows).
+        `label_net_profit_{h}d`, `label_orders_{h}d`, `label_churned_{h}d` (others ignored). Early stopping,
+        interval residuals and churn calibration use the latest cutoffs (by time, never random rows), each
+        predicted by boosters fitted one horizon h earlier (`models.value.purged_slices`).
     predict(feature_table): one row per customer at one cutoff (e.g. `features.table.build_feature_table`,
         index customer_id); the feature columns must match the training contract (`check_contract` lists the
         problems; categories may arrive as strings and unseen categories score as missing). Returns a frame
@@ -182,10 +183,12 @@ class CustomerValueModel:
         bought = training_set[orders_col].to_numpy() > 0 if orders_col in training_set.columns else None
         self.contract_ = FeatureContract.from_frame(X)
         self.value_model_ = FutureValueModel(self.config).fit(
-            X, training_set[f"label_net_profit_{h}d"], cutoff=cutoff, bought=bought
+            X, training_set[f"label_net_profit_{h}d"], cutoff=cutoff, bought=bought, horizon_days=h
         )
-        self.churn_model_ = ChurnModel(self.config).fit(X, training_set[f"label_churned_{h}d"], cutoff=cutoff)
-        self.notes_ = [*self.value_model_.notes_, *self.churn_model_.notes_]
+        self.churn_model_ = ChurnModel(self.config).fit(
+            X, training_set[f"label_churned_{h}d"], cutoff=cutoff, horizon_days=h
+        )
+        self.notes_ = list(dict.fromkeys([*self.value_model_.notes_, *self.churn_model_.notes_]))
         self.training_cutoffs_ = [pd.Timestamp(c).date().isoformat() for c in np.sort(cutoff.unique())]
         self.n_training_rows_ = len(training_set)
         self.drift_reference_ = self._drift_reference(X)

@@ -6,11 +6,14 @@ Table contract
     predict_proba: X with the same feature columns (strings accepted for categories) -> (n, 2) float64 array,
              column 1 = calibrated P(churn within the horizon), same row order.
 
-Time semantics: the latest `validation_share` of distinct cutoffs is held out. The classifier is fitted on the
-earlier cutoffs (early stopping on the held-out slice) and the calibrator (isotonic or Platt) is fitted on the
-classifier's held-out predictions, i.e. on customers *later* than any it was fitted on, which is how the model
-is used in production. The classifier is not refitted afterwards, otherwise the calibrator would describe a
-different model. With a single cutoff nothing is later: the calibrator is fitted in-sample and `notes_` says so.
+Time semantics (`models.value.purged_slices`): early stopping watches one slice of late cutoffs, and the
+calibrator (isotonic or Platt) is fitted on a later slice, on the predictions of a classifier fitted only on
+cutoffs at least one horizon before it (an embargo: no calibration label window overlaps a fitted one). That is
+how the model is used in production: the last training labels end where the scored horizon starts. With
+`refit_full` and an embargo the final classifier is refitted on every cutoff with the same rounds and the
+calibrator is kept (as scikit-learn's CalibratedClassifierCV(ensemble=False) does), so it scores with the most
+recent behaviour; otherwise (no embargo possible, or no refit) the final classifier is the calibrated one. With a single cutoff nothing is later: the calibrator is
+fitted in-sample and `notes_` says so.
 
 Explainability: `booster_` is the classifier's booster (trimmed to its best iteration); exact TreeSHAP on it
 explains the *uncalibrated* log-odds. The calibrator is monotone, so the ranking and the sign of every
@@ -27,7 +30,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from models.config import ModelConfig
-from models.value import FeatureContract, fit_booster, lgbm_params, time_split
+from models.value import FeatureContract, fit_booster, lgbm_params, purged_slices
 
 _EPS = 1e-6
 
@@ -37,7 +40,8 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
 
     Fitted attributes: `contract_`, `booster_`, `calibrator_` (IsotonicRegression on the raw probability or
     LogisticRegression on the log-odds), `classes_` = [0, 1], `notes_`, and when cutoffs are given
-    `fit_cutoffs_` / `calibration_cutoffs_` (which cutoffs each part saw).
+    `fit_cutoffs_` / `calibration_cutoffs_` (the cutoffs of the classifier the calibrator was fitted on, and
+    the cutoffs it was fitted on; the final classifier also learns every cutoff when `refit_full`).
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -48,7 +52,11 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
         return self.config
 
     def fit(
-        self, X: pd.DataFrame, y: np.ndarray | pd.Series, cutoff: pd.Series | np.ndarray | None = None
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray | pd.Series,
+        cutoff: pd.Series | np.ndarray | None = None,
+        horizon_days: int | None = None,
     ) -> ChurnModel:
         cfg = self._cfg
         y = np.asarray(y, dtype=np.float64)
@@ -56,24 +64,30 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
             raise ValueError("the churn label must be 0/1 without missing values")
         self.contract_ = FeatureContract.from_frame(X)
         Xt = self.contract_.apply(X)
-        later = time_split(cutoff, cfg.validation_share) if cutoff is not None else np.zeros(len(y), bool)
+        slices = purged_slices(cutoff, len(y), horizon_days, cfg.validation_share)
         self.notes_: list[str] = []
         self.classes_ = np.array([0, 1])
-        if len(np.unique(y[~later])) < 2:
-            # One class before the calibration slice: fall back to fitting on everything.
-            later = np.zeros(len(y), dtype=bool)
+        if len(np.unique(y[slices.cal_fit])) < 2 or len(np.unique(y[slices.es_fit])) < 2:
+            # One class before a validation slice: fall back to fitting on everything.
+            slices = purged_slices(None, len(y), None, cfg.validation_share)
+            self.notes_.append("one churn class before the validation cutoffs: fitted without them")
         clf = lgb.LGBMClassifier(objective="binary", **lgbm_params(cfg, "churn"))
-        self.booster_, _ = fit_booster(clf, Xt, y.astype(int), later, cfg, refit=False)
-        if later.any():
-            cal_rows = later
+        # Refit only behind an embargo: then the calibrator learned the production gap (fitted labels end one
+        # horizon before the scored cutoff), which the refitted classifier has too. Without one, the calibrator
+        # keeps describing exactly the classifier it was fitted on.
+        refit = cfg.refit_full and slices.embargoed
+        self.booster_, held = fit_booster(clf, Xt, y.astype(int), slices, cfg, refit=refit)
+        if held is not None:
+            cal_rows = slices.cal_valid
         else:
-            cal_rows = np.ones(len(y), dtype=bool)
+            held, cal_rows = self.booster_, np.ones(len(y), dtype=bool)
             self.notes_.append("no later cutoff to calibrate on: calibrator fitted in-sample (optimistic)")
-        cuts = pd.to_datetime(pd.Series(np.asarray(cutoff))) if cutoff is not None else None
-        if cuts is not None:
-            self.fit_cutoffs_ = sorted(pd.Timestamp(c) for c in cuts[~later].unique())
+        if cutoff is not None:
+            cuts = pd.to_datetime(pd.Series(np.asarray(cutoff)))
+            fit_rows = slices.cal_fit if slices.cal_valid.any() else np.ones(len(y), dtype=bool)
+            self.fit_cutoffs_ = sorted(pd.Timestamp(c) for c in cuts[fit_rows].unique())
             self.calibration_cutoffs_ = sorted(pd.Timestamp(c) for c in cuts[cal_rows].unique())
-        raw = np.asarray(self.booster_.predict(Xt[cal_rows]), dtype=np.float64)
+        raw = np.asarray(held.predict(Xt[cal_rows]), dtype=np.float64)
         self.calibrator_ = self._fit_calibrator(raw, y[cal_rows], cfg.calibration)
         return self
 

@@ -60,18 +60,30 @@ class ModelConfig(BaseModel):
             model: the same customers repeat across cutoffs, so small leaves memorise them. Demo company, 3 folds,
             365 days: mean AUC 0.798 with 7 leaves / 200 rows / lr 0.05, 0.810 with lr 0.02 (persistence 0.798);
             31 leaves / 50 rows scored 0.809 vs 0.832 on the 2024-12 fold.
-        value_scale_correction: multiply the single value booster's leaf values by
-            sum(actual) / sum(predicted) on the held-out cutoffs (Huber estimates something between the median
-            and the mean, so it under-predicts right-skewed totals). Scaling every leaf keeps one booster whose
-            raw output is the prediction, so TreeSHAP stays additive in currency. Ignored for the hurdle model.
+        value_scale_correction: multiply the single value booster's leaf values by sum(actual) / sum(predicted)
+            (Huber estimates something between the median and the mean, so it under-predicts right-skewed
+            totals). Scaling every leaf keeps one booster whose raw output is the prediction, so TreeSHAP stays
+            additive in currency. Ignored for the hurdle model.
+        value_scale_basis: where that ratio is measured. "in_sample": on the training rows of the final booster
+            (the loss's own shrink, no label is held out, so nothing overlaps). "out_of_time": on the calibration
+            slice, predicted by boosters fitted one horizon earlier (the shrink times one horizon of drift of the
+            per-customer value). Demo company, folds 2024-06/09/12: mean bias 0.94 in-sample vs 0.67 out of time
+            (its value per customer fell from 2021 to 2023 and rose in 2024, so the drift measured one horizon
+            earlier has the wrong sign); see README "Model quality".
         early_stopping_rounds: stop when the validation loss has not improved for N rounds; None disables early
             stopping (then no validation slice is needed for the boosters).
-        validation_share: share of the latest distinct training cutoffs held out (by time, never random rows)
-            for early stopping, the interval residuals and the churn calibration. At least one cutoff is held
-            out when there are two or more.
-        refit_full: refit the value boosters on every cutoff with the early-stopped number of rounds, so the
-            most recent behaviour is learned too. The churn model is never refit: its calibrator must be
-            fitted on a later slice than the classifier saw.
+        validation_share: share k/n of the n distinct training cutoffs in each validation slice (at least one
+            cutoff): early stopping watches the k cutoffs before the latest k, and the total correction, the
+            conformal interval and the churn calibration use the latest k. Each slice is predicted by boosters
+            fitted only on cutoffs one horizon (the label horizon) before it, so no validated label overlaps a
+            fitted one (`models.value.purged_slices`); the cutoffs must therefore span more than one horizon.
+            Shorter histories shrink the slices, then share one, then (cutoffs within one horizon) hold out
+            without an embargo; each fallback is a note on the model, never silent.
+        refit_full: refit the final value and churn boosters on every cutoff with the early-stopped number of
+            rounds, so the most recent behaviour is learned too (the churn calibrator, fitted on the held-out
+            predictions of the same configuration one horizon earlier, is kept, as in scikit-learn's
+            CalibratedClassifierCV(ensemble=False); the churn classifier is refitted only when its calibration
+            slice is embargoed). Without it the final boosters are the calibration ones.
         interval_quantiles: (low, high) quantiles of the per-customer value interval (P10/P90).
         interval_bins: residual quantiles are computed per bin of the predicted value (Mondrian split conformal),
             so big customers get wide intervals and small ones narrow intervals.
@@ -99,6 +111,7 @@ class ModelConfig(BaseModel):
     lightgbm: LightGBMParams
     churn_lightgbm: LightGBMParams
     value_scale_correction: bool
+    value_scale_basis: Literal["in_sample", "out_of_time"]
     early_stopping_rounds: int | None = Field(gt=0)
     validation_share: float = Field(gt=0.0, lt=1.0)
     refit_full: bool

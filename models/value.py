@@ -3,8 +3,9 @@
 Table contract
     fit:     X = one row per (customer, cutoff), feature columns only (float64, `profile_*` pandas `category`
              or strings); y = `label_net_profit_{h}d` (signed currency: margin - returns - cost to serve in
-             [cutoff, cutoff + h)); `cutoff` = the row's cutoff (datetime64), used to hold out the latest
-             cutoffs for early stopping and interval residuals (split by time, never random rows);
+             [cutoff, cutoff + h)); `cutoff` = the row's cutoff (datetime64) and `horizon_days` = h, used to
+             hold out the latest cutoffs for early stopping and calibration behind an embargo of one horizon
+             (`purged_slices`: split by time, never random rows);
              `bought` (hurdle only) = 1 if the customer ordered in the horizon (`label_orders_{h}d > 0`).
     predict: X with the same feature columns (extra columns are ignored, category columns may be strings) ->
              float64 array of expected net profit over the horizon, same row order.
@@ -13,7 +14,7 @@ Two variants (`ModelConfig.value_model`):
 - "single": one `LGBMRegressor` on the signed target (objective "regression" = L2 or "huber"). Its one
   booster's raw output IS the prediction in currency, so exact TreeSHAP on `boosters_["value"]` is additive in
   currency: contributions + expected value = `predict(X)`. Explainable. Default (by backtest): Huber, with
-  the held-out total correction (`value_scale_correction`) folded into the booster's leaf values, so it stays
+  the total correction (`value_scale_correction`, `value_scale_basis`) folded into the booster's leaf values, so it stays
   one booster in currency.
 - "hurdle": P(buys) from an `LGBMClassifier`, E[net | buys] from an `LGBMRegressor` on buyers' net profit and
   E[net | no purchase] from an `LGBMRegressor` on the other rows (cost to serve and returns of customers who do
@@ -21,9 +22,14 @@ Two variants (`ModelConfig.value_model`):
   The cost to serve of buyers is folded into the buyers' model because the training set carries net profit, not
   a separate cost label. Each booster is explainable on its own (`boosters_`), the product is not additive.
 
-Interval (P10/P90 by default): split-conformal residual quantiles of the held-out (latest) cutoffs, computed
-per bin of the predicted value (Mondrian conformal), so whales get wide intervals and small customers narrow
-ones. `predict_interval(X) -> (low, high)`.
+Purged validation: early stopping watches one slice of late cutoffs and the total correction, the interval
+residuals (and the churn calibration, `models.churn`) use a later one; each is predicted by a booster fitted
+only on cutoffs at least one horizon earlier, so no validated label window overlaps a fitted one, and the gap
+between the last fitted labels and the predicted cutoff is the one the final model has at scoring time.
+
+Interval (P10/P90 by default): finite-sample split-conformal residual quantiles (rank ceil((n + 1) q)) of the
+calibration slice, computed per bin of the predicted value (Mondrian conformal), so whales get wide intervals
+and small customers narrow ones. `predict_interval(X) -> (low, high)`.
 """
 
 from __future__ import annotations
@@ -139,18 +145,132 @@ class FeatureContract:
         return found
 
 
-def time_split(cutoff: pd.Series | np.ndarray, share: float) -> np.ndarray:
-    """Boolean mask of the validation rows: the latest `share` of distinct cutoffs (at least one if >= 2).
+@dataclass(frozen=True)
+class PurgedSlices:
+    """Row masks of a purged time split of a multi-cutoff training set (see `purged_slices`).
 
-    Returns all-False when there is a single cutoff (nothing later to validate on).
+    - `es_fit` / `es_valid`: the early-stopping booster is fitted on `es_fit` and watches `es_valid`;
+    - `cal_fit` / `cal_valid`: the calibration booster (same rounds) is fitted on `cal_fit`; its predictions on
+      `cal_valid` give the total correction (leaf rescaling), the conformal residuals and the churn calibration.
+    When `embargoed`, every `es_valid` cutoff is at least one horizon after the last `es_fit` cutoff and every
+    `cal_valid` cutoff at least one horizon after the last `cal_fit` cutoff, so no validation label window
+    [v, v + h) overlaps a fitted one [c, c + h). `cutoffs` names the distinct cutoffs of each mask.
     """
-    cut = pd.to_datetime(pd.Series(np.asarray(cutoff)))
-    distinct = np.sort(cut.unique())
-    if len(distinct) < 2:
-        return np.zeros(len(cut), dtype=bool)
-    n_valid = min(len(distinct) - 1, max(1, int(round(share * len(distinct)))))
-    first_valid = distinct[len(distinct) - n_valid]
-    return (cut >= first_valid).to_numpy()
+
+    es_fit: np.ndarray
+    es_valid: np.ndarray
+    cal_fit: np.ndarray
+    cal_valid: np.ndarray
+    embargoed: bool
+    notes: tuple[str, ...]
+    cutoffs: dict[str, list[pd.Timestamp]]
+
+    def subset(self, rows: np.ndarray) -> PurgedSlices:
+        """The same split restricted to `rows` (a boolean mask), e.g. the buyers of a hurdle part."""
+        return PurgedSlices(
+            self.es_fit[rows],
+            self.es_valid[rows],
+            self.cal_fit[rows],
+            self.cal_valid[rows],
+            self.embargoed,
+            self.notes,
+            self.cutoffs,
+        )
+
+
+def _days(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    return int((b - a) / pd.Timedelta(days=1))
+
+
+def purged_slices(
+    cutoff: pd.Series | np.ndarray | None, n_rows: int, horizon_days: int | None, share: float
+) -> PurgedSlices:
+    """Split the rows by cutoff into fit and validation slices with an embargo of one horizon.
+
+    With the n distinct cutoffs d_1 < ... < d_n and k = max(1, round(share * n)) (at most n - 1):
+    1. separate slices: calibration = the latest k cutoffs, early stopping = the k before them; each is
+       validated by a booster fitted only on cutoffs c with c + h <= the slice's first cutoff (its labels end
+       before the slice's labels start). k shrinks down to 1 until the early-stopping booster has a cutoff to
+       fit on.
+    2. when the history is too short for that: one shared slice (the latest k cutoffs, k shrinking to 1) serves
+       early stopping and calibration, fitted on the cutoffs one horizon before it; a note says so.
+    3. when even that is impossible (the cutoffs span less than one horizon): the latest k cutoffs are held out
+       WITHOUT an embargo; the note says the labels overlap and the interval, total correction and churn
+       calibration are optimistic. Nothing is ever silently leaked.
+    A single cutoff (or none given) holds nothing out: everything is fitted in-sample.
+    """
+    none = np.zeros(n_rows, dtype=bool)
+    every = np.ones(n_rows, dtype=bool)
+    if cutoff is None:
+        return PurgedSlices(every, none, every, none, False, (), {})
+    if horizon_days is None:
+        raise ValueError("horizon_days is needed to embargo the validation cutoffs (labels span one horizon)")
+    cut = pd.to_datetime(pd.Series(np.asarray(cutoff))).reset_index(drop=True)
+    distinct = [pd.Timestamp(c) for c in np.sort(cut.unique())]
+    n = len(distinct)
+    if n < 2:
+        return PurgedSlices(every, none, every, none, False, (), {"fit": distinct})
+    h = pd.Timedelta(days=horizon_days)
+    k0 = min(n - 1, max(1, int(round(share * n))))
+
+    def before(first: pd.Timestamp) -> list[pd.Timestamp]:
+        return [c for c in distinct if c + h <= first]
+
+    def mask(cuts: list[pd.Timestamp]) -> np.ndarray:
+        return cut.isin(cuts).to_numpy()
+
+    notes: list[str] = []
+    plan: tuple[list, list, list, list] | None = None
+    embargoed = True
+    for k in range(k0, 0, -1):
+        if 2 * k >= n:
+            continue
+        cal, es = distinct[n - k :], distinct[n - 2 * k : n - k]
+        if before(es[0]):
+            plan = (before(es[0]), es, before(cal[0]), cal)
+            break
+    if plan is None:
+        for k in range(k0, 0, -1):
+            shared = distinct[n - k :]
+            if before(shared[0]):
+                plan = (before(shared[0]), shared, before(shared[0]), shared)
+                notes.append(
+                    f"history too short for separate embargoed slices: early stopping and calibration share "
+                    f"{len(shared)} cutoff(s) from {shared[0].date()}, validated by boosters fitted on "
+                    f"{len(plan[0])} cutoff(s) up to {plan[0][-1].date()} (embargo {horizon_days} days)"
+                )
+                break
+    if plan is None:
+        held, fitted = distinct[n - k0 :], distinct[: n - k0]
+        plan = (fitted, held, fitted, held)
+        embargoed = False
+        notes.append(
+            f"history too short for an embargo: the {n} training cutoffs span {_days(distinct[0], distinct[-1])} "
+            f"days, less than one {horizon_days}-day horizon before the latest; the held-out cutoffs from "
+            f"{held[0].date()} have labels overlapping the fitted ones, so early stopping, the total correction, "
+            "the interval and the churn calibration are optimistic (more history or a shorter horizon fixes it)"
+        )
+    es_fit, es_valid, cal_fit, cal_valid = plan
+    names = {"es_fit": es_fit, "es_valid": es_valid, "cal_fit": cal_fit, "cal_valid": cal_valid}
+    return PurgedSlices(
+        mask(es_fit), mask(es_valid), mask(cal_fit), mask(cal_valid), embargoed, tuple(notes), names
+    )
+
+
+def conformal_offsets(resid: np.ndarray, low_q: float, high_q: float) -> tuple[float, float, bool]:
+    """Finite-sample split-conformal (low, high) offsets of residuals y - pred, and whether they were capped.
+
+    With n residuals sorted r_(1) <= ... <= r_(n): high = r_(ceil((n + 1) * high_q)) and low =
+    r_(floor((n + 1) * low_q)), i.e. quantile levels ceil((n+1)q)/n, so that under exchangeability a new
+    residual falls in [low, high] with probability >= high_q - low_q. When n is too small for an order
+    statistic to exist (rank 0 or n + 1) the extreme residual is used and `capped` is True.
+    """
+    r = np.sort(np.asarray(resid, dtype=np.float64))
+    n = len(r)
+    k_hi = int(np.ceil((n + 1) * high_q - 1e-9))
+    k_lo = int(np.floor((n + 1) * low_q + 1e-9))
+    capped = k_hi > n or k_lo < 1
+    return float(r[max(k_lo, 1) - 1]), float(r[min(k_hi, n) - 1]), capped
 
 
 def lgbm_params(config: ModelConfig, part: str = "value") -> dict[str, object]:
@@ -184,51 +304,63 @@ def scale_booster(booster: lgb.Booster, factor: float) -> lgb.Booster:
         key, sep, rest = line.partition("=")
         if sep and key == "tree_sizes":
             continue  # byte sizes of the trees change; without them LightGBM parses the trees sequentially
-        if sep and key in ("leaf_value", "internal_value"):
-            values = np.array(rest.split(" "), dtype=np.float64) * factor
+        if sep and key in ("leaf_value", "internal_value") and rest.strip():
+            # A one-leaf tree (no split) has an empty internal_value line: nothing to scale there.
+            values = np.array(rest.split(), dtype=np.float64) * factor
             line = key + "=" + " ".join(repr(float(v)) for v in values)
         lines.append(line)
     return lgb.Booster(model_str="\n".join(lines) + "\n")
+
+
+def _trimmed(estimator: lgb.LGBMModel, rounds: int) -> lgb.Booster:
+    return lgb.Booster(model_str=estimator.booster_.model_to_string(num_iteration=rounds))
 
 
 def fit_booster(
     estimator: lgb.LGBMModel,
     X: pd.DataFrame,
     y: np.ndarray,
-    valid: np.ndarray,
+    slices: PurgedSlices,
     config: ModelConfig,
     refit: bool,
 ) -> tuple[lgb.Booster, lgb.Booster | None]:
-    """Fit with early stopping on the `valid` rows; return (final booster, held-out booster).
+    """Fit with purged early stopping; return (final booster, calibration booster).
 
-    Both are trimmed to the best iteration, so each holds exactly the trees that predict and TreeSHAP on it
-    reproduces `predict` (no hidden `best_iteration`). With `refit`, the final booster is refitted on every
-    row with the early-stopped number of rounds (the latest cutoffs are learned too) and the held-out booster
-    is the early-stopped one that never saw the `valid` rows (for honest residuals); without refit both are
-    the same booster. The held-out booster is None when nothing was held out.
+    1. Early stopping: fitted on `slices.es_fit`, watching `slices.es_valid` -> the number of rounds.
+    2. Calibration booster: the same rounds fitted on `slices.cal_fit` (the early-stopped booster itself when
+       the rows are the same); its predictions on `slices.cal_valid` are out of time by at least one horizon,
+       like the final model's at scoring time. None when nothing is held out for calibration.
+    3. Final booster: with `refit`, the same rounds on every row (the latest cutoffs are learned too);
+       without, the calibration booster itself (so a calibrator fitted on its output describes it).
+    Every booster is trimmed to its rounds, so TreeSHAP on it reproduces `predict` (no hidden
+    `best_iteration`).
     """
-    use_es = config.early_stopping_rounds is not None and valid.any() and (~valid).any()
+    rounds = int(estimator.n_estimators)
+    es_booster = None
+    use_es = config.early_stopping_rounds is not None and slices.es_valid.any() and slices.es_fit.any()
     if use_es:
+        fit_rows, watch = slices.es_fit, slices.es_valid
         estimator.fit(
-            X[~valid],
-            y[~valid],
-            eval_X=(X[valid],),
-            eval_y=(y[valid],),
+            X[fit_rows],
+            y[fit_rows],
+            eval_X=(X[watch],),
+            eval_y=(y[watch],),
             callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
         )
-        best = max(int(estimator.best_iteration_ or estimator.n_estimators), 1)
-        holdout = lgb.Booster(model_str=estimator.booster_.model_to_string(num_iteration=best))
-        if not refit:
-            return holdout, holdout
-        estimator.set_params(n_estimators=best)
-        estimator.fit(X, y)
-        return lgb.Booster(model_str=estimator.booster_.model_to_string(num_iteration=best)), holdout
+        rounds = max(int(estimator.best_iteration_ or estimator.n_estimators), 1)
+        es_booster = _trimmed(estimator, rounds)
+    estimator.set_params(n_estimators=rounds)
+    held = None
+    if slices.cal_valid.any() and slices.cal_fit.any():
+        if es_booster is not None and np.array_equal(slices.cal_fit, slices.es_fit):
+            held = es_booster
+        else:
+            estimator.fit(X[slices.cal_fit], y[slices.cal_fit])
+            held = _trimmed(estimator, rounds)
+    if held is not None and not refit:
+        return held, held
     estimator.fit(X, y)
-    final = lgb.Booster(
-        model_str=estimator.booster_.model_to_string(num_iteration=int(estimator.n_estimators))
-    )
-    held = final if valid.any() else None
-    return final, held
+    return _trimmed(estimator, rounds), held
 
 
 class FutureValueModel(BaseEstimator, RegressorMixin):
@@ -254,18 +386,20 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         y: np.ndarray | pd.Series,
         cutoff: pd.Series | np.ndarray | None = None,
         bought: np.ndarray | pd.Series | None = None,
+        horizon_days: int | None = None,
     ) -> FutureValueModel:
+        """Fit on rows of several cutoffs; `horizon_days` (the label horizon) sets the embargo when cutoffs
+        are given (see `purged_slices`)."""
         cfg = self._cfg
         self.contract_ = FeatureContract.from_frame(X)
         Xt = self.contract_.apply(X)
         y = np.asarray(y, dtype=np.float64)
         if np.isnan(y).any():
             raise ValueError("the value label has missing values")
-        if cutoff is None:
-            valid = np.zeros(len(y), dtype=bool)
-        else:
-            valid = time_split(cutoff, cfg.validation_share)
-        self.notes_: list[str] = []
+        valid = purged_slices(cutoff, len(y), horizon_days, cfg.validation_share)
+        self.slices_ = {k: [c.date().isoformat() for c in v] for k, v in valid.cutoffs.items()}
+        self.embargoed_ = valid.embargoed
+        self.notes_: list[str] = list(valid.notes)
         self.boosters_: dict[str, lgb.Booster] = {}
         self.net_if_none_const_: float | None = None
         self.kind_ = cfg.value_model
@@ -283,7 +417,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         return self
 
     # -- variants ------------------------------------------------------------------------------------------
-    def _fit_single(self, Xt: pd.DataFrame, y: np.ndarray, valid: np.ndarray, cfg: ModelConfig) -> None:
+    def _fit_single(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
         params = lgbm_params(cfg)
         if cfg.single_objective == "huber":
             alpha = cfg.huber_alpha
@@ -301,7 +435,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self._holdout[name] = held if held is not None else fitted[0]
 
     def _fit_hurdle(
-        self, Xt: pd.DataFrame, y: np.ndarray, bought: np.ndarray, valid: np.ndarray, cfg: ModelConfig
+        self, Xt: pd.DataFrame, y: np.ndarray, bought: np.ndarray, valid: PurgedSlices, cfg: ModelConfig
     ) -> None:
         params = lgbm_params(cfg)
         if bought.all() or not bought.any():
@@ -310,12 +444,14 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self._store("buy", fit_booster(clf, Xt, bought.astype(int), valid, cfg, cfg.refit_full))
         reg = lgb.LGBMRegressor(objective="regression", **params)
         self._store(
-            "net_if_buys", fit_booster(reg, Xt[bought], y[bought], valid[bought], cfg, cfg.refit_full)
+            "net_if_buys", fit_booster(reg, Xt[bought], y[bought], valid.subset(bought), cfg, cfg.refit_full)
         )
         none = ~bought
         if none.sum() >= _MIN_ROWS_SUBMODEL and np.ptp(y[none]) > 0:
             reg0 = lgb.LGBMRegressor(objective="regression", **params)
-            self._store("net_if_none", fit_booster(reg0, Xt[none], y[none], valid[none], cfg, cfg.refit_full))
+            self._store(
+                "net_if_none", fit_booster(reg0, Xt[none], y[none], valid.subset(none), cfg, cfg.refit_full)
+            )
         else:
             self.net_if_none_const_ = float(y[none].mean())
 
@@ -333,38 +469,44 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
 
     # -- interval ------------------------------------------------------------------------------------------
     def _scale_factor(self, actual: np.ndarray, pred: np.ndarray, cfg: ModelConfig) -> float:
-        """Held-out sum(actual) / sum(pred) for the single model, 1.0 when off or not meaningful."""
+        """sum(actual) / sum(pred) for the single model, 1.0 when off or not meaningful."""
         if self.kind_ != "single" or not cfg.value_scale_correction:
             return 1.0
         total_pred, total_actual = float(pred.sum()), float(actual.sum())
         if total_pred <= 0 or total_actual <= 0:
             return 1.0
         factor = total_actual / total_pred
-        # A factor far from 1 means the held-out slice is unlike the rest, not a loss-induced shrink.
+        # A factor far from 1 means the rows are unlike the rest, not a loss-induced shrink.
         if not 0.5 <= factor <= 2.0:
             self.notes_.append(f"held-out scale factor {factor:.2f} outside [0.5, 2]; not applied")
             return 1.0
         return factor
 
-    def _fit_interval(self, Xt: pd.DataFrame, y: np.ndarray, valid: np.ndarray, cfg: ModelConfig) -> None:
-        """Residual quantiles per predicted-value bin on the held-out cutoffs.
+    def _fit_interval(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
+        """Finite-sample conformal residual quantiles per predicted-value bin on the calibration slice.
 
-        With `refit_full` the final boosters have seen the held-out rows, so the held-out residuals come from
-        the early-stopped boosters fitted without them. With one cutoff only there is nothing held out:
-        in-sample residuals are used and a note says the interval is optimistic.
+        The residuals come from the calibration boosters (fitted at least one horizon before the calibration
+        cutoffs, see `purged_slices`), after the total correction (`value_scale_basis`: the final booster's
+        in-sample total ratio, or the calibration boosters' ratio on the calibration slice). With one cutoff
+        only there is nothing held out: in-sample residuals are used and a note says the interval is optimistic.
         """
-        if valid.any() and (~valid).any():
-            pred_v = self._predict_t(Xt[valid], self._holdout)
-            factor = self._scale_factor(y[valid], pred_v, cfg)
-            if factor != 1.0:
-                self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
-                self.scale_ = factor
-                pred_v = pred_v * factor
-            resid = y[valid] - pred_v
+        rows = valid.cal_valid
+        held_out = bool(rows.any() and (~rows).any())
+        if held_out:
+            pred_v = self._predict_t(Xt[rows], self._holdout)
         else:
             pred_v = self._predict_t(Xt)
-            resid = y - pred_v
             self.notes_.append("single cutoff: interval from in-sample residuals (optimistic)")
+        if cfg.value_scale_basis == "in_sample" or not held_out:
+            # The loss's own shrink of the total, measured on the rows the final booster was fitted on.
+            factor = self._scale_factor(y, self._predict_t(Xt), cfg)
+        else:
+            factor = self._scale_factor(y[rows], pred_v, cfg)
+        if factor != 1.0:
+            self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
+            self.scale_ = factor
+            pred_v = pred_v * factor
+        resid = (y[rows] if held_out else y) - pred_v
         n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
         edges = (
             np.unique(np.quantile(pred_v, np.linspace(0, 1, n_bins + 1)[1:-1]))
@@ -374,11 +516,19 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         bins = np.searchsorted(edges, pred_v, side="right")
         lo_q, hi_q = cfg.interval_quantiles
         offsets = np.zeros((len(edges) + 1, 2))
+        capped = 0
         for b in range(len(edges) + 1):
             r = resid[bins == b]
             if len(r) == 0:
                 r = resid
-            offsets[b] = np.quantile(r, [lo_q, hi_q])
+            low, high, cap = conformal_offsets(r, lo_q, hi_q)
+            offsets[b] = (low, high)
+            capped += int(cap)
+        if capped:
+            self.notes_.append(
+                f"{capped} interval bin(s) had too few residuals for the finite-sample conformal rank: "
+                "their extreme residual is used (coverage may fall short of the nominal level)"
+            )
         self.interval_edges_ = edges
         self.interval_offsets_ = offsets
 

@@ -106,7 +106,7 @@ def test_training_cutoffs() -> None:
 
 def test_training_set_eligibility_and_labels() -> None:
     as_of = pd.Timestamp("2024-10-01")  # cutoffs 2024-06-01 and 2024-07-01, horizon 90 days
-    lcfg = override("labels", horizon_days=90, n_cutoffs=2)
+    lcfg = override("labels", horizon_days=90, n_cutoffs=2, cutoff_step_months=1)
     got = build_training_set(small_tables(), as_of, 90, defaults().features, lcfg)
     keys = list(zip(got["customer_id"], got["cutoff"].dt.strftime("%Y-%m-%d"), strict=True))
     # C: cancelled before the cutoff and lapsed > 730 days; D: never ordered; B: first order on 2024-06-20.
@@ -124,6 +124,7 @@ def test_training_set_eligibility_rules_can_be_relaxed() -> None:
         "labels",
         horizon_days=90,
         n_cutoffs=2,
+        cutoff_step_months=1,
         exclude_cancelled=False,
         max_lapse_days=None,
         require_order_before_cutoff=False,
@@ -140,7 +141,7 @@ def test_training_set_eligibility_rules_can_be_relaxed() -> None:
 
 
 def test_training_rows_match_feature_table_at_each_cutoff() -> None:
-    lcfg = override("labels", horizon_days=90, n_cutoffs=2)
+    lcfg = override("labels", horizon_days=90, n_cutoffs=2, cutoff_step_months=1)
     got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, defaults().features, lcfg)
     for cutoff, part in got.groupby("cutoff"):
         feats = build_feature_table(small_tables(), cutoff, defaults().features)

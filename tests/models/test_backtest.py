@@ -221,3 +221,23 @@ def test_btyd_features_per_cutoff_with_failures_reported(monkeypatch):
     # expected revenue 20 x net margin rate 40 / 200; churn = 1 - P(alive).
     assert pred["pred_value"].tolist() == [pytest.approx(4.0)]
     assert pred["pred_churn_prob"].tolist() == [0.5]
+
+
+def test_fold_totals_and_bias_table_show_each_folds_total(tables):
+    result = run_backtest(tables, AS_OF, H, defaults().features, LABELS, FAST, baselines=("persistence",))
+    totals = result.fold_totals
+    assert set(totals["model"]) == {"model", "persistence"}
+    assert len(totals) == 2 * len(result.fold_cutoffs)
+    for (fold, model), part in result.predictions.groupby(["fold", "model"]):
+        row = totals[(totals["fold"] == fold) & (totals["model"] == model)].iloc[0]
+        assert row["predicted_total"] == pytest.approx(part["pred_value"].sum())
+        assert row["actual_total"] == pytest.approx(part["actual_value"].sum())
+        assert row["bias"] == pytest.approx(part["pred_value"].sum() / part["actual_value"].sum())
+    # The per-fold bias agrees with the tidy metric, and the table puts the folds beside their mean.
+    m = result.metrics[result.metrics["metric"] == "value_aggregate_bias"]
+    merged = totals.merge(m, on=["fold", "cutoff", "model"])
+    np.testing.assert_allclose(merged["bias"], merged["value"])
+    table = result.bias_table()
+    dates = [c.strftime("%Y-%m-%d") for c in result.fold_cutoffs]
+    assert list(table.columns) == [*dates, "mean"]
+    np.testing.assert_allclose(table["mean"], table[dates].mean(axis=1))

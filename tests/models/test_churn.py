@@ -47,7 +47,7 @@ def fit(calibration: str = "isotonic") -> ChurnModel:
     ts = synthetic()
     X = ts[["recency_days", "orders_count_90d", "profile_segment"]]
     cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, calibration=calibration)
-    return ChurnModel(cfg).fit(X, ts["label_churned_365d"], cutoff=ts["cutoff"])
+    return ChurnModel(cfg).fit(X, ts["label_churned_365d"], cutoff=ts["cutoff"], horizon_days=28)
 
 
 @pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
@@ -84,7 +84,10 @@ def test_string_categories_and_single_cutoff_note():
     np.testing.assert_allclose(model.predict_proba(as_str), model.predict_proba(test))
     one = synthetic(n=300, cutoffs=1)
     single = ChurnModel(override("models", lightgbm=FAST, churn_lightgbm=FAST)).fit(
-        one[["recency_days", "orders_count_90d", "profile_segment"]], one["label_churned_365d"], one["cutoff"]
+        one[["recency_days", "orders_count_90d", "profile_segment"]],
+        one["label_churned_365d"],
+        one["cutoff"],
+        28,
     )
     assert any("in-sample" in n for n in single.notes_)
     with pytest.raises(ValueError, match="0/1"):

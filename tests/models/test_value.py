@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from models.config import ModelConfig
-from models.value import FeatureContract, FutureValueModel, feature_columns, scale_booster, time_split
+from models.value import FeatureContract, FutureValueModel, feature_columns, purged_slices, scale_booster
 from tests.settings import defaults, override
 
 # The value boosters' defaults with fewer, faster rounds (for the churn booster too).
@@ -19,6 +19,10 @@ FAST = {
     "learning_rate": 0.1,
     "min_child_samples": 20,
 }
+
+
+# The synthetic labels are drawn independently per cutoff; a 28-day horizon lets monthly cutoffs be embargoed.
+H = 28
 
 
 def synthetic(n: int = 400, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
@@ -55,18 +59,26 @@ def fitted(kind: str = "single", **overrides) -> tuple[FutureValueModel, pd.Data
     cfg = override("models", value_model=kind, lightgbm=FAST, churn_lightgbm=FAST, **overrides)
     X = ts[feature_columns(ts)]
     model = FutureValueModel(cfg).fit(
-        X, ts["label_net_profit_365d"], cutoff=ts["cutoff"], bought=ts["label_orders_365d"] > 0
+        X,
+        ts["label_net_profit_365d"],
+        cutoff=ts["cutoff"],
+        bought=ts["label_orders_365d"] > 0,
+        horizon_days=H,
     )
     return model, ts
 
 
-def test_feature_columns_and_time_split():
+def test_feature_columns_and_purged_slices():
     ts = synthetic(n=5, cutoffs=4)
     assert feature_columns(ts) == ["profit_net_90d", "service_effort_hours_90d", "noise", "profile_segment"]
-    # 4 cutoffs x 0.25 -> the latest one is held out.
-    valid = time_split(ts["cutoff"], 0.25)
-    assert ts.loc[valid, "cutoff"].unique().tolist() == [pd.Timestamp("2024-04-01")]
-    assert not time_split(ts["cutoff"].iloc[:5], 0.5).any()  # one cutoff: nothing later
+    # 4 monthly cutoffs x 0.25 -> the latest one calibrates, the one before stops early; 28-day labels.
+    s = purged_slices(ts["cutoff"], len(ts), H, 0.25)
+    assert ts.loc[s.cal_valid, "cutoff"].unique().tolist() == [pd.Timestamp("2024-04-01")]
+    assert ts.loc[s.es_valid, "cutoff"].unique().tolist() == [pd.Timestamp("2024-03-01")]
+    assert ts.loc[s.es_fit, "cutoff"].max() == pd.Timestamp("2024-02-01")
+    assert ts.loc[s.cal_fit, "cutoff"].max() == pd.Timestamp("2024-03-01")
+    one = purged_slices(ts["cutoff"].iloc[:5], 5, H, 0.5)
+    assert not one.es_valid.any() and not one.cal_valid.any()  # one cutoff: nothing later
 
 
 @pytest.mark.parametrize("kind", ["single", "hurdle"])
@@ -167,7 +179,9 @@ def test_the_configured_seed_reaches_lightgbm():
 
     def fit(seed: int) -> np.ndarray:
         cfg = override("models", lightgbm={**FAST, "seed": seed}, value_scale_correction=False)
-        model = FutureValueModel(cfg).fit(X, y, cutoff=ts["cutoff"], bought=ts["label_orders_365d"] > 0)
+        model = FutureValueModel(cfg).fit(
+            X, y, cutoff=ts["cutoff"], bought=ts["label_orders_365d"] > 0, horizon_days=H
+        )
         return model.predict(ts)
 
     first = fit(3)
@@ -191,3 +205,28 @@ def test_scale_booster_is_exact_and_keeps_shap_additive():
     corrected, _ = fitted("single", single_objective="huber")
     # Huber shrinks toward the median of a right-skewed target; the held-out correction scales it up.
     assert corrected.scale_ > 1.0
+
+
+def test_in_sample_total_correction_is_the_final_boosters_own_ratio():
+    """value_scale_basis=in_sample: the factor is sum(y) / sum(pred) of the uncorrected final booster on its rows."""
+    plain, ts = fitted("single", single_objective="huber", value_scale_correction=False)
+    corrected, _ = fitted("single", single_objective="huber", value_scale_basis="in_sample")
+    expected = ts["label_net_profit_365d"].sum() / plain.predict(ts).sum()
+    assert corrected.scale_ == pytest.approx(expected, rel=1e-9)
+    np.testing.assert_allclose(corrected.predict(ts), expected * plain.predict(ts), rtol=1e-9)
+    # Out of time, the ratio is measured on the calibration slice instead: another number.
+    late, _ = fitted("single", single_objective="huber", value_scale_basis="out_of_time")
+    assert late.scale_ != pytest.approx(corrected.scale_, rel=1e-6)
+
+
+def test_scale_booster_keeps_one_leaf_trees():
+    """A tree without a split (a constant target after some rounds) has an empty internal_value line."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=200)})
+    booster = lgb.LGBMRegressor(n_estimators=3, min_child_samples=500, verbose=-1).fit(X, X["x"] * 2).booster_
+    assert (
+        "internal_value=\n" in booster.model_to_string() or "internal_value=\r" in booster.model_to_string()
+    )
+    np.testing.assert_allclose(scale_booster(booster, 3.0).predict(X), 3 * booster.predict(X), rtol=1e-12)
