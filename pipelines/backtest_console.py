@@ -70,6 +70,22 @@ def backtest_console_tables(result: BacktestResult, title: str) -> list[Table]:
     return tables
 
 
+def bias_console_table(result: BacktestResult) -> Table:
+    """Predicted / actual total per fold (models as rows, fold cutoffs as columns, then the mean): a fold whose
+    horizon runs into a seasonal peak or a trend shows as one low or high cell, which the mean would hide."""
+    wide = result.bias_table()
+    models = [m for m in ["model", *sorted(set(wide.index) - {"model"})] if m in wide.index]
+    t = Table(title="Backtest: predicted / actual total per fold", caption="1.000 = the total was right")
+    t.add_column("model")
+    for column in wide.columns:
+        t.add_column(str(column), justify="right")
+    for model in models:
+        row = [f"[bold]{model}[/]" if model == "model" else model]
+        row += ["" if not np.isfinite(v) else f"{v:.3f}" for v in wide.loc[model]]
+        t.add_row(*row)
+    return t
+
+
 def tier_console_table(
     result: BacktestResult, metrics: tuple[str, ...] = ("value_norm_gini", "churn_roc_auc")
 ) -> Table:
@@ -96,5 +112,7 @@ def print_backtest(result: BacktestResult, horizon_days: int, console: Console) 
     title = f"Backtest: {len(result.fold_cutoffs)} folds, horizon {horizon_days} days"
     for table in backtest_console_tables(result, title):
         console.print(table)
+    if not result.fold_totals.empty:
+        console.print(bias_console_table(result))
     if not result.metrics_by_tier.empty:
         console.print(tier_console_table(result))

@@ -49,6 +49,8 @@ def write_backtest(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
         "metrics": write_frame(result.metrics, out_dir / "backtest_metrics.csv"),
         "summary": write_frame(result.summary, out_dir / "backtest_summary.csv"),
     }
+    if not result.fold_totals.empty:
+        files["fold_totals"] = write_frame(result.fold_totals, out_dir / "backtest_fold_totals.csv")
     if not result.metrics_by_tier.empty:
         files["by_tier"] = write_frame(result.summary_by_tier, out_dir / "backtest_by_tier.csv")
     files.update(backtest_plots(result, out_dir))

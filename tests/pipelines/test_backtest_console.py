@@ -42,3 +42,25 @@ def test_backtest_tables_fit_80_columns_with_every_name_whole():
     for name in (*MODELS, *TABLE_METRICS):
         assert name in text, name
     assert "0.510" in text and "±0.010" in text  # mean over the three folds, and its std
+
+
+def test_bias_per_fold_is_printed_beside_the_mean():
+    """A seasonal miss shows as one fold's cell: each fold's predicted/actual total, then the mean."""
+    cutoffs = pd.to_datetime(["2024-06-01", "2024-09-01", "2024-12-01"])
+    predictions = pd.DataFrame(
+        [
+            {"fold": k, "cutoff": c, "model": m, "pred_value": p / 2, "actual_value": 50.0}
+            for k, c in enumerate(cutoffs)
+            for m, p in (("model", 95.0 + 30 * (k == 1)), ("persistence", 80.0))
+            for _ in range(2)  # two customers per fold and model
+        ]
+    )
+    base = _result()
+    result = BacktestResult(base.metrics, predictions, *(pd.DataFrame(),) * 3, list(cutoffs))
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    print_backtest(result, 365, console)
+    text = console.file.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    line = next(row for row in text.splitlines() if "│ model" in row and "1.250" in row)
+    assert "0.950" in line and f"{(0.95 * 2 + 1.25) / 3:.3f}" in line
+    assert "2024-09-01" in text
