@@ -225,6 +225,31 @@ def _group_of(name: str, registry: Mapping[str, FeatureSpec]) -> str:
     return MODEL_GROUP if spec is None else spec.group
 
 
+def top_groups(
+    values: np.ndarray, names: list[str], registry: Mapping[str, FeatureSpec], n: int
+) -> tuple[list[str], list[np.ndarray], np.ndarray, np.ndarray]:
+    """Per-feature contributions (rows x `names`) summed by feature group, and each row's top-n groups.
+
+    Returns (groups present in registry order then `model`, column positions of each group's features, the group
+    sums rows x groups, the top min(n, groups) group positions per row by absolute sum). `n` argmax passes instead
+    of a full sort: argmax returns the first maximum, so ties go to the earlier group.
+    """
+    rows = len(values)
+    group_of = [_group_of(name, registry) for name in names]
+    order = [g for g in (*GROUPS, MODEL_GROUP) if g in group_of]
+    members = [np.array([j for j, g in enumerate(group_of) if g == group]) for group in order]
+    sums = np.zeros((rows, len(order)))
+    for g, cols in enumerate(members):
+        sums[:, g] = values[:, cols].sum(axis=1)
+    slots = min(n, len(order))
+    top = np.empty((rows, slots), dtype=np.int64)
+    remaining = np.abs(sums)
+    for k in range(slots if rows else 0):
+        top[:, k] = np.argmax(remaining, axis=1)
+        remaining[np.arange(rows), top[:, k]] = -1.0
+    return order, members, sums, top
+
+
 def group_contributions(contrib: pd.DataFrame, registry: Mapping[str, FeatureSpec]) -> pd.DataFrame:
     """Contributions summed by feature group.
 
@@ -396,21 +421,8 @@ def top_reasons(
 
     rows = len(contrib)
     values = np.nan_to_num(contrib[names].to_numpy(dtype=np.float64), nan=0.0)
-    group_of = [_group_of(name, registry) for name in names]
-    order = [g for g in (*GROUPS, MODEL_GROUP) if g in group_of]
-    members_of = [np.array([j for j, g in enumerate(group_of) if g == group]) for group in order]
-    sums = np.zeros((rows, len(order)))
-    for g, cols in enumerate(members_of):
-        sums[:, g] = values[:, cols].sum(axis=1)
-    slots = min(n, len(order))
-    # `slots` argmax passes instead of a full sort: argmax returns the first maximum, so ties go to the
-    # earlier group.
-    top = np.empty((rows, slots), dtype=np.int64)
-    remaining = np.abs(sums)
-    for k in range(slots if rows else 0):
-        top[:, k] = np.argmax(remaining, axis=1)
-        remaining[np.arange(rows), top[:, k]] = -1.0
-    del remaining
+    order, members_of, sums, top = top_groups(values, names, registry, n)
+    slots = top.shape[1]
     target = "expected profit" if kind == "value" else "churn risk"
     row_ids = np.arange(rows)
 

@@ -48,8 +48,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from features.registry import GROUP_NOUNS, GROUPS, FeatureSpec, feature_spec, reason_words
-from models.explain import BASE_COLUMN, MODEL_GROUP
+from features.registry import GROUP_NOUNS, FeatureSpec, feature_spec, reason_words
+from models.explain import BASE_COLUMN, top_groups
 from models.tiers import TIER_DTYPE
 
 __all__ = ["contribution_deltas", "tier_transitions"]
@@ -68,15 +68,6 @@ def contribution_deltas(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     a = old.reindex(index=new.index, columns=columns).fillna(0.0).to_numpy(dtype=np.float64)
     b = new.reindex(columns=columns).fillna(0.0).to_numpy(dtype=np.float64)
     return pd.DataFrame(b - a, index=new.index.copy(), columns=columns)
-
-
-def _group_of(name: str, registry: Mapping[str, FeatureSpec]) -> str:
-    if name in registry:
-        return registry[name].group
-    try:
-        return feature_spec(name).group
-    except KeyError:
-        return MODEL_GROUP
 
 
 def _label_and_format(name: str, currency: str) -> tuple[str, str, bool]:
@@ -199,18 +190,8 @@ def _delta_sentences(
     names = [c for c in deltas.columns if c != BASE_COLUMN]
     rows = len(deltas)
     values = deltas[names].to_numpy(dtype=np.float64) if names else np.zeros((rows, 0))
-    group_of = [_group_of(c, registry) for c in names]
-    order = [g for g in (*GROUPS, MODEL_GROUP) if g in group_of]
-    members = [np.array([j for j, g in enumerate(group_of) if g == group]) for group in order]
-    sums = np.zeros((rows, len(order)))
-    for g, cols in enumerate(members):
-        sums[:, g] = values[:, cols].sum(axis=1)
-    slots = min(n, len(order))
-    top = np.empty((rows, slots), dtype=np.int64)
-    remaining = np.abs(sums)
-    for k in range(slots if rows else 0):
-        top[:, k] = np.argmax(remaining, axis=1)
-        remaining[np.arange(rows), top[:, k]] = -1.0
+    order, members, sums, top = top_groups(values, names, registry, n)
+    slots = top.shape[1]
     row_ids = np.arange(rows)
     out: dict[str, object] = {}
     for k in range(n):
