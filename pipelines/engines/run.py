@@ -17,7 +17,8 @@ Output set (`pipelines.outputs`): the scores (one row per customer, sorted by cu
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -75,6 +76,31 @@ def backend(engine: str, spark_master: str | None = None) -> Backend:
 
         return score_pandas
     raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+
+
+@contextmanager
+def _chunk_progress(console: Any, show: bool) -> Iterator[Any]:
+    """A progress bar of the chunks scored and the customers per second, yielding the engine's `progress`
+    callback (k, n, rows); None when not shown (the Spark engine reports no chunks to the driver)."""
+    if not show:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    t0 = time.perf_counter()
+    columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"))
+    with Progress(
+        *columns, TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console, transient=False
+    ) as progress:
+        task = progress.add_task("chunks", total=None, rate="")
+        done = {"customers": 0}
+
+        def tick(k: int, n: int, rows: int) -> None:
+            done["customers"] += rows
+            rate = done["customers"] / max(time.perf_counter() - t0, 1e-9)
+            progress.update(task, total=n, completed=k, rate=f"{rate:,.0f} customers/s")
+
+        yield tick
 
 
 def score_tables(
@@ -144,7 +170,6 @@ def run_score(
     import shutil
 
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pipelines.io import check_writable, data_fingerprint, write_frame, write_json
     from pipelines.outputs import (
@@ -216,7 +241,7 @@ def run_score(
     staged = {k: staging / p.name for k, p in paths.items()}
     try:
         t0 = time.perf_counter()
-        if engine == "spark":
+        with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info = score_tables(
                 engine,
                 tables,
@@ -226,41 +251,10 @@ def run_score(
                 cfg,
                 chunk,
                 staged["contributions"],
-                spark_master,
+                spark_master if engine == "spark" else None,
                 run_id,
+                tick,
             )
-        else:
-            with Progress(
-                TextColumn("scoring"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("chunks"),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=False,
-            ) as progress:
-                task = progress.add_task("chunks", total=None, rate="")
-                done = {"customers": 0}
-
-                def tick(k: int, n: int, rows: int) -> None:
-                    done["customers"] += rows
-                    rate = done["customers"] / max(time.perf_counter() - t0, 1e-9)
-                    progress.update(task, total=n, completed=k, rate=f"{rate:,.0f} customers/s")
-
-                scores, info = score_tables(
-                    engine,
-                    tables,
-                    as_of,
-                    bundle,
-                    version,
-                    cfg,
-                    chunk,
-                    staged["contributions"],
-                    None,
-                    run_id,
-                    tick,
-                )
         seconds = time.perf_counter() - t0
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         skipped = list(scores.attrs.get("skipped_rules", ()))
