@@ -212,6 +212,12 @@ def train(
     )
 
 
+HistoryOpt = Annotated[
+    Path | None,
+    typer.Option("--history", help="Score history directory (one as_of=YYYY-MM-DD/ partition per run)."),
+]
+
+
 @app.command()
 @_friendly
 def score(
@@ -244,11 +250,16 @@ def score(
         ),
     ] = False,
     tracking_uri: TrackingOpt = None,
+    history: HistoryOpt = None,
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
     from pipelines.engines.run import run_score
 
-    run_score(
+    if history is not None:
+        from pipelines.history import open_history
+
+        open_history(history, create=True)  # a foreign directory is refused before anything is loaded
+    result = run_score(
         data,
         as_of,
         out,
@@ -262,7 +273,13 @@ def score(
         strict=strict,
         allow_stale=allow_stale,
         tracking_uri=tracking_uri,
+        history=history,
     )
+    if history is not None and result.contributions_path is not None:
+        from pipelines.history import append_run
+
+        target = append_run(history, result.scores, result.contributions_path, result.manifest)
+        console.print(f"added to the score history: {target}")
 
 
 @app.command()
@@ -276,11 +293,25 @@ def report(
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
+    history: HistoryOpt = None,
 ) -> None:
     """HTML reports: a team page and one page per account manager with only their customers."""
     from pipelines.jobs import run_report
 
-    run_report(scores, out, data, mapping, config, console, tracking_uri)
+    run_report(scores, out, data, mapping, config, console, tracking_uri, history)
+
+
+@app.command("history")
+@_friendly
+def history_(
+    history: Annotated[
+        Path, typer.Option("--history", help="Score history directory written by `cvp score`.")
+    ],
+) -> None:
+    """List the runs of a score history: as-of, model version, horizon, counts by tier and status."""
+    from pipelines.history import run_history
+
+    run_history(history, console)
 
 
 @app.command()

@@ -47,6 +47,7 @@ SCORES_TEXT_COLUMNS = (
     "tier_reason",
     "rating",
     "flags",
+    "raw_tier",  # the run's own tier beside the reported one (pipelines.history.apply_stability)
 )
 #: Text columns named by prefix (reason sentences and the features they are about).
 SCORES_TEXT_PREFIXES = ("value_reason_", "churn_reason_")

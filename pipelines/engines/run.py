@@ -165,6 +165,7 @@ def run_score(
     strict: bool = False,
     allow_stale: bool = False,
     tracking_uri: str | None = None,
+    history: Path | None = None,
 ) -> ScoreRun:
     """The scoring job: load the registered model, validate the data, score in chunks, publish one output set."""
     import shutil
@@ -257,6 +258,11 @@ def run_score(
             )
         seconds = time.perf_counter() - t0
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
+        # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
+        from pipelines.history import apply_stability
+
+        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
+        # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
         manifest = {
             "run_id": run_id,

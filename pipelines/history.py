@@ -1,0 +1,402 @@
+"""The score history: every scoring run kept by as-of, stable tiers across runs, transitions between two runs.
+
+Layout of a history directory (`cvp score ... --history DIR`):
+
+    DIR/.cvp-history                  marker: a directory this product writes (any other non-empty one is refused)
+    DIR/as_of=YYYY-MM-DD/scores.parquet         the run's published scores (no personal columns)
+    DIR/as_of=YYYY-MM-DD/contributions.parquet  its exact value contributions (currency, `customer_id` + features)
+    DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, counts by tier and status
+
+One partition per as-of, written into a staging directory inside DIR and renamed into place
+(`pipelines.io.replace_path`): a rerun of the same as-of replaces its partition whole, so appending is idempotent,
+and a reader sees the old partition or the new one, never a mix. Hidden entries (staging directories of a killed
+run, an old partition being replaced) are never read and are removed by the next append.
+
+Runs of different horizons are never compared: stability, transitions and the report refuse (exit 2) when the two
+runs they would compare predict over different horizons. `cvp history` lists every run and says when horizons mix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.validation import StructuralError
+from pipelines import io
+
+__all__ = [
+    "HISTORY_MARKER",
+    "HistoryRun",
+    "append_run",
+    "apply_stability",
+    "check_same_horizon",
+    "list_runs",
+    "open_history",
+    "previous_run",
+    "read_run",
+    "run_history",
+    "transitions_between",
+]
+
+HISTORY_MARKER = ".cvp-history"
+SCORES_FILE = "scores.parquet"
+CONTRIB_FILE = "contributions.parquet"
+RUN_FILE = "run.json"
+_PARTITION = re.compile(r"^as_of=(\d{4}-\d{2}-\d{2})$")
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    """One run of the history (its `run.json` and where its files are)."""
+
+    as_of: str
+    run_id: str
+    model_version: str
+    horizon_days: int
+    tiers: dict[str, int]
+    statuses: dict[str, int]
+    stability_rule: str
+    path: Path
+
+
+def open_history(path: Path, create: bool) -> Path:
+    """The history directory, checked: ours (marker), or absent/empty when `create` (then marked).
+
+    Anything else exits 2: a file, a non-empty directory this product did not write (its files are left alone),
+    or, when not creating, a directory that does not exist.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise StructuralError(f"--history {path} is a file, not a history directory")
+    if path.is_dir() and (path / HISTORY_MARKER).is_file():
+        return path
+    if not create:
+        if not path.exists():
+            raise StructuralError(
+                f"--history {path} does not exist: run `cvp score ... --history {path}` first to start one"
+            )
+        raise StructuralError(
+            f"--history {path} is not a score history (no {HISTORY_MARKER} in it): give the directory "
+            "`cvp score --history` writes"
+        )
+    if path.is_dir() and any(path.iterdir()):
+        raise StructuralError(
+            f"--history {path} is not empty and is not a score history (no {HISTORY_MARKER} in it): choose a new "
+            "or empty directory; its files are left untouched"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    (path / HISTORY_MARKER).write_text("score history written by cvp; one as_of=YYYY-MM-DD/ per run\n")
+    return path
+
+
+def _read_run_info(folder: Path) -> HistoryRun:
+    run_file = folder / RUN_FILE
+    missing = [n for n in (RUN_FILE, SCORES_FILE, CONTRIB_FILE) if not (folder / n).is_file()]
+    if missing:
+        raise StructuralError(
+            f"history partition {folder} lacks {', '.join(missing)}: it was not written by `cvp score "
+            "--history`; remove it or rerun that as-of"
+        )
+    try:
+        info = json.loads(run_file.read_text(encoding="utf-8"))
+        as_of = str(info["as_of"])
+        run = HistoryRun(
+            as_of=as_of,
+            run_id=str(info["run_id"]),
+            model_version=str(info["model_version"]),
+            horizon_days=int(info["horizon_days"]),
+            tiers={str(k): int(v) for k, v in dict(info.get("tiers", {})).items()},
+            statuses={str(k): int(v) for k, v in dict(info.get("statuses", {})).items()},
+            stability_rule=str(info.get("stability_rule", "none")),
+            path=folder,
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
+    if f"as_of={as_of}" != folder.name:
+        raise StructuralError(f"history partition {folder} holds the run as of {as_of}: the names disagree")
+    return run
+
+
+def list_runs(history: Path) -> list[HistoryRun]:
+    """Every run of an existing history, oldest first (hidden entries ignored; anything foreign refused)."""
+    history = open_history(history, create=False)
+    runs = []
+    for entry in sorted(history.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir() or not _PARTITION.match(entry.name):
+            raise StructuralError(
+                f"--history {history} holds {entry.name!r}, which is not a run (as_of=YYYY-MM-DD/): a history "
+                "directory holds only what `cvp score --history` writes"
+            )
+        runs.append(_read_run_info(entry))
+    return runs
+
+
+def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:
+    """Refuse (exit 2) to compare runs of different horizons; `horizon_days` is the run being added, if any."""
+    seen = {r.horizon_days for r in runs} | ({horizon_days} if horizon_days is not None else set())
+    if len(seen) > 1:
+        detail = ", ".join(f"{r.as_of}: {r.horizon_days} days" for r in runs)
+        if horizon_days is not None:
+            detail += f"; this run: {horizon_days} days"
+        raise StructuralError(
+            f"{what} would compare runs of different horizons ({detail}); predictions over different horizons "
+            "are not comparable: keep one history per horizon"
+        )
+
+
+def read_run(run: HistoryRun, columns: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scores, contributions indexed by customer_id) of one run, ids as text."""
+    from pipelines.outputs import SCORES_SCHEMA
+
+    try:
+        scores = pd.read_parquet(run.path / SCORES_FILE, columns=list(columns) if columns else None)
+        contrib = pd.read_parquet(run.path / CONTRIB_FILE)
+    except Exception as exc:  # pyarrow raises its own types for damaged files
+        raise StructuralError(f"history run {run.as_of}: its files are not readable ({exc})") from exc
+    if columns is None:
+        scores = SCORES_SCHEMA.conform(scores, str(run.path / SCORES_FILE))
+    scores["customer_id"] = scores["customer_id"].astype("str")
+    if "customer_id" in contrib.columns:
+        contrib["customer_id"] = contrib["customer_id"].astype("str")
+        contrib = contrib.drop(columns=[c for c in ("run_id",) if c in contrib]).set_index("customer_id")
+    return scores, contrib
+
+
+def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:
+    """The latest run strictly before `as_of` (YYYY-MM-DD), or None."""
+    earlier = [r for r in runs if r.as_of < as_of]
+    return earlier[-1] if earlier else None
+
+
+def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizon_days: int) -> pd.DataFrame:
+    """The scores with `tier` = the reported tier under `tiers.stability` and `raw_tier` = this run's own tier.
+
+    Called by the scoring job before it publishes. Without a history the reported tier is the raw tier. With one,
+    `models.stability.stable_tiers` runs over the raw tiers of the history's runs before this as-of plus this run
+    (runs after it are not read: a backfill does not see the future). A customer whose reported tier differs
+    from the raw one gets a `tier_reason` saying so.
+    """
+    out = scores.copy(deep=False)  # copy-on-write: the caller's frame is not changed, no column copied
+    raw = out["tier"].astype("str")
+    out.insert(out.columns.get_loc("tier") + 1, "raw_tier", raw)
+    if history is None:
+        return out
+    from models.stability import stable_tiers
+
+    rule = cfg.tiers.stability
+    as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
+    runs = [r for r in list_runs(open_history(history, create=True)) if r.as_of < as_of]
+    check_same_horizon(runs, horizon_days, "tier stability")
+    if rule.rule == "none" or not runs:
+        return out
+    value_col = cfg.tiers.value_column.format(h=horizon_days)
+    frames = []
+    for run in runs:
+        past, _ = read_run(run, columns=None)
+        tier_col = "raw_tier" if "raw_tier" in past.columns else "tier"
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": past["customer_id"],
+                    "as_of": run.as_of,
+                    "tier": past[tier_col].astype("object"),
+                    value_col: past[value_col].astype("float64"),
+                }
+            )
+        )
+    frames.append(
+        pd.DataFrame(
+            {
+                "customer_id": out["customer_id"].astype("str"),
+                "as_of": as_of,
+                "tier": raw.astype("object"),
+                value_col: out[value_col].astype("float64"),
+            }
+        )
+    )
+    stable = stable_tiers(pd.concat(frames, ignore_index=True), rule, value_col)
+    now = stable[stable["as_of"] == as_of].set_index("customer_id")["reported_tier"]
+    reported = now.reindex(out["customer_id"].astype("str")).astype("object").to_numpy()
+    out["tier"] = pd.array(reported, dtype="str")
+    moved = (out["tier"] != raw).fillna(False).to_numpy(dtype=bool)
+    if moved.any():
+        note = (
+            "kept "
+            + out.loc[moved, "tier"]
+            + " by the stability rule ("
+            + rule.rule
+            + "); this run alone says "
+        ) + raw[moved]
+        out["tier_reason"] = out["tier_reason"].astype("str")
+        out.loc[moved, "tier_reason"] = note.astype("str")
+    return out
+
+
+def append_run(
+    history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
+) -> Path:
+    """Add a published run to the history: its partition is written beside the others and renamed into place.
+
+    `scores` and the contributions file are the run's published output set; `manifest` its manifest. A run of
+    the same as-of already there is replaced whole (idempotent). Returns the partition directory.
+    """
+    history = open_history(history, create=True)
+    list_runs(history)  # a damaged or foreign entry is reported before anything is written
+    for old in history.glob(".*"):  # left by a run killed while appending
+        if old.is_dir() and (old.name.startswith(".staging-") or ".old." in old.name):
+            shutil.rmtree(old, ignore_errors=True)
+    as_of = str(manifest["as_of"])
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+        raise ValueError(f"manifest as_of {as_of!r} is not a date")
+    stage = history / f".staging-{uuid.uuid4().hex}"
+    stage.mkdir()
+    try:
+        from pipelines.outputs import write_scores_parquet
+
+        write_scores_parquet(scores, stage / SCORES_FILE)
+        shutil.copyfile(contributions_path, stage / CONTRIB_FILE)
+        info = {
+            "as_of": as_of,
+            "run_id": manifest["run_id"],
+            "model_version": str(manifest["model_version"]),
+            "model_uri": manifest.get("model_uri"),
+            "horizon_days": int(manifest["horizon_days"]),
+            "customers_total": int(manifest["customers_total"]),
+            "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
+            "raw_tiers": (
+                {str(k): int(v) for k, v in scores["raw_tier"].value_counts().sort_index().items()}
+                if "raw_tier" in scores
+                else {}
+            ),
+            "statuses": {str(k): int(v) for k, v in manifest["statuses"].items()},
+            "stability_rule": str(
+                manifest.get("run_policy", {}).get("tiers", {}).get("stability", {}).get("rule", "none")
+            ),
+        }
+        io.write_json(info, stage / RUN_FILE)
+        target = history / f"as_of={as_of}"
+        io.replace_path(stage, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return target
+
+
+def run_history(history: Path, console: Any) -> list[HistoryRun]:
+    """`cvp history`: the runs as a table (as-of, model version, horizon, counts by tier and status)."""
+    from rich.table import Table
+
+    runs = list_runs(history)
+    if not runs:
+        console.print(f"the history {history} holds no run yet")
+        return runs
+    known = ("great", "good", "problem")
+    tiers = sorted({t for r in runs for t in r.tiers}, key=lambda t: (known.index(t) if t in known else 3, t))
+    statuses = sorted({s for r in runs for s in r.statuses})
+    from rich import box
+
+    table = Table(title=f"score history {history}", box=box.SIMPLE_HEAD)
+    table.add_column("as-of", no_wrap=True, min_width=10)
+    table.add_column("model", no_wrap=True)
+    table.add_column("horizon", no_wrap=True, justify="right")
+    table.add_column("stability", no_wrap=True)
+    for tier in tiers:
+        table.add_column(tier, no_wrap=True, justify="right")
+    table.add_column("statuses")
+    for r in runs:
+        table.add_row(
+            r.as_of,
+            r.model_version,
+            f"{r.horizon_days} d",
+            r.stability_rule,
+            *(f"{r.tiers.get(t, 0):,}" for t in tiers),
+            ", ".join(f"{s.replace('_', ' ')} {r.statuses.get(s, 0):,}" for s in statuses),
+        )
+    console.print(table)
+    horizons = sorted({r.horizon_days for r in runs})
+    if len(horizons) > 1:
+        console.print(
+            "[bold yellow]warning:[/] this history mixes horizons ("
+            + ", ".join(f"{h} days" for h in horizons)
+            + "): runs of different horizons are never compared (stability, transitions and reports refuse)"
+        )
+    return runs
+
+
+def transitions_between(
+    old: HistoryRun,
+    new_scores: pd.DataFrame,
+    new_contrib: pd.DataFrame,
+    new_horizon: int,
+    cfg: Any,
+    registry: Any,
+) -> pd.DataFrame:
+    """`models.transitions.tier_transitions` from a history run to a run's scores (the reported tiers).
+
+    The feature values the scores carry (the columns the tier and flag rules read) make the deltas say
+    "rose from 3 to 14"; other features are named with their amount only. Refuses runs of different horizons.
+    """
+    from models.transitions import tier_transitions
+
+    check_same_horizon([old], new_horizon, "the transitions")
+    old_scores, old_contrib = read_run(old)
+    h = new_horizon
+    index = "customer_id"
+    a = old_scores.set_index(index)
+    b = new_scores.assign(customer_id=new_scores[index].astype("str")).set_index(index)
+    moves = tier_transitions(
+        a,
+        b,
+        old_contrib,
+        new_contrib,
+        registry,
+        value_column=cfg.tiers.value_column.format(h=h),
+        churn_column=f"pred_churn_prob_{h}d",
+        currency=cfg.data.currency,
+        n_deltas=cfg.explain.n_reasons,
+        old_features=a,
+        new_features=b,
+    )
+    # what the actions of the report compare too: the flags and the owner of the older run
+    for col in ("flags", "account_manager_id"):
+        if col in a:
+            moves[f"old_{col}"] = a[col].reindex(moves.index).astype("str")
+    return moves
+
+
+def report_history(
+    history: Path, scores: pd.DataFrame, contrib: pd.DataFrame, manifest: dict, cfg: Any
+) -> Any:
+    """What `cvp report --history DIR` adds: the transitions from the run before this one, and tier counts over
+    the runs up to this one (this run counted from its scores when it is not in the history yet)."""
+    from features import feature_registry
+    from pipelines.reports.actions import HistoryReport
+
+    runs = list_runs(history)
+    horizon = int(manifest.get("horizon_days", cfg.labels.horizon_days))
+    as_of = str(manifest.get("as_of") or pd.Timestamp(scores["as_of"].iloc[0]).date().isoformat())
+    upto = [r for r in runs if r.as_of <= as_of]
+    check_same_horizon(upto, horizon, "the report's history sections")
+    previous = previous_run(upto, as_of)
+    transitions = None
+    if previous is not None:
+        registry = feature_registry(cfg.features)
+        transitions = transitions_between(previous, scores, contrib, horizon, cfg, registry)
+    counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
+    this = scores["tier"].dropna().astype(str).value_counts().sort_index()
+    counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
+    return HistoryReport(
+        transitions=transitions,
+        previous_as_of=None if previous is None else previous.as_of,
+        runs=counts,
+        rating_grades=[str(g) for g in cfg.tiers.rating.grades()],
+    )

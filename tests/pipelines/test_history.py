@@ -1,0 +1,202 @@
+"""The score history on real scoring runs: append (idempotent), listing, stability applied, transitions, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from features import feature_registry
+from pipelines.cli import app
+from pipelines.config import load_config
+from pipelines.history import list_runs, read_run, transitions_between
+
+AS_OFS = ("2024-11-01", "2024-12-01", "2025-01-01")
+
+
+def _score(trained, as_of: str, out: Path, history: Path, config: Path | None = None):
+    args = [
+        "score",
+        "--data",
+        str(trained.data),
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+        "--config",
+        str(config or trained.config),
+        "--history",
+        str(history),
+    ]
+    return CliRunner().invoke(app, args)
+
+
+@pytest.fixture(scope="module")
+def history_runs(trained, tmp_path_factory):
+    """Three monthly runs of the fixture's champion into one history (default rule: none)."""
+    root = tmp_path_factory.mktemp("history")
+    history = root / "history"
+    for as_of in AS_OFS:
+        res = _score(trained, as_of, root / f"scores-{as_of}.parquet", history)
+        assert res.exit_code == 0, res.output
+    return root, history
+
+
+def _files(history: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(history)): p.read_bytes() for p in sorted(history.rglob("*")) if p.is_file()}
+
+
+def test_history_partitions_one_per_as_of_and_rerun_is_idempotent(trained, history_runs):
+    root, history = history_runs
+    runs = list_runs(history)
+    assert [r.as_of for r in runs] == list(AS_OFS)
+    assert sorted(p.name for p in history.iterdir() if not p.name.startswith(".")) == [
+        f"as_of={a}" for a in AS_OFS
+    ]
+    before = _files(history)
+    res = _score(trained, AS_OFS[1], root / "again.parquet", history)  # the same as-of again
+    assert res.exit_code == 0, res.output
+    after = _files(history)
+    assert after == before  # replaced by an identical partition: nothing added, nothing changed
+    assert not [p for p in history.iterdir() if p.name.startswith((".staging-", ".as_of="))]
+    scores, contrib = read_run(runs[-1])
+    published = pd.read_parquet(root / f"scores-{AS_OFS[-1]}.parquet")
+    assert scores["run_id"].iloc[0] == published["run_id"].iloc[0]
+    assert len(scores) == len(published) and set(contrib.index) <= set(scores["customer_id"])
+    # without a stability rule the reported tier is the raw tier, and both are in the published scores
+    pd.testing.assert_series_equal(published["tier"], published["raw_tier"], check_names=False)
+    info = json.loads((runs[0].path / "run.json").read_text())
+    assert (
+        info["horizon_days"] == runs[0].horizon_days
+        and sum(info["statuses"].values()) == info["customers_total"]
+    )
+
+
+def test_cvp_history_lists_runs(history_runs):
+    _, history = history_runs
+    res = CliRunner().invoke(app, ["history", "--history", str(history)])
+    assert res.exit_code == 0, res.output
+    for as_of in AS_OFS:
+        assert as_of in res.output
+    assert "great" in res.output and "scored" in res.output
+
+
+def test_transitions_from_the_history_add_up(trained, history_runs):
+    """Old value + value deltas = new value within 1e-9, one model, on real scoring runs from the history."""
+    _, history = history_runs
+    runs = list_runs(history)
+    cfg = load_config(trained.config)
+    new_scores, new_contrib = read_run(runs[-1])
+    t = transitions_between(
+        runs[-2], new_scores, new_contrib, runs[-1].horizon_days, cfg, feature_registry(cfg.features)
+    )
+    both = t[(t["old_status"] == "scored") & (t["new_status"] == "scored")]
+    assert len(both) > 100 and not both["model_changed"].any()
+    amounts = both.filter(regex=r"^value_delta_amount_").fillna(0.0).sum(axis=1)
+    # the top deltas are the top groups; all groups together add up exactly
+    from models.transitions import contribution_deltas
+
+    old_contrib = read_run(runs[-2])[1]
+    deltas = contribution_deltas(old_contrib.reindex(both.index), new_contrib.reindex(both.index))
+    np.testing.assert_allclose(
+        both["old_value"] + deltas.sum(axis=1), both["new_value"], rtol=0, atol=1e-9 * 1000
+    )
+    assert (amounts.abs() <= both["value_change"].abs() + deltas.abs().sum(axis=1) + 1e-9).all()
+    assert both["value_delta_1"].notna().any()
+    assert both["value_delta_1"].str.contains("EUR").any()
+    # features the scores carry are said with their move ("rose from ... to ...")
+    assert both.filter(regex=r"^value_delta_\d$").stack().str.contains(r"(?:rose|fell) from").any()
+
+
+def test_stability_applied_with_history(trained, tmp_path):
+    """With rule consecutive (2 runs) a customer whose raw tier changes keeps the previous reported tier."""
+    cfg = yaml.safe_load(Path(trained.config).read_text())
+    cfg["tiers"] = {"stability": {"rule": "consecutive", "runs": 2}}
+    config = tmp_path / "consecutive.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    history = tmp_path / "history"
+    outs = []
+    for as_of in AS_OFS[:2]:
+        out = tmp_path / f"s-{as_of}.parquet"
+        res = _score(trained, as_of, out, history, config)
+        assert res.exit_code == 0, res.output
+        outs.append(pd.read_parquet(out).set_index("customer_id"))
+    first, second = outs
+    pd.testing.assert_series_equal(
+        first["tier"], first["raw_tier"], check_names=False
+    )  # a first run reports the raw tier
+    both = first.index.intersection(second.index)
+    a, b = first.loc[both], second.loc[both]
+    changed = (
+        a["raw_tier"].notna()
+        & b["raw_tier"].notna()
+        & (a["raw_tier"] != b["raw_tier"])
+        & (b["raw_tier"] != "problem")
+    )
+    assert changed.sum() > 0, "no raw tier changed between the runs: the test shows nothing"
+    # the raw tier changed once: the reported tier stays where it was
+    assert (b.loc[changed, "tier"] == a.loc[changed, "raw_tier"]).all()
+    assert b.loc[changed, "tier_reason"].str.contains("stability rule").all()
+    # a raw problem is reported at once
+    became_problem = (b["raw_tier"] == "problem") & a["raw_tier"].notna()
+    assert (b.loc[became_problem, "tier"] == "problem").all()
+    # the history records the reported tiers and the rule
+    runs = list_runs(history)
+    assert runs[-1].stability_rule == "consecutive"
+    assert runs[-1].tiers == b["tier"].value_counts().to_dict()
+
+
+def test_foreign_or_damaged_history_exits_2(trained, tmp_path, history_runs):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    res = _score(trained, AS_OFS[0], tmp_path / "s.parquet", foreign)
+    assert res.exit_code == 2 and "not a score history" in res.output
+    assert (foreign / "notes.txt").read_text() == "mine" and not (tmp_path / "s.parquet").exists()
+    res = CliRunner().invoke(app, ["history", "--history", str(foreign)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    res = CliRunner().invoke(app, ["history", "--history", str(tmp_path / "missing")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    # a partition without its files, and a stray file
+    _, history = history_runs
+    damaged = tmp_path / "damaged"
+    shutil.copytree(history, damaged)
+    (damaged / f"as_of={AS_OFS[0]}" / "contributions.parquet").unlink()
+    res = CliRunner().invoke(app, ["history", "--history", str(damaged)])
+    assert res.exit_code == 2 and "contributions.parquet" in res.output
+    stray = tmp_path / "stray"
+    shutil.copytree(history, stray)
+    (stray / "x.csv").write_text("a\n")
+    res = CliRunner().invoke(app, ["history", "--history", str(stray)])
+    assert res.exit_code == 2 and "x.csv" in res.output
+
+
+def test_mixed_horizons_are_refused(trained, tmp_path, history_runs):
+    _, history = history_runs
+    mixed = tmp_path / "mixed"
+    shutil.copytree(history, mixed)
+    run_file = mixed / f"as_of={AS_OFS[0]}" / "run.json"
+    info = json.loads(run_file.read_text())
+    info["horizon_days"] = 90
+    run_file.write_text(json.dumps(info))
+    res = CliRunner().invoke(app, ["history", "--history", str(mixed)])
+    assert res.exit_code == 0 and "mixes horizons" in res.output
+    cfg = yaml.safe_load(Path(trained.config).read_text())
+    cfg["tiers"] = {"stability": {"rule": "margin"}}
+    config = tmp_path / "margin.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    res = _score(trained, AS_OFS[1], tmp_path / "m.parquet", mixed, config)
+    assert res.exit_code == 2 and "different horizons" in res.output and "Traceback" not in res.output
+    runs = list_runs(mixed)
+    cfg_obj = load_config(trained.config)
+    new_scores, new_contrib = read_run(runs[-1])
+    from features.validation import StructuralError
+
+    with pytest.raises(StructuralError, match="different horizons"):
+        transitions_between(runs[0], new_scores, new_contrib, runs[-1].horizon_days, cfg_obj, {})
