@@ -133,6 +133,7 @@ def run_report(
     config: Path | None,
     console: Console,
     tracking_uri: str | None = None,
+    history: Path | None = None,
 ) -> Path:
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
@@ -162,8 +163,13 @@ def run_report(
         managers = loaded.tables.get("account_managers")
     report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
     t0 = time.perf_counter()
+    moves = None
+    if history is not None:  # score history (issue 15): this month's actions, transitions, tiers over runs
+        from pipelines.history import report_history
+
+        moves = report_history(history, scores, contrib, manifest, cfg)
     paths = build_reports(
-        scores, contrib, card, out, report_cfg, feature_registry(cfg.features), customers, managers
+        scores, contrib, card, out, report_cfg, feature_registry(cfg.features), customers, managers, moves
     )
     n_pages = len(paths.managers) + (1 if paths.unassigned else 0)
     console.print(

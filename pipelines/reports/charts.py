@@ -139,3 +139,29 @@ def rating_chart(counts: pd.DataFrame, tiers: list[str], colors: Mapping[str, st
     ax.legend(fontsize=8, frameon=False, ncols=len(tiers), loc="upper center", bbox_to_anchor=(0.5, -0.28))
     fig.tight_layout()
     return _svg(fig)
+
+
+def tier_history_chart(counts: pd.DataFrame, colors: Mapping[str, str]) -> Markup:
+    """Customers per tier over the runs of the score history (index: as-of text, one column per tier)."""
+    fig = _new_figure(6.4, 2.8)
+    ax = fig.add_subplot()
+    x = np.arange(len(counts.index))
+    for tier in counts.columns:
+        ax.plot(
+            x,
+            counts[tier].to_numpy(dtype="float64"),
+            marker="o",
+            color=colors.get(str(tier), "#888888"),
+            linewidth=2,
+            label=str(tier).capitalize(),
+        )
+    ax.set_xticks(x, [str(a) for a in counts.index], rotation=45 if len(x) > 6 else 0, ha="right")
+    ax.set_ylabel("Customers", fontsize=9)
+    ax.set_ylim(bottom=0)
+    _style_axes(ax)
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.8)
+    ax.legend(
+        fontsize=8, frameon=False, ncols=len(counts.columns), loc="upper center", bbox_to_anchor=(0.5, -0.3)
+    )
+    fig.tight_layout()
+    return _svg(fig)

@@ -40,6 +40,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipelines.io import atomic_directory
+from pipelines.reports.actions import HistoryReport, manager_actions, team_history
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
@@ -124,6 +125,7 @@ def build_reports(
     registry: Mapping[str, Any],
     customers: pd.DataFrame | None = None,
     account_managers: pd.DataFrame | None = None,
+    history: HistoryReport | None = None,
 ) -> ReportPaths:
     """Write the team page and one page per account manager into `out_dir` (created if missing).
 
@@ -169,6 +171,7 @@ def build_reports(
                 {"tier": t, "tier_class": css_token(t), "text": config.actions.get(t, "")} for t in tiers
             ],
             "status_counts": status_counts(not_scored, len(frame)),
+            "tier_history": team_history(history, tiers, config),  # aggregates only; None without a history
         }
 
         directory = manager_directory(pd.concat([frame, not_scored]), account_managers)
@@ -210,6 +213,7 @@ def build_reports(
                 rows=customer_rows(sub, h, interval, config, within, show_names=True),
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
+                month=manager_actions(history, sub, config),  # this manager's customers only
             )
 
         empty = frame.iloc[0:0]

@@ -200,3 +200,37 @@ def test_mixed_horizons_are_refused(trained, tmp_path, history_runs):
 
     with pytest.raises(StructuralError, match="different horizons"):
         transitions_between(runs[0], new_scores, new_contrib, runs[-1].horizon_days, cfg_obj, {})
+
+
+def test_report_reads_the_history(trained, history_runs, tmp_path):
+    """`cvp report --history`: actions on each manager page hold only that manager's customers; team transitions."""
+    import re
+
+    root, history = history_runs
+    scores_path = root / f"scores-{AS_OFS[-1]}.parquet"
+    out = tmp_path / "site"
+    args = ["report", "--scores", str(scores_path), "--out", str(out), "--config", str(trained.config)]
+    res = CliRunner().invoke(app, [*args, "--history", str(history)])
+    assert res.exit_code == 0, res.output
+    scores = pd.read_parquet(scores_path)
+    index = (out / "index.html").read_text()
+    assert 'class="transition-matrix"' in index and 'id="tier-history-chart"' in index
+    for as_of in AS_OFS:
+        assert as_of in index
+    pages = sorted(out.glob("manager-*.html"))
+    assert pages
+    shown_any = False
+    for page in pages:
+        html = page.read_text()
+        assert 'id="this-month"' in html and f"since the run of {AS_OFS[-2]}" in html
+        ids = set(re.findall(r'<tr class="customer" data-customer-id="([^"]+)"', html))
+        actions = set(re.findall(r'<tr class="action-row" data-customer-id="([^"]+)"', html))
+        assert actions <= ids, f"{page.name} shows another manager's customers in its actions"
+        shown_any |= bool(actions)
+    assert shown_any, "no action at all across the pages: the test shows nothing"
+    # the same run reported without a history: no history section
+    plain = tmp_path / "plain"
+    res = CliRunner().invoke(app, ["report", "--scores", str(scores_path), "--out", str(plain)])
+    assert res.exit_code == 0, res.output
+    assert 'id="transitions"' not in (plain / "index.html").read_text()
+    assert len(scores) > 0

@@ -1,0 +1,202 @@
+"""What the score history adds to the reports: "This month's actions" per manager, transitions and tier counts.
+
+Inputs (built by the report job from the history, `pipelines.history`; this module reads frames only):
+
+- `HistoryReport.transitions`: `models.transitions.tier_transitions` between the previous run and this one
+  (index `customer_id`; `old_tier`, `new_tier`, `old_rating`, `new_rating`, `old_churn_prob`, `new_churn_prob`,
+  `value_change`, `value_delta_1..n`), plus `old_flags` and `old_account_manager_id` of the previous run; None when
+  the history holds no earlier run.
+- `HistoryReport.previous_as_of`: that run's as-of; `HistoryReport.runs`: tier counts per run, oldest first
+  (`as_of`, `tiers`), this run included.
+
+A manager page gets only the rows of that manager's own customers (the `sub` frame of the page: the customers the
+manager owns in this run); the team page gets aggregates only (counts, no customer id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from pipelines.reports.config import ReportConfig
+from pipelines.reports.phrases import css_token, is_blank, money
+
+MANAGER_DEPARTED = "manager_departed"
+AT_RISK = "at_risk"
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    transitions: pd.DataFrame | None
+    previous_as_of: str | None
+    runs: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    rating_grades: Sequence[str] = ()  # worst to best (`models.tiers.RatingConfig.grades`)
+
+
+def _has(flags: pd.Series, flag: str) -> pd.Series:
+    return flags.fillna("").astype(str).str.split(";").map(lambda xs: flag in xs).astype(bool)
+
+
+def _text(value: Any) -> str:
+    return "" if is_blank(value) or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _points(prob: Any) -> str:
+    return "" if pd.isna(prob) else f"{100 * float(prob):.0f}%"
+
+
+def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str, str]:
+    change = rec.get("value_change")
+    return {
+        "customer_id": str(rec["customer_id"]),
+        "name": name,
+        "old_tier": _text(rec.get("old_tier")),
+        "new_tier": _text(rec.get("new_tier")),
+        "new_tier_class": css_token(_text(rec.get("new_tier")) or "none"),
+        "old_rating": _text(rec.get("old_rating")),
+        "new_rating": _text(rec.get("new_rating")),
+        "old_churn": _points(rec.get("old_churn_prob")),
+        "new_churn": _points(rec.get("new_churn_prob")),
+        "value_change": ""
+        if pd.isna(change)
+        else ("+" if change > 0 else "") + money(float(change), currency),
+        "why": why,
+    }
+
+
+def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: ReportConfig) -> dict | None:
+    """The "This month's actions" lists of one manager page, from that page's own customers only; None without
+    a history (the page is then as without one)."""
+    if history is None:
+        return None
+    out: dict[str, Any] = {"previous_as_of": history.previous_as_of or "", "groups": [], "first_run": False}
+    if history.transitions is None:
+        out["first_run"] = True
+        return out
+    ids = sub["customer_id"].astype(str)
+    t = history.transitions.reindex(pd.Index(ids, name="customer_id")).reset_index(drop=True)
+    t = t.assign(
+        customer_id=ids.to_numpy(),
+        _name=sub["customer_name"].astype(str).to_numpy() if "customer_name" in sub else "",
+        _flags=sub["flags"].to_numpy(),
+        _manager=sub["manager"].astype(str).to_numpy() if "manager" in sub else "",
+        _tier_reason=sub["tier_reason"].to_numpy() if "tier_reason" in sub else None,
+        _churn_reason=sub["churn_reason_1"].to_numpy() if "churn_reason_1" in sub else None,
+    )
+    seen = t["old_status"].astype(str) == "scored"
+    new_flags, old_flags = t["_flags"], t.get("old_flags", pd.Series("", index=t.index))
+    at_risk_now = (t["new_tier"] == "great") & _has(new_flags, AT_RISK)
+    at_risk_before = (t["old_tier"] == "great") & _has(old_flags, AT_RISK)
+    became_problem = (t["new_tier"] == "problem") & t["old_tier"].isin(["great", "good"])
+    departed = _has(new_flags, MANAGER_DEPARTED) & ~_has(old_flags, MANAGER_DEPARTED)
+    old_owner = t.get("old_account_manager_id", pd.Series(pd.NA, index=t.index)).astype(str)
+    moved = seen & old_owner.notna() & (old_owner.fillna("") != t["_manager"].fillna(""))
+    grades = list(history.rating_grades)
+    rank = {g: i for i, g in enumerate(grades)}
+    old_r = t["old_rating"].map(lambda g: rank.get(str(g), np.nan)).astype(float)
+    new_r = t["new_rating"].map(lambda g: rank.get(str(g), np.nan)).astype(float)
+    upgraded = (new_r > old_r).fillna(False)
+    cur = config.currency
+
+    def rows(mask: pd.Series, why: Any) -> list[dict[str, str]]:
+        chosen = t[mask.fillna(False).to_numpy(dtype=bool)].sort_values(
+            ["value_change", "customer_id"], ascending=[True, True], kind="mergesort"
+        )
+        return [_row(rec, _text(rec["_name"]), cur, why(rec)) for rec in chosen.to_dict("records")]
+
+    def delta_reason(rec: Mapping[str, Any]) -> str:
+        parts = [_text(rec.get("_tier_reason")).replace("_", " "), _text(rec.get("value_delta_1"))]
+        return "; ".join(p for p in parts if p)
+
+    groups = [
+        (
+            "at-risk",
+            "Great customers newly at risk of leaving",
+            "Get in touch this month: their risk of leaving has crossed the alert line.",
+            rows(at_risk_now & ~at_risk_before & seen, lambda r: _text(r.get("_churn_reason"))),
+        ),
+        (
+            "became-problem",
+            "Customers who became problems",
+            "They were good or great last time; the main change since then is said beside each one.",
+            rows(became_problem & seen, delta_reason),
+        ),
+        (
+            "manager-left",
+            "Customers whose account manager left or changed",
+            "Introduce yourself: customers often bond with a person, not the company.",
+            rows(
+                (departed | moved) & seen,
+                lambda r: (
+                    "their previous account manager left the company recently"
+                    if MANAGER_DEPARTED in _text(r.get("_flags")).split(";")
+                    else "moved to you from another account manager since the last run"
+                ),
+            ),
+        ),
+        (
+            "thank-you",
+            "Rating upgrades worth a thank-you",
+            "Their rating went up since the last run: a personal thank-you keeps it there.",
+            rows(
+                upgraded & seen,
+                lambda r: f"rating {_text(r.get('old_rating'))} → {_text(r.get('new_rating'))}",
+            ),
+        ),
+    ]
+    out["groups"] = [{"key": k, "title": ti, "advice": a, "rows": r} for k, ti, a, r in groups]
+    out["total"] = sum(len(g["rows"]) for g in out["groups"])
+    return out
+
+
+def team_history(history: HistoryReport | None, tiers: list[str], config: ReportConfig) -> dict | None:
+    """The team page's transition matrix (old tier x new tier counts) and tier counts over the runs (a chart)."""
+    if history is None:
+        return None
+    from pipelines.reports.charts import tier_history_chart
+
+    out: dict[str, Any] = {"previous_as_of": history.previous_as_of or "", "matrix": None}
+    if history.transitions is not None:
+        t = history.transitions
+        old = t["old_tier"].astype(object).where(t["old_tier"].notna(), "not scored")
+        new = t["new_tier"].astype(object).where(t["new_tier"].notna(), "not scored")
+        old = old.where(t["presence"] != "new", "new customer")
+        new = new.where(t["presence"] != "gone", "gone")
+        found = set(t["old_tier"].dropna().astype(str)) | set(t["new_tier"].dropna().astype(str))
+        known = [*tiers, *sorted(found - set(tiers))]
+        row_labels = [*known, "not scored", "new customer"]
+        col_labels = [*known, "not scored", "gone"]
+        counts = pd.crosstab(old, new).reindex(index=row_labels, columns=col_labels, fill_value=0)
+        counts = counts.loc[counts.sum(axis=1) > 0, counts.sum(axis=0) > 0]
+        out["matrix"] = {
+            "columns": [{"label": c, "tier_class": css_token(c)} for c in counts.columns],
+            "rows": [
+                {
+                    "label": r,
+                    "tier_class": css_token(r),
+                    "cells": [
+                        {"count": int(v), "same": r == c and r in known}
+                        for c, v in zip(counts.columns, counts.loc[r], strict=True)
+                    ],
+                    "total": int(counts.loc[r].sum()),
+                }
+                for r in counts.index
+            ],
+            "moved": int(sum(counts.loc[r, c] for r in counts.index for c in counts.columns if r != c)),
+        }
+    runs = list(history.runs)
+    table = pd.DataFrame([{"as_of": r["as_of"], **dict(r["tiers"])} for r in runs]).fillna(0)
+    shown = [t for t in tiers if t in table] + [t for t in table.columns if t not in tiers and t != "as_of"]
+    out["runs"] = [
+        {"as_of": r["as_of"], "counts": [int(dict(r["tiers"]).get(t, 0)) for t in shown]} for r in runs
+    ]
+    out["run_tiers"] = shown
+    out["chart"] = (
+        tier_history_chart(table.set_index("as_of")[shown], config.tier_colors) if len(runs) else Markup("")
+    )
+    return out

@@ -1,0 +1,65 @@
+"""Reports that read the score history: this month's actions per manager (their customers only), team transitions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipelines.config import load_config
+from pipelines.reports import build_reports
+from tests.pipelines.history_fixtures import owner_of, page_rows, previous_run_history
+from tests.pipelines.report_fixtures import demo_report_inputs
+
+GROUPS = ("at-risk", "became-problem", "manager-left", "thank-you")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    data = demo_report_inputs(60, 3, seed=5)
+    history, expected = previous_run_history(data)
+    root = tmp_path_factory.mktemp("history-site")
+    args = (data["scores"], data["value_contrib"], data["model_card"])
+    kwargs = dict(customers=data["customers"], account_managers=data["account_managers"])
+    cfg = load_config().report
+    with_history = build_reports(*args, root / "with", cfg, data["registry"], **kwargs, history=history)
+    without = build_reports(*args, root / "without", cfg, data["registry"], **kwargs)
+    return data, expected, with_history, without
+
+
+def test_each_action_group_lists_its_customer_on_the_owner_page_only(site):
+    data, expected, paths, _ = site
+    pages = {m: p.read_text() for m, p in paths.managers.items()}
+    for key in GROUPS:
+        cid, owner = owner_of(expected, key)
+        assert cid in page_rows(pages[owner], key), f"{key}: {cid} missing on {owner}'s page"
+        for other, html in pages.items():
+            if other != owner:
+                assert cid not in html, f"{cid} of {owner} shows on {other}'s page"
+    became = pages[owner_of(expected, "became-problem")[1]]
+    m = re.search(r'id="this-month-became-problem">.*?<td class="why">([^<]*)</td>', became, re.S)
+    assert m is not None and "EUR" in m[1], "a new problem customer comes with the change that explains it"
+
+
+def test_manager_actions_hold_only_that_managers_customers(site):
+    data, _, paths, _ = site
+    scores = data["scores"]
+    for manager, path in paths.managers.items():
+        html = path.read_text()
+        assert 'id="this-month"' in html
+        mine = set(scores.loc[scores["account_manager_id"] == manager, "customer_id"])
+        shown = set(re.findall(r'<tr class="action-row" data-customer-id="([^"]+)"', html))
+        assert shown and shown <= mine, manager
+
+
+def test_team_page_has_matrix_and_tier_chart_and_no_customer(site):
+    _, _, paths, without = site
+    index = paths.index.read_text()
+    assert 'id="transitions"' in index and 'class="transition-matrix"' in index
+    assert re.search(r'<figure class="chart" id="tier-history-chart">\s*<svg', index)
+    assert "2024-12-01" in index
+    assert re.search(r"\bC\d{4}\b", index) is None  # aggregates only
+    plain = without.index.read_text()
+    assert 'id="transitions"' not in plain
+    for path in without.managers.values():
+        assert 'id="this-month"' not in path.read_text()
