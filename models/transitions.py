@@ -131,14 +131,33 @@ def _signed(amount: float, kind: str, currency: str) -> str:
     return ("+" if amount > 0 else "-") + f"{text} {currency}".rstrip()
 
 
-def _feature_value(frame: pd.DataFrame | None, name: str, ids: pd.Index) -> np.ndarray | None:
-    """The feature's values for `ids` (float64, or objects for categories and text); None when not given."""
-    if frame is None or name not in frame.columns:
-        return None
-    series = frame[name].reindex(ids)
-    if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    return series.astype(object).where(series.notna(), None).to_numpy(dtype=object)
+class _FeatureValues:
+    """A feature frame's values by row of the deltas: the ids are looked up once (not once per feature and
+    group), and each feature column is converted once (float64, or objects for categories and text)."""
+
+    def __init__(self, frame: pd.DataFrame | None, ids: pd.Index) -> None:
+        self.frame = frame
+        self.pos = None if frame is None else frame.index.get_indexer(ids)
+        self.columns: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, rows: np.ndarray) -> np.ndarray | None:
+        """The feature's values for the delta rows `rows` (positions); None when the feature is not given."""
+        if self.frame is None or self.pos is None or name not in self.frame.columns:
+            return None
+        column = self.columns.get(name)
+        if column is None:
+            series = self.frame[name]
+            if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(
+                series.dtype, pd.CategoricalDtype
+            ):
+                column = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                column = series.astype(object).where(series.notna(), None).to_numpy(dtype=object)
+            self.columns[name] = column
+        at = self.pos[rows]
+        values = column[np.maximum(at, 0)] if len(column) else np.full(len(at), np.nan, dtype=column.dtype)
+        values[at < 0] = np.nan if values.dtype != object else None  # a customer the frame does not have
+        return values
 
 
 def _rounded(values: np.ndarray, spec: str) -> np.ndarray:
@@ -193,6 +212,8 @@ def _delta_sentences(
     order, members, sums, top = top_groups(values, names, registry, n)
     slots = top.shape[1]
     row_ids = np.arange(rows)
+    old_values = _FeatureValues(old_features, deltas.index)
+    new_values = _FeatureValues(new_features, deltas.index)
     out: dict[str, object] = {}
     for k in range(n):
         sentence = np.full(rows, None, dtype=object)
@@ -215,9 +236,8 @@ def _delta_sentences(
                     chosen = lead == j
                     rows_j = in_group[chosen]
                     label, spec, money = _label_and_format(names[j], currency)
-                    ids = deltas.index[rows_j]
-                    before = _feature_value(old_features, names[j], ids)
-                    after = _feature_value(new_features, names[j], ids)
+                    before = old_values.get(names[j], rows_j)
+                    after = new_values.get(names[j], rows_j)
                     said = _each(
                         _signed_rounded(total[rows_j], kind), partial(_signed, kind=kind, currency=currency)
                     )

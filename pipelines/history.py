@@ -154,22 +154,33 @@ def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, wha
         )
 
 
-def read_run(run: HistoryRun, columns: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_run(run: HistoryRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, contributions indexed by customer_id) of one run, ids as text."""
     from pipelines.outputs import SCORES_SCHEMA
 
     try:
-        scores = pd.read_parquet(run.path / SCORES_FILE, columns=list(columns) if columns else None)
+        scores = pd.read_parquet(run.path / SCORES_FILE)
         contrib = pd.read_parquet(run.path / CONTRIB_FILE)
     except Exception as exc:  # pyarrow raises its own types for damaged files
         raise StructuralError(f"history run {run.as_of}: its files are not readable ({exc})") from exc
-    if columns is None:
-        scores = SCORES_SCHEMA.conform(scores, str(run.path / SCORES_FILE))
+    scores = SCORES_SCHEMA.conform(scores, str(run.path / SCORES_FILE))
     scores["customer_id"] = scores["customer_id"].astype("str")
     if "customer_id" in contrib.columns:
         contrib["customer_id"] = contrib["customer_id"].astype("str")
         contrib = contrib.drop(columns=[c for c in ("run_id",) if c in contrib]).set_index("customer_id")
     return scores, contrib
+
+
+def _read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
+    """Only `columns` of a run's scores (the tier history needs three of them, not the reason sentences)."""
+    try:
+        scores = pd.read_parquet(run.path / SCORES_FILE, columns=columns)
+    except Exception as exc:  # a damaged file, or one without the columns
+        raise StructuralError(
+            f"history run {run.as_of}: cannot read {columns} from its scores ({exc})"
+        ) from exc
+    scores["customer_id"] = scores["customer_id"].astype("str")
+    return scores
 
 
 def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:
@@ -202,8 +213,8 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     value_col = cfg.tiers.value_column.format(h=horizon_days)
     frames = []
     for run in runs:
-        past, _ = read_run(run, columns=None)
-        tier_col = "raw_tier" if "raw_tier" in past.columns else "tier"
+        past = _read_columns(run, ["customer_id", "raw_tier", value_col])
+        tier_col = "raw_tier"
         frames.append(
             pd.DataFrame(
                 {

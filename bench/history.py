@@ -1,0 +1,130 @@
+"""Benchmark: transitions between two runs (`models.transitions.tier_transitions`) on synthetic runs.
+
+Usage:
+    .venv/bin/python bench/history.py [--customers 1000000] [--features 80] [--seed 0] [--profile]
+
+Builds two synthetic runs in memory (not timed): scores of `--customers` customers (statuses, tiers, ratings,
+value and churn predictions; 3% of the old run's customers gone, 3% new, 5% not scored) and per-feature value
+contributions over `--features` registry features (currency, `_base` included; the new run's are the old
+ones plus noise, so every customer's value moves), plus the feature values for "rose from ... to ..." sentences.
+Then times `tier_transitions` (value deltas with sentences from the feature values, the way
+`pipelines.history.transitions_between` calls it) and checks old value + deltas = new value on the pairs.
+`--profile` prints the top functions by cumulative time (cProfile).
+Bar (issue 15): transitions for 1M customers add less than 30 s to a scoring run on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def synthetic_runs(n: int, n_features: int, seed: int):  # noqa: ANN201
+    import numpy as np
+    import pandas as pd
+
+    from features import feature_registry
+    from pipelines.config import load_config
+
+    cfg = load_config()
+    registry = feature_registry(cfg.features)
+    names = [k for k, s in registry.items() if s.dtype != "category"][:n_features]
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"C{i:08d}" for i in range(n)], dtype=object)
+    h = cfg.labels.horizon_days
+
+    def run(customers: np.ndarray, contrib: np.ndarray, features: np.ndarray) -> tuple:
+        value = contrib.sum(axis=1)
+        status = np.where(rng.random(len(customers)) < 0.05, "lapsed", "scored").astype(object)
+        scored = status == "scored"
+        tier = np.where(value <= 0, "problem", np.where(value > np.quantile(value, 0.8), "great", "good"))
+        rating = np.array(["D", "C", "B", "A"], dtype=object)[
+            np.searchsorted(np.quantile(value, [0.25, 0.5, 0.8]), value)
+        ]
+        frame = pd.DataFrame(
+            {
+                "status": status,
+                "tier": pd.array(np.where(scored, tier, None), dtype="str"),
+                "rating": pd.array(np.where(scored, rating, None), dtype="str"),
+                f"pred_expected_net_value_{h}d": np.where(scored, value, np.nan),
+                f"pred_churn_prob_{h}d": np.where(scored, rng.random(len(customers)), np.nan),
+                "model_version": "1",
+            },
+            index=pd.Index(customers, name="customer_id"),
+        )
+        cols = pd.DataFrame(contrib, index=frame.index, columns=[*names, "_base"])[scored]
+        feats = pd.DataFrame(features, index=frame.index, columns=names)
+        return frame, cols, feats
+
+    base = np.full((n, 1), 500.0)
+    c0 = np.hstack([rng.normal(0, 80, (n, len(names))) * (rng.random((n, len(names))) < 0.6), base])
+    c1 = c0 + np.hstack([rng.normal(0, 30, (n, len(names))), np.zeros((n, 1))])
+    f0 = np.round(np.abs(rng.normal(10, 8, (n, len(names)))), 0)
+    f1 = f0 + np.round(rng.normal(0, 2, (n, len(names))), 0)
+    gone, new = int(n * 0.03), int(n * 0.03)
+    old = run(ids[: n - new], c0[: n - new], f0[: n - new])
+    newer = run(ids[gone:], c1[gone:], f1[gone:])
+    return cfg, registry, old, newer, h
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--features", type=int, default=80)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    import os
+
+    import numpy as np
+
+    from models.transitions import tier_transitions
+
+    t0 = time.perf_counter()
+    cfg, registry, (a, ca, fa), (b, cb, fb), h = synthetic_runs(args.customers, args.features, args.seed)
+    prep = time.perf_counter() - t0
+
+    def call():  # noqa: ANN202
+        return tier_transitions(
+            a,
+            b,
+            ca,
+            cb,
+            registry,
+            value_column=f"pred_expected_net_value_{h}d",
+            churn_column=f"pred_churn_prob_{h}d",
+            currency=cfg.data.currency,
+            n_deltas=cfg.explain.n_reasons,
+            old_features=fa,
+            new_features=fb,
+        )
+
+    t0 = time.perf_counter()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        out = prof.runcall(call)
+        seconds = time.perf_counter() - t0
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    else:
+        out = call()
+        seconds = time.perf_counter() - t0
+    both = out[(out["old_status"] == "scored") & (out["new_status"] == "scored")]
+    err = float(np.nanmax(np.abs(both["old_value"] + both["value_change"] - both["new_value"])))
+    print(
+        f"tier_transitions: {args.customers:,} customers x {args.features} features: {seconds:.1f} s "
+        f"(synthetic runs {prep:.1f} s; {len(both):,} scored in both; max |old + change - new| {err:.1e}; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
+    print(f"  e.g. {both['value_delta_1'].iloc[0]}")
+
+
+if __name__ == "__main__":
+    main()
