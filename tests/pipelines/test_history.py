@@ -48,6 +48,10 @@ def history_runs(trained, tmp_path_factory):
     return root, history
 
 
+def run_info(run) -> dict:
+    return json.loads((run.path / "run.json").read_text())
+
+
 def _files(history: Path) -> dict[str, bytes]:
     return {str(p.relative_to(history)): p.read_bytes() for p in sorted(history.rglob("*")) if p.is_file()}
 
@@ -69,8 +73,13 @@ def test_history_partitions_one_per_as_of_and_rerun_is_idempotent(trained, histo
     published = pd.read_parquet(root / f"scores-{AS_OFS[-1]}.parquet")
     assert scores["run_id"].iloc[0] == published["run_id"].iloc[0]
     assert len(scores) == len(published) and set(contrib.index) <= set(scores["customer_id"])
-    # without a stability rule the reported tier is the raw tier, and both are in the published scores
-    pd.testing.assert_series_equal(published["tier"], published["raw_tier"], check_names=False)
+    # the reported and the raw tier are both published; the first run of a history reports the raw tier, and a
+    # later one says why a customer is held at their tier (default rule: margin)
+    first = pd.read_parquet(root / f"scores-{AS_OFS[0]}.parquet")
+    pd.testing.assert_series_equal(first["tier"], first["raw_tier"], check_names=False)
+    held = published["tier"].notna() & (published["tier"] != published["raw_tier"])
+    assert published.loc[held, "tier_reason"].str.contains(r"stability rule \(margin\)").all()
+    assert run_info(runs[-1])["stability_rule"] == load_config().tiers.stability.rule
     info = json.loads((runs[0].path / "run.json").read_text())
     assert (
         info["horizon_days"] == runs[0].horizon_days
