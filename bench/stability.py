@@ -6,10 +6,9 @@ Usage:
 Prepares, in a fresh temporary directory removed at the end (`--cache DIR` keeps and reuses it):
   - the demo company (`generate_company(n, 2021-01-01, 2025-12-31, seed)`);
   - one model trained as of 2024-01-01 (4 cutoffs two months apart, 1 backtest fold, default trees), champion.
-Then scores it as of the first of each month of 2024 (12 runs, `run_score` with `--history`, rule none, so each
-run's tier is its raw tier) and applies `models.stability.stable_tiers` (the function scoring applies with
-`--history`) to the raw tiers of those 12 runs under each rule: none, margin (`margin_share` 0.1) and
-consecutive (`runs` 2).
+Then scores it as of the first of each month of 2024 (12 runs, `run_score` with `--history`) and applies
+`models.stability.stable_tiers` (the function scoring applies with `--history`) to the raw tiers (`raw_tier`) of
+those 12 runs under each rule: none, margin (`margin_share` 0.1) and consecutive (`runs` 2).
 
 Measured per rule:
   - flips: among customers scored in two consecutive runs, the share whose reported tier changed (mean over the
