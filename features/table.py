@@ -63,6 +63,14 @@ from features._engine import to_ns as _ns
 from features.config import FeatureConfig, LabelConfig
 from features.population import classify
 from features.registry import feature_registry
+from features.seasonal import (
+    YEAR_DAYS,
+    company_season,
+    seasonal_notes,
+    seasonal_offsets,
+    seasonal_windows,
+    year_position,
+)
 
 GROUP_TABLES: dict[str, tuple[str, ...]] = {
     "profit": ("orders", "returns", "tickets"),
@@ -73,6 +81,7 @@ GROUP_TABLES: dict[str, tuple[str, ...]] = {
     "price_sensitivity": ("orders", "returns"),
     "relationship": ("assignments", "customers", "account_managers"),
     "profile": ("customers",),
+    "season": ("orders",),
 }
 PROFILE_COLUMNS: tuple[str, ...] = ("segment", "size", "region", "acquisition_channel")
 MANAGER_DEPARTED_DAYS = 90  # the column name carries it: relationship_manager_departed_90d
@@ -138,7 +147,7 @@ class _Builder:
             raise KeyError("the orders table is required")
         self.t = {k: v for k, v in tables.items() if v is not None}
         self.cfg = config
-        self.company_revenue: Mapping[int, float] | None = None
+        self.company_revenue: Mapping[int | str, float] | None = None
         self.cutoff_list = [_check_cutoff(c) for c in cutoffs]
         self.out: dict[str, np.ndarray | pd.Categorical] = {}
         self.notes: list[str] = []
@@ -175,7 +184,7 @@ class _Builder:
             2 * cfg.trend_window_days,
             MANAGER_DEPARTED_DAYS,
         }
-        offsets |= set(extra_offsets)
+        offsets |= set(extra_offsets) | seasonal_offsets(cfg.windows_days)
         cut_ns = pd.DatetimeIndex(self.cutoff_list).as_unit("ns").asi8
         self.p = Plan(cut_ns, offsets, self.cust.n)
         o = self.t["orders"]
@@ -615,6 +624,34 @@ class _Builder:
             codes = np.where(codes >= 0, np.searchsorted(seen, codes), -1)
             self.out[f"profile_{col}"] = pd.Categorical.from_codes(codes, categories=categories[seen])
 
+    def season(self) -> None:
+        """Seasonal columns (features.seasonal): the year position, the company index, last year's revenue."""
+        p, cfg = self.p, self.cfg
+        sin, cos = year_position(p.cutoffs)
+        self.put("season_start_sin", p.per_row(sin))
+        self.put("season_start_cos", p.per_row(cos))
+        windows = seasonal_windows(cfg.windows_days)
+        if not windows:
+            return
+        if self.company_revenue is not None:
+            # A chunk of the customers: the company-level numbers come from the whole company.
+            season = {
+                k: np.full(p.n_cut, self.company_revenue[f"season_{k}"], dtype=np.float64)
+                for w in windows
+                for k in (f"index_{w}", f"learned_{w}")
+            }
+        else:
+            revenue = self.t["orders"]["revenue"].to_numpy(dtype=np.float64)
+            season = company_season(self.o_times, revenue, p.cutoffs, windows, cfg.seasonal_profile)
+        self.notes += seasonal_notes(season, windows, cfg.seasonal_profile)
+        spans: list[Span] = [(YEAR_DAYS, YEAR_DAYS - w) for w in windows]
+        revenue = self.o_ev.take(self.t["orders"]["revenue"].to_numpy(dtype=np.float64))
+        last_year = p.sums(self.o_ev, revenue, spans)
+        for w, span in zip(windows, spans, strict=True):
+            learned = p.per_row(season[f"learned_{w}"]) > 0
+            self.put(f"season_company_index_{w}d", p.per_row(season[f"index_{w}"]))
+            self.put(f"season_revenue_last_year_{w}d", np.where(learned, last_year[span], np.nan))
+
     def labels(self, horizon_days: int) -> None:
         """Labels from events in [cutoff, cutoff + horizon) only; see features.labels for the contract."""
         span: Span = (0, -horizon_days)
@@ -644,7 +681,7 @@ def compute(
     label_horizon_days: int | None = None,
     label_config: LabelConfig | None = None,
     features: bool = True,
-    company_revenue: Mapping[int, float] | None = None,
+    company_revenue: Mapping[int | str, float] | None = None,
 ) -> tuple[pd.DataFrame, FeatureManifest]:
     """The one code path: features and/or labels for every customer row at every cutoff, in one pass.
 
@@ -674,6 +711,7 @@ def compute(
         b.payment()
         b.relationship()
         b.profile()
+        b.season()
     else:
         b.out = {}
     if label_horizon_days:
@@ -725,19 +763,26 @@ GROUP_TABLES_ORDER: tuple[str, ...] = (
 
 def company_revenue(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, config: FeatureConfig
-) -> dict[int, float]:
-    """Company revenue in each window before `cutoff`: the denominator of `profit_revenue_share_*`.
+) -> dict[int | str, float]:
+    """Company-level numbers before `cutoff` that a subset of the customers cannot compute for itself.
 
-    Computed once over all customers, it lets a subset of them (a scoring chunk) get the same shares.
+    Keys: each window in days -> company revenue in that window (the denominator of `profit_revenue_share_*`);
+    `season_index_{w}` / `season_learned_{w}` per seasonal window (`features.seasonal.company_season`).
+    Computed once over all customers, it lets a subset of them (a scoring chunk) get the same values.
     """
     cutoff = _check_cutoff(cutoff)
     o = tables["orders"]
     t = o["ordered_at"]
     rev = o["revenue"].to_numpy(dtype=np.float64)
-    out: dict[int, float] = {}
+    out: dict[int | str, float] = {}
     for w in config.windows_days:
         m = ((t >= cutoff - pd.Timedelta(days=w)) & (t < cutoff)).to_numpy()
         out[w] = float(rev[m].sum())
+    windows = seasonal_windows(config.windows_days)
+    if windows:
+        cut_ns = pd.DatetimeIndex([cutoff]).as_unit("ns").asi8
+        season = company_season(_ns(t), rev, cut_ns, windows, config.seasonal_profile)
+        out.update({f"season_{k}": float(v[0]) for k, v in season.items() if k != "first_order_ns"})
     return out
 
 
@@ -745,7 +790,7 @@ def build_feature_table_with_manifest(
     tables: Mapping[str, pd.DataFrame],
     cutoff: pd.Timestamp,
     config: FeatureConfig,
-    company_revenue: Mapping[int, float] | None = None,
+    company_revenue: Mapping[int | str, float] | None = None,
 ) -> tuple[pd.DataFrame, FeatureManifest]:
     """Feature table at one cutoff (see module docstring for the contract) and its manifest.
 
@@ -761,7 +806,7 @@ def build_feature_table(
     tables: Mapping[str, pd.DataFrame],
     cutoff: pd.Timestamp,
     config: FeatureConfig,
-    company_revenue: Mapping[int, float] | None = None,
+    company_revenue: Mapping[int | str, float] | None = None,
 ) -> pd.DataFrame:
     """One row per customer known before `cutoff`, index customer_id, features from events before `cutoff`."""
     return build_feature_table_with_manifest(tables, cutoff, config, company_revenue)[0]
