@@ -415,6 +415,7 @@ def test_btyd_predict_on_cdnow(cdnow: pd.DataFrame, cdnow_bgnbd: BetaGeoModel) -
         "btyd_prob_alive",
         "btyd_expected_spend_per_purchase",
         "btyd_expected_revenue_273d",
+        "btyd_prob_no_purchase_273d",
     ]
     assert out.index.equals(cdnow.index)
     assert np.all(np.isfinite(out.to_numpy()))
@@ -426,6 +427,13 @@ def test_btyd_predict_on_cdnow(cdnow: pd.DataFrame, cdnow_bgnbd: BetaGeoModel) -
     assert out.loc[1, "btyd_expected_purchases_273d"] == pytest.approx(1.226, abs=5e-4)
     one_time = out.loc[cdnow["frequency"] == 0, "btyd_prob_alive"]
     assert (one_time == 1.0).all()
+    # The churn score of the fair baseline: the closed form of the same fit, 39 weeks ahead.
+    x, t_x, big_t = (cdnow[c].to_numpy() for c in ("frequency", "recency", "T"))
+    np.testing.assert_allclose(
+        out["btyd_prob_no_purchase_273d"],
+        cdnow_bgnbd.probability_no_purchases(39.0, x, t_x, big_t),
+        rtol=1e-4,
+    )
 
 
 def test_btyd_predict_needs_enough_repeat_customers(cdnow: pd.DataFrame) -> None:
