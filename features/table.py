@@ -39,6 +39,9 @@ Groups and the choices behind them (names and plain-language descriptions live i
   90 days before the cutoff, manager changes (assignments only), manager tenure at the company, days since the
   current manager was assigned (assignments only).
 - profile (customers): segment, size, region, acquisition_channel as categories; never personal columns or ids.
+- season (orders): where the cutoff sits in the year, the company's seasonal index and the customer's revenue in
+  the same window a year earlier, per window under a year (`features.seasonal`; missing without a year of history
+  unless `seasonal_profile` is configured).
 """
 
 from __future__ import annotations
