@@ -21,10 +21,13 @@ carries them to chunked scoring beside the concentration denominators.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from features._engine import Events, Plan, Span
+from features.config import FeatureConfig
 
 YEAR_DAYS = 365
 _DAY_NS = 86_400 * 10**9
@@ -125,3 +128,38 @@ def seasonal_notes(season: dict[str, np.ndarray], windows_days: Sequence[int], p
         f"less than a year of order history at {share} and no features.seasonal_profile: totals are "
         f"{NO_SEASONAL_HISTORY} (the seasonal columns are missing there)"
     ]
+
+
+def season_columns(
+    p: Plan,
+    orders: Events,
+    order_times_ns: np.ndarray,
+    revenue: np.ndarray,
+    config: FeatureConfig,
+    company: Mapping[int | str, float] | None,
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The seasonal columns for the rows of a plan (see the module docstring) and the notes on them.
+
+    `company` (from `features.table.company_revenue`) holds the whole company's values when the orders are
+    those of some of the customers only (a scoring chunk).
+    """
+    sin, cos = year_position(p.cutoffs)
+    out = {"season_start_sin": p.per_row(sin), "season_start_cos": p.per_row(cos)}
+    windows = seasonal_windows(config.windows_days)
+    if not windows:
+        return out, []
+    if company is not None:
+        season = {
+            k: np.full(p.n_cut, company[f"season_{k}"], dtype=np.float64)
+            for w in windows
+            for k in (f"index_{w}", f"learned_{w}")
+        }
+    else:
+        season = company_season(order_times_ns, revenue, p.cutoffs, windows, config.seasonal_profile)
+    spans: list[Span] = [(YEAR_DAYS, YEAR_DAYS - w) for w in windows]
+    last_year = p.sums(orders, orders.take(revenue), spans)
+    for w, span in zip(windows, spans, strict=True):
+        learned = p.per_row(season[f"learned_{w}"]) > 0
+        out[f"season_company_index_{w}d"] = p.per_row(season[f"index_{w}"])
+        out[f"season_revenue_last_year_{w}d"] = np.where(learned, last_year[span], np.nan)
+    return out, seasonal_notes(season, windows, config.seasonal_profile)

@@ -66,14 +66,7 @@ from features._engine import to_ns as _ns
 from features.config import FeatureConfig, LabelConfig
 from features.population import classify
 from features.registry import feature_registry
-from features.seasonal import (
-    YEAR_DAYS,
-    company_season,
-    seasonal_notes,
-    seasonal_offsets,
-    seasonal_windows,
-    year_position,
-)
+from features.seasonal import company_season, season_columns, seasonal_offsets, seasonal_windows
 
 GROUP_TABLES: dict[str, tuple[str, ...]] = {
     "profit": ("orders", "returns", "tickets"),
@@ -628,32 +621,13 @@ class _Builder:
             self.out[f"profile_{col}"] = pd.Categorical.from_codes(codes, categories=categories[seen])
 
     def season(self) -> None:
-        """Seasonal columns (features.seasonal): the year position, the company index, last year's revenue."""
-        p, cfg = self.p, self.cfg
-        sin, cos = year_position(p.cutoffs)
-        self.put("season_start_sin", p.per_row(sin))
-        self.put("season_start_cos", p.per_row(cos))
-        windows = seasonal_windows(cfg.windows_days)
-        if not windows:
-            return
-        if self.company_revenue is not None:
-            # A chunk of the customers: the company-level numbers come from the whole company.
-            season = {
-                k: np.full(p.n_cut, self.company_revenue[f"season_{k}"], dtype=np.float64)
-                for w in windows
-                for k in (f"index_{w}", f"learned_{w}")
-            }
-        else:
-            revenue = self.t["orders"]["revenue"].to_numpy(dtype=np.float64)
-            season = company_season(self.o_times, revenue, p.cutoffs, windows, cfg.seasonal_profile)
-        self.notes += seasonal_notes(season, windows, cfg.seasonal_profile)
-        spans: list[Span] = [(YEAR_DAYS, YEAR_DAYS - w) for w in windows]
-        revenue = self.o_ev.take(self.t["orders"]["revenue"].to_numpy(dtype=np.float64))
-        last_year = p.sums(self.o_ev, revenue, spans)
-        for w, span in zip(windows, spans, strict=True):
-            learned = p.per_row(season[f"learned_{w}"]) > 0
-            self.put(f"season_company_index_{w}d", p.per_row(season[f"index_{w}"]))
-            self.put(f"season_revenue_last_year_{w}d", np.where(learned, last_year[span], np.nan))
+        """Seasonal columns (`features.seasonal.season_columns`), company values from the whole company."""
+        revenue = self.t["orders"]["revenue"].to_numpy(dtype=np.float64)
+        columns, notes = season_columns(
+            self.p, self.o_ev, self.o_times, revenue, self.cfg, self.company_revenue
+        )
+        self.out.update(columns)
+        self.notes += notes
 
     def labels(self, horizon_days: int) -> None:
         """Labels from events in [cutoff, cutoff + horizon) only; see features.labels for the contract."""
