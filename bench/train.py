@@ -10,13 +10,16 @@ timed), then times
   (2) fit: `CustomerValueModel.fit` (value model + interval + calibrated churn model + drift reference);
   (3) backtest: `run_backtest` with `--folds` folds (3-month steps), our model plus the persistence and
       past-rate baselines (and BTYD when `models.btyd` exists; BTYD time is part of the backtest figure).
-Prints one line per step with seconds and rows, then the total. Target: under 10 minutes on 2 cores.
+Prints one line per step with seconds and rows, then the total and the load average at the start and the end
+(on a shared machine the figures depend on it). LightGBM's OpenMP threads wait passively (`models/__init__.py`);
+set OMP_WAIT_POLICY to compare another policy. Target: under 10 minutes on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 import warnings
@@ -49,6 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
 
+    load_start = os.getloadavg()[0]
     t0 = time.perf_counter()
     tables = generate_company(args.customers, "2021-01-01", "2025-12-31", args.seed).tables
     print(f"generate   {time.perf_counter() - t0:8.1f} s  (not counted)  orders={len(tables['orders']):,}")
@@ -100,7 +104,8 @@ def main() -> None:
     print(
         f"total      {sum(timings.values()):8.1f} s  ("
         + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
-        + ")"
+        + f"); load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+        + f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
     )
 
 

@@ -21,6 +21,10 @@ class FeatureConfig(BaseModel):
         trend_window_days: margin trend compares the last N days with the N days before.
         active_within_days: a referred customer counts as "still active" if they ordered within N days before
             the cutoff.
+        seasonal_profile: 12 positive monthly weights (January first) of the company's business through the
+            year, used for the seasonal index where less than a year of order history exists
+            (`features.seasonal`); None = no profile (the index is then missing there and totals are said to
+            be extrapolated without a seasonal history).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -31,6 +35,7 @@ class FeatureConfig(BaseModel):
     cost_per_ticket: float = Field(ge=0.0)
     trend_window_days: int = Field(gt=0)
     active_within_days: int = Field(gt=0)
+    seasonal_profile: tuple[float, ...] | None
 
     @field_validator("windows_days")
     @classmethod
@@ -43,6 +48,15 @@ class FeatureConfig(BaseModel):
             raise ValueError(f"windows_days must be distinct, got {value}")
         # Sorted so that column order does not depend on how the YAML lists them.
         return tuple(sorted(value))
+
+    @field_validator("seasonal_profile")
+    @classmethod
+    def _profile_twelve_positive(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and (len(value) != 12 or any(not (v > 0) for v in value)):
+            raise ValueError(
+                f"seasonal_profile needs 12 positive monthly weights (January first), got {value}"
+            )
+        return value
 
 
 class LabelConfig(BaseModel):

@@ -11,6 +11,7 @@ Window kinds:
 - "windows_lifetime": per window plus `{stem}_lifetime` (everything before the cutoff).
 - "lifetime": only `{stem}_lifetime`.
 - "trend": one column `{stem}_{trend_window_days}d`.
+- "season_windows": one column per configured window shorter than a year, `{stem}_{w}d` (`features.seasonal`).
 
 Time-trending features (`FeatureSpec.time_trending`): columns that grow with the calendar by construction, whatever
 the customers do: ages and times since a fixed start (`tenure_days`, `relationship_manager_tenure_days`,
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from features.config import FeatureConfig
+from features.seasonal import seasonal_windows
 
 Group = Literal[
     "profit",
@@ -39,9 +41,10 @@ Group = Literal[
     "price_sensitivity",
     "relationship",
     "profile",
+    "season",
 ]
 GROUPS: tuple[str, ...] = get_args(Group)  # the groups, in display order
-WindowKind = Literal["none", "windows", "windows_lifetime", "lifetime", "trend"]
+WindowKind = Literal["none", "windows", "windows_lifetime", "lifetime", "trend", "season_windows"]
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,19 @@ _DECLS: tuple[_Decl, ...] = (
     _Decl("profile_region", "profile", "Region", "category", "region {value}", "none", "category"),
     _Decl("profile_acquisition_channel", "profile", "How the customer was acquired", "category",
           "acquired via {value}", "none", "category"),
+    # season (features.seasonal): where the horizon starts in the year and how the business moves through it;
+    # company-level values are the same for every customer at a cutoff, so they move with the calendar.
+    _Decl("season_start_sin", "season", "Position of the cutoff in the year: sine of the day of year", "ratio",
+          "time of year (sine) {value:.2f}", "none", trending="always"),
+    _Decl("season_start_cos", "season", "Position of the cutoff in the year: cosine of the day of year", "ratio",
+          "time of year (cosine) {value:.2f}", "none", trending="always"),
+    _Decl("season_company_index", "season",
+          "Company revenue in the same {window} days one year earlier / company revenue in the last {window} days",
+          "ratio", "the coming {window} days were {value:.2f}x the last {window} days, a year ago", "season_windows",
+          trending="always"),
+    _Decl("season_revenue_last_year", "season",
+          "The customer's revenue in the same {window} days one year earlier (missing without a year of history)",
+          _MONEY, "{value:,.0f} revenue in the same {window} days a year ago", "season_windows"),
 )  # fmt: skip
 
 _BY_STEM: dict[str, _Decl] = {d.stem: d for d in _DECLS}
@@ -214,6 +230,8 @@ def _expand(decl: _Decl, config: FeatureConfig) -> list[FeatureSpec]:
     if decl.windowing == "trend":
         t = config.trend_window_days
         return [_spec(decl, f"{decl.stem}_{t}d", t)]
+    if decl.windowing == "season_windows":
+        return [_spec(decl, f"{decl.stem}_{w}d", w) for w in seasonal_windows(config.windows_days)]
     specs = []
     if decl.windowing in ("windows", "windows_lifetime"):
         specs += [_spec(decl, f"{decl.stem}_{w}d", w) for w in config.windows_days]
@@ -402,6 +420,14 @@ _REASON_WORDS: dict[str, ReasonWords] = {
     "profile_size": ReasonWords("being of size {value}", "no size on record"),
     "profile_region": ReasonWords("being in region {value}", "no region on record"),
     "profile_acquisition_channel": ReasonWords("having come through {value}", "no record of how they came"),
+    # season: the time of year and how the company's business moved through it a year before
+    "season_start_sin": ReasonWords("the time of year", "the time of year"),
+    "season_start_cos": ReasonWords("the time of year", "the time of year"),
+    "season_company_index": ReasonWords(
+        "how busy the coming weeks were a year ago ({value:.2f} times the recent weeks)",
+        "no year of history to compare the coming weeks with"),
+    "season_revenue_last_year": ReasonWords(
+        f"{_M} revenue in the same weeks a year ago", "no year of history to compare with"),
 }  # fmt: skip
 
 # Flags: the phrase for value 1 is `phrase`, for value 0 this one.
@@ -420,6 +446,7 @@ GROUP_NOUNS: dict[str, str] = {
     "price_sensitivity": "discount and return figures",
     "relationship": "account-manager figures",
     "profile": "profile details",
+    "season": "time-of-year figures",
     "model": "buying-pattern estimates",
 }
 

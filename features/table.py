@@ -39,6 +39,9 @@ Groups and the choices behind them (names and plain-language descriptions live i
   90 days before the cutoff, manager changes (assignments only), manager tenure at the company, days since the
   current manager was assigned (assignments only).
 - profile (customers): segment, size, region, acquisition_channel as categories; never personal columns or ids.
+- season (orders): where the cutoff sits in the year, the company's seasonal index and the customer's revenue in
+  the same window a year earlier, per window under a year (`features.seasonal`; missing without a year of history
+  unless `seasonal_profile` is configured).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from features._engine import to_ns as _ns
 from features.config import FeatureConfig, LabelConfig
 from features.population import classify
 from features.registry import feature_registry
+from features.seasonal import company_season, season_columns, seasonal_offsets, seasonal_windows
 
 GROUP_TABLES: dict[str, tuple[str, ...]] = {
     "profit": ("orders", "returns", "tickets"),
@@ -73,6 +77,7 @@ GROUP_TABLES: dict[str, tuple[str, ...]] = {
     "price_sensitivity": ("orders", "returns"),
     "relationship": ("assignments", "customers", "account_managers"),
     "profile": ("customers",),
+    "season": ("orders",),
 }
 PROFILE_COLUMNS: tuple[str, ...] = ("segment", "size", "region", "acquisition_channel")
 MANAGER_DEPARTED_DAYS = 90  # the column name carries it: relationship_manager_departed_90d
@@ -138,7 +143,7 @@ class _Builder:
             raise KeyError("the orders table is required")
         self.t = {k: v for k, v in tables.items() if v is not None}
         self.cfg = config
-        self.company_revenue: Mapping[int, float] | None = None
+        self.company_revenue: Mapping[int | str, float] | None = None
         self.cutoff_list = [_check_cutoff(c) for c in cutoffs]
         self.out: dict[str, np.ndarray | pd.Categorical] = {}
         self.notes: list[str] = []
@@ -175,7 +180,7 @@ class _Builder:
             2 * cfg.trend_window_days,
             MANAGER_DEPARTED_DAYS,
         }
-        offsets |= set(extra_offsets)
+        offsets |= set(extra_offsets) | seasonal_offsets(cfg.windows_days)
         cut_ns = pd.DatetimeIndex(self.cutoff_list).as_unit("ns").asi8
         self.p = Plan(cut_ns, offsets, self.cust.n)
         o = self.t["orders"]
@@ -615,6 +620,15 @@ class _Builder:
             codes = np.where(codes >= 0, np.searchsorted(seen, codes), -1)
             self.out[f"profile_{col}"] = pd.Categorical.from_codes(codes, categories=categories[seen])
 
+    def season(self) -> None:
+        """Seasonal columns (`features.seasonal.season_columns`), company values from the whole company."""
+        revenue = self.t["orders"]["revenue"].to_numpy(dtype=np.float64)
+        columns, notes = season_columns(
+            self.p, self.o_ev, self.o_times, revenue, self.cfg, self.company_revenue
+        )
+        self.out.update(columns)
+        self.notes += notes
+
     def labels(self, horizon_days: int) -> None:
         """Labels from events in [cutoff, cutoff + horizon) only; see features.labels for the contract."""
         span: Span = (0, -horizon_days)
@@ -644,7 +658,7 @@ def compute(
     label_horizon_days: int | None = None,
     label_config: LabelConfig | None = None,
     features: bool = True,
-    company_revenue: Mapping[int, float] | None = None,
+    company_revenue: Mapping[int | str, float] | None = None,
 ) -> tuple[pd.DataFrame, FeatureManifest]:
     """The one code path: features and/or labels for every customer row at every cutoff, in one pass.
 
@@ -674,6 +688,7 @@ def compute(
         b.payment()
         b.relationship()
         b.profile()
+        b.season()
     else:
         b.out = {}
     if label_horizon_days:
@@ -725,19 +740,26 @@ GROUP_TABLES_ORDER: tuple[str, ...] = (
 
 def company_revenue(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, config: FeatureConfig
-) -> dict[int, float]:
-    """Company revenue in each window before `cutoff`: the denominator of `profit_revenue_share_*`.
+) -> dict[int | str, float]:
+    """Company-level numbers before `cutoff` that a subset of the customers cannot compute for itself.
 
-    Computed once over all customers, it lets a subset of them (a scoring chunk) get the same shares.
+    Keys: each window in days -> company revenue in that window (the denominator of `profit_revenue_share_*`);
+    `season_index_{w}` / `season_learned_{w}` per seasonal window (`features.seasonal.company_season`).
+    Computed once over all customers, it lets a subset of them (a scoring chunk) get the same values.
     """
     cutoff = _check_cutoff(cutoff)
     o = tables["orders"]
     t = o["ordered_at"]
     rev = o["revenue"].to_numpy(dtype=np.float64)
-    out: dict[int, float] = {}
+    out: dict[int | str, float] = {}
     for w in config.windows_days:
         m = ((t >= cutoff - pd.Timedelta(days=w)) & (t < cutoff)).to_numpy()
         out[w] = float(rev[m].sum())
+    windows = seasonal_windows(config.windows_days)
+    if windows:
+        cut_ns = pd.DatetimeIndex([cutoff]).as_unit("ns").asi8
+        season = company_season(_ns(t), rev, cut_ns, windows, config.seasonal_profile)
+        out.update({f"season_{k}": float(v[0]) for k, v in season.items() if k != "first_order_ns"})
     return out
 
 
@@ -745,7 +767,7 @@ def build_feature_table_with_manifest(
     tables: Mapping[str, pd.DataFrame],
     cutoff: pd.Timestamp,
     config: FeatureConfig,
-    company_revenue: Mapping[int, float] | None = None,
+    company_revenue: Mapping[int | str, float] | None = None,
 ) -> tuple[pd.DataFrame, FeatureManifest]:
     """Feature table at one cutoff (see module docstring for the contract) and its manifest.
 
@@ -761,7 +783,7 @@ def build_feature_table(
     tables: Mapping[str, pd.DataFrame],
     cutoff: pd.Timestamp,
     config: FeatureConfig,
-    company_revenue: Mapping[int, float] | None = None,
+    company_revenue: Mapping[int | str, float] | None = None,
 ) -> pd.DataFrame:
     """One row per customer known before `cutoff`, index customer_id, features from events before `cutoff`."""
     return build_feature_table_with_manifest(tables, cutoff, config, company_revenue)[0]

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, LabelConfig
+from features.seasonal import NO_SEASONAL_HISTORY
 from features.training import build_training_set, truncate_tables
 from models import metrics as mt
 from models.baselines import BTYDBaseline, PastRateBaseline, PersistenceBaseline, add_btyd_features
@@ -241,6 +242,12 @@ def run_backtest(
             )
             continue
         known = truncate_tables(tables, t)  # what a scorer at t could see
+        season = [c for c in evaluation.columns if str(c).startswith("season_company_index_")]
+        if season and evaluation[season].isna().all().all():
+            notes.append(
+                f"fold {fold} ({t.date()}): the predicted total is {NO_SEASONAL_HISTORY} (less than a year of "
+                "orders before the fold and no features.seasonal_profile)"
+            )
         actual = evaluation[f"label_net_profit_{h}d"].to_numpy(dtype=np.float64)
         churned = evaluation[f"label_churned_{h}d"].to_numpy(dtype=np.float64)
         btyd_ready: tuple[pd.DataFrame, pd.DataFrame] | None = None

@@ -15,7 +15,7 @@ Baselines
 - `PastRateBaseline`: value = lifetime net profit / tenure (at least `min_tenure_days`) x h; no churn score.
 - `BTYDBaseline`: BG/NBD + Gamma-Gamma fitted per cutoff on orders before it: value = expected revenue over
   the horizon x net margin rate (sum of net-profit labels / sum of revenue labels on the training rows);
-  churn = 1 - P(alive) ("btyd") or exp(-expected purchases) ("btyd_no_purchase"). When a fit fails the rows of that cutoff get NaN and a warning is recorded.
+  churn = 1 - P(alive) ("btyd") or BG/NBD's closed-form P(no purchase in the horizon) ("btyd_no_purchase"). When a fit fails the rows of that cutoff get NaN and a warning is recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 BTYD_COLUMNS = ("expected_purchases", "prob_alive", "expected_spend", "expected_revenue")
+# What the BTYD baseline reads besides the feature columns: the closed-form P(no purchase in the horizon).
+_BASELINE_COLUMNS = (*BTYD_COLUMNS, "prob_no_purchase")
 
 
 def _window_value(frame: pd.DataFrame, stem: str, horizon_days: int) -> pd.Series:
@@ -103,12 +105,13 @@ def btyd_by_cutoff(
     """BG/NBD + Gamma-Gamma outputs per (customer_id, cutoff) row of `frame`, fitted per cutoff.
 
     Each cutoff's fit reads only orders strictly before that cutoff. Returns a frame indexed like `frame`
-    with `BTYD_COLUMNS` (NaN for customers without a summary or when the fit failed) and the warnings.
+    with `BTYD_COLUMNS` and `prob_no_purchase` (NaN for customers without a summary or when the fit failed)
+    and the warnings.
     """
     from models import btyd  # lazily: the BTYD fit is optional and only this helper needs it
 
     orders = tables["orders"]
-    out = pd.DataFrame(np.nan, index=frame.index, columns=list(BTYD_COLUMNS))
+    out = pd.DataFrame(np.nan, index=frame.index, columns=list(_BASELINE_COLUMNS))
     notes: list[str] = []
     for cutoff, rows in frame.groupby("cutoff", sort=True).groups.items():
         cutoff = pd.Timestamp(cutoff)
@@ -122,7 +125,7 @@ def btyd_by_cutoff(
         pred = _btyd_standard_columns(pred)
         ids = frame.loc[rows, "customer_id"].astype("str")
         aligned = pred.reindex(pd.Index(ids.to_numpy()))
-        out.loc[rows, list(BTYD_COLUMNS)] = aligned[list(BTYD_COLUMNS)].to_numpy()
+        out.loc[rows, list(_BASELINE_COLUMNS)] = aligned[list(_BASELINE_COLUMNS)].to_numpy()
     return out, notes
 
 
@@ -132,7 +135,9 @@ def _btyd_standard_columns(pred: pd.DataFrame) -> pd.DataFrame:
     for c in pred.columns:
         lc = str(c).lower()
         # Checked in this order: "expected_spend_per_purchase" also contains "purchase".
-        if "spend" in lc or "monetary" in lc:
+        if "no_purchase" in lc:
+            names[c] = "prob_no_purchase"
+        elif "spend" in lc or "monetary" in lc:
             names[c] = "expected_spend"
         elif "revenue" in lc:
             names[c] = "expected_revenue"
@@ -144,7 +149,7 @@ def _btyd_standard_columns(pred: pd.DataFrame) -> pd.DataFrame:
     if "customer_id" in pred.columns:
         pred = pred.set_index("customer_id")
     pred.index = pred.index.astype("str")
-    missing = [c for c in BTYD_COLUMNS if c not in pred.columns]
+    missing = [c for c in _BASELINE_COLUMNS if c not in pred.columns]
     if missing:
         raise KeyError(f"BTYD output lacks {missing}; got {list(pred.columns)}")
     return pred
@@ -158,16 +163,19 @@ def add_btyd_features(
     Grain and order are unchanged; each row's columns come from a fit on orders before that row's cutoff.
     """
     values, notes = btyd_by_cutoff(training_set, tables, horizon_days, penalizer)
-    extra = values.rename(columns={c: f"btyd_{c}" for c in BTYD_COLUMNS}).astype("float64")
+    extra = (
+        values[list(BTYD_COLUMNS)].rename(columns={c: f"btyd_{c}" for c in BTYD_COLUMNS}).astype("float64")
+    )
     return pd.concat([training_set, extra], axis=1), notes
 
 
 class BTYDBaseline:
     """BG/NBD + Gamma-Gamma expected revenue x net margin rate; churn = 1 - P(alive) by default.
 
-    `churn_score="no_purchase"` scores churn as exp(-expected purchases in the horizon) instead (a Poisson
-    reading of "no purchase in the horizon"): 1 - P(alive) is 0 for every one-time buyer (BG/NBD cannot see
-    a dropout without a repeat purchase), which ranks the likeliest churners as safest.
+    `churn_score="no_purchase"` scores churn as BG/NBD's closed-form probability of no purchase in the horizon,
+    P(dead) + P(alive) ((alpha + T) / (alpha + T + h))^(r + x) (`BetaGeoModel.probability_no_purchases`), not
+    a Poisson reading of the expected count: 1 - P(alive) is 0 for every one-time buyer (BG/NBD cannot see a
+    dropout without a repeat purchase), which ranks the likeliest churners as safest.
     """
 
     def __init__(self, horizon_days: int, penalizer: float = 0.1, churn_score: str = "dead") -> None:
@@ -195,7 +203,7 @@ class BTYDBaseline:
                 "pred_churn_prob": (
                     1.0 - values["prob_alive"].to_numpy()
                     if self.churn_score == "dead"
-                    else np.exp(-values["expected_purchases"].to_numpy())
+                    else values["prob_no_purchase"].to_numpy()
                 ),
             },
             index=frame.index,

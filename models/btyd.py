@@ -546,6 +546,8 @@ def btyd_predict(
                                           repeat buyers are treated as 0; one-time buyers get the
                                           population mean),
         btyd_expected_revenue_{h}d        expected purchases x expected spend,
+        btyd_prob_no_purchase_{h}d        P(no purchase in the horizon), BG/NBD's closed form
+                                          (`BetaGeoModel.probability_no_purchases`),
     where h = int(horizon_days). `penalizer_coef` applies to the BG/NBD fit, `gamma_gamma_penalizer_coef` to
     the Gamma-Gamma fit. They are separate because penalising Gamma-Gamma pulls q towards 1, where the
     population mean spend p v / (q - 1) explodes: on Online Retail (orders before 2011-09-01) a penalty of
@@ -588,6 +590,9 @@ def btyd_predict(
             "btyd_prob_alive": bgnbd.probability_alive(x, recency, big_t),
             "btyd_expected_spend_per_purchase": spend,
             f"btyd_expected_revenue_{h}d": purchases * spend,
+            f"btyd_prob_no_purchase_{h}d": bgnbd.probability_no_purchases(
+                horizon_days / time_unit_days, x, recency, big_t
+            ),
         },
         index=summary.index,
     )

@@ -311,7 +311,7 @@ def test_orders_only_removes_optional_groups_and_manifest_says_why() -> None:
     tables = {"orders": tiny_tables()["orders"]}
     got, manifest = build_feature_table_with_manifest(tables, CUTOFF, defaults().features)
     assert list(got.index) == ["A", "B", "C"]  # D was only known through customers.signup_at
-    assert manifest.groups_present == ("profit", "tenure", "price_sensitivity")
+    assert manifest.groups_present == ("profit", "tenure", "price_sensitivity", "season")
     assert set(manifest.groups_absent) == {"referral", "service_effort", "payment", "relationship", "profile"}
     assert manifest.tables_used == ("orders",)
     assert manifest.cutoff == CUTOFF

@@ -173,6 +173,7 @@ class _FakeBTYD:
                 "prob_alive": 0.5,
                 "expected_spend_per_purchase": 10.0,
                 "expected_revenue": f * 10.0,
+                f"prob_no_purchase_{horizon_days}d": 0.25,
             },
             index=summary.index,
         )
@@ -221,6 +222,11 @@ def test_btyd_features_per_cutoff_with_failures_reported(monkeypatch):
     # expected revenue 20 x net margin rate 40 / 200; churn = 1 - P(alive).
     assert pred["pred_value"].tolist() == [pytest.approx(4.0)]
     assert pred["pred_churn_prob"].tolist() == [0.5]
+    # The fair churn score is BG/NBD's closed-form P(no purchase in the horizon), not exp(-expected purchases).
+    fair = BTYDBaseline(90, churn_score="no_purchase").fit(
+        pd.DataFrame({"label_revenue_90d": [100.0], "label_net_profit_90d": [30.0]})
+    )
+    assert fair.predict(frame.iloc[:1], {"orders": orders})["pred_churn_prob"].tolist() == [0.25]
 
 
 def test_fold_totals_and_bias_table_show_each_folds_total(tables):

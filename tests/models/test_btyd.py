@@ -229,6 +229,31 @@ def test_probability_no_purchases_hand_computed() -> None:
     assert model.probability_no_purchases(20.0, [1], [0.0], [10.0])[0] == pytest.approx(expected, rel=1e-12)
 
 
+def test_probability_no_purchases_matches_a_simulated_bg_nbd_process() -> None:
+    """Numeric check of the closed form, independent of it: simulate the BG/NBD story (lambda ~ Gamma(r, alpha),
+    p ~ Beta(a, b), Poisson purchases, dropout with probability p right after each repeat purchase), keep the
+    customers with exactly one repeat purchase near t_x = 10 by T = 20, and count who buys nothing in (T, T + 15]."""
+    r, alpha, a, b = 2.0, 10.0, 1.0, 3.0
+    big_t, t_x, horizon, half_bin = 20.0, 10.0, 15.0, 0.25
+    rng = np.random.default_rng(11)
+    n = 3_000_000
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    p = rng.beta(a, b, n)
+    first = rng.exponential(1.0, n) / lam  # the first repeat purchase
+    dies = rng.random(n) < p  # right after it
+    second = first + rng.exponential(1.0, n) / lam
+    kept = (np.abs(first - t_x) <= half_bin) & (dies | (second > big_t))
+    silent = dies[kept] | (second[kept] > big_t + horizon)
+    simulated = silent.mean()
+    closed = _model(r, alpha, a, b).probability_no_purchases(horizon, [1], [t_x], [big_t])[0]
+    standard_error = math.sqrt(simulated * (1 - simulated) / kept.sum())
+    assert kept.sum() > 10_000
+    assert abs(simulated - closed) < 4 * standard_error + 0.003
+    # The Poisson reading exp(-E[purchases]) the baseline used before is measurably different here.
+    poisson = math.exp(-_model(r, alpha, a, b).expected_purchases(horizon, [1], [t_x], [big_t])[0])
+    assert abs(poisson - closed) > 10 * standard_error
+
+
 def test_probability_alive_rises_with_recency(cdnow_bgnbd: BetaGeoModel) -> None:
     p = cdnow_bgnbd.probability_alive([3, 3, 3], [5.0, 20.0, 38.0], [38.86] * 3)
     assert p[0] < p[1] < p[2]
@@ -390,6 +415,7 @@ def test_btyd_predict_on_cdnow(cdnow: pd.DataFrame, cdnow_bgnbd: BetaGeoModel) -
         "btyd_prob_alive",
         "btyd_expected_spend_per_purchase",
         "btyd_expected_revenue_273d",
+        "btyd_prob_no_purchase_273d",
     ]
     assert out.index.equals(cdnow.index)
     assert np.all(np.isfinite(out.to_numpy()))
@@ -401,6 +427,13 @@ def test_btyd_predict_on_cdnow(cdnow: pd.DataFrame, cdnow_bgnbd: BetaGeoModel) -
     assert out.loc[1, "btyd_expected_purchases_273d"] == pytest.approx(1.226, abs=5e-4)
     one_time = out.loc[cdnow["frequency"] == 0, "btyd_prob_alive"]
     assert (one_time == 1.0).all()
+    # The churn score of the fair baseline: the closed form of the same fit, 39 weeks ahead.
+    x, t_x, big_t = (cdnow[c].to_numpy() for c in ("frequency", "recency", "T"))
+    np.testing.assert_allclose(
+        out["btyd_prob_no_purchase_273d"],
+        cdnow_bgnbd.probability_no_purchases(39.0, x, t_x, big_t),
+        rtol=1e-4,
+    )
 
 
 def test_btyd_predict_needs_enough_repeat_customers(cdnow: pd.DataFrame) -> None:

@@ -230,3 +230,22 @@ def test_scale_booster_keeps_one_leaf_trees():
         "internal_value=\n" in booster.model_to_string() or "internal_value=\r" in booster.model_to_string()
     )
     np.testing.assert_allclose(scale_booster(booster, 3.0).predict(X), 3 * booster.predict(X), rtol=1e-12)
+
+
+def test_openmp_threads_wait_passively_unless_the_user_says_otherwise() -> None:
+    """LightGBM's OpenMP threads busy-wait by default, which slows fits several times on a shared machine; the
+    policy is read when lightgbm loads, so importing the models package must set it first (a user's value wins)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; import models.churn, models.value; "
+        "print(os.environ['OMP_WAIT_POLICY'], 'lightgbm' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["PASSIVE", "True"]
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["ACTIVE", "True"]
