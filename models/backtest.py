@@ -360,7 +360,8 @@ def decide_promotion(
     Promote only when, for every primary metric,
     - in every fold where both were scored, the candidate is no worse than the champion by more than
       `config.tolerance_for(metric)` (paired: same fold, same rows; direction from `METRIC_DIRECTIONS`), and
-    - the candidate's mean over folds is better than `config.promotion_baseline`'s.
+    - the candidate's mean over folds is above chance (`models.metrics.CHANCE_LEVELS`: AUC 0.5, Gini and
+      Spearman 0) and better than `config.promotion_baseline`'s.
     `champion=None` (or absent from `metrics`) skips the first test only: there is nothing to compare against.
     A primary metric the candidate has no value for blocks promotion.
     """
@@ -392,6 +393,10 @@ def decide_promotion(
                 blocked.append(text)
             else:
                 passed.append(text)
+        chance = mt.CHANCE_LEVELS.get(metric)
+        if chance is not None and not float(mine.mean()) > chance:
+            blocked.append(f"{metric} mean new {float(mine.mean()):.4f}: no better than chance ({chance:g})")
+            continue
         baseline = m[(m["model"] == base) & (m["metric"] == metric)]["value"]
         if baseline.empty:
             passed.append(f"{metric}: no {base} baseline value to compare with")

@@ -44,6 +44,16 @@ METRIC_DIRECTIONS: dict[str, str] = {
 }
 
 
+#: What a model with no skill scores on a ranking metric (random order): a candidate whose mean over folds is not
+#: above it is never promoted, however it compares with the champion and the baseline (on data with no signal, e.g.
+#: orders reassigned to random customers, a baseline can score below chance too and be "beaten" by noise).
+CHANCE_LEVELS: dict[str, float] = {
+    "value_norm_gini": 0.0,
+    "value_spearman": 0.0,
+    "churn_roc_auc": 0.5,
+}
+
+
 def metric_loss(metric: str, value: float, nominal: float | None = None) -> float:
     """Distance of a metric value from its best, so that lower is better for every metric.
 

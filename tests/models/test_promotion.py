@@ -108,6 +108,23 @@ def test_the_new_model_must_beat_the_baseline_even_without_a_champion():
     assert "value_norm_gini mean new 0.3100 vs persistence 0.6050" in d.reason
 
 
+def test_a_model_no_better_than_chance_is_never_promoted():
+    """Data with no signal (orders shuffled across customers): the candidate ties the champion re-fitted on the
+    same folds and edges a baseline that is itself below chance; an AUC under 0.5 is no skill, so no promotion."""
+    cfg = override("models", primary_metrics=("value_norm_gini", "churn_roc_auc"))
+    frame = _metrics(
+        {
+            "model": {"value_norm_gini": [0.174], "churn_roc_auc": [0.491]},
+            "champion": {"value_norm_gini": [0.170], "churn_roc_auc": [0.490]},
+            "persistence": {"value_norm_gini": [0.128], "churn_roc_auc": [0.486]},
+        }
+    )
+    d = decide_promotion(frame, cfg.primary_metrics, cfg)
+    assert not d.promote
+    assert "churn_roc_auc mean new 0.4910: no better than chance (0.5)" in d.reason
+    assert "value_norm_gini mean new 0.1740 vs persistence 0.1280" in d.reason  # Gini above 0: passes
+
+
 def test_a_missing_primary_metric_blocks():
     cfg = override("models", primary_metrics=("value_norm_gini", "churn_roc_auc"))
     frame = _metrics({"model": {"value_norm_gini": [0.8]}, "persistence": {"value_norm_gini": [0.5]}})
