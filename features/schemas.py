@@ -92,8 +92,38 @@ def table_schema(name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=True, name=name)
 
 
+def key_is_unique(keys: pd.Series) -> bool:
+    """True when no two present values of a key column are equal: one Arrow hash pass over the strings (pandas'
+    `duplicated` on Arrow strings hashes them more slowly, and pandera's `unique` check calls it)."""
+    if keys.dtype == object or isinstance(keys.dtype, pd.StringDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = keys.astype("str")
+        if hasattr(text.array, "__arrow_array__"):
+            arr = pa.array(text.array)
+        else:
+            arr = pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+        distinct = len(pc.unique(arr)) - (1 if arr.null_count else 0)  # `unique` keeps one null
+        return distinct == len(arr) - arr.null_count
+    return keys.dropna().is_unique
+
+
+@cache
+def _boundary_schema(name: str) -> pa.DataFrameSchema:
+    """`table_schema` without its key's `unique` check, which `check_tables` runs as `key_is_unique`."""
+    schema, key = table_schema(name), TABLES[name].key
+    return schema if key is None else schema.update_column(key, unique=False)
+
+
 def check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
-    """Raise pandera's SchemaError if a validated table breaks the contract."""
+    """Raise pandera's SchemaError if a validated table breaks the contract (`table_schema`: the key's
+    uniqueness is checked with `key_is_unique`, the rest by pandera)."""
     with _without_pyspark_pandas():
         for name, frame in tables.items():
-            table_schema(name).validate(frame, lazy=False)
+            _boundary_schema(name).validate(frame, lazy=False)
+            key = TABLES[name].key
+            if key is not None and key in frame.columns and not key_is_unique(frame[key]):
+                raise _pandera().errors.SchemaError(
+                    table_schema(name), frame, f"table {name!r}: column {key!r} has duplicate values"
+                )

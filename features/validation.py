@@ -14,12 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, TICKET_KINDS, Column, Table
-from features.schemas import check_tables
+from features.schemas import check_tables, key_is_unique
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MIN_DATE = pd.Timestamp("1900-01-01")
 MAX_DATE = pd.Timestamp("2100-01-01")
@@ -63,21 +67,61 @@ def _examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) ->
     return rows.head(n).to_string(max_colwidth=40)
 
 
+def _arrow_text(text: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The Arrow strings behind a `str` Series (no copy when Arrow-backed, the pandas default with pyarrow)."""
+    import pyarrow as pa
+
+    if hasattr(text.array, "__arrow_array__"):
+        return pa.array(text.array)
+    return pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+
+
 def _blank(s: pd.Series) -> pd.Series:
-    """True where a raw value is missing or an empty/whitespace string (no copy of the strings is made)."""
+    """True where a raw value is missing or an empty/whitespace string (no copy of the strings is made).
+
+    Whitespace is Python's (`str.isspace`, what `re`'s `\\s` matches): Arrow's `utf8_is_space` uses the same
+    definition (checked code point by code point in the tests), in one vectorised pass instead of a Python regex
+    per value.
+    """
     missing = s.isna()
     if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-        missing = missing | s.astype("str").str.fullmatch(r"\s*").fillna(False).astype(bool)
+        import pyarrow.compute as pc
+
+        arr = _arrow_text(s.astype("str"))
+        blank = pc.fill_null(pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr)), False)
+        missing = missing | np.asarray(blank, dtype=bool)
     return missing
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
     """Strip surrounding whitespace, blanks become missing; copies the strings only when something changes."""
+    import pyarrow.compute as pc
+
     text = s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
-    if text.str.contains(r"^\s|\s$", regex=True, na=False).any():
+    arr = _arrow_text(text)
+    # Leading or trailing whitespace (Python's definition, as `str.strip`) iff trimming changes the value.
+    if pc.any(pc.not_equal(pc.utf8_trim_whitespace(arr), arr)).as_py():
         text = text.str.strip()
     blank = _blank(s)
     return text.where(~blank, None) if blank.any() else text
+
+
+def _isin(values: pd.Series, known: pd.Index) -> np.ndarray:
+    """`values.isin(known)` for id columns as a numpy mask (missing -> False), one Arrow hash pass."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from features._engine import _packed_keys
+
+    text = values.astype("str")
+    packed, packed_known = _packed_keys(text), _packed_keys(pd.Series(known, dtype="str"))
+    if packed is not None and packed_known is not None:  # short ids as integers: a sorted search, no hashing
+        table = np.unique(packed_known)
+        pos = np.minimum(np.searchsorted(table, packed), max(len(table) - 1, 0))
+        return table[pos] == packed if len(table) else np.zeros(len(packed), dtype=bool)
+    arr = _arrow_text(text)
+    value_set = pa.array(np.asarray(known, dtype=object), type=arr.type, from_pandas=True)
+    return np.asarray(pc.fill_null(pc.is_in(arr, value_set=value_set), False), dtype=bool)
 
 
 MAX_EXACT_FLOAT_ID = 2**53  # floats at or above this cannot hold every integer exactly
@@ -290,19 +334,21 @@ class _Rejector:
 
     def __init__(self, n: int) -> None:
         self.reason = np.full(n, None, dtype=object)
+        self._ok = np.ones(n, dtype=bool)  # kept beside the reasons: no pass over the objects per rule
 
     def add(self, mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
-        m = np.asarray(mask, dtype=bool) & pd.isna(self.reason)
+        m = np.asarray(mask, dtype=bool) & self._ok
         if not m.any():
             return
         if isinstance(reason, pd.Series):
             self.reason[m] = reason.to_numpy(dtype=object)[m]
         else:
             self.reason[m] = reason
+        self._ok &= ~m
 
     @property
     def ok(self) -> np.ndarray:
-        return pd.isna(self.reason)
+        return self._ok.copy()
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -472,7 +518,7 @@ def _validate_table(
         t["kind"] = t["kind"].str.lower()
     _row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
-    if table.key is not None:
+    if table.key is not None and not key_is_unique(t[table.key]):
         ok = pd.Series(rej.ok, index=t.index)
         # only accepted rows compete for a key: a duplicate of an already-rejected row is judged on its own
         dup = ok & t[table.key].where(ok).duplicated(keep="first") & t[table.key].notna()
@@ -517,7 +563,7 @@ def validate_tables(
                 t, rej, _ = parsed[name]
                 if "account_manager_id" in t.columns:
                     rej.add(
-                        t["account_manager_id"].notna() & ~t["account_manager_id"].isin(known_am),
+                        t["account_manager_id"].notna() & ~_isin(t["account_manager_id"], known_am),
                         "unknown account_manager_id",
                     )
 
@@ -528,7 +574,7 @@ def validate_tables(
         known = pd.Index(cust.loc[cust_rej.ok, "customer_id"].dropna().unique())
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
-                rej.add(t[ref].notna() & ~t[ref].isin(known), f"unknown {ref}")
+                rej.add(t[ref].notna() & ~_isin(t[ref], known), f"unknown {ref}")
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

@@ -607,7 +607,12 @@ _explain = numba.njit(cache=True, nogil=True)(_explain_impl)
 
 
 def _n_threads() -> int:
-    return max(1, min(_MAX_THREADS, os.cpu_count() or 1))
+    """The CPUs this process may run on (its affinity: a container or `taskset` limit, not the host's count)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        cpus = os.cpu_count() or 1
+    return max(1, min(_MAX_THREADS, cpus))
 
 
 def _run_threaded(tasks: list[Callable[[], None]]) -> None:

@@ -60,43 +60,60 @@ def _split(bucket: np.ndarray, n: int) -> list[np.ndarray]:
     return [np.sort(order[bounds[k] : bounds[k + 1]]) for k in range(n)]
 
 
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.union1d` of two row-position arrays (sorted, unique) by one sort: numpy's hash-based unique is slower."""
+    both = np.concatenate([a, b])
+    both.sort(kind="stable")
+    return both[np.r_[True, both[1:] != both[:-1]]] if len(both) else both
+
+
 def plan_chunks(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> ChunkPlan:
-    """Assign every row to the chunk(s) that need it."""
-    id_parts = [tables[t][c] for t, c in CUSTOMER_TABLES.items() if t in tables]
+    """Assign every row to the chunk(s) that need it.
+
+    Ids become integer codes once (`features._engine.CustomerIndex`: short ids packed into integers, sorted id
+    order), so every per-row lookup below is an array gather, not a hash of the id string.
+    """
+    from features._engine import CustomerIndex
+
+    columns = [(t, c) for t, c in CUSTOMER_TABLES.items() if t in tables]
     if "referrals" in tables:
-        id_parts += [tables["referrals"]["referrer_id"], tables["referrals"]["referred_id"]]
-    ids = pd.Index(pd.concat(id_parts, ignore_index=True).dropna().unique()).sort_values()
+        columns += [("referrals", "referrer_id"), ("referrals", "referred_id")]
+    index = CustomerIndex(tables[t][c] for t, c in columns)
+    codes = {key: index.codes_of(i) for i, key in enumerate(columns)}
+    ids = index.ids
     n_chunks = max(1, math.ceil(len(ids) / max(chunk_customers, 1)))
-    bucket_of = pd.Series(customer_buckets(ids.to_numpy(), n_chunks), index=ids)
-    referrer_bucket = pd.Series(dtype="int64")
+    bucket_of = customer_buckets(ids.to_numpy(), n_chunks)
+
+    def bucket(code: np.ndarray) -> np.ndarray:  # missing ids (code -1) belong to no chunk
+        return np.where(code >= 0, bucket_of[np.maximum(code, 0)], -1)
+
+    # The chunk of each referred customer's (first) referrer: their events also go to the referrer's chunk.
+    referrer_bucket = np.full(len(ids), -1, dtype=np.int64)
     if "referrals" in tables:
-        r = tables["referrals"]
-        referrer_bucket = pd.Series(
-            bucket_of.reindex(r["referrer_id"]).to_numpy(), index=r["referred_id"].to_numpy()
-        )
-        referrer_bucket = referrer_bucket[~referrer_bucket.index.duplicated(keep="first")]
+        referred, referrer = codes[("referrals", "referred_id")], codes[("referrals", "referrer_id")]
+        first = np.unique(referred, return_index=True)[1]
+        first = first[referred[first] >= 0]
+        referrer_bucket[referred[first]] = bucket(referrer[first])
 
     rows: dict[str, list[np.ndarray]] = {}
-    for name, col in CUSTOMER_TABLES.items():
-        if name not in tables:
+    for name, col in columns:
+        if name == "referrals":
             continue
-        cust = tables[name][col]
-        own = bucket_of.reindex(cust).to_numpy()
-        parts = _split(own.astype(np.int64), n_chunks)
-        if len(referrer_bucket):
-            extra = referrer_bucket.reindex(cust).to_numpy()
-            has = ~np.isnan(extra) & (extra != own)
+        own = bucket(codes[(name, col)])
+        parts = _split(own, n_chunks)
+        if "referrals" in tables:
+            extra = np.where(codes[(name, col)] >= 0, referrer_bucket[np.maximum(codes[(name, col)], 0)], -1)
+            has = (extra >= 0) & (extra != own)
             extra_rows = np.flatnonzero(has)
-            extra_parts = _split(extra[has].astype(np.int64), n_chunks)
-            parts = [np.union1d(p, extra_rows[e]) for p, e in zip(parts, extra_parts, strict=True)]
+            extra_parts = _split(extra[has], n_chunks)
+            parts = [_union(p, extra_rows[e]) for p, e in zip(parts, extra_parts, strict=True)]
         rows[name] = parts
     if "referrals" in tables:
-        r = tables["referrals"]
-        b1 = bucket_of.reindex(r["referrer_id"]).to_numpy().astype(np.int64)
-        b2 = bucket_of.reindex(r["referred_id"]).to_numpy().astype(np.int64)
+        b1 = bucket(codes[("referrals", "referrer_id")])
+        b2 = bucket(codes[("referrals", "referred_id")])
         p1, p2 = _split(b1, n_chunks), _split(b2, n_chunks)
-        rows["referrals"] = [np.union1d(a, b) for a, b in zip(p1, p2, strict=True)]
-    customers = [ids[bucket_of.to_numpy() == k].to_numpy() for k in range(n_chunks)]
+        rows["referrals"] = [_union(a, b) for a, b in zip(p1, p2, strict=True)]
+    customers = [ids[bucket_of == k].to_numpy() for k in range(n_chunks)]
     return ChunkPlan(n_chunks, rows, customers)
 
 

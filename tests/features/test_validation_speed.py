@@ -1,0 +1,59 @@
+"""The vectorised input checks (issue 14) say exactly what the per-value Python checks said.
+
+`features.validation` finds blanks and surrounding whitespace with Arrow kernels and matches ids against the known
+customers with packed integers (or one Arrow hash pass); these tests pin them to the Python definitions they
+replaced: `re.fullmatch(r"\\s*", v)`, `re.search(r"^\\s|\\s$", v)` + `str.strip`, and `Series.isin`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.schemas import key_is_unique
+from features.validation import _blank, _clean_text, _isin
+
+
+def _every_character() -> list[str]:
+    return [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+
+
+def test_blank_is_pythons_whitespace_for_every_code_point():
+    chars = _every_character()
+    values = pd.Series(["", None, *chars, *(c + c for c in chars), *("a" + c for c in chars)], dtype="str")
+    expected = [
+        v is None or bool(re.fullmatch(r"\s*", v)) for v in values.to_numpy(dtype=object, na_value=None)
+    ]
+    assert _blank(values).tolist() == expected
+
+
+def test_clean_text_strips_what_python_strips_for_every_code_point():
+    chars = _every_character()
+    raw = [f"{c}x{c}y{c}" for c in chars] + [f"x{c}y" for c in chars]
+    got = _clean_text(pd.Series(raw, dtype="str")).tolist()
+    assert got == [v.strip() for v in raw]
+    # nothing to strip: the same strings come back
+    plain = pd.Series(["a b", "c"], dtype="str")
+    assert _clean_text(plain).tolist() == ["a b", "c"]
+
+
+@pytest.mark.parametrize("width", [3, 8, 9, 20])  # packed integers up to 8 bytes, Arrow hashing above
+def test_isin_matches_pandas_isin(width):
+    rng = np.random.default_rng(width)
+    pool = [f"C{i:0{width - 1}d}" for i in rng.choice(10**6, size=400, replace=False)]
+    known = pd.Index(pool[:150], dtype="str")
+    values = pd.Series([*rng.choice(pool, size=1000), None, "é", ""], dtype="str")
+    expected = (values.isin(known) & values.notna()).to_numpy()
+    assert (_isin(values, known) == expected).all()
+    assert not _isin(values, pd.Index([], dtype="str")).any()
+
+
+def test_key_is_unique():
+    assert key_is_unique(pd.Series(["a", "b", None], dtype="str"))
+    assert not key_is_unique(pd.Series(["a", "b", "a"], dtype="str"))
+    assert key_is_unique(pd.Series(["a", None, None], dtype="str"))  # missing keys are rejected elsewhere
+    assert not key_is_unique(pd.Series([1.0, 2.0, 1.0]))
