@@ -133,6 +133,7 @@ def run_report(
     config: Path | None,
     console: Console,
     tracking_uri: str | None = None,
+    profile_dir: Path | None = None,
 ) -> Path:
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
@@ -161,9 +162,14 @@ def run_report(
         customers = loaded.tables.get("customers")
         managers = loaded.tables.get("account_managers")
     report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
+    profile = None
+    if profile_dir is not None:  # `cvp profile` output: the team page gets its profile and payback section
+        from pipelines.profile import read_profile
+
+        profile = read_profile(Path(profile_dir))
     t0 = time.perf_counter()
     paths = build_reports(
-        scores, contrib, card, out, report_cfg, feature_registry(cfg.features), customers, managers
+        scores, contrib, card, out, report_cfg, feature_registry(cfg.features), customers, managers, profile
     )
     n_pages = len(paths.managers) + (1 if paths.unassigned else 0)
     console.print(

@@ -124,6 +124,7 @@ def build_reports(
     registry: Mapping[str, Any],
     customers: pd.DataFrame | None = None,
     account_managers: pd.DataFrame | None = None,
+    profile: Any | None = None,
 ) -> ReportPaths:
     """Write the team page and one page per account manager into `out_dir` (created if missing).
 
@@ -242,7 +243,8 @@ def build_reports(
 
         index_path = out / "index.html"
         _write_page(
-            index_path, _team_page(env, common, frame, contrib, tiers, h, config, registry, model_card, links)
+            index_path,
+            _team_page(env, common, frame, contrib, tiers, h, config, registry, model_card, links, profile),
         )
     return ReportPaths(
         index=final / index_path.name,
@@ -262,8 +264,12 @@ def _team_page(
     registry: Mapping[str, Any],
     model_card: Mapping[str, Any],
     links: list[dict[str, Any]],
+    profile: Any | None = None,
 ) -> str:
-    """The team page: aggregates only (no customer id, no personal column)."""
+    """The team page: aggregates only (no customer id, no personal column). `profile`: the tables of
+    `cvp profile` (`pipelines.profile.ProfileTables`), shown as a section when given."""
+    from pipelines.reports.profile_section import profile_view
+
     value_col = f"pred_value_{h}d"
     return env.get_template("index.html.j2").render(
         **common,
@@ -279,4 +285,5 @@ def _team_page(
         ratings=ratings_view(frame, tiers, config.tier_colors),
         card=model_card_view(model_card, h, config.currency),
         managers=links,
+        profile=None if profile is None else profile_view(profile, config.currency),
     )

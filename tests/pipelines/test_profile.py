@@ -1,0 +1,132 @@
+"""`cvp profile` and the team page's profile section, end to end on the demo company of the `trained` fixture."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from features.validation import StructuralError, validate_tables
+from pipelines.profile import PROFILE_FILES, read_profile, run_profile
+from tests.pipelines.score_helpers import score_trained
+
+
+@pytest.fixture(scope="module")
+def profiled(trained, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("profiled")
+    score_trained(trained, root / "scores.parquet")
+    console = Console(file=io.StringIO(), width=300)
+    page = run_profile(root / "scores.parquet", trained.data, root / "profile", None, trained.config, console)
+    return {"root": root, "page": page, "printed": console.file.getvalue(), "data": trained.data}
+
+
+def test_profile_ranks_the_planted_drivers_first(profiled: dict) -> None:
+    who = pd.read_csv(profiled["root"] / "profile" / PROFILE_FILES["who"], dtype={"value": str})
+    truth = pd.read_parquet(profiled["data"] / "_truth" / "profile_drivers.parquet")
+    planted = set(truth.loc[truth["planted"], "attribute"])
+    rank = who.groupby("attribute")["rank"].first().sort_values()
+    # Every attribute the generator makes drive worth ranks above the one it draws independently (region).
+    assert set(rank.index[: len(planted)]) == planted
+    assert rank.index[-1] == "region"
+    # Within the acquisition channel, the value with the highest lift is one the truth makes most often great.
+    channel = who[(who["attribute"] == "acquisition_channel") & who["supported"]]
+    top_truth = truth[truth["attribute"] == "acquisition_channel"].nlargest(3, "great_share")["value"]
+    assert channel.iloc[0]["value"] in set(top_truth)
+    # The profile values come from the planted attributes only, and B2B is one of them.
+    profile_values = who[who["profile_value"]]
+    assert set(profile_values["attribute"]) <= planted
+    assert "B2B" in set(profile_values.loc[profile_values["attribute"] == "segment", "value"])
+
+
+def test_every_customer_appears_with_a_status_and_newcomers_are_not_judged(profiled: dict, trained) -> None:
+    root = profiled["root"]
+    scores = pd.read_parquet(root / "scores.parquet")
+    per = pd.read_parquet(root / "profile" / PROFILE_FILES["customers"])
+    assert sorted(per["customer_id"]) == sorted(scores["customer_id"])
+    truth = pd.read_parquet(trained.data / "_truth" / "truth.parquet")
+    newcomers = set(truth.loc[truth["signed_up_without_order"], "customer_id"])
+    assert newcomers, "the demo company has customers who have not ordered yet"
+    new = per[per["customer_id"].isin(newcomers)]
+    assert len(new) == len(newcomers)
+    assert (new["status"] == "no_orders_yet").all()
+    assert new["not_paying_back"].isna().all()
+    assert new["payback_note"].str.startswith("not scored (no_orders_yet)").all()
+    # Channels: customers won add up to every customer; judged = scored with a known cost.
+    channels = pd.read_csv(root / "profile" / PROFILE_FILES["channels"])
+    assert channels["customers_won"].sum() == len(scores)
+    judged = per["not_paying_back"].notna()
+    assert channels["judged"].sum() == judged.sum()
+    assert (per.loc[judged, "status"] == "scored").all() and per.loc[judged, "acquisition_cost"].notna().all()
+    # Costs missing in the data (the demo leaves ~6% unrecorded) are said, never zero.
+    assert (per["cost_source"] == "unknown").any()
+    assert not (per["acquisition_cost"] == 0).any()
+    assert "acquisition cost of" in profiled["printed"] and "is unknown" in profiled["printed"]
+
+
+def test_lookalikes_by_manager_count_non_great_customers_only(profiled: dict) -> None:
+    root = profiled["root"] / "profile"
+    match = pd.read_parquet(root / PROFILE_FILES["match"])
+    counts = pd.read_csv(
+        root / PROFILE_FILES["lookalikes"], dtype={"account_manager_id": str}, keep_default_na=False
+    )
+    assert counts["lookalikes"].sum() == match["lookalike"].sum() > 0
+    assert counts["customers"].sum() == (~match["is_great"]).sum()
+    assert not (match["lookalike"] & match["is_great"]).any()
+
+
+def test_profile_page_and_team_section(profiled: dict, trained, tmp_path: Path) -> None:
+    from pipelines.jobs import run_report
+
+    html = profiled["page"].read_text(encoding="utf-8")
+    assert "Who they are" in html and "How they behave" in html and "Acquisition payback" in html
+    assert "too little support" in html or "part of the profile" in html
+    assert "<svg" in html  # the payback chart
+    console = Console(file=io.StringIO())
+    scores = profiled["root"] / "scores.parquet"
+    with_profile = run_report(
+        scores,
+        tmp_path / "with",
+        trained.data,
+        None,
+        trained.config,
+        console,
+        profile_dir=profiled["root"] / "profile",
+    ).read_text(encoding="utf-8")
+    without = run_report(scores, tmp_path / "without", trained.data, None, trained.config, console).read_text(
+        encoding="utf-8"
+    )
+    assert 'id="profile"' in with_profile and 'id="payback-chart"' in with_profile
+    assert 'id="profile"' not in without and "payback" not in without
+    # The team page stays free of personal data: no customer e-mail address appears.
+    customers = pd.read_parquet(trained.data / "customers.parquet")
+    assert not any(email in with_profile for email in customers["email"].head(50))
+
+
+def test_profile_directory_round_trip_and_foreign_directory_refused(profiled: dict, tmp_path: Path) -> None:
+    back = read_profile(profiled["root"] / "profile")
+    assert back.facts["best_tier"] == "great" and back.facts["scored"] > 0
+    assert len(back.who) and len(back.channels)
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(StructuralError, match="not a profile directory"):
+        read_profile(foreign)
+
+
+def test_negative_acquisition_cost_is_a_row_reject() -> None:
+    raw = {
+        "orders": pd.DataFrame(
+            {"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2024-01-01"], "revenue": ["10"]}
+        ),
+        "customers": pd.DataFrame(
+            {"customer_id": ["c1", "c2", "c3"], "acquisition_cost": ["120.5", "-3", ""]}
+        ),
+    }
+    result = validate_tables(raw)
+    customers = result.tables["customers"]
+    assert customers["customer_id"].tolist() == ["c1", "c3"]
+    assert customers["acquisition_cost"].iloc[0] == 120.5 and pd.isna(customers["acquisition_cost"].iloc[1])
+    assert "negative acquisition_cost" in set(result.rejects["customers"]["reason"])
