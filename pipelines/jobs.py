@@ -82,7 +82,7 @@ def run_features(
 
 
 def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str | None = None) -> None:
-    """The whole product on the built-in demo company: generate, validate, train, score, report."""
+    """The whole product on the built-in demo company: generate, validate, train, score, profile, report."""
     from pipelines.engines.run import run_score
     from pipelines.train import train_and_register
 
@@ -113,8 +113,21 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
         console,
         tracking_uri=tracking_uri,
     )
-    console.rule("5. reports")
-    index = run_report(scores_path, out / "reports", data_dir, None, config, console, tracking_uri)
+    console.rule("5. ideal-customer profile and acquisition payback")
+    from pipelines.profile import run_profile
+
+    run_profile(scores_path, data_dir, out / "profile", None, config, console)
+    console.rule("6. reports")
+    index = run_report(
+        scores_path,
+        out / "reports",
+        data_dir,
+        None,
+        config,
+        console,
+        tracking_uri,
+        profile_dir=out / "profile",
+    )
     managers = sorted((out / "reports").glob("manager-*.html"))
     console.print(f"\nteam report:     {index.resolve()}")
     console.print(
