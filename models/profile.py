@@ -26,6 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.population import SCORED
+from models.lookalike import LookalikeConfig
 from models.tiers import TIER_NAMES
 
 #: The value an attribute takes when the customers table has no value for a customer (counted, never dropped).
@@ -47,6 +48,7 @@ class ProfileConfig(BaseModel):
         behaviour_top: behaviour features listed in the profile.
         acquisition_cost_by_channel: cost of winning one customer per acquisition channel (currency), used when
             `customers.acquisition_cost` is absent or empty for a customer; a channel not listed stays unknown.
+        lookalike: the lookalike model for new customers (`models.lookalike.LookalikeConfig`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,6 +59,7 @@ class ProfileConfig(BaseModel):
     match_min_attributes: int = Field(ge=1)
     behaviour_top: int = Field(ge=1)
     acquisition_cost_by_channel: dict[str, float]
+    lookalike: LookalikeConfig
 
     @field_validator("acquisition_cost_by_channel")
     @classmethod

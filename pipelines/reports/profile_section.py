@@ -115,7 +115,35 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
         for r in result.channels.itertuples()
     ]
     base = f.get("base_share_great")
+    look = f.get("lookalike", {})
+    bt = look.get("backtest", {})
+    new = result.new_customers
     return {
+        "new": {
+            "skipped": look.get("skipped") or "",
+            "count": f"{len(new):,}",
+            "early_days": look.get("early_days"),
+            "backtest": None
+            if not bt or "skipped" in bt
+            else {
+                "cutoff": bt["test_cutoff"],
+                "rows": f"{bt['test_rows']:,}",
+                "auc_model": _num(bt["auc_model"]),
+                "auc_baseline": _num(bt["auc_baseline"]),
+                "brier_model": _num(bt["brier_model"], "{:.3f}"),
+                "brier_baseline": _num(bt["brier_baseline"], "{:.3f}"),
+                "ece_model": _num(bt["ece_model"], "{:.3f}"),
+                "share": pct(bt["test_great_share"]),
+            },
+            "backtest_skipped": bt.get("skipped", "") if bt else "",
+            "by_tier": [
+                {"tier": str(t), "count": f"{int(c):,}"}
+                for t, c in new["provisional_tier"].value_counts().sort_index().items()
+            ]
+            if len(new)
+            else [],
+            "likely_great": f"{int((new['lookalike_prob_great'] >= 0.5).sum()):,}" if len(new) else "0",
+        },
         "facts": f,
         "base_share": pct(base) if base is not None else "-",
         "attributes": attributes,

@@ -21,6 +21,7 @@ from models.profile import (
     profile_match,
     wilson_interval,
 )
+from tests.settings import override
 
 H = 365
 VALUE = f"pred_expected_net_value_{H}d"
@@ -35,7 +36,7 @@ def _config(**kw: object) -> ProfileConfig:
         "behaviour_top": 5,
         "acquisition_cost_by_channel": {"web": 100.0},
     }
-    return ProfileConfig(**(base | kw))
+    return override("profile", **(base | kw))
 
 
 def _scores() -> pd.DataFrame:
@@ -279,4 +280,4 @@ def test_config_rejects_bad_costs_and_unknown_keys() -> None:
     with pytest.raises(ValidationError, match="finite and >= 0"):
         _config(acquisition_cost_by_channel={"web": -1.0})
     with pytest.raises(ValidationError):
-        ProfileConfig(**(_config().model_dump() | {"surprise": 1}))
+        ProfileConfig.model_validate(_config().model_dump() | {"surprise": 1})
