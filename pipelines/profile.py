@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 
@@ -108,6 +109,50 @@ def build_profile(
     )
 
 
+def lookalike_training(
+    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[pd.DataFrame, list[pd.Timestamp], str]:
+    """The lookalike training set at `profile.lookalike`'s cutoffs before `as_of` (tables truncated at `as_of`),
+    the cutoffs, and why there is no model ("" when there is one)."""
+    from features.training import training_cutoffs, truncate_tables
+    from models.lookalike import lookalike_training_set
+
+    lc = cfg.profile.lookalike
+    cust = tables.get("customers")
+    if cust is None or "signup_at" not in cust.columns:
+        return pd.DataFrame(), [], "no customers.signup_at: new customers cannot be told apart"
+    steps = {"n_cutoffs": lc.n_cutoffs, "cutoff_step_months": lc.cutoff_step_months}
+    cutoffs = training_cutoffs(as_of, horizon_days, cfg.labels.model_copy(update=steps))
+    truncated = truncate_tables(tables, as_of)
+    train = lookalike_training_set(truncated, cutoffs, horizon_days, cfg.profile.attributes, lc, cfg.features)
+    if len(train) < lc.min_training_rows or train["label_great"].nunique() < 2:
+        return (
+            train,
+            cutoffs,
+            f"{len(train)} new-customer rows at the training cutoffs (need {lc.min_training_rows})",
+        )
+    return train, cutoffs, ""
+
+
+def lookalike_run_metrics(
+    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[dict[str, float], dict]:
+    """The lookalike backtest for the training run's MLflow run: metrics `lookalike.<name>` and a document."""
+    from models.lookalike import backtest_lookalike
+
+    train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days)
+    if skipped:
+        return {}, {"skipped": skipped}
+    result = backtest_lookalike(train, cfg.profile.attributes, cfg.profile.lookalike, horizon_days)
+    document = result | {"training_rows": len(train), "cutoffs": [c.strftime("%Y-%m-%d") for c in cutoffs]}
+    metrics = {
+        f"lookalike.{k}": float(v)
+        for k, v in result.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    }
+    return metrics, document
+
+
 _NEW_COLUMNS = [
     "customer_id",
     "account_manager_id",
@@ -125,23 +170,16 @@ def score_lookalikes(
     `as_of`. Returns their scores (customer_id, account_manager_id, status of the scoring run, P(great),
     expected value, reasons, provisional tier) and the facts (backtest, rows; `skipped` with the reason)."""
     from features.early_life import early_life_features
-    from features.training import training_cutoffs, truncate_tables
+    from features.training import truncate_tables
     from models import lookalike as ml
 
     lc = cfg.profile.lookalike
     attrs = cfg.profile.attributes
     empty = pd.DataFrame(columns=_NEW_COLUMNS)
-    cust = tables.get("customers")
-    if cust is None or "signup_at" not in cust.columns:
-        return empty, {"skipped": "no customers.signup_at: new customers cannot be told apart"}
+    train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days)
+    if skipped:
+        return empty, {"skipped": skipped}
     tables = truncate_tables(tables, as_of)
-    steps = {"n_cutoffs": lc.n_cutoffs, "cutoff_step_months": lc.cutoff_step_months}
-    cutoffs = training_cutoffs(as_of, horizon_days, cfg.labels.model_copy(update=steps))
-    train = ml.lookalike_training_set(tables, cutoffs, horizon_days, attrs, lc, cfg.features)
-    if len(train) < lc.min_training_rows or train["label_great"].nunique() < 2:
-        return empty, {
-            "skipped": f"{len(train)} new-customer rows at the training cutoffs (need {lc.min_training_rows})"
-        }
     facts = {"backtest": ml.backtest_lookalike(train, attrs, lc, horizon_days), "training_rows": len(train)}
     facts |= {"early_days": lc.early_days, "top_share": lc.top_share, "cutoffs": len(cutoffs)}
     model = ml.fit_lookalike(train, attrs, lc)

@@ -155,3 +155,22 @@ def test_new_customers_get_a_lookalike_score_and_the_model_beats_the_profile_bas
     assert set(new.loc[new["customer_id"].isin(newcomers), "status"]) == {"no_orders_yet"}
     html = profiled["page"].read_text(encoding="utf-8")
     assert 'id="new-customers"' in html and "Profile only" in html
+
+
+def test_lookalike_backtest_is_logged_in_the_training_run(trained) -> None:
+    import mlflow
+
+    from pipelines.config import load_config
+    from pipelines.tracking import configure_tracking
+
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    version = mlflow.MlflowClient().get_model_version_by_alias("customer-value", "champion")
+    run = mlflow.get_run(version.run_id)
+    metrics = run.data.metrics
+    # Trained as of 2024-07-01: the lookalike model is backtested on the same data, in the same run.
+    assert 0.5 < metrics["lookalike.auc_model"] <= 1.0 and 0.0 < metrics["lookalike.auc_baseline"] <= 1.0
+    assert metrics["lookalike.test_rows"] > 0 and metrics["lookalike.train_rows"] > 0
+    document = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/lookalike_backtest.json")
+    assert document["auc_model"] == pytest.approx(metrics["lookalike.auc_model"])
+    assert len(document["cutoffs"]) == cfg.profile.lookalike.n_cutoffs
