@@ -48,6 +48,7 @@ class ProfileConfig(BaseModel):
         behaviour_top: behaviour features listed in the profile.
         acquisition_cost_by_channel: cost of winning one customer per acquisition channel (currency), used when
             `customers.acquisition_cost` is absent or empty for a customer; a channel not listed stays unknown.
+        new_customer_actions: what a manager does first with a new customer, per provisional tier.
         lookalike: the lookalike model for new customers (`models.lookalike.LookalikeConfig`).
     """
 
@@ -59,6 +60,7 @@ class ProfileConfig(BaseModel):
     match_min_attributes: int = Field(ge=1)
     behaviour_top: int = Field(ge=1)
     acquisition_cost_by_channel: dict[str, float]
+    new_customer_actions: dict[str, str]
     lookalike: LookalikeConfig
 
     @field_validator("acquisition_cost_by_channel")

@@ -102,6 +102,7 @@ def build_profile(
         "realised_profit_column": realised_col,
         "expected_value_column": value_col,
         "shap_available": contributions is not None and not shap.empty,
+        "new_customer_actions": dict(pc.new_customer_actions),
     }
     new_customers, facts["lookalike"] = score_lookalikes(scores, tables, cfg, as_of, horizon_days)
     return ProfileTables(

@@ -176,6 +176,17 @@ def build_reports(
         others = {mid: status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
         slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written
 
+        new_rows = {}  # the managers' new customers with their lookalike scores, from `cvp profile`
+        if profile is not None:
+            from pipelines.reports.profile_section import new_customer_rows
+
+            everyone = pd.concat([frame, not_scored])
+            new_rows = new_customer_rows(
+                profile.new_customers,
+                everyone,
+                profile.facts.get("new_customer_actions", {}),
+                config.currency,
+            )
         contrib = value_contrib.copy()
         contrib.index = contrib.index.astype(str)
         source = WaterfallSource(contrib, registry)
@@ -211,6 +222,7 @@ def build_reports(
                 rows=customer_rows(sub, h, interval, config, within, show_names=True),
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
+                new_customers=new_rows.get(manager_id, []),
             )
 
         empty = frame.iloc[0:0]

@@ -166,3 +166,40 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
         "cost_unknown": int(f.get("cost_sources", {}).get("unknown", 0)),
         "currency": currency,
     }
+
+
+def new_customer_rows(
+    new: pd.DataFrame | None, directory: pd.DataFrame, actions: dict[str, str], currency: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Per manager (the pages' `manager` key), their new customers from `lookalike_scores.parquet`, the most likely
+    to become great first: id, name, chance, expected value, provisional tier, reasons, what to do first.
+
+    `directory`: the prepared scores of every customer (`customer_id`, `manager`, `customer_name`); a new customer
+    is shown only on the page of the manager the scores give them.
+    """
+    if new is None or new.empty:
+        return {}
+    who = directory.drop_duplicates("customer_id").set_index("customer_id")[["manager", "customer_name"]]
+    rows = new.assign(customer_id=new["customer_id"].astype("str")).join(who, on="customer_id")
+    rows = rows[rows["manager"].notna()]
+    rows = rows.sort_values(
+        ["lookalike_prob_great", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
+    reasons = sorted(
+        (c for c in rows.columns if c.startswith("lookalike_reason_")), key=lambda c: int(c.rsplit("_", 1)[1])
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for manager, sub in rows.groupby("manager", sort=True):
+        out[str(manager)] = [
+            {
+                "customer_id": str(r["customer_id"]),
+                "name": "" if pd.isna(r["customer_name"]) else str(r["customer_name"]),
+                "chance": pct(float(r["lookalike_prob_great"])),
+                "value": _money(r["lookalike_expected_value"], currency),
+                "tier": str(r["provisional_tier"]),
+                "reasons": [str(r[c]) for c in reasons if not pd.isna(r[c]) and str(r[c])],
+                "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
+            }
+            for r in sub.to_dict("records")
+        ]
+    return out

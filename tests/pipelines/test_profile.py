@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -174,3 +175,39 @@ def test_lookalike_backtest_is_logged_in_the_training_run(trained) -> None:
     document = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/lookalike_backtest.json")
     assert document["auc_model"] == pytest.approx(metrics["lookalike.auc_model"])
     assert len(document["cutoffs"]) == cfg.profile.lookalike.n_cutoffs
+
+
+def test_managers_see_only_their_own_new_customers_with_the_lookalike_score(
+    profiled: dict, trained, tmp_path: Path
+) -> None:
+    from pipelines.jobs import run_report
+
+    scores_path = profiled["root"] / "scores.parquet"
+    profile_dir = profiled["root"] / "profile"
+    console = Console(file=io.StringIO())
+    run_report(
+        scores_path, tmp_path / "pages", trained.data, None, trained.config, console, profile_dir=profile_dir
+    )
+    new = pd.read_parquet(profile_dir / PROFILE_FILES["new_customers"])
+    customers = pd.read_parquet(trained.data / "customers.parquet").set_index("customer_id")
+    owner = customers["account_manager_id"].reindex(new["customer_id"]).to_numpy()
+    shown_anywhere = set()
+    for manager in sorted(set(owner)):
+        page = (tmp_path / "pages" / f"manager-{manager}.html").read_text(encoding="utf-8")
+        section = page.split('<section id="new-customers">', 1)[1].split("</section>", 1)[0]
+        ids = set(re.findall(r'data-customer-id="([^"]+)"', section))
+        mine = set(new.loc[owner == manager, "customer_id"])
+        assert ids == mine, manager  # every one of their new customers, and nobody else's
+        shown_anywhere |= ids
+        assert "(provisional)" in section and "What to do first" in section
+    assert shown_anywhere == set(new["customer_id"])
+    # The most likely to become great is listed first on its manager's page, with its chance in words.
+    top = new.sort_values(["lookalike_prob_great", "customer_id"], ascending=[False, True]).iloc[0]
+    page = (
+        tmp_path / "pages" / f"manager-{customers.loc[top['customer_id'], 'account_manager_id']}.html"
+    ).read_text()
+    section = page.split('<section id="new-customers">', 1)[1]
+    assert re.findall(r'data-customer-id="([^"]+)"', section)[0] == top["customer_id"]
+    # Without --profile, manager pages are as before.
+    run_report(scores_path, tmp_path / "plain", trained.data, None, trained.config, console)
+    assert not any('id="new-customers"' in p.read_text() for p in (tmp_path / "plain").glob("manager-*.html"))
