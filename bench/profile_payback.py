@@ -1,7 +1,7 @@
 """Benchmark: `cvp profile` (profile, payback, lookalike model) against the scoring run it reads.
 
 Usage:
-    .venv/bin/python bench/profile.py [--customers 20000] [--seed 0]
+    .venv/bin/python bench/profile_payback.py [--customers 20000] [--seed 0]
 
 In a fresh temporary directory removed at the end: one demo company (2021-01-01..2025-12-31), one model trained as
 of 2025-01-01 with bench/score.py's fast training settings (3 cutoffs, 1 backtest fold, default 300-tree models),
