@@ -146,6 +146,7 @@ TABLES: dict[str, Table] = {
                 _c("size", "text", False, "size class"),
                 _c("region", "text", False, "region"),
                 _c("acquisition_channel", "text", False, "how the customer was won"),
+                _c("acquisition_cost", "money", False, "what winning the customer cost", "currency, >= 0"),
                 _c("account_manager_id", "id", False, "current account manager"),
                 _c("churned_at", "timestamp", False, "explicit cancellation (subscription businesses)"),
                 _c("name", "text", False, "personal: reports only"),

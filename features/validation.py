@@ -475,6 +475,8 @@ def _row_rules(name: str, t: pd.DataFrame, rej: _Rejector) -> None:
             rej.add(t["paid_at"] < t["issued_at"], "paid before issued")
     elif name == "referrals":
         rej.add(t["referrer_id"] == t["referred_id"], "self-referral")
+    elif name == "customers" and has("acquisition_cost"):
+        rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
     elif name == "account_managers":
         if has("left_at") and has("started_at"):
             rej.add(t["left_at"] < t["started_at"], "left_at before started_at")

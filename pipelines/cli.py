@@ -294,11 +294,19 @@ def report(
     config: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
     history: HistoryOpt = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile", help="Directory written by `cvp profile`: adds the profile and payback section."
+        ),
+    ] = None,
 ) -> None:
     """HTML reports: a team page and one page per account manager with only their customers."""
     from pipelines.jobs import run_report
 
-    run_report(scores, out, data, mapping, config, console, tracking_uri, history)
+    run_report(
+        scores, out, data, mapping, config, console, tracking_uri, history=history, profile_dir=profile
+    )
 
 
 @app.command("history")
@@ -312,6 +320,21 @@ def history_(
     from pipelines.history import run_history
 
     run_history(history, console)
+
+
+@app.command()
+@_friendly
+def profile(
+    scores: Annotated[Path, typer.Option("--scores", help="Scores file written by `cvp score`.")],
+    data: Annotated[Path, typer.Option("--data", help="The data directory that run scored.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the profile tables and profile.html.")],
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Ideal-customer profile (who great customers are, how they behave, lookalikes) and acquisition payback."""
+    from pipelines.profile import run_profile
+
+    run_profile(scores, data, out, mapping, config, console)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from features.config import FeatureConfig, LabelConfig
 from features.validation import StructuralError, check_date_format, check_timezone
 from models.config import ModelConfig
 from models.explain import ExplainConfig
+from models.profile import ProfileConfig
 from models.tiers import TierConfig
 from pipelines.reports.config import ReportConfig
 from pipelines.yamlfile import read_yaml
@@ -174,6 +175,7 @@ class AppConfig(_Frozen):
     report: ReportConfig
     scoring: ScoringConfig
     mlflow: MlflowConfig
+    profile: ProfileConfig
 
     @model_validator(mode="before")
     @classmethod

@@ -82,7 +82,7 @@ def run_features(
 
 
 def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str | None = None) -> None:
-    """The whole product on the built-in demo company: generate, validate, train, score, report."""
+    """The whole product on the built-in demo company: generate, validate, train, score, profile, report."""
     from pipelines.engines.run import run_score
     from pipelines.train import train_and_register
 
@@ -113,8 +113,21 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
         console,
         tracking_uri=tracking_uri,
     )
-    console.rule("5. reports")
-    index = run_report(scores_path, out / "reports", data_dir, None, config, console, tracking_uri)
+    console.rule("5. ideal-customer profile and acquisition payback")
+    from pipelines.profile import run_profile
+
+    run_profile(scores_path, data_dir, out / "profile", None, config, console)
+    console.rule("6. reports")
+    index = run_report(
+        scores_path,
+        out / "reports",
+        data_dir,
+        None,
+        config,
+        console,
+        tracking_uri,
+        profile_dir=out / "profile",
+    )
     managers = sorted((out / "reports").glob("manager-*.html"))
     console.print(f"\nteam report:     {index.resolve()}")
     console.print(
@@ -134,6 +147,7 @@ def run_report(
     console: Console,
     tracking_uri: str | None = None,
     history: Path | None = None,
+    profile_dir: Path | None = None,
 ) -> Path:
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
@@ -162,6 +176,11 @@ def run_report(
         customers = loaded.tables.get("customers")
         managers = loaded.tables.get("account_managers")
     report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
+    profile = None
+    if profile_dir is not None:  # `cvp profile` output: the team page gets its profile and payback section
+        from pipelines.profile import read_profile
+
+        profile = read_profile(Path(profile_dir))
     t0 = time.perf_counter()
     moves = None
     if history is not None:  # score history (issue 15): this month's actions, transitions, tiers over runs
@@ -169,7 +188,16 @@ def run_report(
 
         moves = report_history(history, scores, contrib, manifest, cfg)
     paths = build_reports(
-        scores, contrib, card, out, report_cfg, feature_registry(cfg.features), customers, managers, moves
+        scores,
+        contrib,
+        card,
+        out,
+        report_cfg,
+        feature_registry(cfg.features),
+        customers,
+        managers,
+        history=moves,
+        profile=profile,
     )
     n_pages = len(paths.managers) + (1 if paths.unassigned else 0)
     console.print(

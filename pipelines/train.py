@@ -206,6 +206,13 @@ def train_and_register(
         for tr, m, k, v in zip(st["tier"], st["model"], st["metric"], st["mean"], strict=True)
         if np.isfinite(v)
     }
+    # Issue 12: the lookalike model for new customers is backtested on the same data and logged in this run.
+    from pipelines.profile import lookalike_run_metrics
+
+    t_lookalike = time.perf_counter()
+    lookalike_metrics, documents["lookalike_backtest.json"] = lookalike_run_metrics(tables, cfg, as_of, h)
+    metrics |= lookalike_metrics
+    timings["lookalike_s"] = time.perf_counter() - t_lookalike
     alias = CHAMPION if do_promote else CHALLENGER
     with tempfile.TemporaryDirectory() as tmp:
         files = write_backtest(result, Path(out_dir) if out_dir else Path(tmp) / "backtest")

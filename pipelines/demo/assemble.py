@@ -36,10 +36,13 @@ class DemoCompany:
     ``truth`` has one row per customer (same order as ``tables["customers"]``): customer_id, archetype,
     archetype weights, the behaviour parameters each table was drawn from, the latent churn time (possibly after
     the window end), whether the manager's departure hit the customer, and who referred them.
+    ``profile_drivers`` is the planted truth per profile attribute value (see
+    ``pipelines.demo.acquisition.profile_drivers``).
     """
 
     tables: dict[str, pd.DataFrame]
     truth: pd.DataFrame
+    profile_drivers: pd.DataFrame | None = None
 
 
 def _assemble(

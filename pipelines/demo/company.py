@@ -17,9 +17,12 @@ Tables produced (names and columns per the data contract; dtypes per its validat
   ``issued_at = ordered_at``, ``due_at = issued_at + 30 days`` (may fall after ``end``), ``paid_at`` empty when
   unpaid at ``end``.
 - ``referrals``: referrer_id, referred_id, referred_at. The referred customer signs up after ``referred_at``.
-- ``customers``: customer_id, signup_at, segment, size, region, acquisition_channel, account_manager_id,
-  churned_at, name, email, phone. ``churned_at`` is an explicit cancellation, present only for customers with a
-  contract-like relationship who left before ``end``; the others simply stop ordering.
+- ``customers``: customer_id, signup_at, segment, size, region, acquisition_channel, acquisition_cost,
+  account_manager_id, churned_at, name, email, phone. ``churned_at`` is an explicit cancellation, present only for
+  customers with a contract-like relationship who left before ``end``; the others simply stop ordering.
+  ``acquisition_cost`` is what winning the customer cost (by channel and segment, with noise; about 6% missing).
+  After the ``n_customers`` of the base come about 2% more who signed up in the last weeks and have not ordered
+  yet (``pipelines.demo.acquisition``).
 - ``account_managers``: account_manager_id, name, started_at, left_at.
 
 Time semantics: every event (signup, order, return, ticket open/close, payment, referral, manager start/leave)
@@ -33,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.demo.acquisition import add_acquisition
 from pipelines.demo.assemble import DemoCompany, _assemble
 from pipelines.demo.calendar_and_managers import _draw_calendar, _draw_managers
 from pipelines.demo.customers import _draw_customers, _settle_customers
@@ -70,4 +74,7 @@ def generate_company(
     returns = _draw_returns(cust, orders, horizon, rng)
     tickets = _draw_tickets(cust, horizon, rng)
     invoices = _draw_invoices(cust, orders, horizon, rng)
-    return _assemble(cust, managers, orders, returns, tickets, invoices, referrals, start_ts, horizon, rng)
+    company = _assemble(cust, managers, orders, returns, tickets, invoices, referrals, start_ts, horizon, rng)
+    # Acquisition costs and the customers who have not ordered yet come from their own seeded streams, so the
+    # draws above (and every table of the existing customers) are unchanged by them.
+    return add_acquisition(company, managers, start_ts, horizon, seed)

@@ -22,7 +22,8 @@ def write_company(company: DemoCompany, out_dir: Path, fmt: str = "parquet") -> 
     ``fmt`` is ``"parquet"`` (default) or ``"csv"`` (UTF-8, ISO-8601 timestamps ``YYYY-MM-DDTHH:MM:SS``, empty
     cells for missing values). Each file is written to a temporary file in the same directory and moved into
     place with ``os.replace``, so readers never see a half-written file. Returns table name -> path; the truth is
-    under the key ``"_truth"`` (not a contract table; the product must not read it).
+    under the key ``"_truth"``, the planted profile drivers (``_truth/profile_drivers.parquet``) under
+    ``"_profile_drivers"`` (not contract tables; the product must not read them).
     """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
@@ -37,6 +38,10 @@ def write_company(company: DemoCompany, out_dir: Path, fmt: str = "parquet") -> 
     truth_path = truth_dir / "truth.parquet"
     _write_table(company.truth, truth_path, "parquet")
     paths["_truth"] = truth_path
+    if company.profile_drivers is not None:
+        drivers_path = truth_dir / "profile_drivers.parquet"
+        _write_table(company.profile_drivers, drivers_path, "parquet")
+        paths["_profile_drivers"] = drivers_path
     return paths
 
 

@@ -126,6 +126,7 @@ def build_reports(
     customers: pd.DataFrame | None = None,
     account_managers: pd.DataFrame | None = None,
     history: HistoryReport | None = None,
+    profile: Any | None = None,
 ) -> ReportPaths:
     """Write the team page and one page per account manager into `out_dir` (created if missing).
 
@@ -178,6 +179,17 @@ def build_reports(
         others = {mid: status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
         slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written
 
+        new_rows = {}  # the managers' new customers with their lookalike scores, from `cvp profile`
+        if profile is not None:
+            from pipelines.reports.profile_section import new_customer_rows
+
+            everyone = pd.concat([frame, not_scored])
+            new_rows = new_customer_rows(
+                profile.new_customers,
+                everyone,
+                profile.facts.get("new_customer_actions", {}),
+                config.currency,
+            )
         contrib = value_contrib.copy()
         contrib.index = contrib.index.astype(str)
         source = WaterfallSource(contrib, registry)
@@ -214,6 +226,7 @@ def build_reports(
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
                 month=manager_actions(history, sub, config),  # this manager's customers only
+                new_customers=new_rows.get(manager_id, []),
             )
 
         empty = frame.iloc[0:0]
@@ -246,7 +259,8 @@ def build_reports(
 
         index_path = out / "index.html"
         _write_page(
-            index_path, _team_page(env, common, frame, contrib, tiers, h, config, registry, model_card, links)
+            index_path,
+            _team_page(env, common, frame, contrib, tiers, h, config, registry, model_card, links, profile),
         )
     return ReportPaths(
         index=final / index_path.name,
@@ -266,8 +280,12 @@ def _team_page(
     registry: Mapping[str, Any],
     model_card: Mapping[str, Any],
     links: list[dict[str, Any]],
+    profile: Any | None = None,
 ) -> str:
-    """The team page: aggregates only (no customer id, no personal column)."""
+    """The team page: aggregates only (no customer id, no personal column). `profile`: the tables of
+    `cvp profile` (`pipelines.profile.ProfileTables`), shown as a section when given."""
+    from pipelines.reports.profile_section import profile_view
+
     value_col = f"pred_value_{h}d"
     return env.get_template("index.html.j2").render(
         **common,
@@ -283,4 +301,5 @@ def _team_page(
         ratings=ratings_view(frame, tiers, config.tier_colors),
         card=model_card_view(model_card, h, config.currency),
         managers=links,
+        profile=None if profile is None else profile_view(profile, config.currency),
     )

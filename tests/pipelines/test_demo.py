@@ -58,6 +58,11 @@ def test_demo_runs_every_stage_and_reports_keep_managers_apart(tmp_path):
     customers = pd.read_parquet(out / "data" / "customers.parquet")
     assert not any(e in index for e in customers["email"])  # no personal data on the team page
     assert "What separates great from good customers" in index
+    # the demo profiles its great customers and shows acquisition payback on the team page
+    assert (out / "profile" / "profile.html").exists() and (
+        out / "profile" / "payback_by_channel.csv"
+    ).exists()
+    assert 'id="profile"' in index and 'id="payback"' in index
     assert "What separates good from problem customers" in index
     # privacy: a manager's page holds only that manager's customers
     ids = set(scores["customer_id"])

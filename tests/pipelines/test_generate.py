@@ -56,6 +56,7 @@ CONTRACT_COLUMNS = {
         "size",
         "region",
         "acquisition_channel",
+        "acquisition_cost",
         "account_manager_id",
         "churned_at",
         "name",
@@ -109,6 +110,7 @@ def _check_contract(company: DemoCompany, start: pd.Timestamp, end: pd.Timestamp
                 "amount",
                 "effort_minutes",
                 "satisfaction",
+                "acquisition_cost",
             ):
                 assert dtype == "float64", (name, column)
             else:
@@ -200,7 +202,7 @@ def test_same_seed_gives_identical_frames(company: DemoCompany) -> None:
 def test_same_seed_gives_byte_identical_files(tmp_path: Path, fmt: str) -> None:
     first = write_company(generate_company(600, START, END, 3), tmp_path / "a", fmt=fmt)
     second = write_company(generate_company(600, START, END, 3), tmp_path / "b", fmt=fmt)
-    assert set(first) == {*TABLE_NAMES, "_truth"}
+    assert set(first) == {*TABLE_NAMES, "_truth", "_profile_drivers"}
     for name, path in first.items():
         assert path.read_bytes() == second[name].read_bytes(), name
     assert first["orders"].name == f"orders.{fmt}"
@@ -280,7 +282,8 @@ def test_contract_holds_for_any_size_window_and_seed(
     start = pd.Timestamp("2015-03-07 12:30:00") + pd.Timedelta(days=start_day)
     end = start + pd.Timedelta(days=span_days, hours=5)
     generated = generate_company(n, start, end, seed)
-    assert len(generated.tables["customers"]) == n
+    # The base of n customers, then about 2% who signed up and have not ordered yet.
+    assert len(generated.tables["customers"]) == n + round(0.02 * n)
     _check_contract(generated, start, end)
 
 
@@ -407,3 +410,86 @@ def test_margin_rates_differ_by_customer_and_discounts_erode_them(company: DemoC
     promo = orders["promo"].astype(bool)
     realised = (orders["revenue"] - orders["cost"]) / list_price
     assert realised[promo].mean() < realised[~promo].mean() - 0.1
+
+
+# ---------------------------------------------------------------------------------------------- acquisition
+
+
+def test_new_draws_leave_the_existing_customers_as_they_were(
+    company: DemoCompany, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Acquisition costs and newcomers come from their own streams: without that step every table of the base
+    is the same, row for row (the customers table only gains a column and the newcomers' rows)."""
+    import pipelines.demo.company as company_module
+
+    monkeypatch.setattr(company_module, "add_acquisition", lambda base, *args: base)
+    base = generate_company(N, START, END, SEED)
+    for name in TABLE_NAMES:
+        new = company.tables[name]
+        if name == "customers":
+            new = new.iloc[:N].drop(columns="acquisition_cost")
+        pd.testing.assert_frame_equal(base.tables[name], new, check_exact=True)
+    pd.testing.assert_frame_equal(
+        base.truth, company.truth.iloc[:N].drop(columns="signed_up_without_order"), check_exact=True
+    )
+
+
+def test_newcomers_signed_up_lately_and_have_not_ordered(company: DemoCompany) -> None:
+    t = company.tables
+    customers, truth = t["customers"], company.truth
+    new = truth["signed_up_without_order"].to_numpy()
+    assert new.sum() == round(0.02 * N) and not new[:N].any()
+    newcomers = customers.loc[new]
+    # Ids continue after the base, in signup order; signed up in the last 45 days; no event of any kind.
+    assert newcomers["customer_id"].tolist() == [f"C{i:06d}" for i in range(N + 1, N + 1 + new.sum())]
+    assert newcomers["signup_at"].is_monotonic_increasing
+    assert (newcomers["signup_at"] >= END - pd.Timedelta(days=45)).all() and (
+        newcomers["signup_at"] <= END
+    ).all()
+    for name in ("orders", "returns", "tickets", "invoices"):
+        assert not t[name]["customer_id"].isin(newcomers["customer_id"]).any(), name
+    assert not t["referrals"]["referred_id"].isin(newcomers["customer_id"]).any()
+    assert newcomers["account_manager_id"].isin(t["account_managers"]["account_manager_id"]).all()
+    assert newcomers["churned_at"].isna().all()
+    # Their latent truth is there, like everyone's: archetype and behaviour parameters.
+    assert truth.loc[new, "archetype"].isin(ARCHETYPES).all()
+
+
+def test_acquisition_cost_by_channel_with_noise_and_gaps(company: DemoCompany) -> None:
+    customers = company.tables["customers"]
+    cost = customers["acquisition_cost"]
+    assert 0.03 <= cost.isna().mean() <= 0.10  # some costs were never recorded
+    assert (cost.dropna() > 0).all()
+    b2c = customers["segment"] == "B2C"
+    median = cost[b2c].groupby(customers.loc[b2c, "acquisition_channel"]).median()
+    # Outbound sales and events cost most, organic search least; noise: not one price per channel.
+    assert median["sales_outbound"] > median["event"] > median["partner"] > median["paid_search"]
+    assert median["organic_search"] == median.min()
+    assert cost[b2c & (customers["acquisition_channel"] == "paid_search")].nunique() > 10
+    # B2B customers cost more to win on the same channel.
+    b2b_median = cost[~b2c].groupby(customers.loc[~b2c, "acquisition_channel"]).median()
+    assert (b2b_median["paid_search"] > 2 * median["paid_search"]) and (
+        b2b_median["partner"] > 2 * median["partner"]
+    )
+
+
+def test_profile_drivers_are_planted_and_written(company: DemoCompany, tmp_path: Path) -> None:
+    drivers = company.profile_drivers
+    planted = drivers.groupby("attribute")["planted"].first()
+    assert planted.to_dict() == {"acquisition_channel": True, "region": False, "segment": True, "size": True}
+    channel = drivers[drivers["attribute"] == "acquisition_channel"].set_index("value")
+    # Referred customers are most often great, deal hunters least.
+    assert (
+        channel["great_share"].idxmax() == "referral"
+        and channel["great_share"].idxmin() == "marketplace_deal"
+    )
+    size = drivers[drivers["attribute"] == "size"].set_index("value")
+    assert size["value_lift"].idxmax() == "enterprise"
+    region = drivers[drivers["attribute"] == "region"]
+    assert region["great_lift"].between(0.8, 1.2).all()  # the planted null
+    # Counts per attribute cover every customer once.
+    assert (drivers.groupby("attribute")["customers"].sum() == len(company.tables["customers"])).all()
+    paths = write_company(company, tmp_path)
+    back = pd.read_parquet(paths["_profile_drivers"])
+    assert paths["_profile_drivers"] == tmp_path / "_truth" / "profile_drivers.parquet"
+    pd.testing.assert_frame_equal(back, drivers)

@@ -180,7 +180,14 @@ def test_stale_data_is_refused_unless_allowed(trained, tmp_path):
     assert "--allow-stale" in console.file.getvalue()
     # stale means every customer lapsed: all rows are there, with their status, and none is scored
     s = read_output_set(tmp_path / "s.parquet").scores
-    assert run.manifest["customers_scored"] == 0 and set(s["status"]) <= {"lapsed", "cancelled"}
+    assert run.manifest["customers_scored"] == 0 and set(s["status"]) <= {
+        "lapsed",
+        "cancelled",
+        "no_orders_yet",
+    }
+    # (the demo company's newcomers signed up and never ordered: they stay no_orders_yet, the first rule)
+    ordered = set(pd.read_parquet(trained.data / "orders.parquet")["customer_id"])
+    assert not s.loc[s["status"] == "no_orders_yet", "customer_id"].isin(ordered).any()
     assert s["tier"].isna().all() and len(s) == run.manifest["customers_total"] > 0
 
 

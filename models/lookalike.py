@@ -1,0 +1,286 @@
+"""The lookalike model: will a customer in their first weeks (ordered or not) be great after the horizon?
+
+Trained at past cutoffs on who the customer is and what they did in their first days
+(`features.early_life.early_life_features`): a small LightGBM classifier for P(great after the horizon) and a
+regressor for the expected net profit over the horizon. "Great after the horizon" is a label, not a tier: net
+profit over [cutoff, cutoff + horizon) in the top `top_share` of every customer known at that cutoff, and positive.
+Backtested against a profile-only frequency baseline (share great per acquisition channel and segment, smoothed
+toward the base rate). Reasons are exact TreeSHAP contributions (LightGBM's `pred_contrib`) of the classifier, in
+log-odds, phrased with `EARLY_WORDS`. No I/O, no clock: cutoffs and tables are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.early_life import NUMERIC_COLUMNS, early_life_features
+from models.tiers import TIER_NAMES
+
+#: Plain words for the early-life features (the profile attributes are said as "<attribute> <value>").
+EARLY_WORDS: dict[str, str] = {
+    "early_days_since_signup": "days since signing up",
+    "early_was_referred": "came through a referral",
+    "early_has_order": "has ordered",
+    "early_days_to_first_order": "days from signup to the first order",
+    "early_first_order_value": "value of the first order",
+    "early_orders": "orders so far",
+    "early_revenue": "revenue so far",
+    "early_promo_share": "share of orders bought on promotion",
+    "early_tickets": "service requests so far",
+    "early_effort_minutes": "service minutes so far",
+}
+_BASELINE_KEYS = ("acquisition_channel", "segment")
+_SMOOTHING = 10.0  # pseudo-customers at the base rate in the frequency baseline
+
+
+class LookalikeConfig(BaseModel):
+    """The `profile.lookalike:` settings.
+
+    Attributes:
+        early_days: a customer whose signup lies within this many days before the cutoff is "new".
+        top_share: "great after the horizon" = net profit over the horizon in this top share of the customers
+            known at the cutoff (and positive).
+        great_probability: from this P(great), the provisional tier suggestion is the best tier.
+        n_cutoffs, cutoff_step_months: the training cutoffs (as `labels:`; their own, so a short `labels:` setting
+            for the main models does not starve this one of new customers).
+        min_training_rows: fewer new-customer rows over the training cutoffs: no model, and the reason is said.
+        n_estimators, learning_rate, num_leaves, min_child_samples, seed: the two small LightGBM models.
+        n_reasons: reasons per new customer.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    early_days: int = Field(ge=1)
+    top_share: float = Field(gt=0.0, lt=1.0)
+    great_probability: float = Field(gt=0.0, lt=1.0)
+    n_cutoffs: int = Field(ge=2)
+    cutoff_step_months: int = Field(ge=1)
+    min_training_rows: int = Field(ge=10)
+    n_estimators: int = Field(ge=1)
+    learning_rate: float = Field(gt=0.0)
+    num_leaves: int = Field(ge=2)
+    min_child_samples: int = Field(ge=1)
+    seed: int
+    n_reasons: int = Field(ge=1)
+
+
+def lookalike_training_set(
+    tables: Mapping[str, pd.DataFrame],
+    cutoffs: Sequence[pd.Timestamp],
+    horizon_days: int,
+    attributes: Sequence[str],
+    config: LookalikeConfig,
+    feature_config: Any,
+) -> pd.DataFrame:
+    """Rows (customer_id, cutoff) of new customers at each cutoff: early-life features, `label_great` (0/1) and
+    `label_net_profit` over [cutoff, cutoff + horizon). Callers pass only cutoffs whose horizon lies in the data."""
+    from features.labels import build_labels
+
+    frames = []
+    net_col = f"label_net_profit_{horizon_days}d"
+    for cutoff in cutoffs:
+        feats = early_life_features(tables, cutoff, config.early_days, attributes)
+        if feats.empty:
+            continue
+        labels = build_labels(tables, cutoff, horizon_days, feature_config)
+        net = labels[net_col]
+        threshold = float(np.quantile(net.to_numpy(), 1.0 - config.top_share)) if len(net) else np.inf
+        mine = net.reindex(feats.index)
+        frames.append(
+            feats.assign(
+                cutoff=pd.Timestamp(cutoff),
+                label_net_profit=mine.to_numpy(),
+                label_great=((mine >= threshold) & (mine > 0)).astype(np.float64).to_numpy(),
+            ).reset_index()
+        )
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class LookalikeModel:
+    """The fitted pair of boosters, the categories they were fitted with and the training facts."""
+
+    classifier: Any
+    regressor: Any
+    categories: dict[str, list[str]]
+    features: list[str]
+    base_rate: float
+    n_rows: int
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input: attributes as categoricals with the training categories (unseen -> missing)."""
+        X = pd.DataFrame(index=frame.index)
+        for name in self.features:
+            if name in self.categories:
+                text = frame[name].astype("str")
+                known = text.where(text.isin(self.categories[name]))
+                X[name] = pd.Categorical(known, categories=self.categories[name])
+            else:
+                X[name] = frame[name].astype("float64")
+        return X
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`lookalike_prob_great` and `lookalike_expected_value` per row of an early-life frame."""
+        X = self.matrix(frame)
+        return pd.DataFrame(
+            {
+                "lookalike_prob_great": self.classifier.predict_proba(X)[:, 1],
+                "lookalike_expected_value": self.regressor.predict(X),
+            },
+            index=frame.index,
+        )
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Exact TreeSHAP of the classifier (log-odds) per feature; the last column `_base` is the expected value."""
+        raw = self.classifier.booster_.predict(self.matrix(frame), pred_contrib=True)
+        return pd.DataFrame(raw, index=frame.index, columns=[*self.features, "_base"])
+
+
+def fit_lookalike(train: pd.DataFrame, attributes: Sequence[str], config: LookalikeConfig) -> LookalikeModel:
+    """Fit both boosters on a `lookalike_training_set` frame (fixed seeds, single thread: reproducible)."""
+    import lightgbm as lgb
+
+    present = [a for a in attributes if a in train.columns]
+    features = [*present, *NUMERIC_COLUMNS]
+    categories = {a: sorted(train[a].astype("str").unique()) for a in present}
+    model = LookalikeModel(None, None, categories, features, float(train["label_great"].mean()), len(train))
+    X = model.matrix(train)
+    params = dict(
+        n_estimators=config.n_estimators,
+        learning_rate=config.learning_rate,
+        num_leaves=config.num_leaves,
+        min_child_samples=config.min_child_samples,
+        random_state=config.seed,
+        n_jobs=1,
+        deterministic=True,
+        verbose=-1,
+    )
+    clf = lgb.LGBMClassifier(**params).fit(X, train["label_great"].astype(int))
+    reg = lgb.LGBMRegressor(objective="huber", **params).fit(X, train["label_net_profit"].astype("float64"))
+    return LookalikeModel(clf, reg, categories, features, model.base_rate, model.n_rows)
+
+
+def frequency_baseline(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Profile-only baseline: the training share of great customers with the same acquisition channel and segment,
+    smoothed toward the base rate with `_SMOOTHING` pseudo-customers (unseen combinations get the base rate)."""
+    keys = [k for k in _BASELINE_KEYS if k in train.columns and k in test.columns]
+    base = float(train["label_great"].mean())
+    if not keys:
+        return np.full(len(test), base)
+    stats = train.groupby(keys, observed=True)["label_great"].agg(["sum", "count"])
+    rate = (stats["sum"] + _SMOOTHING * base) / (stats["count"] + _SMOOTHING)
+    joined = test[keys].merge(rate.rename("rate"), left_on=keys, right_index=True, how="left")["rate"]
+    return joined.fillna(base).to_numpy(dtype=np.float64)
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width probability bins."""
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.sum() * abs(p[m].mean() - y[m].mean())
+    return float(total / len(y)) if len(y) else float("nan")
+
+
+def backtest_lookalike(
+    train_set: pd.DataFrame, attributes: Sequence[str], config: LookalikeConfig, horizon_days: int
+) -> dict[str, Any]:
+    """Out-of-time check: fit on the cutoffs whose horizon ends by the latest cutoff, score that latest cutoff.
+
+    Returns test cutoff, rows, great share, AUC / Brier / ECE of the model and of the frequency baseline, and
+    the mean predicted probability; `{"skipped": reason}` when there is too little to fit or test on.
+    """
+    if train_set.empty:
+        return {"skipped": "no new customers at any training cutoff"}
+    test_cutoff = train_set["cutoff"].max()
+    fit_rows = train_set[train_set["cutoff"] + pd.Timedelta(days=horizon_days) <= test_cutoff]
+    test = train_set[train_set["cutoff"] == test_cutoff]
+    if len(fit_rows) < config.min_training_rows or fit_rows["label_great"].nunique() < 2:
+        return {"skipped": f"{len(fit_rows)} new-customer rows one horizon before the latest cutoff"}
+    if test["label_great"].nunique() < 2:
+        return {"skipped": "the test cutoff's new customers are all great or all not"}
+    model = fit_lookalike(fit_rows, attributes, config)
+    y = test["label_great"].to_numpy(dtype=np.float64)
+    p = model.predict(test)["lookalike_prob_great"].to_numpy()
+    b = frequency_baseline(fit_rows, test)
+    return {
+        "test_cutoff": pd.Timestamp(test_cutoff).strftime("%Y-%m-%d"),
+        "train_rows": len(fit_rows),
+        "test_rows": len(test),
+        "test_great_share": float(y.mean()),
+        "auc_model": _auc(y, p),
+        "auc_baseline": _auc(y, b),
+        "brier_model": float(np.mean((p - y) ** 2)),
+        "brier_baseline": float(np.mean((b - y) ** 2)),
+        "ece_model": _ece(y, p),
+        "ece_baseline": _ece(y, b),
+        "mean_prob_model": float(p.mean()),
+    }
+
+
+def _reason_words(name: str, value: Any, contribution: float) -> str:
+    direction = "raises" if contribution > 0 else "lowers"
+    if name in EARLY_WORDS:
+        shown = (
+            "no"
+            if pd.isna(value)
+            else f"{float(value):,.0f}"
+            if abs(float(value)) >= 10
+            else f"{float(value):.2g}"
+        )
+        if name in ("early_was_referred", "early_has_order"):
+            shown = "yes" if value == 1 else "no"
+        return f"{EARLY_WORDS[name]}: {shown} ({direction} the chance)"
+    return f"{name.replace('_', ' ')} {str(value).replace('_', ' ')} ({direction} the chance)"
+
+
+def score_new_customers(model: LookalikeModel, frame: pd.DataFrame, config: LookalikeConfig) -> pd.DataFrame:
+    """Per new customer: `lookalike_prob_great`, `lookalike_expected_value`, `lookalike_reason_1..n` (largest
+    |contribution| first) and `provisional_tier` (the best tier from `great_probability`, the worst when the
+    expected value is not positive, the middle one otherwise; always provisional)."""
+    pred = model.predict(frame)
+    contrib = model.contributions(frame)[model.features]
+    values = contrib.to_numpy()
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, : config.n_reasons]
+    out = pred.copy()
+    for k in range(order.shape[1]):
+        out[f"lookalike_reason_{k + 1}"] = [
+            _reason_words(model.features[j], frame.iloc[i][model.features[j]], values[i, j])
+            for i, j in enumerate(order[:, k])
+        ]
+    best, middle, worst = TIER_NAMES[-1], TIER_NAMES[len(TIER_NAMES) // 2], TIER_NAMES[0]
+    tier = np.where(
+        pred["lookalike_prob_great"] >= config.great_probability,
+        best,
+        np.where(pred["lookalike_expected_value"] <= 0, worst, middle),
+    )
+    out["provisional_tier"] = pd.Series(tier, index=frame.index).astype("str") + " (provisional)"
+    return out
+
+
+__all__ = [
+    "EARLY_WORDS",
+    "LookalikeConfig",
+    "LookalikeModel",
+    "backtest_lookalike",
+    "fit_lookalike",
+    "frequency_baseline",
+    "lookalike_training_set",
+    "score_new_customers",
+]

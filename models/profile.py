@@ -1,0 +1,461 @@
+"""The ideal-customer profile and acquisition payback, as pure functions of one scoring run's tables.
+
+Who the great customers are (`attribute_profile`), how they behave (`behaviour_separation`, and the SHAP tier
+drivers from `models.explain.tier_drivers`), how many more like them exist (`lookalike_counts`), and whether
+winning each customer paid off (`customer_payback`, `channel_payback`). No I/O, no clock: the pipeline
+(`pipelines/profile.py`) reads the scores, the data and the feature table and writes what these return.
+
+"Great" is the best tier of `models.tiers` (the last of `TIER_NAMES`); this module never spells a tier name.
+
+Table contracts
+    scores:    one row per customer (`customer_id` unique), `status` (features.population statuses), `tier`
+               (empty for customers who are not scored), `account_manager_id`, the value column
+               `pred_expected_net_value_{h}d` (scored customers only).
+    customers: the validated customers table; profile attributes are its text columns named in
+               `ProfileConfig.attributes`, `acquisition_channel` and optional `acquisition_cost` (currency).
+    features:  the feature table at the scores' cutoff (index `customer_id`), numeric behaviour columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from features.population import SCORED
+from models.lookalike import LookalikeConfig
+from models.tiers import TIER_NAMES
+
+#: The value an attribute takes when the customers table has no value for a customer (counted, never dropped).
+NOT_RECORDED = "(not recorded)"
+#: Feature groups describing the customer rather than their behaviour (left out of the behaviour ranking).
+_NOT_BEHAVIOUR_GROUPS = frozenset({"profile"})
+
+
+class ProfileConfig(BaseModel):
+    """Settings of the ideal-customer profile and payback (the `profile:` section of the YAML config).
+
+    Attributes:
+        attributes: customers columns that describe who a customer is (text); absent columns are skipped.
+        min_support: an attribute value held by fewer customers is marked "too little support" and never
+            defines the profile.
+        confidence: two-sided level of the Wilson interval of the share of great customers.
+        match_min_attributes: a customer matches the profile when at least this many of their attribute values
+            are profile values (supported, Wilson lower bound above the base share of great customers).
+        behaviour_top: behaviour features listed in the profile.
+        acquisition_cost_by_channel: cost of winning one customer per acquisition channel (currency), used when
+            `customers.acquisition_cost` is absent or empty for a customer; a channel not listed stays unknown.
+        new_customer_actions: what a manager does first with a new customer, per provisional tier.
+        lookalike: the lookalike model for new customers (`models.lookalike.LookalikeConfig`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attributes: tuple[str, ...] = Field(min_length=1)
+    min_support: int = Field(ge=1)
+    confidence: float = Field(gt=0.5, lt=1.0)
+    match_min_attributes: int = Field(ge=1)
+    behaviour_top: int = Field(ge=1)
+    acquisition_cost_by_channel: dict[str, float]
+    new_customer_actions: dict[str, str]
+    lookalike: LookalikeConfig
+
+    @field_validator("acquisition_cost_by_channel")
+    @classmethod
+    def _costs_ok(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if not np.isfinite(v) or v < 0}
+        if bad:
+            raise ValueError(f"acquisition costs must be finite and >= 0, got {bad}")
+        return value
+
+
+def best_tier() -> str:
+    """The tier the profile describes (the best of `models.tiers.TIER_NAMES`)."""
+    return TIER_NAMES[-1]
+
+
+def _z(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
+
+
+def wilson_interval(successes: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial share per row (NaN where n = 0)."""
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    z = _z(confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2.0 * n)) / denom
+        half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def is_great(scores: pd.DataFrame) -> pd.Series:
+    """True for scored customers in the best tier, indexed by customer_id."""
+    tier = scores["tier"].astype("str")
+    scored = (scores["status"].astype("str") == SCORED).to_numpy()
+    return pd.Series(scored & (tier == best_tier()).to_numpy(), index=pd.Index(scores["customer_id"]))
+
+
+def attribute_profile(scores: pd.DataFrame, customers: pd.DataFrame, config: ProfileConfig) -> pd.DataFrame:
+    """Who the great customers are: one row per (attribute, value) over the scored customers.
+
+    out columns: attribute, value, customers, great, share_great, share_low, share_high (Wilson interval),
+    lift (share_great / base share), lift_low, lift_high, supported (customers >= min_support),
+    profile_value (supported and share_low above the base share), strength (Cramer's V of the attribute with
+    being great, over supported values), rank (of the attribute by strength, 1 = strongest). Rows are ordered by
+    attribute rank, then lift (highest first). A customer without a value counts under `NOT_RECORDED`.
+    """
+    great = is_great(scores)
+    scored_ids = scores.loc[(scores["status"].astype("str") == SCORED).to_numpy(), "customer_id"].astype(
+        "str"
+    )
+    y = great.reindex(scored_ids).to_numpy(dtype=bool)
+    base = float(y.mean()) if len(y) else np.nan
+    attrs = attribute_values(customers, config.attributes, pd.Index(scored_ids))
+    frames = []
+    for attribute in attrs.columns:
+        values = attrs[attribute].to_numpy(dtype=object)
+        counts = pd.crosstab(values, y).reindex(columns=[False, True], fill_value=0)
+        n = counts.sum(axis=1).to_numpy()
+        k = counts[True].to_numpy()
+        low, high = wilson_interval(k, n, config.confidence)
+        share = k / n
+        supported = n >= config.min_support
+        frame = pd.DataFrame(
+            {
+                "attribute": attribute,
+                "value": counts.index.astype("str"),
+                "customers": n.astype(np.int64),
+                "great": k.astype(np.int64),
+                "share_great": share,
+                "share_low": low,
+                "share_high": high,
+                "lift": share / base if base > 0 else np.nan,
+                "lift_low": low / base if base > 0 else np.nan,
+                "lift_high": high / base if base > 0 else np.nan,
+                "supported": supported,
+                "profile_value": supported & (low > base),
+                "strength": _cramers_v(counts.to_numpy()[supported]),
+            }
+        )
+        frames.append(frame)
+    columns = [
+        "attribute", "value", "customers", "great", "share_great", "share_low", "share_high", "lift",
+        "lift_low", "lift_high", "supported", "profile_value", "strength", "rank",
+    ]  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)
+    strength = out.groupby("attribute")["strength"].first().fillna(-1.0)
+    order = sorted(strength.index, key=lambda a: (-strength[a], a))
+    out["rank"] = out["attribute"].map({a: i + 1 for i, a in enumerate(order)}).astype(np.int64)
+    out = out.assign(_lift=-out["lift"].fillna(-np.inf)).sort_values(
+        ["rank", "_lift", "value"], kind="stable"
+    )
+    return out.drop(columns="_lift").reset_index(drop=True)[columns]
+
+
+def attribute_values(
+    customers: pd.DataFrame | None, attributes: Sequence[str], ids: pd.Index
+) -> pd.DataFrame:
+    """The profile attributes present in `customers`, one row per id in `ids` (missing -> `NOT_RECORDED`)."""
+    if customers is None:
+        return pd.DataFrame(index=ids)
+    cust = customers.drop_duplicates("customer_id").set_index(
+        customers["customer_id"].drop_duplicates().astype("str")
+    )
+    present = [a for a in attributes if a in cust.columns]
+    out = cust[present].reindex(ids).astype("object")
+    return out.where(out.notna(), NOT_RECORDED).astype("str")
+
+
+def _cramers_v(table: np.ndarray) -> float:
+    """Cramer's V of a values x (not great, great) contingency table; NaN when undefined."""
+    table = np.asarray(table, dtype=np.float64)
+    table = table[table.sum(axis=1) > 0]
+    n = table.sum()
+    if n == 0 or table.shape[0] < 2 or (table.sum(axis=0) == 0).any():
+        return float("nan")
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
+
+
+def _auc(x: np.ndarray, y: np.ndarray) -> float:
+    """P(a great customer's value > a rest customer's value) (ties count half); NaN if a side is empty."""
+    from scipy.stats import rankdata
+
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = rankdata(x)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+
+
+def behaviour_separation(
+    features: pd.DataFrame, great: pd.Series, registry: Mapping[str, Any], top: int
+) -> pd.DataFrame:
+    """How great customers behave: the numeric behaviour features that separate them from the rest most.
+
+    in:  the feature table (index customer_id) and `is_great` for the scored customers; features of the
+         `profile` group (who they are, not how they behave) are left out.
+    out: the `top` features by |auc - 0.5|, the strongest of each feature group first, columns feature, group, description (from the registry), auc
+         (P(great value > rest value) over known values), median_great, median_rest, lift_top_quintile (share
+         great among the customers in the feature's top fifth / base share), known_share, rank.
+    """
+    ids = great.index.intersection(features.index)
+    y = great.reindex(ids).to_numpy(dtype=bool)
+    base = float(y.mean()) if len(y) else np.nan
+    rows = []
+    for name in features.columns:
+        spec = registry.get(name)
+        group = getattr(spec, "group", "")
+        if group in _NOT_BEHAVIOUR_GROUPS or not pd.api.types.is_numeric_dtype(features[name].dtype):
+            continue
+        x = features[name].reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan)
+        known = np.isfinite(x)
+        if known.sum() < 2:
+            continue
+        xk, yk = x[known], y[known]
+        auc = _auc(xk, yk)
+        top_mask = xk >= np.quantile(xk, 0.8)
+        lift = float(yk[top_mask].mean() / base) if base > 0 and top_mask.any() else np.nan
+        rows.append(
+            {
+                "feature": name,
+                "group": group,
+                "description": getattr(spec, "description", name),
+                "auc": auc,
+                "median_great": float(np.median(xk[yk])) if yk.any() else np.nan,
+                "median_rest": float(np.median(xk[~yk])) if (~yk).any() else np.nan,
+                "lift_top_quintile": lift,
+                "known_share": float(known.mean()),
+            }
+        )
+    columns = ["feature", "group", "description", "auc", "median_great", "median_rest", "lift_top_quintile",
+               "known_share", "rank"]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(rows)
+    # The strongest feature of each group first, then the rest: great customers differ in profit by definition,
+    # and the table should also say how they differ in tenure, referrals, service effort, payment and price.
+    out = out.assign(_key=-(out["auc"] - 0.5).abs().fillna(-1.0))
+    out = out.sort_values(["_key", "feature"], kind="stable")
+    out["_later"] = out["group"].duplicated()
+    out = out.sort_values(["_later", "_key", "feature"], kind="stable")
+    out = out.head(top).drop(columns=["_key", "_later"]).reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out[columns]
+
+
+def shap_drivers(
+    contrib: pd.DataFrame, scores: pd.DataFrame, registry: Mapping[str, Any], top: int
+) -> pd.DataFrame:
+    """The SHAP tier drivers of the best tier (`models.explain.tier_drivers`, feature level), top `top` by
+    |difference|: columns feature, group, description, tier_mean, base_mean, difference, rank."""
+    from models.explain import tier_drivers
+
+    scored = scores.loc[(scores["status"].astype("str") == SCORED).to_numpy()]
+    contrib = contrib.loc[contrib.index.astype("str").isin(scored["customer_id"].astype("str"))]
+    columns = ["feature", "group", "description", "tier_mean", "base_mean", "difference", "rank"]
+    if contrib.empty:
+        return pd.DataFrame(columns=columns)
+    tier = pd.Series(
+        pd.Categorical(scored["tier"].astype("str"), categories=list(TIER_NAMES), ordered=True),
+        index=pd.Index(scored["customer_id"].astype("str")),
+    )
+    contrib = contrib.set_axis(contrib.index.astype("str"))
+    table = tier_drivers(contrib, tier, registry)[best_tier()]
+    feats = table[table["level"] == "feature"].head(top)
+    out = pd.DataFrame(
+        {
+            "feature": feats.index.astype("str"),
+            "group": feats["group"].to_numpy(),
+            "description": [getattr(registry.get(f), "description", f) for f in feats.index],
+            "tier_mean": feats["tier_mean"].to_numpy(),
+            "base_mean": feats["base_mean"].to_numpy(),
+            "difference": feats["difference"].to_numpy(),
+        }
+    )
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out[columns]
+
+
+def profile_match(
+    scores: pd.DataFrame, customers: pd.DataFrame | None, who: pd.DataFrame, config: ProfileConfig
+) -> pd.DataFrame:
+    """Every customer of the scores with how many of their attribute values are profile values.
+
+    out: customer_id, account_manager_id, status, is_great, profile_matches (count of profile values held),
+    matches_profile (profile_matches >= match_min_attributes), lookalike (matches the profile and not great).
+    """
+    ids = pd.Index(scores["customer_id"].astype("str"))
+    attrs = attribute_values(customers, config.attributes, ids)
+    profile_values = who.loc[who["profile_value"].astype(bool), ["attribute", "value"]]
+    matches = np.zeros(len(ids), dtype=np.int64)
+    for attribute, values in profile_values.groupby("attribute")["value"]:
+        if attribute in attrs.columns:
+            matches += attrs[attribute].isin(set(values)).to_numpy(dtype=np.int64)
+    great = is_great(scores).to_numpy(dtype=bool)
+    match = matches >= config.match_min_attributes
+    return pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "account_manager_id": scores["account_manager_id"].astype("str").to_numpy(),
+            "status": scores["status"].astype("str").to_numpy(),
+            "is_great": great,
+            "profile_matches": matches,
+            "matches_profile": match,
+            "lookalike": match & ~great,
+        }
+    )
+
+
+def lookalike_counts(match: pd.DataFrame) -> pd.DataFrame:
+    """How many non-great customers match the profile, per account manager and status.
+
+    out: account_manager_id, status, customers (non-great), lookalikes; one row per (manager, status) with
+    customers, sorted by manager then status; the empty manager id means no account manager.
+    """
+    rest = match.loc[~match["is_great"].to_numpy(dtype=bool)]
+    out = (
+        rest.groupby(["account_manager_id", "status"], sort=True)
+        .agg(customers=("customer_id", "size"), lookalikes=("lookalike", "sum"))
+        .reset_index()
+    )
+    return out.astype({"customers": np.int64, "lookalikes": np.int64})
+
+
+def acquisition_costs(
+    customers: pd.DataFrame | None, ids: pd.Index, by_channel: Mapping[str, float]
+) -> pd.DataFrame:
+    """Cost of winning each customer: `customers.acquisition_cost` when recorded, else the configured cost of
+    their channel, else unknown (NaN, never zero). out (index ids): acquisition_channel, acquisition_cost,
+    cost_source ("recorded" | "channel table" | "unknown")."""
+    channel = pd.Series(NOT_RECORDED, index=ids, dtype="str")
+    recorded = pd.Series(np.nan, index=ids)
+    if customers is not None:
+        cust = customers.drop_duplicates("customer_id")
+        cust = cust.set_index(cust["customer_id"].astype("str"))
+        if "acquisition_channel" in cust:
+            ch = cust["acquisition_channel"].reindex(ids)
+            channel = ch.astype("object").where(ch.notna(), NOT_RECORDED).astype("str")
+        if "acquisition_cost" in cust:
+            recorded = cust["acquisition_cost"].reindex(ids).astype("float64")
+    table = channel.map(lambda c: by_channel.get(c, np.nan)).astype("float64")
+    cost = recorded.where(recorded.notna(), table)
+    source = np.where(recorded.notna(), "recorded", np.where(table.notna(), "channel table", "unknown"))
+    return pd.DataFrame(
+        {"acquisition_channel": channel, "acquisition_cost": cost, "cost_source": source}, index=ids
+    ).astype({"cost_source": "str"})
+
+
+def customer_payback(
+    scores: pd.DataFrame,
+    realised: pd.Series,
+    costs: pd.DataFrame,
+    value_column: str,
+) -> pd.DataFrame:
+    """Per customer: realised net profit to date + expected net value over the horizon vs acquisition cost.
+
+    in:  scores (customer_id, status, value_column), `realised` = net profit before the cutoff per customer id
+         (lifetime: margin - returns - cost to serve), `costs` from `acquisition_costs`.
+    out (one row per scores row): customer_id, status, acquisition_channel, acquisition_cost, cost_source,
+    realised_profit, expected_profit, total_profit (realised + expected), payback_ratio (total / cost),
+    not_paying_back (nullable boolean: total < cost; missing when the cost or the expected value is unknown,
+    i.e. for customers who are not scored), payback_note (why it is missing).
+    """
+    ids = pd.Index(scores["customer_id"].astype("str"))
+    status = scores["status"].astype("str").to_numpy()
+    scored = status == SCORED
+    expected = np.where(scored, scores[value_column].to_numpy(dtype=np.float64, na_value=np.nan), np.nan)
+    real = realised.reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan)
+    cost = costs["acquisition_cost"].reindex(ids).to_numpy(dtype=np.float64)
+    total = real + expected
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(cost > 0, total / cost, np.nan)
+    decided = np.isfinite(total) & np.isfinite(cost)
+    flag = pd.array(np.where(decided, total < cost, False), dtype="boolean")
+    flag[~decided] = pd.NA
+    note = np.select(
+        [~scored, ~np.isfinite(cost), ~np.isfinite(total)],
+        ["not scored (" + status + "): no expected value", "acquisition cost unknown", "no profit figure"],
+        "",
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "status": status,
+            "acquisition_channel": costs["acquisition_channel"].reindex(ids).to_numpy(),
+            "acquisition_cost": cost,
+            "cost_source": costs["cost_source"].reindex(ids).to_numpy(),
+            "realised_profit": real,
+            "expected_profit": expected,
+            "total_profit": total,
+            "payback_ratio": ratio,
+            "not_paying_back": flag,
+            "payback_note": note,
+        }
+    ).astype({"customer_id": "str", "status": "str", "acquisition_channel": "str", "cost_source": "str",
+              "payback_note": "str"})  # fmt: skip
+
+
+def channel_payback(per_customer: pd.DataFrame) -> pd.DataFrame:
+    """Per acquisition channel: what winning customers cost and what they bring.
+
+    out: acquisition_channel, customers_won (every customer of the channel), cost_known (customers with a known
+    cost), cost_unknown, not_scored, total_cost, realised_profit, expected_profit (over the customers with a
+    known cost and an expected value: the "judged" customers), payback_ratio ((realised + expected) / total cost
+    of the judged customers), share_paying_back (judged customers whose realised + expected profit covers their
+    cost), not_paying_back (count). Channels sorted by name; sums over no customer are NaN, never 0.
+    """
+    rows = []
+    for channel, sub in per_customer.groupby("acquisition_channel", sort=True):
+        j = sub["not_paying_back"].notna().to_numpy()
+        js = sub.loc[j]
+        cost = float(js["acquisition_cost"].sum()) if len(js) else np.nan
+        realised = float(js["realised_profit"].sum()) if len(js) else np.nan
+        expected = float(js["expected_profit"].sum()) if len(js) else np.nan
+        rows.append(
+            {
+                "acquisition_channel": str(channel),
+                "customers_won": len(sub),
+                "cost_known": int(sub["acquisition_cost"].notna().sum()),
+                "cost_unknown": int(sub["acquisition_cost"].isna().sum()),
+                "not_scored": int((sub["status"] != SCORED).sum()),
+                "judged": int(j.sum()),
+                "total_cost": cost,
+                "realised_profit": realised,
+                "expected_profit": expected,
+                "payback_ratio": (realised + expected) / cost if len(js) and cost > 0 else np.nan,
+                "share_paying_back": float((~js["not_paying_back"].astype(bool)).mean())
+                if len(js)
+                else np.nan,
+                "not_paying_back": int(js["not_paying_back"].astype(bool).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    "NOT_RECORDED",
+    "ProfileConfig",
+    "acquisition_costs",
+    "attribute_profile",
+    "behaviour_separation",
+    "best_tier",
+    "channel_payback",
+    "customer_payback",
+    "is_great",
+    "lookalike_counts",
+    "profile_match",
+    "shap_drivers",
+    "wilson_interval",
+]

@@ -1,0 +1,279 @@
+"""`cvp profile`: the ideal-customer profile, the lookalike counts and acquisition payback of one scoring run.
+
+Reads the scores output set (`pipelines.outputs.read_output_set`), the data directory the run scored (for the
+customers table and the feature table at the run's as-of) and writes one directory, replaced as a whole
+(`pipelines.io.atomic_directory`): the tables of `PROFILE_FILES` and `profile.html`. `cvp report --profile DIR`
+reads the directory back (`read_profile`) for the team page. The computing is `models.profile` (pure).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from features.validation import StructuralError
+from pipelines.config import load_config
+
+PROFILE_MARKER = ".cvp-profile"
+#: The tables a profile directory holds (name -> file).
+PROFILE_FILES: dict[str, str] = {
+    "who": "profile_attributes.csv",
+    "behaviour": "profile_behaviour.csv",
+    "shap": "profile_shap_drivers.csv",
+    "lookalikes": "lookalikes_by_manager.csv",
+    "channels": "payback_by_channel.csv",
+    "customers": "payback_customers.parquet",
+    "match": "profile_match.parquet",
+    "new_customers": "lookalike_scores.parquet",
+}
+
+
+@dataclass(frozen=True)
+class ProfileTables:
+    """What `build_profile` computes (frames of `models.profile`) and the facts the pages state."""
+
+    who: pd.DataFrame
+    behaviour: pd.DataFrame
+    shap: pd.DataFrame
+    lookalikes: pd.DataFrame
+    channels: pd.DataFrame
+    customers: pd.DataFrame
+    match: pd.DataFrame
+    new_customers: pd.DataFrame
+    facts: dict
+
+
+def build_profile(
+    scores: pd.DataFrame,
+    contributions: pd.DataFrame | None,
+    tables: dict[str, pd.DataFrame],
+    cfg,
+    horizon_days: int,
+) -> ProfileTables:
+    """The profile of one scoring run: features at the run's as-of, then the pure functions of models.profile."""
+    from features import build_feature_table, feature_registry
+    from models import profile as mp
+
+    pc = cfg.profile
+    as_of = pd.Timestamp(pd.to_datetime(scores["as_of"]).max())
+    registry = feature_registry(cfg.features)
+    features = build_feature_table(tables, as_of, cfg.features)
+    features.index = features.index.astype("str")
+    customers = tables.get("customers")
+    who = mp.attribute_profile(scores, customers, pc)
+    great = mp.is_great(scores)
+    scored_great = great[(scores["status"].astype("str") == "scored").to_numpy()]
+    behaviour = mp.behaviour_separation(features, scored_great, registry, pc.behaviour_top)
+    shap = (
+        mp.shap_drivers(contributions, scores, registry, pc.behaviour_top)
+        if contributions is not None
+        else mp.shap_drivers(pd.DataFrame(), scores, registry, pc.behaviour_top)
+    )
+    match = mp.profile_match(scores, customers, who, pc)
+    lookalikes = mp.lookalike_counts(match)
+    ids = pd.Index(scores["customer_id"].astype("str"))
+    costs = mp.acquisition_costs(customers, ids, pc.acquisition_cost_by_channel)
+    realised_col = "profit_net_lifetime"
+    realised = features[realised_col] if realised_col in features else pd.Series(dtype="float64")
+    value_col = f"pred_expected_net_value_{horizon_days}d"
+    per_customer = mp.customer_payback(scores, realised, costs, value_col)
+    channels = mp.channel_payback(per_customer)
+    n_scored = int((scores["status"].astype("str") == "scored").sum())
+    facts = {
+        "as_of": as_of.strftime("%Y-%m-%d"),
+        "horizon_days": horizon_days,
+        "customers": len(scores),
+        "scored": n_scored,
+        "great": int(great.sum()),
+        "base_share_great": float(great.sum() / n_scored) if n_scored else None,
+        "best_tier": mp.best_tier(),
+        "attributes": [a for a in pc.attributes if customers is not None and a in customers.columns],
+        "attributes_absent": [a for a in pc.attributes if customers is None or a not in customers.columns],
+        "min_support": pc.min_support,
+        "confidence": pc.confidence,
+        "match_min_attributes": pc.match_min_attributes,
+        "lookalikes": int(match["lookalike"].sum()),
+        "cost_sources": per_customer["cost_source"].value_counts().sort_index().to_dict(),
+        "realised_profit_column": realised_col,
+        "expected_value_column": value_col,
+        "shap_available": contributions is not None and not shap.empty,
+        "new_customer_actions": dict(pc.new_customer_actions),
+    }
+    new_customers, facts["lookalike"] = score_lookalikes(scores, tables, cfg, as_of, horizon_days)
+    return ProfileTables(
+        who, behaviour, shap, lookalikes, channels, per_customer, match, new_customers, facts
+    )
+
+
+def lookalike_training(
+    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[pd.DataFrame, list[pd.Timestamp], str]:
+    """The lookalike training set at `profile.lookalike`'s cutoffs before `as_of` (tables truncated at `as_of`),
+    the cutoffs, and why there is no model ("" when there is one)."""
+    from features.training import training_cutoffs, truncate_tables
+    from models.lookalike import lookalike_training_set
+
+    lc = cfg.profile.lookalike
+    cust = tables.get("customers")
+    if cust is None or "signup_at" not in cust.columns:
+        return pd.DataFrame(), [], "no customers.signup_at: new customers cannot be told apart"
+    steps = {"n_cutoffs": lc.n_cutoffs, "cutoff_step_months": lc.cutoff_step_months}
+    cutoffs = training_cutoffs(as_of, horizon_days, cfg.labels.model_copy(update=steps))
+    truncated = truncate_tables(tables, as_of)
+    train = lookalike_training_set(truncated, cutoffs, horizon_days, cfg.profile.attributes, lc, cfg.features)
+    if len(train) < lc.min_training_rows or train["label_great"].nunique() < 2:
+        return (
+            train,
+            cutoffs,
+            f"{len(train)} new-customer rows at the training cutoffs (need {lc.min_training_rows})",
+        )
+    return train, cutoffs, ""
+
+
+def lookalike_run_metrics(
+    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[dict[str, float], dict]:
+    """The lookalike backtest for the training run's MLflow run: metrics `lookalike.<name>` and a document."""
+    from models.lookalike import backtest_lookalike
+
+    train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days)
+    if skipped:
+        return {}, {"skipped": skipped}
+    result = backtest_lookalike(train, cfg.profile.attributes, cfg.profile.lookalike, horizon_days)
+    document = result | {"training_rows": len(train), "cutoffs": [c.strftime("%Y-%m-%d") for c in cutoffs]}
+    metrics = {
+        f"lookalike.{k}": float(v)
+        for k, v in result.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    }
+    return metrics, document
+
+
+_NEW_COLUMNS = [
+    "customer_id",
+    "account_manager_id",
+    "status",
+    "lookalike_prob_great",
+    "lookalike_expected_value",
+]
+
+
+def score_lookalikes(
+    scores: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[pd.DataFrame, dict]:
+    """The lookalike model (`models.lookalike`): trained at the training cutoffs before `as_of` on the customers
+    new at each, backtested out of time against the profile-only baseline, then applied to the customers new at
+    `as_of`. Returns their scores (customer_id, account_manager_id, status of the scoring run, P(great),
+    expected value, reasons, provisional tier) and the facts (backtest, rows; `skipped` with the reason)."""
+    from features.early_life import early_life_features
+    from features.training import truncate_tables
+    from models import lookalike as ml
+
+    lc = cfg.profile.lookalike
+    attrs = cfg.profile.attributes
+    empty = pd.DataFrame(columns=_NEW_COLUMNS)
+    train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days)
+    if skipped:
+        return empty, {"skipped": skipped}
+    tables = truncate_tables(tables, as_of)
+    facts = {"backtest": ml.backtest_lookalike(train, attrs, lc, horizon_days), "training_rows": len(train)}
+    facts |= {"early_days": lc.early_days, "top_share": lc.top_share, "cutoffs": len(cutoffs)}
+    model = ml.fit_lookalike(train, attrs, lc)
+    current = early_life_features(tables, as_of, lc.early_days, attrs)
+    if current.empty:
+        return empty, facts | {"new_customers": 0}
+    scored = ml.score_new_customers(model, current, lc)
+    run = scores.assign(customer_id=scores["customer_id"].astype("str")).set_index("customer_id")
+    out = scored.assign(
+        account_manager_id=run["account_manager_id"].reindex(scored.index).astype("str").to_numpy(),
+        status=run["status"].reindex(scored.index).astype("str").to_numpy(),
+    ).reset_index()
+    reasons = [c for c in out.columns if c.startswith("lookalike_reason_")]
+    out = out[[*_NEW_COLUMNS, *reasons, "provisional_tier"]]
+    return out, facts | {"new_customers": len(out)}
+
+
+def write_profile(result: ProfileTables, out: Path, currency: str) -> Path:
+    """Write the tables and the page into `out`, replaced as a whole; returns the page's path."""
+    from pipelines.io import atomic_directory, write_frame, write_json
+
+    with atomic_directory(Path(out), PROFILE_MARKER) as stage:
+        for key, name in PROFILE_FILES.items():
+            write_frame(getattr(result, key), stage / name)
+        write_json(result.facts | {"currency": currency}, stage / "profile.json")
+        (stage / "profile.html").write_text(
+            render_profile_page(result, currency), encoding="utf-8", newline="\n"
+        )
+    return Path(out).resolve() / "profile.html"
+
+
+def render_profile_page(result: ProfileTables, currency: str) -> str:
+    """The standalone page of `cvp profile`: the team page's profile section with its own header."""
+    from pipelines.reports.pages import _environment
+    from pipelines.reports.profile_section import profile_view
+
+    view = profile_view(result, currency)
+    return _environment().get_template("profile.html.j2").render(profile=view, title="Ideal-customer profile")
+
+
+def read_profile(directory: Path) -> ProfileTables:
+    """A profile directory written by `cvp profile`, read back (for `cvp report --profile`)."""
+    import json
+
+    directory = Path(directory)
+    if not (directory / PROFILE_MARKER).exists():
+        raise StructuralError(
+            f"{directory} is not a profile directory written by `cvp profile` (no {PROFILE_MARKER})"
+        )
+    frames = {}
+    for key, name in PROFILE_FILES.items():
+        path = directory / name
+        if not path.exists():
+            raise StructuralError(f"{path} is missing: write the profile again with `cvp profile`")
+        frames[key] = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        if path.suffix == ".csv" and "value" in frames[key]:
+            frames[key]["value"] = frames[key]["value"].astype("str")
+    facts = json.loads((directory / "profile.json").read_text(encoding="utf-8"))
+    return ProfileTables(**frames, facts=facts)
+
+
+def run_profile(
+    scores_path: Path,
+    data: Path,
+    out: Path,
+    mapping: Path | None,
+    config: Path | None,
+    console: Console,
+) -> Path:
+    """`cvp profile`: read the run and its data, compute the profile and payback, write them; returns the page."""
+    from pipelines.io import check_writable
+    from pipelines.loading import load_configured
+    from pipelines.outputs import read_output_set
+    from pipelines.reports.columns import horizon_days_from_columns
+
+    cfg = load_config(config)
+    check_writable(Path(out), "profile directory")
+    run = read_output_set(Path(scores_path))
+    loaded = load_configured(data, mapping, cfg)
+    t0 = time.perf_counter()
+    h = horizon_days_from_columns(list(run.scores.columns))
+    result = build_profile(run.scores, run.contributions, loaded.tables, cfg, h)
+    page = write_profile(result, Path(out), cfg.data.currency)
+    f = result.facts
+    console.print(
+        f"profile of {f['great']:,} {f['best_tier']} customers among {f['scored']:,} scored "
+        f"({f['customers']:,} in the run), {f['lookalikes']:,} lookalikes, payback for "
+        f"{len(result.channels)} channels in {time.perf_counter() - t0:.1f} s -> {page}"
+    )
+    unknown = f["cost_sources"].get("unknown", 0)
+    if unknown:
+        console.print(
+            f"note: the acquisition cost of {unknown:,} customers is unknown (no customers.acquisition_cost and no "
+            "profile.acquisition_cost_by_channel entry for their channel): their payback is not judged"
+        )
+    return page

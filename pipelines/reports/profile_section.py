@@ -1,0 +1,205 @@
+"""View model, chart and page of the ideal-customer profile and acquisition payback (`cvp profile`, and the
+team page's profile section with `cvp report --profile DIR`).
+
+Aggregates only: attribute values, features, channels and per-manager counts; no customer id, no personal column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from pipelines.reports.charts import _new_figure, _style_axes, _svg
+from pipelines.reports.phrases import money, pct
+
+
+def _num(value: Any, fmt: str = "{:.2f}") -> str:
+    return "-" if value is None or pd.isna(value) else fmt.format(float(value))
+
+
+def _money(value: Any, currency: str) -> str:
+    return "unknown" if value is None or pd.isna(value) else money(float(value), currency)
+
+
+def payback_chart(channels: pd.DataFrame) -> Markup | None:
+    """Horizontal bars: (realised + expected profit) / acquisition cost per channel, a line at 1 (paid back)."""
+    judged = channels.loc[channels["payback_ratio"].notna()]
+    if judged.empty:
+        return None
+    judged = judged.sort_values(["payback_ratio", "acquisition_channel"], kind="stable")
+    ratio = judged["payback_ratio"].to_numpy(dtype=np.float64)
+    fig = _new_figure(6.4, 0.32 * len(judged) + 1.2)
+    ax = fig.add_subplot()
+    y = np.arange(len(judged))
+    ax.barh(y, ratio, color=["#1b7f3b" if r >= 1 else "#b3261e" for r in ratio], height=0.6)
+    ax.axvline(1.0, color="#333333", linewidth=0.9, linestyle="--")
+    ax.set_yticks(y, [str(c).replace("_", " ") for c in judged["acquisition_channel"]])
+    ax.set_xlabel("profit to date + expected profit, per unit of acquisition cost", fontsize=8)
+    _style_axes(ax)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def profile_view(result: Any, currency: str) -> dict[str, Any]:
+    """Everything the profile section shows, formatted (`result`: `pipelines.profile.ProfileTables`)."""
+    f = result.facts
+    who = result.who
+    attributes = []
+    for attribute, rows in who.groupby("attribute", sort=False):
+        attributes.append(
+            {
+                "attribute": str(attribute).replace("_", " "),
+                "strength": _num(rows["strength"].iloc[0]),
+                "rows": [
+                    {
+                        "value": str(r.value).replace("_", " "),
+                        "customers": f"{int(r.customers):,}",
+                        "share": pct(r.share_great) if pd.notna(r.share_great) else "-",
+                        "interval": f"{pct(r.share_low)}-{pct(r.share_high)}"
+                        if pd.notna(r.share_low)
+                        else "-",
+                        "lift": _num(r.lift),
+                        "supported": bool(r.supported),
+                        "profile_value": bool(r.profile_value),
+                    }
+                    for r in rows.itertuples()
+                ],
+            }
+        )
+    behaviour = [
+        {
+            "label": r.description,
+            "feature": r.feature,
+            "great": _num(r.median_great, "{:,.2f}"),
+            "rest": _num(r.median_rest, "{:,.2f}"),
+            "auc": _num(r.auc),
+            "lift": _num(r.lift_top_quintile),
+            "direction": "higher" if r.auc >= 0.5 else "lower",
+        }
+        for r in result.behaviour.itertuples()
+    ]
+    shap = [
+        {
+            "label": r.description,
+            "feature": r.feature,
+            "difference": _money(r.difference, currency),
+        }
+        for r in result.shap.itertuples()
+    ]
+    look = result.lookalikes
+    by_manager = (
+        look.groupby("account_manager_id", sort=True)[["customers", "lookalikes"]].sum().reset_index()
+        if len(look)
+        else pd.DataFrame(columns=["account_manager_id", "customers", "lookalikes"])
+    )
+    by_status = (
+        look.groupby("status", sort=True)["lookalikes"].sum() if len(look) else pd.Series(dtype="int64")
+    )
+    channels = [
+        {
+            "channel": str(r.acquisition_channel).replace("_", " "),
+            "won": f"{int(r.customers_won):,}",
+            "judged": f"{int(r.judged):,}",
+            "cost_unknown": f"{int(r.cost_unknown):,}",
+            "not_scored": f"{int(r.not_scored):,}",
+            "cost": _money(r.total_cost, currency),
+            "realised": _money(r.realised_profit, currency),
+            "expected": _money(r.expected_profit, currency),
+            "ratio": _num(r.payback_ratio),
+            "share": pct(r.share_paying_back) if pd.notna(r.share_paying_back) else "-",
+            "loss": bool(pd.notna(r.payback_ratio) and r.payback_ratio < 1),
+        }
+        for r in result.channels.itertuples()
+    ]
+    base = f.get("base_share_great")
+    look = f.get("lookalike", {})
+    bt = look.get("backtest", {})
+    new = result.new_customers
+    return {
+        "new": {
+            "skipped": look.get("skipped") or "",
+            "count": f"{len(new):,}",
+            "early_days": look.get("early_days"),
+            "backtest": None
+            if not bt or "skipped" in bt
+            else {
+                "cutoff": bt["test_cutoff"],
+                "rows": f"{bt['test_rows']:,}",
+                "auc_model": _num(bt["auc_model"]),
+                "auc_baseline": _num(bt["auc_baseline"]),
+                "brier_model": _num(bt["brier_model"], "{:.3f}"),
+                "brier_baseline": _num(bt["brier_baseline"], "{:.3f}"),
+                "ece_model": _num(bt["ece_model"], "{:.3f}"),
+                "share": pct(bt["test_great_share"]),
+            },
+            "backtest_skipped": bt.get("skipped", "") if bt else "",
+            "by_tier": [
+                {"tier": str(t), "count": f"{int(c):,}"}
+                for t, c in new["provisional_tier"].value_counts().sort_index().items()
+            ]
+            if len(new)
+            else [],
+            "likely_great": f"{int((new['lookalike_prob_great'] >= 0.5).sum()):,}" if len(new) else "0",
+        },
+        "facts": f,
+        "base_share": pct(base) if base is not None else "-",
+        "attributes": attributes,
+        "behaviour": behaviour,
+        "shap": shap,
+        "lookalikes_total": f"{int(f.get('lookalikes', 0)):,}",
+        "lookalikes_by_status": [
+            {"status": str(s).replace("_", " "), "count": f"{int(c):,}"} for s, c in by_status.items()
+        ],
+        "managers": [
+            {
+                "id": str(r.account_manager_id) or "no account manager",
+                "customers": f"{int(r.customers):,}",
+                "lookalikes": f"{int(r.lookalikes):,}",
+            }
+            for r in by_manager.itertuples()
+        ],
+        "channels": channels,
+        "chart": payback_chart(result.channels),
+        "cost_unknown": int(f.get("cost_sources", {}).get("unknown", 0)),
+        "currency": currency,
+    }
+
+
+def new_customer_rows(
+    new: pd.DataFrame | None, directory: pd.DataFrame, actions: dict[str, str], currency: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Per manager (the pages' `manager` key), their new customers from `lookalike_scores.parquet`, the most likely
+    to become great first: id, name, chance, expected value, provisional tier, reasons, what to do first.
+
+    `directory`: the prepared scores of every customer (`customer_id`, `manager`, `customer_name`); a new customer
+    is shown only on the page of the manager the scores give them.
+    """
+    if new is None or new.empty:
+        return {}
+    who = directory.drop_duplicates("customer_id").set_index("customer_id")[["manager", "customer_name"]]
+    rows = new.assign(customer_id=new["customer_id"].astype("str")).join(who, on="customer_id")
+    rows = rows[rows["manager"].notna()]
+    rows = rows.sort_values(
+        ["lookalike_prob_great", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
+    reasons = sorted(
+        (c for c in rows.columns if c.startswith("lookalike_reason_")), key=lambda c: int(c.rsplit("_", 1)[1])
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for manager, sub in rows.groupby("manager", sort=True):
+        out[str(manager)] = [
+            {
+                "customer_id": str(r["customer_id"]),
+                "name": "" if pd.isna(r["customer_name"]) else str(r["customer_name"]),
+                "chance": pct(float(r["lookalike_prob_great"])),
+                "value": _money(r["lookalike_expected_value"], currency),
+                "tier": str(r["provisional_tier"]),
+                "reasons": [str(r[c]) for c in reasons if not pd.isna(r[c]) and str(r[c])],
+                "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
+            }
+            for r in sub.to_dict("records")
+        ]
+    return out

@@ -1,0 +1,213 @@
+"""`cvp profile` and the team page's profile section, end to end on the demo company of the `trained` fixture."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from features.validation import StructuralError, validate_tables
+from pipelines.profile import PROFILE_FILES, read_profile, run_profile
+from tests.pipelines.score_helpers import score_trained
+
+
+@pytest.fixture(scope="module")
+def profiled(trained, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("profiled")
+    score_trained(trained, root / "scores.parquet")
+    console = Console(file=io.StringIO(), width=300)
+    page = run_profile(root / "scores.parquet", trained.data, root / "profile", None, trained.config, console)
+    return {"root": root, "page": page, "printed": console.file.getvalue(), "data": trained.data}
+
+
+def test_profile_ranks_the_planted_drivers_first(profiled: dict) -> None:
+    who = pd.read_csv(profiled["root"] / "profile" / PROFILE_FILES["who"], dtype={"value": str})
+    truth = pd.read_parquet(profiled["data"] / "_truth" / "profile_drivers.parquet")
+    planted = set(truth.loc[truth["planted"], "attribute"])
+    rank = who.groupby("attribute")["rank"].first().sort_values()
+    # Every attribute the generator makes drive worth ranks above the one it draws independently (region).
+    assert set(rank.index[: len(planted)]) == planted
+    assert rank.index[-1] == "region"
+    # Within the acquisition channel, the value with the highest lift is one the truth makes most often great.
+    channel = who[(who["attribute"] == "acquisition_channel") & who["supported"]]
+    top_truth = truth[truth["attribute"] == "acquisition_channel"].nlargest(3, "great_share")["value"]
+    assert channel.iloc[0]["value"] in set(top_truth)
+    # The profile values come from the planted attributes only, and B2B is one of them.
+    profile_values = who[who["profile_value"]]
+    assert set(profile_values["attribute"]) <= planted
+    assert "B2B" in set(profile_values.loc[profile_values["attribute"] == "segment", "value"])
+
+
+def test_every_customer_appears_with_a_status_and_newcomers_are_not_judged(profiled: dict, trained) -> None:
+    root = profiled["root"]
+    scores = pd.read_parquet(root / "scores.parquet")
+    per = pd.read_parquet(root / "profile" / PROFILE_FILES["customers"])
+    assert sorted(per["customer_id"]) == sorted(scores["customer_id"])
+    truth = pd.read_parquet(trained.data / "_truth" / "truth.parquet")
+    newcomers = set(truth.loc[truth["signed_up_without_order"], "customer_id"])
+    assert newcomers, "the demo company has customers who have not ordered yet"
+    new = per[per["customer_id"].isin(newcomers)]
+    assert len(new) == len(newcomers)
+    assert (new["status"] == "no_orders_yet").all()
+    assert new["not_paying_back"].isna().all()
+    assert new["payback_note"].str.startswith("not scored (no_orders_yet)").all()
+    # Channels: customers won add up to every customer; judged = scored with a known cost.
+    channels = pd.read_csv(root / "profile" / PROFILE_FILES["channels"])
+    assert channels["customers_won"].sum() == len(scores)
+    judged = per["not_paying_back"].notna()
+    assert channels["judged"].sum() == judged.sum()
+    assert (per.loc[judged, "status"] == "scored").all() and per.loc[judged, "acquisition_cost"].notna().all()
+    # Costs missing in the data (the demo leaves ~6% unrecorded) are said, never zero.
+    assert (per["cost_source"] == "unknown").any()
+    assert not (per["acquisition_cost"] == 0).any()
+    assert "acquisition cost of" in profiled["printed"] and "is unknown" in profiled["printed"]
+
+
+def test_lookalikes_by_manager_count_non_great_customers_only(profiled: dict) -> None:
+    root = profiled["root"] / "profile"
+    match = pd.read_parquet(root / PROFILE_FILES["match"])
+    counts = pd.read_csv(
+        root / PROFILE_FILES["lookalikes"], dtype={"account_manager_id": str}, keep_default_na=False
+    )
+    assert counts["lookalikes"].sum() == match["lookalike"].sum() > 0
+    assert counts["customers"].sum() == (~match["is_great"]).sum()
+    assert not (match["lookalike"] & match["is_great"]).any()
+
+
+def test_profile_page_and_team_section(profiled: dict, trained, tmp_path: Path) -> None:
+    from pipelines.jobs import run_report
+
+    html = profiled["page"].read_text(encoding="utf-8")
+    assert "Who they are" in html and "How they behave" in html and "Acquisition payback" in html
+    assert "too little support" in html or "part of the profile" in html
+    assert "<svg" in html  # the payback chart
+    console = Console(file=io.StringIO())
+    scores = profiled["root"] / "scores.parquet"
+    with_profile = run_report(
+        scores,
+        tmp_path / "with",
+        trained.data,
+        None,
+        trained.config,
+        console,
+        profile_dir=profiled["root"] / "profile",
+    ).read_text(encoding="utf-8")
+    without = run_report(scores, tmp_path / "without", trained.data, None, trained.config, console).read_text(
+        encoding="utf-8"
+    )
+    assert 'id="profile"' in with_profile and 'id="payback-chart"' in with_profile
+    assert 'id="profile"' not in without and "payback" not in without
+    # The team page stays free of personal data: no customer e-mail address appears.
+    customers = pd.read_parquet(trained.data / "customers.parquet")
+    assert not any(email in with_profile for email in customers["email"].head(50))
+
+
+def test_profile_directory_round_trip_and_foreign_directory_refused(profiled: dict, tmp_path: Path) -> None:
+    back = read_profile(profiled["root"] / "profile")
+    assert back.facts["best_tier"] == "great" and back.facts["scored"] > 0
+    assert len(back.who) and len(back.channels)
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(StructuralError, match="not a profile directory"):
+        read_profile(foreign)
+
+
+def test_negative_acquisition_cost_is_a_row_reject() -> None:
+    raw = {
+        "orders": pd.DataFrame(
+            {"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2024-01-01"], "revenue": ["10"]}
+        ),
+        "customers": pd.DataFrame(
+            {"customer_id": ["c1", "c2", "c3"], "acquisition_cost": ["120.5", "-3", ""]}
+        ),
+    }
+    result = validate_tables(raw)
+    customers = result.tables["customers"]
+    assert customers["customer_id"].tolist() == ["c1", "c3"]
+    assert customers["acquisition_cost"].iloc[0] == 120.5 and pd.isna(customers["acquisition_cost"].iloc[1])
+    assert "negative acquisition_cost" in set(result.rejects["customers"]["reason"])
+
+
+def test_new_customers_get_a_lookalike_score_and_the_model_beats_the_profile_baseline(
+    profiled: dict, trained
+) -> None:
+    import json
+
+    root = profiled["root"] / "profile"
+    facts = json.loads((root / "profile.json").read_text())["lookalike"]
+    backtest = facts["backtest"]
+    # Out of time on the demo company: the lookalike model ranks who becomes great better than channel x segment.
+    assert backtest["auc_model"] > backtest["auc_baseline"] + 0.05, backtest
+    assert backtest["brier_model"] < backtest["brier_baseline"], backtest
+    new = pd.read_parquet(root / PROFILE_FILES["new_customers"])
+    # Every newcomer of the demo company (signed up, no order yet) has a score, reasons and a provisional tier.
+    truth = pd.read_parquet(trained.data / "_truth" / "truth.parquet")
+    newcomers = set(truth.loc[truth["signed_up_without_order"], "customer_id"])
+    assert newcomers <= set(new["customer_id"])
+    assert new["customer_id"].is_unique and len(new) == facts["new_customers"]
+    assert new["lookalike_prob_great"].between(0, 1).all() and new["lookalike_expected_value"].notna().all()
+    assert new["lookalike_reason_1"].str.len().gt(0).all()
+    assert new["provisional_tier"].str.endswith("(provisional)").all()
+    assert set(new.loc[new["customer_id"].isin(newcomers), "status"]) == {"no_orders_yet"}
+    html = profiled["page"].read_text(encoding="utf-8")
+    assert 'id="new-customers"' in html and "Profile only" in html
+
+
+def test_lookalike_backtest_is_logged_in_the_training_run(trained) -> None:
+    import mlflow
+
+    from pipelines.config import load_config
+    from pipelines.tracking import configure_tracking
+
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    version = mlflow.MlflowClient().get_model_version_by_alias("customer-value", "champion")
+    run = mlflow.get_run(version.run_id)
+    metrics = run.data.metrics
+    # Trained as of 2024-07-01: the lookalike model is backtested on the same data, in the same run.
+    assert 0.5 < metrics["lookalike.auc_model"] <= 1.0 and 0.0 < metrics["lookalike.auc_baseline"] <= 1.0
+    assert metrics["lookalike.test_rows"] > 0 and metrics["lookalike.train_rows"] > 0
+    document = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/lookalike_backtest.json")
+    assert document["auc_model"] == pytest.approx(metrics["lookalike.auc_model"])
+    assert len(document["cutoffs"]) == cfg.profile.lookalike.n_cutoffs
+
+
+def test_managers_see_only_their_own_new_customers_with_the_lookalike_score(
+    profiled: dict, trained, tmp_path: Path
+) -> None:
+    from pipelines.jobs import run_report
+
+    scores_path = profiled["root"] / "scores.parquet"
+    profile_dir = profiled["root"] / "profile"
+    console = Console(file=io.StringIO())
+    run_report(
+        scores_path, tmp_path / "pages", trained.data, None, trained.config, console, profile_dir=profile_dir
+    )
+    new = pd.read_parquet(profile_dir / PROFILE_FILES["new_customers"])
+    customers = pd.read_parquet(trained.data / "customers.parquet").set_index("customer_id")
+    owner = customers["account_manager_id"].reindex(new["customer_id"]).to_numpy()
+    shown_anywhere = set()
+    for manager in sorted(set(owner)):
+        page = (tmp_path / "pages" / f"manager-{manager}.html").read_text(encoding="utf-8")
+        section = page.split('<section id="new-customers">', 1)[1].split("</section>", 1)[0]
+        ids = set(re.findall(r'data-customer-id="([^"]+)"', section))
+        mine = set(new.loc[owner == manager, "customer_id"])
+        assert ids == mine, manager  # every one of their new customers, and nobody else's
+        shown_anywhere |= ids
+        assert "(provisional)" in section and "What to do first" in section
+    assert shown_anywhere == set(new["customer_id"])
+    # The most likely to become great is listed first on its manager's page, with its chance in words.
+    top = new.sort_values(["lookalike_prob_great", "customer_id"], ascending=[False, True]).iloc[0]
+    page = (
+        tmp_path / "pages" / f"manager-{customers.loc[top['customer_id'], 'account_manager_id']}.html"
+    ).read_text()
+    section = page.split('<section id="new-customers">', 1)[1]
+    assert re.findall(r'data-customer-id="([^"]+)"', section)[0] == top["customer_id"]
+    # Without --profile, manager pages are as before.
+    run_report(scores_path, tmp_path / "plain", trained.data, None, trained.config, console)
+    assert not any('id="new-customers"' in p.read_text() for p in (tmp_path / "plain").glob("manager-*.html"))
