@@ -14,19 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, TICKET_KINDS, Column, Table
+from features.dates import UNKNOWN_FORMAT, impossible_dates, parse_timestamps_native
 from features.schemas import check_tables, key_is_unique
+from features.text import arrow_text, blank, clean_text
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-MIN_DATE = pd.Timestamp("1900-01-01")
-MAX_DATE = pd.Timestamp("2100-01-01")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -67,45 +63,6 @@ def _examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) ->
     return rows.head(n).to_string(max_colwidth=40)
 
 
-def _arrow_text(text: pd.Series) -> pa.Array | pa.ChunkedArray:
-    """The Arrow strings behind a `str` Series (no copy when Arrow-backed, the pandas default with pyarrow)."""
-    import pyarrow as pa
-
-    if hasattr(text.array, "__arrow_array__"):
-        return pa.array(text.array)
-    return pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-
-
-def _blank(s: pd.Series) -> pd.Series:
-    """True where a raw value is missing or an empty/whitespace string (no copy of the strings is made).
-
-    Whitespace is Python's (`str.isspace`, what `re`'s `\\s` matches): Arrow's `utf8_is_space` uses the same
-    definition (checked code point by code point in the tests), in one vectorised pass instead of a Python regex
-    per value.
-    """
-    missing = s.isna()
-    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-        import pyarrow.compute as pc
-
-        arr = _arrow_text(s.astype("str"))
-        blank = pc.fill_null(pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr)), False)
-        missing = missing | np.asarray(blank, dtype=bool)
-    return missing
-
-
-def _clean_text(s: pd.Series) -> pd.Series:
-    """Strip surrounding whitespace, blanks become missing; copies the strings only when something changes."""
-    import pyarrow.compute as pc
-
-    text = s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
-    arr = _arrow_text(text)
-    # Leading or trailing whitespace (Python's definition, as `str.strip`) iff trimming changes the value.
-    if pc.any(pc.not_equal(pc.utf8_trim_whitespace(arr), arr)).as_py():
-        text = text.str.strip()
-    blank = _blank(s)
-    return text.where(~blank, None) if blank.any() else text
-
-
 def _isin(values: pd.Series, known: pd.Index) -> np.ndarray:
     """`values.isin(known)` for id columns as a numpy mask (missing -> False), one Arrow hash pass."""
     import pyarrow as pa
@@ -119,7 +76,7 @@ def _isin(values: pd.Series, known: pd.Index) -> np.ndarray:
         table = np.unique(packed_known)
         pos = np.minimum(np.searchsorted(table, packed), max(len(table) - 1, 0))
         return table[pos] == packed if len(table) else np.zeros(len(packed), dtype=bool)
-    arr = _arrow_text(text)
+    arr = arrow_text(text)
     value_set = pa.array(np.asarray(known, dtype=object), type=arr.type, from_pandas=True)
     return np.asarray(pc.fill_null(pc.is_in(arr, value_set=value_set), False), dtype=bool)
 
@@ -141,7 +98,7 @@ def parse_ids(s: pd.Series) -> pd.Series:
         return s.astype("str")
     if pd.api.types.is_integer_dtype(s.dtype):  # nullable Int64: missing stays missing
         return s.astype("str").where(s.notna(), None)
-    return _clean_text(s)
+    return clean_text(s)
 
 
 def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
@@ -157,153 +114,12 @@ def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
 
 
 # ISO 8601: date, optional time, then an optional offset (Z, +02, +0200, +02:00) or an IANA zone name.
-_NAIVE_ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
-_ISO = (
-    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
-    r"\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?"
-    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+|UTC))?$"
-)
-UNKNOWN_FORMAT = "ambiguous or unknown date format"
-
-
-def _offset_minutes(off: str) -> float:
-    if off == "Z":
-        return 0.0
-    sign = -1 if off[0] == "-" else 1
-    digits = off[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-    if hours > 18 or minutes > 59:
-        return np.nan
-    return sign * (hours * 60 + minutes)
-
-
-def _zone_ok(zone: str) -> bool:
-    import zoneinfo
-
-    try:
-        zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def check_timezone(v: str) -> str:
-    """An IANA zone name (`Europe/Paris`, `UTC`); anything else is a configuration error."""
-    if not _zone_ok(v):
-        raise ValueError(
-            f"unknown timezone {v!r}: use an IANA zone name such as 'UTC' or 'Europe/Paris'"
-        ) from None
-    return v
-
-
-def check_date_format(key: str, fmt: str) -> str:
-    """A strftime format that names a whole date and reads back what it writes."""
-    probe = pd.Timestamp("2023-11-25 13:45:00")
-    try:
-        text = probe.strftime(fmt)
-        back = pd.to_datetime(pd.Series([text]), format=fmt).iloc[0]
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"date format {fmt!r} for {key!r} is not a usable strftime format: {exc}") from None
-    if back.normalize() != probe.normalize():
-        raise ValueError(
-            f"date format {fmt!r} for {key!r} does not determine a whole date (day, month, year)"
-        )
-    return fmt
-
-
-def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
-    """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
-    values that are not ISO 8601 at all. Vectorised: one regex pass in Arrow for the usual naive values, a
-    second only for the rest; offsets and zone names are few distinct values, handled per distinct value."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    unknown = pd.Series(False, index=text.index)
-    present = text.notna()
-    if hasattr(text.array, "__arrow_array__"):  # Arrow-backed strings: no copy
-        arr = pa.array(text.array)
-    else:
-        arr = pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    naive = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _NAIVE_ISO), False))
-    if naive.sum() == present.sum():  # the usual case: every given value is a plain ISO date or date-time
-        return pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[us]"), unknown
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    if naive.any():
-        out[naive] = pd.to_datetime(text[naive], format="ISO8601", errors="coerce").astype("datetime64[us]")
-    rest = present.to_numpy() & ~naive
-    if not rest.any():
-        return out, unknown
-    idx = text.index[rest]
-    parts = pc.extract_regex(pa.array(text[rest].to_numpy(dtype=object), type=pa.large_string()), _ISO)
-    valid = np.asarray(parts.is_valid())
-    dt = pd.Series(parts.field("dt").to_numpy(zero_copy_only=False), index=idx)
-    off = pd.Series(parts.field("off").to_numpy(zero_copy_only=False), index=idx)
-    zone = pd.Series(parts.field("zone").to_numpy(zero_copy_only=False), index=idx)
-    valid &= ~((off.fillna("") != "") & (zone.fillna("") != "")).to_numpy()  # "Z UTC": one or the other
-    unknown[idx[~valid]] = True
-    dt, off, zone = dt[valid], off[valid].fillna(""), zone[valid].fillna("")
-    wall = pd.to_datetime(dt, format="ISO8601", errors="coerce").astype("datetime64[us]")
-    plain = (off == "") & (zone == "")
-    out[wall.index[plain.to_numpy()]] = wall[plain]
-    if (off != "").any():
-        minutes = off[off != ""].map({o: _offset_minutes(o) for o in off[off != ""].unique()})
-        utc = wall[minutes.index] - pd.to_timedelta(minutes.astype("float64"), unit="min")
-        local = utc.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
-        out[local.index] = local.astype("datetime64[us]")
-    for z in zone[zone != ""].unique():
-        rows = zone.index[(zone == z).to_numpy()]
-        if not _zone_ok(z):
-            unknown[rows] = True
-            continue
-        aware = wall[rows].dt.tz_localize(z, ambiguous="NaT", nonexistent="NaT")
-        out[rows] = aware.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
-    return out, unknown
-
-
-def _parse_timestamps_native(
-    s: pd.Series, timezone: str, date_format: str | None = None
-) -> tuple[pd.Series, pd.Series]:
-    """Parse to naive wall-clock time in `timezone` (no overflow), plus a mask of values in an unknown format.
-
-    Text must be ISO 8601 unless `date_format` (a strftime format such as "%d/%m/%Y") is declared for the
-    column; then every value must match that format exactly. Nothing is guessed.
-    """
-    none = pd.Series(False, index=s.index)
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_convert(timezone).dt.tz_localize(None), none
-    if pd.api.types.is_datetime64_dtype(s.dtype):
-        return s, none
-    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
-        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]"), s.notna()  # numbers are not dates
-    text = s.astype("str").str.strip()
-    text = text.where(~_blank(s), None)
-    if date_format is not None:
-        out = pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[us]")
-        return out, text.notna() & out.isna()
-    return _parse_iso(text, timezone)
-
-
-def _impossible(t: pd.Series) -> pd.Series:
-    return t.notna() & ((t < MIN_DATE) | (t >= MAX_DATE))
-
-
-def parse_timestamps(s: pd.Series, timezone: str, date_format: str | None = None) -> pd.Series:
-    """Parse dates or date-times (ISO 8601, naive, with an offset or an IANA zone name; or the declared
-    `date_format`) to naive `datetime64[ns]` wall-clock time in `timezone`.
-
-    Naive input is taken to already be in `timezone`. Values in another format, unparseable values and dates
-    outside 1900-2099 become NaT (the caller rejects them with a reason).
-    """
-    t, _ = _parse_timestamps_native(s, timezone, date_format)
-    return t.where(~_impossible(t)).astype("datetime64[ns]")
-
-
 def parse_numbers(s: pd.Series) -> pd.Series:
     """Numbers as float64; text that is not a number becomes NaN (the caller rejects it). `inf`/`Infinity`
     parse to infinities here and are rejected by the caller as non-finite."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("float64")
-    return pd.to_numeric(s.astype("str").str.strip().where(~_blank(s), None), errors="coerce").astype(
+    return pd.to_numeric(s.astype("str").str.strip().where(~blank(s), None), errors="coerce").astype(
         "float64"
     )
 
@@ -323,7 +139,7 @@ def _parse_column(col: Column, s: pd.Series, timezone: str, date_format: str | N
     if col.kind == "id":
         return parse_ids(s)
     if col.kind == "text":
-        return _clean_text(s)
+        return clean_text(s)
     if col.kind == "bool":
         return parse_bools(s)
     return parse_numbers(s)  # money, number, rating
@@ -405,7 +221,7 @@ def _check_parsed(
     unknown_format: pd.Series | None = None,
     date_format: str | None = None,
 ) -> None:
-    given = ~_blank(raw)
+    given = ~blank(raw)
     if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
         bad = pd.Series(False, index=raw.index)
     else:
@@ -439,7 +255,7 @@ def _check_parsed(
     if col.required:
         rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
-        rej.add(_impossible(parsed), f"impossible date in {col.name}")
+        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
     if col.kind in ("money", "number", "rating"):
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 
@@ -507,13 +323,13 @@ def _validate_table(
             _check_float_ids(table.name, col.name, raw[col.name])
         if col.kind == "timestamp":
             fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
-            value, unknown = _parse_timestamps_native(raw[col.name], timezone, fmt)
+            value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
             _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt)
         else:
             value = _parse_column(col, raw[col.name], timezone, None)
             _check_parsed(table, col, raw[col.name], value, rej)
         if col.kind == "timestamp":
-            value = value.where(~_impossible(value)).astype("datetime64[ns]")
+            value = value.where(~impossible_dates(value)).astype("datetime64[ns]")
         parsed[col.name] = value
     t = pd.DataFrame(parsed, index=raw.index)
     if "kind" in t.columns and table.name == "tickets":

@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.config import FeatureConfig, LabelConfig
-from features.validation import StructuralError, check_date_format, check_timezone
+from features.dates import check_date_format, check_timezone
+from features.validation import StructuralError
 from models.config import ModelConfig
 from models.explain import ExplainConfig
 from models.profile import ProfileConfig

@@ -22,7 +22,7 @@ from pipelines.io import LoadedData, load_data, write_rejects
 
 def parse_date(text: str, what: str = "--as-of") -> pd.Timestamp:
     """A command-line date: ISO 8601 (YYYY-MM-DD, optionally with a time), between 1900 and 2099."""
-    from features.validation import MAX_DATE, MIN_DATE
+    from features.dates import MAX_DATE, MIN_DATE
 
     try:
         ts = pd.Timestamp(str(text).strip())

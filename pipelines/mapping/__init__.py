@@ -41,7 +41,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import TABLES
-from features.validation import StructuralError, check_date_format, check_timezone
+from features.dates import check_date_format, check_timezone
+from features.validation import StructuralError
 from pipelines.mapping.expressions import ExpressionError, evaluate, parse
 from pipelines.yamlfile import read_yaml
 

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.contract import TABLES
-from features.validation import StructuralError, parse_timestamps, validate_tables
+from features.dates import parse_timestamps
+from features.validation import StructuralError, validate_tables
 
 
 def _raw(**cols: list) -> pd.DataFrame:

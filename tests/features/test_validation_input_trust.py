@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.validation import StructuralError, parse_timestamps, validate_tables
+from features.dates import parse_timestamps
+from features.validation import StructuralError, validate_tables
 
 UNKNOWN = "ambiguous or unknown date format in ordered_at"
 

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from features.schemas import key_is_unique
-from features.validation import _blank, _clean_text, _isin
+from features.text import blank as _blank
+from features.text import clean_text as _clean_text
+from features.validation import _isin
 
 
 def _every_character() -> list[str]:
