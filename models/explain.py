@@ -17,7 +17,7 @@ No time semantics of its own: rows are explained as given; the caller chooses th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -223,6 +223,22 @@ def _spec_of(name: str, registry: Mapping[str, FeatureSpec]) -> FeatureSpec | No
 def _group_of(name: str, registry: Mapping[str, FeatureSpec]) -> str:
     spec = _spec_of(name, registry)
     return MODEL_GROUP if spec is None else spec.group
+
+
+def group_leads(
+    values: np.ndarray, members: list[np.ndarray], group: np.ndarray, total: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per feature group g (`members[g]`: its columns of `values`), the rows whose chosen group (`group`) is g with
+    a nonzero group total, the leading feature column of each (largest |value| of the total's sign), and whether
+    other features of the group contribute too. One rule for the reasons and the transition deltas."""
+    for g, cols in enumerate(members):
+        in_group = np.flatnonzero((group == g) & (total != 0))
+        if in_group.size == 0:
+            continue
+        block = values[np.ix_(in_group, cols)]
+        same_sign = block * np.sign(total[in_group])[:, None] > 0
+        lead = cols[np.argmax(np.where(same_sign, np.abs(block), -1.0), axis=1)]
+        yield g, in_group, lead, (block != 0).sum(axis=1) > 1
 
 
 def top_groups(
@@ -445,14 +461,7 @@ def top_reasons(
             subject = np.full(rows, "", dtype=object)
             plural = np.zeros(rows, dtype=bool)
             together = np.full(rows, "", dtype=object)
-            for g, cols in enumerate(members_of):
-                in_group = np.flatnonzero((group == g) & (total != 0))
-                if in_group.size == 0:
-                    continue
-                block = values[np.ix_(in_group, cols)]
-                same_sign = block * np.sign(total[in_group])[:, None] > 0
-                lead = cols[np.argmax(np.where(same_sign, np.abs(block), -1.0), axis=1)]
-                others = (block != 0).sum(axis=1) > 1
+            for g, in_group, lead, others in group_leads(values, members_of, group, total):
                 together[in_group[others]] = f", together with the other {GROUP_NOUNS[order[g]]}"
                 for j in np.unique(lead):
                     rows_j = in_group[lead == j]

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from features.registry import GROUP_NOUNS, FeatureSpec, feature_spec, reason_words
-from models.explain import BASE_COLUMN, top_groups
+from models.explain import BASE_COLUMN, group_leads, top_groups
 from models.tiers import TIER_DTYPE
 
 __all__ = ["contribution_deltas", "tier_transitions"]
@@ -223,14 +223,7 @@ def _delta_sentences(
         if k < slots and rows:
             group = top[:, k]
             total = sums[row_ids, group]
-            for g, cols in enumerate(members):
-                in_group = np.flatnonzero((group == g) & (total != 0))
-                if in_group.size == 0:
-                    continue
-                block = values[np.ix_(in_group, cols)]
-                same_sign = block * np.sign(total[in_group])[:, None] > 0
-                lead = cols[np.argmax(np.where(same_sign, np.abs(block), -1.0), axis=1)]
-                others = (block != 0).sum(axis=1) > 1
+            for g, in_group, lead, others in group_leads(values, members, group, total):
                 tail = f", together with the other {GROUP_NOUNS[order[g]]}"
                 for j in np.unique(lead):
                     chosen = lead == j
