@@ -91,7 +91,8 @@ def manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None
         table["account_manager_id"] = table["account_manager_id"].astype(str)
         table = table.drop_duplicates("account_manager_id")
         ids |= set(table["account_manager_id"])
-    out = pd.DataFrame({"account_manager_id": sorted(ids)})
+    # An explicit string dtype: with no manager at all (order-only files) the empty column would be float64.
+    out = pd.DataFrame({"account_manager_id": pd.Series(sorted(ids), dtype="str")})
     out = out.merge(table, on="account_manager_id", how="left")
     if "name" not in out:
         out["name"] = pd.NA

@@ -468,3 +468,21 @@ def test_waterfall_always_closes(values: list[float], base: float, top: int) -> 
     assert len(named) <= top and all(amount != 0 for _, _, amount in named)
     chart = layout_waterfall(rows, "EUR")
     assert all(0 <= s.x0 <= s.x1 <= chart.width for s in chart.steps)
+
+
+def test_a_company_without_account_managers_gets_one_unassigned_page(
+    inputs: dict[str, Any], tmp_path: Path
+) -> None:
+    """Online Retail and other order-only files have no managers at all: no customer has an account manager and
+    there is no managers table. The report is the team page plus the unassigned page, not a traceback (it was a
+    `merge on float64 and str` error: the empty id list had no string dtype)."""
+    data = dict(inputs)
+    scores = inputs["scores"].copy()
+    scores["account_manager_id"] = pd.Series(pd.NA, index=scores.index, dtype="str")
+    data["scores"] = scores
+    data["account_managers"] = None
+    paths = _build(data, tmp_path / "reports")
+    assert paths.managers == {}
+    assert paths.unassigned is not None and paths.unassigned.exists()
+    page = _parse(paths.unassigned).text()
+    assert all(cid in page for cid in scores["customer_id"].head(5))
