@@ -10,7 +10,7 @@ Table contract
     predict: X with the same feature columns (extra columns are ignored, category columns may be strings) ->
              float64 array of expected net profit over the horizon, same row order.
 
-Two variants (`ModelConfig.value_model`):
+Four variants (`ModelConfig.value_model`; `bench/objectives.py` compares them fold by fold):
 - "single": one `LGBMRegressor` on the signed target (objective "regression" = L2 or "huber"). Its one
   booster's raw output IS the prediction in currency, so exact TreeSHAP on `boosters_["value"]` is additive in
   currency: contributions + expected value = `predict(X)`. Explainable. Default (by backtest): Huber, with
@@ -21,6 +21,12 @@ Two variants (`ModelConfig.value_model`):
   not buy; a constant when there are too few such rows). Prediction = p * E[net|buys] + (1-p) * E[net|none].
   The cost to serve of buyers is folded into the buyers' model because the training set carries net profit, not
   a separate cost label. Each booster is explainable on its own (`boosters_`), the product is not additive.
+- "hurdle_lognormal": the hurdle with a log-normal spend model (zero-inflated log-normal CLV): E[net | buys] =
+  exp(mu(x)) x `smearing_`, mu an L2 booster ("log_spend") on log(net) of buyers with a positive net and the
+  smearing factor Duan's mean(exp(residual)) on the calibration slice. Exact TreeSHAP explains mu in log currency.
+- "tweedie": exp(raw "gain") + "loss": a Tweedie booster (log link) on max(net, 0) and an L2 booster on the loss
+  part min(net, 0) (returns and cost to serve of loss-making customers). TreeSHAP is exact per part: "gain" in log
+  currency, "loss" additively in currency; their sum is not additive in currency. No total correction.
 
 Purged validation: early stopping watches one slice of late cutoffs and the total correction, the interval
 residuals (and the churn calibration, `models.churn`) use a later one; each is predicted by a booster fitted
@@ -403,10 +409,13 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self.boosters_: dict[str, lgb.Booster] = {}
         self.net_if_none_const_: float | None = None
         self.kind_ = cfg.value_model
+        self.scale_ = 1.0
         self._holdout: dict[str, lgb.Booster] = {}
 
         if cfg.value_model == "single":
             self._fit_single(Xt, y, valid, cfg)
+        elif cfg.value_model == "tweedie":
+            self._fit_tweedie(Xt, y, valid, cfg)
         else:
             if bought is None:
                 bought = y != 0
@@ -442,10 +451,14 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             raise ValueError("the hurdle model needs both buyers and non-buyers in the training set")
         clf = lgb.LGBMClassifier(objective="binary", **params)
         self._store("buy", fit_booster(clf, Xt, bought.astype(int), valid, cfg, cfg.refit_full))
-        reg = lgb.LGBMRegressor(objective="regression", **params)
-        self._store(
-            "net_if_buys", fit_booster(reg, Xt[bought], y[bought], valid.subset(bought), cfg, cfg.refit_full)
-        )
+        if cfg.value_model == "hurdle_lognormal":
+            self._fit_log_spend(Xt, y, bought, valid, cfg)
+        else:
+            reg = lgb.LGBMRegressor(objective="regression", **params)
+            self._store(
+                "net_if_buys",
+                fit_booster(reg, Xt[bought], y[bought], valid.subset(bought), cfg, cfg.refit_full),
+            )
         none = ~bought
         if none.sum() >= _MIN_ROWS_SUBMODEL and np.ptp(y[none]) > 0:
             reg0 = lgb.LGBMRegressor(objective="regression", **params)
@@ -455,12 +468,53 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         else:
             self.net_if_none_const_ = float(y[none].mean())
 
+    def _fit_tweedie(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
+        params = lgbm_params(cfg)
+        gain = lgb.LGBMRegressor(
+            objective="tweedie", tweedie_variance_power=cfg.tweedie_variance_power, **params
+        )
+        self._store("gain", fit_booster(gain, Xt, np.maximum(y, 0.0), valid, cfg, cfg.refit_full))
+        loss = np.minimum(y, 0.0)
+        if (loss < 0).sum() >= _MIN_ROWS_SUBMODEL:
+            reg = lgb.LGBMRegressor(objective="regression", **params)
+            self._store("loss", fit_booster(reg, Xt, loss, valid, cfg, cfg.refit_full))
+        else:
+            self.net_if_none_const_ = float(loss.mean())
+
+    def _fit_log_spend(
+        self, Xt: pd.DataFrame, y: np.ndarray, rows: np.ndarray, valid: PurgedSlices, cfg: ModelConfig
+    ) -> None:
+        """Log-normal spend of buyers with a positive net: an L2 booster on log(net) plus Duan's smearing.
+
+        E[net | x] = exp(mu(x)) * mean(exp(residual)), the residuals of log(net) on the calibration slice
+        (predicted by the calibration booster, out of time) or in-sample when nothing is held out.
+        """
+        pos = rows & (y > 0)
+        reg = lgb.LGBMRegressor(objective="regression", **lgbm_params(cfg))
+        log_y = np.log(np.where(pos, y, 1.0))
+        self._store(
+            "log_spend", fit_booster(reg, Xt[pos], log_y[pos], valid.subset(pos), cfg, cfg.refit_full)
+        )
+        held = pos & valid.cal_valid
+        booster = self._holdout["log_spend"] if held.any() else self.boosters_["log_spend"]
+        check = held if held.any() else pos
+        resid = log_y[check] - np.asarray(booster.predict(Xt[check]), dtype=np.float64)
+        self.smearing_ = float(np.mean(np.exp(resid)))
+
     def _predict_t(self, Xt: pd.DataFrame, boosters: dict[str, lgb.Booster] | None = None) -> np.ndarray:
         b = self.boosters_ if boosters is None else boosters
         if self.kind_ == "single":
             return np.asarray(b["value"].predict(Xt, raw_score=True), dtype=np.float64)
+        if self.kind_ == "tweedie":
+            gain = np.exp(np.asarray(b["gain"].predict(Xt, raw_score=True), dtype=np.float64))
+            if "loss" in b:
+                return gain + np.asarray(b["loss"].predict(Xt), dtype=np.float64)
+            return gain + self.net_if_none_const_
         p = np.asarray(b["buy"].predict(Xt), dtype=np.float64)
-        m1 = np.asarray(b["net_if_buys"].predict(Xt), dtype=np.float64)
+        if self.kind_ == "hurdle_lognormal":
+            m1 = np.exp(np.asarray(b["log_spend"].predict(Xt), dtype=np.float64)) * self.smearing_
+        else:
+            m1 = np.asarray(b["net_if_buys"].predict(Xt), dtype=np.float64)
         if "net_if_none" in b:
             m0 = np.asarray(b["net_if_none"].predict(Xt), dtype=np.float64)
         else:
