@@ -84,7 +84,7 @@ class ModelConfig(BaseModel):
             cutoff): early stopping watches the k cutoffs before the latest k, and the total correction, the
             conformal interval and the churn calibration use the latest k. Each slice is predicted by boosters
             fitted only on cutoffs one horizon (the label horizon) before it, so no validated label overlaps a
-            fitted one (`models.value.purged_slices`); the cutoffs must therefore span more than one horizon.
+            fitted one (`models.purged.purged_slices`); the cutoffs must therefore span more than one horizon.
             Shorter histories shrink the slices, then share one, then (cutoffs within one horizon) hold out
             without an embargo; each fallback is a note on the model, never silent.
         refit_full: refit the final value and churn boosters on every cutoff with the early-stopped number of
