@@ -163,3 +163,46 @@ def season_columns(
         out[f"season_company_index_{w}d"] = p.per_row(season[f"index_{w}"])
         out[f"season_revenue_last_year_{w}d"] = np.where(learned, last_year[span], np.nan)
     return out, seasonal_notes(season, windows, config.seasonal_profile)
+
+
+def seasonal_history_note(
+    order_times: pd.Series | np.ndarray,
+    as_of: pd.Timestamp,
+    training_cutoffs: Sequence[object],
+    windows_days: Sequence[int],
+    profile: Sequence[float] | None,
+) -> str | None:
+    """What a scoring run at `as_of` must say about the seasonal history behind its totals (None: nothing).
+
+    The seasonal index is learned at a cutoff c when the company's first order is at or before c - 365 days
+    (`company_season`). A model whose training cutoffs never had that year learned nothing from the seasonal
+    columns, and a scoring date without it has them missing: either way, without `seasonal_profile`, the
+    predicted totals are extrapolated without a seasonal history. `order_times` are the company's order times
+    (events at or after `as_of` are ignored), `training_cutoffs` the model's training cutoffs (dates).
+    """
+    if not seasonal_windows(windows_days):
+        return None
+    as_of = pd.Timestamp(as_of)
+    times = pd.to_datetime(pd.Series(np.asarray(order_times))).dropna()
+    times = times[times < as_of]
+    if times.empty:
+        return None
+    first = times.min()
+    year = pd.Timedelta(days=YEAR_DAYS)
+    fitted = [pd.Timestamp(c) for c in training_cutoffs]
+    missing = []
+    if first > as_of - year:
+        missing.append(f"the orders before {as_of.date()} start on {first.date()}, less than a year earlier")
+    if fitted and all(first > c - year for c in fitted):
+        missing.append(
+            f"none of the model's {len(fitted)} training cutoffs ({fitted[0].date()} to {fitted[-1].date()}) "
+            "had a year of orders before it"
+        )
+    if not missing:
+        return None
+    if profile is not None:
+        return "; ".join(missing) + ": the seasonal index comes from the configured features.seasonal_profile"
+    return (
+        f"the predicted totals are {NO_SEASONAL_HISTORY}: " + "; ".join(missing) + " (a year of history or a "
+        "features.seasonal_profile would let the model see where the horizon sits in the year)"
+    )

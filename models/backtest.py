@@ -286,8 +286,12 @@ def run_backtest(
         for base in (
             PersistenceBaseline(h),
             PastRateBaseline(h),
-            BTYDBaseline(h, model_config.btyd_penalizer),
-            BTYDBaseline(h, model_config.btyd_penalizer, churn_score="no_purchase"),
+            BTYDBaseline(
+                h, model_config.btyd_penalizer, "dead", feature_config.margin_rate_when_cost_missing
+            ),
+            BTYDBaseline(
+                h, model_config.btyd_penalizer, "no_purchase", feature_config.margin_rate_when_cost_missing
+            ),
         ):
             if base.name in baselines:
                 base.fit(train)

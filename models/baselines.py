@@ -14,7 +14,8 @@ Baselines
   recency rank made into a probability so Brier and calibration are comparable).
 - `PastRateBaseline`: value = lifetime net profit / tenure (at least `min_tenure_days`) x h; no churn score.
 - `BTYDBaseline`: BG/NBD + Gamma-Gamma fitted per cutoff on orders before it: value = expected revenue over
-  the horizon x net margin rate (sum of net-profit labels / sum of revenue labels on the training rows);
+  the horizon x net margin rate (sum of net-profit labels / sum of revenue labels on the training rows), or,
+  given the margin setting, Gamma-Gamma on margin per purchase (revenue - cost) converted to net the same way;
   churn = 1 - P(alive) ("btyd") or BG/NBD's closed-form P(no purchase in the horizon) ("btyd_no_purchase"). When a fit fails the rows of that cutoff get NaN and a warning is recorded.
 """
 
@@ -99,25 +100,45 @@ class PastRateBaseline:
         return pd.DataFrame({"pred_value": value.to_numpy(), "pred_churn_prob": np.nan}, index=frame.index)
 
 
+def order_margin(orders: pd.DataFrame, margin_rate_when_cost_missing: float) -> np.ndarray:
+    """Margin per order as the features count it: revenue - cost, or revenue x the configured rate without a cost."""
+    revenue = orders["revenue"].to_numpy(dtype=np.float64)
+    if "cost" not in orders.columns:
+        return revenue * margin_rate_when_cost_missing
+    cost = orders["cost"].to_numpy(dtype=np.float64)
+    return np.where(np.isnan(cost), revenue * margin_rate_when_cost_missing, revenue - cost)
+
+
 def btyd_by_cutoff(
-    frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame], horizon_days: int, penalizer: float
+    frame: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    horizon_days: int,
+    penalizer: float,
+    margin_rate_when_cost_missing: float | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """BG/NBD + Gamma-Gamma outputs per (customer_id, cutoff) row of `frame`, fitted per cutoff.
 
-    Each cutoff's fit reads only orders strictly before that cutoff. Returns a frame indexed like `frame`
-    with `BTYD_COLUMNS` and `prob_no_purchase` (NaN for customers without a summary or when the fit failed)
-    and the warnings.
+    Each cutoff's fit reads only orders strictly before that cutoff. Gamma-Gamma models revenue per purchase
+    day, or, with `margin_rate_when_cost_missing` given, margin per purchase day (`order_margin`, a loss-making
+    day counted as 0: Gamma-Gamma needs non-negative spends); then `expected_revenue` holds the expected margin.
+    Returns a frame indexed like `frame` with `BTYD_COLUMNS` and `prob_no_purchase` (NaN for customers without
+    a summary or when the fit failed) and the warnings.
     """
     from models import btyd  # lazily: the BTYD fit is optional and only this helper needs it
 
     orders = tables["orders"]
+    value_col = "revenue"
+    if margin_rate_when_cost_missing is not None:
+        margin = np.clip(order_margin(orders, margin_rate_when_cost_missing), 0.0, None)
+        orders = orders[["customer_id", "ordered_at"]].assign(margin=margin)
+        value_col = "margin"
     out = pd.DataFrame(np.nan, index=frame.index, columns=list(_BASELINE_COLUMNS))
     notes: list[str] = []
     for cutoff, rows in frame.groupby("cutoff", sort=True).groups.items():
         cutoff = pd.Timestamp(cutoff)
         known = orders.loc[(orders["ordered_at"] < cutoff).to_numpy(dtype=bool)]
         try:
-            summary = btyd.rfm_summary(known, cutoff)
+            summary = btyd.rfm_summary(known, cutoff, value_col=value_col)
             pred = btyd.btyd_predict(summary, horizon_days, penalizer)
         except btyd.BTYDFitError as exc:
             notes.append(f"BTYD fit failed at cutoff {cutoff.date()}: {exc}; columns are NaN for that cutoff")
@@ -172,18 +193,32 @@ def add_btyd_features(
 class BTYDBaseline:
     """BG/NBD + Gamma-Gamma expected revenue x net margin rate; churn = 1 - P(alive) by default.
 
+    With `margin_rate_when_cost_missing` (the feature setting; `run_backtest` passes it) Gamma-Gamma models the
+    margin per purchase (revenue - cost where orders carry a cost), so a customer buying at thin margins is not
+    valued like one buying the same revenue at fat ones: value = expected margin x (net / revenue over the
+    training labels) / (margin / revenue over the orders before the cutoff), i.e. the expected margin times the
+    share of margin that stays after returns and cost to serve. Without a cost column the margin is revenue x
+    the rate and the value equals the revenue-based one.
+
     `churn_score="no_purchase"` scores churn as BG/NBD's closed-form probability of no purchase in the horizon,
     P(dead) + P(alive) ((alpha + T) / (alpha + T + h))^(r + x) (`BetaGeoModel.probability_no_purchases`), not
     a Poisson reading of the expected count: 1 - P(alive) is 0 for every one-time buyer (BG/NBD cannot see a
     dropout without a repeat purchase), which ranks the likeliest churners as safest.
     """
 
-    def __init__(self, horizon_days: int, penalizer: float = 0.1, churn_score: str = "dead") -> None:
+    def __init__(
+        self,
+        horizon_days: int,
+        penalizer: float = 0.1,
+        churn_score: str = "dead",
+        margin_rate_when_cost_missing: float | None = None,
+    ) -> None:
         if churn_score not in ("dead", "no_purchase"):
             raise ValueError(f"churn_score must be 'dead' or 'no_purchase', got {churn_score!r}")
         self.horizon_days = horizon_days
         self.penalizer = penalizer
         self.churn_score = churn_score
+        self.margin_rate_when_cost_missing = margin_rate_when_cost_missing
         self.name = "btyd" if churn_score == "dead" else "btyd_no_purchase"
 
     def fit(self, training_set: pd.DataFrame) -> BTYDBaseline:
@@ -196,10 +231,19 @@ class BTYDBaseline:
     def predict(self, frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         if tables is None:
             raise ValueError("the BTYD baseline reads the orders table")
-        values, self.notes_ = btyd_by_cutoff(frame, tables, self.horizon_days, self.penalizer)
+        rate_missing = self.margin_rate_when_cost_missing
+        values, self.notes_ = btyd_by_cutoff(frame, tables, self.horizon_days, self.penalizer, rate_missing)
+        rate = self.margin_rate_
+        if rate_missing is not None:
+            # Expected margin -> net: divide by the margin share of revenue on the orders before the cutoff.
+            orders = tables["orders"]
+            known = orders.loc[(orders["ordered_at"] < frame["cutoff"].max()).to_numpy(dtype=bool)]
+            revenue = float(known["revenue"].sum())
+            margin = float(np.clip(order_margin(known, rate_missing), 0.0, None).sum())
+            rate = rate * revenue / margin if margin > 0 else 0.0
         return pd.DataFrame(
             {
-                "pred_value": values["expected_revenue"].to_numpy() * self.margin_rate_,
+                "pred_value": values["expected_revenue"].to_numpy() * rate,
                 "pred_churn_prob": (
                     1.0 - values["prob_alive"].to_numpy()
                     if self.churn_score == "dead"

@@ -6,7 +6,7 @@ Table contract
     predict_proba: X with the same feature columns (strings accepted for categories) -> (n, 2) float64 array,
              column 1 = calibrated P(churn within the horizon), same row order.
 
-Time semantics (`models.value.purged_slices`): early stopping watches one slice of late cutoffs, and the
+Time semantics (`models.purged.purged_slices`): early stopping watches one slice of late cutoffs, and the
 calibrator (isotonic or Platt) is fitted on a later slice, on the predictions of a classifier fitted only on
 cutoffs at least one horizon before it (an embargo: no calibration label window overlaps a fitted one). That is
 how the model is used in production: the last training labels end where the scored horizon starts. With
@@ -30,7 +30,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from models.config import ModelConfig
-from models.value import FeatureContract, fit_booster, lgbm_params, purged_slices
+from models.purged import purged_slices
+from models.value import FeatureContract, fit_booster, lgbm_params
 
 _EPS = 1e-6
 

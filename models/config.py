@@ -50,7 +50,15 @@ class ModelConfig(BaseModel):
         value_model: "single" = one LightGBM regressor on the signed net-profit label (one booster whose raw
             output is the prediction in currency, so its TreeSHAP values are additive in currency);
             "hurdle" = P(buys) x E[net | buys] + (1 - P(buys)) x E[net | no purchase] from three boosters
-            (each explainable on its own, the product is not additive).
+            (each explainable on its own, the product is not additive);
+            "hurdle_lognormal" = the same with a log-normal spend model (as in zero-inflated log-normal CLV models):
+            E[net | buys] = exp(mu(x)) x smearing, mu from an L2 booster on log(net) of buyers with a positive net,
+            the smearing factor mean(exp(residual)) measured on the calibration slice (Duan's estimator);
+            "tweedie" = Tweedie (log link, `tweedie_variance_power`) on the non-negative part max(net, 0) plus an
+            L2 booster on the loss part min(net, 0) (returns and cost to serve of customers who lose money):
+            exp(raw gain) + raw loss (the loss part is additive in currency, the gain part in log currency).
+            `bench/objectives.py` compares them; the default is chosen from that table (README "Model quality").
+        tweedie_variance_power: Tweedie power p in (1, 2) of the "tweedie" model (1 = Poisson, 2 = Gamma).
         single_objective: loss of the single model: "huber" (robust to whales) or "regression" (L2; unbiased
             for the mean, so aggregate revenue adds up).
         huber_alpha: Huber transition point in currency; None = the 90th percentile of |y - median(y)| on the
@@ -76,7 +84,7 @@ class ModelConfig(BaseModel):
             cutoff): early stopping watches the k cutoffs before the latest k, and the total correction, the
             conformal interval and the churn calibration use the latest k. Each slice is predicted by boosters
             fitted only on cutoffs one horizon (the label horizon) before it, so no validated label overlaps a
-            fitted one (`models.value.purged_slices`); the cutoffs must therefore span more than one horizon.
+            fitted one (`models.purged.purged_slices`); the cutoffs must therefore span more than one horizon.
             Shorter histories shrink the slices, then share one, then (cutoffs within one horizon) hold out
             without an embargo; each fallback is a note on the model, never silent.
         refit_full: refit the final value and churn boosters on every cutoff with the early-stopped number of
@@ -105,7 +113,8 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    value_model: Literal["hurdle", "single"]
+    value_model: Literal["hurdle", "hurdle_lognormal", "single", "tweedie"]
+    tweedie_variance_power: float = Field(gt=1.0, lt=2.0)
     single_objective: Literal["huber", "regression"]
     huber_alpha: float | None = Field(gt=0.0)
     lightgbm: LightGBMParams

@@ -10,7 +10,7 @@ Table contract
     predict: X with the same feature columns (extra columns are ignored, category columns may be strings) ->
              float64 array of expected net profit over the horizon, same row order.
 
-Two variants (`ModelConfig.value_model`):
+Four variants (`ModelConfig.value_model`; `bench/objectives.py` compares them fold by fold):
 - "single": one `LGBMRegressor` on the signed target (objective "regression" = L2 or "huber"). Its one
   booster's raw output IS the prediction in currency, so exact TreeSHAP on `boosters_["value"]` is additive in
   currency: contributions + expected value = `predict(X)`. Explainable. Default (by backtest): Huber, with
@@ -21,6 +21,12 @@ Two variants (`ModelConfig.value_model`):
   not buy; a constant when there are too few such rows). Prediction = p * E[net|buys] + (1-p) * E[net|none].
   The cost to serve of buyers is folded into the buyers' model because the training set carries net profit, not
   a separate cost label. Each booster is explainable on its own (`boosters_`), the product is not additive.
+- "hurdle_lognormal": the hurdle with a log-normal spend model (zero-inflated log-normal CLV): E[net | buys] =
+  exp(mu(x)) x `smearing_`, mu an L2 booster ("log_spend") on log(net) of buyers with a positive net and the
+  smearing factor Duan's mean(exp(residual)) on the calibration slice. Exact TreeSHAP explains mu in log currency.
+- "tweedie": exp(raw "gain") + "loss": a Tweedie booster (log link) on max(net, 0) and an L2 booster on the loss
+  part min(net, 0) (returns and cost to serve of loss-making customers). TreeSHAP is exact per part: "gain" in log
+  currency, "loss" additively in currency; their sum is not additive in currency. No total correction.
 
 Purged validation: early stopping watches one slice of late cutoffs and the total correction, the interval
 residuals (and the churn calibration, `models.churn`) use a later one; each is predicted by a booster fitted
@@ -42,6 +48,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from models.config import ModelConfig
+from models.purged import PurgedSlices, purged_slices
 
 ID_COLUMNS = ("customer_id", "cutoff")
 LABEL_PREFIX = "label_"
@@ -143,118 +150,6 @@ class FeatureContract:
             shown = unknown[:5] + (["..."] if len(unknown) > 5 else [])
             found.append(f"{c}: {len(unknown)} categories unseen in training (scored as missing): {shown}")
         return found
-
-
-@dataclass(frozen=True)
-class PurgedSlices:
-    """Row masks of a purged time split of a multi-cutoff training set (see `purged_slices`).
-
-    - `es_fit` / `es_valid`: the early-stopping booster is fitted on `es_fit` and watches `es_valid`;
-    - `cal_fit` / `cal_valid`: the calibration booster (same rounds) is fitted on `cal_fit`; its predictions on
-      `cal_valid` give the total correction (leaf rescaling), the conformal residuals and the churn calibration.
-    When `embargoed`, every `es_valid` cutoff is at least one horizon after the last `es_fit` cutoff and every
-    `cal_valid` cutoff at least one horizon after the last `cal_fit` cutoff, so no validation label window
-    [v, v + h) overlaps a fitted one [c, c + h). `cutoffs` names the distinct cutoffs of each mask.
-    """
-
-    es_fit: np.ndarray
-    es_valid: np.ndarray
-    cal_fit: np.ndarray
-    cal_valid: np.ndarray
-    embargoed: bool
-    notes: tuple[str, ...]
-    cutoffs: dict[str, list[pd.Timestamp]]
-
-    def subset(self, rows: np.ndarray) -> PurgedSlices:
-        """The same split restricted to `rows` (a boolean mask), e.g. the buyers of a hurdle part."""
-        return PurgedSlices(
-            self.es_fit[rows],
-            self.es_valid[rows],
-            self.cal_fit[rows],
-            self.cal_valid[rows],
-            self.embargoed,
-            self.notes,
-            self.cutoffs,
-        )
-
-
-def _days(a: pd.Timestamp, b: pd.Timestamp) -> int:
-    return int((b - a) / pd.Timedelta(days=1))
-
-
-def purged_slices(
-    cutoff: pd.Series | np.ndarray | None, n_rows: int, horizon_days: int | None, share: float
-) -> PurgedSlices:
-    """Split the rows by cutoff into fit and validation slices with an embargo of one horizon.
-
-    With the n distinct cutoffs d_1 < ... < d_n and k = max(1, round(share * n)) (at most n - 1):
-    1. separate slices: calibration = the latest k cutoffs, early stopping = the k before them; each is
-       validated by a booster fitted only on cutoffs c with c + h <= the slice's first cutoff (its labels end
-       before the slice's labels start). k shrinks down to 1 until the early-stopping booster has a cutoff to
-       fit on.
-    2. when the history is too short for that: one shared slice (the latest k cutoffs, k shrinking to 1) serves
-       early stopping and calibration, fitted on the cutoffs one horizon before it; a note says so.
-    3. when even that is impossible (the cutoffs span less than one horizon): the latest k cutoffs are held out
-       WITHOUT an embargo; the note says the labels overlap and the interval, total correction and churn
-       calibration are optimistic. Nothing is ever silently leaked.
-    A single cutoff (or none given) holds nothing out: everything is fitted in-sample.
-    """
-    none = np.zeros(n_rows, dtype=bool)
-    every = np.ones(n_rows, dtype=bool)
-    if cutoff is None:
-        return PurgedSlices(every, none, every, none, False, (), {})
-    if horizon_days is None:
-        raise ValueError("horizon_days is needed to embargo the validation cutoffs (labels span one horizon)")
-    cut = pd.to_datetime(pd.Series(np.asarray(cutoff))).reset_index(drop=True)
-    distinct = [pd.Timestamp(c) for c in np.sort(cut.unique())]
-    n = len(distinct)
-    if n < 2:
-        return PurgedSlices(every, none, every, none, False, (), {"fit": distinct})
-    h = pd.Timedelta(days=horizon_days)
-    k0 = min(n - 1, max(1, int(round(share * n))))
-
-    def before(first: pd.Timestamp) -> list[pd.Timestamp]:
-        return [c for c in distinct if c + h <= first]
-
-    def mask(cuts: list[pd.Timestamp]) -> np.ndarray:
-        return cut.isin(cuts).to_numpy()
-
-    notes: list[str] = []
-    plan: tuple[list, list, list, list] | None = None
-    embargoed = True
-    for k in range(k0, 0, -1):
-        if 2 * k >= n:
-            continue
-        cal, es = distinct[n - k :], distinct[n - 2 * k : n - k]
-        if before(es[0]):
-            plan = (before(es[0]), es, before(cal[0]), cal)
-            break
-    if plan is None:
-        for k in range(k0, 0, -1):
-            shared = distinct[n - k :]
-            if before(shared[0]):
-                plan = (before(shared[0]), shared, before(shared[0]), shared)
-                notes.append(
-                    f"history too short for separate embargoed slices: early stopping and calibration share "
-                    f"{len(shared)} cutoff(s) from {shared[0].date()}, validated by boosters fitted on "
-                    f"{len(plan[0])} cutoff(s) up to {plan[0][-1].date()} (embargo {horizon_days} days)"
-                )
-                break
-    if plan is None:
-        held, fitted = distinct[n - k0 :], distinct[: n - k0]
-        plan = (fitted, held, fitted, held)
-        embargoed = False
-        notes.append(
-            f"history too short for an embargo: the {n} training cutoffs span {_days(distinct[0], distinct[-1])} "
-            f"days, less than one {horizon_days}-day horizon before the latest; the held-out cutoffs from "
-            f"{held[0].date()} have labels overlapping the fitted ones, so early stopping, the total correction, "
-            "the interval and the churn calibration are optimistic (more history or a shorter horizon fixes it)"
-        )
-    es_fit, es_valid, cal_fit, cal_valid = plan
-    names = {"es_fit": es_fit, "es_valid": es_valid, "cal_fit": cal_fit, "cal_valid": cal_valid}
-    return PurgedSlices(
-        mask(es_fit), mask(es_valid), mask(cal_fit), mask(cal_valid), embargoed, tuple(notes), names
-    )
 
 
 def conformal_offsets(resid: np.ndarray, low_q: float, high_q: float) -> tuple[float, float, bool]:
@@ -403,10 +298,13 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self.boosters_: dict[str, lgb.Booster] = {}
         self.net_if_none_const_: float | None = None
         self.kind_ = cfg.value_model
+        self.scale_ = 1.0
         self._holdout: dict[str, lgb.Booster] = {}
 
         if cfg.value_model == "single":
             self._fit_single(Xt, y, valid, cfg)
+        elif cfg.value_model == "tweedie":
+            self._fit_tweedie(Xt, y, valid, cfg)
         else:
             if bought is None:
                 bought = y != 0
@@ -442,10 +340,14 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             raise ValueError("the hurdle model needs both buyers and non-buyers in the training set")
         clf = lgb.LGBMClassifier(objective="binary", **params)
         self._store("buy", fit_booster(clf, Xt, bought.astype(int), valid, cfg, cfg.refit_full))
-        reg = lgb.LGBMRegressor(objective="regression", **params)
-        self._store(
-            "net_if_buys", fit_booster(reg, Xt[bought], y[bought], valid.subset(bought), cfg, cfg.refit_full)
-        )
+        if cfg.value_model == "hurdle_lognormal":
+            self._fit_log_spend(Xt, y, bought, valid, cfg)
+        else:
+            reg = lgb.LGBMRegressor(objective="regression", **params)
+            self._store(
+                "net_if_buys",
+                fit_booster(reg, Xt[bought], y[bought], valid.subset(bought), cfg, cfg.refit_full),
+            )
         none = ~bought
         if none.sum() >= _MIN_ROWS_SUBMODEL and np.ptp(y[none]) > 0:
             reg0 = lgb.LGBMRegressor(objective="regression", **params)
@@ -455,12 +357,53 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         else:
             self.net_if_none_const_ = float(y[none].mean())
 
+    def _fit_tweedie(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
+        params = lgbm_params(cfg)
+        gain = lgb.LGBMRegressor(
+            objective="tweedie", tweedie_variance_power=cfg.tweedie_variance_power, **params
+        )
+        self._store("gain", fit_booster(gain, Xt, np.maximum(y, 0.0), valid, cfg, cfg.refit_full))
+        loss = np.minimum(y, 0.0)
+        if (loss < 0).sum() >= _MIN_ROWS_SUBMODEL:
+            reg = lgb.LGBMRegressor(objective="regression", **params)
+            self._store("loss", fit_booster(reg, Xt, loss, valid, cfg, cfg.refit_full))
+        else:
+            self.net_if_none_const_ = float(loss.mean())
+
+    def _fit_log_spend(
+        self, Xt: pd.DataFrame, y: np.ndarray, rows: np.ndarray, valid: PurgedSlices, cfg: ModelConfig
+    ) -> None:
+        """Log-normal spend of buyers with a positive net: an L2 booster on log(net) plus Duan's smearing.
+
+        E[net | x] = exp(mu(x)) * mean(exp(residual)), the residuals of log(net) on the calibration slice
+        (predicted by the calibration booster, out of time) or in-sample when nothing is held out.
+        """
+        pos = rows & (y > 0)
+        reg = lgb.LGBMRegressor(objective="regression", **lgbm_params(cfg))
+        log_y = np.log(np.where(pos, y, 1.0))
+        self._store(
+            "log_spend", fit_booster(reg, Xt[pos], log_y[pos], valid.subset(pos), cfg, cfg.refit_full)
+        )
+        held = pos & valid.cal_valid
+        booster = self._holdout["log_spend"] if held.any() else self.boosters_["log_spend"]
+        check = held if held.any() else pos
+        resid = log_y[check] - np.asarray(booster.predict(Xt[check]), dtype=np.float64)
+        self.smearing_ = float(np.mean(np.exp(resid)))
+
     def _predict_t(self, Xt: pd.DataFrame, boosters: dict[str, lgb.Booster] | None = None) -> np.ndarray:
         b = self.boosters_ if boosters is None else boosters
         if self.kind_ == "single":
             return np.asarray(b["value"].predict(Xt, raw_score=True), dtype=np.float64)
+        if self.kind_ == "tweedie":
+            gain = np.exp(np.asarray(b["gain"].predict(Xt, raw_score=True), dtype=np.float64))
+            if "loss" in b:
+                return gain + np.asarray(b["loss"].predict(Xt), dtype=np.float64)
+            return gain + self.net_if_none_const_
         p = np.asarray(b["buy"].predict(Xt), dtype=np.float64)
-        m1 = np.asarray(b["net_if_buys"].predict(Xt), dtype=np.float64)
+        if self.kind_ == "hurdle_lognormal":
+            m1 = np.exp(np.asarray(b["log_spend"].predict(Xt), dtype=np.float64)) * self.smearing_
+        else:
+            m1 = np.asarray(b["net_if_buys"].predict(Xt), dtype=np.float64)
         if "net_if_none" in b:
             m0 = np.asarray(b["net_if_none"].predict(Xt), dtype=np.float64)
         else:

@@ -170,6 +170,8 @@ def run_report(
         run_id=manifest.get("model_run_id"),
         tracking_uri=tracking_uri or manifest.get("tracking_uri"),
     )
+    if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
+        card["seasonal_history"] = manifest["seasonal_history"]
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)

@@ -299,6 +299,19 @@ def run_score(
             "total_seconds": round(time.perf_counter() - t_start, 3),
             **info,
         }
+        # --- seasonal history (issue 16): say when the predicted totals are extrapolated without one ---
+        from features.seasonal import seasonal_history_note
+
+        manifest["seasonal_history"] = seasonal_history_note(
+            tables["orders"]["ordered_at"],
+            as_of,
+            getattr(bundle, "training_cutoffs_", []),
+            cfg.features.windows_days,
+            cfg.features.seasonal_profile,
+        )
+        if manifest["seasonal_history"]:
+            console.print(f"[bold yellow]note:[/] {escape(manifest['seasonal_history'])}")
+        # ---
         SCORES_SCHEMA.check_written(scores)
         if engine == "spark" and out.suffix not in (".parquet", ".csv"):
             from pipelines.engines.spark_engine import write_spark_output

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from features.seasonal import NO_SEASONAL_HISTORY, profile_weight
+from features.seasonal import NO_SEASONAL_HISTORY, profile_weight, seasonal_history_note
 from features.table import build_feature_table, build_feature_table_with_manifest, company_revenue
 from tests.features.test_properties import SETTINGS, _append, random_tables
 from tests.settings import override
@@ -132,3 +132,24 @@ def test_seasonal_columns_ignore_events_at_or_after_the_cutoff(seed: int, extra_
     after = build_feature_table(_append(base, extra), CUTOFF, cfg)
     assert set(SEASONAL) <= set(before.columns)
     pd.testing.assert_frame_equal(after[SEASONAL], before[SEASONAL])
+
+
+def test_the_scoring_note_says_when_totals_are_extrapolated_without_a_seasonal_history():
+    # Orders from 2010-12-01 (the Online Retail shape), scored on 2011-09-01 by a model trained on 2011 cutoffs.
+    times = pd.Series(pd.to_datetime(["2010-12-01", "2011-03-05", "2011-08-30", "2011-09-02"]))
+    fitted = ["2011-01-01", "2011-06-01"]
+    note = seasonal_history_note(times, pd.Timestamp("2011-09-01"), fitted, (30, 90, 365), None)
+    assert note is not None and NO_SEASONAL_HISTORY in note
+    assert "start on 2010-12-01, less than a year earlier" in note
+    assert "none of the model's 2 training cutoffs (2011-01-01 to 2011-06-01)" in note
+    # A configured profile is used instead: the note says so and does not say "extrapolated".
+    weights = (1.0,) * 11 + (2.0,)
+    with_profile = seasonal_history_note(times, pd.Timestamp("2011-09-01"), fitted, (30, 90), weights)
+    assert with_profile is not None and "features.seasonal_profile" in with_profile
+    assert NO_SEASONAL_HISTORY not in with_profile
+    # A year of orders before the scoring date, but the model never saw one: still extrapolated.
+    later = seasonal_history_note(times, pd.Timestamp("2011-12-05"), fitted, (90,), None)
+    assert later is not None and "training cutoffs" in later and "less than a year earlier" not in later
+    # A year before the scoring date and before a training cutoff: nothing to say; no window under a year either.
+    assert seasonal_history_note(times, pd.Timestamp("2012-01-02"), ["2011-12-01"], (90,), None) is None
+    assert seasonal_history_note(times, pd.Timestamp("2011-09-01"), fitted, (365,), None) is None

@@ -158,7 +158,9 @@ class _FakeBTYD:
     seen_max: dict[pd.Timestamp, pd.Timestamp] = {}
 
     @classmethod
-    def rfm_summary(cls, orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    def rfm_summary(
+        cls, orders: pd.DataFrame, cutoff: pd.Timestamp, value_col: str = "revenue"
+    ) -> pd.DataFrame:
         cls.seen_max[cutoff] = orders["ordered_at"].max()
         if cutoff == pd.Timestamp("2024-02-01"):
             raise cls.BTYDFitError("did not converge")
@@ -247,3 +249,38 @@ def test_fold_totals_and_bias_table_show_each_folds_total(tables):
     dates = [c.strftime("%Y-%m-%d") for c in result.fold_cutoffs]
     assert list(table.columns) == [*dates, "mean"]
     np.testing.assert_allclose(table["mean"], table[dates].mean(axis=1))
+
+
+def test_btyd_baseline_models_margin_where_orders_carry_a_cost():
+    """Gamma-Gamma on margin (issue 16): equal purchases and revenue, different costs -> different values."""
+    from models.baselines import BTYDBaseline
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(300):
+        n = 5 if i < 2 else int(rng.geometric(0.35))
+        days = np.sort(rng.choice(300, n, replace=False))
+        spend = float(rng.gamma(4.0, 25.0))
+        for d in days:
+            value = spend * float(rng.gamma(20.0, 0.05))
+            rows.append((f"c{i:03d}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(d)), value))
+    orders = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "revenue"])
+    # Twin the first two customers' orders: same days, same revenue; c000 buys at 80% margin, c001 at 20%.
+    twin = orders[orders["customer_id"] == "c000"].assign(customer_id="c001")
+    orders = pd.concat([orders[orders["customer_id"] != "c001"], twin], ignore_index=True)
+    cost = np.where(orders["customer_id"] == "c001", 0.8, 0.2) * orders["revenue"]
+    with_cost = orders.assign(cost=cost)
+    cutoff = pd.Timestamp("2023-11-01")
+    frame = pd.DataFrame({"customer_id": ["c000", "c001", "c002"], "cutoff": cutoff})
+    labels = pd.DataFrame({"label_revenue_90d": [100.0, 100.0], "label_net_profit_90d": [60.0, 40.0]})
+
+    revenue_based = BTYDBaseline(90).fit(labels).predict(frame, {"orders": with_cost})["pred_value"]
+    assert revenue_based.iloc[0] == pytest.approx(revenue_based.iloc[1])  # blind to the cost
+    on_margin = BTYDBaseline(90, margin_rate_when_cost_missing=0.3).fit(labels)
+    pred = on_margin.predict(frame, {"orders": with_cost})["pred_value"]
+    assert pred.iloc[0] > 2.0 * pred.iloc[1] > 0  # 80% vs 20% margin on the same revenue
+    # Without a cost column the margin is revenue x the rate: the values equal the revenue-based ones.
+    no_cost = BTYDBaseline(90, margin_rate_when_cost_missing=0.3).fit(labels)
+    same = no_cost.predict(frame, {"orders": orders})["pred_value"]
+    plain = BTYDBaseline(90).fit(labels).predict(frame, {"orders": orders})["pred_value"]
+    np.testing.assert_allclose(same.to_numpy(), plain.to_numpy(), rtol=1e-6)

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from models.bundle import CustomerValueModel
-from models.value import conformal_offsets, purged_slices
+from models.purged import purged_slices
+from models.value import conformal_offsets
 from tests.settings import override
 
 FAST = {

@@ -8,7 +8,8 @@ import pytest
 from sklearn.base import clone
 
 from models.config import ModelConfig
-from models.value import FeatureContract, FutureValueModel, feature_columns, purged_slices, scale_booster
+from models.purged import purged_slices
+from models.value import FeatureContract, FutureValueModel, feature_columns, scale_booster
 from tests.settings import defaults, override
 
 # The value boosters' defaults with fewer, faster rounds (for the churn booster too).
@@ -81,7 +82,7 @@ def test_feature_columns_and_purged_slices():
     assert not one.es_valid.any() and not one.cal_valid.any()  # one cutoff: nothing later
 
 
-@pytest.mark.parametrize("kind", ["single", "hurdle"])
+@pytest.mark.parametrize("kind", ["single", "hurdle", "hurdle_lognormal", "tweedie"])
 def test_value_model_learns_the_signal(kind):
     model, _ = fitted(kind)
     test = synthetic(n=400, cutoffs=1, seed=9)
@@ -118,6 +119,27 @@ def test_hurdle_exposes_its_parts():
         "net_if_none"
     ].predict(Xt)
     np.testing.assert_allclose(model.predict(ts), expected)
+
+
+def test_lognormal_hurdle_and_tweedie_expose_their_parts():
+    model, ts = fitted("hurdle_lognormal")
+    assert set(model.boosters_) == {"buy", "log_spend", "net_if_none"}
+    Xt = model.contract_.apply(ts)
+    p = model.boosters_["buy"].predict(Xt)
+    spend = np.exp(model.boosters_["log_spend"].predict(Xt)) * model.smearing_
+    # Duan's smearing undoes the log's shrink of the mean: above 1 for a spread of residuals.
+    assert model.smearing_ > 1.0
+    expected = p * spend + (1 - p) * model.boosters_["net_if_none"].predict(Xt)
+    np.testing.assert_allclose(model.predict(ts), expected)
+
+    tw, ts = fitted("tweedie")
+    assert set(tw.boosters_) == {"gain", "loss"}
+    Xt = tw.contract_.apply(ts)
+    gain = np.exp(tw.boosters_["gain"].predict(Xt, raw_score=True))
+    loss = tw.boosters_["loss"].predict(Xt)
+    assert (gain > 0).all() and (loss <= 1e-9).mean() > 0.9  # the loss part models min(net, 0)
+    np.testing.assert_allclose(tw.predict(ts), gain + loss)
+    assert tw.explainable_booster is None
 
 
 def test_categories_as_strings_and_unknown_categories():
@@ -160,6 +182,8 @@ def test_feature_contract_problems():
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError):
         override("models", value_model="forest")
+    with pytest.raises(ValueError):
+        override("models", tweedie_variance_power=2.0)
     with pytest.raises(ValueError):
         override("models", interval_quantiles=(0.9, 0.1))
     with pytest.raises(ValueError):

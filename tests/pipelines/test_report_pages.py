@@ -86,3 +86,18 @@ def test_a_run_that_fails_midway_leaves_the_previous_pages(data: dict, tmp_path:
         _build(data, out, ["AM7", "AM8", "AM9"])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["reports"]
+
+
+def test_the_team_page_says_when_the_expected_value_is_extrapolated(data: dict, tmp_path: Path) -> None:
+    note = "the predicted totals are extrapolated without a seasonal history: the orders start on 2010-12-01"
+    card = {**data["model_card"], "seasonal_history": note}
+    scores = data["scores"].assign(account_manager_id="m1")
+    cfg = load_config().report
+    paths = build_reports(scores, data["value_contrib"], card, tmp_path / "with", cfg, data["registry"])
+    page = paths.index.read_text()
+    assert f"Expected value: {note}." in page
+    # Without a note (a year of history, or an older scoring run) the team page shows none.
+    plain = build_reports(
+        scores, data["value_contrib"], data["model_card"], tmp_path / "without", cfg, data["registry"]
+    )
+    assert "seasonal-note" not in plain.index.read_text()

@@ -47,6 +47,8 @@ def test_score_output_contract(trained, tmp_path):
     s = pd.read_parquet(tmp_path / "scores.parquet")
     assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing
     h = run.manifest["horizon_days"]
+    # Four years of orders and training cutoffs with a year before them: nothing extrapolated (issue 16).
+    assert "seasonal_history" in run.manifest and run.manifest["seasonal_history"] is None
     for col in (
         "as_of",
         "model_version",

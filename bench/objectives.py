@@ -1,0 +1,184 @@
+"""Benchmark: value objectives side by side in the rolling-origin backtest, fold by fold, against the baselines.
+
+Usage:
+    .venv/bin/python bench/objectives.py [--data demo|online_retail|both] [--objectives huber,l2,...]
+        [--customers 3000] [--seed 7] [--smoke]
+
+Datasets (the `cvp backtest` protocol, `models.backtest.run_backtest`, every objective fitted on the same folds and
+scored on the same customers):
+  demo           `pipelines.demo.generate_company(customers, 2021-01-01, 2025-12-31, seed)`, the default config
+                 (365-day horizon, folds 2024-06/09/12), as-of 2025-12-31;
+  online_retail  ../shared/datasets/online_retail with configs/datasets/online_retail.yaml and
+                 configs/online_retail.yaml (90-day horizon, folds 2011-07/08/09), as-of 2011-12-09, and
+                 `features.margin_rate_when_cost_missing: 1.0` (the file has no cost: net value = revenue).
+Objectives (`models.value_model` / `models.single_objective`, see `models.config.ModelConfig`):
+  huber             one LightGBM booster, Huber loss on the signed net value (leaves rescaled to the total)
+  l2                one booster, squared error on the signed net value
+  tweedie           Tweedie (log link) on max(net, 0) plus an L2 booster on the loss part min(net, 0)
+  hurdle            P(buys) x E[net | buys] (L2) + (1 - P(buys)) x E[net | no purchase]
+  hurdle_lognormal  the same with a log-normal spend model (log(net) of buyers + Duan smearing)
+Baselines: persistence and BG/NBD + Gamma-Gamma.
+Metrics per fold: top-20% capture, Spearman, normalized Gini, AUC of the predicted value for "buys again"
+(actual net value > 0), MAE, predicted / actual total, P10-P90 coverage (our models only). Then one line per
+objective: does it beat both baselines on every fold on top-20% capture, Spearman, Gini and AUC?
+`--smoke` runs a 300-customer demo company, 2 folds and every objective (a test runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models import metrics as mt  # noqa: E402
+from models.backtest import run_backtest  # noqa: E402
+from models.config import ModelConfig  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OBJECTIVES: dict[str, dict[str, Any]] = {
+    "huber": {"value_model": "single", "single_objective": "huber"},
+    "l2": {"value_model": "single", "single_objective": "regression", "huber_alpha": None},
+    "tweedie": {"value_model": "tweedie"},
+    "hurdle": {"value_model": "hurdle"},
+    "hurdle_lognormal": {"value_model": "hurdle_lognormal"},
+}
+BASELINES = ("persistence", "btyd")
+#: (column, metric name in `models.metrics.value_metrics` or "auc_buys", higher is better?)
+COLUMNS = (
+    ("top20", "value_top20_capture"),
+    ("spearman", "value_spearman"),
+    ("gini", "value_norm_gini"),
+    ("auc_buys", "auc_buys"),
+    ("mae", "value_mae"),
+    ("pred/actual", "value_aggregate_bias"),
+    ("p10-p90", "value_interval_coverage"),
+)
+RANK_COLUMNS = ("top20", "spearman", "gini", "auc_buys")
+
+
+def candidates(base: ModelConfig, names: list[str]) -> dict[str, ModelConfig]:
+    """One model configuration per objective name, everything else as configured."""
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if unknown:
+        raise SystemExit(f"unknown objectives {unknown}; known: {sorted(OBJECTIVES)}")
+    out = {}
+    for n in names:
+        out[n] = ModelConfig.model_validate({**base.model_dump(), **OBJECTIVES[n]})
+    return out
+
+
+def fold_table(metrics: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per (fold cutoff, model): the `COLUMNS` metrics (AUC of the value for buys again added here)."""
+    wide = metrics.pivot_table(index=["cutoff", "model"], columns="metric", values="value")
+    auc = {
+        key: mt.roc_auc(
+            (g["actual_value"].to_numpy() > 0).astype(np.float64), g["pred_value"].to_numpy(np.float64)
+        )
+        for key, g in predictions.groupby(["cutoff", "model"], sort=True)
+    }
+    wide["auc_buys"] = pd.Series(auc)
+    out = pd.DataFrame({col: wide.get(name, pd.Series(np.nan, index=wide.index)) for col, name in COLUMNS})
+    out.index = out.index.set_levels(pd.to_datetime(out.index.levels[0]).strftime("%Y-%m"), level=0)
+    return out
+
+
+def verdict(table: pd.DataFrame, objectives: list[str]) -> pd.DataFrame:
+    """Per objective and rank metric: the number of folds where it beats every baseline, out of the folds."""
+    rows = []
+    cutoffs = table.index.get_level_values(0).unique()
+    for name in objectives:
+        row: dict[str, Any] = {"objective": name}
+        for col in RANK_COLUMNS:
+            wins = 0
+            for cut in cutoffs:
+                mine = table.loc[(cut, name), col]
+                best = max(table.loc[(cut, b), col] for b in BASELINES if (cut, b) in table.index)
+                wins += int(mine > best)
+            row[col] = f"{wins}/{len(cutoffs)}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("objective")
+
+
+def load_demo(customers: int, seed: int) -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp]:
+    from pipelines.config import load_config
+    from pipelines.demo import generate_company
+
+    tables = generate_company(customers, "2021-01-01", "2025-12-31", seed).tables
+    return tables, load_config(), pd.Timestamp("2025-12-31")
+
+
+def load_online_retail() -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp]:
+    from rich.console import Console
+
+    from pipelines.train import load_for_modelling
+
+    cfg, tables, as_of = load_for_modelling(
+        ROOT.parent / "shared" / "datasets" / "online_retail",
+        ROOT / "configs" / "datasets" / "online_retail.yaml",
+        ROOT / "configs" / "online_retail.yaml",
+        {"features": {"margin_rate_when_cost_missing": 1.0}},
+        "2011-12-09",
+        Console(stderr=True, quiet=True),
+    )
+    return tables, cfg, as_of
+
+
+def compare(
+    tables: dict[str, pd.DataFrame], cfg: Any, as_of: pd.Timestamp, objectives: list[str], folds: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(fold table, verdict, backtest notes) of the objectives on one dataset."""
+    base = cfg.models if folds is None else cfg.models.model_copy(update={"backtest_folds": folds})
+    res = run_backtest(
+        tables,
+        as_of,
+        cfg.labels.horizon_days,
+        cfg.features,
+        cfg.labels,
+        base,
+        candidates=candidates(base, objectives),
+        baselines=BASELINES,
+    )
+    table = fold_table(res.metrics, res.predictions)
+    return table, verdict(table, objectives), res.notes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("demo", "online_retail", "both"), default="both")
+    parser.add_argument("--objectives", default=",".join(OBJECTIVES))
+    parser.add_argument("--customers", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--smoke", action="store_true", help="300 demo customers, 2 folds (a test runs it)")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    objectives = [o.strip() for o in args.objectives.split(",") if o.strip()]
+    datasets = ["demo", "online_retail"] if args.data == "both" else [args.data]
+    if args.smoke:
+        datasets, args.customers = ["demo"], 300
+    pd.set_option("display.width", 200)
+    load_start = os.getloadavg()[0]
+    for name in datasets:
+        t = time.perf_counter()
+        tables, cfg, as_of = load_demo(args.customers, args.seed) if name == "demo" else load_online_retail()
+        table, wins, notes = compare(tables, cfg, as_of, objectives, 2 if args.smoke else None)
+        print(f"\n== {name}: horizon {cfg.labels.horizon_days} days, as-of {as_of.date()} ==")
+        print(table.round(3).to_string())
+        print("\nfolds where the objective beats persistence and BG/NBD + Gamma-Gamma:")
+        print(wins.to_string())
+        for note in dict.fromkeys(notes):
+            print(f"note: {note}")
+        print(f"{name}: {time.perf_counter() - t:.1f} s")
+    print(f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
