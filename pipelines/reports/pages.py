@@ -131,7 +131,9 @@ def build_reports(
 ) -> ReportPaths:
     """Write the team page and one page per account manager into `out_dir` (created if missing).
 
-    See the module docstring for the input contract. Inputs are not mutated. Raises ValueError when required
+    See the module docstring for the input contract. Customers with status `new` (scored by the registered lookalike
+    model: `lookalike_prob_great`, reasons, `provisional_tier`) are listed on their manager's page with what to do
+    first from `new_customer_actions` (by provisional tier). Inputs are not mutated. Raises ValueError when required
     score columns or the two interval columns are missing, `customer_id` is not unique, or the model card's
     currency differs from `config.currency`.
     """
