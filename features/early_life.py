@@ -90,7 +90,9 @@ def early_life_features(
         out["early_tickets"] = np.nan
         out["early_effort_minutes"] = np.nan
     else:
-        t = tickets.loc[(tickets["opened_at"] < cutoff).to_numpy(dtype=bool)]
+        t = tickets.loc[
+            (tickets["opened_at"] < cutoff).to_numpy(dtype=bool) & tickets["customer_id"].isin(ids).to_numpy()
+        ]
         tkey = t["customer_id"].astype("str")
         out["early_tickets"] = tkey.value_counts().reindex(ids, fill_value=0).to_numpy(dtype=np.float64)
         effort = t["effort_minutes"].groupby(tkey).sum().reindex(ids, fill_value=0.0)

@@ -10,6 +10,11 @@ Statuses, in the order they are decided:
 - `cancelled`: `customers.churned_at` before the cutoff (when `exclude_cancelled`);
 - `lapsed`: last order (or signup, when they never ordered) more than `max_lapse_days` before the cutoff;
 - `scored`: everyone else: these rows carry predictions, tiers, ratings and reasons.
+
+Scoring then applies one more rule (`new_customers`): a customer in their first weeks (signup within the lookalike
+model's `early_days` before the cutoff) whom the rules above leave `no_orders_yet` or `lapsed` is `new`: not
+trained on and not scored by the main models, but scored by the lookalike model carried with them
+(`models.lookalike`), with a provisional tier. `cancelled` stays `cancelled`.
 Pure: no I/O, no clock; the cutoff is always given.
 """
 
@@ -26,8 +31,11 @@ SCORED = "scored"
 CANCELLED = "cancelled"
 LAPSED = "lapsed"
 NO_ORDERS_YET = "no_orders_yet"
-#: Status vocabulary; a status code is a position in this tuple.
-STATUSES = (SCORED, CANCELLED, LAPSED, NO_ORDERS_YET)
+NEW = "new"
+#: Status vocabulary; a status code is a position in this tuple (`classify` never returns NEW: see `new_customers`).
+STATUSES = (SCORED, CANCELLED, LAPSED, NO_ORDERS_YET, NEW)
+#: The statuses a customer in their first weeks leaves for NEW.
+BECOMES_NEW = (NO_ORDERS_YET, LAPSED)
 #: Tables and columns that make a customer known (rows in = rows out over all of them).
 CUSTOMER_ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),
@@ -129,4 +137,12 @@ def customer_status(
     )
 
 
-__all__ = ["STATUSES", "classify", "customer_status", "known_customers"]
+def new_customers(status: pd.Series, early_ids: pd.Index) -> np.ndarray:
+    """Which customers are `new`: in their first weeks (`early_ids`: signup within the lookalike model's
+    `early_days` before the cutoff, `features.early_life.early_life_features`) and left `no_orders_yet` or
+    `lapsed` by `classify`. `status`: indexed by customer_id (str). Returns a boolean array aligned with it."""
+    index = status.index.astype("str")
+    return (index.isin(early_ids.astype("str")) & status.isin(BECOMES_NEW).to_numpy()).astype(bool)
+
+
+__all__ = ["NEW", "STATUSES", "classify", "customer_status", "known_customers", "new_customers"]

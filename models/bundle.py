@@ -123,7 +123,17 @@ class CustomerValueModel:
     `mapping_digest` of the foreign-schema mapping, `horizon_days`). Scoring builds features with these, not
     with whatever configuration the scoring run was given. They are None in models pickled before they existed
     (read them with `getattr(bundle, "feature_config", None)`).
+
+    It also carries the lookalike model for customers in their first weeks (`lookalike_`, a
+    `models.lookalike.LookalikeModel`, fitted and backtested by `cvp train`; see `attach_lookalike`), so scoring
+    never refits it. None when too few new customers were there to fit one (`lookalike_note_` says why) and in
+    bundles pickled before it existed: the class attributes below are what those read.
     """
+
+    lookalike_: object | None = None
+    lookalike_note_: str = (
+        "this model was registered before models carried a lookalike model (retrain to add one)"
+    )
 
     def __init__(
         self,
@@ -151,6 +161,12 @@ class CustomerValueModel:
             "mapping_digest": getattr(self, "mapping_digest", None),
             "horizon_days": self.horizon_days,
         }
+
+    def attach_lookalike(self, model: object | None, note: str = "") -> CustomerValueModel:
+        """Carry the fitted lookalike model (or None, with the reason in `note`) with this bundle."""
+        self.lookalike_ = model
+        self.lookalike_note_ = note
+        return self
 
     # -- column names --------------------------------------------------------------------------------------
     @property

@@ -12,7 +12,7 @@ log-odds, phrased with `EARLY_WORDS`. No I/O, no clock: cutoffs and tables are g
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,9 @@ EARLY_WORDS: dict[str, str] = {
     "early_tickets": "service requests so far",
     "early_effort_minutes": "service minutes so far",
 }
+_ORDER_FEATURES = frozenset(
+    {"early_days_to_first_order", "early_first_order_value", "early_revenue", "early_promo_share"}
+)
 _BASELINE_KEYS = ("acquisition_channel", "segment")
 _SMOOTHING = 10.0  # pseudo-customers at the base rate in the frequency baseline
 
@@ -106,7 +109,13 @@ def lookalike_training_set(
 
 @dataclass(frozen=True)
 class LookalikeModel:
-    """The fitted pair of boosters, the categories they were fitted with and the training facts."""
+    """The fitted pair of boosters, the categories they were fitted with and the training facts.
+
+    Registered inside the main model (`models.bundle.CustomerValueModel.lookalike_`), so scoring and
+    `cvp profile` use it and never refit. `early_days` and `attributes` are its contract: scoring builds the
+    early-life features with them (`features.early_life.early_life_features`), not with the run's configuration.
+    `facts`: training cutoffs, rows and the out-of-time backtest of the run that fitted it (plain data).
+    """
 
     classifier: Any
     regressor: Any
@@ -114,6 +123,9 @@ class LookalikeModel:
     features: list[str]
     base_rate: float
     n_rows: int
+    early_days: int | None = None
+    attributes: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input: attributes as categoricals with the training categories (unseen -> missing)."""
@@ -165,7 +177,9 @@ def fit_lookalike(train: pd.DataFrame, attributes: Sequence[str], config: Lookal
     )
     clf = lgb.LGBMClassifier(**params).fit(X, train["label_great"].astype(int))
     reg = lgb.LGBMRegressor(objective="huber", **params).fit(X, train["label_net_profit"].astype("float64"))
-    return LookalikeModel(clf, reg, categories, features, model.base_rate, model.n_rows)
+    return LookalikeModel(
+        clf, reg, categories, features, model.base_rate, model.n_rows, config.early_days, tuple(attributes)
+    )
 
 
 def frequency_baseline(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
@@ -246,6 +260,8 @@ def _reason_words(name: str, value: Any, contribution: float) -> str:
         )
         if name in ("early_was_referred", "early_has_order"):
             shown = "yes" if value == 1 else "no"
+        elif pd.isna(value):  # missing means "no order yet" for the order features, "not recorded" otherwise
+            shown = "none yet (no order)" if name in _ORDER_FEATURES else "not recorded"
         return f"{EARLY_WORDS[name]}: {shown} ({direction} the chance)"
     return f"{name.replace('_', ' ')} {str(value).replace('_', ' ')} ({direction} the chance)"
 
@@ -258,12 +274,14 @@ def score_new_customers(model: LookalikeModel, frame: pd.DataFrame, config: Look
     contrib = model.contributions(frame)[model.features]
     values = contrib.to_numpy()
     order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, : config.n_reasons]
+    shown = frame[model.features].to_numpy(dtype=object)  # one array, not a row lookup per reason
     out = pred.copy()
     for k in range(order.shape[1]):
-        out[f"lookalike_reason_{k + 1}"] = [
-            _reason_words(model.features[j], frame.iloc[i][model.features[j]], values[i, j])
-            for i, j in enumerate(order[:, k])
-        ]
+        out[f"lookalike_reason_{k + 1}"] = pd.Series(
+            [_reason_words(model.features[j], shown[i, j], values[i, j]) for i, j in enumerate(order[:, k])],
+            index=frame.index,
+            dtype="str",
+        )
     best, middle, worst = TIER_NAMES[-1], TIER_NAMES[len(TIER_NAMES) // 2], TIER_NAMES[0]
     tier = np.where(
         pred["lookalike_prob_great"] >= config.great_probability,

@@ -200,6 +200,7 @@ def run_report(
         managers,
         history=moves,
         profile=profile,
+        new_customer_actions=cfg.profile.new_customer_actions,  # issue 12: new customers' first steps
     )
     n_pages = len(paths.managers) + (1 if paths.unassigned else 0)
     console.print(

@@ -48,9 +48,10 @@ SCORES_TEXT_COLUMNS = (
     "rating",
     "flags",
     "raw_tier",  # the run's own tier beside the reported one (pipelines.history.apply_stability)
+    "provisional_tier",  # new customers' tier suggestion (issue 12, pipelines.newcomers)
 )
 #: Text columns named by prefix (reason sentences and the features they are about).
-SCORES_TEXT_PREFIXES = ("value_reason_", "churn_reason_")
+SCORES_TEXT_PREFIXES = ("value_reason_", "churn_reason_", "lookalike_reason_")
 SCORES_DATE_COLUMNS = ("as_of",)
 #: Columns every scores file has (the prediction columns depend on the horizon: `pred_*_{h}d`, float).
 SCORES_REQUIRED = (

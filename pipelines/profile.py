@@ -54,8 +54,11 @@ def build_profile(
     tables: dict[str, pd.DataFrame],
     cfg,
     horizon_days: int,
+    manifest: dict | None = None,
 ) -> ProfileTables:
-    """The profile of one scoring run: features at the run's as-of, then the pure functions of models.profile."""
+    """The profile of one scoring run: features at the run's as-of, then the pure functions of models.profile.
+
+    `manifest`: the run's manifest (its `lookalike` entry: the registered lookalike model's facts)."""
     from features import build_feature_table, feature_registry
     from models import profile as mp
 
@@ -104,7 +107,7 @@ def build_profile(
         "shap_available": contributions is not None and not shap.empty,
         "new_customer_actions": dict(pc.new_customer_actions),
     }
-    new_customers, facts["lookalike"] = score_lookalikes(scores, tables, cfg, as_of, horizon_days)
+    new_customers, facts["lookalike"] = score_lookalikes(scores, manifest)
     return ProfileTables(
         who, behaviour, shap, lookalikes, channels, per_customer, match, new_customers, facts
     )
@@ -136,13 +139,20 @@ def lookalike_training(
 
 
 def lookalike_run_metrics(
-    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
+    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int, bundle=None
 ) -> tuple[dict[str, float], dict]:
-    """The lookalike backtest for the training run's MLflow run: metrics `lookalike.<name>` and a document."""
-    from models.lookalike import backtest_lookalike
+    """The lookalike backtest for the training run's MLflow run: metrics `lookalike.<name>` and a document.
+
+    Given the main model's `bundle`, the lookalike model is also fitted on the whole training set and carried
+    with it (`CustomerValueModel.attach_lookalike`, with the backtest in its facts), so it is registered with the
+    main models and `cvp score` uses it; without enough new customers the bundle carries None and the reason.
+    """
+    from models.lookalike import backtest_lookalike, fit_lookalike
 
     train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days)
     if skipped:
+        if bundle is not None:
+            bundle.attach_lookalike(None, f"no lookalike model was fitted: {skipped}")
         return {}, {"skipped": skipped}
     result = backtest_lookalike(train, cfg.profile.attributes, cfg.profile.lookalike, horizon_days)
     document = result | {"training_rows": len(train), "cutoffs": [c.strftime("%Y-%m-%d") for c in cutoffs]}
@@ -151,6 +161,13 @@ def lookalike_run_metrics(
         for k, v in result.items()
         if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
     }
+    if bundle is not None:
+        import dataclasses
+
+        model = fit_lookalike(train, cfg.profile.attributes, cfg.profile.lookalike)
+        facts = {"backtest": result, "training_rows": len(train), "cutoffs": document["cutoffs"]}
+        facts |= {"horizon_days": horizon_days, "top_share": cfg.profile.lookalike.top_share}
+        bundle.attach_lookalike(dataclasses.replace(model, facts=facts))
     return metrics, document
 
 
@@ -163,39 +180,30 @@ _NEW_COLUMNS = [
 ]
 
 
-def score_lookalikes(
-    scores: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
-) -> tuple[pd.DataFrame, dict]:
-    """The lookalike model (`models.lookalike`): trained at the training cutoffs before `as_of` on the customers
-    new at each, backtested out of time against the profile-only baseline, then applied to the customers new at
-    `as_of`. Returns their scores (customer_id, account_manager_id, status of the scoring run, P(great),
-    expected value, reasons, provisional tier) and the facts (backtest, rows; `skipped` with the reason)."""
-    from features.early_life import early_life_features
-    from features.training import truncate_tables
-    from models import lookalike as ml
+def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.DataFrame, dict]:
+    """The new customers of the scoring run (status `new`) with the scores `cvp score` gave them from the
+    lookalike model registered with the main models (`pipelines.newcomers`): customer_id, account_manager_id,
+    status, P(great), expected value, reasons, provisional tier; and the facts (the registered model's backtest,
+    training rows; `skipped` with the reason when the run has no lookalike scores). Never refitted here."""
+    from pipelines.reports.profile_section import scores_new_customers
 
-    lc = cfg.profile.lookalike
-    attrs = cfg.profile.attributes
-    empty = pd.DataFrame(columns=_NEW_COLUMNS)
-    train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days)
-    if skipped:
-        return empty, {"skipped": skipped}
-    tables = truncate_tables(tables, as_of)
-    facts = {"backtest": ml.backtest_lookalike(train, attrs, lc, horizon_days), "training_rows": len(train)}
-    facts |= {"early_days": lc.early_days, "top_share": lc.top_share, "cutoffs": len(cutoffs)}
-    model = ml.fit_lookalike(train, attrs, lc)
-    current = early_life_features(tables, as_of, lc.early_days, attrs)
-    if current.empty:
-        return empty, facts | {"new_customers": 0}
-    scored = ml.score_new_customers(model, current, lc)
-    run = scores.assign(customer_id=scores["customer_id"].astype("str")).set_index("customer_id")
-    out = scored.assign(
-        account_manager_id=run["account_manager_id"].reindex(scored.index).astype("str").to_numpy(),
-        status=run["status"].reindex(scored.index).astype("str").to_numpy(),
-    ).reset_index()
-    reasons = [c for c in out.columns if c.startswith("lookalike_reason_")]
-    out = out[[*_NEW_COLUMNS, *reasons, "provisional_tier"]]
-    return out, facts | {"new_customers": len(out)}
+    info = (manifest or {}).get("lookalike")
+    if not info or not info.get("model") or "lookalike_prob_great" not in scores.columns:
+        why = (info or {}).get("note") or (
+            "the scoring run carries no lookalike scores (scored before `cvp score` gave new customers one: "
+            "score again with a model trained by this version)"
+        )
+        return pd.DataFrame(columns=_NEW_COLUMNS), {"skipped": why}
+    new = scores_new_customers(scores)
+    facts = {
+        "backtest": info.get("backtest") or {},
+        "training_rows": info.get("training_rows"),
+        "early_days": info.get("early_days"),
+        "top_share": info.get("top_share"),
+        "cutoffs": len(info.get("cutoffs") or []),
+        "new_customers": len(new),
+    }
+    return new, facts
 
 
 def write_profile(result: ProfileTables, out: Path, currency: str) -> Path:
@@ -262,7 +270,7 @@ def run_profile(
     loaded = load_configured(data, mapping, cfg)
     t0 = time.perf_counter()
     h = horizon_days_from_columns(list(run.scores.columns))
-    result = build_profile(run.scores, run.contributions, loaded.tables, cfg, h)
+    result = build_profile(run.scores, run.contributions, loaded.tables, cfg, h, run.manifest)
     page = write_profile(result, Path(out), cfg.data.currency)
     f = result.facts
     console.print(

@@ -210,7 +210,10 @@ def train_and_register(
     from pipelines.profile import lookalike_run_metrics
 
     t_lookalike = time.perf_counter()
-    lookalike_metrics, documents["lookalike_backtest.json"] = lookalike_run_metrics(tables, cfg, as_of, h)
+    # Given the bundle, it also fits the lookalike model and carries it in the bundle (registered with it).
+    lookalike_metrics, documents["lookalike_backtest.json"] = lookalike_run_metrics(
+        tables, cfg, as_of, h, bundle
+    )
     metrics |= lookalike_metrics
     timings["lookalike_s"] = time.perf_counter() - t_lookalike
     alias = CHAMPION if do_promote else CHALLENGER

@@ -263,6 +263,11 @@ def run_score(
 
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
         # ---
+        # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
+        from pipelines.newcomers import score_newcomers
+
+        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console)
+        # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
         manifest = {
             "run_id": run_id,
@@ -298,6 +303,7 @@ def run_score(
             "seconds": round(seconds, 3),
             "total_seconds": round(time.perf_counter() - t_start, 3),
             **info,
+            "lookalike": newcomers,  # issue 12: the lookalike model's facts and the new customers scored
         }
         # --- seasonal history (issue 16): say when the predicted totals are extrapolated without one ---
         from features.seasonal import seasonal_history_note

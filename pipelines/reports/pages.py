@@ -127,10 +127,13 @@ def build_reports(
     account_managers: pd.DataFrame | None = None,
     history: HistoryReport | None = None,
     profile: Any | None = None,
+    new_customer_actions: Mapping[str, str] | None = None,
 ) -> ReportPaths:
     """Write the team page and one page per account manager into `out_dir` (created if missing).
 
-    See the module docstring for the input contract. Inputs are not mutated. Raises ValueError when required
+    See the module docstring for the input contract. Customers with status `new` (scored by the registered lookalike
+    model: `lookalike_prob_great`, reasons, `provisional_tier`) are listed on their manager's page with what to do
+    first from `new_customer_actions` (by provisional tier). Inputs are not mutated. Raises ValueError when required
     score columns or the two interval columns are missing, `customer_id` is not unique, or the model card's
     currency differs from `config.currency`.
     """
@@ -190,6 +193,20 @@ def build_reports(
                 profile.facts.get("new_customer_actions", {}),
                 config.currency,
             )
+        # Issue 12: customers with status `new` scored by the registered lookalike model (`cvp score`) are listed
+        # with their score in each manager's "Your new customers", not among the customers without a score.
+        if "lookalike_prob_great" in not_scored.columns:
+            from pipelines.reports.profile_section import new_customer_rows, scores_new_customers
+
+            new_frame = scores_new_customers(not_scored)
+            if len(new_frame):
+                actions = new_customer_actions or (
+                    profile.facts.get("new_customer_actions", {}) if profile else {}
+                )
+                everyone = pd.concat([frame, not_scored])
+                new_rows = new_customer_rows(new_frame, everyone, dict(actions), config.currency)
+                listed = not_scored[~not_scored["customer_id"].isin(new_frame["customer_id"])]
+                others = {mid: status_rows(sub) for mid, sub in listed.groupby("manager", sort=True)}
         contrib = value_contrib.copy()
         contrib.index = contrib.index.astype(str)
         source = WaterfallSource(contrib, registry)

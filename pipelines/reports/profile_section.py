@@ -168,6 +168,27 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
     }
 
 
+def scores_new_customers(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a scores frame with status `new` (`cvp score` with a registered lookalike model), as the
+    `lookalike_scores.parquet` columns: customer_id, account_manager_id, status, `lookalike_prob_great`,
+    `lookalike_expected_value`, `lookalike_reason_1..n`, `provisional_tier`."""
+    if "lookalike_prob_great" not in scores.columns or "status" not in scores.columns:
+        return pd.DataFrame(columns=["customer_id", "lookalike_prob_great"])
+    new = scores[(scores["status"].astype("str") == "new").to_numpy()]
+    reasons = sorted(
+        (c for c in new.columns if c.startswith("lookalike_reason_")), key=lambda c: int(c.rsplit("_", 1)[1])
+    )
+    columns = [
+        "customer_id",
+        "account_manager_id",
+        "status",
+        "lookalike_prob_great",
+        "lookalike_expected_value",
+    ]
+    columns = [c for c in columns if c in new.columns]
+    return new[[*columns, *reasons, "provisional_tier"]].reset_index(drop=True)
+
+
 def new_customer_rows(
     new: pd.DataFrame | None, directory: pd.DataFrame, actions: dict[str, str], currency: str
 ) -> dict[str, list[dict[str, Any]]]:

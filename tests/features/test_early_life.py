@@ -118,3 +118,21 @@ def test_without_tickets_effort_is_unknown_not_zero() -> None:
     out = early_life_features(tables, CUTOFF, 60, [])
     assert out["early_tickets"].isna().all() and out["early_effort_minutes"].isna().all()
     assert out.loc["n1", "early_orders"] == pytest.approx(2.0)
+
+
+def test_new_status_rule_by_hand() -> None:
+    """`new` = in the first weeks and left `no_orders_yet` or `lapsed`; scored and cancelled stay as they are."""
+    from features.population import STATUSES, new_customers
+
+    status = pd.Series(
+        ["scored", "no_orders_yet", "lapsed", "cancelled", "no_orders_yet"], index=["a", "b", "c", "d", "e"]
+    )
+    early = pd.Index(["a", "b", "c", "d", "x"])  # e signed up too long ago; x is not in the scores
+    assert new_customers(status, early).tolist() == [False, True, True, False, False]
+    assert STATUSES[:4] == (
+        "scored",
+        "cancelled",
+        "lapsed",
+        "no_orders_yet",
+    )  # the codes of classify unchanged
+    assert "new" in STATUSES

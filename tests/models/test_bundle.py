@@ -128,3 +128,26 @@ def test_fit_rejects_bad_training_sets():
         CustomerValueModel(365, defaults().models).fit(ts)
     with pytest.raises(ValueError, match="duplicate"):
         CustomerValueModel(H, defaults().models).fit(pd.concat([ts, ts.iloc[:1]]))
+
+
+def test_the_lookalike_model_travels_with_the_bundle_and_old_bundles_read_none(model):
+    """Issue 12: the lookalike model is pickled with the main models; a bundle pickled before it existed (no
+    `lookalike_` in its state) still loads and says it has none, with the reason."""
+    from models.lookalike import fit_lookalike
+    from tests.models.test_lookalike import ATTRS, CONFIG, _rows
+
+    lookalike = fit_lookalike(_rows(300, 5, ["2023-01-01"]), ATTRS, CONFIG)
+    carrier = cloudpickle.loads(cloudpickle.dumps(model))
+    carrier.attach_lookalike(lookalike)
+    again = cloudpickle.loads(cloudpickle.dumps(carrier))
+    frame = _rows(20, 6, ["2024-01-01"]).set_index("customer_id")
+    pd.testing.assert_frame_equal(again.lookalike_.predict(frame), lookalike.predict(frame))
+    assert again.lookalike_.early_days == CONFIG.early_days and again.lookalike_.attributes == ATTRS
+    pd.testing.assert_frame_equal(again.predict(feature_table()), model.predict(feature_table()))
+    # An old bundle: its pickled state has no lookalike attributes at all.
+    old = cloudpickle.loads(cloudpickle.dumps(model))
+    old.__dict__.pop("lookalike_", None)
+    old.__dict__.pop("lookalike_note_", None)
+    old = cloudpickle.loads(cloudpickle.dumps(old))
+    assert old.lookalike_ is None and "registered before" in old.lookalike_note_
+    pd.testing.assert_frame_equal(old.predict(feature_table()), model.predict(feature_table()))

@@ -1,0 +1,110 @@
+"""New customers in `cvp score`: status `new` and the registered lookalike model's score (issue 12).
+
+`score_newcomers` runs after the engine has finished the whole base (`pipelines.engines.run.run_score` calls it,
+for both engines). Customers in their first weeks whom the population rule leaves `no_orders_yet` or `lapsed`
+(`features.population.new_customers`) get `status` `new`, a plain `status_reason`, and from the lookalike model
+carried with the main models (`CustomerValueModel.lookalike_`, fitted by `cvp train`; never refitted here):
+
+- `lookalike_prob_great`: P(great after the horizon), `lookalike_expected_value`: expected net profit over it;
+- `lookalike_reason_1..n`: the top reasons in words (exact TreeSHAP of the classifier, largest first);
+- `provisional_tier`: a tier suggestion marked "(provisional)". The main `tier` stays empty: only the tier rules
+  on the main models' predictions decide it.
+
+Every other row keeps its status and has these columns empty; the columns are there in every run (the schema does
+not depend on who is new). A model registered before it carried a lookalike model scores as before (newcomers
+stay `no_orders_yet`), and the run says so. The early-life features are built with the lookalike model's own
+contract (`early_days`, attributes); `profile.lookalike.great_probability` and `n_reasons` are the run's policy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.population import NEW, new_customers
+
+#: The lookalike columns of the scores (plus `lookalike_reason_1..n`), in this order, at the end of the row.
+LOOKALIKE_COLUMNS = ("lookalike_prob_great", "lookalike_expected_value")
+PROVISIONAL_TIER = "provisional_tier"
+
+
+def _empty_columns(scores: pd.DataFrame, n_reasons: int) -> pd.DataFrame:
+    out = scores.copy(deep=False)
+    for col in LOOKALIKE_COLUMNS:
+        out[col] = np.nan
+    for k in range(n_reasons):
+        out[f"lookalike_reason_{k + 1}"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    out[PROVISIONAL_TIER] = pd.Series(pd.NA, index=out.index, dtype="str")
+    return out
+
+
+def score_newcomers(
+    scores: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    bundle: Any,
+    cfg: Any,
+    console: Any = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`)."""
+    from features.early_life import early_life_features
+    from models.lookalike import score_new_customers
+
+    t0 = time.perf_counter()
+    policy = cfg.profile.lookalike
+    out = _empty_columns(scores, policy.n_reasons)
+    model = getattr(bundle, "lookalike_", None)
+    if model is None:
+        note = str(getattr(bundle, "lookalike_note_", "")) or "the model carries no lookalike model"
+        if console is not None:
+            from rich.markup import escape
+
+            console.print(
+                f"[bold yellow]note:[/] new customers are not scored: {escape(note)}; "
+                "they keep their status (no_orders_yet)"
+            )
+        return out, {"model": False, "note": note, "new_customers": 0}
+    early = early_life_features(tables, as_of, int(model.early_days), model.attributes)
+    status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
+    is_new = new_customers(status, early.index)
+    ids = pd.Index(out["customer_id"].astype("str")[is_new], name="customer_id")
+    info: dict[str, Any] = {
+        "model": True,
+        "early_days": int(model.early_days),
+        "training_rows": int(model.n_rows),
+        **{k: v for k, v in model.facts.items() if k in ("backtest", "cutoffs", "top_share", "horizon_days")},
+        "new_customers": len(ids),
+    }
+    if len(ids):
+        frame = early.loc[ids]
+        scored = score_new_customers(model, frame, policy)
+        rows = np.flatnonzero(is_new)
+        for col in scored.columns:  # each column replaced whole: the caller's frame is never written to
+            column = out[col].copy()
+            column.iloc[rows] = scored[col].to_numpy()
+            out[col] = column
+        since = frame["early_days_since_signup"].to_numpy()
+        ordered = frame["early_has_order"].to_numpy() > 0
+        signed = (as_of - pd.to_timedelta(since, unit="D")).strftime("%Y-%m-%d").to_numpy(dtype=object)
+        what = np.where(ordered, "in their first weeks", "no order yet")
+        reason = (
+            "new customer: signed up on " + signed + ", " + what + f" (within {int(model.early_days)} days); "
+            "scored by the lookalike model, the tier is a provisional suggestion"
+        )
+        for col, values in (("status", np.full(len(ids), NEW, dtype=object)), ("status_reason", reason)):
+            column = out[col].copy()
+            column.iloc[rows] = values
+            out[col] = column
+    info["seconds"] = round(time.perf_counter() - t0, 3)
+    if console is not None and len(ids):
+        console.print(
+            f"new customers: {len(ids):,} scored by the registered lookalike model (status new, provisional tier)"
+        )
+    return out, info
+
+
+__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "score_newcomers"]

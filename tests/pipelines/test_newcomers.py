@@ -1,0 +1,161 @@
+"""Issue 12 in `cvp score`: new customers get status `new` and the registered lookalike model's score.
+
+On the shared `trained` fixture (800 demo customers plus 16 who signed up in the last 45 days without an order;
+model trained as of 2024-07-01, scored as of 2025-01-01).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import cloudpickle
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from features.population import known_customers
+from pipelines.io import load_data
+from pipelines.outputs import read_output_set
+from tests.pipelines.score_helpers import score_trained
+
+
+@pytest.fixture(scope="module")
+def scored(trained, tmp_path_factory):
+    root = tmp_path_factory.mktemp("newcomers")
+    run = score_trained(trained, root / "scores.parquet")
+    return {"root": root, "run": run, "set": read_output_set(root / "scores.parquet")}
+
+
+def _newcomers(trained) -> set[str]:
+    truth = pd.read_parquet(trained.data / "_truth" / "truth.parquet")
+    return set(truth.loc[truth["signed_up_without_order"], "customer_id"].astype(str))
+
+
+def test_every_customer_has_a_row_and_newcomers_are_new_with_the_lookalike_score(scored, trained) -> None:
+    scores = scored["set"].scores
+    tables = load_data(trained.data).tables
+    # Rows out = customers in, on a company with newcomers: nobody is dropped, everyone has a status.
+    assert set(scores["customer_id"]) == set(known_customers(tables)) and scores["customer_id"].is_unique
+    assert scores["status"].notna().all() and (scores["status_reason"].str.len() > 0).all()
+    newcomers = _newcomers(trained)
+    assert len(newcomers) >= 10
+    new = scores[scores["status"] == "new"]
+    assert newcomers <= set(new["customer_id"])  # every newcomer without an order is `new`
+    # Their lookalike score, reasons in words and a provisional tier; the main tier and predictions stay empty.
+    assert new["lookalike_prob_great"].between(0, 1).all() and new["lookalike_expected_value"].notna().all()
+    assert (new["lookalike_reason_1"].str.len() > 0).all()
+    assert new["lookalike_reason_1"].str.contains(r"\((?:raises|lowers) the chance\)").all()
+    assert new["provisional_tier"].str.fullmatch(r"(great|good|problem) \(provisional\)").all()
+    assert new["tier"].isna().all() and new["pred_value_365d"].isna().all()
+    assert new["status_reason"].str.startswith("new customer: signed up on ").all()
+    # Everyone else keeps the status of the population rule, without lookalike columns.
+    rest = scores[scores["status"] != "new"]
+    assert rest["lookalike_prob_great"].isna().all() and rest["provisional_tier"].isna().all()
+    assert set(rest["status"]) <= {"scored", "cancelled", "lapsed", "no_orders_yet"}
+    assert rest.loc[rest["status"] == "scored", "tier"].notna().all()
+    # The manifest counts them and carries the registered model's backtest.
+    manifest = scored["set"].manifest
+    assert manifest["statuses"]["new"] == len(new) == manifest["lookalike"]["new_customers"]
+    assert manifest["customers_total"] == len(scores)
+    assert manifest["lookalike"]["backtest"]["auc_model"] > 0.5
+
+
+def test_scoring_and_profile_use_the_registered_lookalike_model_never_refit(
+    trained, tmp_path: Path, monkeypatch
+) -> None:
+    import models.lookalike
+    import pipelines.profile
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the lookalike model was refitted")
+
+    monkeypatch.setattr(models.lookalike, "fit_lookalike", refit)
+    monkeypatch.setattr(models.lookalike, "lookalike_training_set", refit)
+    monkeypatch.setattr(pipelines.profile, "lookalike_training", refit)
+    run = score_trained(trained, tmp_path / "scores.parquet")
+    assert run.manifest["lookalike"]["new_customers"] > 0
+    console = Console(file=io.StringIO(), width=300)
+    pipelines.profile.run_profile(
+        tmp_path / "scores.parquet", trained.data, tmp_path / "profile", None, trained.config, console
+    )
+    new = pd.read_parquet(tmp_path / "profile" / "lookalike_scores.parquet")
+    scores = run.scores.set_index("customer_id")
+    assert len(new) == run.manifest["lookalike"]["new_customers"]
+    # The profile shows exactly the scores `cvp score` gave (same model, same numbers).
+    pd.testing.assert_series_equal(
+        new.set_index("customer_id")["lookalike_prob_great"],
+        scores.loc[new["customer_id"], "lookalike_prob_great"],
+        check_names=False,
+    )
+
+
+def test_a_model_registered_without_a_lookalike_model_still_scores_with_a_note(
+    trained, tmp_path: Path, monkeypatch
+) -> None:
+    import pipelines.tracking as tracking
+
+    real = tracking.load_bundle
+
+    def legacy(uri: str):  # the registered model as a bundle pickled before it carried a lookalike model
+        loaded = real(uri)
+        old = cloudpickle.loads(cloudpickle.dumps(loaded.bundle))
+        del old.__dict__["lookalike_"], old.__dict__["lookalike_note_"]
+        old = cloudpickle.loads(cloudpickle.dumps(old))
+        assert old.lookalike_ is None  # what an old pickle reads
+        return tracking.LoadedModel(old, loaded.uri, loaded.version, loaded.run_id)
+
+    monkeypatch.setattr(tracking, "load_bundle", legacy)
+    console = Console(file=io.StringIO(), width=400)
+    run = score_trained(trained, tmp_path / "scores.parquet", console=console)
+    printed = console.file.getvalue()
+    assert "new customers are not scored" in printed and "registered before" in printed
+    scores = read_output_set(tmp_path / "scores.parquet").scores
+    newcomers = _newcomers(trained)
+    # Scored as before: newcomers keep `no_orders_yet`, the lookalike columns are there and empty.
+    assert set(scores.loc[scores["customer_id"].isin(newcomers), "status"]) == {"no_orders_yet"}
+    assert "new" not in set(scores["status"]) and scores["lookalike_prob_great"].isna().all()
+    assert (
+        run.manifest["lookalike"]["model"] is False
+        and "registered before" in run.manifest["lookalike"]["note"]
+    )
+    assert (scores["status"] == "scored").sum() == run.manifest["customers_scored"] > 0
+
+
+def test_managers_see_their_own_new_customers_from_the_scores_alone(scored, trained, tmp_path: Path) -> None:
+    from pipelines.jobs import run_report
+
+    console = Console(file=io.StringIO())
+    run_report(
+        scored["root"] / "scores.parquet", tmp_path / "pages", trained.data, None, trained.config, console
+    )
+    scores = scored["set"].scores
+    new = scores[scores["status"] == "new"]
+    customers = pd.read_parquet(trained.data / "customers.parquet").set_index("customer_id")
+    owner = customers["account_manager_id"].reindex(new["customer_id"]).astype(str).to_numpy()
+    shown = set()
+    for page in sorted((tmp_path / "pages").glob("manager-*.html")):
+        html = page.read_text(encoding="utf-8")
+        manager = page.stem.removeprefix("manager-")
+        mine = set(new.loc[owner == manager, "customer_id"])
+        if not mine:
+            assert 'id="new-customers"' not in html, page.name
+            continue
+        section = html.split('<section id="new-customers">', 1)[1].split("</section>", 1)[0]
+        ids = re.findall(r'data-customer-id="([^"]+)"', section)
+        assert set(ids) == mine, manager  # every one of their new customers, and nobody else's
+        # The most likely to become great first, with the provisional tier and what to do first.
+        probs = new.set_index("customer_id").loc[ids, "lookalike_prob_great"].to_numpy()
+        assert (probs[:-1] >= probs[1:]).all()
+        assert "(provisional)" in section and "What to do first" in section
+        assert any(text in section for text in ("Call within", "Welcome them", "Agree terms early"))
+        # Not listed again among the customers without a score.
+        if '<section id="not-scored">' in html:
+            rest = html.split('<section id="not-scored">', 1)[1].split("</section>", 1)[0]
+            assert not mine & set(re.findall(r'data-customer-id="([^"]+)"', rest))
+        shown |= set(ids)
+    assert shown == set(new["customer_id"])
+    team = (tmp_path / "pages" / "index.html").read_text(encoding="utf-8")
+    assert f'data-status="new">new {len(new):,}' in team  # the team page counts them
+    assert not any(cid in team for cid in new["customer_id"])  # aggregates only
