@@ -5,7 +5,7 @@ Table contract
         `customer_id`, `cutoff`, feature columns (float64; `profile_*` category), labels
         `label_net_profit_{h}d`, `label_orders_{h}d`, `label_churned_{h}d` (others ignored). Early stopping,
         interval residuals and churn calibration use the latest cutoffs (by time, never random rows), each
-        predicted by boosters fitted one horizon h earlier (`models.value.purged_slices`).
+        predicted by boosters fitted one horizon h earlier (`models.purged.purged_slices`).
     predict(feature_table): one row per customer at one cutoff (e.g. `features.table.build_feature_table`,
         index customer_id); the feature columns must match the training contract (`check_contract` lists the
         problems; categories may arrive as strings and unseen categories score as missing). Returns a frame
