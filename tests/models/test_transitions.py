@@ -144,7 +144,7 @@ def test_churn_deltas_in_points_when_given() -> None:
         old, new, old_c, new_c, REGISTRY, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=1,
         old_churn_contrib=old_p, new_churn_contrib=new_p, old_features=old_f, new_features=new_f,
     )  # fmt: skip
-    assert got.loc["bob", "churn_delta_1"] == "days since the last order rose from 20 to 200: +5 points"
+    assert got.loc["bob", "churn_delta_1"] == "days since the last order rose from 20 to 200: +5 churn points"
     assert got.loc["bob", "churn_delta_amount_1"] == pytest.approx(0.05)
 
 
