@@ -71,6 +71,7 @@ _WINDOW = re.compile(r"_(?:\d+d|lifetime)$")
 #: value or starts with a preposition ("{value} in discounts {period}"); `{period}` is the column's period.
 _LABELS: dict[str, str] = {
     "profit_discount": "discounts {period}",
+    "profit_returns": "refunds on returns {period}",
     "profit_avg_order_value": "average order {period}",
     "profit_margin_trend": "gross margin {period} against the same time before",
     "profit_revenue_share": "share of the company's revenue {period}",
@@ -135,7 +136,8 @@ def delta_label(name: str, currency: str) -> tuple[str, str, str]:
     if stem in _LABELS:
         label = _LABELS[stem]
     elif m is not None and m.start() == 0:
-        label = phrase[m.end() :].replace("{currency}", "", 1).strip()
+        label = phrase[m.end() :].strip()
+        label = label.removeprefix("{currency}").strip()  # the currency of the value, not of a rate
         label = "share " + label if label.startswith("of ") else label
     elif described is None:
         return "their buying-pattern estimate", spec, "none"
@@ -332,7 +334,7 @@ def _slot_sentences(
             if how == "flag":
                 rb, ra = np.where(np.isnan(rb), rb, rb >= 0.5), np.where(np.isnan(ra), ra, ra >= 0.5)
             bc, ac = texts.each(rb, say), texts.each(ra, say)
-            known = ~np.isnan(rb) & ~np.isnan(ra)
+            known = ~np.isnan(rb) & ~np.isnan(ra) & (how != "flag")  # a flag "went from no to yes"
             m = np.where(known & (ra > rb), _ROSE, np.where(known & (ra < rb), _FELL, _WENT))
         m = np.where(bc == ac, _STAYED, m)
         move[rows_j], before[rows_j], after[rows_j] = m, bc, ac
