@@ -283,7 +283,7 @@ def _slot_sentences(
     labels: list[tuple[str, str, str]],
     old_values: _Values,
     new_values: _Values,
-    rows_offset: int,
+    rows: np.ndarray,
 ) -> tuple[object, np.ndarray, np.ndarray]:
     """One slot's sentences (an Arrow string array, null where nothing moved), group and feature codes (-1)."""
     import pyarrow as pa
@@ -311,33 +311,49 @@ def _slot_sentences(
     said[idx] = texts.each(
         _signed_rounded(total[idx], kind), lambda v: _signed(v, kind=kind, currency=currency)
     )
-    for j in np.unique(lead_of[idx]):
-        rows_j = idx[lead_of[idx] == j]
+    # the values of each row's leading feature, gathered feature by feature; numbers formatted per class of
+    # format (spec, how) once per distinct rounded value, whichever feature they come from
+    b_num, a_num = np.full(n, np.nan), np.full(n, np.nan)
+    fmt = np.full(n, -1, dtype=np.int64)
+    classes: dict[tuple[str, str], int] = {}
+    leads = lead_of[idx]
+    by_lead = np.argsort(leads, kind="stable")
+    cuts = np.flatnonzero(np.diff(leads[by_lead])) + 1
+    for part in np.split(idx[by_lead], cuts) if len(idx) else []:
+        j = int(lead_of[part[0]])
         name = names[j]
         text, spec, how = labels[j]
-        label[rows_j] = texts.code(text)
+        label[part] = texts.code(text)
         if how == "none":
             continue
-        b = old_values.get(name, rows_j + rows_offset)
-        a = new_values.get(name, rows_j + rows_offset)
+        b = old_values.get(name, rows[part])
+        a = new_values.get(name, rows[part])
         if b is None or a is None:
             continue
+        if b.dtype == object or a.dtype == object:  # categories and text: per feature, few distinct values
 
-        def say(v: object, spec: str = spec, how: str = how) -> str:
-            return _say(v, spec, how, currency)
+            def say(v: object, spec: str = spec, how: str = how) -> str:
+                return _say(v, spec, how, currency)
 
-        if b.dtype == object or a.dtype == object:
             bc, ac = texts.each_object(b, say), texts.each_object(a, say)
-            m = np.full(len(rows_j), _WENT)
-        else:
-            rb, ra = _rounded(b, spec), _rounded(a, spec)
-            if how == "flag":
-                rb, ra = np.where(np.isnan(rb), rb, rb >= 0.5), np.where(np.isnan(ra), ra, ra >= 0.5)
-            bc, ac = texts.each(rb, say), texts.each(ra, say)
-            known = ~np.isnan(rb) & ~np.isnan(ra) & (how != "flag")  # a flag "went from no to yes"
-            m = np.where(known & (ra > rb), _ROSE, np.where(known & (ra < rb), _FELL, _WENT))
-        m = np.where(bc == ac, _STAYED, m)
-        move[rows_j], before[rows_j], after[rows_j] = m, bc, ac
+            move[part] = np.where(bc == ac, _STAYED, _WENT)
+            before[part], after[part] = bc, ac
+            continue
+        b_num[part], a_num[part] = _rounded(b, spec), _rounded(a, spec)
+        fmt[part] = classes.setdefault((spec, how), len(classes))
+    for (spec, how), c in classes.items():
+        rows = np.flatnonzero(fmt == c)
+        rb, ra = b_num[rows], a_num[rows]
+        if how == "flag":
+            rb, ra = np.where(np.isnan(rb), rb, rb >= 0.5), np.where(np.isnan(ra), ra, ra >= 0.5)
+        codes = texts.each(
+            np.concatenate([rb, ra]), lambda v, spec=spec, how=how: _say(v, spec, how, currency)
+        )
+        bc, ac = codes[: len(rows)], codes[len(rows) :]
+        known = ~np.isnan(rb) & ~np.isnan(ra) & (how != "flag")  # a flag "went from no to yes"
+        m = np.where(known & (ra > rb), _ROSE, np.where(known & (ra < rb), _FELL, _WENT))
+        move[rows] = np.where(bc == ac, _STAYED, m)
+        before[rows], after[rows] = bc, ac
     dictionary = pa.array(texts.items, type=pa.string())
 
     def piece(codes: np.ndarray) -> object:
@@ -456,39 +472,45 @@ def _kind_deltas(
     features = [np.full(pairs, -1, dtype=np.int64) for _ in range(n)]
     amounts = [np.full(pairs, np.nan) for _ in range(n)]
     order: list[str] = []
+    # the customers in the order of the old contributions file (the new one is chunked the same way): the
+    # gathers below then read memory in order; sentences are put back in id order by one take at the end
+    walk = np.argsort(old_pos, kind="stable")
     for lo in range(0, pairs, BLOCK_ROWS):
-        hi = min(lo + BLOCK_ROWS, pairs)
-        a = _matrix(old_contrib, columns, old_pos[lo:hi])
-        b = _matrix(new_contrib, columns, new_pos[lo:hi])
+        block = walk[lo : lo + BLOCK_ROWS]
+        a = _matrix(old_contrib, columns, old_pos[block])
+        b = _matrix(new_contrib, columns, new_pos[block])
         if bridge_pos is not None:
-            rows = np.flatnonzero(moved[lo:hi])
+            rows = np.flatnonzero(moved[block])
             if len(rows):  # the deltas of a customer whose model changed explain the data part
-                b[rows] = _matrix(bridge, columns, bridge_pos[lo:hi][rows])
-                data_part[lo + rows] = b[rows].sum(axis=1) - a[rows].sum(axis=1)
+                b[rows] = _matrix(bridge, columns, bridge_pos[block][rows])
+                data_part[block[rows]] = b[rows].sum(axis=1) - a[rows].sum(axis=1)
         deltas = b - a
         del a, b
-        values = deltas[:, [columns.index(c) for c in names]] if names else np.zeros((hi - lo, 0))
+        values = deltas[:, [columns.index(c) for c in names]] if names else np.zeros((len(block), 0))
+        del deltas
         order, members, sums, top = top_groups(values, names, registry, n)
-        row_ids = np.arange(hi - lo)
+        row_ids = np.arange(len(block))
         for k in range(n):
-            if k >= top.shape[1] or hi == lo:
-                sentences[k].append(pa.nulls(hi - lo, type=pa.string()))
+            if k >= top.shape[1] or not len(block):
+                sentences[k].append(pa.nulls(len(block), type=pa.string()))
                 continue
             group = top[:, k]
             total = sums[row_ids, group]
             text, g, lead = _slot_sentences(
                 values, names, order, members, group, total, kind, currency, labels, old_values,
-                new_values, lo,
+                new_values, block,
             )  # fmt: skip
             sentences[k].append(text)
-            groups[k][lo:hi], features[k][lo:hi] = g, lead
-            amounts[k][lo:hi] = np.where(g >= 0, total, np.nan)
+            groups[k][block], features[k][block] = g, lead
+            amounts[k][block] = np.where(g >= 0, total, np.nan)
     out: dict[str, object] = {}
     group_names = pa.array(order, type=pa.string())
     feature_names = pa.array(names, type=pa.string())
+    back = np.empty_like(walk)
+    back[walk] = np.arange(len(walk))
     for k in range(n):
         text = pa.concat_arrays(sentences[k]) if sentences[k] else pa.array([], type=pa.string())
-        out[f"{kind}_delta_{k + 1}"] = text
+        out[f"{kind}_delta_{k + 1}"] = (text, back)  # in walk order: `back` puts a pair's row in place
         out[f"{kind}_delta_group_{k + 1}"] = pc.take(group_names, pa.array(groups[k], mask=groups[k] < 0))
         out[f"{kind}_delta_feature_{k + 1}"] = pc.take(
             feature_names, pa.array(features[k], mask=features[k] < 0)
@@ -604,6 +626,10 @@ def tier_transitions(
                 values = np.full(len(ids), np.nan)
                 values[at] = col
                 columns[name] = values
+            elif isinstance(col, tuple):  # sentences in walk order
+                text, back = col
+                where = np.where(full >= 0, back[np.maximum(full, 0)], -1)
+                columns[name] = pd.array(pc.take(text, pa.array(where, mask=where < 0)), dtype="str")
             else:
                 columns[name] = pd.array(pc.take(col, fill), dtype="str")
     for kind in ("value", "churn"):
