@@ -155,6 +155,11 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
         ),
     ]
     out["groups"] = [{"key": k, "title": ti, "advice": a, "rows": r} for k, ti, a, r in groups]
+    # the model version changed between the runs: say so (the data/model split needs the old model on the new
+    # data, which the report does not have; `models.transitions` documents the decomposition)
+    out["model_changed"] = (
+        bool(t["model_changed"].fillna(False).astype(bool).any()) if "model_changed" in t else False
+    )
     out["total"] = sum(len(g["rows"]) for g in out["groups"])
     return out
 
