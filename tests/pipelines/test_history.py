@@ -16,25 +16,13 @@ from features import feature_registry
 from pipelines.cli import app
 from pipelines.config import load_config
 from pipelines.history import list_runs, read_run, read_run_churn, transitions_between
+from tests.pipelines.score_helpers import score_cli_args
 
 AS_OFS = ("2024-11-01", "2024-12-01", "2025-01-01")
 
 
 def _score(trained, as_of: str, out: Path, history: Path, config: Path | None = None):
-    args = [
-        "score",
-        "--data",
-        str(trained.data),
-        "--as-of",
-        as_of,
-        "--out",
-        str(out),
-        "--config",
-        str(config or trained.config),
-        "--history",
-        str(history),
-    ]
-    return CliRunner().invoke(app, args)
+    return CliRunner().invoke(app, score_cli_args(trained, out, as_of, config, "--history", str(history)))
 
 
 @pytest.fixture(scope="module")
