@@ -425,5 +425,74 @@ def print_profile(n: int, r: dict[str, float]) -> None:
     )
 
 
+# --- issue 15 (score history): the transitions time, printed as its own line; optional, `--transitions` -------
+# Kept together at the end of the file, apart from the scoring benchmark above. With `--transitions` (and
+# `--cache DIR`, where the pandas runs leave their output sets), after the benchmark: for each size, the same
+# company is scored once more 31 days earlier (not timed) and added to a fresh score history, then what
+# `cvp report --history` computes is timed: `pipelines.history.transitions_between` from that run to the run the
+# benchmark timed (reading the older run back, the value and churn deltas with their sentences).
+
+
+def print_transitions(argv: list[str]) -> None:
+    import datetime as dt
+    import io
+
+    from rich.console import Console
+
+    from features import feature_registry
+    from pipelines.config import load_config
+    from pipelines.engines.run import run_score
+    from pipelines.history import append_run, list_runs, transitions_between
+    from pipelines.outputs import read_output_set
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000])
+    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args, _ = parser.parse_known_args(argv)
+    if args.cache is None:
+        print("--transitions needs --cache DIR (the scored output sets are read from it): not timed")
+        return
+    config = next(iter(sorted(args.cache.glob("model_*/config.yaml"))))
+    cfg = load_config(config)
+    previous_as_of = (dt.date.fromisoformat(SCORE_AS_OF) - dt.timedelta(days=31)).isoformat()
+    for n in sorted(args.sizes):
+        data = args.cache / f"n{n}_s{args.seed}" / "data"
+        new = read_output_set(args.cache / "out" / f"n{n}_s{args.seed}_pandas.parquet")
+        history = args.cache / "out" / f"history_n{n}_s{args.seed}"
+        if history.exists():
+            import shutil
+
+            shutil.rmtree(history)
+        earlier = args.cache / "out" / f"n{n}_s{args.seed}_pandas_previous.parquet"
+        old = run_score(
+            data, previous_as_of, earlier, None, "pandas", None, None, config, Console(file=io.StringIO())
+        )
+        append_run(history, old.scores, old.contributions_path, old.manifest)
+        registry = feature_registry(cfg.features)
+        t0, c0 = time.perf_counter(), time.process_time()
+        moves = transitions_between(
+            list_runs(history)[0],
+            new.scores,
+            new.contributions,
+            int(new.manifest["horizon_days"]),
+            cfg,
+            registry,
+            new.churn_contributions,
+        )
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(
+            f"transitions {previous_as_of} -> {SCORE_AS_OF} (value and churn deltas), {n:,} customers "
+            f"({int((moves['presence'] == 'both').sum()):,} in both runs): {seconds:.1f} s "
+            f"(CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f}; bar: < 30 s at 1M)",
+            flush=True,
+        )
+
+
 if __name__ == "__main__":
+    transitions = "--transitions" in sys.argv  # issue 15's optional block above
+    if transitions:
+        sys.argv.remove("--transitions")
     main()
+    if transitions:
+        print_transitions(sys.argv[1:])

@@ -47,54 +47,62 @@ def stable_tiers(history: pd.DataFrame, config: StabilityConfig, value_column: s
     missing = [c for c in ("customer_id", "as_of", "tier", value_column) if c not in history]
     if missing:
         raise ValueError(f"history lacks columns {missing}")
-    if history.duplicated(["customer_id", "as_of"]).any():
+    # integer codes once (customers and runs in sorted order), then everything is integer work
+    customer, customers = pd.factorize(history["customer_id"], sort=True)
+    run, _ = pd.factorize(history["as_of"], sort=True)
+    key = run.astype(np.int64) * max(len(customers), 1) + customer
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if len(key) and (key[1:] == key[:-1]).any():
         raise ValueError("history must hold one row per customer_id and as_of")
-    out = history.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
-    raw_cat = pd.Categorical(out["tier"].astype("object"), dtype=TIER_DTYPE)
-    raw = raw_cat.codes.astype(np.int64)
+    out = history.take(order).reset_index(drop=True)
+    tier, names = pd.factorize(out["tier"])
+    known = [TIER_DTYPE.categories.get_loc(t) if t in TIER_DTYPE.categories else -1 for t in names]
+    raw = np.array([*known, -1], dtype=np.int64)[np.where(tier < 0, len(names), tier)]
+    raw_cat = pd.Categorical.from_codes(raw, dtype=TIER_DTYPE)
     value = pd.to_numeric(out[value_column], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     reported = raw.copy()
     if config.rule != "none":
-        ids = out["customer_id"].to_numpy()
-        state: dict[object, tuple[int, int, int]] = {}  # customer -> (reported, streak tier, streak length)
-        runs = out["as_of"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+        # one pass per run, vectorised over its customers; a customer's state lives at their integer code
+        codes = customer[order]
+        rep = np.full(len(customers), -1, dtype=np.int64)  # -1: no reported tier yet (or a gap)
+        streak = np.full(len(customers), -1, dtype=np.int64)
+        length = np.zeros(len(customers), dtype=np.int64)
+        runs = run[order]
+        starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]]) if len(out) else np.zeros(0, dtype=int)
         for lo, hi in zip(starts, [*starts[1:], len(out)], strict=True):
-            boundary = _boundary(raw[lo:hi], value[lo:hi])
+            c, r, v = codes[lo:hi], raw[lo:hi], value[lo:hi]
+            boundary = _boundary(r, v)
             margin = config.margin_share * abs(boundary) if np.isfinite(boundary) else 0.0
-            for i in range(lo, hi):
-                r = raw[i]
-                if r < 0:  # not scored in this run: nothing reported, history starts again
-                    state.pop(ids[i], None)
-                    continue
-                prev = state.get(ids[i])
-                if prev is None or r == _PROBLEM:
-                    rep, streak, length = r, r, 1
-                else:
-                    rep, streak, length = prev
-                    length = length + 1 if r == streak else 1
-                    streak = r
-                    if config.rule == "consecutive":
-                        rep = r if length >= config.runs else rep
-                    else:
-                        rep = _margin_move(rep, r, value[i], boundary, margin)
-                state[ids[i]] = (rep, streak, length)
-                reported[i] = rep
+            scored = r >= 0
+            rep[c[~scored]] = -1  # not scored in this run: nothing reported, history starts again
+            c, r, v = c[scored], r[scored], v[scored]
+            before = rep[c]
+            fresh = (before < 0) | (r == _PROBLEM)
+            run_length = np.where(fresh, 1, np.where(r == streak[c], length[c] + 1, 1))
+            if config.rule == "consecutive":
+                moved = np.where(run_length >= config.runs, r, before)
+            else:
+                moved = _margin_moves(before, r, v, boundary, margin)
+            now = np.where(fresh, r, moved)
+            rep[c], streak[c], length[c] = now, r, run_length
+            reported[lo:hi][scored] = now
     out["raw_tier"] = raw_cat
     out["reported_tier"] = pd.Categorical.from_codes(reported, dtype=TIER_DTYPE)
     return out
 
 
-def _margin_move(rep: int, raw: int, value: float, boundary: float, margin: float) -> int:
-    """The margin rule for one customer whose raw tier is not problem."""
-    if rep == _PROBLEM:
-        if not value > margin:
-            return _PROBLEM
-        rep = _GOOD
-    if not np.isfinite(boundary) or not np.isfinite(value):
-        return rep
-    if rep == _GOOD and raw == _GREAT and value >= boundary + margin:
-        return _GREAT
-    if rep == _GREAT and raw != _GREAT and value < boundary - margin:
-        return _GOOD
-    return rep
+def _margin_moves(
+    rep: np.ndarray, raw: np.ndarray, value: np.ndarray, boundary: float, margin: float
+) -> np.ndarray:
+    """The margin rule for customers with a reported tier whose raw tier is not problem (vectorised)."""
+    out = rep.copy()
+    from_problem = rep == _PROBLEM
+    stays_problem = from_problem & ~(value > margin)  # a missing value is no evidence: stays a problem
+    out[from_problem & ~stays_problem] = _GOOD
+    if np.isfinite(boundary):
+        known = np.isfinite(value)
+        up = known & (out == _GOOD) & (raw == _GREAT) & (value >= boundary + margin)
+        down = known & (out == _GREAT) & (raw != _GREAT) & (value < boundary - margin)
+        out[up], out[down] = _GREAT, _GOOD
+    return out

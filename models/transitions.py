@@ -1,6 +1,6 @@
 """Transitions between two scoring runs: who moved tier or rating, how value and churn risk changed, and why.
 
-A pure function of two runs' tables; no I/O, no clock. The caller (the score history, later) reads the runs.
+A pure function of two runs' tables; no I/O, no clock. The caller (`pipelines.history`) reads the runs.
 
 Table contract of `tier_transitions`
     in:  `old`, `new`: the scores of two runs (index `customer_id`, unique): `status`, `tier`, `rating`, the value
@@ -9,53 +9,61 @@ Table contract of `tier_transitions`
          optionally `model_version`. Only `scored` rows carry predictions.
          `old_value_contrib`, `new_value_contrib`: per-feature value contributions of each run (the
          contributions file scoring writes, index `customer_id`, feature columns plus `_base`, currency).
-         Optional: `old_churn_contrib`, `new_churn_contrib` (probability points: the output of
-         `models.explain.churn_probability_contributions`; scoring does not write them today, so churn deltas
-         are left out when they are not given) and `old_features`, `new_features` (feature values, index
-         `customer_id`; with them a delta says "rose from 3 to 14", without them it names the feature only).
+         Optional: `old_churn_contrib`, `new_churn_contrib` (probability points, the churn contributions file
+         scoring writes: `models.explain.churn_probability_contributions`, each row adds up to the churn
+         probability; churn deltas are left out when either is not given) and `old_features`, `new_features`
+         (feature values, index `customer_id`; with them a delta says "rose from 3 to 14", without them it
+         names the feature only).
     out: one row per customer in either run, index `customer_id` (sorted):
          `presence` ("both" | "new": only in the new run | "gone": only in the old run), `old_status`,
          `new_status`, `old_tier`, `new_tier`, `tier_move` ("up" | "down" | "same"; missing unless both tiers
          are known), `old_rating`, `new_rating`, `old_value`, `new_value`, `value_change`, `old_churn_prob`,
          `new_churn_prob`, `churn_change` (probability; NaN unless both are known), `model_changed` (bool),
-         `value_change_data`, `value_change_model` (see below), then per kind (value; churn when its
-         contributions are given) and k = 1..n: `{kind}_delta_{k}` (sentence), `{kind}_delta_group_{k}`,
-         `{kind}_delta_feature_{k}` (the group's leading feature), `{kind}_delta_amount_{k}` (the group's summed
-         delta: currency for value, probability for churn).
+         `value_change_data`, `value_change_model`, `churn_change_data`, `churn_change_model` (see below), then
+         per kind (value; churn when its contributions are given) and k = 1..n: `{kind}_delta_{k}` (sentence),
+         `{kind}_delta_group_{k}`, `{kind}_delta_feature_{k}` (the group's leading feature),
+         `{kind}_delta_amount_{k}` (the group's summed delta: currency for value, probability for churn).
 
 Deltas. With one model, a customer's value change is exactly the sum over features of (new contribution - old
-contribution) plus the change of `_base` (0 for one model): `contribution_deltas`. Deltas are summed by feature
-group (`models.explain.group_contributions`), groups ranked by |summed delta|, and each group said from its leading
-feature (largest |delta| of the group's sign), as in the reasons: "support hours in the last 90 days rose from 3
-to 14: -420 EUR, together with the other support figures".
+contribution) plus the change of `_base` (0 for one model): `contribution_deltas`; the same holds for the churn
+probability with the churn contributions (their `_base` is the model's calibrated base probability, the same for
+every customer of one model). Deltas are summed by feature group (`models.explain.top_groups`), groups ranked by
+|summed delta|, and each group said from its leading feature (largest |delta| of the group's sign,
+`models.explain.group_leads`), as in the reasons: "support hours in the last 90 days rose from 3 to 14: -420 EUR,
+together with the other support figures"; churn amounts in points of probability: "...: +6 churn points".
 
 When the model changed between the runs (`model_version` differs), a contribution delta mixes two causes. The
-decomposition used: with the old model f0, the new model f1, the old data x0 and the new data x1,
+decomposition used, for value and for churn alike: with the old model f0, the new model f1, the old data x0 and the
+new data x1,
     f1(x1) - f0(x0) = [f0(x1) - f0(x0)]  (data: the old model on both data)  +  [f1(x1) - f0(x1)]  (model).
 The data part is explained exactly by the old model's contribution deltas. The caller provides f0(x1) by scoring
-the new data with the old model too (`bridge_value_contrib`: the old model's contributions on the new data);
-then `value_change_data` and `value_change_model` are filled and the value deltas explain the data part. Without
-a bridge, both are NaN for customers whose model changed, and the deltas are the contribution differences across
-the two models (still adding up to the change when both models have the same base, which they need not).
+the new data with the old model too (`bridge_value_contrib`, `bridge_churn_contrib`: the old model's
+contributions on the new data); then `{kind}_change_data` and `{kind}_change_model` are filled and the deltas
+explain the data part. Without a bridge, both are NaN for customers whose model changed, and the deltas are the
+contribution differences across the two models (still adding up to the change when both models have the same
+base, which they need not).
+
+Speed. Everything is per column or per distinct text, never per customer: ids are looked up once per frame as
+integer positions, the deltas are processed in row blocks, and a sentence is assembled by Arrow from its pieces
+(label, the move, the two values, the amount), each piece formatted once per distinct (rounded) value.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from features.registry import GROUP_NOUNS, FeatureSpec, feature_spec, reason_words
-from models.explain import BASE_COLUMN, group_leads, top_groups
+from features.registry import FeatureSpec
+from models.explain import BASE_COLUMN, top_groups
 from models.tiers import TIER_DTYPE
+from models.transition_words import Values, delta_label, slot_sentences
 
-__all__ = ["contribution_deltas", "tier_transitions"]
+__all__ = ["contribution_deltas", "delta_label", "tier_transitions"]
 
 SCORED = "scored"
-_VALUE_FORMAT = re.compile(r"\{value(?::(?P<spec>[^}]*))?\}")
+BLOCK_ROWS = 250_000  # deltas and sentences are built this many customers at a time (bounded memory)
 
 
 def contribution_deltas(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -70,185 +78,145 @@ def contribution_deltas(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(b - a, index=new.index.copy(), columns=columns)
 
 
-def _label_and_format(name: str, currency: str) -> tuple[str, str, bool]:
-    """(what the feature is, the value's format spec, is money), in people's words and without the value.
+def _arrow_ids(index: pd.Index) -> object:
+    """The ids of an index as one Arrow string array (no copy when they already are Arrow strings)."""
+    import pyarrow as pa
 
-    From the reason words when their phrase starts with the value ("{value} support hours in the last 90 days"
-    -> "support hours in the last 90 days"), else from the head of the registry description, its period in
-    people's words ("Days since the last order" -> "days since the last order").
-    """
-    words, period = reason_words(name)
-    phrase = words.phrase
-    m = _VALUE_FORMAT.search(phrase)
-    spec = (m["spec"] or "") if m else ""
-    money = "{currency}" in phrase and "per 1,000" not in phrase
-    if m is not None and m.start() == 0:
-        label = phrase[m.end() :].replace("{currency}", "", 1).strip()
-        label = "share " + label if label.startswith("of ") else label
-        label = label.format(period=period, currency=currency)
+    values = index.array
+    if isinstance(values, pd.arrays.ArrowStringArray):
+        found = pa.array(values)
     else:
-        try:
-            described = feature_spec(name)
-        except KeyError:
-            return "their buying-pattern estimate", spec, money
-        label = re.split(r":| \(| / ", described.description, maxsplit=1)[0]
-        label = label.replace("before the cutoff", period)
-        if described.window_days is not None:
-            label = label.replace(f"in the last {described.window_days} days", period)
-        label = label[:1].lower() + label[1:]
-    return " ".join(label.split()).rstrip(","), spec, money
+        found = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    return found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
 
 
-def _say_value(value: object, spec: str, money: bool, currency: str) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return "no record"
-    if isinstance(value, str):
-        return value.replace("_", " ")
-    text = format(value, spec) if spec else str(value)
-    return f"{text} {currency}".strip() if money else text
+class _Lookup:
+    """Where given ids are in the frames' indexes, by Arrow hash lookups (`index_in`): one lookup per distinct
+    index (the scores and feature frames of one run, or the value and churn contributions of one run, share
+    their rows and are looked up once)."""
+
+    def __init__(self, ids: object) -> None:
+        self.ids = ids
+        self.known: list[tuple[object, object, np.ndarray]] = []
+
+    def positions(self, index: pd.Index) -> np.ndarray:
+        import pyarrow.compute as pc
+
+        for seen, _arrow, pos in self.known:
+            if seen is index:
+                return pos
+        values = _arrow_ids(index)
+        for _seen, arrow, pos in self.known:
+            if len(arrow) == len(values) and arrow.equals(values):
+                return pos
+        found = pc.index_in(self.ids, value_set=values)
+        pos = found.to_numpy(zero_copy_only=False)
+        pos = np.where(np.isnan(pos), -1, pos).astype(np.int64) if found.null_count else pos.astype(np.int64)
+        self.known.append((index, values, pos))
+        return pos
 
 
-def _signed(amount: float, kind: str, currency: str) -> str:
-    if kind == "churn":
-        points = abs(amount) * 100.0
-        text = (
-            "less than 1 point"
-            if points < 0.5
-            else f"{points:,.0f} point" + ("" if round(points) == 1 else "s")
-        )
-        return ("+" if amount > 0 else "-") + text
-    x = abs(amount)
-    if x < 0.5:
-        return ("+" if amount > 0 else "-") + f"less than 1 {currency}".strip()
-    unit = 1.0 if x < 100 else 10.0 ** (np.floor(np.log10(x)) - 1)
-    rounded = np.floor(x / unit + 0.5) * unit
-    if rounded >= 1e6:
-        text = f"{rounded / 1e6:g}M"
-    elif rounded >= 1e4:
-        text = f"{rounded / 1e3:,.0f}k"
-    else:
-        text = f"{rounded:,.0f}"
-    return ("+" if amount > 0 else "-") + f"{text} {currency}".rstrip()
+def _take(series: pd.Series, pos: np.ndarray, dtype: str) -> pd.Series:
+    return pd.Series(pd.api.extensions.take(series.array, pos, allow_fill=True)).astype(dtype)
 
 
-class _FeatureValues:
-    """A feature frame's values by row of the deltas: the ids are looked up once (not once per feature and
-    group), and each feature column is converted once (float64, or objects for categories and text)."""
+def _matrix(frame: pd.DataFrame, columns: list[str], pos: np.ndarray) -> np.ndarray:
+    """Rows `pos` of `frame` as float64 in `columns` order; an absent row, column or missing value counts 0.
 
-    def __init__(self, frame: pd.DataFrame | None, ids: pd.Index) -> None:
-        self.frame = frame
-        self.pos = None if frame is None else frame.index.get_indexer(ids)
-        self.columns: dict[str, np.ndarray] = {}
-
-    def get(self, name: str, rows: np.ndarray) -> np.ndarray | None:
-        """The feature's values for the delta rows `rows` (positions); None when the feature is not given."""
-        if self.frame is None or self.pos is None or name not in self.frame.columns:
-            return None
-        column = self.columns.get(name)
-        if column is None:
-            series = self.frame[name]
-            if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(
-                series.dtype, pd.CategoricalDtype
-            ):
-                column = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    Filled column by column into contiguous memory (the transpose of the result), then returned transposed."""
+    out = np.zeros((len(columns), len(pos)))
+    have = pos >= 0
+    every = bool(have.all())
+    at = pos if every else pos[have]
+    for i, c in enumerate(columns):
+        if c in frame.columns:
+            column = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            if every:
+                np.take(column, at, out=out[i])
             else:
-                column = series.astype(object).where(series.notna(), None).to_numpy(dtype=object)
-            self.columns[name] = column
-        at = self.pos[rows]
-        values = column[np.maximum(at, 0)] if len(column) else np.full(len(at), np.nan, dtype=column.dtype)
-        values[at < 0] = np.nan if values.dtype != object else None  # a customer the frame does not have
-        return values
+                out[i, have] = column[at]
+    np.copyto(out, 0.0, where=np.isnan(out))
+    return out.T
 
 
-def _rounded(values: np.ndarray, spec: str) -> np.ndarray:
-    """Numbers rounded as `spec` will print them (",.0f", ".1f", ".0%"), so equal texts share one format call."""
-    m = re.search(r"\.(\d+)([f%])$", spec)
-    if values.dtype == object or m is None:
-        return values
-    return np.round(values, int(m[1]) + (2 if m[2] == "%" else 0))
-
-
-def _signed_rounded(amount: np.ndarray, kind: str) -> np.ndarray:
-    """Amounts rounded as `_signed` says them (2 significant figures; whole points), to format each text once."""
-    if kind == "churn":
-        return np.sign(amount) * np.maximum(np.floor(np.abs(amount) * 100.0 + 0.5), 0.1) / 100.0
-    x = np.abs(amount)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        unit = np.where(x < 100, 1.0, 10.0 ** (np.floor(np.log10(np.where(x > 0, x, 1.0))) - 1))
-    return np.sign(amount) * np.maximum(np.floor(x / unit + 0.5) * unit, 0.1)
-
-
-def _each(values: np.ndarray, say: object) -> np.ndarray:
-    """`say(value)` for every value, formatted once per distinct value (objects; missing values included)."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    missing = say(None) if (codes < 0).any() else ""  # type: ignore[operator]
-    texts = np.array([*(say(u) for u in uniques), missing], dtype=object)  # type: ignore[operator]
-    return texts[np.where(codes < 0, len(uniques), codes)]
-
-
-def _moves(before: np.ndarray, after: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """ "rose from b to a" / "fell from ..." / "stayed at a" / "went from b to a" (missing or not numbers)."""
-    went = "went from " + b + " to " + a
-    if before.dtype != object and after.dtype != object:
-        known = ~np.isnan(before) & ~np.isnan(after) & (before != after)
-        word = np.where(after > before, "rose from ", "fell from ").astype(object)
-        went = np.where(known, word + b + " to " + a, went)
-    return np.where(b == a, "stayed at " + a, went)
-
-
-def _delta_sentences(
-    deltas: pd.DataFrame,
+def _kind_deltas(
+    kind: str,
+    old_contrib: pd.DataFrame,
+    new_contrib: pd.DataFrame,
+    bridge: pd.DataFrame | None,
+    pairs: int,
+    moved: np.ndarray,
     registry: Mapping[str, FeatureSpec],
     n: int,
-    kind: str,
     currency: str,
-    old_features: pd.DataFrame | None,
-    new_features: pd.DataFrame | None,
-) -> pd.DataFrame:
-    """Top-n group deltas per row as sentences (see the module docstring); `_base` is not a reason."""
-    names = [c for c in deltas.columns if c != BASE_COLUMN]
-    rows = len(deltas)
-    values = deltas[names].to_numpy(dtype=np.float64) if names else np.zeros((rows, 0))
-    order, members, sums, top = top_groups(values, names, registry, n)
-    slots = top.shape[1]
-    row_ids = np.arange(rows)
-    old_values = _FeatureValues(old_features, deltas.index)
-    new_values = _FeatureValues(new_features, deltas.index)
-    out: dict[str, object] = {}
-    for k in range(n):
-        sentence = np.full(rows, None, dtype=object)
-        group_name = np.full(rows, None, dtype=object)
-        feature = np.full(rows, None, dtype=object)
-        amount = np.full(rows, np.nan)
-        if k < slots and rows:
+    old_values: Values,
+    new_values: Values,
+    lookup: _Lookup,
+) -> tuple[dict[str, object], np.ndarray]:
+    """The delta columns of one kind for the `pairs` customers scored in both runs (the ids of `lookup`), and the
+    data part of the change for the customers whose model changed (`moved`; NaN without a bridge)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = list(dict.fromkeys([*new_contrib.columns, *old_contrib.columns]))
+    names = [c for c in columns if c != BASE_COLUMN]
+    labels = [delta_label(name, currency) for name in names]
+    old_pos = lookup.positions(old_contrib.index)
+    new_pos = lookup.positions(new_contrib.index)
+    data_part = np.full(pairs, np.nan)
+    bridge_pos = None
+    if bridge is not None:
+        bridge_pos = np.where(moved, lookup.positions(bridge.index), -1)
+    sentences: list[list[object]] = [[] for _ in range(n)]
+    groups = [np.full(pairs, -1, dtype=np.int64) for _ in range(n)]
+    features = [np.full(pairs, -1, dtype=np.int64) for _ in range(n)]
+    amounts = [np.full(pairs, np.nan) for _ in range(n)]
+    order: list[str] = []
+    # the customers in the order of the old contributions file (the new one is chunked the same way): the
+    # gathers below then read memory in order; sentences are put back in id order by one take at the end
+    walk = np.argsort(old_pos, kind="stable")
+    for lo in range(0, pairs, BLOCK_ROWS):
+        block = walk[lo : lo + BLOCK_ROWS]
+        a = _matrix(old_contrib, columns, old_pos[block])
+        b = _matrix(new_contrib, columns, new_pos[block])
+        if bridge_pos is not None:
+            rows = np.flatnonzero(moved[block])
+            if len(rows):  # the deltas of a customer whose model changed explain the data part
+                b[rows] = _matrix(bridge, columns, bridge_pos[block][rows])
+                data_part[block[rows]] = b[rows].sum(axis=1) - a[rows].sum(axis=1)
+        deltas = b - a
+        del a, b
+        values = deltas[:, [columns.index(c) for c in names]] if names else np.zeros((len(block), 0))
+        del deltas
+        order, members, sums, top = top_groups(values, names, registry, n)
+        row_ids = np.arange(len(block))
+        for k in range(n):
+            if k >= top.shape[1] or not len(block):
+                sentences[k].append(pa.nulls(len(block), type=pa.string()))
+                continue
             group = top[:, k]
             total = sums[row_ids, group]
-            for g, in_group, lead, others in group_leads(values, members, group, total):
-                tail = f", together with the other {GROUP_NOUNS[order[g]]}"
-                for j in np.unique(lead):
-                    chosen = lead == j
-                    rows_j = in_group[chosen]
-                    label, spec, money = _label_and_format(names[j], currency)
-                    before = old_values.get(names[j], rows_j)
-                    after = new_values.get(names[j], rows_j)
-                    said = _each(
-                        _signed_rounded(total[rows_j], kind), partial(_signed, kind=kind, currency=currency)
-                    )
-                    if before is None or after is None:
-                        text = label + ": " + said
-                    else:
-                        say = partial(_say_value, spec=spec, money=money, currency=currency)
-                        b, a = _each(_rounded(before, spec), say), _each(_rounded(after, spec), say)
-                        text = label + " " + _moves(before, after, b, a) + ": " + said
-                    sentence[rows_j] = text + np.where(others[chosen], tail, "").astype(object)
-                    feature[rows_j] = names[j]
-                group_name[in_group] = order[g]
-                amount[in_group] = total[in_group]
-        out[f"{kind}_delta_{k + 1}"] = pd.array(sentence, dtype="str")
-        out[f"{kind}_delta_group_{k + 1}"] = pd.array(group_name, dtype="str")
-        out[f"{kind}_delta_feature_{k + 1}"] = pd.array(feature, dtype="str")
-        out[f"{kind}_delta_amount_{k + 1}"] = amount
-    return pd.DataFrame(out, index=deltas.index.copy())
+            text, g, lead = slot_sentences(
+                values, names, order, members, group, total, kind, currency, labels, old_values,
+                new_values, block,
+            )  # fmt: skip
+            sentences[k].append(text)
+            groups[k][block], features[k][block] = g, lead
+            amounts[k][block] = np.where(g >= 0, total, np.nan)
+    out: dict[str, object] = {}
+    group_names = pa.array(order, type=pa.string())
+    feature_names = pa.array(names, type=pa.string())
+    back = np.empty_like(walk)
+    back[walk] = np.arange(len(walk))
+    for k in range(n):
+        text = pa.concat_arrays(sentences[k]) if sentences[k] else pa.array([], type=pa.string())
+        out[f"{kind}_delta_{k + 1}"] = (text, back)  # in walk order: `back` puts a pair's row in place
+        out[f"{kind}_delta_group_{k + 1}"] = pc.take(group_names, pa.array(groups[k], mask=groups[k] < 0))
+        out[f"{kind}_delta_feature_{k + 1}"] = pc.take(
+            feature_names, pa.array(features[k], mask=features[k] < 0)
+        )
+        out[f"{kind}_delta_amount_{k + 1}"] = amounts[k]
+    return out, data_part
 
 
 def _tier_move(old_tier: pd.Series, new_tier: pd.Series) -> pd.Series:
@@ -275,12 +243,16 @@ def tier_transitions(
     old_features: pd.DataFrame | None = None,
     new_features: pd.DataFrame | None = None,
     bridge_value_contrib: pd.DataFrame | None = None,
+    bridge_churn_contrib: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per customer, what changed between two runs and why (table contract in the module docstring).
 
     The optional frames are inputs that may not exist (see the module docstring), not settings: `n_deltas`,
     the columns and the currency come from the caller's configuration.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if n_deltas < 1:
         raise ValueError("n_deltas must be at least 1")
     for label, frame in (("old", old), ("new", new)):
@@ -289,73 +261,93 @@ def tier_transitions(
         missing = [c for c in ("status", "tier", "rating", value_column, churn_column) if c not in frame]
         if missing:
             raise ValueError(f"{label} scores lack columns {missing}")
-    ids = old.index.union(new.index).sort_values()
-    a, b = old.reindex(ids), new.reindex(ids)
-    in_old, in_new = old.index.get_indexer(ids) >= 0, new.index.get_indexer(ids) >= 0
+    old_ids, new_ids = _arrow_ids(old.index), _arrow_ids(new.index)
+    # the union of the ids, sorted: the old ids, then the new ones the old run does not have
+    new_in_old = pc.index_in(new_ids, value_set=old_ids)
+    new_only = np.flatnonzero(pc.is_null(new_in_old).to_numpy(zero_copy_only=False))
+    union = pa.concat_arrays([old_ids, new_ids.take(pa.array(new_only))]) if len(new_only) else old_ids
+    order = pc.sort_indices(union).to_numpy().astype(np.int64)
+    pos_a = np.where(order < len(old_ids), order, -1)
+    old_in_new = pc.index_in(old_ids, value_set=new_ids)
+    pos_b = np.concatenate([old_in_new.fill_null(-1).to_numpy().astype(np.int64), new_only])[order]
+    sorted_ids = union.take(pa.array(order))
+    ids = pd.Index(pd.array(sorted_ids, dtype="str"), name="customer_id")
+    in_old, in_new = pos_a >= 0, pos_b >= 0
     presence = np.where(in_old & in_new, "both", np.where(in_new, "new", "gone"))
     out = pd.DataFrame(
         {
             "presence": pd.array(presence, dtype="str"),
-            "old_status": a["status"].astype("str"),
-            "new_status": b["status"].astype("str"),
-            "old_tier": a["tier"].astype("str"),
-            "new_tier": b["tier"].astype("str"),
-        },
-        index=ids,
+            "old_status": _take(old["status"], pos_a, "str"),
+            "new_status": _take(new["status"], pos_b, "str"),
+            "old_tier": _take(old["tier"], pos_a, "str"),
+            "new_tier": _take(new["tier"], pos_b, "str"),
+        }
     )
-    out["tier_move"] = _tier_move(a["tier"], b["tier"])
-    out["old_rating"] = a["rating"].astype("str")
-    out["new_rating"] = b["rating"].astype("str")
-    out["old_value"] = a[value_column].astype("float64")
-    out["new_value"] = b[value_column].astype("float64")
+    out["tier_move"] = _tier_move(out["old_tier"], out["new_tier"])
+    out["old_rating"] = _take(old["rating"], pos_a, "str")
+    out["new_rating"] = _take(new["rating"], pos_b, "str")
+    out["old_value"] = _take(old[value_column], pos_a, "float64")
+    out["new_value"] = _take(new[value_column], pos_b, "float64")
     out["value_change"] = out["new_value"] - out["old_value"]
-    out["old_churn_prob"] = a[churn_column].astype("float64")
-    out["new_churn_prob"] = b[churn_column].astype("float64")
+    out["old_churn_prob"] = _take(old[churn_column], pos_a, "float64")
+    out["new_churn_prob"] = _take(new[churn_column], pos_b, "float64")
     out["churn_change"] = out["new_churn_prob"] - out["old_churn_prob"]
     if "model_version" in old and "model_version" in new:
-        changed = a["model_version"].astype("str") != b["model_version"].astype("str")
-        out["model_changed"] = (changed.fillna(False) & in_old & in_new).astype(bool)
+        a_version = _take(old["model_version"], pos_a, "str")
+        changed = (a_version != _take(new["model_version"], pos_b, "str")).fillna(False)
+        out["model_changed"] = changed.to_numpy(dtype=bool) & in_old & in_new
     else:
         out["model_changed"] = False
 
-    both_scored = (out["old_status"] == SCORED) & (out["new_status"] == SCORED)
-    pair = ids[both_scored.to_numpy() & in_old & in_new]
-    new_contrib = new_value_contrib.reindex(pair)
-    old_contrib = old_value_contrib.reindex(pair)
-    out["value_change_data"] = np.nan
-    out["value_change_model"] = np.nan
-    same = pair[~out.loc[pair, "model_changed"].to_numpy()]
-    out.loc[same, "value_change_data"] = out.loc[same, "value_change"]
-    out.loc[same, "value_change_model"] = 0.0
-    if bridge_value_contrib is not None:
-        moved = pair[out.loc[pair, "model_changed"].to_numpy()]
-        bridge = bridge_value_contrib.reindex(moved)
-        data_part = bridge.sum(axis=1) - old_contrib.loc[moved].sum(axis=1)
-        out.loc[moved, "value_change_data"] = data_part
-        out.loc[moved, "value_change_model"] = out.loc[moved, "value_change"] - data_part
-        # the deltas of a customer whose model changed explain the data part (old model on both data)
-        new_contrib = pd.concat([new_contrib.drop(index=moved), bridge]).reindex(pair)
-    value = _delta_sentences(
-        contribution_deltas(old_contrib, new_contrib),
-        registry,
-        n_deltas,
-        "value",
-        currency,
-        old_features,
-        new_features,
+    both_scored = (out["old_status"] == SCORED).to_numpy(dtype=bool) & (out["new_status"] == SCORED).to_numpy(
+        dtype=bool
     )
-    parts = [out, value.reindex(ids)]
+    at = np.flatnonzero(both_scored & in_old & in_new)  # the pairs, positions in ids
+    moved = out["model_changed"].to_numpy(dtype=bool)[at]
+    lookup = _Lookup(sorted_ids.take(pa.array(at)))
+    lookup.known += [(old.index, old_ids, pos_a[at]), (new.index, new_ids, pos_b[at])]
+    old_values = Values(old_features, None if old_features is None else lookup.positions(old_features.index))
+    new_values = Values(new_features, None if new_features is None else lookup.positions(new_features.index))
+    kinds = [("value", old_value_contrib, new_value_contrib, bridge_value_contrib)]
     if old_churn_contrib is not None and new_churn_contrib is not None:
-        churn = _delta_sentences(
-            contribution_deltas(old_churn_contrib.reindex(pair), new_churn_contrib.reindex(pair)),
-            registry,
-            n_deltas,
-            "churn",
-            currency,
-            old_features,
-            new_features,
-        )
-        parts.append(churn.reindex(ids))
-    result = pd.concat(parts, axis=1)
-    result.index.name = "customer_id"
+        kinds.append(("churn", old_churn_contrib, new_churn_contrib, bridge_churn_contrib))
+    columns: dict[str, object] = {}
+    full = np.full(len(ids), -1, dtype=np.int64)
+    full[at] = np.arange(len(at))
+    fill = pa.array(full, mask=full < 0)
+    data_parts = {}
+    for kind, old_c, new_c, bridge in kinds:
+        part, data_parts[kind] = _kind_deltas(
+            kind, old_c, new_c, bridge, len(at), moved, registry, n_deltas, currency, old_values, new_values,
+            lookup,
+        )  # fmt: skip
+        for name, col in part.items():
+            if isinstance(col, np.ndarray):
+                values = np.full(len(ids), np.nan)
+                values[at] = col
+                columns[name] = values
+            elif isinstance(col, tuple):  # sentences in walk order
+                text, back = col
+                where = np.where(full >= 0, back[np.maximum(full, 0)], -1)
+                columns[name] = pd.array(pc.take(text, pa.array(where, mask=where < 0)), dtype="str")
+            else:
+                columns[name] = pd.array(pc.take(col, fill), dtype="str")
+    for kind in ("value", "churn"):
+        change = out[f"{kind}_change"].to_numpy(dtype=np.float64)
+        data = np.full(len(ids), np.nan)
+        same = at[~moved]
+        data[same] = change[same]
+        model = np.full(len(ids), np.nan)
+        model[same] = 0.0
+        if (
+            kind in data_parts
+            and (bridge_value_contrib if kind == "value" else bridge_churn_contrib) is not None
+        ):
+            split = at[moved]
+            data[split] = data_parts[kind][moved]
+            model[split] = change[split] - data[split]
+        out[f"{kind}_change_data"] = data
+        out[f"{kind}_change_model"] = model
+    result = pd.concat([out, pd.DataFrame(columns)], axis=1)
+    result.index = ids
     return result

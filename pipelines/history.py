@@ -5,6 +5,8 @@ Layout of a history directory (`cvp score ... --history DIR`):
     DIR/.cvp-history                  marker: a directory this product writes (any other non-empty one is refused)
     DIR/as_of=YYYY-MM-DD/scores.parquet         the run's published scores (no personal columns)
     DIR/as_of=YYYY-MM-DD/contributions.parquet  its exact value contributions (currency, `customer_id` + features)
+    DIR/as_of=YYYY-MM-DD/churn_contributions.parquet  its churn contributions (probability points, same layout;
+                                                when the run wrote them: pandas engine; absent in older runs)
     DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, counts by tier and status
 
 One partition per as-of, written into a staging directory inside DIR and renamed into place
@@ -42,6 +44,7 @@ __all__ = [
     "open_history",
     "previous_run",
     "read_run",
+    "read_run_churn",
     "run_history",
     "transitions_between",
 ]
@@ -49,6 +52,7 @@ __all__ = [
 HISTORY_MARKER = ".cvp-history"
 SCORES_FILE = "scores.parquet"
 CONTRIB_FILE = "contributions.parquet"
+CHURN_FILE = "churn_contributions.parquet"  # optional: runs of the Spark engine and older runs have none
 RUN_FILE = "run.json"
 _PARTITION = re.compile(r"^as_of=(\d{4}-\d{2}-\d{2})$")
 
@@ -171,6 +175,13 @@ def read_run(run: HistoryRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     return scores, contrib
 
 
+def read_run_churn(run: HistoryRun) -> pd.DataFrame | None:
+    """The churn contributions of one run (probability points, index customer_id), None when it has none."""
+    from pipelines.outputs import read_churn_contributions
+
+    return read_churn_contributions(run.path / CHURN_FILE, run.run_id)
+
+
 def _read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
     """Only `columns` of a run's scores (the tier history needs three of them, not the reason sentences)."""
     try:
@@ -276,6 +287,11 @@ def append_run(
 
         write_scores_parquet(scores, stage / SCORES_FILE)
         shutil.copyfile(contributions_path, stage / CONTRIB_FILE)
+        from pipelines.outputs import churn_contributions_path
+
+        churn = churn_contributions_path(contributions_path)
+        if churn.is_file():
+            shutil.copyfile(churn, stage / CHURN_FILE)
         info = {
             "as_of": as_of,
             "run_id": manifest["run_id"],
@@ -350,11 +366,14 @@ def transitions_between(
     new_horizon: int,
     cfg: Any,
     registry: Any,
+    new_churn: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """`models.transitions.tier_transitions` from a history run to a run's scores (the reported tiers).
 
     The feature values the scores carry (the columns the tier and flag rules read) make the deltas say
-    "rose from 3 to 14"; other features are named with their amount only. Refuses runs of different horizons.
+    "rose from 3 to 14"; other features are named with their amount only. With the churn contributions of both
+    runs (`new_churn` and the history run's), the churn change is explained too (points of probability).
+    Refuses runs of different horizons.
     """
     from models.transitions import tier_transitions
 
@@ -374,6 +393,8 @@ def transitions_between(
         churn_column=f"pred_churn_prob_{h}d",
         currency=cfg.data.currency,
         n_deltas=cfg.explain.n_reasons,
+        old_churn_contrib=read_run_churn(old) if new_churn is not None else None,
+        new_churn_contrib=new_churn,
         old_features=a,
         new_features=b,
     )
@@ -385,10 +406,16 @@ def transitions_between(
 
 
 def report_history(
-    history: Path, scores: pd.DataFrame, contrib: pd.DataFrame, manifest: dict, cfg: Any
+    history: Path,
+    scores: pd.DataFrame,
+    contrib: pd.DataFrame,
+    manifest: dict,
+    cfg: Any,
+    churn: pd.DataFrame | None = None,
 ) -> Any:
     """What `cvp report --history DIR` adds: the transitions from the run before this one, and tier counts over
-    the runs up to this one (this run counted from its scores when it is not in the history yet)."""
+    the runs up to this one (this run counted from its scores when it is not in the history yet). `churn`: this
+    run's churn contributions, for the churn deltas."""
     from features import feature_registry
     from pipelines.reports.actions import HistoryReport
 
@@ -401,7 +428,7 @@ def report_history(
     transitions = None
     if previous is not None:
         registry = feature_registry(cfg.features)
-        transitions = transitions_between(previous, scores, contrib, horizon, cfg, registry)
+        transitions = transitions_between(previous, scores, contrib, horizon, cfg, registry, churn)
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})

@@ -3,6 +3,9 @@
 Files (stem = the scores file name without its suffix):
 - `<stem>.parquet|.csv` (or a Parquet directory for the Spark engine): the scores, schema in `SCORES_SCHEMA`;
 - `<stem>.contributions.parquet`: exact value-model contributions per customer and feature;
+- `<stem>.churn_contributions.parquet`: churn contributions in probability points, same layout and row order
+  (`models.explain.churn_probability_contributions`; each row adds up to the churn probability); the pandas
+  engine writes it, a run without it (the Spark engine, older runs) is read without churn contributions;
 - `<stem>.manifest.json`: what the run did (counts, model, settings, drift, timings).
 Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest).
 
@@ -138,6 +141,7 @@ def output_paths(out: Path) -> dict[str, Path]:
     return {
         "scores": out,
         "contributions": out.with_name(f"{stem}.contributions.parquet"),
+        "churn_contributions": churn_contributions_path(out.with_name(f"{stem}.contributions.parquet")),
         "manifest": out.with_name(f"{stem}.manifest.json"),
     }
 
@@ -168,7 +172,7 @@ def _pause_at(point: str) -> None:
         time.sleep(3600)
 
 
-PUBLISH_ORDER = ("contributions", "scores", "manifest")
+PUBLISH_ORDER = ("contributions", "churn_contributions", "scores", "manifest")
 
 
 def journal_path(targets: Mapping[str, Path]) -> Path:
@@ -243,6 +247,7 @@ class OutputSet:
     contributions: pd.DataFrame  # index customer_id
     manifest: dict[str, Any]
     run_id: str
+    churn_contributions: pd.DataFrame | None = None  # index customer_id; None when the run wrote none
 
 
 def _run_ids(values: Iterable[Any]) -> set[str]:
@@ -296,7 +301,8 @@ def read_output_set(scores_path: Path) -> OutputSet:
         )
     contrib = contrib.drop(columns=["run_id"])
     contrib["customer_id"] = contrib["customer_id"].astype("str")
-    return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id)
+    churn = read_churn_contributions(paths["churn_contributions"], run_id)  # issue 15
+    return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn)
 
 
 def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int = 100_000) -> None:
@@ -315,3 +321,67 @@ def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int =
     finally:
         if writer is not None:
             writer.close()
+
+
+# --- churn contributions (issue 15): written beside the value contributions, read back with the set ---------
+
+
+def churn_contributions_path(contributions_path: Path) -> Path:
+    """`<stem>.churn_contributions.parquet` beside `<stem>.contributions.parquet` (staged or published)."""
+    path = Path(contributions_path)
+    suffix = ".contributions.parquet"
+    stem = path.name[: -len(suffix)] if path.name.endswith(suffix) else path.stem
+    return path.with_name(f"{stem}.churn_contributions.parquet")
+
+
+class ContributionsWriter:
+    """Appends per-chunk contribution frames (index customer_id; feature columns and `_base`) to one Parquet
+    file, in the layout of the value contributions: `customer_id`, `run_id` (when given), then the columns.
+    The file exists once a chunk was added; `rows` counts what was written."""
+
+    def __init__(self, path: Path, run_id: str | None) -> None:
+        self.path = Path(path)
+        self.run_id = run_id
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, contrib: pd.DataFrame | None) -> None:
+        if contrib is None or not len(contrib.columns):
+            return
+        frame = contrib.rename_axis("customer_id").reset_index()
+        if self.run_id is not None:
+            frame.insert(1, "run_id", self.run_id)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+        self._writer.write_table(table)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def read_churn_contributions(path: Path, run_id: str | None) -> pd.DataFrame | None:
+    """The churn contributions of a run (index customer_id, ids as text), None when the run wrote none; files
+    of another run than `run_id` are refused like the rest of the set."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        churn = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own types for damaged files
+        raise StructuralError(f"{path} is not a readable churn contributions file: {exc}") from exc
+    if "customer_id" not in churn.columns:
+        raise StructuralError(f"{path} is not a churn contributions file: it has no customer_id column")
+    if run_id is not None and len(churn):
+        found = _run_ids(churn["run_id"].unique()) if "run_id" in churn else {"(none)"}
+        if found != {run_id}:
+            raise StructuralError(
+                f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): a "
+                "scoring run was interrupted while publishing: rerun `cvp score`"
+            )
+    churn = churn.drop(columns=[c for c in ("run_id",) if c in churn])
+    churn["customer_id"] = churn["customer_id"].astype("str")
+    return churn.set_index("customer_id")

@@ -22,6 +22,7 @@ from pipelines.config import AppConfig
 from pipelines.engines.chunks import iterate_chunks
 from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import EngineRun, merge_counts, model_extras, score_features
+from pipelines.outputs import ContributionsWriter, churn_contributions_path
 
 
 def score_pandas(
@@ -49,6 +50,10 @@ def score_pandas(
     ignored: set[str] = set()
     extras, notes = model_extras(tables, as_of, bundle)
     is_scored = status.set_index("customer_id")["status"] == SCORED
+    # issue 15: churn contributions (probability points) beside the value contributions, same rows
+    churn = (
+        None if contrib_path is None else ContributionsWriter(churn_contributions_path(contrib_path), run_id)
+    )
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in iterate_chunks(tables, as_of, cfg, chunk_customers):
@@ -78,15 +83,21 @@ def score_pandas(
                 if writer is None:
                     writer = pq.ParquetWriter(contrib_path, table.schema)
                 writer.write_table(table)
+            if churn is not None:
+                churn.add(res.churn_contrib)
             if progress is not None:
                 progress(k + 1, n_chunks, len(feats))
             t0 = time.perf_counter()
     finally:
         if writer is not None:
             writer.close()
+        if churn is not None:
+            churn.close()
     info = {
         "notes": notes,
         "unseen_categories": {c: dict(sorted(v.items())) for c, v in sorted(unseen.items())},
         "ignored_columns": sorted(ignored),
     }
+    if churn is not None and churn.rows:  # declared in the manifest (issue 15)
+        info["churn_contributions"] = {"file": churn.path.name, "unit": "probability", "rows": churn.rows}
     return EngineRun(compact_parts, timings, checked, info)

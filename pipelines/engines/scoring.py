@@ -46,6 +46,8 @@ class ChunkResult:
     #: feature -> category value unseen in training -> rows (scored as missing)
     unseen_categories: dict[str, dict[str, int]] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
+    #: churn contributions in probability points (`churn_probability_contributions`), same rows (issue 15)
+    churn_contrib: pd.DataFrame | None = None
 
 
 def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:
@@ -116,7 +118,9 @@ def score_features(
     carried = [c for c in cfg.carried_features() if c in features.columns]
     parts.append(features[carried])
     scores = pd.concat(parts, axis=1)
-    return ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
+    result = ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
+    result.churn_contrib = churn_prob  # issue 15: written beside the value contributions
+    return result
 
 
 def finish_scores(

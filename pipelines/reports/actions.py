@@ -4,8 +4,8 @@ Inputs (built by the report job from the history, `pipelines.history`; this modu
 
 - `HistoryReport.transitions`: `models.transitions.tier_transitions` between the previous run and this one
   (index `customer_id`; `old_tier`, `new_tier`, `old_rating`, `new_rating`, `old_churn_prob`, `new_churn_prob`,
-  `value_change`, `value_delta_1..n`), plus `old_flags` and `old_account_manager_id` of the previous run; None when
-  the history holds no earlier run.
+  `value_change`, `value_delta_1..n`, and `churn_delta_1..n` when both runs wrote churn contributions), plus
+  `old_flags` and `old_account_manager_id` of the previous run; None when the history holds no earlier run.
 - `HistoryReport.previous_as_of`: that run's as-of; `HistoryReport.runs`: tier counts per run, oldest first
   (`as_of`, `tiers`), this run included.
 
@@ -113,12 +113,17 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
         parts = [_text(rec.get("_tier_reason")).replace("_", " "), _text(rec.get("value_delta_1"))]
         return "; ".join(p for p in parts if p)
 
+    def churn_reason(rec: Mapping[str, Any]) -> str:
+        # what raised their risk since the last run (churn deltas), else why their risk is what it is
+        return _text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason"))
+
     groups = [
         (
             "at-risk",
             "Great customers newly at risk of leaving",
-            "Get in touch this month: their risk of leaving has crossed the alert line.",
-            rows(at_risk_now & ~at_risk_before & seen, lambda r: _text(r.get("_churn_reason"))),
+            "Get in touch this month: their risk of leaving has crossed the alert line; the main change behind it "
+            "is said beside each one.",
+            rows(at_risk_now & ~at_risk_before & seen, churn_reason),
         ),
         (
             "became-problem",
@@ -150,6 +155,11 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
         ),
     ]
     out["groups"] = [{"key": k, "title": ti, "advice": a, "rows": r} for k, ti, a, r in groups]
+    # the model version changed between the runs: say so (the data/model split needs the old model on the new
+    # data, which the report does not have; `models.transitions` documents the decomposition)
+    out["model_changed"] = (
+        bool(t["model_changed"].fillna(False).astype(bool).any()) if "model_changed" in t else False
+    )
     out["total"] = sum(len(g["rows"]) for g in out["groups"])
     return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from features.registry import feature_registry
 from models.explain import BASE_COLUMN, explain_booster
-from models.transitions import contribution_deltas, tier_transitions
+from models.transitions import contribution_deltas, delta_label, tier_transitions
 from tests.settings import defaults
 
 REGISTRY = feature_registry(defaults().features)
@@ -144,7 +146,7 @@ def test_churn_deltas_in_points_when_given() -> None:
         old, new, old_c, new_c, REGISTRY, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=1,
         old_churn_contrib=old_p, new_churn_contrib=new_p, old_features=old_f, new_features=new_f,
     )  # fmt: skip
-    assert got.loc["bob", "churn_delta_1"] == "days since the last order rose from 20 to 200: +5 points"
+    assert got.loc["bob", "churn_delta_1"] == "days since the last order rose from 20 to 200: +5 churn points"
     assert got.loc["bob", "churn_delta_amount_1"] == pytest.approx(0.05)
 
 
@@ -216,3 +218,96 @@ def test_same_model_old_value_plus_deltas_is_new_value(seed: int, share: float) 
     np.testing.assert_allclose(got["old_value"] + amounts, got["new_value"], rtol=0, atol=1e-9)
     unchanged = ~changed.any(axis=1)
     assert got.loc[unchanged, "value_delta_1"].isna().all()  # same data, same model: nothing to explain
+
+
+_PERIODS = re.compile(
+    r"in the last \d+ (?:days|months|years)|in the last 12 months|so far|over the whole relationship"
+)
+
+
+@pytest.mark.parametrize("windows", [None, [30, 180, 730]])
+def test_every_registry_feature_has_a_clean_delta_label(windows: list[int] | None) -> None:
+    """One clean label per feature of every group, whatever the windows: no value, placeholder, column name,
+    cutoff language or dangling preposition, and its period once (the "in discounts in the last 12 months"
+    glitch: a preposition of the reason phrase kept, a period composed twice)."""
+    cfg = defaults().features
+    if windows is not None:
+        cfg = cfg.model_copy(update={"windows_days": windows})
+    registry = feature_registry(cfg)
+    groups = {spec.group for spec in registry.values()}
+    assert len(groups) >= 8
+    for name, spec in registry.items():
+        label, fmt, how = delta_label(name, "EUR")
+        assert label and label == label.strip() and "  " not in label, name
+        assert not re.search(r"[{}_]|\bcutoff\b|\blifetime\b|\bfeature\b|^1 if\b", label), (name, label)
+        assert not re.match(r"(?:in|of|on|for|with|by|an?) ", label), (name, label)
+        assert len(_PERIODS.findall(label)) <= 1, (name, label)
+        if spec.window_days is not None and spec.group != "season":  # season: the same weeks a year ago
+            assert len(_PERIODS.findall(label)) == 1, (name, label)
+        if "per 1,000" in label:
+            assert "per 1,000 EUR" in label, (name, label)
+        assert how in {"money", "number", "flag", "text", "none"}
+        # the whole sentence, as a transition says it
+        old = pd.DataFrame({name: [1.0 if how == "flag" else 3.0]}, index=["c"])
+        new = pd.DataFrame({name: [0.0 if how == "flag" else 14.0]}, index=["c"])
+        if how == "text":
+            old, new = old.astype(str).replace("3.0", "north"), new.astype(str).replace("14.0", "south")
+        frame = pd.DataFrame(
+            {"status": ["scored"], "tier": ["good"], "rating": ["B"], VALUE: [100.0], CHURN: [0.2]},
+            index=["c"],
+        )
+        moved = frame.assign(**{VALUE: [60.0]})
+        got = tier_transitions(
+            frame, moved, pd.DataFrame({name: [50.0]}, index=["c"]), pd.DataFrame({name: [10.0]}, index=["c"]),
+            registry, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=1,
+            old_features=old, new_features=new,
+        )  # fmt: skip
+        sentence = got.loc["c", "value_delta_1"]
+        assert sentence.startswith(label) and sentence.endswith(": -40 EUR"), sentence
+        assert "  " not in sentence and " nan" not in sentence and "no record" not in sentence, sentence
+        if how == "flag":
+            assert "went from yes to no" in sentence, sentence
+        elif how == "number" or how == "money":
+            assert re.search(r" (?:rose|fell) from ", sentence), sentence
+
+
+def test_churn_change_split_into_data_and_model_with_a_bridge() -> None:
+    """The data/model split applies to churn too: old model on both data (explained by its deltas) + the rest."""
+    old, new, old_c, new_c, old_f, new_f = _hand_made()
+    new["model_version"] = "2"
+    old.loc["bob", CHURN], new.loc["bob", CHURN] = 0.10, 0.15
+    old_p = pd.DataFrame(
+        {"recency_days": [0.02], "profit_margin_365d": [0.0], BASE_COLUMN: [0.08]}, index=["bob"]
+    )
+    new_p = pd.DataFrame(
+        {"recency_days": [0.03], "profit_margin_365d": [0.02], BASE_COLUMN: [0.10]}, index=["bob"]
+    )
+    # the old model on the new data: recency alone raises churn by 4 points (0.12 in all)
+    bridge = pd.DataFrame(
+        {"recency_days": [0.06], "profit_margin_365d": [0.0], BASE_COLUMN: [0.08]}, index=["bob"]
+    )
+    got = tier_transitions(
+        old, new, old_c, new_c, REGISTRY, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=2,
+        old_churn_contrib=old_p, new_churn_contrib=new_p, old_features=old_f, new_features=new_f,
+        bridge_churn_contrib=bridge,
+    )  # fmt: skip
+    data, model = got.loc["bob", ["churn_change_data", "churn_change_model"]]
+    assert data == pytest.approx(0.04) and model == pytest.approx(0.01)
+    assert data + model == pytest.approx(got.loc["bob", "churn_change"])
+    assert got.loc["bob", "churn_delta_1"] == "days since the last order rose from 20 to 200: +4 churn points"
+    assert pd.isna(got.loc["bob", "churn_delta_2"])  # the old model gives margin nothing on either data
+    # without a bridge the split is unknown, never guessed; with one model it is all data
+    plain = tier_transitions(
+        old, new, old_c, new_c, REGISTRY, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=1,
+        old_churn_contrib=old_p, new_churn_contrib=new_p,
+    )  # fmt: skip
+    assert plain.loc["bob", ["churn_change_data", "churn_change_model"]].isna().all()
+    new["model_version"] = "1"
+    same = tier_transitions(
+        old, new, old_c, new_c, REGISTRY, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=1,
+        old_churn_contrib=old_p, new_churn_contrib=new_p,
+    )  # fmt: skip
+    assert (
+        same.loc["bob", "churn_change_data"] == pytest.approx(0.05)
+        and same.loc["bob", "churn_change_model"] == 0
+    )

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
+from models.explain import BASE_COLUMN
 from pipelines.config import load_config
 from pipelines.reports.actions import HistoryReport
 
@@ -31,6 +34,11 @@ def previous_run_history(data: dict[str, Any]) -> tuple[HistoryReport, dict[str,
     new.loc[new["customer_id"] == cid, "flags"] = "at_risk"
     old.loc[old["customer_id"] == cid, "flags"] = ""
     expected["at-risk"] = cid
+    # their churn risk rose since the last run: support hours (churn contributions in probability points)
+    ids = new["customer_id"]
+    old_churn = pd.DataFrame({"service_effort_hours_90d": 0.01, BASE_COLUMN: 0.2}, index=ids.to_numpy())
+    new_churn = old_churn.copy()
+    new_churn.loc[cid, "service_effort_hours_90d"] = 0.09
     # became a problem: good last run
     cid = problem["customer_id"].iloc[0]
     old.loc[old["customer_id"] == cid, "tier"] = "good"
@@ -58,6 +66,8 @@ def previous_run_history(data: dict[str, Any]) -> tuple[HistoryReport, dict[str,
         churn_column=f"pred_churn_prob_{h}d",
         currency=cfg.data.currency,
         n_deltas=cfg.explain.n_reasons,
+        old_churn_contrib=old_churn,
+        new_churn_contrib=new_churn,
     )
     moves["old_flags"] = a["flags"].reindex(moves.index).astype("str")
     moves["old_account_manager_id"] = a["account_manager_id"].reindex(moves.index).astype("str")

@@ -167,3 +167,78 @@ def demo_report_inputs(
         "customers": customers,
         "account_managers": account_managers,
     }
+
+
+# --- the demo site in headless chromium: one copy for the report and report-history browser tests -----------
+
+BROWSER_WIDTH, BROWSER_HEIGHT = 1280, 2000
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    f"--window-size={BROWSER_WIDTH},{BROWSER_HEIGHT}",
+]
+
+
+def chromium() -> str:
+    """The headless chromium binary; the browser tests fail without one (skip only with CVP_SKIP_BROWSER=1)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    if os.environ.get("CVP_SKIP_BROWSER") == "1":
+        pytest.skip("CVP_SKIP_BROWSER=1: browser tests switched off")
+    candidates = [os.environ.get("CVP_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
+    found = next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
+    if found is None:
+        pytest.fail(
+            "headless chromium not found (looked at $CVP_CHROMIUM, /usr/bin/chromium, PATH). Install it with "
+            "`apt-get install -y chromium`, or set CVP_SKIP_BROWSER=1 to skip the browser tests.",
+            pytrace=False,
+        )
+    return str(found)
+
+
+def run_chromium(binary: str, args: list[str], profile: Any) -> Any:
+    """One chromium run with a fresh profile (parallel runs must not share one; nothing leaks between tests)."""
+    import subprocess
+
+    return subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+def demo_site(
+    root: Any, history: Any = None, data: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], Any]:
+    """(inputs, `ReportPaths`) of the browser tests' demo site: 40 customers, 2 managers, seed 11, written under
+    `root / "site"`; with `history` (`pipelines.reports.actions.HistoryReport`) the pages get its sections."""
+    from pipelines.config import load_config
+    from pipelines.reports import build_reports
+
+    data = demo_report_inputs(40, 2, seed=11) if data is None else data
+    paths = build_reports(
+        data["scores"],
+        data["value_contrib"],
+        data["model_card"],
+        root / "site",
+        load_config().report,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+        history=history,
+    )
+    return data, paths

@@ -31,3 +31,21 @@ def score_trained(trained: Any, out: Path, **overrides: Any) -> ScoreRun:
         console=Console(file=io.StringIO(), width=400),
     )
     return run_score(**(args | overrides))
+
+
+def score_cli_args(
+    trained: Any, out: Path, as_of: str = AS_OF, config: Path | None = None, *extra: str
+) -> list[str]:
+    """`cvp score`'s arguments on the fixture's data and config (for CliRunner or a subprocess), then `extra`."""
+    return [
+        "score",
+        "--data",
+        str(trained.data),
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+        "--config",
+        str(config or trained.config),
+        *extra,
+    ]

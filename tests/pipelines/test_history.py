@@ -15,26 +15,14 @@ from typer.testing import CliRunner
 from features import feature_registry
 from pipelines.cli import app
 from pipelines.config import load_config
-from pipelines.history import list_runs, read_run, transitions_between
+from pipelines.history import list_runs, read_run, read_run_churn, transitions_between
+from tests.pipelines.score_helpers import score_cli_args
 
 AS_OFS = ("2024-11-01", "2024-12-01", "2025-01-01")
 
 
 def _score(trained, as_of: str, out: Path, history: Path, config: Path | None = None):
-    args = [
-        "score",
-        "--data",
-        str(trained.data),
-        "--as-of",
-        as_of,
-        "--out",
-        str(out),
-        "--config",
-        str(config or trained.config),
-        "--history",
-        str(history),
-    ]
-    return CliRunner().invoke(app, args)
+    return CliRunner().invoke(app, score_cli_args(trained, out, as_of, config, "--history", str(history)))
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +231,91 @@ def test_report_reads_the_history(trained, history_runs, tmp_path):
     assert res.exit_code == 0, res.output
     assert 'id="transitions"' not in (plain / "index.html").read_text()
     assert len(scores) > 0
+
+
+def test_scoring_writes_churn_contributions_beside_the_value_ones(trained, history_runs):
+    """`<stem>.churn_contributions.parquet`: the value file's layout and rows, in probability points, each row
+    adding up to the churn probability; declared in the manifest, read back with the set, kept by the history."""
+    from pipelines.outputs import output_paths, read_output_set
+
+    root, history = history_runs
+    out = root / f"scores-{AS_OFS[-1]}.parquet"
+    paths = output_paths(out)
+    assert paths["churn_contributions"].name == f"scores-{AS_OFS[-1]}.churn_contributions.parquet"
+    value = pd.read_parquet(paths["contributions"])
+    churn = pd.read_parquet(paths["churn_contributions"])
+    assert list(churn.columns) == list(value.columns)  # customer_id, run_id, the features, _base
+    assert churn["customer_id"].tolist() == value["customer_id"].tolist()  # same rows, same order
+    run = read_output_set(out)
+    assert set(churn["run_id"]) == {run.run_id}
+    assert run.manifest["churn_contributions"] == {
+        "file": paths["churn_contributions"].name,
+        "unit": "probability",
+        "rows": len(churn),
+    }
+    h = run.manifest["horizon_days"]
+    scores = run.scores.set_index("customer_id")
+    assert run.churn_contributions is not None and len(run.churn_contributions) > 100
+    total = run.churn_contributions.sum(axis=1)
+    np.testing.assert_allclose(
+        total.to_numpy(), scores.loc[total.index, f"pred_churn_prob_{h}d"].to_numpy(), rtol=0, atol=1e-9
+    )
+    # the history keeps the same file for the run
+    kept = read_run_churn(list_runs(history)[-1])
+    pd.testing.assert_frame_equal(kept, run.churn_contributions)
+
+
+def test_churn_contributions_of_another_run_are_refused(history_runs, tmp_path):
+    from features.validation import StructuralError
+    from pipelines.outputs import output_paths, read_output_set
+
+    root, _ = history_runs
+    for name in ("scores", "contributions", "manifest"):
+        src = output_paths(root / f"scores-{AS_OFS[-1]}.parquet")[name]
+        shutil.copyfile(src, output_paths(tmp_path / "s.parquet")[name])
+    shutil.copyfile(
+        output_paths(root / f"scores-{AS_OFS[0]}.parquet")["churn_contributions"],
+        output_paths(tmp_path / "s.parquet")["churn_contributions"],
+    )
+    with pytest.raises(StructuralError, match="another run"):
+        read_output_set(tmp_path / "s.parquet")
+
+
+def test_churn_transitions_from_the_history_add_up(trained, history_runs):
+    """Old churn + churn deltas = new churn within 1e-9 (one model), said in churn points by feature group."""
+    _, history = history_runs
+    runs = list_runs(history)
+    cfg = load_config(trained.config)
+    new_scores, new_contrib = read_run(runs[-1])
+    new_churn = read_run_churn(runs[-1])
+    t = transitions_between(
+        runs[-2],
+        new_scores,
+        new_contrib,
+        runs[-1].horizon_days,
+        cfg,
+        feature_registry(cfg.features),
+        new_churn,
+    )
+    both = t[(t["old_status"] == "scored") & (t["new_status"] == "scored")]
+    assert len(both) > 100 and not both["model_changed"].any()
+    from models.transitions import contribution_deltas
+
+    old_churn = read_run_churn(runs[-2])
+    deltas = contribution_deltas(old_churn.reindex(both.index), new_churn.reindex(both.index))
+    np.testing.assert_allclose(
+        both["old_churn_prob"] + deltas.sum(axis=1), both["new_churn_prob"], rtol=0, atol=1e-9
+    )
+    # one model: the base probability is the same in both runs, so the features' deltas are the whole change
+    assert deltas["_base"].abs().max() < 1e-12
+    np.testing.assert_allclose(both["churn_change_data"], both["churn_change"], rtol=0, atol=0)
+    assert (both["churn_change_model"] == 0).all()
+    # the top deltas are group sums of those deltas, in probability
+    amounts = both.filter(regex=r"^churn_delta_amount_").fillna(0.0)
+    assert (amounts.abs().sum(axis=1) <= deltas.abs().sum(axis=1) + 1e-9).all()
+    moved = both["churn_change"].abs() > 0.01
+    assert moved.sum() > 10, "churn moved for too few customers: the test shows nothing"
+    said = both.loc[moved, "churn_delta_1"]
+    assert said.notna().all() and said.str.contains(r"[+-]\d+ churn points?\b|less than 1 churn point").all()
+    groups = both.loc[moved].filter(regex=r"^churn_delta_group_\d$")
+    assert (groups.nunique(axis=1) == groups.notna().sum(axis=1)).all()  # one delta per group

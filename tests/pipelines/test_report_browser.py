@@ -6,10 +6,7 @@ binary.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,50 +15,18 @@ import pytest
 from PIL import Image
 
 from pipelines.config import load_config
-from pipelines.reports import ReportPaths, build_reports
-from tests.pipelines.report_fixtures import demo_report_inputs
+from tests.pipelines.report_fixtures import (
+    BROWSER_HEIGHT,
+    BROWSER_WIDTH,
+    chromium,
+    demo_site,
+    run_chromium,
+)
 
 pytestmark = pytest.mark.browser
 
-WIDTH, HEIGHT = 1280, 2000
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--hide-scrollbars",
-    f"--window-size={WIDTH},{HEIGHT}",
-]
-
-
-def _chromium() -> str | None:
-    if os.environ.get("CVP_SKIP_BROWSER") == "1":
-        pytest.skip("CVP_SKIP_BROWSER=1: browser tests switched off")
-    candidates = [os.environ.get("CVP_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
-    found = next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
-    if found is None:
-        pytest.fail(
-            "headless chromium not found (looked at $CVP_CHROMIUM, /usr/bin/chromium, PATH). Install it with "
-            "`apt-get install -y chromium`, or set CVP_SKIP_BROWSER=1 to skip the browser tests.",
-            pytrace=False,
-        )
-    return found
-
-
-def _run(binary: str, args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
-    # A fresh profile per run: parallel runs must not share one, and nothing leaks between tests.
-    return subprocess.run(
-        [binary, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+WIDTH, HEIGHT = BROWSER_WIDTH, BROWSER_HEIGHT
+_chromium, _run = chromium, run_chromium
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +34,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     binary = _chromium()
     assert binary is not None
     root = tmp_path_factory.mktemp("browser")
-    data = demo_report_inputs(40, 2, seed=11)
-    paths: ReportPaths = build_reports(
-        data["scores"],
-        data["value_contrib"],
-        data["model_card"],
-        root / "site",
-        load_config().report,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-    )
+    data, paths = demo_site(root)
     assert paths.unassigned is not None
     pages = {"index": paths.index, **paths.managers, "unassigned": paths.unassigned}
 

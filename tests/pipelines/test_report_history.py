@@ -39,6 +39,14 @@ def test_each_action_group_lists_its_customer_on_the_owner_page_only(site):
     became = pages[owner_of(expected, "became-problem")[1]]
     m = re.search(r'id="this-month-became-problem">.*?<td class="why">([^<]*)</td>', became, re.S)
     assert m is not None and "EUR" in m[1], "a new problem customer comes with the change that explains it"
+    # a great customer newly at risk comes with what raised their churn risk since the last run (churn deltas)
+    cid, owner = owner_of(expected, "at-risk")
+    m = re.search(
+        rf'id="this-month-at-risk">.*?data-customer-id="{cid}".*?<td class="why">([^<]*)</td>',
+        pages[owner],
+        re.S,
+    )
+    assert m is not None and m[1] == "support hours in the last 90 days: +8 churn points", m and m[1]
 
 
 def test_manager_actions_hold_only_that_managers_customers(site):
@@ -63,3 +71,20 @@ def test_team_page_has_matrix_and_tier_chart_and_no_customer(site):
     assert 'id="transitions"' not in plain
     for path in without.managers.values():
         assert 'id="this-month"' not in path.read_text()
+
+
+def test_a_retrained_model_between_the_runs_is_said(tmp_path):
+    """When the model version changed between the runs, each manager page says the changes mix data and model."""
+    data = demo_report_inputs(30, 2, seed=3)
+    history, _ = previous_run_history(data)
+    args = (data["scores"], data["value_contrib"], data["model_card"])
+    kwargs = dict(customers=data["customers"], account_managers=data["account_managers"])
+    cfg = load_config().report
+    same = build_reports(*args, tmp_path / "same", cfg, data["registry"], **kwargs, history=history)
+    assert all('id="this-month-model-changed"' not in p.read_text() for p in same.managers.values())
+    moves = history.transitions.copy()
+    moves["model_changed"] = moves["presence"] == "both"
+    retrained = type(history)(moves, history.previous_as_of, history.runs, history.rating_grades)
+    paths = build_reports(*args, tmp_path / "new", cfg, data["registry"], **kwargs, history=retrained)
+    for page in paths.managers.values():
+        assert 'id="this-month-model-changed"' in page.read_text()

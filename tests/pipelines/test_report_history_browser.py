@@ -8,37 +8,23 @@ from typing import Any
 
 import pytest
 
-from pipelines.config import load_config
-from pipelines.reports import build_reports
 from tests.pipelines.history_fixtures import owner_of, page_rows, previous_run_history
-from tests.pipelines.report_fixtures import demo_report_inputs
-from tests.pipelines.test_report_browser import _chromium, _run
+from tests.pipelines.report_fixtures import chromium, demo_report_inputs, demo_site, run_chromium
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def dom(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    binary = _chromium()
-    assert binary is not None
+    binary = chromium()
     root = tmp_path_factory.mktemp("history-browser")
     data = demo_report_inputs(40, 2, seed=11)
     history, expected = previous_run_history(data)
-    paths = build_reports(
-        data["scores"],
-        data["value_contrib"],
-        data["model_card"],
-        root / "site",
-        load_config().report,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-        history=history,
-    )
+    data, paths = demo_site(root, history, data)
     pages: dict[str, Path] = {"index": paths.index, **paths.managers}
     out = {}
     for key, page in pages.items():
-        res = _run(binary, ["--dump-dom", page.resolve().as_uri()], root / f"profile-{key}")
+        res = run_chromium(binary, ["--dump-dom", page.resolve().as_uri()], root / f"profile-{key}")
         assert res.returncode == 0, res.stderr[-2000:]
         out[key] = res.stdout
     return {"dom": out, "expected": expected, "data": data}

@@ -21,7 +21,7 @@ from features.validation import StructuralError
 from pipelines.config import load_config
 from pipelines.engines.chunks import iterate_chunks
 from pipelines.io import load_data
-from tests.pipelines.score_helpers import score_trained
+from tests.pipelines.score_helpers import score_cli_args, score_trained
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -160,20 +160,7 @@ def test_drift_is_detected_on_a_shifted_copy(trained, tmp_path):
 def _cli(trained, out: Path, env_extra: dict[str, str], as_of: str = "2025-01-01") -> subprocess.Popen:
     env = os.environ | env_extra | {"PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "score",
-            "--data",
-            str(trained.data),
-            "--as-of",
-            as_of,
-            "--out",
-            str(out),
-            "--config",
-            str(trained.config),
-        ],
+        [sys.executable, "-m", "pipelines.cli", *score_cli_args(trained, out, as_of)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
