@@ -17,6 +17,9 @@ No time semantics of its own: rows are explained as given; the caller chooses th
 
 from __future__ import annotations
 
+import re
+import string
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
@@ -55,7 +58,8 @@ class ExplainConfig(BaseModel):
 
     Attributes:
         n_reasons: reasons per customer and model in reports (`top_reasons(n=...)`).
-        check_rows: rows spot-checked against LightGBM's own `pred_contrib` on every explanation.
+        check_rows: rows spot-checked against LightGBM's own `pred_contrib` per model in a scoring run (spread
+            over its chunks; LightGBM's exact TreeSHAP is slow on deep trees, so a run checks a fixed sample).
         separators_top: features listed per tier pair by `tier_separators`.
     """
 
@@ -77,18 +81,35 @@ def _resolve_booster(model: Any) -> Any:
     return booster
 
 
+#: One explainer per booster, built once: flattening 300 trees and building their tables costs seconds, and a
+#: scoring run explains the same two boosters chunk after chunk. Weak keys: a booster that is gone frees its
+#: explainer; the tree count in the value guards against a booster that was trained further in place.
+_EXPLAINERS: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], Any]] = weakref.WeakKeyDictionary()
+
+
+def _explainer_for(booster: Any) -> Any:
+    from models.treeshap import TreeShapExplainer
+
+    key = (int(booster.num_trees()), int(getattr(booster, "best_iteration", 0) or 0))
+    cached = _EXPLAINERS.get(booster)
+    if cached is None or cached[0] != key:
+        cached = (key, TreeShapExplainer(booster))
+        _EXPLAINERS[booster] = cached
+    return cached[1]
+
+
 def _exact_contributions(booster: Any, X: pd.DataFrame) -> np.ndarray:
     """Exact path-dependent TreeSHAP, shape (n, p + 1), last column = expected value.
 
     The one place that chooses the explainer: the numba TreeSHAP in `models.treeshap` (same output as
-    `booster.predict(X, pred_contrib=True)`, faster on many rows and threads).
+    `booster.predict(X, pred_contrib=True)`, faster on many rows and threads), built once per booster.
     """
-    from models.treeshap import TreeShapExplainer
-
-    return TreeShapExplainer(booster).shap_values(X)
+    return _explainer_for(booster).shap_values(X)
 
 
-def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> pd.DataFrame:
+def explain_booster(
+    booster: Any, X: pd.DataFrame, expected_check_rows: int, raw: np.ndarray | pd.Series | None = None
+) -> pd.DataFrame:
     """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract).
 
     Args:
@@ -96,6 +117,8 @@ def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> 
         X: the model's feature columns in training order (category columns as at fit).
         expected_check_rows: rows (drawn with a fixed seed) compared with `booster.predict(pred_contrib=True)`;
             max abs difference must be < 1e-9 (x max(1, max |contribution|) for currency-sized values).
+        raw: the booster's raw prediction of X (`predict(X, raw_score=True)`, same row order) when the caller
+            has already made it: the additivity check then reuses it instead of predicting every row again.
 
     Raises:
         ValueError: X's columns are not the model's features in order.
@@ -118,7 +141,11 @@ def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> 
             f"explainer returned shape {values.shape}, expected {(len(X), len(columns))}"
         )
 
-    raw = np.asarray(bst.predict(X, raw_score=True), dtype=np.float64)
+    if raw is None:
+        raw = bst.predict(X, raw_score=True)
+    raw = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if raw.shape != (len(X),):
+        raise ValueError(f"raw has {raw.size} predictions for {len(X)} rows")
     gap = np.abs(values.sum(axis=1) - raw)
     bad = gap > _ADDITIVITY_RTOL * np.maximum(np.abs(raw), 1.0)
     if bad.any() or not np.isfinite(values).all():
@@ -327,6 +354,41 @@ def _about_points(prob: np.ndarray) -> np.ndarray:
     return np.array(texts, dtype=object)[inverse.reshape(-1)]
 
 
+#: A `{value}` format that rounds to whole units ("about 1,446 EUR", "+3", "12%"): its text depends on the value
+#: only through the rounded number (and the sign of a zero), so rows are rendered once per rounded value.
+_WHOLE_UNITS_SPEC = re.compile(r"^[+\- ]?,?\.0([f%])$")
+
+
+def _render_keys(template: str, number: np.ndarray) -> np.ndarray:
+    """Per row a float key, equal for two rows exactly when `template` says their values with the same text.
+
+    For a format rounding to whole units the key is the value rounded half to even (as `format` rounds the exact
+    binary value; "%" multiplies by 100 first, as `format` does), with a zero's sign kept ("-0" is not "0");
+    otherwise the value's bits. The keys of NaN rows are meaningless (`_render_once` is told which rows are NaN).
+    """
+    specs = {spec for _, field, spec, _ in string.Formatter().parse(template) if field == "value"}
+    if not specs:
+        return np.zeros(len(number))  # the text does not depend on the value
+    match = _WHOLE_UNITS_SPEC.match(specs.pop()) if len(specs) == 1 else None
+    if match is None:  # the value's own bits (int64): -0.0 ("-0.0") is not 0.0; NaN rows are not rendered
+        return np.ascontiguousarray(number, dtype=np.float64).view(np.int64)
+    scaled = number * 100.0 if match.group(1) == "%" else number
+    rounded = np.rint(scaled)
+    return np.where(rounded == 0, np.where(np.signbit(scaled), -0.25, 0.25), rounded)
+
+
+def _render_once(keys: np.ndarray, missing: np.ndarray, render: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes per row, -1 where `missing`; text per code): `render(row)` is called once per distinct key among
+    the rows not missing, on the key's first row."""
+    rows = np.flatnonzero(~missing)
+    codes = np.full(len(keys), -1, dtype=np.int64)
+    sub, uniques = pd.factorize(keys[rows])
+    codes[rows] = sub
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[rows[::-1]]] = rows[::-1]
+    return codes, np.array([render(int(r)) for r in first], dtype=object)
+
+
 def _fragments(
     name: str,
     values: np.ndarray,
@@ -340,6 +402,7 @@ def _fragments(
     `features.registry.reason_words`: the value in its phrase with the currency and the period in people's words;
     a missing value reads as what the missingness means ("has never complained"); a flag reads its yes/no phrase;
     a feature with signal words whose effect surprises (more returns, good news) says what the value signals.
+    Each distinct text is formatted once (`_render_keys`): a million rows of amounts are a few thousand texts.
     """
     words, period = reason_words(name)
     spec = _spec_of(name, registry)
@@ -351,19 +414,21 @@ def _fragments(
     def say(template: str, value: object) -> str:
         return " ".join(template.format(value=value, **fill).split())
 
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    texts, plurals = [], []
-    for value in uniques:
+    def text_of(value: object) -> str:
         if is_flag:
-            text = words.phrase if float(value) >= 0.5 else reason_flag_no(name)
-            plural = False
-        else:
-            # Category values are the company's own words; "paid_search" reads "paid search".
-            text = say(words.phrase, value.replace("_", " ") if isinstance(value, str) else value)
-            # "1 support hours" still takes a singular verb.
-            plural = words.plural and not text.startswith("1 ")
-        texts.append(text)
-        plurals.append(plural)
+            return words.phrase if float(value) >= 0.5 else reason_flag_no(name)
+        # Category values are the company's own words; "paid_search" reads "paid search".
+        return say(words.phrase, value.replace("_", " ") if isinstance(value, str) else value)
+
+    if numeric:
+        number = values.astype(np.float64)
+        keys = np.where(number >= 0.5, 1.0, 0.0) if is_flag else _render_keys(words.phrase, number)
+        codes, texts = _render_once(keys, np.asarray(missing), lambda r: text_of(values[r]))
+    else:
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        texts = np.array([text_of(value) for value in uniques], dtype=object)
+    # "1 support hours" still takes a singular verb.
+    plurals = [not is_flag and words.plural and not text.startswith("1 ") for text in texts]
     pick = np.where(missing, len(texts), codes)
     subject = np.array([*texts, say(words.missing, None)], dtype=object)[pick]
     plural = np.array([*plurals, False], dtype=bool)[pick]
@@ -372,7 +437,14 @@ def _fragments(
         number = np.where(missing, np.nan, values.astype(np.float64))
         high = np.flatnonzero((number > 0) & (goodness > 0)) if words.high_signal else np.empty(0, np.int64)
         low = np.flatnonzero((number == 0) & (goodness < 0)) if words.low_signal else np.empty(0, np.int64)
-        subject[high] = [say(words.high_signal, v) for v in number[high]]
+        if high.size:
+            high_number = number[high]
+            codes, texts = _render_once(
+                _render_keys(words.high_signal, high_number),
+                np.zeros(high.size, dtype=bool),
+                lambda r: say(words.high_signal, high_number[r]),
+            )
+            subject[high] = texts[codes]
         plural[high] = words.high_plural
         subject[low] = say(words.low_signal, 0.0)
         plural[low] = False
@@ -474,10 +546,9 @@ def top_reasons(
             up = total > 0
             verb = np.where(plural, np.where(up, "raise", "lower"), np.where(up, "raises", "lowers"))
             sel = np.flatnonzero(total != 0)
-            sentence[sel] = [
-                f"{s} {v} {target} by {a}{t}"
-                for s, v, a, t in zip(subject[sel], verb[sel], amount[sel], together[sel], strict=True)
-            ]
+            # Element-wise concatenation of object arrays: the same text as an f-string per row, in C loops.
+            sentence[sel] = subject[sel] + " " + verb[sel].astype(object) + f" {target} by " + amount[sel]
+            sentence[sel] = sentence[sel] + together[sel]
         data[f"{kind}_reason_{k + 1}"] = pd.array(sentence, dtype="str")
         feature_cols[f"{kind}_reason_feature_{k + 1}"] = pd.array(feature, dtype="str")
     return pd.DataFrame(data | feature_cols, index=contrib.index.copy())

@@ -62,7 +62,9 @@ def score_pandas(
             if not len(feats):
                 t0 = time.perf_counter()
                 continue
-            res = score_features(feats, bundle, cfg, extras=extras)
+            # The run spot-checks `explain.check_rows` rows per model in all, spread over the chunks left.
+            share = -(-max(cfg.explain.check_rows - checked, 0) // (n_chunks - k))
+            res = score_features(feats, bundle, cfg, check_rows=share, extras=extras)
             timings["score_explain_s"] += time.perf_counter() - t1
             checked += res.spot_checked_rows
             merge_counts(unseen, res.unseen_categories)
