@@ -471,6 +471,7 @@ def _explain_impl(
     tree_n_int: np.ndarray,
     tree_leaf_off: np.ndarray,
     tree_n_leaf: np.ndarray,
+    tree_fallback: np.ndarray,
     tree_row_path: np.ndarray,
     node_feature: np.ndarray,
     node_threshold: np.ndarray,
@@ -511,7 +512,10 @@ def _explain_impl(
         for r in range(nb):
             for f in range(n_features):
                 xt[f, r] = x[r0 + r, f]
-        acc = np.zeros((n_features, nb))
+        # Trees with table-less leaves sum apart and first, as when they were explained row by row straight into
+        # `out`: the additions happen in the same order, so the contributions keep the same bits.
+        acc_table = np.zeros((n_features, nb))
+        acc_fallback = np.zeros((n_features, nb))
         pattern = np.empty((2 * max_int + 1, nb), dtype=np.int64)
         base = np.empty(nb, dtype=np.int64)
         went_left = np.empty(max(max_int, 1), dtype=np.uint8)
@@ -527,6 +531,7 @@ def _explain_impl(
             lo = tree_leaf_off[t]
             n_leaf = tree_n_leaf[t]
             if tree_row_path[t] == 0:
+                acc = acc_fallback if tree_fallback[t] else acc_table
                 # Pattern bits start all-ones and lose a slot's bit on the branch the row does not take;
                 # pre-order guarantees a parent's pattern is final before its children are written.
                 pattern[0, :] = -1
@@ -614,7 +619,8 @@ def _explain_impl(
 
         for r in range(nb):
             for f in range(n_features):
-                out[r0 + r, f] += acc[f, r]
+                out[r0 + r, f] += acc_fallback[f, r]
+                out[r0 + r, f] += acc_table[f, r]
 
 
 # Parallelism comes from Python threads running these nogil kernels on disjoint work (leaf subsets, row
@@ -692,6 +698,7 @@ def _explain_rows(forest: _FlatForest, tables: np.ndarray, x: np.ndarray, out: n
         forest.tree_n_int,
         forest.tree_leaf_off,
         forest.tree_n_leaf,
+        forest.tree_fallback,
         forest.tree_row_path,
         forest.node_feature,
         forest.node_threshold,
