@@ -276,3 +276,18 @@ def test_a_run_spot_checks_its_sample_once_and_reuses_the_value_prediction(train
     assert m["explanations_spot_checked_rows"] == check
     assert sum(n for n, _, contrib in calls if contrib) == 2 * check  # value and churn models
     assert sum(n for n, raw, _ in calls if raw) == 2 * scored
+
+
+def test_contributions_are_written_without_dictionary_pages_for_the_floats(trained, tmp_path):
+    """Dictionary encoding is tried only on the id columns: on contributions (floats that rarely repeat) it cost
+    most of the write and made the file larger."""
+    import pyarrow.parquet as pq
+
+    score_trained(trained, tmp_path / "scores.parquet")
+    meta = pq.ParquetFile(tmp_path / "scores.contributions.parquet").metadata
+    names = [meta.schema.column(j).name for j in range(meta.num_columns)]
+    for g in range(meta.num_row_groups):
+        encodings = {name: meta.row_group(g).column(j).encodings for j, name in enumerate(names)}
+        assert any("DICTIONARY" in e for e in encodings["customer_id"])
+        floats = [n for n in names if n not in ("customer_id", "run_id")]
+        assert floats and not any("DICTIONARY" in e for n in floats for e in encodings[n])
