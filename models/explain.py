@@ -58,8 +58,9 @@ class ExplainConfig(BaseModel):
 
     Attributes:
         n_reasons: reasons per customer and model in reports (`top_reasons(n=...)`).
-        check_rows: rows spot-checked against LightGBM's own `pred_contrib` per model in a scoring run (spread
-            over its chunks; LightGBM's exact TreeSHAP is slow on deep trees, so a run checks a fixed sample).
+        check_rows: rows spot-checked against LightGBM's own `pred_contrib` per model in a scoring run (the
+            pandas engine spreads them over its chunks; the Spark engine checks them per bucket). LightGBM's exact
+            TreeSHAP is slow on deep trees, so a run checks a fixed sample, not a share of the base.
         separators_top: features listed per tier pair by `tier_separators`.
     """
 
