@@ -17,6 +17,7 @@ No time semantics of its own: rows are explained as given; the caller chooses th
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.registry import GROUP_NOUNS, GROUPS, FeatureSpec, feature_spec, reason_flag_no, reason_words
+from models.reason_text import _about_amount, _about_points, _render_keys, _render_once
 
 __all__ = [
     "BASE_COLUMN",
@@ -55,7 +57,9 @@ class ExplainConfig(BaseModel):
 
     Attributes:
         n_reasons: reasons per customer and model in reports (`top_reasons(n=...)`).
-        check_rows: rows spot-checked against LightGBM's own `pred_contrib` on every explanation.
+        check_rows: rows spot-checked against LightGBM's own `pred_contrib` per model in a scoring run (the
+            pandas engine spreads them over its chunks; the Spark engine checks them per bucket). LightGBM's exact
+            TreeSHAP is slow on deep trees, so a run checks a fixed sample, not a share of the base.
         separators_top: features listed per tier pair by `tier_separators`.
     """
 
@@ -77,18 +81,35 @@ def _resolve_booster(model: Any) -> Any:
     return booster
 
 
+#: One explainer per booster, built once: flattening 300 trees and building their tables costs seconds, and a
+#: scoring run explains the same two boosters chunk after chunk. Weak keys: a booster that is gone frees its
+#: explainer; the tree count in the value guards against a booster that was trained further in place.
+_EXPLAINERS: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], Any]] = weakref.WeakKeyDictionary()
+
+
+def _explainer_for(booster: Any) -> Any:
+    from models.treeshap import TreeShapExplainer
+
+    key = (int(booster.num_trees()), int(getattr(booster, "best_iteration", 0) or 0))
+    cached = _EXPLAINERS.get(booster)
+    if cached is None or cached[0] != key:
+        cached = (key, TreeShapExplainer(booster))
+        _EXPLAINERS[booster] = cached
+    return cached[1]
+
+
 def _exact_contributions(booster: Any, X: pd.DataFrame) -> np.ndarray:
     """Exact path-dependent TreeSHAP, shape (n, p + 1), last column = expected value.
 
     The one place that chooses the explainer: the numba TreeSHAP in `models.treeshap` (same output as
-    `booster.predict(X, pred_contrib=True)`, faster on many rows and threads).
+    `booster.predict(X, pred_contrib=True)`, faster on many rows and threads), built once per booster.
     """
-    from models.treeshap import TreeShapExplainer
-
-    return TreeShapExplainer(booster).shap_values(X)
+    return _explainer_for(booster).shap_values(X)
 
 
-def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> pd.DataFrame:
+def explain_booster(
+    booster: Any, X: pd.DataFrame, expected_check_rows: int, raw: np.ndarray | pd.Series | None = None
+) -> pd.DataFrame:
     """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract).
 
     Args:
@@ -96,6 +117,8 @@ def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> 
         X: the model's feature columns in training order (category columns as at fit).
         expected_check_rows: rows (drawn with a fixed seed) compared with `booster.predict(pred_contrib=True)`;
             max abs difference must be < 1e-9 (x max(1, max |contribution|) for currency-sized values).
+        raw: the booster's raw prediction of X (`predict(X, raw_score=True)`, same row order) when the caller
+            has already made it: the additivity check then reuses it instead of predicting every row again.
 
     Raises:
         ValueError: X's columns are not the model's features in order.
@@ -118,7 +141,11 @@ def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> 
             f"explainer returned shape {values.shape}, expected {(len(X), len(columns))}"
         )
 
-    raw = np.asarray(bst.predict(X, raw_score=True), dtype=np.float64)
+    if raw is None:
+        raw = bst.predict(X, raw_score=True)
+    raw = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if raw.shape != (len(X),):
+        raise ValueError(f"raw has {raw.size} predictions for {len(X)} rows")
     gap = np.abs(values.sum(axis=1) - raw)
     bad = gap > _ADDITIVITY_RTOL * np.maximum(np.abs(raw), 1.0)
     if bad.any() or not np.isfinite(values).all():
@@ -290,43 +317,6 @@ def group_contributions(contrib: pd.DataFrame, registry: Mapping[str, FeatureSpe
 # reasons in plain language
 
 
-def _about_amount(amount: np.ndarray, currency: str) -> np.ndarray:
-    """'about 420 EUR', 'about 1,200 EUR', 'about 12k EUR', 'about 1.2M EUR' (2 significant figures).
-
-    Below 100 the amount is rounded to a whole number; below 0.5 it reads 'less than 1'.
-    """
-    suffix = f" {currency}" if currency else ""
-    x = np.abs(amount)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        unit = 10.0 ** (np.floor(np.log10(np.where(x > 0, x, 1.0))) - 1)
-    unit = np.where(x < 100, 1.0, unit)
-    rounded = np.floor(x / unit + 0.5) * unit  # half up, so 425 -> 430 like people round
-    uniques, inverse = np.unique(rounded, return_inverse=True)
-
-    def text(r: float) -> str:
-        if r < 1:
-            return f"less than 1{suffix}"
-        if r >= 1e6:
-            m = r / 1e6
-            return f"about {m:,.0f}M{suffix}" if m >= 10 else f"about {m:g}M{suffix}"
-        if r >= 1e4:
-            return f"about {r / 1e3:,.0f}k{suffix}"
-        return f"about {r:,.0f}{suffix}"
-
-    return np.array([text(float(r)) for r in uniques], dtype=object)[inverse.reshape(-1)]
-
-
-def _about_points(prob: np.ndarray) -> np.ndarray:
-    """'about 9 points' for a probability change of 0.09; 'less than 1 point' below half a point."""
-    points = np.floor(np.abs(prob) * 100.0 + 0.5)
-    uniques, inverse = np.unique(points, return_inverse=True)
-    texts = [
-        "less than 1 point" if p < 1 else ("about 1 point" if p == 1 else f"about {p:,.0f} points")
-        for p in uniques
-    ]
-    return np.array(texts, dtype=object)[inverse.reshape(-1)]
-
-
 def _fragments(
     name: str,
     values: np.ndarray,
@@ -340,6 +330,7 @@ def _fragments(
     `features.registry.reason_words`: the value in its phrase with the currency and the period in people's words;
     a missing value reads as what the missingness means ("has never complained"); a flag reads its yes/no phrase;
     a feature with signal words whose effect surprises (more returns, good news) says what the value signals.
+    Each distinct text is formatted once (`_render_keys`): a million rows of amounts are a few thousand texts.
     """
     words, period = reason_words(name)
     spec = _spec_of(name, registry)
@@ -351,19 +342,21 @@ def _fragments(
     def say(template: str, value: object) -> str:
         return " ".join(template.format(value=value, **fill).split())
 
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    texts, plurals = [], []
-    for value in uniques:
+    def text_of(value: object) -> str:
         if is_flag:
-            text = words.phrase if float(value) >= 0.5 else reason_flag_no(name)
-            plural = False
-        else:
-            # Category values are the company's own words; "paid_search" reads "paid search".
-            text = say(words.phrase, value.replace("_", " ") if isinstance(value, str) else value)
-            # "1 support hours" still takes a singular verb.
-            plural = words.plural and not text.startswith("1 ")
-        texts.append(text)
-        plurals.append(plural)
+            return words.phrase if float(value) >= 0.5 else reason_flag_no(name)
+        # Category values are the company's own words; "paid_search" reads "paid search".
+        return say(words.phrase, value.replace("_", " ") if isinstance(value, str) else value)
+
+    if numeric:
+        number = values.astype(np.float64)
+        keys = np.where(number >= 0.5, 1.0, 0.0) if is_flag else _render_keys(words.phrase, number)
+        codes, texts = _render_once(keys, np.asarray(missing), lambda r: text_of(values[r]))
+    else:
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        texts = np.array([text_of(value) for value in uniques], dtype=object)
+    # "1 support hours" still takes a singular verb.
+    plurals = [not is_flag and words.plural and not text.startswith("1 ") for text in texts]
     pick = np.where(missing, len(texts), codes)
     subject = np.array([*texts, say(words.missing, None)], dtype=object)[pick]
     plural = np.array([*plurals, False], dtype=bool)[pick]
@@ -372,7 +365,14 @@ def _fragments(
         number = np.where(missing, np.nan, values.astype(np.float64))
         high = np.flatnonzero((number > 0) & (goodness > 0)) if words.high_signal else np.empty(0, np.int64)
         low = np.flatnonzero((number == 0) & (goodness < 0)) if words.low_signal else np.empty(0, np.int64)
-        subject[high] = [say(words.high_signal, v) for v in number[high]]
+        if high.size:
+            high_number = number[high]
+            codes, texts = _render_once(
+                _render_keys(words.high_signal, high_number),
+                np.zeros(high.size, dtype=bool),
+                lambda r: say(words.high_signal, high_number[r]),
+            )
+            subject[high] = texts[codes]
         plural[high] = words.high_plural
         subject[low] = say(words.low_signal, 0.0)
         plural[low] = False
@@ -474,10 +474,9 @@ def top_reasons(
             up = total > 0
             verb = np.where(plural, np.where(up, "raise", "lower"), np.where(up, "raises", "lowers"))
             sel = np.flatnonzero(total != 0)
-            sentence[sel] = [
-                f"{s} {v} {target} by {a}{t}"
-                for s, v, a, t in zip(subject[sel], verb[sel], amount[sel], together[sel], strict=True)
-            ]
+            # Element-wise concatenation of object arrays: the same text as an f-string per row, in C loops.
+            sentence[sel] = subject[sel] + " " + verb[sel].astype(object) + f" {target} by " + amount[sel]
+            sentence[sel] = sentence[sel] + together[sel]
         data[f"{kind}_reason_{k + 1}"] = pd.array(sentence, dtype="str")
         feature_cols[f"{kind}_reason_feature_{k + 1}"] = pd.array(feature, dtype="str")
     return pd.DataFrame(data | feature_cols, index=contrib.index.copy())

@@ -38,6 +38,7 @@ Missing values never silently mean "fine":
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -54,9 +55,12 @@ __all__ = [
     "StabilityConfig",
     "ThresholdRule",
     "TierConfig",
+    "TierCutPoints",
     "assign_tiers",
+    "assign_tiers_with_cut_points",
     "pareto_curves",
     "rule_coverage",
+    "tier_cut_points",
 ]
 
 TierName = Literal["problem", "good", "great"]
@@ -261,40 +265,83 @@ def _as_float(series: pd.Series) -> np.ndarray:
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _pareto_top(value: np.ndarray, index: pd.Index, great: GreatRule) -> np.ndarray:
-    """Boolean mask of the customers in the top share of the base (ranked by value desc, then id asc)."""
+@dataclass(frozen=True)
+class TierCutPoints:
+    """What tiers and ratings need from the whole scored base: two cut points, small enough to hand to every chunk.
+
+    Attributes:
+        pareto_value, pareto_id: the last customer inside the Pareto top of the base (ranked by value descending,
+            ties by customer id ascending): a customer is in the top when its value is known and
+            (value, id) ranks at or before (pareto_value, pareto_id). Both None when nobody is in the top (no
+            known value; basis "value" with no positive value).
+        rating_cuts: the rating cut points in currency (the quantiles of the base's known values, or the
+            configured absolute cut points); None when no value is known and the method is "quantile".
+        n_known: customers of the base with a known value.
+    """
+
+    pareto_value: float | None
+    pareto_id: str | None
+    rating_cuts: tuple[float, ...] | None
+    n_known: int
+
+    def in_top(self, value: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Boolean mask of the rows (values, customer ids as text) inside the Pareto top of the base."""
+        if self.pareto_value is None:
+            return np.zeros(len(value), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            above = value > self.pareto_value
+            tied = value == self.pareto_value
+        if tied.any():
+            # Object comparison, as the ranking's sort compares the ids: Python string order.
+            above[tied] = np.asarray(ids, dtype=object)[tied] <= self.pareto_id
+        return above
+
+
+def tier_cut_points(value: np.ndarray, ids: np.ndarray | pd.Index, config: TierConfig) -> TierCutPoints:
+    """The cut points of a whole scored base from its values (float, NaN unknown) and customer ids (text).
+
+    Needs only these two columns, so a base spilled chunk by chunk can be read back compactly; the result does
+    not depend on the row order.
+    """
+    value = np.asarray(value, dtype=np.float64)
     known = ~np.isnan(value)
     n_known = int(known.sum())
-    top = np.zeros(len(value), dtype=bool)
-    if n_known == 0:
-        return top
-    # Ties are broken by customer id so the result does not depend on the frame's row order.
-    ids = np.asarray(index.astype(str))
-    order = np.lexsort((ids, -np.where(known, value, -np.inf)))[:n_known]
-    if great.basis == "count":
-        # round() first so that 0.2 * 10 is 2, not 3 after floating-point noise.
-        k = math.ceil(round(great.top_share * n_known, 9))
-    else:
-        positive = np.clip(value[order], 0.0, None)
-        total = positive.sum()
-        if total <= 0:
-            return top
-        cum = np.cumsum(positive) / total
-        k = int(np.searchsorted(cum, great.top_share - 1e-12, side="left")) + 1
-    top[order[:k]] = True
-    return top
+    pareto_value: float | None = None
+    pareto_id: str | None = None
+    great = config.great
+    if n_known:
+        # Ties are broken by customer id so the result does not depend on the frame's row order.
+        text_ids = np.asarray(pd.Index(ids).astype(str))
+        order = np.lexsort((text_ids, -np.where(known, value, -np.inf)))[:n_known]
+        k = 0
+        if great.basis == "count":
+            # round() first so that 0.2 * 10 is 2, not 3 after floating-point noise.
+            k = math.ceil(round(great.top_share * n_known, 9))
+        else:
+            positive = np.clip(value[order], 0.0, None)
+            total = positive.sum()
+            if total > 0:
+                cum = np.cumsum(positive) / total
+                k = int(np.searchsorted(cum, great.top_share - 1e-12, side="left")) + 1
+        if k > 0:
+            last = order[min(k, n_known) - 1]
+            pareto_value, pareto_id = float(value[last]), str(text_ids[last])
+    rating = config.rating
+    rating_cuts: tuple[float, ...] | None = tuple(float(c) for c in rating.cut_points)
+    if rating.method == "quantile":
+        rating_cuts = (
+            tuple(float(c) for c in np.quantile(value[known], rating.cut_points)) if n_known else None
+        )
+    return TierCutPoints(pareto_value, pareto_id, rating_cuts, n_known)
 
 
-def _rating(value: np.ndarray, rating: RatingConfig) -> pd.Categorical:
+def _rating(value: np.ndarray, rating: RatingConfig, cuts: tuple[float, ...] | None) -> pd.Categorical:
     grades = rating.grades()
     known = ~np.isnan(value)
-    cuts = np.asarray(rating.cut_points, dtype=np.float64)
-    if rating.method == "quantile":
-        if not known.any():
-            return pd.Categorical([None] * len(value), categories=grades, ordered=True)
-        cuts = np.quantile(value[known], cuts)
+    if cuts is None:
+        return pd.Categorical([None] * len(value), categories=grades, ordered=True)
     # side="right": a value equal to a cut point gets the higher grade.
-    codes = np.searchsorted(cuts, np.where(known, value, 0.0), side="right")
+    codes = np.searchsorted(np.asarray(cuts, dtype=np.float64), np.where(known, value, 0.0), side="right")
     codes = np.where(known, codes, -1)
     return pd.Categorical.from_codes(codes, categories=grades, ordered=True)
 
@@ -317,19 +364,38 @@ def _join_names(masks: list[tuple[str, np.ndarray]], n: int, sep: str) -> np.nda
     return text[inverse]
 
 
+def _value_of(frame: pd.DataFrame, config: TierConfig, horizon_days: int) -> np.ndarray:
+    value_col = config.value_column.format(h=horizon_days)
+    return _as_float(frame[value_col]) if value_col in frame.columns else np.full(len(frame), np.nan)
+
+
 def assign_tiers(frame: pd.DataFrame, config: TierConfig, horizon_days: int) -> pd.DataFrame:
     """Tier, reason, rating and flags for every customer (see the module docstring for the contract).
 
-    Total: every row of `frame` (including an empty frame, NaN everywhere) gets exactly one tier.
+    Total: every row of `frame` (including an empty frame, NaN everywhere) gets exactly one tier. The frame is
+    the whole base: the cut points come from it (`tier_cut_points`), then every row is assigned
+    (`assign_tiers_with_cut_points`, which a chunked run calls per chunk with the whole base's cut points).
     """
     if not frame.index.is_unique:
         raise ValueError("assign_tiers needs one row per customer (index customer_id must be unique)")
+    cuts = tier_cut_points(_value_of(frame, config, horizon_days), frame.index, config)
+    return assign_tiers_with_cut_points(frame, config, horizon_days, cuts)
+
+
+def assign_tiers_with_cut_points(
+    frame: pd.DataFrame, config: TierConfig, horizon_days: int, cut_points: TierCutPoints
+) -> pd.DataFrame:
+    """`assign_tiers` for part of a base (a chunk), given the whole base's `cut_points` (`tier_cut_points`).
+
+    Same contract as `assign_tiers`; every row is judged on its own apart from the cut points, so assigning a
+    base chunk by chunk gives the rows exactly what `assign_tiers` on the whole base gives them.
+    """
     h = horizon_days
     n = len(frame)
     skipped: list[str] = []
 
     value_col = config.value_column.format(h=h)
-    value = _as_float(frame[value_col]) if value_col in frame.columns else np.full(n, np.nan)
+    value = _value_of(frame, config, h)
     if value_col not in frame.columns:
         skipped.append(f"great (no column {value_col})")
         skipped.append(f"rating (no column {value_col})")
@@ -360,7 +426,7 @@ def assign_tiers(frame: pd.DataFrame, config: TierConfig, horizon_days: int) -> 
     churn = _as_float(frame[churn_col]) if churn_col in frame.columns else np.full(n, np.nan)
     if churn_col not in frame.columns:
         skipped.append(f"great (no column {churn_col})")
-    top = _pareto_top(value, frame.index, great)
+    top = cut_points.in_top(value, np.asarray(frame.index.astype(str)))
     value_known = ~np.isnan(value)
     churn_known = ~np.isnan(churn)
     with np.errstate(invalid="ignore"):
@@ -412,7 +478,7 @@ def assign_tiers(frame: pd.DataFrame, config: TierConfig, horizon_days: int) -> 
         {
             "tier": tier,
             "tier_reason": pd.array(reason, dtype="str"),
-            "rating": _rating(value, config.rating),
+            "rating": _rating(value, config.rating, cut_points.rating_cuts),
             "flags": pd.array(_join_names(flag_masks, n, FLAG_SEPARATOR), dtype="str"),
         },
         index=frame.index.copy(),

@@ -89,6 +89,9 @@ def score_features(
     """Predictions, exact contributions and top reasons for a feature table (index customer_id).
 
     `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id.
+    `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
+    `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
+    The additivity check of the value model reuses its prediction (`pred_value_{h}d` is the booster's raw output).
     """
     if extras is not None:
         features = features.join(extras.reindex(features.index))
@@ -108,7 +111,7 @@ def score_features(
     parts = [preds]
     value_contrib = pd.DataFrame(index=features.index)
     if "value" in boosters:
-        value_contrib = explain_booster(boosters["value"], Xt, n_check)
+        value_contrib = explain_booster(boosters["value"], Xt, n_check, raw=preds[f"pred_value_{h}d"])
         parts.append(top_reasons(value_contrib, features, registry, cfg.explain.n_reasons, "value", currency))
     churn_logodds = explain_booster(boosters["churn"], Xt, n_check)
     base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))

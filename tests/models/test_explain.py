@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import models.explain as explain
 from features.registry import feature_registry
@@ -126,6 +128,63 @@ def test_failed_checks_raise(data: dict, monkeypatch: pytest.MonkeyPatch) -> Non
         explain_booster(model, X, expected_check_rows=5)
     with pytest.raises(ValueError, match="in order"):
         explain_booster(model, X[X.columns[::-1]], CHECK_ROWS)
+
+
+def test_additivity_reuses_a_given_prediction_and_each_booster_is_flattened_once(
+    data: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import models.treeshap as treeshap
+
+    X = data["X"]
+    model = lgb.Booster(model_str=data["value_model"].model_to_string())  # a booster no test explained yet
+    built: list[object] = []
+    init = treeshap.TreeShapExplainer.__init__
+
+    def counting_init(self: object, *args: object, **kwargs: object) -> None:
+        built.append(self)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(treeshap.TreeShapExplainer, "__init__", counting_init)
+    raw = model.predict(X, raw_score=True)
+    given = explain_booster(model, X, 5, raw=raw)
+    pd.testing.assert_frame_equal(given, explain_booster(model, X, 5))
+    assert len(built) == 1  # the second call (a second chunk) reuses the explainer
+    # The given prediction is what the rows must add up to: a wrong one is caught, not predicted over.
+    with pytest.raises(ExplanationCheckError, match="do not add up"):
+        explain_booster(model, X, 0, raw=raw + 1.0)
+    with pytest.raises(ValueError, match="predictions for"):
+        explain_booster(model, X, 0, raw=raw[:-1])
+
+
+_TRICKY = [0.5, 1.5, 2.5, -0.5, -1.5, -0.4, 0.4, -0.0, 0.0, 0.125, 0.135, 0.005, 0.015, 0.345]
+_TRICKY += [1e-300, -1e-300, 999.5, 1000.5, 1234567.5, 0.35, 2.675, np.nan]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.floats(-1e7, 1e7, allow_nan=False), st.floats(-2.0, 2.0), st.sampled_from(_TRICKY)),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_each_text_rendered_once_is_the_text_of_every_row_it_is_given_to(values: list[float]) -> None:
+    """Reasons format one text per rounded value: every row still gets exactly `format` of its own value
+    (ties rounded half to even, "-0" apart from "0", percentages scaled before rounding)."""
+    number = np.array(values, dtype=np.float64)
+    templates = ["{value:,.0f} EUR", "{value:+,.0f} orders", "{value:.0%} returned", "{value:.1f} hours"]
+    templates += ["{value:,.1f} days", "{value:.2%}", "{value:.2f}", "{value} x", "nothing to say"]
+    for template in templates:
+        codes, texts = explain._render_once(
+            explain._render_keys(template, number),
+            np.isnan(number),
+            lambda r, t=template: t.format(value=number[r]),
+        )
+        for row, x in enumerate(number):
+            if np.isnan(x):
+                assert codes[row] == -1
+            else:
+                assert texts[codes[row]] == template.format(value=x), (template, x)
 
 
 def test_value_reason_sentences_exact() -> None:

@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from models.tiers import (
     TIER_NAMES,
     assign_tiers,
+    assign_tiers_with_cut_points,
     pareto_curves,
     rule_coverage,
+    tier_cut_points,
 )
 from tests.settings import defaults, override
 
@@ -234,6 +236,61 @@ def test_every_customer_gets_exactly_one_tier(frame: pd.DataFrame, top_share: fl
     assert (frame.loc[great, VALUE] > 0).all() and (frame.loc[great, CHURN] < 0.5).all()
     assert great.sum() <= np.ceil(top_share * frame[VALUE].notna().sum() + 1e-9)
     assert ((frame[VALUE] <= 0) <= (out["tier"] == "problem")).all()
+
+
+def test_cut_points_hand_computed_on_tied_values() -> None:
+    # Ranked by value desc, then id asc: y (5), z (5), v (1), w (1), x (1); the top 20% of 5 is 1 customer: y.
+    values = np.array([5.0, 5.0, 1.0, 1.0, 1.0, np.nan])
+    ids = np.array(["z", "y", "x", "w", "v", "u"], dtype=object)
+    cuts = tier_cut_points(values, ids, defaults().tiers)
+    assert (cuts.pareto_value, cuts.pareto_id, cuts.n_known) == (5.0, "y", 5)
+    assert cuts.in_top(values, ids).tolist() == [False, True, False, False, False, False]
+    # Quantiles (0.25, 0.5, 0.8) of the known values 1, 1, 1, 5, 5 (linear interpolation): 1, 1, 5.
+    assert cuts.rating_cuts == (1.0, 1.0, 5.0)
+    nobody = tier_cut_points(np.array([np.nan, np.nan]), ["a", "b"], defaults().tiers)
+    assert (nobody.pareto_value, nobody.pareto_id, nobody.rating_cuts) == (None, None, None)
+
+
+_tied_or_nan = st.one_of(st.sampled_from([-3.0, 0.0, 2.5, 7.0, 7.0, 40.0]), st.just(np.nan))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(0, 30),
+    basis=st.sampled_from(["count", "value"]),
+    method=st.sampled_from(["quantile", "absolute"]),
+    top_share=st.floats(0.05, 1.0),
+)
+def test_chunk_by_chunk_with_the_base_cut_points_equals_the_whole_base(
+    data: st.DataObject, n: int, basis: str, method: str, top_share: float
+) -> None:
+    """A chunked run ranks the whole base once (cut points) and assigns chunk by chunk: same rows, same tiers."""
+    cuts_cfg = [0.25, 0.5, 0.8] if method == "quantile" else [0.0, 2.5, 8.0]
+    config = override(
+        "tiers",
+        great=dict(basis=basis, top_share=top_share),
+        rating=dict(method=method, cut_points=cuts_cfg),
+    )
+    ids = data.draw(st.permutations([f"c{i:02d}" for i in range(n)]))
+    frame = pd.DataFrame(
+        {
+            VALUE: data.draw(st.lists(_tied_or_nan, min_size=n, max_size=n)),
+            CHURN: data.draw(st.lists(_share_or_nan, min_size=n, max_size=n)),
+            **{c: data.draw(st.lists(_share_or_nan, min_size=n, max_size=n)) for c in DEFAULTS},
+        },
+        index=pd.Index(ids, name="customer_id"),
+    ).astype("float64")
+    whole = assign_tiers(frame, config, H)
+    cuts = tier_cut_points(frame[VALUE].to_numpy(), frame.index, config)
+    bounds = sorted(data.draw(st.lists(st.integers(0, n), max_size=4)))
+    parts = [
+        assign_tiers_with_cut_points(frame.iloc[lo:hi], config, H, cuts)
+        for lo, hi in zip([0, *bounds], [*bounds, n], strict=True)
+    ]
+    chunked = pd.concat(parts)
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert chunked.attrs["skipped_rules"] == whole.attrs["skipped_rules"]
 
 
 def test_pareto_curve_hand_computed() -> None:

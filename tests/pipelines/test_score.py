@@ -241,3 +241,42 @@ def test_corrupt_model_is_a_clear_error(trained, tmp_path):
     with pytest.raises(StructuralError, match="could not be loaded|cannot load model"):
         score_trained(trained, tmp_path / "s.parquet", model_uri=str(broken))
     assert not (tmp_path / "s.parquet").exists()
+
+
+def test_a_run_spot_checks_its_sample_once_and_reuses_the_value_prediction(trained, tmp_path, monkeypatch):
+    """The exactness spot check takes `explain.check_rows` rows per model for the whole run (not per chunk), and
+    the value model's additivity check reuses its prediction: every scored row is predicted in raw units twice in
+    all (the value prediction and the churn model's additivity check), not three times."""
+    import lightgbm as lgb
+
+    calls: list[tuple[int, bool, bool]] = []
+    original = lgb.Booster.predict
+
+    def spy(self, data, *args, **kwargs):
+        calls.append((len(data), bool(kwargs.get("raw_score")), bool(kwargs.get("pred_contrib"))))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(lgb.Booster, "predict", spy)
+    run = score_trained(trained, tmp_path / "scores.parquet")
+    m = run.manifest
+    scored = m["customers_scored"]
+    check = load_config(trained.config).explain.check_rows
+    assert scored > check and scored > load_config(trained.config).scoring.chunk_customers  # several chunks
+    assert m["explanations_spot_checked_rows"] == check
+    assert sum(n for n, _, contrib in calls if contrib) == 2 * check  # value and churn models
+    assert sum(n for n, raw, _ in calls if raw) == 2 * scored
+
+
+def test_contributions_are_written_without_dictionary_pages_for_the_floats(trained, tmp_path):
+    """Dictionary encoding is tried only on the id columns: on contributions (floats that rarely repeat) it cost
+    most of the write and made the file larger."""
+    import pyarrow.parquet as pq
+
+    score_trained(trained, tmp_path / "scores.parquet")
+    meta = pq.ParquetFile(tmp_path / "scores.contributions.parquet").metadata
+    names = [meta.schema.column(j).name for j in range(meta.num_columns)]
+    for g in range(meta.num_row_groups):
+        encodings = {name: meta.row_group(g).column(j).encodings for j, name in enumerate(names)}
+        assert any("DICTIONARY" in e for e in encodings["customer_id"])
+        floats = [n for n in names if n not in ("customer_id", "run_id")]
+        assert floats and not any("DICTIONARY" in e for n in floats for e in encodings[n])
