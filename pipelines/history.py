@@ -7,6 +7,10 @@ Layout of a history directory (`cvp score ... --history DIR`):
     DIR/as_of=YYYY-MM-DD/contributions.parquet  its exact value contributions (currency, `customer_id` + features)
     DIR/as_of=YYYY-MM-DD/churn_contributions.parquet  its churn contributions (probability points, same layout;
                                                 when the run wrote them: pandas engine; absent in older runs)
+    DIR/as_of=YYYY-MM-DD/bridge_contributions.parquet, bridge_churn_contributions.parquet
+                                                when the model changed since the previous run: that run's model
+                                                on this run's data (value, churn; same layout), the bridge of the
+                                                data/model split (`models.transitions`); its version in run.json
     DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, counts by tier and status
 
 One partition per as-of, written into a staging directory inside DIR and renamed into place
@@ -39,6 +43,8 @@ __all__ = [
     "HistoryRun",
     "append_run",
     "apply_stability",
+    "bridge_source",
+    "read_bridge",
     "check_same_horizon",
     "list_runs",
     "open_history",
@@ -53,6 +59,8 @@ HISTORY_MARKER = ".cvp-history"
 SCORES_FILE = "scores.parquet"
 CONTRIB_FILE = "contributions.parquet"
 CHURN_FILE = "churn_contributions.parquet"  # optional: runs of the Spark engine and older runs have none
+BRIDGE_FILE = "bridge_contributions.parquet"  # optional: only when the model changed (issue 15)
+BRIDGE_CHURN_FILE = "bridge_churn_contributions.parquet"
 RUN_FILE = "run.json"
 _PARTITION = re.compile(r"^as_of=(\d{4}-\d{2}-\d{2})$")
 
@@ -200,6 +208,33 @@ def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:
     return earlier[-1] if earlier else None
 
 
+def bridge_source(history: Path | None, as_of: str, model_version: str) -> HistoryRun | None:
+    """The history's run before `as_of` when it was scored with another model version than `model_version`
+    (issue 15: this run then explains its data with that run's model too), else None (also without a history)."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return None
+    previous = previous_run(list_runs(history), as_of)
+    if previous is None or previous.model_version == str(model_version):
+        return None
+    return previous
+
+
+def read_bridge(run: HistoryRun) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str | None]:
+    """A history run's bridge: (value, churn contributions of the previous run's model on its data, that
+    model's version); (None, None, None) when the run has none."""
+    from pipelines.outputs import read_churn_contributions
+
+    try:
+        info = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StructuralError(f"history partition {run.path}: {RUN_FILE} is not readable ({exc!r})") from exc
+    version = (info.get("bridge") or {}).get("old_model_version")
+    value = read_churn_contributions(run.path / BRIDGE_FILE, run.run_id)
+    if version is None or value is None:
+        return None, None, None
+    return value, read_churn_contributions(run.path / BRIDGE_CHURN_FILE, run.run_id), str(version)
+
+
 def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizon_days: int) -> pd.DataFrame:
     """The scores with `tier` = the reported tier under `tiers.stability` and `raw_tier` = this run's own tier.
 
@@ -292,6 +327,14 @@ def append_run(
         churn = churn_contributions_path(contributions_path)
         if churn.is_file():
             shutil.copyfile(churn, stage / CHURN_FILE)
+        from pipelines.outputs import bridge_contributions_path
+
+        # issue 15: the old model on this run's data, when the model changed since the previous run
+        bridge = manifest.get("bridge") or None
+        for kind, name in (("value", BRIDGE_FILE), ("churn", BRIDGE_CHURN_FILE)):
+            source = bridge_contributions_path(contributions_path, kind)
+            if bridge and not bridge.get("note") and source.is_file():
+                shutil.copyfile(source, stage / name)
         info = {
             "as_of": as_of,
             "run_id": manifest["run_id"],
@@ -308,6 +351,12 @@ def append_run(
             "statuses": {str(k): int(v) for k, v in manifest["statuses"].items()},
             "stability_rule": str(
                 manifest.get("run_policy", {}).get("tiers", {}).get("stability", {}).get("rule", "none")
+            ),
+            # the previous run's model version this run was explained with too, or why it was not
+            "bridge": (
+                None
+                if not bridge
+                else {k: bridge[k] for k in ("previous_as_of", "old_model_version", "note") if k in bridge}
             ),
         }
         io.write_json(info, stage / RUN_FILE)
@@ -367,19 +416,26 @@ def transitions_between(
     cfg: Any,
     registry: Any,
     new_churn: pd.DataFrame | None = None,
+    bridge: pd.DataFrame | None = None,
+    bridge_churn: pd.DataFrame | None = None,
+    bridge_version: str | None = None,
 ) -> pd.DataFrame:
     """`models.transitions.tier_transitions` from a history run to a run's scores (the reported tiers).
 
     The feature values the scores carry (the columns the tier and flag rules read) make the deltas say
     "rose from 3 to 14"; other features are named with their amount only. With the churn contributions of both
     runs (`new_churn` and the history run's), the churn change is explained too (points of probability).
-    Refuses runs of different horizons.
+    When the model changed, `bridge` and `bridge_churn` (the new run's bridge files: the model of version
+    `bridge_version` on the new data) split each change into data and model parts, if `bridge_version` is the
+    history run's model; otherwise the split is left empty. Refuses runs of different horizons.
     """
     from models.transitions import tier_transitions
 
     check_same_horizon([old], new_horizon, "the transitions")
     old_scores, old_contrib = read_run(old)
     h = new_horizon
+    if bridge_version is None or str(bridge_version) != old.model_version:
+        bridge = bridge_churn = None  # a bridge from another model than the old run's splits nothing
     index = "customer_id"
     a = old_scores.set_index(index)
     b = new_scores.assign(customer_id=new_scores[index].astype("str")).set_index(index)
@@ -397,6 +453,8 @@ def transitions_between(
         new_churn_contrib=new_churn,
         old_features=a,
         new_features=b,
+        bridge_value_contrib=bridge,
+        bridge_churn_contrib=bridge_churn,
     )
     # what the actions of the report compare too: the flags and the owner of the older run
     for col in ("flags", "account_manager_id"):
@@ -412,10 +470,13 @@ def report_history(
     manifest: dict,
     cfg: Any,
     churn: pd.DataFrame | None = None,
+    bridge: pd.DataFrame | None = None,
+    bridge_churn: pd.DataFrame | None = None,
 ) -> Any:
     """What `cvp report --history DIR` adds: the transitions from the run before this one, and tier counts over
     the runs up to this one (this run counted from its scores when it is not in the history yet). `churn`: this
-    run's churn contributions, for the churn deltas."""
+    run's churn contributions, for the churn deltas; `bridge`, `bridge_churn`: its bridge files, for the
+    data/model split when the model changed (the old version named by the manifest's `bridge`)."""
     from features import feature_registry
     from pipelines.reports.actions import HistoryReport
 
@@ -428,7 +489,11 @@ def report_history(
     transitions = None
     if previous is not None:
         registry = feature_registry(cfg.features)
-        transitions = transitions_between(previous, scores, contrib, horizon, cfg, registry, churn)
+        bridge_info = manifest.get("bridge") or {}
+        version = None if bridge_info.get("note") else bridge_info.get("old_model_version")
+        transitions = transitions_between(
+            previous, scores, contrib, horizon, cfg, registry, churn, bridge, bridge_churn, version
+        )
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})

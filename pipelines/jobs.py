@@ -188,7 +188,16 @@ def run_report(
     if history is not None:  # score history (issue 15): this month's actions, transitions, tiers over runs
         from pipelines.history import report_history
 
-        moves = report_history(history, scores, contrib, manifest, cfg, run.churn_contributions)
+        moves = report_history(
+            history,
+            scores,
+            contrib,
+            manifest,
+            cfg,
+            run.churn_contributions,
+            run.bridge_contributions,
+            run.bridge_churn_contributions,
+        )
     paths = build_reports(
         scores,
         contrib,

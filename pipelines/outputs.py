@@ -142,6 +142,13 @@ def output_paths(out: Path) -> dict[str, Path]:
         "scores": out,
         "contributions": out.with_name(f"{stem}.contributions.parquet"),
         "churn_contributions": churn_contributions_path(out.with_name(f"{stem}.contributions.parquet")),
+        # issue 15: the previous run's model on this run's data, when the model changed (the data/model split)
+        "bridge_contributions": bridge_contributions_path(
+            out.with_name(f"{stem}.contributions.parquet"), "value"
+        ),
+        "bridge_churn_contributions": bridge_contributions_path(
+            out.with_name(f"{stem}.contributions.parquet"), "churn"
+        ),
         "manifest": out.with_name(f"{stem}.manifest.json"),
     }
 
@@ -172,7 +179,14 @@ def _pause_at(point: str) -> None:
         time.sleep(3600)
 
 
-PUBLISH_ORDER = ("contributions", "churn_contributions", "scores", "manifest")
+PUBLISH_ORDER = (
+    "contributions",
+    "churn_contributions",
+    "bridge_contributions",
+    "bridge_churn_contributions",
+    "scores",
+    "manifest",
+)
 
 
 def journal_path(targets: Mapping[str, Path]) -> Path:
@@ -248,6 +262,9 @@ class OutputSet:
     manifest: dict[str, Any]
     run_id: str
     churn_contributions: pd.DataFrame | None = None  # index customer_id; None when the run wrote none
+    #: issue 15: the previous run's model on this run's data (value, churn), when the model changed; else None
+    bridge_contributions: pd.DataFrame | None = None
+    bridge_churn_contributions: pd.DataFrame | None = None
 
 
 def _run_ids(values: Iterable[Any]) -> set[str]:
@@ -302,7 +319,9 @@ def read_output_set(scores_path: Path) -> OutputSet:
     contrib = contrib.drop(columns=["run_id"])
     contrib["customer_id"] = contrib["customer_id"].astype("str")
     churn = read_churn_contributions(paths["churn_contributions"], run_id)  # issue 15
-    return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn)
+    bridge = read_churn_contributions(paths["bridge_contributions"], run_id)
+    bridge_churn = read_churn_contributions(paths["bridge_churn_contributions"], run_id)
+    return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn, bridge, bridge_churn)
 
 
 def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int = 100_000) -> None:
@@ -332,6 +351,16 @@ def churn_contributions_path(contributions_path: Path) -> Path:
     suffix = ".contributions.parquet"
     stem = path.name[: -len(suffix)] if path.name.endswith(suffix) else path.stem
     return path.with_name(f"{stem}.churn_contributions.parquet")
+
+
+def bridge_contributions_path(contributions_path: Path, kind: str) -> Path:
+    """`<stem>.bridge_contributions.parquet` (value) or `<stem>.bridge_churn_contributions.parquet` (churn) beside
+    `<stem>.contributions.parquet`: the previous run's model explaining this run's data (issue 15)."""
+    path = Path(contributions_path)
+    suffix = ".contributions.parquet"
+    stem = path.name[: -len(suffix)] if path.name.endswith(suffix) else path.stem
+    middle = {"value": "bridge_contributions", "churn": "bridge_churn_contributions"}[kind]
+    return path.with_name(f"{stem}.{middle}.parquet")
 
 
 class ContributionsWriter:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,77 @@ from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import iterate_chunks
 from pipelines.engines.drift import DriftAccumulator
-from pipelines.engines.scoring import EngineRun, merge_counts, model_extras, score_features
-from pipelines.outputs import ContributionsWriter, churn_contributions_path
+from pipelines.engines.scoring import (
+    ContractMismatch,
+    EngineRun,
+    merge_counts,
+    model_extras,
+    score_features,
+)
+from pipelines.outputs import ContributionsWriter, bridge_contributions_path, churn_contributions_path
+
+
+@dataclass(frozen=True)
+class BridgeModel:
+    """The model of the history's previous run, when it is not this run's (issue 15): each chunk is explained
+    with it too, and its value and churn contributions on this run's data are the run's bridge (the data/model
+    split of `models.transitions`)."""
+
+    bundle: CustomerValueModel
+    version: str
+
+
+class _Bridge:
+    """The bridge files of a run being written, chunk by chunk; `drop` removes them and keeps the reason."""
+
+    def __init__(
+        self,
+        model: BridgeModel,
+        tables: Mapping[str, pd.DataFrame],
+        as_of: pd.Timestamp,
+        contrib_path: Path,
+        run_id: str | None,
+    ) -> None:
+        self.model = model
+        self.extras, _ = model_extras(tables, as_of, model.bundle)
+        self.value = ContributionsWriter(bridge_contributions_path(contrib_path, "value"), run_id)
+        self.churn = ContributionsWriter(bridge_contributions_path(contrib_path, "churn"), run_id)
+        self.note: str | None = None
+        self.seconds = 0.0
+
+    def add(self, feats: pd.DataFrame, cfg: AppConfig) -> None:
+        t0 = time.perf_counter()
+        try:
+            res = score_features(feats, self.model.bundle, cfg, check_rows=0, extras=self.extras)
+        except ContractMismatch as exc:
+            self.drop(
+                f"the previous run's model v{self.model.version} does not accept the features built for this "
+                f"run ({str(exc).splitlines()[-1].strip(' -')})"
+            )
+            return
+        self.value.add(res.value_contrib)
+        self.churn.add(res.churn_contrib)
+        self.seconds += time.perf_counter() - t0
+
+    def drop(self, note: str) -> None:
+        self.note = note
+        self.close()
+        for writer in (self.value, self.churn):
+            writer.path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.value.close()
+        self.churn.close()
+
+    def info(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"old_model_version": self.model.version}
+        if self.note is not None:
+            return out | {"note": self.note}
+        return out | {
+            "files": {"value": self.value.path.name, "churn": self.churn.path.name},
+            "unit": {"value": "currency", "churn": "probability"},
+            "rows": {"value": self.value.rows, "churn": self.churn.rows},
+        }
 
 
 def score_pandas(
@@ -36,11 +106,14 @@ def score_pandas(
     contrib_path: Path | None = None,
     run_id: str | None = None,
     progress: Any = None,
+    bridge: BridgeModel | None = None,
 ) -> EngineRun:
     """Score every `scored` customer of `status` (`features.population.customer_status`) chunk by chunk.
 
     Adds the drift counts of the scored rows to `drift`. Writes value contributions to `contrib_path` chunk by
     chunk (with a `run_id` column after customer_id when `run_id` is given); `progress(k, n, rows)` after each.
+    With `bridge` (the previous run's model, when it differs), each chunk is explained with that model too and
+    its contributions written beside (`pipelines.outputs.bridge_contributions_path`); without it nothing more runs.
     """
     compact_parts: list[pd.DataFrame] = []
     writer: pq.ParquetWriter | None = None
@@ -54,6 +127,9 @@ def score_pandas(
     churn = (
         None if contrib_path is None else ContributionsWriter(churn_contributions_path(contrib_path), run_id)
     )
+    bridged = None
+    if bridge is not None and contrib_path is not None:
+        bridged = _Bridge(bridge, tables, as_of, contrib_path, run_id)
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in iterate_chunks(tables, as_of, cfg, chunk_customers):
@@ -90,6 +166,8 @@ def score_pandas(
                 writer.write_table(table)
             if churn is not None:
                 churn.add(res.churn_contrib)
+            if bridged is not None and bridged.note is None:
+                bridged.add(feats, cfg)
             if progress is not None:
                 progress(k + 1, n_chunks, len(feats))
             t0 = time.perf_counter()
@@ -98,6 +176,8 @@ def score_pandas(
             writer.close()
         if churn is not None:
             churn.close()
+        if bridged is not None:
+            bridged.close()
     info = {
         "notes": notes,
         "unseen_categories": {c: dict(sorted(v.items())) for c, v in sorted(unseen.items())},
@@ -105,4 +185,7 @@ def score_pandas(
     }
     if churn is not None and churn.rows:  # declared in the manifest (issue 15)
         info["churn_contributions"] = {"file": churn.path.name, "unit": "probability", "rows": churn.rows}
+    if bridged is not None:  # issue 15: the data/model split's bridge, declared in the manifest
+        info["bridge"] = bridged.info()
+        timings["bridge_s"] = bridged.seconds
     return EngineRun(compact_parts, timings, checked, info)

@@ -115,12 +115,15 @@ def score_tables(
     spark_master: str | None = None,
     run_id: str | None = None,
     progress: Any = None,
+    bridge: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score every customer known in the tables with one engine: (scores, info) whatever the engine.
 
     scores: one row per known customer, sorted by customer_id (`finish_scores`); info: drift (time-trending
     features left out, `pipelines.engines.drift`), timings, rows spot-checked, and what the backend adds.
-    Writes only the contributions file (`contrib_path`); `run_score` writes the rest of the output set.
+    Writes only the contributions files (`contrib_path`; with `bridge`, a
+    `pipelines.engines.pandas_engine.BridgeModel`, the previous run's model's too: pandas engine only);
+    `run_score` writes the rest of the output set.
     """
     t0 = time.perf_counter()
     status = customer_status(tables, as_of, cfg.labels)
@@ -129,8 +132,10 @@ def score_tables(
         raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
     reference, left_out = leave_out_trending(bundle.drift_reference_, feature_registry(cfg.features))
     drift = DriftAccumulator(reference, left_out)
+    # issue 15: the old model too, only when the model changed (nothing more runs otherwise)
+    more = {} if bridge is None else {"bridge": bridge}
     run = backend(engine, spark_master)(
-        tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress
+        tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
     t0 = time.perf_counter()
     scores = finish_scores(run.compact, tables, as_of, model_version, bundle, cfg, status)
@@ -142,6 +147,61 @@ def score_tables(
         **run.info,
     }
     return scores, info
+
+
+def bridge_model(
+    history: Path | None, as_of: pd.Timestamp, version: str, uri: str, bundle: CustomerValueModel,
+    cfg: AppConfig, engine: str,
+) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
+    """The model of the history's previous run when it is not this run's (issue 15): (BridgeModel or None, what
+    the manifest says about it, None when there is nothing to bridge).
+
+    The old version is loaded from the registry (`models:/<registered model>/<version>`). When it cannot be
+    loaded, predicts over another horizon or was built with other feature settings, the bridge is None and the
+    returned note says why: the data/model split stays empty, never guessed.
+    """
+    from pipelines.history import bridge_source
+    from pipelines.tracking import load_bundle
+
+    previous = bridge_source(history, as_of.date().isoformat(), version)
+    if previous is None:
+        return None, None
+    old_version = previous.model_version
+    if old_version.startswith("models:/"):
+        old_uri = old_version
+    else:
+        name = cfg.mlflow.registered_model
+        if uri.startswith("models:/"):
+            name = uri.removeprefix("models:/").split("@", 1)[0].split("/", 1)[0]
+        old_uri = f"models:/{name}/{old_version}"
+    info: dict[str, Any] = {
+        "previous_as_of": previous.as_of,
+        "old_model_version": old_version,
+        "old_model_uri": old_uri,
+    }
+    why = (
+        f"the model changed since the history's run as of {previous.as_of} (v{old_version} -> v{version}) "
+        "but the change cannot be split into data and model"
+    )
+    if engine != "pandas":
+        return None, info | {"note": f"{why}: only the pandas engine explains a run with the old model too"}
+    try:
+        old = load_bundle(old_uri)
+    except StructuralError as exc:
+        return None, info | {"note": f"{why}: {exc}"}
+    if old.bundle.horizon_days != bundle.horizon_days:
+        return None, info | {
+            "note": f"{why}: v{old_version} predicts over {old.bundle.horizon_days} days, this model over "
+            f"{bundle.horizon_days}"
+        }
+    old_settings, new_settings = old.bundle.contract_settings(), bundle.contract_settings()
+    if old_settings is None or new_settings is None or old_settings["features"] != new_settings["features"]:
+        return None, info | {
+            "note": f"{why}: v{old_version}'s feature settings differ from the features built for this run"
+        }
+    from pipelines.engines.pandas_engine import BridgeModel
+
+    return BridgeModel(old.bundle, old_version), info
 
 
 @dataclass
@@ -238,6 +298,9 @@ def run_score(
             "labels": cfg.labels.model_dump(mode="json"),
         }
     )
+    # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
+    bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, engine)
+    # ---
     staging = staging_dir(out, run_id)
     staged = {k: staging / p.name for k, p in paths.items()}
     try:
@@ -255,7 +318,10 @@ def run_score(
                 spark_master if engine == "spark" else None,
                 run_id,
                 tick,
+                bridge,
             )
+        if bridge_info is not None:
+            info["bridge"] = bridge_info | info.get("bridge", {})
         seconds = time.perf_counter() - t0
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
@@ -350,6 +416,8 @@ def run_score(
                 for col, counts in unseen.items()
             )
         )
+    if (manifest.get("bridge") or {}).get("note"):
+        console.print(f"[bold yellow]note:[/] {escape(manifest['bridge']['note'])}")
     if skipped:
         console.print(
             "[yellow]note:[/] rules not applied because their input columns are absent: "

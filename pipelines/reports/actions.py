@@ -155,11 +155,23 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
         ),
     ]
     out["groups"] = [{"key": k, "title": ti, "advice": a, "rows": r} for k, ti, a, r in groups]
-    # the model version changed between the runs: say so (the data/model split needs the old model on the new
-    # data, which the report does not have; `models.transitions` documents the decomposition)
+    # the model version changed between the runs: say so, and with the run's bridge (the old model on the new
+    # data, `models.transitions`) how much of this page's customers' value change is new data, how much the model
     out["model_changed"] = (
         bool(t["model_changed"].fillna(False).astype(bool).any()) if "model_changed" in t else False
     )
+    out["model_split"] = None
+    if out["model_changed"] and "value_change_data" in t:
+        split = t[t["model_changed"].fillna(False).astype(bool).to_numpy(dtype=bool)]
+        split = split[split["value_change_data"].notna() & split["value_change_model"].notna()]
+        if len(split):
+            out["model_split"] = {
+                key: ("+" if total > 0 else "") + money(float(total), cur)
+                for key, total in (
+                    ("data", split["value_change_data"].sum()),
+                    ("model", split["value_change_model"].sum()),
+                )
+            }
     out["total"] = sum(len(g["rows"]) for g in out["groups"])
     return out
 

@@ -191,7 +191,10 @@ def test_a_kill_at_every_point_of_publishing_leaves_one_whole_set(trained, tmp_p
     done = _cli(trained, out, {})
     assert done.wait(timeout=300) == 0, done.stderr.read().decode()
     old = read_output_set(out).run_id
-    points = ["before_publish", "after_journal"] + [f"after_{k}" for k in PUBLISH_ORDER]
+    # the bridge files (issue 15) exist only when the model changed since the history's previous run
+    points = ["before_publish", "after_journal"] + [
+        f"after_{k}" for k in PUBLISH_ORDER if not k.startswith("bridge_")
+    ]
     seen: dict[str, str] = {}
     for i, point in enumerate(points):  # each run differs from the last (as-of), so its run id does too
         proc = _cli(trained, out, {"CVP_TEST_PAUSE_AT": point}, as_of=f"2025-01-{2 + i:02d}")
