@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from features.population import SCORED
 from models.bundle import CustomerValueModel
@@ -116,13 +114,13 @@ def score_pandas(
     its contributions written beside (`pipelines.outputs.bridge_contributions_path`); without it nothing more runs.
     """
     compact_parts: list[pd.DataFrame] = []
-    writer: pq.ParquetWriter | None = None
     timings = {"features_s": 0.0, "score_explain_s": 0.0}
     checked = 0
     unseen: dict[str, dict[str, int]] = {}
     ignored: set[str] = set()
     extras, notes = model_extras(tables, as_of, bundle)
     is_scored = status.set_index("customer_id")["status"] == SCORED
+    value = None if contrib_path is None else ContributionsWriter(contrib_path, run_id)
     # issue 15: churn contributions (probability points) beside the value contributions, same rows
     churn = (
         None if contrib_path is None else ContributionsWriter(churn_contributions_path(contrib_path), run_id)
@@ -153,17 +151,8 @@ def score_pandas(
             drift.add(res.features, "features")
             drift.add(res.scores, "predictions")
             compact_parts.append(res.scores)
-            if contrib_path is not None and len(res.value_contrib.columns):
-                frame = res.value_contrib.rename_axis("customer_id").reset_index()
-                if run_id is not None:
-                    frame.insert(1, "run_id", run_id)
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                if writer is None:
-                    # Dictionary pages only for the ids: tried on every float column they cost most of the write
-                    # (a contribution rarely repeats) and the file comes out larger, not smaller.
-                    ids = [c for c in ("customer_id", "run_id") if c in table.column_names]
-                    writer = pq.ParquetWriter(contrib_path, table.schema, use_dictionary=ids)
-                writer.write_table(table)
+            if value is not None:
+                value.add(res.value_contrib)
             if churn is not None:
                 churn.add(res.churn_contrib)
             if bridged is not None and bridged.note is None:
@@ -172,8 +161,8 @@ def score_pandas(
                 progress(k + 1, n_chunks, len(feats))
             t0 = time.perf_counter()
     finally:
-        if writer is not None:
-            writer.close()
+        if value is not None:
+            value.close()
         if churn is not None:
             churn.close()
         if bridged is not None:
