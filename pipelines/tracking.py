@@ -6,8 +6,11 @@ and the registry, artefacts under `<mlruns>/artifacts`. Nothing here runs at imp
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,8 @@ from features.validation import StructuralError
 from pipelines.config import AppConfig
 
 CHAMPION = "champion"
+#: What MLflow's registry prints to stderr on every registration (with `print`, not a logger): our own line says it.
+_REGISTRY_CHATTER = ("Successfully registered model ", "Registered model ", "Created version ")
 CHALLENGER = "challenger"
 #: Runtime requirements of the logged model, given explicitly: MLflow's inference costs seconds per model.
 PIP_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "lightgbm", "cloudpickle", "customer-value-predictor"]
@@ -149,6 +154,13 @@ def current_champion(name: str) -> str | None:
         return None
 
 
+def _pass_on_unexpected(stderr_text: str) -> None:
+    """Write back to stderr what MLflow printed there during registration, except its routine registry lines."""
+    for line in stderr_text.splitlines(keepends=True):
+        if not line.startswith(_REGISTRY_CHATTER):
+            sys.stderr.write(line)
+
+
 def log_training_run(
     experiment_id: str,
     name: str,
@@ -181,7 +193,8 @@ def log_training_run(
         mlflow.log_metrics(metrics)
         for path in backtest_files:
             mlflow.log_artifact(str(path), artifact_path="backtest")
-        with warnings.catch_warnings():
+        chatter = io.StringIO()
+        with warnings.catch_warnings(), contextlib.redirect_stderr(chatter):
             warnings.simplefilter("ignore")
             info = mlflow.pyfunc.log_model(
                 name="model",
@@ -191,6 +204,7 @@ def log_training_run(
                 pip_requirements=PIP_REQUIREMENTS,
                 registered_model_name=name,
             )
+        _pass_on_unexpected(chatter.getvalue())
         version = str(info.registered_model_version)
         client = mlflow.MlflowClient()
         client.set_registered_model_alias(name, alias, version)
