@@ -26,7 +26,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -324,16 +324,29 @@ def read_output_set(scores_path: Path) -> OutputSet:
     return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn, bridge, bridge_churn)
 
 
-def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int = 100_000) -> None:
-    """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak)."""
+def write_scores_parquet(
+    scores: pd.DataFrame,
+    path: Path,
+    rows_per_group: int = 100_000,
+    more: Callable[[pd.DataFrame, int, int], pd.DataFrame] | None = None,
+) -> None:
+    """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak).
+
+    `more(slice, start, stop)`, when given, returns each slice of rows [start, stop) with the columns that are not
+    in `scores` added (the reason sentences spilled to disk: `pipelines.engines.spill`)."""
+
+    def part(start: int, stop: int) -> pd.DataFrame:
+        piece = scores.iloc[start:stop]
+        return piece if more is None else more(piece, start, stop)
+
     writer: pq.ParquetWriter | None = None
     # One schema for every slice, taken from a sample of the whole frame, so a slice whose column happens to
     # be all missing cannot change a type.
-    schema = pa.Schema.from_pandas(scores.head(1000), preserve_index=False)
+    schema = pa.Schema.from_pandas(part(0, min(len(scores), 1000)), preserve_index=False)
     try:
         for start in range(0, max(len(scores), 1), rows_per_group):
-            part = scores.iloc[start : start + rows_per_group]
-            table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+            stop = min(start + rows_per_group, len(scores))
+            table = pa.Table.from_pandas(part(start, stop), schema=schema, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(path, schema)
             writer.write_table(table)
