@@ -72,6 +72,8 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.engines.scoring", "top_reasons", "explain: reason sentences"),
     ("pipelines.engines.drift:DriftAccumulator", "add", "drift counts"),
     ("pyarrow.parquet:ParquetWriter", "write_table", "write contributions"),
+    ("pipelines.engines.spill:ReasonSpill", "add", "spill reasons"),
+    ("pipelines.engines.spill:ReasonSpill", "columns_for", "write scores"),
     ("pipelines.engines.run", "finish_scores", "finish: order, statuses"),
     ("pipelines.engines.scoring", "assign_tiers", "finish: tiers"),
     ("pipelines.outputs:ScoresSchema", "check_written", "write scores"),
