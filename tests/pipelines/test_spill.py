@@ -19,7 +19,10 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
     scored = rng.random(n) < 0.7
     frame = pd.DataFrame({"customer_id": ids, "pred_value_365d": rng.normal(size=n)})
     for col in ("value_reason_1", "value_reason_feature_1", "churn_reason_1"):
-        text = np.array([f"{col} of {i}: {v:,.2f} EUR" for i, v in zip(ids, rng.normal(size=n))], dtype=object)
+        text = np.array(
+            [f"{col} of {i}: {v:,.2f} EUR" for i, v in zip(ids, rng.normal(size=n), strict=True)],
+            dtype=object,
+        )
         frame[col] = np.where(scored, text, np.nan)
     frame["tier"] = np.where(scored, "great", None)
     return frame.sort_values("customer_id", ignore_index=True)
