@@ -328,25 +328,49 @@ def write_scores_parquet(
     scores: pd.DataFrame,
     path: Path,
     rows_per_group: int = 100_000,
-    more: Callable[[pd.DataFrame, int, int], pd.DataFrame] | None = None,
+    extra: Callable[[int, int], pa.Table] | None = None,
+    extra_at: int = 0,
 ) -> None:
     """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak).
 
-    `more(slice, start, stop)`, when given, returns each slice of rows [start, stop) with the columns that are not
-    in `scores` added (the reason sentences spilled to disk: `pipelines.engines.spill`)."""
-
-    def part(start: int, stop: int) -> pd.DataFrame:
-        piece = scores.iloc[start:stop]
-        return piece if more is None else more(piece, start, stop)
-
+    `extra(start, stop)`, when given, returns Arrow columns that are not in `scores` for its rows [start, stop)
+    (the reason sentences spilled to disk: `pipelines.engines.spill`); they are written at position `extra_at`,
+    with the types and pandas metadata the whole frame would have had, without becoming Python objects."""
     writer: pq.ParquetWriter | None = None
     # One schema for every slice, taken from a sample of the whole frame, so a slice whose column happens to
     # be all missing cannot change a type.
-    schema = pa.Schema.from_pandas(part(0, min(len(scores), 1000)), preserve_index=False)
+    sample = scores.iloc[: min(len(scores), 1000)]
+    if extra is not None:
+        more = extra(0, len(sample)).to_pandas()
+        sample = sample.copy(deep=False)
+        for k, col in enumerate(more.columns):
+            sample.insert(extra_at + k, col, more[col].to_numpy())
+    schema = pa.Schema.from_pandas(sample, preserve_index=False)
+    if extra is not None:  # a spilled column missing in the whole sample is still text
+        schema = pa.schema(
+            [
+                f.with_type(pa.string()) if f.name in more.columns and pa.types.is_null(f.type) else f
+                for f in schema
+            ],
+            metadata=schema.metadata,
+        )
+        own = pa.schema([f for f in schema if f.name not in more.columns])
     try:
         for start in range(0, max(len(scores), 1), rows_per_group):
             stop = min(start + rows_per_group, len(scores))
-            table = pa.Table.from_pandas(part(start, stop), schema=schema, preserve_index=False)
+            part = scores.iloc[start:stop]
+            if extra is None:
+                table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+            else:
+                light, added = (
+                    pa.Table.from_pandas(part, schema=own, preserve_index=False),
+                    extra(start, stop),
+                )
+                columns = [
+                    added.column(f.name).cast(f.type) if f.name in more.columns else light.column(f.name)
+                    for f in schema
+                ]
+                table = pa.Table.from_arrays(columns, schema=schema)
             if writer is None:
                 writer = pq.ParquetWriter(path, schema)
             writer.write_table(table)

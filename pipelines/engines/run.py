@@ -459,11 +459,7 @@ def run_score(
             t_write = time.perf_counter()
             spill.locate(scores["customer_id"])
             reasons_at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
-
-            def with_reasons(part: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
-                return insert_columns(part, spill.columns_for(start, stop), reasons_at)
-
-            write_scores_parquet(scores, staged["scores"], more=with_reasons)
+            write_scores_parquet(scores, staged["scores"], extra=spill.columns_for, extra_at=reasons_at)
             manifest["timings"]["write_scores_s"] = round(time.perf_counter() - t_write, 3)
         if not staged[
             "contributions"

@@ -89,8 +89,8 @@ class ReasonSpill:
             sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
             chunk.group_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
-    def columns_for(self, start: int, stop: int) -> pd.DataFrame:
-        """The reason columns of the scores' rows [start, stop) (after `locate`), missing where none were spilled."""
+    def columns_for(self, start: int, stop: int) -> pa.Table:
+        """The reason columns of the scores' rows [start, stop) (after `locate`), null where none were spilled."""
         n = stop - start
         pieces: list[pa.Table] = []
         places: list[np.ndarray] = []
@@ -114,8 +114,4 @@ class ReasonSpill:
             index[np.concatenate(places)] = np.arange(table.num_rows)
         else:
             table = pa.table({c: pa.array([], type=pa.string()) for c in self.columns})
-        taken = table.take(pa.array(index, mask=index < 0))
-        out = {c: taken.column(c).to_numpy(zero_copy_only=False) for c in self.columns}
-        frame = pd.DataFrame(out)
-        # missing reasons are NaN, as when the whole frame was concatenated in memory
-        return frame.where(frame.notna(), np.nan)
+        return table.take(pa.array(index, mask=index < 0))

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipelines.engines.run import insert_columns
 from pipelines.engines.spill import ReasonSpill, reason_columns
 from pipelines.outputs import write_scores_parquet
 from tests.pipelines.score_helpers import score_trained
@@ -42,11 +41,10 @@ def test_reasons_spilled_in_hashed_chunks_write_the_same_file_as_the_whole_frame
     spill.locate(light["customer_id"])
     at = light.columns.get_loc("pred_value_365d") + 1
 
-    def more(part: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
-        return insert_columns(part, spill.columns_for(start, stop), at)
-
     # row groups that cut across the spill's own row groups and chunks
-    write_scores_parquet(light, tmp_path / "spilled.parquet", rows_per_group=333, more=more)
+    write_scores_parquet(
+        light, tmp_path / "spilled.parquet", rows_per_group=333, extra=spill.columns_for, extra_at=at
+    )
     write_scores_parquet(whole, tmp_path / "whole.parquet", rows_per_group=333)
     a, b = pq.read_table(tmp_path / "spilled.parquet"), pq.read_table(tmp_path / "whole.parquet")
     assert a.schema.equals(b.schema, check_metadata=True)
