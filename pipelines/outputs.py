@@ -324,6 +324,14 @@ def read_output_set(scores_path: Path) -> OutputSet:
     return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn, bridge, bridge_churn)
 
 
+def insert_columns(frame: pd.DataFrame, columns: pd.DataFrame, at: int) -> pd.DataFrame:
+    """`frame` with the columns of `columns` (same length, rows in the same order) inserted at position `at`."""
+    out = frame.copy(deep=False)
+    for k, col in enumerate(columns.columns):
+        out.insert(at + k, col, columns[col].to_numpy())
+    return out
+
+
 def write_scores_parquet(
     scores: pd.DataFrame,
     path: Path,
@@ -342,9 +350,7 @@ def write_scores_parquet(
     sample = scores.iloc[: min(len(scores), 1000)]
     if extra is not None:
         more = extra(0, len(sample)).to_pandas()
-        sample = sample.copy(deep=False)
-        for k, col in enumerate(more.columns):
-            sample.insert(extra_at + k, col, more[col].to_numpy())
+        sample = insert_columns(sample, more, extra_at)
     schema = pa.Schema.from_pandas(sample, preserve_index=False)
     if extra is not None:  # a spilled column missing in the whole sample is still text
         schema = pa.schema(

@@ -260,16 +260,10 @@ class ScoreRun:
             return self._scores
         import pyarrow.parquet as pq
 
+        from pipelines.outputs import insert_columns
+
         reasons = pq.read_table(self._reasons_from, columns=list(self._reasons)).to_pandas()
         return insert_columns(self._scores, reasons, self._reasons_at)
-
-
-def insert_columns(frame: pd.DataFrame, columns: pd.DataFrame, at: int) -> pd.DataFrame:
-    """`frame` with the columns of `columns` (same length, rows in the same order) inserted at position `at`."""
-    out = frame.copy(deep=False)
-    for k, col in enumerate(columns.columns):
-        out.insert(at + k, col, columns[col].to_numpy())
-    return out
 
 
 def run_score(
