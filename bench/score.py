@@ -72,6 +72,8 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.engines.scoring", "top_reasons", "explain: reason sentences"),
     ("pipelines.engines.drift:DriftAccumulator", "add", "drift counts"),
     ("pyarrow.parquet:ParquetWriter", "write_table", "write contributions"),
+    ("pipelines.engines.spill:ReasonSpill", "add", "spill reasons"),
+    ("pipelines.engines.spill:ReasonSpill", "columns_for", "write scores"),
     ("pipelines.engines.run", "finish_scores", "finish: order, statuses"),
     ("pipelines.engines.scoring", "assign_tiers", "finish: tiers"),
     ("pipelines.outputs:ScoresSchema", "check_written", "write scores"),
@@ -265,8 +267,18 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
         marks["after_tiers_mb"] = _status_mb("VmHWM")
         return out
 
+    import pipelines.outputs as outputs_module
+
+    write = outputs_module.write_scores_parquet
+
+    def marked_write(*args, **kwargs):
+        # Peak before the scores file is written (tiers, stability, new customers done); the write is the rest.
+        marks["before_write_mb"] = _status_mb("VmHWM")
+        return write(*args, **kwargs)
+
     run_module.load_and_report = timed_load
     run_module.finish_scores = marked_finish
+    outputs_module.write_scores_parquet = marked_write
     timer = StageTimer()
     if profile:
         for target, attr, stage in PROFILE_STAGES:
@@ -357,7 +369,8 @@ def report(results: list[tuple[str, int, dict[str, float]]]) -> None:
     head = f"{'engine':7} {'customers':>10} {'seconds':>8} {'load s':>7} {'after load MB':>14} {'peak MB':>8}"
     print(
         head
-        + f" {'rss@load':>8} {'pre-tiers':>9} {'post-tiers':>10} {'beyond MB':>10} {'tree peak':>9}  stages (s)"
+        + f" {'rss@load':>8} {'pre-tiers':>9} {'post-tiers':>10} {'pre-write':>9} {'beyond MB':>10} {'tree peak':>9}"
+        + "  stages (s)"
     )
     beyond: dict[int, float] = {}
     for engine, n, r in results:
@@ -369,6 +382,7 @@ def report(results: list[tuple[str, int, dict[str, float]]]) -> None:
             f"{engine:7} {int(r['customers']):>10,} {r['seconds']:8.1f} {r['load_s']:7.1f} "
             f"{r['after_load_mb']:14.0f} {r['peak_mb']:8.0f} {r['after_load_rss_mb']:8.0f} "
             f"{r.get('before_tiers_mb', float('nan')):9.0f} {r.get('after_tiers_mb', float('nan')):10.0f} "
+            f"{r.get('before_write_mb', float('nan')):9.0f} "
             f"{extra:10.0f} {r['tree_peak_mb']:9.0f}  {stages}"
         )
     pandas = {n: r for e, n, r in results if e == "pandas"}

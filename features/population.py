@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from features._engine import DAY_NS, NAT, CustomerIndex, per_customer_min, to_ns
 from features.config import LabelConfig
 
 SCORED = "scored"
@@ -86,52 +87,82 @@ def known_customers(tables: Mapping[str, pd.DataFrame]) -> pd.Index:
     return pd.Index(np.sort(np.asarray(ids, dtype=object)), name="customer_id").astype("str")
 
 
+def _days_text(values: np.ndarray) -> np.ndarray:
+    """int64 nanoseconds -> "YYYY-MM-DD" (object array), "" where NaT; numpy's own formatting, not strftime."""
+    text = np.datetime_as_string(values.view("datetime64[ns]").astype("datetime64[D]"), unit="D")
+    return np.where(values == NAT, "", text).astype(object)
+
+
 def customer_status(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, label_config: LabelConfig
 ) -> pd.DataFrame:
     """One row per customer known in any table: `customer_id`, `status`, `status_reason` (plain words).
 
-    Only events strictly before `cutoff` count (a customer first seen later is `no_orders_yet`).
+    Only events strictly before `cutoff` count (a customer first seen later is `no_orders_yet`). Customers are
+    integer codes over every id column (`CustomerIndex`, sorted like `known_customers`); the per-customer last
+    order, signup and cancellation are reductions over those codes.
     """
     cutoff = pd.Timestamp(cutoff)
-    ids = known_customers(tables)
+    cut = int(cutoff.as_unit("ns").value)
+    where = [(t, c) for t, cols in CUSTOMER_ID_COLUMNS.items() if t in tables for c in cols if c in tables[t]]
+    index = CustomerIndex([tables[t][c] for t, c in where])
+    ids, n = index.ids, index.n
     orders = tables["orders"]
-    before = orders.loc[(orders["ordered_at"] < cutoff).to_numpy(dtype=bool)]
-    last = before.groupby(before["customer_id"].astype("str"))["ordered_at"].max().reindex(ids)
-    signup = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns]")
-    churned = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns]")
-    cust = tables.get("customers")
-    if cust is not None:
-        key = cust["customer_id"].astype("str")
-        if "signup_at" in cust:
-            signup = cust["signup_at"].groupby(key).min().reindex(ids)
-        if "churned_at" in cust:
-            churned = cust["churned_at"].groupby(key).min().reindex(ids)
-    has_order = last.notna().to_numpy()
-    signed = (signup < cutoff).to_numpy(dtype=bool)
-    activity = last.where(last.notna(), signup.where(signup < cutoff))
-    days = ((cutoff - activity) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64, na_value=np.nan)
-    is_cancelled = (churned < cutoff).to_numpy(dtype=bool)
-    codes = classify(has_order | signed, has_order, is_cancelled, days, label_config)
-    status = np.asarray(STATUSES, dtype=object)[codes]
+    codes = index.codes_of(where.index(("orders", "customer_id")))
+    times = to_ns(orders["ordered_at"])
+    before = (times != NAT) & (times < cut) & (codes >= 0)
+    last = np.full(n, NAT)
+    np.maximum.at(last, codes[before], times[before])
+    signup = np.full(n, NAT)
+    churned = np.full(n, NAT)
+    if ("customers", "customer_id") in where:
+        cust = tables["customers"]
+        cust_codes = index.codes_of(where.index(("customers", "customer_id")))
+        for column, into in (("signup_at", signup), ("churned_at", churned)):
+            if column in cust:
+                first = per_customer_min(cust_codes, to_ns(cust[column]), n)
+                into[:] = np.where(first == np.iinfo(np.int64).max, NAT, first)
+    has_order = last != NAT
+    signed = (signup != NAT) & (signup < cut)
+    activity = np.where(has_order, last, np.where(signed, signup, NAT))
+    days = np.where(activity == NAT, np.nan, (cut - activity) / DAY_NS)
+    is_cancelled = (churned != NAT) & (churned < cut)
+    codes_status = classify(has_order | signed, has_order, is_cancelled, days, label_config)
+    status = np.asarray(STATUSES, dtype=object)[codes_status]
     lapse = label_config.max_lapse_days
-
-    def day(series: pd.Series) -> np.ndarray:
-        return series.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value="")
-
-    last_s, signup_s, churned_s = day(last), day(signup), day(churned)
-    days_s = np.char.mod("%.0f", np.nan_to_num(days)).astype(object)
-    what = np.where(has_order, "last order on " + last_s, "signed up on " + signup_s)
-    reasons = np.select(
-        [status == SCORED, status == CANCELLED, status == LAPSED, signed],
-        [
-            np.where(has_order, "active: last order on " + last_s, "signed up, no order yet"),
-            "cancelled on " + churned_s,
-            "no order for " + days_s + " days (" + what + f"); more than {lapse} days counts as lapsed",
-            "signed up on " + signup_s + ", no order before the as-of yet",
-        ],
-        "no order before the as-of (known only from other tables or from later events)",
+    # Each reason is built only for the rows that get it (the first that applies, in this order).
+    reasons = np.full(
+        n, "no order before the as-of (known only from other tables or from later events)", object
     )
+    taken = np.zeros(n, dtype=bool)
+    for rows, build in (
+        (
+            status == SCORED,
+            lambda r: np.where(
+                has_order[r], "active: last order on " + _days_text(last[r]), "signed up, no order yet"
+            ),
+        ),
+        (status == CANCELLED, lambda r: "cancelled on " + _days_text(churned[r])),
+        (
+            status == LAPSED,
+            lambda r: (
+                "no order for "
+                + np.rint(np.nan_to_num(days[r])).astype(np.int64).astype(str).astype(object)
+                + " days ("
+                + np.where(
+                    has_order[r],
+                    "last order on " + _days_text(last[r]),
+                    "signed up on " + _days_text(signup[r]),
+                )
+                + f"); more than {lapse} days counts as lapsed"
+            ),
+        ),
+        (signed, lambda r: "signed up on " + _days_text(signup[r]) + ", no order before the as-of yet"),
+    ):
+        rows = rows & ~taken
+        if rows.any():
+            reasons[rows] = build(rows)
+        taken |= rows
     return pd.DataFrame({"customer_id": ids.to_numpy(), "status": status, "status_reason": reasons}).astype(
         {"customer_id": "str", "status": "str", "status_reason": "str"}
     )

@@ -26,7 +26,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -324,16 +324,59 @@ def read_output_set(scores_path: Path) -> OutputSet:
     return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn, bridge, bridge_churn)
 
 
-def write_scores_parquet(scores: pd.DataFrame, path: Path, rows_per_group: int = 100_000) -> None:
-    """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak)."""
+def insert_columns(frame: pd.DataFrame, columns: pd.DataFrame, at: int) -> pd.DataFrame:
+    """`frame` with the columns of `columns` (same length, rows in the same order) inserted at position `at`."""
+    out = frame.copy(deep=False)
+    for k, col in enumerate(columns.columns):
+        out.insert(at + k, col, columns[col].to_numpy())
+    return out
+
+
+def write_scores_parquet(
+    scores: pd.DataFrame,
+    path: Path,
+    rows_per_group: int = 100_000,
+    extra: Callable[[int, int], pa.Table] | None = None,
+    extra_at: int = 0,
+) -> None:
+    """Parquet in row groups, converted to Arrow a slice at a time (a whole-frame conversion doubles the peak).
+
+    `extra(start, stop)`, when given, returns Arrow columns that are not in `scores` for its rows [start, stop)
+    (the reason sentences spilled to disk: `pipelines.engines.spill`); they are written at position `extra_at`,
+    with the types and pandas metadata the whole frame would have had, without becoming Python objects."""
     writer: pq.ParquetWriter | None = None
     # One schema for every slice, taken from a sample of the whole frame, so a slice whose column happens to
     # be all missing cannot change a type.
-    schema = pa.Schema.from_pandas(scores.head(1000), preserve_index=False)
+    sample = scores.iloc[: min(len(scores), 1000)]
+    if extra is not None:
+        more = extra(0, len(sample)).to_pandas()
+        sample = insert_columns(sample, more, extra_at)
+    schema = pa.Schema.from_pandas(sample, preserve_index=False)
+    if extra is not None:  # a spilled column missing in the whole sample is still text
+        schema = pa.schema(
+            [
+                f.with_type(pa.string()) if f.name in more.columns and pa.types.is_null(f.type) else f
+                for f in schema
+            ],
+            metadata=schema.metadata,
+        )
+        own = pa.schema([f for f in schema if f.name not in more.columns])
     try:
         for start in range(0, max(len(scores), 1), rows_per_group):
-            part = scores.iloc[start : start + rows_per_group]
-            table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+            stop = min(start + rows_per_group, len(scores))
+            part = scores.iloc[start:stop]
+            if extra is None:
+                table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+            else:
+                light, added = (
+                    pa.Table.from_pandas(part, schema=own, preserve_index=False),
+                    extra(start, stop),
+                )
+                columns = [
+                    added.column(f.name).cast(f.type) if f.name in more.columns else light.column(f.name)
+                    for f in schema
+                ]
+                table = pa.Table.from_arrays(columns, schema=schema)
             if writer is None:
                 writer = pq.ParquetWriter(path, schema)
             writer.write_table(table)

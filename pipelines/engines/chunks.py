@@ -55,9 +55,12 @@ class ChunkPlan:
 
 
 def _split(bucket: np.ndarray, n: int) -> list[np.ndarray]:
-    order = np.argsort(bucket, kind="stable")
-    bounds = np.searchsorted(bucket[order], np.arange(n + 1))
-    return [np.sort(order[bounds[k] : bounds[k + 1]]) for k in range(n)]
+    """Row positions per chunk, each ascending. The stable sort keeps positions in order within a chunk; on
+    16-bit chunk numbers numpy sorts by radix, not by comparisons."""
+    small = bucket.astype(np.int16) if n < np.iinfo(np.int16).max else bucket
+    order = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(small[order], np.arange(n + 1))
+    return [order[bounds[k] : bounds[k + 1]] for k in range(n)]
 
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ from pipelines.engines.scoring import (
     model_extras,
     score_features,
 )
+from pipelines.engines.spill import ReasonSpill, reason_columns
 from pipelines.outputs import ContributionsWriter, bridge_contributions_path, churn_contributions_path
 
 
@@ -105,6 +106,7 @@ def score_pandas(
     run_id: str | None = None,
     progress: Any = None,
     bridge: BridgeModel | None = None,
+    spill_dir: Path | None = None,
 ) -> EngineRun:
     """Score every `scored` customer of `status` (`features.population.customer_status`) chunk by chunk.
 
@@ -112,6 +114,8 @@ def score_pandas(
     chunk (with a `run_id` column after customer_id when `run_id` is given); `progress(k, n, rows)` after each.
     With `bridge` (the previous run's model, when it differs), each chunk is explained with that model too and
     its contributions written beside (`pipelines.outputs.bridge_contributions_path`); without it nothing more runs.
+    With `spill_dir`, each chunk's reason columns are written there (`pipelines.engines.spill.ReasonSpill`, handed
+    back as `EngineRun.spill`) instead of kept in the compact scores.
     """
     compact_parts: list[pd.DataFrame] = []
     timings = {"features_s": 0.0, "score_explain_s": 0.0}
@@ -125,6 +129,7 @@ def score_pandas(
     churn = (
         None if contrib_path is None else ContributionsWriter(churn_contributions_path(contrib_path), run_id)
     )
+    spill = None if spill_dir is None else ReasonSpill(spill_dir)
     bridged = None
     if bridge is not None and contrib_path is not None:
         bridged = _Bridge(bridge, tables, as_of, contrib_path, run_id)
@@ -150,7 +155,12 @@ def score_pandas(
             ignored.update(res.ignored_columns)
             drift.add(res.features, "features")
             drift.add(res.scores, "predictions")
-            compact_parts.append(res.scores)
+            if spill is None:
+                compact_parts.append(res.scores)
+            else:  # the sentences go to disk: memory stays flat in the number of customers (issue 14)
+                spilled = reason_columns(res.scores.columns)
+                spill.add(res.scores[spilled])
+                compact_parts.append(res.scores.drop(columns=spilled))
             if value is not None:
                 value.add(res.value_contrib)
             if churn is not None:
@@ -177,4 +187,4 @@ def score_pandas(
     if bridged is not None:  # issue 15: the data/model split's bridge, declared in the manifest
         info["bridge"] = bridged.info()
         timings["bridge_s"] = bridged.seconds
-    return EngineRun(compact_parts, timings, checked, info)
+    return EngineRun(compact_parts, timings, checked, info, spill)

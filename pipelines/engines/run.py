@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +31,7 @@ from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
 from pipelines.engines.scoring import EngineRun, finish_scores, resolve_settings, run_policy
+from pipelines.engines.spill import ReasonSpill
 from pipelines.loading import (
     check_after_first_order,
     last_order,
@@ -125,6 +125,30 @@ def score_tables(
     `pipelines.engines.pandas_engine.BridgeModel`, the previous run's model's too: pandas engine only);
     `run_score` writes the rest of the output set.
     """
+    scores, info, _ = _score_tables(
+        engine, tables, as_of, bundle, model_version, cfg, chunk_customers, contrib_path, spark_master, run_id,
+        progress, bridge,
+    )  # fmt: skip
+    return scores, info
+
+
+def _score_tables(
+    engine: str,
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    bundle: CustomerValueModel,
+    model_version: str,
+    cfg: AppConfig,
+    chunk_customers: int,
+    contrib_path: Path | None = None,
+    spark_master: str | None = None,
+    run_id: str | None = None,
+    progress: Any = None,
+    bridge: Any = None,
+    spill_dir: Path | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
+    """`score_tables`, and with `spill_dir` (pandas engine) the reason columns left on disk: (scores without
+    them, info, the `ReasonSpill`); the Spark engine keeps them in its scores and hands back no spill."""
     t0 = time.perf_counter()
     status = customer_status(tables, as_of, cfg.labels)
     status_s = time.perf_counter() - t0
@@ -133,7 +157,9 @@ def score_tables(
     reference, left_out = leave_out_trending(bundle.drift_reference_, feature_registry(cfg.features))
     drift = DriftAccumulator(reference, left_out)
     # issue 15: the old model too, only when the model changed (nothing more runs otherwise)
-    more = {} if bridge is None else {"bridge": bridge}
+    more: dict[str, Any] = {} if bridge is None else {"bridge": bridge}
+    if spill_dir is not None and engine == "pandas":
+        more["spill_dir"] = spill_dir
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
@@ -146,7 +172,7 @@ def score_tables(
         "explanations_spot_checked_rows": run.checked,
         **run.info,
     }
-    return scores, info
+    return scores, info, run.spill
 
 
 def bridge_model(
@@ -204,11 +230,40 @@ def bridge_model(
     return BridgeModel(old.bundle, old_version), info
 
 
-@dataclass
 class ScoreRun:
-    scores: pd.DataFrame
-    manifest: dict[str, Any]
-    contributions_path: Path | None
+    """What `run_score` hands back: the scores, the manifest and the published contributions file.
+
+    When the run spilled its reason columns (pandas engine, Parquet output), the frame kept in memory has none:
+    `scores` then reads them back from the published scores file, each time it is asked for (the caller decides
+    whether a million customers' sentences are held in memory).
+    """
+
+    def __init__(
+        self,
+        scores: pd.DataFrame,
+        manifest: dict[str, Any],
+        contributions_path: Path | None,
+        reasons_from: Path | None = None,
+        reasons: tuple[str, ...] = (),
+        reasons_at: int = 0,
+    ) -> None:
+        self._scores = scores
+        self.manifest = manifest
+        self.contributions_path = contributions_path
+        self._reasons_from = reasons_from
+        self._reasons = reasons
+        self._reasons_at = reasons_at
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        if self._reasons_from is None or not self._reasons:
+            return self._scores
+        import pyarrow.parquet as pq
+
+        from pipelines.outputs import insert_columns
+
+        reasons = pq.read_table(self._reasons_from, columns=list(self._reasons)).to_pandas()
+        return insert_columns(self._scores, reasons, self._reasons_at)
 
 
 def run_score(
@@ -306,7 +361,7 @@ def run_score(
     try:
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
-            scores, info = score_tables(
+            scores, info, spill = _score_tables(
                 engine,
                 tables,
                 as_of,
@@ -319,6 +374,7 @@ def run_score(
                 run_id,
                 tick,
                 bridge,
+                staging / "reasons" if out.suffix == ".parquet" else None,
             )
         if bridge_info is not None:
             info["bridge"] = bridge_info | info.get("bridge", {})
@@ -391,8 +447,14 @@ def run_score(
             write_spark_output(scores, staged["scores"])  # a Parquet directory
         elif out.suffix == ".csv":
             write_frame(scores, staged["scores"])
-        else:
+        elif spill is None or not spill.columns:
             write_scores_parquet(scores, staged["scores"])
+        else:  # the reason columns come back from the spill, one row group at a time (issue 14)
+            t_write = time.perf_counter()
+            spill.locate(scores["customer_id"])
+            reasons_at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
+            write_scores_parquet(scores, staged["scores"], extra=spill.columns_for, extra_at=reasons_at)
+            manifest["timings"]["write_scores_s"] = round(time.perf_counter() - t_write, 3)
         if not staged[
             "contributions"
         ].exists():  # nobody scored, or a model without an additive value booster
@@ -433,4 +495,8 @@ def run_score(
         f"scored {len(scores):,} customers with model v{version} in {seconds:.1f} s -> {out}; "
         + ", ".join(f"{k}: {v:,}" for k, v in manifest["tiers"].items())
     )
+    if spill is not None and spill.columns:
+        return ScoreRun(
+            scores, manifest, paths["contributions"], paths["scores"], tuple(spill.columns), reasons_at
+        )
     return ScoreRun(scores, manifest, paths["contributions"])

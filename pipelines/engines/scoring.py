@@ -31,6 +31,7 @@ from models.bundle import CustomerValueModel
 from models.explain import churn_probability_contributions, explain_booster, top_reasons
 from models.tiers import assign_tiers
 from pipelines.config import AppConfig
+from pipelines.engines.spill import ReasonSpill
 
 
 class ContractMismatch(StructuralError):
@@ -279,10 +280,12 @@ class EngineRun:
     compact: the per-customer compact scores (index customer_id): `score_features`' columns for scored
     customers, the carried features for the others; one frame or a list of per-chunk frames. timings: the
     backend's own stages (seconds). checked: rows whose contributions were checked against LightGBM. info:
-    what else the backend reports in the manifest (pandas: notes, unseen categories, ignored columns).
+    what else the backend reports in the manifest (pandas: notes, unseen categories, ignored columns). spill:
+    where the reason columns went when the backend was asked to spill them (`compact` then has none).
     """
 
     compact: pd.DataFrame | list[pd.DataFrame]
     timings: dict[str, float]
     checked: int
     info: dict[str, Any] = field(default_factory=dict)
+    spill: ReasonSpill | None = None

@@ -1,0 +1,117 @@
+"""The reason columns of a scoring run, spilled to disk chunk by chunk (issue 14: memory flat in the base).
+
+The top reasons are six sentences per scored customer (plus the six feature names they are about): about 1 GB
+at a million customers, and nothing of the whole-base finish (statuses, tiers, ratings, flags, stability, new
+customers, the manifest) reads them. So the pandas engine writes each chunk's reason columns to a Parquet file
+in the run's staging directory (`ReasonSpill.add`, rows sorted by customer id) and keeps only the rest of the
+scores in memory; `ReasonSpill.columns_for` gives back the reason columns of any slice of the finished scores
+(rows in the scores' order, empty for customers without reasons) while the scores file is written row group by
+row group (`pipelines.outputs.write_scores_parquet`). The file is the one the whole frame gave: same columns,
+order, types and values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: Columns that go to the spill: the reason sentences and the features they are about.
+REASON_PREFIXES = ("value_reason_", "churn_reason_")
+#: Rows per row group of a spilled chunk: a slice of the scores reads only the groups it needs.
+SPILL_ROW_GROUP = 8192
+
+
+def reason_columns(columns: pd.Index | list[str]) -> list[str]:
+    """The reason columns among `columns`, in their order."""
+    return [str(c) for c in columns if str(c).startswith(REASON_PREFIXES)]
+
+
+@dataclass
+class _Chunk:
+    path: Path
+    rows: int
+    positions: np.ndarray | None = None  # rows' positions in the finished scores, in file order
+    order: np.ndarray | None = None  # file rows sorted by position
+    sorted_positions: np.ndarray | None = None
+    group_starts: np.ndarray | None = None  # first file row of each row group
+
+
+@dataclass
+class ReasonSpill:
+    """Per-chunk Parquet files of the reason columns in `directory` (created on the first chunk)."""
+
+    directory: Path
+    columns: list[str] = field(default_factory=list)
+    _chunks: list[_Chunk] = field(default_factory=list)
+
+    def add(self, reasons: pd.DataFrame) -> None:
+        """Spill one chunk's reason columns (index customer_id). The first chunk fixes the column order."""
+        if not len(reasons):
+            return
+        cols = reason_columns(reasons.columns)
+        if not self.columns:
+            self.columns = cols
+        elif cols != self.columns:
+            raise RuntimeError(f"a chunk's reason columns {cols} differ from the run's {self.columns}")
+        ids = reasons.index.astype("str").to_numpy(dtype=object)
+        order = np.argsort(ids, kind="stable")
+        arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
+        for col in cols:
+            arrays[col] = pa.array(
+                reasons[col].to_numpy(dtype=object)[order], type=pa.string(), from_pandas=True
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"reasons-{len(self._chunks):05d}.parquet"
+        pq.write_table(pa.table(arrays), path, row_group_size=SPILL_ROW_GROUP)
+        self._chunks.append(_Chunk(path, len(order)))
+
+    @property
+    def rows(self) -> int:
+        return sum(c.rows for c in self._chunks)
+
+    def locate(self, customer_ids: pd.Series | pd.Index) -> None:
+        """Find every spilled row in the finished scores (their `customer_id` column, in file order)."""
+        where = pd.Index(pd.Series(customer_ids).astype("str").to_numpy(dtype=object))
+        for chunk in self._chunks:
+            ids = pq.read_table(chunk.path, columns=["customer_id"]).column(0).to_numpy(zero_copy_only=False)
+            pos = where.get_indexer(ids)
+            if (pos < 0).any():
+                raise RuntimeError(f"{int((pos < 0).sum())} spilled customers are missing from the scores")
+            chunk.positions = pos
+            chunk.order = np.argsort(pos, kind="stable")
+            chunk.sorted_positions = pos[chunk.order]
+            meta = pq.ParquetFile(chunk.path).metadata
+            sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+            chunk.group_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+    def columns_for(self, start: int, stop: int) -> pa.Table:
+        """The reason columns of the scores' rows [start, stop) (after `locate`), null where none were spilled."""
+        n = stop - start
+        pieces: list[pa.Table] = []
+        places: list[np.ndarray] = []
+        for chunk in self._chunks:
+            if chunk.sorted_positions is None:
+                raise RuntimeError("ReasonSpill.locate must run before columns_for")
+            lo, hi = np.searchsorted(chunk.sorted_positions, [start, stop])
+            if lo == hi:
+                continue
+            rows = chunk.order[lo:hi]  # file rows, in the scores' order
+            first = int(np.searchsorted(chunk.group_starts, rows.min(), side="right") - 1)
+            last = int(np.searchsorted(chunk.group_starts, rows.max(), side="right") - 1)
+            table = pq.ParquetFile(chunk.path).read_row_groups(
+                list(range(first, last + 1)), columns=self.columns
+            )
+            pieces.append(table.take(pa.array(rows - chunk.group_starts[first])))
+            places.append(chunk.sorted_positions[lo:hi] - start)
+        index = np.full(n, -1, dtype=np.int64)
+        if pieces:
+            table = pa.concat_tables(pieces)
+            index[np.concatenate(places)] = np.arange(table.num_rows)
+        else:
+            table = pa.table({c: pa.array([], type=pa.string()) for c in self.columns})
+        return table.take(pa.array(index, mask=index < 0))

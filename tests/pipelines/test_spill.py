@@ -1,0 +1,63 @@
+"""The reason columns spilled chunk by chunk (issue 14) come back into the scores file exactly as the whole frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from pipelines.engines.spill import ReasonSpill, reason_columns
+from pipelines.outputs import write_scores_parquet
+from tests.pipelines.score_helpers import score_trained
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    """A scores-like frame sorted by customer_id: numbers, a text column, reasons for about 70% of the rows."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"C{i:05d}" for i in rng.permutation(n)], dtype=object)
+    scored = rng.random(n) < 0.7
+    frame = pd.DataFrame({"customer_id": ids, "pred_value_365d": rng.normal(size=n)})
+    for col in ("value_reason_1", "value_reason_feature_1", "churn_reason_1"):
+        text = np.array(
+            [f"{col} of {i}: {v:,.2f} EUR" for i, v in zip(ids, rng.normal(size=n), strict=True)],
+            dtype=object,
+        )
+        frame[col] = np.where(scored, text, np.nan)
+    frame["tier"] = np.where(scored, "great", None)
+    return frame.sort_values("customer_id", ignore_index=True)
+
+
+def test_reasons_spilled_in_hashed_chunks_write_the_same_file_as_the_whole_frame(tmp_path):
+    whole = _frame(2_000, seed=3)
+    reasons = reason_columns(whole.columns)
+    assert reasons == ["value_reason_1", "value_reason_feature_1", "churn_reason_1"]
+    spill = ReasonSpill(tmp_path / "spill")
+    scored = whole[whole["value_reason_1"].notna()].set_index("customer_id")
+    chunk_of = scored.index.map(lambda c: hash(c) % 7)  # chunks are not ranges of ids, as in a run
+    for k in range(7):
+        spill.add(scored.loc[chunk_of == k, reasons].sample(frac=1.0, random_state=k))  # any row order
+    assert spill.rows == len(scored)
+    light = whole.drop(columns=reasons)
+    spill.locate(light["customer_id"])
+    at = light.columns.get_loc("pred_value_365d") + 1
+
+    # row groups that cut across the spill's own row groups and chunks
+    write_scores_parquet(
+        light, tmp_path / "spilled.parquet", rows_per_group=333, extra=spill.columns_for, extra_at=at
+    )
+    write_scores_parquet(whole, tmp_path / "whole.parquet", rows_per_group=333)
+    a, b = pq.read_table(tmp_path / "spilled.parquet"), pq.read_table(tmp_path / "whole.parquet")
+    assert a.schema.equals(b.schema, check_metadata=True)
+    assert a.equals(b)
+    assert pq.ParquetFile(tmp_path / "spilled.parquet").metadata.num_row_groups == 7
+
+
+def test_a_scoring_run_keeps_no_reason_sentences_in_memory(trained, tmp_path):
+    run = score_trained(trained, tmp_path / "s.parquet", chunk_customers=150)
+    kept = run._scores  # the frame the run held while finishing the base and writing
+    assert not reason_columns(kept.columns)
+    full = run.scores  # read back from the published file
+    written = pd.read_parquet(tmp_path / "s.parquet")
+    assert list(full.columns) == list(written.columns)
+    assert reason_columns(full.columns) and full["value_reason_1"].notna().any()
+    pd.testing.assert_frame_equal(full, written, check_dtype=False)
