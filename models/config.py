@@ -95,6 +95,12 @@ class ModelConfig(BaseModel):
         interval_quantiles: (low, high) quantiles of the per-customer value interval (P10/P90).
         interval_bins: residual quantiles are computed per bin of the predicted value (Mondrian split conformal),
             so big customers get wide intervals and small ones narrow intervals.
+        interval_residuals: "relative": conformal residuals normalized by s(pred) = max(|pred|, floor), the
+            interval is pred + s(pred) x the bin's quantiles (the calibration booster corrected by its own in-sample
+            shrink); "absolute": raw residuals in currency. Relative by the backtests: P10-P90 coverage within
+            0.80 +- 0.03 on every fold of the demo company and Online Retail (README "Model quality").
+        interval_scale_floor_quantile: the floor of s(pred): this quantile of |pred| on the calibration slice
+            (0.5: the median), so small predictions get an interval in currency rather than a vanishing one.
         calibration: churn probability calibrator: "isotonic" or "sigmoid" (Platt). Sigmoid by measurement: equal
             or better Brier on both backtests and no plateaus (isotonic ties customers, which costs AUC).
         use_btyd_features: add BG/NBD + Gamma-Gamma outputs (fitted per cutoff on that cutoff's history) as
@@ -126,6 +132,8 @@ class ModelConfig(BaseModel):
     refit_full: bool
     interval_quantiles: tuple[float, float]
     interval_bins: int = Field(ge=1)
+    interval_residuals: Literal["absolute", "relative"]
+    interval_scale_floor_quantile: float = Field(ge=0.0, le=1.0)
     calibration: Literal["isotonic", "sigmoid"]
     use_btyd_features: bool
     btyd_penalizer: float = Field(ge=0.0)

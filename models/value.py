@@ -35,7 +35,15 @@ between the last fitted labels and the predicted cutoff is the one the final mod
 
 Interval (P10/P90 by default): finite-sample split-conformal residual quantiles (rank ceil((n + 1) q)) of the
 calibration slice, computed per bin of the predicted value (Mondrian conformal), so whales get wide intervals
-and small customers narrow ones. `predict_interval(X) -> (low, high)`.
+and small customers narrow ones. `predict_interval(X) -> (low, high)`. With `interval_residuals: relative`
+(the default) the residuals are normalized by a spread scale s(pred) = max(|pred|, c), c the calibration
+predictions' |pred| quantile `interval_scale_floor_quantile` (the median): the interval is pred + s(pred) x the
+bin's normalized quantiles. A customer's chance of not buying at all is then one atom (residual -1 x pred) for
+every prediction in a bin, so the lower bound of the many customers who may not buy sits at 0 for all of them
+instead of just above or below it, and a shift of the whole business (a busier season) widens the upper bound
+in proportion to the prediction. The calibration booster's predictions are corrected by its own in-sample shrink
+of the total (not the final booster's): fitted on fewer cutoffs, its shrink differs. `absolute` is the former
+interval (raw residuals, the final booster's correction).
 """
 
 from __future__ import annotations
@@ -166,6 +174,11 @@ def conformal_offsets(resid: np.ndarray, low_q: float, high_q: float) -> tuple[f
     k_lo = int(np.floor((n + 1) * low_q + 1e-9))
     capped = k_hi > n or k_lo < 1
     return float(r[max(k_lo, 1) - 1]), float(r[min(k_hi, n) - 1]), capped
+
+
+def _interval_residuals(config: ModelConfig) -> str:
+    # A champion pickled before relative intervals existed is refitted with the interval it was fitted with.
+    return getattr(config, "interval_residuals", "absolute")
 
 
 def lgbm_params(config: ModelConfig, part: str = "value") -> dict[str, object]:
@@ -411,8 +424,10 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         return p * m1 + (1.0 - p) * m0
 
     # -- interval ------------------------------------------------------------------------------------------
-    def _scale_factor(self, actual: np.ndarray, pred: np.ndarray, cfg: ModelConfig) -> float:
-        """sum(actual) / sum(pred) for the single model, 1.0 when off or not meaningful."""
+    def _scale_factor(
+        self, actual: np.ndarray, pred: np.ndarray, cfg: ModelConfig, note: bool = True
+    ) -> float:
+        """sum(actual) / sum(pred) for the single model, 1.0 when off or not meaningful (`note`: say so)."""
         if self.kind_ != "single" or not cfg.value_scale_correction:
             return 1.0
         total_pred, total_actual = float(pred.sum()), float(actual.sum())
@@ -421,7 +436,8 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         factor = total_actual / total_pred
         # A factor far from 1 means the rows are unlike the rest, not a loss-induced shrink.
         if not 0.5 <= factor <= 2.0:
-            self.notes_.append(f"held-out scale factor {factor:.2f} outside [0.5, 2]; not applied")
+            if note:
+                self.notes_.append(f"held-out scale factor {factor:.2f} outside [0.5, 2]; not applied")
             return 1.0
         return factor
 
@@ -445,11 +461,23 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             factor = self._scale_factor(y, self._predict_t(Xt), cfg)
         else:
             factor = self._scale_factor(y[rows], pred_v, cfg)
+        relative = _interval_residuals(cfg) == "relative"
         if factor != 1.0:
             self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
             self.scale_ = factor
-            pred_v = pred_v * factor
-        resid = (y[rows] if held_out else y) - pred_v
+            if relative and held_out and cfg.value_scale_basis == "in_sample":
+                # The calibration booster's own in-sample shrink: it was fitted on other (fewer) cutoffs.
+                fit_rows = valid.cal_fit
+                own = self._predict_t(Xt[fit_rows], self._holdout)
+                pred_v = pred_v * self._scale_factor(y[fit_rows], own, cfg, note=False)
+            else:
+                pred_v = pred_v * factor
+        self.interval_scale_floor_ = (
+            max(float(np.quantile(np.abs(pred_v), cfg.interval_scale_floor_quantile)), 1e-9)
+            if relative
+            else None
+        )
+        resid = ((y[rows] if held_out else y) - pred_v) / self._interval_scale(pred_v)
         n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
         edges = (
             np.unique(np.quantile(pred_v, np.linspace(0, 1, n_bins + 1)[1:-1]))
@@ -489,7 +517,14 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         """Interval bounds for already-computed predictions (avoids predicting twice)."""
         bins = np.searchsorted(self.interval_edges_, pred, side="right")
         off = self.interval_offsets_[bins]
-        return pred + off[:, 0], pred + off[:, 1]
+        scale = self._interval_scale(pred)
+        return pred + scale * off[:, 0], pred + scale * off[:, 1]
+
+    def _interval_scale(self, pred: np.ndarray) -> np.ndarray | float:
+        """The residual scale s(pred) = max(|pred|, floor) of relative intervals; 1 for absolute ones."""
+        # Models fitted before relative intervals have no floor: their offsets are in currency.
+        floor = getattr(self, "interval_scale_floor_", None)
+        return 1.0 if floor is None else np.maximum(np.abs(pred), floor)
 
     @property
     def explainable_booster(self) -> lgb.Booster | None:

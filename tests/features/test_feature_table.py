@@ -425,3 +425,18 @@ def test_assignments_without_account_managers() -> None:
     assert got["relationship_manager_changes_lifetime"].tolist() == [2.0, 0.0, 0.0, 0.0]
     assert "assignments" in manifest.tables_used and "account_managers" not in manifest.tables_used
     assert any("left_at" in note for note in manifest.notes)
+
+
+def test_every_feature_group_has_one_function_and_the_groups_do_not_import_each_other():
+    import ast
+    from pathlib import Path
+
+    from features.table import GROUP_FUNCTIONS, GROUP_TABLES
+
+    # service_effort comes with the shared ticket sums (Builder.tickets_stats); every other group is a function.
+    assert set(GROUP_FUNCTIONS) | {"service_effort"} == set(GROUP_TABLES)
+    for path in sorted(Path(__file__).resolve().parents[2].joinpath("features").glob("groups_*.py")):
+        imported = {
+            node.module for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)
+        }
+        assert not {m for m in imported if m and m.startswith(("features.groups_", "features.table"))}, path

@@ -273,3 +273,65 @@ def test_openmp_threads_wait_passively_unless_the_user_says_otherwise() -> None:
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["ACTIVE", "True"]
+
+
+def atom_synthetic(n: int = 500, cutoffs: int = 4, seed: int = 0) -> pd.DataFrame:
+    """Half the customers buy nothing in the horizon (net 0) whatever their past; buyers spend ~ their score."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(cutoffs):
+        score = rng.uniform(10.0, 100.0, n)
+        buys = rng.random(n) < 0.5
+        parts.append(
+            pd.DataFrame(
+                {
+                    "customer_id": [f"{i:05d}" for i in range(n)],
+                    "cutoff": pd.Timestamp("2024-01-01") + pd.DateOffset(months=k),
+                    "profit_net_90d": score,
+                    "noise": rng.normal(size=n),
+                    "label_net_profit_365d": np.where(buys, score * rng.lognormal(0.0, 0.5, n), 0.0),
+                    "label_orders_365d": buys.astype(float),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _fit_atom(residuals: str) -> FutureValueModel:
+    ts = atom_synthetic()
+    cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, interval_residuals=residuals)
+    return FutureValueModel(cfg).fit(
+        ts[feature_columns(ts)], ts["label_net_profit_365d"], cutoff=ts["cutoff"], horizon_days=H
+    )
+
+
+def test_relative_interval_starts_at_zero_for_every_customer_who_may_not_buy():
+    # Half of every customer's outcomes are 0: the P10 of each is 0. Relative residuals (y - pred) / pred put
+    # that atom at -1 for every prediction, so every lower bound above the floor is 0; absolute residuals
+    # (y - pred) put it at -pred, and one offset per bin scatters the lower bounds around 0: above it for some
+    # of the larger predictions of a bin (their non-buying outcome falls below the interval).
+    test = atom_synthetic(n=600, cutoffs=1, seed=5)
+    relative, absolute = _fit_atom("relative"), _fit_atom("absolute")
+    pred = relative.predict(test)
+    low, high = relative.interval_from_prediction(pred)
+    above_floor = pred > relative.interval_scale_floor_
+    assert above_floor.mean() > 0.4
+    np.testing.assert_allclose(low[above_floor], 0.0, atol=1e-9 * pred.max())
+    assert (high > pred).all()
+    a_pred = absolute.predict(test)
+    a_low, _ = absolute.interval_from_prediction(a_pred)
+    assert absolute.interval_scale_floor_ is None
+    assert (np.abs(a_low) > 1.0).mean() > 0.5 and (a_low > 0.0).any()
+    # The upper bound is a calibrated P90 on exchangeable draws: about 10% above it.
+    actual = test["label_net_profit_365d"].to_numpy()
+    assert 0.05 <= np.mean(actual > high) <= 0.16
+
+
+def test_a_model_fitted_before_relative_intervals_keeps_its_currency_offsets():
+    model = _fit_atom("relative")
+    pred = np.array([5.0, 50.0, 500.0])
+    scale = np.maximum(np.abs(pred), model.interval_scale_floor_)
+    off = model.interval_offsets_[np.searchsorted(model.interval_edges_, pred, side="right")]
+    np.testing.assert_allclose(model.interval_from_prediction(pred)[1], pred + scale * off[:, 1])
+    del model.interval_scale_floor_  # as unpickled from a model saved before the attribute existed
+    np.testing.assert_allclose(model.interval_from_prediction(pred)[1], pred + off[:, 1])
