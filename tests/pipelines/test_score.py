@@ -185,33 +185,52 @@ def test_a_kill_at_every_point_of_publishing_leaves_one_whole_set(trained, tmp_p
     """Kill a run at every point of publishing the output set: what `cvp report`'s reader gets is one run's
     whole set, the previous one (killed before the journal) or the new one (the journal is rolled forward),
     and afterwards every file on disk carries that run's id; never new contributions beside old scores."""
+    import shutil
+
     from pipelines.outputs import PUBLISH_ORDER, journal_path, output_paths, read_output_set
 
-    out = tmp_path / "scores.parquet"
-    score_trained(trained, out)  # the previous set, in-process: only the killed runs need a process each
-    old = read_output_set(out).run_id
+    first = tmp_path / "first" / "scores.parquet"
+    score_trained(trained, first)  # the previous set, in-process: only the killed runs need a process each
+    old = read_output_set(first).run_id
     # the bridge files (issue 15) exist only when the model changed since the history's previous run
     points = ["before_publish", "after_journal"] + [
         f"after_{k}" for k in PUBLISH_ORDER if not k.startswith("bridge_")
     ]
+    # one copy of the previous set per point, and all the runs to be killed started at once (they share nothing:
+    # each publishes into its own directory), so the test pays the interpreter starts and model loads side by side
+    outs = {}
+    for point in points:
+        shutil.copytree(first.parent, tmp_path / point)
+        outs[point] = tmp_path / point / first.name
+    procs = {
+        point: _cli(trained, outs[point], {"CVP_TEST_PAUSE_AT": point}, as_of="2025-01-02")
+        for point in points
+    }
     seen: dict[str, str] = {}
-    for i, point in enumerate(points):  # each run differs from the last (as-of), so its run id does too
-        proc = _cli(trained, out, {"CVP_TEST_PAUSE_AT": point}, as_of=f"2025-01-{2 + i:02d}")
-        line = b""
-        deadline = time.time() + 300
-        while time.time() < deadline and b"CVP_PAUSED" not in line:
-            line = proc.stderr.readline()
-            if not line and proc.poll() is not None:
-                break
-        assert f"CVP_PAUSED {point}".encode() in line, f"the run never reached {point}"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        got = read_output_set(out)
-        manifest, scores, contrib = _run_ids(out)
-        assert {manifest} | scores | contrib == {got.run_id}, f"{point}: the files on disk are not one set"
-        assert not journal_path(output_paths(out)).exists()
-        seen[point] = "old" if got.run_id == old else "new"
-        old = got.run_id
+    try:
+        for point, proc in procs.items():
+            line = b""
+            deadline = time.time() + 300
+            while time.time() < deadline and b"CVP_PAUSED" not in line:
+                line = proc.stderr.readline()
+                if not line and proc.poll() is not None:
+                    break
+            assert f"CVP_PAUSED {point}".encode() in line, f"the run never reached {point}"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            out = outs[point]
+            got = read_output_set(out)
+            manifest, scores, contrib = _run_ids(out)
+            assert {manifest} | scores | contrib == {got.run_id}, (
+                f"{point}: the files on disk are not one set"
+            )
+            assert not journal_path(output_paths(out)).exists()
+            seen[point] = "old" if got.run_id == old else "new"
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert seen == {"before_publish": "old"} | {p: "new" for p in points[1:]}
 
 
