@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from features.population import SCORED
+from features.population import NEW, SCORED
 from models.lookalike import LookalikeConfig
 from models.tiers import TIER_NAMES
 
@@ -70,6 +70,71 @@ class ProfileConfig(BaseModel):
         if bad:
             raise ValueError(f"acquisition costs must be finite and >= 0, got {bad}")
         return value
+
+
+#: Prefix of the customers-table columns in a profile-inputs frame (attributes, channel, recorded cost), so they
+#: never collide with a feature name.
+CUSTOMER_PREFIX = "customer:"
+
+
+def customer_inputs(customers: pd.DataFrame | None, attributes: Sequence[str]) -> pd.DataFrame:
+    """The customers-table part of the profile inputs, indexed by customer_id (text), computed once per run.
+
+    out columns: `customer:<attribute>` for the profile attributes present in `customers` and
+    `customer:acquisition_channel` (text, a missing value stays missing), `customer:acquisition_cost` (float, NaN
+    when not recorded). Personal columns are never taken, whatever the configuration names.
+    """
+    from features.contract import PERSONAL_COLUMNS
+
+    names = dict.fromkeys(a for a in (*attributes, "acquisition_channel") if a not in PERSONAL_COLUMNS)
+    if customers is None:
+        ids = pd.Index([], dtype="str", name="customer_id")
+        return pd.DataFrame({CUSTOMER_PREFIX + "acquisition_cost": pd.Series(dtype="float64")}, index=ids)
+    cust = customers.drop_duplicates("customer_id")
+    ids = pd.Index(cust["customer_id"].astype("str"), name="customer_id")
+    out: dict[str, Any] = {}
+    for name in names:
+        if name in cust.columns:
+            values = cust[name].astype("object")
+            text = values.where(values.isna(), values.astype("str")).to_numpy(dtype=object)
+            out[CUSTOMER_PREFIX + name] = pd.array(text, dtype="str")
+    cost = np.full(len(ids), np.nan)
+    if "acquisition_cost" in cust.columns:
+        cost = cust["acquisition_cost"].to_numpy(dtype=np.float64, na_value=np.nan)
+    out[CUSTOMER_PREFIX + "acquisition_cost"] = cost
+    return pd.DataFrame(out, index=ids)
+
+
+def profile_inputs(
+    features: pd.DataFrame, customer_part: pd.DataFrame, registry: Mapping[str, Any]
+) -> pd.DataFrame:
+    """The per-customer inputs of the profile and payback, one row per feature row: what `cvp score` writes to
+    `<stem>.profile_inputs.parquet` chunk by chunk, so `cvp profile` needs neither the data nor the features again.
+
+    in:  a feature table (index customer_id; a chunk or the whole base), `customer_inputs` of the run, the registry.
+    out (index customer_id as text): the `customer:*` columns of `customer_inputs` (a customer missing from the
+    customers table: missing values), then every numeric feature outside the `profile` group as float64 (the
+    behaviour features and `profit_net_lifetime`, the realised profit of payback). No personal column, no
+    prediction.
+    """
+    ids = pd.Index(features.index.astype("str"), name="customer_id")
+    out = customer_part.reindex(ids)
+    numeric = {}
+    for name in features.columns:
+        group = getattr(registry.get(name), "group", "")
+        if group in _NOT_BEHAVIOUR_GROUPS or not pd.api.types.is_numeric_dtype(features[name].dtype):
+            continue
+        numeric[str(name)] = features[name].to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.concat([out, pd.DataFrame(numeric, index=ids)], axis=1)
+
+
+def split_profile_inputs(inputs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(customers, features) of a `profile_inputs` frame: the customers part as the customers table's columns
+    (with `customer_id`) for `attribute_values` and `acquisition_costs`, the features indexed by customer_id."""
+    mine = [c for c in inputs.columns if str(c).startswith(CUSTOMER_PREFIX)]
+    customers = inputs[mine].rename(columns=lambda c: c[len(CUSTOMER_PREFIX) :])
+    customers = customers.rename_axis(None).assign(customer_id=inputs.index.astype("str").to_numpy())
+    return customers.reset_index(drop=True), inputs.drop(columns=mine)
 
 
 def best_tier() -> str:
@@ -362,21 +427,36 @@ def customer_payback(
     realised: pd.Series,
     costs: pd.DataFrame,
     value_column: str,
+    provisional_column: str = "lookalike_expected_value",
 ) -> pd.DataFrame:
     """Per customer: realised net profit to date + expected net value over the horizon vs acquisition cost.
 
-    in:  scores (customer_id, status, value_column), `realised` = net profit before the cutoff per customer id
-         (lifetime: margin - returns - cost to serve), `costs` from `acquisition_costs`.
+    in:  scores (customer_id, status, value_column; `provisional_column` for new customers), `realised` = net
+         profit before the cutoff per customer id (lifetime: margin - returns - cost to serve; a customer without
+         a figure has realised nothing yet: 0), `costs` from `acquisition_costs`.
+    The expected value is the main models' (`value_column`) for scored customers; a `new` customer (status of
+    `pipelines.newcomers`) has none, so the lookalike model's expected value stands in and the judgement is
+    provisional (`payback_provisional`). Every other status has no expected value and is not judged.
     out (one row per scores row): customer_id, status, acquisition_channel, acquisition_cost, cost_source,
-    realised_profit, expected_profit, total_profit (realised + expected), payback_ratio (total / cost),
-    not_paying_back (nullable boolean: total < cost; missing when the cost or the expected value is unknown,
-    i.e. for customers who are not scored), payback_note (why it is missing).
+    realised_profit, expected_profit, expected_source ("main models" | "lookalike (provisional)" | ""),
+    total_profit (realised + expected), payback_ratio (total / cost), not_paying_back (nullable boolean: total <
+    cost; missing when the cost or the expected value is unknown), payback_provisional, payback_note (why the flag
+    is missing, or that it is provisional).
     """
     ids = pd.Index(scores["customer_id"].astype("str"))
     status = scores["status"].astype("str").to_numpy()
     scored = status == SCORED
-    expected = np.where(scored, scores[value_column].to_numpy(dtype=np.float64, na_value=np.nan), np.nan)
+    new = status == NEW
+    main = scores[value_column].to_numpy(dtype=np.float64, na_value=np.nan)
+    look = (
+        scores[provisional_column].to_numpy(dtype=np.float64, na_value=np.nan)
+        if provisional_column in scores.columns
+        else np.full(len(scores), np.nan)
+    )
+    expected = np.where(scored, main, np.where(new, look, np.nan))
+    provisional = new & np.isfinite(look)
     real = realised.reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan)
+    real = np.where(new & np.isnan(real), 0.0, real)  # no order yet: nothing realised, not unknown
     cost = costs["acquisition_cost"].reindex(ids).to_numpy(dtype=np.float64)
     total = real + expected
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -385,10 +465,23 @@ def customer_payback(
     flag = pd.array(np.where(decided, total < cost, False), dtype="boolean")
     flag[~decided] = pd.NA
     note = np.select(
-        [~scored, ~np.isfinite(cost), ~np.isfinite(total)],
-        ["not scored (" + status + "): no expected value", "acquisition cost unknown", "no profit figure"],
+        [
+            new & ~provisional,
+            ~(scored | new),
+            ~np.isfinite(cost),
+            ~np.isfinite(total),
+            provisional,
+        ],
+        [
+            "new customer without a lookalike score: no expected value",
+            "not scored (" + status + "): no expected value",
+            "acquisition cost unknown",
+            "no profit figure",
+            "provisional: new customer, judged on the lookalike model's expected value",
+        ],
         "",
     )
+    source = np.where(scored, "main models", np.where(provisional, "lookalike (provisional)", ""))
     return pd.DataFrame(
         {
             "customer_id": ids.to_numpy(),
@@ -398,21 +491,24 @@ def customer_payback(
             "cost_source": costs["cost_source"].reindex(ids).to_numpy(),
             "realised_profit": real,
             "expected_profit": expected,
+            "expected_source": source,
             "total_profit": total,
             "payback_ratio": ratio,
             "not_paying_back": flag,
+            "payback_provisional": provisional & decided,
             "payback_note": note,
         }
     ).astype({"customer_id": "str", "status": "str", "acquisition_channel": "str", "cost_source": "str",
-              "payback_note": "str"})  # fmt: skip
+              "expected_source": "str", "payback_note": "str"})  # fmt: skip
 
 
 def channel_payback(per_customer: pd.DataFrame) -> pd.DataFrame:
     """Per acquisition channel: what winning customers cost and what they bring.
 
     out: acquisition_channel, customers_won (every customer of the channel), cost_known (customers with a known
-    cost), cost_unknown, not_scored, total_cost, realised_profit, expected_profit (over the customers with a
-    known cost and an expected value: the "judged" customers), payback_ratio ((realised + expected) / total cost
+    cost), cost_unknown, not_scored (by the main models), judged (a known cost and an expected value),
+    judged_provisional (of them, new customers judged on the lookalike's expected value), total_cost,
+    realised_profit, expected_profit (over the judged customers), payback_ratio ((realised + expected) / total cost
     of the judged customers), share_paying_back (judged customers whose realised + expected profit covers their
     cost), not_paying_back (count). Channels sorted by name; sums over no customer are NaN, never 0.
     """
@@ -431,6 +527,7 @@ def channel_payback(per_customer: pd.DataFrame) -> pd.DataFrame:
                 "cost_unknown": int(sub["acquisition_cost"].isna().sum()),
                 "not_scored": int((sub["status"] != SCORED).sum()),
                 "judged": int(j.sum()),
+                "judged_provisional": int(js["payback_provisional"].sum()),
                 "total_cost": cost,
                 "realised_profit": realised,
                 "expected_profit": expected,
@@ -445,7 +542,9 @@ def channel_payback(per_customer: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
+    "CUSTOMER_PREFIX",
     "NOT_RECORDED",
+    "customer_inputs",
     "ProfileConfig",
     "acquisition_costs",
     "attribute_profile",
@@ -455,7 +554,9 @@ __all__ = [
     "customer_payback",
     "is_great",
     "lookalike_counts",
+    "profile_inputs",
     "profile_match",
     "shap_drivers",
+    "split_profile_inputs",
     "wilson_interval",
 ]

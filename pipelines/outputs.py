@@ -6,6 +6,8 @@ Files (stem = the scores file name without its suffix):
 - `<stem>.churn_contributions.parquet`: churn contributions in probability points, same layout and row order
   (`models.explain.churn_probability_contributions`; each row adds up to the churn probability); the pandas
   engine writes it, a run without it (the Spark engine, older runs) is read without churn contributions;
+- `<stem>.profile_inputs.parquet`: the ideal-customer profile's per-customer inputs (`pipelines.profile_inputs`;
+  pandas engine; a run without it is profiled from the data);
 - `<stem>.manifest.json`: what the run did (counts, model, settings, drift, timings).
 Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest).
 
@@ -149,6 +151,8 @@ def output_paths(out: Path) -> dict[str, Path]:
         "bridge_churn_contributions": bridge_contributions_path(
             out.with_name(f"{stem}.contributions.parquet"), "churn"
         ),
+        # issue 12: the profile's per-customer inputs (pipelines.profile_inputs), so `cvp profile` skips the data
+        "profile_inputs": out.with_name(f"{stem}.profile_inputs.parquet"),
         "manifest": out.with_name(f"{stem}.manifest.json"),
     }
 
@@ -184,6 +188,7 @@ PUBLISH_ORDER = (
     "churn_contributions",
     "bridge_contributions",
     "bridge_churn_contributions",
+    "profile_inputs",
     "scores",
     "manifest",
 )

@@ -116,6 +116,7 @@ def score_tables(
     run_id: str | None = None,
     progress: Any = None,
     bridge: Any = None,
+    profile_inputs: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score every customer known in the tables with one engine: (scores, info) whatever the engine.
 
@@ -134,6 +135,8 @@ def score_tables(
     drift = DriftAccumulator(reference, left_out)
     # issue 15: the old model too, only when the model changed (nothing more runs otherwise)
     more = {} if bridge is None else {"bridge": bridge}
+    if profile_inputs is not None:  # issue 12: the profile's inputs, chunk by chunk (pandas engine)
+        more["profile_inputs"] = profile_inputs
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
@@ -303,7 +306,16 @@ def run_score(
     # ---
     staging = staging_dir(out, run_id)
     staged = {k: staging / p.name for k, p in paths.items()}
+    profile_inputs = None
     try:
+        # --- ideal-customer profile (issue 12): its per-customer inputs, so `cvp profile` skips the data ---
+        if engine == "pandas":
+            from pipelines.profile_inputs import ProfileInputsWriter
+
+            profile_inputs = ProfileInputsWriter(
+                staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
+            )
+        # ---
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info = score_tables(
@@ -319,7 +331,10 @@ def run_score(
                 run_id,
                 tick,
                 bridge,
+                profile_inputs,
             )
+        if profile_inputs is not None:
+            profile_inputs.close()
         if bridge_info is not None:
             info["bridge"] = bridge_info | info.get("bridge", {})
         seconds = time.perf_counter() - t0
@@ -371,6 +386,8 @@ def run_score(
             **info,
             "lookalike": newcomers,  # issue 12: the lookalike model's facts and the new customers scored
         }
+        if profile_inputs is not None:  # issue 12: declared with the set, published with it
+            manifest["profile_inputs"] = profile_inputs.info()
         # --- seasonal history (issue 16): say when the predicted totals are extrapolated without one ---
         from features.seasonal import seasonal_history_note
 
@@ -401,6 +418,8 @@ def run_score(
         write_json(manifest, staged["manifest"])
         publish(staged, paths)
     finally:
+        if profile_inputs is not None:
+            profile_inputs.close()
         shutil.rmtree(staging, ignore_errors=True)
     if manifest["customers_scored"] == 0:
         console.print(

@@ -103,6 +103,7 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
             "channel": str(r.acquisition_channel).replace("_", " "),
             "won": f"{int(r.customers_won):,}",
             "judged": f"{int(r.judged):,}",
+            "provisional": f"{int(getattr(r, 'judged_provisional', 0)):,}",
             "cost_unknown": f"{int(r.cost_unknown):,}",
             "not_scored": f"{int(r.not_scored):,}",
             "cost": _money(r.total_cost, currency),
@@ -164,6 +165,7 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
         "channels": channels,
         "chart": payback_chart(result.channels),
         "cost_unknown": int(f.get("cost_sources", {}).get("unknown", 0)),
+        "provisional": f"{int(f.get('provisional_payback', 0)):,}" if f.get("provisional_payback") else "",
         "currency": currency,
     }
 
