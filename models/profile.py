@@ -238,8 +238,15 @@ def attribute_values(
         customers["customer_id"].drop_duplicates().astype("str")
     )
     present = [a for a in attributes if a in cust.columns]
-    out = cust[present].reindex(ids).astype("object")
-    return out.where(out.notna(), NOT_RECORDED).astype("str")
+    out = cust[present].reindex(ids)
+    for a in present:  # text stays Arrow text (fill_null), anything else goes through object once
+        col = out[a]
+        if col.dtype == "str":
+            out[a] = col.fillna(NOT_RECORDED)
+        else:
+            col = col.astype("object")
+            out[a] = col.where(col.notna(), NOT_RECORDED).astype("str")
+    return out
 
 
 def _cramers_v(table: np.ndarray) -> float:
@@ -332,15 +339,19 @@ def shap_drivers(
     from models.explain import tier_drivers
 
     scored = scores.loc[(scores["status"].astype("str") == SCORED).to_numpy()]
-    contrib = contrib.loc[contrib.index.astype("str").isin(scored["customer_id"].astype("str"))]
+    # Ids as plain Python strings: a membership test of Arrow strings against a large id list builds one Arrow
+    # scalar per id (seconds at 100k customers); an object index hashes them.
+    scored_ids = pd.Index(scored["customer_id"].astype("str").to_numpy(dtype=object), dtype=object)
+    contrib_ids = pd.Index(contrib.index.astype("str").to_numpy(dtype=object), dtype=object)
+    keep = scored_ids.get_indexer(contrib_ids) >= 0 if len(contrib) else np.zeros(0, dtype=bool)
     columns = ["feature", "group", "description", "tier_mean", "base_mean", "difference", "rank"]
-    if contrib.empty:
+    if not keep.any():
         return pd.DataFrame(columns=columns)
+    contrib = contrib.loc[keep].set_axis(contrib_ids[keep])
     tier = pd.Series(
         pd.Categorical(scored["tier"].astype("str"), categories=list(TIER_NAMES), ordered=True),
-        index=pd.Index(scored["customer_id"].astype("str")),
+        index=scored_ids,
     )
-    contrib = contrib.set_axis(contrib.index.astype("str"))
     table = tier_drivers(contrib, tier, registry)[best_tier()]
     feats = table[table["level"] == "feature"].head(top)
     out = pd.DataFrame(
@@ -418,7 +429,7 @@ def acquisition_costs(
             channel = ch.astype("object").where(ch.notna(), NOT_RECORDED).astype("str")
         if "acquisition_cost" in cust:
             recorded = cust["acquisition_cost"].reindex(ids).astype("float64")
-    table = channel.map(lambda c: by_channel.get(c, np.nan)).astype("float64")
+    table = channel.map(dict(by_channel)).astype("float64")  # a channel not in the table: NaN (unknown)
     cost = recorded.where(recorded.notna(), table)
     source = np.where(recorded.notna(), "recorded", np.where(table.notna(), "channel table", "unknown"))
     return pd.DataFrame(

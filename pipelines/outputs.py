@@ -247,11 +247,22 @@ def complete_interrupted_publish(scores_path: Path) -> bool:
     return True
 
 
-def _read_scores(path: Path) -> pd.DataFrame:
+def _read_scores(path: Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    # `columns` (issue 12, `cvp profile`): only those scores columns, with the required ones and the predictions
+    wanted = None if columns is None else {*columns, *SCORES_REQUIRED}
+    prefixes = ("pred_", *(w[:-1] for w in wanted or () if w.endswith("*")))
+
+    def keep(c: str) -> bool:
+        return wanted is None or c in wanted or c.startswith(prefixes)
+
     try:
         if path.suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-        return pd.read_parquet(path)
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", usecols=keep
+            )
+        if wanted is None:
+            return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=[c for c in pq.ParquetDataset(path).schema.names if keep(c)])
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         kind = "CSV" if path.suffix == ".csv" else "Parquet"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -276,8 +287,11 @@ def _run_ids(values: Iterable[Any]) -> set[str]:
     return {str(v) for v in values if v is not None and not (isinstance(v, float) and v != v)}
 
 
-def read_output_set(scores_path: Path) -> OutputSet:
-    """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format."""
+def read_output_set(scores_path: Path, columns: Iterable[str] | None = None) -> OutputSet:
+    """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format.
+
+    `columns`: read only these scores columns (a name ending in `*`: every column it begins), plus the required
+    ones and the predictions; None: all."""
     scores_path = Path(scores_path)
     complete_interrupted_publish(scores_path)
     if not scores_path.exists():
@@ -296,7 +310,7 @@ def read_output_set(scores_path: Path) -> OutputSet:
         raise StructuralError(
             f"{paths['manifest'].name} names no run_id: written by an older `cvp score`; rerun it"
         )
-    scores = SCORES_SCHEMA.conform(_read_scores(scores_path), str(scores_path))
+    scores = SCORES_SCHEMA.conform(_read_scores(scores_path, columns), str(scores_path))
     if not paths["contributions"].exists():
         raise StructuralError(
             f"{paths['contributions'].name} is missing beside {scores_path.name}: rerun `cvp score`"

@@ -34,6 +34,18 @@ PROFILE_FILES: dict[str, str] = {
 }
 
 
+#: The scores columns the profile reads (with the required ones and the predictions; the reason sentences are not).
+PROFILE_SCORE_COLUMNS = (
+    "customer_id",
+    "as_of",
+    "status",
+    "tier",
+    "account_manager_id",
+    "lookalike_*",
+    "provisional_tier",
+)
+
+
 @dataclass(frozen=True)
 class ProfileTables:
     """What `build_profile` computes (frames of `models.profile`) and the facts the pages state."""
@@ -280,7 +292,7 @@ def run_profile(
 
     cfg = load_config(config)
     check_writable(Path(out), "profile directory")
-    run = read_output_set(Path(scores_path))
+    run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS)
     h = horizon_days_from_columns(list(run.scores.columns))
     path = output_paths(Path(scores_path))["profile_inputs"]
     if run.manifest.get("profile_inputs") and path.exists():
