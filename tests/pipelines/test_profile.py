@@ -124,6 +124,24 @@ def test_the_profile_from_the_scoring_runs_files_equals_the_profile_from_the_dat
     np.testing.assert_allclose(written["share_great"], a.who["share_great"])
 
 
+def test_the_profile_reads_only_the_scores_columns_it_needs(profiled: dict) -> None:
+    from pipelines.outputs import SCORES_REQUIRED, read_output_set
+    from pipelines.profile import PROFILE_SCORE_COLUMNS
+
+    path = profiled["root"] / "scores.parquet"
+    full = read_output_set(path).scores
+    lean = read_output_set(path, PROFILE_SCORE_COLUMNS).scores
+    # The named columns, every `lookalike_*` column, the required ones and the predictions; no reason sentence.
+    expected = [
+        c
+        for c in full.columns
+        if c in PROFILE_SCORE_COLUMNS or c in SCORES_REQUIRED or c.startswith(("pred_", "lookalike_"))
+    ]
+    assert list(lean.columns) == expected and "lookalike_reason_1" in expected
+    assert not any(c.startswith("value_reason_") for c in lean.columns)
+    pd.testing.assert_frame_equal(lean, full[expected])
+
+
 def test_a_run_without_profile_inputs_needs_the_data(profiled: dict, trained, tmp_path: Path) -> None:
     import shutil
 
