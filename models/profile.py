@@ -431,7 +431,10 @@ def acquisition_costs(
         cust = cust.set_index(cust["customer_id"].astype("str"))
         if "acquisition_channel" in cust:
             ch = cust["acquisition_channel"].reindex(ids)
-            channel = ch.astype("object").where(ch.notna(), NOT_RECORDED).astype("str")
+            if ch.dtype == "str":  # Arrow text stays text (no round trip through objects)
+                channel = ch.fillna(NOT_RECORDED)
+            else:
+                channel = ch.astype("object").where(ch.notna(), NOT_RECORDED).astype("str")
         if "acquisition_cost" in cust:
             recorded = cust["acquisition_cost"].reindex(ids).astype("float64")
     table = channel.map(dict(by_channel)).astype("float64")  # a channel not in the table: NaN (unknown)
