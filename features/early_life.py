@@ -61,6 +61,7 @@ def early_life_features(
         before = referred.loc[(referred["referred_at"] < cutoff).to_numpy(dtype=bool), "referred_id"].astype(
             "str"
         )
+        before = before[before.isin(ids).to_numpy()]  # the new customers' ids as the (small) lookup set
         was_referred = ids.isin(before).astype(np.float64)
     out["early_was_referred"] = was_referred
     orders = tables["orders"]

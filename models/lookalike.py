@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.early_life import NUMERIC_COLUMNS, early_life_features
+from features.early_life import NOT_RECORDED, NUMERIC_COLUMNS, early_life_features
 from models.tiers import TIER_NAMES
 
 #: Plain words for the early-life features (the profile attributes are said as "<attribute> <value>").
@@ -248,37 +248,114 @@ def backtest_lookalike(
     }
 
 
-def _reason_words(name: str, value: Any, contribution: float) -> str:
+#: The early-life features that only say something once a customer has ordered: for a customer without an order
+#: their contributions are one reason, "no order yet" (`NO_ORDER`), never "value of the first order: none".
+_ORDERING = frozenset({"early_has_order", "early_orders", *_ORDER_FEATURES})
+NO_ORDER = "no_order_yet"
+
+
+def _amount(value: float, currency: str) -> str:
+    return f"{value:,.0f} {currency}".rstrip()
+
+
+def _count(value: float, one: str, many: str) -> str:
+    n = int(round(value))
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _early_phrase(name: str, value: Any, currency: str) -> str:
+    """What a new customer's early-life value says, in plain words (`name` a `NUMERIC_COLUMNS` column or
+    `NO_ORDER`)."""
+    if name == NO_ORDER:
+        return "no order yet"
+    if pd.isna(value):
+        if name in ("early_tickets", "early_effort_minutes"):
+            return "service requests not recorded"
+        if name == "early_promo_share":
+            return "promotions not recorded"
+        return f"{EARLY_WORDS[name]}: not recorded"
+    v = float(value)
+    phrases = {
+        "early_days_since_signup": lambda: (
+            "signed up today" if v < 1 else f"signed up {_count(v, 'day', 'days')} ago"
+        ),
+        "early_was_referred": lambda: "came through a referral" if v == 1 else "not referred by a customer",
+        "early_has_order": lambda: "has ordered" if v > 0 else "no order yet",
+        "early_days_to_first_order": lambda: (
+            "first order on the day of signing up"
+            if v < 1
+            else f"first order {_count(v, 'day', 'days')} after signing up"
+        ),
+        "early_first_order_value": lambda: f"first order worth {_amount(v, currency)}",
+        "early_orders": lambda: f"{_count(v, 'order', 'orders')} so far",
+        "early_revenue": lambda: f"{_amount(v, currency)} revenue so far",
+        "early_promo_share": lambda: f"{v:.0%} of orders bought on promotion",
+        "early_tickets": lambda: (
+            "no service request so far"
+            if v == 0
+            else f"{_count(v, 'service request', 'service requests')} so far"
+        ),
+        "early_effort_minutes": lambda: (
+            "no service time needed so far"
+            if v == 0
+            else f"{_count(v, 'minute', 'minutes')} of service so far"
+        ),
+    }
+    return phrases[name]()
+
+
+def _reason_words(name: str, value: Any, contribution: float, currency: str = "") -> str:
+    """One reason: what the value says and which way it moves the chance of becoming great."""
     direction = "raises" if contribution > 0 else "lowers"
-    if name in EARLY_WORDS:
-        shown = (
-            "no"
-            if pd.isna(value)
-            else f"{float(value):,.0f}"
-            if abs(float(value)) >= 10
-            else f"{float(value):.2g}"
-        )
-        if name in ("early_was_referred", "early_has_order"):
-            shown = "yes" if value == 1 else "no"
-        elif pd.isna(value):  # missing means "no order yet" for the order features, "not recorded" otherwise
-            shown = "none yet (no order)" if name in _ORDER_FEATURES else "not recorded"
-        return f"{EARLY_WORDS[name]}: {shown} ({direction} the chance)"
-    return f"{name.replace('_', ' ')} {str(value).replace('_', ' ')} ({direction} the chance)"
+    if name in EARLY_WORDS or name == NO_ORDER:
+        return f"{_early_phrase(name, value, currency)} ({direction} the chance)"
+    label = name.replace("_", " ")
+    if pd.isna(value) or str(value) == NOT_RECORDED:
+        return f"{label} not recorded ({direction} the chance)"
+    return f"{label}: {str(value).replace('_', ' ')} ({direction} the chance)"
 
 
-def score_new_customers(model: LookalikeModel, frame: pd.DataFrame, config: LookalikeConfig) -> pd.DataFrame:
+def reason_contributions(
+    model: LookalikeModel, frame: pd.DataFrame
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(names, contributions, usable) of the reasons: the classifier's features, plus `NO_ORDER`. For a customer
+    without an order the ordering features' contributions are summed into `NO_ORDER` (one fact, one reason) and
+    are not usable on their own; for a customer with orders `NO_ORDER` is not usable."""
+    contrib = model.contributions(frame)[model.features].to_numpy()
+    names = [*model.features, NO_ORDER]
+    ordering = np.array([f in _ORDERING for f in model.features])
+    if "early_has_order" in frame.columns:
+        no_order = frame["early_has_order"].to_numpy(dtype=np.float64, na_value=0.0) == 0
+    else:
+        no_order = np.zeros(len(frame), dtype=bool)
+    merged = np.where(no_order, contrib[:, ordering].sum(axis=1), 0.0)
+    values = np.column_stack([contrib, merged])
+    usable = np.ones(values.shape, dtype=bool)
+    usable[:, :-1] &= ~(no_order[:, None] & ordering[None, :])
+    usable[:, -1] = no_order
+    return names, values, usable
+
+
+def score_new_customers(
+    model: LookalikeModel, frame: pd.DataFrame, config: LookalikeConfig, currency: str = ""
+) -> pd.DataFrame:
     """Per new customer: `lookalike_prob_great`, `lookalike_expected_value`, `lookalike_reason_1..n` (largest
-    |contribution| first) and `provisional_tier` (the best tier from `great_probability`, the worst when the
-    expected value is not positive, the middle one otherwise; always provisional)."""
+    |contribution| first, `reason_contributions`; amounts in `currency`) and `provisional_tier` (the best tier from
+    `great_probability`, the worst when the expected value is not positive, the middle one otherwise; always
+    provisional)."""
     pred = model.predict(frame)
-    contrib = model.contributions(frame)[model.features]
-    values = contrib.to_numpy()
-    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, : config.n_reasons]
+    names, values, usable = reason_contributions(model, frame)
+    key = np.where(usable, np.abs(values), -1.0)
+    order = np.argsort(-key, axis=1, kind="stable")[:, : config.n_reasons]
     shown = frame[model.features].to_numpy(dtype=object)  # one array, not a row lookup per reason
+    shown = np.column_stack([shown, np.full(len(frame), None, dtype=object)])
     out = pred.copy()
     for k in range(order.shape[1]):
         out[f"lookalike_reason_{k + 1}"] = pd.Series(
-            [_reason_words(model.features[j], shown[i, j], values[i, j]) for i, j in enumerate(order[:, k])],
+            [
+                _reason_words(names[j], shown[i, j], values[i, j], currency) if usable[i, j] else pd.NA
+                for i, j in enumerate(order[:, k])
+            ],
             index=frame.index,
             dtype="str",
         )
@@ -294,11 +371,13 @@ def score_new_customers(model: LookalikeModel, frame: pd.DataFrame, config: Look
 
 __all__ = [
     "EARLY_WORDS",
+    "NO_ORDER",
     "LookalikeConfig",
     "LookalikeModel",
     "backtest_lookalike",
     "fit_lookalike",
     "frequency_baseline",
     "lookalike_training_set",
+    "reason_contributions",
     "score_new_customers",
 ]

@@ -326,8 +326,15 @@ def history_(
 @_friendly
 def profile(
     scores: Annotated[Path, typer.Option("--scores", help="Scores file written by `cvp score`.")],
-    data: Annotated[Path, typer.Option("--data", help="The data directory that run scored.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the profile tables and profile.html.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="The data directory that run scored: needed only for a run without its profile inputs file "
+            "(the Spark engine, older runs).",
+        ),
+    ] = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
 ) -> None:

@@ -81,7 +81,7 @@ def score_newcomers(
     }
     if len(ids):
         frame = early.loc[ids]
-        scored = score_new_customers(model, frame, policy)
+        scored = score_new_customers(model, frame, policy, cfg.data.currency)
         rows = np.flatnonzero(is_new)
         for col in scored.columns:  # each column replaced whole: the caller's frame is never written to
             column = out[col].copy()

@@ -6,6 +6,8 @@ Files (stem = the scores file name without its suffix):
 - `<stem>.churn_contributions.parquet`: churn contributions in probability points, same layout and row order
   (`models.explain.churn_probability_contributions`; each row adds up to the churn probability); the pandas
   engine writes it, a run without it (the Spark engine, older runs) is read without churn contributions;
+- `<stem>.profile_inputs.parquet`: the ideal-customer profile's per-customer inputs (`pipelines.profile_inputs`;
+  pandas engine; a run without it is profiled from the data);
 - `<stem>.manifest.json`: what the run did (counts, model, settings, drift, timings).
 Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest).
 
@@ -114,7 +116,11 @@ class ScoresSchema:
             col = frame[c]
             kind = self.kind(str(c))
             if kind == "text":
-                out[c] = col.astype("str").where(col.notna(), None).astype("str")
+                # already text (a Parquet read): kept as it is; the round trip through object values below costs
+                # a quarter of a second per column at 100k rows (issue 12: `cvp profile` reads the set too)
+                out[c] = (
+                    col if col.dtype == "str" else col.astype("str").where(col.notna(), None).astype("str")
+                )
             elif kind == "date":
                 out[c] = pd.to_datetime(col, errors="coerce")
                 if out[c].isna().any() and col.notna().any():
@@ -149,6 +155,8 @@ def output_paths(out: Path) -> dict[str, Path]:
         "bridge_churn_contributions": bridge_contributions_path(
             out.with_name(f"{stem}.contributions.parquet"), "churn"
         ),
+        # issue 12: the profile's per-customer inputs (pipelines.profile_inputs), so `cvp profile` skips the data
+        "profile_inputs": out.with_name(f"{stem}.profile_inputs.parquet"),
         "manifest": out.with_name(f"{stem}.manifest.json"),
     }
 
@@ -184,6 +192,7 @@ PUBLISH_ORDER = (
     "churn_contributions",
     "bridge_contributions",
     "bridge_churn_contributions",
+    "profile_inputs",
     "scores",
     "manifest",
 )
@@ -242,11 +251,22 @@ def complete_interrupted_publish(scores_path: Path) -> bool:
     return True
 
 
-def _read_scores(path: Path) -> pd.DataFrame:
+def _read_scores(path: Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    # `columns` (issue 12, `cvp profile`): only those scores columns, with the required ones and the predictions
+    wanted = None if columns is None else {*columns, *SCORES_REQUIRED}
+    prefixes = ("pred_", *(w[:-1] for w in wanted or () if w.endswith("*")))
+
+    def keep(c: str) -> bool:
+        return wanted is None or c in wanted or c.startswith(prefixes)
+
     try:
         if path.suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-        return pd.read_parquet(path)
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", usecols=keep
+            )
+        if wanted is None:
+            return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=[c for c in pq.ParquetDataset(path).schema.names if keep(c)])
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         kind = "CSV" if path.suffix == ".csv" else "Parquet"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -271,8 +291,11 @@ def _run_ids(values: Iterable[Any]) -> set[str]:
     return {str(v) for v in values if v is not None and not (isinstance(v, float) and v != v)}
 
 
-def read_output_set(scores_path: Path) -> OutputSet:
-    """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format."""
+def read_output_set(scores_path: Path, columns: Iterable[str] | None = None) -> OutputSet:
+    """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format.
+
+    `columns`: read only these scores columns (a name ending in `*`: every column it begins), plus the required
+    ones and the predictions; None: all."""
     scores_path = Path(scores_path)
     complete_interrupted_publish(scores_path)
     if not scores_path.exists():
@@ -291,7 +314,7 @@ def read_output_set(scores_path: Path) -> OutputSet:
         raise StructuralError(
             f"{paths['manifest'].name} names no run_id: written by an older `cvp score`; rerun it"
         )
-    scores = SCORES_SCHEMA.conform(_read_scores(scores_path), str(scores_path))
+    scores = SCORES_SCHEMA.conform(_read_scores(scores_path, columns), str(scores_path))
     if not paths["contributions"].exists():
         raise StructuralError(
             f"{paths['contributions'].name} is missing beside {scores_path.name}: rerun `cvp score`"

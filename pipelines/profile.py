@@ -1,7 +1,8 @@
 """`cvp profile`: the ideal-customer profile, the lookalike counts and acquisition payback of one scoring run.
 
-Reads the scores output set (`pipelines.outputs.read_output_set`), the data directory the run scored (for the
-customers table and the feature table at the run's as-of) and writes one directory, replaced as a whole
+Reads the scores output set (`pipelines.outputs.read_output_set`) with the per-customer profile inputs the run
+wrote (`pipelines.profile_inputs`: attributes, acquisition cost, behaviour features; the data directory only for a
+run without them, e.g. the Spark engine's) and writes one directory, replaced as a whole
 (`pipelines.io.atomic_directory`): the tables of `PROFILE_FILES` and `profile.html`. `cvp report --profile DIR`
 reads the directory back (`read_profile`) for the team page. The computing is `models.profile` (pure).
 """
@@ -33,6 +34,18 @@ PROFILE_FILES: dict[str, str] = {
 }
 
 
+#: The scores columns the profile reads (with the required ones and the predictions; the reason sentences are not).
+PROFILE_SCORE_COLUMNS = (
+    "customer_id",
+    "as_of",
+    "status",
+    "tier",
+    "account_manager_id",
+    "lookalike_*",
+    "provisional_tier",
+)
+
+
 @dataclass(frozen=True)
 class ProfileTables:
     """What `build_profile` computes (frames of `models.profile`) and the facts the pages state."""
@@ -51,23 +64,22 @@ class ProfileTables:
 def build_profile(
     scores: pd.DataFrame,
     contributions: pd.DataFrame | None,
-    tables: dict[str, pd.DataFrame],
+    inputs: pd.DataFrame,
     cfg,
     horizon_days: int,
     manifest: dict | None = None,
 ) -> ProfileTables:
-    """The profile of one scoring run: features at the run's as-of, then the pure functions of models.profile.
+    """The profile of one scoring run from its per-customer inputs (`models.profile.profile_inputs`: what
+    `cvp score` wrote beside the scores, or `profile_inputs_from_data`), with the pure functions of models.profile.
 
     `manifest`: the run's manifest (its `lookalike` entry: the registered lookalike model's facts)."""
-    from features import build_feature_table, feature_registry
+    from features import feature_registry
     from models import profile as mp
 
     pc = cfg.profile
     as_of = pd.Timestamp(pd.to_datetime(scores["as_of"]).max())
     registry = feature_registry(cfg.features)
-    features = build_feature_table(tables, as_of, cfg.features)
-    features.index = features.index.astype("str")
-    customers = tables.get("customers")
+    customers, features = mp.split_profile_inputs(inputs)
     who = mp.attribute_profile(scores, customers, pc)
     great = mp.is_great(scores)
     scored_great = great[(scores["status"].astype("str") == "scored").to_numpy()]
@@ -95,8 +107,8 @@ def build_profile(
         "great": int(great.sum()),
         "base_share_great": float(great.sum() / n_scored) if n_scored else None,
         "best_tier": mp.best_tier(),
-        "attributes": [a for a in pc.attributes if customers is not None and a in customers.columns],
-        "attributes_absent": [a for a in pc.attributes if customers is None or a not in customers.columns],
+        "attributes": [a for a in pc.attributes if a in customers.columns],
+        "attributes_absent": [a for a in pc.attributes if a not in customers.columns],
         "min_support": pc.min_support,
         "confidence": pc.confidence,
         "match_min_attributes": pc.match_min_attributes,
@@ -104,6 +116,7 @@ def build_profile(
         "cost_sources": per_customer["cost_source"].value_counts().sort_index().to_dict(),
         "realised_profit_column": realised_col,
         "expected_value_column": value_col,
+        "provisional_payback": int(per_customer["payback_provisional"].sum()),
         "shap_available": contributions is not None and not shap.empty,
         "new_customer_actions": dict(pc.new_customer_actions),
     }
@@ -111,6 +124,18 @@ def build_profile(
     return ProfileTables(
         who, behaviour, shap, lookalikes, channels, per_customer, match, new_customers, facts
     )
+
+
+def profile_inputs_from_data(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg) -> pd.DataFrame:
+    """The profile inputs built from the data (the feature table of the whole base at `as_of`): for a run
+    without `<stem>.profile_inputs.parquet` (the Spark engine, runs scored before this version). The same
+    `models.profile.profile_inputs` as `cvp score` writes chunk by chunk."""
+    from features import build_feature_table, feature_registry
+    from models.profile import customer_inputs, profile_inputs
+
+    features = build_feature_table(tables, as_of, cfg.features)
+    part = customer_inputs(tables.get("customers"), cfg.profile.attributes)
+    return profile_inputs(features, part, feature_registry(cfg.features))
 
 
 def lookalike_training(
@@ -252,25 +277,39 @@ def read_profile(directory: Path) -> ProfileTables:
 
 def run_profile(
     scores_path: Path,
-    data: Path,
+    data: Path | None,
     out: Path,
     mapping: Path | None,
     config: Path | None,
     console: Console,
 ) -> Path:
-    """`cvp profile`: read the run and its data, compute the profile and payback, write them; returns the page."""
+    """`cvp profile`: read the run (scores, contributions, the profile inputs it wrote), compute the profile and
+    payback, write them; returns the page. `data` is read only for a run without profile inputs."""
     from pipelines.io import check_writable
-    from pipelines.loading import load_configured
-    from pipelines.outputs import read_output_set
+    from pipelines.outputs import output_paths, read_output_set
+    from pipelines.profile_inputs import read_profile_inputs
     from pipelines.reports.columns import horizon_days_from_columns
 
     cfg = load_config(config)
     check_writable(Path(out), "profile directory")
-    run = read_output_set(Path(scores_path))
-    loaded = load_configured(data, mapping, cfg)
-    t0 = time.perf_counter()
+    run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS)
     h = horizon_days_from_columns(list(run.scores.columns))
-    result = build_profile(run.scores, run.contributions, loaded.tables, cfg, h, run.manifest)
+    path = output_paths(Path(scores_path))["profile_inputs"]
+    if run.manifest.get("profile_inputs") and path.exists():
+        inputs = read_profile_inputs(path, run.run_id)
+    elif data is not None:
+        from pipelines.loading import load_configured
+
+        loaded = load_configured(data, mapping, cfg)
+        as_of = pd.Timestamp(pd.to_datetime(run.scores["as_of"]).max())
+        inputs = profile_inputs_from_data(loaded.tables, as_of, cfg)
+    else:
+        raise StructuralError(
+            f"{Path(scores_path).name} has no {path.name} beside it (scored with the Spark engine or by an older "
+            "`cvp score`): pass --data with the data directory that run scored, or score again"
+        )
+    t0 = time.perf_counter()
+    result = build_profile(run.scores, run.contributions, inputs, cfg, h, run.manifest)
     page = write_profile(result, Path(out), cfg.data.currency)
     f = result.facts
     console.print(
@@ -283,5 +322,10 @@ def run_profile(
         console.print(
             f"note: the acquisition cost of {unknown:,} customers is unknown (no customers.acquisition_cost and no "
             "profile.acquisition_cost_by_channel entry for their channel): their payback is not judged"
+        )
+    if f["provisional_payback"]:
+        console.print(
+            f"note: the payback of {f['provisional_payback']:,} new customers is provisional: judged on the "
+            "lookalike model's expected value (they have no main-model prediction yet)"
         )
     return page

@@ -107,6 +107,7 @@ def score_pandas(
     progress: Any = None,
     bridge: BridgeModel | None = None,
     spill_dir: Path | None = None,
+    profile_inputs: Any = None,
 ) -> EngineRun:
     """Score every `scored` customer of `status` (`features.population.customer_status`) chunk by chunk.
 
@@ -115,7 +116,9 @@ def score_pandas(
     With `bridge` (the previous run's model, when it differs), each chunk is explained with that model too and
     its contributions written beside (`pipelines.outputs.bridge_contributions_path`); without it nothing more runs.
     With `spill_dir`, each chunk's reason columns are written there (`pipelines.engines.spill.ReasonSpill`, handed
-    back as `EngineRun.spill`) instead of kept in the compact scores.
+    back as `EngineRun.spill`) instead of kept in the compact scores. With `profile_inputs` (issue 12,
+    `pipelines.profile_inputs.ProfileInputsWriter`), every chunk's feature table is handed to it before the
+    unscored customers are set aside.
     """
     compact_parts: list[pd.DataFrame] = []
     timings = {"features_s": 0.0, "score_explain_s": 0.0}
@@ -138,6 +141,8 @@ def score_pandas(
         for k, n_chunks, feats in iterate_chunks(tables, as_of, cfg, chunk_customers):
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
+            if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
+                profile_inputs.add(feats)
             mask = is_scored.reindex(feats.index.astype("str"), fill_value=False).to_numpy(dtype=bool)
             carried = [c for c in cfg.carried_features() if c in feats.columns]
             if not mask.all():  # not scored: only the carried feature values, no prediction

@@ -116,6 +116,7 @@ def score_tables(
     run_id: str | None = None,
     progress: Any = None,
     bridge: Any = None,
+    profile_inputs: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score every customer known in the tables with one engine: (scores, info) whatever the engine.
 
@@ -127,7 +128,7 @@ def score_tables(
     """
     scores, info, _ = _score_tables(
         engine, tables, as_of, bundle, model_version, cfg, chunk_customers, contrib_path, spark_master, run_id,
-        progress, bridge,
+        progress, bridge, profile_inputs=profile_inputs,
     )  # fmt: skip
     return scores, info
 
@@ -146,6 +147,7 @@ def _score_tables(
     progress: Any = None,
     bridge: Any = None,
     spill_dir: Path | None = None,
+    profile_inputs: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """`score_tables`, and with `spill_dir` (pandas engine) the reason columns left on disk: (scores without
     them, info, the `ReasonSpill`); the Spark engine keeps them in its scores and hands back no spill."""
@@ -160,6 +162,8 @@ def _score_tables(
     more: dict[str, Any] = {} if bridge is None else {"bridge": bridge}
     if spill_dir is not None and engine == "pandas":
         more["spill_dir"] = spill_dir
+    if profile_inputs is not None:  # issue 12: the profile's inputs, chunk by chunk (pandas engine)
+        more["profile_inputs"] = profile_inputs
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
@@ -358,7 +362,16 @@ def run_score(
     # ---
     staging = staging_dir(out, run_id)
     staged = {k: staging / p.name for k, p in paths.items()}
+    profile_inputs = None
     try:
+        # --- ideal-customer profile (issue 12): its per-customer inputs, so `cvp profile` skips the data ---
+        if engine == "pandas":
+            from pipelines.profile_inputs import ProfileInputsWriter
+
+            profile_inputs = ProfileInputsWriter(
+                staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
+            )
+        # ---
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = _score_tables(
@@ -375,7 +388,10 @@ def run_score(
                 tick,
                 bridge,
                 staging / "reasons" if out.suffix == ".parquet" else None,
+                profile_inputs,
             )
+        if profile_inputs is not None:
+            profile_inputs.close()
         if bridge_info is not None:
             info["bridge"] = bridge_info | info.get("bridge", {})
         seconds = time.perf_counter() - t0
@@ -427,6 +443,8 @@ def run_score(
             **info,
             "lookalike": newcomers,  # issue 12: the lookalike model's facts and the new customers scored
         }
+        if profile_inputs is not None:  # issue 12: declared with the set, published with it
+            manifest["profile_inputs"] = profile_inputs.info()
         # --- seasonal history (issue 16): say when the predicted totals are extrapolated without one ---
         from features.seasonal import seasonal_history_note
 
@@ -463,6 +481,8 @@ def run_score(
         write_json(manifest, staged["manifest"])
         publish(staged, paths)
     finally:
+        if profile_inputs is not None:
+            profile_inputs.close()
         shutil.rmtree(staging, ignore_errors=True)
     if manifest["customers_scored"] == 0:
         console.print(

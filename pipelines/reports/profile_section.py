@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.charts import _new_figure, _style_axes, _svg
 from pipelines.reports.phrases import money, pct
 
 
@@ -25,22 +24,50 @@ def _money(value: Any, currency: str) -> str:
 
 
 def payback_chart(channels: pd.DataFrame) -> Markup | None:
-    """Horizontal bars: (realised + expected profit) / acquisition cost per channel, a line at 1 (paid back)."""
+    """Horizontal bars: (realised + expected profit) / acquisition cost per channel, a dashed line at 1 (paid
+    back). Plain SVG written here (no matplotlib: importing it cost `cvp profile` seconds), deterministic."""
+    from html import escape
+
     judged = channels.loc[channels["payback_ratio"].notna()]
     if judged.empty:
         return None
     judged = judged.sort_values(["payback_ratio", "acquisition_channel"], kind="stable")
     ratio = judged["payback_ratio"].to_numpy(dtype=np.float64)
-    fig = _new_figure(6.4, 0.32 * len(judged) + 1.2)
-    ax = fig.add_subplot()
-    y = np.arange(len(judged))
-    ax.barh(y, ratio, color=["#1b7f3b" if r >= 1 else "#b3261e" for r in ratio], height=0.6)
-    ax.axvline(1.0, color="#333333", linewidth=0.9, linestyle="--")
-    ax.set_yticks(y, [str(c).replace("_", " ") for c in judged["acquisition_channel"]])
-    ax.set_xlabel("profit to date + expected profit, per unit of acquisition cost", fontsize=8)
-    _style_axes(ax)
-    fig.tight_layout()
-    return _svg(fig)
+    labels = [str(c).replace("_", " ") for c in judged["acquisition_channel"]]
+    left, width, row, top = 150.0, 380.0, 24.0, 10.0
+    low, high = min(0.0, float(ratio.min())), max(1.0, float(ratio.max())) * 1.05
+
+    def x(v: float) -> float:
+        return left + (v - low) / (high - low) * width
+
+    height = top + row * len(judged) + 44.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 20:.0f}pt" height="{height:.0f}pt" '
+        f'viewBox="0 0 {left + width + 20:.0f} {height:.0f}" role="img" '
+        'aria-label="payback ratio per acquisition channel" font-family="sans-serif" font-size="11">'
+    ]
+    for i, (label, r) in enumerate(zip(labels, ratio, strict=True)):
+        y = top + i * row
+        x0, x1 = sorted((x(0.0), x(float(r))))
+        colour = "#1b7f3b" if r >= 1 else "#b3261e"
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y + 4:.1f}" width="{x1 - x0:.1f}" height="{row - 8:.1f}" fill="{colour}"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6:.1f}" y="{y + row / 2 + 4:.1f}" text-anchor="end">{escape(label)}</text>'
+            f'<text x="{x1 + 4:.1f}" y="{y + row / 2 + 4:.1f}">{r:.2f}</text>'
+        )
+    bottom = top + row * len(judged)
+    parts.append(
+        f'<line x1="{x(1.0):.1f}" y1="{top:.1f}" x2="{x(1.0):.1f}" y2="{bottom:.1f}" stroke="#333333" '
+        'stroke-dasharray="4 3"/>'
+        f'<line x1="{left:.1f}" y1="{bottom:.1f}" x2="{left + width:.1f}" y2="{bottom:.1f}" stroke="#999999"/>'
+        f'<text x="{x(0.0):.1f}" y="{bottom + 14:.1f}" text-anchor="middle">0</text>'
+        f'<text x="{x(1.0):.1f}" y="{bottom + 14:.1f}" text-anchor="middle">1</text>'
+        f'<text x="{left + width / 2:.1f}" y="{bottom + 34:.1f}" text-anchor="middle" font-size="10">'
+        "profit to date + expected profit, per unit of acquisition cost</text></svg>"
+    )
+    return Markup("".join(parts))
 
 
 def profile_view(result: Any, currency: str) -> dict[str, Any]:
@@ -103,6 +130,7 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
             "channel": str(r.acquisition_channel).replace("_", " "),
             "won": f"{int(r.customers_won):,}",
             "judged": f"{int(r.judged):,}",
+            "provisional": f"{int(getattr(r, 'judged_provisional', 0)):,}",
             "cost_unknown": f"{int(r.cost_unknown):,}",
             "not_scored": f"{int(r.not_scored):,}",
             "cost": _money(r.total_cost, currency),
@@ -164,6 +192,7 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
         "channels": channels,
         "chart": payback_chart(result.channels),
         "cost_unknown": int(f.get("cost_sources", {}).get("unknown", 0)),
+        "provisional": f"{int(f.get('provisional_payback', 0)):,}" if f.get("provisional_payback") else "",
         "currency": currency,
     }
 

@@ -281,3 +281,106 @@ def test_config_rejects_bad_costs_and_unknown_keys() -> None:
         _config(acquisition_cost_by_channel={"web": -1.0})
     with pytest.raises(ValidationError):
         ProfileConfig.model_validate(_config().model_dump() | {"surprise": 1})
+
+
+def test_payback_of_new_customers_is_judged_provisionally_on_the_lookalike_value_by_hand() -> None:
+    # n1, n2: new customers (no main-model value, a lookalike expected value); n3: new without a lookalike score;
+    # s1: scored; o1: no_orders_yet (never judged). Every cost is recorded.
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["s1", "n1", "n2", "n3", "o1"],
+            "status": ["scored", "new", "new", "new", "no_orders_yet"],
+            "tier": ["good", "", "", "", ""],
+            "account_manager_id": ["m1"] * 5,
+            VALUE: [300.0, np.nan, np.nan, np.nan, np.nan],
+            "lookalike_expected_value": [np.nan, 250.0, 40.0, np.nan, np.nan],
+        }
+    ).astype({"customer_id": "str", "status": "str", "tier": "str", "account_manager_id": "str"})
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["s1", "n1", "n2", "n3", "o1"],
+            "acquisition_channel": ["web"] * 5,
+            "acquisition_cost": [100.0, 200.0, 80.0, 50.0, 60.0],
+        }
+    )
+    costs = acquisition_costs(customers, pd.Index(scores["customer_id"]), {})
+    # n2 ordered once (realised 10); n1, n3 and o1 have no order: no profit figure, which means nothing realised.
+    realised = pd.Series([20.0, np.nan, 10.0, np.nan, np.nan], index=["s1", "n1", "n2", "n3", "o1"])
+    per = customer_payback(scores, realised, costs, VALUE).set_index("customer_id")
+    # n1: 0 + 250 = 250 vs 200 -> pays back, provisionally; n2: 10 + 40 = 50 vs 80 -> does not, provisionally.
+    assert per.loc["n1", "expected_profit"] == 250.0 and per.loc["n1", "realised_profit"] == 0.0
+    assert per.loc["n1", "payback_ratio"] == pytest.approx(1.25)
+    assert bool(per.loc["n1", "not_paying_back"]) is False and bool(per.loc["n2", "not_paying_back"]) is True
+    assert per.loc["n2", "total_profit"] == pytest.approx(50.0)
+    assert per["payback_provisional"].tolist() == [False, True, True, False, False]
+    assert per.loc["n1", "expected_source"] == "lookalike (provisional)"
+    assert per.loc["s1", "expected_source"] == "main models"
+    assert per.loc["n1", "payback_note"].startswith("provisional: new customer")
+    # s1 is judged on the main models' value, never provisionally: 20 + 300 = 320 vs 100.
+    assert bool(per.loc["s1", "not_paying_back"]) is False and per.loc["s1", "payback_note"] == ""
+    # n3 (no lookalike score) and o1 (not scored) stay undecided, with the reason.
+    assert pd.isna(per.loc["n3", "not_paying_back"]) and pd.isna(per.loc["o1", "not_paying_back"])
+    assert per.loc["n3", "payback_note"] == "new customer without a lookalike score: no expected value"
+    assert per.loc["o1", "payback_note"] == "not scored (no_orders_yet): no expected value"
+    web = channel_payback(per.reset_index()).set_index("acquisition_channel").loc["web"]
+    # Judged: s1, n1, n2 (two provisionally). Cost 100 + 200 + 80; realised 20 + 0 + 10; expected 300 + 250 + 40.
+    assert web["judged"] == 3 and web["judged_provisional"] == 2 and web["not_scored"] == 4
+    assert web["total_cost"] == pytest.approx(380.0)
+    assert web["realised_profit"] == pytest.approx(30.0) and web["expected_profit"] == pytest.approx(590.0)
+    assert web["payback_ratio"] == pytest.approx(620.0 / 380.0)
+    assert web["not_paying_back"] == 1 and web["share_paying_back"] == pytest.approx(2 / 3)
+
+
+def test_profile_inputs_keep_attributes_cost_and_behaviour_features_never_personal_columns() -> None:
+    from models.profile import CUSTOMER_PREFIX, customer_inputs, profile_inputs, split_profile_inputs
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "segment": ["B2B", None, "B2C"],
+            "email": ["a@x.org", "b@x.org", "c@x.org"],
+            "acquisition_channel": ["web", "event", None],
+            "acquisition_cost": [10.0, np.nan, 30.0],
+        }
+    )
+    # The configuration names a personal column: it is never taken.
+    part = customer_inputs(customers, ("segment", "email", "absent_column"))
+    features = pd.DataFrame(
+        {
+            "referrals_made_365d": [1, 0, 2],
+            "profit_net_lifetime": [100.0, np.nan, -5.0],
+            "segment": pd.Categorical(["B2B", None, "B2C"]),  # the profile group: who, not behaviour
+            "size_profile": [3.0, 1.0, 2.0],
+        },
+        index=pd.Index(["c3", "c1", "c4"], name="customer_id"),  # c4: not in the customers table
+    )
+    registry = {
+        "referrals_made_365d": FeatureSpec("referrals_made_365d", "referral", "Referrals made", "count", ""),
+        "size_profile": FeatureSpec("size_profile", "profile", "Size", "count", ""),
+    }
+    out = profile_inputs(features, part, registry)
+    assert list(out.columns) == [
+        f"{CUSTOMER_PREFIX}segment",
+        f"{CUSTOMER_PREFIX}acquisition_channel",
+        f"{CUSTOMER_PREFIX}acquisition_cost",
+        "referrals_made_365d",
+        "profit_net_lifetime",
+    ]
+    assert out.index.tolist() == ["c3", "c1", "c4"]
+    assert out[f"{CUSTOMER_PREFIX}segment"].tolist()[:2] == ["B2C", "B2B"]
+    assert out[f"{CUSTOMER_PREFIX}segment"].isna().tolist() == [False, False, True]
+    assert out[f"{CUSTOMER_PREFIX}acquisition_channel"].isna().tolist() == [True, False, True]
+    np.testing.assert_array_equal(out[f"{CUSTOMER_PREFIX}acquisition_cost"], [30.0, 10.0, np.nan])
+    assert out["referrals_made_365d"].dtype == "float64"
+    # Split back: the customers part reads like the customers table (missing -> not recorded in the profile).
+    cust, feats = split_profile_inputs(out)
+    assert list(feats.columns) == ["referrals_made_365d", "profit_net_lifetime"]
+    assert cust["customer_id"].tolist() == ["c3", "c1", "c4"]
+    ids = pd.Index(["c1", "c3", "c4"])
+    costs = acquisition_costs(cust, ids, {"web": 99.0})
+    assert costs["acquisition_cost"].tolist()[:2] == [10.0, 30.0] and np.isnan(
+        costs.loc["c4", "acquisition_cost"]
+    )
+    from models.profile import attribute_values
+
+    assert attribute_values(cust, ("segment",), ids)["segment"].tolist() == ["B2B", "B2C", NOT_RECORDED]

@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -20,7 +21,8 @@ def profiled(trained, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("profiled")
     score_trained(trained, root / "scores.parquet")
     console = Console(file=io.StringIO(), width=300)
-    page = run_profile(root / "scores.parquet", trained.data, root / "profile", None, trained.config, console)
+    # without the data: the profile reads the scores, the contributions and the profile inputs of the run
+    page = run_profile(root / "scores.parquet", None, root / "profile", None, trained.config, console)
     return {"root": root, "page": page, "printed": console.file.getvalue(), "data": trained.data}
 
 
@@ -42,7 +44,9 @@ def test_profile_ranks_the_planted_drivers_first(profiled: dict) -> None:
     assert "B2B" in set(profile_values.loc[profile_values["attribute"] == "segment", "value"])
 
 
-def test_every_customer_appears_with_a_status_and_newcomers_are_not_judged(profiled: dict, trained) -> None:
+def test_every_customer_appears_with_a_status_and_newcomers_are_judged_provisionally(
+    profiled: dict, trained
+) -> None:
     root = profiled["root"]
     scores = pd.read_parquet(root / "scores.parquet")
     per = pd.read_parquet(root / "profile" / PROFILE_FILES["customers"])
@@ -55,18 +59,105 @@ def test_every_customer_appears_with_a_status_and_newcomers_are_not_judged(profi
     assert (
         new["status"] == "new"
     ).all()  # scored by the lookalike model in `cvp score`, not by the main models
-    assert new["not_paying_back"].isna().all()
-    assert new["payback_note"].str.startswith("not scored (new)").all()
-    # Channels: customers won add up to every customer; judged = scored with a known cost.
+    # Their payback is judged on the lookalike model's expected value, marked provisional (cost known), or not
+    # judged with the reason (cost unknown); nothing realised yet.
+    known = new["acquisition_cost"].notna()
+    assert known.sum() > 0 and new.loc[known, "not_paying_back"].notna().all()
+    assert new.loc[known, "payback_provisional"].all()
+    assert (new.loc[known, "expected_source"] == "lookalike (provisional)").all()
+    assert new.loc[known, "payback_note"].str.startswith("provisional: new customer").all()
+    assert new.loc[~known, "not_paying_back"].isna().all()
+    assert (new["realised_profit"] == 0).all()
+    lookalike = scores.set_index("customer_id")["lookalike_expected_value"]
+    assert new["expected_profit"].tolist() == lookalike.loc[new["customer_id"]].tolist()
+    assert "payback of" in profiled["printed"] and "is provisional" in profiled["printed"]
+    # Channels: customers won add up to every customer; judged = scored or new, with a known cost.
     channels = pd.read_csv(root / "profile" / PROFILE_FILES["channels"])
     assert channels["customers_won"].sum() == len(scores)
     judged = per["not_paying_back"].notna()
     assert channels["judged"].sum() == judged.sum()
-    assert (per.loc[judged, "status"] == "scored").all() and per.loc[judged, "acquisition_cost"].notna().all()
+    assert channels["judged_provisional"].sum() == per["payback_provisional"].sum() == known.sum()
+    assert per.loc[judged, "status"].isin(["scored", "new"]).all()
+    assert per.loc[judged, "acquisition_cost"].notna().all()
     # Costs missing in the data (the demo leaves ~6% unrecorded) are said, never zero.
     assert (per["cost_source"] == "unknown").any()
     assert not (per["acquisition_cost"] == 0).any()
     assert "acquisition cost of" in profiled["printed"] and "is unknown" in profiled["printed"]
+
+
+def test_the_profile_from_the_scoring_runs_files_equals_the_profile_from_the_data(
+    profiled: dict, trained
+) -> None:
+    """`cvp profile` reads the profile inputs the scoring run wrote chunk by chunk (the fixture scores in chunks of
+    300): every table equals the one built from the data and the whole-base feature table, as before."""
+    from pipelines.config import load_config
+    from pipelines.io import load_data
+    from pipelines.outputs import output_paths, read_output_set
+    from pipelines.profile import PROFILE_FILES, build_profile, profile_inputs_from_data
+    from pipelines.profile_inputs import read_profile_inputs
+
+    scores_path = profiled["root"] / "scores.parquet"
+    run = read_output_set(scores_path)
+    cfg = load_config(trained.config)
+    h = run.manifest["horizon_days"]
+    declared = run.manifest["profile_inputs"]
+    path = output_paths(scores_path)["profile_inputs"]
+    assert declared["file"] == path.name and declared["rows"] == len(run.scores) > 0
+    from_run = read_profile_inputs(path, run.run_id)
+    # No personal column in the file; every customer of the run once.
+    on_disk = pd.read_parquet(path)
+    assert not {"name", "email", "phone", "address"} & {c.split(":")[-1] for c in on_disk.columns}
+    assert set(on_disk["run_id"]) == {run.run_id} and on_disk["customer_id"].is_unique
+    assert set(from_run.index) == set(run.scores["customer_id"])
+    as_of = pd.Timestamp(run.manifest["as_of"])
+    from_data = profile_inputs_from_data(load_data(trained.data).tables, as_of, cfg)
+    pd.testing.assert_frame_equal(from_run.sort_index(), from_data.sort_index())
+    a = build_profile(run.scores, run.contributions, from_run, cfg, h, run.manifest)
+    b = build_profile(run.scores, run.contributions, from_data, cfg, h, run.manifest)
+    for key in PROFILE_FILES:
+        pd.testing.assert_frame_equal(getattr(a, key), getattr(b, key), obj=key)
+    assert a.facts == b.facts
+    assert len(a.behaviour) and len(a.shap) and a.customers["realised_profit"].notna().any()
+    # ... and what `cvp profile` wrote (without the data) is that profile.
+    written = pd.read_csv(profiled["root"] / "profile" / PROFILE_FILES["who"], dtype={"value": str})
+    assert written["attribute"].tolist() == a.who["attribute"].tolist()
+    np.testing.assert_allclose(written["share_great"], a.who["share_great"])
+
+
+def test_the_profile_reads_only_the_scores_columns_it_needs(profiled: dict) -> None:
+    from pipelines.outputs import SCORES_REQUIRED, read_output_set
+    from pipelines.profile import PROFILE_SCORE_COLUMNS
+
+    path = profiled["root"] / "scores.parquet"
+    full = read_output_set(path).scores
+    lean = read_output_set(path, PROFILE_SCORE_COLUMNS).scores
+    # The named columns, every `lookalike_*` column, the required ones and the predictions; no reason sentence.
+    expected = [
+        c
+        for c in full.columns
+        if c in PROFILE_SCORE_COLUMNS or c in SCORES_REQUIRED or c.startswith(("pred_", "lookalike_"))
+    ]
+    assert list(lean.columns) == expected and "lookalike_reason_1" in expected
+    assert not any(c.startswith("value_reason_") for c in lean.columns)
+    pd.testing.assert_frame_equal(lean, full[expected])
+
+
+def test_a_run_without_profile_inputs_needs_the_data(profiled: dict, trained, tmp_path: Path) -> None:
+    import shutil
+
+    from pipelines.outputs import output_paths
+
+    for key, src in output_paths(profiled["root"] / "scores.parquet").items():
+        if src.exists() and key != "profile_inputs":  # a Spark run, or one scored before the file existed
+            shutil.copyfile(src, output_paths(tmp_path / "scores.parquet")[key])
+    console = Console(file=io.StringIO(), width=300)
+    with pytest.raises(StructuralError, match="pass --data"):
+        run_profile(tmp_path / "scores.parquet", None, tmp_path / "p", None, trained.config, console)
+    run_profile(tmp_path / "scores.parquet", trained.data, tmp_path / "p", None, trained.config, console)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "p" / PROFILE_FILES["who"], dtype={"value": str}),
+        pd.read_csv(profiled["root"] / "profile" / PROFILE_FILES["who"], dtype={"value": str}),
+    )
 
 
 def test_lookalikes_by_manager_count_non_great_customers_only(profiled: dict) -> None:

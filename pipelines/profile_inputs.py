@@ -1,0 +1,100 @@
+"""The profile's inputs, written by `cvp score` so `cvp profile` reads the run instead of the data (issue 12).
+
+`ProfileInputsWriter` is the scoring run's hook: the pandas engine hands it every chunk's feature table (all the
+chunk's customers, scored or not) and it appends `models.profile.profile_inputs` of the chunk to
+`<stem>.profile_inputs.parquet` in the run's staging directory; `run_score` declares the file in the manifest
+(`profile_inputs`) and publishes it with the rest of the output set (`pipelines.outputs`). One row per customer:
+`customer_id`, `run_id`, the profile attributes, acquisition channel and recorded acquisition cost (`customer:*`),
+the numeric behaviour features and `profit_net_lifetime`; no personal column, no prediction.
+
+`read_profile_inputs` reads it back for `cvp profile`, refusing a file of another run. A run without the file
+(the Spark engine, runs scored before this version) is profiled from the data instead (`pipelines.profile`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.validation import StructuralError
+
+
+class ProfileInputsWriter:
+    """Appends one chunk's profile inputs at a time (`add(features)`), in one schema for the whole file."""
+
+    def __init__(
+        self,
+        path: Path,
+        run_id: str | None,
+        tables: Mapping[str, pd.DataFrame],
+        attributes: tuple[str, ...],
+        feature_settings: Any,
+    ) -> None:
+        """`attributes`: the run's `profile.attributes`; `feature_settings`: those the run builds features with."""
+        from features import feature_registry
+        from models.profile import customer_inputs
+        from pipelines.outputs import ContributionsWriter
+
+        t0 = time.perf_counter()
+        self.registry = feature_registry(feature_settings)
+        self.customers = customer_inputs(tables.get("customers"), attributes)
+        self.writer = ContributionsWriter(path, run_id)
+        self.columns: list[str] | None = None
+        self.seconds = time.perf_counter() - t0
+
+    def add(self, features: pd.DataFrame) -> None:
+        from models.profile import profile_inputs
+
+        t0 = time.perf_counter()
+        frame = profile_inputs(features, self.customers, self.registry)
+        if self.columns is None:
+            self.columns = [str(c) for c in frame.columns]
+        else:  # every chunk in the first chunk's columns and order
+            frame = frame.reindex(columns=self.columns)
+        self.writer.add(frame)
+        self.seconds += time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def info(self) -> dict[str, Any]:
+        """What the manifest says about the file (`profile_inputs`)."""
+        from models.profile import CUSTOMER_PREFIX
+
+        columns = self.columns or []
+        return {
+            "file": self.writer.path.name,
+            "rows": self.writer.rows,
+            "customer_columns": [c[len(CUSTOMER_PREFIX) :] for c in columns if c.startswith(CUSTOMER_PREFIX)],
+            "features": len([c for c in columns if not c.startswith(CUSTOMER_PREFIX)]),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def read_profile_inputs(path: Path, run_id: str) -> pd.DataFrame:
+    """The profile inputs of run `run_id` (index customer_id as text); StructuralError when unreadable or of
+    another run."""
+    path = Path(path)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own types for damaged files
+        raise StructuralError(f"{path} is not a readable profile inputs file: {exc}") from exc
+    if "customer_id" not in frame.columns:
+        raise StructuralError(f"{path} is not a profile inputs file: it has no customer_id column")
+    found = set(frame["run_id"].astype("str").unique()) if "run_id" in frame.columns else {"(none)"}
+    if len(frame) and found != {run_id}:
+        raise StructuralError(
+            f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): "
+            "rerun `cvp score`"
+        )
+    frame = frame.drop(columns=[c for c in ("run_id",) if c in frame.columns])
+    return frame.set_index(frame["customer_id"].astype("str").rename("customer_id")).drop(
+        columns="customer_id"
+    )
+
+
+__all__ = ["ProfileInputsWriter", "read_profile_inputs"]
