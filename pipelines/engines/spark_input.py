@@ -25,6 +25,7 @@ configured `data.timezone` as the pandas engine holds them), so the session time
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator, Mapping
@@ -513,6 +514,27 @@ def accepted_tables(checked: Mapping[str, SparkDataFrame]) -> dict[str, pd.DataF
     return tables
 
 
+_FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re.S)
+
+
+@contextlib.contextmanager
+def unreadable_files() -> Iterator[None]:
+    """A file Spark cannot parse while the checks run (a CSV row with more fields than the header, a damaged
+    Parquet page) as a `StructuralError` naming the file, like the pandas reader's, instead of a Java trace."""
+    try:
+        yield
+    except Exception as exc:
+        found = (
+            _FAILED_READ.search(str(exc)) if type(exc).__module__.startswith(("pyspark", "py4j")) else None
+        )
+        if found is None:
+            raise
+        raise StructuralError(
+            f"cannot read {found.group(1)}: the rows do not match the header or the file is damaged "
+            "(Spark: FAILED_READ_FILE)"
+        ) from None
+
+
 def load_spark(
     spark: SparkSession, data: str | Path, cfg: AppConfig, rejects: str | Path | None = None
 ) -> tuple[LoadedData, list[str]]:
@@ -526,10 +548,12 @@ def load_spark(
 
     uri = data_uri(data)
     sources, notes = find_sources(spark, uri)
-    checked, reports, cached = validate_spark(spark, sources, cfg)
+    cached: list[SparkDataFrame] = []
     try:
-        written = write_rejects_spark(checked, reports, data_uri(rejects)) if rejects is not None else []
-        tables = accepted_tables(checked)
+        with unreadable_files():
+            checked, reports, cached = validate_spark(spark, sources, cfg)
+            written = write_rejects_spark(checked, reports, data_uri(rejects)) if rejects is not None else []
+            tables = accepted_tables(checked)
     finally:
         for frame in cached:
             frame.unpersist()

@@ -157,6 +157,16 @@ def test_missing_orders_and_unreadable_files_are_structural(spark, tmp_path):
     (data / "orders.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(StructuralError, match="cannot read table 'orders'"):
         load_spark(spark, data, CFG)
+    (data / "orders.parquet").unlink()
+    text = ORDERS.to_csv(index=False).splitlines()
+    text[2] += ",an extra field"  # a row longer than the header: the pandas reader refuses it too
+    (data / "orders.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(StructuralError, match="rows do not match the header"):
+        load_data(data)
+    with pytest.raises(
+        StructuralError, match=r"cannot read \S*orders\.csv: the rows do not match the header"
+    ):
+        load_spark(spark, data, CFG)
 
 
 def test_data_uri_keeps_the_scheme_slashes_path_removed():
