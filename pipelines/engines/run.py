@@ -358,13 +358,11 @@ def run_score(
             "statuses": {str(k): int(v) for k, v in scores["status"].value_counts().sort_index().items()},
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "rows": {
-                name: {
-                    "in": r.rows_in,
-                    "accepted": r.accepted,
-                    "rejected": r.rejected,
-                    "rejected_by_reason": r.rejected_by_reason,
-                }
+                name: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected}
                 for name, r in loaded.result.report.items()
+            },
+            "rejected_by_reason": {  # issue 11: per table, the rows rejected for each reason
+                name: r.rejected_by_reason for name, r in loaded.result.report.items()
             },
             "data_fingerprint": fingerprint,
             "config_digest": run_cfg.digest(),
