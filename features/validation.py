@@ -222,13 +222,16 @@ def _check_parsed(
     rej: _Rejector,
     unknown_format: pd.Series | None = None,
     date_format: str | None = None,
+    column_stats: dict[str, tuple[pd.Series, pd.Series]] | None = None,
 ) -> None:
     given = ~blank(raw)
     if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
         bad = pd.Series(False, index=raw.index)
     else:
         bad = given & parsed.isna()
-    if given.any() and bad.sum() == given.sum() and len(raw) >= 1:
+    if column_stats is not None:  # a part of the table (Spark): the caller judges the whole column
+        column_stats[col.name] = (given, bad)
+    elif given.any() and bad.sum() == given.sum() and len(raw) >= 1:
         what = {"timestamp": "a date", "bool": "true/false", "id": "a whole-number id", "text": "text"}.get(
             col.kind, "a number"
         )
@@ -313,7 +316,13 @@ def _validate_table(
     timezone: str,
     date_formats: Mapping[str, str] | None = None,
     max_values: Mapping[str, float] | None = None,
+    column_stats: dict[str, tuple[pd.Series, pd.Series]] | None = None,
 ) -> tuple[pd.DataFrame, _Rejector, tuple, dict[str, str]]:
+    """One table's column parsing, row rules, bounds and key duplicates (`validate_tables` adds references).
+
+    With `column_stats` (the Spark engine validating one part of a table), the "no value parses" check is left
+    to the caller: it gets {column: (given, bad)} row masks instead, to judge over the whole column.
+    """
     _structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
@@ -326,10 +335,10 @@ def _validate_table(
         if col.kind == "timestamp":
             fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
             value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
-            _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt)
+            _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats)
         else:
             value = _parse_column(col, raw[col.name], timezone, None)
-            _check_parsed(table, col, raw[col.name], value, rej)
+            _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats)
         if col.kind == "timestamp":
             value = value.where(~impossible_dates(value)).astype("datetime64[ns]")
         parsed[col.name] = value

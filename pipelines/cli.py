@@ -251,6 +251,10 @@ def score(
     ] = False,
     tracking_uri: TrackingOpt = None,
     history: HistoryOpt = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Where to write the rejected rows (spark: <rejects>/<table>/ parts)."),
+    ] = None,
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
     from pipelines.engines.run import run_score
@@ -274,6 +278,7 @@ def score(
         allow_stale=allow_stale,
         tracking_uri=tracking_uri,
         history=history,
+        rejects=rejects,
     )
     if history is not None and result.contributions_path is not None:
         from pipelines.history import append_run

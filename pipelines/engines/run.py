@@ -285,8 +285,12 @@ def run_score(
     allow_stale: bool = False,
     tracking_uri: str | None = None,
     history: Path | None = None,
+    rejects: Path | None = None,
 ) -> ScoreRun:
-    """The scoring job: load the registered model, validate the data, score in chunks, publish one output set."""
+    """The scoring job: load the registered model, validate the data, score in chunks, publish one output set.
+
+    `rejects`: where the rejected rows go (pandas: `<rejects>/<table>.csv`; Spark: `<rejects>/<table>/` parts,
+    written by the executors)."""
     import shutil
 
     from rich.markup import escape
@@ -327,7 +331,12 @@ def run_score(
             "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
             "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
         )
-    loaded = load_and_report(Path(data), mapping, cfg, console)
+    if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
+        from pipelines.engines.spark_input import load_and_report_spark
+
+        loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects)
+    else:
+        loaded = load_and_report(Path(data), mapping, cfg, console, rejects)
     tables = loaded.tables
     check_after_first_order(tables, as_of, "score")
     last = last_order(tables)
@@ -423,6 +432,9 @@ def run_score(
             "rows": {
                 name: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected}
                 for name, r in loaded.result.report.items()
+            },
+            "rejected_by_reason": {  # issue 11: per table, the rows rejected for each reason
+                name: r.rejected_by_reason for name, r in loaded.result.report.items()
             },
             "data_fingerprint": fingerprint,
             "config_digest": run_cfg.digest(),

@@ -29,6 +29,7 @@ for the timings. The bundle travels to the workers as a broadcast variable, unpi
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -263,15 +264,22 @@ def score_spark(
     with spark_session(spark_master) as spark, warnings.catch_warnings():
         quiet_pandas3()
         timings["session_s"] = time.perf_counter() - t0
-        try:
+        with mapped_errors():
             return _score_on(
                 spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id
             )
-        except Exception as exc:
-            mapped = _driver_error(exc) if type(exc).__module__.startswith(("pyspark", "py4j")) else None
-            if mapped is not None:
-                raise mapped from None
-            raise
+
+
+@contextlib.contextmanager
+def mapped_errors() -> Iterator[None]:
+    """A project error raised in a Spark task re-raised on the driver as itself (exit 2, the pandas message)."""
+    try:
+        yield
+    except Exception as exc:
+        mapped = _driver_error(exc) if type(exc).__module__.startswith(("pyspark", "py4j")) else None
+        if mapped is not None:
+            raise mapped from None
+        raise
 
 
 def _score_on(

@@ -131,11 +131,31 @@ def test_cli_spark_writes_a_parquet_directory_and_replaces_it(trained, spark, tm
     assert done.exit_code == 0, done.output
     pd.testing.assert_frame_equal(got, pd.read_parquet(pandas_out), check_exact=False, rtol=1e-9, atol=1e-9)
 
+    assert manifest["rejected_by_reason"]["orders"] == {}
+
+    # a rerun (on data with one bad order, rejects asked for) replaces the directory; the executors write rejects
     (out / "stale-part.parquet").write_bytes(b"left over from an old run")
-    again = CliRunner().invoke(app, args)
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in trained.data.glob("*.parquet"):
+        (data / p.name).write_bytes(p.read_bytes())
+    orders = pd.read_parquet(data / "orders.parquet")
+    bad = orders.iloc[[0]].assign(order_id="bad-1", revenue=-1.0)
+    pd.concat([orders, bad], ignore_index=True).to_parquet(data / "orders.parquet", index=False)
+    rerun = [*args[:2], str(data), *args[3:], "--rejects", str(tmp_path / "rejects")]
+    again = CliRunner().invoke(app, rerun)
     assert again.exit_code == 0, again.output
     assert not (out / "stale-part.parquet").exists()  # the old directory was replaced, not merged into
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    manifest = json.loads((tmp_path / "scores.manifest.json").read_text())
+    assert manifest["rejected_by_reason"]["orders"] == {"negative revenue": 1}
+    assert manifest["rows"]["orders"] == {"in": len(orders) + 1, "accepted": len(orders), "rejected": 1}
+    rejects = pd.concat(
+        pd.read_csv(p, dtype=str) for p in (tmp_path / "rejects" / "orders").glob("part-*.csv")
+    )
+    assert rejects[["source_row", "order_id", "reason"]].values.tolist() == [
+        [str(len(orders)), "bad-1", "negative revenue"]
+    ]
 
 
 @pytest.mark.spark

@@ -1,0 +1,588 @@
+"""The input tables read and validated by Spark (`cvp score --engine spark`): Spark's readers load the data and the
+executors check it with the contract's own rules (`features.validation`), so no rule is written twice.
+
+`--data` is a directory (a local path or any URI Spark reads: `s3a://`, `hdfs://`, ...) holding, per contract
+table, one file (`orders.csv`, `orders.parquet`) or a directory of part files (`orders/part-*.parquet`).
+
+Where each check runs:
+- structural (driver, from the listing, the schema and the first rows): a missing table or column, an unreadable
+  file: `StructuralError` (exit 2) with the pandas engine's message.
+- row rules (executors, one `mapInPandas` per table over the input partitions, no shuffle):
+  `features.validation._validate_table` on each Arrow batch (column parsing, row rules, configured bounds), its
+  key check left to the next step; every row keeps its first reason and its `source_row` (position in the table
+  as read: per-partition offsets from one count per partition, so a single file numbers its rows as pandas does).
+- "no value parses" (one aggregation of per-row bit masks): judged over the whole column, as pandas does.
+- duplicate keys (one window per keyed table: among rows still accepted, the first by source_row wins);
+  unknown account managers (the managers table is small: a broadcast join); unknown customers (one join per
+  customer reference column against the accepted customer ids). Same order of checks as `validate_tables`, so a
+  row gets the same (first) reason.
+Rejects are written by the executors to `<rejects>/<table>/` (CSV parts: source_row, the row as read, reason);
+counts per table and reason come back to the driver (a few numbers per table).
+
+Time semantics: none (no clock). Session time zone: parsed timestamps travel as `timestamp_ntz` (naive, in the
+configured `data.timezone` as the pandas engine holds them), so the session time zone does not shift them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import TABLES, Table
+from features.validation import StructuralError, TableReport, ValidationResult
+from pipelines.config import AppConfig
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import SparkSession
+    from rich.console import Console
+
+    from pipelines.io import LoadedData
+
+SUFFIXES = (".csv", ".parquet")
+RAW = "raw:"  # a column as read
+VAL = "val:"  # the same column parsed (the validated representation)
+ROW = "__source_row"
+REASON = "__reason"
+GIVEN = "__given"  # bit i: contract column i of the table holds a value in this row
+BAD = "__bad"  # bit i: ... and it does not parse
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$")
+_SPARK_TYPE = {"id": "string", "text": "string", "timestamp": "timestamp_ntz", "bool": "boolean"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where one table is read from: a file or a directory of part files, and its format (csv or parquet)."""
+
+    path: str
+    fmt: str
+    local_files: tuple[
+        Path, ...
+    ] = ()  # local files: CSV headers checked, a Parquet schema read on the driver
+
+
+def data_uri(data: str | Path) -> str:
+    """`--data` as Spark reads it; a URI that went through `Path` (`s3a:/bucket/x`) gets its `//` back."""
+    text = str(data)
+    found = _SCHEME.match(text)
+    if found is None or found.group(1) == "file":
+        return text
+    return f"{found.group(1)}://{found.group(2)}"
+
+
+def _is_local(uri: str) -> bool:
+    return _SCHEME.match(uri) is None or uri.startswith("file:")
+
+
+def _part_files(names: list[str], where: str) -> str:
+    """The one format of a table directory's part files (hidden and `_SUCCESS`-like files skipped)."""
+    kinds = {Path(n).suffix for n in names if not n.startswith((".", "_")) and Path(n).suffix in SUFFIXES}
+    if len(kinds) != 1:
+        raise StructuralError(
+            f"table directory {where} must hold part files of one format (.csv or .parquet); found "
+            + (", ".join(sorted(kinds)) or "none")
+        )
+    return kinds.pop()[1:]
+
+
+def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], list[str]]:
+    """The contract tables under `data` (files or part directories) and notes on what is not read."""
+    from pipelines.io import find_table_files
+
+    notes: list[str] = []
+    found: dict[str, Source] = {}
+    if _is_local(data):
+        root = Path(data.removeprefix("file://").removeprefix("file:"))
+        for name, path in find_table_files(root, notes).items():
+            found[name] = Source(str(path), path.suffix[1:], (path,))
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name in TABLES):
+            fmt = _part_files([p.name for p in folder.iterdir()], str(folder))
+            if folder.name in found:
+                raise StructuralError(
+                    f"table {folder.name!r} has two sources: {Path(found[folder.name].path).name} and {folder.name}/"
+                )
+            parts = tuple(sorted(p for p in folder.glob(f"*.{fmt}") if not p.name.startswith((".", "_"))))
+            found[folder.name] = Source(str(folder), fmt, parts)
+    else:
+        jvm = spark.sparkContext._jvm
+        root_path = jvm.org.apache.hadoop.fs.Path(data)
+        fs = root_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        if not fs.exists(root_path) or not fs.getFileStatus(root_path).isDirectory():
+            raise StructuralError(f"data directory {data} does not exist")
+        for status in fs.listStatus(root_path):
+            name = status.getPath().getName()
+            stem, suffix = Path(name).stem, Path(name).suffix
+            if status.isDirectory() and name in TABLES:
+                children = [s.getPath().getName() for s in fs.listStatus(status.getPath())]
+                source = Source(str(status.getPath().toString()), _part_files(children, name))
+                key = name
+            elif not status.isDirectory() and suffix in SUFFIXES and stem in TABLES:
+                source, key = Source(str(status.getPath().toString()), suffix[1:]), stem
+            else:
+                continue
+            if key in found:
+                raise StructuralError(f"table {key!r} has two sources under {data}")
+            found[key] = source
+    if "orders" not in found:
+        raise StructuralError(
+            f"required table 'orders' is missing in {data} (expected orders.csv, orders.parquet or a directory "
+            "orders/ of part files)"
+        )
+    return found, notes
+
+
+def nanosecond_columns(source: Source) -> dict[str, str | None]:
+    """Parquet columns stored as nanosecond timestamps ({column: time zone or None}), from a local file's schema.
+
+    Spark cannot read them as timestamps; they are read as integers (`nanosAsLong`) and turned back into the
+    timestamps pandas reads on the executors (`check_rows`).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if source.fmt != "parquet" or not source.local_files:
+        return {}
+    schema = pq.read_schema(source.local_files[0])
+    return {
+        f.name: f.type.tz
+        for f in schema
+        if pa.types.is_timestamp(f.type) and f.type.unit == "ns"  # type: ignore[attr-defined]
+    }
+
+
+def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFrame:
+    """One table as read: CSV with every column as text (as the pandas engine reads it), Parquet as stored."""
+    from pipelines.io import _check_csv_header
+
+    for path in source.local_files:
+        if source.fmt == "csv":
+            _check_csv_header(path)
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # see `nanosecond_columns`
+    try:
+        if source.fmt == "csv":
+            reader = spark.read.options(
+                header=True, multiLine=True, escape='"', encoding="UTF-8", mode="FAILFAST"
+            )
+            frame = reader.option("pathGlobFilter", "*.csv").csv(source.path)
+        else:
+            frame = spark.read.option("pathGlobFilter", "*.parquet").parquet(source.path)
+        frame.schema  # noqa: B018 - resolves the files now: an unreadable source fails here, named
+    except Exception as exc:  # Spark's own exception types (AnalysisException, Py4JJavaError)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StructuralError(f"cannot read table {name!r} from {source.path}: {first}") from None
+    return frame
+
+
+def _q(name: str) -> str:
+    """A column name quoted for Spark (names as read may hold dots or spaces)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _checked_columns(table: Table, columns: list[str]) -> list[str]:
+    return [c.name for c in table.columns if c.name in columns]
+
+
+def _row_schema(table: Table, raw_columns: list[str]) -> str:
+    cols = [f"{_q(ROW)} bigint", f"{_q(REASON)} string", f"{_q(GIVEN)} bigint", f"{_q(BAD)} bigint"]
+    cols += [f"{_q(RAW + c)} string" for c in raw_columns]
+    for name in _checked_columns(table, raw_columns):
+        kind = table.column(name).kind
+        cols.append(f"{_q(VAL + name)} {_SPARK_TYPE.get(kind, 'double')}")
+    return ", ".join(cols)
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """A raw column as text for the rejects (missing stays missing), whatever type it was read as."""
+    return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
+
+
+def check_rows(
+    batches: Iterator[pd.DataFrame],
+    name: str,
+    start: int,
+    timezone: str,
+    date_formats: Mapping[str, str],
+    max_values: Mapping[str, float],
+    nanos: Mapping[str, str | None] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Row checks of one input partition of table `name` (the mapInPandas body; `start`: its first position).
+
+    in:  the table's rows as read. out: one row per input row: position (see `PARTITION_SHIFT`), reason
+    (first problem, None if accepted so far), given/bad bit masks per contract column, the raw columns as text,
+    the parsed columns.
+    """
+    from features.validation import _validate_table
+
+    table = dataclasses.replace(TABLES[name], key=None)  # keys are judged over the whole table afterwards
+    for raw in batches:
+        raw = raw.reset_index(drop=True)
+        for col, zone in (nanos or {}).items():  # integers since the epoch -> the timestamps pandas reads
+            stamps = pd.to_datetime(raw[col], unit="ns", utc=zone is not None)
+            raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
+        stats: dict[str, tuple[pd.Series, pd.Series]] = {}
+        parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
+        given = np.zeros(len(raw), dtype=np.int64)
+        bad = np.zeros(len(raw), dtype=np.int64)
+        for i, col in enumerate(_checked_columns(table, list(raw.columns))):
+            g, b = stats[col]
+            given |= g.to_numpy(dtype=bool).astype(np.int64) << i
+            bad |= b.to_numpy(dtype=bool).astype(np.int64) << i
+        out: dict[str, Any] = {
+            ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
+            REASON: rej.reason,
+            GIVEN: given,
+            BAD: bad,
+        }
+        start += len(raw)
+        for col in raw.columns:
+            out[RAW + str(col)] = _as_text(raw[col])
+        for col in parsed.columns:
+            values = parsed[col]
+            if table.column(col).kind in ("id", "text"):
+                values = _as_text(values)
+            out[VAL + col] = values
+        yield pd.DataFrame(out)
+
+
+#: A row's position while it is checked: its input partition in the high bits, its row in that partition below,
+#: so positions sort in source order; `source_row` (dense) once the rows per partition are counted.
+PARTITION_SHIFT = 36
+
+
+def _stats(frame: SparkDataFrame, n_columns: int) -> pd.DataFrame:
+    """One aggregation per table: rows per (input partition, reason), and per contract column the rows holding
+    a value and those where it does not parse (columns g0.., b0..)."""
+    from pyspark.sql import functions as F
+
+    sums = [
+        F.sum((F.col(GIVEN).bitwiseAND(1 << i) > 0).cast("long")).alias(f"g{i}") for i in range(n_columns)
+    ]
+    sums += [F.sum((F.col(BAD).bitwiseAND(1 << i) > 0).cast("long")).alias(f"b{i}") for i in range(n_columns)]
+    part = F.shiftright(F.col(ROW), PARTITION_SHIFT).alias("part")
+    return frame.groupBy(part, F.col(REASON)).agg(F.count(F.lit(1)).alias("n"), *sums).toPandas()
+
+
+def _offsets(stats: pd.DataFrame) -> dict[int, int]:
+    """First source_row of every input partition (rows counted per partition, summed in partition order)."""
+    out, total = {}, 0
+    for part, n in stats.groupby("part")["n"].sum().sort_index().items():
+        out[int(part)] = total
+        total += int(n)
+    return out
+
+
+def _source_rows(frame: SparkDataFrame, offsets: Mapping[int, int]) -> SparkDataFrame:
+    """Positions -> source_row (0-based position in the table as read)."""
+    from pyspark.sql import functions as F
+
+    part = F.shiftright(F.col(ROW), PARTITION_SHIFT)
+    local = F.col(ROW) - F.shiftleft(part, PARTITION_SHIFT)
+    pairs = [F.lit(x) for p, o in sorted(offsets.items()) for x in (p, o)]
+    start = F.element_at(F.create_map(*pairs), part) if pairs else F.lit(0)
+    return frame.withColumn(ROW, local + start)
+
+
+def _check_throughout(
+    checked: SparkDataFrame,
+    table: Table,
+    names: list[str],
+    stats: pd.DataFrame,
+    offsets: Mapping[int, int],
+    timezone: str,
+    date_formats: Mapping[str, str],
+) -> None:
+    """`StructuralError` (the pandas message and example rows) for a column where no given value parses."""
+    from pyspark.sql import functions as F
+
+    from features.dates import parse_timestamps_native
+    from features.validation import _check_parsed, _parse_column, _Rejector
+
+    for i, name in enumerate(names):
+        given, bad = int(stats[f"g{i}"].sum()), int(stats[f"b{i}"].sum())
+        if given == 0 or bad != given:
+            continue
+        head = (
+            checked.filter(F.col(GIVEN).bitwiseAND(1 << i) > 0)
+            .orderBy(ROW)
+            .limit(5)
+            .select(ROW, _q(RAW + name))
+            .toPandas()
+        )
+        parts = head[ROW].to_numpy() >> PARTITION_SHIFT
+        rows = head[ROW].to_numpy() - (parts << PARTITION_SHIFT) + np.array([offsets[p] for p in parts])
+        raw = pd.Series(head[RAW + name].to_numpy(dtype=object), index=rows, name=name)
+        col = table.column(name)
+        fmt = date_formats.get(f"{table.name}.{name}")
+        if col.kind == "timestamp":
+            value, unknown = parse_timestamps_native(raw, timezone, fmt)
+            _check_parsed(table, col, raw, value, _Rejector(len(raw)), unknown, fmt)
+        else:
+            _check_parsed(table, col, raw, _parse_column(col, raw, timezone, None), _Rejector(len(raw)))
+
+
+def _reject_where(frame: SparkDataFrame, condition: Any, reason: str) -> SparkDataFrame:
+    """Give `reason` to the rows still accepted where `condition` holds (a row keeps its first reason)."""
+    from pyspark.sql import functions as F
+
+    return frame.withColumn(
+        REASON, F.when(F.col(REASON).isNull() & condition, F.lit(reason)).otherwise(F.col(REASON))
+    )
+
+
+def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:
+    """`duplicate <key>`: among rows still accepted, every occurrence of a key after the first by source_row."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    value = F.col(_q(VAL + key))
+    ok = F.col(REASON).isNull()
+    rank = F.row_number().over(Window.partitionBy(value, ok).orderBy(ROW))
+    return _reject_where(frame, value.isNotNull() & (rank > 1), f"duplicate {key}")
+
+
+def _unknown(frame: SparkDataFrame, ref: str, known: SparkDataFrame, small: bool = False) -> SparkDataFrame:
+    """`unknown <ref>`: rows still accepted whose `ref` is set but not among the `known` ids (column `__known`)."""
+    from pyspark.sql import functions as F
+
+    right = F.broadcast(known) if small else known
+    joined = frame.join(right, F.col(_q(VAL + ref)) == F.col("__known"), "left")
+    joined = _reject_where(
+        joined, F.col(_q(VAL + ref)).isNotNull() & F.col("__known").isNull(), f"unknown {ref}"
+    )
+    return joined.drop("__known")
+
+
+def _known(frame: SparkDataFrame, column: str) -> SparkDataFrame:
+    from pyspark.sql import functions as F
+
+    ids = frame.filter(F.col(REASON).isNull() & F.col(_q(VAL + column)).isNotNull())
+    return ids.select(F.col(_q(VAL + column)).alias("__known")).distinct()
+
+
+def validate_spark(
+    spark: SparkSession, sources: Mapping[str, Source], cfg: AppConfig
+) -> tuple[dict[str, SparkDataFrame], dict[str, TableReport], list[SparkDataFrame]]:
+    """Every table read and judged on the executors: (checked frames, reports). A checked frame holds every input
+    row: source_row, reason (None = accepted), the raw columns (`raw:<name>`), the parsed ones (`val:<name>`).
+    The third item: the frames persisted on the way (unpersist them when done)."""
+    from pyspark import StorageLevel
+
+    from features.validation import _structural_checks, _suggestions
+
+    if spark.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default: far too many for a
+        # few checks per table; one per core, adaptive execution splits what turns out large
+        spark.conf.set("spark.sql.shuffle.partitions", str(max(spark.sparkContext.defaultParallelism, 1)))
+    d = cfg.data
+    tz = d.timezone
+    formats, bounds = dict(d.date_formats or {}), dict(d.max_values or {})
+    checked: dict[str, SparkDataFrame] = {}
+    cached: list[SparkDataFrame] = []
+    facts: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
+    for name, source in sources.items():
+        frame = read_source(spark, name, source)
+        columns = list(frame.columns)
+        nanos = nanosecond_columns(source)
+        head = pd.DataFrame(columns=columns)
+        try:
+            _structural_checks(TABLES[name], head)
+        except StructuralError:  # missing or duplicate columns: the pandas message, with the first rows
+            _structural_checks(TABLES[name], frame.limit(5).toPandas())
+            raise
+        facts[name] = (
+            tuple(c for c in columns if c not in TABLES[name].column_names),
+            _suggestions(TABLES[name], head),
+        )
+
+        def rows(batches: Iterator[pd.DataFrame], name: str = name, nanos: dict = nanos) -> Iterator:
+            from pyspark import TaskContext
+
+            from pipelines.engines.spark_session import quiet_pandas3
+
+            quiet_pandas3()
+            start = TaskContext.get().partitionId() << PARTITION_SHIFT
+            yield from check_rows(batches, name, start, tz, formats, bounds, nanos)
+
+        out = frame.mapInPandas(rows, _row_schema(TABLES[name], columns))
+        key = TABLES[name].key
+        if key is not None and key in columns:
+            out = _duplicates(out, key)
+        if name in ("customers", "account_managers"):  # read twice: for the ids they make known, and judged
+            out = out.persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(out)
+        checked[name] = out
+
+    if "account_managers" in checked:  # managers first, as `validate_tables`
+        managers = _known(checked["account_managers"], "account_manager_id")
+        for name in ("customers", "assignments"):
+            if name in checked and VAL + "account_manager_id" in checked[name].columns:
+                checked[name] = _unknown(checked[name], "account_manager_id", managers, small=True)
+    if "customers" in checked:
+        customers = _known(checked["customers"], "customer_id").persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(customers)
+        for name in list(checked):
+            for ref in TABLES[name].customer_refs:
+                checked[name] = _unknown(checked[name], ref, customers)
+
+    reports: dict[str, TableReport] = {}
+    for name in checked:
+        frame = checked[name].persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(frame)
+        names = _checked_columns(
+            TABLES[name], [c.removeprefix(RAW) for c in frame.columns if c.startswith(RAW)]
+        )
+        stats = _stats(frame, len(names))
+        offsets = _offsets(stats)
+        _check_throughout(frame, TABLES[name], names, stats, offsets, tz, formats)
+        checked[name] = _source_rows(frame.drop(GIVEN, BAD), offsets)
+        by_reason = stats.groupby(stats[REASON].fillna("__accepted__"))["n"].sum()
+        counts = {str(r): int(n) for r, n in by_reason.items()}
+        accepted = counts.pop("__accepted__", 0)
+        ignored, suggested = facts[name]
+        reports[name] = TableReport(
+            table=name,
+            rows_in=accepted + sum(counts.values()),
+            accepted=accepted,
+            rejected_by_reason=dict(sorted(counts.items())),
+            ignored_columns=ignored,
+            did_you_mean=suggested,
+        )
+    return checked, reports, cached
+
+
+def write_rejects_spark(
+    checked: Mapping[str, SparkDataFrame], reports: Mapping[str, TableReport], target: str
+) -> list[str]:
+    """`<target>/<table>/` CSV parts (source_row, the row as read, reason) for each table with rejects, written by
+    the executors; spreadsheet formulas neutralised as in the pandas engine's rejects."""
+    from pyspark.sql import functions as F
+
+    from pipelines.io import neutralise_formulas
+
+    written = []
+    for name, frame in checked.items():
+        if not reports[name].rejected:
+            continue
+        raw = [c for c in frame.columns if c.startswith(RAW)]
+        # as the pandas rejects: a raw column named `reason` is replaced by the reason, in its place
+        cols = [F.col(_q(REASON if c == RAW + "reason" else c)).alias(c.removeprefix(RAW)) for c in raw]
+        if RAW + "reason" not in raw:
+            cols.append(F.col(REASON).alias("reason"))
+        rejected = frame.filter(F.col(REASON).isNotNull()).select(F.col(ROW).alias("source_row"), *cols)
+
+        def safe(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                yield neutralise_formulas(batch)
+
+        path = f"{target.rstrip('/')}/{name}"
+        rejected.mapInPandas(safe, rejected.schema).write.mode("overwrite").option("header", True).csv(path)
+        written.append(path)
+    return written
+
+
+def accepted_tables(checked: Mapping[str, SparkDataFrame]) -> dict[str, pd.DataFrame]:
+    """The accepted rows of every table in the validated representation, in source order, on the driver."""
+    from pyspark.sql import functions as F
+
+    tables: dict[str, pd.DataFrame] = {}
+    for name, frame in checked.items():
+        vals = [c for c in frame.columns if c.startswith(VAL)]
+        got = frame.filter(F.col(REASON).isNull()).select(ROW, *[_q(c) for c in vals]).toPandas()
+        got = got.sort_values(ROW, kind="stable").reset_index(drop=True)
+        out: dict[str, pd.Series] = {}
+        for c in vals:
+            col = c.removeprefix(VAL)
+            kind = TABLES[name].column(col).kind
+            values = got[c]
+            if kind in ("id", "text"):
+                out[col] = pd.Series(values.to_numpy(dtype=object), dtype="str").where(
+                    values.notna().to_numpy()
+                )
+            elif kind == "timestamp":
+                out[col] = values.astype("datetime64[ns]")
+            elif kind == "bool":
+                out[col] = values.astype("boolean")
+            else:
+                out[col] = values.astype("float64")
+        tables[name] = pd.DataFrame(out, index=pd.RangeIndex(len(got)))
+    return tables
+
+
+_FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re.S)
+
+
+@contextlib.contextmanager
+def unreadable_files() -> Iterator[None]:
+    """A file Spark cannot parse while the checks run (a CSV row with more fields than the header, a damaged
+    Parquet page) as a `StructuralError` naming the file, like the pandas reader's, instead of a Java trace."""
+    try:
+        yield
+    except Exception as exc:
+        found = (
+            _FAILED_READ.search(str(exc)) if type(exc).__module__.startswith(("pyspark", "py4j")) else None
+        )
+        if found is None:
+            raise
+        raise StructuralError(
+            f"cannot read {found.group(1)}: the rows do not match the header or the file is damaged "
+            "(Spark: FAILED_READ_FILE)"
+        ) from None
+
+
+def load_spark(
+    spark: SparkSession, data: str | Path, cfg: AppConfig, rejects: str | Path | None = None
+) -> tuple[LoadedData, list[str]]:
+    """Read and validate `data` with Spark: (the loaded data as `load_and_report` returns it, reject dirs written).
+
+    The accepted tables are brought to the driver (the scoring stages still take pandas tables); the rejects
+    stay on the executors and are written by them.
+    """
+    from features.schemas import check_tables
+    from pipelines.io import LoadedData
+
+    uri = data_uri(data)
+    sources, notes = find_sources(spark, uri)
+    cached: list[SparkDataFrame] = []
+    try:
+        with unreadable_files():
+            checked, reports, cached = validate_spark(spark, sources, cfg)
+            written = write_rejects_spark(checked, reports, data_uri(rejects)) if rejects is not None else []
+            tables = accepted_tables(checked)
+    finally:
+        for frame in cached:
+            frame.unpersist()
+    check_tables(tables)  # the boundary, as `validate_tables`
+    result = ValidationResult(tables=tables, rejects={}, report=reports)
+    files = {name: Path(s.path) for name, s in sources.items()}
+    return LoadedData(result, files, timezone=cfg.data.timezone, notes=notes), written
+
+
+def load_and_report_spark(
+    data: Path, cfg: AppConfig, console: Console, master: str | None, rejects: Path | None = None
+) -> LoadedData:
+    """`pipelines.loading.load_and_report` with Spark doing the reading, the checks and the rejects."""
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_session import spark_session
+    from pipelines.loading import ignored_columns_notes, validation_table
+
+    with spark_session(master) as spark, mapped_errors():
+        loaded, written = load_spark(spark, data, cfg, rejects)
+    console.print(validation_table(loaded))
+    for line in ignored_columns_notes(loaded) + loaded.notes:
+        console.print(f"note: {line}", markup=False, highlight=False)
+    total = loaded.result.rows_rejected
+    if written:
+        console.print(
+            f"{total:,} rejected rows written to {rejects}/ ({', '.join(Path(p).name + '/' for p in written)})"
+        )
+    elif rejects is not None:
+        console.print("no rejected rows")
+    elif total:
+        console.print(f"{total:,} rows rejected; rerun with --rejects DIR to see each row and its reason")
+    return loaded

@@ -1,0 +1,178 @@
+"""The input of the Spark engine read and validated by Spark (issue 11): the same accepted rows, reasons, counts,
+rejects and structural messages as the pandas loader, on tiny hand-written tables.
+
+One local[2] session for the module. Without pyspark or Java these tests FAIL; CVP_SKIP_SPARK=1 skips them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from pipelines.config import load_config
+from pipelines.io import load_data
+
+CFG = load_config(None)
+
+ORDERS = pd.DataFrame(
+    {
+        "order_id": ["O1", "O2", "O3", "O4", "O5", "O2", "O7", "O8", "O9", "O10"],
+        "customer_id": ["C1", "C1", "C2", "C3", "nobody", "C2", "C2", "C9", "C1", "C4"],
+        "ordered_at": ["2024-01-05", "2024-02-01", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05",
+                       "not a date", "2024-04-01", "2024-04-02", "2024-04-03"],
+        "revenue": ["10", "20.5", "abc", "-5", "7", "8", "9", "11", "=1+2", "12"],
+    }
+)  # fmt: skip
+CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": ["C1", "C2", "C3", "C2", "C9", "C4"],
+        "account_manager_id": ["AM1", "AM1", "AM2", "AM1", "AM-x", ""],
+    }
+)
+MANAGERS = pd.DataFrame({"account_manager_id": ["AM1", "AM2", "AM2"], "name": ["Ann", "Bob", "Bob again"]})
+REFERRALS = pd.DataFrame(
+    {
+        "referrer_id": ["C1", "C3", "C3", "C1"],
+        "referred_id": ["C2", "C2", "C9", "C3"],
+        "referred_at": ["2024-02-01", "2024-02-01", "2024-03-01", "2024-03-01"],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if os.environ.get("CVP_SKIP_SPARK") == "1":
+        pytest.skip("CVP_SKIP_SPARK=1")
+    from pipelines.engines.spark_session import SparkUnavailable, require_spark, spark_session
+
+    try:
+        require_spark()
+    except SparkUnavailable as exc:
+        pytest.fail(f"{exc} (set CVP_SKIP_SPARK=1 to skip the Spark tests)", pytrace=False)
+    with spark_session("local[2]") as session:
+        yield session
+
+
+def _write(root: Path, **tables: pd.DataFrame) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(root / f"{name}.csv", index=False)
+    return root
+
+
+def _reject_files(path: Path) -> pd.DataFrame:
+    parts = sorted(path.glob("part-*.csv"))
+    assert parts, f"no CSV parts in {path}"
+    frame = pd.concat(
+        [pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""]) for p in parts], ignore_index=True
+    )
+    return frame.sort_values("source_row", key=lambda s: s.astype(int)).reset_index(drop=True)
+
+
+@pytest.mark.spark
+def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark, tmp_path):
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(
+        tmp_path / "data", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
+    )
+    expected = load_data(data)
+    got, written = load_spark(spark, data, CFG, tmp_path / "rejects")
+    # every kind of check fired: parsing, row rules, duplicate keys, unknown manager, unknown customers
+    reasons = {r for rep in expected.result.report.values() for r in rep.rejected_by_reason}
+    assert {"unparseable revenue", "negative revenue", "duplicate order_id", "unknown customer_id",
+            "unknown account_manager_id", "duplicate customer_id", "unknown referred_id",
+            "duplicate referred_id", "duplicate account_manager_id"} <= reasons  # fmt: skip
+    assert got.result.report == expected.result.report  # rows in, accepted, by reason, ignored columns
+    for name, table in expected.result.tables.items():
+        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    assert sorted(Path(p).name for p in written) == sorted(
+        n for n, f in expected.result.rejects.items() if len(f)
+    )
+    for name, frame in expected.result.rejects.items():
+        if not len(frame):
+            assert not (tmp_path / "rejects" / name).exists()
+            continue
+        files = _reject_files(tmp_path / "rejects" / name)
+        assert list(files.columns) == list(frame.columns)
+        assert files["source_row"].astype(int).tolist() == frame["source_row"].tolist()
+        assert files["reason"].tolist() == frame["reason"].tolist()
+    orders = _reject_files(tmp_path / "rejects" / "orders")
+    assert orders.loc[orders["order_id"] == "O9", "revenue"].tolist() == ["'=1+2"]  # no spreadsheet formula
+
+
+@pytest.mark.spark
+def test_a_table_can_be_a_directory_of_part_files(spark, tmp_path):
+    from pipelines.engines.spark_input import load_spark
+
+    single = _write(tmp_path / "single", orders=ORDERS, customers=CUSTOMERS)
+    a = load_data(single)
+    parts = _write(tmp_path / "parts", customers=CUSTOMERS)
+    (parts / "orders").mkdir()
+    ORDERS.iloc[:6].to_csv(parts / "orders" / "part-00000.csv", index=False)
+    ORDERS.iloc[6:].to_csv(parts / "orders" / "part-00001.csv", index=False)
+    (parts / "orders" / "_SUCCESS").touch()
+    b, _ = load_spark(spark, parts, CFG)
+    assert b.result.report["orders"].rows_in == len(ORDERS)
+    assert b.result.report == a.result.report
+    key = ["order_id", "customer_id"]
+    pd.testing.assert_frame_equal(
+        b.tables["orders"].sort_values(key).reset_index(drop=True),
+        a.tables["orders"].sort_values(key).reset_index(drop=True),
+    )
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    "orders",
+    [
+        ORDERS.drop(columns=["revenue"]),  # a missing required column
+        ORDERS.assign(revenue="lots"),  # no value parses: the column is the wrong type throughout
+    ],
+    ids=["missing-column", "wrong-type-throughout"],
+)
+def test_structural_problems_stop_with_the_pandas_message(spark, tmp_path, orders):
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(tmp_path / "data", orders=orders, customers=CUSTOMERS)
+    with pytest.raises(StructuralError) as expected:
+        load_data(data)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, CFG)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.spark
+def test_missing_orders_and_unreadable_files_are_structural(spark, tmp_path):
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(tmp_path / "data", customers=CUSTOMERS)
+    with pytest.raises(StructuralError, match="required table 'orders' is missing"):
+        load_spark(spark, data, CFG)
+    (data / "orders.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(StructuralError, match="cannot read table 'orders'"):
+        load_spark(spark, data, CFG)
+    (data / "orders.parquet").unlink()
+    text = ORDERS.to_csv(index=False).splitlines()
+    text[2] += ",an extra field"  # a row longer than the header: the pandas reader refuses it too
+    (data / "orders.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(StructuralError, match="rows do not match the header"):
+        load_data(data)
+    with pytest.raises(
+        StructuralError, match=r"cannot read \S*orders\.csv: the rows do not match the header"
+    ):
+        load_spark(spark, data, CFG)
+
+
+def test_data_uri_keeps_the_scheme_slashes_path_removed():
+    from pipelines.engines.spark_input import data_uri
+
+    assert data_uri(Path("s3a://bucket/company/2025")) == "s3a://bucket/company/2025"
+    assert data_uri(Path("hdfs://nn:8020/data")) == "hdfs://nn:8020/data"
+    assert data_uri(Path("/tmp/data")) == "/tmp/data"
+    assert data_uri("file:/tmp/data") == "file:/tmp/data"
