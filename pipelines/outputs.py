@@ -461,25 +461,32 @@ class ContributionsWriter:
             self._writer = None
 
 
+def read_run_frame(path: Path, run_id: str | None, what: str, hint: str) -> pd.DataFrame:
+    """A per-customer file of one run (index customer_id as text, its run_id column dropped); StructuralError when
+    it is unreadable, has no customer ids or comes from another run than `run_id` (None: any run); `hint` says
+    what to do then."""
+    path = Path(path)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own types for damaged files
+        raise StructuralError(f"{path} is not a readable {what} file: {exc}") from exc
+    if "customer_id" not in frame.columns:
+        raise StructuralError(f"{path} is not a {what} file: it has no customer_id column")
+    if run_id is not None and len(frame):
+        found = _run_ids(frame["run_id"].unique()) if "run_id" in frame else {"(none)"}
+        if found != {run_id}:
+            raise StructuralError(
+                f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): {hint}"
+            )
+    frame = frame.drop(columns=[c for c in ("run_id",) if c in frame])
+    frame["customer_id"] = frame["customer_id"].astype("str")
+    return frame.set_index("customer_id")
+
+
 def read_churn_contributions(path: Path, run_id: str | None) -> pd.DataFrame | None:
     """The churn contributions of a run (index customer_id, ids as text), None when the run wrote none; files
     of another run than `run_id` are refused like the rest of the set."""
-    path = Path(path)
-    if not path.exists():
+    if not Path(path).exists():
         return None
-    try:
-        churn = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises its own types for damaged files
-        raise StructuralError(f"{path} is not a readable churn contributions file: {exc}") from exc
-    if "customer_id" not in churn.columns:
-        raise StructuralError(f"{path} is not a churn contributions file: it has no customer_id column")
-    if run_id is not None and len(churn):
-        found = _run_ids(churn["run_id"].unique()) if "run_id" in churn else {"(none)"}
-        if found != {run_id}:
-            raise StructuralError(
-                f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): a "
-                "scoring run was interrupted while publishing: rerun `cvp score`"
-            )
-    churn = churn.drop(columns=[c for c in ("run_id",) if c in churn])
-    churn["customer_id"] = churn["customer_id"].astype("str")
-    return churn.set_index("customer_id")
+    hint = "a scoring run was interrupted while publishing: rerun `cvp score`"
+    return read_run_frame(path, run_id, "churn contributions", hint)

@@ -20,8 +20,6 @@ from typing import Any
 
 import pandas as pd
 
-from features.validation import StructuralError
-
 
 class ProfileInputsWriter:
     """Appends one chunk's profile inputs at a time (`add(features)`), in one schema for the whole file."""
@@ -78,23 +76,9 @@ class ProfileInputsWriter:
 def read_profile_inputs(path: Path, run_id: str) -> pd.DataFrame:
     """The profile inputs of run `run_id` (index customer_id as text); StructuralError when unreadable or of
     another run."""
-    path = Path(path)
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises its own types for damaged files
-        raise StructuralError(f"{path} is not a readable profile inputs file: {exc}") from exc
-    if "customer_id" not in frame.columns:
-        raise StructuralError(f"{path} is not a profile inputs file: it has no customer_id column")
-    found = set(frame["run_id"].astype("str").unique()) if "run_id" in frame.columns else {"(none)"}
-    if len(frame) and found != {run_id}:
-        raise StructuralError(
-            f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): "
-            "rerun `cvp score`"
-        )
-    frame = frame.drop(columns=[c for c in ("run_id",) if c in frame.columns])
-    return frame.set_index(frame["customer_id"].astype("str").rename("customer_id")).drop(
-        columns="customer_id"
-    )
+    from pipelines.outputs import read_run_frame
+
+    return read_run_frame(path, run_id, "profile inputs", "rerun `cvp score`")
 
 
 __all__ = ["ProfileInputsWriter", "read_profile_inputs"]

@@ -42,6 +42,26 @@ def console() -> Console:
 
 
 @pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for every Spark test of the run (a session costs 5-9 s to start).
+
+    Without pyspark or Java the Spark tests FAIL (the Spark engine is a product feature, not an optional nicety);
+    CVP_SKIP_SPARK=1 skips them on a machine without a JDK."""
+    import os
+
+    if os.environ.get("CVP_SKIP_SPARK") == "1":
+        pytest.skip("CVP_SKIP_SPARK=1")
+    from pipelines.engines.spark_session import SparkUnavailable, require_spark, spark_session
+
+    try:
+        require_spark()
+    except SparkUnavailable as exc:
+        pytest.fail(f"{exc} (set CVP_SKIP_SPARK=1 to skip the Spark tests)", pytrace=False)
+    with spark_session("local[2]") as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> TrainedEnv:
     """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion."""
     from pipelines.config import load_config

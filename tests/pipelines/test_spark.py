@@ -1,6 +1,6 @@
 """The Spark engine of the scoring job: same rows, values, tiers, reasons and contributions as the pandas engine.
 
-One local[2] session serves the whole module. Without pyspark or Java these tests FAIL (the Spark engine is a
+One local[2] session serves every Spark test (the `spark` fixture of conftest.py). Without pyspark or Java these tests FAIL (the Spark engine is a
 product feature, not an optional nicety); set CVP_SKIP_SPARK=1 to skip them on a machine without a JDK.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,26 +20,10 @@ from pipelines.config import load_config
 from pipelines.engines.run import score_tables
 from pipelines.engines.scoring import ContractMismatch
 from pipelines.engines.spark_engine import _driver_error, write_spark_output
-from pipelines.engines.spark_session import SparkUnavailable
 from pipelines.io import load_data
 
 AS_OF = pd.Timestamp("2025-01-01")
 CHUNK = 300  # 800 customers -> 3 buckets: the Spark job really runs several tasks
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """One local[2] session for the module (a session costs 5-9 s to start)."""
-    if os.environ.get("CVP_SKIP_SPARK") == "1":
-        pytest.skip("CVP_SKIP_SPARK=1")
-    from pipelines.engines.spark_session import require_spark, spark_session
-
-    try:
-        require_spark()
-    except SparkUnavailable as exc:
-        pytest.fail(f"{exc} (set CVP_SKIP_SPARK=1 to skip the Spark tests)", pytrace=False)
-    with spark_session("local[2]") as session:
-        yield session
 
 
 @pytest.fixture(scope="module")

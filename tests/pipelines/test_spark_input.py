@@ -1,12 +1,11 @@
 """The input of the Spark engine read and validated by Spark (issue 11): the same accepted rows, reasons, counts,
 rejects and structural messages as the pandas loader, on tiny hand-written tables.
 
-One local[2] session for the module. Without pyspark or Java these tests FAIL; CVP_SKIP_SPARK=1 skips them.
+One local[2] session for every Spark test (the `spark` fixture of conftest.py). Without pyspark or Java these tests FAIL; CVP_SKIP_SPARK=1 skips them.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -41,20 +40,6 @@ REFERRALS = pd.DataFrame(
         "referred_at": ["2024-02-01", "2024-02-01", "2024-03-01", "2024-03-01"],
     }
 )
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if os.environ.get("CVP_SKIP_SPARK") == "1":
-        pytest.skip("CVP_SKIP_SPARK=1")
-    from pipelines.engines.spark_session import SparkUnavailable, require_spark, spark_session
-
-    try:
-        require_spark()
-    except SparkUnavailable as exc:
-        pytest.fail(f"{exc} (set CVP_SKIP_SPARK=1 to skip the Spark tests)", pytrace=False)
-    with spark_session("local[2]") as session:
-        yield session
 
 
 def _write(root: Path, **tables: pd.DataFrame) -> Path:
@@ -169,10 +154,10 @@ def test_missing_orders_and_unreadable_files_are_structural(spark, tmp_path):
         load_spark(spark, data, CFG)
 
 
-def test_data_uri_keeps_the_scheme_slashes_path_removed():
+def test_data_uri_keeps_the_scheme_slashes_path_removed(tmp_path):
     from pipelines.engines.spark_input import data_uri
 
     assert data_uri(Path("s3a://bucket/company/2025")) == "s3a://bucket/company/2025"
     assert data_uri(Path("hdfs://nn:8020/data")) == "hdfs://nn:8020/data"
-    assert data_uri(Path("/tmp/data")) == "/tmp/data"
-    assert data_uri("file:/tmp/data") == "file:/tmp/data"
+    assert data_uri(tmp_path / "data") == str(tmp_path / "data")
+    assert data_uri(f"file:{tmp_path}/data") == f"file:{tmp_path}/data"
