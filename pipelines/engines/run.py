@@ -116,41 +116,20 @@ def score_tables(
     run_id: str | None = None,
     progress: Any = None,
     bridge: Any = None,
+    spill_dir: Path | None = None,
     profile_inputs: Any = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Score every customer known in the tables with one engine: (scores, info) whatever the engine.
+) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
+    """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
     scores: one row per known customer, sorted by customer_id (`finish_scores`); info: drift (time-trending
     features left out, `pipelines.engines.drift`), timings, rows spot-checked, and what the backend adds.
     Writes only the contributions files (`contrib_path`; with `bridge`, a
     `pipelines.engines.pandas_engine.BridgeModel`, the previous run's model's too: pandas engine only);
-    `run_score` writes the rest of the output set.
+    `run_score` writes the rest of the output set. With `spill_dir` (pandas engine) the reason columns are left
+    on disk: scores come without them and `spill` is the `ReasonSpill` that gives them back; otherwise (and on
+    the Spark engine) the scores keep them and `spill` is None. `profile_inputs` (pandas engine, issue 12)
+    receives every chunk's feature table.
     """
-    scores, info, _ = _score_tables(
-        engine, tables, as_of, bundle, model_version, cfg, chunk_customers, contrib_path, spark_master, run_id,
-        progress, bridge, profile_inputs=profile_inputs,
-    )  # fmt: skip
-    return scores, info
-
-
-def _score_tables(
-    engine: str,
-    tables: Mapping[str, pd.DataFrame],
-    as_of: pd.Timestamp,
-    bundle: CustomerValueModel,
-    model_version: str,
-    cfg: AppConfig,
-    chunk_customers: int,
-    contrib_path: Path | None = None,
-    spark_master: str | None = None,
-    run_id: str | None = None,
-    progress: Any = None,
-    bridge: Any = None,
-    spill_dir: Path | None = None,
-    profile_inputs: Any = None,
-) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
-    """`score_tables`, and with `spill_dir` (pandas engine) the reason columns left on disk: (scores without
-    them, info, the `ReasonSpill`); the Spark engine keeps them in its scores and hands back no spill."""
     t0 = time.perf_counter()
     status = customer_status(tables, as_of, cfg.labels)
     status_s = time.perf_counter() - t0
@@ -383,7 +362,7 @@ def run_score(
         # ---
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
-            scores, info, spill = _score_tables(
+            scores, info, spill = score_tables(
                 engine,
                 tables,
                 as_of,
