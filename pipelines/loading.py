@@ -85,6 +85,14 @@ def load_and_report(
 ) -> LoadedData:
     """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns."""
     loaded = load_configured(data, mapping, cfg)
+    written = [] if rejects is None else [p.name for p in write_rejects(loaded, rejects).values()]
+    print_load_report(loaded, console, rejects, written)
+    return loaded
+
+
+def print_load_report(loaded: LoadedData, console: Console, rejects: Path | None, written: list[str]) -> None:
+    """What every loading command prints: the counts per table, the notes, and where the rejected rows went
+    (`written`: the reject files or directories written under `rejects`, whichever engine wrote them)."""
     console.print(validation_table(loaded))
     for line in ignored_columns_notes(loaded) + loaded.notes:
         console.print(f"note: {line}", markup=False, highlight=False)
@@ -95,16 +103,12 @@ def load_and_report(
         if k != "rows_in" and not k.startswith("to ")
     )
     if rejects is not None:
-        written = write_rejects(loaded, rejects)
         if written:
-            console.print(
-                f"{total:,} rejected rows written to {rejects}/ ({', '.join(p.name for p in written.values())})"
-            )
+            console.print(f"{total:,} rejected rows written to {rejects}/ ({', '.join(written)})")
         else:
             console.print("no rejected rows")
     elif total:
         console.print(f"{total:,} rows rejected; rerun with --rejects DIR to see each row and its reason")
-    return loaded
 
 
 def last_event(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:

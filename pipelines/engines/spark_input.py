@@ -569,20 +569,9 @@ def load_and_report_spark(
     """`pipelines.loading.load_and_report` with Spark doing the reading, the checks and the rejects."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_session import spark_session
-    from pipelines.loading import ignored_columns_notes, validation_table
+    from pipelines.loading import print_load_report
 
     with spark_session(master) as spark, mapped_errors():
         loaded, written = load_spark(spark, data, cfg, rejects)
-    console.print(validation_table(loaded))
-    for line in ignored_columns_notes(loaded) + loaded.notes:
-        console.print(f"note: {line}", markup=False, highlight=False)
-    total = loaded.result.rows_rejected
-    if written:
-        console.print(
-            f"{total:,} rejected rows written to {rejects}/ ({', '.join(Path(p).name + '/' for p in written)})"
-        )
-    elif rejects is not None:
-        console.print("no rejected rows")
-    elif total:
-        console.print(f"{total:,} rows rejected; rerun with --rejects DIR to see each row and its reason")
+    print_load_report(loaded, console, rejects, [Path(p).name + "/" for p in written])
     return loaded
