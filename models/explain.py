@@ -60,14 +60,12 @@ class ExplainConfig(BaseModel):
         check_rows: rows spot-checked against LightGBM's own `pred_contrib` per model in a scoring run (the
             pandas engine spreads them over its chunks; the Spark engine checks them per bucket). LightGBM's exact
             TreeSHAP is slow on deep trees, so a run checks a fixed sample, not a share of the base.
-        separators_top: features listed per tier pair by `tier_separators`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     n_reasons: int = Field(ge=1, le=20)
     check_rows: int = Field(ge=0)
-    separators_top: int = Field(ge=1)
 
 
 class ExplanationCheckError(RuntimeError):
