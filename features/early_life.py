@@ -39,6 +39,8 @@ def early_life_features(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, early_days: int, attributes: Sequence[str]
 ) -> pd.DataFrame:
     """See the module docstring. `attributes` absent from the customers table are left out."""
+    from features.validation import isin_ids  # pandas' isin on Arrow strings boxes every id (issue 14)
+
     cutoff = pd.Timestamp(cutoff)
     cust = tables.get("customers")
     present = [a for a in attributes if cust is not None and a in cust.columns]
@@ -66,7 +68,7 @@ def early_life_features(
     out["early_was_referred"] = was_referred
     orders = tables["orders"]
     o = orders.loc[
-        (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & orders["customer_id"].isin(ids).to_numpy()
+        (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & isin_ids(orders["customer_id"], ids)
     ]
     o = o.sort_values(["ordered_at", "order_id"], kind="stable")
     key = o["customer_id"].astype("str")

@@ -172,8 +172,9 @@ def new_customers(status: pd.Series, early_ids: pd.Index) -> np.ndarray:
     """Which customers are `new`: in their first weeks (`early_ids`: signup within the lookalike model's
     `early_days` before the cutoff, `features.early_life.early_life_features`) and left `no_orders_yet` or
     `lapsed` by `classify`. `status`: indexed by customer_id (str). Returns a boolean array aligned with it."""
-    index = status.index.astype("str")
-    return (index.isin(early_ids.astype("str")) & status.isin(BECOMES_NEW).to_numpy()).astype(bool)
+    from features.validation import isin_ids
+
+    return (isin_ids(status.index, early_ids) & status.isin(BECOMES_NEW).to_numpy()).astype(bool)
 
 
 __all__ = ["NEW", "STATUSES", "classify", "customer_status", "known_customers", "new_customers"]

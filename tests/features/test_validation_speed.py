@@ -17,7 +17,7 @@ import pytest
 from features.schemas import key_is_unique
 from features.text import blank as _blank
 from features.text import clean_text as _clean_text
-from features.validation import _isin
+from features.validation import isin_ids
 
 
 def _every_character() -> list[str]:
@@ -50,8 +50,8 @@ def test_isin_matches_pandas_isin(width):
     known = pd.Index(pool[:150], dtype="str")
     values = pd.Series([*rng.choice(pool, size=1000), None, "é", ""], dtype="str")
     expected = (values.isin(known) & values.notna()).to_numpy()
-    assert (_isin(values, known) == expected).all()
-    assert not _isin(values, pd.Index([], dtype="str")).any()
+    assert (isin_ids(values, known) == expected).all()
+    assert not isin_ids(values, pd.Index([], dtype="str")).any()
 
 
 def test_key_is_unique():
@@ -59,3 +59,25 @@ def test_key_is_unique():
     assert not key_is_unique(pd.Series(["a", "b", "a"], dtype="str"))
     assert key_is_unique(pd.Series(["a", None, None], dtype="str"))  # missing keys are rejected elsewhere
     assert not key_is_unique(pd.Series([1.0, 2.0, 1.0]))
+
+
+@pytest.mark.parametrize("width", [1, 9, 16, 17])  # fixed-width ids up to 16 bytes go through the mixed numbers
+def test_key_is_unique_fixed_width_ids(width, monkeypatch):
+    ids = [f"O{i:0{width - 1}d}" if width > 1 else chr(65 + i) for i in range(20)]
+    assert key_is_unique(pd.Series(ids, dtype="str"))
+    assert not key_is_unique(pd.Series([*ids, ids[7]], dtype="str"))
+    assert not key_is_unique(pd.Series([*ids, None, ids[0]], dtype="str"))  # a missing key: the exact pass
+    # Two distinct ids that mix to the same number do not make a unique key look duplicated: the exact pass
+    # decides whenever the numbers are not all distinct.
+    import features.schemas as schemas
+
+    monkeypatch.setattr(schemas, "_fixed_width_hashes", lambda arr: np.zeros(len(arr), dtype=np.uint64))
+    assert key_is_unique(pd.Series(ids, dtype="str"))
+    assert not key_is_unique(pd.Series([*ids, ids[3]], dtype="str"))
+
+
+def test_isin_ids_on_a_chunk_index():
+    """The scoring chunks select their own customers from a feature table's index with `isin_ids`."""
+    index = pd.Index(["C01", "C02", "C10", "C11"], dtype="str", name="customer_id")
+    own = np.array(["C02", "C11", "C99"], dtype=object)
+    assert isin_ids(index, own).tolist() == [False, True, False, True]
