@@ -61,7 +61,8 @@ def test_key_is_unique():
     assert not key_is_unique(pd.Series([1.0, 2.0, 1.0]))
 
 
-@pytest.mark.parametrize("width", [1, 9, 16, 17])  # fixed-width ids up to 16 bytes go through the mixed numbers
+# fixed-width ids up to 16 bytes go through the mixed numbers, longer ones straight to the exact pass
+@pytest.mark.parametrize("width", [1, 9, 16, 17])
 def test_key_is_unique_fixed_width_ids(width, monkeypatch):
     ids = [f"O{i:0{width - 1}d}" if width > 1 else chr(65 + i) for i in range(20)]
     assert key_is_unique(pd.Series(ids, dtype="str"))
