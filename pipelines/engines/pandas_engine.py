@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from features.population import SCORED
+from features.validation import isin_ids
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import iterate_chunks
@@ -126,7 +127,7 @@ def score_pandas(
     unseen: dict[str, dict[str, int]] = {}
     ignored: set[str] = set()
     extras, notes = model_extras(tables, as_of, bundle)
-    is_scored = status.set_index("customer_id")["status"] == SCORED
+    scored_ids = pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
     value = None if contrib_path is None else ContributionsWriter(contrib_path, run_id)
     # issue 15: churn contributions (probability points) beside the value contributions, same rows
     churn = (
@@ -143,7 +144,7 @@ def score_pandas(
             t1 = time.perf_counter()
             if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
                 profile_inputs.add(feats)
-            mask = is_scored.reindex(feats.index.astype("str"), fill_value=False).to_numpy(dtype=bool)
+            mask = isin_ids(feats.index, scored_ids)
             carried = [c for c in cfg.carried_features() if c in feats.columns]
             if not mask.all():  # not scored: only the carried feature values, no prediction
                 compact_parts.append(feats.loc[~mask, carried])
