@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from features.column_types import readable_column
 from features.contract import TABLES, TICKET_KINDS, Column, Table
 from features.dates import UNKNOWN_FORMAT, impossible_dates, parse_timestamps_native
 from features.schemas import check_tables, key_is_unique
@@ -333,6 +334,9 @@ def _validate_table(
     for col in table.columns:
         if col.name not in raw.columns:
             continue
+        column = readable_column(table, col, raw[col.name])
+        if column is not raw[col.name]:
+            raw[col.name] = column
         if col.kind == "id":
             _check_float_ids(table.name, col.name, raw[col.name])
         if col.kind == "timestamp":

@@ -9,7 +9,6 @@ import os
 import shutil
 import tempfile
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,19 +39,31 @@ def _first_bad_byte(path: Path) -> tuple[int, bytes]:
     return offset, b""
 
 
-def _check_csv_header(path: Path) -> None:
-    """Refuse what pandas would misread silently: duplicate names (mangled to `a.1`) and a `;` or tab
-    separated file (read as one column holding everything)."""
+def _not_utf8(path: Path) -> StructuralError:
+    pos, byte = _first_bad_byte(path)
+    return StructuralError(
+        f"cannot read {path}: not UTF-8 text (byte {pos:,} is {byte!r}); save the file as UTF-8"
+    )
+
+
+def _check_csv_header(path: Path) -> list[str]:
+    """The header's column names. Refuses what would be misread silently: duplicate names (pandas mangles them
+    to `a.1`) and a `;` or tab separated file (read as one column holding everything)."""
     import csv
     import io
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the block
+            raise _not_utf8(path) from None
     text = head.decode("utf-8-sig", errors="replace")
     try:
-        header = next(csv.reader(io.StringIO(text)), [])
+        header = next(csv.reader(io.StringIO(text, newline=None)), [])
     except csv.Error:
-        return  # pandas gives its own error below
+        return []  # the reader below gives its own error
     if len(header) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs")):
             if sep in header[0]:
@@ -64,34 +75,106 @@ def _check_csv_header(path: Path) -> None:
     dup = sorted({c for c in header if c in seen or seen.add(c)})
     if dup:
         raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the header")
+    return header
+
+
+def _read_csv_text(path: Path) -> pd.DataFrame:
+    """Every column as text (ids keep leading zeros), empty fields missing, quoted fields may hold commas and
+    newlines; any line ending. A row with more or fewer fields than the header is never padded or cut: pandas
+    fills a short row's last columns with missing values, which would silently shift what a column holds, so
+    the rows are parsed by Arrow, which counts every row's fields, and such rows are a structural error."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = _check_csv_header(path)
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in header},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+    try:
+        table = pacsv.read_csv(
+            path, parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=convert
+        )
+    except pa.ArrowInvalid as exc:
+        if "columns, got" not in str(exc):
+            raise
+        _raise_ragged(path, convert)
+    frame = table.to_pandas()
+    del table
+    _release_arrow_memory()
+    return frame
+
+
+def _raise_ragged(path: Path, convert) -> None:
+    """The error for rows whose field count differs from the header's: how many, and up to five of them (a
+    second, single-threaded pass that is run only on this error path)."""
+    import pyarrow.csv as pacsv
+
+    if _first_bad_byte(path)[1]:  # a file in another encoding also breaks the rows: say what is wrong
+        raise _not_utf8(path)
+    ragged: list[tuple[int, int, str]] = []
+    count = 0
+
+    def on_invalid(row) -> str:
+        nonlocal count
+        count += 1
+        if len(ragged) < 5:
+            ragged.append((row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=convert,
+    )
+    examples = "\n".join(f"  {got} fields: {text[:160]}" for _, got, text in ragged)
+    raise StructuralError(
+        f"cannot read {path}: the rows do not match the header ({ragged[0][0] if ragged else '?'} columns): "
+        f"{count:,} row(s) have more or fewer fields (an unquoted comma or quote, or a cut line?); no row is "
+        f"padded or cut.\nExample rows:\n{examples}"
+    )
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as pandas. The pandas metadata a writer leaves in the file (the dtype each column had) is a
+    hint only: when it contradicts the stored column types (a column rewritten by another tool), the columns are
+    read by their stored types and the validation judges them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        frame = pd.read_parquet(path)
+    except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        frame = pq.read_table(path).to_pandas(ignore_metadata=True)
+    _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
+    return frame
 
 
 def read_file(path: Path) -> pd.DataFrame:
     """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file.
 
-    CSV: a UTF-8 byte-order mark is dropped; a file that is not UTF-8, separated by `;` or tabs, with a
-    repeated column name, or with a row holding more fields than the header is a structural error naming the
-    file (and the byte or line). Quoted fields may hold commas and newlines.
+    CSV: a UTF-8 byte-order mark is dropped; a file that is empty, not UTF-8, separated by `;` or tabs, with a
+    repeated column name, or with a row holding more or fewer fields than the header is a structural error
+    naming the file (and the byte or example rows). Quoted fields may hold commas and newlines.
     """
+    import pyarrow as pa
+
     try:
         if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-            _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
-            return frame
-        _check_csv_header(path)
-        with warnings.catch_warnings():
-            # a row longer than the header must not silently become an index or lose its extra fields
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", index_col=False
-            )
-    except UnicodeDecodeError:
-        pos, byte = _first_bad_byte(path)
-        raise StructuralError(
-            f"cannot read {path}: not UTF-8 text (byte {pos:,} is {byte!r}); save the file as UTF-8"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-        raise StructuralError(f"cannot read {path}: the rows do not match the header: {exc}") from None
+            return _read_parquet(path)
+        return _read_csv_text(path)
+    except StructuralError:
+        raise
+    except pa.ArrowInvalid as exc:
+        text = str(exc)
+        if path.suffix != ".parquet" and _first_bad_byte(path)[1]:
+            raise _not_utf8(path) from None
+        if "Empty CSV file" in text:
+            raise StructuralError(f"cannot read {path}: the file is empty (not even a header row)") from None
+        raise StructuralError(f"cannot read {path}: {text}") from None
     except (OSError, ValueError) as exc:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
 

@@ -20,7 +20,7 @@ ROWS = "o1,007,2023-01-02,10\no2,008,2023-01-03,20\n"
 
 def _data(tmp_path: Path, text: str | bytes = HEADER + ROWS, name: str = "orders.csv") -> Path:
     d = tmp_path / "data"
-    d.mkdir(exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)
     p = d / name
     p.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     return d
@@ -180,3 +180,63 @@ def test_csv_outputs_neutralise_formulas_in_text_only(tmp_path):
     assert (
         pd.read_parquet(tmp_path / "s.parquet")["customer_id"].iloc[0] == '=HYPERLINK("x")'
     )  # Parquet as is
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "o1,007,2023-01-02\n",  # a short row: pandas filled the missing revenue with nothing, silently
+        "o1,007,2023-01-02,10\no2,008\n",
+        'o1,007,"2023-01-02,10\no2,008,2023-01-03,20\n',  # an unterminated quote swallowing a line
+    ],
+)
+def test_rows_with_fewer_fields_than_the_header_are_structural_not_padded(tmp_path, rows):
+    res = _validate(_data(tmp_path, HEADER + rows))
+    assert res.exit_code == 2, res.output
+    assert "do not match the header (4 columns)" in res.output and "fields:" in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_any_line_ending_reads_the_same_rows(tmp_path, newline):
+    from pipelines.io import read_file
+
+    unix = read_file(_data(tmp_path / "unix", HEADER + ROWS) / "orders.csv")
+    other = read_file(_data(tmp_path / "other", (HEADER + ROWS).replace("\n", newline)) / "orders.csv")
+    assert unix["customer_id"].tolist() == ["007", "008"]
+    pd.testing.assert_frame_equal(other, unix)
+
+
+@pytest.mark.parametrize(
+    ("payload", "what"),
+    [(b"", "the file is empty"), ((HEADER + ROWS).encode("utf-16"), "not UTF-8 text (byte 0")],
+)
+def test_empty_and_other_encodings_are_named(tmp_path, payload, what):
+    res = _validate(_data(tmp_path, payload))
+    assert res.exit_code == 2, res.output
+    assert what in res.output and "Traceback" not in res.output
+
+
+def test_parquet_whose_pandas_metadata_contradicts_its_columns_is_read_by_its_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2"],
+            "customer_id": ["c1", "c2"],
+            "ordered_at": ["2023-01-02"] * 2,
+            "revenue": [1.0, 2.0],
+            "promo": pd.array([True, False], dtype="boolean"),
+        }
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # another tool rewrote `promo` as 0/1 integers and kept the pandas metadata saying "boolean"
+    table = table.set_column(4, "promo", pa.array([1, 7], pa.int8()))
+    d = tmp_path / "data"
+    d.mkdir()
+    pq.write_table(table, d / "orders.parquet")
+    rej = tmp_path / "rej"
+    res = _validate(d, "--rejects", str(rej))
+    assert res.exit_code == 0, res.output
+    assert "unparseable promo: 1" in res.output

@@ -1,0 +1,148 @@
+"""Which stored column types can hold which contract kind: the gate in front of the value parsers.
+
+A CSV column is text and the parsers judge every value. A Parquet (or Spark) column arrives with a type of its
+own, and turning it into text would make anything pass as an id or a label: a list `['a']`, a struct, a
+duration `0 days 00:00:01`, a date `2023-01-01` taken as a customer id, `True` as a region. So each column's
+type is checked against its contract kind first: a type that cannot hold the kind is a structural error naming
+the table, the column, the type and example rows; a type that can is converted exactly (never guessed):
+
+| kind | accepted types |
+|---|---|
+| id | text, integers, floats and decimals (whole values; a fraction is a reject), bytes (UTF-8) |
+| text | text, integers, floats (whole values written without `.0`), decimals, bytes (UTF-8) |
+| money, number, rating | text, integers, floats, decimals |
+| bool | true/false, text, integers and floats (1 and 0; any other value is a reject) |
+| timestamp | timestamps, dates, text |
+
+Dictionary-encoded (categorical) columns are judged by the type of their values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import numpy as np
+import pandas as pd
+
+from features.contract import Column, Table
+from features.errors import StructuralError
+
+_NUMERIC_KINDS = ("money", "number", "rating")
+
+
+def _scalar_types(s: pd.Series) -> set[type]:
+    """The Python types of an object column's values (error-free and cheap for the string columns CSV gives)."""
+    values = s[s.notna()]
+    return {type(v) for v in values.to_numpy(dtype=object)} if len(values) else set()
+
+
+def _type_name(s: pd.Series, types: set[type] | None = None) -> str:
+    if types:
+        return " and ".join(sorted(t.__name__ for t in types))
+    return str(s.dtype)
+
+
+def _refuse(table: Table, col: Column, s: pd.Series, what: str) -> StructuralError:
+    given = s[s.notna()].head(5)
+    rows = "\n".join(f"  row {i}: {v!r}"[:200] for i, v in given.items())
+    expected = {
+        "id": "an id (text or whole numbers)",
+        "text": "text",
+        "timestamp": "dates or timestamps",
+        "bool": "true/false",
+    }.get(col.kind, "numbers")
+    return StructuralError(
+        f"table {table.name!r}, column {col.name!r} holds {what}, which cannot be read as {expected}; "
+        f"store the column as {expected} (it is not converted by guessing).\nExample rows:\n{rows}"
+    )
+
+
+def _whole_number_text(s: pd.Series) -> pd.Series:
+    """Floats as text: whole values without the spurious `.0` (a nullable integer column read as float)."""
+    out = s.astype("str").where(s.notna(), None)
+    whole = s.notna() & np.isfinite(s) & (s % 1 == 0) & (s.abs() < 2**53)
+    if whole.any():
+        out[whole] = s[whole].astype("int64").astype("str")
+    return out
+
+
+def _decode_bytes(table: Table, col: Column, s: pd.Series) -> pd.Series:
+    def decode(v):
+        return v.decode("utf-8") if isinstance(v, bytes) else v
+
+    try:
+        return s.map(decode, na_action="ignore").astype("str").where(s.notna(), None)
+    except UnicodeDecodeError:
+        bad = s.map(lambda v: isinstance(v, bytes) and not _is_utf8(v), na_action="ignore").fillna(False)
+        raise _refuse(table, col, s[bad.astype(bool)], "bytes that are not UTF-8 text") from None
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decimals(col: Column, s: pd.Series) -> pd.Series:
+    """Decimals exactly. Numbers and ids become float64 (ids then follow the float-id rules: whole values as
+    integers, a fraction is a `non-integer id` reject, values >= 2**53 a structural error); text keeps whole
+    values as integers and others as written."""
+    if col.kind != "text":
+        return s.astype("float64")
+    text = [None if pd.isna(v) else str(int(v)) if v == v.to_integral_value() else str(v) for v in s]
+    return pd.Series(text, index=s.index, dtype="str")
+
+
+def readable_column(table: Table, col: Column, s: pd.Series) -> pd.Series:
+    """`s` ready for the value parsers of its kind, or a `StructuralError` when its type cannot hold the kind."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(s.cat.categories.dtype)  # judged by the type of its values
+    kind = col.kind
+    dtype = s.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return s
+    if pd.api.types.is_bool_dtype(dtype):
+        if kind == "bool":
+            return s
+        raise _refuse(table, col, s, "true/false values")
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
+        if kind == "timestamp":
+            raise _refuse(table, col, s, f"numbers ({dtype})")
+        if kind == "bool":
+            flags = pd.Series(pd.NA, index=s.index, dtype="boolean")
+            flags[s == 1] = True
+            flags[s == 0] = False
+            # other numbers stay as their text, which the bool parser rejects row by row
+            return s.astype("str").where(s.notna(), None).where(flags.isna(), flags.astype("str").str.lower())
+        if kind == "text" and pd.api.types.is_float_dtype(dtype):
+            return _whole_number_text(s)
+        return s
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if kind == "timestamp":
+            return s
+        raise _refuse(table, col, s, f"timestamps ({dtype})")
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        raise _refuse(table, col, s, f"durations ({dtype})")
+    if dtype is not np.dtype(object):
+        raise _refuse(table, col, s, f"values of type {dtype}")
+    types = _scalar_types(s)
+    if types <= {str}:
+        return s
+    if types <= {bool, np.bool_}:  # true/false with missing values
+        if kind == "bool":
+            return s
+        raise _refuse(table, col, s, "true/false values")
+    if types <= {bytes, str}:
+        return _decode_bytes(table, col, s)
+    if types <= {decimal.Decimal} and kind != "timestamp":
+        return _decimals(col, s)
+    if types <= {dt.date, dt.datetime, pd.Timestamp} and kind == "timestamp":
+        return s
+    if types <= {str, int, float} and kind != "timestamp":
+        return s  # an in-memory frame with mixed scalars: each value is parsed as written
+    nested = any(issubclass(t, (list, tuple, dict, np.ndarray)) for t in types)
+    what = "nested values (lists, maps or structs)" if nested else f"values of type {_type_name(s, types)}"
+    raise _refuse(table, col, s, what)
