@@ -36,9 +36,18 @@ METRIC_LABELS = {
 }
 
 
-def backtest_console_tables(result: BacktestResult, title: str) -> list[Table]:
+def interval_label(interval_quantiles: tuple[float, float]) -> str:
+    """The short label of the interval coverage column: "P10-P90" for (0.1, 0.9), "P5-P95" for (0.05, 0.95)."""
+    return "-".join(f"P{100 * q:g}" for q in interval_quantiles)
+
+
+def backtest_console_tables(
+    result: BacktestResult, title: str, interval_quantiles: tuple[float, float]
+) -> list[Table]:
     """One table for the value metrics and one for churn: models as rows (ours first), short metric labels as
-    columns, mean over folds with the std beneath it; a legend names each metric. Readable at 80 columns."""
+    columns, mean over folds with the std beneath it; a legend names each metric. Readable at 80 columns.
+    The interval coverage column is labelled with the configured quantiles (`models.interval_quantiles`)."""
+    labels = {**METRIC_LABELS, "value_interval_coverage": interval_label(interval_quantiles)}
     s = result.summary
     cells = {
         (m, k): (v, sd) for m, k, v, sd in zip(s["model"], s["metric"], s["mean"], s["std"], strict=True)
@@ -54,12 +63,12 @@ def backtest_console_tables(result: BacktestResult, title: str) -> list[Table]:
         t = Table(
             title=f"{title}: {kind}",
             caption="mean over folds, std beneath; "
-            + "; ".join(f"{METRIC_LABELS.get(m, m)} = {m}" for m in metrics),
+            + "; ".join(f"{labels.get(m, m)} = {m}" for m in metrics),
             caption_justify="left",
         )
         t.add_column("model")
         for metric in metrics:
-            t.add_column(METRIC_LABELS.get(metric, metric), justify="right")
+            t.add_column(labels.get(metric, metric), justify="right")
         for model in models:
             row = [f"[bold]{model}[/]" if model == "model" else model]
             for metric in metrics:
@@ -108,9 +117,14 @@ def tier_console_table(
     return t
 
 
-def print_backtest(result: BacktestResult, horizon_days: int, console: Console) -> None:
+def print_backtest(
+    result: BacktestResult,
+    horizon_days: int,
+    console: Console,
+    interval_quantiles: tuple[float, float],
+) -> None:
     title = f"Backtest: {len(result.fold_cutoffs)} folds, horizon {horizon_days} days"
-    for table in backtest_console_tables(result, title):
+    for table in backtest_console_tables(result, title, interval_quantiles):
         console.print(table)
     if not result.fold_totals.empty:
         console.print(bias_console_table(result))
