@@ -1,0 +1,229 @@
+"""Benchmark: which prediction each rank metric reads, where BG/NBD + Gamma-Gamma wins, and ranking-score variants.
+
+Usage:
+    .venv/bin/python bench/ranking.py [--data demo|online_retail] [--cache DIR] [--customers 3000] [--seed 7]
+        [--cutoffs monthly|semimonthly]
+
+Runs the `cvp backtest` protocol once (`models.backtest.run_backtest`: our default model, persistence and
+BG/NBD + Gamma-Gamma with its closed-form P(no purchase)), caches the per-fold predictions in `--cache`, then
+prints per fold:
+1. what each metric reads: top-20% capture, Spearman and Gini read the value prediction; "AUC (buys again)" (actual
+   net value > 0) is scored on the value prediction and, for comparison, on 1 - the churn model's probability;
+2. the customers in BG/NBD's top fifth but not ours, and in ours but not BG/NBD's: count, median tenure, orders
+   before the cutoff, recency, days between orders, and what they brought in the horizon;
+3. ranking scores built from predictions already made (no refit): the churn model's P(buys) as the AUC score
+   (against BG/NBD's own closed-form 1 - P(no purchase in the horizon)), P(buys) x our value, and rank averages of our value with BG/NBD's expected value (weights 0.25 / 0.5).
+`--cutoffs semimonthly` trains on denser cutoffs: the configured ones plus the midpoint (+15 days) between each
+consecutive pair (overlapping examples from the same months; the purged slices still embargo one horizon, by date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models import metrics as mt  # noqa: E402
+
+
+def semimonthly(monthly):
+    """`features.training.training_cutoffs` with the midpoint (+15 days) between consecutive cutoffs added."""
+
+    def cutoffs(as_of, horizon_days, label_config):
+        base = monthly(as_of, horizon_days, label_config)
+        mid = [a + pd.Timedelta(days=15) for a, b in zip(base[:-1], base[1:], strict=True)]
+        return sorted([*base, *mid])
+
+    return cutoffs
+
+
+def backtest_predictions(
+    data: str, cache: Path, customers: int, seed: int, dense: str = "monthly"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(predictions of model / persistence / btyd_no_purchase, evaluation features) of every fold, cached."""
+    import features.training as ft
+    from bench.objectives import load_demo, load_online_retail
+    from models.backtest import evaluation_rows, run_backtest
+
+    path = cache / f"ranking_{data}_{customers}_{seed}_{dense}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    if dense == "semimonthly":
+        ft.training_cutoffs = semimonthly(ft.training_cutoffs)
+    tables, cfg, as_of = load_demo(customers, seed) if data == "demo" else load_online_retail()
+    h = cfg.labels.horizon_days
+    res = run_backtest(
+        tables, as_of, h, cfg.features, cfg.labels, cfg.models, baselines=("persistence", "btyd_no_purchase")
+    )
+    feats = []
+    for t in res.fold_cutoffs:
+        ev = evaluation_rows(tables, t, h, cfg.features, cfg.labels)
+        keep = ["customer_id", "tenure_days", "recency_days"] + [
+            c for c in ev.columns if str(c).startswith("orders_")
+        ]
+        feats.append(ev[[c for c in keep if c in ev.columns]].assign(cutoff=t))
+    out = (res.predictions, pd.concat(feats, ignore_index=True))
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(out))
+    return out
+
+
+def lambdarank_scores(data: str, cache: Path, customers: int, seed: int, n_estimators: int) -> pd.DataFrame:
+    """(cutoff, customer_id, lambdarank) per evaluation customer: a LightGBM `lambdarank` booster per fold, one
+    query per training cutoff, relevance = the decile (0-9) of the horizon's net value within the cutoff (buyers of
+    nothing at 0). A ranking score only: the shipped value would stay the regressor's."""
+    import lightgbm as lgb
+
+    from bench.intervals import fold_sets
+    from models.value import feature_columns
+
+    sets, cfg = fold_sets(data, cache, customers, seed)
+    h = cfg.labels.horizon_days
+    out = []
+    for t, train, ev in sets:
+        train = train.sort_values(["cutoff", "customer_id"], kind="stable")
+        cols = feature_columns(train)
+        X = train[cols].copy()
+        Xe = ev[cols].copy()
+        for c in cols:
+            if not pd.api.types.is_numeric_dtype(X[c]):
+                cats = pd.Index(X[c].astype("str").dropna().unique())
+                X[c] = pd.Categorical(X[c].astype("str"), categories=cats)
+                Xe[c] = pd.Categorical(Xe[c].astype("str"), categories=cats)
+        y = train[f"label_net_profit_{h}d"].to_numpy(np.float64)
+        rel = np.zeros(len(train), dtype=int)
+        for _, idx in train.groupby("cutoff", sort=True).indices.items():
+            v = y[idx]
+            pos = v > 0
+            if pos.any():
+                rel[idx[pos]] = 1 + np.minimum(8, (mt.average_ranks(v[pos]) - 1) * 9 // pos.sum()).astype(int)
+        groups = train.groupby("cutoff", sort=True).size().to_numpy()
+        ranker = lgb.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=n_estimators,
+            learning_rate=0.05,
+            num_leaves=31,
+            min_child_samples=50,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            random_state=42,
+            n_jobs=2,
+            verbose=-1,
+        ).fit(X, rel, group=groups)
+        out.append(
+            pd.DataFrame({"cutoff": t, "customer_id": ev["customer_id"], "lambdarank": ranker.predict(Xe)})
+        )
+    return pd.concat(out, ignore_index=True)
+
+
+def _rank01(x: np.ndarray) -> np.ndarray:
+    return mt.average_ranks(x) / len(x)
+
+
+def score_table(preds: pd.DataFrame, ranks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per fold: the rank metrics of our value, BG/NBD's, persistence's and of the post-hoc ranking scores."""
+    rows = []
+    for cutoff, g in preds.groupby("cutoff", sort=True):
+        w = g.pivot(index="customer_id", columns="model", values="pred_value")
+        churn = g[g["model"] == "model"].set_index("customer_id")["pred_churn_prob"].reindex(w.index)
+        bg_buys = 1.0 - g[g["model"] == "btyd_no_purchase"].set_index("customer_id")["pred_churn_prob"]
+        actual = g[g["model"] == "model"].set_index("customer_id")["actual_value"].reindex(w.index).to_numpy()
+        ours, bg = w["model"].to_numpy(), w["btyd_no_purchase"].to_numpy()
+        p_buy = 1.0 - churn.to_numpy()
+        scores = {
+            "ours (value)": ours,
+            "BG/NBD + GG": bg,
+            "persistence": w["persistence"].to_numpy(),
+            "ours: churn P(buys)": p_buy,
+            "BG/NBD: 1 - P(no purchase)": bg_buys.reindex(w.index).to_numpy(),
+            "ours: P(buys) x value": p_buy * np.clip(ours, 0.0, None),
+            "rank avg 0.75 ours + 0.25 BG/NBD": 0.75 * _rank01(ours) + 0.25 * _rank01(bg),
+            "rank avg 0.5 ours + 0.5 BG/NBD": 0.5 * _rank01(ours) + 0.5 * _rank01(bg),
+        }
+        if ranks is not None:
+            lr = ranks[ranks["cutoff"] == cutoff].set_index("customer_id")["lambdarank"].reindex(w.index)
+            scores["lambdarank (deciles per cutoff)"] = lr.to_numpy()
+            scores["rank avg 0.5 ours + 0.5 lambdarank"] = 0.5 * _rank01(ours) + 0.5 * _rank01(lr.to_numpy())
+        for name, s in scores.items():
+            rows.append(
+                {
+                    "fold": pd.Timestamp(cutoff).strftime("%Y-%m"),
+                    "score": name,
+                    "top20": mt.top_share_capture(actual, s),
+                    "spearman": mt.spearman(actual, s),
+                    "gini": mt.normalized_gini(actual, s),
+                    "auc_buys": mt.roc_auc((actual > 0).astype(np.float64), s),
+                }
+            )
+    return pd.DataFrame(rows).pivot(index="score", columns="fold")
+
+
+def top_fifth_difference(preds: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
+    """Per fold: who is in BG/NBD's top fifth only vs ours only (medians of their history, sum of their horizon)."""
+    rows = []
+    for cutoff, g in preds.groupby("cutoff", sort=True):
+        w = g.pivot(index="customer_id", columns="model", values="pred_value")
+        actual = g[g["model"] == "model"].set_index("customer_id")["actual_value"].reindex(w.index)
+        k = int(np.ceil(0.2 * len(w)))
+        top_ours = set(w["model"].nlargest(k).index)
+        top_bg = set(w["btyd_no_purchase"].nlargest(k).index)
+        f = feats[feats["cutoff"] == cutoff].set_index("customer_id").reindex(w.index)
+        for name, ids in (("BG/NBD only", top_bg - top_ours), ("ours only", top_ours - top_bg)):
+            ids = sorted(ids)
+            sub = f.loc[ids]
+            n_orders = sub["orders_count_lifetime"]
+            gap = sub["orders_gap_mean_days"]
+            rows.append(
+                {
+                    "fold": pd.Timestamp(cutoff).strftime("%Y-%m"),
+                    "group": name,
+                    "customers": len(ids),
+                    "median tenure d": float(sub["tenure_days"].median()),
+                    "median orders": float(n_orders.median()),
+                    "median recency d": float(sub["recency_days"].median()),
+                    "median days between orders": float(gap.median()),
+                    "one-order share": float((n_orders <= 1).mean()),
+                    "horizon value": float(actual.loc[ids].sum()),
+                    "bought in horizon": float((actual.loc[ids] > 0).mean()),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["fold", "group"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("demo", "online_retail"), default="online_retail")
+    parser.add_argument("--customers", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
+    parser.add_argument("--cutoffs", choices=("monthly", "semimonthly"), default="monthly")
+    parser.add_argument(
+        "--lambdarank", type=int, default=0, help="fit a lambdarank score with this many rounds"
+    )
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", 40)
+    preds, feats = backtest_predictions(args.data, args.cache, args.customers, args.seed, args.cutoffs)
+    print(
+        f"== {args.data}, {args.cutoffs} cutoffs: rank metrics per fold and score (load {os.getloadavg()[0]:.1f}) =="
+    )
+    ranks = None
+    if args.lambdarank:
+        ranks = lambdarank_scores(args.data, args.cache, args.customers, args.seed, args.lambdarank)
+    print(score_table(preds, ranks).round(3).to_string())
+    print("\n== top fifth: BG/NBD + GG only vs ours only ==")
+    print(top_fifth_difference(preds, feats).round(2).to_string())
+
+
+if __name__ == "__main__":
+    main()
