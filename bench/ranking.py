@@ -13,7 +13,8 @@ prints per fold:
    before the cutoff, recency, days between orders, and what they brought in the horizon;
 3. ranking scores built from predictions already made (no refit): the churn model's P(buys) as the AUC score
    (against BG/NBD's own closed-form 1 - P(no purchase in the horizon)), P(buys) x our value, and rank averages of our value with BG/NBD's expected value (weights 0.25 / 0.5).
-`--cutoffs semimonthly` trains on denser cutoffs: the configured ones plus the midpoint (+15 days) between each
+`--lambdarank N` adds a LightGBM lambdarank score (N rounds); `--gap-features` refits the value model with features
+in units of the customer's own inter-purchase time (`with_gap_features`). `--cutoffs semimonthly` trains on denser cutoffs: the configured ones plus the midpoint (+15 days) between each
 consecutive pair (overlapping examples from the same months; the purged slices still embargo one horizon, by date).
 """
 
@@ -125,6 +126,46 @@ def lambdarank_scores(data: str, cache: Path, customers: int, seed: int, n_estim
     return pd.concat(out, ignore_index=True)
 
 
+def with_gap_features(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Scratch features in units of the customer's own inter-purchase time (BG/NBD's t_x, T, x): expected orders
+    in the horizon at the own rate, the last 90 days' rate against the lifetime rate, revenue per order x that."""
+    gap = frame["orders_gap_mean_days"].astype("float64")
+    n = frame["orders_count_lifetime"].astype("float64")
+    tenure = frame["tenure_days"].astype("float64").clip(lower=30.0)
+    rate = n / tenure
+    expected = (horizon_days / gap).where(gap > 0)
+    per_order = frame["profit_revenue_lifetime"].astype("float64") / n.where(n > 0)
+    return frame.assign(
+        gap_expected_orders_h=expected,
+        gap_recent_rate_trend=frame["orders_count_90d"].astype("float64") / 90.0 / rate.where(rate > 0),
+        gap_recency_in_gaps=frame["recency_days"].astype("float64") / gap.where(gap > 0),
+        gap_expected_value_h=per_order * expected.fillna(rate * horizon_days),
+    )
+
+
+def gap_feature_scores(data: str, cache: Path, customers: int, seed: int) -> pd.DataFrame:
+    """(cutoff, customer_id, gap_features) per evaluation customer: the default value model with `with_gap_features`."""
+    from bench.intervals import fold_sets
+    from models.value import FutureValueModel, feature_columns
+
+    sets, cfg = fold_sets(data, cache, customers, seed)
+    h = cfg.labels.horizon_days
+    out = []
+    for t, train, ev in sets:
+        train, ev = with_gap_features(train, h), with_gap_features(ev, h)
+        bought = train[f"label_orders_{h}d"].to_numpy() > 0
+        model = FutureValueModel(cfg.models).fit(
+            train[feature_columns(train)],
+            train[f"label_net_profit_{h}d"],
+            cutoff=train["cutoff"],
+            bought=bought,
+            horizon_days=h,
+        )
+        pred = model.predict(ev[feature_columns(ev)])
+        out.append(pd.DataFrame({"cutoff": t, "customer_id": ev["customer_id"], "gap_features": pred}))
+    return pd.concat(out, ignore_index=True)
+
+
 def _rank01(x: np.ndarray) -> np.ndarray:
     return mt.average_ranks(x) / len(x)
 
@@ -149,10 +190,13 @@ def score_table(preds: pd.DataFrame, ranks: pd.DataFrame | None = None) -> pd.Da
             "rank avg 0.75 ours + 0.25 BG/NBD": 0.75 * _rank01(ours) + 0.25 * _rank01(bg),
             "rank avg 0.5 ours + 0.5 BG/NBD": 0.5 * _rank01(ours) + 0.5 * _rank01(bg),
         }
-        if ranks is not None:
+        if ranks is not None and "lambdarank" in ranks:
             lr = ranks[ranks["cutoff"] == cutoff].set_index("customer_id")["lambdarank"].reindex(w.index)
             scores["lambdarank (deciles per cutoff)"] = lr.to_numpy()
             scores["rank avg 0.5 ours + 0.5 lambdarank"] = 0.5 * _rank01(ours) + 0.5 * _rank01(lr.to_numpy())
+        if ranks is not None and "gap_features" in ranks:
+            gf = ranks[ranks["cutoff"] == cutoff].set_index("customer_id")["gap_features"].reindex(w.index)
+            scores["ours + own-gap features: value"] = gf.to_numpy()
         for name, s in scores.items():
             rows.append(
                 {
@@ -207,6 +251,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
     parser.add_argument("--cutoffs", choices=("monthly", "semimonthly"), default="monthly")
     parser.add_argument(
+        "--gap-features", action="store_true", help="refit the value model with own-gap features"
+    )
+    parser.add_argument(
         "--lambdarank", type=int, default=0, help="fit a lambdarank score with this many rounds"
     )
     args = parser.parse_args()
@@ -220,6 +267,8 @@ def main() -> None:
     ranks = None
     if args.lambdarank:
         ranks = lambdarank_scores(args.data, args.cache, args.customers, args.seed, args.lambdarank)
+    if args.gap_features:
+        ranks = gap_feature_scores(args.data, args.cache, args.customers, args.seed)
     print(score_table(preds, ranks).round(3).to_string())
     print("\n== top fifth: BG/NBD + GG only vs ours only ==")
     print(top_fifth_difference(preds, feats).round(2).to_string())
