@@ -243,7 +243,7 @@ def score_table(preds: pd.DataFrame, ranks: pd.DataFrame | None = None) -> pd.Da
                     "top20": mt.top_share_capture(actual, s),
                     "spearman": mt.spearman(actual, s),
                     "gini": mt.normalized_gini(actual, s),
-                    "auc_buys": mt.roc_auc((actual > 0).astype(np.float64), s),
+                    "auc_buys": mt.buys_again_auc(actual, s),
                 }
             )
     return pd.DataFrame(rows).pivot(index="score", columns="fold")

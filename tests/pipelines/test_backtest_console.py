@@ -42,6 +42,10 @@ def test_backtest_tables_fit_80_columns_with_every_name_whole():
     for name in (*MODELS, *TABLE_METRICS):
         assert name in text, name
     assert "0.510" in text and "±0.010" in text  # mean over the three folds, and its std
+    # AUC (buys again) has its own table: the purchase probability's first, the value's beside it, both named.
+    legend = " ".join(text.split())
+    assert "AUC (buys again)" in legend
+    assert "of P(buys) = auc_buys;" in legend and "of value = auc_buys_value" in legend
 
 
 def test_bias_per_fold_is_printed_beside_the_mean():
