@@ -6,7 +6,7 @@ Usage:
 Fits only the value model (`models.value.FutureValueModel`, as `models.bundle.CustomerValueModel` fits it) on each
 fold's training set of the `cvp backtest` protocol (`models.backtest.run_backtest`: same folds, same evaluation
 customers) and prints, per fold and variant: P10-P90 coverage, the share above P90 and below P10, predicted /
-actual total, top-20% capture, Spearman, normalized Gini and AUC of the value for "buys again". Training and
+actual total, top-20% capture, Spearman, normalized Gini and AUC of the value for "buys again" (`auc_buys_value`). Training and
 evaluation sets are cached per fold in `--cache` (built once; delete the directory after a feature change).
 """
 
@@ -86,7 +86,7 @@ def score_variant(sets: list[tuple], cfg: Any, overrides: dict[str, Any]) -> pd.
                 "top20": m["value_top20_capture"],
                 "spearman": m["value_spearman"],
                 "gini": m["value_norm_gini"],
-                "auc_buys": mt.roc_auc((y > 0).astype(np.float64), pred),
+                "auc_buys_value": mt.buys_again_auc(y, pred),
             }
         )
     return pd.DataFrame(rows).set_index("fold")

@@ -63,6 +63,25 @@ class GroupColumns:
     def put(self, name: str, values: np.ndarray) -> None:
         self.columns[name] = np.asarray(values, dtype=np.float64)
 
+    @classmethod
+    def reading(
+        cls,
+        tables: Mapping[str, pd.DataFrame],
+        table: str,
+        any_of: Sequence[str] = (),
+        without_columns: str | None = None,
+    ) -> GroupColumns:
+        """An empty group that reads `table`: marked used, or absent ("<table> table absent") when the table is
+        missing, or absent with `without_columns` when none of `any_of` (if given) is a column of the table."""
+        g = cls()
+        if table not in tables:
+            g.absent = f"{table} table absent"
+        elif any_of and not any(c in tables[table].columns for c in any_of):
+            g.absent = without_columns or f"{table} has none of {', '.join(any_of)}"
+        else:
+            g.used.add(table)
+        return g
+
 
 class Builder:
     """Computes every group for the rows of a Plan. One instance per call; holds prepared per-table arrays."""

@@ -111,13 +111,13 @@ def relationship(b: Builder) -> GroupColumns:
 
 
 def profile(b: Builder) -> GroupColumns:
-    g = GroupColumns()
-    cu = b.t.get("customers")
-    present = [c for c in PROFILE_COLUMNS if cu is not None and c in cu.columns]
-    if not present:
-        g.absent = "customers table absent" if cu is None else "customers has no segment/size/region/channel"
+    g = GroupColumns.reading(
+        b.t, "customers", PROFILE_COLUMNS, "customers has no segment/size/region/channel"
+    )
+    if g.absent:
         return g
-    g.used.add("customers")
+    cu = b.t["customers"]
+    present = [c for c in PROFILE_COLUMNS if c in cu.columns]
     cc = b.codes("customers")
     valid = cc >= 0
     rows = np.concatenate(b.p.rows)

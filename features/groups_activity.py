@@ -65,11 +65,9 @@ def tenure(b: Builder) -> GroupColumns:
 
 
 def payment(b: Builder) -> GroupColumns:
-    g = GroupColumns()
-    if "invoices" not in b.t:
-        g.absent = "invoices table absent"
+    g = GroupColumns.reading(b.t, "invoices")
+    if g.absent:
         return g
-    g.used.add("invoices")
     p, inv = b.p, b.t["invoices"]
     codes = b.codes("invoices")
     issued, due = to_ns(inv["issued_at"]), to_ns(inv["due_at"])

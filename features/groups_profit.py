@@ -57,11 +57,9 @@ def price_sensitivity(b: Builder) -> GroupColumns:
 
 
 def referral(b: Builder) -> GroupColumns:
-    g = GroupColumns()
-    if "referrals" not in b.t:
-        g.absent = "referrals table absent"
+    g = GroupColumns.reading(b.t, "referrals")
+    if g.absent:
         return g
-    g.used.add("referrals")
     p, rf = b.p, b.t["referrals"]
     rc, dc = b.codes("referrals", "referrer_id"), b.codes("referrals", "referred_id")
     times = to_ns(rf["referred_at"])

@@ -11,7 +11,9 @@ starts). For fold t:
   scored on the evaluation rows; baselines see only the tables truncated at t.
 
 Output (`BacktestResult`)
-- `metrics`: tidy frame, one row per (fold, cutoff, model, metric) with `value`; `summary`: mean and std over
+- `metrics`: tidy frame, one row per (fold, cutoff, model, metric) with `value` (metric names from
+  `models.metrics`; "AUC (buys again)" is `auc_buys`, of the model's purchase probability 1 - churn, beside
+  `auc_buys_value`, of its value prediction); `summary`: mean and std over
   folds per (model, metric); `predictions`: (fold, model, customer_id, cutoff, pred_value, pred_churn_prob,
   actual_value, actual_churned); `gain_curves`, `decile_tables`, `calibration_curves`: plot data with fold and
   model columns; `notes`: warnings (BTYD fits that failed, missing baseline scores that were filled);
@@ -151,6 +153,7 @@ def _score(
     if not np.isnan(churn).all():
         out.update(mt.churn_metrics(churned, churn))
         plots["calibration"] = mt.calibration_curve(churned, churn)
+    out.update(mt.buys_again_metrics(actual, value, churn))
     rows = [{"fold": fold, "cutoff": cutoff, "model": name, "metric": k, "value": v} for k, v in out.items()]
     tagged = {k: v.assign(fold=fold, model=name) for k, v in plots.items()}
     return rows, tagged

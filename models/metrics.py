@@ -19,6 +19,12 @@ Value metrics (names as reported by `value_metrics`):
 - ``value_mae``; ``value_aggregate_bias`` = sum pred / sum actual (1 = unbiased in aggregate).
 Churn metrics: ``churn_roc_auc``, ``churn_pr_auc`` (average precision), ``churn_brier``, ``churn_ece``
 (expected calibration error on 10 equal-width probability bins).
+"AUC (buys again)" (`buys_again_metrics`; the event: actual net value > 0 in the horizon, `bought_again`):
+- ``auc_buys``: the primary one, ROC-AUC of each model's own purchase probability, 1 - its churn probability
+  (ours: the churn model; BG/NBD: 1 - P(no purchase in the horizon), or P(alive) for the `btyd` baseline;
+  persistence: its recency curve). Absent for a model without a churn probability.
+- ``auc_buys_value``: ROC-AUC of the value prediction for the same event (the "AUC (buys again)" of the README's
+  tables before issue 16's fifth part).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ METRIC_DIRECTIONS: dict[str, str] = {
     "churn_pr_auc": "higher",
     "churn_brier": "lower",
     "churn_ece": "lower",
+    "auc_buys": "higher",
+    "auc_buys_value": "higher",
 }
 
 
@@ -51,6 +59,8 @@ CHANCE_LEVELS: dict[str, float] = {
     "value_norm_gini": 0.0,
     "value_spearman": 0.0,
     "churn_roc_auc": 0.5,
+    "auc_buys": 0.5,
+    "auc_buys_value": 0.5,
 }
 
 
@@ -283,6 +293,28 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
         return float("nan")
     weights = used["n"] / used["n"].sum()
     return float(np.sum(weights * np.abs(used["mean_pred"] - used["frac_pos"])))
+
+
+def bought_again(actual_value: np.ndarray) -> np.ndarray:
+    """The "buys again" event of a scored row: 1.0 where the actual net value in the horizon is > 0, else 0.0."""
+    return (np.asarray(actual_value, dtype=np.float64) > 0).astype(np.float64)
+
+
+def buys_again_auc(actual_value: np.ndarray, score: np.ndarray) -> float:
+    """ROC-AUC of any score (higher = more likely to buy) for "buys again" (actual net value > 0)."""
+    return roc_auc(bought_again(actual_value), score)
+
+
+def buys_again_metrics(
+    actual_value: np.ndarray, pred_value: np.ndarray, churn_prob: np.ndarray | None = None
+) -> dict[str, float]:
+    """AUC (buys again): ``auc_buys`` of the purchase probability 1 - `churn_prob` (left out when the model has
+    no churn probability: None or all NaN), ``auc_buys_value`` of the value prediction."""
+    out: dict[str, float] = {}
+    if churn_prob is not None and not np.isnan(np.asarray(churn_prob, dtype=np.float64)).all():
+        out["auc_buys"] = buys_again_auc(actual_value, 1.0 - np.asarray(churn_prob, dtype=np.float64))
+    out["auc_buys_value"] = buys_again_auc(actual_value, pred_value)
+    return out
 
 
 def value_metrics(

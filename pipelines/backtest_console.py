@@ -8,7 +8,8 @@ from rich.table import Table
 
 from models.backtest import BacktestResult
 
-#: Metrics shown in the console table, in this order.
+#: Metrics shown in the console tables, in this order. "AUC (buys again)" has its own table, side by side:
+#: `auc_buys` of each model's purchase probability (1 - churn, the primary one), `auc_buys_value` of its value.
 TABLE_METRICS = (
     "value_norm_gini",
     "value_top20_capture",
@@ -16,6 +17,8 @@ TABLE_METRICS = (
     "value_aggregate_bias",
     "value_decile_mape",
     "value_interval_coverage",
+    "auc_buys",
+    "auc_buys_value",
     "churn_roc_auc",
     "churn_pr_auc",
     "churn_brier",
@@ -29,37 +32,59 @@ METRIC_LABELS = {
     "value_aggregate_bias": "bias",
     "value_decile_mape": "MAPE",
     "value_interval_coverage": "P10-P90",
-    "churn_roc_auc": "AUC",
+    "auc_buys": "of P(buys)",
+    "auc_buys_value": "of value",
+    "churn_roc_auc": "AUC churn",
     "churn_pr_auc": "PR AUC",
     "churn_brier": "Brier",
     "churn_ece": "ECE",
 }
 
 
-def backtest_console_tables(result: BacktestResult, title: str) -> list[Table]:
-    """One table for the value metrics and one for churn: models as rows (ours first), short metric labels as
-    columns, mean over folds with the std beneath it; a legend names each metric. Readable at 80 columns."""
+#: The table of each metric whose name does not start with its table's kind ("value_", "churn_").
+TABLE_OF = {"auc_buys": "buys", "auc_buys_value": "buys"}
+#: Table titles by kind.
+TABLE_TITLES = {"value": "value", "churn": "churn", "buys": "AUC (buys again)"}
+#: What a table's legend says before the metric names.
+TABLE_NOTES = {"buys": "buys again = net value > 0 in the horizon, P(buys) = 1 - churn probability; "}
+
+
+def interval_label(interval_quantiles: tuple[float, float]) -> str:
+    """The short label of the interval coverage column: "P10-P90" for (0.1, 0.9), "P5-P95" for (0.05, 0.95)."""
+    return "-".join(f"P{100 * q:g}" for q in interval_quantiles)
+
+
+def backtest_console_tables(
+    result: BacktestResult, title: str, interval_quantiles: tuple[float, float]
+) -> list[Table]:
+    """One table each for the value metrics, churn and AUC (buys again) (`TABLE_TITLES`): models as rows (ours first), short metric labels as
+    columns, mean over folds with the std beneath it; a legend names each metric. Readable at 80 columns.
+    The interval coverage column is labelled with the configured quantiles (`models.interval_quantiles`)."""
+    labels = {**METRIC_LABELS, "value_interval_coverage": interval_label(interval_quantiles)}
     s = result.summary
     cells = {
         (m, k): (v, sd) for m, k, v, sd in zip(s["model"], s["metric"], s["mean"], s["std"], strict=True)
     }
     tables = []
-    for kind in ("value", "churn"):
-        metrics = [m for m in TABLE_METRICS if m.startswith(f"{kind}_") and m in set(s["metric"])]
+    for kind in TABLE_TITLES:
+        metrics = [
+            m for m in TABLE_METRICS if TABLE_OF.get(m, m.split("_")[0]) == kind and m in set(s["metric"])
+        ]
         if not metrics:
             continue
         scored = {k for k, m in cells if m in metrics}
         first = ["model", "champion"]
         models = [m for m in [*first, *sorted(set(s["model"]) - set(first))] if m in scored]
         t = Table(
-            title=f"{title}: {kind}",
+            title=f"{title}: {TABLE_TITLES[kind]}",
             caption="mean over folds, std beneath; "
-            + "; ".join(f"{METRIC_LABELS.get(m, m)} = {m}" for m in metrics),
+            + TABLE_NOTES.get(kind, "")
+            + "; ".join(f"{labels.get(m, m)} = {m}" for m in metrics),
             caption_justify="left",
         )
         t.add_column("model")
         for metric in metrics:
-            t.add_column(METRIC_LABELS.get(metric, metric), justify="right")
+            t.add_column(labels.get(metric, metric), justify="right")
         for model in models:
             row = [f"[bold]{model}[/]" if model == "model" else model]
             for metric in metrics:
@@ -108,9 +133,14 @@ def tier_console_table(
     return t
 
 
-def print_backtest(result: BacktestResult, horizon_days: int, console: Console) -> None:
+def print_backtest(
+    result: BacktestResult,
+    horizon_days: int,
+    console: Console,
+    interval_quantiles: tuple[float, float],
+) -> None:
     title = f"Backtest: {len(result.fold_cutoffs)} folds, horizon {horizon_days} days"
-    for table in backtest_console_tables(result, title):
+    for table in backtest_console_tables(result, title, interval_quantiles):
         console.print(table)
     if not result.fold_totals.empty:
         console.print(bias_console_table(result))

@@ -150,7 +150,7 @@ def train_and_register(
         )
     timings["backtest_s"] = time.perf_counter() - t0
     if not result.metrics.empty:
-        print_backtest(result, h, console)
+        print_backtest(result, h, console, cfg.models.interval_quantiles)
 
     if (result.metrics["model"] == "model").sum() == 0:
         first = tables["orders"]["ordered_at"].min()
@@ -251,7 +251,7 @@ def run_backtest_only(
             f"(need {history_needed_days(first, h)} days and enough customers of both churn classes); "
             + "; ".join(result.notes)
         )
-    print_backtest(result, h, console)
+    print_backtest(result, h, console, cfg.models.interval_quantiles)
     files = write_backtest(result, out_dir)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")

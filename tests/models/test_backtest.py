@@ -94,8 +94,12 @@ def test_tidy_metrics_and_plot_data(tables):
     assert {"value_norm_gini", "value_interval_coverage", "churn_roc_auc", "churn_brier"} <= set(
         mine["metric"]
     )
-    # past_rate has no churn score, so no churn metrics.
+    # past_rate has no churn score, so no churn metrics and no AUC (buys again) of a purchase probability.
     assert not res.metrics.query("model == 'past_rate'")["metric"].str.startswith("churn").any()
+    assert set(res.metrics.query("model == 'past_rate'")["metric"]) & {"auc_buys", "auc_buys_value"} == {
+        "auc_buys_value"
+    }
+    assert {"auc_buys", "auc_buys_value"} <= set(res.metrics.query("model == 'persistence'")["metric"])
     summary = res.summary
     assert (summary["folds"] == 2).all()
     table = res.table(["value_norm_gini"])
@@ -284,3 +288,26 @@ def test_btyd_baseline_models_margin_where_orders_carry_a_cost():
     same = no_cost.predict(frame, {"orders": orders})["pred_value"]
     plain = BTYDBaseline(90).fit(labels).predict(frame, {"orders": orders})["pred_value"]
     np.testing.assert_allclose(same.to_numpy(), plain.to_numpy(), rtol=1e-6)
+
+
+def test_backtest_scores_auc_buys_again_on_each_models_purchase_probability(tmp_path):
+    """One hand-made fold through the backtest's scorer and the CSV writer: value and purchase rankings disagree,
+    so an `auc_buys` that read the value would be 0, not 1; the CSV keeps both AUCs under their names."""
+    from models.backtest import BacktestResult, _score
+    from pipelines.train import write_backtest
+
+    actual = np.array([120.0, 40.0, 0.0, -5.0, 0.0, 60.0])
+    churned = (actual <= 0).astype(np.float64)
+    pred = pd.DataFrame(
+        {
+            "pred_value": [10.0, 20.0, 500.0, 300.0, 400.0, 5.0],
+            "pred_churn_prob": [0.1, 0.2, 0.8, 0.9, 0.7, 0.3],
+        }
+    )
+    rows, _ = _score(0, pd.Timestamp("2024-06-01"), "model", pred, actual, churned)
+    got = {r["metric"]: r["value"] for r in rows}
+    assert got["auc_buys"] == pytest.approx(1.0)
+    assert got["auc_buys_value"] == pytest.approx(0.0)
+    files = write_backtest(BacktestResult(pd.DataFrame(rows), *(pd.DataFrame(),) * 4, []), tmp_path)
+    summary = pd.read_csv(files["summary"]).set_index("metric")["mean"]
+    assert summary["auc_buys"] == pytest.approx(1.0) and summary["auc_buys_value"] == pytest.approx(0.0)

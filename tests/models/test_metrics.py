@@ -114,3 +114,19 @@ def test_invariants(rows, rnd):
     if 0 < y.sum() < len(y):
         assert m.roc_auc(y, prob) == pytest.approx(roc_auc_score(y, prob), abs=1e-9)
         assert m.pr_auc(y, prob) == pytest.approx(average_precision_score(y, prob), abs=1e-9)
+
+
+def test_auc_buys_again_reads_the_purchase_probability_not_the_value():
+    """A hand-made fold where the two rankings disagree: the biggest predicted values belong to the customers the
+    model thinks will not buy. `auc_buys` (1 - churn) ranks every buyer first (1.0); the value ranks them last (0.0)."""
+    actual = np.array([120.0, 40.0, 0.0, -5.0])  # bought again: the first two (net value > 0)
+    pred_value = np.array([10.0, 20.0, 500.0, 300.0])
+    churn_prob = np.array([0.1, 0.2, 0.8, 0.9])
+    got = m.buys_again_metrics(actual, pred_value, churn_prob)
+    assert list(got) == ["auc_buys", "auc_buys_value"]
+    assert got["auc_buys"] == pytest.approx(1.0)
+    assert got["auc_buys_value"] == pytest.approx(0.0)
+    assert m.bought_again(actual).tolist() == [1.0, 1.0, 0.0, 0.0]
+    # A model without a churn probability (past_rate) has only the value's AUC.
+    assert list(m.buys_again_metrics(actual, pred_value, np.full(4, np.nan))) == ["auc_buys_value"]
+    assert m.METRIC_DIRECTIONS["auc_buys"] == "higher" and m.CHANCE_LEVELS["auc_buys"] == 0.5

@@ -35,13 +35,17 @@ def _result() -> BacktestResult:
 
 def test_backtest_tables_fit_80_columns_with_every_name_whole():
     console = Console(file=io.StringIO(), width=80, color_system=None)
-    print_backtest(_result(), 365, console)
+    print_backtest(_result(), 365, console, (0.1, 0.9))
     text = console.file.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text
     for name in (*MODELS, *TABLE_METRICS):
         assert name in text, name
     assert "0.510" in text and "±0.010" in text  # mean over the three folds, and its std
+    # AUC (buys again) has its own table: the purchase probability's first, the value's beside it, both named.
+    legend = " ".join(text.split())
+    assert "AUC (buys again)" in legend
+    assert "of P(buys) = auc_buys;" in legend and "of value = auc_buys_value" in legend
 
 
 def test_bias_per_fold_is_printed_beside_the_mean():
@@ -58,9 +62,19 @@ def test_bias_per_fold_is_printed_beside_the_mean():
     base = _result()
     result = BacktestResult(base.metrics, predictions, *(pd.DataFrame(),) * 3, list(cutoffs))
     console = Console(file=io.StringIO(), width=80, color_system=None)
-    print_backtest(result, 365, console)
+    print_backtest(result, 365, console, (0.1, 0.9))
     text = console.file.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 80
     line = next(row for row in text.splitlines() if "│ model" in row and "1.250" in row)
     assert "0.950" in line and f"{(0.95 * 2 + 1.25) / 3:.3f}" in line
     assert "2024-09-01" in text
+
+
+def test_interval_column_is_labelled_with_the_configured_quantiles():
+    """`models.interval_quantiles` (0.05, 0.95) makes the coverage column "P5-P95", not a fixed "P10-P90"."""
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    print_backtest(_result(), 365, console, (0.05, 0.95))
+    text = console.file.getvalue()
+    assert "P5-P95 = value_interval_coverage" in text
+    assert "P10-P90" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
