@@ -35,6 +35,20 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _in_ids(values: pd.Series | pd.Index, ids: pd.Index) -> np.ndarray:
+    """`values.isin(ids)` as a boolean array, by Arrow's hash set: pandas' isin on Arrow text turns every id of
+    the lookup set into a Python object first (seconds for the new customers of 250k against every order)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        column = pc.cast(pa.array(pd.Series(values).astype("str").array), pa.large_string())
+        value_set = pc.cast(pa.array(pd.Series(ids).astype("str").array), pa.large_string())
+        return pc.is_in(column, value_set=value_set).to_numpy(zero_copy_only=False).astype(bool)
+    except (pa.ArrowException, TypeError, ValueError):  # text not held by Arrow: pandas' own lookup
+        return np.asarray(pd.Series(values).isin(ids), dtype=bool)
+
+
 def early_life_features(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, early_days: int, attributes: Sequence[str]
 ) -> pd.DataFrame:
@@ -61,12 +75,13 @@ def early_life_features(
         before = referred.loc[(referred["referred_at"] < cutoff).to_numpy(dtype=bool), "referred_id"].astype(
             "str"
         )
-        before = before[before.isin(ids).to_numpy()]  # the new customers' ids as the (small) lookup set
-        was_referred = ids.isin(before).astype(np.float64)
+        before = before[_in_ids(before, ids)]  # the new customers' ids as the (small) lookup set
+        was_referred = _in_ids(ids, pd.Index(before)).astype(np.float64)
     out["early_was_referred"] = was_referred
     orders = tables["orders"]
+    used = [c for c in ("customer_id", "ordered_at", "order_id", "revenue", "promo") if c in orders.columns]
     o = orders.loc[
-        (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & orders["customer_id"].isin(ids).to_numpy()
+        (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & _in_ids(orders["customer_id"], ids), used
     ]
     o = o.sort_values(["ordered_at", "order_id"], kind="stable")
     key = o["customer_id"].astype("str")
@@ -92,7 +107,8 @@ def early_life_features(
         out["early_effort_minutes"] = np.nan
     else:
         t = tickets.loc[
-            (tickets["opened_at"] < cutoff).to_numpy(dtype=bool) & tickets["customer_id"].isin(ids).to_numpy()
+            (tickets["opened_at"] < cutoff).to_numpy(dtype=bool) & _in_ids(tickets["customer_id"], ids),
+            ["customer_id", "effort_minutes"],
         ]
         tkey = t["customer_id"].astype("str")
         out["early_tickets"] = tkey.value_counts().reindex(ids, fill_value=0).to_numpy(dtype=np.float64)
