@@ -315,7 +315,9 @@ def shap_drivers(
     columns = ["feature", "group", "description", "tier_mean", "base_mean", "difference", "rank"]
     if not keep.any():
         return pd.DataFrame(columns=columns)
-    contrib = contrib.loc[keep].set_axis(contrib_ids[keep])
+    contrib = (contrib if keep.all() else contrib.loc[keep]).set_axis(
+        contrib_ids[keep]
+    )  # no copy when all kept
     # The tiers in the contributions' order (one lookup, above), and only the best tier as a category (the
     # others missing): tier_drivers computes the one table used here; its base means are over every row either way.
     text = scored["tier"].astype("str").to_numpy(dtype=object)[rows[keep]]
