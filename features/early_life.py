@@ -63,12 +63,13 @@ def early_life_features(
         before = referred.loc[(referred["referred_at"] < cutoff).to_numpy(dtype=bool), "referred_id"].astype(
             "str"
         )
-        before = before[before.isin(ids).to_numpy()]  # the new customers' ids as the (small) lookup set
-        was_referred = ids.isin(before).astype(np.float64)
+        before = before[isin_ids(before, ids)]  # the new customers' ids as the (small) lookup set
+        was_referred = isin_ids(ids, pd.Index(before)).astype(np.float64)
     out["early_was_referred"] = was_referred
     orders = tables["orders"]
+    used = [c for c in ("customer_id", "ordered_at", "order_id", "revenue", "promo") if c in orders.columns]
     o = orders.loc[
-        (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & isin_ids(orders["customer_id"], ids)
+        (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & isin_ids(orders["customer_id"], ids), used
     ]
     o = o.sort_values(["ordered_at", "order_id"], kind="stable")
     key = o["customer_id"].astype("str")
@@ -94,7 +95,8 @@ def early_life_features(
         out["early_effort_minutes"] = np.nan
     else:
         t = tickets.loc[
-            (tickets["opened_at"] < cutoff).to_numpy(dtype=bool) & tickets["customer_id"].isin(ids).to_numpy()
+            (tickets["opened_at"] < cutoff).to_numpy(dtype=bool) & isin_ids(tickets["customer_id"], ids),
+            ["customer_id", "effort_minutes"],
         ]
         tkey = t["customer_id"].astype("str")
         out["early_tickets"] = tkey.value_counts().reindex(ids, fill_value=0).to_numpy(dtype=np.float64)

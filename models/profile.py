@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.population import NEW, SCORED
 from models.lookalike import LookalikeConfig
+from models.profile_math import align, auc_sorted, cramers_v, median_sorted, same_ids, wilson_interval
 from models.tiers import TIER_NAMES
 
 #: The value an attribute takes when the customers table has no value for a customer (counted, never dropped).
@@ -133,33 +134,13 @@ def split_profile_inputs(inputs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     (with `customer_id`) for `attribute_values` and `acquisition_costs`, the features indexed by customer_id."""
     mine = [c for c in inputs.columns if str(c).startswith(CUSTOMER_PREFIX)]
     customers = inputs[mine].rename(columns=lambda c: c[len(CUSTOMER_PREFIX) :])
-    customers = customers.rename_axis(None).assign(customer_id=inputs.index.astype("str").to_numpy())
+    customers = customers.rename_axis(None).assign(customer_id=inputs.index.astype("str").array)
     return customers.reset_index(drop=True), inputs.drop(columns=mine)
 
 
 def best_tier() -> str:
     """The tier the profile describes (the best of `models.tiers.TIER_NAMES`)."""
     return TIER_NAMES[-1]
-
-
-def _z(confidence: float) -> float:
-    # The standard library's normal quantile: importing scipy.stats for one number cost `cvp profile` seconds.
-    from statistics import NormalDist
-
-    return float(NormalDist().inv_cdf(0.5 + confidence / 2.0))
-
-
-def wilson_interval(successes: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial share per row (NaN where n = 0)."""
-    k = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    z = _z(confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1.0 + z * z / n
-        centre = (p + z * z / (2.0 * n)) / denom
-        half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def is_great(scores: pd.DataFrame) -> pd.Series:
@@ -178,26 +159,24 @@ def attribute_profile(scores: pd.DataFrame, customers: pd.DataFrame, config: Pro
     being great, over supported values), rank (of the attribute by strength, 1 = strongest). Rows are ordered by
     attribute rank, then lift (highest first). A customer without a value counts under `NOT_RECORDED`.
     """
-    great = is_great(scores)
-    scored_ids = scores.loc[(scores["status"].astype("str") == SCORED).to_numpy(), "customer_id"].astype(
-        "str"
-    )
-    y = great.reindex(scored_ids).to_numpy(dtype=bool)
+    scored = (scores["status"].astype("str") == SCORED).to_numpy()
+    y = is_great(scores).to_numpy(dtype=bool)[scored]  # is_great is in the order of the scores
     base = float(y.mean()) if len(y) else np.nan
-    attrs = attribute_values(customers, config.attributes, pd.Index(scored_ids))
+    ids = pd.Index(scores["customer_id"].astype("str"))
+    attrs = attribute_values(customers, config.attributes, ids).iloc[scored]
     frames = []
     for attribute in attrs.columns:
-        values = attrs[attribute].to_numpy(dtype=object)
-        counts = pd.crosstab(values, y).reindex(columns=[False, True], fill_value=0)
-        n = counts.sum(axis=1).to_numpy()
-        k = counts[True].to_numpy()
+        # One pass over integer codes per attribute (factorize + bincount), not a crosstab of Python objects.
+        codes, uniques = pd.factorize(attrs[attribute], sort=True)
+        n = np.bincount(codes, minlength=len(uniques))
+        k = np.bincount(codes, weights=y, minlength=len(uniques)).round().astype(np.int64)
         low, high = wilson_interval(k, n, config.confidence)
         share = k / n
         supported = n >= config.min_support
         frame = pd.DataFrame(
             {
                 "attribute": attribute,
-                "value": counts.index.astype("str"),
+                "value": pd.Index(uniques).astype("str"),
                 "customers": n.astype(np.int64),
                 "great": k.astype(np.int64),
                 "share_great": share,
@@ -208,7 +187,7 @@ def attribute_profile(scores: pd.DataFrame, customers: pd.DataFrame, config: Pro
                 "lift_high": high / base if base > 0 else np.nan,
                 "supported": supported,
                 "profile_value": supported & (low > base),
-                "strength": _cramers_v(counts.to_numpy()[supported]),
+                "strength": cramers_v(np.column_stack([n - k, k])[supported]),
             }
         )
         frames.append(frame)
@@ -234,11 +213,14 @@ def attribute_values(
     """The profile attributes present in `customers`, one row per id in `ids` (missing -> `NOT_RECORDED`)."""
     if customers is None:
         return pd.DataFrame(index=ids)
-    cust = customers.drop_duplicates("customer_id").set_index(
-        customers["customer_id"].drop_duplicates().astype("str")
-    )
-    present = [a for a in attributes if a in cust.columns]
-    out = cust[present].reindex(ids)
+    present = [a for a in attributes if a in customers.columns]
+    if same_ids(customers["customer_id"], ids):  # already one row per id, in their order (`cvp profile`)
+        out = customers[present].set_axis(ids)
+    else:
+        cust = customers.drop_duplicates("customer_id").set_index(
+            customers["customer_id"].drop_duplicates().astype("str")
+        )
+        out = cust[present].reindex(ids)
     for a in present:  # text stays Arrow text (fill_null), anything else goes through object once
         col = out[a]
         if col.dtype == "str":
@@ -247,32 +229,6 @@ def attribute_values(
             col = col.astype("object")
             out[a] = col.where(col.notna(), NOT_RECORDED).astype("str")
     return out
-
-
-def _cramers_v(table: np.ndarray) -> float:
-    """Cramer's V of a values x (not great, great) contingency table; NaN when undefined."""
-    table = np.asarray(table, dtype=np.float64)
-    table = table[table.sum(axis=1) > 0]
-    n = table.sum()
-    if n == 0 or table.shape[0] < 2 or (table.sum(axis=0) == 0).any():
-        return float("nan")
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
-
-
-def _auc(x: np.ndarray, y: np.ndarray) -> float:
-    """P(a great customer's value > a rest customer's value) (ties count half); NaN if a side is empty."""
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    # Counted, not ranked: for each great value, the rest values below it (+ half the ties), by binary search in
-    # the sorted rest (one sort of the rest instead of ranking everyone: twice as fast at 100k customers).
-    rest = np.sort(x[~y])
-    g = x[y]
-    below = np.searchsorted(rest, g, side="left")
-    ties = np.searchsorted(rest, g, side="right") - below
-    return float((below.sum() + 0.5 * ties.sum()) / (n1 * n0))
 
 
 def behaviour_separation(
@@ -286,8 +242,13 @@ def behaviour_separation(
          (P(great value > rest value) over known values), median_great, median_rest, lift_top_quintile (share
          great among the customers in the feature's top fifth / base share), known_share, rank.
     """
-    ids = great.index.intersection(features.index)
-    y = great.reindex(ids).to_numpy(dtype=bool)
+    if same_ids(features.index, great.index):  # `cvp profile` hands them aligned: no id lookups
+        y = great.to_numpy(dtype=bool)
+        rows_of = None
+    else:
+        ids = great.index.intersection(features.index)
+        y = great.reindex(ids).to_numpy(dtype=bool)
+        rows_of = features.index.get_indexer(ids)  # one lookup of the ids for every feature
     base = float(y.mean()) if len(y) else np.nan
     rows = []
     names = [
@@ -296,16 +257,17 @@ def behaviour_separation(
         if getattr(registry.get(name), "group", "") not in _NOT_BEHAVIOUR_GROUPS
         and pd.api.types.is_numeric_dtype(features[name].dtype)
     ]
-    rows_of = features.index.get_indexer(ids)  # one lookup of the ids for every feature
     for name in names:
         spec = registry.get(name)
         group = getattr(spec, "group", "")
-        x = features[name].to_numpy(dtype=np.float64, na_value=np.nan)[rows_of]
+        x = features[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        x = x if rows_of is None else x[rows_of]
         known = np.isfinite(x)
         if known.sum() < 2:
             continue
         xk, yk = x[known], y[known]
-        auc = _auc(xk, yk)
+        great_sorted, rest_sorted = np.sort(xk[yk]), np.sort(xk[~yk])  # one sort per side serves all below
+        auc = auc_sorted(great_sorted, rest_sorted)
         top_mask = xk >= np.quantile(xk, 0.8)
         lift = float(yk[top_mask].mean() / base) if base > 0 and top_mask.any() else np.nan
         rows.append(
@@ -314,8 +276,8 @@ def behaviour_separation(
                 "group": group,
                 "description": getattr(spec, "description", name),
                 "auc": auc,
-                "median_great": float(np.median(xk[yk])) if yk.any() else np.nan,
-                "median_rest": float(np.median(xk[~yk])) if (~yk).any() else np.nan,
+                "median_great": median_sorted(great_sorted),
+                "median_rest": median_sorted(rest_sorted),
                 "lift_top_quintile": lift,
                 "known_share": float(known.mean()),
             }
@@ -348,15 +310,19 @@ def shap_drivers(
     # scalar per id (seconds at 100k customers); an object index hashes them.
     scored_ids = pd.Index(scored["customer_id"].astype("str").to_numpy(dtype=object), dtype=object)
     contrib_ids = pd.Index(contrib.index.astype("str").to_numpy(dtype=object), dtype=object)
-    keep = scored_ids.get_indexer(contrib_ids) >= 0 if len(contrib) else np.zeros(0, dtype=bool)
+    rows = scored_ids.get_indexer(contrib_ids) if len(contrib) else np.zeros(0, dtype=np.int64)
+    keep = rows >= 0
     columns = ["feature", "group", "description", "tier_mean", "base_mean", "difference", "rank"]
     if not keep.any():
         return pd.DataFrame(columns=columns)
-    contrib = contrib.loc[keep].set_axis(contrib_ids[keep])
-    tier = pd.Series(
-        pd.Categorical(scored["tier"].astype("str"), categories=list(TIER_NAMES), ordered=True),
-        index=scored_ids,
-    )
+    contrib = (contrib if keep.all() else contrib.loc[keep]).set_axis(
+        contrib_ids[keep]
+    )  # no copy when all kept
+    # The tiers in the contributions' order (one lookup, above), and only the best tier as a category (the
+    # others missing): tier_drivers computes the one table used here; its base means are over every row either way.
+    text = scored["tier"].astype("str").to_numpy(dtype=object)[rows[keep]]
+    best = np.where(text == best_tier(), best_tier(), None)
+    tier = pd.Series(pd.Categorical(best, categories=[best_tier()], ordered=True), index=contrib.index)
     table = tier_drivers(contrib, tier, registry)[best_tier()]
     feats = table[table["level"] == "feature"].head(top)
     out = pd.DataFrame(
@@ -392,9 +358,9 @@ def profile_match(
     match = matches >= config.match_min_attributes
     return pd.DataFrame(
         {
-            "customer_id": ids.to_numpy(),
-            "account_manager_id": scores["account_manager_id"].astype("str").to_numpy(),
-            "status": scores["status"].astype("str").to_numpy(),
+            "customer_id": ids.array,
+            "account_manager_id": scores["account_manager_id"].astype("str").array,
+            "status": scores["status"].astype("str").array,
             "is_great": great,
             "profile_matches": matches,
             "matches_profile": match,
@@ -427,17 +393,22 @@ def acquisition_costs(
     channel = pd.Series(NOT_RECORDED, index=ids, dtype="str")
     recorded = pd.Series(np.nan, index=ids)
     if customers is not None:
-        cust = customers.drop_duplicates("customer_id")
-        cust = cust.set_index(cust["customer_id"].astype("str"))
+        if same_ids(customers["customer_id"], ids):  # already one row per id, in their order (`cvp profile`)
+            cust = customers.set_axis(ids)
+        else:
+            cust = customers.drop_duplicates("customer_id")
+            cust = cust.set_index(cust["customer_id"].astype("str"))
         if "acquisition_channel" in cust:
-            ch = cust["acquisition_channel"].reindex(ids)
+            ch = align(cust["acquisition_channel"], ids)
             if ch.dtype == "str":  # Arrow text stays text (no round trip through objects)
                 channel = ch.fillna(NOT_RECORDED)
             else:
                 channel = ch.astype("object").where(ch.notna(), NOT_RECORDED).astype("str")
         if "acquisition_cost" in cust:
-            recorded = cust["acquisition_cost"].reindex(ids).astype("float64")
-    table = channel.map(dict(by_channel)).astype("float64")  # a channel not in the table: NaN (unknown)
+            recorded = align(cust["acquisition_cost"], ids).astype("float64")
+    codes, channels = pd.factorize(channel, use_na_sentinel=False)  # the few channels, mapped once each
+    by_code = np.array([by_channel.get(str(c), np.nan) for c in channels], dtype=np.float64)
+    table = pd.Series(by_code[codes], index=ids)  # a channel not in the table: NaN (unknown)
     cost = recorded.where(recorded.notna(), table)
     source = np.where(recorded.notna(), "recorded", np.where(table.notna(), "channel table", "unknown"))
     return pd.DataFrame(
@@ -467,7 +438,11 @@ def customer_payback(
     is missing, or that it is provisional).
     """
     ids = pd.Index(scores["customer_id"].astype("str"))
-    status = scores["status"].astype("str").to_numpy()
+    status_text = scores["status"].astype("str")
+    # the few statuses as integer codes: no per-row strings
+    codes, statuses = pd.factorize(status_text, use_na_sentinel=False)
+    statuses = np.asarray(statuses, dtype=object)
+    status = statuses[codes]
     scored = status == SCORED
     new = status == NEW
     main = scores[value_column].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -478,9 +453,10 @@ def customer_payback(
     )
     expected = np.where(scored, main, np.where(new, look, np.nan))
     provisional = new & np.isfinite(look)
-    real = realised.reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan)
+    real = align(realised, ids).to_numpy(dtype=np.float64, na_value=np.nan)
     real = np.where(new & np.isnan(real), 0.0, real)  # no order yet: nothing realised, not unknown
-    cost = costs["acquisition_cost"].reindex(ids).to_numpy(dtype=np.float64)
+    costs = align(costs, ids)
+    cost = costs["acquisition_cost"].to_numpy(dtype=np.float64)
     total = real + expected
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(cost > 0, total / cost, np.nan)
@@ -497,7 +473,7 @@ def customer_payback(
         ],
         [
             "new customer without a lookalike score: no expected value",
-            "not scored (" + status + "): no expected value",
+            np.array([f"not scored ({u}): no expected value" for u in statuses], dtype=object)[codes],
             "acquisition cost unknown",
             "no profit figure",
             "provisional: new customer, judged on the lookalike model's expected value",
@@ -507,11 +483,11 @@ def customer_payback(
     source = np.where(scored, "main models", np.where(provisional, "lookalike (provisional)", ""))
     return pd.DataFrame(
         {
-            "customer_id": ids.to_numpy(),
-            "status": status,
-            "acquisition_channel": costs["acquisition_channel"].reindex(ids).to_numpy(),
+            "customer_id": ids.array,
+            "status": status_text.array,
+            "acquisition_channel": costs["acquisition_channel"].array,
             "acquisition_cost": cost,
-            "cost_source": costs["cost_source"].reindex(ids).to_numpy(),
+            "cost_source": costs["cost_source"].array,
             "realised_profit": real,
             "expected_profit": expected,
             "expected_source": source,
@@ -582,4 +558,6 @@ __all__ = [
     "shap_drivers",
     "split_profile_inputs",
     "wilson_interval",
+    "align",
+    "same_ids",
 ]

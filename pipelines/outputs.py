@@ -128,7 +128,9 @@ class ScoresSchema:
                     raise StructuralError(f"{source}: column {c} holds values that are not dates: {bad}")
             else:
                 values = pd.to_numeric(col, errors="coerce")
-                bad = col[values.isna() & col.notna() & (col.astype("str") != "")]
+                # issue 12: only the rows that are no number as text (all of them: a second a column at 250k)
+                bad = col[values.isna() & col.notna()]
+                bad = bad[bad.astype("str") != ""]
                 if len(bad):
                     raise StructuralError(
                         f"{source}: column {c} holds values that are not numbers, e.g. {bad.head(3).tolist()} "
@@ -291,11 +293,14 @@ def _run_ids(values: Iterable[Any]) -> set[str]:
     return {str(v) for v in values if v is not None and not (isinstance(v, float) and v != v)}
 
 
-def read_output_set(scores_path: Path, columns: Iterable[str] | None = None) -> OutputSet:
+def read_output_set(
+    scores_path: Path, columns: Iterable[str] | None = None, with_churn: bool = True
+) -> OutputSet:
     """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format.
 
     `columns`: read only these scores columns (a name ending in `*`: every column it begins), plus the required
-    ones and the predictions; None: all."""
+    ones and the predictions; None: all. `with_churn=False` (issue 12, `cvp profile`): the churn and bridge
+    contributions are not read (None)."""
     scores_path = Path(scores_path)
     complete_interrupted_publish(scores_path)
     if not scores_path.exists():
@@ -341,9 +346,11 @@ def read_output_set(scores_path: Path, columns: Iterable[str] | None = None) -> 
         )
     contrib = contrib.drop(columns=["run_id"])
     contrib["customer_id"] = contrib["customer_id"].astype("str")
-    churn = read_churn_contributions(paths["churn_contributions"], run_id)  # issue 15
-    bridge = read_churn_contributions(paths["bridge_contributions"], run_id)
-    bridge_churn = read_churn_contributions(paths["bridge_churn_contributions"], run_id)
+    churn = bridge = bridge_churn = None
+    if with_churn:
+        churn = read_churn_contributions(paths["churn_contributions"], run_id)  # issue 15
+        bridge = read_churn_contributions(paths["bridge_contributions"], run_id)
+        bridge_churn = read_churn_contributions(paths["bridge_churn_contributions"], run_id)
     return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn, bridge, bridge_churn)
 
 

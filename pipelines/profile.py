@@ -79,11 +79,24 @@ def build_profile(
     pc = cfg.profile
     as_of = pd.Timestamp(pd.to_datetime(scores["as_of"]).max())
     registry = feature_registry(cfg.features)
+    ids = pd.Index(scores["customer_id"].astype("str"))
+    # The inputs in the order of the scores, looked up once: every table below then takes them by position (the
+    # pure functions see ids already in order and skip their own lookups). A customer of the scores without
+    # inputs gets missing values, as a lookup would give them, and is left out of the behaviour table.
+    present = np.ones(len(ids), dtype=bool)
+    if not mp.same_ids(inputs.index, ids):
+        rows = inputs.index.get_indexer(ids)
+        present = rows >= 0
+        inputs = inputs.iloc[rows].set_axis(ids) if present.all() else inputs.reindex(ids)
+    else:
+        inputs = inputs.set_axis(ids)
     customers, features = mp.split_profile_inputs(inputs)
     who = mp.attribute_profile(scores, customers, pc)
     great = mp.is_great(scores)
-    scored_great = great[(scores["status"].astype("str") == "scored").to_numpy()]
-    behaviour = mp.behaviour_separation(features, scored_great, registry, pc.behaviour_top)
+    in_behaviour = (scores["status"].astype("str") == "scored").to_numpy() & present
+    behaviour = mp.behaviour_separation(
+        features.iloc[in_behaviour], great[in_behaviour], registry, pc.behaviour_top
+    )
     shap = (
         mp.shap_drivers(contributions, scores, registry, pc.behaviour_top)
         if contributions is not None
@@ -91,7 +104,6 @@ def build_profile(
     )
     match = mp.profile_match(scores, customers, who, pc)
     lookalikes = mp.lookalike_counts(match)
-    ids = pd.Index(scores["customer_id"].astype("str"))
     costs = mp.acquisition_costs(customers, ids, pc.acquisition_cost_by_channel)
     realised_col = "profit_net_lifetime"
     realised = features[realised_col] if realised_col in features else pd.Series(dtype="float64")
@@ -292,7 +304,7 @@ def run_profile(
 
     cfg = load_config(config)
     check_writable(Path(out), "profile directory")
-    run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS)
+    run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS, with_churn=False)
     h = horizon_days_from_columns(list(run.scores.columns))
     path = output_paths(Path(scores_path))["profile_inputs"]
     if run.manifest.get("profile_inputs") and path.exists():

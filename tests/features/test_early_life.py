@@ -136,3 +136,14 @@ def test_new_status_rule_by_hand() -> None:
         "no_orders_yet",
     )  # the codes of classify unchanged
     assert "new" in STATUSES
+
+
+def test_the_id_lookup_is_pandas_isin_with_missing_and_foreign_ids() -> None:
+    from features.validation import isin_ids
+
+    values = pd.Series(["a", None, "c", "b", "a"], dtype="str")
+    ids = pd.Index(["a", "b", "z"], dtype="str")
+    expected = values.isin(ids).to_numpy(dtype=bool)
+    assert isin_ids(values, ids).tolist() == expected.tolist() == [True, False, False, True, True]
+    assert isin_ids(values.astype("object"), pd.Index(["c"])).tolist() == [False, False, True, False, False]
+    assert not isin_ids(values, pd.Index([], dtype="str")).any()

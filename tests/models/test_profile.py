@@ -384,3 +384,41 @@ def test_profile_inputs_keep_attributes_cost_and_behaviour_features_never_person
     from models.profile import attribute_values
 
     assert attribute_values(cust, ("segment",), ids)["segment"].tolist() == ["B2B", "B2C", NOT_RECORDED]
+
+
+def test_the_tables_are_the_same_whatever_order_the_customers_come_in() -> None:
+    # `cvp profile` hands the customers in the order of the scores (taken by position, no id lookups); another
+    # order, a duplicate or a missing customer goes through the lookups: the tables must be the same.
+    scores, customers = _scores(), _customers()
+    cfg = _config(min_support=1)
+    ids = pd.Index(scores["customer_id"])
+    shuffled = customers.iloc[[3, 0, 10, 7, 1, 5, 2, 9, 4, 8, 6, 6]].reset_index(drop=True)  # c7 twice
+    who = attribute_profile(scores, customers, cfg)
+    pd.testing.assert_frame_equal(attribute_profile(scores, shuffled, cfg), who, check_exact=True)
+    pd.testing.assert_frame_equal(
+        profile_match(scores, shuffled, who, cfg), profile_match(scores, customers, who, cfg)
+    )
+    costs = acquisition_costs(customers, ids, {"web": 100.0})
+    pd.testing.assert_frame_equal(acquisition_costs(shuffled, ids, {"web": 100.0}), costs, check_exact=True)
+    missing = customers[customers["customer_id"] != "c4"].reset_index(drop=True)
+    seg = attribute_profile(scores, missing, cfg).set_index(["attribute", "value"])
+    assert seg.loc[("segment", NOT_RECORDED), "customers"] == 2  # c10 and the missing c4
+    gone = acquisition_costs(missing, ids, {"web": 100.0})
+    assert (
+        gone.loc["c4", "cost_source"] == "unknown" and gone.loc["c4", "acquisition_channel"] == NOT_RECORDED
+    )
+    pd.testing.assert_frame_equal(gone.drop(index="c4"), costs.drop(index="c4"), check_exact=True)
+
+
+def test_align_takes_rows_by_position_only_when_the_ids_are_the_same_in_order() -> None:
+    from models.profile import align, same_ids
+
+    ids = pd.Index(["a", "b", "c"], dtype="str")
+    assert same_ids(ids, pd.Series(["a", "b", "c"], dtype="object"))
+    assert not same_ids(ids, pd.Index(["a", "c", "b"])) and not same_ids(ids, pd.Index(["a", "b"]))
+    assert not same_ids(ids, pd.Index(["a", None, "c"]))
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=pd.Index(["c", "a", "b"]))
+    assert align(frame, ids)["x"].tolist() == [2.0, 3.0, 1.0]
+    assert align(align(frame, ids), ids)["x"].tolist() == [2.0, 3.0, 1.0]
+    partial = align(frame.loc[["c", "a"]], ids)["x"].to_numpy()
+    assert partial[0] == 2.0 and np.isnan(partial[1]) and partial[2] == 1.0
