@@ -16,40 +16,29 @@ position wins, as pandas keeps the first by source row). Counts per table, input
 "no value parses" column statistics come back in one aggregation over the union.
 
 Spark jobs per validation: one for the managers' ids (when there is a managers table), one for the counts, one to
-bring the accepted rows to the driver, one per table with rejects to write them, plus what the readers start.
+bring the accepted rows to the driver, one per table with rejects to write them (`spark_input.validate_spark` wires
+these pieces together; a local CSV header is read on the driver, so the readers start no job).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, Table
-from features.validation import StructuralError, TableReport
-from pipelines.config import AppConfig
-from pipelines.engines.spark_input import (
-    BAD,
-    GIVEN,
-    RAW,
-    REASON,
-    ROW,
-    VAL,
-    Source,
-    _checked_columns,
-    _q,
-    _row_schema,
-    check_rows,
-    nanosecond_columns,
-    read_source,
-)
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
-    from pyspark.sql import SparkSession
 
+RAW = "raw:"  # a column as read
+VAL = "val:"  # the same column parsed (the validated representation)
+ROW = "__source_row"
+REASON = "__reason"
+GIVEN = "__given"  # bit i: contract column i of the table holds a value in this row
+BAD = "__bad"  # bit i: ... and it does not parse
 TABLE = "__table"
 BUCKET = "__bucket"
 ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
@@ -59,6 +48,11 @@ REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart un
 PARTITION_SHIFT = 36
 #: Keys that are customer ids: judged per bucket (every occurrence of one id is in one bucket).
 BUCKET_KEYS = {"customers": "customer_id", "referrals": "referred_id"}
+
+
+def _q(name: str) -> str:
+    """A column name quoted for Spark (names as read may hold dots or spaces)."""
+    return "`" + name.replace("`", "``") + "`"
 
 
 def _wide(table: str, column: str) -> str:
@@ -227,159 +221,3 @@ def table_view(union: SparkDataFrame, name: str, columns: list[str]) -> SparkDat
 
     own = [F.col(_q(_wide(name, c))).alias(c) for c in columns]
     return union.filter(F.col(TABLE) == name).select(ROW, REASON, GIVEN, BAD, *own)
-
-
-def validate_spark(
-    spark: SparkSession, sources: Mapping[str, Source], cfg: AppConfig
-) -> tuple[dict[str, SparkDataFrame], dict[str, TableReport], list[SparkDataFrame], SparkDataFrame]:
-    """Every table read and judged on the executors: (checked frames, reports, frames persisted on the way,
-    the union of all checked rows). A checked frame holds every input row of its table: source_row, reason
-    (None = accepted), the raw columns (`raw:<name>`), the parsed ones (`val:<name>`)."""
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import StringType, StructField, StructType
-
-    from features.validation import _structural_checks, _suggestions
-
-    # One task per bucket; adaptive execution would coalesce the small buckets and start a job per stage.
-    spark.conf.set("spark.sql.adaptive.enabled", "false")
-    n_buckets = max(spark.sparkContext.defaultParallelism, 1)
-    spark.conf.set("spark.sql.shuffle.partitions", str(n_buckets))
-    d = cfg.data
-    tz = d.timezone
-    formats, bounds = dict(d.date_formats or {}), dict(d.max_values or {})
-    checked: dict[str, SparkDataFrame] = {}
-    facts: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
-    columns: dict[str, list[str]] = {}
-    for name, source in sources.items():
-        frame = read_source(spark, name, source)
-        raw_columns = list(frame.columns)
-        nanos = nanosecond_columns(source)
-        head = pd.DataFrame(columns=raw_columns)
-        try:
-            _structural_checks(TABLES[name], head)
-        except StructuralError:  # missing or duplicate columns: the pandas message, with the first rows
-            _structural_checks(TABLES[name], frame.limit(5).toPandas())
-            raise
-        facts[name] = (
-            tuple(c for c in raw_columns if c not in TABLES[name].column_names),
-            _suggestions(TABLES[name], head),
-        )
-        columns[name] = _checked_columns(TABLES[name], raw_columns)
-
-        def rows(batches: Iterator[pd.DataFrame], name: str = name, nanos: dict = nanos) -> Iterator:
-            from pyspark import TaskContext
-
-            from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
-
-            quiet_pandas3()
-            start = TaskContext.get().partitionId() << PARTITION_SHIFT
-            for out in check_rows(batches, name, start, tz, formats, bounds, nanos):
-                yield arrow_safe(bucket_rows(out, name, n_buckets))
-
-        schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"
-        out = frame.mapInPandas(rows, schema)
-        key = TABLES[name].key
-        if key is not None and key in raw_columns and name not in BUCKET_KEYS:
-            out = _duplicates(out, key)
-        kept = [c for c in out.columns if c.startswith((RAW, VAL))]
-        checked[name] = out.select(
-            F.lit(name).alias(TABLE), ROW, REASON, GIVEN, BAD, BUCKET, ROLE,
-            *[F.col(_q(c)).alias(_wide(name, c)) for c in kept],
-        )  # fmt: skip
-
-    cached: list[SparkDataFrame] = []
-    known_managers = None
-    if "account_managers" in checked:  # small: its accepted ids go to every bucket with the function
-        managers = checked["account_managers"].persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(managers)
-        checked["account_managers"] = managers
-        ids = managers.filter(F.col(REASON).isNull()).select(
-            _q(_wide("account_managers", VAL + "account_manager_id"))
-        )
-        known_managers = sorted({str(v) for v in ids.toPandas().iloc[:, 0].dropna()})
-    by_customer = [f for n, f in checked.items() if n != "account_managers"]
-    union = by_customer[0]
-    for other in by_customer[1:]:
-        union = union.unionByName(other, allowMissingColumns=True)
-    # a new StructType: `add` would change the union's own (cached) schema in place
-    bucket_schema = StructType([*union.schema.fields, StructField(REF, StringType())])
-    vals = {n: columns[n] for n in checked if n != "account_managers"}
-    has_customers = "customers" in checked
-
-    def per_bucket(rows: pd.DataFrame) -> pd.DataFrame:
-        from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
-
-        quiet_pandas3()
-        return arrow_safe(check_bucket(rows, vals, known_managers, has_customers))
-
-    judged = union.groupBy(BUCKET).applyInPandas(per_bucket, bucket_schema)
-    if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred
-        copies = judged.filter(F.col(TABLE) == "referrals")
-        second = copies.filter(F.col(ROLE) == 1).select(F.col(ROW).alias("__r1"), F.col(REF).alias("__ref1"))
-        # a sort-merge join: a broadcast would start a job of its own
-        first = copies.filter(F.col(ROLE) == 0).join(
-            second.hint("merge"), F.col(ROW) == F.col("__r1"), "left"
-        )
-        first = first.withColumn(REASON, F.coalesce(F.col(REASON), F.col("__ref1"), F.col(REF)))
-        judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first.drop("__r1", "__ref1"))
-    judged = judged.drop(REF, BUCKET, ROLE)
-    if "account_managers" in checked:
-        judged = judged.unionByName(checked["account_managers"].drop(BUCKET, ROLE), allowMissingColumns=True)
-    judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
-    cached.append(judged)
-
-    stats = _stats(judged, max(len(c) for c in columns.values()))
-    reports: dict[str, TableReport] = {}
-    views: dict[str, SparkDataFrame] = {}
-    for name in sources:
-        own = stats[stats[TABLE] == name]
-        kept = [c.split("|", 1)[1] for c in checked[name].columns if c.startswith(f"{name}|")]
-        view = table_view(judged, name, kept)
-        offsets = _offsets(own)
-        _check_throughout(view, TABLES[name], columns[name], own, offsets, tz, formats)
-        views[name] = source_rows(view.drop(GIVEN, BAD), offsets)
-        by_reason = own.groupby(own[REASON].fillna("__accepted__"))["n"].sum()
-        counts = {str(r): int(n) for r, n in by_reason.items()}
-        accepted = counts.pop("__accepted__", 0)
-        ignored, suggested = facts[name]
-        reports[name] = TableReport(
-            table=name,
-            rows_in=accepted + sum(counts.values()),
-            accepted=accepted,
-            rejected_by_reason=dict(sorted(counts.items())),
-            ignored_columns=ignored,
-            did_you_mean=suggested,
-        )
-    return views, reports, cached, judged
-
-
-def accepted_tables(judged: SparkDataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
-    """The accepted rows of every table in the validated representation, in source order, on the driver (one
-    collect of the union's accepted rows)."""
-    from pyspark.sql import functions as F
-
-    vals = [c for c in judged.columns if "|" + VAL in c]
-    got = judged.filter(F.col(REASON).isNull()).select(TABLE, ROW, *[_q(c) for c in vals]).toPandas()
-    tables: dict[str, pd.DataFrame] = {}
-    for name in names:
-        own = got[got[TABLE] == name].sort_values(ROW, kind="stable").reset_index(drop=True)
-        out: dict[str, pd.Series] = {}
-        for c in vals:
-            table, _, col = c.partition("|" + VAL)
-            if table != name:
-                continue
-            kind = TABLES[name].column(col).kind
-            values = own[c]
-            if kind in ("id", "text"):
-                out[col] = pd.Series(values.to_numpy(dtype=object), dtype="str").where(
-                    values.notna().to_numpy()
-                )
-            elif kind == "timestamp":
-                out[col] = values.astype("datetime64[ns]")
-            elif kind == "bool":
-                out[col] = values.astype("boolean")
-            else:
-                out[col] = values.astype("float64")
-        tables[name] = pd.DataFrame(out, index=pd.RangeIndex(len(own)))
-    return tables
