@@ -314,6 +314,28 @@ def _check_bounds(table: Table, t: pd.DataFrame, max_values: Mapping[str, float]
             rej.add(t[col] > bound, f"{col} above the configured maximum {bound:g} (data.max_values.{key})")
 
 
+def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> None:
+    """`duplicate <key>`: among the rows accepted so far, every occurrence of a key after the first (row order).
+
+    Only accepted rows compete for a key: a duplicate of an already-rejected row is judged on its own. Shared with
+    the Spark engine, which runs it per customer bucket for the keys that are customer ids."""
+    if key_is_unique(t[key]):
+        return
+    ok = pd.Series(rej.ok, index=t.index)
+    dup = ok & t[key].where(ok).duplicated(keep="first") & t[key].notna()
+    rej.add(dup, f"duplicate {key}")
+
+
+def known_ids(t: pd.DataFrame, rej: _Rejector, column: str) -> pd.Index:
+    """The distinct ids of `column` among the rows accepted so far (who a reference may point at)."""
+    return pd.Index(t.loc[rej.ok, column].dropna().unique())
+
+
+def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -> None:
+    """`unknown <ref>`: rows whose `ref` is set but not among the `known` ids."""
+    rej.add(t[ref].notna() & ~isin_ids(t[ref], known), f"unknown {ref}")
+
+
 def _validate_table(
     table: Table,
     raw: pd.DataFrame,
@@ -354,11 +376,8 @@ def _validate_table(
         t["kind"] = t["kind"].str.lower()
     _row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
-    if table.key is not None and not key_is_unique(t[table.key]):
-        ok = pd.Series(rej.ok, index=t.index)
-        # only accepted rows compete for a key: a duplicate of an already-rejected row is judged on its own
-        dup = ok & t[table.key].where(ok).duplicated(keep="first") & t[table.key].notna()
-        rej.add(dup, f"duplicate {table.key}")
+    if table.key is not None:
+        reject_duplicate_keys(t, table.key, rej)
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
     return t, rej, ignored, _suggestions(table, raw)
 
@@ -393,24 +412,21 @@ def validate_tables(
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
         am, am_rej, _ = parsed["account_managers"]
-        known_am = pd.Index(am.loc[am_rej.ok, "account_manager_id"].dropna().unique())
+        known_am = known_ids(am, am_rej, "account_manager_id")
         for name in ("customers", "assignments"):
             if name in parsed:
                 t, rej, _ = parsed[name]
                 if "account_manager_id" in t.columns:
-                    rej.add(
-                        t["account_manager_id"].notna() & ~isin_ids(t["account_manager_id"], known_am),
-                        "unknown account_manager_id",
-                    )
+                    reject_unknown(t, "account_manager_id", known_am, rej)
 
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).
     if "customers" in parsed:
         cust, cust_rej, _ = parsed["customers"]
-        known = pd.Index(cust.loc[cust_rej.ok, "customer_id"].dropna().unique())
+        known = known_ids(cust, cust_rej, "customer_id")
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
-                rej.add(t[ref].notna() & ~isin_ids(t[ref], known), f"unknown {ref}")
+                reject_unknown(t, ref, known, rej)
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

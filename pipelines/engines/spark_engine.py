@@ -52,6 +52,7 @@ from pipelines.config import AppConfig
 from pipelines.engines.chunks import customer_buckets, plan_chunks
 from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
+from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
 from pipelines.io import write_atomic
 
@@ -75,20 +76,6 @@ def _to_ipc(frame: pd.DataFrame) -> bytes:
 
 def _from_ipc(payload: bytes) -> pd.DataFrame:
     return pa.ipc.open_stream(payload).read_all().to_pandas()
-
-
-def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as object arrays (None for missing) for pyspark's Arrow writer.
-
-    pandas 3 keeps `str` columns in chunked Arrow arrays, which pyspark 4's batch builder rejects.
-    """
-    text = [
-        c for c, d in frame.dtypes.items() if isinstance(d, pd.StringDtype) or pd.api.types.is_object_dtype(d)
-    ]
-    if not text:
-        return frame
-    fixed = {c: frame[c].astype(object).where(frame[c].notna(), None) for c in text}
-    return frame.assign(**fixed)
 
 
 def feature_schema(bundle: CustomerValueModel) -> str:

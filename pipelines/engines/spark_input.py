@@ -11,10 +11,9 @@ Where each check runs:
   `features.validation._validate_table` on each Arrow batch (column parsing, row rules, configured bounds), its
   key check left to the next step; every row keeps its first reason and its `source_row` (position in the table
   as read: per-partition offsets from one count per partition, so a single file numbers its rows as pandas does).
-- "no value parses" (one aggregation of per-row bit masks): judged over the whole column, as pandas does.
-- duplicate keys (one window per keyed table: among rows still accepted, the first by source_row wins);
-  unknown account managers (the managers table is small: a broadcast join); unknown customers (one join per
-  customer reference column against the accepted customer ids). Same order of checks as `validate_tables`, so a
+- everything that needs other rows: `pipelines.engines.spark_checks` (one shuffle by customer bucket and one
+  per-bucket Python step running `features.validation`'s own checks; one window per non-customer key; one
+  aggregation for the counts and the "no value parses" rule). Same order of checks as `validate_tables`, so a
   row gets the same (first) reason.
 Rejects are written by the executors to `<rejects>/<table>/` (CSV parts: source_row, the row as read, reason);
 counts per table and reason come back to the driver (a few numbers per table).
@@ -38,6 +37,30 @@ import pandas as pd
 from features.contract import TABLES, Table
 from features.validation import StructuralError, TableReport, ValidationResult
 from pipelines.config import AppConfig
+from pipelines.engines.spark_checks import (
+    BAD,
+    BUCKET,
+    BUCKET_KEYS,
+    GIVEN,
+    PARTITION_SHIFT,
+    RAW,
+    REASON,
+    REF,
+    ROLE,
+    ROW,
+    TABLE,
+    VAL,
+    _check_throughout,
+    _duplicates,
+    _offsets,
+    _q,
+    _stats,
+    _wide,
+    bucket_rows,
+    check_bucket,
+    source_rows,
+    table_view,
+)
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -47,12 +70,6 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pipelines.io import LoadedData
 
 SUFFIXES = (".csv", ".parquet")
-RAW = "raw:"  # a column as read
-VAL = "val:"  # the same column parsed (the validated representation)
-ROW = "__source_row"
-REASON = "__reason"
-GIVEN = "__given"  # bit i: contract column i of the table holds a value in this row
-BAD = "__bad"  # bit i: ... and it does not parse
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$")
 _SPARK_TYPE = {"id": "string", "text": "string", "timestamp": "timestamp_ntz", "bool": "boolean"}
 
@@ -170,6 +187,9 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
             reader = spark.read.options(
                 header=True, multiLine=True, escape='"', encoding="UTF-8", mode="FAILFAST"
             )
+            header = _local_csv_header(source.local_files)
+            if header is not None:  # the schema given: Spark starts no job to read the header
+                reader = reader.schema(", ".join(f"{_q(c)} string" for c in header))
             frame = reader.option("pathGlobFilter", "*.csv").csv(source.path)
         else:
             frame = spark.read.option("pathGlobFilter", "*.parquet").parquet(source.path)
@@ -180,9 +200,26 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     return frame
 
 
-def _q(name: str) -> str:
-    """A column name quoted for Spark (names as read may hold dots or spaces)."""
-    return "`" + name.replace("`", "``") + "`"
+def _local_csv_header(paths: tuple[Path, ...]) -> list[str] | None:
+    """The one header of a table's local CSV files, read here; None (Spark reads it) when there are none, they
+    differ, or a name is empty or not plain text."""
+    import csv
+    import io
+
+    headers = set()
+    for path in paths:
+        with open(path, "rb") as fh:
+            text = fh.read(1 << 16).decode("utf-8-sig", errors="replace")
+        try:
+            headers.add(tuple(next(csv.reader(io.StringIO(text)), [])))
+        except csv.Error:
+            return None
+    if len(headers) != 1:
+        return None
+    header = list(headers.pop())
+    if not header or any(not c or c != c.strip() or "\ufffd" in c for c in header):
+        return None
+    return header
 
 
 def _checked_columns(table: Table, columns: list[str]) -> list[str]:
@@ -251,197 +288,117 @@ def check_rows(
         yield pd.DataFrame(out)
 
 
-#: A row's position while it is checked: its input partition in the high bits, its row in that partition below,
-#: so positions sort in source order; `source_row` (dense) once the rows per partition are counted.
-PARTITION_SHIFT = 36
-
-
-def _stats(frame: SparkDataFrame, n_columns: int) -> pd.DataFrame:
-    """One aggregation per table: rows per (input partition, reason), and per contract column the rows holding
-    a value and those where it does not parse (columns g0.., b0..)."""
-    from pyspark.sql import functions as F
-
-    sums = [
-        F.sum((F.col(GIVEN).bitwiseAND(1 << i) > 0).cast("long")).alias(f"g{i}") for i in range(n_columns)
-    ]
-    sums += [F.sum((F.col(BAD).bitwiseAND(1 << i) > 0).cast("long")).alias(f"b{i}") for i in range(n_columns)]
-    part = F.shiftright(F.col(ROW), PARTITION_SHIFT).alias("part")
-    return frame.groupBy(part, F.col(REASON)).agg(F.count(F.lit(1)).alias("n"), *sums).toPandas()
-
-
-def _offsets(stats: pd.DataFrame) -> dict[int, int]:
-    """First source_row of every input partition (rows counted per partition, summed in partition order)."""
-    out, total = {}, 0
-    for part, n in stats.groupby("part")["n"].sum().sort_index().items():
-        out[int(part)] = total
-        total += int(n)
-    return out
-
-
-def _source_rows(frame: SparkDataFrame, offsets: Mapping[int, int]) -> SparkDataFrame:
-    """Positions -> source_row (0-based position in the table as read)."""
-    from pyspark.sql import functions as F
-
-    part = F.shiftright(F.col(ROW), PARTITION_SHIFT)
-    local = F.col(ROW) - F.shiftleft(part, PARTITION_SHIFT)
-    pairs = [F.lit(x) for p, o in sorted(offsets.items()) for x in (p, o)]
-    start = F.element_at(F.create_map(*pairs), part) if pairs else F.lit(0)
-    return frame.withColumn(ROW, local + start)
-
-
-def _check_throughout(
-    checked: SparkDataFrame,
-    table: Table,
-    names: list[str],
-    stats: pd.DataFrame,
-    offsets: Mapping[int, int],
-    timezone: str,
-    date_formats: Mapping[str, str],
-) -> None:
-    """`StructuralError` (the pandas message and example rows) for a column where no given value parses."""
-    from pyspark.sql import functions as F
-
-    from features.dates import parse_timestamps_native
-    from features.validation import _check_parsed, _parse_column, _Rejector
-
-    for i, name in enumerate(names):
-        given, bad = int(stats[f"g{i}"].sum()), int(stats[f"b{i}"].sum())
-        if given == 0 or bad != given:
-            continue
-        head = (
-            checked.filter(F.col(GIVEN).bitwiseAND(1 << i) > 0)
-            .orderBy(ROW)
-            .limit(5)
-            .select(ROW, _q(RAW + name))
-            .toPandas()
-        )
-        parts = head[ROW].to_numpy() >> PARTITION_SHIFT
-        rows = head[ROW].to_numpy() - (parts << PARTITION_SHIFT) + np.array([offsets[p] for p in parts])
-        raw = pd.Series(head[RAW + name].to_numpy(dtype=object), index=rows, name=name)
-        col = table.column(name)
-        fmt = date_formats.get(f"{table.name}.{name}")
-        if col.kind == "timestamp":
-            value, unknown = parse_timestamps_native(raw, timezone, fmt)
-            _check_parsed(table, col, raw, value, _Rejector(len(raw)), unknown, fmt)
-        else:
-            _check_parsed(table, col, raw, _parse_column(col, raw, timezone, None), _Rejector(len(raw)))
-
-
-def _reject_where(frame: SparkDataFrame, condition: Any, reason: str) -> SparkDataFrame:
-    """Give `reason` to the rows still accepted where `condition` holds (a row keeps its first reason)."""
-    from pyspark.sql import functions as F
-
-    return frame.withColumn(
-        REASON, F.when(F.col(REASON).isNull() & condition, F.lit(reason)).otherwise(F.col(REASON))
-    )
-
-
-def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:
-    """`duplicate <key>`: among rows still accepted, every occurrence of a key after the first by source_row."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    value = F.col(_q(VAL + key))
-    ok = F.col(REASON).isNull()
-    rank = F.row_number().over(Window.partitionBy(value, ok).orderBy(ROW))
-    return _reject_where(frame, value.isNotNull() & (rank > 1), f"duplicate {key}")
-
-
-def _unknown(frame: SparkDataFrame, ref: str, known: SparkDataFrame, small: bool = False) -> SparkDataFrame:
-    """`unknown <ref>`: rows still accepted whose `ref` is set but not among the `known` ids (column `__known`)."""
-    from pyspark.sql import functions as F
-
-    right = F.broadcast(known) if small else known
-    joined = frame.join(right, F.col(_q(VAL + ref)) == F.col("__known"), "left")
-    joined = _reject_where(
-        joined, F.col(_q(VAL + ref)).isNotNull() & F.col("__known").isNull(), f"unknown {ref}"
-    )
-    return joined.drop("__known")
-
-
-def _known(frame: SparkDataFrame, column: str) -> SparkDataFrame:
-    from pyspark.sql import functions as F
-
-    ids = frame.filter(F.col(REASON).isNull() & F.col(_q(VAL + column)).isNotNull())
-    return ids.select(F.col(_q(VAL + column)).alias("__known")).distinct()
-
-
 def validate_spark(
     spark: SparkSession, sources: Mapping[str, Source], cfg: AppConfig
-) -> tuple[dict[str, SparkDataFrame], dict[str, TableReport], list[SparkDataFrame]]:
-    """Every table read and judged on the executors: (checked frames, reports). A checked frame holds every input
-    row: source_row, reason (None = accepted), the raw columns (`raw:<name>`), the parsed ones (`val:<name>`).
-    The third item: the frames persisted on the way (unpersist them when done)."""
+) -> tuple[dict[str, SparkDataFrame], dict[str, TableReport], list[SparkDataFrame], SparkDataFrame]:
+    """Every table read and judged on the executors: (checked frames, reports, frames persisted on the way,
+    the union of all checked rows). A checked frame holds every input row of its table: source_row, reason
+    (None = accepted), the raw columns (`raw:<name>`), the parsed ones (`val:<name>`)."""
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
 
     from features.validation import _structural_checks, _suggestions
 
-    if spark.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default: far too many for a
-        # few checks per table; one per core, adaptive execution splits what turns out large
-        spark.conf.set("spark.sql.shuffle.partitions", str(max(spark.sparkContext.defaultParallelism, 1)))
+    # One task per bucket; adaptive execution would coalesce the small buckets and start a job per stage.
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    n_buckets = max(spark.sparkContext.defaultParallelism, 1)
+    spark.conf.set("spark.sql.shuffle.partitions", str(n_buckets))
     d = cfg.data
     tz = d.timezone
     formats, bounds = dict(d.date_formats or {}), dict(d.max_values or {})
     checked: dict[str, SparkDataFrame] = {}
-    cached: list[SparkDataFrame] = []
     facts: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
+    columns: dict[str, list[str]] = {}
     for name, source in sources.items():
         frame = read_source(spark, name, source)
-        columns = list(frame.columns)
+        raw_columns = list(frame.columns)
         nanos = nanosecond_columns(source)
-        head = pd.DataFrame(columns=columns)
+        head = pd.DataFrame(columns=raw_columns)
         try:
             _structural_checks(TABLES[name], head)
         except StructuralError:  # missing or duplicate columns: the pandas message, with the first rows
             _structural_checks(TABLES[name], frame.limit(5).toPandas())
             raise
         facts[name] = (
-            tuple(c for c in columns if c not in TABLES[name].column_names),
+            tuple(c for c in raw_columns if c not in TABLES[name].column_names),
             _suggestions(TABLES[name], head),
         )
+        columns[name] = _checked_columns(TABLES[name], raw_columns)
 
         def rows(batches: Iterator[pd.DataFrame], name: str = name, nanos: dict = nanos) -> Iterator:
             from pyspark import TaskContext
 
-            from pipelines.engines.spark_session import quiet_pandas3
+            from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
             quiet_pandas3()
             start = TaskContext.get().partitionId() << PARTITION_SHIFT
-            yield from check_rows(batches, name, start, tz, formats, bounds, nanos)
+            for out in check_rows(batches, name, start, tz, formats, bounds, nanos):
+                yield arrow_safe(bucket_rows(out, name, n_buckets))
 
-        out = frame.mapInPandas(rows, _row_schema(TABLES[name], columns))
+        schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"
+        out = frame.mapInPandas(rows, schema)
         key = TABLES[name].key
-        if key is not None and key in columns:
+        if key is not None and key in raw_columns and name not in BUCKET_KEYS:
             out = _duplicates(out, key)
-        if name in ("customers", "account_managers"):  # read twice: for the ids they make known, and judged
-            out = out.persist(StorageLevel.MEMORY_AND_DISK)
-            cached.append(out)
-        checked[name] = out
+        kept = [c for c in out.columns if c.startswith((RAW, VAL))]
+        checked[name] = out.select(
+            F.lit(name).alias(TABLE), ROW, REASON, GIVEN, BAD, BUCKET, ROLE,
+            *[F.col(_q(c)).alias(_wide(name, c)) for c in kept],
+        )  # fmt: skip
 
-    if "account_managers" in checked:  # managers first, as `validate_tables`
-        managers = _known(checked["account_managers"], "account_manager_id")
-        for name in ("customers", "assignments"):
-            if name in checked and VAL + "account_manager_id" in checked[name].columns:
-                checked[name] = _unknown(checked[name], "account_manager_id", managers, small=True)
-    if "customers" in checked:
-        customers = _known(checked["customers"], "customer_id").persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(customers)
-        for name in list(checked):
-            for ref in TABLES[name].customer_refs:
-                checked[name] = _unknown(checked[name], ref, customers)
-
-    reports: dict[str, TableReport] = {}
-    for name in checked:
-        frame = checked[name].persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(frame)
-        names = _checked_columns(
-            TABLES[name], [c.removeprefix(RAW) for c in frame.columns if c.startswith(RAW)]
+    cached: list[SparkDataFrame] = []
+    known_managers = None
+    if "account_managers" in checked:  # small: its accepted ids go to every bucket with the function
+        managers = checked["account_managers"].persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(managers)
+        checked["account_managers"] = managers
+        ids = managers.filter(F.col(REASON).isNull()).select(
+            _q(_wide("account_managers", VAL + "account_manager_id"))
         )
-        stats = _stats(frame, len(names))
-        offsets = _offsets(stats)
-        _check_throughout(frame, TABLES[name], names, stats, offsets, tz, formats)
-        checked[name] = _source_rows(frame.drop(GIVEN, BAD), offsets)
-        by_reason = stats.groupby(stats[REASON].fillna("__accepted__"))["n"].sum()
+        known_managers = sorted({str(v) for v in ids.toPandas().iloc[:, 0].dropna()})
+    by_customer = [f for n, f in checked.items() if n != "account_managers"]
+    union = by_customer[0]
+    for other in by_customer[1:]:
+        union = union.unionByName(other, allowMissingColumns=True)
+    # a new StructType: `add` would change the union's own (cached) schema in place
+    bucket_schema = StructType([*union.schema.fields, StructField(REF, StringType())])
+    vals = {n: columns[n] for n in checked if n != "account_managers"}
+    has_customers = "customers" in checked
+
+    def per_bucket(rows: pd.DataFrame) -> pd.DataFrame:
+        from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
+
+        quiet_pandas3()
+        return arrow_safe(check_bucket(rows, vals, known_managers, has_customers))
+
+    judged = union.groupBy(BUCKET).applyInPandas(per_bucket, bucket_schema)
+    if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred
+        copies = judged.filter(F.col(TABLE) == "referrals")
+        second = copies.filter(F.col(ROLE) == 1).select(F.col(ROW).alias("__r1"), F.col(REF).alias("__ref1"))
+        # a sort-merge join: a broadcast would start a job of its own
+        first = copies.filter(F.col(ROLE) == 0).join(
+            second.hint("merge"), F.col(ROW) == F.col("__r1"), "left"
+        )
+        first = first.withColumn(REASON, F.coalesce(F.col(REASON), F.col("__ref1"), F.col(REF)))
+        judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first.drop("__r1", "__ref1"))
+    judged = judged.drop(REF, BUCKET, ROLE)
+    if "account_managers" in checked:
+        judged = judged.unionByName(checked["account_managers"].drop(BUCKET, ROLE), allowMissingColumns=True)
+    judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(judged)
+
+    stats = _stats(judged, max(len(c) for c in columns.values()))
+    reports: dict[str, TableReport] = {}
+    views: dict[str, SparkDataFrame] = {}
+    for name in sources:
+        own = stats[stats[TABLE] == name]
+        kept = [c.split("|", 1)[1] for c in checked[name].columns if c.startswith(f"{name}|")]
+        view = table_view(judged, name, kept)
+        offsets = _offsets(own)
+        _check_throughout(view, TABLES[name], columns[name], own, offsets, tz, formats)
+        views[name] = source_rows(view.drop(GIVEN, BAD), offsets)
+        by_reason = own.groupby(own[REASON].fillna("__accepted__"))["n"].sum()
         counts = {str(r): int(n) for r, n in by_reason.items()}
         accepted = counts.pop("__accepted__", 0)
         ignored, suggested = facts[name]
@@ -453,7 +410,38 @@ def validate_spark(
             ignored_columns=ignored,
             did_you_mean=suggested,
         )
-    return checked, reports, cached
+    return views, reports, cached, judged
+
+
+def accepted_tables(judged: SparkDataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
+    """The accepted rows of every table in the validated representation, in source order, on the driver (one
+    collect of the union's accepted rows)."""
+    from pyspark.sql import functions as F
+
+    vals = [c for c in judged.columns if "|" + VAL in c]
+    got = judged.filter(F.col(REASON).isNull()).select(TABLE, ROW, *[_q(c) for c in vals]).toPandas()
+    tables: dict[str, pd.DataFrame] = {}
+    for name in names:
+        own = got[got[TABLE] == name].sort_values(ROW, kind="stable").reset_index(drop=True)
+        out: dict[str, pd.Series] = {}
+        for c in vals:
+            table, _, col = c.partition("|" + VAL)
+            if table != name:
+                continue
+            kind = TABLES[name].column(col).kind
+            values = own[c]
+            if kind in ("id", "text"):
+                out[col] = pd.Series(values.to_numpy(dtype=object), dtype="str").where(
+                    values.notna().to_numpy()
+                )
+            elif kind == "timestamp":
+                out[col] = values.astype("datetime64[ns]")
+            elif kind == "bool":
+                out[col] = values.astype("boolean")
+            else:
+                out[col] = values.astype("float64")
+        tables[name] = pd.DataFrame(out, index=pd.RangeIndex(len(own)))
+    return tables
 
 
 def write_rejects_spark(
@@ -484,34 +472,6 @@ def write_rejects_spark(
         rejected.mapInPandas(safe, rejected.schema).write.mode("overwrite").option("header", True).csv(path)
         written.append(path)
     return written
-
-
-def accepted_tables(checked: Mapping[str, SparkDataFrame]) -> dict[str, pd.DataFrame]:
-    """The accepted rows of every table in the validated representation, in source order, on the driver."""
-    from pyspark.sql import functions as F
-
-    tables: dict[str, pd.DataFrame] = {}
-    for name, frame in checked.items():
-        vals = [c for c in frame.columns if c.startswith(VAL)]
-        got = frame.filter(F.col(REASON).isNull()).select(ROW, *[_q(c) for c in vals]).toPandas()
-        got = got.sort_values(ROW, kind="stable").reset_index(drop=True)
-        out: dict[str, pd.Series] = {}
-        for c in vals:
-            col = c.removeprefix(VAL)
-            kind = TABLES[name].column(col).kind
-            values = got[c]
-            if kind in ("id", "text"):
-                out[col] = pd.Series(values.to_numpy(dtype=object), dtype="str").where(
-                    values.notna().to_numpy()
-                )
-            elif kind == "timestamp":
-                out[col] = values.astype("datetime64[ns]")
-            elif kind == "bool":
-                out[col] = values.astype("boolean")
-            else:
-                out[col] = values.astype("float64")
-        tables[name] = pd.DataFrame(out, index=pd.RangeIndex(len(got)))
-    return tables
 
 
 _FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re.S)
@@ -551,9 +511,9 @@ def load_spark(
     cached: list[SparkDataFrame] = []
     try:
         with unreadable_files():
-            checked, reports, cached = validate_spark(spark, sources, cfg)
+            checked, reports, cached, judged = validate_spark(spark, sources, cfg)
             written = write_rejects_spark(checked, reports, data_uri(rejects)) if rejects is not None else []
-            tables = accepted_tables(checked)
+            tables = accepted_tables(judged, list(sources))
     finally:
         for frame in cached:
             frame.unpersist()

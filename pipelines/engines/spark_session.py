@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from features.validation import StructuralError
 
 if TYPE_CHECKING:  # pyspark is an optional extra
+    import pandas as pd
     from pyspark.sql import SparkSession
 
 #: pyspark 4 warns once per Arrow batch that it does not fully support pandas 3; thousands per run, and the
@@ -33,6 +34,22 @@ class SparkUnavailable(StructuralError):
 def quiet_pandas3() -> None:
     warnings.filterwarnings("ignore", message=PANDAS3_WARNING, category=FutureWarning)
     warnings.filterwarnings("ignore", message=PANDAS_COPY_WARNING, module="pyspark")
+
+
+def arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as object arrays (None for missing) for pyspark's Arrow writer.
+
+    pandas 3 keeps `str` columns in chunked Arrow arrays, which pyspark 4's batch builder rejects.
+    """
+    import pandas as pd
+
+    text = [
+        c for c, d in frame.dtypes.items() if isinstance(d, pd.StringDtype) or pd.api.types.is_object_dtype(d)
+    ]
+    if not text:
+        return frame
+    fixed = {c: frame[c].astype(object).where(frame[c].notna(), None) for c in text}
+    return frame.assign(**fixed)
 
 
 def require_spark() -> None:
@@ -113,3 +130,9 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         yield session
     finally:
         session.stop()
+
+
+def spark_jobs(spark: SparkSession) -> int:
+    """How many Spark jobs this session's context has started (those without a job group, as the engine runs
+    them): read from `statusTracker`, no listener. Its difference around a call counts that call's jobs."""
+    return len(spark.sparkContext.statusTracker().getJobIdsForGroup())

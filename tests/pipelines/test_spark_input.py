@@ -65,8 +65,14 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
     data = _write(
         tmp_path / "data", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
     )
+    from pipelines.engines.spark_session import spark_jobs
+
     expected = load_data(data)
+    before = spark_jobs(spark)
     got, written = load_spark(spark, data, CFG, tmp_path / "rejects")
+    # one shuffle by customer bucket, not a job per check: the managers' ids, the counts, the accepted rows and
+    # 4 reject directories (38 before: a header read per CSV, a window and a join per check)
+    assert spark_jobs(spark) - before <= 7
     # every kind of check fired: parsing, row rules, duplicate keys, unknown manager, unknown customers
     reasons = {r for rep in expected.result.report.values() for r in rep.rejected_by_reason}
     assert {"unparseable revenue", "negative revenue", "duplicate order_id", "unknown customer_id",

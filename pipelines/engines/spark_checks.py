@@ -1,0 +1,223 @@
+"""The checks of the Spark engine's input with one shuffle by customer bucket (issue 11).
+
+Every table's rows are checked where they are read (`spark_input.check_rows`: parsing, row rules, bounds; no
+shuffle), then ONE repartition of every customer table by customer bucket (`pipelines.engines.chunks.customer_buckets`,
+the pandas engine's keyed hash) and ONE per-bucket Python step (`groupBy(bucket).applyInPandas` on the union of the
+tables, tagged by table) run the checks that need other rows, with `features.validation`'s own functions:
+duplicate customer ids (`customers.customer_id`, `referrals.referred_id`), unknown account managers (the managers
+table is small: its accepted ids travel to the workers with the function) and unknown customers. Once every table is
+bucketed by customer, all of these are bucket-local. A referral row goes to the bucket of its referred customer
+(its key and `unknown referred_id`) and to its referrer's (`unknown referrer_id`); its two verdicts are joined back
+in the pandas order of checks (key, referrer, referred).
+
+Checks that cross buckets keep one aggregation per id column: `order_id`, `return_id`, `ticket_id`, `invoice_id`
+and `account_manager_id` duplicates (a window per key over the rows accepted by the row checks: the first by
+position wins, as pandas keeps the first by source row). Counts per table, input partition and reason, and the
+"no value parses" column statistics come back in one aggregation over the union.
+
+Spark jobs per validation: one for the managers' ids (when there is a managers table), one for the counts, one to
+bring the accepted rows to the driver, one per table with rejects to write them (`spark_input.validate_spark` wires
+these pieces together; a local CSV header is read on the driver, so the readers start no job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import TABLES, Table
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
+    from pyspark.sql import DataFrame as SparkDataFrame
+
+RAW = "raw:"  # a column as read
+VAL = "val:"  # the same column parsed (the validated representation)
+ROW = "__source_row"
+REASON = "__reason"
+GIVEN = "__given"  # bit i: contract column i of the table holds a value in this row
+BAD = "__bad"  # bit i: ... and it does not parse
+TABLE = "__table"
+BUCKET = "__bucket"
+ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
+REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart until the two copies are joined
+#: A row's position while it is checked: its input partition in the high bits, its row in that partition below,
+#: so positions sort in source order; `source_row` (dense) once the rows per partition are counted.
+PARTITION_SHIFT = 36
+#: Keys that are customer ids: judged per bucket (every occurrence of one id is in one bucket).
+BUCKET_KEYS = {"customers": "customer_id", "referrals": "referred_id"}
+
+
+def _q(name: str) -> str:
+    """A column name quoted for Spark (names as read may hold dots or spaces)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _wide(table: str, column: str) -> str:
+    """A table's column in the union of all tables."""
+    return f"{table}|{column}"
+
+
+def bucket_rows(frame: pd.DataFrame, name: str, n_buckets: int) -> pd.DataFrame:
+    """Checked rows of table `name` with their customer bucket (and role); a referral row twice (see module)."""
+    from pipelines.engines.chunks import CUSTOMER_TABLES, customer_buckets
+
+    def of(column: str) -> np.ndarray:
+        ids = frame[VAL + column].astype(object).where(frame[VAL + column].notna(), "")
+        return customer_buckets(ids.to_numpy(dtype=object), n_buckets).astype(np.int32)
+
+    if name == "referrals":
+        referred = frame.assign(**{BUCKET: of("referred_id"), ROLE: np.int32(0)})
+        referrer = frame.assign(**{BUCKET: of("referrer_id"), ROLE: np.int32(1)})
+        return pd.concat([referred, referrer], ignore_index=True)
+    bucket = of(CUSTOMER_TABLES[name]) if name in CUSTOMER_TABLES else np.full(len(frame), -1, np.int32)
+    return frame.assign(**{BUCKET: bucket, ROLE: np.int32(0)})
+
+
+def check_bucket(
+    rows: pd.DataFrame,
+    columns: Mapping[str, list[str]],
+    known_managers: list[str] | None,
+    has_customers: bool,
+) -> pd.DataFrame:
+    """The checks that need other rows, on one customer bucket (the applyInPandas body).
+
+    in:  the union's rows of one bucket: table tag, position, reason so far (row checks, cross-bucket keys),
+         role, `<table>|val:<col>` columns. `columns`: each table's checked columns.
+    out: the same rows and columns with the reason after duplicate customer ids, unknown managers and unknown
+         customers (the order of `validate_tables`); a referral copy's reference verdict in `REF` instead.
+    """
+    from features.validation import _Rejector, known_ids, reject_duplicate_keys, reject_unknown
+
+    rows = rows.sort_values(ROW, kind="stable").reset_index(drop=True)
+    reason = rows[REASON].to_numpy(dtype=object).copy()
+    ref_reason = np.full(len(rows), None, dtype=object)
+    tag, role = rows[TABLE].to_numpy(dtype=object), rows[ROLE].to_numpy()
+    parsed: dict[tuple[str, int], tuple[np.ndarray, pd.DataFrame, Any]] = {}
+    for name, cols in columns.items():
+        for r in (0, 1) if name == "referrals" else (0,):
+            at = np.flatnonzero((tag == name) & (role == r))
+            t = pd.DataFrame({c: rows[_wide(name, VAL + c)].to_numpy()[at] for c in cols})
+            rej = _Rejector(len(at))
+            rej.add(pd.notna(reason[at]), pd.Series(reason[at]))
+            parsed[(name, r)] = (at, t, rej)
+    for name, key in BUCKET_KEYS.items():
+        if (name, 0) in parsed and key in parsed[(name, 0)][1].columns:
+            _, t, rej = parsed[(name, 0)]
+            reject_duplicate_keys(t, key, rej)
+    if known_managers is not None:
+        managers = pd.Index(known_managers, dtype=object)
+        for name in ("customers", "assignments"):
+            if (name, 0) in parsed and "account_manager_id" in parsed[(name, 0)][1].columns:
+                _, t, rej = parsed[(name, 0)]
+                reject_unknown(t, "account_manager_id", managers, rej)
+    if has_customers:
+        known = known_ids(parsed[("customers", 0)][1], parsed[("customers", 0)][2], "customer_id")
+        for (name, r), (at, t, rej) in parsed.items():
+            refs = TABLES[name].customer_refs
+            if name == "referrals":  # its copy's own reference, judged apart (joined back in pandas order)
+                side = _Rejector(len(at))
+                reject_unknown(t, "referred_id" if r == 0 else "referrer_id", known, side)
+                ref_reason[at] = side.reason
+                continue
+            for ref in refs:
+                reject_unknown(t, ref, known, rej)
+    for at, _, rej in parsed.values():
+        reason[at] = rej.reason
+    return rows.assign(**{REASON: reason, REF: ref_reason})
+
+
+def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:
+    """`duplicate <key>` across buckets: among rows still accepted, every occurrence of a key after the first by
+    position (one window per key column)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    value = F.col(_q(VAL + key))
+    ok = F.col(REASON).isNull()
+    rank = F.row_number().over(Window.partitionBy(value, ok).orderBy(ROW))
+    hit = ok & value.isNotNull() & (rank > 1)
+    return frame.withColumn(REASON, F.when(hit, F.lit(f"duplicate {key}")).otherwise(F.col(REASON)))
+
+
+def _stats(frame: SparkDataFrame, n_columns: int) -> pd.DataFrame:
+    """One aggregation over every table: rows per (table, input partition, reason), and per contract column the
+    rows holding a value and those where it does not parse (columns g0.., b0..)."""
+    from pyspark.sql import functions as F
+
+    sums = [
+        F.sum((F.col(GIVEN).bitwiseAND(1 << i) > 0).cast("long")).alias(f"g{i}") for i in range(n_columns)
+    ]
+    sums += [F.sum((F.col(BAD).bitwiseAND(1 << i) > 0).cast("long")).alias(f"b{i}") for i in range(n_columns)]
+    part = F.shiftright(F.col(ROW), PARTITION_SHIFT).alias("part")
+    return (
+        frame.groupBy(F.col(TABLE), part, F.col(REASON)).agg(F.count(F.lit(1)).alias("n"), *sums).toPandas()
+    )
+
+
+def _offsets(stats: pd.DataFrame) -> dict[int, int]:
+    """First source_row of every input partition of one table (rows per partition, summed in partition order)."""
+    out, total = {}, 0
+    for part, n in stats.groupby("part")["n"].sum().sort_index().items():
+        out[int(part)] = total
+        total += int(n)
+    return out
+
+
+def source_rows(frame: SparkDataFrame, offsets: Mapping[int, int]) -> SparkDataFrame:
+    """Positions -> source_row (0-based position in the table as read)."""
+    from pyspark.sql import functions as F
+
+    part = F.shiftright(F.col(ROW), PARTITION_SHIFT)
+    local = F.col(ROW) - F.shiftleft(part, PARTITION_SHIFT)
+    pairs = [F.lit(x) for p, o in sorted(offsets.items()) for x in (p, o)]
+    start = F.element_at(F.create_map(*pairs), part) if pairs else F.lit(0)
+    return frame.withColumn(ROW, local + start)
+
+
+def _check_throughout(
+    checked: SparkDataFrame,
+    table: Table,
+    names: list[str],
+    stats: pd.DataFrame,
+    offsets: Mapping[int, int],
+    timezone: str,
+    date_formats: Mapping[str, str],
+) -> None:
+    """`StructuralError` (the pandas message and example rows) for a column where no given value parses."""
+    from pyspark.sql import functions as F
+
+    from features.dates import parse_timestamps_native
+    from features.validation import _check_parsed, _parse_column, _Rejector
+
+    for i, name in enumerate(names):
+        given, bad = int(stats[f"g{i}"].sum()), int(stats[f"b{i}"].sum())
+        if given == 0 or bad != given:
+            continue
+        head = (
+            checked.filter(F.col(GIVEN).bitwiseAND(1 << i) > 0)
+            .orderBy(ROW)
+            .limit(5)
+            .select(ROW, _q(RAW + name))
+            .toPandas()
+        )
+        parts = head[ROW].to_numpy() >> PARTITION_SHIFT
+        rows = head[ROW].to_numpy() - (parts << PARTITION_SHIFT) + np.array([offsets[p] for p in parts])
+        raw = pd.Series(head[RAW + name].to_numpy(dtype=object), index=rows, name=name)
+        col = table.column(name)
+        fmt = date_formats.get(f"{table.name}.{name}")
+        if col.kind == "timestamp":
+            value, unknown = parse_timestamps_native(raw, timezone, fmt)
+            _check_parsed(table, col, raw, value, _Rejector(len(raw)), unknown, fmt)
+        else:
+            _check_parsed(table, col, raw, _parse_column(col, raw, timezone, None), _Rejector(len(raw)))
+
+
+def table_view(union: SparkDataFrame, name: str, columns: list[str]) -> SparkDataFrame:
+    """One table's rows out of the union: position, reason, given/bad masks and its `raw:`/`val:` columns."""
+    from pyspark.sql import functions as F
+
+    own = [F.col(_q(_wide(name, c))).alias(c) for c in columns]
+    return union.filter(F.col(TABLE) == name).select(ROW, REASON, GIVEN, BAD, *own)
