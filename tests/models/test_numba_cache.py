@@ -54,13 +54,20 @@ def _python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     return res
 
 
-def test_warm_up_fills_the_user_cache_that_a_later_run_reads(tmp_path):
+@pytest.fixture(scope="module")
+def warmed(tmp_path_factory) -> tuple[dict[str, str], Path, str]:
+    """`python -m models.treeshap --warm` in a fresh interpreter with an empty user cache (the one compile of this
+    module): its environment, the cache directory and what it printed."""
+    xdg = tmp_path_factory.mktemp("warm") / "xdg"
+    env = _env(XDG_CACHE_HOME=str(xdg))
+    return env, xdg / "cvp" / "numba", _python(["-m", "models.treeshap", "--warm"], env).stdout
+
+
+def test_warm_up_fills_the_user_cache_that_a_later_run_reads(warmed):
     import json
 
-    env = _env(XDG_CACHE_HOME=str(tmp_path / "xdg"))
-    cache = tmp_path / "xdg" / "cvp" / "numba"
-    warm = _python(["-m", "models.treeshap", "--warm"], env)
-    assert str(cache) in warm.stdout
+    env, cache, printed = warmed
+    assert str(cache) in printed
     assert list(cache.rglob("*.nbi")), "the warm-up wrote no numba index into the user cache"
     assert list(cache.rglob("*.nbc")), "the warm-up wrote no compiled kernel into the user cache"
 
@@ -70,12 +77,19 @@ def test_warm_up_fills_the_user_cache_that_a_later_run_reads(tmp_path):
     assert after["hits"]["_build_tables"] >= 1 and after["hits"]["_explain"] >= 1
 
 
-def test_a_cache_dir_chosen_by_the_user_is_kept(tmp_path):
+def test_a_cache_dir_chosen_by_the_user_is_kept(warmed, tmp_path):
+    """NUMBA_CACHE_DIR wins over the user cache: a copy of the warmed cache there is read (no compile), and nothing
+    goes to $XDG_CACHE_HOME (whose cache is empty, so the hits can only come from the chosen directory)."""
     import json
+    import shutil
 
+    _, cache, _ = warmed
     chosen = tmp_path / "mine"
+    shutil.copytree(cache, chosen)
     env = _env(NUMBA_CACHE_DIR=str(chosen), XDG_CACHE_HOME=str(tmp_path / "xdg"))
     out = json.loads(_python(["-c", EXPLAIN_A_MODEL], env).stdout.strip().splitlines()[-1])
     assert out["cache_dir"] == str(chosen)
+    assert out["misses"] == {"_build_tables": 0, "_explain": 0}, "the chosen cache was not read"
+    assert out["hits"]["_build_tables"] >= 1 and out["hits"]["_explain"] >= 1
     assert list(chosen.rglob("*.nbi"))
     assert not (tmp_path / "xdg").exists()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -80,4 +83,58 @@ def trained(tmp_path_factory) -> TrainedEnv:
     import pandas as pd
 
     train_and_register(loaded.tables, cfg, pd.Timestamp("2024-07-01"), quiet())
+    # the registry as trained, before any test adds to it: what `clone_registry` copies
+    shutil.copytree(root / "mlruns", root / PRISTINE)
     return TrainedEnv(root, data, config, root / "mlruns", "2024-07-01")
+
+
+PRISTINE = "mlruns-as-trained"
+
+
+def clone_registry(trained: TrainedEnv, root: Path) -> Path:
+    """A config like the `trained` fixture's whose registry is a copy of the fixture's as it was trained (version 1
+    of the model, champion, with its run and artefacts) under `root / "mlruns"`: a test that promotes or registers
+    more versions starts from the fixture's model instead of training the same model again.
+
+    MLflow's sqlite store names its artefacts by absolute path; the copy's paths are rewritten to the copy's."""
+    import sqlite3
+
+    mlruns = root / "mlruns"
+    shutil.copytree(trained.root / PRISTINE, mlruns)
+    old, new = str(trained.mlruns.resolve()), str(mlruns.resolve())
+    db = sqlite3.connect(mlruns / "mlflow.db")
+    with contextlib.closing(db), db:
+        text = [
+            (table, column[1])
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            for column in db.execute(f'PRAGMA table_info("{table}")').fetchall()
+            if any(kind in column[2].upper() for kind in ("CHAR", "TEXT", "JSON"))
+        ]
+        for table, column in text:
+            db.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?)', (old, new))
+        left = [
+            (t, c)
+            for t, c in text
+            if db.execute(f'SELECT 1 FROM "{t}" WHERE instr("{c}", ?)', (old,)).fetchone()
+        ]
+    assert not left, f"the copied registry still names {old} in {left}"
+    cfg = yaml.safe_load(trained.config.read_text()) | {"mlflow": {"tracking_dir": str(mlruns)}}
+    config = root / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    return config
+
+
+@dataclass(frozen=True)
+class ScoredEnv:
+    run: Any  # the ScoreRun
+    out: Path  # its scores file; the set is read-only: copy `out.parent` before changing anything in it
+
+
+@pytest.fixture(scope="session")
+def default_scores(trained, tmp_path_factory) -> ScoredEnv:
+    """`cvp score`'s job run once on the `trained` fixture with the defaults of `score_trained` (pandas engine, as of
+    2025-01-01), shared by the tests that only read such a run instead of scoring the same thing again."""
+    from tests.pipelines.score_helpers import score_trained
+
+    out = tmp_path_factory.mktemp("scored") / "scores.parquet"
+    return ScoredEnv(score_trained(trained, out), out)

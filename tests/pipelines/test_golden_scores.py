@@ -89,8 +89,8 @@ def _differences(got_text: str, expected_text: str) -> dict[str, tuple[str, str]
     return found
 
 
-def test_scores_tiers_ratings_and_reasons_match_the_golden_files(trained, tmp_path):
-    run = _run(trained, tmp_path)
+def test_scores_tiers_ratings_and_reasons_match_the_golden_files(default_scores):
+    run = default_scores.run  # `_run` on the `trained` fixture, shared with the other tests that read it
     expected_text = SCORES_CSV.read_text(encoding="utf-8")
     got_text = _as_csv(run.scores)
     if got_text != expected_text:  # say where, not just that they differ

@@ -57,11 +57,9 @@ def _config(trained, path: Path, **sections) -> Path:
 
 
 @pytest.fixture(scope="module")
-def baseline(trained, tmp_path_factory):
+def baseline(default_scores):
     """The champion's scores with the configuration it was trained with."""
-    out = tmp_path_factory.mktemp("baseline") / "scores.parquet"
-    run = score_trained(trained, out)
-    return run, pd.read_parquet(out)
+    return default_scores.run, pd.read_parquet(default_scores.out)
 
 
 # -- the model carries its contract ------------------------------------------------------------------------------
@@ -259,8 +257,8 @@ def test_report_refuses_files_that_are_not_a_scores_set(trained, baseline, tmp_p
     assert code == 2 and "manifest" in text
 
 
-def test_report_refuses_files_from_different_runs(trained, tmp_path):
-    score_trained(trained, tmp_path / "a" / "scores.parquet")
+def test_report_refuses_files_from_different_runs(trained, default_scores, tmp_path):
+    shutil.copytree(default_scores.out.parent, tmp_path / "a")
     score_trained(trained, tmp_path / "b" / "scores.parquet", as_of_text="2025-01-15")
     shutil.copy(
         tmp_path / "b" / "scores.contributions.parquet", tmp_path / "a" / "scores.contributions.parquet"

@@ -43,9 +43,9 @@ def test_chunked_features_equal_one_pass(trained):
     assert set(chunked.index) == set(whole.index)
 
 
-def test_score_output_contract(trained, tmp_path):
-    run = score_trained(trained, tmp_path / "scores.parquet")
-    s = pd.read_parquet(tmp_path / "scores.parquet")
+def test_score_output_contract(default_scores):
+    run, out = default_scores.run, default_scores.out
+    s = pd.read_parquet(out)
     assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing
     h = run.manifest["horizon_days"]
     # Four years of orders and training cutoffs with a year before them: nothing extrapolated (issue 16).
@@ -72,7 +72,7 @@ def test_score_output_contract(trained, tmp_path):
     assert not set(s.columns) & PERSONAL_COLUMNS
     assert scored[f"pred_churn_prob_{h}d"].between(0, 1).all()
     # exact contributions add up to the value prediction, customer by customer (scored customers only)
-    contrib = pd.read_parquet(tmp_path / "scores.contributions.parquet").set_index("customer_id")
+    contrib = pd.read_parquet(out.with_name("scores.contributions.parquet")).set_index("customer_id")
     assert set(contrib.index) == set(scored["customer_id"])
     total = contrib.drop(columns="run_id").sum(axis=1).reindex(scored["customer_id"]).to_numpy()
     np.testing.assert_allclose(total, scored[f"pred_value_{h}d"].to_numpy(), rtol=1e-9, atol=1e-6)
@@ -83,17 +83,19 @@ def test_score_output_contract(trained, tmp_path):
     assert (s["run_id"] == m["run_id"]).all() and (contrib["run_id"] == m["run_id"]).all()
 
 
-def test_idempotent_same_rows_twice(trained, tmp_path):
-    score_trained(trained, tmp_path / "a.parquet", chunk_customers=250)
-    score_trained(trained, tmp_path / "b.parquet", chunk_customers=250)
-    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+def test_idempotent_same_rows_twice(trained, default_scores, tmp_path):
+    score_trained(trained, tmp_path / "b.parquet")  # the same run as `default_scores`, again
+    a, b = pd.read_parquet(default_scores.out), pd.read_parquet(tmp_path / "b.parquet")
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_chunk_size_does_not_change_scores(trained, tmp_path):
-    score_trained(trained, tmp_path / "a.parquet", chunk_customers=100)
-    score_trained(trained, tmp_path / "b.parquet", chunk_customers=100_000)
-    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+def test_chunk_size_does_not_change_scores(trained, default_scores, tmp_path):
+    assert (
+        default_scores.run.manifest["customers_total"]
+        > 2 * load_config(trained.config).scoring.chunk_customers
+    )
+    score_trained(trained, tmp_path / "b.parquet", chunk_customers=100_000)  # one pass vs its chunks
+    a, b = pd.read_parquet(default_scores.out), pd.read_parquet(tmp_path / "b.parquet")
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
@@ -135,8 +137,8 @@ def test_missing_model_and_early_as_of_are_clear_errors(trained, tmp_path):
         score_trained(trained, tmp_path / "s.parquet", as_of_text="2019-01-01")
 
 
-def test_drift_is_detected_on_a_shifted_copy(trained, tmp_path):
-    base = score_trained(trained, tmp_path / "s.parquet")
+def test_drift_is_detected_on_a_shifted_copy(trained, default_scores, tmp_path):
+    base = default_scores.run
     data = tmp_path / "data"
     data.mkdir()
     for p in trained.data.glob("*.parquet"):
@@ -181,57 +183,94 @@ def _run_ids(out: Path) -> tuple[str | None, set[str], set[str]]:
     return manifest, scores, contrib
 
 
-def test_a_kill_at_every_point_of_publishing_leaves_one_whole_set(trained, tmp_path):
-    """Kill a run at every point of publishing the output set: what `cvp report`'s reader gets is one run's
-    whole set, the previous one (killed before the journal) or the new one (the journal is rolled forward),
-    and afterwards every file on disk carries that run's id; never new contributions beside old scores."""
-    import shutil
+def _publishing_points() -> list[str]:
+    from pipelines.outputs import PUBLISH_ORDER
 
-    from pipelines.outputs import PUBLISH_ORDER, journal_path, output_paths, read_output_set
-
-    first = tmp_path / "first" / "scores.parquet"
-    score_trained(trained, first)  # the previous set, in-process: only the killed runs need a process each
-    old = read_output_set(first).run_id
     # the bridge files (issue 15) exist only when the model changed since the history's previous run
-    points = ["before_publish", "after_journal"] + [
+    return ["before_publish", "after_journal"] + [
         f"after_{k}" for k in PUBLISH_ORDER if not k.startswith("bridge_")
     ]
-    # one copy of the previous set per point, and all the runs to be killed started at once (they share nothing:
-    # each publishes into its own directory), so the test pays the interpreter starts and model loads side by side
-    outs = {}
-    for point in points:
-        shutil.copytree(first.parent, tmp_path / point)
-        outs[point] = tmp_path / point / first.name
-    procs = {
-        point: _cli(trained, outs[point], {"CVP_TEST_PAUSE_AT": point}, as_of="2025-01-02")
-        for point in points
-    }
+
+
+def _read_back_one_set(out: Path) -> str:
+    """What `cvp report`'s reader gets after a kill: one run's id, and then every file on disk carries it."""
+    from pipelines.outputs import journal_path, output_paths, read_output_set
+
+    got = read_output_set(out)
+    manifest, scores, contrib = _run_ids(out)
+    assert {manifest} | scores | contrib == {got.run_id}, "the files on disk are not one set"
+    assert not journal_path(output_paths(out)).exists()
+    return got.run_id
+
+
+def test_a_kill_at_every_point_of_publishing_leaves_one_whole_set(
+    trained, default_scores, tmp_path, monkeypatch
+):
+    """Kill a run at every point of publishing the output set: what `cvp report`'s reader gets is one run's
+    whole set, the previous one (killed before the journal) or the new one (the journal is rolled forward),
+    and afterwards every file on disk carries that run's id; never new contributions beside old scores.
+
+    A SIGKILL stops everything at once, so a kill at a point leaves the directory exactly as it is when the run
+    reaches that point: one in-process run copies the output directory (staging files and journal included) at
+    every point of publishing, and each copy is put back in place, then read, as a killed run would leave it.
+    `test_a_killed_score_process_leaves_one_whole_set` kills a real `cvp score` process at one point."""
+    import shutil
+
+    import pipelines.outputs as outputs
+
+    out = tmp_path / "out" / default_scores.out.name
+    shutil.copytree(default_scores.out.parent, out.parent)  # the previous set
+    old = default_scores.run.manifest["run_id"]
+    points = _publishing_points()
+    frozen = tmp_path / "frozen"
+    reached: list[str] = []
+
+    def freeze(point: str) -> None:
+        if point in points:
+            shutil.copytree(out.parent, frozen / point)  # what a SIGKILL at this point leaves on disk
+            reached.append(point)
+
+    monkeypatch.setattr(outputs, "_pause_at", freeze)
+    new = score_trained(trained, out, as_of_text="2025-01-02").manifest["run_id"]
+    assert new != old
+    assert reached == points, "the run did not pass every point of publishing, in order"
     seen: dict[str, str] = {}
-    try:
-        for point, proc in procs.items():
-            line = b""
-            deadline = time.time() + 300
-            while time.time() < deadline and b"CVP_PAUSED" not in line:
-                line = proc.stderr.readline()
-                if not line and proc.poll() is not None:
-                    break
-            assert f"CVP_PAUSED {point}".encode() in line, f"the run never reached {point}"
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            out = outs[point]
-            got = read_output_set(out)
-            manifest, scores, contrib = _run_ids(out)
-            assert {manifest} | scores | contrib == {got.run_id}, (
-                f"{point}: the files on disk are not one set"
-            )
-            assert not journal_path(output_paths(out)).exists()
-            seen[point] = "old" if got.run_id == old else "new"
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    for point in points:
+        shutil.rmtree(out.parent)
+        shutil.copytree(frozen / point, out.parent)  # the journal names these paths: put back in place
+        try:
+            got = _read_back_one_set(out)
+        except AssertionError as exc:
+            raise AssertionError(f"{point}: {exc}") from exc
+        seen[point] = {old: "old", new: "new"}[got]
     assert seen == {"before_publish": "old"} | {p: "new" for p in points[1:]}
+
+
+def test_a_killed_score_process_leaves_one_whole_set(trained, default_scores, tmp_path):
+    """A real `cvp score` process, SIGKILLed after it published the new contributions but not the scores: the
+    reader completes the journal and gets the new run's whole set."""
+    import shutil
+
+    old = default_scores.run.manifest["run_id"]
+    point = "after_contributions"
+    out = tmp_path / point / default_scores.out.name
+    shutil.copytree(default_scores.out.parent, out.parent)  # the previous set
+    proc = _cli(trained, out, {"CVP_TEST_PAUSE_AT": point}, as_of="2025-01-02")
+    try:
+        line = b""
+        deadline = time.time() + 300
+        while time.time() < deadline and b"CVP_PAUSED" not in line:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                break
+        assert f"CVP_PAUSED {point}".encode() in line, f"the run never reached {point}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _read_back_one_set(out) != old
 
 
 def test_model_with_btyd_features_scores(trained, tmp_path):
@@ -294,13 +333,12 @@ def test_a_run_spot_checks_its_sample_once_and_reuses_the_value_prediction(train
     assert sum(n for n, raw, _ in calls if raw) == 2 * scored
 
 
-def test_contributions_are_written_without_dictionary_pages_for_the_floats(trained, tmp_path):
+def test_contributions_are_written_without_dictionary_pages_for_the_floats(default_scores):
     """Dictionary encoding is tried only on the id columns: on contributions (floats that rarely repeat) it cost
     most of the write and made the file larger."""
     import pyarrow.parquet as pq
 
-    score_trained(trained, tmp_path / "scores.parquet")
-    meta = pq.ParquetFile(tmp_path / "scores.contributions.parquet").metadata
+    meta = pq.ParquetFile(default_scores.out.with_name("scores.contributions.parquet")).metadata
     names = [meta.schema.column(j).name for j in range(meta.num_columns)]
     for g in range(meta.num_row_groups):
         encodings = {name: meta.row_group(g).column(j).encodings for j, name in enumerate(names)}
