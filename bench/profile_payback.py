@@ -26,14 +26,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchkit import load_text, work_dir  # noqa: E402
 
 TRAIN_CONFIG = {"labels": {"n_cutoffs": 3, "cutoff_step_months": 2}, "models": {"backtest_folds": 1}}
 
@@ -60,17 +61,8 @@ def main() -> None:
     )
     parser.add_argument("--cprofile", type=Path, default=None, help="dump run_profile's cProfile stats here")
     args = parser.parse_args()
-    if args.cache is not None:
-        args.cache.mkdir(parents=True, exist_ok=True)
-        run_all(args, args.cache)
-    else:
-        with tempfile.TemporaryDirectory(prefix="cvp-bench-profile-") as tmp:
-            run_all(args, Path(tmp))
-
-
-def load_text() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.1f} {five:.1f} {fifteen:.1f}"
+    with work_dir(args.cache, "cvp-bench-profile-") as cache:
+        run_all(args, cache)
 
 
 def run_all(args: argparse.Namespace, root: Path) -> None:

@@ -35,7 +35,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -43,6 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchkit import work_dir  # noqa: E402
 
 START, END = "2021-01-01", "2025-12-31"
 TRAIN_AS_OF = "2025-01-01"
@@ -357,8 +359,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(engine, Path(data), Path(config), Path(out), args.profile)), flush=True)
         return
 
-    with tempfile.TemporaryDirectory(prefix="cvp-bench-score-") as tmp:
-        results = run_all(args, args.cache if args.cache is not None else Path(tmp))
+    with work_dir(args.cache, "cvp-bench-score-") as cache:
+        results = run_all(args, cache)
     report(results)
 
 

@@ -17,18 +17,13 @@ of a shared machine), with the load average:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import score as base  # noqa: E402 - bench/score.py: data, model and the measured child process
-
-
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+from benchkit import load_text, work_dir  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,12 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=None, help="keep and reuse data and model here")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.cache is not None:
-        args.cache.mkdir(parents=True, exist_ok=True)
-        run(args, args.cache)
-    else:
-        with tempfile.TemporaryDirectory(prefix="cvp-bench-spark-") as tmp:
-            run(args, Path(tmp))
+    with work_dir(args.cache, "cvp-bench-spark-") as cache:
+        run(args, cache)
 
 
 def ensure_champion(config: Path) -> None:
@@ -72,11 +63,11 @@ def run(args: argparse.Namespace, cache: Path) -> None:
     ensure_champion(config)
     rows = []
     for n in sizes:
-        print(f"load average before {n:,}: {_load()}", flush=True)
+        print(f"load average before {n:,}: {load_text()}", flush=True)
         pandas_run = base.run_child("pandas", datas[n], config, cache)
         spark_run = base.run_child("spark", datas[n], config, cache)
         rows.append((n, pandas_run, spark_run))
-        print(f"load average after {n:,}: {_load()}", flush=True)
+        print(f"load average after {n:,}: {load_text()}", flush=True)
     print()
     print(f"{'customers':>10} {'pandas s':>9} {'spark s':>8} {'spark/pandas':>13} {'pandas peak MB':>15} "
           f"{'spark driver MB':>16} {'spark tree MB':>14}")  # fmt: skip
@@ -93,7 +84,7 @@ def run(args: argparse.Namespace, cache: Path) -> None:
             f"spark tree peak x{s1['tree_peak_mb'] / s0['tree_peak_mb']:.2f}; "
             f"time pandas x{p1['seconds'] / p0['seconds']:.2f}, spark x{s1['seconds'] / s0['seconds']:.2f}"
         )
-    print(f"load average at the end: {_load()}")
+    print(f"load average at the end: {load_text()}")
 
 
 if __name__ == "__main__":
