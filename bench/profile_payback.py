@@ -32,9 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from benchkit import load_text, work_dir  # noqa: E402
+from benchkit import load_text, work_dir  # noqa: E402 - bench/, the script's own directory
 
 TRAIN_CONFIG = {"labels": {"n_cutoffs": 3, "cutoff_step_months": 2}, "models": {"backtest_folds": 1}}
 

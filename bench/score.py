@@ -42,9 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from benchkit import work_dir  # noqa: E402
+from benchkit import work_dir  # noqa: E402 - bench/, the script's own directory
 
 START, END = "2021-01-01", "2025-12-31"
 TRAIN_AS_OF = "2025-01-01"
