@@ -188,6 +188,11 @@ def find_table_files(data_dir: Path, notes: list[str] | None = None) -> dict[str
     """
     from features.validation import did_you_mean
 
+    if data_dir.is_file():
+        raise StructuralError(
+            f"data directory {data_dir} is a file: give the directory that holds the table files "
+            f"({data_dir.parent}{os.sep} if {data_dir.name} is one of them)"
+        )
     if not data_dir.is_dir():
         raise StructuralError(f"data directory {data_dir} does not exist")
     found: dict[str, Path] = {}

@@ -240,3 +240,10 @@ def test_parquet_whose_pandas_metadata_contradicts_its_columns_is_read_by_its_co
     res = _validate(d, "--rejects", str(rej))
     assert res.exit_code == 0, res.output
     assert "unparseable promo: 1" in res.output
+
+
+def test_a_table_file_given_as_the_data_directory_says_so(tmp_path):
+    data = _data(tmp_path)
+    res = _validate(data / "orders.csv")
+    assert res.exit_code == 2, res.output
+    assert "is a file" in res.output and "does not exist" not in res.output
