@@ -28,19 +28,11 @@ import pandas as pd
 from features.contract import Column, Table
 from features.errors import StructuralError
 
-_NUMERIC_KINDS = ("money", "number", "rating")
-
 
 def _scalar_types(s: pd.Series) -> set[type]:
     """The Python types of an object column's values (error-free and cheap for the string columns CSV gives)."""
     values = s[s.notna()]
     return {type(v) for v in values.to_numpy(dtype=object)} if len(values) else set()
-
-
-def _type_name(s: pd.Series, types: set[type] | None = None) -> str:
-    if types:
-        return " and ".join(sorted(t.__name__ for t in types))
-    return str(s.dtype)
 
 
 def _refuse(table: Table, col: Column, s: pd.Series, what: str) -> StructuralError:
@@ -144,5 +136,9 @@ def readable_column(table: Table, col: Column, s: pd.Series) -> pd.Series:
     if types <= {str, int, float} and kind != "timestamp":
         return s  # an in-memory frame with mixed scalars: each value is parsed as written
     nested = any(issubclass(t, (list, tuple, dict, np.ndarray)) for t in types)
-    what = "nested values (lists, maps or structs)" if nested else f"values of type {_type_name(s, types)}"
+    what = (
+        "nested values (lists, maps or structs)"
+        if nested
+        else f"values of type {' and '.join(sorted(t.__name__ for t in types))}"
+    )
     raise _refuse(table, col, s, what)
