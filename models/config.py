@@ -78,6 +78,12 @@ class ModelConfig(BaseModel):
             per-customer value). Demo company, folds 2024-06/09/12: mean bias 0.94 in-sample vs 0.67 out of time
             (its value per customer fell from 2021 to 2023 and rose in 2024, so the drift measured one horizon
             earlier has the wrong sign); see README "Model quality".
+        value_scale_season_days: with `in_sample` and a horizon under a year, the ratio is measured on the
+            training cutoffs whose day of year is within this many days of the date the model scores at (one
+            horizon after its latest cutoff, `models.purged.season_matched_cutoffs`), when there are any; else
+            on every training row. Huber's shrink of the total follows the season (demo company, 90 days:
+            actual / predicted 0.97 on April cutoffs, 1.87 on November ones), so one factor over the whole year
+            over-corrected a quiet horizon (1.23) and under-corrected the peak (0.86). None: every training row.
         early_stopping_rounds: stop when the validation loss has not improved for N rounds; None disables early
             stopping (then no validation slice is needed for the boosters).
         validation_share: share k/n of the n distinct training cutoffs in each validation slice (at least one
@@ -127,6 +133,7 @@ class ModelConfig(BaseModel):
     churn_lightgbm: LightGBMParams
     value_scale_correction: bool
     value_scale_basis: Literal["in_sample", "out_of_time"]
+    value_scale_season_days: int | None = Field(ge=0)
     early_stopping_rounds: int | None = Field(gt=0)
     validation_share: float = Field(gt=0.0, lt=1.0)
     refit_full: bool

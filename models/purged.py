@@ -124,3 +124,48 @@ def purged_slices(
     return PurgedSlices(
         mask(es_fit), mask(es_valid), mask(cal_fit), mask(cal_valid), embargoed, tuple(notes), names
     )
+
+
+def season_matched_cutoffs(
+    cutoff: pd.Series | np.ndarray | None, horizon_days: int | None, max_days: int | None
+) -> tuple[list[tuple[list[pd.Timestamp], float]], pd.Timestamp | None]:
+    """The training cutoffs at the time of year where the model will score, with interpolation weights.
+
+    A model fitted on cutoffs d_1 < ... < d_n scores one horizon after the latest, at s = d_n + h (the training
+    set's as-of: `features.training` takes the latest cutoff one horizon before it). The cutoffs are grouped by
+    their day of the year (every year's 1 March together); of those groups, the nearest at or before s's day of
+    year and the nearest after it (circular), each at most `max_days` away, are returned as (cutoffs, weight)
+    with weights linear in the distance (summing to 1; one group at weight 1 when it sits on s's day or the
+    other side has none within reach), and s. Empty (s None) when matching does not apply: no cutoffs,
+    `max_days` None, or a horizon of a year or more (every such horizon holds a whole year, so no time of year
+    differs from another); empty with s when no group is within reach.
+    """
+    if cutoff is None or max_days is None or horizon_days is None or horizon_days >= 365:
+        return [], None
+    distinct = [pd.Timestamp(c) for c in np.sort(pd.to_datetime(pd.Series(np.asarray(cutoff))).unique())]
+    if not distinct:
+        return [], None
+    scoring = distinct[-1] + pd.Timedelta(days=horizon_days)
+    groups: dict[tuple[int, int], list[pd.Timestamp]] = {}
+    for c in distinct:
+        groups.setdefault((c.month, c.day), []).append(c)
+
+    def day(t: pd.Timestamp) -> int:
+        """Day of the year in a common year (29 February counts as the 28th)."""
+        return pd.Timestamp(2001, t.month, min(t.day, 28) if t.month == 2 else t.day).day_of_year
+
+    def signed(c: pd.Timestamp) -> float:
+        """Days from s's day of year to c's, in [-182, 183): negative = earlier in the year."""
+        return float((day(c) - day(scoring) + 182) % 365 - 182)
+
+    dist = {k: signed(v[0]) for k, v in groups.items()}
+    before = [k for k, d in dist.items() if -max_days <= d <= 0]
+    after = [k for k, d in dist.items() if 0 < d <= max_days]
+    lo = max(before, key=lambda k: dist[k]) if before else None
+    hi = min(after, key=lambda k: dist[k]) if after else None
+    if lo is not None and (hi is None or dist[lo] == 0):
+        return [(groups[lo], 1.0)], scoring
+    if lo is None:
+        return ([(groups[hi], 1.0)] if hi is not None else []), scoring
+    span = dist[hi] - dist[lo]
+    return [(groups[lo], dist[hi] / span), (groups[hi], -dist[lo] / span)], scoring

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from models.bundle import CustomerValueModel
-from models.purged import purged_slices
+from models.purged import purged_slices, season_matched_cutoffs
 from models.value import conformal_offsets
 from tests.settings import override
 
@@ -143,3 +143,25 @@ def test_conformal_interval_covers_the_nominal_share_on_exchangeable_draws():
         hits.append(low <= draws[19] <= high)
     # Exactly (18 - 2) / 20 = 0.80 in expectation; plain empirical quantiles give about 0.72.
     assert 0.78 <= np.mean(hits) <= 0.83
+
+
+def test_season_matched_cutoffs_interpolate_the_nearest_times_of_year():
+    """The total correction's cutoffs: those nearest, in the year, the date the model scores at (latest + h)."""
+    ts = pd.Timestamp
+    monthly = [ts("2024-06-01") + pd.DateOffset(months=k) for k in range(12)]  # June 2024 to May 2025
+    near, scoring = season_matched_cutoffs(np.array(monthly, dtype="datetime64[ns]"), 90, 62)
+    # 1 May 2025 + 90 days = 30 July: 1 July is 29 days before it in the year, 1 August 2 days after.
+    assert scoring == ts("2025-07-30")
+    assert [c for c, _ in near] == [[ts("2024-07-01")], [ts("2024-08-01")]]
+    assert [w for _, w in near] == pytest.approx([2 / 31, 29 / 31])
+    # Every year's cutoff on the same day is one group; a cutoff on the scoring day alone gets weight 1.
+    two_years = [ts("2023-10-02"), ts("2024-10-02"), ts("2025-07-04")]
+    near, scoring = season_matched_cutoffs(pd.Series(two_years), 90, 62)
+    assert scoring == ts("2025-10-02") and near == [([ts("2023-10-02"), ts("2024-10-02")], 1.0)]
+    # Nothing within reach (Online Retail: January to June, scoring at the end of August): empty, with the date.
+    half_year = [ts("2011-01-01") + pd.DateOffset(months=k) for k in range(6)]
+    assert season_matched_cutoffs(pd.Series(half_year), 90, 62) == ([], ts("2011-08-30"))
+    # A horizon of a year (every horizon holds a whole year), matching off, no cutoffs: does not apply.
+    assert season_matched_cutoffs(pd.Series(monthly), 365, 62) == ([], None)
+    assert season_matched_cutoffs(pd.Series(monthly), 90, None) == ([], None)
+    assert season_matched_cutoffs(None, 90, 62) == ([], None)

@@ -232,15 +232,40 @@ def test_scale_booster_is_exact_and_keeps_shap_additive():
 
 
 def test_in_sample_total_correction_is_the_final_boosters_own_ratio():
-    """value_scale_basis=in_sample: the factor is sum(y) / sum(pred) of the uncorrected final booster on its rows."""
+    """value_scale_basis=in_sample: the factor is sum(y) / sum(pred) of the uncorrected final booster on its rows
+    (all of them when not matched to the season)."""
     plain, ts = fitted("single", single_objective="huber", value_scale_correction=False)
-    corrected, _ = fitted("single", single_objective="huber", value_scale_basis="in_sample")
+    corrected, _ = fitted(
+        "single", single_objective="huber", value_scale_basis="in_sample", value_scale_season_days=None
+    )
     expected = ts["label_net_profit_365d"].sum() / plain.predict(ts).sum()
     assert corrected.scale_ == pytest.approx(expected, rel=1e-9)
     np.testing.assert_allclose(corrected.predict(ts), expected * plain.predict(ts), rtol=1e-9)
     # Out of time, the ratio is measured on the calibration slice instead: another number.
     late, _ = fitted("single", single_objective="huber", value_scale_basis="out_of_time")
     assert late.scale_ != pytest.approx(corrected.scale_, rel=1e-6)
+
+
+def test_in_sample_total_correction_is_measured_at_the_time_of_year_the_model_scores_at():
+    """Huber's shrink of the total follows the season (demo company, 90 days: 0.97 on April cutoffs, 1.87 on
+    November ones), so with a horizon under a year the factor is the booster's own ratio on the training cutoffs
+    nearest, in the year, the date it scores at (one horizon after its latest cutoff), not over every cutoff."""
+    plain, ts = fitted("single", single_objective="huber", value_scale_correction=False)
+    matched, _ = fitted("single", single_objective="huber", value_scale_season_days=62)
+    label = ts["label_net_profit_365d"]
+    # Cutoffs 1 January to 1 April 2024, 28-day horizon: it scores at 29 April. 1 April is 28 days before that
+    # in the year; the nearest after (1 January, 247 days on) is out of reach: April alone, weight 1.
+    april = (ts["cutoff"] == pd.Timestamp("2024-04-01")).to_numpy()
+    expected = label[april].sum() / plain.predict(ts[april]).sum()
+    assert matched.scale_cutoffs_ == ["2024-04-01"]
+    assert matched.scale_ == pytest.approx(expected, rel=1e-9)
+    np.testing.assert_allclose(matched.predict(ts), expected * plain.predict(ts), rtol=1e-9)
+    assert matched.scale_ != pytest.approx(label.sum() / plain.predict(ts).sum(), rel=1e-3)
+    # Out of reach (a 5-day window): every cutoff, and a note says so.
+    far, _ = fitted("single", single_objective="huber", value_scale_season_days=5)
+    assert far.scale_cutoffs_ == []
+    assert far.scale_ == pytest.approx(label.sum() / plain.predict(ts).sum(), rel=1e-9)
+    assert any("no training cutoff within 5 days" in n for n in far.notes_)
 
 
 def test_scale_booster_keeps_one_leaf_trees():
