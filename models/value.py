@@ -15,7 +15,9 @@ Four variants (`ModelConfig.value_model`; `bench/objectives.py` compares them fo
   booster's raw output IS the prediction in currency, so exact TreeSHAP on `boosters_["value"]` is additive in
   currency: contributions + expected value = `predict(X)`. Explainable. Default (by backtest): Huber, with
   the total correction (`value_scale_correction`, `value_scale_basis`) folded into the booster's leaf values, so it stays
-  one booster in currency.
+  one booster in currency. With a horizon under a year that correction is the booster's in-sample shrink on the
+  training cutoffs nearest, in the year, the date it scores at (`value_scale_season_days`): Huber's shrink of the
+  total follows the season, so one factor over the whole year over-corrects quiet horizons and under-corrects peaks.
 - "hurdle": P(buys) from an `LGBMClassifier`, E[net | buys] from an `LGBMRegressor` on buyers' net profit and
   E[net | no purchase] from an `LGBMRegressor` on the other rows (cost to serve and returns of customers who do
   not buy; a constant when there are too few such rows). Prediction = p * E[net|buys] + (1-p) * E[net|none].
