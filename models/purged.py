@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.seasonal import YEAR_DAYS
+
 
 @dataclass(frozen=True)
 class PurgedSlices:
@@ -140,7 +142,7 @@ def season_matched_cutoffs(
     `max_days` None, or a horizon of a year or more (every such horizon holds a whole year, so no time of year
     differs from another); empty with s when no group is within reach.
     """
-    if cutoff is None or max_days is None or horizon_days is None or horizon_days >= 365:
+    if cutoff is None or max_days is None or horizon_days is None or horizon_days >= YEAR_DAYS:
         return [], None
     distinct = [pd.Timestamp(c) for c in np.sort(pd.to_datetime(pd.Series(np.asarray(cutoff))).unique())]
     if not distinct:
@@ -156,7 +158,7 @@ def season_matched_cutoffs(
 
     def signed(c: pd.Timestamp) -> float:
         """Days from s's day of year to c's, in [-182, 183): negative = earlier in the year."""
-        return float((day(c) - day(scoring) + 182) % 365 - 182)
+        return float((day(c) - day(scoring) + 182) % YEAR_DAYS - 182)
 
     dist = {k: signed(v[0]) for k, v in groups.items()}
     before = [k for k, d in dist.items() if -max_days <= d <= 0]
