@@ -1,0 +1,63 @@
+"""Hostile files, one class of problem per test: what used to be misread silently, coerced or shown as a
+traceback. Tiny hand-written tables; no training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from features.validation import StructuralError
+from pipelines.cli import app
+from pipelines.io import read_file
+
+runner = CliRunner()
+
+HEADER = "order_id,customer_id,ordered_at,revenue\n"
+ROWS = "007,0042,2023-01-02,10\n008,0043,2023-01-03,20\n"
+
+
+def _write(tmp_path: Path, payload: bytes, name: str = "orders.csv") -> Path:
+    d = tmp_path / "data"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(payload)
+    return d
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # Arrow skips a blank first line, Python's csv reads it as an empty header: the two disagreed
+        b"\n" + (HEADER + ROWS).encode(),
+        b"\r\n\r\n" + (HEADER + ROWS).encode(),
+        # a header longer than the 64 KB csv looked at: its last names were cut
+        ("x" * 70_000 + "," + HEADER + "a," + ROWS.replace("\n", "\na,").removesuffix("a,")).encode(),
+    ],
+    ids=["blank-first-line", "blank-crlf-lines", "header-over-64KB"],
+)
+def test_every_csv_column_is_read_as_text_whatever_the_header_parsers_say(tmp_path, payload):
+    frame = read_file(_write(tmp_path, payload) / "orders.csv")
+    assert frame["order_id"].tolist() == ["007", "008"]  # was 7, 8 (Arrow's type inference)
+    assert frame["customer_id"].tolist() == ["0042", "0043"]
+    assert frame["revenue"].tolist() == ["10", "20"]
+
+
+def test_blank_first_line_keeps_leading_zeros_through_features(tmp_path):
+    data = _write(tmp_path, b"\n" + (HEADER + ROWS).encode())
+    out = tmp_path / "features.parquet"
+    res = runner.invoke(app, ["features", "--data", str(data), "--as-of", "2023-02-01", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert sorted(pd.read_parquet(out).reset_index()["customer_id"]) == ["0042", "0043"]
+
+
+def test_blank_first_line_still_refuses_duplicate_names(tmp_path):
+    with pytest.raises(StructuralError, match="duplicate column name"):
+        read_file(_write(tmp_path, b"\norder_id,order_id\n1,2\n") / "orders.csv")
+
+
+def test_an_unterminated_quote_in_the_header_is_not_called_an_empty_file(tmp_path):
+    with pytest.raises(StructuralError, match="no header row could be read") as err:
+        read_file(_write(tmp_path, b'"order_id,customer_id\n007,0042\n') / "orders.csv")
+    assert "is empty" not in str(err.value)
