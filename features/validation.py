@@ -173,13 +173,17 @@ class _Rejector:
         return self._ok.copy()
 
 
+def _name_key(name: str) -> str:
+    """A column or table name without case, spaces, `_` and `-`: two names with the same key differ only in
+    how they are written (`Cost`, ` cost`, `COST`, `Customer ID` for `customer_id`)."""
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate `name` most likely meant: equal ignoring case/spaces/underscores, else a close spelling."""
     import difflib
 
-    def norm(x: str) -> str:
-        return re.sub(r"[\s_\-]+", "", x.strip().lower())
-
+    norm = _name_key
     candidates = list(candidates)
     same = [c for c in candidates if norm(c) == norm(name)]
     if same:
@@ -205,6 +209,17 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
     if dup:
         raise StructuralError(
             f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
+        )
+    absent = {_name_key(c): c for c in table.column_names if c not in raw.columns}
+    written_otherwise = {
+        str(c): absent[_name_key(str(c))] for c in raw.columns if _name_key(str(c)) in absent
+    }
+    if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
+        pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in written_otherwise.items())
+        raise StructuralError(
+            f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
+            f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."
+            f"\nFirst rows:\n{_examples(raw)}"
         )
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:

@@ -61,3 +61,19 @@ def test_an_unterminated_quote_in_the_header_is_not_called_an_empty_file(tmp_pat
     with pytest.raises(StructuralError, match="no header row could be read") as err:
         read_file(_write(tmp_path, b'"order_id,customer_id\n007,0042\n') / "orders.csv")
     assert "is empty" not in str(err.value)
+
+
+@pytest.mark.parametrize("given", ["Cost", " cost", "cost ", "COST", "Customer ID"])
+def test_a_contract_column_written_with_other_case_or_spaces_is_structural_not_ignored(given):
+    from features.validation import validate_tables
+
+    raw = pd.DataFrame(
+        {"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2023-01-02"], "revenue": ["10"]}
+    )
+    meant = "cost" if "ost" in given.lower() else "customer_id"
+    raw[given] = ["3"]
+    if meant == "customer_id":
+        raw = raw.drop(columns="customer_id")
+    with pytest.raises(StructuralError, match="but for case, spaces or separators") as err:
+        validate_tables({"orders": raw})  # was: `cost` ignored (margin guessed), listed as a note only
+    assert f"{given!r} -> {meant!r}" in str(err.value)
