@@ -439,6 +439,12 @@ def validate_tables(
     if "customers" in parsed:
         cust, cust_rej, _ = parsed["customers"]
         known = known_ids(cust, cust_rej, "customer_id")
+        if len(known) == 0:  # every row of every other table would be rejected as an unknown customer
+            raise StructuralError(
+                f"table 'customers' has no usable row ({len(cust):,} rows, none accepted), so every order and "
+                "event would be rejected as belonging to an unknown customer; fill the table, or remove the "
+                "file to work without one"
+            )
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
                 reject_unknown(t, ref, known, rej)

@@ -234,12 +234,16 @@ def read_file(path: Path) -> pd.DataFrame:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
 
 
-def find_table_files(data_dir: Path, notes: list[str] | None = None) -> dict[str, Path]:
+def find_table_files(
+    data_dir: Path, notes: list[str] | None = None, table_dirs: bool = False
+) -> dict[str, Path]:
     """Contract tables present in `data_dir`, by file stem. Two files for one table is an error.
 
     A file that is a contract table but for letter case (`Customers.csv`, `returns.CSV`) is a structural error
-    (reading it under a guessed name would hide the problem; skipping it would silently drop a table). Other
-    files are listed in `notes`, with a "did you mean" for near misses (`ticket.csv` -> `tickets.csv`).
+    (reading it under a guessed name would hide the problem; skipping it would silently drop a table). So is a
+    directory named after a table (`customers/` of part files) unless the caller reads those (`table_dirs`: the
+    Spark engine). Other files are listed in `notes`, with a "did you mean" for near misses (`ticket.csv` ->
+    `tickets.csv`).
     """
     from features.validation import did_you_mean
 
@@ -259,6 +263,12 @@ def find_table_files(data_dir: Path, notes: list[str] | None = None) -> dict[str
                 )
             found[path.stem] = path
             continue
+        if path.is_dir() and path.name in TABLES and not table_dirs:
+            raise StructuralError(
+                f"{path.name}/ in {data_dir} is a directory, which this command does not read as the "
+                f"{path.name!r} table (only `cvp score --engine spark` reads directories of part files): give "
+                f"the table as one file, {path.name}.csv or {path.name}.parquet"
+            )
         if path.name.startswith((".", "_")) or path.is_dir():
             continue  # hidden files and side folders such as the demo's _truth/
         stem, suffix = path.stem, path.suffix

@@ -77,3 +77,23 @@ def test_a_contract_column_written_with_other_case_or_spaces_is_structural_not_i
     with pytest.raises(StructuralError, match="but for case, spaces or separators") as err:
         validate_tables({"orders": raw})  # was: `cost` ignored (margin guessed), listed as a note only
     assert f"{given!r} -> {meant!r}" in str(err.value)
+
+
+def test_a_table_given_as_a_directory_of_parts_is_not_silently_skipped(tmp_path):
+    data = _write(tmp_path, (HEADER + ROWS).encode())
+    (data / "customers").mkdir()
+    (data / "customers" / "part-0.csv").write_text("customer_id\n0042\n", encoding="utf-8")
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 2, res.output  # was 0: the customers table silently not read
+    assert "customers/" in res.output and "customers.csv or customers.parquet" in res.output
+
+
+@pytest.mark.parametrize(
+    "customers", ["customer_id\n", "customer_id\n \n"], ids=["header-only", "all-rejected"]
+)
+def test_a_customers_table_without_a_usable_row_is_structural(tmp_path, customers):
+    data = _write(tmp_path, (HEADER + ROWS).encode())
+    (data / "customers.csv").write_text(customers, encoding="utf-8")
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 2, res.output  # was 0 with every order rejected as `unknown customer_id`
+    assert "'customers' has no usable row" in res.output
