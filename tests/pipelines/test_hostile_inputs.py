@@ -97,3 +97,22 @@ def test_a_customers_table_without_a_usable_row_is_structural(tmp_path, customer
     res = runner.invoke(app, ["validate", "--data", str(data)])
     assert res.exit_code == 2, res.output  # was 0 with every order rejected as `unknown customer_id`
     assert "'customers' has no usable row" in res.output
+
+
+@pytest.mark.parametrize(
+    "yaml_text, key",
+    [
+        ("labels:\n  horizon_days: true\n", "labels.horizon_days"),
+        ("features:\n  windows_days: [true, 365]\n", "features.windows_days[0]"),
+        ("data:\n  max_values: {orders.revenue: true}\n", "data.max_values.orders.revenue"),
+        ("scoring:\n  psi_threshold: false\n", "scoring.psi_threshold"),
+    ],
+)
+def test_true_false_given_for_a_number_setting_is_refused_not_read_as_1_or_0(tmp_path, yaml_text, key):
+    from pipelines.config import load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(StructuralError, match="must be a number, not true/false") as err:
+        load_config(path)  # was: horizon_days 1, a window of 1 day, a bound of 1
+    assert key in str(err.value)
