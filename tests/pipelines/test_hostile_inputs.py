@@ -116,3 +116,12 @@ def test_true_false_given_for_a_number_setting_is_refused_not_read_as_1_or_0(tmp
     with pytest.raises(StructuralError, match="must be a number, not true/false") as err:
         load_config(path)  # was: horizon_days 1, a window of 1 day, a bound of 1
     assert key in str(err.value)
+
+
+@pytest.mark.parametrize("as_of", ["now", "today", "20230201", "1 Feb 2023", "2023-02-01T00:00+05:00"])
+def test_an_as_of_that_is_not_an_iso_date_is_refused_not_guessed(tmp_path, as_of):
+    data = _write(tmp_path, (HEADER + ROWS).encode())
+    out = tmp_path / "features.parquet"
+    res = runner.invoke(app, ["features", "--data", str(data), "--as-of", as_of, "--out", str(out)])
+    assert res.exit_code == 2, res.output  # was 0: `now` took the clock, the offset was dropped
+    assert "is not a date" in res.output and not out.exists()
