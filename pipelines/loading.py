@@ -223,7 +223,18 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
 
 
 def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_days: int, what: str) -> None:
+    """The as-of of a command that reads labels (train, backtest): after the first order, more than one horizon
+    of history, and not after the data ends. Labels come from orders: days after the last order that the
+    data does not cover would count customers as churned for lack of data (with a late enough as-of, every
+    label window is empty and the models meet one class only)."""
     first = check_after_first_order(tables, as_of, what)
+    end = default_as_of(tables)
+    if as_of > end:
+        raise StructuralError(
+            f"--as-of {as_of.date()} is after the data ends: the last order is on "
+            f"{last_order(tables).date()}, so label windows reaching past it would count customers as "
+            f"churned for lack of data; use --as-of {end.date()} (the default) or earlier"
+        )
     span = (as_of - first) / pd.Timedelta(days=1)
     if horizon_days >= span:  # compared in days: as_of - horizon may not even be a representable date
         raise StructuralError(

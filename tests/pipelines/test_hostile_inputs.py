@@ -125,3 +125,14 @@ def test_an_as_of_that_is_not_an_iso_date_is_refused_not_guessed(tmp_path, as_of
     res = runner.invoke(app, ["features", "--data", str(data), "--as-of", as_of, "--out", str(out)])
     assert res.exit_code == 2, res.output  # was 0: `now` took the clock, the offset was dropped
     assert "is not a date" in res.output and not out.exists()
+
+
+def test_an_as_of_after_the_data_ends_is_refused_for_commands_that_read_labels():
+    from pipelines.loading import check_as_of
+
+    orders = pd.DataFrame({"ordered_at": pd.to_datetime(["2021-01-05 00:00", "2023-06-29 15:00"])})
+    check_as_of({"orders": orders}, pd.Timestamp("2023-06-30"), 180, "train on")  # the default: fine
+    with pytest.raises(StructuralError, match="after the data ends") as err:
+        # was: labels of every late cutoff 'churned', then `unexpected ValueError: ... only one class`
+        check_as_of({"orders": orders}, pd.Timestamp("2023-07-01"), 180, "train on")
+    assert "2023-06-29" in str(err.value) and "--as-of 2023-06-30" in str(err.value)
