@@ -136,3 +136,71 @@ def test_an_as_of_after_the_data_ends_is_refused_for_commands_that_read_labels()
         # was: labels of every late cutoff 'churned', then `unexpected ValueError: ... only one class`
         check_as_of({"orders": orders}, pd.Timestamp("2023-07-01"), 180, "train on")
     assert "2023-06-29" in str(err.value) and "--as-of 2023-06-30" in str(err.value)
+
+
+LINES_CSV = (
+    "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+    "1,a,2023-01-02,10,1.5\n1,a,2023-01-02,20,1\n2,b,2023-01-03,3,2\nC3,a,2023-01-04,-1,1.5\n"
+)
+
+
+def _lines_mapping(tmp_path: Path, where: str, derive: str, revenue: str = "{sum: line_revenue}") -> Path:
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        f"""
+sources:
+  lines: {{file: lines.csv}}
+tables:
+  orders:
+    source: lines
+    where: {where!r}
+    require: {{customer_id: CustomerID}}
+    derive: {{line_revenue: {derive!r}}}
+    group_by: InvoiceNo
+    columns:
+      order_id: InvoiceNo
+      customer_id: CustomerID
+      ordered_at: {{min: InvoiceDate}}
+      revenue: {revenue}
+""",
+        encoding="utf-8",
+    )
+    return p
+
+
+@pytest.mark.parametrize(
+    "where, derive, revenue, expected",
+    [
+        ("Quantity > 0", "Quantity * UnitPrice", "{sum: line_revenue}", [35.0, 6.0]),  # failed on text
+        (
+            "Quantity > 0",
+            "Quantity + UnitPrice",
+            "{sum: line_revenue}",
+            [32.5, 5.0],
+        ),  # "10" + "1.5" = "101.5"
+        ("Quantity > 0", "Quantity * UnitPrice", "{sum: Quantity}", [30.0, 3.0]),  # "10" + "20" = "1020"
+        ("~(Quantity == -1)", "-Quantity", "{mean: UnitPrice}", [1.25, 2.0]),  # == -1 never true on text
+    ],
+)
+def test_a_mapping_computes_with_numbers_on_a_csv_source(tmp_path, where, derive, revenue, expected):
+    from pipelines.io import load_data
+
+    data = _write(tmp_path, LINES_CSV.encode(), "lines.csv")
+    loaded = load_data(data, _lines_mapping(tmp_path, where, derive, revenue))
+    assert loaded.tables["orders"]["revenue"].tolist() == expected
+
+
+def test_a_mapping_sum_over_text_that_is_not_a_number_is_structural_and_a_missing_line_is_not_skipped(
+    tmp_path,
+):
+    from pipelines.io import load_data
+
+    bad = LINES_CSV.replace("1,a,2023-01-02,20,1\n", "1,a,2023-01-02,20,€1\n")
+    data = _write(tmp_path, bad.encode(), "lines.csv")
+    with pytest.raises(StructuralError, match="needs numbers.*UnitPrice.*'€1'"):
+        load_data(data, _lines_mapping(tmp_path, "Quantity > 0", "Quantity * UnitPrice"))
+    gap = LINES_CSV.replace("1,a,2023-01-02,20,1\n", "1,a,2023-01-02,20,\n")  # a line without a price
+    data = _write(tmp_path / "gap", gap.encode(), "lines.csv")
+    loaded = load_data(data, _lines_mapping(tmp_path, "Quantity > 0", "Quantity * UnitPrice"))
+    assert loaded.tables["orders"]["order_id"].tolist() == ["2"]  # invoice 1 is not a partial total of 15
+    assert loaded.result.report["orders"].rejected_by_reason == {"missing revenue": 1}
