@@ -134,8 +134,19 @@ def last_order(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
 
 
 def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """The day after the last ORDER: one mistyped future ticket or invoice cannot move it."""
-    return last_order(tables).normalize() + pd.Timedelta(days=1)
+    """The day after the last ORDER: one mistyped future ticket or invoice cannot move it. Nor can one mistyped
+    future order (2098 for 2018): an order dated after today (the clock, read here in `pipelines/`) is refused
+    as the end of the data, and the run asks for an explicit --as-of."""
+    last = last_order(tables)
+    today = pd.Timestamp.now().normalize()
+    if last >= today + pd.Timedelta(days=2):  # a day of margin for time zones
+        future = tables["orders"].loc[tables["orders"]["ordered_at"] >= today + pd.Timedelta(days=2)]
+        raise StructuralError(
+            f"the last order is dated {last.date()}, after today ({today.date()}): {len(future):,} order(s) in "
+            "the future, a mistyped date? The default --as-of (the day after the last order) would follow "
+            f"them; fix those rows or give --as-of.\nExample rows:\n{future.head(5).to_string(max_colwidth=40)}"
+        )
+    return last.normalize() + pd.Timedelta(days=1)
 
 
 def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, int]:

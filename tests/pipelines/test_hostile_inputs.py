@@ -204,3 +204,18 @@ def test_a_mapping_sum_over_text_that_is_not_a_number_is_structural_and_a_missin
     loaded = load_data(data, _lines_mapping(tmp_path, "Quantity > 0", "Quantity * UnitPrice"))
     assert loaded.tables["orders"]["order_id"].tolist() == ["2"]  # invoice 1 is not a partial total of 15
     assert loaded.result.report["orders"].rejected_by_reason == {"missing revenue": 1}
+
+
+def test_one_order_dated_in_the_future_does_not_become_the_default_as_of():
+    from pipelines.loading import default_as_of
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "ordered_at": pd.to_datetime(["2021-01-05 00:00", "2023-06-29 15:00", "2098-01-01 00:00"]),
+        }
+    )
+    with pytest.raises(StructuralError, match="after today") as err:
+        default_as_of({"orders": orders})  # was 2098-01-02: a backtest of '28123 days of history'
+    assert "o3" in str(err.value) and "--as-of" in str(err.value)
+    assert default_as_of({"orders": orders.iloc[:2]}) == pd.Timestamp("2023-06-30")
