@@ -225,7 +225,12 @@ def check_training_data(training: pd.DataFrame, horizon_days: int, cfg: AppConfi
 def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, what: str) -> pd.Timestamp:
     """The first order; an as-of at or before it leaves nothing to compute (one check for every command)."""
     first = tables["orders"]["ordered_at"].min()
-    if pd.isna(first) or as_of <= first:
+    if pd.isna(first):
+        raise StructuralError(
+            f"table orders has no accepted row (the file has none, or every row was rejected: see the counts "
+            f"above); nothing to {what}"
+        )
+    if as_of <= first:
         raise StructuralError(
             f"--as-of {as_of.date()} is before the data starts (not after the first order, {first}); "
             f"nothing to {what}"

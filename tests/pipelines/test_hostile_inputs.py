@@ -219,3 +219,11 @@ def test_one_order_dated_in_the_future_does_not_become_the_default_as_of():
         default_as_of({"orders": orders})  # was 2098-01-02: a backtest of '28123 days of history'
     assert "o3" in str(err.value) and "--as-of" in str(err.value)
     assert default_as_of({"orders": orders.iloc[:2]}) == pd.Timestamp("2023-06-30")
+
+
+def test_an_orders_table_without_rows_says_so(tmp_path):
+    data = _write(tmp_path, HEADER.encode())
+    out = tmp_path / "f.parquet"
+    res = runner.invoke(app, ["features", "--data", str(data), "--as-of", "2023-02-01", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "orders has no accepted row" in res.output and "NaT" not in res.output  # was: "... order, NaT)"
