@@ -107,6 +107,23 @@ def parse_ids(s: pd.Series) -> pd.Series:
     return clean_text(s)
 
 
+#: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would
+#: make one customer of every row lacking an id; they are rejected, never read as an id nor guessed missing.
+PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined")
+
+
+def placeholder_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are a placeholder for a missing value (`PLACEHOLDER_IDS`, any case)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    lowered = pc.utf8_lower(arrow_text(ids.astype("str")))
+    words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
+    return np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
+
+
 def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
     if not pd.api.types.is_float_dtype(s.dtype):
         return
@@ -268,6 +285,9 @@ def _check_parsed(
         )
     if col.kind == "id":
         rej.add(bad, f"non-integer id in {col.name}")
+        rej.add(
+            placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
+        )
     if unknown_format is not None:
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")

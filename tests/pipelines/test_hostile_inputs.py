@@ -227,3 +227,22 @@ def test_an_orders_table_without_rows_says_so(tmp_path):
     res = runner.invoke(app, ["features", "--data", str(data), "--as-of", "2023-02-01", "--out", str(out)])
     assert res.exit_code == 2, res.output
     assert "orders has no accepted row" in res.output and "NaT" not in res.output  # was: "... order, NaT)"
+
+
+@pytest.mark.parametrize("word", ["NULL", "null", "None", "nan", "N/A", "#N/A"])
+def test_a_placeholder_for_a_missing_id_is_rejected_not_made_a_customer(word):
+    from features.validation import validate_tables
+
+    raw = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "customer_id": ["c1", word, f" {word} "],
+            "ordered_at": ["2023-01-02"] * 3,
+            "revenue": ["10", "20", "30"],
+        }
+    )
+    res = validate_tables({"orders": raw})  # was: one customer named NULL holding every order without an id
+    assert res.tables["orders"]["customer_id"].tolist() == ["c1"]
+    assert res.report["orders"].rejected_by_reason == {
+        "placeholder for a missing value in customer_id (NULL, None, N/A, ...)": 2
+    }
