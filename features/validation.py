@@ -107,6 +107,23 @@ def parse_ids(s: pd.Series) -> pd.Series:
     return clean_text(s)
 
 
+#: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would
+#: make one customer of every row lacking an id; they are rejected, never read as an id nor guessed missing.
+PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined")
+
+
+def placeholder_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are a placeholder for a missing value (`PLACEHOLDER_IDS`, any case)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    lowered = pc.utf8_lower(arrow_text(ids.astype("str")))
+    words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
+    return np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
+
+
 def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
     if not pd.api.types.is_float_dtype(s.dtype):
         return
@@ -173,13 +190,17 @@ class _Rejector:
         return self._ok.copy()
 
 
+def _name_key(name: str) -> str:
+    """A column or table name without case, spaces, `_` and `-`: two names with the same key differ only in
+    how they are written (`Cost`, ` cost`, `COST`, `Customer ID` for `customer_id`)."""
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate `name` most likely meant: equal ignoring case/spaces/underscores, else a close spelling."""
     import difflib
 
-    def norm(x: str) -> str:
-        return re.sub(r"[\s_\-]+", "", x.strip().lower())
-
+    norm = _name_key
     candidates = list(candidates)
     same = [c for c in candidates if norm(c) == norm(name)]
     if same:
@@ -205,6 +226,17 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
     if dup:
         raise StructuralError(
             f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
+        )
+    absent = {_name_key(c): c for c in table.column_names if c not in raw.columns}
+    written_otherwise = {
+        str(c): absent[_name_key(str(c))] for c in raw.columns if _name_key(str(c)) in absent
+    }
+    if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
+        pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in written_otherwise.items())
+        raise StructuralError(
+            f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
+            f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."
+            f"\nFirst rows:\n{_examples(raw)}"
         )
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
@@ -253,6 +285,9 @@ def _check_parsed(
         )
     if col.kind == "id":
         rej.add(bad, f"non-integer id in {col.name}")
+        rej.add(
+            placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
+        )
     if unknown_format is not None:
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
@@ -424,6 +459,12 @@ def validate_tables(
     if "customers" in parsed:
         cust, cust_rej, _ = parsed["customers"]
         known = known_ids(cust, cust_rej, "customer_id")
+        if len(known) == 0:  # every row of every other table would be rejected as an unknown customer
+            raise StructuralError(
+                f"table 'customers' has no usable row ({len(cust):,} rows, none accepted), so every order and "
+                "event would be rejected as belonging to an unknown customer; fill the table, or remove the "
+                "file to work without one"
+            )
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
                 reject_unknown(t, ref, known, rej)

@@ -296,6 +296,44 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _number_fields_given_true_false(model: type[BaseModel], data: Any, path: str = "") -> list[str]:
+    """The keys of `data` where a number setting is given `true`/`false` (pydantic would read it as 1/0:
+    `horizon_days: true` became a 1-day horizon). Walks nested settings, lists and mappings of them."""
+    import types
+    import typing
+
+    def numeric(tp: Any) -> bool:
+        return tp in (int, float) or any(numeric(a) for a in typing.get_args(tp) if a is not bool)
+
+    def models(tp: Any) -> list[type[BaseModel]]:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            return [tp]
+        return [m for a in typing.get_args(tp) for m in models(a)]
+
+    def check(tp: Any, value: Any, where: str) -> list[str]:
+        origin = typing.get_origin(tp)
+        if isinstance(value, bool):
+            accepts_bool = tp is bool or bool in typing.get_args(tp) or tp is Any
+            return [where] if numeric(tp) and not accepts_bool else []
+        if isinstance(value, dict):
+            if origin is dict:
+                return [p for k, v in value.items() for p in check(typing.get_args(tp)[1], v, f"{where}.{k}")]
+            return [p for m in models(tp)[:1] for p in _number_fields_given_true_false(m, value, f"{where}.")]
+        if isinstance(value, list) and origin in (tuple, list):
+            args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+            return (
+                [p for i, v in enumerate(value) for p in check(args[0], v, f"{where}[{i}]")] if args else []
+            )
+        if origin in (typing.Union, types.UnionType):
+            return [p for a in typing.get_args(tp) for p in check(a, value, where)][:1]
+        return []
+
+    if not isinstance(data, dict):
+        return []
+    hints = typing.get_type_hints(model)
+    return [p for k, v in data.items() if k in hints for p in check(hints[k], v, f"{path}{k}")]
+
+
 def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> AppConfig:
     """Defaults from `configs/default.yaml`, then `path`, then `overrides` (e.g. from CLI flags).
 
@@ -312,6 +350,12 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         data = _deep_merge(data, _read_yaml(path))
     if overrides:
         data = _deep_merge(data, overrides)
+    given_bools = _number_fields_given_true_false(AppConfig, data)
+    if given_bools:
+        raise StructuralError(
+            f"invalid configuration{f' in {path}' if path else ''}: {', '.join(given_bools)} must be a number, "
+            "not true/false (it would be read as 1/0)"
+        )
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:

@@ -47,8 +47,10 @@ def _not_utf8(path: Path) -> StructuralError:
 
 
 def _check_csv_header(path: Path) -> list[str]:
-    """The header's column names. Refuses what would be misread silently: duplicate names (pandas mangles them
-    to `a.1`) and a `;` or tab separated file (read as one column holding everything)."""
+    """The header's column names as Python's `csv` reads them (first 64 KB), checked by `_check_header_names`;
+    [] when that reader cannot tell (`csv.Error`, a blank first line). Only a first guess for Arrow's column
+    types: `_read_csv_text` checks what Arrow read, so a header the two parsers read differently never lets a
+    column fall to Arrow's type inference."""
     import csv
     import io
 
@@ -63,7 +65,14 @@ def _check_csv_header(path: Path) -> list[str]:
     try:
         header = next(csv.reader(io.StringIO(text, newline=None)), [])
     except csv.Error:
-        return []  # the reader below gives its own error
+        return []  # Arrow's own reading of the header decides (see `_read_csv_text`)
+    _check_header_names(path, header)
+    return header
+
+
+def _check_header_names(path: Path, header: list[str]) -> None:
+    """Refuses what would be misread silently: duplicate names (pandas mangles them to `a.1`) and a `;` or tab
+    separated file (read as one column holding everything)."""
     if len(header) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs")):
             if sep in header[0]:
@@ -75,20 +84,62 @@ def _check_csv_header(path: Path) -> list[str]:
     dup = sorted({c for c in header if c in seen or seen.add(c)})
     if dup:
         raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the header")
-    return header
 
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
     """Every column as text (ids keep leading zeros), empty fields missing, quoted fields may hold commas and
     newlines; any line ending. A row with more or fewer fields than the header is never padded or cut: pandas
     fills a short row's last columns with missing values, which would silently shift what a column holds, so
-    the rows are parsed by Arrow, which counts every row's fields, and such rows are a structural error."""
+    the rows are parsed by Arrow, which counts every row's fields, and such rows are a structural error.
+
+    Arrow is told the text type per column name, by the names Arrow itself reads from the header (the names
+    `csv` read are only a first guess: a blank first line, which Arrow skips, a header longer than 64 KB or one
+    `csv` refuses are read differently). A column that still arrives as anything but text would hold values
+    typed by inference ("007" -> 7): a structural error, never a guessed type."""
+    import pyarrow as pa
+
+    guess = _check_csv_header(path)
+    names = _arrow_header(path, guess)
+    if names != guess:
+        _check_header_names(path, names)
+    table = _arrow_csv(path, names)
+    not_text = [f"{f.name!r} ({f.type})" for f in table.schema if not pa.types.is_string(f.type)]
+    if not_text:
+        raise StructuralError(
+            f"cannot read {path}: column(s) {', '.join(not_text)} could not be read as text, so their values "
+            "(ids such as 007) would be changed; check the header row"
+        )
+    frame = table.to_pandas()
+    del table
+    _release_arrow_memory()
+    return frame
+
+
+def _arrow_header(path: Path, guess: list[str]) -> list[str]:
+    """The column names as Arrow reads the header (from the file's first block only); `guess` when that block
+    does not parse (the full read then reports why)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    header = _check_csv_header(path)
+    try:
+        with pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in guess}),
+        ) as reader:
+            return list(reader.schema.names)
+    except pa.ArrowInvalid:
+        return guess
+
+
+def _arrow_csv(path: Path, names: list[str]):
+    """The file parsed by Arrow with the columns `names` as text (other columns typed by Arrow's inference)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     convert = pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in header},
+        column_types={c: pa.string() for c in names},
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
         null_values=[""],
@@ -101,10 +152,7 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
         if "columns, got" not in str(exc):
             raise
         _raise_ragged(path, convert)
-    frame = table.to_pandas()
-    del table
-    _release_arrow_memory()
-    return frame
+    return table
 
 
 def _raise_ragged(path: Path, convert) -> None:
@@ -173,18 +221,29 @@ def read_file(path: Path) -> pd.DataFrame:
         if path.suffix != ".parquet" and _first_bad_byte(path)[1]:
             raise _not_utf8(path) from None
         if "Empty CSV file" in text:
+            with open(path, "rb") as fh:
+                head = fh.read(1 << 16)
+            if head.strip(b"\xef\xbb\xbf \t\r\n"):  # text in which Arrow found no row
+                raise StructuralError(
+                    f"cannot read {path}: no header row could be read (an unterminated quote in the header "
+                    "runs to the end of the file?)"
+                ) from None
             raise StructuralError(f"cannot read {path}: the file is empty (not even a header row)") from None
         raise StructuralError(f"cannot read {path}: {text}") from None
     except (OSError, ValueError) as exc:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
 
 
-def find_table_files(data_dir: Path, notes: list[str] | None = None) -> dict[str, Path]:
+def find_table_files(
+    data_dir: Path, notes: list[str] | None = None, table_dirs: bool = False
+) -> dict[str, Path]:
     """Contract tables present in `data_dir`, by file stem. Two files for one table is an error.
 
     A file that is a contract table but for letter case (`Customers.csv`, `returns.CSV`) is a structural error
-    (reading it under a guessed name would hide the problem; skipping it would silently drop a table). Other
-    files are listed in `notes`, with a "did you mean" for near misses (`ticket.csv` -> `tickets.csv`).
+    (reading it under a guessed name would hide the problem; skipping it would silently drop a table). So is a
+    directory named after a table (`customers/` of part files) unless the caller reads those (`table_dirs`: the
+    Spark engine). Other files are listed in `notes`, with a "did you mean" for near misses (`ticket.csv` ->
+    `tickets.csv`).
     """
     from features.validation import did_you_mean
 
@@ -204,6 +263,12 @@ def find_table_files(data_dir: Path, notes: list[str] | None = None) -> dict[str
                 )
             found[path.stem] = path
             continue
+        if path.is_dir() and path.name in TABLES and not table_dirs:
+            raise StructuralError(
+                f"{path.name}/ in {data_dir} is a directory, which this command does not read as the "
+                f"{path.name!r} table (only `cvp score --engine spark` reads directories of part files): give "
+                f"the table as one file, {path.name}.csv or {path.name}.parquet"
+            )
         if path.name.startswith((".", "_")) or path.is_dir():
             continue  # hidden files and side folders such as the demo's _truth/
         stem, suffix = path.stem, path.suffix

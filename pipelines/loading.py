@@ -21,17 +21,24 @@ from pipelines.io import LoadedData, load_data, write_rejects
 
 
 def parse_date(text: str, what: str = "--as-of") -> pd.Timestamp:
-    """A command-line date: ISO 8601 (YYYY-MM-DD, optionally with a time), between 1900 and 2099."""
+    """A command-line date: ISO 8601 (YYYY-MM-DD, optionally with a time), between 1900 and 2099.
+
+    Only that shape: pandas would also read `now`, `today` (a cutoff from the clock: a run that cannot be
+    repeated), `20240701`, `1 July 2024` or an offset it then drops."""
+    import re
+
     from features.dates import MAX_DATE, MIN_DATE
 
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?", str(text).strip()):
+        raise StructuralError(
+            f"{what} {text!r} is not a date (use YYYY-MM-DD, optionally with a time HH:MM:SS)"
+        )
     try:
         ts = pd.Timestamp(str(text).strip())
     except (ValueError, TypeError, OverflowError) as exc:
         raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)") from exc
     if pd.isna(ts):
         raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
     if not MIN_DATE <= ts < MAX_DATE:
         raise StructuralError(f"{what} {text!r} is outside 1900-2099")
     return ts
@@ -127,8 +134,19 @@ def last_order(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
 
 
 def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """The day after the last ORDER: one mistyped future ticket or invoice cannot move it."""
-    return last_order(tables).normalize() + pd.Timedelta(days=1)
+    """The day after the last ORDER: one mistyped future ticket or invoice cannot move it. Nor can one mistyped
+    future order (2098 for 2018): an order dated after today (the clock, read here in `pipelines/`) is refused
+    as the end of the data, and the run asks for an explicit --as-of."""
+    last = last_order(tables)
+    today = pd.Timestamp.now().normalize()
+    if last >= today + pd.Timedelta(days=2):  # a day of margin for time zones
+        future = tables["orders"].loc[tables["orders"]["ordered_at"] >= today + pd.Timedelta(days=2)]
+        raise StructuralError(
+            f"the last order is dated {last.date()}, after today ({today.date()}): {len(future):,} order(s) in "
+            "the future, a mistyped date? The default --as-of (the day after the last order) would follow "
+            f"them; fix those rows or give --as-of.\nExample rows:\n{future.head(5).to_string(max_colwidth=40)}"
+        )
+    return last.normalize() + pd.Timedelta(days=1)
 
 
 def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, int]:
@@ -207,7 +225,12 @@ def check_training_data(training: pd.DataFrame, horizon_days: int, cfg: AppConfi
 def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, what: str) -> pd.Timestamp:
     """The first order; an as-of at or before it leaves nothing to compute (one check for every command)."""
     first = tables["orders"]["ordered_at"].min()
-    if pd.isna(first) or as_of <= first:
+    if pd.isna(first):
+        raise StructuralError(
+            f"table orders has no accepted row (the file has none, or every row was rejected: see the counts "
+            f"above); nothing to {what}"
+        )
+    if as_of <= first:
         raise StructuralError(
             f"--as-of {as_of.date()} is before the data starts (not after the first order, {first}); "
             f"nothing to {what}"
@@ -216,7 +239,18 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
 
 
 def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_days: int, what: str) -> None:
+    """The as-of of a command that reads labels (train, backtest): after the first order, more than one horizon
+    of history, and not after the data ends. Labels come from orders: days after the last order that the
+    data does not cover would count customers as churned for lack of data (with a late enough as-of, every
+    label window is empty and the models meet one class only)."""
     first = check_after_first_order(tables, as_of, what)
+    end = default_as_of(tables)
+    if as_of > end:
+        raise StructuralError(
+            f"--as-of {as_of.date()} is after the data ends: the last order is on "
+            f"{last_order(tables).date()}, so label windows reaching past it would count customers as "
+            f"churned for lack of data; use --as-of {end.date()} (the default) or earlier"
+        )
     span = (as_of - first) / pd.Timedelta(days=1)
     if horizon_days >= span:  # compared in days: as_of - horizon may not even be a representable date
         raise StructuralError(

@@ -318,6 +318,13 @@ def run_score(
         loaded = load_and_report(Path(data), mapping, cfg, console, rejects)
     tables = loaded.tables
     check_after_first_order(tables, as_of, "score")
+    cutoffs = getattr(bundle, "training_cutoffs_", None) or []
+    if cutoffs and as_of < pd.Timestamp(max(cutoffs)):
+        raise StructuralError(
+            f"--as-of {as_of.date()} is before the model's latest training cutoff ({max(cutoffs)}): the model "
+            "learnt from what customers did after that date, so its scores would look ahead; score at or after "
+            "it, or with a model trained on data before the as-of"
+        )
     last = last_order(tables)
     stale_days = (as_of - last) / pd.Timedelta(days=1)
     stale = None

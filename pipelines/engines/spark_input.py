@@ -117,7 +117,7 @@ def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], lis
     found: dict[str, Source] = {}
     if _is_local(data):
         root = Path(data.removeprefix("file://").removeprefix("file:"))
-        for name, path in find_table_files(root, notes).items():
+        for name, path in find_table_files(root, notes, table_dirs=True).items():
             found[name] = Source(str(path), path.suffix[1:], (path,))
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name in TABLES):
             fmt = _part_files([p.name for p in folder.iterdir()], str(folder))

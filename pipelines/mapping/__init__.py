@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from features.contract import TABLES
 from features.dates import check_date_format, check_timezone
 from features.validation import StructuralError
-from pipelines.mapping.expressions import ExpressionError, evaluate, parse
+from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse
 from pipelines.yamlfile import read_yaml
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
@@ -256,10 +256,24 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
         return pd.DataFrame({t: rows[c].to_numpy() for t, c in plain.items()})
     keys = [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by)
     aggs: dict[str, Any] = {}
+    numeric: dict[str, pd.Series] = {}  # sum/mean inputs as numbers, and whether each row's value is missing
     for target, col in spec.columns.items():
         if isinstance(col, str):
             aggs[target] = pd.NamedAgg(column=col, aggfunc="first")
+            continue
+        (fn, c) = next(iter(col.items()))
+        if fn in ("sum", "mean"):
+            # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"); a missing line skipped by
+            # the sum would leave a partial total: numbers, and a group with a missing value stays missing.
+            values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
+            numeric[f"\0{target}"], numeric[f"\0na{target}"] = values, values.isna()
+            aggs[target] = pd.NamedAgg(column=f"\0{target}", aggfunc=fn)
+            aggs[f"\0na{target}"] = pd.NamedAgg(column=f"\0na{target}", aggfunc="any")
         else:
-            (fn, c) = next(iter(col.items()))
             aggs[target] = pd.NamedAgg(column=c, aggfunc=fn)
-    return rows.groupby(keys, sort=True, dropna=True).agg(**aggs).reset_index(drop=True)
+    grouped = rows.assign(**numeric) if numeric else rows
+    out = grouped.groupby(keys, sort=True, dropna=True).agg(**aggs).reset_index(drop=True)
+    for name in [n for n in numeric if n.startswith("\0na")]:
+        target = name.removeprefix("\0na")
+        out[target] = out[target].where(~out.pop(name).astype(bool))
+    return out

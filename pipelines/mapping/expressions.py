@@ -180,6 +180,37 @@ def parse(expr: str) -> ast.Expression:
     return tree
 
 
+def _is_text(v: Any) -> bool:
+    return isinstance(v, pd.Series) and (v.dtype == object or isinstance(v.dtype, pd.StringDtype))
+
+
+def _is_number(v: Any) -> bool:
+    if isinstance(v, pd.Series):
+        return pd.api.types.is_numeric_dtype(v.dtype) and not pd.api.types.is_bool_dtype(v.dtype)
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def as_numbers(s: pd.Series, what: str) -> pd.Series:
+    """A column used as numbers. A text column (every column of a CSV source) is parsed the way the contract
+    parses numbers (`features.validation.parse_numbers`); a value given that is not a number is an
+    `ExpressionError` naming the column and examples, never a missing value a sum would skip. Without this,
+    `Quantity * UnitPrice` failed on CSV text, `a + b` joined the texts ("12" + "3" = "123") and `Quantity == 0`
+    was never true."""
+    if not _is_text(s):
+        return s
+    from features.text import blank
+    from features.validation import parse_numbers
+
+    out = parse_numbers(s)
+    bad = ~blank(s) & out.isna()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in s[bad].head(5))
+        raise ExpressionError(
+            f"{what} needs numbers, but column {s.name!r} holds text that is not one: {examples}"
+        )
+    return out
+
+
 def _is_bool(v: Any) -> bool:
     if isinstance(v, pd.Series):
         return pd.api.types.is_bool_dtype(v.dtype)
@@ -223,6 +254,7 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
         if isinstance(node.op, (ast.Not, ast.Invert)):
             v = _need_bool(v, node.operand, "~/not")
             return ~v if isinstance(v, pd.Series) else not v
+        v = as_numbers(v, f"{_part(node)!r}") if isinstance(v, pd.Series) else v
         return -v if isinstance(node.op, ast.USub) else +v
     if isinstance(node, ast.BoolOp):
         values = [_need_bool(_eval(v, frame), v, "and/or") for v in node.values]
@@ -237,12 +269,19 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
         if isinstance(node.op, (ast.BitAnd, ast.BitOr)):
             _need_bool(left, node.left, "&/|")
             _need_bool(right, node.right, "&/|")
+        elif not isinstance(left, str) and not isinstance(right, str):  # text + 'literal' joins text
+            left = as_numbers(left, f"{_part(node)!r}") if isinstance(left, pd.Series) else left
+            right = as_numbers(right, f"{_part(node)!r}") if isinstance(right, pd.Series) else right
         return _BINOPS[type(node.op)](left, right)
     if isinstance(node, ast.Compare):
         out = None
         left = _eval(node.left, frame)
         for op, comp in zip(node.ops, node.comparators, strict=True):
             right = _eval(comp, frame)
+            if _is_text(left) and _is_number(right):  # `Quantity > 0` on a CSV column compares numbers
+                left = as_numbers(left, f"{_part(node)!r}")
+            elif _is_text(right) and _is_number(left):
+                right = as_numbers(right, f"{_part(node)!r}")
             r = _CMPOPS[type(op)](left, right)
             out = r if out is None else (out & r)
             left = right

@@ -113,10 +113,10 @@ def test_fractional_float_ids_are_row_rejects():
 
 
 def test_misnamed_optional_column_is_reported_with_did_you_mean():
-    raw = _orders(["2023-01-02"], Cost=["3"])
+    raw = _orders(["2023-01-02"], Costs=["3"])  # a near miss in spelling; `Cost` is refused (case only)
     res = validate_tables({"orders": raw})
-    assert res.report["orders"].ignored_columns == ("Cost",)
-    assert res.report["orders"].did_you_mean == {"Cost": "cost"}
+    assert res.report["orders"].ignored_columns == ("Costs",)
+    assert res.report["orders"].did_you_mean == {"Costs": "cost"}
 
 
 def test_near_miss_of_required_column_says_so():

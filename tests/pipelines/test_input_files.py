@@ -76,13 +76,13 @@ def test_case_mismatched_table_file_is_structural(tmp_path, name):
 
 
 def test_unknown_files_and_ignored_columns_are_listed_with_did_you_mean(tmp_path):
-    data = _data(tmp_path, HEADER.replace("\n", ",Cost\n") + "o1,007,2023-01-02,10,3\n")
+    data = _data(tmp_path, HEADER.replace("\n", ",Costs\n") + "o1,007,2023-01-02,10,3\n")
     (data / "ticket.csv").write_text("ticket_id\n1\n", encoding="utf-8")
     (data / "orders.txt").write_text("x\n", encoding="utf-8")
     res = _validate(data)
     assert res.exit_code == 0, res.output
     out = " ".join(res.output.split())
-    assert "Cost (did you mean cost?)" in out
+    assert "Costs (did you mean cost?)" in out
     assert "file ticket.csv is not a contract table and is not read (did you mean tickets.csv?)" in out
     assert "file orders.txt is not a contract table" in out
 
