@@ -70,6 +70,8 @@ class LabelConfig(BaseModel):
         max_lapse_days: customers whose last order (or signup, when they never ordered) is more than this many
             days before the cutoff are not eligible; None disables the rule.
         require_order_before_cutoff: only customers with at least one order before the cutoff are eligible.
+        max_days_past_data: train and backtest refuse an as-of more than this many days after the day after the
+            last order (label windows past the data would read as churn); quiet days at the end are allowed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -80,3 +82,4 @@ class LabelConfig(BaseModel):
     exclude_cancelled: bool
     max_lapse_days: int | None = Field(gt=0)
     require_order_before_cutoff: bool
+    max_days_past_data: int = Field(ge=0)

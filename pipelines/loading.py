@@ -14,6 +14,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from features.config import LabelConfig
 from features.contract import EVENT_TIME_COLUMNS
 from features.validation import StructuralError
 from pipelines.config import AppConfig
@@ -238,18 +239,23 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
     return first
 
 
-def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, horizon_days: int, what: str) -> None:
+def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labels: LabelConfig, what: str) -> None:
     """The as-of of a command that reads labels (train, backtest): after the first order, more than one horizon
-    of history, and not after the data ends. Labels come from orders: days after the last order that the
-    data does not cover would count customers as churned for lack of data (with a late enough as-of, every
-    label window is empty and the models meet one class only)."""
+    of history, and not more than `labels.max_days_past_data` days after the day after the last order. Labels
+    come from orders: days the data does not cover would count customers as churned for lack of data (with a
+    late enough as-of, every label window is empty and the models meet one class only); a few quiet days at
+    the end of an export (a weekend, a holiday closure) are normal and allowed."""
+    horizon_days = labels.horizon_days
     first = check_after_first_order(tables, as_of, what)
-    end = default_as_of(tables)
-    if as_of > end:
+    last = last_order(tables)
+    end = last.normalize() + pd.Timedelta(days=1)  # `default_as_of`, without its future-order check
+    gap = (as_of - end) / pd.Timedelta(days=1)
+    if gap > labels.max_days_past_data:
         raise StructuralError(
-            f"--as-of {as_of.date()} is after the data ends: the last order is on "
-            f"{last_order(tables).date()}, so label windows reaching past it would count customers as "
-            f"churned for lack of data; use --as-of {end.date()} (the default) or earlier"
+            f"--as-of {as_of.date()} is {gap:.0f} days after the data ends (the last order is on {last.date()}; "
+            f"labels.max_days_past_data allows {labels.max_days_past_data}): label windows reaching past it "
+            f"would count customers as churned for lack of data; use --as-of {end.date()} (the default) or "
+            "earlier, or export the missing days"
         )
     span = (as_of - first) / pd.Timedelta(days=1)
     if horizon_days >= span:  # compared in days: as_of - horizon may not even be a representable date

@@ -99,7 +99,7 @@ def train_and_register(
 ) -> TrainResult:
     """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote."""
     h = cfg.labels.horizon_days
-    check_as_of(tables, as_of, h, "train on")
+    check_as_of(tables, as_of, cfg.labels, "train on")
     timings: dict[str, float] = {}
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
@@ -240,7 +240,7 @@ def run_backtest_only(
     tables: dict[str, pd.DataFrame], cfg: AppConfig, as_of: pd.Timestamp, out_dir: Path, console: Console
 ) -> BacktestResult:
     h = cfg.labels.horizon_days
-    check_as_of(tables, as_of, h, "backtest")
+    check_as_of(tables, as_of, cfg.labels, "backtest")
     with console.status("backtesting (rolling origin)..."):
         result = run_backtest(tables, as_of, h, cfg.features, cfg.labels, cfg.models, tier_config=cfg.tiers)
     if result.metrics.empty:

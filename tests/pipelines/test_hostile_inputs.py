@@ -128,14 +128,23 @@ def test_an_as_of_that_is_not_an_iso_date_is_refused_not_guessed(tmp_path, as_of
 
 
 def test_an_as_of_after_the_data_ends_is_refused_for_commands_that_read_labels():
+    from pipelines.config import load_config
     from pipelines.loading import check_as_of
 
+    labels = load_config(None).labels.model_copy(update={"horizon_days": 180})
+    allowed = labels.max_days_past_data
     orders = pd.DataFrame({"ordered_at": pd.to_datetime(["2021-01-05 00:00", "2023-06-29 15:00"])})
-    check_as_of({"orders": orders}, pd.Timestamp("2023-06-30"), 180, "train on")  # the default: fine
+    check_as_of({"orders": orders}, pd.Timestamp("2023-06-30"), labels, "train on")  # the default: fine
+    # a few quiet days at the end of an export (a weekend, a closure) are normal
+    check_as_of({"orders": orders}, pd.Timestamp("2023-06-30") + pd.Timedelta(days=allowed), labels, "train on")
     with pytest.raises(StructuralError, match="after the data ends") as err:
         # was: labels of every late cutoff 'churned', then `unexpected ValueError: ... only one class`
-        check_as_of({"orders": orders}, pd.Timestamp("2023-07-01"), 180, "train on")
+        late = pd.Timestamp("2023-06-30") + pd.Timedelta(days=allowed + 1)
+        check_as_of({"orders": orders}, late, labels, "train on")
     assert "2023-06-29" in str(err.value) and "--as-of 2023-06-30" in str(err.value)
+    # an explicit as-of is not refused for a mistyped future order (that is the default as-of's check)
+    future = pd.DataFrame({"ordered_at": pd.to_datetime(["2021-01-05", "2023-06-29", "2098-01-01"])})
+    check_as_of({"orders": future}, pd.Timestamp("2023-06-30"), labels, "train on")
 
 
 LINES_CSV = (
