@@ -301,6 +301,14 @@ def run_score(
     model = load_bundle(uri)
     bundle: CustomerValueModel = model.bundle
     version = model.version or uri
+    # before the data is read: this needs only the model
+    cutoffs = getattr(bundle, "training_cutoffs_", None) or []
+    if cutoffs and as_of < pd.Timestamp(max(cutoffs)):
+        raise StructuralError(
+            f"--as-of {as_of.date()} is before the model's latest training cutoff ({max(cutoffs)}): the model "
+            "learnt from what customers did after that date, so its scores would look ahead; score at or after "
+            "it, or with a model trained on data before the as-of"
+        )
     run_cfg = cfg
     cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
     for note in setting_notes:
@@ -318,13 +326,6 @@ def run_score(
         loaded = load_and_report(Path(data), mapping, cfg, console, rejects)
     tables = loaded.tables
     check_after_first_order(tables, as_of, "score")
-    cutoffs = getattr(bundle, "training_cutoffs_", None) or []
-    if cutoffs and as_of < pd.Timestamp(max(cutoffs)):
-        raise StructuralError(
-            f"--as-of {as_of.date()} is before the model's latest training cutoff ({max(cutoffs)}): the model "
-            "learnt from what customers did after that date, so its scores would look ahead; score at or after "
-            "it, or with a model trained on data before the as-of"
-        )
     last = last_order(tables)
     stale_days = (as_of - last) / pd.Timedelta(days=1)
     stale = None
