@@ -142,12 +142,22 @@ class TreeSampler(threading.Thread):
 
 
 class StageTimer:
-    """Exclusive wall time per stage of wrapped functions (a stage's time excludes the stages it calls)."""
+    """Exclusive wall time per stage of wrapped functions (a stage's time excludes the stages it calls), and the
+    largest resident memory seen while each stage was the innermost one running (`peak_mb`, sampled every 0.1 s
+    by `sample_memory`: tracemalloc does not see Arrow's or numpy's buffers, RSS does)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}
         self._children: list[float] = []
+        self._stages: list[str] = []
         self.reference_predict_s = 0.0
+
+    def sample_memory(self, stop: threading.Event) -> None:
+        """Until `stop`: the RSS every 0.1 s, charged to the innermost stage running ("other" outside all)."""
+        while not stop.wait(0.1):
+            stage = self._stages[-1] if self._stages else "other"
+            self.peak_mb[stage] = max(self.peak_mb.get(stage, 0.0), _status_mb("VmRSS"))
 
     def wrap(self, target: str, attr: str, stage: str) -> None:
         import functools
@@ -164,10 +174,12 @@ class StageTimer:
         def timed(*args, **kwargs):
             t0 = time.perf_counter()
             timer._children.append(0.0)
+            timer._stages.append(stage)
             try:
                 return fn(*args, **kwargs)
             finally:
                 elapsed = time.perf_counter() - t0
+                timer._stages.pop()
                 inner = timer._children.pop()
                 timer.seconds[stage] = timer.seconds.get(stage, 0.0) + elapsed - inner
                 if timer._children:
@@ -295,10 +307,12 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
     run_module.finish_scores = marked_finish
     outputs_module.write_scores_parquet = marked_write
     timer = StageTimer()
+    memory_stop = threading.Event()
     if profile:
         for target, attr, stage in PROFILE_STAGES:
             timer.wrap(target, attr, stage)
         timer.add_reference_predict()
+        threading.Thread(target=timer.sample_memory, args=(memory_stop,), daemon=True).start()
     sampler = TreeSampler()
     sampler.start()
     t0 = time.perf_counter()
@@ -309,11 +323,13 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
     marks["seconds"] = time.perf_counter() - t0 - timer.reference_predict_s
     marks["peak_mb"] = _status_mb("VmHWM")
     sampler.stop.set()
+    memory_stop.set()
     marks["tree_peak_mb"] = sampler.peak_mb
     marks["customers"] = run.manifest["customers_scored"]
     marks.update({f"t_{k}": v for k, v in run.manifest["timings"].items()})
     if profile:
         marks.update({f"p_{k}": v for k, v in timer.seconds.items()})
+        marks.update({f"m_{k}": v for k, v in timer.peak_mb.items()})
         marks["ref_predict_s"] = timer.reference_predict_s
         marks["ref_arrow_read_s"], marks["ref_arrow_rows"] = arrow_read_seconds(data)
     return marks
@@ -441,11 +457,13 @@ def print_profile(n: int, r: dict[str, float]) -> None:
     print(
         f"\nprofile, pandas engine, {n:,} customers ({int(rows_in):,} input rows), {total:.1f} s end to end"
     )
-    print(f"{'stage':32} {'seconds':>8} {'rows/s':>12} {'share':>6}")
+    print(f"{'stage':32} {'seconds':>8} {'rows/s':>12} {'share':>6} {'peak RSS MB':>12}")
     for stage, sec in sorted(stages.items(), key=lambda kv: -kv[1]):
         rows = rows_in if stage in ROW_STAGES else n
         rate = f"{rows / sec:12,.0f}" if sec > 0.005 else f"{'':>12}"
-        print(f"{stage:32} {sec:8.2f} {rate} {sec / total:6.1%}")
+        peak = r.get(f"m_{stage}")
+        peak_text = "" if peak is None else f"{peak:12,.0f}"
+        print(f"{stage:32} {sec:8.2f} {rate} {sec / total:6.1%} {peak_text}")
     ref = r["ref_arrow_read_s"] + r["ref_predict_s"]
     print(
         f"references: pyarrow read of the same files {r['ref_arrow_read_s']:.2f} s "

@@ -404,9 +404,15 @@ def _validate_table(
             value = _parse_column(col, raw[col.name], timezone, None)
             _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats)
         if col.kind == "timestamp":
-            value = value.where(~impossible_dates(value)).astype("datetime64[ns]")
+            impossible = impossible_dates(value)
+            if impossible.any():  # `where` copies the column even when it changes nothing
+                value = value.where(~impossible)
+            value = value.astype("datetime64[ns]")
         parsed[col.name] = value
-    t = pd.DataFrame(parsed, index=raw.index)
+    # Without a copy: an unchanged column (a Parquet float or date) shares the raw column's buffer instead of
+    # being a second copy of it alive beside the raw tables (the loading peak, issue 14). Copy-on-write keeps
+    # the raw frame and the validated one independent.
+    t = pd.DataFrame(parsed, index=raw.index, copy=False)
     if "kind" in t.columns and table.name == "tickets":
         t["kind"] = t["kind"].str.lower()
     _row_rules(table.name, t, rej)

@@ -55,11 +55,16 @@ class ChunkPlan:
         return out
 
 
+def _positions(rows: np.ndarray) -> np.ndarray:
+    """Row positions as int32 when they fit: the plan holds one per input row for the whole run (issue 14)."""
+    return rows.astype(np.int32) if len(rows) < np.iinfo(np.int32).max else rows
+
+
 def _split(bucket: np.ndarray, n: int) -> list[np.ndarray]:
     """Row positions per chunk, each ascending. The stable sort keeps positions in order within a chunk; on
     16-bit chunk numbers numpy sorts by radix, not by comparisons."""
     small = bucket.astype(np.int16) if n < np.iinfo(np.int16).max else bucket
-    order = np.argsort(small, kind="stable")
+    order = _positions(np.argsort(small, kind="stable"))
     bounds = np.searchsorted(small[order], np.arange(n + 1))
     return [order[bounds[k] : bounds[k + 1]] for k in range(n)]
 
@@ -108,7 +113,7 @@ def plan_chunks(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> Chu
         if "referrals" in tables:
             extra = np.where(codes[(name, col)] >= 0, referrer_bucket[np.maximum(codes[(name, col)], 0)], -1)
             has = (extra >= 0) & (extra != own)
-            extra_rows = np.flatnonzero(has)
+            extra_rows = _positions(np.flatnonzero(has))
             extra_parts = _split(extra[has], n_chunks)
             parts = [_union(p, extra_rows[e]) for p, e in zip(parts, extra_parts, strict=True)]
         rows[name] = parts

@@ -29,6 +29,7 @@ from pipelines.engines.scoring import (
     score_features,
 )
 from pipelines.engines.spill import ReasonSpill, reason_columns
+from pipelines.io import release_memory
 from pipelines.outputs import ContributionsWriter, bridge_contributions_path, churn_contributions_path
 
 
@@ -175,6 +176,8 @@ def score_pandas(
                 bridged.add(feats, cfg)
             if progress is not None:
                 progress(k + 1, n_chunks, len(feats))
+            del res, feats
+            release_memory()  # the chunk's garbage, before the next chunk is built (issue 14)
             t0 = time.perf_counter()
     finally:
         if value is not None:

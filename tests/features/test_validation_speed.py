@@ -82,3 +82,25 @@ def test_isin_ids_on_a_chunk_index():
     index = pd.Index(["C01", "C02", "C10", "C11"], dtype="str", name="customer_id")
     own = np.array(["C02", "C11", "C99"], dtype=object)
     assert isin_ids(index, own).tolist() == [False, True, False, True]
+
+
+def test_validated_numbers_and_dates_share_the_raw_buffers():
+    """Issue 14, the loading peak: a column that validation leaves unchanged (a Parquet float or date) is not
+    copied, so the raw and the validated tables are not two copies side by side. Copy-on-write keeps them
+    independent: writing to the validated table leaves the raw one as read."""
+    from features.contract import TABLES
+    from features.validation import _validate_table
+
+    raw = pd.DataFrame(
+        {
+            "order_id": pd.Series(["o1", "o2", "o3"], dtype="str"),
+            "customer_id": pd.Series(["c1", "c1", "c2"], dtype="str"),
+            "ordered_at": pd.to_datetime(["2024-01-02", "2024-02-03", "2024-03-04"]).astype("datetime64[ns]"),
+            "revenue": [10.0, 20.0, 30.0],
+        }
+    )
+    orders = _validate_table(TABLES["orders"], raw, "UTC")[0]  # the table's own checks: no pandera import
+    for col in ("ordered_at", "revenue"):
+        assert np.shares_memory(orders[col].to_numpy(), raw[col].to_numpy()), col
+    orders.loc[0, "revenue"] = -1.0
+    assert raw["revenue"].tolist() == [10.0, 20.0, 30.0]

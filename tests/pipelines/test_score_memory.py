@@ -1,0 +1,51 @@
+"""Issue 14, memory: what the scoring run keeps of the input tables while it scores."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.engines.run import drop_unread_columns
+
+
+def test_drop_unread_columns_drops_personal_columns_and_unread_event_keys_only():
+    tables = {
+        "customers": pd.DataFrame(
+            {"customer_id": ["c1"], "segment": ["smb"], "name": ["Ann"], "email": ["a@x"], "phone": ["1"]}
+        ),
+        "account_managers": pd.DataFrame({"account_manager_id": ["m1"], "name": ["Bob"]}),
+        "orders": pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "revenue": [1.0]}),
+        "returns": pd.DataFrame({"return_id": ["r1"], "customer_id": ["c1"], "order_id": ["o1"]}),
+        "tickets": pd.DataFrame({"ticket_id": ["t1"], "customer_id": ["c1"]}),
+        "invoices": pd.DataFrame({"invoice_id": ["i1"], "customer_id": ["c1"]}),
+    }
+    same = tables
+    drop_unread_columns(tables)
+    assert tables is same  # in place: the loaded data's own dict, so the dropped columns are freed
+    assert {name: list(frame.columns) for name, frame in tables.items()} == {
+        "customers": ["customer_id", "segment"],
+        "account_managers": ["account_manager_id"],
+        "orders": ["order_id", "customer_id", "revenue"],  # order_id: the early-life features' tie-break
+        "returns": ["customer_id", "order_id"],
+        "tickets": ["customer_id"],
+        "invoices": ["customer_id"],
+    }
+
+
+def test_chunk_plan_holds_row_positions_as_int32_covering_every_row_once():
+    """The plan keeps one position per input row for the whole run: int32, not int64 (issue 14)."""
+    import numpy as np
+
+    from pipelines.engines.chunks import plan_chunks
+
+    ids = [f"c{i:03d}" for i in range(40)]
+    tables = {
+        "customers": pd.DataFrame({"customer_id": ids}),
+        "orders": pd.DataFrame({"customer_id": [ids[i % 40] for i in range(200)], "revenue": 1.0}),
+        "referrals": pd.DataFrame({"referrer_id": ["c001", "c002"], "referred_id": ["c030", "c031"]}),
+    }
+    plan = plan_chunks(tables, chunk_customers=7)
+    for name, parts in plan.rows.items():
+        assert all(p.dtype == np.int32 for p in parts), name
+    # every row in some chunk (a referred customer's rows also in the referrer's chunk)
+    assert np.unique(np.concatenate(plan.rows["customers"])).tolist() == list(range(40))
+    assert np.unique(np.concatenate(plan.rows["orders"])).tolist() == list(range(200))
