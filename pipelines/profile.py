@@ -2,7 +2,7 @@
 
 Reads the scores output set (`pipelines.outputs.read_output_set`) with the per-customer profile inputs the run
 wrote (`pipelines.profile_inputs`: attributes, acquisition cost, behaviour features; the data directory only for a
-run without them, e.g. the Spark engine's) and writes one directory, replaced as a whole
+run without them, scored before issue 12) and writes one directory, replaced as a whole
 (`pipelines.io.atomic_directory`): the tables of `PROFILE_FILES` and `profile.html`. `cvp report --profile DIR`
 reads the directory back (`read_profile`) for the team page. The computing is `models.profile` (pure).
 """
@@ -140,7 +140,7 @@ def build_profile(
 
 def profile_inputs_from_data(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg) -> pd.DataFrame:
     """The profile inputs built from the data (the feature table of the whole base at `as_of`): for a run
-    without `<stem>.profile_inputs.parquet` (the Spark engine, runs scored before this version). The same
+    without `<stem>.profile_inputs.parquet` (runs scored before this version). The same
     `models.profile.profile_inputs` as `cvp score` writes chunk by chunk."""
     from features import build_feature_table, feature_registry
     from models.profile import customer_inputs, profile_inputs
@@ -317,7 +317,7 @@ def run_profile(
         inputs = profile_inputs_from_data(loaded.tables, as_of, cfg)
     else:
         raise StructuralError(
-            f"{Path(scores_path).name} has no {path.name} beside it (scored with the Spark engine or by an older "
+            f"{Path(scores_path).name} has no {path.name} beside it (scored by an older "
             "`cvp score`): pass --data with the data directory that run scored, or score again"
         )
     t0 = time.perf_counter()

@@ -1,14 +1,15 @@
 """The profile's inputs, written by `cvp score` so `cvp profile` reads the run instead of the data (issue 12).
 
 `ProfileInputsWriter` is the scoring run's hook: the pandas engine hands it every chunk's feature table (all the
-chunk's customers, scored or not) and it appends `models.profile.profile_inputs` of the chunk to
+chunk's customers, scored or not; the Spark engine hands it each bucket's inputs computed on the executors) and it
+appends `models.profile.profile_inputs` of the chunk to
 `<stem>.profile_inputs.parquet` in the run's staging directory; `run_score` declares the file in the manifest
 (`profile_inputs`) and publishes it with the rest of the output set (`pipelines.outputs`). One row per customer:
 `customer_id`, `run_id`, the profile attributes, acquisition channel and recorded acquisition cost (`customer:*`),
 the numeric behaviour features and `profit_net_lifetime`; no personal column, no prediction.
 
 `read_profile_inputs` reads it back for `cvp profile`, refusing a file of another run. A run without the file
-(the Spark engine, runs scored before this version) is profiled from the data instead (`pipelines.profile`).
+(runs scored before this version) is profiled from the data instead (`pipelines.profile`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class ProfileInputsWriter:
         from pipelines.outputs import ContributionsWriter
 
         t0 = time.perf_counter()
+        self.attributes = tuple(attributes)
+        self.feature_settings = feature_settings
         self.registry = feature_registry(feature_settings)
         self.customers = customer_inputs(tables.get("customers"), attributes)
         self.writer = ContributionsWriter(path, run_id)
@@ -48,13 +51,17 @@ class ProfileInputsWriter:
         from models.profile import profile_inputs
 
         t0 = time.perf_counter()
-        frame = profile_inputs(features, self.customers, self.registry)
+        self.add_inputs(profile_inputs(features, self.customers, self.registry))
+        self.seconds += time.perf_counter() - t0
+
+    def add_inputs(self, frame: pd.DataFrame) -> None:
+        """Append profile inputs already computed (`models.profile.profile_inputs` of one chunk; the Spark engine
+        computes them on the executors, bucket by bucket, with this writer's `attributes` and settings)."""
         if self.columns is None:
             self.columns = [str(c) for c in frame.columns]
         else:  # every chunk in the first chunk's columns and order
             frame = frame.reindex(columns=self.columns)
         self.writer.add(frame)
-        self.seconds += time.perf_counter() - t0
 
     def close(self) -> None:
         self.writer.close()

@@ -31,6 +31,7 @@ from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
 from pipelines.engines.scoring import EngineRun, finish_scores, resolve_settings, run_policy
+from pipelines.engines.spark_scope import one_spark_session
 from pipelines.engines.spill import ReasonSpill
 from pipelines.loading import (
     check_after_first_order,
@@ -148,8 +149,8 @@ def score_tables(
     `pipelines.engines.pandas_engine.BridgeModel`, the previous run's model's too: pandas engine only);
     `run_score` writes the rest of the output set. With `spill_dir` (pandas engine) the reason columns are left
     on disk: scores come without them and `spill` is the `ReasonSpill` that gives them back; otherwise (and on
-    the Spark engine) the scores keep them and `spill` is None. `profile_inputs` (pandas engine, issue 12)
-    receives every chunk's feature table.
+    the Spark engine) the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
+    chunk's feature table (Spark: every bucket's inputs, computed on the executors).
     """
     t0 = time.perf_counter()
     status = customer_status(tables, as_of, cfg.labels)
@@ -162,7 +163,7 @@ def score_tables(
     more: dict[str, Any] = {} if bridge is None else {"bridge": bridge}
     if spill_dir is not None and engine == "pandas":
         more["spill_dir"] = spill_dir
-    if profile_inputs is not None:  # issue 12: the profile's inputs, chunk by chunk (pandas engine)
+    if profile_inputs is not None:  # issue 12: the profile's inputs, chunk (or Spark bucket) by chunk
         more["profile_inputs"] = profile_inputs
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
@@ -270,6 +271,7 @@ class ScoreRun:
         return insert_columns(self._scores, reasons, self._reasons_at)
 
 
+@one_spark_session  # issue 11: the Spark load's validated rows stay in the session until the backend uses them
 def run_score(
     data: Path,
     as_of_text: str,
@@ -384,12 +386,11 @@ def run_score(
     profile_inputs = None
     try:
         # --- ideal-customer profile (issue 12): its per-customer inputs, so `cvp profile` skips the data ---
-        if engine == "pandas":
-            from pipelines.profile_inputs import ProfileInputsWriter
+        from pipelines.profile_inputs import ProfileInputsWriter
 
-            profile_inputs = ProfileInputsWriter(
-                staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
-            )
+        profile_inputs = ProfileInputsWriter(
+            staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
+        )
         # ---
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:

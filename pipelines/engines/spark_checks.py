@@ -48,6 +48,8 @@ REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart un
 PARTITION_SHIFT = 36
 #: Keys that are customer ids: judged per bucket (every occurrence of one id is in one bucket).
 BUCKET_KEYS = {"customers": "customer_id", "referrals": "referred_id"}
+#: Spark type of a validated column per contract kind (numbers: double).
+SPARK_TYPE = {"id": "string", "text": "string", "timestamp": "timestamp_ntz", "bool": "boolean"}
 
 
 def _q(name: str) -> str:
@@ -221,3 +223,25 @@ def table_view(union: SparkDataFrame, name: str, columns: list[str]) -> SparkDat
 
     own = [F.col(_q(_wide(name, c))).alias(c) for c in columns]
     return union.filter(F.col(TABLE) == name).select(ROW, REASON, GIVEN, BAD, *own)
+
+
+def validated_table(rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One table's rows of a union frame (`accepted_union`, as pandas) in the validated representation: its
+    `<name>|val:<column>` columns under their own names, with the pandas engine's dtypes, in source order."""
+    own = rows[rows[TABLE] == name].sort_values(ROW, kind="stable").reset_index(drop=True)
+    out: dict[str, pd.Series] = {}
+    for c in rows.columns:
+        table, _, col = c.partition("|" + VAL)
+        if table != name or not col:
+            continue
+        kind = TABLES[name].column(col).kind
+        values = own[c]
+        if kind in ("id", "text"):
+            out[col] = pd.Series(values.to_numpy(dtype=object), dtype="str").where(values.notna().to_numpy())
+        elif kind == "timestamp":
+            out[col] = values.astype("datetime64[ns]")
+        elif kind == "bool":
+            out[col] = values.astype("boolean")
+        else:
+            out[col] = values.astype("float64")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(own)))

@@ -3,17 +3,20 @@ engine, distributed over customer buckets.
 
 Why this shape: the pandas feature functions are the single source of truth, so Spark does not re-implement them;
 it runs them per bucket. The buckets are the pandas engine's chunks (`plan_chunks`: customer-id hash, plus the
-rows of the customers each one referred), and every bucket gets the same company-wide revenue totals, so a
+rows of the customers each one referred; cut by Spark, `pipelines.engines.spark_buckets`), and every bucket gets the same company-wide revenue totals, so a
 customer's features are bit-identical to the pandas engine's whatever the cluster layout.
 
-Stages (one Spark job each; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one task):
-    1. input      driver -> DataFrame (bucket int, table str, payload binary): one row per bucket and table, the
-                  payload the Arrow IPC stream of that table's rows for that bucket (account_managers: every bucket).
-    2. features   `groupBy("bucket").applyInPandas`: deserialize, `build_feature_table(..., company_revenue=totals)`,
-                  keep the bucket's own customers. Out: one row per customer: customer_id, bucket, eligible
-                  (training rules at as-of, for drift), then the model's feature columns (float64 -> double,
-                  categorical -> string: Arrow cannot carry pandas categories through applyInPandas, and the
-                  model's contract rebuilds them from strings). Persisted: stages 3 and 4 read it.
+Stages (1 and 2 are one Spark job, 3 and 4 one each; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one task):
+    1. input      the validated rows Spark holds (`spark_input.SparkTables.accepted`, persisted by the Spark
+                  load; pandas tables given without them are shipped once in the same layout), each sent to its
+                  bucket(s) by a `mapInPandas` (`spark_buckets.expand_rows`). No payload is built on the driver.
+    2. features   `groupBy(bucket).applyInPandas`: the bucket's validated tables (`spark_buckets.bucket_tables`),
+                  `build_feature_table(..., company_revenue=totals)`, keep the bucket's own customers. Out: one row
+                  per customer: customer_id, bucket, eligible (training rules at as-of, for drift), then the
+                  model's feature columns (float64 -> double, categorical -> string: Arrow cannot carry pandas
+                  categories through applyInPandas, and the model's contract rebuilds them from strings), and with
+                  profile inputs asked for, the bucket's inputs (`PROFILE`, Arrow IPC on its first row; one more
+                  job brings them to the driver's writer). Persisted: stages 3 and 4 read it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
                   Out: one row per customer: customer_id, bucket, eligible, the compact score columns, and the
                   value contributions as `contrib:<feature>` columns. Collected to the driver as Arrow.
@@ -49,7 +52,7 @@ from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
-from pipelines.engines.chunks import customer_buckets, plan_chunks
+from pipelines.engines.chunks import customer_buckets
 from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
@@ -61,6 +64,8 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import SparkSession
 
 CONTRIB_PREFIX = "contrib:"
+#: Features-stage column carrying a bucket's profile inputs (issue 12) as Arrow IPC bytes, on the bucket's first row.
+PROFILE = "__profile_inputs"
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
 
@@ -78,33 +83,56 @@ def _from_ipc(payload: bytes) -> pd.DataFrame:
     return pa.ipc.open_stream(payload).read_all().to_pandas()
 
 
-def feature_schema(bundle: CustomerValueModel) -> str:
-    """DDL schema of the features stage: customer_id, bucket, eligible, then the model's features in order."""
+def feature_schema(bundle: CustomerValueModel, profile: bool = False) -> str:
+    """DDL schema of the features stage: customer_id, bucket, eligible, then the model's features in order (and
+    the profile inputs' column `PROFILE` when `profile`)."""
     cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean"]
     for name in bundle.contract_.names:
         kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
         cols.append(f"`{name}` {kind}")
+    if profile:
+        cols.append(f"`{PROFILE}` binary")
     return ", ".join(cols)
 
 
+def bucket_profile_inputs(
+    tables: Mapping[str, pd.DataFrame],
+    feats: pd.DataFrame,
+    attributes: tuple[str, ...],
+    feature_settings: Any,
+) -> bytes:
+    """One bucket's profile inputs (`models.profile.profile_inputs` of its own customers' features) as Arrow IPC.
+
+    `customer_inputs` of the bucket's customers table equals the whole table's for the bucket's customers: every
+    row of a customer is in its bucket, in source order, so the first row per customer is the same one.
+    """
+    from features import feature_registry
+    from models.profile import customer_inputs, profile_inputs
+
+    part = customer_inputs(tables.get("customers"), attributes)
+    return _to_ipc(profile_inputs(feats, part, feature_registry(feature_settings)).reset_index())
+
+
 def build_bucket_features(
-    rows: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    k: int,
     n_chunks: int,
     as_of: pd.Timestamp,
     cfg: AppConfig,
     totals: Mapping[int, float],
     bundle: CustomerValueModel,
+    profile_attributes: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Features of one bucket's own customers (the applyInPandas body).
 
-    in:  rows of one bucket: bucket (int), table (str), payload (Arrow IPC bytes of that table's rows).
+    in:  bucket `k`'s validated tables (`spark_buckets.bucket_tables`: its customers' rows and their referred
+         customers', every table).
     out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
-         (bool, `pipelines.engines.scoring.eligible`), then the contract's features (float64; categorical as str).
+         (bool, `pipelines.engines.scoring.eligible`), then the contract's features (float64; categorical as str);
+         with `profile_attributes` (the run's `profile.attributes`), `PROFILE`: the bucket's profile inputs
+         (`bucket_profile_inputs`) on its first row, None on the others.
     Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
     """
-    quiet_pandas3()
-    k = int(rows["bucket"].iloc[0])
-    tables = {str(t): _from_ipc(p) for t, p in zip(rows["table"], rows["payload"], strict=True)}
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
     feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k]
     contract = bundle.contract_
@@ -127,6 +155,11 @@ def build_bucket_features(
             out[name] = col.astype("str").where(col.notna())
         else:
             out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    if profile_attributes is not None:
+        payload = np.full(len(feats), None, dtype=object)
+        if len(feats):
+            payload[0] = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
+        out[PROFILE] = payload
     return _arrow_safe(pd.DataFrame(out))
 
 
@@ -209,19 +242,6 @@ def _driver_error(exc: Exception) -> Exception | None:
     return ContractMismatch(message) if kind == "ContractMismatch" else StructuralError(message)
 
 
-def _input_frame(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> tuple[pd.DataFrame, int]:
-    """(bucket, table, payload) rows for every non-empty bucket of `plan_chunks`, and the bucket count."""
-    plan = plan_chunks(tables, chunk_customers)
-    rows: list[tuple[int, str, bytes]] = []
-    for k in range(plan.n_chunks):
-        if len(plan.customers[k]) == 0:
-            continue
-        for name, frame in plan.tables(tables, k).items():
-            rows.append((k, name, _to_ipc(frame)))
-    frame = pd.DataFrame(rows, columns=["bucket", "table", "payload"]).astype({"bucket": "int32"})
-    return frame, plan.n_chunks
-
-
 def score_spark(
     tables: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
@@ -234,6 +254,7 @@ def score_spark(
     run_id: str | None = None,
     progress: Any = None,
     spark_master: str | None = None,
+    profile_inputs: Any = None,
 ) -> EngineRun:
     """The Spark backend of `pipelines.engines.run` (the same contract as `score_pandas`).
 
@@ -244,7 +265,9 @@ def score_spark(
     out: the compact scores of every customer with a feature row (unscored ones blanked by `finish_scores`),
          the drift counts of the eligible customers added to `drift`, and the value contributions
          (customer_id + one column per feature + `_base`, currency) written to `contrib_path` atomically, rows
-         in bucket order like the pandas engine.
+         in bucket order like the pandas engine. With `profile_inputs` (issue 12,
+         `pipelines.profile_inputs.ProfileInputsWriter`) the executors compute each bucket's profile inputs with
+         the features and the driver appends them to the writer in bucket order (the pandas engine's file).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -253,8 +276,9 @@ def score_spark(
         timings["session_s"] = time.perf_counter() - t0
         with mapped_errors():
             return _score_on(
-                spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id
-            )
+                spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id,
+                profile_inputs,
+            )  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -280,33 +304,73 @@ def _score_on(
     contrib_path: Path | None,
     timings: dict[str, float],
     run_id: str | None = None,
+    profile_inputs: Any = None,
 ) -> EngineRun:
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import IntegerType, StructField, StructType
+
+    from pipelines.engines.spark_buckets import (
+        BUCKET,
+        bucket_tables,
+        chunk_count,
+        expand_rows,
+        pandas_union,
+        referrer_buckets,
+    )
 
     t0 = time.perf_counter()
-    inputs, n_chunks = _input_frame(tables, chunk_customers)  # not empty: `run_score` refuses an empty base
+    # the validated rows persisted by the Spark load (`SparkTables`, unless its session has ended), else the
+    # pandas tables shipped once
+    union = getattr(tables, "accepted", None)
+    if union is None or union.sparkSession.sparkContext is not spark.sparkContext:
+        union = pandas_union(spark, tables)
+    n_chunks = chunk_count(tables, chunk_customers)  # not 0: `run_score` refuses an empty base
+    refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
-    n_buckets = int(inputs["bucket"].nunique())
+    names, managers = list(tables), tables.get("account_managers")
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
-    spark.conf.set("spark.sql.shuffle.partitions", str(n_buckets))
+    spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
-    source = spark.createDataFrame(inputs, "bucket int, table string, payload binary")
-    del inputs
     shared = spark.sparkContext.broadcast(bundle)
     timings["partition_s"] = time.perf_counter() - t0
 
+    def expand_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        quiet_pandas3()
+        for batch in batches:
+            yield _arrow_safe(expand_rows(batch, n_chunks, refs))
+
+    attributes = None if profile_inputs is None else profile_inputs.attributes
+
     def features_udf(rows: pd.DataFrame) -> pd.DataFrame:
-        return build_bucket_features(rows, n_chunks, as_of, cfg, totals, shared.value)
+        quiet_pandas3()
+        k = int(rows[BUCKET].iloc[0])
+        own = bucket_tables(rows, names, managers)
+        return build_bucket_features(own, k, n_chunks, as_of, cfg, totals, shared.value, attributes)
 
     t0 = time.perf_counter()
-    feats: SparkDataFrame = source.groupBy("bucket").applyInPandas(features_udf, feature_schema(bundle))
-    feats = feats.persist(StorageLevel.MEMORY_AND_DISK)
-    n_customers = feats.count()
+    rows = union.mapInPandas(
+        expand_udf, StructType([*union.schema.fields, StructField(BUCKET, IntegerType())])
+    )
+    schema = feature_schema(bundle, profile=attributes is not None)
+    built: SparkDataFrame = rows.groupBy(BUCKET).applyInPandas(features_udf, schema)
+    built = built.persist(StorageLevel.MEMORY_AND_DISK)
+    n_customers = built.count()
+    union.unpersist()  # the features hold what the stages below read
     timings["features_s"] = time.perf_counter() - t0
     if n_customers == 0:  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
-        feats.unpersist()
+        built.unpersist()
         shared.unpersist()
         return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
+    feats = built
+    if attributes is not None:  # one job: the buckets' inputs, appended in bucket order
+        t0 = time.perf_counter()
+        payloads = built.filter(F.col(PROFILE).isNotNull()).select("bucket", PROFILE).collect()
+        for row in sorted(payloads, key=lambda r: r["bucket"]):
+            profile_inputs.add_inputs(_from_ipc(row[PROFILE]).set_index("customer_id"))
+        del payloads
+        timings["profile_inputs_s"] = time.perf_counter() - t0
+        feats = built.drop(PROFILE)  # read from the persisted frame, without the payloads
 
     t0 = time.perf_counter()
     sample = feats.limit(3).toPandas()
@@ -340,7 +404,7 @@ def _score_on(
     parts = feats.mapInPandas(drift_udf, "key string, counts binary, n bigint").toPandas()
     for key, counts, n in zip(parts["key"], parts["counts"], parts["n"], strict=True):
         drift.merge(key, np.frombuffer(counts, dtype=np.float64), n)
-    feats.unpersist()
+    built.unpersist()
     shared.unpersist()
 
     # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.

@@ -48,6 +48,7 @@ from pipelines.engines.spark_checks import (
     REF,
     ROLE,
     ROW,
+    SPARK_TYPE,
     TABLE,
     VAL,
     _check_throughout,
@@ -60,6 +61,7 @@ from pipelines.engines.spark_checks import (
     check_bucket,
     source_rows,
     table_view,
+    validated_table,
 )
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
@@ -71,7 +73,6 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
 
 SUFFIXES = (".csv", ".parquet")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$")
-_SPARK_TYPE = {"id": "string", "text": "string", "timestamp": "timestamp_ntz", "bool": "boolean"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +232,7 @@ def _row_schema(table: Table, raw_columns: list[str]) -> str:
     cols += [f"{_q(RAW + c)} string" for c in raw_columns]
     for name in _checked_columns(table, raw_columns):
         kind = table.column(name).kind
-        cols.append(f"{_q(VAL + name)} {_SPARK_TYPE.get(kind, 'double')}")
+        cols.append(f"{_q(VAL + name)} {SPARK_TYPE.get(kind, 'double')}")
     return ", ".join(cols)
 
 
@@ -413,35 +414,29 @@ def validate_spark(
     return views, reports, cached, judged
 
 
-def accepted_tables(judged: SparkDataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
-    """The accepted rows of every table in the validated representation, in source order, on the driver (one
-    collect of the union's accepted rows)."""
+class SparkTables(dict):
+    """The validated tables of a Spark load: a dict of pandas tables (what `run_score` reads for its whole-base
+    steps) that also holds `accepted`, the same rows still in Spark and persisted (`accepted_union`), which the
+    Spark scoring backend builds its customer buckets from instead of the pandas tables (issue 11, step 2).
+    The backend unpersists `accepted` once its features are built; the session ends with the run."""
+
+    accepted: SparkDataFrame | None = None
+
+
+def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
+    """The accepted rows of every table in one frame: table tag, position (sorts in source order) and the
+    `<table>|val:<column>` columns (validated values, Spark types)."""
     from pyspark.sql import functions as F
 
     vals = [c for c in judged.columns if "|" + VAL in c]
-    got = judged.filter(F.col(REASON).isNull()).select(TABLE, ROW, *[_q(c) for c in vals]).toPandas()
-    tables: dict[str, pd.DataFrame] = {}
-    for name in names:
-        own = got[got[TABLE] == name].sort_values(ROW, kind="stable").reset_index(drop=True)
-        out: dict[str, pd.Series] = {}
-        for c in vals:
-            table, _, col = c.partition("|" + VAL)
-            if table != name:
-                continue
-            kind = TABLES[name].column(col).kind
-            values = own[c]
-            if kind in ("id", "text"):
-                out[col] = pd.Series(values.to_numpy(dtype=object), dtype="str").where(
-                    values.notna().to_numpy()
-                )
-            elif kind == "timestamp":
-                out[col] = values.astype("datetime64[ns]")
-            elif kind == "bool":
-                out[col] = values.astype("boolean")
-            else:
-                out[col] = values.astype("float64")
-        tables[name] = pd.DataFrame(out, index=pd.RangeIndex(len(own)))
-    return tables
+    return judged.filter(F.col(REASON).isNull()).select(TABLE, ROW, *[_q(c) for c in vals])
+
+
+def accepted_tables(accepted: SparkDataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
+    """The accepted rows of every table (`accepted_union`) in the validated representation, in source order, on
+    the driver (one collect)."""
+    got = accepted.toPandas()
+    return {name: validated_table(got, name) for name in names}
 
 
 def write_rejects_spark(
@@ -500,20 +495,31 @@ def load_spark(
 ) -> tuple[LoadedData, list[str]]:
     """Read and validate `data` with Spark: (the loaded data as `load_and_report` returns it, reject dirs written).
 
-    The accepted tables are brought to the driver (the scoring stages still take pandas tables); the rejects
-    stay on the executors and are written by them.
+    The accepted tables are brought to the driver (`run_score`'s whole-base steps still take pandas tables) and
+    also stay persisted in Spark (`SparkTables.accepted`) for the scoring backend's buckets; the rejects stay on
+    the executors and are written by them.
     """
+    from pyspark import StorageLevel
+
     from features.schemas import check_tables
     from pipelines.io import LoadedData
 
     uri = data_uri(data)
     sources, notes = find_sources(spark, uri)
     cached: list[SparkDataFrame] = []
+    accepted = None
     try:
         with unreadable_files():
             checked, reports, cached, judged = validate_spark(spark, sources, cfg)
             written = write_rejects_spark(checked, reports, data_uri(rejects)) if rejects is not None else []
-            tables = accepted_tables(judged, list(sources))
+            # kept for the scoring backend (`SparkTables`); filled by the collect below, in the same job
+            accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
+            tables = SparkTables(accepted_tables(accepted, list(sources)))
+            tables.accepted = accepted
+    except BaseException:
+        if accepted is not None:
+            accepted.unpersist()
+        raise
     finally:
         for frame in cached:
             frame.unpersist()

@@ -28,7 +28,9 @@ CHUNK = 300  # 800 customers -> 3 buckets: the Spark job really runs several tas
 
 @pytest.fixture(scope="module")
 def scored(trained, spark, tmp_path_factory):
-    """The same data scored by both engines, plus the contributions files each wrote."""
+    """The same data scored by both engines, plus the contributions and profile inputs files each wrote."""
+    from pipelines.engines.spark_session import spark_jobs
+    from pipelines.profile_inputs import ProfileInputsWriter
     from pipelines.tracking import configure_tracking, load_bundle
 
     cfg = load_config(trained.config)
@@ -37,14 +39,21 @@ def scored(trained, spark, tmp_path_factory):
     tables = load_data(trained.data).tables
     out = tmp_path_factory.mktemp("engines")
     args = (tables, AS_OF, model.bundle, "7", cfg, CHUNK)
-    pandas_run = score_tables("pandas", *args, out / "pandas.contrib.parquet")[:2]
-    spark_run = score_tables("spark", *args, out / "spark.contrib.parquet")[:2]
-    return pandas_run, spark_run, out
+    runs = []
+    for engine in ("pandas", "spark"):
+        inputs = ProfileInputsWriter(
+            out / f"{engine}.profile_inputs.parquet", "r1", tables, cfg.profile.attributes, cfg.features
+        )
+        before = spark_jobs(spark)
+        run = score_tables(engine, *args, out / f"{engine}.contrib.parquet", profile_inputs=inputs)[:2]
+        inputs.close()
+        runs.append((*run, inputs.info(), spark_jobs(spark) - before))
+    return runs[0][:2], runs[1][:2], out, runs
 
 
 @pytest.mark.spark
 def test_spark_scores_equal_pandas_row_by_row(scored):
-    (expected, _), (got, _), _ = scored
+    (expected, _), (got, _), *_ = scored
     assert len(got) > 500 and got["customer_id"].is_unique and got["customer_id"].is_monotonic_increasing
     assert list(got.columns) == list(expected.columns)
     assert got.dtypes.to_dict() == expected.dtypes.to_dict()
@@ -66,7 +75,7 @@ def test_spark_scores_equal_pandas_row_by_row(scored):
 
 @pytest.mark.spark
 def test_spark_contributions_file_equals_pandas(scored):
-    (expected, _), (got, _), out = scored
+    (expected, _), (got, _), out, _ = scored
     a = pd.read_parquet(out / "pandas.contrib.parquet")
     b = pd.read_parquet(out / "spark.contrib.parquet")
     assert list(b.columns) == list(a.columns) and b.columns[0] == "customer_id" and "_base" in b.columns
@@ -81,7 +90,7 @@ def test_spark_contributions_file_equals_pandas(scored):
 
 @pytest.mark.spark
 def test_spark_drift_and_info_match_pandas(scored):
-    (_, a), (_, b), _ = scored
+    (_, a), (_, b), *_ = scored
     assert set(b) == {"drift", "timings", "explanations_spot_checked_rows"}
     assert b["explanations_spot_checked_rows"] > 0
     assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys() and len(a["drift"]["psi"]) > 50
@@ -89,6 +98,24 @@ def test_spark_drift_and_info_match_pandas(scored):
         assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
     assert b["drift"]["drifted_features"] == a["drift"]["drifted_features"]
     assert {"features_s", "score_explain_s", "tiers_s"} <= set(b["timings"])
+
+
+@pytest.mark.spark
+def test_spark_profile_inputs_file_equals_pandas(scored):
+    """Issue 12 on Spark: the executors compute each bucket's profile inputs; the file equals the pandas engine's
+    (rows, order, columns, types, values), so `cvp profile` reads a Spark run without `--data`."""
+    from pipelines.profile_inputs import read_profile_inputs
+
+    (scores, _), _, out, runs = scored
+    (*_, pandas_info, _), (*_, spark_info, jobs) = runs
+    a = pd.read_parquet(out / "pandas.profile_inputs.parquet")
+    b = pd.read_parquet(out / "spark.profile_inputs.parquet")
+    assert len(a) == len(scores) > 500  # every customer with a feature row, scored or not
+    assert any(c.startswith("customer:") for c in a.columns) and "profit_net_lifetime" in a.columns
+    pd.testing.assert_frame_equal(b, a, check_exact=True)
+    assert spark_info | {"file": "", "seconds": 0} == pandas_info | {"file": "", "seconds": 0}
+    assert read_profile_inputs(out / "spark.profile_inputs.parquet", "r1").index.is_unique
+    assert jobs == 5  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
 
 
 @pytest.mark.spark
