@@ -1,7 +1,7 @@
 """Benchmark: the Spark engine (local[2] and a standalone cluster) against the pandas engine, end to end (issue 11).
 
 Usage:
-    .venv/bin/python bench/score_spark.py [--sizes 20000 80000] [--no-cluster] [--cache DIR] [--seed 0]
+    .venv/bin/python bench/score_spark.py [--sizes 20000 80000] [--masters local cluster] [--cache DIR] [--seed 0]
 
 Reuses `bench/score.py` for the data, the model and the measured child (one copy of each): per size one fresh
 demo company (parquet, in a temporary directory removed at the end unless `--cache DIR`), one model trained on the
@@ -41,7 +41,10 @@ WORKER_CORES, WORKER_MEMORY, EXECUTOR_MEMORY = 2, "3g", "2g"
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 80_000])
-    parser.add_argument("--no-cluster", action="store_true", help="pandas and local[2] only")
+    parser.add_argument(
+        "--masters", nargs="+", choices=["local", "cluster"], default=["local", "cluster"],
+        help="where the Spark engine runs: local[2], the standalone cluster, or both (the default)",
+    )  # fmt: skip
     parser.add_argument("--cache", type=Path, default=None, help="keep and reuse data and model here")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -150,8 +153,8 @@ def run(args: argparse.Namespace, cache: Path) -> None:
     config = base.prepare_model(datas[sizes[0]], cache)
     ensure_champion(config)
     with contextlib.ExitStack() as stack:
-        masters = ["local[2]"]
-        if not args.no_cluster:
+        masters = ["local[2]"] if "local" in args.masters else []
+        if "cluster" in args.masters:
             cluster = stack.enter_context(
                 standalone_cluster(cache / "cluster", cores=WORKER_CORES, memory=WORKER_MEMORY)
             )
@@ -161,10 +164,10 @@ def run(args: argparse.Namespace, cache: Path) -> None:
         for n in sizes:
             print(f"load average before {n:,}: {load_text()}", flush=True)
             rows[("pandas", n)] = base_run = run_child("pandas", "-", datas[n], config, cache)
-            print(f"  pandas {base_run['seconds']:.1f} s (load {load_text()})", flush=True)
+            print(f"  pandas: {json.dumps(base_run)} (load {load_text()})", flush=True)
             for master in masters:
                 rows[(master, n)] = r = run_child("spark", master, datas[n], config, cache)
-                print(f"  spark {master} {r['seconds']:.1f} s (load {load_text()})", flush=True)
+                print(f"  spark {master}: {json.dumps(r)} (load {load_text()})", flush=True)
     report(rows, sizes, ["pandas", *masters])
     print(f"load average at the end: {load_text()}")
 

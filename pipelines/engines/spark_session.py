@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -217,6 +218,10 @@ def _stop(process: subprocess.Popen, grace: float) -> None:
     process.wait(10)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def standalone_cluster(
     workdir: Path, cores: int = 2, memory: str = "1g", timeout: float = 180.0
@@ -225,8 +230,9 @@ def standalone_cluster(
     (`spark-class org.apache.spark.deploy.master.Master` and `...worker.Worker`, `SPARK_HOME` the pyspark package),
     bound to 127.0.0.1 on free ports, with `cores` cores and `memory` for executors on the worker; logs and the
     worker's directory under `workdir`. Yields once the worker is registered (the master's JSON at its web UI),
-    stops both, with their executors, on exit, also after a failure. Used by the tests and `bench/score_spark.py`;
-    on a real cluster the same two classes run on separate machines (README "Running on a cluster").
+    stops both, with their executors, on exit, also after a failure or a SIGTERM. Used by the tests and
+    `bench/score_spark.py`; on a real cluster the same two classes run on separate machines (README "Running on a
+    cluster").
 
     The master's REST submission server is off; the daemons' heaps are small (`SPARK_DAEMON_MEMORY`, 256m)."""
     require_spark()
@@ -255,6 +261,10 @@ def standalone_cluster(
         ],
     }
     started: dict[str, subprocess.Popen] = {}
+    # A SIGTERM (a CI timeout, `kill`) unwinds through the `finally` below instead of orphaning the daemons.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         for name, args in daemons.items():
             with open(workdir / f"{name}.log", "wb") as log:
@@ -278,3 +288,5 @@ def standalone_cluster(
     finally:
         for process in reversed(started.values()):
             _stop(process, grace=10.0)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -184,3 +184,27 @@ def _children() -> set[int]:
         if int(fields[1]) == os.getpid():
             kids.add(int(stat.parent.name))
     return kids
+
+
+def test_standalone_cluster_stops_its_daemons_on_sigterm(tmp_path):
+    """A SIGTERM to the process holding the cluster (a CI timeout, `kill`) still stops the daemons."""
+    holder = (
+        "import sys, time\nfrom pathlib import Path\n"
+        "from pipelines.engines.spark_session import standalone_cluster\n"
+        "with standalone_cluster(Path(sys.argv[1]), timeout=30) as running:\n"
+        "    print(*running.pids, flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    env = os.environ | {"SPARK_HOME": str(_fake_spark_home(tmp_path, "ready"))}
+    process = subprocess.Popen(
+        [sys.executable, "-c", holder, str(tmp_path / "cluster")],
+        stdout=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        pids = [int(pid) for pid in process.stdout.readline().split()]
+        assert len(pids) == 2 and not any(_gone(pid) for pid in pids)
+        process.terminate()
+        assert process.wait(30) == 128 + 15
+        assert all(_gone(pid) for pid in pids)
+    finally:
+        process.kill()
