@@ -104,7 +104,7 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
       - the project on the executors' path: the directory holding `features/`, `models/`, `pipelines/` is put
         first on their `PYTHONPATH` (`spark.executorEnv.PYTHONPATH`): enough when the workers see the same path
         (one machine, a shared file system, the same image); else install the project on the workers (README
-        "Running on a cluster"; `--py-files` does not do: numba's kernel cache needs the source files on disk);
+        "Running on a cluster"; `--py-files` does not work: numba's kernel cache needs the source files on disk);
       - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g; in local mode the driver JVM is also the
         executor), effective when this function launches the JVM; no limit on the results collected to the
         driver (`spark.driver.maxResultSize` 0: the engine still collects the scores).
