@@ -1,23 +1,32 @@
-"""Benchmark: the Spark engine (local[2]) against the pandas engine, end to end on the same fresh data (issue 11).
+"""Benchmark: the Spark engine (local[2] and a standalone cluster) against the pandas engine, end to end (issue 11).
 
 Usage:
-    .venv/bin/python bench/score_spark.py [--sizes 20000 80000] [--cache DIR] [--seed 0]
+    .venv/bin/python bench/score_spark.py [--sizes 20000 80000] [--masters local cluster] [--cache DIR] [--seed 0]
 
-Reuses `bench/score.py` for everything but the report (one copy of the data generation, the model training and
-the measured child process): per size one demo company (parquet), one model trained on the smallest, then each
-engine scores each company in a fresh subprocess (`run_score` as of 2025-12-31, read + validate + features +
-models + reasons + output set). Printed as ratios measured in the same run (absolute seconds drift with the load
-of a shared machine), with the load average:
-  - time: spark / pandas per size;
-  - driver memory: the Python process's peak RSS (VmHWM) and, for Spark, the peak of the whole process tree
-    (driver + JVM + Python workers, sampled every 0.5 s; in local mode the JVM is also the executor, so this is
-    an upper bound of what a cluster's driver holds); growth from the smaller to the larger size per engine.
+Reuses `bench/score.py` for the data, the model and the measured child (one copy of each): per size one fresh
+demo company (parquet, in a temporary directory removed at the end unless `--cache DIR`), one model trained on the
+smallest, then each size is scored as of 2025-12-31 (`run_score`: read + validate + features + models + reasons +
+output set) by, each in a fresh subprocess: the pandas engine; the Spark engine on `local[2]`; the Spark engine on a
+standalone cluster of this machine (`pipelines.engines.spark_session.standalone_cluster`: one master, one worker
+with 2 cores, its executors separate JVMs), on the same data and the same 2 cores. Printed as ratios measured in the
+same run (absolute seconds drift with the load of a shared machine), with the load average:
+  - time: Spark / pandas per size and master;
+  - driver memory, the issue's measure: the peak RSS of the `cvp` process (VmHWM) plus the peak heap used of the
+    driver JVM (`MemoryMXBean`, sampled every 0.5 s through py4j); and the peak RSS of the driver's process tree
+    (sampled every 0.5 s). In local mode the JVM is driver and executor, and the Python workers are children of
+    it, so those figures hold the executors too; on the standalone cluster they are the driver's alone;
+  - growth from the smallest to the largest size, per engine and measure (the bar: flat, <= 1.2 at 1M / 250k).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
+import os
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,13 +34,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import score as base  # noqa: E402 - bench/score.py: data, model and the measured child process
 from benchkit import load_text, work_dir  # noqa: E402
 
+#: The standalone worker: 2 cores (the pandas engine's and local[2]'s), memory for one executor and its overhead.
+WORKER_CORES, WORKER_MEMORY, EXECUTOR_MEMORY = 2, "3g", "2g"
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 80_000])
+    parser.add_argument(
+        "--masters", nargs="+", choices=["local", "cluster"], default=["local", "cluster"],
+        help="where the Spark engine runs: local[2], the standalone cluster, or both (the default)",
+    )  # fmt: skip
     parser.add_argument("--cache", type=Path, default=None, help="keep and reuse data and model here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--child", nargs=5, metavar=("ENGINE", "MASTER", "DATA", "CONFIG", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
+    if args.child:
+        engine, master, data, config, out = args.child
+        print(json.dumps(child(engine, master, Path(data), Path(config), Path(out))), flush=True)
+        return
     with work_dir(args.cache, "cvp-bench-spark-") as cache:
         run(args, cache)
 
@@ -56,35 +79,131 @@ def ensure_champion(config: Path) -> None:
         print(f"no champion after training on the smallest company: version {latest} used (benchmark only)")
 
 
+class JvmHeapSampler(threading.Thread):
+    """The driver JVM's heap used (`MemoryMXBean.getHeapMemoryUsage().getUsed()`), sampled every 0.5 s through
+    py4j once pyspark has launched the JVM; `peak_mb` is the largest sample (0 for the pandas engine)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self.stop = threading.Event()
+
+    def sample(self) -> None:
+        from pyspark import SparkContext
+
+        jvm = SparkContext._jvm
+        if jvm is None:
+            return
+        try:
+            used = jvm.java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed()
+        except Exception:  # noqa: BLE001 - the gateway is starting or closing: no sample this time
+            return
+        self.peak_mb = max(self.peak_mb, used / 2**20)
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            if "pyspark" in sys.modules:
+                self.sample()
+
+
+def child(engine: str, master: str, data: Path, config: Path, out: Path) -> dict[str, float]:
+    """`bench/score.py`'s measured run (`base.child`) on `master`, plus the driver JVM's peak heap used."""
+    import pipelines.engines.run as run_module
+
+    score = run_module.run_score
+
+    def on_master(*args, **kwargs):
+        bound = inspect.signature(score).bind(*args, **kwargs)
+        bound.arguments["spark_master"] = master if engine == "spark" else None
+        return score(*bound.args, **bound.kwargs)
+
+    run_module.run_score = on_master  # base.child imports it from the module when it runs
+    heap = JvmHeapSampler()
+    heap.start()
+    marks = base.child(engine, data, config, out)
+    heap.stop.set()
+    heap.join()
+    if engine == "spark":
+        heap.sample()  # the JVM outlives the session: one last reading
+    marks["jvm_heap_peak_mb"] = heap.peak_mb
+    return marks
+
+
+def run_child(engine: str, master: str, data: Path, config: Path, cache: Path) -> dict[str, float]:
+    out = cache / "out" / f"{data.parent.name}_{engine}_{master.split(':')[0]}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, __file__, "--child", engine, master, str(data), str(config), str(out)]
+    # the executors' memory on the standalone worker (pyspark passes these arguments to its spark-submit)
+    env = os.environ | {"PYSPARK_SUBMIT_ARGS": f"--executor-memory {EXECUTOR_MEMORY} pyspark-shell"}
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=base.ROOT, env=env)
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{engine} on {master}, {data}: failed\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run(args: argparse.Namespace, cache: Path) -> None:
+    import contextlib
+
+    from pipelines.engines.spark_session import standalone_cluster
+
     sizes = sorted(args.sizes)
     datas = {n: base.prepare_company(n, args.seed, cache) for n in sizes}
     config = base.prepare_model(datas[sizes[0]], cache)
     ensure_champion(config)
-    rows = []
-    for n in sizes:
-        print(f"load average before {n:,}: {load_text()}", flush=True)
-        pandas_run = base.run_child("pandas", datas[n], config, cache)
-        spark_run = base.run_child("spark", datas[n], config, cache)
-        rows.append((n, pandas_run, spark_run))
-        print(f"load average after {n:,}: {load_text()}", flush=True)
-    print()
-    print(f"{'customers':>10} {'pandas s':>9} {'spark s':>8} {'spark/pandas':>13} {'pandas peak MB':>15} "
-          f"{'spark driver MB':>16} {'spark tree MB':>14}")  # fmt: skip
-    for n, p, s in rows:
-        print(
-            f"{n:>10,} {p['seconds']:>9.1f} {s['seconds']:>8.1f} {s['seconds'] / p['seconds']:>13.2f} "
-            f"{p['peak_mb']:>15.0f} {s['peak_mb']:>16.0f} {s['tree_peak_mb']:>14.0f}"
-        )
-    if len(rows) > 1:
-        (n0, p0, s0), (n1, p1, s1) = rows[0], rows[-1]
-        print(
-            f"\ngrowth {n1:,} / {n0:,} customers: pandas peak x{p1['peak_mb'] / p0['peak_mb']:.2f}, "
-            f"spark driver (Python) peak x{s1['peak_mb'] / s0['peak_mb']:.2f}, "
-            f"spark tree peak x{s1['tree_peak_mb'] / s0['tree_peak_mb']:.2f}; "
-            f"time pandas x{p1['seconds'] / p0['seconds']:.2f}, spark x{s1['seconds'] / s0['seconds']:.2f}"
-        )
+    with contextlib.ExitStack() as stack:
+        masters = ["local[2]"] if "local" in args.masters else []
+        if "cluster" in args.masters:
+            cluster = stack.enter_context(
+                standalone_cluster(cache / "cluster", cores=WORKER_CORES, memory=WORKER_MEMORY)
+            )
+            masters.append(cluster.master_url)
+            print(f"standalone cluster {cluster.master_url} (load average {load_text()})", flush=True)
+        rows: dict[tuple[str, int], dict[str, float]] = {}
+        for n in sizes:
+            print(f"load average before {n:,}: {load_text()}", flush=True)
+            rows[("pandas", n)] = base_run = run_child("pandas", "-", datas[n], config, cache)
+            print(f"  pandas: {json.dumps(base_run)} (load {load_text()})", flush=True)
+            for master in masters:
+                rows[(master, n)] = r = run_child("spark", master, datas[n], config, cache)
+                print(f"  spark {master}: {json.dumps(r)} (load {load_text()})", flush=True)
+    report(rows, sizes, ["pandas", *masters])
     print(f"load average at the end: {load_text()}")
+
+
+def _label(who: str) -> str:
+    return "standalone" if who.startswith("spark://") else who
+
+
+def report(rows: dict[tuple[str, int], dict[str, float]], sizes: list[int], engines: list[str]) -> None:
+    """Per size and engine: seconds, Spark / pandas, the driver's memory; then the growth per engine."""
+
+    def driver(r: dict[str, float]) -> float:
+        return r["peak_mb"] + r["jvm_heap_peak_mb"]
+
+    print()
+    print(
+        f"{'engine':11} {'customers':>9} {'seconds':>8} {'/pandas':>8} {'python MB':>10} {'JVM heap MB':>12} "
+        f"{'python+heap':>12} {'tree MB':>8}"
+    )
+    for n in sizes:
+        p = rows[("pandas", n)]
+        for who in engines:
+            r = rows[(who, n)]
+            print(
+                f"{_label(who):11} {int(r['customers']):>9,} {r['seconds']:8.1f} {r['seconds'] / p['seconds']:8.2f} "
+                f"{r['peak_mb']:10.0f} {r['jvm_heap_peak_mb']:12.0f} {driver(r):12.0f} {r['tree_peak_mb']:8.0f}"
+            )
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        print(f"\ngrowth {large:,} / {small:,} customers (bar: driver memory flat, <= 1.2 at 1M / 250k):")
+        for who in engines:
+            a, b = rows[(who, small)], rows[(who, large)]
+            print(
+                f"  {_label(who):11} python+heap x{driver(b) / driver(a):.2f}, python x{b['peak_mb'] / a['peak_mb']:.2f}, "
+                f"tree x{b['tree_peak_mb'] / a['tree_peak_mb']:.2f}, time x{b['seconds'] / a['seconds']:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,14 +1,26 @@
-"""The Spark session of the Spark engine: pyspark and Java checked first, local runs bound to 127.0.0.1, pyspark's
-pandas-3 warnings silenced on the driver and in every worker. pyspark is imported only inside these functions."""
+"""The Spark session of the Spark engine: pyspark and Java checked first, runs on this machine (local mode or a
+standalone cluster on 127.0.0.1) bound to 127.0.0.1, what a cluster's executors need set (their Python, the project
+on their path), pyspark's pandas-3 warnings silenced on the driver and in every worker; and a standalone cluster of
+one master and one worker started from the pyspark installation (the tests' and the benchmark's real cluster).
+pyspark is imported only inside these functions."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,17 +85,35 @@ def _is_local(master: str | None) -> bool:
     return master is None or master.startswith("local")
 
 
+def _on_this_machine(master: str | None) -> bool:
+    """Local mode, or a standalone master on the loopback interface (the tests' and the benchmark's cluster)."""
+    if _is_local(master):
+        return True
+    host = urllib.parse.urlsplit(master).hostname
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 @contextlib.contextmanager
 def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     """The active Spark session if there is one (spark-submit, a notebook, a test fixture), else a new one.
 
     A session this function creates is stopped on exit; one it found is left running. The master is, in order:
-    `master`, the one spark-submit was given, `local[*]`. Local masters bind to 127.0.0.1 only and get 4 GB of
-    driver memory (env CVP_SPARK_DRIVER_MEMORY; in local mode the driver JVM is also the executor).
+    `master`, the one spark-submit was given, `local[*]`. What the session sets, on any master:
+      - the executors' Python: `PYSPARK_PYTHON` if set, else this interpreter (`spark.pyspark.python`); on a
+        cluster it must name an interpreter that exists on every worker with the project's dependencies;
+      - the project on the executors' path: the directory holding `features/`, `models/`, `pipelines/` is put
+        first on their `PYTHONPATH` (`spark.executorEnv.PYTHONPATH`): enough when the workers see the same path
+        (one machine, a shared file system, the same image); else install the project on the workers (README
+        "Running on a cluster"; `--py-files` does not work: numba's kernel cache needs the source files on disk);
+      - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g; in local mode the driver JVM is also the
+        executor), effective when this function launches the JVM; no limit on the results collected to the
+        driver (`spark.driver.maxResultSize` 0: the engine still collects the scores).
+    Under spark-submit, every setting its `--conf` (or `--driver-memory`, ...) gave wins over these.
+    A master on this machine (`local[...]`, `spark://127.0.0.1:PORT`, `spark://localhost:PORT`) binds the driver
+    to 127.0.0.1 and has no web UI: nothing listens on a public interface.
     """
     require_spark()
-    # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages),
-    # and a local run must not listen on public interfaces.
+    # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet_pandas3()
     from pyspark import SparkConf, SparkContext
@@ -93,37 +123,38 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     if active is not None:
         yield active
         return
-    configured = None
+    submitted = SparkConf(loadDefaults=False)
     if "PYSPARK_GATEWAY_PORT" in os.environ:
-        # Launched by spark-submit: join its JVM so its --master (and --conf) apply.
+        # Launched by spark-submit: join its JVM so its --master and --conf apply (and win over the settings below).
         SparkContext._ensure_initialized()
-        configured = SparkConf().get("spark.master", None)
-    elif _is_local(master):
+        submitted = SparkConf()
+    master = master or submitted.get("spark.master", None) or DEFAULT_MASTER
+    loopback = _on_this_machine(master)
+    if loopback and "PYSPARK_GATEWAY_PORT" not in os.environ:
         # Read when the JVM we are about to launch starts; nothing then binds to a public interface.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    master = master or configured or DEFAULT_MASTER
-    worker_path = os.pathsep.join(p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    builder = (
-        SparkSession.builder.appName("cvp-score")
-        .master(master)
-        .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
-        .config("spark.executorEnv.PYTHONPATH", worker_path)
-        .config(
-            "spark.executorEnv.PYTHONWARNINGS",
-            f"ignore:{PANDAS3_WARNING}:FutureWarning,ignore:{PANDAS_COPY_WARNING}",
-        )
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.showConsoleProgress", "false")
-    )
-    if _is_local(master):
-        builder = (
-            builder.config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.ui.enabled", "false")
-            # Effective only when this builder launches the JVM (not under spark-submit, whose flag wins).
-            .config("spark.driver.memory", os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g"))
-            .config("spark.driver.maxResultSize", "0")
-        )
+    settings = {
+        "spark.pyspark.python": os.environ["PYSPARK_PYTHON"],
+        "spark.executorEnv.PYTHONPATH": os.pathsep.join(
+            p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p
+        ),
+        "spark.executorEnv.PYTHONWARNINGS": f"ignore:{PANDAS3_WARNING}:FutureWarning,ignore:{PANDAS_COPY_WARNING}",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",
+        # Effective only when this function launches the JVM (under spark-submit, --driver-memory applies).
+        "spark.driver.memory": os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.maxResultSize": "0",
+    }
+    if loopback:
+        settings |= {
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.host": "127.0.0.1",
+            "spark.ui.enabled": "false",
+        }
+    builder = SparkSession.builder.appName("cvp-score").master(master)
+    for key, value in settings.items():
+        if not submitted.contains(key):
+            builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
@@ -136,3 +167,126 @@ def spark_jobs(spark: SparkSession) -> int:
     """How many Spark jobs this session's context has started (those without a job group, as the engine runs
     them): read from `statusTracker`, no listener. Its difference around a call counts that call's jobs."""
     return len(spark.sparkContext.statusTracker().getJobIdsForGroup())
+
+
+@dataclass(frozen=True)
+class StandaloneCluster:
+    """A running standalone cluster: its master URL (`spark://127.0.0.1:PORT`), the master's web UI, and where its
+    daemons log (`master.log`, `worker.log`; executors' logs under `work/`)."""
+
+    master_url: str
+    web_url: str
+    logs: Path
+    pids: tuple[int, ...]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _alive_workers(web_url: str) -> int:
+    try:
+        with urllib.request.urlopen(f"{web_url}/json/", timeout=5) as answer:
+            return int(json.load(answer).get("aliveworkers", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def _group_alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stop(process: subprocess.Popen, grace: float) -> None:
+    """SIGTERM to the daemon's process group (the daemon, and for a worker its executors and their Python
+    workers); SIGKILL to whatever of the group is left after `grace` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reaps the daemon once it exits, so the group counts only what is still running
+        if not _group_alive(process.pid):
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def standalone_cluster(
+    workdir: Path, cores: int = 2, memory: str = "1g", timeout: float = 180.0
+) -> Iterator[StandaloneCluster]:
+    """One master and one worker of Spark's standalone cluster manager, started from the pyspark installation
+    (`spark-class org.apache.spark.deploy.master.Master` and `...worker.Worker`, `SPARK_HOME` the pyspark package),
+    bound to 127.0.0.1 on free ports, with `cores` cores and `memory` for executors on the worker; logs and the
+    worker's directory under `workdir`. Yields once the worker is registered (the master's JSON at its web UI),
+    stops both, with their executors, on exit, also after a failure or a SIGTERM. Used by the tests and
+    `bench/score_spark.py`; on a real cluster the same two classes run on separate machines (README "Running on a
+    cluster").
+
+    The master's REST submission server is off; the daemons' heaps are small (`SPARK_DAEMON_MEMORY`, 256m)."""
+    require_spark()
+    from pyspark.find_spark_home import _find_spark_home
+
+    home = _find_spark_home()
+    spark_class = str(Path(home, "bin", "spark-class"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    master_port, master_ui, worker_port, worker_ui = (_free_port() for _ in range(4))
+    url, web = f"spark://127.0.0.1:{master_port}", f"http://127.0.0.1:{master_ui}"
+    env = os.environ | {
+        "SPARK_HOME": home,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_DAEMON_MEMORY": os.environ.get("SPARK_DAEMON_MEMORY", "256m"),
+        "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+    }
+    daemons = {
+        "master": [
+            "org.apache.spark.deploy.master.Master",
+            *("--host", "127.0.0.1", "--port", str(master_port), "--webui-port", str(master_ui)),
+        ],
+        "worker": [
+            "org.apache.spark.deploy.worker.Worker",
+            *("--host", "127.0.0.1", "--port", str(worker_port), "--webui-port", str(worker_ui)),
+            *("--cores", str(cores), "--memory", memory, "--work-dir", str(workdir / "work"), url),
+        ],
+    }
+    started: dict[str, subprocess.Popen] = {}
+    # A SIGTERM (a CI timeout, `kill`) unwinds through the `finally` below instead of orphaning the daemons.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        for name, args in daemons.items():
+            with open(workdir / f"{name}.log", "wb") as log:
+                # its own session: the group holds the daemon and everything it launches, stopped as one
+                started[name] = subprocess.Popen(
+                    [spark_class, *args],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
+        deadline = time.monotonic() + timeout
+        while _alive_workers(web) < 1:
+            dead = [n for n, p in started.items() if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                tail = (workdir / f"{(dead or ['worker'])[0]}.log").read_text(errors="replace")[-2000:]
+                why = f"{dead[0]} exited" if dead else f"no worker registered within {timeout:.0f} s"
+                raise RuntimeError(f"the standalone Spark cluster did not start: {why}\n{tail}")
+            time.sleep(0.5)
+        yield StandaloneCluster(url, web, workdir, tuple(p.pid for p in started.values()))
+    finally:
+        for process in reversed(started.values()):
+            _stop(process, grace=10.0)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

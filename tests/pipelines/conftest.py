@@ -45,21 +45,27 @@ def console() -> Console:
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """One local[2] Spark session for every Spark test of the run (a session costs 5-9 s to start).
-
-    Without pyspark or Java the Spark tests FAIL (the Spark engine is a product feature, not an optional nicety);
-    CVP_SKIP_SPARK=1 skips them on a machine without a JDK."""
+def spark_available() -> None:
+    """pyspark and Java are there, or the test FAILS (the Spark engine is a product feature, not an optional
+    nicety); CVP_SKIP_SPARK=1 skips the Spark tests on a machine without a JDK."""
     import os
 
     if os.environ.get("CVP_SKIP_SPARK") == "1":
         pytest.skip("CVP_SKIP_SPARK=1")
-    from pipelines.engines.spark_session import SparkUnavailable, require_spark, spark_session
+    from pipelines.engines.spark_session import SparkUnavailable, require_spark
 
     try:
         require_spark()
     except SparkUnavailable as exc:
         pytest.fail(f"{exc} (set CVP_SKIP_SPARK=1 to skip the Spark tests)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def spark(spark_available):
+    """One local[2] Spark session for every Spark test of the run (a session costs 5-9 s to start). The real
+    standalone cluster of `tests/pipelines/test_spark_cluster.py` is started there, for its one test."""
+    from pipelines.engines.spark_session import spark_session
+
     with spark_session("local[2]") as session:
         yield session
 

@@ -1,13 +1,13 @@
 """The Spark engine of the scoring job: same rows, values, tiers, reasons and contributions as the pandas engine.
 
-One local[2] session serves every Spark test (the `spark` fixture of conftest.py). Without pyspark or Java these tests FAIL (the Spark engine is a
-product feature, not an optional nicety); set CVP_SKIP_SPARK=1 to skip them on a machine without a JDK.
+One local[2] session serves every Spark test (the `spark` fixture of conftest.py); the CLI run is on a real
+standalone cluster, `tests/pipelines/test_spark_cluster.py`. Without pyspark or Java these tests FAIL (the Spark
+engine is a product feature, not an optional nicety); set CVP_SKIP_SPARK=1 to skip them on a machine without a JDK.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -116,56 +116,6 @@ def test_spark_profile_inputs_file_equals_pandas(scored):
     assert spark_info | {"file": "", "seconds": 0} == pandas_info | {"file": "", "seconds": 0}
     assert read_profile_inputs(out / "spark.profile_inputs.parquet", "r1").index.is_unique
     assert jobs == 5  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
-
-
-@pytest.mark.spark
-def test_cli_spark_writes_a_parquet_directory_and_replaces_it(trained, spark, tmp_path):
-    """One Spark CLI run asserts what a first run, a pandas comparison and a rerun did: the run replaces an
-    earlier result directory, equals the pandas engine's output row by row, and its executors write the rejects."""
-    from typer.testing import CliRunner
-
-    from pipelines.cli import app
-
-    data = tmp_path / "data"  # the trained data plus one bad order
-    data.mkdir()
-    for p in trained.data.glob("*.parquet"):
-        (data / p.name).write_bytes(p.read_bytes())
-    orders = pd.read_parquet(data / "orders.parquet")
-    bad = orders.iloc[[0]].assign(order_id="bad-1", revenue=-1.0)
-    pd.concat([orders, bad], ignore_index=True).to_parquet(data / "orders.parquet", index=False)
-    out = tmp_path / "scores"
-    write_spark_output(_frame(3), out)  # an earlier run's result, with a stray file in it
-    (out / "stale-part.parquet").write_bytes(b"left over from an old run")
-
-    args = ["score", "--data", str(data), "--as-of", "2025-01-01", "--out", str(out)]
-    args += ["--config", str(trained.config)]
-    spark_args = [*args, "--engine", "spark", "--spark-master", "local[2]"]
-    spark_args += ["--rejects", str(tmp_path / "rejects")]
-    done = CliRunner().invoke(app, spark_args)
-    assert done.exit_code == 0, done.output
-    assert out.is_dir() and (out / "_SUCCESS").exists() and list(out.glob("part-*.parquet"))
-    assert not (out / "stale-part.parquet").exists()  # the old directory was replaced, not merged into
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-    got = pd.read_parquet(out)
-    assert spark.read.parquet(str(out)).count() == len(got)
-    manifest = json.loads((tmp_path / "scores.manifest.json").read_text())
-    assert manifest["engine"] == "spark" and manifest["customers_total"] == len(got)
-    assert (tmp_path / "scores.contributions.parquet").exists()
-    assert manifest["rejected_by_reason"]["orders"] == {"negative revenue": 1}
-    assert manifest["rows"]["orders"] == {"in": len(orders) + 1, "accepted": len(orders), "rejected": 1}
-    rejects = pd.concat(
-        pd.read_csv(p, dtype=str) for p in (tmp_path / "rejects" / "orders").glob("part-*.csv")
-    )
-    assert rejects[["source_row", "order_id", "reason"]].values.tolist() == [
-        [str(len(orders)), "bad-1", "negative revenue"]
-    ]
-
-    pandas_out = tmp_path / "p.parquet"
-    done = CliRunner().invoke(app, [*args[:6], str(pandas_out), *args[7:]])
-    assert done.exit_code == 0, done.output
-    expected = pd.read_parquet(pandas_out)
-    assert len(got) == len(expected) > 500
-    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.spark
