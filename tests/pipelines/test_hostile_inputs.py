@@ -136,7 +136,9 @@ def test_an_as_of_after_the_data_ends_is_refused_for_commands_that_read_labels()
     orders = pd.DataFrame({"ordered_at": pd.to_datetime(["2021-01-05 00:00", "2023-06-29 15:00"])})
     check_as_of({"orders": orders}, pd.Timestamp("2023-06-30"), labels, "train on")  # the default: fine
     # a few quiet days at the end of an export (a weekend, a closure) are normal
-    check_as_of({"orders": orders}, pd.Timestamp("2023-06-30") + pd.Timedelta(days=allowed), labels, "train on")
+    check_as_of(
+        {"orders": orders}, pd.Timestamp("2023-06-30") + pd.Timedelta(days=allowed), labels, "train on"
+    )
     with pytest.raises(StructuralError, match="after the data ends") as err:
         # was: labels of every late cutoff 'churned', then `unexpected ValueError: ... only one class`
         late = pd.Timestamp("2023-06-30") + pd.Timedelta(days=allowed + 1)
