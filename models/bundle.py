@@ -142,12 +142,14 @@ class CustomerValueModel:
         feature_config: FeatureConfig | None = None,
         label_config: LabelConfig | None = None,
         mapping_digest: str | None = None,
+        data_settings: dict[str, str] | None = None,
     ) -> None:
         self.horizon_days = horizon_days
         self.config = config
         self.feature_config = feature_config
         self.label_config = label_config
         self.mapping_digest = mapping_digest
+        self.data_settings = data_settings
 
     def contract_settings(self) -> dict[str, object] | None:
         """The stored settings as plain data (None for a model saved before models carried them)."""
@@ -160,6 +162,8 @@ class CustomerValueModel:
             "labels": labels.model_dump(mode="json"),
             "mapping_digest": getattr(self, "mapping_digest", None),
             "horizon_days": self.horizon_days,
+            # what the training data's money and naive timestamps were in (None: saved before models carried it)
+            "data": getattr(self, "data_settings", None),
         }
 
     def attach_lookalike(self, model: object | None, note: str = "") -> CustomerValueModel:

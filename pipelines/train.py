@@ -118,7 +118,9 @@ def train_and_register(
     timings["training_set_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256).fit(training)
+    data_settings = {"currency": cfg.data.currency, "timezone": cfg.data.timezone}
+    bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
+    bundle = bundle.fit(training)
     timings["fit_s"] = time.perf_counter() - t0
 
     champion_version = current_champion(name)

@@ -245,6 +245,16 @@ def resolve_settings(
         "mapping_digest": mapping_sha256,
     }
     diffs: list[str] = []
+    data = stored.get("data") or {}
+    if data.get("currency") not in (None, cfg.data.currency):
+        # not a setting the model can impose: the data's amounts ARE in the run's currency
+        raise StructuralError(
+            f"data.currency: the model was trained on amounts in {data['currency']}, this run's data is in "
+            f"{cfg.data.currency}; the model's amounts and thresholds would be read in the wrong currency. "
+            f"Convert the data to {data['currency']}, or train a model on {cfg.data.currency} data"
+        )
+    if data.get("timezone") not in (None, cfg.data.timezone):
+        diffs.append(f"data.timezone: model {data['timezone']}, config {cfg.data.timezone}")
     for section in ("features", "labels"):
         for key in sorted(set(model_side[section]) | set(run_side[section])):
             a, b = model_side[section].get(key), run_side[section].get(key)
