@@ -317,8 +317,9 @@ def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, tmp_
         if name != "referrals"
     }
     cfg = load_config(_config(trained, tmp_path / "c.yaml", mlflow={"tracking_dir": str(tmp_path / "m")}))
+    end = one["orders"]["ordered_at"].max().normalize() + pd.Timedelta(days=1)  # the data's end: its default
     with pytest.raises(StructuralError, match="(?s)not enough data to train.*1 customer"):
-        train_and_register(one, cfg, pd.Timestamp("2024-07-01"), _console())
+        train_and_register(one, cfg, end, _console())
     far = cfg.model_copy(update={"labels": cfg.labels.model_copy(update={"horizon_days": 100000})})
     with pytest.raises(StructuralError, match="--horizon-days 100000 is not shorter than the history"):
         train_and_register(tables, far, pd.Timestamp("2024-07-01"), _console())

@@ -133,8 +133,13 @@ def test_unseen_category_scores_as_missing_with_a_warning(trained, tmp_path):
 def test_missing_model_and_early_as_of_are_clear_errors(trained, tmp_path):
     with pytest.raises(StructuralError, match="cannot load model"):
         score_trained(trained, tmp_path / "s.parquet", model_uri="models:/customer-value@nosuchalias")
-    with pytest.raises(StructuralError, match="before the data starts"):
+    # an as-of before the data starts is before the model's training cutoffs too: refused before the data is read
+    with pytest.raises(StructuralError, match="before the model's latest training cutoff"):
         score_trained(trained, tmp_path / "s.parquet", as_of_text="2019-01-01")
+    from pipelines.loading import check_after_first_order  # the data's own check (a model without cutoffs)
+
+    with pytest.raises(StructuralError, match="before the data starts"):
+        check_after_first_order(load_data(trained.data).tables, pd.Timestamp("2019-01-01"), "score")
 
 
 def test_drift_is_detected_on_a_shifted_copy(trained, default_scores, tmp_path):
