@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -389,14 +390,22 @@ def release_memory() -> None:
     Python objects and numpy's smaller arrays live there, and glibc keeps what was freed in the middle of its
     heap). Between scoring chunks, a chunk's garbage is then not counted again on top of the next chunk's.
     Without glibc (another C library, another system) only Arrow's pool is released."""
+    _release_arrow_memory()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's `malloc_trim`, looked up once (`find_library` runs `ldconfig`); None without glibc."""
     import ctypes
     import ctypes.util
 
-    _release_arrow_memory()
     try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 @contextlib.contextmanager

@@ -134,20 +134,26 @@ def last_order(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
     return last
 
 
+def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """The day after the last ORDER, where the data ends: one mistyped future ticket or invoice cannot move it."""
+    return last_order(tables).normalize() + pd.Timedelta(days=1)
+
+
 def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """The day after the last ORDER: one mistyped future ticket or invoice cannot move it. Nor can one mistyped
-    future order (2098 for 2018): an order dated after today (the clock, read here in `pipelines/`) is refused
-    as the end of the data, and the run asks for an explicit --as-of."""
+    """`data_end`, unless an order is dated after today (a mistyped 2098 for 2018; the clock is read here in
+    `pipelines/`): that order is refused as the end of the data, and the run asks for an explicit --as-of."""
     last = last_order(tables)
     today = pd.Timestamp.now().normalize()
-    if last >= today + pd.Timedelta(days=2):  # a day of margin for time zones
-        future = tables["orders"].loc[tables["orders"]["ordered_at"] >= today + pd.Timedelta(days=2)]
+    future_from = today + pd.Timedelta(days=2)  # a day of margin for time zones
+    if last >= future_from:
+        future = tables["orders"].loc[tables["orders"]["ordered_at"] >= future_from]
         raise StructuralError(
-            f"the last order is dated {last.date()}, after today ({today.date()}): {len(future):,} order(s) in "
-            "the future, a mistyped date? The default --as-of (the day after the last order) would follow "
-            f"them; fix those rows or give --as-of.\nExample rows:\n{future.head(5).to_string(max_colwidth=40)}"
+            f"the last order is dated {last.date()}, after today ({today.date()}): "
+            f"{len(future):,} order(s) in the future, a mistyped date? The default --as-of (the day after the "
+            "last order) would follow them; fix those rows or give --as-of.\nExample rows:\n"
+            f"{future.head(5).to_string(max_colwidth=40)}"
         )
-    return last.normalize() + pd.Timedelta(days=1)
+    return data_end(tables)
 
 
 def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, int]:
@@ -247,12 +253,12 @@ def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labels: La
     the end of an export (a weekend, a holiday closure) are normal and allowed."""
     horizon_days = labels.horizon_days
     first = check_after_first_order(tables, as_of, what)
-    last = last_order(tables)
-    end = last.normalize() + pd.Timedelta(days=1)  # `default_as_of`, without its future-order check
+    end = data_end(tables)  # not `default_as_of`: an explicit as-of needs no future-order check
     gap = (as_of - end) / pd.Timedelta(days=1)
     if gap > labels.max_days_past_data:
         raise StructuralError(
-            f"--as-of {as_of.date()} is {gap:.0f} days after the data ends (the last order is on {last.date()}; "
+            f"--as-of {as_of.date()} is {gap:.0f} days after the data ends (the last order is on "
+            f"{last_order(tables).date()}; "
             f"labels.max_days_past_data allows {labels.max_days_past_data}): label windows reaching past it "
             f"would count customers as churned for lack of data; use --as-of {end.date()} (the default) or "
             "earlier, or export the missing days"

@@ -190,8 +190,8 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def as_numbers(s: pd.Series, what: str) -> pd.Series:
-    """A column used as numbers. A text column (every column of a CSV source) is parsed the way the contract
+def as_numbers(s: Any, what: str) -> Any:
+    """A column used as numbers (anything else, a literal or a numeric column, is returned as it is). A text column (every column of a CSV source) is parsed the way the contract
     parses numbers (`features.validation.parse_numbers`); a value given that is not a number is an
     `ExpressionError` naming the column and examples, never a missing value a sum would skip. Without this,
     `Quantity * UnitPrice` failed on CSV text, `a + b` joined the texts ("12" + "3" = "123") and `Quantity == 0`
@@ -254,7 +254,7 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
         if isinstance(node.op, (ast.Not, ast.Invert)):
             v = _need_bool(v, node.operand, "~/not")
             return ~v if isinstance(v, pd.Series) else not v
-        v = as_numbers(v, f"{_part(node)!r}") if isinstance(v, pd.Series) else v
+        v = as_numbers(v, f"{_part(node)!r}")
         return -v if isinstance(node.op, ast.USub) else +v
     if isinstance(node, ast.BoolOp):
         values = [_need_bool(_eval(v, frame), v, "and/or") for v in node.values]
@@ -270,8 +270,7 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
             _need_bool(left, node.left, "&/|")
             _need_bool(right, node.right, "&/|")
         elif not isinstance(left, str) and not isinstance(right, str):  # text + 'literal' joins text
-            left = as_numbers(left, f"{_part(node)!r}") if isinstance(left, pd.Series) else left
-            right = as_numbers(right, f"{_part(node)!r}") if isinstance(right, pd.Series) else right
+            left, right = as_numbers(left, f"{_part(node)!r}"), as_numbers(right, f"{_part(node)!r}")
         return _BINOPS[type(node.op)](left, right)
     if isinstance(node, ast.Compare):
         out = None
