@@ -76,6 +76,19 @@ def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return both[np.r_[True, both[1:] != both[:-1]]] if len(both) else both
 
 
+def customer_columns(tables: Mapping[str, pd.DataFrame]) -> list[tuple[str, str]]:
+    """The (table, column) pairs naming a customer, whose distinct ids are the customers the chunks share out."""
+    columns = [(t, c) for t, c in CUSTOMER_TABLES.items() if t in tables]
+    if "referrals" in tables:
+        columns += [("referrals", "referrer_id"), ("referrals", "referred_id")]
+    return columns
+
+
+def n_chunks_for(n_customers: int, chunk_customers: int) -> int:
+    """How many chunks (Spark: buckets) `n_customers` distinct customers are cut into."""
+    return max(1, math.ceil(n_customers / max(chunk_customers, 1)))
+
+
 def plan_chunks(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> ChunkPlan:
     """Assign every row to the chunk(s) that need it.
 
@@ -84,13 +97,11 @@ def plan_chunks(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> Chu
     """
     from features._engine import CustomerIndex
 
-    columns = [(t, c) for t, c in CUSTOMER_TABLES.items() if t in tables]
-    if "referrals" in tables:
-        columns += [("referrals", "referrer_id"), ("referrals", "referred_id")]
+    columns = customer_columns(tables)
     index = CustomerIndex(tables[t][c] for t, c in columns)
     codes = {key: index.codes_of(i) for i, key in enumerate(columns)}
     ids = index.ids
-    n_chunks = max(1, math.ceil(len(ids) / max(chunk_customers, 1)))
+    n_chunks = n_chunks_for(len(ids), chunk_customers)
     bucket_of = customer_buckets(ids.to_numpy(), n_chunks)
 
     def bucket(code: np.ndarray) -> np.ndarray:  # missing ids (code -1) belong to no chunk

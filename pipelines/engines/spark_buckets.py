@@ -18,7 +18,6 @@ with pandas, API callers) are turned into the same union first (`pandas_union`, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import TABLES
-from pipelines.engines.chunks import CUSTOMER_TABLES, customer_buckets
+from pipelines.engines.chunks import CUSTOMER_TABLES, customer_buckets, customer_columns, n_chunks_for
 from pipelines.engines.spark_checks import BUCKET, ROW, SPARK_TYPE, TABLE, VAL, _wide, validated_table
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
@@ -38,10 +37,8 @@ def chunk_count(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> int
     """The pandas engine's number of chunks: distinct customer ids over every customer column / chunk size."""
     from features._engine import CustomerIndex
 
-    columns = [tables[t][c] for t, c in CUSTOMER_TABLES.items() if t in tables]
-    if "referrals" in tables:
-        columns += [tables["referrals"]["referrer_id"], tables["referrals"]["referred_id"]]
-    return max(1, math.ceil(CustomerIndex(columns).n / max(chunk_customers, 1)))
+    index = CustomerIndex(tables[t][c] for t, c in customer_columns(tables))
+    return n_chunks_for(index.n, chunk_customers)
 
 
 def _buckets(ids: pd.Series, n_chunks: int) -> np.ndarray:
