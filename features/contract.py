@@ -10,8 +10,11 @@ other numbers `float64`; flags nullable `boolean`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from features.errors import StructuralError
 
 Kind = Literal["id", "text", "timestamp", "money", "number", "bool", "rating"]
 
@@ -26,6 +29,9 @@ class Column:
     required: bool
     description: str
     unit: str = ""
+    #: The column shapes what the models see (features, statuses, labels): a model trained on data with it
+    #: cannot score data without it (`missing_model_inputs`). Required columns are inputs unless declared not.
+    model_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,10 @@ class Table:
         raise KeyError(f"{self.name} has no contract column {name!r}")
 
 
-def _c(name: str, kind: Kind, required: bool, description: str, unit: str = "") -> Column:
-    return Column(name, kind, required, description, unit)
+def _c(
+    name: str, kind: Kind, required: bool, description: str, unit: str = "", model_input: bool | None = None
+) -> Column:
+    return Column(name, kind, required, description, unit, required if model_input is None else model_input)
 
 
 TABLES: dict[str, Table] = {
@@ -70,9 +78,16 @@ TABLES: dict[str, Table] = {
                 _c("customer_id", "id", True, "the buying customer"),
                 _c("ordered_at", "timestamp", True, "when the order was placed"),
                 _c("revenue", "money", True, "what the customer paid, after discounts", "currency, >= 0"),
-                _c("cost", "money", False, "cost of goods sold", "currency, >= 0"),
-                _c("discount", "money", False, "discount given on the order", "currency, >= 0"),
-                _c("promo", "bool", False, "bought on a promotion"),
+                _c("cost", "money", False, "cost of goods sold", "currency, >= 0", model_input=True),
+                _c(
+                    "discount",
+                    "money",
+                    False,
+                    "discount given on the order",
+                    "currency, >= 0",
+                    model_input=True,
+                ),
+                _c("promo", "bool", False, "bought on a promotion", model_input=True),
                 _c("quantity", "number", False, "units ordered", "units, > 0"),
                 _c("channel", "text", False, "sales channel"),
             ),
@@ -103,9 +118,9 @@ TABLES: dict[str, Table] = {
                 _c("opened_at", "timestamp", True, "when the interaction started"),
                 _c("effort_minutes", "number", True, "staff time spent", "minutes, >= 0"),
                 _c("closed_at", "timestamp", False, "when it was closed", ">= opened_at"),
-                _c("kind", "text", False, "one of " + ", ".join(TICKET_KINDS)),
-                _c("escalated", "bool", False, "escalated to a senior person"),
-                _c("satisfaction", "rating", False, "customer satisfaction score", "1-5"),
+                _c("kind", "text", False, "one of " + ", ".join(TICKET_KINDS), model_input=True),
+                _c("escalated", "bool", False, "escalated to a senior person", model_input=True),
+                _c("satisfaction", "rating", False, "customer satisfaction score", "1-5", model_input=True),
             ),
             key="ticket_id",
             customer_refs=("customer_id",),
@@ -119,8 +134,15 @@ TABLES: dict[str, Table] = {
                 _c("issued_at", "timestamp", True, "issue date"),
                 _c("due_at", "timestamp", True, "payment due date", ">= issued_at"),
                 _c("amount", "money", True, "invoiced amount", "currency, >= 0"),
-                _c("paid_at", "timestamp", False, "payment date; empty = unpaid", ">= issued_at"),
-                _c("disputed", "bool", False, "the customer disputed the invoice"),
+                _c(
+                    "paid_at",
+                    "timestamp",
+                    False,
+                    "payment date; empty = unpaid",
+                    ">= issued_at",
+                    model_input=True,
+                ),
+                _c("disputed", "bool", False, "the customer disputed the invoice", model_input=True),
             ),
             key="invoice_id",
             customer_refs=("customer_id",),
@@ -141,14 +163,20 @@ TABLES: dict[str, Table] = {
             "Customer master data. Personal columns are carried for reports only, never features.",
             (
                 _c("customer_id", "id", True, "unique customer id"),
-                _c("signup_at", "timestamp", False, "when the customer was won"),
-                _c("segment", "text", False, "business segment"),
-                _c("size", "text", False, "size class"),
-                _c("region", "text", False, "region"),
-                _c("acquisition_channel", "text", False, "how the customer was won"),
+                _c("signup_at", "timestamp", False, "when the customer was won", model_input=True),
+                _c("segment", "text", False, "business segment", model_input=True),
+                _c("size", "text", False, "size class", model_input=True),
+                _c("region", "text", False, "region", model_input=True),
+                _c("acquisition_channel", "text", False, "how the customer was won", model_input=True),
                 _c("acquisition_cost", "money", False, "what winning the customer cost", "currency, >= 0"),
-                _c("account_manager_id", "id", False, "current account manager"),
-                _c("churned_at", "timestamp", False, "explicit cancellation (subscription businesses)"),
+                _c("account_manager_id", "id", False, "current account manager", model_input=True),
+                _c(
+                    "churned_at",
+                    "timestamp",
+                    False,
+                    "explicit cancellation (subscription businesses)",
+                    model_input=True,
+                ),
                 _c("name", "text", False, "personal: reports only"),
                 _c("email", "text", False, "personal: reports only"),
                 _c("phone", "text", False, "personal: reports only"),
@@ -161,10 +189,17 @@ TABLES: dict[str, Table] = {
             "account_managers",
             "The people who own customer relationships.",
             (
-                _c("account_manager_id", "id", True, "unique manager id"),
+                _c("account_manager_id", "id", True, "unique manager id", model_input=False),
                 _c("name", "text", False, "personal: reports only"),
-                _c("started_at", "timestamp", False, "start date"),
-                _c("left_at", "timestamp", False, "leaving date; empty = still there", ">= started_at"),
+                _c("started_at", "timestamp", False, "start date", model_input=True),
+                _c(
+                    "left_at",
+                    "timestamp",
+                    False,
+                    "leaving date; empty = still there",
+                    ">= started_at",
+                    model_input=True,
+                ),
             ),
             key="account_manager_id",
             personal=frozenset({"name"}),
@@ -191,3 +226,63 @@ EVENT_TIME_COLUMNS: dict[str, tuple[str, ...]] = {
     "invoices": ("issued_at",),
     "referrals": ("referred_at",),
 }
+
+
+def model_inputs(columns: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """The contract columns that shape what the models see, among `columns` (table -> its column names): table ->
+    those columns in contract order; a table with none is left out. A trained model records this of its data."""
+    out: dict[str, list[str]] = {}
+    for name, cols in columns.items():
+        table = TABLES.get(name)
+        if table is None:
+            continue
+        have = set(cols)
+        used = [c.name for c in table.columns if c.model_input and c.name in have]
+        if used:
+            out[name] = used
+    return out
+
+
+def check_model_inputs(
+    recorded: Mapping[str, Iterable[str]] | None, columns: Mapping[str, Iterable[str]], strict: bool
+) -> list[str]:
+    """Hold scoring data to the model's training data: the columns that shape the features must be the same.
+
+    A table or column the model was trained with that this data lacks is a structural error: the features would be
+    built without it (no cost: a margin guessed; no paid_at: every invoice unpaid; no signup_at: tenure from the
+    first order) and the scores would be wrong without a word. A model input this data has and the training data
+    had not is returned as a difference ("the model never saw it"; `strict` refuses). `recorded` None: a model
+    saved before models recorded their inputs (nothing to compare)."""
+    if recorded is None:
+        return []
+    present = model_inputs(columns)
+    missing_tables = [t for t in recorded if t not in columns]
+    missing = [
+        f"{t}.{c}"
+        for t, cols in recorded.items()
+        if t in columns
+        for c in cols
+        if c not in present.get(t, [])
+    ]
+    if missing_tables or missing:
+        parts = []
+        if missing_tables:
+            parts.append("table(s) " + ", ".join(missing_tables))
+        if missing:
+            parts.append("column(s) " + ", ".join(missing))
+        raise StructuralError(
+            "the model was trained on data with "
+            + " and ".join(parts)
+            + ", which this data lacks: the features "
+            "that read them would be computed without them (for example a guessed margin without orders.cost, every "
+            "invoice unpaid without invoices.paid_at, tenure from the first order without customers.signup_at), "
+            "so the scores would be wrong. Export them with the data, or train a model on data without them"
+        )
+    extra = [f"table {t}" for t in present if t not in recorded] + [
+        f"{t}.{c}" for t, cols in present.items() if t in recorded for c in cols if c not in recorded[t]
+    ]
+    if extra and strict:
+        raise StructuralError(
+            "--strict: this data has model inputs the training data had not: " + ", ".join(extra)
+        )
+    return [f"{name}: in this data, not in the model's training data" for name in extra]

@@ -27,6 +27,8 @@ feature and per prediction column.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -142,7 +144,7 @@ class CustomerValueModel:
         feature_config: FeatureConfig | None = None,
         label_config: LabelConfig | None = None,
         mapping_digest: str | None = None,
-        data_settings: dict[str, str] | None = None,
+        data_settings: dict[str, Any] | None = None,
     ) -> None:
         self.horizon_days = horizon_days
         self.config = config

@@ -14,7 +14,7 @@ import pandas as pd
 from rich.console import Console
 
 from features import build_feature_table_with_manifest, build_training_set
-from features.contract import PERSONAL_COLUMNS
+from features.contract import PERSONAL_COLUMNS, model_inputs
 from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
@@ -118,7 +118,12 @@ def train_and_register(
     timings["training_set_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    data_settings = {"currency": cfg.data.currency, "timezone": cfg.data.timezone}
+    data_settings = {
+        "currency": cfg.data.currency,
+        "timezone": cfg.data.timezone,
+        # the columns that shape the features: scoring data must have them too (`features.contract`)
+        "input_columns": model_inputs({name: t.columns for name, t in tables.items() if t is not None}),
+    }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     bundle = bundle.fit(training)
     timings["fit_s"] = time.perf_counter() - t0

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
+from features.contract import check_model_inputs
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -348,6 +349,16 @@ def run_score(
     else:
         loaded = load_and_report(Path(data), mapping, cfg, console, rejects)
     tables = loaded.tables
+    # the columns that shape the features must be those the model was trained with (one rule: features.contract)
+    recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
+    input_notes = check_model_inputs(
+        recorded, {name: t.columns for name, t in tables.items() if t is not None}, strict
+    )
+    for note in input_notes:
+        console.print(
+            f"[bold yellow]warning:[/] {escape(note)}: the model never learnt from it, its features are built "
+            "with it (--strict refuses)"
+        )
     check_after_first_order(tables, as_of, "score")
     last = last_order(tables)
     stale_days = (as_of - last) / pd.Timedelta(days=1)
@@ -456,6 +467,7 @@ def run_score(
             },
             "settings_differences": diffs,
             "settings_notes": setting_notes,
+            "input_column_differences": input_notes,
             "run_policy": run_policy(run_cfg),
             "skipped_rules": skipped,
             "stale_data": stale,

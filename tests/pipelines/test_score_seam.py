@@ -49,3 +49,42 @@ def test_another_time_zone_is_a_difference_strict_refuses(trained, tmp_path):
             config=_config_with(trained, tmp_path, timezone="Europe/Berlin"),
             strict=True,
         )
+
+
+def _data_without(trained, tmp_path, drop: dict[str, list[str]], tables_gone: tuple[str, ...] = ()):
+    """A copy of the fixture's data with some columns removed and some tables left out."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for path in trained.data.iterdir():
+        if path.is_file() and path.stem not in tables_gone:
+            frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
+            frame = frame.drop(columns=drop.get(path.stem, []))
+            frame.to_parquet(data / f"{path.stem}.parquet", index=False)
+    return data
+
+
+def test_data_without_a_column_the_model_was_trained_with_is_refused(trained, tmp_path):
+    """The model records which columns shaped its features; scoring data without one of them stops the run
+    naming it (was: no cost -> a margin guessed from features.margin_rate_when_cost_missing; no paid_at -> every
+    invoice unpaid; no tickets table -> a list of missing feature columns; all but the last scored, exit 0)."""
+    data = _data_without(trained, tmp_path, {"orders": ["cost"], "invoices": ["paid_at"]}, ("tickets",))
+    out = tmp_path / "s.parquet"
+    with pytest.raises(StructuralError) as err:
+        score_trained(trained, out, data=data)
+    message = str(err.value)
+    assert "table(s) tickets" in message and "orders.cost" in message and "invoices.paid_at" in message
+    assert "guessed margin" in message
+    assert not out.exists()
+
+
+def test_data_without_columns_the_features_never_read_is_scored(trained, tmp_path):
+    """Only the columns that shape the features are held to the model: a missing channel, return reason or a
+    customer's e-mail changes nothing the model sees, so the run goes on (same scores as with them)."""
+    from features.contract import TABLES
+
+    unread = {"orders": ["channel", "quantity"], "returns": ["reason", "order_id"], "customers": ["email"]}
+    for table, cols in unread.items():
+        assert not any(TABLES[table].column(c).model_input for c in cols)
+    run = score_trained(trained, tmp_path / "s.parquet", data=_data_without(trained, tmp_path, unread))
+    assert run.manifest["input_column_differences"] == []
+    assert run.manifest["customers_scored"] > 100
