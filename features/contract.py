@@ -10,9 +10,9 @@ other numbers `float64`; flags nullable `boolean`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from features.errors import StructuralError
 
@@ -228,61 +228,99 @@ EVENT_TIME_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def model_inputs(columns: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
-    """The contract columns that shape what the models see, among `columns` (table -> its column names): table ->
-    those columns in contract order; a table with none is left out. A trained model records this of its data."""
-    out: dict[str, list[str]] = {}
-    for name, cols in columns.items():
+def model_inputs(tables: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """The contract columns that shape what the models see, in these tables: table -> {column: share of rows with
+    a value} in contract order (an empty table's shares are 0); a table with none is left out. A trained model
+    records this of its training data; scoring data is held to it (`check_model_inputs`)."""
+    out: dict[str, dict[str, float]] = {}
+    for name, frame in tables.items():
         table = TABLES.get(name)
-        if table is None:
+        if table is None or frame is None:
             continue
-        have = set(cols)
-        used = [c.name for c in table.columns if c.model_input and c.name in have]
+        rows = len(frame)
+        used = {
+            c.name: round(float(frame[c.name].notna().sum()) / rows, 6) if rows else 0.0
+            for c in table.columns
+            if c.model_input and c.name in frame.columns
+        }
         if used:
             out[name] = used
     return out
 
 
-def check_model_inputs(
-    recorded: Mapping[str, Iterable[str]] | None, columns: Mapping[str, Iterable[str]], strict: bool
-) -> list[str]:
-    """Hold scoring data to the model's training data: the columns that shape the features must be the same.
+#: A model input filled on at least this share of the training rows may not arrive empty (no value at all).
+FILLED_IN_TRAINING = 0.5
 
-    A table or column the model was trained with that this data lacks is a structural error: the features would be
-    built without it (no cost: a margin guessed; no paid_at: every invoice unpaid; no signup_at: tenure from the
-    first order) and the scores would be wrong without a word. A model input this data has and the training data
-    had not is returned as a difference ("the model never saw it"; `strict` refuses). `recorded` None: a model
-    saved before models recorded their inputs (nothing to compare)."""
+
+def check_model_inputs(
+    recorded: Mapping[str, Any] | None, tables: Mapping[str, Any], strict: bool
+) -> list[str]:
+    """Hold scoring data to the model's training data: the columns that shape the features must be there.
+
+    A table or column the model was trained with that this data lacks, or that arrives without a single value
+    where the training data had one on most rows, is a structural error: the features would be built without it
+    (no cost: a margin guessed; no paid_at: every invoice unpaid; no signup_at: tenure from the first order) and
+    the scores would be wrong without a word. Returned as warnings ("the model never saw it" or "far emptier than
+    in training"; `strict` refuses them): a model input this data has and the training data had not, and a
+    column filled on at most half the share of rows it was in training. `recorded` None: a model saved
+    before models recorded their inputs (nothing to compare).
+    """
     if recorded is None:
         return []
-    present = model_inputs(columns)
-    missing_tables = [t for t in recorded if t not in columns]
+    present = model_inputs(tables)
+    was = {t: dict(cols) for t, cols in recorded.items()}
+    missing_tables = [t for t in was if t not in tables or tables[t] is None]
     missing = [
         f"{t}.{c}"
-        for t, cols in recorded.items()
-        if t in columns
+        for t, cols in was.items()
+        if t not in missing_tables
         for c in cols
-        if c not in present.get(t, [])
+        if c not in present.get(t, {})
     ]
-    if missing_tables or missing:
+    empty = [
+        f"{t}.{c}"
+        for t, cols in was.items()
+        if t not in missing_tables
+        for c, share in cols.items()
+        if present.get(t, {}).get(c) == 0 and share >= FILLED_IN_TRAINING
+    ]
+    if missing_tables or missing or empty:
         parts = []
         if missing_tables:
             parts.append("table(s) " + ", ".join(missing_tables))
         if missing:
             parts.append("column(s) " + ", ".join(missing))
-        raise StructuralError(
-            "the model was trained on data with "
-            + " and ".join(parts)
-            + ", which this data lacks: the features "
-            "that read them would be computed without them (for example a guessed margin without orders.cost, every "
-            "invoice unpaid without invoices.paid_at, tenure from the first order without customers.signup_at), "
-            "so the scores would be wrong. Export them with the data, or train a model on data without them"
+        problem = (
+            "the model was trained on data with " + " and ".join(parts) + ", which this data lacks"
+            if parts
+            else ""
         )
-    extra = [f"table {t}" for t in present if t not in recorded] + [
-        f"{t}.{c}" for t, cols in present.items() if t in recorded for c in cols if c not in recorded[t]
-    ]
-    if extra and strict:
+        if empty:
+            problem += ("; " if problem else "") + (
+                "column(s) "
+                + ", ".join(empty)
+                + " had a value on most training rows and have none in this data"
+            )
         raise StructuralError(
-            "--strict: this data has model inputs the training data had not: " + ", ".join(extra)
+            problem
+            + ": the features that read them would be computed without them (for example a guessed margin "
+            "without orders.cost, every invoice unpaid without invoices.paid_at, tenure from the first order "
+            "without customers.signup_at), so the scores would be wrong. Export them with the data, or train a "
+            "model on data without them"
         )
-    return [f"{name}: in this data, not in the model's training data" for name in extra]
+    notes = [f"table {t}: in this data, not in the model's training data" for t in present if t not in was]
+    for t, cols in present.items():
+        for c, share in cols.items():
+            if t not in was:
+                continue
+            if c not in was[t]:
+                notes.append(f"{t}.{c}: in this data, not in the model's training data")
+            elif share <= was[t][c] / 2:
+                notes.append(
+                    f"{t}.{c}: a value on {share:.0%} of the rows, {was[t][c]:.0%} in the model's training data"
+                )
+    if notes and strict:
+        raise StructuralError(
+            "--strict: this data's model inputs differ from the training data's: " + "; ".join(notes)
+        )
+    return notes

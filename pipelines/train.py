@@ -122,7 +122,7 @@ def train_and_register(
         "currency": cfg.data.currency,
         "timezone": cfg.data.timezone,
         # the columns that shape the features: scoring data must have them too (`features.contract`)
-        "input_columns": model_inputs({name: t.columns for name, t in tables.items() if t is not None}),
+        "input_columns": model_inputs(tables),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     bundle = bundle.fit(training)

@@ -351,14 +351,9 @@ def run_score(
     tables = loaded.tables
     # the columns that shape the features must be those the model was trained with (one rule: features.contract)
     recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
-    input_notes = check_model_inputs(
-        recorded, {name: t.columns for name, t in tables.items() if t is not None}, strict
-    )
+    input_notes = check_model_inputs(recorded, tables, strict)
     for note in input_notes:
-        console.print(
-            f"[bold yellow]warning:[/] {escape(note)}: the model never learnt from it, its features are built "
-            "with it (--strict refuses)"
-        )
+        console.print(f"[bold yellow]warning:[/] {escape(note)} (--strict refuses)")
     check_after_first_order(tables, as_of, "score")
     last = last_order(tables)
     stale_days = (as_of - last) / pd.Timedelta(days=1)

@@ -50,26 +50,72 @@ def test_the_declared_model_inputs_are_exactly_the_columns_the_features_read(com
     assert checked >= 20  # the demo company carries nearly every optional column
 
 
-def test_model_inputs_lists_present_input_columns_per_table():
+def _frame(**columns):
+    return pd.DataFrame(columns)
+
+
+ORDERS = {"order_id": ["o1", "o2"], "customer_id": ["c1", "c2"], "ordered_at": ["2024-01-01"] * 2}
+
+
+def test_model_inputs_lists_present_input_columns_per_table_with_their_filled_share():
     got = model_inputs(
         {
-            "orders": ["order_id", "customer_id", "ordered_at", "revenue", "cost", "channel"],
-            "account_managers": ["account_manager_id", "name"],  # the id alone shapes nothing
-            "not_a_table": ["x"],
+            "orders": _frame(**ORDERS, revenue=[1.0, 2.0], cost=[0.5, None], channel=["web", "shop"]),
+            "account_managers": _frame(account_manager_id=["a"], name=["x"]),  # the id alone shapes nothing
+            "not_a_table": _frame(x=[1]),
         }
     )
-    assert got == {"orders": ["order_id", "customer_id", "ordered_at", "revenue", "cost"]}
+    assert got == {
+        "orders": {"order_id": 1.0, "customer_id": 1.0, "ordered_at": 1.0, "revenue": 1.0, "cost": 0.5}
+    }
 
 
-def test_check_model_inputs_refuses_missing_and_reports_extra():
-    recorded = {"orders": ["order_id", "customer_id", "ordered_at", "revenue"], "tickets": ["ticket_id"]}
-    with pytest.raises(StructuralError, match=r"table\(s\) tickets"):
-        check_model_inputs(recorded, {"orders": recorded["orders"]}, strict=False)
-    with_cost = {"orders": [*recorded["orders"], "cost"], "tickets": ["ticket_id"], "returns": ["return_id"]}
-    assert check_model_inputs(recorded, with_cost, strict=False) == [
-        "table returns: in this data, not in the model's training data",
-        "orders.cost: in this data, not in the model's training data",
+RECORDED = {
+    "orders": {"order_id": 1.0, "customer_id": 1.0, "ordered_at": 1.0, "revenue": 1.0, "cost": 0.9},
+    "customers": {"customer_id": 1.0, "churned_at": 0.1},
+}
+
+
+def _tables(cost, churned_at=(None, None), **more):
+    orders = _frame(**ORDERS, revenue=[1.0, 2.0], cost=list(cost))
+    return {
+        "orders": orders,
+        "customers": _frame(customer_id=["c1", "c2"], churned_at=list(churned_at)),
+    } | more
+
+
+def test_check_model_inputs_refuses_what_the_training_data_had_and_this_data_lacks():
+    with pytest.raises(StructuralError, match=r"table\(s\) customers"):
+        check_model_inputs(RECORDED, {"orders": _tables([1.0, 1.0])["orders"]}, strict=False)
+    no_cost = _tables([1.0, 1.0])
+    no_cost["orders"] = no_cost["orders"].drop(columns="cost")
+    with pytest.raises(StructuralError, match=r"column\(s\) orders.cost, which this data lacks"):
+        check_model_inputs(RECORDED, no_cost, strict=False)
+    # a column that arrives without a single value, where training had one on most rows, is as good as missing
+    with pytest.raises(StructuralError, match=r"orders.cost had a value on most training rows and have none"):
+        check_model_inputs(RECORDED, _tables([None, None]), strict=False)
+    # a column rarely filled in training (cancellations) may arrive empty: a warning, not a stop
+    assert check_model_inputs(RECORDED, _tables([1.0, 1.0]), strict=False) == [
+        "customers.churned_at: a value on 0% of the rows, 10% in the model's training data"
     ]
-    with pytest.raises(StructuralError, match=r"--strict: .*orders.cost"):
-        check_model_inputs(recorded, with_cost, strict=True)
-    assert check_model_inputs(None, {"orders": []}, strict=True) == []  # a model from before the record
+    assert (
+        check_model_inputs(RECORDED, _tables([1.0, 1.0], churned_at=("2024-01-01", None)), strict=True) == []
+    )
+
+
+def test_check_model_inputs_warns_of_new_and_emptier_inputs_and_strict_refuses():
+    tables = _tables(
+        [1.0, None],
+        ("2024-01-01", None),
+        returns=_frame(return_id=["r"], customer_id=["c1"], returned_at=["x"], amount=[1.0]),
+    )
+    tables["orders"]["discount"] = [0.0, 1.0]
+    recorded = RECORDED | {"orders": RECORDED["orders"] | {"cost": 1.0}}
+    assert check_model_inputs(recorded, tables, strict=False) == [
+        "table returns: in this data, not in the model's training data",
+        "orders.cost: a value on 50% of the rows, 100% in the model's training data",
+        "orders.discount: in this data, not in the model's training data",
+    ]
+    with pytest.raises(StructuralError, match=r"--strict: .*orders.discount"):
+        check_model_inputs(recorded, tables, strict=True)
+    assert check_model_inputs(None, tables, strict=True) == []  # a model from before the record

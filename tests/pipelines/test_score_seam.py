@@ -88,3 +88,13 @@ def test_data_without_columns_the_features_never_read_is_scored(trained, tmp_pat
     run = score_trained(trained, tmp_path / "s.parquet", data=_data_without(trained, tmp_path, unread))
     assert run.manifest["input_column_differences"] == []
     assert run.manifest["customers_scored"] > 100
+
+
+def test_data_whose_cost_column_arrives_empty_is_refused(trained, tmp_path):
+    """An export whose cost column is there but empty is the same as one without it (was: every order's margin
+    guessed from features.margin_rate_when_cost_missing, with a note in the feature manifest only)."""
+    data = _data_without(trained, tmp_path, {})
+    orders = pd.read_parquet(data / "orders.parquet")
+    orders.assign(cost=float("nan")).to_parquet(data / "orders.parquet", index=False)
+    with pytest.raises(StructuralError, match=r"orders.cost had a value on most training rows and have none"):
+        score_trained(trained, tmp_path / "s.parquet", data=data)
