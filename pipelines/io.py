@@ -567,6 +567,41 @@ def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any
     return {name: frame_fingerprint(tables[name]) for name in sorted(tables)}
 
 
+def check_same_data(
+    tables: dict[str, pd.DataFrame],
+    recorded: dict[str, Any] | None,
+    names: tuple[str, ...],
+    exact: bool,
+) -> None:
+    """Stop when `tables` are not the data a run recorded (`data_fingerprint` of its manifest), for the tables
+    `names`: the row counts must match, and with `exact` the content hashes too (a run of the pandas engine,
+    whose tables hash alike when read again; the Spark engine's rows come back in another order). `recorded`
+    None: a run from before manifests carried fingerprints (nothing to compare)."""
+    if not recorded:
+        return
+    for name in names:
+        was = recorded.get(name)
+        frame = tables.get(name)
+        if was is None and frame is None:
+            continue
+        now = None if frame is None else frame_fingerprint(frame)
+        if (
+            was is None
+            or now is None
+            or now["rows"] != was["rows"]
+            or (exact and now["sha256"] != was["sha256"])
+        ):
+            described = "no such table" if now is None else f"{now['rows']:,} rows"
+            run_had = "none" if was is None else f"{was['rows']:,} rows"
+            if now is not None and was is not None and now["rows"] == was["rows"]:
+                described, run_had = f"content {now['sha256']}", f"content {was['sha256']}"
+            raise StructuralError(
+                f"--data is not the data this run scored: table {name} has {described}, the run's had {run_had} "
+                "(data_fingerprint in its manifest). Its names would be put on other customers: give the data "
+                "directory the run scored, or leave --data out for a report without names"
+            )
+
+
 def write_rejects(loaded: LoadedData, rejects_dir: Path) -> dict[str, Path]:
     """Write `<rejects>/<table>.csv` (and `<source>.source.csv` for mapping rejects); only tables with rejects."""
     out: dict[str, Path] = {}

@@ -152,7 +152,7 @@ def run_report(
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
     from features import feature_registry
-    from pipelines.io import check_writable
+    from pipelines.io import check_same_data, check_writable
     from pipelines.outputs import read_output_set
     from pipelines.reports import build_reports
     from pipelines.tracking import model_card
@@ -175,6 +175,12 @@ def run_report(
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)
+        check_same_data(  # names of another export or company must not land on this run's customers
+            loaded.tables,
+            manifest.get("data_fingerprint"),
+            ("customers", "account_managers"),
+            exact=manifest.get("engine") == "pandas",
+        )
         customers = loaded.tables.get("customers")
         managers = loaded.tables.get("account_managers")
     report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})

@@ -3,6 +3,7 @@ fixture; the test stops before any feature is built)."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pandas as pd
@@ -98,3 +99,26 @@ def test_data_whose_cost_column_arrives_empty_is_refused(trained, tmp_path):
     orders.assign(cost=float("nan")).to_parquet(data / "orders.parquet", index=False)
     with pytest.raises(StructuralError, match=r"orders.cost had a value on most training rows and have none"):
         score_trained(trained, tmp_path / "s.parquet", data=data)
+
+
+def test_a_report_refuses_names_from_data_the_run_did_not_score(trained, default_scores, tmp_path):
+    """`cvp report --data` puts the data's customer and manager names on the run's customers: data of another
+    company or export would put them on the wrong people (was: pages written, names of the other data attached
+    by customer id). The run's own data is accepted (its fingerprint, recorded in the manifest, matches)."""
+    from rich.console import Console
+
+    from pipelines.jobs import run_report
+
+    console = Console(file=io.StringIO())
+    run_report(default_scores.out, tmp_path / "own", trained.data, None, trained.config, console)
+    data = _data_without(trained, tmp_path, {})
+    customers = pd.read_parquet(data / "customers.parquet")
+    customers.iloc[:-1].to_parquet(data / "customers.parquet", index=False)  # one customer fewer
+    with pytest.raises(
+        StructuralError, match=r"not the data this run scored: table customers has [\d,]+ rows"
+    ):
+        run_report(default_scores.out, tmp_path / "other", data, None, trained.config, console)
+    customers.assign(name=customers["name"].iloc[::-1].to_numpy()).to_parquet(data / "customers.parquet")
+    with pytest.raises(StructuralError, match=r"table customers has content \w+, the run's had content \w+"):
+        run_report(default_scores.out, tmp_path / "shuffled", data, None, trained.config, console)
+    assert not (tmp_path / "other").exists() and not (tmp_path / "shuffled").exists()
