@@ -597,8 +597,8 @@ def check_same_data(
                 described, run_had = f"content {now['sha256']}", f"content {was['sha256']}"
             raise StructuralError(
                 f"--data is not the data this run scored: table {name} has {described}, the run's had {run_had} "
-                "(data_fingerprint in its manifest). Its names would be put on other customers: give the data "
-                "directory the run scored, or leave --data out for a report without names"
+                "(data_fingerprint in its manifest), so what it says would be put on other customers: give the "
+                "data directory the run scored"
             )
 
 

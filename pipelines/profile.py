@@ -297,7 +297,7 @@ def run_profile(
 ) -> Path:
     """`cvp profile`: read the run (scores, contributions, the profile inputs it wrote), compute the profile and
     payback, write them; returns the page. `data` is read only for a run without profile inputs."""
-    from pipelines.io import check_writable
+    from pipelines.io import check_same_data, check_writable
     from pipelines.outputs import output_paths, read_output_set
     from pipelines.profile_inputs import read_profile_inputs
     from pipelines.reports.columns import horizon_days_from_columns
@@ -313,6 +313,10 @@ def run_profile(
         from pipelines.loading import load_configured
 
         loaded = load_configured(data, mapping, cfg)
+        recorded = run.manifest.get("data_fingerprint")
+        check_same_data(  # the profile's inputs must be those of the customers the run scored
+            loaded.tables, recorded, tuple(recorded or ()), exact=run.manifest.get("engine") == "pandas"
+        )
         as_of = pd.Timestamp(pd.to_datetime(run.scores["as_of"]).max())
         inputs = profile_inputs_from_data(loaded.tables, as_of, cfg)
     else:

@@ -122,3 +122,25 @@ def test_a_report_refuses_names_from_data_the_run_did_not_score(trained, default
     with pytest.raises(StructuralError, match=r"table customers has content \w+, the run's had content \w+"):
         run_report(default_scores.out, tmp_path / "shuffled", data, None, trained.config, console)
     assert not (tmp_path / "other").exists() and not (tmp_path / "shuffled").exists()
+
+
+def test_a_profile_from_data_refuses_data_the_run_did_not_score(trained, default_scores, tmp_path):
+    """A run without its profile inputs file (an older `cvp score`) is profiled from --data: data the run did not
+    score would describe other customers (was: profiled from whatever --data held)."""
+    from rich.console import Console
+
+    from pipelines.outputs import output_paths
+    from pipelines.profile import run_profile
+
+    scores = tmp_path / "run" / "scores.parquet"
+    scores.parent.mkdir()
+    for key, path in output_paths(default_scores.out).items():
+        if key != "profile_inputs" and path.exists():
+            (scores.parent / path.name.replace(default_scores.out.stem, "scores", 1)).write_bytes(
+                path.read_bytes()
+            )
+    data = _data_without(trained, tmp_path, {})
+    orders = pd.read_parquet(data / "orders.parquet")
+    orders.iloc[:-1].to_parquet(data / "orders.parquet", index=False)
+    with pytest.raises(StructuralError, match=r"not the data this run scored: table orders has [\d,]+ rows"):
+        run_profile(scores, data, tmp_path / "profile", None, trained.config, Console(file=io.StringIO()))
