@@ -316,6 +316,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self.kind_ = cfg.value_model
         self.scale_ = 1.0
         self.scale_cutoffs_: list[str] = []
+        self.interval_season_ratio_ = 1.0
         self._holdout: dict[str, lgb.Booster] = {}
         self._season_rows = self._season_matched_rows(cutoff, horizon_days, cfg)
 
@@ -477,6 +478,32 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 return float(sum(w * r for (_, w), r in zip(season, ratios, strict=True)))
         return self._scale_factor(y, self._predict_t(Xt), cfg)
 
+    def _season_interval_ratio(
+        self, Xt: pd.DataFrame, y: np.ndarray, rows: np.ndarray, cfg: ModelConfig
+    ) -> float:
+        """How much busier the calibration slice's time of year was than the average, in the final booster's
+        in-sample shrink: (sum(y) / sum(pred) on the calibration slice's rows) / (the same on every row). 1.0 when
+        the total correction is not matched to the season (`interval_season_match` off, a horizon of a year, no
+        cutoff near the scoring date's time of year) or a ratio is unusable (a total <= 0, outside [0.5, 2]).
+
+        Huber's shrink follows the season (more of a busy horizon's value sits in large purchases), so the
+        calibration booster's predictions on a quiet slice, scaled by its shrink over every cutoff, sit above
+        what that slice brought, and its relative residuals were too narrow for a busier scoring season (and
+        too wide for a quieter one). Multiplying them by this ratio puts them on the footing of the final
+        prediction, whose total correction is the shrink at the time of year it scores at.
+        """
+        if not getattr(cfg, "interval_season_match", False) or self._season_rows is None:
+            return 1.0
+        final = self._predict_t(Xt)
+        ratios = []
+        for part in (rows, np.ones(len(y), dtype=bool)):
+            total_pred, total_actual = float(final[part].sum()), float(y[part].sum())
+            if total_pred <= 0 or total_actual <= 0:
+                return 1.0
+            ratios.append(total_actual / total_pred)
+        ratio = ratios[0] / ratios[1]
+        return ratio if 0.5 <= ratio <= 2.0 else 1.0
+
     def _fit_interval(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
         """Finite-sample conformal residual quantiles per predicted-value bin on the calibration slice.
 
@@ -507,6 +534,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 fit_rows = valid.cal_fit
                 own = self._predict_t(Xt[fit_rows], self._holdout)
                 pred_v = pred_v * self._scale_factor(y[fit_rows], own, cfg, note=False)
+                ratio = self._season_interval_ratio(Xt, y, rows, cfg)
+                if ratio != 1.0:
+                    # The final prediction carries the shrink of the time of year it scores at; the calibration
+                    # slice (one horizon earlier) had its own: re-express its residuals at the scoring season.
+                    pred_v = pred_v * ratio
+                    self.interval_season_ratio_ = ratio
             else:
                 pred_v = pred_v * factor
         self.interval_scale_floor_ = (
