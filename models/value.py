@@ -44,8 +44,11 @@ bin's normalized quantiles. A customer's chance of not buying at all is then one
 every prediction in a bin, so the lower bound of the many customers who may not buy sits at 0 for all of them
 instead of just above or below it, and a shift of the whole business (a busier season) widens the upper bound
 in proportion to the prediction. The calibration booster's predictions are corrected by its own in-sample shrink
-of the total (not the final booster's): fitted on fewer cutoffs, its shrink differs. `absolute` is the former
-interval (raw residuals, the final booster's correction).
+of the total (not the final booster's): fitted on fewer cutoffs, its shrink differs. Where the total correction
+is matched to the season (`interval_season_match`), they are also multiplied by the final booster's in-sample
+shrink on the calibration slice over its shrink on every row (`_season_interval_ratio`): the calibration slice
+sits one horizon before the scoring date, in another season. `absolute` is the former interval (raw residuals,
+the final booster's correction).
 """
 
 from __future__ import annotations
