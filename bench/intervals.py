@@ -2,11 +2,16 @@
 
 Usage:
     .venv/bin/python bench/intervals.py [--data demo|online_retail] [--variants a,b] [--cache DIR]
+        [--horizon-days H] [--cutoff-step-months N] [--fold-step-months N] [--folds N]
 
 Fits only the value model (`models.value.FutureValueModel`, as `models.bundle.CustomerValueModel` fits it) on each
 fold's training set of the `cvp backtest` protocol (`models.backtest.run_backtest`: same folds, same evaluation
 customers) and prints, per fold and variant: P10-P90 coverage, the share above P90 and below P10, predicted /
-actual total, top-20% capture, Spearman, normalized Gini and AUC of the value for "buys again" (`auc_buys_value`). Training and
+actual total, top-20% capture, Spearman, normalized Gini and AUC of the value for "buys again" (`auc_buys_value`), and
+`total_sd`: the bootstrap standard deviation (200 resamples of the fold's customers) of log(predicted / actual
+total), how much the fold's total moves with which customers happen to be in it. Then, per variant, the folds
+within the bars (total 0.9-1.1, coverage 0.77-0.83) and the mean |log(predicted / actual)| and |coverage - 0.80|.
+Training and
 evaluation sets are cached per fold in `--cache` (built once; delete the directory after a feature change).
 """
 
@@ -34,18 +39,28 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "absolute": {"interval_residuals": "absolute"},
     "floor_0.3": {"interval_scale_floor_quantile": 0.3},
+    "no_season_interval": {"interval_season_match": False},
 }
 
 
-def fold_sets(data: str, cache: Path, customers: int, seed: int) -> tuple[list[tuple], Any]:
-    """[(cutoff, training set, evaluation rows)] of every backtest fold, and the config."""
+def fold_sets(
+    data: str, cache: Path, customers: int, seed: int, overrides: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[tuple], Any]:
+    """[(cutoff, training set, evaluation rows)] of every backtest fold, and the config (`overrides`: section ->
+    settings, e.g. {"labels": {"horizon_days": 90}}, applied to the dataset's configuration)."""
     from bench.objectives import load_demo, load_online_retail
     from features.training import build_training_set, truncate_tables
     from models.backtest import evaluation_rows, fold_cutoffs
 
     tables, cfg, as_of = load_demo(customers, seed) if data == "demo" else load_online_retail()
+    overrides = {k: v for k, v in (overrides or {}).items() if v}
+    if overrides:
+        cfg = type(cfg).model_validate(
+            {**cfg.model_dump(), **{k: {**getattr(cfg, k).model_dump(), **v} for k, v in overrides.items()}}
+        )
     h = cfg.labels.horizon_days
-    path = cache / f"{data}_{customers}_{seed}.pkl"
+    tag = "".join(f"_{k}{v}" for sec in overrides.values() for k, v in sorted(sec.items()))
+    path = cache / f"{data}_{customers}_{seed}{tag}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes()), cfg
     tables = truncate_tables(tables, as_of)
@@ -87,9 +102,33 @@ def score_variant(sets: list[tuple], cfg: Any, overrides: dict[str, Any]) -> pd.
                 "spearman": m["value_spearman"],
                 "gini": m["value_norm_gini"],
                 "auc_buys_value": mt.buys_again_auc(y, pred),
+                "total_sd": _bootstrap_sd(y, pred),
             }
         )
     return pd.DataFrame(rows).set_index("fold")
+
+
+def _bootstrap_sd(actual: np.ndarray, pred: np.ndarray, draws: int = 200) -> float:
+    """Standard deviation of log(sum(pred) / sum(actual)) over bootstrap resamples of the customers (seeded)."""
+    rng = np.random.default_rng(0)
+    logs = []
+    for _ in range(draws):
+        i = rng.integers(0, len(actual), len(actual))
+        a, p = actual[i].sum(), pred[i].sum()
+        if a > 0 and p > 0:
+            logs.append(np.log(p / a))
+    return float(np.std(logs)) if logs else float("nan")
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """Folds within the bars and the mean distances from them, one line."""
+    bias, cov = table["pred/actual"].to_numpy(), table["p10-p90"].to_numpy()
+    n = len(table)
+    return (
+        f"total within 0.9-1.1 on {int(((bias >= 0.9) & (bias <= 1.1)).sum())}/{n} folds, mean |log(pred/actual)| "
+        f"{np.mean(np.abs(np.log(bias))):.3f}; coverage within 0.77-0.83 on "
+        f"{int(((cov >= 0.77) & (cov <= 0.83)).sum())}/{n}, mean |coverage - 0.80| {np.mean(np.abs(cov - 0.8)):.3f}"
+    )
 
 
 def main() -> None:
@@ -99,15 +138,32 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
+    parser.add_argument("--horizon-days", type=int, help="override labels.horizon_days")
+    parser.add_argument("--cutoff-step-months", type=int, help="override labels.cutoff_step_months")
+    parser.add_argument("--fold-step-months", type=int, help="override models.backtest_step_months")
+    parser.add_argument("--folds", type=int, help="override models.backtest_folds")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     pd.set_option("display.width", 200)
-    sets, cfg = fold_sets(args.data, args.cache, args.customers, args.seed)
+    labels = {"horizon_days": args.horizon_days, "cutoff_step_months": args.cutoff_step_months}
+    overrides = {
+        "labels": {k: v for k, v in labels.items() if v is not None},
+        "models": {
+            k: v
+            for k, v in {"backtest_step_months": args.fold_step_months, "backtest_folds": args.folds}.items()
+            if v is not None
+        },
+    }
+    sets, cfg = fold_sets(args.data, args.cache, args.customers, args.seed, overrides)
+    print(
+        f"load average at the start: {os.getloadavg()[0]:.1f}; folds {[t.date().isoformat() for t, _, _ in sets]}"
+    )
     for name in [v.strip() for v in args.variants.split(",") if v.strip()]:
         t = time.perf_counter()
         table = score_variant(sets, cfg, VARIANTS[name])
         print(f"\n== {args.data} {name} ({time.perf_counter() - t:.0f} s, load {os.getloadavg()[0]:.1f}) ==")
         print(table.round(3).to_string())
+        print(verdict(table))
 
 
 if __name__ == "__main__":

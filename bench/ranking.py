@@ -205,8 +205,25 @@ def _rank01(x: np.ndarray) -> np.ndarray:
     return mt.average_ranks(x) / len(x)
 
 
-def score_table(preds: pd.DataFrame, ranks: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per fold: the rank metrics of our value, BG/NBD's, persistence's and of the post-hoc ranking scores."""
+#: (column of the evaluation features, threshold below which, weight of our value) of the young-customer blends
+YOUNG_BLENDS = (
+    ("orders_count_lifetime", 3, 0.5),
+    ("orders_count_lifetime", 5, 0.5),
+    ("orders_count_lifetime", 5, 0.25),
+    ("tenure_days", 120, 0.5),
+    ("tenure_days", 180, 0.5),
+)
+
+
+def score_table(
+    preds: pd.DataFrame, ranks: pd.DataFrame | None = None, feats: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per fold: the rank metrics of our value, BG/NBD's, persistence's and of the post-hoc ranking scores.
+
+    With `feats` (the evaluation customers' `orders_count_lifetime` and `tenure_days`), also the young-customer
+    blends (`YOUNG_BLENDS`): for customers with fewer than N orders (or days of tenure) before the cutoff the value
+    is w x ours + (1 - w) x BG/NBD + GG's expected value (both in currency, so the blend is one too; TreeSHAP
+    explains only our part), everyone else keeps ours."""
     rows = []
     for cutoff, g in preds.groupby("cutoff", sort=True):
         w = g.pivot(index="customer_id", columns="model", values="pred_value")
@@ -225,6 +242,13 @@ def score_table(preds: pd.DataFrame, ranks: pd.DataFrame | None = None) -> pd.Da
             "rank avg 0.75 ours + 0.25 BG/NBD": 0.75 * _rank01(ours) + 0.25 * _rank01(bg),
             "rank avg 0.5 ours + 0.5 BG/NBD": 0.5 * _rank01(ours) + 0.5 * _rank01(bg),
         }
+        if feats is not None:
+            f = feats[feats["cutoff"] == cutoff].set_index("customer_id").reindex(w.index)
+            for col, n, wt in YOUNG_BLENDS:
+                young = f[col].fillna(0.0).to_numpy() < n
+                blend = np.where(young, wt * ours + (1 - wt) * bg, ours)
+                unit = "orders" if col.startswith("orders") else "days"
+                scores[f"< {n} {unit}: {wt:g} ours + {1 - wt:g} BG/NBD + GG (value)"] = blend
         if ranks is not None and "lambdarank" in ranks:
             lr = ranks[ranks["cutoff"] == cutoff].set_index("customer_id")["lambdarank"].reindex(w.index)
             scores["lambdarank (deciles per cutoff)"] = lr.to_numpy()
@@ -312,7 +336,7 @@ def main() -> None:
         ranks = gap_feature_scores(args.data, args.cache, args.customers, args.seed)
     if args.btyd_prior:
         ranks = btyd_prior_scores(args.data, args.cache, args.customers, args.seed)
-    print(score_table(preds, ranks).round(3).to_string())
+    print(score_table(preds, ranks, feats).round(3).to_string())
     print("\n== top fifth: BG/NBD + GG only vs ours only ==")
     print(top_fifth_difference(preds, feats).round(2).to_string())
 

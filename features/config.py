@@ -6,6 +6,9 @@ typo in a config file fails loudly, and no field has a default here: the values 
 
 from __future__ import annotations
 
+import math
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -65,7 +68,10 @@ class LabelConfig(BaseModel):
     Attributes:
         horizon_days: label horizon; labels read events in [cutoff, cutoff + horizon).
         n_cutoffs: how many training cutoffs (months back from as_of - horizon).
-        cutoff_step_months: months between consecutive cutoffs.
+        cutoff_step_months: months between consecutive cutoffs, or "auto" (`step_months`): the fewest whole
+            months that let half of the cutoffs span one horizon, so 1 for horizons up to half a year (a training
+            cutoff at every time of year, which the season-matched total correction reads) and 2 for a year
+            with 12 cutoffs (room for the one-horizon embargo of the validation slices).
         exclude_cancelled: customers with customers.churned_at < cutoff are not eligible at that cutoff.
         max_lapse_days: customers whose last order (or signup, when they never ordered) is more than this many
             days before the cutoff are not eligible; None disables the rule.
@@ -78,8 +84,27 @@ class LabelConfig(BaseModel):
 
     horizon_days: int = Field(gt=0)
     n_cutoffs: int = Field(gt=0)
-    cutoff_step_months: int = Field(gt=0)
+    cutoff_step_months: int | Literal["auto"]
     exclude_cancelled: bool
     max_lapse_days: int | None = Field(gt=0)
     require_order_before_cutoff: bool
     max_days_past_data: int = Field(ge=0)
+
+    @field_validator("cutoff_step_months")
+    @classmethod
+    def _step_positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"cutoff_step_months must be a positive number of months or 'auto', got {value}")
+        return value
+
+    def step_months(self, horizon_days: int | None = None) -> int:
+        """Months between training cutoffs for a `horizon_days` horizon (default: this config's horizon).
+
+        "auto": the smallest whole number of months s with (n_cutoffs // 2) x s months (30.4375 days each) at
+        least one horizon: 1 for a 90- or 181-day horizon, 2 for 365 days with 12 cutoffs (as before "auto").
+        """
+        if self.cutoff_step_months != "auto":
+            return int(self.cutoff_step_months)
+        h = self.horizon_days if horizon_days is None else horizon_days
+        half = max(1, self.n_cutoffs // 2)
+        return max(1, math.ceil(h / (half * 30.4375) - 1e-9))

@@ -43,7 +43,7 @@ def training_cutoffs(as_of: pd.Timestamp, horizon_days: int, label_config: Label
     if not isinstance(as_of, pd.Timestamp) or as_of.tzinfo is not None:
         raise TypeError(f"as_of must be a naive pd.Timestamp, got {as_of!r}")
     last = (as_of - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
-    step = label_config.cutoff_step_months
+    step = label_config.step_months(horizon_days)
     cutoffs = [last - pd.DateOffset(months=k * step) for k in range(label_config.n_cutoffs)]
     return sorted(pd.Timestamp(c).as_unit("ns") for c in cutoffs)
 

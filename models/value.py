@@ -44,8 +44,11 @@ bin's normalized quantiles. A customer's chance of not buying at all is then one
 every prediction in a bin, so the lower bound of the many customers who may not buy sits at 0 for all of them
 instead of just above or below it, and a shift of the whole business (a busier season) widens the upper bound
 in proportion to the prediction. The calibration booster's predictions are corrected by its own in-sample shrink
-of the total (not the final booster's): fitted on fewer cutoffs, its shrink differs. `absolute` is the former
-interval (raw residuals, the final booster's correction).
+of the total (not the final booster's): fitted on fewer cutoffs, its shrink differs. Where the total correction
+is matched to the season (`interval_season_match`), they are also multiplied by the final booster's in-sample
+shrink on the calibration slice over its shrink on every row (`_season_interval_ratio`): the calibration slice
+sits one horizon before the scoring date, in another season. `absolute` is the former interval (raw residuals,
+the final booster's correction).
 """
 
 from __future__ import annotations
@@ -316,6 +319,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self.kind_ = cfg.value_model
         self.scale_ = 1.0
         self.scale_cutoffs_: list[str] = []
+        self.interval_season_ratio_ = 1.0
         self._holdout: dict[str, lgb.Booster] = {}
         self._season_rows = self._season_matched_rows(cutoff, horizon_days, cfg)
 
@@ -477,6 +481,32 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 return float(sum(w * r for (_, w), r in zip(season, ratios, strict=True)))
         return self._scale_factor(y, self._predict_t(Xt), cfg)
 
+    def _season_interval_ratio(
+        self, Xt: pd.DataFrame, y: np.ndarray, rows: np.ndarray, cfg: ModelConfig
+    ) -> float:
+        """How much busier the calibration slice's time of year was than the average, in the final booster's
+        in-sample shrink: (sum(y) / sum(pred) on the calibration slice's rows) / (the same on every row). 1.0 when
+        the total correction is not matched to the season (`interval_season_match` off, a horizon of a year, no
+        cutoff near the scoring date's time of year) or a ratio is unusable (a total <= 0, outside [0.5, 2]).
+
+        Huber's shrink follows the season (more of a busy horizon's value sits in large purchases), so the
+        calibration booster's predictions on a quiet slice, scaled by its shrink over every cutoff, sit above
+        what that slice brought, and its relative residuals were too narrow for a busier scoring season (and
+        too wide for a quieter one). Multiplying them by this ratio puts them on the footing of the final
+        prediction, whose total correction is the shrink at the time of year it scores at.
+        """
+        if not getattr(cfg, "interval_season_match", False) or self._season_rows is None:
+            return 1.0
+        final = self._predict_t(Xt)
+        ratios = []
+        for part in (rows, np.ones(len(y), dtype=bool)):
+            total_pred, total_actual = float(final[part].sum()), float(y[part].sum())
+            if total_pred <= 0 or total_actual <= 0:
+                return 1.0
+            ratios.append(total_actual / total_pred)
+        ratio = ratios[0] / ratios[1]
+        return ratio if 0.5 <= ratio <= 2.0 else 1.0
+
     def _fit_interval(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
         """Finite-sample conformal residual quantiles per predicted-value bin on the calibration slice.
 
@@ -507,6 +537,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 fit_rows = valid.cal_fit
                 own = self._predict_t(Xt[fit_rows], self._holdout)
                 pred_v = pred_v * self._scale_factor(y[fit_rows], own, cfg, note=False)
+                ratio = self._season_interval_ratio(Xt, y, rows, cfg)
+                if ratio != 1.0:
+                    # The final prediction carries the shrink of the time of year it scores at; the calibration
+                    # slice (one horizon earlier) had its own: re-express its residuals at the scoring season.
+                    pred_v = pred_v * ratio
+                    self.interval_season_ratio_ = ratio
             else:
                 pred_v = pred_v * factor
         self.interval_scale_floor_ = (

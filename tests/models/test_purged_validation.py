@@ -165,3 +165,35 @@ def test_season_matched_cutoffs_interpolate_the_nearest_times_of_year():
     assert season_matched_cutoffs(pd.Series(monthly), 365, 62) == ([], None)
     assert season_matched_cutoffs(pd.Series(monthly), 90, None) == ([], None)
     assert season_matched_cutoffs(None, 90, 62) == ([], None)
+
+
+def test_the_default_cutoff_step_puts_a_training_cutoff_at_every_time_of_year_for_short_horizons():
+    """`labels.cutoff_step_months: auto` (the default): monthly cutoffs for horizons up to half a year, so the
+    season-matched total correction finds a cutoff on the scoring date's time of year (with cutoffs two months
+    apart it interpolated between single cutoffs a month either side); two months for a year, so 12 cutoffs
+    still leave room for the one-horizon embargo of both validation slices."""
+    from features.training import training_cutoffs
+    from tests.settings import defaults
+
+    labels = defaults().labels
+    assert labels.cutoff_step_months == "auto"
+    as_of = pd.Timestamp("2025-12-31")
+    for horizon, step in [(90, 1), (181, 1), (365, 2)]:
+        got = training_cutoffs(as_of, horizon, labels)
+        assert len(got) == labels.n_cutoffs
+        assert {
+            (b.year - a.year) * 12 + b.month - a.month for a, b in zip(got[:-1], got[1:], strict=True)
+        } == {step}
+    quarter = training_cutoffs(as_of, 90, labels)
+    assert quarter[-1] == pd.Timestamp("2025-10-01")
+    # The scoring date's time of year (1 October + 90 days = 30 December) has a cutoff a year before it.
+    near, _ = season_matched_cutoffs(pd.Series(quarter), 90, 62)
+    assert [c for cuts, w in near for c in cuts if w > 0.9] == [pd.Timestamp("2025-01-01")]
+    year = training_cutoffs(as_of, 365, labels)
+    slices = purged_slices(pd.Series(year), len(year), 365, 0.1)
+    assert slices.embargoed and not slices.notes
+    # A number is still a number; "auto" follows the horizon the cutoffs are built for.
+    assert override("labels", cutoff_step_months=3).step_months(90) == 3
+    assert labels.step_months(90) == 1 and labels.step_months(365) == 2
+    with pytest.raises(ValueError, match="cutoff_step_months"):
+        override("labels", cutoff_step_months=0)

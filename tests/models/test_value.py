@@ -360,3 +360,67 @@ def test_a_model_fitted_before_relative_intervals_keeps_its_currency_offsets():
     np.testing.assert_allclose(model.interval_from_prediction(pred)[1], pred + scale * off[:, 1])
     del model.interval_scale_floor_  # as unpickled from a model saved before the attribute existed
     np.testing.assert_allclose(model.interval_from_prediction(pred)[1], pred + off[:, 1])
+
+
+def _seasonal(cutoff: pd.Timestamp, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """n customers at `cutoff`, 90-day labels: buyers' net = 40 x spend x a log-normal draw x the season's
+    multiplier (February to April busy: 2.5-3x), non-buyers 0; the cutoff's time of year is a feature."""
+    busy = {2: 2.5, 3: 3.0, 4: 2.5}.get(cutoff.month, 1.0)
+    spend = rng.gamma(2.0, 1.0, n)
+    buys = rng.random(n) < 1 / (1 + np.exp(-(spend - 1.0)))
+    net = np.where(buys, 40 * spend * rng.lognormal(0.0, 1.0, n) * busy, 0.0)
+    angle = 2 * np.pi * (cutoff.day_of_year - 1) / 365.0
+    return pd.DataFrame(
+        {
+            "cutoff": cutoff,
+            "profit_net_90d": spend * 25 + rng.normal(0, 5, n),
+            "noise": rng.normal(size=n),
+            "season_start_sin": np.sin(angle),
+            "season_start_cos": np.cos(angle),
+            "label_net_profit_90d": net,
+        }
+    )
+
+
+def test_interval_residuals_are_re_expressed_at_the_time_of_year_the_model_scores_at():
+    """12 monthly cutoffs of 2024, 90 days: the model scores at 1 March 2025 (busy), its calibration slice is
+    December (quiet). The total correction is March's shrink; the calibration residuals, from a booster scaled by
+    its shrink over every cutoff, were those of a quiet season: the busy season's upper bound was too low. They
+    are now multiplied by the final booster's shrink on the calibration slice over its shrink on every row."""
+    rng = np.random.default_rng(0)
+    ts = pd.concat(
+        [_seasonal(pd.Timestamp("2024-01-01") + pd.DateOffset(months=k), 300, rng) for k in range(12)],
+        ignore_index=True,
+    )
+    march = _seasonal(pd.Timestamp("2025-03-01"), 4000, rng)
+    y_ts, y = ts["label_net_profit_90d"].to_numpy(), march["label_net_profit_90d"].to_numpy()
+
+    def fit(**changes) -> FutureValueModel:
+        cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, **changes)
+        return FutureValueModel(cfg).fit(ts[feature_columns(ts)], y_ts, cutoff=ts["cutoff"], horizon_days=90)
+
+    matched, plain = fit(interval_season_match=True), fit(interval_season_match=False)
+    assert matched.scale_cutoffs_ == ["2024-03-01"] and matched.scale_ == plain.scale_
+    final = matched.predict(ts[feature_columns(ts)])
+    december = (ts["cutoff"] == pd.Timestamp("2024-12-01")).to_numpy()
+    expected = (y_ts[december].sum() / final[december].sum()) / (y_ts.sum() / final.sum())
+    assert matched.interval_season_ratio_ == pytest.approx(expected, rel=1e-9) and expected < 0.9
+    assert plain.interval_season_ratio_ == 1.0
+    # Same predictions; wider upper bounds: fewer March customers above P90 (0.167 before, 0.124 now).
+    pred = matched.predict(march[feature_columns(march)])
+    np.testing.assert_array_equal(pred, plain.predict(march[feature_columns(march)]))
+    above = {
+        name: float(np.mean(y > m.interval_from_prediction(pred)[1]))
+        for name, m in [("matched", matched), ("plain", plain)]
+    }
+    assert above["matched"] < above["plain"] - 0.02 and abs(above["matched"] - 0.1) < abs(
+        above["plain"] - 0.1
+    )
+    # The total correction not matched to the season (off, as with a horizon of a year or no cutoff within reach
+    # of the scoring date's time of year): the interval is the former one.
+    off, off_plain = (
+        fit(value_scale_season_days=None),
+        fit(value_scale_season_days=None, interval_season_match=False),
+    )
+    assert off.interval_season_ratio_ == 1.0
+    np.testing.assert_array_equal(off.interval_offsets_, off_plain.interval_offsets_)
