@@ -173,11 +173,60 @@ def run_id_for(inputs: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def _host() -> str:
+    """This machine's name as one staging-name field (no dots: they separate the fields)."""
+    import re
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_abandoned_staging(out: Path) -> list[Path]:
+    """Remove the staging directories that killed runs left beside `out` (returns them).
+
+    A staging directory is named `.<out>.<run>.<host>-<pid>.<random>.run`; it is abandoned when its host is this
+    machine and no process `pid` runs here. Directories of other machines (a shared file system) and of live
+    processes are kept, as are names of another form. A publish interrupted after its journal is completed
+    first, since the journal names files inside a staging directory."""
+    import re
+    import shutil
+
+    out = Path(out)
+    if not out.parent.is_dir():
+        return []
+    try:
+        complete_interrupted_publish(out)
+    except StructuralError:  # its staging files stay: this run's publish replaces the whole set anyway
+        return []
+    pattern = re.compile(
+        rf"^\.{re.escape(out.name)}\.[^.]+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[0-9a-f]{{8}}\.run$"
+    )
+    removed = []
+    for path in out.parent.iterdir():
+        m = pattern.match(path.name)
+        if m and path.is_dir() and m["host"] == _host() and not _alive(int(m["pid"])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def staging_dir(out: Path, run_id: str) -> Path:
-    """A fresh directory beside the target (same file system, so publishing is renames)."""
+    """A fresh directory beside the target (same file system, so publishing is renames), after removing those
+    that killed runs left there (`remove_abandoned_staging`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = out.parent / f".{out.name}.{run_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}.run"
+    remove_abandoned_staging(out)
+    path = out.parent / f".{out.name}.{run_id}.{_host()}-{os.getpid()}.{uuid.uuid4().hex[:8]}.run"
     path.mkdir()
     return path
 
