@@ -63,6 +63,7 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.engines.run", "check_after_first_order", "as-of checks"),
     ("pipelines.engines.run", "last_order", "as-of checks"),
     ("pipelines.engines.run", "warn_later_events", "as-of checks"),
+    ("pipelines.engines.chunks:SharedCustomerIndex", "__init__", "customer index (status + chunk plan)"),
     ("pipelines.engines.run", "customer_status", "customer status"),
     ("pipelines.engines.pandas_engine", "model_extras", "model extras (BTYD)"),
     ("pipelines.engines.chunks", "plan_chunks", "chunk plan"),
