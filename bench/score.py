@@ -75,7 +75,7 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.engines.chunks", "build_feature_table", "features"),
     ("pipelines.engines.pandas_engine", "score_features", "score: other"),
     ("models.bundle:CustomerValueModel", "grade_contract", "score: contract check"),
-    ("models.bundle:CustomerValueModel", "predict", "score: predict (both models)"),
+    ("models.bundle:CustomerValueModel", "predict_with_raw", "score: predict (both models)"),
     ("pipelines.engines.scoring", "explain_booster", "explain: checks"),
     ("models.explain", "_exact_contributions", "explain: TreeSHAP"),
     ("pipelines.engines.scoring", "churn_probability_contributions", "explain: churn points"),
