@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 
 from models.config import ModelConfig
 from models.purged import purged_slices
+from models.threads import prediction_threads
 from models.value import FeatureContract, fit_booster, lgbm_params
 
 _EPS = 1e-6
@@ -107,7 +108,9 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
 
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated classifier probability (what the booster's log-odds map to)."""
-        return np.asarray(self.booster_.predict(self.contract_.apply(X)), dtype=np.float64)
+        return np.asarray(
+            self.booster_.predict(self.contract_.apply(X), num_threads=prediction_threads()), dtype=np.float64
+        )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self._proba_t(self.contract_.apply(X))
@@ -124,7 +127,8 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
 
     def _proba_t(self, Xt: pd.DataFrame) -> np.ndarray:
         """predict_proba on a frame already passed through the contract."""
-        p = self.calibrate(np.asarray(self.booster_.predict(Xt), dtype=np.float64))
+        raw = self.booster_.predict(Xt, num_threads=prediction_threads())  # threads: models.threads
+        p = self.calibrate(np.asarray(raw, dtype=np.float64))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.registry import GROUP_NOUNS, GROUPS, FeatureSpec, feature_spec, reason_flag_no, reason_words
 from models.reason_text import _about_amount, _about_points, _render_keys, _render_once
+from models.threads import prediction_threads
 
 __all__ = [
     "BASE_COLUMN",
@@ -140,7 +141,7 @@ def explain_booster(
         )
 
     if raw is None:
-        raw = bst.predict(X, raw_score=True)
+        raw = bst.predict(X, raw_score=True, num_threads=prediction_threads())
     raw = np.asarray(raw, dtype=np.float64).reshape(-1)
     if raw.shape != (len(X),):
         raise ValueError(f"raw has {raw.size} predictions for {len(X)} rows")
@@ -156,7 +157,8 @@ def explain_booster(
     k = min(expected_check_rows, len(X))
     if k > 0:
         rows = np.sort(np.random.default_rng(_SPOT_CHECK_SEED).choice(len(X), size=k, replace=False))
-        reference = np.asarray(bst.predict(X.iloc[rows], pred_contrib=True), dtype=np.float64)
+        reference = bst.predict(X.iloc[rows], pred_contrib=True, num_threads=prediction_threads())
+        reference = np.asarray(reference, dtype=np.float64)
         diff = float(np.abs(values[rows] - reference).max())
         tolerance = _SPOT_CHECK_ATOL * max(1.0, float(np.abs(reference).max()))
         if not diff < tolerance:

@@ -49,6 +49,8 @@ import numba
 import numpy as np
 import pandas as pd
 
+from models.threads import prediction_threads
+
 __all__ = ["NUMBA_CACHE_DIR", "TreeShapExplainer", "use_user_numba_cache", "warm_up_jit"]
 
 # LightGBM's kZeroThreshold is the float literal 1e-35f widened to double.
@@ -631,12 +633,9 @@ _explain = numba.njit(cache=True, nogil=True)(_explain_impl)
 
 
 def _n_threads() -> int:
-    """The CPUs this process may run on (its affinity: a container or `taskset` limit, not the host's count)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity on this platform (macOS, Windows)
-        cpus = os.cpu_count() or 1
-    return max(1, min(_MAX_THREADS, cpus))
+    """The threads this process may use (`models.threads.prediction_threads`: its CPU affinity, at most
+    `OMP_NUM_THREADS`, so a Spark worker beside others explains on one), at most `_MAX_THREADS`."""
+    return max(1, min(_MAX_THREADS, prediction_threads()))
 
 
 def _run_threaded(tasks: list[Callable[[], None]]) -> None:

@@ -62,6 +62,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from models.config import ModelConfig
 from models.purged import PurgedSlices, purged_slices, season_matched_cutoffs
+from models.threads import prediction_threads
 
 ID_COLUMNS = ("customer_id", "cutoff")
 LABEL_PREFIX = "label_"
@@ -414,20 +415,24 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
 
     def _predict_t(self, Xt: pd.DataFrame, boosters: dict[str, lgb.Booster] | None = None) -> np.ndarray:
         b = self.boosters_ if boosters is None else boosters
+        t = prediction_threads()  # the threads this process may use, not the training n_jobs (models.threads)
         if self.kind_ == "single":
-            return np.asarray(b["value"].predict(Xt, raw_score=True), dtype=np.float64)
+            return np.asarray(b["value"].predict(Xt, raw_score=True, num_threads=t), dtype=np.float64)
         if self.kind_ == "tweedie":
-            gain = np.exp(np.asarray(b["gain"].predict(Xt, raw_score=True), dtype=np.float64))
+            gain = np.exp(np.asarray(b["gain"].predict(Xt, raw_score=True, num_threads=t), dtype=np.float64))
             if "loss" in b:
-                return gain + np.asarray(b["loss"].predict(Xt), dtype=np.float64)
+                return gain + np.asarray(b["loss"].predict(Xt, num_threads=t), dtype=np.float64)
             return gain + self.net_if_none_const_
-        p = np.asarray(b["buy"].predict(Xt), dtype=np.float64)
+        p = np.asarray(b["buy"].predict(Xt, num_threads=t), dtype=np.float64)
         if self.kind_ == "hurdle_lognormal":
-            m1 = np.exp(np.asarray(b["log_spend"].predict(Xt), dtype=np.float64)) * self.smearing_
+            m1 = (
+                np.exp(np.asarray(b["log_spend"].predict(Xt, num_threads=t), dtype=np.float64))
+                * self.smearing_
+            )
         else:
-            m1 = np.asarray(b["net_if_buys"].predict(Xt), dtype=np.float64)
+            m1 = np.asarray(b["net_if_buys"].predict(Xt, num_threads=t), dtype=np.float64)
         if "net_if_none" in b:
-            m0 = np.asarray(b["net_if_none"].predict(Xt), dtype=np.float64)
+            m0 = np.asarray(b["net_if_none"].predict(Xt, num_threads=t), dtype=np.float64)
         else:
             m0 = np.full(len(Xt), self.net_if_none_const_)
         return p * m1 + (1.0 - p) * m0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,17 +90,56 @@ def n_chunks_for(n_customers: int, chunk_customers: int) -> int:
     return max(1, math.ceil(n_customers / max(chunk_customers, 1)))
 
 
-def plan_chunks(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> ChunkPlan:
+class SharedCustomerIndex:
+    """One `CustomerIndex` of every customer id column for the customer status and the chunk plan (issue 14).
+
+    Both build the same index (the sorted distinct ids and every column's codes): the hash factorize of every
+    id column, most of either step's time, is done once. Built in `features.population.status_id_columns`
+    order, as `customer_status(index=...)` reads it. The chunk plan `take`s it, and from then on nothing here
+    holds it: the codes (8 bytes per input row) are freed when the plan is built, before the first chunk.
+    """
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        from features._engine import CustomerIndex
+        from features.population import status_id_columns
+
+        self.columns = status_id_columns(tables)
+        self._index: CustomerIndex | None = CustomerIndex([tables[t][c] for t, c in self.columns])
+
+    @property
+    def index(self) -> Any:
+        if self._index is None:
+            raise RuntimeError("the shared customer index was already taken by the chunk plan")
+        return self._index
+
+    def take(self) -> Any:
+        """The index, handed over: this object no longer holds it."""
+        index, self._index = self.index, None
+        return index
+
+    def release(self) -> None:
+        self._index = None
+
+
+def plan_chunks(
+    tables: Mapping[str, pd.DataFrame], chunk_customers: int, shared: SharedCustomerIndex | None = None
+) -> ChunkPlan:
     """Assign every row to the chunk(s) that need it.
 
     Ids become integer codes once (`features._engine.CustomerIndex`: short ids packed into integers, sorted id
-    order), so every per-row lookup below is an array gather, not a hash of the id string.
+    order), so every per-row lookup below is an array gather, not a hash of the id string. With `shared` (the
+    index the customer status was computed with, over the same id columns), that index is taken, not rebuilt:
+    the same codes, so the same plan.
     """
     from features._engine import CustomerIndex
 
     columns = customer_columns(tables)
-    index = CustomerIndex(tables[t][c] for t, c in columns)
-    codes = {key: index.codes_of(i) for i, key in enumerate(columns)}
+    if shared is not None and set(columns) <= set(shared.columns):
+        index = shared.take()
+        codes = {key: index.codes_of(shared.columns.index(key)) for key in columns}
+    else:
+        index = CustomerIndex(tables[t][c] for t, c in columns)
+        codes = {key: index.codes_of(i) for i, key in enumerate(columns)}
     ids = index.ids
     n_chunks = n_chunks_for(len(ids), chunk_customers)
     bucket_of = customer_buckets(ids.to_numpy(), n_chunks)
@@ -138,10 +178,15 @@ def plan_chunks(tables: Mapping[str, pd.DataFrame], chunk_customers: int) -> Chu
 
 
 def iterate_chunks(
-    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, chunk_customers: int
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    chunk_customers: int,
+    shared: SharedCustomerIndex | None = None,
 ) -> Iterator[tuple[int, int, pd.DataFrame]]:
-    """Yield (chunk number, chunk count, feature table) for every non-empty chunk, in chunk order."""
-    plan = plan_chunks(tables, chunk_customers)
+    """Yield (chunk number, chunk count, feature table) for every non-empty chunk, in chunk order (`shared`: see
+    `plan_chunks`)."""
+    plan = plan_chunks(tables, chunk_customers, shared)
     totals = company_revenue(tables, as_of, cfg.features)
     for k in range(plan.n_chunks):
         own = plan.customers[k]

@@ -30,6 +30,7 @@ from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig, load_config
+from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
 from pipelines.engines.scoring import EngineRun, finish_scores, resolve_settings, run_policy
 from pipelines.engines.spark_scope import one_spark_session
@@ -154,7 +155,9 @@ def score_tables(
     chunk's feature table (Spark: every bucket's inputs, computed on the executors).
     """
     t0 = time.perf_counter()
-    status = customer_status(tables, as_of, cfg.labels)
+    # issue 14: the pandas engine's chunk plan indexes the same id columns; one index serves both
+    shared = SharedCustomerIndex(tables) if engine == "pandas" else None
+    status = customer_status(tables, as_of, cfg.labels, index=None if shared is None else shared.index)
     status_s = time.perf_counter() - t0
     if status.empty:
         raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
@@ -166,6 +169,8 @@ def score_tables(
         more["spill_dir"] = spill_dir
     if profile_inputs is not None:  # issue 12: the profile's inputs, chunk (or Spark bucket) by chunk
         more["profile_inputs"] = profile_inputs
+    if shared is not None:  # taken by the chunk plan, which frees it before the first chunk
+        more["customer_index"] = shared
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )

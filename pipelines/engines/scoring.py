@@ -92,7 +92,9 @@ def score_features(
     `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id.
     `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
     `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
-    The additivity check of the value model reuses its prediction (`pred_value_{h}d` is the booster's raw output).
+    The additivity checks reuse the predictions: the value model's `pred_value_{h}d` is its booster's raw output,
+    and the churn booster's raw score comes from `predict_with_raw` (its probability is derived from it, so the
+    churn booster predicts each row once).
     """
     if extras is not None:
         features = features.join(extras.reindex(features.index))
@@ -106,7 +108,7 @@ def score_features(
     registry = feature_registry(cfg.features)
     currency = cfg.data.currency
     n_check = cfg.explain.check_rows if check_rows is None else check_rows
-    preds = bundle.predict(features)
+    preds, raw = bundle.predict_with_raw(features)
     Xt = bundle.contract_.apply(features)
     boosters = bundle.explainable_boosters()
     parts = [preds]
@@ -114,7 +116,7 @@ def score_features(
     if "value" in boosters:
         value_contrib = explain_booster(boosters["value"], Xt, n_check, raw=preds[f"pred_value_{h}d"])
         parts.append(top_reasons(value_contrib, features, registry, cfg.explain.n_reasons, "value", currency))
-    churn_logodds = explain_booster(boosters["churn"], Xt, n_check)
+    churn_logodds = explain_booster(boosters["churn"], Xt, n_check, raw=raw["churn"])
     base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))
     base_prob = bundle.churn_model_.calibrate(base_raw)
     churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)

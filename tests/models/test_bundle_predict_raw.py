@@ -1,0 +1,59 @@
+"""Issue 14: the churn booster is predicted once per row (raw score), its probability derived from it bit for bit."""
+
+from __future__ import annotations
+
+import math
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+import models.bundle as bundle_module
+from models.bundle import CustomerValueModel
+from tests.models.test_bundle import FAST, H, feature_table, training_set
+from tests.settings import override
+
+ROWS = 3000  # above the 1,024 rows checked against LightGBM's own probability
+
+
+@pytest.fixture(scope="module")
+def model() -> CustomerValueModel:
+    return CustomerValueModel(H, override("models", lightgbm=FAST, churn_lightgbm=FAST)).fit(training_set())
+
+
+def _before(model: CustomerValueModel, ft) -> np.ndarray:
+    """The churn column as computed before: LightGBM's probability, calibrated."""
+    return model.churn_model_._proba_t(model.contract_.apply(ft))[:, 1]
+
+
+def test_predict_with_raw_gives_the_same_bits_and_the_churn_raw_score(model):
+    ft = feature_table(n=ROWS)
+    preds, raw = model.predict_with_raw(ft)
+    churn = preds[f"pred_churn_prob_{H}d"].to_numpy()
+    assert np.array_equal(churn, _before(model, ft))
+    booster = model.churn_model_.booster_
+    assert np.array_equal(raw["churn"], booster.predict(model.contract_.apply(ft), raw_score=True))
+    pd_preds = model.predict(ft)
+    assert pd_preds.equals(preds)
+
+
+def test_the_churn_booster_predicts_each_row_once(model, monkeypatch):
+    rows: list[tuple[int, bool]] = []
+    original = lgb.Booster.predict
+
+    def spy(self, data, *args, **kwargs):
+        rows.append((len(data), self is model.churn_model_.booster_))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(lgb.Booster, "predict", spy)
+    model.predict_with_raw(feature_table(n=ROWS))
+    churn_rows = sum(n for n, churn in rows if churn)
+    assert churn_rows == ROWS + bundle_module._PROBABILITY_CHECK_ROWS  # was 2 x ROWS (probability, then raw)
+
+
+def test_another_exp_falls_back_to_lightgbms_probability(model, monkeypatch):
+    ft = feature_table(n=ROWS)
+    exp = math.exp
+    monkeypatch.setattr(bundle_module.math, "exp", lambda x: exp(x) * (1 + 1e-15))  # off in the last bits
+    preds, _ = model.predict_with_raw(ft)
+    assert np.array_equal(preds[f"pred_churn_prob_{H}d"].to_numpy(), _before(model, ft))
