@@ -20,7 +20,7 @@ import pandas as pd
 
 from features.column_types import readable_column
 from features.contract import TABLES, TICKET_KINDS, Column, Table
-from features.dates import UNKNOWN_FORMAT, impossible_dates, parse_timestamps_native
+from features.dates import UNKNOWN_FORMAT, impossible_dates, parse_timestamps_native, placeholder_dates
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -300,6 +300,10 @@ def _check_parsed(
         rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        rej.add(
+            placeholder_dates(parsed),
+            f"placeholder for a missing date in {col.name} (1970-01-01, 1900-01-01)",
+        )
     if col.kind in ("money", "number", "rating"):
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 

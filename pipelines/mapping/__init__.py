@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from features.contract import TABLES
 from features.dates import check_date_format, check_timezone
+from features.text import clean_text
 from features.validation import StructuralError
 from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse
 from pipelines.yamlfile import read_yaml
@@ -183,20 +184,27 @@ def apply_mapping(
         routed[name] = np.zeros(len(frame), dtype=np.int64)
         reasons[name] = np.full(len(frame), None, dtype=object)
 
-    tables: dict[str, pd.DataFrame] = {}
-    routed_counts: dict[str, dict[str, int]] = {name: {} for name in sources}
+    # First every table's rows, then the projection: a row routed to several tables is known only once every
+    # `where` has run, and it must then reach none of them (it is rejected once, not counted three times).
+    chosen: dict[str, tuple[TableMapping, pd.DataFrame, np.ndarray]] = {}
     for table, spec in mapping.tables.items():
         if spec.source not in sources:
             raise StructuralError(
                 f"mapping for {table!r} reads source {spec.source!r}, which is not declared"
             )
         src = sources[spec.source]
-        keys = [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by or [])
+        keys = _group_keys(spec)
         missing = sorted((set(spec.require.values()) | set(keys)) - set(src.columns))
         if missing:
             raise StructuralError(
                 f"source {spec.source!r} (for table {table!r}) has no column(s) {missing}; "
                 f"it has {list(src.columns)}"
+            )
+        clash = sorted(set(spec.derive) & set(map(str, src.columns)))
+        if clash:  # assigning it would replace the source column for every later use, without a word
+            raise StructuralError(
+                f"mapping tables.{table}.derive names {clash}, which source {spec.source!r} already has; "
+                "give the derived column a name of its own"
             )
         frame = src
         if spec.derive:
@@ -215,16 +223,24 @@ def apply_mapping(
         if spec.role == "route":
             routed[spec.source] += take
         ok = take.copy()
-        for target, col in spec.require.items():
+        # A blank group key: the grouping would drop the row without a word (rows in != rows out).
+        required = [(target, col) for target, col in spec.require.items()]
+        required += [(f"group_by column {k}", k) for k in keys]
+        for target, col in required:
             blank = _blank(frame[col]).to_numpy()
             if spec.role == "route":
                 r = reasons[spec.source]
                 r[take & blank & pd.isna(r)] = f"missing {target}"
             ok &= ~blank
-        rows = frame[ok]
+        chosen[table] = (spec, frame, ok)
+
+    tables: dict[str, pd.DataFrame] = {}
+    routed_counts: dict[str, dict[str, int]] = {name: {} for name in sources}
+    for table, (spec, frame, ok) in chosen.items():
         if spec.role == "route":
+            ok = ok & (routed[spec.source] <= 1)
             routed_counts[spec.source][table] = int(ok.sum())
-        tables[table] = _project(table, spec, rows)
+        tables[table] = _project(table, spec, frame[ok])
 
     source_rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, dict[str, int]] = {}
@@ -242,6 +258,10 @@ def apply_mapping(
     return tables, source_rejects, report
 
 
+def _group_keys(spec: TableMapping) -> list[str]:
+    return [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by or [])
+
+
 def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame:
     for target, col in spec.columns.items():
         source_col = col if isinstance(col, str) else next(iter(col.values()))
@@ -254,7 +274,14 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
         if len(plain) != len(spec.columns):
             raise StructuralError(f"mapping for {table!r}: aggregations need group_by")
         return pd.DataFrame({t: rows[c].to_numpy() for t, c in plain.items()})
-    keys = [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by)
+    keys = _group_keys(spec)
+    # Keys are grouped as the contract will read them (ids: text, surrounding spaces removed): `536365` and
+    # `" 536365"` (or the number 536365 beside the text "536365") are one group, not two orders that validation
+    # would then call duplicates and drop.
+    key_text = {
+        f"\0key{k}": clean_text(rows[k]) for k in keys if not pd.api.types.is_numeric_dtype(rows[k].dtype)
+    }
+    keys = [f"\0key{k}" if f"\0key{k}" in key_text else k for k in keys]
     aggs: dict[str, Any] = {}
     numeric: dict[str, pd.Series] = {}  # sum/mean inputs as numbers, and whether each row's value is missing
     for target, col in spec.columns.items():
@@ -271,7 +298,7 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
             aggs[f"\0na{target}"] = pd.NamedAgg(column=f"\0na{target}", aggfunc="any")
         else:
             aggs[target] = pd.NamedAgg(column=c, aggfunc=fn)
-    grouped = rows.assign(**numeric) if numeric else rows
+    grouped = rows.assign(**numeric, **key_text) if numeric or key_text else rows
     out = grouped.groupby(keys, sort=True, dropna=True).agg(**aggs).reset_index(drop=True)
     for name in [n for n in numeric if n.startswith("\0na")]:
         target = name.removeprefix("\0na")

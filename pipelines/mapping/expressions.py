@@ -300,7 +300,12 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
         if f.attr == "isin":
             lst = node.args[0]
             assert isinstance(lst, (ast.List, ast.Tuple))
-            return s.isin([_literal(e) for e in lst.elts])
+            values = [_literal(e) for e in lst.elts]
+            if _is_text(s) and values and all(_is_number(v) for v in values):
+                # `Quantity.isin([1, 2])` on a CSV column (text) compares numbers, as `Quantity == 1` does;
+                # on the text it was never true ("1" is not 1), so `~...isin` let every row through
+                s = as_numbers(s, f"{_part(node)!r}")
+            return s.isin(values)
         return s.isna() if f.attr == "isna" else s.notna()
     if isinstance(node, ast.Attribute):  # .dt.<part>, checked by `check`
         s = _eval(node.value.value, frame)  # type: ignore[attr-defined]

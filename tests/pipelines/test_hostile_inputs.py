@@ -257,3 +257,171 @@ def test_a_placeholder_for_a_missing_id_is_rejected_not_made_a_customer(word):
     assert res.report["orders"].rejected_by_reason == {
         "placeholder for a missing value in customer_id (NULL, None, N/A, ...)": 2
     }
+
+
+def _map(tables: dict) -> object:
+    from pipelines.mapping import Mapping
+
+    return Mapping.model_validate({"sources": {"lines": {"file": "lines.csv"}}, "tables": tables})
+
+
+ORDER_COLUMNS = {"order_id": "InvoiceNo", "customer_id": "CustomerID", "ordered_at": "InvoiceDate"}
+TEXT_LINES = pd.DataFrame(  # a CSV source: every column text
+    {
+        "InvoiceNo": ["1", "2", "C3", "4", ""],
+        "CustomerID": ["a", "b", "a", "c", "a"],
+        "InvoiceDate": ["2023-01-02", "2023-01-03", "2023-01-04", "2023-01-05", "2023-01-06"],
+        "Quantity": ["2", "1", "-1", "30", "5"],
+    }
+)
+
+
+def test_a_row_routed_to_two_tables_reaches_neither_and_is_counted_once():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "where": "Quantity > 0",
+                "columns": {**ORDER_COLUMNS, "revenue": "Quantity"},
+            },
+            "returns": {  # a sloppy filter: big quantities are also taken as returns
+                "source": "lines",
+                "where": "InvoiceNo.str.startswith('C') | (Quantity > 10)",
+                "derive": {"refund": "-Quantity"},
+                "columns": {
+                    "return_id": "InvoiceNo",
+                    "customer_id": "CustomerID",
+                    "returned_at": "InvoiceDate",
+                    "amount": "refund",
+                },
+            },
+        }
+    )
+    tables, rejects, report = apply_mapping(mapping, {"lines": TEXT_LINES.iloc[:4]})
+    # was: line 4 rejected as "routed to several tables" AND kept as an order AND as a return (rows counted 3 times)
+    assert tables["orders"]["order_id"].tolist() == ["1", "2"]
+    assert tables["returns"]["return_id"].tolist() == ["C3"]
+    assert rejects["lines"]["source_row"].tolist() == [3]
+    counts = report["lines"]
+    assert counts == {"rows_in": 4, "to orders": 2, "to returns": 1, "routed to several tables": 1}
+    assert (
+        counts["rows_in"] == counts["to orders"] + counts["to returns"] + counts["routed to several tables"]
+    )
+
+
+def test_a_row_with_a_blank_group_key_is_rejected_not_dropped_by_the_grouping():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "where": "Quantity > 0",
+                "group_by": "InvoiceNo",
+                "columns": {
+                    **ORDER_COLUMNS,
+                    "ordered_at": {"min": "InvoiceDate"},
+                    "revenue": {"sum": "Quantity"},
+                },
+            }
+        }
+    )
+    tables, rejects, report = apply_mapping(mapping, {"lines": TEXT_LINES})
+    assert tables["orders"]["order_id"].tolist() == ["1", "2", "4"]
+    # was: {"to orders": 4}, three orders out, the line without an invoice number gone without a word
+    assert report["lines"] == {
+        "rows_in": 5,
+        "to orders": 3,
+        "missing group_by column InvoiceNo": 1,
+        "not routed by the mapping": 1,
+    }
+    assert rejects["lines"]["source_row"].tolist() == [2, 4]
+
+
+def test_group_keys_are_grouped_as_the_ids_they_become():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(  # one invoice written " 7", "7 " and 7: one order, not three of one id
+        {
+            "InvoiceNo": [" 7", "7 ", 7, "8"],
+            "CustomerID": ["a", "a", "a", "b"],
+            "InvoiceDate": ["2023-01-02"] * 4,
+            "Quantity": [1.0, 2.0, 4.0, 8.0],
+        }
+    )
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "group_by": "InvoiceNo",
+                "columns": {**ORDER_COLUMNS, "revenue": {"sum": "Quantity"}},
+            }
+        }
+    )
+    tables, _, _ = apply_mapping(mapping, {"lines": lines})
+    # was: three orders " 7", "7 ", 7 (revenue 1, 2, 4); validation then kept the first and rejected the others
+    # as "duplicate order_id", losing 6 of the invoice's 7
+    assert tables["orders"]["revenue"].tolist() == [7.0, 8.0]
+
+
+def test_a_derive_named_like_a_source_column_is_structural_not_a_silent_replacement():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "derive": {"Quantity": "Quantity * 2"},  # `quantity: Quantity` would read the doubled one
+                "columns": {**ORDER_COLUMNS, "revenue": "Quantity", "quantity": "Quantity"},
+            }
+        }
+    )
+    with pytest.raises(StructuralError, match=r"tables.orders.derive names \['Quantity'\].*already has"):
+        apply_mapping(mapping, {"lines": TEXT_LINES})
+
+
+def test_isin_with_numbers_on_a_csv_column_compares_numbers():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "where": "~Quantity.isin([-1, 30])",  # drop the odd lines: on text it dropped none of them
+                "columns": {**ORDER_COLUMNS, "revenue": "Quantity"},
+            }
+        }
+    )
+    tables, _, report = apply_mapping(mapping, {"lines": TEXT_LINES})
+    assert tables["orders"]["order_id"].tolist() == ["1", "2", ""]
+    assert report["lines"]["not routed by the mapping"] == 2
+
+
+@pytest.mark.parametrize(
+    "placeholder", ["1970-01-01", "1970-01-01 00:00:00", "1900-01-01", "1900-01-01T00:00"]
+)
+def test_a_placeholder_date_is_rejected_not_read_as_a_date(placeholder):
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2"],
+            "customer_id": ["c1", "c2"],
+            "ordered_at": ["2023-01-02", "2023-01-03"],
+            "revenue": ["10", "20"],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "signup_at": [placeholder, "1970-01-01 00:00:01"],
+        }  # a real second: kept
+    )
+    res = validate_tables({"orders": orders, "customers": customers})
+    # was: c1 a customer since 1970 (or 1900): tenure_days of 19,000 days fed to the models
+    assert res.tables["customers"]["customer_id"].tolist() == ["c2"]
+    assert res.report["customers"].rejected_by_reason == {
+        "placeholder for a missing date in signup_at (1970-01-01, 1900-01-01)": 1
+    }
