@@ -104,7 +104,68 @@ def parse_ids(s: pd.Series) -> pd.Series:
         return s.astype("str")
     if pd.api.types.is_integer_dtype(s.dtype):  # nullable Int64: missing stays missing
         return s.astype("str").where(s.notna(), None)
-    return clean_text(s)
+    return nfc_ids(clean_text(s))
+
+
+def nfc_ids(ids: pd.Series) -> pd.Series:
+    """Ids in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names, some
+    exports) is the same id as the composed `café`, not a second customer. ASCII-only columns (the usual case)
+    are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
+    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked)."""
+    import unicodedata
+
+    import pyarrow.compute as pc
+
+    arr = arrow_text(ids)
+    wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(arr), True), dtype=bool)
+    if not wide.any():
+        return ids
+    before = ids[wide]
+    after = before.map({v: unicodedata.normalize("NFC", v) for v in before.unique()})
+    changed = (after != before).to_numpy()
+    if not changed.any():
+        return ids
+    out = ids.copy()
+    out[before.index[changed]] = after[changed]
+    return out
+
+
+#: Control and format characters (Unicode Cc, Cf): a byte-order mark left inside a file, a zero-width space, a NUL,
+#: a line break inside a quoted field. Invisible when printed, they make `C0042\u200b` another customer than
+#: `C0042`; an id holding one is rejected, never read as a new id nor guessed clean.
+_INVISIBLE = r"[\p{Cc}\p{Cf}]"
+
+
+def _printable_ascii_bytes(arr: object) -> bool:
+    """True when every byte of the strings' data is printable ASCII (0x20-0x7e), read from Arrow's buffers."""
+    import pyarrow as pa
+
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return False
+        data = chunk.buffers()[2]
+        if data is not None:
+            b = np.frombuffer(data, dtype=np.uint8)
+            if ((b < 0x20) | (b > 0x7E)).any():
+                return False
+    return True
+
+
+def invisible_in_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) hold a control or format character (`_INVISIBLE`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    if _printable_ascii_bytes(arr):  # the usual case: no string to look at one by one
+        return np.zeros(len(ids), dtype=bool)
+    # Printable strings hold no control or format character: the regex runs only if some are not.
+    odd = ~np.asarray(pc.fill_null(pc.utf8_is_printable(arr), True), dtype=bool)
+    if not odd.any():
+        return odd
+    hit = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _INVISIBLE), False), dtype=bool)
+    return odd & hit
 
 
 #: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would
@@ -287,6 +348,11 @@ def _check_parsed(
         rej.add(bad, f"non-integer id in {col.name}")
         rej.add(
             placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
+        )
+        rej.add(
+            invisible_in_ids(parsed),
+            f"invisible character in {col.name} (a control or format character: byte-order mark, "
+            "zero-width space, line break, ...)",
         )
     if unknown_format is not None:
         if date_format is None:

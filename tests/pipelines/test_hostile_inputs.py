@@ -425,3 +425,36 @@ def test_a_placeholder_date_is_rejected_not_read_as_a_date(placeholder):
     assert res.report["customers"].rejected_by_reason == {
         "placeholder for a missing date in signup_at (1970-01-01, 1900-01-01)": 1
     }
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["\ufeffc1", "c1\u200b", "c1\x00", "c1\nx", "c\u200e1"],
+    ids=["bom-inside-the-file", "zero-width-space", "nul", "quoted-line-break", "left-to-right-mark"],
+)
+def test_an_id_with_an_invisible_character_is_rejected_not_made_another_customer(hidden):
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "customer_id": ["c1", hidden, "c\u00a0 1"],  # a no-break space inside is visible as a space: kept
+            "ordered_at": ["2023-01-02"] * 3,
+            "revenue": ["10", "20", "30"],
+        }
+    )
+    res = validate_tables({"orders": orders})
+    # was: accepted, a second customer printed exactly like c1 (its orders missing from c1's history)
+    assert res.tables["orders"]["order_id"].tolist() == ["o1", "o3"]
+    (reason,) = res.report["orders"].rejected_by_reason
+    assert reason.startswith("invisible character in customer_id")
+
+
+def test_ids_differing_only_by_unicode_composition_are_one_customer(tmp_path):
+    from pipelines.io import load_data
+
+    composed, decomposed = "caf\u00e9", "cafe\u0301"  # the same text; macOS and some exports write the second
+    text = f"{HEADER}o1,{composed},2023-01-02,10\no2,{decomposed},2023-01-03,20\n"
+    loaded = load_data(_write(tmp_path, text.encode()))
+    # was: two customers 'café' and 'café', each with one order
+    assert loaded.tables["orders"]["customer_id"].tolist() == [composed, composed]
