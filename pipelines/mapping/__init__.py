@@ -232,6 +232,11 @@ def apply_mapping(
                 r = reasons[spec.source]
                 r[take & blank & pd.isna(r)] = f"missing {target}"
             ok &= ~blank
+        if spec.role == "route" and keys:
+            for col, several in _several_values(spec, frame, ok, keys).items():
+                r = reasons[spec.source]
+                r[several & pd.isna(r)] = f"several {col} values in one {'/'.join(keys)} group"
+                ok &= ~several
         chosen[table] = (spec, frame, ok)
 
     tables: dict[str, pd.DataFrame] = {}
@@ -258,6 +263,35 @@ def apply_mapping(
     return tables, source_rejects, report
 
 
+def _as_key(s: pd.Series) -> pd.Series:
+    """A key or value compared as the id or text it becomes (surrounding spaces removed); numbers as they are."""
+    return s if pd.api.types.is_numeric_dtype(s.dtype) else clean_text(s)
+
+
+def _several_values(
+    spec: TableMapping, frame: pd.DataFrame, ok: np.ndarray, keys: list[str]
+) -> dict[str, np.ndarray]:
+    """Per plain (`first`) column of a grouped table, the rows of groups where it takes several values.
+
+    `customer_id: CustomerID` in a table grouped by invoice takes the group's first value: an invoice whose
+    lines name two customers gave every line to the first, without a word. Such groups are rejected instead."""
+    plain = sorted(
+        {c for c in spec.columns.values() if isinstance(c, str) and c not in keys and c in frame.columns}
+    )
+    out: dict[str, np.ndarray] = {}
+    if not plain or not ok.any():
+        return out
+    rows = frame.loc[ok]
+    group_keys = [_as_key(rows[k]) for k in keys]
+    for col in plain:
+        counts = _as_key(rows[col]).groupby(group_keys, dropna=True).transform("nunique")
+        several = np.zeros(len(frame), dtype=bool)
+        several[np.flatnonzero(ok)] = (counts > 1).to_numpy()
+        if several.any():
+            out[col] = several
+    return out
+
+
 def _group_keys(spec: TableMapping) -> list[str]:
     return [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by or [])
 
@@ -279,7 +313,7 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
     # `" 536365"` (or the number 536365 beside the text "536365") are one group, not two orders that validation
     # would then call duplicates and drop.
     key_text = {
-        f"\0key{k}": clean_text(rows[k]) for k in keys if not pd.api.types.is_numeric_dtype(rows[k].dtype)
+        f"\0key{k}": _as_key(rows[k]) for k in keys if not pd.api.types.is_numeric_dtype(rows[k].dtype)
     }
     keys = [f"\0key{k}" if f"\0key{k}" in key_text else k for k in keys]
     aggs: dict[str, Any] = {}

@@ -458,3 +458,35 @@ def test_ids_differing_only_by_unicode_composition_are_one_customer(tmp_path):
     loaded = load_data(_write(tmp_path, text.encode()))
     # was: two customers 'café' and 'café', each with one order
     assert loaded.tables["orders"]["customer_id"].tolist() == [composed, composed]
+
+
+def test_an_invoice_whose_lines_name_two_customers_is_rejected_not_given_to_the_first():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "1", "2", "2", "3"],
+            "CustomerID": ["a", "b", "c", " c", "d"],  # invoice 1: a sloppy edit; " c" is the customer c
+            "InvoiceDate": ["2023-01-02"] * 5,
+            "Quantity": ["1", "2", "4", "8", "16"],
+        }
+    )
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "require": {"customer_id": "CustomerID"},
+                "group_by": "InvoiceNo",
+                "columns": {**ORDER_COLUMNS, "revenue": {"sum": "Quantity"}},
+            }
+        }
+    )
+    tables, rejects, report = apply_mapping(mapping, {"lines": lines})
+    # was: one order of customer a with revenue 3 (b's line given to a)
+    assert tables["orders"][["order_id", "revenue"]].values.tolist() == [["2", 12.0], ["3", 16.0]]
+    assert rejects["lines"]["source_row"].tolist() == [0, 1]
+    assert report["lines"] == {
+        "rows_in": 5,
+        "to orders": 3,
+        "several CustomerID values in one InvoiceNo group": 2,
+    }
