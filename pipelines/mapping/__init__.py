@@ -113,6 +113,24 @@ class Mapping(_Frozen):
     def _zone(cls, v: str | None) -> str | None:
         return None if v is None else check_timezone(v)
 
+    @field_validator("sources")
+    @classmethod
+    def _one_source_per_file(cls, v: dict[str, SourceSpec]) -> dict[str, SourceSpec]:
+        # Two sources on one file: each reports the rows the other routes as "not routed by the mapping", and
+        # rows in are counted twice. Route every table from one source instead.
+        import os.path
+
+        seen: dict[str, str] = {}
+        for name, spec in v.items():
+            key = os.path.normpath(spec.file)
+            if key in seen:
+                raise ValueError(
+                    f"sources {seen[key]!r} and {name!r} read the same file {spec.file!r}; declare it once "
+                    "and let each table name that one source"
+                )
+            seen[key] = name
+        return v
+
     @field_validator("tables")
     @classmethod
     def _tables_in_contract(cls, v: dict[str, TableMapping]) -> dict[str, TableMapping]:

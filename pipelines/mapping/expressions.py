@@ -246,7 +246,12 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
             return node.id == "True"
         if node.id not in frame.columns:
             raise ExpressionError(f"column {node.id!r} does not exist; columns: {list(frame.columns)}")
-        return frame[node.id]
+        column = frame[node.id]
+        if _is_text(column):  # as the contract reads text: " C536379" is the return C536379, "  " is missing
+            from features.text import clean_text
+
+            column = clean_text(column).rename(node.id)
+        return column
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp):

@@ -490,3 +490,58 @@ def test_an_invoice_whose_lines_name_two_customers_is_rejected_not_given_to_the_
         "to orders": 3,
         "several CustomerID values in one InvoiceNo group": 2,
     }
+
+
+def test_mapping_expressions_read_text_as_the_contract_does():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", " C2", "C3 ", "4"],  # a cancellation written with a space before its C
+            "CustomerID": ["a", "a", "b", "b"],
+            "InvoiceDate": ["2023-01-02"] * 4,
+            "Quantity": ["1", "-2", "-4", "8"],
+        }
+    )
+    route = {
+        "orders": {
+            "source": "lines",
+            "where": "~InvoiceNo.str.startswith('C')",
+            "columns": {**ORDER_COLUMNS, "revenue": "Quantity"},
+        },
+        "returns": {
+            "source": "lines",
+            "where": "InvoiceNo.str.startswith('C')",
+            "derive": {"refund": "-Quantity"},
+            "columns": {
+                "return_id": "InvoiceNo",
+                "customer_id": "CustomerID",
+                "returned_at": "InvoiceDate",
+                "amount": "refund",
+            },
+        },
+    }
+    tables, _, report = apply_mapping(_map(route), {"lines": lines})
+    # was: " C2" routed to orders (then rejected there as "negative revenue"), though its id is C2
+    assert tables["returns"]["amount"].tolist() == [2.0, 4.0]
+    assert tables["orders"]["order_id"].tolist() == ["1", "4"]
+    assert report["lines"] == {"rows_in": 4, "to orders": 2, "to returns": 2}
+
+
+def test_two_sources_on_one_file_are_refused(tmp_path):
+    from pipelines.mapping import load_mapping
+
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        """
+sources:
+  sales: {file: lines.csv}
+  credits: {file: ./lines.csv}
+tables:
+  orders: {source: sales, columns: {order_id: InvoiceNo, customer_id: CustomerID, ordered_at: InvoiceDate, revenue: Quantity}}
+""",
+        encoding="utf-8",
+    )
+    # was: each source's rows routed by the other reported and written as "not routed by the mapping"
+    with pytest.raises(StructuralError, match="'sales' and 'credits' read the same file"):
+        load_mapping(p)
