@@ -22,8 +22,8 @@ tables:
     ...
 ```
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
-(`missing customer_id`, `not routed by the mapping`, `routed to several tables`). Dimension tables read rows without
-routing them. The mapped tables then go through the ordinary contract validation.
+(`missing customer_id`, `not routed by the mapping`, `routed to several tables`: such a row reaches no table,
+`missing group_by column K`, `several C values in one K group`). Dimension tables read rows without routing them. The mapped tables then go through the ordinary contract validation.
 
 `derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
 names, literals, arithmetic, comparisons, boolean logic and an allow-list of text/date methods, checked when the
