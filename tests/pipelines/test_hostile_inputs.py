@@ -545,3 +545,30 @@ tables:
     # was: each source's rows routed by the other reported and written as "not routed by the mapping"
     with pytest.raises(StructuralError, match="'sales' and 'credits' read the same file"):
         load_mapping(p)
+
+
+@pytest.mark.parametrize(
+    "payload, says",
+    [
+        # was: "rows do not match the header ... an unquoted comma or quote, or a cut line?"
+        ((HEADER + ROWS + "   \n\t\n").encode(), "2 line(s) hold only spaces or tabs"),
+        # was: the same message, with the real header listed as a bad row of a 2-column "sep=," header
+        (("sep=,\n" + HEADER + ROWS).encode(), "'sep=,' is a spreadsheet's separator hint, not a header"),
+    ],
+    ids=["whitespace-lines-at-the-end", "excel-sep-line"],
+)
+def test_csv_layout_slips_are_named_for_what_they_are(tmp_path, payload, says):
+    data = _write(tmp_path, payload)
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 2, res.output
+    assert says in " ".join(res.output.split())
+    assert "cut line" not in res.output
+
+
+def test_a_delimiter_at_the_end_of_every_line_is_named_not_an_empty_note(tmp_path):
+    lines = [line + "," for line in (HEADER + ROWS).splitlines()]
+    data = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 0, res.output
+    # was: "note: orders: columns outside the contract, not used: " and nothing after it
+    assert "'' (a column without a name: a comma at the end of each line?)" in " ".join(res.output.split())
