@@ -405,8 +405,13 @@ def _row_rules(name: str, t: pd.DataFrame, rej: _Rejector) -> None:
             rej.add(t["paid_at"] < t["issued_at"], "paid before issued")
     elif name == "referrals":
         rej.add(t["referrer_id"] == t["referred_id"], "self-referral")
-    elif name == "customers" and has("acquisition_cost"):
-        rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
+    elif name == "customers":
+        if has("acquisition_cost"):
+            rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
+        if has("churned_at") and has(
+            "signup_at"
+        ):  # cancelled before being won: one of the two dates is wrong
+            rej.add(t["churned_at"] < t["signup_at"], "churned_at before signup_at")
     elif name == "account_managers":
         if has("left_at") and has("started_at"):
             rej.add(t["left_at"] < t["started_at"], "left_at before started_at")

@@ -572,3 +572,22 @@ def test_a_delimiter_at_the_end_of_every_line_is_named_not_an_empty_note(tmp_pat
     assert res.exit_code == 0, res.output
     # was: "note: orders: columns outside the contract, not used: " and nothing after it
     assert "'' (a column without a name: a comma at the end of each line?)" in " ".join(res.output.split())
+
+
+def test_a_customer_cancelled_before_signing_up_is_rejected():
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2023-03-02"], "revenue": ["10"]}
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "signup_at": ["2023-01-01", "2023-06-01", None],
+            "churned_at": [None, "2021-06-01", "2021-06-01"],  # c2: a year typed wrong in one of the two
+        }
+    )
+    res = validate_tables({"orders": orders, "customers": customers})
+    # was: c2 accepted, "cancelled" at every cutoff since 2021, before the company had won them
+    assert res.tables["customers"]["customer_id"].tolist() == ["c1", "c3"]
+    assert res.report["customers"].rejected_by_reason == {"churned_at before signup_at": 1}
