@@ -104,12 +104,13 @@ def parse_ids(s: pd.Series) -> pd.Series:
         return s.astype("str")
     if pd.api.types.is_integer_dtype(s.dtype):  # nullable Int64: missing stays missing
         return s.astype("str").where(s.notna(), None)
-    return nfc_ids(clean_text(s))
+    return nfc_text(clean_text(s))
 
 
-def nfc_ids(ids: pd.Series) -> pd.Series:
-    """Ids in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names, some
-    exports) is the same id as the composed `café`, not a second customer. ASCII-only columns (the usual case)
+def nfc_text(ids: pd.Series) -> pd.Series:
+    """Ids and text in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names,
+    some exports) is the same id as the composed `café`, not a second customer (nor a second region, an unseen
+    category to the model). ASCII-only columns (the usual case)
     are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
     distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked)."""
     import unicodedata
@@ -223,7 +224,7 @@ def _parse_column(col: Column, s: pd.Series, timezone: str, date_format: str | N
     if col.kind == "id":
         return parse_ids(s)
     if col.kind == "text":
-        return clean_text(s)
+        return nfc_text(clean_text(s))  # `Île` typed decomposed is the same region
     if col.kind == "bool":
         return parse_bools(s)
     return parse_numbers(s)  # money, number, rating
@@ -351,8 +352,7 @@ def _check_parsed(
         )
         rej.add(
             invisible_in_ids(parsed),
-            f"invisible character in {col.name} (a control or format character: byte-order mark, "
-            "zero-width space, line break, ...)",
+            f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",
         )
     if unknown_format is not None:
         if date_format is None:
@@ -368,7 +368,7 @@ def _check_parsed(
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         rej.add(
             placeholder_dates(parsed),
-            f"placeholder for a missing date in {col.name} (1970-01-01, 1900-01-01)",
+            f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)",
         )
     if col.kind in ("money", "number", "rating"):
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")

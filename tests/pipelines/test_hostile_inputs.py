@@ -423,7 +423,7 @@ def test_a_placeholder_date_is_rejected_not_read_as_a_date(placeholder):
     # was: c1 a customer since 1970 (or 1900): tenure_days of 19,000 days fed to the models
     assert res.tables["customers"]["customer_id"].tolist() == ["c2"]
     assert res.report["customers"].rejected_by_reason == {
-        "placeholder for a missing date in signup_at (1970-01-01, 1900-01-01)": 1
+        "placeholder date in signup_at (1970-01-01 or 1900-01-01)": 1
     }
 
 
@@ -454,10 +454,12 @@ def test_ids_differing_only_by_unicode_composition_are_one_customer(tmp_path):
     from pipelines.io import load_data
 
     composed, decomposed = "caf\u00e9", "cafe\u0301"  # the same text; macOS and some exports write the second
-    text = f"{HEADER}o1,{composed},2023-01-02,10\no2,{decomposed},2023-01-03,20\n"
+    header = HEADER.replace("\n", ",channel\n")
+    text = f"{header}o1,{composed},2023-01-02,10,\u00eele\no2,{decomposed},2023-01-03,20,i\u0302le\n"
     loaded = load_data(_write(tmp_path, text.encode()))
     # was: two customers 'café' and 'café', each with one order
     assert loaded.tables["orders"]["customer_id"].tolist() == [composed, composed]
+    assert loaded.tables["orders"]["channel"].tolist() == ["\u00eele", "\u00eele"]  # text too: one channel
 
 
 def test_an_invoice_whose_lines_name_two_customers_is_rejected_not_given_to_the_first():
