@@ -81,12 +81,6 @@ class TableMapping(_Frozen):
         for target, fmt in self.date_formats.items():
             if target not in self.columns:
                 raise ValueError(f"date_formats names {target!r}, which is not one of the mapped columns")
-            spec = self.columns[target]
-            if isinstance(spec, dict) and next(iter(spec)) in ("min", "max"):
-                raise ValueError(
-                    f"date_formats for {target!r}: min/max of dates written as {fmt!r} text would compare "
-                    "text, not dates; use 'first' or give the source column in ISO 8601"
-                )
             check_date_format(target, fmt)
         return self
 
@@ -335,15 +329,21 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
     }
     keys = [f"\0key{k}" if f"\0key{k}" in key_text else k for k in keys]
     aggs: dict[str, Any] = {}
+    dates: dict[str, tuple[str, str]] = {}  # target -> (min or max, source column) of text dates
     numeric: dict[str, pd.Series] = {}  # sum/mean inputs as numbers, and whether each row's value is missing
     for target, col in spec.columns.items():
         if isinstance(col, str):
             aggs[target] = pd.NamedAgg(column=col, aggfunc="first")
             continue
         (fn, c) = next(iter(col.items()))
-        if fn in ("sum", "mean"):
-            # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"); a missing line skipped by
-            # the sum would leave a partial total: numbers, and a group with a missing value stays missing.
+        kind = TABLES[table].column(target).kind if target in TABLES[table].column_names else "text"
+        if fn in ("min", "max") and kind == "timestamp" and not _is_dates(rows[c]):
+            dates[target] = (fn, c)  # chosen below, by time: text compares "9:00" after "10:00"
+            continue
+        if fn in ("sum", "mean") or (fn in ("min", "max") and kind in ("money", "number", "rating")):
+            # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"), its max would be "9" over
+            # "10"; a missing line skipped by the sum would leave a partial total: numbers, and a group with a
+            # missing value stays missing.
             values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
             numeric[f"\0{target}"], numeric[f"\0na{target}"] = values, values.isna()
             aggs[target] = pd.NamedAgg(column=f"\0{target}", aggfunc=fn)
@@ -355,4 +355,32 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
     for name in [n for n in numeric if n.startswith("\0na")]:
         target = name.removeprefix("\0na")
         out[target] = out[target].where(~out.pop(name).astype(bool))
-    return out
+    for target, (fn, c) in dates.items():
+        chosen = _extreme_date(grouped, keys, c, fn, spec.date_formats.get(target))
+        out[target] = chosen.to_numpy()
+    return out[list(spec.columns)]
+
+
+def _is_dates(s: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(s.dtype)
+
+
+def _extreme_date(grouped: pd.DataFrame, keys: list[str], column: str, fn: str, fmt: str | None) -> pd.Series:
+    """Per group (in `groupby(keys, sort=True)` order), the text of its earliest (`min`) or latest (`max`)
+    date, compared as instants: ISO text with different offsets, or a declared `date_formats` format such as
+    `%d/%m/%Y`, does not sort as text. A value that is not a date is chosen whatever its place, so the contract
+    rejects the group's row for it (was: skipped when it sorted late); a blank value is never chosen."""
+    from features.dates import parse_timestamps_native
+    from features.text import blank
+
+    text = grouped[column]
+    when, _ = parse_timestamps_native(text, "UTC", fmt)
+    ns = when.to_numpy().astype("datetime64[ns]").view("int64").astype("float64")
+    score = pd.Series(ns, index=text.index).where(when.notna())
+    if fn == "max":
+        score = -score
+    score = score.where(when.notna() | blank(text), -np.inf)  # not a date: chosen first
+    score = score.where(~blank(text), np.inf)  # blank: chosen only when the group has nothing else
+    pick = score.groupby([grouped[k] for k in keys], sort=True, dropna=True).idxmin()
+    chosen = text.loc[pick.to_numpy()].reset_index(drop=True)
+    return chosen.where(~blank(chosen), None)

@@ -593,3 +593,65 @@ def test_a_customer_cancelled_before_signing_up_is_rejected():
     # was: c2 accepted, "cancelled" at every cutoff since 2021, before the company had won them
     assert res.tables["customers"]["customer_id"].tolist() == ["c1", "c3"]
     assert res.report["customers"].rejected_by_reason == {"churned_at before signup_at": 1}
+
+
+def test_min_and_max_over_a_csv_source_compare_numbers_and_instants_not_text():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(  # a CSV source: all text
+        {
+            "InvoiceNo": ["1", "1", "2", "2", "3", "3"],
+            "CustomerID": ["a"] * 6,
+            # 10:00+02:00 is 08:00Z, before 09:30Z; "garbage" sorted after every date and was skipped by min
+            "InvoiceDate": [
+                "2023-01-02 10:00+02:00",
+                "2023-01-02 09:30Z",
+                "2023-01-05",
+                "garbage",
+                "",
+                "2023-01-07",
+            ],
+            "Quantity": ["9", "10", "1", "2", "3", "4"],
+        }
+    )
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "group_by": "InvoiceNo",
+                "columns": {
+                    **ORDER_COLUMNS,
+                    "ordered_at": {"min": "InvoiceDate"},
+                    "revenue": {"sum": "Quantity"},
+                    "quantity": {"max": "Quantity"},
+                },
+            }
+        }
+    )
+    orders = apply_mapping(mapping, {"lines": lines})[0]["orders"]
+    # was: max "9" over "10"; min "2023-01-02 09:30Z"; "2023-01-05" for invoice 2 (its bad line unnoticed)
+    assert orders["quantity"].tolist() == [10.0, 2.0, 4.0]
+    assert orders["ordered_at"].tolist() == ["2023-01-02 10:00+02:00", "garbage", "2023-01-07"]
+    assert list(orders.columns) == ["order_id", "customer_id", "ordered_at", "revenue", "quantity"]
+
+
+def test_a_declared_date_format_works_with_min(tmp_path):
+    from pipelines.io import load_data
+
+    text = "InvoiceNo,CustomerID,InvoiceDate,Quantity\n1,a,12/01/2011 8:26,1\n1,a,02/02/2011 9:00,2\n"
+    data = _write(tmp_path, text.encode(), "lines.csv")
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        """
+sources: {lines: {file: lines.csv}}
+tables:
+  orders:
+    source: lines
+    group_by: InvoiceNo
+    date_formats: {ordered_at: "%d/%m/%Y %H:%M"}
+    columns: {order_id: InvoiceNo, customer_id: CustomerID, ordered_at: {min: InvoiceDate}, revenue: {sum: Quantity}}
+""",
+        encoding="utf-8",
+    )
+    loaded = load_data(data, p)  # was refused: "min/max of dates written as ... text would compare text"
+    assert loaded.tables["orders"]["ordered_at"].tolist() == [pd.Timestamp("2011-01-12 08:26")]
