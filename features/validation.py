@@ -137,6 +137,19 @@ def nfc_text(ids: pd.Series) -> pd.Series:
 _INVISIBLE = r"[\p{Cc}\p{Cf}]"
 
 
+def spreadsheet_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) a spreadsheet wrote instead of the value: `="00042"` (Excel's way to keep leading
+    zeros) or a leading `'` (its text prefix, and what this product puts before a cell starting with `=`, `+`,
+    `-` or `@` in the CSV files it writes). `="00042"` and `00042` would be two customers."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    hit = pc.or_(pc.starts_with(arr, "="), pc.starts_with(arr, "'"))
+    return np.asarray(pc.fill_null(hit, False), dtype=bool)
+
+
 def _printable_ascii_bytes(arr: object) -> bool:
     """True when every byte of the strings' data is printable ASCII (0x20-0x7e), read from Arrow's buffers."""
     import pyarrow as pa
@@ -350,6 +363,7 @@ def _check_parsed(
         rej.add(
             placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
         )
+        rej.add(spreadsheet_ids(parsed), f'spreadsheet formula or text prefix in {col.name} (="...", \'...)')
         rej.add(
             invisible_in_ids(parsed),
             f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",

@@ -655,3 +655,23 @@ tables:
     )
     loaded = load_data(data, p)  # was refused: "min/max of dates written as ... text would compare text"
     assert loaded.tables["orders"]["ordered_at"].tolist() == [pd.Timestamp("2011-01-12 08:26")]
+
+
+@pytest.mark.parametrize("written", ['="00042"', "'00042"])
+def test_an_id_written_as_a_spreadsheet_formula_or_text_prefix_is_rejected(written):
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "customer_id": ["00042", written, "O'Brien"],  # an apostrophe inside an id is kept
+            "ordered_at": ["2023-01-02"] * 3,
+            "revenue": ["10", "20", "30"],
+        }
+    )
+    res = validate_tables({"orders": orders})
+    # was: a customer '="00042"' beside the customer 00042
+    assert res.tables["orders"]["customer_id"].tolist() == ["00042", "O'Brien"]
+    assert res.report["orders"].rejected_by_reason == {
+        'spreadsheet formula or text prefix in customer_id (="...", \'...)': 1
+    }
