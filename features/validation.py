@@ -380,8 +380,13 @@ def _check_parsed(
         rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        placeholder = placeholder_dates(parsed)
+        if isinstance(
+            raw.dtype, pd.DatetimeTZDtype
+        ):  # a zero timestamp shown in another zone: 01:00 in London
+            placeholder |= placeholder_dates(raw.dt.tz_convert("UTC").dt.tz_localize(None))
         rej.add(
-            placeholder_dates(parsed),
+            placeholder,
             f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)",
         )
     if col.kind in ("money", "number", "rating"):

@@ -675,3 +675,23 @@ def test_an_id_written_as_a_spreadsheet_formula_or_text_prefix_is_rejected(writt
     assert res.report["orders"].rejected_by_reason == {
         'spreadsheet formula or text prefix in customer_id (="...", \'...)': 1
     }
+
+
+def test_a_zero_timestamp_in_a_zoned_parquet_column_is_a_placeholder_in_any_timezone():
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2"],
+            "customer_id": ["c1", "c2"],
+            "ordered_at": pd.to_datetime([0, 1_700_000_000], unit="s").tz_localize("UTC"),
+            "revenue": [10.0, 20.0],
+        }
+    )
+    res = validate_tables(
+        {"orders": orders}, "Europe/London"
+    )  # the epoch is 01:00 there (British Standard Time)
+    assert res.tables["orders"]["order_id"].tolist() == ["o2"]
+    assert list(res.report["orders"].rejected_by_reason) == [
+        "placeholder date in ordered_at (1970-01-01 or 1900-01-01)"
+    ]
