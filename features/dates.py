@@ -145,6 +145,17 @@ def impossible_dates(t: pd.Series) -> pd.Series:
     return t.notna() & ((t < MIN_DATE) | (t >= MAX_DATE))
 
 
+#: Midnight of these days is what exports write for "no date": the Unix epoch (a zero timestamp) and the
+#: default of SQL Server's `datetime` and of spreadsheets' day 1. Taken as a date, a signup at 1970-01-01 made a
+#: customer of 50 years' tenure and a `churned_at` of 1970 cancelled them; such values are rejected, never read.
+PLACEHOLDER_DATES = (pd.Timestamp("1970-01-01"), pd.Timestamp("1900-01-01"))
+
+
+def placeholder_dates(t: pd.Series) -> pd.Series:
+    """Which parsed (naive, wall-clock) values are exactly a `PLACEHOLDER_DATES` midnight."""
+    return t.isin(PLACEHOLDER_DATES) & t.notna()
+
+
 def parse_timestamps(s: pd.Series, timezone: str, date_format: str | None = None) -> pd.Series:
     """Parse dates or date-times (ISO 8601, naive, with an offset or an IANA zone name; or the declared
     `date_format`) to naive `datetime64[ns]` wall-clock time in `timezone`.

@@ -20,7 +20,7 @@ import pandas as pd
 
 from features.column_types import readable_column
 from features.contract import TABLES, TICKET_KINDS, Column, Table
-from features.dates import UNKNOWN_FORMAT, impossible_dates, parse_timestamps_native
+from features.dates import UNKNOWN_FORMAT, impossible_dates, parse_timestamps_native, placeholder_dates
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -104,7 +104,82 @@ def parse_ids(s: pd.Series) -> pd.Series:
         return s.astype("str")
     if pd.api.types.is_integer_dtype(s.dtype):  # nullable Int64: missing stays missing
         return s.astype("str").where(s.notna(), None)
-    return clean_text(s)
+    return nfc_text(clean_text(s))
+
+
+def nfc_text(ids: pd.Series) -> pd.Series:
+    """Ids and text in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names,
+    some exports) is the same id as the composed `café`, not a second customer (nor a second region, an unseen
+    category to the model). ASCII-only columns (the usual case)
+    are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
+    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked)."""
+    import unicodedata
+
+    import pyarrow.compute as pc
+
+    arr = arrow_text(ids)
+    wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(arr), True), dtype=bool)
+    if not wide.any():
+        return ids
+    before = ids[wide]
+    after = before.map({v: unicodedata.normalize("NFC", v) for v in before.unique()})
+    changed = (after != before).to_numpy()
+    if not changed.any():
+        return ids
+    out = ids.copy()
+    out[before.index[changed]] = after[changed]
+    return out
+
+
+#: Control and format characters (Unicode Cc, Cf): a byte-order mark left inside a file, a zero-width space, a NUL,
+#: a line break inside a quoted field. Invisible when printed, they make `C0042\u200b` another customer than
+#: `C0042`; an id holding one is rejected, never read as a new id nor guessed clean.
+_INVISIBLE = r"[\p{Cc}\p{Cf}]"
+
+
+def spreadsheet_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) a spreadsheet wrote instead of the value: `="00042"` (Excel's way to keep leading
+    zeros) or a leading `'` (its text prefix, and what this product puts before a cell starting with `=`, `+`,
+    `-` or `@` in the CSV files it writes). `="00042"` and `00042` would be two customers."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    hit = pc.or_(pc.starts_with(arr, "="), pc.starts_with(arr, "'"))
+    return np.asarray(pc.fill_null(hit, False), dtype=bool)
+
+
+def _printable_ascii_bytes(arr: object) -> bool:
+    """True when every byte of the strings' data is printable ASCII (0x20-0x7e), read from Arrow's buffers."""
+    import pyarrow as pa
+
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return False
+        data = chunk.buffers()[2]
+        if data is not None:
+            b = np.frombuffer(data, dtype=np.uint8)
+            if ((b < 0x20) | (b > 0x7E)).any():
+                return False
+    return True
+
+
+def invisible_in_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) hold a control or format character (`_INVISIBLE`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    if _printable_ascii_bytes(arr):  # the usual case: no string to look at one by one
+        return np.zeros(len(ids), dtype=bool)
+    # Printable strings hold no control or format character: the regex runs only if some are not.
+    odd = ~np.asarray(pc.fill_null(pc.utf8_is_printable(arr), True), dtype=bool)
+    if not odd.any():
+        return odd
+    hit = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _INVISIBLE), False), dtype=bool)
+    return odd & hit
 
 
 #: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would
@@ -162,7 +237,7 @@ def _parse_column(col: Column, s: pd.Series, timezone: str, date_format: str | N
     if col.kind == "id":
         return parse_ids(s)
     if col.kind == "text":
-        return clean_text(s)
+        return nfc_text(clean_text(s))  # `Île` typed decomposed is the same region
     if col.kind == "bool":
         return parse_bools(s)
     return parse_numbers(s)  # money, number, rating
@@ -288,6 +363,11 @@ def _check_parsed(
         rej.add(
             placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
         )
+        rej.add(spreadsheet_ids(parsed), f'spreadsheet formula or text prefix in {col.name} (="...", \'...)')
+        rej.add(
+            invisible_in_ids(parsed),
+            f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",
+        )
     if unknown_format is not None:
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
@@ -300,6 +380,15 @@ def _check_parsed(
         rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        placeholder = placeholder_dates(parsed)
+        if isinstance(
+            raw.dtype, pd.DatetimeTZDtype
+        ):  # a zero timestamp shown in another zone: 01:00 in London
+            placeholder |= placeholder_dates(raw.dt.tz_convert("UTC").dt.tz_localize(None))
+        rej.add(
+            placeholder,
+            f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)",
+        )
     if col.kind in ("money", "number", "rating"):
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 
@@ -335,8 +424,13 @@ def _row_rules(name: str, t: pd.DataFrame, rej: _Rejector) -> None:
             rej.add(t["paid_at"] < t["issued_at"], "paid before issued")
     elif name == "referrals":
         rej.add(t["referrer_id"] == t["referred_id"], "self-referral")
-    elif name == "customers" and has("acquisition_cost"):
-        rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
+    elif name == "customers":
+        if has("acquisition_cost"):
+            rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
+        if has("churned_at") and has(
+            "signup_at"
+        ):  # cancelled before being won: one of the two dates is wrong
+            rej.add(t["churned_at"] < t["signup_at"], "churned_at before signup_at")
     elif name == "account_managers":
         if has("left_at") and has("started_at"):
             rej.add(t["left_at"] < t["started_at"], "left_at before started_at")

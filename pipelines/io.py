@@ -74,6 +74,11 @@ def _check_csv_header(path: Path) -> list[str]:
 def _check_header_names(path: Path, header: list[str]) -> None:
     """Refuses what would be misread silently: duplicate names (pandas mangles them to `a.1`) and a `;` or tab
     separated file (read as one column holding everything)."""
+    if 1 <= len(header) <= 2 and header[0].strip().lower().startswith("sep="):
+        raise StructuralError(
+            f"{path.name}: the first line {','.join(header)!r} is a spreadsheet's separator hint, not a header; "
+            "remove that line so the column names come first"
+        )
     if len(header) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs")):
             if sep in header[0]:
@@ -179,7 +184,12 @@ def _raise_ragged(path: Path, convert) -> None:
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         convert_options=convert,
     )
-    examples = "\n".join(f"  {got} fields: {text[:160]}" for _, got, text in ragged)
+    examples = "\n".join(f"  {got} fields: {text[:160]!r}" for _, got, text in ragged)
+    if ragged and count == len(ragged) and all(not text.strip() for _, _, text in ragged):
+        raise StructuralError(  # was called "an unquoted comma or quote, or a cut line?"
+            f"cannot read {path}: {count} line(s) hold only spaces or tabs (often at the end of the file); "
+            f"remove them (an empty line is skipped, a line of spaces is not a row).\nThe lines:\n{examples}"
+        )
     raise StructuralError(
         f"cannot read {path}: the rows do not match the header ({ragged[0][0] if ragged else '?'} columns): "
         f"{count:,} row(s) have more or fewer fields (an unquoted comma or quote, or a cut line?); no row is "

@@ -75,7 +75,11 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
     for name, r in loaded.result.report.items():
         if r.ignored_columns:
             cols = ", ".join(
-                f"{c} (did you mean {r.did_you_mean[c]}?)" if c in r.did_you_mean else c
+                f"{c} (did you mean {r.did_you_mean[c]}?)"
+                if c in r.did_you_mean
+                else (
+                    c if c.strip() else f"{c!r} (a column without a name: a comma at the end of each line?)"
+                )
                 for c in r.ignored_columns
             )
             out.append(f"{name}: columns outside the contract, not used: {cols}")

@@ -22,8 +22,8 @@ tables:
     ...
 ```
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
-(`missing customer_id`, `not routed by the mapping`, `routed to several tables`). Dimension tables read rows without
-routing them. The mapped tables then go through the ordinary contract validation.
+(`missing customer_id`, `not routed by the mapping`, `routed to several tables`: such a row reaches no table,
+`missing group_by column K`, `several C values in one K group`). Dimension tables read rows without routing them. The mapped tables then go through the ordinary contract validation.
 
 `derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
 names, literals, arithmetic, comparisons, boolean logic and an allow-list of text/date methods, checked when the
@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from features.contract import TABLES
 from features.dates import check_date_format, check_timezone
+from features.text import clean_text
 from features.validation import StructuralError
 from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse
 from pipelines.yamlfile import read_yaml
@@ -80,12 +81,6 @@ class TableMapping(_Frozen):
         for target, fmt in self.date_formats.items():
             if target not in self.columns:
                 raise ValueError(f"date_formats names {target!r}, which is not one of the mapped columns")
-            spec = self.columns[target]
-            if isinstance(spec, dict) and next(iter(spec)) in ("min", "max"):
-                raise ValueError(
-                    f"date_formats for {target!r}: min/max of dates written as {fmt!r} text would compare "
-                    "text, not dates; use 'first' or give the source column in ISO 8601"
-                )
             check_date_format(target, fmt)
         return self
 
@@ -111,6 +106,24 @@ class Mapping(_Frozen):
     @classmethod
     def _zone(cls, v: str | None) -> str | None:
         return None if v is None else check_timezone(v)
+
+    @field_validator("sources")
+    @classmethod
+    def _one_source_per_file(cls, v: dict[str, SourceSpec]) -> dict[str, SourceSpec]:
+        # Two sources on one file: each reports the rows the other routes as "not routed by the mapping", and
+        # rows in are counted twice. Route every table from one source instead.
+        import os.path
+
+        seen: dict[str, str] = {}
+        for name, spec in v.items():
+            key = os.path.normpath(spec.file)
+            if key in seen:
+                raise ValueError(
+                    f"sources {seen[key]!r} and {name!r} read the same file {spec.file!r}; declare it once "
+                    "and let each table name that one source"
+                )
+            seen[key] = name
+        return v
 
     @field_validator("tables")
     @classmethod
@@ -183,20 +196,27 @@ def apply_mapping(
         routed[name] = np.zeros(len(frame), dtype=np.int64)
         reasons[name] = np.full(len(frame), None, dtype=object)
 
-    tables: dict[str, pd.DataFrame] = {}
-    routed_counts: dict[str, dict[str, int]] = {name: {} for name in sources}
+    # First every table's rows, then the projection: a row routed to several tables is known only once every
+    # `where` has run, and it must then reach none of them (it is rejected once, not counted three times).
+    chosen: dict[str, tuple[TableMapping, pd.DataFrame, np.ndarray]] = {}
     for table, spec in mapping.tables.items():
         if spec.source not in sources:
             raise StructuralError(
                 f"mapping for {table!r} reads source {spec.source!r}, which is not declared"
             )
         src = sources[spec.source]
-        keys = [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by or [])
+        keys = _group_keys(spec)
         missing = sorted((set(spec.require.values()) | set(keys)) - set(src.columns))
         if missing:
             raise StructuralError(
                 f"source {spec.source!r} (for table {table!r}) has no column(s) {missing}; "
                 f"it has {list(src.columns)}"
+            )
+        clash = sorted(set(spec.derive) & set(map(str, src.columns)))
+        if clash:  # assigning it would replace the source column for every later use, without a word
+            raise StructuralError(
+                f"mapping tables.{table}.derive names {clash}, which source {spec.source!r} already has; "
+                "give the derived column a name of its own"
             )
         frame = src
         if spec.derive:
@@ -215,16 +235,29 @@ def apply_mapping(
         if spec.role == "route":
             routed[spec.source] += take
         ok = take.copy()
-        for target, col in spec.require.items():
+        # A blank group key: the grouping would drop the row without a word (rows in != rows out).
+        required = [(target, col) for target, col in spec.require.items()]
+        required += [(f"group_by column {k}", k) for k in keys]
+        for target, col in required:
             blank = _blank(frame[col]).to_numpy()
             if spec.role == "route":
                 r = reasons[spec.source]
                 r[take & blank & pd.isna(r)] = f"missing {target}"
             ok &= ~blank
-        rows = frame[ok]
+        if spec.role == "route" and keys:
+            for col, several in _several_values(spec, frame, ok, keys).items():
+                r = reasons[spec.source]
+                r[several & pd.isna(r)] = f"several {col} values in one {'/'.join(keys)} group"
+                ok &= ~several
+        chosen[table] = (spec, frame, ok)
+
+    tables: dict[str, pd.DataFrame] = {}
+    routed_counts: dict[str, dict[str, int]] = {name: {} for name in sources}
+    for table, (spec, frame, ok) in chosen.items():
         if spec.role == "route":
+            ok = ok & (routed[spec.source] <= 1)
             routed_counts[spec.source][table] = int(ok.sum())
-        tables[table] = _project(table, spec, rows)
+        tables[table] = _project(table, spec, frame[ok])
 
     source_rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, dict[str, int]] = {}
@@ -242,6 +275,39 @@ def apply_mapping(
     return tables, source_rejects, report
 
 
+def _as_key(s: pd.Series) -> pd.Series:
+    """A key or value compared as the id or text it becomes (surrounding spaces removed); numbers as they are."""
+    return s if pd.api.types.is_numeric_dtype(s.dtype) else clean_text(s)
+
+
+def _several_values(
+    spec: TableMapping, frame: pd.DataFrame, ok: np.ndarray, keys: list[str]
+) -> dict[str, np.ndarray]:
+    """Per plain (`first`) column of a grouped table, the rows of groups where it takes several values.
+
+    `customer_id: CustomerID` in a table grouped by invoice takes the group's first value: an invoice whose
+    lines name two customers gave every line to the first, without a word. Such groups are rejected instead."""
+    plain = sorted(
+        {c for c in spec.columns.values() if isinstance(c, str) and c not in keys and c in frame.columns}
+    )
+    out: dict[str, np.ndarray] = {}
+    if not plain or not ok.any():
+        return out
+    rows = frame.loc[ok]
+    group_keys = [_as_key(rows[k]) for k in keys]
+    for col in plain:
+        counts = _as_key(rows[col]).groupby(group_keys, dropna=True).transform("nunique")
+        several = np.zeros(len(frame), dtype=bool)
+        several[np.flatnonzero(ok)] = (counts > 1).to_numpy()
+        if several.any():
+            out[col] = several
+    return out
+
+
+def _group_keys(spec: TableMapping) -> list[str]:
+    return [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by or [])
+
+
 def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame:
     for target, col in spec.columns.items():
         source_col = col if isinstance(col, str) else next(iter(col.values()))
@@ -254,26 +320,67 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
         if len(plain) != len(spec.columns):
             raise StructuralError(f"mapping for {table!r}: aggregations need group_by")
         return pd.DataFrame({t: rows[c].to_numpy() for t, c in plain.items()})
-    keys = [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by)
+    keys = _group_keys(spec)
+    # Keys are grouped as the contract will read them (ids: text, surrounding spaces removed): `536365` and
+    # `" 536365"` (or the number 536365 beside the text "536365") are one group, not two orders that validation
+    # would then call duplicates and drop.
+    key_text = {
+        f"\0key{k}": _as_key(rows[k]) for k in keys if not pd.api.types.is_numeric_dtype(rows[k].dtype)
+    }
+    keys = [f"\0key{k}" if f"\0key{k}" in key_text else k for k in keys]
     aggs: dict[str, Any] = {}
+    dates: dict[str, tuple[str, str]] = {}  # target -> (min or max, source column) of text dates
     numeric: dict[str, pd.Series] = {}  # sum/mean inputs as numbers, and whether each row's value is missing
     for target, col in spec.columns.items():
         if isinstance(col, str):
             aggs[target] = pd.NamedAgg(column=col, aggfunc="first")
             continue
         (fn, c) = next(iter(col.items()))
-        if fn in ("sum", "mean"):
-            # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"); a missing line skipped by
-            # the sum would leave a partial total: numbers, and a group with a missing value stays missing.
+        kind = TABLES[table].column(target).kind if target in TABLES[table].column_names else "text"
+        if fn in ("min", "max") and kind == "timestamp" and not _is_dates(rows[c]):
+            dates[target] = (fn, c)  # chosen below, by time: text compares "9:00" after "10:00"
+            continue
+        if fn in ("sum", "mean") or (fn in ("min", "max") and kind in ("money", "number", "rating")):
+            # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"), its max would be "9" over
+            # "10"; a missing line skipped by the sum would leave a partial total: numbers, and a group with a
+            # missing value stays missing.
             values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
             numeric[f"\0{target}"], numeric[f"\0na{target}"] = values, values.isna()
             aggs[target] = pd.NamedAgg(column=f"\0{target}", aggfunc=fn)
             aggs[f"\0na{target}"] = pd.NamedAgg(column=f"\0na{target}", aggfunc="any")
         else:
             aggs[target] = pd.NamedAgg(column=c, aggfunc=fn)
-    grouped = rows.assign(**numeric) if numeric else rows
+    grouped = rows.assign(**numeric, **key_text) if numeric or key_text else rows
     out = grouped.groupby(keys, sort=True, dropna=True).agg(**aggs).reset_index(drop=True)
     for name in [n for n in numeric if n.startswith("\0na")]:
         target = name.removeprefix("\0na")
         out[target] = out[target].where(~out.pop(name).astype(bool))
-    return out
+    for target, (fn, c) in dates.items():
+        chosen = _extreme_date(grouped, keys, c, fn, spec.date_formats.get(target))
+        out[target] = chosen.to_numpy()
+    return out[list(spec.columns)]
+
+
+def _is_dates(s: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(s.dtype)
+
+
+def _extreme_date(grouped: pd.DataFrame, keys: list[str], column: str, fn: str, fmt: str | None) -> pd.Series:
+    """Per group (in `groupby(keys, sort=True)` order), the text of its earliest (`min`) or latest (`max`)
+    date, compared as instants: ISO text with different offsets, or a declared `date_formats` format such as
+    `%d/%m/%Y`, does not sort as text. A value that is not a date is chosen whatever its place, so the contract
+    rejects the group's row for it (was: skipped when it sorted late); a blank value is never chosen."""
+    from features.dates import parse_timestamps_native
+    from features.text import blank
+
+    text = grouped[column]
+    when, _ = parse_timestamps_native(text, "UTC", fmt)
+    ns = when.to_numpy().astype("datetime64[ns]").view("int64").astype("float64")
+    score = pd.Series(ns, index=text.index).where(when.notna())
+    if fn == "max":
+        score = -score
+    score = score.where(when.notna() | blank(text), -np.inf)  # not a date: chosen first
+    score = score.where(~blank(text), np.inf)  # blank: chosen only when the group has nothing else
+    pick = score.groupby([grouped[k] for k in keys], sort=True, dropna=True).idxmin()
+    chosen = text.loc[pick.to_numpy()].reset_index(drop=True)
+    return chosen.where(~blank(chosen), None)

@@ -246,7 +246,12 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
             return node.id == "True"
         if node.id not in frame.columns:
             raise ExpressionError(f"column {node.id!r} does not exist; columns: {list(frame.columns)}")
-        return frame[node.id]
+        column = frame[node.id]
+        if _is_text(column):  # as the contract reads text: " C536379" is the return C536379, "  " is missing
+            from features.text import clean_text
+
+            column = clean_text(column).rename(node.id)
+        return column
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp):
@@ -300,7 +305,12 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
         if f.attr == "isin":
             lst = node.args[0]
             assert isinstance(lst, (ast.List, ast.Tuple))
-            return s.isin([_literal(e) for e in lst.elts])
+            values = [_literal(e) for e in lst.elts]
+            if _is_text(s) and values and all(_is_number(v) for v in values):
+                # `Quantity.isin([1, 2])` on a CSV column (text) compares numbers, as `Quantity == 1` does;
+                # on the text it was never true ("1" is not 1), so `~...isin` let every row through
+                s = as_numbers(s, f"{_part(node)!r}")
+            return s.isin(values)
         return s.isna() if f.attr == "isna" else s.notna()
     if isinstance(node, ast.Attribute):  # .dt.<part>, checked by `check`
         s = _eval(node.value.value, frame)  # type: ignore[attr-defined]

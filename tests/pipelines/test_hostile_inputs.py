@@ -257,3 +257,441 @@ def test_a_placeholder_for_a_missing_id_is_rejected_not_made_a_customer(word):
     assert res.report["orders"].rejected_by_reason == {
         "placeholder for a missing value in customer_id (NULL, None, N/A, ...)": 2
     }
+
+
+def _map(tables: dict) -> object:
+    from pipelines.mapping import Mapping
+
+    return Mapping.model_validate({"sources": {"lines": {"file": "lines.csv"}}, "tables": tables})
+
+
+ORDER_COLUMNS = {"order_id": "InvoiceNo", "customer_id": "CustomerID", "ordered_at": "InvoiceDate"}
+TEXT_LINES = pd.DataFrame(  # a CSV source: every column text
+    {
+        "InvoiceNo": ["1", "2", "C3", "4", ""],
+        "CustomerID": ["a", "b", "a", "c", "a"],
+        "InvoiceDate": ["2023-01-02", "2023-01-03", "2023-01-04", "2023-01-05", "2023-01-06"],
+        "Quantity": ["2", "1", "-1", "30", "5"],
+    }
+)
+
+
+def test_a_row_routed_to_two_tables_reaches_neither_and_is_counted_once():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "where": "Quantity > 0",
+                "columns": {**ORDER_COLUMNS, "revenue": "Quantity"},
+            },
+            "returns": {  # a sloppy filter: big quantities are also taken as returns
+                "source": "lines",
+                "where": "InvoiceNo.str.startswith('C') | (Quantity > 10)",
+                "derive": {"refund": "-Quantity"},
+                "columns": {
+                    "return_id": "InvoiceNo",
+                    "customer_id": "CustomerID",
+                    "returned_at": "InvoiceDate",
+                    "amount": "refund",
+                },
+            },
+        }
+    )
+    tables, rejects, report = apply_mapping(mapping, {"lines": TEXT_LINES.iloc[:4]})
+    # was: line 4 rejected as "routed to several tables" AND kept as an order AND as a return (rows counted 3 times)
+    assert tables["orders"]["order_id"].tolist() == ["1", "2"]
+    assert tables["returns"]["return_id"].tolist() == ["C3"]
+    assert rejects["lines"]["source_row"].tolist() == [3]
+    counts = report["lines"]
+    assert counts == {"rows_in": 4, "to orders": 2, "to returns": 1, "routed to several tables": 1}
+    assert (
+        counts["rows_in"] == counts["to orders"] + counts["to returns"] + counts["routed to several tables"]
+    )
+
+
+def test_a_row_with_a_blank_group_key_is_rejected_not_dropped_by_the_grouping():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "where": "Quantity > 0",
+                "group_by": "InvoiceNo",
+                "columns": {
+                    **ORDER_COLUMNS,
+                    "ordered_at": {"min": "InvoiceDate"},
+                    "revenue": {"sum": "Quantity"},
+                },
+            }
+        }
+    )
+    tables, rejects, report = apply_mapping(mapping, {"lines": TEXT_LINES})
+    assert tables["orders"]["order_id"].tolist() == ["1", "2", "4"]
+    # was: {"to orders": 4}, three orders out, the line without an invoice number gone without a word
+    assert report["lines"] == {
+        "rows_in": 5,
+        "to orders": 3,
+        "missing group_by column InvoiceNo": 1,
+        "not routed by the mapping": 1,
+    }
+    assert rejects["lines"]["source_row"].tolist() == [2, 4]
+
+
+def test_group_keys_are_grouped_as_the_ids_they_become():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(  # one invoice written " 7", "7 " and 7: one order, not three of one id
+        {
+            "InvoiceNo": [" 7", "7 ", 7, "8"],
+            "CustomerID": ["a", "a", "a", "b"],
+            "InvoiceDate": ["2023-01-02"] * 4,
+            "Quantity": [1.0, 2.0, 4.0, 8.0],
+        }
+    )
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "group_by": "InvoiceNo",
+                "columns": {**ORDER_COLUMNS, "revenue": {"sum": "Quantity"}},
+            }
+        }
+    )
+    tables, _, _ = apply_mapping(mapping, {"lines": lines})
+    # was: three orders " 7", "7 ", 7 (revenue 1, 2, 4); validation then kept the first and rejected the others
+    # as "duplicate order_id", losing 6 of the invoice's 7
+    assert tables["orders"]["revenue"].tolist() == [7.0, 8.0]
+
+
+def test_a_derive_named_like_a_source_column_is_structural_not_a_silent_replacement():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "derive": {"Quantity": "Quantity * 2"},  # `quantity: Quantity` would read the doubled one
+                "columns": {**ORDER_COLUMNS, "revenue": "Quantity", "quantity": "Quantity"},
+            }
+        }
+    )
+    with pytest.raises(StructuralError, match=r"tables.orders.derive names \['Quantity'\].*already has"):
+        apply_mapping(mapping, {"lines": TEXT_LINES})
+
+
+def test_isin_with_numbers_on_a_csv_column_compares_numbers():
+    from pipelines.mapping import apply_mapping
+
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "where": "~Quantity.isin([-1, 30])",  # drop the odd lines: on text it dropped none of them
+                "columns": {**ORDER_COLUMNS, "revenue": "Quantity"},
+            }
+        }
+    )
+    tables, _, report = apply_mapping(mapping, {"lines": TEXT_LINES})
+    assert tables["orders"]["order_id"].tolist() == ["1", "2", ""]
+    assert report["lines"]["not routed by the mapping"] == 2
+
+
+@pytest.mark.parametrize(
+    "placeholder", ["1970-01-01", "1970-01-01 00:00:00", "1900-01-01", "1900-01-01T00:00"]
+)
+def test_a_placeholder_date_is_rejected_not_read_as_a_date(placeholder):
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2"],
+            "customer_id": ["c1", "c2"],
+            "ordered_at": ["2023-01-02", "2023-01-03"],
+            "revenue": ["10", "20"],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "signup_at": [placeholder, "1970-01-01 00:00:01"],
+        }  # a real second: kept
+    )
+    res = validate_tables({"orders": orders, "customers": customers})
+    # was: c1 a customer since 1970 (or 1900): tenure_days of 19,000 days fed to the models
+    assert res.tables["customers"]["customer_id"].tolist() == ["c2"]
+    assert res.report["customers"].rejected_by_reason == {
+        "placeholder date in signup_at (1970-01-01 or 1900-01-01)": 1
+    }
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["\ufeffc1", "c1\u200b", "c1\x00", "c1\nx", "c\u200e1"],
+    ids=["bom-inside-the-file", "zero-width-space", "nul", "quoted-line-break", "left-to-right-mark"],
+)
+def test_an_id_with_an_invisible_character_is_rejected_not_made_another_customer(hidden):
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "customer_id": ["c1", hidden, "c\u00a0 1"],  # a no-break space inside is visible as a space: kept
+            "ordered_at": ["2023-01-02"] * 3,
+            "revenue": ["10", "20", "30"],
+        }
+    )
+    res = validate_tables({"orders": orders})
+    # was: accepted, a second customer printed exactly like c1 (its orders missing from c1's history)
+    assert res.tables["orders"]["order_id"].tolist() == ["o1", "o3"]
+    (reason,) = res.report["orders"].rejected_by_reason
+    assert reason.startswith("invisible character in customer_id")
+
+
+def test_ids_differing_only_by_unicode_composition_are_one_customer(tmp_path):
+    from pipelines.io import load_data
+
+    composed, decomposed = "caf\u00e9", "cafe\u0301"  # the same text; macOS and some exports write the second
+    header = HEADER.replace("\n", ",channel\n")
+    text = f"{header}o1,{composed},2023-01-02,10,\u00eele\no2,{decomposed},2023-01-03,20,i\u0302le\n"
+    loaded = load_data(_write(tmp_path, text.encode()))
+    # was: two customers 'café' and 'café', each with one order
+    assert loaded.tables["orders"]["customer_id"].tolist() == [composed, composed]
+    assert loaded.tables["orders"]["channel"].tolist() == ["\u00eele", "\u00eele"]  # text too: one channel
+
+
+def test_an_invoice_whose_lines_name_two_customers_is_rejected_not_given_to_the_first():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "1", "2", "2", "3"],
+            "CustomerID": ["a", "b", "c", " c", "d"],  # invoice 1: a sloppy edit; " c" is the customer c
+            "InvoiceDate": ["2023-01-02"] * 5,
+            "Quantity": ["1", "2", "4", "8", "16"],
+        }
+    )
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "require": {"customer_id": "CustomerID"},
+                "group_by": "InvoiceNo",
+                "columns": {**ORDER_COLUMNS, "revenue": {"sum": "Quantity"}},
+            }
+        }
+    )
+    tables, rejects, report = apply_mapping(mapping, {"lines": lines})
+    # was: one order of customer a with revenue 3 (b's line given to a)
+    assert tables["orders"][["order_id", "revenue"]].values.tolist() == [["2", 12.0], ["3", 16.0]]
+    assert rejects["lines"]["source_row"].tolist() == [0, 1]
+    assert report["lines"] == {
+        "rows_in": 5,
+        "to orders": 3,
+        "several CustomerID values in one InvoiceNo group": 2,
+    }
+
+
+def test_mapping_expressions_read_text_as_the_contract_does():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", " C2", "C3 ", "4"],  # a cancellation written with a space before its C
+            "CustomerID": ["a", "a", "b", "b"],
+            "InvoiceDate": ["2023-01-02"] * 4,
+            "Quantity": ["1", "-2", "-4", "8"],
+        }
+    )
+    route = {
+        "orders": {
+            "source": "lines",
+            "where": "~InvoiceNo.str.startswith('C')",
+            "columns": {**ORDER_COLUMNS, "revenue": "Quantity"},
+        },
+        "returns": {
+            "source": "lines",
+            "where": "InvoiceNo.str.startswith('C')",
+            "derive": {"refund": "-Quantity"},
+            "columns": {
+                "return_id": "InvoiceNo",
+                "customer_id": "CustomerID",
+                "returned_at": "InvoiceDate",
+                "amount": "refund",
+            },
+        },
+    }
+    tables, _, report = apply_mapping(_map(route), {"lines": lines})
+    # was: " C2" routed to orders (then rejected there as "negative revenue"), though its id is C2
+    assert tables["returns"]["amount"].tolist() == [2.0, 4.0]
+    assert tables["orders"]["order_id"].tolist() == ["1", "4"]
+    assert report["lines"] == {"rows_in": 4, "to orders": 2, "to returns": 2}
+
+
+def test_two_sources_on_one_file_are_refused(tmp_path):
+    from pipelines.mapping import load_mapping
+
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        """
+sources:
+  sales: {file: lines.csv}
+  credits: {file: ./lines.csv}
+tables:
+  orders: {source: sales, columns: {order_id: InvoiceNo, customer_id: CustomerID, ordered_at: InvoiceDate, revenue: Quantity}}
+""",
+        encoding="utf-8",
+    )
+    # was: each source's rows routed by the other reported and written as "not routed by the mapping"
+    with pytest.raises(StructuralError, match="'sales' and 'credits' read the same file"):
+        load_mapping(p)
+
+
+@pytest.mark.parametrize(
+    "payload, says",
+    [
+        # was: "rows do not match the header ... an unquoted comma or quote, or a cut line?"
+        ((HEADER + ROWS + "   \n\t\n").encode(), "2 line(s) hold only spaces or tabs"),
+        # was: the same message, with the real header listed as a bad row of a 2-column "sep=," header
+        (("sep=,\n" + HEADER + ROWS).encode(), "'sep=,' is a spreadsheet's separator hint, not a header"),
+    ],
+    ids=["whitespace-lines-at-the-end", "excel-sep-line"],
+)
+def test_csv_layout_slips_are_named_for_what_they_are(tmp_path, payload, says):
+    data = _write(tmp_path, payload)
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 2, res.output
+    assert says in " ".join(res.output.split())
+    assert "cut line" not in res.output
+
+
+def test_a_delimiter_at_the_end_of_every_line_is_named_not_an_empty_note(tmp_path):
+    lines = [line + "," for line in (HEADER + ROWS).splitlines()]
+    data = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 0, res.output
+    # was: "note: orders: columns outside the contract, not used: " and nothing after it
+    assert "'' (a column without a name: a comma at the end of each line?)" in " ".join(res.output.split())
+
+
+def test_a_customer_cancelled_before_signing_up_is_rejected():
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2023-03-02"], "revenue": ["10"]}
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "signup_at": ["2023-01-01", "2023-06-01", None],
+            "churned_at": [None, "2021-06-01", "2021-06-01"],  # c2: a year typed wrong in one of the two
+        }
+    )
+    res = validate_tables({"orders": orders, "customers": customers})
+    # was: c2 accepted, "cancelled" at every cutoff since 2021, before the company had won them
+    assert res.tables["customers"]["customer_id"].tolist() == ["c1", "c3"]
+    assert res.report["customers"].rejected_by_reason == {"churned_at before signup_at": 1}
+
+
+def test_min_and_max_over_a_csv_source_compare_numbers_and_instants_not_text():
+    from pipelines.mapping import apply_mapping
+
+    lines = pd.DataFrame(  # a CSV source: all text
+        {
+            "InvoiceNo": ["1", "1", "2", "2", "3", "3"],
+            "CustomerID": ["a"] * 6,
+            # 10:00+02:00 is 08:00Z, before 09:30Z; "garbage" sorted after every date and was skipped by min
+            "InvoiceDate": [
+                "2023-01-02 10:00+02:00",
+                "2023-01-02 09:30Z",
+                "2023-01-05",
+                "garbage",
+                "",
+                "2023-01-07",
+            ],
+            "Quantity": ["9", "10", "1", "2", "3", "4"],
+        }
+    )
+    mapping = _map(
+        {
+            "orders": {
+                "source": "lines",
+                "group_by": "InvoiceNo",
+                "columns": {
+                    **ORDER_COLUMNS,
+                    "ordered_at": {"min": "InvoiceDate"},
+                    "revenue": {"sum": "Quantity"},
+                    "quantity": {"max": "Quantity"},
+                },
+            }
+        }
+    )
+    orders = apply_mapping(mapping, {"lines": lines})[0]["orders"]
+    # was: max "9" over "10"; min "2023-01-02 09:30Z"; "2023-01-05" for invoice 2 (its bad line unnoticed)
+    assert orders["quantity"].tolist() == [10.0, 2.0, 4.0]
+    assert orders["ordered_at"].tolist() == ["2023-01-02 10:00+02:00", "garbage", "2023-01-07"]
+    assert list(orders.columns) == ["order_id", "customer_id", "ordered_at", "revenue", "quantity"]
+
+
+def test_a_declared_date_format_works_with_min(tmp_path):
+    from pipelines.io import load_data
+
+    text = "InvoiceNo,CustomerID,InvoiceDate,Quantity\n1,a,12/01/2011 8:26,1\n1,a,02/02/2011 9:00,2\n"
+    data = _write(tmp_path, text.encode(), "lines.csv")
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        """
+sources: {lines: {file: lines.csv}}
+tables:
+  orders:
+    source: lines
+    group_by: InvoiceNo
+    date_formats: {ordered_at: "%d/%m/%Y %H:%M"}
+    columns: {order_id: InvoiceNo, customer_id: CustomerID, ordered_at: {min: InvoiceDate}, revenue: {sum: Quantity}}
+""",
+        encoding="utf-8",
+    )
+    loaded = load_data(data, p)  # was refused: "min/max of dates written as ... text would compare text"
+    assert loaded.tables["orders"]["ordered_at"].tolist() == [pd.Timestamp("2011-01-12 08:26")]
+
+
+@pytest.mark.parametrize("written", ['="00042"', "'00042"])
+def test_an_id_written_as_a_spreadsheet_formula_or_text_prefix_is_rejected(written):
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "customer_id": ["00042", written, "O'Brien"],  # an apostrophe inside an id is kept
+            "ordered_at": ["2023-01-02"] * 3,
+            "revenue": ["10", "20", "30"],
+        }
+    )
+    res = validate_tables({"orders": orders})
+    # was: a customer '="00042"' beside the customer 00042
+    assert res.tables["orders"]["customer_id"].tolist() == ["00042", "O'Brien"]
+    assert res.report["orders"].rejected_by_reason == {
+        'spreadsheet formula or text prefix in customer_id (="...", \'...)': 1
+    }
+
+
+def test_a_zero_timestamp_in_a_zoned_parquet_column_is_a_placeholder_in_any_timezone():
+    from features.validation import validate_tables
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2"],
+            "customer_id": ["c1", "c2"],
+            "ordered_at": pd.to_datetime([0, 1_700_000_000], unit="s").tz_localize("UTC"),
+            "revenue": [10.0, 20.0],
+        }
+    )
+    res = validate_tables(
+        {"orders": orders}, "Europe/London"
+    )  # the epoch is 01:00 there (British Standard Time)
+    assert res.tables["orders"]["order_id"].tolist() == ["o2"]
+    assert list(res.report["orders"].rejected_by_reason) == [
+        "placeholder date in ordered_at (1970-01-01 or 1900-01-01)"
+    ]
