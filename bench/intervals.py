@@ -75,7 +75,8 @@ def fold_sets(
 
 
 def score_variant(sets: list[tuple], cfg: Any, overrides: dict[str, Any]) -> pd.DataFrame:
-    from models.value import FutureValueModel, feature_columns
+    from models.feature_contract import feature_columns
+    from models.value import FutureValueModel
 
     h = cfg.labels.horizon_days
     mc = ModelConfig.model_validate({**cfg.models.model_dump(), **overrides})

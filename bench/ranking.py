@@ -85,7 +85,7 @@ def lambdarank_scores(data: str, cache: Path, customers: int, seed: int, n_estim
     import lightgbm as lgb
 
     from bench.intervals import fold_sets
-    from models.value import feature_columns
+    from models.feature_contract import feature_columns
 
     sets, cfg = fold_sets(data, cache, customers, seed)
     h = cfg.labels.horizon_days
@@ -147,7 +147,8 @@ def with_gap_features(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
 def gap_feature_scores(data: str, cache: Path, customers: int, seed: int) -> pd.DataFrame:
     """(cutoff, customer_id, gap_features) per evaluation customer: the default value model with `with_gap_features`."""
     from bench.intervals import fold_sets
-    from models.value import FutureValueModel, feature_columns
+    from models.feature_contract import feature_columns
+    from models.value import FutureValueModel
 
     sets, cfg = fold_sets(data, cache, customers, seed)
     h = cfg.labels.horizon_days
@@ -176,7 +177,8 @@ def btyd_prior_scores(data: str, cache: Path, customers: int, seed: int) -> pd.D
     from bench.objectives import load_demo, load_online_retail
     from features.training import truncate_tables
     from models.baselines import add_btyd_features
-    from models.value import FutureValueModel, feature_columns
+    from models.feature_contract import feature_columns
+    from models.value import FutureValueModel
 
     sets, cfg = fold_sets(data, cache, customers, seed)
     tables, _, _ = load_demo(customers, seed) if data == "demo" else load_online_retail()

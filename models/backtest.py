@@ -39,8 +39,8 @@ from models import metrics as mt
 from models.baselines import BTYDBaseline, PastRateBaseline, PersistenceBaseline, add_btyd_features
 from models.bundle import CustomerValueModel
 from models.config import ModelConfig
+from models.feature_contract import feature_columns
 from models.tiers import TierConfig, assign_tiers
-from models.value import feature_columns
 
 OUR_MODEL = "model"
 

@@ -37,8 +37,9 @@ from features.config import FeatureConfig, LabelConfig
 from models.churn import ChurnModel
 from models.config import ModelConfig
 from models.drift import psi
+from models.feature_contract import FeatureContract, feature_columns
 from models.threads import prediction_threads
-from models.value import FeatureContract, FutureValueModel, feature_columns
+from models.value import FutureValueModel
 
 _DRIFT_SAMPLE_ROWS = 200_000
 #: Rows on which `binary_probability` compares its probabilities with LightGBM's own, bit for bit.

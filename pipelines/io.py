@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -536,80 +535,6 @@ def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:
 def write_json(obj: Any, target: Path) -> Path:
     text = json.dumps(obj, indent=2, sort_keys=True, default=str)
     return write_atomic(Path(target), lambda p: p.write_text(text + "\n", encoding="utf-8"))
-
-
-def _hash_column(h: Any, s: pd.Series) -> None:
-    """Feed one column's content to `h` without materialising Python objects (strings hashed as Arrow buffers)."""
-    import numpy as np
-    import pyarrow as pa
-
-    h.update(f"{s.name}:{s.dtype}".encode())
-    values = None
-    if isinstance(s.dtype, pd.BooleanDtype):
-        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    elif pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
-        values = s.to_numpy()
-    if values is not None:
-        h.update(np.ascontiguousarray(values).view(np.uint8).tobytes())
-        h.update(np.asarray(s.isna()).tobytes())
-        return
-    arr = pa.array(s, from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    data = arr.buffers()[2]
-    h.update((offsets - offsets[0]).tobytes())  # slices and chunks of equal content hash alike
-    if data is not None:
-        h.update(memoryview(data)[offsets[0] : offsets[-1]])
-    h.update(np.asarray(arr.is_null()).tobytes())
-
-
-def frame_fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
-    """Row count and a content hash that is stable across runs, column by column (bounded extra memory)."""
-    h = hashlib.sha256()
-    for col in frame.columns:
-        _hash_column(h, frame[col])
-    return {"rows": len(frame), "sha256": h.hexdigest()[:16]}
-
-
-def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
-    return {name: frame_fingerprint(tables[name]) for name in sorted(tables)}
-
-
-def check_same_data(
-    tables: dict[str, pd.DataFrame],
-    recorded: dict[str, Any] | None,
-    names: tuple[str, ...],
-    exact: bool,
-) -> None:
-    """Stop when `tables` are not the data a run recorded (`data_fingerprint` of its manifest), for the tables
-    `names`: the row counts must match, and with `exact` the content hashes too (a run of the pandas engine,
-    whose tables hash alike when read again; the Spark engine's rows come back in another order). `recorded`
-    None: a run from before manifests carried fingerprints (nothing to compare)."""
-    if not recorded:
-        return
-    for name in names:
-        was = recorded.get(name)
-        frame = tables.get(name)
-        if was is None and frame is None:
-            continue
-        now = None if frame is None else frame_fingerprint(frame)
-        if (
-            was is None
-            or now is None
-            or now["rows"] != was["rows"]
-            or (exact and now["sha256"] != was["sha256"])
-        ):
-            described = "no such table" if now is None else f"{now['rows']:,} rows"
-            run_had = "none" if was is None else f"{was['rows']:,} rows"
-            if now is not None and was is not None and now["rows"] == was["rows"]:
-                described, run_had = f"content {now['sha256']}", f"content {was['sha256']}"
-            raise StructuralError(
-                f"--data is not the data this run scored: table {name} has {described}, the run's had {run_had} "
-                "(data_fingerprint in its manifest), so what it says would be put on other customers: give the "
-                "data directory the run scored"
-            )
 
 
 def write_rejects(loaded: LoadedData, rejects_dir: Path) -> dict[str, Path]:

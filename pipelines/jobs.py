@@ -152,7 +152,8 @@ def run_report(
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
     from features import feature_registry
-    from pipelines.io import check_same_data, check_writable
+    from pipelines.fingerprint import check_same_data
+    from pipelines.io import check_writable
     from pipelines.outputs import read_output_set
     from pipelines.reports import build_reports
     from pipelines.tracking import model_card

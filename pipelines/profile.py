@@ -297,7 +297,8 @@ def run_profile(
 ) -> Path:
     """`cvp profile`: read the run (scores, contributions, the profile inputs it wrote), compute the profile and
     payback, write them; returns the page. `data` is read only for a run without profile inputs."""
-    from pipelines.io import check_same_data, check_writable
+    from pipelines.fingerprint import check_same_data
+    from pipelines.io import check_writable
     from pipelines.outputs import output_paths, read_output_set
     from pipelines.profile_inputs import read_profile_inputs
     from pipelines.reports.columns import horizon_days_from_columns

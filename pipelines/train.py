@@ -18,10 +18,11 @@ from features.contract import PERSONAL_COLUMNS, model_inputs
 from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
-from models.value import feature_columns
+from models.feature_contract import feature_columns
 from pipelines.backtest_console import print_backtest
 from pipelines.config import AppConfig
-from pipelines.io import data_fingerprint, write_frame
+from pipelines.fingerprint import data_fingerprint
+from pipelines.io import write_frame
 from pipelines.loading import (
     check_as_of,
     check_training_data,

@@ -303,7 +303,8 @@ def run_score(
 
     from rich.markup import escape
 
-    from pipelines.io import check_writable, data_fingerprint, write_frame, write_json
+    from pipelines.fingerprint import data_fingerprint
+    from pipelines.io import check_writable, write_frame, write_json
     from pipelines.outputs import (
         SCORES_SCHEMA,
         output_paths,

@@ -10,7 +10,7 @@ import pandas as pd
 from features.training import build_training_set
 from models.backtest import evaluation_rows
 from models.bundle import CustomerValueModel
-from models.value import feature_columns
+from models.feature_contract import feature_columns
 from pipelines.demo import generate_company
 from tests.settings import defaults, override
 

@@ -11,7 +11,7 @@ from features.seasonal import NO_SEASONAL_HISTORY
 from features.table import build_feature_table_with_manifest
 from features.training import build_training_set
 from models.bundle import CustomerValueModel
-from models.value import feature_columns
+from models.feature_contract import feature_columns
 from pipelines.demo import generate_company
 from tests.settings import defaults, override
 

@@ -84,7 +84,7 @@ def test_ten_corrupted_dates_become_exactly_ten_rejects(company, tmp_path):
 def test_fingerprint_follows_content_not_layout():
     import numpy as np
 
-    from pipelines.io import frame_fingerprint
+    from pipelines.fingerprint import frame_fingerprint
 
     df = pd.DataFrame(
         {

@@ -42,7 +42,7 @@ def _as_csv(scores: pd.DataFrame) -> str:
 
 
 def _summary(run: Any) -> dict[str, Any]:
-    from pipelines.io import frame_fingerprint
+    from pipelines.fingerprint import frame_fingerprint
 
     contrib = pd.read_parquet(run.contributions_path).drop(columns=["run_id"])
     m = run.manifest
