@@ -6,17 +6,20 @@ it runs them per bucket. The buckets are the pandas engine's chunks (`plan_chunk
 rows of the customers each one referred; cut by Spark, `pipelines.engines.spark_buckets`), and every bucket gets the same company-wide revenue totals, so a
 customer's features are bit-identical to the pandas engine's whatever the cluster layout.
 
-Stages (1 and 2 are one Spark job, 3 and 4 one each; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one task):
+Stages (1 and 2 are one Spark job, 3 and 4 one each: 3 jobs; `spark.sql.shuffle.partitions` = number of buckets so each
+bucket is one task):
     1. input      the validated rows Spark holds (`spark_input.SparkTables.accepted`, persisted by the Spark
                   load; pandas tables given without them are shipped once in the same layout), each sent to its
                   bucket(s) by a `mapInPandas` (`spark_buckets.expand_rows`). No payload is built on the driver.
     2. features   `groupBy(bucket).applyInPandas`: the bucket's validated tables (`spark_buckets.bucket_tables`),
                   `build_feature_table(..., company_revenue=totals)`, keep the bucket's own customers. Out: one row
-                  per customer: customer_id, bucket, eligible (training rules at as-of, for drift), then the
-                  model's feature columns (float64 -> double, categorical -> string: Arrow cannot carry pandas
-                  categories through applyInPandas, and the model's contract rebuilds them from strings), and with
-                  profile inputs asked for, the bucket's inputs (`PROFILE`, Arrow IPC on its first row; one more
-                  job brings them to the driver's writer). Persisted: stages 3 and 4 read it.
+                  per customer: customer_id, bucket, eligible (training rules at as-of, for drift), `HEAD` (the
+                  bucket's first row), then the model's feature columns (float64 -> double, categorical ->
+                  string: Arrow cannot carry pandas categories through applyInPandas, and the model's contract
+                  rebuilds them from strings), and with profile inputs asked for, the bucket's inputs (`PROFILE`,
+                  Arrow IPC on its first row). Persisted by the job that brings the `HEAD` rows to the driver
+                  (anyone to score? the profile inputs for the driver's writer, the sample of the scores'
+                  schema); stages 3 and 4 read it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
                   Out: one row per customer: customer_id, bucket, eligible, the compact score columns, and the
                   value contributions as `contrib:<feature>` columns. Collected to the driver as Arrow.
@@ -66,6 +69,9 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
 CONTRIB_PREFIX = "contrib:"
 #: Features-stage column carrying a bucket's profile inputs (issue 12) as Arrow IPC bytes, on the bucket's first row.
 PROFILE = "__profile_inputs"
+#: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
+#: has features, the profile inputs, and the sample the scores' schema is read from.
+HEAD = "__head"
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
 
@@ -84,9 +90,9 @@ def _from_ipc(payload: bytes) -> pd.DataFrame:
 
 
 def feature_schema(bundle: CustomerValueModel, profile: bool = False) -> str:
-    """DDL schema of the features stage: customer_id, bucket, eligible, then the model's features in order (and
-    the profile inputs' column `PROFILE` when `profile`)."""
-    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean"]
+    """DDL schema of the features stage: customer_id, bucket, eligible, `HEAD`, then the model's features in
+    order (and the profile inputs' column `PROFILE` when `profile`)."""
+    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean", f"`{HEAD}` boolean"]
     for name in bundle.contract_.names:
         kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
         cols.append(f"`{name}` {kind}")
@@ -113,6 +119,29 @@ def bucket_profile_inputs(
     return _to_ipc(profile_inputs(feats, part, feature_registry(feature_settings)).reset_index())
 
 
+def check_feature_columns(feats: pd.DataFrame, bundle: CustomerValueModel) -> None:
+    """ContractMismatch (the pandas engine's message) when the built feature columns are not the contract's."""
+    shape_problems = [
+        p for p in bundle.contract_.problems(feats) if p.startswith(("missing feature", "unexpected feature"))
+    ]
+    if shape_problems:
+        raise ContractMismatch(
+            "the features built from this data do not match the model's feature contract:\n  - "
+            + "\n  - ".join(shape_problems)
+        )
+
+
+def check_feature_columns_early(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
+    bundle: CustomerValueModel,
+) -> None:  # fmt: skip
+    """`check_feature_columns` on the driver before any Spark job: the feature columns come from the tables
+    given and the settings, not from their rows, so the features of the tables' empty slices (no data, a few
+    milliseconds) show a mismatch (a table the model needs is absent) before the executors build anything."""
+    empty = {name: table.iloc[:0] for name, table in tables.items()}
+    check_feature_columns(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), bundle)
+
+
 def build_bucket_features(
     tables: Mapping[str, pd.DataFrame],
     k: int,
@@ -128,26 +157,21 @@ def build_bucket_features(
     in:  bucket `k`'s validated tables (`spark_buckets.bucket_tables`: its customers' rows and their referred
          customers', every table).
     out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
-         (bool, `pipelines.engines.scoring.eligible`), then the contract's features (float64; categorical as str);
+         (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
+         features (float64; categorical as str);
          with `profile_attributes` (the run's `profile.attributes`), `PROFILE`: the bucket's profile inputs
          (`bucket_profile_inputs`) on its first row, None on the others.
     Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
     """
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
     feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k]
+    check_feature_columns(feats, bundle)
     contract = bundle.contract_
-    shape_problems = [
-        p for p in contract.problems(feats) if p.startswith(("missing feature", "unexpected feature"))
-    ]
-    if shape_problems:
-        raise ContractMismatch(
-            "the features built from this data do not match the model's feature contract:\n  - "
-            + "\n  - ".join(shape_problems)
-        )
     out = {
         "customer_id": feats.index.astype("str"),
         "bucket": np.full(len(feats), k, dtype=np.int32),
         "eligible": eligible(feats, tables, as_of, cfg),
+        HEAD: np.arange(len(feats)) == 0,
     }
     for name in contract.names:
         col = feats[name]
@@ -329,6 +353,7 @@ def _score_on(
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")
+    check_feature_columns_early(tables, as_of, cfg, totals, bundle)
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -355,26 +380,25 @@ def _score_on(
     schema = feature_schema(bundle, profile=attributes is not None)
     built: SparkDataFrame = rows.groupBy(BUCKET).applyInPandas(features_udf, schema)
     built = built.persist(StorageLevel.MEMORY_AND_DISK)
-    n_customers = built.count()
+    # One job builds (and persists) the features and brings each bucket's first row: nobody has features when
+    # there is none, they carry the profile inputs, and they are the sample of the scores' schema.
+    heads = built.filter(F.col(HEAD)).toPandas().sort_values("bucket", kind="stable")
     union.unpersist()  # the features hold what the stages below read
     timings["features_s"] = time.perf_counter() - t0
-    if n_customers == 0:  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
+    if not len(heads):  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
         built.unpersist()
         shared.unpersist()
         return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
-    feats = built
-    if attributes is not None:  # one job: the buckets' inputs, appended in bucket order
+    feats = built.drop(HEAD)
+    if attributes is not None:  # the buckets' inputs, appended in bucket order
         t0 = time.perf_counter()
-        payloads = built.filter(F.col(PROFILE).isNotNull()).select("bucket", PROFILE).collect()
-        for row in sorted(payloads, key=lambda r: r["bucket"]):
-            profile_inputs.add_inputs(_from_ipc(row[PROFILE]).set_index("customer_id"))
-        del payloads
+        for payload in heads.pop(PROFILE):
+            profile_inputs.add_inputs(_from_ipc(payload).set_index("customer_id"))
         timings["profile_inputs_s"] = time.perf_counter() - t0
-        feats = built.drop(PROFILE)  # read from the persisted frame, without the payloads
+        feats = feats.drop(PROFILE)  # read from the persisted frame, without the payloads
 
     t0 = time.perf_counter()
-    sample = feats.limit(3).toPandas()
-    schema = _score_schema(bundle, cfg, sample)
+    schema = _score_schema(bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True))
 
     def scores_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         quiet_pandas3()

@@ -193,12 +193,56 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
                 reader = reader.schema(", ".join(f"{_q(c)} string" for c in header))
             frame = reader.option("pathGlobFilter", "*.csv").csv(source.path)
         else:
-            frame = spark.read.option("pathGlobFilter", "*.parquet").parquet(source.path)
+            reader = spark.read.option("pathGlobFilter", "*.parquet")
+            schema = _local_parquet_schema(source.local_files)
+            if schema is not None:  # read here: Spark starts no job to read a footer
+                reader = reader.schema(schema)
+            frame = reader.parquet(source.path)
         frame.schema  # noqa: B018 - resolves the files now: an unreadable source fails here, named
     except Exception as exc:  # Spark's own exception types (AnalysisException, Py4JJavaError)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StructuralError(f"cannot read table {name!r} from {source.path}: {first}") from None
     return frame
+
+
+def _spark_type(kind: Any) -> Any:
+    """The Spark type Spark's Parquet reader gives an Arrow type (`nanosAsLong` on), or None when unsure."""
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return T.StringType()
+    if pa.types.is_timestamp(kind):
+        if kind.unit == "ns":  # see `nanosecond_columns`
+            return T.LongType()
+        return T.TimestampType() if kind.tz is not None else T.TimestampNTZType()
+    simple = {
+        pa.bool_(): T.BooleanType(), pa.int8(): T.ByteType(), pa.int16(): T.ShortType(),
+        pa.int32(): T.IntegerType(), pa.int64(): T.LongType(), pa.float32(): T.FloatType(),
+        pa.float64(): T.DoubleType(), pa.date32(): T.DateType(),
+    }  # fmt: skip
+    return simple.get(kind)
+
+
+def _local_parquet_schema(paths: tuple[Path, ...]) -> Any:
+    """The schema Spark would infer for a table's local Parquet files, read here from their footers (Spark's own
+    inference is a job per table); None (Spark infers it) when there are none, they differ, or a column's type is
+    not one whose Spark type is certain. A footer that cannot be read raises (the caller names the table)."""
+    import pyarrow.parquet as pq
+    from pyspark.sql import types as T
+
+    schemas = {pq.read_schema(path).remove_metadata() for path in paths}
+    if len(schemas) != 1:
+        return None
+    fields = []
+    for field in schemas.pop():
+        kind = _spark_type(field.type)
+        if kind is None:
+            return None
+        fields.append(T.StructField(field.name, kind, True))
+    return T.StructType(fields)
 
 
 def _local_csv_header(paths: tuple[Path, ...]) -> list[str] | None:
@@ -349,16 +393,14 @@ def validate_spark(
         )  # fmt: skip
 
     cached: list[SparkDataFrame] = []
-    known_managers = None
-    if "account_managers" in checked:  # small: its accepted ids go to every bucket with the function
+    has_managers = "account_managers" in checked
+    by_customer = [f for n, f in checked.items() if n != "account_managers"]
+    if has_managers:  # small: its checked rows go to every bucket (no job of their own to collect the ids)
         managers = checked["account_managers"].persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(managers)
         checked["account_managers"] = managers
-        ids = managers.filter(F.col(REASON).isNull()).select(
-            _q(_wide("account_managers", VAL + "account_manager_id"))
-        )
-        known_managers = sorted({str(v) for v in ids.toPandas().iloc[:, 0].dropna()})
-    by_customer = [f for n, f in checked.items() if n != "account_managers"]
+        every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1)))
+        by_customer.append(managers.withColumn(BUCKET, every))
     union = by_customer[0]
     for other in by_customer[1:]:
         union = union.unionByName(other, allowMissingColumns=True)
@@ -371,7 +413,7 @@ def validate_spark(
         from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
         quiet_pandas3()
-        return arrow_safe(check_bucket(rows, vals, known_managers, has_customers))
+        return arrow_safe(check_bucket(rows, vals, has_managers, has_customers))
 
     judged = union.groupBy(BUCKET).applyInPandas(per_bucket, bucket_schema)
     if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred

@@ -115,24 +115,29 @@ def test_spark_profile_inputs_file_equals_pandas(scored):
     pd.testing.assert_frame_equal(b, a, check_exact=True)
     assert spark_info | {"file": "", "seconds": 0} == pandas_info | {"file": "", "seconds": 0}
     assert read_profile_inputs(out / "spark.profile_inputs.parquet", "r1").index.is_unique
-    assert jobs == 5  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
+    assert jobs == 3  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
 
 
 @pytest.mark.spark
 def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path):
     from pipelines.engines.run import run_score
+    from pipelines.engines.spark_session import spark_jobs
 
     data = tmp_path / "data"
     data.mkdir()
     for p in trained.data.glob("*.parquet"):
         if p.stem != "tickets":  # no tickets: the service-effort features the model needs are missing
             (data / p.name).write_bytes(p.read_bytes())
+    before = spark_jobs(spark)
     with pytest.raises(ContractMismatch, match="feature contract") as exc:
         run_score(
             data, "2025-01-01", tmp_path / "s.parquet", None, "spark", None, None, trained.config,
             Console(file=io.StringIO()), "local[2]",
         )  # fmt: skip
     assert "service_effort_hours_90d" in str(exc.value) and "Traceback" not in str(exc.value)
+    # found on the driver before the executors build features: the only jobs are the load's counts and accepted
+    # rows (the Parquet schemas read on the driver, no job each)
+    assert spark_jobs(spark) - before == 2
     assert not (tmp_path / "s.parquet").exists() and not (tmp_path / "s.contributions.parquet").exists()
 
 
