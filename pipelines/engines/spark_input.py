@@ -343,7 +343,7 @@ def validate_spark(
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from features.validation import _structural_checks, _suggestions
+    from features.validation import _structural_checks, _suggestions, check_customers_usable
 
     # One task per bucket; adaptive execution would coalesce the small buckets and start a job per stage.
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -453,6 +453,8 @@ def validate_spark(
             ignored_columns=ignored,
             did_you_mean=suggested,
         )
+    if "customers" in reports:  # its accepted rows are its distinct known ids (duplicates are rejected)
+        check_customers_usable(reports["customers"].rows_in, reports["customers"].accepted)
     return views, reports, cached, judged
 
 
@@ -516,8 +518,10 @@ _FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re
 
 @contextlib.contextmanager
 def unreadable_files() -> Iterator[None]:
-    """A file Spark cannot parse while the checks run (a CSV row with more fields than the header, a damaged
-    Parquet page) as a `StructuralError` naming the file, like the pandas reader's, instead of a Java trace."""
+    """A file Spark cannot parse while the checks run (a CSV row with more or fewer fields than the header, a
+    damaged Parquet page) as a `StructuralError` naming the file, like the pandas reader's, instead of a Java
+    trace; for a local CSV file with such rows, the pandas engine's own message (`pipelines.io.ragged_rows_error`:
+    how many rows, examples with their source rows)."""
     try:
         yield
     except Exception as exc:
@@ -526,8 +530,16 @@ def unreadable_files() -> Iterator[None]:
         )
         if found is None:
             raise
+        where = found.group(1)
+        local = Path(where.removeprefix("file://").removeprefix("file:"))
+        if where.endswith(".csv") and _is_local(where) and local.is_file():
+            from pipelines.io import ragged_rows_error
+
+            ragged = ragged_rows_error(local)  # the pandas engine's message: how many rows, examples
+            if ragged is not None:
+                raise ragged from None
         raise StructuralError(
-            f"cannot read {found.group(1)}: the rows do not match the header or the file is damaged "
+            f"cannot read {where}: the rows do not match the header or the file is damaged "
             "(Spark: FAILED_READ_FILE)"
         ) from None
 

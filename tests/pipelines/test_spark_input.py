@@ -192,6 +192,45 @@ def test_missing_orders_and_unreadable_files_are_structural(spark, tmp_path):
         load_spark(spark, data, CFG)
 
 
+@pytest.mark.spark
+def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(spark, tmp_path):
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(tmp_path / "data", customers=CUSTOMERS)
+    text = ORDERS.to_csv(index=False).splitlines()
+    text[2] += ",an extra field"  # source row 1
+    text[5] = "O5,nobody"  # source row 4: too few fields
+    (data / "orders.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(StructuralError) as expected:
+        load_data(data)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, CFG)
+    assert str(got.value) == str(expected.value)
+    assert "2 row(s) have more or fewer fields" in str(got.value)
+    assert "source row 1: 5 fields: O2,C1" in str(got.value) and "source row 4: 2 fields: O5,nobody" in str(
+        got.value
+    )
+
+
+@pytest.mark.spark
+def test_a_customers_table_without_a_usable_row_is_structural_as_in_pandas(spark, tmp_path):
+    """Every customer names a manager the managers table does not have: pandas stops (exit 2) rather than reject
+    every order as an unknown customer's; Spark's checks apply the same rule with the same message."""
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    customers = CUSTOMERS.iloc[[0, 1, 2]].assign(account_manager_id="AM-nobody")
+    data = _write(tmp_path / "data", orders=ORDERS, customers=customers, account_managers=MANAGERS)
+    with pytest.raises(StructuralError) as expected:
+        load_data(data)
+    assert "'customers' has no usable row (3 rows, none accepted)" in str(expected.value)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    assert not (tmp_path / "rejects").exists()  # stopped before any reject is written
+
+
 def test_data_uri_keeps_the_scheme_slashes_path_removed(tmp_path):
     from pipelines.engines.spark_input import data_uri
 
