@@ -21,8 +21,11 @@ bucket is one task):
                   (anyone to score? the profile inputs for the driver's writer, the sample of the scores'
                   schema); stages 3 and 4 read it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
-                  Out: one row per customer: customer_id, bucket, eligible, the compact score columns, and the
-                  value contributions as `contrib:<feature>` columns. Collected to the driver as Arrow.
+                  The value contributions of the scored customers are written by the executors as Parquet
+                  parts into the run's staging area (`write_contribution_parts`); out: one row per customer:
+                  customer_id, bucket, eligible, the compact score columns, collected to the driver as Arrow.
+                  The driver then appends the parts, one at a time, to the pandas engine's contributions file
+                  (`gather_contributions`), published with the rest of the output set.
     4. drift      `mapInPandas`: per-batch PSI bin counts of the eligible customers' features (summed on the
                   driver: the PSI over all customers equals one pass). Prediction drift is counted on the
                   driver from the collected scores.
@@ -60,7 +63,6 @@ from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
-from pipelines.io import write_atomic
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -164,7 +166,7 @@ def build_bucket_features(
     Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
     """
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
-    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k]
+    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k].sort_index(kind="stable")
     check_feature_columns(feats, bundle)
     contract = bundle.contract_
     out = {
@@ -228,6 +230,50 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     return _arrow_safe(pd.concat([head, compact, contrib], axis=1))
 
 
+def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, seq: int) -> pd.DataFrame:
+    """The executor's half of the contributions (the scores stage's mapInPandas body, after `score_batch`).
+
+    in:  one batch of `score_batch`'s output; `parts`, the run's directory of contribution parts (in its staging
+         area: a path the executors and the driver both see, as for the rejects); the task's partition and the
+         batch's number in it. Writes the eligible (scored) rows' `contrib:` columns, per bucket, to
+         `part-<bucket>-<partition>-<seq>.parquet` (customer_id, then the features and `_base`; written to a
+         temporary name and renamed, so a retried task replaces its part whole). A bucket is one partition's
+         contiguous rows in customer order, so the parts in name order are the rows in the pandas engine's
+         order. out: the batch without the `contrib:` columns (what the driver collects)."""
+    contrib_cols = [c for c in scored.columns if c.startswith(CONTRIB_PREFIX)]
+    if contrib_cols:
+        rows = scored[scored["eligible"].to_numpy(dtype=bool)]
+        for bucket in pd.unique(rows["bucket"]):
+            part = rows[rows["bucket"].to_numpy() == bucket]
+            frame = part[["customer_id", *contrib_cols]].reset_index(drop=True)
+            frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
+            frame["customer_id"] = frame["customer_id"].astype("str")
+            name = f"part-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
+            target = Path(parts) / name
+            tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+            tmp.replace(target)
+    return scored.drop(columns=contrib_cols)
+
+
+def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
+    """The executors' contribution parts (`write_contribution_parts`) appended in name order to the pandas
+    engine's contributions file (`ContributionsWriter`: same columns, types and layout), one part in memory at a
+    time; the parts are removed. Returns the rows written; no file when there is no part."""
+    from pipelines.outputs import ContributionsWriter
+
+    writer = ContributionsWriter(target, run_id)
+    try:
+        for part in sorted(parts.glob("part-*.parquet")):
+            frame = pq.read_table(part).to_pandas()
+            frame["customer_id"] = frame["customer_id"].astype("str")
+            writer.add(frame.set_index("customer_id"))
+    finally:
+        writer.close()
+        shutil.rmtree(parts, ignore_errors=True)
+    return writer.rows
+
+
 def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame) -> str:
     """DDL schema of the scores stage, read off `score_batch` run on a few rows on the driver.
 
@@ -235,6 +281,7 @@ def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFra
     `score_features` when reasons or carried columns change.
     """
     out = score_batch(sample, bundle, cfg)
+    out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
     cols = []
     for name, dtype in out.dtypes.items():
         if name == "bucket":
@@ -400,12 +447,33 @@ def _score_on(
     t0 = time.perf_counter()
     schema = _score_schema(bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True))
 
-    def scores_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        quiet_pandas3()
-        for batch in batches:
-            yield score_batch(batch, shared.value, cfg)
+    # the contributions are written by the executors into the staging area; only compact columns come back
+    contrib_parts = (
+        None if contrib_path is None else Path(contrib_path).with_name(Path(contrib_path).name + ".parts")
+    )
+    if contrib_parts is not None:
+        shutil.rmtree(contrib_parts, ignore_errors=True)
+        contrib_parts.mkdir(parents=True)
+    where = None if contrib_parts is None else str(contrib_parts)
 
-    scored = feats.mapInPandas(scores_udf, schema).toArrow()
+    def scores_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark import TaskContext
+
+        quiet_pandas3()
+        partition = TaskContext.get().partitionId()
+        for seq, batch in enumerate(batches):
+            out = score_batch(batch, shared.value, cfg)
+            if where is None:
+                yield out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
+            else:
+                yield write_contribution_parts(out, where, partition, seq)
+
+    try:
+        scored = feats.mapInPandas(scores_udf, schema).toArrow()
+    except BaseException:
+        if contrib_parts is not None:
+            shutil.rmtree(contrib_parts, ignore_errors=True)
+        raise
     timings["score_explain_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -434,11 +502,9 @@ def _score_on(
     # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
     order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
     scored = scored.take(order)
-    contrib_cols = [c for c in scored.column_names if c.startswith(CONTRIB_PREFIX)]
-    if contrib_path is not None and contrib_cols:
-        only_scored = scored.filter(scored["eligible"])  # contributions of `scored` customers only
-        _write_contributions(only_scored.select(["customer_id", *contrib_cols]), Path(contrib_path), run_id)
-    compact = scored.drop_columns(contrib_cols).to_pandas()
+    if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
+        gather_contributions(contrib_parts, Path(contrib_path), run_id)
+    compact = scored.to_pandas()
     del scored
     compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
     comparable = compact.pop("eligible").to_numpy(dtype=bool)
@@ -447,19 +513,6 @@ def _score_on(
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
     return EngineRun(compact, timings, checked)
-
-
-def _write_contributions(table: pa.Table, target: Path, run_id: str | None = None) -> None:
-    """The pandas engine's contributions file (same columns, types and pandas metadata), written atomically."""
-    frame = table.to_pandas()
-    frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
-    frame["customer_id"] = frame["customer_id"].astype("str")
-    frame = frame.set_index("customer_id")
-    frame = frame.reset_index()
-    if run_id is not None:
-        frame.insert(1, "run_id", run_id)
-    out = pa.Table.from_pandas(frame, preserve_index=False)
-    write_atomic(target, lambda tmp: pq.write_table(out, tmp))
 
 
 def write_spark_output(scores: pd.DataFrame, out: Path) -> Path:
