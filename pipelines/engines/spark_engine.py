@@ -274,14 +274,17 @@ def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
     return writer.rows
 
 
-def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame) -> str:
-    """DDL schema of the scores stage, read off `score_batch` run on a few rows on the driver.
+def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame) -> tuple[str, bool]:
+    """DDL schema of the scores stage (without the contributions, written by the executors) and whether the model
+    has contributions, read off `score_batch` run on a few rows on the driver.
 
     Running the real function (rather than restating its columns) keeps the schema in step with
     `score_features` when reasons or carried columns change.
     """
     out = score_batch(sample, bundle, cfg)
-    out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
+    compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]
+    has_contrib = len(compact) < len(out.columns)
+    out = out[compact]
     cols = []
     for name, dtype in out.dtypes.items():
         if name == "bucket":
@@ -295,7 +298,7 @@ def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFra
         else:
             kind = "string"
         cols.append(f"`{name}` {kind}")
-    return ", ".join(cols)
+    return ", ".join(cols), has_contrib
 
 
 # -- the job ---------------------------------------------------------------------------------------------------
@@ -445,7 +448,7 @@ def _score_on(
         feats = feats.drop(PROFILE)  # read from the persisted frame, without the payloads
 
     t0 = time.perf_counter()
-    schema = _score_schema(bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True))
+    schema, has_contrib = _score_schema(bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True))
 
     # the contributions are written by the executors into the staging area; only compact columns come back
     contrib_parts = (
@@ -503,7 +506,14 @@ def _score_on(
     order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
     scored = scored.take(order)
     if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
-        gather_contributions(contrib_parts, Path(contrib_path), run_id)
+        written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
+        expected = int(pa.compute.sum(scored["eligible"]).as_py() or 0) if has_contrib else 0
+        if written != expected:  # parts written where the driver cannot see them: never publish a partial set
+            raise StructuralError(
+                f"the executors wrote the contributions of {expected:,} customers but the driver found "
+                f"{written:,} in {contrib_parts}: the output's directory must be on a file system the driver "
+                "and the executors share (as for --rejects)"
+            )
     compact = scored.to_pandas()
     del scored
     compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
