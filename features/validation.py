@@ -455,6 +455,17 @@ def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> None:
     rej.add(dup, f"duplicate {key}")
 
 
+def check_customers_usable(rows: int, usable: int) -> None:
+    """A customers table (of `rows` rows) without a usable row is a structural error: every row of every other
+    table would be rejected as an unknown customer. `usable`: its accepted customer ids (both engines)."""
+    if usable == 0:
+        raise StructuralError(
+            f"table 'customers' has no usable row ({rows:,} rows, none accepted), so every order and "
+            "event would be rejected as belonging to an unknown customer; fill the table, or remove the "
+            "file to work without one"
+        )
+
+
 def known_ids(t: pd.DataFrame, rej: _Rejector, column: str) -> pd.Index:
     """The distinct ids of `column` among the rows accepted so far (who a reference may point at)."""
     return pd.Index(t.loc[rej.ok, column].dropna().unique())
@@ -559,12 +570,7 @@ def validate_tables(
     if "customers" in parsed:
         cust, cust_rej, _ = parsed["customers"]
         known = known_ids(cust, cust_rej, "customer_id")
-        if len(known) == 0:  # every row of every other table would be rejected as an unknown customer
-            raise StructuralError(
-                f"table 'customers' has no usable row ({len(cust):,} rows, none accepted), so every order and "
-                "event would be rejected as belonging to an unknown customer; fill the table, or remove the "
-                "file to work without one"
-            )
+        check_customers_usable(len(cust), len(known))
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
                 reject_unknown(t, ref, known, rej)

@@ -156,41 +156,48 @@ def _arrow_csv(path: Path, names: list[str]):
     except pa.ArrowInvalid as exc:
         if "columns, got" not in str(exc):
             raise
-        _raise_ragged(path, convert)
+        raise ragged_rows_error(path, convert) or StructuralError(f"cannot read {path}: {exc}") from None
     return table
 
 
-def _raise_ragged(path: Path, convert) -> None:
-    """The error for rows whose field count differs from the header's: how many, and up to five of them (a
-    second, single-threaded pass that is run only on this error path)."""
+def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
+    """The error for a CSV file's rows whose field count differs from the header's: how many, and up to five of
+    them with their source row (0-based position among the data rows, as `source_row` in the rejects); None when
+    every row has the header's field count. A second, single-threaded pass over the file, run only on the error
+    path (by both engines: the Spark engine when its reader fails on a local CSV file)."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     if _first_bad_byte(path)[1]:  # a file in another encoding also breaks the rows: say what is wrong
-        raise _not_utf8(path)
-    ragged: list[tuple[int, int, str]] = []
+        return _not_utf8(path)
+    ragged: list[tuple[int, int, int | None, str]] = []
     count = 0
 
     def on_invalid(row) -> str:
         nonlocal count
         count += 1
-        if len(ragged) < 5:
-            ragged.append((row.expected_columns, row.actual_columns, row.text))
+        if len(ragged) < 5:  # `number` counts records from 1, the header included
+            at = None if row.number is None else row.number - 2
+            ragged.append((row.expected_columns, row.actual_columns, at, row.text))
         return "skip"
 
+    names = _arrow_header(path, [])
     pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(use_threads=False),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=convert,
+        convert_options=convert or pacsv.ConvertOptions(column_types={c: pa.string() for c in names}),
     )
-    examples = "\n".join(f"  {got} fields: {text[:160]!r}" for _, got, text in ragged)
-    if ragged and count == len(ragged) and all(not text.strip() for _, _, text in ragged):
-        raise StructuralError(  # was called "an unquoted comma or quote, or a cut line?"
+    if not count:
+        return None
+    examples = "\n".join(f"  source row {at}: {got} fields: {text[:160]!r}" for _, got, at, text in ragged)
+    if count == len(ragged) and all(not text.strip() for _, _, _, text in ragged):
+        return StructuralError(  # was called "an unquoted comma or quote, or a cut line?"
             f"cannot read {path}: {count} line(s) hold only spaces or tabs (often at the end of the file); "
             f"remove them (an empty line is skipped, a line of spaces is not a row).\nThe lines:\n{examples}"
         )
-    raise StructuralError(
-        f"cannot read {path}: the rows do not match the header ({ragged[0][0] if ragged else '?'} columns): "
+    return StructuralError(
+        f"cannot read {path}: the rows do not match the header ({ragged[0][0]} columns): "
         f"{count:,} row(s) have more or fewer fields (an unquoted comma or quote, or a cut line?); no row is "
         f"padded or cut.\nExample rows:\n{examples}"
     )

@@ -5,7 +5,7 @@ shuffle), then ONE repartition of every customer table by customer bucket (`pipe
 the pandas engine's keyed hash) and ONE per-bucket Python step (`groupBy(bucket).applyInPandas` on the union of the
 tables, tagged by table) run the checks that need other rows, with `features.validation`'s own functions:
 duplicate customer ids (`customers.customer_id`, `referrals.referred_id`), unknown account managers (the managers
-table is small: its accepted ids travel to the workers with the function) and unknown customers. Once every table is
+table is small: its checked rows go to every bucket, which takes the accepted ids from them) and unknown customers. Once every table is
 bucketed by customer, all of these are bucket-local. A referral row goes to the bucket of its referred customer
 (its key and `unknown referred_id`) and to its referrer's (`unknown referrer_id`); its two verdicts are joined back
 in the pandas order of checks (key, referrer, referred).
@@ -15,8 +15,8 @@ and `account_manager_id` duplicates (a window per key over the rows accepted by 
 position wins, as pandas keeps the first by source row). Counts per table, input partition and reason, and the
 "no value parses" column statistics come back in one aggregation over the union.
 
-Spark jobs per validation: one for the managers' ids (when there is a managers table), one for the counts, one to
-bring the accepted rows to the driver, one per table with rejects to write them (`spark_input.validate_spark` wires
+Spark jobs per validation: one for the counts, one to bring the accepted rows to the driver, one per table with
+rejects to write them (`spark_input.validate_spark` wires
 these pieces together; a local CSV header is read on the driver, so the readers start no job).
 """
 
@@ -81,19 +81,29 @@ def bucket_rows(frame: pd.DataFrame, name: str, n_buckets: int) -> pd.DataFrame:
 def check_bucket(
     rows: pd.DataFrame,
     columns: Mapping[str, list[str]],
-    known_managers: list[str] | None,
+    has_managers: bool,
     has_customers: bool,
 ) -> pd.DataFrame:
     """The checks that need other rows, on one customer bucket (the applyInPandas body).
 
     in:  the union's rows of one bucket: table tag, position, reason so far (row checks, cross-bucket keys),
-         role, `<table>|val:<col>` columns. `columns`: each table's checked columns.
-    out: the same rows and columns with the reason after duplicate customer ids, unknown managers and unknown
-         customers (the order of `validate_tables`); a referral copy's reference verdict in `REF` instead.
+         role, `<table>|val:<col>` columns; with `has_managers`, also every checked row of the managers table
+         (its accepted ids are the known managers). `columns`: each customer table's checked columns.
+    out: the customer tables' rows and columns with the reason after duplicate customer ids, unknown managers
+         and unknown customers (the order of `validate_tables`); a referral copy's reference verdict in `REF`
+         instead. The managers' rows are not returned (they are judged once, outside the buckets).
     """
     from features.validation import _Rejector, known_ids, reject_duplicate_keys, reject_unknown
 
     rows = rows.sort_values(ROW, kind="stable").reset_index(drop=True)
+    known_managers = None
+    if has_managers:  # every bucket holds the managers' checked rows: the accepted ones are the known ids
+        own = rows[TABLE].to_numpy(dtype=object) == "account_managers"
+        ids = rows[_wide("account_managers", VAL + "account_manager_id")][
+            own & rows[REASON].isna().to_numpy()
+        ]
+        known_managers = sorted({str(v) for v in ids.dropna()})
+        rows = rows[~own].reset_index(drop=True)
     reason = rows[REASON].to_numpy(dtype=object).copy()
     ref_reason = np.full(len(rows), None, dtype=object)
     tag, role = rows[TABLE].to_numpy(dtype=object), rows[ROLE].to_numpy()

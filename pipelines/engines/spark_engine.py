@@ -6,20 +6,26 @@ it runs them per bucket. The buckets are the pandas engine's chunks (`plan_chunk
 rows of the customers each one referred; cut by Spark, `pipelines.engines.spark_buckets`), and every bucket gets the same company-wide revenue totals, so a
 customer's features are bit-identical to the pandas engine's whatever the cluster layout.
 
-Stages (1 and 2 are one Spark job, 3 and 4 one each; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one task):
+Stages (1 and 2 are one Spark job, 3 and 4 one each: 3 jobs; `spark.sql.shuffle.partitions` = number of buckets so each
+bucket is one task):
     1. input      the validated rows Spark holds (`spark_input.SparkTables.accepted`, persisted by the Spark
                   load; pandas tables given without them are shipped once in the same layout), each sent to its
                   bucket(s) by a `mapInPandas` (`spark_buckets.expand_rows`). No payload is built on the driver.
     2. features   `groupBy(bucket).applyInPandas`: the bucket's validated tables (`spark_buckets.bucket_tables`),
                   `build_feature_table(..., company_revenue=totals)`, keep the bucket's own customers. Out: one row
-                  per customer: customer_id, bucket, eligible (training rules at as-of, for drift), then the
-                  model's feature columns (float64 -> double, categorical -> string: Arrow cannot carry pandas
-                  categories through applyInPandas, and the model's contract rebuilds them from strings), and with
-                  profile inputs asked for, the bucket's inputs (`PROFILE`, Arrow IPC on its first row; one more
-                  job brings them to the driver's writer). Persisted: stages 3 and 4 read it.
+                  per customer: customer_id, bucket, eligible (training rules at as-of, for drift), `HEAD` (the
+                  bucket's first row), then the model's feature columns (float64 -> double, categorical ->
+                  string: Arrow cannot carry pandas categories through applyInPandas, and the model's contract
+                  rebuilds them from strings), and with profile inputs asked for, the bucket's inputs (`PROFILE`,
+                  Arrow IPC on its first row). Persisted by the job that brings the `HEAD` rows to the driver
+                  (anyone to score? the profile inputs for the driver's writer, the sample of the scores'
+                  schema); stages 3 and 4 read it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
-                  Out: one row per customer: customer_id, bucket, eligible, the compact score columns, and the
-                  value contributions as `contrib:<feature>` columns. Collected to the driver as Arrow.
+                  The value contributions of the scored customers are written by the executors as Parquet
+                  parts into the run's staging area (`write_contribution_parts`); out: one row per customer:
+                  customer_id, bucket, eligible, the compact score columns, collected to the driver as Arrow.
+                  The driver then appends the parts, one at a time, to the pandas engine's contributions file
+                  (`gather_contributions`), published with the rest of the output set.
     4. drift      `mapInPandas`: per-batch PSI bin counts of the eligible customers' features (summed on the
                   driver: the PSI over all customers equals one pass). Prediction drift is counted on the
                   driver from the collected scores.
@@ -57,7 +63,6 @@ from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
-from pipelines.io import write_atomic
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -66,6 +71,9 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
 CONTRIB_PREFIX = "contrib:"
 #: Features-stage column carrying a bucket's profile inputs (issue 12) as Arrow IPC bytes, on the bucket's first row.
 PROFILE = "__profile_inputs"
+#: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
+#: has features, the profile inputs, and the sample the scores' schema is read from.
+HEAD = "__head"
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
 
@@ -84,9 +92,9 @@ def _from_ipc(payload: bytes) -> pd.DataFrame:
 
 
 def feature_schema(bundle: CustomerValueModel, profile: bool = False) -> str:
-    """DDL schema of the features stage: customer_id, bucket, eligible, then the model's features in order (and
-    the profile inputs' column `PROFILE` when `profile`)."""
-    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean"]
+    """DDL schema of the features stage: customer_id, bucket, eligible, `HEAD`, then the model's features in
+    order (and the profile inputs' column `PROFILE` when `profile`)."""
+    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean", f"`{HEAD}` boolean"]
     for name in bundle.contract_.names:
         kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
         cols.append(f"`{name}` {kind}")
@@ -113,6 +121,29 @@ def bucket_profile_inputs(
     return _to_ipc(profile_inputs(feats, part, feature_registry(feature_settings)).reset_index())
 
 
+def check_feature_columns(feats: pd.DataFrame, bundle: CustomerValueModel) -> None:
+    """ContractMismatch (the pandas engine's message) when the built feature columns are not the contract's."""
+    shape_problems = [
+        p for p in bundle.contract_.problems(feats) if p.startswith(("missing feature", "unexpected feature"))
+    ]
+    if shape_problems:
+        raise ContractMismatch(
+            "the features built from this data do not match the model's feature contract:\n  - "
+            + "\n  - ".join(shape_problems)
+        )
+
+
+def check_feature_columns_early(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
+    bundle: CustomerValueModel,
+) -> None:  # fmt: skip
+    """`check_feature_columns` on the driver before any Spark job: the feature columns come from the tables
+    given and the settings, not from their rows, so the features of the tables' empty slices (no data, a few
+    milliseconds) show a mismatch (a table the model needs is absent) before the executors build anything."""
+    empty = {name: table.iloc[:0] for name, table in tables.items()}
+    check_feature_columns(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), bundle)
+
+
 def build_bucket_features(
     tables: Mapping[str, pd.DataFrame],
     k: int,
@@ -128,26 +159,21 @@ def build_bucket_features(
     in:  bucket `k`'s validated tables (`spark_buckets.bucket_tables`: its customers' rows and their referred
          customers', every table).
     out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
-         (bool, `pipelines.engines.scoring.eligible`), then the contract's features (float64; categorical as str);
+         (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
+         features (float64; categorical as str);
          with `profile_attributes` (the run's `profile.attributes`), `PROFILE`: the bucket's profile inputs
          (`bucket_profile_inputs`) on its first row, None on the others.
     Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
     """
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
-    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k]
+    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k].sort_index(kind="stable")
+    check_feature_columns(feats, bundle)
     contract = bundle.contract_
-    shape_problems = [
-        p for p in contract.problems(feats) if p.startswith(("missing feature", "unexpected feature"))
-    ]
-    if shape_problems:
-        raise ContractMismatch(
-            "the features built from this data do not match the model's feature contract:\n  - "
-            + "\n  - ".join(shape_problems)
-        )
     out = {
         "customer_id": feats.index.astype("str"),
         "bucket": np.full(len(feats), k, dtype=np.int32),
         "eligible": eligible(feats, tables, as_of, cfg),
+        HEAD: np.arange(len(feats)) == 0,
     }
     for name in contract.names:
         col = feats[name]
@@ -204,13 +230,61 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     return _arrow_safe(pd.concat([head, compact, contrib], axis=1))
 
 
-def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame) -> str:
-    """DDL schema of the scores stage, read off `score_batch` run on a few rows on the driver.
+def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, seq: int) -> pd.DataFrame:
+    """The executor's half of the contributions (the scores stage's mapInPandas body, after `score_batch`).
+
+    in:  one batch of `score_batch`'s output; `parts`, the run's directory of contribution parts (in its staging
+         area: a path the executors and the driver both see, as for the rejects); the task's partition and the
+         batch's number in it. Writes the eligible (scored) rows' `contrib:` columns, per bucket, to
+         `part-<bucket>-<partition>-<seq>.parquet` (customer_id, then the features and `_base`; written to a
+         temporary name and renamed, so a retried task replaces its part whole). A bucket is one partition's
+         contiguous rows in customer order, so the parts in name order are the rows in the pandas engine's
+         order. out: the batch without the `contrib:` columns (what the driver collects)."""
+    contrib_cols = [c for c in scored.columns if c.startswith(CONTRIB_PREFIX)]
+    if contrib_cols:
+        rows = scored[scored["eligible"].to_numpy(dtype=bool)]
+        for bucket in pd.unique(rows["bucket"]):
+            part = rows[rows["bucket"].to_numpy() == bucket]
+            frame = part[["customer_id", *contrib_cols]].reset_index(drop=True)
+            frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
+            frame["customer_id"] = frame["customer_id"].astype("str")
+            name = f"part-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
+            target = Path(parts) / name
+            tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+            tmp.replace(target)
+    return scored.drop(columns=contrib_cols)
+
+
+def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
+    """The executors' contribution parts (`write_contribution_parts`) appended in name order to the pandas
+    engine's contributions file (`ContributionsWriter`: same columns, types and layout), one part in memory at a
+    time; the parts are removed. Returns the rows written; no file when there is no part."""
+    from pipelines.outputs import ContributionsWriter
+
+    writer = ContributionsWriter(target, run_id)
+    try:
+        for part in sorted(parts.glob("part-*.parquet")):
+            frame = pq.read_table(part).to_pandas()
+            frame["customer_id"] = frame["customer_id"].astype("str")
+            writer.add(frame.set_index("customer_id"))
+    finally:
+        writer.close()
+        shutil.rmtree(parts, ignore_errors=True)
+    return writer.rows
+
+
+def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame) -> tuple[str, bool]:
+    """DDL schema of the scores stage (without the contributions, written by the executors) and whether the model
+    has contributions, read off `score_batch` run on a few rows on the driver.
 
     Running the real function (rather than restating its columns) keeps the schema in step with
     `score_features` when reasons or carried columns change.
     """
     out = score_batch(sample, bundle, cfg)
+    compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]
+    has_contrib = len(compact) < len(out.columns)
+    out = out[compact]
     cols = []
     for name, dtype in out.dtypes.items():
         if name == "bucket":
@@ -224,7 +298,7 @@ def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFra
         else:
             kind = "string"
         cols.append(f"`{name}` {kind}")
-    return ", ".join(cols)
+    return ", ".join(cols), has_contrib
 
 
 # -- the job ---------------------------------------------------------------------------------------------------
@@ -329,6 +403,7 @@ def _score_on(
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")
+    check_feature_columns_early(tables, as_of, cfg, totals, bundle)
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -355,33 +430,53 @@ def _score_on(
     schema = feature_schema(bundle, profile=attributes is not None)
     built: SparkDataFrame = rows.groupBy(BUCKET).applyInPandas(features_udf, schema)
     built = built.persist(StorageLevel.MEMORY_AND_DISK)
-    n_customers = built.count()
+    # One job builds (and persists) the features and brings each bucket's first row: nobody has features when
+    # there is none, they carry the profile inputs, and they are the sample of the scores' schema.
+    heads = built.filter(F.col(HEAD)).toPandas().sort_values("bucket", kind="stable")
     union.unpersist()  # the features hold what the stages below read
     timings["features_s"] = time.perf_counter() - t0
-    if n_customers == 0:  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
+    if not len(heads):  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
         built.unpersist()
         shared.unpersist()
         return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
-    feats = built
-    if attributes is not None:  # one job: the buckets' inputs, appended in bucket order
+    feats = built.drop(HEAD)
+    if attributes is not None:  # the buckets' inputs, appended in bucket order
         t0 = time.perf_counter()
-        payloads = built.filter(F.col(PROFILE).isNotNull()).select("bucket", PROFILE).collect()
-        for row in sorted(payloads, key=lambda r: r["bucket"]):
-            profile_inputs.add_inputs(_from_ipc(row[PROFILE]).set_index("customer_id"))
-        del payloads
+        for payload in heads.pop(PROFILE):
+            profile_inputs.add_inputs(_from_ipc(payload).set_index("customer_id"))
         timings["profile_inputs_s"] = time.perf_counter() - t0
-        feats = built.drop(PROFILE)  # read from the persisted frame, without the payloads
+        feats = feats.drop(PROFILE)  # read from the persisted frame, without the payloads
 
     t0 = time.perf_counter()
-    sample = feats.limit(3).toPandas()
-    schema = _score_schema(bundle, cfg, sample)
+    schema, has_contrib = _score_schema(bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True))
+
+    # the contributions are written by the executors into the staging area; only compact columns come back
+    contrib_parts = (
+        None if contrib_path is None else Path(contrib_path).with_name(Path(contrib_path).name + ".parts")
+    )
+    if contrib_parts is not None:
+        shutil.rmtree(contrib_parts, ignore_errors=True)
+        contrib_parts.mkdir(parents=True)
+    where = None if contrib_parts is None else str(contrib_parts)
 
     def scores_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        quiet_pandas3()
-        for batch in batches:
-            yield score_batch(batch, shared.value, cfg)
+        from pyspark import TaskContext
 
-    scored = feats.mapInPandas(scores_udf, schema).toArrow()
+        quiet_pandas3()
+        partition = TaskContext.get().partitionId()
+        for seq, batch in enumerate(batches):
+            out = score_batch(batch, shared.value, cfg)
+            if where is None:
+                yield out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
+            else:
+                yield write_contribution_parts(out, where, partition, seq)
+
+    try:
+        scored = feats.mapInPandas(scores_udf, schema).toArrow()
+    except BaseException:
+        if contrib_parts is not None:
+            shutil.rmtree(contrib_parts, ignore_errors=True)
+        raise
     timings["score_explain_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -410,11 +505,16 @@ def _score_on(
     # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
     order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
     scored = scored.take(order)
-    contrib_cols = [c for c in scored.column_names if c.startswith(CONTRIB_PREFIX)]
-    if contrib_path is not None and contrib_cols:
-        only_scored = scored.filter(scored["eligible"])  # contributions of `scored` customers only
-        _write_contributions(only_scored.select(["customer_id", *contrib_cols]), Path(contrib_path), run_id)
-    compact = scored.drop_columns(contrib_cols).to_pandas()
+    if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
+        written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
+        expected = int(pa.compute.sum(scored["eligible"]).as_py() or 0) if has_contrib else 0
+        if written != expected:  # parts written where the driver cannot see them: never publish a partial set
+            raise StructuralError(
+                f"the executors wrote the contributions of {expected:,} customers but the driver found "
+                f"{written:,} in {contrib_parts}: the output's directory must be on a file system the driver "
+                "and the executors share (as for --rejects)"
+            )
+    compact = scored.to_pandas()
     del scored
     compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
     comparable = compact.pop("eligible").to_numpy(dtype=bool)
@@ -423,19 +523,6 @@ def _score_on(
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
     return EngineRun(compact, timings, checked)
-
-
-def _write_contributions(table: pa.Table, target: Path, run_id: str | None = None) -> None:
-    """The pandas engine's contributions file (same columns, types and pandas metadata), written atomically."""
-    frame = table.to_pandas()
-    frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
-    frame["customer_id"] = frame["customer_id"].astype("str")
-    frame = frame.set_index("customer_id")
-    frame = frame.reset_index()
-    if run_id is not None:
-        frame.insert(1, "run_id", run_id)
-    out = pa.Table.from_pandas(frame, preserve_index=False)
-    write_atomic(target, lambda tmp: pq.write_table(out, tmp))
 
 
 def write_spark_output(scores: pd.DataFrame, out: Path) -> Path:

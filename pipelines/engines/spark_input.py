@@ -193,12 +193,56 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
                 reader = reader.schema(", ".join(f"{_q(c)} string" for c in header))
             frame = reader.option("pathGlobFilter", "*.csv").csv(source.path)
         else:
-            frame = spark.read.option("pathGlobFilter", "*.parquet").parquet(source.path)
+            reader = spark.read.option("pathGlobFilter", "*.parquet")
+            schema = _local_parquet_schema(source.local_files)
+            if schema is not None:  # read here: Spark starts no job to read a footer
+                reader = reader.schema(schema)
+            frame = reader.parquet(source.path)
         frame.schema  # noqa: B018 - resolves the files now: an unreadable source fails here, named
     except Exception as exc:  # Spark's own exception types (AnalysisException, Py4JJavaError)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StructuralError(f"cannot read table {name!r} from {source.path}: {first}") from None
     return frame
+
+
+def _spark_type(kind: Any) -> Any:
+    """The Spark type Spark's Parquet reader gives an Arrow type (`nanosAsLong` on), or None when unsure."""
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return T.StringType()
+    if pa.types.is_timestamp(kind):
+        if kind.unit == "ns":  # see `nanosecond_columns`
+            return T.LongType()
+        return T.TimestampType() if kind.tz is not None else T.TimestampNTZType()
+    simple = {
+        pa.bool_(): T.BooleanType(), pa.int8(): T.ByteType(), pa.int16(): T.ShortType(),
+        pa.int32(): T.IntegerType(), pa.int64(): T.LongType(), pa.float32(): T.FloatType(),
+        pa.float64(): T.DoubleType(), pa.date32(): T.DateType(),
+    }  # fmt: skip
+    return simple.get(kind)
+
+
+def _local_parquet_schema(paths: tuple[Path, ...]) -> Any:
+    """The schema Spark would infer for a table's local Parquet files, read here from their footers (Spark's own
+    inference is a job per table); None (Spark infers it) when there are none, they differ, or a column's type is
+    not one whose Spark type is certain. A footer that cannot be read raises (the caller names the table)."""
+    import pyarrow.parquet as pq
+    from pyspark.sql import types as T
+
+    schemas = {pq.read_schema(path).remove_metadata() for path in paths}
+    if len(schemas) != 1:
+        return None
+    fields = []
+    for field in schemas.pop():
+        kind = _spark_type(field.type)
+        if kind is None:
+            return None
+        fields.append(T.StructField(field.name, kind, True))
+    return T.StructType(fields)
 
 
 def _local_csv_header(paths: tuple[Path, ...]) -> list[str] | None:
@@ -299,7 +343,7 @@ def validate_spark(
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from features.validation import _structural_checks, _suggestions
+    from features.validation import _structural_checks, _suggestions, check_customers_usable
 
     # One task per bucket; adaptive execution would coalesce the small buckets and start a job per stage.
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -349,16 +393,14 @@ def validate_spark(
         )  # fmt: skip
 
     cached: list[SparkDataFrame] = []
-    known_managers = None
-    if "account_managers" in checked:  # small: its accepted ids go to every bucket with the function
+    has_managers = "account_managers" in checked
+    by_customer = [f for n, f in checked.items() if n != "account_managers"]
+    if has_managers:  # small: its checked rows go to every bucket (no job of their own to collect the ids)
         managers = checked["account_managers"].persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(managers)
         checked["account_managers"] = managers
-        ids = managers.filter(F.col(REASON).isNull()).select(
-            _q(_wide("account_managers", VAL + "account_manager_id"))
-        )
-        known_managers = sorted({str(v) for v in ids.toPandas().iloc[:, 0].dropna()})
-    by_customer = [f for n, f in checked.items() if n != "account_managers"]
+        every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1)))
+        by_customer.append(managers.withColumn(BUCKET, every))
     union = by_customer[0]
     for other in by_customer[1:]:
         union = union.unionByName(other, allowMissingColumns=True)
@@ -371,7 +413,7 @@ def validate_spark(
         from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
         quiet_pandas3()
-        return arrow_safe(check_bucket(rows, vals, known_managers, has_customers))
+        return arrow_safe(check_bucket(rows, vals, has_managers, has_customers))
 
     judged = union.groupBy(BUCKET).applyInPandas(per_bucket, bucket_schema)
     if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred
@@ -411,6 +453,8 @@ def validate_spark(
             ignored_columns=ignored,
             did_you_mean=suggested,
         )
+    if "customers" in reports:  # its accepted rows are its distinct known ids (duplicates are rejected)
+        check_customers_usable(reports["customers"].rows_in, reports["customers"].accepted)
     return views, reports, cached, judged
 
 
@@ -474,8 +518,10 @@ _FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re
 
 @contextlib.contextmanager
 def unreadable_files() -> Iterator[None]:
-    """A file Spark cannot parse while the checks run (a CSV row with more fields than the header, a damaged
-    Parquet page) as a `StructuralError` naming the file, like the pandas reader's, instead of a Java trace."""
+    """A file Spark cannot parse while the checks run (a CSV row with more or fewer fields than the header, a
+    damaged Parquet page) as a `StructuralError` naming the file, like the pandas reader's, instead of a Java
+    trace; for a local CSV file with such rows, the pandas engine's own message (`pipelines.io.ragged_rows_error`:
+    how many rows, examples with their source rows)."""
     try:
         yield
     except Exception as exc:
@@ -484,8 +530,16 @@ def unreadable_files() -> Iterator[None]:
         )
         if found is None:
             raise
+        where = found.group(1)
+        local = Path(where.removeprefix("file://").removeprefix("file:"))
+        if where.endswith(".csv") and _is_local(where) and local.is_file():
+            from pipelines.io import ragged_rows_error
+
+            ragged = ragged_rows_error(local)  # the pandas engine's message: how many rows, examples
+            if ragged is not None:
+                raise ragged from None
         raise StructuralError(
-            f"cannot read {found.group(1)}: the rows do not match the header or the file is damaged "
+            f"cannot read {where}: the rows do not match the header or the file is damaged "
             "(Spark: FAILED_READ_FILE)"
         ) from None
 

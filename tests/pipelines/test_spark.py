@@ -19,7 +19,13 @@ from features.validation import StructuralError
 from pipelines.config import load_config
 from pipelines.engines.run import score_tables
 from pipelines.engines.scoring import ContractMismatch
-from pipelines.engines.spark_engine import _driver_error, write_spark_output
+from pipelines.engines.spark_engine import (
+    CONTRIB_PREFIX,
+    _driver_error,
+    gather_contributions,
+    write_contribution_parts,
+    write_spark_output,
+)
 from pipelines.io import load_data
 
 AS_OF = pd.Timestamp("2025-01-01")
@@ -85,7 +91,7 @@ def test_spark_contributions_file_equals_pandas(scored):
     h = [c for c in got.columns if c.startswith("pred_value_") and c.count("_") == 2][0]
     total = b.set_index("customer_id").sum(axis=1).reindex(got["customer_id"]).to_numpy()
     np.testing.assert_allclose(total, got[h].to_numpy(), rtol=1e-9, atol=1e-6)
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.tmp")) and not list(out.glob("*.parts"))  # the executors' parts, gathered
 
 
 @pytest.mark.spark
@@ -115,7 +121,7 @@ def test_spark_profile_inputs_file_equals_pandas(scored):
     pd.testing.assert_frame_equal(b, a, check_exact=True)
     assert spark_info | {"file": "", "seconds": 0} == pandas_info | {"file": "", "seconds": 0}
     assert read_profile_inputs(out / "spark.profile_inputs.parquet", "r1").index.is_unique
-    assert jobs == 5  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
+    assert jobs == 3  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
 
 
 @pytest.mark.spark
@@ -124,18 +130,23 @@ def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path, m
     driver's input record check is bypassed, as for a model saved before models recorded their input columns)."""
     monkeypatch.setattr("pipelines.engines.run.check_model_inputs", lambda *args: [])
     from pipelines.engines.run import run_score
+    from pipelines.engines.spark_session import spark_jobs
 
     data = tmp_path / "data"
     data.mkdir()
     for p in trained.data.glob("*.parquet"):
         if p.stem != "tickets":  # no tickets: the service-effort features the model needs are missing
             (data / p.name).write_bytes(p.read_bytes())
+    before = spark_jobs(spark)
     with pytest.raises(ContractMismatch, match="feature contract") as exc:
         run_score(
             data, "2025-01-01", tmp_path / "s.parquet", None, "spark", None, None, trained.config,
             Console(file=io.StringIO()), "local[2]",
         )  # fmt: skip
     assert "service_effort_hours_90d" in str(exc.value) and "Traceback" not in str(exc.value)
+    # found on the driver before the executors build features: the only jobs are the load's counts and accepted
+    # rows (the Parquet schemas read on the driver, no job each)
+    assert spark_jobs(spark) - before == 2
     assert not (tmp_path / "s.parquet").exists() and not (tmp_path / "s.contributions.parquet").exists()
 
 
@@ -196,3 +207,48 @@ def test_write_spark_output_failure_keeps_the_old_result(tmp_path, monkeypatch):
         write_spark_output(_frame(1), out)
     assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
     assert [p.name for p in tmp_path.iterdir()] == ["scores"]
+
+
+def test_contributions_are_written_by_the_executors_and_gathered_in_bucket_order(tmp_path):
+    """Issue 11: the scores stage writes the scored customers' contributions as parts (per bucket, from the
+    executors) and returns only the compact columns; the driver appends the parts one at a time to the pandas
+    engine's file (`ContributionsWriter`), in bucket order, and removes them."""
+    from pipelines.outputs import ContributionsWriter
+
+    def batch(bucket: list[int], ids: list[str], eligible: list[bool]) -> pd.DataFrame:
+        n = len(ids)
+        return pd.DataFrame(
+            {
+                "customer_id": ids,
+                "bucket": np.array(bucket, dtype=np.int32),
+                "eligible": eligible,
+                "pred_value_365d": np.arange(n, dtype=np.float64),
+                f"{CONTRIB_PREFIX}recency": np.arange(n) * 0.5,
+                f"{CONTRIB_PREFIX}_base": np.full(n, 10.0),
+            }
+        )
+
+    parts = tmp_path / "c.parquet.parts"
+    parts.mkdir()
+    # partition 1 holds bucket 2 and the start of bucket 0 (batch 0), the rest of bucket 0 (batch 1);
+    # partition 0 holds bucket 1
+    out = write_contribution_parts(
+        batch([2, 2, 0], ["C5", "C7", "C1"], [True, False, True]), str(parts), 1, 0
+    )
+    assert list(out.columns) == ["customer_id", "bucket", "eligible", "pred_value_365d"]  # nothing else back
+    write_contribution_parts(batch([0], ["C3"], [True]), str(parts), 1, 1)
+    write_contribution_parts(batch([1, 1], ["C2", "C4"], [True, True]), str(parts), 0, 0)
+    assert not list(parts.glob(".*"))  # no temporary part left
+    rows = gather_contributions(parts, tmp_path / "c.parquet", "r1")
+    assert rows == 5 and not parts.exists()
+    got = pd.read_parquet(tmp_path / "c.parquet")
+    assert got["customer_id"].tolist() == ["C1", "C3", "C2", "C4", "C5"]  # bucket order; C7 was not scored
+    expected = ContributionsWriter(tmp_path / "e.parquet", "r1")
+    expected.add(
+        pd.DataFrame(
+            {"recency": [1.0, 0.0, 0.0, 0.5, 0.0], "_base": 10.0},
+            index=pd.Index(["C1", "C3", "C2", "C4", "C5"], dtype="str", name="customer_id"),
+        )
+    )
+    expected.close()
+    pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path / "e.parquet"), check_exact=True)
