@@ -1,0 +1,102 @@
+"""What an id (and a text value) may be: one Unicode form, no invisible characters, no spreadsheet formula, no
+placeholder for a missing value. Pure functions over text columns, used by the contract's validation
+(`features.validation`) for both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.text import arrow_text
+
+
+def nfc_text(ids: pd.Series) -> pd.Series:
+    """Ids and text in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names,
+    some exports) is the same id as the composed `café`, not a second customer (nor a second region, an unseen
+    category to the model). ASCII-only columns (the usual case)
+    are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
+    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked)."""
+    import unicodedata
+
+    import pyarrow.compute as pc
+
+    arr = arrow_text(ids)
+    wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(arr), True), dtype=bool)
+    if not wide.any():
+        return ids
+    before = ids[wide]
+    after = before.map({v: unicodedata.normalize("NFC", v) for v in before.unique()})
+    changed = (after != before).to_numpy()
+    if not changed.any():
+        return ids
+    out = ids.copy()
+    out[before.index[changed]] = after[changed]
+    return out
+
+
+#: Control and format characters (Unicode Cc, Cf): a byte-order mark left inside a file, a zero-width space, a NUL,
+#: a line break inside a quoted field. Invisible when printed, they make `C0042\u200b` another customer than
+#: `C0042`; an id holding one is rejected, never read as a new id nor guessed clean.
+_INVISIBLE = r"[\p{Cc}\p{Cf}]"
+
+
+def spreadsheet_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) a spreadsheet wrote instead of the value: `="00042"` (Excel's way to keep leading
+    zeros) or a leading `'` (its text prefix, and what this product puts before a cell starting with `=`, `+`,
+    `-` or `@` in the CSV files it writes). `="00042"` and `00042` would be two customers."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    hit = pc.or_(pc.starts_with(arr, "="), pc.starts_with(arr, "'"))
+    return np.asarray(pc.fill_null(hit, False), dtype=bool)
+
+
+def _printable_ascii_bytes(arr: object) -> bool:
+    """True when every byte of the strings' data is printable ASCII (0x20-0x7e), read from Arrow's buffers."""
+    import pyarrow as pa
+
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return False
+        data = chunk.buffers()[2]
+        if data is not None:
+            b = np.frombuffer(data, dtype=np.uint8)
+            if ((b < 0x20) | (b > 0x7E)).any():
+                return False
+    return True
+
+
+def invisible_in_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) hold a control or format character (`_INVISIBLE`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    if _printable_ascii_bytes(arr):  # the usual case: no string to look at one by one
+        return np.zeros(len(ids), dtype=bool)
+    # Printable strings hold no control or format character: the regex runs only if some are not.
+    odd = ~np.asarray(pc.fill_null(pc.utf8_is_printable(arr), True), dtype=bool)
+    if not odd.any():
+        return odd
+    hit = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _INVISIBLE), False), dtype=bool)
+    return odd & hit
+
+
+#: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would
+#: make one customer of every row lacking an id; they are rejected, never read as an id nor guessed missing.
+PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined")
+
+
+def placeholder_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are a placeholder for a missing value (`PLACEHOLDER_IDS`, any case)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    lowered = pc.utf8_lower(arrow_text(ids.astype("str")))
+    words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
+    return np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
