@@ -100,3 +100,21 @@ def placeholder_ids(ids: pd.Series) -> np.ndarray:
     lowered = pc.utf8_lower(arrow_text(ids.astype("str")))
     words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
     return np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
+
+
+def case_only_twins(ids: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]]]:
+    """Distinct ids that differ only by letter case (`C0042`, `c0042`): how many groups, and a few of them.
+
+    Ids are exact text (the contract), so such ids stay different customers; a system that changed the case of
+    an export would split each customer in two without a word, which is why loading says so."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(arrow_text(ids.dropna().astype("str")))
+    folded = pc.utf8_lower(distinct)
+    if len(pc.unique(folded)) == len(distinct):
+        return 0, []
+    frame = pa.table({"id": distinct, "key": folded}).to_pandas()
+    twins = frame[frame.duplicated("key", keep=False)].sort_values(["key", "id"])
+    groups = [tuple(g) for _, g in twins.groupby("key", sort=True)["id"]]
+    return len(groups), groups[:examples]

@@ -102,11 +102,32 @@ def load_and_report(
     return loaded
 
 
+def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A note when customer ids differ only by letter case (`features.ids.case_only_twins`): they stay different
+    customers, as the contract says, but an export that changed the case would split each customer in two."""
+    from features.ids import case_only_twins
+
+    orders = tables.get("orders")
+    if orders is None or "customer_id" not in orders.columns:
+        return []
+    ids = orders["customer_id"]
+    if tables.get("customers") is not None:
+        ids = pd.concat([ids, tables["customers"]["customer_id"]], ignore_index=True)
+    n, examples = case_only_twins(ids)
+    if not n:
+        return []
+    shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)
+    return [
+        f"{n:,} customer id(s) differ from another only by letter case ({shown}{'; ...' if n > len(examples) else ''}):"
+        " ids are exact text, so they are different customers; if a system changed the case, fix the export"
+    ]
+
+
 def print_load_report(loaded: LoadedData, console: Console, rejects: Path | None, written: list[str]) -> None:
     """What every loading command prints: the counts per table, the notes, and where the rejected rows went
     (`written`: the reject files or directories written under `rejects`, whichever engine wrote them)."""
     console.print(validation_table(loaded))
-    for line in ignored_columns_notes(loaded) + loaded.notes:
+    for line in ignored_columns_notes(loaded) + loaded.notes + case_notes(loaded.tables):
         console.print(f"note: {line}", markup=False, highlight=False)
     total = loaded.result.rows_rejected + sum(
         v

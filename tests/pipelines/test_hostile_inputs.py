@@ -695,3 +695,16 @@ def test_a_zero_timestamp_in_a_zoned_parquet_column_is_a_placeholder_in_any_time
     assert list(res.report["orders"].rejected_by_reason) == [
         "placeholder date in ordered_at (1970-01-01 or 1900-01-01)"
     ]
+
+
+def test_customer_ids_differing_only_by_case_are_named_when_loading(tmp_path):
+    """`C0042` and `c0042` stay two customers (ids are exact text), but loading says so with examples (was: not a
+    word, though an export whose system changed the case splits every customer in two)."""
+    rows = "o1,C0042,2023-01-02,10\no2,c0042,2023-01-03,20\no3,C0043,2023-01-04,5\no4,x9,2023-01-04,5\n"
+    data = _write(tmp_path, (HEADER + rows).encode())
+    res = runner.invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "1 customer id(s) differ from another only by letter case ('C0042' / 'c0042')" in flat
+    plain = _write(tmp_path / "plain", (HEADER + ROWS).encode())
+    assert "letter case" not in runner.invoke(app, ["validate", "--data", str(plain)]).output
