@@ -30,7 +30,7 @@ class Column:
     description: str
     unit: str = ""
     #: The column shapes what the models see (features, statuses, labels): a model trained on data with it
-    #: cannot score data without it (`missing_model_inputs`). Required columns are inputs unless declared not.
+    #: cannot score data without it (`check_model_inputs`). Required columns are inputs unless declared not.
     model_input: bool = False
 
 

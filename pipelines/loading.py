@@ -110,10 +110,10 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     orders = tables.get("orders")
     if orders is None or "customer_id" not in orders.columns:
         return []
-    ids = orders["customer_id"]
-    if tables.get("customers") is not None:
-        ids = pd.concat([ids, tables["customers"]["customer_id"]], ignore_index=True)
-    n, examples = case_only_twins(ids)
+    customers = tables.get("customers")
+    n, examples = case_only_twins(
+        orders["customer_id"], *([] if customers is None else [customers["customer_id"]])
+    )
     if not n:
         return []
     shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)

@@ -211,10 +211,10 @@ def remove_abandoned_staging(out: Path) -> list[Path]:
     pattern = re.compile(
         rf"^\.{re.escape(out.name)}\.[^.]+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[0-9a-f]{{8}}\.run$"
     )
-    removed = []
+    removed, host = [], _host()
     for path in out.parent.iterdir():
         m = pattern.match(path.name)
-        if m and path.is_dir() and m["host"] == _host() and not _alive(int(m["pid"])):
+        if m and path.is_dir() and m["host"] == host and not _alive(int(m["pid"])):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed

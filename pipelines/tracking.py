@@ -157,8 +157,9 @@ def load_bundle(uri: str) -> LoadedModel:
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)
     except MlflowException as exc:
-        first = exc.message.splitlines()[0]
-        raise StructuralError(f"cannot load model {uri}: {first}. Train one first with `cvp train`.") from exc
+        raise StructuralError(
+            f"cannot load model {uri}: {exc.message.splitlines()[0]}. Train one first with `cvp train`."
+        ) from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
         raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
     python_model = model.unwrap_python_model()
