@@ -117,9 +117,6 @@ class SharedCustomerIndex:
         index, self._index = self.index, None
         return index
 
-    def release(self) -> None:
-        self._index = None
-
 
 def plan_chunks(
     tables: Mapping[str, pd.DataFrame], chunk_customers: int, shared: SharedCustomerIndex | None = None
