@@ -156,6 +156,77 @@ def placeholder_dates(t: pd.Series) -> pd.Series:
     return t.isin(PLACEHOLDER_DATES) & t.notna()
 
 
+#: A placeholder day's midnight as written, whatever offset or zone follows (`1970-01-01T00:00Z`,
+#: `1900-01-01 00:00:00+02:00`, `1970-01-01 Europe/Paris`).
+_WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"
+
+
+def placeholder_texts(s: pd.Series) -> np.ndarray:
+    """Which ISO texts of a raw column are a placeholder date written with an offset or a zone: the midnight of
+    a `PLACEHOLDER_DATES` day as written (`1970-01-01T00:00Z`), or an instant that is one in UTC (a zero
+    timestamp shown in a zone: `1969-12-31T19:00-05:00`). Converted to `data.timezone` they are another time
+    (01:00 in Paris) that `placeholder_dates` would not catch."""
+    import pyarrow.compute as pc
+
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return np.zeros(len(s), dtype=bool)
+    from features.ids import first_bytes
+    from features.text import arrow_text
+
+    arr = arrow_text(s.astype("str"))
+    # only texts starting with `1` or a space can be such a date: no regex over the usual 20xx dates
+    near = np.isin(
+        first_bytes(arr), np.frombuffer(b"1 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\xc2\xe1\xe2\xe3", np.uint8)
+    )
+    if not near.any():
+        return near
+    at = np.flatnonzero(near)
+    pattern = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:1969-12-31|1970-01-0[12]|1899-12-31|1900-01-0[12])"
+    near[at] = np.asarray(pc.fill_null(pc.match_substring_regex(arr.take(at), pattern), False), dtype=bool)
+    if not near.any():
+        return near
+    rows = s[near].astype("str").str.strip()
+    written = rows.str.match(_WRITTEN_PLACEHOLDER).fillna(False).to_numpy(dtype=bool)
+    utc, _ = _parse_iso(rows.where(rows != "", None), "UTC")
+    hit = near.copy()
+    hit[near] = written | placeholder_dates(utc).to_numpy(dtype=bool)
+    return hit
+
+
+#: Reasons for a local time named with its zone that the zone's clock skipped or showed twice (a DST change).
+NONEXISTENT_TIME = "non-existent local time (the clock skipped it at a DST change) in"
+AMBIGUOUS_TIME = "ambiguous local time (shown twice at a DST change; write its offset) in"
+
+
+def dst_faults(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """For raw ISO texts with an IANA zone name (`2023-03-26 02:30 Europe/Paris`), which name a wall-clock time
+    that zone skipped (non-existent) and which one it showed twice (ambiguous), as two masks. Call it on the rows
+    that did not parse: the parser reads both as missing, not guessing an hour."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    gap, twice = np.zeros(len(s), dtype=bool), np.zeros(len(s), dtype=bool)
+    if not len(s) or not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return gap, twice
+    text = s.astype("str").str.strip()
+    parts = pc.extract_regex(
+        pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True), _ISO
+    )
+    zone = pd.Series(parts.field("zone").to_numpy(zero_copy_only=False), index=s.index)
+    dt = pd.Series(parts.field("dt").to_numpy(zero_copy_only=False), index=s.index)
+    named = zone.notna() & (zone != "") & np.asarray(parts.is_valid())
+    for z in zone[named].unique():
+        if not _zone_ok(z):
+            continue
+        at = np.flatnonzero((named & (zone == z)).to_numpy())
+        wall = pd.to_datetime(dt.iloc[at], format="ISO8601", errors="coerce")
+        skipped = wall.dt.tz_localize(z, ambiguous="NaT", nonexistent="NaT").isna() & wall.notna()
+        fwd = wall.dt.tz_localize(z, ambiguous="NaT", nonexistent="shift_forward")
+        gap[at] = (skipped & fwd.notna()).to_numpy()
+        twice[at] = (skipped & fwd.isna()).to_numpy()
+    return gap, twice
+
+
 def parse_timestamps(s: pd.Series, timezone: str, date_format: str | None = None) -> pd.Series:
     """Parse dates or date-times (ISO 8601, naive, with an offset or an IANA zone name; or the declared
     `date_format`) to naive `datetime64[ns]` wall-clock time in `timezone`.

@@ -102,6 +102,51 @@ def placeholder_ids(ids: pd.Series) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
 
 
+#: Ids an export writes for "no id" in a numeric or symbolic form: zero (`0`, `000`, `0.0`), minus one (`-1`), or
+#: punctuation only (`-`, `--`, `?`, `.`, `_`, `*`, a dash). Read as an id, every order without a customer would
+#: pool onto one fake customer `0` or `-1`; such ids are rejected like `NULL`, never read as a customer.
+_SENTINEL_IDS = r"^(?:[+-]?0+(?:\.0+)?|-0*1(?:\.0+)?|[-_.?*\x{2012}-\x{2015}]+)$"
+
+
+def sentinel_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are a numeric or symbolic placeholder for a missing id (`_SENTINEL_IDS`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    first = first_bytes(arr)  # the usual id starts with a letter or 1-9: no regex over it
+    maybe = np.isin(first, np.frombuffer(b"0+-_.?*\xe2", dtype=np.uint8))
+    if not maybe.any():
+        return maybe
+    hit = np.zeros(len(ids), dtype=bool)
+    at = np.flatnonzero(maybe)
+    hit[at] = np.asarray(
+        pc.fill_null(pc.match_substring_regex(arr.take(at), _SENTINEL_IDS), False), dtype=bool
+    )
+    return hit
+
+
+def first_bytes(arr: object) -> np.ndarray:
+    """The first byte of each string (0 for an empty or missing one), read from Arrow's buffers."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
+        n = len(chunk)
+        _, off_buf, data = chunk.buffers()
+        wide = pa.types.is_large_string(chunk.type)
+        offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)[
+            chunk.offset : chunk.offset + n + 1
+        ]
+        b = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        first = np.zeros(n, dtype=np.uint8)
+        some = offsets[1:] > offsets[:-1]
+        first[some] = b[offsets[:-1][some]]
+        parts.append(first)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+
+
 def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]]]:
     """Distinct ids of `columns` that differ only by letter case (`C0042`, `c0042`): how many groups, and a few.
 

@@ -20,8 +20,17 @@ import pandas as pd
 
 from features.column_types import readable_column
 from features.contract import TABLES, TICKET_KINDS, Column, Table
-from features.dates import UNKNOWN_FORMAT, impossible_dates, parse_timestamps_native, placeholder_dates
-from features.ids import invisible_in_ids, nfc_text, placeholder_ids, spreadsheet_ids
+from features.dates import (
+    AMBIGUOUS_TIME,
+    NONEXISTENT_TIME,
+    UNKNOWN_FORMAT,
+    dst_faults,
+    impossible_dates,
+    parse_timestamps_native,
+    placeholder_dates,
+    placeholder_texts,
+)
+from features.ids import invisible_in_ids, nfc_text, placeholder_ids, sentinel_ids, spreadsheet_ids
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -272,6 +281,7 @@ def _check_parsed(
         rej.add(
             placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
         )
+        rej.add(sentinel_ids(parsed), f"placeholder for a missing value in {col.name} (0, -1, -, ...)")
         rej.add(spreadsheet_ids(parsed), f'spreadsheet formula or text prefix in {col.name} (="...", \'...)')
         rej.add(
             invisible_in_ids(parsed),
@@ -284,6 +294,14 @@ def _check_parsed(
             rej.add(
                 unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
             )
+    if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
+        at = np.flatnonzero(bad.to_numpy())
+        gap, twice = dst_faults(raw.iloc[at])
+        for mask, why in ((gap, NONEXISTENT_TIME), (twice, AMBIGUOUS_TIME)):
+            if mask.any():
+                hit = np.zeros(len(raw), dtype=bool)
+                hit[at[mask]] = True
+                rej.add(hit, f"{why} {col.name}")
     rej.add(bad, f"unparseable {col.name}")
     if col.required:
         rej.add(~given, f"missing {col.name}")
@@ -294,6 +312,8 @@ def _check_parsed(
             raw.dtype, pd.DatetimeTZDtype
         ):  # a zero timestamp shown in another zone: 01:00 in London
             placeholder |= placeholder_dates(raw.dt.tz_convert("UTC").dt.tz_localize(None))
+        elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
+            placeholder |= placeholder_texts(raw)
         rej.add(
             placeholder,
             f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)",
@@ -483,6 +503,13 @@ def validate_tables(
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
                 reject_unknown(t, ref, known, rej)
+    if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
+        from features.crossrefs import BEFORE_ORDER, FOREIGN_ORDER, foreign_order_returns
+
+        (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
+        foreign, before = foreign_order_returns(r, o[o_rej.ok])
+        r_rej.add(foreign, FOREIGN_ORDER)
+        r_rej.add(before, BEFORE_ORDER)
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

@@ -168,7 +168,7 @@ def test_unknown_columns_are_reported_not_kept():
 N = 12
 BASE = _raw(
     order_id=[f"o{i:03d}" for i in range(N)],
-    customer_id=[f"{i % 4:05d}" for i in range(N)],
+    customer_id=[f"{i % 4 + 1:05d}" for i in range(N)],  # 00000 is a placeholder id (rejected)
     ordered_at=[f"2024-0{1 + i % 9}-1{i % 10} 08:00" for i in range(N)],
     revenue=[str(10 + i) for i in range(N)],
     discount=[str(i % 3) for i in range(N)],

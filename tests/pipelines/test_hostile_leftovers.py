@@ -1,0 +1,115 @@
+"""Hostile input classes closed after the first hunts: sentinel ids, returns of another customer's order, DST
+local times, epoch placeholders written with a zone. Tiny hand-written tables; no training."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.validation import validate_tables
+
+
+def _orders(customer_ids: list[str], **columns: list[str]) -> pd.DataFrame:
+    n = len(customer_ids)
+    frame = {
+        "order_id": [f"o{i}" for i in range(n)],
+        "customer_id": customer_ids,
+        "ordered_at": ["2023-01-02"] * n,
+        "revenue": ["10"] * n,
+    }
+    frame.update(columns)
+    return pd.DataFrame(frame)
+
+
+@pytest.mark.parametrize("word", ["0", "000", "0.0", "-1", "-", "--", "?", "\u2014"])
+def test_a_numeric_or_symbolic_sentinel_id_is_rejected_not_made_a_customer(word):
+    res = validate_tables({"orders": _orders(["c1", word, f" {word} ", "c2"])})
+    # was: a customer "0" (or "-1", "-") holding every order exported without a customer
+    assert res.tables["orders"]["customer_id"].tolist() == ["c1", "c2"]
+    assert res.report["orders"].rejected_by_reason == {
+        "placeholder for a missing value in customer_id (0, -1, -, ...)": 2
+    }
+
+
+def test_ids_that_only_look_like_sentinels_are_kept():
+    ids = ["007", "10", "-2", "O-1", "a-", "0042", "1"]
+    res = validate_tables({"orders": _orders(ids)})
+    assert res.tables["orders"]["customer_id"].tolist() == ids
+
+
+def test_sentinel_ids_in_a_parquet_integer_column_are_rejected():
+    orders = _orders(["x"] * 3)
+    orders["customer_id"] = pd.Series([0, -1, 42], dtype="int64")
+    res = validate_tables({"orders": orders})
+    assert res.tables["orders"]["customer_id"].tolist() == ["42"]
+    assert res.report["orders"].rejected == 2
+
+
+def test_a_return_of_another_customers_order_is_rejected():
+    orders = _orders(["c1", "c2", "c1"], ordered_at=["2023-01-05 10:00"] * 3)
+    returns = pd.DataFrame(
+        {
+            "return_id": ["r1", "r2", "r3", "r4", "r5", "r6"],
+            "customer_id": ["c1"] * 6,
+            "order_id": ["o0", "o1", "unknown", None, "o2", "o2"],
+            "returned_at": [
+                "2023-01-06",
+                "2023-01-06",
+                "2023-01-06",
+                "2023-01-06",
+                "2023-01-04",
+                "2023-01-05",
+            ],
+            "amount": ["5"] * 6,
+        }
+    )
+    res = validate_tables({"orders": orders, "returns": returns})
+    # was: all six accepted, r2 charging c1 with a refund of c2's order
+    assert res.tables["returns"]["return_id"].tolist() == ["r1", "r3", "r4", "r6"]
+    assert dict(zip(res.rejects["returns"]["return_id"], res.rejects["returns"]["reason"], strict=True)) == {
+        "r2": "order_id of another customer's order",
+        "r5": "returned_at before its order's ordered_at (a day earlier or more)",
+    }
+    assert res.report["returns"].rows_in == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "2023-03-26 02:30 Europe/Paris",
+            "non-existent local time (the clock skipped it at a DST change) in",
+        ),
+        (
+            "2023-10-29 02:30 Europe/Paris",
+            "ambiguous local time (shown twice at a DST change; write its offset) in",
+        ),
+    ],
+)
+def test_a_local_time_a_dst_change_skipped_or_repeated_has_its_own_reason(text, reason):
+    orders = _orders(["c1", "c2"], ordered_at=[text, "2023-10-29 03:30 Europe/Paris"])
+    res = validate_tables({"orders": orders}, "Europe/Paris")
+    # was: "unparseable ordered_at", though the value is well formed
+    assert res.report["orders"].rejected_by_reason == {f"{reason} ordered_at": 1}
+    assert res.tables["orders"]["customer_id"].tolist() == ["c2"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1970-01-01T00:00Z",
+        "1970-01-01T00:00:00+00:00",
+        "1970-01-01 00:00+02:00",
+        "1969-12-31T19:00-05:00",  # the zero timestamp shown in New York
+        "1900-01-01 00:00 UTC",
+        " 1970-01-01 America/New_York",
+    ],
+)
+def test_an_epoch_placeholder_written_with_a_zone_is_caught_in_any_timezone(text):
+    orders = _orders(["c1", "c2", "c3"], ordered_at=[text, "1970-01-01T00:00:01Z", "2023-01-02"])
+    res = validate_tables({"orders": orders}, "Europe/Paris")
+    # was: accepted as 1970-01-01 01:00 (Paris), a customer since 1970
+    assert res.report["orders"].rejected_by_reason == {
+        "placeholder date in ordered_at (1970-01-01 or 1900-01-01)": 1
+    }
+    assert res.tables["orders"]["customer_id"].tolist() == ["c2", "c3"]
