@@ -23,7 +23,8 @@ tables:
 ```
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
 (`missing customer_id`, `not routed by the mapping`, `routed to several tables`: such a row reaches no table,
-`missing group_by column K`, `several C values in one K group`). Dimension tables read rows without routing them. The mapped tables then go through the ordinary contract validation.
+`missing group_by column K`, `several C values in one K group`). Dimension tables read rows without routing them,
+only those their source's routing tables kept (a row rejected at the source is in no table). The mapped tables then go through the ordinary contract validation.
 
 `derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
 names, literals, arithmetic, comparisons, boolean logic and an allow-list of text/date methods, checked when the
@@ -253,10 +254,14 @@ def apply_mapping(
 
     tables: dict[str, pd.DataFrame] = {}
     routed_counts: dict[str, dict[str, int]] = {name: {} for name in sources}
+    routing = {spec.source for spec, _, _ in chosen.values() if spec.role == "route"}
     for table, (spec, frame, ok) in chosen.items():
         if spec.role == "route":
             ok = ok & (routed[spec.source] <= 1)
             routed_counts[spec.source][table] = int(ok.sum())
+        elif spec.source in routing:  # a dimension reads only the rows its source's routing kept (was: every
+            # row, so a line rejected as `several CustomerID values` still made a customer, or set its signup_at)
+            ok = ok & (routed[spec.source] == 1) & pd.isna(reasons[spec.source])
         tables[table] = _project(table, spec, frame[ok])
 
     source_rejects: dict[str, pd.DataFrame] = {}

@@ -113,3 +113,49 @@ def test_an_epoch_placeholder_written_with_a_zone_is_caught_in_any_timezone(text
         "placeholder date in ordered_at (1970-01-01 or 1900-01-01)": 1
     }
     assert res.tables["orders"]["customer_id"].tolist() == ["c2", "c3"]
+
+
+def test_a_mapping_dimension_reads_no_row_rejected_at_the_source():
+    from pipelines.mapping import Mapping, apply_mapping
+
+    mapping = Mapping.model_validate(
+        {
+            "sources": {"lines": {"file": "lines.csv"}},
+            "tables": {
+                "orders": {
+                    "source": "lines",
+                    "where": "Quantity > 0",
+                    "derive": {"line": "Quantity * 2"},
+                    "group_by": "InvoiceNo",
+                    "columns": {
+                        "order_id": "InvoiceNo",
+                        "customer_id": "CustomerID",
+                        "ordered_at": {"min": "InvoiceDate"},
+                        "revenue": {"sum": "line"},
+                    },
+                },
+                "customers": {
+                    "source": "lines",
+                    "role": "dimension",
+                    "require": {"customer_id": "CustomerID"},
+                    "group_by": "CustomerID",
+                    "columns": {"customer_id": "CustomerID", "signup_at": {"min": "InvoiceDate"}},
+                },
+            },
+        }
+    )
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "2", "2", "3", "4"],
+            # invoice 2 names two customers (rejected); line 3 (x, Quantity 0) is not routed
+            "CustomerID": ["a", "a", "b", "x", "a"],
+            "InvoiceDate": ["2023-01-05", "2023-01-01", "2023-01-02", "2022-06-01", "2023-01-09"],
+            "Quantity": ["1", "1", "1", "0", "2"],
+        }
+    )
+    tables, rejects, report = apply_mapping(mapping, {"lines": lines})
+    assert tables["orders"]["order_id"].tolist() == ["1", "4"]
+    assert sorted(rejects["lines"]["source_row"]) == [1, 2, 3]
+    # was: customers a (signup 2023-01-01, from the rejected invoice 2), b and x, known only from rejected lines
+    customers = tables["customers"].set_index("customer_id")["signup_at"].to_dict()
+    assert customers == {"a": "2023-01-05"}
