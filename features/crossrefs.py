@@ -36,3 +36,25 @@ def foreign_order_returns(returns: pd.DataFrame, orders: pd.DataFrame) -> tuple[
     returned = returns["returned_at"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
     before = found & ~foreign & (returned < placed.astype("datetime64[D]"))
     return foreign, before
+
+
+#: A customer date this long after the data's last order cannot have been known when the data was exported: a
+#: mistyped year (2098 for 2018). A scheduled cancellation or a signup a few months past the last order is kept.
+FUTURE_MARGIN = pd.Timedelta(days=366)
+
+
+def far_future(customers: pd.DataFrame, last_order: pd.Timestamp) -> dict[str, np.ndarray]:
+    """Per customer date column (`signup_at`, `churned_at`), the rows dated more than `FUTURE_MARGIN` after
+    `last_order` (the latest accepted order). Such a signup left tenure to be taken from the first order without
+    a word; such a cancellation was a customer never cancelled."""
+    out: dict[str, np.ndarray] = {}
+    if pd.isna(last_order):
+        return out
+    for col in ("signup_at", "churned_at"):
+        if col in customers.columns:
+            out[col] = (customers[col] > last_order + FUTURE_MARGIN).to_numpy(dtype=bool)
+    return out
+
+
+def far_future_reason(col: str, last_order: pd.Timestamp) -> str:
+    return f"{col} more than a year after the last order ({last_order.date()}): a mistyped year?"

@@ -494,6 +494,14 @@ def validate_tables(
                 if "account_manager_id" in t.columns:
                     reject_unknown(t, "account_manager_id", known_am, rej)
 
+    if "customers" in parsed:  # a signup or cancellation dated years after the data (`features.crossrefs`)
+        from features.crossrefs import far_future, far_future_reason
+
+        (o, o_rej, _), (c, c_rej, _) = parsed["orders"], parsed["customers"]
+        last = o.loc[o_rej.ok, "ordered_at"].max()
+        for col, mask in far_future(c, last).items():
+            c_rej.add(mask, far_future_reason(col, last))
+
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).
     if "customers" in parsed:

@@ -159,3 +159,25 @@ def test_a_mapping_dimension_reads_no_row_rejected_at_the_source():
     # was: customers a (signup 2023-01-01, from the rejected invoice 2), b and x, known only from rejected lines
     customers = tables["customers"].set_index("customer_id")["signup_at"].to_dict()
     assert customers == {"a": "2023-01-05"}
+
+
+def test_a_signup_or_cancellation_years_after_the_data_is_rejected():
+    orders = _orders(
+        ["c1", "c2", "c3", "c4"], ordered_at=["2023-01-02", "2023-02-02", "2023-03-02", "2023-03-09"]
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4"],
+            "signup_at": ["2098-01-01", "2022-01-01", "2022-01-01", "2023-06-01"],
+            "churned_at": [None, "2099-01-01", "2024-03-01", None],  # c3: a cancellation scheduled a year on
+        }
+    )
+    res = validate_tables({"orders": orders, "customers": customers})
+    # was: accepted; c1's tenure silently taken from the first order, c2 a customer never cancelled
+    assert res.tables["customers"]["customer_id"].tolist() == ["c3", "c4"]
+    assert res.report["customers"].rejected_by_reason == {
+        "churned_at more than a year after the last order (2023-03-09): a mistyped year?": 1,
+        "signup_at more than a year after the last order (2023-03-09): a mistyped year?": 1,
+    }
+    # their orders then belong to no known customer, as for any rejected customer row
+    assert res.report["orders"].rejected_by_reason == {"unknown customer_id": 2}
