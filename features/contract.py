@@ -324,3 +324,52 @@ def check_model_inputs(
             "--strict: this data's model inputs differ from the training data's: " + "; ".join(notes)
         )
     return notes
+
+
+#: Money columns whose typical size a model records (`amount_scale`): the median of the positive values.
+SCALE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("orders", "revenue"),
+    ("returns", "amount"),
+    ("invoices", "amount"),
+)
+#: A typical amount this many times larger or smaller than in training is another unit, not another season:
+#: cents for units is x100, thousands for units x1/1000; a business's typical order rarely moves x20.
+SCALE_FACTOR = 20.0
+
+
+def amount_scale(tables: Mapping[str, Any]) -> dict[str, float]:
+    """`table.column` -> median of the positive values, for the `SCALE_COLUMNS` these tables have (a trained model
+    records it of its training data; scoring data is held to it by `check_amount_scale`)."""
+    out: dict[str, float] = {}
+    for name, col in SCALE_COLUMNS:
+        frame = tables.get(name)
+        if frame is None or col not in frame.columns:
+            continue
+        values = frame[col]
+        positive = values[values > 0]
+        if len(positive):
+            out[f"{name}.{col}"] = float(positive.median())
+    return out
+
+
+def check_amount_scale(recorded: Mapping[str, float] | None, tables: Mapping[str, Any]) -> None:
+    """Refuse data whose amounts are in another unit than the model's training data: a median order revenue 100
+    times the training one (cents for units) gives features the trees never saw, scored as the largest customers
+    they know, without a word but a drift warning. `recorded` None: a model saved before models recorded it."""
+    if not recorded:
+        return
+    now = amount_scale(tables)
+    off = [
+        (key, was, now[key])
+        for key, was in recorded.items()
+        if key in now and was > 0 and not (1 / SCALE_FACTOR < now[key] / was < SCALE_FACTOR)
+    ]
+    if off:
+        parts = "; ".join(
+            f"{k}: median {v:,.4g} in this data, {w:,.4g} in training (x{v / w:.3g})" for k, w, v in off
+        )
+        raise StructuralError(
+            f"amounts look like another unit than the model's training data ({parts}): cents for units, or "
+            f"thousands? Amounts more than {SCALE_FACTOR:g} times larger or smaller would be scored as features "
+            "the model never saw. Convert the amounts to the training data's unit, or train a model on this data"
+        )

@@ -14,7 +14,7 @@ import pandas as pd
 from rich.console import Console
 
 from features import build_feature_table_with_manifest, build_training_set
-from features.contract import PERSONAL_COLUMNS, model_inputs
+from features.contract import PERSONAL_COLUMNS, amount_scale, model_inputs
 from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
@@ -124,6 +124,7 @@ def train_and_register(
         "timezone": cfg.data.timezone,
         # the columns that shape the features: scoring data must have them too (`features.contract`)
         "input_columns": model_inputs(tables),
+        "amount_scale": amount_scale(tables),  # the typical amounts: scoring refuses another unit (cents)
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     bundle = bundle.fit(training)

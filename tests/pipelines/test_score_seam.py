@@ -144,3 +144,31 @@ def test_a_profile_from_data_refuses_data_the_run_did_not_score(trained, default
     orders.iloc[:-1].to_parquet(data / "orders.parquet", index=False)
     with pytest.raises(StructuralError, match=r"not the data this run scored: table orders has [\d,]+ rows"):
         run_profile(scores, data, tmp_path / "profile", None, trained.config, Console(file=io.StringIO()))
+
+
+def test_data_whose_amounts_are_in_cents_is_refused(trained, tmp_path):
+    """The model records its training data's typical amounts (median order revenue, return and invoice amount);
+    data whose amounts are 100 times larger (cents for units) is refused naming the column (was: scored, exit 0,
+    with only a drift warning: the trees took every customer for one of the largest they had seen)."""
+    data = _data_without(trained, tmp_path, {})
+    for table, cols in {"orders": ["revenue", "cost", "discount"], "returns": ["amount"]}.items():
+        frame = pd.read_parquet(data / f"{table}.parquet")
+        frame[cols] = frame[cols] * 100
+        frame.to_parquet(data / f"{table}.parquet", index=False)
+    out = tmp_path / "s.parquet"
+    with pytest.raises(StructuralError, match=r"another unit.*orders.revenue: median .* \(x100\)") as err:
+        score_trained(trained, out, data=data)
+    assert "returns.amount" in str(err.value) and "invoices.amount" not in str(err.value)
+    assert not out.exists()
+
+
+def test_amount_scale_allows_a_business_that_grew():
+    from features.contract import amount_scale, check_amount_scale
+
+    orders = pd.DataFrame({"revenue": [10.0, 20.0, 30.0, 0.0]})
+    recorded = amount_scale({"orders": orders})
+    assert recorded == {"orders.revenue": 20.0}
+    check_amount_scale(recorded, {"orders": orders * 5})  # five times larger orders: another season, scored
+    check_amount_scale(None, {"orders": orders * 100})  # a model saved before it recorded amounts
+    with pytest.raises(StructuralError, match=r"x0.001"):
+        check_amount_scale(recorded, {"orders": orders / 1000})
