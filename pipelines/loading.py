@@ -262,6 +262,13 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
             f"table orders has no accepted row (the file has none, or every row was rejected: see the counts "
             f"above); nothing to {what}"
         )
+    revenue = tables["orders"]["revenue"]
+    if not revenue.ne(0).any():  # validation keeps only finite revenue >= 0: every order is exactly 0
+        raise StructuralError(
+            f"table orders, column revenue: 0 on every one of the {len(revenue):,} accepted orders, an export "
+            "that wrote 0 for a missing value? Every value, margin and tier would be computed from nothing; "
+            f"nothing to {what}.\nExample rows:\n{tables['orders'].head(5).to_string(max_colwidth=40)}"
+        )
     if as_of <= first:
         raise StructuralError(
             f"--as-of {as_of.date()} is before the data starts (not after the first order, {first}); "

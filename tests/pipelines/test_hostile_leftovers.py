@@ -181,3 +181,23 @@ def test_a_signup_or_cancellation_years_after_the_data_is_rejected():
     }
     # their orders then belong to no known customer, as for any rejected customer row
     assert res.report["orders"].rejected_by_reason == {"unknown customer_id": 2}
+
+
+def test_orders_whose_revenue_is_zero_on_every_row_stop_every_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = "".join(f"o{i},c{i % 3},2023-01-{i + 2:02d},0\n" for i in range(6))
+    (data / "orders.csv").write_text("order_id,customer_id,ordered_at,revenue\n" + rows)
+    out = tmp_path / "f.parquet"
+    res = CliRunner().invoke(
+        app, ["features", "--data", str(data), "--as-of", "2023-02-01", "--out", str(out)]
+    )
+    # was: exit 0, a feature table of zeros (training then scored every customer a problem, without a word)
+    assert res.exit_code == 2, res.output
+    assert "0 on every one of the 6 accepted orders" in " ".join(res.output.split())
+    assert not out.exists()
+    assert CliRunner().invoke(app, ["validate", "--data", str(data)]).exit_code == 0  # validate shows counts
