@@ -30,7 +30,14 @@ from features.dates import (
     placeholder_dates,
     placeholder_texts,
 )
-from features.ids import invisible_in_ids, nfc_text, placeholder_ids, sentinel_ids, spreadsheet_ids
+from features.ids import (
+    invisible_in_ids,
+    nfc_text,
+    placeholder_ids,
+    scientific_ids,
+    sentinel_ids,
+    spreadsheet_ids,
+)
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -282,6 +289,9 @@ def _check_parsed(
             placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
         )
         rej.add(sentinel_ids(parsed), f"placeholder for a missing value in {col.name} (0, -1, -, ...)")
+        rej.add(
+            scientific_ids(parsed), f"id in a spreadsheet's scientific notation in {col.name} (1.23457E+11)"
+        )
         rej.add(spreadsheet_ids(parsed), f'spreadsheet formula or text prefix in {col.name} (="...", \'...)')
         rej.add(
             invisible_in_ids(parsed),

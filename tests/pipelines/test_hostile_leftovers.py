@@ -201,3 +201,13 @@ def test_orders_whose_revenue_is_zero_on_every_row_stop_every_command(tmp_path):
     assert "0 on every one of the 6 accepted orders" in " ".join(res.output.split())
     assert not out.exists()
     assert CliRunner().invoke(app, ["validate", "--data", str(data)]).exit_code == 0  # validate shows counts
+
+
+def test_an_id_a_spreadsheet_rounded_to_scientific_notation_is_rejected():
+    ids = ["1.23457E+11", "1.23457E+11", "123456789012", "1E+5", "1e+5", "C1E+5"]
+    res = validate_tables({"orders": _orders(ids)})
+    # was: one customer "1.23457E+11" made of every id sharing its first six digits
+    assert res.tables["orders"]["customer_id"].tolist() == ["123456789012", "1e+5", "C1E+5"]
+    assert res.report["orders"].rejected_by_reason == {
+        "id in a spreadsheet's scientific notation in customer_id (1.23457E+11)": 3
+    }
