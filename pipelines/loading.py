@@ -254,6 +254,22 @@ def check_training_data(training: pd.DataFrame, horizon_days: int, cfg: AppConfi
         raise StructuralError(f"not enough data to {what}: the training set has " + "; ".join(problems))
 
 
+def check_paid_at_filled(tables: dict[str, pd.DataFrame]) -> None:
+    """An `invoices.paid_at` column without a single value, on invoices due before the last order, is an export
+    that emptied it: read as it stands, every invoice is unpaid and overdue (late share 1 for every customer)."""
+    inv = tables.get("invoices")
+    if inv is None or "paid_at" not in inv.columns or inv["paid_at"].notna().any() or "orders" not in tables:
+        return
+    due = inv["due_at"] < tables["orders"]["ordered_at"].max()
+    if due.any():
+        raise StructuralError(
+            f"table invoices, column paid_at: no value on any of the {len(inv):,} invoices, {int(due.sum()):,} "
+            "of them due before the last order: every invoice would read as unpaid and overdue. Export the "
+            "payment dates, or leave the invoices table out if payments are not recorded.\nExample rows:\n"
+            f"{inv[due].head(5).to_string(max_colwidth=40)}"
+        )
+
+
 def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, what: str) -> pd.Timestamp:
     """The first order; an as-of at or before it leaves nothing to compute (one check for every command)."""
     first = tables["orders"]["ordered_at"].min()
@@ -271,6 +287,7 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
             "that wrote 0 for a missing value? Every value, margin and tier would be computed from nothing; "
             f"nothing to {what}.\nExample rows:\n{tables['orders'].head(5).to_string(max_colwidth=40)}"
         )
+    check_paid_at_filled(tables)
     if as_of <= first:
         raise StructuralError(
             f"--as-of {as_of.date()} is before the data starts (not after the first order, {first}); "

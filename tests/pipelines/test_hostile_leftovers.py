@@ -211,3 +211,25 @@ def test_an_id_a_spreadsheet_rounded_to_scientific_notation_is_rejected():
     assert res.report["orders"].rejected_by_reason == {
         "id in a spreadsheet's scientific notation in customer_id (1.23457E+11)": 3
     }
+
+
+def test_invoices_whose_paid_at_is_empty_throughout_stop_the_features(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = "".join(f"o{i},c{i % 3},2023-01-{i + 2:02d},10\n" for i in range(6))
+    (data / "orders.csv").write_text("order_id,customer_id,ordered_at,revenue\n" + rows)
+    invoices = "".join(f"i{i},c{i % 3},2023-01-{i + 2:02d},2023-01-{i + 3:02d},10,\n" for i in range(6))
+    (data / "invoices.csv").write_text("invoice_id,customer_id,issued_at,due_at,amount,paid_at\n" + invoices)
+    out = tmp_path / "f.parquet"
+    args = ["features", "--data", str(data), "--as-of", "2023-02-01", "--out", str(out)]
+    res = CliRunner().invoke(app, args)
+    # was: exit 0, every invoice unpaid and overdue: payment_late_share_lifetime 1 for every customer
+    assert res.exit_code == 2, res.output
+    assert "paid_at: no value on any of the 6 invoices" in " ".join(res.output.split())
+    paid = invoices.replace(",\n", ",2023-01-20\n", 1)  # one payment date is enough
+    (data / "invoices.csv").write_text("invoice_id,customer_id,issued_at,due_at,amount,paid_at\n" + paid)
+    assert CliRunner().invoke(app, args).exit_code == 0
