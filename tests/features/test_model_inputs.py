@@ -119,3 +119,14 @@ def test_check_model_inputs_warns_of_new_and_emptier_inputs_and_strict_refuses()
     with pytest.raises(StructuralError, match=r"--strict: .*orders.discount"):
         check_model_inputs(recorded, tables, strict=True)
     assert check_model_inputs(None, tables, strict=True) == []  # a model from before the record
+
+
+def test_check_model_inputs_names_tables_whose_rows_were_all_rejected_not_their_columns():
+    """Every order rejected (a customers table naming none of their customers) left tables without a row: the
+    message names the tables and points at the rejected counts (was: every column of them listed as "had a
+    value on most training rows and have none in this data", a missing export)."""
+    tables = _tables([1.0, 1.0])
+    tables["orders"] = tables["orders"].iloc[:0]
+    with pytest.raises(StructuralError, match=r"table\(s\) orders have no accepted row") as err:
+        check_model_inputs(RECORDED, tables, strict=False)
+    assert "have none in this data" not in str(err.value) and "unknown customer_id" in str(err.value)
