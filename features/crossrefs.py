@@ -1,8 +1,10 @@
-"""References between event tables that the contract checks beside the customer references: a return's `order_id`.
+"""Rules across tables beside the customer references: a return against its `order_id`'s order, and customer
+dates against the data's last order.
 
-Pure functions over validated tables, called by `features.validation.validate_tables` after the customer
-references (a row is rejected for the first problem found). The Spark engine's per-customer buckets cannot see
-another customer's order, so it does not run this rule yet (a join on `order_id` would be needed).
+Pure functions over validated tables, called by `features.validation.validate_tables` (a row is rejected for the
+first problem found). The Spark engine does not run them yet: its per-customer buckets cannot see another
+customer's order (`foreign_order_returns` needs a join on `order_id`), and `far_future` needs the last order
+across buckets (one aggregation); both predicates take plain frames so its checks can call them.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ import numpy as np
 import pandas as pd
 
 FOREIGN_ORDER = "order_id of another customer's order"
+ABOVE_ORDER = "amount above its order's revenue"
 BEFORE_ORDER = "returned_at before its order's ordered_at (a day earlier or more)"
 
 
-def foreign_order_returns(returns: pd.DataFrame, orders: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Two masks over `returns` (validated rows): its `order_id` names an order of `orders` (the accepted
-    orders) placed by ANOTHER customer, and (of the others) it was returned before that order was placed.
+def foreign_order_returns(
+    returns: pd.DataFrame, orders: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three masks over `returns` (validated rows): its `order_id` names an order of `orders` (the accepted
+    orders) placed by ANOTHER customer; (of the others) it refunds more than the order's revenue; it was returned
+    a day or more before that order was placed.
 
     A return booked against another customer's order has one of its two ids wrong: counted for its
     `customer_id`, it would charge one customer with another's refund. A return of an order not in `orders` is
     kept: its order may predate the export."""
     none = np.zeros(len(returns), dtype=bool)
     if "order_id" not in returns.columns or not len(returns) or not len(orders):
-        return none, none.copy()
+        return none, none.copy(), none.copy()
     by_order = orders.drop_duplicates("order_id").set_index("order_id")
     at = by_order.index.get_indexer(returns["order_id"])
     found = (at >= 0) & returns["order_id"].notna().to_numpy()
@@ -32,10 +38,14 @@ def foreign_order_returns(returns: pd.DataFrame, orders: pd.DataFrame) -> tuple[
     foreign = found & (owner != returns["customer_id"].to_numpy(dtype=object))
     placed = np.full(len(returns), np.datetime64("NaT"), dtype="datetime64[ns]")
     placed[found] = by_order["ordered_at"].to_numpy(dtype="datetime64[ns]")[at[found]]
+    # a refund larger than what the customer paid for the order (a cent of rounding allowed)
+    paid = np.full(len(returns), np.nan)
+    paid[found] = by_order["revenue"].to_numpy(dtype="float64")[at[found]]
+    above = found & ~foreign & (returns["amount"].to_numpy(dtype="float64") > paid + 0.01)
     # by day: a return dated `2023-01-05` of an order placed at 10:00 that day is not before it
     returned = returns["returned_at"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    before = found & ~foreign & (returned < placed.astype("datetime64[D]"))
-    return foreign, before
+    before = found & ~foreign & ~above & (returned < placed.astype("datetime64[D]"))
+    return foreign, above, before
 
 
 #: A customer date this long after the data's last order cannot have been known when the data was exported: a

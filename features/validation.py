@@ -522,11 +522,12 @@ def validate_tables(
             for ref in TABLES[name].customer_refs:
                 reject_unknown(t, ref, known, rej)
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
-        from features.crossrefs import BEFORE_ORDER, FOREIGN_ORDER, foreign_order_returns
+        from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, FOREIGN_ORDER, foreign_order_returns
 
         (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
-        foreign, before = foreign_order_returns(r, o[o_rej.ok])
+        foreign, above, before = foreign_order_returns(r, o[o_rej.ok])
         r_rej.add(foreign, FOREIGN_ORDER)
+        r_rej.add(above, ABOVE_ORDER)
         r_rej.add(before, BEFORE_ORDER)
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}

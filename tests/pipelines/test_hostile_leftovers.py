@@ -49,9 +49,9 @@ def test_a_return_of_another_customers_order_is_rejected():
     orders = _orders(["c1", "c2", "c1"], ordered_at=["2023-01-05 10:00"] * 3)
     returns = pd.DataFrame(
         {
-            "return_id": ["r1", "r2", "r3", "r4", "r5", "r6"],
-            "customer_id": ["c1"] * 6,
-            "order_id": ["o0", "o1", "unknown", None, "o2", "o2"],
+            "return_id": ["r1", "r2", "r3", "r4", "r5", "r6", "r7"],
+            "customer_id": ["c1"] * 7,
+            "order_id": ["o0", "o1", "unknown", None, "o2", "o2", "o0"],
             "returned_at": [
                 "2023-01-06",
                 "2023-01-06",
@@ -59,18 +59,20 @@ def test_a_return_of_another_customers_order_is_rejected():
                 "2023-01-06",
                 "2023-01-04",
                 "2023-01-05",
+                "2023-01-06",
             ],
-            "amount": ["5"] * 6,
+            "amount": ["5"] * 6 + ["10.5"],  # r7: more than the 10 paid for o0
         }
     )
     res = validate_tables({"orders": orders, "returns": returns})
-    # was: all six accepted, r2 charging c1 with a refund of c2's order
+    # was: all seven accepted, r2 charging c1 with a refund of c2's order, r7 refunding more than was paid
     assert res.tables["returns"]["return_id"].tolist() == ["r1", "r3", "r4", "r6"]
     assert dict(zip(res.rejects["returns"]["return_id"], res.rejects["returns"]["reason"], strict=True)) == {
         "r2": "order_id of another customer's order",
         "r5": "returned_at before its order's ordered_at (a day earlier or more)",
+        "r7": "amount above its order's revenue",
     }
-    assert res.report["returns"].rows_in == 6
+    assert res.report["returns"].rows_in == 7
 
 
 @pytest.mark.parametrize(
