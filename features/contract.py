@@ -336,11 +336,13 @@ def check_model_inputs(
     return notes
 
 
-#: Money columns whose typical size a model records (`amount_scale`): the median of the positive values.
+#: Amount columns whose typical size a model records (`amount_scale`): the median of the positive values. Money,
+#: and the staff minutes per ticket (an export in hours is 60 times smaller: customers that look cheap to serve).
 SCALE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("orders", "revenue"),
     ("returns", "amount"),
     ("invoices", "amount"),
+    ("tickets", "effort_minutes"),
 )
 #: A typical amount this many times larger or smaller than in training is another unit, not another season:
 #: cents for units is x100, thousands for units x1/1000; a business's typical order rarely moves x20.
@@ -379,7 +381,7 @@ def check_amount_scale(recorded: Mapping[str, float] | None, tables: Mapping[str
             f"{k}: median {v:,.4g} in this data, {w:,.4g} in training (x{v / w:.3g})" for k, w, v in off
         )
         raise StructuralError(
-            f"amounts look like another unit than the model's training data ({parts}): cents for units, or "
-            f"thousands? Amounts more than {SCALE_FACTOR:g} times larger or smaller would be scored as features "
+            f"amounts look like another unit than the model's training data ({parts}): cents for units, "
+            f"thousands, hours for minutes? Amounts more than {SCALE_FACTOR:g} times larger or smaller would be scored as features "
             "the model never saw. Convert the amounts to the training data's unit, or train a model on this data"
         )

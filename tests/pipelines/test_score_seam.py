@@ -172,3 +172,6 @@ def test_amount_scale_allows_a_business_that_grew():
     check_amount_scale(None, {"orders": orders * 100})  # a model saved before it recorded amounts
     with pytest.raises(StructuralError, match=r"x0.001"):
         check_amount_scale(recorded, {"orders": orders / 1000})
+    tickets = pd.DataFrame({"effort_minutes": [30.0, 45.0, 0.0]})
+    with pytest.raises(StructuralError, match=r"tickets.effort_minutes: median 0.625 .*hours for minutes"):
+        check_amount_scale(amount_scale({"tickets": tickets}), {"tickets": tickets / 60})  # hours for minutes
