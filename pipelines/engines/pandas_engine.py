@@ -18,6 +18,7 @@ import pandas as pd
 from features.population import SCORED
 from features.validation import isin_ids
 from models.bundle import CustomerValueModel
+from models.explain import release_explainers
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import SharedCustomerIndex, iterate_chunks
 from pipelines.engines.drift import DriftAccumulator
@@ -197,6 +198,7 @@ def score_pandas(
             release_memory()  # the chunk's garbage, before the next chunk is built (issue 14)
             t0 = time.perf_counter()
     finally:
+        release_explainers()  # the explainers' tables are not needed by the whole-base finish (issue 14)
         if value is not None:
             value.close()
         if churn is not None:
