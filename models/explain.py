@@ -443,7 +443,9 @@ def top_reasons(
         features = features.loc[contrib.index]
 
     rows = len(contrib)
-    values = np.nan_to_num(contrib[names].to_numpy(dtype=np.float64), nan=0.0)
+    values = contrib[names].to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():  # one pass when every value is finite (the usual case), as before else
+        values = np.nan_to_num(values, nan=0.0)
     order, members_of, sums, top = top_groups(values, names, registry, n)
     slots = top.shape[1]
     target = "expected profit" if kind == "value" else "churn risk"
