@@ -110,6 +110,9 @@ class ModelConfig(BaseModel):
             in-sample shrink on the calibration slice over its shrink on every row (`FutureValueModel.
             _season_interval_ratio`). Demo company, 90 days, 2 x 10 monthly folds: mean |coverage - 0.80| 0.027 /
             0.031 -> 0.022 / 0.023 (README "Model quality").
+        interval_new_customer_days: Mondrian by customer age: customers with `tenure_days` below it (or unknown)
+            and the others each get their own conformal table (per prediction bin), when the calibration slice
+            holds at least 100 of each; None = one table for every customer.
         interval_scale_floor_quantile: the floor of s(pred): this quantile of |pred| on the calibration slice
             (0.5: the median), so small predictions get an interval in currency rather than a vanishing one.
         calibration: churn probability calibrator: "isotonic" or "sigmoid" (Platt). Sigmoid by measurement: equal
@@ -147,6 +150,7 @@ class ModelConfig(BaseModel):
     interval_residuals: Literal["absolute", "relative"]
     interval_scale_floor_quantile: float = Field(ge=0.0, le=1.0)
     interval_season_match: bool
+    interval_new_customer_days: int | None = Field(ge=1)
     calibration: Literal["isotonic", "sigmoid"]
     use_btyd_features: bool
     btyd_penalizer: float = Field(ge=0.0)

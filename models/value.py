@@ -85,6 +85,39 @@ def conformal_offsets(resid: np.ndarray, low_q: float, high_q: float) -> tuple[f
     return float(r[max(k_lo, 1) - 1]), float(r[min(k_hi, n) - 1]), capped
 
 
+def _conformal_table(
+    pred: np.ndarray, resid: np.ndarray, cfg: ModelConfig
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(edges, offsets, capped): finite-sample conformal (low, high) offsets per bin of the prediction (Mondrian;
+    `interval_bins` bins of equal count, at least 100 residuals each), and how many bins were capped."""
+    n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
+    edges = np.unique(np.quantile(pred, np.linspace(0, 1, n_bins + 1)[1:-1])) if n_bins > 1 else np.array([])
+    bins = np.searchsorted(edges, pred, side="right")
+    lo_q, hi_q = cfg.interval_quantiles
+    offsets = np.zeros((len(edges) + 1, 2))
+    capped = 0
+    for b in range(len(edges) + 1):
+        r = resid[bins == b]
+        if len(r) == 0:
+            r = resid
+        low, high, cap = conformal_offsets(r, lo_q, hi_q)
+        offsets[b] = (low, high)
+        capped += int(cap)
+    return edges, offsets, capped
+
+
+#: The feature that tells new customers from established ones for the interval (Mondrian by customer age).
+_TENURE = "tenure_days"
+#: Fewest calibration residuals in each customer-age segment before it gets its own interval table.
+_MIN_SEGMENT_RESIDUALS = 100
+
+
+def _is_new(X: pd.DataFrame, days: int | None) -> np.ndarray:
+    """Customers younger than `days` (a missing tenure counts as new: no first order or signup known)."""
+    tenure = pd.to_numeric(X[_TENURE], errors="coerce").to_numpy(dtype=np.float64)
+    return ~(tenure >= days)
+
+
 def _interval_residuals(config: ModelConfig) -> str:
     # A champion pickled before relative intervals existed is refitted with the interval it was fitted with.
     return getattr(config, "interval_residuals", "absolute")
@@ -459,30 +492,29 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             else None
         )
         resid = ((y[rows] if held_out else y) - pred_v) / self._interval_scale(pred_v)
-        n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
-        edges = (
-            np.unique(np.quantile(pred_v, np.linspace(0, 1, n_bins + 1)[1:-1]))
-            if n_bins > 1
-            else np.array([])
-        )
-        bins = np.searchsorted(edges, pred_v, side="right")
-        lo_q, hi_q = cfg.interval_quantiles
-        offsets = np.zeros((len(edges) + 1, 2))
-        capped = 0
-        for b in range(len(edges) + 1):
-            r = resid[bins == b]
-            if len(r) == 0:
-                r = resid
-            low, high, cap = conformal_offsets(r, lo_q, hi_q)
-            offsets[b] = (low, high)
-            capped += int(cap)
+        self.interval_edges_, self.interval_offsets_, capped = _conformal_table(pred_v, resid, cfg)
+        # Mondrian by customer age: new customers' residuals (wider, and their own season) get their own table.
+        self.interval_new_days_ = None
+        self.interval_segment_tables_: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        new_days = getattr(cfg, "interval_new_customer_days", None)
+        if new_days is not None and _TENURE in Xt.columns:
+            new = _is_new(Xt[rows] if held_out else Xt, new_days)
+            if min(new.sum(), (~new).sum()) >= _MIN_SEGMENT_RESIDUALS:
+                self.interval_new_days_ = new_days
+                for seg in (True, False):
+                    edges, offsets, seg_capped = _conformal_table(pred_v[new == seg], resid[new == seg], cfg)
+                    self.interval_segment_tables_[seg] = (edges, offsets)
+                    capped += seg_capped
+            else:
+                self.notes_.append(
+                    f"fewer than {_MIN_SEGMENT_RESIDUALS} calibration customers younger (or older) than {new_days} "
+                    "days: one interval table for every customer"
+                )
         if capped:
             self.notes_.append(
                 f"{capped} interval bin(s) had too few residuals for the finite-sample conformal rank: "
                 "their extreme residual is used (coverage may fall short of the nominal level)"
             )
-        self.interval_edges_ = edges
-        self.interval_offsets_ = offsets
 
     # -- public --------------------------------------------------------------------------------------------
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -491,13 +523,25 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
 
     def predict_interval(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) bounds at `interval_quantiles`; low <= predict(X) is not guaranteed for skewed bins."""
-        pred = self.predict(X)
-        return self.interval_from_prediction(pred)
+        Xt = self.contract_.apply(X)
+        return self.interval_from_prediction(self._predict_t(Xt), Xt)
 
-    def interval_from_prediction(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Interval bounds for already-computed predictions (avoids predicting twice)."""
-        bins = np.searchsorted(self.interval_edges_, pred, side="right")
-        off = self.interval_offsets_[bins]
+    def interval_from_prediction(
+        self, pred: np.ndarray, X: pd.DataFrame | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Interval bounds for already-computed predictions (avoids predicting twice). With the rows' features
+        `X` (their `tenure_days`), new and established customers get their own conformal table when the model
+        has them (`interval_new_customer_days`); without, the table of every calibration customer."""
+        pred = np.asarray(pred, dtype=np.float64)
+        off = np.empty((len(pred), 2))
+        tables = getattr(self, "interval_segment_tables_", None)
+        if tables and X is not None and _TENURE in X.columns:
+            new = _is_new(X, self.interval_new_days_)
+            for seg, (edges, offsets) in tables.items():
+                part = new == seg
+                off[part] = offsets[np.searchsorted(edges, pred[part], side="right")]
+        else:
+            off[:] = self.interval_offsets_[np.searchsorted(self.interval_edges_, pred, side="right")]
         scale = self._interval_scale(pred)
         return pred + scale * off[:, 0], pred + scale * off[:, 1]
 
