@@ -48,7 +48,9 @@ of the total (not the final booster's): fitted on fewer cutoffs, its shrink diff
 is matched to the season (`interval_season_match`), they are also multiplied by the final booster's in-sample
 shrink on the calibration slice over its shrink on every row (`_season_interval_ratio`): the calibration slice
 sits one horizon before the scoring date, in another season. `absolute` is the former interval (raw residuals,
-the final booster's correction).
+the final booster's correction). With `interval_new_customer_days` (off by default) new and established customers
+(`tenure_days` below / at or above it) each get their own per-bin table (Mondrian by customer age):
+`interval_from_prediction(pred, X)` picks it from the rows' features; without X the pooled table is used.
 """
 
 from __future__ import annotations
