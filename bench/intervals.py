@@ -49,6 +49,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "new_180": {"interval_new_customer_days": 180},
     "new_365": {"interval_new_customer_days": 365},
     "one_table": {"interval_new_customer_days": None},
+    "pool_2": {"interval_calibration_cutoffs": 2},
+    "pool_3": {"interval_calibration_cutoffs": 3},
 }
 
 

@@ -115,6 +115,9 @@ class ModelConfig(BaseModel):
             holds at least 100 of each; None = one table for every customer. Off by default: with 180, new
             customers' mean |coverage - 0.80| over the demo company's folds 0.10-0.11 -> 0.04-0.05, the aggregate's
             not better (README "Model quality": coverage by customer age).
+        interval_calibration_cutoffs: the conformal residuals of the calibration slice pooled with those of the
+            cutoffs before it (this many cutoffs in all; single Huber model, relative residuals), each predicted by
+            a booster fitted at least one horizon before it and re-expressed at the scoring season.
         interval_scale_floor_quantile: the floor of s(pred): this quantile of |pred| on the calibration slice
             (0.5: the median), so small predictions get an interval in currency rather than a vanishing one.
         calibration: churn probability calibrator: "isotonic" or "sigmoid" (Platt). Sigmoid by measurement: equal
@@ -153,6 +156,7 @@ class ModelConfig(BaseModel):
     interval_scale_floor_quantile: float = Field(ge=0.0, le=1.0)
     interval_season_match: bool
     interval_new_customer_days: int | None = Field(ge=1)
+    interval_calibration_cutoffs: int = Field(ge=1)
     calibration: Literal["isotonic", "sigmoid"]
     use_btyd_features: bool
     btyd_penalizer: float = Field(ge=0.0)

@@ -261,6 +261,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self.interval_season_ratio_ = 1.0
         self._holdout: dict[str, lgb.Booster] = {}
         self._season_rows = self._season_matched_rows(cutoff, horizon_days, cfg)
+        self._cuts = None if cutoff is None else pd.to_datetime(pd.Series(np.asarray(cutoff))).to_numpy()
+        self._horizon = horizon_days
+        self._single_params: dict[str, object] | None = None
 
         if cfg.value_model == "single":
             self._fit_single(Xt, y, valid, cfg)
@@ -272,7 +275,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 self.notes_.append("no purchase label given: 'bought' taken as a non-zero net profit")
             self._fit_hurdle(Xt, y, np.asarray(bought, dtype=bool), valid, cfg)
         self._fit_interval(Xt, y, valid, cfg)
-        del self._holdout, self._season_rows
+        del self._holdout, self._season_rows, self._cuts, self._horizon, self._single_params
         return self
 
     # -- variants ------------------------------------------------------------------------------------------
@@ -286,6 +289,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         else:
             params.update(objective="regression")
         self._store("value", fit_booster(lgb.LGBMRegressor(**params), Xt, y, valid, cfg, cfg.refit_full))
+        self._single_params = params
         self.scale_ = 1.0
 
     def _store(self, name: str, fitted: tuple[lgb.Booster, lgb.Booster | None]) -> None:
@@ -450,6 +454,31 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         ratio = ratios[0] / ratios[1]
         return ratio if 0.5 <= ratio <= 2.0 else 1.0
 
+    def _pooled_calibration(
+        self, Xt: pd.DataFrame, y: np.ndarray, rows: np.ndarray, cfg: ModelConfig
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(rows, prediction)] of the `interval_calibration_cutoffs` - 1 training cutoffs before the calibration
+        slice, each predicted as the slice is: by a booster of the same rounds fitted only on cutoffs at least one
+        horizon earlier, corrected by its own in-sample shrink and re-expressed at the scoring season
+        (`_season_interval_ratio`). Empty unless asked for (single model; a cutoff with nothing to fit stops)."""
+        k = getattr(cfg, "interval_calibration_cutoffs", 1)
+        if k <= 1 or self._single_params is None or self._cuts is None or self._horizon is None:
+            return []
+        first = self._cuts[rows].min()
+        earlier = np.unique(self._cuts[self._cuts < first])[::-1][: k - 1]
+        rounds = self._holdout["value"].num_trees()
+        out = []
+        for c in earlier:
+            fit = self._cuts + np.timedelta64(self._horizon, "D") <= c
+            if not fit.any():
+                break
+            part = self._cuts == c
+            est = lgb.LGBMRegressor(**{**self._single_params, "n_estimators": rounds}).fit(Xt[fit], y[fit])
+            shrink = self._scale_factor(y[fit], est.predict(Xt[fit]), cfg, note=False)
+            ratio = self._season_interval_ratio(Xt, y, part, cfg)
+            out.append((part, est.predict(Xt[part]) * shrink * ratio))
+        return out
+
     def _fit_interval(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
         """Finite-sample conformal residual quantiles per predicted-value bin on the calibration slice.
 
@@ -494,13 +523,20 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             else None
         )
         resid = ((y[rows] if held_out else y) - pred_v) / self._interval_scale(pred_v)
+        cal_X = Xt[rows] if held_out else Xt
+        if relative and held_out and factor != 1.0 and cfg.value_scale_basis == "in_sample":
+            for extra_rows, extra_pred in self._pooled_calibration(Xt, y, rows, cfg):
+                pred_v = np.concatenate([pred_v, extra_pred])
+                extra_resid = (y[extra_rows] - extra_pred) / self._interval_scale(extra_pred)
+                resid = np.concatenate([resid, extra_resid])
+                cal_X = pd.concat([cal_X, Xt[extra_rows]])
         self.interval_edges_, self.interval_offsets_, capped = _conformal_table(pred_v, resid, cfg)
         # Mondrian by customer age: new customers' residuals (wider, and their own season) get their own table.
         self.interval_new_days_ = None
         self.interval_segment_tables_: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
         new_days = getattr(cfg, "interval_new_customer_days", None)
         if new_days is not None and _TENURE in Xt.columns:
-            new = _is_new(Xt[rows] if held_out else Xt, new_days)
+            new = _is_new(cal_X, new_days)
             if min(new.sum(), (~new).sum()) >= _MIN_SEGMENT_RESIDUALS:
                 self.interval_new_days_ = new_days
                 for seg in (True, False):

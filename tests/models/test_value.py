@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -479,3 +480,58 @@ def test_new_and_established_customers_each_get_their_own_conformal_table():
             np.searchsorted(by_age_model.interval_edges_, pred, side="right"), 1
         ],
     )
+
+
+def test_conformal_residuals_pooled_over_earlier_cutoffs_each_behind_its_own_embargo():
+    """`interval_calibration_cutoffs`: the latest cutoff alone (here unusually calm: its outcomes barely spread)
+    sets too narrow an interval for customers like the earlier cutoffs'; pooling the residuals of the cutoffs
+    before it, each predicted by a booster fitted only on cutoffs at least one horizon earlier, widens it."""
+    rng = np.random.default_rng(4)
+    parts = []
+    for k in range(6):
+        n, sd = 700, 0.15 if k == 5 else 1.0
+        spend = rng.gamma(2.0, 1.0, n)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "cutoff": pd.Timestamp("2024-01-01") + pd.DateOffset(months=k),
+                    "profit_net_90d": spend * 25 + rng.normal(0, 5, n),
+                    "label_net_profit_365d": 40 * spend * rng.lognormal(-(sd**2) / 2, sd, n),
+                }
+            )
+        )
+    ts = pd.concat(parts, ignore_index=True)
+    spend = rng.gamma(2.0, 1.0, 5000)
+    test = pd.DataFrame({"profit_net_90d": spend * 25 + rng.normal(0, 5, 5000)})
+    y = 40 * spend * rng.lognormal(-0.5, 1.0, 5000)
+    fits: list[int] = []
+    original = lgb.LGBMRegressor.fit
+
+    def spy(self, X, *args, **kwargs):
+        fits.append(len(X))
+        return original(self, X, *args, **kwargs)
+
+    def coverage(pool: int) -> float:
+        cfg = override(
+            "models",
+            lightgbm=FAST,
+            churn_lightgbm=FAST,
+            interval_calibration_cutoffs=pool,
+            validation_share=0.2,
+        )
+        fits.clear()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(lgb.LGBMRegressor, "fit", spy)
+            model = FutureValueModel(cfg).fit(
+                ts[feature_columns(ts)], ts["label_net_profit_365d"], cutoff=ts["cutoff"], horizon_days=H
+            )
+        low, high = model.predict_interval(test)
+        return float(np.mean((y >= low) & (y <= high)))
+
+    alone = coverage(1)
+    fits_alone = list(fits)
+    pooled = coverage(3)
+    # Two more boosters, for the cutoffs of May and April: fitted on the cutoffs at least one 28-day horizon
+    # before each (January to April: 4 x 700 rows; January to March: 3 x 700), never on a window they validate.
+    assert fits == [*fits_alone, 2800, 2100]
+    assert alone < 0.6 and pooled > alone + 0.15
