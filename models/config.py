@@ -117,7 +117,9 @@ class ModelConfig(BaseModel):
             not better (README "Model quality": coverage by customer age).
         interval_calibration_cutoffs: the conformal residuals of the calibration slice pooled with those of the
             cutoffs before it (this many cutoffs in all; single Huber model, relative residuals), each predicted by
-            a booster fitted at least one horizon before it and re-expressed at the scoring season.
+            a booster fitted at least one horizon before it and re-expressed at the scoring season. 1 by
+            measurement: with 3, the demo company's 90-day folds 0.022 -> 0.019 mean |coverage - 0.80|, but
+            Online Retail 0.014 -> 0.045 and the 365-day folds 0.014 -> 0.032 (README "Model quality").
         interval_scale_floor_quantile: the floor of s(pred): this quantile of |pred| on the calibration slice
             (0.5: the median), so small predictions get an interval in currency rather than a vanishing one.
         calibration: churn probability calibrator: "isotonic" or "sigmoid" (Platt). Sigmoid by measurement: equal
