@@ -7,7 +7,8 @@ Usage:
 Fits only the value model (`models.value.FutureValueModel`, as `models.bundle.CustomerValueModel` fits it) on each
 fold's training set of the `cvp backtest` protocol (`models.backtest.run_backtest`: same folds, same evaluation
 customers) and prints, per fold and variant: P10-P90 coverage, the share above P90 and below P10, predicted /
-actual total, top-20% capture, Spearman, normalized Gini and AUC of the value for "buys again" (`auc_buys_value`), and
+actual total, top-20% capture, Spearman, normalized Gini and AUC of the value for "buys again" (`auc_buys_value`),
+`cov_new` / `cov_old`, the coverage among customers younger / older than 180 days (`tenure_days`), and
 `total_sd`: the bootstrap standard deviation (200 resamples of the fold's customers) of log(predicted / actual
 total), how much the fold's total moves with which customers happen to be in it. Then, per variant, the folds
 within the bars (total 0.9-1.1, coverage 0.77-0.83) and the mean |log(predicted / actual)| and |coverage - 0.80|.
@@ -34,12 +35,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from models import metrics as mt  # noqa: E402
 from models.config import ModelConfig  # noqa: E402
 
+#: customers younger than this (days of tenure) are "new" in the per-age coverage columns
+NEW_DAYS = 180
+
 #: variant name -> `models` config overrides
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "absolute": {"interval_residuals": "absolute"},
     "floor_0.3": {"interval_scale_floor_quantile": 0.3},
     "no_season_interval": {"interval_season_match": False},
+    "bins_5": {"interval_bins": 5},
+    "bins_20": {"interval_bins": 20},
+    "new_180": {"interval_new_customer_days": 180},
+    "new_365": {"interval_new_customer_days": 365},
+    "one_table": {"interval_new_customer_days": None},
+    "pool_2": {"interval_calibration_cutoffs": 2},
+    "pool_3": {"interval_calibration_cutoffs": 3},
 }
 
 
@@ -89,15 +100,19 @@ def score_variant(sets: list[tuple], cfg: Any, overrides: dict[str, Any]) -> pd.
         )
         Xe = ev[feature_columns(ev)]
         pred = model.predict(Xe)
-        low, high = model.interval_from_prediction(pred)
+        low, high = model.interval_from_prediction(pred, Xe)
         y = ev[f"label_net_profit_{h}d"].to_numpy(np.float64)
         m = mt.value_metrics(y, pred, low, high)
+        inside = (y >= low) & (y <= high)
+        new = ~(ev["tenure_days"].to_numpy(np.float64) >= NEW_DAYS)
         rows.append(
             {
                 "fold": t.strftime("%Y-%m"),
                 "p10-p90": m["value_interval_coverage"],
                 "above": float(np.mean(y > high)),
                 "below": float(np.mean(y < low)),
+                "cov_new": float(inside[new].mean()) if new.any() else float("nan"),
+                "cov_old": float(inside[~new].mean()) if (~new).any() else float("nan"),
                 "pred/actual": m["value_aggregate_bias"],
                 "top20": m["value_top20_capture"],
                 "spearman": m["value_spearman"],
@@ -125,10 +140,12 @@ def verdict(table: pd.DataFrame) -> str:
     """Folds within the bars and the mean distances from them, one line."""
     bias, cov = table["pred/actual"].to_numpy(), table["p10-p90"].to_numpy()
     n = len(table)
+    by_age = {k: np.nanmean(np.abs(table[k].to_numpy() - 0.8)) for k in ("cov_new", "cov_old")}
     return (
         f"total within 0.9-1.1 on {int(((bias >= 0.9) & (bias <= 1.1)).sum())}/{n} folds, mean |log(pred/actual)| "
         f"{np.mean(np.abs(np.log(bias))):.3f}; coverage within 0.77-0.83 on "
-        f"{int(((cov >= 0.77) & (cov <= 0.83)).sum())}/{n}, mean |coverage - 0.80| {np.mean(np.abs(cov - 0.8)):.3f}"
+        f"{int(((cov >= 0.77) & (cov <= 0.83)).sum())}/{n}, mean |coverage - 0.80| {np.mean(np.abs(cov - 0.8)):.3f}; "
+        f"of customers younger / older than {NEW_DAYS} days {by_age['cov_new']:.3f} / {by_age['cov_old']:.3f}"
     )
 
 

@@ -59,7 +59,7 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.io", "read_file", "read files"),
     ("pipelines.io", "validate_tables", "validate (row checks)"),
     ("features.validation", "check_tables", "validate (pandera)"),
-    ("pipelines.io", "data_fingerprint", "data fingerprint"),
+    ("pipelines.fingerprint", "data_fingerprint", "data fingerprint"),
     ("pipelines.engines.run", "check_after_first_order", "as-of checks"),
     ("pipelines.engines.run", "last_order", "as-of checks"),
     ("pipelines.engines.run", "warn_later_events", "as-of checks"),

@@ -296,7 +296,7 @@ class CustomerValueModel:
         computed from that raw score exactly as LightGBM does (`binary_probability`): the same bits as before."""
         Xt = self.contract_.apply(feature_table)
         value = self.value_model_._predict_t(Xt)
-        lo, hi = self.value_model_.interval_from_prediction(value)
+        lo, hi = self.value_model_.interval_from_prediction(value, Xt)
         booster = self.churn_model_.booster_
         churn_raw = np.asarray(
             booster.predict(Xt, raw_score=True, num_threads=prediction_threads()), dtype=np.float64

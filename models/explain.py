@@ -86,6 +86,13 @@ def _resolve_booster(model: Any) -> Any:
 _EXPLAINERS: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], Any]] = weakref.WeakKeyDictionary()
 
 
+def release_explainers() -> None:
+    """Forget every explainer built so far. A scoring run calls it once its chunks are explained: the value model's
+    tables are hundreds of megabytes (0.4 GB on the bench model), which the whole-base finish and the writes after
+    the chunks would otherwise carry (issue 14: peak memory). The next explanation builds its explainer again."""
+    _EXPLAINERS.clear()
+
+
 def _explainer_for(booster: Any) -> Any:
     from models.treeshap import TreeShapExplainer
 
@@ -436,7 +443,9 @@ def top_reasons(
         features = features.loc[contrib.index]
 
     rows = len(contrib)
-    values = np.nan_to_num(contrib[names].to_numpy(dtype=np.float64), nan=0.0)
+    values = contrib[names].to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():  # one pass when every value is finite (the usual case), as before else
+        values = np.nan_to_num(values, nan=0.0)
     order, members_of, sums, top = top_groups(values, names, registry, n)
     slots = top.shape[1]
     target = "expected profit" if kind == "value" else "churn risk"

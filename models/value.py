@@ -48,7 +48,9 @@ of the total (not the final booster's): fitted on fewer cutoffs, its shrink diff
 is matched to the season (`interval_season_match`), they are also multiplied by the final booster's in-sample
 shrink on the calibration slice over its shrink on every row (`_season_interval_ratio`): the calibration slice
 sits one horizon before the scoring date, in another season. `absolute` is the former interval (raw residuals,
-the final booster's correction).
+the final booster's correction). With `interval_new_customer_days` (off by default) new and established customers
+(`tenure_days` below / at or above it) each get their own per-bin table (Mondrian by customer age):
+`interval_from_prediction(pred, X)` picks it from the rows' features; without X the pooled table is used.
 """
 
 from __future__ import annotations
@@ -83,6 +85,39 @@ def conformal_offsets(resid: np.ndarray, low_q: float, high_q: float) -> tuple[f
     k_lo = int(np.floor((n + 1) * low_q + 1e-9))
     capped = k_hi > n or k_lo < 1
     return float(r[max(k_lo, 1) - 1]), float(r[min(k_hi, n) - 1]), capped
+
+
+def _conformal_table(
+    pred: np.ndarray, resid: np.ndarray, cfg: ModelConfig
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(edges, offsets, capped): finite-sample conformal (low, high) offsets per bin of the prediction (Mondrian;
+    `interval_bins` bins of equal count, at least 100 residuals each), and how many bins were capped."""
+    n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
+    edges = np.unique(np.quantile(pred, np.linspace(0, 1, n_bins + 1)[1:-1])) if n_bins > 1 else np.array([])
+    bins = np.searchsorted(edges, pred, side="right")
+    lo_q, hi_q = cfg.interval_quantiles
+    offsets = np.zeros((len(edges) + 1, 2))
+    capped = 0
+    for b in range(len(edges) + 1):
+        r = resid[bins == b]
+        if len(r) == 0:
+            r = resid
+        low, high, cap = conformal_offsets(r, lo_q, hi_q)
+        offsets[b] = (low, high)
+        capped += int(cap)
+    return edges, offsets, capped
+
+
+#: The feature that tells new customers from established ones for the interval (Mondrian by customer age).
+_TENURE = "tenure_days"
+#: Fewest calibration residuals in each customer-age segment before it gets its own interval table.
+_MIN_SEGMENT_RESIDUALS = 100
+
+
+def _is_new(X: pd.DataFrame, days: int | None) -> np.ndarray:
+    """Customers younger than `days` (a missing tenure counts as new: no first order or signup known)."""
+    tenure = pd.to_numeric(X[_TENURE], errors="coerce").to_numpy(dtype=np.float64)
+    return ~(tenure >= days)
 
 
 def _interval_residuals(config: ModelConfig) -> str:
@@ -226,6 +261,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self.interval_season_ratio_ = 1.0
         self._holdout: dict[str, lgb.Booster] = {}
         self._season_rows = self._season_matched_rows(cutoff, horizon_days, cfg)
+        self._cuts = None if cutoff is None else pd.to_datetime(pd.Series(np.asarray(cutoff))).to_numpy()
+        self._horizon = horizon_days
+        self._single_params: dict[str, object] | None = None
 
         if cfg.value_model == "single":
             self._fit_single(Xt, y, valid, cfg)
@@ -237,7 +275,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 self.notes_.append("no purchase label given: 'bought' taken as a non-zero net profit")
             self._fit_hurdle(Xt, y, np.asarray(bought, dtype=bool), valid, cfg)
         self._fit_interval(Xt, y, valid, cfg)
-        del self._holdout, self._season_rows
+        del self._holdout, self._season_rows, self._cuts, self._horizon, self._single_params
         return self
 
     # -- variants ------------------------------------------------------------------------------------------
@@ -251,6 +289,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         else:
             params.update(objective="regression")
         self._store("value", fit_booster(lgb.LGBMRegressor(**params), Xt, y, valid, cfg, cfg.refit_full))
+        self._single_params = params
         self.scale_ = 1.0
 
     def _store(self, name: str, fitted: tuple[lgb.Booster, lgb.Booster | None]) -> None:
@@ -415,6 +454,31 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         ratio = ratios[0] / ratios[1]
         return ratio if 0.5 <= ratio <= 2.0 else 1.0
 
+    def _pooled_calibration(
+        self, Xt: pd.DataFrame, y: np.ndarray, rows: np.ndarray, cfg: ModelConfig
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(rows, prediction)] of the `interval_calibration_cutoffs` - 1 training cutoffs before the calibration
+        slice, each predicted as the slice is: by a booster of the same rounds fitted only on cutoffs at least one
+        horizon earlier, corrected by its own in-sample shrink and re-expressed at the scoring season
+        (`_season_interval_ratio`). Empty unless asked for (single model; a cutoff with nothing to fit stops)."""
+        k = getattr(cfg, "interval_calibration_cutoffs", 1)
+        if k <= 1 or self._single_params is None or self._cuts is None or self._horizon is None:
+            return []
+        first = self._cuts[rows].min()
+        earlier = np.unique(self._cuts[self._cuts < first])[::-1][: k - 1]
+        rounds = self._holdout["value"].num_trees()
+        out = []
+        for c in earlier:
+            fit = self._cuts + np.timedelta64(self._horizon, "D") <= c
+            if not fit.any():
+                break
+            part = self._cuts == c
+            est = lgb.LGBMRegressor(**{**self._single_params, "n_estimators": rounds}).fit(Xt[fit], y[fit])
+            shrink = self._scale_factor(y[fit], est.predict(Xt[fit]), cfg, note=False)
+            ratio = self._season_interval_ratio(Xt, y, part, cfg)
+            out.append((part, est.predict(Xt[part]) * shrink * ratio))
+        return out
+
     def _fit_interval(self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig) -> None:
         """Finite-sample conformal residual quantiles per predicted-value bin on the calibration slice.
 
@@ -459,30 +523,36 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             else None
         )
         resid = ((y[rows] if held_out else y) - pred_v) / self._interval_scale(pred_v)
-        n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
-        edges = (
-            np.unique(np.quantile(pred_v, np.linspace(0, 1, n_bins + 1)[1:-1]))
-            if n_bins > 1
-            else np.array([])
-        )
-        bins = np.searchsorted(edges, pred_v, side="right")
-        lo_q, hi_q = cfg.interval_quantiles
-        offsets = np.zeros((len(edges) + 1, 2))
-        capped = 0
-        for b in range(len(edges) + 1):
-            r = resid[bins == b]
-            if len(r) == 0:
-                r = resid
-            low, high, cap = conformal_offsets(r, lo_q, hi_q)
-            offsets[b] = (low, high)
-            capped += int(cap)
+        cal_X = Xt[rows] if held_out else Xt
+        if relative and held_out and factor != 1.0 and cfg.value_scale_basis == "in_sample":
+            for extra_rows, extra_pred in self._pooled_calibration(Xt, y, rows, cfg):
+                pred_v = np.concatenate([pred_v, extra_pred])
+                extra_resid = (y[extra_rows] - extra_pred) / self._interval_scale(extra_pred)
+                resid = np.concatenate([resid, extra_resid])
+                cal_X = pd.concat([cal_X, Xt[extra_rows]])
+        self.interval_edges_, self.interval_offsets_, capped = _conformal_table(pred_v, resid, cfg)
+        # Mondrian by customer age: new customers' residuals (wider, and their own season) get their own table.
+        self.interval_new_days_ = None
+        self.interval_segment_tables_: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        new_days = getattr(cfg, "interval_new_customer_days", None)
+        if new_days is not None and _TENURE in Xt.columns:
+            new = _is_new(cal_X, new_days)
+            if min(new.sum(), (~new).sum()) >= _MIN_SEGMENT_RESIDUALS:
+                self.interval_new_days_ = new_days
+                for seg in (True, False):
+                    edges, offsets, seg_capped = _conformal_table(pred_v[new == seg], resid[new == seg], cfg)
+                    self.interval_segment_tables_[seg] = (edges, offsets)
+                    capped += seg_capped
+            else:
+                self.notes_.append(
+                    f"fewer than {_MIN_SEGMENT_RESIDUALS} calibration customers younger (or older) than {new_days} "
+                    "days: one interval table for every customer"
+                )
         if capped:
             self.notes_.append(
                 f"{capped} interval bin(s) had too few residuals for the finite-sample conformal rank: "
                 "their extreme residual is used (coverage may fall short of the nominal level)"
             )
-        self.interval_edges_ = edges
-        self.interval_offsets_ = offsets
 
     # -- public --------------------------------------------------------------------------------------------
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -491,13 +561,25 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
 
     def predict_interval(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) bounds at `interval_quantiles`; low <= predict(X) is not guaranteed for skewed bins."""
-        pred = self.predict(X)
-        return self.interval_from_prediction(pred)
+        Xt = self.contract_.apply(X)
+        return self.interval_from_prediction(self._predict_t(Xt), Xt)
 
-    def interval_from_prediction(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Interval bounds for already-computed predictions (avoids predicting twice)."""
-        bins = np.searchsorted(self.interval_edges_, pred, side="right")
-        off = self.interval_offsets_[bins]
+    def interval_from_prediction(
+        self, pred: np.ndarray, X: pd.DataFrame | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Interval bounds for already-computed predictions (avoids predicting twice). With the rows' features
+        `X` (their `tenure_days`), new and established customers get their own conformal table when the model
+        has them (`interval_new_customer_days`); without, the table of every calibration customer."""
+        pred = np.asarray(pred, dtype=np.float64)
+        off = np.empty((len(pred), 2))
+        tables = getattr(self, "interval_segment_tables_", None)
+        if tables and X is not None and _TENURE in X.columns:
+            new = _is_new(X, self.interval_new_days_)
+            for seg, (edges, offsets) in tables.items():
+                part = new == seg
+                off[part] = offsets[np.searchsorted(edges, pred[part], side="right")]
+        else:
+            off[:] = self.interval_offsets_[np.searchsorted(self.interval_edges_, pred, side="right")]
         scale = self._interval_scale(pred)
         return pred + scale * off[:, 0], pred + scale * off[:, 1]
 

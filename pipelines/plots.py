@@ -1,4 +1,5 @@
-"""Backtest plots (gain curve, decile chart, calibration curve) from `models.backtest.BacktestResult` plot data."""
+"""Backtest plots (gain curve, decile chart, calibration curve, predicted vs actual total per fold) from
+`models.backtest.BacktestResult` plot data."""
 
 from __future__ import annotations
 
@@ -86,6 +87,33 @@ def calibration_plot(calibration: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
+def fold_totals_plot(totals: pd.DataFrame, path: Path, band: tuple[float, float] = (0.9, 1.1)) -> Path:
+    """Every fold's predicted / actual total per model (`BacktestResult.fold_totals`), with the 0.9-1.1 band: a
+    seasonal miss on one fold shows as one point outside the band, not averaged away (left: the totals; right:
+    their ratio)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+    folds = sorted(totals["cutoff"].unique())
+    labels = [pd.Timestamp(c).strftime("%Y-%m-%d") for c in folds]
+    x = range(len(folds))
+    actual = totals.groupby("cutoff")["actual_total"].first().reindex(folds)
+    left.plot(x, actual.to_numpy(), color="black", marker="s", lw=2.0, label="actual")
+    for model, g in totals.groupby("model", sort=True):
+        g = g.set_index("cutoff").reindex(folds)
+        style = {"lw": 1.6 if model == "model" else 1.0, "marker": "o", "ms": 4, "label": model}
+        left.plot(x, g["predicted_total"].to_numpy(), **style)
+        right.plot(x, g["bias"].to_numpy(), **style)
+    left.set(
+        xlabel="fold (horizon start)", ylabel="total net value", title="Predicted vs actual total per fold"
+    )
+    right.axhspan(*band, color="green", alpha=0.12, label=f"{band[0]:g}-{band[1]:g}")
+    right.axhline(1.0, color="grey", lw=0.8, ls=":")
+    right.set(xlabel="fold (horizon start)", ylabel="predicted / actual total", title="Bias per fold")
+    for ax in (left, right):
+        ax.set_xticks(list(x), labels, rotation=30, fontsize=8)
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def backtest_plots(result, out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     out: dict[str, Path] = {}
@@ -95,4 +123,7 @@ def backtest_plots(result, out_dir: Path) -> dict[str, Path]:
         out["deciles"] = decile_plot(result.decile_tables, out_dir / "deciles.png")
     if len(result.calibration_curves):
         out["calibration"] = calibration_plot(result.calibration_curves, out_dir / "calibration.png")
+    totals = result.fold_totals
+    if len(totals):
+        out["fold_totals_plot"] = fold_totals_plot(totals, out_dir / "fold_totals.png")
     return out

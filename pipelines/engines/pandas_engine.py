@@ -18,6 +18,7 @@ import pandas as pd
 from features.population import SCORED
 from features.validation import isin_ids
 from models.bundle import CustomerValueModel
+from models.explain import release_explainers
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import SharedCustomerIndex, iterate_chunks
 from pipelines.engines.drift import DriftAccumulator
@@ -31,6 +32,13 @@ from pipelines.engines.scoring import (
 from pipelines.engines.spill import ReasonSpill, reason_columns
 from pipelines.io import release_memory
 from pipelines.outputs import ContributionsWriter, bridge_contributions_path, churn_contributions_path
+
+#: Rows of a chunk scored and explained at once. A chunk's features are built for `scoring.chunk_customers`
+#: customers, then scored in batches of this many rows: the model matrices, the three contribution frames (value,
+#: churn log-odds, churn points) and the reason arrays of a batch are alive together, hundreds of bytes per row
+#: and feature, so a whole 100,000-row chunk at once made the run's peak (issue 14: at 1M, the contributions
+#: write). Every row is scored, explained and worded on its own: the batches change no output.
+SCORE_BATCH_ROWS = 25_000
 
 
 @dataclass(frozen=True)
@@ -155,33 +163,42 @@ def score_pandas(
             if not len(feats):
                 t0 = time.perf_counter()
                 continue
-            # The run spot-checks `explain.check_rows` rows per model in all, spread over the chunks left.
+            # The run spot-checks `explain.check_rows` rows per model in all, spread over the chunks left (and,
+            # within a chunk, over its batches).
             share = -(-max(cfg.explain.check_rows - checked, 0) // (n_chunks - k))
-            res = score_features(feats, bundle, cfg, check_rows=share, extras=extras)
+            n_batches = -(-len(feats) // SCORE_BATCH_ROWS)
+            for b in range(n_batches):
+                part = feats.iloc[b * SCORE_BATCH_ROWS : (b + 1) * SCORE_BATCH_ROWS]
+                after = len(feats) - b * SCORE_BATCH_ROWS - len(part)  # rows of the later batches
+                part_share = min(len(part), max(share - after, -(-share // (n_batches - b))))
+                res = score_features(part, bundle, cfg, check_rows=part_share, extras=extras)
+                checked += res.spot_checked_rows
+                share -= res.spot_checked_rows
+                merge_counts(unseen, res.unseen_categories)
+                ignored.update(res.ignored_columns)
+                drift.add(res.features, "features")
+                drift.add(res.scores, "predictions")
+                if spill is None:
+                    compact_parts.append(res.scores)
+                else:  # the sentences go to disk: memory stays flat in the number of customers (issue 14)
+                    spilled = reason_columns(res.scores.columns)
+                    spill.add(res.scores[spilled])
+                    compact_parts.append(res.scores.drop(columns=spilled))
+                if value is not None:
+                    value.add(res.value_contrib)
+                if churn is not None:
+                    churn.add(res.churn_contrib)
+                if bridged is not None and bridged.note is None:
+                    bridged.add(part, cfg)
+                del res, part
             timings["score_explain_s"] += time.perf_counter() - t1
-            checked += res.spot_checked_rows
-            merge_counts(unseen, res.unseen_categories)
-            ignored.update(res.ignored_columns)
-            drift.add(res.features, "features")
-            drift.add(res.scores, "predictions")
-            if spill is None:
-                compact_parts.append(res.scores)
-            else:  # the sentences go to disk: memory stays flat in the number of customers (issue 14)
-                spilled = reason_columns(res.scores.columns)
-                spill.add(res.scores[spilled])
-                compact_parts.append(res.scores.drop(columns=spilled))
-            if value is not None:
-                value.add(res.value_contrib)
-            if churn is not None:
-                churn.add(res.churn_contrib)
-            if bridged is not None and bridged.note is None:
-                bridged.add(feats, cfg)
             if progress is not None:
                 progress(k + 1, n_chunks, len(feats))
-            del res, feats
+            del feats
             release_memory()  # the chunk's garbage, before the next chunk is built (issue 14)
             t0 = time.perf_counter()
     finally:
+        release_explainers()  # the explainers' tables are not needed by the whole-base finish (issue 14)
         if value is not None:
             value.close()
         if churn is not None:

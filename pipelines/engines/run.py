@@ -304,7 +304,7 @@ def run_score(
     from rich.markup import escape
 
     from pipelines.fingerprint import data_fingerprint
-    from pipelines.io import check_writable, write_frame, write_json
+    from pipelines.io import check_writable, release_memory, write_frame, write_json
     from pipelines.outputs import (
         SCORES_SCHEMA,
         output_paths,
@@ -495,6 +495,11 @@ def run_score(
         if manifest["seasonal_history"]:
             console.print(f"[bold yellow]note:[/] {escape(manifest['seasonal_history'])}")
         # ---
+        if (
+            engine == "pandas"
+        ):  # issue 14: nothing reads the input tables from here on; the write was the peak
+            tables.clear()
+            release_memory()
         SCORES_SCHEMA.check_written(scores)
         if engine == "spark" and out.suffix not in (".parquet", ".csv"):
             from pipelines.engines.spark_engine import write_spark_output

@@ -311,3 +311,28 @@ def test_backtest_scores_auc_buys_again_on_each_models_purchase_probability(tmp_
     files = write_backtest(BacktestResult(pd.DataFrame(rows), *(pd.DataFrame(),) * 4, []), tmp_path)
     summary = pd.read_csv(files["summary"]).set_index("metric")["mean"]
     assert summary["auc_buys"] == pytest.approx(1.0) and summary["auc_buys_value"] == pytest.approx(0.0)
+
+
+def test_backtest_writes_a_predicted_vs_actual_total_plot_per_fold(tmp_path):
+    """The fold table's plot (issue 16): every fold's predicted and actual total, so a seasonal miss is visible."""
+    from models.backtest import BacktestResult
+    from pipelines.plots import backtest_plots
+
+    cutoffs = pd.to_datetime(["2024-06-01", "2024-09-01", "2024-12-01"])
+    predictions = pd.DataFrame(
+        [
+            {"fold": k, "cutoff": c, "model": m, "pred_value": p, "actual_value": 50.0 * (k > 0)}
+            for k, c in enumerate(cutoffs)
+            for m, p in (("model", 40.0 + 10 * k), ("persistence", 30.0))
+        ]
+    )
+    empty = pd.DataFrame()
+    result = BacktestResult(empty, predictions, empty, empty, empty, list(cutoffs))
+    assert result.fold_totals["bias"].isna().sum() == 2  # the first fold's actual total is 0: no ratio
+    files = backtest_plots(result, tmp_path)
+    assert files["fold_totals_plot"] == tmp_path / "fold_totals.png"
+    assert (tmp_path / "fold_totals.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # No fold data (a backtest that could not run a fold): no plot, no error.
+    assert "fold_totals_plot" not in backtest_plots(
+        BacktestResult(empty, empty, empty, empty, empty, []), tmp_path
+    )

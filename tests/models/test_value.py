@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -425,3 +426,112 @@ def test_interval_residuals_are_re_expressed_at_the_time_of_year_the_model_score
     )
     assert off.interval_season_ratio_ == 1.0
     np.testing.assert_array_equal(off.interval_offsets_, off_plain.interval_offsets_)
+
+
+def _ages(cutoff: pd.Timestamp, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """n customers at `cutoff`: a third new (tenure under 180 days), whose net value is far more spread (a
+    log-normal draw of sd 1.5 around 40 x spend) than the established customers' (sd 0.2)."""
+    tenure = np.where(rng.random(n) < 1 / 3, rng.uniform(0, 179, n), rng.uniform(200, 2000, n))
+    spend = rng.gamma(2.0, 1.0, n)
+    sd = np.where(tenure < 180, 1.5, 0.2)
+    net = 40 * spend * rng.lognormal(-(sd**2) / 2, sd)
+    return pd.DataFrame(
+        {
+            "cutoff": cutoff,
+            "tenure_days": tenure,
+            "profit_net_90d": spend * 25 + rng.normal(0, 5, n),
+            "label_net_profit_365d": net,
+        }
+    )
+
+
+def test_new_and_established_customers_each_get_their_own_conformal_table():
+    """Mondrian by customer age (`interval_new_customer_days`): one pooled table covers the wide new customers
+    too little and the narrow established ones too much; a table per age covers each near the nominal 80%."""
+    rng = np.random.default_rng(3)
+    ts = pd.concat(
+        [_ages(pd.Timestamp("2024-01-01") + pd.DateOffset(months=k), 900, rng) for k in range(4)],
+        ignore_index=True,
+    )
+    test = _ages(pd.Timestamp("2024-06-01"), 6000, rng)
+    y, new = test["label_net_profit_365d"].to_numpy(), test["tenure_days"].to_numpy() < 180
+
+    def coverage(days: int | None) -> tuple[FutureValueModel, dict[str, float]]:
+        cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, interval_new_customer_days=days)
+        model = FutureValueModel(cfg).fit(
+            ts[feature_columns(ts)], ts["label_net_profit_365d"], cutoff=ts["cutoff"], horizon_days=H
+        )
+        low, high = model.predict_interval(test[feature_columns(test)])
+        inside = (y >= low) & (y <= high)
+        return model, {"new": float(inside[new].mean()), "established": float(inside[~new].mean())}
+
+    pooled_model, pooled = coverage(None)
+    by_age_model, by_age = coverage(180)
+    assert pooled_model.interval_new_days_ is None and by_age_model.interval_new_days_ == 180
+    assert pooled["new"] < 0.72 and pooled["established"] > 0.88
+    assert abs(by_age["new"] - 0.8) < 0.05 and abs(by_age["established"] - 0.8) < 0.05
+    # Without the rows' features (an older caller) the pooled table of every calibration customer is used.
+    pred = by_age_model.predict(test[feature_columns(test)])
+    np.testing.assert_array_equal(
+        by_age_model.interval_from_prediction(pred)[1],
+        pred
+        + by_age_model._interval_scale(pred)
+        * by_age_model.interval_offsets_[
+            np.searchsorted(by_age_model.interval_edges_, pred, side="right"), 1
+        ],
+    )
+
+
+def test_conformal_residuals_pooled_over_earlier_cutoffs_each_behind_its_own_embargo():
+    """`interval_calibration_cutoffs`: the latest cutoff alone (here unusually calm: its outcomes barely spread)
+    sets too narrow an interval for customers like the earlier cutoffs'; pooling the residuals of the cutoffs
+    before it, each predicted by a booster fitted only on cutoffs at least one horizon earlier, widens it."""
+    rng = np.random.default_rng(4)
+    parts = []
+    for k in range(6):
+        n, sd = 700, 0.15 if k == 5 else 1.0
+        spend = rng.gamma(2.0, 1.0, n)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "cutoff": pd.Timestamp("2024-01-01") + pd.DateOffset(months=k),
+                    "profit_net_90d": spend * 25 + rng.normal(0, 5, n),
+                    "label_net_profit_365d": 40 * spend * rng.lognormal(-(sd**2) / 2, sd, n),
+                }
+            )
+        )
+    ts = pd.concat(parts, ignore_index=True)
+    spend = rng.gamma(2.0, 1.0, 5000)
+    test = pd.DataFrame({"profit_net_90d": spend * 25 + rng.normal(0, 5, 5000)})
+    y = 40 * spend * rng.lognormal(-0.5, 1.0, 5000)
+    fits: list[int] = []
+    original = lgb.LGBMRegressor.fit
+
+    def spy(self, X, *args, **kwargs):
+        fits.append(len(X))
+        return original(self, X, *args, **kwargs)
+
+    def coverage(pool: int) -> float:
+        cfg = override(
+            "models",
+            lightgbm=FAST,
+            churn_lightgbm=FAST,
+            interval_calibration_cutoffs=pool,
+            validation_share=0.2,
+        )
+        fits.clear()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(lgb.LGBMRegressor, "fit", spy)
+            model = FutureValueModel(cfg).fit(
+                ts[feature_columns(ts)], ts["label_net_profit_365d"], cutoff=ts["cutoff"], horizon_days=H
+            )
+        low, high = model.predict_interval(test)
+        return float(np.mean((y >= low) & (y <= high)))
+
+    alone = coverage(1)
+    fits_alone = list(fits)
+    pooled = coverage(3)
+    # Two more boosters, for the cutoffs of May and April: fitted on the cutoffs at least one 28-day horizon
+    # before each (January to April: 4 x 700 rows; January to March: 3 x 700), never on a window they validate.
+    assert fits == [*fits_alone, 2800, 2100]
+    assert alone < 0.6 and pooled > alone + 0.15

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipelines.engines.run import drop_unread_columns
+from tests.pipelines.score_helpers import score_trained
 
 
 def test_drop_unread_columns_drops_personal_columns_and_unread_event_keys_only():
@@ -49,3 +50,62 @@ def test_chunk_plan_holds_row_positions_as_int32_covering_every_row_once():
     # every row in some chunk (a referred customer's rows also in the referrer's chunk)
     assert np.unique(np.concatenate(plan.rows["customers"])).tolist() == list(range(40))
     assert np.unique(np.concatenate(plan.rows["orders"])).tolist() == list(range(200))
+
+
+def test_scoring_a_chunk_in_batches_changes_no_output(trained, default_scores, tmp_path, monkeypatch):
+    """The pandas engine scores each chunk's rows in batches (`SCORE_BATCH_ROWS`: a whole chunk's model matrices,
+    contributions and reasons at once made the peak at 1M, issue 14). Batches of 97 rows give the same scores,
+    reasons, contributions and spot-check count as the default run, whose chunks are one batch each."""
+    import pyarrow.parquet as pq
+
+    import pipelines.engines.pandas_engine as engine
+    from pipelines.outputs import churn_contributions_path
+
+    sizes: list[int] = []
+    score = engine.score_features
+
+    def counted(features, *args, **kwargs):
+        sizes.append(len(features))
+        return score(features, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "SCORE_BATCH_ROWS", 97)
+    monkeypatch.setattr(engine, "score_features", counted)
+    run = score_trained(trained, tmp_path / "b.parquet")
+    want = default_scores.run
+    assert sum(sizes) == want.manifest["customers_scored"] and max(sizes) <= 97
+    assert len(sizes) >= want.manifest["customers_scored"] / 97 > 2
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "b.parquet"), pd.read_parquet(default_scores.out)
+    )
+    for path in (lambda r: r.contributions_path, lambda r: churn_contributions_path(r.contributions_path)):
+        assert pq.read_table(path(run)).equals(pq.read_table(path(want)))
+    checked = "explanations_spot_checked_rows"
+    assert run.manifest[checked] == want.manifest[checked] > 0
+
+
+def test_the_scores_are_written_without_the_input_tables_or_the_explainers(trained, tmp_path, monkeypatch):
+    """Issue 14: at 1M the scores write was the run's peak, with every input table and the value model's
+    explainer tables (0.4 GB on the bench model) still held. Nothing reads them by then: the run releases both
+    before it writes the scores."""
+    import pipelines.engines.run as run_module
+    import pipelines.outputs as outputs
+    from models import explain
+
+    loaded_data: list = []
+    load, write = run_module.load_and_report, outputs.write_scores_parquet
+    seen: dict[str, int] = {}
+
+    def loading(*args, **kwargs):
+        loaded_data.append(load(*args, **kwargs))
+        return loaded_data[-1]
+
+    def writing(*args, **kwargs):
+        seen["tables"] = len(loaded_data[0].tables)
+        seen["explainers"] = len(explain._EXPLAINERS)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "load_and_report", loading)
+    monkeypatch.setattr(outputs, "write_scores_parquet", writing)
+    run = score_trained(trained, tmp_path / "s.parquet")
+    assert run.manifest["customers_scored"] > 0
+    assert seen == {"tables": 0, "explainers": 0}
