@@ -1,4 +1,4 @@
-"""Explanations as tables: per-customer SHAP contributions, group sums, plain-language reasons, tier drivers.
+"""Explanations as tables: per-customer SHAP contributions, group sums, plain-language reasons (tier drivers: `models.tier_drivers`).
 
 "Explanations are a table, not a plot": `explain_booster` is the one adapter that turns a LightGBM booster and
 its feature frame into a checked contribution frame; everything else here (and every report or plot) reads
@@ -37,8 +37,6 @@ __all__ = [
     "churn_probability_contributions",
     "explain_booster",
     "group_contributions",
-    "tier_drivers",
-    "tier_separators",
     "top_reasons",
 ]
 
@@ -489,120 +487,3 @@ def top_reasons(
         data[f"{kind}_reason_{k + 1}"] = pd.array(sentence, dtype="str")
         feature_cols[f"{kind}_reason_feature_{k + 1}"] = pd.array(feature, dtype="str")
     return pd.DataFrame(data | feature_cols, index=contrib.index.copy())
-
-
-# --------------------------------------------------------------------------------------------------------
-# tiers
-
-
-def _tier_series(tiers: pd.Series | pd.DataFrame, index: pd.Index) -> pd.Series:
-    series = tiers["tier"] if isinstance(tiers, pd.DataFrame) else tiers
-    if not isinstance(series.dtype, pd.CategoricalDtype) or not series.dtype.ordered:
-        raise ValueError("tiers must be the ordered categorical `tier` column of assign_tiers")
-    if not index.isin(series.index).all():
-        raise ValueError("tiers must hold a tier for every row of contrib")
-    return series.reindex(index)
-
-
-def tier_drivers(
-    contrib: pd.DataFrame, tiers: pd.Series | pd.DataFrame, registry: Mapping[str, FeatureSpec]
-) -> dict[str, pd.DataFrame]:
-    """What pushes each tier's predictions: mean contribution within the tier versus the whole base.
-
-    in:  a contribution frame (one row per customer; `_base` ignored) and the tiers (`assign_tiers` output or
-         its `tier` column), aligned by index.
-    out: one frame per tier category (best tier first, empty tiers included with NaN means), index = group or
-         feature name, columns `level` ("group" | "feature"), `group`, `tier_mean`, `base_mean`,
-         `difference` (= tier_mean - base_mean), `n_customers`. Groups come first, then features, each sorted
-         by |difference| descending (ties by name).
-    """
-    tier = _tier_series(tiers, contrib.index)
-    names = _feature_columns(contrib)
-    grouped = group_contributions(contrib[names], registry)
-    parts = {
-        "group": (grouped, {g: g for g in grouped.columns}),
-        "feature": (contrib[names], {f: _group_of(f, registry) for f in names}),
-    }
-    out: dict[str, pd.DataFrame] = {}
-    for name in reversed(list(tier.cat.categories)):
-        mask = (tier == name).to_numpy()
-        frames = []
-        for level, (table, group_of) in parts.items():
-            base_mean = table.mean(axis=0)
-            tier_mean = table[mask].mean(axis=0) if mask.any() else base_mean * np.nan
-            frame = pd.DataFrame(
-                {
-                    "level": level,
-                    "group": [group_of[c] for c in table.columns],
-                    "tier_mean": tier_mean.to_numpy(),
-                    "base_mean": base_mean.to_numpy(),
-                    "difference": (tier_mean - base_mean).to_numpy(),
-                    "n_customers": int(mask.sum()),
-                },
-                index=pd.Index(table.columns, name="name"),
-            )
-            key = frame["difference"].abs().fillna(-1.0)
-            frames.append(
-                frame.assign(_key=-key).sort_values(["_key", "name"], kind="stable").drop(columns="_key")
-            )
-        out[str(name)] = pd.concat(frames)
-    return out
-
-
-def tier_separators(
-    features_frame: pd.DataFrame, contrib: pd.DataFrame, tiers: pd.Series | pd.DataFrame, top: int = 10
-) -> pd.DataFrame:
-    """The features that most separate each tier from the next lower one (by mean contribution).
-
-    Tier pairs come from the order of the tier categories (best first: great vs good, good vs problem), so this
-    function does not know the tier names. For each pair, features are ranked by |mean contribution in the
-    higher tier - mean contribution in the lower tier| and the `top` are kept.
-
-    out: columns `pair` ("<higher>_vs_<lower>"), `rank` (1 = strongest), `feature`, `contrib_mean_higher`,
-         `contrib_mean_lower`, `contrib_difference` (higher - lower), `feature_median_higher`,
-         `feature_median_lower` (medians of the feature value; NaN for non-numeric features). Pairs with an
-         empty tier are omitted.
-    """
-    tier = _tier_series(tiers, contrib.index)
-    names = _feature_columns(contrib)
-    ordered = list(reversed(list(tier.cat.categories)))
-    if not features_frame.index.equals(contrib.index):
-        features_frame = features_frame.reindex(contrib.index)
-    rows = []
-    for higher, lower in zip(ordered, ordered[1:], strict=False):
-        hi = (tier == higher).to_numpy()
-        lo = (tier == lower).to_numpy()
-        if not hi.any() or not lo.any():
-            continue
-        mean_hi = contrib.loc[hi, names].mean(axis=0)
-        mean_lo = contrib.loc[lo, names].mean(axis=0)
-        diff = mean_hi - mean_lo
-        ranked = sorted(names, key=lambda f: (-abs(diff[f]), f))[:top]
-        for rank, f in enumerate(ranked, start=1):
-            med_hi = med_lo = np.nan
-            if f in features_frame.columns and pd.api.types.is_numeric_dtype(features_frame[f].dtype):
-                med_hi = float(features_frame.loc[hi, f].median())
-                med_lo = float(features_frame.loc[lo, f].median())
-            rows.append(
-                {
-                    "pair": f"{higher}_vs_{lower}",
-                    "rank": rank,
-                    "feature": f,
-                    "contrib_mean_higher": float(mean_hi[f]),
-                    "contrib_mean_lower": float(mean_lo[f]),
-                    "contrib_difference": float(diff[f]),
-                    "feature_median_higher": med_hi,
-                    "feature_median_lower": med_lo,
-                }
-            )
-    columns = [
-        "pair",
-        "rank",
-        "feature",
-        "contrib_mean_higher",
-        "contrib_mean_lower",
-        "contrib_difference",
-        "feature_median_higher",
-        "feature_median_lower",
-    ]
-    return pd.DataFrame(rows, columns=columns)

@@ -1,7 +1,7 @@
 """The ideal-customer profile and acquisition payback, as pure functions of one scoring run's tables.
 
 Who the great customers are (`attribute_profile`), how they behave (`behaviour_separation`, and the SHAP tier
-drivers from `models.explain.tier_drivers`), how many more like them exist (`lookalike_counts`), and whether
+drivers from `models.tier_drivers.tier_drivers`), how many more like them exist (`lookalike_counts`), and whether
 winning each customer paid off (`customer_payback`, `channel_payback`). No I/O, no clock: the pipeline
 (`pipelines/profile.py`) reads the scores, the data and the feature table and writes what these return.
 
@@ -301,9 +301,9 @@ def behaviour_separation(
 def shap_drivers(
     contrib: pd.DataFrame, scores: pd.DataFrame, registry: Mapping[str, Any], top: int
 ) -> pd.DataFrame:
-    """The SHAP tier drivers of the best tier (`models.explain.tier_drivers`, feature level), top `top` by
+    """The SHAP tier drivers of the best tier (`models.tier_drivers.tier_drivers`, feature level), top `top` by
     |difference|: columns feature, group, description, tier_mean, base_mean, difference, rank."""
-    from models.explain import tier_drivers
+    from models.tier_drivers import tier_drivers
 
     scored = scores.loc[(scores["status"].astype("str") == SCORED).to_numpy()]
     # Ids as plain Python strings: a membership test of Arrow strings against a large id list builds one Arrow

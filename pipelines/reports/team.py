@@ -13,7 +13,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from features.registry import GROUPS
-from models.explain import BASE_COLUMN, MODEL_GROUP, tier_drivers, tier_separators
+from models.explain import BASE_COLUMN, MODEL_GROUP
+from models.tier_drivers import tier_drivers, tier_separators
 from models.tiers import pareto_curves
 from pipelines.reports.charts import ParetoPanel, drivers_chart, pareto_chart, rating_chart
 from pipelines.reports.columns import window_column
@@ -29,7 +30,7 @@ def drivers(
     """Mean value contribution per feature group (rows) and tier (columns), the all-customer mean per group,
     and the mean base value; None without contributions for the scored customers.
 
-    Reads `models.explain.tier_drivers` (group level); groups are in registry order, then `model`.
+    Reads `models.tier_drivers.tier_drivers` (group level); groups are in registry order, then `model`.
     """
     contrib = value_contrib.loc[value_contrib.index.isin(frame["customer_id"])]
     if contrib.empty or not tiers:
@@ -57,7 +58,7 @@ def separators(
     top: int = 6,
 ) -> list[dict[str, Any]]:
     """Per pair of neighbouring tiers (great vs good, good vs problem), the features whose mean value contribution
-    differs most (`models.explain.tier_separators`), described from the registry."""
+    differs most (`models.tier_drivers.tier_separators`), described from the registry."""
     contrib = value_contrib.loc[value_contrib.index.isin(frame["customer_id"])]
     if contrib.empty or len(tiers) < 2:
         return []

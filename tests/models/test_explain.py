@@ -18,10 +18,9 @@ from models.explain import (
     churn_probability_contributions,
     explain_booster,
     group_contributions,
-    tier_drivers,
-    tier_separators,
     top_reasons,
 )
+from models.tier_drivers import tier_drivers, tier_separators
 from models.tiers import TIER_DTYPE
 from tests.settings import defaults
 
