@@ -259,7 +259,7 @@ def check_model_inputs(
 
     A table or column the model was trained with that this data lacks, or that arrives without a single value
     where the training data had one on most rows, is a structural error: the features would be built without it
-    (no cost: a margin guessed; no paid_at: every invoice unpaid; no signup_at: tenure from the first order) and
+    (no cost: a margin guessed; no paid_at: no lateness features; no signup_at: tenure from the first order) and
     the scores would be wrong without a word. Returned as warnings ("the model never saw it" or "far emptier than
     in training"; `strict` refuses them): a model input this data has and the training data had not, and a
     column filled on at most half the share of rows it was in training. `recorded` None: a model saved
@@ -314,7 +314,7 @@ def check_model_inputs(
         raise StructuralError(
             problem
             + ": the features that read them would be computed without them (for example a guessed margin "
-            "without orders.cost, every invoice unpaid without invoices.paid_at, tenure from the first order "
+            "without orders.cost, no payment lateness without invoices.paid_at, tenure from the first order "
             "without customers.signup_at), so the scores would be wrong. Export them with the data, or train a "
             "model on data without them"
         )

@@ -71,7 +71,15 @@ def payment(b: Builder) -> GroupColumns:
     p, inv = b.p, b.t["invoices"]
     codes = b.codes("invoices")
     issued, due = to_ns(inv["issued_at"]), to_ns(inv["due_at"])
-    paid = to_ns(inv["paid_at"]) if "paid_at" in inv.columns else np.full(len(inv), NAT)
+    if "paid_at" not in inv.columns:
+        # Without payment dates nobody knows which invoice was paid, or when: the lateness and overdue features
+        # are not measured (was: every invoice read as unpaid, so every customer 100% late and all overdue).
+        due_ev = p.events(codes, due)
+        g.put("payment_invoices_due_lifetime", p.sums(due_ev, None, [LIFETIME])[LIFETIME])
+        g.notes.append("invoices.paid_at absent: no lateness or overdue features")
+        _disputes(g, b, codes, issued)
+        return g
+    paid = to_ns(inv["paid_at"])
     amount = inv["amount"].to_numpy(np.float64)
     unpaid = paid == NAT
     late = unpaid | (paid > due)  # whether the invoice is (or will be, if unpaid when due) paid late
@@ -100,6 +108,12 @@ def payment(b: Builder) -> GroupColumns:
     g.put("payment_days_late_mean_lifetime", safe_ratio(late_days, n_due))
     # Differences of equal sums can leave -1e-12 noise; an overdue amount is never negative.
     g.put("payment_overdue_amount", np.where(np.abs(overdue) < 1e-9, 0.0, overdue))
+    _disputes(g, b, codes, issued)
+    return g
+
+
+def _disputes(g: GroupColumns, b: Builder, codes: np.ndarray, issued: np.ndarray) -> None:
+    p, inv = b.p, b.t["invoices"]
     if "disputed" in inv.columns:
         iss_ev = p.events(codes, issued)
         n_issued = p.sums(iss_ev, None, [LIFETIME])[LIFETIME]
@@ -108,4 +122,3 @@ def payment(b: Builder) -> GroupColumns:
         g.put("payment_dispute_share_lifetime", safe_ratio(n_disp, n_issued))
     else:
         g.notes.append("invoices.disputed absent: no dispute features")
-    return g

@@ -240,6 +240,25 @@ def test_payment_group(table: pd.DataFrame) -> None:
     _check(table, expected)
 
 
+def test_invoices_without_payment_dates_give_no_lateness_features() -> None:
+    # Without invoices.paid_at nobody knows which invoice was paid: the lateness and overdue features are not
+    # measured (was: every invoice read as unpaid, every customer 100% late with every amount overdue).
+    tables = tiny_tables()
+    tables["invoices"] = tables["invoices"].drop(columns=["paid_at"])
+    got, manifest = build_feature_table_with_manifest(tables, CUTOFF, defaults().features)
+    unknown = ("payment_late_share", "payment_days_late_mean", "payment_overdue_amount")
+    assert not [c for c in got.columns if c.startswith(unknown)]
+    expected = _expected(
+        {
+            "payment_invoices_due_lifetime": [3, 1, 1, 0],
+            "payment_disputes_lifetime": [1, 0, 0, 0],
+            "payment_dispute_share_lifetime": [0.25, 0, 0, NAN],
+        }
+    )
+    _check(got, expected)
+    assert any("invoices.paid_at absent" in note for note in manifest.notes)
+
+
 def test_price_sensitivity_group(table: pd.DataFrame) -> None:
     expected = _expected(
         {
