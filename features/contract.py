@@ -278,9 +278,8 @@ def check_model_inputs(
         if c not in present.get(t, {})
     ]
     rowless = [t for t in was if t not in missing_tables and len(tables[t]) == 0]
-    if (
-        rowless
-    ):  # not "columns without a value": the rows are gone (was: every column of them listed as empty)
+    # not "columns without a value": the rows are gone (was: every column of them listed as empty)
+    if rowless:
         raise StructuralError(
             f"table(s) {', '.join(rowless)} have no accepted row in this data (the model was trained with them): "
             "every row was rejected (see the counts by reason above; `unknown customer_id` on every row means the "

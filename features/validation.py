@@ -318,9 +318,8 @@ def _check_parsed(
     if col.kind == "timestamp":
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         placeholder = placeholder_dates(parsed)
-        if isinstance(
-            raw.dtype, pd.DatetimeTZDtype
-        ):  # a zero timestamp shown in another zone: 01:00 in London
+        # a zero timestamp shown in another zone: 01:00 in London
+        if isinstance(raw.dtype, pd.DatetimeTZDtype):
             placeholder |= placeholder_dates(raw.dt.tz_convert("UTC").dt.tz_localize(None))
         elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
             placeholder |= placeholder_texts(raw)
@@ -366,9 +365,8 @@ def _row_rules(name: str, t: pd.DataFrame, rej: _Rejector) -> None:
     elif name == "customers":
         if has("acquisition_cost"):
             rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
-        if has("churned_at") and has(
-            "signup_at"
-        ):  # cancelled before being won: one of the two dates is wrong
+        # cancelled before being won: one of the two dates is wrong
+        if has("churned_at") and has("signup_at"):
             rej.add(t["churned_at"] < t["signup_at"], "churned_at before signup_at")
     elif name == "account_managers":
         if has("left_at") and has("started_at"):

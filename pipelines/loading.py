@@ -279,9 +279,8 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
             f"above); nothing to {what}"
         )
     revenue = tables["orders"].get("revenue")  # always there in validated tables
-    if (
-        revenue is not None and not revenue.ne(0).any()
-    ):  # validation keeps only finite revenue >= 0: every order is exactly 0
+    # validation keeps only finite revenue >= 0: here every order is exactly 0
+    if revenue is not None and not revenue.ne(0).any():
         raise StructuralError(
             f"table orders, column revenue: 0 on every one of the {len(revenue):,} accepted orders, an export "
             "that wrote 0 for a missing value? Every value, margin and tier would be computed from nothing; "

@@ -495,9 +495,8 @@ def run_score(
         if manifest["seasonal_history"]:
             console.print(f"[bold yellow]note:[/] {escape(manifest['seasonal_history'])}")
         # ---
-        if (
-            engine == "pandas"
-        ):  # issue 14: nothing reads the input tables from here on; the write was the peak
+        # issue 14: nothing reads the input tables from here on; the write was the peak
+        if engine == "pandas":
             tables.clear()
             release_memory()
         SCORES_SCHEMA.check_written(scores)
