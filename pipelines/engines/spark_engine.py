@@ -392,6 +392,7 @@ def _score_on(
         pandas_union,
         referrer_buckets,
     )
+    from pipelines.engines.spark_tiers import TIER_COLUMNS, assign_batches, spark_cut_points
 
     t0 = time.perf_counter()
     # the validated rows persisted by the Spark load (`SparkTables`, unless its session has ended), else the
@@ -471,13 +472,31 @@ def _score_on(
             else:
                 yield write_contribution_parts(out, where, partition, seq)
 
+    tier_cfg, horizon, outputs = cfg.tiers, bundle.horizon_days, tuple(bundle.output_columns)
+
+    def tiers_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        quiet_pandas3()
+        for out in assign_batches(batches, tier_cfg, horizon, cuts, outputs):
+            yield _arrow_safe(out)
+
+    scores_df = None
     try:
-        scored = feats.mapInPandas(scores_udf, schema).toArrow()
+        # persisted: the tiers' distributed pass and the assignment below read the scores computed once
+        scores_df = feats.mapInPandas(scores_udf, schema).persist(StorageLevel.MEMORY_AND_DISK)
+        t1 = time.perf_counter()
+        timings["score_explain_s"] = t1 - t0
+        # tiers and ratings: the whole base's cut points by Spark (exact), assigned on the executors
+        cuts = spark_cut_points(scores_df, tier_cfg.value_column.format(h=horizon), tier_cfg)
+        tier_schema = schema + ", " + ", ".join(f"`{c}` string" for c in TIER_COLUMNS)
+        scored = scores_df.mapInPandas(tiers_udf, tier_schema).toArrow()
+        timings["tiers_spark_s"] = time.perf_counter() - t1
     except BaseException:
         if contrib_parts is not None:
             shutil.rmtree(contrib_parts, ignore_errors=True)
         raise
-    timings["score_explain_s"] = time.perf_counter() - t0
+    finally:
+        if scores_df is not None:
+            scores_df.unpersist()
 
     t0 = time.perf_counter()
     reference = drift.reference
