@@ -33,6 +33,9 @@ from models.tiers import assign_tiers
 from pipelines.config import AppConfig
 from pipelines.engines.spill import ReasonSpill
 
+#: What `finish_scores` adds from the tier rules; a backend that assigned them already (Spark) hands them in.
+TIER_COLUMNS = ("tier", "tier_reason", "rating", "flags")
+
 
 class ContractMismatch(StructuralError):
     """The features built from the data do not match what the model was trained on."""
@@ -164,6 +167,9 @@ def finish_scores(
     out.index = out.index.astype("str")
     if not out.index.equals(status.index):
         out = out.reindex(status.index)  # customers with no feature row (first seen after as-of) included
+    given = None  # tiers the backend assigned with the whole base's cut points (Spark: on the executors)
+    if set(TIER_COLUMNS) <= set(out.columns):
+        given, out = out[list(TIER_COLUMNS)], out.drop(columns=list(TIER_COLUMNS))
     scored = (status["status"] == SCORED).to_numpy()
     for col in bundle.output_columns:  # the schema does not depend on how many customers were scored
         if col not in out.columns:
@@ -179,7 +185,13 @@ def finish_scores(
     if not scored.all() and blank:
         out.loc[~scored, blank] = np.nan  # only scored rows carry predictions and reasons
     if scored.any():
-        tiers = assign_tiers(out[scored], cfg.tiers, bundle.horizon_days)
+        if given is None:
+            tiers = assign_tiers(out[scored], cfg.tiers, bundle.horizon_days)
+        else:  # the rules skipped depend on the columns only: those of no row
+            tiers = given[scored]
+            tiers.attrs["skipped_rules"] = assign_tiers(out.iloc[:0], cfg.tiers, bundle.horizon_days).attrs[
+                "skipped_rules"
+            ]
         for col in tiers.columns:  # added column by column: a join would copy every score column once more
             values = tiers[col].reindex(out.index)
             out[col] = values.astype("str") if col in ("tier", "rating") else values

@@ -6,8 +6,7 @@ it runs them per bucket. The buckets are the pandas engine's chunks (`plan_chunk
 rows of the customers each one referred; cut by Spark, `pipelines.engines.spark_buckets`), and every bucket gets the same company-wide revenue totals, so a
 customer's features are bit-identical to the pandas engine's whatever the cluster layout.
 
-Stages (1 and 2 are one Spark job, 3 and 4 one each: 3 jobs; `spark.sql.shuffle.partitions` = number of buckets so each
-bucket is one task):
+Stages (5 Spark jobs; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one task):
     1. input      the validated rows Spark holds (`spark_input.SparkTables.accepted`, persisted by the Spark
                   load; pandas tables given without them are shipped once in the same layout), each sent to its
                   bucket(s) by a `mapInPandas` (`spark_buckets.expand_rows`). No payload is built on the driver.
@@ -17,20 +16,24 @@ bucket is one task):
                   bucket's first row), then the model's feature columns (float64 -> double, categorical ->
                   string: Arrow cannot carry pandas categories through applyInPandas, and the model's contract
                   rebuilds them from strings), and with profile inputs asked for, the bucket's inputs (`PROFILE`,
-                  Arrow IPC on its first row). Persisted by the job that brings the `HEAD` rows to the driver
-                  (anyone to score? the profile inputs for the driver's writer, the sample of the scores'
-                  schema); stages 3 and 4 read it.
+                  Arrow IPC on its first row). Persisted by the job (1 and 2: job 1) that brings the `HEAD` rows to
+                  the driver (anyone to score? the profile inputs for the driver's writer, the sample of the
+                  scores' schema); stage 3 reads it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
                   The value contributions of the scored customers are written by the executors as Parquet
-                  parts into the run's staging area (`write_contribution_parts`); out: one row per customer:
-                  customer_id, bucket, eligible, the compact score columns, collected to the driver as Arrow.
-                  The driver then appends the parts, one at a time, to the pandas engine's contributions file
-                  (`gather_contributions`), published with the rest of the output set.
-    4. drift      `mapInPandas`: per-batch PSI bin counts of the eligible customers' features (summed on the
-                  driver: the PSI over all customers equals one pass). Prediction drift is counted on the
-                  driver from the collected scores.
-Then `pipelines.engines.run` finishes the base on the driver (`finish_scores`: tiers and ratings rank the whole
-base), exactly as for the pandas engine.
+                  parts into the run's staging area (`write_contribution_parts`); the batch's drift counts of its
+                  eligible customers' features ride on its first row (`DRIFT`, `batch_drift`: the PSI over all
+                  customers equals one pass). Out: one row per customer: customer_id, bucket, eligible, the
+                  compact score columns; persisted.
+    4. tiers      `spark_tiers.spark_cut_points`: the whole base's tier and rating cut points by an exact
+                  distributed pass over (value, customer_id) (jobs 2-4: the range sort's sample, the sorted
+                  partitions' sizes, the few rows at the needed ranks), then `mapInPandas` assigns tier, reason,
+                  rating and flags on the executors (`spark_tiers.assign_batches`) and the rows come to the
+                  driver as Arrow (job 5). The driver appends the contribution parts, one at a time, to the
+                  pandas engine's contributions file (`gather_contributions`), sums the drift counts and counts
+                  prediction drift from the collected scores.
+Then `pipelines.engines.run` finishes the base on the driver (`finish_scores`: statuses, ids, column order; the
+tiers come assigned), as for the pandas engine.
 
 Time semantics: those of `build_feature_table` (events strictly before as-of); nothing here reads a clock except
 for the timings. The bundle travels to the workers as a broadcast variable, unpickled once per worker process.
@@ -39,6 +42,7 @@ for the timings. The bundle travels to the workers as a broadcast variable, unpi
 from __future__ import annotations
 
 import contextlib
+import pickle
 import re
 import shutil
 import time
@@ -74,6 +78,9 @@ PROFILE = "__profile_inputs"
 #: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
 #: has features, the profile inputs, and the sample the scores' schema is read from.
 HEAD = "__head"
+#: Scores-stage column: the batch's drift counts of its scored customers' features (`batch_drift`), on its
+#: first row; the driver sums them (no separate pass over the features).
+DRIFT = "__drift"
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
 
@@ -228,6 +235,18 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     compact = res.scores.reset_index(drop=True)
     contrib = res.value_contrib.reset_index(drop=True).add_prefix(CONTRIB_PREFIX)
     return _arrow_safe(pd.concat([head, compact, contrib], axis=1))
+
+
+def batch_drift(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
+    """The `DRIFT` column of one features-stage batch: the PSI bin counts of its eligible customers' features
+    ({key: (float64 counts as bytes, n)}, pickled) on the first row, None on the others (and for no row)."""
+    acc = DriftAccumulator(reference)
+    acc.add(restore_features(batch[batch["eligible"].to_numpy(dtype=bool)], bundle), "features")
+    payload = {k: (np.asarray(acc.counts[k], dtype=np.float64).tobytes(), int(acc.n[k])) for k in acc.counts}
+    out = np.full(len(batch), None, dtype=object)
+    if len(batch):
+        out[0] = pickle.dumps(payload)
+    return out
 
 
 def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, seq: int) -> pd.DataFrame:
@@ -392,6 +411,7 @@ def _score_on(
         pandas_union,
         referrer_buckets,
     )
+    from pipelines.engines.spark_tiers import TIER_COLUMNS, assign_batches, spark_cut_points
 
     t0 = time.perf_counter()
     # the validated rows persisted by the Spark load (`SparkTables`, unless its session has ended), else the
@@ -449,6 +469,7 @@ def _score_on(
 
     t0 = time.perf_counter()
     schema, has_contrib = _score_schema(bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True))
+    schema += f", `{DRIFT}` binary"
 
     # the contributions are written by the executors into the staging area; only compact columns come back
     contrib_parts = (
@@ -459,6 +480,8 @@ def _score_on(
         contrib_parts.mkdir(parents=True)
     where = None if contrib_parts is None else str(contrib_parts)
 
+    reference = drift.reference
+
     def scores_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from pyspark import TaskContext
 
@@ -467,38 +490,44 @@ def _score_on(
         for seq, batch in enumerate(batches):
             out = score_batch(batch, shared.value, cfg)
             if where is None:
-                yield out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
+                out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
             else:
-                yield write_contribution_parts(out, where, partition, seq)
+                out = write_contribution_parts(out, where, partition, seq)
+            yield out.assign(**{DRIFT: batch_drift(batch, shared.value, reference)})
 
+    tier_cfg, horizon, outputs = cfg.tiers, bundle.horizon_days, tuple(bundle.output_columns)
+
+    def tiers_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        quiet_pandas3()
+        for out in assign_batches(batches, tier_cfg, horizon, cuts, outputs):
+            yield _arrow_safe(out)
+
+    scores_df = None
     try:
-        scored = feats.mapInPandas(scores_udf, schema).toArrow()
+        # persisted: the tiers' distributed pass and the assignment below read the scores computed once
+        scores_df = feats.mapInPandas(scores_udf, schema).persist(StorageLevel.MEMORY_AND_DISK)
+        t1 = time.perf_counter()
+        timings["score_explain_s"] = t1 - t0
+        # tiers and ratings: the whole base's cut points by Spark (exact), assigned on the executors
+        cuts = spark_cut_points(scores_df, tier_cfg.value_column.format(h=horizon), tier_cfg)
+        tier_schema = schema + ", " + ", ".join(f"`{c}` string" for c in TIER_COLUMNS)
+        scored = scores_df.mapInPandas(tiers_udf, tier_schema).toArrow()
+        timings["tiers_spark_s"] = time.perf_counter() - t1
     except BaseException:
         if contrib_parts is not None:
             shutil.rmtree(contrib_parts, ignore_errors=True)
         raise
-    timings["score_explain_s"] = time.perf_counter() - t0
+    finally:
+        if scores_df is not None:
+            scores_df.unpersist()
 
     t0 = time.perf_counter()
-    reference = drift.reference
-
-    def drift_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        quiet_pandas3()
-        acc = DriftAccumulator(reference)
-        for batch in batches:
-            acc.add(restore_features(batch[batch["eligible"]], shared.value), "features")
-        keys = sorted(acc.counts)
-        yield pd.DataFrame(
-            {
-                "key": np.array(keys, dtype=object),
-                "counts": [np.asarray(acc.counts[k], dtype=np.float64).tobytes() for k in keys],
-                "n": [acc.n[k] for k in keys],
-            }
-        )
-
-    parts = feats.mapInPandas(drift_udf, "key string, counts binary, n bigint").toPandas()
-    for key, counts, n in zip(parts["key"], parts["counts"], parts["n"], strict=True):
-        drift.merge(key, np.frombuffer(counts, dtype=np.float64), n)
+    # the features' drift counts, one payload per scored batch (on its first row), summed here
+    payloads = scored[DRIFT].drop_null()
+    scored = scored.drop_columns([DRIFT])
+    for payload in payloads.to_pylist():
+        for key, (counts, n) in pickle.loads(payload).items():
+            drift.merge(key, np.frombuffer(counts, dtype=np.float64), n)
     built.unpersist()
     shared.unpersist()
 

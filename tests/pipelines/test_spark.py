@@ -121,7 +121,7 @@ def test_spark_profile_inputs_file_equals_pandas(scored):
     pd.testing.assert_frame_equal(b, a, check_exact=True)
     assert spark_info | {"file": "", "seconds": 0} == pandas_info | {"file": "", "seconds": 0}
     assert read_profile_inputs(out / "spark.profile_inputs.parquet", "r1").index.is_unique
-    assert jobs == 3  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
+    assert jobs == 5  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
 
 
 @pytest.mark.spark
