@@ -432,7 +432,11 @@ def validate_spark(
         judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first.drop("__r1", "__ref1"))
     judged = judged.drop(REF, BUCKET, ROLE, LAST_ORDER)
     if "returns" in checked and _wide("returns", VAL + "order_id") in judged.columns:
-        judged = check_returns(judged)  # `features.crossrefs`: a return against its order
+        # `features.crossrefs`: a return against its order. The bucket step's rows persisted first: the join's
+        # two sides and the other tables read them (without, the Python bucket step ran three times)
+        judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(judged)
+        judged = check_returns(judged)
     if "account_managers" in checked:
         judged = judged.unionByName(checked["account_managers"].drop(BUCKET, ROLE), allowMissingColumns=True)
     judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
