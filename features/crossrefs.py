@@ -2,9 +2,9 @@
 dates against the data's last order.
 
 Pure functions over validated tables, called by `features.validation.validate_tables` (a row is rejected for the
-first problem found). The Spark engine does not run them yet: its per-customer buckets cannot see another
-customer's order (`foreign_order_returns` needs a join on `order_id`), and `far_future` needs the last order
-across buckets (one aggregation); both predicates take plain frames so its checks can call them.
+first problem found) and by the Spark engine's checks (`pipelines.engines.spark_checks`: `far_future` in the
+customer buckets with the last order sent to every bucket, `foreign_order_returns` after a join of the returns
+with the accepted orders on `order_id`).
 """
 
 from __future__ import annotations

@@ -43,6 +43,10 @@ TABLE = "__table"
 BUCKET = "__bucket"
 ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
 REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart until the two copies are joined
+LAST_ORDER = (
+    "__last_order"  # customers' rows: the latest accepted ordered_at (`features.crossrefs.far_future`)
+)
+JOINED = "__order|"  # returns' rows: their order's columns (`features.crossrefs.foreign_order_returns`)
 #: A row's position while it is checked: its input partition in the high bits, its row in that partition below,
 #: so positions sort in source order; `source_row` (dense) once the rows per partition are counted.
 PARTITION_SHIFT = 36
@@ -104,6 +108,11 @@ def check_bucket(
         ]
         known_managers = sorted({str(v) for v in ids.dropna()})
         rows = rows[~own].reset_index(drop=True)
+    last_order = pd.NaT
+    if LAST_ORDER in rows.columns:  # the partitions' latest accepted orders (`last_order_rows`)
+        tops = rows[TABLE].to_numpy(dtype=object) == LAST_ORDER
+        last_order = pd.Series(rows[LAST_ORDER].to_numpy()[tops], dtype="datetime64[ns]").max()
+        rows = rows[~tops].reset_index(drop=True)
     reason = rows[REASON].to_numpy(dtype=object).copy()
     ref_reason = np.full(len(rows), None, dtype=object)
     tag, role = rows[TABLE].to_numpy(dtype=object), rows[ROLE].to_numpy()
@@ -125,6 +134,12 @@ def check_bucket(
             if (name, 0) in parsed and "account_manager_id" in parsed[(name, 0)][1].columns:
                 _, t, rej = parsed[(name, 0)]
                 reject_unknown(t, "account_manager_id", managers, rej)
+    if has_customers:  # `features.crossrefs`: a date a year past the last order, before the unknown customers
+        from features.crossrefs import far_future, far_future_reason
+
+        _, t, rej = parsed[("customers", 0)]
+        for col, mask in far_future(t, last_order).items():
+            rej.add(mask, far_future_reason(col, last_order))
     if has_customers:
         known = known_ids(parsed[("customers", 0)][1], parsed[("customers", 0)][2], "customer_id")
         for (name, r), (at, t, rej) in parsed.items():
@@ -139,6 +154,77 @@ def check_bucket(
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
     return rows.assign(**{REASON: reason, REF: ref_reason})
+
+
+def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
+    """Rows tagged `LAST_ORDER` for every bucket: per input partition, the latest `ordered_at` of the orders
+    accepted so far (row checks and duplicate `order_id`, as `validate_tables` takes it); the buckets take the
+    maximum for `features.crossrefs.far_future`. No job of its own (a collect or a broadcast would start one)."""
+    from pyspark.sql import functions as F
+
+    col = _wide("orders", VAL + "ordered_at")
+
+    def latest(batches: Any) -> Any:
+        top = pd.NaT
+        for rows in batches:
+            top = pd.Series([top, pd.Series(rows[col], dtype="datetime64[ns]").max()]).max()
+        yield pd.DataFrame({LAST_ORDER: pd.Series([top], dtype="datetime64[ns]")})
+
+    every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1))).alias(BUCKET)
+    tops = (
+        orders.filter(F.col(REASON).isNull())
+        .select(_q(col))
+        .mapInPandas(latest, f"{LAST_ORDER} timestamp_ntz")
+    )
+    return tops.select(F.lit(LAST_ORDER).alias(TABLE), F.col(LAST_ORDER), every)
+
+
+def judge_returns(rows: pd.DataFrame) -> pd.DataFrame:
+    """`features.crossrefs.foreign_order_returns` on returns' rows joined with their accepted order (`JOINED`
+    columns, None without one): the reasons of `validate_tables`, for the rows still accepted."""
+    from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, FOREIGN_ORDER, foreign_order_returns
+    from features.validation import _Rejector
+
+    cols = ("customer_id", "order_id", "amount", "returned_at")
+    returns = pd.DataFrame({c: rows[_wide("returns", VAL + c)].to_numpy() for c in cols})
+    returns["returned_at"] = returns["returned_at"].astype("datetime64[ns]")
+    orders = pd.DataFrame({c: rows[JOINED + c].to_numpy() for c in ("order_id", "customer_id", "revenue")})
+    orders["ordered_at"] = rows[JOINED + "ordered_at"].astype("datetime64[ns]").to_numpy()
+    orders = orders[orders["order_id"].notna().to_numpy()]
+    foreign, above, before = foreign_order_returns(returns, orders)
+    reason = rows[REASON].to_numpy(dtype=object)
+    rej = _Rejector(len(rows))
+    rej.add(pd.notna(reason), pd.Series(reason))
+    rej.add(foreign, FOREIGN_ORDER)
+    rej.add(above, ABOVE_ORDER)
+    rej.add(before, BEFORE_ORDER)
+    return rows.drop(columns=[c for c in rows.columns if c.startswith(JOINED)]).assign(**{REASON: rej.reason})
+
+
+def check_returns(judged: SparkDataFrame) -> SparkDataFrame:
+    """`judged` with the returns judged against their `order_id`'s accepted order (after every other check, as in
+    `validate_tables`): one sort-merge join on `order_id` (accepted order ids are unique), then `judge_returns`."""
+    from pyspark.sql import functions as F
+
+    def of(c: str) -> Any:
+        return F.col(_q(_wide("orders", VAL + c))).alias(JOINED + c)
+
+    accepted = (F.col(TABLE) == "orders") & F.col(REASON).isNull()
+    orders = judged.filter(accepted).select(
+        *(of(c) for c in ("order_id", "customer_id", "revenue", "ordered_at"))
+    )
+    returns = judged.filter(F.col(TABLE) == "returns")
+    on = F.col(_q(_wide("returns", VAL + "order_id"))) == F.col(_q(JOINED + "order_id"))
+    joined = returns.join(orders.hint("merge"), on, "left")
+
+    def judge(batches: Any) -> Any:
+        from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
+
+        quiet_pandas3()
+        for rows in batches:
+            yield arrow_safe(judge_returns(rows))
+
+    return judged.filter(F.col(TABLE) != "returns").unionByName(joined.mapInPandas(judge, returns.schema))
 
 
 def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:

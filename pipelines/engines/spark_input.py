@@ -42,6 +42,7 @@ from pipelines.engines.spark_checks import (
     BUCKET,
     BUCKET_KEYS,
     GIVEN,
+    LAST_ORDER,
     PARTITION_SHIFT,
     RAW,
     REASON,
@@ -59,6 +60,8 @@ from pipelines.engines.spark_checks import (
     _wide,
     bucket_rows,
     check_bucket,
+    check_returns,
+    last_order_rows,
     source_rows,
     table_view,
     validated_table,
@@ -401,6 +404,8 @@ def validate_spark(
         checked["account_managers"] = managers
         every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1)))
         by_customer.append(managers.withColumn(BUCKET, every))
+    if "customers" in checked:  # `features.crossrefs.far_future` needs the last order across buckets
+        by_customer.append(last_order_rows(checked["orders"], n_buckets))
     union = by_customer[0]
     for other in by_customer[1:]:
         union = union.unionByName(other, allowMissingColumns=True)
@@ -425,7 +430,13 @@ def validate_spark(
         )
         first = first.withColumn(REASON, F.coalesce(F.col(REASON), F.col("__ref1"), F.col(REF)))
         judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first.drop("__r1", "__ref1"))
-    judged = judged.drop(REF, BUCKET, ROLE)
+    judged = judged.drop(REF, BUCKET, ROLE, LAST_ORDER)
+    if "returns" in checked and _wide("returns", VAL + "order_id") in judged.columns:
+        # `features.crossrefs`: a return against its order. The bucket step's rows persisted first: the join's
+        # two sides and the other tables read them (without, the Python bucket step ran three times)
+        judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(judged)
+        judged = check_returns(judged)
     if "account_managers" in checked:
         judged = judged.unionByName(checked["account_managers"].drop(BUCKET, ROLE), allowMissingColumns=True)
     judged = judged.persist(StorageLevel.MEMORY_AND_DISK)

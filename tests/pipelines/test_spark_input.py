@@ -238,3 +238,63 @@ def test_data_uri_keeps_the_scheme_slashes_path_removed(tmp_path):
     assert data_uri(Path("hdfs://nn:8020/data")) == "hdfs://nn:8020/data"
     assert data_uri(tmp_path / "data") == str(tmp_path / "data")
     assert data_uri(f"file:{tmp_path}/data") == f"file:{tmp_path}/data"
+
+
+@pytest.mark.spark
+def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_path):
+    """`features.crossrefs` on both engines: (a) a return of another customer's order, (b) one refunding more
+    than its order's revenue, (c) one dated a day or more before its order, (d) a signup / cancellation more than
+    a year after the last accepted order (its customer's orders then unknown). Same rows, reasons and counts."""
+    from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, FOREIGN_ORDER
+    from pipelines.engines.spark_input import load_spark
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3", "O4", "O5"],
+            "customer_id": ["C1", "C2", "C3", "C4", "C1"],
+            "ordered_at": ["2024-01-05", "2024-02-01 10:00", "2024-02-03", "2024-03-01", "2024-03-02"],
+            "revenue": ["10", "20", "30", "40", "50"],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C4"],
+            "signup_at": ["2023-01-01", "2023-01-01", "2099-01-01", "2023-01-01"],
+            "churned_at": ["", "2025-02-01", "", "2098-05-01"],
+        }
+    )
+    returns = pd.DataFrame(
+        {
+            "return_id": ["R1", "R2", "R3", "R4", "R5", "R6", "R7"],
+            "customer_id": ["C1", "C1", "C1", "C2", "C2", "C1", "C1"],
+            "returned_at": [
+                "2024-02-01",
+                "2024-02-01",
+                "2024-01-04",
+                "2024-02-01",
+                "2024-03-01",
+                "2024-03-05",
+                "2024-01-10",
+            ],  # fmt: skip
+            "amount": ["5", "5", "5", "20.005", "1", "60", "10"],
+            "order_id": ["O1", "O2", "O1", "O2", "O9", "O5", "O3"],
+        }
+    )  # R2: C2's order (a); R3: a day before (c); R4: within a cent; R5: order not in the data;
+    # R6: above the revenue (b); R7: C3's order, whose customer is rejected (d): its order is not accepted
+    data = _write(tmp_path / "data", orders=orders, customers=customers, returns=returns)
+    expected = load_data(data)
+    reasons = {t: r.rejected_by_reason for t, r in expected.result.report.items() if r.rejected_by_reason}
+    assert reasons["returns"] == {FOREIGN_ORDER: 1, ABOVE_ORDER: 1, BEFORE_ORDER: 1}
+    assert set(reasons["customers"]) == {
+        "signup_at more than a year after the last order (2024-03-02): a mistyped year?",
+        "churned_at more than a year after the last order (2024-03-02): a mistyped year?",
+    }
+    assert reasons["orders"] == {"unknown customer_id": 2}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    for name, table in expected.result.tables.items():
+        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    for name, frame in expected.result.rejects.items():
+        files = _reject_files(tmp_path / "rejects" / name)
+        assert files["source_row"].astype(int).tolist() == frame["source_row"].tolist()
+        assert files["reason"].tolist() == frame["reason"].tolist()
