@@ -232,7 +232,7 @@ def test_a_customers_table_without_a_usable_row_is_structural_as_in_pandas(spark
 
 
 def test_data_uri_keeps_the_scheme_slashes_path_removed(tmp_path):
-    from pipelines.engines.spark_input import data_uri
+    from pipelines.engines.spark_sources import data_uri
 
     assert data_uri(Path("s3a://bucket/company/2025")) == "s3a://bucket/company/2025"
     assert data_uri(Path("hdfs://nn:8020/data")) == "hdfs://nn:8020/data"

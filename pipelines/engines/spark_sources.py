@@ -1,0 +1,215 @@
+"""Where the Spark engine reads each contract table from (`--data`: local paths or any URI Spark reads) and how:
+one file or a directory of part files per table, CSV with every column as text, Parquet as stored; local files'
+CSV headers and Parquet schemas read on the driver so Spark starts no job to infer them. A source that cannot be
+read is a `StructuralError` naming the table (exit 2). Used by `pipelines.engines.spark_input`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from features.contract import TABLES
+from features.validation import StructuralError
+from pipelines.engines.spark_checks import _q
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import SparkSession
+
+SUFFIXES = (".csv", ".parquet")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where one table is read from: a file or a directory of part files, and its format (csv or parquet)."""
+
+    path: str
+    fmt: str
+    local_files: tuple[
+        Path, ...
+    ] = ()  # local files: CSV headers checked, a Parquet schema read on the driver
+
+
+def data_uri(data: str | Path) -> str:
+    """`--data` as Spark reads it; a URI that went through `Path` (`s3a:/bucket/x`) gets its `//` back."""
+    text = str(data)
+    found = _SCHEME.match(text)
+    if found is None or found.group(1) == "file":
+        return text
+    return f"{found.group(1)}://{found.group(2)}"
+
+
+def _is_local(uri: str) -> bool:
+    return _SCHEME.match(uri) is None or uri.startswith("file:")
+
+
+def _part_files(names: list[str], where: str) -> str:
+    """The one format of a table directory's part files (hidden and `_SUCCESS`-like files skipped)."""
+    kinds = {Path(n).suffix for n in names if not n.startswith((".", "_")) and Path(n).suffix in SUFFIXES}
+    if len(kinds) != 1:
+        raise StructuralError(
+            f"table directory {where} must hold part files of one format (.csv or .parquet); found "
+            + (", ".join(sorted(kinds)) or "none")
+        )
+    return kinds.pop()[1:]
+
+
+def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], list[str]]:
+    """The contract tables under `data` (files or part directories) and notes on what is not read."""
+    from pipelines.io import find_table_files
+
+    notes: list[str] = []
+    found: dict[str, Source] = {}
+    if _is_local(data):
+        root = Path(data.removeprefix("file://").removeprefix("file:"))
+        for name, path in find_table_files(root, notes, table_dirs=True).items():
+            found[name] = Source(str(path), path.suffix[1:], (path,))
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name in TABLES):
+            fmt = _part_files([p.name for p in folder.iterdir()], str(folder))
+            if folder.name in found:
+                raise StructuralError(
+                    f"table {folder.name!r} has two sources: {Path(found[folder.name].path).name} and {folder.name}/"
+                )
+            parts = tuple(sorted(p for p in folder.glob(f"*.{fmt}") if not p.name.startswith((".", "_"))))
+            found[folder.name] = Source(str(folder), fmt, parts)
+    else:
+        jvm = spark.sparkContext._jvm
+        root_path = jvm.org.apache.hadoop.fs.Path(data)
+        fs = root_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        if not fs.exists(root_path) or not fs.getFileStatus(root_path).isDirectory():
+            raise StructuralError(f"data directory {data} does not exist")
+        for status in fs.listStatus(root_path):
+            name = status.getPath().getName()
+            stem, suffix = Path(name).stem, Path(name).suffix
+            if status.isDirectory() and name in TABLES:
+                children = [s.getPath().getName() for s in fs.listStatus(status.getPath())]
+                source = Source(str(status.getPath().toString()), _part_files(children, name))
+                key = name
+            elif not status.isDirectory() and suffix in SUFFIXES and stem in TABLES:
+                source, key = Source(str(status.getPath().toString()), suffix[1:]), stem
+            else:
+                continue
+            if key in found:
+                raise StructuralError(f"table {key!r} has two sources under {data}")
+            found[key] = source
+    if "orders" not in found:
+        raise StructuralError(
+            f"required table 'orders' is missing in {data} (expected orders.csv, orders.parquet or a directory "
+            "orders/ of part files)"
+        )
+    return found, notes
+
+
+def nanosecond_columns(source: Source) -> dict[str, str | None]:
+    """Parquet columns stored as nanosecond timestamps ({column: time zone or None}), from a local file's schema.
+
+    Spark cannot read them as timestamps; they are read as integers (`nanosAsLong`) and turned back into the
+    timestamps pandas reads on the executors (`check_rows`).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if source.fmt != "parquet" or not source.local_files:
+        return {}
+    schema = pq.read_schema(source.local_files[0])
+    return {
+        f.name: f.type.tz
+        for f in schema
+        if pa.types.is_timestamp(f.type) and f.type.unit == "ns"  # type: ignore[attr-defined]
+    }
+
+
+def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFrame:
+    """One table as read: CSV with every column as text (as the pandas engine reads it), Parquet as stored."""
+    from pipelines.io import _check_csv_header
+
+    for path in source.local_files:
+        if source.fmt == "csv":
+            _check_csv_header(path)
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # see `nanosecond_columns`
+    try:
+        if source.fmt == "csv":
+            reader = spark.read.options(
+                header=True, multiLine=True, escape='"', encoding="UTF-8", mode="FAILFAST"
+            )
+            header = _local_csv_header(source.local_files)
+            if header is not None:  # the schema given: Spark starts no job to read the header
+                reader = reader.schema(", ".join(f"{_q(c)} string" for c in header))
+            frame = reader.option("pathGlobFilter", "*.csv").csv(source.path)
+        else:
+            reader = spark.read.option("pathGlobFilter", "*.parquet")
+            schema = _local_parquet_schema(source.local_files)
+            if schema is not None:  # read here: Spark starts no job to read a footer
+                reader = reader.schema(schema)
+            frame = reader.parquet(source.path)
+        frame.schema  # noqa: B018 - resolves the files now: an unreadable source fails here, named
+    except Exception as exc:  # Spark's own exception types (AnalysisException, Py4JJavaError)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StructuralError(f"cannot read table {name!r} from {source.path}: {first}") from None
+    return frame
+
+
+def _spark_type(kind: Any) -> Any:
+    """The Spark type Spark's Parquet reader gives an Arrow type (`nanosAsLong` on), or None when unsure."""
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return T.StringType()
+    if pa.types.is_timestamp(kind):
+        if kind.unit == "ns":  # see `nanosecond_columns`
+            return T.LongType()
+        return T.TimestampType() if kind.tz is not None else T.TimestampNTZType()
+    simple = {
+        pa.bool_(): T.BooleanType(), pa.int8(): T.ByteType(), pa.int16(): T.ShortType(),
+        pa.int32(): T.IntegerType(), pa.int64(): T.LongType(), pa.float32(): T.FloatType(),
+        pa.float64(): T.DoubleType(), pa.date32(): T.DateType(),
+    }  # fmt: skip
+    return simple.get(kind)
+
+
+def _local_parquet_schema(paths: tuple[Path, ...]) -> Any:
+    """The schema Spark would infer for a table's local Parquet files, read here from their footers (Spark's own
+    inference is a job per table); None (Spark infers it) when there are none, they differ, or a column's type is
+    not one whose Spark type is certain. A footer that cannot be read raises (the caller names the table)."""
+    import pyarrow.parquet as pq
+    from pyspark.sql import types as T
+
+    schemas = {pq.read_schema(path).remove_metadata() for path in paths}
+    if len(schemas) != 1:
+        return None
+    fields = []
+    for field in schemas.pop():
+        kind = _spark_type(field.type)
+        if kind is None:
+            return None
+        fields.append(T.StructField(field.name, kind, True))
+    return T.StructType(fields)
+
+
+def _local_csv_header(paths: tuple[Path, ...]) -> list[str] | None:
+    """The one header of a table's local CSV files, read here; None (Spark reads it) when there are none, they
+    differ, or a name is empty or not plain text."""
+    import csv
+    import io
+
+    headers = set()
+    for path in paths:
+        with open(path, "rb") as fh:
+            text = fh.read(1 << 16).decode("utf-8-sig", errors="replace")
+        try:
+            headers.add(tuple(next(csv.reader(io.StringIO(text)), [])))
+        except csv.Error:
+            return None
+    if len(headers) != 1:
+        return None
+    header = list(headers.pop())
+    if not header or any(not c or c != c.strip() or "\ufffd" in c for c in header):
+        return None
+    return header
