@@ -43,9 +43,8 @@ TABLE = "__table"
 BUCKET = "__bucket"
 ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
 REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart until the two copies are joined
-LAST_ORDER = (
-    "__last_order"  # customers' rows: the latest accepted ordered_at (`features.crossrefs.far_future`)
-)
+# customers' rows: the latest accepted ordered_at (`features.crossrefs.far_future`)
+LAST_ORDER = "__last_order"
 JOINED = "__order|"  # returns' rows: their order's columns (`features.crossrefs.foreign_order_returns`)
 #: A row's position while it is checked: its input partition in the high bits, its row in that partition below,
 #: so positions sort in source order; `source_row` (dense) once the rows per partition are counted.

@@ -29,9 +29,8 @@ class Source:
 
     path: str
     fmt: str
-    local_files: tuple[
-        Path, ...
-    ] = ()  # local files: CSV headers checked, a Parquet schema read on the driver
+    # local files: CSV headers checked, a Parquet schema read on the driver
+    local_files: tuple[Path, ...] = ()
 
 
 def data_uri(data: str | Path) -> str:
