@@ -266,6 +266,12 @@ def _map(tables: dict) -> object:
 
 
 ORDER_COLUMNS = {"order_id": "InvoiceNo", "customer_id": "CustomerID", "ordered_at": "InvoiceDate"}
+RETURN_COLUMNS = {
+    "return_id": "InvoiceNo",
+    "customer_id": "CustomerID",
+    "returned_at": "InvoiceDate",
+    "amount": "refund",
+}
 TEXT_LINES = pd.DataFrame(  # a CSV source: every column text
     {
         "InvoiceNo": ["1", "2", "C3", "4", ""],
@@ -290,12 +296,7 @@ def test_a_row_routed_to_two_tables_reaches_neither_and_is_counted_once():
                 "source": "lines",
                 "where": "InvoiceNo.str.startswith('C') | (Quantity > 10)",
                 "derive": {"refund": "-Quantity"},
-                "columns": {
-                    "return_id": "InvoiceNo",
-                    "customer_id": "CustomerID",
-                    "returned_at": "InvoiceDate",
-                    "amount": "refund",
-                },
+                "columns": RETURN_COLUMNS,
             },
         }
     )
@@ -515,12 +516,7 @@ def test_mapping_expressions_read_text_as_the_contract_does():
             "source": "lines",
             "where": "InvoiceNo.str.startswith('C')",
             "derive": {"refund": "-Quantity"},
-            "columns": {
-                "return_id": "InvoiceNo",
-                "customer_id": "CustomerID",
-                "returned_at": "InvoiceDate",
-                "amount": "refund",
-            },
+            "columns": RETURN_COLUMNS,
         },
     }
     tables, _, report = apply_mapping(_map(route), {"lines": lines})
