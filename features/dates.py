@@ -166,11 +166,9 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
     a `PLACEHOLDER_DATES` day as written (`1970-01-01T00:00Z`), or an instant that is one in UTC (a zero
     timestamp shown in a zone: `1969-12-31T19:00-05:00`). Converted to `data.timezone` they are another time
     (01:00 in Paris) that `placeholder_dates` would not catch."""
-    import pyarrow.compute as pc
-
     if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return np.zeros(len(s), dtype=bool)
-    from features.ids import first_bytes
+    from features.ids import first_bytes, matches_where
     from features.text import arrow_text
 
     arr = arrow_text(s.astype("str"))
@@ -180,9 +178,8 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
     )
     if not near.any():
         return near
-    at = np.flatnonzero(near)
     pattern = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:1969-12-31|1970-01-0[12]|1899-12-31|1900-01-0[12])"
-    near[at] = np.asarray(pc.fill_null(pc.match_substring_regex(arr.take(at), pattern), False), dtype=bool)
+    near = matches_where(arr, near, pattern)
     if not near.any():
         return near
     rows = s[near].astype("str").str.strip()

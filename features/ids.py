@@ -110,21 +110,11 @@ _SENTINEL_IDS = r"^(?:[+-]?0+(?:\.0+)?|-0*1(?:\.0+)?|[-_.?*\x{2012}-\x{2015}]+)$
 
 def sentinel_ids(ids: pd.Series) -> np.ndarray:
     """Which parsed ids (text) are a numeric or symbolic placeholder for a missing id (`_SENTINEL_IDS`)."""
-    import pyarrow.compute as pc
-
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
     arr = arrow_text(ids.astype("str"))
     first = first_bytes(arr)  # the usual id starts with a letter or 1-9: no regex over it
-    maybe = np.isin(first, np.frombuffer(b"0+-_.?*\xe2", dtype=np.uint8))
-    if not maybe.any():
-        return maybe
-    hit = np.zeros(len(ids), dtype=bool)
-    at = np.flatnonzero(maybe)
-    hit[at] = np.asarray(
-        pc.fill_null(pc.match_substring_regex(arr.take(at), _SENTINEL_IDS), False), dtype=bool
-    )
-    return hit
+    return matches_where(arr, np.isin(first, np.frombuffer(b"0+-_.?*\xe2", dtype=np.uint8)), _SENTINEL_IDS)
 
 
 #: How a spreadsheet shows a long number it has rounded: `1.23457E+11` for the id 123456789012. Every id sharing
@@ -139,16 +129,22 @@ def scientific_ids(ids: pd.Series) -> np.ndarray:
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
     arr = arrow_text(ids.astype("str"))
-    maybe = np.asarray(
-        pc.fill_null(pc.match_substring(arr, "E+"), False), dtype=bool
-    )  # no regex over most ids
-    if not maybe.any():
-        return maybe
-    at = np.flatnonzero(maybe)
-    maybe[at] = np.asarray(
-        pc.fill_null(pc.match_substring_regex(arr.take(at), _SCIENTIFIC_IDS), False), dtype=bool
-    )
-    return maybe
+    # no regex over most ids: only those holding `E+`
+    maybe = np.asarray(pc.fill_null(pc.match_substring(arr, "E+"), False), dtype=bool)
+    return matches_where(arr, maybe, _SCIENTIFIC_IDS)
+
+
+def matches_where(arr: object, candidates: np.ndarray, pattern: str) -> np.ndarray:
+    """`candidates` (a mask over the strings of `arr`) narrowed to the strings the regex `pattern` matches; the
+    regex runs over the candidates only (a cheap first test keeps it off the usual values)."""
+    import pyarrow.compute as pc
+
+    hit = np.zeros(len(candidates), dtype=bool)
+    at = np.flatnonzero(candidates)
+    if len(at):
+        taken = arr.take(at)  # type: ignore[attr-defined]
+        hit[at] = np.asarray(pc.fill_null(pc.match_substring_regex(taken, pattern), False), dtype=bool)
+    return hit
 
 
 def first_bytes(arr: object) -> np.ndarray:
