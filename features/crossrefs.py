@@ -9,6 +9,8 @@ with the accepted orders on `order_id`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -68,3 +70,18 @@ def far_future(customers: pd.DataFrame, last_order: pd.Timestamp) -> dict[str, n
 
 def far_future_reason(col: str, last_order: pd.Timestamp) -> str:
     return f"{col} more than a year after the last order ({last_order.date()}): a mistyped year?"
+
+
+def reject_order_mismatches(returns: pd.DataFrame, orders: pd.DataFrame, rej: Any) -> None:
+    """Reject (`rej.add(mask, reason)`, first reason kept) the returns `foreign_order_returns` finds, with their
+    reasons: the one rule both engines apply (`features.validation`, `pipelines.engines.spark_checks`)."""
+    foreign, above, before = foreign_order_returns(returns, orders)
+    rej.add(foreign, FOREIGN_ORDER)
+    rej.add(above, ABOVE_ORDER)
+    rej.add(before, BEFORE_ORDER)
+
+
+def reject_far_future(customers: pd.DataFrame, last_order: pd.Timestamp, rej: Any) -> None:
+    """Reject (`rej.add(mask, reason)`) the customer dates `far_future` finds, each with its column's reason."""
+    for col, mask in far_future(customers, last_order).items():
+        rej.add(mask, far_future_reason(col, last_order))

@@ -502,31 +502,25 @@ def validate_tables(
                 if "account_manager_id" in t.columns:
                     reject_unknown(t, "account_manager_id", known_am, rej)
 
-    if "customers" in parsed:  # a signup or cancellation dated years after the data (`features.crossrefs`)
-        from features.crossrefs import far_future, far_future_reason
-
-        (o, o_rej, _), (c, c_rej, _) = parsed["orders"], parsed["customers"]
-        last = o.loc[o_rej.ok, "ordered_at"].max()
-        for col, mask in far_future(c, last).items():
-            c_rej.add(mask, far_future_reason(col, last))
-
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).
     if "customers" in parsed:
+        from features.crossrefs import reject_far_future
+
         cust, cust_rej, _ = parsed["customers"]
+        # first a signup or cancellation dated years after the data (`features.crossrefs`)
+        orders, orders_rej, _ = parsed["orders"]
+        reject_far_future(cust, orders.loc[orders_rej.ok, "ordered_at"].max(), cust_rej)
         known = known_ids(cust, cust_rej, "customer_id")
         check_customers_usable(len(cust), len(known))
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
                 reject_unknown(t, ref, known, rej)
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
-        from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, FOREIGN_ORDER, foreign_order_returns
+        from features.crossrefs import reject_order_mismatches
 
         (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
-        foreign, above, before = foreign_order_returns(r, o[o_rej.ok])
-        r_rej.add(foreign, FOREIGN_ORDER)
-        r_rej.add(above, ABOVE_ORDER)
-        r_rej.add(before, BEFORE_ORDER)
+        reject_order_mismatches(r, o[o_rej.ok], r_rej)
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

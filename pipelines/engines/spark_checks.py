@@ -133,13 +133,11 @@ def check_bucket(
             if (name, 0) in parsed and "account_manager_id" in parsed[(name, 0)][1].columns:
                 _, t, rej = parsed[(name, 0)]
                 reject_unknown(t, "account_manager_id", managers, rej)
-    if has_customers:  # `features.crossrefs`: a date a year past the last order, before the unknown customers
-        from features.crossrefs import far_future, far_future_reason
-
-        _, t, rej = parsed[("customers", 0)]
-        for col, mask in far_future(t, last_order).items():
-            rej.add(mask, far_future_reason(col, last_order))
     if has_customers:
+        from features.crossrefs import reject_far_future
+
+        # `features.crossrefs`: a date a year past the last order, before the unknown customers
+        reject_far_future(parsed[("customers", 0)][1], last_order, parsed[("customers", 0)][2])
         known = known_ids(parsed[("customers", 0)][1], parsed[("customers", 0)][2], "customer_id")
         for (name, r), (at, t, rej) in parsed.items():
             refs = TABLES[name].customer_refs
@@ -181,7 +179,7 @@ def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
 def judge_returns(rows: pd.DataFrame) -> pd.DataFrame:
     """`features.crossrefs.foreign_order_returns` on returns' rows joined with their accepted order (`JOINED`
     columns, None without one): the reasons of `validate_tables`, for the rows still accepted."""
-    from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, FOREIGN_ORDER, foreign_order_returns
+    from features.crossrefs import reject_order_mismatches
     from features.validation import _Rejector
 
     cols = ("customer_id", "order_id", "amount", "returned_at")
@@ -190,13 +188,10 @@ def judge_returns(rows: pd.DataFrame) -> pd.DataFrame:
     orders = pd.DataFrame({c: rows[JOINED + c].to_numpy() for c in ("order_id", "customer_id", "revenue")})
     orders["ordered_at"] = rows[JOINED + "ordered_at"].astype("datetime64[ns]").to_numpy()
     orders = orders[orders["order_id"].notna().to_numpy()]
-    foreign, above, before = foreign_order_returns(returns, orders)
     reason = rows[REASON].to_numpy(dtype=object)
     rej = _Rejector(len(rows))
     rej.add(pd.notna(reason), pd.Series(reason))
-    rej.add(foreign, FOREIGN_ORDER)
-    rej.add(above, ABOVE_ORDER)
-    rej.add(before, BEFORE_ORDER)
+    reject_order_mismatches(returns, orders, rej)
     return rows.drop(columns=[c for c in rows.columns if c.startswith(JOINED)]).assign(**{REASON: rej.reason})
 
 
