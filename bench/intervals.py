@@ -41,6 +41,8 @@ NEW_DAYS = 180
 #: variant name -> `models` config overrides
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
+    # the season-matched total correction aimed at one horizon after the latest cutoff instead of the fold's date
+    "last_cutoff_plus_h": {"_last_cutoff_plus_h": True},
     "absolute": {"interval_residuals": "absolute"},
     "floor_0.3": {"interval_scale_floor_quantile": 0.3},
     "no_season_interval": {"interval_season_match": False},
@@ -90,13 +92,20 @@ def score_variant(sets: list[tuple], cfg: Any, overrides: dict[str, Any]) -> pd.
     from models.value import FutureValueModel
 
     h = cfg.labels.horizon_days
-    mc = ModelConfig.model_validate({**cfg.models.model_dump(), **overrides})
+    mc = ModelConfig.model_validate(
+        {**cfg.models.model_dump(), **{k: v for k, v in overrides.items() if not k.startswith("_")}}
+    )
     rows = []
     for t, train, ev in sets:
         X = train[feature_columns(train)]
         bought = train[f"label_orders_{h}d"].to_numpy() > 0
         model = FutureValueModel(mc).fit(
-            X, train[f"label_net_profit_{h}d"], cutoff=train["cutoff"], bought=bought, horizon_days=h
+            X,
+            train[f"label_net_profit_{h}d"],
+            cutoff=train["cutoff"],
+            bought=bought,
+            horizon_days=h,
+            scoring_date=None if overrides.get("_last_cutoff_plus_h") else t,
         )
         Xe = ev[feature_columns(ev)]
         pred = model.predict(Xe)
@@ -158,12 +167,17 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
     parser.add_argument("--horizon-days", type=int, help="override labels.horizon_days")
     parser.add_argument("--cutoff-step-months", type=int, help="override labels.cutoff_step_months")
+    parser.add_argument("--n-cutoffs", type=int, help="override labels.n_cutoffs")
     parser.add_argument("--fold-step-months", type=int, help="override models.backtest_step_months")
     parser.add_argument("--folds", type=int, help="override models.backtest_folds")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     pd.set_option("display.width", 200)
-    labels = {"horizon_days": args.horizon_days, "cutoff_step_months": args.cutoff_step_months}
+    labels = {
+        "horizon_days": args.horizon_days,
+        "cutoff_step_months": args.cutoff_step_months,
+        "n_cutoffs": args.n_cutoffs,
+    }
     overrides = {
         "labels": {k: v for k, v in labels.items() if v is not None},
         "models": {

@@ -274,7 +274,7 @@ def run_backtest(
                     notes += [f"fold {fold}: {n}" for n in n1 + n2]
                     btyd_ready = (tr_b, ev_b)
                 tr, ev = btyd_ready
-            model = CustomerValueModel(h, cfg).fit(tr)
+            model = CustomerValueModel(h, cfg).fit(tr, as_of=t)
             # The model's own notes (a short history without an embargo, capped interval ranks) belong to the fold.
             notes += [
                 f"fold {fold} ({t.date()}) {name}: {n}" for n in model.notes_ if f"{name}: {n}" not in seen

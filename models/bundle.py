@@ -215,8 +215,10 @@ class CustomerValueModel:
         ]
 
     # -- fit -----------------------------------------------------------------------------------------------
-    def fit(self, training_set: pd.DataFrame) -> CustomerValueModel:
-        """Fit both models on a training set (see the module docstring for the columns it needs)."""
+    def fit(self, training_set: pd.DataFrame, as_of: pd.Timestamp | None = None) -> CustomerValueModel:
+        """Fit both models on a training set (see the module docstring for the columns it needs); `as_of`, the
+        date the training set was built at, is when the model scores (the season-matched total correction's
+        time of year; default: one horizon after the latest cutoff, up to a month earlier)."""
         h = self.horizon_days
         needed = [f"label_net_profit_{h}d", f"label_churned_{h}d", "cutoff"]
         missing = [c for c in needed if c not in training_set.columns]
@@ -232,7 +234,12 @@ class CustomerValueModel:
         bought = training_set[orders_col].to_numpy() > 0 if orders_col in training_set.columns else None
         self.contract_ = FeatureContract.from_frame(X)
         self.value_model_ = FutureValueModel(self.config).fit(
-            X, training_set[f"label_net_profit_{h}d"], cutoff=cutoff, bought=bought, horizon_days=h
+            X,
+            training_set[f"label_net_profit_{h}d"],
+            cutoff=cutoff,
+            bought=bought,
+            horizon_days=h,
+            scoring_date=as_of,
         )
         self.churn_model_ = ChurnModel(self.config).fit(
             X, training_set[f"label_churned_{h}d"], cutoff=cutoff, horizon_days=h

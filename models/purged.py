@@ -129,12 +129,17 @@ def purged_slices(
 
 
 def season_matched_cutoffs(
-    cutoff: pd.Series | np.ndarray | None, horizon_days: int | None, max_days: int | None
+    cutoff: pd.Series | np.ndarray | None,
+    horizon_days: int | None,
+    max_days: int | None,
+    scoring_date: pd.Timestamp | None = None,
 ) -> tuple[list[tuple[list[pd.Timestamp], float]], pd.Timestamp | None]:
     """The training cutoffs at the time of year where the model will score, with interpolation weights.
 
-    A model fitted on cutoffs d_1 < ... < d_n scores one horizon after the latest, at s = d_n + h (the training
-    set's as-of: `features.training` takes the latest cutoff one horizon before it). The cutoffs are grouped by
+    A model fitted on cutoffs d_1 < ... < d_n scores at s = `scoring_date`, the training set's as-of, when given;
+    else at s = d_n + h, the earliest as-of that training set can have (`features.training` takes the month start
+    at or before as-of - h as the latest cutoff, so the as-of is up to a month later: a 90-day model trained at
+    1 May has its latest cutoff on 1 January and d_n + h is 1 April, the wrong time of year). The cutoffs are grouped by
     their day of the year (every year's 1 March together); of those groups, the nearest at or before s's day of
     year and the nearest after it (circular), each at most `max_days` away, are returned as (cutoffs, weight)
     with weights linear in the distance (summing to 1; one group at weight 1 when it sits on s's day or the
@@ -147,7 +152,11 @@ def season_matched_cutoffs(
     distinct = [pd.Timestamp(c) for c in np.sort(pd.to_datetime(pd.Series(np.asarray(cutoff))).unique())]
     if not distinct:
         return [], None
-    scoring = distinct[-1] + pd.Timedelta(days=horizon_days)
+    scoring = (
+        pd.Timestamp(scoring_date)
+        if scoring_date is not None
+        else distinct[-1] + pd.Timedelta(days=horizon_days)
+    )
     groups: dict[tuple[int, int], list[pd.Timestamp]] = {}
     for c in distinct:
         groups.setdefault((c.month, c.day), []).append(c)

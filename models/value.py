@@ -240,9 +240,11 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         cutoff: pd.Series | np.ndarray | None = None,
         bought: np.ndarray | pd.Series | None = None,
         horizon_days: int | None = None,
+        scoring_date: pd.Timestamp | None = None,
     ) -> FutureValueModel:
         """Fit on rows of several cutoffs; `horizon_days` (the label horizon) sets the embargo when cutoffs
-        are given (see `purged_slices`)."""
+        are given (see `purged_slices`); `scoring_date` (the training set's as-of) is the date whose time of
+        year the season-matched total correction targets (default: one horizon after the latest cutoff)."""
         cfg = self._cfg
         self.contract_ = FeatureContract.from_frame(X)
         Xt = self.contract_.apply(X)
@@ -260,7 +262,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         self.scale_cutoffs_: list[str] = []
         self.interval_season_ratio_ = 1.0
         self._holdout: dict[str, lgb.Booster] = {}
-        self._season_rows = self._season_matched_rows(cutoff, horizon_days, cfg)
+        self._season_rows = self._season_matched_rows(cutoff, horizon_days, cfg, scoring_date)
         self._cuts = None if cutoff is None else pd.to_datetime(pd.Series(np.asarray(cutoff))).to_numpy()
         self._horizon = horizon_days
         self._single_params: dict[str, object] | None = None
@@ -398,13 +400,17 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         return factor
 
     def _season_matched_rows(
-        self, cutoff: pd.Series | np.ndarray | None, horizon_days: int | None, cfg: ModelConfig
+        self,
+        cutoff: pd.Series | np.ndarray | None,
+        horizon_days: int | None,
+        cfg: ModelConfig,
+        scoring_date: pd.Timestamp | None = None,
     ) -> list[tuple[np.ndarray, float]] | None:
         """(rows, weight) whose in-sample shrinks, interpolated, set the total correction: the training cutoffs
         at the time of year the model scores at (`value_scale_season_days`, `season_matched_cutoffs`); None =
         every row at once."""
         days = getattr(cfg, "value_scale_season_days", None)  # absent from configs pickled before it existed
-        near, scoring = season_matched_cutoffs(cutoff, horizon_days, days)
+        near, scoring = season_matched_cutoffs(cutoff, horizon_days, days, scoring_date)
         if scoring is None or cfg.value_model != "single" or not cfg.value_scale_correction:
             return None
         if not near:

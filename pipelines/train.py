@@ -127,7 +127,7 @@ def train_and_register(
         "amount_scale": amount_scale(tables),  # the typical amounts: scoring refuses another unit (cents)
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
-    bundle = bundle.fit(training)
+    bundle = bundle.fit(training, as_of=as_of)
     timings["fit_s"] = time.perf_counter() - t0
 
     champion_version = current_champion(name)

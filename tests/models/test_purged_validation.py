@@ -167,6 +167,26 @@ def test_season_matched_cutoffs_interpolate_the_nearest_times_of_year():
     assert season_matched_cutoffs(None, 90, 62) == ([], None)
 
 
+def test_season_matched_cutoffs_aim_at_the_training_sets_as_of_when_given():
+    """A 90-day model trained at 1 May has its latest cutoff on 1 January (the month start at or before 31
+    January): one horizon after it is 1 April, a month before the date it scores at. Given the as-of, the total
+    correction is measured on last May's cutoff (on the demo company's May fold: total 0.695 -> 0.865)."""
+    from features.training import training_cutoffs
+    from tests.settings import defaults
+
+    as_of = pd.Timestamp("2025-05-01")
+    cuts = pd.Series(training_cutoffs(as_of, 90, defaults().labels))
+    assert cuts.iloc[-1] == pd.Timestamp("2025-01-01")
+    near, scoring = season_matched_cutoffs(cuts, 90, 62, as_of)
+    assert scoring == as_of and near == [([pd.Timestamp("2024-05-01")], 1.0)]
+    # Without it: one horizon after the latest cutoff, April's time of year.
+    assert season_matched_cutoffs(cuts, 90, 62)[0] == [([pd.Timestamp("2024-04-01")], 1.0)]
+    # The model takes it from the fit (the backtest passes the fold's date, `cvp train` its as-of).
+    cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST)
+    model = CustomerValueModel(90, cfg).fit(training_set(list(cuts), 90, n=60), as_of=as_of)
+    assert model.value_model_.scale_cutoffs_ == ["2024-05-01"]
+
+
 def test_the_default_cutoff_step_puts_a_training_cutoff_at_every_time_of_year_for_short_horizons():
     """`labels.cutoff_step_months: auto` (the default): monthly cutoffs for horizons up to half a year, so the
     season-matched total correction finds a cutoff on the scoring date's time of year (with cutoffs two months
