@@ -44,6 +44,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # the season-matched total correction aimed at one horizon after the latest cutoff instead of the fold's date
     "last_cutoff_plus_h": {"_last_cutoff_plus_h": True},
     "absolute": {"interval_residuals": "absolute"},
+    "zero_atom": {"interval_residuals": "relative_zero"},
     "floor_0.3": {"interval_scale_floor_quantile": 0.3},
     "no_season_interval": {"interval_season_match": False},
     "bins_5": {"interval_bins": 5},

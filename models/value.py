@@ -125,6 +125,39 @@ def _interval_residuals(config: ModelConfig) -> str:
     return getattr(config, "interval_residuals", "absolute")
 
 
+def _zero_atom_score(actual: np.ndarray, pred: np.ndarray, floor: float) -> np.ndarray:
+    """Relative conformal score with "bought nothing" at -1 for every positive prediction (`relative_zero`).
+
+    `relative` divides y - pred by s = max(|pred|, floor), so below the floor an actual 0 scores -pred / floor: a
+    different score for every prediction, and a bin whose calibration customers mostly bought nothing gets
+    P10 = P90 = -(their prediction) / floor, which misses 0 as soon as the scored predictions sit a little lower
+    (CDNOW, fold 1998-04: coverage 0.387). Here, for pred > 0: (y - pred) / s above the prediction, (y - pred) /
+    pred between 0 and the prediction (0 -> -1), and -1 + y / s below 0; for pred <= 0, (y - pred) / s. Increasing
+    in y for every prediction (so the conformal set is an interval) and equal to `relative` where pred >= floor.
+    """
+    s = np.maximum(np.abs(pred), floor)
+    plain = (actual - pred) / s
+    pos = pred > 0
+    between = pos & (actual < pred) & (actual >= 0)
+    below = pos & (actual < 0)
+    out = plain.copy()
+    out[between] = (actual[between] - pred[between]) / pred[between]
+    out[below] = -1.0 + actual[below] / s[below]
+    return out
+
+
+def _zero_atom_bound(pred: np.ndarray, offset: np.ndarray, floor: float) -> np.ndarray:
+    """The actual value whose `_zero_atom_score` is `offset` (per row): the interval bound."""
+    s = np.maximum(np.abs(pred), floor)
+    out = pred + s * offset
+    pos = pred > 0
+    mid = pos & (offset < 0) & (offset >= -1)
+    low = pos & (offset < -1)
+    out[mid] = pred[mid] * (1.0 + offset[mid])
+    out[low] = (offset[low] + 1.0) * s[low]
+    return out
+
+
 def lgbm_params(config: ModelConfig, part: str = "value") -> dict[str, object]:
     """Keyword arguments for LGBMRegressor/LGBMClassifier from the config ("value" or "churn" parameters)."""
     p = config.lightgbm if part == "value" else config.churn_lightgbm
@@ -504,7 +537,8 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             factor = self._in_sample_factor(Xt, y, cfg)
         else:
             factor = self._scale_factor(y[rows], pred_v, cfg)
-        relative = _interval_residuals(cfg) == "relative"
+        relative = _interval_residuals(cfg) in ("relative", "relative_zero")
+        self.interval_zero_atom_ = _interval_residuals(cfg) == "relative_zero"
         if factor != 1.0:
             self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
             self.scale_ = factor
@@ -528,12 +562,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             if relative
             else None
         )
-        resid = ((y[rows] if held_out else y) - pred_v) / self._interval_scale(pred_v)
+        resid = self._interval_score(y[rows] if held_out else y, pred_v)
         cal_X = Xt[rows] if held_out else Xt
         if relative and held_out and factor != 1.0 and cfg.value_scale_basis == "in_sample":
             for extra_rows, extra_pred in self._pooled_calibration(Xt, y, rows, cfg):
                 pred_v = np.concatenate([pred_v, extra_pred])
-                extra_resid = (y[extra_rows] - extra_pred) / self._interval_scale(extra_pred)
+                extra_resid = self._interval_score(y[extra_rows], extra_pred)
                 resid = np.concatenate([resid, extra_resid])
                 cal_X = pd.concat([cal_X, Xt[extra_rows]])
         self.interval_edges_, self.interval_offsets_, capped = _conformal_table(pred_v, resid, cfg)
@@ -586,8 +620,20 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 off[part] = offsets[np.searchsorted(edges, pred[part], side="right")]
         else:
             off[:] = self.interval_offsets_[np.searchsorted(self.interval_edges_, pred, side="right")]
-        scale = self._interval_scale(pred)
-        return pred + scale * off[:, 0], pred + scale * off[:, 1]
+        return self._interval_bound(pred, off[:, 0]), self._interval_bound(pred, off[:, 1])
+
+    def _interval_score(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """The conformal score of each calibration row: (actual - pred) / s(pred), or with `relative_zero` the
+        score whose "bought nothing" (actual 0) is -1 for every positive prediction (see `_zero_atom_score`)."""
+        if getattr(self, "interval_zero_atom_", False):
+            return _zero_atom_score(actual, pred, self.interval_scale_floor_)
+        return (actual - pred) / self._interval_scale(pred)
+
+    def _interval_bound(self, pred: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The value whose score is `offset` for each prediction (the inverse of `_interval_score`)."""
+        if getattr(self, "interval_zero_atom_", False):
+            return _zero_atom_bound(pred, offset, self.interval_scale_floor_)
+        return pred + self._interval_scale(pred) * offset
 
     def _interval_scale(self, pred: np.ndarray) -> np.ndarray | float:
         """The residual scale s(pred) = max(|pred|, floor) of relative intervals; 1 for absolute ones."""
