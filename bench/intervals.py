@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python bench/intervals.py [--data demo|online_retail] [--variants a,b] [--cache DIR]
-        [--horizon-days H] [--cutoff-step-months N] [--fold-step-months N] [--folds N]
+        [--horizon-days H] [--cutoff-step-months N] [--n-cutoffs N] [--fold-step-months N] [--folds N]
 
 Fits only the value model (`models.value.FutureValueModel`, as `models.bundle.CustomerValueModel` fits it) on each
 fold's training set of the `cvp backtest` protocol (`models.backtest.run_backtest`: same folds, same evaluation
@@ -12,7 +12,8 @@ actual total, top-20% capture, Spearman, normalized Gini and AUC of the value fo
 `total_sd`: the bootstrap standard deviation (200 resamples of the fold's customers) of log(predicted / actual
 total), how much the fold's total moves with which customers happen to be in it. Then, per variant, the folds
 within the bars (total 0.9-1.1, coverage 0.77-0.83) and the mean |log(predicted / actual)| and |coverage - 0.80|.
-Training and
+The variant `last_cutoff_plus_h` aims the season-matched total correction one horizon after the latest cutoff
+(as before `scoring_date`), every other variant at the fold's date, as `cvp backtest` does. Training and
 evaluation sets are cached per fold in `--cache` (built once; delete the directory after a feature change).
 """
 
