@@ -104,7 +104,7 @@ class ModelConfig(BaseModel):
         interval_residuals: "relative": conformal residuals normalized by s(pred) = max(|pred|, floor), the
             interval is pred + s(pred) x the bin's quantiles (the calibration booster corrected by its own in-sample
             shrink); "relative_zero": the same with "bought nothing" scored -1 for every positive prediction,
-            also below the floor (`models.value._zero_atom_score`); "absolute": raw residuals in currency. Relative by the backtests: P10-P90 coverage within
+            also below the floor (`models.conformal.zero_atom_score`); "absolute": raw residuals in currency. Relative by the backtests: P10-P90 coverage within
             0.80 +- 0.03 on every fold of the demo company and Online Retail (README "Model quality").
         interval_season_match: relative intervals with a season-matched total correction (horizons under a year):
             the calibration residuals are re-expressed at the scoring date's time of year, by the final booster's

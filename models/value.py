@@ -61,6 +61,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from models.config import ModelConfig
+from models.conformal import (
+    MIN_SEGMENT_RESIDUALS,
+    TENURE,
+    conformal_table,
+    interval_residuals,
+    is_new,
+    zero_atom_bound,
+    zero_atom_score,
+)
 from models.feature_contract import (
     FeatureContract,
 )  # also what pickles of earlier models name as models.value's
@@ -69,93 +78,6 @@ from models.threads import prediction_threads
 
 # Rows needed before a hurdle sub-model is worth fitting; below it the sub-model is the mean.
 _MIN_ROWS_SUBMODEL = 50
-
-
-def conformal_offsets(resid: np.ndarray, low_q: float, high_q: float) -> tuple[float, float, bool]:
-    """Finite-sample split-conformal (low, high) offsets of residuals y - pred, and whether they were capped.
-
-    With n residuals sorted r_(1) <= ... <= r_(n): high = r_(ceil((n + 1) * high_q)) and low =
-    r_(floor((n + 1) * low_q)), i.e. quantile levels ceil((n+1)q)/n, so that under exchangeability a new
-    residual falls in [low, high] with probability >= high_q - low_q. When n is too small for an order
-    statistic to exist (rank 0 or n + 1) the extreme residual is used and `capped` is True.
-    """
-    r = np.sort(np.asarray(resid, dtype=np.float64))
-    n = len(r)
-    k_hi = int(np.ceil((n + 1) * high_q - 1e-9))
-    k_lo = int(np.floor((n + 1) * low_q + 1e-9))
-    capped = k_hi > n or k_lo < 1
-    return float(r[max(k_lo, 1) - 1]), float(r[min(k_hi, n) - 1]), capped
-
-
-def _conformal_table(
-    pred: np.ndarray, resid: np.ndarray, cfg: ModelConfig
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """(edges, offsets, capped): finite-sample conformal (low, high) offsets per bin of the prediction (Mondrian;
-    `interval_bins` bins of equal count, at least 100 residuals each), and how many bins were capped."""
-    n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
-    edges = np.unique(np.quantile(pred, np.linspace(0, 1, n_bins + 1)[1:-1])) if n_bins > 1 else np.array([])
-    bins = np.searchsorted(edges, pred, side="right")
-    lo_q, hi_q = cfg.interval_quantiles
-    offsets = np.zeros((len(edges) + 1, 2))
-    capped = 0
-    for b in range(len(edges) + 1):
-        r = resid[bins == b]
-        if len(r) == 0:
-            r = resid
-        low, high, cap = conformal_offsets(r, lo_q, hi_q)
-        offsets[b] = (low, high)
-        capped += int(cap)
-    return edges, offsets, capped
-
-
-#: The feature that tells new customers from established ones for the interval (Mondrian by customer age).
-_TENURE = "tenure_days"
-#: Fewest calibration residuals in each customer-age segment before it gets its own interval table.
-_MIN_SEGMENT_RESIDUALS = 100
-
-
-def _is_new(X: pd.DataFrame, days: int | None) -> np.ndarray:
-    """Customers younger than `days` (a missing tenure counts as new: no first order or signup known)."""
-    tenure = pd.to_numeric(X[_TENURE], errors="coerce").to_numpy(dtype=np.float64)
-    return ~(tenure >= days)
-
-
-def _interval_residuals(config: ModelConfig) -> str:
-    # A champion pickled before relative intervals existed is refitted with the interval it was fitted with.
-    return getattr(config, "interval_residuals", "absolute")
-
-
-def _zero_atom_score(actual: np.ndarray, pred: np.ndarray, floor: float) -> np.ndarray:
-    """Relative conformal score with "bought nothing" at -1 for every positive prediction (`relative_zero`).
-
-    `relative` divides y - pred by s = max(|pred|, floor), so below the floor an actual 0 scores -pred / floor: a
-    different score for every prediction, and a bin whose calibration customers mostly bought nothing gets
-    P10 = P90 = -(their prediction) / floor, which misses 0 as soon as the scored predictions sit a little lower
-    (CDNOW, fold 1998-04: coverage 0.387). Here, for pred > 0: (y - pred) / s above the prediction, (y - pred) /
-    pred between 0 and the prediction (0 -> -1), and -1 + y / s below 0; for pred <= 0, (y - pred) / s. Increasing
-    in y for every prediction (so the conformal set is an interval) and equal to `relative` where pred >= floor.
-    """
-    s = np.maximum(np.abs(pred), floor)
-    plain = (actual - pred) / s
-    pos = pred > 0
-    between = pos & (actual < pred) & (actual >= 0)
-    below = pos & (actual < 0)
-    out = plain.copy()
-    out[between] = (actual[between] - pred[between]) / pred[between]
-    out[below] = -1.0 + actual[below] / s[below]
-    return out
-
-
-def _zero_atom_bound(pred: np.ndarray, offset: np.ndarray, floor: float) -> np.ndarray:
-    """The actual value whose `_zero_atom_score` is `offset` (per row): the interval bound."""
-    s = np.maximum(np.abs(pred), floor)
-    out = pred + s * offset
-    pos = pred > 0
-    mid = pos & (offset < 0) & (offset >= -1)
-    low = pos & (offset < -1)
-    out[mid] = pred[mid] * (1.0 + offset[mid])
-    out[low] = (offset[low] + 1.0) * s[low]
-    return out
 
 
 def lgbm_params(config: ModelConfig, part: str = "value") -> dict[str, object]:
@@ -537,8 +459,8 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             factor = self._in_sample_factor(Xt, y, cfg)
         else:
             factor = self._scale_factor(y[rows], pred_v, cfg)
-        relative = _interval_residuals(cfg) in ("relative", "relative_zero")
-        self.interval_zero_atom_ = _interval_residuals(cfg) == "relative_zero"
+        relative = interval_residuals(cfg) in ("relative", "relative_zero")
+        self.interval_zero_atom_ = interval_residuals(cfg) == "relative_zero"
         if factor != 1.0:
             self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
             self.scale_ = factor
@@ -570,22 +492,22 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 extra_resid = self._interval_score(y[extra_rows], extra_pred)
                 resid = np.concatenate([resid, extra_resid])
                 cal_X = pd.concat([cal_X, Xt[extra_rows]])
-        self.interval_edges_, self.interval_offsets_, capped = _conformal_table(pred_v, resid, cfg)
+        self.interval_edges_, self.interval_offsets_, capped = conformal_table(pred_v, resid, cfg)
         # Mondrian by customer age: new customers' residuals (wider, and their own season) get their own table.
         self.interval_new_days_ = None
         self.interval_segment_tables_: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
         new_days = getattr(cfg, "interval_new_customer_days", None)
-        if new_days is not None and _TENURE in Xt.columns:
-            new = _is_new(cal_X, new_days)
-            if min(new.sum(), (~new).sum()) >= _MIN_SEGMENT_RESIDUALS:
+        if new_days is not None and TENURE in Xt.columns:
+            new = is_new(cal_X, new_days)
+            if min(new.sum(), (~new).sum()) >= MIN_SEGMENT_RESIDUALS:
                 self.interval_new_days_ = new_days
                 for seg in (True, False):
-                    edges, offsets, seg_capped = _conformal_table(pred_v[new == seg], resid[new == seg], cfg)
+                    edges, offsets, seg_capped = conformal_table(pred_v[new == seg], resid[new == seg], cfg)
                     self.interval_segment_tables_[seg] = (edges, offsets)
                     capped += seg_capped
             else:
                 self.notes_.append(
-                    f"fewer than {_MIN_SEGMENT_RESIDUALS} calibration customers younger (or older) than {new_days} "
+                    f"fewer than {MIN_SEGMENT_RESIDUALS} calibration customers younger (or older) than {new_days} "
                     "days: one interval table for every customer"
                 )
         if capped:
@@ -613,8 +535,8 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         pred = np.asarray(pred, dtype=np.float64)
         off = np.empty((len(pred), 2))
         tables = getattr(self, "interval_segment_tables_", None)
-        if tables and X is not None and _TENURE in X.columns:
-            new = _is_new(X, self.interval_new_days_)
+        if tables and X is not None and TENURE in X.columns:
+            new = is_new(X, self.interval_new_days_)
             for seg, (edges, offsets) in tables.items():
                 part = new == seg
                 off[part] = offsets[np.searchsorted(edges, pred[part], side="right")]
@@ -624,15 +546,15 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
 
     def _interval_score(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """The conformal score of each calibration row: (actual - pred) / s(pred), or with `relative_zero` the
-        score whose "bought nothing" (actual 0) is -1 for every positive prediction (see `_zero_atom_score`)."""
+        score whose "bought nothing" (actual 0) is -1 for every positive prediction (see `zero_atom_score`)."""
         if getattr(self, "interval_zero_atom_", False):
-            return _zero_atom_score(actual, pred, self.interval_scale_floor_)
+            return zero_atom_score(actual, pred, self.interval_scale_floor_)
         return (actual - pred) / self._interval_scale(pred)
 
     def _interval_bound(self, pred: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """The value whose score is `offset` for each prediction (the inverse of `_interval_score`)."""
         if getattr(self, "interval_zero_atom_", False):
-            return _zero_atom_bound(pred, offset, self.interval_scale_floor_)
+            return zero_atom_bound(pred, offset, self.interval_scale_floor_)
         return pred + self._interval_scale(pred) * offset
 
     def _interval_scale(self, pred: np.ndarray) -> np.ndarray | float:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from models.bundle import CustomerValueModel
+from models.conformal import conformal_offsets
 from models.purged import purged_slices, season_matched_cutoffs
-from models.value import conformal_offsets
 from tests.settings import override
 
 FAST = {

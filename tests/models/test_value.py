@@ -358,20 +358,20 @@ def test_zero_atom_score_puts_buying_nothing_at_minus_one_below_the_floor_too():
     """`relative_zero`: an actual 0 scores -1 for every positive prediction, also below the floor, where
     `relative` scores it -pred / floor (so a bin of mostly non-buyers got P10 = P90 at one prediction's level and
     lower predictions' intervals ended below 0: CDNOW fold 1998-04, coverage 0.387 -> 0.933)."""
-    from models.value import _zero_atom_bound, _zero_atom_score
+    from models.conformal import zero_atom_bound, zero_atom_score
 
     floor = 4.0
     pred = np.array([1.0, 2.0, 3.9, 8.0, -2.0])
-    np.testing.assert_allclose(_zero_atom_score(np.zeros(5), pred, floor), [-1.0, -1.0, -1.0, -1.0, 0.5])
+    np.testing.assert_allclose(zero_atom_score(np.zeros(5), pred, floor), [-1.0, -1.0, -1.0, -1.0, 0.5])
     # Increasing in the actual value for every prediction (the conformal set is an interval), the bound its inverse.
     actual = np.linspace(-30.0, 30.0, 241)
     for p in pred:
-        score = _zero_atom_score(actual, np.full_like(actual, p), floor)
+        score = zero_atom_score(actual, np.full_like(actual, p), floor)
         assert (np.diff(score) > 0).all()
-        np.testing.assert_allclose(_zero_atom_bound(np.full_like(actual, p), score, floor), actual, atol=1e-9)
+        np.testing.assert_allclose(zero_atom_bound(np.full_like(actual, p), score, floor), actual, atol=1e-9)
     # At or above the floor it is the relative score.
     np.testing.assert_allclose(
-        _zero_atom_score(actual, np.full_like(actual, 8.0), floor), (actual - 8.0) / 8.0
+        zero_atom_score(actual, np.full_like(actual, 8.0), floor), (actual - 8.0) / 8.0
     )
     # A fitted model: the non-buyers' outcome (0) is the lower bound of every positive prediction, below the floor too.
     model = _fit_atom("relative_zero")
