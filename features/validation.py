@@ -38,6 +38,7 @@ from features.ids import (
     sentinel_ids,
     spreadsheet_ids,
 )
+from features.numbers import check_locale_numbers, locale_numbers
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -304,6 +305,11 @@ def _check_parsed(
             rej.add(
                 unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
             )
+    if col.kind in ("money", "number", "rating") and bad.any():  # `1,234.50`, `31,16`: never guessed
+        locale = locale_numbers(raw, bad)
+        if column_stats is None:
+            check_locale_numbers(table.name, col.name, raw, locale, int(given.sum()))
+        rej.add(locale, f"number with a thousands separator or decimal comma in {col.name}")
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())
         gap, twice = dst_faults(raw.iloc[at])

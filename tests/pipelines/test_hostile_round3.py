@@ -1,0 +1,85 @@
+"""Hostile input classes closed in the third hunt: numbers written in a locale's format, ... Tiny hand-written
+tables; no training."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError, validate_tables
+
+
+def _orders(n: int, **columns: list[str]) -> pd.DataFrame:
+    frame = {
+        "order_id": [f"o{i}" for i in range(n)],
+        "customer_id": [f"c{i % 7}" for i in range(n)],
+        "ordered_at": ["2023-01-02"] * n,
+        "revenue": ["10"] * n,
+    }
+    frame.update(columns)
+    return pd.DataFrame(frame)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        ["3,116.00", "950.10", "12,400.50", "80"],  # thousands separators: only the small amounts parsed
+        ["31,16", "950,1", "12,5", "80"],  # decimal commas: nearly nothing parsed
+        ["1.234,50", "950,10", "80", "12"],  # European thousands and decimals
+        ["1 234.5", "1\u00a0234.5", "1'234.5", "80"],  # spaces, no-break spaces, Swiss apostrophes
+    ],
+    ids=["thousands-comma", "decimal-comma", "european", "spaces-apostrophes"],
+)
+def test_a_money_column_written_in_a_locale_format_is_structural_not_cut_to_the_small_amounts(written):
+    # was: each such value `unparseable revenue`, the rest accepted: an export with thousands separators kept
+    # only its orders below 1,000 (3% of the demo company's), a decimal-comma one 1 order: exit 0 all along
+    with pytest.raises(
+        StructuralError, match=r"column 'revenue': \d of 4 values are numbers written with a thou"
+    ):
+        validate_tables({"orders": _orders(4, revenue=written)})
+
+
+def test_a_stray_locale_number_is_a_reject_with_its_reason():
+    revenue = ["10"] * 199 + ["1,234.50"]
+    res = validate_tables({"orders": _orders(200, revenue=revenue, cost=["1.234"] * 200)})
+    assert res.report["orders"].rejected_by_reason == {
+        "number with a thousands separator or decimal comma in revenue": 1
+    }
+    assert res.tables["orders"]["cost"].iloc[0] == 1.234  # a plain number with three decimals is one
+    with pytest.raises(StructuralError, match="'cost'"):  # a decimal comma in another number column
+        validate_tables({"orders": _orders(4, cost=["0,5"] * 4)})
+
+
+def test_profile_categories_relabeled_since_training_are_refused_at_scoring(trained, tmp_path):
+    """`B2C` in training, `b2c` now (another export's case): exit 2 naming the column, the values and their
+    training twin, nothing published (was: exit 0, every customer's segment scored as missing, a warning)."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.pipelines.score_helpers import score_cli_args
+
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data)
+    customers = pd.read_parquet(data / "customers.parquet")
+    customers["segment"] = customers["segment"].str.lower()
+    customers.to_parquet(data / "customers.parquet", index=False)
+    out = tmp_path / "s.parquet"
+    args = score_cli_args(trained, out)
+    args[args.index("--data") + 1] = str(data)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "customers.segment" in text and "'b2c' (" in text and "'B2C' in training" in text
+    assert not out.exists()
+
+
+def test_a_few_unseen_categories_are_still_scored_as_missing():
+    from features.contract import check_categories
+
+    known = {"profile_region": ["North", "South"]}
+    grown = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "region": ["North", "South", "East", None]})
+    check_categories(known, {"customers": grown})  # a new region on a third of the rows: scored, reported
+    with pytest.raises(StructuralError, match="customers.region: 2 of 3 values never seen"):
+        check_categories(known, {"customers": grown.assign(region=["north", "East", "South", None])})
