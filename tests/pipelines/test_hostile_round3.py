@@ -83,3 +83,49 @@ def test_a_few_unseen_categories_are_still_scored_as_missing():
     check_categories(known, {"customers": grown})  # a new region on a third of the rows: scored, reported
     with pytest.raises(StructuralError, match="customers.region: 2 of 3 values never seen"):
         check_categories(known, {"customers": grown.assign(region=["north", "East", "South", None])})
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "says"),
+    [
+        (
+            "labels:\n  horizon_dayz: 30\n",
+            "unknown key 'labels.horizon_dayz' (did you mean 'labels.horizon_days'?)",
+        ),
+        ("labelz: {}\n", "unknown key 'labelz' (did you mean 'labels'?)"),
+        ("tiers:\n  great_share: 1.5\n", "unknown key 'tiers.great_share' (known keys here: value_column,"),
+        ("labels:\n  horizon_days: -30\n", "labels.horizon_days = -30: should be greater than 0"),
+        ("labels:\n  horizon_days: abc\n", "labels.horizon_days = 'abc': should be a valid integer"),
+    ],
+    ids=["misspelt-key", "misspelt-section", "unknown-key", "negative", "wrong-type"],
+)
+def test_a_config_error_is_one_line_per_key_not_pydantics_report(tmp_path, yaml_text, says):
+    from pipelines.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(StructuralError) as info:
+        load_config(path)
+    text = str(info.value)
+    # was: "1 validation error for AppConfig ... Extra inputs are not permitted [type=extra_forbidden, ...]
+    # For further information visit https://errors.pydantic.dev/...", with no hint at the key meant
+    assert says in text and "pydantic" not in text and "AppConfig" not in text and "\n" not in text
+
+
+def test_a_tracking_directory_that_is_a_file_is_named_not_a_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text("order_id,customer_id,ordered_at,revenue\no1,c1,2023-01-02,10\n")
+    blocker = tmp_path / "mlruns"
+    blocker.write_text("not a directory")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"mlflow: {{tracking_dir: {blocker}}}\n")
+    args = ["score", "--data", str(data), "--as-of", "2023-02-01", "--out", str(tmp_path / "s.parquet")]
+    res = CliRunner().invoke(app, [*args, "--config", str(config)])
+    # was: exit 1, "unexpected FileExistsError" and a traceback log
+    assert res.exit_code == 2, res.output
+    assert "tracking directory" in res.output and "is a file" in res.output and "unexpected" not in res.output
