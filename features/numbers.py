@@ -43,3 +43,55 @@ def check_locale_numbers(table: str, column: str, raw: pd.Series, found: np.ndar
         "another), and rejecting these rows would keep only the small amounts. Export plain numbers (`1234.50`: "
         f"no separator, `.` for decimals).\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
     )
+
+
+#: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values
+#: negative is another sign convention (refunds written as -12.50), not a few wrong rows: rejecting them would
+#: drop the table whole (every customer's returns gone, their profit overstated) with exit 0.
+POSITIVE_MONEY: tuple[tuple[str, str], ...] = (
+    ("orders", "revenue"),
+    ("orders", "cost"),
+    ("orders", "discount"),
+    ("returns", "amount"),
+    ("invoices", "amount"),
+    ("customers", "acquisition_cost"),
+)
+#: The rating scale of the contract; values outside it on `SCALE_SHARE` of a column or more are another scale.
+RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): (1, 5)}
+#: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
+#: scale; fewer are typos (row rejects).
+SCALE_SHARE = 0.05
+#: Fewer rows than this never make a convention: one wrong row of a tiny table stays a row reject.
+MIN_ROWS = 3
+
+
+def check_conventions(table: str, t: pd.DataFrame) -> None:
+    """Structural error when a column of validated numbers follows another convention than the contract's: money
+    mostly negative (refunds with a minus sign), ratings on another scale (1-10, 0-4: read as 1-5, a 4 of 10
+    would be a 4 of 5 and the values above 5 rejected). A few such values stay row rejects."""
+    for name, column in POSITIVE_MONEY:
+        if name != table or column not in t.columns:
+            continue
+        values = t[column]
+        nonzero = values[values.notna() & (values != 0)]
+        negative = nonzero < 0
+        if negative.sum() >= MIN_ROWS and negative.sum() > 0.5 * len(nonzero):
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: negative on {int(negative.sum()):,} of the {len(nonzero):,} "
+                "rows with a non-zero value: written with a minus sign (a refund as -12.50)? The contract wants "
+                "the amount as a positive number; rejected, every such row would be dropped. Export them "
+                f"positive.\nExample rows:\n{t[values < 0].head(5).to_string(max_colwidth=40)}"
+            )
+    for (name, column), (low, high) in RATINGS.items():
+        if name != table or column not in t.columns:
+            continue
+        values = t[column].dropna()
+        outside = values[~values.between(low, high)]
+        if len(outside) >= max(MIN_ROWS, SCALE_SHARE * len(values)):
+            seen = f"{values.min():g} to {values.max():g}"
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: {len(outside):,} of {len(values):,} ratings outside "
+                f"{low}-{high} (values from {seen}): another scale? Read as {low}-{high}, the others would be "
+                f"wrong without a word (4 of 10 read as 4 of 5). Convert the ratings to {low}-{high}.\n"
+                f"Example rows:\n{t.loc[outside.index].head(5).to_string(max_colwidth=40)}"
+            )

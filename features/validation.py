@@ -38,7 +38,8 @@ from features.ids import (
     sentinel_ids,
     spreadsheet_ids,
 )
-from features.numbers import check_locale_numbers, locale_numbers
+from features.keys import check_one_row_per_key
+from features.numbers import check_conventions, check_locale_numbers, locale_numbers
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -386,16 +387,18 @@ def _check_bounds(table: Table, t: pd.DataFrame, max_values: Mapping[str, float]
             rej.add(t[col] > bound, f"{col} above the configured maximum {bound:g} (data.max_values.{key})")
 
 
-def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> None:
-    """`duplicate <key>`: among the rows accepted so far, every occurrence of a key after the first (row order).
+def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> pd.Series | None:
+    """`duplicate <key>`: among the rows accepted so far, every occurrence of a key after the first (row order);
+    returned as a mask (None when the key is unique).
 
     Only accepted rows compete for a key: a duplicate of an already-rejected row is judged on its own. Shared with
     the Spark engine, which runs it per customer bucket for the keys that are customer ids."""
     if key_is_unique(t[key]):
-        return
+        return None
     ok = pd.Series(rej.ok, index=t.index)
     dup = ok & t[key].where(ok).duplicated(keep="first") & t[key].notna()
     rej.add(dup, f"duplicate {key}")
+    return dup
 
 
 def check_customers_usable(rows: int, usable: int) -> None:
@@ -414,9 +417,11 @@ def known_ids(t: pd.DataFrame, rej: _Rejector, column: str) -> pd.Index:
     return pd.Index(t.loc[rej.ok, column].dropna().unique())
 
 
-def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -> None:
-    """`unknown <ref>`: rows whose `ref` is set but not among the `known` ids."""
-    rej.add(t[ref].notna() & ~isin_ids(t[ref], known), f"unknown {ref}")
+def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -> pd.Series:
+    """`unknown <ref>`: rows whose `ref` is set but not among the `known` ids (returned as a mask)."""
+    unknown = t[ref].notna() & ~isin_ids(t[ref], known)
+    rej.add(unknown, f"unknown {ref}")
+    return unknown
 
 
 def _validate_table(
@@ -463,10 +468,14 @@ def _validate_table(
     t = pd.DataFrame(parsed, index=raw.index, copy=False)
     if "kind" in t.columns and table.name == "tickets":
         t["kind"] = t["kind"].str.lower()
+    if column_stats is None:  # a part of a table (Spark) cannot judge the column's convention
+        check_conventions(table.name, t)
     _row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
     if table.key is not None:
-        reject_duplicate_keys(t, table.key, rej)
+        duplicate = reject_duplicate_keys(t, table.key, rej)
+        if duplicate is not None and column_stats is None:  # one row per order line: not a row problem
+            check_one_row_per_key(table.name, t, table.key, duplicate)
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
     return t, rej, ignored, _suggestions(table, raw)
 
@@ -519,9 +528,12 @@ def validate_tables(
         reject_far_future(cust, orders.loc[orders_rej.ok, "ordered_at"].max(), cust_rej)
         known = known_ids(cust, cust_rej, "customer_id")
         check_customers_usable(len(cust), len(known))
+        from features.crossrefs import check_respelled_refs
+
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
-                reject_unknown(t, ref, known, rej)
+                unknown = reject_unknown(t, ref, known, rej)
+                check_respelled_refs(name, t, ref, known, unknown)  # `3` for `C000003` throughout
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import reject_order_mismatches
 

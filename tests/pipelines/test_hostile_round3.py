@@ -129,3 +129,76 @@ def test_a_tracking_directory_that_is_a_file_is_named_not_a_traceback(tmp_path):
     # was: exit 1, "unexpected FileExistsError" and a traceback log
     assert res.exit_code == 2, res.output
     assert "tracking directory" in res.output and "is a file" in res.output and "unexpected" not in res.output
+
+
+def _returns(amounts: list[str]) -> pd.DataFrame:
+    n = len(amounts)
+    return pd.DataFrame(
+        {
+            "return_id": [f"r{i}" for i in range(n)],
+            "customer_id": ["c1"] * n,
+            "returned_at": ["2023-01-05"] * n,
+            "amount": amounts,
+        }
+    )
+
+
+def test_refunds_written_with_a_minus_sign_are_structural_not_every_return_dropped():
+    # was: every row `non-positive return amount`, the returns table empty, exit 0: profit overstated
+    with pytest.raises(StructuralError, match=r"'returns', column 'amount': negative on 4 of the 5 rows"):
+        validate_tables({"orders": _orders(4), "returns": _returns(["-5", "-12.5", "-3", "-1", "4"])})
+    with pytest.raises(StructuralError, match=r"'orders', column 'discount': negative on 4"):
+        validate_tables({"orders": _orders(4, discount=["-1", "-2", "-3", "-4"])})
+    res = validate_tables({"orders": _orders(4), "returns": _returns(["-5", "12.5", "3", "1"])})
+    assert res.report["returns"].rejected_by_reason == {"non-positive return amount": 1}  # one wrong row
+
+
+def _tickets(ratings: list[str]) -> pd.DataFrame:
+    n = len(ratings)
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"t{i}" for i in range(n)],
+            "customer_id": ["c1"] * n,
+            "opened_at": ["2023-01-05"] * n,
+            "effort_minutes": ["10"] * n,
+            "satisfaction": ratings,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "ratings", [["2", "8", "10", "6", "4", "3"], ["0", "4", "0", "3", "0", "2"]], ids=["1-10", "0-4"]
+)
+def test_ratings_on_another_scale_are_structural_not_half_rejected_half_misread(ratings):
+    # was: the ratings above 5 (or 0) rejected with their tickets (their effort lost), the rest read as 1-5
+    with pytest.raises(StructuralError, match=r"column 'satisfaction': 3 of 6 ratings outside 1-5"):
+        validate_tables({"orders": _orders(4), "tickets": _tickets(ratings)})
+    res = validate_tables({"orders": _orders(4), "tickets": _tickets(["5"] * 40 + ["7"])})
+    assert res.report["tickets"].rejected_by_reason == {"satisfaction outside 1-5": 1}  # one typo
+
+
+def test_orders_naming_customers_by_another_spelling_of_their_ids_are_structural():
+    customers = pd.DataFrame({"customer_id": [f"C{i:06d}" for i in range(1, 8)]})
+    orders = _orders(8, customer_id=[str(i % 7 + 1) for i in range(8)])  # `3` for `C000003`: Parquet integers
+    orders["customer_id"] = orders["customer_id"].astype("int64")
+    # was: every order `unknown customer_id`; then `cvp train` said "table orders has no dated order"
+    with pytest.raises(
+        StructuralError, match=r"'orders', column 'customer_id': 8 of 8 rows .*'3' for 'C000003'"
+    ):
+        validate_tables({"orders": orders, "customers": customers})
+    stray = _orders(8, customer_id=[f"C{i % 7 + 1:06d}" for i in range(7)] + ["8"])  # one unknown customer
+    res = validate_tables({"orders": stray, "customers": customers})
+    assert res.report["orders"].rejected_by_reason == {"unknown customer_id": 1}
+
+
+def test_an_orders_file_of_order_lines_is_structural_not_cut_to_each_first_line():
+    lines = _orders(8, order_id=["o1", "o1", "o1", "o2", "o2", "o3", "o3", "o4"])
+    lines["revenue"] = ["10", "20", "5", "7", "8", "1", "2", "3"]
+    # was: every line after the first `duplicate order_id`, exit 0: o1 worth 10 instead of 35
+    with pytest.raises(
+        StructuralError, match=r"'order_id': 4 of 8 rows repeat the order_id .*one row per line"
+    ):
+        validate_tables({"orders": lines})
+    again = pd.concat([_orders(6), _orders(6)], ignore_index=True)  # the same orders exported twice
+    res = validate_tables({"orders": again})
+    assert res.report["orders"].rejected_by_reason == {"duplicate order_id": 6}
