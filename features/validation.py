@@ -38,7 +38,7 @@ from features.ids import (
     sentinel_ids,
     spreadsheet_ids,
 )
-from features.keys import check_one_row_per_key
+from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
 from features.numbers import check_conventions, check_locale_numbers, locale_numbers
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
@@ -281,6 +281,13 @@ def _check_parsed(
                 if date_format is None
                 else f" The declared date format is {date_format!r}."
             )
+            serial = raw[given].astype("str").str.strip().str.fullmatch(r"[1-6]\d{4}(\.\d+)?")
+            if serial.all():  # 45123: a spreadsheet's day number (days since 1899-12-30)
+                day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(raw[given].iloc[0])))
+                hint += (
+                    f". The values look like a spreadsheet's serial day numbers ({raw[given].iloc[0]} is "
+                    f"{day.date()}): format the column as dates before exporting"
+                )
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{_examples(raw.to_frame(), given)}"
@@ -440,6 +447,7 @@ def _validate_table(
     _structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
+    rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     parsed: dict[str, pd.Series] = {}
     for col in table.columns:
         if col.name not in raw.columns:

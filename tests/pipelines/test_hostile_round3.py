@@ -196,9 +196,34 @@ def test_an_orders_file_of_order_lines_is_structural_not_cut_to_each_first_line(
     lines["revenue"] = ["10", "20", "5", "7", "8", "1", "2", "3"]
     # was: every line after the first `duplicate order_id`, exit 0: o1 worth 10 instead of 35
     with pytest.raises(
-        StructuralError, match=r"'order_id': 4 of 8 rows repeat the order_id .*one row per line"
+        StructuralError, match=r"'order_id': 4 of 8 rows repeat the order_id .*several rows per order_id"
     ):
         validate_tables({"orders": lines})
     again = pd.concat([_orders(6), _orders(6)], ignore_index=True)  # the same orders exported twice
     res = validate_tables({"orders": again})
     assert res.report["orders"].rejected_by_reason == {"duplicate order_id": 6}
+
+
+def test_a_header_line_repeated_inside_a_file_is_rejected_for_what_it_is(tmp_path):
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    head = "order_id,customer_id,ordered_at,revenue\n"
+    (data / "orders.csv").write_text(head + "o1,c1,2023-01-02,10\n" + head + "o2,c2,2023-01-03,20\n")
+    managers = "account_manager_id,name\n"
+    (data / "account_managers.csv").write_text(managers + "m1,Ann\n" + managers + "m2,Bob\n")
+    res = load_data(data, None, "UTC").result
+    # was: `ambiguous or unknown date format in ordered_at` for the orders, and a manager `account_manager_id`
+    # named `name` (a report page of their own)
+    for table in ("orders", "account_managers"):
+        assert res.report[table].rejected_by_reason == {
+            "the header line repeated inside the file (concatenated exports?)": 1
+        }
+    assert res.tables["account_managers"]["account_manager_id"].tolist() == ["m1", "m2"]
+
+
+def test_dates_written_as_spreadsheet_serial_numbers_are_named_so():
+    # was: "no value parses as a date" with the ISO hint only: nothing said what 44197 was
+    with pytest.raises(StructuralError, match=r"spreadsheet's serial day numbers \(44197 is 2021-01-01\)"):
+        validate_tables({"orders": _orders(4, ordered_at=["44197", "44198", "44200.5", "44210"])})
