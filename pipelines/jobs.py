@@ -162,6 +162,13 @@ def run_report(
     check_writable(Path(out), "report directory")  # its parent: the directory itself is replaced whole
     run = read_output_set(Path(scores_path))
     scores, contrib, manifest = run.scores, run.contributions, run.manifest
+    run_currency = ((manifest.get("model_settings") or {}).get("data") or {}).get("currency")
+    if run_currency not in (None, cfg.data.currency):  # the run's amounts are in its model's currency
+        raise StructuralError(
+            f"data.currency: this run's amounts are in {run_currency} (scored with a model of {run_currency} "
+            f"data), the config says {cfg.data.currency}: the pages would label every amount in the wrong "
+            "currency. Report with the config the run was scored with"
+        )
     version = str(manifest.get("model_version", scores["model_version"].iloc[0] if len(scores) else "?"))
     card = model_card(
         version,

@@ -227,3 +227,22 @@ def test_dates_written_as_spreadsheet_serial_numbers_are_named_so():
     # was: "no value parses as a date" with the ISO hint only: nothing said what 44197 was
     with pytest.raises(StructuralError, match=r"spreadsheet's serial day numbers \(44197 is 2021-01-01\)"):
         validate_tables({"orders": _orders(4, ordered_at=["44197", "44198", "44200.5", "44210"])})
+
+
+def test_a_report_in_another_currency_than_the_run_is_refused(trained, tmp_path):
+    """A EUR run reported with a USD config: exit 2 naming both (was: exit 0, every amount labelled USD)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.pipelines.score_helpers import score_cli_args
+
+    out = tmp_path / "s.parquet"
+    assert CliRunner().invoke(app, score_cli_args(trained, out)).exit_code == 0
+    cfg = yaml.safe_load(trained.config.read_text()) | {"data": {"currency": "USD"}}
+    usd = tmp_path / "usd.yaml"
+    usd.write_text(yaml.safe_dump(cfg))
+    pages = tmp_path / "pages"
+    res = CliRunner().invoke(app, ["report", "--scores", str(out), "--out", str(pages), "--config", str(usd)])
+    assert res.exit_code == 2, res.output
+    assert "amounts are in EUR" in " ".join(res.output.split()) and not pages.exists()
