@@ -230,7 +230,8 @@ def test_dates_written_as_spreadsheet_serial_numbers_are_named_so():
 
 
 def test_a_report_in_another_currency_than_the_run_is_refused(trained, tmp_path):
-    """A EUR run reported with a USD config: exit 2 naming both (was: exit 0, every amount labelled USD)."""
+    """A EUR run reported or profiled with a USD config: exit 2 naming both (was: exit 0, every amount labelled
+    USD)."""
     import yaml
     from typer.testing import CliRunner
 
@@ -246,3 +247,7 @@ def test_a_report_in_another_currency_than_the_run_is_refused(trained, tmp_path)
     res = CliRunner().invoke(app, ["report", "--scores", str(out), "--out", str(pages), "--config", str(usd)])
     assert res.exit_code == 2, res.output
     assert "amounts are in EUR" in " ".join(res.output.split()) and not pages.exists()
+    res = CliRunner().invoke(
+        app, ["profile", "--scores", str(out), "--out", str(pages), "--config", str(usd)]
+    )
+    assert res.exit_code == 2 and "amounts are in EUR" in " ".join(res.output.split()), res.output
