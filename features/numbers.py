@@ -95,3 +95,37 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 f"wrong without a word (4 of 10 read as 4 of 5). Convert the ratings to {low}-{high}.\n"
                 f"Example rows:\n{t.loc[outside.index].head(5).to_string(max_colwidth=40)}"
             )
+
+
+#: From this share of a column's rows (and `MIN_ROWS` rows), a placeholder word for a missing value (`NULL`,
+#: `N/A`, ...: `features.ids.PLACEHOLDER_IDS`) in a date, number or true/false column is how the export writes
+#: "no value" (a SQL dump's NULL for every customer never cancelled), not a few bad rows.
+PLACEHOLDER_SHARE = 0.01
+
+
+def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values (as read) of a date, number or true/false column are a placeholder word for a missing value,
+    among `unparsed` (the rows that did not parse)."""
+    from features.ids import placeholder_ids
+
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    out[at] = placeholder_ids(text)
+    return out
+
+
+def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: np.ndarray) -> None:
+    """Structural error when a column writes "no value" as a placeholder word (`PLACEHOLDER_SHARE` of its rows)."""
+    n = int(found.sum())
+    if n < max(MIN_ROWS, PLACEHOLDER_SHARE * len(raw)):
+        return
+    words = sorted(set(raw[found].astype("str").str.strip()))[:3]
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {len(raw):,} rows hold {', '.join(map(repr, words))}, an "
+        "export's placeholder for a missing value: each would be rejected as not a value (with it the row, and "
+        "for a customer every order of theirs). Export missing values as empty cells.\nExample rows:\n"
+        f"{raw[found].head(5).to_frame().to_string(max_colwidth=40)}"
+    )

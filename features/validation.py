@@ -39,7 +39,13 @@ from features.ids import (
     spreadsheet_ids,
 )
 from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
-from features.numbers import check_conventions, check_locale_numbers, locale_numbers
+from features.numbers import (
+    check_conventions,
+    check_locale_numbers,
+    check_missing_placeholders,
+    locale_numbers,
+    missing_placeholders,
+)
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -306,6 +312,10 @@ def _check_parsed(
             invisible_in_ids(parsed),
             f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",
         )
+    if (
+        col.kind not in ("id", "text") and bad.any() and column_stats is None
+    ):  # `NULL` throughout: an export's
+        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
     if unknown_format is not None:
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")

@@ -251,3 +251,15 @@ def test_a_report_in_another_currency_than_the_run_is_refused(trained, tmp_path)
         app, ["profile", "--scores", str(out), "--out", str(pages), "--config", str(usd)]
     )
     assert res.exit_code == 2 and "amounts are in EUR" in " ".join(res.output.split()), res.output
+
+
+def test_null_written_for_every_missing_value_of_an_optional_column_is_structural():
+    customers = pd.DataFrame(
+        {"customer_id": [f"c{i}" for i in range(7)], "churned_at": ["NULL"] * 6 + ["2023-01-20"]}
+    )
+    # was: 6 of 7 customers rejected `ambiguous or unknown date format in churned_at`, and every order of
+    # theirs `unknown customer_id` (a SQL dump's NULL for "never cancelled"): exit 0 on a seventh of the data
+    with pytest.raises(StructuralError, match=r"'churned_at': 6 of 7 rows hold 'NULL', an export's placeholder"):
+        validate_tables({"orders": _orders(7), "customers": customers})
+    res = validate_tables({"orders": _orders(7, cost=["N/A"] + ["1"] * 6)})  # one such value: a reject
+    assert res.report["orders"].rejected_by_reason == {"unparseable cost": 1}
