@@ -55,7 +55,7 @@ def repeated_headers(raw: pd.DataFrame) -> np.ndarray:
         return out
     # one Arrow pass over the first column narrows the rows to a handful; the others are compared on those only
     try:
-        first = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(arrow_text(raw[named[0]])), named[0]), False)
+        first = pc.fill_null(pc.equal(arrow_text(raw[named[0]]), named[0]), False)  # no copy of the strings
     except (TypeError, ValueError):  # not text (Parquet decimals, bytes): judged by its column type later
         return out
     rows = np.flatnonzero(np.asarray(first, dtype=bool))

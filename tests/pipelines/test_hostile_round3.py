@@ -259,7 +259,9 @@ def test_null_written_for_every_missing_value_of_an_optional_column_is_structura
     )
     # was: 6 of 7 customers rejected `ambiguous or unknown date format in churned_at`, and every order of
     # theirs `unknown customer_id` (a SQL dump's NULL for "never cancelled"): exit 0 on a seventh of the data
-    with pytest.raises(StructuralError, match=r"'churned_at': 6 of 7 rows hold 'NULL', an export's placeholder"):
+    with pytest.raises(
+        StructuralError, match=r"'churned_at': 6 of 7 rows hold 'NULL', an export's placeholder"
+    ):
         validate_tables({"orders": _orders(7), "customers": customers})
     res = validate_tables({"orders": _orders(7, cost=["N/A"] + ["1"] * 6)})  # one such value: a reject
     assert res.report["orders"].rejected_by_reason == {"unparseable cost": 1}
