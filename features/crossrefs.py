@@ -117,3 +117,22 @@ def check_respelled_refs(table: str, t: pd.DataFrame, ref: str, known: pd.Index,
         "dropped, numbers for text). Rejected as unknown customers, these rows would be lost. Write the ids the "
         "same way in every table (keep them as text)"
     )
+
+
+def check_unknown_managers(table: str, t: pd.DataFrame, unknown: pd.Series) -> None:
+    """Structural error when many rows of `t` (`unknown`: those naming a manager the managers table lacks; 1% of
+    the rows, and 3) would be rejected for it: an incomplete managers export (former managers left out) would drop
+    those customers, and every order of theirs as `unknown customer_id`, with exit 0."""
+    from features.errors import StructuralError
+
+    n = int(unknown.sum())
+    if n < max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
+        return
+    names = t.loc[unknown.to_numpy(dtype=bool), "account_manager_id"]
+    shown = ", ".join(map(repr, names.value_counts().index[:3]))
+    raise StructuralError(
+        f"table {table!r}, column 'account_manager_id': {n:,} of {len(t):,} rows name a manager the "
+        f"account_managers table does not list ({shown}): an incomplete managers export (former "
+        "managers missing?). Rejected, these rows would be lost, and for customers every order of theirs. Export every "
+        "manager (with `left_at` for those who left), or leave the column empty where no manager is known"
+    )

@@ -527,13 +527,16 @@ def validate_tables(
 
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
+        from features.crossrefs import check_unknown_managers
+
         am, am_rej, _ = parsed["account_managers"]
         known_am = known_ids(am, am_rej, "account_manager_id")
         for name in ("customers", "assignments"):
             if name in parsed:
                 t, rej, _ = parsed[name]
                 if "account_manager_id" in t.columns:
-                    reject_unknown(t, "account_manager_id", known_am, rej)
+                    unknown = reject_unknown(t, "account_manager_id", known_am, rej)
+                    check_unknown_managers(name, t, unknown)  # many: the managers export is incomplete
 
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).

@@ -265,3 +265,21 @@ def test_null_written_for_every_missing_value_of_an_optional_column_is_structura
         validate_tables({"orders": _orders(7), "customers": customers})
     res = validate_tables({"orders": _orders(7, cost=["N/A"] + ["1"] * 6)})  # one such value: a reject
     assert res.report["orders"].rejected_by_reason == {"unparseable cost": 1}
+
+
+def test_customers_of_managers_missing_from_the_managers_export_are_structural():
+    managers = pd.DataFrame({"account_manager_id": ["m1"], "name": ["Ann"]})
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(7)],
+            "account_manager_id": ["m1", "m2", "m2", "m3", "m1", "", ""],
+        }
+    )
+    # was: 3 of 7 customers rejected `unknown account_manager_id`, and every order of theirs `unknown customer_id`
+    with pytest.raises(StructuralError, match=r"'account_manager_id': 3 of 7 rows name a manager .*'m2'"):
+        validate_tables({"orders": _orders(7), "customers": customers, "account_managers": managers})
+    one = customers.assign(
+        account_manager_id=["m1", "m2", "", "", "m1", "", ""]
+    )  # a single unknown: a reject
+    res = validate_tables({"orders": _orders(7), "customers": one, "account_managers": managers})
+    assert res.report["customers"].rejected_by_reason == {"unknown account_manager_id": 1}
