@@ -384,3 +384,47 @@ def check_amount_scale(recorded: Mapping[str, float] | None, tables: Mapping[str
             f"thousands, hours for minutes? Amounts more than {SCALE_FACTOR:g} times larger or smaller would be scored as features "
             "the model never saw. Convert the amounts to the training data's unit, or train a model on this data"
         )
+
+
+#: A profile category (`customers.segment`, ...) whose values were never seen in training on more than this share
+#: of the rows that have one was relabeled (`B2C` now `Consumer`), not grown: scored as missing, it would be gone
+#: for most customers, as if the column had arrived empty (`check_model_inputs`' rule).
+UNSEEN_SHARE = 0.5
+
+
+def check_categories(categories: Mapping[str, list[str]] | None, tables: Mapping[str, Any]) -> None:
+    """Refuse scoring data whose profile categories are mostly values the model never saw (`UNSEEN_SHARE`).
+
+    `categories`: the model's training categories per feature (`profile_<column>` reads `customers.<column>`).
+    A few unseen values (a new region) are scored as missing and reported by the run; most of them means the
+    labels changed (`B2C` -> `Consumer`, `web` -> `Web`): every customer would lose the feature without a word."""
+    import pandas as pd
+
+    customers = tables.get("customers")
+    if not categories or not isinstance(customers, pd.DataFrame):
+        return
+    problems = []
+    for feature, known in categories.items():
+        column = feature.removeprefix("profile_")
+        if column == feature or column not in customers.columns:
+            continue
+        values = customers[column].dropna().astype("str")
+        unseen = values[~values.isin(list(known))]
+        if not len(unseen) or len(unseen) <= UNSEEN_SHARE * len(values):
+            continue
+        folded = {str(k).casefold().replace(" ", "_"): str(k) for k in known}
+        shown = []
+        for value, n in unseen.value_counts().head(4).items():
+            twin = folded.get(str(value).casefold().replace(" ", "_"))
+            shown.append(f"{value!r} ({n:,}{f', {twin!r} in training' if twin else ''})")
+        problems.append(
+            f"customers.{column}: {len(unseen):,} of {len(values):,} values never seen in training "
+            f"({', '.join(shown)}; training had {', '.join(map(repr, list(known)[:8]))})"
+        )
+    if problems:
+        raise StructuralError(
+            "profile categories the model never saw on most rows: "
+            + "; ".join(problems)
+            + ". Scored as missing, the feature would be gone for these customers: the labels changed since "
+            "training? Write them as the training data did, or train a model on this data"
+        )

@@ -85,3 +85,54 @@ def reject_far_future(customers: pd.DataFrame, last_order: pd.Timestamp, rej: An
     """Reject (`rej.add(mask, reason)`) the customer dates `far_future` finds, each with its column's reason."""
     for col, mask in far_future(customers, last_order).items():
         rej.add(mask, far_future_reason(col, last_order))
+
+
+#: From this share of a table's rows (and `MIN_RESPELLED` rows), references to customers that the customers table
+#: holds under another spelling of their id are the exports' id formats differing, not typos.
+RESPELLED_SHARE = 0.01
+MIN_RESPELLED = 3
+
+
+def check_respelled_refs(table: str, t: pd.DataFrame, ref: str, known: pd.Index, unknown: pd.Series) -> None:
+    """Structural error when many rows of `t` (`unknown`: those whose `ref` is not in `known`) name customers by
+    another spelling of the ids `known` (the customers table's): `3` or `000003` for `C000003` (a prefix or
+    leading zeros dropped, Parquet integers for text; `features.ids.respelled_ids`). Rejected as `unknown <ref>`,
+    the whole table would be lost (a train then said "orders has no dated order")."""
+    from features.errors import StructuralError
+    from features.ids import respelled_ids
+
+    if int(unknown.sum()) < max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
+        return
+    unknown = t.loc[unknown.to_numpy(dtype=bool), ref]
+    pairs = respelled_ids(pd.Series(unknown.unique()), pd.Series(known))
+    if not pairs:
+        return
+    matched = unknown.isin(pd.Index([a for a, _ in pairs]))
+    if matched.sum() < max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
+        return
+    shown = ", ".join(f"{a!r} for {b!r}" for a, b in pairs[:3])
+    raise StructuralError(
+        f"table {table!r}, column {ref!r}: {int(matched.sum()):,} of {len(t):,} rows name a customer the customers "
+        f"table writes otherwise ({shown}): the exports write customer ids differently (a prefix or leading zeros "
+        "dropped, numbers for text). Rejected as unknown customers, these rows would be lost. Write the ids the "
+        "same way in every table (keep them as text)"
+    )
+
+
+def check_unknown_managers(table: str, t: pd.DataFrame, unknown: pd.Series) -> None:
+    """Structural error when many rows of `t` (`unknown`: those naming a manager the managers table lacks; 1% of
+    the rows, and 3) would be rejected for it: an incomplete managers export (former managers left out) would drop
+    those customers, and every order of theirs as `unknown customer_id`, with exit 0."""
+    from features.errors import StructuralError
+
+    n = int(unknown.sum())
+    if n < max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
+        return
+    names = t.loc[unknown.to_numpy(dtype=bool), "account_manager_id"]
+    shown = ", ".join(map(repr, names.value_counts().index[:3]))
+    raise StructuralError(
+        f"table {table!r}, column 'account_manager_id': {n:,} of {len(t):,} rows name a manager the "
+        f"account_managers table does not list ({shown}): an incomplete managers export (former "
+        "managers missing?). Rejected, these rows would be lost, and for customers every order of theirs. Export every "
+        "manager (with `left_at` for those who left), or leave the column empty where no manager is known"
+    )

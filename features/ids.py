@@ -185,3 +185,30 @@ def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[t
     twins = frame[frame.duplicated("key", keep=False)].sort_values(["key", "id"])
     groups = [tuple(g) for _, g in twins.groupby("key", sort=True)["id"]]
     return len(groups), groups[:examples]
+
+
+def spelling_key(ids: pd.Series) -> pd.Series:
+    """What an id still says once an export has respelled it: letter case folded, and when it holds digits, its
+    digits alone without leading zeros (`C001`, `c-001`, `001`, `1`, `1.0` all give `1`). Never used to join:
+    only to recognise that two runs name the same customers differently (`pipelines.history`)."""
+    text = ids.astype("str").str.strip().str.casefold()
+    text = text.str.replace(r"\.0+$", "", regex=True)  # `42.0`: a number a spreadsheet or float column wrote
+    digits = text.str.replace(r"\D+", "", regex=True).str.lstrip("0")
+    has_digits = text.str.contains(r"\d", regex=True)
+    return digits.where(~has_digits | (digits != ""), "0").where(has_digits, text)
+
+
+def respelled_ids(before: pd.Series, after: pd.Series) -> list[tuple[str, str]]:
+    """Ids of `before` absent from `after` that `after` holds under another spelling (`spelling_key`), each as
+    (before, after); only unambiguous pairs (one id on each side for the key), sorted."""
+    old = pd.Index(before.astype("str").unique())
+    new = pd.Index(after.astype("str").unique())
+    gone, came = old.difference(new), new.difference(old)
+    if not len(gone) or not len(came):
+        return []
+    a = pd.DataFrame({"before": gone, "key": spelling_key(pd.Series(gone)).to_numpy()})
+    b = pd.DataFrame({"after": came, "key": spelling_key(pd.Series(came)).to_numpy()})
+    a = a[~a["key"].duplicated(keep=False)]
+    b = b[~b["key"].duplicated(keep=False)]
+    pairs = a.merge(b, on="key").sort_values("before")
+    return list(zip(pairs["before"], pairs["after"], strict=True))

@@ -38,6 +38,14 @@ from features.ids import (
     sentinel_ids,
     spreadsheet_ids,
 )
+from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
+from features.numbers import (
+    check_conventions,
+    check_locale_numbers,
+    check_missing_placeholders,
+    locale_numbers,
+    missing_placeholders,
+)
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -279,6 +287,13 @@ def _check_parsed(
                 if date_format is None
                 else f" The declared date format is {date_format!r}."
             )
+            serial = raw[given].astype("str").str.strip().str.fullmatch(r"[1-6]\d{4}(\.\d+)?")
+            if serial.all():  # 45123: a spreadsheet's day number (days since 1899-12-30)
+                day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(raw[given].iloc[0])))
+                hint += (
+                    f". The values look like a spreadsheet's serial day numbers ({raw[given].iloc[0]} is "
+                    f"{day.date()}): format the column as dates before exporting"
+                )
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{_examples(raw.to_frame(), given)}"
@@ -297,6 +312,10 @@ def _check_parsed(
             invisible_in_ids(parsed),
             f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",
         )
+    if (
+        col.kind not in ("id", "text") and bad.any() and column_stats is None
+    ):  # `NULL` throughout: an export's
+        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
     if unknown_format is not None:
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
@@ -304,6 +323,11 @@ def _check_parsed(
             rej.add(
                 unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
             )
+    if col.kind in ("money", "number", "rating") and bad.any():  # `1,234.50`, `31,16`: never guessed
+        locale = locale_numbers(raw, bad)
+        if column_stats is None:
+            check_locale_numbers(table.name, col.name, raw, locale, int(given.sum()))
+        rej.add(locale, f"number with a thousands separator or decimal comma in {col.name}")
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())
         gap, twice = dst_faults(raw.iloc[at])
@@ -380,16 +404,18 @@ def _check_bounds(table: Table, t: pd.DataFrame, max_values: Mapping[str, float]
             rej.add(t[col] > bound, f"{col} above the configured maximum {bound:g} (data.max_values.{key})")
 
 
-def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> None:
-    """`duplicate <key>`: among the rows accepted so far, every occurrence of a key after the first (row order).
+def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> pd.Series | None:
+    """`duplicate <key>`: among the rows accepted so far, every occurrence of a key after the first (row order);
+    returned as a mask (None when the key is unique).
 
     Only accepted rows compete for a key: a duplicate of an already-rejected row is judged on its own. Shared with
     the Spark engine, which runs it per customer bucket for the keys that are customer ids."""
     if key_is_unique(t[key]):
-        return
+        return None
     ok = pd.Series(rej.ok, index=t.index)
     dup = ok & t[key].where(ok).duplicated(keep="first") & t[key].notna()
     rej.add(dup, f"duplicate {key}")
+    return dup
 
 
 def check_customers_usable(rows: int, usable: int) -> None:
@@ -408,9 +434,11 @@ def known_ids(t: pd.DataFrame, rej: _Rejector, column: str) -> pd.Index:
     return pd.Index(t.loc[rej.ok, column].dropna().unique())
 
 
-def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -> None:
-    """`unknown <ref>`: rows whose `ref` is set but not among the `known` ids."""
-    rej.add(t[ref].notna() & ~isin_ids(t[ref], known), f"unknown {ref}")
+def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -> pd.Series:
+    """`unknown <ref>`: rows whose `ref` is set but not among the `known` ids (returned as a mask)."""
+    unknown = t[ref].notna() & ~isin_ids(t[ref], known)
+    rej.add(unknown, f"unknown {ref}")
+    return unknown
 
 
 def _validate_table(
@@ -429,6 +457,7 @@ def _validate_table(
     _structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
+    rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     parsed: dict[str, pd.Series] = {}
     for col in table.columns:
         if col.name not in raw.columns:
@@ -457,10 +486,14 @@ def _validate_table(
     t = pd.DataFrame(parsed, index=raw.index, copy=False)
     if "kind" in t.columns and table.name == "tickets":
         t["kind"] = t["kind"].str.lower()
+    if column_stats is None:  # a part of a table (Spark) cannot judge the column's convention
+        check_conventions(table.name, t)
     _row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
     if table.key is not None:
-        reject_duplicate_keys(t, table.key, rej)
+        duplicate = reject_duplicate_keys(t, table.key, rej)
+        if duplicate is not None and column_stats is None:  # one row per order line: not a row problem
+            check_one_row_per_key(table.name, t, table.key, duplicate)
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
     return t, rej, ignored, _suggestions(table, raw)
 
@@ -494,13 +527,16 @@ def validate_tables(
 
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
+        from features.crossrefs import check_unknown_managers
+
         am, am_rej, _ = parsed["account_managers"]
         known_am = known_ids(am, am_rej, "account_manager_id")
         for name in ("customers", "assignments"):
             if name in parsed:
                 t, rej, _ = parsed[name]
                 if "account_manager_id" in t.columns:
-                    reject_unknown(t, "account_manager_id", known_am, rej)
+                    unknown = reject_unknown(t, "account_manager_id", known_am, rej)
+                    check_unknown_managers(name, t, unknown)  # many: the managers export is incomplete
 
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).
@@ -513,9 +549,12 @@ def validate_tables(
         reject_far_future(cust, orders.loc[orders_rej.ok, "ordered_at"].max(), cust_rej)
         known = known_ids(cust, cust_rej, "customer_id")
         check_customers_usable(len(cust), len(known))
+        from features.crossrefs import check_respelled_refs
+
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
-                reject_unknown(t, ref, known, rej)
+                unknown = reject_unknown(t, ref, known, rej)
+                check_respelled_refs(name, t, ref, known, unknown)  # `3` for `C000003` throughout
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import reject_order_mismatches
 

@@ -359,4 +359,36 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:
-        raise StructuralError(f"invalid configuration{f' in {path}' if path else ''}:\n{exc}") from exc
+        problems = _config_problems(exc, _read_yaml(DEFAULT_CONFIG))
+        raise StructuralError(
+            f"invalid configuration{f' in {path}' if path else ''}: " + "; ".join(problems)
+        ) from exc
+
+
+def _config_problems(exc: ValidationError, defaults: dict[str, Any]) -> list[str]:
+    """Pydantic's errors as one line each, by key: `labels.horizon_days = -30: must be greater than 0`, an unknown
+    key with the key it resembles among those its section has (`configs/default.yaml` holds every key)."""
+    from features.validation import did_you_mean
+
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        key = ".".join(loc)
+        if err.get("type") == "extra_forbidden":
+            section: Any = defaults
+            for part in loc[:-1]:
+                section = section.get(part) if isinstance(section, dict) else None
+            known = list(section) if isinstance(section, dict) else []
+            guess = did_you_mean(loc[-1], known) if loc else None
+            hint = f"did you mean {'.'.join([*loc[:-1], guess])!r}?" if guess else ""
+            if not hint and known:
+                hint = "known keys here: " + ", ".join(known)
+            out.append(f"unknown key {key!r}" + (f" ({hint})" if hint else ""))
+            continue
+        msg = (
+            str(err.get("msg", "invalid")).removeprefix("Value error, ").replace("Input should", "should", 1)
+        )
+        given = err.get("input")
+        shown = "" if isinstance(given, dict | list) else f" = {given!r}"
+        out.append(f"{key}{shown}: {msg}" if key else msg)
+    return out

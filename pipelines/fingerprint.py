@@ -86,3 +86,15 @@ def check_same_data(
                 "(data_fingerprint in its manifest), so what it says would be put on other customers: give the "
                 "data directory the run scored"
             )
+
+
+def check_run_currency(manifest: dict[str, Any], currency: str, what: str) -> None:
+    """Refuse to present a run's amounts in another currency than they are: a run's amounts are in its model's
+    data currency (`cvp score` refuses data in another one), recorded in the manifest's `model_settings`."""
+    run_currency = ((manifest.get("model_settings") or {}).get("data") or {}).get("currency")
+    if run_currency not in (None, currency):
+        raise StructuralError(
+            f"data.currency: this run's amounts are in {run_currency} (scored with a model of {run_currency} "
+            f"data), the config says {currency}: {what} would label every amount in the wrong currency. Use the "
+            "config the run was scored with"
+        )

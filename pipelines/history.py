@@ -46,6 +46,7 @@ __all__ = [
     "bridge_source",
     "read_bridge",
     "check_same_horizon",
+    "check_same_customers",
     "list_runs",
     "open_history",
     "previous_run",
@@ -166,6 +167,50 @@ def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, wha
         )
 
 
+#: Below this share of the previous run's customers found again, two runs are not the same customer base.
+MIN_CUSTOMERS_KEPT = 0.5
+#: From this many previous customers found again under another spelling of their id (or 1% of them, if more),
+#: the id format changed between the runs.
+MIN_RESPELLED = 3
+
+
+def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what: str) -> None:
+    """Refuse (exit 2) to compare a run with `previous` when their customer ids do not name the same customers.
+
+    Every customer known before an as-of is in its run's scores (whatever their status), so a run holds nearly
+    all the customers of the run before. When fewer than `MIN_CUSTOMERS_KEPT` of them are found again, or some
+    reappear under another spelling of their id (`C001` then `1`, `00042` then `42`: leading zeros dropped by a
+    spreadsheet, a prefix dropped by another system, numbers for text; `features.ids.respelled_ids`), the ids
+    changed: compared as they are, every customer would be new and every stable tier reset, without a word."""
+    from features.ids import respelled_ids
+
+    before = _read_columns(previous, ["customer_id"])["customer_id"]
+    if not len(before):
+        return
+    now = ids.astype("str")
+    kept = int(before.isin(pd.Index(now.unique())).sum())
+    respelled = respelled_ids(before, now)
+    enough = max(MIN_RESPELLED, int(0.01 * len(before)) + 1)
+    if kept >= MIN_CUSTOMERS_KEPT * len(before) and len(respelled) < enough:
+        return
+    detail = f"{kept:,} of the {len(before):,} customers of the history's run as of {previous.as_of} are in this run"
+    detail += f" as of {as_of} ({kept / len(before):.0%})"
+    if respelled:
+        shown = ", ".join(f"{a!r} now {b!r}" for a, b in respelled[:5])
+        detail += f"; {len(respelled):,} of the others are here under another spelling of their id ({shown})"
+        cause = "the customer id format changed between the runs (leading zeros dropped by a spreadsheet, a prefix "
+        cause += "dropped, numbers written for text)"
+    else:
+        gone = before[~before.isin(pd.Index(now.unique()))].head(3).tolist()
+        cause = f"the ids do not name the same customers (gone: {', '.join(map(repr, gone))}; this run: "
+        cause += ", ".join(map(repr, now.head(3).tolist())) + ")"
+    raise StructuralError(
+        f"{what}: {detail}: {cause}. Compared as they are, these customers would be new and their stable tiers "
+        "reset. Give the ids as the earlier runs wrote them (keep them as text), or start a new history "
+        "directory for another customer base"
+    )
+
+
 def read_run(run: HistoryRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, contributions indexed by customer_id) of one run, ids as text."""
     from pipelines.outputs import SCORES_SCHEMA
@@ -254,6 +299,8 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     runs = [r for r in list_runs(open_history(history, create=True)) if r.as_of < as_of]
     check_same_horizon(runs, horizon_days, "tier stability")
+    if runs:
+        check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
     if rule.rule == "none" or not runs:
         return out
     value_col = cfg.tiers.value_column.format(h=horizon_days)
@@ -488,6 +535,7 @@ def report_history(
     previous = previous_run(upto, as_of)
     transitions = None
     if previous is not None:
+        check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
         registry = feature_registry(cfg.features)
         bridge_info = manifest.get("bridge") or {}
         version = None if bridge_info.get("note") else bridge_info.get("old_model_version")

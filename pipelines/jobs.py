@@ -152,7 +152,7 @@ def run_report(
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
     from features import feature_registry
-    from pipelines.fingerprint import check_same_data
+    from pipelines.fingerprint import check_run_currency, check_same_data
     from pipelines.io import check_writable
     from pipelines.outputs import read_output_set
     from pipelines.reports import build_reports
@@ -162,6 +162,7 @@ def run_report(
     check_writable(Path(out), "report directory")  # its parent: the directory itself is replaced whole
     run = read_output_set(Path(scores_path))
     scores, contrib, manifest = run.scores, run.contributions, run.manifest
+    check_run_currency(manifest, cfg.data.currency, "the pages")
     version = str(manifest.get("model_version", scores["model_version"].iloc[0] if len(scores) else "?"))
     card = model_card(
         version,

@@ -297,7 +297,7 @@ def run_profile(
 ) -> Path:
     """`cvp profile`: read the run (scores, contributions, the profile inputs it wrote), compute the profile and
     payback, write them; returns the page. `data` is read only for a run without profile inputs."""
-    from pipelines.fingerprint import check_same_data
+    from pipelines.fingerprint import check_run_currency, check_same_data
     from pipelines.io import check_writable
     from pipelines.outputs import output_paths, read_output_set
     from pipelines.profile_inputs import read_profile_inputs
@@ -306,6 +306,7 @@ def run_profile(
     cfg = load_config(config)
     check_writable(Path(out), "profile directory")
     run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS, with_churn=False)
+    check_run_currency(run.manifest, cfg.data.currency, "the profile and payback")
     h = horizon_days_from_columns(list(run.scores.columns))
     path = output_paths(Path(scores_path))["profile_inputs"]
     if run.manifest.get("profile_inputs") and path.exists():

@@ -44,13 +44,23 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
     A shared tracking server (http://...) keeps runs, the registry and (with --serve-artifacts) artefacts;
     the local default is `sqlite:///<tracking_dir>/mlflow.db` with artefacts under `<tracking_dir>/artifacts`.
     """
-    import mlflow
-
     uri = resolve_tracking_uri(tracking_dir, uri)
     if uri.startswith(("http://", "https://")):
         _check_server_answers(uri)
     if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(uri.removeprefix("sqlite:///")).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, a read-only place
+            from features.errors import StructuralError
+
+            what = "is a file, not a directory" if folder.is_file() else f"cannot be created ({exc.strerror})"
+            raise StructuralError(
+                f"the MLflow tracking directory {folder} (mlflow.tracking_dir, or the --tracking-uri / "
+                f"MLFLOW_TRACKING_URI sqlite path) {what}: give a directory for the local tracking store"
+            ) from exc
+    import mlflow
+
     user_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

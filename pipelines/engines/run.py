@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
-from features.contract import check_amount_scale, check_model_inputs
+from features.contract import check_amount_scale, check_categories, check_model_inputs
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -359,6 +359,7 @@ def run_score(
     recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
     input_notes = check_model_inputs(recorded, tables, strict)
     check_amount_scale(((bundle.contract_settings() or {}).get("data") or {}).get("amount_scale"), tables)
+    check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
     for note in input_notes:
         console.print(f"[bold yellow]warning:[/] {escape(note)} (--strict refuses)")
     check_after_first_order(tables, as_of, "score")

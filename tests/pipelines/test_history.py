@@ -319,3 +319,51 @@ def test_churn_transitions_from_the_history_add_up(trained, history_runs):
     assert said.notna().all() and said.str.contains(r"[+-]\d+ churn points?\b|less than 1 churn point").all()
     groups = both.loc[moved].filter(regex=r"^churn_delta_group_\d$")
     assert (groups.nunique(axis=1) == groups.notna().sum(axis=1)).all()  # one delta per group
+
+
+def _respell_ids(src: Path, dst: Path) -> None:
+    """The fixture's data with every customer id as a Parquet integer (`C000042` -> 42): another system's export."""
+    from features.population import CUSTOMER_ID_COLUMNS
+
+    shutil.copytree(src, dst)
+    for table, columns in CUSTOMER_ID_COLUMNS.items():
+        path = dst / f"{table}.parquet"
+        if not path.is_file():
+            continue
+        frame = pd.read_parquet(path)
+        for col in columns:
+            if col in frame:
+                frame[col] = frame[col].str.replace("C", "", regex=False).astype("Int64")
+        frame.to_parquet(path, index=False)
+
+
+def test_ids_respelled_between_runs_are_refused(trained, tmp_path, history_runs):
+    """`C000042` in the history, `42` now (leading zeros and prefix dropped, integers for text): exit 2 naming
+    examples, nothing published, the history unchanged (was: exit 0, every customer new, stable tiers reset)."""
+    _, history = history_runs
+    copy = tmp_path / "history"
+    shutil.copytree(history, copy)
+    shutil.rmtree(copy / f"as_of={AS_OFS[-1]}")
+    data = tmp_path / "data"
+    _respell_ids(trained.data, data)
+    out = tmp_path / "s.parquet"
+    args = score_cli_args(trained, out, AS_OFS[-1], None, "--history", str(copy))
+    args[args.index("--data") + 1] = str(data)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "another spelling of their id" in text and "now '1'" in text and "Traceback" not in text
+    assert not out.exists() and [r.as_of for r in list_runs(copy)] == list(AS_OFS[:-1])
+    # the same data with the ids as before is accepted (the check is on ids, not on the run)
+    res = _score(trained, AS_OFS[-1], tmp_path / "ok.parquet", copy)
+    assert res.exit_code == 0, res.output
+
+
+def test_respelled_ids_are_recognised_only_unambiguously():
+    from features.ids import respelled_ids
+
+    before = pd.Series(["C001", "C002", "00042", "K7", "A5", "B5", "same"])
+    after = pd.Series(["1", "2", "42", "same", "5", "x9"])
+    # `A5`/`B5` share a key: neither is matched; `K7` has no counterpart
+    assert respelled_ids(before, after) == [("00042", "42"), ("C001", "1"), ("C002", "2")]
+    assert respelled_ids(after, after) == []

@@ -1,0 +1,72 @@
+"""A key repeated with other values: a file of one row per line where the contract wants one row per entity (an
+order export of order lines). Used by the contract's validation (`features.validation`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.errors import StructuralError
+
+#: From this share of a table's rows (and `MIN_ROWS` rows), duplicates of a key that carry other values are the
+#: file's layout (one row per order line), not a re-exported row: rejecting them keeps only each first line.
+LINE_SHARE = 0.01
+MIN_ROWS = 3
+
+
+def check_one_row_per_key(table: str, t: pd.DataFrame, key: str, duplicate: pd.Series) -> None:
+    """Structural error when many of the rows `duplicate` (those repeating an earlier row's `key`) differ from
+    that row in another column. Identical repeats (an order exported twice) stay row rejects."""
+    n = int(duplicate.sum())
+    if n < max(MIN_ROWS, LINE_SHARE * len(t)):
+        return
+    keys = t.loc[duplicate.to_numpy(dtype=bool), key].unique()
+    rows = t[t[key].isin(keys)]
+    distinct = rows.drop_duplicates()
+    differing = distinct[distinct[key].duplicated(keep=False)]
+    lines = int(rows[key].isin(differing[key].unique()).sum()) - differing[key].nunique()
+    if lines < max(MIN_ROWS, LINE_SHARE * len(t)):
+        return
+    example = differing[differing[key] == differing[key].iloc[0]]
+    raise StructuralError(
+        f"table {table!r}, column {key!r}: {lines:,} of {len(t):,} rows repeat the {key} of an earlier row with "
+        f"other values ({example[key].iloc[0]!r} on {len(example)} rows that differ): the file holds several rows "
+        f"per {key} (one per order line, address or period?). Rejected as duplicates, every row after the first "
+        f"would be lost, or taken at random. Give one row per {key} (order lines summed), or read the file "
+        f"through a mapping that groups its rows (`group_by`, as configs/datasets/online_retail.yaml does)."
+        f"\nExample rows:\n"
+        f"{example.head(5).to_string(max_colwidth=40)}"
+    )
+
+
+REPEATED_HEADER = "the header line repeated inside the file (concatenated exports?)"
+
+
+def repeated_headers(raw: pd.DataFrame) -> np.ndarray:
+    """Rows (as read) that are the header again: every named column holds its own name, as when two exports are
+    concatenated with their headers. Read as data, it is a customer `customer_id` or a manager named `name`."""
+    import pyarrow.compute as pc
+
+    from features.text import arrow_text
+
+    out = np.zeros(len(raw), dtype=bool)
+    named = [c for c in raw.columns if isinstance(c, str) and c]
+    if not named or not len(raw) or any(not _is_text(raw[c]) for c in named):
+        return out
+    # one Arrow pass over the first column narrows the rows to a handful; the others are compared on those only
+    try:
+        first = pc.fill_null(pc.equal(arrow_text(raw[named[0]]), named[0]), False)  # no copy of the strings
+    except (TypeError, ValueError):  # not text (Parquet decimals, bytes): judged by its column type later
+        return out
+    rows = np.flatnonzero(np.asarray(first, dtype=bool))
+    for c in named[1:]:
+        if not len(rows):
+            break
+        values = raw[c].iloc[rows].to_numpy(dtype=object)
+        rows = rows[np.array([isinstance(v, str) and v.strip() == c for v in values], dtype=bool)]
+    out[rows] = True
+    return out
+
+
+def _is_text(col: pd.Series) -> bool:
+    return col.dtype == object or isinstance(col.dtype, pd.StringDtype)

@@ -1,0 +1,131 @@
+"""Numbers written for a reader, not a parser: thousands separators (`1,234.50`, `1 234`, `1'234`, `1.234,50`) and
+decimal commas (`31,16`). Which separator is which cannot be told without guessing (`1,234` is 1234 in one locale,
+1.234 in another), so they are never read as numbers. Used by the contract's validation (`features.validation`)
+for both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.errors import StructuralError
+
+#: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
+#: digits with a decimal comma. Only values that are not plain numbers are judged (`1.234` is a plain number).
+_LOCALE_NUMBER = r"^[+-]?(?:\d{1,3}(?:[,. \u00a0\u202f'\u2019]\d{3})+(?:[.,]\d*)?|\d*,\d+)$"
+#: From this share of a column's values (or one value, if fewer rows), the column is written in a locale's
+#: format: rejecting those rows would keep only the amounts below 1,000 (or none), so the run stops.
+LOCALE_SHARE = 0.01
+
+
+def locale_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read) are numbers in a locale's format, among `unparsed` (the rows
+    whose text did not parse as a plain number)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    out[at] = text.str.match(_LOCALE_NUMBER).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def check_locale_numbers(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
+    """Structural error when a column's numbers are written in a locale's format (`LOCALE_SHARE` of its values)."""
+    n = int(found.sum())
+    if not n or n < LOCALE_SHARE * given:
+        return
+    examples = raw[found].head(5)
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers written with a thousands "
+        f"separator or a decimal comma ({', '.join(map(repr, examples.astype('str').str.strip().tolist()[:3]))}):"
+        " which separator is which cannot be told without guessing (`1,234` is 1234 in one locale and 1.234 in "
+        "another), and rejecting these rows would keep only the small amounts. Export plain numbers (`1234.50`: "
+        f"no separator, `.` for decimals).\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
+#: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values
+#: negative is another sign convention (refunds written as -12.50), not a few wrong rows: rejecting them would
+#: drop the table whole (every customer's returns gone, their profit overstated) with exit 0.
+POSITIVE_MONEY: tuple[tuple[str, str], ...] = (
+    ("orders", "revenue"),
+    ("orders", "cost"),
+    ("orders", "discount"),
+    ("returns", "amount"),
+    ("invoices", "amount"),
+    ("customers", "acquisition_cost"),
+)
+#: The rating scale of the contract; values outside it on `SCALE_SHARE` of a column or more are another scale.
+RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): (1, 5)}
+#: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
+#: scale; fewer are typos (row rejects).
+SCALE_SHARE = 0.05
+#: Fewer rows than this never make a convention: one wrong row of a tiny table stays a row reject.
+MIN_ROWS = 3
+
+
+def check_conventions(table: str, t: pd.DataFrame) -> None:
+    """Structural error when a column of validated numbers follows another convention than the contract's: money
+    mostly negative (refunds with a minus sign), ratings on another scale (1-10, 0-4: read as 1-5, a 4 of 10
+    would be a 4 of 5 and the values above 5 rejected). A few such values stay row rejects."""
+    for name, column in POSITIVE_MONEY:
+        if name != table or column not in t.columns:
+            continue
+        values = t[column]
+        nonzero = values[values.notna() & (values != 0)]
+        negative = nonzero < 0
+        if negative.sum() >= MIN_ROWS and negative.sum() > 0.5 * len(nonzero):
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: negative on {int(negative.sum()):,} of the {len(nonzero):,} "
+                "rows with a non-zero value: written with a minus sign (a refund as -12.50)? The contract wants "
+                "the amount as a positive number; rejected, every such row would be dropped. Export them "
+                f"positive.\nExample rows:\n{t[values < 0].head(5).to_string(max_colwidth=40)}"
+            )
+    for (name, column), (low, high) in RATINGS.items():
+        if name != table or column not in t.columns:
+            continue
+        values = t[column].dropna()
+        outside = values[~values.between(low, high)]
+        if len(outside) >= max(MIN_ROWS, SCALE_SHARE * len(values)):
+            seen = f"{values.min():g} to {values.max():g}"
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: {len(outside):,} of {len(values):,} ratings outside "
+                f"{low}-{high} (values from {seen}): another scale? Read as {low}-{high}, the others would be "
+                f"wrong without a word (4 of 10 read as 4 of 5). Convert the ratings to {low}-{high}.\n"
+                f"Example rows:\n{t.loc[outside.index].head(5).to_string(max_colwidth=40)}"
+            )
+
+
+#: From this share of a column's rows (and `MIN_ROWS` rows), a placeholder word for a missing value (`NULL`,
+#: `N/A`, ...: `features.ids.PLACEHOLDER_IDS`) in a date, number or true/false column is how the export writes
+#: "no value" (a SQL dump's NULL for every customer never cancelled), not a few bad rows.
+PLACEHOLDER_SHARE = 0.01
+
+
+def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values (as read) of a date, number or true/false column are a placeholder word for a missing value,
+    among `unparsed` (the rows that did not parse)."""
+    from features.ids import placeholder_ids
+
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    out[at] = placeholder_ids(text)
+    return out
+
+
+def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: np.ndarray) -> None:
+    """Structural error when a column writes "no value" as a placeholder word (`PLACEHOLDER_SHARE` of its rows)."""
+    n = int(found.sum())
+    if n < max(MIN_ROWS, PLACEHOLDER_SHARE * len(raw)):
+        return
+    words = sorted(set(raw[found].astype("str").str.strip()))[:3]
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {len(raw):,} rows hold {', '.join(map(repr, words))}, an "
+        "export's placeholder for a missing value: each would be rejected as not a value (with it the row, and "
+        "for a customer every order of theirs). Export missing values as empty cells.\nExample rows:\n"
+        f"{raw[found].head(5).to_frame().to_string(max_colwidth=40)}"
+    )
