@@ -109,3 +109,70 @@ def test_the_scores_are_written_without_the_input_tables_or_the_explainers(train
     run = score_trained(trained, tmp_path / "s.parquet")
     assert run.manifest["customers_scored"] > 0
     assert seen == {"tables": 0, "explainers": 0}
+
+
+def test_score_parts_come_back_equal_whatever_the_dtypes(tmp_path):
+    """The compact scores spilled chunk by chunk (issue 14) are read back equal: values, dtypes, index, order."""
+    import numpy as np
+
+    from pipelines.engines.spill import ScoreParts
+
+    ids = pd.Index(["c2", "c1", "c3"], dtype="str", name="customer_id")
+    first = pd.DataFrame(
+        {
+            "pred_value_365d": [1.5, np.nan, -0.0],
+            "orders_count_365d": pd.array([3, None, 1], dtype="Int64"),
+            "segment": pd.Categorical(["smb", None, "enterprise"]),
+            "note": pd.array(["a", None, "c"], dtype="str"),
+            "active": [True, False, True],
+            "first_order_at": pd.to_datetime(["2024-01-02", None, "2023-05-06"]).tz_localize("UTC"),
+        },
+        index=ids,
+    )
+    second = first[["orders_count_365d", "segment"]].iloc[:0]  # an empty part with fewer columns
+    parts = ScoreParts(tmp_path / "spill")
+    parts.append(first)
+    parts.append(second)
+    assert len(parts) == 2 and len(list((tmp_path / "spill").glob("*.parquet"))) == 2
+    back = parts.frames()
+    pd.testing.assert_frame_equal(back[0], first, check_exact=True)
+    pd.testing.assert_frame_equal(back[1], second, check_exact=True)
+    assert not list((tmp_path / "spill").glob("*.parquet"))  # read back once, then gone
+
+
+def test_the_chunk_loop_keeps_no_finished_chunk_in_memory(trained, default_scores, tmp_path, monkeypatch):
+    """Issue 14: memory beyond the input tables flat in the base. While a chunk is scored, every finished chunk's
+    compact scores are on disk (not frames) and the plan no longer holds the finished chunks' row positions; the
+    output is the default run's."""
+    import pipelines.engines.chunks as chunks
+    import pipelines.engines.pandas_engine as engine
+
+    plans: list = []
+    plan = chunks.plan_chunks
+
+    def planning(*args, **kwargs):
+        plans.append(plan(*args, **kwargs))
+        return plans[-1]
+
+    seen: list[tuple[int, int, int]] = []  # (parts on disk, chunks with positions left, chunks in the plan)
+    score = engine.score_features
+
+    def scoring(features, *args, **kwargs):
+        spilled = len(list(tmp_path.rglob("scores-*.parquet")))
+        held = sum(1 for k in range(plans[0].n_chunks) if len(plans[0].rows["orders"][k]))
+        seen.append((spilled, held, plans[0].n_chunks))
+        return score(features, *args, **kwargs)
+
+    monkeypatch.setattr(chunks, "plan_chunks", planning)
+    monkeypatch.setattr(engine, "score_features", scoring)
+    run = score_trained(trained, tmp_path / "s.parquet", chunk_customers=150)
+    n_chunks = plans[0].n_chunks
+    assert n_chunks > 3 and len(seen) >= n_chunks - 1
+    # the last chunk scored: every earlier chunk's scores (scored and unscored rows) are parts on disk
+    assert seen[-1][0] >= n_chunks - 1
+    assert all(held <= n_chunks - k for k, (_, held, _) in enumerate(seen))  # positions freed as it goes
+    assert seen[-1][1] == 0
+    want = pd.read_parquet(default_scores.out)
+    got = pd.read_parquet(tmp_path / "s.parquet")
+    pd.testing.assert_frame_equal(got, want)
+    assert run.manifest["customers_scored"] == default_scores.run.manifest["customers_scored"]
