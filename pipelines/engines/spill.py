@@ -61,10 +61,9 @@ class ReasonSpill:
         ids = reasons.index.astype("str").to_numpy(dtype=object)
         order = np.argsort(ids, kind="stable")
         arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
-        for col in cols:
-            arrays[col] = pa.array(
-                reasons[col].to_numpy(dtype=object)[order], type=pa.string(), from_pandas=True
-            )
+        take = pa.array(order)
+        for col in cols:  # Arrow-backed text columns go over as they are, no Python string per row
+            arrays[col] = pa.array(reasons[col], from_pandas=True).cast(pa.string()).take(take)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"reasons-{len(self._chunks):05d}.parquet"
         pq.write_table(pa.table(arrays), path, row_group_size=SPILL_ROW_GROUP)
