@@ -559,7 +559,12 @@ def validate_tables(
         from features.crossrefs import reject_order_mismatches
 
         (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
-        reject_order_mismatches(r, o[o_rej.ok], r_rej)
+        named = o_rej.ok
+        if "order_id" in o.columns and "order_id" in r.columns:
+            # Only the accepted orders some return names, in their order (the rule keeps each id's first): the
+            # rule's index of every accepted order was the loading peak at 1M (issue 14); same masks.
+            named = named & isin_ids(o["order_id"], r["order_id"].dropna())
+        reject_order_mismatches(r, o[named], r_rej)
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}
@@ -567,7 +572,9 @@ def validate_tables(
         ok = rej.ok
         # No copy when every row is accepted (the usual case): a second copy of a large table is the peak.
         tables[name] = t if ok.all() else t[ok].reset_index(drop=True)
-        bad = raw[name].reset_index(drop=True)[~ok].copy()
+        bad = (
+            raw[name].iloc[np.flatnonzero(~ok)].reset_index(drop=True)
+        )  # the rejected rows only, not a copy of all
         bad.insert(0, "source_row", np.flatnonzero(~ok))
         bad["reason"] = rej.reason[~ok].astype(str)
         rejects[name] = bad.reset_index(drop=True)

@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.registry import GROUP_NOUNS, GROUPS, FeatureSpec, feature_spec, reason_flag_no, reason_words
-from models.reason_text import _about_amount, _about_points, _render_keys, _render_once
+from models.reason_text import _about_amount_codes, _about_points_codes, _render_keys, _render_once
 from models.threads import prediction_threads
 
 __all__ = [
@@ -328,8 +328,9 @@ def _fragments(
     goodness: np.ndarray,
     currency: str,
     registry: Mapping[str, FeatureSpec],
-) -> tuple[np.ndarray, np.ndarray]:
-    """(subject, plural) per row: what a reason says about one feature's value, and whether it takes a plural verb.
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(subject code, subject texts, plural) per row: what a reason says about one feature's value (row i says
+    `texts[code[i]]`), and whether it takes a plural verb.
 
     `goodness` > 0 where the effect is good news (raises expected profit, lowers churn risk). Words come from
     `features.registry.reason_words`: the value in its phrase with the currency and the period in people's words;
@@ -362,9 +363,9 @@ def _fragments(
         texts = np.array([text_of(value) for value in uniques], dtype=object)
     # "1 support hours" still takes a singular verb.
     plurals = [not is_flag and words.plural and not text.startswith("1 ") for text in texts]
-    pick = np.where(missing, len(texts), codes)
-    subject = np.array([*texts, say(words.missing, None)], dtype=object)[pick]
-    plural = np.array([*plurals, False], dtype=bool)[pick]
+    subject = np.where(missing, len(texts), codes)
+    table = [*texts, say(words.missing, None)]
+    plural = np.array([*plurals, False], dtype=bool)[subject]
 
     if numeric and not is_flag and (words.high_signal or words.low_signal):
         number = np.where(missing, np.nan, values.astype(np.float64))
@@ -377,11 +378,21 @@ def _fragments(
                 np.zeros(high.size, dtype=bool),
                 lambda r: say(words.high_signal, high_number[r]),
             )
-            subject[high] = texts[codes]
+            subject[high] = len(table) + codes
+            table.extend(texts)
         plural[high] = words.high_plural
-        subject[low] = say(words.low_signal, 0.0)
+        if low.size:
+            subject[low] = len(table)
+            table.append(say(words.low_signal, 0.0))
         plural[low] = False
-    return subject, plural
+    return subject, table, plural
+
+
+def _take(texts: Any, codes: np.ndarray, missing: np.ndarray) -> Any:
+    """`texts[codes]` as an Arrow array, null where `missing`."""
+    import pyarrow as pa
+
+    return texts.take(pa.array(np.where(missing, 0, codes), mask=missing))
 
 
 def _feature_values(features: pd.DataFrame, name: str) -> np.ndarray:
@@ -457,33 +468,55 @@ def top_reasons(
             cache[j] = _feature_values(features, names[j])
         return cache[j]
 
+    # Texts are tables and codes (a subject's text per (feature, distinct value), an amount's per distinct rounded
+    # amount), and a sentence is the Arrow join of the codes' texts: no Python string per row (issue 14).
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names_text = pa.array(names, type=pa.large_string())
+    verbs = pa.array(["lowers", "raises", "lower", "raise"], type=pa.large_string())
+    nouns = pa.array(
+        ["", *(f", together with the other {GROUP_NOUNS[g]}" for g in order)], type=pa.large_string()
+    )
     data: dict[str, Any] = {}
     feature_cols: dict[str, Any] = {}
     for k in range(n):
-        sentence = np.full(rows, None, dtype=object)
-        feature = np.full(rows, None, dtype=object)
+        sentence = pa.nulls(rows, type=pa.large_string())
+        feature = sentence
         if k < slots and rows:
             group = top[:, k]
             total = sums[row_ids, group]
-            subject = np.full(rows, "", dtype=object)
+            texts: list[str] = []
+            subject = np.full(rows, -1, dtype=np.int64)  # -1: no reason (a group total of exactly 0)
             plural = np.zeros(rows, dtype=bool)
-            together = np.full(rows, "", dtype=object)
+            together = np.zeros(rows, dtype=np.int64)  # 0: alone; g + 1: with the other features of group g
+            lead_of = np.full(rows, -1, dtype=np.int64)
             for g, in_group, lead, others in group_leads(values, members_of, group, total):
-                together[in_group[others]] = f", together with the other {GROUP_NOUNS[order[g]]}"
+                together[in_group[others]] = g + 1
                 for j in np.unique(lead):
                     rows_j = in_group[lead == j]
                     goodness = total[rows_j] if kind == "value" else -total[rows_j]
-                    subject[rows_j], plural[rows_j] = _fragments(
+                    codes, table, plural[rows_j] = _fragments(
                         names[j], column(j)[rows_j], goodness, currency, registry
                     )
-                    feature[rows_j] = names[j]
-            amount = _about_amount(total, currency) if kind == "value" else _about_points(total)
-            up = total > 0
-            verb = np.where(plural, np.where(up, "raise", "lower"), np.where(up, "raises", "lowers"))
-            sel = np.flatnonzero(total != 0)
-            # Element-wise concatenation of object arrays: the same text as an f-string per row, in C loops.
-            sentence[sel] = subject[sel] + " " + verb[sel].astype(object) + f" {target} by " + amount[sel]
-            sentence[sel] = sentence[sel] + together[sel]
+                    subject[rows_j] = len(texts) + codes
+                    texts.extend(table)
+                    lead_of[rows_j] = j
+            amounts, amount = (
+                _about_amount_codes(total, currency) if kind == "value" else _about_points_codes(total)
+            )
+            verb = plural * 2 + (total > 0)
+            none = subject < 0
+            sentence = pc.binary_join_element_wise(
+                _take(pa.array(texts, type=pa.large_string()), subject, none),
+                pa.scalar(" ", type=pa.large_string()),
+                verbs.take(verb),
+                pa.scalar(f" {target} by ", type=pa.large_string()),
+                pa.array(amounts, type=pa.large_string()).take(amount),
+                nouns.take(together),
+                pa.scalar("", type=pa.large_string()),
+            )
+            feature = _take(names_text, lead_of, lead_of < 0)
         data[f"{kind}_reason_{k + 1}"] = pd.array(sentence, dtype="str")
         feature_cols[f"{kind}_reason_feature_{k + 1}"] = pd.array(feature, dtype="str")
     return pd.DataFrame(data | feature_cols, index=contrib.index.copy())

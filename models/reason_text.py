@@ -54,6 +54,12 @@ def _about_amount(amount: np.ndarray, currency: str) -> np.ndarray:
 
     Below 100 the amount is rounded to a whole number; below 0.5 it reads 'less than 1'.
     """
+    texts, codes = _about_amount_codes(amount, currency)
+    return texts[codes]
+
+
+def _about_amount_codes(amount: np.ndarray, currency: str) -> tuple[np.ndarray, np.ndarray]:
+    """`_about_amount` as (text per distinct rounded amount, code per row): each text formatted once."""
     suffix = f" {currency}" if currency else ""
     x = np.abs(amount)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -72,15 +78,21 @@ def _about_amount(amount: np.ndarray, currency: str) -> np.ndarray:
             return f"about {r / 1e3:,.0f}k{suffix}"
         return f"about {r:,.0f}{suffix}"
 
-    return np.array([text(float(r)) for r in uniques], dtype=object)[inverse.reshape(-1)]
+    return np.array([text(float(r)) for r in uniques], dtype=object), inverse.reshape(-1)
 
 
 def _about_points(prob: np.ndarray) -> np.ndarray:
     """'about 9 points' for a probability change of 0.09; 'less than 1 point' below half a point."""
+    texts, codes = _about_points_codes(prob)
+    return texts[codes]
+
+
+def _about_points_codes(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_about_points` as (text per distinct rounded number of points, code per row)."""
     points = np.floor(np.abs(prob) * 100.0 + 0.5)
     uniques, inverse = np.unique(points, return_inverse=True)
     texts = [
         "less than 1 point" if p < 1 else ("about 1 point" if p == 1 else f"about {p:,.0f} points")
         for p in uniques
     ]
-    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+    return np.array(texts, dtype=object), inverse.reshape(-1)

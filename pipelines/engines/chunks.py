@@ -55,6 +55,13 @@ class ChunkPlan:
                 out[name] = tables[name]
         return out
 
+    def release(self, k: int) -> None:
+        """Forget chunk k's row positions and customers once its tables are sliced: the plan holds one position
+        per input row, so a plan kept whole to the end grows with the base (issue 14)."""
+        for parts in self.rows.values():
+            parts[k] = np.empty(0, dtype=parts[k].dtype)
+        self.customers[k] = np.empty(0, dtype=self.customers[k].dtype)
+
 
 def _positions(rows: np.ndarray) -> np.ndarray:
     """Row positions as int32 when they fit: the plan holds one per input row for the whole run (issue 14)."""
@@ -63,11 +70,12 @@ def _positions(rows: np.ndarray) -> np.ndarray:
 
 def _split(bucket: np.ndarray, n: int) -> list[np.ndarray]:
     """Row positions per chunk, each ascending. The stable sort keeps positions in order within a chunk; on
-    16-bit chunk numbers numpy sorts by radix, not by comparisons."""
+    16-bit chunk numbers numpy sorts by radix, not by comparisons. Each chunk's positions are an array of their
+    own, not a view of one sort of all rows, so `ChunkPlan.release` frees them chunk by chunk."""
     small = bucket.astype(np.int16) if n < np.iinfo(np.int16).max else bucket
     order = _positions(np.argsort(small, kind="stable"))
     bounds = np.searchsorted(small[order], np.arange(n + 1))
-    return [order[bounds[k] : bounds[k + 1]] for k in range(n)]
+    return [order[bounds[k] : bounds[k + 1]].copy() for k in range(n)]
 
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -189,6 +197,10 @@ def iterate_chunks(
         own = plan.customers[k]
         if len(own) == 0:
             continue
-        feats = build_feature_table(plan.tables(tables, k), as_of, cfg.features, company_revenue=totals)
+        chunk = plan.tables(tables, k)
+        plan.release(k)
+        feats = build_feature_table(chunk, as_of, cfg.features, company_revenue=totals)
+        del chunk
         feats = feats[isin_ids(feats.index, own)]  # pandas' isin on Arrow strings: seconds per chunk
+        del own
         yield k, plan.n_chunks, feats

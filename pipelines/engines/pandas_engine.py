@@ -1,8 +1,9 @@
 """The pandas scoring backend: chunk after chunk in this process (`cvp score --engine pandas`, the default).
 
 Each chunk (`pipelines.engines.chunks`) is built, scored and explained, its drift counts added and its value
-contributions appended to the contributions file; only the compact per-customer scores stay in memory until
-`run_score` finishes the whole base (tiers and ratings rank every customer at once).
+contributions appended to the contributions file. The compact per-customer scores wait for `run_score` to finish
+the whole base (tiers and ratings rank every customer at once): with a spill directory on disk, chunk by chunk
+(`pipelines.engines.spill.ScoreParts`, read back at the end of the loop), otherwise in memory.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pipelines.engines.scoring import (
     model_extras,
     score_features,
 )
-from pipelines.engines.spill import ReasonSpill, reason_columns
+from pipelines.engines.spill import ReasonSpill, ScoreParts, reason_columns
 from pipelines.io import release_memory
 from pipelines.outputs import ContributionsWriter, bridge_contributions_path, churn_contributions_path
 
@@ -127,12 +128,15 @@ def score_pandas(
     With `bridge` (the previous run's model, when it differs), each chunk is explained with that model too and
     its contributions written beside (`pipelines.outputs.bridge_contributions_path`); without it nothing more runs.
     With `spill_dir`, each chunk's reason columns are written there (`pipelines.engines.spill.ReasonSpill`, handed
-    back as `EngineRun.spill`) instead of kept in the compact scores. With `profile_inputs` (issue 12,
+    back as `EngineRun.spill`) instead of kept in the compact scores, and the compact scores themselves wait there
+    (`ScoreParts`) until the last chunk is done. With `profile_inputs` (issue 12,
     `pipelines.profile_inputs.ProfileInputsWriter`), every chunk's feature table is handed to it before the
     unscored customers are set aside. With `customer_index` (the index `status` was computed with), the chunk
     plan takes it instead of factorizing every id column again.
     """
-    compact_parts: list[pd.DataFrame] = []
+    # With a spill directory the compact scores go to disk chunk by chunk too: nothing the chunk loop holds grows
+    # with the number of customers (issue 14); they are read back for the whole-base finish.
+    compact_parts: list[pd.DataFrame] | ScoreParts = [] if spill_dir is None else ScoreParts(spill_dir)
     timings = {"features_s": 0.0, "score_explain_s": 0.0}
     checked = 0
     unseen: dict[str, dict[str, int]] = {}
@@ -215,4 +219,5 @@ def score_pandas(
     if bridged is not None:  # issue 15: the data/model split's bridge, declared in the manifest
         info["bridge"] = bridged.info()
         timings["bridge_s"] = bridged.seconds
-    return EngineRun(compact_parts, timings, checked, info, spill)
+    compact = compact_parts.frames() if isinstance(compact_parts, ScoreParts) else compact_parts
+    return EngineRun(compact, timings, checked, info, spill)

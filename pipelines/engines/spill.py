@@ -61,10 +61,9 @@ class ReasonSpill:
         ids = reasons.index.astype("str").to_numpy(dtype=object)
         order = np.argsort(ids, kind="stable")
         arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
-        for col in cols:
-            arrays[col] = pa.array(
-                reasons[col].to_numpy(dtype=object)[order], type=pa.string(), from_pandas=True
-            )
+        take = pa.array(order)
+        for col in cols:  # Arrow-backed text columns go over as they are, no Python string per row
+            arrays[col] = pa.array(reasons[col], from_pandas=True).cast(pa.string()).take(take)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"reasons-{len(self._chunks):05d}.parquet"
         pq.write_table(pa.table(arrays), path, row_group_size=SPILL_ROW_GROUP)
@@ -115,3 +114,41 @@ class ReasonSpill:
         else:
             table = pa.table({c: pa.array([], type=pa.string()) for c in self.columns})
         return table.take(pa.array(index, mask=index < 0))
+
+
+@dataclass
+class ScoreParts:
+    """The compact scores of a run, spilled part by part to Parquet files in `directory` (issue 14).
+
+    The pandas engine appends each chunk's compact scores (predictions, carried features; the reasons go to
+    `ReasonSpill`) as it finishes instead of keeping them as frames, so the chunk loop holds nothing that grows
+    with the base; `frames` reads them back, in the order they were appended, for the whole-base finish. Every part
+    comes back equal to what was appended (values, dtypes, index, column order): a dtype Parquet does not round
+    trip is cast back to the part's own.
+    """
+
+    directory: Path
+    _parts: list[tuple[Path, pd.Series, pd.Index]] = field(default_factory=list)
+
+    def append(self, part: pd.DataFrame) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"scores-{len(self._parts):05d}.parquet"
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=True), path)
+        self._parts.append((path, part.dtypes, part.index[:0]))
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def frames(self) -> list[pd.DataFrame]:
+        """Every part, read back (the files are removed as they are read)."""
+        out = []
+        for path, dtypes, index in self._parts:
+            frame = pq.read_table(path).to_pandas()
+            path.unlink()
+            if not frame.dtypes.equals(dtypes):
+                frame = frame.astype(dtypes.to_dict())
+            if frame.index.dtype != index.dtype or frame.index.name != index.name:
+                frame.index = frame.index.astype(index.dtype).rename(index.name)
+            out.append(frame)
+        self._parts.clear()
+        return out

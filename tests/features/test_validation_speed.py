@@ -104,3 +104,48 @@ def test_validated_numbers_and_dates_share_the_raw_buffers():
         assert np.shares_memory(orders[col].to_numpy(), raw[col].to_numpy()), col
     orders.loc[0, "revenue"] = -1.0
     assert raw["revenue"].tolist() == [10.0, 20.0, 30.0]
+
+
+def test_the_returns_rule_reads_only_the_accepted_orders_a_return_names(monkeypatch):
+    """Issue 14: the rule on returns of another customer's order indexed every accepted order (all columns, ids as
+    Python objects): the loading peak at 1M. It is handed only the accepted orders some return names, in their
+    order, and rejects the same returns."""
+    import features.crossrefs as crossrefs
+    from features.validation import validate_tables
+
+    n = 100
+    order_ids = ["o0", "o1", "o2", "o1", "o3", *(f"f{i}" for i in range(n))]
+    orders = pd.DataFrame(
+        {
+            "order_id": order_ids,
+            "customer_id": ["c1", "c2", "c1", "c1", "c2", *(["c3"] * n)],
+            "ordered_at": ["2023-01-02"] * len(order_ids),
+            "revenue": ["10", "10", "10", "10", "abc", *(["10"] * n)],  # o3 rejected, and the second o1
+        }
+    )
+    returns = pd.DataFrame(
+        {
+            "return_id": ["r1", "r2", "r3", "r4", "r5"],
+            "customer_id": ["c1"] * 5,
+            "order_id": ["o0", "o1", "o3", "o2", None],
+            "returned_at": ["2023-01-06"] * 5,
+            "amount": ["5", "5", "5", "11", "5"],
+        }
+    )
+    seen: list[pd.DataFrame] = []
+    rule = crossrefs.reject_order_mismatches
+
+    def spy(r, o, rej):
+        seen.append(o)
+        return rule(r, o, rej)
+
+    monkeypatch.setattr(crossrefs, "reject_order_mismatches", spy)
+    res = validate_tables({"orders": orders, "returns": returns})
+    assert seen[0]["order_id"].tolist() == ["o0", "o1", "o2"]  # was: all 103 accepted orders
+    assert res.tables["returns"]["return_id"].tolist() == ["r1", "r3", "r5"]
+    assert dict(zip(res.rejects["returns"]["return_id"], res.rejects["returns"]["reason"], strict=True)) == {
+        "r2": crossrefs.FOREIGN_ORDER,  # o1 is c2's
+        "r4": crossrefs.ABOVE_ORDER,
+    }
+    assert res.rejects["orders"]["source_row"].tolist() == [3, 4]  # the rejected rows, numbered in the input
+    assert res.rejects["orders"]["order_id"].tolist() == ["o1", "o3"]

@@ -109,3 +109,32 @@ def test_the_scores_are_written_without_the_input_tables_or_the_explainers(train
     run = score_trained(trained, tmp_path / "s.parquet")
     assert run.manifest["customers_scored"] > 0
     assert seen == {"tables": 0, "explainers": 0}
+
+
+def test_score_parts_come_back_equal_whatever_the_dtypes(tmp_path):
+    """The compact scores spilled chunk by chunk (issue 14) are read back equal: values, dtypes, index, order."""
+    import numpy as np
+
+    from pipelines.engines.spill import ScoreParts
+
+    ids = pd.Index(["c2", "c1", "c3"], dtype="str", name="customer_id")
+    first = pd.DataFrame(
+        {
+            "pred_value_365d": [1.5, np.nan, -0.0],
+            "orders_count_365d": pd.array([3, None, 1], dtype="Int64"),
+            "segment": pd.Categorical(["smb", None, "enterprise"]),
+            "note": pd.array(["a", None, "c"], dtype="str"),
+            "active": [True, False, True],
+            "first_order_at": pd.to_datetime(["2024-01-02", None, "2023-05-06"]).tz_localize("UTC"),
+        },
+        index=ids,
+    )
+    second = first[["orders_count_365d", "segment"]].iloc[:0]  # an empty part with fewer columns
+    parts = ScoreParts(tmp_path / "spill")
+    parts.append(first)
+    parts.append(second)
+    assert len(parts) == 2 and len(list((tmp_path / "spill").glob("*.parquet"))) == 2
+    back = parts.frames()
+    pd.testing.assert_frame_equal(back[0], first, check_exact=True)
+    pd.testing.assert_frame_equal(back[1], second, check_exact=True)
+    assert not list((tmp_path / "spill").glob("*.parquet"))  # read back once, then gone

@@ -52,8 +52,43 @@ def test_reasons_spilled_in_hashed_chunks_write_the_same_file_as_the_whole_frame
     assert pq.ParquetFile(tmp_path / "spilled.parquet").metadata.num_row_groups == 7
 
 
-def test_a_scoring_run_keeps_no_reason_sentences_in_memory(trained, tmp_path):
+def test_a_scoring_run_keeps_no_reason_sentences_nor_finished_chunks_in_memory(
+    trained, default_scores, tmp_path, monkeypatch
+):
+    """Issue 14: memory beyond the input tables flat in the base. The reason columns never stay in memory; while a
+    chunk is scored, every finished chunk's compact scores are on disk (`ScoreParts`, not frames) and the plan no
+    longer holds the finished chunks' row positions; the output is the default (one-chunk) run's."""
+    import pipelines.engines.chunks as chunks
+    import pipelines.engines.pandas_engine as engine
+
+    plans: list = []
+    plan = chunks.plan_chunks
+
+    def planning(*args, **kwargs):
+        plans.append(plan(*args, **kwargs))
+        return plans[-1]
+
+    seen: list[tuple[int, int]] = []  # (compact parts on disk, chunks whose row positions are still held)
+    score = engine.score_features
+
+    def scoring(features, *args, **kwargs):
+        held = sum(1 for k in range(plans[0].n_chunks) if len(plans[0].rows["orders"][k]))
+        seen.append((len(list(tmp_path.rglob("scores-*.parquet"))), held))
+        return score(features, *args, **kwargs)
+
+    monkeypatch.setattr(chunks, "plan_chunks", planning)
+    monkeypatch.setattr(engine, "score_features", scoring)
     run = score_trained(trained, tmp_path / "s.parquet", chunk_customers=150)
+    n_chunks = plans[0].n_chunks
+    assert n_chunks > 3 and len(seen) >= n_chunks - 1
+    # the last chunk scored: every earlier chunk's scores (scored and unscored rows) are parts on disk
+    assert seen[-1][0] >= n_chunks - 1
+    assert all(held <= n_chunks - k for k, (_, held) in enumerate(seen))  # positions freed as it goes
+    assert seen[-1][1] == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "s.parquet"), pd.read_parquet(default_scores.out)
+    )
+
     kept = run._scores  # the frame the run held while finishing the base and writing
     assert not reason_columns(kept.columns)
     full = run.scores  # read back from the published file
