@@ -503,12 +503,14 @@ _PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) get a leading
-    `'` (OWASP CSV injection advice). Only text columns (and a text index); numbers, and text that is a plain
-    number such as `-5`, are left alone. Returns `frame` itself when nothing needs changing."""
+    `'` (OWASP CSV injection advice). Only text columns, text categories (the feature table's `profile_*`), a
+    text index and the header; numbers, and text that is a plain number such as `-5`, are left alone. Returns `frame` itself when nothing needs changing."""
     out = frame
 
     def fix(s: pd.Series | pd.Index) -> pd.Series | pd.Index | None:
-        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        if isinstance(s.dtype, pd.CategoricalDtype):  # the feature table's profile_* columns: text categories
+            s = s.astype(object) if _is_text(s.dtype.categories) else s
+        if not _is_text(s):
             return None
         text = pd.Series(s, dtype=object).map(lambda v: v if isinstance(v, str) else None)
         risky = text.str.startswith(_FORMULA_START, na=False) & ~text.str.match(_PLAIN_NUMBER, na=False)
@@ -526,7 +528,15 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     if fixed_index is not None:
         out = out.copy() if out is frame else out
         out.index = fixed_index
+    fixed_header = None if isinstance(frame.columns, pd.MultiIndex) else fix(frame.columns)
+    if fixed_header is not None:  # a header named after a data value (a category, a manager id)
+        out = out.copy() if out is frame else out
+        out.columns = fixed_header
     return out
+
+
+def _is_text(s: pd.Series | pd.Index) -> bool:
+    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
 
 
 def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:
