@@ -35,3 +35,28 @@ def test_csv_outputs_neutralise_formulas_in_categories_and_headers(tmp_path):
     assert back["customer_id"].tolist() == ["'+1+1", "C2", "C3"]
     assert list(back.columns) == ["customer_id", "profile_acquisition_channel", "'@SUM(A1)"]
     assert isinstance(frame["profile_acquisition_channel"].dtype, pd.CategoricalDtype)  # input untouched
+
+
+def test_report_pages_drop_bidi_controls_that_reorder_what_follows():
+    """A customer or manager name ending in a right-to-left override (U+202E) showed everything after it on the
+    line reversed: the waterfall title `C0001 · name — $1,234` read `432,1$ — ` (was: written into the pages as
+    given). The environment every page is rendered with (team, manager and profile pages) drops bidi embeddings,
+    overrides and isolates from each `{{ }}`, escapes as before, and leaves the code's own markup alone."""
+    from markupsafe import Markup
+
+    from pipelines.reports.pages import _environment
+
+    page = _environment().from_string(
+        '<h3>{{ id }} · {{ name }} — {{ value }}</h3><a title="{{ name }}">{{ manager }}</a>{{ chart }}'
+    )
+    html = page.render(
+        id="C0001",
+        name="Smith\u202eevil<b>\u2066x\u202a",
+        value="$1,234",
+        manager="Ann\u2067",
+        chart=Markup('<svg><text direction="rtl">a</text></svg>'),
+    )
+    assert html == (
+        '<h3>C0001 · Smithevil&lt;b&gt;x — $1,234</h3><a title="Smithevil&lt;b&gt;x">Ann</a>'
+        '<svg><text direction="rtl">a</text></svg>'
+    )
