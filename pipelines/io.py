@@ -165,6 +165,8 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     them with their source row (0-based position among the data rows, as `source_row` in the rejects); None when
     every row has the header's field count. A second, single-threaded pass over the file, run only on the error
     path (by both engines: the Spark engine when its reader fails on a local CSV file)."""
+    import csv
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -190,7 +192,19 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     )
     if not count:
         return None
-    examples = "\n".join(f"  source row {at}: {got} fields: {text[:160]!r}" for _, got, at, text in ragged)
+    # the line up to its first personal field (name, email, ...: messages land in batch logs), at most 160 chars
+    from features.validation import _PERSONAL_KEYS, _name_key
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), [])
+    keep = next((i for i, c in enumerate(header) if _name_key(str(c)) in _PERSONAL_KEYS), None)
+
+    def shown(text: str) -> str:
+        if keep is not None and text.count(",") >= keep:
+            return repr(",".join(text.split(",")[:keep])[:160] + ",(personal fields not shown)")
+        return repr(text[:160])
+
+    examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
     if count == len(ragged) and all(not text.strip() for _, _, _, text in ragged):
         return StructuralError(  # was called "an unquoted comma or quote, or a cut line?"
             f"cannot read {path}: {count} line(s) hold only spaces or tabs (often at the end of the file); "

@@ -80,7 +80,7 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import SparkSession
     from rich.console import Console
 
-    from pipelines.io import LoadedData
+    from pipelines.io import LoadedData, canonical_row_order
 
 
 def _checked_columns(table: Table, columns: list[str]) -> list[str]:
@@ -402,6 +402,7 @@ def load_spark(
         for frame in cached:
             frame.unpersist()
     check_tables(tables)  # the boundary, as `validate_tables`
+    canonical_row_order(tables)  # the driver's tables in the pandas loader's order (same data, same rows)
     result = ValidationResult(tables=tables, rejects={}, report=reports)
     files = {name: Path(s.path) for name, s in sources.items()}
     return LoadedData(result, files, timezone=cfg.data.timezone, notes=notes), written

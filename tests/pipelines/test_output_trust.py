@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from pipelines.io import write_frame
 
@@ -91,3 +92,38 @@ def test_the_same_data_in_another_row_order_scores_bit_for_bit_alike(trained, de
         return json.loads(path.with_name(path.stem + ".manifest.json").read_text())["data_fingerprint"]
 
     assert fingerprint(out) == fingerprint(default_scores.out)
+
+
+ORDERS_CSV = "order_id,customer_id,ordered_at,revenue\nO1,C1,2024-01-02,10\nO2,C2,2024-01-03,20\n"
+PII = "ZQ-secret"
+
+
+def _customers(header: str, extra: str = "") -> str:
+    rows = [f"C{i},2023-01-01,{PII}-name-{i},{PII}-{i}@example.com,+1-555-{PII}-{i}" for i in (1, 2)]
+    return f"{header}\n" + "\n".join(rows[:1] + [rows[1] + extra]) + "\n"
+
+
+def test_error_messages_do_not_print_customers_personal_columns(tmp_path):
+    """A structural error shows example rows so the user can find them; for a customers file they held the first
+    five customers' names, emails and phones, printed to the terminal and into batch logs (was: `First rows:` with
+    every column; a ragged line shown whole). Personal columns are now `(personal)`, a line is cut before them."""
+    from features.validation import StructuralError
+    from pipelines.io import load_data
+
+    cases = {
+        "renamed": _customers(
+            "Customer ID,signup_at,name,email,phone"
+        ),  # a contract column written otherwise
+        "missing": _customers("client,signup_at,Name,E-mail,phone"),  # customer_id missing
+        "ragged": _customers("customer_id,signup_at,name,email,phone", extra=",x"),
+    }
+    for case, text in cases.items():
+        data = tmp_path / case
+        data.mkdir()
+        (data / "orders.csv").write_text(ORDERS_CSV)
+        (data / "customers.csv").write_text(text)
+        with pytest.raises(StructuralError) as err:
+            load_data(data)
+        message = str(err.value)
+        assert "C1" in message or "C2" in message, (case, message)  # the rows are still shown
+        assert PII not in message, (case, message)
