@@ -127,3 +127,10 @@ def test_error_messages_do_not_print_customers_personal_columns(tmp_path):
         message = str(err.value)
         assert "C1" in message or "C2" in message, (case, message)  # the rows are still shown
         assert PII not in message, (case, message)
+    data = tmp_path / "parquet"  # a personal column of a type it cannot have: its values were the examples
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS_CSV)
+    pd.DataFrame({"customer_id": ["C1"], "name": [[f"{PII}-name"]]}).to_parquet(data / "customers.parquet")
+    with pytest.raises(StructuralError, match="column 'name' holds") as err:
+        load_data(data)
+    assert PII not in str(err.value)
