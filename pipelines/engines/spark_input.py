@@ -80,7 +80,7 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import SparkSession
     from rich.console import Console
 
-    from pipelines.io import LoadedData, canonical_row_order
+    from pipelines.io import LoadedData
 
 
 def _checked_columns(table: Table, columns: list[str]) -> list[str]:
@@ -380,7 +380,7 @@ def load_spark(
     from pyspark import StorageLevel
 
     from features.schemas import check_tables
-    from pipelines.io import LoadedData
+    from pipelines.io import LoadedData, canonical_row_order
 
     uri = data_uri(data)
     sources, notes = find_sources(spark, uri)
