@@ -37,6 +37,8 @@ def _scalar_types(s: pd.Series) -> set[type]:
 
 def _refuse(table: Table, col: Column, s: pd.Series, what: str) -> StructuralError:
     given = s[s.notna()].head(5)
+    if col.name in table.personal:  # messages land in batch logs: the rows, not a person's name or email
+        given = given.map(lambda v: f"(personal {type(v).__name__})")
     rows = "\n".join(f"  row {i}: {v!r}"[:200] for i, v in given.items())
     expected = {
         "id": "an id (text or whole numbers)",

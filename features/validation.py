@@ -85,8 +85,21 @@ class ValidationResult:
 
 
 def _examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) -> str:
-    rows = frame if mask is None else frame[mask]
-    return rows.head(n).to_string(max_colwidth=40)
+    """Up to `n` rows for an error message, personal columns (name, email, phone, address, however the header
+    writes them) shown as `(personal)`: messages land in terminals and batch logs."""
+    rows = (frame if mask is None else frame[mask]).head(n)
+    personal = [c for c in rows.columns if _name_key(str(c)) in _PERSONAL_KEYS]
+    if personal:
+        rows = rows.assign(**{str(c): "(personal)" for c in personal})
+    return rows.to_string(max_colwidth=40)
+
+
+_PERSONAL_KEYS = frozenset(re.sub(r"[\s_\-]+", "", c) for t in TABLES.values() for c in t.personal) | {
+    "emailaddress",
+    "phonenumber",
+    "fullname",
+    "customername",
+}
 
 
 def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.ndarray:

@@ -165,6 +165,8 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     them with their source row (0-based position among the data rows, as `source_row` in the rejects); None when
     every row has the header's field count. A second, single-threaded pass over the file, run only on the error
     path (by both engines: the Spark engine when its reader fails on a local CSV file)."""
+    import csv
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -190,7 +192,19 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     )
     if not count:
         return None
-    examples = "\n".join(f"  source row {at}: {got} fields: {text[:160]!r}" for _, got, at, text in ragged)
+    # the line up to its first personal field (name, email, ...: messages land in batch logs), at most 160 chars
+    from features.validation import _PERSONAL_KEYS, _name_key
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), [])
+    keep = next((i for i, c in enumerate(header) if _name_key(str(c)) in _PERSONAL_KEYS), None)
+
+    def shown(text: str) -> str:
+        if keep is not None and text.count(",") >= keep:
+            return repr(",".join(text.split(",")[:keep])[:160] + ",(personal fields not shown)")
+        return repr(text[:160])
+
+    examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
     if count == len(ragged) and all(not text.strip() for _, _, _, text in ragged):
         return StructuralError(  # was called "an unquoted comma or quote, or a cut line?"
             f"cannot read {path}: {count} line(s) hold only spaces or tabs (often at the end of the file); "
@@ -349,6 +363,7 @@ def load_data(
         result = validate_tables(raw, timezone, date_formats, max_values)
         del raw
         release_memory()
+        canonical_row_order(result.tables)
         return LoadedData(result, files, timezone=timezone, notes=notes)
     mapping: Mapping = load_mapping(mapping_path)
     tz = mapping.timezone or timezone
@@ -364,7 +379,37 @@ def load_data(
         f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()
     }
     result = validate_tables(raw, tz, formats, max_values)
+    canonical_row_order(result.tables)
     return LoadedData(result, files, source_rejects, source_report, tz)
+
+
+def canonical_row_order(tables: dict[str, pd.DataFrame]) -> None:
+    """Put each accepted table in one order decided by its content, in place: event time, then the table's key
+    (`orders` by `ordered_at`, `order_id`), tables without an event time by their key, `assignments` by time, customer
+    and manager. Sums over a customer's rows then add in the same order whatever the file's row order, so the same
+    data shuffled gives bit-identical features, scores, reasons and fingerprints (was: a shuffled export moved
+    features in their last bits, and a reason's "4,752 EUR" read "4,751 EUR"). A table already in that order (an
+    export sorted by time, the demo) is left as it is, without a copy. The index (source rows) travels along."""
+    import numpy as np
+
+    from features.contract import EVENT_TIME_COLUMNS, TABLES
+
+    for name, frame in tables.items():
+        table = TABLES.get(name)
+        if table is None or frame is None or len(frame) < 2:
+            continue
+        by = [*EVENT_TIME_COLUMNS.get(name, ())]
+        if name == "assignments":
+            by = ["assigned_at", "customer_id", "account_manager_id"]
+        elif table.key is not None:
+            by.append(table.key)
+        by = [c for c in dict.fromkeys(by) if c in frame.columns]
+        if not by:
+            continue
+        keys = frame[by].reset_index(drop=True)  # only the sort columns are copied
+        order = keys.sort_values(by, kind="stable", na_position="last").index.to_numpy()
+        if (order != np.arange(len(order))).any():
+            tables[name] = frame.take(order)
 
 
 def check_writable(target: Path, what: str = "output") -> Path:
@@ -503,12 +548,14 @@ _PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) get a leading
-    `'` (OWASP CSV injection advice). Only text columns (and a text index); numbers, and text that is a plain
-    number such as `-5`, are left alone. Returns `frame` itself when nothing needs changing."""
+    `'` (OWASP CSV injection advice). Only text columns, text categories (the feature table's `profile_*`), a
+    text index and the header; numbers, and text that is a plain number such as `-5`, are left alone. Returns `frame` itself when nothing needs changing."""
     out = frame
 
     def fix(s: pd.Series | pd.Index) -> pd.Series | pd.Index | None:
-        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        if isinstance(s.dtype, pd.CategoricalDtype):  # the feature table's profile_* columns: text categories
+            s = s.astype(object) if _is_text(s.dtype.categories) else s
+        if not _is_text(s):
             return None
         text = pd.Series(s, dtype=object).map(lambda v: v if isinstance(v, str) else None)
         risky = text.str.startswith(_FORMULA_START, na=False) & ~text.str.match(_PLAIN_NUMBER, na=False)
@@ -526,7 +573,15 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     if fixed_index is not None:
         out = out.copy() if out is frame else out
         out.index = fixed_index
+    fixed_header = None if isinstance(frame.columns, pd.MultiIndex) else fix(frame.columns)
+    if fixed_header is not None:  # a header named after a data value (a category, a manager id)
+        out = out.copy() if out is frame else out
+        out.columns = fixed_header
     return out
+
+
+def _is_text(s: pd.Series | pd.Index) -> bool:
+    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
 
 
 def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:

@@ -380,7 +380,7 @@ def load_spark(
     from pyspark import StorageLevel
 
     from features.schemas import check_tables
-    from pipelines.io import LoadedData
+    from pipelines.io import LoadedData, canonical_row_order
 
     uri = data_uri(data)
     sources, notes = find_sources(spark, uri)
@@ -402,6 +402,7 @@ def load_spark(
         for frame in cached:
             frame.unpersist()
     check_tables(tables)  # the boundary, as `validate_tables`
+    canonical_row_order(tables)  # the driver's tables in the pandas loader's order (same data, same rows)
     result = ValidationResult(tables=tables, rejects={}, report=reports)
     files = {name: Path(s.path) for name, s in sources.items()}
     return LoadedData(result, files, timezone=cfg.data.timezone, notes=notes), written

@@ -101,10 +101,25 @@ def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
     return slugs
 
 
+# Bidi embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI): in a name they reorder what
+# follows on the line ("NAME<RLO>" shows the customer's value after it reversed, `$1,234` as `432,1$`). Natural
+# right-to-left text needs none of them.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _plain_text(value: Any) -> Any:
+    """Every `{{ }}` of the templates: text from the data loses its bidi controls (then autoescaped as usual);
+    markup the code built (the charts' SVG) is left as it is."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return _BIDI_CONTROLS.sub("", value)
+    return value
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True,
+        finalize=_plain_text,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
