@@ -15,7 +15,9 @@ same run (absolute seconds drift with the load of a shared machine), with the lo
     driver JVM (`MemoryMXBean`, sampled every 0.5 s through py4j); and the peak RSS of the driver's process tree
     (sampled every 0.5 s). In local mode the JVM is driver and executor, and the Python workers are children of
     it, so those figures hold the executors too; on the standalone cluster they are the driver's alone;
-  - growth from the smallest to the largest size, per engine and measure (the bar: flat, <= 1.2 at 1M / 250k).
+  - growth from the smallest to the largest size, per engine and measure (the bar: flat, <= 1.2 at 1M / 250k);
+  - what the driver collects from Spark: the megabytes of every `toArrow` (Arrow bytes) and `toPandas` (pandas'
+    deep memory) result in the driver process, whatever engine version runs (a hook in the child).
 """
 
 from __future__ import annotations
@@ -106,6 +108,27 @@ class JvmHeapSampler(threading.Thread):
                 self.sample()
 
 
+def meter_collects(marks: dict[str, float]) -> None:
+    """Count what Spark brings to the driver: `marks["collected_mb"]`, the sum over every `toArrow` (Arrow bytes)
+    and `toPandas` (deep memory) result of this process."""
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    marks["collected_mb"] = 0.0
+    to_arrow, to_pandas = DataFrame.toArrow, DataFrame.toPandas
+
+    def arrow(self, *args, **kwargs):
+        table = to_arrow(self, *args, **kwargs)
+        marks["collected_mb"] += table.nbytes / 2**20
+        return table
+
+    def pandas(self, *args, **kwargs):
+        frame = to_pandas(self, *args, **kwargs)
+        marks["collected_mb"] += float(frame.memory_usage(deep=True).sum()) / 2**20
+        return frame
+
+    DataFrame.toArrow, DataFrame.toPandas = arrow, pandas
+
+
 def child(engine: str, master: str, data: Path, config: Path, out: Path) -> dict[str, float]:
     """`bench/score.py`'s measured run (`base.child`) on `master`, plus the driver JVM's peak heap used."""
     import pipelines.engines.run as run_module
@@ -118,9 +141,13 @@ def child(engine: str, master: str, data: Path, config: Path, out: Path) -> dict
         return score(*bound.args, **bound.kwargs)
 
     run_module.run_score = on_master  # base.child imports it from the module when it runs
+    collected: dict[str, float] = {"collected_mb": 0.0}
+    if engine == "spark":
+        meter_collects(collected)
     heap = JvmHeapSampler()
     heap.start()
     marks = base.child(engine, data, config, out)
+    marks |= collected
     heap.stop.set()
     heap.join()
     if engine == "spark":
@@ -185,7 +212,7 @@ def report(rows: dict[tuple[str, int], dict[str, float]], sizes: list[int], engi
     print()
     print(
         f"{'engine':11} {'customers':>9} {'seconds':>8} {'/pandas':>8} {'python MB':>10} {'JVM heap MB':>12} "
-        f"{'python+heap':>12} {'tree MB':>8}"
+        f"{'python+heap':>12} {'tree MB':>8} {'collected MB':>13}"
     )
     for n in sizes:
         p = rows[("pandas", n)]
@@ -193,7 +220,8 @@ def report(rows: dict[tuple[str, int], dict[str, float]], sizes: list[int], engi
             r = rows[(who, n)]
             print(
                 f"{_label(who):11} {int(r['customers']):>9,} {r['seconds']:8.1f} {r['seconds'] / p['seconds']:8.2f} "
-                f"{r['peak_mb']:10.0f} {r['jvm_heap_peak_mb']:12.0f} {driver(r):12.0f} {r['tree_peak_mb']:8.0f}"
+                f"{r['peak_mb']:10.0f} {r['jvm_heap_peak_mb']:12.0f} {driver(r):12.0f} {r['tree_peak_mb']:8.0f} "
+                f"{r.get('collected_mb', 0.0):13.2f}"
             )
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]

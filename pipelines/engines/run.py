@@ -149,9 +149,9 @@ def score_tables(
     features left out, `pipelines.engines.drift`), timings, rows spot-checked, and what the backend adds.
     Writes only the contributions files (`contrib_path`; with `bridge`, a
     `pipelines.engines.pandas_engine.BridgeModel`, the previous run's model's too: pandas engine only);
-    `run_score` writes the rest of the output set. With `spill_dir` (pandas engine) the reason columns are left
-    on disk: scores come without them and `spill` is the `ReasonSpill` that gives them back; otherwise (and on
-    the Spark engine) the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
+    `run_score` writes the rest of the output set. With `spill_dir` the reason columns are left on disk (Spark:
+    written there by the executors): scores come without them and `spill` is the `ReasonSpill` that gives them
+    back; otherwise the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
     chunk's feature table (Spark: every bucket's inputs, computed on the executors).
     """
     t0 = time.perf_counter()
@@ -165,7 +165,7 @@ def score_tables(
     drift = DriftAccumulator(reference, left_out)
     # issue 15: the old model too, only when the model changed (nothing more runs otherwise)
     more: dict[str, Any] = {} if bridge is None else {"bridge": bridge}
-    if spill_dir is not None and engine == "pandas":
+    if spill_dir is not None:  # both engines (Spark: the executors write the parts, issue 11)
         more["spill_dir"] = spill_dir
     if profile_inputs is not None:  # issue 12: the profile's inputs, chunk (or Spark bucket) by chunk
         more["profile_inputs"] = profile_inputs
@@ -421,7 +421,7 @@ def run_score(
                 run_id,
                 tick,
                 bridge,
-                staging / "reasons" if out.suffix == ".parquet" else None,
+                staging / "reasons" if out.suffix != ".csv" else None,  # Parquet: a file or Spark's directory
                 profile_inputs,
             )
         if profile_inputs is not None:
@@ -504,7 +504,11 @@ def run_score(
         if engine == "spark" and out.suffix not in (".parquet", ".csv"):
             from pipelines.engines.spark_engine import write_spark_output
 
-            write_spark_output(scores, staged["scores"])  # a Parquet directory
+            reasons_at = 0
+            if spill is not None and spill.columns:  # the executors' reason parts (issue 11)
+                spill.locate(scores["customer_id"])
+                reasons_at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
+            write_spark_output(scores, staged["scores"], spill, reasons_at)  # a Parquet directory
         elif out.suffix == ".csv":
             write_frame(scores, staged["scores"])
         elif spill is None or not spill.columns:

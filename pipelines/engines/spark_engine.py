@@ -21,7 +21,9 @@ Stages (5 Spark jobs; `spark.sql.shuffle.partitions` = number of buckets so each
                   scores' schema); stage 3 reads it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
                   The value contributions of the scored customers are written by the executors as Parquet
-                  parts into the run's staging area (`write_contribution_parts`); the batch's drift counts of its
+                  parts into the run's staging area (`write_contribution_parts`), and with a Parquet output
+                  their reason columns too, in the pandas engine's spill layout (`write_reason_parts`; the
+                  driver adopts them as the run's `ReasonSpill`); the batch's drift counts of its
                   eligible customers' features ride on its first row (`DRIFT`, `batch_drift`: the PSI over all
                   customers equals one pass). Out: one row per customer: customer_id, bucket, eligible, the
                   compact score columns; persisted.
@@ -67,6 +69,7 @@ from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
+from pipelines.engines.spill import SPILL_ROW_GROUP, ReasonSpill, reason_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -275,6 +278,56 @@ def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, s
     return scored.drop(columns=contrib_cols)
 
 
+def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: int) -> pd.DataFrame:
+    """The executor's half of the scores' reason columns (the scores stage's mapInPandas body, issue 11).
+
+    in:  one batch of `score_batch`'s output; `spill`, the run's reason spill directory (in its staging area, a
+         path the executors and the driver both see, as for the contributions); the task's partition and the
+         batch's number in it. Writes the eligible (scored) rows' reason columns (`spill.reason_columns`: the
+         sentences and the features they are about, most of a scores row's bytes), per bucket, to
+         `reasons-<bucket>-<partition>-<seq>.parquet` in the pandas engine's spill layout (`ReasonSpill.add`:
+         customer_id then the columns as text, rows sorted by customer id, `SPILL_ROW_GROUP`-row groups; written
+         to a temporary name and renamed, so a retried task replaces its part whole); the driver adopts the parts
+         (`ReasonSpill.adopt`) and the scores file is written with them a row group at a time, as the pandas
+         engine writes its own. out: the batch without the reason columns (what the driver collects)."""
+    cols = reason_columns(scored.columns)
+    if not cols:
+        return scored
+    rows = scored[scored["eligible"].to_numpy(dtype=bool)]
+    for bucket in pd.unique(rows["bucket"]):
+        part = rows[rows["bucket"].to_numpy() == bucket]
+        ids = part["customer_id"].astype("str").to_numpy(dtype=object)
+        order = np.argsort(ids, kind="stable")
+        arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
+        for col in cols:
+            arrays[col] = pa.array(
+                part[col].to_numpy(dtype=object)[order], type=pa.string(), from_pandas=True
+            )
+        name = f"reasons-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
+        target = Path(spill) / name
+        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+        pq.write_table(pa.table(arrays), tmp, row_group_size=SPILL_ROW_GROUP)
+        tmp.replace(target)
+    return scored.drop(columns=cols)
+
+
+def adopt_reason_parts(spill_dir: Path, columns: list[str], expected: int) -> ReasonSpill:
+    """The executors' reason parts (`write_reason_parts`) as the run's `ReasonSpill` (parts in name order: bucket
+    order). Refuses (StructuralError) when they do not hold the `expected` scored customers: parts written
+    where the driver cannot see them must never give a scores file without its reasons."""
+    files = sorted(Path(spill_dir).glob("reasons-*.parquet"))
+    spill = ReasonSpill(Path(spill_dir), columns=list(columns) if files else [])
+    for path in files:
+        spill.adopt(path)
+    if spill.rows != expected:
+        raise StructuralError(
+            f"the executors wrote the reasons of {expected:,} customers but the driver found {spill.rows:,} in "
+            f"{spill_dir}: the output's directory must be on a file system the driver and the executors share "
+            "(as for --rejects)"
+        )
+    return spill
+
+
 def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
     """The executors' contribution parts (`write_contribution_parts`) appended in name order to the pandas
     engine's contributions file (`ContributionsWriter`: same columns, types and layout), one part in memory at a
@@ -293,9 +346,12 @@ def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
     return writer.rows
 
 
-def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame) -> tuple[str, bool]:
-    """DDL schema of the scores stage (without the contributions, written by the executors) and whether the model
-    has contributions, read off `score_batch` run on a few rows on the driver.
+def _score_schema(
+    bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame, spill: bool = False
+) -> tuple[str, bool, list[str]]:
+    """DDL schema of the scores stage (without the contributions, written by the executors; with `spill`, without
+    the reason columns, written by the executors too), whether the model has contributions, and the reason
+    columns, read off `score_batch` run on a few rows on the driver.
 
     Running the real function (rather than restating its columns) keeps the schema in step with
     `score_features` when reasons or carried columns change.
@@ -303,6 +359,9 @@ def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFra
     out = score_batch(sample, bundle, cfg)
     compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]
     has_contrib = len(compact) < len(out.columns)
+    reasons = reason_columns(compact)
+    if spill:
+        compact = [c for c in compact if c not in reasons]
     out = out[compact]
     cols = []
     for name, dtype in out.dtypes.items():
@@ -317,7 +376,7 @@ def _score_schema(bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFra
         else:
             kind = "string"
         cols.append(f"`{name}` {kind}")
-    return ", ".join(cols), has_contrib
+    return ", ".join(cols), has_contrib, reasons
 
 
 # -- the job ---------------------------------------------------------------------------------------------------
@@ -348,6 +407,7 @@ def score_spark(
     progress: Any = None,
     spark_master: str | None = None,
     profile_inputs: Any = None,
+    spill_dir: Path | None = None,
 ) -> EngineRun:
     """The Spark backend of `pipelines.engines.run` (the same contract as `score_pandas`).
 
@@ -361,6 +421,10 @@ def score_spark(
          in bucket order like the pandas engine. With `profile_inputs` (issue 12,
          `pipelines.profile_inputs.ProfileInputsWriter`) the executors compute each bucket's profile inputs with
          the features and the driver appends them to the writer in bucket order (the pandas engine's file).
+         With `spill_dir` (a Parquet output) the executors write the scored customers' reason columns there
+         (`write_reason_parts`): the compact scores come without them and `EngineRun.spill` gives them back, as
+         the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
+         (rows, columns and Arrow megabytes of the collected scores; megabytes of the profile inputs).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -370,7 +434,7 @@ def score_spark(
         with mapped_errors():
             return _score_on(
                 spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id,
-                profile_inputs,
+                profile_inputs, spill_dir,
             )  # fmt: skip
 
 
@@ -398,6 +462,7 @@ def _score_on(
     timings: dict[str, float],
     run_id: str | None = None,
     profile_inputs: Any = None,
+    spill_dir: Path | None = None,
 ) -> EngineRun:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -460,15 +525,21 @@ def _score_on(
         shared.unpersist()
         return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
     feats = built.drop(HEAD)
+    collected: dict[str, Any] = {"profile_inputs_mb": 0.0}
     if attributes is not None:  # the buckets' inputs, appended in bucket order
         t0 = time.perf_counter()
-        for payload in heads.pop(PROFILE):
+        payloads = heads.pop(PROFILE)
+        collected["profile_inputs_mb"] = round(sum(len(p) for p in payloads if p) / 2**20, 3)
+        for payload in payloads:
             profile_inputs.add_inputs(_from_ipc(payload).set_index("customer_id"))
         timings["profile_inputs_s"] = time.perf_counter() - t0
         feats = feats.drop(PROFILE)  # read from the persisted frame, without the payloads
 
     t0 = time.perf_counter()
-    schema, has_contrib = _score_schema(bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True))
+    spilled = spill_dir is not None
+    schema, has_contrib, reasons = _score_schema(
+        bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True), spill=spilled
+    )
     schema += f", `{DRIFT}` binary"
 
     # the contributions are written by the executors into the staging area; only compact columns come back
@@ -479,6 +550,10 @@ def _score_on(
         shutil.rmtree(contrib_parts, ignore_errors=True)
         contrib_parts.mkdir(parents=True)
     where = None if contrib_parts is None else str(contrib_parts)
+    if spilled:  # the reason columns are written by the executors too (`write_reason_parts`)
+        shutil.rmtree(spill_dir, ignore_errors=True)
+        Path(spill_dir).mkdir(parents=True)
+    spill_where = str(spill_dir) if spilled else None
 
     reference = drift.reference
 
@@ -493,6 +568,8 @@ def _score_on(
                 out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
             else:
                 out = write_contribution_parts(out, where, partition, seq)
+            if spill_where is not None:
+                out = write_reason_parts(out, spill_where, partition, seq)
             yield out.assign(**{DRIFT: batch_drift(batch, shared.value, reference)})
 
     tier_cfg, horizon, outputs = cfg.tiers, bundle.horizon_days, tuple(bundle.output_columns)
@@ -522,6 +599,9 @@ def _score_on(
             scores_df.unpersist()
 
     t0 = time.perf_counter()
+    collected |= {
+        "rows": scored.num_rows, "columns": scored.num_columns, "scores_mb": round(scored.nbytes / 2**20, 3)
+    }  # fmt: skip
     # the features' drift counts, one payload per scored batch (on its first row), summed here
     payloads = scored[DRIFT].drop_null()
     scored = scored.drop_columns([DRIFT])
@@ -543,6 +623,8 @@ def _score_on(
                 f"{written:,} in {contrib_parts}: the output's directory must be on a file system the driver "
                 "and the executors share (as for --rejects)"
             )
+    n_scored = int(pa.compute.sum(scored["eligible"]).as_py() or 0)
+    spill = adopt_reason_parts(Path(spill_dir), reasons, n_scored) if spilled else None
     compact = scored.to_pandas()
     del scored
     compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
@@ -551,27 +633,42 @@ def _score_on(
     compact = compact.drop(columns=["customer_id", "bucket"])
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
-    return EngineRun(compact, timings, checked)
+    return EngineRun(compact, timings, checked, {"driver_collected": collected}, spill)
 
 
-def write_spark_output(scores: pd.DataFrame, out: Path) -> Path:
+def write_spark_output(
+    scores: pd.DataFrame, out: Path, spill: ReasonSpill | None = None, reasons_at: int = 0
+) -> Path:
     """Write the scores as a Parquet directory (part files + `_SUCCESS`, as Spark writes), atomically.
 
     The parts carry the same Arrow schema (and pandas metadata) as the pandas engine's single file, so
     `pd.read_parquet(out)` returns an equal frame and `spark.read.parquet(out)` reads it too. Written to a
     temporary directory beside `out`, then renamed into place; an existing `out` is renamed away first and
     deleted only after the new one is in place, so a killed run leaves the old directory or the new one.
+    With `spill` (located on `scores`' customer ids) the reason columns come from the executors' parts and are
+    placed at column `reasons_at`, a row group at a time (`pipelines.outputs.write_scores_parquet`, the pandas
+    engine's writer), never as a whole column in memory.
     """
     from pipelines.io import replace_path
+    from pipelines.outputs import write_scores_parquet
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     tmp.mkdir()  # not mkdtemp: its 0700 mode would make the published directory private
     try:
-        table = pa.Table.from_pandas(scores, preserve_index=False)
-        for i, start in enumerate(range(0, max(len(scores), 1), PART_ROWS)):
-            pq.write_table(table.slice(start, PART_ROWS), tmp / f"part-{i:05d}.parquet")
+        if spill is None or not spill.columns:
+            table = pa.Table.from_pandas(scores, preserve_index=False)
+            for i, start in enumerate(range(0, max(len(scores), 1), PART_ROWS)):
+                pq.write_table(table.slice(start, PART_ROWS), tmp / f"part-{i:05d}.parquet")
+        else:
+            for i, start in enumerate(range(0, max(len(scores), 1), PART_ROWS)):
+                write_scores_parquet(
+                    scores.iloc[start : start + PART_ROWS],
+                    tmp / f"part-{i:05d}.parquet",
+                    extra=lambda a, b, at=start: spill.columns_for(at + a, at + b),
+                    extra_at=reasons_at,
+                )
         (tmp / "_SUCCESS").touch()
         replace_path(tmp, out)
     finally:

@@ -69,6 +69,12 @@ class ReasonSpill:
         pq.write_table(pa.table(arrays), path, row_group_size=SPILL_ROW_GROUP)
         self._chunks.append(_Chunk(path, len(order)))
 
+    def adopt(self, path: Path) -> None:
+        """Register a chunk file written elsewhere in `add`'s layout (customer_id, then `columns` as text, rows
+        sorted by customer id, `SPILL_ROW_GROUP`-row groups): the Spark engine's executors write theirs
+        (`pipelines.engines.spark_engine.write_reason_parts`)."""
+        self._chunks.append(_Chunk(Path(path), pq.ParquetFile(path).metadata.num_rows))
+
     @property
     def rows(self) -> int:
         return sum(c.rows for c in self._chunks)

@@ -32,9 +32,21 @@ AS_OF = pd.Timestamp("2025-01-01")
 CHUNK = 300  # 800 customers -> 3 buckets: the Spark job really runs several tasks
 
 
+def _written(scores: pd.DataFrame, spill, bundle, path: Path) -> pd.DataFrame:
+    """The scores file `run_score` writes from an engine's scores and its reason spill, read back."""
+    from pipelines.outputs import write_scores_parquet
+
+    spill.locate(scores["customer_id"])
+    at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
+    write_scores_parquet(scores, path, extra=spill.columns_for, extra_at=at)
+    return pd.read_parquet(path)
+
+
 @pytest.fixture(scope="module")
 def scored(trained, spark, tmp_path_factory):
-    """The same data scored by both engines, plus the contributions and profile inputs files each wrote."""
+    """The same data scored by both engines, each engine's scores file written from its compact scores and its
+    reason spill (the pandas engine's chunks, the Spark executors' parts) and read back, plus the contributions
+    and profile inputs files each wrote."""
     from pipelines.engines.spark_session import spark_jobs
     from pipelines.profile_inputs import ProfileInputsWriter
     from pipelines.tracking import configure_tracking, load_bundle
@@ -51,15 +63,27 @@ def scored(trained, spark, tmp_path_factory):
             out / f"{engine}.profile_inputs.parquet", "r1", tables, cfg.profile.attributes, cfg.features
         )
         before = spark_jobs(spark)
-        run = score_tables(engine, *args, out / f"{engine}.contrib.parquet", profile_inputs=inputs)[:2]
+        scores, info, spill = score_tables(
+            engine, *args, out / f"{engine}.contrib.parquet", spill_dir=out / f"{engine}.reasons",
+            profile_inputs=inputs,
+        )  # fmt: skip
+        jobs = spark_jobs(spark) - before
         inputs.close()
-        runs.append((*run, inputs.info(), spark_jobs(spark) - before))
+        assert spill is not None and spill.columns, engine  # the reasons never came back in the scores
+        assert not any(c.startswith(("value_reason_", "churn_reason_")) for c in scores.columns), engine
+        written = _written(scores, spill, model.bundle, out / f"{engine}.scores.parquet")
+        runs.append((written, info, inputs.info(), jobs))
     return runs[0][:2], runs[1][:2], out, runs
 
 
 @pytest.mark.spark
 def test_spark_scores_equal_pandas_row_by_row(scored):
-    (expected, _), (got, _), *_ = scored
+    """The scores files written from each engine's compact scores and reason spill are equal row by row (the
+    Spark engine's reasons written by its executors, `write_reason_parts`), with the same Arrow schema."""
+    import pyarrow.parquet as pq
+
+    (expected, _), (got, _), out, _ = scored
+    assert pq.read_schema(out / "spark.scores.parquet").equals(pq.read_schema(out / "pandas.scores.parquet"))
     assert len(got) > 500 and got["customer_id"].is_unique and got["customer_id"].is_monotonic_increasing
     assert list(got.columns) == list(expected.columns)
     assert got.dtypes.to_dict() == expected.dtypes.to_dict()
@@ -97,7 +121,7 @@ def test_spark_contributions_file_equals_pandas(scored):
 @pytest.mark.spark
 def test_spark_drift_and_info_match_pandas(scored):
     (_, a), (_, b), *_ = scored
-    assert set(b) == {"drift", "timings", "explanations_spot_checked_rows"}
+    assert set(b) == {"drift", "timings", "explanations_spot_checked_rows", "driver_collected"}
     assert b["explanations_spot_checked_rows"] > 0
     assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys() and len(a["drift"]["psi"]) > 50
     for key, value in a["drift"]["psi"].items():
@@ -126,12 +150,21 @@ def test_spark_profile_inputs_file_equals_pandas(scored):
 
 @pytest.mark.spark
 def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path, monkeypatch):
-    """A feature contract error raised in Spark's workers reaches the driver as the pandas engine's error (the
-    driver's input record check is bypassed, as for a model saved before models recorded their input columns)."""
+    """A feature contract error of a Spark run reaches the caller as the pandas engine's error, found on the driver
+    before Spark runs anything (the driver's input record check is bypassed, as for a model saved before models
+    recorded their input columns). The tables come from the pandas loader: the Spark load (its own 2 jobs, the
+    most of this test's time before, 34 s quiet) is tested by tests/pipelines/test_spark_input.py and, inside
+    `run_score`, by the standalone-cluster test; the mismatch is judged from the tables, whichever loader gave
+    them."""
     monkeypatch.setattr("pipelines.engines.run.check_model_inputs", lambda *args: [])
     from pipelines.engines.run import run_score
     from pipelines.engines.spark_session import spark_jobs
+    from pipelines.loading import load_and_report
 
+    def pandas_load(data, cfg, console, master, rejects):
+        return load_and_report(data, None, cfg, console, rejects)
+
+    monkeypatch.setattr("pipelines.engines.spark_input.load_and_report_spark", pandas_load)
     data = tmp_path / "data"
     data.mkdir()
     for p in trained.data.glob("*.parquet"):
@@ -144,9 +177,8 @@ def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path, m
             Console(file=io.StringIO()), "local[2]",
         )  # fmt: skip
     assert "service_effort_hours_90d" in str(exc.value) and "Traceback" not in str(exc.value)
-    # found on the driver before the executors build features: the only jobs are the load's counts and accepted
-    # rows (the Parquet schemas read on the driver, no job each)
-    assert spark_jobs(spark) - before == 2
+    # found on the driver from the tables' empty slices before the executors build features: no Spark job at all
+    assert spark_jobs(spark) - before == 0
     assert not (tmp_path / "s.parquet").exists() and not (tmp_path / "s.contributions.parquet").exists()
 
 
@@ -252,3 +284,60 @@ def test_contributions_are_written_by_the_executors_and_gathered_in_bucket_order
     )
     expected.close()
     pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path / "e.parquet"), check_exact=True)
+
+
+@pytest.mark.spark
+def test_spark_driver_collects_no_reason_columns(scored):
+    """Issue 11: the executors write the reason columns (the bulk of a scores row) to the run's spill; the driver
+    collects one compact row per customer without them, and says how much it received."""
+    (expected, _), (_, info), out, _ = scored
+    got = info["driver_collected"]
+    reasons = [c for c in expected.columns if c.startswith(("value_reason_", "churn_reason_"))]
+    assert (
+        len(reasons) >= 6 and len(list((out / "spark.reasons").glob("reasons-*.parquet"))) >= 3
+    )  # per bucket
+    assert got["rows"] == len(expected)  # every customer has a feature row here (the profile inputs' test)
+    # collected: customer_id, bucket, eligible, spot_checked, the predictions and carried features, the 4 tier
+    # columns, the drift payloads; the scores add as_of, model_version, status, status_reason, the manager, the
+    # reasons
+    assert got["columns"] == len(expected.columns) - len(reasons) - 1
+    assert 0 < got["scores_mb"] < 1 and got["profile_inputs_mb"] > 0
+
+
+def test_reason_parts_written_by_the_executors_are_the_runs_spill(tmp_path):
+    """Issue 11: the scores stage writes the scored customers' reason columns as parts in the pandas engine's spill
+    layout (per bucket, sorted by customer id) and returns the batch without them; the driver adopts the parts as
+    a `ReasonSpill` that gives back each row's reasons in the finished scores' order (empty for the unscored),
+    and refuses parts that do not hold every scored customer (written where the driver cannot see them)."""
+    from pipelines.engines.spark_engine import adopt_reason_parts, write_reason_parts
+
+    def batch(bucket: list[int], ids: list[str], eligible: list[bool]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "customer_id": ids,
+                "bucket": np.array(bucket, dtype=np.int32),
+                "eligible": eligible,
+                "pred_value_365d": np.arange(len(ids), dtype=np.float64),
+                "value_reason_1": [f"v {i}" for i in ids],
+                "value_reason_feature_1": [None if i == "C1" else f"f {i}" for i in ids],
+            }
+        )
+
+    spill = tmp_path / "reasons"
+    spill.mkdir()
+    out = write_reason_parts(batch([2, 2, 0], ["C7", "C5", "C1"], [True, False, True]), str(spill), 1, 0)
+    assert list(out.columns) == ["customer_id", "bucket", "eligible", "pred_value_365d"]  # nothing else back
+    write_reason_parts(batch([0], ["C3"], [True]), str(spill), 1, 1)
+    write_reason_parts(batch([1, 1], ["C4", "C2"], [True, True]), str(spill), 0, 0)
+    assert not list(spill.glob(".*"))  # no temporary part left
+    columns = ["value_reason_1", "value_reason_feature_1"]
+    got = adopt_reason_parts(spill, columns, expected=5)
+    assert got.columns == columns and got.rows == 5
+    ids = pd.Series(["C1", "C2", "C3", "C4", "C5", "C7"], dtype="str")  # the finished scores' order
+    got.locate(ids)
+    table = got.columns_for(0, 6).to_pydict()
+    assert table["value_reason_1"] == ["v C1", "v C2", "v C3", "v C4", None, "v C7"]
+    assert table["value_reason_feature_1"] == [None, "f C2", "f C3", "f C4", None, "f C7"]
+    assert got.columns_for(3, 5).column("value_reason_1").to_pylist() == ["v C4", None]
+    with pytest.raises(StructuralError, match="found 5 in"):
+        adopt_reason_parts(spill, columns, expected=6)
