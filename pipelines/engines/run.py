@@ -502,7 +502,7 @@ def run_score(
             release_memory()
         SCORES_SCHEMA.check_written(scores)
         if engine == "spark" and out.suffix not in (".parquet", ".csv"):
-            from pipelines.engines.spark_engine import write_spark_output
+            from pipelines.engines.spark_parts import write_spark_output
 
             reasons_at = 0
             if spill is not None and spill.columns:  # the executors' reason parts (issue 11)

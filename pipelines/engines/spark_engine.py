@@ -48,7 +48,6 @@ import pickle
 import re
 import shutil
 import time
-import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -57,7 +56,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from features import build_feature_table
 from features.table import company_revenue
@@ -67,15 +65,21 @@ from pipelines.config import AppConfig
 from pipelines.engines.chunks import customer_buckets
 from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
+from pipelines.engines.spark_parts import (
+    CONTRIB_PREFIX,
+    adopt_reason_parts,
+    gather_contributions,
+    write_contribution_parts,
+    write_reason_parts,
+)
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
-from pipelines.engines.spill import SPILL_ROW_GROUP, ReasonSpill, reason_columns
+from pipelines.engines.spill import reason_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-CONTRIB_PREFIX = "contrib:"
 #: Features-stage column carrying a bucket's profile inputs (issue 12) as Arrow IPC bytes, on the bucket's first row.
 PROFILE = "__profile_inputs"
 #: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
@@ -84,8 +88,6 @@ HEAD = "__head"
 #: Scores-stage column: the batch's drift counts of its scored customers' features (`batch_drift`), on its
 #: first row; the driver sums them (no separate pass over the features).
 DRIFT = "__drift"
-#: Rows per part file of a Parquet output directory (readers parallelise over parts).
-PART_ROWS = 500_000
 
 
 # -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
@@ -250,100 +252,6 @@ def batch_drift(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapp
     if len(batch):
         out[0] = pickle.dumps(payload)
     return out
-
-
-def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, seq: int) -> pd.DataFrame:
-    """The executor's half of the contributions (the scores stage's mapInPandas body, after `score_batch`).
-
-    in:  one batch of `score_batch`'s output; `parts`, the run's directory of contribution parts (in its staging
-         area: a path the executors and the driver both see, as for the rejects); the task's partition and the
-         batch's number in it. Writes the eligible (scored) rows' `contrib:` columns, per bucket, to
-         `part-<bucket>-<partition>-<seq>.parquet` (customer_id, then the features and `_base`; written to a
-         temporary name and renamed, so a retried task replaces its part whole). A bucket is one partition's
-         contiguous rows in customer order, so the parts in name order are the rows in the pandas engine's
-         order. out: the batch without the `contrib:` columns (what the driver collects)."""
-    contrib_cols = [c for c in scored.columns if c.startswith(CONTRIB_PREFIX)]
-    if contrib_cols:
-        rows = scored[scored["eligible"].to_numpy(dtype=bool)]
-        for bucket in pd.unique(rows["bucket"]):
-            part = rows[rows["bucket"].to_numpy() == bucket]
-            frame = part[["customer_id", *contrib_cols]].reset_index(drop=True)
-            frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
-            frame["customer_id"] = frame["customer_id"].astype("str")
-            name = f"part-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
-            target = Path(parts) / name
-            tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-            tmp.replace(target)
-    return scored.drop(columns=contrib_cols)
-
-
-def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: int) -> pd.DataFrame:
-    """The executor's half of the scores' reason columns (the scores stage's mapInPandas body, issue 11).
-
-    in:  one batch of `score_batch`'s output; `spill`, the run's reason spill directory (in its staging area, a
-         path the executors and the driver both see, as for the contributions); the task's partition and the
-         batch's number in it. Writes the eligible (scored) rows' reason columns (`spill.reason_columns`: the
-         sentences and the features they are about, most of a scores row's bytes), per bucket, to
-         `reasons-<bucket>-<partition>-<seq>.parquet` in the pandas engine's spill layout (`ReasonSpill.add`:
-         customer_id then the columns as text, rows sorted by customer id, `SPILL_ROW_GROUP`-row groups; written
-         to a temporary name and renamed, so a retried task replaces its part whole); the driver adopts the parts
-         (`ReasonSpill.adopt`) and the scores file is written with them a row group at a time, as the pandas
-         engine writes its own. out: the batch without the reason columns (what the driver collects)."""
-    cols = reason_columns(scored.columns)
-    if not cols:
-        return scored
-    rows = scored[scored["eligible"].to_numpy(dtype=bool)]
-    for bucket in pd.unique(rows["bucket"]):
-        part = rows[rows["bucket"].to_numpy() == bucket]
-        ids = part["customer_id"].astype("str").to_numpy(dtype=object)
-        order = np.argsort(ids, kind="stable")
-        arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
-        for col in cols:
-            arrays[col] = pa.array(
-                part[col].to_numpy(dtype=object)[order], type=pa.string(), from_pandas=True
-            )
-        name = f"reasons-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
-        target = Path(spill) / name
-        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-        pq.write_table(pa.table(arrays), tmp, row_group_size=SPILL_ROW_GROUP)
-        tmp.replace(target)
-    return scored.drop(columns=cols)
-
-
-def adopt_reason_parts(spill_dir: Path, columns: list[str], expected: int) -> ReasonSpill:
-    """The executors' reason parts (`write_reason_parts`) as the run's `ReasonSpill` (parts in name order: bucket
-    order). Refuses (StructuralError) when they do not hold the `expected` scored customers: parts written
-    where the driver cannot see them must never give a scores file without its reasons."""
-    files = sorted(Path(spill_dir).glob("reasons-*.parquet"))
-    spill = ReasonSpill(Path(spill_dir), columns=list(columns) if files else [])
-    for path in files:
-        spill.adopt(path)
-    if spill.rows != expected:
-        raise StructuralError(
-            f"the executors wrote the reasons of {expected:,} customers but the driver found {spill.rows:,} in "
-            f"{spill_dir}: the output's directory must be on a file system the driver and the executors share "
-            "(as for --rejects)"
-        )
-    return spill
-
-
-def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
-    """The executors' contribution parts (`write_contribution_parts`) appended in name order to the pandas
-    engine's contributions file (`ContributionsWriter`: same columns, types and layout), one part in memory at a
-    time; the parts are removed. Returns the rows written; no file when there is no part."""
-    from pipelines.outputs import ContributionsWriter
-
-    writer = ContributionsWriter(target, run_id)
-    try:
-        for part in sorted(parts.glob("part-*.parquet")):
-            frame = pq.read_table(part).to_pandas()
-            frame["customer_id"] = frame["customer_id"].astype("str")
-            writer.add(frame.set_index("customer_id"))
-    finally:
-        writer.close()
-        shutil.rmtree(parts, ignore_errors=True)
-    return writer.rows
 
 
 def _score_schema(
@@ -634,44 +542,3 @@ def _score_on(
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
     return EngineRun(compact, timings, checked, {"driver_collected": collected}, spill)
-
-
-def write_spark_output(
-    scores: pd.DataFrame, out: Path, spill: ReasonSpill | None = None, reasons_at: int = 0
-) -> Path:
-    """Write the scores as a Parquet directory (part files + `_SUCCESS`, as Spark writes), atomically.
-
-    The parts carry the same Arrow schema (and pandas metadata) as the pandas engine's single file, so
-    `pd.read_parquet(out)` returns an equal frame and `spark.read.parquet(out)` reads it too. Written to a
-    temporary directory beside `out`, then renamed into place; an existing `out` is renamed away first and
-    deleted only after the new one is in place, so a killed run leaves the old directory or the new one.
-    With `spill` (located on `scores`' customer ids) the reason columns come from the executors' parts and are
-    placed at column `reasons_at`, a row group at a time (`pipelines.outputs.write_scores_parquet`, the pandas
-    engine's writer), never as a whole column in memory.
-    """
-    from pipelines.io import replace_path
-    from pipelines.outputs import write_scores_parquet
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
-    tmp.mkdir()  # not mkdtemp: its 0700 mode would make the published directory private
-    try:
-        if spill is None or not spill.columns:
-            table = pa.Table.from_pandas(scores, preserve_index=False)
-            for i, start in enumerate(range(0, max(len(scores), 1), PART_ROWS)):
-                pq.write_table(table.slice(start, PART_ROWS), tmp / f"part-{i:05d}.parquet")
-        else:
-            for i, start in enumerate(range(0, max(len(scores), 1), PART_ROWS)):
-                write_scores_parquet(
-                    scores.iloc[start : start + PART_ROWS],
-                    tmp / f"part-{i:05d}.parquet",
-                    extra=lambda a, b, at=start: spill.columns_for(at + a, at + b),
-                    extra_at=reasons_at,
-                )
-        (tmp / "_SUCCESS").touch()
-        replace_path(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out

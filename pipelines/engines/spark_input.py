@@ -379,8 +379,9 @@ def load_spark(
     """
     from pyspark import StorageLevel
 
+    from features.row_order import canonical_row_order
     from features.schemas import check_tables
-    from pipelines.io import LoadedData, canonical_row_order
+    from pipelines.io import LoadedData
 
     uri = data_uri(data)
     sources, notes = find_sources(spark, uri)

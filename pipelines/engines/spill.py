@@ -72,7 +72,7 @@ class ReasonSpill:
     def adopt(self, path: Path) -> None:
         """Register a chunk file written elsewhere in `add`'s layout (customer_id, then `columns` as text, rows
         sorted by customer id, `SPILL_ROW_GROUP`-row groups): the Spark engine's executors write theirs
-        (`pipelines.engines.spark_engine.write_reason_parts`)."""
+        (`pipelines.engines.spark_parts.write_reason_parts`)."""
         self._chunks.append(_Chunk(Path(path), pq.ParquetFile(path).metadata.num_rows))
 
     @property

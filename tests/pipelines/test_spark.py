@@ -19,9 +19,9 @@ from features.validation import StructuralError
 from pipelines.config import load_config
 from pipelines.engines.run import score_tables
 from pipelines.engines.scoring import ContractMismatch
-from pipelines.engines.spark_engine import (
+from pipelines.engines.spark_engine import _driver_error
+from pipelines.engines.spark_parts import (
     CONTRIB_PREFIX,
-    _driver_error,
     gather_contributions,
     write_contribution_parts,
     write_spark_output,
@@ -215,7 +215,7 @@ def test_write_spark_output_round_trips_and_replaces_atomically(tmp_path, monkey
     pd.testing.assert_frame_equal(pd.read_parquet(out), _frame(3))
     # a previous result (directory or file) is replaced as a whole; nothing temporary stays behind
     (out / "part-00009.parquet").write_bytes(b"stale")
-    monkeypatch.setattr("pipelines.engines.spark_engine.PART_ROWS", 1)
+    monkeypatch.setattr("pipelines.engines.spark_parts.PART_ROWS", 1)
     write_spark_output(_frame(2), out)
     assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "part-00000.parquet", "part-00001.parquet"]
     pd.testing.assert_frame_equal(pd.read_parquet(out), _frame(2))
@@ -309,7 +309,7 @@ def test_reason_parts_written_by_the_executors_are_the_runs_spill(tmp_path):
     layout (per bucket, sorted by customer id) and returns the batch without them; the driver adopts the parts as
     a `ReasonSpill` that gives back each row's reasons in the finished scores' order (empty for the unscored),
     and refuses parts that do not hold every scored customer (written where the driver cannot see them)."""
-    from pipelines.engines.spark_engine import adopt_reason_parts, write_reason_parts
+    from pipelines.engines.spark_parts import adopt_reason_parts, write_reason_parts
 
     def batch(bucket: list[int], ids: list[str], eligible: list[bool]) -> pd.DataFrame:
         return pd.DataFrame(

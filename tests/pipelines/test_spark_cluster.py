@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.engines.spark_engine import write_spark_output
+from pipelines.engines.spark_parts import write_spark_output
 from pipelines.engines.spark_session import StandaloneCluster, standalone_cluster
 
 
