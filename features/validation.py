@@ -11,8 +11,7 @@ order the checks run (column parsing, then row rules, then keys, then references
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +38,7 @@ from features.ids import (
     spreadsheet_ids,
 )
 from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
+from features.names import did_you_mean, examples, name_key
 from features.numbers import (
     check_conventions,
     check_locale_numbers,
@@ -82,24 +82,6 @@ class ValidationResult:
     @property
     def rows_rejected(self) -> int:
         return sum(r.rejected for r in self.report.values())
-
-
-def _examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) -> str:
-    """Up to `n` rows for an error message, personal columns (name, email, phone, address, however the header
-    writes them) shown as `(personal)`: messages land in terminals and batch logs."""
-    rows = (frame if mask is None else frame[mask]).head(n)
-    personal = [c for c in rows.columns if _name_key(str(c)) in _PERSONAL_KEYS]
-    if personal:
-        rows = rows.assign(**{str(c): "(personal)" for c in personal})
-    return rows.to_string(max_colwidth=40)
-
-
-_PERSONAL_KEYS = frozenset(re.sub(r"[\s_\-]+", "", c) for t in TABLES.values() for c in t.personal) | {
-    "emailaddress",
-    "phonenumber",
-    "fullname",
-    "customername",
-}
 
 
 def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.ndarray:
@@ -153,7 +135,7 @@ def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
         raise StructuralError(
             f"table {table!r}, column {col!r}: id stored as floating point with values >= 2**53, which a float "
             f"cannot hold exactly (distinct ids may have collapsed into one); export the ids as text or "
-            f"integers.\nExample rows:\n{_examples(s.to_frame(), big)}"
+            f"integers.\nExample rows:\n{examples(s.to_frame(), big)}"
         )
 
 
@@ -211,25 +193,6 @@ class _Rejector:
         return self._ok.copy()
 
 
-def _name_key(name: str) -> str:
-    """A column or table name without case, spaces, `_` and `-`: two names with the same key differ only in
-    how they are written (`Cost`, ` cost`, `COST`, `Customer ID` for `customer_id`)."""
-    return re.sub(r"[\s_\-]+", "", name.strip().lower())
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate `name` most likely meant: equal ignoring case/spaces/underscores, else a close spelling."""
-    import difflib
-
-    norm = _name_key
-    candidates = list(candidates)
-    same = [c for c in candidates if norm(c) == norm(name)]
-    if same:
-        return same[0]
-    close = difflib.get_close_matches(norm(name), [norm(c) for c in candidates], n=1, cutoff=0.8)
-    return next((c for c in candidates if close and norm(c) == close[0]), None)
-
-
 def _suggestions(table: Table, raw: pd.DataFrame) -> dict[str, str]:
     """Columns outside the contract that look like a contract column not present: {given: meant}."""
     free = [c for c in table.column_names if c not in raw.columns]
@@ -248,16 +211,14 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
         raise StructuralError(
             f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
         )
-    absent = {_name_key(c): c for c in table.column_names if c not in raw.columns}
-    written_otherwise = {
-        str(c): absent[_name_key(str(c))] for c in raw.columns if _name_key(str(c)) in absent
-    }
+    absent = {name_key(c): c for c in table.column_names if c not in raw.columns}
+    written_otherwise = {str(c): absent[name_key(str(c))] for c in raw.columns if name_key(str(c)) in absent}
     if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
         pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in written_otherwise.items())
         raise StructuralError(
             f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
             f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."
-            f"\nFirst rows:\n{_examples(raw)}"
+            f"\nFirst rows:\n{examples(raw)}"
         )
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
@@ -267,7 +228,7 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
         )
         raise StructuralError(
             f"table {table.name!r} is missing required column(s) {', '.join(missing)}; "
-            f"columns present: {', '.join(map(str, raw.columns))}.{hint}\nFirst rows:\n{_examples(raw)}"
+            f"columns present: {', '.join(map(str, raw.columns))}.{hint}\nFirst rows:\n{examples(raw)}"
         )
 
 
@@ -309,7 +270,7 @@ def _check_parsed(
                 )
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
-            f"Example rows:\n{_examples(raw.to_frame(), given)}"
+            f"Example rows:\n{examples(raw.to_frame(), given)}"
         )
     if col.kind == "id":
         rej.add(bad, f"non-integer id in {col.name}")

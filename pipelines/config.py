@@ -37,7 +37,7 @@ class _Frozen(BaseModel):
 
 def _contract_column(key: str, kinds: tuple[str, ...]) -> tuple[str, str]:
     from features.contract import TABLES
-    from features.validation import did_you_mean
+    from features.names import did_you_mean
 
     table, _, column = key.partition(".")
     if table not in TABLES:
@@ -191,8 +191,8 @@ class AppConfig(_Frozen):
         the window placeholders are filled."""
         import re
 
+        from features.names import did_you_mean
         from features.registry import feature_registry
-        from features.validation import did_you_mean
 
         h = self.labels.horizon_days
         features = list(feature_registry(self.features))
@@ -368,7 +368,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
 def _config_problems(exc: ValidationError, defaults: dict[str, Any]) -> list[str]:
     """Pydantic's errors as one line each, by key: `labels.horizon_days = -30: must be greater than 0`, an unknown
     key with the key it resembles among those its section has (`configs/default.yaml` holds every key)."""
-    from features.validation import did_you_mean
+    from features.names import did_you_mean
 
     out = []
     for err in exc.errors():

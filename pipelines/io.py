@@ -194,11 +194,11 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     if not count:
         return None
     # the line up to its first personal field (name, email, ...: messages land in batch logs), at most 160 chars
-    from features.validation import _PERSONAL_KEYS, _name_key
+    from features.names import PERSONAL_KEYS, name_key
 
     with open(path, encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f), [])
-    keep = next((i for i, c in enumerate(header) if _name_key(str(c)) in _PERSONAL_KEYS), None)
+    keep = next((i for i, c in enumerate(header) if name_key(str(c)) in PERSONAL_KEYS), None)
 
     def shown(text: str) -> str:
         if keep is not None and text.count(",") >= keep:
@@ -277,7 +277,7 @@ def find_table_files(
     Spark engine). Other files are listed in `notes`, with a "did you mean" for near misses (`ticket.csv` ->
     `tickets.csv`).
     """
-    from features.validation import did_you_mean
+    from features.names import did_you_mean
 
     if data_dir.is_file():
         raise StructuralError(

@@ -234,7 +234,7 @@ def test_write_spark_output_failure_keeps_the_old_result(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pipelines.engines.spark_engine.pq.write_table", boom)
+    monkeypatch.setattr("pipelines.engines.spark_parts.pq.write_table", boom)
     with pytest.raises(OSError, match="disk full"):
         write_spark_output(_frame(1), out)
     assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
