@@ -30,10 +30,18 @@ def locale_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarr
     return out
 
 
-def check_locale_numbers(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
-    """Structural error when a column's numbers are written in a locale's format (`LOCALE_SHARE` of its values)."""
+def check_locale_numbers(
+    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, parsed: pd.Series | None = None
+) -> None:
+    """Structural error when a column's numbers are written in a locale's format: on `LOCALE_SHARE` of its values,
+    or (with `parsed`, the values read as plain numbers) on at least `MIN_ROWS` values and as many as the plain
+    values of 1,000 or more: every amount that could carry a separator carries one, however few they are (a shop
+    whose orders are mostly under 1,000 would otherwise lose exactly its largest orders as row rejects)."""
     n = int(found.sum())
-    if not n or n < LOCALE_SHARE * given:
+    if not n:
+        return
+    large_plain = int((parsed.abs() >= 1000).sum()) if parsed is not None else n
+    if n < LOCALE_SHARE * given and (n < MIN_ROWS or n < large_plain):
         return
     examples = raw[found].head(5)
     raise StructuralError(

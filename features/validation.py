@@ -300,7 +300,7 @@ def _check_parsed(
     if col.kind in ("money", "number", "rating") and bad.any():  # `1,234.50`, `31,16`: never guessed
         locale = locale_numbers(raw, bad)
         if column_stats is None:
-            check_locale_numbers(table.name, col.name, raw, locale, int(given.sum()))
+            check_locale_numbers(table.name, col.name, raw, locale, int(given.sum()), parsed)
         rej.add(locale, f"number with a thousands separator or decimal comma in {col.name}")
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())

@@ -50,6 +50,22 @@ def test_a_stray_locale_number_is_a_reject_with_its_reason():
         validate_tables({"orders": _orders(4, cost=["0,5"] * 4)})
 
 
+def test_separators_on_every_large_amount_are_structural_however_few_they_are():
+    """A shop whose orders are mostly under 1,000: every amount of 1,000 or more is written `1,234.50`, under 1% of
+    the column (the demo company with thousands separators: 253 of 28,581 orders). Was: those 253 rejected, exit 0,
+    exactly the largest orders lost. A typo among plain large amounts stays a row reject."""
+    revenue = ["10"] * 997 + ["1,234.50", "2,000.00", "15,310.25"]
+    with pytest.raises(
+        StructuralError, match=r"column 'revenue': 3 of 1,000 values are numbers written with"
+    ):
+        validate_tables({"orders": _orders(1000, revenue=revenue)})
+    typo = ["10"] * 990 + ["1500.00"] * 7 + ["1,234.50", "2,000.00", "15,310.25"]
+    res = validate_tables({"orders": _orders(1000, revenue=typo)})
+    assert res.report["orders"].rejected_by_reason == {
+        "number with a thousands separator or decimal comma in revenue": 3
+    }
+
+
 def test_profile_categories_relabeled_since_training_are_refused_at_scoring(trained, tmp_path):
     """`B2C` in training, `b2c` now (another export's case): exit 2 naming the column, the values and their
     training twin, nothing published (was: exit 0, every customer's segment scored as missing, a warning)."""
