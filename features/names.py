@@ -43,7 +43,7 @@ def examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) -> 
     return rows.to_string(max_colwidth=40)
 
 
-PERSONAL_KEYS = frozenset(re.sub(r"[\s_\-]+", "", c) for t in TABLES.values() for c in t.personal) | {
+PERSONAL_KEYS = frozenset(name_key(c) for t in TABLES.values() for c in t.personal) | {
     "emailaddress",
     "phonenumber",
     "fullname",
