@@ -6,7 +6,8 @@ it runs them per bucket. The buckets are the pandas engine's chunks (`plan_chunk
 rows of the customers each one referred; cut by Spark, `pipelines.engines.spark_buckets`), and every bucket gets the same company-wide revenue totals, so a
 customer's features are bit-identical to the pandas engine's whatever the cluster layout.
 
-Stages (5 Spark jobs; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one task):
+Stages (5 Spark jobs, 4 for a small input; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one
+task, except for a small input coalesced to one partition: `input_partitions`, no shuffle, every bucket in one task):
     1. input      the validated rows Spark holds (`spark_input.SparkTables.accepted`, persisted by the Spark
                   load; pandas tables given without them are shipped once in the same layout), each sent to its
                   bucket(s) by a `mapInPandas` (`spark_buckets.expand_rows`). No payload is built on the driver.
@@ -88,6 +89,18 @@ HEAD = "__head"
 #: Scores-stage column: the batch's drift counts of its scored customers' features (`batch_drift`), on its
 #: first row; the driver sums them (no separate pass over the features).
 DRIFT = "__drift"
+
+
+#: Input rows per partition of the scoring stage's input (`input_partitions`). Below it the input is one
+#: partition, which Spark takes as already grouped: no shuffle, every bucket in one task (worth it for a small
+#: input, where a task's round trip to a Python worker costs more than its rows).
+ROWS_PER_INPUT_TASK = 100_000
+
+
+def input_partitions(rows: int, spark: SparkSession) -> int:
+    """Partitions for the scoring stage's input of `rows` rows: one per `ROWS_PER_INPUT_TASK` rows, at least one,
+    at most one per core (`defaultParallelism`); `coalesce` never adds any, so a smaller input keeps its own."""
+    return max(1, min(spark.sparkContext.defaultParallelism, -(-rows // ROWS_PER_INPUT_TASK)))
 
 
 # -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
@@ -393,6 +406,10 @@ def _score_on(
     if union is None or union.sparkSession.sparkContext is not spark.sparkContext:
         union = pandas_union(spark, tables)
     n_chunks = chunk_count(tables, chunk_customers)  # not 0: `run_score` refuses an empty base
+    # A small input in few partitions: the bucket expansion is one Python task per input partition (a pandas
+    # union has one per table and core: 14 tasks on the 800-customer demo, each paying a worker round trip); a
+    # large one keeps one per core at most (`ROWS_PER_INPUT_TASK` rows each).
+    union = union.coalesce(input_partitions(sum(len(t) for t in tables.values()), spark))
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")

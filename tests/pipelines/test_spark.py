@@ -1,14 +1,14 @@
-"""The Spark engine of the scoring job: same rows, values, tiers, reasons and contributions as the pandas engine.
+"""The Spark engine of the scoring job: its errors, output writer and executors' parts. Its output set against the
+pandas engine's (same rows, values, tiers, reasons, contributions, profile inputs, drift) is read from the one
+`cvp score --engine spark` run on a real standalone cluster, `tests/pipelines/test_spark_cluster.py`.
 
-One local[2] session serves every Spark test (the `spark` fixture of conftest.py); the CLI run is on a real
-standalone cluster, `tests/pipelines/test_spark_cluster.py`. Without pyspark or Java these tests FAIL (the Spark
+One local[2] session serves every in-process Spark test (the `spark` fixture of conftest.py). Without pyspark or Java these tests FAIL (the Spark
 engine is a product feature, not an optional nicety); set CVP_SKIP_SPARK=1 to skip them on a machine without a JDK.
 """
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +16,6 @@ import pytest
 from rich.console import Console
 
 from features.validation import StructuralError
-from pipelines.config import load_config
-from pipelines.engines.run import score_tables
 from pipelines.engines.scoring import ContractMismatch
 from pipelines.engines.spark_engine import _driver_error
 from pipelines.engines.spark_parts import (
@@ -26,126 +24,6 @@ from pipelines.engines.spark_parts import (
     write_contribution_parts,
     write_spark_output,
 )
-from pipelines.io import load_data
-
-AS_OF = pd.Timestamp("2025-01-01")
-CHUNK = 300  # 800 customers -> 3 buckets: the Spark job really runs several tasks
-
-
-def _written(scores: pd.DataFrame, spill, bundle, path: Path) -> pd.DataFrame:
-    """The scores file `run_score` writes from an engine's scores and its reason spill, read back."""
-    from pipelines.outputs import write_scores_parquet
-
-    spill.locate(scores["customer_id"])
-    at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
-    write_scores_parquet(scores, path, extra=spill.columns_for, extra_at=at)
-    return pd.read_parquet(path)
-
-
-@pytest.fixture(scope="module")
-def scored(trained, spark, tmp_path_factory):
-    """The same data scored by both engines, each engine's scores file written from its compact scores and its
-    reason spill (the pandas engine's chunks, the Spark executors' parts) and read back, plus the contributions
-    and profile inputs files each wrote."""
-    from pipelines.engines.spark_session import spark_jobs
-    from pipelines.profile_inputs import ProfileInputsWriter
-    from pipelines.tracking import configure_tracking, load_bundle
-
-    cfg = load_config(trained.config)
-    configure_tracking(Path(cfg.mlflow.tracking_dir))
-    model = load_bundle(f"models:/{cfg.mlflow.registered_model}@champion")
-    tables = load_data(trained.data).tables
-    out = tmp_path_factory.mktemp("engines")
-    args = (tables, AS_OF, model.bundle, "7", cfg, CHUNK)
-    runs = []
-    for engine in ("pandas", "spark"):
-        inputs = ProfileInputsWriter(
-            out / f"{engine}.profile_inputs.parquet", "r1", tables, cfg.profile.attributes, cfg.features
-        )
-        before = spark_jobs(spark)
-        scores, info, spill = score_tables(
-            engine, *args, out / f"{engine}.contrib.parquet", spill_dir=out / f"{engine}.reasons",
-            profile_inputs=inputs,
-        )  # fmt: skip
-        jobs = spark_jobs(spark) - before
-        inputs.close()
-        assert spill is not None and spill.columns, engine  # the reasons never came back in the scores
-        assert not any(c.startswith(("value_reason_", "churn_reason_")) for c in scores.columns), engine
-        written = _written(scores, spill, model.bundle, out / f"{engine}.scores.parquet")
-        runs.append((written, info, inputs.info(), jobs))
-    return runs[0][:2], runs[1][:2], out, runs
-
-
-@pytest.mark.spark
-def test_spark_scores_equal_pandas_row_by_row(scored):
-    """The scores files written from each engine's compact scores and reason spill are equal row by row (the
-    Spark engine's reasons written by its executors, `write_reason_parts`), with the same Arrow schema."""
-    import pyarrow.parquet as pq
-
-    (expected, _), (got, _), out, _ = scored
-    assert pq.read_schema(out / "spark.scores.parquet").equals(pq.read_schema(out / "pandas.scores.parquet"))
-    assert len(got) > 500 and got["customer_id"].is_unique and got["customer_id"].is_monotonic_increasing
-    assert list(got.columns) == list(expected.columns)
-    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
-    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
-    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
-    # the columns people act on are equal exactly, not just close
-    for col in [
-        "tier",
-        "rating",
-        "tier_reason",
-        "flags",
-        "value_reason_1",
-        "churn_reason_3",
-        "account_manager_id",
-    ]:
-        assert got[col].equals(expected[col]), col
-    assert got["tier"].nunique() > 1
-
-
-@pytest.mark.spark
-def test_spark_contributions_file_equals_pandas(scored):
-    (expected, _), (got, _), out, _ = scored
-    a = pd.read_parquet(out / "pandas.contrib.parquet")
-    b = pd.read_parquet(out / "spark.contrib.parquet")
-    assert list(b.columns) == list(a.columns) and b.columns[0] == "customer_id" and "_base" in b.columns
-    assert b["customer_id"].tolist() == a["customer_id"].tolist()  # bucket order, like the pandas engine
-    pd.testing.assert_frame_equal(b, a, check_exact=False, rtol=1e-9, atol=1e-9)
-    # additive: contributions sum to the value prediction, customer by customer
-    h = [c for c in got.columns if c.startswith("pred_value_") and c.count("_") == 2][0]
-    total = b.set_index("customer_id").sum(axis=1).reindex(got["customer_id"]).to_numpy()
-    np.testing.assert_allclose(total, got[h].to_numpy(), rtol=1e-9, atol=1e-6)
-    assert not list(out.glob(".*.tmp")) and not list(out.glob("*.parts"))  # the executors' parts, gathered
-
-
-@pytest.mark.spark
-def test_spark_drift_and_info_match_pandas(scored):
-    (_, a), (_, b), *_ = scored
-    assert set(b) == {"drift", "timings", "explanations_spot_checked_rows", "driver_collected"}
-    assert b["explanations_spot_checked_rows"] > 0
-    assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys() and len(a["drift"]["psi"]) > 50
-    for key, value in a["drift"]["psi"].items():
-        assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
-    assert b["drift"]["drifted_features"] == a["drift"]["drifted_features"]
-    assert {"features_s", "score_explain_s", "tiers_s"} <= set(b["timings"])
-
-
-@pytest.mark.spark
-def test_spark_profile_inputs_file_equals_pandas(scored):
-    """Issue 12 on Spark: the executors compute each bucket's profile inputs; the file equals the pandas engine's
-    (rows, order, columns, types, values), so `cvp profile` reads a Spark run without `--data`."""
-    from pipelines.profile_inputs import read_profile_inputs
-
-    (scores, _), _, out, runs = scored
-    (*_, pandas_info, _), (*_, spark_info, jobs) = runs
-    a = pd.read_parquet(out / "pandas.profile_inputs.parquet")
-    b = pd.read_parquet(out / "spark.profile_inputs.parquet")
-    assert len(a) == len(scores) > 500  # every customer with a feature row, scored or not
-    assert any(c.startswith("customer:") for c in a.columns) and "profit_net_lifetime" in a.columns
-    pd.testing.assert_frame_equal(b, a, check_exact=True)
-    assert spark_info | {"file": "", "seconds": 0} == pandas_info | {"file": "", "seconds": 0}
-    assert read_profile_inputs(out / "spark.profile_inputs.parquet", "r1").index.is_unique
-    assert jobs == 5  # session-independent count of this scoring run's Spark jobs (README: "Spark engine")
 
 
 @pytest.mark.spark
@@ -284,24 +162,6 @@ def test_contributions_are_written_by_the_executors_and_gathered_in_bucket_order
     )
     expected.close()
     pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path / "e.parquet"), check_exact=True)
-
-
-@pytest.mark.spark
-def test_spark_driver_collects_no_reason_columns(scored):
-    """Issue 11: the executors write the reason columns (the bulk of a scores row) to the run's spill; the driver
-    collects one compact row per customer without them, and says how much it received."""
-    (expected, _), (_, info), out, _ = scored
-    got = info["driver_collected"]
-    reasons = [c for c in expected.columns if c.startswith(("value_reason_", "churn_reason_"))]
-    assert (
-        len(reasons) >= 6 and len(list((out / "spark.reasons").glob("reasons-*.parquet"))) >= 3
-    )  # per bucket
-    assert got["rows"] == len(expected)  # every customer has a feature row here (the profile inputs' test)
-    # collected: customer_id, bucket, eligible, spot_checked, the predictions and carried features, the 4 tier
-    # columns, the drift payloads; the scores add as_of, model_version, status, status_reason, the manager, the
-    # reasons
-    assert got["columns"] == len(expected.columns) - len(reasons) - 1
-    assert 0 < got["scores_mb"] < 1 and got["profile_inputs_mb"] > 0
 
 
 def test_reason_parts_written_by_the_executors_are_the_runs_spill(tmp_path):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,49 +59,89 @@ def _applications(running: StandaloneCluster) -> list[dict]:
     return state["activeapps"] + state["completedapps"]
 
 
-@pytest.mark.spark
-def test_cli_spark_on_a_standalone_cluster_equals_pandas_and_replaces_the_directory(
-    trained, default_scores, cluster, tmp_path
-):
-    """One `cvp score --engine spark` process against the standalone cluster asserts what a first run, a pandas
-    comparison and a rerun would: it replaces an earlier result directory (a stray part file in it included),
-    equals the pandas engine's output row by row (`default_scores`: the same accepted rows, as of the same day),
-    its executors (on the worker, not in the driver) write the rejects, and the master ran its application."""
-    data = tmp_path / "data"  # the trained data plus one bad order
+@dataclass(frozen=True)
+class CliRun:
+    """The one `cvp score --engine spark` run of this module on the standalone cluster."""
+
+    root: Path  # its working directory: the output set, the rejects, the event log
+    out: Path  # the scores: a Parquet directory
+    orders: int  # orders in the trained data (the run's data has one bad order more)
+    jobs: dict[str, int]  # Spark jobs of the run by the engine module that started them (its event log)
+
+    @property
+    def manifest(self) -> dict:
+        return json.loads((self.root / "scores.manifest.json").read_text())
+
+
+def _jobs_by_module(events: Path) -> dict[str, int]:
+    """Spark jobs per engine module (`spark_input`, `spark_engine`, ...) from an uncompressed event log: the module
+    of each job's call site (`toPandas at .../pipelines/engines/spark_checks.py:NN`)."""
+    counts: dict[str, int] = {}
+    for log in events.rglob("events_*"):
+        for line in log.read_text().splitlines():
+            event = json.loads(line)
+            if event["Event"] == "SparkListenerJobStart":
+                site = (event.get("Properties") or {}).get("callSite.short", "")
+                # the engine's Python call site, or none (a DataFrame writer called through py4j)
+                module = site.rsplit("/", 1)[-1].split(".py", 1)[0] if ".py" in site else "writer"
+                counts[module] = counts.get(module, 0) + 1
+    return counts
+
+
+@pytest.fixture(scope="module")
+def cli_run(trained, cluster, tmp_path_factory) -> CliRun:
+    """One `cvp score --engine spark` process against the standalone cluster, whose output set every Spark-engine
+    test of this module reads (one Spark run instead of one here and one in-process in test_spark.py): the
+    trained data plus one bad order, into a Parquet directory that holds an earlier run's result (a stray part
+    file in it), rejects written by the executors, Spark's event log kept to count the run's jobs."""
+    root = tmp_path_factory.mktemp("spark-cli")
+    data = root / "data"
     data.mkdir()
     for p in trained.data.glob("*.parquet"):
         (data / p.name).write_bytes(p.read_bytes())
     orders = pd.read_parquet(data / "orders.parquet")
     bad = orders.iloc[[0]].assign(order_id="bad-1", revenue=-1.0)
     pd.concat([orders, bad], ignore_index=True).to_parquet(data / "orders.parquet", index=False)
-    out = tmp_path / "scores"
+    out = root / "scores"
     write_spark_output(_frame(3), out)  # an earlier run's result, with a stray file in it
     (out / "stale-part.parquet").write_bytes(b"left over from an old run")
+    events = tmp_path_factory.mktemp("spark-events")
 
     args = ["score", "--data", str(data), "--as-of", "2025-01-01", "--out", str(out)]
     args += ["--config", str(trained.config), "--engine", "spark", "--spark-master", cluster.master_url]
-    args += ["--rejects", str(tmp_path / "rejects")]
+    args += ["--rejects", str(root / "rejects")]
+    submit = f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir={events.as_uri()}"
+    env = os.environ | {"PYSPARK_SUBMIT_ARGS": submit + " --conf spark.eventLog.compress=false pyspark-shell"}
     done = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=1200, check=False,
+        cwd=root, capture_output=True, text=True, timeout=1200, check=False, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     assert "Traceback" not in done.stderr
+    return CliRun(root, out, len(orders), _jobs_by_module(events))
 
+
+@pytest.mark.spark
+def test_cli_spark_on_a_standalone_cluster_equals_pandas_and_replaces_the_directory(
+    cli_run, default_scores, cluster
+):
+    """One `cvp score --engine spark` process against the standalone cluster asserts what a first run, a pandas
+    comparison and a rerun would: it replaces an earlier result directory (a stray part file in it included),
+    equals the pandas engine's output row by row (`default_scores`: the same accepted rows, as of the same day),
+    its executors (on the worker, not in the driver) write the rejects, and the master ran its application."""
+    out, root, orders = cli_run.out, cli_run.root, cli_run.orders
     assert out.is_dir() and (out / "_SUCCESS").exists() and list(out.glob("part-*.parquet"))
     assert not (out / "stale-part.parquet").exists()  # the old directory was replaced, not merged into
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []
     got = pd.read_parquet(out)
-    manifest = json.loads((tmp_path / "scores.manifest.json").read_text())
+    manifest = cli_run.manifest
     assert manifest["engine"] == "spark" and manifest["customers_total"] == len(got)
-    assert (tmp_path / "scores.contributions.parquet").exists()
+    assert (root / "scores.contributions.parquet").exists()
     assert manifest["rejected_by_reason"]["orders"] == {"negative revenue": 1}
-    assert manifest["rows"]["orders"] == {"in": len(orders) + 1, "accepted": len(orders), "rejected": 1}
-    rejects = pd.concat(
-        pd.read_csv(p, dtype=str) for p in (tmp_path / "rejects" / "orders").glob("part-*.csv")
-    )
+    assert manifest["rows"]["orders"] == {"in": orders + 1, "accepted": orders, "rejected": 1}
+    rejects = pd.concat(pd.read_csv(p, dtype=str) for p in (root / "rejects" / "orders").glob("part-*.csv"))
     assert rejects[["source_row", "order_id", "reason"]].values.tolist() == [
-        [str(len(orders)), "bad-1", "negative revenue"]
+        [str(orders), "bad-1", "negative revenue"]
     ]
 
     expected = pd.read_parquet(default_scores.out)
@@ -108,16 +149,123 @@ def test_cli_spark_on_a_standalone_cluster_equals_pandas_and_replaces_the_direct
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
     for col in ["tier", "rating", "tier_reason", "value_reason_1", "churn_reason_3"]:
         assert got[col].equals(expected[col]), col
-    # the profile inputs (issue 12) of the Spark run: `cvp profile` reads them without --data
-    pandas_inputs = default_scores.out.with_name(f"{default_scores.out.stem}.profile_inputs.parquet")
-    spark_inputs = pd.read_parquet(tmp_path / "scores.profile_inputs.parquet")
-    pd.testing.assert_frame_equal(spark_inputs, pd.read_parquet(pandas_inputs), check_exact=True)
 
     # the work ran on the cluster: the master lists the run's application(s), which got the worker's cores, and
     # the worker launched their executors (a local run would leave no trace there)
     apps = [a for a in _applications(cluster) if a["name"] == "cvp-score"]
     assert len(apps) == 1 and apps[0]["cores"] == 2, apps  # one session for loading and scoring
     assert {a["id"] for a in apps} == {p.name for p in (cluster.logs / "work").glob("app-*")}
+
+
+# --- the Spark engine's output set against the pandas engine's (`default_scores`), from the run above ---
+
+
+@pytest.mark.spark
+def test_spark_scores_equal_pandas_row_by_row(cli_run, default_scores):
+    """The scores written from the Spark engine's compact scores and the reason parts its executors wrote
+    (`write_reason_parts`) equal the pandas engine's file row by row, with the same Arrow schema."""
+    import pyarrow.parquet as pq
+
+    expected, got = pd.read_parquet(default_scores.out), pd.read_parquet(cli_run.out)
+    for part in cli_run.out.glob("part-*.parquet"):
+        assert pq.read_schema(part).equals(pq.read_schema(default_scores.out))
+    assert len(got) > 500 and got["customer_id"].is_unique and got["customer_id"].is_monotonic_increasing
+    assert list(got.columns) == list(expected.columns)
+    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+    # the columns people act on are equal exactly, not just close
+    for col in [
+        "tier",
+        "rating",
+        "tier_reason",
+        "flags",
+        "value_reason_1",
+        "churn_reason_3",
+        "account_manager_id",
+    ]:
+        assert got[col].equals(expected[col]), col
+    assert got["tier"].nunique() > 1
+
+
+@pytest.mark.spark
+def test_spark_contributions_file_equals_pandas(cli_run, default_scores):
+    a = pd.read_parquet(default_scores.run.contributions_path)
+    b = pd.read_parquet(cli_run.root / "scores.contributions.parquet")
+    got = pd.read_parquet(cli_run.out)
+    assert list(b.columns) == list(a.columns) and b.columns[0] == "customer_id" and "_base" in b.columns
+    assert b["customer_id"].tolist() == a["customer_id"].tolist()  # bucket order, like the pandas engine
+    pd.testing.assert_frame_equal(b, a, check_exact=False, rtol=1e-9, atol=1e-9)
+    # additive: contributions sum to the value prediction, customer by customer
+    h = [c for c in got.columns if c.startswith("pred_value_") and c.count("_") == 2][0]
+    numbers = b.drop(columns=[c for c in b.columns if c == "run_id"]).set_index("customer_id")
+    total = numbers.sum(axis=1).reindex(got["customer_id"]).to_numpy()
+    scored = got["status"].to_numpy() == "scored"
+    np.testing.assert_allclose(total[scored], got[h].to_numpy()[scored], rtol=1e-9, atol=1e-6)
+    assert scored.sum() == len(b) > 500
+    # the executors' parts were gathered: nothing temporary left beside the output set
+    assert not list(cli_run.root.glob(".*")) and not list(cli_run.root.glob("*.parts"))
+
+
+@pytest.mark.spark
+def test_spark_drift_and_info_match_pandas(cli_run, default_scores):
+    a, b = default_scores.run.manifest, cli_run.manifest
+    # what the Spark backend reports beyond the pandas engine's (drift, timings, spot checks: both)
+    assert set(b) - set(a) == {"driver_collected"}
+    assert b["explanations_spot_checked_rows"] > 0
+    assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys() and len(a["drift"]["psi"]) > 50
+    for key, value in a["drift"]["psi"].items():
+        assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
+    assert b["drift"]["drifted_features"] == a["drift"]["drifted_features"]
+    assert {"features_s", "score_explain_s", "tiers_s"} <= set(b["timings"])
+
+
+@pytest.mark.spark
+def test_spark_profile_inputs_file_equals_pandas(cli_run, default_scores):
+    """Issue 12 on Spark: the executors compute each bucket's profile inputs; the file equals the pandas engine's
+    (rows, order, columns, types, values), so `cvp profile` reads a Spark run without `--data`."""
+    from pipelines.profile_inputs import read_profile_inputs
+
+    pandas_file = default_scores.out.with_name(f"{default_scores.out.stem}.profile_inputs.parquet")
+    spark_file = cli_run.root / "scores.profile_inputs.parquet"
+    a, b = pd.read_parquet(pandas_file), pd.read_parquet(spark_file)
+    scores = pd.read_parquet(default_scores.out)
+    assert len(a) == len(scores) > 500  # every customer with a feature row, scored or not
+    assert any(c.startswith("customer:") for c in a.columns) and "profit_net_lifetime" in a.columns
+    pd.testing.assert_frame_equal(b, a, check_exact=True)
+    pandas_info, spark_info = (
+        default_scores.run.manifest["profile_inputs"],
+        cli_run.manifest["profile_inputs"],
+    )
+    assert spark_info | {"seconds": 0} == pandas_info | {"seconds": 0}
+    assert read_profile_inputs(spark_file, cli_run.manifest["run_id"]).index.is_unique
+    # session-independent counts of this run's Spark jobs (README "Spark engine"): the load's (the counts, the
+    # orders' rejects written, the accepted rows) and the scoring's (the features with each bucket's first row;
+    # the tiers' cut points: the sorted partitions' sizes, the rows at the needed ranks, no range sample for the
+    # one partition of a small input; the scores with their tiers)
+    assert cli_run.jobs == {
+        "spark_checks": 1,
+        "writer": 1,
+        "spark_input": 1,
+        "spark_engine": 2,
+        "spark_tiers": 2,
+    }
+
+
+@pytest.mark.spark
+def test_spark_driver_collects_no_reason_columns(cli_run):
+    """Issue 11: the executors write the reason columns (the bulk of a scores row) to the run's spill; the driver
+    collects one compact row per customer without them, and says how much it received."""
+    expected = pd.read_parquet(cli_run.out)
+    got = cli_run.manifest["driver_collected"]
+    reasons = [c for c in expected.columns if c.startswith(("value_reason_", "churn_reason_"))]
+    assert len(reasons) >= 6
+    assert got["rows"] == len(expected)  # every customer has a feature row here (the profile inputs' test)
+    # collected: customer_id, bucket, eligible, spot_checked, the predictions and carried features, the 4 tier
+    # columns, the drift payloads; the driver adds as_of, model_version, run_id, status, status_reason, the
+    # manager, the reasons
+    assert got["columns"] == len(expected.columns) - len(reasons) - 2
+    assert 0 < got["scores_mb"] < 1 and got["profile_inputs_mb"] > 0
 
 
 # --- start and stop, on fake daemons: a `spark-class` that serves the master's JSON, or never gets ready ---

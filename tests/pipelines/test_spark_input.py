@@ -126,6 +126,15 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
     for name, table in expected.result.tables.items():
         pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    # tables read with pandas (`--mapping`, API callers) reach the scoring backend through `pandas_union`, the
+    # same frame as a Spark load's accepted rows: the validated tables come back out of it unchanged (one job;
+    # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run)
+    from pipelines.engines.spark_buckets import pandas_union
+    from pipelines.engines.spark_input import accepted_tables
+
+    shipped = accepted_tables(pandas_union(spark, expected.result.tables), list(expected.result.tables))
+    for name, table in expected.result.tables.items():
+        pd.testing.assert_frame_equal(shipped[name], table, check_exact=True)
 
 
 @pytest.mark.spark
