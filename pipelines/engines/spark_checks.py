@@ -39,6 +39,24 @@ ROW = "__source_row"
 REASON = "__reason"
 GIVEN = "__given"  # bit i: contract column i of the table holds a value in this row
 BAD = "__bad"  # bit i: ... and it does not parse
+# Column-level facts per row, bit i for contract column i as GIVEN (the pandas engine's column-level stops,
+# judged over the whole column from their sums: `spark_stops`)
+PLACEHOLDER = "__placeholder"  # a word for a missing value (`features.numbers.missing_placeholders`)
+LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_numbers`)
+LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
+NEGATIVE = "__negative"  # a number below zero (`features.numbers.check_conventions`)
+NONZERO = "__nonzero"  # a number other than zero
+RATED = "__rated"  # a rating (`features.numbers.RATINGS` columns)
+OUTSIDE = "__outside"  # ... outside its scale
+#: Row masks summed per contract column by `_stats` (aggregate prefix -> column).
+MASKS = {
+    "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
+    "o": OUTSIDE,
+}  # fmt: skip
+#: bit 0: the row names an account manager the managers table lacks; bit 1 + j: its `customer_refs[j]` names a
+#: customer the customers table lacks (the masks of `reject_unknown`, over every row, rejected or not)
+UNKNOWN = "__unknown"
+UNKNOWN_BITS = 3
 TABLE = "__table"
 BUCKET = "__bucket"
 ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
@@ -114,6 +132,7 @@ def check_bucket(
         rows = rows[~tops].reset_index(drop=True)
     reason = rows[REASON].to_numpy(dtype=object).copy()
     ref_reason = np.full(len(rows), None, dtype=object)
+    unknown = np.zeros(len(rows), dtype=np.int64)
     tag, role = rows[TABLE].to_numpy(dtype=object), rows[ROLE].to_numpy()
     parsed: dict[tuple[str, int], tuple[np.ndarray, pd.DataFrame, Any]] = {}
     for name, cols in columns.items():
@@ -131,8 +150,8 @@ def check_bucket(
         managers = pd.Index(known_managers, dtype=object)
         for name in ("customers", "assignments"):
             if (name, 0) in parsed and "account_manager_id" in parsed[(name, 0)][1].columns:
-                _, t, rej = parsed[(name, 0)]
-                reject_unknown(t, "account_manager_id", managers, rej)
+                at, t, rej = parsed[(name, 0)]
+                unknown[at] |= reject_unknown(t, "account_manager_id", managers, rej).to_numpy(dtype=np.int64)
     if has_customers:
         from features.crossrefs import reject_far_future
 
@@ -143,14 +162,16 @@ def check_bucket(
             refs = TABLES[name].customer_refs
             if name == "referrals":  # its copy's own reference, judged apart (joined back in pandas order)
                 side = _Rejector(len(at))
-                reject_unknown(t, "referred_id" if r == 0 else "referrer_id", known, side)
+                ref = "referred_id" if r == 0 else "referrer_id"
+                hit = reject_unknown(t, ref, known, side).to_numpy(dtype=np.int64)
+                unknown[at] |= hit << (1 + refs.index(ref))
                 ref_reason[at] = side.reason
                 continue
-            for ref in refs:
-                reject_unknown(t, ref, known, rej)
+            for j, ref in enumerate(refs):
+                unknown[at] |= reject_unknown(t, ref, known, rej).to_numpy(dtype=np.int64) << (1 + j)
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
-    return rows.assign(**{REASON: reason, REF: ref_reason})
+    return rows.assign(**{REASON: reason, REF: ref_reason, UNKNOWN: unknown})
 
 
 def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
@@ -236,13 +257,19 @@ def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:
 
 def _stats(frame: SparkDataFrame, n_columns: int) -> pd.DataFrame:
     """One aggregation over every table: rows per (table, input partition, reason), and per contract column the
-    rows holding a value and those where it does not parse (columns g0.., b0..)."""
+    rows of each of its `MASKS` (g0..: holding a value, b0..: not parsing, p0..: a placeholder word, ...) and the
+    rows naming an unknown manager or customer (u0.., `UNKNOWN`)."""
     from pyspark.sql import functions as F
 
     sums = [
-        F.sum((F.col(GIVEN).bitwiseAND(1 << i) > 0).cast("long")).alias(f"g{i}") for i in range(n_columns)
+        F.sum((F.col(mask).bitwiseAND(1 << i) > 0).cast("long")).alias(f"{p}{i}")
+        for p, mask in MASKS.items()
+        for i in range(n_columns)
     ]
-    sums += [F.sum((F.col(BAD).bitwiseAND(1 << i) > 0).cast("long")).alias(f"b{i}") for i in range(n_columns)]
+    sums += [
+        F.sum((F.col(UNKNOWN).bitwiseAND(1 << i) > 0).cast("long")).alias(f"u{i}")
+        for i in range(UNKNOWN_BITS)
+    ]
     part = F.shiftright(F.col(ROW), PARTITION_SHIFT).alias("part")
     return (
         frame.groupBy(F.col(TABLE), part, F.col(REASON)).agg(F.count(F.lit(1)).alias("n"), *sums).toPandas()
@@ -277,14 +304,18 @@ def _check_throughout(
     offsets: Mapping[int, int],
     timezone: str,
     date_formats: Mapping[str, str],
+    only: int | None = None,
 ) -> None:
-    """`StructuralError` (the pandas message and example rows) for a column where no given value parses."""
+    """`StructuralError` (the pandas message and example rows) for a column where no given value parses (every
+    column, or column `only`)."""
     from pyspark.sql import functions as F
 
     from features.dates import parse_timestamps_native
     from features.validation import _check_parsed, _parse_column, _Rejector
 
     for i, name in enumerate(names):
+        if only is not None and i != only:
+            continue
         given, bad = int(stats[f"g{i}"].sum()), int(stats[f"b{i}"].sum())
         if given == 0 or bad != given:
             continue
@@ -312,7 +343,7 @@ def table_view(union: SparkDataFrame, name: str, columns: list[str]) -> SparkDat
     from pyspark.sql import functions as F
 
     own = [F.col(_q(_wide(name, c))).alias(c) for c in columns]
-    return union.filter(F.col(TABLE) == name).select(ROW, REASON, GIVEN, BAD, *own)
+    return union.filter(F.col(TABLE) == name).select(ROW, REASON, GIVEN, *own)
 
 
 def validated_table(rows: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -42,8 +42,16 @@ from pipelines.engines.spark_checks import (
     BUCKET,
     BUCKET_KEYS,
     GIVEN,
+    LARGE,
     LAST_ORDER,
+    LOCALE,
+    MASKS,
+    NEGATIVE,
+    NONZERO,
+    OUTSIDE,
     PARTITION_SHIFT,
+    PLACEHOLDER,
+    RATED,
     RAW,
     REASON,
     REF,
@@ -51,6 +59,7 @@ from pipelines.engines.spark_checks import (
     ROW,
     SPARK_TYPE,
     TABLE,
+    UNKNOWN,
     VAL,
     _check_throughout,
     _duplicates,
@@ -88,12 +97,51 @@ def _checked_columns(table: Table, columns: list[str]) -> list[str]:
 
 
 def _row_schema(table: Table, raw_columns: list[str]) -> str:
-    cols = [f"{_q(ROW)} bigint", f"{_q(REASON)} string", f"{_q(GIVEN)} bigint", f"{_q(BAD)} bigint"]
+    cols = [f"{_q(ROW)} bigint", f"{_q(REASON)} string", f"{_q(UNKNOWN)} bigint"]
+    cols += [f"{_q(mask)} bigint" for mask in MASKS.values()]
     cols += [f"{_q(RAW + c)} string" for c in raw_columns]
     for name in _checked_columns(table, raw_columns):
         kind = table.column(name).kind
         cols.append(f"{_q(VAL + name)} {SPARK_TYPE.get(kind, 'double')}")
     return ", ".join(cols)
+
+
+def column_masks(
+    table: Table, raw: pd.DataFrame, parsed: pd.DataFrame, stats: Mapping[str, tuple[pd.Series, pd.Series]]
+) -> dict[str, np.ndarray]:
+    """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
+    masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
+    from features.column_types import readable_column
+    from features.numbers import RATINGS, locale_numbers, missing_placeholders
+
+    out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}
+
+    def put(mask: str, i: int, hit: Any) -> None:
+        out[mask] |= np.asarray(hit, dtype=bool).astype(np.int64) << i
+
+    for i, name in enumerate(_checked_columns(table, list(raw.columns))):
+        col = table.column(name)
+        given, bad = stats[name]
+        put(GIVEN, i, given)
+        put(BAD, i, bad)
+        if col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
+            pass
+        else:
+            text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
+            put(PLACEHOLDER, i, missing_placeholders(text, bad))
+            if col.kind in ("money", "number", "rating"):
+                put(LOCALE, i, locale_numbers(text, bad))
+        if col.kind in ("money", "number", "rating"):
+            v = parsed[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            known = ~np.isnan(v)
+            put(LARGE, i, np.abs(v) >= 1000)
+            put(NEGATIVE, i, v < 0)
+            put(NONZERO, i, known & (v != 0))
+            if (table.name, name) in RATINGS:
+                low, high = RATINGS[(table.name, name)]
+                put(RATED, i, known)
+                put(OUTSIDE, i, known & ~((v >= low) & (v <= high)))
+    return out
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -126,17 +174,11 @@ def check_rows(
             raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
         stats: dict[str, tuple[pd.Series, pd.Series]] = {}
         parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
-        given = np.zeros(len(raw), dtype=np.int64)
-        bad = np.zeros(len(raw), dtype=np.int64)
-        for i, col in enumerate(_checked_columns(table, list(raw.columns))):
-            g, b = stats[col]
-            given |= g.to_numpy(dtype=bool).astype(np.int64) << i
-            bad |= b.to_numpy(dtype=bool).astype(np.int64) << i
         out: dict[str, Any] = {
             ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
             REASON: rej.reason,
-            GIVEN: given,
-            BAD: bad,
+            UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
+            **column_masks(table, raw, parsed, stats),
         }
         start += len(raw)
         for col in raw.columns:
@@ -159,7 +201,8 @@ def validate_spark(
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from features.validation import _structural_checks, _suggestions, check_customers_usable
+    from features.validation import _structural_checks, _suggestions
+    from pipelines.engines.spark_stops import TableRows, cross_table_stops, table_stops
 
     # One task per bucket; adaptive execution would coalesce the small buckets and start a job per stage.
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -204,7 +247,7 @@ def validate_spark(
             out = _duplicates(out, key)
         kept = [c for c in out.columns if c.startswith((RAW, VAL))]
         checked[name] = out.select(
-            F.lit(name).alias(TABLE), ROW, REASON, GIVEN, BAD, BUCKET, ROLE,
+            F.lit(name).alias(TABLE), ROW, REASON, UNKNOWN, *MASKS.values(), BUCKET, ROLE,
             *[F.col(_q(c)).alias(_wide(name, c)) for c in kept],
         )  # fmt: skip
 
@@ -236,13 +279,16 @@ def validate_spark(
     judged = union.groupBy(BUCKET).applyInPandas(per_bucket, bucket_schema)
     if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred
         copies = judged.filter(F.col(TABLE) == "referrals")
-        second = copies.filter(F.col(ROLE) == 1).select(F.col(ROW).alias("__r1"), F.col(REF).alias("__ref1"))
+        second = copies.filter(F.col(ROLE) == 1).select(
+            F.col(ROW).alias("__r1"), F.col(REF).alias("__ref1"), F.col(UNKNOWN).alias("__u1")
+        )
         # a sort-merge join: a broadcast would start a job of its own
         first = copies.filter(F.col(ROLE) == 0).join(
             second.hint("merge"), F.col(ROW) == F.col("__r1"), "left"
         )
         first = first.withColumn(REASON, F.coalesce(F.col(REASON), F.col("__ref1"), F.col(REF)))
-        judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first.drop("__r1", "__ref1"))
+        first = first.withColumn(UNKNOWN, F.col(UNKNOWN).bitwiseOR(F.coalesce(F.col("__u1"), F.lit(0))))
+        judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first.drop("__r1", "__ref1", "__u1"))
     judged = judged.drop(REF, BUCKET, ROLE, LAST_ORDER)
     if "returns" in checked and _wide("returns", VAL + "order_id") in judged.columns:
         # `features.crossrefs`: a return against its order. The bucket step's rows persisted first: the join's
@@ -258,13 +304,21 @@ def validate_spark(
     stats = _stats(judged, max(len(c) for c in columns.values()))
     reports: dict[str, TableReport] = {}
     views: dict[str, SparkDataFrame] = {}
+    rows = {name: TableRows(judged, name) for name in sources}  # collected only for a stop that fires
     for name in sources:
         own = stats[stats[TABLE] == name]
         kept = [c.split("|", 1)[1] for c in checked[name].columns if c.startswith(f"{name}|")]
         view = table_view(judged, name, kept)
         offsets = _offsets(own)
-        _check_throughout(view, TABLES[name], columns[name], own, offsets, tz, formats)
-        views[name] = source_rows(view.drop(GIVEN, BAD), offsets)
+
+        def throughout(
+            i: int, name: str = name, view: Any = view, own: Any = own, offsets: Any = offsets
+        ) -> None:
+            _check_throughout(view, TABLES[name], columns[name], own, offsets, tz, formats, only=i)
+
+        # the pandas engine's column-level stops, in its order (`spark_stops`), before any reject is written
+        table_stops(TABLES[name], columns[name], own, rows[name], throughout)
+        views[name] = source_rows(view.drop(GIVEN), offsets)
         by_reason = own.groupby(own[REASON].fillna("__accepted__"))["n"].sum()
         counts = {str(r): int(n) for r, n in by_reason.items()}
         accepted = counts.pop("__accepted__", 0)
@@ -277,8 +331,8 @@ def validate_spark(
             ignored_columns=ignored,
             did_you_mean=suggested,
         )
-    if "customers" in reports:  # its accepted rows are its distinct known ids (duplicates are rejected)
-        check_customers_usable(reports["customers"].rows_in, reports["customers"].accepted)
+    # across tables (managers, a customers table without a usable row, ids spelled otherwise)
+    cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)
     return views, reports, cached, judged
 
 

@@ -222,24 +222,85 @@ def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(s
     ) and "source row 4: 2 fields: 'O5,nobody'" in str(got.value)
 
 
+_CUST = pd.DataFrame({"customer_id": [f"C{i:06d}" for i in range(1, 7)]})
+_ORD = pd.DataFrame(
+    {
+        "order_id": [f"O{i}" for i in range(1, 7)],
+        "customer_id": [f"C{i:06d}" for i in range(1, 7)],
+        "ordered_at": ["2024-01-05", "2024-02-01", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05"],
+        "revenue": ["10", "20.5", "30", "40", "50", "60"],
+    }
+)
+_TICKETS = pd.DataFrame(
+    {
+        "ticket_id": ["T1", "T2", "T3", "T4"],
+        "customer_id": ["C000001", "C000002", "C000003", "C000001"],
+        "opened_at": ["2024-02-01"] * 4,
+        "effort_minutes": ["5"] * 4,
+        "satisfaction": ["7", "9", "10", "2"],  # rated 1-10
+    }
+)
+#: One input per column-level stop of the pandas loader (README "What bad input gets"), and the start of its message.
+STOPS = {
+    "amounts-negative": (
+        dict(orders=_ORD.assign(revenue=["-10", "-20.5", "-30", "40", "-50", "-60"]), customers=_CUST),
+        "table 'orders', column 'revenue': negative on 5 of the 6 rows",
+    ),
+    "rating-scale": (
+        dict(orders=_ORD, customers=_CUST, tickets=_TICKETS),
+        "table 'tickets', column 'satisfaction': 3 of 4 ratings outside 1-5",
+    ),
+    "null-for-missing": (
+        dict(orders=_ORD, customers=_CUST.assign(churned_at=["NULL"] * 2 + ["2024-06-01"] + ["NULL"] * 3)),
+        "table 'customers', column 'churned_at': 5 of 6 rows hold 'NULL'",
+    ),
+    "rows-per-key": (
+        dict(orders=_ORD.assign(order_id=["O1", "O1", "O1", "O1", "O5", "O6"]), customers=_CUST),
+        "table 'orders', column 'order_id': 3 of 6 rows repeat the order_id",
+    ),
+    "ids-respelled": (
+        dict(orders=_ORD.assign(customer_id=["1", "2", "3", "4", "C000005", "C000006"]), customers=_CUST),
+        "table 'orders', column 'customer_id': 4 of 6 rows name a customer the customers table writes otherwise",
+    ),
+    "locale-numbers": (
+        dict(
+            orders=_ORD.assign(revenue=["1.234,50", "20", "2.345,10", "3.456,00", "50", "60"]),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'revenue': 3 of 6 values are numbers written with a thousands separator",
+    ),
+    "managers-missing": (
+        dict(
+            orders=_ORD,
+            customers=_CUST.assign(account_manager_id=["AM9"] * 5 + ["AM1"]),
+            account_managers=pd.DataFrame({"account_manager_id": ["AM1"], "name": ["Ann"]}),
+        ),
+        "table 'customers', column 'account_manager_id': 5 of 6 rows name a manager",
+    ),
+    "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
+        dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
+        "table 'customers' has no usable row (3 rows, none accepted)",
+    ),
+}
+
+
 @pytest.mark.spark
-def test_a_customers_table_without_a_usable_row_is_structural_as_in_pandas(spark, tmp_path):
-    """Every customer names a manager the managers table does not have: both engines stop (exit 2) rather than
-    reject every order as an unknown customer's, before any reject is written. The pandas loader stops first on the
-    whole column (`features.crossrefs.check_unknown_managers`: an incomplete managers export); Spark, which
-    validates each bucket on its own, does not apply that column-level stop (README "Known limits") and stops on
-    the customers table left without a usable row."""
+@pytest.mark.parametrize("case", list(STOPS))
+def test_column_level_stops_are_the_pandas_loaders(spark, tmp_path, case):
+    """A column following another convention stops both engines (exit 2) with the same message and example rows,
+    before any reject is written: the Spark engine sums the predicates' row masks in its one aggregation and calls
+    the pandas function on the table's rows when a stop fires (`pipelines.engines.spark_stops`)."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
 
-    customers = CUSTOMERS.iloc[[0, 1, 2]].assign(account_manager_id="AM-nobody")
-    data = _write(tmp_path / "data", orders=ORDERS, customers=customers, account_managers=MANAGERS)
+    tables, message = STOPS[case]
+    data = _write(tmp_path / "data", **tables)
     with pytest.raises(StructuralError) as expected:
         load_data(data)
-    assert "column 'account_manager_id': 3 of 3 rows name a manager" in str(expected.value)
+    assert str(expected.value).startswith(message)
     with pytest.raises(StructuralError) as got, mapped_errors():
         load_spark(spark, data, CFG, tmp_path / "rejects")
-    assert "'customers' has no usable row (3 rows, none accepted)" in str(got.value)
+    assert str(got.value) == str(expected.value)
     assert not (tmp_path / "rejects").exists()  # stopped before any reject is written
 
 

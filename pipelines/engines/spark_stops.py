@@ -1,0 +1,170 @@
+"""The pandas engine's column-level stops on the Spark engine's input: a column following another convention than
+the contract's stops the run (exit 2, the pandas engine's message) before any reject is written, as
+`features.validation.validate_tables` does, instead of rejecting its rows one by one.
+
+The stops and their predicates are the pandas engine's own (`features.numbers`, `features.keys`,
+`features.crossrefs`); what Spark adds is how a whole column reaches them. The executors mark each row with the
+predicates' row masks (`spark_input.check_rows`: a placeholder word for a missing value, a number in a locale's
+format, a large, negative, non-zero or off-scale number; `spark_checks.check_bucket`: an unknown manager or
+customer, over every row as `reject_unknown` returns them) and the one aggregation of the checks
+(`spark_checks._stats`) sums them per column, beside the counts per reason (`duplicate <key>`). From those sums the
+driver knows whether a stop fires; only then does it bring that table's rows (every row, in source order) to the
+driver and call the pandas function on them, which raises with the pandas engine's message and example rows. A run
+that stops nowhere pays nothing beyond the sums (no job, no rows collected).
+
+Order of the stops (that of `validate_tables`): per table, per contract column: no value parses, placeholders,
+locale numbers; then the table's conventions (signs, rating scales) and its key (several rows per key); after
+every table: an incomplete managers export, a customers table without a usable row, customer ids spelled
+otherwise. (Categories relabelled since training are judged on the driver for both engines, `run_score`'s
+`features.contract.check_categories` on the accepted tables.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from features.contract import TABLES, Table
+from pipelines.engines.spark_checks import (
+    LOCALE,
+    PLACEHOLDER,
+    RAW,
+    REASON,
+    ROW,
+    TABLE,
+    UNKNOWN,
+    _q,
+    validated_table,
+)
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
+    from pyspark.sql import DataFrame as SparkDataFrame
+
+
+class TableRows:
+    """Every row of one table of the judged union (rejected or not), on the driver in source order, collected on
+    first use (one job): what a firing stop's pandas function reads."""
+
+    def __init__(self, judged: SparkDataFrame, name: str) -> None:
+        self.judged, self.name = judged, name
+        self._rows: pd.DataFrame | None = None
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        if self._rows is None:
+            from pyspark.sql import functions as F
+
+            own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
+            got = (
+                self.judged.filter(F.col(TABLE) == self.name)
+                .select(TABLE, ROW, REASON, PLACEHOLDER, LOCALE, UNKNOWN, *own)
+                .toPandas()
+            )
+            self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)
+        return self._rows
+
+    def parsed(self) -> pd.DataFrame:
+        """The table's validated columns, every row (the pandas engine's `t` before its rows are judged)."""
+        return validated_table(self.rows, self.name)
+
+    def raw(self, column: str) -> pd.Series:
+        """A column as read (text), every row, index = source row."""
+        return pd.Series(self.rows[f"{self.name}|{RAW}{column}"].to_numpy(dtype=object), name=column)
+
+    def bits(self, mask: str, i: int) -> pd.Series:
+        """Bit `i` of a mask column as a boolean row mask, index = source row."""
+        values = self.rows[mask].fillna(0).to_numpy(dtype=np.int64)
+        return pd.Series((values >> i) & 1 == 1)
+
+    def reason_is(self, reason: str) -> pd.Series:
+        return pd.Series(self.rows[REASON].to_numpy(dtype=object) == reason)
+
+
+def _sum(stats: pd.DataFrame, column: str) -> int:
+    return int(stats[column].sum()) if column in stats.columns else 0
+
+
+def table_stops(
+    table: Table, names: list[str], stats: pd.DataFrame, rows: TableRows, throughout: Callable[[int], None]
+) -> None:
+    """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
+    `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`)."""
+    from features import keys, numbers
+
+    rows_in = _sum(stats, "n")
+    for i, column in enumerate(names):
+        throughout(i)
+        found = _sum(stats, f"p{i}")
+        if found and found >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in):
+            numbers.check_missing_placeholders(
+                table.name, column, rows.raw(column), rows.bits(PLACEHOLDER, i)
+            )
+        found, given, large = _sum(stats, f"l{i}"), _sum(stats, f"g{i}"), _sum(stats, f"L{i}")
+        if found and not (
+            found < numbers.LOCALE_SHARE * given and (found < numbers.MIN_ROWS or found < large)
+        ):
+            numbers.check_locale_numbers(
+                table.name, column, rows.raw(column), rows.bits(LOCALE, i).to_numpy(), given,
+                rows.parsed()[column],
+            )  # fmt: skip
+    fires = False
+    for name, column in numbers.POSITIVE_MONEY:
+        if name == table.name and column in names:
+            i = names.index(column)
+            negative = _sum(stats, f"n{i}")
+            fires |= negative >= numbers.MIN_ROWS and negative > 0.5 * _sum(stats, f"z{i}")
+    for name, column in numbers.RATINGS:
+        if name == table.name and column in names:
+            i = names.index(column)
+            outside = _sum(stats, f"o{i}")
+            fires |= outside > 0 and outside >= max(
+                numbers.MIN_ROWS, numbers.SCALE_SHARE * _sum(stats, f"r{i}")
+            )
+    if fires:
+        numbers.check_conventions(table.name, rows.parsed())
+    key = table.key
+    if key is not None and key in names:
+        repeated = int(stats.loc[stats[REASON] == f"duplicate {key}", "n"].sum())
+        if repeated and repeated >= max(keys.MIN_ROWS, keys.LINE_SHARE * rows_in):
+            t = rows.parsed()
+            keys.check_one_row_per_key(
+                table.name, t, key, rows.reason_is(f"duplicate {key}").set_axis(t.index)
+            )
+
+
+def cross_table_stops(
+    stats: pd.DataFrame, reports: Mapping[str, tuple[int, int]], rows: Mapping[str, TableRows]
+) -> None:
+    """The stops across tables, after every table's own (see module). `reports`: rows in and accepted per table;
+    `rows`: each table's `TableRows`."""
+    from features import crossrefs
+    from features.validation import check_customers_usable
+
+    def threshold(name: str) -> float:
+        return max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports[name][0])
+
+    if "account_managers" in reports:
+        for name in ("customers", "assignments"):
+            own = stats[stats[TABLE] == name]
+            if name in reports and 0 < _sum(own, "u0") >= threshold(name):
+                t = rows[name].parsed()
+                if "account_manager_id" in t.columns:
+                    crossrefs.check_unknown_managers(name, t, rows[name].bits(UNKNOWN, 0))
+    if "customers" not in reports:
+        return
+    check_customers_usable(*reports["customers"])  # its accepted rows are its distinct known ids
+    known: pd.Index | None = None
+    for name in reports:
+        own = stats[stats[TABLE] == name]
+        for j, ref in enumerate(TABLES[name].customer_refs):
+            if not 0 < _sum(own, f"u{1 + j}") >= threshold(name):
+                continue
+            if known is None:  # the accepted customers' ids, in source order
+                customers = rows["customers"]
+                accepted = customers.rows[REASON].isna().to_numpy()
+                known = pd.Index(customers.parsed().loc[accepted, "customer_id"].dropna().unique())
+            t = rows[name].parsed()
+            crossrefs.check_respelled_refs(name, t, ref, known, rows[name].bits(UNKNOWN, 1 + j))
