@@ -262,9 +262,14 @@ def test_spark_driver_collects_no_reason_columns(cli_run):
     assert len(reasons) >= 6
     assert got["rows"] == len(expected)  # every customer has a feature row here (the profile inputs' test)
     # collected: customer_id, bucket, eligible, spot_checked, the predictions and carried features, the 4 tier
-    # columns, the drift payloads; the driver adds as_of, model_version, run_id, status, status_reason, the
-    # manager, the reasons
-    assert got["columns"] == len(expected.columns) - len(reasons) - 2
+    # columns, the drift payloads; the scores add as_of, model_version, status, status_reason, the manager, the
+    # reasons (`finish_scores`), then `run_score` the run id, the raw tier and the new customers' columns
+    from pipelines.newcomers import LOOKALIKE_COLUMNS, PROVISIONAL_TIER
+
+    lookalike = [c for c in expected.columns if c.startswith("lookalike_reason_")]
+    added = ["run_id", "raw_tier", *LOOKALIKE_COLUMNS, PROVISIONAL_TIER, *lookalike]
+    assert set(added) <= set(expected.columns) and lookalike
+    assert got["columns"] == len(expected.columns) - len(reasons) - len(added) - 1
     assert 0 < got["scores_mb"] < 1 and got["profile_inputs_mb"] > 0
 
 
