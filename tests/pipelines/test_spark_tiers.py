@@ -1,6 +1,6 @@
 """Tiers and ratings of the Spark engine off the driver (issue 11): the whole base's cut points from Spark's exact
 distributed pass equal the pandas engine's (`models.tiers.tier_cut_points`), and the executors' assignment equals
-`assign_tiers` row by row. The whole engine's tiers against the pandas engine's: tests/pipelines/test_spark.py.
+`assign_tiers` row by row. The whole engine's tiers against the pandas engine's: tests/pipelines/test_spark_cluster.py.
 """
 
 from __future__ import annotations
