@@ -63,7 +63,7 @@ def _printable_ascii_bytes(arr: object) -> bool:
         data = chunk.buffers()[2]
         if data is not None:
             b = np.frombuffer(data, dtype=np.uint8)
-            if ((b < 0x20) | (b > 0x7E)).any():
+            if len(b) and (b.min() < 0x20 or b.max() > 0x7E):  # two reductions, no mask per byte (issue 14)
                 return False
     return True
 
