@@ -149,10 +149,13 @@ class StageTimer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}  # exclusive CPU seconds (every thread of the process), like `seconds`
         self.peak_mb: dict[str, float] = {}
         self._children: list[float] = []
+        self._cpu_children: list[float] = []
         self._stages: list[str] = []
         self.reference_predict_s = 0.0
+        self.reference_predict_cpu = 0.0
 
     def sample_memory(self, stop: threading.Event) -> None:
         """Until `stop`: the RSS every 0.1 s, charged to the innermost stage running ("other" outside all)."""
@@ -173,18 +176,21 @@ class StageTimer:
 
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             timer._children.append(0.0)
+            timer._cpu_children.append(0.0)
             timer._stages.append(stage)
             try:
                 return fn(*args, **kwargs)
             finally:
-                elapsed = time.perf_counter() - t0
+                elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
                 timer._stages.pop()
-                inner = timer._children.pop()
+                inner, cpu_inner = timer._children.pop(), timer._cpu_children.pop()
                 timer.seconds[stage] = timer.seconds.get(stage, 0.0) + elapsed - inner
+                timer.cpu[stage] = timer.cpu.get(stage, 0.0) + cpu - cpu_inner
                 if timer._children:
                     timer._children[-1] += elapsed
+                    timer._cpu_children[-1] += cpu
 
         setattr(owner, attr, timed)
 
@@ -197,12 +203,14 @@ class StageTimer:
         timer = self
 
         def with_reference(booster, X, *args, **kwargs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             getattr(booster, "booster_", booster).predict(X, raw_score=True)
-            spent = time.perf_counter() - t0
+            spent, cpu = time.perf_counter() - t0, time.process_time() - c0
             timer.reference_predict_s += spent
+            timer.reference_predict_cpu += cpu
             if timer._children:
                 timer._children[-1] += spent
+                timer._cpu_children[-1] += cpu
             return explain(booster, X, *args, **kwargs)
 
         scoring.explain_booster = with_reference
@@ -316,12 +324,15 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
         threading.Thread(target=timer.sample_memory, args=(memory_stop,), daemon=True).start()
     sampler = TreeSampler()
     sampler.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+    load0 = os.getloadavg()[0]
     run = run_score(
         data, SCORE_AS_OF, out, None, engine, None, None, config, Console(file=io.StringIO()),
         "local[2]" if engine == "spark" else None,
     )  # fmt: skip
     marks["seconds"] = time.perf_counter() - t0 - timer.reference_predict_s
+    marks["cpu_s"] = time.process_time() - c0 - timer.reference_predict_cpu
+    marks["load_start"], marks["load_end"] = load0, os.getloadavg()[0]
     marks["peak_mb"] = _status_mb("VmHWM")
     sampler.stop.set()
     memory_stop.set()
@@ -330,6 +341,8 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
     marks.update({f"t_{k}": v for k, v in run.manifest["timings"].items()})
     if profile:
         marks.update({f"p_{k}": v for k, v in timer.seconds.items()})
+        marks.update({f"c_{k}": v for k, v in timer.cpu.items()})
+        marks["ref_predict_cpu"] = timer.reference_predict_cpu
         marks.update({f"m_{k}": v for k, v in timer.peak_mb.items()})
         marks["ref_predict_s"] = timer.reference_predict_s
         marks["ref_arrow_read_s"], marks["ref_arrow_rows"] = arrow_read_seconds(data)
@@ -455,22 +468,35 @@ def print_profile(n: int, r: dict[str, float]) -> None:
     rows_in = r.get("validated_rows", float("nan"))
     stages = {k[2:]: v for k, v in r.items() if k.startswith("p_")}
     stages["other"] = total - sum(stages.values())
+    cpu = {k[2:]: v for k, v in r.items() if k.startswith("c_")}
+    cpu_total = r.get("cpu_s", float("nan"))
+    cpu["other"] = cpu_total - sum(cpu.values())
     print(
-        f"\nprofile, pandas engine, {n:,} customers ({int(rows_in):,} input rows), {total:.1f} s end to end"
+        f"\nprofile, pandas engine, {n:,} customers ({int(rows_in):,} input rows), {total:.1f} s end to end, "
+        f"CPU {cpu_total:.1f} s (all threads; load average {r.get('load_start', float('nan')):.1f} at the start, "
+        f"{r.get('load_end', float('nan')):.1f} at the end: on a shared machine the CPU column is the one to compare)"
     )
-    print(f"{'stage':32} {'seconds':>8} {'rows/s':>12} {'share':>6} {'peak RSS MB':>12}")
-    for stage, sec in sorted(stages.items(), key=lambda kv: -kv[1]):
+    print(
+        f"{'stage':36} {'seconds':>8} {'rows/s':>12} {'share':>6} {'CPU s':>8} {'CPU share':>9} {'peak RSS MB':>12}"
+    )
+    for stage, sec in sorted(stages.items(), key=lambda kv: -cpu.get(kv[0], kv[1])):
         rows = rows_in if stage in ROW_STAGES else n
         rate = f"{rows / sec:12,.0f}" if sec > 0.005 else f"{'':>12}"
         peak = r.get(f"m_{stage}")
         peak_text = "" if peak is None else f"{peak:12,.0f}"
-        print(f"{stage:32} {sec:8.2f} {rate} {sec / total:6.1%} {peak_text}")
+        c = cpu.get(stage, float("nan"))
+        print(f"{stage:36} {sec:8.2f} {rate} {sec / total:6.1%} {c:8.2f} {c / cpu_total:9.1%} {peak_text}")
     ref = r["ref_arrow_read_s"] + r["ref_predict_s"]
     print(
         f"references: pyarrow read of the same files {r['ref_arrow_read_s']:.2f} s "
         f"({int(r['ref_arrow_rows']):,} rows); LightGBM predict of the same rows, both models "
         f"{r['ref_predict_s']:.2f} s; end to end / their sum = {total / max(ref, 1e-9):.1f}"
     )
+    if "ref_predict_cpu" in r:
+        print(
+            f"references in CPU seconds: LightGBM predict {r['ref_predict_cpu']:.2f} s; the run's CPU / its wall "
+            f"{cpu_total / total:.2f} (2 cores: at most 2.0)"
+        )
 
 
 # --- issue 15 (score history): the transitions time, printed as its own line; optional, `--transitions` -------

@@ -63,7 +63,7 @@ def _printable_ascii_bytes(arr: object) -> bool:
         data = chunk.buffers()[2]
         if data is not None:
             b = np.frombuffer(data, dtype=np.uint8)
-            if ((b < 0x20) | (b > 0x7E)).any():
+            if len(b) and (b.min() < 0x20 or b.max() > 0x7E):  # two reductions, no mask per byte (issue 14)
                 return False
     return True
 
@@ -97,9 +97,17 @@ def placeholder_ids(ids: pd.Series) -> np.ndarray:
 
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
-    lowered = pc.utf8_lower(arrow_text(ids.astype("str")))
-    words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
-    return np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    # Every placeholder starts with `n`, `u` or `#` once lower-cased: only strings starting with one of those in
+    # either case, or with a non-ASCII character, are lower-cased and looked up (issue 14: not every id).
+    first = first_bytes(arr)
+    hit = np.zeros(len(ids), dtype=bool)
+    at = np.flatnonzero(np.isin(first, np.frombuffer(b"nNuU#", dtype=np.uint8)) | (first >= 0x80))
+    if len(at):
+        lowered = pc.utf8_lower(arr.take(at))
+        words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
+        hit[at] = np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
+    return hit
 
 
 #: Ids an export writes for "no id" in a numeric or symbolic form: zero (`0`, `000`, `0.0`), minus one (`-1`), or
@@ -124,14 +132,41 @@ _SCIENTIFIC_IDS = r"^[+-]?\d(?:\.\d+)?E\+\d{1,3}$"
 
 def scientific_ids(ids: pd.Series) -> np.ndarray:
     """Which parsed ids (text) are a number in a spreadsheet's scientific notation (`_SCIENTIFIC_IDS`)."""
-    import pyarrow.compute as pc
 
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
     arr = arrow_text(ids.astype("str"))
-    # no regex over most ids: only those holding `E+`
-    maybe = np.asarray(pc.fill_null(pc.match_substring(arr, "E+"), False), dtype=bool)
-    return matches_where(arr, maybe, _SCIENTIFIC_IDS)
+    # no regex over most ids: only those holding `E+` (found in the data buffer; usually none at all)
+    return matches_where(arr, holding_e_plus(arr), _SCIENTIFIC_IDS)
+
+
+def holding_e_plus(arr: object) -> np.ndarray:
+    """Which strings hold `E+`, read from Arrow's buffers: one pass over the bytes instead of a substring
+    search per string."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
+        n = len(chunk)
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            chunk = chunk.cast(pa.large_string())
+        _, off_buf, data = chunk.buffers()[:3]
+        wide = pa.types.is_large_string(chunk.type)
+        offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)[
+            chunk.offset : chunk.offset + n + 1
+        ]
+        b = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        b = b[offsets[0] : offsets[-1]] if n else b[:0]
+        pos = np.flatnonzero((b[:-1] == 0x45) & (b[1:] == 0x2B)) + (offsets[0] if n else 0)
+        out = np.zeros(n, dtype=bool)
+        if len(pos):
+            row = np.searchsorted(offsets, pos, side="right") - 1
+            inside = pos + 2 <= offsets[row + 1]  # both bytes in the same string
+            out[row[inside]] = True
+        parts.append(out)
+    hit = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    valid = ~np.asarray(arr.is_null(), dtype=bool) if len(hit) else hit  # type: ignore[attr-defined]
+    return hit & valid
 
 
 def matches_where(arr: object, candidates: np.ndarray, pattern: str) -> np.ndarray:

@@ -30,7 +30,50 @@ def canonical_row_order(tables: dict[str, pd.DataFrame]) -> None:
         by = [c for c in dict.fromkeys(by) if c in frame.columns]
         if not by:
             continue
+        if _in_order(frame, by):  # the usual case: a stable sort would give the rows as they are (issue 14)
+            continue
         keys = frame[by].reset_index(drop=True)  # only the sort columns are copied
         order = keys.sort_values(by, kind="stable", na_position="last").index.to_numpy()
         if (order != np.arange(len(order))).any():
             tables[name] = frame.take(order)
+
+
+def _in_order(frame: pd.DataFrame, by: list[str]) -> bool:
+    """Whether every row is at or before the next in the order `sort_values(by, na_position="last")` sorts by
+    (each column ascending, a missing value after every value, missing values tied): then the stable sort is
+    the identity. One pass over neighbouring rows, each column compared only where the columns before it tie.
+    False when a row is out of order or a column is of a type not compared here (the sort decides)."""
+    n = len(frame)
+    tied = np.ones(n - 1, dtype=bool)  # neighbouring pairs equal on the columns so far
+    for c in by:
+        at = np.flatnonzero(tied)
+        if not len(at):
+            return True
+        col = frame[c]
+        missing = col.isna().to_numpy()
+        a_na, b_na = missing[at], missing[at + 1]
+        both = ~a_na & ~b_na
+        if col.dtype.kind == "M" and not isinstance(col.dtype, pd.DatetimeTZDtype):
+            v = col.to_numpy().view("int64")
+            a, b = v[at], v[at + 1]
+            less, greater = a < b, a > b
+        elif isinstance(col.dtype, pd.StringDtype):  # text as the validation leaves it (not mixed objects)
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            from features.text import arrow_text
+
+            try:
+                arr = arrow_text(col.astype("str"))
+                a, b = arr.take(pa.array(at)), arr.take(pa.array(at + 1))
+                less = np.asarray(pc.fill_null(pc.less(a, b), False), dtype=bool)
+                greater = np.asarray(pc.fill_null(pc.greater(a, b), False), dtype=bool)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError):
+                return False
+        else:
+            return False
+        # missing after every value: (value, missing) is in order, (missing, value) is not
+        if ((greater & both) | (a_na & ~b_na)).any():
+            return False
+        tied[at] = ~((less & both) | (~a_na & b_na))
+    return True

@@ -29,14 +29,14 @@ def blank(s: pd.Series) -> pd.Series:
 
     Whitespace is Python's (`str.isspace`, what `re`'s `\\s` matches): Arrow's `utf8_is_space` uses the same
     definition (checked code point by code point in the tests), in one vectorised pass instead of a Python regex
-    per value.
+    per value. Empty by the byte length (Arrow's offsets; no count of code points, issue 14).
     """
     missing = s.isna()
     if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
         import pyarrow.compute as pc
 
         arr = arrow_text(s.astype("str"))
-        empty = pc.fill_null(pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr)), False)
+        empty = pc.fill_null(pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr)), False)
         missing = missing | np.asarray(empty, dtype=bool)
     return missing
 

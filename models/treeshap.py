@@ -797,7 +797,9 @@ class TreeShapExplainer:
                 f"X has {len(cat_cols)} category columns but the model was fit with {len(train_cats)}"
             )
         fit_categories = dict(zip(cat_cols, train_cats, strict=False))
-        x = np.empty((len(X), X.shape[1]), dtype=np.float64)
+        # Feature-major first (each column written contiguously), then one transposing copy to the rows the
+        # kernels read: writing each column straight into a row-major matrix strides over it (issue 14: 3x).
+        xt = np.empty((X.shape[1], len(X)), dtype=np.float64)
         for j, col in enumerate(X.columns):
             series = X[col]
             if col in fit_categories:
@@ -806,13 +808,13 @@ class TreeShapExplainer:
                     series = series.cat.set_categories(fit_categories[col])
                 codes = series.cat.codes.to_numpy().astype(np.float64)
                 codes[codes < 0] = np.nan
-                x[:, j] = codes
+                xt[j] = codes
             else:
                 try:
-                    x[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                    xt[j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as err:
                     raise ValueError(f"column {col!r} is neither numeric nor category") from err
-        return x
+        return np.ascontiguousarray(xt.T)
 
     def shap_values(self, X: pd.DataFrame) -> np.ndarray:
         """SHAP contributions in raw score units, shape ``(n_rows, n_features + 1)``, last col = expected value."""

@@ -149,3 +149,27 @@ def test_the_returns_rule_reads_only_the_accepted_orders_a_return_names(monkeypa
     }
     assert res.rejects["orders"]["source_row"].tolist() == [3, 4]  # the rejected rows, numbered in the input
     assert res.rejects["orders"]["order_id"].tolist() == ["o1", "o3"]
+
+
+def test_id_placeholder_and_scientific_prefilters_match_the_kernels_they_skip():
+    """`placeholder_ids` lower-cases only the ids that may be a placeholder and `scientific_ids` looks for `E+` in
+    the bytes (issue 14): same masks as Arrow's kernels over every id, on sliced chunks with missing values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from features.ids import PLACEHOLDER_IDS, holding_e_plus, placeholder_ids
+
+    chars = ["", "E", "+", "e", "n", "N", "u", "U", "#", "/", "a", "İ", "ñ", "K", "0", "1", "."]
+    rng = np.random.default_rng(0)
+    words = [*PLACEHOLDER_IDS, "NULL", "N/A", "NİL", "Undefined", "1.2E+11", "xE", "+y"]
+    words += ["".join(rng.choice(chars, size=rng.integers(0, 5))) for _ in range(3000)]
+    chunks = [pa.array(["xE", "+y", None, *words[i : i + 700]]).slice(1) for i in range(0, len(words), 700)]
+    arr = pa.chunked_array(chunks)
+    ids = pd.Series(arr.to_pylist(), dtype="str")
+    arr = pa.array(ids.array)  # what the checks read
+    lowered = pc.utf8_lower(arr)
+    expected = np.asarray(pc.fill_null(pc.is_in(lowered, value_set=pa.array(PLACEHOLDER_IDS)), False))
+    assert (placeholder_ids(ids) == expected).all() and expected.sum() >= len(PLACEHOLDER_IDS)
+    for a in (arr, pa.chunked_array(chunks)):
+        expected = np.asarray(pc.fill_null(pc.match_substring(a, "E+"), False))
+        assert (holding_e_plus(a) == expected).all() and expected.sum() > 0
