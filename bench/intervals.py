@@ -55,6 +55,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "one_table": {"interval_new_customer_days": None},
     "pool_2": {"interval_calibration_cutoffs": 2},
     "pool_3": {"interval_calibration_cutoffs": 3},
+    "quantile": {"interval_residuals": "quantile"},
 }
 
 

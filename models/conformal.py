@@ -98,3 +98,29 @@ def zero_atom_bound(pred: np.ndarray, offset: np.ndarray, floor: float) -> np.nd
     out[mid] = pred[mid] * (1.0 + offset[mid])
     out[low] = (offset[low] + 1.0) * s[low]
     return out
+
+
+def quantile_offsets(
+    actual: np.ndarray, q_low: np.ndarray, q_high: np.ndarray, low_q: float, high_q: float
+) -> tuple[float, np.ndarray]:
+    """(floor, [[low, high]]): the finite-sample offsets of conformalized quantile regression, asymmetric.
+
+    Scores relative to the predicted width w = max(q_high - q_low, floor), floor = the median width on the
+    calibration rows: (y - q_low) / w for the lower bound and (y - q_high) / w for the upper one, each side's
+    order statistic as in `conformal_offsets` (rank floor((n + 1) low_q), ceil((n + 1) high_q)), so that a new
+    row falls below its lower bound with probability <= low_q and above its upper one with <= 1 - high_q.
+    """
+    width = np.asarray(q_high, dtype=np.float64) - np.asarray(q_low, dtype=np.float64)
+    floor = max(float(np.median(np.maximum(width, 0.0))), 1e-9)
+    w = np.maximum(width, floor)
+    low, _, _ = conformal_offsets((actual - q_low) / w, low_q, high_q)
+    _, high, _ = conformal_offsets((actual - q_high) / w, low_q, high_q)
+    return floor, np.array([[low, high]])
+
+
+def quantile_bounds(
+    q_low: np.ndarray, q_high: np.ndarray, offsets: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (low, high) bounds of `quantile_offsets` for predicted quantiles (the inverse of its scores)."""
+    w = np.maximum(q_high - q_low, floor)
+    return q_low + w * offsets[0, 0], q_high + w * offsets[0, 1]

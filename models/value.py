@@ -67,6 +67,8 @@ from models.conformal import (
     conformal_table,
     interval_residuals,
     is_new,
+    quantile_bounds,
+    quantile_offsets,
     zero_atom_bound,
     zero_atom_score,
 )
@@ -459,8 +461,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             factor = self._in_sample_factor(Xt, y, cfg)
         else:
             factor = self._scale_factor(y[rows], pred_v, cfg)
-        relative = interval_residuals(cfg) in ("relative", "relative_zero")
+        relative = interval_residuals(cfg) in ("relative", "relative_zero", "quantile")
         self.interval_zero_atom_ = interval_residuals(cfg) == "relative_zero"
+        self.interval_quantile_boosters_: dict[str, lgb.Booster] = {}
         if factor != 1.0:
             self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
             self.scale_ = factor
@@ -484,6 +487,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             if relative
             else None
         )
+        if interval_residuals(cfg) == "quantile" and held_out:
+            self._fit_quantile_interval(Xt, y, valid, cfg)
+            return
         resid = self._interval_score(y[rows] if held_out else y, pred_v)
         cal_X = Xt[rows] if held_out else Xt
         if relative and held_out and factor != 1.0 and cfg.value_scale_basis == "in_sample":
@@ -516,6 +522,44 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 "their extreme residual is used (coverage may fall short of the nominal level)"
             )
 
+    def _fit_quantile_interval(
+        self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig
+    ) -> None:
+        """Conformalized quantile regression (CQR, asymmetric): P10 and P90 boosters, corrected on the calibration
+        slice (`models.conformal.quantile_offsets`, `interval_residuals: quantile`).
+
+        Each customer's interval comes from its own features (the season columns, tenure, recency), not from a
+        table per prediction bin: the share of non-buyers and the spread of spend move with the customer and the
+        time of year. Two quantile boosters of the value booster's rounds are fitted on `cal_fit` and predict the
+        calibration slice (out of time by one horizon); two more on every row score. The finite-sample offsets
+        are relative to the width max(q_high - q_low, floor) (floor: its median on the calibration slice).
+        """
+        rows, fit_rows = valid.cal_valid, valid.cal_fit
+        rounds = max(b.num_trees() for b in self.boosters_.values())
+        lo_q, hi_q = cfg.interval_quantiles
+        cal: dict[str, np.ndarray] = {}
+        for name, alpha in (("low", lo_q), ("high", hi_q)):
+            params = {**lgbm_params(cfg), "objective": "quantile", "alpha": alpha, "n_estimators": rounds}
+            held = lgb.LGBMRegressor(**params).fit(Xt[fit_rows], y[fit_rows])
+            cal[name] = np.asarray(held.predict(Xt[rows]), dtype=np.float64)
+            final = lgb.LGBMRegressor(**params).fit(Xt, y)
+            self.interval_quantile_boosters_[name] = _trimmed(final, rounds)
+        self.interval_scale_floor_, self.interval_offsets_ = quantile_offsets(
+            y[rows], cal["low"], cal["high"], lo_q, hi_q
+        )
+        self.interval_edges_ = np.array([])
+        self.interval_new_days_ = None
+        self.interval_segment_tables_ = {}
+
+    def _quantile_bounds(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        Xt = self.contract_.apply(X)
+        t = prediction_threads()
+        q_lo, q_hi = (
+            np.asarray(self.interval_quantile_boosters_[k].predict(Xt, num_threads=t), dtype=np.float64)
+            for k in ("low", "high")
+        )
+        return quantile_bounds(q_lo, q_hi, self.interval_offsets_, self.interval_scale_floor_)
+
     # -- public --------------------------------------------------------------------------------------------
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Expected net profit over the horizon (currency), one value per row."""
@@ -533,6 +577,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         `X` (their `tenure_days`), new and established customers get their own conformal table when the model
         has them (`interval_new_customer_days`); without, the table of every calibration customer."""
         pred = np.asarray(pred, dtype=np.float64)
+        if getattr(self, "interval_quantile_boosters_", None):
+            if X is None:
+                raise ValueError(
+                    "a quantile (CQR) interval needs the rows' features, not only the prediction"
+                )
+            return self._quantile_bounds(X)
         off = np.empty((len(pred), 2))
         tables = getattr(self, "interval_segment_tables_", None)
         if tables and X is not None and TENURE in X.columns:
