@@ -56,6 +56,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "pool_2": {"interval_calibration_cutoffs": 2},
     "pool_3": {"interval_calibration_cutoffs": 3},
     "quantile": {"interval_residuals": "quantile"},
+    "zero_upper": {"interval_residuals": "relative_zero_upper"},
 }
 
 

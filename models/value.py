@@ -38,7 +38,8 @@ between the last fitted labels and the predicted cutoff is the one the final mod
 Interval (P10/P90 by default): finite-sample split-conformal residual quantiles (rank ceil((n + 1) q)) of the
 calibration slice, computed per bin of the predicted value (Mondrian conformal), so whales get wide intervals
 and small customers narrow ones. `predict_interval(X) -> (low, high)`. With `interval_residuals: relative`
-(the default) the residuals are normalized by a spread scale s(pred) = max(|pred|, c), c the calibration
+(and the default `relative_zero_upper`, whose upper bound alone scores "bought nothing" -1 below the floor too,
+`models.conformal.zero_atom_score`) the residuals are normalized by a spread scale s(pred) = max(|pred|, c), c the calibration
 predictions' |pred| quantile `interval_scale_floor_quantile` (the median): the interval is pred + s(pred) x the
 bin's normalized quantiles. A customer's chance of not buying at all is then one atom (residual -1 x pred) for
 every prediction in a bin, so the lower bound of the many customers who may not buy sits at 0 for all of them
@@ -51,6 +52,8 @@ sits one horizon before the scoring date, in another season. `absolute` is the f
 the final booster's correction). With `interval_new_customer_days` (off by default) new and established customers
 (`tenure_days` below / at or above it) each get their own per-bin table (Mondrian by customer age):
 `interval_from_prediction(pred, X)` picks it from the rows' features; without X the pooled table is used.
+`interval_residuals: quantile` (off) is conformalized quantile regression: P10 / P90 boosters on the rows'
+features, corrected on the calibration slice (`_fit_quantile_interval`); its bounds need X.
 """
 
 from __future__ import annotations
@@ -461,8 +464,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             factor = self._in_sample_factor(Xt, y, cfg)
         else:
             factor = self._scale_factor(y[rows], pred_v, cfg)
-        relative = interval_residuals(cfg) in ("relative", "relative_zero", "quantile")
+        relative = interval_residuals(cfg) in ("relative", "relative_zero", "relative_zero_upper", "quantile")
         self.interval_zero_atom_ = interval_residuals(cfg) == "relative_zero"
+        self.interval_zero_upper_ = interval_residuals(cfg) == "relative_zero_upper"
         self.interval_quantile_boosters_: dict[str, lgb.Booster] = {}
         if factor != 1.0:
             self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
@@ -490,15 +494,22 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         if interval_residuals(cfg) == "quantile" and held_out:
             self._fit_quantile_interval(Xt, y, valid, cfg)
             return
-        resid = self._interval_score(y[rows] if held_out else y, pred_v)
+        actual = y[rows] if held_out else y
+        resid = self._interval_score(actual, pred_v)
         cal_X = Xt[rows] if held_out else Xt
         if relative and held_out and factor != 1.0 and cfg.value_scale_basis == "in_sample":
             for extra_rows, extra_pred in self._pooled_calibration(Xt, y, rows, cfg):
                 pred_v = np.concatenate([pred_v, extra_pred])
                 extra_resid = self._interval_score(y[extra_rows], extra_pred)
                 resid = np.concatenate([resid, extra_resid])
+                actual = np.concatenate([actual, y[extra_rows]])
                 cal_X = pd.concat([cal_X, Xt[extra_rows]])
-        self.interval_edges_, self.interval_offsets_, capped = conformal_table(pred_v, resid, cfg)
+        # `relative_zero_upper`: the upper bound from the score that puts "bought nothing" at -1 for every positive
+        # prediction (so a bin whose P90 customer bought nothing has an upper bound of 0 at any prediction level).
+        high = (
+            zero_atom_score(actual, pred_v, self.interval_scale_floor_) if self.interval_zero_upper_ else None
+        )
+        self.interval_edges_, self.interval_offsets_, capped = conformal_table(pred_v, resid, cfg, high)
         # Mondrian by customer age: new customers' residuals (wider, and their own season) get their own table.
         self.interval_new_days_ = None
         self.interval_segment_tables_: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
@@ -508,7 +519,10 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             if min(new.sum(), (~new).sum()) >= MIN_SEGMENT_RESIDUALS:
                 self.interval_new_days_ = new_days
                 for seg in (True, False):
-                    edges, offsets, seg_capped = conformal_table(pred_v[new == seg], resid[new == seg], cfg)
+                    part = new == seg
+                    edges, offsets, seg_capped = conformal_table(
+                        pred_v[part], resid[part], cfg, None if high is None else high[part]
+                    )
                     self.interval_segment_tables_[seg] = (edges, offsets)
                     capped += seg_capped
             else:
@@ -592,7 +606,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 off[part] = offsets[np.searchsorted(edges, pred[part], side="right")]
         else:
             off[:] = self.interval_offsets_[np.searchsorted(self.interval_edges_, pred, side="right")]
-        return self._interval_bound(pred, off[:, 0]), self._interval_bound(pred, off[:, 1])
+        return self._interval_bound(pred, off[:, 0]), self._interval_bound(pred, off[:, 1], upper=True)
 
     def _interval_score(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """The conformal score of each calibration row: (actual - pred) / s(pred), or with `relative_zero` the
@@ -601,9 +615,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             return zero_atom_score(actual, pred, self.interval_scale_floor_)
         return (actual - pred) / self._interval_scale(pred)
 
-    def _interval_bound(self, pred: np.ndarray, offset: np.ndarray) -> np.ndarray:
-        """The value whose score is `offset` for each prediction (the inverse of `_interval_score`)."""
-        if getattr(self, "interval_zero_atom_", False):
+    def _interval_bound(self, pred: np.ndarray, offset: np.ndarray, upper: bool = False) -> np.ndarray:
+        """The value whose score is `offset` for each prediction (the inverse of `_interval_score`; of
+        `zero_atom_score` for the upper bound of `relative_zero_upper`)."""
+        if getattr(self, "interval_zero_atom_", False) or (
+            upper and getattr(self, "interval_zero_upper_", False)
+        ):
             return zero_atom_bound(pred, offset, self.interval_scale_floor_)
         return pred + self._interval_scale(pred) * offset
 

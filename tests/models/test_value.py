@@ -618,3 +618,29 @@ def test_quantile_interval_is_calibrated_per_customer_kind():
     # They need the rows' features, not only the prediction.
     with pytest.raises(ValueError, match="features"):
         model.interval_from_prediction(model.predict(X))
+
+
+def test_upper_bound_holds_buying_nothing_when_most_similar_customers_bought_nothing():
+    """CDNOW's April fold (coverage 0.387): in a bin where over 90% of the calibration customers bought nothing,
+    `relative` puts P90 at a non-buyer's score -pred / floor (below the floor), so a customer predicted lower
+    than them gets an upper bound below 0 and buying nothing lands above P90. `relative_zero_upper` takes the
+    upper bound from the score with "bought nothing" at -1 for every positive prediction: 0 stays inside; the
+    lower bound is `relative`'s."""
+    ts = atom_synthetic(n=600, cutoffs=4, seed=1)
+    rng = np.random.default_rng(2)
+    ts["label_net_profit_365d"] *= rng.random(len(ts)) < 0.1  # ~95% buy nothing
+    models = {}
+    for residuals in ("relative", "relative_zero_upper"):
+        cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, interval_residuals=residuals)
+        models[residuals] = FutureValueModel(cfg).fit(
+            ts[feature_columns(ts)], ts["label_net_profit_365d"], cutoff=ts["cutoff"], horizon_days=H
+        )
+    test = atom_synthetic(n=600, cutoffs=1, seed=5)
+    pred = models["relative"].predict(test) * 0.5  # the scored customers sit lower than the calibration ones
+    pos = pred > 0
+    assert pos.mean() > 0.5
+    low, high = models["relative"].interval_from_prediction(pred)
+    low_z, high_z = models["relative_zero_upper"].interval_from_prediction(pred)
+    assert (high[pos] < 0).mean() > 0.02, (high[pos] < 0).mean()
+    assert (high_z[pos] >= 0).all()
+    np.testing.assert_allclose(low_z, low)
