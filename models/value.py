@@ -52,8 +52,7 @@ sits one horizon before the scoring date, in another season. `absolute` is the f
 the final booster's correction). With `interval_new_customer_days` (off by default) new and established customers
 (`tenure_days` below / at or above it) each get their own per-bin table (Mondrian by customer age):
 `interval_from_prediction(pred, X)` picks it from the rows' features; without X the pooled table is used.
-`interval_residuals: quantile` (off) is conformalized quantile regression: P10 / P90 boosters on the rows'
-features, corrected on the calibration slice (`_fit_quantile_interval`); its bounds need X.
+`interval_residuals: quantile` (off): conformalized quantile regression (`models.cqr`); its bounds need X.
 """
 
 from __future__ import annotations
@@ -70,11 +69,10 @@ from models.conformal import (
     conformal_table,
     interval_residuals,
     is_new,
-    quantile_bounds,
-    quantile_offsets,
     zero_atom_bound,
     zero_atom_score,
 )
+from models.cqr import cqr_bounds, fit_cqr
 from models.feature_contract import (
     FeatureContract,
 )  # also what pickles of earlier models name as models.value's
@@ -467,7 +465,6 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         relative = interval_residuals(cfg) in ("relative", "relative_zero", "relative_zero_upper", "quantile")
         self.interval_zero_atom_ = interval_residuals(cfg) == "relative_zero"
         self.interval_zero_upper_ = interval_residuals(cfg) == "relative_zero_upper"
-        self.interval_quantile_boosters_: dict[str, lgb.Booster] = {}
         if factor != 1.0:
             self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
             self.scale_ = factor
@@ -492,7 +489,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             else None
         )
         if interval_residuals(cfg) == "quantile" and held_out:
-            self._fit_quantile_interval(Xt, y, valid, cfg)
+            params = {**lgbm_params(cfg), "n_estimators": max(b.num_trees() for b in self.boosters_.values())}
+            fitted = fit_cqr(Xt, y, valid.cal_fit, rows, params, cfg.interval_quantiles)
+            self.interval_quantile_boosters_, self.interval_scale_floor_, self.interval_offsets_ = fitted
             return
         actual = y[rows] if held_out else y
         resid = self._interval_score(actual, pred_v)
@@ -504,8 +503,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 resid = np.concatenate([resid, extra_resid])
                 actual = np.concatenate([actual, y[extra_rows]])
                 cal_X = pd.concat([cal_X, Xt[extra_rows]])
-        # `relative_zero_upper`: the upper bound from the score that puts "bought nothing" at -1 for every positive
-        # prediction (so a bin whose P90 customer bought nothing has an upper bound of 0 at any prediction level).
+        # `relative_zero_upper`: the upper bound's score has "bought nothing" at -1 for every positive prediction.
         high = (
             zero_atom_score(actual, pred_v, self.interval_scale_floor_) if self.interval_zero_upper_ else None
         )
@@ -536,44 +534,6 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 "their extreme residual is used (coverage may fall short of the nominal level)"
             )
 
-    def _fit_quantile_interval(
-        self, Xt: pd.DataFrame, y: np.ndarray, valid: PurgedSlices, cfg: ModelConfig
-    ) -> None:
-        """Conformalized quantile regression (CQR, asymmetric): P10 and P90 boosters, corrected on the calibration
-        slice (`models.conformal.quantile_offsets`, `interval_residuals: quantile`).
-
-        Each customer's interval comes from its own features (the season columns, tenure, recency), not from a
-        table per prediction bin: the share of non-buyers and the spread of spend move with the customer and the
-        time of year. Two quantile boosters of the value booster's rounds are fitted on `cal_fit` and predict the
-        calibration slice (out of time by one horizon); two more on every row score. The finite-sample offsets
-        are relative to the width max(q_high - q_low, floor) (floor: its median on the calibration slice).
-        """
-        rows, fit_rows = valid.cal_valid, valid.cal_fit
-        rounds = max(b.num_trees() for b in self.boosters_.values())
-        lo_q, hi_q = cfg.interval_quantiles
-        cal: dict[str, np.ndarray] = {}
-        for name, alpha in (("low", lo_q), ("high", hi_q)):
-            params = {**lgbm_params(cfg), "objective": "quantile", "alpha": alpha, "n_estimators": rounds}
-            held = lgb.LGBMRegressor(**params).fit(Xt[fit_rows], y[fit_rows])
-            cal[name] = np.asarray(held.predict(Xt[rows]), dtype=np.float64)
-            final = lgb.LGBMRegressor(**params).fit(Xt, y)
-            self.interval_quantile_boosters_[name] = _trimmed(final, rounds)
-        self.interval_scale_floor_, self.interval_offsets_ = quantile_offsets(
-            y[rows], cal["low"], cal["high"], lo_q, hi_q
-        )
-        self.interval_edges_ = np.array([])
-        self.interval_new_days_ = None
-        self.interval_segment_tables_ = {}
-
-    def _quantile_bounds(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        Xt = self.contract_.apply(X)
-        t = prediction_threads()
-        q_lo, q_hi = (
-            np.asarray(self.interval_quantile_boosters_[k].predict(Xt, num_threads=t), dtype=np.float64)
-            for k in ("low", "high")
-        )
-        return quantile_bounds(q_lo, q_hi, self.interval_offsets_, self.interval_scale_floor_)
-
     # -- public --------------------------------------------------------------------------------------------
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Expected net profit over the horizon (currency), one value per row."""
@@ -596,7 +556,8 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 raise ValueError(
                     "a quantile (CQR) interval needs the rows' features, not only the prediction"
                 )
-            return self._quantile_bounds(X)
+            boosters, floor = self.interval_quantile_boosters_, self.interval_scale_floor_
+            return cqr_bounds(boosters, self.contract_.apply(X), self.interval_offsets_, floor)
         off = np.empty((len(pred), 2))
         tables = getattr(self, "interval_segment_tables_", None)
         if tables and X is not None and TENURE in X.columns:
