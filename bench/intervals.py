@@ -1,12 +1,13 @@
 """Benchmark: interval and ranking variants of the value model, fold by fold, on the backtest folds.
 
 Usage:
-    .venv/bin/python bench/intervals.py [--data demo|online_retail] [--variants a,b] [--cache DIR]
+    .venv/bin/python bench/intervals.py [--data demo|online_retail|cdnow] [--variants a,b] [--cache DIR]
         [--horizon-days H] [--cutoff-step-months N] [--n-cutoffs N] [--fold-step-months N] [--folds N]
 
 Fits only the value model (`models.value.FutureValueModel`, as `models.bundle.CustomerValueModel` fits it) on each
 fold's training set of the `cvp backtest` protocol (`models.backtest.run_backtest`: same folds, same evaluation
-customers) and prints, per fold and variant: P10-P90 coverage, the share above P90 and below P10, predicted /
+customers; `--data cdnow`: the held-out CDNOW file named by the environment variable CDNOW_MASTER, read by
+`bench.objectives.load_cdnow`) and prints, per fold and variant: P10-P90 coverage, the share above P90 and below P10, predicted /
 actual total, top-20% capture, Spearman, normalized Gini and AUC of the value for "buys again" (`auc_buys_value`),
 `cov_new` / `cov_old`, the coverage among customers younger / older than 180 days (`tenure_days`), and
 `total_sd`: the bootstrap standard deviation (200 resamples of the fold's customers) of log(predicted / actual
@@ -55,6 +56,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "one_table": {"interval_new_customer_days": None},
     "pool_2": {"interval_calibration_cutoffs": 2},
     "pool_3": {"interval_calibration_cutoffs": 3},
+    "quantile": {"interval_residuals": "quantile"},
+    "zero_upper": {"interval_residuals": "relative_zero_upper"},
+    "relative": {"interval_residuals": "relative"},
 }
 
 
@@ -63,11 +67,16 @@ def fold_sets(
 ) -> tuple[list[tuple], Any]:
     """[(cutoff, training set, evaluation rows)] of every backtest fold, and the config (`overrides`: section ->
     settings, e.g. {"labels": {"horizon_days": 90}}, applied to the dataset's configuration)."""
-    from bench.objectives import load_demo, load_online_retail
+    from bench.objectives import load_cdnow, load_demo, load_online_retail
     from features.training import build_training_set, truncate_tables
     from models.backtest import evaluation_rows, fold_cutoffs
 
-    tables, cfg, as_of = load_demo(customers, seed) if data == "demo" else load_online_retail()
+    if data == "demo":
+        tables, cfg, as_of = load_demo(customers, seed)
+    elif data == "cdnow":
+        tables, cfg, as_of = load_cdnow(Path(os.environ["CDNOW_MASTER"]))
+    else:
+        tables, cfg, as_of = load_online_retail()
     overrides = {k: v for k, v in (overrides or {}).items() if v}
     if overrides:
         cfg = type(cfg).model_validate(
@@ -162,7 +171,7 @@ def verdict(table: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("demo", "online_retail"), default="online_retail")
+    parser.add_argument("--data", choices=("demo", "online_retail", "cdnow"), default="online_retail")
     parser.add_argument("--variants", default="default")
     parser.add_argument("--customers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
@@ -174,6 +183,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, help="override models.backtest_folds")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", message="Mean of empty slice")  # no customer under 180 days (CDNOW)
     pd.set_option("display.width", 200)
     labels = {
         "horizon_days": args.horizon_days,

@@ -1,7 +1,8 @@
 """Split-conformal interval pieces of the future-value model (`models.value.FutureValueModel`).
 
 Pure numpy on calibration residuals: finite-sample order statistics, the per-bin (Mondrian) table of offsets, the
-customer-age segments and the "bought nothing" score of `interval_residuals: relative_zero`. The model decides which
+customer-age segments, the "bought nothing" score of `interval_residuals: relative_zero` (the upper bound's of the
+default `relative_zero_upper`) and the offsets of conformalized quantile regression (`quantile`). The model decides which
 residuals to pass; these functions only turn residuals into offsets and offsets back into bounds.
 """
 
@@ -30,21 +31,24 @@ def conformal_offsets(resid: np.ndarray, low_q: float, high_q: float) -> tuple[f
 
 
 def conformal_table(
-    pred: np.ndarray, resid: np.ndarray, cfg: ModelConfig
+    pred: np.ndarray, resid: np.ndarray, cfg: ModelConfig, resid_high: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(edges, offsets, capped): finite-sample conformal (low, high) offsets per bin of the prediction (Mondrian;
-    `interval_bins` bins of equal count, at least 100 residuals each), and how many bins were capped."""
+    `interval_bins` bins of equal count, at least 100 residuals each), and how many bins were capped. With
+    `resid_high` the high offsets are that score's (each side's guarantee holds for its own monotone score)."""
     n_bins = max(1, min(cfg.interval_bins, len(resid) // 100))
     edges = np.unique(np.quantile(pred, np.linspace(0, 1, n_bins + 1)[1:-1])) if n_bins > 1 else np.array([])
     bins = np.searchsorted(edges, pred, side="right")
     lo_q, hi_q = cfg.interval_quantiles
     offsets = np.zeros((len(edges) + 1, 2))
     capped = 0
+    upper = resid if resid_high is None else resid_high
     for b in range(len(edges) + 1):
-        r = resid[bins == b]
-        if len(r) == 0:
-            r = resid
-        low, high, cap = conformal_offsets(r, lo_q, hi_q)
+        part = bins == b if (bins == b).any() else np.ones(len(resid), dtype=bool)
+        low, high, cap = conformal_offsets(resid[part], lo_q, hi_q)
+        if resid_high is not None:
+            _, high, cap_high = conformal_offsets(upper[part], lo_q, hi_q)
+            cap = cap or cap_high
         offsets[b] = (low, high)
         capped += int(cap)
     return edges, offsets, capped
@@ -98,3 +102,29 @@ def zero_atom_bound(pred: np.ndarray, offset: np.ndarray, floor: float) -> np.nd
     out[mid] = pred[mid] * (1.0 + offset[mid])
     out[low] = (offset[low] + 1.0) * s[low]
     return out
+
+
+def quantile_offsets(
+    actual: np.ndarray, q_low: np.ndarray, q_high: np.ndarray, low_q: float, high_q: float
+) -> tuple[float, np.ndarray]:
+    """(floor, [[low, high]]): the finite-sample offsets of conformalized quantile regression, asymmetric.
+
+    Scores relative to the predicted width w = max(q_high - q_low, floor), floor = the median width on the
+    calibration rows: (y - q_low) / w for the lower bound and (y - q_high) / w for the upper one, each side's
+    order statistic as in `conformal_offsets` (rank floor((n + 1) low_q), ceil((n + 1) high_q)), so that a new
+    row falls below its lower bound with probability <= low_q and above its upper one with <= 1 - high_q.
+    """
+    width = np.asarray(q_high, dtype=np.float64) - np.asarray(q_low, dtype=np.float64)
+    floor = max(float(np.median(np.maximum(width, 0.0))), 1e-9)
+    w = np.maximum(width, floor)
+    low, _, _ = conformal_offsets((actual - q_low) / w, low_q, high_q)
+    _, high, _ = conformal_offsets((actual - q_high) / w, low_q, high_q)
+    return floor, np.array([[low, high]])
+
+
+def quantile_bounds(
+    q_low: np.ndarray, q_high: np.ndarray, offsets: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (low, high) bounds of `quantile_offsets` for predicted quantiles (the inverse of its scores)."""
+    w = np.maximum(q_high - q_low, floor)
+    return q_low + w * offsets[0, 0], q_high + w * offsets[0, 1]

@@ -38,7 +38,8 @@ between the last fitted labels and the predicted cutoff is the one the final mod
 Interval (P10/P90 by default): finite-sample split-conformal residual quantiles (rank ceil((n + 1) q)) of the
 calibration slice, computed per bin of the predicted value (Mondrian conformal), so whales get wide intervals
 and small customers narrow ones. `predict_interval(X) -> (low, high)`. With `interval_residuals: relative`
-(the default) the residuals are normalized by a spread scale s(pred) = max(|pred|, c), c the calibration
+(and the default `relative_zero_upper`, whose upper bound alone scores "bought nothing" -1 below the floor too,
+`models.conformal.zero_atom_score`) the residuals are normalized by a spread scale s(pred) = max(|pred|, c), c the calibration
 predictions' |pred| quantile `interval_scale_floor_quantile` (the median): the interval is pred + s(pred) x the
 bin's normalized quantiles. A customer's chance of not buying at all is then one atom (residual -1 x pred) for
 every prediction in a bin, so the lower bound of the many customers who may not buy sits at 0 for all of them
@@ -51,6 +52,7 @@ sits one horizon before the scoring date, in another season. `absolute` is the f
 the final booster's correction). With `interval_new_customer_days` (off by default) new and established customers
 (`tenure_days` below / at or above it) each get their own per-bin table (Mondrian by customer age):
 `interval_from_prediction(pred, X)` picks it from the rows' features; without X the pooled table is used.
+`interval_residuals: quantile` (off): conformalized quantile regression (`models.cqr`); its bounds need X.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from models.conformal import (
     zero_atom_bound,
     zero_atom_score,
 )
+from models.cqr import cqr_bounds, fit_cqr
 from models.feature_contract import (
     FeatureContract,
 )  # also what pickles of earlier models name as models.value's
@@ -459,8 +462,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             factor = self._in_sample_factor(Xt, y, cfg)
         else:
             factor = self._scale_factor(y[rows], pred_v, cfg)
-        relative = interval_residuals(cfg) in ("relative", "relative_zero")
+        relative = interval_residuals(cfg) in ("relative", "relative_zero", "relative_zero_upper", "quantile")
         self.interval_zero_atom_ = interval_residuals(cfg) == "relative_zero"
+        self.interval_zero_upper_ = interval_residuals(cfg) == "relative_zero_upper"
         if factor != 1.0:
             self.boosters_["value"] = scale_booster(self.boosters_["value"], factor)
             self.scale_ = factor
@@ -484,15 +488,26 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             if relative
             else None
         )
-        resid = self._interval_score(y[rows] if held_out else y, pred_v)
+        if interval_residuals(cfg) == "quantile" and held_out:
+            params = {**lgbm_params(cfg), "n_estimators": max(b.num_trees() for b in self.boosters_.values())}
+            fitted = fit_cqr(Xt, y, valid.cal_fit, rows, params, cfg.interval_quantiles)
+            self.interval_quantile_boosters_, self.interval_scale_floor_, self.interval_offsets_ = fitted
+            return
+        actual = y[rows] if held_out else y
+        resid = self._interval_score(actual, pred_v)
         cal_X = Xt[rows] if held_out else Xt
         if relative and held_out and factor != 1.0 and cfg.value_scale_basis == "in_sample":
             for extra_rows, extra_pred in self._pooled_calibration(Xt, y, rows, cfg):
                 pred_v = np.concatenate([pred_v, extra_pred])
                 extra_resid = self._interval_score(y[extra_rows], extra_pred)
                 resid = np.concatenate([resid, extra_resid])
+                actual = np.concatenate([actual, y[extra_rows]])
                 cal_X = pd.concat([cal_X, Xt[extra_rows]])
-        self.interval_edges_, self.interval_offsets_, capped = conformal_table(pred_v, resid, cfg)
+        # `relative_zero_upper`: the upper bound's score has "bought nothing" at -1 for every positive prediction.
+        high = (
+            zero_atom_score(actual, pred_v, self.interval_scale_floor_) if self.interval_zero_upper_ else None
+        )
+        self.interval_edges_, self.interval_offsets_, capped = conformal_table(pred_v, resid, cfg, high)
         # Mondrian by customer age: new customers' residuals (wider, and their own season) get their own table.
         self.interval_new_days_ = None
         self.interval_segment_tables_: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
@@ -502,7 +517,10 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             if min(new.sum(), (~new).sum()) >= MIN_SEGMENT_RESIDUALS:
                 self.interval_new_days_ = new_days
                 for seg in (True, False):
-                    edges, offsets, seg_capped = conformal_table(pred_v[new == seg], resid[new == seg], cfg)
+                    part = new == seg
+                    edges, offsets, seg_capped = conformal_table(
+                        pred_v[part], resid[part], cfg, None if high is None else high[part]
+                    )
                     self.interval_segment_tables_[seg] = (edges, offsets)
                     capped += seg_capped
             else:
@@ -533,6 +551,13 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         `X` (their `tenure_days`), new and established customers get their own conformal table when the model
         has them (`interval_new_customer_days`); without, the table of every calibration customer."""
         pred = np.asarray(pred, dtype=np.float64)
+        if getattr(self, "interval_quantile_boosters_", None):
+            if X is None:
+                raise ValueError(
+                    "a quantile (CQR) interval needs the rows' features, not only the prediction"
+                )
+            boosters, floor = self.interval_quantile_boosters_, self.interval_scale_floor_
+            return cqr_bounds(boosters, self.contract_.apply(X), self.interval_offsets_, floor)
         off = np.empty((len(pred), 2))
         tables = getattr(self, "interval_segment_tables_", None)
         if tables and X is not None and TENURE in X.columns:
@@ -542,7 +567,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 off[part] = offsets[np.searchsorted(edges, pred[part], side="right")]
         else:
             off[:] = self.interval_offsets_[np.searchsorted(self.interval_edges_, pred, side="right")]
-        return self._interval_bound(pred, off[:, 0]), self._interval_bound(pred, off[:, 1])
+        return self._interval_bound(pred, off[:, 0]), self._interval_bound(pred, off[:, 1], upper=True)
 
     def _interval_score(self, actual: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """The conformal score of each calibration row: (actual - pred) / s(pred), or with `relative_zero` the
@@ -551,9 +576,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             return zero_atom_score(actual, pred, self.interval_scale_floor_)
         return (actual - pred) / self._interval_scale(pred)
 
-    def _interval_bound(self, pred: np.ndarray, offset: np.ndarray) -> np.ndarray:
-        """The value whose score is `offset` for each prediction (the inverse of `_interval_score`)."""
-        if getattr(self, "interval_zero_atom_", False):
+    def _interval_bound(self, pred: np.ndarray, offset: np.ndarray, upper: bool = False) -> np.ndarray:
+        """The value whose score is `offset` for each prediction (the inverse of `_interval_score`; of
+        `zero_atom_score` for the upper bound of `relative_zero_upper`)."""
+        if getattr(self, "interval_zero_atom_", False) or (
+            upper and getattr(self, "interval_zero_upper_", False)
+        ):
             return zero_atom_bound(pred, offset, self.interval_scale_floor_)
         return pred + self._interval_scale(pred) * offset
 

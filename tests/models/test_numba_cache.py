@@ -54,42 +54,69 @@ def _python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     return res
 
 
+def _python_pair(runs: list[tuple[list[str], dict[str, str]]]) -> list[str]:
+    """Fresh interpreters side by side (each mostly waits on imports and cache reads): their stdouts, in order."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args, env in runs
+    ]
+    outs = [proc.communicate(timeout=600) for proc in procs]
+    for proc, (_, err) in zip(procs, outs, strict=True):
+        assert proc.returncode == 0, err[-3000:]
+    return [out for out, _ in outs]
+
+
 @pytest.fixture(scope="module")
-def warmed(tmp_path_factory) -> tuple[dict[str, str], Path, str]:
+def warmed(tmp_path_factory) -> dict[str, object]:
     """`python -m models.treeshap --warm` in a fresh interpreter with an empty user cache (the one compile of this
-    module): its environment, the cache directory and what it printed."""
-    xdg = tmp_path_factory.mktemp("warm") / "xdg"
+    module), then, side by side, the two later runs the tests check: a model explained with that user cache, and
+    one with a copy of it in a NUMBA_CACHE_DIR the user chose (its own $XDG_CACHE_HOME empty)."""
+    import json
+    import shutil
+
+    root = tmp_path_factory.mktemp("warm")
+    xdg = root / "xdg"
     env = _env(XDG_CACHE_HOME=str(xdg))
-    return env, xdg / "cvp" / "numba", _python(["-m", "models.treeshap", "--warm"], env).stdout
+    cache = xdg / "cvp" / "numba"
+    printed = _python(["-m", "models.treeshap", "--warm"], env).stdout
+    chosen = root / "mine"
+    shutil.copytree(cache, chosen)  # before any later run can add to the user cache
+    chosen_env = _env(NUMBA_CACHE_DIR=str(chosen), XDG_CACHE_HOME=str(root / "xdg_empty"))
+    later, in_chosen = _python_pair([(["-c", EXPLAIN_A_MODEL], env), (["-c", EXPLAIN_A_MODEL], chosen_env)])
+    return {
+        "cache": cache,
+        "printed": printed,
+        "later": json.loads(later.strip().splitlines()[-1]),
+        "chosen": chosen,
+        "chosen_xdg": root / "xdg_empty",
+        "in_chosen": json.loads(in_chosen.strip().splitlines()[-1]),
+    }
 
 
 def test_warm_up_fills_the_user_cache_that_a_later_run_reads(warmed):
-    import json
-
-    env, cache, printed = warmed
+    cache, printed, after = warmed["cache"], warmed["printed"], warmed["later"]
     assert str(cache) in printed
     assert list(cache.rglob("*.nbi")), "the warm-up wrote no numba index into the user cache"
     assert list(cache.rglob("*.nbc")), "the warm-up wrote no compiled kernel into the user cache"
 
-    after = json.loads(_python(["-c", EXPLAIN_A_MODEL], env).stdout.strip().splitlines()[-1])
     assert after["cache_dir"] == str(cache)
     assert after["misses"] == {"_build_tables": 0, "_explain": 0}, "explaining a model compiled afresh"
     assert after["hits"]["_build_tables"] >= 1 and after["hits"]["_explain"] >= 1
 
 
-def test_a_cache_dir_chosen_by_the_user_is_kept(warmed, tmp_path):
+def test_a_cache_dir_chosen_by_the_user_is_kept(warmed):
     """NUMBA_CACHE_DIR wins over the user cache: a copy of the warmed cache there is read (no compile), and nothing
     goes to $XDG_CACHE_HOME (whose cache is empty, so the hits can only come from the chosen directory)."""
-    import json
-    import shutil
-
-    _, cache, _ = warmed
-    chosen = tmp_path / "mine"
-    shutil.copytree(cache, chosen)
-    env = _env(NUMBA_CACHE_DIR=str(chosen), XDG_CACHE_HOME=str(tmp_path / "xdg"))
-    out = json.loads(_python(["-c", EXPLAIN_A_MODEL], env).stdout.strip().splitlines()[-1])
+    chosen, out = warmed["chosen"], warmed["in_chosen"]
     assert out["cache_dir"] == str(chosen)
     assert out["misses"] == {"_build_tables": 0, "_explain": 0}, "the chosen cache was not read"
     assert out["hits"]["_build_tables"] >= 1 and out["hits"]["_explain"] >= 1
     assert list(chosen.rglob("*.nbi"))
-    assert not (tmp_path / "xdg").exists()
+    assert not warmed["chosen_xdg"].exists()

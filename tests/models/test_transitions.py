@@ -236,8 +236,11 @@ def test_every_registry_feature_has_a_clean_delta_label(windows: list[int] | Non
     registry = feature_registry(cfg)
     groups = {spec.group for spec in registry.values()}
     assert len(groups) >= 8
+    names = list(registry)
+    hows: dict[str, str] = {}
     for name, spec in registry.items():
         label, fmt, how = delta_label(name, "EUR")
+        hows[name] = how
         assert label and label == label.strip() and "  " not in label, name
         assert not re.search(r"[{}_]|\bcutoff\b|\blifetime\b|\bfeature\b|^1 if\b", label), (name, label)
         assert not re.match(r"(?:in|of|on|for|with|by|an?) ", label), (name, label)
@@ -247,28 +250,42 @@ def test_every_registry_feature_has_a_clean_delta_label(windows: list[int] | Non
         if "per 1,000" in label:
             assert "per 1,000 EUR" in label, (name, label)
         assert how in {"money", "number", "flag", "text", "none"}
-        # the whole sentence, as a transition says it
-        old = pd.DataFrame({name: [1.0 if how == "flag" else 3.0]}, index=["c"])
-        new = pd.DataFrame({name: [0.0 if how == "flag" else 14.0]}, index=["c"])
-        if how == "text":
-            old, new = old.astype(str).replace("3.0", "north"), new.astype(str).replace("14.0", "south")
-        frame = pd.DataFrame(
-            {"status": ["scored"], "tier": ["good"], "rating": ["B"], VALUE: [100.0], CHURN: [0.2]},
-            index=["c"],
+    # the whole sentence, as a transition says it: one customer per feature, in one call (a call per feature costs
+    # seconds); customer i's value moves 100 -> 60 EUR, all of it by feature i (contribution 50 -> 10), whose value
+    # moves 3 -> 14 (a flag yes -> no, a text north -> south); every other feature keeps its value and adds nothing
+    ids = pd.Index([f"c{i:03d}" for i in range(len(names))])
+    mine = np.eye(len(names), dtype=bool)
+
+    def features(flag: float, number: float, text: str) -> pd.DataFrame:
+        cols = {}
+        for j, name in enumerate(names):
+            if hows[name] == "text":
+                cols[name] = np.where(mine[:, j], text, "same")
+            else:
+                cols[name] = np.where(mine[:, j], flag if hows[name] == "flag" else number, 5.0)
+        return pd.DataFrame(cols, index=ids)
+
+    frame = pd.DataFrame(
+        {"status": "scored", "tier": "good", "rating": "B", VALUE: 100.0, CHURN: 0.2}, index=ids
+    )
+    got = tier_transitions(
+        frame, frame.assign(**{VALUE: 60.0}), pd.DataFrame(50.0 * mine, columns=names, index=ids),
+        pd.DataFrame(10.0 * mine, columns=names, index=ids), registry, value_column=VALUE, churn_column=CHURN,
+        currency="EUR", n_deltas=1, old_features=features(1.0, 3.0, "north"),
+        new_features=features(0.0, 14.0, "south"),
+    )  # fmt: skip
+    for cid, name in zip(ids, names, strict=True):
+        label, how = delta_label(name, "EUR")[0], hows[name]
+        sentence = got.loc[cid, "value_delta_1"]
+        assert sentence.startswith(label) and sentence.endswith(": -40 EUR"), (name, sentence)
+        assert "  " not in sentence and " nan" not in sentence and "no record" not in sentence, (
+            name,
+            sentence,
         )
-        moved = frame.assign(**{VALUE: [60.0]})
-        got = tier_transitions(
-            frame, moved, pd.DataFrame({name: [50.0]}, index=["c"]), pd.DataFrame({name: [10.0]}, index=["c"]),
-            registry, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=1,
-            old_features=old, new_features=new,
-        )  # fmt: skip
-        sentence = got.loc["c", "value_delta_1"]
-        assert sentence.startswith(label) and sentence.endswith(": -40 EUR"), sentence
-        assert "  " not in sentence and " nan" not in sentence and "no record" not in sentence, sentence
         if how == "flag":
-            assert "went from yes to no" in sentence, sentence
+            assert "went from yes to no" in sentence, (name, sentence)
         elif how == "number" or how == "money":
-            assert re.search(r" (?:rose|fell) from ", sentence), sentence
+            assert re.search(r" (?:rose|fell) from ", sentence), (name, sentence)
 
 
 def test_churn_change_split_into_data_and_model_with_a_bridge() -> None:
