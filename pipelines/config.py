@@ -24,7 +24,7 @@ from models.explain import ExplainConfig
 from models.profile import ProfileConfig
 from models.tiers import TierConfig
 from pipelines.reports.config import ReportConfig
-from pipelines.yamlfile import read_yaml
+from pipelines.yamlfile import read_yaml, read_yaml_settings
 
 #: The product's defaults: package data of the `configs` package, so an installed wheel reads the same file as a
 #: checkout. Read on every `load_config`; a missing or unreadable file is a StructuralError, never a fallback.
@@ -289,8 +289,9 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> d
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    data = read_yaml(path, "config") or {}
+def _read_yaml(path: Path, given: bool = False) -> dict[str, Any]:
+    """The sections of a config file; `given` for the user's `--config`, which must hold settings."""
+    data = (read_yaml_settings(path, "config") if given else read_yaml(path, "config")) or {}
     if not isinstance(data, dict):
         raise StructuralError(f"config {path} must be a mapping of sections")
     return data
@@ -347,7 +348,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         )
     data = _read_yaml(DEFAULT_CONFIG)
     if path is not None:
-        data = _deep_merge(data, _read_yaml(path))
+        data = _deep_merge(data, _read_yaml(path, given=True))
     if overrides:
         data = _deep_merge(data, overrides)
     given_bools = _number_fields_given_true_false(AppConfig, data)
