@@ -90,6 +90,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 "the amount as a positive number; rejected, every such row would be dropped. Export them "
                 f"positive.\nExample rows:\n{t[values < 0].head(5).to_string(max_colwidth=40)}"
             )
+    check_cost_above_revenue(table, t)
     for (name, column), (low, high) in RATINGS.items():
         if name != table or column not in t.columns:
             continue
@@ -137,3 +138,23 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
         "for a customer every order of theirs). Export missing values as empty cells.\nExample rows:\n"
         f"{raw[found].head(5).to_frame().to_string(max_colwidth=40)}"
     )
+
+
+def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
+    """Structural error when `orders.cost` is above `orders.revenue` on most orders having both (and `MIN_ROWS`):
+    a company does not sell most orders at a loss; the columns are swapped, or the cost is another quantity (a
+    list price, per line against per order, another currency or unit). Read as given, every customer's margin is
+    negative: all `problem`, a model trained to predict losses, exit 0. A few orders below cost (clearance, a
+    promotion) are the data: kept."""
+    if table != "orders" or not {"cost", "revenue"} <= set(t.columns):
+        return
+    both = t["cost"].notna() & t["revenue"].notna() & (t["revenue"] > 0)
+    above = both & (t["cost"] > t["revenue"])
+    if int(above.sum()) >= MIN_ROWS and above.sum() > 0.5 * both.sum():
+        raise StructuralError(
+            f"table 'orders', column 'cost': above the order's revenue on {int(above.sum()):,} of the "
+            f"{int(both.sum()):,} orders with both: every customer would bring a loss. Are cost and revenue "
+            "swapped, or is cost another quantity (a list price, per line, another unit)? The contract wants "
+            "revenue = what the customer paid for the order, cost = the cost of its goods.\nExample rows:\n"
+            f"{t.loc[above, ['order_id', 'revenue', 'cost']].head(5).to_string(max_colwidth=40)}"
+        )

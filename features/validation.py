@@ -36,6 +36,7 @@ from features.ids import (
     scientific_ids,
     sentinel_ids,
     spreadsheet_ids,
+    total_lines,
 )
 from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
 from features.names import did_you_mean, examples, name_key
@@ -286,6 +287,8 @@ def _check_parsed(
             invisible_in_ids(parsed),
             f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",
         )
+    if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line
+        rej.add(total_lines(parsed, col.kind == "id"), f"a total or subtotal line in {col.name} (Total, ...)")
     if (
         col.kind not in ("id", "text") and bad.any() and column_stats is None
     ):  # `NULL` throughout: an export's

@@ -99,6 +99,9 @@ class DemoConfig(_Frozen):
 class ScoringConfig(_Frozen):
     chunk_customers: int = Field(gt=0)  # customers per chunk: bounds peak memory beyond the input
     psi_threshold: float = Field(gt=0)  # population stability index above which a column has drifted
+    # days after the model's training as-of (its latest cutoff + horizon) past which `cvp score` warns that the
+    # model is stale (`--strict` refuses); null: never (`features.contract.model_age_note`)
+    max_model_age_days: int | None = Field(gt=0)
     # Feature columns copied into the scores for the reports (placeholders as in rule columns); see
     # `AppConfig.carried_features`, which adds the columns the tier and flag rules read.
     carry_features: tuple[str, ...]

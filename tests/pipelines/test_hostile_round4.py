@@ -41,3 +41,71 @@ def test_an_invalid_mapping_is_one_line_per_key_not_pydantics_report(tmp_path):
         "tables.orders.renam: unknown key" in message and "tables.orders.columns: Field required" in message
     )
     assert "\n" not in message and "pydantic" not in message
+
+
+def test_a_spreadsheets_total_and_subtotal_lines_are_rejected_not_read_as_orders():
+    """Excel's Data > Subtotal writes `C1 Total` in the grouped column and a `Grand Total` line; a report export
+    puts `Total` in its first column; pandas' `pivot_table(margins=True)` writes `All`. Each carries the sum of the
+    lines above it: was accepted as an order when it had a date (a customer's revenue doubled, or a customer
+    `Grand Total` holding the company's). Ids and categories merely containing the word are kept."""
+    from features.validation import validate_tables
+
+    orders = _frame(
+        order_id=["o1", "o2", "Total", "o4", "o5", "o6", "o7", "o8"],
+        customer_id=["c1", "c1", "c1", "c1 Total", "Grand Total", "All", "c2", "Total Energies"],
+        revenue=["10", "20", "30", "30", "60", "60", "5", "7"],
+        channel=["web", "web", "", "", "", "", "Subtotal:", "Sum Ltd"],
+    )
+    res = validate_tables({"orders": orders})
+    assert res.report["orders"].rejected_by_reason == {
+        "a total or subtotal line in order_id (Total, ...)": 1,
+        "a total or subtotal line in customer_id (Total, ...)": 3,
+        "a total or subtotal line in channel (Total, ...)": 1,
+    }
+    assert res.tables["orders"]["order_id"].tolist() == ["o1", "o2", "o8"]
+
+
+def _frame(**columns: list[str]):
+    import pandas as pd
+
+    n = len(next(iter(columns.values())))
+    return pd.DataFrame({"ordered_at": ["2023-01-02"] * n, **columns})
+
+
+def test_a_stale_model_is_named_and_refused_with_strict(trained, tmp_path):
+    """A champion whose training data ends years before the as-of (a model nobody retrained, scoring data
+    exported since) scored with exit 0 and not a word: the scores of a shifted copy of the demo three years on were
+    the same as today's. Now a warning and `stale_model` in the manifest; `--strict` refuses before reading data."""
+    from typer.testing import CliRunner
+
+    from features.contract import model_age_note
+    from pipelines.cli import app
+    from tests.pipelines.score_helpers import score_cli_args
+
+    cutoffs = ["2024-11-01", "2024-12-01"]
+    assert model_age_note(cutoffs, 365, "2026-12-01", 365) is None  # a year after its labels end: fine
+    note = model_age_note(cutoffs, 365, "2026-12-02", 365)
+    assert note is not None and "ends on 2025-12-01" in note and "366 days before" in note
+    assert model_age_note(cutoffs, 365, "2030-01-01", None) is None  # `max_model_age_days: null`: never
+    assert model_age_note([], 365, "2030-01-01", 365) is None  # a model without recorded cutoffs
+
+    out = tmp_path / "s.parquet"
+    res = CliRunner().invoke(app, score_cli_args(trained, out, "2099-01-01", None, "--strict"))
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "the model is stale" in text and "scoring.max_model_age_days (365)" in text and "--strict" in text
+    assert not out.exists()
+
+
+def test_cost_above_revenue_on_most_orders_is_structural_not_a_company_of_losses():
+    """Cost and revenue swapped (or cost 1.3 times revenue: a list price) on every order of the demo: was exit 0,
+    2,190 of 3,060 customers `problem`, none great, a drift warning at scoring only (`cvp train` said nothing). A
+    few orders sold below cost (clearance) are the data."""
+    from features.validation import validate_tables
+
+    swapped = _frame(order_id=["o1", "o2", "o3", "o4"], customer_id=["c1"] * 4, revenue=["6", "5", "9", "10"])
+    swapped["cost"] = ["10", "8", "12", "7"]
+    with pytest.raises(StructuralError, match=r"'cost': above the order's revenue on 3 of the 4 orders"):
+        validate_tables({"orders": swapped})
+    swapped["cost"] = ["1", "8", "12", "7"]  # two of four: not most
+    assert validate_tables({"orders": swapped}).report["orders"].accepted == 4
