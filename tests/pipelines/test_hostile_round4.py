@@ -109,3 +109,23 @@ def test_cost_above_revenue_on_most_orders_is_structural_not_a_company_of_losses
         validate_tables({"orders": swapped})
     swapped["cost"] = ["1", "8", "12", "7"]  # two of four: not most
     assert validate_tables({"orders": swapped}).report["orders"].accepted == 4
+
+
+def test_a_currency_column_naming_several_currencies_is_structural_not_ignored(tmp_path):
+    """An orders export with a `Currency` column, a fifth of its rows in USD, the data read as EUR: was exit 0,
+    the column listed among those "not used", every USD amount summed as euros. A column naming the configured
+    currency on every row (any case, `€`) is fine."""
+    from pipelines.config import load_config
+    from pipelines.loading import load_configured
+
+    rows = ["order_id,customer_id,ordered_at,revenue,Currency"]
+    rows += [f"o{i},c{i % 3},2023-01-0{1 + i % 9},10,{'USD' if i % 5 == 0 else 'eur'}" for i in range(10)]
+    (tmp_path / "orders.csv").write_text("\n".join(rows) + "\n")
+    cfg = load_config()
+    assert cfg.data.currency == "EUR"
+    with pytest.raises(
+        StructuralError, match=r"column 'Currency': amounts in EUR \(8 rows\), USD \(2 rows\)"
+    ):
+        load_configured(tmp_path, None, cfg)
+    (tmp_path / "orders.csv").write_text("\n".join(r.replace("USD", "€") for r in rows) + "\n")
+    assert load_configured(tmp_path, None, cfg).result.report["orders"].accepted == 10
