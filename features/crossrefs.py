@@ -136,3 +136,36 @@ def check_unknown_managers(table: str, t: pd.DataFrame, unknown: pd.Series) -> N
         "managers missing?). Rejected, these rows would be lost, and for customers every order of theirs. Export every "
         "manager (with `left_at` for those who left), or leave the column empty where no manager is known"
     )
+
+
+BEYOND_ORDER = "returns of its order add up to more than the order's revenue (refunded twice?)"
+
+
+def returns_beyond_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+    """Which returns (of the rows `ok`, each at most its order's revenue) bring the refunds of their `order_id`'s
+    order above its revenue, counted in time order (`returned_at`, then `return_id`): the same refund exported
+    twice under two return ids, or partial refunds summing past the price. Counted, the customer is charged with
+    more than they paid. The first return that passes the revenue and every later one of that order are marked."""
+    out = np.zeros(len(returns), dtype=bool)
+    if "order_id" not in returns.columns or not len(returns) or not len(orders):
+        return out
+    by_order = orders.drop_duplicates("order_id").set_index("order_id")
+    at = by_order.index.get_indexer(returns["order_id"])
+    idx = np.flatnonzero((at >= 0) & returns["order_id"].notna().to_numpy() & ok)
+    if not len(idx):
+        return out
+    sub = pd.DataFrame(
+        {
+            "order": returns["order_id"].to_numpy(dtype=object)[idx],
+            "when": returns["returned_at"].to_numpy(dtype="datetime64[ns]")[idx],
+            "key": returns["return_id"].to_numpy(dtype=object)[idx] if "return_id" in returns else idx,
+            "amount": returns["amount"].to_numpy(dtype="float64")[idx],
+            "paid": by_order["revenue"].to_numpy(dtype="float64")[at[idx]],
+            "pos": idx,
+        }
+    )
+    several = sub["order"].duplicated(keep=False).to_numpy()  # one return per order: the single-return rule
+    sub = sub[several].sort_values(["order", "when", "key"], kind="mergesort")
+    beyond = sub.groupby("order", sort=False)["amount"].cumsum() > sub["paid"] + 0.01
+    out[sub["pos"].to_numpy()[beyond.to_numpy()]] = True
+    return out

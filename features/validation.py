@@ -21,10 +21,12 @@ from features.column_types import readable_column
 from features.contract import TABLES, TICKET_KINDS, Column, Table
 from features.dates import (
     AMBIGUOUS_TIME,
+    EARLY_GAP_YEARS,
     NONEXISTENT_TIME,
     UNKNOWN_FORMAT,
     dst_faults,
     impossible_dates,
+    isolated_early_dates,
     parse_timestamps_native,
     placeholder_dates,
     placeholder_texts,
@@ -467,6 +469,9 @@ def _validate_table(
         check_conventions(table.name, t)
     _row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
+    for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
+        early = isolated_early_dates(t[col.name], rej.ok)  # `1921` for `2021`: a century of tenure
+        rej.add(early, f"{col.name} {EARLY_GAP_YEARS} years or more before every other (mistyped year?)")
     if table.key is not None:
         duplicate = reject_duplicate_keys(t, table.key, rej)
         if duplicate is not None and column_stats is None:  # one row per order line: not a row problem
@@ -533,7 +538,7 @@ def validate_tables(
                 unknown = reject_unknown(t, ref, known, rej)
                 check_respelled_refs(name, t, ref, known, unknown)  # `3` for `C000003` throughout
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
-        from features.crossrefs import reject_order_mismatches
+        from features.crossrefs import BEYOND_ORDER, reject_order_mismatches, returns_beyond_order
 
         (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
         named = o_rej.ok
@@ -542,6 +547,7 @@ def validate_tables(
             # rule's index of every accepted order was the loading peak at 1M (issue 14); same masks.
             named = named & isin_ids(o["order_id"], r["order_id"].dropna())
         reject_order_mismatches(r, o[named], r_rej)
+        r_rej.add(returns_beyond_order(r, o[named], r_rej.ok), BEYOND_ORDER)  # refunded twice
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

@@ -129,3 +129,46 @@ def test_a_currency_column_naming_several_currencies_is_structural_not_ignored(t
         load_configured(tmp_path, None, cfg)
     (tmp_path / "orders.csv").write_text("\n".join(r.replace("USD", "€") for r in rows) + "\n")
     assert load_configured(tmp_path, None, cfg).result.report["orders"].accepted == 10
+
+
+def test_a_date_decades_before_every_other_is_a_mistyped_year_not_a_century_of_tenure():
+    """`1921-01-05` among orders of 2021-2025 (a mistyped year): was accepted, the customer's tenure 37,250 days.
+    Now a reject; a company whose records start years apart (more than 0.1% of the rows early) is the data."""
+    from features.validation import validate_tables
+
+    n = 200
+    dates = [f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(n)]
+    orders = _frame(order_id=[f"o{i}" for i in range(n)], customer_id=["c1"] * n, revenue=["10"] * n)
+    orders["ordered_at"] = ["1921-01-05", *dates[1:]]
+    res = validate_tables({"orders": orders})
+    assert res.report["orders"].rejected_by_reason == {
+        "ordered_at 5 years or more before every other (mistyped year?)": 1
+    }
+    orders["ordered_at"] = ["2011-01-05"] * 20 + dates[20:]  # a tenth of the rows: an older history
+    assert validate_tables({"orders": orders}).report["orders"].accepted == n
+
+
+def test_returns_of_one_order_adding_up_past_its_revenue_are_rejected_from_the_one_that_passes_it():
+    """The same refund exported twice under two return ids (each below the order's revenue, so the single-return
+    rule kept both): was accepted, the customer charged with 120 refunded on an order of 100."""
+    import pandas as pd
+
+    from features.validation import validate_tables
+
+    orders = _frame(
+        order_id=["o1", "o2", "o3"], customer_id=["c1", "c1", "c2"], revenue=["100", "100", "100"]
+    )
+    returns = pd.DataFrame(
+        {
+            "return_id": ["r2", "r1", "r3", "r4", "r5"],
+            "customer_id": ["c1", "c1", "c1", "c1", "c2"],
+            "order_id": ["o1", "o1", "o2", "o2", "o3"],
+            "returned_at": ["2023-01-05", "2023-01-04", "2023-01-04", "2023-01-05", "2023-01-04"],
+            "amount": ["60", "60", "30", "30", "100"],
+        }
+    )
+    res = validate_tables({"orders": orders, "returns": returns})
+    assert res.report["returns"].rejected_by_reason == {
+        "returns of its order add up to more than the order's revenue (refunded twice?)": 1
+    }
+    assert res.rejects["returns"]["return_id"].tolist() == ["r2"]  # the later one, whatever the file order
