@@ -187,3 +187,31 @@ def test_quantity_zero_on_many_orders_is_structural_not_their_revenue_dropped():
     assert validate_tables({"orders": orders}).report["orders"].rejected_by_reason == {
         "non-positive quantity": 1
     }
+
+
+def test_a_signup_date_after_years_of_orders_does_not_make_a_customer_new():
+    """`signup_at` written as a CRM's migration date (every customer created in the new system last month, their
+    orders going back years): was `new` for each lapsed one, listed among the manager's new customers with a
+    newcomer's lookalike score. A customer whose first order is within the window stays new."""
+    import pandas as pd
+
+    from features.early_life import early_life_features
+
+    tables = {
+        "customers": pd.DataFrame(
+            {
+                "customer_id": ["old", "fresh", "none"],
+                "signup_at": pd.to_datetime(["2024-05-01", "2024-05-01", "2024-05-20"]),
+            }
+        ),
+        "orders": pd.DataFrame(
+            {
+                "order_id": ["o1", "o2"],
+                "customer_id": ["old", "fresh"],
+                "ordered_at": pd.to_datetime(["2021-03-01", "2024-04-25"]),
+                "revenue": [10.0, 20.0],
+            }
+        ),
+    }
+    got = early_life_features(tables, pd.Timestamp("2024-06-01"), 120, [])
+    assert sorted(got.index) == ["fresh", "none"]
