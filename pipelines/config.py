@@ -69,6 +69,17 @@ class DataConfig(_Frozen):
     def _zone(cls, v: str) -> str:
         return check_timezone(v)
 
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        """An ISO 4217 code, upper case: `eur` is EUR (was: another currency than a EUR model's, refused); `Euro`,
+        `€`, `US$` are refused (was: printed on every amount of the reports as given)."""
+        import re
+
+        if not re.fullmatch(r"[A-Za-z]{3}", v.strip()):
+            raise ValueError("should be a three-letter ISO 4217 currency code (EUR, USD, GBP, ...)")
+        return v.strip().upper()
+
     @field_validator("date_formats")
     @classmethod
     def _formats(cls, v: dict[str, str]) -> dict[str, str]:

@@ -215,3 +215,16 @@ def test_a_signup_date_after_years_of_orders_does_not_make_a_customer_new():
     }
     got = early_life_features(tables, pd.Timestamp("2024-06-01"), 120, [])
     assert sorted(got.index) == ["fresh", "none"]
+
+
+def test_data_currency_is_an_iso_code_in_upper_case(tmp_path):
+    """`currency: eur` was another currency than a EUR model's (scoring refused: "amounts in EUR, the config says
+    eur"); `currency: Euro` was accepted and printed on every amount of the pages."""
+    from pipelines.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("data: {currency: ' eur'}\n")
+    assert load_config(path).data.currency == "EUR"
+    path.write_text("data: {currency: Euro}\n")
+    with pytest.raises(StructuralError, match=r"data.currency = 'Euro': should be a three-letter ISO 4217"):
+        load_config(path)
