@@ -92,6 +92,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
             )
     check_cost_above_revenue(table, t)
     check_zero_quantities(table, t)
+    check_effort_unit(table, t)
     for (name, column), (low, high) in RATINGS.items():
         if name != table or column not in t.columns:
             continue
@@ -176,3 +177,26 @@ def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
             "with its revenue. Leave an unknown quantity empty (the column is optional) and give returns in the "
             f"returns table.\nExample rows:\n{t.loc[bad, ['order_id', 'revenue', 'quantity']].head(5).to_string()}"
         )
+
+
+#: The typical staff time of one service interaction, in minutes: a median outside is another unit (seconds: a
+#: 36-minute ticket read as 36 hours; hours: 0.6), since the contract's `tickets.effort_minutes` is minutes.
+EFFORT_MEDIAN_MINUTES = (1.0, 480.0)
+
+
+def check_effort_unit(table: str, t: pd.DataFrame) -> None:
+    """Structural error when the median positive `tickets.effort_minutes` (of `MIN_ROWS` tickets or more) is
+    outside `EFFORT_MEDIAN_MINUTES`: the effort is in seconds or hours, and read as minutes every customer's cost to
+    serve would be 60 times too large (all `problem`) or too small, with exit 0."""
+    if table != "tickets" or "effort_minutes" not in t.columns:
+        return
+    positive = t["effort_minutes"][t["effort_minutes"] > 0]
+    low, high = EFFORT_MEDIAN_MINUTES
+    if len(positive) < MIN_ROWS or low <= positive.median() <= high:
+        return
+    unit = "seconds" if positive.median() > high else "hours"
+    raise StructuralError(
+        f"table 'tickets', column 'effort_minutes': the median ticket takes {positive.median():g} minutes (over "
+        f"{len(positive):,} tickets with effort), outside {low:g}-{high:g}: is the effort in {unit}? The contract "
+        f"wants staff minutes per ticket; convert the column.\nExample rows:\n{t.head(5).to_string()}"
+    )

@@ -537,8 +537,12 @@ def validate_tables(
             for ref in TABLES[name].customer_refs:
                 unknown = reject_unknown(t, ref, known, rej)
                 check_respelled_refs(name, t, ref, known, unknown)  # `3` for `C000003` throughout
+    else:  # no customers table: the side tables' ids spelled like the orders' customers (`3` for `C000003`)
+        from features.crossrefs import check_refs_against_orders
+
+        check_refs_against_orders(parsed)
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
-        from features.crossrefs import BEYOND_ORDER, reject_order_mismatches, returns_beyond_order
+        from features.crossrefs import judge_return_totals, reject_order_mismatches
 
         (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
         named = o_rej.ok
@@ -547,7 +551,7 @@ def validate_tables(
             # rule's index of every accepted order was the loading peak at 1M (issue 14); same masks.
             named = named & isin_ids(o["order_id"], r["order_id"].dropna())
         reject_order_mismatches(r, o[named], r_rej)
-        r_rej.add(returns_beyond_order(r, o[named], r_rej.ok), BEYOND_ORDER)  # refunded twice
+        judge_return_totals(r, o[named], r_rej)  # most refunds above their order; refunded twice
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

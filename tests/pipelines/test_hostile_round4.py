@@ -228,3 +228,78 @@ def test_data_currency_is_an_iso_code_in_upper_case(tmp_path):
     path.write_text("data: {currency: Euro}\n")
     with pytest.raises(StructuralError, match=r"data.currency = 'Euro': should be a three-letter ISO 4217"):
         load_config(path)
+
+
+def test_without_a_customers_table_side_tables_spelling_the_orders_ids_otherwise_are_structural():
+    """No customers file; tickets name `6` for the orders' `C000006` (another export dropped the prefix and
+    zeros): was exit 0, every ticket given to a customer `6` without orders, the real customers' service effort
+    lost. A ticket of a customer with no order yet (another id) is still kept."""
+    import pandas as pd
+
+    from features.validation import validate_tables
+
+    orders = _frame(
+        order_id=["o1", "o2", "o3"], customer_id=["C000006", "C000020", "C000031"], revenue=["1"] * 3
+    )
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2", "t3", "t4"],
+            "customer_id": ["6", "20", "31", "C000099"],
+            "opened_at": ["2023-01-03"] * 4,
+            "effort_minutes": ["10"] * 4,
+        }
+    )
+    with pytest.raises(
+        StructuralError, match=r"'tickets', column 'customer_id': 3 of 4 rows name a customer the "
+    ):
+        validate_tables({"orders": orders, "tickets": tickets})
+    tickets["customer_id"] = ["C000006", "C000020", "C000031", "C000099"]
+    assert validate_tables({"orders": orders, "tickets": tickets}).report["tickets"].accepted == 4
+
+
+def test_returns_in_another_unit_than_their_orders_are_structural_not_all_rejected():
+    """Refunds in cents against orders in units (the demo's returns x100): was every return rejected `amount
+    above its order's revenue` (2,561 of 2,561), exit 0, every customer's profit overstated."""
+    import pandas as pd
+
+    from features.validation import validate_tables
+
+    orders = _frame(
+        order_id=["o1", "o2", "o3", "o4"], customer_id=["c1"] * 4, revenue=["10", "20", "30", "40"]
+    )
+    returns = pd.DataFrame(
+        {
+            "return_id": ["r1", "r2", "r3", "r4"],
+            "customer_id": ["c1"] * 4,
+            "order_id": ["o1", "o2", "o3", "o4"],
+            "returned_at": ["2023-01-05"] * 4,
+            "amount": ["500", "1000", "1500", "40"],
+        }
+    )
+    with pytest.raises(StructuralError, match=r"'amount': above its order's revenue on 3 of the 4 returns"):
+        validate_tables({"orders": orders, "returns": returns})
+    returns["amount"] = ["500", "10", "15", "40"]  # one: a reject
+    assert validate_tables({"orders": orders, "returns": returns}).report["returns"].accepted == 3
+
+
+@pytest.mark.parametrize(("factor", "unit"), [(60, "seconds"), (1 / 60, "hours")])
+def test_ticket_effort_in_seconds_or_hours_is_structural(factor, unit):
+    """`effort_minutes` exported in seconds (the demo's median ticket 36 minutes read as 36 hours: every customer's
+    cost to serve 60 times too large) or in hours: was exit 0 (at scoring only a model's recorded scale caught it)."""
+    import pandas as pd
+
+    from features.validation import validate_tables
+
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2", "t3", "t4"],
+            "customer_id": ["c1"] * 4,
+            "opened_at": ["2023-01-03"] * 4,
+            "effort_minutes": [f"{m * factor:g}" for m in (36, 20, 45, 0)],
+        }
+    )
+    orders = _frame(order_id=["o1"], customer_id=["c1"], revenue=["10"])
+    with pytest.raises(StructuralError, match=rf"'effort_minutes': the median ticket .* in {unit}\?"):
+        validate_tables({"orders": orders, "tickets": tickets})
+    tickets["effort_minutes"] = ["36", "20", "45", "0"]
+    assert validate_tables({"orders": orders, "tickets": tickets}).report["tickets"].accepted == 4
