@@ -215,3 +215,18 @@ def check_refs_against_orders(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]
         for ref in TABLES[name].customer_refs:
             unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & rej.ok
             check_respelled_refs(name, t, ref, known, unknown, "orders")
+
+
+#: Dates that close an event (a payment, a ticket's close): the export cannot know them more than `FUTURE_MARGIN`
+#: after its last order. Read as given, `2099` for `2019` leaves the invoice unpaid (overdue) or the ticket open at
+#: every cutoff.
+CLOSING_DATES = {"invoices": "paid_at", "tickets": "closed_at"}
+
+
+def reject_far_future_closings(name: str, t: pd.DataFrame, last_order: pd.Timestamp, rej: Any) -> None:
+    """Reject the rows of `t` (table `name`) whose closing date (`CLOSING_DATES`) is more than `FUTURE_MARGIN`
+    after `last_order` (the latest accepted order), with `far_future_reason`."""
+    col = CLOSING_DATES.get(name)
+    if col is None or col not in t.columns or pd.isna(last_order):
+        return
+    rej.add((t[col] > last_order + FUTURE_MARGIN).to_numpy(dtype=bool), far_future_reason(col, last_order))

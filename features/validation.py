@@ -520,6 +520,11 @@ def validate_tables(
                     unknown = reject_unknown(t, "account_manager_id", known_am, rej)
                     check_unknown_managers(name, t, unknown)  # many: the managers export is incomplete
 
+    from features.crossrefs import reject_far_future_closings  # `paid_at 2099`: unpaid at every cutoff
+
+    last_order = parsed["orders"][0].loc[parsed["orders"][1].ok, "ordered_at"].max()
+    for name, (t, rej, _) in parsed.items():
+        reject_far_future_closings(name, t, last_order, rej)
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).
     if "customers" in parsed:

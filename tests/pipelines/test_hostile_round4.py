@@ -303,3 +303,28 @@ def test_ticket_effort_in_seconds_or_hours_is_structural(factor, unit):
         validate_tables({"orders": orders, "tickets": tickets})
     tickets["effort_minutes"] = ["36", "20", "45", "0"]
     assert validate_tables({"orders": orders, "tickets": tickets}).report["tickets"].accepted == 4
+
+
+def test_a_payment_or_close_dated_years_after_the_export_is_a_mistyped_year():
+    """`paid_at 2099-03-01` for 2019 (or a ticket closed in 2099): was accepted, the invoice unpaid and overdue at
+    every cutoff (the customer a late payer), the ticket open. A payment within the year after the last order is
+    kept (an export taken after it)."""
+    import pandas as pd
+
+    from features.validation import validate_tables
+
+    orders = _frame(order_id=["o1", "o2"], customer_id=["c1", "c2"], revenue=["10", "20"])
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["i1", "i2"],
+            "customer_id": ["c1", "c2"],
+            "issued_at": ["2023-01-02"] * 2,
+            "due_at": ["2023-02-01"] * 2,
+            "amount": ["10", "20"],
+            "paid_at": ["2099-03-01", "2023-06-01"],
+        }
+    )
+    res = validate_tables({"orders": orders, "invoices": invoices})
+    assert res.report["invoices"].rejected_by_reason == {
+        "paid_at more than a year after the last order (2023-01-02): a mistyped year?": 1
+    }
