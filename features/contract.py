@@ -428,3 +428,26 @@ def check_categories(categories: Mapping[str, list[str]] | None, tables: Mapping
             + ". Scored as missing, the feature would be gone for these customers: the labels changed since "
             "training? Write them as the training data did, or train a model on this data"
         )
+
+
+def model_age_note(
+    training_cutoffs: list[str] | None, horizon_days: int, as_of: Any, max_days: int | None
+) -> str | None:
+    """Why a model is too old for `as_of`, or None: its newest labels end at its latest training cutoff plus the
+    horizon (the training data's as-of); more than `max_days` (`scoring.max_model_age_days`) later, the model has
+    seen nothing of the customers' recent years (prices, products, a new customer mix) while the scores look as
+    sure as ever. A model without recorded cutoffs (registered before they were) is not judged."""
+    import pandas as pd
+
+    if not training_cutoffs or max_days is None:
+        return None
+    latest = pd.Timestamp(max(training_cutoffs))
+    trained_to = latest + pd.Timedelta(days=horizon_days)
+    age = int((pd.Timestamp(as_of) - trained_to) / pd.Timedelta(days=1))
+    if age <= max_days:
+        return None
+    return (
+        f"the model is stale: its training data ends on {trained_to.date()} (latest training cutoff "
+        f"{latest.date()} + the {horizon_days}-day horizon), {age} days before --as-of {pd.Timestamp(as_of).date()}, "
+        f"more than scoring.max_model_age_days ({max_days}); retrain it on recent data (`cvp train`)"
+    )

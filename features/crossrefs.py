@@ -9,6 +9,7 @@ with the accepted orders on `order_id`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -93,11 +94,14 @@ RESPELLED_SHARE = 0.01
 MIN_RESPELLED = 3
 
 
-def check_respelled_refs(table: str, t: pd.DataFrame, ref: str, known: pd.Index, unknown: pd.Series) -> None:
+def check_respelled_refs(
+    table: str, t: pd.DataFrame, ref: str, known: pd.Index, unknown: pd.Series, reference: str = "customers"
+) -> None:
     """Structural error when many rows of `t` (`unknown`: those whose `ref` is not in `known`) name customers by
     another spelling of the ids `known` (the customers table's): `3` or `000003` for `C000003` (a prefix or
     leading zeros dropped, Parquet integers for text; `features.ids.respelled_ids`). Rejected as `unknown <ref>`,
-    the whole table would be lost (a train then said "orders has no dated order")."""
+    the whole table would be lost (a train then said "orders has no dated order"). Without a customers table,
+    `known` is the orders' customers (`reference` "orders"): kept, such rows were customers without an order."""
     from features.errors import StructuralError
     from features.ids import respelled_ids
 
@@ -112,9 +116,9 @@ def check_respelled_refs(table: str, t: pd.DataFrame, ref: str, known: pd.Index,
         return
     shown = ", ".join(f"{a!r} for {b!r}" for a, b in pairs[:3])
     raise StructuralError(
-        f"table {table!r}, column {ref!r}: {int(matched.sum()):,} of {len(t):,} rows name a customer the customers "
+        f"table {table!r}, column {ref!r}: {int(matched.sum()):,} of {len(t):,} rows name a customer the {reference} "
         f"table writes otherwise ({shown}): the exports write customer ids differently (a prefix or leading zeros "
-        "dropped, numbers for text). Rejected as unknown customers, these rows would be lost. Write the ids the "
+        "dropped, numbers for text). Read as other customers, these rows would be lost to theirs. Write the ids the "
         "same way in every table (keep them as text)"
     )
 
@@ -136,3 +140,93 @@ def check_unknown_managers(table: str, t: pd.DataFrame, unknown: pd.Series) -> N
         "managers missing?). Rejected, these rows would be lost, and for customers every order of theirs. Export every "
         "manager (with `left_at` for those who left), or leave the column empty where no manager is known"
     )
+
+
+BEYOND_ORDER = "returns of its order add up to more than the order's revenue (refunded twice?)"
+
+
+def returns_beyond_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+    """Which returns (of the rows `ok`, each at most its order's revenue) bring the refunds of their `order_id`'s
+    order above its revenue, counted in time order (`returned_at`, then `return_id`): the same refund exported
+    twice under two return ids, or partial refunds summing past the price. Counted, the customer is charged with
+    more than they paid. The first return that passes the revenue and every later one of that order are marked."""
+    out = np.zeros(len(returns), dtype=bool)
+    if "order_id" not in returns.columns or not len(returns) or not len(orders):
+        return out
+    by_order = orders.drop_duplicates("order_id").set_index("order_id")
+    at = by_order.index.get_indexer(returns["order_id"])
+    idx = np.flatnonzero((at >= 0) & returns["order_id"].notna().to_numpy() & ok)
+    if not len(idx):
+        return out
+    sub = pd.DataFrame(
+        {
+            "order": returns["order_id"].to_numpy(dtype=object)[idx],
+            "when": returns["returned_at"].to_numpy(dtype="datetime64[ns]")[idx],
+            "key": returns["return_id"].to_numpy(dtype=object)[idx] if "return_id" in returns else idx,
+            "amount": returns["amount"].to_numpy(dtype="float64")[idx],
+            "paid": by_order["revenue"].to_numpy(dtype="float64")[at[idx]],
+            "pos": idx,
+        }
+    )
+    several = sub["order"].duplicated(keep=False).to_numpy()  # one return per order: the single-return rule
+    sub = sub[several].sort_values(["order", "when", "key"], kind="mergesort")
+    beyond = sub.groupby("order", sort=False)["amount"].cumsum() > sub["paid"] + 0.01
+    out[sub["pos"].to_numpy()[beyond.to_numpy()]] = True
+    return out
+
+
+def check_returns_above_orders(returns: pd.DataFrame, above: np.ndarray, named: int) -> None:
+    """Structural error when most returns naming an accepted order (`named` of them; `above`: those refunding more
+    than its revenue, and at least 3) refund more than it: the returns are in another unit than the orders (cents
+    for units, with tax against without). Rejected one by one, every return would be dropped with exit 0 and every
+    customer's profit overstated (the demo's returns in cents: 2,561 of 2,561 rejected)."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    n = int(above.sum())
+    if n >= MIN_RESPELLED and n > 0.5 * named:
+        raise StructuralError(
+            f"table 'returns', column 'amount': above its order's revenue on {n:,} of the {named:,} returns naming "
+            "an order in the data: another unit than the orders' (cents for units, with tax against without)? "
+            "Give refunds in the orders' unit and currency.\nExample rows:\n"
+            f"{examples(returns[['return_id', 'order_id', 'amount']] if 'return_id' in returns else returns, above)}"
+        )
+
+
+def judge_return_totals(returns: pd.DataFrame, orders: pd.DataFrame, rej: Any) -> None:
+    """After `reject_order_mismatches` (its reasons in `rej.reason`): most returns above their order is a unit
+    problem (`check_returns_above_orders`, structural); then the returns adding up past their order are rejected
+    (`returns_beyond_order`). `orders`: the accepted orders the returns may name. Whole tables only (pandas)."""
+    if "order_id" in returns.columns:
+        found = pd.Index(orders["order_id"].dropna().unique()).get_indexer(returns["order_id"]) >= 0
+        check_returns_above_orders(returns, rej.reason == ABOVE_ORDER, int(found.sum()))
+    rej.add(returns_beyond_order(returns, orders, rej.ok), BEYOND_ORDER)
+
+
+def check_refs_against_orders(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:
+    """Without a customers table, the orders' customers (accepted so far) are who the other tables' customer ids
+    must be spelled like: `check_respelled_refs` against them. Rows naming a customer without an order are kept
+    (a ticket before the first order); only many rows naming the orders' customers respelled are structural."""
+    from features.contract import TABLES
+
+    orders, orders_rej, _ = parsed["orders"]
+    known = pd.Index(orders.loc[orders_rej.ok, "customer_id"].dropna().unique())
+    for name, (t, rej, _) in ((n, p) for n, p in parsed.items() if n != "orders"):
+        for ref in TABLES[name].customer_refs:
+            unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & rej.ok
+            check_respelled_refs(name, t, ref, known, unknown, "orders")
+
+
+#: Dates that close an event (a payment, a ticket's close): the export cannot know them more than `FUTURE_MARGIN`
+#: after its last order. Read as given, `2099` for `2019` leaves the invoice unpaid (overdue) or the ticket open at
+#: every cutoff.
+CLOSING_DATES = {"invoices": "paid_at", "tickets": "closed_at"}
+
+
+def reject_far_future_closings(name: str, t: pd.DataFrame, last_order: pd.Timestamp, rej: Any) -> None:
+    """Reject the rows of `t` (table `name`) whose closing date (`CLOSING_DATES`) is more than `FUTURE_MARGIN`
+    after `last_order` (the latest accepted order), with `far_future_reason`."""
+    col = CLOSING_DATES.get(name)
+    if col is None or col not in t.columns or pd.isna(last_order):
+        return
+    rej.add((t[col] > last_order + FUTURE_MARGIN).to_numpy(dtype=bool), far_future_reason(col, last_order))

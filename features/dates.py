@@ -233,3 +233,33 @@ def parse_timestamps(s: pd.Series, timezone: str, date_format: str | None = None
     """
     t, _ = parse_timestamps_native(s, timezone, date_format)
     return t.where(~impossible_dates(t)).astype("datetime64[ns]")
+
+
+#: A date this many years before every other date of its column (but for `EARLY_SHARE` of the rows) is a mistyped
+#: year (`1921` for `2021`), not the data: read as a date it gives a customer a century of tenure.
+EARLY_GAP_YEARS = 5
+EARLY_SHARE = 0.001
+#: Columns with fewer dated rows than this have no "bulk" to stand apart from: not judged.
+EARLY_MIN_ROWS = 100
+
+
+def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
+    """Which dates of `values` (those of the rows `ok`) lie `EARLY_GAP_YEARS` or more before the next date of the
+    column, with at most `EARLY_SHARE` of the dated rows (at least one) on the early side of that gap: a few rows
+    dated decades before everything else. A company whose records start years apart is not judged (the early side
+    holds more rows than that)."""
+    dated = values.notna().to_numpy() & ok
+    out = np.zeros(len(values), dtype=bool)
+    if dated.sum() < EARLY_MIN_ROWS:
+        return out
+    at = np.flatnonzero(dated)
+    stamps = values.to_numpy()[at].astype("datetime64[ns]")
+    k = max(1, int(EARLY_SHARE * len(at)))
+    first = np.partition(stamps, k)[: k + 1]  # the k + 1 earliest, unsorted
+    first.sort()
+    gaps = np.diff(first) >= np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
+    if not gaps.any():
+        return out
+    last_early = first[int(np.flatnonzero(gaps)[-1])]
+    out[at[stamps <= last_early]] = True
+    return out

@@ -48,7 +48,13 @@ def early_life_features(
     if cust is None or "signup_at" not in cust.columns:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="customer_id", dtype="str"))
     signup = cust["signup_at"]
-    new = (signup < cutoff) & (signup >= cutoff - pd.Timedelta(days=early_days))
+    start = cutoff - pd.Timedelta(days=early_days)
+    new = (signup < cutoff) & (signup >= start)
+    # A customer who ordered before the window is not in their first weeks, whatever `signup_at` says (a CRM's
+    # migration or account-creation date after years of orders): was `new`, scored as a newcomer.
+    ordered = tables["orders"]
+    older = ordered.loc[(ordered["ordered_at"] < start).to_numpy(dtype=bool), "customer_id"]
+    new = new & ~isin_ids(cust["customer_id"], pd.Index(older.unique()))
     c = cust.loc[new.to_numpy(dtype=bool)].drop_duplicates("customer_id")
     ids = pd.Index(c["customer_id"].astype("str"), name="customer_id")
     out = pd.DataFrame(index=ids)

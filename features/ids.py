@@ -247,3 +247,33 @@ def respelled_ids(before: pd.Series, after: pd.Series) -> list[tuple[str, str]]:
     b = b[~b["key"].duplicated(keep=False)]
     pairs = a.merge(b, on="key").sort_values("before")
     return list(zip(pairs["before"], pairs["after"], strict=True))
+
+
+#: The labels a spreadsheet or report writes on its summary lines: `Total`, `Grand Total`, `Subtotal`, `Sum`, the
+#: same in German, Dutch, French, Italian (`Gesamtergebnis`, `Totaal`, `Total général`). Such a line carries the
+#: sum of the lines above it: read as an order, it doubles a customer's revenue (or the company's).
+_TOTAL_LABEL = (
+    r"(?i)^(?:(?:grand|sub)[ -]?)?(?:totals?|sum|summe|gesamt(?:summe|ergebnis|betrag)?|insgesamt|totaal|totale"
+    r"|total g[ée]n[ée]ral|totale generale):?$"
+)
+#: In an id column, also Excel's subtotal lines (`C0042 Total`, `O123 Count`, `Gesamtergebnis`: Data > Subtotal
+#: writes the group's id and the function) and pandas' `pivot_table(margins=True)` line `All`.
+_TOTAL_ID = r"(?i)^(?:all|.+ (?:total|count|average|ergebnis|summe):?)$"
+
+
+def total_lines(values: pd.Series, is_id: bool) -> np.ndarray:
+    """Which parsed ids or text values (spaces already removed) label a spreadsheet's total or subtotal line
+    (`_TOTAL_LABEL`; for ids also `_TOTAL_ID`). An id or category such as `Total Energies` or `Sum Ltd` is not one:
+    the label must be the whole value."""
+    import pyarrow.compute as pc
+
+    if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+        return np.zeros(len(values), dtype=bool)
+    arr = pc.utf8_lower(arrow_text(values.astype("str")))
+    maybe = np.zeros(len(values), dtype=bool)
+    for part in ("tot", "sum", "gesamt", "insgesamt", "all", "count", "average", "ergebnis"):
+        maybe |= np.asarray(pc.fill_null(pc.match_substring(arr, part), False), dtype=bool)
+    pattern = f"(?:{_TOTAL_LABEL.removeprefix('(?i)')})" + (
+        f"|{_TOTAL_ID.removeprefix('(?i)')}" if is_id else ""
+    )
+    return matches_where(arr, maybe, f"(?:{pattern})")

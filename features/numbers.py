@@ -90,6 +90,9 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 "the amount as a positive number; rejected, every such row would be dropped. Export them "
                 f"positive.\nExample rows:\n{t[values < 0].head(5).to_string(max_colwidth=40)}"
             )
+    check_cost_above_revenue(table, t)
+    check_zero_quantities(table, t)
+    check_effort_unit(table, t)
     for (name, column), (low, high) in RATINGS.items():
         if name != table or column not in t.columns:
             continue
@@ -136,4 +139,64 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
         "export's placeholder for a missing value: each would be rejected as not a value (with it the row, and "
         "for a customer every order of theirs). Export missing values as empty cells.\nExample rows:\n"
         f"{raw[found].head(5).to_frame().to_string(max_colwidth=40)}"
+    )
+
+
+def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
+    """Structural error when `orders.cost` is above `orders.revenue` on most orders having both (and `MIN_ROWS`):
+    a company does not sell most orders at a loss; the columns are swapped, or the cost is another quantity (a
+    list price, per line against per order, another currency or unit). Read as given, every customer's margin is
+    negative: all `problem`, a model trained to predict losses, exit 0. A few orders below cost (clearance, a
+    promotion) are the data: kept."""
+    if table != "orders" or not {"cost", "revenue"} <= set(t.columns):
+        return
+    both = t["cost"].notna() & t["revenue"].notna() & (t["revenue"] > 0)
+    above = both & (t["cost"] > t["revenue"])
+    if int(above.sum()) >= MIN_ROWS and above.sum() > 0.5 * both.sum():
+        raise StructuralError(
+            f"table 'orders', column 'cost': above the order's revenue on {int(above.sum()):,} of the "
+            f"{int(both.sum()):,} orders with both: every customer would bring a loss. Are cost and revenue "
+            "swapped, or is cost another quantity (a list price, per line, another unit)? The contract wants "
+            "revenue = what the customer paid for the order, cost = the cost of its goods.\nExample rows:\n"
+            f"{t.loc[above, ['order_id', 'revenue', 'cost']].head(5).to_string(max_colwidth=40)}"
+        )
+
+
+def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
+    """Structural error when `orders.quantity` is 0 or negative on `PLACEHOLDER_SHARE` of the orders or more (and
+    `MIN_ROWS`): an export's 0 for an unknown quantity, or returns written as negative lines. Each is a
+    `non-positive quantity` reject, so the orders, revenue and all, would be dropped with exit 0 (a third of the
+    demo's orders with quantity 0: 9,527 orders gone). A few stay row rejects."""
+    if table != "orders" or "quantity" not in t.columns:
+        return
+    bad = t["quantity"].notna() & (t["quantity"] <= 0)
+    if int(bad.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+        raise StructuralError(
+            f"table 'orders', column 'quantity': 0 or negative on {int(bad.sum()):,} of {len(t):,} orders: an "
+            "export's 0 for an unknown quantity, or returns as negative lines? Each such order would be rejected "
+            "with its revenue. Leave an unknown quantity empty (the column is optional) and give returns in the "
+            f"returns table.\nExample rows:\n{t.loc[bad, ['order_id', 'revenue', 'quantity']].head(5).to_string()}"
+        )
+
+
+#: The typical staff time of one service interaction, in minutes: a median outside is another unit (seconds: a
+#: 36-minute ticket read as 36 hours; hours: 0.6), since the contract's `tickets.effort_minutes` is minutes.
+EFFORT_MEDIAN_MINUTES = (1.0, 480.0)
+
+
+def check_effort_unit(table: str, t: pd.DataFrame) -> None:
+    """Structural error when the median positive `tickets.effort_minutes` (of `MIN_ROWS` tickets or more) is
+    outside `EFFORT_MEDIAN_MINUTES`: the effort is in seconds or hours, and read as minutes every customer's cost to
+    serve would be 60 times too large (all `problem`) or too small, with exit 0."""
+    if table != "tickets" or "effort_minutes" not in t.columns:
+        return
+    positive = t["effort_minutes"][t["effort_minutes"] > 0]
+    low, high = EFFORT_MEDIAN_MINUTES
+    if len(positive) < MIN_ROWS or low <= positive.median() <= high:
+        return
+    unit = "seconds" if positive.median() > high else "hours"
+    raise StructuralError(
+        f"table 'tickets', column 'effort_minutes': the median ticket takes {positive.median():g} minutes (over "
+        f"{len(positive):,} tickets with effort), outside {low:g}-{high:g}: is the effort in {unit}? The contract "
+        f"wants staff minutes per ticket; convert the column.\nExample rows:\n{t.head(5).to_string()}"
     )

@@ -21,10 +21,12 @@ from features.column_types import readable_column
 from features.contract import TABLES, TICKET_KINDS, Column, Table
 from features.dates import (
     AMBIGUOUS_TIME,
+    EARLY_GAP_YEARS,
     NONEXISTENT_TIME,
     UNKNOWN_FORMAT,
     dst_faults,
     impossible_dates,
+    isolated_early_dates,
     parse_timestamps_native,
     placeholder_dates,
     placeholder_texts,
@@ -36,6 +38,7 @@ from features.ids import (
     scientific_ids,
     sentinel_ids,
     spreadsheet_ids,
+    total_lines,
 )
 from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
 from features.names import did_you_mean, examples, name_key
@@ -286,6 +289,8 @@ def _check_parsed(
             invisible_in_ids(parsed),
             f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",
         )
+    if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line
+        rej.add(total_lines(parsed, col.kind == "id"), f"a total or subtotal line in {col.name} (Total, ...)")
     if (
         col.kind not in ("id", "text") and bad.any() and column_stats is None
     ):  # `NULL` throughout: an export's
@@ -464,6 +469,9 @@ def _validate_table(
         check_conventions(table.name, t)
     _row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
+    for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
+        early = isolated_early_dates(t[col.name], rej.ok)  # `1921` for `2021`: a century of tenure
+        rej.add(early, f"{col.name} {EARLY_GAP_YEARS} years or more before every other (mistyped year?)")
     if table.key is not None:
         duplicate = reject_duplicate_keys(t, table.key, rej)
         if duplicate is not None and column_stats is None:  # one row per order line: not a row problem
@@ -512,6 +520,11 @@ def validate_tables(
                     unknown = reject_unknown(t, "account_manager_id", known_am, rej)
                     check_unknown_managers(name, t, unknown)  # many: the managers export is incomplete
 
+    from features.crossrefs import reject_far_future_closings  # `paid_at 2099`: unpaid at every cutoff
+
+    last_order = parsed["orders"][0].loc[parsed["orders"][1].ok, "ordered_at"].max()
+    for name, (t, rej, _) in parsed.items():
+        reject_far_future_closings(name, t, last_order, rej)
     # References across tables: only against the customers table when it exists (a ticket from a customer
     # with no orders yet is legitimate, so orders alone do not define who exists).
     if "customers" in parsed:
@@ -529,8 +542,12 @@ def validate_tables(
             for ref in TABLES[name].customer_refs:
                 unknown = reject_unknown(t, ref, known, rej)
                 check_respelled_refs(name, t, ref, known, unknown)  # `3` for `C000003` throughout
+    else:  # no customers table: the side tables' ids spelled like the orders' customers (`3` for `C000003`)
+        from features.crossrefs import check_refs_against_orders
+
+        check_refs_against_orders(parsed)
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
-        from features.crossrefs import reject_order_mismatches
+        from features.crossrefs import judge_return_totals, reject_order_mismatches
 
         (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
         named = o_rej.ok
@@ -539,6 +556,7 @@ def validate_tables(
             # rule's index of every accepted order was the loading peak at 1M (issue 14); same masks.
             named = named & isin_ids(o["order_id"], r["order_id"].dropna())
         reject_order_mismatches(r, o[named], r_rej)
+        judge_return_totals(r, o[named], r_rej)  # most refunds above their order; refunded twice
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

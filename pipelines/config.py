@@ -24,7 +24,7 @@ from models.explain import ExplainConfig
 from models.profile import ProfileConfig
 from models.tiers import TierConfig
 from pipelines.reports.config import ReportConfig
-from pipelines.yamlfile import read_yaml
+from pipelines.yamlfile import read_yaml, read_yaml_settings
 
 #: The product's defaults: package data of the `configs` package, so an installed wheel reads the same file as a
 #: checkout. Read on every `load_config`; a missing or unreadable file is a StructuralError, never a fallback.
@@ -69,6 +69,17 @@ class DataConfig(_Frozen):
     def _zone(cls, v: str) -> str:
         return check_timezone(v)
 
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        """An ISO 4217 code, upper case: `eur` is EUR (was: another currency than a EUR model's, refused); `Euro`,
+        `€`, `US$` are refused (was: printed on every amount of the reports as given)."""
+        import re
+
+        if not re.fullmatch(r"[A-Za-z]{3}", v.strip()):
+            raise ValueError("should be a three-letter ISO 4217 currency code (EUR, USD, GBP, ...)")
+        return v.strip().upper()
+
     @field_validator("date_formats")
     @classmethod
     def _formats(cls, v: dict[str, str]) -> dict[str, str]:
@@ -99,6 +110,9 @@ class DemoConfig(_Frozen):
 class ScoringConfig(_Frozen):
     chunk_customers: int = Field(gt=0)  # customers per chunk: bounds peak memory beyond the input
     psi_threshold: float = Field(gt=0)  # population stability index above which a column has drifted
+    # days after the model's training as-of (its latest cutoff + horizon) past which `cvp score` warns that the
+    # model is stale (`--strict` refuses); null: never (`features.contract.model_age_note`)
+    max_model_age_days: int | None = Field(gt=0)
     # Feature columns copied into the scores for the reports (placeholders as in rule columns); see
     # `AppConfig.carried_features`, which adds the columns the tier and flag rules read.
     carry_features: tuple[str, ...]
@@ -289,8 +303,9 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> d
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    data = read_yaml(path, "config") or {}
+def _read_yaml(path: Path, given: bool = False) -> dict[str, Any]:
+    """The sections of a config file; `given` for the user's `--config`, which must hold settings."""
+    data = (read_yaml_settings(path, "config") if given else read_yaml(path, "config")) or {}
     if not isinstance(data, dict):
         raise StructuralError(f"config {path} must be a mapping of sections")
     return data
@@ -347,7 +362,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         )
     data = _read_yaml(DEFAULT_CONFIG)
     if path is not None:
-        data = _deep_merge(data, _read_yaml(path))
+        data = _deep_merge(data, _read_yaml(path, given=True))
     if overrides:
         data = _deep_merge(data, overrides)
     given_bools = _number_fields_given_true_false(AppConfig, data)

@@ -345,11 +345,13 @@ def load_data(
     timezone: str = "UTC",
     date_formats: dict[str, str] | None = None,
     max_values: dict[str, float] | None = None,
+    currency: str | None = None,
 ) -> LoadedData:
     """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract.
 
     `date_formats` and `max_values` come from the config's `data:` section (see `DataConfig`); a mapping's own
-    per-table `date_formats` are added to them.
+    per-table `date_formats` are added to them. `currency` (`data.currency`): a currency column of a table
+    must name it on every row (`features.currency`; a mapping names its columns, so its tables have none).
     """
     data_dir = Path(data_dir)
     if mapping_path is None:
@@ -361,6 +363,9 @@ def load_data(
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
         raw = {name: read_file(path) for name, path in files.items()}
+        from features.currency import check_currency_columns
+
+        check_currency_columns(raw, currency)  # a `currency` column naming another than `data.currency`
         result = validate_tables(raw, timezone, date_formats, max_values)
         del raw
         release_memory()

@@ -89,7 +89,7 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
 def load_configured(data: Path, mapping: Path | None, cfg: AppConfig) -> LoadedData:
     """Load + validate with every input setting of the config's `data:` section (one place for all readers)."""
     d = cfg.data
-    return load_data(data, mapping, d.timezone, d.date_formats, d.max_values)
+    return load_data(data, mapping, d.timezone, d.date_formats, d.max_values, d.currency)
 
 
 def load_and_report(

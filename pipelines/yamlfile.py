@@ -25,3 +25,17 @@ def read_yaml(path: Path, what: str) -> Any:
         ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise StructuralError(f"cannot read {what} {path}: {exc}") from exc
+
+
+def read_yaml_settings(path: Path, what: str) -> Any:
+    """`read_yaml` for a file the user named to change settings (`--config`, `--mapping`): a file holding no
+    document (empty, only comments, or `null`) is a `StructuralError` naming it. Read as "no settings", it would
+    run silently on the defaults (or no mapping) though the user meant the file to change them."""
+    data = read_yaml(path, what)
+    if data is None:
+        raise StructuralError(
+            f"{what} {path} holds no settings (it is empty, only comments or `null`): was it saved or copied "
+            f"whole? Give a {what} with the settings meant, or leave the option out"
+            + (" to use the defaults" if what == "config" else "")
+        )
+    return data

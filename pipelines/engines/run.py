@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
-from features.contract import check_amount_scale, check_categories, check_model_inputs
+from features.contract import check_amount_scale, check_categories, check_model_inputs, model_age_note
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -348,6 +348,11 @@ def run_score(
             "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
             "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
         )
+    stale_model = model_age_note(cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days)
+    if stale_model and strict:
+        raise StructuralError(f"{stale_model} (--strict refuses)")
+    if stale_model:
+        console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
     if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
         from pipelines.engines.spark_input import load_and_report_spark
 
@@ -474,6 +479,7 @@ def run_score(
             "run_policy": run_policy(run_cfg),
             "skipped_rules": skipped,
             "stale_data": stale,
+            "stale_model": stale_model,
             "events_after_as_of": later,
             "chunk_customers": chunk,
             "seconds": round(seconds, 3),

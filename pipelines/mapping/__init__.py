@@ -39,14 +39,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.contract import TABLES
 from features.dates import check_date_format, check_timezone
 from features.text import clean_text
 from features.validation import StructuralError
 from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse
-from pipelines.yamlfile import read_yaml
+from pipelines.yamlfile import read_yaml_settings
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
 
@@ -137,9 +137,11 @@ class Mapping(_Frozen):
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file: its shape, and every `derive`/`where` expression against the language."""
-    data = read_yaml(path, "mapping")
+    data = read_yaml_settings(path, "mapping")
     try:
         mapping = Mapping.model_validate(data)
+    except ValidationError as exc:
+        raise StructuralError(f"invalid mapping {path}: " + "; ".join(_problems(exc))) from None
     except ValueError as exc:
         raise StructuralError(f"invalid mapping {path}:\n{exc}") from exc
     for table, spec in mapping.tables.items():
@@ -149,6 +151,27 @@ def load_mapping(path: Path) -> Mapping:
             except ExpressionError as exc:
                 raise StructuralError(f"mapping {path}: {key} = {expr!r} is refused: {exc}") from None
     return mapping
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """Pydantic's report as one line per key (`tables.orders.rename = 'x': should be a valid dictionary`), not
+    its multi-line text with error types and a web address."""
+    out = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err.get("loc", ()))
+        msg = (
+            str(err.get("msg", "invalid")).removeprefix("Value error, ").replace("Input should", "should", 1)
+        )
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown key"
+        given = err.get("input")
+        shown = (
+            "" if isinstance(given, dict | list) or err.get("type") == "extra_forbidden" else f" = {given!r}"
+        )
+        out.append(
+            f"{key}{shown}: {msg}" if key else f"{msg} (the file holds {type(given).__name__} {given!r})"
+        )
+    return out
 
 
 def _expressions(table: str, spec: TableMapping) -> list[tuple[str, str]]:
