@@ -130,6 +130,30 @@ def clone_registry(trained: TrainedEnv, root: Path) -> Path:
     return config
 
 
+@pytest.fixture(scope="session")
+def new_store(tmp_path_factory) -> Path:
+    """An `mlflow.db` as MLflow creates it in a new tracking directory (every table migrated, its default
+    experiment), made once per session: `empty_registry` copies it."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    root = tmp_path_factory.mktemp("new-store")
+    store = SqlAlchemyStore(f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri())
+    store.engine.dispose()
+    return root / "mlflow.db"
+
+
+def empty_registry(new_store: Path, tracking_dir: Path) -> Path:
+    """`tracking_dir/mlflow.db`, a copy of the `new_store` fixture: a test that trains into a registry of its own
+    starts from the store MLflow would create there, without running MLflow's schema migrations again (about 70
+    alembic scripts, a commit each: 1.5-3 s of CPU, and up to 18 s on a busy disk). `cvp demo`'s test keeps
+    a really new store: it is the end-to-end run."""
+    tracking_dir.mkdir(parents=True, exist_ok=True)
+    target = tracking_dir / "mlflow.db"
+    assert not target.exists(), target
+    shutil.copyfile(new_store, target)
+    return target
+
+
 @dataclass(frozen=True)
 class ScoredEnv:
     run: Any  # the ScoreRun
@@ -144,3 +168,81 @@ def default_scores(trained, tmp_path_factory) -> ScoredEnv:
 
     out = tmp_path_factory.mktemp("scored") / "scores.parquet"
     return ScoredEnv(score_trained(trained, out), out)
+
+
+@dataclass(frozen=True)
+class WatchedScores:
+    """`cvp score` run once more on the `trained` fixture, through the command, with spies that change nothing."""
+
+    out: Path  # its scores file (read-only: copy `out.parent` before changing anything in it)
+    manifest: dict[str, Any]  # the published manifest
+    predict_calls: list[
+        tuple[int, bool, bool, int]
+    ]  # every Booster.predict: rows, raw_score, pred_contrib, features
+    at_write: dict[str, int]  # what the run still held when it wrote the scores: input tables, explainers
+    refits: list[str]  # lookalike fitting functions called (the registered lookalike model must serve)
+
+
+@pytest.fixture(scope="session")
+def watched_scores(trained, tmp_path_factory) -> WatchedScores:
+    """The same run as `default_scores` (as of 2025-01-01, the fixture's data and config) through `cvp score` in
+    process, watched: LightGBM's predict calls, what is still held when the scores are written, and any refit of
+    the lookalike model are recorded. One run serves the idempotence test (its rows equal `default_scores`'),
+    the reason-sentence rules (read through the command), the spot-check count, the release of the tables and
+    explainers before the write and the never-refitted lookalike model, which each scored once before."""
+    import json
+
+    import lightgbm as lgb
+    from typer.testing import CliRunner
+
+    import models.lookalike
+    import pipelines.engines.run as run_module
+    import pipelines.outputs as outputs
+    import pipelines.profile
+    from models import explain
+    from pipelines.cli import app
+    from tests.pipelines.score_helpers import score_cli_args
+
+    out = tmp_path_factory.mktemp("watched") / "scores.parquet"
+    calls: list[tuple[int, bool, bool, int]] = []
+    loaded: list[Any] = []
+    at_write: dict[str, int] = {}
+    refits: list[str] = []
+    predict, load, write = lgb.Booster.predict, run_module.load_and_report, outputs.write_scores_parquet
+
+    def spy_predict(self, data, *args, **kwargs):
+        calls.append(
+            (len(data), bool(kwargs.get("raw_score")), bool(kwargs.get("pred_contrib")), self.num_feature())
+        )
+        return predict(self, data, *args, **kwargs)
+
+    def loading(*args, **kwargs):
+        loaded.append(load(*args, **kwargs))
+        return loaded[-1]
+
+    def writing(*args, **kwargs):
+        at_write["tables"] = len(loaded[0].tables)
+        at_write["explainers"] = len(explain._EXPLAINERS)
+        return write(*args, **kwargs)
+
+    def refit(name: str, real: Any) -> Any:
+        def called(*args, **kwargs):
+            refits.append(name)
+            return real(*args, **kwargs)
+
+        return called
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lgb.Booster, "predict", spy_predict)
+        mp.setattr(run_module, "load_and_report", loading)
+        mp.setattr(outputs, "write_scores_parquet", writing)
+        for module, name in (
+            (models.lookalike, "fit_lookalike"),
+            (models.lookalike, "lookalike_training_set"),
+            (pipelines.profile, "lookalike_training"),
+        ):
+            mp.setattr(module, name, refit(name, getattr(module, name)))
+        res = CliRunner().invoke(app, score_cli_args(trained, out), env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    manifest = json.loads(outputs.output_paths(out)["manifest"].read_text())
+    return WatchedScores(out, manifest, calls, at_write, refits)

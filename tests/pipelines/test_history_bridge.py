@@ -8,6 +8,7 @@ data) and a model part (the two models on the new data).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,12 @@ def _score(env, as_of: str, out: Path, *extra: str):
 
 
 @pytest.fixture(scope="module")
-def two_models(trained, tmp_path_factory):
+def two_models(trained, default_scores, tmp_path_factory):
     """Versions 1 and 2 of the model (trained as of 2024-07-01 and 2024-09-01) in their own registry; a history
-    whose run as of 2024-12-01 was scored with v1 and whose run as of 2025-01-01 with v2; and v1's own scores of
-    the 2025-01-01 data (no history), the reference for the old model on the new data."""
+    whose run as of 2024-12-01 was scored with v1 and whose run as of 2025-01-01 with v2 (and a copy of that
+    history as it was with its first run only, `one-run-history`); and v1's own scores of the 2025-01-01 data (no
+    history), the reference for the old model on the new data: the shared `default_scores` run (the `trained`
+    fixture's model is this registry's v1, copied; the same data, config and as-of)."""
     from pipelines.io import load_data
     from pipelines.train import train_and_register
     from tests.pipelines.conftest import TrainedEnv
@@ -50,10 +53,11 @@ def two_models(trained, tmp_path_factory):
     name = cfg.mlflow.registered_model
     history = root / "history"
     _score(env, OLD_AS_OF, root / "old.parquet", "--model", f"models:/{name}/1", "--history", str(history))
+    shutil.copytree(history, root / "one-run-history")
     res = _score(
         env, NEW_AS_OF, root / "new.parquet", "--model", f"models:/{name}/2", "--history", str(history)
     )
-    _score(env, NEW_AS_OF, root / "v1-on-new.parquet", "--model", f"models:/{name}/1")
+    shutil.copytree(default_scores.out.parent, root / "v1-on-new")
     return env, history, res.output
 
 
@@ -81,7 +85,9 @@ def test_a_model_change_splits_each_change_into_data_and_model(two_models):
     both = moves[(moves["old_status"] == "scored") & (moves["new_status"] == "scored")]
     assert len(both) > 100 and both["model_changed"].all()
     h = new.manifest["horizon_days"]
-    reference = pd.read_parquet(env.root / "v1-on-new.parquet").set_index("customer_id").loc[both.index]
+    reference = (
+        pd.read_parquet(env.root / "v1-on-new" / "scores.parquet").set_index("customer_id").loc[both.index]
+    )
     assert (reference["model_version"] == "1").all()
     for kind, column, atol in (
         ("value", cfg.tiers.value_column.format(h=h), 1e-6),  # currency: TreeSHAP sums vs LightGBM's output
@@ -127,13 +133,14 @@ def test_the_history_keeps_the_bridge_with_the_old_version(two_models):
     assert "bridge" not in read_output_set(env.root / "old.parquet").manifest
 
 
-def test_an_unloadable_old_version_leaves_the_split_empty_with_a_note(trained, tmp_path):
+def test_an_unloadable_old_version_leaves_the_split_empty_with_a_note(trained, two_models, tmp_path):
     """The previous run names a version the registry does not have: the run succeeds, the manifest and the
     console say why, no bridge is written and the split stays empty (never guessed)."""
     from pipelines.history import read_bridge
 
     history = tmp_path / "history"
-    _score(trained, OLD_AS_OF, tmp_path / "old.parquet", "--history", str(history))
+    # a history whose one run, as of 2024-12-01, was scored with v1 (the fixture's model): the `two_models` one
+    shutil.copytree(two_models[0].root / "one-run-history", history)
     (run,) = list_runs(history)
     info = json.loads((run.path / "run.json").read_text())
     info["model_version"] = "999"  # e.g. a version deleted from the registry since

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from pathlib import Path
 
 import cloudpickle
@@ -22,10 +23,11 @@ from tests.pipelines.score_helpers import score_trained
 
 
 @pytest.fixture(scope="module")
-def scored(trained, tmp_path_factory):
-    root = tmp_path_factory.mktemp("newcomers")
-    run = score_trained(trained, root / "scores.parquet")
-    return {"root": root, "run": run, "set": read_output_set(root / "scores.parquet")}
+def scored(default_scores, tmp_path_factory):
+    """A copy of the shared `default_scores` run (the same `score_trained` call this fixture used to make)."""
+    root = tmp_path_factory.mktemp("newcomers") / "scored"
+    shutil.copytree(default_scores.out.parent, root)
+    return {"root": root, "run": default_scores.run, "set": read_output_set(root / "scores.parquet")}
 
 
 def _newcomers(trained) -> set[str]:
@@ -63,10 +65,15 @@ def test_every_customer_has_a_row_and_newcomers_are_new_with_the_lookalike_score
 
 
 def test_scoring_and_profile_use_the_registered_lookalike_model_never_refit(
-    trained, tmp_path: Path, monkeypatch
+    trained, watched_scores, tmp_path: Path, monkeypatch
 ) -> None:
     import models.lookalike
     import pipelines.profile
+
+    # `watched_scores` records every call of these three during its `cvp score` run: none
+    assert watched_scores.refits == [], "the lookalike model was refitted while scoring"
+    manifest = watched_scores.manifest
+    assert manifest["lookalike"]["new_customers"] > 0
 
     def refit(*args, **kwargs):
         raise AssertionError("the lookalike model was refitted")
@@ -74,15 +81,14 @@ def test_scoring_and_profile_use_the_registered_lookalike_model_never_refit(
     monkeypatch.setattr(models.lookalike, "fit_lookalike", refit)
     monkeypatch.setattr(models.lookalike, "lookalike_training_set", refit)
     monkeypatch.setattr(pipelines.profile, "lookalike_training", refit)
-    run = score_trained(trained, tmp_path / "scores.parquet")
-    assert run.manifest["lookalike"]["new_customers"] > 0
+    shutil.copytree(watched_scores.out.parent, tmp_path / "run")
     console = Console(file=io.StringIO(), width=300)
     pipelines.profile.run_profile(
-        tmp_path / "scores.parquet", trained.data, tmp_path / "profile", None, trained.config, console
+        tmp_path / "run" / "scores.parquet", trained.data, tmp_path / "profile", None, trained.config, console
     )
     new = pd.read_parquet(tmp_path / "profile" / "lookalike_scores.parquet")
-    scores = run.scores.set_index("customer_id")
-    assert len(new) == run.manifest["lookalike"]["new_customers"]
+    scores = pd.read_parquet(watched_scores.out).set_index("customer_id")
+    assert len(new) == manifest["lookalike"]["new_customers"]
     # The profile shows exactly the scores `cvp score` gave (same model, same numbers).
     pd.testing.assert_series_equal(
         new.set_index("customer_id")["lookalike_prob_great"],

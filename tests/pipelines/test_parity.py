@@ -306,8 +306,9 @@ def test_training_needs_customers_and_both_churn_classes(trained):
         check_training_data(many, 365, cfg, "train")
 
 
-def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, tmp_path):
+def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, new_store, tmp_path):
     from pipelines.train import train_and_register
+    from tests.pipelines.conftest import empty_registry
 
     tables = load_data(trained.data).tables
     keep = tables["orders"]["customer_id"].iloc[0]
@@ -317,6 +318,7 @@ def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, tmp_
         if name != "referrals"
     }
     cfg = load_config(_config(trained, tmp_path / "c.yaml", mlflow={"tracking_dir": str(tmp_path / "m")}))
+    empty_registry(new_store, tmp_path / "m")
     end = one["orders"]["ordered_at"].max().normalize() + pd.Timedelta(days=1)  # the data's end: its default
     with pytest.raises(StructuralError, match="(?s)not enough data to train.*1 customer"):
         train_and_register(one, cfg, end, _console())
@@ -326,11 +328,12 @@ def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, tmp_
 
 
 @pytest.fixture(scope="module")
-def short_history(tmp_path_factory):
+def short_history(new_store, tmp_path_factory):
     """365 days of history (no invoices table), trained with a 181-day horizon."""
     from pipelines.demo import generate_company, write_company
     from pipelines.loading import default_as_of
     from pipelines.train import train_and_register
+    from tests.pipelines.conftest import empty_registry
 
     root = tmp_path_factory.mktemp("short")
     data = root / "data"
@@ -338,6 +341,7 @@ def short_history(tmp_path_factory):
     (data / "invoices.parquet").unlink()
     config = root / "config.yaml"
     config.write_text(yaml.safe_dump(SHORT_CONFIG | {"mlflow": {"tracking_dir": str(root / "mlruns")}}))
+    empty_registry(new_store, root / "mlruns")
     cfg = load_config(config)
     tables = load_data(data).tables
     as_of = default_as_of(tables)

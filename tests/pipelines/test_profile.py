@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +14,12 @@ from rich.console import Console
 
 from features.validation import StructuralError, validate_tables
 from pipelines.profile import PROFILE_FILES, read_profile, run_profile
-from tests.pipelines.score_helpers import score_trained
 
 
 @pytest.fixture(scope="module")
-def profiled(trained, tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("profiled")
-    score_trained(trained, root / "scores.parquet")
+def profiled(trained, default_scores, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("profiled") / "run"
+    shutil.copytree(default_scores.out.parent, root)  # the shared `score_trained` run on the fixture
     console = Console(file=io.StringIO(), width=300)
     # without the data: the profile reads the scores, the contributions and the profile inputs of the run
     page = run_profile(root / "scores.parquet", None, root / "profile", None, trained.config, console)

@@ -12,22 +12,17 @@ import re
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from features.registry import feature_registry
-from pipelines.cli import app
 from pipelines.config import load_config
 
 BANNED = ("cutoff", "feature", "lifetime", "_", "nan", "none", "btyd", " = ", "before the")
 
 
 @pytest.fixture(scope="module")
-def demo_scores(trained, tmp_path_factory) -> pd.DataFrame:
-    out = tmp_path_factory.mktemp("reasons") / "scores.parquet"
-    args = ["score", "--data", str(trained.data), "--as-of", "2025-01-01", "--out", str(out)]
-    res = CliRunner().invoke(app, [*args, "--config", str(trained.config)], env={"COLUMNS": "200"})
-    assert res.exit_code == 0, res.output
-    return pd.read_parquet(out)
+def demo_scores(watched_scores) -> pd.DataFrame:
+    """`cvp score --data <fixture data> --as-of 2025-01-01 --config <fixture config>`: the shared session run."""
+    return pd.read_parquet(watched_scores.out)
 
 
 def test_every_demo_reason_follows_the_rules(trained, demo_scores) -> None:

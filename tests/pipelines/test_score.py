@@ -83,9 +83,9 @@ def test_score_output_contract(default_scores):
     assert (s["run_id"] == m["run_id"]).all() and (contrib["run_id"] == m["run_id"]).all()
 
 
-def test_idempotent_same_rows_twice(trained, default_scores, tmp_path):
-    score_trained(trained, tmp_path / "b.parquet")  # the same run as `default_scores`, again
-    a, b = pd.read_parquet(default_scores.out), pd.read_parquet(tmp_path / "b.parquet")
+def test_idempotent_same_rows_twice(default_scores, watched_scores):
+    # `watched_scores` is the same run as `default_scores`, again (through `cvp score`)
+    a, b = pd.read_parquet(default_scores.out), pd.read_parquet(watched_scores.out)
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -281,20 +281,34 @@ def test_a_killed_score_process_leaves_one_whole_set(trained, default_scores, tm
     assert _read_back_one_set(out) != old
 
 
-def test_model_with_btyd_features_scores(trained, tmp_path):
+def test_model_with_btyd_features_scores(trained, new_store, tmp_path):
     import yaml
 
     from pipelines.train import train_and_register
+    from tests.pipelines.conftest import empty_registry
 
     cfg_dict = yaml.safe_load(trained.config.read_text())
-    cfg_dict["models"] = cfg_dict["models"] | {"use_btyd_features": True}
+    # the smallest model that has the BTYD features (its quality is not the question here): 2 cutoffs, 10 trees,
+    # a 2-cutoff lookalike model; in a registry of its own, created from the session's new store
+    small = {"n_estimators": 10, "num_leaves": 7}
+    cfg_dict["labels"] = cfg_dict["labels"] | {"n_cutoffs": 2}
+    cfg_dict["models"] = cfg_dict["models"] | {
+        "use_btyd_features": True,
+        "lightgbm": cfg_dict["models"]["lightgbm"] | small,
+        "churn_lightgbm": cfg_dict["models"]["churn_lightgbm"] | small,
+    }
+    cfg_dict["profile"] = {"lookalike": {"n_cutoffs": 2, "n_estimators": 20}}
     cfg_dict["mlflow"] = {"tracking_dir": str(tmp_path / "mlruns")}
+    empty_registry(new_store, tmp_path / "mlruns")
     config = tmp_path / "btyd.yaml"
     config.write_text(yaml.safe_dump(cfg_dict))
     cfg = load_config(config)
     tables = load_data(trained.data).tables
-    res = train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()))
-    assert any(f.startswith("btyd_") for f in res.bundle.feature_names)
+    # champion whatever its backtest (10 trees need not beat the persistence baseline): scored as the champion
+    res = train_and_register(
+        tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()), promote=True
+    )
+    assert res.alias == "champion" and any(f.startswith("btyd_") for f in res.bundle.feature_names)
     run = score_trained(trained, tmp_path / "s.parquet", config=config)
     s = pd.read_parquet(tmp_path / "s.parquet")
     scored = s[s["status"] == "scored"]
@@ -312,27 +326,16 @@ def test_corrupt_model_is_a_clear_error(trained, tmp_path):
     assert not (tmp_path / "s.parquet").exists()
 
 
-def test_a_run_spot_checks_its_sample_once_and_reuses_the_value_prediction(trained, tmp_path, monkeypatch):
+def test_a_run_spot_checks_its_sample_once_and_reuses_the_value_prediction(trained, watched_scores):
     """The exactness spot check takes `explain.check_rows` rows per model for the whole run (not per chunk), and
     the value model's additivity check reuses its prediction: every scored row is predicted in raw units twice in
     all (the value prediction and the churn model's additivity check), not three times. Only the two main
-    models' calls count: the registered lookalike model explains the few new customers with its own boosters."""
-    import lightgbm as lgb
-
-    calls: list[tuple[int, bool, bool, int]] = []
-    original = lgb.Booster.predict
-
-    def spy(self, data, *args, **kwargs):
-        flags = bool(kwargs.get("raw_score")), bool(kwargs.get("pred_contrib"))
-        calls.append((len(data), *flags, self.num_feature()))
-        return original(self, data, *args, **kwargs)
-
-    monkeypatch.setattr(lgb.Booster, "predict", spy)
-    run = score_trained(trained, tmp_path / "scores.parquet")
-    contrib_columns = pd.read_parquet(tmp_path / "scores.contributions.parquet").columns
+    models' calls count: the registered lookalike model explains the few new customers with its own boosters.
+    (`watched_scores` records every `lightgbm.Booster.predict` call of its run.)"""
+    contrib_columns = pd.read_parquet(watched_scores.out.with_name("scores.contributions.parquet")).columns
     n_features = len([c for c in contrib_columns if c not in ("customer_id", "run_id", BASE_COLUMN)])
-    calls = [c[:3] for c in calls if c[3] == n_features]
-    m = run.manifest
+    calls = [c[:3] for c in watched_scores.predict_calls if c[3] == n_features]
+    m = watched_scores.manifest
     scored = m["customers_scored"]
     check = load_config(trained.config).explain.check_rows
     assert scored > check and scored > load_config(trained.config).scoring.chunk_customers  # several chunks

@@ -83,32 +83,13 @@ def test_scoring_a_chunk_in_batches_changes_no_output(trained, default_scores, t
     assert run.manifest[checked] == want.manifest[checked] > 0
 
 
-def test_the_scores_are_written_without_the_input_tables_or_the_explainers(trained, tmp_path, monkeypatch):
+def test_the_scores_are_written_without_the_input_tables_or_the_explainers(watched_scores):
     """Issue 14: at 1M the scores write was the run's peak, with every input table and the value model's
     explainer tables (0.4 GB on the bench model) still held. Nothing reads them by then: the run releases both
-    before it writes the scores."""
-    import pipelines.engines.run as run_module
-    import pipelines.outputs as outputs
-    from models import explain
-
-    loaded_data: list = []
-    load, write = run_module.load_and_report, outputs.write_scores_parquet
-    seen: dict[str, int] = {}
-
-    def loading(*args, **kwargs):
-        loaded_data.append(load(*args, **kwargs))
-        return loaded_data[-1]
-
-    def writing(*args, **kwargs):
-        seen["tables"] = len(loaded_data[0].tables)
-        seen["explainers"] = len(explain._EXPLAINERS)
-        return write(*args, **kwargs)
-
-    monkeypatch.setattr(run_module, "load_and_report", loading)
-    monkeypatch.setattr(outputs, "write_scores_parquet", writing)
-    run = score_trained(trained, tmp_path / "s.parquet")
-    assert run.manifest["customers_scored"] > 0
-    assert seen == {"tables": 0, "explainers": 0}
+    before it writes the scores. (`watched_scores` records, when its run writes the scores, how many tables the
+    loaded data still holds and how many explainers are cached.)"""
+    assert watched_scores.manifest["customers_scored"] > 0
+    assert watched_scores.at_write == {"tables": 0, "explainers": 0}
 
 
 def test_score_parts_come_back_equal_whatever_the_dtypes(tmp_path):

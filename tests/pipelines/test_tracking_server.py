@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -92,9 +93,11 @@ def _ready(proc: subprocess.Popen, url: str, deadline: float) -> bool:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, new_store):
     """A real `mlflow server` on a free port, ready when yielded. The port is free when chosen but another process
-    may take it before the server binds: the server then exits, and it is started again on another port."""
+    may take it before the server binds: the server then exits, and it is started again on another port. Its
+    backend store starts as a copy of the session's new store (MLflow's schema migrations already run)."""
+    shutil.copyfile(new_store, tmp_path / "server.db")
     deadline = time.monotonic() + READY_TIMEOUT_S
     for attempt in range(3):
         proc, url, log = _start(tmp_path, attempt)
