@@ -225,6 +225,10 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
         )
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
+        from features.headerless import headerless_message
+
+        if (headerless := headerless_message(table.name, list(raw.columns), missing)) is not None:
+            raise StructuralError(headerless)
         hints = {m: g for g, m in _suggestions(table, raw).items() if m in missing}
         hint = "".join(
             f"\n  did you mean {g!r} -> {m!r}? (column names are case-sensitive)" for m, g in hints.items()

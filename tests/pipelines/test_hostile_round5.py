@@ -72,3 +72,27 @@ def test_a_long_sum_of_columns_is_still_allowed(tmp_path):
 
     frame = pd.DataFrame({"a": ["1", "2"]})
     assert evaluate(parse(" + ".join(["a"] * 90)), frame).tolist() == [90.0, 180.0]
+
+
+def test_a_file_without_its_header_line_is_named_so_and_its_personal_values_not_printed(tmp_path):
+    """An export saved without headers: the first customer read as the header (was: "missing required column(s)
+    customer_id; columns present: C000001, ..., Noah Brennan, noah.brennan@example.com, +1-555-0102" and the
+    next five customers' names, e-mails and phones under "First rows", in the terminal and batch logs)."""
+    from pipelines.io import load_data
+
+    (tmp_path / "orders.csv").write_text(ORDERS)
+    (tmp_path / "customers.csv").write_text(
+        "C1,2022-01-03T00:46:04,B2C,Noah Brennan,noah.brennan@example.com,+1-555-0102\n"
+        "C2,2022-01-04T00:00:00,B2B,Lena Castillo,lena@example.com,+1-555-0147\n"
+    )
+    with pytest.raises(StructuralError, match=r"table 'customers': its first line is a data row") as err:
+        load_data(tmp_path)
+    message = str(err.value)
+    assert "'2022-01-03T00:46:04'" in message and "1 e-mail address" in message
+    for personal in ("Noah", "noah.brennan", "555", "Lena", "lena@"):
+        assert personal not in message
+    (tmp_path / "customers.csv").write_text(
+        "customer,2022,2023\nC1,1,2\n"
+    )  # a pivot's year columns: a header
+    with pytest.raises(StructuralError, match=r"missing required column\(s\) customer_id; columns present"):
+        load_data(tmp_path)
