@@ -40,7 +40,7 @@ from features.ids import (
     spreadsheet_ids,
     total_lines,
 )
-from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
+from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
 from features.names import did_you_mean, examples, name_key
 from features.numbers import (
     check_conventions,
@@ -441,6 +441,7 @@ def _validate_table(
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
+    rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
     parsed: dict[str, pd.Series] = {}
     for col in table.columns:
         if col.name not in raw.columns:

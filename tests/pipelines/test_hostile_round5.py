@@ -5,7 +5,9 @@ Tiny hand-written files; no training."""
 from __future__ import annotations
 
 import gzip
+import io
 
+import pandas as pd
 import pytest
 
 from features.validation import StructuralError
@@ -96,3 +98,21 @@ def test_a_file_without_its_header_line_is_named_so_and_its_personal_values_not_
     )  # a pivot's year columns: a header
     with pytest.raises(StructuralError, match=r"missing required column\(s\) customer_id; columns present"):
         load_data(tmp_path)
+
+
+@pytest.mark.parametrize("label", ["Customer ID", "customer id", "Customer_Id", "Customer number", "ID "])
+def test_a_line_of_column_labels_under_the_header_is_a_row_reject_not_a_customer(tmp_path, label):
+    """A BI or CRM export: technical names, then a line of labels (was: a customer `Customer ID` accepted, scored
+    and reported, or an account manager `Manager ID` with a page of its own). A real id is untouched."""
+    from features.validation import validate_tables
+
+    customers = pd.DataFrame(
+        {"customer_id": [label, "C1", "C2", "Customer ID"], "segment": ["Segment", "B2B", "B2C", "B2C"]}
+    )
+    managers = pd.DataFrame({"account_manager_id": ["Manager ID", "AM1"], "name": ["Name", "Ann"]})
+    orders = pd.read_csv(io.StringIO(ORDERS), dtype=str)
+    result = validate_tables({"orders": orders, "customers": customers, "account_managers": managers})
+    assert result.tables["customers"]["customer_id"].tolist() == ["C1", "C2", "Customer ID"]  # row 4: data
+    assert result.tables["account_managers"]["account_manager_id"].tolist() == ["AM1"]
+    reasons = result.rejects["customers"]["reason"].tolist()
+    assert reasons == ["a second header line (column labels under the header)"]
