@@ -3,6 +3,8 @@ order export of order lines). Used by the contract's validation (`features.valid
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -70,3 +72,34 @@ def repeated_headers(raw: pd.DataFrame) -> np.ndarray:
 
 def _is_text(col: pd.Series) -> bool:
     return col.dtype == object or isinstance(col.dtype, pd.StringDtype)
+
+
+LABEL_ROW = "a second header line (column labels under the header)"
+#: where a label row sits: right under the header (BI and CRM exports write technical names, then labels)
+LABEL_ROWS_AT_TOP = 3
+
+
+def label_rows(raw: pd.DataFrame) -> np.ndarray:
+    """Rows at the top of a file whose first column holds that column's own name written otherwise (`Customer ID`
+    in `customer_id`, `Order_Id` in `order_id`): a labels line under the technical header. Read as data, it was a
+    customer `Customer ID`, or an account manager `Manager ID` with a page of its own."""
+    from features.names import name_key
+
+    out = np.zeros(len(raw), dtype=bool)
+    named = [c for c in raw.columns if isinstance(c, str) and c]
+    if not named or not len(raw) or not _is_text(raw[named[0]]):
+        return out
+    top = raw[named[0]].iloc[:LABEL_ROWS_AT_TOP].to_numpy(dtype=object)
+    key = name_key(named[0])
+    stem = key[:-2] if key.endswith("id") else key  # `customer` of customer_id
+    labels = {key} | (
+        {stem + w for w in ("identifier", "number", "no", "nr", "ref")} if stem != key else set()
+    )
+    if (
+        stem != key
+    ):  # `Manager ID`, `ID` for account_manager_id: a label may drop leading words, never the `ID`
+        parts = [p for p in re.split(r"[\s_\-]+", named[0].strip().lower()) if p]
+        labels |= {"".join(parts[i:]) for i in range(len(parts))}
+    for i, v in enumerate(top):
+        out[i] = isinstance(v, str) and name_key(v) in labels
+    return out

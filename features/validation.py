@@ -40,7 +40,7 @@ from features.ids import (
     spreadsheet_ids,
     total_lines,
 )
-from features.keys import REPEATED_HEADER, check_one_row_per_key, repeated_headers
+from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
 from features.names import did_you_mean, examples, name_key
 from features.numbers import (
     check_conventions,
@@ -225,6 +225,10 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
         )
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
+        from features.headerless import headerless_message
+
+        if (headerless := headerless_message(table.name, list(raw.columns), missing)) is not None:
+            raise StructuralError(headerless)
         hints = {m: g for g, m in _suggestions(table, raw).items() if m in missing}
         hint = "".join(
             f"\n  did you mean {g!r} -> {m!r}? (column names are case-sensitive)" for m, g in hints.items()
@@ -437,6 +441,7 @@ def _validate_table(
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
+    rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
     parsed: dict[str, pd.Series] = {}
     for col in table.columns:
         if col.name not in raw.columns:

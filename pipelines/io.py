@@ -278,6 +278,7 @@ def find_table_files(
     `tickets.csv`).
     """
     from features.names import did_you_mean
+    from pipelines.table_files import unreadable_table_file
 
     if data_dir.is_file():
         raise StructuralError(
@@ -303,6 +304,7 @@ def find_table_files(
             )
         if path.name.startswith((".", "_")) or path.is_dir():
             continue  # hidden files and side folders such as the demo's _truth/
+        unreadable_table_file(path, data_dir)
         stem, suffix = path.stem, path.suffix
         if stem.lower() in TABLES and suffix.lower() in SUFFIXES:
             raise StructuralError(

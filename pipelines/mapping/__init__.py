@@ -149,7 +149,8 @@ def load_mapping(path: Path) -> Mapping:
             try:
                 parse(expr)
             except ExpressionError as exc:
-                raise StructuralError(f"mapping {path}: {key} = {expr!r} is refused: {exc}") from None
+                shown = expr if len(str(expr)) <= 200 else f"{str(expr)[:80]}..."  # not 40,000 characters
+                raise StructuralError(f"mapping {path}: {key} = {shown!r} is refused: {exc}") from None
     return mapping
 
 

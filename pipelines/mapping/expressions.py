@@ -58,6 +58,8 @@ DT_ATTRIBUTES = ("year", "month", "day", "hour", "minute", "dayofweek", "quarter
 SERIES_METHODS: dict[str, tuple[int, int]] = {"isin": (1, 1), "isna": (0, 0), "notna": (0, 0)}
 MAX_LITERAL = 10**15  # bounds the size of literal numbers (no huge integers to compute with)
 MAX_TEXT = 1000
+MAX_EXPRESSION = 2000  # characters of one expression: a mapping is written by hand
+MAX_DEPTH = 100  # nesting of one expression (a sum of 100 columns; this module recurses per level)
 
 
 class ExpressionError(ValueError):
@@ -172,12 +174,30 @@ def parse(expr: str) -> ast.Expression:
     """Parse and check an expression; raise `ExpressionError` naming the problem."""
     if not isinstance(expr, str) or not expr.strip():
         raise ExpressionError("empty expression")
+    if len(expr.strip()) > MAX_EXPRESSION:
+        raise ExpressionError(
+            f"expression of {len(expr.strip()):,} characters (at most {MAX_EXPRESSION:,}): {expr.strip()[:60]}..."
+        )
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"not a valid expression: {exc.msg}") from None
+    except (RecursionError, MemoryError):  # `-----...a`, `not not ... x`: Python's parser gives up
+        raise ExpressionError(f"expression nested too deeply (at most {MAX_DEPTH} levels)") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError(f"expression nested too deeply (at most {MAX_DEPTH} levels)")
     check(tree)
     return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of a parsed expression, without recursion (`check` and `_eval` recurse per level)."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, level = todo.pop()
+        deepest = max(deepest, level)
+        todo.extend((c, level + 1) for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context))
+    return deepest
 
 
 def _is_text(v: Any) -> bool:

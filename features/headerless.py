@@ -1,0 +1,38 @@
+"""A table file without its header line: the first data row read as the header (an export saved without
+headers, a header line deleted). Its "column names" are then a customer's values, names and e-mail addresses
+among them, so the missing-columns error must not print them (the rows printed below a header are masked by
+personal column names, which such a file does not have)."""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T].*)?|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}([ T].*)?")
+_SHORT = re.compile(r"\d{1,4}")  # `2023`, `12`: a pivot's year or week columns can be names
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def value_like_header_cells(columns: list[str]) -> tuple[list[str], int]:
+    """Header cells that are values, not names: dates and numbers other than 1-4 digits (a pivot's `2023`, `12`
+    columns), shown, and a count of e-mail addresses (never shown). `(shown, emails)`; empty/0 for a real header."""
+    shown = [
+        c
+        for c in columns
+        if _DATE.fullmatch(c.strip()) or (_NUMBER.fullmatch(c.strip()) and not _SHORT.fullmatch(c.strip()))
+    ]
+    emails = sum(1 for c in columns if _EMAIL.fullmatch(c.strip()))
+    return shown, emails
+
+
+def headerless_message(table: str, columns: list[str], required: list[str]) -> str | None:
+    """The structural error for a table whose header line is a data row, or None when the header looks real."""
+    shown, emails = value_like_header_cells([str(c) for c in columns])
+    if not shown and not emails:
+        return None
+    what = ", ".join(repr(c) for c in shown[:3]) + (f" and {emails} e-mail address(es)" if emails else "")
+    return (
+        f"table {table!r}: its first line is a data row, not a header (it holds values: {what}); the file has "
+        f"no header line? Add one naming the columns (required: {', '.join(required)}). Its cells and rows "
+        "are not printed: without a header, personal columns cannot be recognised."
+    )
