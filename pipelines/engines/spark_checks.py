@@ -192,6 +192,19 @@ def check_bucket(
                 continue
             for j, ref in enumerate(refs):
                 unknown[at] |= reject_unknown(t, ref, known, rej).to_numpy(dtype=np.int64) << (1 + j)
+    elif ("orders", 0) in parsed and "customer_id" in parsed[("orders", 0)][1].columns:
+        # no customers table: the rows naming none of the accepted orders' customers (only counted: the driver
+        # judges `features.crossrefs.check_refs_against_orders` exactly when their sum may reach its threshold;
+        # a customer's orders are all in their id's bucket)
+        _, o, o_rej = parsed[("orders", 0)]
+        known = pd.Index(o.loc[o_rej.ok, "customer_id"].dropna().unique())
+        for (name, r), (at, t, rej) in parsed.items():
+            refs = TABLES[name].customer_refs
+            for j, ref in enumerate(refs):
+                if name == "orders" or (name == "referrals" and ref != ("referred_id", "referrer_id")[r]):
+                    continue
+                hit = t[ref].notna().to_numpy() & (known.get_indexer(t[ref]) < 0) & rej.ok
+                unknown[at] |= np.asarray(hit, dtype=np.int64) << (1 + j)
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
     return rows.assign(**{REASON: reason, REF: ref_reason, UNKNOWN: unknown})

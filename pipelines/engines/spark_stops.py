@@ -173,6 +173,7 @@ def cross_table_stops(
                 if "account_manager_id" in t.columns:
                     crossrefs.check_unknown_managers(name, t, rows[name].bits(UNKNOWN, 0))
     if "customers" not in reports:
+        orders_stops(stats, reports, rows, threshold)
         return
     check_customers_usable(*reports["customers"])  # its accepted rows are its distinct known ids
     known: pd.Index | None = None
@@ -219,3 +220,33 @@ def currency_stops(
         if _sum(stats[stats[TABLE] == name], "c0"):
             frame = pd.DataFrame({c: rows[name].raw(c).astype("str") for c in columns})
             check_currency_columns({name: frame}, currency)
+
+
+def orders_stops(
+    stats: pd.DataFrame,
+    reports: Mapping[str, tuple[int, int]],
+    rows: Mapping[str, TableRows],
+    threshold: Callable[[str], float],
+) -> None:
+    """Without a customers table, the side tables' customer ids spelled otherwise than the accepted orders'
+    (`features.crossrefs.check_refs_against_orders`): when a table's rows naming none of them (the bucket step's
+    `UNKNOWN` bits, a superset) may reach the threshold, the driver judges them exactly on that table's rows (those
+    accepted so far: not yet rejected against their order, for returns)."""
+    from features import crossrefs
+
+    known: pd.Index | None = None
+    for name in reports:
+        own = stats[stats[TABLE] == name]
+        for j, ref in enumerate(TABLES[name].customer_refs):
+            if name == "orders" or not 0 < _sum(own, f"u{1 + j}") >= threshold(name):
+                continue
+            if known is None:  # the accepted orders' customers, in source order
+                orders = rows["orders"]
+                accepted = orders.rows[REASON].isna().to_numpy()
+                known = pd.Index(orders.parsed().loc[accepted, "customer_id"].dropna().unique())
+            t = rows[name].parsed()
+            reason = rows[name].rows[REASON]
+            later = (crossrefs.FOREIGN_ORDER, crossrefs.ABOVE_ORDER, crossrefs.BEFORE_ORDER)
+            ok = (reason.isna() | reason.isin(later if name == "returns" else ())).to_numpy()
+            unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & ok
+            crossrefs.check_respelled_refs(name, t, ref, known, unknown, "orders")

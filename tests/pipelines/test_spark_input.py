@@ -310,6 +310,10 @@ STOPS = {
         ),
         "table 'returns', column 'amount': above its order's revenue on 3 of the 4 returns naming an order",
     ),
+    "ids-respelled-no-customers": (  # the orders' customers are the reference
+        dict(orders=_ORD, tickets=_TICKETS.assign(customer_id=["1", "2", "3", "1"], satisfaction=["4"] * 4)),
+        "table 'tickets', column 'customer_id': 4 of 4 rows name a customer the orders table writes otherwise",
+    ),
     "currencies-mixed": (  # a column outside the contract, judged before any table's checks
         dict(orders=_ORD.assign(Currency=["EUR", "eur", "USD", "EUR", "USD", "€"]), customers=_CUST),
         "table 'orders', column 'Currency': amounts in EUR (4 rows), USD (2 rows)",
