@@ -19,6 +19,11 @@ CURRENCY_COLUMNS = frozenset(
 SYMBOLS = {"€": "EUR", "£": "GBP"}
 
 
+def currency_text(values: pd.Series) -> pd.Series:
+    """A currency column's values as judged: trimmed, upper case, `SYMBOLS` read as their code."""
+    return values.astype("string").str.strip().str.upper().replace(SYMBOLS)
+
+
 def check_currency_columns(raw: Mapping[str, pd.DataFrame], currency: str | None) -> None:
     """Structural error when a table's currency column holds another currency than `currency` on any row (several
     currencies in one table, or one other than configured). Read as one currency, a 100 USD order and a 100 JPY
@@ -31,7 +36,7 @@ def check_currency_columns(raw: Mapping[str, pd.DataFrame], currency: str | None
         for column in frame.columns:
             if name_key(str(column)) not in CURRENCY_COLUMNS:
                 continue
-            text = frame[column].astype("string").str.strip().str.upper().replace(SYMBOLS)
+            text = currency_text(frame[column])
             counts = text[text.notna() & (text != "")].value_counts()
             other = counts[counts.index != want]
             if other.empty:

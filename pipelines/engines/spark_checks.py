@@ -48,11 +48,26 @@ NEGATIVE = "__negative"  # a number below zero (`features.numbers.check_conventi
 NONZERO = "__nonzero"  # a number other than zero
 RATED = "__rated"  # a rating (`features.numbers.RATINGS` columns)
 OUTSIDE = "__outside"  # ... outside its scale
+NONPOSITIVE = "__nonpositive"  # a number of 0 or below (`features.numbers.check_zero_quantities`)
+PAIRED = "__paired"  # a `PAIRS` column and its reference both given, the reference above 0
+ABOVE = "__above"  # ... and the column above its reference (`features.numbers.check_cost_above_revenue`)
+POSITIVE = "__positive"  # a `UNIT_MEDIANS` column above 0 (`features.numbers.check_effort_unit`)
+HIGH = "__high"  # ... above the range its median must lie in
+LOW = "__low"  # ... below it
+#: bit 0: the row's currency column (`features.currency.CURRENCY_COLUMNS`) names another than `data.currency`
+CURRENCY = "__currency"
+#: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_above_orders`' count)
+NAMED = "__named"
 #: Row masks summed per contract column by `_stats` (aggregate prefix -> column).
 MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
-    "o": OUTSIDE,
+    "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
+    "c": CURRENCY,
 }  # fmt: skip
+#: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
+PAIRS = {("orders", "cost"): "revenue"}
+#: A column whose median positive value must lie in a range (`features.numbers.EFFORT_MEDIAN_MINUTES`).
+UNIT_MEDIANS = {("tickets", "effort_minutes")}
 #: bit 0: the row names an account manager the managers table lacks; bit 1 + j: its `customer_refs[j]` names a
 #: customer the customers table lacks (the masks of `reject_unknown`, over every row, rejected or not)
 UNKNOWN = "__unknown"
@@ -110,8 +125,9 @@ def check_bucket(
     in:  the union's rows of one bucket: table tag, position, reason so far (row checks, cross-bucket keys),
          role, `<table>|val:<col>` columns; with `has_managers`, also every checked row of the managers table
          (its accepted ids are the known managers). `columns`: each customer table's checked columns.
-    out: the customer tables' rows and columns with the reason after duplicate customer ids, unknown managers
-         and unknown customers (the order of `validate_tables`); a referral copy's reference verdict in `REF`
+    out: the customer tables' rows and columns with the reason after duplicate customer ids, unknown managers,
+         payments / closings a year past the last order (`LAST_ORDER` rows), customer dates a year past it and
+         unknown customers (the order of `validate_tables`); a referral copy's reference verdict in `REF`
          instead. The managers' rows are not returned (they are judged once, outside the buckets).
     """
     from features.validation import _Rejector, known_ids, reject_duplicate_keys, reject_unknown
@@ -152,6 +168,13 @@ def check_bucket(
             if (name, 0) in parsed and "account_manager_id" in parsed[(name, 0)][1].columns:
                 at, t, rej = parsed[(name, 0)]
                 unknown[at] |= reject_unknown(t, "account_manager_id", managers, rej).to_numpy(dtype=np.int64)
+    if not pd.isna(last_order):  # `paid_at 2099`: unpaid at every cutoff (`features.crossrefs`)
+        from features.crossrefs import CLOSING_DATES, reject_far_future_closings
+
+        for name in CLOSING_DATES:
+            if (name, 0) in parsed:
+                _, t, rej = parsed[(name, 0)]
+                reject_far_future_closings(name, t, last_order, rej)
     if has_customers:
         from features.crossrefs import reject_far_future
 
@@ -169,6 +192,19 @@ def check_bucket(
                 continue
             for j, ref in enumerate(refs):
                 unknown[at] |= reject_unknown(t, ref, known, rej).to_numpy(dtype=np.int64) << (1 + j)
+    elif ("orders", 0) in parsed and "customer_id" in parsed[("orders", 0)][1].columns:
+        # no customers table: the rows naming none of the accepted orders' customers (only counted: the driver
+        # judges `features.crossrefs.check_refs_against_orders` exactly when their sum may reach its threshold;
+        # a customer's orders are all in their id's bucket)
+        _, o, o_rej = parsed[("orders", 0)]
+        known = pd.Index(o.loc[o_rej.ok, "customer_id"].dropna().unique())
+        for (name, r), (at, t, rej) in parsed.items():
+            refs = TABLES[name].customer_refs
+            for j, ref in enumerate(refs):
+                if name == "orders" or (name == "referrals" and ref != ("referred_id", "referrer_id")[r]):
+                    continue
+                hit = t[ref].notna().to_numpy() & (known.get_indexer(t[ref]) < 0) & rej.ok
+                unknown[at] |= np.asarray(hit, dtype=np.int64) << (1 + j)
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
     return rows.assign(**{REASON: reason, REF: ref_reason, UNKNOWN: unknown})
@@ -213,7 +249,9 @@ def judge_returns(rows: pd.DataFrame) -> pd.DataFrame:
     rej = _Rejector(len(rows))
     rej.add(pd.notna(reason), pd.Series(reason))
     reject_order_mismatches(returns, orders, rej)
-    return rows.drop(columns=[c for c in rows.columns if c.startswith(JOINED)]).assign(**{REASON: rej.reason})
+    named = rows[JOINED + "order_id"].notna().to_numpy(dtype=np.int64)  # `check_returns_above_orders`' count
+    out = rows.drop(columns=[c for c in rows.columns if c.startswith(JOINED)])
+    return out.assign(**{REASON: rej.reason, NAMED: named})
 
 
 def check_returns(judged: SparkDataFrame) -> SparkDataFrame:

@@ -38,19 +38,27 @@ from features.contract import TABLES, Table
 from features.validation import StructuralError, TableReport, ValidationResult
 from pipelines.config import AppConfig
 from pipelines.engines.spark_checks import (
+    ABOVE,
     BAD,
     BUCKET,
     BUCKET_KEYS,
+    CURRENCY,
     GIVEN,
+    HIGH,
     LARGE,
     LAST_ORDER,
     LOCALE,
+    LOW,
     MASKS,
     NEGATIVE,
+    NONPOSITIVE,
     NONZERO,
     OUTSIDE,
+    PAIRED,
+    PAIRS,
     PARTITION_SHIFT,
     PLACEHOLDER,
+    POSITIVE,
     RATED,
     RAW,
     REASON,
@@ -59,6 +67,7 @@ from pipelines.engines.spark_checks import (
     ROW,
     SPARK_TYPE,
     TABLE,
+    UNIT_MEDIANS,
     UNKNOWN,
     VAL,
     _check_throughout,
@@ -112,7 +121,7 @@ def column_masks(
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
-    from features.numbers import RATINGS, locale_numbers, missing_placeholders
+    from features.numbers import EFFORT_MEDIAN_MINUTES, RATINGS, locale_numbers, missing_placeholders
 
     out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}
 
@@ -141,6 +150,35 @@ def column_masks(
                 low, high = RATINGS[(table.name, name)]
                 put(RATED, i, known)
                 put(OUTSIDE, i, known & ~((v >= low) & (v <= high)))
+            put(NONPOSITIVE, i, known & (v <= 0))
+            other = PAIRS.get((table.name, name))
+            if other is not None and other in parsed.columns:  # cost against revenue
+                ref = parsed[other].to_numpy(dtype=np.float64, na_value=np.nan)
+                paired = known & ~np.isnan(ref) & (ref > 0)
+                put(PAIRED, i, paired)
+                put(ABOVE, i, paired & (v > ref))
+            if (table.name, name) in UNIT_MEDIANS:
+                low, high = EFFORT_MEDIAN_MINUTES
+                put(POSITIVE, i, v > 0)
+                put(HIGH, i, v > high)
+                put(LOW, i, (v > 0) & (v < low))
+    return out
+
+
+def other_currency(raw: pd.DataFrame, currency: str | None) -> np.ndarray:
+    """Bit 0: the row's currency column names another currency than `currency` (None: not checked), as
+    `features.currency.check_currency_columns` judges it (blank cells are not judged)."""
+    from features.currency import CURRENCY_COLUMNS, currency_text
+    from features.names import name_key
+
+    out = np.zeros(len(raw), dtype=np.int64)
+    if not currency:
+        return out
+    want = currency.strip().upper()
+    for column in raw.columns:
+        if name_key(str(column)) in CURRENCY_COLUMNS:
+            text = currency_text(raw[column])
+            out |= (text.notna() & (text != "") & (text != want)).to_numpy(dtype=bool, na_value=False)
     return out
 
 
@@ -157,6 +195,7 @@ def check_rows(
     date_formats: Mapping[str, str],
     max_values: Mapping[str, float],
     nanos: Mapping[str, str | None] | None = None,
+    currency: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Row checks of one input partition of table `name` (the mapInPandas body; `start`: its first position).
 
@@ -179,6 +218,7 @@ def check_rows(
             REASON: rej.reason,
             UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
             **column_masks(table, raw, parsed, stats),
+            CURRENCY: other_currency(raw, currency),
         }
         start += len(raw)
         for col in raw.columns:
@@ -202,7 +242,13 @@ def validate_spark(
     from pyspark.sql.types import StringType, StructField, StructType
 
     from features.validation import _structural_checks, _suggestions
-    from pipelines.engines.spark_stops import TableRows, cross_table_stops, table_stops
+    from pipelines.engines.spark_stops import (
+        TableRows,
+        cross_table_stops,
+        currency_stops,
+        returns_stops,
+        table_stops,
+    )
 
     # One task per bucket; adaptive execution would coalesce the small buckets and start a job per stage.
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -211,12 +257,15 @@ def validate_spark(
     d = cfg.data
     tz = d.timezone
     formats, bounds = dict(d.date_formats or {}), dict(d.max_values or {})
+    currency = d.currency
     checked: dict[str, SparkDataFrame] = {}
     facts: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
     columns: dict[str, list[str]] = {}
+    columns_read: dict[str, list[str]] = {}
     for name, source in sources.items():
         frame = read_source(spark, name, source)
         raw_columns = list(frame.columns)
+        columns_read[name] = raw_columns
         nanos = nanosecond_columns(source)
         head = pd.DataFrame(columns=raw_columns)
         try:
@@ -237,7 +286,7 @@ def validate_spark(
 
             quiet_pandas3()
             start = TaskContext.get().partitionId() << PARTITION_SHIFT
-            for out in check_rows(batches, name, start, tz, formats, bounds, nanos):
+            for out in check_rows(batches, name, start, tz, formats, bounds, nanos, currency):
                 yield arrow_safe(bucket_rows(out, name, n_buckets))
 
         schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"
@@ -260,7 +309,8 @@ def validate_spark(
         checked["account_managers"] = managers
         every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1)))
         by_customer.append(managers.withColumn(BUCKET, every))
-    if "customers" in checked:  # `features.crossrefs.far_future` needs the last order across buckets
+    if {"customers", "invoices", "tickets"} & set(checked):
+        # `features.crossrefs.far_future` and `reject_far_future_closings` need the last order across buckets
         by_customer.append(last_order_rows(checked["orders"], n_buckets))
     union = by_customer[0]
     for other in by_customer[1:]:
@@ -305,6 +355,8 @@ def validate_spark(
     reports: dict[str, TableReport] = {}
     views: dict[str, SparkDataFrame] = {}
     rows = {name: TableRows(judged, name) for name in sources}  # collected only for a stop that fires
+    # a currency column naming another than `data.currency`: before any table's checks, as `pandas.io.load_data`
+    currency_stops(stats, rows, columns_read, currency)
     for name in sources:
         own = stats[stats[TABLE] == name]
         kept = [c.split("|", 1)[1] for c in checked[name].columns if c.startswith(f"{name}|")]
@@ -333,6 +385,7 @@ def validate_spark(
         )
     # across tables (managers, a customers table without a usable row, ids spelled otherwise)
     cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)
+    returns_stops(stats, rows)  # most refunds above their order: another unit
     return views, reports, cached, judged
 
 

@@ -13,9 +13,11 @@ driver and call the pandas function on them, which raises with the pandas engine
 that stops nowhere pays nothing beyond the sums (no job, no rows collected).
 
 Order of the stops (that of `validate_tables`): per table, per contract column: no value parses, placeholders,
-locale numbers; then the table's conventions (signs, rating scales) and its key (several rows per key); after
-every table: an incomplete managers export, a customers table without a usable row, customer ids spelled
-otherwise. (Categories relabelled since training are judged on the driver for both engines, `run_score`'s
+locale numbers; then the table's conventions (signs, cost above revenue, quantities 0, effort in another unit,
+rating scales: `numbers.check_conventions`, called when any of their sums crosses its threshold; for the effort's
+median, when half the positive efforts lie beyond one end of the range, which a median outside it needs) and its
+key (several rows per key); after every table: an incomplete managers export, a customers table without a usable
+row, customer ids spelled otherwise; last, most returns above their order (another unit). (Categories relabelled since training are judged on the driver for both engines, `run_score`'s
 `features.contract.check_categories` on the accepted tables.)
 """
 
@@ -30,11 +32,13 @@ import pandas as pd
 from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
     LOCALE,
+    PAIRS,
     PLACEHOLDER,
     RAW,
     REASON,
     ROW,
     TABLE,
+    UNIT_MEDIANS,
     UNKNOWN,
     _q,
     validated_table,
@@ -123,7 +127,22 @@ def table_stops(
             fires |= outside > 0 and outside >= max(
                 numbers.MIN_ROWS, numbers.SCALE_SHARE * _sum(stats, f"r{i}")
             )
-    if fires:
+    pairs = [(c, PAIRS[(table.name, c)]) for c in names if (table.name, c) in PAIRS]
+    for column, other in pairs:  # cost above revenue on most orders with both
+        if other in names:
+            i = names.index(column)
+            above = _sum(stats, f"a{i}")
+            fires |= above >= numbers.MIN_ROWS and above > 0.5 * _sum(stats, f"w{i}")
+    if table.name == "orders" and "quantity" in names:  # quantities 0 or negative (`check_zero_quantities`)
+        bad = _sum(stats, f"q{names.index('quantity')}")
+        fires |= bad >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
+    for name, column in UNIT_MEDIANS:  # the median outside its range needs half the values beyond it
+        if name == table.name and column in names:
+            i = names.index(column)
+            positive = _sum(stats, f"m{i}")
+            beyond = max(_sum(stats, f"h{i}"), _sum(stats, f"s{i}"))
+            fires |= positive >= numbers.MIN_ROWS and 2 * beyond >= positive
+    if fires:  # the pandas function judges exactly (and first the conventions it checks before)
         numbers.check_conventions(table.name, rows.parsed())
     key = table.key
     if key is not None and key in names:
@@ -154,6 +173,7 @@ def cross_table_stops(
                 if "account_manager_id" in t.columns:
                     crossrefs.check_unknown_managers(name, t, rows[name].bits(UNKNOWN, 0))
     if "customers" not in reports:
+        orders_stops(stats, reports, rows, threshold)
         return
     check_customers_usable(*reports["customers"])  # its accepted rows are its distinct known ids
     known: pd.Index | None = None
@@ -168,3 +188,65 @@ def cross_table_stops(
                 known = pd.Index(customers.parsed().loc[accepted, "customer_id"].dropna().unique())
             t = rows[name].parsed()
             crossrefs.check_respelled_refs(name, t, ref, known, rows[name].bits(UNKNOWN, 1 + j))
+
+
+def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
+    """Most returns naming an order in the data refunding more than it (`features.crossrefs.
+    check_returns_above_orders`, after every other stop as in `validate_tables`): from the returns' count of
+    `amount above its order's revenue` rejects and of rows naming an accepted order (`NAMED`, set by
+    `spark_checks.judge_returns`)."""
+    from features import crossrefs
+
+    own = stats[stats[TABLE] == "returns"]
+    if own.empty:
+        return
+    above = int(own.loc[own[REASON] == crossrefs.ABOVE_ORDER, "n"].sum())
+    named = _sum(own, "N0")
+    if above >= crossrefs.MIN_RESPELLED and above > 0.5 * named:
+        returns = rows["returns"]
+        t = returns.parsed()
+        crossrefs.check_returns_above_orders(t, returns.reason_is(crossrefs.ABOVE_ORDER).to_numpy(), named)
+
+
+def currency_stops(
+    stats: pd.DataFrame, rows: Mapping[str, TableRows], read: Mapping[str, list[str]], currency: str | None
+) -> None:
+    """A table's currency column naming another currency than `data.currency` on any row
+    (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`): from
+    the rows counted with one (`CURRENCY`); `read`: each table's columns as read, in order."""
+    from features.currency import check_currency_columns
+
+    for name, columns in read.items():
+        if _sum(stats[stats[TABLE] == name], "c0"):
+            frame = pd.DataFrame({c: rows[name].raw(c).astype("str") for c in columns})
+            check_currency_columns({name: frame}, currency)
+
+
+def orders_stops(
+    stats: pd.DataFrame,
+    reports: Mapping[str, tuple[int, int]],
+    rows: Mapping[str, TableRows],
+    threshold: Callable[[str], float],
+) -> None:
+    """Without a customers table, the side tables' customer ids spelled otherwise than the accepted orders'
+    (`features.crossrefs.check_refs_against_orders`): when a table's rows naming none of them (the bucket step's
+    `UNKNOWN` bits, a superset) may reach the threshold, the driver judges them exactly on that table's rows (those
+    accepted so far: not yet rejected against their order, for returns)."""
+    from features import crossrefs
+
+    known: pd.Index | None = None
+    for name in reports:
+        own = stats[stats[TABLE] == name]
+        for j, ref in enumerate(TABLES[name].customer_refs):
+            if name == "orders" or not 0 < _sum(own, f"u{1 + j}") >= threshold(name):
+                continue
+            if known is None:  # the accepted orders' customers, in source order
+                orders = rows["orders"]
+                accepted = orders.rows[REASON].isna().to_numpy()
+                known = pd.Index(orders.parsed().loc[accepted, "customer_id"].dropna().unique())
+            t = rows[name].parsed()
+            reason = rows[name].rows[REASON]
+            later = (crossrefs.FOREIGN_ORDER, crossrefs.ABOVE_ORDER, crossrefs.BEFORE_ORDER)
+            ok = (reason.isna() | reason.isin(later if name == "returns" else ())).to_numpy()
+            unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & ok
+            crossrefs.check_respelled_refs(name, t, ref, known, unknown, "orders")

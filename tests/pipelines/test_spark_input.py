@@ -277,6 +277,47 @@ STOPS = {
         ),
         "table 'customers', column 'account_manager_id': 5 of 6 rows name a manager",
     ),
+    # the fourth hunt's column-level stops (each judged from the same one aggregation's sums)
+    "cost-above-revenue": (
+        dict(orders=_ORD.assign(cost=["11", "30", "40", "10", "60", "70"]), customers=_CUST),
+        "table 'orders', column 'cost': above the order's revenue on 5 of the 6 orders with both",
+    ),
+    "quantities-zero": (
+        dict(orders=_ORD.assign(quantity=["0", "1", "0", "2", "0", "1"]), customers=_CUST),
+        "table 'orders', column 'quantity': 0 or negative on 3 of 6 orders",
+    ),
+    "effort-in-seconds": (
+        dict(
+            orders=_ORD,
+            customers=_CUST,
+            tickets=_TICKETS.assign(effort_minutes=["300", "600", "2400", "1800"], satisfaction=["4"] * 4),
+        ),
+        "table 'tickets', column 'effort_minutes': the median ticket takes 1200 minutes",
+    ),
+    "returns-in-cents": (  # after every other stop, from the returns' join with their orders
+        dict(
+            orders=_ORD,
+            customers=_CUST,
+            returns=pd.DataFrame(
+                {
+                    "return_id": ["R1", "R2", "R3", "R4"],
+                    "customer_id": ["C000001", "C000002", "C000003", "C000004"],
+                    "order_id": ["O1", "O2", "O3", "O4"],
+                    "returned_at": ["2024-03-10"] * 4,
+                    "amount": ["1000", "2050", "3000", "20"],
+                }
+            ),
+        ),
+        "table 'returns', column 'amount': above its order's revenue on 3 of the 4 returns naming an order",
+    ),
+    "ids-respelled-no-customers": (  # the orders' customers are the reference
+        dict(orders=_ORD, tickets=_TICKETS.assign(customer_id=["1", "2", "3", "1"], satisfaction=["4"] * 4)),
+        "table 'tickets', column 'customer_id': 4 of 4 rows name a customer the orders table writes otherwise",
+    ),
+    "currencies-mixed": (  # a column outside the contract, judged before any table's checks
+        dict(orders=_ORD.assign(Currency=["EUR", "eur", "USD", "EUR", "USD", "€"]), customers=_CUST),
+        "table 'orders', column 'Currency': amounts in EUR (4 rows), USD (2 rows)",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",
@@ -296,7 +337,7 @@ def test_column_level_stops_are_the_pandas_loaders(spark, tmp_path, case):
     tables, message = STOPS[case]
     data = _write(tmp_path / "data", **tables)
     with pytest.raises(StructuralError) as expected:
-        load_data(data)
+        load_data(data, currency=CFG.data.currency)
     assert str(expected.value).startswith(message)
     with pytest.raises(StructuralError) as got, mapped_errors():
         load_spark(spark, data, CFG, tmp_path / "rejects")
@@ -317,7 +358,8 @@ def test_data_uri_keeps_the_scheme_slashes_path_removed(tmp_path):
 def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_path):
     """`features.crossrefs` on both engines: (a) a return of another customer's order, (b) one refunding more
     than its order's revenue, (c) one dated a day or more before its order, (d) a signup / cancellation more than
-    a year after the last accepted order (its customer's orders then unknown). Same rows, reasons and counts."""
+    a year after the last accepted order (its customer's orders then unknown), (e) an invoice paid or a ticket
+    closed more than a year after it. Same rows, reasons and counts."""
     from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, FOREIGN_ORDER
     from pipelines.engines.spark_input import load_spark
 
@@ -354,7 +396,33 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
         }
     )  # R2: C2's order (a); R3: a day before (c); R4: within a cent; R5: order not in the data;
     # R6: above the revenue (b); R7: C3's order, whose customer is rejected (d): its order is not accepted
-    data = _write(tmp_path / "data", orders=orders, customers=customers, returns=returns)
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3"],
+            "customer_id": ["C1", "C2", "C1"],
+            "issued_at": ["2024-01-05"] * 3,
+            "due_at": ["2024-02-05"] * 3,
+            "amount": ["10", "20", "40"],
+            "paid_at": ["2024-01-20", "2099-01-20", "2025-02-01"],
+        }
+    )  # I2: paid in 2099 (e); I3: within the year after the last order
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2"],
+            "customer_id": ["C1", "C2"],
+            "opened_at": ["2024-01-05"] * 2,
+            "effort_minutes": ["10", "20"],
+            "closed_at": ["2099-01-06", "2024-01-06"],
+        }
+    )  # T1: closed in 2099 (e)
+    data = _write(
+        tmp_path / "data",
+        orders=orders,
+        customers=customers,
+        returns=returns,
+        invoices=invoices,
+        tickets=tickets,
+    )
     expected = load_data(data)
     reasons = {t: r.rejected_by_reason for t, r in expected.result.report.items() if r.rejected_by_reason}
     assert reasons["returns"] == {FOREIGN_ORDER: 1, ABOVE_ORDER: 1, BEFORE_ORDER: 1}
@@ -363,6 +431,9 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
         "churned_at more than a year after the last order (2024-03-02): a mistyped year?",
     }
     assert reasons["orders"] == {"unknown customer_id": 2}
+    late = "{} more than a year after the last order (2024-03-02): a mistyped year?"
+    assert reasons["invoices"] == {late.format("paid_at"): 1}
+    assert reasons["tickets"] == {late.format("closed_at"): 1}
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     for name, table in expected.result.tables.items():
