@@ -204,7 +204,12 @@ class Builder:
             cost = o["cost"].to_numpy(dtype=np.float64)
             # Rows without a cost fall back to the configured margin rate rather than counting 100% margin.
             margin = np.where(np.isnan(cost), revenue * cfg.margin_rate_when_cost_missing, revenue - cost)
-            if o["cost"].isna().any():
+            missing = o["cost"].isna()
+            if missing.all():  # a column of nulls (a Parquet export's empty column) is no cost at all
+                self.notes.append(
+                    f"orders.cost missing on every row: margin = revenue x {cfg.margin_rate_when_cost_missing}"
+                )
+            elif missing.any():
                 self.notes.append(
                     "orders.cost missing on some rows: margin_rate_when_cost_missing used there"
                 )

@@ -352,6 +352,15 @@ def test_orders_without_cost_use_margin_rate() -> None:
     assert any("no cost column" in note for note in manifest.notes)
 
 
+def test_a_cost_column_of_nulls_is_said_to_be_missing_on_every_row() -> None:
+    """A Parquet export's all-null `cost` was described as "missing on some rows" in the feature manifest."""
+    orders = tiny_tables()["orders"].assign(cost=np.nan)
+    got, manifest = build_feature_table_with_manifest({"orders": orders}, CUTOFF, defaults().features)
+    np.testing.assert_allclose(got["profit_margin_lifetime"], [650 * 0.3, 80 * 0.3, 40 * 0.3])
+    assert any("orders.cost missing on every row" in note for note in manifest.notes)
+    assert not any("some rows" in note for note in manifest.notes)
+
+
 @pytest.mark.parametrize(
     "drop", ["returns", "tickets", "invoices", "referrals", "customers", "account_managers"]
 )
