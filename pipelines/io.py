@@ -290,6 +290,12 @@ def find_table_files(
     found: dict[str, Path] = {}
     for path in sorted(data_dir.iterdir()):
         if path.suffix in SUFFIXES and path.stem in TABLES:
+            if path.is_dir() and not table_dirs:
+                raise StructuralError(
+                    f"{path.name} in {data_dir} is a directory (a Spark or Hadoop output of part files?), which "
+                    f"this command does not read as the {path.stem!r} table (only `cvp score --engine spark` reads "
+                    f"directories of part files): give the table as one file, {path.stem}.csv or {path.stem}.parquet"
+                )
             if path.stem in found:
                 raise StructuralError(
                     f"table {path.stem!r} has two files: {found[path.stem].name} and {path.name}"

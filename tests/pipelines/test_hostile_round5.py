@@ -34,6 +34,18 @@ def test_a_table_given_compressed_or_as_a_spreadsheet_is_refused_not_skipped(tmp
         find_table_files(tmp_path, [])
 
 
+def test_a_table_file_name_that_is_a_directory_of_part_files_is_named_so(tmp_path):
+    """`orders.csv/` holding `part-00000.csv` (a Spark or Hadoop export) was listed as the orders table and then
+    failed to read with Python's `IsADirectoryError`; the Spark engine, which reads part files, still takes it."""
+    from pipelines.io import find_table_files
+
+    (tmp_path / "orders.csv").mkdir()
+    (tmp_path / "orders.csv" / "part-00000.csv").write_text(ORDERS)
+    with pytest.raises(StructuralError, match=r"orders\.csv in .* is a directory \(a Spark or Hadoop output"):
+        find_table_files(tmp_path, [])
+    assert find_table_files(tmp_path, [], table_dirs=True) == {"orders": tmp_path / "orders.csv"}
+
+
 def test_backups_and_lock_files_stay_notes(tmp_path):
     from pipelines.io import find_table_files
 
