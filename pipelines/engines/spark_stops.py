@@ -182,12 +182,17 @@ def cross_table_stops(
         for j, ref in enumerate(TABLES[name].customer_refs):
             if not 0 < _sum(own, f"u{1 + j}") >= threshold(name):
                 continue
-            if known is None:  # the accepted customers' ids, in source order
-                customers = rows["customers"]
-                accepted = customers.rows[REASON].isna().to_numpy()
-                known = pd.Index(customers.parsed().loc[accepted, "customer_id"].dropna().unique())
+            if known is None:
+                known = accepted_customer_ids(rows["customers"])
             t = rows[name].parsed()
             crossrefs.check_respelled_refs(name, t, ref, known, rows[name].bits(UNKNOWN, 1 + j))
+
+
+def accepted_customer_ids(table: TableRows) -> pd.Index:
+    """The distinct `customer_id`s of a table's rows accepted so far, in source order: the ids the other tables'
+    references are judged against (the customers table's, or without one the orders')."""
+    accepted = table.rows[REASON].isna().to_numpy()
+    return pd.Index(table.parsed().loc[accepted, "customer_id"].dropna().unique())
 
 
 def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
@@ -240,10 +245,8 @@ def orders_stops(
         for j, ref in enumerate(TABLES[name].customer_refs):
             if name == "orders" or not 0 < _sum(own, f"u{1 + j}") >= threshold(name):
                 continue
-            if known is None:  # the accepted orders' customers, in source order
-                orders = rows["orders"]
-                accepted = orders.rows[REASON].isna().to_numpy()
-                known = pd.Index(orders.parsed().loc[accepted, "customer_id"].dropna().unique())
+            if known is None:
+                known = accepted_customer_ids(rows["orders"])
             t = rows[name].parsed()
             reason = rows[name].rows[REASON]
             later = (crossrefs.FOREIGN_ORDER, crossrefs.ABOVE_ORDER, crossrefs.BEFORE_ORDER)
