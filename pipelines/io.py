@@ -20,8 +20,7 @@ from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
 from pipelines.mapping import Mapping, apply_mapping, load_mapping, resolve_source
-
-SUFFIXES = (".parquet", ".csv")
+from pipelines.table_files import SUFFIXES, unreadable_table_file
 
 
 def _first_bad_byte(path: Path) -> tuple[int, bytes]:
@@ -278,7 +277,6 @@ def find_table_files(
     `tickets.csv`).
     """
     from features.names import did_you_mean
-    from pipelines.table_files import unreadable_table_file
 
     if data_dir.is_file():
         raise StructuralError(

@@ -9,7 +9,7 @@ from pathlib import Path
 from features.contract import TABLES
 from features.validation import StructuralError
 
-SUFFIXES = (".parquet", ".csv")  # the table files read (`pipelines.io.SUFFIXES`)
+SUFFIXES = (".parquet", ".csv")  #: the table files read, by both engines
 #: file name parts that make `customers.csv.gz`, `customers.xlsx` a table in a form this product does not read
 COMPRESSED = ("gz", "gzip", "zip", "bz2", "xz", "zst", "7z", "tar", "tgz")
 OTHER_FORMATS = (

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from features.contract import TABLES
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import _q
+from pipelines.table_files import SUFFIXES
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-SUFFIXES = (".csv", ".parquet")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$")
 
 
