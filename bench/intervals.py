@@ -59,6 +59,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "quantile": {"interval_residuals": "quantile"},
     "zero_upper": {"interval_residuals": "relative_zero_upper"},
     "relative": {"interval_residuals": "relative"},
+    # the final refit also learns from the month starts after the latest training cutoff, their label windows cut
+    # at the fold's date (at least a third of the horizon) and scaled up to the horizon, weighted by the share seen
+    "recent_partial": {"_recent_partial": 1 / 3},
+    "recent_partial_half": {"_recent_partial": 1 / 2},
 }
 
 
@@ -98,7 +102,75 @@ def fold_sets(
     return out, cfg
 
 
-def score_variant(sets: list[tuple], cfg: Any, overrides: dict[str, Any]) -> pd.DataFrame:
+def recent_partial_rows(tables: dict, fold: pd.Timestamp, cfg: Any, min_share: float) -> pd.DataFrame | None:
+    """Rows of the month starts c after the latest training cutoff of `fold` (every `cutoff_step` months) whose
+    label window [c, fold) holds at least `min_share` of the horizon, with `days_seen` = (fold - c) in days:
+    features from the events before c, labels from the orders before the fold only (the tables are cut at the
+    fold's date first, so nothing at or after it is read). None when no month start qualifies."""
+    from features.training import training_cutoffs, truncate_tables
+    from models.backtest import evaluation_rows
+
+    h = cfg.labels.horizon_days
+    step = cfg.labels.step_months(h)
+    known = truncate_tables(tables, fold)
+    c = training_cutoffs(fold, h, cfg.labels)[-1] + pd.DateOffset(months=step)
+    parts = []
+    while (fold - c).days >= min_share * h:
+        rows = evaluation_rows(known, pd.Timestamp(c), h, cfg.features, cfg.labels)
+        parts.append(rows.assign(days_seen=(fold - c).days))
+        c = c + pd.DateOffset(months=step)
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def partial_rows(data: str, cache: Path, customers: int, seed: int, cfg: Any, min_share: float) -> dict:
+    """{fold cutoff: `recent_partial_rows`} for every backtest fold of the dataset. Cached."""
+    from bench.objectives import load_cdnow, load_demo, load_online_retail
+    from models.backtest import fold_cutoffs
+
+    h = cfg.labels.horizon_days
+    path = cache / f"partial_{data}_{customers}_{seed}_{h}_{cfg.labels.n_cutoffs}_{min_share:.3f}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    if data == "demo":
+        tables, _, as_of = load_demo(customers, seed)
+    elif data == "cdnow":
+        tables, _, as_of = load_cdnow(Path(os.environ["CDNOW_MASTER"]))
+    else:
+        tables, _, as_of = load_online_retail()
+    folds = fold_cutoffs(as_of, h, cfg.models.backtest_folds, cfg.models.backtest_step_months)
+    out = {t: recent_partial_rows(tables, t, cfg, min_share) for t in folds}
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(out))
+    return out
+
+
+def _refit_with(extra_X: pd.DataFrame, extra_y: np.ndarray, extra_w: np.ndarray):
+    """A `models.value.fit_booster` whose final refit (on every row) also fits the extra rows, weighted; early
+    stopping and the calibration booster see the training rows only (so the interval's residuals and the total
+    correction, measured on the training rows, keep their meaning)."""
+    import models.value as mv
+
+    original = mv.fit_booster
+
+    def fit_booster(estimator, X, y, slices, config, refit):
+        final, held = original(estimator, X, y, slices, config, False)
+        if held is None or not refit:
+            return final, held
+        rounds = int(estimator.n_estimators)
+        Xa = pd.concat([X, mv.FeatureContract.from_frame(X).apply(extra_X)], ignore_index=True)
+        ya = np.concatenate([y, extra_y])
+        wa = np.concatenate([np.ones(len(y)), extra_w])
+        estimator.set_params(n_estimators=rounds)
+        estimator.fit(Xa, ya, sample_weight=wa)
+        return mv._trimmed(estimator, rounds), held
+
+    return original, fit_booster
+
+
+def score_variant(
+    sets: list[tuple], cfg: Any, overrides: dict[str, Any], partial: dict | None = None
+) -> pd.DataFrame:
+    import models.value as mv
     from models.feature_contract import feature_columns
     from models.value import FutureValueModel
 
@@ -110,14 +182,23 @@ def score_variant(sets: list[tuple], cfg: Any, overrides: dict[str, Any]) -> pd.
     for t, train, ev in sets:
         X = train[feature_columns(train)]
         bought = train[f"label_orders_{h}d"].to_numpy() > 0
-        model = FutureValueModel(mc).fit(
-            X,
-            train[f"label_net_profit_{h}d"],
-            cutoff=train["cutoff"],
-            bought=bought,
-            horizon_days=h,
-            scoring_date=None if overrides.get("_last_cutoff_plus_h") else t,
-        )
+        extra = None if partial is None else partial.get(t)
+        if extra is not None:
+            seen = extra["days_seen"].to_numpy(np.float64)
+            ey = extra[f"label_net_profit_{h}d"].to_numpy(np.float64) * h / seen
+            original, mv.fit_booster = _refit_with(extra[X.columns], ey, seen / h)
+        try:
+            model = FutureValueModel(mc).fit(
+                X,
+                train[f"label_net_profit_{h}d"],
+                cutoff=train["cutoff"],
+                bought=bought,
+                horizon_days=h,
+                scoring_date=None if overrides.get("_last_cutoff_plus_h") else t,
+            )
+        finally:
+            if extra is not None:
+                mv.fit_booster = original
         Xe = ev[feature_columns(ev)]
         pred = model.predict(Xe)
         low, high = model.interval_from_prediction(pred, Xe)
@@ -204,7 +285,11 @@ def main() -> None:
     )
     for name in [v.strip() for v in args.variants.split(",") if v.strip()]:
         t = time.perf_counter()
-        table = score_variant(sets, cfg, VARIANTS[name])
+        share = VARIANTS[name].get("_recent_partial")
+        partial = None
+        if share:
+            partial = partial_rows(args.data, args.cache, args.customers, args.seed, cfg, share)
+        table = score_variant(sets, cfg, VARIANTS[name], partial)
         print(f"\n== {args.data} {name} ({time.perf_counter() - t:.0f} s, load {os.getloadavg()[0]:.1f}) ==")
         print(table.round(3).to_string())
         print(verdict(table))

@@ -1,11 +1,12 @@
 """Benchmark: which prediction each rank metric reads, where BG/NBD + Gamma-Gamma wins, and ranking-score variants.
 
 Usage:
-    .venv/bin/python bench/ranking.py [--data demo|online_retail] [--cache DIR] [--customers 3000] [--seed 7]
+    .venv/bin/python bench/ranking.py [--data demo|online_retail|cdnow] [--cache DIR] [--customers 3000] [--seed 7]
         [--cutoffs monthly|semimonthly]
 
 Runs the `cvp backtest` protocol once (`models.backtest.run_backtest`: our default model, persistence and
-BG/NBD + Gamma-Gamma with its closed-form P(no purchase)), caches the per-fold predictions in `--cache`, then
+BG/NBD + Gamma-Gamma with its closed-form P(no purchase); `--data cdnow`: the held-out file named by CDNOW_MASTER,
+read by `bench.objectives.load_cdnow`), caches the per-fold predictions in `--cache`, then
 prints per fold:
 1. what each metric reads: top-20% capture, Spearman and Gini read the value prediction; "AUC (buys again)" (actual
    net value > 0) is scored on the value prediction and, for comparison, on 1 - the churn model's probability;
@@ -13,6 +14,8 @@ prints per fold:
    before the cutoff, recency, days between orders, and what they brought in the horizon;
 3. ranking scores built from predictions already made (no refit): the churn model's P(buys) as the AUC score
    (against BG/NBD's own closed-form 1 - P(no purchase in the horizon)), P(buys) x our value, and rank averages of our value with BG/NBD's expected value (weights 0.25 / 0.5).
+4. ours - BG/NBD + GG on top-20% capture and `auc_buys_value`, its paired-bootstrap spread and the one customer who
+   weighs most in the top-fifth disagreement (`gap_noise`).
 `--lambdarank N` adds a LightGBM lambdarank score (N rounds); `--gap-features` refits the value model with features
 in units of the customer's own inter-purchase time (`with_gap_features`); `--btyd-prior` refits it on the residual
 of BG/NBD + GG's expected value (the expectation as a prior, `btyd_prior_scores`). `--cutoffs semimonthly` trains on denser cutoffs: the configured ones plus the midpoint (+15 days) between each
@@ -52,7 +55,7 @@ def backtest_predictions(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(predictions of model / persistence / btyd_no_purchase, evaluation features) of every fold, cached."""
     import features.training as ft
-    from bench.objectives import load_demo, load_online_retail
+    from bench.objectives import load_cdnow, load_demo, load_online_retail
     from models.backtest import evaluation_rows, run_backtest
 
     path = cache / f"ranking_{data}_{customers}_{seed}_{dense}.pkl"
@@ -60,7 +63,10 @@ def backtest_predictions(
         return pickle.loads(path.read_bytes())
     if dense == "semimonthly":
         ft.training_cutoffs = semimonthly(ft.training_cutoffs)
-    tables, cfg, as_of = load_demo(customers, seed) if data == "demo" else load_online_retail()
+    if data == "cdnow":
+        tables, cfg, as_of = load_cdnow(Path(os.environ["CDNOW_MASTER"]))
+    else:
+        tables, cfg, as_of = load_demo(customers, seed) if data == "demo" else load_online_retail()
     h = cfg.labels.horizon_days
     res = run_backtest(
         tables, as_of, h, cfg.features, cfg.labels, cfg.models, baselines=("persistence", "btyd_no_purchase")
@@ -307,9 +313,50 @@ def top_fifth_difference(preds: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows).set_index(["fold", "group"])
 
 
+def gap_noise(preds: pd.DataFrame, draws: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Per fold and rank metric (top-20% capture, `auc_buys_value`): ours - BG/NBD + GG, how far that difference
+    moves with which customers happen to be in the fold (paired bootstrap of the customers, `draws` resamples,
+    seeded: standard deviation and the share of resamples where ours leads), and the customer who weighs most in
+    the top-fifth disagreement (the largest horizon value among those only one of the two puts in its top fifth):
+    their horizon value, their share of the fold's, their rank under each model, and the difference without them."""
+    rows = []
+    rng = np.random.default_rng(seed)
+    metrics = (("top20", mt.top_share_capture), ("auc_buys_value", mt.buys_again_auc))
+    for cutoff, g in preds.groupby("cutoff", sort=True):
+        w = g.pivot(index="customer_id", columns="model", values="pred_value")
+        actual = g[g["model"] == "model"].set_index("customer_id")["actual_value"].reindex(w.index).to_numpy()
+        ours, bg = w["model"].to_numpy(), w["btyd_no_purchase"].to_numpy()
+        k = int(np.ceil(0.2 * len(w)))
+        apart = np.setxor1d(np.argsort(-ours, kind="stable")[:k], np.argsort(-bg, kind="stable")[:k])
+        one = apart[np.argmax(actual[apart])] if len(apart) else None
+        keep = np.ones(len(w), dtype=bool)
+        if one is not None:
+            keep[one] = False
+        samples = [rng.integers(0, len(w), len(w)) for _ in range(draws)]
+        for name, fn in metrics:
+            diff = fn(actual, ours) - fn(actual, bg)
+            boot = np.array([fn(actual[i], ours[i]) - fn(actual[i], bg[i]) for i in samples])
+            rows.append(
+                {
+                    "fold": pd.Timestamp(cutoff).strftime("%Y-%m"),
+                    "metric": name,
+                    "ours - BG/NBD": diff,
+                    "bootstrap sd": float(np.nanstd(boot)),
+                    "share ours ahead": float(np.mean(boot > 0)),
+                    "decisive customer": None if one is None else str(w.index[one]),
+                    "their value": np.nan if one is None else float(actual[one]),
+                    "their share": np.nan if one is None else float(actual[one] / actual.sum()),
+                    "their rank ours": np.nan if one is None else float(mt.average_ranks(-ours)[one]),
+                    "their rank BG/NBD": np.nan if one is None else float(mt.average_ranks(-bg)[one]),
+                    "without them": fn(actual[keep], ours[keep]) - fn(actual[keep], bg[keep]),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["fold", "metric"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("demo", "online_retail"), default="online_retail")
+    parser.add_argument("--data", choices=("demo", "online_retail", "cdnow"), default="online_retail")
     parser.add_argument("--customers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
@@ -341,6 +388,10 @@ def main() -> None:
     print(score_table(preds, ranks, feats).round(3).to_string())
     print("\n== top fifth: BG/NBD + GG only vs ours only ==")
     print(top_fifth_difference(preds, feats).round(2).to_string())
+    print(
+        "\n== ours - BG/NBD + GG: paired bootstrap of the fold's customers, and its most decisive customer =="
+    )
+    print(gap_noise(preds).round(4).to_string())
 
 
 if __name__ == "__main__":

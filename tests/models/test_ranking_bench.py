@@ -83,3 +83,21 @@ def test_top_fifth_difference_names_who_each_model_alone_picks():
     assert bg["median days between orders"] == 16.0 and ours["median days between orders"] == 160.0
     assert bg["horizon value"] == 700.0 and ours["horizon value"] == 50.0
     assert bg["bought in horizon"] == 1.0 and ours["bought in horizon"] == 0.5
+
+
+def test_gap_noise_names_the_decisive_customer_and_the_gap_without_them():
+    out = ranking.gap_noise(_preds(), draws=50)
+    top = out.loc[("2011-09", "top20")]
+    # Of the customers only one model puts in its top fifth (c0, c1 ours; c8, c9 BG/NBD's), c8 brought the most.
+    assert top["decisive customer"] == "c8"
+    assert top["their value"] == 400.0 and top["their share"] == 400.0 / 795.0
+    assert top["their rank ours"] == 9.0 and top["their rank BG/NBD"] == 1.0
+    assert top["ours - BG/NBD"] == mt.top_share_capture(ACTUAL, OURS) - mt.top_share_capture(ACTUAL, BTYD)
+    keep = np.arange(10) != 8
+    assert top["without them"] == (
+        mt.top_share_capture(ACTUAL[keep], OURS[keep]) - mt.top_share_capture(ACTUAL[keep], BTYD[keep])
+    )
+    auc = out.loc[("2011-09", "auc_buys_value")]
+    assert auc["ours - BG/NBD"] == mt.buys_again_auc(ACTUAL, OURS) - mt.buys_again_auc(ACTUAL, BTYD)
+    assert top["bootstrap sd"] > 0 and 0.0 <= top["share ours ahead"] < 1.0
+    pd.testing.assert_frame_equal(out, ranking.gap_noise(_preds(), draws=50))  # seeded
