@@ -14,8 +14,8 @@ prints per fold:
    before the cutoff, recency, days between orders, and what they brought in the horizon;
 3. ranking scores built from predictions already made (no refit): the churn model's P(buys) as the AUC score
    (against BG/NBD's own closed-form 1 - P(no purchase in the horizon)), P(buys) x our value, and rank averages of our value with BG/NBD's expected value (weights 0.25 / 0.5).
-4. ours - BG/NBD + GG on top-20% capture and `auc_buys_value`, its paired-bootstrap spread and the one customer who
-   weighs most in the top-fifth disagreement (`gap_noise`).
+4. ours - BG/NBD + GG (and ours - persistence) on the rank metrics, the difference's paired-bootstrap spread and the
+   one customer who weighs most in the top-fifth disagreement (`gap_noise`).
 `--lambdarank N` adds a LightGBM lambdarank score (N rounds); `--gap-features` refits the value model with features
 in units of the customer's own inter-purchase time (`with_gap_features`); `--btyd-prior` refits it on the residual
 of BG/NBD + GG's expected value (the expectation as a prior, `btyd_prior_scores`). `--cutoffs semimonthly` trains on denser cutoffs: the configured ones plus the midpoint (+15 days) between each
@@ -313,19 +313,33 @@ def top_fifth_difference(preds: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows).set_index(["fold", "group"])
 
 
-def gap_noise(preds: pd.DataFrame, draws: int = 300, seed: int = 0) -> pd.DataFrame:
-    """Per fold and rank metric (top-20% capture, `auc_buys_value`): ours - BG/NBD + GG, how far that difference
-    moves with which customers happen to be in the fold (paired bootstrap of the customers, `draws` resamples,
-    seeded: standard deviation and the share of resamples where ours leads), and the customer who weighs most in
-    the top-fifth disagreement (the largest horizon value among those only one of the two puts in its top fifth):
-    their horizon value, their share of the fold's, their rank under each model, and the difference without them."""
+#: rank metrics `gap_noise` can compare: name -> metric(actual, score)
+GAP_METRICS = {
+    "top20": mt.top_share_capture,
+    "auc_buys_value": mt.buys_again_auc,
+    "spearman": mt.spearman,
+    "gini": mt.normalized_gini,
+}
+
+
+def gap_noise(
+    preds: pd.DataFrame,
+    draws: int = 300,
+    seed: int = 0,
+    baseline: str = "btyd_no_purchase",
+    metrics: tuple[str, ...] = ("top20", "auc_buys_value"),
+) -> pd.DataFrame:
+    """Per fold and rank metric (`GAP_METRICS`): ours - the baseline (BG/NBD + GG by default), how far that
+    difference moves with which customers happen to be in the fold (paired bootstrap of the customers, `draws`
+    resamples, seeded: standard deviation and the share of resamples where ours leads), and the customer who weighs
+    most in the top-fifth disagreement (the largest horizon value among those only one of the two puts in its top
+    fifth): their horizon value, their share of the fold's, their rank under each, and the difference without them."""
     rows = []
     rng = np.random.default_rng(seed)
-    metrics = (("top20", mt.top_share_capture), ("auc_buys_value", mt.buys_again_auc))
     for cutoff, g in preds.groupby("cutoff", sort=True):
         w = g.pivot(index="customer_id", columns="model", values="pred_value")
         actual = g[g["model"] == "model"].set_index("customer_id")["actual_value"].reindex(w.index).to_numpy()
-        ours, bg = w["model"].to_numpy(), w["btyd_no_purchase"].to_numpy()
+        ours, bg = w["model"].to_numpy(), w[baseline].to_numpy()
         k = int(np.ceil(0.2 * len(w)))
         apart = np.setxor1d(np.argsort(-ours, kind="stable")[:k], np.argsort(-bg, kind="stable")[:k])
         one = apart[np.argmax(actual[apart])] if len(apart) else None
@@ -333,21 +347,22 @@ def gap_noise(preds: pd.DataFrame, draws: int = 300, seed: int = 0) -> pd.DataFr
         if one is not None:
             keep[one] = False
         samples = [rng.integers(0, len(w), len(w)) for _ in range(draws)]
-        for name, fn in metrics:
+        for name in metrics:
+            fn = GAP_METRICS[name]
             diff = fn(actual, ours) - fn(actual, bg)
             boot = np.array([fn(actual[i], ours[i]) - fn(actual[i], bg[i]) for i in samples])
             rows.append(
                 {
                     "fold": pd.Timestamp(cutoff).strftime("%Y-%m"),
                     "metric": name,
-                    "ours - BG/NBD": diff,
+                    "ours - baseline": diff,
                     "bootstrap sd": float(np.nanstd(boot)),
                     "share ours ahead": float(np.mean(boot > 0)),
                     "decisive customer": None if one is None else str(w.index[one]),
                     "their value": np.nan if one is None else float(actual[one]),
                     "their share": np.nan if one is None else float(actual[one] / actual.sum()),
                     "their rank ours": np.nan if one is None else float(mt.average_ranks(-ours)[one]),
-                    "their rank BG/NBD": np.nan if one is None else float(mt.average_ranks(-bg)[one]),
+                    "their rank baseline": np.nan if one is None else float(mt.average_ranks(-bg)[one]),
                     "without them": fn(actual[keep], ours[keep]) - fn(actual[keep], bg[keep]),
                 }
             )
@@ -388,10 +403,14 @@ def main() -> None:
     print(score_table(preds, ranks, feats).round(3).to_string())
     print("\n== top fifth: BG/NBD + GG only vs ours only ==")
     print(top_fifth_difference(preds, feats).round(2).to_string())
-    print(
-        "\n== ours - BG/NBD + GG: paired bootstrap of the fold's customers, and its most decisive customer =="
-    )
-    print(gap_noise(preds).round(4).to_string())
+    for base, names in (
+        ("btyd_no_purchase", ("top20", "auc_buys_value", "spearman", "gini")),
+        ("persistence", ("top20", "spearman", "gini")),
+    ):
+        print(
+            f"\n== ours - {base}: paired bootstrap of the fold's customers, and the most decisive customer =="
+        )
+        print(gap_noise(preds, baseline=base, metrics=names).round(4).to_string())
 
 
 if __name__ == "__main__":

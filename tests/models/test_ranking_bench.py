@@ -91,13 +91,17 @@ def test_gap_noise_names_the_decisive_customer_and_the_gap_without_them():
     # Of the customers only one model puts in its top fifth (c0, c1 ours; c8, c9 BG/NBD's), c8 brought the most.
     assert top["decisive customer"] == "c8"
     assert top["their value"] == 400.0 and top["their share"] == 400.0 / 795.0
-    assert top["their rank ours"] == 9.0 and top["their rank BG/NBD"] == 1.0
-    assert top["ours - BG/NBD"] == mt.top_share_capture(ACTUAL, OURS) - mt.top_share_capture(ACTUAL, BTYD)
+    assert top["their rank ours"] == 9.0 and top["their rank baseline"] == 1.0
+    assert top["ours - baseline"] == mt.top_share_capture(ACTUAL, OURS) - mt.top_share_capture(ACTUAL, BTYD)
     keep = np.arange(10) != 8
     assert top["without them"] == (
         mt.top_share_capture(ACTUAL[keep], OURS[keep]) - mt.top_share_capture(ACTUAL[keep], BTYD[keep])
     )
     auc = out.loc[("2011-09", "auc_buys_value")]
-    assert auc["ours - BG/NBD"] == mt.buys_again_auc(ACTUAL, OURS) - mt.buys_again_auc(ACTUAL, BTYD)
+    assert auc["ours - baseline"] == mt.buys_again_auc(ACTUAL, OURS) - mt.buys_again_auc(ACTUAL, BTYD)
     assert top["bootstrap sd"] > 0 and 0.0 <= top["share ours ahead"] < 1.0
     pd.testing.assert_frame_equal(out, ranking.gap_noise(_preds(), draws=50))  # seeded
+    rho = ranking.gap_noise(_preds(), draws=20, baseline="persistence", metrics=("spearman",))
+    assert rho.loc[("2011-09", "spearman"), "ours - baseline"] == (
+        mt.spearman(ACTUAL, OURS) - mt.spearman(ACTUAL, OURS[::-1])
+    )
