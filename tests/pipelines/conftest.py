@@ -97,10 +97,11 @@ def trained(tmp_path_factory) -> TrainedEnv:
 PRISTINE = "mlruns-as-trained"
 
 
-def clone_registry(trained: TrainedEnv, root: Path) -> Path:
+def clone_registry(trained: TrainedEnv | ChallengedEnv, root: Path) -> Path:
     """A config like the `trained` fixture's whose registry is a copy of the fixture's as it was trained (version 1
     of the model, champion, with its run and artefacts) under `root / "mlruns"`: a test that promotes or registers
-    more versions starts from the fixture's model instead of training the same model again.
+    more versions starts from the fixture's model instead of training the same model again. Given the
+    `challenged` fixture, the copy also holds its version 2 (the worse model, challenger).
 
     MLflow's sqlite store names its artefacts by absolute path; the copy's paths are rewritten to the copy's."""
     import sqlite3
@@ -128,6 +129,51 @@ def clone_registry(trained: TrainedEnv, root: Path) -> Path:
     config = root / "config.yaml"
     config.write_text(yaml.safe_dump(cfg))
     return config
+
+
+#: Much worse models than FAST_CONFIG's (2 trees of 2 leaves): a challenger that must not be promoted.
+WORSE_MODELS = {
+    "lightgbm": {"n_estimators": 2, "num_leaves": 2, "min_child_samples": 200},
+    "churn_lightgbm": {"n_estimators": 2, "num_leaves": 2, "min_child_samples": 200},
+}
+
+
+def worse_config(config: Path) -> Path:
+    """`config` with `WORSE_MODELS` (same registry, data and labels), written beside it as `worse.yaml`."""
+    base = yaml.safe_load(config.read_text())
+    worse = config.with_name("worse.yaml")
+    worse.write_text(yaml.safe_dump(base | {"models": base["models"] | WORSE_MODELS}))
+    return worse
+
+
+@dataclass(frozen=True)
+class ChallengedEnv:
+    root: Path
+    config: Path  # the `trained` fixture's config on this registry
+    mlruns: Path
+    worse: Any  # version 2's `TrainResult`: the worse model, kept as challenger
+
+
+@pytest.fixture(scope="session")
+def challenged(trained, tmp_path_factory) -> ChallengedEnv:
+    """The `trained` fixture's registry (its model as version 1, champion) and version 2: the worse model
+    (`worse_config`) trained as of 2024-07-01 on the fixture's data, kept as challenger. Trained once for the
+    promotion test (which asserts on that training, then trains more versions in a copy) and the history-bridge
+    tests (two versions of the model); `clone_registry(challenged, dir)` gives a test its own copy."""
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.io import load_data
+    from pipelines.train import train_and_register
+
+    root = tmp_path_factory.mktemp("challenged")
+    config = clone_registry(trained, root)
+    tables = load_data(trained.data).tables
+    worse = train_and_register(tables, load_config(worse_config(config)), pd.Timestamp("2024-07-01"), quiet())
+    shutil.copytree(
+        root / "mlruns", root / PRISTINE
+    )  # the registry as it is now: what `clone_registry` copies
+    return ChallengedEnv(root, config, root / "mlruns", worse)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """The data/model split of a change when the model changed between two runs of the score history (issue 15).
 
-Two real runs scored with two registered versions (trained twice): the second run explains its data with the
-first run's model too (the bridge), and the transitions split each change into a data part (the old model on both
-data) and a model part (the two models on the new data).
+Two real runs scored with two registered versions (the session's `trained` and `challenged` models, shared
+with other tests): the second run explains its data with the first run's model too (the bridge), and the
+transitions split each change into a data part (the old model on both data) and a model part (the two models on
+the new data).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pipelines.cli import app
 from pipelines.config import load_config
 from pipelines.history import list_runs, report_history
 from pipelines.outputs import output_paths, read_output_set, write_scores_parquet
-from tests.pipelines.conftest import clone_registry, quiet
+from tests.pipelines.conftest import clone_registry
 from tests.pipelines.score_helpers import score_cli_args
 
 OLD_AS_OF, NEW_AS_OF = "2024-12-01", "2025-01-01"
@@ -33,23 +34,20 @@ def _score(env, as_of: str, out: Path, *extra: str):
 
 
 @pytest.fixture(scope="module")
-def two_models(trained, default_scores, tmp_path_factory):
-    """Versions 1 and 2 of the model (trained as of 2024-07-01 and 2024-09-01) in their own registry; a history
-    whose run as of 2024-12-01 was scored with v1 and whose run as of 2025-01-01 with v2 (and a copy of that
-    history as it was with its first run only, `one-run-history`); and v1's own scores of the 2025-01-01 data (no
-    history), the reference for the old model on the new data: the shared `default_scores` run (the `trained`
-    fixture's model is this registry's v1, copied; the same data, config and as-of)."""
-    from pipelines.io import load_data
-    from pipelines.train import train_and_register
+def two_models(trained, challenged, default_scores, tmp_path_factory):
+    """Versions 1 and 2 of the model in their own registry, a copy of the session's `challenged` one: v1 the
+    `trained` fixture's model, v2 the worse model trained with other settings (both as of 2024-07-01; trained
+    once per session, for the promotion test too); a history whose run as of 2024-12-01 was scored with v1 and
+    whose run as of 2025-01-01 with v2 (and a copy of that history as it was with its first run only,
+    `one-run-history`); and v1's own scores of the 2025-01-01 data (no history), the reference for the old model
+    on the new data: the shared `default_scores` run (the same model, data, config and as-of)."""
     from tests.pipelines.conftest import TrainedEnv
 
     root = tmp_path_factory.mktemp("bridge")
-    config = clone_registry(trained, root)  # version 1: the fixture's model, trained as of 2024-07-01
+    config = clone_registry(challenged, root)  # v1: the fixture's model; v2: the worse one, challenger
     cfg = load_config(config)
-    tables = load_data(trained.data, None, cfg.data.timezone).tables
-    v2 = train_and_register(tables, cfg, pd.Timestamp("2024-09-01"), quiet(), promote=True)
-    assert v2.version == "2"
-    env = TrainedEnv(root, trained.data, config, root / "mlruns", "2024-09-01")
+    assert challenged.worse.version == "2"
+    env = TrainedEnv(root, trained.data, config, root / "mlruns", "2024-07-01")
     name = cfg.mlflow.registered_model
     history = root / "history"
     _score(env, OLD_AS_OF, root / "old.parquet", "--model", f"models:/{name}/1", "--history", str(history))

@@ -245,17 +245,19 @@ def test_dates_written_as_spreadsheet_serial_numbers_are_named_so():
         validate_tables({"orders": _orders(4, ordered_at=["44197", "44198", "44200.5", "44210"])})
 
 
-def test_a_report_in_another_currency_than_the_run_is_refused(trained, tmp_path):
+def test_a_report_in_another_currency_than_the_run_is_refused(trained, default_scores, tmp_path):
     """A EUR run reported or profiled with a USD config: exit 2 naming both (was: exit 0, every amount labelled
     USD)."""
+    import shutil
+
     import yaml
     from typer.testing import CliRunner
 
     from pipelines.cli import app
-    from tests.pipelines.score_helpers import score_cli_args
 
-    out = tmp_path / "s.parquet"
-    assert CliRunner().invoke(app, score_cli_args(trained, out)).exit_code == 0
+    # the EUR run: a copy of the shared `default_scores` set (the fixture's data and config, scored once)
+    shutil.copytree(default_scores.out.parent, tmp_path / "run")
+    out = tmp_path / "run" / default_scores.out.name
     cfg = yaml.safe_load(trained.config.read_text()) | {"data": {"currency": "USD"}}
     usd = tmp_path / "usd.yaml"
     usd.write_text(yaml.safe_dump(cfg))

@@ -26,6 +26,28 @@ def profiled(trained, default_scores, tmp_path_factory) -> dict:
     return {"root": root, "page": page, "printed": console.file.getvalue(), "data": trained.data}
 
 
+@pytest.fixture(scope="module")
+def reports(profiled: dict, trained, tmp_path_factory) -> dict[str, Path]:
+    """`cvp report` on the `profiled` run twice, with its profile directory (`with`) and without (`plain`): read
+    by the team-section and the new-customers tests (which each ran the same two reports before)."""
+    from pipelines.jobs import run_report
+
+    root = tmp_path_factory.mktemp("profile-reports")
+    scores = profiled["root"] / "scores.parquet"
+    console = Console(file=io.StringIO())
+    run_report(
+        scores,
+        root / "with",
+        trained.data,
+        None,
+        trained.config,
+        console,
+        profile_dir=profiled["root"] / "profile",
+    )
+    run_report(scores, root / "plain", trained.data, None, trained.config, console)
+    return {"with": root / "with", "plain": root / "plain"}
+
+
 def test_profile_ranks_the_planted_drivers_first(profiled: dict) -> None:
     who = pd.read_csv(profiled["root"] / "profile" / PROFILE_FILES["who"], dtype={"value": str})
     truth = pd.read_parquet(profiled["data"] / "_truth" / "profile_drivers.parquet")
@@ -171,27 +193,13 @@ def test_lookalikes_by_manager_count_non_great_customers_only(profiled: dict) ->
     assert not (match["lookalike"] & match["is_great"]).any()
 
 
-def test_profile_page_and_team_section(profiled: dict, trained, tmp_path: Path) -> None:
-    from pipelines.jobs import run_report
-
+def test_profile_page_and_team_section(profiled: dict, trained, reports: dict[str, Path]) -> None:
     html = profiled["page"].read_text(encoding="utf-8")
     assert "Who they are" in html and "How they behave" in html and "Acquisition payback" in html
     assert "too little support" in html or "part of the profile" in html
     assert "<svg" in html  # the payback chart
-    console = Console(file=io.StringIO())
-    scores = profiled["root"] / "scores.parquet"
-    with_profile = run_report(
-        scores,
-        tmp_path / "with",
-        trained.data,
-        None,
-        trained.config,
-        console,
-        profile_dir=profiled["root"] / "profile",
-    ).read_text(encoding="utf-8")
-    without = run_report(scores, tmp_path / "without", trained.data, None, trained.config, console).read_text(
-        encoding="utf-8"
-    )
+    with_profile = (reports["with"] / "index.html").read_text(encoding="utf-8")
+    without = (reports["plain"] / "index.html").read_text(encoding="utf-8")
     assert 'id="profile"' in with_profile and 'id="payback-chart"' in with_profile
     assert 'id="profile"' not in without and "payback" not in without
     # The team page stays free of personal data: no customer e-mail address appears.
@@ -271,22 +279,15 @@ def test_lookalike_backtest_is_logged_in_the_training_run(trained) -> None:
 
 
 def test_managers_see_only_their_own_new_customers_with_the_lookalike_score(
-    profiled: dict, trained, tmp_path: Path
+    profiled: dict, trained, reports: dict[str, Path]
 ) -> None:
-    from pipelines.jobs import run_report
-
-    scores_path = profiled["root"] / "scores.parquet"
     profile_dir = profiled["root"] / "profile"
-    console = Console(file=io.StringIO())
-    run_report(
-        scores_path, tmp_path / "pages", trained.data, None, trained.config, console, profile_dir=profile_dir
-    )
     new = pd.read_parquet(profile_dir / PROFILE_FILES["new_customers"])
     customers = pd.read_parquet(trained.data / "customers.parquet").set_index("customer_id")
     owner = customers["account_manager_id"].reindex(new["customer_id"]).to_numpy()
     shown_anywhere = set()
     for manager in sorted(set(owner)):
-        page = (tmp_path / "pages" / f"manager-{manager}.html").read_text(encoding="utf-8")
+        page = (reports["with"] / f"manager-{manager}.html").read_text(encoding="utf-8")
         section = page.split('<section id="new-customers">', 1)[1].split("</section>", 1)[0]
         ids = set(re.findall(r'data-customer-id="([^"]+)"', section))
         mine = set(new.loc[owner == manager, "customer_id"])
@@ -297,15 +298,14 @@ def test_managers_see_only_their_own_new_customers_with_the_lookalike_score(
     # The most likely to become great is listed first on its manager's page, with its chance in words.
     top = new.sort_values(["lookalike_prob_great", "customer_id"], ascending=[False, True]).iloc[0]
     page = (
-        tmp_path / "pages" / f"manager-{customers.loc[top['customer_id'], 'account_manager_id']}.html"
+        reports["with"] / f"manager-{customers.loc[top['customer_id'], 'account_manager_id']}.html"
     ).read_text()
     section = page.split('<section id="new-customers">', 1)[1]
     assert re.findall(r'data-customer-id="([^"]+)"', section)[0] == top["customer_id"]
     # Without --profile the section is the same: the scores carry the registered lookalike model's scores.
-    run_report(scores_path, tmp_path / "plain", trained.data, None, trained.config, console)
     for manager in sorted(set(owner)):
-        with_profile = (tmp_path / "pages" / f"manager-{manager}.html").read_text(encoding="utf-8")
-        plain = (tmp_path / "plain" / f"manager-{manager}.html").read_text(encoding="utf-8")
+        with_profile = (reports["with"] / f"manager-{manager}.html").read_text(encoding="utf-8")
+        plain = (reports["plain"] / f"manager-{manager}.html").read_text(encoding="utf-8")
         cut = '<section id="new-customers">'
         assert (
             plain.split(cut, 1)[1].split("</section>", 1)[0]

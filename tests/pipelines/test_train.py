@@ -12,7 +12,6 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-import yaml
 from rich.console import Console
 
 from pipelines.config import load_config
@@ -20,7 +19,7 @@ from pipelines.io import load_data
 from pipelines.loading import default_as_of
 from pipelines.tracking import configure_tracking
 from pipelines.train import train_and_register
-from tests.pipelines.conftest import clone_registry
+from tests.pipelines.conftest import clone_registry, worse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,19 +49,12 @@ def test_default_as_of_is_the_day_after_the_last_order_and_later_events_warn(tra
 
 
 @pytest.fixture(scope="module")
-def registry_env(trained, tmp_path_factory):
-    """A copy of the fixture's registry (its model as version 1, champion), so promotions here do not move the
-    champion other tests score with."""
+def registry_env(trained, challenged, tmp_path_factory):
+    """A copy of the `challenged` registry (the fixture's model as version 1, champion; the worse model as version
+    2, challenger), so promotions here do not move the champion other tests score with."""
     root = tmp_path_factory.mktemp("registry")
-    good = clone_registry(trained, root)
-    base = yaml.safe_load(good.read_text())
-    worse = dict(base)
-    worse["models"] = base["models"] | {
-        "lightgbm": {"n_estimators": 2, "num_leaves": 2, "min_child_samples": 200},
-        "churn_lightgbm": {"n_estimators": 2, "num_leaves": 2, "min_child_samples": 200},
-    }
-    bad = root / "worse.yaml"
-    bad.write_text(yaml.safe_dump(worse))
+    good = clone_registry(challenged, root)
+    bad = worse_config(good)
     tables = load_data(trained.data).tables
     return root, good, bad, tables
 
@@ -78,12 +70,13 @@ def _train(tables, config: Path, promote=None):
     return train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()), promote)
 
 
-def test_promotion_better_promoted_worse_kept_as_challenger(registry_env):
+def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challenged):
     root, good, bad, tables = registry_env
     # the first model (the fixture's, trained with `good`) had no champion to beat: promoted, and the reason kept
     first = _champion(good)
     assert str(first.version) == "1" and "no champion" in first.tags["promotion"]
-    worse = _train(tables, bad)
+    worse = challenged.worse  # `_train(tables, bad)` on this registry, run once by the session's fixture
+    assert worse.version == "2"
     assert worse.alias == "challenger" and "not promoted" in worse.reason
     assert "fold 0" in worse.reason  # the per-fold numbers are in the reason
     client = mlflow.MlflowClient()
