@@ -16,10 +16,11 @@ task, except for a small input coalesced to one partition: `input_partitions`, n
                   per customer: customer_id, bucket, eligible (training rules at as-of, for drift), `HEAD` (the
                   bucket's first row), then the model's feature columns (float64 -> double, categorical ->
                   string: Arrow cannot carry pandas categories through applyInPandas, and the model's contract
-                  rebuilds them from strings), and with profile inputs asked for, the bucket's inputs (`PROFILE`,
-                  Arrow IPC on its first row). Persisted by the job (1 and 2: job 1) that brings the `HEAD` rows to
-                  the driver (anyone to score? the profile inputs for the driver's writer, the sample of the
-                  scores' schema); stage 3 reads it.
+                  rebuilds them from strings). With profile inputs asked for, the executors write the bucket's
+                  inputs as a Parquet part into the run's staging area (`spark_parts.write_profile_part`); the
+                  driver appends the parts one at a time to the pandas engine's file (`gather_profile_parts`).
+                  Persisted by the job (1 and 2: job 1) that brings the `HEAD` rows to the driver (anyone to
+                  score? the sample of the scores' schema); stage 3 reads it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
                   The value contributions of the scored customers are written by the executors as Parquet
                   parts into the run's staging area (`write_contribution_parts`), and with a Parquet output
@@ -70,7 +71,9 @@ from pipelines.engines.spark_parts import (
     CONTRIB_PREFIX,
     adopt_reason_parts,
     gather_contributions,
+    gather_profile_parts,
     write_contribution_parts,
+    write_profile_part,
     write_reason_parts,
 )
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
@@ -81,10 +84,8 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-#: Features-stage column carrying a bucket's profile inputs (issue 12) as Arrow IPC bytes, on the bucket's first row.
-PROFILE = "__profile_inputs"
 #: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
-#: has features, the profile inputs, and the sample the scores' schema is read from.
+#: has features, and the sample the scores' schema is read from.
 HEAD = "__head"
 #: Scores-stage column: the batch's drift counts of its scored customers' features (`batch_drift`), on its
 #: first row; the driver sums them (no separate pass over the features).
@@ -104,27 +105,13 @@ def input_partitions(rows: int, spark: SparkSession) -> int:
 
 
 # -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
-def _to_ipc(frame: pd.DataFrame) -> bytes:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
-def _from_ipc(payload: bytes) -> pd.DataFrame:
-    return pa.ipc.open_stream(payload).read_all().to_pandas()
-
-
-def feature_schema(bundle: CustomerValueModel, profile: bool = False) -> str:
+def feature_schema(bundle: CustomerValueModel) -> str:
     """DDL schema of the features stage: customer_id, bucket, eligible, `HEAD`, then the model's features in
-    order (and the profile inputs' column `PROFILE` when `profile`)."""
+    order."""
     cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean", f"`{HEAD}` boolean"]
     for name in bundle.contract_.names:
         kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
         cols.append(f"`{name}` {kind}")
-    if profile:
-        cols.append(f"`{PROFILE}` binary")
     return ", ".join(cols)
 
 
@@ -133,8 +120,9 @@ def bucket_profile_inputs(
     feats: pd.DataFrame,
     attributes: tuple[str, ...],
     feature_settings: Any,
-) -> bytes:
-    """One bucket's profile inputs (`models.profile.profile_inputs` of its own customers' features) as Arrow IPC.
+) -> pd.DataFrame:
+    """One bucket's profile inputs (`models.profile.profile_inputs` of its own customers' features), customer_id
+    as a column.
 
     `customer_inputs` of the bucket's customers table equals the whole table's for the bucket's customers: every
     row of a customer is in its bucket, in source order, so the first row per customer is the same one.
@@ -143,7 +131,7 @@ def bucket_profile_inputs(
     from models.profile import customer_inputs, profile_inputs
 
     part = customer_inputs(tables.get("customers"), attributes)
-    return _to_ipc(profile_inputs(feats, part, feature_registry(feature_settings)).reset_index())
+    return profile_inputs(feats, part, feature_registry(feature_settings)).reset_index()
 
 
 def check_feature_columns(feats: pd.DataFrame, bundle: CustomerValueModel) -> None:
@@ -178,6 +166,7 @@ def build_bucket_features(
     totals: Mapping[int, float],
     bundle: CustomerValueModel,
     profile_attributes: tuple[str, ...] | None = None,
+    profile_parts: str | None = None,
 ) -> pd.DataFrame:
     """Features of one bucket's own customers (the applyInPandas body).
 
@@ -186,8 +175,9 @@ def build_bucket_features(
     out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
          (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
          features (float64; categorical as str);
-         with `profile_attributes` (the run's `profile.attributes`), `PROFILE`: the bucket's profile inputs
-         (`bucket_profile_inputs`) on its first row, None on the others.
+         with `profile_attributes` (the run's `profile.attributes`) and `profile_parts` (the run's directory of
+         profile parts), the bucket's profile inputs (`bucket_profile_inputs`) are written there
+         (`spark_parts.write_profile_part`), not returned: they never pass through the driver's collect.
     Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
     """
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
@@ -206,11 +196,9 @@ def build_bucket_features(
             out[name] = col.astype("str").where(col.notna())
         else:
             out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    if profile_attributes is not None:
-        payload = np.full(len(feats), None, dtype=object)
-        if len(feats):
-            payload[0] = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
-        out[PROFILE] = payload
+    if profile_attributes is not None and profile_parts is not None and len(feats):
+        inputs = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
+        write_profile_part(inputs, profile_parts, k)
     return _arrow_safe(pd.DataFrame(out))
 
 
@@ -345,7 +333,8 @@ def score_spark(
          With `spill_dir` (a Parquet output) the executors write the scored customers' reason columns there
          (`write_reason_parts`): the compact scores come without them and `EngineRun.spill` gives them back, as
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
-         (rows, columns and Arrow megabytes of the collected scores; megabytes of the profile inputs).
+         (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
+         heads, one row per bucket: the profile inputs are no longer among them).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -426,18 +415,28 @@ def _score_on(
             yield _arrow_safe(expand_rows(batch, n_chunks, refs))
 
     attributes = None if profile_inputs is None else profile_inputs.attributes
+    # the profile inputs are written by the executors into the staging area, beside the file they go to
+    profile_parts = None
+    if profile_inputs is not None:
+        staged = Path(profile_inputs.writer.path)
+        profile_parts = staged.with_name(staged.name + ".parts")
+        shutil.rmtree(profile_parts, ignore_errors=True)
+        profile_parts.mkdir(parents=True)
+    profile_where = None if profile_parts is None else str(profile_parts)
 
     def features_udf(rows: pd.DataFrame) -> pd.DataFrame:
         quiet_pandas3()
         k = int(rows[BUCKET].iloc[0])
         own = bucket_tables(rows, names, managers)
-        return build_bucket_features(own, k, n_chunks, as_of, cfg, totals, shared.value, attributes)
+        return build_bucket_features(
+            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where
+        )
 
     t0 = time.perf_counter()
     rows = union.mapInPandas(
         expand_udf, StructType([*union.schema.fields, StructField(BUCKET, IntegerType())])
     )
-    schema = feature_schema(bundle, profile=attributes is not None)
+    schema = feature_schema(bundle)
     built: SparkDataFrame = rows.groupBy(BUCKET).applyInPandas(features_udf, schema)
     built = built.persist(StorageLevel.MEMORY_AND_DISK)
     # One job builds (and persists) the features and brings each bucket's first row: nobody has features when
@@ -445,20 +444,18 @@ def _score_on(
     heads = built.filter(F.col(HEAD)).toPandas().sort_values("bucket", kind="stable")
     union.unpersist()  # the features hold what the stages below read
     timings["features_s"] = time.perf_counter() - t0
+    if profile_parts is not None:  # the buckets' inputs, appended in bucket order, one part at a time
+        t0 = time.perf_counter()
+        gather_profile_parts(profile_parts, profile_inputs, len(heads))
+        timings["profile_inputs_s"] = time.perf_counter() - t0
     if not len(heads):  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
         built.unpersist()
         shared.unpersist()
         return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
     feats = built.drop(HEAD)
-    collected: dict[str, Any] = {"profile_inputs_mb": 0.0}
-    if attributes is not None:  # the buckets' inputs, appended in bucket order
-        t0 = time.perf_counter()
-        payloads = heads.pop(PROFILE)
-        collected["profile_inputs_mb"] = round(sum(len(p) for p in payloads if p) / 2**20, 3)
-        for payload in payloads:
-            profile_inputs.add_inputs(_from_ipc(payload).set_index("customer_id"))
-        timings["profile_inputs_s"] = time.perf_counter() - t0
-        feats = feats.drop(PROFILE)  # read from the persisted frame, without the payloads
+    # what the driver receives from Spark: the features job's one row per bucket (no profile inputs: written by
+    # the executors, issue 11), then the compact scores
+    collected: dict[str, Any] = {"heads_mb": round(float(heads.memory_usage(deep=True).sum()) / 2**20, 3)}
 
     t0 = time.perf_counter()
     spilled = spill_dir is not None

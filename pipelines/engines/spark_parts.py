@@ -1,7 +1,7 @@
 """The output parts of the Spark engine: what its executors write into the run's staging area (the value
-contributions and the scores' reason columns, per bucket, as Parquet parts) and how the driver takes them in (the
-contributions appended to the pandas engine's file one part at a time, the reasons adopted as the run's
-`ReasonSpill`), plus the scores as a Parquet directory (`write_spark_output`). Pure pyarrow and pandas: no pyspark
+contributions, the scores' reason columns and the profile inputs, per bucket, as Parquet parts) and how the driver
+takes them in (the contributions and the profile inputs appended to the pandas engine's files one part at a time,
+the reasons adopted as the run's `ReasonSpill`), plus the scores as a Parquet directory (`write_spark_output`). Pure pyarrow and pandas: no pyspark
 import, so the driver's writers and the tests run without a session (`pipelines.engines.spark_engine` runs them).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,39 @@ def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
         writer.close()
         shutil.rmtree(parts, ignore_errors=True)
     return writer.rows
+
+
+def write_profile_part(inputs: pd.DataFrame, parts: str, bucket: int) -> None:
+    """The executor's half of the profile inputs (issue 12 on Spark, issue 11: not through the driver): one
+    bucket's `models.profile.profile_inputs` (customer_id as a column) written to `profile-<bucket>.parquet` in
+    `parts`, the run's directory of profile parts in its staging area (a path the executors and the driver both
+    see, as for the contributions); to a temporary name and renamed, so a retried task replaces its part whole."""
+    name = f"profile-{int(bucket):06d}.parquet"
+    target = Path(parts) / name
+    tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(pa.Table.from_pandas(inputs, preserve_index=False), tmp)
+    tmp.replace(target)
+
+
+def gather_profile_parts(parts: Path, writer: Any, buckets: int) -> None:
+    """The executors' profile parts (`write_profile_part`) appended in bucket order to the run's
+    `pipelines.profile_inputs.ProfileInputsWriter` (the pandas engine's file), one part in memory at a time; the
+    parts are removed. Refuses (StructuralError) unless there is one part per bucket with customers (`buckets`):
+    parts written where the driver cannot see them must never give a partial file."""
+    try:
+        files = sorted(Path(parts).glob("profile-*.parquet"))
+        if len(files) != buckets:
+            raise StructuralError(
+                f"the executors wrote the profile inputs of {buckets:,} customer buckets but the driver found "
+                f"{len(files):,} in {parts}: the output's directory must be on a file system the driver and the "
+                "executors share (as for --rejects)"
+            )
+        for part in files:
+            frame = pq.read_table(part).to_pandas()
+            frame["customer_id"] = frame["customer_id"].astype("str")
+            writer.add_inputs(frame.set_index("customer_id"))
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
 
 
 def write_spark_output(

@@ -201,3 +201,47 @@ def test_reason_parts_written_by_the_executors_are_the_runs_spill(tmp_path):
     assert got.columns_for(3, 5).column("value_reason_1").to_pylist() == ["v C4", None]
     with pytest.raises(StructuralError, match="found 5 in"):
         adopt_reason_parts(spill, columns, expected=6)
+
+
+def test_profile_inputs_written_by_the_executors_are_gathered_in_bucket_order(tmp_path):
+    """Issue 11: the features stage writes each bucket's profile inputs as a Parquet part (no payload in the rows
+    the driver collects); the driver appends the parts in bucket order, one at a time, to the run's
+    `ProfileInputsWriter` (the pandas engine's file: same rows, types and values), removes them, and refuses
+    parts missing for a bucket (written where the driver cannot see them)."""
+    from pipelines.config import load_config
+    from pipelines.engines.spark_parts import gather_profile_parts, write_profile_part
+    from pipelines.profile_inputs import ProfileInputsWriter, read_profile_inputs
+
+    settings = load_config(None).features
+
+    def inputs(ids: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "customer_id": ids,
+                "customer:segment": pd.Categorical([f"s{len(i)}" for i in ids]),
+                "customer:acquisition_cost": [1.5 * len(i) if i != "C10" else np.nan for i in ids],
+                "profit_net_lifetime": np.arange(len(ids), dtype=np.float64),
+            }
+        )
+
+    parts = tmp_path / "profile.parquet.parts"
+    parts.mkdir()
+    for bucket, ids in ((10, ["C10", "C3"]), (2, ["C1"]), (0, ["C2", "C4"])):  # tasks finish in any order
+        write_profile_part(inputs(ids), str(parts), bucket)
+    assert not list(parts.glob(".*"))  # no temporary part left
+    writer = ProfileInputsWriter(tmp_path / "profile.parquet", "run-1", {}, (), settings)
+    gather_profile_parts(parts, writer, buckets=3)
+    writer.close()
+    assert not parts.exists()
+    got = read_profile_inputs(tmp_path / "profile.parquet", "run-1")
+    assert got.index.tolist() == ["C2", "C4", "C1", "C10", "C3"]  # bucket 0, 2, 10: the pandas engine's order
+    expected = pd.concat([inputs(["C2", "C4"]), inputs(["C1"]), inputs(["C10", "C3"])], ignore_index=True)
+    for column in expected.columns.drop("customer_id"):
+        assert got[column].astype(str).tolist() == expected[column].astype(str).tolist(), column
+    parts.mkdir()
+    write_profile_part(inputs(["C1"]), str(parts), 0)
+    with pytest.raises(StructuralError, match="profile inputs of 2 customer buckets but the driver found 1"):
+        gather_profile_parts(
+            parts, ProfileInputsWriter(tmp_path / "p2.parquet", "run-2", {}, (), settings), 2
+        )
+    assert not parts.exists()  # the parts go with the failed run's staging area

@@ -59,7 +59,9 @@ def _reject_files(path: Path) -> pd.DataFrame:
 
 
 @pytest.mark.spark
-def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark, tmp_path):
+def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark, tmp_path, monkeypatch):
+    from pyspark.sql.classic.dataframe import DataFrame
+
     from pipelines.engines.spark_input import load_spark
 
     data = _write(
@@ -67,12 +69,26 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
     )
     from pipelines.engines.spark_session import spark_jobs
 
+    collected: list[list[str]] = []  # the columns of every frame the driver collects
+    to_pandas = DataFrame.toPandas
+
+    def spy(frame: DataFrame):
+        got = to_pandas(frame)
+        collected.append(list(got.columns))
+        return got
+
+    monkeypatch.setattr(DataFrame, "toPandas", spy)
     expected = load_data(data)
     before = spark_jobs(spark)
     got, written = load_spark(spark, data, CFG, tmp_path / "rejects")
-    # one shuffle by customer bucket, not a job per check: the counts, the accepted rows and 4 reject directories
-    # (38 before: a header read per CSV, a window and a join per check; 7 with a job for the managers' ids)
-    assert spark_jobs(spark) - before <= 6
+    # one shuffle by customer bucket, not a job per check: the counts, the accepted rows (one collect per table)
+    # and 4 reject directories (38 before: a header read per CSV, a window and a join per check; 7 with a job for
+    # the managers' ids; 6 when the accepted rows of every table came in one collect of the wide union)
+    assert spark_jobs(spark) - before <= 9
+    # issue 11: the driver receives each table's accepted rows with that table's columns only, never the union
+    # as wide as every table's columns together (every other table's columns null on each row)
+    accepted = [{c.split("|")[0] for c in cols if "|val:" in c} for cols in collected]
+    assert [t for t in accepted if t] == [{name} for name in expected.result.tables]
     # every kind of check fired: parsing, row rules, duplicate keys, unknown manager, unknown customers
     reasons = {r for rep in expected.result.report.values() for r in rep.rejected_by_reason}
     assert {"unparseable revenue", "negative revenue", "duplicate order_id", "unknown customer_id",
@@ -121,13 +137,15 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     expected = load_data(data)
     before = spark_jobs(spark)
     got, _ = load_spark(spark, data, CFG)
-    assert spark_jobs(spark) - before == 2  # 4 before: one more per Parquet table to infer its schema
+    # the counts and the accepted rows of each of the 2 tables (4 before this: one more per Parquet table to infer
+    # its schema)
+    assert spark_jobs(spark) - before == 3
     assert got.result.report == expected.result.report
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
     for name, table in expected.result.tables.items():
         pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
     # tables read with pandas (`--mapping`, API callers) reach the scoring backend through `pandas_union`, the
-    # same frame as a Spark load's accepted rows: the validated tables come back out of it unchanged (one job;
+    # same frame as a Spark load's accepted rows: the validated tables come back out of it unchanged (a job each;
     # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run)
     from pipelines.engines.spark_buckets import pandas_union
     from pipelines.engines.spark_input import accepted_tables
