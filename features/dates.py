@@ -243,6 +243,28 @@ EARLY_SHARE = 0.001
 EARLY_MIN_ROWS = 100
 
 
+def early_reason(column: str) -> str:
+    """The reject reason of `isolated_early_dates` (both engines)."""
+    return f"{column} {EARLY_GAP_YEARS} years or more before every other (mistyped year?)"
+
+
+def early_count(dated: int) -> int:
+    """How many of a column's `dated` rows may stand apart before it (`EARLY_SHARE`, at least one): the rule
+    looks at the `early_count(dated) + 1` earliest dates. Judged only from `EARLY_MIN_ROWS` dated rows."""
+    return max(1, int(EARLY_SHARE * dated))
+
+
+def last_early_date(first: np.ndarray) -> np.datetime64 | None:
+    """From the `early_count + 1` earliest dates of a column, sorted: the latest date on the early side of the
+    last gap of `EARLY_GAP_YEARS` or more between two of them (None: no such gap). Every date of the column up
+    to it is a mistyped year. The one predicate of both engines (the Spark engine gathers those earliest dates
+    from every part of the column, `pipelines.engines.spark_stops.early_dates`)."""
+    gaps = np.diff(first) >= np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
+    if not gaps.any():
+        return None
+    return first[int(np.flatnonzero(gaps)[-1])]
+
+
 def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
     """Which dates of `values` (those of the rows `ok`) lie `EARLY_GAP_YEARS` or more before the next date of the
     column, with at most `EARLY_SHARE` of the dated rows (at least one) on the early side of that gap: a few rows
@@ -254,12 +276,11 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
         return out
     at = np.flatnonzero(dated)
     stamps = values.to_numpy()[at].astype("datetime64[ns]")
-    k = max(1, int(EARLY_SHARE * len(at)))
+    k = early_count(len(at))
     first = np.partition(stamps, k)[: k + 1]  # the k + 1 earliest, unsorted
     first.sort()
-    gaps = np.diff(first) >= np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
-    if not gaps.any():
+    last_early = last_early_date(first)
+    if last_early is None:
         return out
-    last_early = first[int(np.flatnonzero(gaps)[-1])]
     out[at[stamps <= last_early]] = True
     return out

@@ -25,11 +25,33 @@ def value_like_header_cells(columns: list[str]) -> tuple[list[str], int]:
     return shown, emails
 
 
+def named_like_columns(columns: list[str]) -> bool:
+    """Whether a header has a cell named like a column: a contract column of any table or a personal column
+    (however written: `Customer ID`, `E-mail`), or a near miss of a contract column (`custmer_id`, `customer`).
+    A line of values holds none; a header that holds none cannot be told from a row of names (`AM001,Ann Smith`)."""
+    from features.contract import TABLES
+    from features.names import PERSONAL_KEYS, did_you_mean, name_key
+
+    names = [c for t in TABLES.values() for c in t.column_names]
+    known = {name_key(c) for c in names} | PERSONAL_KEYS
+    return any(name_key(c) in known or did_you_mean(c, names) for c in columns)
+
+
 def headerless_message(table: str, columns: list[str], required: list[str]) -> str | None:
-    """The structural error for a table whose header line is a data row, or None when the header looks real."""
+    """The structural error for a table whose header line is a data row, or None when the header looks real.
+    A header without a value-like cell but without any cell named like a column either (a first row of names:
+    `AM001,Ann Smith`) gets a message that prints none of its cells nor rows."""
     shown, emails = value_like_header_cells([str(c) for c in columns])
     if not shown and not emails:
-        return None
+        if named_like_columns([str(c) for c in columns]):
+            return None
+        return (
+            f"table {table!r} is missing required column(s) {', '.join(required)}, and none of its "
+            f"{len(columns)} header cells is named like a column: its first line may be a data row (a file saved "
+            "without its header line?). Add a header line naming the columns; if the file has one, name them as "
+            'the contract does (README, "The data contract"). Its cells and rows are not printed: without a '
+            "header, personal columns cannot be recognised."
+        )
     what = ", ".join(repr(c) for c in shown[:3]) + (f" and {emails} e-mail address(es)" if emails else "")
     return (
         f"table {table!r}: its first line is a data row, not a header (it holds values: {what}); the file has "

@@ -21,10 +21,10 @@ from features.column_types import readable_column
 from features.contract import TABLES, TICKET_KINDS, Column, Table
 from features.dates import (
     AMBIGUOUS_TIME,
-    EARLY_GAP_YEARS,
     NONEXISTENT_TIME,
     UNKNOWN_FORMAT,
     dst_faults,
+    early_reason,
     impossible_dates,
     isolated_early_dates,
     parse_timestamps_native,
@@ -476,7 +476,7 @@ def _validate_table(
     _check_bounds(table, t, max_values or {}, rej)
     for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
         early = isolated_early_dates(t[col.name], rej.ok)  # `1921` for `2021`: a century of tenure
-        rej.add(early, f"{col.name} {EARLY_GAP_YEARS} years or more before every other (mistyped year?)")
+        rej.add(early, early_reason(col.name))
     if table.key is not None:
         duplicate = reject_duplicate_keys(t, table.key, rej)
         if duplicate is not None and column_stats is None:  # one row per order line: not a row problem

@@ -48,8 +48,11 @@ def run_generate(
 def run_validate(
     data: Path, mapping: Path | None, rejects: Path | None, config: Path | None, console: Console
 ) -> None:
+    from pipelines.table_files import check_outputs_beside_tables
+
     cfg = load_config(config)
     if rejects is not None:
+        check_outputs_beside_tables(data, {}, {"rejects directory": Path(rejects)})
         check_writable(Path(rejects) / "orders.csv", "rejects directory")
     load_and_report(data, mapping, cfg, console, rejects)
 
@@ -61,6 +64,9 @@ def run_features(
 
     cfg = load_config(config)
     cutoff = parse_date(as_of)
+    from pipelines.table_files import check_outputs_beside_tables
+
+    check_outputs_beside_tables(data, {"feature table": Path(out)}, {})
     check_writable(Path(out), "feature table")
     loaded = load_and_report(data, mapping, cfg, console)
     check_after_first_order(loaded.tables, cutoff, "compute")

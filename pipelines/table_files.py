@@ -55,3 +55,48 @@ def unreadable_table_file(path: Path, data_dir: Path) -> None:
         f"{path.name} in {data_dir} looks like the {table!r} table, but {how}; it is not skipped, which would "
         f"run every command without the {table!r} table"
     )
+
+
+def check_outputs_beside_tables(
+    data: Path | str | None, files: dict[str, Path], dirs: dict[str, Path]
+) -> None:
+    """Outputs that would land on the tables of `data` (the --data directory): a file written in it named like a
+    table (`--out data/orders.parquet`: the scores replaced the orders), a directory of `<table>.csv` files that is
+    `data` itself (`--rejects data`: each table's rejects over the table) or a directory in it named like a
+    table (`--rejects data/orders`: read as that table's part files by `--engine spark`, refused by pandas).
+    `files` / `dirs`: what -> path. Exit 2 before anything is read or written (was: exit 0, the table gone)."""
+    if data is None or not Path(data).is_dir():
+        return
+    root = Path(data).resolve()
+
+    def in_root(path: Path) -> bool:
+        return path.resolve().parent == root
+
+    def named_like_table(path: Path) -> bool:
+        return path.name.partition(".")[0].lower() in TABLES
+
+    for what, path in files.items():
+        if in_root(Path(path)) and named_like_table(Path(path)):
+            _refuse(
+                what,
+                Path(path),
+                root,
+                f"it would replace or shadow the {path.name.partition('.')[0].lower()!r} table",
+            )
+    for what, path in dirs.items():
+        if Path(path).resolve() == root:
+            _refuse(what, Path(path), root, "its <table>.csv files would replace or shadow the tables")
+        if in_root(Path(path)) and named_like_table(Path(path)):
+            _refuse(
+                what,
+                Path(path),
+                root,
+                f"a directory named like the {path.name.partition('.')[0].lower()!r} table is read as it",
+            )
+
+
+def _refuse(what: str, path: Path, root: Path, why: str) -> None:
+    raise StructuralError(
+        f"the {what} {path} is in the data directory {root}: {why}. Write outputs outside --data (or in a folder "
+        "of it not named like a table)"
+    )

@@ -45,6 +45,7 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
     the local default is `sqlite:///<tracking_dir>/mlflow.db` with artefacts under `<tracking_dir>/artifacts`.
     """
     uri = resolve_tracking_uri(tracking_dir, uri)
+    check_tracking_uri(uri)
     if uri.startswith(("http://", "https://")):
         _check_server_answers(uri)
     if uri.startswith("sqlite:///"):
@@ -77,6 +78,27 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
     # Progress bars for every artefact download ("Downloading artifacts") are noise in batch and demo output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return uri
+
+
+def check_tracking_uri(uri: str) -> None:
+    """A tracking URI MLflow 3 cannot use as given is an exit 2 saying what to write: a directory path or `file:`
+    URI (MLflow's file store: "Train one first" at scoring, an unexpected MlflowException at training), a `sqlite:`
+    URI without a file (`sqlite:///`, `sqlite://x.db`)."""
+    scheme, sep, rest = uri.partition(":")
+    if uri in ("databricks", "databricks-uc"):  # MLflow's names for a Databricks workspace
+        return
+    if not sep or len(scheme) == 1 or scheme == "file":  # `mlruns`, `C:\\mlruns`, `file:///srv/mlruns`
+        folder = uri.removeprefix("file://").removeprefix("file:")
+        raise StructuralError(
+            f"the tracking URI {uri!r} (--tracking-uri or MLFLOW_TRACKING_URI) names a directory: MLflow's file "
+            f"store is not used. Give `sqlite:///{Path(folder).resolve() / 'mlflow.db'}` (this product's local "
+            "store, artefacts beside it), set `mlflow.tracking_dir` in a --config, or a server's http(s):// URL"
+        )
+    if scheme == "sqlite" and (not rest.startswith("///") or not rest.removeprefix("///").strip()):
+        raise StructuralError(
+            f"the tracking URI {uri!r} names no sqlite file: write `sqlite:///relative/path/mlflow.db` or "
+            "`sqlite:////absolute/path/mlflow.db`"
+        )
 
 
 #: Seconds a tracking server has to accept a connection before the job stops (MLflow's own client would retry a

@@ -323,6 +323,11 @@ def run_score(
         raise StructuralError(f"--out must end in .parquet or .csv, not {out.name!r}")
     as_of = parse_date(as_of_text)
     paths = output_paths(out)
+    from pipelines.table_files import check_outputs_beside_tables  # `--out data/orders.parquet`
+
+    check_outputs_beside_tables(
+        data, {f"{k} file": p for k, p in paths.items()}, {"rejects directory": rejects} if rejects else {}
+    )
     for key, path in paths.items():  # before the model or the data are loaded
         check_writable(path, f"{key} file")
     t_start = time.perf_counter()

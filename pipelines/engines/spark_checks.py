@@ -58,11 +58,15 @@ LOW = "__low"  # ... below it
 CURRENCY = "__currency"
 #: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_above_orders`' count)
 NAMED = "__named"
+#: A date column judged over the whole column (`features.dates.isolated_early_dates`, `spark_stops.early_rows`):
+DATED = "__dated"  # bit i: dated and accepted when the rule looks at column i
+FIRST = "__first"  # ... and among the earliest dates of its batch (`spark_stops.early_rows`)
+FRONTIER = "__frontier"  # ... the latest of those, when its batch holds later dates
 #: Row masks summed per contract column by `_stats` (aggregate prefix -> column).
 MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
-    "c": CURRENCY,
+    "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}
@@ -233,51 +237,66 @@ def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
     return tops.select(F.lit(LAST_ORDER).alias(TABLE), F.col(LAST_ORDER), every)
 
 
-def judge_returns(rows: pd.DataFrame) -> pd.DataFrame:
-    """`features.crossrefs.foreign_order_returns` on returns' rows joined with their accepted order (`JOINED`
-    columns, None without one): the reasons of `validate_tables`, for the rows still accepted."""
-    from features.crossrefs import reject_order_mismatches
+def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
+    """The returns' rules of `validate_tables` on one bucket of order ids: `rows`, the returns' rows whose
+    `order_id` falls in it; `accepted`, the accepted orders whose id does (`JOINED` columns). A return against
+    another customer's order, above or before it (`features.crossrefs.reject_order_mismatches`), then the returns
+    of one order adding up past its revenue (`returns_beyond_order`: every return of an order is in its bucket),
+    for the rows still accepted; `NAMED`: the row names an accepted order (`check_returns_above_orders`' count)."""
+    from features.crossrefs import BEYOND_ORDER, reject_order_mismatches, returns_beyond_order
     from features.validation import _Rejector
 
-    cols = ("customer_id", "order_id", "amount", "returned_at")
+    cols = [
+        c
+        for c in ("return_id", "customer_id", "order_id", "amount", "returned_at")
+        if _wide("returns", VAL + c) in rows
+    ]
     returns = pd.DataFrame({c: rows[_wide("returns", VAL + c)].to_numpy() for c in cols})
     returns["returned_at"] = returns["returned_at"].astype("datetime64[ns]")
-    orders = pd.DataFrame({c: rows[JOINED + c].to_numpy() for c in ("order_id", "customer_id", "revenue")})
-    orders["ordered_at"] = rows[JOINED + "ordered_at"].astype("datetime64[ns]").to_numpy()
-    orders = orders[orders["order_id"].notna().to_numpy()]
+    orders = pd.DataFrame(
+        {c: accepted[JOINED + c].to_numpy() for c in ("order_id", "customer_id", "revenue")}
+    )
+    orders["ordered_at"] = accepted[JOINED + "ordered_at"].astype("datetime64[ns]").to_numpy()
     reason = rows[REASON].to_numpy(dtype=object)
     rej = _Rejector(len(rows))
     rej.add(pd.notna(reason), pd.Series(reason))
     reject_order_mismatches(returns, orders, rej)
-    named = rows[JOINED + "order_id"].notna().to_numpy(dtype=np.int64)  # `check_returns_above_orders`' count
-    out = rows.drop(columns=[c for c in rows.columns if c.startswith(JOINED)])
-    return out.assign(**{REASON: rej.reason, NAMED: named})
+    rej.add(returns_beyond_order(returns, orders, rej.ok), BEYOND_ORDER)
+    named = returns["order_id"].notna().to_numpy() & (
+        pd.Index(orders["order_id"]).get_indexer(returns["order_id"]) >= 0
+    )
+    return rows.assign(**{REASON: rej.reason, NAMED: named.astype(np.int64)})
 
 
-def check_returns(judged: SparkDataFrame) -> SparkDataFrame:
+def check_returns(judged: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
     """`judged` with the returns judged against their `order_id`'s accepted order (after every other check, as in
-    `validate_tables`): one sort-merge join on `order_id` (accepted order ids are unique), then `judge_returns`."""
+    `validate_tables`): the returns and the accepted orders grouped by a hash of the order id into `n_buckets`
+    (one shuffle of each, as the sort-merge join it replaces), then `judge_returns` per bucket (a join would give
+    an order's returns in several batches: the refunds of one order must be added up together)."""
     from pyspark.sql import functions as F
 
     def of(c: str) -> Any:
         return F.col(_q(_wide("orders", VAL + c))).alias(JOINED + c)
+
+    def bucket(column: str) -> Any:
+        return F.pmod(F.xxhash64(F.col(_q(column))), F.lit(n_buckets))
 
     accepted = (F.col(TABLE) == "orders") & F.col(REASON).isNull()
     orders = judged.filter(accepted).select(
         *(of(c) for c in ("order_id", "customer_id", "revenue", "ordered_at"))
     )
     returns = judged.filter(F.col(TABLE) == "returns")
-    on = F.col(_q(_wide("returns", VAL + "order_id"))) == F.col(_q(JOINED + "order_id"))
-    joined = returns.join(orders.hint("merge"), on, "left")
 
-    def judge(batches: Any) -> Any:
+    def judge(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
         from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
         quiet_pandas3()
-        for rows in batches:
-            yield arrow_safe(judge_returns(rows))
+        return arrow_safe(judge_returns(rows, accepted))
 
-    return judged.filter(F.col(TABLE) != "returns").unionByName(joined.mapInPandas(judge, returns.schema))
+    grouped = returns.groupBy(bucket(_wide("returns", VAL + "order_id"))).cogroup(
+        orders.groupBy(bucket(JOINED + "order_id"))
+    )
+    return judged.filter(F.col(TABLE) != "returns").unionByName(grouped.applyInPandas(judge, returns.schema))
 
 
 def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:
@@ -293,13 +312,22 @@ def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:
     return frame.withColumn(REASON, F.when(hit, F.lit(f"duplicate {key}")).otherwise(F.col(REASON)))
 
 
-def _stats(frame: SparkDataFrame, n_columns: int) -> pd.DataFrame:
+def _stats(
+    frame: SparkDataFrame, n_columns: int, dates: Mapping[int, list[str]] | None = None
+) -> pd.DataFrame:
     """One aggregation over every table: rows per (table, input partition, reason), and per contract column the
     rows of each of its `MASKS` (g0..: holding a value, b0..: not parsing, p0..: a placeholder word, ...) and the
-    rows naming an unknown manager or customer (u0.., `UNKNOWN`)."""
+    rows naming an unknown manager or customer (u0.., `UNKNOWN`). `dates`: per column index, the union's date
+    columns at that index (`early_columns`): E0..: their batches' earliest dates (`FIRST`), F0..: the earliest
+    `FRONTIER` (`spark_stops.early_dates`)."""
     from pyspark.sql import functions as F
 
-    sums = [
+    early = []
+    for i, wide in (dates or {}).items():
+        value = F.coalesce(*[F.col(_q(c)) for c in wide])  # a row holds only its own table's columns
+        early.append(F.collect_list(F.when(F.col(FIRST).bitwiseAND(1 << i) > 0, value)).alias(f"E{i}"))
+        early.append(F.min(F.when(F.col(FRONTIER).bitwiseAND(1 << i) > 0, value)).alias(f"F{i}"))
+    sums = early + [
         F.sum((F.col(mask).bitwiseAND(1 << i) > 0).cast("long")).alias(f"{p}{i}")
         for p, mask in MASKS.items()
         for i in range(n_columns)
@@ -312,6 +340,16 @@ def _stats(frame: SparkDataFrame, n_columns: int) -> pd.DataFrame:
     return (
         frame.groupBy(F.col(TABLE), part, F.col(REASON)).agg(F.count(F.lit(1)).alias("n"), *sums).toPandas()
     )
+
+
+def early_columns(columns: Mapping[str, list[str]]) -> dict[int, list[str]]:
+    """Per contract column index, the union's date columns at that index (`_stats`' `dates`)."""
+    out: dict[int, list[str]] = {}
+    for name, cols in columns.items():
+        for i, c in enumerate(cols):
+            if TABLES[name].column(c).kind == "timestamp":
+                out.setdefault(i, []).append(_wide(name, VAL + c))
+    return out
 
 
 def _offsets(stats: pd.DataFrame) -> dict[int, int]:

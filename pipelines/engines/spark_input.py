@@ -79,6 +79,7 @@ from pipelines.engines.spark_checks import (
     bucket_rows,
     check_bucket,
     check_returns,
+    early_columns,
     last_order_rows,
     source_rows,
     table_view,
@@ -196,6 +197,7 @@ def check_rows(
     max_values: Mapping[str, float],
     nanos: Mapping[str, str | None] | None = None,
     currency: str | None = None,
+    early: Mapping[str, pd.Timestamp] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Row checks of one input partition of table `name` (the mapInPandas body; `start`: its first position).
 
@@ -204,6 +206,7 @@ def check_rows(
     the parsed columns.
     """
     from features.validation import _validate_table
+    from pipelines.engines.spark_stops import early_rows
 
     table = dataclasses.replace(TABLES[name], key=None)  # keys are judged over the whole table afterwards
     for raw in batches:
@@ -213,11 +216,13 @@ def check_rows(
             raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
         stats: dict[str, tuple[pd.Series, pd.Series]] = {}
         parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
+        dates = early_rows(table, parsed, rej, early or {})  # `1921` for `2021`, judged over the whole column
         out: dict[str, Any] = {
             ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
             REASON: rej.reason,
             UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
             **column_masks(table, raw, parsed, stats),
+            **dates,
             CURRENCY: other_currency(raw, currency),
         }
         start += len(raw)
@@ -232,11 +237,13 @@ def check_rows(
 
 
 def validate_spark(
-    spark: SparkSession, sources: Mapping[str, Source], cfg: AppConfig
+    spark: SparkSession, sources: Mapping[str, Source], cfg: AppConfig, early: Mapping | None = None
 ) -> tuple[dict[str, SparkDataFrame], dict[str, TableReport], list[SparkDataFrame], SparkDataFrame]:
     """Every table read and judged on the executors: (checked frames, reports, frames persisted on the way,
     the union of all checked rows). A checked frame holds every input row of its table: source_row, reason
-    (None = accepted), the raw columns (`raw:<name>`), the parsed ones (`val:<name>`)."""
+    (None = accepted), the raw columns (`raw:<name>`), the parsed ones (`val:<name>`). `early`: the dates found
+    years before the rest of their column by a previous pass (`spark_stops.early_dates`); when this pass finds
+    others, the data is judged again with them (only then: a mistyped year in the data)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
@@ -246,6 +253,7 @@ def validate_spark(
         TableRows,
         cross_table_stops,
         currency_stops,
+        early_dates,
         returns_stops,
         table_stops,
     )
@@ -279,14 +287,18 @@ def validate_spark(
         )
         columns[name] = _checked_columns(TABLES[name], raw_columns)
 
-        def rows(batches: Iterator[pd.DataFrame], name: str = name, nanos: dict = nanos) -> Iterator:
+        dates = (early or {}).get(name)
+
+        def rows(
+            batches: Iterator[pd.DataFrame], name: str = name, nanos: dict = nanos, dates: Any = dates
+        ) -> Iterator:
             from pyspark import TaskContext
 
             from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
             quiet_pandas3()
             start = TaskContext.get().partitionId() << PARTITION_SHIFT
-            for out in check_rows(batches, name, start, tz, formats, bounds, nanos, currency):
+            for out in check_rows(batches, name, start, tz, formats, bounds, nanos, currency, dates):
                 yield arrow_safe(bucket_rows(out, name, n_buckets))
 
         schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"
@@ -345,13 +357,18 @@ def validate_spark(
         # two sides and the other tables read them (without, the Python bucket step ran three times)
         judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(judged)
-        judged = check_returns(judged)
+        judged = check_returns(judged, n_buckets)
     if "account_managers" in checked:
         judged = judged.unionByName(checked["account_managers"].drop(BUCKET, ROLE), allowMissingColumns=True)
     judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
     cached.append(judged)
 
-    stats = _stats(judged, max(len(c) for c in columns.values()))
+    stats = _stats(judged, max(len(c) for c in columns.values()), early_columns(columns))
+    found = early_dates(stats, judged, columns)  # a date years before the rest of its column (mistyped year)
+    if found != (early or {}):  # judged again with them: they come before the keys and every reference
+        for frame in cached:
+            frame.unpersist()
+        return validate_spark(spark, sources, cfg, found)
     reports: dict[str, TableReport] = {}
     views: dict[str, SparkDataFrame] = {}
     rows = {name: TableRows(judged, name) for name in sources}  # collected only for a stop that fires

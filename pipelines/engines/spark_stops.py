@@ -24,13 +24,16 @@ row, customer ids spelled otherwise; last, most returns above their order (anoth
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
+    DATED,
+    FIRST,
+    FRONTIER,
     LOCALE,
     PAIRS,
     PLACEHOLDER,
@@ -40,7 +43,9 @@ from pipelines.engines.spark_checks import (
     TABLE,
     UNIT_MEDIANS,
     UNKNOWN,
+    VAL,
     _q,
+    _wide,
     validated_table,
 )
 
@@ -249,7 +254,94 @@ def orders_stops(
                 known = accepted_customer_ids(rows["orders"])
             t = rows[name].parsed()
             reason = rows[name].rows[REASON]
-            later = (crossrefs.FOREIGN_ORDER, crossrefs.ABOVE_ORDER, crossrefs.BEFORE_ORDER)
+            later = (
+                crossrefs.FOREIGN_ORDER,
+                crossrefs.ABOVE_ORDER,
+                crossrefs.BEFORE_ORDER,
+                crossrefs.BEYOND_ORDER,
+            )
             ok = (reason.isna() | reason.isin(later if name == "returns" else ())).to_numpy()
             unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & ok
             crossrefs.check_respelled_refs(name, t, ref, known, unknown, "orders")
+
+
+#: Per table, per date column: the latest date of its early side (`features.dates.last_early_date`).
+EarlyDates = Mapping[str, Mapping[str, pd.Timestamp]]
+
+
+def early_rows(
+    table: Table, t: pd.DataFrame, rej: Any, early: Mapping[str, pd.Timestamp]
+) -> dict[str, np.ndarray]:
+    """A date years before every other of its column (`features.dates.isolated_early_dates`) on one batch of
+    `table` (`t`: its validated columns, `rej`: its reasons after the row rules and bounds), where pandas judges
+    it: column after column, on the rows still accepted. Per date column i: `DATED` bit i (the rows the rule
+    looks at), `FIRST` (the batch's `early_count + 1` earliest of them) and `FRONTIER` (the latest of those, when
+    the batch holds later dates): what `early_dates` judges the whole column from; then the rows dated up to the
+    column's `early` date (found by a previous pass over the data) are rejected with the pandas reason."""
+    from features.dates import early_count, early_reason
+
+    out = {mask: np.zeros(len(t), dtype=np.int64) for mask in (DATED, FIRST, FRONTIER)}
+    for i, name in enumerate(c.name for c in table.columns if c.name in t.columns):
+        if table.column(name).kind != "timestamp":
+            continue
+        values = t[name].to_numpy(dtype="datetime64[ns]")
+        at = np.flatnonzero(~np.isnat(values) & rej.ok)
+        out[DATED][at] |= 1 << i
+        if len(at):
+            size = min(len(at), early_count(len(at)) + 1)
+            first = at[np.argpartition(values[at], size - 1)[:size]] if size < len(at) else at
+            out[FIRST][first] |= 1 << i
+            if size < len(at):
+                out[FRONTIER][first[np.argmax(values[first])]] |= 1 << i
+        if name in early:
+            dated = np.zeros(len(t), dtype=bool)
+            dated[at] = True
+            rej.add(dated & (values <= pd.Timestamp(early[name]).to_datetime64()), early_reason(name))
+    return out
+
+
+def early_dates(stats: pd.DataFrame, judged: SparkDataFrame, columns: Mapping[str, list[str]]) -> dict:
+    """Per table and date column, the latest date of the column's early side (`features.dates.last_early_date`
+    on its `early_count + 1` earliest dates), from the one aggregation's sums (`d<i>`: the rows the rule looks at)
+    and the batches' earliest dates (`E<i>`, `F<i>`: `early_rows`). Those are the column's earliest dates up to
+    the earliest `FRONTIER` (a batch sent every date below it); when they are fewer than needed and show a gap,
+    one job takes the column's earliest dates in Spark. Without a gap among them, no date is that early. After a
+    column with such dates, the table's later date columns are judged without its rows (as pandas, one column
+    after the other) by two jobs each (their count and earliest dates)."""
+    from pyspark.sql import functions as F
+
+    from features.dates import EARLY_MIN_ROWS, early_count, last_early_date
+
+    def earliest(rows: SparkDataFrame, wide: str, k: int) -> Any:
+        got = rows.select(_q(wide)).orderBy(_q(wide)).limit(k + 1).toPandas()[wide]
+        return last_early_date(np.sort(got.to_numpy(dtype="datetime64[ns]")))
+
+    out: dict[str, dict[str, pd.Timestamp]] = {}
+    for name, cols in columns.items():
+        own = stats[stats[TABLE] == name]
+        gone = None  # the rows an earlier date column of the table rejects
+        for i, column in enumerate(cols):
+            if TABLES[name].column(column).kind != "timestamp":
+                continue
+            wide = _wide(name, VAL + column)
+            dated = (F.col(TABLE) == name) & (F.col(DATED).bitwiseAND(1 << i) > 0)
+            if gone is not None:
+                rows = judged.filter(dated & ~gone)
+                n = rows.count()
+                last = earliest(rows, wide, early_count(n)) if n >= EARLY_MIN_ROWS else None
+            elif (n := _sum(own, f"d{i}")) < EARLY_MIN_ROWS:
+                continue
+            else:
+                k = early_count(n)
+                lists = [d for v in own[f"E{i}"] if v is not None for d in v]
+                sent = np.sort(pd.to_datetime(pd.Series(lists)).to_numpy(dtype="datetime64[ns]"))
+                frontier = pd.to_datetime(own[f"F{i}"]).min()
+                below = sent if pd.isna(frontier) else sent[sent <= pd.Timestamp(frontier).to_datetime64()]
+                last = last_early_date(sent[: k + 1])
+                if (last is not None and len(below) < k + 1) or len(sent) < k + 1:
+                    last = earliest(judged.filter(dated), wide, k)  # a gap the batches' dates cannot settle
+            if last is not None:
+                out.setdefault(name, {})[column] = pd.Timestamp(last)
+                early = dated & (F.col(_q(wide)) <= F.lit(str(pd.Timestamp(last))).cast("timestamp_ntz"))
+                gone = early if gone is None else gone | early
+    return out

@@ -377,8 +377,10 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
     """`features.crossrefs` on both engines: (a) a return of another customer's order, (b) one refunding more
     than its order's revenue, (c) one dated a day or more before its order, (d) a signup / cancellation more than
     a year after the last accepted order (its customer's orders then unknown), (e) an invoice paid or a ticket
-    closed more than a year after it. Same rows, reasons and counts."""
-    from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, FOREIGN_ORDER
+    closed more than a year after it, (f) returns of one order adding up past its revenue (refunded twice), (g) a
+    date years before every other of its column (one column after the other, before the keys). Same rows, reasons
+    and counts."""
+    from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, BEYOND_ORDER, FOREIGN_ORDER
     from pipelines.engines.spark_input import load_spark
 
     orders = pd.DataFrame(
@@ -414,6 +416,17 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
         }
     )  # R2: C2's order (a); R3: a day before (c); R4: within a cent; R5: order not in the data;
     # R6: above the revenue (b); R7: C3's order, whose customer is rejected (d): its order is not accepted
+    twice = pd.DataFrame(
+        {
+            "return_id": ["R9", "R8", "R10"],
+            "customer_id": ["C1", "C1", "C1"],
+            "returned_at": ["2024-03-06", "2024-03-05", "2024-02-01"],
+            "amount": ["30", "30", "6"],
+            "order_id": ["O5", "O5", "O1"],
+        }
+    )  # (f) refunded twice: R9, after R8 in time (R6, above O5's revenue on its own, is not counted), passes
+    # O5's 50; R10, after R1 (the same day, then by return_id), passes O1's 10
+    returns = pd.concat([returns, twice], ignore_index=True)
     invoices = pd.DataFrame(
         {
             "invoice_id": ["I1", "I2", "I3"],
@@ -433,6 +446,20 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
             "closed_at": ["2099-01-06", "2024-01-06"],
         }
     )  # T1: closed in 2099 (e)
+    n = 120  # (g) a date years before every other of its column: judged over the whole column (100 rows or more)
+    bulk = pd.DataFrame(
+        {
+            "ticket_id": [f"T{3 + i}" for i in range(n)] + ["TX", "TZ", "TX"],
+            "customer_id": ["C1"] * (n + 3),
+            "opened_at": [f"2024-01-{1 + i % 28:02d}" for i in range(n)]
+            + ["1924-01-01", "1989-12-31", "2024-02-01"],
+            "effort_minutes": ["15"] * (n + 3),
+            "closed_at": [f"2024-02-{1 + i % 28:02d}" for i in range(n)]
+            + ["1930-01-01", "1990-01-01", "2024-02-02"],
+        }
+    )  # TX opened in 1924; without it, TZ is the one closed years before every other (pandas judges the columns
+    # in turn, on the rows still accepted); the second TX is then the first accepted TX, not a duplicate
+    tickets = pd.concat([tickets, bulk], ignore_index=True)
     data = _write(
         tmp_path / "data",
         orders=orders,
@@ -443,7 +470,9 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
     )
     expected = load_data(data)
     reasons = {t: r.rejected_by_reason for t, r in expected.result.report.items() if r.rejected_by_reason}
-    assert reasons["returns"] == {FOREIGN_ORDER: 1, ABOVE_ORDER: 1, BEFORE_ORDER: 1}
+    assert reasons["returns"] == {FOREIGN_ORDER: 1, ABOVE_ORDER: 1, BEFORE_ORDER: 1, BEYOND_ORDER: 2}
+    rejected = expected.result.rejects["returns"]
+    assert rejected.loc[rejected["reason"] == BEYOND_ORDER, "return_id"].tolist() == ["R9", "R10"]
     assert set(reasons["customers"]) == {
         "signup_at more than a year after the last order (2024-03-02): a mistyped year?",
         "churned_at more than a year after the last order (2024-03-02): a mistyped year?",
@@ -451,7 +480,14 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
     assert reasons["orders"] == {"unknown customer_id": 2}
     late = "{} more than a year after the last order (2024-03-02): a mistyped year?"
     assert reasons["invoices"] == {late.format("paid_at"): 1}
-    assert reasons["tickets"] == {late.format("closed_at"): 1}
+    early = "{} 5 years or more before every other (mistyped year?)"
+    assert reasons["tickets"] == {
+        late.format("closed_at"): 1,
+        early.format("opened_at"): 1,
+        early.format("closed_at"): 1,
+    }
+    rejected = expected.result.rejects["tickets"]
+    assert rejected["ticket_id"].tolist() == ["T1", "TX", "TZ"]
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     for name, table in expected.result.tables.items():
