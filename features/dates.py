@@ -255,9 +255,14 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
     at = np.flatnonzero(dated)
     stamps = values.to_numpy()[at].astype("datetime64[ns]")
     k = max(1, int(EARLY_SHARE * len(at)))
+    gap = np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
+    # The usual column, in two passes instead of a partition (issue 14: 0.1 s per column of 2.3M dates): when k + 1
+    # dates lie less than the gap after the earliest, so do the k + 1 earliest, and no gap separates them.
+    if np.count_nonzero(stamps < stamps.min() + gap) > k:
+        return out
     first = np.partition(stamps, k)[: k + 1]  # the k + 1 earliest, unsorted
     first.sort()
-    gaps = np.diff(first) >= np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
+    gaps = np.diff(first) >= gap
     if not gaps.any():
         return out
     last_early = first[int(np.flatnonzero(gaps)[-1])]
