@@ -101,3 +101,26 @@ def test_a_scoring_run_keeps_no_reason_sentences_nor_finished_chunks_in_memory(
     assert list(full.columns) == list(written.columns)
     assert reason_columns(full.columns) and full["value_reason_1"].notna().any()
     pd.testing.assert_frame_equal(full, written, check_dtype=False)
+
+
+def test_the_spark_executors_write_the_stored_reasons_as_the_pandas_spill_does(tmp_path):
+    """Issue 14: both engines write the stored reasons with one writer (`spill.write_reason_file`): numbers stay
+    float64 (NaN kept), text stays text, so the scores file is the same whichever engine wrote it."""
+    from pipelines.engines.spark_parts import adopt_reason_parts, write_reason_parts
+
+    whole = _frame(600, seed=5)
+    reasons = reason_columns(whole.columns)
+    scored = whole[whole["value_reason_1"].notna()].reset_index(drop=True)
+    batch = scored.assign(bucket=np.int32(0), eligible=True)
+    spark_dir, pandas_dir = tmp_path / "spark", tmp_path / "pandas"
+    spark_dir.mkdir()
+    write_reason_parts(batch, str(spark_dir), 0, 0)
+    from_spark = adopt_reason_parts(spark_dir, reasons, expected=len(scored))
+    from_pandas = ReasonSpill(pandas_dir)
+    from_pandas.add(scored.set_index("customer_id")[reasons])
+    tables = []
+    for spill in (from_spark, from_pandas):
+        spill.locate(whole["customer_id"])
+        tables.append(spill.columns_for(0, len(whole)))
+    assert tables[0].equals(tables[1])
+    assert tables[0].schema.field("value_reason_effect_1").type == "double"
