@@ -79,7 +79,7 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.engines.scoring", "explain_booster", "explain: checks"),
     ("models.explain", "_exact_contributions", "explain: TreeSHAP"),
     ("pipelines.engines.scoring", "churn_probability_contributions", "explain: churn points"),
-    ("pipelines.engines.scoring", "top_reasons", "explain: reason sentences"),
+    ("pipelines.engines.scoring", "reason_choices", "explain: reasons (stored compactly)"),
     ("pipelines.engines.drift:DriftAccumulator", "add", "drift counts"),
     ("pyarrow.parquet:ParquetWriter", "write_table", "write contributions"),
     ("pipelines.engines.spill:ReasonSpill", "add", "spill reasons"),

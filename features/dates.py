@@ -239,6 +239,7 @@ def parse_timestamps(s: pd.Series, timezone: str, date_format: str | None = None
 #: year (`1921` for `2021`), not the data: read as a date it gives a customer a century of tenure.
 EARLY_GAP_YEARS = 5
 EARLY_SHARE = 0.001
+EARLY_GAP = np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
 #: Columns with fewer dated rows than this have no "bulk" to stand apart from: not judged.
 EARLY_MIN_ROWS = 100
 
@@ -259,7 +260,7 @@ def last_early_date(first: np.ndarray) -> np.datetime64 | None:
     last gap of `EARLY_GAP_YEARS` or more between two of them (None: no such gap). Every date of the column up
     to it is a mistyped year. The one predicate of both engines (the Spark engine gathers those earliest dates
     from every part of the column, `pipelines.engines.spark_stops.early_dates`)."""
-    gaps = np.diff(first) >= np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
+    gaps = np.diff(first) >= EARLY_GAP
     if not gaps.any():
         return None
     return first[int(np.flatnonzero(gaps)[-1])]
@@ -277,6 +278,10 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
     at = np.flatnonzero(dated)
     stamps = values.to_numpy()[at].astype("datetime64[ns]")
     k = early_count(len(at))
+    # The usual column, in two passes instead of a partition (issue 14: 0.1 s per column of 2.3M dates): when k + 1
+    # dates lie less than the gap after the earliest, so do the k + 1 earliest, and no gap separates them.
+    if np.count_nonzero(stamps < stamps.min() + EARLY_GAP) > k:
+        return out
     first = np.partition(stamps, k)[: k + 1]  # the k + 1 earliest, unsorted
     first.sort()
     last_early = last_early_date(first)

@@ -25,8 +25,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.registry import GROUP_NOUNS, GROUPS, FeatureSpec, feature_spec, reason_flag_no, reason_words
-from models.reason_text import _about_amount_codes, _about_points_codes, _render_keys, _render_once
+from features.registry import GROUPS, FeatureSpec
+from models.reason_text import (  # noqa: F401 - _render_keys, _render_once: tested through this module
+    MODEL_GROUP,
+    _group_of,
+    _render_keys,
+    _render_once,
+    render_reasons,
+    stored_reason_columns,
+)
 from models.threads import prediction_threads
 
 __all__ = [
@@ -41,8 +48,6 @@ __all__ = [
 ]
 
 BASE_COLUMN = "_base"
-# Columns the registry does not know (BTYD outputs and other model-made features) are grouped here.
-MODEL_GROUP = "model"
 # Additivity is checked relative to the prediction (|sum - raw| <= rtol * max(|raw|, 1)); the spot check
 # against LightGBM's own pred_contrib is absolute in raw units, scaled up only for raw values above 1, since
 # a sum over hundreds of trees of currency-sized leaves carries ~1e-12 relative round-off.
@@ -242,21 +247,6 @@ def churn_probability_contributions(
     return result
 
 
-def _spec_of(name: str, registry: Mapping[str, FeatureSpec]) -> FeatureSpec | None:
-    """The registry's spec, also for window configurations other than the given registry's; None if unknown."""
-    if name in registry:
-        return registry[name]
-    try:
-        return feature_spec(name)
-    except KeyError:
-        return None
-
-
-def _group_of(name: str, registry: Mapping[str, FeatureSpec]) -> str:
-    spec = _spec_of(name, registry)
-    return MODEL_GROUP if spec is None else spec.group
-
-
 def group_leads(
     values: np.ndarray, members: list[np.ndarray], group: np.ndarray, total: np.ndarray
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
@@ -322,79 +312,6 @@ def group_contributions(contrib: pd.DataFrame, registry: Mapping[str, FeatureSpe
 # reasons in plain language
 
 
-def _fragments(
-    name: str,
-    values: np.ndarray,
-    goodness: np.ndarray,
-    currency: str,
-    registry: Mapping[str, FeatureSpec],
-) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """(subject code, subject texts, plural) per row: what a reason says about one feature's value (row i says
-    `texts[code[i]]`), and whether it takes a plural verb.
-
-    `goodness` > 0 where the effect is good news (raises expected profit, lowers churn risk). Words come from
-    `features.registry.reason_words`: the value in its phrase with the currency and the period in people's words;
-    a missing value reads as what the missingness means ("has never complained"); a flag reads its yes/no phrase;
-    a feature with signal words whose effect surprises (more returns, good news) says what the value signals.
-    Each distinct text is formatted once (`_render_keys`): a million rows of amounts are a few thousand texts.
-    """
-    words, period = reason_words(name)
-    spec = _spec_of(name, registry)
-    is_flag = spec is not None and spec.unit == "flag"
-    missing = pd.isna(values)
-    numeric = values.dtype != object
-    fill = {"period": period, "currency": currency}
-
-    def say(template: str, value: object) -> str:
-        return " ".join(template.format(value=value, **fill).split())
-
-    def text_of(value: object) -> str:
-        if is_flag:
-            return words.phrase if float(value) >= 0.5 else reason_flag_no(name)
-        # Category values are the company's own words; "paid_search" reads "paid search".
-        return say(words.phrase, value.replace("_", " ") if isinstance(value, str) else value)
-
-    if numeric:
-        number = values.astype(np.float64)
-        keys = np.where(number >= 0.5, 1.0, 0.0) if is_flag else _render_keys(words.phrase, number)
-        codes, texts = _render_once(keys, np.asarray(missing), lambda r: text_of(values[r]))
-    else:
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-        texts = np.array([text_of(value) for value in uniques], dtype=object)
-    # "1 support hours" still takes a singular verb.
-    plurals = [not is_flag and words.plural and not text.startswith("1 ") for text in texts]
-    subject = np.where(missing, len(texts), codes)
-    table = [*texts, say(words.missing, None)]
-    plural = np.array([*plurals, False], dtype=bool)[subject]
-
-    if numeric and not is_flag and (words.high_signal or words.low_signal):
-        number = np.where(missing, np.nan, values.astype(np.float64))
-        high = np.flatnonzero((number > 0) & (goodness > 0)) if words.high_signal else np.empty(0, np.int64)
-        low = np.flatnonzero((number == 0) & (goodness < 0)) if words.low_signal else np.empty(0, np.int64)
-        if high.size:
-            high_number = number[high]
-            codes, texts = _render_once(
-                _render_keys(words.high_signal, high_number),
-                np.zeros(high.size, dtype=bool),
-                lambda r: say(words.high_signal, high_number[r]),
-            )
-            subject[high] = len(table) + codes
-            table.extend(texts)
-        plural[high] = words.high_plural
-        if low.size:
-            subject[low] = len(table)
-            table.append(say(words.low_signal, 0.0))
-        plural[low] = False
-    return subject, table, plural
-
-
-def _take(texts: Any, codes: np.ndarray, missing: np.ndarray) -> Any:
-    """`texts[codes]` as an Arrow array, null where `missing`."""
-    import pyarrow as pa
-
-    return texts.take(pa.array(np.where(missing, 0, codes), mask=missing))
-
-
 def _feature_values(features: pd.DataFrame, name: str) -> np.ndarray:
     """One feature's values as float64 (NaN missing) or, for categories and text, objects (NaN missing)."""
     series = features[name]
@@ -438,6 +355,24 @@ def top_reasons(
     12 months), which comes with buying a lot, raises expected profit by about 160 EUR". Amounts: 2 significant
     figures (about 420, about 1,200, about 12k, about 1.2M), whole numbers below 100, "less than 1" below 0.5.
     """
+    return render_reasons(reason_choices(contrib, features, registry, n, kind), kind, currency, registry)
+
+
+def reason_choices(
+    contrib: pd.DataFrame,
+    features: pd.DataFrame,
+    registry: Mapping[str, FeatureSpec],
+    n: int,
+    kind: Literal["value", "churn"],
+) -> pd.DataFrame:
+    """Per customer, the n reasons `top_reasons` words, stored compactly (what scoring writes, issue 14).
+
+    out: same index; `models.reason_text.stored_reason_columns(kind, n)`: per reason k the leading feature's
+    column (`{kind}_reason_feature_k`), its value (`_value_k`, float; `_category_k`, text, for a category), the
+    group's summed contribution (`_effect_k`, the contribution frame's unit) and whether other features of the
+    group contribute too (`_together_k`, 1.0/0.0); empty (NaN) where a customer has no k-th reason.
+    `models.reason_text.render_reasons` turns them into `top_reasons`' sentences.
+    """
     if kind not in ("value", "churn"):
         raise ValueError(f"kind must be 'value' or 'churn', got {kind!r}")
     if n < 1:
@@ -455,68 +390,45 @@ def top_reasons(
     values = contrib[names].to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():  # one pass when every value is finite (the usual case), as before else
         values = np.nan_to_num(values, nan=0.0)
-    order, members_of, sums, top = top_groups(values, names, registry, n)
+    _, members_of, sums, top = top_groups(values, names, registry, n)
     slots = top.shape[1]
-    target = "expected profit" if kind == "value" else "churn risk"
     row_ids = np.arange(rows)
-
-    # Each feature column is converted once, and only if it leads someone's reason.
-    cache: dict[int, np.ndarray] = {}
-
-    def column(j: int) -> np.ndarray:
-        if j not in cache:
-            cache[j] = _feature_values(features, names[j])
-        return cache[j]
-
-    # Texts are tables and codes (a subject's text per (feature, distinct value), an amount's per distinct rounded
-    # amount), and a sentence is the Arrow join of the codes' texts: no Python string per row (issue 14).
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    names_text = pa.array(names, type=pa.large_string())
-    verbs = pa.array(["lowers", "raises", "lower", "raise"], type=pa.large_string())
-    nouns = pa.array(
-        ["", *(f", together with the other {GROUP_NOUNS[g]}" for g in order)], type=pa.large_string()
-    )
-    data: dict[str, Any] = {}
-    feature_cols: dict[str, Any] = {}
+    names_text = pa.array(names, type=pa.string())
+    cache: dict[int, np.ndarray] = {}  # each feature column converted once, and only if it leads a reason
+    parts: dict[str, dict[int, Any]] = {
+        part: {} for part in ("feature", "value", "category", "effect", "together")
+    }
     for k in range(n):
-        sentence = pa.nulls(rows, type=pa.large_string())
-        feature = sentence
+        lead_of = np.full(rows, -1, dtype=np.int64)  # -1: no reason (a group total of exactly 0)
+        together = np.zeros(rows)
+        value = np.full(rows, np.nan)
+        category = np.full(rows, None, dtype=object)
+        total = np.zeros(rows)
         if k < slots and rows:
             group = top[:, k]
             total = sums[row_ids, group]
-            texts: list[str] = []
-            subject = np.full(rows, -1, dtype=np.int64)  # -1: no reason (a group total of exactly 0)
-            plural = np.zeros(rows, dtype=bool)
-            together = np.zeros(rows, dtype=np.int64)  # 0: alone; g + 1: with the other features of group g
-            lead_of = np.full(rows, -1, dtype=np.int64)
-            for g, in_group, lead, others in group_leads(values, members_of, group, total):
-                together[in_group[others]] = g + 1
-                for j in np.unique(lead):
-                    rows_j = in_group[lead == j]
-                    goodness = total[rows_j] if kind == "value" else -total[rows_j]
-                    codes, table, plural[rows_j] = _fragments(
-                        names[j], column(j)[rows_j], goodness, currency, registry
-                    )
-                    subject[rows_j] = len(texts) + codes
-                    texts.extend(table)
-                    lead_of[rows_j] = j
-            amounts, amount = (
-                _about_amount_codes(total, currency) if kind == "value" else _about_points_codes(total)
-            )
-            verb = plural * 2 + (total > 0)
-            none = subject < 0
-            sentence = pc.binary_join_element_wise(
-                _take(pa.array(texts, type=pa.large_string()), subject, none),
-                pa.scalar(" ", type=pa.large_string()),
-                verbs.take(verb),
-                pa.scalar(f" {target} by ", type=pa.large_string()),
-                pa.array(amounts, type=pa.large_string()).take(amount),
-                nouns.take(together),
-                pa.scalar("", type=pa.large_string()),
-            )
-            feature = _take(names_text, lead_of, lead_of < 0)
-        data[f"{kind}_reason_{k + 1}"] = pd.array(sentence, dtype="str")
-        feature_cols[f"{kind}_reason_feature_{k + 1}"] = pd.array(feature, dtype="str")
-    return pd.DataFrame(data | feature_cols, index=contrib.index.copy())
+            for _, in_group, lead, others in group_leads(values, members_of, group, total):
+                lead_of[in_group] = lead
+                together[in_group] = others
+            for j in np.unique(lead_of[lead_of >= 0]):
+                rows_j = np.flatnonzero(lead_of == j)
+                if j not in cache:
+                    cache[j] = _feature_values(features, names[j])
+                column = cache[j][rows_j]
+                if column.dtype == object:
+                    known = pd.notna(column)
+                    category[rows_j[known]] = [str(v) for v in column[known]]
+                else:
+                    value[rows_j] = column
+        none = lead_of < 0
+        parts["feature"][k] = pd.array(
+            names_text.take(pa.array(np.where(none, 0, lead_of), mask=none)), dtype="str"
+        )
+        parts["value"][k] = value
+        parts["category"][k] = pd.array(category, dtype="str")
+        parts["effect"][k] = np.where(none, np.nan, total)
+        parts["together"][k] = np.where(none, np.nan, together)
+    data = {f"{kind}_reason_{part}_{k + 1}": by_k[k] for part, by_k in parts.items() for k in range(n)}
+    return pd.DataFrame(data, index=contrib.index.copy(), columns=stored_reason_columns(kind, n))

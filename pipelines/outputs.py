@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.validation import StructuralError
+from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
 from pipelines import io
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
@@ -55,7 +56,8 @@ SCORES_TEXT_COLUMNS = (
     "raw_tier",  # the run's own tier beside the reported one (pipelines.history.apply_stability)
     "provisional_tier",  # new customers' tier suggestion (issue 12, pipelines.newcomers)
 )
-#: Text columns named by prefix (reason sentences and the features they are about).
+#: Text columns named by prefix (reason sentences, the stored reasons' features and categories; the stored reasons'
+#: values, effects and together marks are numbers: `models.reason_text`).
 SCORES_TEXT_PREFIXES = ("value_reason_", "churn_reason_", "lookalike_reason_")
 SCORES_DATE_COLUMNS = ("as_of",)
 #: Columns every scores file has (the prediction columns depend on the horizon: `pred_*_{h}d`, float).
@@ -86,7 +88,7 @@ class ScoresSchema:
 
     def kind(self, column: str) -> str:
         """ "text", "date" or "number" for a scores column."""
-        if column in self.text or column.startswith(self.text_prefixes):
+        if column in self.text or (column.startswith(self.text_prefixes) and not is_stored_number(column)):
             return "text"
         if column in self.dates:
             return "date"
@@ -347,6 +349,9 @@ def read_output_set(
 ) -> OutputSet:
     """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format.
 
+    The stored reasons come back as the sentences a person reads (`models.reason_text.with_reason_sentences`:
+    `{kind}_reason_k` and `{kind}_reason_feature_k`, as `cvp score` wrote them before they were stored compactly).
+
     `columns`: read only these scores columns (a name ending in `*`: every column it begins), plus the required
     ones and the predictions; None: all. `with_churn=False` (issue 12, `cvp profile`): the churn and bridge
     contributions are not read (None)."""
@@ -369,6 +374,8 @@ def read_output_set(
             f"{paths['manifest'].name} names no run_id: written by an older `cvp score`; rerun it"
         )
     scores = SCORES_SCHEMA.conform(_read_scores(scores_path, columns), str(scores_path))
+    if has_stored_reasons(scores.columns):  # issue 14: stored compactly, worded here for the person reading
+        scores = with_reason_sentences(scores, reason_currency(manifest, str(paths["manifest"])))
     if not paths["contributions"].exists():
         raise StructuralError(
             f"{paths['contributions'].name} is missing beside {scores_path.name}: rerun `cvp score`"
@@ -403,6 +410,16 @@ def read_output_set(
     return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn, bridge, bridge_churn)
 
 
+def reason_currency(manifest: dict[str, Any], source: str) -> str:
+    """The currency a run's reasons are said in (`reasons.currency` in its manifest: the run's `data.currency`)."""
+    currency = (manifest.get("reasons") or {}).get("currency")
+    if not isinstance(currency, str):
+        raise StructuralError(
+            f"{source} names no reasons.currency: written by an older `cvp score`; rerun it"
+        )
+    return currency
+
+
 def insert_columns(frame: pd.DataFrame, columns: pd.DataFrame, at: int) -> pd.DataFrame:
     """`frame` with the columns of `columns` (same length, rows in the same order) inserted at position `at`."""
     out = frame.copy(deep=False)
@@ -428,13 +445,16 @@ def write_scores_parquet(
     # be all missing cannot change a type.
     sample = scores.iloc[: min(len(scores), 1000)]
     if extra is not None:
-        more = extra(0, len(sample)).to_pandas()
+        typed = extra(0, len(sample))
+        more = typed.to_pandas()
         sample = insert_columns(sample, more, extra_at)
     schema = pa.Schema.from_pandas(sample, preserve_index=False)
-    if extra is not None:  # a spilled column missing in the whole sample is still text
+    if extra is not None:  # a spilled column missing in the whole sample keeps the spill's type
         schema = pa.schema(
             [
-                f.with_type(pa.string()) if f.name in more.columns and pa.types.is_null(f.type) else f
+                f.with_type(typed.field(f.name).type)
+                if f.name in more.columns and pa.types.is_null(f.type)
+                else f
                 for f in schema
             ],
             metadata=schema.metadata,

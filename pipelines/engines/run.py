@@ -29,6 +29,7 @@ from features.contract import check_amount_scale, check_categories, check_model_
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
+from models.reason_text import with_reason_sentences
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
@@ -267,14 +268,16 @@ class ScoreRun:
 
     @property
     def scores(self) -> pd.DataFrame:
+        """The scores as a person reads them: the stored reasons worded (`models.reason_text`)."""
+        currency = self.manifest["reasons"]["currency"]
         if self._reasons_from is None or not self._reasons:
-            return self._scores
+            return with_reason_sentences(self._scores, currency)
         import pyarrow.parquet as pq
 
         from pipelines.outputs import insert_columns
 
         reasons = pq.read_table(self._reasons_from, columns=list(self._reasons)).to_pandas()
-        return insert_columns(self._scores, reasons, self._reasons_at)
+        return with_reason_sentences(insert_columns(self._scores, reasons, self._reasons_at), currency)
 
 
 @one_spark_session  # issue 11: the Spark load's validated rows stay in the session until the backend uses them
@@ -491,6 +494,8 @@ def run_score(
             "total_seconds": round(time.perf_counter() - t_start, 3),
             **info,
             "lookalike": newcomers,  # issue 12: the lookalike model's facts and the new customers scored
+            # issue 14: the reasons are stored as feature, value and effect; readers word them in this currency
+            "reasons": {"stored": "compact", "currency": cfg.data.currency},
         }
         if profile_inputs is not None:  # issue 12: declared with the set, published with it
             manifest["profile_inputs"] = profile_inputs.info()
@@ -520,8 +525,8 @@ def run_score(
                 spill.locate(scores["customer_id"])
                 reasons_at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
             write_spark_output(scores, staged["scores"], spill, reasons_at)  # a Parquet directory
-        elif out.suffix == ".csv":
-            write_frame(scores, staged["scores"])
+        elif out.suffix == ".csv":  # read by people: the reasons as sentences (models.reason_text)
+            write_frame(with_reason_sentences(scores, cfg.data.currency), staged["scores"])
         elif spill is None or not spill.columns:
             write_scores_parquet(scores, staged["scores"])
         else:  # the reason columns come back from the spill, one row group at a time (issue 14)

@@ -11,7 +11,7 @@
 
 Output (one row per customer, sorted by customer_id; no personal columns): customer_id, as_of, model_version,
 the model's prediction columns (horizon in the names), tier, tier_reason, rating, flags, the top reasons for value
-and churn (sentences and feature names), account_manager_id, and the feature columns the tier rules and reports
+and churn (stored compactly: `models.reason_text`), account_manager_id, and the feature columns the tier rules and reports
 read.
 """
 
@@ -28,7 +28,7 @@ from features import feature_registry
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
-from models.explain import churn_probability_contributions, explain_booster, top_reasons
+from models.explain import churn_probability_contributions, explain_booster, reason_choices
 from models.tiers import assign_tiers
 from pipelines.config import AppConfig
 from pipelines.engines.spill import ReasonSpill
@@ -92,6 +92,9 @@ def score_features(
 ) -> ChunkResult:
     """Predictions, exact contributions and top reasons for a feature table (index customer_id).
 
+    The reasons are stored compactly (`models.explain.reason_choices`: feature, value, effect per reason); their
+    sentences are rendered where a person reads them (`models.reason_text.with_reason_sentences`).
+
     `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id.
     `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
     `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
@@ -109,7 +112,6 @@ def score_features(
         )
     h = bundle.horizon_days
     registry = feature_registry(cfg.features)
-    currency = cfg.data.currency
     n_check = cfg.explain.check_rows if check_rows is None else check_rows
     preds, raw = bundle.predict_with_raw(features)
     Xt = bundle.contract_.apply(features)
@@ -118,12 +120,12 @@ def score_features(
     value_contrib = pd.DataFrame(index=features.index)
     if "value" in boosters:
         value_contrib = explain_booster(boosters["value"], Xt, n_check, raw=preds[f"pred_value_{h}d"])
-        parts.append(top_reasons(value_contrib, features, registry, cfg.explain.n_reasons, "value", currency))
+        parts.append(reason_choices(value_contrib, features, registry, cfg.explain.n_reasons, "value"))
     churn_logodds = explain_booster(boosters["churn"], Xt, n_check, raw=raw["churn"])
     base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))
     base_prob = bundle.churn_model_.calibrate(base_raw)
     churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)
-    parts.append(top_reasons(churn_prob, features, registry, cfg.explain.n_reasons, "churn", currency))
+    parts.append(reason_choices(churn_prob, features, registry, cfg.explain.n_reasons, "churn"))
     carried = [c for c in cfg.carried_features() if c in features.columns]
     parts.append(features[carried])
     scores = pd.concat(parts, axis=1)

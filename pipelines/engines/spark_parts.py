@@ -12,13 +12,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.validation import StructuralError
-from pipelines.engines.spill import SPILL_ROW_GROUP, ReasonSpill, reason_columns
+from pipelines.engines.spill import ReasonSpill, reason_columns, write_reason_file
 
 #: Prefix of the value contribution columns in a scored batch (the executors write them, the driver never sees them).
 CONTRIB_PREFIX = "contrib:"
@@ -59,9 +58,8 @@ def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: in
          path the executors and the driver both see, as for the contributions); the task's partition and the
          batch's number in it. Writes the eligible (scored) rows' reason columns (`spill.reason_columns`: the
          sentences and the features they are about, most of a scores row's bytes), per bucket, to
-         `reasons-<bucket>-<partition>-<seq>.parquet` in the pandas engine's spill layout (`ReasonSpill.add`:
-         customer_id then the columns as text, rows sorted by customer id, `SPILL_ROW_GROUP`-row groups; written
-         to a temporary name and renamed, so a retried task replaces its part whole); the driver adopts the parts
+         `reasons-<bucket>-<partition>-<seq>.parquet` with the pandas engine's writer (`spill.write_reason_file`:
+         customer_id then the stored reasons, rows sorted by customer id; written to a temporary name and renamed, so a retried task replaces its part whole); the driver adopts the parts
          (`ReasonSpill.adopt`) and the scores file is written with them a row group at a time, as the pandas
          engine writes its own. out: the batch without the reason columns (what the driver collects)."""
     cols = reason_columns(scored.columns)
@@ -71,16 +69,10 @@ def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: in
     for bucket in pd.unique(rows["bucket"]):
         part = rows[rows["bucket"].to_numpy() == bucket]
         ids = part["customer_id"].astype("str").to_numpy(dtype=object)
-        order = np.argsort(ids, kind="stable")
-        arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
-        for col in cols:
-            arrays[col] = pa.array(
-                part[col].to_numpy(dtype=object)[order], type=pa.string(), from_pandas=True
-            )
         name = f"reasons-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
         target = Path(spill) / name
         tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-        pq.write_table(pa.table(arrays), tmp, row_group_size=SPILL_ROW_GROUP)
+        write_reason_file(part, ids, cols, tmp)  # the pandas engine's writer: one layout, one set of types
         tmp.replace(target)
     return scored.drop(columns=cols)
 

@@ -1,7 +1,7 @@
 """The reason columns of a scoring run, spilled to disk chunk by chunk (issue 14: memory flat in the base).
 
-The top reasons are six sentences per scored customer (plus the six feature names they are about): about 1 GB
-at a million customers, and nothing of the whole-base finish (statuses, tiers, ratings, flags, stability, new
+The top reasons are stored compactly (`models.reason_text`: per reason the leading feature, its value, the
+group's effect), yet still thirty columns per scored customer, and nothing of the whole-base finish (statuses, tiers, ratings, flags, stability, new
 customers, the manifest) reads them. So the pandas engine writes each chunk's reason columns to a Parquet file
 in the run's staging directory (`ReasonSpill.add`, rows sorted by customer id) and keeps only the rest of the
 scores in memory; `ReasonSpill.columns_for` gives back the reason columns of any slice of the finished scores
@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: Columns that go to the spill: the reason sentences and the features they are about.
+#: Columns that go to the spill: the stored reasons (`models.reason_text.stored_reason_columns`).
 REASON_PREFIXES = ("value_reason_", "churn_reason_")
 #: Rows per row group of a spilled chunk: a slice of the scores reads only the groups it needs.
 SPILL_ROW_GROUP = 8192
@@ -29,6 +29,30 @@ SPILL_ROW_GROUP = 8192
 def reason_columns(columns: pd.Index | list[str]) -> list[str]:
     """The reason columns among `columns`, in their order."""
     return [str(c) for c in columns if str(c).startswith(REASON_PREFIXES)]
+
+
+def reason_arrow(column: pd.Series | np.ndarray, take: np.ndarray | None = None) -> pa.Array:
+    """One reason column as the spill stores it: text as Arrow strings, numbers as float64 (NaN kept, as the
+    frame has it), rows in `take`'s order. No Python string per row."""
+    if isinstance(column, pd.Series) and (
+        pd.api.types.is_string_dtype(column.dtype) or column.dtype == object
+    ):
+        array = pa.array(column, from_pandas=True).cast(pa.string())
+    else:
+        array = pa.array(np.asarray(column, dtype=np.float64))  # not from_pandas: NaN stays NaN, not null
+    return array if take is None else array.take(pa.array(take))
+
+
+def write_reason_file(reasons: pd.DataFrame, ids: np.ndarray, columns: list[str], path: Path) -> int:
+    """Write one spill file: `customer_id` (from `ids`) then `columns` of `reasons` (`reason_arrow`), rows sorted
+    by customer id, `SPILL_ROW_GROUP`-row groups. The one writer of the layout `ReasonSpill` reads, for both
+    engines (the Spark executors call it in `spark_parts.write_reason_parts`). Returns the rows written."""
+    order = np.argsort(ids, kind="stable")
+    arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
+    for col in columns:
+        arrays[col] = reason_arrow(reasons[col], order)
+    pq.write_table(pa.table(arrays), path, row_group_size=SPILL_ROW_GROUP)
+    return len(order)
 
 
 @dataclass
@@ -59,20 +83,13 @@ class ReasonSpill:
         elif cols != self.columns:
             raise RuntimeError(f"a chunk's reason columns {cols} differ from the run's {self.columns}")
         ids = reasons.index.astype("str").to_numpy(dtype=object)
-        order = np.argsort(ids, kind="stable")
-        arrays = {"customer_id": pa.array(ids[order], type=pa.string())}
-        take = pa.array(order)
-        for col in cols:  # Arrow-backed text columns go over as they are, no Python string per row
-            arrays[col] = pa.array(reasons[col], from_pandas=True).cast(pa.string()).take(take)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"reasons-{len(self._chunks):05d}.parquet"
-        pq.write_table(pa.table(arrays), path, row_group_size=SPILL_ROW_GROUP)
-        self._chunks.append(_Chunk(path, len(order)))
+        self._chunks.append(_Chunk(path, write_reason_file(reasons, ids, cols, path)))
 
     def adopt(self, path: Path) -> None:
-        """Register a chunk file written elsewhere in `add`'s layout (customer_id, then `columns` as text, rows
-        sorted by customer id, `SPILL_ROW_GROUP`-row groups): the Spark engine's executors write theirs
-        (`pipelines.engines.spark_parts.write_reason_parts`)."""
+        """Register a chunk file written elsewhere by `write_reason_file`: the Spark engine's executors write
+        theirs (`pipelines.engines.spark_parts.write_reason_parts`)."""
         self._chunks.append(_Chunk(Path(path), pq.ParquetFile(path).metadata.num_rows))
 
     @property
@@ -118,8 +135,14 @@ class ReasonSpill:
             table = pa.concat_tables(pieces)
             index[np.concatenate(places)] = np.arange(table.num_rows)
         else:
-            table = pa.table({c: pa.array([], type=pa.string()) for c in self.columns})
+            table = pa.table({c: pa.array([], type=self._type(c)) for c in self.columns})
         return table.take(pa.array(index, mask=index < 0))
+
+    def _type(self, column: str) -> pa.DataType:
+        """A spilled column's Arrow type (float64 for the stored numbers, text otherwise)."""
+        from models.reason_text import is_stored_number
+
+        return pa.float64() if is_stored_number(column) else pa.string()
 
 
 @dataclass

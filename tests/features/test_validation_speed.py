@@ -173,3 +173,36 @@ def test_id_placeholder_and_scientific_prefilters_match_the_kernels_they_skip():
     for a in (arr, pa.chunked_array(chunks)):
         expected = np.asarray(pc.fill_null(pc.match_substring(a, "E+"), False))
         assert (holding_e_plus(a) == expected).all() and expected.sum() > 0
+
+
+def test_isolated_early_dates_short_cut_finds_what_the_partition_found():
+    """The two-pass short cut of `isolated_early_dates` (no partition when k + 1 dates lie within the gap of the
+    earliest) marks the same rows as sorting the k + 1 earliest did, on columns with and without mistyped years."""
+    from features.dates import EARLY_GAP_YEARS, EARLY_SHARE, isolated_early_dates
+
+    def by_partition(values: pd.Series, ok: np.ndarray) -> np.ndarray:  # the code before the short cut
+        dated = values.notna().to_numpy() & ok
+        out = np.zeros(len(values), dtype=bool)
+        if dated.sum() < 100:
+            return out
+        at = np.flatnonzero(dated)
+        stamps = values.to_numpy()[at].astype("datetime64[ns]")
+        k = max(1, int(EARLY_SHARE * len(at)))
+        first = np.sort(np.partition(stamps, k)[: k + 1])
+        gaps = np.diff(first) >= np.timedelta64(int(EARLY_GAP_YEARS * 365.25), "D")
+        if gaps.any():
+            out[at[stamps <= first[int(np.flatnonzero(gaps)[-1])]]] = True
+        return out
+
+    rng = np.random.default_rng(7)
+    base = np.datetime64("2020-01-01", "ns")
+    for case in range(40):
+        n = int(rng.integers(100, 5000))
+        days = rng.integers(0, 1500, size=n)
+        early = int(rng.integers(0, 8))  # 0 to 7 rows decades (or just under five years) earlier
+        days[:early] -= rng.choice([1000, 1826, 1827, 20000, 36500], size=early)
+        values = pd.Series(base + days.astype("timedelta64[D]"))
+        values[rng.random(n) < 0.05] = pd.NaT
+        ok = rng.random(n) < 0.97
+        got, want = isolated_early_dates(values, ok), by_partition(values, ok)
+        assert np.array_equal(got, want), case

@@ -104,7 +104,7 @@ def test_cancelled_customer_gets_status_cancelled_and_no_tier(trained, baseline)
     rows = s[s["customer_id"].isin(cancelled)]
     assert (rows["status"] == "cancelled").all()
     assert rows["tier"].isna().all() and rows["rating"].isna().all()
-    assert rows["pred_churn_prob_365d"].isna().all() and rows["churn_reason_1"].isna().all()
+    assert rows["pred_churn_prob_365d"].isna().all() and rows["churn_reason_feature_1"].isna().all()
     assert rows["status_reason"].str.startswith("cancelled on ").all()
     # rows in = rows out: every customer known in any table has one row with a status and a reason
     assert set(s["customer_id"]) == set(known_customers(tables)) and s["customer_id"].is_unique
@@ -213,6 +213,10 @@ def test_ids_stay_text_in_a_csv_output_set(trained, tmp_path):
         a.to_parquet(assignments, index=False)
     score_trained(trained, tmp_path / "s.csv", data=data)
     assert "00001" in (tmp_path / "s.csv").read_text()
+    # issue 14: a CSV is read by people, so its reasons are sentences, not the Parquet's stored parts
+    header = (tmp_path / "s.csv").read_text().splitlines()[0].split(",")
+    assert {"value_reason_1", "value_reason_feature_1", "churn_reason_3"} <= set(header)
+    assert not [c for c in header if "_reason_effect_" in c or "_reason_value_" in c]
     back = read_output_set(tmp_path / "s.csv")
     assert "00001" in set(back.scores["account_manager_id"])
     assert set(back.scores["customer_id"]) == set(known_customers(load_data(data).tables))

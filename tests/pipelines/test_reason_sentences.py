@@ -22,7 +22,9 @@ BANNED = ("cutoff", "feature", "lifetime", "_", "nan", "none", "btyd", " = ", "b
 @pytest.fixture(scope="module")
 def demo_scores(watched_scores) -> pd.DataFrame:
     """`cvp score --data <fixture data> --as-of 2025-01-01 --config <fixture config>`: the shared session run."""
-    return pd.read_parquet(watched_scores.out)
+    from pipelines.outputs import read_output_set
+
+    return read_output_set(watched_scores.out).scores  # the stored reasons worded, as the reports read them
 
 
 def test_every_demo_reason_follows_the_rules(trained, demo_scores) -> None:

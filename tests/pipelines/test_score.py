@@ -61,10 +61,10 @@ def test_score_output_contract(default_scores):
         "tier",
         "rating",
         "flags",
-        "value_reason_1",
-        "value_reason_feature_1",
-        "churn_reason_1",
+        "value_reason_feature_1",  # the reasons as stored (issue 14; worded when read: test_reason_columns.py)
+        "value_reason_effect_1",
         "churn_reason_feature_1",
+        "churn_reason_effect_1",
     ):
         assert col in s.columns, col
     scored = s[s["status"] == "scored"]

@@ -147,7 +147,7 @@ def test_cli_spark_on_a_standalone_cluster_equals_pandas_and_replaces_the_direct
     expected = pd.read_parquet(default_scores.out)
     assert len(got) == len(expected) > 500 and got["customer_id"].tolist() == expected["customer_id"].tolist()
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
-    for col in ["tier", "rating", "tier_reason", "value_reason_1", "churn_reason_3"]:
+    for col in ["tier", "rating", "tier_reason", "value_reason_feature_1", "churn_reason_feature_3"]:
         assert got[col].equals(expected[col]), col
 
     # the work ran on the cluster: the master lists the run's application(s), which got the worker's cores, and
@@ -180,8 +180,8 @@ def test_spark_scores_equal_pandas_row_by_row(cli_run, default_scores):
         "rating",
         "tier_reason",
         "flags",
-        "value_reason_1",
-        "churn_reason_3",
+        "value_reason_feature_1",  # the stored reasons (issue 14)
+        "churn_reason_feature_3",
         "account_manager_id",
     ]:
         assert got[col].equals(expected[col]), col

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from models.reason_text import with_reason_sentences
 from pipelines.engines.spill import ReasonSpill, reason_columns
 from pipelines.outputs import write_scores_parquet
 from tests.pipelines.score_helpers import score_trained
@@ -23,6 +24,8 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
             dtype=object,
         )
         frame[col] = np.where(scored, text, np.nan)
+    # a stored reason's number (issue 14): spilled as float64, NaN where a customer has no reason
+    frame.insert(4, "value_reason_effect_1", np.where(scored, rng.normal(size=n), np.nan))
     frame["tier"] = np.where(scored, "great", None)
     return frame.sort_values("customer_id", ignore_index=True)
 
@@ -30,7 +33,7 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
 def test_reasons_spilled_in_hashed_chunks_write_the_same_file_as_the_whole_frame(tmp_path):
     whole = _frame(2_000, seed=3)
     reasons = reason_columns(whole.columns)
-    assert reasons == ["value_reason_1", "value_reason_feature_1", "churn_reason_1"]
+    assert reasons == ["value_reason_1", "value_reason_feature_1", "value_reason_effect_1", "churn_reason_1"]
     spill = ReasonSpill(tmp_path / "spill")
     scored = whole[whole["value_reason_1"].notna()].set_index("customer_id")
     chunk_of = scored.index.map(lambda c: hash(c) % 7)  # chunks are not ranges of ids, as in a run
@@ -91,8 +94,33 @@ def test_a_scoring_run_keeps_no_reason_sentences_nor_finished_chunks_in_memory(
 
     kept = run._scores  # the frame the run held while finishing the base and writing
     assert not reason_columns(kept.columns)
-    full = run.scores  # read back from the published file
-    written = pd.read_parquet(tmp_path / "s.parquet")
+    full = run.scores  # read back from the published file, the stored reasons worded (issue 14)
+    written = with_reason_sentences(
+        pd.read_parquet(tmp_path / "s.parquet"), run.manifest["reasons"]["currency"]
+    )
     assert list(full.columns) == list(written.columns)
     assert reason_columns(full.columns) and full["value_reason_1"].notna().any()
     pd.testing.assert_frame_equal(full, written, check_dtype=False)
+
+
+def test_the_spark_executors_write_the_stored_reasons_as_the_pandas_spill_does(tmp_path):
+    """Issue 14: both engines write the stored reasons with one writer (`spill.write_reason_file`): numbers stay
+    float64 (NaN kept), text stays text, so the scores file is the same whichever engine wrote it."""
+    from pipelines.engines.spark_parts import adopt_reason_parts, write_reason_parts
+
+    whole = _frame(600, seed=5)
+    reasons = reason_columns(whole.columns)
+    scored = whole[whole["value_reason_1"].notna()].reset_index(drop=True)
+    batch = scored.assign(bucket=np.int32(0), eligible=True)
+    spark_dir, pandas_dir = tmp_path / "spark", tmp_path / "pandas"
+    spark_dir.mkdir()
+    write_reason_parts(batch, str(spark_dir), 0, 0)
+    from_spark = adopt_reason_parts(spark_dir, reasons, expected=len(scored))
+    from_pandas = ReasonSpill(pandas_dir)
+    from_pandas.add(scored.set_index("customer_id")[reasons])
+    tables = []
+    for spill in (from_spark, from_pandas):
+        spill.locate(whole["customer_id"])
+        tables.append(spill.columns_for(0, len(whole)))
+    assert tables[0].equals(tables[1])
+    assert tables[0].schema.field("value_reason_effect_1").type == "double"
