@@ -189,9 +189,13 @@ def load_bundle(uri: str) -> LoadedModel:
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)
     except MlflowException as exc:
-        raise StructuralError(
-            f"cannot load model {uri}: {exc.message.splitlines()[0]}. Train one first with `cvp train`."
-        ) from exc
+        first = exc.message.splitlines()[0]
+        if version is not None:  # the registry knows it: its files are what is missing (moved, deleted)
+            raise StructuralError(
+                f"model {uri} is registered (version {version}) but its files cannot be read ({first}): the "
+                "tracking store's artefacts were moved or deleted? Restore them, or train again with `cvp train`"
+            ) from exc
+        raise StructuralError(f"cannot load model {uri}: {first}. Train one first with `cvp train`.") from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
         raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
     python_model = model.unwrap_python_model()

@@ -91,3 +91,25 @@ def test_a_tracking_uri_that_is_a_directory_or_names_no_store_says_what_to_write
 
     with pytest.raises(StructuralError, match=message):
         configure_tracking(tmp_path / "mlruns", uri)
+
+
+def test_a_champion_whose_files_were_deleted_is_named_so_not_asked_to_be_trained(tmp_path, trained):
+    """The registry's champion with its artefacts deleted (a cleaned disk, a store copied without them) was
+    "cannot load model ...: No such artifact: ''. Train one first with `cvp train`", as if none was registered."""
+    import shutil
+
+    import yaml
+
+    from pipelines.tracking import configure_tracking, load_bundle
+    from tests.pipelines.conftest import clone_registry
+
+    config = clone_registry(trained, tmp_path)
+    mlruns = tmp_path / "mlruns"
+    shutil.rmtree(mlruns / "artifacts" / "models")
+    assert yaml.safe_load(config.read_text())["mlflow"]["tracking_dir"] == str(mlruns)
+    configure_tracking(mlruns)
+    with pytest.raises(
+        StructuralError, match=r"is registered \(version 1\) but its files cannot be read"
+    ) as err:
+        load_bundle("models:/customer-value@champion")
+    assert "Train one first" not in str(err.value)
