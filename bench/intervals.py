@@ -71,16 +71,11 @@ def fold_sets(
 ) -> tuple[list[tuple], Any]:
     """[(cutoff, training set, evaluation rows)] of every backtest fold, and the config (`overrides`: section ->
     settings, e.g. {"labels": {"horizon_days": 90}}, applied to the dataset's configuration)."""
-    from bench.objectives import load_cdnow, load_demo, load_online_retail
+    from bench.objectives import load_dataset
     from features.training import build_training_set, truncate_tables
     from models.backtest import evaluation_rows, fold_cutoffs
 
-    if data == "demo":
-        tables, cfg, as_of = load_demo(customers, seed)
-    elif data == "cdnow":
-        tables, cfg, as_of = load_cdnow(Path(os.environ["CDNOW_MASTER"]))
-    else:
-        tables, cfg, as_of = load_online_retail()
+    tables, cfg, as_of = load_dataset(data, customers, seed)
     overrides = {k: v for k, v in (overrides or {}).items() if v}
     if overrides:
         cfg = type(cfg).model_validate(
@@ -124,19 +119,14 @@ def recent_partial_rows(tables: dict, fold: pd.Timestamp, cfg: Any, min_share: f
 
 def partial_rows(data: str, cache: Path, customers: int, seed: int, cfg: Any, min_share: float) -> dict:
     """{fold cutoff: `recent_partial_rows`} for every backtest fold of the dataset. Cached."""
-    from bench.objectives import load_cdnow, load_demo, load_online_retail
+    from bench.objectives import load_dataset
     from models.backtest import fold_cutoffs
 
     h = cfg.labels.horizon_days
     path = cache / f"partial_{data}_{customers}_{seed}_{h}_{cfg.labels.n_cutoffs}_{min_share:.3f}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    if data == "demo":
-        tables, _, as_of = load_demo(customers, seed)
-    elif data == "cdnow":
-        tables, _, as_of = load_cdnow(Path(os.environ["CDNOW_MASTER"]))
-    else:
-        tables, _, as_of = load_online_retail()
+    tables, _, as_of = load_dataset(data, customers, seed)
     folds = fold_cutoffs(as_of, h, cfg.models.backtest_folds, cfg.models.backtest_step_months)
     out = {t: recent_partial_rows(tables, t, cfg, min_share) for t in folds}
     cache.mkdir(parents=True, exist_ok=True)

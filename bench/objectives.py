@@ -107,6 +107,16 @@ def verdict(table: pd.DataFrame, objectives: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("objective")
 
 
+def load_dataset(data: str, customers: int, seed: int) -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp]:
+    """The tables, config and as-of of a bench dataset: `demo` (generated: `customers`, `seed`), `online_retail`,
+    or `cdnow` (the held-out file named by the CDNOW_MASTER environment variable)."""
+    if data == "demo":
+        return load_demo(customers, seed)
+    if data == "cdnow":
+        return load_cdnow(Path(os.environ["CDNOW_MASTER"]))
+    return load_online_retail()
+
+
 def load_demo(customers: int, seed: int) -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp]:
     from pipelines.config import load_config
     from pipelines.demo import generate_company

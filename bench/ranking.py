@@ -55,7 +55,7 @@ def backtest_predictions(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(predictions of model / persistence / btyd_no_purchase, evaluation features) of every fold, cached."""
     import features.training as ft
-    from bench.objectives import load_cdnow, load_demo, load_online_retail
+    from bench.objectives import load_dataset
     from models.backtest import evaluation_rows, run_backtest
 
     path = cache / f"ranking_{data}_{customers}_{seed}_{dense}.pkl"
@@ -63,10 +63,7 @@ def backtest_predictions(
         return pickle.loads(path.read_bytes())
     if dense == "semimonthly":
         ft.training_cutoffs = semimonthly(ft.training_cutoffs)
-    if data == "cdnow":
-        tables, cfg, as_of = load_cdnow(Path(os.environ["CDNOW_MASTER"]))
-    else:
-        tables, cfg, as_of = load_demo(customers, seed) if data == "demo" else load_online_retail()
+    tables, cfg, as_of = load_dataset(data, customers, seed)
     h = cfg.labels.horizon_days
     res = run_backtest(
         tables, as_of, h, cfg.features, cfg.labels, cfg.models, baselines=("persistence", "btyd_no_purchase")
@@ -180,14 +177,14 @@ def btyd_prior_scores(data: str, cache: Path, customers: int, seed: int) -> pd.D
     expectation + the booster (the prior as a base score; the decomposition stays additive: prior + TreeSHAP).
     Online Retail only as written (net value = revenue there, so the prior is the expected revenue)."""
     from bench.intervals import fold_sets
-    from bench.objectives import load_demo, load_online_retail
+    from bench.objectives import load_dataset
     from features.training import truncate_tables
     from models.baselines import add_btyd_features
     from models.feature_contract import feature_columns
     from models.value import FutureValueModel
 
     sets, cfg = fold_sets(data, cache, customers, seed)
-    tables, _, _ = load_demo(customers, seed) if data == "demo" else load_online_retail()
+    tables, _, _ = load_dataset(data, customers, seed)
     h = cfg.labels.horizon_days
     out = []
     for t, train, ev in sets:
