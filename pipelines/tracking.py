@@ -184,7 +184,8 @@ def load_bundle(uri: str) -> LoadedModel:
             name, alias = uri.removeprefix("models:/").split("@", 1)
             version = str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
         elif uri.startswith("models:/") and uri.count("/") == 2:
-            version = uri.rsplit("/", 1)[1]
+            name, number = uri.removeprefix("models:/").split("/")
+            version = str(mlflow.MlflowClient().get_model_version(name, number).version)  # raises if unknown
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)
