@@ -26,14 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.registry import GROUPS, FeatureSpec
-from models.reason_text import (  # noqa: F401 - _render_keys, _render_once: tested through this module
-    MODEL_GROUP,
-    _group_of,
-    _render_keys,
-    _render_once,
-    render_reasons,
-    stored_reason_columns,
-)
+from models.reason_text import MODEL_GROUP, _group_of, render_reasons, stored_reason_columns
 from models.threads import prediction_threads
 
 __all__ = [

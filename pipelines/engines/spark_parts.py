@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,15 @@ from pipelines.engines.spill import ReasonSpill, reason_columns, write_reason_fi
 CONTRIB_PREFIX = "contrib:"
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
+
+
+def _write_part(directory: str | Path, name: str, write: Callable[[Path], object]) -> None:
+    """One executor's part file `name` in `directory`: `write(path)` writes it under a temporary name, which is
+    then renamed, so a retried task replaces its part whole and the driver never reads half a part."""
+    target = Path(directory) / name
+    tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+    write(tmp)
+    tmp.replace(target)
 
 
 def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, seq: int) -> pd.DataFrame:
@@ -43,11 +53,9 @@ def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, s
             frame = part[["customer_id", *contrib_cols]].reset_index(drop=True)
             frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
             frame["customer_id"] = frame["customer_id"].astype("str")
+            table = pa.Table.from_pandas(frame, preserve_index=False)
             name = f"part-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
-            target = Path(parts) / name
-            tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-            tmp.replace(target)
+            _write_part(parts, name, lambda path, table=table: pq.write_table(table, path))
     return scored.drop(columns=contrib_cols)
 
 
@@ -70,10 +78,8 @@ def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: in
         part = rows[rows["bucket"].to_numpy() == bucket]
         ids = part["customer_id"].astype("str").to_numpy(dtype=object)
         name = f"reasons-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
-        target = Path(spill) / name
-        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-        write_reason_file(part, ids, cols, tmp)  # the pandas engine's writer: one layout, one set of types
-        tmp.replace(target)
+        # the pandas engine's writer: one layout, one set of types
+        _write_part(spill, name, lambda path, part=part, ids=ids: write_reason_file(part, ids, cols, path))
     return scored.drop(columns=cols)
 
 
@@ -117,11 +123,8 @@ def write_profile_part(inputs: pd.DataFrame, parts: str, bucket: int) -> None:
     bucket's `models.profile.profile_inputs` (customer_id as a column) written to `profile-<bucket>.parquet` in
     `parts`, the run's directory of profile parts in its staging area (a path the executors and the driver both
     see, as for the contributions); to a temporary name and renamed, so a retried task replaces its part whole."""
-    name = f"profile-{int(bucket):06d}.parquet"
-    target = Path(parts) / name
-    tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-    pq.write_table(pa.Table.from_pandas(inputs, preserve_index=False), tmp)
-    tmp.replace(target)
+    table = pa.Table.from_pandas(inputs, preserve_index=False)
+    _write_part(parts, f"profile-{int(bucket):06d}.parquet", lambda path: pq.write_table(table, path))
 
 
 def gather_profile_parts(parts: Path, writer: Any, buckets: int) -> None:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import models.explain as explain
+import models.reason_text as reason_text
 from features.registry import feature_registry
 from models.explain import (
     BASE_COLUMN,
@@ -174,8 +175,8 @@ def test_each_text_rendered_once_is_the_text_of_every_row_it_is_given_to(values:
     templates = ["{value:,.0f} EUR", "{value:+,.0f} orders", "{value:.0%} returned", "{value:.1f} hours"]
     templates += ["{value:,.1f} days", "{value:.2%}", "{value:.2f}", "{value} x", "nothing to say"]
     for template in templates:
-        codes, texts = explain._render_once(
-            explain._render_keys(template, number),
+        codes, texts = reason_text._render_once(
+            reason_text._render_keys(template, number),
             np.isnan(number),
             lambda r, t=template: t.format(value=number[r]),
         )
