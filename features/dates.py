@@ -156,6 +156,24 @@ def placeholder_dates(t: pd.Series) -> pd.Series:
     return t.isin(PLACEHOLDER_DATES) & t.notna()
 
 
+#: What exports write for "no end date" (a customer never cancelled, an invoice not yet paid, a manager still
+#: there): the last or first day of a far year, `9999-12-31` (SQL's and data warehouses' open end), `2999-12-31`,
+#: `3000-01-01`, `2100-01-01`. A date on the last or first day of a year from `OPEN_END_FROM` on, at any time of
+#: day (an offset moves `9999-12-31 23:59:59Z` into the next day elsewhere): never a real date of this data. Each
+#: was an `impossible date` reject, and with it the row: a customer, and every order of theirs.
+OPEN_END_FROM = 2099
+
+
+def open_end_dates(t: pd.Series) -> pd.Series:
+    """Which parsed (naive) values are an open-end placeholder: Dec 31 or Jan 1 of a year >= `OPEN_END_FROM`."""
+    late = t.notna() & (t >= pd.Timestamp(f"{OPEN_END_FROM}-12-31"))
+    if not late.any():
+        return late
+    days = t[late]
+    ends = ((days.dt.month == 12) & (days.dt.day == 31)) | ((days.dt.month == 1) & (days.dt.day == 1))
+    return late & ends.reindex(t.index, fill_value=False)
+
+
 #: A placeholder day's midnight as written, whatever offset or zone follows (`1970-01-01T00:00Z`,
 #: `1900-01-01 00:00:00+02:00`, `1970-01-01 Europe/Paris`).
 _WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"

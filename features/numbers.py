@@ -142,6 +142,18 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     )
 
 
+def check_required_given(table: str, column: str, rows: int, given: int) -> None:
+    """Structural error when a required column holds no value on any of a table's rows (`MIN_ROWS` or more): an
+    export that emptied it. Each row would be a `missing <column>` reject, the table lost with exit 0 (tickets
+    without their effort: every customer's cost to serve gone). Both engines (`rows`, `given`: the whole column's)."""
+    if given == 0 and rows >= MIN_ROWS:
+        raise StructuralError(
+            f"table {table!r}, column {column!r}: required, and empty on every one of the {rows:,} rows: each "
+            f"row would be rejected (`missing {column}`) and the table lost. Export the column's values, or "
+            "leave the table out"
+        )
+
+
 def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
     """Structural error when `orders.cost` is above `orders.revenue` on most orders having both (and `MIN_ROWS`):
     a company does not sell most orders at a loss; the columns are swapped, or the cost is another quantity (a

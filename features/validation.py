@@ -27,6 +27,7 @@ from features.dates import (
     early_reason,
     impossible_dates,
     isolated_early_dates,
+    open_end_dates,
     parse_timestamps_native,
     placeholder_dates,
     placeholder_texts,
@@ -46,6 +47,7 @@ from features.numbers import (
     check_conventions,
     check_locale_numbers,
     check_missing_placeholders,
+    check_required_given,
     locale_numbers,
     missing_placeholders,
 )
@@ -321,19 +323,26 @@ def _check_parsed(
                 rej.add(hit, f"{why} {col.name}")
     rej.add(bad, f"unparseable {col.name}")
     if col.required:
+        if column_stats is None:  # a part of the table (Spark) cannot tell the column is empty throughout
+            check_required_given(table.name, col.name, len(raw), int(given.sum()))
         rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
-        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         placeholder = placeholder_dates(parsed)
+        open_end = open_end_dates(parsed)  # `9999-12-31`: no end date (never cancelled, not yet paid)
         # a zero timestamp shown in another zone: 01:00 in London
         if isinstance(raw.dtype, pd.DatetimeTZDtype):
-            placeholder |= placeholder_dates(raw.dt.tz_convert("UTC").dt.tz_localize(None))
+            utc = raw.dt.tz_convert("UTC").dt.tz_localize(None)
+            placeholder |= placeholder_dates(utc)
+            open_end |= open_end_dates(utc)
         elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
             placeholder |= placeholder_texts(raw)
-        rej.add(
-            placeholder,
-            f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)",
-        )
+        if column_stats is None:  # written for every missing date of the column: the export's convention
+            check_missing_placeholders(
+                table.name, col.name, raw, np.asarray(placeholder | open_end, dtype=bool)
+            )
+        rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
+        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if col.kind in ("money", "number", "rating"):
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 
