@@ -71,8 +71,7 @@ def _check_csv_header(path: Path) -> list[str]:
 
 
 def _check_header_names(path: Path, header: list[str]) -> None:
-    """Refuses what would be misread silently: duplicate names (pandas mangles them to `a.1`) and a `;` or tab
-    separated file (read as one column holding everything)."""
+    """Refuses a `;` or tab separated file (read as one column), a `sep=` line and duplicate names (`a.1`)."""
     if 1 <= len(header) <= 2 and header[0].strip().lower().startswith("sep="):
         raise StructuralError(
             f"{path.name}: the first line {','.join(header)!r} is a spreadsheet's separator hint, not a header; "
@@ -85,10 +84,15 @@ def _check_header_names(path: Path, header: list[str]) -> None:
                     f"{path.name}: the header is separated by {name}, not commas ({header[0][:80]!r}); "
                     "save the file as comma-separated CSV (with '.' as the decimal point)"
                 )
-    seen: set[str] = set()
-    dup = sorted({c for c in header if c in seen or seen.add(c)})
+    _check_duplicate_names(path, header)
+
+
+def _check_duplicate_names(path: Path, names: list[str]) -> None:
+    """A column name given twice (in a CSV header or a Parquet schema): which one holds the data is unknowable."""
+    dup = sorted(set(pd.Index(names, dtype=object)[pd.Index(names, dtype=object).duplicated()]))
     if dup:
-        raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the header")
+        where = "schema" if path.suffix == ".parquet" else "header"
+        raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the {where}")
 
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
@@ -224,21 +228,23 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    _check_duplicate_names(path, pq.read_schema(path).names)  # Arrow's own error dumps the schema
     try:
         frame = pd.read_parquet(path)
     except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         frame = pq.read_table(path).to_pandas(ignore_metadata=True)
     _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
-    return frame
+    # A key written as the pandas index (`df.set_index("order_id").to_parquet(...)`) is a column of the file; an
+    # unnamed index is the writer's row labels, not data.
+    named = any(name is not None for name in frame.index.names)
+    return frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index(drop=not named)
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file.
-
-    CSV: a UTF-8 byte-order mark is dropped; a file that is empty, not UTF-8, separated by `;` or tabs, with a
-    repeated column name, or with a row holding more or fewer fields than the header is a structural error
-    naming the file (and the byte or example rows). Quoted fields may hold commas and newlines.
-    """
+    """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file. CSV: a byte-order
+    mark is dropped; a file that is empty, not UTF-8, separated by `;` or tabs, with a repeated column name, or
+    with a row holding more or fewer fields than the header is a structural error naming the file (and the byte
+    or example rows). Quoted fields may hold commas and newlines."""
     import pyarrow as pa
 
     try:

@@ -101,3 +101,28 @@ def test_a_required_column_empty_on_every_row_is_structural(table, frame, column
     frame.loc[0, column] = "C0" if column == "customer_id" else "30"
     res = validate_tables({"orders": _orders(), table: frame})
     assert res.report[table].rejected_by_reason == {f"missing {column}": 2}
+
+
+def test_a_parquet_file_written_with_its_key_as_the_pandas_index_is_read_with_that_column(tmp_path):
+    """`df.set_index("order_id").to_parquet(...)`: the key is a column of the file, which pandas restores as the
+    index (was: "missing required column(s) order_id", the column present). An unnamed index is the writer's row
+    labels, not data; a column written twice is named, not Arrow's schema dump ("Multiple matches for
+    FieldRef.Name(revenue) in order_id: large_string ... __fragment_index: int32")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    orders = _orders().assign(revenue=10.0)
+    orders.set_index(["order_id", "customer_id"]).to_parquet(tmp_path / "orders.parquet")
+    loaded = load_data(tmp_path)
+    assert loaded.tables["orders"]["order_id"].tolist() == orders["order_id"].tolist()
+    assert loaded.result.report["orders"].ignored_columns == ()
+    orders.iloc[::2].to_parquet(tmp_path / "orders.parquet")  # index 0, 2, 4 stored as __index_level_0__
+    assert load_data(tmp_path).result.report["orders"].ignored_columns == ()
+    table = pa.Table.from_pandas(orders, preserve_index=False)
+    pq.write_table(table.append_column("revenue", table["revenue"]), tmp_path / "orders.parquet")
+    with pytest.raises(
+        StructuralError, match=r"orders.parquet: duplicate column name\(s\) revenue in the schema"
+    ):
+        load_data(tmp_path)
