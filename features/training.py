@@ -17,6 +17,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from features.config import FeatureConfig, LabelConfig
+from features.dates import MIN_DATE
+from features.errors import StructuralError
 from features.table import compute
 
 # Which column dates each table's rows (rows at/after as_of are dropped) and which other dates are blanked
@@ -42,8 +44,16 @@ def training_cutoffs(as_of: pd.Timestamp, horizon_days: int, label_config: Label
     """Cutoffs, ascending: (as_of - horizon) floored to a month start, then back every step, n_cutoffs of them."""
     if not isinstance(as_of, pd.Timestamp) or as_of.tzinfo is not None:
         raise TypeError(f"as_of must be a naive pd.Timestamp, got {as_of!r}")
-    last = (as_of - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
     step = label_config.step_months(horizon_days)
+    back = (label_config.n_cutoffs - 1) * step  # months from the latest cutoff to the earliest
+    span = (as_of - MIN_DATE).days
+    last = (as_of - pd.Timedelta(days=min(horizon_days, span))).to_period("M").to_timestamp()
+    if horizon_days >= span or (last.year - MIN_DATE.year) * 12 + last.month - 1 < back:
+        raise StructuralError(  # was: `unexpected ValueError: year 0 is out of range` (or an overflow)
+            f"labels.n_cutoffs = {label_config.n_cutoffs} cutoffs every {step} month(s), the latest one "
+            f"{horizon_days} days before --as-of {as_of.date()}, reach back before {MIN_DATE.year}, where no data "
+            "can be: lower labels.n_cutoffs, the step or the horizon"
+        )
     cutoffs = [last - pd.DateOffset(months=k * step) for k in range(label_config.n_cutoffs)]
     return sorted(pd.Timestamp(c).as_unit("ns") for c in cutoffs)
 

@@ -372,12 +372,32 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             "not true/false (it would be read as 1/0)"
         )
     try:
-        return AppConfig.model_validate(data)
+        cfg = AppConfig.model_validate(data)
     except ValidationError as exc:
         problems = _config_problems(exc, _read_yaml(DEFAULT_CONFIG))
         raise StructuralError(
             f"invalid configuration{f' in {path}' if path else ''}: " + "; ".join(problems)
         ) from exc
+    non_finite = _non_finite(cfg.model_dump())
+    if non_finite:
+        raise StructuralError(
+            f"invalid configuration{f' in {path}' if path else ''}: {', '.join(non_finite)}: a setting must be a "
+            "finite number (`null` where the setting allows none)"
+        )
+    return cfg
+
+
+def _non_finite(value: Any, where: str = "") -> list[str]:
+    """The keys of resolved settings holding an infinite or NaN number (`.inf`, `.nan`, `"inf"`): pydantic accepts
+    them wherever no bound excludes them (`features.service_hourly_cost: .inf` made every cost to serve infinite,
+    a `seasonal_profile` weight `.inf` passed as positive)."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [f"{where} = {value}"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{where}[{i}]")]
+    return []
 
 
 def _config_problems(exc: ValidationError, defaults: dict[str, Any]) -> list[str]:
@@ -386,9 +406,16 @@ def _config_problems(exc: ValidationError, defaults: dict[str, Any]) -> list[str
     from features.names import did_you_mean
 
     out = []
-    for err in exc.errors():
+    errors = exc.errors()
+    # With `features` invalid its windows are unknown, so every `{w_long}` column reads as an unfilled placeholder:
+    # consequences, not problems of their own (was: two more lines per default rule after `windows_days: [90, 90]`).
+    windows_unknown = any(str((e.get("loc") or ("",))[0]) == "features" for e in errors)
+    for err in errors:
         loc = [str(p) for p in err.get("loc", ())]
         key = ".".join(loc)
+        given = err.get("input")
+        if windows_unknown and isinstance(given, str) and ("{w_long}" in given or "{w_short}" in given):
+            continue
         if err.get("type") == "extra_forbidden":
             section: Any = defaults
             for part in loc[:-1]:
@@ -403,7 +430,6 @@ def _config_problems(exc: ValidationError, defaults: dict[str, Any]) -> list[str
         msg = (
             str(err.get("msg", "invalid")).removeprefix("Value error, ").replace("Input should", "should", 1)
         )
-        given = err.get("input")
         shown = "" if isinstance(given, dict | list) else f" = {given!r}"
         out.append(f"{key}{shown}: {msg}" if key else msg)
     return out

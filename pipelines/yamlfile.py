@@ -10,14 +10,37 @@ import yaml
 from features.errors import StructuralError
 
 
-def read_yaml(path: Path, what: str) -> Any:
-    """The parsed content of a YAML file (`yaml.safe_load`: data only, never objects or code).
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` refusing a key written twice in one mapping (PyYAML keeps the last silently: a config
+    with `horizon_days: 90` then `horizon_days: 365` ran on 365). Merge keys (`<<: *defaults`) still override."""
 
-    A file that is not UTF-8, cannot be read or is not YAML is a `StructuralError` naming `what` (e.g. "config")
-    and the file, with the offending byte for an encoding problem.
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # unhashable: SafeLoader's own error names it
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} is written twice (first at line {seen[key].line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """The parsed content of a YAML file (safe loading: data only, never objects or code).
+
+    A file that is not UTF-8, cannot be read or is not YAML, or writes a key twice in one mapping, is a
+    `StructuralError` naming `what` (e.g. "config") and the file, with the offending byte for an encoding problem.
     """
     try:
-        return yaml.safe_load(Path(path).read_bytes().decode("utf-8"))
+        return yaml.load(Path(path).read_bytes().decode("utf-8"), Loader=_UniqueKeyLoader)
     except UnicodeDecodeError as exc:
         raise StructuralError(
             f"{what} {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "

@@ -3,6 +3,8 @@ for "never", `1900-01-01`), a required column empty throughout. Tiny hand-writte
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -126,3 +128,76 @@ def test_a_parquet_file_written_with_its_key_as_the_pandas_index_is_read_with_th
         StructuralError, match=r"orders.parquet: duplicate column name\(s\) revenue in the schema"
     ):
         load_data(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("labels:\n  horizon_days: 90\n  horizon_days: 365\n", r"key 'horizon_days' is written twice"),
+        ("data: {currency: USD}\ndata: {timezone: Europe/Paris}\n", r"key 'data' is written twice"),
+    ],
+)
+def test_a_key_written_twice_in_a_config_or_mapping_is_refused(tmp_path, text, message):
+    """PyYAML keeps the last of two equal keys without a word (was: `horizon_days: 90` then `365` ran on 365; a
+    second `data:` section dropped the first whole). Merge keys (`<<: *base`) still override."""
+    from pipelines.config import load_config
+    from pipelines.mapping import load_mapping
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(StructuralError, match=message):
+        load_config(path)
+    path.write_text(
+        "labels: &base {horizon_days: 90, n_cutoffs: 6}\nfeatures:\n  <<: {trend_window_days: 30}\n"
+    )
+    assert load_config(path).labels.horizon_days == 90
+    path.write_text("sources:\n  a: {file: a.csv}\n  a: {file: b.csv}\ntables: {}\n")
+    with pytest.raises(StructuralError, match=r"key 'a' is written twice"):
+        load_mapping(path)
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("features:\n  service_hourly_cost: .inf\n", "features.service_hourly_cost = inf"),
+        (
+            "features:\n  seasonal_profile: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, .inf]\n",
+            "seasonal_profile[11] = inf",
+        ),
+        ("features:\n  cost_per_ticket: 'Infinity'\n", "features.cost_per_ticket = inf"),
+    ],
+)
+def test_a_non_finite_number_in_a_config_is_refused(tmp_path, text, key):
+    """pydantic accepts `.inf` (and the text `Infinity`) wherever no bound excludes it (was: exit 0, every cost to
+    serve infinite; an infinite seasonal weight passed as positive)."""
+    from pipelines.config import load_config
+
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(StructuralError, match=rf"{re.escape(key)}: a setting must be a finite number"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_an_invalid_features_section_is_one_problem_not_one_per_rule(tmp_path):
+    """`windows_days: [90, 90]` was followed by two lines per default rule ("column 'profit_cost_to_serve_{w_long}d'
+    may only use the placeholder {h}"): consequences of the unknown windows, not problems of their own."""
+    from pipelines.config import load_config
+
+    (tmp_path / "c.yaml").write_text("features:\n  windows_days: [90, 90]\n")
+    with pytest.raises(StructuralError) as err:
+        load_config(tmp_path / "c.yaml")
+    assert "windows_days must be distinct" in str(err.value)
+    assert "{w_long}" not in str(err.value) and "tiers" not in str(err.value)
+
+
+def test_training_cutoffs_reaching_before_1900_are_a_config_error():
+    """`labels.n_cutoffs: 100000000` (or a horizon longer than the calendar) was `unexpected ValueError: year 0 is
+    out of range` (exit 1 and a traceback log) after loading the data."""
+    from features.training import training_cutoffs
+    from pipelines.config import load_config
+
+    labels = load_config().labels
+    as_of = pd.Timestamp("2025-12-31")
+    assert len(training_cutoffs(as_of, 365, labels)) == labels.n_cutoffs
+    for n, horizon in ((100_000_000, 365), (12, 10**9)):
+        with pytest.raises(StructuralError, match=r"labels.n_cutoffs = .* reach back before 1900"):
+            training_cutoffs(as_of, horizon, labels.model_copy(update={"n_cutoffs": n}))
