@@ -16,6 +16,7 @@ from rich.table import Table
 
 from features.config import LabelConfig
 from features.contract import EVENT_TIME_COLUMNS
+from features.errors import printable
 from features.validation import StructuralError
 from pipelines.config import AppConfig
 from pipelines.io import LoadedData, load_data, write_rejects
@@ -128,7 +129,7 @@ def print_load_report(loaded: LoadedData, console: Console, rejects: Path | None
     (`written`: the reject files or directories written under `rejects`, whichever engine wrote them)."""
     console.print(validation_table(loaded))
     for line in ignored_columns_notes(loaded) + loaded.notes + case_notes(loaded.tables):
-        console.print(f"note: {line}", markup=False, highlight=False)
+        console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = loaded.result.rows_rejected + sum(
         v
         for c in loaded.source_report.values()

@@ -201,3 +201,30 @@ def test_training_cutoffs_reaching_before_1900_are_a_config_error():
     for n, horizon in ((100_000_000, 365), (12, 10**9)):
         with pytest.raises(StructuralError, match=r"labels.n_cutoffs = .* reach back before 1900"):
             training_cutoffs(as_of, horizon, labels.model_copy(update={"n_cutoffs": n}))
+
+
+def test_control_characters_of_data_values_and_column_names_are_escaped_in_messages(tmp_path):
+    """A cell or header holding ESC sequences (colour, window title, clipboard), CR or a bidi override reached the
+    terminal and batch logs as written, run by the terminal (was: `\\x1b[2J` cleared the screen from an error's
+    example rows; a column so named did it from the "not used" note). Newlines and tabs stay."""
+    import io
+
+    from rich.console import Console
+
+    from pipelines.io import load_data
+    from pipelines.loading import print_load_report
+
+    (tmp_path / "orders.csv").write_text(
+        'order_id,customer_id,ordered_at,revenu,"ch\x1b[2J\u202enl\r"\nO1,C1,2023-01-01,10,"\x1b]52;c;eA==\x07"\n'
+    )
+    with pytest.raises(StructuralError) as err:
+        load_data(tmp_path)
+    message = str(err.value)
+    assert "\\x1b]52;c;eA==\\x07" in message and "\x1b" not in message and "\x07" not in message
+    assert "\nFirst rows:\n" in message  # lines as they were
+    (tmp_path / "orders.csv").write_text(
+        'order_id,customer_id,ordered_at,revenue,"ch\x1b[2J\u202enl\r"\nO1,C1,2023-01-01,10,x\n'
+    )
+    out = io.StringIO()
+    print_load_report(load_data(tmp_path), Console(file=out, width=200), None, [])
+    assert "not used: ch\\x1b[2J\\u202enl\\r" in out.getvalue() and "\x1b" not in out.getvalue()
