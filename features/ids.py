@@ -277,3 +277,34 @@ def total_lines(values: pd.Series, is_id: bool) -> np.ndarray:
         f"|{_TOTAL_ID.removeprefix('(?i)')}" if is_id else ""
     )
     return matches_where(arr, maybe, f"(?:{pattern})")
+
+
+#: An id or a category (a region, a segment: text the models read) longer than this is neither: a whole file's
+#: lines in one cell (a quote left open), a document pasted into a field. Kept, it became a customer or a region
+#: of a megabyte, in every reason sentence and page that shows it. Free text the models do not read (a return's
+#: reason, a name) is not judged: a long one costs nothing and its row holds amounts.
+MAX_TEXT_CHARS = 1000
+
+
+def overlong_texts(values: pd.Series) -> np.ndarray:
+    """Which parsed text values are longer than `MAX_TEXT_CHARS` characters (by Arrow's offsets first: no count
+    of code points unless some value has that many bytes)."""
+    import pyarrow.compute as pc
+
+    if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+        return np.zeros(len(values), dtype=bool)
+    arr = arrow_text(values.astype("str"))
+    if not len(arr) or (pc.max(pc.binary_length(arr)).as_py() or 0) <= MAX_TEXT_CHARS:
+        return np.zeros(len(values), dtype=bool)
+    return np.asarray(pc.fill_null(pc.greater(pc.utf8_length(arr), MAX_TEXT_CHARS), False), dtype=bool)
+
+
+#: The id rules after parsing, in the order they reject (`features.validation`; both engines): each a predicate on
+#: the parsed ids and its reason, `{}` the column.
+ID_RULES = (
+    (placeholder_ids, "placeholder for a missing value in {} (NULL, None, N/A, ...)"),
+    (sentinel_ids, "placeholder for a missing value in {} (0, -1, -, ...)"),
+    (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
+    (spreadsheet_ids, 'spreadsheet formula or text prefix in {} (="...", \'...)'),
+    (invisible_in_ids, "invisible character in {} (BOM, zero-width space, line break, ...)"),
+)

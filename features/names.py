@@ -33,13 +33,22 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return next((c for c in candidates if close and norm(c) == close[0]), None)
 
 
+def shown_name(name: object, limit: int = 80) -> str:
+    """A column name for a message, cut after `limit` characters with its length said: a header cell of a
+    megabyte (a quote left open in the header) was printed whole in every note and error naming the columns."""
+    text = str(name)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) -> str:
     """Up to `n` rows for an error message, personal columns (name, email, phone, address, however the header
-    writes them) shown as `(personal)`: messages land in terminals and batch logs."""
+    writes them) shown as `(personal)`: messages land in terminals and batch logs. Long headers are cut."""
     rows = (frame if mask is None else frame[mask]).head(n)
     personal = [c for c in rows.columns if name_key(str(c)) in PERSONAL_KEYS]
     if personal:
         rows = rows.assign(**{str(c): "(personal)" for c in personal})
+    if any(len(str(c)) > 80 for c in rows.columns):
+        rows = rows.set_axis([shown_name(c) for c in rows.columns], axis=1)
     return rows.to_string(max_colwidth=40)
 
 

@@ -32,17 +32,9 @@ from features.dates import (
     placeholder_dates,
     placeholder_texts,
 )
-from features.ids import (
-    invisible_in_ids,
-    nfc_text,
-    placeholder_ids,
-    scientific_ids,
-    sentinel_ids,
-    spreadsheet_ids,
-    total_lines,
-)
+from features.ids import ID_RULES, MAX_TEXT_CHARS, nfc_text, overlong_texts, total_lines
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
-from features.names import did_you_mean, examples, name_key
+from features.names import did_you_mean, examples, name_key, shown_name
 from features.numbers import (
     check_conventions,
     check_locale_numbers,
@@ -237,7 +229,7 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
         )
         raise StructuralError(
             f"table {table.name!r} is missing required column(s) {', '.join(missing)}; "
-            f"columns present: {', '.join(map(str, raw.columns))}.{hint}\nFirst rows:\n{examples(raw)}"
+            f"columns present: {', '.join(map(shown_name, raw.columns))}.{hint}\nFirst rows:\n{examples(raw)}"
         )
 
 
@@ -283,18 +275,10 @@ def _check_parsed(
         )
     if col.kind == "id":
         rej.add(bad, f"non-integer id in {col.name}")
-        rej.add(
-            placeholder_ids(parsed), f"placeholder for a missing value in {col.name} (NULL, None, N/A, ...)"
-        )
-        rej.add(sentinel_ids(parsed), f"placeholder for a missing value in {col.name} (0, -1, -, ...)")
-        rej.add(
-            scientific_ids(parsed), f"id in a spreadsheet's scientific notation in {col.name} (1.23457E+11)"
-        )
-        rej.add(spreadsheet_ids(parsed), f'spreadsheet formula or text prefix in {col.name} (="...", \'...)')
-        rej.add(
-            invisible_in_ids(parsed),
-            f"invisible character in {col.name} (BOM, zero-width space, line break, ...)",
-        )
+        for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
+            rej.add(rule(parsed), reason.format(col.name))
+    if col.kind == "id" or (col.kind == "text" and col.model_input):  # a megabyte of region
+        rej.add(overlong_texts(parsed), f"{col.name} longer than {MAX_TEXT_CHARS:,} characters")
     if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line
         rej.add(total_lines(parsed, col.kind == "id"), f"a total or subtotal line in {col.name} (Total, ...)")
     if (

@@ -72,6 +72,8 @@ def validation_table(loaded: LoadedData) -> Table:
 
 def ignored_columns_notes(loaded: LoadedData) -> list[str]:
     """One line per table with columns outside the contract, each with its "did you mean" if it has one."""
+    from features.names import shown_name
+
     out = []
     for name, r in loaded.result.report.items():
         if r.ignored_columns:
@@ -79,7 +81,9 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
                 f"{c} (did you mean {r.did_you_mean[c]}?)"
                 if c in r.did_you_mean
                 else (
-                    c if c.strip() else f"{c!r} (a column without a name: a comma at the end of each line?)"
+                    shown_name(c)
+                    if c.strip()
+                    else f"{c!r} (a column without a name: a comma at the end of each line?)"
                 )
                 for c in r.ignored_columns
             )

@@ -228,3 +228,51 @@ def test_control_characters_of_data_values_and_column_names_are_escaped_in_messa
     out = io.StringIO()
     print_load_report(load_data(tmp_path), Console(file=out, width=200), None, [])
     assert "not used: ch\\x1b[2J\\u202enl\\r" in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_an_id_or_category_of_a_megabyte_is_a_reject_and_a_long_header_is_cut_in_messages(tmp_path):
+    """A 5,000-character customer id and a region of a megabyte (a quote left open, a document pasted in a cell)
+    were accepted: a customer or a region of that size in every reason sentence and page. A header cell of a
+    megabyte was printed whole in the "not used" note and in every error naming the columns. Free text the
+    models do not read (a return's reason) is kept whatever its length."""
+    import io
+
+    from rich.console import Console
+
+    from pipelines.io import load_data
+    from pipelines.loading import print_load_report
+
+    orders = _orders(4)
+    orders.loc[0, "customer_id"] = "C" + "9" * 5000
+    customers = pd.DataFrame(
+        {"customer_id": ["C1", "C2", "C3"], "region": ["North", "R" * 1_000_000, "South"]}
+    )
+    returns = pd.DataFrame(
+        {
+            "return_id": ["R1"],
+            "customer_id": ["C1"],
+            "returned_at": ["2023-01-05"],
+            "amount": ["5"],
+            "reason": ["x" * 5000],
+        }
+    )
+    res = validate_tables({"orders": orders, "customers": customers, "returns": returns})
+    assert res.report["orders"].rejected_by_reason == {
+        "customer_id longer than 1,000 characters": 1,
+        "unknown customer_id": 1,  # C2, whose customer row is rejected
+    }
+    assert res.report["customers"].rejected_by_reason == {"region longer than 1,000 characters": 1}
+    assert res.report["returns"].accepted == 1
+    header = "h" * 1_000_000
+    (tmp_path / "orders.csv").write_text(
+        f"order_id,customer_id,ordered_at,revenu,{header}\nO1,C1,2023-01-01,1,x\n"
+    )
+    with pytest.raises(StructuralError) as err:
+        load_data(tmp_path)
+    assert len(str(err.value)) < 2000 and "hhh... (1,000,000 characters)" in str(err.value)
+    (tmp_path / "orders.csv").write_text(
+        f"order_id,customer_id,ordered_at,revenue,{header}\nO1,C1,2023-01-01,1,x\n"
+    )
+    out = io.StringIO()
+    print_load_report(load_data(tmp_path), Console(file=out, width=200), None, [])
+    assert "hhh... (1,000,000 characters)" in out.getvalue() and len(out.getvalue()) < 5000
