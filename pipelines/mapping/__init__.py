@@ -132,6 +132,19 @@ class Mapping(_Frozen):
         unknown = sorted(set(v) - set(TABLES))
         if unknown:
             raise ValueError(f"unknown contract table(s) {unknown}; the contract has {list(TABLES)}")
+        from features.names import did_you_mean
+
+        problems = []  # a mapped column the contract does not have is never read (was: a note, `cots` dropped)
+        for name, spec in v.items():
+            known = TABLES[name].column_names
+            for target in (t for t in spec.columns if t not in known):
+                guess = did_you_mean(target, known)
+                problems.append(
+                    f"{name}.columns.{target}: not a column of the contract's {name} table"
+                    + (f" (did you mean {guess!r}?)" if guess else f"; its columns: {', '.join(known)}")
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
         return v
 
 

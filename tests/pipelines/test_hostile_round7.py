@@ -276,3 +276,22 @@ def test_an_id_or_category_of_a_megabyte_is_a_reject_and_a_long_header_is_cut_in
     out = io.StringIO()
     print_load_report(load_data(tmp_path), Console(file=out, width=200), None, [])
     assert "hhh... (1,000,000 characters)" in out.getvalue() and len(out.getvalue()) < 5000
+
+
+@pytest.mark.parametrize(
+    "column, hint", [("cots", "its columns: order_id"), ("Revenue", "did you mean 'revenue'")]
+)
+def test_a_mapped_column_the_contract_does_not_have_is_a_mapping_error(tmp_path, column, hint):
+    """A mapping declares the columns it produces; one the contract does not have was never read, only listed as
+    "not used" (was: `cots: UnitCost` dropped the cost, every margin then guessed)."""
+    from pipelines.mapping import load_mapping
+
+    (tmp_path / "m.yaml").write_text(
+        "sources: {lines: {file: lines.csv}}\ntables:\n  orders:\n    source: lines\n    columns:\n"
+        f"      order_id: InvoiceNo\n      customer_id: CustomerID\n      ordered_at: InvoiceDate\n"
+        f"      revenue: Price\n      {column}: UnitCost\n"
+    )
+    with pytest.raises(
+        StructuralError, match=rf"orders.columns.{column}: not a column of the contract's .*{hint}"
+    ):
+        load_mapping(tmp_path / "m.yaml")
