@@ -209,10 +209,15 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
         return repr(text[:160])
 
     examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
-    if count == len(ragged) and all(not text.strip() for _, _, _, text in ragged):
-        return StructuralError(  # was called "an unquoted comma or quote, or a cut line?"
-            f"cannot read {path}: {count} line(s) hold only spaces or tabs (often at the end of the file); "
-            f"remove them (an empty line is skipped, a line of spaces is not a row).\nThe lines:\n{examples}"
+    if count == len(ragged) and all(not text.replace("\0", "").strip() for _, _, _, text in ragged):
+        what = (  # was: "an unquoted comma or quote, or a cut line?"
+            "NUL bytes: a file padded with zeros, its write or copy cut short? Check the file is whole;"
+            if any("\0" in text for _, _, _, text in ragged)
+            else "spaces or tabs (often at the end of the file);"
+        )
+        return StructuralError(
+            f"cannot read {path}: {count} line(s) hold only {what} remove them (an empty line is skipped, a "
+            f"line of spaces is not a row).\nThe lines:\n{examples}"
         )
     return StructuralError(
         f"cannot read {path}: the rows do not match the header ({ragged[0][0]} columns): "
@@ -234,17 +239,14 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         frame = pq.read_table(path).to_pandas(ignore_metadata=True)
     _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
-    # A key written as the pandas index (`df.set_index("order_id").to_parquet(...)`) is a column of the file; an
-    # unnamed index is the writer's row labels, not data.
-    named = any(name is not None for name in frame.index.names)
-    return frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index(drop=not named)
+    # A key written as the pandas index (`df.set_index("order_id")`) is a column; an unnamed one is row labels.
+    unnamed = all(name is None for name in frame.index.names)
+    return frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index(drop=unnamed)
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """Read one CSV (UTF-8, every column as text so ids keep leading zeros) or Parquet file. CSV: a byte-order
-    mark is dropped; a file that is empty, not UTF-8, separated by `;` or tabs, with a repeated column name, or
-    with a row holding more or fewer fields than the header is a structural error naming the file (and the byte
-    or example rows). Quoted fields may hold commas and newlines."""
+    """Read one CSV (UTF-8, every column as text so ids keep leading zeros; see `_read_csv_text`) or Parquet
+    file; a file that cannot be read as a table is a structural error naming it (and the byte or example rows)."""
     import pyarrow as pa
 
     try:
@@ -460,10 +462,8 @@ def _malloc_trim() -> Any:
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it onto `target` only if the block completes.
-
-    A killed run leaves either the old file or none, never a half-written one (rename is atomic on POSIX).
-    """
+    """Yield a temporary path beside `target`; rename it onto `target` only if the block completes. A killed
+    run leaves either the old file or none, never a half-written one (rename is atomic on POSIX)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

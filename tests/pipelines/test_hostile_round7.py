@@ -295,3 +295,15 @@ def test_a_mapped_column_the_contract_does_not_have_is_a_mapping_error(tmp_path,
         StructuralError, match=rf"orders.columns.{column}: not a column of the contract's .*{hint}"
     ):
         load_mapping(tmp_path / "m.yaml")
+
+
+def test_a_csv_file_padded_with_nul_bytes_is_named_so(tmp_path):
+    """A file whose write or copy was cut short ends in NUL bytes (was: "1 row(s) have more or fewer fields (an
+    unquoted comma or quote, or a cut line?)")."""
+    from pipelines.io import load_data
+
+    (tmp_path / "orders.csv").write_bytes(
+        b"order_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-01,1\n" + b"\0" * 4096
+    )
+    with pytest.raises(StructuralError, match=r"1 line\(s\) hold only NUL bytes: a file padded with zeros"):
+        load_data(tmp_path)
