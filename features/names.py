@@ -15,9 +15,12 @@ from features.contract import TABLES
 
 
 def name_key(name: str) -> str:
-    """A column or table name without case, spaces, `_` and `-`: two names with the same key differ only in
-    how they are written (`Cost`, ` cost`, `COST`, `Customer ID` for `customer_id`)."""
-    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+    """A column or table name without case, spaces, `_`, `-` and invisible characters (control and format: a
+    second byte-order mark, a zero-width space): two names with the same key differ only in how they are written
+    (`Cost`, ` cost`, `COST`, `Customer ID` for `customer_id`, `cost\u200b` for `cost`)."""
+    return re.sub(
+        r"[\s_\-\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+", "", name.lower()
+    )
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

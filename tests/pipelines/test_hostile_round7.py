@@ -307,3 +307,22 @@ def test_a_csv_file_padded_with_nul_bytes_is_named_so(tmp_path):
     )
     with pytest.raises(StructuralError, match=r"1 line\(s\) hold only NUL bytes: a file padded with zeros"):
         load_data(tmp_path)
+
+
+@pytest.mark.parametrize("header", ["cost\u200b", "\u00adcost", "co\u2060st"])
+def test_a_contract_column_name_holding_an_invisible_character_is_structural(tmp_path, header):
+    """`cost` written with a zero-width space, a soft hyphen or a word joiner (a second byte-order mark before the
+    first column) looks like `cost` in every listing (was: ignored with a note, "not used: cost (did you mean
+    cost?)", the costs dropped and every margin guessed)."""
+    from pipelines.io import load_data
+
+    (tmp_path / "orders.csv").write_text(
+        f"order_id,customer_id,ordered_at,revenue,{header}\nO1,C1,2023-01-01,10,4\n"
+    )
+    with pytest.raises(StructuralError, match=rf"{re.escape(repr(header))} -> 'cost'"):
+        load_data(tmp_path)
+    (tmp_path / "orders.csv").write_bytes(
+        b"\xef\xbb\xbf\xef\xbb\xbforder_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-01,1\n"
+    )
+    with pytest.raises(StructuralError, match=r"'\\ufefforder_id' -> 'order_id'"):
+        load_data(tmp_path)
