@@ -208,6 +208,18 @@ def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
         raise StructuralError(
             f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
         )
+    present = {name_key(c): c for c in table.column_names if c in raw.columns}
+    twins = [
+        (str(c), present[name_key(str(c))])
+        for c in raw.columns
+        if present.get(name_key(str(c))) not in (None, c)
+    ]
+    if twins:  # `Revenue,revenue`: gross and net? Reading the exact name and ignoring the other would guess
+        pairs = ", ".join(f"{g!r} beside {m!r}" for g, m in twins)
+        raise StructuralError(
+            f"table {table.name!r}: {pairs}: two columns named alike but for case, spaces or separators; which "
+            f"holds the data cannot be told. Remove or rename one.\nFirst rows:\n{examples(raw)}"
+        )
     absent = {name_key(c): c for c in table.column_names if c not in raw.columns}
     written_otherwise = {str(c): absent[name_key(str(c))] for c in raw.columns if name_key(str(c)) in absent}
     if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)

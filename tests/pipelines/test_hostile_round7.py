@@ -326,3 +326,11 @@ def test_a_contract_column_name_holding_an_invisible_character_is_structural(tmp
     )
     with pytest.raises(StructuralError, match=r"'\\ufefforder_id' -> 'order_id'"):
         load_data(tmp_path)
+
+
+def test_a_contract_column_beside_a_twin_named_otherwise_is_structural():
+    """`revenue` beside `Revenue` (gross and net? the same twice?): the exact name was read and the other ignored
+    with a note, a guess at which holds the revenue."""
+    orders = _orders().assign(Revenue="20")
+    with pytest.raises(StructuralError, match=r"'Revenue' beside 'revenue': two columns named alike"):
+        validate_tables({"orders": orders})
