@@ -235,9 +235,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
     _check_duplicate_names(path, pq.read_schema(path).names)  # Arrow's own error dumps the schema
     try:
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(path, coerce_int96_timestamp_unit="us")  # int96 9999-12-31 wrapped to 1816
     except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        frame = pq.read_table(path).to_pandas(ignore_metadata=True)
+        frame = pq.read_table(path, coerce_int96_timestamp_unit="us").to_pandas(ignore_metadata=True)
     _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
     # A key written as the pandas index (`df.set_index("order_id")`) is a column; an unnamed one is row labels.
     unnamed = all(name is None for name in frame.index.names)

@@ -334,3 +334,37 @@ def test_a_contract_column_beside_a_twin_named_otherwise_is_structural():
     orders = _orders().assign(Revenue="20")
     with pytest.raises(StructuralError, match=r"'Revenue' beside 'revenue': two columns named alike"):
         validate_tables({"orders": orders})
+
+
+def test_int96_parquet_timestamps_beyond_2262_are_read_as_written(tmp_path):
+    """Hive, Impala and old Spark write int96 timestamps; read in nanoseconds, a date after 2262 wrapped around
+    (was: `9999-12-31`, their open end, read as 1816-03-29 05:56, an `impossible date`; `2523-06-01` as a
+    plausible 1938 date, accepted)."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    days = [
+        dt.datetime(2023, 1, 1),
+        dt.datetime(9999, 12, 31),
+        dt.datetime(2523, 6, 1),
+        dt.datetime(2023, 1, 3),
+    ]
+    table = pa.table(
+        {
+            "order_id": ["O1", "O2", "O3", "O4"],
+            "customer_id": ["C1", "C2", "C3", "C4"],
+            "ordered_at": pa.array(days, pa.timestamp("us")),
+            "revenue": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    pq.write_table(table, tmp_path / "orders.parquet", use_deprecated_int96_timestamps=True)
+    loaded = load_data(tmp_path)
+    assert loaded.result.report["orders"].rejected_by_reason == {
+        "placeholder date in ordered_at (9999-12-31, 2999-12-31, ...: an open end)": 1,
+        "impossible date in ordered_at": 1,
+    }
+    assert loaded.result.rejects["orders"]["ordered_at"].dt.year.tolist() == [9999, 2523]
