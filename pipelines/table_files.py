@@ -29,6 +29,11 @@ OTHER_FORMATS = (
 )
 
 
+#: `orders.pq`, `customers.snappy.parquet` (Spark's part names): Parquet files named otherwise than `<table>.parquet`
+PARQUET_SUFFIXES = ("pq", "parq")
+CODECS = ("snappy", "zstd", "zst", "gz", "gzip", "lz4", "brotli")
+
+
 def unreadable_table_file(path: Path, data_dir: Path) -> None:
     """`customers.csv.gz`, `tickets.csv.zip`, `customers.xlsx`: a contract table in a form not read is a structural
     error (was: a note among the files not read, and every command went on without the table, exit 0)."""
@@ -36,6 +41,12 @@ def unreadable_table_file(path: Path, data_dir: Path) -> None:
     parts = rest.lower().split(".")
     if head.lower() not in TABLES or not rest:
         return
+    if parts[-1] in PARQUET_SUFFIXES or (len(parts) > 1 and parts[-1] == "parquet" and parts[-2] in CODECS):
+        raise StructuralError(  # a Parquet file by another name: a note would run every command without it
+            f"{path.name} in {data_dir} looks like the {head.lower()!r} table as Parquet, but table files are "
+            f"named {head.lower()}.parquet (or .csv): rename it; it is not skipped, which would run every command "
+            f"without the {head.lower()!r} table"
+        )
     packed = [p for p in parts if p in COMPRESSED]
     other = [p for p in parts if p in OTHER_FORMATS]
     if not packed and not other:

@@ -368,3 +368,19 @@ def test_int96_parquet_timestamps_beyond_2262_are_read_as_written(tmp_path):
         "impossible date in ordered_at": 1,
     }
     assert loaded.result.rejects["orders"]["ordered_at"].dt.year.tolist() == [9999, 2523]
+
+
+@pytest.mark.parametrize(
+    "name", ["customers.snappy.parquet", "customers.pq", "customers.parq", "customers.zstd.parquet"]
+)
+def test_a_parquet_table_file_named_otherwise_is_structural_not_skipped(tmp_path, name):
+    """Spark names its Parquet parts `*.snappy.parquet`; other tools write `.pq` or `.parq` (was: a note "not a
+    contract table and is not read", every command run without the customers table, exit 0)."""
+    from pipelines.io import load_data
+
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-01,1\n")
+    pd.DataFrame({"customer_id": ["C1"]}).to_parquet(tmp_path / name)
+    with pytest.raises(
+        StructuralError, match=rf"{re.escape(name)} .* looks like the 'customers' table as Parquet"
+    ):
+        load_data(tmp_path)
