@@ -174,6 +174,22 @@ def open_end_dates(t: pd.Series) -> pd.Series:
     return late & ends.reindex(t.index, fill_value=False)
 
 
+def placeholder_rows(
+    raw: pd.Series, parsed: pd.Series, date_format: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a date column (`raw` as read, `parsed` by `parse_timestamps_native`) holding a placeholder for
+    "no date": (`PLACEHOLDER_DATES`, open ends `open_end_dates`), whatever the zone a time-zone-aware column or an
+    offset in the text gives them. The one predicate of the row rejects and of the column's convention check
+    (`features.numbers.check_missing_placeholders`) in both engines."""
+    placeholder, open_end = placeholder_dates(parsed), open_end_dates(parsed)
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):  # a zero timestamp shown in another zone: 01:00 in London
+        utc = raw.dt.tz_convert("UTC").dt.tz_localize(None)
+        placeholder, open_end = placeholder | placeholder_dates(utc), open_end | open_end_dates(utc)
+    elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
+        placeholder = placeholder | placeholder_texts(raw)
+    return np.asarray(placeholder, dtype=bool), np.asarray(open_end, dtype=bool)
+
+
 #: A placeholder day's midnight as written, whatever offset or zone follows (`1970-01-01T00:00Z`,
 #: `1900-01-01 00:00:00+02:00`, `1970-01-01 Europe/Paris`).
 _WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"

@@ -27,10 +27,8 @@ from features.dates import (
     early_reason,
     impossible_dates,
     isolated_early_dates,
-    open_end_dates,
     parse_timestamps_native,
-    placeholder_dates,
-    placeholder_texts,
+    placeholder_rows,
 )
 from features.ids import ID_RULES, MAX_TEXT_CHARS, nfc_text, overlong_texts, total_lines
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
@@ -323,19 +321,9 @@ def _check_parsed(
             check_required_given(table.name, col.name, len(raw), int(given.sum()))
         rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
-        placeholder = placeholder_dates(parsed)
-        open_end = open_end_dates(parsed)  # `9999-12-31`: no end date (never cancelled, not yet paid)
-        # a zero timestamp shown in another zone: 01:00 in London
-        if isinstance(raw.dtype, pd.DatetimeTZDtype):
-            utc = raw.dt.tz_convert("UTC").dt.tz_localize(None)
-            placeholder |= placeholder_dates(utc)
-            open_end |= open_end_dates(utc)
-        elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
-            placeholder |= placeholder_texts(raw)
+        placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
         if column_stats is None:  # written for every missing date of the column: the export's convention
-            check_missing_placeholders(
-                table.name, col.name, raw, np.asarray(placeholder | open_end, dtype=bool)
-            )
+            check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
         rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
