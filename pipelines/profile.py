@@ -298,13 +298,13 @@ def run_profile(
     """`cvp profile`: read the run (scores, contributions, the profile inputs it wrote), compute the profile and
     payback, write them; returns the page. `data` is read only for a run without profile inputs."""
     from pipelines.fingerprint import check_run_currency, check_same_data
-    from pipelines.io import check_writable
+    from pipelines.output_checks import check_outputs
     from pipelines.outputs import output_paths, read_output_set
     from pipelines.profile_inputs import read_profile_inputs
     from pipelines.reports.columns import horizon_days_from_columns
 
     cfg = load_config(config)
-    check_writable(Path(out), "profile directory")
+    check_outputs(data, {"profile directory": Path(out)}, {}, mapping)
     run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS, with_churn=False)
     check_run_currency(run.manifest, cfg.data.currency, "the profile and payback")
     h = horizon_days_from_columns(list(run.scores.columns))
