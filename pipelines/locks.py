@@ -25,9 +25,9 @@ WAIT_S = 600.0
 
 
 @contextlib.contextmanager
-def held(lock_file: Path, what: str, shared: bool = False, wait_s: float = WAIT_S) -> Iterator[None]:
+def held(lock_file: Path, what: str, shared: bool = False, wait_s: float | None = None) -> Iterator[None]:
     """Hold the lock `lock_file` (created if missing) for the block; `what` names the guarded place in the
-    message given when another process holds it longer than `wait_s` seconds."""
+    message given when another process holds it longer than `wait_s` seconds (default `WAIT_S`)."""
     try:
         import fcntl
     except ImportError:  # not a POSIX system: no advisory locks
@@ -40,6 +40,7 @@ def held(lock_file: Path, what: str, shared: bool = False, wait_s: float = WAIT_
         return
     try:
         mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        wait_s = WAIT_S if wait_s is None else wait_s
         deadline = time.monotonic() + wait_s
         while True:
             try:

@@ -1,0 +1,198 @@
+"""Round 7 of the output and seam hunt: where outputs may be written, and runs writing one place at once.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from features.validation import StructuralError
+from pipelines.cli import app
+from tests.pipelines.score_helpers import score_cli_args
+
+MAPPING = """
+sources:
+  lines: {file: raw/orders.csv}
+tables:
+  orders:
+    source: lines
+    columns: {order_id: id, customer_id: cust, ordered_at: at, revenue: rev}
+"""
+LINES = "id,cust,at,rev\no1,c1,2024-01-05,10\no2,c2,2024-02-05,20\n"
+
+
+def _cvp(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def blocker(tmp_path) -> Path:
+    path = tmp_path / "afile"
+    path.write_text("not a directory")
+    return path
+
+
+def test_a_file_where_an_output_directory_must_be_is_named(trained, blocker):
+    """`--out afile/x`, `--rejects afile/r`, `--history afile/h` with `afile` a file: exit 2 naming `afile`
+    before the model or the data are read (was: "File exists"; for `cvp score --history`, exit 1 `unexpected
+    NotADirectoryError`; for `cvp score --rejects`, exit 0 on data without rejects, and `unexpected
+    NotADirectoryError` after the whole load on data with some)."""
+    cases = {
+        "features": (
+            "features",
+            "--data",
+            trained.data,
+            "--as-of",
+            "2024-07-01",
+            "--out",
+            blocker / "f.parquet",
+        ),
+        "score --history": (
+            *score_cli_args(trained, blocker.parent / "s.parquet"),
+            "--history",
+            blocker / "h",
+        ),
+        "score --rejects": (
+            *score_cli_args(trained, blocker.parent / "s.parquet"),
+            "--rejects",
+            blocker / "r",
+        ),
+        "score --out": score_cli_args(trained, blocker / "s.parquet"),
+    }
+    for name, args in cases.items():
+        res = _cvp(*args)
+        assert res.exit_code == 2, (name, res.output)
+        assert f"{blocker} is a file, not a directory" in " ".join(res.output.split()), (name, res.output)
+    assert not (blocker.parent / "s.parquet").exists() and blocker.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("output", ["features --out", "validate --rejects"])
+def test_an_output_over_a_mapping_source_is_refused(tmp_path, output):
+    """Mapping sources are read from `--data` under any name: an output over one (a file named like it, any case,
+    or a directory whose `<table>.csv` would land on it) exits 2 and the source is kept (was: `cvp features --out
+    data/online_retail.parquet --mapping online_retail.yaml` replaced the invoice lines by the feature table,
+    exit 0; `--rejects data/raw` wrote the orders' rejects over `data/raw/orders.csv`)."""
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "raw" / "orders.csv").write_text(LINES)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(MAPPING)
+    if output == "features --out":
+        args = ("features", "--as-of", "2024-03-01", "--out", data / "raw" / "Orders.csv")
+    else:
+        args = ("validate", "--rejects", data / "raw")
+    res = _cvp(*args, "--data", data, "--mapping", mapping)
+    assert res.exit_code == 2, res.output
+    assert "mapping's source 'lines'" in " ".join(res.output.split()), res.output
+    assert (data / "raw" / "orders.csv").read_text() == LINES
+    assert sorted(p.name for p in (data / "raw").iterdir()) == ["orders.csv"]
+
+
+def test_score_outputs_inside_the_history_are_refused(trained, tmp_path):
+    """`--out H/scores.parquet --history H` (or `--rejects H`): exit 2 before anything is written (was: the set
+    published inside the history, then every later run refused: "--history H holds 's.contributions.parquet',
+    which is not a run")."""
+    history = tmp_path / "history"
+    res = _cvp(*score_cli_args(trained, history / "s.parquet"), "--history", history)
+    assert res.exit_code == 2, res.output
+    assert "inside the score history" in " ".join(res.output.split()), res.output
+    assert not history.exists()
+
+
+def _staged_copy(source: Path, folder: Path, run_id: str) -> dict[str, Path]:
+    """The output set of `source` staged in `folder` as run `run_id` (its ids rewritten in every file)."""
+    import json
+
+    import pandas as pd
+
+    from pipelines.outputs import output_paths
+
+    folder.mkdir()
+    staged = {}
+    for key, path in output_paths(source).items():
+        if not path.exists():
+            continue
+        target = folder / path.name
+        if path.suffix == ".json":
+            target.write_text(json.dumps(json.loads(path.read_text()) | {"run_id": run_id}))
+        else:
+            frame = pd.read_parquet(path)
+            if "run_id" in frame:
+                frame["run_id"] = run_id
+            frame.to_parquet(target, index=False)
+        staged[key] = target
+    return staged
+
+
+def test_two_runs_publishing_into_one_out_take_turns(default_scores, tmp_path, monkeypatch):
+    """Run A is half-way through publishing (its contributions renamed, not its scores) when run B publishes into
+    the same `--out`: B waits for A's lock, then publishes its whole set; the set read is B's, every file (was: B
+    rolled A's journal forward and published, A then renamed its scores and manifest over B's, beside B's
+    contributions, and failed with `unexpected FileNotFoundError` on the journal B had removed)."""
+    import pipelines.outputs as outputs
+    from pipelines.outputs import output_paths, publish, read_output_set
+
+    out = tmp_path / "out" / "scores.parquet"
+    out.parent.mkdir()
+    a = _staged_copy(default_scores.out, tmp_path / "stage-a", "run-a")
+    b = _staged_copy(default_scores.out, tmp_path / "stage-b", "run-b")
+    errors: list[BaseException] = []
+
+    def run_b() -> None:
+        try:
+            publish(b, output_paths(out))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    other = threading.Thread(target=run_b)
+
+    def pause(point: str) -> None:
+        if point == "after_contributions" and other.ident is None:  # A's publish, once
+            other.start()
+            time.sleep(0.5)  # B either publishes now (no lock) or waits for A
+
+    monkeypatch.setattr(outputs, "_pause_at", pause)
+    publish(a, output_paths(out))
+    other.join(30)
+    assert not errors, errors
+    got = read_output_set(out)
+    assert got.run_id == "run-b"  # B's whole set: read_output_set refuses files of two runs
+
+
+def test_an_append_to_a_history_waits_for_the_one_under_way(default_scores, tmp_path, monkeypatch):
+    """While another process appends to a history (its lock held, its staging directory being written), an
+    append gives up after the wait with a message, the other's staging directory untouched (was: removed as if
+    a killed run had left it, the other run's partition lost half-written)."""
+    import pipelines.locks as locks
+    from pipelines.history import append_run, open_history
+
+    history = open_history(tmp_path / "history", create=True)
+    theirs = history / ".staging-0123456789abcdef"
+    theirs.mkdir()
+    (theirs / "scores.parquet").write_bytes(b"being written")
+    monkeypatch.setattr(locks, "WAIT_S", 0.3)
+    run = default_scores.run
+    with locks.held(history / ".cvp-history.lock", "the test's history"):  # pipelines.history.LOCK_FILE
+        done: list[BaseException | Path] = []
+
+        def append() -> None:  # another process: a thread opens its own lock file description
+            try:
+                done.append(append_run(history, run.scores, run.contributions_path, run.manifest))
+            except BaseException as exc:  # noqa: BLE001 - checked below
+                done.append(exc)
+
+        worker = threading.Thread(target=append)
+        worker.start()
+        worker.join(30)
+    assert len(done) == 1 and isinstance(done[0], StructuralError), done
+    assert "being written by another cvp process" in str(done[0])
+    assert (theirs / "scores.parquet").read_bytes() == b"being written"
+    assert not list(history.glob("as_of=*"))
+    shutil.rmtree(theirs)
+    assert append_run(history, run.scores, run.contributions_path, run.manifest).is_dir()  # lock released
