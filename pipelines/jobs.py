@@ -156,7 +156,7 @@ def run_report(
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
     from features import feature_registry
-    from pipelines.fingerprint import check_run_currency, check_same_data
+    from pipelines.fingerprint import check_run_currency, check_same_data, with_run_settings
     from pipelines.outputs import read_output_set
     from pipelines.reports import build_reports
     from pipelines.tracking import model_card
@@ -167,6 +167,7 @@ def run_report(
     run = read_output_set(Path(scores_path))
     scores, contrib, manifest = run.scores, run.contributions, run.manifest
     check_run_currency(manifest, cfg.data.currency, "the pages")
+    cfg = with_run_settings(manifest, cfg)  # the run's features are named and windowed as it built them
     version = str(manifest.get("model_version", scores["model_version"].iloc[0] if len(scores) else "?"))
     card = model_card(
         version,

@@ -196,3 +196,28 @@ def test_an_append_to_a_history_waits_for_the_one_under_way(default_scores, tmp_
     assert not list(history.glob("as_of=*"))
     shutil.rmtree(theirs)
     assert append_run(history, run.scores, run.contributions_path, run.manifest).is_dir()  # lock released
+
+
+def test_report_and_profile_read_with_another_windows_config_show_the_runs_features(
+    trained, default_scores, tmp_path
+):
+    """`cvp report` / `cvp profile --config` with `features.windows_days: [30, 180]` on a run whose model was built
+    with 30/90/365-day windows: the pages and tables name the run's features as it built them, the same as with
+    the run's own config (was: every 90- and 365-day feature unlabelled, `profit net 365d` on the waterfalls, and
+    the profile's behaviour table losing the features of unknown group: 1 of its 5 top rows left)."""
+    import yaml
+
+    config = tmp_path / "windows.yaml"
+    config.write_text(
+        yaml.safe_dump(yaml.safe_load(trained.config.read_text()) | {"features": {"windows_days": [30, 180]}})
+    )
+    res = _cvp("report", "--scores", default_scores.out, "--out", tmp_path / "pages", "--config", config)
+    assert res.exit_code == 0, res.output
+    page = max((tmp_path / "pages").glob("manager-*.html"), key=lambda p: p.stat().st_size).read_text()
+    assert "Net profit, last 365 days" in page and "profit net 365d" not in page
+    res = _cvp("profile", "--scores", default_scores.out, "--out", tmp_path / "profile", "--config", config)
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    behaviour = pd.read_csv(tmp_path / "profile" / "profile_behaviour.csv")
+    assert behaviour["group"].notna().all() and len(behaviour) >= 5, behaviour
