@@ -221,3 +221,25 @@ def test_report_and_profile_read_with_another_windows_config_show_the_runs_featu
 
     behaviour = pd.read_csv(tmp_path / "profile" / "profile_behaviour.csv")
     assert behaviour["group"].notna().all() and len(behaviour) >= 5, behaviour
+
+
+def test_transitions_to_or_from_a_run_that_scored_nobody():
+    """A run in which nobody was scored (every customer lapsed: `--allow-stale` far after the last order) next to
+    a run that scored them: transitions without deltas, each customer's statuses said (was: `cvp report
+    --history` exit 1, `unexpected IndexError: index 0 is out of bounds for axis 0 with size 0`)."""
+    import numpy as np
+
+    from models.transitions import tier_transitions
+    from tests.models.test_transitions import CHURN, REGISTRY, VALUE, _hand_made
+
+    old, new, old_c, new_c, old_f, new_f = _hand_made()
+    nobody = new.assign(status="lapsed", tier=None, rating=None, **{VALUE: np.nan, CHURN: np.nan})
+    for a, b, a_c, b_c in ((old, nobody, old_c, new_c.iloc[:0]), (nobody, new, new_c.iloc[:0], new_c)):
+        got = tier_transitions(
+            a, b, a_c, b_c, REGISTRY, value_column=VALUE, churn_column=CHURN, currency="EUR", n_deltas=2,
+            old_features=old_f, new_features=new_f,
+        )  # fmt: skip
+        assert got["tier_move"].isna().all() and got["value_delta_1"].isna().all()
+        assert sorted(got.loc[got["presence"] == "both", "new_status"].unique()) == sorted(
+            b["status"].unique()
+        )
