@@ -37,6 +37,7 @@ import pandas as pd
 
 from features.validation import StructuralError
 from pipelines import io
+from pipelines.output_checks import HISTORY_MARKER, file_in_the_way
 
 __all__ = [
     "HISTORY_MARKER",
@@ -56,7 +57,6 @@ __all__ = [
     "transitions_between",
 ]
 
-HISTORY_MARKER = ".cvp-history"
 LOCK_FILE = ".cvp-history.lock"  #: held while a run is appended (`pipelines.locks`)
 SCORES_FILE = "scores.parquet"
 CONTRIB_FILE = "contributions.parquet"
@@ -90,8 +90,6 @@ def open_history(path: Path, create: bool) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise StructuralError(f"--history {path} is a file, not a history directory")
-    from pipelines.output_checks import file_in_the_way
-
     blocker = file_in_the_way(path)
     if blocker is not None:  # `--history afile/h` (was: exit 1, `unexpected NotADirectoryError`)
         raise StructuralError(f"--history {path} cannot be created: {blocker} is a file, not a directory")

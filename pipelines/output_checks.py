@@ -7,8 +7,8 @@ for their outputs. In this order, each a structural error (exit 2) naming the ou
 - an output on a source file of `--mapping` (sources are read from `--data` under any name: `--out
   data/online_retail.parquet` would replace the invoice lines), or a directory written into that holds one
   (`--rejects data/raw` writes `<table>.csv` and `<source>.source.csv` beside `data/raw/orders.csv`);
-- an output inside a directory another output owns (`--out history/scores.parquet` with `--history history`:
-  the history holds only its partitions, and was refused on the next run, after the scores were written there);
+- an output inside a score history, this run's `--history` or any other (`--out history/scores.parquet`,
+  `cvp report --out history/pages`: the history holds only its partitions, and every later run refused it);
 - a file standing where a directory must be (`--out afile/scores.parquet`: was "File exists", "Not a
   directory", or for `--rejects` and `--history` an `unexpected NotADirectoryError` after the whole load);
 - a place that cannot be written (`pipelines.io.check_writable`).
@@ -21,6 +21,9 @@ from pathlib import Path
 
 from features.contract import TABLES
 from features.validation import StructuralError
+
+#: Marks a score history (`pipelines.history`): a directory that holds only its partitions.
+HISTORY_MARKER = ".cvp-history"
 
 
 def file_in_the_way(path: Path) -> Path | None:
@@ -60,6 +63,13 @@ def check_outputs(
                     f"the {what} {path} is inside the {whose} {folder}, which holds only what cvp writes there; "
                     "write it elsewhere"
                 )
+    for what, path in (files | dirs).items():
+        history = next((p for p in Path(path).resolve().parents if (p / HISTORY_MARKER).is_file()), None)
+        if history is not None:
+            raise StructuralError(
+                f"the {what} {path} is inside the score history {history}, which holds only what cvp writes "
+                "there (every later run would refuse it); write it elsewhere"
+            )
     for what, path in (files | dirs | owned).items():
         blocker = file_in_the_way(path)
         if blocker is None and what in (dirs | owned) and path.exists() and not path.is_dir():

@@ -94,15 +94,24 @@ def test_an_output_over_a_mapping_source_is_refused(tmp_path, output):
     assert sorted(p.name for p in (data / "raw").iterdir()) == ["orders.csv"]
 
 
-def test_score_outputs_inside_the_history_are_refused(trained, tmp_path):
-    """`--out H/scores.parquet --history H` (or `--rejects H`): exit 2 before anything is written (was: the set
-    published inside the history, then every later run refused: "--history H holds 's.contributions.parquet',
-    which is not a run")."""
+def test_outputs_inside_a_history_are_refused(trained, default_scores, tmp_path):
+    """`cvp score --out H/scores.parquet --history H` (or `--rejects H`), `cvp report --out H/pages` for an existing
+    history H: exit 2 before anything is written (was: the set or the pages written inside the history, then
+    every later run refused: "--history H holds 's.contributions.parquet', which is not a run")."""
+    from pipelines.history import list_runs, open_history
+
     history = tmp_path / "history"
     res = _cvp(*score_cli_args(trained, history / "s.parquet"), "--history", history)
     assert res.exit_code == 2, res.output
     assert "inside the score history" in " ".join(res.output.split()), res.output
     assert not history.exists()
+    open_history(history, create=True)
+    res = _cvp(
+        "report", "--scores", default_scores.out, "--out", history / "pages", "--config", trained.config
+    )
+    assert res.exit_code == 2, res.output
+    assert "inside the score history" in " ".join(res.output.split()), res.output
+    assert list_runs(history) == []
 
 
 def _staged_copy(source: Path, folder: Path, run_id: str) -> dict[str, Path]:
