@@ -176,6 +176,7 @@ def run_report(
         manifest.get("data_fingerprint"),
         run_id=manifest.get("model_run_id"),
         tracking_uri=tracking_uri or manifest.get("tracking_uri"),
+        model_uri=manifest.get("model_uri"),
     )
     if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
         card["seasonal_history"] = manifest["seasonal_history"]

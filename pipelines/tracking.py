@@ -276,6 +276,13 @@ def log_training_run(
         return run.info.run_id, version
 
 
+def registered_name(uri: str | None) -> str | None:
+    """The registered model's name in `models:/<name>/<version>` or `models:/<name>@<alias>`; None otherwise."""
+    if not uri or not str(uri).startswith("models:/"):
+        return None
+    return str(uri).removeprefix("models:/").split("@", 1)[0].split("/", 1)[0] or None
+
+
 def model_card(
     version: str,
     cfg: AppConfig,
@@ -283,20 +290,23 @@ def model_card(
     fingerprint: dict | None = None,
     run_id: str | None = None,
     tracking_uri: str | None = None,
+    model_uri: str | None = None,
 ) -> dict:
-    """What the team page says about the model: version, training run, backtest metrics, data fingerprint.
+    """What the team page says about the model: name, version, training run, backtest metrics, data fingerprint.
 
     Read from the model's own training run (`run_id`, recorded in the scores manifest) in the tracking store
     the scoring run used (`tracking_uri`, also recorded), not from a version number looked up in whatever store
-    the working directory has. Without a run id (scores from an older `cvp score`) the card says so.
-    """
+    the working directory has. Without a run id (scores from an older `cvp score`) the card says so. The name is
+    the one of the model the run loaded (`model_uri`: `models:/<name>/<version>` or `models:/<name>@<alias>`; any
+    other URI as it is), else the config's registered model (was: always the config's, so scores of
+    `--model models:/customer-value-eu/3` were presented as version 3 of `customer-value`)."""
     import json
 
     import mlflow
 
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     card: dict = {
-        "model_name": cfg.mlflow.registered_model,
+        "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
         "model_version": version,
         "horizon_days": horizon_days,
         "currency": cfg.data.currency,

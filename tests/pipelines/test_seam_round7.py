@@ -252,3 +252,23 @@ def test_transitions_to_or_from_a_run_that_scored_nobody():
         assert sorted(got.loc[got["presence"] == "both", "new_status"].unique()) == sorted(
             b["status"].unique()
         )
+
+
+def test_the_model_card_names_the_model_the_run_loaded(trained, default_scores, tmp_path):
+    """Scores of `--model models:/customer-value-eu/1` reported with a config whose `mlflow.registered_model` is
+    `customer-value`: the team page names the model the run loaded (was: `customer-value`, version 1: another
+    registered model's version)."""
+    import json
+
+    from pipelines.outputs import output_paths
+
+    scores = tmp_path / "run" / default_scores.out.name
+    shutil.copytree(default_scores.out.parent, scores.parent)
+    manifest = output_paths(scores)["manifest"]
+    manifest.write_text(
+        json.dumps(json.loads(manifest.read_text()) | {"model_uri": "models:/customer-value-eu/1"})
+    )
+    res = _cvp("report", "--scores", scores, "--out", tmp_path / "pages", "--config", trained.config)
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "pages" / "index.html").read_text()
+    assert "customer-value-eu" in page
