@@ -8,7 +8,8 @@ for their outputs. In this order, each a structural error (exit 2) naming the ou
   data/online_retail.parquet` would replace the invoice lines), or a directory written into that holds one
   (`--rejects data/raw` writes `<table>.csv` and `<source>.source.csv` beside `data/raw/orders.csv`);
 - an output inside a score history, this run's `--history` or any other (`--out history/scores.parquet`,
-  `cvp report --out history/pages`: the history holds only its partitions, and every later run refused it);
+  `cvp report --out history/pages`: the history holds only its partitions, and every later run refused it), or
+  inside a directory of pages or profile tables, which the next `cvp report` / `cvp profile` replaces whole;
 - a file standing where a directory must be (`--out afile/scores.parquet`: was "File exists", "Not a
   directory", or for `--rejects` and `--history` an `unexpected NotADirectoryError` after the whole load);
 - a place that cannot be written (`pipelines.io.check_writable`).
@@ -24,6 +25,17 @@ from features.validation import StructuralError
 
 #: Marks a score history (`pipelines.history`): a directory that holds only its partitions.
 HISTORY_MARKER = ".cvp-history"
+#: Mark a directory of pages (`pipelines.reports.pages`) or of profile tables (`pipelines.profile`) that the next
+#: run replaces whole.
+REPORT_MARKER = ".cvp-report"
+PROFILE_MARKER = ".cvp-profile"
+#: The directories cvp owns: nothing else may be written inside them, and why.
+OWNED_MARKERS = {
+    HISTORY_MARKER: "score history, which holds only what `cvp score --history` writes (every later run would "
+    "refuse it)",
+    REPORT_MARKER: "report directory, which the next `cvp report` replaces whole (it would be deleted)",
+    PROFILE_MARKER: "profile directory, which the next `cvp profile` replaces whole (it would be deleted)",
+}
 
 
 def file_in_the_way(path: Path) -> Path | None:
@@ -63,13 +75,14 @@ def check_outputs(
                     f"the {what} {path} is inside the {whose} {folder}, which holds only what cvp writes there; "
                     "write it elsewhere"
                 )
-    for what, path in (files | dirs).items():
-        history = next((p for p in Path(path).resolve().parents if (p / HISTORY_MARKER).is_file()), None)
-        if history is not None:
-            raise StructuralError(
-                f"the {what} {path} is inside the score history {history}, which holds only what cvp writes "
-                "there (every later run would refuse it); write it elsewhere"
-            )
+    for what, path in (files | dirs | owned).items():
+        for folder in Path(path).resolve().parents:
+            marker = next((m for m in OWNED_MARKERS if (folder / m).is_file()), None)
+            if marker is not None:
+                raise StructuralError(
+                    f"the {what} {path} is inside the {OWNED_MARKERS[marker].replace(',', f' {folder},', 1)}; "
+                    "write it elsewhere"
+                )
     for what, path in (files | dirs | owned).items():
         blocker = file_in_the_way(path)
         if blocker is None and what in (dirs | owned) and path.exists() and not path.is_dir():

@@ -19,8 +19,8 @@ from rich.console import Console
 
 from features.validation import StructuralError
 from pipelines.config import load_config
+from pipelines.output_checks import PROFILE_MARKER  # a profile directory, replaced whole
 
-PROFILE_MARKER = ".cvp-profile"
 #: The tables a profile directory holds (name -> file).
 PROFILE_FILES: dict[str, str] = {
     "who": "profile_attributes.csv",

@@ -94,10 +94,11 @@ def test_an_output_over_a_mapping_source_is_refused(tmp_path, output):
     assert sorted(p.name for p in (data / "raw").iterdir()) == ["orders.csv"]
 
 
-def test_outputs_inside_a_history_are_refused(trained, default_scores, tmp_path):
+def test_outputs_inside_a_history_or_a_directory_of_pages_are_refused(trained, default_scores, tmp_path):
     """`cvp score --out H/scores.parquet --history H` (or `--rejects H`), `cvp report --out H/pages` for an existing
-    history H: exit 2 before anything is written (was: the set or the pages written inside the history, then
-    every later run refused: "--history H holds 's.contributions.parquet', which is not a run")."""
+    history H, `cvp score --out pages/s.parquet` into a directory of pages: exit 2 before anything is written (was:
+    the set or the pages written inside the history, then every later run refused: "--history H holds
+    's.contributions.parquet', which is not a run"; the set inside the pages deleted by the next `cvp report`)."""
     from pipelines.history import list_runs, open_history
 
     history = tmp_path / "history"
@@ -112,6 +113,13 @@ def test_outputs_inside_a_history_are_refused(trained, default_scores, tmp_path)
     assert res.exit_code == 2, res.output
     assert "inside the score history" in " ".join(res.output.split()), res.output
     assert list_runs(history) == []
+    # a directory of pages is replaced whole by the next report: a scores set inside it would be deleted
+    pages = tmp_path / "pages"
+    res = _cvp("report", "--scores", default_scores.out, "--out", pages, "--config", trained.config)
+    assert res.exit_code == 0, res.output
+    res = _cvp(*score_cli_args(trained, pages / "s.parquet"))
+    assert res.exit_code == 2 and "inside the report directory" in " ".join(res.output.split()), res.output
+    assert not (pages / "s.parquet").exists()
 
 
 def _staged_copy(source: Path, folder: Path, run_id: str) -> dict[str, Path]:
