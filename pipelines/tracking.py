@@ -196,7 +196,17 @@ def load_bundle(uri: str) -> LoadedModel:
                 f"model {uri} is registered (version {version}) but its files cannot be read ({first}): the "
                 "tracking store's artefacts were moved or deleted? Restore them, or train again with `cvp train`"
             ) from exc
-        raise StructuralError(f"cannot load model {uri}: {first}. Train one first with `cvp train`.") from exc
+        offer = _registry_offer(uri)
+        if offer:  # the registered model exists, not this alias or version (was: "Train one first")
+            raise StructuralError(f"cannot load model {uri}: {offer}") from exc
+        if ":/" not in uri:  # `--model 3`, `--model champion`: not a model URI
+            raise StructuralError(
+                f"--model {uri} is not a model URI: give models:/<name>/<version>, models:/<name>@<alias> "
+                "(default models:/customer-value@champion) or runs:/<run id>/model"
+            ) from exc
+        raise StructuralError(
+            f"cannot load model {uri}: {first.rstrip('.')}. Train one first with `cvp train`."
+        ) from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
         raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
     python_model = model.unwrap_python_model()
@@ -205,6 +215,29 @@ def load_bundle(uri: str) -> LoadedModel:
     if bundle is None:
         raise StructuralError(f"model {uri} is not a customer-value model")
     return LoadedModel(bundle=bundle, uri=uri, version=version, run_id=run_id)
+
+
+def _registry_offer(uri: str) -> str | None:
+    """For `models:/<name>@<alias>` or `models:/<name>/<version>` naming an alias or version the registered model
+    does not have (a challenger never trained, a deleted version): what it has, to choose from; None when the
+    registered model itself is unknown or the URI is of another form."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    name = registered_name(uri)
+    if name is None:
+        return None
+    client = mlflow.MlflowClient()
+    try:
+        aliases = client.get_registered_model(name).aliases
+        versions = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+    except (MlflowException, ValueError):
+        return None
+    said = ", ".join(f"@{a} (version {v})" for a, v in sorted(aliases.items())) or "no alias"
+    return (
+        f"the registered model {name!r} has versions {', '.join(map(str, versions)) or 'none'} and {said}; "
+        f"give one of them (models:/{name}/<version> or models:/{name}@<alias>)"
+    )
 
 
 def current_champion(name: str) -> str | None:

@@ -280,3 +280,19 @@ def test_the_model_card_names_the_model_the_run_loaded(trained, default_scores, 
     assert res.exit_code == 0, res.output
     page = (tmp_path / "pages" / "index.html").read_text()
     assert "customer-value-eu" in page
+
+
+def test_a_model_alias_or_version_the_registry_lacks_says_what_it_has(trained, tmp_path):
+    """`--model models:/customer-value@challenger` (none trained) or `/7`, `--model 1`: exit 2 saying what the
+    registry has, or what a model URI looks like (was: "Registered model alias challenger not found.. Train one
+    first with `cvp train`", with version 1 registered and champion)."""
+    from tests.pipelines.conftest import clone_registry
+
+    config = clone_registry(trained, tmp_path)  # the registry as trained: version 1, champion
+    for model, said in (
+        ("models:/customer-value@challenger", "has versions 1 and @champion (version 1)"),
+        ("models:/customer-value/7", "has versions 1 and @champion (version 1)"),
+        ("1", "is not a model URI"),
+    ):
+        res = _cvp(*score_cli_args(trained, tmp_path / "s.parquet", config=config), "--model", model)
+        assert res.exit_code == 2 and said in " ".join(res.output.split()), (model, res.output)
