@@ -10,6 +10,8 @@ for their outputs. In this order, each a structural error (exit 2) naming the ou
 - an output inside a score history, this run's `--history` or any other (`--out history/scores.parquet`,
   `cvp report --out history/pages`: the history holds only its partitions, and every later run refused it), or
   inside a directory of pages or profile tables, which the next `cvp report` / `cvp profile` replaces whole;
+- two outputs of one run on each other (`--out rej/tickets.csv --rejects rej`: the rejects replaced by the
+  scores, exit 0);
 - a file standing where a directory must be (`--out afile/scores.parquet`: was "File exists", "Not a
   directory", or for `--rejects` and `--history` an `unexpected NotADirectoryError` after the whole load);
 - a place that cannot be written (`pipelines.io.check_writable`).
@@ -75,6 +77,7 @@ def check_outputs(
                     f"the {what} {path} is inside the {whose} {folder}, which holds only what cvp writes there; "
                     "write it elsewhere"
                 )
+    _check_apart(files, dirs | owned)
     for what, path in (files | dirs | owned).items():
         for folder in Path(path).resolve().parents:
             marker = next((m for m in OWNED_MARKERS if (folder / m).is_file()), None)
@@ -93,6 +96,22 @@ def check_outputs(
         check_writable(path, what)
     for what, path in dirs.items():
         check_writable(path / "orders.csv", what)
+
+
+def _check_apart(files: Mapping[str, Path], dirs: Mapping[str, Path]) -> None:
+    """A file output that is a directory output, or lies in one under a name that directory gets (`--out
+    rej/tickets.csv --rejects rej`: the tickets' rejects, written while loading, replaced by the scores)."""
+    for whose, folder in dirs.items():
+        inside = folder.resolve()
+        for what, path in files.items():
+            target = path.resolve()
+            name = target.name.casefold()
+            taken = name.endswith(".source.csv") or name.removesuffix(".csv") in TABLES
+            if target == inside or (target.parent == inside and taken):
+                raise StructuralError(
+                    f"the {what} {path} and the {whose} {folder} would write over each other (it holds "
+                    "<table>.csv files); give them different places"
+                )
 
 
 def _check_beside_sources(

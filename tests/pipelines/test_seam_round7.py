@@ -296,3 +296,16 @@ def test_a_model_alias_or_version_the_registry_lacks_says_what_it_has(trained, t
     ):
         res = _cvp(*score_cli_args(trained, tmp_path / "s.parquet", config=config), "--model", model)
         assert res.exit_code == 2 and said in " ".join(res.output.split()), (model, res.output)
+
+
+def test_two_outputs_of_one_run_on_each_other_are_refused(trained, tmp_path):
+    """`--out rej/tickets.csv --rejects rej` (the tickets' rejects, written while loading, then replaced by the
+    scores) and `--out x.parquet --rejects x.parquet`: exit 2 before anything is written (was: exit 0 and the
+    rejects gone; the second left an empty `x.parquet/` behind)."""
+    rejects = tmp_path / "rej"
+    for out, given in ((rejects / "tickets.csv", rejects), (tmp_path / "x.parquet", tmp_path / "x.parquet")):
+        res = _cvp(*score_cli_args(trained, out), "--rejects", given)
+        assert res.exit_code == 2 and "would write over each other" in " ".join(res.output.split()), (
+            res.output
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
