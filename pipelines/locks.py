@@ -35,9 +35,12 @@ def held(lock_file: Path, what: str, shared: bool = False, wait_s: float | None 
         return
     try:
         fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:  # read-only place: nothing can write there, nothing to guard against
-        yield
-        return
+    except OSError:
+        try:  # another user's lock file: a lock is taken on a file opened for reading too
+            fd = os.open(lock_file, os.O_RDONLY)
+        except OSError:  # read-only place: nothing can write there, nothing to guard against
+            yield
+            return
     try:
         mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
         wait_s = WAIT_S if wait_s is None else wait_s
