@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,11 +46,15 @@ def held(lock_file: Path, what: str, shared: bool = False, wait_s: float | None 
         mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
         wait_s = WAIT_S if wait_s is None else wait_s
         deadline = time.monotonic() + wait_s
+        said = False
         while True:
             try:
                 fcntl.flock(fd, mode)
                 break
             except BlockingIOError:
+                if not said:  # a batch log shows why the run pauses
+                    print(f"waiting: {what} is in use by another cvp process ({lock_file})", file=sys.stderr)
+                    said = True
                 if time.monotonic() >= deadline:
                     raise StructuralError(
                         f"{what} is being written by another cvp process (lock {lock_file} held for more than "
