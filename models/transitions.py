@@ -328,7 +328,8 @@ def tier_transitions(
                 columns[name] = values
             elif isinstance(col, tuple):  # sentences in walk order
                 text, back = col
-                where = np.where(full >= 0, back[np.maximum(full, 0)], -1)
+                # no pair scored in both runs (a run that scored nobody): no sentence to take
+                where = np.where(full >= 0, back[np.maximum(full, 0)], -1) if len(at) else full
                 columns[name] = pd.array(pc.take(text, pa.array(where, mask=where < 0)), dtype="str")
             else:
                 columns[name] = pd.array(pc.take(col, fill), dtype="str")

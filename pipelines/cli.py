@@ -172,10 +172,10 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Rolling-origin backtest of the models against persistence, past spend rate and BG/NBD + Gamma-Gamma."""
-    from pipelines.io import check_writable
+    from pipelines.output_checks import check_outputs
     from pipelines.train import load_for_modelling, overrides, run_backtest_only
 
-    check_writable(Path(out) / "backtest_metrics.csv", "backtest directory")
+    check_outputs(data, {"backtest directory": Path(out) / "backtest_metrics.csv"}, {}, mapping)
 
     cfg, tables, cutoff = load_for_modelling(
         data, mapping, config, overrides(horizon_days, folds), as_of, console
@@ -258,7 +258,16 @@ def score(
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
     from pipelines.engines.run import run_score
+    from pipelines.output_checks import check_outputs
+    from pipelines.outputs import output_paths
 
+    check_outputs(  # before the history is created, the model or the data read
+        data,
+        {f"{k} file": p for k, p in output_paths(out).items()},
+        {"rejects directory": rejects} if rejects else {},
+        mapping,
+        {"score history": history} if history else {},
+    )
     if history is not None:
         from pipelines.history import open_history
 

@@ -98,3 +98,18 @@ def check_run_currency(manifest: dict[str, Any], currency: str, what: str) -> No
             f"data), the config says {currency}: {what} would label every amount in the wrong currency. Use the "
             "config the run was scored with"
         )
+
+
+def with_run_settings(manifest: dict[str, Any], cfg: Any) -> Any:
+    """`cfg` (a reader's `AppConfig`: `cvp report`, `cvp profile`) with the feature and label settings the run
+    built its features with (`settings_used` in its manifest: the model's own), so the pages name, window and
+    rebuild the run's features as they were, whatever `--config` the reader was given (was: a report read with
+    `features.windows_days: [30, 180]` showed a model of 90/365-day windows' features as `profit net 365d`,
+    unlabelled). A run without them (older manifests) is read with `cfg` as it is."""
+    used = manifest.get("settings_used") or {}
+    update = {
+        key: type(getattr(cfg, key)).model_validate(used[key])
+        for key in ("features", "labels")
+        if isinstance(used.get(key), dict)
+    }
+    return cfg.model_copy(update=update) if update else cfg

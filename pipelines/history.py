@@ -37,6 +37,7 @@ import pandas as pd
 
 from features.validation import StructuralError
 from pipelines import io
+from pipelines.output_checks import HISTORY_MARKER, file_in_the_way
 
 __all__ = [
     "HISTORY_MARKER",
@@ -56,7 +57,7 @@ __all__ = [
     "transitions_between",
 ]
 
-HISTORY_MARKER = ".cvp-history"
+LOCK_FILE = ".cvp-history.lock"  #: held while a run is appended (`pipelines.locks`)
 SCORES_FILE = "scores.parquet"
 CONTRIB_FILE = "contributions.parquet"
 CHURN_FILE = "churn_contributions.parquet"  # optional: runs of the Spark engine and older runs have none
@@ -89,6 +90,9 @@ def open_history(path: Path, create: bool) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise StructuralError(f"--history {path} is a file, not a history directory")
+    blocker = file_in_the_way(path)
+    if blocker is not None:  # `--history afile/h` (was: exit 1, `unexpected NotADirectoryError`)
+        raise StructuralError(f"--history {path} cannot be created: {blocker} is a file, not a directory")
     if path.is_dir() and (path / HISTORY_MARKER).is_file():
         return path
     if not create:
@@ -355,6 +359,17 @@ def append_run(
     the same as-of already there is replaced whole (idempotent). Returns the partition directory.
     """
     history = open_history(history, create=True)
+    from pipelines.locks import held
+
+    # one append at a time: the sweep below removes every staging directory, so it must never see another run's
+    # live one (was: two runs appending at once, the later one deleted the other's partition while it was written)
+    with held(history / LOCK_FILE, f"the score history {history}"):
+        return _append_run(history, scores, contributions_path, manifest)
+
+
+def _append_run(
+    history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
+) -> Path:
     list_runs(history)  # a damaged or foreign entry is reported before anything is written
     for old in history.glob(".*"):  # left by a run killed while appending
         if old.is_dir() and (old.name.startswith(".staging-") or ".old." in old.name):

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from features.validation import StructuralError
 from pipelines.config import load_config
-from pipelines.io import check_writable, write_frame, write_json
+from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_after_first_order,
     default_as_of,
@@ -21,6 +21,7 @@ from pipelines.loading import (
     load_configured,
     parse_date,
 )
+from pipelines.output_checks import check_outputs
 
 
 def run_generate(
@@ -33,7 +34,7 @@ def run_generate(
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
     if first >= last:
         raise StructuralError(f"--start {first.date()} must be before --end {last.date()}")
-    check_writable(Path(out) / "orders.csv", "demo company directory")
+    check_outputs(None, {"demo company directory": Path(out) / "orders.csv"})
     t0 = time.perf_counter()
     company = generate_company(customers, first, last, seed)
     paths = write_company(company, Path(out), fmt=fmt)
@@ -48,12 +49,9 @@ def run_generate(
 def run_validate(
     data: Path, mapping: Path | None, rejects: Path | None, config: Path | None, console: Console
 ) -> None:
-    from pipelines.table_files import check_outputs_beside_tables
-
     cfg = load_config(config)
     if rejects is not None:
-        check_outputs_beside_tables(data, {}, {"rejects directory": Path(rejects)})
-        check_writable(Path(rejects) / "orders.csv", "rejects directory")
+        check_outputs(data, {}, {"rejects directory": Path(rejects)}, mapping)
     load_and_report(data, mapping, cfg, console, rejects)
 
 
@@ -64,10 +62,10 @@ def run_features(
 
     cfg = load_config(config)
     cutoff = parse_date(as_of)
-    from pipelines.table_files import check_outputs_beside_tables
-
-    check_outputs_beside_tables(data, {"feature table": Path(out)}, {})
-    check_writable(Path(out), "feature table")
+    out = Path(out)
+    check_outputs(
+        data, {"feature table": out, "feature manifest": out.with_suffix(".manifest.json")}, {}, mapping
+    )
     loaded = load_and_report(data, mapping, cfg, console)
     check_after_first_order(loaded.tables, cutoff, "compute")
     t0 = time.perf_counter()
@@ -158,17 +156,18 @@ def run_report(
     """Team page + one page per account manager from one scoring run's output set (scores, contributions,
     manifest; `pipelines.outputs.read_output_set` refuses files of different runs and non-scores files)."""
     from features import feature_registry
-    from pipelines.fingerprint import check_run_currency, check_same_data
-    from pipelines.io import check_writable
+    from pipelines.fingerprint import check_run_currency, check_same_data, with_run_settings
     from pipelines.outputs import read_output_set
     from pipelines.reports import build_reports
     from pipelines.tracking import model_card
 
     cfg = load_config(config)
-    check_writable(Path(out), "report directory")  # its parent: the directory itself is replaced whole
+    # a file: its parent is probed, the directory itself is replaced whole
+    check_outputs(data, {"report directory": Path(out)}, {}, mapping)
     run = read_output_set(Path(scores_path))
     scores, contrib, manifest = run.scores, run.contributions, run.manifest
     check_run_currency(manifest, cfg.data.currency, "the pages")
+    cfg = with_run_settings(manifest, cfg)  # the run's features are named and windowed as it built them
     version = str(manifest.get("model_version", scores["model_version"].iloc[0] if len(scores) else "?"))
     card = model_card(
         version,
@@ -177,6 +176,7 @@ def run_report(
         manifest.get("data_fingerprint"),
         run_id=manifest.get("model_run_id"),
         tracking_uri=tracking_uri or manifest.get("tracking_uri"),
+        model_uri=manifest.get("model_uri"),
     )
     if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
         card["seasonal_history"] = manifest["seasonal_history"]

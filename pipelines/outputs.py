@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from features.validation import StructuralError
 from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
 from pipelines import io
+from pipelines.locks import held
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
 SCORES_ID_COLUMNS = ("customer_id", "account_manager_id")
@@ -258,11 +259,26 @@ def journal_path(targets: Mapping[str, Path]) -> Path:
     return scores.with_name(f".{stem}.publish.json")
 
 
+def lock_path(targets: Mapping[str, Path]) -> Path:
+    """The lock of a set's place (`pipelines.locks`), beside the scores: `.<stem>.publish.lock`, kept."""
+    journal = journal_path(targets)
+    return journal.with_name(journal.name.removesuffix(".json") + ".lock")
+
+
 def publish(staged: Mapping[str, Path], targets: Mapping[str, Path]) -> None:
-    """Rename the staged files into place as one set: journal first, then contributions, scores, manifest."""
+    """Rename the staged files into place as one set: journal first, then contributions, scores, manifest.
+
+    Holds the set's lock: two runs publishing into one `--out` at once take turns, each set whole (the last
+    one stays), instead of one run's renames landing between the other's (was: new contributions beside the
+    other run's scores, and the slower run's `unexpected FileNotFoundError` on the journal the other removed)."""
+    _pause_at("before_publish")
+    with held(lock_path(targets), f"the output set of {targets['scores']}"):
+        _publish(staged, targets)
+
+
+def _publish(staged: Mapping[str, Path], targets: Mapping[str, Path]) -> None:
     from pipelines.io import write_json
 
-    _pause_at("before_publish")
     moves = [
         {"file": k, "from": str(staged[k]), "to": str(targets[k])}
         for k in PUBLISH_ORDER
@@ -290,12 +306,18 @@ def _roll_forward(journal: Path, pause: bool = False) -> None:
 
 
 def complete_interrupted_publish(scores_path: Path) -> bool:
-    """Finish the publishing of a set whose run was killed half-way (True if there was one to finish)."""
-    journal = journal_path(output_paths(scores_path))
+    """Finish the publishing of a set whose run was killed half-way (True if there was one to finish). Under the
+    set's lock: a journal of a run still publishing is that run's to finish (was: rolled forward by the next
+    run's start, the first run then failing on its own journal)."""
+    targets = output_paths(scores_path)
+    journal = journal_path(targets)
     if not journal.exists():
         return False
     try:
-        _roll_forward(journal)
+        with held(lock_path(targets), f"the output set of {scores_path}"):
+            if not journal.exists():  # its run finished it while this one waited
+                return False
+            _roll_forward(journal)
     except (OSError, ValueError, KeyError) as exc:
         raise StructuralError(
             f"an interrupted scoring run left {journal.name} beside {Path(scores_path).name} and it cannot be "
@@ -357,6 +379,12 @@ def read_output_set(
     contributions are not read (None)."""
     scores_path = Path(scores_path)
     complete_interrupted_publish(scores_path)
+    # shared: other readers read along, a run publishing over this set waits until the set is read
+    with held(lock_path(output_paths(scores_path)), f"the output set of {scores_path}", shared=True):
+        return _read_output_set(scores_path, columns, with_churn)
+
+
+def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_churn: bool) -> OutputSet:
     if not scores_path.exists():
         raise StructuralError(f"scores file {scores_path} does not exist (run `cvp score` first)")
     paths = output_paths(scores_path)

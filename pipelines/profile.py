@@ -19,8 +19,8 @@ from rich.console import Console
 
 from features.validation import StructuralError
 from pipelines.config import load_config
+from pipelines.output_checks import PROFILE_MARKER  # a profile directory, replaced whole
 
-PROFILE_MARKER = ".cvp-profile"
 #: The tables a profile directory holds (name -> file).
 PROFILE_FILES: dict[str, str] = {
     "who": "profile_attributes.csv",
@@ -297,16 +297,19 @@ def run_profile(
 ) -> Path:
     """`cvp profile`: read the run (scores, contributions, the profile inputs it wrote), compute the profile and
     payback, write them; returns the page. `data` is read only for a run without profile inputs."""
-    from pipelines.fingerprint import check_run_currency, check_same_data
-    from pipelines.io import check_writable
+    from pipelines.fingerprint import check_run_currency, check_same_data, with_run_settings
+    from pipelines.output_checks import check_outputs
     from pipelines.outputs import output_paths, read_output_set
     from pipelines.profile_inputs import read_profile_inputs
     from pipelines.reports.columns import horizon_days_from_columns
 
     cfg = load_config(config)
-    check_writable(Path(out), "profile directory")
+    check_outputs(data, {"profile directory": Path(out)}, {}, mapping)
     run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS, with_churn=False)
     check_run_currency(run.manifest, cfg.data.currency, "the profile and payback")
+    cfg = with_run_settings(
+        run.manifest, cfg
+    )  # its features as the run built them (and rebuilt so from --data)
     h = horizon_days_from_columns(list(run.scores.columns))
     path = output_paths(Path(scores_path))["profile_inputs"]
     if run.manifest.get("profile_inputs") and path.exists():

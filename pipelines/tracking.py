@@ -196,7 +196,17 @@ def load_bundle(uri: str) -> LoadedModel:
                 f"model {uri} is registered (version {version}) but its files cannot be read ({first}): the "
                 "tracking store's artefacts were moved or deleted? Restore them, or train again with `cvp train`"
             ) from exc
-        raise StructuralError(f"cannot load model {uri}: {first}. Train one first with `cvp train`.") from exc
+        offer = _registry_offer(uri)
+        if offer:  # the registered model exists, not this alias or version (was: "Train one first")
+            raise StructuralError(f"cannot load model {uri}: {offer}") from exc
+        if ":/" not in uri:  # `--model 3`, `--model champion`: not a model URI
+            raise StructuralError(
+                f"--model {uri} is not a model URI: give models:/<name>/<version>, models:/<name>@<alias> "
+                "(default models:/customer-value@champion) or runs:/<run id>/model"
+            ) from exc
+        raise StructuralError(
+            f"cannot load model {uri}: {first.rstrip('.')}. Train one first with `cvp train`."
+        ) from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
         raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
     python_model = model.unwrap_python_model()
@@ -205,6 +215,29 @@ def load_bundle(uri: str) -> LoadedModel:
     if bundle is None:
         raise StructuralError(f"model {uri} is not a customer-value model")
     return LoadedModel(bundle=bundle, uri=uri, version=version, run_id=run_id)
+
+
+def _registry_offer(uri: str) -> str | None:
+    """For `models:/<name>@<alias>` or `models:/<name>/<version>` naming an alias or version the registered model
+    does not have (a challenger never trained, a deleted version): what it has, to choose from; None when the
+    registered model itself is unknown or the URI is of another form."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    name = registered_name(uri)
+    if name is None:
+        return None
+    client = mlflow.MlflowClient()
+    try:
+        aliases = client.get_registered_model(name).aliases
+        versions = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+    except (MlflowException, ValueError):
+        return None
+    said = ", ".join(f"@{a} (version {v})" for a, v in sorted(aliases.items())) or "no alias"
+    return (
+        f"the registered model {name!r} has versions {', '.join(map(str, versions)) or 'none'} and {said}; "
+        f"give one of them (models:/{name}/<version> or models:/{name}@<alias>)"
+    )
 
 
 def current_champion(name: str) -> str | None:
@@ -276,6 +309,13 @@ def log_training_run(
         return run.info.run_id, version
 
 
+def registered_name(uri: str | None) -> str | None:
+    """The registered model's name in `models:/<name>/<version>` or `models:/<name>@<alias>`; None otherwise."""
+    if not uri or not str(uri).startswith("models:/"):
+        return None
+    return str(uri).removeprefix("models:/").split("@", 1)[0].split("/", 1)[0] or None
+
+
 def model_card(
     version: str,
     cfg: AppConfig,
@@ -283,20 +323,23 @@ def model_card(
     fingerprint: dict | None = None,
     run_id: str | None = None,
     tracking_uri: str | None = None,
+    model_uri: str | None = None,
 ) -> dict:
-    """What the team page says about the model: version, training run, backtest metrics, data fingerprint.
+    """What the team page says about the model: name, version, training run, backtest metrics, data fingerprint.
 
     Read from the model's own training run (`run_id`, recorded in the scores manifest) in the tracking store
     the scoring run used (`tracking_uri`, also recorded), not from a version number looked up in whatever store
-    the working directory has. Without a run id (scores from an older `cvp score`) the card says so.
-    """
+    the working directory has. Without a run id (scores from an older `cvp score`) the card says so. The name is
+    the one of the model the run loaded (`model_uri`: `models:/<name>/<version>` or `models:/<name>@<alias>`; any
+    other URI as it is), else the config's registered model (was: always the config's, so scores of
+    `--model models:/customer-value-eu/3` were presented as version 3 of `customer-value`)."""
     import json
 
     import mlflow
 
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     card: dict = {
-        "model_name": cfg.mlflow.registered_model,
+        "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
         "model_version": version,
         "horizon_days": horizon_days,
         "currency": cfg.data.currency,

@@ -40,6 +40,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipelines.io import atomic_directory
+from pipelines.output_checks import REPORT_MARKER  # a directory of pages, replaced whole
 from pipelines.reports.actions import HistoryReport, manager_actions, team_history
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
@@ -62,7 +63,6 @@ from pipelines.reports.waterfall import WaterfallSource, layout_waterfall
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 UNASSIGNED_SLUG = "unassigned"
-REPORT_MARKER = ".cvp-report"  # marks a directory of pages this product may replace as a whole
 
 _SLUG_MAX = 48  # file names stay far below every file system's 255-byte limit, whatever the id
 

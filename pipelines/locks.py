@@ -1,0 +1,66 @@
+"""Advisory file locks between cvp processes writing or reading the same outputs (`fcntl.flock`).
+
+Two `cvp score` runs into one `--out`, or a `cvp report` reading a set while a run publishes over it, each take
+the lock of that place: publishing and completing an interrupted publish hold it exclusively, reading a set
+holds it shared, appending to a score history holds the history's exclusively. The lock is a hidden file
+beside what it guards and is kept (removing a lock file others may be waiting on would let two in at once).
+A process killed while holding a lock releases it (the system closes its files), so a killed run never leaves
+a place locked. Where the lock file cannot be created (a read-only directory, a system without `fcntl`), the
+guarded step runs without it: nothing else can write there either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from features.validation import StructuralError
+
+#: How long a step waits for another process's lock before it gives up with a message (publishing takes
+#: milliseconds, reading a large set or appending a run to a history seconds).
+WAIT_S = 600.0
+
+
+@contextlib.contextmanager
+def held(lock_file: Path, what: str, shared: bool = False, wait_s: float | None = None) -> Iterator[None]:
+    """Hold the lock `lock_file` (created if missing) for the block; `what` names the guarded place in the
+    message given when another process holds it longer than `wait_s` seconds (default `WAIT_S`)."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no advisory locks
+        yield
+        return
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        try:  # another user's lock file: a lock is taken on a file opened for reading too
+            fd = os.open(lock_file, os.O_RDONLY)
+        except OSError:  # read-only place: nothing can write there, nothing to guard against
+            yield
+            return
+    try:
+        mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        wait_s = WAIT_S if wait_s is None else wait_s
+        deadline = time.monotonic() + wait_s
+        said = False
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+                break
+            except BlockingIOError:
+                if not said:  # a batch log shows why the run pauses
+                    print(f"waiting: {what} is in use by another cvp process ({lock_file})", file=sys.stderr)
+                    said = True
+                if time.monotonic() >= deadline:
+                    raise StructuralError(
+                        f"{what} is being written by another cvp process (lock {lock_file} held for more than "
+                        f"{wait_s:.0f} s); wait for it to finish, or write to another place"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
