@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from features.config import FeatureConfig, LabelConfig
 from features.dates import check_date_format, check_timezone
@@ -191,6 +191,9 @@ class AppConfig(_Frozen):
     scoring: ScoringConfig
     mlflow: MlflowConfig
     profile: ProfileConfig
+    # the settings as written (merged, placeholders unfilled), kept by `load_config` so that
+    # `with_model_settings` fills the rule columns for another model's windows
+    _written: dict[str, Any] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -252,6 +255,28 @@ class AppConfig(_Frozen):
         h = self.labels.horizon_days
         ruled = [c for r in (*self.tiers.problem_rules, *self.tiers.flag_rules) for c in r.columns(h)]
         return tuple(dict.fromkeys(c for c in (*self.scoring.carry_features, *ruled) if c in registry))
+
+    def with_model_settings(self, features: FeatureConfig, labels: LabelConfig) -> AppConfig:
+        """This configuration with a model's (or a scored run's) feature and label settings, its tier rules and
+        carried features filled for that model's windows and horizon: the run's policy as written, applied to the
+        features the model has. A rule column that the model's features cannot have is a StructuralError (was:
+        scoring a 30/90/365-day model with `windows_days: [30, 180]` filled `{w_long}` with 180, so six default
+        rules named `..._180d` features the model lacked and were skipped with a note; problems fell from 222 to
+        175, exit 0). A configuration built in code, not by `load_config`, is copied with the two settings."""
+        if self._written is None:
+            return self.model_copy(update={"features": features, "labels": labels})
+        data = self._written | {"features": features.model_dump(mode="json"), "labels": labels.model_dump(mode="json")}
+        try:
+            out = AppConfig.model_validate(data)
+        except ValidationError as exc:
+            problems = _config_problems(exc, _read_yaml(DEFAULT_CONFIG))
+            raise StructuralError(
+                f"the configuration does not fit the model's features (windows {list(features.windows_days)}, "
+                f"horizon {labels.horizon_days} days): " + "; ".join(problems) + ". Write rule columns with "
+                "{w_long} / {w_short} / {h}, or use the model's windows"
+            ) from exc
+        out._written = data
+        return out
 
     def digest(self) -> str:
         """A short hash of the resolved config, recorded in manifests."""
@@ -378,6 +403,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         raise StructuralError(
             f"invalid configuration{f' in {path}' if path else ''}: " + "; ".join(problems)
         ) from exc
+    cfg._written = data
     non_finite = _non_finite(cfg.model_dump())
     if non_finite:
         raise StructuralError(

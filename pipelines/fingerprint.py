@@ -105,11 +105,14 @@ def with_run_settings(manifest: dict[str, Any], cfg: Any) -> Any:
     built its features with (`settings_used` in its manifest: the model's own), so the pages name, window and
     rebuild the run's features as they were, whatever `--config` the reader was given (was: a report read with
     `features.windows_days: [30, 180]` showed a model of 90/365-day windows' features as `profit net 365d`,
-    unlabelled). A run without them (older manifests) is read with `cfg` as it is."""
+    unlabelled); its tier rules are filled for the run's windows (`AppConfig.with_model_settings`). A run without them
+    (older manifests) is read with `cfg` as it is."""
     used = manifest.get("settings_used") or {}
     update = {
         key: type(getattr(cfg, key)).model_validate(used[key])
         for key in ("features", "labels")
         if isinstance(used.get(key), dict)
     }
-    return cfg.model_copy(update=update) if update else cfg
+    if not update:
+        return cfg
+    return cfg.with_model_settings(update.get("features", cfg.features), update.get("labels", cfg.labels))

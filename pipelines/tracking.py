@@ -62,15 +62,17 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
             ) from exc
     import mlflow
 
-    user_env = os.environ.get("MLFLOW_TRACKING_URI")
+    user_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    # MLflow also writes the URI into MLFLOW_TRACKING_URI; put back what the user had, so the variable keeps
-    # meaning "the user's choice" for the next job in this process (and for child processes).
-    if user_env is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = user_env
+    # MLflow also writes the URIs into MLFLOW_TRACKING_URI and MLFLOW_REGISTRY_URI; put back what the user had,
+    # so the variables keep meaning "the user's choice" for the next job in this process and for child processes
+    # (was: MLFLOW_REGISTRY_URI left behind, so a later process sent its registry calls to a server long gone).
+    for name, value in user_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     # MLflow's own chatter (alembic migrations, "Validating input example") is noise for our users.
     for name in ("alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.ERROR)

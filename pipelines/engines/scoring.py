@@ -286,7 +286,7 @@ def resolve_settings(
         raise StructuralError(
             "--strict: the run's settings differ from the model's:\n  - " + "\n  - ".join(diffs)
         )
-    effective = cfg.model_copy(update={"features": bundle.feature_config, "labels": bundle.label_config})
+    effective = cfg.with_model_settings(bundle.feature_config, bundle.label_config)
     return effective, diffs, []
 
 

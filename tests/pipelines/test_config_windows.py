@@ -88,3 +88,39 @@ def test_tiers_and_flags_on_a_model_trained_with_other_windows():
     assert reasons.str.contains("profit_cost_to_serve_180d").any()  # a window-dependent problem rule fired
     flags = set(";".join(out["flags"]).split(";")) - {""}
     assert {"promo_abuse", "return_abuse"} <= flags
+
+
+class _ModelSettings:
+    """What `resolve_settings` reads of a registered model: its own feature and label settings."""
+
+    def __init__(self, cfg):
+        self.feature_config, self.label_config = cfg.features, cfg.labels
+
+    def contract_settings(self):
+        features, labels = self.feature_config, self.label_config
+        return {"features": features.model_dump(mode="json"), "labels": labels.model_dump(mode="json"),
+                "mapping_digest": None, "data": {}}
+
+
+def test_scoring_fills_the_rules_for_the_models_windows_not_the_runs_config():
+    """A 30/90/365-day model scored with `--config` windows [30, 180]: the features are the model's, and so must
+    be the columns its tier rules and carried features read (was: `{w_long}` filled with 180, so six default rules
+    named `..._180d` features the model lacked and were skipped with a note; fewer problem customers, exit 0)."""
+    from pipelines.engines.scoring import resolve_settings
+
+    model_cfg, run_cfg = load_config(), load_config(overrides=WINDOWS)
+    effective, diffs, _ = resolve_settings(_ModelSettings(model_cfg), run_cfg, None, strict=False)
+    assert effective.features == model_cfg.features
+    assert effective.tiers == model_cfg.tiers
+    assert effective.carried_features() == model_cfg.carried_features()
+    assert any(d.startswith("features.windows_days") for d in diffs)
+    # the run's own policy stays: a threshold the run's config changed is kept, filled for the model's windows
+    tuned = load_config(overrides=WINDOWS | {"tiers": {"great": {"top_share": 0.7}}})
+    assert resolve_settings(_ModelSettings(model_cfg), tuned, None, False)[0].tiers.great.top_share == 0.7
+
+
+def test_a_rule_column_the_models_windows_cannot_have_is_refused():
+    rule = {"name": "heavy_180", "column": "profit_cost_to_serve_180d", "op": ">", "threshold": 10.0}
+    run_cfg = load_config(overrides=WINDOWS | {"tiers": {"problem_rules": {"extend": [rule]}}})
+    with pytest.raises(StructuralError, match=r"does not fit the model's features.*profit_cost_to_serve_180d"):
+        run_cfg.with_model_settings(load_config().features, load_config().labels)

@@ -37,3 +37,19 @@ def test_the_cli_says_so_without_a_traceback(tmp_path):
     result = CliRunner().invoke(app, [*args, "--tracking-uri", uri])
     assert result.exit_code == 2, result.output
     assert "does not answer" in result.output and "Traceback" not in result.output
+
+
+def test_configuring_a_store_leaves_the_users_mlflow_variables_as_they_were(tmp_path, monkeypatch):
+    """MLflow writes the URIs it is given into MLFLOW_TRACKING_URI and MLFLOW_REGISTRY_URI; a job must leave the
+    user's environment as it found it (was: MLFLOW_REGISTRY_URI left behind, so a child process started later sent
+    its registry calls to a tracking server that had since stopped, and hung)."""
+    import os
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    configure_tracking(tmp_path / "mlruns")
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ
+    mine = f"sqlite:///{tmp_path / 'mine' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", mine)
+    configure_tracking(tmp_path / "mlruns")
+    assert os.environ["MLFLOW_REGISTRY_URI"] == mine
