@@ -14,7 +14,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from features.config import FeatureConfig, LabelConfig
 from features.dates import check_date_format, check_timezone
@@ -265,15 +273,18 @@ class AppConfig(_Frozen):
         175, exit 0). A configuration built in code, not by `load_config`, is copied with the two settings."""
         if self._written is None:
             return self.model_copy(update={"features": features, "labels": labels})
-        data = self._written | {"features": features.model_dump(mode="json"), "labels": labels.model_dump(mode="json")}
+        data = self._written | {
+            "features": features.model_dump(mode="json"),
+            "labels": labels.model_dump(mode="json"),
+        }
         try:
             out = AppConfig.model_validate(data)
         except ValidationError as exc:
             problems = _config_problems(exc, _read_yaml(DEFAULT_CONFIG))
             raise StructuralError(
                 f"the configuration does not fit the model's features (windows {list(features.windows_days)}, "
-                f"horizon {labels.horizon_days} days): " + "; ".join(problems) + ". Write rule columns with "
-                "{w_long} / {w_short} / {h}, or use the model's windows"
+                f"horizon {labels.horizon_days} days; write rule columns with {{w_long}} / {{w_short}} / {{h}}, "
+                "or score with the model's windows): " + "; ".join(problems)
             ) from exc
         out._written = data
         return out

@@ -98,8 +98,12 @@ class _ModelSettings:
 
     def contract_settings(self):
         features, labels = self.feature_config, self.label_config
-        return {"features": features.model_dump(mode="json"), "labels": labels.model_dump(mode="json"),
-                "mapping_digest": None, "data": {}}
+        return {
+            "features": features.model_dump(mode="json"),
+            "labels": labels.model_dump(mode="json"),
+            "mapping_digest": None,
+            "data": {},
+        }
 
 
 def test_scoring_fills_the_rules_for_the_models_windows_not_the_runs_config():
@@ -122,5 +126,7 @@ def test_scoring_fills_the_rules_for_the_models_windows_not_the_runs_config():
 def test_a_rule_column_the_models_windows_cannot_have_is_refused():
     rule = {"name": "heavy_180", "column": "profit_cost_to_serve_180d", "op": ">", "threshold": 10.0}
     run_cfg = load_config(overrides=WINDOWS | {"tiers": {"problem_rules": {"extend": [rule]}}})
-    with pytest.raises(StructuralError, match=r"does not fit the model's features.*profit_cost_to_serve_180d"):
+    with pytest.raises(
+        StructuralError, match=r"(?s)does not fit the model's features.*profit_cost_to_serve_180d"
+    ):
         run_cfg.with_model_settings(load_config().features, load_config().labels)
