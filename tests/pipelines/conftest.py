@@ -25,6 +25,41 @@ FAST_CONFIG = {
 }
 
 
+def _collected(session: pytest.Session, test: str) -> bool:
+    return any(item.name == test or item.path.name == test for item in session.items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the tracking server of `test_tracking_server.py` now, in the background (`background.py`)."""
+    from tests.pipelines import background
+
+    if _collected(session, "test_tracking_server.py"):
+        background.start_early(
+            "tracking-server", lambda: background.TrackingServer(background.scratch("tracking-server"))
+        )
+
+
+def _start_after(request: pytest.FixtureRequest, fixture: str, **made: Any) -> None:
+    """Once the `trained` or `default_scores` fixture is made, start the fresh processes collected tests read
+    from it (`background.py`): the champion loaded by a new interpreter, the `cvp score` process to be killed."""
+    from tests.pipelines import background
+
+    if fixture == "trained" and _collected(
+        request.session, "test_champion_loads_in_a_fresh_process_and_predicts"
+    ):
+        background.start_early("champion", lambda: background.champion_process(made["trained"]))
+    if fixture == "default_scores" and _collected(
+        request.session, "test_a_killed_score_process_leaves_one_whole_set"
+    ):
+        background.start_early("killed-score", lambda: background.paused_score_process(**made))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.pipelines import background
+
+    background.stop_all()
+
+
 @dataclass(frozen=True)
 class TrainedEnv:
     root: Path
@@ -71,7 +106,7 @@ def spark(spark_available):
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory) -> TrainedEnv:
+def trained(tmp_path_factory, request) -> TrainedEnv:
     """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion."""
     from pipelines.config import load_config
     from pipelines.demo import generate_company, write_company
@@ -91,7 +126,9 @@ def trained(tmp_path_factory) -> TrainedEnv:
     train_and_register(loaded.tables, cfg, pd.Timestamp("2024-07-01"), quiet())
     # the registry as trained, before any test adds to it: what `clone_registry` copies
     shutil.copytree(root / "mlruns", root / PRISTINE)
-    return TrainedEnv(root, data, config, root / "mlruns", "2024-07-01")
+    env = TrainedEnv(root, data, config, root / "mlruns", "2024-07-01")
+    _start_after(request, "trained", trained=env)
+    return env
 
 
 PRISTINE = "mlruns-as-trained"
@@ -207,13 +244,15 @@ class ScoredEnv:
 
 
 @pytest.fixture(scope="session")
-def default_scores(trained, tmp_path_factory) -> ScoredEnv:
+def default_scores(trained, tmp_path_factory, request) -> ScoredEnv:
     """`cvp score`'s job run once on the `trained` fixture with the defaults of `score_trained` (pandas engine, as of
     2025-01-01), shared by the tests that only read such a run instead of scoring the same thing again."""
     from tests.pipelines.score_helpers import score_trained
 
     out = tmp_path_factory.mktemp("scored") / "scores.parquet"
-    return ScoredEnv(score_trained(trained, out), out)
+    scored = ScoredEnv(score_trained(trained, out), out)
+    _start_after(request, "default_scores", trained=trained, default_scores=scored)
+    return scored
 
 
 @dataclass(frozen=True)
