@@ -25,39 +25,19 @@ FAST_CONFIG = {
 }
 
 
-def _collected(session: pytest.Session, test: str) -> bool:
-    return any(item.name == test or item.path.name == test for item in session.items)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the tracking server of `test_tracking_server.py` now, in the background (`background.py`)."""
-    from tests.pipelines import background
-
-    if _collected(session, "test_tracking_server.py"):
-        background.start_early(
-            "tracking-server", lambda: background.TrackingServer(background.scratch("tracking-server"))
-        )
-
-
 def _start_after(request: pytest.FixtureRequest, fixture: str, **made: Any) -> None:
     """Once the `trained` or `default_scores` fixture is made, start the fresh processes collected tests read
-    from it (`background.py`): the champion loaded by a new interpreter, the `cvp score` process to be killed."""
-    from tests.pipelines import background
+    from it (`tests/background.py`): the champion loaded by a new interpreter, the `cvp score` process to be killed."""
+    from tests import background
 
-    if fixture == "trained" and _collected(
+    if fixture == "trained" and background.collected(
         request.session, "test_champion_loads_in_a_fresh_process_and_predicts"
     ):
         background.start_early("champion", lambda: background.champion_process(made["trained"]))
-    if fixture == "default_scores" and _collected(
+    if fixture == "default_scores" and background.collected(
         request.session, "test_a_killed_score_process_leaves_one_whole_set"
     ):
         background.start_early("killed-score", lambda: background.paused_score_process(**made))
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    from tests.pipelines import background
-
-    background.stop_all()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from models.explain import BASE_COLUMN
 from pipelines.config import load_config
 from pipelines.engines.chunks import iterate_chunks
 from pipelines.io import load_data
-from tests.pipelines.background import KILL_POINT, paused_score_process, take
+from tests.background import KILL_POINT, paused_score_process, take
 from tests.pipelines.score_helpers import score_trained
 
 ROOT = Path(__file__).resolve().parents[2]

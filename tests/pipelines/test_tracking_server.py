@@ -9,7 +9,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from tests.pipelines.background import TrackingServer, scratch, take
+from tests.background import TrackingServer, scratch, take
 
 pytestmark = pytest.mark.slow
 

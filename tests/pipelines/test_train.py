@@ -16,7 +16,7 @@ from pipelines.io import load_data
 from pipelines.loading import default_as_of
 from pipelines.tracking import configure_tracking
 from pipelines.train import train_and_register
-from tests.pipelines.background import champion_process, take
+from tests.background import champion_process, take
 from tests.pipelines.conftest import clone_registry, worse_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,10 +1,10 @@
 """Fresh processes started ahead of the tests that read them (test fixtures, not product code).
 
 A few tests check a fresh process: a real `mlflow server`, a `cvp score` process killed mid-publishing, the champion
-loaded by a new interpreter. Most of their time is imports, one core's worth, while the suite's own process uses the
-other core; so `conftest.py` starts each one as soon as what it needs exists (the server when the tests are
-collected, the others once the `trained` or `default_scores` fixture is made), and only when its test was
-collected. The test then `take`s its process (or starts it then, run alone) and asserts exactly as before.
+loaded by a new interpreter, the numba warm-up into an empty cache, the objectives bench. Most of their time is imports, one core's worth, while the suite's own process uses the
+other core; so the conftests start each one as soon as what it needs exists (`tests/conftest.py`: the server, the
+numba warm-up and the objectives bench when the tests are collected; `tests/pipelines/conftest.py`: the others once
+the `trained` or `default_scores` fixture is made), and only when its test was collected. The test then `take`s its process (or starts it then, run alone) and asserts exactly as before.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ class TrackingServer:
         stop_group(self.proc)
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 #: A fresh interpreter loads the `trained` fixture's champion through MLflow's pyfunc flavour and predicts.
 CHAMPION_SCRIPT = """
@@ -233,3 +233,24 @@ def paused_score_process(trained: Any, default_scores: Any) -> Fresh:
     proc = Fresh(args, root / "logs", env=env, cwd=trained.root)
     proc.out = out
     return proc
+
+
+def collected(session: Any, test: str) -> bool:
+    """Whether a test (by name) or a test file (by file name) is among the session's collected tests."""
+    return any(item.name == test or item.path.name == test for item in session.items)
+
+
+def numba_warm_up() -> Fresh:
+    """`python -m models.treeshap --warm` with an empty user cache (`$XDG_CACHE_HOME` = `.root / "xdg"`)."""
+    root = scratch("numba-warm")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | {
+        "XDG_CACHE_HOME": str(root / "xdg")
+    }
+    proc = Fresh(["-m", "models.treeshap", "--warm"], root / "logs", env=env, cwd=ROOT)
+    proc.root = root
+    return proc
+
+
+def objectives_smoke() -> Fresh:
+    """`bench/objectives.py --smoke`."""
+    return Fresh([str(ROOT / "bench" / "objectives.py"), "--smoke"], scratch("objectives"), cwd=ROOT)

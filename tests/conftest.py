@@ -1,0 +1,26 @@
+"""Session hooks of the whole suite: fresh processes started in the background (`tests/background.py`)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start now, in the background, the fresh processes that need nothing from the tests, for the collected tests
+    that read them: the tracking server, the numba warm-up into an empty cache, the objectives bench."""
+    from tests import background
+
+    if background.collected(session, "test_tracking_server.py"):
+        background.start_early(
+            "tracking-server", lambda: background.TrackingServer(background.scratch("tracking-server"))
+        )
+    if background.collected(session, "test_numba_cache.py"):
+        background.start_early("numba-warm", background.numba_warm_up)
+    if background.collected(session, "test_objectives_bench.py"):
+        background.start_early("objectives", background.objectives_smoke)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests import background
+
+    background.stop_all()
