@@ -7,7 +7,8 @@ import pytest
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start now, in the background, the fresh processes that need nothing from the tests, for the collected tests
-    that read them: the tracking server, the numba warm-up into an empty cache, the objectives bench."""
+    that read them: the tracking server, the numba warm-up into an empty cache, the objectives bench, and those a
+    test module lists in its `BACKGROUND`."""
     from tests import background
 
     if background.collected(session, "test_tracking_server.py"):
@@ -18,6 +19,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         background.start_early("numba-warm", background.numba_warm_up)
     if background.collected(session, "test_objectives_bench.py"):
         background.start_early("objectives", background.objectives_smoke)
+    # a test module's own fresh interpreters, by name (`BACKGROUND`, e.g. tests/test_startup.py)
+    modules = {id(item.module): item.module for item in session.items if getattr(item, "module", None)}
+    for module in modules.values():
+        for name, start in getattr(module, "BACKGROUND", {}).items():
+            background.start_early(name, start)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
