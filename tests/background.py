@@ -254,3 +254,12 @@ def numba_warm_up() -> Fresh:
 def objectives_smoke() -> Fresh:
     """`bench/objectives.py --smoke`."""
     return Fresh([str(ROOT / "bench" / "objectives.py"), "--smoke"], scratch("objectives"), cwd=ROOT)
+
+
+def trained_process() -> Fresh:
+    """`tests.pipelines.conftest.build_trained` into a new directory (`.root`), in a fresh interpreter."""
+    root = scratch("trained")
+    code = f"from pathlib import Path; from tests.pipelines.conftest import build_trained; build_trained(Path({str(root)!r}))"
+    proc = Fresh(["-c", code], root / "logs", env=os.environ | {"PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    proc.root = root
+    return proc

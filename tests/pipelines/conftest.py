@@ -85,15 +85,13 @@ def spark(spark_available):
         yield session
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory, request) -> TrainedEnv:
-    """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion."""
+def build_trained(root: Path) -> TrainedEnv:
+    """The `trained` fixture's company and model under `root` (run in a fresh interpreter: `trained_process`)."""
     from pipelines.config import load_config
     from pipelines.demo import generate_company, write_company
     from pipelines.io import load_data
     from pipelines.train import train_and_register
 
-    root = tmp_path_factory.mktemp("trained")
     data = root / "data"
     write_company(generate_company(800, "2021-01-01", "2024-12-31", 11), data)
     cfg_dict = FAST_CONFIG | {"mlflow": {"tracking_dir": str(root / "mlruns")}}
@@ -106,7 +104,20 @@ def trained(tmp_path_factory, request) -> TrainedEnv:
     train_and_register(loaded.tables, cfg, pd.Timestamp("2024-07-01"), quiet())
     # the registry as trained, before any test adds to it: what `clone_registry` copies
     shutil.copytree(root / "mlruns", root / PRISTINE)
-    env = TrainedEnv(root, data, config, root / "mlruns", "2024-07-01")
+    return TrainedEnv(root, data, config, root / "mlruns", "2024-07-01")
+
+
+@pytest.fixture(scope="session")
+def trained(request) -> TrainedEnv:
+    """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion: `build_trained`
+    in a fresh interpreter started when the tests were collected (`tests/conftest.py`), or now when none was."""
+    from tests import background
+
+    proc = background.take("trained", background.trained_process)
+    code, _, err = proc.wait(timeout=1800)
+    assert code == 0, f"training the trained fixture failed: {err[-3000:]}"
+    root = proc.root
+    env = TrainedEnv(root, root / "data", root / "config.yaml", root / "mlruns", "2024-07-01")
     _start_after(request, "trained", trained=env)
     return env
 
