@@ -7,10 +7,12 @@ import pytest
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start now, in the background, the fresh processes that need nothing from the tests, for the collected tests
-    that read them: the `trained` fixture's training, the tracking server, the numba warm-up into an empty cache, the objectives bench, and those a
-    test module lists in its `BACKGROUND`."""
+    that read them: the `trained` fixture's training, the tracking server, the numba warm-up into an empty cache,
+    the objectives bench, and those a test module lists in its `BACKGROUND` (nothing for --collect-only)."""
     from tests import background
 
+    if session.config.option.collectonly:
+        return
     if any("trained" in getattr(item, "fixturenames", ()) for item in session.items):
         background.start_early("trained", background.trained_process)  # the first pipelines test waits for it
     if background.collected(session, "test_tracking_server.py"):
