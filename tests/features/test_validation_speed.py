@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from features.schemas import key_is_unique
@@ -24,20 +26,42 @@ def _every_character() -> list[str]:
     return [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
 
 
+def _text(*parts: pa.Array) -> pd.Series:
+    """One `str` Series of Arrow arrays, built without a Python object per value (3.3M values)."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(parts, type=pa.large_string())), dtype="str")
+
+
+def _joined(*parts: pa.Array | str) -> pa.Array:
+    """Each row's parts concatenated (a str part is the same in every row): `f"{a}{b}"` row by row, in Arrow."""
+    scalars = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*scalars, pa.scalar("", pa.large_string()))
+
+
 def test_blank_is_pythons_whitespace_for_every_code_point():
     chars = _every_character()
-    values = pd.Series(["", None, *chars, *(c + c for c in chars), *("a" + c for c in chars)], dtype="str")
-    expected = [
-        v is None or bool(re.fullmatch(r"\s*", v)) for v in values.to_numpy(dtype=object, na_value=None)
-    ]
-    assert _blank(values).tolist() == expected
+    one = pa.array(chars, type=pa.large_string())
+    values = _text(pa.array(["", None], type=pa.large_string()), one, _joined(one, one), _joined("a", one))
+    # Python's definition on every code point; `c + c` fullmatches `\s*` exactly when `c` does, `"a" + c` never
+    space = np.array([re.fullmatch(r"\s*", c) is not None for c in chars])
+    expected = np.concatenate([[True, True], space, space, np.zeros(len(chars), dtype=bool)])
+    got = _blank(values)
+    assert len(got) == len(expected) and got.dtype == bool
+    assert (got.to_numpy() == expected).all(), [
+        v for v, e in zip(values[got != expected], expected, strict=False)
+    ][:5]
 
 
 def test_clean_text_strips_what_python_strips_for_every_code_point():
     chars = _every_character()
-    raw = [f"{c}x{c}y{c}" for c in chars] + [f"x{c}y" for c in chars]
-    got = _clean_text(pd.Series(raw, dtype="str")).tolist()
-    assert got == [v.strip() for v in raw]
+    one = pa.array(chars, type=pa.large_string())
+    around, inside = _joined(one, "x", one, "y", one), _joined("x", one, "y")
+    # `str.strip` on `c x c y c` removes both outer `c` exactly when `c.strip() == ""`; `x c y` stays as it is
+    stripped = np.array([c.strip() == "" for c in chars])
+    expected = pa.concat_arrays([pc.if_else(stripped, inside, around), inside])
+    got = _clean_text(_text(around, inside))
+    arr = pa.array(got.array)  # chunked when the input was
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    assert len(arr) == len(expected) and arr.cast(pa.large_string()).equals(expected)
     # nothing to strip: the same strings come back
     plain = pd.Series(["a b", "c"], dtype="str")
     assert _clean_text(plain).tolist() == ["a b", "c"]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.background import numba_warm_up, take
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
@@ -46,14 +48,6 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    return res
-
-
 def _python_pair(runs: list[tuple[list[str], dict[str, str]]]) -> list[str]:
     """Fresh interpreters side by side (each mostly waits on imports and cache reads): their stdouts, in order."""
     procs = [
@@ -74,18 +68,21 @@ def _python_pair(runs: list[tuple[list[str], dict[str, str]]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def warmed(tmp_path_factory) -> dict[str, object]:
+def warmed() -> dict[str, object]:
     """`python -m models.treeshap --warm` in a fresh interpreter with an empty user cache (the one compile of this
-    module), then, side by side, the two later runs the tests check: a model explained with that user cache, and
-    one with a copy of it in a NUMBA_CACHE_DIR the user chose (its own $XDG_CACHE_HOME empty)."""
+    module, started in the background when the tests were collected), then, side by side, the two later runs the
+    tests check: a model explained with that user cache, and one with a copy of it in a NUMBA_CACHE_DIR the user
+    chose (its own $XDG_CACHE_HOME empty)."""
     import json
     import shutil
 
-    root = tmp_path_factory.mktemp("warm")
+    warm = take("numba-warm", numba_warm_up)  # started when the tests were collected (tests/background.py)
+    code, printed, err = warm.wait(timeout=600)
+    assert code == 0, err[-3000:]
+    root = warm.root
     xdg = root / "xdg"
     env = _env(XDG_CACHE_HOME=str(xdg))
     cache = xdg / "cvp" / "numba"
-    printed = _python(["-m", "models.treeshap", "--warm"], env).stdout
     chosen = root / "mine"
     shutil.copytree(cache, chosen)  # before any later run can add to the user cache
     chosen_env = _env(NUMBA_CACHE_DIR=str(chosen), XDG_CACHE_HOME=str(root / "xdg_empty"))

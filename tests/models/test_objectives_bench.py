@@ -8,11 +8,11 @@ objectives, and the verdict counts every objective.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.background import objectives_smoke, take
 
 ROOT = Path(__file__).resolve().parents[2]
 OBJECTIVES = ("huber", "l2", "tweedie", "hurdle", "hurdle_lognormal")
@@ -20,15 +20,9 @@ OBJECTIVES = ("huber", "l2", "tweedie", "hurdle", "hurdle_lognormal")
 
 @pytest.mark.slow
 def test_objective_comparison_prints_every_objective_and_baseline_per_fold():
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "objectives.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    out = run.stdout
+    # started in the background when the tests were collected (tests/background.py)
+    code, out, err = take("objectives", objectives_smoke).wait(timeout=600)
+    assert code == 0, err[-2000:]
     header = next(line for line in out.splitlines() if "top20" in line and "p10-p90" in line)
     for col in ("top20", "spearman", "gini", "auc_buys", "auc_buys_value", "mae", "pred/actual", "p10-p90"):
         assert col in header

@@ -283,27 +283,37 @@ def test_scale_booster_keeps_one_leaf_trees():
     np.testing.assert_allclose(scale_booster(booster, 3.0).predict(X), 3 * booster.predict(X), rtol=1e-12)
 
 
+_OMP_CODE = (
+    "import os, sys; import models.churn, models.value; "
+    "print(os.environ['OMP_WAIT_POLICY'], 'lightgbm' in sys.modules)"
+)
+
+
+def _omp_interpreter(policy: str | None):
+    """A fresh interpreter importing the models package with OMP_WAIT_POLICY unset or set to `policy`."""
+    import os
+
+    from tests.background import Fresh, scratch
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    return lambda: Fresh(
+        ["-c", _OMP_CODE], scratch("omp"), env=env | ({"OMP_WAIT_POLICY": policy} if policy else {})
+    )
+
+
+#: The fresh interpreters of this module, started when the tests are collected (`tests/conftest.py`).
+BACKGROUND = {"omp: unset": _omp_interpreter(None), "omp: ACTIVE": _omp_interpreter("ACTIVE")}
+
+
 def test_openmp_threads_wait_passively_unless_the_user_says_otherwise() -> None:
     """LightGBM's OpenMP threads busy-wait by default, which slows fits several times on a shared machine; the
     policy is read when lightgbm loads, so importing the models package must set it first (a user's value wins)."""
-    import os
-    import subprocess
-    import sys
+    from tests.background import take
 
-    code = (
-        "import os, sys; import models.churn, models.value; "
-        "print(os.environ['OMP_WAIT_POLICY'], 'lightgbm' in sys.modules)"
+    (code_p, passive, err_p), (code_a, active, err_a) = (
+        take(name, BACKGROUND[name]).wait(timeout=600) for name in ("omp: unset", "omp: ACTIVE")
     )
-    unset = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    # The two fresh interpreters run side by side: each mostly waits on imports, so together they take one's time.
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for env in (unset, {**unset, "OMP_WAIT_POLICY": "ACTIVE"})
-    ]
-    (passive, err_p), (active, err_a) = (run.communicate(timeout=600) for run in runs)
-    assert [run.returncode for run in runs] == [0, 0], err_p[-2000:] + err_a[-2000:]
+    assert [code_p, code_a] == [0, 0], err_p[-2000:] + err_a[-2000:]
     assert passive.split() == ["PASSIVE", "True"]
     assert active.split() == ["ACTIVE", "True"]
 

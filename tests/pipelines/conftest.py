@@ -25,6 +25,21 @@ FAST_CONFIG = {
 }
 
 
+def _start_after(request: pytest.FixtureRequest, fixture: str, **made: Any) -> None:
+    """Once the `trained` or `default_scores` fixture is made, start the fresh processes collected tests read
+    from it (`tests/background.py`): the champion loaded by a new interpreter, the `cvp score` process to be killed."""
+    from tests import background
+
+    if fixture == "trained" and background.collected(
+        request.session, "test_champion_loads_in_a_fresh_process_and_predicts"
+    ):
+        background.start_early("champion", lambda: background.champion_process(made["trained"]))
+    if fixture == "default_scores" and background.collected(
+        request.session, "test_a_killed_score_process_leaves_one_whole_set"
+    ):
+        background.start_early("killed-score", lambda: background.paused_score_process(**made))
+
+
 @dataclass(frozen=True)
 class TrainedEnv:
     root: Path
@@ -70,15 +85,13 @@ def spark(spark_available):
         yield session
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory) -> TrainedEnv:
-    """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion."""
+def build_trained(root: Path) -> TrainedEnv:
+    """The `trained` fixture's company and model under `root` (run in a fresh interpreter: `trained_process`)."""
     from pipelines.config import load_config
     from pipelines.demo import generate_company, write_company
     from pipelines.io import load_data
     from pipelines.train import train_and_register
 
-    root = tmp_path_factory.mktemp("trained")
     data = root / "data"
     write_company(generate_company(800, "2021-01-01", "2024-12-31", 11), data)
     cfg_dict = FAST_CONFIG | {"mlflow": {"tracking_dir": str(root / "mlruns")}}
@@ -92,6 +105,21 @@ def trained(tmp_path_factory) -> TrainedEnv:
     # the registry as trained, before any test adds to it: what `clone_registry` copies
     shutil.copytree(root / "mlruns", root / PRISTINE)
     return TrainedEnv(root, data, config, root / "mlruns", "2024-07-01")
+
+
+@pytest.fixture(scope="session")
+def trained(request) -> TrainedEnv:
+    """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion: `build_trained`
+    in a fresh interpreter started when the tests were collected (`tests/conftest.py`), or now when none was."""
+    from tests import background
+
+    proc = background.take("trained", background.trained_process)
+    code, _, err = proc.wait(timeout=1800)
+    assert code == 0, f"training the trained fixture failed: {err[-3000:]}"
+    root = proc.root
+    env = TrainedEnv(root, root / "data", root / "config.yaml", root / "mlruns", "2024-07-01")
+    _start_after(request, "trained", trained=env)
+    return env
 
 
 PRISTINE = "mlruns-as-trained"
@@ -207,13 +235,15 @@ class ScoredEnv:
 
 
 @pytest.fixture(scope="session")
-def default_scores(trained, tmp_path_factory) -> ScoredEnv:
+def default_scores(trained, tmp_path_factory, request) -> ScoredEnv:
     """`cvp score`'s job run once on the `trained` fixture with the defaults of `score_trained` (pandas engine, as of
     2025-01-01), shared by the tests that only read such a run instead of scoring the same thing again."""
     from tests.pipelines.score_helpers import score_trained
 
     out = tmp_path_factory.mktemp("scored") / "scores.parquet"
-    return ScoredEnv(score_trained(trained, out), out)
+    scored = ScoredEnv(score_trained(trained, out), out)
+    _start_after(request, "default_scores", trained=trained, default_scores=scored)
+    return scored
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -14,6 +10,7 @@ import pytest
 import pipelines.config as config_module
 from features.validation import StructuralError
 from pipelines.config import load_config
+from tests.background import Fresh, scratch, take
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "configs", "features", "models", "pipelines")
@@ -38,24 +35,51 @@ def test_default_file_is_the_packaged_one():
     assert config_module.DEFAULT_CONFIG == REPO / "configs" / "default.yaml"
 
 
+#: Build the wheel from a copy of the sources (the build leaves nothing in the checkout), install it (not editable)
+#: into its own directory and ask an interpreter run from elsewhere which defaults it reads; prints the wheel, the
+#: install directory and the probe's two lines. Run in the background from collection (`BACKGROUND`).
+WHEEL_AND_INSTALL = """
+import os, shutil, subprocess, sys
+from pathlib import Path
+
+repo, root, sources = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+src = root / "src"
+for name in sources:
+    path = repo / name
+    if path.is_dir():
+        shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        src.mkdir(exist_ok=True)
+        shutil.copy2(path, src / name)
+wheels = root / "wheels"
+pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+subprocess.run(
+    [*pip, "wheel", "--no-deps", "--no-build-isolation", str(src), "-w", str(wheels)], check=True, capture_output=True
+)
+(wheel,) = wheels.glob("*.whl")
+site = root / "site"
+subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
+probe = "import pipelines.config as c; cfg = c.load_config(); print(c.DEFAULT_CONFIG); print(cfg.digest())"
+env = {**os.environ, "PYTHONPATH": str(site)}
+out = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, check=True, capture_output=True, text=True)
+print(wheel, site, out.stdout, sep="\\n", end="")
+"""
+
+
+def _wheel_and_install() -> Fresh:
+    root = scratch("wheel")
+    return Fresh(["-c", WHEEL_AND_INSTALL, str(REPO), str(root), *SOURCES], root / "logs", cwd=root)
+
+
+BACKGROUND = {"wheel": _wheel_and_install}
+
+
 @pytest.mark.slow
-def test_wheel_ships_the_defaults_and_an_installed_copy_reads_them(tmp_path):
-    src = tmp_path / "src"
-    for name in SOURCES:  # a copy, so the build leaves nothing in the checkout
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            src.mkdir(exist_ok=True)
-            shutil.copy2(path, src / name)
-    wheels = tmp_path / "wheels"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", str(src), "-w", str(wheels)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = wheels.glob("*.whl")
+def test_wheel_ships_the_defaults_and_an_installed_copy_reads_them():
+    code, out, err = take("wheel", _wheel_and_install).wait(timeout=600)
+    assert code == 0, err[-3000:]
+    wheel, site, *probed = (line for line in out.splitlines() if line)
+    site = Path(site)
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         assert zf.read("configs/default.yaml") == (REPO / "configs" / "default.yaml").read_bytes()
@@ -63,13 +87,4 @@ def test_wheel_ships_the_defaults_and_an_installed_copy_reads_them(tmp_path):
     assert "pipelines/mapping/__init__.py" in names  # subpackages too, not only the top level
 
     # Installed (not editable) into its own directory, run from elsewhere: it reads its own packaged defaults.
-    site = tmp_path / "site"
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
-    probe = (
-        "import pipelines.config as c; cfg = c.load_config(); print(c.DEFAULT_CONFIG); print(cfg.digest())"
-    )
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True, capture_output=True, text=True
-    ).stdout.split()
-    assert out == [str(site / "configs" / "default.yaml"), load_config().digest()]
+    assert probed == [str(site / "configs" / "default.yaml"), load_config().digest()]

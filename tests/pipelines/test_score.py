@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +18,8 @@ from models.explain import BASE_COLUMN
 from pipelines.config import load_config
 from pipelines.engines.chunks import iterate_chunks
 from pipelines.io import load_data
-from tests.pipelines.score_helpers import score_cli_args, score_trained
+from tests.background import KILL_POINT, paused_score_process, take
+from tests.pipelines.score_helpers import score_trained
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,17 +165,6 @@ def test_drift_is_detected_on_a_shifted_copy(trained, default_scores, tmp_path):
         assert "features:relationship_manager_tenure_days" not in run.manifest["drift"]["psi"]
 
 
-def _cli(trained, out: Path, env_extra: dict[str, str], as_of: str = "2025-01-01") -> subprocess.Popen:
-    env = os.environ | env_extra | {"PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", *score_cli_args(trained, out, as_of)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=trained.root,
-    )
-
-
 def _run_ids(out: Path) -> tuple[str | None, set[str], set[str]]:
     import json
 
@@ -254,31 +240,20 @@ def test_a_kill_at_every_point_of_publishing_leaves_one_whole_set(
     assert seen == {"before_publish": "old"} | {p: "new" for p in points[1:]}
 
 
-def test_a_killed_score_process_leaves_one_whole_set(trained, default_scores, tmp_path):
+def test_a_killed_score_process_leaves_one_whole_set(trained, default_scores):
     """A real `cvp score` process, SIGKILLed after it published the new contributions but not the scores: the
-    reader completes the journal and gets the new run's whole set."""
-    import shutil
-
+    reader completes the journal and gets the new run's whole set. The process (`background.py`) is started as
+    soon as `default_scores` was made, into a copy of that set, and waits at that point to be killed."""
     old = default_scores.run.manifest["run_id"]
-    point = "after_contributions"
-    out = tmp_path / point / default_scores.out.name
-    shutil.copytree(default_scores.out.parent, out.parent)  # the previous set
-    proc = _cli(trained, out, {"CVP_TEST_PAUSE_AT": point}, as_of="2025-01-02")
+    proc = take("killed-score", lambda: paused_score_process(trained, default_scores))
     try:
-        line = b""
-        deadline = time.time() + 300
-        while time.time() < deadline and b"CVP_PAUSED" not in line:
-            line = proc.stderr.readline()
-            if not line and proc.poll() is not None:
-                break
-        assert f"CVP_PAUSED {point}".encode() in line, f"the run never reached {point}"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        reached = proc.wait_for(f"CVP_PAUSED {KILL_POINT}", timeout=300)
+        assert reached, f"the run never reached {KILL_POINT}: {proc.stderr.read_text()[-2000:]}"
+        proc.proc.send_signal(signal.SIGKILL)
+        proc.proc.wait()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert _read_back_one_set(out) != old
+        proc.stop()
+    assert _read_back_one_set(proc.out) != old
 
 
 def test_model_with_btyd_features_scores(trained, new_store, tmp_path):

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -19,6 +16,7 @@ from pipelines.io import load_data
 from pipelines.loading import default_as_of
 from pipelines.tracking import configure_tracking
 from pipelines.train import train_and_register
+from tests.background import champion_process, take
 from tests.pipelines.conftest import clone_registry, worse_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,27 +152,10 @@ def test_run_logs_config_fingerprint_manifest_metrics_plots_and_no_personal_data
 
 
 def test_champion_loads_in_a_fresh_process_and_predicts(trained):
-    script = f"""
-import mlflow, pandas as pd
-from features import build_feature_table
-from pipelines.config import load_config
-from pipelines.io import load_data
-cfg = load_config({str(trained.config)!r})
-mlflow.set_tracking_uri("sqlite:///{trained.mlruns}/mlflow.db")
-model = mlflow.pyfunc.load_model("models:/customer-value@champion")
-tables = load_data({str(trained.data)!r}).tables
-X = build_feature_table(tables, pd.Timestamp("2024-10-01"), cfg.features).head(50).reset_index(drop=True)
-for c in X.columns:
-    if isinstance(X[c].dtype, pd.CategoricalDtype):
-        X[c] = X[c].astype("str")
-out = model.predict(X)
-assert len(out) == 50 and out["pred_churn_prob_365d"].between(0, 1).all(), out
-print("OK", list(out.columns))
-"""
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "OK" in res.stdout and "pred_value_365d" in res.stdout
+    """`background.CHAMPION_SCRIPT` in a new interpreter, started as soon as the `trained` fixture was made."""
+    code, out, err = take("champion", lambda: champion_process(trained)).wait(timeout=300)
+    assert code == 0, err[-3000:]
+    assert "OK" in out and "pred_value_365d" in out
 
 
 def test_a_model_trained_on_shuffled_ids_is_not_promoted_over_a_good_champion(trained, tmp_path):
