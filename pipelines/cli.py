@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from features.errors import StructuralError
+from features.errors import StructuralError, printable
 
 app = typer.Typer(
     name="cvp",
@@ -81,7 +81,8 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             if _VERBOSE["on"] or os.environ.get("CVP_DEBUG", "") not in ("", "0"):
                 raise
             log = _error_log(exc)
-            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            # escaped like a StructuralError's message: an unexpected error may quote data (a value, a file name)
+            first = printable((str(exc).strip().splitlines() or [""])[0][:300])
             err.print("error:", style="bold red", end=" ")
             err.print(
                 f"unexpected {type(exc).__name__}: {first}\n"

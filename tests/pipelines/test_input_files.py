@@ -155,6 +155,22 @@ def test_unexpected_error_prints_one_line_and_a_log_path(tmp_path, monkeypatch):
     assert isinstance(res.exception, RuntimeError)  # --verbose keeps the traceback
 
 
+def test_an_unexpected_errors_line_escapes_control_characters(tmp_path, monkeypatch):
+    """The one line of an unexpected error may quote data (a value, a file name): its escape sequences are shown,
+    not run by the terminal, as in a StructuralError's message (was: printed raw)."""
+    import pipelines.jobs
+
+    def boom(*a, **k):
+        raise RuntimeError("bad value \x1b[2J\u202eevil")
+
+    monkeypatch.setattr(pipelines.jobs, "run_validate", boom)
+    monkeypatch.delenv("CVP_DEBUG", raising=False)
+    res = _validate(_data(tmp_path))
+    assert res.exit_code == 1 and "\x1b" not in res.output and "\u202e" not in res.output
+    assert "bad value \\x1b[2J\\u202eevil" in res.output
+    Path(res.output.split("the full traceback is in ")[1].split()[0]).unlink()
+
+
 def test_csv_outputs_neutralise_formulas_in_text_only(tmp_path):
     frame = pd.DataFrame(
         {
