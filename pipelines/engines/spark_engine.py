@@ -334,7 +334,8 @@ def score_spark(
          (`write_reason_parts`): the compact scores come without them and `EngineRun.spill` gives them back, as
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
          (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
-         heads, one row per bucket: the profile inputs are no longer among them).
+         heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
+         accepted tables streamed to the driver by a Spark load, `tables_mb`).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -456,6 +457,9 @@ def _score_on(
     # what the driver receives from Spark: the features job's one row per bucket (no profile inputs: written by
     # the executors, issue 11), then the compact scores
     collected: dict[str, Any] = {"heads_mb": round(float(heads.memory_usage(deep=True).sum()) / 2**20, 3)}
+    collected |= (
+        getattr(tables, "collected", None) or {}
+    )  # the Spark load's tables, streamed (`spark_tables`)
 
     t0 = time.perf_counter()
     spilled = spill_dir is not None

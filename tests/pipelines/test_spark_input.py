@@ -129,9 +129,10 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     )
     orders.to_parquet(data / "orders.parquet", index=False)
     customers = CUSTOMERS.iloc[[0, 1, 2, 5]].assign(
+        name=["Ann", "Bo", None, "Di"],  # personal: read, fingerprinted, not kept by the Spark driver
         signup_at=pd.to_datetime(["2023-01-01"] * 4)
         .tz_localize("Europe/Berlin")
-        .astype("datetime64[ms, Europe/Berlin]")
+        .astype("datetime64[ms, Europe/Berlin]"),
     )
     customers.to_parquet(data / "customers.parquet", index=False)
     expected = load_data(data)
@@ -142,17 +143,34 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert spark_jobs(spark) - before == 3
     assert got.result.report == expected.result.report
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
-    for name, table in expected.result.tables.items():
+    # issue 11: the tables stream to the driver, which keeps them without their unread columns (a customer's
+    # name, the event keys) but measured whole as they passed: the pandas tables' fingerprint and model inputs
+    from features.contract import model_inputs
+    from pipelines.engines.scoring import drop_unread_columns
+    from pipelines.fingerprint import data_fingerprint
+
+    assert got.tables.fingerprint == data_fingerprint(expected.result.tables)
+    assert got.tables.model_inputs == model_inputs(expected.result.tables)
+    assert got.tables.collected["tables_mb"] > 0
+    narrowed = dict(expected.result.tables)
+    drop_unread_columns(narrowed)
+    assert "name" in expected.result.tables["customers"] and "name" not in got.tables["customers"]
+    for name, table in narrowed.items():
         pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
     # tables read with pandas (`--mapping`, API callers) reach the scoring backend through `pandas_union`, the
     # same frame as a Spark load's accepted rows: the validated tables come back out of it unchanged (a job each;
-    # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run)
+    # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run),
+    # also when they are out of the canonical order (here by `order_id`: the stream sorts them, the index follows)
     from pipelines.engines.spark_buckets import pandas_union
-    from pipelines.engines.spark_input import accepted_tables
+    from pipelines.engines.spark_tables import accepted_tables
 
-    shipped = accepted_tables(pandas_union(spark, expected.result.tables), list(expected.result.tables))
-    for name, table in expected.result.tables.items():
-        pd.testing.assert_frame_equal(shipped[name], table, check_exact=True)
+    tables = expected.result.tables
+    shuffled = {**tables, "orders": tables["orders"].iloc[::-1].reset_index(drop=True)}
+    shipped = accepted_tables(pandas_union(spark, shuffled), {n: len(t) for n, t in tables.items()})
+    assert shipped.fingerprint == data_fingerprint(tables)
+    assert shipped["orders"].index.tolist() == list(range(len(tables["orders"])))[::-1]
+    for name, table in narrowed.items():
+        pd.testing.assert_frame_equal(shipped[name].reset_index(drop=True), table, check_exact=True)
 
 
 @pytest.mark.spark
