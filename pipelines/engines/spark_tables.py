@@ -9,7 +9,7 @@ in:  the accepted rows of every table, persisted in Spark (`accepted_union`: tab
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,15 +23,17 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
 
 
 class SparkTables(dict):
-    """The validated tables of a Spark load: a dict of pandas tables (what `run_score` reads for its whole-base
-    steps; their unread columns let go, `accepted_tables`) that also holds `accepted`, the same rows still in
-    Spark and persisted (`accepted_union`), which the Spark scoring backend builds its customer buckets from
-    (issue 11, step 2); `fingerprint` and `model_inputs`, measured on the whole tables as they streamed in
-    (`run_score` would otherwise measure the tables it holds); `collected`, what the driver received. The
+    """The validated tables of a Spark load: a dict of pandas tables (what `run_score`'s whole-base steps read;
+    only the columns they read, `driver_columns`) that also holds `accepted`, the same rows still in Spark and
+    persisted (`accepted_union`), which the Spark scoring backend builds its customer buckets from (issue 11,
+    step 2); `fingerprint` and `model_inputs`, measured on the whole tables as they streamed in (`run_score`
+    would otherwise measure the tables it holds); `empty`, each table without rows but with every column a
+    scoring step reads (the feature columns are judged from them); `collected`, what the driver received. The
     backend unpersists `accepted` once its features are built; the session ends with the run."""
 
     accepted: SparkDataFrame | None = None
     fingerprint: dict[str, dict[str, Any]] | None = None
+    empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
 
@@ -49,6 +51,37 @@ def empty_table(accepted: SparkDataFrame, name: str) -> pd.DataFrame:
     """Table `name` without rows, with every validated column of the load and the pandas engine's dtypes."""
     own = [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
     return validated_columns(pd.DataFrame({c: pd.Series(dtype=object) for c in own}), name)
+
+
+#: The tables with many rows per customer: the driver keeps only the columns of theirs its steps read.
+EVENT_TABLES = ("orders", "returns", "tickets", "invoices")
+
+
+def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
+    """Of table `name`'s validated `columns`, those the Spark driver keeps for `run_score`'s whole-base steps.
+
+    The event tables (`EVENT_TABLES`, most of the rows) keep their customer ids (`features.population`'s
+    statuses), event times (statuses, the as-of and staleness checks, later events, the company totals, the
+    seasonal note), typical amounts (`features.contract.SCALE_COLUMNS`) and the early-life features' inputs
+    (`features.early_life.EARLY_LIFE_COLUMNS`, new customers); their other columns are read only by the
+    features, which the executors build from Spark's rows. The other tables (a row per customer or fewer: the
+    profile's attributes, managers, referrals) keep every column but the unread ones (`unread_columns`)."""
+    from features.contract import EVENT_TIME_COLUMNS, SCALE_COLUMNS
+    from features.early_life import EARLY_LIFE_COLUMNS
+    from features.population import CUSTOMER_ID_COLUMNS
+    from pipelines.engines.scoring import unread_columns
+
+    columns = list(columns)
+    unread = set(unread_columns(name, columns))
+    if name not in EVENT_TABLES:
+        return [c for c in columns if c not in unread]
+    read = {
+        *CUSTOMER_ID_COLUMNS.get(name, ()),
+        *EVENT_TIME_COLUMNS.get(name, ()),
+        *(c for t, c in SCALE_COLUMNS if t == name),
+        *EARLY_LIFE_COLUMNS.get(name, ()),
+    }
+    return [c for c in columns if c in read and c not in unread]
 
 
 #: Rows per sorted partition when a table streams to the driver (`canonical_batches`): the driver receives one
@@ -90,8 +123,8 @@ def accepted_tables(accepted: SparkDataFrame, accepted_rows: Mapping[str, int]) 
     pandas loader's canonical row order, as `SparkTables` (issue 11): each table streams in (`canonical_batches`)
     and, batch by batch, is fingerprinted (`pipelines.fingerprint.BatchFingerprint`: the digest of the whole
     table, as `run_score` takes it for the run id), its model inputs counted (`features.contract.model_inputs`)
-    and its unread columns let go (`pipelines.engines.scoring.unread_columns`: personal columns and event keys, which
-    the pandas engine drops once the fingerprint has them), so the driver never holds them. The index is each
+    and cut to the columns the driver's steps read (`driver_columns`), so the driver never holds the others (nor
+    the personal columns and event keys the pandas engine drops once the fingerprint has them). The index is each
     row's position in source order, as the pandas loader's tables carry it."""
     import tempfile
 
@@ -100,11 +133,13 @@ def accepted_tables(accepted: SparkDataFrame, accepted_rows: Mapping[str, int]) 
     from pipelines.fingerprint import BatchFingerprint
 
     tables = SparkTables()
+    tables.empty = {}
     fingerprints, counts = {}, {}
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
-        drop = unread_columns(name, empty.columns)
+        keep = driver_columns(name, empty.columns)
+        tables.empty[name] = empty.drop(columns=unread_columns(name, empty.columns))
         rows, kept, positions = 0, [], []
         filled = dict.fromkeys((model_input_counts(name, empty) or (0, {}))[1], 0)
         with tempfile.TemporaryDirectory(prefix="cvp-fingerprint-") as spool:
@@ -117,12 +152,12 @@ def accepted_tables(accepted: SparkDataFrame, accepted_rows: Mapping[str, int]) 
                 for c, n in model_input_counts(name, table)[1].items():
                     filled[c] += n
                 positions.append(got[ROW].to_numpy(dtype=np.int64))
-                kept.append(table.drop(columns=drop))
+                kept.append(table[keep])
                 rows += len(table)
                 del got, table
             fingerprints[name] = fingerprint.fingerprint()
         counts[name] = (rows, filled)
-        frame = pd.concat(kept, ignore_index=True) if kept else empty.drop(columns=drop)
+        frame = pd.concat(kept, ignore_index=True) if kept else empty[keep]
         del kept
         # the index: each row's rank in source order, as `validated_table` and then the canonical order gave it
         at = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)

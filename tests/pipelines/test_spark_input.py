@@ -126,6 +126,13 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
         ordered_at=lambda t: pd.to_datetime(t["ordered_at"]).astype("datetime64[ns]"),
         revenue=[10.0, 20.5, 3.0, -5.0, 12.0],
         promo=[True, False, None, True, False],
+        channel=[
+            "web",
+            "shop",
+            None,
+            "web",
+            "web",
+        ],  # read by the features only: not kept by the Spark driver
     )
     orders.to_parquet(data / "orders.parquet", index=False)
     customers = CUSTOMERS.iloc[[0, 1, 2, 5]].assign(
@@ -143,18 +150,23 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert spark_jobs(spark) - before == 3
     assert got.result.report == expected.result.report
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
-    # issue 11: the tables stream to the driver, which keeps them without their unread columns (a customer's
-    # name, the event keys) but measured whole as they passed: the pandas tables' fingerprint and model inputs
+    # issue 11: the tables stream to the driver, which keeps only the columns its steps read (not a customer's
+    # name, nor orders' channel) but measured whole as they passed: the pandas tables' fingerprint and model inputs
     from features.contract import model_inputs
     from pipelines.engines.scoring import drop_unread_columns
+    from pipelines.engines.spark_tables import driver_columns
     from pipelines.fingerprint import data_fingerprint
 
     assert got.tables.fingerprint == data_fingerprint(expected.result.tables)
     assert got.tables.model_inputs == model_inputs(expected.result.tables)
     assert got.tables.collected["tables_mb"] > 0
-    narrowed = dict(expected.result.tables)
-    drop_unread_columns(narrowed)
+    unread = dict(expected.result.tables)
+    drop_unread_columns(unread)
+    for name, table in unread.items():  # what the features are judged from: every column a scoring step reads
+        pd.testing.assert_frame_equal(got.tables.empty[name], table.iloc[:0].reset_index(drop=True))
+    narrowed = {name: t[driver_columns(name, t.columns)] for name, t in expected.result.tables.items()}
     assert "name" in expected.result.tables["customers"] and "name" not in got.tables["customers"]
+    assert "channel" in expected.result.tables["orders"] and "channel" not in got.tables["orders"]
     for name, table in narrowed.items():
         pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
     # tables read with pandas (`--mapping`, API callers) reach the scoring backend through `pandas_union`, the
