@@ -58,6 +58,19 @@ def _reject_files(path: Path) -> pd.DataFrame:
     return frame.sort_values("source_row", key=lambda s: s.astype(int)).reset_index(drop=True)
 
 
+def _assert_driver_tables(got, expected) -> None:
+    """A Spark load's driver tables are the pandas loader's in the columns the driver keeps (`driver_columns`),
+    and their fingerprint is that of the pandas loader's whole tables (issue 11)."""
+    from pipelines.engines.spark_tables import driver_columns
+    from pipelines.fingerprint import data_fingerprint
+
+    assert got.tables.fingerprint == data_fingerprint(expected.tables)
+    for name, table in expected.tables.items():
+        pd.testing.assert_frame_equal(
+            got.tables[name], table[driver_columns(name, table.columns)], check_exact=True
+        )
+
+
 @pytest.mark.spark
 def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark, tmp_path, monkeypatch):
     from pyspark.sql.classic.dataframe import DataFrame
@@ -67,26 +80,34 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
     data = _write(
         tmp_path / "data", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
     )
+    import pyarrow as pa
+
     from pipelines.engines.spark_session import spark_jobs
 
-    collected: list[list[str]] = []  # the columns of every frame the driver collects
-    to_pandas = DataFrame.toPandas
+    collected: list[list[str]] = []  # the columns of every frame the driver collects, or batch it streams
+    to_pandas, local = DataFrame.toPandas, DataFrame.toLocalIterator
 
     def spy(frame: DataFrame):
         got = to_pandas(frame)
         collected.append(list(got.columns))
         return got
 
+    def streamed(frame: DataFrame, *args, **kwargs):
+        for row in local(frame, *args, **kwargs):
+            collected.append(pa.ipc.open_stream(pa.py_buffer(row["ipc"])).schema.names)
+            yield row
+
     monkeypatch.setattr(DataFrame, "toPandas", spy)
+    monkeypatch.setattr(DataFrame, "toLocalIterator", streamed)
     expected = load_data(data)
     before = spark_jobs(spark)
     got, written = load_spark(spark, data, CFG, tmp_path / "rejects")
-    # one shuffle by customer bucket, not a job per check: the counts, the accepted rows (one collect per table)
+    # one shuffle by customer bucket, not a job per check: the counts, the accepted rows (one stream per table)
     # and 4 reject directories (38 before: a header read per CSV, a window and a join per check; 7 with a job for
     # the managers' ids; 6 when the accepted rows of every table came in one collect of the wide union)
     assert spark_jobs(spark) - before <= 9
-    # issue 11: the driver receives each table's accepted rows with that table's columns only, never the union
-    # as wide as every table's columns together (every other table's columns null on each row)
+    # issue 11: the driver receives each table's accepted rows with that table's columns only (one batch each
+    # here), never the union as wide as every table's columns together (every other table's columns null)
     accepted = [{c.split("|")[0] for c in cols if "|val:" in c} for cols in collected]
     assert [t for t in accepted if t] == [{name} for name in expected.result.tables]
     # every kind of check fired: parsing, row rules, duplicate keys, unknown manager, unknown customers
@@ -95,8 +116,7 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
             "unknown account_manager_id", "duplicate customer_id", "unknown referred_id",
             "duplicate referred_id", "duplicate account_manager_id"} <= reasons  # fmt: skip
     assert got.result.report == expected.result.report  # rows in, accepted, by reason, ignored columns
-    for name, table in expected.result.tables.items():
-        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    _assert_driver_tables(got, expected)
     assert sorted(Path(p).name for p in written) == sorted(
         n for n, f in expected.result.rejects.items() if len(f)
     )
@@ -167,8 +187,7 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     narrowed = {name: t[driver_columns(name, t.columns)] for name, t in expected.result.tables.items()}
     assert "name" in expected.result.tables["customers"] and "name" not in got.tables["customers"]
     assert "channel" in expected.result.tables["orders"] and "channel" not in got.tables["orders"]
-    for name, table in narrowed.items():
-        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    _assert_driver_tables(got, expected)
     # tables read with pandas (`--mapping`, API callers) reach the scoring backend through `pandas_union`, the
     # same frame as a Spark load's accepted rows: the validated tables come back out of it unchanged (a job each;
     # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run),
@@ -520,8 +539,7 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
     assert rejected["ticket_id"].tolist() == ["T1", "TX", "TZ"]
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
-    for name, table in expected.result.tables.items():
-        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    _assert_driver_tables(got, expected)
     for name, frame in expected.result.rejects.items():
         files = _reject_files(tmp_path / "rejects" / name)
         assert files["source_row"].astype(int).tolist() == frame["source_row"].tolist()
