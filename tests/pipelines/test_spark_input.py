@@ -133,7 +133,7 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
 
 
 @pytest.mark.spark
-def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path):
+def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path, monkeypatch):
     """The footers of local Parquet files are read on the driver and given to Spark as the schema (Spark's own
     inference is one job per table): the whole validation is then the counts and the accepted rows, 2 jobs, and
     its tables and reports equal the pandas loader's (nanosecond and tz-aware timestamps, numbers, booleans)."""
@@ -192,8 +192,12 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     # same frame as a Spark load's accepted rows: the validated tables come back out of it unchanged (a job each;
     # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run),
     # also when they are out of the canonical order (here by `order_id`: the stream sorts them, the index follows)
+    # and range-partitioned for the stream (a partition per 2 rows here, per million in a run)
+    from pipelines.engines import spark_tables
     from pipelines.engines.spark_buckets import pandas_union
     from pipelines.engines.spark_tables import accepted_tables
+
+    monkeypatch.setattr(spark_tables, "STREAM_ROWS", 2)
 
     tables = expected.result.tables
     shuffled = {**tables, "orders": tables["orders"].iloc[::-1].reset_index(drop=True)}
