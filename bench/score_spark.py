@@ -17,7 +17,8 @@ same run (absolute seconds drift with the load of a shared machine), with the lo
     it, so those figures hold the executors too; on the standalone cluster they are the driver's alone;
   - growth from the smallest to the largest size, per engine and measure (the bar: flat, <= 1.2 at 1M / 250k);
   - what the driver collects from Spark: the megabytes of every `toArrow` (Arrow bytes) and `toPandas` (pandas'
-    deep memory) result in the driver process, whatever engine version runs (a hook in the child).
+    deep memory) result and of every `toLocalIterator` row's binary values (the tables streamed as Arrow IPC) in
+    the driver process, whatever engine version runs (a hook in the child).
 """
 
 from __future__ import annotations
@@ -110,11 +111,17 @@ class JvmHeapSampler(threading.Thread):
 
 def meter_collects(marks: dict[str, float]) -> None:
     """Count what Spark brings to the driver: `marks["collected_mb"]`, the sum over every `toArrow` (Arrow bytes)
-    and `toPandas` (deep memory) result of this process."""
+    and `toPandas` (deep memory) result of this process, and the binary values of every `toLocalIterator` row
+    (the Spark load streams its tables as Arrow IPC blobs: `pipelines.engines.spark_tables`)."""
     from pyspark.sql.classic.dataframe import DataFrame
 
     marks["collected_mb"] = 0.0
-    to_arrow, to_pandas = DataFrame.toArrow, DataFrame.toPandas
+    to_arrow, to_pandas, local = DataFrame.toArrow, DataFrame.toPandas, DataFrame.toLocalIterator
+
+    def streamed(self, *args, **kwargs):
+        for row in local(self, *args, **kwargs):
+            marks["collected_mb"] += sum(len(v) for v in row if isinstance(v, (bytes, bytearray))) / 2**20
+            yield row
 
     def arrow(self, *args, **kwargs):
         table = to_arrow(self, *args, **kwargs)
@@ -126,7 +133,7 @@ def meter_collects(marks: dict[str, float]) -> None:
         marks["collected_mb"] += float(frame.memory_usage(deep=True).sum()) / 2**20
         return frame
 
-    DataFrame.toArrow, DataFrame.toPandas = arrow, pandas
+    DataFrame.toArrow, DataFrame.toPandas, DataFrame.toLocalIterator = arrow, pandas, streamed
 
 
 def child(engine: str, master: str, data: Path, config: Path, out: Path) -> dict[str, float]:

@@ -228,24 +228,36 @@ EVENT_TIME_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def model_input_counts(name: str, frame: Any) -> tuple[int, dict[str, int]] | None:
+    """Table `name`'s rows in `frame` and, per contract column marked `model_input` that it has, the rows with a
+    value (None: not a contract table). Counts of row batches add up to the whole table's."""
+    table = TABLES.get(name)
+    if table is None or frame is None:
+        return None
+    used = {
+        c.name: int(frame[c.name].notna().sum()) for c in table.columns if c.model_input and c.name in frame
+    }
+    return len(frame), used
+
+
+def input_shares(counts: Mapping[str, tuple[int, Mapping[str, int]] | None]) -> dict[str, dict[str, float]]:
+    """`model_inputs` from `model_input_counts` per table."""
+    out: dict[str, dict[str, float]] = {}
+    for name, got in counts.items():
+        if got is None:
+            continue
+        rows, filled = got
+        used = {c: round(float(n) / rows, 6) if rows else 0.0 for c, n in filled.items()}
+        if used:
+            out[name] = used
+    return out
+
+
 def model_inputs(tables: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     """The contract columns that shape what the models see, in these tables: table -> {column: share of rows with
     a value} in contract order (an empty table's shares are 0); a table with none is left out. A trained model
     records this of its training data; scoring data is held to it (`check_model_inputs`)."""
-    out: dict[str, dict[str, float]] = {}
-    for name, frame in tables.items():
-        table = TABLES.get(name)
-        if table is None or frame is None:
-            continue
-        rows = len(frame)
-        used = {
-            c.name: round(float(frame[c.name].notna().sum()) / rows, 6) if rows else 0.0
-            for c in table.columns
-            if c.model_input and c.name in frame.columns
-        }
-        if used:
-            out[name] = used
-    return out
+    return input_shares({name: model_input_counts(name, frame) for name, frame in tables.items()})
 
 
 #: A model input filled on at least this share of the training rows may not arrive empty (no value at all).
@@ -253,7 +265,10 @@ FILLED_IN_TRAINING = 0.5
 
 
 def check_model_inputs(
-    recorded: Mapping[str, Any] | None, tables: Mapping[str, Any], strict: bool
+    recorded: Mapping[str, Any] | None,
+    tables: Mapping[str, Any],
+    strict: bool,
+    present: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[str]:
     """Hold scoring data to the model's training data: the columns that shape the features must be there.
 
@@ -263,11 +278,12 @@ def check_model_inputs(
     the scores would be wrong without a word. Returned as warnings ("the model never saw it" or "far emptier than
     in training"; `strict` refuses them): a model input this data has and the training data had not, and a
     column filled on at most half the share of rows it was in training. `recorded` None: a model saved
-    before models recorded their inputs (nothing to compare).
+    before models recorded their inputs (nothing to compare). `present`: `model_inputs` of the tables, when
+    they were measured before some of their columns were let go (the Spark driver's tables, issue 11).
     """
     if recorded is None:
         return []
-    present = model_inputs(tables)
+    present = model_inputs(tables) if present is None else present
     was = {t: dict(cols) for t, cols in recorded.items()}
     missing_tables = [t for t in was if t not in tables or tables[t] is None]
     missing = [

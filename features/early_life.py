@@ -35,6 +35,14 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The event columns the early-life features read (the Spark driver keeps these of its event tables:
+#: `pipelines.engines.spark_tables.driver_columns`).
+EARLY_LIFE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "orders": ("customer_id", "ordered_at", "order_id", "revenue", "promo"),
+    "tickets": ("customer_id", "opened_at", "effort_minutes"),
+}
+
+
 def early_life_features(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp, early_days: int, attributes: Sequence[str]
 ) -> pd.DataFrame:
@@ -73,7 +81,7 @@ def early_life_features(
         was_referred = isin_ids(ids, pd.Index(before)).astype(np.float64)
     out["early_was_referred"] = was_referred
     orders = tables["orders"]
-    used = [c for c in ("customer_id", "ordered_at", "order_id", "revenue", "promo") if c in orders.columns]
+    used = [c for c in EARLY_LIFE_COLUMNS["orders"] if c in orders.columns]
     o = orders.loc[
         (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & isin_ids(orders["customer_id"], ids), used
     ]
@@ -102,7 +110,7 @@ def early_life_features(
     else:
         t = tickets.loc[
             (tickets["opened_at"] < cutoff).to_numpy(dtype=bool) & isin_ids(tickets["customer_id"], ids),
-            ["customer_id", "effort_minutes"],
+            [c for c in EARLY_LIFE_COLUMNS["tickets"] if c != "opened_at"],
         ]
         tkey = t["customer_id"].astype("str")
         out["early_tickets"] = tkey.value_counts().reindex(ids, fill_value=0).to_numpy(dtype=np.float64)
@@ -111,4 +119,4 @@ def early_life_features(
     return out.sort_index()[columns]
 
 
-__all__ = ["NOT_RECORDED", "NUMERIC_COLUMNS", "early_life_features"]
+__all__ = ["EARLY_LIFE_COLUMNS", "NOT_RECORDED", "NUMERIC_COLUMNS", "early_life_features"]

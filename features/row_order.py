@@ -5,6 +5,8 @@ Pure pandas; `pipelines.io.load_data` and the Spark engine's driver tables (`spa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -22,12 +24,7 @@ def canonical_row_order(tables: dict[str, pd.DataFrame]) -> None:
         table = TABLES.get(name)
         if table is None or frame is None or len(frame) < 2:
             continue
-        by = [*EVENT_TIME_COLUMNS.get(name, ())]
-        if name == "assignments":
-            by = ["assigned_at", "customer_id", "account_manager_id"]
-        elif table.key is not None:
-            by.append(table.key)
-        by = [c for c in dict.fromkeys(by) if c in frame.columns]
+        by = sort_columns(name, frame.columns)
         if not by:
             continue
         if _in_order(frame, by):  # the usual case: a stable sort would give the rows as they are (issue 14)
@@ -36,6 +33,21 @@ def canonical_row_order(tables: dict[str, pd.DataFrame]) -> None:
         order = keys.sort_values(by, kind="stable", na_position="last").index.to_numpy()
         if (order != np.arange(len(order))).any():
             tables[name] = frame.take(order)
+
+
+def sort_columns(name: str, columns: Iterable[str]) -> list[str]:
+    """The columns table `name` is put in order by (`canonical_row_order`), of those in `columns`: each ascending,
+    missing values last, ties left in source order. Empty: the table keeps its source order."""
+    table = TABLES.get(name)
+    if table is None:
+        return []
+    by = [*EVENT_TIME_COLUMNS.get(name, ())]
+    if name == "assignments":
+        by = ["assigned_at", "customer_id", "account_manager_id"]
+    elif table.key is not None:
+        by.append(table.key)
+    present = set(columns)
+    return [c for c in dict.fromkeys(by) if c in present]
 
 
 def _in_order(frame: pd.DataFrame, by: list[str]) -> bool:

@@ -14,31 +14,44 @@ import pandas as pd
 from features.validation import StructuralError
 
 
-def _hash_column(h: Any, s: pd.Series) -> None:
-    """Feed one column's content to `h` without materialising Python objects (strings hashed as Arrow buffers)."""
+def _segments(s: pd.Series, base: int = 0, first: bool = True) -> tuple[list[bytes], int]:
+    """One column's content as the hash reads it, in its segments: numbers and times (values, missing), text
+    (offsets, characters, missing; strings as Arrow buffers, no Python objects); and the text's new `base`.
+
+    A column given in row batches hashes as the whole column when each batch's segments are appended to the
+    previous ones': text offsets count from `base` (the characters before the batch), and a batch after the
+    `first` leaves out its first offset (the previous batch's last)."""
     import numpy as np
     import pyarrow as pa
 
-    h.update(f"{s.name}:{s.dtype}".encode())
     values = None
     if isinstance(s.dtype, pd.BooleanDtype):
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     elif pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
         values = s.to_numpy()
     if values is not None:
-        h.update(np.ascontiguousarray(values).view(np.uint8).tobytes())
-        h.update(np.asarray(s.isna()).tobytes())
-        return
+        return [np.ascontiguousarray(values).view(np.uint8).tobytes(), np.asarray(s.isna()).tobytes()], base
     arr = pa.array(s, from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     arr = arr.cast(pa.large_string())
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     data = arr.buffers()[2]
-    h.update((offsets - offsets[0]).tobytes())  # slices and chunks of equal content hash alike
-    if data is not None:
-        h.update(memoryview(data)[offsets[0] : offsets[-1]])
-    h.update(np.asarray(arr.is_null()).tobytes())
+    relative = offsets - offsets[0] + base  # slices and chunks of equal content hash alike
+    chars = b"" if data is None else bytes(memoryview(data)[offsets[0] : offsets[-1]])
+    kept = relative if first else relative[1:]
+    return [kept.tobytes(), chars, np.asarray(arr.is_null()).tobytes()], int(relative[-1])
+
+
+def _header(s: pd.Series) -> bytes:
+    return f"{s.name}:{s.dtype}".encode()
+
+
+def _hash_column(h: Any, s: pd.Series) -> None:
+    """Feed one column's content to `h` (`_segments`, bounded extra memory)."""
+    h.update(_header(s))
+    for part in _segments(s)[0]:
+        h.update(part)
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
@@ -47,6 +60,61 @@ def frame_fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
     for col in frame.columns:
         _hash_column(h, frame[col])
     return {"rows": len(frame), "sha256": h.hexdigest()[:16]}
+
+
+class BatchFingerprint:
+    """`frame_fingerprint` of a table that arrives in row batches (issue 11: the Spark driver streams a table
+    and keeps only some of its columns): the same digest as the whole frame's, without holding the frame.
+    The hash reads a whole column before the next, so each column's segments are spooled to files in
+    `spool_dir` as the batches arrive and hashed in order at the end. `empty`: the table's columns and dtypes
+    (zero rows), which every batch must have."""
+
+    def __init__(self, empty: pd.DataFrame, spool_dir: Any) -> None:
+        from pathlib import Path
+
+        self._headers = [_header(empty[c]) for c in empty.columns]
+        self._columns = list(empty.columns)
+        self._dir = Path(spool_dir)
+        self._files: dict[tuple[int, int], Any] = {}
+        self._base = [0] * len(self._columns)
+        self._rows = 0
+        self._empty = empty
+
+    def add(self, batch: pd.DataFrame) -> None:
+        if [_header(batch[c]) for c in self._columns] != self._headers:
+            raise ValueError("a batch's columns or dtypes differ from the table's")
+        if not len(
+            batch
+        ):  # nothing to hash (a first empty batch would write the offset the next one repeats)
+            return
+        for i, col in enumerate(self._columns):
+            parts, self._base[i] = _segments(batch[col], self._base[i], first=self._rows == 0)
+            for j, part in enumerate(parts):
+                if (i, j) not in self._files:
+                    self._files[(i, j)] = open(self._dir / f"{i}-{j}.bin", "wb")  # noqa: SIM115
+                self._files[(i, j)].write(part)
+        self._rows += len(batch)
+
+    def fingerprint(self) -> dict[str, Any]:
+        if not self._rows:  # nothing spooled (or empty batches only): the empty table's digest
+            self._close()
+            return frame_fingerprint(self._empty)
+        h = hashlib.sha256()
+        self._close()
+        for i, header in enumerate(self._headers):
+            h.update(header)
+            j = 0
+            while (i, j) in self._files:
+                with open(self._dir / f"{i}-{j}.bin", "rb") as spooled:
+                    while chunk := spooled.read(1 << 22):
+                        h.update(chunk)
+                (self._dir / f"{i}-{j}.bin").unlink()
+                j += 1
+        return {"rows": self._rows, "sha256": h.hexdigest()[:16]}
+
+    def _close(self) -> None:
+        for f in self._files.values():
+            f.close()
 
 
 def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:

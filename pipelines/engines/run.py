@@ -33,7 +33,13 @@ from models.reason_text import with_reason_sentences
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
-from pipelines.engines.scoring import EngineRun, finish_scores, resolve_settings, run_policy
+from pipelines.engines.scoring import (
+    EngineRun,
+    drop_unread_columns,
+    finish_scores,
+    resolve_settings,
+    run_policy,
+)
 from pipelines.engines.spark_scope import one_spark_session
 from pipelines.engines.spill import ReasonSpill
 from pipelines.loading import (
@@ -46,27 +52,6 @@ from pipelines.loading import (
 )
 
 ENGINES = ("pandas", "spark")
-#: Event keys no scoring step reads once validation has checked them unique (orders keep `order_id`: the
-#: early-life features of new customers break ties on it).
-UNREAD_KEYS: dict[str, tuple[str, ...]] = {
-    "returns": ("return_id",),
-    "tickets": ("ticket_id",),
-    "invoices": ("invoice_id",),
-}
-
-
-def drop_unread_columns(tables: dict[str, pd.DataFrame]) -> None:
-    """Drop, in place, the columns no scoring step reads: every table's personal columns (reports only) and the
-    event keys of `UNREAD_KEYS`. Run after the data fingerprint has hashed them (the run id covers them). At a
-    million customers they are about 0.3 GB of the resident tables (issue 14: the peak while scoring); the
-    tables' dict is the loaded data's own, so the dropped columns are freed."""
-    from features.contract import TABLES
-
-    for name, frame in list(tables.items()):
-        unread = set(UNREAD_KEYS.get(name, ())) | set(TABLES[name].personal)
-        drop = [c for c in frame.columns if c in unread]
-        if drop:
-            tables[name] = frame.drop(columns=drop)
 
 
 class Backend(Protocol):
@@ -370,7 +355,8 @@ def run_score(
     tables = loaded.tables
     # the columns that shape the features must be those the model was trained with (one rule: features.contract)
     recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
-    input_notes = check_model_inputs(recorded, tables, strict)
+    # the Spark driver's tables come measured, their unread columns let go (`spark_input.accepted_tables`)
+    input_notes = check_model_inputs(recorded, tables, strict, getattr(tables, "model_inputs", None))
     check_amount_scale(((bundle.contract_settings() or {}).get("data") or {}).get("amount_scale"), tables)
     check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
     for note in input_notes:
@@ -390,7 +376,7 @@ def run_score(
         console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
     later = warn_later_events(tables, as_of, console)
     chunk = chunk_customers or cfg.scoring.chunk_customers
-    fingerprint = data_fingerprint(tables)
+    fingerprint = getattr(tables, "fingerprint", None) or data_fingerprint(tables)  # Spark: streamed at load
     if engine == "pandas":
         drop_unread_columns(tables)
     run_id = run_id_for(

@@ -426,8 +426,13 @@ def validated_table(rows: pd.DataFrame, name: str) -> pd.DataFrame:
     """One table's rows of a union frame (`accepted_union`, as pandas) in the validated representation: its
     `<name>|val:<column>` columns under their own names, with the pandas engine's dtypes, in source order."""
     own = rows[rows[TABLE] == name].sort_values(ROW, kind="stable").reset_index(drop=True)
+    return validated_columns(own, name)
+
+
+def validated_columns(own: pd.DataFrame, name: str) -> pd.DataFrame:
+    """`validated_table` of rows that are all table `name`'s, in the order given (a new RangeIndex)."""
     out: dict[str, pd.Series] = {}
-    for c in rows.columns:
+    for c in own.columns:
         table, _, col = c.partition("|" + VAL)
         if table != name or not col:
             continue

@@ -334,7 +334,8 @@ def score_spark(
          (`write_reason_parts`): the compact scores come without them and `EngineRun.spill` gives them back, as
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
          (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
-         heads, one row per bucket: the profile inputs are no longer among them).
+         heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
+         accepted tables streamed to the driver by a Spark load, `tables_mb`).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -393,6 +394,8 @@ def _score_on(
     # pandas tables shipped once
     union = getattr(tables, "accepted", None)
     if union is None or union.sparkSession.sparkContext is not spark.sparkContext:
+        if getattr(tables, "empty", None) is not None:  # a Spark load's driver tables miss columns (issue 11)
+            raise RuntimeError("the Spark load's accepted rows went with its session: score in the same one")
         union = pandas_union(spark, tables)
     n_chunks = chunk_count(tables, chunk_customers)  # not 0: `run_score` refuses an empty base
     # A small input in few partitions: the bucket expansion is one Python task per input partition (a pandas
@@ -402,7 +405,8 @@ def _score_on(
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")
-    check_feature_columns_early(tables, as_of, cfg, totals, bundle)
+    # the feature columns of every column loaded (a Spark load's driver tables keep only some: `spark_tables`)
+    check_feature_columns_early(getattr(tables, "empty", None) or tables, as_of, cfg, totals, bundle)
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -456,6 +460,9 @@ def _score_on(
     # what the driver receives from Spark: the features job's one row per bucket (no profile inputs: written by
     # the executors, issue 11), then the compact scores
     collected: dict[str, Any] = {"heads_mb": round(float(heads.memory_usage(deep=True).sum()) / 2**20, 3)}
+    collected |= (
+        getattr(tables, "collected", None) or {}
+    )  # the Spark load's tables, streamed (`spark_tables`)
 
     t0 = time.perf_counter()
     spilled = spill_dir is not None

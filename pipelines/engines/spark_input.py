@@ -83,7 +83,6 @@ from pipelines.engines.spark_checks import (
     last_order_rows,
     source_rows,
     table_view,
-    validated_table,
 )
 from pipelines.engines.spark_sources import (
     Source,
@@ -93,6 +92,7 @@ from pipelines.engines.spark_sources import (
     nanosecond_columns,
     read_source,
 )
+from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -406,40 +406,6 @@ def validate_spark(
     return views, reports, cached, judged
 
 
-class SparkTables(dict):
-    """The validated tables of a Spark load: a dict of pandas tables (what `run_score` reads for its whole-base
-    steps) that also holds `accepted`, the same rows still in Spark and persisted (`accepted_union`), which the
-    Spark scoring backend builds its customer buckets from instead of the pandas tables (issue 11, step 2).
-    The backend unpersists `accepted` once its features are built; the session ends with the run."""
-
-    accepted: SparkDataFrame | None = None
-
-
-def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
-    """The accepted rows of every table in one frame: table tag, position (sorts in source order) and the
-    `<table>|val:<column>` columns (validated values, Spark types)."""
-    from pyspark.sql import functions as F
-
-    vals = [c for c in judged.columns if "|" + VAL in c]
-    return judged.filter(F.col(REASON).isNull()).select(TABLE, ROW, *[_q(c) for c in vals])
-
-
-def accepted_tables(accepted: SparkDataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
-    """The accepted rows of every table (`accepted_union`) in the validated representation, in source order, on
-    the driver: one collect per table of its own columns only (issue 11). The union is as wide as every table's
-    columns together; collected whole, each row carried every other table's columns as nulls (at 20,000 demo
-    customers 240 MB of pandas memory on the driver for 36 MB of tables), and the driver JVM held it as Arrow."""
-    from pyspark.sql import functions as F
-
-    out = {}
-    for name in names:
-        own = [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
-        got = accepted.filter(F.col(TABLE) == name).select(TABLE, ROW, *[_q(c) for c in own]).toPandas()
-        out[name] = validated_table(got, name)
-        del got
-    return out
-
-
 def write_rejects_spark(
     checked: Mapping[str, SparkDataFrame], reports: Mapping[str, TableReport], target: str
 ) -> list[str]:
@@ -524,9 +490,9 @@ def load_spark(
         with unreadable_files():
             checked, reports, cached, judged = validate_spark(spark, sources, cfg)
             written = write_rejects_spark(checked, reports, data_uri(rejects)) if rejects is not None else []
-            # kept for the scoring backend (`SparkTables`); filled by the first collect below
+            # kept for the scoring backend (`SparkTables`); filled by the first table streamed below
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
-            tables = SparkTables(accepted_tables(accepted, list(sources)))
+            tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})
             tables.accepted = accepted
     except BaseException:
         if accepted is not None:
@@ -535,8 +501,14 @@ def load_spark(
     finally:
         for frame in cached:
             frame.unpersist()
-    check_tables(tables)  # the boundary, as `validate_tables`
-    canonical_row_order(tables)  # the driver's tables in the pandas loader's order (same data, same rows)
+    # the boundary, as `validate_tables` (columns and dtypes; the row rules were the executors'), on the whole
+    # tables' columns: the driver's have let their unread columns go
+    check_tables({name: empty_table(accepted, name) for name in tables}, rows=False)
+    as_streamed = dict(tables)
+    canonical_row_order(tables)  # already in that order (streamed sorted): the fingerprint is of this order
+    moved = [name for name in tables if tables[name] is not as_streamed[name]]
+    if moved:
+        raise RuntimeError(f"the Spark sort did not give the pandas loader's row order for {moved}")
     result = ValidationResult(tables=tables, rejects={}, report=reports)
     files = {name: Path(s.path) for name, s in sources.items()}
     return LoadedData(result, files, timezone=cfg.data.timezone, notes=notes), written

@@ -97,6 +97,17 @@ def test_fingerprint_follows_content_not_layout():
     same = pd.concat([df.iloc[:1], df.iloc[1:]]).reset_index(drop=True)  # other chunks, same content
     assert frame_fingerprint(df) == frame_fingerprint(same) == frame_fingerprint(df.copy())
     assert frame_fingerprint(df.iloc[1:].reset_index(drop=True))["rows"] == 3
+    # the same digest from row batches (the Spark driver streams a table, issue 11), empty batches included
+    import tempfile
+
+    from pipelines.fingerprint import BatchFingerprint
+
+    for cuts in ([], [0, 2, 2], [1, 3], [4]):
+        with tempfile.TemporaryDirectory() as spool:
+            streamed = BatchFingerprint(df.iloc[:0], spool)
+            for lo, hi in zip([0, *cuts], [*cuts, len(df)], strict=True):
+                streamed.add(df.iloc[lo:hi])
+            assert streamed.fingerprint() == frame_fingerprint(df), cuts
     for col, value in (("a", "q"), ("b", 2.0), ("f", False)):
         changed = df.copy()
         changed.loc[1, col] = value

@@ -245,3 +245,51 @@ def test_profile_inputs_written_by_the_executors_are_gathered_in_bucket_order(tm
             parts, ProfileInputsWriter(tmp_path / "p2.parquet", "run-2", {}, (), settings), 2
         )
     assert not parts.exists()  # the parts go with the failed run's staging area
+
+
+def test_the_spark_drivers_columns_give_its_whole_base_steps_the_pandas_results(trained):
+    """Issue 11: the Spark driver keeps of the event tables only the columns `run_score`'s whole-base steps read
+    (`spark_tables.driver_columns`); on the demo those steps give the same results from them as from the tables
+    the pandas engine holds (personal columns and unread keys dropped), so a step that starts reading another
+    column fails here, not silently on Spark."""
+    from features.contract import amount_scale
+    from features.early_life import early_life_features
+    from features.population import customer_status
+    from features.seasonal import seasonal_history_note
+    from features.table import company_revenue
+    from pipelines.config import load_config
+    from pipelines.engines.chunks import n_chunks_for
+    from pipelines.engines.scoring import drop_unread_columns
+    from pipelines.engines.spark_buckets import chunk_count, referrer_buckets
+    from pipelines.engines.spark_tables import driver_columns
+    from pipelines.io import load_data
+    from pipelines.loading import last_order, later_events
+
+    cfg = load_config(trained.config)
+    full = load_data(trained.data, timezone=cfg.data.timezone).tables
+    drop_unread_columns(full)
+    kept = {name: t[driver_columns(name, t.columns)] for name, t in full.items()}
+    assert {"cost", "discount", "quantity", "channel"} & set(full["orders"]) and not {
+        "cost",
+        "channel",
+    } & set(kept["orders"])
+    assert sum(t.shape[1] for t in kept.values()) < sum(t.shape[1] for t in full.values()) - 6
+    as_of = pd.Timestamp("2025-01-01")
+    attributes = [c for c in ("segment", "size", "region", "acquisition_channel") if c in full["customers"]]
+    for step in (
+        lambda t: customer_status(t, as_of, cfg.labels),
+        lambda t: early_life_features(t, as_of, 120, attributes),
+        lambda t: company_revenue(t, as_of, cfg.features),
+        lambda t: amount_scale(t),
+        lambda t: (later_events(t, as_of), last_order(t)),
+        lambda t: seasonal_history_note(
+            t["orders"]["ordered_at"], as_of, [], cfg.features.windows_days, None
+        ),
+        lambda t: (chunk_count(t, 200), referrer_buckets(t, n_chunks_for(len(t["customers"]), 200))),
+    ):
+        a, b = step(full), step(kept)
+        if isinstance(a, pd.DataFrame):
+            assert len(a) and a.shape == b.shape
+            pd.testing.assert_frame_equal(a, b)
+        else:
+            assert a == b

@@ -58,6 +58,19 @@ def _reject_files(path: Path) -> pd.DataFrame:
     return frame.sort_values("source_row", key=lambda s: s.astype(int)).reset_index(drop=True)
 
 
+def _assert_driver_tables(got, expected) -> None:
+    """A Spark load's driver tables are the pandas loader's in the columns the driver keeps (`driver_columns`),
+    and their fingerprint is that of the pandas loader's whole tables (issue 11)."""
+    from pipelines.engines.spark_tables import driver_columns
+    from pipelines.fingerprint import data_fingerprint
+
+    assert got.tables.fingerprint == data_fingerprint(expected.tables)
+    for name, table in expected.tables.items():
+        pd.testing.assert_frame_equal(
+            got.tables[name], table[driver_columns(name, table.columns)], check_exact=True
+        )
+
+
 @pytest.mark.spark
 def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark, tmp_path, monkeypatch):
     from pyspark.sql.classic.dataframe import DataFrame
@@ -67,26 +80,34 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
     data = _write(
         tmp_path / "data", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
     )
+    import pyarrow as pa
+
     from pipelines.engines.spark_session import spark_jobs
 
-    collected: list[list[str]] = []  # the columns of every frame the driver collects
-    to_pandas = DataFrame.toPandas
+    collected: list[list[str]] = []  # the columns of every frame the driver collects, or batch it streams
+    to_pandas, local = DataFrame.toPandas, DataFrame.toLocalIterator
 
     def spy(frame: DataFrame):
         got = to_pandas(frame)
         collected.append(list(got.columns))
         return got
 
+    def streamed(frame: DataFrame, *args, **kwargs):
+        for row in local(frame, *args, **kwargs):
+            collected.append(pa.ipc.open_stream(pa.py_buffer(row["ipc"])).schema.names)
+            yield row
+
     monkeypatch.setattr(DataFrame, "toPandas", spy)
+    monkeypatch.setattr(DataFrame, "toLocalIterator", streamed)
     expected = load_data(data)
     before = spark_jobs(spark)
     got, written = load_spark(spark, data, CFG, tmp_path / "rejects")
-    # one shuffle by customer bucket, not a job per check: the counts, the accepted rows (one collect per table)
+    # one shuffle by customer bucket, not a job per check: the counts, the accepted rows (one stream per table)
     # and 4 reject directories (38 before: a header read per CSV, a window and a join per check; 7 with a job for
     # the managers' ids; 6 when the accepted rows of every table came in one collect of the wide union)
     assert spark_jobs(spark) - before <= 9
-    # issue 11: the driver receives each table's accepted rows with that table's columns only, never the union
-    # as wide as every table's columns together (every other table's columns null on each row)
+    # issue 11: the driver receives each table's accepted rows with that table's columns only (one batch each
+    # here), never the union as wide as every table's columns together (every other table's columns null)
     accepted = [{c.split("|")[0] for c in cols if "|val:" in c} for cols in collected]
     assert [t for t in accepted if t] == [{name} for name in expected.result.tables]
     # every kind of check fired: parsing, row rules, duplicate keys, unknown manager, unknown customers
@@ -95,8 +116,7 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
             "unknown account_manager_id", "duplicate customer_id", "unknown referred_id",
             "duplicate referred_id", "duplicate account_manager_id"} <= reasons  # fmt: skip
     assert got.result.report == expected.result.report  # rows in, accepted, by reason, ignored columns
-    for name, table in expected.result.tables.items():
-        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    _assert_driver_tables(got, expected)
     assert sorted(Path(p).name for p in written) == sorted(
         n for n, f in expected.result.rejects.items() if len(f)
     )
@@ -113,7 +133,7 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
 
 
 @pytest.mark.spark
-def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path):
+def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path, monkeypatch):
     """The footers of local Parquet files are read on the driver and given to Spark as the schema (Spark's own
     inference is one job per table): the whole validation is then the counts and the accepted rows, 2 jobs, and
     its tables and reports equal the pandas loader's (nanosecond and tz-aware timestamps, numbers, booleans)."""
@@ -126,12 +146,20 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
         ordered_at=lambda t: pd.to_datetime(t["ordered_at"]).astype("datetime64[ns]"),
         revenue=[10.0, 20.5, 3.0, -5.0, 12.0],
         promo=[True, False, None, True, False],
+        channel=[
+            "web",
+            "shop",
+            None,
+            "web",
+            "web",
+        ],  # read by the features only: not kept by the Spark driver
     )
     orders.to_parquet(data / "orders.parquet", index=False)
     customers = CUSTOMERS.iloc[[0, 1, 2, 5]].assign(
+        name=["Ann", "Bo", None, "Di"],  # personal: read, fingerprinted, not kept by the Spark driver
         signup_at=pd.to_datetime(["2023-01-01"] * 4)
         .tz_localize("Europe/Berlin")
-        .astype("datetime64[ms, Europe/Berlin]")
+        .astype("datetime64[ms, Europe/Berlin]"),
     )
     customers.to_parquet(data / "customers.parquet", index=False)
     expected = load_data(data)
@@ -142,17 +170,42 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert spark_jobs(spark) - before == 3
     assert got.result.report == expected.result.report
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
-    for name, table in expected.result.tables.items():
-        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    # issue 11: the tables stream to the driver, which keeps only the columns its steps read (not a customer's
+    # name, nor orders' channel) but measured whole as they passed: the pandas tables' fingerprint and model inputs
+    from features.contract import model_inputs
+    from pipelines.engines.scoring import drop_unread_columns
+    from pipelines.engines.spark_tables import driver_columns
+    from pipelines.fingerprint import data_fingerprint
+
+    assert got.tables.fingerprint == data_fingerprint(expected.result.tables)
+    assert got.tables.model_inputs == model_inputs(expected.result.tables)
+    assert got.tables.collected["tables_mb"] > 0
+    unread = dict(expected.result.tables)
+    drop_unread_columns(unread)
+    for name, table in unread.items():  # what the features are judged from: every column a scoring step reads
+        pd.testing.assert_frame_equal(got.tables.empty[name], table.iloc[:0].reset_index(drop=True))
+    narrowed = {name: t[driver_columns(name, t.columns)] for name, t in expected.result.tables.items()}
+    assert "name" in expected.result.tables["customers"] and "name" not in got.tables["customers"]
+    assert "channel" in expected.result.tables["orders"] and "channel" not in got.tables["orders"]
+    _assert_driver_tables(got, expected)
     # tables read with pandas (`--mapping`, API callers) reach the scoring backend through `pandas_union`, the
     # same frame as a Spark load's accepted rows: the validated tables come back out of it unchanged (a job each;
-    # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run)
+    # the in-process scoring run that covered it is gone, the engine's output is checked on the cluster's run),
+    # also when they are out of the canonical order (here by `order_id`: the stream sorts them, the index follows)
+    # and range-partitioned for the stream (a partition per 2 rows here, per million in a run)
+    from pipelines.engines import spark_tables
     from pipelines.engines.spark_buckets import pandas_union
-    from pipelines.engines.spark_input import accepted_tables
+    from pipelines.engines.spark_tables import accepted_tables
 
-    shipped = accepted_tables(pandas_union(spark, expected.result.tables), list(expected.result.tables))
-    for name, table in expected.result.tables.items():
-        pd.testing.assert_frame_equal(shipped[name], table, check_exact=True)
+    monkeypatch.setattr(spark_tables, "STREAM_ROWS", 2)
+
+    tables = expected.result.tables
+    shuffled = {**tables, "orders": tables["orders"].iloc[::-1].reset_index(drop=True)}
+    shipped = accepted_tables(pandas_union(spark, shuffled), {n: len(t) for n, t in tables.items()})
+    assert shipped.fingerprint == data_fingerprint(tables)
+    assert shipped["orders"].index.tolist() == list(range(len(tables["orders"])))[::-1]
+    for name, table in narrowed.items():
+        pd.testing.assert_frame_equal(shipped[name].reset_index(drop=True), table, check_exact=True)
 
 
 @pytest.mark.spark
@@ -490,8 +543,7 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
     assert rejected["ticket_id"].tolist() == ["T1", "TX", "TZ"]
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
-    for name, table in expected.result.tables.items():
-        pd.testing.assert_frame_equal(got.result.tables[name], table, check_exact=True)
+    _assert_driver_tables(got, expected)
     for name, frame in expected.result.rejects.items():
         files = _reject_files(tmp_path / "rejects" / name)
         assert files["source_row"].astype(int).tolist() == frame["source_row"].tolist()

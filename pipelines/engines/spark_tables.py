@@ -1,0 +1,172 @@
+"""The accepted rows of a Spark load on the driver (issue 11): streamed a table at a time in the pandas loader's
+canonical row order, measured as they pass (the data fingerprint of the run id, the model inputs' shares) and
+kept without the columns no scoring step reads (personal columns, event keys).
+
+in:  the accepted rows of every table, persisted in Spark (`accepted_union`: table tag, source position `ROW`,
+     `<table>|val:<column>` in Spark types). out: `SparkTables`, the validated pandas tables `run_score`'s
+     whole-base steps read, with what was measured of the whole tables. No clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.engines.spark_checks import REASON, ROW, TABLE, VAL, _q, validated_columns
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
+    import pyarrow as pa
+    from pyspark.sql import DataFrame as SparkDataFrame
+
+
+class SparkTables(dict):
+    """The validated tables of a Spark load: a dict of pandas tables (what `run_score`'s whole-base steps read;
+    only the columns they read, `driver_columns`) that also holds `accepted`, the same rows still in Spark and
+    persisted (`accepted_union`), which the Spark scoring backend builds its customer buckets from (issue 11,
+    step 2); `fingerprint` and `model_inputs`, measured on the whole tables as they streamed in (`run_score`
+    would otherwise measure the tables it holds); `empty`, each table without rows but with every column a
+    scoring step reads (the feature columns are judged from them); `collected`, what the driver received. The
+    backend unpersists `accepted` once its features are built; the session ends with the run."""
+
+    accepted: SparkDataFrame | None = None
+    fingerprint: dict[str, dict[str, Any]] | None = None
+    empty: dict[str, pd.DataFrame] | None = None
+    model_inputs: dict[str, dict[str, float]] | None = None
+    collected: dict[str, float] | None = None
+
+
+def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
+    """The accepted rows of every table in one frame: table tag, position (sorts in source order) and the
+    `<table>|val:<column>` columns (validated values, Spark types)."""
+    from pyspark.sql import functions as F
+
+    vals = [c for c in judged.columns if "|" + VAL in c]
+    return judged.filter(F.col(REASON).isNull()).select(TABLE, ROW, *[_q(c) for c in vals])
+
+
+def empty_table(accepted: SparkDataFrame, name: str) -> pd.DataFrame:
+    """Table `name` without rows, with every validated column of the load and the pandas engine's dtypes."""
+    own = [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
+    return validated_columns(pd.DataFrame({c: pd.Series(dtype=object) for c in own}), name)
+
+
+#: The tables with many rows per customer: the driver keeps only the columns of theirs its steps read.
+EVENT_TABLES = ("orders", "returns", "tickets", "invoices")
+
+
+def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
+    """Of table `name`'s validated `columns`, those the Spark driver keeps for `run_score`'s whole-base steps.
+
+    The event tables (`EVENT_TABLES`, most of the rows) keep their customer ids (`features.population`'s
+    statuses), event times (statuses, the as-of and staleness checks, later events, the company totals, the
+    seasonal note), typical amounts (`features.contract.SCALE_COLUMNS`) and the early-life features' inputs
+    (`features.early_life.EARLY_LIFE_COLUMNS`, new customers); their other columns are read only by the
+    features, which the executors build from Spark's rows. The other tables (a row per customer or fewer: the
+    profile's attributes, managers, referrals) keep every column but the unread ones (`unread_columns`)."""
+    from features.contract import EVENT_TIME_COLUMNS, SCALE_COLUMNS
+    from features.early_life import EARLY_LIFE_COLUMNS
+    from features.population import CUSTOMER_ID_COLUMNS
+    from pipelines.engines.scoring import unread_columns
+
+    columns = list(columns)
+    unread = set(unread_columns(name, columns))
+    if name not in EVENT_TABLES:
+        return [c for c in columns if c not in unread]
+    read = {
+        *CUSTOMER_ID_COLUMNS.get(name, ()),
+        *EVENT_TIME_COLUMNS.get(name, ()),
+        *(c for t, c in SCALE_COLUMNS if t == name),
+        *EARLY_LIFE_COLUMNS.get(name, ()),
+    }
+    return [c for c in columns if c in read and c not in unread]
+
+
+#: Rows per sorted partition when a table streams to the driver (`canonical_batches`): the driver receives one
+#: partition at a time, so this bounds what it holds of a table in flight (about 100 MB of Arrow for orders).
+STREAM_ROWS = 1_000_000
+
+
+def canonical_batches(accepted: SparkDataFrame, name: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """Table `name`'s accepted rows (`rows` of them) streamed to the driver in the pandas loader's canonical order
+    (`features.row_order.sort_columns`: each ascending, missing last; ties in source order, `ROW`): sorted on
+    the executors (range-partitioned when over `STREAM_ROWS`), the sorted partitions fetched one at a time
+    (`toLocalIterator`, a job each) as Arrow record batches. Spark compares text as UTF-8 bytes, timestamps as
+    instants: Python's and the pandas sort's order (tested by the fingerprints being equal)."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from features.row_order import sort_columns
+
+    own = [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
+    frame = accepted.filter(F.col(TABLE) == name).select(TABLE, ROW, *[_q(c) for c in own])
+    by = sort_columns(name, [c.split("|" + VAL, 1)[1] for c in own])
+    keys = [F.col(_q(f"{name}|{VAL}{c}")).asc_nulls_last() for c in by] + [F.col(ROW).asc()]
+    parts = -(-rows // STREAM_ROWS)
+    frame = frame.repartitionByRange(parts, *keys) if parts > 1 else frame.coalesce(1)
+
+    def ipc(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            yield pa.RecordBatch.from_arrays([pa.array([sink.getvalue().to_pybytes()], pa.binary())], ["ipc"])
+
+    for row in frame.sortWithinPartitions(*keys).mapInArrow(ipc, "ipc binary").toLocalIterator():
+        yield from pa.ipc.open_stream(pa.py_buffer(row["ipc"]))
+
+
+def accepted_tables(accepted: SparkDataFrame, accepted_rows: Mapping[str, int]) -> SparkTables:
+    """The accepted rows of every table (`accepted_union`) on the driver in the validated representation and the
+    pandas loader's canonical row order, as `SparkTables` (issue 11): each table streams in (`canonical_batches`)
+    and, batch by batch, is fingerprinted (`pipelines.fingerprint.BatchFingerprint`: the digest of the whole
+    table, as `run_score` takes it for the run id), its model inputs counted (`features.contract.model_inputs`)
+    and cut to the columns the driver's steps read (`driver_columns`), so the driver never holds the others (nor
+    the personal columns and event keys the pandas engine drops once the fingerprint has them). The index is each
+    row's position in source order, as the pandas loader's tables carry it."""
+    import tempfile
+
+    from features.contract import input_shares, model_input_counts
+    from pipelines.engines.scoring import unread_columns
+    from pipelines.fingerprint import BatchFingerprint
+
+    tables = SparkTables()
+    tables.empty = {}
+    fingerprints, counts = {}, {}
+    streamed = 0.0
+    for name, n_rows in accepted_rows.items():
+        empty = empty_table(accepted, name)
+        keep = driver_columns(name, empty.columns)
+        tables.empty[name] = empty.drop(columns=unread_columns(name, empty.columns))
+        rows, kept, positions = 0, [], []
+        filled = dict.fromkeys((model_input_counts(name, empty) or (0, {}))[1], 0)
+        with tempfile.TemporaryDirectory(prefix="cvp-fingerprint-") as spool:
+            fingerprint = BatchFingerprint(empty, spool)
+            for batch in canonical_batches(accepted, name, n_rows):
+                streamed += batch.nbytes / 2**20
+                got = batch.to_pandas()
+                table = validated_columns(got, name)
+                fingerprint.add(table)
+                for c, n in model_input_counts(name, table)[1].items():
+                    filled[c] += n
+                positions.append(got[ROW].to_numpy(dtype=np.int64))
+                kept.append(table[keep])
+                rows += len(table)
+                del got, table
+            fingerprints[name] = fingerprint.fingerprint()
+        counts[name] = (rows, filled)
+        frame = pd.concat(kept, ignore_index=True) if kept else empty[keep]
+        del kept
+        # the index: each row's rank in source order, as `validated_table` and then the canonical order gave it
+        at = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+        rank = np.empty(len(at), dtype=np.int64)
+        rank[np.argsort(at, kind="stable")] = np.arange(len(at))
+        if (rank != np.arange(len(at))).any():
+            frame.index = pd.Index(rank)
+        tables[name] = frame
+    tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
+    tables.model_inputs = input_shares(counts)
+    tables.collected = {"tables_mb": round(streamed, 6)}
+    return tables
