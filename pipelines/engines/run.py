@@ -292,7 +292,7 @@ def run_score(
     from rich.markup import escape
 
     from pipelines.fingerprint import data_fingerprint
-    from pipelines.io import check_writable, release_memory, write_frame, write_json
+    from pipelines.io import release_memory, write_frame, write_json
     from pipelines.outputs import (
         SCORES_SCHEMA,
         output_paths,
@@ -311,13 +311,14 @@ def run_score(
         raise StructuralError(f"--out must end in .parquet or .csv, not {out.name!r}")
     as_of = parse_date(as_of_text)
     paths = output_paths(out)
-    from pipelines.table_files import check_outputs_beside_tables  # `--out data/orders.parquet`
+    from pipelines.output_checks import check_outputs  # before the model or the data are loaded
 
-    check_outputs_beside_tables(
-        data, {f"{k} file": p for k, p in paths.items()}, {"rejects directory": rejects} if rejects else {}
+    check_outputs(
+        data,
+        {f"{k} file": p for k, p in paths.items()},
+        {"rejects directory": Path(rejects)} if rejects else {},
+        mapping,
     )
-    for key, path in paths.items():  # before the model or the data are loaded
-        check_writable(path, f"{key} file")
     t_start = time.perf_counter()
     uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
