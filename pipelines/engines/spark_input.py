@@ -58,6 +58,7 @@ from pipelines.engines.spark_checks import (
     PAIRS,
     PARTITION_SHIFT,
     PLACEHOLDER,
+    PLACEHOLDER_DATE,
     POSITIVE,
     RATED,
     RAW,
@@ -117,11 +118,17 @@ def _row_schema(table: Table, raw_columns: list[str]) -> str:
 
 
 def column_masks(
-    table: Table, raw: pd.DataFrame, parsed: pd.DataFrame, stats: Mapping[str, tuple[pd.Series, pd.Series]]
+    table: Table,
+    raw: pd.DataFrame,
+    parsed: pd.DataFrame,
+    stats: Mapping[str, tuple[pd.Series, pd.Series]],
+    timezone: str,
+    date_formats: Mapping[str, str],
 ) -> dict[str, np.ndarray]:
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
+    from features.dates import parse_timestamps_native, placeholder_rows
     from features.numbers import EFFORT_MEDIAN_MINUTES, RATINGS, locale_numbers, missing_placeholders
 
     out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}
@@ -141,6 +148,17 @@ def column_masks(
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
             if col.kind in ("money", "number", "rating"):
                 put(LOCALE, i, locale_numbers(text, bad))
+        if col.kind == "timestamp":  # `9999-12-31` for every missing date: judged as `_validate_table` does
+            text = readable_column(table, col, raw[name])
+            fmt = date_formats.get(f"{table.name}.{name}")
+            value = parsed[name]
+            lost = np.flatnonzero((given & ~bad).to_numpy() & value.isna().to_numpy())
+            if len(lost):  # impossible dates (an open end among them) are missing from the validated column
+                again = parse_timestamps_native(text.iloc[lost], timezone, fmt)[0]
+                value = value.astype("datetime64[us]")
+                value.iloc[lost] = again.to_numpy(dtype="datetime64[us]")
+            placeholder, open_end = placeholder_rows(text, value, fmt)
+            put(PLACEHOLDER_DATE, i, placeholder | open_end)
         if col.kind in ("money", "number", "rating"):
             v = parsed[name].to_numpy(dtype=np.float64, na_value=np.nan)
             known = ~np.isnan(v)
@@ -221,7 +239,7 @@ def check_rows(
             ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
             REASON: rej.reason,
             UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
-            **column_masks(table, raw, parsed, stats),
+            **column_masks(table, raw, parsed, stats, timezone, date_formats),
             **dates,
             CURRENCY: other_currency(raw, currency),
         }

@@ -4,8 +4,8 @@ the contract's stops the run (exit 2, the pandas engine's message) before any re
 
 The stops and their predicates are the pandas engine's own (`features.numbers`, `features.keys`,
 `features.crossrefs`); what Spark adds is how a whole column reaches them. The executors mark each row with the
-predicates' row masks (`spark_input.check_rows`: a placeholder word for a missing value, a number in a locale's
-format, a large, negative, non-zero or off-scale number; `spark_checks.check_bucket`: an unknown manager or
+predicates' row masks (`spark_input.check_rows`: a placeholder word or date for a missing value, a number in a
+locale's format, a large, negative, non-zero or off-scale number; `spark_checks.check_bucket`: an unknown manager or
 customer, over every row as `reject_unknown` returns them) and the one aggregation of the checks
 (`spark_checks._stats`) sums them per column, beside the counts per reason (`duplicate <key>`). From those sums the
 driver knows whether a stop fires; only then does it bring that table's rows (every row, in source order) to the
@@ -13,12 +13,14 @@ driver and call the pandas function on them, which raises with the pandas engine
 that stops nowhere pays nothing beyond the sums (no job, no rows collected).
 
 Order of the stops (that of `validate_tables`): per table, per contract column: no value parses, placeholders,
-locale numbers; then the table's conventions (signs, cost above revenue, quantities 0, effort in another unit,
-rating scales: `numbers.check_conventions`, called when any of their sums crosses its threshold; for the effort's
-median, when half the positive efforts lie beyond one end of the range, which a median outside it needs) and its
-key (several rows per key); after every table: an incomplete managers export, a customers table without a usable
-row, customer ids spelled otherwise; last, most returns above their order (another unit). (Categories relabelled since training are judged on the driver for both engines, `run_score`'s
-`features.contract.check_categories` on the accepted tables.)
+locale numbers, a required column empty on every row (its `GIVEN` sum 0), placeholder dates (`9999-12-31` for
+every missing date: `features.dates.placeholder_rows`' rows); then the table's conventions (signs, cost above
+revenue, quantities 0, effort in another unit, rating scales: `numbers.check_conventions`, called when any of their
+sums crosses its threshold; for the effort's median, when half the positive efforts lie beyond one end of the
+range, which a median outside it needs) and its key (several rows per key); after every table: an incomplete
+managers export, a customers table without a usable row, customer ids spelled otherwise; last, most returns above
+their order (another unit). (Categories relabelled since training are judged on the driver for both engines,
+`run_score`'s `features.contract.check_categories` on the accepted tables.)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pipelines.engines.spark_checks import (
     LOCALE,
     PAIRS,
     PLACEHOLDER,
+    PLACEHOLDER_DATE,
     RAW,
     REASON,
     ROW,
@@ -69,7 +72,7 @@ class TableRows:
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
-                .select(TABLE, ROW, REASON, PLACEHOLDER, LOCALE, UNKNOWN, *own)
+                .select(TABLE, ROW, REASON, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNKNOWN, *own)
                 .toPandas()
             )
             self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)
@@ -119,6 +122,13 @@ def table_stops(
                 table.name, column, rows.raw(column), rows.bits(LOCALE, i).to_numpy(), given,
                 rows.parsed()[column],
             )  # fmt: skip
+        if table.column(column).required:  # empty on every row: an export that emptied it
+            numbers.check_required_given(table.name, column, rows_in, _sum(stats, f"g{i}"))
+        found = _sum(stats, f"P{i}")  # `9999-12-31` written for every missing date
+        if found and found >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in):
+            numbers.check_missing_placeholders(
+                table.name, column, rows.raw(column), rows.bits(PLACEHOLDER_DATE, i)
+            )
     fires = False
     for name, column in numbers.POSITIVE_MONEY:
         if name == table.name and column in names:

@@ -389,6 +389,18 @@ STOPS = {
         dict(orders=_ORD.assign(Currency=["EUR", "eur", "USD", "EUR", "USD", "€"]), customers=_CUST),
         "table 'orders', column 'Currency': amounts in EUR (4 rows), USD (2 rows)",
     ),
+    "open-end-dates": (  # `9999-12-31` for every customer never cancelled (`features.dates.placeholder_rows`)
+        dict(orders=_ORD, customers=_CUST.assign(churned_at=["9999-12-31"] * 5 + ["2024-06-01"])),
+        "table 'customers', column 'churned_at': 5 of 6 rows hold '9999-12-31'",
+    ),
+    "required-empty": (  # a required column present but empty on every row
+        dict(
+            orders=_ORD,
+            customers=_CUST,
+            tickets=_TICKETS.assign(effort_minutes=[""] * 4, satisfaction=["4"] * 4),
+        ),
+        "table 'tickets', column 'effort_minutes': required, and empty on every one of the 4 rows",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",
