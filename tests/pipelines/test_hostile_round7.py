@@ -384,3 +384,19 @@ def test_a_parquet_table_file_named_otherwise_is_structural_not_skipped(tmp_path
         StructuralError, match=rf"{re.escape(name)} .* looks like the 'customers' table as Parquet"
     ):
         load_data(tmp_path)
+
+
+@pytest.mark.parametrize("mid", ["..", "NULL", "Total", "AM\u200b9", "x" * 1001])
+def test_a_manager_id_rejected_by_the_id_rules_gets_the_same_reason_on_both_sides(mid):
+    """An id the `account_managers` table rejects (`..`, `NULL`, a total line, an invisible character, 1,001
+    characters) is rejected by the same rule in `customers.account_manager_id`, with the same reason (was: those
+    customers, already rejected, counted again as naming a manager "the account_managers table does not list":
+    exit 2 blaming an incomplete managers export)."""
+    n = 300
+    managers = pd.DataFrame({"account_manager_id": ["AM1", "AM2", mid]})
+    customers = pd.DataFrame(
+        {"customer_id": [f"C{i}" for i in range(n)], "account_manager_id": ["AM1"] * (n - 10) + [mid] * 10}
+    )
+    res = validate_tables({"orders": _orders(n), "customers": customers, "account_managers": managers})
+    (reason,) = res.report["account_managers"].rejected_by_reason
+    assert res.report["customers"].rejected_by_reason == {reason: 10}
