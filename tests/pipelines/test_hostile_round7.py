@@ -400,3 +400,26 @@ def test_a_manager_id_rejected_by_the_id_rules_gets_the_same_reason_on_both_side
     res = validate_tables({"orders": _orders(n), "customers": customers, "account_managers": managers})
     (reason,) = res.report["account_managers"].rejected_by_reason
     assert res.report["customers"].rejected_by_reason == {reason: 10}
+
+
+@pytest.mark.parametrize(
+    "demo, message",
+    [
+        ({"start": "garbage"}, "demo.start = 'garbage': not a date"),
+        ({"end": "2024-02-30"}, "demo.end = '2024-02-30': not a date"),
+        ({"start": "1850-01-01"}, "demo.start = '1850-01-01': outside 1900-2099"),
+        ({"start": "2025-06-01", "end": "2024-01-01"}, "demo.start '2025-06-01' must be before demo.end"),
+    ],
+)
+def test_demo_dates_are_checked_when_the_config_is_read(demo, message):
+    """`demo.start: garbage` is a config error naming `demo.start` at load time, for every command (was: only
+    `cvp demo` failed, at its first step, with `--start 'garbage' is not a date`: a flag it does not have)."""
+    from pipelines.config import load_config
+
+    with pytest.raises(StructuralError, match=re.escape(message)):
+        load_config(None, {"demo": demo})
+    import datetime as dt
+
+    assert (
+        load_config(None, {"demo": {"start": dt.date(2022, 1, 1)}}).demo.start == "2022-01-01"
+    )  # YAML's date
