@@ -423,3 +423,18 @@ def test_demo_dates_are_checked_when_the_config_is_read(demo, message):
     assert (
         load_config(None, {"demo": {"start": dt.date(2022, 1, 1)}}).demo.start == "2022-01-01"
     )  # YAML's date
+
+
+@pytest.mark.parametrize("fmt, short", [("%d/%m/%y", "%y"), ("%-d.%-m.%y %H:%M", "%y"), ("%D", "%D")])
+def test_a_two_digit_year_format_is_refused_in_config_and_mapping(fmt, short):
+    """A declared `%y` reads `65` as 2065 and `69` as 1969 (Python's fixed pivot): a birth year or an old signup
+    decades off without a word. It is a config (and mapping) error asking for `%Y` (was: accepted, every `65`
+    a date in 2065)."""
+    from pipelines.config import load_config
+    from pipelines.mapping import TableMapping
+
+    with pytest.raises(StructuralError, match=re.escape(f"has a two-digit year ({short})")):
+        load_config(None, {"data": {"date_formats": {"customers.signup_at": fmt}}})
+    with pytest.raises(ValueError, match="Export four-digit years"):
+        TableMapping(source="crm.csv", columns={"signup_at": "Signup"}, date_formats={"signup_at": fmt})
+    assert load_config(None, {"data": {"date_formats": {"customers.signup_at": "%d/%m/%Y"}}})
