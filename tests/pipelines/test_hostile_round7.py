@@ -438,3 +438,29 @@ def test_a_two_digit_year_format_is_refused_in_config_and_mapping(fmt, short):
     with pytest.raises(ValueError, match="Export four-digit years"):
         TableMapping(source="crm.csv", columns={"signup_at": "Signup"}, date_formats={"signup_at": fmt})
     assert load_config(None, {"data": {"date_formats": {"customers.signup_at": "%d/%m/%Y"}}})
+
+
+def test_a_directory_swap_waits_for_another_run_holding_the_directory(tmp_path):
+    """Two `cvp report` (or `cvp profile`) runs into one directory swap it one at a time: a run publishing while
+    another holds the directory's lock (`.<name>.publish.lock`, `pipelines.locks`) waits for it (was: both renamed
+    the directory and swept `.old` copies at once: one run's rename or rmtree failing on what the other moved)."""
+    import threading
+    import time
+
+    from pipelines.io import atomic_directory
+    from pipelines.locks import held
+
+    target = tmp_path / "reports"
+
+    def publish(text: str) -> None:
+        with atomic_directory(target, "MARK") as stage:
+            (stage / "index.html").write_text(text)
+
+    publish("first")
+    run = threading.Thread(target=publish, args=("second",))
+    with held(tmp_path / ".reports.publish.lock", "the directory"):
+        run.start()
+        time.sleep(0.5)
+        assert (target / "index.html").read_text() == "first"  # the other run holds it: not swapped under it
+    run.join(10)
+    assert (target / "index.html").read_text() == "second" and not list(tmp_path.glob(".reports.*.tmp"))
