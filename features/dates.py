@@ -55,7 +55,19 @@ def check_timezone(v: str) -> str:
 
 
 def check_date_format(key: str, fmt: str) -> str:
-    """A strftime format that names a whole date and reads back what it writes."""
+    """A strftime format that names a whole date with its century and reads back what it writes.
+
+    A two-digit year (`%y`, and `%D`, `%x`, which hold one) is refused: the year is guessed from a fixed pivot
+    (`65` read as 2065, `69` as 1969), so a birth year or an old signup lands decades off without a word."""
+    import re
+
+    short = [d for d in re.findall(r"%%|%[-#]?([A-Za-z])", fmt) if d in ("y", "D", "x")]
+    if short:
+        wanted = fmt.replace("%D", "%m/%d/%Y").replace("%x", "%m/%d/%Y").replace("%y", "%Y")
+        raise ValueError(
+            f"date format {fmt!r} for {key!r} has a two-digit year (%{short[0]}): its century would be guessed "
+            f"(`65` read as 2065, `69` as 1969). Export four-digit years and declare {wanted!r}"
+        )
     probe = pd.Timestamp("2023-11-25 13:45:00")
     try:
         text = probe.strftime(fmt)

@@ -411,8 +411,11 @@ def known_ids(t: pd.DataFrame, rej: _Rejector, column: str) -> pd.Index:
 
 
 def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -> pd.Series:
-    """`unknown <ref>`: rows whose `ref` is set but not among the `known` ids (returned as a mask)."""
-    unknown = t[ref].notna() & ~isin_ids(t[ref], known)
+    """`unknown <ref>`: rows accepted so far whose `ref` is set but not among the `known` ids (returned as a mask).
+
+    A row already rejected is not counted: its `ref` may be an id the referenced table rejected by the same rule
+    (`..`, `NULL`, `="AM1"`: `features.ids.ID_RULES`), which is that row's reason, not a missing referenced row."""
+    unknown = pd.Series(rej.ok, index=t.index) & t[ref].notna() & ~isin_ids(t[ref], known)
     rej.add(unknown, f"unknown {ref}")
     return unknown
 

@@ -19,6 +19,7 @@ import pandas as pd
 from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
+from pipelines.locks import held
 from pipelines.mapping import Mapping, apply_mapping, load_mapping, resolve_source
 from pipelines.table_files import SUFFIXES, unreadable_table_file
 
@@ -425,8 +426,7 @@ def check_writable(target: Path, what: str = "output") -> Path:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+    os.umask(mask := os.umask(0))
     return mask
 
 
@@ -497,29 +497,29 @@ def replace_path(src: Path, dst: Path) -> None:
 def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
 
-    Nothing of an earlier run survives next to the new files, and a killed run leaves the previous directory
-    (or, in the instant between the two renames, none), never a mix. `target` must be absent, empty, or a
-    directory published here before (it holds the file `marker`): any other directory is refused, so a user's
-    own files are never deleted.
-    """
+    Nothing of an earlier run survives next to the new files; a killed run leaves the previous directory (or, in
+    the instant between the two renames, none), never a mix; two runs into one `target` (two `cvp report`s at once)
+    swap it one at a time (`pipelines.locks`: `.<name>.publish.lock` beside it). `target` must be absent, empty,
+    or published here before (it holds the file `marker`): a user's own files are never deleted."""
     target = Path(target).resolve()
-    if target.exists():
-        if not target.is_dir():
-            raise StructuralError(f"{target} exists and is not a directory")
-        if not (target / marker).exists() and any(target.iterdir()):
-            raise StructuralError(
-                f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
-                f"directory; its files are left untouched"
-            )
+    if target.exists() and not target.is_dir():
+        raise StructuralError(f"{target} exists and is not a directory")
+    if target.is_dir() and not (target / marker).exists() and any(target.iterdir()):
+        raise StructuralError(
+            f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
+            f"directory; its files are left untouched"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
-    for old in target.parent.glob(f".{target.name}.old.*"):  # left by a run killed between the renames
-        shutil.rmtree(old, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700; results are for other people to read
     try:
         yield stage
         (stage / marker).write_text("written by cvp; this directory is replaced as a whole on every run\n")
-        replace_path(stage, target)
+        with held(target.parent / f".{target.name}.publish.lock", f"the directory {target}"):
+            # what a run killed between the renames left, then the swap: one run at a time
+            for old in target.parent.glob(f".{target.name}.old.*"):
+                shutil.rmtree(old, ignore_errors=True)
+            replace_path(stage, target)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)

@@ -18,32 +18,10 @@ from features.config import LabelConfig
 from features.contract import EVENT_TIME_COLUMNS
 from features.errors import printable
 from features.validation import StructuralError
-from pipelines.config import AppConfig
+from pipelines.config import AppConfig, parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
 
-
-def parse_date(text: str, what: str = "--as-of") -> pd.Timestamp:
-    """A command-line date: ISO 8601 (YYYY-MM-DD, optionally with a time), between 1900 and 2099.
-
-    Only that shape: pandas would also read `now`, `today` (a cutoff from the clock: a run that cannot be
-    repeated), `20240701`, `1 July 2024` or an offset it then drops."""
-    import re
-
-    from features.dates import MAX_DATE, MIN_DATE
-
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?", str(text).strip()):
-        raise StructuralError(
-            f"{what} {text!r} is not a date (use YYYY-MM-DD, optionally with a time HH:MM:SS)"
-        )
-    try:
-        ts = pd.Timestamp(str(text).strip())
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)") from exc
-    if pd.isna(ts):
-        raise StructuralError(f"{what} {text!r} is not a date (use YYYY-MM-DD)")
-    if not MIN_DATE <= ts < MAX_DATE:
-        raise StructuralError(f"{what} {text!r} is outside 1900-2099")
-    return ts
+__all__ = ["parse_date"]  # the date rule lives in pipelines.config (demo.start/end are checked at load)
 
 
 def validation_table(loaded: LoadedData) -> Table:

@@ -384,3 +384,83 @@ def test_a_parquet_table_file_named_otherwise_is_structural_not_skipped(tmp_path
         StructuralError, match=rf"{re.escape(name)} .* looks like the 'customers' table as Parquet"
     ):
         load_data(tmp_path)
+
+
+@pytest.mark.parametrize("mid", ["..", "NULL", "Total", "AM\u200b9", "x" * 1001])
+def test_a_manager_id_rejected_by_the_id_rules_gets_the_same_reason_on_both_sides(mid):
+    """An id the `account_managers` table rejects (`..`, `NULL`, a total line, an invisible character, 1,001
+    characters) is rejected by the same rule in `customers.account_manager_id`, with the same reason (was: those
+    customers, already rejected, counted again as naming a manager "the account_managers table does not list":
+    exit 2 blaming an incomplete managers export)."""
+    n = 300
+    managers = pd.DataFrame({"account_manager_id": ["AM1", "AM2", mid]})
+    customers = pd.DataFrame(
+        {"customer_id": [f"C{i}" for i in range(n)], "account_manager_id": ["AM1"] * (n - 10) + [mid] * 10}
+    )
+    res = validate_tables({"orders": _orders(n), "customers": customers, "account_managers": managers})
+    (reason,) = res.report["account_managers"].rejected_by_reason
+    assert res.report["customers"].rejected_by_reason == {reason: 10}
+
+
+@pytest.mark.parametrize(
+    "demo, message",
+    [
+        ({"start": "garbage"}, "demo.start = 'garbage': not a date"),
+        ({"end": "2024-02-30"}, "demo.end = '2024-02-30': not a date"),
+        ({"start": "1850-01-01"}, "demo.start = '1850-01-01': outside 1900-2099"),
+        ({"start": "2025-06-01", "end": "2024-01-01"}, "demo.start '2025-06-01' must be before demo.end"),
+    ],
+)
+def test_demo_dates_are_checked_when_the_config_is_read(demo, message):
+    """`demo.start: garbage` is a config error naming `demo.start` at load time, for every command (was: only
+    `cvp demo` failed, at its first step, with `--start 'garbage' is not a date`: a flag it does not have)."""
+    from pipelines.config import load_config
+
+    with pytest.raises(StructuralError, match=re.escape(message)):
+        load_config(None, {"demo": demo})
+    import datetime as dt
+
+    assert (
+        load_config(None, {"demo": {"start": dt.date(2022, 1, 1)}}).demo.start == "2022-01-01"
+    )  # YAML's date
+
+
+@pytest.mark.parametrize("fmt, short", [("%d/%m/%y", "%y"), ("%-d.%-m.%y %H:%M", "%y"), ("%D", "%D")])
+def test_a_two_digit_year_format_is_refused_in_config_and_mapping(fmt, short):
+    """A declared `%y` reads `65` as 2065 and `69` as 1969 (Python's fixed pivot): a birth year or an old signup
+    decades off without a word. It is a config (and mapping) error asking for `%Y` (was: accepted, every `65`
+    a date in 2065)."""
+    from pipelines.config import load_config
+    from pipelines.mapping import TableMapping
+
+    with pytest.raises(StructuralError, match=re.escape(f"has a two-digit year ({short})")):
+        load_config(None, {"data": {"date_formats": {"customers.signup_at": fmt}}})
+    with pytest.raises(ValueError, match="Export four-digit years"):
+        TableMapping(source="crm.csv", columns={"signup_at": "Signup"}, date_formats={"signup_at": fmt})
+    assert load_config(None, {"data": {"date_formats": {"customers.signup_at": "%d/%m/%Y"}}})
+
+
+def test_a_directory_swap_waits_for_another_run_holding_the_directory(tmp_path):
+    """Two `cvp report` (or `cvp profile`) runs into one directory swap it one at a time: a run publishing while
+    another holds the directory's lock (`.<name>.publish.lock`, `pipelines.locks`) waits for it (was: both renamed
+    the directory and swept `.old` copies at once: one run's rename or rmtree failing on what the other moved)."""
+    import threading
+    import time
+
+    from pipelines.io import atomic_directory
+    from pipelines.locks import held
+
+    target = tmp_path / "reports"
+
+    def publish(text: str) -> None:
+        with atomic_directory(target, "MARK") as stage:
+            (stage / "index.html").write_text(text)
+
+    publish("first")
+    run = threading.Thread(target=publish, args=("second",))
+    with held(tmp_path / ".reports.publish.lock", "the directory"):
+        run.start()
+        time.sleep(0.5)
+        assert (target / "index.html").read_text() == "first"  # the other run holds it: not swapped under it
+    run.join(10)
+    assert (target / "index.html").read_text() == "second" and not list(tmp_path.glob(".reports.*.tmp"))
