@@ -76,7 +76,7 @@ PAIRS = {("orders", "cost"): "revenue"}
 #: A column whose median positive value must lie in a range (`features.numbers.EFFORT_MEDIAN_MINUTES`).
 UNIT_MEDIANS = {("tickets", "effort_minutes")}
 #: bit 0: the row names an account manager the managers table lacks; bit 1 + j: its `customer_refs[j]` names a
-#: customer the customers table lacks (the masks of `reject_unknown`, over every row, rejected or not)
+#: customer the customers table lacks (the masks of `reject_unknown`: rows not already rejected by an earlier rule)
 UNKNOWN = "__unknown"
 UNKNOWN_BITS = 3
 TABLE = "__table"
