@@ -83,9 +83,8 @@ class BatchFingerprint:
     def add(self, batch: pd.DataFrame) -> None:
         if [_header(batch[c]) for c in self._columns] != self._headers:
             raise ValueError("a batch's columns or dtypes differ from the table's")
-        if not len(
-            batch
-        ):  # nothing to hash (a first empty batch would write the offset the next one repeats)
+        # nothing to hash: a first empty batch would write the text offset the next batch repeats
+        if len(batch) == 0:
             return
         for i, col in enumerate(self._columns):
             parts, self._base[i] = _segments(batch[col], self._base[i], first=self._rows == 0)
