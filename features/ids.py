@@ -301,10 +301,19 @@ def overlong_texts(values: pd.Series) -> np.ndarray:
 
 #: The id rules after parsing, in the order they reject (`features.validation`; both engines): each a predicate on
 #: the parsed ids and its reason, `{}` the column.
+MISSING_ID = "placeholder for a missing value in {}"
 ID_RULES = (
-    (placeholder_ids, "placeholder for a missing value in {} (NULL, None, N/A, ...)"),
-    (sentinel_ids, "placeholder for a missing value in {} (0, -1, -, ...)"),
+    (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
+    (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
     (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
     (spreadsheet_ids, 'spreadsheet formula or text prefix in {} (="...", \'...)'),
     (invisible_in_ids, "invisible character in {} (BOM, zero-width space, line break, ...)"),
 )
+
+
+def missing_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids are a placeholder for a missing value (`NULL`, `0`, `-`): the `ID_RULES` of that reason.
+    Written for every row without one in an optional id column, they are how the export says "none"
+    (`features.numbers.check_missing_placeholders`)."""
+    hits = [rule(ids) for rule, reason in ID_RULES if reason.startswith(MISSING_ID)]
+    return np.logical_or.reduce(hits)

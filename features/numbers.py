@@ -129,15 +129,23 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
 
 
 def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: np.ndarray) -> None:
-    """Structural error when a column writes "no value" as a placeholder word (`PLACEHOLDER_SHARE` of its rows)."""
+    """Structural error when a column writes "no value" as a placeholder word (`PLACEHOLDER_SHARE` of its rows):
+    a date, number or true/false column, or an optional id column (`features.ids.missing_ids`: `-`, `0`, `NULL`
+    for a customer without a manager)."""
     n = int(found.sum())
     if n < max(MIN_ROWS, PLACEHOLDER_SHARE * len(raw)):
         return
+    from features.contract import TABLES
+
     words = sorted(set(raw[found].astype("str").str.strip()))[:3]
+    what, fix = "a value", "Export missing values as empty cells."
+    if TABLES[table].column(column).kind == "id":  # an optional id: `-` for "no manager" on each such row
+        what = "an id"
+        fix = f"{column} is optional: export a missing {column.removesuffix('_id').replace('_', ' ')} as an empty cell."
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {len(raw):,} rows hold {', '.join(map(repr, words))}, an "
-        "export's placeholder for a missing value: each would be rejected as not a value (with it the row, and "
-        "for a customer every order of theirs). Export missing values as empty cells.\nExample rows:\n"
+        f"export's placeholder for a missing value: each would be rejected as not {what} (with it the row, and "
+        f"for a customer every order of theirs). {fix}\nExample rows:\n"
         f"{raw[found].head(5).to_frame().to_string(max_colwidth=40)}"
     )
 

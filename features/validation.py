@@ -30,7 +30,7 @@ from features.dates import (
     parse_timestamps_native,
     placeholder_rows,
 )
-from features.ids import ID_RULES, MAX_TEXT_CHARS, nfc_text, overlong_texts, total_lines
+from features.ids import ID_RULES, MAX_TEXT_CHARS, missing_ids, nfc_text, overlong_texts, total_lines
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
 from features.names import did_you_mean, examples, name_key, shown_name
 from features.numbers import (
@@ -284,6 +284,8 @@ def _check_parsed(
             f"Example rows:\n{examples(raw.to_frame(), given)}"
         )
     if col.kind == "id":
+        if not col.required and column_stats is None:  # `-` written for every customer without a manager
+            check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             rej.add(rule(parsed), reason.format(col.name))

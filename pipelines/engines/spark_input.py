@@ -129,6 +129,7 @@ def column_masks(
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
     from features.dates import parse_timestamps_native, placeholder_rows
+    from features.ids import missing_ids
     from features.numbers import EFFORT_MEDIAN_MINUTES, RATINGS, locale_numbers, missing_placeholders
 
     out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}
@@ -141,7 +142,9 @@ def column_masks(
         given, bad = stats[name]
         put(GIVEN, i, given)
         put(BAD, i, bad)
-        if col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
+        if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
+            put(PLACEHOLDER, i, missing_ids(parsed[name]))
+        elif col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
             pass
         else:
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it

@@ -401,6 +401,10 @@ STOPS = {
         ),
         "table 'tickets', column 'effort_minutes': required, and empty on every one of the 4 rows",
     ),
+    "no-manager-placeholder": (  # `-` for every customer without a manager: an optional id (`features.ids`)
+        dict(orders=_ORD, customers=_CUST.assign(account_manager_id=["-", "AM1", "-", "-", "AM2", "-"])),
+        "table 'customers', column 'account_manager_id': 4 of 6 rows hold '-'",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",

@@ -1,0 +1,74 @@
+"""Hostile input classes closed in the eighth hunt: a placeholder written for every missing value of an optional id
+column (`-` for "no account manager"). Tiny hand-written tables; no training, no model."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError, validate_tables
+
+
+def _orders(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "ordered_at": [f"2023-01-{i % 28 + 1:02d}" for i in range(n)],
+            "revenue": ["10"] * n,
+        }
+    )
+
+
+def _customers(managers: list[object]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"customer_id": [f"C{i}" for i in range(len(managers))], "account_manager_id": managers}
+    )
+
+
+@pytest.mark.parametrize("none", ["-", "0", "NULL", "n/a", "--", "-1"])
+def test_a_placeholder_for_no_manager_on_many_customers_is_structural(none):
+    """`customers.account_manager_id` (optional) written `-`, `0` or `NULL` for every customer without a manager
+    (was: each such customer rejected `placeholder for a missing value in account_manager_id`, and every order of
+    theirs `unknown customer_id`, exit 0: 100 of 300 customers and their orders gone). A few stay row rejects."""
+    n = 300
+    managers = [none if i % 3 == 0 else "AM1" for i in range(n)]
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _orders(n), "customers": _customers(managers)})
+    message = str(got.value)
+    assert message.startswith(
+        f"table 'customers', column 'account_manager_id': 100 of 300 rows hold {none!r}"
+    )
+    assert "export a missing account manager as an empty cell" in message
+    assert "\n0 " in message and "\n3 " in message  # example rows by source row
+    managers = [none if i in (0, 1) else "AM1" for i in range(n)]  # two of 300: under 1%
+    res = validate_tables({"orders": _orders(n), "customers": _customers(managers)})
+    assert res.report["customers"].rejected == 2
+    assert res.report["orders"].rejected_by_reason == {"unknown customer_id": 2}
+
+
+def test_a_placeholder_for_no_order_on_many_returns_and_parquet_zero_managers_are_structural(tmp_path):
+    """The other optional id, `returns.order_id` written `0` for a return without an order, and Parquet integer
+    manager ids `0` for "none": the same stop (was: each return rejected with its refund, exit 0)."""
+    from pipelines.io import load_data
+
+    n = 10
+    returns = pd.DataFrame(
+        {
+            "return_id": [f"R{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "returned_at": ["2023-02-01"] * n,
+            "amount": ["5"] * n,
+            "order_id": ["0"] * 8 + ["O1", "O2"],
+        }
+    )
+    with pytest.raises(
+        StructuralError, match=r"'order_id': 8 of 10 rows hold '0'.*a missing order as an empty"
+    ):
+        validate_tables({"orders": _orders(n), "returns": returns})
+    _orders(n).to_csv(tmp_path / "orders.csv", index=False)
+    pd.DataFrame(
+        {"customer_id": [f"C{i}" for i in range(n)], "account_manager_id": [0] * 5 + [7] * 5}
+    ).to_parquet(tmp_path / "customers.parquet")
+    with pytest.raises(StructuralError, match=r"'account_manager_id': 5 of 10 rows hold '0'"):
+        load_data(tmp_path)
