@@ -150,6 +150,53 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     )
 
 
+#: More than this share of a column's given values not parsing as its type (and `MIN_ROWS` of them) is how the
+#: column is written (`$12.50`, `12.50 EUR`, `15%`, `WAHR`/`FALSCH`, `15.01.2023`), not a few bad rows: rejecting
+#: them would drop most of the table's rows with exit 0.
+UNPARSED_SHARE = 0.5
+
+
+def check_mostly_unparsed(
+    table: str, column: str, raw: pd.Series, bad: pd.Series | np.ndarray, given: int
+) -> None:
+    """Structural error when most (`UNPARSED_SHARE`) of a number, true/false or date column's `given` values do
+    not parse (`bad`: their rows; `raw`: the column as read); "no value parses" is the same rule throughout. Both
+    engines (`features.validation._check_parsed`, `pipelines.engines.spark_stops.table_stops`)."""
+    from features.contract import TABLES
+
+    hit = np.asarray(bad, dtype=bool)
+    n = int(hit.sum())
+    if n < MIN_ROWS or n <= UNPARSED_SHARE * given:
+        return
+    kind = TABLES[table].column(column).kind
+    text = raw[hit].astype("str").str.strip()
+    seen = ", ".join(map(repr, text.drop_duplicates().head(3).tolist()))
+    if kind == "bool":
+        what, fix = (
+            "true/false",
+            "True/false columns take true/false, yes/no or 1/0 (any case): export those.",
+        )
+    elif kind == "timestamp":
+        what = "a date"
+        fix = (
+            "Dates must be ISO 8601 (2023-01-15, 2023-01-15 10:00:00+02:00), or match the format declared in "
+            "`data.date_formats` (a mapping's `date_formats`)."
+        )
+    else:
+        what, fix = "a number", "Export plain numbers (`1234.50`)."
+        core = text.str.replace(r"^[+-]?[^\d\s+.,-]{1,4}\s*|\s*[^\d\s.,]{1,4}$", "", regex=True)
+        if pd.to_numeric(core, errors="coerce").notna().mean() > UNPARSED_SHARE:
+            fix = (
+                "The values carry a currency sign, code or unit (`$12.50`, `12.50 EUR`, `15%`): export plain "
+                f"numbers, amounts in `data.currency`.{' A discount is the amount given, not a percentage.' if column == 'discount' else ''}"
+            )
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not parse as {what} ({seen}): "
+        f"rejected, most of the table's rows would be dropped. {fix}\nExample rows:\n"
+        f"{raw[hit].head(5).to_frame().to_string(max_colwidth=40)}"
+    )
+
+
 def check_required_given(table: str, column: str, rows: int, given: int) -> None:
     """Structural error when a required column holds no value on any of a table's rows (`MIN_ROWS` or more): an
     export that emptied it. Each row would be a `missing <column>` reject, the table lost with exit 0 (tickets

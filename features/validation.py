@@ -37,6 +37,7 @@ from features.numbers import (
     check_conventions,
     check_locale_numbers,
     check_missing_placeholders,
+    check_mostly_unparsed,
     check_required_given,
     locale_numbers,
     missing_placeholders,
@@ -329,6 +330,8 @@ def _check_parsed(
         rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
+    if col.kind not in ("id", "text") and column_stats is None:  # `$12.50`, `WAHR` on most rows: the format
+        check_mostly_unparsed(table.name, col.name, raw, bad, int(given.sum()))
     if col.kind in ("money", "number", "rating"):
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
+    BAD,
     DATED,
     FIRST,
     FRONTIER,
@@ -72,7 +73,7 @@ class TableRows:
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
-                .select(TABLE, ROW, REASON, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNKNOWN, *own)
+                .select(TABLE, ROW, REASON, BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNKNOWN, *own)
                 .toPandas()
             )
             self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)
@@ -129,6 +130,11 @@ def table_stops(
             numbers.check_missing_placeholders(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER_DATE, i)
             )
+        bad, given = _sum(stats, f"b{i}"), _sum(stats, f"g{i}")  # `$12.50`, `WAHR` on most rows
+        if table.column(column).kind not in ("id", "text") and bad >= max(
+            numbers.MIN_ROWS, numbers.UNPARSED_SHARE * given
+        ):
+            numbers.check_mostly_unparsed(table.name, column, rows.raw(column), rows.bits(BAD, i), given)
     fires = False
     for name, column in numbers.POSITIVE_MONEY:
         if name == table.name and column in names:

@@ -16,7 +16,7 @@ def _orders(n: int = 6) -> pd.DataFrame:
         {
             "order_id": [f"O{i}" for i in range(n)],
             "customer_id": [f"C{i}" for i in range(n)],
-            "ordered_at": [f"2023-01-{i + 2:02d}" for i in range(n)],
+            "ordered_at": [f"2023-01-{i % 28 + 2:02d}" for i in range(n)],  # valid dates for any n
             "revenue": ["10"] * n,
         }
     )

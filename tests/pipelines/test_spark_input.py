@@ -405,6 +405,14 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST.assign(account_manager_id=["-", "AM1", "-", "-", "AM2", "-"])),
         "table 'customers', column 'account_manager_id': 4 of 6 rows hold '-'",
     ),
+    "currency-signs": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
+        dict(orders=_ORD.assign(revenue=["$10", "$20.5", "30", "$40", "$50", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('$10', '$20.5', '$40')",
+    ),
+    "bools-in-german": (
+        dict(orders=_ORD.assign(promo=["WAHR", "FALSCH", "true", "FALSCH", "WAHR", ""]), customers=_CUST),
+        "table 'orders', column 'promo': 4 of 5 values do not parse as true/false ('WAHR', 'FALSCH')",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",
