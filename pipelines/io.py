@@ -21,7 +21,7 @@ from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
 from pipelines.locks import held
 from pipelines.mapping import Mapping, apply_mapping, load_mapping, resolve_source
-from pipelines.table_files import SUFFIXES, unreadable_table_file
+from pipelines.table_files import SUFFIXES, check_table_path, unreadable_table_file
 
 
 def _first_bad_byte(path: Path) -> tuple[int, bytes]:
@@ -90,7 +90,8 @@ def _check_header_names(path: Path, header: list[str]) -> None:
 
 def _check_duplicate_names(path: Path, names: list[str]) -> None:
     """A column name given twice (in a CSV header or a Parquet schema): which one holds the data is unknowable."""
-    dup = sorted(set(pd.Index(names, dtype=object)[pd.Index(names, dtype=object).duplicated()]))
+    index = pd.Index(names, dtype=object)
+    dup = sorted(set(index[index.duplicated()]))
     if dup:
         where = "schema" if path.suffix == ".parquet" else "header"
         raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the {where}")
@@ -297,12 +298,7 @@ def find_table_files(
     found: dict[str, Path] = {}
     for path in sorted(data_dir.iterdir()):
         if path.suffix in SUFFIXES and path.stem in TABLES:
-            if path.is_dir() and not table_dirs:
-                raise StructuralError(
-                    f"{path.name} in {data_dir} is a directory (a Spark or Hadoop output of part files?), which "
-                    f"this command does not read as the {path.stem!r} table (only `cvp score --engine spark` reads "
-                    f"directories of part files): give the table as one file, {path.stem}.csv or {path.stem}.parquet"
-                )
+            check_table_path(path, data_dir, table_dirs)  # part files, a FIFO
             if path.stem in found:
                 raise StructuralError(
                     f"table {path.stem!r} has two files: {found[path.stem].name} and {path.name}"

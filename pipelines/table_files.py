@@ -34,6 +34,34 @@ PARQUET_SUFFIXES = ("pq", "parq")
 CODECS = ("snappy", "zstd", "zst", "gz", "gzip", "lz4", "brotli")
 
 
+def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> None:
+    """A table file (`orders.csv`) that is not a regular file: a directory of part files unless the caller reads
+    those (`table_dirs`: the Spark engine), or a named pipe, socket or device, which is never opened: reading a
+    FIFO waits for a writer forever (was: `cvp validate` hung without a word). Both engines
+    (`pipelines.io.find_table_files`); also a mapping's source files (`pipelines.mapping.resolve_source`)."""
+    import stat
+
+    if path.is_dir():
+        if table_dirs:
+            return
+        raise StructuralError(
+            f"{path.name} in {data_dir} is a directory (a Spark or Hadoop output of part files?), which "
+            f"this command does not read as the {path.stem!r} table (only `cvp score --engine spark` reads "
+            f"directories of part files): give the table as one file, {path.stem}.csv or {path.stem}.parquet"
+        )
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # a broken or looping symbolic link: the reader names it
+        return
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"))
+    for test, kind in (*kinds, (stat.S_ISBLK, "a device")):
+        if test(mode):
+            raise StructuralError(
+                f"{path.name} in {data_dir} is {kind}, not a regular file: it is not read (reading a pipe waits "
+                "for a writer forever). Write the table to a file"
+            )
+
+
 def unreadable_table_file(path: Path, data_dir: Path) -> None:
     """`customers.csv.gz`, `tickets.csv.zip`, `customers.xlsx`: a contract table in a form not read is a structural
     error (was: a note among the files not read, and every command went on without the table, exit 0)."""

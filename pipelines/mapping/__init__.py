@@ -210,6 +210,9 @@ def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
         raise StructuralError(
             f"mapping {mapping_path}: source file {file!r} resolves to {path}, outside the data directory {root}"
         )
+    from pipelines.table_files import check_table_path
+
+    check_table_path(path, root, table_dirs=True)  # a FIFO would be waited on forever
     return path
 
 

@@ -3,6 +3,8 @@ column (`-` for "no account manager"). Tiny hand-written tables; no training, no
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -129,3 +131,47 @@ def test_a_few_unparseable_numbers_stay_row_rejects():
     res = validate_tables({"orders": _orders(10), "returns": _returns(["$5"] * 5 + ["5"] * 5)})
     assert res.report["returns"].rejected_by_reason == {"unparseable amount": 5}
     assert res.report["returns"].accepted == 5
+
+
+def _raised_within(seconds: float, call) -> BaseException | None:
+    """What `call()` raised (None: nothing), run in a thread given `seconds`: a read of a named pipe blocks until
+    a writer comes, so a hang fails the test instead of stopping the run."""
+    import threading
+
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still reading after 20 s: waiting on the pipe for a writer"
+    return raised[0] if raised else None
+
+
+def test_a_named_pipe_named_like_a_table_or_a_mapping_source_is_refused_not_read(tmp_path):
+    """`orders.csv` (or a mapping's source) that is a FIFO: never opened (was: `cvp validate` waited for a writer
+    forever, without a word; a batch job hung)."""
+    import os
+
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    os.mkfifo(data / "orders.csv")
+    got = _raised_within(20, lambda: load_data(data))
+    assert isinstance(got, StructuralError)
+    assert re.match(r"orders.csv in .* is a named pipe \(FIFO\), not a regular file", str(got))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "sources: {lines: {file: lines.csv}}\n"
+        "tables: {orders: {source: lines, columns: {order_id: order_id, customer_id: customer_id, "
+        "ordered_at: ordered_at, revenue: revenue}}}\n"
+    )
+    os.mkfifo(data / "lines.csv")
+    got = _raised_within(20, lambda: load_data(data, mapping))
+    assert isinstance(got, StructuralError) and "lines.csv in" in str(got) and "named pipe (FIFO)" in str(got)

@@ -273,6 +273,34 @@ def test_missing_orders_and_unreadable_files_are_structural(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_a_named_pipe_named_like_a_table_is_refused_as_by_pandas(spark, tmp_path):
+    """`orders.csv` that is a FIFO: the pandas message, never opened (`pipelines.table_files.check_table_path`)."""
+    import os
+    import threading
+
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(tmp_path / "data", customers=CUSTOMERS)
+    os.mkfifo(data / "orders.csv")
+    with pytest.raises(StructuralError) as expected:
+        load_data(data)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            load_spark(spark, data, CFG)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "still reading the pipe after 120 s"
+    assert isinstance(raised[0], StructuralError) and str(raised[0]) == str(expected.value)
+    assert "is a named pipe (FIFO), not a regular file" in str(raised[0])
+
+
+@pytest.mark.spark
 def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(spark, tmp_path):
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
