@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import SparkSession
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$")
+_INDEX = re.compile(r"^__index_level_\d+__$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,9 +127,8 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     """One table as read: CSV with every column as text (as the pandas engine reads it), Parquet as stored."""
     from pipelines.io import _check_csv_header
 
-    for path in source.local_files:
-        if source.fmt == "csv":
-            _check_csv_header(path)
+    headers = {path: _check_csv_header(path) for path in source.local_files if source.fmt == "csv"}
+    check_parts_agree(name, source, headers)
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # see `nanosecond_columns`
     try:
         if source.fmt == "csv":
@@ -150,6 +150,63 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StructuralError(f"cannot read table {name!r} from {source.path}: {first}") from None
     return frame
+
+
+def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]]) -> None:
+    """A table directory's local part files must name the same columns: Spark reads every CSV part by the
+    columns of one header (a part written `customer_id,order_id` read as `order_id,customer_id`: every order id
+    taken for a customer id, exit 0), and every Parquet part with one part's schema (a column only some parts
+    have dropped from all, or left empty in the others). A Parquet column stored as another kind of type in
+    another part (text in one, numbers in another) is named too, instead of Spark's failure to read the file.
+    `headers`: each CSV part's header (`pipelines.io._check_csv_header`; [] when it cannot tell)."""
+    import pyarrow.parquet as pq
+
+    parts = source.local_files
+    if len(parts) < 2:
+        return
+    if source.fmt == "csv":
+        given = [(p, tuple(headers[p])) for p in parts if headers.get(p)]
+        other = [(p, h) for p, h in given if h != given[0][1]]
+        if other:
+            (a, ha), (b, hb) = given[0], other[0]
+            raise StructuralError(
+                f"table {name!r}: its part files {a.name} and {b.name} have different headers ({', '.join(ha)} / "
+                f"{', '.join(hb)}): Spark reads every part by the columns of one header, so values would land in "
+                "other columns. Write the parts with one header (the same columns in the same order)"
+            )
+        return
+    schemas = {}
+    for p in parts:  # a pandas index written in some parts only (`__index_level_0__`) is not data
+        schema = pq.read_schema(p)
+        schemas[p] = {c: t for c, t in zip(schema.names, schema.types, strict=True) if not _INDEX.match(c)}
+    first = parts[0]
+    for p in parts[1:]:
+        only = sorted(set(schemas[first]) ^ set(schemas[p]))
+        if only:
+            raise StructuralError(
+                f"table {name!r}: its part files {first.name} and {p.name} have other columns (only in one of "
+                f"them: {', '.join(only)}): Spark reads every part with one part's columns, so these would be "
+                "dropped or left empty. Write the parts with one schema"
+            )
+        for column, kind in schemas[first].items():
+            a, b = _type_family(kind), _type_family(schemas[p][column])
+            if a != b:
+                raise StructuralError(
+                    f"table {name!r}, column {column!r}: stored as {kind} in {first.name} and as "
+                    f"{schemas[p][column]} in {p.name}: write the parts with one schema"
+                )
+
+
+def _type_family(kind: Any) -> str:
+    """What Spark reads a Parquet type as, integers of any width alike (Spark widens them)."""
+    from pyspark.sql import types as T
+
+    spark = _spark_type(kind)
+    if isinstance(spark, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)) and "timestamp" not in str(
+        kind
+    ):
+        return "integer"
+    return spark.simpleString() if spark is not None else str(kind)
 
 
 def _spark_type(kind: Any) -> Any:

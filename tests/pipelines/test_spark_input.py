@@ -230,6 +230,37 @@ def test_a_table_can_be_a_directory_of_part_files(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_part_files_of_one_table_with_other_columns_are_structural(spark, tmp_path):
+    """A table directory whose parts name other columns: CSV parts with the columns in another order (was: read by
+    the first part's positions, every order id of the second taken for a customer id and back, exit 0), Parquet
+    parts with a column only some have (was: `cost` dropped from every part, or left empty in the others) or
+    stored as another type (was: "the rows do not match the header or the file is damaged")."""
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(tmp_path / "data", customers=CUSTOMERS.drop(columns="account_manager_id"))
+    parts = data / "orders"
+    parts.mkdir()
+    ORDERS.iloc[:5].to_csv(parts / "part-00000.csv", index=False)
+    ORDERS.iloc[5:][["customer_id", "order_id", "ordered_at", "revenue"]].to_csv(
+        parts / "part-00001.csv", index=False
+    )
+    with pytest.raises(StructuralError, match=r"part-00000.csv and part-00001.csv have different headers"):
+        load_spark(spark, data, CFG)
+    for p in parts.iterdir():
+        p.unlink()
+    ORDERS.iloc[:5].assign(cost="1").to_parquet(parts / "part-00000.parquet")
+    ORDERS.iloc[5:].to_parquet(parts / "part-00001.parquet")
+    with pytest.raises(StructuralError, match=r"have other columns \(only in one of them: cost\)"):
+        load_spark(spark, data, CFG)
+    ORDERS.iloc[:5].assign(cost=1.0).to_parquet(parts / "part-00000.parquet")
+    ORDERS.iloc[5:].assign(cost="1").to_parquet(parts / "part-00001.parquet")
+    with pytest.raises(
+        StructuralError, match=r"column 'cost': stored as double in part-00000.parquet and as"
+    ):
+        load_spark(spark, data, CFG)
+
+
+@pytest.mark.spark
 @pytest.mark.parametrize(
     "orders",
     [
