@@ -225,8 +225,20 @@ def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[t
 def spelling_key(ids: pd.Series) -> pd.Series:
     """What an id still says once an export has respelled it: letter case folded, and when it holds digits, its
     digits alone without leading zeros (`C001`, `c-001`, `001`, `1`, `1.0` all give `1`). Never used to join:
-    only to recognise that two runs name the same customers differently (`pipelines.history`)."""
-    text = ids.astype("str").str.strip().str.casefold()
+    only to recognise that two runs name the same customers differently (`pipelines.history`). Unicode's
+    compatibility forms are folded first, and every decimal digit read as its ASCII digit: fullwidth `１２３` (an
+    East Asian system's export) and Arabic-Indic `١٢٣` spell the id `123`."""
+    import unicodedata
+
+    def folded(v: str) -> str:
+        v = unicodedata.normalize("NFKC", v)
+        return "".join(str(unicodedata.decimal(c, c)) if not c.isascii() else c for c in v)
+
+    text = ids.astype("str").str.strip()
+    wide = ~text.map(str.isascii, na_action="ignore").fillna(True).astype(bool)
+    if wide.any():
+        text = text.where(~wide, text[wide].map(folded))
+    text = text.str.casefold()
     text = text.str.replace(r"\.0+$", "", regex=True)  # `42.0`: a number a spreadsheet or float column wrote
     digits = text.str.replace(r"\D+", "", regex=True).str.lstrip("0")
     has_digits = text.str.contains(r"\d", regex=True)

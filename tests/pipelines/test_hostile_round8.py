@@ -175,3 +175,40 @@ def test_a_named_pipe_named_like_a_table_or_a_mapping_source_is_refused_not_read
     os.mkfifo(data / "lines.csv")
     got = _raised_within(20, lambda: load_data(data, mapping))
     assert isinstance(got, StructuralError) and "lines.csv in" in str(got) and "named pipe (FIFO)" in str(got)
+
+
+@pytest.mark.parametrize(
+    "spelled, shown",
+    [
+        (lambda i: f"Ｃ{i:06d}".translate({ord(d): 0xFF10 + int(d) for d in "0123456789"}), "'Ｃ０００００"),
+        (lambda i: f"C{i:06d}".translate({ord(d): 0x0660 + int(d) for d in "0123456789"}), "'C٠٠٠٠٠"),
+    ],
+    ids=["fullwidth", "arabic-indic"],
+)
+def test_ids_written_in_other_unicode_digits_are_named_as_respelled(spelled, shown):
+    """An export writing customer ids in fullwidth (`Ｃ０００００１`, an East Asian system) or Arabic-Indic digits
+    where the customers table writes `C000001`: NFC does not fold them, so they are other ids (was: every such
+    row `unknown customer_id`, exit 0; without a customers table, every ticket a customer without orders). Now the
+    respelled-ids stop names them, with or without a customers table."""
+    n = 10
+    customers = pd.DataFrame({"customer_id": [f"C{i:06d}" for i in range(n)]})
+    orders = _orders(n).assign(customer_id=[spelled(i) if i < 8 else f"C{i:06d}" for i in range(n)])
+    with pytest.raises(
+        StructuralError, match=r"8 of 10 rows name a customer the customers table writes otherwise"
+    ):
+        validate_tables({"orders": orders, "customers": customers})
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(n)],
+            "customer_id": orders["customer_id"],
+            "opened_at": ["2023-02-01"] * n,
+            "effort_minutes": ["10"] * n,
+        }
+    )
+    with pytest.raises(StructuralError) as got:
+        validate_tables(
+            {"orders": _orders(n).assign(customer_id=customers["customer_id"]), "tickets": tickets}
+        )
+    assert "rows name a customer the orders table writes otherwise" in str(got.value) and shown in str(
+        got.value
+    )
