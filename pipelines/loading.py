@@ -106,11 +106,33 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     ]
 
 
+#: Files not read listed one by one up to this many; more (a data directory shared with thousands of other files)
+#: are counted in one note, so the notes that matter are not lost among them.
+MAX_FILE_NOTES = 10
+
+
+def files_not_read(notes: list[str]) -> list[str]:
+    """The loading notes with the plain "file X is not a contract table" notes beyond `MAX_FILE_NOTES` counted in
+    one line (those with a "did you mean" are all kept: a table given under a near-miss name)."""
+    plain = [
+        n
+        for n in notes
+        if n.startswith("file ") and "is not a contract table" in n and "did you mean" not in n
+    ]
+    if len(plain) <= MAX_FILE_NOTES:
+        return notes
+    more = set(plain[MAX_FILE_NOTES:])
+    names = [n.removeprefix("file ").split(" is not a contract table")[0] for n in plain[MAX_FILE_NOTES:]]
+    return [n for n in notes if n not in more] + [
+        f"{len(names):,} more files are not contract tables and are not read ({', '.join(names[:3])}, ...)"
+    ]
+
+
 def print_load_report(loaded: LoadedData, console: Console, rejects: Path | None, written: list[str]) -> None:
     """What every loading command prints: the counts per table, the notes, and where the rejected rows went
     (`written`: the reject files or directories written under `rejects`, whichever engine wrote them)."""
     console.print(validation_table(loaded))
-    for line in ignored_columns_notes(loaded) + loaded.notes + case_notes(loaded.tables):
+    for line in ignored_columns_notes(loaded) + files_not_read(loaded.notes) + case_notes(loaded.tables):
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = loaded.result.rows_rejected + sum(
         v

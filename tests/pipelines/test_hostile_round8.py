@@ -212,3 +212,23 @@ def test_ids_written_in_other_unicode_digits_are_named_as_respelled(spelled, sho
     assert "rows name a customer the orders table writes otherwise" in str(got.value) and shown in str(
         got.value
     )
+
+
+def test_thousands_of_other_files_in_the_data_directory_are_counted_in_one_note(tmp_path):
+    """A data directory shared with 500 other files: ten are named, the rest counted in one note (was: a note of
+    two lines per file, 6,000 lines for 3,000 files, the notes that matter lost among them); a near-miss name
+    (`ticket.csv`) keeps its own "did you mean" note."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    _orders().to_csv(tmp_path / "orders.csv", index=False)
+    for i in range(500):
+        (tmp_path / f"scan{i:04d}.dat").write_text("x")
+    (tmp_path / "ticket.csv").write_text("ticket_id\n")
+    res = CliRunner().invoke(app, ["validate", "--data", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    output = " ".join(res.output.split())
+    assert output.count("is not a contract table and is not read") == 11  # ten, and ticket.csv
+    assert "did you mean tickets.csv?" in output
+    assert "490 more files are not contract tables and are not read (scan0010.dat, scan0011.dat," in output
