@@ -103,6 +103,10 @@ def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.n
     return np.asarray(pc.fill_null(pc.is_in(arr, value_set=value_set), False), dtype=bool)
 
 
+#: One column of a part of a table (the Spark engine): its rows holding a value, those not parsing, and for a date
+#: column its placeholder dates (`features.dates.placeholder_rows`), which the caller judges over the whole column.
+ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None]
+
 MAX_EXACT_FLOAT_ID = 2**53  # floats at or above this cannot hold every integer exactly
 
 
@@ -252,7 +256,7 @@ def _check_parsed(
     rej: _Rejector,
     unknown_format: pd.Series | None = None,
     date_format: str | None = None,
-    column_stats: dict[str, tuple[pd.Series, pd.Series]] | None = None,
+    column_stats: dict[str, ColumnStats] | None = None,
 ) -> None:
     given = ~blank(raw)
     if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
@@ -260,7 +264,7 @@ def _check_parsed(
     else:
         bad = given & parsed.isna()
     if column_stats is not None:  # a part of the table (Spark): the caller judges the whole column
-        column_stats[col.name] = (given, bad)
+        column_stats[col.name] = (given, bad, None)
     elif given.any() and bad.sum() == given.sum() and len(raw) >= 1:
         what = {"timestamp": "a date", "bool": "true/false", "id": "a whole-number id", "text": "text"}.get(
             col.kind, "a number"
@@ -327,6 +331,8 @@ def _check_parsed(
         placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
         if column_stats is None:  # written for every missing date of the column: the export's convention
             check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
+        else:  # the caller sums them over the whole column
+            column_stats[col.name] = (given, bad, placeholder | open_end)
         rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
@@ -431,12 +437,13 @@ def _validate_table(
     timezone: str,
     date_formats: Mapping[str, str] | None = None,
     max_values: Mapping[str, float] | None = None,
-    column_stats: dict[str, tuple[pd.Series, pd.Series]] | None = None,
+    column_stats: dict[str, ColumnStats] | None = None,
 ) -> tuple[pd.DataFrame, _Rejector, tuple, dict[str, str]]:
     """One table's column parsing, row rules, bounds and key duplicates (`validate_tables` adds references).
 
     With `column_stats` (the Spark engine validating one part of a table), the "no value parses" check is left
-    to the caller: it gets {column: (given, bad)} row masks instead, to judge over the whole column.
+    to the caller: it gets {column: (given, bad, placeholder dates)} row masks instead (`ColumnStats`), to judge
+    over the whole column.
     """
     _structural_checks(table, raw)
     raw = raw.reset_index(drop=True)

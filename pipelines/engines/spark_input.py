@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, Table
-from features.validation import StructuralError, TableReport, ValidationResult
+from features.validation import ColumnStats, StructuralError, TableReport, ValidationResult
 from pipelines.config import AppConfig
 from pipelines.engines.spark_checks import (
     ABOVE,
@@ -121,14 +121,11 @@ def column_masks(
     table: Table,
     raw: pd.DataFrame,
     parsed: pd.DataFrame,
-    stats: Mapping[str, tuple[pd.Series, pd.Series]],
-    timezone: str,
-    date_formats: Mapping[str, str],
+    stats: Mapping[str, ColumnStats],
 ) -> dict[str, np.ndarray]:
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
-    from features.dates import parse_timestamps_native, placeholder_rows
     from features.ids import missing_ids
     from features.numbers import EFFORT_MEDIAN_MINUTES, RATINGS, locale_numbers, missing_placeholders
 
@@ -139,7 +136,7 @@ def column_masks(
 
     for i, name in enumerate(_checked_columns(table, list(raw.columns))):
         col = table.column(name)
-        given, bad = stats[name]
+        given, bad, dates = stats[name]
         put(GIVEN, i, given)
         put(BAD, i, bad)
         if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
@@ -151,17 +148,8 @@ def column_masks(
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
             if col.kind in ("money", "number", "rating"):
                 put(LOCALE, i, locale_numbers(text, bad))
-        if col.kind == "timestamp":  # `9999-12-31` for every missing date: judged as `_validate_table` does
-            text = readable_column(table, col, raw[name])
-            fmt = date_formats.get(f"{table.name}.{name}")
-            value = parsed[name]
-            lost = np.flatnonzero((given & ~bad).to_numpy() & value.isna().to_numpy())
-            if len(lost):  # impossible dates (an open end among them) are missing from the validated column
-                again = parse_timestamps_native(text.iloc[lost], timezone, fmt)[0]
-                value = value.astype("datetime64[us]")
-                value.iloc[lost] = again.to_numpy(dtype="datetime64[us]")
-            placeholder, open_end = placeholder_rows(text, value, fmt)
-            put(PLACEHOLDER_DATE, i, placeholder | open_end)
+        if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
+            put(PLACEHOLDER_DATE, i, dates)
         if col.kind in ("money", "number", "rating"):
             v = parsed[name].to_numpy(dtype=np.float64, na_value=np.nan)
             known = ~np.isnan(v)
@@ -235,14 +223,14 @@ def check_rows(
         for col, zone in (nanos or {}).items():  # integers since the epoch -> the timestamps pandas reads
             stamps = pd.to_datetime(raw[col], unit="ns", utc=zone is not None)
             raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
-        stats: dict[str, tuple[pd.Series, pd.Series]] = {}
+        stats: dict[str, ColumnStats] = {}
         parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
         dates = early_rows(table, parsed, rej, early or {})  # `1921` for `2021`, judged over the whole column
         out: dict[str, Any] = {
             ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
             REASON: rej.reason,
             UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
-            **column_masks(table, raw, parsed, stats, timezone, date_formats),
+            **column_masks(table, raw, parsed, stats),
             **dates,
             CURRENCY: other_currency(raw, currency),
         }
