@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.column_types import readable_column
-from features.contract import TABLES, TICKET_KINDS, Column, Table
+from features.contract import TABLES, Column, Table
 from features.dates import (
     AMBIGUOUS_TIME,
     NONEXISTENT_TIME,
@@ -42,6 +42,7 @@ from features.numbers import (
     locale_numbers,
     missing_placeholders,
 )
+from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
 from features.text import arrow_text, blank, clean_text
 
@@ -342,48 +343,6 @@ def _check_parsed(
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 
 
-def _row_rules(name: str, t: pd.DataFrame, rej: _Rejector) -> None:
-    """Row rules beyond types: signs, ranges, order of dates, allowed values."""
-
-    def has(c: str) -> bool:
-        return c in t.columns
-
-    if name == "orders":
-        rej.add(t["revenue"] < 0, "negative revenue")
-        for c in ("cost", "discount"):
-            if has(c):
-                rej.add(t[c] < 0, f"negative {c}")
-        if has("quantity"):
-            rej.add(t["quantity"] <= 0, "non-positive quantity")
-    elif name == "returns":
-        rej.add(t["amount"] <= 0, "non-positive return amount")
-    elif name == "tickets":
-        rej.add(t["effort_minutes"] < 0, "negative effort_minutes")
-        if has("closed_at"):
-            rej.add(t["closed_at"] < t["opened_at"], "closed_at before opened_at")
-        if has("kind"):
-            rej.add(t["kind"].notna() & ~t["kind"].str.lower().isin(TICKET_KINDS), "unknown ticket kind")
-        if has("satisfaction"):
-            s = t["satisfaction"]
-            rej.add(s.notna() & (~s.between(1, 5) | (s % 1 != 0)), "satisfaction outside 1-5")
-    elif name == "invoices":
-        rej.add(t["amount"] < 0, "negative invoice amount")
-        rej.add(t["due_at"] < t["issued_at"], "due_at before issued_at")
-        if has("paid_at"):
-            rej.add(t["paid_at"] < t["issued_at"], "paid before issued")
-    elif name == "referrals":
-        rej.add(t["referrer_id"] == t["referred_id"], "self-referral")
-    elif name == "customers":
-        if has("acquisition_cost"):
-            rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
-        # cancelled before being won: one of the two dates is wrong
-        if has("churned_at") and has("signup_at"):
-            rej.add(t["churned_at"] < t["signup_at"], "churned_at before signup_at")
-    elif name == "account_managers":
-        if has("left_at") and has("started_at"):
-            rej.add(t["left_at"] < t["started_at"], "left_at before started_at")
-
-
 def _check_bounds(table: Table, t: pd.DataFrame, max_values: Mapping[str, float], rej: _Rejector) -> None:
     for key, bound in max_values.items():
         name, _, col = key.partition(".")
@@ -480,7 +439,9 @@ def _validate_table(
         t["kind"] = t["kind"].str.lower()
     if column_stats is None:  # a part of a table (Spark) cannot judge the column's convention
         check_conventions(table.name, t)
-    _row_rules(table.name, t, rej)
+    row_rules(table.name, t, rej)
+    if column_stats is None:  # every ticket closed before opened: the columns swapped (a part cannot tell)
+        check_row_conventions(table.name, t, pd.Series(rej.reason, index=t.index))
     _check_bounds(table, t, max_values or {}, rej)
     for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
         early = isolated_early_dates(t[col.name], rej.ok)  # `1921` for `2021`: a century of tenure

@@ -17,7 +17,8 @@ locale numbers, a required column empty on every row (its `GIVEN` sum 0), placeh
 every missing date: `features.dates.placeholder_rows`' rows); then the table's conventions (signs, cost above
 revenue, quantities 0, effort in another unit, rating scales: `numbers.check_conventions`, called when any of their
 sums crosses its threshold; for the effort's median, when half the positive efforts lie beyond one end of the
-range, which a median outside it needs) and its key (several rows per key); after every table: an incomplete
+range, which a median outside it needs), a row rule rejecting most rows (`row_rules.check_row_conventions`, from
+the counts per reason) and its key (several rows per key); after every table: an incomplete
 managers export, a customers table without a usable row, customer ids spelled otherwise; last, most returns above
 their order (another unit). (Categories relabelled since training are judged on the driver for both engines,
 `run_score`'s `features.contract.check_categories` on the accepted tables.)
@@ -105,7 +106,7 @@ def table_stops(
 ) -> None:
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
     `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`)."""
-    from features import keys, numbers
+    from features import keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -165,6 +166,10 @@ def table_stops(
             fires |= positive >= numbers.MIN_ROWS and 2 * beyond >= positive
     if fires:  # the pandas function judges exactly (and first the conventions it checks before)
         numbers.check_conventions(table.name, rows.parsed())
+    for reason in row_rules.CONVENTIONS.get(table.name, {}):  # every ticket closed before opened: swapped
+        if row_rules.fires(table.name, reason, int(stats.loc[stats[REASON] == reason, "n"].sum()), rows_in):
+            reasons = pd.Series(rows.rows[REASON].to_numpy(dtype=object))
+            row_rules.check_row_conventions(table.name, rows.parsed(), reasons)
     key = table.key
     if key is not None and key in names:
         repeated = int(stats.loc[stats[REASON] == f"duplicate {key}", "n"].sum())

@@ -232,3 +232,84 @@ def test_thousands_of_other_files_in_the_data_directory_are_counted_in_one_note(
     assert output.count("is not a contract table and is not read") == 11  # ten, and ticket.csv
     assert "did you mean tickets.csv?" in output
     assert "490 more files are not contract tables and are not read (scan0010.dat, scan0011.dat," in output
+
+
+def _tickets(n: int, **columns: list[str]) -> pd.DataFrame:
+    base = {
+        "ticket_id": [f"T{i}" for i in range(n)],
+        "customer_id": [f"C{i}" for i in range(n)],
+        "opened_at": ["2023-02-05"] * n,
+        "effort_minutes": ["10"] * n,
+    }
+    return pd.DataFrame(base | columns)
+
+
+_N = 10
+_ROW_CONVENTIONS = {
+    "tickets-closed-before-opened": (
+        "tickets",
+        _tickets(_N, closed_at=["2023-02-01"] * 7 + ["2023-02-06"] * 3),
+        "7 of 10 rows would be rejected `closed_at before opened_at`",
+        "swapped, or another meaning",
+    ),
+    "ticket-kinds-of-a-crm": (
+        "tickets",
+        _tickets(_N, kind=["Anfrage"] * 4 + ["Beschwerde"] * 3 + ["request"] * 3),
+        "7 of 10 rows would be rejected `unknown ticket kind`",
+        "'anfrage' (4), 'beschwerde' (3)",
+    ),
+    "invoices-due-before-issued": (
+        "invoices",
+        pd.DataFrame(
+            {
+                "invoice_id": [f"I{i}" for i in range(_N)],
+                "customer_id": [f"C{i}" for i in range(_N)],
+                "issued_at": ["2023-03-01"] * _N,
+                "due_at": ["2023-02-01"] * 6 + ["2023-03-31"] * 4,
+                "amount": ["10"] * _N,
+            }
+        ),
+        "6 of 10 rows would be rejected `due_at before issued_at`",
+        "issued_at and due_at",
+    ),
+    "customers-churned-before-signup": (
+        "customers",
+        pd.DataFrame(
+            {
+                "customer_id": [f"C{i}" for i in range(_N)],
+                "signup_at": ["2023-03-01"] * _N,
+                "churned_at": ["2022-01-01"] * 7 + ["", "2023-06-01", ""],
+            }
+        ),
+        "7 of 10 rows would be rejected `churned_at before signup_at`",
+        "signup_at and churned_at",
+    ),
+    "self-referrals": (
+        "referrals",
+        pd.DataFrame(
+            {
+                "referrer_id": [f"C{i}" for i in range(_N)],
+                "referred_id": [f"C{i}" for i in range(7)] + ["C8", "C9", "C0"],
+                "referred_at": ["2023-02-01"] * _N,
+            }
+        ),
+        "7 of 10 rows would be rejected `self-referral`",
+        "one column exported twice",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_ROW_CONVENTIONS))
+def test_a_row_rule_rejecting_most_of_a_table_is_structural(case):
+    """A row rule failing on most rows is the export's way of writing those columns, not a few wrong rows:
+    `opened_at`/`closed_at` swapped, a CRM's own ticket kinds (`Anfrage`), due dates before issue dates, every
+    cancellation before its signup, a referrals export with one id column twice (was: every such row rejected, the
+    table lost with exit 0: the tickets and every customer's cost to serve). A few stay row rejects."""
+    table, frame, start, hint = _ROW_CONVENTIONS[case]
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _orders(_N), table: frame})
+    assert str(got.value).startswith(f"table {table!r}: {start}, and the table lost")
+    assert hint in str(got.value) and "Example rows:" in str(got.value)
+    few = frame.iloc[[0, -3, -2, -1]].reset_index(drop=True)  # one wrong row of four
+    res = validate_tables({"orders": _orders(_N), table: few})
+    assert res.report[table].rejected == 1

@@ -472,6 +472,24 @@ STOPS = {
         dict(orders=_ORD.assign(promo=["WAHR", "FALSCH", "true", "FALSCH", "WAHR", ""]), customers=_CUST),
         "table 'orders', column 'promo': 4 of 5 values do not parse as true/false ('WAHR', 'FALSCH')",
     ),
+    "dates-swapped": (  # a row rule rejecting most of a table (`features.row_rules.check_row_conventions`)
+        dict(
+            orders=_ORD,
+            customers=_CUST,
+            tickets=_TICKETS.assign(satisfaction=["4"] * 4, closed_at=["2024-01-01"] * 3 + ["2024-03-01"]),
+        ),
+        "table 'tickets': 3 of 4 rows would be rejected `closed_at before opened_at`, and the table lost",
+    ),
+    "ticket-kinds-of-a-crm": (
+        dict(
+            orders=_ORD,
+            customers=_CUST,
+            tickets=_TICKETS.assign(
+                satisfaction=["4"] * 4, kind=["Anfrage", "Anfrage", "Beschwerde", "request"]
+            ),
+        ),
+        "table 'tickets': 3 of 4 rows would be rejected `unknown ticket kind`, and the table lost",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",

@@ -1,0 +1,103 @@
+"""Row rules beyond types (signs, ranges, the order of a row's dates, allowed values), and the stop when one of them
+rejects most of a table: then it is how the export writes those columns (two date columns swapped, a CRM's own
+ticket kinds), not a few wrong rows. Used by the contract's validation (`features.validation`) for both engines
+(`pipelines.engines.spark_stops` judges the whole table from its counts per reason)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from features.contract import TICKET_KINDS
+from features.errors import StructuralError
+
+#: Row rules that, failing on most of a table's rows, are a convention of the export: per table, the reason and
+#: the columns it reads.
+CONVENTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "tickets": {"closed_at before opened_at": ("opened_at", "closed_at"), "unknown ticket kind": ("kind",)},
+    "invoices": {
+        "due_at before issued_at": ("issued_at", "due_at"),
+        "paid before issued": ("issued_at", "paid_at"),
+    },
+    "customers": {"churned_at before signup_at": ("signup_at", "churned_at")},
+    "account_managers": {"left_at before started_at": ("started_at", "left_at")},
+    "referrals": {"self-referral": ("referrer_id", "referred_id")},
+}
+#: More than this share of a table's rows (and `MIN_ROWS`) rejected by one of the `CONVENTIONS` stops the run.
+SHARE = 0.5
+MIN_ROWS = 3
+
+
+def row_rules(name: str, t: pd.DataFrame, rej: Any) -> None:
+    """Row rules beyond types: signs, ranges, order of dates, allowed values (`rej`: the table's `_Rejector`)."""
+
+    def has(c: str) -> bool:
+        return c in t.columns
+
+    if name == "orders":
+        rej.add(t["revenue"] < 0, "negative revenue")
+        for c in ("cost", "discount"):
+            if has(c):
+                rej.add(t[c] < 0, f"negative {c}")
+        if has("quantity"):
+            rej.add(t["quantity"] <= 0, "non-positive quantity")
+    elif name == "returns":
+        rej.add(t["amount"] <= 0, "non-positive return amount")
+    elif name == "tickets":
+        rej.add(t["effort_minutes"] < 0, "negative effort_minutes")
+        if has("closed_at"):
+            rej.add(t["closed_at"] < t["opened_at"], "closed_at before opened_at")
+        if has("kind"):
+            rej.add(t["kind"].notna() & ~t["kind"].str.lower().isin(TICKET_KINDS), "unknown ticket kind")
+        if has("satisfaction"):
+            s = t["satisfaction"]
+            rej.add(s.notna() & (~s.between(1, 5) | (s % 1 != 0)), "satisfaction outside 1-5")
+    elif name == "invoices":
+        rej.add(t["amount"] < 0, "negative invoice amount")
+        rej.add(t["due_at"] < t["issued_at"], "due_at before issued_at")
+        if has("paid_at"):
+            rej.add(t["paid_at"] < t["issued_at"], "paid before issued")
+    elif name == "referrals":
+        rej.add(t["referrer_id"] == t["referred_id"], "self-referral")
+    elif name == "customers":
+        if has("acquisition_cost"):
+            rej.add(t["acquisition_cost"] < 0, "negative acquisition_cost")
+        # cancelled before being won: one of the two dates is wrong
+        if has("churned_at") and has("signup_at"):
+            rej.add(t["churned_at"] < t["signup_at"], "churned_at before signup_at")
+    elif name == "account_managers":
+        if has("left_at") and has("started_at"):
+            rej.add(t["left_at"] < t["started_at"], "left_at before started_at")
+
+
+def fires(name: str, reason: str, n: int, rows: int) -> bool:
+    """Whether `n` of a table's `rows` rejected for `reason` make it the export's convention."""
+    return reason in CONVENTIONS.get(name, {}) and n >= MIN_ROWS and n > SHARE * rows
+
+
+def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> None:
+    """Structural error when one of the `CONVENTIONS` rules rejects most of the table's rows (`reasons`: each
+    row's reason so far, index of `t`): rejected, the table would be lost with exit 0 (every ticket closed before
+    it was opened: the columns swapped; every kind `Anfrage`: a CRM's own words)."""
+    for reason, columns in CONVENTIONS.get(name, {}).items():
+        hit = (reasons == reason).to_numpy(dtype=bool)
+        if not fires(name, reason, int(hit.sum()), len(t)):
+            continue
+        if reason == "unknown ticket kind":
+            seen = t.loc[hit, "kind"].value_counts().head(5)
+            why = (
+                f"the kinds written ({', '.join(f'{k!r} ({v:,})' for k, v in seen.items())}) are not the contract's "
+                f"({', '.join(TICKET_KINDS)}): map them onto those (a mapping's `derive`), or leave `kind` out"
+            )
+        elif reason == "self-referral":
+            why = "referrer_id and referred_id are the same id on most rows: one column exported twice?"
+        else:
+            why = (
+                f"on most rows this is how the export writes {' and '.join(columns)}: swapped, or another meaning? "
+                "Check which column holds which date"
+            )
+        raise StructuralError(
+            f"table {name!r}: {int(hit.sum()):,} of {len(t):,} rows would be rejected `{reason}`, and the table "
+            f"lost: {why}.\nExample rows:\n{t.loc[hit, list(columns)].head(5).to_string(max_colwidth=40)}"
+        )
