@@ -175,31 +175,58 @@ def returns_beyond_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.nda
     return out
 
 
-def check_returns_above_orders(returns: pd.DataFrame, above: np.ndarray, named: int) -> None:
-    """Structural error when most returns naming an accepted order (`named` of them; `above`: those refunding more
-    than its revenue, and at least 3) refund more than it: the returns are in another unit than the orders (cents
-    for units, with tax against without). Rejected one by one, every return would be dropped with exit 0 and every
-    customer's profit overstated (the demo's returns in cents: 2,561 of 2,561 rejected)."""
+#: Per return-against-order reject: what most returns naming an order in the data failing it means.
+RETURN_CONVENTIONS = {
+    FOREIGN_ORDER: (
+        "order_id",
+        "another customer's order",
+        "the returns' order ids are another numbering than the orders' (return or line numbers that happen to be "
+        "order ids too?), or the two tables write customer ids differently. Give each return the order_id of the "
+        "order it refunds",
+    ),
+    ABOVE_ORDER: (
+        "amount",
+        "above its order's revenue",
+        "another unit than the orders' (cents for units, with tax against without)? Give refunds in the orders' "
+        "unit and currency",
+    ),
+    BEFORE_ORDER: (
+        "returned_at",
+        "dated a day or more before its order",
+        "the returns' dates and the orders' are not the same kind of date, or one is in another format or zone? "
+        "Give each return the date it was returned",
+    ),
+}
+
+
+def check_returns_against_orders(returns: pd.DataFrame, reasons: np.ndarray, named: int) -> None:
+    """Structural error when most returns naming an accepted order (`named` of them; `reasons`: each return's
+    reason so far) fail one of the `RETURN_CONVENTIONS` (and at least 3): the returns refund in another unit
+    (cents for units), name orders by another numbering, or are dated otherwise. Rejected one by one, every
+    return would be dropped with exit 0 and every customer's profit overstated (the demo's returns in cents:
+    2,561 of 2,561 rejected)."""
     from features.errors import StructuralError
     from features.names import examples
 
-    n = int(above.sum())
-    if n >= MIN_RESPELLED and n > 0.5 * named:
-        raise StructuralError(
-            f"table 'returns', column 'amount': above its order's revenue on {n:,} of the {named:,} returns naming "
-            "an order in the data: another unit than the orders' (cents for units, with tax against without)? "
-            "Give refunds in the orders' unit and currency.\nExample rows:\n"
-            f"{examples(returns[['return_id', 'order_id', 'amount']] if 'return_id' in returns else returns, above)}"
-        )
+    for reason, (column, what, why) in RETURN_CONVENTIONS.items():
+        hit = np.asarray(reasons == reason, dtype=bool)
+        n = int(hit.sum())
+        if n >= MIN_RESPELLED and n > 0.5 * named:
+            shown = [c for c in ("return_id", "customer_id", "order_id", column) if c in returns]
+            raise StructuralError(
+                f"table 'returns', column {column!r}: {what} on {n:,} of the {named:,} returns naming an order in "
+                f"the data: {why}.\nExample rows:\n{examples(returns[list(dict.fromkeys(shown))], hit)}"
+            )
 
 
 def judge_return_totals(returns: pd.DataFrame, orders: pd.DataFrame, rej: Any) -> None:
     """After `reject_order_mismatches` (its reasons in `rej.reason`): most returns above their order is a unit
-    problem (`check_returns_above_orders`, structural); then the returns adding up past their order are rejected
+    problem (`check_returns_against_orders`, structural), and so are most of another customer's order or dated
+    before it; then the returns adding up past their order are rejected
     (`returns_beyond_order`). `orders`: the accepted orders the returns may name. Whole tables only (pandas)."""
     if "order_id" in returns.columns:
         found = pd.Index(orders["order_id"].dropna().unique()).get_indexer(returns["order_id"]) >= 0
-        check_returns_above_orders(returns, rej.reason == ABOVE_ORDER, int(found.sum()))
+        check_returns_against_orders(returns, rej.reason, int(found.sum()))
     rej.add(returns_beyond_order(returns, orders, rej.ok), BEYOND_ORDER)
 
 

@@ -188,8 +188,10 @@ def check_mostly_unparsed(
         if pd.to_numeric(core, errors="coerce").notna().mean() > UNPARSED_SHARE:
             fix = (
                 "The values carry a currency sign, code or unit (`$12.50`, `12.50 EUR`, `15%`): export plain "
-                f"numbers, amounts in `data.currency`.{' A discount is the amount given, not a percentage.' if column == 'discount' else ''}"
+                "numbers, amounts in `data.currency`."
             )
+            if column == "discount":
+                fix += " A discount is the amount given, not a percentage."
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not parse as {what} ({seen}): "
         f"rejected, most of the table's rows would be dropped. {fix}\nExample rows:\n"

@@ -59,7 +59,7 @@ HIGH = "__high"  # ... above the range its median must lie in
 LOW = "__low"  # ... below it
 #: bit 0: the row's currency column (`features.currency.CURRENCY_COLUMNS`) names another than `data.currency`
 CURRENCY = "__currency"
-#: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_above_orders`' count)
+#: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_against_orders`' count)
 NAMED = "__named"
 #: A date column judged over the whole column (`features.dates.isolated_early_dates`, `spark_stops.early_rows`):
 DATED = "__dated"  # bit i: dated and accepted when the rule looks at column i
@@ -245,7 +245,7 @@ def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     `order_id` falls in it; `accepted`, the accepted orders whose id does (`JOINED` columns). A return against
     another customer's order, above or before it (`features.crossrefs.reject_order_mismatches`), then the returns
     of one order adding up past its revenue (`returns_beyond_order`: every return of an order is in its bucket),
-    for the rows still accepted; `NAMED`: the row names an accepted order (`check_returns_above_orders`' count)."""
+    for the rows still accepted; `NAMED`: the row names an accepted order (`check_returns_against_orders`' count)."""
     from features.crossrefs import BEYOND_ORDER, reject_order_mismatches, returns_beyond_order
     from features.validation import _Rejector
 

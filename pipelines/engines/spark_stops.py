@@ -18,10 +18,10 @@ every missing date: `features.dates.placeholder_rows`' rows); then the table's c
 revenue, quantities 0, effort in another unit, rating scales: `numbers.check_conventions`, called when any of their
 sums crosses its threshold; for the effort's median, when half the positive efforts lie beyond one end of the
 range, which a median outside it needs), a row rule rejecting most rows (`row_rules.check_row_conventions`, from
-the counts per reason) and its key (several rows per key); after every table: an incomplete
-managers export, a customers table without a usable row, customer ids spelled otherwise; last, most returns above
-their order (another unit). (Categories relabelled since training are judged on the driver for both engines,
-`run_score`'s `features.contract.check_categories` on the accepted tables.)
+the counts per reason) and its key (several rows per key); after every table: an incomplete managers export, a
+customers table without a usable row, customer ids spelled otherwise; last, most returns above their order (another
+unit), naming another customer's order or dated before it. (Categories relabelled since training are judged on the
+driver for both engines, `run_score`'s `features.contract.check_categories` on the accepted tables.)
 """
 
 from __future__ import annotations
@@ -222,21 +222,22 @@ def accepted_customer_ids(table: TableRows) -> pd.Index:
 
 
 def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
-    """Most returns naming an order in the data refunding more than it (`features.crossrefs.
-    check_returns_above_orders`, after every other stop as in `validate_tables`): from the returns' count of
-    `amount above its order's revenue` rejects and of rows naming an accepted order (`NAMED`, set by
+    """Most returns naming an order in the data refunding more than it, naming another customer's order or dated
+    before it (`features.crossrefs.check_returns_against_orders`, after every other stop as in `validate_tables`):
+    from the returns' counts of those rejects and of rows naming an accepted order (`NAMED`, set by
     `spark_checks.judge_returns`)."""
     from features import crossrefs
 
     own = stats[stats[TABLE] == "returns"]
     if own.empty:
         return
-    above = int(own.loc[own[REASON] == crossrefs.ABOVE_ORDER, "n"].sum())
     named = _sum(own, "N0")
-    if above >= crossrefs.MIN_RESPELLED and above > 0.5 * named:
-        returns = rows["returns"]
-        t = returns.parsed()
-        crossrefs.check_returns_above_orders(t, returns.reason_is(crossrefs.ABOVE_ORDER).to_numpy(), named)
+    for reason in crossrefs.RETURN_CONVENTIONS:
+        n = int(own.loc[own[REASON] == reason, "n"].sum())
+        if n >= crossrefs.MIN_RESPELLED and n > 0.5 * named:
+            returns = rows["returns"]
+            reasons = returns.rows[REASON].to_numpy(dtype=object)
+            crossrefs.check_returns_against_orders(returns.parsed(), reasons, named)
 
 
 def currency_stops(

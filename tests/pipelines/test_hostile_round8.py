@@ -143,7 +143,7 @@ def _raised_within(seconds: float, call) -> BaseException | None:
     def run() -> None:
         try:
             call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
+        except BaseException as exc:  # handed to the test
             raised.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)
@@ -313,3 +313,33 @@ def test_a_row_rule_rejecting_most_of_a_table_is_structural(case):
     few = frame.iloc[[0, -3, -2, -1]].reset_index(drop=True)  # one wrong row of four
     res = validate_tables({"orders": _orders(_N), table: few})
     assert res.report[table].rejected == 1
+
+
+@pytest.mark.parametrize(
+    "change, start",
+    [
+        (
+            dict(order_id=[f"O{(i + 1) % _N}" for i in range(_N)]),
+            "table 'returns', column 'order_id': another customer's order on 10 of the 10 returns naming an order",
+        ),
+        (
+            dict(returned_at=["2022-12-01"] * 8 + ["2023-02-01"] * 2),
+            "table 'returns', column 'returned_at': dated a day or more before its order on 8 of the 10 returns",
+        ),
+    ],
+    ids=["another-numbering", "dated-before"],
+)
+def test_most_returns_naming_another_customers_order_or_dated_before_it_are_structural(change, start):
+    """The returns' `order_id` in another numbering that meets the orders' (every return then names another
+    customer's order), or every return dated before its order (was: each rejected, the returns table lost with
+    exit 0, every customer's profit overstated); as most refunds above their order already were. A few stay row
+    rejects."""
+    returns = _returns(["5"] * _N).assign(**({"order_id": [f"O{i}" for i in range(_N)]} | change))
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _orders(_N), "returns": returns})
+    assert str(got.value).startswith(start) and "Example rows:" in str(got.value)
+    few = pd.concat(
+        [returns.iloc[:1], _returns(["5"] * _N).assign(order_id=[f"O{i}" for i in range(_N)]).iloc[1:]]
+    )
+    res = validate_tables({"orders": _orders(_N), "returns": few.reset_index(drop=True)})
+    assert res.report["returns"].rejected == 1

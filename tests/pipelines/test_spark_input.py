@@ -320,7 +320,7 @@ def test_a_named_pipe_named_like_a_table_is_refused_as_by_pandas(spark, tmp_path
     def run() -> None:
         try:
             load_spark(spark, data, CFG)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
+        except BaseException as exc:  # handed to the test
             raised.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)
@@ -439,6 +439,22 @@ STOPS = {
             ),
         ),
         "table 'returns', column 'amount': above its order's revenue on 3 of the 4 returns naming an order",
+    ),
+    "returns-of-other-orders": (  # another numbering of order ids (`features.crossrefs.RETURN_CONVENTIONS`)
+        dict(
+            orders=_ORD,
+            customers=_CUST,
+            returns=pd.DataFrame(
+                {
+                    "return_id": ["R1", "R2", "R3", "R4"],
+                    "customer_id": ["C000001", "C000002", "C000003", "C000004"],
+                    "order_id": ["O2", "O3", "O4", "O4"],
+                    "returned_at": ["2024-03-10"] * 4,
+                    "amount": ["1", "2", "3", "2"],
+                }
+            ),
+        ),
+        "table 'returns', column 'order_id': another customer's order on 3 of the 4 returns naming an order",
     ),
     "ids-respelled-no-customers": (  # the orders' customers are the reference
         dict(orders=_ORD, tickets=_TICKETS.assign(customer_id=["1", "2", "3", "1"], satisfaction=["4"] * 4)),
