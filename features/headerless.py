@@ -41,6 +41,10 @@ def headerless_message(table: str, columns: list[str], required: list[str]) -> s
     """The structural error for a table whose header line is a data row, or None when the header looks real.
     A header without a value-like cell but without any cell named like a column either (a first row of names:
     `AM001,Ann Smith`) gets a message that prints none of its cells nor rows."""
+    if not columns:  # a Parquet file written without columns (an empty frame): no header to doubt
+        return (
+            f"table {table!r} has no column at all (required: {', '.join(required)}): the file holds no table"
+        )
     shown, emails = value_like_header_cells([str(c) for c in columns])
     if not shown and not emails:
         if named_like_columns([str(c) for c in columns]):

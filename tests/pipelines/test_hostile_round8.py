@@ -343,3 +343,19 @@ def test_most_returns_naming_another_customers_order_or_dated_before_it_are_stru
     )
     res = validate_tables({"orders": _orders(_N), "returns": few.reset_index(drop=True)})
     assert res.report["returns"].rejected == 1
+
+
+def test_a_parquet_table_without_columns_says_so(tmp_path):
+    """An `orders.parquet` written from an empty frame (zero columns): named for what it is (was: "none of its 0
+    header cells is named like a column: its first line may be a data row (a file saved without its header
+    line?)", advice for a CSV file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    pq.write_table(pa.table({}), tmp_path / "orders.parquet")
+    with pytest.raises(StructuralError) as got:
+        load_data(tmp_path)
+    assert str(got.value).startswith("table 'orders' has no column at all (required: order_id, customer_id")
+    assert "header" not in str(got.value)
