@@ -288,7 +288,8 @@ def validate_spark(
         try:
             _structural_checks(TABLES[name], head)
         except StructuralError:  # missing or duplicate columns: the pandas message, with the first rows
-            _structural_checks(TABLES[name], frame.limit(5).toPandas())
+            if raw_columns:  # a file without columns has no rows to show (and Spark cannot read one)
+                _structural_checks(TABLES[name], frame.limit(5).toPandas())
             raise
         facts[name] = (
             tuple(c for c in raw_columns if c not in TABLES[name].column_names),

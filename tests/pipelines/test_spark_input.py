@@ -332,6 +332,25 @@ def test_a_named_pipe_named_like_a_table_is_refused_as_by_pandas(spark, tmp_path
 
 
 @pytest.mark.spark
+def test_a_parquet_table_without_columns_gets_the_pandas_message(spark, tmp_path):
+    """A Parquet file without any column (was, in Spark: "the rows do not match the header or the file is
+    damaged", from a job reading its first rows for the message)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(tmp_path / "data", orders=ORDERS)
+    pq.write_table(pa.table({}), data / "customers.parquet")
+    with pytest.raises(StructuralError) as expected:
+        load_data(data)
+    with pytest.raises(StructuralError) as got:
+        load_spark(spark, data, CFG)
+    assert str(got.value) == str(expected.value)
+    assert str(got.value).startswith("table 'customers' has no column at all")
+
+
+@pytest.mark.spark
 def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(spark, tmp_path):
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
