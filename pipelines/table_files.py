@@ -60,6 +60,26 @@ def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> No
                 f"{path.name} in {data_dir} is {kind}, not a regular file: it is not read (reading a pipe waits "
                 "for a writer forever). Write the table to a file"
             )
+    check_format(path)
+
+
+def check_format(path: Path) -> None:
+    """A Parquet file named `.csv` or a text file named `.parquet` (a file renamed, an export saved with the wrong
+    extension): named for what it is, from its first bytes (was: "not UTF-8 text (byte 7 is ...)", "Parquet magic
+    bytes not found in footer")."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:  # the reader names it
+        return
+    suffix = path.suffix.lower()
+    if suffix == ".csv" and head == b"PAR1":
+        raise StructuralError(f"{path.name} is a Parquet file named .csv: rename it to {path.stem}.parquet")
+    text = head.startswith(b"\xef\xbb\xbf") or all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+    if suffix == ".parquet" and head and head != b"PAR1" and text:
+        raise StructuralError(
+            f"{path.name} is a text file (CSV?), not Parquet: rename it to {path.stem}.csv if it is one"
+        )
 
 
 def unreadable_table_file(path: Path, data_dir: Path) -> None:

@@ -359,3 +359,25 @@ def test_a_parquet_table_without_columns_says_so(tmp_path):
         load_data(tmp_path)
     assert str(got.value).startswith("table 'orders' has no column at all (required: order_id, customer_id")
     assert "header" not in str(got.value)
+
+
+@pytest.mark.parametrize("spark", [False, True], ids=["pandas", "spark-listing"])
+def test_a_parquet_file_named_csv_and_a_csv_named_parquet_are_named_for_what_they_are(tmp_path, spark):
+    """A file renamed or saved with the wrong extension (was: "not UTF-8 text (byte 7 is b'\\xa0')" for a Parquet
+    `customers.csv`; "Parquet magic bytes not found in footer ... corrupted" for a CSV `customers.parquet`). The
+    Spark engine lists the table files with the same function (`find_table_files(table_dirs=True)`)."""
+    from pipelines.io import find_table_files, load_data
+
+    def load() -> None:
+        find_table_files(tmp_path, [], table_dirs=True) if spark else load_data(tmp_path)
+
+    _orders().to_csv(tmp_path / "orders.csv", index=False)
+    _customers(["AM1"] * 6).to_parquet(tmp_path / "customers.csv")
+    with pytest.raises(
+        StructuralError, match=r"^customers.csv is a Parquet file named .csv: rename it to customers"
+    ):
+        load()
+    (tmp_path / "customers.csv").unlink()
+    (tmp_path / "customers.parquet").write_text("\ufeffcustomer_id\nC0\n", encoding="utf-8")
+    with pytest.raises(StructuralError, match=r"^customers.parquet is a text file \(CSV\?\), not Parquet"):
+        load()

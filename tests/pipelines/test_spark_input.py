@@ -288,7 +288,9 @@ def test_missing_orders_and_unreadable_files_are_structural(spark, tmp_path):
     data = _write(tmp_path / "data", customers=CUSTOMERS)
     with pytest.raises(StructuralError, match="required table 'orders' is missing"):
         load_spark(spark, data, CFG)
-    (data / "orders.parquet").write_bytes(b"not parquet at all")
+    (data / "orders.parquet").write_bytes(
+        b"\x00\x01 not parquet at all"
+    )  # binary: read, and refused by Spark
     with pytest.raises(StructuralError, match="cannot read table 'orders'"):
         load_spark(spark, data, CFG)
     (data / "orders.parquet").unlink()
