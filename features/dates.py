@@ -335,3 +335,16 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
         return out
     out[at[stamps <= last_early]] = True
     return out
+
+
+def serial_days_hint(values: pd.Series) -> str:
+    """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
+    1899-12-30), a sentence saying so (`44197 is 2021-01-01`) to add to the error; else ''."""
+    text = values.astype("str").str.strip()
+    if not len(text) or not text.str.fullmatch(r"[1-6]\d{4}(\.\d+)?").all():
+        return ""
+    day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(text.iloc[0])))
+    return (
+        f". The values look like a spreadsheet's serial day numbers ({text.iloc[0]} is {day.date()}): format "
+        "the column as dates before exporting"
+    )

@@ -177,10 +177,12 @@ def check_mostly_unparsed(
             "True/false columns take true/false, yes/no or 1/0 (any case): export those.",
         )
     elif kind == "timestamp":
+        from features.dates import serial_days_hint
+
         what = "a date"
         fix = (
             "Dates must be ISO 8601 (2023-01-15, 2023-01-15 10:00:00+02:00), or match the format declared in "
-            "`data.date_formats` (a mapping's `date_formats`)."
+            f"`data.date_formats` (a mapping's `date_formats`){serial_days_hint(text)}."
         )
     else:
         what, fix = "a number", "Export plain numbers (`1234.50`)."

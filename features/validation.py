@@ -29,6 +29,7 @@ from features.dates import (
     isolated_early_dates,
     parse_timestamps_native,
     placeholder_rows,
+    serial_days_hint,
 )
 from features.ids import ID_RULES, MAX_TEXT_CHARS, missing_ids, nfc_text, overlong_texts, total_lines
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
@@ -278,13 +279,7 @@ def _check_parsed(
                 if date_format is None
                 else f" The declared date format is {date_format!r}."
             )
-            serial = raw[given].astype("str").str.strip().str.fullmatch(r"[1-6]\d{4}(\.\d+)?")
-            if serial.all():  # 45123: a spreadsheet's day number (days since 1899-12-30)
-                day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(raw[given].iloc[0])))
-                hint += (
-                    f". The values look like a spreadsheet's serial day numbers ({raw[given].iloc[0]} is "
-                    f"{day.date()}): format the column as dates before exporting"
-                )
+            hint += serial_days_hint(raw[given])
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{examples(raw.to_frame(), given)}"
