@@ -53,6 +53,40 @@ def check_locale_numbers(
     )
 
 
+#: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
+#: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
+_WITH_UNIT = r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?: ?[^\d\s.,+\-()]{1,4})?$"
+
+
+def unit_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed` (the rows that did not parse as a plain
+    number), are a number with a currency sign, code or unit (`_WITH_UNIT`)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    out[at] = text.str.fullmatch(_WITH_UNIT).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
+    """Structural error when `LOCALE_SHARE` of a number column's values (and `MIN_ROWS`) carry a currency sign,
+    code or unit: the export's format, not a few typos (rejected, those rows would be lost with exit 0)."""
+    n = int(found.sum())
+    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+        return
+    examples = raw[found].head(5)
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers with a currency sign, code or "
+        f"unit ({', '.join(map(repr, examples.astype('str').str.strip().drop_duplicates().tolist()[:3]))}): "
+        "which currency or unit cannot be checked, and rejecting these rows would drop them. Export plain numbers "
+        "(`1234.50`), amounts in `data.currency`"
+        + (", a discount as the amount given, not a percentage" if column == "discount" else "")
+        + f".\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
 #: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values
 #: negative is another sign convention (refunds written as -12.50), not a few wrong rows: rejecting them would
 #: drop the table whole (every customer's returns gone, their profit overstated) with exit 0.
@@ -185,15 +219,10 @@ def check_mostly_unparsed(
             f"`data.date_formats` (a mapping's `date_formats`){serial_days_hint(text)}."
         )
     else:
-        what, fix = "a number", "Export plain numbers (`1234.50`)."
-        core = text.str.replace(r"^[+-]?[^\d\s+.,-]{1,4}\s*|\s*[^\d\s.,]{1,4}$", "", regex=True)
-        if pd.to_numeric(core, errors="coerce").notna().mean() > UNPARSED_SHARE:
-            fix = (
-                "The values carry a currency sign, code or unit (`$12.50`, `12.50 EUR`, `15%`): export plain "
-                "numbers, amounts in `data.currency`."
-            )
-            if column == "discount":
-                fix += " A discount is the amount given, not a percentage."
+        what, fix = (
+            "a number",
+            "Export plain numbers (`1234.50`; a currency sign or unit: `check_unit_numbers`).",
+        )
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not parse as {what} ({seen}): "
         f"rejected, most of the table's rows would be dropped. {fix}\nExample rows:\n"

@@ -40,8 +40,10 @@ from features.numbers import (
     check_missing_placeholders,
     check_mostly_unparsed,
     check_required_given,
+    check_unit_numbers,
     locale_numbers,
     missing_placeholders,
+    unit_numbers,
 )
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
@@ -310,6 +312,10 @@ def _check_parsed(
         if column_stats is None:
             check_locale_numbers(table.name, col.name, raw, locale, int(given.sum()), parsed)
         rej.add(locale, f"number with a thousands separator or decimal comma in {col.name}")
+        unit = unit_numbers(raw, bad)  # `$12.50`, `12.50 EUR`, `15%`: a currency or unit never checked
+        if column_stats is None:
+            check_unit_numbers(table.name, col.name, raw, unit, int(given.sum()))
+        rej.add(unit, f"number with a currency sign or unit in {col.name}")
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())
         gap, twice = dst_faults(raw.iloc[at])

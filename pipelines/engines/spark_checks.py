@@ -46,6 +46,7 @@ PLACEHOLDER_DATE = (
     "__placeholder_date"  # a date for "no date": 9999-12-31, 1970-01-01 (`dates.placeholder_rows`)
 )
 LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_numbers`)
+UNIT = "__unit"  # a number with a currency sign or unit (`features.numbers.unit_numbers`)
 LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
 NEGATIVE = "__negative"  # a number below zero (`features.numbers.check_conventions`)
 NONZERO = "__nonzero"  # a number other than zero
@@ -69,7 +70,7 @@ FRONTIER = "__frontier"  # ... the latest of those, when its batch holds later d
 MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
-    "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE,
+    "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

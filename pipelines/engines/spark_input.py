@@ -68,6 +68,7 @@ from pipelines.engines.spark_checks import (
     ROW,
     SPARK_TYPE,
     TABLE,
+    UNIT,
     UNIT_MEDIANS,
     UNKNOWN,
     VAL,
@@ -127,7 +128,13 @@ def column_masks(
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
     from features.ids import missing_ids
-    from features.numbers import EFFORT_MEDIAN_MINUTES, RATINGS, locale_numbers, missing_placeholders
+    from features.numbers import (
+        EFFORT_MEDIAN_MINUTES,
+        RATINGS,
+        locale_numbers,
+        missing_placeholders,
+        unit_numbers,
+    )
 
     out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}
 
@@ -148,6 +155,7 @@ def column_masks(
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
             if col.kind in ("money", "number", "rating"):
                 put(LOCALE, i, locale_numbers(text, bad))
+                put(UNIT, i, unit_numbers(text, bad))
         if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
             put(PLACEHOLDER_DATE, i, dates)
         if col.kind in ("money", "number", "rating"):

@@ -46,6 +46,7 @@ from pipelines.engines.spark_checks import (
     REASON,
     ROW,
     TABLE,
+    UNIT,
     UNIT_MEDIANS,
     UNKNOWN,
     VAL,
@@ -74,7 +75,7 @@ class TableRows:
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
-                .select(TABLE, ROW, REASON, BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNKNOWN, *own)
+                .select(TABLE, ROW, REASON, BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, UNKNOWN, *own)
                 .toPandas()
             )
             self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)
@@ -124,6 +125,11 @@ def table_stops(
                 table.name, column, rows.raw(column), rows.bits(LOCALE, i).to_numpy(), given,
                 rows.parsed()[column],
             )  # fmt: skip
+        found = _sum(stats, f"k{i}")  # `$12.50`, `15%`: a currency sign or unit on 1% of the values
+        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            numbers.check_unit_numbers(
+                table.name, column, rows.raw(column), rows.bits(UNIT, i).to_numpy(), given
+            )
         if table.column(column).required:  # empty on every row: an export that emptied it
             numbers.check_required_given(table.name, column, rows_in, _sum(stats, f"g{i}"))
         found = _sum(stats, f"P{i}")  # `9999-12-31` written for every missing date

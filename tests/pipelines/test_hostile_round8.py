@@ -91,10 +91,8 @@ def _returns(amounts: list[str]) -> pd.DataFrame:
 @pytest.mark.parametrize(
     "table, column, values, count, hint",
     [
-        ("returns", "amount", ["$5"] * 9 + ["5"], "9 of 10", "currency sign, code or unit"),
-        ("returns", "amount", ["5.50 EUR"] * 9 + ["5"], "9 of 10", "currency sign, code or unit"),
-        ("returns", "amount", ["€5"] * 6 + ["5"] * 4, "6 of 10", "currency sign, code or unit"),
-        ("orders", "discount", ["15%"] * 8 + ["1", ""], "8 of 9", "not a percentage"),
+        ("returns", "amount", ["12.50-"] * 9 + ["5"], "9 of 10", "Export plain numbers"),  # SAP's minus
+        ("orders", "discount", ["(1.50)"] * 8 + ["1", ""], "8 of 9", "Export plain numbers"),
         (
             "orders",
             "promo",
@@ -110,10 +108,10 @@ def _returns(amounts: list[str]) -> pd.DataFrame:
 def test_a_number_flag_or_date_column_unparseable_on_most_rows_is_structural(
     table, column, values, count, hint
 ):
-    """A column written in another format on most rows (`$12.50`, `12.50 EUR`, `€12`, `15%` in a discount,
-    `WAHR`/`FALSCH` for true/false, dates in an undeclared format) where a few rows parse (was: each such row
-    rejected `unparseable <column>` with its refund or its order, exit 0: the demo's returns with `$` on 9 of 10
-    lost 563 of 626; "no value parses" stopped only when not a single value parsed). A few stay row rejects."""
+    """A column written in another format on most rows (SAP's trailing minus `12.50-`, accounting's `(1.50)`,
+    `WAHR`/`FALSCH` for true/false, dates in an undeclared format or as serial day numbers) where a few rows
+    parse (was: each such row rejected `unparseable <column>` with its refund or its order, exit 0; "no value
+    parses" stopped only when not a single value parsed). A few stay row rejects."""
     n = len(values)
     tables = {"orders": _orders(n)}
     if table == "returns":
@@ -129,9 +127,45 @@ def test_a_number_flag_or_date_column_unparseable_on_most_rows_is_structural(
 
 def test_a_few_unparseable_numbers_stay_row_rejects():
     """Under half of the given values: the rows are rejected, the rest kept (the stop is for a column's format)."""
-    res = validate_tables({"orders": _orders(10), "returns": _returns(["$5"] * 5 + ["5"] * 5)})
+    res = validate_tables({"orders": _orders(10), "returns": _returns(["5-"] * 5 + ["5"] * 5)})
     assert res.report["returns"].rejected_by_reason == {"unparseable amount": 5}
     assert res.report["returns"].accepted == 5
+
+
+@pytest.mark.parametrize(
+    "table, column, value, hint",
+    [
+        ("returns", "amount", "$5", "amounts in `data.currency`"),
+        ("returns", "amount", "5.50 EUR", "amounts in `data.currency`"),
+        ("returns", "amount", "€5", "amounts in `data.currency`"),
+        ("orders", "revenue", "USD 10", "amounts in `data.currency`"),
+        ("orders", "discount", "15%", "a discount as the amount given, not a percentage"),
+        ("tickets", "effort_minutes", "30 min", "Export plain numbers"),
+    ],
+)
+def test_numbers_with_a_currency_sign_or_unit_on_1_percent_are_structural(table, column, value, hint):
+    """`$12.50`, `12.50 EUR`, `€12`, `15%`, `30 min` on 1% of a number column or more (3 of 300): the export's
+    format, and a currency or unit that cannot be checked against `data.currency` (was: each row `unparseable
+    <column>`, exit 0: the demo's returns with `$` on 9 of 10 lost 563 of 626, and with `$` on a fifth of the
+    orders a fifth of the revenue). A stray one is a row reject that says what it is."""
+    n = 300
+    tables = {"orders": _orders(n)}
+    frame = (
+        _returns(["5"] * n) if table == "returns" else _tickets(n) if table == "tickets" else tables["orders"]
+    )
+    frame[column] = [value] * 3 + [frame[column].iloc[0] if column in frame else "1"] * (n - 3)
+    tables[table] = frame
+    with pytest.raises(StructuralError) as got:
+        validate_tables(tables)
+    message = str(got.value)
+    assert message.startswith(
+        f"table {table!r}, column {column!r}: 3 of 300 values are numbers with a currency sign, code or unit"
+    )
+    assert hint in message and repr(value) in message
+    frame[column] = [value] * 2 + list(frame[column].iloc[2:])  # two of 300: under 1%
+    frame.loc[2, column] = frame[column].iloc[-1]
+    res = validate_tables(tables)
+    assert res.report[table].rejected_by_reason == {f"number with a currency sign or unit in {column}": 2}
 
 
 def _raised_within(seconds: float, call) -> BaseException | None:

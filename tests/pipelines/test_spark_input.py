@@ -501,9 +501,13 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST.assign(account_manager_id=["-", "AM1", "-", "-", "AM2", "-"])),
         "table 'customers', column 'account_manager_id': 4 of 6 rows hold '-'",
     ),
-    "currency-signs": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
+    "currency-signs": (  # numbers with a currency sign or unit (`features.numbers.check_unit_numbers`)
         dict(orders=_ORD.assign(revenue=["$10", "$20.5", "30", "$40", "$50", "60"]), customers=_CUST),
-        "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('$10', '$20.5', '$40')",
+        "table 'orders', column 'revenue': 4 of 6 values are numbers with a currency sign, code or unit",
+    ),
+    "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
+        dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
     ),
     "bools-in-german": (
         dict(orders=_ORD.assign(promo=["WAHR", "FALSCH", "true", "FALSCH", "WAHR", ""]), customers=_CUST),
