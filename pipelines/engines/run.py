@@ -25,7 +25,13 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
-from features.contract import check_amount_scale, check_categories, check_model_inputs, model_age_note
+from features.contract import (
+    check_amount_scale,
+    check_categories,
+    check_model_inputs,
+    look_ahead_error,
+    model_age_note,
+)
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -327,12 +333,9 @@ def run_score(
     version = model.version or uri
     # before the data is read: this needs only the model
     cutoffs = getattr(bundle, "training_cutoffs_", None) or []
-    if cutoffs and as_of < pd.Timestamp(max(cutoffs)):
-        raise StructuralError(
-            f"--as-of {as_of.date()} is before the model's latest training cutoff ({max(cutoffs)}): the model "
-            "learnt from what customers did after that date, so its scores would look ahead; score at or after "
-            "it, or with a model trained on data before the as-of"
-        )
+    look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
+    if look_ahead:
+        raise StructuralError(look_ahead)
     run_cfg = cfg
     cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
     for note in setting_notes:

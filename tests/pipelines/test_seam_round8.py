@@ -1,0 +1,125 @@
+"""Round 8 of the output and seam hunt: scoring a past as-of with a model that saw its future, personal columns in
+the example rows of an error, report page names made to collide.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+
+import pipelines.reports.pages as pages
+from features.validation import StructuralError, validate_tables
+from pipelines.reports import page_slugs
+from tests.pipelines.score_helpers import score_trained
+
+
+def test_an_as_of_inside_the_models_last_label_window_is_refused(trained, tmp_path):
+    """The fixture's model was trained as of 2024-07-01: its latest cutoff, 2023-07-01, was labelled with what the
+    customers did up to 2024-06-30. Scored as of 2024-01-01 (after the cutoff, before the labels end) it would rank
+    customers by what it learnt of their next six months (was: scored, exit 0; only an as-of before the latest
+    cutoff itself was refused)."""
+    out = tmp_path / "s.parquet"
+    with pytest.raises(StructuralError, match=r"before the end of the model's training labels, 2024-06-30"):
+        score_trained(trained, out, as_of_text="2024-01-01")
+    assert not out.exists()
+    from features.contract import look_ahead_error  # the rule, one place
+
+    # the boundary: labels are [cutoff, cutoff + horizon), so the window's end itself is the first honest as-of
+    cutoffs = ["2023-01-01", "2023-07-01"]
+    assert look_ahead_error(cutoffs, 365, pd.Timestamp("2024-06-30")) is None
+    assert look_ahead_error(cutoffs, 365, pd.Timestamp("2024-06-29 23:00")) is not None
+    assert look_ahead_error([], 365, pd.Timestamp("2000-01-01")) is None  # a model without recorded cutoffs
+
+
+def _orders(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "ordered_at": [f"2023-01-{i + 2:02d}" for i in range(n)],
+            "revenue": ["10"] * n,
+        }
+    )
+
+
+def _customers(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(n)],
+            "name": [f"Ann Secret{i}" for i in range(n)],
+            "email": [f"ann{i}@secret.example" for i in range(n)],
+            "phone": [f"+1-555-01{i:02d}" for i in range(n)],
+            "address": [f"{i} Hidden Road" for i in range(n)],
+        }
+    )
+
+
+PERSONAL_STOPS = {
+    # `features.numbers.check_conventions`: acquisition costs written with a minus sign
+    "negative-money": (
+        {"customers": _customers().assign(acquisition_cost=["-5", "-6", "-7", "-8", "9", "-10"])},
+        "table 'customers', column 'acquisition_cost': negative on 5 of the 6 rows",
+    ),
+    # `features.keys.check_one_row_per_key`: one customers row per address
+    "rows-per-key": (
+        {
+            "customers": pd.concat(
+                [_customers(), _customers().head(3).assign(address=["9 Other Way"] * 3)], ignore_index=True
+            )
+        },
+        "table 'customers', column 'customer_id': 3 of 9 rows repeat the customer_id",
+    ),
+    # the same for the managers' table: one row per period of a manager
+    "managers-per-period": (
+        {
+            "account_managers": pd.DataFrame(
+                {
+                    "account_manager_id": ["AM1", "AM1", "AM1", "AM1"],
+                    "name": ["Ann Secret0", "Ann Secret1", "Ann Secret2", "Ann Secret3"],
+                    "started_at": ["2021-01-01", "2022-01-01", "2023-01-01", "2023-02-01"],
+                }
+            )
+        },
+        "table 'account_managers', column 'account_manager_id': 3 of 4 rows repeat",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PERSONAL_STOPS))
+def test_the_example_rows_of_a_stop_never_show_a_personal_column(case):
+    """Error messages land in terminals and batch logs: their example rows show `name`, `email`, `phone` and
+    `address` as `(personal)` (was: the customers' names, e-mail addresses, phones and addresses printed in full
+    by the negative-money and several-rows-per-key stops, which printed the table's rows themselves; the demo's
+    customers file with negative acquisition costs printed five customers' names, e-mails and phones)."""
+    tables, message = PERSONAL_STOPS[case]
+    with pytest.raises(StructuralError) as err:
+        validate_tables({"orders": _orders(), **tables})
+    text = str(err.value)
+    assert text.startswith(message), text
+    assert "Example rows:" in text and "(personal)" in text
+    assert "Secret" not in text and "@" not in text and "+1-555" not in text and "Road" not in text, text
+
+
+def test_a_manager_id_shaped_like_a_hashed_page_name_gets_a_page_of_its_own(monkeypatch):
+    """A manager id written like another id's hashed page name (`am_1-<12 hex digits>` beside `AM:1`, which is
+    hashed) (was: `cvp report` exit 1, `unexpected ValueError: manager page names collide`, no page for any
+    manager). Two ids whose hashes collide (ids made to) stop with a message naming them, never one page for two
+    managers."""
+    hashed = "am_1-" + hashlib.sha256(b"AM:1").hexdigest()[:12]
+    slugs = page_slugs(["AM:1", hashed, "AM001"])
+    assert slugs["AM:1"] == hashed and slugs[hashed] != hashed and slugs["AM001"] == "AM001"
+    assert len({s.casefold() for s in slugs.values()}) == 3
+
+    class Same:
+        def __init__(self, _data: bytes) -> None:
+            pass
+
+        def hexdigest(self) -> str:
+            return "0" * 64
+
+    monkeypatch.setattr(pages.hashlib, "sha256", Same)
+    with pytest.raises(StructuralError, match=r"manager ids 'a b', 'a:b' would share the page name"):
+        page_slugs(["a:b", "a b"])
