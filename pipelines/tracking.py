@@ -270,13 +270,20 @@ def log_training_run(
     backtest_files: list[Path],
     alias: str,
     reason: str,
-) -> tuple[str, str]:
-    """One MLflow run for a trained model; returns (run id, registered version).
+    compared_with: str | None,
+    forced: bool,
+) -> tuple[str, str, str, str]:
+    """One MLflow run for a trained model; returns (run id, registered version, alias, reason).
 
     Logs the params, each document as a JSON artefact (file name -> content), the metrics, the backtest files under
     `backtest/`, and the model as a pyfunc with its signature (inferred from `example`, a few feature rows without
     personal columns) and pinned requirements; registers it as a new version of `name`, points `alias` at it and
     records the promotion `reason` as a version tag and a run tag.
+
+    A promotion decided against champion `compared_with` (None: there was none) is kept only while that is still
+    the champion: when another training promoted a version meanwhile (a shared tracking server), the new version
+    is registered as challenger, never put over a champion it was not compared with; `forced` (`--promote`)
+    promotes anyway.
     """
     import mlflow
     from mlflow.models import infer_signature
@@ -304,11 +311,19 @@ def log_training_run(
             )
         _pass_on_unexpected(chatter.getvalue())
         version = str(info.registered_model_version)
+        now = current_champion(name) if alias == CHAMPION and not forced else compared_with
+        if now != compared_with:
+            seen = f"v{compared_with}" if compared_with else "no champion"
+            alias, reason = (
+                CHALLENGER,
+                f"{reason}; kept as challenger: the champion became v{now} while this model trained (it was "
+                f"compared with {seen}); train again to compare with it, or --promote",
+            )
         client = mlflow.MlflowClient()
         client.set_registered_model_alias(name, alias, version)
         client.set_model_version_tag(name, version, "promotion", reason)
         mlflow.set_tag("promotion", f"{alias}: {reason}")
-        return run.info.run_id, version
+        return run.info.run_id, version, alias, reason
 
 
 def registered_name(uri: str | None) -> str | None:
