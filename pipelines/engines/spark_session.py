@@ -93,6 +93,26 @@ def _on_this_machine(master: str | None) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
+#: The least memory Spark starts a driver with (`INVALID_DRIVER_MEMORY`: 1.5 times its 300 MiB reserve).
+_MIN_DRIVER_MEMORY = 450 * 1024**2
+
+
+def driver_memory() -> str:
+    """`CVP_SPARK_DRIVER_MEMORY` (default 4g) checked before the JVM starts: a number and a unit (k, m, g, t), at
+    least 450m (was: `garbage`, `4gb` or `0` stopped the JVM, `100m` stopped Spark: exit 1, `unexpected
+    PySparkRuntimeError` or `Py4JJavaError` and a traceback log)."""
+    import re
+
+    text = os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g").strip()
+    size = re.fullmatch(r"(\d{1,12})([kmgt])", text.lower())
+    if size is None or int(size[1]) * 1024 ** ("kmgt".index(size[2]) + 1) < _MIN_DRIVER_MEMORY:
+        raise StructuralError(
+            f"CVP_SPARK_DRIVER_MEMORY = {text!r}: give the Spark driver's memory as a number and a unit, at least "
+            "450m (4g, 8g, 512m), or unset it for the default 4g"
+        )
+    return text
+
+
 @contextlib.contextmanager
 def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     """The active Spark session if there is one (spark-submit, a notebook, a test fixture), else a new one.
@@ -105,14 +125,15 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         first on their `PYTHONPATH` (`spark.executorEnv.PYTHONPATH`): enough when the workers see the same path
         (one machine, a shared file system, the same image); else install the project on the workers (README
         "Running on a cluster"; `--py-files` does not work: numba's kernel cache needs the source files on disk);
-      - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g; in local mode the driver JVM is also the
-        executor), effective when this function launches the JVM; no limit on the results collected to the
-        driver (`spark.driver.maxResultSize` 0: the engine still collects the scores).
+      - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g, checked by `driver_memory`; in local mode
+        the driver JVM is also the executor), effective when this function launches the JVM; no limit on the
+        results collected to the driver (`spark.driver.maxResultSize` 0: the engine still collects the scores).
     Under spark-submit, every setting its `--conf` (or `--driver-memory`, ...) gave wins over these.
     A master on this machine (`local[...]`, `spark://127.0.0.1:PORT`, `spark://localhost:PORT`) binds the driver
     to 127.0.0.1 and has no web UI: nothing listens on a public interface.
     """
     require_spark()
+    memory = driver_memory()  # checked whatever session is used: a setting given is meant to apply
     # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet_pandas3()
@@ -142,7 +163,7 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
         # Effective only when this function launches the JVM (under spark-submit, --driver-memory applies).
-        "spark.driver.memory": os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": memory,
         "spark.driver.maxResultSize": "0",
     }
     if loopback:

@@ -165,3 +165,33 @@ def test_a_champion_promoted_by_another_training_meanwhile_is_not_overwritten(
     assert str(client.get_model_version_by_alias("customer-value", "champion").version) == "2"
     assert str(client.get_model_version_by_alias("customer-value", "challenger").version) == res.version
     assert client.get_model_version("customer-value", res.version).tags["promotion"] == res.reason
+
+
+@pytest.mark.parametrize("memory", ["garbage", "4gb", "0", "100m", "", "-4g"])
+def test_a_spark_driver_memory_the_jvm_or_spark_refuses_is_named(monkeypatch, memory):
+    """`CVP_SPARK_DRIVER_MEMORY` is checked before the JVM starts (was: exit 1, `unexpected PySparkRuntimeError:
+    [JAVA_GATEWAY_EXITED]` for `garbage`, `4gb` or `0`, `unexpected Py4JJavaError` for `100m`, below Spark's
+    minimum driver memory; each with a traceback log)."""
+    from pipelines.engines.spark_session import driver_memory
+
+    monkeypatch.setenv("CVP_SPARK_DRIVER_MEMORY", memory)
+    with pytest.raises(StructuralError, match=r"CVP_SPARK_DRIVER_MEMORY = .*at least 450m"):
+        driver_memory()
+    for fine in ("2G", "512m", " 8g "):
+        monkeypatch.setenv("CVP_SPARK_DRIVER_MEMORY", fine)
+        assert driver_memory() == fine.strip()
+    monkeypatch.delenv("CVP_SPARK_DRIVER_MEMORY")
+    assert driver_memory() == "4g"
+
+
+def test_cvp_score_on_spark_with_a_bad_driver_memory_exits_2(trained, tmp_path, spark_available):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.pipelines.score_helpers import score_cli_args
+
+    args = [*score_cli_args(trained, tmp_path / "s.parquet"), "--engine", "spark"]
+    res = CliRunner().invoke(app, args, env={"CVP_SPARK_DRIVER_MEMORY": "4gb"})
+    assert res.exit_code == 2, res.output
+    assert "CVP_SPARK_DRIVER_MEMORY = '4gb'" in " ".join(res.output.split())
+    assert "unexpected" not in res.output and not (tmp_path / "s.parquet").exists()
