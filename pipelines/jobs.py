@@ -21,7 +21,7 @@ from pipelines.loading import (
     load_configured,
     parse_date,
 )
-from pipelines.output_checks import check_outputs
+from pipelines.output_checks import check_outputs, check_table_suffix
 
 
 def run_generate(
@@ -63,6 +63,7 @@ def run_features(
     cfg = load_config(config)
     cutoff = parse_date(as_of)
     out = Path(out)
+    check_table_suffix(out)
     check_outputs(
         data, {"feature table": out, "feature manifest": out.with_suffix(".manifest.json")}, {}, mapping
     )

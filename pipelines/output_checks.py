@@ -40,6 +40,27 @@ OWNED_MARKERS = {
 }
 
 
+def check_table_suffix(path: Path, flag: str = "--out") -> None:
+    """A table written by a command (`cvp score`'s scores with the pandas engine, `cvp features`' feature table)
+    ends in .parquet or .csv: the format is read from it (was, for `cvp features`: `--out .` or `--out /` exit 1
+    `unexpected ValueError: ... has an empty name`, `--out /tmp` an `unexpected IsADirectoryError` after every
+    feature was built)."""
+    if Path(path).suffix not in (".parquet", ".csv"):
+        raise StructuralError(f"{flag} must end in .parquet or .csv, not {Path(path).name or str(path)!r}")
+
+
+def file_stem(path: Path) -> str:
+    """The name of an output set's file without its suffix (`scores` of `scores.parquet`); a path naming no file
+    (`.`, `/`, `..`) is refused (was: `cvp score --out .`, `cvp report --scores /` exit 1 `unexpected ValueError:
+    PosixPath('.') has an empty name`)."""
+    path = Path(path)
+    if path.name in ("", ".."):
+        raise StructuralError(
+            f"{str(path)!r} names a directory, not a file: give the file's name (scores.parquet)"
+        )
+    return path.name[: -len(path.suffix)] if path.suffix else path.name
+
+
 def file_in_the_way(path: Path) -> Path | None:
     """The nearest existing ancestor of `path` when it is not a directory (nothing can be created under it)."""
     for parent in Path(path).parents:

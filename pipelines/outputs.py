@@ -41,6 +41,7 @@ from features.validation import StructuralError
 from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
 from pipelines import io
 from pipelines.locks import held
+from pipelines.output_checks import file_stem
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
 SCORES_ID_COLUMNS = ("customer_id", "account_manager_id")
@@ -148,7 +149,7 @@ SCORES_SCHEMA = ScoresSchema()
 
 def output_paths(out: Path) -> dict[str, Path]:
     out = Path(out)
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    stem = file_stem(out)  # `--out .` and `--scores /` name no file: refused
     return {
         "scores": out,
         "contributions": out.with_name(f"{stem}.contributions.parquet"),

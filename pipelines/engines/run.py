@@ -313,11 +313,15 @@ def run_score(
     if engine not in ENGINES:
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
     out = Path(out)
-    if out.suffix not in (".parquet", ".csv") and engine == "pandas":
-        raise StructuralError(f"--out must end in .parquet or .csv, not {out.name!r}")
+    from pipelines.output_checks import (
+        check_outputs,
+        check_table_suffix,
+    )  # before the model or data are loaded
+
+    if engine == "pandas":
+        check_table_suffix(out)
     as_of = parse_date(as_of_text)
     paths = output_paths(out)
-    from pipelines.output_checks import check_outputs  # before the model or the data are loaded
 
     check_outputs(
         data,

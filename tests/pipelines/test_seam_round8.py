@@ -6,6 +6,7 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -195,3 +196,71 @@ def test_cvp_score_on_spark_with_a_bad_driver_memory_exits_2(trained, tmp_path, 
     assert res.exit_code == 2, res.output
     assert "CVP_SPARK_DRIVER_MEMORY = '4gb'" in " ".join(res.output.split())
     assert "unexpected" not in res.output and not (tmp_path / "s.parquet").exists()
+
+
+def _cvp(*args: object, **kwargs: object):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
+
+
+def test_an_empty_path_flag_is_refused_never_read_as_the_working_directory(trained, tmp_path, monkeypatch):
+    """`--out "$OUT"` with the variable unset: every path flag refuses an empty value (was: `cvp generate --out ""`
+    wrote the demo company into the working directory, `--rejects ""` the rejects, `--data ""` read it; exit 0)."""
+    monkeypatch.chdir(tmp_path)
+    cases = {
+        "--out": ("generate", "--customers", 20, "--out", ""),
+        "--rejects": ("validate", "--data", trained.data, "--rejects", " "),
+        "--data": ("validate", "--data", ""),
+        "--config": ("validate", "--data", trained.data, "--config", ""),
+        "--history": ("history", "--history", ""),
+    }
+    for flag, args in cases.items():
+        res = _cvp(*args)
+        assert res.exit_code == 2, (flag, res.output)
+        assert f"Invalid value for '{flag}': empty: give a path" in " ".join(res.output.split()), res.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_naming_no_file_is_refused(trained, tmp_path):
+    """`.`, `/` or an existing directory for a table or scores file (was: exit 1 `unexpected ValueError:
+    PosixPath('.') has an empty name` for `cvp features --out .`, `cvp score --out .`, `cvp report --scores /`;
+    `cvp features --out <a directory>`: `unexpected IsADirectoryError` once every feature was built)."""
+    from tests.pipelines.score_helpers import score_cli_args
+
+    features = ("features", "--data", trained.data, "--as-of", "2024-03-01", "--out")
+    cases = [
+        ((*features, "."), "--out must end in .parquet or .csv, not '.'"),
+        ((*features, "/"), "--out must end in .parquet or .csv, not '/'"),
+        ((*features, tmp_path), f"--out must end in .parquet or .csv, not '{tmp_path.name}'"),
+        (score_cli_args(trained, Path(".")), "'.' names a directory, not a file"),
+        (("report", "--scores", "/", "--out", tmp_path / "r"), "'/' names a directory, not a file"),
+        (("profile", "--scores", ".", "--out", tmp_path / "p"), "'.' names a directory, not a file"),
+    ]
+    for args, message in cases:
+        res = _cvp(*args)
+        assert res.exit_code == 2 and message in " ".join(res.output.split()), (args, res.output)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_negative_seed_and_backtest_folds_before_1900_are_refused(trained, tmp_path):
+    """(was: `cvp generate --seed -1` exit 1 `unexpected ValueError: expected non-negative integer`; `cvp backtest
+    --folds 1000000` (or `models.backtest_folds`) exit 1 `unexpected ValueError: year 0 is out of range`)."""
+    res = _cvp("generate", "--customers", 20, "--seed", -1, "--out", tmp_path / "g")
+    assert res.exit_code == 2 and "Invalid value for '--seed'" in res.output, res.output
+    res = _cvp(
+        "backtest",
+        "--data",
+        trained.data,
+        "--config",
+        trained.config,
+        "--folds",
+        10**6,
+        "--out",
+        tmp_path / "b",
+    )
+    assert res.exit_code == 2, res.output
+    assert "1000000 backtest folds every 3 month(s)" in " ".join(res.output.split()), res.output
+    assert "reach back before 1900" in " ".join(res.output.split())
