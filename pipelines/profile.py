@@ -3,7 +3,7 @@
 Reads the scores output set (`pipelines.outputs.read_output_set`) with the per-customer profile inputs the run
 wrote (`pipelines.profile_inputs`: attributes, acquisition cost, behaviour features; the data directory only for a
 run without them, scored before issue 12) and writes one directory, replaced as a whole
-(`pipelines.io.atomic_directory`): the tables of `PROFILE_FILES` and `profile.html`. `cvp report --profile DIR`
+(`pipelines.staging.atomic_directory`): the tables of `PROFILE_FILES` and `profile.html`. `cvp report --profile DIR`
 reads the directory back (`read_profile`) for the team page. The computing is `models.profile` (pure).
 """
 
@@ -245,7 +245,8 @@ def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.Da
 
 def write_profile(result: ProfileTables, out: Path, currency: str) -> Path:
     """Write the tables and the page into `out`, replaced as a whole; returns the page's path."""
-    from pipelines.io import atomic_directory, write_frame, write_json
+    from pipelines.io import write_frame, write_json
+    from pipelines.staging import atomic_directory
 
     with atomic_directory(Path(out), PROFILE_MARKER) as stage:
         for key, name in PROFILE_FILES.items():

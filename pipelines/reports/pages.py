@@ -40,7 +40,6 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from features.errors import StructuralError
-from pipelines.io import atomic_directory
 from pipelines.output_checks import REPORT_MARKER  # a directory of pages, replaced whole
 from pipelines.reports.actions import HistoryReport, manager_actions, team_history
 from pipelines.reports.card import model_card_view
@@ -61,6 +60,7 @@ from pipelines.reports.views import (
     tier_summary,
 )
 from pipelines.reports.waterfall import WaterfallSource, layout_waterfall
+from pipelines.staging import atomic_directory
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 UNASSIGNED_SLUG = "unassigned"

@@ -6,6 +6,7 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -264,3 +265,44 @@ def test_a_negative_seed_and_backtest_folds_before_1900_are_refused(trained, tmp
     assert res.exit_code == 2, res.output
     assert "1000000 backtest folds every 3 month(s)" in " ".join(res.output.split()), res.output
     assert "reach back before 1900" in " ".join(res.output.split())
+
+
+_KILLED = """
+import os, signal, sys
+from pathlib import Path
+from pipelines.io import atomic_directory, atomic_path
+root = Path(sys.argv[1])
+with atomic_path(root / "rejects" / "customers.csv") as tmp:
+    tmp.write_text("customer_id,name\\nC1,Ann Secret\\n")
+    with atomic_directory(root / "reports", ".cvp-report") as stage:
+        (stage / "manager-AM1.html").write_text("Ann Secret, 1,234 EUR")
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_what_a_killed_run_was_writing_is_removed_by_the_next_run(tmp_path):
+    """A `cvp report` (or `cvp profile`, or a rejects or feature file's write) killed by SIGKILL or SIGTERM leaves
+    its staging copy beside the target; the next write to that target removes it (was: a hidden
+    `.reports.<random>.tmp` holding every manager's pages, and `.customers.csv.<random>.tmp` the rejected rows
+    with their personal columns, left for good, one more per killed run). Another machine's staging (a shared
+    disk) and a live run's are kept."""
+    import subprocess
+    import sys
+
+    from pipelines.io import atomic_directory, write_atomic
+    from pipelines.staging import host
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", _KILLED, str(tmp_path)], cwd=root, capture_output=True)
+    assert done.returncode == -9, done.stderr
+    left = sorted(p.name for p in tmp_path.rglob(".*.tmp"))
+    assert len(left) == 2, left  # the killed run's report staging and rejects file
+    other = tmp_path / f".reports.{host()}x-1.abcd1234.tmp"  # another machine's (its host differs)
+    live = tmp_path / f".reports.{host()}-{os.getpid()}.abcd1234.tmp"  # a run still going on this machine
+    other.mkdir()
+    live.mkdir()
+    with atomic_directory(tmp_path / "reports", ".cvp-report") as stage:
+        (stage / "index.html").write_text("team")
+    write_atomic(tmp_path / "rejects" / "customers.csv", lambda p: p.write_text("customer_id\nC2\n"))
+    assert sorted(p.name for p in tmp_path.rglob(".*.tmp")) == sorted([other.name, live.name])
+    assert "Secret" not in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
