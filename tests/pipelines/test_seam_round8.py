@@ -306,3 +306,12 @@ def test_what_a_killed_run_was_writing_is_removed_by_the_next_run(tmp_path):
     write_atomic(tmp_path / "rejects" / "customers.csv", lambda p: p.write_text("customer_id\nC2\n"))
     assert sorted(p.name for p in tmp_path.rglob(".*.tmp")) == sorted([other.name, live.name])
     assert "Secret" not in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_a_demo_window_under_30_days_is_named(tmp_path):
+    """(was: `cvp generate --start 2021-01-01 --end 2021-01-10` exit 1, `unexpected ValueError: the window from
+    start to end must span at least 30 days`, a traceback log)."""
+    res = _cvp("generate", "--start", "2021-01-01", "--end", "2021-01-10", "--out", tmp_path / "g")
+    assert res.exit_code == 2, res.output
+    assert "2021-01-01 to 2021-01-10 (--start and --end" in " ".join(res.output.split())
+    assert not (tmp_path / "g" / "orders.parquet").exists()
