@@ -21,7 +21,7 @@ from pipelines.loading import (
     load_configured,
     parse_date,
 )
-from pipelines.output_checks import check_outputs, check_table_suffix
+from pipelines.output_checks import check_demo_directory, check_outputs, check_table_suffix
 
 
 def run_generate(
@@ -35,6 +35,8 @@ def run_generate(
     if first >= last:
         raise StructuralError(f"--start {first.date()} must be before --end {last.date()}")
     check_outputs(None, {"demo company directory": Path(out) / "orders.csv"})
+    for stale in check_demo_directory(Path(out), f".{fmt}"):  # an earlier demo company in the other format
+        stale.unlink()
     t0 = time.perf_counter()
     company = generate_company(customers, first, last, seed)
     paths = write_company(company, Path(out), fmt=fmt)

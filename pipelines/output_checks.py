@@ -61,6 +61,26 @@ def file_stem(path: Path) -> str:
     return path.name[: -len(path.suffix)] if path.suffix else path.name
 
 
+def check_demo_directory(out: Path, suffix: str) -> list[Path]:
+    """`cvp generate --out` (and `cvp demo`'s data) into a directory holding contract tables it did not write (no
+    `_truth/truth.parquet`: a real export) is refused (was: the real `orders.parquet`, ... replaced by the demo
+    company's without a word, or a real `orders.csv` left beside a demo `orders.parquet`). Returns the table files
+    of an earlier demo company written in another format, which the new one replaces."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    tables = sorted(p for p in out.iterdir() if p.name.partition(".")[0].lower() in TABLES)
+    if tables and not (out / "_truth" / "truth.parquet").is_file():
+        names = ", ".join(p.name for p in tables[:4]) + (", ..." if len(tables) > 4 else "")
+        raise StructuralError(
+            f"{out} holds tables the demo generator did not write ({names}): the demo company would replace them "
+            "or sit beside them; give a new or empty directory"
+        )
+    return [
+        p for p in tables if p.is_file() and p.name.lower() != f"{p.name.partition('.')[0].lower()}{suffix}"
+    ]
+
+
 def file_in_the_way(path: Path) -> Path | None:
     """The nearest existing ancestor of `path` when it is not a directory (nothing can be created under it)."""
     for parent in Path(path).parents:

@@ -315,3 +315,23 @@ def test_a_demo_window_under_30_days_is_named(tmp_path):
     assert res.exit_code == 2, res.output
     assert "2021-01-01 to 2021-01-10 (--start and --end" in " ".join(res.output.split())
     assert not (tmp_path / "g" / "orders.parquet").exists()
+
+
+def test_the_demo_generator_never_writes_over_a_real_data_directory(trained, tmp_path):
+    """`cvp generate --out data` where `data` holds a company's own tables (was: exit 0, the real
+    `orders.parquet` and every other table replaced by the demo company's; a real `orders.csv` left beside a demo
+    `orders.parquet`, which every later command then refused as two files). A demo company written earlier (it
+    has `_truth/`) is replaced, in the other format too."""
+    import shutil
+
+    real = tmp_path / "real"
+    shutil.copytree(trained.data, real, ignore=shutil.ignore_patterns("_truth"))
+    before = {p.name: p.read_bytes() for p in real.iterdir()}
+    res = _cvp("generate", "--customers", 20, "--out", real)
+    assert res.exit_code == 2, res.output
+    assert "holds tables the demo generator did not write" in " ".join(res.output.split())
+    assert {p.name: p.read_bytes() for p in real.iterdir()} == before
+    demo = tmp_path / "demo"
+    assert _cvp("generate", "--customers", 20, "--out", demo, "--format", "csv").exit_code == 0
+    assert _cvp("generate", "--customers", 20, "--out", demo).exit_code == 0
+    assert not list(demo.glob("*.csv")) and (demo / "orders.parquet").is_file()
