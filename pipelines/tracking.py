@@ -211,11 +211,15 @@ def load_bundle(uri: str) -> LoadedModel:
         ) from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
         raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
-    python_model = model.unwrap_python_model()
+    try:
+        python_model = model.unwrap_python_model()
+    except MlflowException:  # another flavour (a scikit-learn model): no Python model inside
+        python_model = None
     run_id = getattr(model.metadata, "run_id", None)
     bundle = getattr(python_model, "bundle", None)
     if bundle is None:
-        raise StructuralError(f"model {uri} is not a customer-value model")
+        flavors = ", ".join(sorted(getattr(model.metadata, "flavors", None) or {})) or "unknown"
+        raise StructuralError(f"model {uri} is not a customer-value model (its flavours: {flavors})")
     return LoadedModel(bundle=bundle, uri=uri, version=version, run_id=run_id)
 
 

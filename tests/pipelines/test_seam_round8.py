@@ -335,3 +335,27 @@ def test_the_demo_generator_never_writes_over_a_real_data_directory(trained, tmp
     assert _cvp("generate", "--customers", 20, "--out", demo, "--format", "csv").exit_code == 0
     assert _cvp("generate", "--customers", 20, "--out", demo).exit_code == 0
     assert not list(demo.glob("*.csv")) and (demo / "orders.parquet").is_file()
+
+
+def test_a_model_of_another_flavour_is_named_not_a_customer_value_model(trained, tmp_path):
+    """`--model` naming a registered model that is not this product's (a scikit-learn model in the same registry)
+    (was: exit 1, `unexpected MlflowException: Unable to retrieve base model object from pyfunc`)."""
+    import mlflow
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    from pipelines.config import load_config
+    from pipelines.tracking import configure_tracking
+    from tests.pipelines.conftest import clone_registry
+
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(Path(load_config(config).mlflow.tracking_dir))
+    with mlflow.start_run():
+        fitted = LinearRegression().fit(np.arange(4.0).reshape(-1, 1), np.arange(4.0))
+        mlflow.sklearn.log_model(fitted, name="model", registered_model_name="other-model")
+    out = tmp_path / "s.parquet"
+    with pytest.raises(
+        StructuralError, match=r"models:/other-model/1 is not a customer-value model \(its flavours"
+    ):
+        score_trained(trained, out, config=config, model_uri="models:/other-model/1")
+    assert not out.exists()
