@@ -199,7 +199,7 @@ def run_report(
     if profile_dir is not None:  # `cvp profile` output: the team page gets its profile and payback section
         from pipelines.profile import read_profile
 
-        profile = read_profile(Path(profile_dir))
+        profile = read_profile(Path(profile_dir), manifest.get("run_id"))  # this run's profile only
     t0 = time.perf_counter()
     moves = None
     if history is not None:  # score history (issue 15): this month's actions, transitions, tiers over runs

@@ -112,6 +112,9 @@ def build_profile(
     channels = mp.channel_payback(per_customer)
     n_scored = int((scores["status"].astype("str") == "scored").sum())
     facts = {
+        "run_id": (manifest or {}).get(
+            "run_id"
+        ),  # the scoring run profiled: `cvp report --profile` checks it
         "as_of": as_of.strftime("%Y-%m-%d"),
         "horizon_days": horizon_days,
         "customers": len(scores),
@@ -267,8 +270,10 @@ def render_profile_page(result: ProfileTables, currency: str) -> str:
     return _environment().get_template("profile.html.j2").render(profile=view, title="Ideal-customer profile")
 
 
-def read_profile(directory: Path) -> ProfileTables:
-    """A profile directory written by `cvp profile`, read back (for `cvp report --profile`)."""
+def read_profile(directory: Path, run_id: str | None = None) -> ProfileTables:
+    """A profile directory written by `cvp profile`, read back (for `cvp report --profile`); given the `run_id` of
+    the scoring run reported, a profile of another run is refused (was: its tables, new customers and payback shown
+    on the pages of this run without a word)."""
     import json
 
     directory = Path(directory)
@@ -285,6 +290,12 @@ def read_profile(directory: Path) -> ProfileTables:
         if path.suffix == ".csv" and "value" in frames[key]:
             frames[key]["value"] = frames[key]["value"].astype("str")
     facts = json.loads((directory / "profile.json").read_text(encoding="utf-8"))
+    if run_id is not None and facts.get("run_id") != run_id:
+        made = f"run {facts['run_id']}" if facts.get("run_id") else "a run it did not record"
+        raise StructuralError(
+            f"{directory} is the profile of another scoring run ({made}, as of {facts.get('as_of')}), not of "
+            f"run {run_id}: write it for these scores (`cvp profile --scores ...`)"
+        )
     return ProfileTables(**frames, facts=facts)
 
 

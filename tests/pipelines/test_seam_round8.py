@@ -359,3 +359,24 @@ def test_a_model_of_another_flavour_is_named_not_a_customer_value_model(trained,
     ):
         score_trained(trained, out, config=config, model_uri="models:/other-model/1")
     assert not out.exists()
+
+
+def test_a_profile_of_another_scoring_run_is_refused_by_the_report(trained, default_scores, tmp_path):
+    """`cvp report --profile DIR` with the profile of another run (an older month, another company) (was: exit 0,
+    that run's ideal-customer profile, payback and new customers shown on this run's pages without a word)."""
+    import io
+
+    from rich.console import Console
+
+    from pipelines.profile import run_profile
+
+    quiet = Console(file=io.StringIO())
+    run_profile(default_scores.out, None, tmp_path / "profile", None, trained.config, quiet)
+    other = tmp_path / "b" / "scores.parquet"
+    score_trained(trained, other, as_of_text="2025-01-15")
+    args = ("report", "--scores", other, "--config", trained.config, "--out", tmp_path / "r")
+    res = _cvp(*args, "--profile", tmp_path / "profile")
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert "is the profile of another scoring run" in text and "as of 2025-01-01" in text
+    assert not (tmp_path / "r").exists()
