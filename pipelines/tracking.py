@@ -108,21 +108,42 @@ def check_tracking_uri(uri: str) -> None:
 SERVER_CONNECT_SECONDS = 10
 
 
-def _check_server_answers(uri: str) -> None:
-    """One request to the server's `/health`: any HTTP answer (even 401 or 404) means it is there; a refused,
-    unresolvable or silent address stops the job at once with the address (not after MLflow's retries)."""
-    import urllib.error
-    import urllib.request
+def shown_uri(uri: str) -> str:
+    """`uri` as messages, manifests and pages show it: the password of a user info (`https://ann:secret@host`,
+    which MLflow's client sends as basic auth) replaced by `***` (was: printed, written into every scores manifest
+    and, when the model's run was not found, onto the team page)."""
+    import urllib.parse
 
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=SERVER_CONNECT_SECONDS):
+        parts = urllib.parse.urlsplit(uri)
+        if parts.password is None:
+            return uri
+    except ValueError:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _check_server_answers(uri: str) -> None:
+    """One request to the server's `/health`: any HTTP answer (even 401 or 404) means it is there; a refused,
+    unresolvable or silent address stops the job at once with the address (not after MLflow's retries). A user
+    info in the URI is left out of that request (was: taken for the host name, so a server given with one was
+    reported as not answering)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(uri)
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    try:
+        with urllib.request.urlopen(f"{bare.rstrip('/')}/health", timeout=SERVER_CONNECT_SECONDS):
             return
     except urllib.error.HTTPError:
         return  # it answered
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise StructuralError(
-            f"the MLflow tracking server {uri} does not answer ({reason}). Start it, or give the right "
+            f"the MLflow tracking server {shown_uri(uri)} does not answer ({reason}). Start it, or give the right "
             "--tracking-uri / MLFLOW_TRACKING_URI."
         ) from exc
 
@@ -376,7 +397,7 @@ def model_card(
         run = client.get_run(run_id)
     except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
         card["notes"] = (
-            f"training run {run_id} not found in {mlflow.get_tracking_uri()}: {type(exc).__name__}"
+            f"training run {run_id} not found in {shown_uri(mlflow.get_tracking_uri())}: {type(exc).__name__}"
         )
         return card
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")

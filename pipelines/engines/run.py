@@ -307,7 +307,7 @@ def run_score(
         staging_dir,
         write_scores_parquet,
     )
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import configure_tracking, load_bundle, shown_uri
 
     cfg = load_config(config)
     if engine not in ENGINES:
@@ -455,7 +455,7 @@ def run_score(
             "model_uri": uri,
             "model_version": version,
             "model_run_id": model.run_id,
-            "tracking_uri": uri_tracking,
+            "tracking_uri": shown_uri(uri_tracking),  # never a password
             "horizon_days": bundle.horizon_days,
             "customers_scored": int((scores["status"] == SCORED).sum()),
             "customers_total": len(scores),

@@ -380,3 +380,38 @@ def test_a_profile_of_another_scoring_run_is_refused_by_the_report(trained, defa
     assert res.exit_code == 2, res.output
     assert "is the profile of another scoring run" in text and "as of 2025-01-01" in text
     assert not (tmp_path / "r").exists()
+
+
+def test_a_password_in_the_tracking_uri_is_never_shown_and_the_server_check_passes():
+    """`--tracking-uri https://ann:secret@host` (MLflow's client sends the user info as basic auth) (was: the
+    health check took `ann:secret@host` for a host name and stopped the run, "does not answer", printing the
+    password; the manifest of every scores set and the team page's model card note wrote it too)."""
+    import http.server
+    import threading
+
+    from pipelines.tracking import _check_server_answers
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    uri = f"http://ann:s3cret@127.0.0.1:{server.server_port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _check_server_answers(uri)  # it answers: no error
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(StructuralError) as err:  # now nobody listens there
+        _check_server_answers(uri)
+    assert "s3cret" not in str(err.value) and "ann:***@127.0.0.1" in str(err.value)
+    from pipelines.tracking import shown_uri  # what the manifest and the model card note write
+
+    assert shown_uri("https://ann:s3cret@mlflow.example:5000/x") == "https://ann:***@mlflow.example:5000/x"
+    assert shown_uri("https://mlflow.example") == "https://mlflow.example"
+    assert shown_uri("sqlite:////srv/mlruns/mlflow.db") == "sqlite:////srv/mlruns/mlflow.db"
