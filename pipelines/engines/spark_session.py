@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -93,6 +94,37 @@ def _on_this_machine(master: str | None) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
+#: The master URLs Spark takes: local mode, a local test cluster, a standalone master (or several, for HA), YARN,
+#: Kubernetes.
+_MASTER_FORMS = re.compile(
+    r"local(\[(\*|\d+)(,\d+)?\])?|local-cluster\[\d+,\d+,\d+\]|spark://[^/\s]+:\d+(,[^/\s]+:\d+)*|yarn|k8s://\S+"
+)
+
+
+def check_master(master: str) -> None:
+    """A master URL Spark cannot take, or a standalone master that does not answer, stops the run at once naming
+    it (was: `--spark-master garbage` exit 1 `unexpected PySparkRuntimeError: [JAVA_GATEWAY_EXITED]`; a
+    `spark://` master not running: 80 s of Spark's retries, then `unexpected Py4JJavaError`)."""
+    if _MASTER_FORMS.fullmatch(master) is None:
+        raise StructuralError(
+            f"--spark-master {master!r} is not a Spark master URL: give local[N], local[*], spark://HOST:PORT, yarn "
+            "or k8s://..."
+        )
+    if not master.startswith("spark://"):
+        return
+    why = None
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+            return  # one master of the list answers
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+    raise StructuralError(
+        f"the Spark master {master} does not answer ({why}): start it, or give the right --spark-master"
+    )
+
+
 #: The least memory Spark starts a driver with (`INVALID_DRIVER_MEMORY`: 1.5 times its 300 MiB reserve).
 _MIN_DRIVER_MEMORY = 450 * 1024**2
 
@@ -134,6 +166,8 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     """
     require_spark()
     memory = driver_memory()  # checked whatever session is used: a setting given is meant to apply
+    if master:  # `--spark-master`, the same
+        check_master(master)
     # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet_pandas3()

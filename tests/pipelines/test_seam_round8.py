@@ -415,3 +415,22 @@ def test_a_password_in_the_tracking_uri_is_never_shown_and_the_server_check_pass
     assert shown_uri("https://ann:s3cret@mlflow.example:5000/x") == "https://ann:***@mlflow.example:5000/x"
     assert shown_uri("https://mlflow.example") == "https://mlflow.example"
     assert shown_uri("sqlite:////srv/mlruns/mlflow.db") == "sqlite:////srv/mlruns/mlflow.db"
+
+
+@pytest.mark.parametrize(
+    ("master", "message"),
+    [
+        ("garbage", "--spark-master 'garbage' is not a Spark master URL"),
+        ("spark://127.0.0.1:1", "the Spark master spark://127.0.0.1:1 does not answer"),
+    ],
+)
+def test_a_spark_master_spark_cannot_use_is_named(trained, tmp_path, spark_available, master, message):
+    """(was: `--spark-master garbage` exit 1 `unexpected PySparkRuntimeError: [JAVA_GATEWAY_EXITED]`; a standalone
+    master that is not running: 80 s of Spark's retries, then exit 1 `unexpected Py4JJavaError`)."""
+    from tests.pipelines.score_helpers import score_cli_args
+
+    args = [*score_cli_args(trained, tmp_path / "s.parquet"), "--engine", "spark", "--spark-master", master]
+    res = _cvp(*args)
+    assert res.exit_code == 2, res.output
+    assert message in " ".join(res.output.split()) and "unexpected" not in res.output
+    assert not (tmp_path / "s.parquet").exists()
