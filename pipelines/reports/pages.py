@@ -17,7 +17,8 @@ Inputs (what scoring produces; the horizon H in days is read from the column nam
 - `model_card`: model_name, model_version, trained_at, horizon_days, currency, backtest (tidy: fold, model,
   metric, value), data_fingerprint (table -> rows and sha256), feature_manifest (groups present/absent).
 
-Outputs, written atomically into `out_dir` (pages are readable by their owner only: they hold customer data):
+Outputs, written atomically into `out_dir` (with the permissions the umask gives, as every output; the pages hold
+customer data: give `--out` a place only their readers can read):
 
 - `index.html`: the team page. Aggregates only; no customer id and no personal column appears on it.
 - `manager-<id>.html`: one per account manager, listing only that manager's customers; customers without a
