@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -67,9 +68,9 @@ def _error_log(exc: BaseException) -> Path | None:
         folder = Path(tempfile.gettempdir()) / "cvp"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        path.write_text(
-            f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc)), encoding="utf-8"
-        )
+        text = f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
+        # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
+        path.write_text(re.sub(r"(://[^/@\s:]+:)[^/@\s]+@", r"\1***@", text), encoding="utf-8")
         return path
     except OSError:
         return None

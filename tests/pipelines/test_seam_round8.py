@@ -434,3 +434,19 @@ def test_a_spark_master_spark_cannot_use_is_named(trained, tmp_path, spark_avail
     assert res.exit_code == 2, res.output
     assert message in " ".join(res.output.split()) and "unexpected" not in res.output
     assert not (tmp_path / "s.parquet").exists()
+
+
+def test_the_error_log_of_an_unexpected_error_holds_no_password(tmp_path, monkeypatch):
+    """The log of an unexpected error starts with the command line, which may carry `--tracking-uri
+    https://ann:secret@host` (was: written as given into `<temp dir>/cvp/error-*.log`, readable by other users of
+    the machine)."""
+    import sys
+    import tempfile
+
+    from pipelines.cli import _error_log
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["cvp", "score", "--tracking-uri", "https://ann:s3cret@mlflow.example"])
+    log = _error_log(RuntimeError("POST https://ann:s3cret@mlflow.example/api failed"))
+    text = log.read_text(encoding="utf-8")
+    assert "s3cret" not in text and "https://ann:***@mlflow.example" in text and "RuntimeError" in text
