@@ -446,6 +446,27 @@ def check_categories(categories: Mapping[str, list[str]] | None, tables: Mapping
         )
 
 
+def look_ahead_error(training_cutoffs: list[str] | None, horizon_days: int, as_of: Any) -> str | None:
+    """Why a model cannot score `as_of` without looking ahead, or None: its labels of the latest training cutoff
+    are what its customers did in [cutoff, cutoff + horizon), so at any as-of before that window's end the model
+    has learnt from what the customers did after the as-of (a backfill of past months with today's champion).
+    A model without recorded cutoffs (registered before they were) is not judged."""
+    import pandas as pd
+
+    if not training_cutoffs:
+        return None
+    latest = pd.Timestamp(max(training_cutoffs))
+    trained_to = latest + pd.Timedelta(days=horizon_days)
+    if pd.Timestamp(as_of) >= trained_to:
+        return None
+    return (
+        f"--as-of {pd.Timestamp(as_of).date()} is before the end of the model's training labels, "
+        f"{trained_to.date()} (its latest training cutoff, {latest.date()}, + the {horizon_days}-day horizon): "
+        "the model learnt from what customers did after the as-of, so its scores would look ahead; score at or "
+        "after that date, or with a model trained on data before the as-of (`cvp train --as-of`)"
+    )
+
+
 def model_age_note(
     training_cutoffs: list[str] | None, horizon_days: int, as_of: Any, max_days: int | None
 ) -> str | None:

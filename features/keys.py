@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
+from features.names import examples
 
 #: From this share of a table's rows (and `MIN_ROWS` rows), duplicates of a key that carry other values are the
 #: file's layout (one row per order line), not a re-exported row: rejecting them keeps only each first line.
@@ -37,7 +38,7 @@ def check_one_row_per_key(table: str, t: pd.DataFrame, key: str, duplicate: pd.S
         f"would be lost, or taken at random. Give one row per {key} (order lines summed), or read the file "
         f"through a mapping that groups its rows (`group_by`, as configs/datasets/online_retail.yaml does)."
         f"\nExample rows:\n"
-        f"{example.head(5).to_string(max_colwidth=40)}"
+        f"{examples(example)}"
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
+from features.names import examples
 
 #: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
 #: digits with a decimal comma. Only values that are not plain numbers are judged (`1.234` is a plain number).
@@ -122,7 +123,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 f"table {table!r}, column {column!r}: negative on {int(negative.sum()):,} of the {len(nonzero):,} "
                 "rows with a non-zero value: written with a minus sign (a refund as -12.50)? The contract wants "
                 "the amount as a positive number; rejected, every such row would be dropped. Export them "
-                f"positive.\nExample rows:\n{t[values < 0].head(5).to_string(max_colwidth=40)}"
+                f"positive.\nExample rows:\n{examples(t, (values < 0).to_numpy(dtype=bool))}"
             )
     check_cost_above_revenue(table, t)
     check_zero_quantities(table, t)
@@ -138,7 +139,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 f"table {table!r}, column {column!r}: {len(outside):,} of {len(values):,} ratings outside "
                 f"{low}-{high} (values from {seen}): another scale? Read as {low}-{high}, the others would be "
                 f"wrong without a word (4 of 10 read as 4 of 5). Convert the ratings to {low}-{high}.\n"
-                f"Example rows:\n{t.loc[outside.index].head(5).to_string(max_colwidth=40)}"
+                f"Example rows:\n{examples(t.loc[outside.index])}"
             )
 
 
@@ -298,5 +299,5 @@ def check_effort_unit(table: str, t: pd.DataFrame) -> None:
     raise StructuralError(
         f"table 'tickets', column 'effort_minutes': the median ticket takes {positive.median():g} minutes (over "
         f"{len(positive):,} tickets with effort), outside {low:g}-{high:g}: is the effort in {unit}? The contract "
-        f"wants staff minutes per ticket; convert the column.\nExample rows:\n{t.head(5).to_string()}"
+        f"wants staff minutes per ticket; convert the column.\nExample rows:\n{examples(t)}"
     )

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, LabelConfig
+from features.dates import MIN_DATE
+from features.errors import StructuralError
 from features.seasonal import NO_SEASONAL_HISTORY
 from features.training import build_training_set, truncate_tables
 from models import metrics as mt
@@ -112,6 +114,12 @@ class BacktestResult:
 def fold_cutoffs(as_of: pd.Timestamp, horizon_days: int, folds: int, step_months: int) -> list[pd.Timestamp]:
     """Fold cutoffs, ascending: month start at or before as_of - horizon, then back every `step_months`."""
     last = (pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+    if (last.year - MIN_DATE.year) * 12 + last.month - 1 < (folds - 1) * step_months:
+        raise StructuralError(  # was: `unexpected ValueError: year 0 is out of range` (or an overflow)
+            f"{folds} backtest folds every {step_months} month(s), the latest one at {last.date()}, reach back "
+            f"before {MIN_DATE.year}, where no data can be: lower --folds (models.backtest_folds) or "
+            "models.backtest_step_months"
+        )
     cuts = [last - pd.DateOffset(months=k * step_months) for k in range(folds)]
     return sorted(pd.Timestamp(c).as_unit("ns") for c in cuts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,11 +24,25 @@ app = typer.Typer(
 console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
 
-DataOpt = Annotated[Path, typer.Option("--data", help="Directory with one file per table (CSV or Parquet).")]
+
+def _given_path(text: str) -> Path:
+    """Every path flag: an empty value is refused, never read as `.` (was: `--out ""`, an unset variable in a
+    script, wrote the demo company or the rejects into the working directory; `--data ""` read it)."""
+    if not text.strip():
+        raise typer.BadParameter("empty: give a path (an unset variable in a script?)")
+    return Path(text)
+
+
+def path_option(*names: str, **settings: Any) -> Any:
+    """`typer.Option` for a path flag (`_given_path`)."""
+    return typer.Option(*names, parser=_given_path, **settings)
+
+
+DataOpt = Annotated[Path, path_option("--data", help="Directory with one file per table (CSV or Parquet).")]
 MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help="YAML mapping a foreign schema onto the contract.")
+    Path | None, path_option("--mapping", help="YAML mapping a foreign schema onto the contract.")
 ]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML overriding configs/default.yaml.")]
+ConfigOpt = Annotated[Path | None, path_option("--config", help="YAML overriding configs/default.yaml.")]
 
 
 _VERBOSE = {"on": False}
@@ -53,9 +68,9 @@ def _error_log(exc: BaseException) -> Path | None:
         folder = Path(tempfile.gettempdir()) / "cvp"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        path.write_text(
-            f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc)), encoding="utf-8"
-        )
+        text = f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
+        # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
+        path.write_text(re.sub(r"(://[^/@\s:]+:)[^/@\s]+@", r"\1***@", text), encoding="utf-8")
         return path
     except OSError:
         return None
@@ -99,11 +114,11 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 @app.command()
 @_friendly
 def generate(
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: Annotated[Path, path_option("--out", help="Output directory.")],
     customers: Annotated[int, typer.Option("--customers", min=1)] = 3000,
     start: Annotated[str, typer.Option("--start")] = "2021-01-01",
     end: Annotated[str, typer.Option("--end")] = "2025-12-31",
-    seed: Annotated[int, typer.Option("--seed")] = 7,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 7,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
 ) -> None:
     """Generate the synthetic demo company (all contract tables, plus the latent truth in _truth/)."""
@@ -118,7 +133,7 @@ def validate(
     data: DataOpt,
     mapping: MappingOpt = None,
     rejects: Annotated[
-        Path | None, typer.Option("--rejects", help="Where to write <table>.csv rejects.")
+        Path | None, path_option("--rejects", help="Where to write <table>.csv rejects.")
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -133,7 +148,7 @@ def validate(
 def features(
     data: DataOpt,
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff: only events strictly before it are used.")],
-    out: Annotated[Path, typer.Option("--out", help="Feature table (.parquet or .csv); manifest beside it.")],
+    out: Annotated[Path, path_option("--out", help="Feature table (.parquet or .csv); manifest beside it.")],
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -166,7 +181,7 @@ def backtest(
     as_of: AsOfOpt = None,
     folds: Annotated[int | None, typer.Option("--folds", min=1, help="Rolling-origin folds.")] = None,
     horizon_days: HorizonOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="Directory for metrics and plots.")] = Path(
+    out: Annotated[Path, path_option("--out", help="Directory for metrics and plots.")] = Path(
         "out/backtest"
     ),
     mapping: MappingOpt = None,
@@ -215,7 +230,7 @@ def train(
 
 HistoryOpt = Annotated[
     Path | None,
-    typer.Option("--history", help="Score history directory (one as_of=YYYY-MM-DD/ partition per run)."),
+    path_option("--history", help="Score history directory (one as_of=YYYY-MM-DD/ partition per run)."),
 ]
 
 
@@ -224,9 +239,7 @@ HistoryOpt = Annotated[
 def score(
     data: DataOpt,
     as_of: Annotated[str, typer.Option("--as-of", help="Score as of this date (events before it only).")],
-    out: Annotated[
-        Path, typer.Option("--out", help="Scores file (.parquet or .csv); a directory for spark.")
-    ],
+    out: Annotated[Path, path_option("--out", help="Scores file (.parquet or .csv); a directory for spark.")],
     model: Annotated[
         str | None, typer.Option("--model", help="Model URI (default models:/customer-value@champion).")
     ] = None,
@@ -254,7 +267,7 @@ def score(
     history: HistoryOpt = None,
     rejects: Annotated[
         Path | None,
-        typer.Option("--rejects", help="Where to write the rejected rows (spark: <rejects>/<table>/ parts)."),
+        path_option("--rejects", help="Where to write the rejected rows (spark: <rejects>/<table>/ parts)."),
     ] = None,
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
@@ -300,10 +313,10 @@ def score(
 @app.command()
 @_friendly
 def report(
-    scores: Annotated[Path, typer.Option("--scores", help="Scores file written by `cvp score`.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for index.html and manager pages.")],
+    scores: Annotated[Path, path_option("--scores", help="Scores file written by `cvp score`.")],
+    out: Annotated[Path, path_option("--out", help="Directory for index.html and manager pages.")],
     data: Annotated[
-        Path | None, typer.Option("--data", help="Data directory, for customer and manager names.")
+        Path | None, path_option("--data", help="Data directory, for customer and manager names.")
     ] = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
@@ -311,7 +324,7 @@ def report(
     history: HistoryOpt = None,
     profile: Annotated[
         Path | None,
-        typer.Option(
+        path_option(
             "--profile", help="Directory written by `cvp profile`: adds the profile and payback section."
         ),
     ] = None,
@@ -328,7 +341,7 @@ def report(
 @_friendly
 def history_(
     history: Annotated[
-        Path, typer.Option("--history", help="Score history directory written by `cvp score`.")
+        Path, path_option("--history", help="Score history directory written by `cvp score`.")
     ],
 ) -> None:
     """List the runs of a score history: as-of, model version, horizon, counts by tier and status."""
@@ -340,11 +353,11 @@ def history_(
 @app.command()
 @_friendly
 def profile(
-    scores: Annotated[Path, typer.Option("--scores", help="Scores file written by `cvp score`.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for the profile tables and profile.html.")],
+    scores: Annotated[Path, path_option("--scores", help="Scores file written by `cvp score`.")],
+    out: Annotated[Path, path_option("--out", help="Directory for the profile tables and profile.html.")],
     data: Annotated[
         Path | None,
-        typer.Option(
+        path_option(
             "--data",
             help="The data directory that run scored: needed only for a run without its profile inputs file "
             "(the Spark engine, older runs).",
@@ -362,7 +375,7 @@ def profile(
 @app.command()
 @_friendly
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Working directory for the demo.")] = Path("demo"),
+    out: Annotated[Path, path_option("--out", help="Working directory for the demo.")] = Path("demo"),
     config: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
 ) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
-import shutil
 import tempfile
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,8 @@ import pandas as pd
 from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
-from pipelines.locks import held
 from pipelines.mapping import Mapping, apply_mapping, load_mapping, resolve_source
+from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import SUFFIXES, check_table_path, unreadable_table_file
 
 
@@ -421,11 +418,6 @@ def check_writable(target: Path, what: str = "output") -> Path:
     return target
 
 
-def _umask() -> int:
-    os.umask(mask := os.umask(0))
-    return mask
-
-
 def _release_arrow_memory() -> None:
     """Return the buffers pyarrow's pool keeps after reading Parquet (gigabytes at a million customers)."""
     import pyarrow as pa
@@ -454,71 +446,6 @@ def _malloc_trim() -> Any:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
         return None
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it onto `target` only if the block completes. A killed
-    run leaves either the old file or none, never a half-written one (rename is atomic on POSIX)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; results are for other systems to read
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
-def replace_path(src: Path, dst: Path) -> None:
-    """Rename `src` onto `dst`. A directory replacing an existing file or directory: the old one is renamed
-    away first and deleted only after the new one is in place (a kill leaves one of the two, never a mix)."""
-    if src.is_dir() and (dst.exists() or dst.is_symlink()):
-        old = dst.with_name(f".{dst.name}.old.{uuid.uuid4().hex}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old)
-        else:
-            old.unlink()
-        return
-    os.replace(src, dst)
-
-
-@contextlib.contextmanager
-def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
-    """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
-
-    Nothing of an earlier run survives next to the new files; a killed run leaves the previous directory (or, in
-    the instant between the two renames, none), never a mix; two runs into one `target` (two `cvp report`s at once)
-    swap it one at a time (`pipelines.locks`: `.<name>.publish.lock` beside it). `target` must be absent, empty,
-    or published here before (it holds the file `marker`): a user's own files are never deleted."""
-    target = Path(target).resolve()
-    if target.exists() and not target.is_dir():
-        raise StructuralError(f"{target} exists and is not a directory")
-    if target.is_dir() and not (target / marker).exists() and any(target.iterdir()):
-        raise StructuralError(
-            f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
-            f"directory; its files are left untouched"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700; results are for other people to read
-    try:
-        yield stage
-        (stage / marker).write_text("written by cvp; this directory is replaced as a whole on every run\n")
-        with held(target.parent / f".{target.name}.publish.lock", f"the directory {target}"):
-            # what a run killed between the renames left, then the swap: one run at a time
-            for old in target.parent.glob(f".{target.name}.old.*"):
-                shutil.rmtree(old, ignore_errors=True)
-            replace_path(stage, target)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_atomic(target: Path, writer: Callable[[Path], Any]) -> Path:

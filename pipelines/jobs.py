@@ -21,7 +21,7 @@ from pipelines.loading import (
     load_configured,
     parse_date,
 )
-from pipelines.output_checks import check_outputs
+from pipelines.output_checks import check_demo_directory, check_outputs, check_table_suffix
 
 
 def run_generate(
@@ -35,6 +35,8 @@ def run_generate(
     if first >= last:
         raise StructuralError(f"--start {first.date()} must be before --end {last.date()}")
     check_outputs(None, {"demo company directory": Path(out) / "orders.csv"})
+    for stale in check_demo_directory(Path(out), f".{fmt}"):  # an earlier demo company in the other format
+        stale.unlink()
     t0 = time.perf_counter()
     company = generate_company(customers, first, last, seed)
     paths = write_company(company, Path(out), fmt=fmt)
@@ -63,6 +65,7 @@ def run_features(
     cfg = load_config(config)
     cutoff = parse_date(as_of)
     out = Path(out)
+    check_table_suffix(out)
     check_outputs(
         data, {"feature table": out, "feature manifest": out.with_suffix(".manifest.json")}, {}, mapping
     )
@@ -196,7 +199,7 @@ def run_report(
     if profile_dir is not None:  # `cvp profile` output: the team page gets its profile and payback section
         from pipelines.profile import read_profile
 
-        profile = read_profile(Path(profile_dir))
+        profile = read_profile(Path(profile_dir), manifest.get("run_id"))  # this run's profile only
     t0 = time.perf_counter()
     moves = None
     if history is not None:  # score history (issue 15): this month's actions, transitions, tiers over runs

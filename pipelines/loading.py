@@ -17,6 +17,7 @@ from rich.table import Table
 from features.config import LabelConfig
 from features.contract import EVENT_TIME_COLUMNS
 from features.errors import printable
+from features.names import examples
 from features.validation import StructuralError
 from pipelines.config import AppConfig, parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
@@ -181,7 +182,7 @@ def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
             f"the last order is dated {last.date()}, after today ({today.date()}): "
             f"{len(future):,} order(s) in the future, a mistyped date? The default --as-of (the day after the "
             "last order) would follow them; fix those rows or give --as-of.\nExample rows:\n"
-            f"{future.head(5).to_string(max_colwidth=40)}"
+            f"{examples(future)}"
         )
     return data_end(tables)
 
@@ -271,7 +272,7 @@ def check_paid_at_filled(tables: dict[str, pd.DataFrame]) -> None:
             f"table invoices, column paid_at: no value on any of the {len(inv):,} invoices, {int(due.sum()):,} "
             "of them due before the last order: every invoice would read as unpaid and overdue. Export the "
             "payment dates, or leave the invoices table out if payments are not recorded.\nExample rows:\n"
-            f"{inv[due].head(5).to_string(max_colwidth=40)}"
+            f"{examples(inv[due])}"
         )
 
 
@@ -289,7 +290,7 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
         raise StructuralError(
             f"table orders, column revenue: 0 on every one of the {len(revenue):,} accepted orders, an export "
             "that wrote 0 for a missing value? Every value, margin and tier would be computed from nothing; "
-            f"nothing to {what}.\nExample rows:\n{tables['orders'].head(5).to_string(max_colwidth=40)}"
+            f"nothing to {what}.\nExample rows:\n{examples(tables['orders'])}"
         )
     check_paid_at_filled(tables)
     if as_of <= first:

@@ -40,6 +40,47 @@ OWNED_MARKERS = {
 }
 
 
+def check_table_suffix(path: Path, flag: str = "--out") -> None:
+    """A table written by a command (`cvp score`'s scores with the pandas engine, `cvp features`' feature table)
+    ends in .parquet or .csv: the format is read from it (was, for `cvp features`: `--out .` or `--out /` exit 1
+    `unexpected ValueError: ... has an empty name`, `--out /tmp` an `unexpected IsADirectoryError` after every
+    feature was built)."""
+    if Path(path).suffix not in (".parquet", ".csv"):
+        raise StructuralError(f"{flag} must end in .parquet or .csv, not {Path(path).name or str(path)!r}")
+
+
+def file_stem(path: Path) -> str:
+    """The name of an output set's file without its suffix (`scores` of `scores.parquet`); a path naming no file
+    (`.`, `/`, `..`) is refused (was: `cvp score --out .`, `cvp report --scores /` exit 1 `unexpected ValueError:
+    PosixPath('.') has an empty name`)."""
+    path = Path(path)
+    if path.name in ("", ".."):
+        raise StructuralError(
+            f"{str(path)!r} names a directory, not a file: give the file's name (scores.parquet)"
+        )
+    return path.name[: -len(path.suffix)] if path.suffix else path.name
+
+
+def check_demo_directory(out: Path, suffix: str) -> list[Path]:
+    """`cvp generate --out` (and `cvp demo`'s data) into a directory holding contract tables it did not write (no
+    `_truth/truth.parquet`: a real export) is refused (was: the real `orders.parquet`, ... replaced by the demo
+    company's without a word, or a real `orders.csv` left beside a demo `orders.parquet`). Returns the table files
+    of an earlier demo company written in another format, which the new one replaces."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    tables = sorted(p for p in out.iterdir() if p.name.partition(".")[0].lower() in TABLES)
+    if tables and not (out / "_truth" / "truth.parquet").is_file():
+        names = ", ".join(p.name for p in tables[:4]) + (", ..." if len(tables) > 4 else "")
+        raise StructuralError(
+            f"{out} holds tables the demo generator did not write ({names}): the demo company would replace them "
+            "or sit beside them; give a new or empty directory"
+        )
+    return [
+        p for p in tables if p.is_file() and p.name.lower() != f"{p.name.partition('.')[0].lower()}{suffix}"
+    ]
+
+
 def file_in_the_way(path: Path) -> Path | None:
     """The nearest existing ancestor of `path` when it is not a directory (nothing can be created under it)."""
     for parent in Path(path).parents:

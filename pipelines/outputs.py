@@ -41,6 +41,9 @@ from features.validation import StructuralError
 from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
 from pipelines import io
 from pipelines.locks import held
+from pipelines.output_checks import file_stem
+from pipelines.staging import alive as _alive
+from pipelines.staging import host as _host
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
 SCORES_ID_COLUMNS = ("customer_id", "account_manager_id")
@@ -148,7 +151,7 @@ SCORES_SCHEMA = ScoresSchema()
 
 def output_paths(out: Path) -> dict[str, Path]:
     out = Path(out)
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    stem = file_stem(out)  # `--out .` and `--scores /` name no file: refused
     return {
         "scores": out,
         "contributions": out.with_name(f"{stem}.contributions.parquet"),
@@ -174,24 +177,6 @@ def run_id_for(inputs: Mapping[str, Any]) -> str:
     """
     text = json.dumps(inputs, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def _host() -> str:
-    """This machine's name as one staging-name field (no dots: they separate the fields)."""
-    import re
-    import socket
-
-    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 def remove_abandoned_staging(out: Path) -> list[Path]:

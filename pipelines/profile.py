@@ -3,7 +3,7 @@
 Reads the scores output set (`pipelines.outputs.read_output_set`) with the per-customer profile inputs the run
 wrote (`pipelines.profile_inputs`: attributes, acquisition cost, behaviour features; the data directory only for a
 run without them, scored before issue 12) and writes one directory, replaced as a whole
-(`pipelines.io.atomic_directory`): the tables of `PROFILE_FILES` and `profile.html`. `cvp report --profile DIR`
+(`pipelines.staging.atomic_directory`): the tables of `PROFILE_FILES` and `profile.html`. `cvp report --profile DIR`
 reads the directory back (`read_profile`) for the team page. The computing is `models.profile` (pure).
 """
 
@@ -112,6 +112,9 @@ def build_profile(
     channels = mp.channel_payback(per_customer)
     n_scored = int((scores["status"].astype("str") == "scored").sum())
     facts = {
+        "run_id": (manifest or {}).get(
+            "run_id"
+        ),  # the scoring run profiled: `cvp report --profile` checks it
         "as_of": as_of.strftime("%Y-%m-%d"),
         "horizon_days": horizon_days,
         "customers": len(scores),
@@ -245,7 +248,8 @@ def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.Da
 
 def write_profile(result: ProfileTables, out: Path, currency: str) -> Path:
     """Write the tables and the page into `out`, replaced as a whole; returns the page's path."""
-    from pipelines.io import atomic_directory, write_frame, write_json
+    from pipelines.io import write_frame, write_json
+    from pipelines.staging import atomic_directory
 
     with atomic_directory(Path(out), PROFILE_MARKER) as stage:
         for key, name in PROFILE_FILES.items():
@@ -266,8 +270,10 @@ def render_profile_page(result: ProfileTables, currency: str) -> str:
     return _environment().get_template("profile.html.j2").render(profile=view, title="Ideal-customer profile")
 
 
-def read_profile(directory: Path) -> ProfileTables:
-    """A profile directory written by `cvp profile`, read back (for `cvp report --profile`)."""
+def read_profile(directory: Path, run_id: str | None = None) -> ProfileTables:
+    """A profile directory written by `cvp profile`, read back (for `cvp report --profile`); given the `run_id` of
+    the scoring run reported, a profile of another run is refused (was: its tables, new customers and payback shown
+    on the pages of this run without a word)."""
     import json
 
     directory = Path(directory)
@@ -284,6 +290,12 @@ def read_profile(directory: Path) -> ProfileTables:
         if path.suffix == ".csv" and "value" in frames[key]:
             frames[key]["value"] = frames[key]["value"].astype("str")
     facts = json.loads((directory / "profile.json").read_text(encoding="utf-8"))
+    if run_id is not None and facts.get("run_id") != run_id:
+        made = f"run {facts['run_id']}" if facts.get("run_id") else "a run it did not record"
+        raise StructuralError(
+            f"{directory} is the profile of another scoring run ({made}, as of {facts.get('as_of')}), not of "
+            f"run {run_id}: write it for these scores (`cvp profile --scores ...`)"
+        )
     return ProfileTables(**frames, facts=facts)
 
 

@@ -108,21 +108,42 @@ def check_tracking_uri(uri: str) -> None:
 SERVER_CONNECT_SECONDS = 10
 
 
-def _check_server_answers(uri: str) -> None:
-    """One request to the server's `/health`: any HTTP answer (even 401 or 404) means it is there; a refused,
-    unresolvable or silent address stops the job at once with the address (not after MLflow's retries)."""
-    import urllib.error
-    import urllib.request
+def shown_uri(uri: str) -> str:
+    """`uri` as messages, manifests and pages show it: the password of a user info (`https://ann:secret@host`,
+    which MLflow's client sends as basic auth) replaced by `***` (was: printed, written into every scores manifest
+    and, when the model's run was not found, onto the team page)."""
+    import urllib.parse
 
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=SERVER_CONNECT_SECONDS):
+        parts = urllib.parse.urlsplit(uri)
+        if parts.password is None:
+            return uri
+    except ValueError:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _check_server_answers(uri: str) -> None:
+    """One request to the server's `/health`: any HTTP answer (even 401 or 404) means it is there; a refused,
+    unresolvable or silent address stops the job at once with the address (not after MLflow's retries). A user
+    info in the URI is left out of that request (was: taken for the host name, so a server given with one was
+    reported as not answering)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(uri)
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    try:
+        with urllib.request.urlopen(f"{bare.rstrip('/')}/health", timeout=SERVER_CONNECT_SECONDS):
             return
     except urllib.error.HTTPError:
         return  # it answered
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise StructuralError(
-            f"the MLflow tracking server {uri} does not answer ({reason}). Start it, or give the right "
+            f"the MLflow tracking server {shown_uri(uri)} does not answer ({reason}). Start it, or give the right "
             "--tracking-uri / MLFLOW_TRACKING_URI."
         ) from exc
 
@@ -211,11 +232,15 @@ def load_bundle(uri: str) -> LoadedModel:
         ) from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
         raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
-    python_model = model.unwrap_python_model()
+    try:
+        python_model = model.unwrap_python_model()
+    except MlflowException:  # another flavour (a scikit-learn model): no Python model inside
+        python_model = None
     run_id = getattr(model.metadata, "run_id", None)
     bundle = getattr(python_model, "bundle", None)
     if bundle is None:
-        raise StructuralError(f"model {uri} is not a customer-value model")
+        flavors = ", ".join(sorted(getattr(model.metadata, "flavors", None) or {})) or "unknown"
+        raise StructuralError(f"model {uri} is not a customer-value model (its flavours: {flavors})")
     return LoadedModel(bundle=bundle, uri=uri, version=version, run_id=run_id)
 
 
@@ -270,13 +295,20 @@ def log_training_run(
     backtest_files: list[Path],
     alias: str,
     reason: str,
-) -> tuple[str, str]:
-    """One MLflow run for a trained model; returns (run id, registered version).
+    compared_with: str | None,
+    forced: bool,
+) -> tuple[str, str, str, str]:
+    """One MLflow run for a trained model; returns (run id, registered version, alias, reason).
 
     Logs the params, each document as a JSON artefact (file name -> content), the metrics, the backtest files under
     `backtest/`, and the model as a pyfunc with its signature (inferred from `example`, a few feature rows without
     personal columns) and pinned requirements; registers it as a new version of `name`, points `alias` at it and
     records the promotion `reason` as a version tag and a run tag.
+
+    A promotion decided against champion `compared_with` (None: there was none) is kept only while that is still
+    the champion: when another training promoted a version meanwhile (a shared tracking server), the new version
+    is registered as challenger, never put over a champion it was not compared with; `forced` (`--promote`)
+    promotes anyway.
     """
     import mlflow
     from mlflow.models import infer_signature
@@ -304,11 +336,19 @@ def log_training_run(
             )
         _pass_on_unexpected(chatter.getvalue())
         version = str(info.registered_model_version)
+        now = current_champion(name) if alias == CHAMPION and not forced else compared_with
+        if now != compared_with:
+            seen = f"v{compared_with}" if compared_with else "no champion"
+            alias, reason = (
+                CHALLENGER,
+                f"{reason}; kept as challenger: the champion became v{now} while this model trained (it was "
+                f"compared with {seen}); train again to compare with it, or --promote",
+            )
         client = mlflow.MlflowClient()
         client.set_registered_model_alias(name, alias, version)
         client.set_model_version_tag(name, version, "promotion", reason)
         mlflow.set_tag("promotion", f"{alias}: {reason}")
-        return run.info.run_id, version
+        return run.info.run_id, version, alias, reason
 
 
 def registered_name(uri: str | None) -> str | None:
@@ -357,7 +397,7 @@ def model_card(
         run = client.get_run(run_id)
     except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
         card["notes"] = (
-            f"training run {run_id} not found in {mlflow.get_tracking_uri()}: {type(exc).__name__}"
+            f"training run {run_id} not found in {shown_uri(mlflow.get_tracking_uri())}: {type(exc).__name__}"
         )
         return card
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")

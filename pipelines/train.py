@@ -228,7 +228,7 @@ def train_and_register(
     alias = CHAMPION if do_promote else CHALLENGER
     with tempfile.TemporaryDirectory() as tmp:
         files = write_backtest(result, Path(out_dir) if out_dir else Path(tmp) / "backtest")
-        run_id, version = log_training_run(
+        run_id, version, alias, reason = log_training_run(
             experiment_id,
             name,
             bundle,
@@ -239,6 +239,8 @@ def train_and_register(
             list(files.values()),
             alias,
             reason,
+            compared_with=champion_version,
+            forced=promote is True,
         )
     timings["logging_s"] = time.perf_counter() - t0
     console.print(f"registered [bold]{name}[/] version {version} as [bold]{alias}[/]: {reason}")

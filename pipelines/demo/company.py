@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.errors import StructuralError
 from pipelines.demo.acquisition import add_acquisition
 from pipelines.demo.assemble import DemoCompany, _assemble
 from pipelines.demo.calendar_and_managers import _draw_calendar, _draw_managers
@@ -62,8 +63,11 @@ def generate_company(
     start_ts = start_ts.floor("s")
     end_ts = end_ts.floor("s")
     horizon = (end_ts - start_ts).total_seconds() / _SECONDS_PER_DAY
-    if horizon < 30:
-        raise ValueError("the window from start to end must span at least 30 days")
+    if horizon < 30:  # a structural error: `cvp generate --start/--end` and `demo.start/end` reach it
+        raise StructuralError(
+            f"the demo company's window, {start_ts.date()} to {end_ts.date()} (--start and --end, or demo.start "
+            "and demo.end), must span at least 30 days"
+        )
 
     rng = np.random.Generator(np.random.PCG64(seed))
     calendar = _draw_calendar(start_ts, horizon, rng)

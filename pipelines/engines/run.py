@@ -25,7 +25,13 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
-from features.contract import check_amount_scale, check_categories, check_model_inputs, model_age_note
+from features.contract import (
+    check_amount_scale,
+    check_categories,
+    check_model_inputs,
+    look_ahead_error,
+    model_age_note,
+)
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -301,17 +307,21 @@ def run_score(
         staging_dir,
         write_scores_parquet,
     )
-    from pipelines.tracking import configure_tracking, load_bundle
+    from pipelines.tracking import configure_tracking, load_bundle, shown_uri
 
     cfg = load_config(config)
     if engine not in ENGINES:
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
     out = Path(out)
-    if out.suffix not in (".parquet", ".csv") and engine == "pandas":
-        raise StructuralError(f"--out must end in .parquet or .csv, not {out.name!r}")
+    from pipelines.output_checks import (
+        check_outputs,
+        check_table_suffix,
+    )  # before the model or data are loaded
+
+    if engine == "pandas":
+        check_table_suffix(out)
     as_of = parse_date(as_of_text)
     paths = output_paths(out)
-    from pipelines.output_checks import check_outputs  # before the model or the data are loaded
 
     check_outputs(
         data,
@@ -327,12 +337,9 @@ def run_score(
     version = model.version or uri
     # before the data is read: this needs only the model
     cutoffs = getattr(bundle, "training_cutoffs_", None) or []
-    if cutoffs and as_of < pd.Timestamp(max(cutoffs)):
-        raise StructuralError(
-            f"--as-of {as_of.date()} is before the model's latest training cutoff ({max(cutoffs)}): the model "
-            "learnt from what customers did after that date, so its scores would look ahead; score at or after "
-            "it, or with a model trained on data before the as-of"
-        )
+    look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
+    if look_ahead:
+        raise StructuralError(look_ahead)
     run_cfg = cfg
     cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
     for note in setting_notes:
@@ -448,7 +455,7 @@ def run_score(
             "model_uri": uri,
             "model_version": version,
             "model_run_id": model.run_id,
-            "tracking_uri": uri_tracking,
+            "tracking_uri": shown_uri(uri_tracking),  # never a password
             "horizon_days": bundle.horizon_days,
             "customers_scored": int((scores["status"] == SCORED).sum()),
             "customers_total": len(scores),

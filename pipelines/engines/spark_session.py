@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -93,6 +94,57 @@ def _on_this_machine(master: str | None) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
+#: The master URLs Spark takes: local mode, a local test cluster, a standalone master (or several, for HA), YARN,
+#: Kubernetes.
+_MASTER_FORMS = re.compile(
+    r"local(\[(\*|\d+)(,\d+)?\])?|local-cluster\[\d+,\d+,\d+\]|spark://[^/\s]+:\d+(,[^/\s]+:\d+)*|yarn|k8s://\S+"
+)
+
+
+def check_master(master: str) -> None:
+    """A master URL Spark cannot take, or a standalone master that does not answer, stops the run at once naming
+    it (was: `--spark-master garbage` exit 1 `unexpected PySparkRuntimeError: [JAVA_GATEWAY_EXITED]`; a
+    `spark://` master not running: 80 s of Spark's retries, then `unexpected Py4JJavaError`)."""
+    if _MASTER_FORMS.fullmatch(master) is None:
+        raise StructuralError(
+            f"--spark-master {master!r} is not a Spark master URL: give local[N], local[*], spark://HOST:PORT, yarn "
+            "or k8s://..."
+        )
+    if not master.startswith("spark://"):
+        return
+    why = None
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+            return  # one master of the list answers
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+    raise StructuralError(
+        f"the Spark master {master} does not answer ({why}): start it, or give the right --spark-master"
+    )
+
+
+#: The least memory Spark starts a driver with (`INVALID_DRIVER_MEMORY`: 1.5 times its 300 MiB reserve).
+_MIN_DRIVER_MEMORY = 450 * 1024**2
+
+
+def driver_memory() -> str:
+    """`CVP_SPARK_DRIVER_MEMORY` (default 4g) checked before the JVM starts: a number and a unit (k, m, g, t), at
+    least 450m (was: `garbage`, `4gb` or `0` stopped the JVM, `100m` stopped Spark: exit 1, `unexpected
+    PySparkRuntimeError` or `Py4JJavaError` and a traceback log)."""
+    import re
+
+    text = os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g").strip()
+    size = re.fullmatch(r"(\d{1,12})([kmgt])", text.lower())
+    if size is None or int(size[1]) * 1024 ** ("kmgt".index(size[2]) + 1) < _MIN_DRIVER_MEMORY:
+        raise StructuralError(
+            f"CVP_SPARK_DRIVER_MEMORY = {text!r}: give the Spark driver's memory as a number and a unit, at least "
+            "450m (4g, 8g, 512m), or unset it for the default 4g"
+        )
+    return text
+
+
 @contextlib.contextmanager
 def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     """The active Spark session if there is one (spark-submit, a notebook, a test fixture), else a new one.
@@ -105,14 +157,17 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         first on their `PYTHONPATH` (`spark.executorEnv.PYTHONPATH`): enough when the workers see the same path
         (one machine, a shared file system, the same image); else install the project on the workers (README
         "Running on a cluster"; `--py-files` does not work: numba's kernel cache needs the source files on disk);
-      - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g; in local mode the driver JVM is also the
-        executor), effective when this function launches the JVM; no limit on the results collected to the
-        driver (`spark.driver.maxResultSize` 0: the engine still collects the scores).
+      - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g, checked by `driver_memory`; in local mode
+        the driver JVM is also the executor), effective when this function launches the JVM; no limit on the
+        results collected to the driver (`spark.driver.maxResultSize` 0: the engine still collects the scores).
     Under spark-submit, every setting its `--conf` (or `--driver-memory`, ...) gave wins over these.
     A master on this machine (`local[...]`, `spark://127.0.0.1:PORT`, `spark://localhost:PORT`) binds the driver
     to 127.0.0.1 and has no web UI: nothing listens on a public interface.
     """
     require_spark()
+    memory = driver_memory()  # checked whatever session is used: a setting given is meant to apply
+    if master:  # `--spark-master`, the same
+        check_master(master)
     # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet_pandas3()
@@ -142,7 +197,7 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
         # Effective only when this function launches the JVM (under spark-submit, --driver-memory applies).
-        "spark.driver.memory": os.environ.get("CVP_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": memory,
         "spark.driver.maxResultSize": "0",
     }
     if loopback:

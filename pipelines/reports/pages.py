@@ -17,7 +17,8 @@ Inputs (what scoring produces; the horizon H in days is read from the column nam
 - `model_card`: model_name, model_version, trained_at, horizon_days, currency, backtest (tidy: fold, model,
   metric, value), data_fingerprint (table -> rows and sha256), feature_manifest (groups present/absent).
 
-Outputs, written atomically into `out_dir` (pages are readable by their owner only: they hold customer data):
+Outputs, written atomically into `out_dir` (with the permissions the umask gives, as every output; the pages hold
+customer data: give `--out` a place only their readers can read):
 
 - `index.html`: the team page. Aggregates only; no customer id and no personal column appears on it.
 - `manager-<id>.html`: one per account manager, listing only that manager's customers; customers without a
@@ -39,7 +40,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from pipelines.io import atomic_directory
+from features.errors import StructuralError
 from pipelines.output_checks import REPORT_MARKER  # a directory of pages, replaced whole
 from pipelines.reports.actions import HistoryReport, manager_actions, team_history
 from pipelines.reports.card import model_card_view
@@ -60,11 +61,13 @@ from pipelines.reports.views import (
     tier_summary,
 )
 from pipelines.reports.waterfall import WaterfallSource, layout_waterfall
+from pipelines.staging import atomic_directory
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 UNASSIGNED_SLUG = "unassigned"
 
 _SLUG_MAX = 48  # file names stay far below every file system's 255-byte limit, whatever the id
+_HASHED = re.compile(r"-[0-9a-fA-F]{12}$")  # how a hashed name ends (`page_slugs`)
 
 
 def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
@@ -73,7 +76,8 @@ def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
     An id that is already a short, safe name (`AM001`) is used as it is, so account managers recognise their
     page. Any other id (unsafe characters, too long, the reserved `unassigned`, or equal to another id once case
     is ignored, as it would be on a case-insensitive file system) gets a readable prefix plus a hash of the
-    exact id. The name depends only on the id itself, except where two ids would collide.
+    exact id. The name depends only on the id itself, except where two ids would collide. An id ending like a
+    hashed name (`-` and 12 hex digits) is hashed too, so a plain name is never another id's hashed name.
     """
     ids = list(dict.fromkeys(str(m) for m in manager_ids))
     folded: dict[str, int] = {}
@@ -84,6 +88,7 @@ def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
         return (
             re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", mid) is not None
             and len(mid) <= _SLUG_MAX
+            and _HASHED.search(mid) is None  # the form of a hashed name: never another id's page name
             and mid.casefold() != UNASSIGNED_SLUG
             and folded[mid.casefold()] == 1
         )
@@ -96,8 +101,12 @@ def page_slugs(manager_ids: Sequence[str]) -> dict[str, str]:
             head = re.sub(r"[^a-z0-9_-]+", "_", mid.casefold()).strip("_")[:_SLUG_MAX] or "manager"
             slugs[mid] = f"{head}-{hashlib.sha256(mid.encode('utf-8')).hexdigest()[:12]}"
     names = [s.casefold() for s in slugs.values()] + [UNASSIGNED_SLUG]
-    if len(set(names)) != len(names):  # a hash that collides with a plain id: astronomically unlikely
-        raise ValueError("manager page names collide; rename the managers involved")
+    if len(set(names)) != len(names):  # two ids with the same 48-bit hash: only ids made to collide
+        clash = sorted(m for m in ids if names.count(slugs[m].casefold()) > 1)
+        raise StructuralError(
+            f"manager ids {', '.join(map(repr, clash[:4]))} would share the page name "
+            f"manager-{slugs[clash[0]]}.html: one manager would read another's customers; rename them"
+        )
     return slugs
 
 

@@ -134,7 +134,7 @@ def test_missing_model_and_early_as_of_are_clear_errors(trained, tmp_path):
     with pytest.raises(StructuralError, match="cannot load model"):
         score_trained(trained, tmp_path / "s.parquet", model_uri="models:/customer-value@nosuchalias")
     # an as-of before the data starts is before the model's training cutoffs too: refused before the data is read
-    with pytest.raises(StructuralError, match="before the model's latest training cutoff"):
+    with pytest.raises(StructuralError, match="before the end of the model's training labels"):
         score_trained(trained, tmp_path / "s.parquet", as_of_text="2019-01-01")
     from pipelines.loading import check_after_first_order  # the data's own check (a model without cutoffs)
 

@@ -531,6 +531,17 @@ STOPS = {
         ),
         "table 'tickets': 3 of 4 rows would be rejected `unknown ticket kind`, and the table lost",
     ),
+    "personal-in-examples": (  # the example rows show personal columns as `(personal)`, both engines
+        dict(
+            orders=_ORD,
+            customers=_CUST.assign(
+                acquisition_cost=["-5", "-6", "-7", "-8", "9", "-10"],
+                name=[f"Ann Secret{i}" for i in range(6)],
+                email=[f"ann{i}@secret.example" for i in range(6)],
+            ),
+        ),
+        "table 'customers', column 'acquisition_cost': negative on 5 of the 6 rows",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",

@@ -1,0 +1,139 @@
+"""Atomic writes through a staging file or directory beside the target, and the sweep of what killed runs left.
+
+A file (`atomic_path`: feature tables, rejects, manifests) or a directory (`atomic_directory`: the report pages,
+the profile tables) is written under a hidden name beside its target, then renamed onto it. Those names say which
+machine and process wrote them, `.<target>.<host>-<pid>.<random>.tmp`, so the next write to the same target
+removes what a run killed there left (this machine's, whose process no longer runs; a run on another machine of a
+shared disk, or one still going, keeps its own). Was: a killed `cvp report` (SIGTERM, SIGKILL) left a hidden copy
+of every manager's pages beside the report directory, and every later run another, never removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from features.validation import StructuralError
+from pipelines.locks import held
+
+
+def host() -> str:
+    """This machine's name as one staging-name field (no dots: they separate the fields)."""
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def umask() -> int:
+    os.umask(mask := os.umask(0))
+    return mask
+
+
+def _prefix(target: Path) -> str:
+    return f".{target.name}.{host()}-{os.getpid()}."
+
+
+def remove_abandoned(target: Path) -> list[Path]:
+    """Remove the staging files and directories killed runs left beside `target` (returns them): named
+    `.<target>.<host>-<pid>.<random>.tmp` with this machine's host and a process that no longer runs."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    pattern = re.compile(
+        rf"^\.{re.escape(target.name)}\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[a-z0-9_]+\.tmp$"
+    )
+    removed, here = [], host()
+    for path in target.parent.iterdir():
+        m = pattern.match(path.name)
+        if m is None or m["host"] != here or alive(int(m["pid"])):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it onto `target` only if the block completes. A killed
+    run leaves either the old file or none, never a half-written one (rename is atomic on POSIX)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(target)
+    fd, tmp = tempfile.mkstemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~umask())  # mkstemp makes 0600; results are for other systems to read
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def replace_path(src: Path, dst: Path) -> None:
+    """Rename `src` onto `dst`. A directory replacing an existing file or directory: the old one is renamed
+    away first and deleted only after the new one is in place (a kill leaves one of the two, never a mix)."""
+    if src.is_dir() and (dst.exists() or dst.is_symlink()):
+        old = dst.with_name(f".{dst.name}.old.{uuid.uuid4().hex}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+        return
+    os.replace(src, dst)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
+    """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
+
+    Nothing of an earlier run survives next to the new files; a killed run leaves the previous directory (or, in
+    the instant between the two renames, none), never a mix, and its staging directory is removed by the next run
+    (`remove_abandoned`); two runs into one `target` (two `cvp report`s at once) swap it one at a time
+    (`pipelines.locks`: `.<name>.publish.lock` beside it). `target` must be absent, empty, or published here
+    before (it holds the file `marker`): a user's own files are never deleted."""
+    target = Path(target).resolve()
+    if target.exists() and not target.is_dir():
+        raise StructuralError(f"{target} exists and is not a directory")
+    if target.is_dir() and not (target / marker).exists() and any(target.iterdir()):
+        raise StructuralError(
+            f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
+            f"directory; its files are left untouched"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(target)
+    stage = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))
+    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; results are for other people to read
+    try:
+        yield stage
+        (stage / marker).write_text("written by cvp; this directory is replaced as a whole on every run\n")
+        with held(target.parent / f".{target.name}.publish.lock", f"the directory {target}"):
+            # what a run killed between the renames left, then the swap: one run at a time
+            for old in target.parent.glob(f".{target.name}.old.*"):
+                shutil.rmtree(old, ignore_errors=True)
+            replace_path(stage, target)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
