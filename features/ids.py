@@ -143,6 +143,12 @@ def scientific_ids(ids: pd.Series) -> np.ndarray:
 def holding_e_plus(arr: object) -> np.ndarray:
     """Which strings hold `E+`, read from Arrow's buffers: one pass over the bytes instead of a substring
     search per string."""
+    return holding_bytes(arr, b"E+")
+
+
+def holding_bytes(arr: object, needle: bytes) -> np.ndarray:
+    """Which strings hold `needle` (one or two bytes), read from Arrow's buffers: one pass over the bytes
+    instead of a substring search per string."""
     import pyarrow as pa
 
     parts = []
@@ -157,11 +163,14 @@ def holding_e_plus(arr: object) -> np.ndarray:
         ]
         b = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
         b = b[offsets[0] : offsets[-1]] if n else b[:0]
-        pos = np.flatnonzero((b[:-1] == 0x45) & (b[1:] == 0x2B)) + (offsets[0] if n else 0)
+        at = b == needle[0]
+        if len(needle) == 2:
+            at = at[:-1] & (b[1:] == needle[1])
+        pos = np.flatnonzero(at) + (offsets[0] if n else 0)
         out = np.zeros(n, dtype=bool)
         if len(pos):
             row = np.searchsorted(offsets, pos, side="right") - 1
-            inside = pos + 2 <= offsets[row + 1]  # both bytes in the same string
+            inside = pos + len(needle) <= offsets[row + 1]  # every byte in the same string
             out[row[inside]] = True
         parts.append(out)
     hit = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
@@ -182,8 +191,9 @@ def matches_where(arr: object, candidates: np.ndarray, pattern: str) -> np.ndarr
     return hit
 
 
-def first_bytes(arr: object) -> np.ndarray:
-    """The first byte of each string (0 for an empty or missing one), read from Arrow's buffers."""
+def first_bytes(arr: object, position: int = 0) -> np.ndarray:
+    """The first byte of each string (0 for an empty or missing one), read from Arrow's buffers; with `position`,
+    the byte at that position (0 for a string that ends before it)."""
     import pyarrow as pa
 
     parts = []
@@ -196,8 +206,8 @@ def first_bytes(arr: object) -> np.ndarray:
         ]
         b = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
         first = np.zeros(n, dtype=np.uint8)
-        some = offsets[1:] > offsets[:-1]
-        first[some] = b[offsets[:-1][some]]
+        some = offsets[1:] > offsets[:-1] + position
+        first[some] = b[offsets[:-1][some] + position]
         parts.append(first)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
@@ -264,19 +274,48 @@ _TOTAL_ID = r"(?i)^(?:all|.+ (?:total|count|average|ergebnis|summe):?)$"
 def total_lines(values: pd.Series, is_id: bool) -> np.ndarray:
     """Which parsed ids or text values (spaces already removed) label a spreadsheet's total or subtotal line
     (`_TOTAL_LABEL`; for ids also `_TOTAL_ID`). An id or category such as `Total Energies` or `Sum Ltd` is not one:
-    the label must be the whole value."""
+    the label must be the whole value.
+
+    Issue 14: the labels are looked for in the values that may hold one only (`_total_candidates`, read from
+    Arrow's buffers), each distinct candidate once: not 8 substring searches over every lower-cased value."""
     import pyarrow.compute as pc
 
     if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
         return np.zeros(len(values), dtype=bool)
-    arr = pc.utf8_lower(arrow_text(values.astype("str")))
-    maybe = np.zeros(len(values), dtype=bool)
+    arr = arrow_text(values.astype("str"))
+    hit = np.zeros(len(values), dtype=bool)
+    at = np.flatnonzero(_total_candidates(arr, is_id))
+    if not len(at):
+        return hit
+    taken = arr.take(at)  # type: ignore[attr-defined]
+    distinct = pc.unique(taken)  # a category column: a handful of regions for a million rows
+    lowered = pc.utf8_lower(distinct)
+    maybe = np.zeros(len(distinct), dtype=bool)
     for part in ("tot", "sum", "gesamt", "insgesamt", "all", "count", "average", "ergebnis"):
-        maybe |= np.asarray(pc.fill_null(pc.match_substring(arr, part), False), dtype=bool)
+        maybe |= np.asarray(pc.fill_null(pc.match_substring(lowered, part), False), dtype=bool)
     pattern = f"(?:{_TOTAL_LABEL.removeprefix('(?i)')})" + (
         f"|{_TOTAL_ID.removeprefix('(?i)')}" if is_id else ""
     )
-    return matches_where(arr, maybe, f"(?:{pattern})")
+    labels = matches_where(lowered, maybe, f"(?:{pattern})")
+    if labels.any():
+        hit[at] = np.asarray(
+            pc.fill_null(pc.is_in(taken, value_set=distinct.filter(labels)), False), dtype=bool
+        )
+    return hit
+
+
+def _total_candidates(arr: object, is_id: bool) -> np.ndarray:
+    """The values that may be a total line's label (a superset, from the bytes). Lower-cased, a label begins
+    with `al` (`all`, ids only), `gr`, `ge`, `in`, `su`, or `to`, and only `İ` (-> `i`) and the Kelvin sign (-> `k`)
+    lower-case from another letter to an ASCII one: so a value whose first byte is one of those letters in
+    either case and whose second byte is the next letter in either case, or whose first byte is not ASCII; for
+    ids also every value holding a space (`C0042 Total`). Invoice ids `I00042` and regions `South` stop there."""
+    first, second = first_bytes(arr), first_bytes(arr, 1)
+    pairs = ("gr", "ge", "in", "su", "to") + (("al",) if is_id else ())
+    out = first >= 0x80
+    for a, b in pairs:
+        out |= ((first | 0x20) == ord(a)) & ((second | 0x20) == ord(b))
+    return out | holding_bytes(arr, b" ") if is_id else out
 
 
 #: An id or a category (a region, a segment: text the models read) longer than this is neither: a whole file's
