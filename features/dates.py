@@ -214,8 +214,8 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
     (01:00 in Paris) that `placeholder_dates` would not catch."""
     if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return np.zeros(len(s), dtype=bool)
-    from features.ids import first_bytes, matches_where
-    from features.text import arrow_text
+    from features.ids import matches_where
+    from features.text import arrow_text, first_bytes
 
     arr = arrow_text(s.astype("str"))
     # only texts starting with `1` or a space can be such a date: no regex over the usual 20xx dates

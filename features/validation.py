@@ -30,7 +30,7 @@ from features.dates import (
     parse_timestamps_native,
     placeholder_rows,
 )
-from features.ids import ID_RULES, MAX_TEXT_CHARS, nfc_text, overlong_texts, total_lines
+from features.ids import ID_RULES, MAX_TEXT_CHARS, clean_nfc_text, overlong_texts, total_lines
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
 from features.names import did_you_mean, examples, name_key, shown_name
 from features.numbers import (
@@ -42,7 +42,7 @@ from features.numbers import (
     missing_placeholders,
 )
 from features.schemas import check_tables, key_is_unique
-from features.text import arrow_text, blank, clean_text
+from features.text import TextBytes, arrow_text, blank
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -119,7 +119,7 @@ def parse_ids(s: pd.Series) -> pd.Series:
         return s.astype("str")
     if pd.api.types.is_integer_dtype(s.dtype):  # nullable Int64: missing stays missing
         return s.astype("str").where(s.notna(), None)
-    return nfc_text(clean_text(s))
+    return clean_nfc_text(s)
 
 
 def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
@@ -160,7 +160,7 @@ def _parse_column(col: Column, s: pd.Series, timezone: str, date_format: str | N
     if col.kind == "id":
         return parse_ids(s)
     if col.kind == "text":
-        return nfc_text(clean_text(s))  # `Île` typed decomposed is the same region
+        return clean_nfc_text(s)  # `Île` typed decomposed is the same region
     if col.kind == "bool":
         return parse_bools(s)
     return parse_numbers(s)  # money, number, rating
@@ -253,7 +253,8 @@ def _check_parsed(
     date_format: str | None = None,
     column_stats: dict[str, tuple[pd.Series, pd.Series]] | None = None,
 ) -> None:
-    given = ~blank(raw)
+    raw_text = TextBytes.of(raw)  # the bytes of a text column, read once for its checks (issue 14)
+    given = ~blank(raw, raw_text)
     if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
         bad = pd.Series(False, index=raw.index)
     else:
@@ -283,14 +284,23 @@ def _check_parsed(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{examples(raw.to_frame(), given)}"
         )
+    text = None
+    if col.kind in (
+        "id",
+        "text",
+    ):  # the parsed values are the raw ones when nothing was cleaned (the usual case)
+        text = raw_text if raw_text is not None and parsed.array is raw.array else TextBytes.of(parsed)
     if col.kind == "id":
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
-            rej.add(rule(parsed), reason.format(col.name))
+            rej.add(rule(parsed, text), reason.format(col.name))
     if col.kind == "id" or (col.kind == "text" and col.model_input):  # a megabyte of region
         rej.add(overlong_texts(parsed), f"{col.name} longer than {MAX_TEXT_CHARS:,} characters")
     if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line
-        rej.add(total_lines(parsed, col.kind == "id"), f"a total or subtotal line in {col.name} (Total, ...)")
+        rej.add(
+            total_lines(parsed, col.kind == "id", text),
+            f"a total or subtotal line in {col.name} (Total, ...)",
+        )
     if (
         col.kind not in ("id", "text") and bad.any() and column_stats is None
     ):  # `NULL` throughout: an export's

@@ -339,3 +339,44 @@ def test_total_lines_lower_cases_only_the_values_that_may_be_a_label(monkeypatch
     assert np.flatnonzero(ids.total_lines(invoices, True)).tolist() == [5000]
     assert np.flatnonzero(ids.total_lines(regions, False)).tolist() == [3 + 4 * i for i in range(1000)]
     assert sum(seen) <= 4, seen  # was 5,001 + 4,000
+
+
+@pytest.mark.parametrize("alphabet", ["C0123456789", "O0=+'E-.nNuU#", "a b\t=E+\u200b\u00e9#\x7f"])
+def test_checks_proven_from_the_bytes_find_what_every_value_finds(alphabet):
+    """Issue 14: the checks of an id column read its bytes once (`TextBytes`: the smallest and largest byte, the
+    first two bytes of each value) and skip what those prove absent: same masks as Python over every value, on
+    sliced chunks with missing and empty values, with and without the shared bytes."""
+    from features.ids import _INVISIBLE, _SCIENTIFIC_IDS, invisible_in_ids, scientific_ids, spreadsheet_ids
+    from features.text import TextBytes, empty_strings, first_bytes
+
+    rng = np.random.default_rng(len(alphabet))
+    words = ["".join(rng.choice(list(alphabet), size=rng.integers(0, 6))) for _ in range(4000)]
+    words += ["1E+11", "=A1", "'007", ""]
+    chunks = [
+        pa.array(["zz", None, *words[i : i + 700]], pa.large_string()).slice(1)
+        for i in range(0, len(words), 700)
+    ]
+    values = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks)), dtype="str")
+    py = [None if v is pd.NA or v is None or v != v else v for v in values.array.to_numpy(dtype=object)]
+    text = TextBytes(values)
+    for pos in (0, 1):
+        expected = [v.encode()[pos] if v is not None and len(v.encode()) > pos else 0 for v in py]
+        assert first_bytes(text.arr, pos).tolist() == expected
+    assert [bool(e) for e, v in zip(empty_strings(text.arr), py, strict=True) if v is not None] == [
+        v == "" for v in py if v is not None
+    ]
+    rules = {
+        _blank: lambda v: v is None or re.fullmatch(r"\s*", v) is not None,
+        spreadsheet_ids: lambda v: v is not None and v.startswith(("=", "'")),
+        scientific_ids: lambda v: v is not None and re.fullmatch(_SCIENTIFIC_IDS.strip("^$"), v) is not None,
+        invisible_in_ids: lambda v: (
+            v is not None and re.search(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff]", v) is not None
+        ),
+    }
+    assert (
+        _INVISIBLE == r"[\p{Cc}\p{Cf}]"
+    )  # the Python pattern above covers the alphabets' Cc and Cf characters
+    for rule, by_value in rules.items():
+        expected = [by_value(v) for v in py]
+        assert np.asarray(rule(values)).tolist() == expected, rule.__name__
+        assert np.asarray(rule(values, text)).tolist() == expected, rule.__name__
