@@ -319,15 +319,19 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
     holds more rows than that)."""
     dated = values.notna().to_numpy() & ok
     out = np.zeros(len(values), dtype=bool)
-    if dated.sum() < EARLY_MIN_ROWS:
+    n = int(np.count_nonzero(dated))
+    if n < EARLY_MIN_ROWS:
+        return out
+    column = values.to_numpy(dtype="datetime64[ns]")  # the column itself when it is in ns (validated dates)
+    k = early_count(n)
+    # The usual column, in two passes instead of a partition (issue 14: 0.1 s per column of 2.3M dates): when k + 1
+    # dates lie less than the gap after the earliest, so do the k + 1 earliest, and no gap separates them. Over
+    # the whole column with the dated rows as a mask: no copy of the dates (0.5 s of copies at 1M customers).
+    earliest = np.min(column.view("i8"), where=dated, initial=np.iinfo(np.int64).max).view("datetime64[ns]")
+    if np.count_nonzero((column < earliest + EARLY_GAP) & dated) > k:
         return out
     at = np.flatnonzero(dated)
-    stamps = values.to_numpy()[at].astype("datetime64[ns]")
-    k = early_count(len(at))
-    # The usual column, in two passes instead of a partition (issue 14: 0.1 s per column of 2.3M dates): when k + 1
-    # dates lie less than the gap after the earliest, so do the k + 1 earliest, and no gap separates them.
-    if np.count_nonzero(stamps < stamps.min() + EARLY_GAP) > k:
-        return out
+    stamps = column[at]
     first = np.partition(stamps, k)[: k + 1]  # the k + 1 earliest, unsorted
     first.sort()
     last_early = last_early_date(first)

@@ -92,11 +92,9 @@ def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.n
     text = pd.Series(values).astype("str")
     packed, packed_known = _packed_keys(text), _packed_keys(pd.Series(known, dtype="str"))
     if packed is not None and packed_known is not None:  # short ids as integers: no string hashing
-        # Distinct known ids by a sort (numpy's hash-based `unique` is many times slower on uint64), then one
-        # integer hash lookup per value (a binary search per value misses the cache on every step).
-        table = np.sort(packed_known)
-        table = table[np.r_[True, table[1:] != table[:-1]]] if len(table) else table
-        return pd.Index(table).get_indexer(packed) >= 0
+        # One integer hash lookup per value in Arrow's set (half the time of pandas' `get_indexer` on the
+        # distinct ids; a binary search per value misses the cache on every step).
+        return np.asarray(pc.is_in(pa.array(packed), value_set=pa.array(packed_known)), dtype=bool)
     arr = arrow_text(text)
     value_set = pa.array(np.asarray(known, dtype=object), type=arr.type, from_pandas=True)
     return np.asarray(pc.fill_null(pc.is_in(arr, value_set=value_set), False), dtype=bool)

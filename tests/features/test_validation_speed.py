@@ -435,3 +435,38 @@ def test_the_returns_rules_look_up_their_orders_without_python_strings(monkeypat
         "r4": crossrefs.BEYOND_ORDER,
     }
     assert looked_up == []
+
+
+def test_isolated_early_dates_judges_the_usual_column_without_copying_it():
+    """Issue 14: the short cut of `isolated_early_dates` copied the dated rows' dates three times (their positions,
+    the gather, a conversion to the unit they already had): 0.5 CPU-s at 1M customers. The usual column (no year
+    apart) is judged with masks over the column itself: what it allocates stays under 4 bytes a row (was 24)."""
+    import tracemalloc
+
+    from features.dates import isolated_early_dates
+
+    n = 1_000_000
+    days = np.random.default_rng(0).integers(0, 1500, size=n).astype("timedelta64[D]")
+    values = pd.Series(np.datetime64("2020-01-01", "ns") + days)
+    values[::50] = pd.NaT
+    ok = np.ones(n, dtype=bool)
+    tracemalloc.start()
+    try:
+        found = isolated_early_dates(values, ok)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not found.any() and peak < 4 * n, peak
+
+
+def test_isin_ids_looks_short_ids_up_in_arrows_set(monkeypatch):
+    """Issue 14: the short ids packed as integers are looked up in one Arrow hash set (half the time of pandas'
+    `get_indexer` on their distinct values: 9.4M orders' customers in 0.36 s instead of 0.70 s); same mask."""
+
+    def refused(*args, **kwargs):
+        raise AssertionError("pandas' get_indexer")
+
+    monkeypatch.setattr(pd.Index, "get_indexer", refused)
+    values = pd.Series(["C01", "C02", "C03", "C01", "C9"], dtype="str")
+    known = pd.Index(["C01", "C03", "C01", "C7"], dtype="str")  # duplicates in the known ids are harmless
+    assert isin_ids(values, known).tolist() == [True, False, True, True, False]
