@@ -324,13 +324,25 @@ def _total_candidates(text: TextBytes, is_id: bool) -> np.ndarray:
     with `al` (`all`, ids only), `gr`, `ge`, `in`, `su`, or `to`, and only `İ` (-> `i`) and the Kelvin sign (-> `k`)
     lower-case from another letter to an ASCII one: so a value whose first byte is one of those letters in
     either case and whose second byte is the next letter in either case, or whose first byte is not ASCII; for
-    ids also every value holding a space (`C0042 Total`). Invoice ids `I00042` and regions `South` stop there."""
-    first, second = text.first, text.second
-    pairs = ("gr", "ge", "in", "su", "to") + (("al",) if is_id else ())
-    out = first >= 0x80
-    for a, b in pairs:
-        out |= ((first | 0x20) == ord(a)) & ((second | 0x20) == ord(b))
+    ids also every value holding a space (`C0042 Total`). Invoice ids `I00042` and regions `South` stop there.
+    One gather in a table of the 65,536 first-two-byte pairs."""
+    pairs = _LABEL_STARTS_ID if is_id else _LABEL_STARTS
+    out = pairs[(text.first.astype(np.uint16) << 8) | text.second]
     return out | holding_bytes(text.arr, b" ") if is_id and text.low <= 0x20 else out
+
+
+def _label_starts(*starts: str) -> np.ndarray:
+    """The first-two-byte pairs (`first << 8 | second`) a total label may begin with (see `_total_candidates`)."""
+    table = np.zeros((256, 256), dtype=bool)
+    table[0x80:, :] = True
+    for a, b in starts:
+        for x in (ord(a), ord(a.upper())):
+            table[x, [ord(b), ord(b.upper())]] = True
+    return table.ravel()
+
+
+_LABEL_STARTS = _label_starts("gr", "ge", "in", "su", "to")
+_LABEL_STARTS_ID = _label_starts("gr", "ge", "in", "su", "to", "al")
 
 
 #: An id or a category (a region, a segment: text the models read) longer than this is neither: a whole file's
