@@ -154,6 +154,18 @@ def parse_timestamps_native(
 
 
 def impossible_dates(t: pd.Series) -> pd.Series:
+    """Dates before `MIN_DATE` or from `MAX_DATE` on. A naive date column in range is proven so by its earliest
+    and latest date, read from its integers (issue 14: four comparisons per column, twice, at 1M customers)."""
+    if len(t) and pd.api.types.is_datetime64_dtype(t.dtype):
+        stamps = t.to_numpy().view(
+            "i8"
+        )  # NaT is the smallest int64: never the latest, masked for the earliest
+        none, dated = np.iinfo(np.int64).max, stamps != np.iinfo(np.int64).min
+        lo, hi = np.min(stamps, where=dated, initial=none), np.max(stamps)
+        if lo == none or (
+            pd.Timestamp(np.int64(lo).view(t.dtype)) >= MIN_DATE and pd.Timestamp(hi.view(t.dtype)) < MAX_DATE
+        ):
+            return pd.Series(False, index=t.index)
     return t.notna() & ((t < MIN_DATE) | (t >= MAX_DATE))
 
 

@@ -470,3 +470,23 @@ def test_isin_ids_looks_short_ids_up_in_arrows_set(monkeypatch):
     values = pd.Series(["C01", "C02", "C03", "C01", "C9"], dtype="str")
     known = pd.Index(["C01", "C03", "C01", "C7"], dtype="str")  # duplicates in the known ids are harmless
     assert isin_ids(values, known).tolist() == [True, False, True, True, False]
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_impossible_dates_proven_by_the_extremes_are_the_comparisons(unit):
+    """Issue 14: a date column in range is proven so by its earliest and latest date; the rows marked are those of
+    the four comparisons it replaced, at the edges, with missing dates, in every unit a column may arrive in."""
+    from features.dates import MAX_DATE, MIN_DATE, impossible_dates
+
+    columns = [
+        ["2020-01-01", None],
+        [None, None],
+        ["1899-12-31T23:59:59", "2020-01-01"],
+        ["2100-01-01", None],
+        ["2099-12-31T23:59:59", "1900-01-01"],
+        ["1000-01-01", "5000-01-01", None],
+    ]
+    for values in columns:
+        t = pd.Series(np.array([v or "NaT" for v in values], dtype=f"datetime64[{unit}]"))
+        expected = (t.notna() & ((t < MIN_DATE) | (t >= MAX_DATE))).tolist()
+        assert impossible_dates(t).tolist() == expected, values
