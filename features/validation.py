@@ -172,7 +172,10 @@ class _Rejector:
         self._ok = np.ones(n, dtype=bool)  # kept beside the reasons: no pass over the objects per rule
 
     def add(self, mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
-        m = np.asarray(mask, dtype=bool) & self._ok
+        m = np.asarray(mask, dtype=bool)
+        if not m.any():  # the usual rule: no row at all (no mask of the rows still accepted built)
+            return
+        m = m & self._ok
         if not m.any():
             return
         if isinstance(reason, pd.Series):
