@@ -81,7 +81,6 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.engines.scoring", "churn_probability_contributions", "explain: churn points"),
     ("pipelines.engines.scoring", "reason_choices", "explain: reasons (stored compactly)"),
     ("pipelines.engines.drift:DriftAccumulator", "add", "drift counts"),
-    ("pyarrow.parquet:ParquetWriter", "write_table", "write contributions"),
     ("pipelines.engines.spill:ReasonSpill", "add", "spill reasons"),
     ("pipelines.engines.spill:ReasonSpill", "columns_for", "write scores"),
     ("pipelines.outputs:ContributionsWriter", "add", "write contributions"),

@@ -33,8 +33,10 @@ def foreign_order_returns(
     none = np.zeros(len(returns), dtype=bool)
     if "order_id" not in returns.columns or not len(returns) or not len(orders):
         return none, none.copy(), none.copy()
+    from features.ids import positions_in
+
     by_order = orders.drop_duplicates("order_id").set_index("order_id")
-    at = by_order.index.get_indexer(returns["order_id"])
+    at = positions_in(returns["order_id"], by_order.index)
     found = (at >= 0) & returns["order_id"].notna().to_numpy()
     owner = np.full(len(returns), None, dtype=object)
     owner[found] = by_order["customer_id"].to_numpy(dtype=object)[at[found]]
@@ -153,8 +155,10 @@ def returns_beyond_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.nda
     out = np.zeros(len(returns), dtype=bool)
     if "order_id" not in returns.columns or not len(returns) or not len(orders):
         return out
+    from features.ids import positions_in
+
     by_order = orders.drop_duplicates("order_id").set_index("order_id")
-    at = by_order.index.get_indexer(returns["order_id"])
+    at = positions_in(returns["order_id"], by_order.index)
     idx = np.flatnonzero((at >= 0) & returns["order_id"].notna().to_numpy() & ok)
     if not len(idx):
         return out
@@ -225,7 +229,9 @@ def judge_return_totals(returns: pd.DataFrame, orders: pd.DataFrame, rej: Any) -
     before it; then the returns adding up past their order are rejected
     (`returns_beyond_order`). `orders`: the accepted orders the returns may name. Whole tables only (pandas)."""
     if "order_id" in returns.columns:
-        found = pd.Index(orders["order_id"].dropna().unique()).get_indexer(returns["order_id"]) >= 0
+        from features.ids import positions_in
+
+        found = positions_in(returns["order_id"], orders["order_id"].dropna().unique()) >= 0
         check_returns_against_orders(returns, rej.reason, int(found.sum()))
     rej.add(returns_beyond_order(returns, orders, rej.ok), BEYOND_ORDER)
 
@@ -235,12 +241,13 @@ def check_refs_against_orders(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]
     must be spelled like: `check_respelled_refs` against them. Rows naming a customer without an order are kept
     (a ticket before the first order); only many rows naming the orders' customers respelled are structural."""
     from features.contract import TABLES
+    from features.ids import positions_in
 
     orders, orders_rej, _ = parsed["orders"]
     known = pd.Index(orders.loc[orders_rej.ok, "customer_id"].dropna().unique())
     for name, (t, rej, _) in ((n, p) for n, p in parsed.items() if n != "orders"):
         for ref in TABLES[name].customer_refs:
-            unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & rej.ok
+            unknown = t[ref].notna() & (positions_in(t[ref], known) < 0) & rej.ok
             check_respelled_refs(name, t, ref, known, unknown, "orders")
 
 

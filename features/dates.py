@@ -154,6 +154,18 @@ def parse_timestamps_native(
 
 
 def impossible_dates(t: pd.Series) -> pd.Series:
+    """Dates before `MIN_DATE` or from `MAX_DATE` on. A naive date column in range is proven so by its earliest
+    and latest date, read from its integers (issue 14: four comparisons per column, twice, at 1M customers)."""
+    if len(t) and pd.api.types.is_datetime64_dtype(t.dtype):
+        stamps = t.to_numpy().view(
+            "i8"
+        )  # NaT is the smallest int64: never the latest, masked for the earliest
+        none, dated = np.iinfo(np.int64).max, stamps != np.iinfo(np.int64).min
+        lo, hi = np.min(stamps, where=dated, initial=none), np.max(stamps)
+        if lo == none or (
+            pd.Timestamp(np.int64(lo).view(t.dtype)) >= MIN_DATE and pd.Timestamp(hi.view(t.dtype)) < MAX_DATE
+        ):
+            return pd.Series(False, index=t.index)
     return t.notna() & ((t < MIN_DATE) | (t >= MAX_DATE))
 
 
@@ -214,8 +226,8 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
     (01:00 in Paris) that `placeholder_dates` would not catch."""
     if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return np.zeros(len(s), dtype=bool)
-    from features.ids import first_bytes, matches_where
-    from features.text import arrow_text
+    from features.ids import matches_where
+    from features.text import arrow_text, first_bytes
 
     arr = arrow_text(s.astype("str"))
     # only texts starting with `1` or a space can be such a date: no regex over the usual 20xx dates
@@ -319,15 +331,19 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
     holds more rows than that)."""
     dated = values.notna().to_numpy() & ok
     out = np.zeros(len(values), dtype=bool)
-    if dated.sum() < EARLY_MIN_ROWS:
+    n = int(np.count_nonzero(dated))
+    if n < EARLY_MIN_ROWS:
+        return out
+    column = values.to_numpy(dtype="datetime64[ns]")  # the column itself when it is in ns (validated dates)
+    k = early_count(n)
+    # The usual column, in two passes instead of a partition (issue 14: 0.1 s per column of 2.3M dates): when k + 1
+    # dates lie less than the gap after the earliest, so do the k + 1 earliest, and no gap separates them. Over
+    # the whole column with the dated rows as a mask: no copy of the dates (0.5 s of copies at 1M customers).
+    earliest = np.min(column.view("i8"), where=dated, initial=np.iinfo(np.int64).max).view("datetime64[ns]")
+    if np.count_nonzero((column < earliest + EARLY_GAP) & dated) > k:
         return out
     at = np.flatnonzero(dated)
-    stamps = values.to_numpy()[at].astype("datetime64[ns]")
-    k = early_count(len(at))
-    # The usual column, in two passes instead of a partition (issue 14: 0.1 s per column of 2.3M dates): when k + 1
-    # dates lie less than the gap after the earliest, so do the k + 1 earliest, and no gap separates them.
-    if np.count_nonzero(stamps < stamps.min() + EARLY_GAP) > k:
-        return out
+    stamps = column[at]
     first = np.partition(stamps, k)[: k + 1]  # the k + 1 earliest, unsorted
     first.sort()
     last_early = last_early_date(first)

@@ -7,19 +7,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.text import arrow_text
+from features.text import TextBytes, arrow_text, byte_set, clean_text
 
 
-def nfc_text(ids: pd.Series) -> pd.Series:
+def nfc_text(ids: pd.Series, text: TextBytes | None = None) -> pd.Series:
     """Ids and text in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names,
     some exports) is the same id as the composed `café`, not a second customer (nor a second region, an unseen
     category to the model). ASCII-only columns (the usual case)
     are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
-    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked)."""
+    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked). `text`: the
+    column's bytes, if known (`features.text.TextBytes`: an ASCII column is proven so by its largest byte)."""
     import unicodedata
 
     import pyarrow.compute as pc
 
+    if text is not None and text.ascii:
+        return ids
     arr = arrow_text(ids)
     wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(arr), True), dtype=bool)
     if not wide.any():
@@ -34,13 +37,21 @@ def nfc_text(ids: pd.Series) -> pd.Series:
     return out
 
 
+def clean_nfc_text(s: pd.Series) -> pd.Series:
+    """Raw text or ids stripped, blanks missing (`features.text.clean_text`), in NFC (`nfc_text`): the column's
+    bytes read once for both (`TextBytes`)."""
+    text = TextBytes(s)
+    cleaned = clean_text(s, text)
+    return nfc_text(cleaned, text if cleaned is s else None)
+
+
 #: Control and format characters (Unicode Cc, Cf): a byte-order mark left inside a file, a zero-width space, a NUL,
 #: a line break inside a quoted field. Invisible when printed, they make `C0042\u200b` another customer than
 #: `C0042`; an id holding one is rejected, never read as a new id nor guessed clean.
 _INVISIBLE = r"[\p{Cc}\p{Cf}]"
 
 
-def spreadsheet_ids(ids: pd.Series) -> np.ndarray:
+def spreadsheet_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) a spreadsheet wrote instead of the value: `="00042"` (Excel's way to keep leading
     zeros) or a leading `'` (its text prefix, and what this product puts before a cell starting with `=`, `+`,
     `-` or `@` in the CSV files it writes). `="00042"` and `00042` would be two customers."""
@@ -48,9 +59,14 @@ def spreadsheet_ids(ids: pd.Series) -> np.ndarray:
 
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
-    arr = arrow_text(ids.astype("str"))
-    hit = pc.or_(pc.starts_with(arr, "="), pc.starts_with(arr, "'"))
-    return np.asarray(pc.fill_null(hit, False), dtype=bool)
+    text = text or TextBytes(ids)
+    at = np.flatnonzero(byte_set(b"='")[text.first])  # usually none
+    hit = np.zeros(len(ids), dtype=bool)
+    if len(at):
+        taken = text.arr.take(at)
+        found = pc.or_(pc.starts_with(taken, "="), pc.starts_with(taken, "'"))
+        hit[at] = np.asarray(pc.fill_null(found, False), dtype=bool)
+    return hit
 
 
 def _printable_ascii_bytes(arr: object) -> bool:
@@ -68,11 +84,13 @@ def _printable_ascii_bytes(arr: object) -> bool:
     return True
 
 
-def invisible_in_ids(ids: pd.Series) -> np.ndarray:
+def invisible_in_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) hold a control or format character (`_INVISIBLE`)."""
     import pyarrow.compute as pc
 
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    if text is not None and text.printable_ascii:
         return np.zeros(len(ids), dtype=bool)
     arr = arrow_text(ids.astype("str"))
     if _printable_ascii_bytes(arr):  # the usual case: no string to look at one by one
@@ -90,19 +108,20 @@ def invisible_in_ids(ids: pd.Series) -> np.ndarray:
 PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined")
 
 
-def placeholder_ids(ids: pd.Series) -> np.ndarray:
+def placeholder_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) are a placeholder for a missing value (`PLACEHOLDER_IDS`, any case)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
-    arr = arrow_text(ids.astype("str"))
+    text = text or TextBytes(ids)
+    arr = text.arr
     # Every placeholder starts with `n`, `u` or `#` once lower-cased: only strings starting with one of those in
     # either case, or with a non-ASCII character, are lower-cased and looked up (issue 14: not every id).
-    first = first_bytes(arr)
+    first = text.first
     hit = np.zeros(len(ids), dtype=bool)
-    at = np.flatnonzero(np.isin(first, np.frombuffer(b"nNuU#", dtype=np.uint8)) | (first >= 0x80))
+    at = np.flatnonzero(byte_set(b"nNuU#" + bytes(range(0x80, 0x100)))[first])
     if len(at):
         lowered = pc.utf8_lower(arr.take(at))
         words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
@@ -116,13 +135,13 @@ def placeholder_ids(ids: pd.Series) -> np.ndarray:
 _SENTINEL_IDS = r"^(?:[+-]?0+(?:\.0+)?|-0*1(?:\.0+)?|[-_.?*\x{2012}-\x{2015}]+)$"
 
 
-def sentinel_ids(ids: pd.Series) -> np.ndarray:
+def sentinel_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) are a numeric or symbolic placeholder for a missing id (`_SENTINEL_IDS`)."""
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
-    arr = arrow_text(ids.astype("str"))
-    first = first_bytes(arr)  # the usual id starts with a letter or 1-9: no regex over it
-    return matches_where(arr, np.isin(first, np.frombuffer(b"0+-_.?*\xe2", dtype=np.uint8)), _SENTINEL_IDS)
+    text = text or TextBytes(ids)
+    first = text.first  # the usual id starts with a letter or 1-9: no regex over it
+    return matches_where(text.arr, byte_set(b"0+-_.?*\xe2")[first], _SENTINEL_IDS)
 
 
 #: How a spreadsheet shows a long number it has rounded: `1.23457E+11` for the id 123456789012. Every id sharing
@@ -130,12 +149,14 @@ def sentinel_ids(ids: pd.Series) -> np.ndarray:
 _SCIENTIFIC_IDS = r"^[+-]?\d(?:\.\d+)?E\+\d{1,3}$"
 
 
-def scientific_ids(ids: pd.Series) -> np.ndarray:
+def scientific_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) are a number in a spreadsheet's scientific notation (`_SCIENTIFIC_IDS`)."""
 
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
-    arr = arrow_text(ids.astype("str"))
+    if text is not None and (text.high < ord("E") or text.low > ord("E")):  # no byte can be the `E`
+        return np.zeros(len(ids), dtype=bool)
+    arr = text.arr if text is not None else arrow_text(ids.astype("str"))
     # no regex over most ids: only those holding `E+` (found in the data buffer; usually none at all)
     return matches_where(arr, holding_e_plus(arr), _SCIENTIFIC_IDS)
 
@@ -143,6 +164,12 @@ def scientific_ids(ids: pd.Series) -> np.ndarray:
 def holding_e_plus(arr: object) -> np.ndarray:
     """Which strings hold `E+`, read from Arrow's buffers: one pass over the bytes instead of a substring
     search per string."""
+    return holding_bytes(arr, b"E+")
+
+
+def holding_bytes(arr: object, needle: bytes) -> np.ndarray:
+    """Which strings hold `needle` (one or two bytes), read from Arrow's buffers: one pass over the bytes
+    instead of a substring search per string."""
     import pyarrow as pa
 
     parts = []
@@ -157,11 +184,14 @@ def holding_e_plus(arr: object) -> np.ndarray:
         ]
         b = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
         b = b[offsets[0] : offsets[-1]] if n else b[:0]
-        pos = np.flatnonzero((b[:-1] == 0x45) & (b[1:] == 0x2B)) + (offsets[0] if n else 0)
+        at = b == needle[0]
+        if len(needle) == 2:
+            at = at[:-1] & (b[1:] == needle[1])
+        pos = np.flatnonzero(at) + (offsets[0] if n else 0)
         out = np.zeros(n, dtype=bool)
         if len(pos):
             row = np.searchsorted(offsets, pos, side="right") - 1
-            inside = pos + 2 <= offsets[row + 1]  # both bytes in the same string
+            inside = pos + len(needle) <= offsets[row + 1]  # every byte in the same string
             out[row[inside]] = True
         parts.append(out)
     hit = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
@@ -182,24 +212,18 @@ def matches_where(arr: object, candidates: np.ndarray, pattern: str) -> np.ndarr
     return hit
 
 
-def first_bytes(arr: object) -> np.ndarray:
-    """The first byte of each string (0 for an empty or missing one), read from Arrow's buffers."""
+def positions_in(values: pd.Series, keys: pd.Index | pd.Series | np.ndarray) -> np.ndarray:
+    """`pd.Index(keys).get_indexer(values)` for ids (`keys` distinct): each value's position in `keys`, -1 where
+    it is absent. Text ids in one Arrow hash pass: pandas' own turns every id into a Python object first (issue
+    14: a third of a second per lookup of the returns' orders at 1M customers)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    parts = []
-    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
-        n = len(chunk)
-        _, off_buf, data = chunk.buffers()
-        wide = pa.types.is_large_string(chunk.type)
-        offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)[
-            chunk.offset : chunk.offset + n + 1
-        ]
-        b = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-        first = np.zeros(n, dtype=np.uint8)
-        some = offsets[1:] > offsets[:-1]
-        first[some] = b[offsets[:-1][some]]
-        parts.append(first)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+    values, keys = pd.Series(values), pd.Series(keys)
+    if not all(isinstance(s.dtype, pd.StringDtype) for s in (values, keys)):
+        return pd.Index(keys).get_indexer(values)
+    arr, value_set = (arrow_text(s).cast(pa.large_string()) for s in (values, keys))
+    return np.asarray(pc.fill_null(pc.index_in(arr, value_set=value_set), -1), dtype=np.intp)
 
 
 def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]]]:
@@ -273,22 +297,64 @@ _TOTAL_LABEL = (
 _TOTAL_ID = r"(?i)^(?:all|.+ (?:total|count|average|ergebnis|summe):?)$"
 
 
-def total_lines(values: pd.Series, is_id: bool) -> np.ndarray:
+def total_lines(values: pd.Series, is_id: bool, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids or text values (spaces already removed) label a spreadsheet's total or subtotal line
     (`_TOTAL_LABEL`; for ids also `_TOTAL_ID`). An id or category such as `Total Energies` or `Sum Ltd` is not one:
-    the label must be the whole value."""
+    the label must be the whole value.
+
+    Issue 14: the labels are looked for in the values that may hold one only (`_total_candidates`, read from
+    Arrow's buffers), each distinct candidate once: not 8 substring searches over every lower-cased value."""
     import pyarrow.compute as pc
 
     if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
         return np.zeros(len(values), dtype=bool)
-    arr = pc.utf8_lower(arrow_text(values.astype("str")))
-    maybe = np.zeros(len(values), dtype=bool)
+    text = text or TextBytes(values)
+    arr = text.arr
+    hit = np.zeros(len(values), dtype=bool)
+    at = np.flatnonzero(_total_candidates(text, is_id))
+    if not len(at):
+        return hit
+    taken = arr.take(at)  # type: ignore[attr-defined]
+    distinct = pc.unique(taken)  # a category column: a handful of regions for a million rows
+    lowered = pc.utf8_lower(distinct)
+    maybe = np.zeros(len(distinct), dtype=bool)
     for part in ("tot", "sum", "gesamt", "insgesamt", "all", "count", "average", "ergebnis"):
-        maybe |= np.asarray(pc.fill_null(pc.match_substring(arr, part), False), dtype=bool)
+        maybe |= np.asarray(pc.fill_null(pc.match_substring(lowered, part), False), dtype=bool)
     pattern = f"(?:{_TOTAL_LABEL.removeprefix('(?i)')})" + (
         f"|{_TOTAL_ID.removeprefix('(?i)')}" if is_id else ""
     )
-    return matches_where(arr, maybe, f"(?:{pattern})")
+    labels = matches_where(lowered, maybe, f"(?:{pattern})")
+    if labels.any():
+        hit[at] = np.asarray(
+            pc.fill_null(pc.is_in(taken, value_set=distinct.filter(labels)), False), dtype=bool
+        )
+    return hit
+
+
+def _total_candidates(text: TextBytes, is_id: bool) -> np.ndarray:
+    """The values that may be a total line's label (a superset, from the bytes). Lower-cased, a label begins
+    with `al` (`all`, ids only), `gr`, `ge`, `in`, `su`, or `to`, and only `İ` (-> `i`) and the Kelvin sign (-> `k`)
+    lower-case from another letter to an ASCII one: so a value whose first byte is one of those letters in
+    either case and whose second byte is the next letter in either case, or whose first byte is not ASCII; for
+    ids also every value holding a space (`C0042 Total`). Invoice ids `I00042` and regions `South` stop there.
+    One gather in a table of the 65,536 first-two-byte pairs."""
+    pairs = _LABEL_STARTS_ID if is_id else _LABEL_STARTS
+    out = pairs[(text.first.astype(np.uint16) << 8) | text.second]
+    return out | holding_bytes(text.arr, b" ") if is_id and text.low <= 0x20 else out
+
+
+def _label_starts(*starts: str) -> np.ndarray:
+    """The first-two-byte pairs (`first << 8 | second`) a total label may begin with (see `_total_candidates`)."""
+    table = np.zeros((256, 256), dtype=bool)
+    table[0x80:, :] = True
+    for a, b in starts:
+        for x in (ord(a), ord(a.upper())):
+            table[x, [ord(b), ord(b.upper())]] = True
+    return table.ravel()
+
+
+_LABEL_STARTS = _label_starts("gr", "ge", "in", "su", "to")
+_LABEL_STARTS_ID = _label_starts("gr", "ge", "in", "su", "to", "al")
 
 
 #: An id or a category (a region, a segment: text the models read) longer than this is neither: a whole file's

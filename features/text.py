@@ -6,6 +6,7 @@ Whitespace is Python's (`str.isspace`, what `re`'s `\\s` matches); Arrow's kerne
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,31 +25,144 @@ def arrow_text(text: pd.Series) -> pa.Array | pa.ChunkedArray:
     return pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
 
 
-def blank(s: pd.Series) -> pd.Series:
+class TextBytes:
+    """What a text column's Arrow buffers say about its values, read once and shared by the checks of the column
+    (issue 14): the smallest and largest byte of the strings' data, and each value's first two bytes when asked.
+    A column of ids such as `C000042` (bytes 0x21-0x7e only) holds no whitespace, no control or format character
+    and nothing to normalise: each check proves that from two numbers instead of a pass over every value."""
+
+    def __init__(self, s: pd.Series) -> None:
+        self.arr = arrow_text(s.astype("str"))
+        self.low, self.high = _byte_range(self.arr)
+
+    @classmethod
+    def of(cls, s: pd.Series) -> TextBytes | None:
+        """The column's bytes, or None when it does not hold text (numbers, dates)."""
+        return cls(s) if s.dtype == object or isinstance(s.dtype, pd.StringDtype) else None
+
+    @property
+    def spaceless(self) -> bool:
+        """No byte of a whitespace character (Python's: ASCII 0x09-0x0d, 0x1c-0x20; the others are not ASCII)."""
+        return self.low > 0x20 and self.high < 0x80
+
+    @property
+    def ascii(self) -> bool:
+        return self.high < 0x80
+
+    @property
+    def printable_ascii(self) -> bool:
+        """Every byte printable ASCII (0x20-0x7e): no control or format character."""
+        return self.low >= 0x20 and self.high <= 0x7E
+
+    @cached_property
+    def first(self) -> np.ndarray:
+        return first_bytes(self.arr)
+
+    @cached_property
+    def second(self) -> np.ndarray:
+        return first_bytes(self.arr, 1)
+
+
+def _byte_range(arr: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
+    """The smallest and largest byte of the strings' data ((256, -1) when there is none), from the buffers.
+
+    The bytes between the first and the last offset of each chunk: a missing value's bytes, if any, count too
+    (the proofs built on this are then only more cautious)."""
+    import pyarrow as pa
+
+    low, high = 256, -1
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        n = len(chunk)
+        if not n:
+            continue
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return 0, 255  # nothing proven: every check reads the values
+        _, off_buf, data = chunk.buffers()[:3]
+        wide = pa.types.is_large_string(chunk.type)
+        offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)
+        start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + n])
+        if data is None or end <= start:
+            continue
+        used = np.frombuffer(data, dtype=np.uint8)[start:end]
+        low, high = min(low, int(used.min())), max(high, int(used.max()))
+    return low, high
+
+
+def first_bytes(arr: object, position: int = 0) -> np.ndarray:
+    """The first byte of each string (0 for an empty or missing one), read from Arrow's buffers; with `position`,
+    the byte at that position (0 for a string that ends before it). One gather per chunk, no copy of the
+    offsets (issue 14: a 10M-row column's temporaries cost more than the gather)."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
+        n = len(chunk)
+        _, off_buf, data = chunk.buffers()
+        wide = pa.types.is_large_string(chunk.type)
+        offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)[
+            chunk.offset : chunk.offset + n + 1
+        ]
+        if data is None or not n or offsets[-1] <= offsets[0]:
+            parts.append(np.zeros(n, dtype=np.uint8))
+            continue
+        at = offsets[:-1] if position == 0 else offsets[:-1] + position
+        first = np.take(np.frombuffer(data, dtype=np.uint8), at, mode="clip")
+        first *= offsets[1:] > at  # an empty (or shorter) string: 0
+        parts.append(first)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+
+
+def empty_strings(arr: object) -> np.ndarray:
+    """Which strings are empty (missing ones may read either way), from Arrow's offsets: no lengths computed."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:  # type: ignore[attr-defined]
+        n = len(chunk)
+        wide = pa.types.is_large_string(chunk.type)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32)
+        offsets = offsets[chunk.offset : chunk.offset + n + 1] if n else offsets[:1]
+        parts.append(offsets[1:] == offsets[:-1])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def byte_set(chars: bytes) -> np.ndarray:
+    """A 256-entry table, True at the given bytes: `byte_set(b"='")[first_bytes(arr)]` is one gather."""
+    table = np.zeros(256, dtype=bool)
+    table[np.frombuffer(chars, dtype=np.uint8)] = True
+    return table
+
+
+def blank(s: pd.Series, text: TextBytes | None = None) -> pd.Series:
     """True where a raw value is missing or an empty/whitespace string (no copy of the strings is made).
 
     Whitespace is Python's (`str.isspace`, what `re`'s `\\s` matches): Arrow's `utf8_is_space` uses the same
     definition (checked code point by code point in the tests), in one vectorised pass instead of a Python regex
-    per value. Empty by the byte length (Arrow's offsets; no count of code points, issue 14).
+    per value; skipped when the bytes hold no whitespace (`TextBytes.spaceless`; `text`: the column's, if known).
+    Empty by the byte length (Arrow's offsets; no count of code points, issue 14).
     """
     missing = s.isna()
     if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
         import pyarrow.compute as pc
 
-        arr = arrow_text(s.astype("str"))
-        empty = pc.fill_null(pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr)), False)
-        missing = missing | np.asarray(empty, dtype=bool)
+        text = text or TextBytes(s)
+        if text.spaceless:  # only empty strings can be blank
+            return missing | empty_strings(text.arr)
+        arr = text.arr
+        empty = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
+        missing = missing | np.asarray(pc.fill_null(empty, False), dtype=bool)
     return missing
 
 
-def clean_text(s: pd.Series) -> pd.Series:
+def clean_text(s: pd.Series, text: TextBytes | None = None) -> pd.Series:
     """Strip surrounding whitespace, blanks become missing; copies the strings only when something changes."""
     import pyarrow.compute as pc
 
-    text = s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
-    arr = arrow_text(text)
+    text = text or TextBytes(s)
+    out = s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
+    arr = text.arr
     # Leading or trailing whitespace (Python's definition, as `str.strip`) iff trimming changes the value.
-    if pc.any(pc.not_equal(pc.utf8_trim_whitespace(arr), arr)).as_py():
-        text = text.str.strip()
-    empty = blank(s)
-    return text.where(~empty, None) if empty.any() else text
+    if not text.spaceless and pc.any(pc.not_equal(pc.utf8_trim_whitespace(arr), arr)).as_py():
+        out = out.str.strip()
+    empty = blank(s, text)
+    return out.where(~empty, None) if empty.any() else out

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from features.validation import StructuralError
 from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
 from pipelines import io
+from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (re-exported: its home was here)
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
 from pipelines.staging import alive as _alive
@@ -516,38 +517,6 @@ def bridge_contributions_path(contributions_path: Path, kind: str) -> Path:
     stem = path.name[: -len(suffix)] if path.name.endswith(suffix) else path.stem
     middle = {"value": "bridge_contributions", "churn": "bridge_churn_contributions"}[kind]
     return path.with_name(f"{stem}.{middle}.parquet")
-
-
-class ContributionsWriter:
-    """Appends per-chunk contribution frames (index customer_id; feature columns and `_base`) to one Parquet
-    file, in the layout of the value contributions: `customer_id`, `run_id` (when given), then the columns.
-    The file exists once a chunk was added; `rows` counts what was written."""
-
-    def __init__(self, path: Path, run_id: str | None) -> None:
-        self.path = Path(path)
-        self.run_id = run_id
-        self.rows = 0
-        self._writer: pq.ParquetWriter | None = None
-
-    def add(self, contrib: pd.DataFrame | None) -> None:
-        if contrib is None or not len(contrib.columns):
-            return
-        frame = contrib.rename_axis("customer_id").reset_index()
-        if self.run_id is not None:
-            frame.insert(1, "run_id", self.run_id)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._writer is None:
-            # Dictionary pages only for the ids: tried on every float column they cost most of the write (a
-            # contribution rarely repeats) and the file comes out larger, not smaller.
-            ids = [c for c in ("customer_id", "run_id") if c in table.column_names]
-            self._writer = pq.ParquetWriter(self.path, table.schema, use_dictionary=ids)
-        self._writer.write_table(table)
-        self.rows += len(frame)
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
 
 def read_run_frame(path: Path, run_id: str | None, what: str, hint: str) -> pd.DataFrame:
