@@ -25,9 +25,12 @@ console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-def _given_path(text: str) -> Path:
+def _given_path(text: str | Path) -> Path:
     """Every path flag: an empty value is refused, never read as `.` (was: `--out ""`, an unset variable in a
-    script, wrote the demo company or the rejects into the working directory; `--data ""` read it)."""
+    script, wrote the demo company or the rejects into the working directory; `--data ""` read it). A flag's
+    default (`cvp demo --out demo`) arrives as the `Path` it is."""
+    if isinstance(text, Path):
+        return text
     if not text.strip():
         raise typer.BadParameter("empty: give a path (an unset variable in a script?)")
     return Path(text)
