@@ -10,12 +10,15 @@ import pandas as pd
 from features.text import arrow_text
 
 
-def nfc_text(ids: pd.Series) -> pd.Series:
+def nfc_text(ids: pd.Series, form: str = "NFC") -> pd.Series:
     """Ids and text in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names,
     some exports) is the same id as the composed `café`, not a second customer (nor a second region, an unseen
     category to the model). ASCII-only columns (the usual case)
     are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
-    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked)."""
+    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked). `form="NFKC"`
+    (model-read categories only, `features.validation._parse_column`) also folds compatibility forms: fullwidth
+    `Ｂ２Ｂ` is `B2B`, a non-breaking space in `North\u00a0East` a space; ids stay exact (the respelled-ids stop
+    names them)."""
     import unicodedata
 
     import pyarrow.compute as pc
@@ -25,7 +28,7 @@ def nfc_text(ids: pd.Series) -> pd.Series:
     if not wide.any():
         return ids
     before = ids[wide]
-    after = before.map({v: unicodedata.normalize("NFC", v) for v in before.unique()})
+    after = before.map({v: unicodedata.normalize(form, v) for v in before.unique()})
     changed = (after != before).to_numpy()
     if not changed.any():
         return ids
@@ -113,7 +116,8 @@ def placeholder_ids(ids: pd.Series) -> np.ndarray:
 #: Ids an export writes for "no id" in a numeric or symbolic form: zero (`0`, `000`, `0.0`), minus one (`-1`), or
 #: punctuation only (`-`, `--`, `?`, `.`, `_`, `*`, a dash). Read as an id, every order without a customer would
 #: pool onto one fake customer `0` or `-1`; such ids are rejected like `NULL`, never read as a customer.
-_SENTINEL_IDS = r"^(?:[+-]?0+(?:\.0+)?|-0*1(?:\.0+)?|[-_.?*\x{2012}-\x{2015}]+)$"
+_PUNCTUATION = r"[-_.?*\x{2012}-\x{2015}]+"
+_SENTINEL_IDS = rf"^(?:[+-]?0+(?:\.0+)?|-0*1(?:\.0+)?|{_PUNCTUATION})$"
 
 
 def sentinel_ids(ids: pd.Series) -> np.ndarray:
@@ -329,3 +333,18 @@ def missing_ids(ids: pd.Series) -> np.ndarray:
     (`features.numbers.check_missing_placeholders`)."""
     hits = [rule(ids) for rule, reason in ID_RULES if reason.startswith(MISSING_ID)]
     return np.logical_or.reduce(hits)
+
+
+def missing_categories(values: pd.Series) -> np.ndarray:
+    """Which parsed values of a model-read category (`customers.region`, `tickets.kind`, ...) are a placeholder
+    for a missing value: a word of `PLACEHOLDER_IDS` (`NULL`, `N/A`, any case) or punctuation only (`-`, `?`, the
+    signs of `_SENTINEL_IDS`). Read as a category, the model would learn a segment "NULL". Numbers (`0`) may be a
+    category's own code: not taken for one."""
+    if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+        return np.zeros(len(values), dtype=bool)
+    arr = arrow_text(values.astype("str"))
+    first = first_bytes(arr)
+    signs = matches_where(
+        arr, np.isin(first, np.frombuffer(b"-_.?*\xe2", dtype=np.uint8)), f"^{_PUNCTUATION}$"
+    )
+    return placeholder_ids(values) | signs

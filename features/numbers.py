@@ -164,8 +164,8 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
 
 def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: np.ndarray) -> None:
     """Structural error when a column writes "no value" as a placeholder word (`PLACEHOLDER_SHARE` of its rows):
-    a date, number or true/false column, or an optional id column (`features.ids.missing_ids`: `-`, `0`, `NULL`
-    for a customer without a manager)."""
+    a date, number or true/false column, an optional id column (`features.ids.missing_ids`: `-`, `0`, `NULL`
+    for a customer without a manager) or a model-read category (`features.ids.missing_categories`)."""
     n = int(found.sum())
     if n < max(MIN_ROWS, PLACEHOLDER_SHARE * len(raw)):
         return
@@ -176,6 +176,8 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     if TABLES[table].column(column).kind == "id":  # an optional id: `-` for "no manager" on each such row
         what = "an id"
         fix = f"{column} is optional: export a missing {column.removesuffix('_id').replace('_', ' ')} as an empty cell."
+    elif TABLES[table].column(column).kind == "text":  # `NULL` as a region: a category the model would learn
+        what = "a category"
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {len(raw):,} rows hold {', '.join(map(repr, words))}, an "
         f"export's placeholder for a missing value: each would be rejected as not {what} (with it the row, and "

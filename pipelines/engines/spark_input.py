@@ -127,7 +127,7 @@ def column_masks(
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
-    from features.ids import missing_ids
+    from features.ids import missing_categories, missing_ids
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
@@ -148,6 +148,8 @@ def column_masks(
         put(BAD, i, bad)
         if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
             put(PLACEHOLDER, i, missing_ids(parsed[name]))
+        elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories
+            put(PLACEHOLDER, i, missing_categories(parsed[name]))
         elif col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
             pass
         else:
