@@ -348,3 +348,29 @@ def missing_categories(values: pd.Series) -> np.ndarray:
         arr, np.isin(first, np.frombuffer(b"-_.?*\xe2", dtype=np.uint8)), f"^{_PUNCTUATION}$"
     )
     return placeholder_ids(values) | signs
+
+
+#: An id written as a whole number with a decimal point (`42.0`, `0042.00`): what a float column writes (an id
+#: column holding one empty cell, in pandas or a spreadsheet). Beside ids written `42` in the same column, the
+#: same customer (order) twice.
+_DECIMAL_IDS = r"^[+-]?\d+\.0+$"
+
+
+def decimal_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are a whole number written with a decimal point (`_DECIMAL_IDS`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    dotted = np.asarray(pc.fill_null(pc.match_substring(arr, "."), False), dtype=bool)
+    return matches_where(arr, dotted, _DECIMAL_IDS)
+
+
+def whole_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are written as a whole number (ASCII digits only: `42`, `00042`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    return np.asarray(pc.fill_null(pc.ascii_is_decimal(arrow_text(ids.astype("str"))), False), dtype=bool)

@@ -186,6 +186,34 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     )
 
 
+def check_decimal_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series) -> None:
+    """Structural error when an id column mixes ids written `42.0` (a float export) and `42` (text), each on 1% of
+    its rows and 3 or more (`PLACEHOLDER_SHARE`, `MIN_ROWS`; `features.ids.decimal_ids`): read as written, `42.0`
+    and `42` would be two customers. Both engines (`pipelines.engines.spark_stops.table_stops` from the masks'
+    sums)."""
+    from features.ids import decimal_ids, whole_ids
+
+    floor = max(MIN_ROWS, PLACEHOLDER_SHARE * len(parsed))
+    decimal = decimal_ids(parsed)
+    if decimal.sum() < floor:
+        return
+    whole = whole_ids(parsed)
+    if whole.sum() < floor:
+        return
+    written = parsed[decimal].astype("str")
+    known = set(parsed[whole].astype("str"))
+    twins = [v for v in written.unique() if v.split(".")[0].lstrip("+") in known][:3]
+    shown = ", ".join(f"{v!r} beside {v.split('.')[0].lstrip('+')!r}" for v in twins) or ", ".join(
+        map(repr, written.unique()[:3])
+    )
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {int(decimal.sum()):,} of {len(parsed):,} rows write the id as a "
+        f"decimal number ({shown}) and {int(whole.sum()):,} as a whole number: a float export mixed with text. "
+        f"Read as written, 42.0 and 42 would be two different ids. Export the ids as text (or integers) "
+        f"throughout.\nExample rows:\n{raw[decimal].head(5).to_frame().to_string(max_colwidth=40)}"
+    )
+
+
 #: More than this share of a column's given values not parsing as its type (and `MIN_ROWS` of them) is how the
 #: column is written (`$12.50`, `12.50 EUR`, `15%`, `WAHR`/`FALSCH`, `15.01.2023`), not a few bad rows: rejecting
 #: them would drop most of the table's rows with exit 0.

@@ -45,6 +45,7 @@ from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, lab
 from features.names import did_you_mean, examples, name_key, shown_name
 from features.numbers import (
     check_conventions,
+    check_decimal_ids,
     check_locale_numbers,
     check_missing_placeholders,
     check_mostly_unparsed,
@@ -298,6 +299,8 @@ def _check_parsed(
     if col.kind == "id":
         if not col.required and column_stats is None:  # `-` written for every customer without a manager
             check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
+        if column_stats is None:  # `42.0` beside `42`: a float export mixed with text
+            check_decimal_ids(table.name, col.name, raw, parsed)
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             rej.add(rule(parsed), reason.format(col.name))

@@ -83,3 +83,25 @@ def test_fullwidth_letters_and_non_breaking_spaces_in_a_category_are_the_same_ca
     assert got["segment"].tolist() == ["B2B", "B2B", "B2B", "b2c"]
     assert got["region"].tolist() == ["North East", "North East", "North East", "South"]
     assert got["name"].tolist() == ["Ａnn", "Bob", "Cy", "Di"]  # personal, never read by the model: as given
+
+
+def test_ids_written_42_and_42_0_in_one_column_are_structural():
+    """`orders.customer_id` holding `42` and `42.0` (a float export mixed with text; no customers table to name
+    them respelled) stops the run naming the table, column, both forms and example rows (was: two customers,
+    exit 0). A column written `42.0` throughout is one spelling; a stray `42.0` is left as it was."""
+    n = 300
+    orders = _orders(n).assign(
+        customer_id=[f"{i % 50 + 1}.0" if i % 4 == 0 else str(i % 50 + 1) for i in range(n)]
+    )
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": orders})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'customer_id': 75 of 300 rows write the id as a decimal number ('1.0' beside '1'"
+    )
+    assert "and 225 as a whole number" in message and "Export the ids as text" in message
+    assert "\n0 " in message and "\n4 " in message  # example rows by source row
+    throughout = _orders(n).assign(customer_id=[f"{i % 50 + 1}.0" for i in range(n)])
+    assert validate_tables({"orders": throughout}).report["orders"].rejected == 0
+    stray = _orders(n).assign(customer_id=["7.0" if i == 0 else str(i % 50 + 1) for i in range(n)])
+    assert validate_tables({"orders": stray}).report["orders"].rejected == 0

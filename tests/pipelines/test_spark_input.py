@@ -505,6 +505,10 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST.assign(region=["NULL", "North", "NULL", "NULL", "South", "n/a"])),
         "table 'customers', column 'region': 4 of 6 rows hold 'NULL', 'n/a'",
     ),
+    "ids-42-and-42.0": (  # a float export mixed with text in one id column (`features.numbers.check_decimal_ids`)
+        dict(orders=_ORD.assign(customer_id=["1.0", "2.0", "3.0", "4", "5", "6"])),
+        "table 'orders', column 'customer_id': 3 of 6 rows write the id as a decimal number",
+    ),
     "currency-signs": (  # numbers with a currency sign or unit (`features.numbers.check_unit_numbers`)
         dict(orders=_ORD.assign(revenue=["$10", "$20.5", "30", "$40", "$50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values are numbers with a currency sign, code or unit",
