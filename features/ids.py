@@ -10,13 +10,16 @@ import pandas as pd
 from features.text import TextBytes, arrow_text, byte_set, clean_text
 
 
-def nfc_text(ids: pd.Series, text: TextBytes | None = None) -> pd.Series:
+def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -> pd.Series:
     """Ids and text in Unicode's composed form (NFC): `café` typed as `e` + a combining accent (macOS file names,
     some exports) is the same id as the composed `café`, not a second customer (nor a second region, an unseen
     category to the model). ASCII-only columns (the usual case)
     are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
-    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked). `text`: the
-    column's bytes, if known (`features.text.TextBytes`: an ASCII column is proven so by its largest byte)."""
+    distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked). `form="NFKC"`
+    (model-read categories only, `features.validation._parse_column`) also folds compatibility forms: fullwidth
+    `Ｂ２Ｂ` is `B2B`, a non-breaking space in `North\u00a0East` a space; ids stay exact (the respelled-ids stop
+    names them). `text`: the column's bytes, if known (`features.text.TextBytes`: an ASCII column is proven
+    so by its largest byte)."""
     import unicodedata
 
     import pyarrow.compute as pc
@@ -28,7 +31,7 @@ def nfc_text(ids: pd.Series, text: TextBytes | None = None) -> pd.Series:
     if not wide.any():
         return ids
     before = ids[wide]
-    after = before.map({v: unicodedata.normalize("NFC", v) for v in before.unique()})
+    after = before.map({v: unicodedata.normalize(form, v) for v in before.unique()})
     changed = (after != before).to_numpy()
     if not changed.any():
         return ids
@@ -37,12 +40,12 @@ def nfc_text(ids: pd.Series, text: TextBytes | None = None) -> pd.Series:
     return out
 
 
-def clean_nfc_text(s: pd.Series) -> pd.Series:
-    """Raw text or ids stripped, blanks missing (`features.text.clean_text`), in NFC (`nfc_text`): the column's
-    bytes read once for both (`TextBytes`)."""
+def clean_nfc_text(s: pd.Series, form: str = "NFC") -> pd.Series:
+    """Raw text or ids stripped, blanks missing (`features.text.clean_text`), in NFC (or `form`: `nfc_text`): the
+    column's bytes read once for both (`TextBytes`)."""
     text = TextBytes(s)
     cleaned = clean_text(s, text)
-    return nfc_text(cleaned, text if cleaned is s else None)
+    return nfc_text(cleaned, text if cleaned is s else None, form)
 
 
 #: Control and format characters (Unicode Cc, Cf): a byte-order mark left inside a file, a zero-width space, a NUL,
@@ -132,7 +135,8 @@ def placeholder_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray
 #: Ids an export writes for "no id" in a numeric or symbolic form: zero (`0`, `000`, `0.0`), minus one (`-1`), or
 #: punctuation only (`-`, `--`, `?`, `.`, `_`, `*`, a dash). Read as an id, every order without a customer would
 #: pool onto one fake customer `0` or `-1`; such ids are rejected like `NULL`, never read as a customer.
-_SENTINEL_IDS = r"^(?:[+-]?0+(?:\.0+)?|-0*1(?:\.0+)?|[-_.?*\x{2012}-\x{2015}]+)$"
+_PUNCTUATION = r"[-_.?*\x{2012}-\x{2015}]+"
+_SENTINEL_IDS = rf"^(?:[+-]?0+(?:\.0+)?|-0*1(?:\.0+)?|{_PUNCTUATION})$"
 
 
 def sentinel_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
@@ -395,3 +399,44 @@ def missing_ids(ids: pd.Series) -> np.ndarray:
     (`features.numbers.check_missing_placeholders`)."""
     hits = [rule(ids) for rule, reason in ID_RULES if reason.startswith(MISSING_ID)]
     return np.logical_or.reduce(hits)
+
+
+def missing_categories(values: pd.Series) -> np.ndarray:
+    """Which parsed values of a model-read category (`customers.region`, `tickets.kind`, ...) are a placeholder
+    for a missing value: a word of `PLACEHOLDER_IDS` (`NULL`, `N/A`, any case) or punctuation only (`-`, `?`, the
+    signs of `_SENTINEL_IDS`). Read as a category, the model would learn a segment "NULL". Numbers (`0`) may be a
+    category's own code: not taken for one."""
+    if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+        return np.zeros(len(values), dtype=bool)
+    arr = arrow_text(values.astype("str"))
+    first = first_bytes(arr)
+    signs = matches_where(
+        arr, np.isin(first, np.frombuffer(b"-_.?*\xe2", dtype=np.uint8)), f"^{_PUNCTUATION}$"
+    )
+    return placeholder_ids(values) | signs
+
+
+#: An id written as a whole number with a decimal point (`42.0`, `0042.00`): what a float column writes (an id
+#: column holding one empty cell, in pandas or a spreadsheet). Beside ids written `42` in the same column, the
+#: same customer (order) twice.
+_DECIMAL_IDS = r"^[+-]?\d+\.0+$"
+
+
+def decimal_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are a whole number written with a decimal point (`_DECIMAL_IDS`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    dotted = np.asarray(pc.fill_null(pc.match_substring(arr, "."), False), dtype=bool)
+    return matches_where(arr, dotted, _DECIMAL_IDS)
+
+
+def whole_ids(ids: pd.Series) -> np.ndarray:
+    """Which parsed ids (text) are written as a whole number (ASCII digits only: `42`, `00042`)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    return np.asarray(pc.fill_null(pc.ascii_is_decimal(arrow_text(ids.astype("str"))), False), dtype=bool)

@@ -167,8 +167,8 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
 
 def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: np.ndarray) -> None:
     """Structural error when a column writes "no value" as a placeholder word (`PLACEHOLDER_SHARE` of its rows):
-    a date, number or true/false column, or an optional id column (`features.ids.missing_ids`: `-`, `0`, `NULL`
-    for a customer without a manager)."""
+    a date, number or true/false column, an optional id column (`features.ids.missing_ids`: `-`, `0`, `NULL`
+    for a customer without a manager) or a model-read category (`features.ids.missing_categories`)."""
     n = int(found.sum())
     if n < max(MIN_ROWS, PLACEHOLDER_SHARE * len(raw)):
         return
@@ -179,11 +179,41 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     if TABLES[table].column(column).kind == "id":  # an optional id: `-` for "no manager" on each such row
         what = "an id"
         fix = f"{column} is optional: export a missing {column.removesuffix('_id').replace('_', ' ')} as an empty cell."
+    elif TABLES[table].column(column).kind == "text":  # `NULL` as a region: a category the model would learn
+        what = "a category"
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {len(raw):,} rows hold {', '.join(map(repr, words))}, an "
         f"export's placeholder for a missing value: each would be rejected as not {what} (with it the row, and "
         f"for a customer every order of theirs). {fix}\nExample rows:\n"
         f"{raw[found].head(5).to_frame().to_string(max_colwidth=40)}"
+    )
+
+
+def check_decimal_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series) -> None:
+    """Structural error when an id column mixes ids written `42.0` (a float export) and `42` (text), each on 1% of
+    its rows and 3 or more (`PLACEHOLDER_SHARE`, `MIN_ROWS`; `features.ids.decimal_ids`): read as written, `42.0`
+    and `42` would be two customers. Both engines (`pipelines.engines.spark_stops.table_stops` from the masks'
+    sums)."""
+    from features.ids import decimal_ids, whole_ids
+
+    floor = max(MIN_ROWS, PLACEHOLDER_SHARE * len(parsed))
+    decimal = decimal_ids(parsed)
+    if decimal.sum() < floor:
+        return
+    whole = whole_ids(parsed)
+    if whole.sum() < floor:
+        return
+    written = parsed[decimal].astype("str")
+    known = set(parsed[whole].astype("str"))
+    twins = [v for v in written.unique() if v.split(".")[0].lstrip("+") in known][:3]
+    shown = ", ".join(f"{v!r} beside {v.split('.')[0].lstrip('+')!r}" for v in twins) or ", ".join(
+        map(repr, written.unique()[:3])
+    )
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {int(decimal.sum()):,} of {len(parsed):,} rows write the id as a "
+        f"decimal number ({shown}) and {int(whole.sum()):,} as a whole number: a float export mixed with text. "
+        f"Read as written, 42.0 and 42 would be two different ids. Export the ids as text (or integers) "
+        f"throughout.\nExample rows:\n{raw[decimal].head(5).to_frame().to_string(max_colwidth=40)}"
     )
 
 

@@ -31,11 +31,21 @@ from features.dates import (
     placeholder_rows,
     serial_days_hint,
 )
-from features.ids import ID_RULES, MAX_TEXT_CHARS, clean_nfc_text, missing_ids, overlong_texts, total_lines
+from features.ids import (
+    ID_RULES,
+    MAX_TEXT_CHARS,
+    MISSING_ID,
+    clean_nfc_text,
+    missing_categories,
+    missing_ids,
+    overlong_texts,
+    total_lines,
+)
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
 from features.names import did_you_mean, examples, name_key, shown_name
 from features.numbers import (
     check_conventions,
+    check_decimal_ids,
     check_locale_numbers,
     check_missing_placeholders,
     check_mostly_unparsed,
@@ -166,8 +176,8 @@ def parse_bools(s: pd.Series) -> pd.Series:
 def _parse_column(col: Column, s: pd.Series, timezone: str, date_format: str | None) -> pd.Series:
     if col.kind == "id":
         return parse_ids(s)
-    if col.kind == "text":
-        return clean_nfc_text(s)  # `Île` typed decomposed is the same region
+    if col.kind == "text":  # `Île` typed decomposed is the same region; a category read by the model also
+        return clean_nfc_text(s, "NFKC" if col.model_input else "NFC")  # `Ｂ２Ｂ` is `B2B`
     if col.kind == "bool":
         return parse_bools(s)
     return parse_numbers(s)  # money, number, rating
@@ -297,9 +307,16 @@ def _check_parsed(
     if col.kind == "id":
         if not col.required and column_stats is None:  # `-` written for every customer without a manager
             check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
+        if column_stats is None:  # `42.0` beside `42`: a float export mixed with text
+            check_decimal_ids(table.name, col.name, raw, parsed)
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             rej.add(rule(parsed, text), reason.format(col.name))
+    if col.kind == "text" and col.model_input:  # `NULL` as a region: a category of its own to the model
+        missing = missing_categories(parsed)
+        if column_stats is None:  # written for every customer without one: the export's convention
+            check_missing_placeholders(table.name, col.name, raw, missing)
+        rej.add(missing, MISSING_ID.format(col.name) + " (NULL, N/A, -, ...)")
     if col.kind == "id" or (col.kind == "text" and col.model_input):  # a megabyte of region
         rej.add(overlong_texts(parsed), f"{col.name} longer than {MAX_TEXT_CHARS:,} characters")
     if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line

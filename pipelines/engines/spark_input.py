@@ -43,6 +43,7 @@ from pipelines.engines.spark_checks import (
     BUCKET,
     BUCKET_KEYS,
     CURRENCY,
+    DECIMAL,
     GIVEN,
     HIGH,
     LARGE,
@@ -72,6 +73,7 @@ from pipelines.engines.spark_checks import (
     UNIT_MEDIANS,
     UNKNOWN,
     VAL,
+    WHOLE,
     _check_throughout,
     _duplicates,
     _offsets,
@@ -127,7 +129,7 @@ def column_masks(
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
-    from features.ids import missing_ids
+    from features.ids import decimal_ids, missing_categories, missing_ids, whole_ids
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
@@ -146,8 +148,13 @@ def column_masks(
         given, bad, dates = stats[name]
         put(GIVEN, i, given)
         put(BAD, i, bad)
+        if col.kind == "id":  # `42.0` beside `42` (`features.numbers.check_decimal_ids`)
+            put(DECIMAL, i, decimal_ids(parsed[name]))
+            put(WHOLE, i, whole_ids(parsed[name]))
         if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
             put(PLACEHOLDER, i, missing_ids(parsed[name]))
+        elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories
+            put(PLACEHOLDER, i, missing_categories(parsed[name]))
         elif col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
             pass
         else:

@@ -117,6 +117,9 @@ def table_stops(
             numbers.check_missing_placeholders(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER, i)
             )
+        floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
+        if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
+            numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         found, given, large = _sum(stats, f"l{i}"), _sum(stats, f"g{i}"), _sum(stats, f"L{i}")
         if found and not (
             found < numbers.LOCALE_SHARE * given and (found < numbers.MIN_ROWS or found < large)

@@ -501,6 +501,14 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST.assign(account_manager_id=["-", "AM1", "-", "-", "AM2", "-"])),
         "table 'customers', column 'account_manager_id': 4 of 6 rows hold '-'",
     ),
+    "category-placeholder": (  # `NULL` for every customer without a region: a model-read category
+        dict(orders=_ORD, customers=_CUST.assign(region=["NULL", "North", "NULL", "NULL", "South", "n/a"])),
+        "table 'customers', column 'region': 4 of 6 rows hold 'NULL', 'n/a'",
+    ),
+    "ids-42-and-42.0": (  # a float export mixed with text in one id column (`features.numbers.check_decimal_ids`)
+        dict(orders=_ORD.assign(customer_id=["1.0", "2.0", "3.0", "4", "5", "6"])),
+        "table 'orders', column 'customer_id': 3 of 6 rows write the id as a decimal number",
+    ),
     "currency-signs": (  # numbers with a currency sign or unit (`features.numbers.check_unit_numbers`)
         dict(orders=_ORD.assign(revenue=["$10", "$20.5", "30", "$40", "$50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values are numbers with a currency sign, code or unit",
@@ -701,3 +709,39 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
         files = _reject_files(tmp_path / "rejects" / name)
         assert files["source_row"].astype(int).tolist() == frame["source_row"].tolist()
         assert files["reason"].tolist() == frame["reason"].tolist()
+
+
+@pytest.mark.spark
+def test_model_read_categories_are_folded_and_a_stray_placeholder_rejected_as_by_pandas(spark, tmp_path):
+    """A stray `NULL` or `-` in a model-read category is the same row reject in both engines, and fullwidth
+    letters or a non-breaking space in one are the same category (NFKC); ids and personal text stay exact."""
+    from pipelines.engines.spark_input import load_spark
+
+    n = 300
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(n)],
+            "segment": ["Ｂ２Ｂ" if i % 2 else "B2B" for i in range(n)],
+            "region": ["NULL" if i == 0 else "-" if i == 1 else "North\u00a0East" if i % 3 else "North East"
+                       for i in range(n)],
+            "name": ["Ａnn"] * n,
+        }
+    )  # fmt: skip
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "ordered_at": ["2024-01-05"] * n,
+            "revenue": ["10"] * n,
+        }
+    )
+    data = _write(tmp_path / "data", orders=orders, customers=customers)
+    expected = load_data(data)
+    assert expected.result.report["customers"].rejected_by_reason == {
+        "placeholder for a missing value in region (NULL, N/A, -, ...)": 2
+    }
+    assert set(expected.tables["customers"]["segment"]) == {"B2B"}
+    assert set(expected.tables["customers"]["region"]) == {"North East"}
+    got = load_spark(spark, data, CFG, tmp_path / "rejects")[0]
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
