@@ -408,12 +408,9 @@ def missing_categories(values: pd.Series) -> np.ndarray:
     category's own code: not taken for one."""
     if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
         return np.zeros(len(values), dtype=bool)
-    arr = arrow_text(values.astype("str"))
-    first = first_bytes(arr)
-    signs = matches_where(
-        arr, np.isin(first, np.frombuffer(b"-_.?*\xe2", dtype=np.uint8)), f"^{_PUNCTUATION}$"
-    )
-    return placeholder_ids(values) | signs
+    text = TextBytes(values)
+    signs = matches_where(text.arr, byte_set(b"-_.?*\xe2")[text.first], f"^{_PUNCTUATION}$")
+    return placeholder_ids(values, text) | signs
 
 
 #: An id written as a whole number with a decimal point (`42.0`, `0042.00`): what a float column writes (an id
