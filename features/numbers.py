@@ -19,16 +19,21 @@ _LOCALE_NUMBER = r"^[+-]?(?:\d{1,3}(?:[,. \u00a0\u202f'\u2019]\d{3})+(?:[.,]\d*)
 LOCALE_SHARE = 0.01
 
 
-def locale_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
-    """Which values of a number column (as read) are numbers in a locale's format, among `unparsed` (the rows
-    whose text did not parse as a plain number)."""
+def _unparsed_matching(raw: pd.Series, unparsed: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed` (the rows whose text did not parse as a plain
+    number), match the anchored regex `pattern` once stripped."""
     out = np.zeros(len(raw), dtype=bool)
     at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
     if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
         return out
     text = raw.iloc[at].astype("str").str.strip()
-    out[at] = text.str.match(_LOCALE_NUMBER).fillna(False).to_numpy(dtype=bool)
+    out[at] = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
     return out
+
+
+def locale_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read) are numbers in a locale's format, among `unparsed`."""
+    return _unparsed_matching(raw, unparsed, _LOCALE_NUMBER)
 
 
 def check_locale_numbers(
@@ -60,15 +65,9 @@ _WITH_UNIT = r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?: ?
 
 
 def unit_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
-    """Which values of a number column (as read), among `unparsed` (the rows that did not parse as a plain
-    number), are a number with a currency sign, code or unit (`_WITH_UNIT`)."""
-    out = np.zeros(len(raw), dtype=bool)
-    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
-    if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
-        return out
-    text = raw.iloc[at].astype("str").str.strip()
-    out[at] = text.str.fullmatch(_WITH_UNIT).fillna(False).to_numpy(dtype=bool)
-    return out
+    """Which values of a number column (as read), among `unparsed`, are a number with a currency sign, code or
+    unit (`_WITH_UNIT`)."""
+    return _unparsed_matching(raw, unparsed, _WITH_UNIT)
 
 
 def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
