@@ -111,11 +111,19 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: The largest demo company: measured peak memory of `cvp generate` is 0.24 GB at 10,000 customers and 0.6 GB at
+#: 100,000 (about 4 KB per customer), so 1,000,000 customers need about 4-6 GB. Was: `--customers 10000000000000`
+#: exit 1 `unexpected MemoryError`; now exit 2 naming the flag and this bound.
+MAX_DEMO_CUSTOMERS = 1_000_000
+
+
 @app.command()
 @_friendly
 def generate(
     out: Annotated[Path, path_option("--out", help="Output directory.")],
-    customers: Annotated[int, typer.Option("--customers", min=1)] = 3000,
+    customers: Annotated[
+        int, typer.Option("--customers", min=1, max=MAX_DEMO_CUSTOMERS, help="At most 1,000,000 (memory).")
+    ] = 3000,
     start: Annotated[str, typer.Option("--start")] = "2021-01-01",
     end: Annotated[str, typer.Option("--end")] = "2025-12-31",
     seed: Annotated[int, typer.Option("--seed", min=0)] = 7,
@@ -191,7 +199,7 @@ def backtest(
     from pipelines.output_checks import check_outputs
     from pipelines.train import load_for_modelling, overrides, run_backtest_only
 
-    check_outputs(data, {"backtest directory": Path(out) / "backtest_metrics.csv"}, {}, mapping)
+    check_outputs(data, {}, {"backtest directory": Path(out)}, mapping)
 
     cfg, tables, cutoff = load_for_modelling(
         data, mapping, config, overrides(horizon_days, folds), as_of, console

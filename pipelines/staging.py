@@ -137,3 +137,90 @@ def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def journal_for(target: Path) -> Path:
+    """The journal of a set of files published together, beside its main file: `.<stem>.publish.json` (hidden;
+    exists only while the set is being published). Its lock is `.<stem>.publish.lock` (`pipelines.locks`)."""
+    target = Path(target)
+    stem = target.name[: -len(target.suffix)] if target.suffix else target.name
+    return target.with_name(f".{stem}.publish.json")
+
+
+def journal_lock(journal: Path) -> Path:
+    return journal.with_name(journal.name.removesuffix(".json") + ".lock")
+
+
+def publish_files(moves: list[tuple[str, Path, Path]], remove: list[Path], journal: Path, after=None) -> None:
+    """Publish staged files as one set: the journal (written atomically) names the renames (`(name, staged,
+    target)`, in order) and the removals to come, then they are done and the journal is removed. A run killed
+    after the journal is completed by the next reader or writer (`roll_forward`), so a reader gets one run's whole
+    set: the previous one (killed before the journal) or the new one. The caller holds the journal's lock."""
+    import json
+
+    plan = {
+        "moves": [{"file": k, "from": str(s), "to": str(t)} for k, s, t in moves],
+        "remove": [str(p) for p in remove],
+    }
+    text = json.dumps(plan, indent=2, sort_keys=True)
+    with atomic_path(journal) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    if after is not None:
+        after("journal")
+    roll_forward(journal, after)
+
+
+def roll_forward(journal: Path, after=None) -> None:
+    """Carry out a journal's renames (those not done yet) and removals, then drop the journal. Idempotent."""
+    import json
+
+    plan = json.loads(Path(journal).read_text(encoding="utf-8"))
+    for move in plan["moves"]:
+        if Path(move["from"]).exists():
+            replace_path(Path(move["from"]), Path(move["to"]))
+        if after is not None:
+            after(move["file"])
+    for path in plan["remove"]:
+        Path(path).unlink(missing_ok=True)
+    Path(journal).unlink()
+
+
+def complete_interrupted(journal: Path, what: str) -> bool:
+    """Finish publishing a set whose run was killed after its journal (True if there was one), under the set's
+    lock (a journal of a run still publishing is that run's to finish). `what` names the set in the error."""
+    journal = Path(journal)
+    if not journal.exists():
+        return False
+    try:
+        with held(journal_lock(journal), what):
+            if not journal.exists():  # its run finished it while this one waited
+                return False
+            roll_forward(journal)
+    except (OSError, ValueError, KeyError) as exc:
+        raise StructuralError(
+            f"an interrupted run left {journal.name} beside {what} and it cannot be completed ({exc}); rerun it"
+        ) from exc
+    return True
+
+
+@contextlib.contextmanager
+def atomic_files(targets: dict[str, Path], what: str) -> Iterator[dict[str, Path]]:
+    """Yield staging paths for several files published together (`cvp features`' table and manifest): written
+    into one staging directory beside the first target, then renamed into place through a journal
+    (`publish_files`) when the block completes. A run killed before leaves the previous set whole; one killed
+    during the renames is completed by the next run. Was: the files written one by one, a kill leaving a new
+    table beside the previous run's manifest."""
+    paths = {k: Path(p) for k, p in targets.items()}
+    first = next(iter(paths.values()))
+    journal = journal_for(first)
+    first.parent.mkdir(parents=True, exist_ok=True)
+    complete_interrupted(journal, what)
+    remove_abandoned(first)
+    stage = Path(tempfile.mkdtemp(prefix=_prefix(first), suffix=".tmp", dir=first.parent))
+    try:
+        staged = {k: stage / p.name for k, p in paths.items()}
+        yield staged
+        with held(journal_lock(journal), what):
+            publish_files([(k, staged[k], paths[k]) for k in paths], [], journal)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

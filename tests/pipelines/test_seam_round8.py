@@ -450,3 +450,180 @@ def test_the_error_log_of_an_unexpected_error_holds_no_password(tmp_path, monkey
     log = _error_log(RuntimeError("POST https://ann:s3cret@mlflow.example/api failed"))
     text = log.read_text(encoding="utf-8")
     assert "s3cret" not in text and "https://ann:***@mlflow.example" in text and "RuntimeError" in text
+
+
+ORDERS_CSV = "order_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-05,10.5\nO2,C2,2023-01-06,20\n"
+
+
+def _quiet():
+    import io
+
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), width=200)
+
+
+def test_a_features_run_failing_between_its_two_files_leaves_the_previous_table_and_manifest(
+    tmp_path, monkeypatch
+):
+    """`cvp features` wrote its table, then its manifest, one by one: a run stopped between them left the new
+    table beside the previous run's manifest (was: the table of 2023-03-01 with the manifest of 2023-02-01). Now
+    the two are published together: the previous pair stays whole, and a rerun writes the new pair."""
+    import json
+
+    import pipelines.jobs as jobs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS_CSV)
+    out = tmp_path / "f" / "features.parquet"
+    manifest = out.with_suffix(".manifest.json")
+    jobs.run_features(data, "2023-02-01", out, None, None, _quiet())
+    old_table, old_manifest = out.read_bytes(), manifest.read_text()
+    assert json.loads(old_manifest)["cutoffs"][0].startswith("2023-02-01")
+
+    real = jobs.write_json
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full (injected between the table and its manifest)")
+
+    monkeypatch.setattr(jobs, "write_json", fail)
+    with pytest.raises(OSError, match="injected"):
+        jobs.run_features(data, "2023-03-01", out, None, None, _quiet())
+    assert out.read_bytes() == old_table and manifest.read_text() == old_manifest
+    left = sorted(p.name for p in out.parent.iterdir())
+    assert left == [".features.publish.lock", "features.manifest.json", "features.parquet"]  # no staging left
+
+    monkeypatch.setattr(jobs, "write_json", real)
+    jobs.run_features(data, "2023-03-01", out, None, None, _quiet())
+    assert json.loads(manifest.read_text())["cutoffs"][0].startswith("2023-03-01")
+    assert out.read_bytes() != old_table
+
+
+def test_a_set_killed_during_its_renames_is_completed_by_the_next_writer(tmp_path):
+    """A run killed after its journal, between the renames of its files (the table renamed, the manifest not):
+    the next write to the set first completes it, and a reader never keeps a mix."""
+    from pipelines.staging import atomic_files, journal_for, publish_files
+
+    targets = {"table": tmp_path / "t.csv", "manifest": tmp_path / "t.manifest.json"}
+    for name, path in targets.items():
+        path.write_text(f"old {name}")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    for name in targets:
+        (stage / name).write_text(f"new {name}")
+
+    class Killed(BaseException):
+        pass
+
+    def kill(point: str) -> None:
+        if point == "table":
+            raise Killed
+
+    with pytest.raises(Killed):
+        publish_files(
+            [(k, stage / k, p) for k, p in targets.items()], [], journal_for(targets["table"]), kill
+        )
+    assert targets["table"].read_text() == "new table" and targets["manifest"].read_text() == "old manifest"
+    with atomic_files(targets, "the test set") as staged:  # the next run: completes the set first
+        assert targets["manifest"].read_text() == "new manifest"
+        assert not journal_for(targets["table"]).exists()
+        for name, path in staged.items():
+            path.write_text(f"newer {name}")
+    assert {p.read_text() for p in targets.values()} == {"newer table", "newer manifest"}
+
+
+def _backtest_result():
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame({"model": ["model"], "metric": ["mae"], "mean": [1.0]})
+    empty = pd.DataFrame()
+    return SimpleNamespace(
+        metrics=frame,
+        summary=frame,
+        fold_totals=empty,
+        metrics_by_tier=empty,
+        summary_by_tier=empty,
+        gain_curves=empty,
+        decile_tables=empty,
+        calibration_curves=empty,
+    )
+
+
+def test_a_backtest_failing_half_way_leaves_the_previous_directory_whole(tmp_path, monkeypatch):
+    """`cvp backtest --out` wrote its metrics and plots one by one into the directory: a run stopped after the
+    metrics left them beside the previous run's plots (was: backtest_metrics.csv new, gain_curve.png old). Now
+    the directory is replaced as a whole: the previous one stays, and a rerun replaces it."""
+    import pipelines.train as train
+
+    out = tmp_path / "backtest"
+    out.mkdir()
+    (out / ".cvp-backtest").write_text("")  # an earlier run's directory
+    (out / "backtest_metrics.csv").write_text("old")
+    (out / "gain_curve.png").write_text("old plot")
+
+    def fail(result, out_dir):
+        raise OSError("injected after the metrics")
+
+    monkeypatch.setattr(train, "backtest_plots", fail)
+    with pytest.raises(OSError, match="injected"):
+        train.write_backtest(_backtest_result(), out)
+    assert (out / "backtest_metrics.csv").read_text() == "old" and (out / "gain_curve.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backtest"]  # no staging left
+
+    monkeypatch.setattr(train, "backtest_plots", lambda result, out_dir: {})
+    files = train.write_backtest(_backtest_result(), out)
+    assert set(files.values()) == {
+        out.resolve() / "backtest_metrics.csv",
+        out.resolve() / "backtest_summary.csv",
+    }
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".cvp-backtest",
+        "backtest_metrics.csv",
+        "backtest_summary.csv",
+    ]  # the previous run's plot does not survive beside the new metrics
+
+
+@pytest.mark.parametrize("out", ["/", "/etc", "/usr/", "~"])
+def test_a_directory_output_naming_the_root_or_a_system_directory_is_refused(out, tmp_path, monkeypatch):
+    """`cvp backtest --out /` wrote its metrics and plots into `/` (as root), `--rejects /etc` would put
+    `orders.csv` into /etc: every command's directory output is checked in one place, before anything is read."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.output_checks import check_outputs
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    target = Path(out).expanduser()
+    with pytest.raises(StructuralError, match="a directory of the system"):
+        check_outputs(tmp_path, {}, {"backtest directory": target})
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS_CSV)
+    res = CliRunner().invoke(app, ["backtest", "--data", str(data), "--out", str(target)])
+    assert res.exit_code == 2 and "a directory of the system" in res.output, res.output
+    for args in (
+        ["validate", "--data", str(data), "--rejects", str(target)],
+        ["generate", "--out", str(target), "--customers", "10"],
+        ["report", "--data", str(data), "--scores", str(tmp_path / "s.parquet"), "--out", str(target)],
+        ["profile", "--data", str(data), "--scores", str(tmp_path / "s.parquet"), "--out", str(target)],
+    ):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2 and "a directory of the system" in res.output, (args, res.output)
+    check_outputs(tmp_path, {}, {"backtest directory": tmp_path / "bt"})  # a directory of its own is fine
+
+
+@pytest.mark.parametrize("customers", ["10000000000000", "1000001"])
+def test_generate_more_customers_than_the_bound_is_exit_2_naming_the_flag(customers, tmp_path):
+    """`cvp generate --customers 10000000000000` was exit 1 `unexpected MemoryError`: now exit 2 naming the flag
+    and the largest allowed (1,000,000: about 4 KB of peak memory per customer, measured), nothing written."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import MAX_DEMO_CUSTOMERS, app
+
+    assert MAX_DEMO_CUSTOMERS == 1_000_000
+    res = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "d"), "--customers", customers])
+    assert res.exit_code == 2, res.output
+    assert "--customers" in res.output and "1000000" in res.output
+    assert not (tmp_path / "d").exists()
