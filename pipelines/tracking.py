@@ -48,6 +48,8 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
     check_tracking_uri(uri)
     if uri.startswith(("http://", "https://")):
         _check_server_answers(uri)
+        for name, value in SERVER_RETRIES.items():  # the user's own settings are kept
+            os.environ.setdefault(name, value)
     if uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).parent
         try:
@@ -103,6 +105,16 @@ def check_tracking_uri(uri: str) -> None:
         )
 
 
+#: MLflow's client retries of a request to a tracking server, set when the user has not set them: 3 retries,
+#: backoff factor 1 (urllib3 waits 0, 2, 4 s, plus up to 1 s of jitter each), 60 s per request. Was MLflow 3's
+#: defaults, 7 retries with factor 2 (up to 2 minutes between the last ones) and 120 s: a server answering 5xx to
+#: every request kept a job waiting more than 5 minutes before it failed.
+SERVER_RETRIES = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
 #: Seconds a tracking server has to accept a connection before the job stops (MLflow's own client would retry a
 #: refused connection for minutes, 4 min 22 s measured, before failing).
 SERVER_CONNECT_SECONDS = 10
@@ -138,8 +150,14 @@ def _check_server_answers(uri: str) -> None:
     try:
         with urllib.request.urlopen(f"{bare.rstrip('/')}/health", timeout=SERVER_CONNECT_SECONDS):
             return
-    except urllib.error.HTTPError:
-        return  # it answered
+    except urllib.error.HTTPError as exc:
+        if exc.code < 500:
+            return  # it answered
+        raise StructuralError(  # was: taken for an answer, then MLflow retried every request for minutes
+            f"the MLflow tracking server {shown_uri(uri)} answers with a server error (HTTP {exc.code} on "
+            "/health). Check the server (or the proxy in front of it), or give another --tracking-uri / "
+            "MLFLOW_TRACKING_URI."
+        ) from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise StructuralError(

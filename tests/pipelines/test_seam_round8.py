@@ -627,3 +627,73 @@ def test_generate_more_customers_than_the_bound_is_exit_2_naming_the_flag(custom
     assert res.exit_code == 2, res.output
     assert "--customers" in res.output and "1000000" in res.output
     assert not (tmp_path / "d").exists()
+
+
+def _serve(status_of):
+    """A local HTTP server answering every request with `status_of(path)`; returns (server, uri, paths asked)."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            asked.append(self.path)
+            self.send_response(status_of(self.path))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://ann:s3cret@127.0.0.1:{server.server_port}", asked
+
+
+def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_are_bounded(
+    tmp_path, monkeypatch
+):
+    """A tracking server (or the proxy before it) answering 503 to everything: its /health answer was taken for
+    "it is there", then MLflow's client retried every request 7 times with backoff up to 2 minutes, more than 5
+    minutes before an `unexpected MlflowException`. Now the health check stops at once naming the server (its
+    password masked), and the retries MLflow makes are bounded unless the user set them."""
+    import time
+
+    import mlflow
+
+    from pipelines.tracking import SERVER_RETRIES, configure_tracking
+
+    for name in SERVER_RETRIES:
+        monkeypatch.delenv(name, raising=False)
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    server, uri, asked = _serve(lambda path: 503)
+    try:
+        with pytest.raises(StructuralError, match=r"answers with a server error \(HTTP 503") as err:
+            configure_tracking(tmp_path, uri)
+        assert "ann:***@127.0.0.1" in str(err.value) and "s3cret" not in str(err.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    server, uri, asked = _serve(lambda path: 200 if path == "/health" else 503)  # healthy, then failing
+    try:
+        configure_tracking(tmp_path, uri)
+        assert {name: os.environ.get(name) for name in SERVER_RETRIES} == SERVER_RETRIES
+        t0 = time.monotonic()
+        with pytest.raises(Exception, match="503|500|error responses"):
+            mlflow.search_experiments()
+        assert time.monotonic() - t0 < 30
+        assert len([p for p in asked if p.startswith("/api")]) == 1 + int(
+            SERVER_RETRIES["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+        )
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the user's own choice is kept
+        configure_tracking(tmp_path, uri)
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "0"
+    finally:
+        server.shutdown()
+        server.server_close()
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
