@@ -36,11 +36,10 @@ def run_generate(
     if first >= last:
         raise StructuralError(f"--start {first.date()} must be before --end {last.date()}")
     check_outputs(None, {}, {"demo company directory": Path(out)})
-    for stale in check_demo_directory(Path(out), f".{fmt}"):  # an earlier demo company in the other format
-        stale.unlink()
+    stale = check_demo_directory(Path(out), f".{fmt}")  # an earlier demo company in the other format
     t0 = time.perf_counter()
     company = generate_company(customers, first, last, seed)
-    paths = write_company(company, Path(out), fmt=fmt)
+    paths = write_company(company, Path(out), fmt=fmt, remove=stale)
     console.print(
         f"demo company of {customers:,} customers written to {out} in {time.perf_counter() - t0:.1f} s"
     )

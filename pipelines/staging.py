@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from features.validation import StructuralError
@@ -204,12 +204,15 @@ def complete_interrupted(journal: Path, what: str) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_files(targets: dict[str, Path], what: str) -> Iterator[dict[str, Path]]:
+def atomic_files(
+    targets: dict[str, Path], what: str, remove: Iterable[Path] = ()
+) -> Iterator[dict[str, Path]]:
     """Yield staging paths for several files published together (`cvp features`' table and manifest): written
     into one staging directory beside the first target, then renamed into place through a journal
     (`publish_files`) when the block completes. A run killed before leaves the previous set whole; one killed
     during the renames is completed by the next run. Was: the files written one by one, a kill leaving a new
-    table beside the previous run's manifest."""
+    table beside the previous run's manifest. `remove`: files of an earlier set the new one replaces (removed
+    with the renames, as part of the set)."""
     paths = {k: Path(p) for k, p in targets.items()}
     first = next(iter(paths.values()))
     journal = journal_for(first)
@@ -218,9 +221,9 @@ def atomic_files(targets: dict[str, Path], what: str) -> Iterator[dict[str, Path
     remove_abandoned(first)
     stage = Path(tempfile.mkdtemp(prefix=_prefix(first), suffix=".tmp", dir=first.parent))
     try:
-        staged = {k: stage / p.name for k, p in paths.items()}
+        staged = {k: stage / f"{k}-{p.name}" for k, p in paths.items()}
         yield staged
         with held(journal_lock(journal), what):
-            publish_files([(k, staged[k], paths[k]) for k in paths], [], journal)
+            publish_files([(k, staged[k], paths[k]) for k in paths], list(remove), journal)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -697,3 +697,32 @@ def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_
         server.server_close()
         mlflow.set_tracking_uri(before[0])
         mlflow.set_registry_uri(before[1])
+
+
+def test_a_generate_run_failing_half_way_leaves_the_previous_demo_company_whole(tmp_path, monkeypatch):
+    """`cvp generate` wrote its tables one by one: a run stopped after some of them left new orders beside the
+    previous company's customers (was: orders of seed 2 with customers of seed 1). Now the tables and the truth
+    are published together; a rerun writes the new company whole."""
+    import pipelines.demo.write as write
+    from pipelines.jobs import run_generate
+
+    out = tmp_path / "demo"
+    run_generate(out, 60, "2022-01-01", "2023-12-31", 1, "csv", _quiet())
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real, calls = write._write_table, []
+
+    def fail_third(frame, path, fmt):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError("disk full (injected)")
+        real(frame, path, fmt)
+
+    monkeypatch.setattr(write, "_write_table", fail_third)
+    with pytest.raises(OSError, match="injected"):
+        run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", _quiet())
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # the csv company whole: no parquet table beside it, none removed, no staging left
+    monkeypatch.setattr(write, "_write_table", real)
+    run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", _quiet())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == sorted(["_truth"] + [f"{n}.parquet" for n in write.TABLE_NAMES])
