@@ -196,10 +196,12 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Rolling-origin backtest of the models against persistence, past spend rate and BG/NBD + Gamma-Gamma."""
-    from pipelines.output_checks import check_outputs
+    from pipelines.output_checks import BACKTEST_MARKER, check_outputs
+    from pipelines.staging import check_replaceable
     from pipelines.train import load_for_modelling, overrides, run_backtest_only
 
     check_outputs(data, {}, {"backtest directory": Path(out)}, mapping)
+    check_replaceable(Path(out), BACKTEST_MARKER)  # replaced whole: never a directory of the user's files
 
     cfg, tables, cutoff = load_for_modelling(
         data, mapping, config, overrides(horizon_days, folds), as_of, console

@@ -105,6 +105,20 @@ def replace_path(src: Path, dst: Path) -> None:
     os.replace(src, dst)
 
 
+def check_replaceable(target: Path, marker: str) -> Path:
+    """`target` may be replaced whole by `atomic_directory`: absent, empty, or holding `marker` (returns it
+    resolved). Commands call it before their work too (`cvp backtest --out`), so the refusal comes first."""
+    target = Path(target).resolve()
+    if target.exists() and not target.is_dir():
+        raise StructuralError(f"{target} exists and is not a directory")
+    if target.is_dir() and not (target / marker).exists() and any(target.iterdir()):
+        raise StructuralError(
+            f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
+            f"directory; its files are left untouched"
+        )
+    return target
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
@@ -114,14 +128,7 @@ def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     (`remove_abandoned`); two runs into one `target` (two `cvp report`s at once) swap it one at a time
     (`pipelines.locks`: `.<name>.publish.lock` beside it). `target` must be absent, empty, or published here
     before (it holds the file `marker`): a user's own files are never deleted."""
-    target = Path(target).resolve()
-    if target.exists() and not target.is_dir():
-        raise StructuralError(f"{target} exists and is not a directory")
-    if target.is_dir() and not (target / marker).exists() and any(target.iterdir()):
-        raise StructuralError(
-            f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
-            f"directory; its files are left untouched"
-        )
+    target = check_replaceable(target, marker)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned(target)
     stage = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))

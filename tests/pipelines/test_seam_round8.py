@@ -726,3 +726,20 @@ def test_a_generate_run_failing_half_way_leaves_the_previous_demo_company_whole(
     run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", _quiet())
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == sorted(["_truth"] + [f"{n}.parquet" for n in write.TABLE_NAMES])
+
+
+def test_backtest_into_a_directory_of_other_files_is_refused_before_the_work(tmp_path, monkeypatch):
+    """The backtest directory is replaced as a whole, so one holding the user's own files (no `.cvp-backtest`) is
+    refused, and before the data is read (not after the folds are computed); its files are left untouched."""
+    from typer.testing import CliRunner
+
+    import pipelines.train as train
+    from pipelines.cli import app
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    monkeypatch.setattr(train, "load_for_modelling", lambda *a, **k: pytest.fail("the data was read"))
+    res = CliRunner().invoke(app, ["backtest", "--data", str(tmp_path), "--out", str(mine)])
+    assert res.exit_code == 2 and "was not written by cvp" in res.output, res.output
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
