@@ -93,6 +93,13 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:
+            from pipelines.tracking import server_failure
+
+            known = server_failure(exc)  # a tracking server failing mid-run
+            if known is not None:
+                err.print("error:", style="bold red", end=" ")
+                err.print(str(known), markup=False, soft_wrap=True)
+                sys.exit(2)
             if _VERBOSE["on"] or os.environ.get("CVP_DEBUG", "") not in ("", "0"):
                 raise
             log = _error_log(exc)

@@ -10,6 +10,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -136,6 +137,32 @@ def shown_uri(uri: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
+_FAILED_REQUEST = re.compile(
+    r"^API request to (?P<url>https?://\S+?) failed with (?:timeout )?exception (?P<why>.*)", re.S
+)
+
+
+def server_failure(exc: BaseException) -> StructuralError | None:
+    """An MLflow request to a tracking server that failed after its retries (`SERVER_RETRIES`: a server answering
+    5xx, or silent, in the middle of a run) as a structural error naming the server (was: exit 1 `unexpected
+    MlflowException`); None for any other error."""
+    if type(exc).__name__ != "MlflowException":
+        return None
+    m = _FAILED_REQUEST.match(str(exc))
+    if m is None:
+        return None
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(m["url"])
+    server = shown_uri(urllib.parse.urlunsplit(parts._replace(path="", query="", fragment="")))
+    why = "it answered with server errors" if "error responses" in m["why"] else "it did not answer in time"
+    return StructuralError(
+        f"the MLflow tracking server {server} failed during the run ({why}, after "
+        f"{os.environ.get('MLFLOW_HTTP_REQUEST_MAX_RETRIES', '?')} retries of {parts.path}). Check the server (or "
+        "the proxy in front of it) and rerun."
+    )
+
+
 def _check_server_answers(uri: str) -> None:
     """One request to the server's `/health`: any HTTP answer (even 401 or 404) means it is there; a refused,
     unresolvable or silent address stops the job at once with the address (not after MLflow's retries). A user
@@ -231,6 +258,9 @@ def load_bundle(uri: str) -> LoadedModel:
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)
     except MlflowException as exc:
+        failed = server_failure(exc)
+        if failed is not None:  # was: "Train one first", the URL with the URI's password printed
+            raise failed from exc
         first = exc.message.splitlines()[0]
         if version is not None:  # the registry knows it: its files are what is missing (moved, deleted)
             raise StructuralError(

@@ -743,3 +743,37 @@ def test_backtest_into_a_directory_of_other_files_is_refused_before_the_work(tmp
     res = CliRunner().invoke(app, ["backtest", "--data", str(tmp_path), "--out", str(mine)])
     assert res.exit_code == 2 and "was not written by cvp" in res.output, res.output
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_tracking_server_failing_during_the_run_is_exit_2_naming_it_without_its_password(
+    tmp_path, monkeypatch
+):
+    """A server that passes the health check, then answers 503 to MLflow's requests: `cvp score` said "cannot
+    load model ...: API request to http://ann:s3cret@... failed ... Train one first with `cvp train`" (the
+    password printed, the advice wrong). Now exit 2 naming the server (password as ***) and what failed."""
+    import mlflow
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.tracking import SERVER_RETRIES
+
+    for name in SERVER_RETRIES:
+        monkeypatch.delenv(name, raising=False)
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS_CSV)
+    server, uri, asked = _serve(lambda path: 200 if path == "/health" else 503)
+    try:
+        args = ["score", "--data", str(data), "--as-of", "2023-02-01", "--out", str(tmp_path / "s.parquet")]
+        res = CliRunner().invoke(app, [*args, "--tracking-uri", uri])
+    finally:
+        server.shutdown()
+        server.server_close()
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "the MLflow tracking server http://ann:***@127.0.0.1" in text and "failed during the run" in text
+    assert "s3cret" not in text and "Train one first" not in text
+    assert not (tmp_path / "s.parquet").exists()
