@@ -6,6 +6,10 @@ machine and process wrote them, `.<target>.<host>-<pid>.<random>.tmp`, so the ne
 removes what a run killed there left (this machine's, whose process no longer runs; a run on another machine of a
 shared disk, or one still going, keeps its own). Was: a killed `cvp report` (SIGTERM, SIGKILL) left a hidden copy
 of every manager's pages beside the report directory, and every later run another, never removed.
+
+Several files published together (`atomic_files`: `cvp features`' table and manifest, the demo company's tables;
+`publish_files`: the scores' output set, `pipelines.outputs.publish`) are staged, then renamed into place through
+a journal (`.<stem>.publish.json`) that the next run (or reader) completes if a kill came during the renames.
 """
 
 from __future__ import annotations

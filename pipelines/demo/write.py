@@ -1,4 +1,4 @@
-"""Writing a demo company: one file per contract table plus the truth, each atomic, byte-identical per seed."""
+"""Writing a demo company: one file per contract table plus the truth, published together, byte-identical per seed."""
 
 from __future__ import annotations
 
