@@ -653,6 +653,21 @@ def _serve(status_of):
     return server, f"http://ann:s3cret@127.0.0.1:{server.server_port}", asked
 
 
+def _keep_mlflow_uris(monkeypatch) -> None:
+    """This process's MLflow tracking and registry URIs (module state and variables) put back after the test
+    (`mlflow.set_registry_uri` of the old value would pin the registry for the tests that follow)."""
+    import mlflow.tracking._model_registry.utils as registry
+    import mlflow.tracking._tracking_service.utils as tracking
+
+    monkeypatch.setattr(registry, "_registry_uri", registry._registry_uri)
+    monkeypatch.setattr(tracking, "_tracking_uri", tracking._tracking_uri)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+
+
 def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_are_bounded(
     tmp_path, monkeypatch
 ):
@@ -668,7 +683,7 @@ def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_
 
     for name in SERVER_RETRIES:
         monkeypatch.delenv(name, raising=False)
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    _keep_mlflow_uris(monkeypatch)
     server, uri, asked = _serve(lambda path: 503)
     try:
         with pytest.raises(StructuralError, match=r"answers with a server error \(HTTP 503") as err:
@@ -695,8 +710,6 @@ def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_
     finally:
         server.shutdown()
         server.server_close()
-        mlflow.set_tracking_uri(before[0])
-        mlflow.set_registry_uri(before[1])
 
 
 def test_a_generate_run_failing_half_way_leaves_the_previous_demo_company_whole(tmp_path, monkeypatch):
@@ -751,7 +764,6 @@ def test_a_tracking_server_failing_during_the_run_is_exit_2_naming_it_without_it
     """A server that passes the health check, then answers 503 to MLflow's requests: `cvp score` said "cannot
     load model ...: API request to http://ann:s3cret@... failed ... Train one first with `cvp train`" (the
     password printed, the advice wrong). Now exit 2 naming the server (password as ***) and what failed."""
-    import mlflow
     from typer.testing import CliRunner
 
     from pipelines.cli import app
@@ -759,7 +771,7 @@ def test_a_tracking_server_failing_during_the_run_is_exit_2_naming_it_without_it
 
     for name in SERVER_RETRIES:
         monkeypatch.delenv(name, raising=False)
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    _keep_mlflow_uris(monkeypatch)
     data = tmp_path / "data"
     data.mkdir()
     (data / "orders.csv").write_text(ORDERS_CSV)
@@ -770,8 +782,6 @@ def test_a_tracking_server_failing_during_the_run_is_exit_2_naming_it_without_it
     finally:
         server.shutdown()
         server.server_close()
-        mlflow.set_tracking_uri(before[0])
-        mlflow.set_registry_uri(before[1])
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
     assert "the MLflow tracking server http://ann:***@127.0.0.1" in text and "failed during the run" in text
