@@ -22,6 +22,7 @@ from pipelines.loading import (
     parse_date,
 )
 from pipelines.output_checks import check_demo_directory, check_outputs, check_table_suffix
+from pipelines.staging import atomic_files
 
 
 def run_generate(
@@ -34,12 +35,11 @@ def run_generate(
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
     if first >= last:
         raise StructuralError(f"--start {first.date()} must be before --end {last.date()}")
-    check_outputs(None, {"demo company directory": Path(out) / "orders.csv"})
-    for stale in check_demo_directory(Path(out), f".{fmt}"):  # an earlier demo company in the other format
-        stale.unlink()
+    check_outputs(None, {}, {"demo company directory": Path(out)})
+    stale = check_demo_directory(Path(out), f".{fmt}")  # an earlier demo company in the other format
     t0 = time.perf_counter()
     company = generate_company(customers, first, last, seed)
-    paths = write_company(company, Path(out), fmt=fmt)
+    paths = write_company(company, Path(out), fmt=fmt, remove=stale)
     console.print(
         f"demo company of {customers:,} customers written to {out} in {time.perf_counter() - t0:.1f} s"
     )
@@ -75,9 +75,13 @@ def run_features(
     table, manifest = build_feature_table_with_manifest(loaded.tables, cutoff, cfg.features)
     seconds = time.perf_counter() - t0
     out = Path(out)
-    write_frame(table, out, index=True)
     info = manifest.to_dict() | {"config_digest": cfg.digest(), "seconds": round(seconds, 3)}
-    write_json(info, out.with_suffix(".manifest.json"))
+    # the table and its manifest are published together (was: written one by one, a kill between them leaving
+    # the new table beside the previous run's manifest)
+    targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}
+    with atomic_files(targets, f"the feature table {out}") as staged:
+        write_frame(table, staged["table"], index=True)
+        write_json(info, staged["manifest"])
     console.print(
         f"{len(table):,} customers x {table.shape[1]} features as of {cutoff.date()} -> {out} "
         f"({seconds:.1f} s); groups: {', '.join(manifest.groups_present)}"

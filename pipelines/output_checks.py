@@ -31,12 +31,15 @@ HISTORY_MARKER = ".cvp-history"
 #: run replaces whole.
 REPORT_MARKER = ".cvp-report"
 PROFILE_MARKER = ".cvp-profile"
+#: Marks a `cvp backtest --out` directory of metrics and plots, replaced whole by the next backtest.
+BACKTEST_MARKER = ".cvp-backtest"
 #: The directories cvp owns: nothing else may be written inside them, and why.
 OWNED_MARKERS = {
     HISTORY_MARKER: "score history, which holds only what `cvp score --history` writes (every later run would "
     "refuse it)",
     REPORT_MARKER: "report directory, which the next `cvp report` replaces whole (it would be deleted)",
     PROFILE_MARKER: "profile directory, which the next `cvp profile` replaces whole (it would be deleted)",
+    BACKTEST_MARKER: "backtest directory, which the next `cvp backtest` replaces whole (it would be deleted)",
 }
 
 
@@ -81,6 +84,48 @@ def check_demo_directory(out: Path, suffix: str) -> list[Path]:
     ]
 
 
+#: Directories of the system an output directory never is (nor the filesystem root, nor the home directory).
+SYSTEM_DIRECTORIES = (
+    "bin",
+    "boot",
+    "dev",
+    "etc",
+    "lib",
+    "lib32",
+    "lib64",
+    "opt",
+    "proc",
+    "root",
+    "run",
+    "sbin",
+    "srv",
+    "sys",
+    "tmp",
+    "usr",
+    "var",
+    "home",
+    "mnt",
+    "media",
+)
+
+
+def check_not_system_directory(path: Path, what: str) -> None:
+    """A directory output naming the filesystem root, a top-level system directory or the home directory is
+    refused before anything is read (was: `cvp backtest --out /` wrote its metrics and plots into `/`); the rule
+    `cvp score --out /` follows (`file_stem`: a path naming no file) for every command's directories."""
+    target = Path(path).resolve()
+    root = Path(target.anchor)
+    if (
+        target == root
+        or (target.parent == root and target.name in SYSTEM_DIRECTORIES)
+        or target == Path.home()
+    ):
+        raise StructuralError(
+            f"the {what} {str(path)!r} is {target}, a directory of the system (or its root, or the home "
+            "directory): give a directory of its own (out/backtest)"
+        )
+
+
 def file_in_the_way(path: Path) -> Path | None:
     """The nearest existing ancestor of `path` when it is not a directory (nothing can be created under it)."""
     for parent in Path(path).parents:
@@ -107,6 +152,10 @@ def check_outputs(
     files = {what: Path(p) for what, p in files.items()}
     dirs = {what: Path(p) for what, p in (dirs or {}).items()}
     owned = {what: Path(p) for what, p in (owned or {}).items()}
+    for what, path in (
+        files | dirs | owned
+    ).items():  # the report and profile directories are passed as files
+        check_not_system_directory(path, what)
     check_outputs_beside_tables(data, files, dirs | owned)
     _check_beside_sources(data, mapping, files, dirs | owned)
     for whose, folder in owned.items():

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from features.validation import StructuralError
 from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
-from pipelines import io
+from pipelines import staging
 from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (re-exported: its home was here)
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
@@ -240,76 +240,39 @@ PUBLISH_ORDER = (
 
 def journal_path(targets: Mapping[str, Path]) -> Path:
     """The publishing journal beside the scores (hidden; exists only while a set is being published)."""
-    scores = Path(targets["scores"])
-    stem = scores.name[: -len(scores.suffix)] if scores.suffix else scores.name
-    return scores.with_name(f".{stem}.publish.json")
+    return staging.journal_for(Path(targets["scores"]))
 
 
 def lock_path(targets: Mapping[str, Path]) -> Path:
     """The lock of a set's place (`pipelines.locks`), beside the scores: `.<stem>.publish.lock`, kept."""
-    journal = journal_path(targets)
-    return journal.with_name(journal.name.removesuffix(".json") + ".lock")
+    return staging.journal_lock(journal_path(targets))
 
 
 def publish(staged: Mapping[str, Path], targets: Mapping[str, Path]) -> None:
-    """Rename the staged files into place as one set: journal first, then contributions, scores, manifest.
+    """Rename the staged files into place as one set (`pipelines.staging.publish_files`): journal first, then
+    contributions, scores, manifest.
 
     Holds the set's lock: two runs publishing into one `--out` at once take turns, each set whole (the last
     one stays), instead of one run's renames landing between the other's (was: new contributions beside the
     other run's scores, and the slower run's `unexpected FileNotFoundError` on the journal the other removed)."""
     _pause_at("before_publish")
     with held(lock_path(targets), f"the output set of {targets['scores']}"):
-        _publish(staged, targets)
-
-
-def _publish(staged: Mapping[str, Path], targets: Mapping[str, Path]) -> None:
-    from pipelines.io import write_json
-
-    moves = [
-        {"file": k, "from": str(staged[k]), "to": str(targets[k])}
-        for k in PUBLISH_ORDER
-        if k in staged and staged[k].exists()
-    ]
-    # a run without contributions must not leave an older run's beside it
-    stale = [str(targets[k]) for k in PUBLISH_ORDER if k not in {m["file"] for m in moves}]
-    journal = journal_path(targets)
-    write_json({"moves": moves, "remove": stale}, journal)
-    _pause_at("after_journal")
-    _roll_forward(journal, pause=True)
-
-
-def _roll_forward(journal: Path, pause: bool = False) -> None:
-    """Carry out a journal's renames (those not done yet) and removals, then drop the journal. Idempotent."""
-    plan = json.loads(journal.read_text(encoding="utf-8"))
-    for move in plan["moves"]:
-        if Path(move["from"]).exists():
-            io.replace_path(Path(move["from"]), Path(move["to"]))
-        if pause:
-            _pause_at(f"after_{move['file']}")
-    for path in plan["remove"]:
-        Path(path).unlink(missing_ok=True)
-    journal.unlink()
+        moves = [(k, staged[k], targets[k]) for k in PUBLISH_ORDER if k in staged and staged[k].exists()]
+        # a run without contributions must not leave an older run's beside it
+        stale = [targets[k] for k in PUBLISH_ORDER if k not in {m[0] for m in moves}]
+        staging.publish_files(moves, stale, journal_path(targets), lambda name: _pause_at(f"after_{name}"))
 
 
 def complete_interrupted_publish(scores_path: Path) -> bool:
     """Finish the publishing of a set whose run was killed half-way (True if there was one to finish). Under the
     set's lock: a journal of a run still publishing is that run's to finish (was: rolled forward by the next
     run's start, the first run then failing on its own journal)."""
-    targets = output_paths(scores_path)
-    journal = journal_path(targets)
-    if not journal.exists():
-        return False
     try:
-        with held(lock_path(targets), f"the output set of {scores_path}"):
-            if not journal.exists():  # its run finished it while this one waited
-                return False
-            _roll_forward(journal)
-    except (OSError, ValueError, KeyError) as exc:
-        raise StructuralError(
-            f"an interrupted scoring run left {journal.name} beside {Path(scores_path).name} and it cannot be "
-            f"completed ({exc}); rerun `cvp score`"
-        ) from exc
-    return True
+        return staging.complete_interrupted(
+            journal_path(output_paths(scores_path)), f"the output set of {scores_path}"
+        )
+    except StructuralError as exc:
+        raise StructuralError(f"{exc} (`cvp score`)") from exc
 
 
 def _read_scores(path: Path, columns: Iterable[str] | None = None) -> pd.DataFrame:

@@ -6,6 +6,10 @@ machine and process wrote them, `.<target>.<host>-<pid>.<random>.tmp`, so the ne
 removes what a run killed there left (this machine's, whose process no longer runs; a run on another machine of a
 shared disk, or one still going, keeps its own). Was: a killed `cvp report` (SIGTERM, SIGKILL) left a hidden copy
 of every manager's pages beside the report directory, and every later run another, never removed.
+
+Several files published together (`atomic_files`: `cvp features`' table and manifest, the demo company's tables;
+`publish_files`: the scores' output set, `pipelines.outputs.publish`) are staged, then renamed into place through
+a journal (`.<stem>.publish.json`) that the next run (or reader) completes if a kill came during the renames.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from features.validation import StructuralError
@@ -105,6 +109,20 @@ def replace_path(src: Path, dst: Path) -> None:
     os.replace(src, dst)
 
 
+def check_replaceable(target: Path, marker: str) -> Path:
+    """`target` may be replaced whole by `atomic_directory`: absent, empty, or holding `marker` (returns it
+    resolved). Commands call it before their work too (`cvp backtest --out`), so the refusal comes first."""
+    target = Path(target).resolve()
+    if target.exists() and not target.is_dir():
+        raise StructuralError(f"{target} exists and is not a directory")
+    if target.is_dir() and not (target / marker).exists() and any(target.iterdir()):
+        raise StructuralError(
+            f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
+            f"directory; its files are left untouched"
+        )
+    return target
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
@@ -114,14 +132,7 @@ def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     (`remove_abandoned`); two runs into one `target` (two `cvp report`s at once) swap it one at a time
     (`pipelines.locks`: `.<name>.publish.lock` beside it). `target` must be absent, empty, or published here
     before (it holds the file `marker`): a user's own files are never deleted."""
-    target = Path(target).resolve()
-    if target.exists() and not target.is_dir():
-        raise StructuralError(f"{target} exists and is not a directory")
-    if target.is_dir() and not (target / marker).exists() and any(target.iterdir()):
-        raise StructuralError(
-            f"{target} is not empty and was not written by cvp (no {marker} in it): choose a new or empty "
-            f"directory; its files are left untouched"
-        )
+    target = check_replaceable(target, marker)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned(target)
     stage = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))
@@ -137,3 +148,93 @@ def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def journal_for(target: Path) -> Path:
+    """The journal of a set of files published together, beside its main file: `.<stem>.publish.json` (hidden;
+    exists only while the set is being published). Its lock is `.<stem>.publish.lock` (`pipelines.locks`)."""
+    target = Path(target)
+    stem = target.name[: -len(target.suffix)] if target.suffix else target.name
+    return target.with_name(f".{stem}.publish.json")
+
+
+def journal_lock(journal: Path) -> Path:
+    return journal.with_name(journal.name.removesuffix(".json") + ".lock")
+
+
+def publish_files(moves: list[tuple[str, Path, Path]], remove: list[Path], journal: Path, after=None) -> None:
+    """Publish staged files as one set: the journal (written atomically) names the renames (`(name, staged,
+    target)`, in order) and the removals to come, then they are done and the journal is removed. A run killed
+    after the journal is completed by the next reader or writer (`roll_forward`), so a reader gets one run's whole
+    set: the previous one (killed before the journal) or the new one. The caller holds the journal's lock."""
+    import json
+
+    plan = {
+        "moves": [{"file": k, "from": str(s), "to": str(t)} for k, s, t in moves],
+        "remove": [str(p) for p in remove],
+    }
+    text = json.dumps(plan, indent=2, sort_keys=True)
+    with atomic_path(journal) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    if after is not None:
+        after("journal")
+    roll_forward(journal, after)
+
+
+def roll_forward(journal: Path, after=None) -> None:
+    """Carry out a journal's renames (those not done yet) and removals, then drop the journal. Idempotent."""
+    import json
+
+    plan = json.loads(Path(journal).read_text(encoding="utf-8"))
+    for move in plan["moves"]:
+        if Path(move["from"]).exists():
+            replace_path(Path(move["from"]), Path(move["to"]))
+        if after is not None:
+            after(move["file"])
+    for path in plan["remove"]:
+        Path(path).unlink(missing_ok=True)
+    Path(journal).unlink()
+
+
+def complete_interrupted(journal: Path, what: str) -> bool:
+    """Finish publishing a set whose run was killed after its journal (True if there was one), under the set's
+    lock (a journal of a run still publishing is that run's to finish). `what` names the set in the error."""
+    journal = Path(journal)
+    if not journal.exists():
+        return False
+    try:
+        with held(journal_lock(journal), what):
+            if not journal.exists():  # its run finished it while this one waited
+                return False
+            roll_forward(journal)
+    except (OSError, ValueError, KeyError) as exc:
+        raise StructuralError(
+            f"an interrupted run left {journal.name} beside {what} and it cannot be completed ({exc}); rerun it"
+        ) from exc
+    return True
+
+
+@contextlib.contextmanager
+def atomic_files(
+    targets: dict[str, Path], what: str, remove: Iterable[Path] = ()
+) -> Iterator[dict[str, Path]]:
+    """Yield staging paths for several files published together (`cvp features`' table and manifest): written
+    into one staging directory beside the first target, then renamed into place through a journal
+    (`publish_files`) when the block completes. A run killed before leaves the previous set whole; one killed
+    during the renames is completed by the next run. Was: the files written one by one, a kill leaving a new
+    table beside the previous run's manifest. `remove`: files of an earlier set the new one replaces (removed
+    with the renames, as part of the set)."""
+    paths = {k: Path(p) for k, p in targets.items()}
+    first = next(iter(paths.values()))
+    journal = journal_for(first)
+    first.parent.mkdir(parents=True, exist_ok=True)
+    complete_interrupted(journal, what)
+    remove_abandoned(first)
+    stage = Path(tempfile.mkdtemp(prefix=_prefix(first), suffix=".tmp", dir=first.parent))
+    try:
+        staged = {k: stage / f"{k}-{p.name}" for k, p in paths.items()}
+        yield staged
+        with held(journal_lock(journal), what):
+            publish_files([(k, staged[k], paths[k]) for k in paths], list(remove), journal)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

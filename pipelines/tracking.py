@@ -10,6 +10,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
     check_tracking_uri(uri)
     if uri.startswith(("http://", "https://")):
         _check_server_answers(uri)
+        for name, value in SERVER_RETRIES.items():  # the user's own settings are kept
+            os.environ.setdefault(name, value)
     if uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).parent
         try:
@@ -103,6 +106,16 @@ def check_tracking_uri(uri: str) -> None:
         )
 
 
+#: MLflow's client retries of a request to a tracking server, set when the user has not set them: 3 retries,
+#: backoff factor 1 (urllib3 waits 0, 2, 4 s, plus up to 1 s of jitter each), 60 s per request. Was MLflow 3's
+#: defaults, 7 retries with factor 2 (up to 2 minutes between the last ones) and 120 s: a server answering 5xx to
+#: every request kept a job waiting more than 5 minutes before it failed.
+SERVER_RETRIES = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
 #: Seconds a tracking server has to accept a connection before the job stops (MLflow's own client would retry a
 #: refused connection for minutes, 4 min 22 s measured, before failing).
 SERVER_CONNECT_SECONDS = 10
@@ -124,6 +137,32 @@ def shown_uri(uri: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
+_FAILED_REQUEST = re.compile(
+    r"^API request to (?P<url>https?://\S+?) failed with (?:timeout )?exception (?P<why>.*)", re.S
+)
+
+
+def server_failure(exc: BaseException) -> StructuralError | None:
+    """An MLflow request to a tracking server that failed after its retries (`SERVER_RETRIES`: a server answering
+    5xx, or silent, in the middle of a run) as a structural error naming the server (was: exit 1 `unexpected
+    MlflowException`); None for any other error."""
+    if type(exc).__name__ != "MlflowException":
+        return None
+    m = _FAILED_REQUEST.match(str(exc))
+    if m is None:
+        return None
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(m["url"])
+    server = shown_uri(urllib.parse.urlunsplit(parts._replace(path="", query="", fragment="")))
+    why = "it answered with server errors" if "error responses" in m["why"] else "it did not answer in time"
+    return StructuralError(
+        f"the MLflow tracking server {server} failed during the run ({why}, after "
+        f"{os.environ.get('MLFLOW_HTTP_REQUEST_MAX_RETRIES', '?')} retries of {parts.path}). Check the server (or "
+        "the proxy in front of it) and rerun."
+    )
+
+
 def _check_server_answers(uri: str) -> None:
     """One request to the server's `/health`: any HTTP answer (even 401 or 404) means it is there; a refused,
     unresolvable or silent address stops the job at once with the address (not after MLflow's retries). A user
@@ -138,8 +177,14 @@ def _check_server_answers(uri: str) -> None:
     try:
         with urllib.request.urlopen(f"{bare.rstrip('/')}/health", timeout=SERVER_CONNECT_SECONDS):
             return
-    except urllib.error.HTTPError:
-        return  # it answered
+    except urllib.error.HTTPError as exc:
+        if exc.code < 500:
+            return  # it answered
+        raise StructuralError(  # was: taken for an answer, then MLflow retried every request for minutes
+            f"the MLflow tracking server {shown_uri(uri)} answers with a server error (HTTP {exc.code} on "
+            "/health). Check the server (or the proxy in front of it), or give another --tracking-uri / "
+            "MLFLOW_TRACKING_URI."
+        ) from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise StructuralError(
@@ -213,6 +258,9 @@ def load_bundle(uri: str) -> LoadedModel:
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)
     except MlflowException as exc:
+        failed = server_failure(exc)
+        if failed is not None:  # was: "Train one first", the URL with the URI's password printed
+            raise failed from exc
         first = exc.message.splitlines()[0]
         if version is not None:  # the registry knows it: its files are what is missing (moved, deleted)
             raise StructuralError(

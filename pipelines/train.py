@@ -32,7 +32,9 @@ from pipelines.loading import (
     parse_date,
     warn_later_events,
 )
+from pipelines.output_checks import BACKTEST_MARKER
 from pipelines.plots import backtest_plots
+from pipelines.staging import atomic_directory
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -45,17 +47,20 @@ from pipelines.tracking import (
 
 
 def write_backtest(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
-    out_dir = Path(out_dir)
-    files = {
-        "metrics": write_frame(result.metrics, out_dir / "backtest_metrics.csv"),
-        "summary": write_frame(result.summary, out_dir / "backtest_summary.csv"),
-    }
-    if not result.fold_totals.empty:
-        files["fold_totals"] = write_frame(result.fold_totals, out_dir / "backtest_fold_totals.csv")
-    if not result.metrics_by_tier.empty:
-        files["by_tier"] = write_frame(result.summary_by_tier, out_dir / "backtest_by_tier.csv")
-    files.update(backtest_plots(result, out_dir))
-    return files
+    """Write the metrics and plots into `out_dir`, replaced as a whole (`pipelines.staging.atomic_directory`;
+    was: the files written one by one into it, a kill leaving new metrics beside an earlier run's plots)."""
+    final = Path(out_dir).resolve()
+    with atomic_directory(final, BACKTEST_MARKER) as stage:
+        files = {
+            "metrics": write_frame(result.metrics, stage / "backtest_metrics.csv"),
+            "summary": write_frame(result.summary, stage / "backtest_summary.csv"),
+        }
+        if not result.fold_totals.empty:
+            files["fold_totals"] = write_frame(result.fold_totals, stage / "backtest_fold_totals.csv")
+        if not result.metrics_by_tier.empty:
+            files["by_tier"] = write_frame(result.summary_by_tier, stage / "backtest_by_tier.csv")
+        files.update(backtest_plots(result, stage))
+    return {k: final / p.name for k, p in files.items()}
 
 
 def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Writing a demo company: one file per contract table plus the truth, each atomic, byte-identical per seed."""
+"""Writing a demo company: one file per contract table plus the truth, published together, byte-identical per seed."""
 
 from __future__ import annotations
 
@@ -16,32 +16,38 @@ from pipelines.demo.assemble import DemoCompany
 from pipelines.demo.params import TABLE_NAMES
 
 
-def write_company(company: DemoCompany, out_dir: Path, fmt: str = "parquet") -> dict[str, Path]:
+def write_company(
+    company: DemoCompany, out_dir: Path, fmt: str = "parquet", remove: list[Path] | None = None
+) -> dict[str, Path]:
     """Write every contract table to ``out_dir/<table>.<fmt>`` and the truth to ``out_dir/_truth/truth.parquet``.
 
     ``fmt`` is ``"parquet"`` (default) or ``"csv"`` (UTF-8, ISO-8601 timestamps ``YYYY-MM-DDTHH:MM:SS``, empty
-    cells for missing values). Each file is written to a temporary file in the same directory and moved into
-    place with ``os.replace``, so readers never see a half-written file. Returns table name -> path; the truth is
-    under the key ``"_truth"``, the planted profile drivers (``_truth/profile_drivers.parquet``) under
-    ``"_profile_drivers"`` (not contract tables; the product must not read them).
+    cells for missing values). The files are published together (`pipelines.staging.atomic_files`: staged, then
+    renamed into place through a journal), so a run stopped half-way leaves the previous company whole, never
+    new orders beside old customers; ``remove`` (an earlier company's tables of the other format) goes with them.
+    Returns table name -> path; the truth is under the key ``"_truth"``, the planted profile drivers
+    (``_truth/profile_drivers.parquet``) under ``"_profile_drivers"`` (not contract tables; the product must not
+    read them).
     """
+    from pipelines.staging import atomic_files
+
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
     out_dir = Path(out_dir)
     truth_dir = out_dir / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for name in TABLE_NAMES:
-        path = out_dir / f"{name}.{fmt}"
-        _write_table(company.tables[name], path, fmt)
-        paths[name] = path
-    truth_path = truth_dir / "truth.parquet"
-    _write_table(company.truth, truth_path, "parquet")
-    paths["_truth"] = truth_path
+    frames = {name: (company.tables[name], out_dir / f"{name}.{fmt}", fmt) for name in TABLE_NAMES}
+    frames["_truth"] = (company.truth, truth_dir / "truth.parquet", "parquet")
     if company.profile_drivers is not None:
-        drivers_path = truth_dir / "profile_drivers.parquet"
-        _write_table(company.profile_drivers, drivers_path, "parquet")
-        paths["_profile_drivers"] = drivers_path
+        frames["_profile_drivers"] = (
+            company.profile_drivers,
+            truth_dir / "profile_drivers.parquet",
+            "parquet",
+        )
+    paths = {key: path for key, (_, path, _) in frames.items()}
+    with atomic_files(paths, f"the demo company in {out_dir}", remove or []) as staged:
+        for key, (frame, _, kind) in frames.items():
+            _write_table(frame, staged[key], kind)
     return paths
 
 

@@ -225,8 +225,8 @@ def test_different_seed_gives_different_data(company: DemoCompany) -> None:
 def test_written_files_round_trip_and_leave_no_temp_files(company: DemoCompany, tmp_path: Path) -> None:
     paths = write_company(company, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{n}.parquet" for n in TABLE_NAMES] + ["_truth"]
-    )
+        [f"{n}.parquet" for n in TABLE_NAMES] + ["_truth", f".{TABLE_NAMES[0]}.publish.lock"]
+    )  # the files are published together (`pipelines.staging.atomic_files`); the set's lock is kept
     for name in TABLE_NAMES:
         back = pd.read_parquet(paths[name])
         pd.testing.assert_frame_equal(back, company.tables[name])

@@ -450,3 +450,340 @@ def test_the_error_log_of_an_unexpected_error_holds_no_password(tmp_path, monkey
     log = _error_log(RuntimeError("POST https://ann:s3cret@mlflow.example/api failed"))
     text = log.read_text(encoding="utf-8")
     assert "s3cret" not in text and "https://ann:***@mlflow.example" in text and "RuntimeError" in text
+
+
+ORDERS_CSV = "order_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-05,10.5\nO2,C2,2023-01-06,20\n"
+
+
+def _quiet():
+    import io
+
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), width=200)
+
+
+def test_a_features_run_failing_between_its_two_files_leaves_the_previous_table_and_manifest(
+    tmp_path, monkeypatch
+):
+    """`cvp features` wrote its table, then its manifest, one by one: a run stopped between them left the new
+    table beside the previous run's manifest (was: the table of 2023-03-01 with the manifest of 2023-02-01). Now
+    the two are published together: the previous pair stays whole, and a rerun writes the new pair."""
+    import json
+
+    import pipelines.jobs as jobs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS_CSV)
+    out = tmp_path / "f" / "features.parquet"
+    manifest = out.with_suffix(".manifest.json")
+    jobs.run_features(data, "2023-02-01", out, None, None, _quiet())
+    old_table, old_manifest = out.read_bytes(), manifest.read_text()
+    assert json.loads(old_manifest)["cutoffs"][0].startswith("2023-02-01")
+
+    real = jobs.write_json
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full (injected between the table and its manifest)")
+
+    monkeypatch.setattr(jobs, "write_json", fail)
+    with pytest.raises(OSError, match="injected"):
+        jobs.run_features(data, "2023-03-01", out, None, None, _quiet())
+    assert out.read_bytes() == old_table and manifest.read_text() == old_manifest
+    left = sorted(p.name for p in out.parent.iterdir())
+    assert left == [".features.publish.lock", "features.manifest.json", "features.parquet"]  # no staging left
+
+    monkeypatch.setattr(jobs, "write_json", real)
+    jobs.run_features(data, "2023-03-01", out, None, None, _quiet())
+    assert json.loads(manifest.read_text())["cutoffs"][0].startswith("2023-03-01")
+    assert out.read_bytes() != old_table
+
+
+def test_a_set_killed_during_its_renames_is_completed_by_the_next_writer(tmp_path):
+    """A run killed after its journal, between the renames of its files (the table renamed, the manifest not):
+    the next write to the set first completes it, and a reader never keeps a mix."""
+    from pipelines.staging import atomic_files, journal_for, publish_files
+
+    targets = {"table": tmp_path / "t.csv", "manifest": tmp_path / "t.manifest.json"}
+    for name, path in targets.items():
+        path.write_text(f"old {name}")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    for name in targets:
+        (stage / name).write_text(f"new {name}")
+
+    class Killed(BaseException):
+        pass
+
+    def kill(point: str) -> None:
+        if point == "table":
+            raise Killed
+
+    with pytest.raises(Killed):
+        publish_files(
+            [(k, stage / k, p) for k, p in targets.items()], [], journal_for(targets["table"]), kill
+        )
+    assert targets["table"].read_text() == "new table" and targets["manifest"].read_text() == "old manifest"
+    with atomic_files(targets, "the test set") as staged:  # the next run: completes the set first
+        assert targets["manifest"].read_text() == "new manifest"
+        assert not journal_for(targets["table"]).exists()
+        for name, path in staged.items():
+            path.write_text(f"newer {name}")
+    assert {p.read_text() for p in targets.values()} == {"newer table", "newer manifest"}
+
+
+def _backtest_result():
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame({"model": ["model"], "metric": ["mae"], "mean": [1.0]})
+    empty = pd.DataFrame()
+    return SimpleNamespace(
+        metrics=frame,
+        summary=frame,
+        fold_totals=empty,
+        metrics_by_tier=empty,
+        summary_by_tier=empty,
+        gain_curves=empty,
+        decile_tables=empty,
+        calibration_curves=empty,
+    )
+
+
+def test_a_backtest_failing_half_way_leaves_the_previous_directory_whole(tmp_path, monkeypatch):
+    """`cvp backtest --out` wrote its metrics and plots one by one into the directory: a run stopped after the
+    metrics left them beside the previous run's plots (was: backtest_metrics.csv new, gain_curve.png old). Now
+    the directory is replaced as a whole: the previous one stays, and a rerun replaces it."""
+    import pipelines.train as train
+
+    out = tmp_path / "backtest"
+    out.mkdir()
+    (out / ".cvp-backtest").write_text("")  # an earlier run's directory
+    (out / "backtest_metrics.csv").write_text("old")
+    (out / "gain_curve.png").write_text("old plot")
+
+    def fail(result, out_dir):
+        raise OSError("injected after the metrics")
+
+    monkeypatch.setattr(train, "backtest_plots", fail)
+    with pytest.raises(OSError, match="injected"):
+        train.write_backtest(_backtest_result(), out)
+    assert (out / "backtest_metrics.csv").read_text() == "old" and (out / "gain_curve.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backtest"]  # no staging left
+
+    monkeypatch.setattr(train, "backtest_plots", lambda result, out_dir: {})
+    files = train.write_backtest(_backtest_result(), out)
+    assert set(files.values()) == {
+        out.resolve() / "backtest_metrics.csv",
+        out.resolve() / "backtest_summary.csv",
+    }
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".cvp-backtest",
+        "backtest_metrics.csv",
+        "backtest_summary.csv",
+    ]  # the previous run's plot does not survive beside the new metrics
+
+
+@pytest.mark.parametrize("out", ["/", "/etc", "/usr/", "~"])
+def test_a_directory_output_naming_the_root_or_a_system_directory_is_refused(out, tmp_path, monkeypatch):
+    """`cvp backtest --out /` wrote its metrics and plots into `/` (as root), `--rejects /etc` would put
+    `orders.csv` into /etc: every command's directory output is checked in one place, before anything is read."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.output_checks import check_outputs
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    target = Path(out).expanduser()
+    with pytest.raises(StructuralError, match="a directory of the system"):
+        check_outputs(tmp_path, {}, {"backtest directory": target})
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS_CSV)
+    res = CliRunner().invoke(app, ["backtest", "--data", str(data), "--out", str(target)])
+    assert res.exit_code == 2 and "a directory of the system" in res.output, res.output
+    for args in (
+        ["validate", "--data", str(data), "--rejects", str(target)],
+        ["generate", "--out", str(target), "--customers", "10"],
+        ["report", "--data", str(data), "--scores", str(tmp_path / "s.parquet"), "--out", str(target)],
+        ["profile", "--data", str(data), "--scores", str(tmp_path / "s.parquet"), "--out", str(target)],
+    ):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2 and "a directory of the system" in res.output, (args, res.output)
+    check_outputs(tmp_path, {}, {"backtest directory": tmp_path / "bt"})  # a directory of its own is fine
+
+
+@pytest.mark.parametrize("customers", ["10000000000000", "1000001"])
+def test_generate_more_customers_than_the_bound_is_exit_2_naming_the_flag(customers, tmp_path):
+    """`cvp generate --customers 10000000000000` was exit 1 `unexpected MemoryError`: now exit 2 naming the flag
+    and the largest allowed (1,000,000: about 4 KB of peak memory per customer, measured), nothing written."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import MAX_DEMO_CUSTOMERS, app
+
+    assert MAX_DEMO_CUSTOMERS == 1_000_000
+    res = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "d"), "--customers", customers])
+    assert res.exit_code == 2, res.output
+    assert "--customers" in res.output and "1000000" in res.output
+    assert not (tmp_path / "d").exists()
+
+
+def _serve(status_of):
+    """A local HTTP server answering every request with `status_of(path)`; returns (server, uri, paths asked)."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            asked.append(self.path)
+            self.send_response(status_of(self.path))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://ann:s3cret@127.0.0.1:{server.server_port}", asked
+
+
+def _keep_mlflow_uris(monkeypatch) -> None:
+    """This process's MLflow tracking and registry URIs (module state and variables) put back after the test
+    (`mlflow.set_registry_uri` of the old value would pin the registry for the tests that follow)."""
+    import mlflow.tracking._model_registry.utils as registry
+    import mlflow.tracking._tracking_service.utils as tracking
+
+    monkeypatch.setattr(registry, "_registry_uri", registry._registry_uri)
+    monkeypatch.setattr(tracking, "_tracking_uri", tracking._tracking_uri)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+
+
+def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_are_bounded(
+    tmp_path, monkeypatch
+):
+    """A tracking server (or the proxy before it) answering 503 to everything: its /health answer was taken for
+    "it is there", then MLflow's client retried every request 7 times with backoff up to 2 minutes, more than 5
+    minutes before an `unexpected MlflowException`. Now the health check stops at once naming the server (its
+    password masked), and the retries MLflow makes are bounded unless the user set them."""
+    import time
+
+    import mlflow
+
+    from pipelines.tracking import SERVER_RETRIES, configure_tracking
+
+    for name in SERVER_RETRIES:
+        monkeypatch.delenv(name, raising=False)
+    _keep_mlflow_uris(monkeypatch)
+    server, uri, asked = _serve(lambda path: 503)
+    try:
+        with pytest.raises(StructuralError, match=r"answers with a server error \(HTTP 503") as err:
+            configure_tracking(tmp_path, uri)
+        assert "ann:***@127.0.0.1" in str(err.value) and "s3cret" not in str(err.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    server, uri, asked = _serve(lambda path: 200 if path == "/health" else 503)  # healthy, then failing
+    try:
+        configure_tracking(tmp_path, uri)
+        assert {name: os.environ.get(name) for name in SERVER_RETRIES} == SERVER_RETRIES
+        t0 = time.monotonic()
+        with pytest.raises(Exception, match="503|500|error responses"):
+            mlflow.search_experiments()
+        assert time.monotonic() - t0 < 30
+        assert len([p for p in asked if p.startswith("/api")]) == 1 + int(
+            SERVER_RETRIES["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+        )
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the user's own choice is kept
+        configure_tracking(tmp_path, uri)
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "0"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_generate_run_failing_half_way_leaves_the_previous_demo_company_whole(tmp_path, monkeypatch):
+    """`cvp generate` wrote its tables one by one: a run stopped after some of them left new orders beside the
+    previous company's customers (was: orders of seed 2 with customers of seed 1). Now the tables and the truth
+    are published together; a rerun writes the new company whole."""
+    import pipelines.demo.write as write
+    from pipelines.jobs import run_generate
+
+    out = tmp_path / "demo"
+    run_generate(out, 60, "2022-01-01", "2023-12-31", 1, "csv", _quiet())
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real, calls = write._write_table, []
+
+    def fail_third(frame, path, fmt):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError("disk full (injected)")
+        real(frame, path, fmt)
+
+    monkeypatch.setattr(write, "_write_table", fail_third)
+    with pytest.raises(OSError, match="injected"):
+        run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", _quiet())
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # the csv company whole: no parquet table beside it, none removed, no staging left
+    monkeypatch.setattr(write, "_write_table", real)
+    run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", _quiet())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == sorted(["_truth"] + [f"{n}.parquet" for n in write.TABLE_NAMES])
+
+
+def test_backtest_into_a_directory_of_other_files_is_refused_before_the_work(tmp_path, monkeypatch):
+    """The backtest directory is replaced as a whole, so one holding the user's own files (no `.cvp-backtest`) is
+    refused, and before the data is read (not after the folds are computed); its files are left untouched."""
+    from typer.testing import CliRunner
+
+    import pipelines.train as train
+    from pipelines.cli import app
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    monkeypatch.setattr(train, "load_for_modelling", lambda *a, **k: pytest.fail("the data was read"))
+    res = CliRunner().invoke(app, ["backtest", "--data", str(tmp_path), "--out", str(mine)])
+    assert res.exit_code == 2 and "was not written by cvp" in res.output, res.output
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_tracking_server_failing_during_the_run_is_exit_2_naming_it_without_its_password(
+    tmp_path, monkeypatch
+):
+    """A server that passes the health check, then answers 503 to MLflow's requests: `cvp score` said "cannot
+    load model ...: API request to http://ann:s3cret@... failed ... Train one first with `cvp train`" (the
+    password printed, the advice wrong). Now exit 2 naming the server (password as ***) and what failed."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.tracking import SERVER_RETRIES
+
+    for name in SERVER_RETRIES:
+        monkeypatch.delenv(name, raising=False)
+    _keep_mlflow_uris(monkeypatch)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS_CSV)
+    server, uri, asked = _serve(lambda path: 200 if path == "/health" else 503)
+    try:
+        args = ["score", "--data", str(data), "--as-of", "2023-02-01", "--out", str(tmp_path / "s.parquet")]
+        res = CliRunner().invoke(app, [*args, "--tracking-uri", uri])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "the MLflow tracking server http://ann:***@127.0.0.1" in text and "failed during the run" in text
+    assert "s3cret" not in text and "Train one first" not in text
+    assert not (tmp_path / "s.parquet").exists()
