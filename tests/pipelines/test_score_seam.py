@@ -57,7 +57,7 @@ def _data_without(trained, tmp_path, drop: dict[str, list[str]], tables_gone: tu
     data = tmp_path / "data"
     data.mkdir()
     for path in trained.data.iterdir():
-        if path.is_file() and path.stem not in tables_gone:
+        if path.is_file() and not path.name.startswith(".") and path.stem not in tables_gone:  # not the lock
             frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
             frame = frame.drop(columns=drop.get(path.stem, []))
             frame.to_parquet(data / f"{path.stem}.parquet", index=False)
