@@ -136,3 +136,24 @@ def test_another_output_of_the_run_inside_the_rejects_directory_is_refused(tmp_p
     args = ["score", "--data", str(_bad(tmp_path / "data")), "--as-of", "2024-06-01"]
     res = runner.invoke(app, [*args, "--out", str(rej / "scores.parquet"), "--rejects", str(rej)])
     assert res.exit_code == 2 and "inside the rejects directory" in " ".join(res.output.split()), res.output
+
+
+def test_the_score_manifests_reject_counts_are_those_of_the_rejects_files(trained, tmp_path):
+    """`cvp score --rejects DIR` over an earlier run's rejects: the manifest counts this run's rejects and `DIR`
+    holds exactly those rows (was: the earlier run's `orders.csv` stayed beside them, its rows counted by nobody)."""
+    import pandas as pd
+
+    from tests.pipelines.score_helpers import score_trained
+
+    rej = tmp_path / "rej"
+    rej.mkdir()
+    (rej / MARKER).write_text("")  # an earlier run's rejects, of orders the fixture's data does not reject
+    pd.DataFrame({"source_row": [3], "order_id": ["O3"], "reason": ["unparseable revenue"]}).to_csv(
+        rej / "orders.csv", index=False
+    )
+    run = score_trained(trained, tmp_path / "scores.parquet", rejects=rej)
+    for table, counts in run.manifest["rows"].items():
+        path = rej / f"{table}.csv"
+        in_files = len(pd.read_csv(path, dtype=str)) if path.exists() else 0
+        assert in_files == counts["rejected"], table
+    assert run.manifest["rows"]["orders"]["rejected"] == 0 and not (rej / "orders.csv").exists()
