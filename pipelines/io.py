@@ -513,20 +513,12 @@ def write_json(obj: Any, target: Path) -> Path:
 
 def write_rejects(loaded: LoadedData, rejects_dir: Path) -> dict[str, Path]:
     """Write `<rejects>/<table>.csv` (and `<source>.source.csv` for mapping rejects); only tables with rejects.
-
-    The directory is one output set (`atomic_directory`, marked `.cvp-rejects`): written into a staging directory
-    and swapped in whole, so no file of an earlier run stays beside this run's (a run without rejects leaves it
-    empty), and a run stopped half way leaves the previous set whole. Was: the files written one by one into the
-    directory, yesterday's `orders.csv` still there when today's orders had no reject."""
-    from pipelines.output_checks import REJECTS_MARKER
-
-    final = Path(rejects_dir)
-    files: dict[str, str] = {}
-    with atomic_directory(final, REJECTS_MARKER) as stage:
-        for name, frame in loaded.result.rejects.items():
-            if len(frame):
-                files[name] = write_frame(frame, stage / f"{name}.csv").name
-        for name, frame in loaded.source_rejects.items():
-            if len(frame):
-                files[f"source:{name}"] = write_frame(frame, stage / f"{name}.source.csv").name
-    return {key: final / name for key, name in files.items()}
+    The commands write them into a staging directory published whole (`pipelines.loading.publish_rejects`)."""
+    out: dict[str, Path] = {}
+    for name, frame in loaded.result.rejects.items():
+        if len(frame):
+            out[name] = write_frame(frame, Path(rejects_dir) / f"{name}.csv")
+    for name, frame in loaded.source_rejects.items():
+        if len(frame):
+            out[f"source:{name}"] = write_frame(frame, Path(rejects_dir) / f"{name}.source.csv")
+    return out

@@ -34,7 +34,7 @@ PROFILE_MARKER = ".cvp-profile"
 #: Marks a `cvp backtest --out` directory of metrics and plots, replaced whole by the next backtest.
 BACKTEST_MARKER = ".cvp-backtest"
 #: Marks a `--rejects` directory (`cvp validate`, `cvp score`): one output set, replaced whole by the next run's
-#: rejects (`pipelines.io.write_rejects`, `pipelines.engines.spark_input.load_spark`).
+#: rejects (`pipelines.loading.publish_rejects`, `pipelines.engines.spark_input.publish_rejects_spark`).
 REJECTS_MARKER = ".cvp-rejects"
 #: The directories cvp owns: nothing else may be written inside them, and why.
 OWNED_MARKERS = {
@@ -162,6 +162,7 @@ def check_outputs(
         check_not_system_directory(path, what)
     check_outputs_beside_tables(data, files, dirs | owned)
     _check_beside_sources(data, mapping, files, dirs | owned)
+    _check_apart(files, dirs | owned)
     for whose, folder in owned.items():
         inside = folder.resolve()
         for what, path in (files | dirs).items():
@@ -171,7 +172,6 @@ def check_outputs(
                     f"the {what} {path} is inside the {whose} {folder}, which holds only what cvp writes there; "
                     "write it elsewhere"
                 )
-    _check_apart(files, dirs | owned)
     for what, path in (files | dirs | owned).items():
         for folder in Path(path).resolve().parents:
             marker = next((m for m in OWNED_MARKERS if (folder / m).is_file()), None)

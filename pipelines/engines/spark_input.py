@@ -464,7 +464,7 @@ def write_rejects_spark(
 def publish_rejects_spark(
     checked: Mapping[str, SparkDataFrame], reports: Mapping[str, TableReport], target: Path
 ) -> list[str]:
-    """The rejects as one output set, as the pandas engine's (`pipelines.io.write_rejects`): the executors write
+    """The rejects as one output set, as the pandas engine's (`pipelines.loading.publish_rejects`): the executors write
     their parts into a staging directory beside `target` (on the file system they share with the driver, as
     `target` is), and the driver swaps it in whole (`atomic_directory`, marked `.cvp-rejects`). Returns the
     table directories written, under `target`."""

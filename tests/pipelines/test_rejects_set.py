@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 import pipelines.io as io
 from pipelines.cli import app
-from pipelines.io import load_data, write_rejects
+from pipelines.io import load_data
+from pipelines.loading import publish_rejects
 from tests.pipelines.test_spark_input import CUSTOMERS, MANAGERS, ORDERS, REFERRALS, _write
 
 runner = CliRunner()
@@ -74,7 +75,7 @@ def test_a_clean_rerun_leaves_no_file_of_the_earlier_runs_rejects(tmp_path):
 
 def test_a_rejects_write_failing_half_way_leaves_the_previous_set_whole(tmp_path, monkeypatch):
     rej = tmp_path / "rej"
-    write_rejects(load_data(_bad(tmp_path / "bad")), rej)
+    publish_rejects(load_data(_bad(tmp_path / "bad")), rej)
     before = {name: (rej / name).read_bytes() for name in ALL_REJECTS}
 
     calls, write_frame = [], io.write_frame
@@ -89,14 +90,14 @@ def test_a_rejects_write_failing_half_way_leaves_the_previous_set_whole(tmp_path
     fixed = _write(tmp_path / "fixed", orders=ORDERS, customers=CUSTOMERS.iloc[[0, 2, 5]],
                    account_managers=MANAGERS.iloc[[0, 1]], referrals=REFERRALS)  # fmt: skip
     with pytest.raises(OSError, match="injected"):
-        write_rejects(load_data(fixed), rej)
+        publish_rejects(load_data(fixed), rej)
     assert len(calls) == 2
     assert {name: (rej / name).read_bytes() for name in ALL_REJECTS} == before  # the previous set, whole
     assert _names(rej) == sorted([MARKER, *ALL_REJECTS])
     assert _left_beside(tmp_path) == ["bad", "fixed", "rej"]  # the staging directory removed
 
     monkeypatch.setattr(io, "write_frame", write_frame)
-    written = write_rejects(load_data(fixed), rej)
+    written = publish_rejects(load_data(fixed), rej)
     assert _names(rej) == [MARKER, "orders.csv", "referrals.csv"]
     assert sorted(p.name for p in written.values()) == ["orders.csv", "referrals.csv"]
     assert all(p.parent == rej for p in written.values())

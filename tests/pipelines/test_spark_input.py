@@ -750,7 +750,7 @@ def test_model_read_categories_are_folded_and_a_stray_placeholder_rejected_as_by
 @pytest.mark.spark
 def test_spark_rejects_are_one_set_a_clean_rerun_leaves_no_earlier_part_directory(spark, tmp_path):
     """The executors write the rejects' parts into a staging directory and the driver swaps it in whole, as the
-    pandas engine's rejects (`pipelines.io.write_rejects`): a rerun without rejects leaves the directory empty and
+    pandas engine's rejects (`pipelines.loading.publish_rejects`): a rerun without rejects leaves the directory empty and
     marked (was: each `<rejects>/<table>/` overwritten only when that table had rejects again, yesterday's parts
     of a table clean today left for a user or a batch job to count)."""
     from pipelines.engines.spark_input import load_spark
