@@ -292,16 +292,17 @@ def score(
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
     from pipelines.engines.run import run_score
-    from pipelines.output_checks import check_outputs
+    from pipelines.output_checks import check_outputs, check_rejects_replaceable, rejects_outputs
     from pipelines.outputs import output_paths
 
     check_outputs(  # before the history is created, the model or the data read
         data,
         {f"{k} file": p for k, p in output_paths(out).items()},
-        {"rejects directory": rejects} if rejects else {},
+        rejects_outputs(rejects),
         mapping,
-        {"score history": history} if history else {},
+        ({"score history": history} if history else {}) | rejects_outputs(rejects),
     )
+    check_rejects_replaceable(rejects)
     if history is not None:
         from pipelines.history import open_history
 

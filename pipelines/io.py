@@ -512,7 +512,8 @@ def write_json(obj: Any, target: Path) -> Path:
 
 
 def write_rejects(loaded: LoadedData, rejects_dir: Path) -> dict[str, Path]:
-    """Write `<rejects>/<table>.csv` (and `<source>.source.csv` for mapping rejects); only tables with rejects."""
+    """Write `<rejects>/<table>.csv` (and `<source>.source.csv` for mapping rejects); only tables with rejects.
+    The commands write them into a staging directory published whole (`pipelines.loading.publish_rejects`)."""
     out: dict[str, Path] = {}
     for name, frame in loaded.result.rejects.items():
         if len(frame):

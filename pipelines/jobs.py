@@ -21,7 +21,13 @@ from pipelines.loading import (
     load_configured,
     parse_date,
 )
-from pipelines.output_checks import check_demo_directory, check_outputs, check_table_suffix
+from pipelines.output_checks import (
+    check_demo_directory,
+    check_outputs,
+    check_rejects_replaceable,
+    check_table_suffix,
+    rejects_outputs,
+)
 from pipelines.staging import atomic_files
 
 
@@ -53,7 +59,8 @@ def run_validate(
 ) -> None:
     cfg = load_config(config)
     if rejects is not None:
-        check_outputs(data, {}, {"rejects directory": Path(rejects)}, mapping)
+        check_outputs(data, {}, rejects_outputs(rejects), mapping, rejects_outputs(rejects))
+        check_rejects_replaceable(rejects)
     load_and_report(data, mapping, cfg, console, rejects)
 
 
@@ -101,6 +108,7 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
     d = cfg.demo
     out = Path(out)
     data_dir = out / "data"
+    check_rejects_replaceable(out / "rejects")  # replaced whole: refused before the work, not after it
     console.rule("1. the demo company")
     run_generate(data_dir, d.customers, d.start, d.end, d.seed, "parquet", console)
     console.rule("2. validation")

@@ -81,9 +81,24 @@ def load_and_report(
 ) -> LoadedData:
     """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns."""
     loaded = load_configured(data, mapping, cfg)
-    written = [] if rejects is None else [p.name for p in write_rejects(loaded, rejects).values()]
+    written = [] if rejects is None else [p.name for p in publish_rejects(loaded, rejects).values()]
     print_load_report(loaded, console, rejects, written)
     return loaded
+
+
+def publish_rejects(loaded: LoadedData, rejects: Path) -> dict[str, Path]:
+    """The rejects as one output set (`write_rejects`' files in `rejects`, marked `.cvp-rejects`): written into a
+    staging directory and swapped in whole (`pipelines.staging.atomic_directory`), so no file of an earlier run
+    stays beside this run's (a run without rejects leaves the directory empty) and a run stopped half way leaves
+    the previous set whole. Was: the files written one by one into the directory, yesterday's `orders.csv` still
+    there when today's orders had no reject. Returns the files written, under `rejects`."""
+    from pipelines.output_checks import REJECTS_MARKER
+    from pipelines.staging import atomic_directory
+
+    final = Path(rejects)
+    with atomic_directory(final, REJECTS_MARKER) as stage:
+        written = write_rejects(loaded, stage)
+    return {key: final / path.name for key, path in written.items()}
 
 
 def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:

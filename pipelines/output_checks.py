@@ -33,6 +33,9 @@ REPORT_MARKER = ".cvp-report"
 PROFILE_MARKER = ".cvp-profile"
 #: Marks a `cvp backtest --out` directory of metrics and plots, replaced whole by the next backtest.
 BACKTEST_MARKER = ".cvp-backtest"
+#: Marks a `--rejects` directory (`cvp validate`, `cvp score`): one output set, replaced whole by the next run's
+#: rejects (`pipelines.loading.publish_rejects`, `pipelines.engines.spark_input.publish_rejects_spark`).
+REJECTS_MARKER = ".cvp-rejects"
 #: The directories cvp owns: nothing else may be written inside them, and why.
 OWNED_MARKERS = {
     HISTORY_MARKER: "score history, which holds only what `cvp score --history` writes (every later run would "
@@ -40,6 +43,7 @@ OWNED_MARKERS = {
     REPORT_MARKER: "report directory, which the next `cvp report` replaces whole (it would be deleted)",
     PROFILE_MARKER: "profile directory, which the next `cvp profile` replaces whole (it would be deleted)",
     BACKTEST_MARKER: "backtest directory, which the next `cvp backtest` replaces whole (it would be deleted)",
+    REJECTS_MARKER: "rejects directory, which the next run's --rejects replaces whole (it would be deleted)",
 }
 
 
@@ -158,16 +162,16 @@ def check_outputs(
         check_not_system_directory(path, what)
     check_outputs_beside_tables(data, files, dirs | owned)
     _check_beside_sources(data, mapping, files, dirs | owned)
+    _check_apart(files, dirs | owned)
     for whose, folder in owned.items():
         inside = folder.resolve()
         for what, path in (files | dirs).items():
             target = path.resolve()
-            if target == inside or inside in target.parents:
+            if what != whose and (target == inside or inside in target.parents):
                 raise StructuralError(
                     f"the {what} {path} is inside the {whose} {folder}, which holds only what cvp writes there; "
                     "write it elsewhere"
                 )
-    _check_apart(files, dirs | owned)
     for what, path in (files | dirs | owned).items():
         for folder in Path(path).resolve().parents:
             marker = next((m for m in OWNED_MARKERS if (folder / m).is_file()), None)
@@ -186,6 +190,26 @@ def check_outputs(
         check_writable(path, what)
     for what, path in dirs.items():
         check_writable(path / "orders.csv", what)
+
+
+def rejects_outputs(rejects: Path | None) -> dict[str, Path]:
+    """`--rejects DIR` as `check_outputs` takes it (both a directory written into and one cvp owns: it is
+    replaced whole, so no other output of the run may lie inside it), or nothing."""
+    return {} if rejects is None else {"rejects directory": Path(rejects)}
+
+
+def check_rejects_replaceable(rejects: Path | None) -> None:
+    """The rejects directory is one output set, replaced whole by the run (`pipelines.staging.atomic_directory`):
+    one holding other files without `REJECTS_MARKER` is refused before the model or the data are read (was: the
+    files written one by one beside an earlier run's, a table without rejects today still showing yesterday's
+    file). Its parent must take the staging directory and the swap."""
+    if rejects is None:
+        return
+    from pipelines.io import check_writable
+    from pipelines.staging import check_replaceable
+
+    target = check_replaceable(Path(rejects), REJECTS_MARKER)
+    check_writable(target.with_name(f".{target.name}.stage"), "rejects directory")  # probes its parent
 
 
 def _check_apart(files: Mapping[str, Path], dirs: Mapping[str, Path]) -> None:

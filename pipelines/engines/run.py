@@ -315,7 +315,9 @@ def run_score(
     out = Path(out)
     from pipelines.output_checks import (
         check_outputs,
+        check_rejects_replaceable,
         check_table_suffix,
+        rejects_outputs,
     )  # before the model or data are loaded
 
     if engine == "pandas":
@@ -326,9 +328,11 @@ def run_score(
     check_outputs(
         data,
         {f"{k} file": p for k, p in paths.items()},
-        {"rejects directory": Path(rejects)} if rejects else {},
+        rejects_outputs(rejects),
         mapping,
+        rejects_outputs(rejects),
     )
+    check_rejects_replaceable(rejects)
     t_start = time.perf_counter()
     uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"

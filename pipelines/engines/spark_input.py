@@ -461,6 +461,21 @@ def write_rejects_spark(
     return written
 
 
+def publish_rejects_spark(
+    checked: Mapping[str, SparkDataFrame], reports: Mapping[str, TableReport], target: Path
+) -> list[str]:
+    """The rejects as one output set, as the pandas engine's (`pipelines.loading.publish_rejects`): the executors write
+    their parts into a staging directory beside `target` (on the file system they share with the driver, as
+    `target` is), and the driver swaps it in whole (`atomic_directory`, marked `.cvp-rejects`). Returns the
+    table directories written, under `target`."""
+    from pipelines.output_checks import REJECTS_MARKER
+    from pipelines.staging import atomic_directory
+
+    with atomic_directory(target, REJECTS_MARKER) as stage:
+        written = write_rejects_spark(checked, reports, str(stage))
+    return [str(Path(target) / Path(p).name) for p in written]
+
+
 _FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re.S)
 
 
@@ -514,7 +529,7 @@ def load_spark(
     try:
         with unreadable_files():
             checked, reports, cached, judged = validate_spark(spark, sources, cfg)
-            written = write_rejects_spark(checked, reports, data_uri(rejects)) if rejects is not None else []
+            written = [] if rejects is None else publish_rejects_spark(checked, reports, Path(rejects))
             # kept for the scoring backend (`SparkTables`); filled by the first table streamed below
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
             tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})
