@@ -22,6 +22,8 @@ from pipelines.loading import (
     parse_date,
 )
 from pipelines.output_checks import (
+    BACKTEST_MARKER,
+    REJECTS_MARKER,
     check_demo_directory,
     check_outputs,
     check_rejects_replaceable,
@@ -99,6 +101,25 @@ def run_features(
         )
 
 
+def adopt_earlier_demo_directories(out: Path) -> list[Path]:
+    """The rejects and backtest directories of a demo working directory written by an earlier version, before
+    those directories were replaced whole and marked (`REJECTS_MARKER`, `BACKTEST_MARKER`): marked now, so the
+    demo replaces them as its own (was: `make run` after an upgrade, exit 2 "not written by cvp" for its own
+    `demo/rejects`). Only where `out/data/_truth` shows the directory is a demo's (`cvp generate` writes it);
+    anywhere else an unmarked directory stays refused. Returns the directories marked."""
+    if not (out / "data" / "_truth").is_dir():
+        return []
+    marked = []
+    for name, marker in (("rejects", REJECTS_MARKER), ("backtest", BACKTEST_MARKER)):
+        directory = out / name
+        if directory.is_dir() and not (directory / marker).exists():
+            (directory / marker).write_text(
+                "written by cvp demo (an earlier version); replaced whole on every run\n"
+            )
+            marked.append(directory)
+    return marked
+
+
 def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str | None = None) -> None:
     """The whole product on the built-in demo company: generate, validate, train, score, profile, report."""
     from pipelines.engines.run import run_score
@@ -108,6 +129,7 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
     d = cfg.demo
     out = Path(out)
     data_dir = out / "data"
+    adopt_earlier_demo_directories(out)
     check_rejects_replaceable(out / "rejects")  # replaced whole: refused before the work, not after it
     console.rule("1. the demo company")
     run_generate(data_dir, d.customers, d.start, d.end, d.seed, "parquet", console)

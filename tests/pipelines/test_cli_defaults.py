@@ -1,7 +1,10 @@
 """Flags left at their defaults: `make run` is `cvp demo` with every flag at its default."""
 
+import io
 from pathlib import Path
 
+import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from pipelines.cli import app
@@ -26,3 +29,37 @@ def test_an_empty_demo_out_is_still_refused(monkeypatch):
     result = CliRunner().invoke(app, ["demo", "--out", " "])
     assert result.exit_code == 2
     assert "empty" in result.output
+
+
+def test_a_demo_directory_of_an_earlier_version_is_run_again(tmp_path, monkeypatch):
+    """`make run` after an upgrade: the demo's own rejects and backtest directories, written before they were
+    marked, are the demo's to replace (was: exit 2 "not written by cvp (no .cvp-rejects in it)" for `demo/rejects`).
+    A directory that is not a demo's (no `data/_truth`) keeps its unmarked rejects directory refused."""
+    import pipelines.jobs as jobs
+    from features.validation import StructuralError
+
+    class Generated(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Generated
+
+    monkeypatch.setattr(jobs, "run_generate", stop)  # the checks before the work are what is tested
+    demo = tmp_path / "demo"
+    for path, text in {
+        "data/_truth/latent.parquet": "x",
+        "rejects/orders.csv": "order_id,reason\n",
+        "backtest/backtest_metrics.csv": "fold\n",
+    }.items():
+        (demo / path).parent.mkdir(parents=True, exist_ok=True)
+        (demo / path).write_text(text)
+    other = tmp_path / "other"
+    (other / "rejects").mkdir(parents=True)
+    (other / "rejects" / "orders.csv").write_text("mine\n")
+
+    with pytest.raises(Generated):
+        jobs.run_demo(demo, None, Console(file=io.StringIO()))
+    assert (demo / "rejects" / ".cvp-rejects").exists() and (demo / "backtest" / ".cvp-backtest").exists()
+    with pytest.raises(StructuralError, match="not written by cvp"):
+        jobs.run_demo(other, None, Console(file=io.StringIO()))
+    assert (other / "rejects" / "orders.csv").read_text() == "mine\n"
