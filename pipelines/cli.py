@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from features.errors import StructuralError, printable
+from features.errors import StructuralError, printable, without_passwords
 
 app = typer.Typer(
     name="cvp",
@@ -73,7 +72,7 @@ def _error_log(exc: BaseException) -> Path | None:
         path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
         text = f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
         # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
-        path.write_text(re.sub(r"(://[^/@\s:]+:)[^/@\s]+@", r"\1***@", text), encoding="utf-8")
+        path.write_text(without_passwords(text), encoding="utf-8")
         return path
     except OSError:
         return None

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.errors import without_passwords
 from features.validation import StructuralError
 from pipelines.config import AppConfig
 
@@ -124,17 +125,8 @@ SERVER_CONNECT_SECONDS = 10
 def shown_uri(uri: str) -> str:
     """`uri` as messages, manifests and pages show it: the password of a user info (`https://ann:secret@host`,
     which MLflow's client sends as basic auth) replaced by `***` (was: printed, written into every scores manifest
-    and, when the model's run was not found, onto the team page)."""
-    import urllib.parse
-
-    try:
-        parts = urllib.parse.urlsplit(uri)
-        if parts.password is None:
-            return uri
-    except ValueError:
-        return uri
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    and, when the model's run was not found, onto the team page). The rule is `features.errors.without_passwords`."""
+    return without_passwords(uri)
 
 
 _FAILED_REQUEST = re.compile(
@@ -329,7 +321,7 @@ def _pass_on_unexpected(stderr_text: str) -> None:
     """Write back to stderr what MLflow printed there during registration, except its routine registry lines."""
     for line in stderr_text.splitlines(keepends=True):
         if not line.startswith(_REGISTRY_CHATTER):
-            sys.stderr.write(line)
+            sys.stderr.write(without_passwords(line))
 
 
 def log_training_run(
@@ -465,5 +457,6 @@ def model_card(
                 "groups_absent": man.get("groups_absent", {}),
             }
         except Exception as exc:  # the card stays usable without them; say so
-            card["notes"] = f"backtest artefacts unavailable: {exc}"
+            # an artefact request's error names its URL, the tracking URI's password with it (was: on the page)
+            card["notes"] = f"backtest artefacts unavailable: {without_passwords(str(exc))}"
     return card
