@@ -245,10 +245,20 @@ def load_bundle(uri: str) -> LoadedModel:
             version = str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
         elif uri.startswith("models:/") and uri.count("/") == 2:
             name, number = uri.removeprefix("models:/").split("/")
-            version = str(mlflow.MlflowClient().get_model_version(name, number).version)  # raises if unknown
+            sweep_interrupted(name)
+            found = mlflow.MlflowClient().get_model_version(name, number)  # raises if unknown
+            version = str(found.version)
+            if found.tags.get(STATUS_TAG) == INCOMPLETE:
+                raise StructuralError(
+                    f"model {uri} is incomplete: the training that registered it died before its promotion was "
+                    f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
+                    "train again with `cvp train`"
+                )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)
+    except StructuralError:
+        raise
     except MlflowException as exc:
         failed = server_failure(exc)
         if failed is not None:  # was: "Train one first", the URL with the URI's password printed
@@ -296,15 +306,72 @@ def _registry_offer(uri: str) -> str | None:
         return None
     client = mlflow.MlflowClient()
     try:
+        sweep_interrupted(name)
         aliases = client.get_registered_model(name).aliases
-        versions = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+        found = client.search_model_versions(f"name = '{name}'")
+        versions = sorted(int(v.version) for v in found)
+        broken = sorted(int(v.version) for v in found if v.tags.get(STATUS_TAG) == INCOMPLETE)
     except (MlflowException, ValueError):
         return None
     said = ", ".join(f"@{a} (version {v})" for a, v in sorted(aliases.items())) or "no alias"
+    if broken:  # listed as what they are (a training killed before promoting them)
+        said += f"; incomplete (its training died before promoting it): {', '.join(map(str, broken))}"
     return (
         f"the registered model {name!r} has versions {', '.join(map(str, versions)) or 'none'} and {said}; "
         f"give one of them (models:/{name}/<version> or models:/{name}@<alias>)"
     )
+
+
+#: Tags of a training's run: the host and process running it (a RUNNING run of a process gone was killed).
+RUN_HOST, RUN_PID = "cvp.host", "cvp.pid"
+#: Version tag of a version registered by a training that died before its promotion was decided: never champion.
+STATUS_TAG, INCOMPLETE = "cvp.status", "incomplete"
+
+
+def sweep_interrupted(name: str, experiment_id: str | None = None) -> list[str]:
+    """What a `cvp train` killed mid-way (SIGKILL, a machine reset) left, made honest; one note per thing done.
+
+    Its run, left RUNNING, is marked FAILED when it ran on this host and its process is gone (`staging.alive`);
+    the version it registered without an alias or a `promotion` tag (killed between registering the model and
+    setting its alias) is tagged `cvp.status=incomplete`: listings and `--model` say so, and no training moves an
+    alias to it (was: an untagged version beside the others, its run RUNNING for ever). Runs of other hosts, of
+    live processes and of tools other than `cvp train` (no `cvp.pid` tag) are left alone."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from pipelines.staging import alive, host
+
+    client = mlflow.MlflowClient()
+    notes: list[str] = []
+
+    def dead(run: Any) -> bool:
+        tags = run.data.tags
+        if run.info.status != "RUNNING" or RUN_PID not in tags or tags.get(RUN_HOST) != host():
+            return False
+        return tags[RUN_PID].isdigit() and not alive(int(tags[RUN_PID]))
+
+    try:
+        if experiment_id is not None:
+            for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=1000):
+                if dead(run):
+                    client.set_terminated(run.info.run_id, "FAILED")
+                    notes.append(f"run {run.info.run_id} of a training killed on this host marked FAILED")
+        for v in client.search_model_versions(f"name = '{name}'"):
+            if "promotion" in v.tags or STATUS_TAG in v.tags or v.aliases or not v.run_id:
+                continue
+            run = client.get_run(v.run_id)
+            if RUN_PID not in run.data.tags or not (run.info.status in ("FAILED", "KILLED") or dead(run)):
+                continue
+            if run.info.status == "RUNNING":
+                client.set_terminated(run.info.run_id, "FAILED")
+            client.set_model_version_tag(name, v.version, STATUS_TAG, INCOMPLETE)
+            notes.append(
+                f"version {v.version} of {name} was registered by a training that died before promoting it "
+                f"(run {v.run_id}): tagged {STATUS_TAG}={INCOMPLETE}, never made champion"
+            )
+    except MlflowException:
+        return notes
+    return notes
 
 
 def current_champion(name: str) -> str | None:
@@ -356,7 +423,12 @@ def log_training_run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         signature = infer_signature(example, bundle.predict(example))
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    from pipelines.staging import host
+
+    # the host and process, so the next training can tell a run killed mid-way (`sweep_interrupted`)
+    with mlflow.start_run(
+        experiment_id=experiment_id, tags={RUN_HOST: host(), RUN_PID: str(os.getpid())}
+    ) as run:
         mlflow.log_params(params)
         for file_name, content in documents.items():
             mlflow.log_dict(content, file_name)
