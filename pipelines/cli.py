@@ -48,6 +48,42 @@ ConfigOpt = Annotated[Path | None, path_option("--config", help="YAML overriding
 
 
 _VERBOSE = {"on": False}
+_MASKED_LOGS = {"on": False}
+
+
+def _mask_passwords() -> None:
+    """Warnings and log lines (MLflow's, urllib3's) are shown with a URI's password as `***`, as errors are
+    (`features.errors.without_passwords`; was: as given, e.g. an artefact request's URL with the tracking URI's
+    user info)."""
+    import logging
+    import warnings
+
+    if not getattr(warnings.showwarning, "cvp_masked", False):
+        shown = warnings.showwarning
+
+        def show(
+            message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+        ) -> None:
+            shown(without_passwords(str(message)), category, filename, lineno, file, line)
+
+        show.cvp_masked = True  # type: ignore[attr-defined]
+        warnings.showwarning = show
+    if _MASKED_LOGS["on"]:
+        return
+    _MASKED_LOGS["on"] = True
+    make = logging.getLogRecordFactory()
+
+    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        rec = make(*args, **kwargs)
+        try:
+            text = rec.getMessage()
+        except Exception:  # a malformed call: logging reports it as it would have
+            return rec
+        if (masked := without_passwords(text)) != text:
+            rec.msg, rec.args = masked, None
+        return rec
+
+    logging.setLogRecordFactory(record)
 
 
 @app.callback()
@@ -58,6 +94,7 @@ def _main(
     ] = False,
 ) -> None:
     _VERBOSE["on"] = verbose
+    _mask_passwords()
 
 
 def _error_log(exc: BaseException) -> Path | None:

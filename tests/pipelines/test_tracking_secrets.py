@@ -137,3 +137,38 @@ def test_the_model_card_of_a_report_holds_no_password(server, tmp_path, monkeypa
     card = model_card("3", load_config(None), 365, run_id="0123abcd", tracking_uri=server)
     assert "backtest artefacts unavailable: 401" in card["notes"] and "ann:***@127.0.0.1" in card["notes"]
     assert SECRET not in card["notes"]
+
+
+def test_warnings_and_log_lines_of_a_command_show_no_password(server, tmp_path, monkeypatch, caplog):
+    """A warning or a log line naming an artefact URL during a command (MLflow's, urllib3's) (was: shown as given,
+    the tracking URI's password with it)."""
+    import logging
+    import tempfile
+    import warnings
+
+    from typer.testing import CliRunner
+
+    import pipelines.train as train
+    from pipelines.cli import app
+    from pipelines.config import load_config
+
+    def warn_log_and_fail(*args: object) -> None:
+        warnings.warn(f"upload to {server}/api/2.0/mlflow-artifacts/artifacts/x is slow", stacklevel=1)
+        logging.getLogger("mlflow.store.artifact").error("retrying %s/api/2.0/mlflow-artifacts/x", server)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(
+        train, "load_for_modelling", lambda *a: (load_config(None), {}, pd.Timestamp("2024-07-01"))
+    )
+    monkeypatch.setattr(train, "check_as_of", lambda *a: None)
+    monkeypatch.setattr(train, "ensure_experiment", warn_log_and_fail)
+    with warnings.catch_warnings(record=True) as seen, caplog.at_level(logging.ERROR):
+        warnings.simplefilter("always")
+        res = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--tracking-uri", server])
+    assert res.exit_code == 1 and "unexpected RuntimeError: stop here" in res.stderr, res.output
+    shown = [str(w.message) for w in seen if "is slow" in str(w.message)]
+    assert len(shown) == 1 and "ann:***@127.0.0.1" in shown[0] and SECRET not in shown[0]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert len(lines) == 1 and "ann:***@127.0.0.1" in lines[0] and SECRET not in lines[0]
+    _nothing_secret(res, tmp_path)
