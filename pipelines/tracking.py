@@ -463,6 +463,16 @@ def log_training_run(
         return run.info.run_id, version, alias, reason
 
 
+def _with_password(recorded: str | None) -> str | None:
+    """A tracking URI as a scores manifest recorded it, its password written `***` (`shown_uri`), with the password
+    back from MLFLOW_TRACKING_URI when that names the same server as the same user (was: `cvp report` sent `***`
+    as the password, so the model card's run was "not found"); any other URI as it is."""
+    given = os.environ.get("MLFLOW_TRACKING_URI")
+    if recorded and given and ":***@" in recorded and given != recorded and shown_uri(given) == recorded:
+        return given
+    return recorded
+
+
 def registered_name(uri: str | None) -> str | None:
     """The registered model's name in `models:/<name>/<version>` or `models:/<name>@<alias>`; None otherwise."""
     if not uri or not str(uri).startswith("models:/"):
@@ -491,6 +501,7 @@ def model_card(
 
     import mlflow
 
+    tracking_uri = _with_password(tracking_uri)
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     card: dict = {
         "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
@@ -511,6 +522,11 @@ def model_card(
         card["notes"] = (
             f"training run {run_id} not found in {shown_uri(mlflow.get_tracking_uri())}: {type(exc).__name__}"
         )
+        if tracking_uri and ":***@" in tracking_uri:
+            card["notes"] += (
+                " (the scores manifest holds the tracking URI's password as ***: give it with --tracking-uri or "
+                "MLFLOW_TRACKING_URI)"
+            )
         return card
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id

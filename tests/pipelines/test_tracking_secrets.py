@@ -172,3 +172,37 @@ def test_warnings_and_log_lines_of_a_command_show_no_password(server, tmp_path, 
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
     assert len(lines) == 1 and "ann:***@127.0.0.1" in lines[0] and SECRET not in lines[0]
     _nothing_secret(res, tmp_path)
+
+
+def test_the_report_reaches_the_server_the_manifest_names_with_the_password_of_the_environment(
+    server, monkeypatch
+):
+    """The scores manifest holds the tracking URI as `http://ann:***@host`; `cvp report` without --tracking-uri
+    took `***` for the password, so the model card's run was "not found" (was: asked with password `***`). Now the
+    password comes back from MLFLOW_TRACKING_URI naming the same server and user; without it, the note says why."""
+    import types
+
+    import mlflow
+    import mlflow.artifacts
+
+    from pipelines.config import load_config
+    from pipelines.tracking import model_card, shown_uri
+
+    asked: list[str] = []
+    run = types.SimpleNamespace(info=types.SimpleNamespace(start_time=1_700_000_000_000))
+
+    def get_run(self, run_id):
+        asked.append(mlflow.get_tracking_uri())
+        if SECRET not in asked[-1]:
+            raise mlflow.exceptions.MlflowException("401 != 200")
+        return run
+
+    monkeypatch.setattr(mlflow.MlflowClient, "get_run", get_run)
+    monkeypatch.setattr(mlflow.artifacts, "download_artifacts", _artifact_request_fails(server))
+    recorded = shown_uri(server)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    card = model_card("3", load_config(None), 365, run_id="0123abcd", tracking_uri=recorded)
+    assert asked == [server] and card["run_id"] == "0123abcd" and SECRET not in card["notes"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.replace("ann:", "bob:"))  # another user: not taken
+    card = model_card("3", load_config(None), 365, run_id="0123abcd", tracking_uri=recorded)
+    assert asked[-1] == recorded and "not found" in card["notes"] and "password as ***" in card["notes"]
