@@ -356,8 +356,11 @@ def sweep_interrupted(name: str, experiment_id: str | None = None) -> list[str]:
                 if dead(run):
                     client.set_terminated(run.info.run_id, "FAILED")
                     notes.append(f"run {run.info.run_id} of a training killed on this host marked FAILED")
-        for v in client.search_model_versions(f"name = '{name}'"):
-            if "promotion" in v.tags or STATUS_TAG in v.tags or v.aliases or not v.run_id:
+        versions = client.search_model_versions(f"name = '{name}'")
+        if versions:  # a version an alias points at was promoted (its tag may be what the kill cut off)
+            aliased = {str(v) for v in client.get_registered_model(name).aliases.values()}
+        for v in versions:
+            if "promotion" in v.tags or STATUS_TAG in v.tags or str(v.version) in aliased or not v.run_id:
                 continue
             run = client.get_run(v.run_id)
             if RUN_PID not in run.data.tags or not (run.info.status in ("FAILED", "KILLED") or dead(run)):

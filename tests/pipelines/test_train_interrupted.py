@@ -121,3 +121,24 @@ def test_the_next_training_marks_runs_of_killed_trainings_failed_and_leaves_live
     status = {r: client.get_run(r.info.run_id).info.status for r in (dead, live, elsewhere, other)}
     assert list(status.values()) == ["FAILED", "RUNNING", "RUNNING", "RUNNING"]
     assert sweep_interrupted("cv-none", experiment) == []
+
+
+def test_a_version_an_alias_points_at_is_never_marked_incomplete(tmp_path, keep_mlflow_uris):
+    """Killed after setting the alias, before the promotion tag: the version was promoted and stays as it is."""
+    import mlflow
+
+    from pipelines.staging import host
+    from pipelines.tracking import RUN_HOST, RUN_PID, configure_tracking, ensure_experiment, sweep_interrupted
+
+    configure_tracking(tmp_path)
+    experiment = ensure_experiment("cvp-aliased", tmp_path)
+    client = mlflow.MlflowClient()
+    client.create_registered_model("cv-aliased")
+    for _ in range(2):
+        run = client.create_run(experiment, tags={RUN_HOST: host(), RUN_PID: "1"})
+        client.set_terminated(run.info.run_id, "FAILED")
+        client.create_model_version("cv-aliased", (tmp_path / "model").as_uri(), run.info.run_id)
+    client.set_registered_model_alias("cv-aliased", "champion", "1")
+    assert len(sweep_interrupted("cv-aliased", experiment)) == 1
+    assert client.get_model_version("cv-aliased", "1").tags == {}
+    assert client.get_model_version("cv-aliased", "2").tags == {"cvp.status": "incomplete"}
