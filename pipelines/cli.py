@@ -52,11 +52,21 @@ _MASKED_LOGS = {"on": False}
 
 
 def _mask_passwords() -> None:
-    """Warnings and log lines (MLflow's, urllib3's) are shown with a URI's password as `***`, as errors are
-    (`features.errors.without_passwords`; was: as given, e.g. an artefact request's URL with the tracking URI's
-    user info)."""
+    """Warnings, log lines (MLflow's, urllib3's) and the traceback `--verbose` shows are written with a URI's
+    password as `***`, as errors are (`features.errors.without_passwords`; was: as given, e.g. an artefact request's
+    URL with the tracking URI's user info)."""
     import logging
     import warnings
+
+    if not getattr(sys.excepthook, "cvp_masked", False):
+
+        def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+            import traceback
+
+            sys.stderr.write(without_passwords("".join(traceback.format_exception(kind, exc, tb))))
+
+        hook.cvp_masked = True  # type: ignore[attr-defined]
+        sys.excepthook = hook
 
     if not getattr(warnings.showwarning, "cvp_masked", False):
         shown = warnings.showwarning

@@ -206,3 +206,27 @@ def test_the_report_reaches_the_server_the_manifest_names_with_the_password_of_t
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.replace("ann:", "bob:"))  # another user: not taken
     card = model_card("3", load_config(None), 365, run_id="0123abcd", tracking_uri=recorded)
     assert asked[-1] == recorded and "not found" in card["notes"] and "password as ***" in card["notes"]
+
+
+def test_the_verbose_traceback_shows_no_password(server, tmp_path):
+    """`cvp --verbose train ...` (or CVP_DEBUG=1) lets an unexpected error's traceback through to Python, which
+    printed it as given (was: `requests.exceptions.HTTPError: 401 ... for url: http://ann:s3cret@...`)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import pipelines.train as train\n"
+        "from pipelines.cli import app\n"
+        "def fail(*args):\n"
+        f"    raise RuntimeError('cannot reach {server}/api')\n"
+        "train.load_for_modelling = fail\n"
+        "app()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "CVP_DEBUG": "1"}
+    args = ["train", "--data", str(tmp_path), "--tracking-uri", server]
+    done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "RuntimeError: cannot reach http://ann:***@127.0.0.1" in done.stderr, (
+        done.stderr
+    )
+    assert "Traceback (most recent call last)" in done.stderr
+    assert SECRET not in done.stderr
