@@ -8,10 +8,24 @@ import re
 _UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+#: The password of a URI's user info (`https://ann:secret@host`, MLflow's client sends it as basic auth): it ends up
+#: in the text of errors (an artefact request's `401 ... for url: https://ann:secret@host/api/...`).
+_URI_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@")
+
+
+def without_passwords(text: str) -> str:
+    """`text` with the password of every URI in it written as `***` (`https://ann:***@host`): the one rule for
+    what messages, logs, manifests and pages show of a tracking URI."""
+    return _URI_PASSWORD.sub(r"\1***@", text)
+
+
 def printable(text: str) -> str:
     """`text` with every `_UNSHOWABLE` character written as its escape (`\\x1b`, `\\u202e`): what a terminal or a
-    batch log shows is what the data holds, never a sequence run by the terminal."""
-    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    batch log shows is what the data holds, never a sequence run by the terminal; and never a URI's password
+    (`without_passwords`)."""
+    return _UNSHOWABLE.sub(
+        lambda m: m.group().encode("unicode_escape").decode("ascii"), without_passwords(text)
+    )
 
 
 class StructuralError(ValueError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from features.errors import StructuralError, printable
+from features.errors import StructuralError, printable, without_passwords
 
 app = typer.Typer(
     name="cvp",
@@ -49,6 +48,52 @@ ConfigOpt = Annotated[Path | None, path_option("--config", help="YAML overriding
 
 
 _VERBOSE = {"on": False}
+_MASKED_LOGS = {"on": False}
+
+
+def _mask_passwords() -> None:
+    """Warnings, log lines (MLflow's, urllib3's) and the traceback `--verbose` shows are written with a URI's
+    password as `***`, as errors are (`features.errors.without_passwords`; was: as given, e.g. an artefact request's
+    URL with the tracking URI's user info)."""
+    import logging
+    import warnings
+
+    if not getattr(sys.excepthook, "cvp_masked", False):
+
+        def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+            import traceback
+
+            sys.stderr.write(without_passwords("".join(traceback.format_exception(kind, exc, tb))))
+
+        hook.cvp_masked = True  # type: ignore[attr-defined]
+        sys.excepthook = hook
+
+    if not getattr(warnings.showwarning, "cvp_masked", False):
+        shown = warnings.showwarning
+
+        def show(
+            message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+        ) -> None:
+            shown(without_passwords(str(message)), category, filename, lineno, file, line)
+
+        show.cvp_masked = True  # type: ignore[attr-defined]
+        warnings.showwarning = show
+    if _MASKED_LOGS["on"]:
+        return
+    _MASKED_LOGS["on"] = True
+    make = logging.getLogRecordFactory()
+
+    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        rec = make(*args, **kwargs)
+        try:
+            text = rec.getMessage()
+        except Exception:  # a malformed call: logging reports it as it would have
+            return rec
+        if (masked := without_passwords(text)) != text:
+            rec.msg, rec.args = masked, None
+        return rec
+
+    logging.setLogRecordFactory(record)
 
 
 @app.callback()
@@ -59,6 +104,7 @@ def _main(
     ] = False,
 ) -> None:
     _VERBOSE["on"] = verbose
+    _mask_passwords()
 
 
 def _error_log(exc: BaseException) -> Path | None:
@@ -73,7 +119,7 @@ def _error_log(exc: BaseException) -> Path | None:
         path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
         text = f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
         # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
-        path.write_text(re.sub(r"(://[^/@\s:]+:)[^/@\s]+@", r"\1***@", text), encoding="utf-8")
+        path.write_text(without_passwords(text), encoding="utf-8")
         return path
     except OSError:
         return None

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.errors import without_passwords
 from features.validation import StructuralError
 from pipelines.config import AppConfig
 
@@ -124,17 +125,8 @@ SERVER_CONNECT_SECONDS = 10
 def shown_uri(uri: str) -> str:
     """`uri` as messages, manifests and pages show it: the password of a user info (`https://ann:secret@host`,
     which MLflow's client sends as basic auth) replaced by `***` (was: printed, written into every scores manifest
-    and, when the model's run was not found, onto the team page)."""
-    import urllib.parse
-
-    try:
-        parts = urllib.parse.urlsplit(uri)
-        if parts.password is None:
-            return uri
-    except ValueError:
-        return uri
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    and, when the model's run was not found, onto the team page). The rule is `features.errors.without_passwords`."""
+    return without_passwords(uri)
 
 
 _FAILED_REQUEST = re.compile(
@@ -253,10 +245,20 @@ def load_bundle(uri: str) -> LoadedModel:
             version = str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
         elif uri.startswith("models:/") and uri.count("/") == 2:
             name, number = uri.removeprefix("models:/").split("/")
-            version = str(mlflow.MlflowClient().get_model_version(name, number).version)  # raises if unknown
+            sweep_interrupted(name)
+            found = mlflow.MlflowClient().get_model_version(name, number)  # raises if unknown
+            version = str(found.version)
+            if found.tags.get(STATUS_TAG) == INCOMPLETE:
+                raise StructuralError(
+                    f"model {uri} is incomplete: the training that registered it died before its promotion was "
+                    f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
+                    "train again with `cvp train`"
+                )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = mlflow.pyfunc.load_model(uri)
+    except StructuralError:
+        raise
     except MlflowException as exc:
         failed = server_failure(exc)
         if failed is not None:  # was: "Train one first", the URL with the URI's password printed
@@ -304,15 +306,75 @@ def _registry_offer(uri: str) -> str | None:
         return None
     client = mlflow.MlflowClient()
     try:
+        sweep_interrupted(name)
         aliases = client.get_registered_model(name).aliases
-        versions = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+        found = client.search_model_versions(f"name = '{name}'")
+        versions = sorted(int(v.version) for v in found)
+        broken = sorted(int(v.version) for v in found if v.tags.get(STATUS_TAG) == INCOMPLETE)
     except (MlflowException, ValueError):
         return None
     said = ", ".join(f"@{a} (version {v})" for a, v in sorted(aliases.items())) or "no alias"
+    if broken:  # listed as what they are (a training killed before promoting them)
+        said += f"; incomplete (its training died before promoting it): {', '.join(map(str, broken))}"
     return (
         f"the registered model {name!r} has versions {', '.join(map(str, versions)) or 'none'} and {said}; "
         f"give one of them (models:/{name}/<version> or models:/{name}@<alias>)"
     )
+
+
+#: Tags of a training's run: the host and process running it (a RUNNING run of a process gone was killed).
+RUN_HOST, RUN_PID = "cvp.host", "cvp.pid"
+#: Version tag of a version registered by a training that died before its promotion was decided: never champion.
+STATUS_TAG, INCOMPLETE = "cvp.status", "incomplete"
+
+
+def sweep_interrupted(name: str, experiment_id: str | None = None) -> list[str]:
+    """What a `cvp train` killed mid-way (SIGKILL, a machine reset) left, made honest; one note per thing done.
+
+    Its run, left RUNNING, is marked FAILED when it ran on this host and its process is gone (`staging.alive`);
+    the version it registered without an alias or a `promotion` tag (killed between registering the model and
+    setting its alias) is tagged `cvp.status=incomplete`: listings and `--model` say so, and no training moves an
+    alias to it (was: an untagged version beside the others, its run RUNNING for ever). Runs of other hosts, of
+    live processes and of tools other than `cvp train` (no `cvp.pid` tag) are left alone."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from pipelines.staging import alive, host
+
+    client = mlflow.MlflowClient()
+    notes: list[str] = []
+
+    def dead(run: Any) -> bool:
+        tags = run.data.tags
+        if run.info.status != "RUNNING" or RUN_PID not in tags or tags.get(RUN_HOST) != host():
+            return False
+        return tags[RUN_PID].isdigit() and not alive(int(tags[RUN_PID]))
+
+    try:
+        if experiment_id is not None:
+            for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=1000):
+                if dead(run):
+                    client.set_terminated(run.info.run_id, "FAILED")
+                    notes.append(f"run {run.info.run_id} of a training killed on this host marked FAILED")
+        versions = client.search_model_versions(f"name = '{name}'")
+        if versions:  # a version an alias points at was promoted (its tag may be what the kill cut off)
+            aliased = {str(v) for v in client.get_registered_model(name).aliases.values()}
+        for v in versions:
+            if "promotion" in v.tags or STATUS_TAG in v.tags or str(v.version) in aliased or not v.run_id:
+                continue
+            run = client.get_run(v.run_id)
+            if RUN_PID not in run.data.tags or not (run.info.status in ("FAILED", "KILLED") or dead(run)):
+                continue
+            if run.info.status == "RUNNING":
+                client.set_terminated(run.info.run_id, "FAILED")
+            client.set_model_version_tag(name, v.version, STATUS_TAG, INCOMPLETE)
+            notes.append(
+                f"version {v.version} of {name} was registered by a training that died before promoting it "
+                f"(run {v.run_id}): tagged {STATUS_TAG}={INCOMPLETE}, never made champion"
+            )
+    except MlflowException:
+        return notes
+    return notes
 
 
 def current_champion(name: str) -> str | None:
@@ -329,7 +391,7 @@ def _pass_on_unexpected(stderr_text: str) -> None:
     """Write back to stderr what MLflow printed there during registration, except its routine registry lines."""
     for line in stderr_text.splitlines(keepends=True):
         if not line.startswith(_REGISTRY_CHATTER):
-            sys.stderr.write(line)
+            sys.stderr.write(without_passwords(line))
 
 
 def log_training_run(
@@ -364,7 +426,12 @@ def log_training_run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         signature = infer_signature(example, bundle.predict(example))
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    from pipelines.staging import host
+
+    # the host and process, so the next training can tell a run killed mid-way (`sweep_interrupted`)
+    with mlflow.start_run(
+        experiment_id=experiment_id, tags={RUN_HOST: host(), RUN_PID: str(os.getpid())}
+    ) as run:
         mlflow.log_params(params)
         for file_name, content in documents.items():
             mlflow.log_dict(content, file_name)
@@ -399,6 +466,16 @@ def log_training_run(
         return run.info.run_id, version, alias, reason
 
 
+def _with_password(recorded: str | None) -> str | None:
+    """A tracking URI as a scores manifest recorded it, its password written `***` (`shown_uri`), with the password
+    back from MLFLOW_TRACKING_URI when that names the same server as the same user (was: `cvp report` sent `***`
+    as the password, so the model card's run was "not found"); any other URI as it is."""
+    given = os.environ.get("MLFLOW_TRACKING_URI")
+    if recorded and given and ":***@" in recorded and given != recorded and shown_uri(given) == recorded:
+        return given
+    return recorded
+
+
 def registered_name(uri: str | None) -> str | None:
     """The registered model's name in `models:/<name>/<version>` or `models:/<name>@<alias>`; None otherwise."""
     if not uri or not str(uri).startswith("models:/"):
@@ -427,6 +504,7 @@ def model_card(
 
     import mlflow
 
+    tracking_uri = _with_password(tracking_uri)
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     card: dict = {
         "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
@@ -447,6 +525,11 @@ def model_card(
         card["notes"] = (
             f"training run {run_id} not found in {shown_uri(mlflow.get_tracking_uri())}: {type(exc).__name__}"
         )
+        if tracking_uri and ":***@" in tracking_uri:
+            card["notes"] += (
+                " (the scores manifest holds the tracking URI's password as ***: give it with --tracking-uri or "
+                "MLFLOW_TRACKING_URI)"
+            )
         return card
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
@@ -465,5 +548,6 @@ def model_card(
                 "groups_absent": man.get("groups_absent", {}),
             }
         except Exception as exc:  # the card stays usable without them; say so
-            card["notes"] = f"backtest artefacts unavailable: {exc}"
+            # an artefact request's error names its URL, the tracking URI's password with it (was: on the page)
+            card["notes"] = f"backtest artefacts unavailable: {without_passwords(str(exc))}"
     return card

@@ -43,6 +43,7 @@ from pipelines.tracking import (
     ensure_experiment,
     load_bundle,
     log_training_run,
+    sweep_interrupted,
 )
 
 
@@ -110,6 +111,8 @@ def train_and_register(
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
     name = cfg.mlflow.registered_model
+    for note in sweep_interrupted(name, experiment_id):  # what a training killed mid-way left
+        console.print(f"[yellow]note:[/] {note}")
 
     t0 = time.perf_counter()
     training = build_training_set(tables, as_of, h, cfg.features, cfg.labels)
