@@ -23,6 +23,10 @@ import pytest
 from pipelines.engines.spark_parts import write_spark_output
 from pipelines.engines.spark_session import StandaloneCluster, standalone_cluster
 
+#: What a `cvp score` run keeps beside its outputs: the locks of its scores set and its rejects set
+#: (`pipelines.locks`, `.<name>.publish.lock`).
+KEPT_LOCKS = [".rejects.publish.lock", ".scores.publish.lock"]
+
 
 def _gone(pid: int) -> bool:
     """No process of `pid`'s group is left (the daemons run in their own sessions, a group each)."""
@@ -132,8 +136,8 @@ def test_cli_spark_on_a_standalone_cluster_equals_pandas_and_replaces_the_direct
     out, root, orders = cli_run.out, cli_run.root, cli_run.orders
     assert out.is_dir() and (out / "_SUCCESS").exists() and list(out.glob("part-*.parquet"))
     assert not (out / "stale-part.parquet").exists()  # the old directory was replaced, not merged into
-    # nothing hidden is left but the set's kept lock (`pipelines.outputs.lock_path`): no staging, no journal
-    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == [".scores.publish.lock"]
+    # nothing hidden is left but the kept locks of the scores and the rejects sets: no staging, no journal
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == KEPT_LOCKS
     got = pd.read_parquet(out)
     manifest = cli_run.manifest
     assert manifest["engine"] == "spark" and manifest["customers_total"] == len(got)
@@ -205,7 +209,7 @@ def test_spark_contributions_file_equals_pandas(cli_run, default_scores):
     np.testing.assert_allclose(total[scored], got[h].to_numpy()[scored], rtol=1e-9, atol=1e-6)
     assert scored.sum() == len(b) > 500
     # the executors' parts were gathered: nothing temporary left beside the output set
-    assert [p.name for p in cli_run.root.glob(".*")] == [".scores.publish.lock"]  # the set's kept lock only
+    assert sorted(p.name for p in cli_run.root.glob(".*")) == KEPT_LOCKS  # the sets' kept locks only
     assert not list(cli_run.root.glob("*.parts"))
 
 
