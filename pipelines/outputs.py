@@ -43,7 +43,6 @@ from pipelines import staging
 from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (re-exported: its home was here)
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
-from pipelines.staging import alive as _alive
 from pipelines.staging import host as _host
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
@@ -188,7 +187,6 @@ def remove_abandoned_staging(out: Path) -> list[Path]:
     processes are kept, as are names of another form. A publish interrupted after its journal is completed
     first, since the journal names files inside a staging directory."""
     import re
-    import shutil
 
     out = Path(out)
     if not out.parent.is_dir():
@@ -197,16 +195,8 @@ def remove_abandoned_staging(out: Path) -> list[Path]:
         complete_interrupted_publish(out)
     except StructuralError:  # its staging files stay: this run's publish replaces the whole set anyway
         return []
-    pattern = re.compile(
-        rf"^\.{re.escape(out.name)}\.[^.]+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[0-9a-f]{{8}}\.run$"
-    )
-    removed, host = [], _host()
-    for path in out.parent.iterdir():
-        m = pattern.match(path.name)
-        if m and path.is_dir() and m["host"] == host and not _alive(int(m["pid"])):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
+    pattern = rf"^\.{re.escape(out.name)}\.[^.]+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[0-9a-f]{{8}}\.run$"
+    return staging.remove_dead(out.parent, pattern, dirs_only=True)
 
 
 def staging_dir(out: Path, run_id: str) -> Path:

@@ -57,18 +57,27 @@ def remove_abandoned(target: Path) -> list[Path]:
     """Remove the staging files and directories killed runs left beside `target` (returns them): named
     `.<target>.<host>-<pid>.<random>.tmp` with this machine's host and a process that no longer runs."""
     target = Path(target)
-    if not target.parent.is_dir():
+    pattern = rf"^\.{re.escape(target.name)}\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[a-z0-9_]+\.tmp$"
+    return remove_dead(target.parent, pattern)
+
+
+def remove_dead(parent: Path, pattern: str, dirs_only: bool = False) -> list[Path]:
+    """Remove the entries of `parent` whose name matches `pattern` (groups `host` and `pid`) with this machine's
+    host and a process that no longer runs (returns them); other hosts' (a shared file system) and live
+    processes' entries stay. `dirs_only`: files of that name stay too. The one sweep of every staging name."""
+    parent = Path(parent)
+    if not parent.is_dir():
         return []
-    pattern = re.compile(
-        rf"^\.{re.escape(target.name)}\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[a-z0-9_]+\.tmp$"
-    )
+    name = re.compile(pattern)
     removed, here = [], host()
-    for path in target.parent.iterdir():
-        m = pattern.match(path.name)
+    for path in parent.iterdir():
+        m = name.match(path.name)
         if m is None or m["host"] != here or alive(int(m["pid"])):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
+        elif dirs_only:
+            continue
         else:
             path.unlink(missing_ok=True)
         removed.append(path)
