@@ -93,7 +93,9 @@ class Builder:
             raise KeyError("the orders table is required")
         self.t = {k: v for k, v in tables.items() if v is not None}
         self.cfg = config
-        self.company_revenue: Mapping[int | str, float] | None = None
+        # Whole-company values per cutoff (`features.table.company_revenue`), in cutoff order, when the tables hold
+        # some of the customers only (a scoring chunk, a training sample).
+        self.company_revenue: Sequence[Mapping[int | str, float]] | None = None
         self.cutoff_list = [check_cutoff(c) for c in cutoffs]
         self.out: dict[str, np.ndarray | pd.Categorical] = {}
         self.notes: list[str] = []
@@ -225,8 +227,11 @@ class Builder:
         rev = p.sums(ev, ev.take(revenue), w_spans + l_spans, all_spans=windows)
         self.company_rev = {s: rev.pop(("all", s)).reshape(p.n_cut, -1).sum(axis=1) for s in windows}
         if self.company_revenue is not None:
-            # A subset of the customers (a scoring chunk) still measures concentration against the whole company.
-            self.company_rev = {s: np.full(p.n_cut, self.company_revenue[s[0]]) for s in windows}
+            # A subset of the customers (a scoring chunk, a training sample) still measures concentration against
+            # the whole company, at each cutoff.
+            self.company_rev = {
+                s: np.array([tot[s[0]] for tot in self.company_revenue], dtype=np.float64) for s in windows
+            }
         self.rev = rev
         self.n_orders = p.sums(ev, None, w_spans + l_spans)  # same columns as revenue: reuses its index
         self.margin = p.sums(

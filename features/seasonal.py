@@ -136,12 +136,13 @@ def season_columns(
     order_times_ns: np.ndarray,
     revenue: np.ndarray,
     config: FeatureConfig,
-    company: Mapping[int | str, float] | None,
+    company: Sequence[Mapping[int | str, float]] | None,
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """The seasonal columns for the rows of a plan (see the module docstring) and the notes on them.
 
-    `company` (from `features.table.company_revenue`) holds the whole company's values when the orders are
-    those of some of the customers only (a scoring chunk).
+    `company` (from `features.table.company_revenue`, one mapping per cutoff of the plan, in its order) holds the
+    whole company's values when the orders are those of some of the customers only (a scoring chunk, a training
+    sample).
     """
     sin, cos = year_position(p.cutoffs)
     out = {"season_start_sin": p.per_row(sin), "season_start_cos": p.per_row(cos)}
@@ -150,7 +151,7 @@ def season_columns(
         return out, []
     if company is not None:
         season = {
-            k: np.full(p.n_cut, company[f"season_{k}"], dtype=np.float64)
+            k: np.array([tot[f"season_{k}"] for tot in company], dtype=np.float64)
             for w in windows
             for k in (f"index_{w}", f"learned_{w}")
         }

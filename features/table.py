@@ -130,21 +130,28 @@ def compute(
     label_config: LabelConfig | None = None,
     features: bool = True,
     company_revenue: Mapping[int | str, float] | None = None,
+    company_totals: Mapping[pd.Timestamp, Mapping[int | str, float]] | None = None,
 ) -> tuple[pd.DataFrame, FeatureManifest]:
     """The one code path: features and/or labels for every customer row at every cutoff, in one pass.
 
     Returns a long frame with columns `customer_id` (str), `cutoff` (datetime64[ns]), then feature columns, then
     label columns; rows ordered by cutoff then customer_id. Rows are customers known before each cutoff, or only
-    the training-eligible ones when `label_config` is given.
+    the training-eligible ones when `label_config` is given. The whole company's values when `tables` hold some
+    of the customers only: `company_revenue` for a single cutoff, `company_totals` one per cutoff (keyed by it).
     """
     cutoffs = sorted(check_cutoff(c) for c in cutoffs)
     if len(set(cutoffs)) != len(cutoffs):
         raise ValueError("cutoffs must be distinct")
     b = Builder(tables, cutoffs, config)
     if company_revenue is not None:
-        if len(cutoffs) != 1:
-            raise ValueError("company_revenue applies to a single cutoff")
-        b.company_revenue = company_revenue
+        if len(cutoffs) != 1 or company_totals is not None:
+            raise ValueError("company_revenue applies to a single cutoff (company_totals: one per cutoff)")
+        company_totals = {cutoffs[0]: company_revenue}
+    if company_totals is not None:
+        missing = [str(c.date()) for c in cutoffs if c not in company_totals]
+        if missing:
+            raise ValueError(f"company_totals has no values for cutoff(s) {', '.join(missing)}")
+        b.company_revenue = [company_totals[c] for c in cutoffs]
     label_span: Span | None = (0, -label_horizon_days) if label_horizon_days else None
     b.plan(extra_offsets=[-label_horizon_days] if label_horizon_days else [])
     b.select_rows(label_config)
@@ -226,6 +233,32 @@ def company_revenue(
         season = company_season(to_ns(t), rev, cut_ns, windows, config.seasonal_profile)
         out.update({f"season_{k}": float(v[0]) for k, v in season.items() if k != "first_order_ns"})
     return out
+
+
+def company_totals(
+    orders: pd.DataFrame, cutoffs: Sequence[pd.Timestamp], config: FeatureConfig
+) -> dict[pd.Timestamp, dict[int | str, float]]:
+    """`company_revenue` at each of `cutoffs` (keyed by the cutoff), for `compute(company_totals=...)`."""
+    return {c: company_revenue({"orders": orders}, c, config) for c in map(check_cutoff, cutoffs)}
+
+
+def daily_company_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """The company's orders summed per calendar day: `ordered_at` the day's first order, `revenue` the day's sum.
+
+    Every window of `company_revenue` at a midnight cutoff (training and fold cutoffs are month starts) starts
+    and ends at a midnight, and its first order is the first of its day, so this frame (a row per day with
+    orders, whatever the number of customers) gives the same company values as every order; the Spark engine
+    aggregates it on the executors (`pipelines.engines.spark_training`).
+    """
+    t = orders["ordered_at"]
+    out = (
+        pd.DataFrame(
+            {"day": t.dt.normalize(), "ordered_at": t, "revenue": orders["revenue"].astype("float64")}
+        )
+        .groupby("day", sort=True)
+        .agg(ordered_at=("ordered_at", "min"), revenue=("revenue", "sum"))
+    )
+    return out.reset_index(drop=True)
 
 
 def build_feature_table_with_manifest(

@@ -13,13 +13,15 @@ pass (`features.table.compute`), the same code that builds a single-cutoff featu
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, LabelConfig
 from features.dates import MIN_DATE
 from features.errors import StructuralError
-from features.table import compute
+from features.table import company_totals, compute
 
 # Which column dates each table's rows (rows at/after as_of are dropped) and which other dates are blanked
 # when they fall at/after as_of (a payment or a departure not yet known then).
@@ -38,6 +40,25 @@ _LATER_TIMES: dict[str, tuple[str, ...]] = {
     "customers": ("signup_at", "churned_at"),
     "account_managers": ("started_at", "left_at"),
 }
+
+
+@dataclass(frozen=True)
+class CustomerSample:
+    """A sample of the customers and what it cannot compute for itself.
+
+    `customers`: the sampled ids; the tables given with it hold their rows and the rows of the customers they
+    referred (a referrer's worth includes them), whose own rows are read but never output. `company_orders`: the
+    WHOLE base's orders per day (`features.table.daily_company_orders`), from which the company values of every
+    cutoff (concentration denominators, seasonal index) are computed, never from the sample.
+    """
+
+    customers: np.ndarray
+    company_orders: pd.DataFrame
+
+    def restrict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of `frame` (a `customer_id` column) that belong to sampled customers, in their order."""
+        keep = frame["customer_id"].isin(pd.Index(self.customers, dtype="str")).to_numpy(dtype=bool)
+        return frame.loc[keep].reset_index(drop=True)
 
 
 def training_cutoffs(as_of: pd.Timestamp, horizon_days: int, label_config: LabelConfig) -> list[pd.Timestamp]:
@@ -85,12 +106,15 @@ def build_training_set(
     horizon_days: int,
     config: FeatureConfig,
     label_config: LabelConfig,
+    sample: CustomerSample | None = None,
 ) -> pd.DataFrame:
     """Features at each training cutoff plus labels over the following horizon (see module docstring).
 
     `horizon_days` sets the label horizon and the cutoff placement; `label_config` supplies n_cutoffs, the step
     and the eligibility rules (its own horizon_days is not read here, so callers pass one horizon explicitly).
     (customer_id, cutoff) is unique by construction: each cutoff's rows are distinct customer codes.
+    With `sample` (`tables` hold a sample of the customers): the rows of the sampled customers only, equal to
+    theirs in the training set of the whole base (company values from `sample.company_orders`).
     """
     cutoffs = training_cutoffs(as_of, horizon_days, label_config)
     if any(
@@ -98,10 +122,21 @@ def build_training_set(
     ):  # pragma: no cover - by construction
         raise ValueError("a training cutoff's label horizon would extend past as_of")
     known = truncate_tables(tables, as_of)
+    totals = None
+    if sample is not None:
+        if any(c != c.normalize() for c in cutoffs):  # pragma: no cover - month starts by construction
+            raise ValueError("a sample's company values are exact at midnight cutoffs only")
+        totals = company_totals(sample.company_orders, cutoffs, config)
     frame, _ = compute(
-        known, cutoffs, config, label_horizon_days=horizon_days, label_config=label_config, features=True
+        known,
+        cutoffs,
+        config,
+        label_horizon_days=horizon_days,
+        label_config=label_config,
+        features=True,
+        company_totals=totals,
     )
-    return frame
+    return frame if sample is None else sample.restrict(frame)
 
 
-__all__ = ["build_training_set", "training_cutoffs", "truncate_tables"]
+__all__ = ["CustomerSample", "build_training_set", "training_cutoffs", "truncate_tables"]

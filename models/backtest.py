@@ -36,7 +36,7 @@ from features.config import FeatureConfig, LabelConfig
 from features.dates import MIN_DATE
 from features.errors import StructuralError
 from features.seasonal import NO_SEASONAL_HISTORY
-from features.training import build_training_set, truncate_tables
+from features.training import CustomerSample, build_training_set, truncate_tables
 from models import metrics as mt
 from models.baselines import BTYDBaseline, PastRateBaseline, PersistenceBaseline, add_btyd_features
 from models.bundle import CustomerValueModel
@@ -130,11 +130,12 @@ def evaluation_rows(
     horizon_days: int,
     feature_config: FeatureConfig,
     label_config: LabelConfig,
+    sample: CustomerSample | None = None,
 ) -> pd.DataFrame:
     """Eligible customers at `cutoff`: features from events before it, labels from [cutoff, cutoff + h)."""
     one = label_config.model_copy(update={"n_cutoffs": 1})
     rows = build_training_set(
-        tables, cutoff + pd.Timedelta(days=horizon_days), horizon_days, feature_config, one
+        tables, cutoff + pd.Timedelta(days=horizon_days), horizon_days, feature_config, one, sample
     )
     if len(rows) and (rows["cutoff"] != cutoff).any():
         raise ValueError(f"fold cutoff {cutoff.date()} must be a month start (training cutoffs are)")
@@ -215,6 +216,7 @@ def run_backtest(
     candidates: Mapping[str, ModelConfig | tuple[ModelConfig, FeatureConfig]] | None = None,
     baselines: tuple[str, ...] = ("persistence", "past_rate", "btyd", "btyd_no_purchase"),
     tier_config: TierConfig | None = None,
+    sample: CustomerSample | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest (see the module docstring).
 
@@ -222,7 +224,9 @@ def run_backtest(
     (config, feature config) for a candidate whose features are built with its own settings, e.g. the
     champion's stored ones) on the same folds and the same customers; by default the one `model_config` is reported as "model". Fold count and spacing come from
     `model_config.backtest_folds` / `backtest_step_months`. `baselines` names the baselines to score
-    ("persistence", "past_rate", "btyd", "btyd_no_purchase"; the last two fit BTYD separately).
+    ("persistence", "past_rate", "btyd", "btyd_no_purchase"; the last two fit BTYD separately). With `sample`
+    (`tables` hold a sample of the customers), the folds' rows are the sampled customers', company values from
+    the whole base (`features.training.build_training_set`).
     """
     as_of = pd.Timestamp(as_of)
     h = horizon_days
@@ -236,8 +240,8 @@ def run_backtest(
     tier_rows: list[dict[str, object]] = []
     seen: set[str] = set()  # a model note repeated on every fold is said once, on the first
     for fold, t in enumerate(cuts):
-        train = build_training_set(tables, t, h, feature_config, label_config)
-        evaluation = evaluation_rows(tables, t, h, feature_config, label_config)
+        train = build_training_set(tables, t, h, feature_config, label_config, sample)
+        evaluation = evaluation_rows(tables, t, h, feature_config, label_config, sample)
         if train.empty or evaluation.empty:
             notes.append(f"fold {fold} ({t.date()}): no training or evaluation rows, skipped")
             continue
@@ -269,8 +273,8 @@ def run_backtest(
             tr, ev = train, evaluation
             if own_features != feature_config:
                 # Same fold, same customers (eligibility does not depend on feature settings), own features.
-                tr = build_training_set(tables, t, h, own_features, label_config)
-                ev = evaluation_rows(tables, t, h, own_features, label_config)
+                tr = build_training_set(tables, t, h, own_features, label_config, sample)
+                ev = evaluation_rows(tables, t, h, own_features, label_config, sample)
                 ev = ev.set_index("customer_id").loc[evaluation["customer_id"]].reset_index()
             if cfg.use_btyd_features and own_features != feature_config:
                 tr, n1 = add_btyd_features(tr, tables, h, cfg.btyd_penalizer)

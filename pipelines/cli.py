@@ -238,6 +238,42 @@ HorizonOpt = Annotated[
 ]
 
 
+SampleOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--sample-customers",
+        min=1,
+        help="Fit on N customers (a keyed hash sample of the ids, the same on any engine); company values "
+        "from the whole base. Default: every customer.",
+    ),
+]
+ModelEngineOpt = Annotated[
+    str, typer.Option("--engine", help="pandas, or spark: read, validate and sample on Spark, fit here")
+]
+SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", help="Spark master URL.")]
+
+
+def _load_modelling(
+    data: Path,
+    mapping: Path | None,
+    config: Path | None,
+    config_overrides: dict[str, Any],
+    as_of: str | None,
+    what: str,
+    sample_customers: int | None,
+    engine: str,
+    spark_master: str | None,
+) -> tuple[Any, Any, Any, Any]:
+    """Config, tables, as-of and the training sample (None: every customer) for train and backtest."""
+    from pipelines.train import load_for_modelling, load_sampled
+
+    if sample_customers is None and engine == "pandas":
+        return (*load_for_modelling(data, mapping, config, config_overrides, as_of, console), None)
+    return load_sampled(
+        data, mapping, config, config_overrides, as_of, console, what, sample_customers, engine, spark_master
+    )
+
+
 @app.command()
 @_friendly
 def backtest(
@@ -250,19 +286,30 @@ def backtest(
     ),
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
+    sample_customers: SampleOpt = None,
+    engine: ModelEngineOpt = "pandas",
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Rolling-origin backtest of the models against persistence, past spend rate and BG/NBD + Gamma-Gamma."""
     from pipelines.output_checks import BACKTEST_MARKER, check_outputs
     from pipelines.staging import check_replaceable
-    from pipelines.train import load_for_modelling, overrides, run_backtest_only
+    from pipelines.train import overrides, run_backtest_only
 
     check_outputs(data, {}, {"backtest directory": Path(out)}, mapping)
     check_replaceable(Path(out), BACKTEST_MARKER)  # replaced whole: never a directory of the user's files
 
-    cfg, tables, cutoff = load_for_modelling(
-        data, mapping, config, overrides(horizon_days, folds), as_of, console
+    cfg, tables, cutoff, sample = _load_modelling(
+        data,
+        mapping,
+        config,
+        overrides(horizon_days, folds),
+        as_of,
+        "backtest",
+        sample_customers,
+        engine,
+        spark_master,
     )
-    run_backtest_only(tables, cfg, cutoff, out, console)
+    run_backtest_only(tables, cfg, cutoff, out, console, sample)
 
 
 @app.command()
@@ -277,12 +324,25 @@ def train(
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
+    sample_customers: SampleOpt = None,
+    engine: ModelEngineOpt = "pandas",
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Fit both models, backtest against the champion and baselines, log to MLflow, register, promote."""
     from pipelines.loading import mapping_digest
-    from pipelines.train import load_for_modelling, overrides, train_and_register
+    from pipelines.train import overrides, train_and_register
 
-    cfg, tables, cutoff = load_for_modelling(data, mapping, config, overrides(horizon_days), as_of, console)
+    cfg, tables, cutoff, sample = _load_modelling(
+        data,
+        mapping,
+        config,
+        overrides(horizon_days),
+        as_of,
+        "train on",
+        sample_customers,
+        engine,
+        spark_master,
+    )
     train_and_register(
         tables,
         cfg,
@@ -291,6 +351,7 @@ def train(
         promote,
         mapping_sha256=mapping_digest(mapping),
         tracking_uri=tracking_uri,
+        sample=sample,
     )
 
 

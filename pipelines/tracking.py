@@ -533,6 +533,12 @@ def model_card(
         return card
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
+    params = run.data.params
+    if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
+        card["training_sample"] = (
+            f"{params['sample_customers']} of {params.get('base_customers', '?')} customers, keyed hash "
+            f"sample (key {params.get('sample_key', '?')}); company values from the whole base"
+        )
     with TemporaryDirectory() as tmp:
         try:
             p = mlflow.artifacts.download_artifacts(

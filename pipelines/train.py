@@ -15,6 +15,8 @@ from rich.console import Console
 
 from features import build_feature_table_with_manifest, build_training_set
 from features.contract import PERSONAL_COLUMNS, amount_scale, model_inputs
+from features.table import company_totals, daily_company_orders
+from features.training import CustomerSample
 from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
@@ -70,6 +72,39 @@ def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, f
     return {str(m): float(v) for m, v in zip(s["metric"], s["mean"], strict=True)}
 
 
+@dataclass(frozen=True)
+class TrainingSample:
+    """`--sample-customers N`: the customers train and backtest fit on, and what the run records about them."""
+
+    sample: CustomerSample
+    n_base: int  # distinct customer ids of the whole base (every id column)
+    driver: dict[str, Any] = field(default_factory=dict)  # what the driver received (the Spark engine)
+
+    def params(self) -> dict[str, Any]:
+        """For the MLflow run (and its model card): sample and base size, the hash key and the rule."""
+        from pipelines.engines.chunks import HASH_KEY
+
+        return {
+            "sample_customers": len(self.sample.customers),
+            "base_customers": self.n_base,
+            "sample_key": HASH_KEY,
+            "sample_rule": "the N lowest siphash-2-4 hashes of the customer ids under sample_key",
+        } | {f"sample_driver_{k}": v for k, v in self.driver.items()}
+
+
+def sample_tables(
+    tables: dict[str, pd.DataFrame], n_customers: int
+) -> tuple[dict[str, pd.DataFrame], TrainingSample]:
+    """The tables of `n_customers` customers of the keyed hash sample (`pipelines.engines.chunks.plan_sample`:
+    their rows and those of the customers they referred) and the sample, whose company values come from every
+    order of `tables`."""
+    from pipelines.engines.chunks import plan_sample
+
+    plan, n_base = plan_sample(tables, n_customers)
+    sample = CustomerSample(plan.customers[0], daily_company_orders(tables["orders"]))
+    return plan.tables(tables, 0), TrainingSample(sample, n_base)
+
+
 @dataclass
 class TrainResult:
     bundle: CustomerValueModel
@@ -103,10 +138,16 @@ def train_and_register(
     out_dir: Path | None = None,
     mapping_sha256: str | None = None,
     tracking_uri: str | None = None,
+    sample: TrainingSample | None = None,
 ) -> TrainResult:
-    """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote."""
+    """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote.
+
+    With `sample` (`tables` hold the sampled customers' rows: `load_sampled`), the training set and the folds are
+    the sampled customers', company values from the whole base; the as-of was checked on the whole base."""
     h = cfg.labels.horizon_days
-    check_as_of(tables, as_of, cfg.labels, "train on")
+    if sample is None:
+        check_as_of(tables, as_of, cfg.labels, "train on")
+    customers = sample.sample if sample is not None else None
     timings: dict[str, float] = {}
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
@@ -115,7 +156,7 @@ def train_and_register(
         console.print(f"[yellow]note:[/] {note}")
 
     t0 = time.perf_counter()
-    training = build_training_set(tables, as_of, h, cfg.features, cfg.labels)
+    training = build_training_set(tables, as_of, h, cfg.features, cfg.labels, customers)
     check_training_data(training, h, cfg, "train")
     btyd_notes: list[str] = []
     if cfg.models.use_btyd_features:
@@ -123,7 +164,10 @@ def train_and_register(
 
         training, btyd_notes = add_btyd_features(training, tables, h, cfg.models.btyd_penalizer)
     last_cutoff = training["cutoff"].max()
-    _, manifest = build_feature_table_with_manifest(tables, last_cutoff, cfg.features)
+    totals = None
+    if customers is not None:
+        totals = company_totals(customers.company_orders, [last_cutoff], cfg.features)[last_cutoff]
+    _, manifest = build_feature_table_with_manifest(tables, last_cutoff, cfg.features, totals)
     timings["training_set_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -164,6 +208,7 @@ def train_and_register(
             cfg.models,
             candidates=candidates,
             tier_config=cfg.tiers,
+            sample=customers,
         )
     timings["backtest_s"] = time.perf_counter() - t0
     if not result.metrics.empty:
@@ -205,7 +250,7 @@ def train_and_register(
         "use_btyd_features": cfg.models.use_btyd_features,
         "n_features": len(bundle.feature_names),
         "config_digest": cfg.digest(),
-    }
+    } | (sample.params() if sample is not None else {})
     documents = {
         "config.json": cfg.model_dump(mode="json"),
         "model_contract.json": bundle.contract_settings() or {},
@@ -256,12 +301,27 @@ def train_and_register(
 
 
 def run_backtest_only(
-    tables: dict[str, pd.DataFrame], cfg: AppConfig, as_of: pd.Timestamp, out_dir: Path, console: Console
+    tables: dict[str, pd.DataFrame],
+    cfg: AppConfig,
+    as_of: pd.Timestamp,
+    out_dir: Path,
+    console: Console,
+    sample: TrainingSample | None = None,
 ) -> BacktestResult:
     h = cfg.labels.horizon_days
-    check_as_of(tables, as_of, cfg.labels, "backtest")
+    if sample is None:
+        check_as_of(tables, as_of, cfg.labels, "backtest")
     with console.status("backtesting (rolling origin)..."):
-        result = run_backtest(tables, as_of, h, cfg.features, cfg.labels, cfg.models, tier_config=cfg.tiers)
+        result = run_backtest(
+            tables,
+            as_of,
+            h,
+            cfg.features,
+            cfg.labels,
+            cfg.models,
+            tier_config=cfg.tiers,
+            sample=sample.sample if sample is not None else None,
+        )
     if result.metrics.empty:
         first = tables["orders"]["ordered_at"].min()
         span = int((as_of - first) / pd.Timedelta(days=1))
@@ -298,6 +358,46 @@ def load_for_modelling(
     cutoff = parse_date(as_of) if as_of else default_as_of(tables)
     warn_later_events(tables, cutoff, console)
     return cfg, tables, cutoff
+
+
+def load_sampled(
+    data: Path,
+    mapping: Path | None,
+    config: Path | None,
+    config_overrides: dict[str, Any],
+    as_of: str | None,
+    console: Console,
+    what: str,
+    sample_customers: int | None,
+    engine: str = "pandas",
+    spark_master: str | None = None,
+) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None]:
+    """`load_for_modelling` with `--sample-customers` and `--engine`: the as-of decided and checked on the whole
+    base (a sample's first and last orders are not the data's), then the sampled customers' tables (all
+    customers without a sample). `--engine spark` reads, validates and samples on the executors
+    (`pipelines.engines.spark_training`)."""
+    if engine == "spark":
+        from pipelines.engines.spark_training import load_spark_sample
+
+        return load_spark_sample(
+            data, mapping, config, config_overrides, as_of, console, what, sample_customers, spark_master
+        )
+    if engine != "pandas":
+        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    cfg, tables, cutoff = load_for_modelling(data, mapping, config, config_overrides, as_of, console)
+    if sample_customers is None:
+        return cfg, tables, cutoff, None
+    check_as_of(tables, cutoff, cfg.labels, what)
+    tables, sample = sample_tables(tables, sample_customers)
+    say_sample(sample, console)
+    return cfg, tables, cutoff, sample
+
+
+def say_sample(sample: TrainingSample, console: Console) -> None:
+    console.print(
+        f"training sample: {len(sample.sample.customers):,} of {sample.n_base:,} customers (keyed hash of the "
+        "id); company values from the whole base"
+    )
 
 
 def overrides(horizon_days: int | None = None, folds: int | None = None) -> dict[str, Any]:

@@ -33,11 +33,23 @@ CUSTOMER_TABLES: dict[str, str] = {
 }
 
 
+def customer_hash(ids: pd.Series | np.ndarray) -> np.ndarray:
+    """The keyed hash of each customer id (uint64, siphash with `HASH_KEY`: same on every machine and run)."""
+    return pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=HASH_KEY, categorize=True)
+
+
 def customer_buckets(ids: pd.Series | np.ndarray, n_chunks: int) -> np.ndarray:
-    """Stable chunk number per customer id (siphash with a fixed key: same on every machine and run)."""
+    """Stable chunk number per customer id (`customer_hash` modulo the chunk count)."""
+    return (customer_hash(ids) % np.uint64(n_chunks)).astype(np.int64)
+
+
+def hash_sample(ids: pd.Series | np.ndarray, n: int) -> np.ndarray:
+    """The `n` ids of lowest `customer_hash` (ties by id), sorted: a sample that depends on the ids only, so
+    the same on any engine, machine, row order and for any N a superset of every smaller N's."""
     values = np.asarray(ids, dtype=object)
-    h = pd.util.hash_array(values, hash_key=HASH_KEY, categorize=True)
-    return (h % np.uint64(n_chunks)).astype(np.int64)
+    h = customer_hash(values)
+    order = np.lexsort((values.astype(str), h))
+    return np.sort(values[order[:n]].astype(str))
 
 
 @dataclass
@@ -147,7 +159,34 @@ def plan_chunks(
         codes = {key: index.codes_of(i) for i, key in enumerate(columns)}
     ids = index.ids
     n_chunks = n_chunks_for(len(ids), chunk_customers)
-    bucket_of = customer_buckets(ids.to_numpy(), n_chunks)
+    return _plan(tables, columns, codes, ids, customer_buckets(ids.to_numpy(), n_chunks), n_chunks)
+
+
+def plan_sample(tables: Mapping[str, pd.DataFrame], n_customers: int) -> tuple[ChunkPlan, int]:
+    """One chunk of the `n_customers` customers of `hash_sample` (every id column's distinct ids) and the base's
+    customer count: their rows and the rows of the customers they referred, as a scoring chunk has them."""
+    from features._engine import CustomerIndex
+
+    columns = customer_columns(tables)
+    index = CustomerIndex(tables[t][c] for t, c in columns)
+    codes = {key: index.codes_of(i) for i, key in enumerate(columns)}
+    ids = index.ids
+    chosen = pd.Index(ids).isin(hash_sample(ids.to_numpy(), n_customers))
+    bucket_of = np.where(chosen, 0, -1).astype(
+        np.int64
+    )  # -1: in no chunk (a referred customer's rows still come)
+    return _plan(tables, columns, codes, ids, bucket_of, 1), len(ids)
+
+
+def _plan(
+    tables: Mapping[str, pd.DataFrame],
+    columns: list[tuple[str, str]],
+    codes: dict[tuple[str, str], np.ndarray],
+    ids: Any,
+    bucket_of: np.ndarray,
+    n_chunks: int,
+) -> ChunkPlan:
+    """Row positions per chunk from each customer's chunk (`bucket_of`, per id code; -1: in none)."""
 
     def bucket(code: np.ndarray) -> np.ndarray:  # missing ids (code -1) belong to no chunk
         return np.where(code >= 0, bucket_of[np.maximum(code, 0)], -1)

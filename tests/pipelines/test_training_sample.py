@@ -1,0 +1,140 @@
+"""`cvp train / backtest --sample-customers N` (issue 11): a keyed hash sample of the customers, whose training set
+is the whole base's restricted to them, company values (concentration denominators, seasonal index) from the
+whole base at every training cutoff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from features import build_training_set
+from features.table import compute
+from features.training import training_cutoffs, truncate_tables
+from pipelines.config import load_config
+from pipelines.demo import generate_company, write_company
+from pipelines.engines.chunks import hash_sample
+from pipelines.io import load_data
+from pipelines.train import sample_tables
+
+AS_OF = pd.Timestamp("2024-07-01")
+N_SAMPLE = 150
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, pd.DataFrame]]:
+    data = tmp_path_factory.mktemp("sample") / "data"
+    write_company(generate_company(500, "2022-01-01", "2024-09-30", 7), data)
+    return data, load_data(data).tables
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categories as strings: a sample's profile columns know fewer categories than the whole base's."""
+    out = frame.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype("object").where(out[c].notna(), None)
+    return out
+
+
+def test_hash_sample_depends_on_the_ids_only() -> None:
+    ids = np.array([f"C{i:05d}" for i in range(2000)], dtype=object)
+    first = hash_sample(ids, 100)
+    assert len(first) == 100 and len(set(first)) == 100
+    shuffled = np.random.default_rng(3).permutation(ids)
+    assert list(hash_sample(shuffled, 100)) == list(first)  # row order does not matter
+    assert set(hash_sample(ids, 50)) <= set(first)  # a smaller sample is part of a larger one
+    assert list(hash_sample(ids, 5000)) == sorted(ids)  # N above the base: every customer
+    assert list(first) != sorted(ids)[:100]  # a hash, not the first ids
+
+
+def test_sample_training_set_equals_the_whole_base_restricted_to_it(company) -> None:
+    _, tables = company
+    cfg = load_config(None)
+    h = cfg.labels.horizon_days
+    sampled, ts = sample_tables(tables, N_SAMPLE)
+    assert len(ts.sample.customers) == N_SAMPLE and ts.n_base >= 500
+    chosen = set(ts.sample.customers)
+    # the sample's tables also carry the rows of the customers a sampled referrer brought (its referral features)
+    refs = tables["referrals"]
+    brought = refs[refs["referrer_id"].isin(chosen) & ~refs["referred_id"].isin(chosen)]
+    assert len(brought) > 0
+    assert set(brought["referred_id"]) <= set(sampled["orders"]["customer_id"]) | set(
+        sampled["customers"]["customer_id"]
+    )
+
+    full = build_training_set(tables, AS_OF, h, cfg.features, cfg.labels)
+    part = build_training_set(sampled, AS_OF, h, cfg.features, cfg.labels, ts.sample)
+    expected = ts.sample.restrict(full)
+    assert len(part) > 0 and set(part["customer_id"]) <= chosen
+    assert part["cutoff"].nunique() >= 3
+    pd.testing.assert_frame_equal(_plain(part), _plain(expected), rtol=1e-9, atol=1e-12)
+
+    company_cols = [
+        c for c in part.columns if c.startswith(("profit_revenue_share_", "season_company_index_"))
+    ]
+    referral_cols = [c for c in part.columns if c.startswith("referral_referred_net_profit")]
+    assert company_cols and referral_cols
+    assert part[company_cols].notna().any().all() and (part[referral_cols].fillna(0) != 0).any().all()
+
+    # The same sample with the company values taken from the sample itself: the test above would fail.
+    cutoffs = training_cutoffs(AS_OF, h, cfg.labels)
+    own, _ = compute(
+        truncate_tables(sampled, AS_OF), cutoffs, cfg.features, label_horizon_days=h, label_config=cfg.labels
+    )
+    own = ts.sample.restrict(own)
+    for c in company_cols:
+        assert not np.allclose(own[c], expected[c], rtol=1e-6, equal_nan=True), c
+
+
+def _fast_config(path: Path, tracking_dir: Path) -> Path:
+    from tests.pipelines.conftest import FAST_CONFIG
+
+    path.write_text(yaml.safe_dump(FAST_CONFIG | {"mlflow": {"tracking_dir": str(tracking_dir)}}))
+    return path
+
+
+def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path) -> None:
+    """`cvp train --sample-customers N`: the MLflow run and the model card say how many of how many customers, and
+    under which hash key; `cvp backtest --sample-customers N` runs its folds on the sample."""
+    import mlflow
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.engines.chunks import HASH_KEY
+    from pipelines.tracking import model_card
+    from tests.pipelines.conftest import empty_registry
+
+    data, tables = company
+    config = _fast_config(tmp_path / "c.yaml", tmp_path / "m")
+    empty_registry(new_store, tmp_path / "m")
+    args = [
+        "--data",
+        str(data),
+        "--config",
+        str(config),
+        "--as-of",
+        "2024-07-01",
+        "--sample-customers",
+        "300",
+    ]
+    res = CliRunner().invoke(app, ["backtest", *args, "--out", str(tmp_path / "bt")])
+    assert res.exit_code == 0, res.output
+    assert "training sample: 300 of" in res.output
+    assert (tmp_path / "bt" / "backtest_metrics.csv").exists()
+
+    res = CliRunner().invoke(app, ["train", *args, "--promote"])
+    assert res.exit_code == 0, res.output
+    cfg = load_config(config)
+    run = mlflow.MlflowClient().search_runs(
+        [mlflow.get_experiment_by_name(cfg.mlflow.experiment).experiment_id]
+    )[0]
+    params = run.data.params
+    n_base = sample_tables(tables, 300)[1].n_base
+    assert params["sample_customers"] == "300" and params["base_customers"] == str(n_base)
+    assert params["sample_key"] == HASH_KEY and n_base > 300
+    card = model_card("1", cfg, cfg.labels.horizon_days, run_id=run.info.run_id)
+    assert card["training_sample"].startswith(f"300 of {n_base} customers")
