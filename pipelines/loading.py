@@ -218,7 +218,11 @@ def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[s
 def warn_later_events(
     tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, console: Console
 ) -> dict[str, int]:
-    later = later_events(tables, as_of)
+    return say_later_events(later_events(tables, as_of), as_of, console)
+
+
+def say_later_events(later: dict[str, int], as_of: pd.Timestamp, console: Console) -> dict[str, int]:
+    """The warning on `later_events`' counts (the Spark engine counts them on the executors)."""
     if later:
         console.print(
             f"[yellow]warning:[/] events on or after the as-of {as_of.date()} are ignored (point in time): "

@@ -118,14 +118,17 @@ def canonical_batches(accepted: SparkDataFrame, name: str, rows: int) -> Iterato
         yield from pa.ipc.open_stream(pa.py_buffer(row["ipc"]))
 
 
-def accepted_tables(accepted: SparkDataFrame, accepted_rows: Mapping[str, int]) -> SparkTables:
+def accepted_tables(
+    accepted: SparkDataFrame, accepted_rows: Mapping[str, int], every_column: bool = False
+) -> SparkTables:
     """The accepted rows of every table (`accepted_union`) on the driver in the validated representation and the
     pandas loader's canonical row order, as `SparkTables` (issue 11): each table streams in (`canonical_batches`)
     and, batch by batch, is fingerprinted (`pipelines.fingerprint.BatchFingerprint`: the digest of the whole
     table, as `run_score` takes it for the run id), its model inputs counted (`features.contract.model_inputs`)
     and cut to the columns the driver's steps read (`driver_columns`), so the driver never holds the others (nor
     the personal columns and event keys the pandas engine drops once the fingerprint has them). The index is each
-    row's position in source order, as the pandas loader's tables carry it."""
+    row's position in source order, as the pandas loader's tables carry it. `every_column`: keep every column
+    (a training sample's rows, whose features the driver builds: `spark_training`)."""
     import tempfile
 
     from features.contract import input_shares, model_input_counts
@@ -138,7 +141,7 @@ def accepted_tables(accepted: SparkDataFrame, accepted_rows: Mapping[str, int]) 
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
-        keep = driver_columns(name, empty.columns)
+        keep = list(empty.columns) if every_column else driver_columns(name, empty.columns)
         tables.empty[name] = empty.drop(columns=unread_columns(name, empty.columns))
         rows, kept, positions = 0, [], []
         filled = dict.fromkeys((model_input_counts(name, empty) or (0, {}))[1], 0)

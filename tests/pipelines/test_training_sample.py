@@ -138,3 +138,39 @@ def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path
     assert params["sample_key"] == HASH_KEY and n_base > 300
     card = model_card("1", cfg, cfg.labels.horizon_days, run_id=run.info.run_id)
     assert card["training_sample"].startswith(f"300 of {n_base} customers")
+
+
+def test_spark_engine_sample_equals_the_pandas_engines(company, spark) -> None:
+    """`--engine spark`: the same sample, company days and sampled rows as the pandas engine's, so the same training
+    set; the driver received the sample's rows only (recorded beside the base's)."""
+    from pipelines.engines.spark_training import sample_training_input
+
+    data, tables = company
+    cfg = load_config(None)
+    h = cfg.labels.horizon_days
+    loaded, cutoff, later, sample, received = sample_training_input(
+        spark, data, cfg, "2024-07-01", "train on", N_SAMPLE
+    )
+    sampled, ts = sample_tables(tables, N_SAMPLE)
+    assert cutoff == AS_OF and later  # the demo runs past the as-of: counted on the executors
+    assert list(sample.sample.customers) == list(ts.sample.customers) and sample.n_base == ts.n_base
+    ours, theirs = sample.sample.company_orders, ts.sample.company_orders
+    assert (ours["ordered_at"].to_numpy() == theirs["ordered_at"].to_numpy()).all()
+    np.testing.assert_allclose(ours["revenue"], theirs["revenue"], rtol=1e-12)
+    assert set(loaded.tables) == set(sampled)
+    for name, frame in sampled.items():
+        got = loaded.tables[name]
+        assert len(got) == len(frame), name
+        pd.testing.assert_frame_equal(
+            _plain(got.reset_index(drop=True))[list(frame.columns)],
+            _plain(frame.reset_index(drop=True)),
+            obj=name,
+        )
+    assert received["rows"] == sum(len(f) for f in sampled.values())
+    assert received["base_rows"] == sum(len(f) for f in tables.values()) > received["rows"]
+    assert sample.params()["sample_driver_rows"] == received["rows"]
+
+    got = build_training_set(loaded.tables, AS_OF, h, cfg.features, cfg.labels, sample.sample)
+    want = build_training_set(sampled, AS_OF, h, cfg.features, cfg.labels, ts.sample)
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(_plain(got), _plain(want), rtol=1e-9, atol=1e-12)
