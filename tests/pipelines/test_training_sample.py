@@ -21,7 +21,7 @@ from pipelines.io import load_data
 from pipelines.train import sample_tables
 
 AS_OF = pd.Timestamp("2024-07-01")
-N_SAMPLE = 150
+N_SAMPLE = 250
 
 
 @pytest.fixture(scope="module")
@@ -140,37 +140,61 @@ def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path
     assert card["training_sample"].startswith(f"300 of {n_base} customers")
 
 
-def test_spark_engine_sample_equals_the_pandas_engines(company, spark) -> None:
-    """`--engine spark`: the same sample, company days and sampled rows as the pandas engine's, so the same training
-    set; the driver received the sample's rows only (recorded beside the base's)."""
-    from pipelines.engines.spark_training import sample_training_input
+def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store, tmp_path) -> None:
+    """`cvp train --engine spark --sample-customers N`: the same sample, company days and sampled rows as the pandas
+    engine's, so the same training set; the driver received the sample's rows only, recorded in the MLflow run
+    beside the base's."""
+    import io
+
+    import mlflow
+    from rich.console import Console
+
+    from pipelines.engines.spark_session import spark_jobs
+    from pipelines.engines.spark_training import load_spark_sample
+    from pipelines.train import train_and_register
+    from tests.pipelines.conftest import empty_registry
 
     data, tables = company
-    cfg = load_config(None)
-    h = cfg.labels.horizon_days
-    loaded, cutoff, later, sample, received = sample_training_input(
-        spark, data, cfg, "2024-07-01", "train on", N_SAMPLE
+    config = _fast_config(tmp_path / "c.yaml", tmp_path / "m")
+    empty_registry(new_store, tmp_path / "m")
+    console = Console(file=io.StringIO(), width=200)
+    jobs = spark_jobs(spark)
+    cfg, got_tables, cutoff, sample = load_spark_sample(
+        data, None, config, {}, None, console, "train on", N_SAMPLE, None
     )
+    jobs = spark_jobs(spark) - jobs
+    said = console.file.getvalue()
+    h = cfg.labels.horizon_days
     sampled, ts = sample_tables(tables, N_SAMPLE)
-    assert cutoff == AS_OF and later  # the demo runs past the as-of: counted on the executors
+    # the as-of of the whole base (the day after its last order), the later events counted on the executors
+    assert cutoff == tables["orders"]["ordered_at"].max().normalize() + pd.Timedelta(days=1)
+    assert f"training sample: {N_SAMPLE} of {ts.n_base:,} customers" in said
     assert list(sample.sample.customers) == list(ts.sample.customers) and sample.n_base == ts.n_base
     ours, theirs = sample.sample.company_orders, ts.sample.company_orders
     assert (ours["ordered_at"].to_numpy() == theirs["ordered_at"].to_numpy()).all()
     np.testing.assert_allclose(ours["revenue"], theirs["revenue"], rtol=1e-12)
-    assert set(loaded.tables) == set(sampled)
+    assert set(got_tables) == set(sampled)
     for name, frame in sampled.items():
-        got = loaded.tables[name]
+        got = got_tables[name]
         assert len(got) == len(frame), name
         pd.testing.assert_frame_equal(
             _plain(got.reset_index(drop=True))[list(frame.columns)],
             _plain(frame.reset_index(drop=True)),
             obj=name,
         )
+    received = sample.driver
     assert received["rows"] == sum(len(f) for f in sampled.values())
     assert received["base_rows"] == sum(len(f) for f in tables.values()) > received["rows"]
-    assert sample.params()["sample_driver_rows"] == received["rows"]
+    assert f"the driver received {received['rows']:,} of the {received['base_rows']:,} accepted rows" in said
+    print(f"Spark jobs of the sampled load: {jobs}; received {received}")
 
-    got = build_training_set(loaded.tables, AS_OF, h, cfg.features, cfg.labels, sample.sample)
+    got = build_training_set(got_tables, AS_OF, h, cfg.features, cfg.labels, sample.sample)
     want = build_training_set(sampled, AS_OF, h, cfg.features, cfg.labels, ts.sample)
     assert len(got) > 0
     pd.testing.assert_frame_equal(_plain(got), _plain(want), rtol=1e-9, atol=1e-12)
+
+    res = train_and_register(got_tables, cfg, cutoff, console, promote=True, sample=sample)
+    params = mlflow.MlflowClient().get_run(res.run_id).data.params
+    assert params["sample_customers"] == str(N_SAMPLE) and params["base_customers"] == str(ts.n_base)
+    assert params["sample_driver_rows"] == str(received["rows"])
+    assert params["sample_driver_base_rows"] == str(received["base_rows"])
