@@ -15,8 +15,7 @@ from rich.console import Console
 
 from features import build_feature_table_with_manifest, build_training_set
 from features.contract import PERSONAL_COLUMNS, amount_scale, model_inputs
-from features.table import company_totals, daily_company_orders
-from features.training import CustomerSample
+from features.table import company_totals
 from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
@@ -36,6 +35,7 @@ from pipelines.loading import (
 )
 from pipelines.output_checks import BACKTEST_MARKER
 from pipelines.plots import backtest_plots
+from pipelines.sampling import TrainingSample, sample_tables, say_sample
 from pipelines.staging import atomic_directory
 from pipelines.tracking import (
     CHALLENGER,
@@ -70,39 +70,6 @@ def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, f
     s = result.summary
     s = s[s["model"] == model]
     return {str(m): float(v) for m, v in zip(s["metric"], s["mean"], strict=True)}
-
-
-@dataclass(frozen=True)
-class TrainingSample:
-    """`--sample-customers N`: the customers train and backtest fit on, and what the run records about them."""
-
-    sample: CustomerSample
-    n_base: int  # distinct customer ids of the whole base (every id column)
-    driver: dict[str, Any] = field(default_factory=dict)  # what the driver received (the Spark engine)
-
-    def params(self) -> dict[str, Any]:
-        """For the MLflow run (and its model card): sample and base size, the hash key and the rule."""
-        from pipelines.engines.chunks import HASH_KEY
-
-        return {
-            "sample_customers": len(self.sample.customers),
-            "base_customers": self.n_base,
-            "sample_key": HASH_KEY,
-            "sample_rule": "the N lowest siphash-2-4 hashes of the customer ids under sample_key",
-        } | {f"sample_driver_{k}": v for k, v in self.driver.items()}
-
-
-def sample_tables(
-    tables: dict[str, pd.DataFrame], n_customers: int
-) -> tuple[dict[str, pd.DataFrame], TrainingSample]:
-    """The tables of `n_customers` customers of the keyed hash sample (`pipelines.engines.chunks.plan_sample`:
-    their rows and those of the customers they referred) and the sample, whose company values come from every
-    order of `tables`."""
-    from pipelines.engines.chunks import plan_sample
-
-    plan, n_base = plan_sample(tables, n_customers)
-    sample = CustomerSample(plan.customers[0], daily_company_orders(tables["orders"]))
-    return plan.tables(tables, 0), TrainingSample(sample, n_base)
 
 
 @dataclass
@@ -391,13 +358,6 @@ def load_sampled(
     tables, sample = sample_tables(tables, sample_customers)
     say_sample(sample, console)
     return cfg, tables, cutoff, sample
-
-
-def say_sample(sample: TrainingSample, console: Console) -> None:
-    console.print(
-        f"training sample: {len(sample.sample.customers):,} of {sample.n_base:,} customers (keyed hash of the "
-        "id); company values from the whole base"
-    )
 
 
 def overrides(horizon_days: int | None = None, folds: int | None = None) -> dict[str, Any]:

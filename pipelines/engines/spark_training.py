@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from pipelines.config import AppConfig
     from pipelines.io import LoadedData
-    from pipelines.train import TrainingSample
+    from pipelines.sampling import TrainingSample
 
 ID = "__id"
 HI, LO = (
@@ -188,7 +188,7 @@ def sample_training_input(
     from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table
     from pipelines.io import LoadedData
     from pipelines.loading import check_as_of, default_as_of
-    from pipelines.train import TrainingSample
+    from pipelines.sampling import TrainingSample
 
     sources, notes = find_sources(spark, data_uri(data))
     present = set(sources)
@@ -265,7 +265,7 @@ def load_spark_sample(
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_session import spark_session
     from pipelines.loading import print_load_report, say_later_events
-    from pipelines.train import say_sample
+    from pipelines.sampling import say_sample
 
     if mapping is not None:
         raise StructuralError(

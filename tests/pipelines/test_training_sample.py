@@ -18,7 +18,7 @@ from pipelines.config import load_config
 from pipelines.demo import generate_company, write_company
 from pipelines.engines.chunks import hash_sample
 from pipelines.io import load_data
-from pipelines.train import sample_tables
+from pipelines.sampling import sample_tables
 
 AS_OF = pd.Timestamp("2024-07-01")
 N_SAMPLE = 250
