@@ -261,17 +261,17 @@ def load_spark_sample(
     spark_master: str | None,
 ) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None]:
     """`pipelines.train.load_sampled` for `--engine spark` (see the module docstring)."""
+    if mapping is not None:
+        raise StructuralError(
+            "--engine spark reads the contract's tables: with --mapping (a foreign schema), train or backtest "
+            "with --engine pandas"
+        )
     from pipelines.config import load_config
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_session import spark_session
     from pipelines.loading import print_load_report, say_later_events
     from pipelines.sampling import say_sample
 
-    if mapping is not None:
-        raise StructuralError(
-            "--engine spark reads the contract's tables: with --mapping (a foreign schema), train or backtest "
-            "with --engine pandas"
-        )
     cfg = load_config(config, config_overrides)
     with spark_session(spark_master) as spark, mapped_errors():
         loaded, cutoff, later, sample, received = sample_training_input(

@@ -198,3 +198,24 @@ def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store
     assert params["sample_customers"] == str(N_SAMPLE) and params["base_customers"] == str(ts.n_base)
     assert params["sample_driver_rows"] == str(received["rows"])
     assert params["sample_driver_base_rows"] == str(received["base_rows"])
+
+
+def test_train_engine_and_mapping_refusals_are_messages(company, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    data, _ = company
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("tables: {}\n")
+    res = CliRunner().invoke(
+        app, ["train", "--data", str(data), "--engine", "spark", "--mapping", str(mapping)]
+    )
+    assert (
+        res.exit_code == 2
+        and "with --mapping (a foreign schema), train or backtest with --engine pandas" in (res.output)
+    )
+    res = CliRunner().invoke(
+        app, ["backtest", "--data", str(data), "--engine", "dask", "--out", str(tmp_path / "b")]
+    )
+    assert res.exit_code == 2 and "--engine must be pandas or spark, not 'dask'" in res.output
