@@ -103,8 +103,8 @@ def test_a_run_stopped_after_loading_publishes_nothing_and_says_how_to_get_its_r
     res = CliRunner().invoke(app, args)
     text = " ".join(res.output.split())
     assert res.exit_code == 2 and "stale" in text, res.output
-    assert "published only with the scores" in text and "cvp validate --data" in text, res.output
     assert _files(rej) == old_rejects and _set_run_id(out) == old
+    assert "published only with the scores" in text and "cvp validate --data" in text, res.output
 
     res = CliRunner().invoke(app, ["validate", "--data", str(second), "--rejects", str(rej)])
     assert res.exit_code == 0, res.output
@@ -197,24 +197,25 @@ def test_spark_a_run_failing_after_loading_leaves_the_previous_rejects_whole(
     trained, spark, tmp_path, monkeypatch
 ):
     """`--engine spark`: the executors write the rejects into the stage of the run's output set; a failure after
-    loading leaves the previous rejects directory (Spark's `<table>/` parts) whole (was: swapped in at loading)."""
+    loading leaves the previous set (rejects and scores, here of a pandas run: the Spark scoring is not what is
+    tested) whole, and no stage beside it (was: Spark's `<table>/` parts swapped in at loading)."""
     import pipelines.engines.run as run
 
-    rej = tmp_path / "rej"
-    first = _data_with_duplicates(trained, tmp_path / "first", orders=1, customers=0)
+    out, rej, old, old_rejects = _previous(trained, tmp_path)
     second = _data_with_duplicates(trained, tmp_path / "second", orders=2, customers=3)
-    out = tmp_path / "out" / "scores"
-    common = dict(engine="spark", spark_master="local[2]", rejects=rej)
-    first_run = score_trained(trained, out, data=first, **common).manifest
-    before = sorted(p.relative_to(rej).as_posix() for p in rej.rglob("*"))
-    assert "orders" in before and "customers" not in before
 
     def fail(*args, **kwargs):
         raise RuntimeError("injected: the model failed while scoring")
 
     monkeypatch.setattr(run, "score_tables", fail)
     with pytest.raises(RuntimeError, match="injected"):
-        score_trained(trained, out, data=second, as_of_text="2025-01-02", **common)
-    assert sorted(p.relative_to(rej).as_posix() for p in rej.rglob("*")) == before
-    assert _set_run_id(out) == first_run["run_id"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rej.") and p.name.endswith(".tmp")]
+        score_trained(trained, out, data=second, engine="spark", spark_master="local[2]", rejects=rej)
+    assert sorted(p.relative_to(rej).as_posix() for p in rej.rglob("*")) == sorted(old_rejects)
+    assert _files(rej) == old_rejects and _set_run_id(out) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".rej.publish.lock",
+        "first",
+        "out",
+        "rej",
+        "second",
+    ]
