@@ -344,6 +344,16 @@ class AppConfig(_Frozen):
         out._written = data
         return out
 
+    def with_timezone(self, zone: str) -> AppConfig:
+        """This configuration reading the data in `zone` (`data.timezone`): a model's training zone imposed on
+        the run (`pipelines.engines.scoring.resolve_settings`)."""
+        out = self.model_copy(update={"data": self.data.model_copy(update={"timezone": zone})})
+        if self._written is not None:
+            out._written = self._written | {
+                "data": dict(self._written.get("data") or {}) | {"timezone": zone}
+            }
+        return out
+
     def digest(self) -> str:
         """A short hash of the resolved config, recorded in manifests."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)

@@ -487,6 +487,7 @@ def run_score(
             "settings_used": {
                 "features": cfg.features.model_dump(mode="json"),
                 "labels": cfg.labels.model_dump(mode="json"),
+                "timezone": cfg.data.timezone,  # the model's, when the run's differs (`resolve_settings`)
             },
             "settings_differences": diffs,
             "settings_notes": setting_notes,

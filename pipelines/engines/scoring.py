@@ -297,8 +297,12 @@ def resolve_settings(
             f"{cfg.data.currency}; the model's amounts and thresholds would be read in the wrong currency. "
             f"Convert the data to {data['currency']}, or train a model on {cfg.data.currency} data"
         )
-    if data.get("timezone") not in (None, cfg.data.timezone):
-        diffs.append(f"data.timezone: model {data['timezone']}, config {cfg.data.timezone}")
+    zone = data.get("timezone")
+    if zone not in (None, cfg.data.timezone):
+        # imposed (below): timestamps with an offset or zone become the model's wall-clock time, as in training
+        # (was: converted into the run's zone, every such timestamp shifted, while the warning said the model's
+        # settings were used); naive timestamps are read as written either way
+        diffs.append(f"data.timezone: model {zone}, config {cfg.data.timezone}")
     for section in ("features", "labels"):
         for key in sorted(set(model_side[section]) | set(run_side[section])):
             a, b = model_side[section].get(key), run_side[section].get(key)
@@ -315,6 +319,8 @@ def resolve_settings(
             "--strict: the run's settings differ from the model's:\n  - " + "\n  - ".join(diffs)
         )
     effective = cfg.with_model_settings(bundle.feature_config, bundle.label_config)
+    if zone not in (None, cfg.data.timezone):
+        effective = effective.with_timezone(zone)
     return effective, diffs, []
 
 
