@@ -45,6 +45,7 @@ from pipelines.engines.scoring import (
     finish_scores,
     resolve_settings,
     run_policy,
+    settings_used,
 )
 from pipelines.engines.spark_scope import one_spark_session
 from pipelines.engines.spill import ReasonSpill
@@ -484,11 +485,7 @@ def run_score(
             "data_fingerprint": fingerprint,
             "config_digest": run_cfg.digest(),
             "model_settings": bundle.contract_settings(),
-            "settings_used": {
-                "features": cfg.features.model_dump(mode="json"),
-                "labels": cfg.labels.model_dump(mode="json"),
-                "timezone": cfg.data.timezone,  # the model's, when the run's differs (`resolve_settings`)
-            },
+            "settings_used": settings_used(cfg),
             "settings_differences": diffs,
             "settings_notes": setting_notes,
             "input_column_differences": input_notes,

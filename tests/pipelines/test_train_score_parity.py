@@ -45,7 +45,7 @@ def test_a_run_in_another_timezone_reads_the_data_in_the_models(trained, tmp_pat
     said = run.manifest["settings_differences"]
     assert (
         "data.timezone: model UTC, config Asia/Tokyo" in said
-        and run.manifest["settings_used"]["timezone"] == "UTC"
+        and run.manifest["settings_used"]["data"]["timezone"] == "UTC"
     )
     columns = ["customer_id", "status", "tier", *(c for c in base.scores.columns if c.startswith("pred_"))]
     pd.testing.assert_frame_equal(base.scores[columns], run.scores[columns])
@@ -61,4 +61,38 @@ def test_a_run_in_another_timezone_reads_the_data_in_the_models(trained, tmp_pat
         str(data),
     ]
     res = CliRunner().invoke(app, [*args, "--config", str(tokyo)])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_run_with_tighter_sanity_bounds_accepts_the_rows_training_accepted(trained, tmp_path):
+    """A run configured with `data.max_values.orders.revenue` below the largest orders the model was trained on:
+    the model's bounds are imposed (a difference printed and recorded; `--strict` refuses naming both), so its
+    customers keep their large orders and their scores; `cvp report` with that configuration reads the data as
+    the run did (was: those orders rejected `revenue above the configured maximum`, exit 0: the largest customers
+    scored without their largest orders; `--strict` did not see the difference)."""
+    import pytest
+
+    from features.validation import StructuralError
+
+    revenue = pd.read_parquet(trained.data / "orders.parquet")["revenue"]
+    bound = float(revenue.quantile(0.98))
+    tight = tmp_path / "tight.yaml"
+    settings = yaml.safe_load(trained.config.read_text())
+    data = settings.get("data") or {}
+    settings["data"] = data | {"max_values": (data.get("max_values") or {}) | {"orders.revenue": bound}}
+    tight.write_text(yaml.safe_dump(settings))
+
+    base = score_trained(trained, tmp_path / "base" / "s.parquet")
+    run = score_trained(trained, tmp_path / "tight" / "s.parquet", config=tight)
+    assert run.manifest["rows"]["orders"]["rejected"] == base.manifest["rows"]["orders"]["rejected"] == 0
+    said = [d for d in run.manifest["settings_differences"] if d.startswith("data.max_values")]
+    assert len(said) == 1 and f"'orders.revenue': {bound}" in said[0], said
+    columns = ["customer_id", "status", "tier", *(c for c in base.scores.columns if c.startswith("pred_"))]
+    pd.testing.assert_frame_equal(base.scores[columns], run.scores[columns])
+    with pytest.raises(StructuralError, match=r"data\.max_values: model .*orders\.revenue"):
+        score_trained(trained, tmp_path / "strict" / "s.parquet", config=tight, strict=True)
+
+    out = tmp_path / "pages"
+    args = ["report", "--scores", str(tmp_path / "tight" / "s.parquet"), "--out", str(out)]
+    res = CliRunner().invoke(app, [*args, "--data", str(trained.data), "--config", str(tight)])
     assert res.exit_code == 0, res.output
