@@ -9,14 +9,44 @@ _UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069
 
 
 #: The password of a URI's user info (`https://ann:secret@host`, MLflow's client sends it as basic auth): it ends up
-#: in the text of errors (an artefact request's `401 ... for url: https://ann:secret@host/api/...`).
-_URI_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@")
+#: in the text of errors (an artefact request's `401 ... for url: https://ann:secret@host/api/...`). Also after a
+#: single slash (`s3a:/KEY:SECRET@bucket`: a URI given as a path, whose `//` the path collapsed) and holding `/`,
+#: `+` or `@` (an S3 secret key is not URL-encoded when written by hand): up to the last `@` of the word.
+_URI_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:/{1,3}[^/@\s:'\"<>]*:)[^\s'\"<>]+@")
+#: A credential in a query string or a connection string: `?token=`, `&access_token=`, `?password=`, `?sig=`,
+#: `X-Amz-Signature=`, `X-Amz-Security-Token=`, `?key=`, `;AccountKey=` (any case): a name ending in one of these.
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;][\w.-]*(?:token|secret|passw(?:or)?d|pwd|signature|sig|credential|key|auth)=)[^&;#\s'\"<>]+"
+)
+#: An HTTP authorization header's credentials (`Authorization: Bearer <token>`, `Basic <base64>`).
+_AUTH_HEADER = re.compile(
+    r"(?i)(\bauthorization['\"]?\s*[:=]\s*['\"]?(?:bearer|basic|token)\s+|\bbearer\s+)[^\s'\",}]+"
+)
+#: Environment variables whose values are secrets (MLflow's token and basic-auth password, the S3 secret and session
+#: keys): wherever a value of 4 characters or more appears in a text it is written `***` (shorter ones would mask
+#: ordinary words).
+SECRET_ENVIRONMENT = (
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 
 
 def without_passwords(text: str) -> str:
-    """`text` with the password of every URI in it written as `***` (`https://ann:***@host`): the one rule for
-    what messages, logs, manifests and pages show of a tracking URI."""
-    return _URI_PASSWORD.sub(r"\1***@", text)
+    """`text` with every secret in it written as `***`: the password of a URI (`https://ann:***@host`,
+    `s3a://KEY:***@bucket/`), a credential of a query or connection string (`?token=***`, `X-Amz-Signature=***`),
+    an authorization header's credentials, and the value of each `SECRET_ENVIRONMENT` variable. The one rule for
+    what messages, logs, manifests and pages show of a tracking URI, a data URI or an error quoting them."""
+    import os
+
+    for name in SECRET_ENVIRONMENT:
+        value = os.environ.get(name, "")
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, "***")
+    text = _URI_PASSWORD.sub(r"\1***@", text)
+    text = _QUERY_SECRET.sub(r"\1***", text)
+    return _AUTH_HEADER.sub(r"\1***", text)
 
 
 def printable(text: str) -> str:

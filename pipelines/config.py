@@ -344,6 +344,14 @@ class AppConfig(_Frozen):
         out._written = data
         return out
 
+    def with_data(self, **settings: Any) -> AppConfig:
+        """This configuration with these `data:` settings (`timezone`, `max_values`): a model's training data
+        settings imposed on the run (`pipelines.engines.scoring.resolve_settings`), or a run's on its reader."""
+        out = self.model_copy(update={"data": self.data.model_copy(update=settings)})
+        if self._written is not None:
+            out._written = self._written | {"data": dict(self._written.get("data") or {}) | settings}
+        return out
+
     def digest(self) -> str:
         """A short hash of the resolved config, recorded in manifests."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)

@@ -180,6 +180,11 @@ def with_run_settings(manifest: dict[str, Any], cfg: Any) -> Any:
         for key in ("features", "labels")
         if isinstance(used.get(key), dict)
     }
+    read = used.get(
+        "data"
+    )  # the zone and bounds the run read its data with (the model's): the data reads alike
+    if isinstance(read, dict) and read:
+        cfg = cfg.with_data(**read)
     if not update:
         return cfg
     return cfg.with_model_settings(update.get("features", cfg.features), update.get("labels", cfg.labels))

@@ -21,6 +21,7 @@ from features.names import examples
 from features.validation import StructuralError
 from pipelines.config import AppConfig, parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
+from pipelines.staging import StagedDirectory
 
 __all__ = ["parse_date"]  # the date rule lives in pipelines.config (demo.start/end are checked at load)
 
@@ -77,11 +78,22 @@ def load_configured(data: Path, mapping: Path | None, cfg: AppConfig) -> LoadedD
 
 
 def load_and_report(
-    data: Path, mapping: Path | None, cfg: AppConfig, console: Console, rejects: Path | None = None
+    data: Path,
+    mapping: Path | None,
+    cfg: AppConfig,
+    console: Console,
+    rejects: Path | StagedDirectory | None = None,
 ) -> LoadedData:
-    """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns."""
+    """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns.
+    `rejects`: a directory, published here (`publish_rejects`); or one staged for a set published later (`cvp
+    score`'s rejects, published with its scores: `pipelines.outputs.publish`), written into its stage only."""
     loaded = load_configured(data, mapping, cfg)
-    written = [] if rejects is None else [p.name for p in publish_rejects(loaded, rejects).values()]
+    if rejects is None:
+        written = []
+    elif isinstance(rejects, StagedDirectory):
+        written = [p.name for p in write_rejects(loaded, rejects.stage).values()]
+    else:
+        written = [p.name for p in publish_rejects(loaded, rejects).values()]
     print_load_report(loaded, console, rejects, written)
     return loaded
 
@@ -99,6 +111,24 @@ def publish_rejects(loaded: LoadedData, rejects: Path) -> dict[str, Path]:
     with atomic_directory(final, REJECTS_MARKER) as stage:
         written = write_rejects(loaded, stage)
     return {key: final / path.name for key, path in written.items()}
+
+
+def rejects_note(data: Path, mapping: Path | None, rejects: Path) -> str:
+    """What `cvp score --rejects DIR` says when it stops after loading: the rejects are published with the scores
+    (one output set), so this run's were not; `cvp validate` writes them alone."""
+    import shlex
+
+    given = [
+        "--data",
+        str(data),
+        *(["--mapping", str(mapping)] if mapping else []),
+        "--rejects",
+        str(rejects),
+    ]
+    return (
+        f"the rejected rows are published only with the scores, so {rejects} still holds the previous run's; "
+        f"`cvp validate {shlex.join(given)}` writes this data's rejected rows alone"
+    )
 
 
 def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -144,9 +174,12 @@ def files_not_read(notes: list[str]) -> list[str]:
     ]
 
 
-def print_load_report(loaded: LoadedData, console: Console, rejects: Path | None, written: list[str]) -> None:
+def print_load_report(
+    loaded: LoadedData, console: Console, rejects: Path | StagedDirectory | None, written: list[str]
+) -> None:
     """What every loading command prints: the counts per table, the notes, and where the rejected rows went
-    (`written`: the reject files or directories written under `rejects`, whichever engine wrote them)."""
+    (`written`: the reject files or directories written under `rejects`, whichever engine wrote them; a
+    `StagedDirectory`: staged, published with the run's other outputs)."""
     console.print(validation_table(loaded))
     for line in ignored_columns_notes(loaded) + files_not_read(loaded.notes) + case_notes(loaded.tables):
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
@@ -156,7 +189,11 @@ def print_load_report(loaded: LoadedData, console: Console, rejects: Path | None
         for k, v in c.items()
         if k != "rows_in" and not k.startswith("to ")
     )
-    if rejects is not None:
+    if isinstance(rejects, StagedDirectory):
+        what = f"{total:,} rejected rows" if written else "no rejected rows"
+        listed = f" ({', '.join(written)})" if written else ""
+        console.print(f"{what}: {rejects.target}/{listed} is published with the scores")
+    elif rejects is not None:
         if written:
             console.print(f"{total:,} rejected rows written to {rejects}/ ({', '.join(written)})")
         else:

@@ -238,19 +238,31 @@ def lock_path(targets: Mapping[str, Path]) -> Path:
     return staging.journal_lock(journal_path(targets))
 
 
-def publish(staged: Mapping[str, Path], targets: Mapping[str, Path]) -> None:
+def publish(
+    staged: Mapping[str, Path], targets: Mapping[str, Path], rejects: staging.StagedDirectory | None = None
+) -> None:
     """Rename the staged files into place as one set (`pipelines.staging.publish_files`): journal first, then
-    contributions, scores, manifest.
+    the rejects directory (`rejects`, staged at loading: `--rejects DIR`), contributions, scores, manifest.
 
-    Holds the set's lock: two runs publishing into one `--out` at once take turns, each set whole (the last
-    one stays), instead of one run's renames landing between the other's (was: new contributions beside the
-    other run's scores, and the slower run's `unexpected FileNotFoundError` on the journal the other removed)."""
+    Holds the set's lock (and the rejects directory's): two runs publishing into one `--out` at once take turns,
+    each set whole (the last one stays), instead of one run's renames landing between the other's (was: new
+    contributions beside the other run's scores, and the slower run's `unexpected FileNotFoundError` on the
+    journal the other removed). Was, for the rejects: published at loading, so a run stopped or killed after it
+    left the new rejects beside the previous run's scores."""
+    import contextlib
+
     _pause_at("before_publish")
-    with held(lock_path(targets), f"the output set of {targets['scores']}"):
+    journal = journal_path(targets)
+    with held(lock_path(targets), f"the output set of {targets['scores']}"), contextlib.ExitStack() as more:
         moves = [(k, staged[k], targets[k]) for k in PUBLISH_ORDER if k in staged and staged[k].exists()]
         # a run without contributions must not leave an older run's beside it
         stale = [targets[k] for k in PUBLISH_ORDER if k not in {m[0] for m in moves}]
-        staging.publish_files(moves, stale, journal_path(targets), lambda name: _pause_at(f"after_{name}"))
+        if rejects is not None:
+            more.enter_context(held(rejects.lock, f"the directory {rejects.target}"))
+            rejects.remove_old()
+            rejects.seal(journal)
+            moves.insert(0, ("rejects", rejects.stage, rejects.target))
+        staging.publish_files(moves, stale, journal, lambda name: _pause_at(f"after_{name}"))
 
 
 def complete_interrupted_publish(scores_path: Path) -> bool:

@@ -8,8 +8,9 @@ shared disk, or one still going, keeps its own). Was: a killed `cvp report` (SIG
 of every manager's pages beside the report directory, and every later run another, never removed.
 
 Several files published together (`atomic_files`: `cvp features`' table and manifest, the demo company's tables;
-`publish_files`: the scores' output set, `pipelines.outputs.publish`) are staged, then renamed into place through
-a journal (`.<stem>.publish.json`) that the next run (or reader) completes if a kill came during the renames.
+`publish_files`: the scores' output set, `pipelines.outputs.publish`, with `cvp score`'s rejects directory staged
+by `stage_directory`) are staged, then renamed into place through a journal (`.<stem>.publish.json`) that the next
+run (or reader) completes if a kill came during the renames.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from features.validation import StructuralError
@@ -73,6 +75,8 @@ def remove_dead(parent: Path, pattern: str, dirs_only: bool = False) -> list[Pat
     for path in parent.iterdir():
         m = name.match(path.name)
         if m is None or m["host"] != here or alive(int(m["pid"])):
+            continue
+        if not _finish_set_of(path):  # staged for a set a killed run's journal names: that set's to publish
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -132,6 +136,56 @@ def check_replaceable(target: Path, marker: str) -> Path:
     return target
 
 
+@dataclass
+class StagedDirectory:
+    """A directory staged beside `target` (same file system) to replace it whole: alone (`swap_in`, as
+    `atomic_directory` does) or as part of a set of files published through one journal (`cvp score`'s rejects
+    with its scores: `pipelines.outputs.publish`). `discard` removes the stage of a run that publishes nothing."""
+
+    target: Path
+    stage: Path
+    marker: str
+
+    @property
+    def lock(self) -> Path:
+        return self.target.parent / f".{self.target.name}.publish.lock"
+
+    def seal(self, journal: Path | None = None) -> None:
+        """Mark the stage as cvp's (`marker`); `journal`: the journal that will publish it, named inside it
+        (`JOURNAL_NOTE`) so the sweep of a killed run's stage completes that journal instead of deleting it."""
+        (self.stage / self.marker).write_text(
+            "written by cvp; this directory is replaced as a whole on every run\n"
+        )
+        if journal is not None:
+            (self.stage / JOURNAL_NOTE).write_text(str(Path(journal).resolve()), encoding="utf-8")
+
+    def remove_old(self) -> None:
+        """What a run killed between the two renames of `replace_path` left (`.<name>.old.*`); under `lock`."""
+        for old in self.target.parent.glob(f".{self.target.name}.old.*"):
+            shutil.rmtree(old, ignore_errors=True)
+
+    def swap_in(self) -> None:
+        self.seal()
+        with held(self.lock, f"the directory {self.target}"):  # one run at a time
+            self.remove_old()
+            replace_path(self.stage, self.target)
+
+    def discard(self) -> None:
+        if self.stage.exists():
+            shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def stage_directory(target: Path, marker: str) -> StagedDirectory:
+    """An empty staging directory beside `target` (`target` absent, empty or marked: `check_replaceable`), after
+    the sweep of what killed runs left there."""
+    target = check_replaceable(target, marker)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(target)
+    stage = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))
+    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; results are for other people to read
+    return StagedDirectory(target, stage, marker)
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     """Yield an empty staging directory beside `target`; when the block completes it replaces `target` whole.
@@ -141,22 +195,33 @@ def atomic_directory(target: Path, marker: str) -> Iterator[Path]:
     (`remove_abandoned`); two runs into one `target` (two `cvp report`s at once) swap it one at a time
     (`pipelines.locks`: `.<name>.publish.lock` beside it). `target` must be absent, empty, or published here
     before (it holds the file `marker`): a user's own files are never deleted."""
-    target = check_replaceable(target, marker)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned(target)
-    stage = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=target.parent))
-    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; results are for other people to read
+    staged = stage_directory(target, marker)
     try:
-        yield stage
-        (stage / marker).write_text("written by cvp; this directory is replaced as a whole on every run\n")
-        with held(target.parent / f".{target.name}.publish.lock", f"the directory {target}"):
-            # what a run killed between the renames left, then the swap: one run at a time
-            for old in target.parent.glob(f".{target.name}.old.*"):
-                shutil.rmtree(old, ignore_errors=True)
-            replace_path(stage, target)
+        yield staged.stage
+        staged.swap_in()
     finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+        staged.discard()
+
+
+#: In a directory staged for a set published through a journal: the journal's path (`StagedDirectory.seal`).
+JOURNAL_NOTE = ".cvp-publish-journal"
+
+
+def _finish_set_of(path: Path) -> bool:
+    """Before the sweep removes a dead run's stage: a directory staged for a set whose journal was written (its
+    `JOURNAL_NOTE`) is published by completing that journal (was: `cvp score --rejects` killed while publishing,
+    the next run's sweep deleted its staged rejects and the journal then published its scores beside the previous
+    run's rejects). False when the stage must stay (the journal cannot be completed now)."""
+    note = path / JOURNAL_NOTE
+    if not path.is_dir() or path.is_symlink() or not note.is_file():
+        return True
+    try:
+        complete_interrupted(
+            Path(note.read_text(encoding="utf-8").strip()), f"the set published with {path.name}"
+        )
+    except (OSError, StructuralError):
+        return False
+    return path.exists()  # published by the journal: nothing left to remove
 
 
 def journal_for(target: Path) -> Path:
@@ -198,6 +263,8 @@ def roll_forward(journal: Path, after=None) -> None:
     for move in plan["moves"]:
         if Path(move["from"]).exists():
             replace_path(Path(move["from"]), Path(move["to"]))
+        if Path(move["to"]).is_dir():  # a published directory keeps no pointer to its journal
+            (Path(move["to"]) / JOURNAL_NOTE).unlink(missing_ok=True)
         if after is not None:
             after(move["file"])
     for path in plan["remove"]:

@@ -144,6 +144,7 @@ def train_and_register(
         # the columns that shape the features: scoring data must have them too (`features.contract`)
         "input_columns": model_inputs(tables),
         "amount_scale": amount_scale(tables),  # the typical amounts: scoring refuses another unit (cents)
+        "max_values": dict(cfg.data.max_values),  # the rows training accepted: scoring imposes the bounds
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     bundle = bundle.fit(training, as_of=as_of)

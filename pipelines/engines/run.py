@@ -45,6 +45,7 @@ from pipelines.engines.scoring import (
     finish_scores,
     resolve_settings,
     run_policy,
+    settings_used,
 )
 from pipelines.engines.spark_scope import one_spark_session
 from pipelines.engines.spill import ReasonSpill
@@ -54,6 +55,7 @@ from pipelines.loading import (
     load_and_report,
     mapping_digest,
     parse_date,
+    rejects_note,
     warn_later_events,
 )
 
@@ -313,12 +315,15 @@ def run_score(
     if engine not in ENGINES:
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
     out = Path(out)
+    # before the model or data are loaded
     from pipelines.output_checks import (
+        REJECTS_MARKER,
         check_outputs,
         check_rejects_replaceable,
         check_table_suffix,
         rejects_outputs,
-    )  # before the model or data are loaded
+    )
+    from pipelines.staging import stage_directory
 
     if engine == "pandas":
         check_table_suffix(out)
@@ -358,58 +363,63 @@ def run_score(
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
         console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
-    if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
-        from pipelines.engines.spark_input import load_and_report_spark
-
-        loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects)
-    else:
-        loaded = load_and_report(Path(data), mapping, cfg, console, rejects)
-    tables = loaded.tables
-    # the columns that shape the features must be those the model was trained with (one rule: features.contract)
-    recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
-    # the Spark driver's tables come measured, their unread columns let go (`spark_input.accepted_tables`)
-    input_notes = check_model_inputs(recorded, tables, strict, getattr(tables, "model_inputs", None))
-    check_amount_scale(((bundle.contract_settings() or {}).get("data") or {}).get("amount_scale"), tables)
-    check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
-    for note in input_notes:
-        console.print(f"[bold yellow]warning:[/] {escape(note)} (--strict refuses)")
-    check_after_first_order(tables, as_of, "score")
-    last = last_order(tables)
-    stale_days = (as_of - last) / pd.Timedelta(days=1)
-    stale = None
-    lapse = cfg.labels.max_lapse_days
-    if lapse is not None and stale_days > lapse:
-        stale = (
-            f"--as-of {as_of.date()} is {stale_days:.0f} days after the last order ({last.date()}), more than "
-            f"labels.max_lapse_days ({lapse}): the data looks stale"
-        )
-        if not allow_stale:
-            raise StructuralError(f"{stale}. Export fresh data, or pass --allow-stale to score it anyway.")
-        console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
-    later = warn_later_events(tables, as_of, console)
-    chunk = chunk_customers or cfg.scoring.chunk_customers
-    fingerprint = getattr(tables, "fingerprint", None) or data_fingerprint(tables)  # Spark: streamed at load
-    if engine == "pandas":
-        drop_unread_columns(tables)
-    run_id = run_id_for(
-        {
-            "as_of": as_of.isoformat(),
-            "model_uri": uri,
-            "model_version": version,
-            "model_run_id": model.run_id,
-            "data": fingerprint,
-            "config": run_cfg.digest(),
-            "features": cfg.features.model_dump(mode="json"),
-            "labels": cfg.labels.model_dump(mode="json"),
-        }
-    )
-    # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
-    bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, engine)
-    # ---
-    staging = staging_dir(out, run_id)
-    staged = {k: staging / p.name for k, p in paths.items()}
-    profile_inputs = None
+    # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
+    rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
+    loaded = staging = profile_inputs = None
     try:
+        if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
+            from pipelines.engines.spark_input import load_and_report_spark
+
+            loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects_set)
+        else:
+            loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set)
+        tables = loaded.tables
+        # the columns that shape the features must be those the model was trained with (one rule: features.contract)
+        recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
+        # the Spark driver's tables come measured, their unread columns let go (`spark_input.accepted_tables`)
+        input_notes = check_model_inputs(recorded, tables, strict, getattr(tables, "model_inputs", None))
+        check_amount_scale(((bundle.contract_settings() or {}).get("data") or {}).get("amount_scale"), tables)
+        check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
+        for note in input_notes:
+            console.print(f"[bold yellow]warning:[/] {escape(note)} (--strict refuses)")
+        check_after_first_order(tables, as_of, "score")
+        last = last_order(tables)
+        stale_days = (as_of - last) / pd.Timedelta(days=1)
+        stale = None
+        lapse = cfg.labels.max_lapse_days
+        if lapse is not None and stale_days > lapse:
+            stale = (
+                f"--as-of {as_of.date()} is {stale_days:.0f} days after the last order ({last.date()}), more than "
+                f"labels.max_lapse_days ({lapse}): the data looks stale"
+            )
+            if not allow_stale:
+                raise StructuralError(
+                    f"{stale}. Export fresh data, or pass --allow-stale to score it anyway."
+                )
+            console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
+        later = warn_later_events(tables, as_of, console)
+        chunk = chunk_customers or cfg.scoring.chunk_customers
+        # Spark: streamed at load
+        fingerprint = getattr(tables, "fingerprint", None) or data_fingerprint(tables)
+        if engine == "pandas":
+            drop_unread_columns(tables)
+        run_id = run_id_for(
+            {
+                "as_of": as_of.isoformat(),
+                "model_uri": uri,
+                "model_version": version,
+                "model_run_id": model.run_id,
+                "data": fingerprint,
+                "config": run_cfg.digest(),
+                "features": cfg.features.model_dump(mode="json"),
+                "labels": cfg.labels.model_dump(mode="json"),
+            }
+        )
+        # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
+        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, engine)
+        # ---
+        staging = staging_dir(out, run_id)
+        staged = {k: staging / p.name for k, p in paths.items()}
         # --- ideal-customer profile (issue 12): its per-customer inputs, so `cvp profile` skips the data ---
         from pipelines.profile_inputs import ProfileInputsWriter
 
@@ -475,10 +485,7 @@ def run_score(
             "data_fingerprint": fingerprint,
             "config_digest": run_cfg.digest(),
             "model_settings": bundle.contract_settings(),
-            "settings_used": {
-                "features": cfg.features.model_dump(mode="json"),
-                "labels": cfg.labels.model_dump(mode="json"),
-            },
+            "settings_used": settings_used(cfg),
             "settings_differences": diffs,
             "settings_notes": setting_notes,
             "input_column_differences": input_notes,
@@ -539,11 +546,18 @@ def run_score(
             empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
             empty.to_parquet(staged["contributions"], index=False)
         write_json(manifest, staged["manifest"])
-        publish(staged, paths)
+        publish(staged, paths, rejects_set)
+    except StructuralError:
+        if rejects_set is not None and loaded is not None:
+            console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
+        raise
     finally:
         if profile_inputs is not None:
             profile_inputs.close()
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if rejects_set is not None:
+            rejects_set.discard()
     if manifest["customers_scored"] == 0:
         console.print(
             "[bold yellow]warning:[/] no customer could be scored: "

@@ -297,8 +297,17 @@ def resolve_settings(
             f"{cfg.data.currency}; the model's amounts and thresholds would be read in the wrong currency. "
             f"Convert the data to {data['currency']}, or train a model on {cfg.data.currency} data"
         )
-    if data.get("timezone") not in (None, cfg.data.timezone):
-        diffs.append(f"data.timezone: model {data['timezone']}, config {cfg.data.timezone}")
+    # imposed (below), as the feature settings are: timestamps with an offset or zone become the model's wall-clock
+    # time, as in training (was: converted into the run's zone, every such timestamp shifted, while the warning said
+    # the model's settings were used; naive timestamps are read as written either way); the sanity bounds accept
+    # the rows training accepted (was: a tighter `max_values` rejected a customer's large orders, exit 0)
+    imposed = {
+        key: data[key]
+        for key in ("timezone", "max_values")
+        if data.get(key) is not None and data[key] != getattr(cfg.data, key)
+    }
+    for key, value in imposed.items():
+        diffs.append(f"data.{key}: model {value}, config {getattr(cfg.data, key)}")
     for section in ("features", "labels"):
         for key in sorted(set(model_side[section]) | set(run_side[section])):
             a, b = model_side[section].get(key), run_side[section].get(key)
@@ -315,7 +324,17 @@ def resolve_settings(
             "--strict: the run's settings differ from the model's:\n  - " + "\n  - ".join(diffs)
         )
     effective = cfg.with_model_settings(bundle.feature_config, bundle.label_config)
-    return effective, diffs, []
+    return (effective.with_data(**imposed) if imposed else effective), diffs, []
+
+
+def settings_used(cfg: AppConfig) -> dict[str, Any]:
+    """The settings a scoring run built its features with (the model's: `resolve_settings`), in its manifest; the
+    data ones (time zone, bounds) are those its readers load the data with (`pipelines.fingerprint.with_run_settings`)."""
+    return {
+        "features": cfg.features.model_dump(mode="json"),
+        "labels": cfg.labels.model_dump(mode="json"),
+        "data": {"timezone": cfg.data.timezone, "max_values": dict(cfg.data.max_values)},
+    }
 
 
 def run_policy(cfg: AppConfig) -> dict[str, Any]:

@@ -97,6 +97,7 @@ from pipelines.engines.spark_sources import (
     read_source,
 )
 from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table
+from pipelines.staging import StagedDirectory
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -462,15 +463,23 @@ def write_rejects_spark(
 
 
 def publish_rejects_spark(
-    checked: Mapping[str, SparkDataFrame], reports: Mapping[str, TableReport], target: Path
+    checked: Mapping[str, SparkDataFrame],
+    reports: Mapping[str, TableReport],
+    target: Path | StagedDirectory | None,
 ) -> list[str]:
-    """The rejects as one output set, as the pandas engine's (`pipelines.loading.publish_rejects`): the executors write
-    their parts into a staging directory beside `target` (on the file system they share with the driver, as
-    `target` is), and the driver swaps it in whole (`atomic_directory`, marked `.cvp-rejects`). Returns the
-    table directories written, under `target`."""
+    """The rejects as one output set, as the pandas engine's (`pipelines.loading.load_and_report`): the executors
+    write their parts into a staging directory beside `target` (on the file system they share with the driver, as
+    `target` is), and the driver swaps it in whole (`atomic_directory`, marked `.cvp-rejects`); a `target` staged
+    for `cvp score`'s output set is only written (published with the scores: `pipelines.outputs.publish`).
+    Returns the table directories written, under the target."""
     from pipelines.output_checks import REJECTS_MARKER
     from pipelines.staging import atomic_directory
 
+    if target is None:
+        return []
+    if isinstance(target, StagedDirectory):
+        written = write_rejects_spark(checked, reports, str(target.stage))
+        return [str(target.target / Path(p).name) for p in written]
     with atomic_directory(target, REJECTS_MARKER) as stage:
         written = write_rejects_spark(checked, reports, str(stage))
     return [str(Path(target) / Path(p).name) for p in written]
@@ -508,7 +517,7 @@ def unreadable_files() -> Iterator[None]:
 
 
 def load_spark(
-    spark: SparkSession, data: str | Path, cfg: AppConfig, rejects: str | Path | None = None
+    spark: SparkSession, data: str | Path, cfg: AppConfig, rejects: Path | StagedDirectory | None = None
 ) -> tuple[LoadedData, list[str]]:
     """Read and validate `data` with Spark: (the loaded data as `load_and_report` returns it, reject dirs written).
 
@@ -529,7 +538,7 @@ def load_spark(
     try:
         with unreadable_files():
             checked, reports, cached, judged = validate_spark(spark, sources, cfg)
-            written = [] if rejects is None else publish_rejects_spark(checked, reports, Path(rejects))
+            written = publish_rejects_spark(checked, reports, rejects)
             # kept for the scoring backend (`SparkTables`); filled by the first table streamed below
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
             tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})
@@ -555,7 +564,11 @@ def load_spark(
 
 
 def load_and_report_spark(
-    data: Path, cfg: AppConfig, console: Console, master: str | None, rejects: Path | None = None
+    data: Path,
+    cfg: AppConfig,
+    console: Console,
+    master: str | None,
+    rejects: Path | StagedDirectory | None = None,
 ) -> LoadedData:
     """`pipelines.loading.load_and_report` with Spark doing the reading, the checks and the rejects."""
     from pipelines.engines.spark_engine import mapped_errors
