@@ -119,13 +119,12 @@ def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.n
 #: column its placeholder dates (`features.dates.placeholder_rows`), which the caller judges over the whole column.
 ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None]
 
-MAX_EXACT_FLOAT_ID = 2**53  # floats at or above this cannot hold every integer exactly
-
 
 def parse_ids(s: pd.Series) -> pd.Series:
     """Ids as strings, exactly as written. Integer columns convert exactly; whole floats lose the spurious '.0';
     floats with a fractional part become missing (the caller rejects them as "non-integer id"). Float columns
-    holding values >= 2**53 are refused by `_check_float_ids` before this runs (they cannot be exact)."""
+    holding values from `exact_float_limit` on (2**53, 2**24 for float32) are refused by `_check_float_ids`
+    before this runs (they cannot be exact)."""
     if pd.api.types.is_float_dtype(s.dtype):
         whole = s.notna() & np.isfinite(s) & (s % 1 == 0)
         out = pd.Series(None, index=s.index, dtype="str")
@@ -139,15 +138,23 @@ def parse_ids(s: pd.Series) -> pd.Series:
     return clean_nfc_text(s)
 
 
+def exact_float_limit(dtype: np.dtype) -> int:
+    """The first whole number a float type cannot follow exactly: 2**53 for float64, 2**24 for float32 (a Parquet
+    `float` column: 16777217 is stored as 16777216), 2**11 for float16."""
+    return 2 ** (np.finfo(dtype).nmant + 1)
+
+
 def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
     if not pd.api.types.is_float_dtype(s.dtype):
         return
-    big = s.notna() & (s.abs() >= MAX_EXACT_FLOAT_ID)
+    limit = exact_float_limit(s.dtype)
+    big = s.notna() & (s.abs() >= limit)
     if big.any():
+        power = int(np.log2(limit))
         raise StructuralError(
-            f"table {table!r}, column {col!r}: id stored as floating point with values >= 2**53, which a float "
-            f"cannot hold exactly (distinct ids may have collapsed into one); export the ids as text or "
-            f"integers.\nExample rows:\n{examples(s.to_frame(), big)}"
+            f"table {table!r}, column {col!r}: id stored as floating point ({s.dtype}) with values >= "
+            f"2**{power}, which a {s.dtype} cannot hold exactly (distinct ids may have collapsed into one); export "
+            f"the ids as text or integers.\nExample rows:\n{examples(s.to_frame(), big)}"
         )
 
 

@@ -353,6 +353,27 @@ def test_a_parquet_table_without_columns_gets_the_pandas_message(spark, tmp_path
 
 
 @pytest.mark.spark
+def test_float32_ids_from_2_pow_24_are_refused_as_by_pandas(spark, tmp_path):
+    """A Parquet `float` (float32) id column holding ids from 2**24 on (collapsed onto their neighbours: 16777217
+    is stored as 16777216) stops both engines with the same message (round 10; was: exit 0, half the customers)."""
+    import numpy as np
+
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    data = tmp_path / "data"
+    data.mkdir()
+    ids = np.array([20_000_000 + i for i in range(len(_ORD))], dtype=np.float32)
+    _ORD.assign(customer_id=ids).to_parquet(data / "orders.parquet")
+    with pytest.raises(StructuralError) as expected:
+        load_data(data)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    assert "id stored as floating point (float32) with values >= 2**24" in str(got.value)
+
+
+@pytest.mark.spark
 def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(spark, tmp_path):
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
