@@ -486,6 +486,10 @@ def _validate_table(
         duplicate = reject_duplicate_keys(t, table.key, rej)
         if duplicate is not None and column_stats is None:  # one row per order line: not a row problem
             check_one_row_per_key(table.name, t, table.key, duplicate)
+    if table.name == "orders" and column_stats is None:  # the orders exported twice under new order ids
+        from features.keys import check_repeated_orders, repeated_orders
+
+        check_repeated_orders(t, repeated_orders(t, rej.ok))
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
     return t, rej, ignored, _suggestions(table, raw)
 

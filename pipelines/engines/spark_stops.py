@@ -44,6 +44,7 @@ from pipelines.engines.spark_checks import (
     PLACEHOLDER_DATE,
     RAW,
     REASON,
+    REPEAT,
     ROW,
     TABLE,
     UNIT,
@@ -75,7 +76,19 @@ class TableRows:
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
-                .select(TABLE, ROW, REASON, BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, UNKNOWN, *own)
+                .select(
+                    TABLE,
+                    ROW,
+                    REASON,
+                    BAD,
+                    PLACEHOLDER,
+                    PLACEHOLDER_DATE,
+                    LOCALE,
+                    UNIT,
+                    UNKNOWN,
+                    REPEAT,
+                    *own,
+                )
                 .toPandas()
             )
             self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)
@@ -187,6 +200,9 @@ def table_stops(
             keys.check_one_row_per_key(
                 table.name, t, key, rows.reason_is(f"duplicate {key}").set_axis(t.index)
             )
+    repeated = _sum(stats, "t0")  # the orders exported twice under new ids (`keys.repeated_orders`)
+    if table.name == "orders" and repeated >= max(keys.MIN_ROWS, keys.REPEAT_SHARE * rows_in):
+        keys.check_repeated_orders(rows.parsed(), rows.bits(REPEAT, 0))
 
 
 def cross_table_stops(

@@ -571,6 +571,10 @@ STOPS = {
         ),
         "table 'customers', column 'acquisition_cost': negative on 5 of the 6 rows",
     ),
+    "orders-exported-twice": (  # the orders again under renumbered ids (`features.keys.check_repeated_orders`)
+        dict(orders=pd.concat([_ORD, _ORD.assign(order_id=[f"X{i}" for i in range(1, 7)])]), customers=_CUST),
+        "table 'orders': 12 of 12 orders repeat another order in every column but order_id",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",
