@@ -46,14 +46,11 @@ from features.names import did_you_mean, examples, name_key, shown_name
 from features.numbers import (
     check_conventions,
     check_decimal_ids,
-    check_locale_numbers,
     check_missing_placeholders,
     check_mostly_unparsed,
     check_required_given,
-    check_unit_numbers,
-    locale_numbers,
     missing_placeholders,
-    unit_numbers,
+    reject_number_forms,
 )
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
@@ -342,15 +339,8 @@ def _check_parsed(
             rej.add(
                 unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
             )
-    if col.kind in ("money", "number", "rating") and bad.any():  # `1,234.50`, `31,16`: never guessed
-        locale = locale_numbers(raw, bad)
-        if column_stats is None:
-            check_locale_numbers(table.name, col.name, raw, locale, int(given.sum()), parsed)
-        rej.add(locale, f"number with a thousands separator or decimal comma in {col.name}")
-        unit = unit_numbers(raw, bad)  # `$12.50`, `12.50 EUR`, `15%`: a currency or unit never checked
-        if column_stats is None:
-            check_unit_numbers(table.name, col.name, raw, unit, int(given.sum()))
-        rej.add(unit, f"number with a currency sign or unit in {col.name}")
+    if col.kind in ("money", "number", "rating") and bad.any():  # `１２`, `1,234.50`, `$12.50`: never guessed
+        reject_number_forms(table.name, col.name, raw, bad, parsed, rej, column_stats is None)
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())
         gap, twice = dst_faults(raw.iloc[at])

@@ -44,6 +44,7 @@ from pipelines.engines.spark_checks import (
     BUCKET_KEYS,
     CURRENCY,
     DECIMAL,
+    DIGITS,
     GIVEN,
     HIGH,
     LARGE,
@@ -135,6 +136,7 @@ def column_masks(
         RATINGS,
         locale_numbers,
         missing_placeholders,
+        other_digits,
         unit_numbers,
     )
 
@@ -161,6 +163,7 @@ def column_masks(
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
             if col.kind in ("money", "number", "rating"):
+                put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))
         if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them

@@ -36,6 +36,7 @@ from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
     BAD,
     DATED,
+    DIGITS,
     FIRST,
     FRONTIER,
     LOCALE,
@@ -74,21 +75,10 @@ class TableRows:
             from pyspark.sql import functions as F
 
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
+            masks = (BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, DIGITS, UNKNOWN, REPEAT)
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
-                .select(
-                    TABLE,
-                    ROW,
-                    REASON,
-                    BAD,
-                    PLACEHOLDER,
-                    PLACEHOLDER_DATE,
-                    LOCALE,
-                    UNIT,
-                    UNKNOWN,
-                    REPEAT,
-                    *own,
-                )
+                .select(TABLE, ROW, REASON, *masks, *own)
                 .toPandas()
             )
             self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)
@@ -133,6 +123,14 @@ def table_stops(
         floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
+        found, given = (
+            _sum(stats, f"j{i}"),
+            _sum(stats, f"g{i}"),
+        )  # `１２.５０`, `١٢`: another script's digits
+        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            numbers.check_other_digits(
+                table.name, column, rows.raw(column), rows.bits(DIGITS, i).to_numpy(), given
+            )
         found, given, large = _sum(stats, f"l{i}"), _sum(stats, f"g{i}"), _sum(stats, f"L{i}")
         if found and not (
             found < numbers.LOCALE_SHARE * given and (found < numbers.MIN_ROWS or found < large)
@@ -201,7 +199,11 @@ def table_stops(
                 table.name, t, key, rows.reason_is(f"duplicate {key}").set_axis(t.index)
             )
     repeated = _sum(stats, "t0")  # the orders exported twice under new ids (`keys.repeated_orders`)
-    if table.name == "orders" and repeated >= max(keys.MIN_ROWS, keys.REPEAT_SHARE * rows_in):
+    if (
+        table.name == "orders"
+        and rows_in >= keys.REPEAT_MIN_ORDERS
+        and repeated >= keys.REPEAT_SHARE * rows_in
+    ):
         keys.check_repeated_orders(rows.parsed(), rows.bits(REPEAT, 0))
 
 

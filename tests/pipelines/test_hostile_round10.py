@@ -55,3 +55,35 @@ def test_orders_exported_twice_under_new_ids_are_structural_a_few_repeats_are_ke
     few = pd.concat([orders, orders.iloc[:2].assign(order_id=["X0", "X1"])], ignore_index=True)
     res = validate_tables({"orders": few})
     assert res.report["orders"].accepted == n + 2 and res.report["orders"].rejected == 0
+
+
+FULLWIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
+ARABIC_INDIC = str.maketrans("0123456789.", "٠١٢٣٤٥٦٧٨٩٫")
+
+
+@pytest.mark.parametrize("script", [FULLWIDTH, ARABIC_INDIC], ids=["fullwidth", "arabic-indic"])
+def test_numbers_in_another_scripts_digits_are_named_so(script):
+    """Amounts typed in fullwidth digits (`１２.５０`, an East Asian input method) or Arabic-Indic ones (`١٢٫٥`):
+    was a stray `１２.５０` rejected `number with a currency sign or unit` (Python's regex `\\d` took the digits
+    for a number and the rest for a unit), 10 of 300 such values a stop calling them currency signs, and 10 of
+    300 `١٢٫٥` ten `unparseable` rejects with exit 0 (no stop below half the column). Now one rule: a stray one
+    is a row reject naming the digits, 1% of the column (3 rows) a structural error saying so."""
+    n = 300
+    orders = _orders(n).assign(revenue=["12.5"] * n)
+    many = orders.assign(
+        revenue=[v.translate(script) if i < 10 else v for i, v in enumerate(orders["revenue"])]
+    )
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": many})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'revenue': 10 of 300 values are numbers written in digits other than ASCII 0-9"
+    )
+    assert "currency" not in message and "\n0 " in message
+    stray = orders.assign(
+        revenue=["12.5".translate(script) if i == 0 else v for i, v in enumerate(orders["revenue"])]
+    )
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {
+        "number written in digits other than 0-9 in revenue": 1
+    }

@@ -534,6 +534,10 @@ STOPS = {
         dict(orders=_ORD.assign(revenue=["$10", "$20.5", "30", "$40", "$50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values are numbers with a currency sign, code or unit",
     ),
+    "other-digits": (  # fullwidth digits (`features.numbers.check_other_digits`, round 10)
+        dict(orders=_ORD.assign(revenue=["１０", "２０.５", "30", "４０", "50", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are numbers written in digits other than ASCII 0-9",
+    ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
@@ -572,8 +576,18 @@ STOPS = {
         "table 'customers', column 'acquisition_cost': negative on 5 of the 6 rows",
     ),
     "orders-exported-twice": (  # the orders again under renumbered ids (`features.keys.check_repeated_orders`)
-        dict(orders=pd.concat([_ORD, _ORD.assign(order_id=[f"X{i}" for i in range(1, 7)])]), customers=_CUST),
-        "table 'orders': 12 of 12 orders repeat another order in every column but order_id",
+        dict(
+            orders=pd.concat(
+                [
+                    _ORD.assign(
+                        order_id=[f"{p}{i}" for i in range(1, 7)], ordered_at=_ORD["ordered_at"] + " 10:30"
+                    )
+                    for p in "ABCDEFGHIJKLMNOPQRST"
+                ]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders': 120 of 120 orders repeat another order in every column but order_id",
     ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
