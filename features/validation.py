@@ -51,6 +51,7 @@ from features.numbers import (
     check_required_given,
     missing_placeholders,
     reject_number_forms,
+    reject_stray_decimal_ids,
 )
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
@@ -472,6 +473,8 @@ def _validate_table(
     for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
         early = isolated_early_dates(t[col.name], rej.ok)  # `1921` for `2021`: a century of tenure
         rej.add(early, early_reason(col.name))
+    if column_stats is None:  # a stray `42.0` among ids written `42` (Spark: `check_rows`, from its sums)
+        reject_stray_decimal_ids(table, t, rej)
     if table.key is not None:
         duplicate = reject_duplicate_keys(t, table.key, rej)
         if duplicate is not None and column_stats is None:  # one row per order line: not a row problem

@@ -314,6 +314,25 @@ def orders_stops(
             crossrefs.check_respelled_refs(name, t, ref, known, unknown, "orders")
 
 
+def stray_decimals(stats: pd.DataFrame, columns: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Per table, its id columns whose ids written `42.0` are strays among ids written `42`
+    (`features.numbers.stray_decimal_columns`), from the one aggregation's sums of `DECIMAL` and `WHOLE` (`e<i>`,
+    `i<i>`) over every row, as the pandas engine counts them."""
+    from features.numbers import stray_decimal_columns
+
+    out: dict[str, list[str]] = {}
+    for name, cols in columns.items():
+        own = stats[stats[TABLE] == name]
+        counts = {
+            c: (_sum(own, f"e{i}"), _sum(own, f"i{i}"))
+            for i, c in enumerate(cols)
+            if TABLES[name].column(c).kind == "id"
+        }
+        if found := stray_decimal_columns(counts, _sum(own, "n")):
+            out[name] = found
+    return out
+
+
 #: Per table, per date column: the latest date of its early side (`features.dates.last_early_date`).
 EarlyDates = Mapping[str, Mapping[str, pd.Timestamp]]
 

@@ -87,3 +87,24 @@ def test_numbers_in_another_scripts_digits_are_named_so(script):
     assert res.report["orders"].rejected_by_reason == {
         "number written in digits other than 0-9 in revenue": 1
     }
+
+
+def test_a_stray_42_0_among_ids_written_42_is_a_reject_naming_it():
+    """One `customer_id` written `7.0` among 300 orders whose ids are written `7` (under the 1% of the `42.0`
+    beside `42` stop): was a customer `7.0` of its own with exit 0 (without a customers table), or the reason
+    `unknown customer_id` (with one); now the row reject says what it is, on both. A column written `7.0`
+    throughout, or ids that are not numbers, are left as they were."""
+    n = 300
+    ids = ["7.0" if i == 0 else str(i % 50 + 1) for i in range(n)]
+    orders = _orders(n).assign(customer_id=ids)
+    reason = "id written as a decimal number (42.0) among whole-number ids in customer_id"
+    alone = validate_tables({"orders": orders})
+    assert alone.report["orders"].rejected_by_reason == {reason: 1}
+    assert "7.0" not in set(alone.tables["orders"]["customer_id"])
+    customers = pd.DataFrame({"customer_id": [str(i) for i in range(1, 51)]})
+    both = validate_tables({"orders": orders, "customers": customers})
+    assert both.report["orders"].rejected_by_reason == {reason: 1}
+    throughout = _orders(n).assign(customer_id=[f"{i % 50 + 1}.0" for i in range(n)])
+    assert validate_tables({"orders": throughout}).report["orders"].rejected == 0
+    lettered = _orders(n).assign(customer_id=["7.0" if i == 0 else f"C{i}" for i in range(n)])
+    assert validate_tables({"orders": lettered}).report["orders"].rejected == 0

@@ -751,6 +751,34 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
 
 
 @pytest.mark.spark
+def test_a_stray_42_0_among_ids_written_42_is_rejected_as_by_pandas(spark, tmp_path):
+    """One `customer_id` written `3.0` among ids written `3` (round 10): the same reject, reason and accepted rows
+    on both engines (Spark: judged again once its sums show the stray, `spark_stops.stray_decimals`), and a
+    `returns.customer_id` of the same form too."""
+    from pipelines.engines.spark_input import load_spark
+
+    returns = pd.DataFrame(
+        {
+            "return_id": ["R1", "R2", "R3", "R4"],
+            "customer_id": ["1", "2", "2.0", "4"],
+            "returned_at": ["2024-03-10"] * 4,
+            "amount": ["1", "2", "3", "4"],
+        }
+    )
+    data = _write(
+        tmp_path / "data", orders=_ORD.assign(customer_id=["1", "2", "3", "4", "5", "3.0"]), returns=returns
+    )
+    expected = load_data(data)
+    reason = "id written as a decimal number (42.0) among whole-number ids in customer_id"
+    assert expected.result.report["orders"].rejected_by_reason == {reason: 1}
+    assert expected.result.report["returns"].rejected_by_reason == {reason: 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    assert _reject_files(tmp_path / "rejects" / "orders")["reason"].tolist() == [reason]
+
+
+@pytest.mark.spark
 def test_model_read_categories_are_folded_and_a_stray_placeholder_rejected_as_by_pandas(spark, tmp_path):
     """A stray `NULL` or `-` in a model-read category is the same row reject in both engines, and fullwidth
     letters or a non-breaking space in one are the same category (NFKC); ids and personal text stay exact."""
