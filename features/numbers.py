@@ -5,15 +5,19 @@ for both engines."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
 from features.names import examples
+from features.text import blank
 
 #: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
 #: digits with a decimal comma. Only values that are not plain numbers are judged (`1.234` is a plain number).
-_LOCALE_NUMBER = r"^[+-]?(?:\d{1,3}(?:[,. \u00a0\u202f'\u2019]\d{3})+(?:[.,]\d*)?|\d*,\d+)$"
+_LOCALE_NUMBER = r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.,][0-9]*)?|[0-9]*,[0-9]+)$"
 #: From this share of a column's values (or one value, if fewer rows), the column is written in a locale's
 #: format: rejecting those rows would keep only the amounts below 1,000 (or none), so the run stops.
 LOCALE_SHARE = 0.01
@@ -61,7 +65,9 @@ def check_locale_numbers(
 
 #: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
 #: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
-_WITH_UNIT = r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?: ?[^\d\s.,+\-()]{1,4})?$"
+_WITH_UNIT = (
+    r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
+)
 
 
 def unit_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
@@ -85,6 +91,55 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
         + (", a discount as the amount given, not a percentage" if column == "discount" else "")
         + f".\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
     )
+
+
+#: A digit of another script than ASCII 0-9: fullwidth `１２.５０` (East Asian input), Arabic-Indic `١٢٫٥`, Persian
+#: `۱۲`. Python's `float()` would read some of them; the contract reads plain ASCII numbers, and never guesses which
+#: decimal or grouping sign another script's number uses (`٫`, `٬`).
+_OTHER_DIGITS = r"^.*(?![0-9])\d.*$"
+
+
+def other_digits(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, hold a digit of another script (`_OTHER_DIGITS`)."""
+    return _unparsed_matching(raw, unparsed, _OTHER_DIGITS)
+
+
+def check_other_digits(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
+    """Structural error when `LOCALE_SHARE` of a number column's values (and `MIN_ROWS`) are written in another
+    script's digits: the export's number format (rejected, those rows would be lost with exit 0). Both engines
+    (`pipelines.engines.spark_stops.table_stops` from the rows summed in its one aggregation)."""
+    n = int(found.sum())
+    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+        return
+    examples = raw[found].head(5)
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers written in digits other than "
+        f"ASCII 0-9 ({', '.join(map(repr, examples.astype('str').str.strip().drop_duplicates().tolist()[:3]))}: "
+        "fullwidth, Arabic-Indic, ...): rejecting these rows would drop them. Export plain numbers (`1234.50`: "
+        f"digits 0-9, `.` for decimals).\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
+def reject_number_forms(
+    table: str, column: str, raw: pd.Series, bad: pd.Series, parsed: pd.Series, rej: Any, judge: bool
+) -> None:
+    """The numbers written for a reader among a number column's unparsed values (`bad`), each its own reject
+    reason, first in another script's digits, then with a locale's separators, then with a currency sign or unit;
+    with `judge` (the whole column: not a Spark batch), each form's stop first."""
+    given = int((~blank(raw)).sum())
+    forms = (
+        (other_digits(raw, bad), check_other_digits, "number written in digits other than 0-9 in"),
+        (
+            locale_numbers(raw, bad),
+            check_locale_numbers,
+            "number with a thousands separator or decimal comma in",
+        ),
+        (unit_numbers(raw, bad), check_unit_numbers, "number with a currency sign or unit in"),
+    )
+    for found, check, reason in forms:
+        if judge:
+            check(table, column, raw, found, given, *([parsed] if check is check_locale_numbers else []))
+        rej.add(found, f"{reason} {column}")
 
 
 #: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values
@@ -214,6 +269,35 @@ def check_decimal_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series
         f"Read as written, 42.0 and 42 would be two different ids. Export the ids as text (or integers) "
         f"throughout.\nExample rows:\n{raw[decimal].head(5).to_frame().to_string(max_colwidth=40)}"
     )
+
+
+#: A stray `42.0` among ids written `42` (fewer than `check_decimal_ids`' floor): the float export's spelling of an
+#: id the column writes otherwise; kept, it is a customer of its own (or `unknown customer_id`, a wrong reason).
+STRAY_DECIMAL = "id written as a decimal number (42.0) among whole-number ids in {}"
+
+
+def stray_decimal_columns(counts: Mapping[str, tuple[int, int]], rows: int) -> list[str]:
+    """The id columns whose ids written `42.0` are strays among ids written `42`: `counts`, per id column of a
+    table of `rows` rows, how many of each; the decimal ones below `check_decimal_ids`' floor, the whole ones not."""
+    floor = max(MIN_ROWS, PLACEHOLDER_SHARE * rows)
+    return [c for c, (decimal, whole) in counts.items() if 0 < decimal < floor <= whole]
+
+
+def reject_stray_decimal_ids(table: Any, t: pd.DataFrame, rej: Any, columns: list[str] | None = None) -> None:
+    """Reject the ids written `42.0` in the id columns of `t` (a table's validated columns) where they are strays
+    (`STRAY_DECIMAL`): `columns`, as judged over the whole table (the Spark engine, from its sums: judged again
+    with them, `spark_input.validate_spark`); None, judged on `t`, the whole table (the pandas engine). After the
+    row rules and dates, before the keys, on both engines."""
+    from features.ids import decimal_ids, whole_ids
+
+    if columns is None:
+        counts = {}
+        for c in (c.name for c in table.columns if c.kind == "id" and c.name in t.columns):
+            decimal = decimal_ids(t[c])
+            counts[c] = (int(decimal.sum()), int(whole_ids(t[c]).sum()) if decimal.any() else 0)
+        columns = stray_decimal_columns(counts, len(t))
+    for c in columns:
+        rej.add(decimal_ids(t[c]), STRAY_DECIMAL.format(c))
 
 
 #: More than this share of a column's given values not parsing as its type (and `MIN_ROWS` of them) is how the

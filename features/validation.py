@@ -46,14 +46,12 @@ from features.names import did_you_mean, examples, name_key, shown_name
 from features.numbers import (
     check_conventions,
     check_decimal_ids,
-    check_locale_numbers,
     check_missing_placeholders,
     check_mostly_unparsed,
     check_required_given,
-    check_unit_numbers,
-    locale_numbers,
     missing_placeholders,
-    unit_numbers,
+    reject_number_forms,
+    reject_stray_decimal_ids,
 )
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
@@ -119,13 +117,12 @@ def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.n
 #: column its placeholder dates (`features.dates.placeholder_rows`), which the caller judges over the whole column.
 ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None]
 
-MAX_EXACT_FLOAT_ID = 2**53  # floats at or above this cannot hold every integer exactly
-
 
 def parse_ids(s: pd.Series) -> pd.Series:
     """Ids as strings, exactly as written. Integer columns convert exactly; whole floats lose the spurious '.0';
     floats with a fractional part become missing (the caller rejects them as "non-integer id"). Float columns
-    holding values >= 2**53 are refused by `_check_float_ids` before this runs (they cannot be exact)."""
+    holding values from `exact_float_limit` on (2**53, 2**24 for float32) are refused by `_check_float_ids`
+    before this runs (they cannot be exact)."""
     if pd.api.types.is_float_dtype(s.dtype):
         whole = s.notna() & np.isfinite(s) & (s % 1 == 0)
         out = pd.Series(None, index=s.index, dtype="str")
@@ -139,15 +136,23 @@ def parse_ids(s: pd.Series) -> pd.Series:
     return clean_nfc_text(s)
 
 
+def exact_float_limit(dtype: np.dtype) -> int:
+    """The first whole number a float type cannot follow exactly: 2**53 for float64, 2**24 for float32 (a Parquet
+    `float` column: 16777217 is stored as 16777216), 2**11 for float16."""
+    return 2 ** (np.finfo(dtype).nmant + 1)
+
+
 def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
     if not pd.api.types.is_float_dtype(s.dtype):
         return
-    big = s.notna() & (s.abs() >= MAX_EXACT_FLOAT_ID)
+    limit = exact_float_limit(s.dtype)
+    big = s.notna() & (s.abs() >= limit)
     if big.any():
+        power = int(np.log2(limit))
         raise StructuralError(
-            f"table {table!r}, column {col!r}: id stored as floating point with values >= 2**53, which a float "
-            f"cannot hold exactly (distinct ids may have collapsed into one); export the ids as text or "
-            f"integers.\nExample rows:\n{examples(s.to_frame(), big)}"
+            f"table {table!r}, column {col!r}: id stored as floating point ({s.dtype}) with values >= "
+            f"2**{power}, which a {s.dtype} cannot hold exactly (distinct ids may have collapsed into one); export "
+            f"the ids as text or integers.\nExample rows:\n{examples(s.to_frame(), big)}"
         )
 
 
@@ -335,15 +340,8 @@ def _check_parsed(
             rej.add(
                 unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
             )
-    if col.kind in ("money", "number", "rating") and bad.any():  # `1,234.50`, `31,16`: never guessed
-        locale = locale_numbers(raw, bad)
-        if column_stats is None:
-            check_locale_numbers(table.name, col.name, raw, locale, int(given.sum()), parsed)
-        rej.add(locale, f"number with a thousands separator or decimal comma in {col.name}")
-        unit = unit_numbers(raw, bad)  # `$12.50`, `12.50 EUR`, `15%`: a currency or unit never checked
-        if column_stats is None:
-            check_unit_numbers(table.name, col.name, raw, unit, int(given.sum()))
-        rej.add(unit, f"number with a currency sign or unit in {col.name}")
+    if col.kind in ("money", "number", "rating") and bad.any():  # `１２`, `1,234.50`, `$12.50`: never guessed
+        reject_number_forms(table.name, col.name, raw, bad, parsed, rej, column_stats is None)
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())
         gap, twice = dst_faults(raw.iloc[at])
@@ -475,10 +473,16 @@ def _validate_table(
     for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
         early = isolated_early_dates(t[col.name], rej.ok)  # `1921` for `2021`: a century of tenure
         rej.add(early, early_reason(col.name))
+    if column_stats is None:  # a stray `42.0` among ids written `42` (Spark: `check_rows`, from its sums)
+        reject_stray_decimal_ids(table, t, rej)
     if table.key is not None:
         duplicate = reject_duplicate_keys(t, table.key, rej)
         if duplicate is not None and column_stats is None:  # one row per order line: not a row problem
             check_one_row_per_key(table.name, t, table.key, duplicate)
+    if table.name == "orders" and column_stats is None:  # the orders exported twice under new order ids
+        from features.keys import check_repeated_orders, repeated_orders
+
+        check_repeated_orders(t, repeated_orders(t, rej.ok))
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
     return t, rej, ignored, _suggestions(table, raw)
 

@@ -47,6 +47,7 @@ PLACEHOLDER_DATE = (
 )
 LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_numbers`)
 UNIT = "__unit"  # a number with a currency sign or unit (`features.numbers.unit_numbers`)
+DIGITS = "__digits"  # a number in another script's digits (`features.numbers.other_digits`: `１２`, `١٢`)
 DECIMAL = "__decimal"  # an id written `42.0` (`features.ids.decimal_ids`)
 WHOLE = "__whole"  # an id written `42` (`features.ids.whole_ids`): both on 1%, `check_decimal_ids`
 LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
@@ -64,6 +65,9 @@ LOW = "__low"  # ... below it
 CURRENCY = "__currency"
 #: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_against_orders`' count)
 NAMED = "__named"
+#: bit 0: an order equal to another accepted order of its customer in every column but `order_id`
+#: (`features.keys.repeated_orders`, set by `check_bucket`: an export repeated under new ids)
+REPEAT = "__repeat"
 #: A date column judged over the whole column (`features.dates.isolated_early_dates`, `spark_stops.early_rows`):
 DATED = "__dated"  # bit i: dated and accepted when the rule looks at column i
 FIRST = "__first"  # ... and among the earliest dates of its batch (`spark_stops.early_rows`)
@@ -73,7 +77,7 @@ MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
-    "e": DECIMAL, "i": WHOLE,
+    "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}
@@ -169,6 +173,12 @@ def check_bucket(
             rej = _Rejector(len(at))
             rej.add(pd.notna(reason[at]), pd.Series(reason[at]))
             parsed[(name, r)] = (at, t, rej)
+    repeat = rows[REPEAT].fillna(0).to_numpy(dtype=np.int64).copy()
+    if ("orders", 0) in parsed:  # a customer's orders are all in this bucket: before their references
+        from features.keys import repeated_orders
+
+        at, t, rej = parsed[("orders", 0)]
+        repeat[at] |= repeated_orders(t, rej.ok).astype(np.int64)
     for name, key in BUCKET_KEYS.items():
         if (name, 0) in parsed and key in parsed[(name, 0)][1].columns:
             _, t, rej = parsed[(name, 0)]
@@ -218,7 +228,7 @@ def check_bucket(
                 unknown[at] |= np.asarray(hit, dtype=np.int64) << (1 + j)
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
-    return rows.assign(**{REASON: reason, REF: ref_reason, UNKNOWN: unknown})
+    return rows.assign(**{REASON: reason, REF: ref_reason, UNKNOWN: unknown, REPEAT: repeat})
 
 
 def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:

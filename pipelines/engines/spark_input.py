@@ -44,6 +44,7 @@ from pipelines.engines.spark_checks import (
     BUCKET_KEYS,
     CURRENCY,
     DECIMAL,
+    DIGITS,
     GIVEN,
     HIGH,
     LARGE,
@@ -136,6 +137,7 @@ def column_masks(
         RATINGS,
         locale_numbers,
         missing_placeholders,
+        other_digits,
         unit_numbers,
     )
 
@@ -162,6 +164,7 @@ def column_masks(
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
             if col.kind in ("money", "number", "rating"):
+                put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))
         if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
@@ -223,13 +226,16 @@ def check_rows(
     nanos: Mapping[str, str | None] | None = None,
     currency: str | None = None,
     early: Mapping[str, pd.Timestamp] | None = None,
+    strays: list[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Row checks of one input partition of table `name` (the mapInPandas body; `start`: its first position).
 
     in:  the table's rows as read. out: one row per input row: position (see `PARTITION_SHIFT`), reason
     (first problem, None if accepted so far), given/bad bit masks per contract column, the raw columns as text,
-    the parsed columns.
+    the parsed columns. `early`, `strays`: the table's dates years before the rest of their column and its id
+    columns with a stray `42.0`, found over the whole table by a previous pass (`validate_spark`).
     """
+    from features.numbers import reject_stray_decimal_ids
     from features.validation import _validate_table
     from pipelines.engines.spark_stops import early_rows
 
@@ -242,6 +248,7 @@ def check_rows(
         stats: dict[str, ColumnStats] = {}
         parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
         dates = early_rows(table, parsed, rej, early or {})  # `1921` for `2021`, judged over the whole column
+        reject_stray_decimal_ids(table, parsed, rej, strays or [])  # then a stray `42.0` among `42`s
         out: dict[str, Any] = {
             ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
             REASON: rej.reason,
@@ -262,7 +269,11 @@ def check_rows(
 
 
 def validate_spark(
-    spark: SparkSession, sources: Mapping[str, Source], cfg: AppConfig, early: Mapping | None = None
+    spark: SparkSession,
+    sources: Mapping[str, Source],
+    cfg: AppConfig,
+    early: Mapping | None = None,
+    strays: Mapping[str, list[str]] | None = None,
 ) -> tuple[dict[str, SparkDataFrame], dict[str, TableReport], list[SparkDataFrame], SparkDataFrame]:
     """Every table read and judged on the executors: (checked frames, reports, frames persisted on the way,
     the union of all checked rows). A checked frame holds every input row of its table: source_row, reason
@@ -280,6 +291,7 @@ def validate_spark(
         currency_stops,
         early_dates,
         returns_stops,
+        stray_decimals,
         table_stops,
     )
 
@@ -313,10 +325,14 @@ def validate_spark(
         )
         columns[name] = _checked_columns(TABLES[name], raw_columns)
 
-        dates = (early or {}).get(name)
+        dates, stray = (early or {}).get(name), (strays or {}).get(name)
 
         def rows(
-            batches: Iterator[pd.DataFrame], name: str = name, nanos: dict = nanos, dates: Any = dates
+            batches: Iterator[pd.DataFrame],
+            name: str = name,
+            nanos: dict = nanos,
+            dates: Any = dates,
+            stray: Any = stray,
         ) -> Iterator:
             from pyspark import TaskContext
 
@@ -324,7 +340,7 @@ def validate_spark(
 
             quiet_pandas3()
             start = TaskContext.get().partitionId() << PARTITION_SHIFT
-            for out in check_rows(batches, name, start, tz, formats, bounds, nanos, currency, dates):
+            for out in check_rows(batches, name, start, tz, formats, bounds, nanos, currency, dates, stray):
                 yield arrow_safe(bucket_rows(out, name, n_buckets))
 
         schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"
@@ -391,10 +407,11 @@ def validate_spark(
 
     stats = _stats(judged, max(len(c) for c in columns.values()), early_columns(columns))
     found = early_dates(stats, judged, columns)  # a date years before the rest of its column (mistyped year)
-    if found != (early or {}):  # judged again with them: they come before the keys and every reference
+    found_strays = stray_decimals(stats, columns)  # a stray `42.0` among ids written `42`
+    if found != (early or {}) or found_strays != (strays or {}):  # judged again with them: before the keys
         for frame in cached:
             frame.unpersist()
-        return validate_spark(spark, sources, cfg, found)
+        return validate_spark(spark, sources, cfg, found, found_strays)
     reports: dict[str, TableReport] = {}
     views: dict[str, SparkDataFrame] = {}
     rows = {name: TableRows(judged, name) for name in sources}  # collected only for a stop that fires

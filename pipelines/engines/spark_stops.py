@@ -36,6 +36,7 @@ from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
     BAD,
     DATED,
+    DIGITS,
     FIRST,
     FRONTIER,
     LOCALE,
@@ -44,6 +45,7 @@ from pipelines.engines.spark_checks import (
     PLACEHOLDER_DATE,
     RAW,
     REASON,
+    REPEAT,
     ROW,
     TABLE,
     UNIT,
@@ -73,9 +75,10 @@ class TableRows:
             from pyspark.sql import functions as F
 
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
+            masks = (BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, DIGITS, UNKNOWN, REPEAT)
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
-                .select(TABLE, ROW, REASON, BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, UNKNOWN, *own)
+                .select(TABLE, ROW, REASON, *masks, *own)
                 .toPandas()
             )
             self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)
@@ -120,6 +123,14 @@ def table_stops(
         floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
+        found, given = (
+            _sum(stats, f"j{i}"),
+            _sum(stats, f"g{i}"),
+        )  # `１２.５０`, `١٢`: another script's digits
+        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            numbers.check_other_digits(
+                table.name, column, rows.raw(column), rows.bits(DIGITS, i).to_numpy(), given
+            )
         found, given, large = _sum(stats, f"l{i}"), _sum(stats, f"g{i}"), _sum(stats, f"L{i}")
         if found and not (
             found < numbers.LOCALE_SHARE * given and (found < numbers.MIN_ROWS or found < large)
@@ -187,6 +198,13 @@ def table_stops(
             keys.check_one_row_per_key(
                 table.name, t, key, rows.reason_is(f"duplicate {key}").set_axis(t.index)
             )
+    repeated = _sum(stats, "t0")  # the orders exported twice under new ids (`keys.repeated_orders`)
+    if (
+        table.name == "orders"
+        and rows_in >= keys.REPEAT_MIN_ORDERS
+        and repeated >= keys.REPEAT_SHARE * rows_in
+    ):
+        keys.check_repeated_orders(rows.parsed(), rows.bits(REPEAT, 0))
 
 
 def cross_table_stops(
@@ -294,6 +312,25 @@ def orders_stops(
             ok = (reason.isna() | reason.isin(later if name == "returns" else ())).to_numpy()
             unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & ok
             crossrefs.check_respelled_refs(name, t, ref, known, unknown, "orders")
+
+
+def stray_decimals(stats: pd.DataFrame, columns: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Per table, its id columns whose ids written `42.0` are strays among ids written `42`
+    (`features.numbers.stray_decimal_columns`), from the one aggregation's sums of `DECIMAL` and `WHOLE` (`e<i>`,
+    `i<i>`) over every row, as the pandas engine counts them."""
+    from features.numbers import stray_decimal_columns
+
+    out: dict[str, list[str]] = {}
+    for name, cols in columns.items():
+        own = stats[stats[TABLE] == name]
+        counts = {
+            c: (_sum(own, f"e{i}"), _sum(own, f"i{i}"))
+            for i, c in enumerate(cols)
+            if TABLES[name].column(c).kind == "id"
+        }
+        if found := stray_decimal_columns(counts, _sum(own, "n")):
+            out[name] = found
+    return out
 
 
 #: Per table, per date column: the latest date of its early side (`features.dates.last_early_date`).

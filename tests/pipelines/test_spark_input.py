@@ -353,6 +353,27 @@ def test_a_parquet_table_without_columns_gets_the_pandas_message(spark, tmp_path
 
 
 @pytest.mark.spark
+def test_float32_ids_from_2_pow_24_are_refused_as_by_pandas(spark, tmp_path):
+    """A Parquet `float` (float32) id column holding ids from 2**24 on (collapsed onto their neighbours: 16777217
+    is stored as 16777216) stops both engines with the same message (round 10; was: exit 0, half the customers)."""
+    import numpy as np
+
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    data = tmp_path / "data"
+    data.mkdir()
+    ids = np.array([20_000_000 + i for i in range(len(_ORD))], dtype=np.float32)
+    _ORD.assign(customer_id=ids).to_parquet(data / "orders.parquet")
+    with pytest.raises(StructuralError) as expected:
+        load_data(data)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    assert "id stored as floating point (float32) with values >= 2**24" in str(got.value)
+
+
+@pytest.mark.spark
 def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(spark, tmp_path):
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
@@ -513,6 +534,10 @@ STOPS = {
         dict(orders=_ORD.assign(revenue=["$10", "$20.5", "30", "$40", "$50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values are numbers with a currency sign, code or unit",
     ),
+    "other-digits": (  # fullwidth digits (`features.numbers.check_other_digits`, round 10)
+        dict(orders=_ORD.assign(revenue=["１０", "２０.５", "30", "４０", "50", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are numbers written in digits other than ASCII 0-9",
+    ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
@@ -549,6 +574,20 @@ STOPS = {
             ),
         ),
         "table 'customers', column 'acquisition_cost': negative on 5 of the 6 rows",
+    ),
+    "orders-exported-twice": (  # the orders again under renumbered ids (`features.keys.check_repeated_orders`)
+        dict(
+            orders=pd.concat(
+                [
+                    _ORD.assign(
+                        order_id=[f"{p}{i}" for i in range(1, 7)], ordered_at=_ORD["ordered_at"] + " 10:30"
+                    )
+                    for p in "ABCDEFGHIJKLMNOPQRST"
+                ]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders': 120 of 120 orders repeat another order in every column but order_id",
     ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
@@ -709,6 +748,34 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
         files = _reject_files(tmp_path / "rejects" / name)
         assert files["source_row"].astype(int).tolist() == frame["source_row"].tolist()
         assert files["reason"].tolist() == frame["reason"].tolist()
+
+
+@pytest.mark.spark
+def test_a_stray_42_0_among_ids_written_42_is_rejected_as_by_pandas(spark, tmp_path):
+    """One `customer_id` written `3.0` among ids written `3` (round 10): the same reject, reason and accepted rows
+    on both engines (Spark: judged again once its sums show the stray, `spark_stops.stray_decimals`), and a
+    `returns.customer_id` of the same form too."""
+    from pipelines.engines.spark_input import load_spark
+
+    returns = pd.DataFrame(
+        {
+            "return_id": ["R1", "R2", "R3", "R4"],
+            "customer_id": ["1", "2", "2.0", "4"],
+            "returned_at": ["2024-03-10"] * 4,
+            "amount": ["1", "2", "3", "4"],
+        }
+    )
+    data = _write(
+        tmp_path / "data", orders=_ORD.assign(customer_id=["1", "2", "3", "4", "5", "3.0"]), returns=returns
+    )
+    expected = load_data(data)
+    reason = "id written as a decimal number (42.0) among whole-number ids in customer_id"
+    assert expected.result.report["orders"].rejected_by_reason == {reason: 1}
+    assert expected.result.report["returns"].rejected_by_reason == {reason: 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    assert _reject_files(tmp_path / "rejects" / "orders")["reason"].tolist() == [reason]
 
 
 @pytest.mark.spark

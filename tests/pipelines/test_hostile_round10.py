@@ -1,0 +1,110 @@
+"""Hostile input classes closed in the tenth hunt. Tiny hand-written tables; no training, no model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError, validate_tables
+
+
+def _orders(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "ordered_at": [f"2023-01-{i % 28 + 1:02d}" for i in range(n)],
+            "revenue": ["10"] * n,
+        }
+    )
+
+
+def test_float32_ids_from_2_pow_24_are_structural_not_collapsed():
+    """A Parquet `float` (float32) id column cannot hold 16777217: ids from 2**24 on collapse onto their
+    neighbours (the demo's 300 customers numbered from 20,000,000 became 151, exit 0). Refused like float64 ids
+    from 2**53, naming the table, column and type; float32 ids below 2**24 stay exact."""
+    n = 6
+    big = _orders(n).assign(customer_id=np.array([20_000_000 + i for i in range(n)], dtype=np.float32))
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": big})
+    assert str(got.value).startswith(
+        "table 'orders', column 'customer_id': id stored as floating point (float32) with values >= 2**24"
+    )
+    small = _orders(n).assign(customer_id=np.array([16_777_215 - i for i in range(n)], dtype=np.float32))
+    res = validate_tables({"orders": small})
+    assert res.tables["orders"]["customer_id"].tolist() == [str(16_777_215 - i) for i in range(n)]
+
+
+def test_orders_exported_twice_under_new_ids_are_structural_a_few_repeats_are_kept():
+    """The orders table holding the same orders twice, the second time under renumbered `order_id`s (every other
+    column equal): was exit 0 with every such order's revenue counted twice (the demo's 2,980 orders read as
+    5,960). On 5% of the orders a structural stop naming the table, how many and example rows; a few orders
+    equal but for their id (Online Retail: 2 of 18,536) are the data: kept, not rejected."""
+    n = 300
+    orders = _orders(n).assign(ordered_at=[f"2023-01-{i % 28 + 1:02d} 10:{i % 60:02d}" for i in range(n)])
+    again = orders.iloc[:20].assign(order_id=[f"X{i}" for i in range(20)])
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": pd.concat([orders, again], ignore_index=True)})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders': 40 of 320 orders repeat another order in every column but order_id"
+    )
+    assert "revenue would count twice" in message
+    assert "\n0 " in message and "\n300 " not in message  # example rows by source row: the first five
+    few = pd.concat([orders, orders.iloc[:2].assign(order_id=["X0", "X1"])], ignore_index=True)
+    res = validate_tables({"orders": few})
+    assert res.report["orders"].accepted == n + 2 and res.report["orders"].rejected == 0
+
+
+FULLWIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
+ARABIC_INDIC = str.maketrans("0123456789.", "٠١٢٣٤٥٦٧٨٩٫")
+
+
+@pytest.mark.parametrize("script", [FULLWIDTH, ARABIC_INDIC], ids=["fullwidth", "arabic-indic"])
+def test_numbers_in_another_scripts_digits_are_named_so(script):
+    """Amounts typed in fullwidth digits (`１２.５０`, an East Asian input method) or Arabic-Indic ones (`١٢٫٥`):
+    was a stray `１２.５０` rejected `number with a currency sign or unit` (Python's regex `\\d` took the digits
+    for a number and the rest for a unit), 10 of 300 such values a stop calling them currency signs, and 10 of
+    300 `١٢٫٥` ten `unparseable` rejects with exit 0 (no stop below half the column). Now one rule: a stray one
+    is a row reject naming the digits, 1% of the column (3 rows) a structural error saying so."""
+    n = 300
+    orders = _orders(n).assign(revenue=["12.5"] * n)
+    many = orders.assign(
+        revenue=[v.translate(script) if i < 10 else v for i, v in enumerate(orders["revenue"])]
+    )
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": many})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'revenue': 10 of 300 values are numbers written in digits other than ASCII 0-9"
+    )
+    assert "currency" not in message and "\n0 " in message
+    stray = orders.assign(
+        revenue=["12.5".translate(script) if i == 0 else v for i, v in enumerate(orders["revenue"])]
+    )
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {
+        "number written in digits other than 0-9 in revenue": 1
+    }
+
+
+def test_a_stray_42_0_among_ids_written_42_is_a_reject_naming_it():
+    """One `customer_id` written `7.0` among 300 orders whose ids are written `7` (under the 1% of the `42.0`
+    beside `42` stop): was a customer `7.0` of its own with exit 0 (without a customers table), or the reason
+    `unknown customer_id` (with one); now the row reject says what it is, on both. A column written `7.0`
+    throughout, or ids that are not numbers, are left as they were."""
+    n = 300
+    ids = ["7.0" if i == 0 else str(i % 50 + 1) for i in range(n)]
+    orders = _orders(n).assign(customer_id=ids)
+    reason = "id written as a decimal number (42.0) among whole-number ids in customer_id"
+    alone = validate_tables({"orders": orders})
+    assert alone.report["orders"].rejected_by_reason == {reason: 1}
+    assert "7.0" not in set(alone.tables["orders"]["customer_id"])
+    customers = pd.DataFrame({"customer_id": [str(i) for i in range(1, 51)]})
+    both = validate_tables({"orders": orders, "customers": customers})
+    assert both.report["orders"].rejected_by_reason == {reason: 1}
+    throughout = _orders(n).assign(customer_id=[f"{i % 50 + 1}.0" for i in range(n)])
+    assert validate_tables({"orders": throughout}).report["orders"].rejected == 0
+    lettered = _orders(n).assign(customer_id=["7.0" if i == 0 else f"C{i}" for i in range(n)])
+    assert validate_tables({"orders": lettered}).report["orders"].rejected == 0
