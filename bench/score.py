@@ -97,6 +97,8 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
 )
 #: Which stages count input rows (rows/s over rows read); the others count customers.
 ROW_STAGES = {"read files", "validate (row checks)", "validate (pandera)", "data fingerprint"}
+#: Suffix of a stage run on a background thread (`StageTimer`): its wall time overlaps the main thread's.
+BACKGROUND = " (background)"
 
 
 def _status_mb(field: str) -> float:
@@ -144,22 +146,63 @@ class TreeSampler(threading.Thread):
 class StageTimer:
     """Exclusive wall time per stage of wrapped functions (a stage's time excludes the stages it calls), and the
     largest resident memory seen while each stage was the innermost one running (`peak_mb`, sampled every 0.1 s
-    by `sample_memory`: tracemalloc does not see Arrow's or numpy's buffers, RSS does)."""
+    by `sample_memory`: tracemalloc does not see Arrow's or numpy's buffers, RSS does).
+
+    Stages are nested per thread. A stage on another thread than the main one (the pandas engine builds the next
+    chunk's features on one, issue 14) is recorded as "<stage> (background)" with that thread's own CPU time;
+    its wall time overlaps the main thread's stages, so it is left out of "other" (`BACKGROUND` in the name). A
+    main-thread stage's CPU is the process's CPU in that time minus what the background threads spent."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # exclusive CPU seconds (every thread of the process), like `seconds`
         self.peak_mb: dict[str, float] = {}
-        self._children: list[float] = []
-        self._cpu_children: list[float] = []
-        self._stages: list[str] = []
+        self._local = threading.local()
+        self._main = threading.get_ident()
+        self._background: dict[int, float] = {}  # thread ident -> its CPU seconds when last read
+        self._background_lock = threading.Lock()
         self.reference_predict_s = 0.0
         self.reference_predict_cpu = 0.0
+        self._main_stages = self._stack()[2]  # built on the main thread: its stack, read by `sample_memory`
+
+    def _stack(self) -> tuple[list[float], list[float], list[str]]:
+        local = self._local
+        if not hasattr(local, "stages"):
+            local.children, local.cpu_children, local.stages = [], [], []
+        return local.children, local.cpu_children, local.stages
+
+    @property
+    def _children(self) -> list[float]:
+        return self._stack()[0]
+
+    @property
+    def _cpu_children(self) -> list[float]:
+        return self._stack()[1]
+
+    def background_cpu(self) -> float:
+        """CPU seconds the background threads that ran a stage have used so far (a finished thread: its last
+        reading)."""
+        with self._background_lock:
+            for ident in self._background:
+                try:
+                    self._background[ident] = time.clock_gettime(time.pthread_getcpuclockid(ident))
+                except (OSError, OverflowError):
+                    pass
+            return sum(self._background.values())
+
+    def _clock(self) -> float:
+        """The CPU clock of a stage on this thread: the process's minus the background threads' on the main
+        thread, the thread's own elsewhere."""
+        if threading.get_ident() == self._main:
+            return time.process_time() - self.background_cpu()
+        return time.thread_time()
 
     def sample_memory(self, stop: threading.Event) -> None:
-        """Until `stop`: the RSS every 0.1 s, charged to the innermost stage running ("other" outside all)."""
+        """Until `stop`: the RSS every 0.1 s, charged to the innermost stage the main thread runs ("other"
+        outside all)."""
+        main = self._main_stages
         while not stop.wait(0.1):
-            stage = self._stages[-1] if self._stages else "other"
+            stage = main[-1] if main else "other"
             self.peak_mb[stage] = max(self.peak_mb.get(stage, 0.0), _status_mb("VmRSS"))
 
     def wrap(self, target: str, attr: str, stage: str) -> None:
@@ -175,21 +218,28 @@ class StageTimer:
 
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            t0, c0 = time.perf_counter(), time.process_time()
-            timer._children.append(0.0)
-            timer._cpu_children.append(0.0)
-            timer._stages.append(stage)
+            ident = threading.get_ident()
+            name = stage
+            if ident != timer._main:
+                name = f"{stage}{BACKGROUND}"
+                with timer._background_lock:
+                    timer._background.setdefault(ident, 0.0)
+            children, cpu_children, stages = timer._stack()
+            t0, c0 = time.perf_counter(), timer._clock()
+            children.append(0.0)
+            cpu_children.append(0.0)
+            stages.append(name)
             try:
                 return fn(*args, **kwargs)
             finally:
-                elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-                timer._stages.pop()
-                inner, cpu_inner = timer._children.pop(), timer._cpu_children.pop()
-                timer.seconds[stage] = timer.seconds.get(stage, 0.0) + elapsed - inner
-                timer.cpu[stage] = timer.cpu.get(stage, 0.0) + cpu - cpu_inner
-                if timer._children:
-                    timer._children[-1] += elapsed
-                    timer._cpu_children[-1] += cpu
+                elapsed, cpu = time.perf_counter() - t0, timer._clock() - c0
+                stages.pop()
+                inner, cpu_inner = children.pop(), cpu_children.pop()
+                timer.seconds[name] = timer.seconds.get(name, 0.0) + elapsed - inner
+                timer.cpu[name] = timer.cpu.get(name, 0.0) + cpu - cpu_inner
+                if children:
+                    children[-1] += elapsed
+                    cpu_children[-1] += cpu
 
         setattr(owner, attr, timed)
 
@@ -202,9 +252,9 @@ class StageTimer:
         timer = self
 
         def with_reference(booster, X, *args, **kwargs):
-            t0, c0 = time.perf_counter(), time.process_time()
+            t0, c0 = time.perf_counter(), timer._clock()
             getattr(booster, "booster_", booster).predict(X, raw_score=True)
-            spent, cpu = time.perf_counter() - t0, time.process_time() - c0
+            spent, cpu = time.perf_counter() - t0, timer._clock() - c0
             timer.reference_predict_s += spent
             timer.reference_predict_cpu += cpu
             if timer._children:
@@ -400,7 +450,12 @@ def run_all(args: argparse.Namespace, cache: Path) -> list[tuple[str, int, dict[
     results: list[tuple[str, int, dict[str, float]]] = []
     for n in sizes:
         results.append(("pandas", n, run_child("pandas", datas[n], config, cache, args.profile)))
-        print(f"pandas {n:,}: {results[-1][2]['seconds']:.1f} s", flush=True)
+        r = results[-1][2]
+        print(
+            f"pandas {n:,}: {r['seconds']:.1f} s, CPU {r['cpu_s']:.1f} s (load average {r['load_start']:.1f} at the "
+            f"start, {r['load_end']:.1f} at the end)",
+            flush=True,
+        )
     if not args.no_spark:
         n = args.spark_size
         data = datas.get(n) or prepare_company(n, args.seed, cache)
@@ -466,7 +521,7 @@ def print_profile(n: int, r: dict[str, float]) -> None:
     total = r["seconds"]
     rows_in = r.get("validated_rows", float("nan"))
     stages = {k[2:]: v for k, v in r.items() if k.startswith("p_")}
-    stages["other"] = total - sum(stages.values())
+    stages["other"] = total - sum(v for k, v in stages.items() if not k.endswith(BACKGROUND))
     cpu = {k[2:]: v for k, v in r.items() if k.startswith("c_")}
     cpu_total = r.get("cpu_s", float("nan"))
     cpu["other"] = cpu_total - sum(cpu.values())

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,10 @@ import pandas as pd
 from features import build_feature_table
 from features.table import company_revenue
 from features.validation import isin_ids
+from models.threads import prediction_threads
 from pipelines.config import AppConfig
+
+T = TypeVar("T")
 
 HASH_KEY = "cvp-chunk-key-01"  # 16 bytes, fixed: the same customer always lands in the same chunk
 #: Tables whose rows belong to one customer (column), chunked with that customer.
@@ -243,3 +247,34 @@ def iterate_chunks(
         feats = feats[isin_ids(feats.index, own)]  # pandas' isin on Arrow strings: seconds per chunk
         del own
         yield k, plan.n_chunks, feats
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """The items of `items`, the next one built on one background thread while the caller works on the current
+    one (issue 14: chunk k+1's tables and features while chunk k is predicted and explained, whose LightGBM and
+    numba kernels release the GIL). Items come in order and are the same objects; an error building one is raised
+    where the caller asks for it. On one thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the
+    items are built on the caller's thread, one at a time."""
+    if prediction_threads() < 2:
+        yield from items
+        return
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-features") as pool:
+        pending = pool.submit(next, items, done)
+        try:
+            while True:
+                item = pending.result()
+                if item is done:
+                    return
+                pending = pool.submit(next, items, done)
+                yield item
+                del item
+        finally:
+            pending.cancel()
+            try:
+                pending.result()
+            except BaseException:  # noqa: BLE001 - the caller's own error is the one raised
+                pass
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()

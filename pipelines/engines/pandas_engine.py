@@ -1,7 +1,9 @@
 """The pandas scoring backend: chunk after chunk in this process (`cvp score --engine pandas`, the default).
 
 Each chunk (`pipelines.engines.chunks`) is built, scored and explained, its drift counts added and its value
-contributions appended to the contributions file. The compact per-customer scores wait for `run_score` to finish
+contributions appended to the contributions file. The next chunk's tables and features are built on one
+background thread while the current one is scored (`chunks.prefetched`; LightGBM and the TreeSHAP kernels
+release the GIL), so the second core has work outside the threaded predict and explain (issue 14). The compact per-customer scores wait for `run_score` to finish
 the whole base (tiers and ratings rank every customer at once): with a spill directory on disk, chunk by chunk
 (`pipelines.engines.spill.ScoreParts`, read back at the end of the loop), otherwise in memory.
 """
@@ -21,7 +23,7 @@ from features.validation import isin_ids
 from models.bundle import CustomerValueModel
 from models.explain import release_explainers
 from pipelines.config import AppConfig
-from pipelines.engines.chunks import SharedCustomerIndex, iterate_chunks
+from pipelines.engines.chunks import SharedCustomerIndex, iterate_chunks, prefetched
 from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import (
     ContractMismatch,
@@ -152,9 +154,11 @@ def score_pandas(
     bridged = None
     if bridge is not None and contrib_path is not None:
         bridged = _Bridge(bridge, tables, as_of, contrib_path, run_id)
+    # issue 14: chunk k+1's tables and features are built on one background thread while chunk k is scored
+    chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
     try:
         t0 = time.perf_counter()
-        for k, n_chunks, feats in iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index):
+        for k, n_chunks, feats in chunks:
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
             if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
@@ -199,9 +203,10 @@ def score_pandas(
             if progress is not None:
                 progress(k + 1, n_chunks, len(feats))
             del feats
-            release_memory()  # the chunk's garbage, before the next chunk is built (issue 14)
+            release_memory()  # the chunk's garbage, while the next chunk is built (issue 14)
             t0 = time.perf_counter()
     finally:
+        chunks.close()  # a chunk being built is waited for, so no thread outlives the run
         release_explainers()  # the explainers' tables are not needed by the whole-base finish (issue 14)
         if value is not None:
             value.close()
