@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines.engines.chunks import CUSTOMER_TABLES, customer_hash
+from pipelines.engines.chunks import CUSTOMER_TABLES, customer_columns, customer_hash
 from pipelines.engines.spark_checks import TABLE, VAL, _q
 
 if TYPE_CHECKING:
@@ -49,19 +49,14 @@ def _col(table: str, column: str) -> Any:
     return F.col(_q(f"{table}|{VAL}{column}"))
 
 
-def id_columns(present: set[str]) -> list[tuple[str, str]]:
-    """The (table, column) pairs naming a customer (`chunks.customer_columns`' list, for the tables present)."""
-    columns = [(t, c) for t, c in CUSTOMER_TABLES.items() if t in present]
-    if "referrals" in present:
-        columns += [("referrals", "referrer_id"), ("referrals", "referred_id")]
-    return columns
-
-
 def base_ids(accepted: SparkDataFrame, present: set[str]) -> SparkDataFrame:
     """Every distinct customer id of the accepted rows, with its keyed hash (`HI`, `LO`)."""
     from pyspark.sql import functions as F
 
-    parts = [accepted.filter(F.col(TABLE) == t).select(_col(t, c).alias(ID)) for t, c in id_columns(present)]
+    parts = [
+        accepted.filter(F.col(TABLE) == t).select(_col(t, c).alias(ID))
+        for t, c in customer_columns(dict.fromkeys(present))
+    ]
     ids = parts[0]
     for part in parts[1:]:
         ids = ids.unionAll(part)

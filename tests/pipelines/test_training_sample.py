@@ -151,6 +151,7 @@ def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store
 
     from pipelines.engines.spark_session import spark_jobs
     from pipelines.engines.spark_training import load_spark_sample
+    from pipelines.loading import later_events, say_later_events
     from pipelines.train import train_and_register
     from tests.pipelines.conftest import empty_registry
 
@@ -160,14 +161,17 @@ def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store
     console = Console(file=io.StringIO(), width=200)
     jobs = spark_jobs(spark)
     cfg, got_tables, cutoff, sample = load_spark_sample(
-        data, None, config, {}, None, console, "train on", N_SAMPLE, None
+        data, None, config, {}, "2024-07-01", console, "train on", N_SAMPLE, None
     )
     jobs = spark_jobs(spark) - jobs
     said = console.file.getvalue()
     h = cfg.labels.horizon_days
     sampled, ts = sample_tables(tables, N_SAMPLE)
-    # the as-of of the whole base (the day after its last order), the later events counted on the executors
-    assert cutoff == tables["orders"]["ordered_at"].max().normalize() + pd.Timedelta(days=1)
+    # the events after the as-of counted on the executors: the pandas engine's warning
+    assert cutoff == AS_OF
+    pandas_said = Console(file=io.StringIO(), width=200)
+    assert say_later_events(later_events(tables, AS_OF), AS_OF, pandas_said)
+    assert pandas_said.file.getvalue() in said
     assert f"training sample: {N_SAMPLE} of {ts.n_base:,} customers" in said
     assert list(sample.sample.customers) == list(ts.sample.customers) and sample.n_base == ts.n_base
     ours, theirs = sample.sample.company_orders, ts.sample.company_orders
