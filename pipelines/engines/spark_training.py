@@ -160,6 +160,20 @@ def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Ti
     return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
 
 
+def future_orders(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralError:
+    """`pipelines.loading.default_as_of`'s refusal of orders dated after today, from the orders themselves (streamed
+    in the loader's order: an error path, a few rows)."""
+    from pyspark.sql import functions as F
+
+    from pipelines.engines.spark_tables import accepted_tables
+    from pipelines.loading import future_from, future_orders_error
+
+    at = F.lit(str(future_from())).cast("timestamp_ntz")
+    future = accepted.filter((F.col(TABLE) == "orders") & (_col("orders", "ordered_at") >= at))
+    orders = accepted_tables(future, {"orders": future.count()}, every_column=True)["orders"]
+    return future_orders_error(last, orders)
+
+
 def sample_training_input(
     spark: SparkSession,
     data: Path,
@@ -182,7 +196,7 @@ def sample_training_input(
     from pipelines.engines.spark_sources import data_uri, find_sources
     from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table
     from pipelines.io import LoadedData
-    from pipelines.loading import check_as_of, default_as_of
+    from pipelines.loading import check_as_of, default_as_of, future_from
     from pipelines.sampling import TrainingSample
 
     sources, notes = find_sources(spark, data_uri(data))
@@ -202,6 +216,8 @@ def sample_training_input(
                 else pd.concat([daily, pd.DataFrame({"ordered_at": [last], "revenue": 0.0})])
             )
             whole = {"orders": ends.reset_index(drop=True)}
+            if as_of is None and last is not None and last >= future_from():
+                raise future_orders(accepted, last)  # the orders themselves, not the days, in the message
             cutoff = parse_date(as_of) if as_of else default_as_of(whole)
             later = later_events_spark(accepted, present, cutoff)
             check_as_of(whole, cutoff, cfg.labels, what)
