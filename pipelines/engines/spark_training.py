@@ -242,10 +242,9 @@ def sample_training_input(
     check_tables(empties, rows=False)
     as_streamed = dict(tables)
     canonical_row_order(tables)
-    if [
-        name for name in tables if tables[name] is not as_streamed[name]
-    ]:  # pragma: no cover - sorted by Spark
-        raise RuntimeError("the Spark sort did not give the pandas loader's row order")
+    moved = [name for name in tables if tables[name] is not as_streamed[name]]
+    if moved:  # pragma: no cover - sorted by Spark
+        raise RuntimeError(f"the Spark sort did not give the pandas loader's row order for {moved}")
     received = {
         "rows": int(sum(counts.values())),
         "base_rows": int(base_rows),
