@@ -265,10 +265,8 @@ def _load_modelling(
     spark_master: str | None,
 ) -> tuple[Any, Any, Any, Any]:
     """Config, tables, as-of and the training sample (None: every customer) for train and backtest."""
-    from pipelines.train import load_for_modelling, load_sampled
+    from pipelines.train import load_sampled
 
-    if sample_customers is None and engine == "pandas":
-        return (*load_for_modelling(data, mapping, config, config_overrides, as_of, console), None)
     return load_sampled(
         data, mapping, config, config_overrides, as_of, console, what, sample_customers, engine, spark_master
     )

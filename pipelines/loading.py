@@ -226,17 +226,24 @@ def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
     """`data_end`, unless an order is dated after today (a mistyped 2098 for 2018; the clock is read here in
     `pipelines/`): that order is refused as the end of the data, and the run asks for an explicit --as-of."""
     last = last_order(tables)
-    today = pd.Timestamp.now().normalize()
-    future_from = today + pd.Timedelta(days=2)  # a day of margin for time zones
-    if last >= future_from:
-        future = tables["orders"].loc[tables["orders"]["ordered_at"] >= future_from]
-        raise StructuralError(
-            f"the last order is dated {last.date()}, after today ({today.date()}): "
-            f"{len(future):,} order(s) in the future, a mistyped date? The default --as-of (the day after the "
-            "last order) would follow them; fix those rows or give --as-of.\nExample rows:\n"
-            f"{examples(future)}"
-        )
+    if last >= future_from():
+        raise future_orders_error(last, tables["orders"].loc[tables["orders"]["ordered_at"] >= future_from()])
     return data_end(tables)
+
+
+def future_from() -> pd.Timestamp:
+    """Orders from this time on are in the future (`default_as_of`): today plus a day of margin for time zones."""
+    return pd.Timestamp.now().normalize() + pd.Timedelta(days=2)
+
+
+def future_orders_error(last: pd.Timestamp, future: pd.DataFrame) -> StructuralError:
+    """`default_as_of`'s refusal of orders dated after today (`future`: those orders, in the loader's order)."""
+    return StructuralError(
+        f"the last order is dated {last.date()}, after today ({pd.Timestamp.now().normalize().date()}): "
+        f"{len(future):,} order(s) in the future, a mistyped date? The default --as-of (the day after the "
+        "last order) would follow them; fix those rows or give --as-of.\nExample rows:\n"
+        f"{examples(future)}"
+    )
 
 
 def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, int]:

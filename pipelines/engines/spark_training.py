@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines.engines.chunks import CUSTOMER_TABLES, customer_hash
+from pipelines.engines.chunks import CUSTOMER_TABLES, customer_columns, customer_hash
 from pipelines.engines.spark_checks import TABLE, VAL, _q
 
 if TYPE_CHECKING:
@@ -49,19 +49,14 @@ def _col(table: str, column: str) -> Any:
     return F.col(_q(f"{table}|{VAL}{column}"))
 
 
-def id_columns(present: set[str]) -> list[tuple[str, str]]:
-    """The (table, column) pairs naming a customer (`chunks.customer_columns`' list, for the tables present)."""
-    columns = [(t, c) for t, c in CUSTOMER_TABLES.items() if t in present]
-    if "referrals" in present:
-        columns += [("referrals", "referrer_id"), ("referrals", "referred_id")]
-    return columns
-
-
 def base_ids(accepted: SparkDataFrame, present: set[str]) -> SparkDataFrame:
     """Every distinct customer id of the accepted rows, with its keyed hash (`HI`, `LO`)."""
     from pyspark.sql import functions as F
 
-    parts = [accepted.filter(F.col(TABLE) == t).select(_col(t, c).alias(ID)) for t, c in id_columns(present)]
+    parts = [
+        accepted.filter(F.col(TABLE) == t).select(_col(t, c).alias(ID))
+        for t, c in customer_columns(dict.fromkeys(present))
+    ]
     ids = parts[0]
     for part in parts[1:]:
         ids = ids.unionAll(part)
@@ -165,6 +160,20 @@ def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Ti
     return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
 
 
+def future_orders(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralError:
+    """`pipelines.loading.default_as_of`'s refusal of orders dated after today, from the orders themselves (streamed
+    in the loader's order: an error path, a few rows)."""
+    from pyspark.sql import functions as F
+
+    from pipelines.engines.spark_tables import accepted_tables
+    from pipelines.loading import future_from, future_orders_error
+
+    at = F.lit(str(future_from())).cast("timestamp_ntz")
+    future = accepted.filter((F.col(TABLE) == "orders") & (_col("orders", "ordered_at") >= at))
+    orders = accepted_tables(future, {"orders": future.count()}, every_column=True)["orders"]
+    return future_orders_error(last, orders)
+
+
 def sample_training_input(
     spark: SparkSession,
     data: Path,
@@ -187,7 +196,7 @@ def sample_training_input(
     from pipelines.engines.spark_sources import data_uri, find_sources
     from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table
     from pipelines.io import LoadedData
-    from pipelines.loading import check_as_of, default_as_of
+    from pipelines.loading import check_as_of, default_as_of, future_from
     from pipelines.sampling import TrainingSample
 
     sources, notes = find_sources(spark, data_uri(data))
@@ -207,6 +216,8 @@ def sample_training_input(
                 else pd.concat([daily, pd.DataFrame({"ordered_at": [last], "revenue": 0.0})])
             )
             whole = {"orders": ends.reset_index(drop=True)}
+            if as_of is None and last is not None and last >= future_from():
+                raise future_orders(accepted, last)  # the orders themselves, not the days, in the message
             cutoff = parse_date(as_of) if as_of else default_as_of(whole)
             later = later_events_spark(accepted, present, cutoff)
             check_as_of(whole, cutoff, cfg.labels, what)
@@ -231,10 +242,9 @@ def sample_training_input(
     check_tables(empties, rows=False)
     as_streamed = dict(tables)
     canonical_row_order(tables)
-    if [
-        name for name in tables if tables[name] is not as_streamed[name]
-    ]:  # pragma: no cover - sorted by Spark
-        raise RuntimeError("the Spark sort did not give the pandas loader's row order")
+    moved = [name for name in tables if tables[name] is not as_streamed[name]]
+    if moved:  # pragma: no cover - sorted by Spark
+        raise RuntimeError(f"the Spark sort did not give the pandas loader's row order for {moved}")
     received = {
         "rows": int(sum(counts.values())),
         "base_rows": int(base_rows),

@@ -151,6 +151,7 @@ def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store
 
     from pipelines.engines.spark_session import spark_jobs
     from pipelines.engines.spark_training import load_spark_sample
+    from pipelines.loading import later_events, say_later_events
     from pipelines.train import train_and_register
     from tests.pipelines.conftest import empty_registry
 
@@ -160,14 +161,17 @@ def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store
     console = Console(file=io.StringIO(), width=200)
     jobs = spark_jobs(spark)
     cfg, got_tables, cutoff, sample = load_spark_sample(
-        data, None, config, {}, None, console, "train on", N_SAMPLE, None
+        data, None, config, {}, "2024-07-01", console, "train on", N_SAMPLE, None
     )
     jobs = spark_jobs(spark) - jobs
     said = console.file.getvalue()
     h = cfg.labels.horizon_days
     sampled, ts = sample_tables(tables, N_SAMPLE)
-    # the as-of of the whole base (the day after its last order), the later events counted on the executors
-    assert cutoff == tables["orders"]["ordered_at"].max().normalize() + pd.Timedelta(days=1)
+    # the events after the as-of counted on the executors: the pandas engine's warning
+    assert cutoff == AS_OF
+    pandas_said = Console(file=io.StringIO(), width=200)
+    assert say_later_events(later_events(tables, AS_OF), AS_OF, pandas_said)
+    assert pandas_said.file.getvalue() in said
     assert f"training sample: {N_SAMPLE} of {ts.n_base:,} customers" in said
     assert list(sample.sample.customers) == list(ts.sample.customers) and sample.n_base == ts.n_base
     ours, theirs = sample.sample.company_orders, ts.sample.company_orders
@@ -219,3 +223,39 @@ def test_train_engine_and_mapping_refusals_are_messages(company, tmp_path) -> No
         app, ["backtest", "--data", str(data), "--engine", "dask", "--out", str(tmp_path / "b")]
     )
     assert res.exit_code == 2 and "--engine must be pandas or spark, not 'dask'" in res.output
+
+
+def test_spark_train_refuses_future_orders_as_the_pandas_engine(company, spark, tmp_path) -> None:
+    """Orders dated after today: the Spark training load names how many orders and shows them (was: the count and
+    example rows of the company's days, the summary the as-of is decided from), as the pandas loader does."""
+    import shutil
+
+    from features.validation import StructuralError
+    from pipelines.engines.spark_training import sample_training_input
+    from pipelines.train import load_for_modelling
+
+    data, _ = company
+    moved = tmp_path / "data"
+    shutil.copytree(data, moved, ignore=shutil.ignore_patterns("_truth"))
+    orders = pd.read_parquet(moved / "orders.parquet")
+    orders.loc[orders.index[[3, 4]], "ordered_at"] = pd.Timestamp(
+        "2098-01-01 10:00"
+    )  # same day: one day, 2 orders
+    orders.to_parquet(moved / "orders.parquet", index=False)
+    cfg = load_config(None)
+    with pytest.raises(StructuralError) as pandas_error:
+        load_for_modelling(moved, None, None, {}, None, _quiet())
+    with pytest.raises(StructuralError) as spark_error:
+        sample_training_input(spark, moved, cfg, None, "train on", 100)
+    head = str(pandas_error.value).split("Example rows")[0]
+    assert "2 order(s) in the future" in head and str(spark_error.value).startswith(head)
+    for order_id in orders.loc[orders.index[[3, 4]], "order_id"]:
+        assert str(order_id) in str(spark_error.value)
+
+
+def _quiet():
+    import io
+
+    from rich.console import Console
+
+    return Console(file=io.StringIO())
