@@ -262,7 +262,8 @@ def publish(
             rejects.remove_old()
             rejects.seal(journal)
             moves.insert(0, ("rejects", rejects.stage, rejects.target))
-        staging.publish_files(moves, stale, journal, lambda name: _pause_at(f"after_{name}"))
+        locks = [] if rejects is None else [rejects.lock]
+        staging.publish_files(moves, stale, journal, lambda name: _pause_at(f"after_{name}"), locks)
 
 
 def complete_interrupted_publish(scores_path: Path) -> bool:

@@ -236,16 +236,25 @@ def journal_lock(journal: Path) -> Path:
     return journal.with_name(journal.name.removesuffix(".json") + ".lock")
 
 
-def publish_files(moves: list[tuple[str, Path, Path]], remove: list[Path], journal: Path, after=None) -> None:
+def publish_files(
+    moves: list[tuple[str, Path, Path]],
+    remove: list[Path],
+    journal: Path,
+    after=None,
+    locks: Iterable[Path] = (),
+) -> None:
     """Publish staged files as one set: the journal (written atomically) names the renames (`(name, staged,
     target)`, in order) and the removals to come, then they are done and the journal is removed. A run killed
     after the journal is completed by the next reader or writer (`roll_forward`), so a reader gets one run's whole
-    set: the previous one (killed before the journal) or the new one. The caller holds the journal's lock."""
+    set: the previous one (killed before the journal) or the new one. The caller holds the journal's lock and
+    `locks` (those of other places the set reaches: `cvp score`'s rejects directory), which the journal names for
+    whoever completes it."""
     import json
 
     plan = {
         "moves": [{"file": k, "from": str(s), "to": str(t)} for k, s, t in moves],
         "remove": [str(p) for p in remove],
+        "locks": [str(p) for p in locks],
     }
     text = json.dumps(plan, indent=2, sort_keys=True)
     with atomic_path(journal) as tmp:
@@ -278,10 +287,14 @@ def complete_interrupted(journal: Path, what: str) -> bool:
     journal = Path(journal)
     if not journal.exists():
         return False
+    import json
+
     try:
-        with held(journal_lock(journal), what):
+        with held(journal_lock(journal), what), contextlib.ExitStack() as more:
             if not journal.exists():  # its run finished it while this one waited
                 return False
+            for lock in json.loads(journal.read_text(encoding="utf-8")).get("locks", []):
+                more.enter_context(held(Path(lock), what))  # the rejects directory's: a swap there waits
             roll_forward(journal)
     except (OSError, ValueError, KeyError) as exc:
         raise StructuralError(

@@ -318,7 +318,12 @@ def resolve_settings(
             k: (v[:12] if v else "none")
             for k, v in (("m", model_side["mapping_digest"]), ("r", mapping_sha256))
         }
-        diffs.append(f"mapping (sha256): model {short['m']}, run {short['r']}")
+        # not imposed: the model holds the digest of its mapping, not the mapping (was: listed under "the model's
+        # settings are used", while the data was read through the run's mapping, or none)
+        diffs.append(
+            f"mapping (sha256): model {short['m']}, run {short['r']} (not imposed: the data is read through the "
+            "run's mapping, or none; give the model's mapping, or --strict refuses)"
+        )
     if diffs and strict:
         raise StructuralError(
             "--strict: the run's settings differ from the model's:\n  - " + "\n  - ".join(diffs)

@@ -112,11 +112,15 @@ def test_a_run_stopped_after_loading_publishes_nothing_and_says_how_to_get_its_r
 
 
 def test_a_kill_after_the_journal_publishes_the_rejects_with_the_scores(trained, tmp_path, monkeypatch):
-    """Killed after the journal was written, before any rename: the next reader completes it, so the new rejects
-    come with the new scores, and the published rejects directory keeps no pointer to the journal."""
+    """Killed after the journal was written, before any rename (or after the rejects' rename): the next reader
+    completes it, so the new rejects come with the new scores, and the published rejects directory keeps no
+    pointer to the journal; the completion holds the rejects directory's lock too, as the publish did."""
+    import pipelines.locks as locks
     import pipelines.outputs as outputs
+    from features.validation import StructuralError
+    from pipelines.locks import held
 
-    out, rej, old, _ = _previous(trained, tmp_path)
+    out, rej, old, old_rejects = _previous(trained, tmp_path)
     second = _data_with_duplicates(trained, tmp_path / "second", orders=2, customers=3)
     frozen = tmp_path / "frozen"
     points = []
@@ -140,6 +144,14 @@ def test_a_kill_after_the_journal_publishes_the_rejects_with_the_scores(trained,
         for src in (frozen / point).iterdir():
             (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / src.name)
         assert journal_path(output_paths(out)).exists()
+        if (
+            point == "after_journal"
+        ):  # a `cvp validate --rejects` swapping the directory: the completion waits
+            with held(tmp_path / ".rej.publish.lock", "the rejects"), monkeypatch.context() as m:
+                m.setattr(locks, "WAIT_S", 0.2)
+                with pytest.raises(StructuralError, match="another cvp process"):
+                    _set_run_id(out)
+            assert journal_path(output_paths(out)).exists() and _files(rej) == old_rejects
         assert _set_run_id(out) == new, point
         assert sorted(_files(rej)) == [MARKER, "customers.csv", "orders.csv"], point
         assert not journal_path(output_paths(out)).exists()

@@ -96,3 +96,22 @@ def test_a_run_with_tighter_sanity_bounds_accepts_the_rows_training_accepted(tra
     args = ["report", "--scores", str(tmp_path / "tight" / "s.parquet"), "--out", str(out)]
     res = CliRunner().invoke(app, [*args, "--data", str(trained.data), "--config", str(tight)])
     assert res.exit_code == 0, res.output
+
+
+def test_a_mapping_difference_says_the_run_reads_through_its_own(trained):
+    """A model trained through a mapping, scored without one (or through another): the model cannot impose its
+    mapping (it holds its digest), and the difference says the data is read through the run's mapping (was: listed
+    under "the model's settings are used", as if the model's mapping had read the data)."""
+    from pipelines.config import load_config
+    from pipelines.engines.scoring import resolve_settings
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    bundle = load_bundle("models:/customer-value@champion").bundle
+    bundle.mapping_digest = "ab" * 32  # as if trained through a mapping
+    _, diffs, _ = resolve_settings(bundle, cfg, None, strict=False)
+    assert diffs == [
+        "mapping (sha256): model abababababab, run none (not imposed: the data is read through the run's "
+        "mapping, or none; give the model's mapping, or --strict refuses)"
+    ]
