@@ -779,6 +779,41 @@ def test_a_stray_42_0_among_ids_written_42_is_rejected_as_by_pandas(spark, tmp_p
 
 
 @pytest.mark.spark
+@pytest.mark.parametrize("with_customers", [True, False])
+def test_a_referral_of_a_customer_who_had_referred_before_is_rejected_as_by_pandas(
+    spark, tmp_path, with_customers
+):
+    """Two customers naming each other and a chain back to its start (round 10): the same rejects and reasons on
+    both engines, each referral judged in its referred customer's bucket against the referrals naming that
+    customer as referrer (an unknown customer's or a duplicate's referral still shows who referred first)."""
+    from pipelines.engines.spark_input import load_spark
+
+    referrals = pd.DataFrame(
+        {
+            "referrer_id": ["C000001", "C000002", "C000003", "C000004", "C000005", "C000009", "C000006"],
+            "referred_id": ["C000002", "C000001", "C000004", "C000005", "C000003", "C000006", "C000003"],
+            "referred_at": ["2024-01-01", "2024-03-01", "2024-01-10", "2024-01-20", "2024-02-01", "2024-01-05",
+                            "2024-01-03"],
+        }
+    )  # fmt: skip
+    tables = dict(orders=_ORD, referrals=referrals) | (dict(customers=_CUST) if with_customers else {})
+    data = _write(tmp_path / "data", **tables)
+    expected = load_data(data)
+    reasons = expected.result.rejects["referrals"]["reason"].tolist()
+    # C000002 -> C000001 and C000005 -> C000003; without customers, also C000009 -> C000006 (C000006's own
+    # referral, a duplicate referred_id, dated before)
+    expected_count = 2 if with_customers else 3
+    assert reasons.count("referred_id had referred a customer before this referral (a customer already)") == (
+        expected_count
+    )
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    files = _reject_files(tmp_path / "rejects" / "referrals")
+    assert files["reason"].tolist() == reasons
+
+
+@pytest.mark.spark
 def test_model_read_categories_are_folded_and_a_stray_placeholder_rejected_as_by_pandas(spark, tmp_path):
     """A stray `NULL` or `-` in a model-read category is the same row reject in both engines, and fullwidth
     letters or a non-breaking space in one are the same category (NFKC); ids and personal text stay exact."""
