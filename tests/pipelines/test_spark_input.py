@@ -374,6 +374,34 @@ def test_float32_ids_from_2_pow_24_are_refused_as_by_pandas(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_time_zone_aware_parquet_timestamps_are_the_instants_pandas_reads(spark, tmp_path):
+    """Parquet timestamps with a zone in milliseconds or microseconds (round 10): was, in Spark, their wall-clock
+    time in the session's zone (the JVM's) taken as `data.timezone` time: with `Europe/Paris`, every order an hour
+    earlier than the pandas engine's, without a word. Now the same instants, rows, rejects and their text."""
+    from pipelines.engines.spark_input import load_spark
+
+    config = tmp_path / "config.yaml"
+    config.write_text("data:\n  timezone: Europe/Paris\n")
+    cfg = load_config(config)
+    data = tmp_path / "data"
+    data.mkdir()
+    at = pd.to_datetime(_ORD["ordered_at"]).dt.tz_localize("America/New_York") + pd.Timedelta("10h 30min")
+    orders = _ORD.assign(
+        ordered_at=at.astype("datetime64[ms, America/New_York]"), revenue=[10, -1, 30, 40, 50, 60]
+    )
+    orders.to_parquet(data / "orders.parquet")
+    expected = load_data(data, None, cfg.data.timezone)
+    assert expected.tables["orders"]["ordered_at"].iloc[0] == pd.Timestamp("2024-01-05 16:30")  # Paris time
+    got, _ = load_spark(spark, data, cfg, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    files = _reject_files(tmp_path / "rejects" / "orders")
+    assert (
+        files["ordered_at"].tolist() == expected.result.rejects["orders"]["ordered_at"].astype(str).tolist()
+    )
+
+
+@pytest.mark.spark
 def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(spark, tmp_path):
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
