@@ -254,6 +254,35 @@ def check_refs_against_orders(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]
 #: Dates that close an event (a payment, a ticket's close): the export cannot know them more than `FUTURE_MARGIN`
 #: after its last order. Read as given, `2099` for `2019` leaves the invoice unpaid (overdue) or the ticket open at
 #: every cutoff.
+#: A referral of a customer who had referred another before it: a customer already, whom the referral cannot have
+#: brought (their own lifetime counted in the referrer's referred profit). Two customers naming each other (`A`
+#: refers `B` in 2021, `B` refers `A` in 2023) or a chain back to its start always hold one such referral.
+REFERRED_AFTER_REFERRING = "referred_id had referred a customer before this referral (a customer already)"
+#: Rejects a referral may carry and still show that its referrer referred someone then (the Spark engine judges
+#: those per customer bucket, apart from the row rules).
+REFERRAL_EVIDENCE = ("duplicate referred_id", "unknown referrer_id", "unknown referred_id")
+
+
+def referred_after_referring(referrals: pd.DataFrame, ok: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+    """Among the referrals `ok` (accepted so far), those whose `referred_id` is the `referrer_id` of an `evidence`
+    referral (one no row rule rejected) dated strictly before them. Every referral of one customer, as referred
+    and as referrer, is in that customer's Spark bucket (`pipelines.engines.spark_checks.check_bucket`)."""
+    at = pd.Series(referrals["referred_at"]).astype("datetime64[ns]")
+    source = pd.DataFrame({"by": referrals["referrer_id"], "at": at})[np.asarray(evidence, dtype=bool)]
+    if source.empty:
+        return np.zeros(len(referrals), dtype=bool)
+    first = source.groupby("by", sort=False)["at"].min()
+    before = pd.Series(referrals["referred_id"]).map(first).astype("datetime64[ns]")
+    return np.asarray(ok, dtype=bool) & (before < at).to_numpy(dtype=bool)
+
+
+def reject_referred_after_referring(t: pd.DataFrame, rej: Any) -> None:
+    """`REFERRED_AFTER_REFERRING` on the referrals table (`t`, its `_Rejector`), after its references."""
+    reasons = pd.Series(rej.reason, dtype=object)
+    evidence = rej.ok | reasons.isin(REFERRAL_EVIDENCE).to_numpy(dtype=bool)
+    rej.add(referred_after_referring(t, rej.ok, evidence), REFERRED_AFTER_REFERRING)
+
+
 CLOSING_DATES = {"invoices": "paid_at", "tickets": "closed_at"}
 
 

@@ -553,6 +553,10 @@ def validate_tables(
         from features.crossrefs import check_refs_against_orders
 
         check_refs_against_orders(parsed)
+    if "referrals" in parsed:  # a customer referred after referring others (`features.crossrefs`)
+        from features.crossrefs import reject_referred_after_referring
+
+        reject_referred_after_referring(*parsed["referrals"][:2])
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import judge_return_totals, reject_order_mismatches
 

@@ -143,7 +143,8 @@ def check_bucket(
     out: the customer tables' rows and columns with the reason after duplicate customer ids, unknown managers,
          payments / closings a year past the last order (`LAST_ORDER` rows), customer dates a year past it and
          unknown customers (the order of `validate_tables`); a referral copy's reference verdict in `REF`
-         instead. The managers' rows are not returned (they are judged once, outside the buckets).
+         instead (the referred customer's copy: then a referral of a customer who had referred before). The
+         managers' rows are not returned (they are judged once, outside the buckets).
     """
     from features.validation import _Rejector, known_ids, reject_duplicate_keys, reject_unknown
 
@@ -226,6 +227,16 @@ def check_bucket(
                     continue
                 hit = t[ref].notna().to_numpy() & (known.get_indexer(t[ref]) < 0) & rej.ok
                 unknown[at] |= np.asarray(hit, dtype=np.int64) << (1 + j)
+    if ("referrals", 0) in parsed and "referred_at" in parsed[("referrals", 0)][1].columns:
+        from features.crossrefs import REFERRED_AFTER_REFERRING, referred_after_referring
+
+        # the copies in the referred customer's bucket, judged against those in the referrer's: every referral
+        # naming this bucket's customers as referrer (a row rule's reject: not evidence), after the references
+        (at0, t0, rej0), (at1, t1, rej1) = parsed[("referrals", 0)], parsed[("referrals", 1)]
+        ok = np.concatenate([rej0.ok & pd.isna(ref_reason[at0]), np.zeros(len(at1), dtype=bool)])
+        evidence = np.concatenate([np.zeros(len(at0), dtype=bool), rej1.ok])
+        hit = referred_after_referring(pd.concat([t0, t1], ignore_index=True), ok, evidence)[: len(at0)]
+        ref_reason[at0[hit]] = REFERRED_AFTER_REFERRING
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
     return rows.assign(**{REASON: reason, REF: ref_reason, UNKNOWN: unknown, REPEAT: repeat})

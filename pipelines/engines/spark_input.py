@@ -19,7 +19,8 @@ Rejects are written by the executors to `<rejects>/<table>/` (CSV parts: source_
 counts per table and reason come back to the driver (a few numbers per table).
 
 Time semantics: none (no clock). Session time zone: parsed timestamps travel as `timestamp_ntz` (naive, in the
-configured `data.timezone` as the pandas engine holds them), so the session time zone does not shift them.
+configured `data.timezone` as the pandas engine holds them), so the session time zone does not shift them; zoned
+Parquet timestamps reach the executors as integers since the epoch (`instant_columns`), never in the session's zone.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ from pipelines.engines.spark_sources import (
     _is_local,
     data_uri,
     find_sources,
+    instant_columns,
     nanosecond_columns,
     read_source,
 )
@@ -223,7 +225,7 @@ def check_rows(
     timezone: str,
     date_formats: Mapping[str, str],
     max_values: Mapping[str, float],
-    nanos: Mapping[str, str | None] | None = None,
+    nanos: Mapping[str, tuple[str, str | None]] | None = None,
     currency: str | None = None,
     early: Mapping[str, pd.Timestamp] | None = None,
     strays: list[str] | None = None,
@@ -242,8 +244,10 @@ def check_rows(
     table = dataclasses.replace(TABLES[name], key=None)  # keys are judged over the whole table afterwards
     for raw in batches:
         raw = raw.reset_index(drop=True)
-        for col, zone in (nanos or {}).items():  # integers since the epoch -> the timestamps pandas reads
-            stamps = pd.to_datetime(raw[col], unit="ns", utc=zone is not None)
+        for col, (unit, zone) in (
+            nanos or {}
+        ).items():  # integers since the epoch -> the timestamps pandas reads
+            stamps = pd.to_datetime(raw[col], unit=unit, utc=zone is not None)
             raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
         stats: dict[str, ColumnStats] = {}
         parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
@@ -311,7 +315,15 @@ def validate_spark(
         frame = read_source(spark, name, source)
         raw_columns = list(frame.columns)
         columns_read[name] = raw_columns
-        nanos = nanosecond_columns(source)
+        nanos = {c: ("ns", zone) for c, zone in nanosecond_columns(source).items()}
+        if instants := instant_columns(source, frame):  # an instant as microseconds: no session zone applied
+            nanos |= {c: ("us", zone) for c, zone in instants.items()}
+            frame = frame.select(
+                *[
+                    F.unix_micros(F.col(_q(c))).alias(c) if c in instants else F.col(_q(c))
+                    for c in raw_columns
+                ]
+            )
         head = pd.DataFrame(columns=raw_columns)
         try:
             _structural_checks(TABLES[name], head)

@@ -123,6 +123,26 @@ def nanosecond_columns(source: Source) -> dict[str, str | None]:
     }
 
 
+def instant_columns(source: Source, frame: SparkDataFrame) -> dict[str, str]:
+    """Parquet columns of time-zone-aware timestamps other than nanoseconds ({column: its time zone, from a local
+    file's schema, else UTC}), which Spark reads as instants (`TimestampType`). Handed to pandas, Spark would give
+    their wall-clock time in the session's zone (the JVM's: UTC here, Paris on a Paris machine), taken as
+    `data.timezone` time without a word; `validate_spark` hands them over as microseconds since the epoch instead,
+    turned back into the timestamps pandas reads on the executors (`check_rows`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql.types import TimestampType
+
+    found = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
+    if not found:
+        return {}
+    zones: dict[str, str] = {}
+    if source.fmt == "parquet" and source.local_files:
+        schema = pq.read_schema(source.local_files[0])
+        zones = {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.tz}  # type: ignore[attr-defined]
+    return {c: zones.get(c, "UTC") for c in found}
+
+
 def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFrame:
     """One table as read: CSV with every column as text (as the pandas engine reads it), Parquet as stored."""
     from pipelines.io import _check_csv_header

@@ -108,3 +108,32 @@ def test_a_stray_42_0_among_ids_written_42_is_a_reject_naming_it():
     assert validate_tables({"orders": throughout}).report["orders"].rejected == 0
     lettered = _orders(n).assign(customer_id=["7.0" if i == 0 else f"C{i}" for i in range(n)])
     assert validate_tables({"orders": lettered}).report["orders"].rejected == 0
+
+
+def test_a_referral_of_a_customer_who_had_referred_before_is_a_reject():
+    """Two customers naming each other (`C1` refers `C2` in 2021, `C2` refers `C1` in 2023) and a chain back to
+    its start (`C3` -> `C4` -> `C5` -> `C3`): was exit 0, every referral accepted, each customer counted in the
+    other's referrals and referred profit (their whole lifetime, made before the "referral"). The referral of a
+    customer who had referred someone before it is rejected (a customer already); a referred customer who
+    refers others later (`C6` -> `C7` -> `C8`) is the usual chain, kept."""
+    n = 10
+    referrals = pd.DataFrame(
+        {
+            "referrer_id": ["C1", "C2", "C3", "C4", "C5", "C6", "C7"],
+            "referred_id": ["C2", "C1", "C4", "C5", "C3", "C7", "C8"],
+            "referred_at": ["2021-01-01", "2023-01-01", "2021-02-01", "2021-03-01", "2021-04-01", "2021-01-01",
+                            "2021-06-01"],
+        }
+    )  # fmt: skip
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(n)]})
+    for tables in (
+        {"orders": _orders(n), "referrals": referrals},
+        {"orders": _orders(n), "customers": customers},
+    ):
+        res = validate_tables({**tables, "referrals": referrals})
+        rejects = res.rejects["referrals"]
+        assert rejects["source_row"].tolist() == [1, 4]  # C2 -> C1 in 2023, C5 -> C3
+        assert set(rejects["reason"]) == {
+            "referred_id had referred a customer before this referral (a customer already)"
+        }
+        assert res.report["referrals"].accepted == 5

@@ -374,6 +374,34 @@ def test_float32_ids_from_2_pow_24_are_refused_as_by_pandas(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_time_zone_aware_parquet_timestamps_are_the_instants_pandas_reads(spark, tmp_path):
+    """Parquet timestamps with a zone in milliseconds or microseconds (round 10): was, in Spark, their wall-clock
+    time in the session's zone (the JVM's) taken as `data.timezone` time: with `Europe/Paris`, every order an hour
+    earlier than the pandas engine's, without a word. Now the same instants, rows, rejects and their text."""
+    from pipelines.engines.spark_input import load_spark
+
+    config = tmp_path / "config.yaml"
+    config.write_text("data:\n  timezone: Europe/Paris\n")
+    cfg = load_config(config)
+    data = tmp_path / "data"
+    data.mkdir()
+    at = pd.to_datetime(_ORD["ordered_at"]).dt.tz_localize("America/New_York") + pd.Timedelta("10h 30min")
+    orders = _ORD.assign(
+        ordered_at=at.astype("datetime64[ms, America/New_York]"), revenue=[10, -1, 30, 40, 50, 60]
+    )
+    orders.to_parquet(data / "orders.parquet")
+    expected = load_data(data, None, cfg.data.timezone)
+    assert expected.tables["orders"]["ordered_at"].iloc[0] == pd.Timestamp("2024-01-05 16:30")  # Paris time
+    got, _ = load_spark(spark, data, cfg, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    files = _reject_files(tmp_path / "rejects" / "orders")
+    assert (
+        files["ordered_at"].tolist() == expected.result.rejects["orders"]["ordered_at"].astype(str).tolist()
+    )
+
+
+@pytest.mark.spark
 def test_csv_rows_with_more_or_fewer_fields_give_the_pandas_count_and_examples(spark, tmp_path):
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
@@ -776,6 +804,41 @@ def test_a_stray_42_0_among_ids_written_42_is_rejected_as_by_pandas(spark, tmp_p
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
     assert _reject_files(tmp_path / "rejects" / "orders")["reason"].tolist() == [reason]
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("with_customers", [True, False])
+def test_a_referral_of_a_customer_who_had_referred_before_is_rejected_as_by_pandas(
+    spark, tmp_path, with_customers
+):
+    """Two customers naming each other and a chain back to its start (round 10): the same rejects and reasons on
+    both engines, each referral judged in its referred customer's bucket against the referrals naming that
+    customer as referrer (an unknown customer's or a duplicate's referral still shows who referred first)."""
+    from pipelines.engines.spark_input import load_spark
+
+    referrals = pd.DataFrame(
+        {
+            "referrer_id": ["C000001", "C000002", "C000003", "C000004", "C000005", "C000009", "C000006"],
+            "referred_id": ["C000002", "C000001", "C000004", "C000005", "C000003", "C000006", "C000003"],
+            "referred_at": ["2024-01-01", "2024-03-01", "2024-01-10", "2024-01-20", "2024-02-01", "2024-01-05",
+                            "2024-01-03"],
+        }
+    )  # fmt: skip
+    tables = dict(orders=_ORD, referrals=referrals) | (dict(customers=_CUST) if with_customers else {})
+    data = _write(tmp_path / "data", **tables)
+    expected = load_data(data)
+    reasons = expected.result.rejects["referrals"]["reason"].tolist()
+    # C000002 -> C000001 and C000005 -> C000003; without customers, also C000009 -> C000006 (C000006's own
+    # referral, a duplicate referred_id, dated before)
+    expected_count = 2 if with_customers else 3
+    assert reasons.count("referred_id had referred a customer before this referral (a customer already)") == (
+        expected_count
+    )
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    files = _reject_files(tmp_path / "rejects" / "referrals")
+    assert files["reason"].tolist() == reasons
 
 
 @pytest.mark.spark
