@@ -159,7 +159,9 @@ class StageTimer:
         self.peak_mb: dict[str, float] = {}
         self._local = threading.local()
         self._main = threading.get_ident()
-        self._background: dict[int, float] = {}  # thread ident -> its CPU seconds when last read
+        # background thread -> its CPU seconds when last read (a thread reports its own at each stage's end; the
+        # clock of a thread that has ended is never read: undefined for a gone thread)
+        self._background: dict[threading.Thread, float] = {}
         self._background_lock = threading.Lock()
         self.reference_predict_s = 0.0
         self.reference_predict_cpu = 0.0
@@ -183,11 +185,14 @@ class StageTimer:
         """CPU seconds the background threads that ran a stage have used so far (a finished thread: its last
         reading)."""
         with self._background_lock:
-            for ident in self._background:
-                try:
-                    self._background[ident] = time.clock_gettime(time.pthread_getcpuclockid(ident))
-                except (OSError, OverflowError):
-                    pass
+            for thread in self._background:
+                if thread.is_alive():
+                    try:
+                        self._background[thread] = time.clock_gettime(
+                            time.pthread_getcpuclockid(thread.ident)
+                        )
+                    except (OSError, OverflowError):
+                        pass
             return sum(self._background.values())
 
     def _clock(self) -> float:
@@ -220,10 +225,11 @@ class StageTimer:
         def timed(*args, **kwargs):
             ident = threading.get_ident()
             name = stage
-            if ident != timer._main:
+            background = ident != timer._main
+            if background:
                 name = f"{stage}{BACKGROUND}"
                 with timer._background_lock:
-                    timer._background.setdefault(ident, 0.0)
+                    timer._background.setdefault(threading.current_thread(), 0.0)
             children, cpu_children, stages = timer._stack()
             t0, c0 = time.perf_counter(), timer._clock()
             children.append(0.0)
@@ -234,6 +240,9 @@ class StageTimer:
             finally:
                 elapsed, cpu = time.perf_counter() - t0, timer._clock() - c0
                 stages.pop()
+                if background:
+                    with timer._background_lock:
+                        timer._background[threading.current_thread()] = time.thread_time()
                 inner, cpu_inner = children.pop(), cpu_children.pop()
                 timer.seconds[name] = timer.seconds.get(name, 0.0) + elapsed - inner
                 timer.cpu[name] = timer.cpu.get(name, 0.0) + cpu - cpu_inner

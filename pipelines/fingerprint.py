@@ -117,7 +117,23 @@ class BatchFingerprint:
 
 
 def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
-    return {name: frame_fingerprint(tables[name]) for name in sorted(tables)}
+    """`frame_fingerprint` of every table, by name. The tables are hashed on `prediction_threads()` threads,
+    largest first (SHA-256, most of the time, releases the GIL; issue 14); each table's digest is its own, so
+    the result is the one-thread result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.threads import prediction_threads
+
+    names = sorted(tables)
+    threads = min(prediction_threads(), len(names))
+    if threads < 2:
+        return {name: frame_fingerprint(tables[name]) for name in names}
+    by_size = sorted(names, key=lambda name: -int(tables[name].memory_usage(index=False).sum()))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fingerprint") as pool:
+        done = dict(
+            zip(by_size, pool.map(lambda name: frame_fingerprint(tables[name]), by_size), strict=True)
+        )
+    return {name: done[name] for name in names}
 
 
 def check_same_data(

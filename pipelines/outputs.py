@@ -29,6 +29,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ import pyarrow.parquet as pq
 
 from features.validation import StructuralError
 from models.reason_text import has_stored_reasons, is_stored_number, with_reason_sentences
+from models.threads import prediction_threads
 from pipelines import staging
 from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (re-exported: its home was here)
 from pipelines.locks import held
@@ -419,8 +421,16 @@ def write_scores_parquet(
 
     `extra(start, stop)`, when given, returns Arrow columns that are not in `scores` for its rows [start, stop)
     (the reason sentences spilled to disk: `pipelines.engines.spill`); they are written at position `extra_at`,
-    with the types and pandas metadata the whole frame would have had, without becoming Python objects."""
+    with the types and pandas metadata the whole frame would have had, without becoming Python objects.
+
+    Each row group's Parquet encoding (pyarrow's C++, which releases the GIL) runs on one background thread while
+    the next slice is converted (issue 14), one write in flight, in order: the bytes of a serial write. On one
+    thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the writes stay on the caller's thread."""
     writer: pq.ParquetWriter | None = None
+    pool = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="scores") if prediction_threads() > 1 else None
+    )
+    pending: Future[None] | None = None
     # One schema for every slice, taken from a sample of the whole frame, so a slice whose column happens to
     # be all missing cannot change a type.
     sample = scores.iloc[: min(len(scores), 1000)]
@@ -458,8 +468,18 @@ def write_scores_parquet(
                 table = pa.Table.from_arrays(columns, schema=schema)
             if writer is None:
                 writer = pq.ParquetWriter(path, schema)
-            writer.write_table(table)
+            if pending is not None:
+                pending.result()
+            if pool is None:
+                writer.write_table(table)
+            else:
+                pending = pool.submit(writer.write_table, table)
+            del table
+        if pending is not None:
+            pending.result()
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True)  # a write in flight ends before the file is closed
         if writer is not None:
             writer.close()
 

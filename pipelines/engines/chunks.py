@@ -247,6 +247,7 @@ def iterate_chunks(
         feats = feats[isin_ids(feats.index, own)]  # pandas' isin on Arrow strings: seconds per chunk
         del own
         yield k, plan.n_chunks, feats
+        del feats  # not held while the next chunk is built: the caller holds it as long as it needs it
 
 
 def prefetched(items: Iterator[T]) -> Iterator[T]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from features import feature_registry
 from features.population import SCORED, customer_status
@@ -222,8 +223,9 @@ def finish_scores(
             tiers.attrs["skipped_rules"] = assign_tiers(out.iloc[:0], cfg.tiers, bundle.horizon_days).attrs[
                 "skipped_rules"
             ]
+        positions = _positions_in(tiers.index, out.index, scored)
         for col in tiers.columns:  # added column by column: a join would copy every score column once more
-            values = tiers[col].reindex(out.index)
+            values = pd.Series(take(tiers[col].array, positions, allow_fill=True), index=out.index, name=col)
             out[col] = values.astype("str") if col in ("tier", "rating") else values
         skipped = tuple(tiers.attrs.get("skipped_rules", ()))
     else:  # nobody to tier (e.g. stale data scored with --allow-stale: every customer lapsed)
@@ -245,6 +247,18 @@ def finish_scores(
     out = out.reset_index()
     out.attrs["skipped_rules"] = skipped
     return out
+
+
+def _positions_in(rows: pd.Index, index: pd.Index, scored: np.ndarray) -> np.ndarray:
+    """For each id of `index`, its position in `rows` (-1: absent), as `rows.get_indexer(index)`. `rows` are
+    usually the `scored` ids of `index` in its order (the tiers of the scored rows): then the positions follow
+    from the mask, without hashing a million ids (issue 14: one hash lookup per tier column was the finish's
+    largest cost)."""
+    if len(rows) == int(scored.sum()) and rows.equals(index[scored]):
+        positions = np.full(len(index), -1, dtype=np.intp)
+        positions[scored] = np.arange(len(rows), dtype=np.intp)
+        return positions
+    return rows.get_indexer(index)
 
 
 def eligible(
