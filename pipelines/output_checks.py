@@ -34,7 +34,7 @@ PROFILE_MARKER = ".cvp-profile"
 #: Marks a `cvp backtest --out` directory of metrics and plots, replaced whole by the next backtest.
 BACKTEST_MARKER = ".cvp-backtest"
 #: Marks a `--rejects` directory (`cvp validate`, `cvp score`): one output set, replaced whole by the next run's
-#: rejects (`pipelines.loading.publish_rejects`, `pipelines.engines.spark_input.publish_rejects_spark`).
+#: rejects (`pipelines.loading.publish_rejects`, `pipelines.engines.spark_parts.publish_rejects_spark`).
 REJECTS_MARKER = ".cvp-rejects"
 #: The directories cvp owns: nothing else may be written inside them, and why.
 OWNED_MARKERS = {

@@ -90,6 +90,7 @@ from pipelines.engines.spark_checks import (
     source_rows,
     table_view,
 )
+from pipelines.engines.spark_parts import publish_rejects_spark
 from pipelines.engines.spark_sources import (
     Source,
     _is_local,
@@ -459,59 +460,6 @@ def validate_spark(
     cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)
     returns_stops(stats, rows)  # most refunds above their order: another unit
     return views, reports, cached, judged
-
-
-def write_rejects_spark(
-    checked: Mapping[str, SparkDataFrame], reports: Mapping[str, TableReport], target: str
-) -> list[str]:
-    """`<target>/<table>/` CSV parts (source_row, the row as read, reason) for each table with rejects, written by
-    the executors; spreadsheet formulas neutralised as in the pandas engine's rejects."""
-    from pyspark.sql import functions as F
-
-    from pipelines.io import neutralise_formulas
-
-    written = []
-    for name, frame in checked.items():
-        if not reports[name].rejected:
-            continue
-        raw = [c for c in frame.columns if c.startswith(RAW)]
-        # as the pandas rejects: a raw column named `reason` is replaced by the reason, in its place
-        cols = [F.col(_q(REASON if c == RAW + "reason" else c)).alias(c.removeprefix(RAW)) for c in raw]
-        if RAW + "reason" not in raw:
-            cols.append(F.col(REASON).alias("reason"))
-        rejected = frame.filter(F.col(REASON).isNotNull()).select(F.col(ROW).alias("source_row"), *cols)
-
-        def safe(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            for batch in batches:
-                yield neutralise_formulas(batch)
-
-        path = f"{target.rstrip('/')}/{name}"
-        rejected.mapInPandas(safe, rejected.schema).write.mode("overwrite").option("header", True).csv(path)
-        written.append(path)
-    return written
-
-
-def publish_rejects_spark(
-    checked: Mapping[str, SparkDataFrame],
-    reports: Mapping[str, TableReport],
-    target: Path | StagedDirectory | None,
-) -> list[str]:
-    """The rejects as one output set, as the pandas engine's (`pipelines.loading.load_and_report`): the executors
-    write their parts into a staging directory beside `target` (on the file system they share with the driver, as
-    `target` is), and the driver swaps it in whole (`atomic_directory`, marked `.cvp-rejects`); a `target` staged
-    for `cvp score`'s output set is only written (published with the scores: `pipelines.outputs.publish`).
-    Returns the table directories written, under the target."""
-    from pipelines.output_checks import REJECTS_MARKER
-    from pipelines.staging import atomic_directory
-
-    if target is None:
-        return []
-    if isinstance(target, StagedDirectory):
-        written = write_rejects_spark(checked, reports, str(target.stage))
-        return [str(target.target / Path(p).name) for p in written]
-    with atomic_directory(target, REJECTS_MARKER) as stage:
-        written = write_rejects_spark(checked, reports, str(stage))
-    return [str(Path(target) / Path(p).name) for p in written]
 
 
 _FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re.S)

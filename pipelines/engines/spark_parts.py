@@ -1,7 +1,8 @@
 """The output parts of the Spark engine: what its executors write into the run's staging area (the value
 contributions, the scores' reason columns and the profile inputs, per bucket, as Parquet parts) and how the driver
 takes them in (the contributions and the profile inputs appended to the pandas engine's files one part at a time,
-the reasons adopted as the run's `ReasonSpill`), plus the scores as a Parquet directory (`write_spark_output`). Pure pyarrow and pandas: no pyspark
+the reasons adopted as the run's `ReasonSpill`), plus the scores as a Parquet directory (`write_spark_output`) and the
+rejects' CSV parts published as one set (`publish_rejects_spark`). Pure pyarrow and pandas: no pyspark
 import, so the driver's writers and the tests run without a session (`pipelines.engines.spark_engine` runs them).
 """
 
@@ -9,16 +10,21 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.validation import StructuralError
+from features.validation import StructuralError, TableReport
+from pipelines.engines.spark_checks import RAW, REASON, ROW, _q
 from pipelines.engines.spill import ReasonSpill, reason_columns, write_reason_file
+from pipelines.staging import StagedDirectory
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
+    from pyspark.sql import DataFrame as SparkDataFrame
 
 #: Prefix of the value contribution columns in a scored batch (the executors write them, the driver never sees them).
 CONTRIB_PREFIX = "contrib:"
@@ -187,3 +193,56 @@ def write_spark_output(
         if tmp.exists():
             shutil.rmtree(tmp)
     return out
+
+
+def write_rejects_spark(
+    checked: Mapping[str, SparkDataFrame], reports: Mapping[str, TableReport], target: str
+) -> list[str]:
+    """`<target>/<table>/` CSV parts (source_row, the row as read, reason) for each table with rejects, written by
+    the executors; spreadsheet formulas neutralised as in the pandas engine's rejects."""
+    from pyspark.sql import functions as F
+
+    from pipelines.io import neutralise_formulas
+
+    written = []
+    for name, frame in checked.items():
+        if not reports[name].rejected:
+            continue
+        raw = [c for c in frame.columns if c.startswith(RAW)]
+        # as the pandas rejects: a raw column named `reason` is replaced by the reason, in its place
+        cols = [F.col(_q(REASON if c == RAW + "reason" else c)).alias(c.removeprefix(RAW)) for c in raw]
+        if RAW + "reason" not in raw:
+            cols.append(F.col(REASON).alias("reason"))
+        rejected = frame.filter(F.col(REASON).isNotNull()).select(F.col(ROW).alias("source_row"), *cols)
+
+        def safe(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                yield neutralise_formulas(batch)
+
+        path = f"{target.rstrip('/')}/{name}"
+        rejected.mapInPandas(safe, rejected.schema).write.mode("overwrite").option("header", True).csv(path)
+        written.append(path)
+    return written
+
+
+def publish_rejects_spark(
+    checked: Mapping[str, SparkDataFrame],
+    reports: Mapping[str, TableReport],
+    target: Path | StagedDirectory | None,
+) -> list[str]:
+    """The rejects as one output set, as the pandas engine's (`pipelines.loading.load_and_report`): the executors
+    write their parts into a staging directory beside `target` (on the file system they share with the driver, as
+    `target` is), and the driver swaps it in whole (`atomic_directory`, marked `.cvp-rejects`); a `target` staged
+    for `cvp score`'s output set is only written (published with the scores: `pipelines.outputs.publish`).
+    Returns the table directories written, under the target."""
+    from pipelines.output_checks import REJECTS_MARKER
+    from pipelines.staging import atomic_directory
+
+    if target is None:
+        return []
+    if isinstance(target, StagedDirectory):
+        written = write_rejects_spark(checked, reports, str(target.stage))
+        return [str(target.target / Path(p).name) for p in written]
+    with atomic_directory(target, REJECTS_MARKER) as stage:
+        written = write_rejects_spark(checked, reports, str(stage))
+    return [str(Path(target) / Path(p).name) for p in written]

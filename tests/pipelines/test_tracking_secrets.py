@@ -131,7 +131,9 @@ def test_the_model_card_of_a_report_holds_no_password(server, tmp_path, monkeypa
     from pipelines.config import load_config
     from pipelines.tracking import model_card
 
-    run = types.SimpleNamespace(info=types.SimpleNamespace(start_time=1_700_000_000_000))
+    run = types.SimpleNamespace(
+        info=types.SimpleNamespace(start_time=1_700_000_000_000), data=types.SimpleNamespace(params={})
+    )
     monkeypatch.setattr(mlflow.MlflowClient, "get_run", lambda self, run_id: run)
     monkeypatch.setattr(mlflow.artifacts, "download_artifacts", _artifact_request_fails(server))
     card = model_card("3", load_config(None), 365, run_id="0123abcd", tracking_uri=server)
@@ -189,7 +191,9 @@ def test_the_report_reaches_the_server_the_manifest_names_with_the_password_of_t
     from pipelines.tracking import model_card, shown_uri
 
     asked: list[str] = []
-    run = types.SimpleNamespace(info=types.SimpleNamespace(start_time=1_700_000_000_000))
+    run = types.SimpleNamespace(
+        info=types.SimpleNamespace(start_time=1_700_000_000_000), data=types.SimpleNamespace(params={})
+    )
 
     def get_run(self, run_id):
         asked.append(mlflow.get_tracking_uri())
