@@ -174,6 +174,42 @@ def future_orders(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralErr
     return future_orders_error(last, orders)
 
 
+def whole_base_stops(
+    accepted: SparkDataFrame, present: set[str], daily: pd.DataFrame, last: pd.Timestamp | None, what: str
+) -> None:
+    """`pipelines.loading.check_after_first_order`'s stops that read more than the first order, on the whole base
+    (the driver holds the sample's rows only): revenue 0 on every order, an emptied `invoices.paid_at`. Counts
+    from Spark aggregations, example rows the first five in source order, in the loader's row order."""
+    from pyspark.sql import functions as F
+
+    from pipelines.engines.spark_checks import ROW
+    from pipelines.engines.spark_tables import accepted_tables
+    from pipelines.loading import paid_at_error, zero_revenue_error
+
+    def shown(frame: SparkDataFrame, name: str) -> pd.DataFrame:
+        few = frame.orderBy(ROW).limit(5)
+        return accepted_tables(few, {name: few.count()}, every_column=True)[name]
+
+    orders = accepted.filter(F.col(TABLE) == "orders")
+    if len(daily) and not daily["revenue"].ne(0).any():
+        raise zero_revenue_error(orders.count(), shown(orders, "orders"), what)
+    if (
+        "invoices" not in present
+        or last is None
+        or not any(c == f"invoices|{VAL}paid_at" for c in accepted.columns)
+    ):
+        return
+    inv = accepted.filter(F.col(TABLE) == "invoices")
+    due = _col("invoices", "due_at") < F.lit(str(last)).cast("timestamp_ntz")
+    row = inv.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.count(_col("invoices", "paid_at")).alias("paid"),
+        F.sum(F.when(due, 1).otherwise(0)).alias("due"),
+    ).collect()[0]
+    if row["n"] and not row["paid"] and row["due"]:
+        raise paid_at_error(int(row["n"]), int(row["due"]), shown(inv.filter(due), "invoices"))
+
+
 def sample_training_input(
     spark: SparkSession,
     data: Path,
@@ -220,6 +256,7 @@ def sample_training_input(
                 raise future_orders(accepted, last)  # the orders themselves, not the days, in the message
             cutoff = parse_date(as_of) if as_of else default_as_of(whole)
             later = later_events_spark(accepted, present, cutoff)
+            whole_base_stops(accepted, present, daily, last, what)
             check_as_of(whole, cutoff, cfg.labels, what)
             base_rows = sum(r.accepted for r in reports.values())
             sample = None
