@@ -124,20 +124,20 @@ def company_days(accepted: SparkDataFrame) -> tuple[pd.DataFrame, pd.Timestamp |
     from pyspark.sql import functions as F
 
     t, r = _col("orders", "ordered_at"), _col("orders", "revenue")
-    days = (
+    rows = sorted(  # a row per day with orders (collected as rows: `toPandas` warns under pandas 3)
         accepted.filter((F.col(TABLE) == "orders") & t.isNotNull())
         .groupBy(F.to_date(t).alias("day"))
         .agg(F.min(t).alias("ordered_at"), F.max(t).alias("last"), F.sum(r.cast("double")).alias("revenue"))
-        .toPandas()
-        .sort_values("day", kind="stable")
+        .collect(),
+        key=lambda row: row["day"],
     )
-    last = pd.Timestamp(days["last"].max()) if len(days) else None
+    last = max((pd.Timestamp(row["last"]) for row in rows), default=None)
     daily = pd.DataFrame(
         {
-            "ordered_at": pd.to_datetime(days["ordered_at"]).astype("datetime64[ns]"),
-            "revenue": days["revenue"].astype("float64"),
+            "ordered_at": pd.to_datetime([row["ordered_at"] for row in rows]).astype("datetime64[ns]"),
+            "revenue": np.array([row["revenue"] for row in rows], dtype=np.float64),
         }
-    ).reset_index(drop=True)
+    )
     return daily, last
 
 
