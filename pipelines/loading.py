@@ -331,12 +331,26 @@ def check_paid_at_filled(tables: dict[str, pd.DataFrame]) -> None:
         return
     due = inv["due_at"] < tables["orders"]["ordered_at"].max()
     if due.any():
-        raise StructuralError(
-            f"table invoices, column paid_at: no value on any of the {len(inv):,} invoices, {int(due.sum()):,} "
-            "of them due before the last order: every invoice would read as unpaid and overdue. Export the "
-            "payment dates, or leave the invoices table out if payments are not recorded.\nExample rows:\n"
-            f"{examples(inv[due])}"
-        )
+        raise paid_at_error(len(inv), int(due.sum()), inv[due])
+
+
+def paid_at_error(n_invoices: int, n_due: int, due: pd.DataFrame) -> StructuralError:
+    """`check_paid_at_filled`'s message (`due`: example invoices due before the last order)."""
+    return StructuralError(
+        f"table invoices, column paid_at: no value on any of the {n_invoices:,} invoices, {n_due:,} "
+        "of them due before the last order: every invoice would read as unpaid and overdue. Export the "
+        "payment dates, or leave the invoices table out if payments are not recorded.\nExample rows:\n"
+        f"{examples(due)}"
+    )
+
+
+def zero_revenue_error(n_orders: int, orders: pd.DataFrame, what: str) -> StructuralError:
+    """`check_after_first_order`'s message when every accepted order has revenue 0 (`orders`: examples)."""
+    return StructuralError(
+        f"table orders, column revenue: 0 on every one of the {n_orders:,} accepted orders, an export "
+        "that wrote 0 for a missing value? Every value, margin and tier would be computed from nothing; "
+        f"nothing to {what}.\nExample rows:\n{examples(orders)}"
+    )
 
 
 def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, what: str) -> pd.Timestamp:
@@ -350,11 +364,7 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
     revenue = tables["orders"].get("revenue")  # always there in validated tables
     # validation keeps only finite revenue >= 0: here every order is exactly 0
     if revenue is not None and not revenue.ne(0).any():
-        raise StructuralError(
-            f"table orders, column revenue: 0 on every one of the {len(revenue):,} accepted orders, an export "
-            "that wrote 0 for a missing value? Every value, margin and tier would be computed from nothing; "
-            f"nothing to {what}.\nExample rows:\n{examples(tables['orders'])}"
-        )
+        raise zero_revenue_error(len(revenue), tables["orders"], what)
     check_paid_at_filled(tables)
     if as_of <= first:
         raise StructuralError(

@@ -124,20 +124,20 @@ def company_days(accepted: SparkDataFrame) -> tuple[pd.DataFrame, pd.Timestamp |
     from pyspark.sql import functions as F
 
     t, r = _col("orders", "ordered_at"), _col("orders", "revenue")
-    days = (
+    rows = sorted(  # a row per day with orders (collected as rows: `toPandas` warns under pandas 3)
         accepted.filter((F.col(TABLE) == "orders") & t.isNotNull())
         .groupBy(F.to_date(t).alias("day"))
         .agg(F.min(t).alias("ordered_at"), F.max(t).alias("last"), F.sum(r.cast("double")).alias("revenue"))
-        .toPandas()
-        .sort_values("day", kind="stable")
+        .collect(),
+        key=lambda row: row["day"],
     )
-    last = pd.Timestamp(days["last"].max()) if len(days) else None
+    last = max((pd.Timestamp(row["last"]) for row in rows), default=None)
     daily = pd.DataFrame(
         {
-            "ordered_at": pd.to_datetime(days["ordered_at"]).astype("datetime64[ns]"),
-            "revenue": days["revenue"].astype("float64"),
+            "ordered_at": pd.to_datetime([row["ordered_at"] for row in rows]).astype("datetime64[ns]"),
+            "revenue": np.array([row["revenue"] for row in rows], dtype=np.float64),
         }
-    ).reset_index(drop=True)
+    )
     return daily, last
 
 
@@ -172,6 +172,42 @@ def future_orders(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralErr
     future = accepted.filter((F.col(TABLE) == "orders") & (_col("orders", "ordered_at") >= at))
     orders = accepted_tables(future, {"orders": future.count()}, every_column=True)["orders"]
     return future_orders_error(last, orders)
+
+
+def whole_base_stops(
+    accepted: SparkDataFrame, present: set[str], daily: pd.DataFrame, last: pd.Timestamp | None, what: str
+) -> None:
+    """`pipelines.loading.check_after_first_order`'s stops that read more than the first order, on the whole base
+    (the driver holds the sample's rows only): revenue 0 on every order, an emptied `invoices.paid_at`. Counts
+    from Spark aggregations, example rows the first five in source order, in the loader's row order."""
+    from pyspark.sql import functions as F
+
+    from pipelines.engines.spark_checks import ROW
+    from pipelines.engines.spark_tables import accepted_tables
+    from pipelines.loading import paid_at_error, zero_revenue_error
+
+    def shown(frame: SparkDataFrame, name: str) -> pd.DataFrame:
+        few = frame.orderBy(ROW).limit(5)
+        return accepted_tables(few, {name: few.count()}, every_column=True)[name]
+
+    orders = accepted.filter(F.col(TABLE) == "orders")
+    if len(daily) and not daily["revenue"].ne(0).any():
+        raise zero_revenue_error(orders.count(), shown(orders, "orders"), what)
+    if (
+        "invoices" not in present
+        or last is None
+        or not any(c == f"invoices|{VAL}paid_at" for c in accepted.columns)
+    ):
+        return
+    inv = accepted.filter(F.col(TABLE) == "invoices")
+    due = _col("invoices", "due_at") < F.lit(str(last)).cast("timestamp_ntz")
+    row = inv.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.count(_col("invoices", "paid_at")).alias("paid"),
+        F.sum(F.when(due, 1).otherwise(0)).alias("due"),
+    ).collect()[0]
+    if row["n"] and not row["paid"] and row["due"]:
+        raise paid_at_error(int(row["n"]), int(row["due"]), shown(inv.filter(due), "invoices"))
 
 
 def sample_training_input(
@@ -220,6 +256,7 @@ def sample_training_input(
                 raise future_orders(accepted, last)  # the orders themselves, not the days, in the message
             cutoff = parse_date(as_of) if as_of else default_as_of(whole)
             later = later_events_spark(accepted, present, cutoff)
+            whole_base_stops(accepted, present, daily, last, what)
             check_as_of(whole, cutoff, cfg.labels, what)
             base_rows = sum(r.accepted for r in reports.values())
             sample = None

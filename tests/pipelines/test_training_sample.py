@@ -259,3 +259,39 @@ def _quiet():
     from rich.console import Console
 
     return Console(file=io.StringIO())
+
+
+@pytest.mark.parametrize("broken", ["paid_at", "revenue"])
+def test_spark_train_applies_the_whole_base_stops_of_the_pandas_engine(
+    company, spark, tmp_path, broken
+) -> None:
+    """An emptied `invoices.paid_at` or revenue 0 on every order: the Spark training load stops with the pandas
+    message and counts, judged on the whole base (was: on the company days' summary, which has no invoices: the
+    emptied payments trained a model in which every invoice was overdue, and the zero revenue counted days)."""
+    import shutil
+
+    from features.validation import StructuralError
+    from pipelines.engines.spark_training import sample_training_input
+    from pipelines.train import load_for_modelling
+
+    data, _ = company
+    moved = tmp_path / "data"
+    shutil.copytree(data, moved, ignore=shutil.ignore_patterns("_truth"))
+    table, column, value = {
+        "paid_at": ("invoices", "paid_at", pd.NaT),
+        "revenue": ("orders", "revenue", 0.0),
+    }[broken]
+    frame = pd.read_parquet(moved / f"{table}.parquet")
+    frame[column] = value
+    frame.to_parquet(moved / f"{table}.parquet", index=False)
+    if broken == "revenue":  # else the returns above their orders stop the load first (both engines)
+        (moved / "returns.parquet").unlink()
+    with pytest.raises(StructuralError) as pandas_error:
+        cfg, tables, cutoff = load_for_modelling(moved, None, None, {}, "2024-07-01", _quiet())
+        from pipelines.loading import check_as_of
+
+        check_as_of(tables, cutoff, cfg.labels, "train on")
+    with pytest.raises(StructuralError) as spark_error:
+        sample_training_input(spark, moved, load_config(None), "2024-07-01", "train on", 100)
+    head = str(pandas_error.value).split("Example rows")[0]
+    assert f"column {column}" in head and str(spark_error.value).startswith(head)
