@@ -109,3 +109,27 @@ def test_a_currency_column_still_shows_its_codes():
         check_currency_columns({"orders": orders}, "EUR")
     text = str(err.value)
     assert "USD" in text.split("Example rows:")[1] and "ZQ" not in text, text
+
+
+def test_the_training_run_logs_no_customer_manager_or_personal_value(trained):
+    """Everything `cvp train` leaves in MLflow (params, tags, metrics, the documents, backtest files and plots, the
+    model, its signature and input example, the store's database) holds no customer id, manager id, name, e-mail,
+    phone or address of the data it was trained on."""
+    import re
+
+    from tests.pipelines.conftest import PRISTINE
+
+    tables = {n: pd.read_parquet(trained.data / f"{n}.parquet") for n in ("customers", "account_managers")}
+    values = set(tables["customers"]["customer_id"]) | set(tables["account_managers"]["account_manager_id"])
+    for frame in tables.values():
+        for column in ("name", "email", "phone", "address"):
+            if column in frame:
+                values |= set(frame[column].dropna().astype(str))
+    assert len(values) > 1000
+    found = re.compile(b"|".join(re.escape(v.encode()) for v in sorted(values, key=len, reverse=True)))
+    store = trained.root / PRISTINE  # the registry as trained, before any test added to it
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert any(p.name == "input_example.json" for p in files) and any(p.suffix == ".db" for p in files)
+    for path in files:
+        hit = found.search(path.read_bytes())
+        assert hit is None, (path.relative_to(store), hit and hit[0])
