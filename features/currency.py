@@ -46,5 +46,5 @@ def check_currency_columns(raw: Mapping[str, pd.DataFrame], currency: str | None
                 f"table {table!r}, column {column!r}: amounts in {seen}, but the data is read as one currency, "
                 f"data.currency = {want}. Convert the amounts to {want} (or set data.currency when the whole data "
                 "is in another one), never mixed: a sum over currencies is no amount.\nExample rows:\n"
-                f"{examples(frame, (text == other.index[0]).to_numpy())}"
+                f"{examples(frame, (text == other.index[0]).to_numpy(), also=[column])}"
             )

@@ -1,8 +1,9 @@
 """Column names as people write them, and example rows fit for an error message.
 
 `name_key` compares names without case, spaces, `_` and `-`; `did_you_mean` suggests the contract name a header
-meant; `examples` shows a few rows with personal columns (name, email, phone, address, however the header writes
-them) masked, because error messages land in terminals and batch logs."""
+meant; `examples` shows a few rows with only the contract's non-personal columns (a whitelist: a column the contract
+does not declare, `first_name`, `iban`, `notes`, is never shown), because error messages land in terminals and
+batch logs."""
 
 from __future__ import annotations
 
@@ -43,16 +44,28 @@ def shown_name(name: object, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-def examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5) -> str:
-    """Up to `n` rows for an error message, personal columns (name, email, phone, address, however the header
-    writes them) shown as `(personal)`: messages land in terminals and batch logs. Long headers are cut."""
+def shown_in_messages(name: object) -> bool:
+    """Whether a column's values may appear in a message: a non-personal column of the contract (however the header
+    writes it: `Customer ID`) or the row's `source_row`. A whitelist, never a list of personal names: real exports
+    carry `first_name`, `Vorname`, `mobile`, `street`, `iban`, `dob`, `notes`... that no list foresees."""
+    return name_key(str(name)) in MESSAGE_KEYS
+
+
+def examples(frame: pd.DataFrame, mask: pd.Series | None = None, n: int = 5, also: Iterable[str] = ()) -> str:
+    """Up to `n` rows for an error message, showing only the columns `shown_in_messages` allows (the rows' index,
+    their position in the file, stays) and `also` (a column the caller judged, a currency code): messages land in
+    terminals and batch logs. Long headers are cut."""
     rows = (frame if mask is None else frame[mask]).head(n)
-    personal = [c for c in rows.columns if name_key(str(c)) in PERSONAL_KEYS]
-    if personal:
-        rows = rows.assign(**{str(c): "(personal)" for c in personal})
+    also = set(also)
+    keep = [i for i, c in enumerate(rows.columns) if shown_in_messages(c) or c in also]
+    hidden = rows.shape[1] - len(keep)
+    rows = rows.iloc[:, keep]
     if any(len(str(c)) > 80 for c in rows.columns):
         rows = rows.set_axis([shown_name(c) for c in rows.columns], axis=1)
-    return rows.to_string(max_colwidth=40)
+    text = rows.to_string(max_colwidth=40) if keep else "rows " + ", ".join(map(str, rows.index))
+    if hidden:
+        text += f"\n({hidden} column(s) outside the contract or personal not shown)"
+    return text
 
 
 PERSONAL_KEYS = frozenset(name_key(c) for t in TABLES.values() for c in t.personal) | {
@@ -61,3 +74,8 @@ PERSONAL_KEYS = frozenset(name_key(c) for t in TABLES.values() for c in t.person
     "fullname",
     "customername",
 }
+#: `shown_in_messages`: the keys of every table's non-personal contract columns, and the source row.
+MESSAGE_KEYS = (
+    frozenset(name_key(c.name) for t in TABLES.values() for c in t.columns if c.name not in t.personal)
+    - PERSONAL_KEYS
+) | {name_key("source_row")}

@@ -195,16 +195,17 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     )
     if not count:
         return None
-    # the line up to its first personal field (name, email, ...: messages land in batch logs), at most 160 chars
-    from features.names import PERSONAL_KEYS, name_key
+    # the line up to its first field outside the contract's non-personal columns (a whitelist, as every example
+    # row: `features.names.shown_in_messages`; messages land in batch logs), at most 160 chars
+    from features.names import shown_in_messages
 
     with open(path, encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f), [])
-    keep = next((i for i, c in enumerate(header) if name_key(str(c)) in PERSONAL_KEYS), None)
+    keep = next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)
 
     def shown(text: str) -> str:
         if keep is not None and text.count(",") >= keep:
-            return repr(",".join(text.split(",")[:keep])[:160] + ",(personal fields not shown)")
+            return repr(",".join(text.split(",")[:keep])[:160] + ",(fields outside the contract not shown)")
         return repr(text[:160])
 
     examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)

@@ -125,7 +125,7 @@ def rejects_note(data: Path, mapping: Path | None, rejects: Path) -> str:
         "--rejects",
         str(rejects),
     ]
-    return (
+    return printable(  # a data URI's key pair is not shown (`features.errors.without_passwords`)
         f"the rejected rows are published only with the scores, so {rejects} still holds the previous run's; "
         f"`cvp validate {shlex.join(given)}` writes this data's rejected rows alone"
     )
@@ -190,9 +190,11 @@ def print_load_report(
         if k != "rows_in" and not k.startswith("to ")
     )
     if isinstance(rejects, StagedDirectory):
-        what = f"{total:,} rejected rows" if written else "no rejected rows"
-        listed = f" ({', '.join(written)})" if written else ""
-        console.print(f"{what}: {rejects.target}/{listed} is published with the scores")
+        if written:
+            line = f"{total:,} rejected rows for {rejects.target}/ ({', '.join(written)}), published with the scores"
+        else:
+            line = f"no rejected rows ({rejects.target}/ is published empty, with the scores)"
+        console.print(printable(line), markup=False, highlight=False)
     elif rejects is not None:
         if written:
             console.print(f"{total:,} rejected rows written to {rejects}/ ({', '.join(written)})")

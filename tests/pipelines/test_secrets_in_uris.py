@@ -138,3 +138,12 @@ def test_the_rule_masks_each_form_and_keeps_what_is_not_secret(monkeypatch):
     ]
     for text in kept:
         assert without_passwords(text) == text
+
+
+def test_the_note_of_a_score_run_stopped_after_loading_shows_no_data_secret():
+    """`cvp score --engine spark --data s3a://KEY:SECRET@bucket/data --rejects DIR` stopped after loading says how
+    to get the rejects with `cvp validate --data ...`: the data URI is shown without its secret."""
+    from pipelines.loading import rejects_note
+
+    note = rejects_note(f"s3a://AKIAEXAMPLE:{SECRET}@bucket/data", None, Path("rej"))
+    assert "cvp validate --data" in note and "AKIAEXAMPLE:***@bucket" in note and SECRET not in note

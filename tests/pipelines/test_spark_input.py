@@ -617,6 +617,15 @@ STOPS = {
         ),
         "table 'orders': 120 of 120 orders repeat another order in every column but order_id",
     ),
+    "extra-columns-in-examples": (  # only the contract's non-personal columns in the example rows, both engines
+        dict(
+            orders=_ORD,
+            customers=_CUST.rename(columns={"customer_id": "Customer ID"}).assign(
+                first_name=[f"Ann Secret{i}" for i in range(6)], iban=[f"DE00SECRET{i}" for i in range(6)]
+            ),
+        ),
+        "table 'customers': column(s) named like contract columns but for case, spaces or separators",
+    ),
     "no-usable-customer": (  # every signup a year after the last order: no column-level stop, no customer left
         dict(orders=_ORD, customers=_CUST.iloc[:3].assign(signup_at=["2099-01-01"] * 3)),
         "table 'customers' has no usable row (3 rows, none accepted)",
@@ -641,6 +650,8 @@ def test_column_level_stops_are_the_pandas_loaders(spark, tmp_path, case):
     with pytest.raises(StructuralError) as got, mapped_errors():
         load_spark(spark, data, CFG, tmp_path / "rejects")
     assert str(got.value) == str(expected.value)
+    # personal or outside the contract
+    assert "Secret" not in str(got.value) and "SECRET" not in str(got.value)
     assert not (tmp_path / "rejects").exists()  # stopped before any reject is written
 
 
