@@ -168,7 +168,8 @@ def parse_numbers(s: pd.Series) -> pd.Series:
 
 
 def parse_bools(s: pd.Series) -> pd.Series:
-    """Booleans from bool dtype or text (true/false, yes/no, 1/0). Unparseable values become NA (caller rejects)."""
+    """Booleans from bool dtype or text (true/false, t/f, yes/no, y/n, 1/0, 1.0/0.0, any case; the README lists
+    these). Unparseable values become NA (caller rejects)."""
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("boolean")
     text = s.astype("str").str.strip().str.lower()

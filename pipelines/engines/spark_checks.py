@@ -141,8 +141,8 @@ def check_bucket(
          role, `<table>|val:<col>` columns; with `has_managers`, also every checked row of the managers table
          (its accepted ids are the known managers). `columns`: each customer table's checked columns.
     out: the customer tables' rows and columns with the reason after duplicate customer ids, unknown managers,
-         payments / closings a year past the last order (`LAST_ORDER` rows), customer dates a year past it and
-         unknown customers (the order of `validate_tables`); a referral copy's reference verdict in `REF`
+         event dates, payments and closings a year past the last order (`LAST_ORDER` rows), customer dates a
+         year past it and unknown customers (the order of `validate_tables`); a referral copy's reference verdict in `REF`
          instead (the referred customer's copy: then a referral of a customer who had referred before). The
          managers' rows are not returned (they are judged once, outside the buckets).
     """

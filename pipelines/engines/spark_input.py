@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, Table
+from features.crossrefs import CLOSING_DATES
 from features.validation import ColumnStats, StructuralError, TableReport, ValidationResult
 from pipelines.config import AppConfig
 from pipelines.engines.spark_checks import (
@@ -376,7 +377,7 @@ def validate_spark(
         checked["account_managers"] = managers
         every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1)))
         by_customer.append(managers.withColumn(BUCKET, every))
-    if {"customers", "invoices", "tickets"} & set(checked):
+    if ({"customers"} | set(CLOSING_DATES)) & set(checked):
         # `features.crossrefs.far_future` and `reject_far_future_closings` need the last order across buckets
         by_customer.append(last_order_rows(checked["orders"], n_buckets))
     union = by_customer[0]

@@ -137,3 +137,60 @@ def test_a_referral_of_a_customer_who_had_referred_before_is_a_reject():
             "referred_id had referred a customer before this referral (a customer already)"
         }
         assert res.report["referrals"].accepted == 5
+
+
+def test_event_dates_years_after_the_last_order_are_a_mistyped_year():
+    """A return, a ticket, an invoice or a manager assignment dated 2098 among orders of 2023 (a mistyped year):
+    was accepted with exit 0 and, after every cutoff, lost from every feature without a word (a payment or a
+    closing so dated already was a reject). Now each is a row reject naming its column, as `paid_at 2099` is;
+    a date within the year after the last order is kept."""
+    n = 10
+    late = "{} more than a year after the last order (2023-01-10): a mistyped year?"
+    returns = pd.DataFrame(
+        {
+            "return_id": ["R1", "R2", "R3"],
+            "customer_id": ["C1", "C2", "C3"],
+            "returned_at": ["2023-02-01", "2098-02-01", "2023-12-01"],
+            "amount": ["1", "1", "1"],
+        }
+    )
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2"],
+            "customer_id": ["C1", "C2"],
+            "opened_at": ["2098-01-05", "2023-01-05"],
+            "effort_minutes": ["5", "5"],
+        }
+    )
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3"],
+            "customer_id": ["C1", "C2", "C3"],
+            "issued_at": ["2023-01-05", "2098-01-05", "2023-01-05"],
+            "due_at": ["2023-02-05", "2098-02-05", "2098-02-05"],
+            "amount": ["10", "10", "10"],
+        }
+    )
+    assignments = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "account_manager_id": ["AM1", "AM1"],
+            "assigned_at": ["2022-01-01", "2098-01-01"],
+        }
+    )
+    res = validate_tables(
+        {
+            "orders": _orders(n),
+            "returns": returns,
+            "tickets": tickets,
+            "invoices": invoices,
+            "assignments": assignments,
+        }
+    )
+    got = {t: r.rejected_by_reason for t, r in res.report.items() if r.rejected}
+    assert got == {
+        "returns": {late.format("returned_at"): 1},
+        "tickets": {late.format("opened_at"): 1},
+        "invoices": {late.format("issued_at"): 1, late.format("due_at"): 1},
+        "assignments": {late.format("assigned_at"): 1},
+    }

@@ -790,6 +790,61 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
 
 
 @pytest.mark.spark
+def test_event_dates_years_after_the_last_order_are_rejected_as_by_pandas(spark, tmp_path):
+    """A return, a ticket opened, an invoice issued or due, a manager assignment dated 2098 (round 10): the same
+    `... more than a year after the last order` rejects on both engines (Spark: the partitions' latest accepted
+    orders sent to every customer bucket, as for `paid_at`)."""
+    from pipelines.engines.spark_input import load_spark
+
+    returns = pd.DataFrame(
+        {
+            "return_id": ["R1", "R2"],
+            "customer_id": ["C000001", "C000002"],
+            "returned_at": ["2024-04-01", "2098-04-01"],
+            "amount": ["1", "1"],
+        }
+    )
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3"],
+            "customer_id": ["C000001", "C000002", "C000003"],
+            "issued_at": ["2024-01-05", "2098-01-05", "2024-01-05"],
+            "due_at": ["2024-02-05", "2098-02-05", "2098-02-05"],
+            "amount": ["10", "10", "10"],
+        }
+    )
+    tickets = _TICKETS.assign(
+        opened_at=["2098-02-01", "2024-02-01", "2024-02-01", "2024-02-01"], satisfaction="4"
+    )
+    assignments = pd.DataFrame(
+        {
+            "customer_id": ["C000001", "C000002"],
+            "account_manager_id": ["AM1", "AM1"],
+            "assigned_at": ["2098-01-01", "2024-01-01"],
+        }
+    )
+    data = _write(
+        tmp_path / "data",
+        orders=_ORD,
+        customers=_CUST,
+        returns=returns,
+        invoices=invoices,
+        tickets=tickets,
+        assignments=assignments,
+    )
+    expected = load_data(data)
+    late = "{} more than a year after the last order (2024-03-05): a mistyped year?"
+    assert expected.result.report["invoices"].rejected_by_reason == {
+        late.format("issued_at"): 1,
+        late.format("due_at"): 1,
+    }
+    assert expected.result.report["returns"].rejected_by_reason == {late.format("returned_at"): 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
 def test_a_stray_42_0_among_ids_written_42_is_rejected_as_by_pandas(spark, tmp_path):
     """One `customer_id` written `3.0` among ids written `3` (round 10): the same reject, reason and accepted rows
     on both engines (Spark: judged again once its sums show the stray, `spark_stops.stray_decimals`), and a
