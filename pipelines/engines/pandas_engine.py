@@ -11,7 +11,7 @@ the whole base (tiers and ratings rank every customer at once): with a spill dir
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,18 +107,6 @@ class _Bridge:
         }
 
 
-def _with_profile_inputs(
-    chunks: Iterator[tuple[int, int, pd.DataFrame]], profile_inputs: Any
-) -> Iterator[tuple[int, int, pd.DataFrame]]:
-    """The chunks, each handed to `profile_inputs` (issue 12: every customer of the chunk, before the unscored
-    ones are set aside) before it is passed on, so the writes happen where the chunk is built, in chunk order."""
-    for item in chunks:
-        if profile_inputs is not None:
-            profile_inputs.add(item[2])
-        yield item
-        del item  # not held while the next chunk is built
-
-
 def score_pandas(
     tables: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
@@ -166,18 +154,16 @@ def score_pandas(
     bridged = None
     if bridge is not None and contrib_path is not None:
         bridged = _Bridge(bridge, tables, as_of, contrib_path, run_id)
-    # issue 14: chunk k+1's tables, features and profile inputs are built on one background thread while chunk k
-    # is scored
-    chunks = prefetched(
-        _with_profile_inputs(
-            iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index), profile_inputs
-        )
-    )
+    # issue 14: chunk k+1's tables and features are built on one background thread while chunk k is scored (with
+    # the profile inputs built there too the 1M peak was 3,939 MB against 3,877 MB: they stay on this thread)
+    chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in chunks:
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
+            if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
+                profile_inputs.add(feats)
             mask = isin_ids(feats.index, scored_ids)
             carried = [c for c in cfg.carried_features() if c in feats.columns]
             if not mask.all():  # not scored: only the carried feature values, no prediction
