@@ -23,7 +23,8 @@ tables:
 ```
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
 (`missing customer_id`, `not routed by the mapping`, `routed to several tables`: such a row reaches no table,
-`missing group_by column K`, `several C values in one K group`). Dimension tables read rows without routing them,
+`missing group_by column K`, `several C values in one K group`); most of a source's rows routed to no table is a
+structural error (a filter missing how the export writes a value). Dimension tables read rows without routing them,
 only those their source's routing tables kept (a row rejected at the source is in no table). The mapped tables then go through the ordinary contract validation.
 
 `derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
@@ -43,6 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from features.contract import TABLES
 from features.dates import check_date_format, check_timezone
+from features.names import examples
+from features.row_rules import MIN_ROWS, SHARE
 from features.text import clean_text
 from features.validation import StructuralError
 from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse
@@ -308,7 +311,10 @@ def apply_mapping(
     report: dict[str, dict[str, int]] = {}
     for name, frame in sources.items():
         r = reasons[name]
-        r[(routed[name] == 0) & pd.isna(r)] = "not routed by the mapping"
+        unrouted = (routed[name] == 0) & pd.isna(r)
+        if name in routing:
+            _check_mostly_unrouted(mapping, name, frame, unrouted)
+        r[unrouted] = "not routed by the mapping"
         r[(routed[name] > 1) & pd.isna(r)] = "routed to several tables"
         bad = ~pd.isna(r)
         rej = frame[bad].copy()
@@ -318,6 +324,27 @@ def apply_mapping(
         report[name] = {"rows_in": len(frame), **{f"to {t}": n for t, n in routed_counts[name].items()}}
         report[name].update({k: int(v) for k, v in rej["reason"].value_counts().sort_index().items()})
     return tables, source_rejects, report
+
+
+def _check_mostly_unrouted(mapping: Mapping, name: str, frame: pd.DataFrame, unrouted: np.ndarray) -> None:
+    """Structural error when the `where` filters route no table to most of a source's rows (the contract's
+    `features.row_rules` share): a filter that misses how the export writes a column (`Country == 'UK'` where
+    it says `United Kingdom`, a case or a prefix) kept a few rows and trained on them with exit 0."""
+    n = int(unrouted.sum())
+    if n < MIN_ROWS or n <= SHARE * len(frame):
+        return
+    wheres = "; ".join(
+        f"tables.{t}.where = {s.where!r}" if s.where else f"tables.{t} (no where)"
+        for t, s in mapping.tables.items()
+        if s.source == name and s.role == "route"
+    )
+    raise StructuralError(
+        f"mapping source {name!r}: {n:,} of its {len(frame):,} rows are routed to no table by {wheres}. A "
+        "filter that drops most of the export is more likely a value written otherwise than the filter expects "
+        "(a name, a case, a prefix) than rows meant to be left out: check the filter against the rows below; to "
+        f"use only a part of the export, give that part as the source file.\nExample rows:\n"
+        f"{examples(frame, pd.Series(unrouted, index=frame.index))}"
+    )
 
 
 def _as_key(s: pd.Series) -> pd.Series:

@@ -1,0 +1,69 @@
+"""Round 11: foreign exports mapped with `--mapping` (`pipelines.mapping`), damaged the way real exports are."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from pipelines.mapping import Mapping, apply_mapping
+
+ORDER_COLUMNS = {
+    "order_id": "InvoiceNo",
+    "customer_id": "CustomerID",
+    "ordered_at": {"min": "InvoiceDate"},
+    "revenue": {"sum": "line_revenue"},
+}
+
+
+def _map(where: str, derive: str = "Quantity * UnitPrice") -> Mapping:
+    return Mapping.model_validate(
+        {
+            "sources": {"lines": {"file": "lines.csv"}},
+            "tables": {
+                "orders": {
+                    "source": "lines",
+                    "where": where,
+                    "derive": {"line_revenue": derive},
+                    "group_by": "InvoiceNo",
+                    "columns": ORDER_COLUMNS,
+                }
+            },
+        }
+    )
+
+
+def _lines(countries: list[str]) -> pd.DataFrame:  # a CSV source: every column text
+    n = len(countries)
+    return pd.DataFrame(
+        {
+            "InvoiceNo": [str(536365 + i) for i in range(n)],
+            "CustomerID": [str(17850 + i % 3) for i in range(n)],
+            "InvoiceDate": [f"2010-12-{1 + i % 28:02d} 08:26:00" for i in range(n)],
+            "Quantity": ["6"] * n,
+            "UnitPrice": ["2.55"] * n,
+            "Rate": ["1"] * n,
+            "Country": countries,
+        }
+    )
+
+
+def test_a_where_routing_most_rows_nowhere_stops_naming_the_filter():
+    # The export writes `United Kingdom`, the filter expects `UK`: 2 of 10 lines (France) were routed, the 8 UK
+    # lines reported as `not routed by the mapping` and the model trained on the rest with exit 0.
+    lines = _lines(["United Kingdom"] * 8 + ["France"] * 2)
+    mapping = _map("(Country == 'UK') | (Country == 'France')")
+    with pytest.raises(
+        StructuralError, match=r"'lines': 8 of its 10 rows are routed to no table by tables\.orders\.where"
+    ) as exc:
+        apply_mapping(mapping, {"lines": lines})
+    assert "United Kingdom" in str(exc.value)  # the example rows show how the export writes it
+
+
+def test_a_where_leaving_out_a_minority_still_routes_and_counts_it():
+    lines = _lines(["United Kingdom"] * 5 + ["Unspecified"] * 5)  # half: not most
+    tables, rejects, report = apply_mapping(mapping := _map("Country != 'Unspecified'"), {"lines": lines})
+    assert mapping.tables["orders"].where
+    assert len(tables["orders"]) == 5
+    assert report["lines"]["not routed by the mapping"] == 5
+    assert rejects["lines"]["source_row"].tolist() == [5, 6, 7, 8, 9]
