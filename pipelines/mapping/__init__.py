@@ -23,7 +23,7 @@ tables:
 ```
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
 (`missing customer_id`, `not routed by the mapping`, `routed to several tables`: such a row reaches no table,
-`missing group_by column K`, `several C values in one K group`); most of a source's rows routed to no table is a
+`missing group_by column K`, `several C values in one K group`, `division by zero in derive.D in its K group`); most of a source's rows routed to no table is a
 structural error (a filter missing how the export writes a value). Dimension tables read rows without routing them,
 only those their source's routing tables kept (a row rejected at the source is in no table). The mapped tables then go through the ordinary contract validation.
 
@@ -48,7 +48,7 @@ from features.names import examples
 from features.row_rules import MIN_ROWS, SHARE
 from features.text import clean_text
 from features.validation import StructuralError
-from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse
+from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse, zero_divisors
 from pipelines.yamlfile import read_yaml_settings
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
@@ -288,6 +288,13 @@ def apply_mapping(
                 r = reasons[spec.source]
                 r[take & blank & pd.isna(r)] = f"missing {target}"
             ok &= ~blank
+        for k, e in spec.derive.items() if spec.role == "route" else ():
+            zero = _zero_divisors(frame, e, f"tables.{table}.derive.{k}", ok, keys)
+            r = reasons[spec.source]
+            r[zero & pd.isna(r)] = f"division by zero in derive.{k}" + (
+                f" in its {'/'.join(keys)} group" if keys else ""
+            )
+            ok &= ~zero
         if spec.role == "route" and keys:
             for col, several in _several_values(spec, frame, ok, keys).items():
                 r = reasons[spec.source]
@@ -324,6 +331,25 @@ def apply_mapping(
         report[name] = {"rows_in": len(frame), **{f"to {t}": n for t, n in routed_counts[name].items()}}
         report[name].update({k: int(v) for k, v in rej["reason"].value_counts().sort_index().items()})
     return tables, source_rejects, report
+
+
+def _zero_divisors(frame: pd.DataFrame, expr: str, what: str, ok: np.ndarray, keys: list[str]) -> np.ndarray:
+    """The routed rows whose `derive` divides by zero (`Quantity * UnitPrice / Rate`, Rate 0), with every row of
+    their group: the line's value is infinite or missing, and the group's other lines alone would be a partial
+    total (was: the order rejected as `non-finite revenue` or `missing revenue`, naming neither the division nor
+    the line)."""
+    try:
+        zero = zero_divisors(parse(expr), frame) & ok
+    except ExpressionError as exc:
+        raise StructuralError(f"mapping {what} = {expr!r}: {exc}") from None
+    if keys and zero.any():
+        rows = frame.loc[ok]
+        group_zero = pd.Series(zero[ok], index=rows.index).groupby(
+            [_as_key(rows[k]) for k in keys], dropna=True
+        )
+        zero = zero.copy()
+        zero[np.flatnonzero(ok)] = group_zero.transform("any").to_numpy(dtype=bool)
+    return zero
 
 
 def _check_mostly_unrouted(mapping: Mapping, name: str, frame: pd.DataFrame, unrouted: np.ndarray) -> None:

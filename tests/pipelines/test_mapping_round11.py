@@ -67,3 +67,20 @@ def test_a_where_leaving_out_a_minority_still_routes_and_counts_it():
     assert len(tables["orders"]) == 5
     assert report["lines"]["not routed by the mapping"] == 5
     assert rejects["lines"]["source_row"].tolist() == [5, 6, 7, 8, 9]
+
+
+def test_a_derive_dividing_by_zero_rejects_the_line_and_its_group_at_the_source():
+    # `Quantity * UnitPrice / Rate` with Rate 0 on one line of invoice 536365: was an order of infinite revenue
+    # (then rejected `non-finite revenue`, or `missing revenue` for 0 / 0), naming neither the division nor the line
+    lines = _lines(["United Kingdom"] * 4)
+    lines["InvoiceNo"] = ["536365", "536365", "536366", "536367"]
+    lines["Rate"] = ["0", "1", "1", "2"]
+    lines["CustomerID"] = "17850"
+    mapping = _map("Country == 'United Kingdom'", derive="Quantity * UnitPrice / Rate")
+    tables, rejects, report = apply_mapping(mapping, {"lines": lines})
+    orders = tables["orders"].set_index("order_id")["revenue"]
+    assert orders.to_dict() == pytest.approx({"536366": 15.3, "536367": 7.65})  # no partial 536365 of line 2
+    reason = "division by zero in derive.line_revenue in its InvoiceNo group"
+    assert report["lines"] == {"rows_in": 4, "to orders": 2, reason: 2}
+    assert rejects["lines"]["source_row"].tolist() == [0, 1]
+    assert set(rejects["lines"]["reason"]) == {reason}
