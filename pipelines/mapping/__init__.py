@@ -215,7 +215,15 @@ def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
         )
     from pipelines.table_files import check_table_path
 
-    check_table_path(path, root, table_dirs=True)  # a FIFO would be waited on forever
+    if (
+        path.is_dir()
+    ):  # an export in part files: read by no engine here (`--mapping` maps on the driver, pandas)
+        raise StructuralError(
+            f"mapping {mapping_path}: source file {file!r} is a directory (an export in part files?); a mapping "
+            "reads one file per source: join the parts into one file (one header line) and name that, so an "
+            "invoice whose lines are in two parts is grouped once"
+        )  # was: `cannot read ...: OSError: Cannot open for reading: path ... is a directory`
+    check_table_path(path, root)  # a FIFO would be waited on forever
     return path
 
 

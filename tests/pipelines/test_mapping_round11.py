@@ -84,3 +84,26 @@ def test_a_derive_dividing_by_zero_rejects_the_line_and_its_group_at_the_source(
     assert report["lines"] == {"rows_in": 4, "to orders": 2, reason: 2}
     assert rejects["lines"]["source_row"].tolist() == [0, 1]
     assert set(rejects["lines"]["reason"]) == {reason}
+
+
+def test_a_mapping_source_given_as_a_directory_of_parts_is_named_for_what_it_is(tmp_path):
+    # an export split in two part files (an invoice's lines in both): was `cannot read ...: OSError: Cannot open
+    # for reading: path ... is a directory`, the reader's words
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    (data / "lines.csv").mkdir(parents=True)
+    _lines(["United Kingdom"] * 2).to_csv(data / "lines.csv" / "part-0.csv", index=False)
+    _lines(["United Kingdom"] * 2).to_csv(data / "lines.csv" / "part-1.csv", index=False)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "sources: {lines: {file: lines.csv}}\n"
+        "tables:\n  orders:\n    source: lines\n    group_by: InvoiceNo\n"
+        "    columns: {order_id: InvoiceNo, customer_id: CustomerID, ordered_at: {min: InvoiceDate}, "
+        "revenue: {sum: Quantity}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        StructuralError, match=r"'lines.csv' is a directory \(an export in part files\?\).*join"
+    ):
+        load_data(data, mapping)
