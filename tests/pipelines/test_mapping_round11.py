@@ -107,3 +107,19 @@ def test_a_mapping_source_given_as_a_directory_of_parts_is_named_for_what_it_is(
         StructuralError, match=r"'lines.csv' is a directory \(an export in part files\?\).*join"
     ):
         load_data(data, mapping)
+
+
+def test_the_readme_lists_every_true_false_spelling_the_rule_accepts():
+    # was: "Bools accept `true/false`, `yes/no`, `1/0`", while `t/f`, `y/n` and `1.0/0.0` were accepted too
+    import re
+    from pathlib import Path
+
+    from features.contract import BOOL_SPELLINGS
+    from features.validation import parse_bools
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    sentence = re.search(r"Bools accept (.*?)\(any case", readme).group(1)
+    listed = re.findall(r"`([^`/]+)/([^`/]+)`", sentence)
+    assert ", ".join(map("/".join, listed)) == BOOL_SPELLINGS
+    spelled = [s for pair in listed for s in pair]
+    assert parse_bools(pd.Series([s.upper() for s in spelled])).tolist() == [True, False] * len(listed)
