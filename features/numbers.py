@@ -322,10 +322,9 @@ def check_mostly_unparsed(
     text = raw[hit].astype("str").str.strip()
     seen = ", ".join(map(repr, text.drop_duplicates().head(3).tolist()))
     if kind == "bool":
-        what, fix = (
-            "true/false",
-            "True/false columns take true/false, yes/no or 1/0 (any case): export those.",
-        )
+        from features.contract import BOOL_SPELLINGS
+
+        what, fix = "true/false", f"True/false columns take {BOOL_SPELLINGS} (any case): export those."
     elif kind == "timestamp":
         from features.dates import serial_days_hint
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.column_types import readable_column
-from features.contract import TABLES, Column, Table
+from features.contract import BOOLS, TABLES, Column, Table
 from features.dates import (
     AMBIGUOUS_TIME,
     NONEXISTENT_TIME,
@@ -57,8 +57,7 @@ from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
 from features.text import TextBytes, arrow_text, blank
 
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_TRUE, _FALSE = {t for t, _ in BOOLS}, {f for _, f in BOOLS}
 
 
 # Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
@@ -168,8 +167,7 @@ def parse_numbers(s: pd.Series) -> pd.Series:
 
 
 def parse_bools(s: pd.Series) -> pd.Series:
-    """Booleans from bool dtype or text (true/false, t/f, yes/no, y/n, 1/0, 1.0/0.0, any case; the README lists
-    these). Unparseable values become NA (caller rejects)."""
+    """Booleans from bool dtype or text (`features.contract.BOOLS`, any case). Unparseable values become NA (caller rejects)."""
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("boolean")
     text = s.astype("str").str.strip().str.lower()

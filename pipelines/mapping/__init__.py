@@ -23,7 +23,8 @@ tables:
 ```
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
 (`missing customer_id`, `not routed by the mapping`, `routed to several tables`: such a row reaches no table,
-`missing group_by column K`, `several C values in one K group`). Dimension tables read rows without routing them,
+`missing group_by column K`, `several C values in one K group`, `division by zero in derive.D in its K group`); most of a source's rows routed to no table is a
+structural error (a filter missing how the export writes a value). Dimension tables read rows without routing them,
 only those their source's routing tables kept (a row rejected at the source is in no table). The mapped tables then go through the ordinary contract validation.
 
 `derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
@@ -43,9 +44,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from features.contract import TABLES
 from features.dates import check_date_format, check_timezone
+from features.names import examples
+from features.row_rules import MIN_ROWS, SHARE
 from features.text import clean_text
 from features.validation import StructuralError
-from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse
+from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse, zero_divisors
 from pipelines.yamlfile import read_yaml_settings
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
@@ -212,7 +215,15 @@ def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
         )
     from pipelines.table_files import check_table_path
 
-    check_table_path(path, root, table_dirs=True)  # a FIFO would be waited on forever
+    if (
+        path.is_dir()
+    ):  # an export in part files: read by no engine here (`--mapping` maps on the driver, pandas)
+        raise StructuralError(
+            f"mapping {mapping_path}: source file {file!r} is a directory (an export in part files?); a mapping "
+            "reads one file per source: join the parts into one file (one header line) and name that, so an "
+            "invoice whose lines are in two parts is grouped once"
+        )  # was: `cannot read ...: OSError: Cannot open for reading: path ... is a directory`
+    check_table_path(path, root)  # a FIFO would be waited on forever
     return path
 
 
@@ -285,6 +296,13 @@ def apply_mapping(
                 r = reasons[spec.source]
                 r[take & blank & pd.isna(r)] = f"missing {target}"
             ok &= ~blank
+        for k, e in spec.derive.items() if spec.role == "route" else ():
+            zero = _zero_divisors(frame, e, f"tables.{table}.derive.{k}", ok, keys)
+            r = reasons[spec.source]
+            r[zero & pd.isna(r)] = f"division by zero in derive.{k}" + (
+                f" in its {'/'.join(keys)} group" if keys else ""
+            )
+            ok &= ~zero
         if spec.role == "route" and keys:
             for col, several in _several_values(spec, frame, ok, keys).items():
                 r = reasons[spec.source]
@@ -308,7 +326,10 @@ def apply_mapping(
     report: dict[str, dict[str, int]] = {}
     for name, frame in sources.items():
         r = reasons[name]
-        r[(routed[name] == 0) & pd.isna(r)] = "not routed by the mapping"
+        unrouted = (routed[name] == 0) & pd.isna(r)
+        if name in routing:
+            _check_mostly_unrouted(mapping, name, frame, unrouted)
+        r[unrouted] = "not routed by the mapping"
         r[(routed[name] > 1) & pd.isna(r)] = "routed to several tables"
         bad = ~pd.isna(r)
         rej = frame[bad].copy()
@@ -318,6 +339,46 @@ def apply_mapping(
         report[name] = {"rows_in": len(frame), **{f"to {t}": n for t, n in routed_counts[name].items()}}
         report[name].update({k: int(v) for k, v in rej["reason"].value_counts().sort_index().items()})
     return tables, source_rejects, report
+
+
+def _zero_divisors(frame: pd.DataFrame, expr: str, what: str, ok: np.ndarray, keys: list[str]) -> np.ndarray:
+    """The routed rows whose `derive` divides by zero (`Quantity * UnitPrice / Rate`, Rate 0), with every row of
+    their group: the line's value is infinite or missing, and the group's other lines alone would be a partial
+    total (was: the order rejected as `non-finite revenue` or `missing revenue`, naming neither the division nor
+    the line)."""
+    try:
+        zero = zero_divisors(parse(expr), frame) & ok
+    except ExpressionError as exc:
+        raise StructuralError(f"mapping {what} = {expr!r}: {exc}") from None
+    if keys and zero.any():
+        rows = frame.loc[ok]
+        group_zero = pd.Series(zero[ok], index=rows.index).groupby(
+            [_as_key(rows[k]) for k in keys], dropna=True
+        )
+        zero = zero.copy()
+        zero[np.flatnonzero(ok)] = group_zero.transform("any").to_numpy(dtype=bool)
+    return zero
+
+
+def _check_mostly_unrouted(mapping: Mapping, name: str, frame: pd.DataFrame, unrouted: np.ndarray) -> None:
+    """Structural error when the `where` filters route no table to most of a source's rows (the contract's
+    `features.row_rules` share): a filter that misses how the export writes a column (`Country == 'UK'` where
+    it says `United Kingdom`, a case or a prefix) kept a few rows and trained on them with exit 0."""
+    n = int(unrouted.sum())
+    if n < MIN_ROWS or n <= SHARE * len(frame):
+        return
+    wheres = "; ".join(
+        f"tables.{t}.where = {s.where!r}" if s.where else f"tables.{t} (no where)"
+        for t, s in mapping.tables.items()
+        if s.source == name and s.role == "route"
+    )
+    raise StructuralError(
+        f"mapping source {name!r}: {n:,} of its {len(frame):,} rows are routed to no table by {wheres}. A "
+        "filter that drops most of the export is more likely a value written otherwise than the filter expects "
+        "(a name, a case, a prefix) than rows meant to be left out: check the filter against the rows below; to "
+        f"use only a part of the export, give that part as the source file.\nExample rows:\n"
+        f"{examples(frame, pd.Series(unrouted, index=frame.index))}"
+    )
 
 
 def _as_key(s: pd.Series) -> pd.Series:

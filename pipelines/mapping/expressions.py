@@ -23,6 +23,7 @@ import ast
 import operator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 _BINOPS = {
@@ -338,6 +339,18 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
             raise ExpressionError(f"{_part(node)!r} needs a date column")
         return getattr(s.dt, node.attr)
     raise ExpressionError(f"{_part(node)!r} is not part of the mapping language")  # unreachable after check
+
+
+def zero_divisors(tree: ast.Expression, frame: pd.DataFrame) -> np.ndarray:
+    """Rows where a divisor (`/`, `//`, `%`) of the expression is 0: their result is infinite or missing (`x / 0`,
+    `0 / 0`), which a contract column then rejected as `non-finite revenue` or `missing revenue`, naming neither
+    the division nor the source line (`pipelines.mapping` rejects such lines, with their group, at the source)."""
+    out = np.zeros(len(frame), dtype=bool)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)):
+            d = as_numbers(_eval(node.right, frame), f"{_part(node)!r}")
+            out |= d.eq(0).fillna(False).to_numpy(dtype=bool) if isinstance(d, pd.Series) else d == 0
+    return out
 
 
 def evaluate(tree: ast.Expression, frame: pd.DataFrame) -> pd.Series:

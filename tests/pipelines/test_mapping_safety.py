@@ -121,9 +121,10 @@ def test_allowed_language_evaluates_like_pandas(tmp_path):
 
 def test_contains_is_literal_not_regex(tmp_path):
     data = _data(tmp_path)
-    mapping = load_mapping(_mapping(tmp_path, "InvoiceNo.str.contains('.') | InvoiceNo.isin(['2'])"))
+    # two of the four lines routed (a filter leaving out most rows stops: test_mapping_round11)
+    mapping = load_mapping(_mapping(tmp_path, "InvoiceNo.str.contains('.') | InvoiceNo.isin(['2', '4'])"))
     tables, _, _ = apply_mapping(mapping, {"lines": pd.read_parquet(data / "lines.parquet")})
-    assert tables["orders"]["order_id"].tolist() == ["2"]  # '.' is a dot, not "any character"
+    assert tables["orders"]["order_id"].tolist() == ["2", "4"]  # '.' is a dot, not "any character"
 
 
 @pytest.mark.parametrize("file", ["/etc/passwd", "../outside.csv", "sub/../../outside.csv", "~/x.csv"])
