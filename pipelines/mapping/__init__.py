@@ -60,6 +60,9 @@ class _Frozen(BaseModel):
 
 class SourceSpec(_Frozen):
     file: str
+    #: the `where` filters keep only a part of this source on purpose (one country of an export): most rows
+    #: routed to no table is then expected, not a filter missing how the export writes a value
+    part: bool = False
 
     @field_validator("file")
     @classmethod
@@ -327,7 +330,7 @@ def apply_mapping(
     for name, frame in sources.items():
         r = reasons[name]
         unrouted = (routed[name] == 0) & pd.isna(r)
-        if name in routing:
+        if name in routing and not mapping.sources[name].part:
             _check_mostly_unrouted(mapping, name, frame, unrouted)
         r[unrouted] = "not routed by the mapping"
         r[(routed[name] > 1) & pd.isna(r)] = "routed to several tables"
@@ -376,9 +379,33 @@ def _check_mostly_unrouted(mapping: Mapping, name: str, frame: pd.DataFrame, unr
         f"mapping source {name!r}: {n:,} of its {len(frame):,} rows are routed to no table by {wheres}. A "
         "filter that drops most of the export is more likely a value written otherwise than the filter expects "
         "(a name, a case, a prefix) than rows meant to be left out: check the filter against the rows below; to "
-        f"use only a part of the export, give that part as the source file.\nExample rows:\n"
+        f"keep only a part of the export on purpose, say so in the mapping: sources.{name}.part: true."
+        f"{_common_values(mapping, name, frame[unrouted])}\nExample rows:\n"
         f"{examples(frame, pd.Series(unrouted, index=frame.index))}"
     )
+
+
+def _common_values(mapping: Mapping, name: str, rows: pd.DataFrame) -> str:
+    """How the unrouted rows write the columns the filters read, for columns of a few shared values only (a
+    country, a kind: each value shown stands for 3 rows or more, 20 values or fewer), so no one's own value (a
+    name, an e-mail) is printed."""
+    import ast
+
+    read = sorted(
+        {
+            n.id
+            for s in mapping.tables.values()
+            if s.source == name and s.where
+            for n in ast.walk(parse(s.where))
+            if isinstance(n, ast.Name) and n.id in rows.columns
+        }
+    )
+    parts = []
+    for col in read:
+        counts = rows[col].astype("string").value_counts()
+        if 0 < len(counts) <= 20 and counts.min() >= MIN_ROWS:
+            parts.append(f"{col}: " + ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items()))
+    return "\nThe unrouted rows write " + "; ".join(parts) if parts else ""
 
 
 def _as_key(s: pd.Series) -> pd.Series:

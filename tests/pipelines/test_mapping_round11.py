@@ -60,6 +60,27 @@ def test_a_where_routing_most_rows_nowhere_stops_naming_the_filter():
     assert "United Kingdom" in str(exc.value)  # the example rows show how the export writes it
 
 
+def test_the_stop_shows_no_ones_own_value_of_a_filtered_column():
+    # a filter on a column of one value per person (an e-mail): its values are never printed, a country's are
+    lines = _lines(["United Kingdom"] * 10).assign(Email=[f"ann{i}@secret.example" for i in range(10)])
+    with pytest.raises(StructuralError) as exc:
+        apply_mapping(_map("(Email == 'x') | (Country == 'UK')"), {"lines": lines})
+    assert "secret.example" not in str(exc.value) and "'United Kingdom' (10)" in str(exc.value)
+
+
+def test_a_source_declared_a_part_keeps_its_filter_and_counts_the_rest():
+    # one country of an export on purpose: `sources.lines.part: true` says so, the rest counted, no stop
+    lines = _lines(["United Kingdom"] * 8 + ["France"] * 2)
+    mapping = _map("Country == 'France'")
+    with pytest.raises(StructuralError, match=r"sources\.lines\.part: true"):
+        apply_mapping(mapping, {"lines": lines})
+    part = mapping.model_copy(
+        update={"sources": {"lines": mapping.sources["lines"].model_copy(update={"part": True})}}
+    )
+    tables, _, report = apply_mapping(part, {"lines": lines})
+    assert len(tables["orders"]) == 2 and report["lines"]["not routed by the mapping"] == 8
+
+
 def test_a_where_leaving_out_a_minority_still_routes_and_counts_it():
     lines = _lines(["United Kingdom"] * 5 + ["Unspecified"] * 5)  # half: not most
     tables, rejects, report = apply_mapping(mapping := _map("Country != 'Unspecified'"), {"lines": lines})
