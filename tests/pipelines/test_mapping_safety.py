@@ -103,6 +103,18 @@ def test_where_must_be_boolean(tmp_path):
         load_data(data, _mapping(tmp_path, "channel"))
 
 
+def test_a_where_that_is_not_true_false_shows_none_of_its_values(tmp_path):
+    """Was: `(e.g. ['ann@secret.example', ...])`, the first values of the source column the `where` named (an
+    e-mail column outside the contract) in the terminal and the batch log."""
+    data = _data(tmp_path)
+    LINES.assign(Email=[f"ann{i}@secret.example" for i in range(len(LINES))]).to_parquet(
+        data / "lines.parquet"
+    )
+    with pytest.raises(StructuralError, match=r"tables\.orders\.where.*true/false") as err:
+        load_data(data, _mapping(tmp_path, "Email"))
+    assert "secret" not in str(err.value), str(err.value)
+
+
 def test_allowed_language_evaluates_like_pandas(tmp_path):
     data = _data(tmp_path)
     mapping = load_mapping(
