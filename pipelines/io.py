@@ -159,8 +159,18 @@ def _arrow_csv(path: Path, names: list[str]):
     except pa.ArrowInvalid as exc:
         if "columns, got" not in str(exc):
             raise
-        raise ragged_rows_error(path, convert) or StructuralError(f"cannot read {path}: {exc}") from None
+        raise ragged_rows_error(path, convert) or StructuralError(
+            f"cannot read {path}: {_arrow_text(exc)}"
+        ) from None
     return table
+
+
+def _arrow_text(exc: BaseException) -> str:
+    """Arrow's message without the row it quotes (`Expected 4 columns, got 5: <the line>`): a line of the file may
+    hold personal fields, and messages land in batch logs (`features.names.shown_in_messages`)."""
+    import re
+
+    return re.sub(r"(columns, got \d+)\s*:.*", r"\1 (the line is not shown)", str(exc), flags=re.S)
 
 
 def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
@@ -268,7 +278,7 @@ def read_file(path: Path) -> pd.DataFrame:
                     "runs to the end of the file?)"
                 ) from None
             raise StructuralError(f"cannot read {path}: the file is empty (not even a header row)") from None
-        raise StructuralError(f"cannot read {path}: {text}") from None
+        raise StructuralError(f"cannot read {path}: {_arrow_text(exc)}") from None
     except (OSError, ValueError) as exc:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
 

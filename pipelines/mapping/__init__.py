@@ -284,7 +284,8 @@ def apply_mapping(
             if not pd.api.types.is_bool_dtype(w.dtype):
                 raise StructuralError(
                     f"mapping tables.{table}.where = {spec.where!r} must give true/false per row, "
-                    f"but gives {w.dtype} values (e.g. {list(w.dropna().astype(str).head(3))})"
+                    f"but gives {w.dtype} values ({w.nunique():,} distinct; not shown: a source column outside the "
+                    "contract may hold personal data)"
                 )
             take = w.fillna(False).to_numpy(dtype=bool)  # missing (e.g. blank text) is not routed
         if spec.role == "route":

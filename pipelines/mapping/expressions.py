@@ -219,15 +219,24 @@ def as_numbers(s: Any, what: str) -> Any:
     was never true."""
     if not _is_text(s):
         return s
+    from features.names import shown_in_messages
     from features.text import blank
     from features.validation import parse_numbers
 
     out = parse_numbers(s)
     bad = ~blank(s) & out.isna()
     if bad.any():
-        examples = ", ".join(repr(v) for v in s[bad].head(5))
+        # the values only for a non-personal contract column: a source column outside it (`Email`, `Notes`)
+        # may hold personal data, and messages land in terminals and batch logs
+        if shown_in_messages(s.name):
+            shown = ", ".join(repr(v) for v in s[bad].head(5))
+        else:
+            shown = (
+                f"{int(bad.sum()):,} value(s), {s[bad].nunique():,} distinct (not shown: a source column "
+                "outside the contract may hold personal data)"
+            )
         raise ExpressionError(
-            f"{what} needs numbers, but column {s.name!r} holds text that is not one: {examples}"
+            f"{what} needs numbers, but column {s.name!r} holds text that is not one: {shown}"
         )
     return out
 

@@ -287,7 +287,9 @@ def build_reports(
             links.append(manager_link(path.name, mid, name, left, sub, value_col, config))
 
         unassigned_path = None
-        if "" in frame_groups or "" in others:
+        # new customers without a manager count too: were they all new, they were on no page (the team page holds
+        # aggregates only, never a customer)
+        if "" in frame_groups or "" in others or "" in new_rows:
             sub = frame_groups.get("", empty)
             unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
             html = manager_page(

@@ -89,3 +89,35 @@ def test_every_page_names_only_its_managers_customers(tmp_path):
             rf'data-customer-id="{cid}".*?moved to you from another account manager', html, re.S
         ), cid
     assert "C0001" in pages["am001"].read_text() and "C0002" in pages["am_001-0123456789ab"].read_text()
+
+
+def test_unassigned_customers_who_are_all_new_get_the_unassigned_page(tmp_path):
+    """Was: no `manager-unassigned.html` when every customer without a manager was new (scored by the lookalike
+    model), so those customers were on no page at all. Now the unassigned page lists them, and no other page does."""
+    data = demo_report_inputs(60, 4, seed=9)
+    scores = data["scores"]
+    unassigned = scores["account_manager_id"].isna()
+    assert unassigned.sum() >= 3  # the fixture's customers without a manager
+    status = np.where(unassigned, "new", "scored")
+    scores["status"] = status
+    scores["lookalike_prob_great"] = np.where(status == "new", 0.4, np.nan)
+    scores["lookalike_expected_value"] = np.where(status == "new", 300.0, np.nan)
+    scores["lookalike_reason_1"] = np.where(status == "new", "first order large", None)
+    scores["provisional_tier"] = np.where(status == "new", "good (provisional)", None)
+    paths = build_reports(
+        scores,
+        data["value_contrib"],
+        data["model_card"],
+        tmp_path / "site",
+        load_config().report,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+    )
+    assert paths.unassigned is not None and paths.unassigned.exists()
+    html = paths.unassigned.read_text()
+    new_ids = set(scores.loc[unassigned, "customer_id"])
+    assert set(re.findall(r"C\d{4}", html)) == new_ids
+    for path in paths.managers.values():
+        assert not set(re.findall(r"C\d{4}", path.read_text())) & new_ids, path.name
+    assert "manager-unassigned.html" in paths.index.read_text()  # linked from the team page

@@ -103,6 +103,33 @@ def test_where_must_be_boolean(tmp_path):
         load_data(data, _mapping(tmp_path, "channel"))
 
 
+def test_a_where_that_is_not_true_false_shows_none_of_its_values(tmp_path):
+    """Was: `(e.g. ['ann@secret.example', ...])`, the first values of the source column the `where` named (an
+    e-mail column outside the contract) in the terminal and the batch log."""
+    data = _data(tmp_path)
+    LINES.assign(Email=[f"ann{i}@secret.example" for i in range(len(LINES))]).to_parquet(
+        data / "lines.parquet"
+    )
+    with pytest.raises(StructuralError, match=r"tables\.orders\.where.*true/false") as err:
+        load_data(data, _mapping(tmp_path, "Email"))
+    assert "secret" not in str(err.value), str(err.value)
+
+
+def test_a_column_that_should_hold_numbers_shows_its_values_only_when_a_contract_column(tmp_path):
+    """Was: up to five values of the column, whatever it was: a `sum` over a source column outside the contract
+    (here `Notes`, a customer's words) printed them to the terminal and the batch log. Now counts only; the values
+    of a non-personal contract column (`Quantity`) are still shown."""
+    data = _data(tmp_path)
+    notes = [f"call Ann on 0170 555 01{i}" for i in range(len(LINES))]
+    LINES.assign(Notes=notes).astype(str).to_parquet(data / "lines.parquet")
+    with pytest.raises(StructuralError, match=r"needs numbers.*'Notes'.*4 value\(s\), 4 distinct") as err:
+        load_data(data, _mapping(tmp_path, "Quantity > 0", "Notes * UnitPrice"))
+    assert "Ann" not in str(err.value), str(err.value)
+    LINES.assign(Quantity=["2", "1", "two", "3"]).astype(str).to_parquet(data / "lines.parquet")
+    with pytest.raises(StructuralError, match=r"needs numbers.*'Quantity'.*'two'"):
+        load_data(data, _mapping(tmp_path, "Quantity > 0"))
+
+
 def test_allowed_language_evaluates_like_pandas(tmp_path):
     data = _data(tmp_path)
     mapping = load_mapping(

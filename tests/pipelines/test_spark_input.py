@@ -650,7 +650,7 @@ def test_column_level_stops_are_the_pandas_loaders(spark, tmp_path, case):
     with pytest.raises(StructuralError) as got, mapped_errors():
         load_spark(spark, data, CFG, tmp_path / "rejects")
     assert str(got.value) == str(expected.value)
-    # personal or outside the contract
+    # no personal column nor one outside the contract in the example rows
     assert "Secret" not in str(got.value) and "SECRET" not in str(got.value)
     assert not (tmp_path / "rejects").exists()  # stopped before any reject is written
 

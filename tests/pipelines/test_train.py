@@ -183,3 +183,64 @@ def test_a_model_trained_on_shuffled_ids_is_not_promoted_over_a_good_champion(tr
     assert "not promoted" in shuffled.reason and "new vs champion" in shuffled.reason
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("customer-value", "champion").version) == str(good.version)
+
+
+def _rows_in(example: pd.DataFrame, features: pd.DataFrame) -> list[dict]:
+    """The example rows that equal a row of `features` (categories compared as text, missing equal to missing)."""
+    text = features.astype(
+        {c: str for c in features.columns if isinstance(features[c].dtype, pd.CategoricalDtype)}
+    )
+    real = {tuple("<NA>" if pd.isna(v) else v for v in row) for row in text.itertuples(index=False)}
+    found = [tuple("<NA>" if pd.isna(v) else v for v in row) for row in example.itertuples(index=False)]
+    return [dict(zip(example.columns, row, strict=True)) for row in found if row in real]
+
+
+def test_the_input_example_is_synthetic_never_a_customers_row():
+    """The MLflow input example was the first five feature rows: five real customers' figures. Now per column a
+    quantile (the median first) or a common category; here most customers share the median profile, so the
+    median row is a real one and must be left out."""
+    from pipelines.train import _input_example
+
+    same = {"orders_90d": 2.0, "revenue_90d": 150.0, "gap": 1.0, "profile_segment": "B2C"}
+    odd = [
+        {
+            "orders_90d": float(i),
+            "revenue_90d": 10.0 * i,
+            "gap": float(i % 3) if i % 3 else float("nan"),
+            "profile_segment": s,
+        }
+        for i, s in zip(range(9), ["B2B", "B2C", "B2B"] * 3, strict=True)
+    ]
+    features = pd.DataFrame([same] * 12 + odd)
+    features["profile_segment"] = features["profile_segment"].astype("category")
+    example = _input_example(features)
+    assert _rows_in(pd.DataFrame([same]), features)  # the median profile (the first candidate) is a real row
+    assert len(example) >= 3
+    assert not _rows_in(example, features), _rows_in(example, features)
+    # the types the signature is inferred from hold: numbers stay numbers, categories become text
+    assert all(example[c].dtype == "float64" for c in ("orders_90d", "revenue_90d", "gap"))
+    assert set(example["profile_segment"]) <= {"B2B", "B2C"}
+    assert example["orders_90d"].between(0, 8).all()
+
+
+def test_the_registered_model_loads_and_predicts_its_input_example_no_training_row_in_it(trained):
+    from mlflow.models import Model
+
+    from features import build_training_set
+    from models.feature_contract import feature_columns
+
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    mv = mlflow.MlflowClient().get_model_version_by_alias(cfg.mlflow.registered_model, "champion")
+    model_dir = Path(
+        mlflow.artifacts.download_artifacts(mv.source, dst_path=str(trained.root / "example_model"))
+    )
+    example = Model.load(str(model_dir)).load_input_example(str(model_dir))
+    assert len(example) == 5
+    predicted = mlflow.pyfunc.load_model(str(model_dir)).predict(example)
+    assert len(predicted) == 5 and predicted.notna().all().all()
+    tables = load_data(trained.data, None, cfg.data.timezone).tables
+    training = build_training_set(
+        tables, pd.Timestamp(trained.as_of), cfg.labels.horizon_days, cfg.features, cfg.labels
+    )
+    assert not _rows_in(example, training[feature_columns(training)])
