@@ -327,7 +327,11 @@ def check_training_data(training: pd.DataFrame, horizon_days: int, cfg: AppConfi
 
 def check_paid_at_filled(tables: dict[str, pd.DataFrame]) -> None:
     """An `invoices.paid_at` column without a single value, on invoices due before the last order, is an export
-    that emptied it: read as it stands, every invoice is unpaid and overdue (late share 1 for every customer)."""
+    that emptied it: read as it stands, every invoice is unpaid and overdue (late share 1 for every customer).
+    The Spark driver's invoices keep no `paid_at`: its tables carry the rule's verdict on the whole base."""
+    stop = getattr(tables, "paid_at_stop", None)  # `spark_tables.paid_at_stop`
+    if stop is not None:
+        raise stop
     inv = tables.get("invoices")
     if inv is None or "paid_at" not in inv.columns or inv["paid_at"].notna().any() or "orders" not in tables:
         return

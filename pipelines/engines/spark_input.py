@@ -101,7 +101,7 @@ from pipelines.engines.spark_sources import (
     nanosecond_columns,
     read_source,
 )
-from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table
+from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table, paid_at_stop
 from pipelines.staging import StagedDirectory
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
@@ -521,6 +521,8 @@ def load_spark(
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
             tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})
             tables.accepted = accepted
+            if "invoices" in tables:  # the driver keeps no paid_at: the whole-base rule judged here
+                tables.paid_at_stop = paid_at_stop(accepted, tables["orders"]["ordered_at"].max())
     except BaseException:
         if accepted is not None:
             accepted.unpersist()

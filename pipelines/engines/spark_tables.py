@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.validation import StructuralError
 from pipelines.engines.spark_checks import REASON, ROW, TABLE, VAL, _q, validated_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
@@ -28,7 +29,8 @@ class SparkTables(dict):
     persisted (`accepted_union`), which the Spark scoring backend builds its customer buckets from (issue 11,
     step 2); `fingerprint` and `model_inputs`, measured on the whole tables as they streamed in (`run_score`
     would otherwise measure the tables it holds); `empty`, each table without rows but with every column a
-    scoring step reads (the feature columns are judged from them); `collected`, what the driver received. The
+    scoring step reads (the feature columns are judged from them); `collected`, what the driver received;
+    `paid_at_stop`, the whole-base stop on `invoices.paid_at` the driver's columns cannot judge. The
     backend unpersists `accepted` once its features are built; the session ends with the run."""
 
     accepted: SparkDataFrame | None = None
@@ -36,6 +38,9 @@ class SparkTables(dict):
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
+    #: `check_paid_at_filled`'s error judged on the whole invoices in Spark (`paid_at_stop`): the driver's keep no
+    #: `paid_at`; raised where the pandas engine's check stands (`check_after_first_order`), not at load
+    paid_at_stop: StructuralError | None = None
 
 
 def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
@@ -82,6 +87,38 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
         *EARLY_LIFE_COLUMNS.get(name, ()),
     }
     return [c for c in columns if c in read and c not in unread]
+
+
+def shown_rows(frame: SparkDataFrame, name: str) -> pd.DataFrame:
+    """The first five of table `name`'s accepted rows in `frame` (source order), every column, validated: the
+    example rows of a whole-base stop judged by Spark counts."""
+    few = frame.orderBy(ROW).limit(5)
+    return accepted_tables(few, {name: few.count()}, every_column=True)[name]
+
+
+def paid_at_stop(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralError | None:
+    """`pipelines.loading.check_paid_at_filled` on the whole base in Spark (the driver keeps no `paid_at`, no
+    `due_at`): no `paid_at` on any accepted invoice, some due before `last` (the last accepted order) -> its
+    error with the pandas message and counts (one aggregation job); None when the rule does not stop."""
+    from pyspark.sql import functions as F
+
+    from pipelines.loading import paid_at_error
+
+    def col(c: str) -> Any:
+        return F.col(_q(f"invoices|{VAL}{c}"))
+
+    if f"invoices|{VAL}paid_at" not in accepted.columns or pd.isna(last):
+        return None
+    inv = accepted.filter(F.col(TABLE) == "invoices")
+    due = col("due_at") < F.lit(str(last)).cast("timestamp_ntz")
+    row = inv.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.count(col("paid_at")).alias("paid"),
+        F.sum(F.when(due, 1).otherwise(0)).alias("due"),
+    ).collect()[0]
+    if not row["n"] or row["paid"] or not row["due"]:
+        return None
+    return paid_at_error(int(row["n"]), int(row["due"]), shown_rows(inv.filter(due), "invoices"))
 
 
 #: Rows per sorted partition when a table streams to the driver (`canonical_batches`): the driver receives one

@@ -182,32 +182,15 @@ def whole_base_stops(
     from Spark aggregations, example rows the first five in source order, in the loader's row order."""
     from pyspark.sql import functions as F
 
-    from pipelines.engines.spark_checks import ROW
-    from pipelines.engines.spark_tables import accepted_tables
-    from pipelines.loading import paid_at_error, zero_revenue_error
-
-    def shown(frame: SparkDataFrame, name: str) -> pd.DataFrame:
-        few = frame.orderBy(ROW).limit(5)
-        return accepted_tables(few, {name: few.count()}, every_column=True)[name]
+    from pipelines.engines.spark_tables import paid_at_stop, shown_rows
+    from pipelines.loading import zero_revenue_error
 
     orders = accepted.filter(F.col(TABLE) == "orders")
     if len(daily) and not daily["revenue"].ne(0).any():
-        raise zero_revenue_error(orders.count(), shown(orders, "orders"), what)
-    if (
-        "invoices" not in present
-        or last is None
-        or not any(c == f"invoices|{VAL}paid_at" for c in accepted.columns)
-    ):
-        return
-    inv = accepted.filter(F.col(TABLE) == "invoices")
-    due = _col("invoices", "due_at") < F.lit(str(last)).cast("timestamp_ntz")
-    row = inv.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.count(_col("invoices", "paid_at")).alias("paid"),
-        F.sum(F.when(due, 1).otherwise(0)).alias("due"),
-    ).collect()[0]
-    if row["n"] and not row["paid"] and row["due"]:
-        raise paid_at_error(int(row["n"]), int(row["due"]), shown(inv.filter(due), "invoices"))
+        raise zero_revenue_error(orders.count(), shown_rows(orders, "orders"), what)
+    stop = paid_at_stop(accepted, last) if "invoices" in present and last is not None else None
+    if stop is not None:
+        raise stop
 
 
 def sample_training_input(

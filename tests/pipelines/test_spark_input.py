@@ -973,3 +973,60 @@ def test_spark_rejects_are_one_set_a_clean_rerun_leaves_no_earlier_part_director
     assert got.result.report == expected.result.report and written == []
     assert [p.name for p in rejects.iterdir()] == [".cvp-rejects"]  # no stale part directory survives
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the staging directory gone
+
+
+#: Invoices for `test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark`: (paid_at, due_at) per case.
+WHOLE_BASE = {
+    "paid_at emptied": (["", "", ""], ["2024-01-20", "2024-02-20", "2024-05-20"]),
+    "one paid_at": (["", "2024-02-10", ""], ["2024-01-20", "2024-02-20", "2024-05-20"]),
+    "none due yet": (["", "", ""], ["2024-05-20", "2024-05-21", "2024-05-22"]),
+}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("case", list(WHOLE_BASE))
+def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp_path, case):
+    """`run_score`'s whole-base checks (`check_after_first_order`) on the Spark driver's tables stop where the
+    pandas engine's stop, with the same message and counts: an `invoices.paid_at` without a value on any invoice,
+    some due before the last order (was: the driver's invoices keep no `paid_at`, so `cvp score --engine spark`
+    scored every invoice as unpaid and overdue where the pandas engine exits 2). A single payment date, or no
+    invoice due yet, stops neither."""
+    from pipelines.engines.spark_input import load_spark
+    from pipelines.loading import check_after_first_order
+
+    paid, due = WHOLE_BASE[case]
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3"],
+            "customer_id": ["C1", "C2", "C1"],
+            "issued_at": ["2024-01-05", "2024-02-05", "2024-04-01"],
+            "due_at": due,
+            "paid_at": paid,
+            "amount": ["10", "20", "30"],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3"],
+            "customer_id": ["C1", "C2", "C1"],
+            "ordered_at": ["2024-01-05", "2024-02-05", "2024-04-01"],
+            "revenue": ["10", "20", "30"],
+        }
+    )
+    data = _write(tmp_path / "data", orders=orders, invoices=invoices)
+    as_of = pd.Timestamp("2024-06-01")
+    expected = load_data(data, currency=CFG.data.currency).tables
+    got = load_spark(spark, data, CFG)[0].tables
+    got.accepted.unpersist()
+    if case != "paid_at emptied":
+        check_after_first_order(expected, as_of, "score")
+        check_after_first_order(got, as_of, "score")
+        return
+    with pytest.raises(StructuralError) as pandas_error:
+        check_after_first_order(expected, as_of, "score")
+    with pytest.raises(StructuralError) as spark_error:
+        check_after_first_order(got, as_of, "score")
+    head = str(pandas_error.value).split("Example rows")[0]
+    assert "no value on any of the 3 invoices, 2 of them due before the last order" in head
+    assert str(spark_error.value).startswith(head)
+    assert "I1" in str(spark_error.value) and "I3" not in str(spark_error.value)  # the invoices due

@@ -36,13 +36,15 @@ def test_default_as_of_is_the_day_after_the_last_order_and_later_events_warn(tra
     tickets = pd.read_parquet(data / "tickets.parquet")
     future = tickets.head(2).copy()
     future["ticket_id"] = ["T-FUTURE-1", "T-FUTURE-2"]
-    future["opened_at"] = pd.Timestamp("2031-05-05", tz=tickets["opened_at"].dt.tz)
+    # within a year of the last order (a date years after it is a mistyped year: a row reject, round 10)
+    later = (last + pd.Timedelta(days=60)).strftime("%Y-%m-%d")
+    future["opened_at"] = pd.Timestamp(later, tz=tickets["opened_at"].dt.tz)
     if "closed_at" in future:
         future["closed_at"] = pd.NaT
     pd.concat([tickets, future]).to_parquet(data / "tickets.parquet", index=False)
     console = Console(file=io.StringIO(), width=300)
     _, moved, as_of = load_for_modelling(data, None, trained.config, {}, None, console)
-    assert as_of == default_as_of(tables)  # the old default jumped to 2031-05-06
+    assert as_of == default_as_of(tables)  # the old default jumped to the ticket's day
     assert "tickets.opened_at: 2 rows" in console.file.getvalue()
 
 
