@@ -14,9 +14,10 @@ import pandas as pd
 from features.validation import StructuralError
 
 
-def _segments(s: pd.Series, base: int = 0, first: bool = True) -> tuple[list[bytes], int]:
+def _segments(s: pd.Series, base: int = 0, first: bool = True) -> tuple[list[Any], int]:
     """One column's content as the hash reads it, in its segments: numbers and times (values, missing), text
-    (offsets, characters, missing; strings as Arrow buffers, no Python objects); and the text's new `base`.
+    (offsets, characters, missing; strings as Arrow buffers, no Python objects); and the text's new `base`. The
+    segments are contiguous buffers (arrays, views of Arrow's memory), not copies into `bytes` (issue 14).
 
     A column given in row batches hashes as the whole column when each batch's segments are appended to the
     previous ones': text offsets count from `base` (the characters before the batch), and a batch after the
@@ -30,7 +31,7 @@ def _segments(s: pd.Series, base: int = 0, first: bool = True) -> tuple[list[byt
     elif pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
         values = s.to_numpy()
     if values is not None:
-        return [np.ascontiguousarray(values).view(np.uint8).tobytes(), np.asarray(s.isna()).tobytes()], base
+        return [np.ascontiguousarray(values).view(np.uint8), np.ascontiguousarray(s.isna())], base
     arr = pa.array(s, from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -38,9 +39,9 @@ def _segments(s: pd.Series, base: int = 0, first: bool = True) -> tuple[list[byt
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     data = arr.buffers()[2]
     relative = offsets - offsets[0] + base  # slices and chunks of equal content hash alike
-    chars = b"" if data is None else bytes(memoryview(data)[offsets[0] : offsets[-1]])
+    chars = b"" if data is None else memoryview(data)[offsets[0] : offsets[-1]]
     kept = relative if first else relative[1:]
-    return [kept.tobytes(), chars, np.asarray(arr.is_null()).tobytes()], int(relative[-1])
+    return [kept, chars, np.ascontiguousarray(arr.is_null())], int(relative[-1])
 
 
 def _header(s: pd.Series) -> bytes:
