@@ -290,14 +290,15 @@ def reject_stray_decimal_ids(table: Any, t: pd.DataFrame, rej: Any, columns: lis
     row rules and dates, before the keys, on both engines."""
     from features.ids import decimal_ids, whole_ids
 
+    masks: dict[str, np.ndarray] = {}  # judged here: each column's mask, computed once
     if columns is None:
         counts = {}
         for c in (c.name for c in table.columns if c.kind == "id" and c.name in t.columns):
-            decimal = decimal_ids(t[c])
+            decimal = masks[c] = decimal_ids(t[c])
             counts[c] = (int(decimal.sum()), int(whole_ids(t[c]).sum()) if decimal.any() else 0)
         columns = stray_decimal_columns(counts, len(t))
     for c in columns:
-        rej.add(decimal_ids(t[c]), STRAY_DECIMAL.format(c))
+        rej.add(masks[c] if c in masks else decimal_ids(t[c]), STRAY_DECIMAL.format(c))
 
 
 #: More than this share of a column's given values not parsing as its type (and `MIN_ROWS` of them) is how the
