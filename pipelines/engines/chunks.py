@@ -176,9 +176,8 @@ def plan_sample(tables: Mapping[str, pd.DataFrame], n_customers: int) -> tuple[C
     codes = {key: index.codes_of(i) for i, key in enumerate(columns)}
     ids = index.ids
     chosen = pd.Index(ids).isin(hash_sample(ids.to_numpy(), n_customers))
-    bucket_of = np.where(chosen, 0, -1).astype(
-        np.int64
-    )  # -1: in no chunk (a referred customer's rows still come)
+    # -1: in no chunk (a referred customer's rows still come with their referrer's)
+    bucket_of = np.where(chosen, 0, -1).astype(np.int64)
     return _plan(tables, columns, codes, ids, bucket_of, 1), len(ids)
 
 
