@@ -16,6 +16,7 @@ from rich.console import Console
 from features import build_feature_table_with_manifest, build_training_set
 from features.contract import PERSONAL_COLUMNS, amount_scale, model_inputs
 from features.table import company_totals
+from features.training import CustomerSample
 from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
@@ -142,6 +143,38 @@ def _input_example(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     return ex
 
 
+def _rolling_origin(
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    console: Console,
+    sample: CustomerSample | None,
+    candidates: dict[str, Any] | None = None,
+) -> BacktestResult:
+    """`run_backtest` with the configuration's horizon, features, labels, models and tiers (train and backtest
+    run the same protocol), under a status line; `sample` the sampled customers (None: every customer)."""
+    with console.status("backtesting (rolling origin)..."):
+        return run_backtest(
+            tables,
+            as_of,
+            cfg.labels.horizon_days,
+            cfg.features,
+            cfg.labels,
+            cfg.models,
+            candidates=candidates,
+            tier_config=cfg.tiers,
+            sample=sample,
+        )
+
+
+def _no_fold(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, h: int) -> tuple[str, int]:
+    """Why no backtest fold fits (the history's span in days and the horizon), and the days of history needed."""
+    first = tables["orders"]["ordered_at"].min()
+    span = int((as_of - first) / pd.Timedelta(days=1))
+    why = f"no backtest fold fits in {span} days of history for a {h}-day horizon"
+    return why, history_needed_days(first, h)
+
+
 def train_and_register(
     tables: dict[str, pd.DataFrame],
     cfg: AppConfig,
@@ -212,30 +245,16 @@ def train_and_register(
                 "the two cannot be compared"
             )
     t0 = time.perf_counter()
-    with console.status("backtesting (rolling origin)..."):
-        result = run_backtest(
-            tables,
-            as_of,
-            h,
-            cfg.features,
-            cfg.labels,
-            cfg.models,
-            candidates=candidates,
-            tier_config=cfg.tiers,
-            sample=customers,
-        )
+    result = _rolling_origin(tables, as_of, cfg, console, customers, candidates)
     timings["backtest_s"] = time.perf_counter() - t0
     if not result.metrics.empty:
         print_backtest(result, h, console, cfg.models.interval_quantiles)
 
     if (result.metrics["model"] == "model").sum() == 0:
-        first = tables["orders"]["ordered_at"].min()
-        span = int((as_of - first) / pd.Timedelta(days=1))
-        need = history_needed_days(first, h)
+        no_fold, need = _no_fold(tables, as_of, h)
         auto, reason = (
             False,
-            f"not compared: no backtest fold fits in {span} days of history for a {h}-day horizon; "
-            f"need {need} days (registered as challenger; --promote makes it champion)",
+            f"not compared: {no_fold}; need {need} days (registered as challenger; --promote makes it champion)",
         )
     elif champion_note:
         auto, reason = False, f"not compared: {champion_note}"
@@ -325,23 +344,11 @@ def run_backtest_only(
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "backtest")
-    with console.status("backtesting (rolling origin)..."):
-        result = run_backtest(
-            tables,
-            as_of,
-            h,
-            cfg.features,
-            cfg.labels,
-            cfg.models,
-            tier_config=cfg.tiers,
-            sample=sample.sample if sample is not None else None,
-        )
+    result = _rolling_origin(tables, as_of, cfg, console, sample.sample if sample is not None else None)
     if result.metrics.empty:
-        first = tables["orders"]["ordered_at"].min()
-        span = int((as_of - first) / pd.Timedelta(days=1))
+        no_fold, need = _no_fold(tables, as_of, h)
         raise StructuralError(
-            f"no backtest fold fits in {span} days of history for a {h}-day horizon "
-            f"(need {history_needed_days(first, h)} days and enough customers of both churn classes); "
+            f"{no_fold} (need {need} days and enough customers of both churn classes); "
             + "; ".join(result.notes)
         )
     print_backtest(result, h, console, cfg.models.interval_quantiles)
