@@ -211,21 +211,12 @@ def lookalike_run_metrics(
     return metrics, document
 
 
-_NEW_COLUMNS = [
-    "customer_id",
-    "account_manager_id",
-    "status",
-    "lookalike_prob_great",
-    "lookalike_expected_value",
-]
-
-
 def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.DataFrame, dict]:
     """The new customers of the scoring run (status `new`) with the scores `cvp score` gave them from the
     lookalike model registered with the main models (`pipelines.newcomers`): customer_id, account_manager_id,
     status, P(great), expected value, reasons, provisional tier; and the facts (the registered model's backtest,
     training rows; `skipped` with the reason when the run has no lookalike scores). Never refitted here."""
-    from pipelines.reports.profile_section import scores_new_customers
+    from pipelines.reports.profile_section import NEW_CUSTOMER_COLUMNS, scores_new_customers
 
     info = (manifest or {}).get("lookalike")
     if not info or not info.get("model") or "lookalike_prob_great" not in scores.columns:
@@ -233,7 +224,7 @@ def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.Da
             "the scoring run carries no lookalike scores (scored before `cvp score` gave new customers one: "
             "score again with a model trained by this version)"
         )
-        return pd.DataFrame(columns=_NEW_COLUMNS), {"skipped": why}
+        return pd.DataFrame(columns=list(NEW_CUSTOMER_COLUMNS)), {"skipped": why}
     new = scores_new_customers(scores)
     facts = {
         "backtest": info.get("backtest") or {},

@@ -197,6 +197,16 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
     }
 
 
+#: The leading columns of the new customers' table (`lookalike_scores.parquet`), reasons and tier after them.
+NEW_CUSTOMER_COLUMNS = (
+    "customer_id",
+    "account_manager_id",
+    "status",
+    "lookalike_prob_great",
+    "lookalike_expected_value",
+)
+
+
 def scores_new_customers(scores: pd.DataFrame) -> pd.DataFrame:
     """The rows of a scores frame with status `new` (`cvp score` with a registered lookalike model), as the
     `lookalike_scores.parquet` columns: customer_id, account_manager_id, status, `lookalike_prob_great`,
@@ -207,14 +217,7 @@ def scores_new_customers(scores: pd.DataFrame) -> pd.DataFrame:
     reasons = sorted(
         (c for c in new.columns if c.startswith("lookalike_reason_")), key=lambda c: int(c.rsplit("_", 1)[1])
     )
-    columns = [
-        "customer_id",
-        "account_manager_id",
-        "status",
-        "lookalike_prob_great",
-        "lookalike_expected_value",
-    ]
-    columns = [c for c in columns if c in new.columns]
+    columns = [c for c in NEW_CUSTOMER_COLUMNS if c in new.columns]
     return new[[*columns, *reasons, "provisional_tier"]].reset_index(drop=True)
 
 
