@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 from rich.console import Console
+
+from tests.helpers import quiet, scores_manifest
 
 #: A fast configuration: small models, few cutoffs and folds. The jobs run exactly as in production.
 FAST_CONFIG = {
@@ -47,10 +48,6 @@ class TrainedEnv:
     config: Path
     mlruns: Path
     as_of: str
-
-
-def quiet() -> Console:
-    return Console(file=io.StringIO(), width=120)
 
 
 @pytest.fixture
@@ -266,7 +263,6 @@ def watched_scores(trained, tmp_path_factory) -> WatchedScores:
     the lookalike model are recorded. One run serves the idempotence test (its rows equal `default_scores`'),
     the reason-sentence rules (read through the command), the spot-check count, the release of the tables and
     explainers before the write and the never-refitted lookalike model, which each scored once before."""
-    import json
 
     import lightgbm as lgb
     from typer.testing import CliRunner
@@ -320,5 +316,5 @@ def watched_scores(trained, tmp_path_factory) -> WatchedScores:
             mp.setattr(module, name, refit(name, getattr(module, name)))
         res = CliRunner().invoke(app, score_cli_args(trained, out), env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
-    manifest = json.loads(outputs.output_paths(out)["manifest"].read_text())
+    manifest = scores_manifest(out)
     return WatchedScores(out, manifest, calls, at_write, refits)

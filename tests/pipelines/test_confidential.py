@@ -11,6 +11,7 @@ import pytest
 
 from features.validation import StructuralError, validate_tables
 from pipelines.io import load_data
+from tests.helpers import raw_orders
 
 #: Columns real exports carry beside the contract ones; every value holds the marker `ZQ`.
 EXTRA = (
@@ -38,14 +39,7 @@ def _extra(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _orders(n: int = 6) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": [f"C{i}" for i in range(n)],
-            "ordered_at": [f"2023-01-{i + 2:02d}" for i in range(n)],
-            "revenue": ["10"] * n,
-        }
-    )
+    return raw_orders(n, first_day=2)
 
 
 def _customers(n: int = 6) -> pd.DataFrame:

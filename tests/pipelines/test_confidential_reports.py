@@ -9,10 +9,17 @@ import re
 
 import numpy as np
 
-from pipelines.config import load_config
-from pipelines.reports import build_reports
 from tests.pipelines.history_fixtures import previous_run_history
-from tests.pipelines.report_fixtures import demo_report_inputs
+from tests.pipelines.report_fixtures import demo_report_inputs, demo_site
+
+
+def _with_status(scores, status: np.ndarray) -> None:
+    """`status` into `scores`, with the lookalike scores, reason and provisional tier `cvp score` gives new ones."""
+    scores["status"] = status
+    scores["lookalike_prob_great"] = np.where(status == "new", 0.4, np.nan)
+    scores["lookalike_expected_value"] = np.where(status == "new", 300.0, np.nan)
+    scores["lookalike_reason_1"] = np.where(status == "new", "first order large", None)
+    scores["provisional_tier"] = np.where(status == "new", "good (provisional)", None)
 
 
 def _company():
@@ -39,11 +46,7 @@ def _company():
     history.transitions.loc[scores.loc[moved, "customer_id"], "old_account_manager_id"] = "AM002"
     status = np.where(scores["customer_id"].isin(["C0020", "C0021", "C0003"]), "new", "scored")
     status[scores["customer_id"].isin(["C0030", "C0031"]).to_numpy()] = "lapsed"
-    scores["status"] = status
-    scores["lookalike_prob_great"] = np.where(status == "new", 0.4, np.nan)
-    scores["lookalike_expected_value"] = np.where(status == "new", 300.0, np.nan)
-    scores["lookalike_reason_1"] = np.where(status == "new", "first order large", None)
-    scores["provisional_tier"] = np.where(status == "new", "good (provisional)", None)
+    _with_status(scores, status)
     data["scores"] = scores
     return data, history
 
@@ -51,17 +54,7 @@ def _company():
 def test_every_page_names_only_its_managers_customers(tmp_path):
     data, history = _company()
     scores, customers = data["scores"], data["customers"].set_index("customer_id")
-    paths = build_reports(
-        scores,
-        data["value_contrib"],
-        data["model_card"],
-        tmp_path / "site",
-        load_config().report,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-        history=history,
-    )
+    _, paths = demo_site(tmp_path, history, data)
     owner = scores.set_index("customer_id")["account_manager_id"].astype(object)
     owner = owner.where(owner.notna() & (owner.astype(str).str.strip() != ""), "")
     pages = {**{m: p for m, p in paths.managers.items()}, "": paths.unassigned}
@@ -99,21 +92,8 @@ def test_unassigned_customers_who_are_all_new_get_the_unassigned_page(tmp_path):
     unassigned = scores["account_manager_id"].isna()
     assert unassigned.sum() >= 3  # the fixture's customers without a manager
     status = np.where(unassigned, "new", "scored")
-    scores["status"] = status
-    scores["lookalike_prob_great"] = np.where(status == "new", 0.4, np.nan)
-    scores["lookalike_expected_value"] = np.where(status == "new", 300.0, np.nan)
-    scores["lookalike_reason_1"] = np.where(status == "new", "first order large", None)
-    scores["provisional_tier"] = np.where(status == "new", "good (provisional)", None)
-    paths = build_reports(
-        scores,
-        data["value_contrib"],
-        data["model_card"],
-        tmp_path / "site",
-        load_config().report,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-    )
+    _with_status(scores, status)
+    _, paths = demo_site(tmp_path, data=data)
     assert paths.unassigned is not None and paths.unassigned.exists()
     html = paths.unassigned.read_text()
     new_ids = set(scores.loc[unassigned, "customer_id"])

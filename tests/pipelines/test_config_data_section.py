@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -11,14 +9,9 @@ from typer.testing import CliRunner
 from features.validation import StructuralError
 from pipelines.cli import app
 from pipelines.config import load_config
+from tests.helpers import config_file as _cfg
 
 runner = CliRunner()
-
-
-def _cfg(tmp_path: Path, text: str) -> Path:
-    p = tmp_path / "c.yaml"
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 @pytest.mark.parametrize(

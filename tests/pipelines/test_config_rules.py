@@ -3,12 +3,11 @@ non-colours are config errors at load time."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from features.validation import StructuralError
 from pipelines.config import load_config
+from tests.helpers import config_file as _cfg
 
 DEFAULT_PROBLEM = [
     "non_positive_value",
@@ -17,12 +16,6 @@ DEFAULT_PROBLEM = [
     "discount_abuse",
     "dispute_share",
 ]
-
-
-def _cfg(tmp_path: Path, text: str) -> Path:
-    p = tmp_path / "c.yaml"
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 RULE = "{name: big_effort, column: service_effort_hours_365d, op: '>', threshold: 40}"

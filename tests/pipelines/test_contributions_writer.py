@@ -11,8 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.contributions_writer import ContributionsWriter
-
-WRITE_TABLE = pq.ParquetWriter.write_table
+from tests.helpers import as_if_cpus, parquet_writes
 
 
 def chunks(n_chunks: int = 4, rows: int = 500) -> list[pd.DataFrame]:
@@ -28,15 +27,7 @@ def chunks(n_chunks: int = 4, rows: int = 500) -> list[pd.DataFrame]:
 
 def write(path, cpus: set[int], monkeypatch) -> list[str]:
     """Writes the chunks with `cpus` as the process's CPUs; the names of the threads that called write_table."""
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: cpus, raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    seen: list[str] = []
-
-    def spy(self, table, *args, **kwargs):
-        seen.append(threading.current_thread().name)
-        return WRITE_TABLE(self, table, *args, **kwargs)
-
-    monkeypatch.setattr(pq.ParquetWriter, "write_table", spy)
+    seen = parquet_writes(monkeypatch, cpus)
     writer = ContributionsWriter(path, "run-1")
     for frame in chunks():
         writer.add(frame)
@@ -61,8 +52,7 @@ def test_background_writes_give_the_bytes_of_one_thread(tmp_path, monkeypatch):
 
 
 def test_a_failed_background_write_is_raised(tmp_path, monkeypatch):
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    as_if_cpus(monkeypatch, {0, 1})
 
     def broken(self, table, *args, **kwargs):
         raise OSError("disk full")

@@ -7,17 +7,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError, validate_tables
-
-
-def _orders(n: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": [f"C{i}" for i in range(n)],
-            "ordered_at": [f"2023-01-{i % 28 + 1:02d}" for i in range(n)],
-            "revenue": ["10"] * n,
-        }
-    )
+from tests.helpers import raw_orders as _orders
 
 
 def test_float32_ids_from_2_pow_24_are_structural_not_collapsed():

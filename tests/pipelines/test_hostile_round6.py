@@ -4,18 +4,12 @@ Tiny hand-written files; no training, no model."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from rich.console import Console
 
 from features.validation import StructuralError
+from tests.helpers import quiet
 
 ORDERS = "order_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-05,10.5\nO2,C2,2023-01-06,20\n"
-
-
-def _console() -> Console:
-    return Console(file=io.StringIO(), width=200)
 
 
 def test_a_headerless_file_whose_first_row_holds_only_names_prints_none_of_them(tmp_path):
@@ -57,17 +51,17 @@ def test_an_output_named_like_a_table_of_the_data_directory_is_refused(tmp_path)
         with pytest.raises(
             StructuralError, match=r"the scores file .* is in the data directory .* would replace"
         ):
-            run_score(data, "2023-02-01", data / out, None, "pandas", None, None, None, _console())
+            run_score(data, "2023-02-01", data / out, None, "pandas", None, None, None, quiet(200))
         with pytest.raises(StructuralError, match=r"the feature table .* would replace or shadow the '"):
-            run_features(data, "2023-02-01", data / out, None, None, _console())
+            run_features(data, "2023-02-01", data / out, None, None, quiet(200))
     for rejects in (data, data / "orders"):
         with pytest.raises(StructuralError, match=r"the rejects directory .* is in the data directory"):
-            run_validate(data, None, rejects, None, _console())
+            run_validate(data, None, rejects, None, quiet(200))
     assert (data / "orders.csv").read_text() == ORDERS and sorted(p.name for p in data.iterdir()) == [
         "orders.csv"
     ]
-    run_validate(data, None, data / "rejects", None, _console())  # a folder of its own in the data directory
-    run_features(data, "2023-02-01", data / "features.csv", None, None, _console())
+    run_validate(data, None, data / "rejects", None, quiet(200))  # a folder of its own in the data directory
+    run_features(data, "2023-02-01", data / "features.csv", None, None, quiet(200))
     assert (data / "orders.csv").read_text() == ORDERS
 
 

@@ -9,17 +9,11 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError, validate_tables
+from tests.helpers import raw_orders
 
 
 def _orders(n: int = 6) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": [f"C{i}" for i in range(n)],
-            "ordered_at": [f"2023-01-{i % 28 + 2:02d}" for i in range(n)],  # valid dates for any n
-            "revenue": ["10"] * n,
-        }
-    )
+    return raw_orders(n, first_day=2)
 
 
 def _customers(churned_at: list[object]) -> pd.DataFrame:

@@ -69,8 +69,7 @@ def test_the_same_data_in_another_row_order_scores_bit_for_bit_alike(trained, de
     feature is built. Was: features summed in file order moved in their last bits (profit_net_365d 100.94 vs
     100.94000000000005 on the demo), enough to turn a reason's "4,752 EUR" into "4,751 EUR", and the manifest's
     content fingerprints differed."""
-    import json
-
+    from tests.helpers import scores_manifest
     from tests.pipelines.score_helpers import score_trained
 
     data = tmp_path / "data"
@@ -88,10 +87,7 @@ def test_the_same_data_in_another_row_order_scores_bit_for_bit_alike(trained, de
     for suffix in (".parquet", ".contributions.parquet", ".churn_contributions.parquet"):
         pd.testing.assert_frame_equal(read(out, suffix), read(default_scores.out, suffix), check_exact=True)
 
-    def fingerprint(path: Path) -> dict:
-        return json.loads(path.with_name(path.stem + ".manifest.json").read_text())["data_fingerprint"]
-
-    assert fingerprint(out) == fingerprint(default_scores.out)
+    assert scores_manifest(out)["data_fingerprint"] == scores_manifest(default_scores.out)["data_fingerprint"]
 
 
 ORDERS_CSV = "order_id,customer_id,ordered_at,revenue\nO1,C1,2024-01-02,10\nO2,C2,2024-01-03,20\n"

@@ -3,7 +3,6 @@ read back as one run (issue 13, output side)."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -13,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from rich.console import Console
 from typer.testing import CliRunner
 
 from features import build_training_set
@@ -23,6 +21,7 @@ from pipelines.config import load_config
 from pipelines.engines.run import run_score
 from pipelines.io import load_data
 from pipelines.outputs import SCORES_SCHEMA, read_output_set
+from tests.helpers import quiet
 from tests.pipelines.score_helpers import AS_OF, score_trained
 from tests.settings import override
 
@@ -35,10 +34,6 @@ SHORT_CONFIG = {
         "backtest_folds": 1,
     },
 }
-
-
-def _console() -> Console:
-    return Console(file=io.StringIO(), width=400)
 
 
 def _copy_data(src: Path, dst: Path) -> Path:
@@ -66,7 +61,7 @@ def baseline(default_scores):
 def test_config_change_between_train_and_score_is_reported_and_neutralised(trained, baseline, tmp_path):
     _, expected = baseline
     changed = _config(trained, tmp_path / "changed.yaml", features={"service_hourly_cost": 90.0})
-    console = _console()
+    console = quiet(400)
     run = score_trained(trained, tmp_path / "s.parquet", config=changed, console=console)
     text = console.file.getvalue()
     assert "features.service_hourly_cost: model 60.0, config 90.0" in text
@@ -170,7 +165,7 @@ def test_stale_data_is_refused_unless_allowed(trained, tmp_path):
     with pytest.raises(StructuralError, match="(?s)stale.*--allow-stale"):
         score_trained(trained, tmp_path / "s.parquet", as_of_text="2035-01-01")
     assert not (tmp_path / "s.parquet").exists()
-    console = _console()
+    console = quiet(400)
     run = score_trained(
         trained, tmp_path / "s.parquet", as_of_text="2035-01-01", allow_stale=True, console=console
     )
@@ -279,7 +274,7 @@ def test_model_card_comes_from_the_models_own_run_whatever_the_local_store(train
     elsewhere = _config(
         trained, tmp_path / "elsewhere.yaml", mlflow={"tracking_dir": str(tmp_path / "empty")}
     )
-    index = run_report(scores, tmp_path / "reports", None, None, elsewhere, _console())
+    index = run_report(scores, tmp_path / "reports", None, None, elsewhere, quiet(400))
     html = index.read_text()
     assert '<table class="backtest">' in html and "value_norm_gini" in html
     assert run.manifest["model_run_id"]
@@ -325,10 +320,10 @@ def test_train_on_one_customer_and_absurd_horizon_are_clear_errors(trained, new_
     empty_registry(new_store, tmp_path / "m")
     end = one["orders"]["ordered_at"].max().normalize() + pd.Timedelta(days=1)  # the data's end: its default
     with pytest.raises(StructuralError, match="(?s)not enough data to train.*1 customer"):
-        train_and_register(one, cfg, end, _console())
+        train_and_register(one, cfg, end, quiet(400))
     far = cfg.model_copy(update={"labels": cfg.labels.model_copy(update={"horizon_days": 100000})})
     with pytest.raises(StructuralError, match="--horizon-days 100000 is not shorter than the history"):
-        train_and_register(tables, far, pd.Timestamp("2024-07-01"), _console())
+        train_and_register(tables, far, pd.Timestamp("2024-07-01"), quiet(400))
 
 
 @pytest.fixture(scope="module")
@@ -349,9 +344,9 @@ def short_history(new_store, tmp_path_factory):
     cfg = load_config(config)
     tables = load_data(data).tables
     as_of = default_as_of(tables)
-    console = _console()
+    console = quiet(400)
     first = train_and_register(tables, cfg, as_of, console)
-    forced = train_and_register(tables, cfg, as_of, _console(), promote=True)
+    forced = train_and_register(tables, cfg, as_of, quiet(400), promote=True)
     return root, data, config, as_of, first, forced, console.file.getvalue()
 
 
@@ -368,7 +363,7 @@ def test_twelve_months_of_history_train_with_a_181_day_horizon(short_history):
 
 def test_short_history_model_scores_and_lists_rules_on_absent_columns(short_history):
     root, data, config, as_of, *_ = short_history
-    console = _console()
+    console = quiet(400)
     run = run_score(
         data, as_of.date().isoformat(), root / "s.parquet", None, "pandas", None, None, config, console
     )

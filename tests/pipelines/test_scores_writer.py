@@ -9,22 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.outputs import write_scores_parquet
+from tests.helpers import as_if_cpus, parquet_writes
 from tests.pipelines.test_spill import _frame
-
-WRITE_TABLE = pq.ParquetWriter.write_table
 
 
 def write(path, cpus: set[int], monkeypatch) -> list[str]:
     """Writes the scores with `cpus` as the process's CPUs; the names of the threads that wrote a row group."""
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: cpus, raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    seen: list[str] = []
-
-    def spy(self, table, *args, **kwargs):
-        seen.append(threading.current_thread().name)
-        return WRITE_TABLE(self, table, *args, **kwargs)
-
-    monkeypatch.setattr(pq.ParquetWriter, "write_table", spy)
+    seen = parquet_writes(monkeypatch, cpus)
     write_scores_parquet(_frame(2_000, seed=5), path, rows_per_group=300)
     return seen
 
@@ -41,8 +32,7 @@ def test_row_groups_written_in_the_background_give_the_bytes_of_one_thread(tmp_p
 
 
 def test_a_failed_background_write_is_raised_and_the_thread_ends(tmp_path, monkeypatch):
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    as_if_cpus(monkeypatch, {0, 1})
     before = {t.ident for t in threading.enumerate()}
 
     def broken(self, table, *args, **kwargs):

@@ -10,10 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from features.validation import StructuralError
-from pipelines.cli import app
+from tests.helpers import cvp as _cvp
 from tests.pipelines.score_helpers import score_cli_args
 
 MAPPING = """
@@ -25,10 +24,6 @@ tables:
     columns: {order_id: id, customer_id: cust, ordered_at: at, revenue: rev}
 """
 LINES = "id,cust,at,rev\no1,c1,2024-01-05,10\no2,c2,2024-02-05,20\n"
-
-
-def _cvp(*args: str):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ import pytest
 import pipelines.reports.pages as pages
 from features.validation import StructuralError, validate_tables
 from pipelines.reports import page_slugs
+from tests.helpers import cvp as _cvp
+from tests.helpers import keep_mlflow_uris as _keep_mlflow_uris
+from tests.helpers import quiet, raw_orders
 from tests.pipelines.score_helpers import score_trained
 
 
@@ -37,14 +40,7 @@ def test_an_as_of_inside_the_models_last_label_window_is_refused(trained, tmp_pa
 
 
 def _orders(n: int = 6) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": [f"C{i}" for i in range(n)],
-            "ordered_at": [f"2023-01-{i + 2:02d}" for i in range(n)],
-            "revenue": ["10"] * n,
-        }
-    )
+    return raw_orders(n, first_day=2)
 
 
 def _customers(n: int = 6) -> pd.DataFrame:
@@ -197,14 +193,6 @@ def test_cvp_score_on_spark_with_a_bad_driver_memory_exits_2(trained, tmp_path, 
     assert res.exit_code == 2, res.output
     assert "CVP_SPARK_DRIVER_MEMORY = '4gb'" in " ".join(res.output.split())
     assert "unexpected" not in res.output and not (tmp_path / "s.parquet").exists()
-
-
-def _cvp(*args: object, **kwargs: object):
-    from typer.testing import CliRunner
-
-    from pipelines.cli import app
-
-    return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
 
 
 def test_an_empty_path_flag_is_refused_never_read_as_the_working_directory(trained, tmp_path, monkeypatch):
@@ -455,14 +443,6 @@ def test_the_error_log_of_an_unexpected_error_holds_no_password(tmp_path, monkey
 ORDERS_CSV = "order_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-05,10.5\nO2,C2,2023-01-06,20\n"
 
 
-def _quiet():
-    import io
-
-    from rich.console import Console
-
-    return Console(file=io.StringIO(), width=200)
-
-
 def test_a_features_run_failing_between_its_two_files_leaves_the_previous_table_and_manifest(
     tmp_path, monkeypatch
 ):
@@ -478,7 +458,7 @@ def test_a_features_run_failing_between_its_two_files_leaves_the_previous_table_
     (data / "orders.csv").write_text(ORDERS_CSV)
     out = tmp_path / "f" / "features.parquet"
     manifest = out.with_suffix(".manifest.json")
-    jobs.run_features(data, "2023-02-01", out, None, None, _quiet())
+    jobs.run_features(data, "2023-02-01", out, None, None, quiet(200))
     old_table, old_manifest = out.read_bytes(), manifest.read_text()
     assert json.loads(old_manifest)["cutoffs"][0].startswith("2023-02-01")
 
@@ -489,13 +469,13 @@ def test_a_features_run_failing_between_its_two_files_leaves_the_previous_table_
 
     monkeypatch.setattr(jobs, "write_json", fail)
     with pytest.raises(OSError, match="injected"):
-        jobs.run_features(data, "2023-03-01", out, None, None, _quiet())
+        jobs.run_features(data, "2023-03-01", out, None, None, quiet(200))
     assert out.read_bytes() == old_table and manifest.read_text() == old_manifest
     left = sorted(p.name for p in out.parent.iterdir())
     assert left == [".features.publish.lock", "features.manifest.json", "features.parquet"]  # no staging left
 
     monkeypatch.setattr(jobs, "write_json", real)
-    jobs.run_features(data, "2023-03-01", out, None, None, _quiet())
+    jobs.run_features(data, "2023-03-01", out, None, None, quiet(200))
     assert json.loads(manifest.read_text())["cutoffs"][0].startswith("2023-03-01")
     assert out.read_bytes() != old_table
 
@@ -653,21 +633,6 @@ def _serve(status_of):
     return server, f"http://ann:s3cret@127.0.0.1:{server.server_port}", asked
 
 
-def _keep_mlflow_uris(monkeypatch) -> None:
-    """This process's MLflow tracking and registry URIs (module state and variables) put back after the test
-    (`mlflow.set_registry_uri` of the old value would pin the registry for the tests that follow)."""
-    import mlflow.tracking._model_registry.utils as registry
-    import mlflow.tracking._tracking_service.utils as tracking
-
-    monkeypatch.setattr(registry, "_registry_uri", registry._registry_uri)
-    monkeypatch.setattr(tracking, "_tracking_uri", tracking._tracking_uri)
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        if name in os.environ:
-            monkeypatch.setenv(name, os.environ[name])
-        else:
-            monkeypatch.delenv(name, raising=False)
-
-
 def test_a_tracking_server_answering_5xx_is_exit_2_naming_it_and_mlflow_retries_are_bounded(
     tmp_path, monkeypatch
 ):
@@ -720,7 +685,7 @@ def test_a_generate_run_failing_half_way_leaves_the_previous_demo_company_whole(
     from pipelines.jobs import run_generate
 
     out = tmp_path / "demo"
-    run_generate(out, 60, "2022-01-01", "2023-12-31", 1, "csv", _quiet())
+    run_generate(out, 60, "2022-01-01", "2023-12-31", 1, "csv", quiet(200))
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     real, calls = write._write_table, []
 
@@ -732,11 +697,11 @@ def test_a_generate_run_failing_half_way_leaves_the_previous_demo_company_whole(
 
     monkeypatch.setattr(write, "_write_table", fail_third)
     with pytest.raises(OSError, match="injected"):
-        run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", _quiet())
+        run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", quiet(200))
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before  # the csv company whole: no parquet table beside it, none removed, no staging left
     monkeypatch.setattr(write, "_write_table", real)
-    run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", _quiet())
+    run_generate(out, 60, "2022-01-01", "2023-12-31", 2, "parquet", quiet(200))
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == sorted(["_truth"] + [f"{n}.parquet" for n in write.TABLE_NAMES])
 

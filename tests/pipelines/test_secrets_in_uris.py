@@ -16,15 +16,13 @@ from typer.testing import CliRunner
 
 from features.errors import without_passwords
 from pipelines.cli import app
+from tests.helpers import nothing_secret
 
 SECRET = "Zq9/kT+x7Wq"  # an S3 secret key's characters: `/` and `+`, not URL-encoded
 
 
 def _nothing_secret(res, tmp_path: Path, secret: str = SECRET) -> None:
-    assert secret not in res.stdout and secret not in res.stderr, res.output
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert secret.encode() not in path.read_bytes(), path
+    nothing_secret(res, tmp_path, secret)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.helpers import keep_mlflow_uris, nothing_secret
+
 SECRET = "s3cret"
 
 
@@ -21,16 +23,7 @@ SECRET = "s3cret"
 def server(monkeypatch):
     """A server answering /health (the product's check passes) and 401 to everything else; its URI with a user
     and password. MLflow's tracking and registry URIs are put back afterwards."""
-    import mlflow.tracking._model_registry.utils as registry
-    import mlflow.tracking._tracking_service.utils as tracking
-
-    monkeypatch.setattr(registry, "_registry_uri", registry._registry_uri)
-    monkeypatch.setattr(tracking, "_tracking_uri", tracking._tracking_uri)
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        if name in os.environ:
-            monkeypatch.setenv(name, os.environ[name])
-        else:
-            monkeypatch.delenv(name, raising=False)
+    keep_mlflow_uris(monkeypatch)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -68,10 +61,7 @@ def _artifact_request_fails(uri: str):
 
 
 def _nothing_secret(res, tmp_path: Path) -> None:
-    assert SECRET not in res.stdout and SECRET not in res.stderr, res.output
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), path
+    nothing_secret(res, tmp_path, SECRET)
 
 
 def test_train_failing_on_a_server_request_shows_no_password(server, tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ from pipelines.demo import generate_company, write_company
 from pipelines.engines.chunks import hash_sample
 from pipelines.io import load_data
 from pipelines.sampling import sample_tables
+from tests.helpers import quiet
 
 AS_OF = pd.Timestamp("2024-07-01")
 N_SAMPLE = 250
@@ -244,21 +245,13 @@ def test_spark_train_refuses_future_orders_as_the_pandas_engine(company, spark, 
     orders.to_parquet(moved / "orders.parquet", index=False)
     cfg = load_config(None)
     with pytest.raises(StructuralError) as pandas_error:
-        load_for_modelling(moved, None, None, {}, None, _quiet())
+        load_for_modelling(moved, None, None, {}, None, quiet(None))
     with pytest.raises(StructuralError) as spark_error:
         sample_training_input(spark, moved, cfg, None, "train on", 100)
     head = str(pandas_error.value).split("Example rows")[0]
     assert "2 order(s) in the future" in head and str(spark_error.value).startswith(head)
     for order_id in orders.loc[orders.index[[3, 4]], "order_id"]:
         assert str(order_id) in str(spark_error.value)
-
-
-def _quiet():
-    import io
-
-    from rich.console import Console
-
-    return Console(file=io.StringIO())
 
 
 @pytest.mark.parametrize("broken", ["paid_at", "revenue"])
@@ -287,7 +280,7 @@ def test_spark_train_applies_the_whole_base_stops_of_the_pandas_engine(
     if broken == "revenue":  # else the returns above their orders stop the load first (both engines)
         (moved / "returns.parquet").unlink()
     with pytest.raises(StructuralError) as pandas_error:
-        cfg, tables, cutoff = load_for_modelling(moved, None, None, {}, "2024-07-01", _quiet())
+        cfg, tables, cutoff = load_for_modelling(moved, None, None, {}, "2024-07-01", quiet(None))
         from pipelines.loading import check_as_of
 
         check_as_of(tables, cutoff, cfg.labels, "train on")

@@ -1,0 +1,104 @@
+"""Helpers several test files use, written once here instead of copied into each: a raw orders table, a console that
+records, `cvp` through typer's test runner, the manifest beside an output, a config file from YAML text, the checks
+that a secret was shown nowhere, and the guards that put MLflow's URIs and the process's CPUs back after a test."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+from rich.console import Console
+
+#: Parquet's own row-group write, taken before any test patches it (`parquet_writes` spies on it).
+WRITE_TABLE = pq.ParquetWriter.write_table
+
+
+def raw_orders(n: int = 6, first_day: int = 1) -> pd.DataFrame:
+    """An orders table as read from a text file: `n` orders O0.. of customers C0.. (one each), revenue "10", dated
+    from 2023-01-`first_day` one day apart (after 28 orders the days start again)."""
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "ordered_at": [f"2023-01-{i % 28 + first_day:02d}" for i in range(n)],
+            "revenue": ["10"] * n,
+        }
+    )
+
+
+def quiet(width: int | None = 120) -> Console:
+    """A console that records what a job prints (read it with `console.file.getvalue()`), `width` columns wide
+    (None: rich's default)."""
+    return Console(file=io.StringIO(), width=width)
+
+
+def cvp(*args: object, **kwargs: Any) -> Any:
+    """`cvp <args>` run in this process by typer's test runner (arguments as text); its `Result`."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
+
+
+def scores_manifest(out: Path) -> dict[str, Any]:
+    """The manifest `cvp score` published beside the scores file `out` (`pipelines.outputs.output_paths`)."""
+    from pipelines.outputs import output_paths
+
+    return json.loads(output_paths(Path(out))["manifest"].read_text())
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    """`text` (YAML, the user's config) written as `tmp_path / "c.yaml"`."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def nothing_secret(res: Any, root: Path, secret: str) -> None:
+    """`secret` is in neither the command's stdout nor its stderr, nor in any file under `root`."""
+    assert secret not in res.stdout and secret not in res.stderr, res.output
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def keep_mlflow_uris(monkeypatch: Any) -> None:
+    """This process's MLflow tracking and registry URIs (module state and variables) put back after the test
+    (`mlflow.set_registry_uri` of the old value would pin the registry for the tests that follow)."""
+    import mlflow.tracking._model_registry.utils as registry
+    import mlflow.tracking._tracking_service.utils as tracking
+
+    monkeypatch.setattr(registry, "_registry_uri", registry._registry_uri)
+    monkeypatch.setattr(tracking, "_tracking_uri", tracking._tracking_uri)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+
+
+def as_if_cpus(monkeypatch: Any, cpus: set[int]) -> None:
+    """The process may use `cpus` (`os.sched_getaffinity`), with no OMP_NUM_THREADS to say otherwise."""
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: cpus, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+
+def parquet_writes(monkeypatch: Any, cpus: set[int]) -> list[str]:
+    """`as_if_cpus`, then every Parquet row-group write recorded: the list fills with the name of the thread that
+    made each write."""
+    as_if_cpus(monkeypatch, cpus)
+    seen: list[str] = []
+
+    def spy(self, table, *args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return WRITE_TABLE(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", spy)
+    return seen
