@@ -164,14 +164,17 @@ _params = st.tuples(
     st.floats(0.01, 5.0), st.floats(0.1, 200.0), st.floats(0.001, 5.0), st.floats(0.01, 150.0)
 )
 
-
-@settings(max_examples=60, deadline=None)
-@given(
+#: One customer for the property tests: model parameters, repeat purchases x, age T and recency as a share of T.
+_a_customer = given(
     params=_params,
     x=st.integers(0, 300),
     big_t=st.floats(0.5, 3000.0),
     recency_share=st.floats(0.0, 1.0),
 )
+
+
+@settings(max_examples=60, deadline=None)
+@_a_customer
 def test_expected_purchases_monotone_in_t(params, x: int, big_t: float, recency_share: float) -> None:
     model = _model(*params)
     t_x = big_t * recency_share if x > 0 else 0.0
@@ -184,12 +187,7 @@ def test_expected_purchases_monotone_in_t(params, x: int, big_t: float, recency_
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    params=_params,
-    x=st.integers(0, 300),
-    big_t=st.floats(0.5, 3000.0),
-    recency_share=st.floats(0.0, 1.0),
-)
+@_a_customer
 def test_probability_alive_is_a_probability(params, x: int, big_t: float, recency_share: float) -> None:
     model = _model(*params)
     t_x = big_t * recency_share if x > 0 else 0.0
@@ -200,12 +198,7 @@ def test_probability_alive_is_a_probability(params, x: int, big_t: float, recenc
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    params=_params,
-    x=st.integers(0, 300),
-    big_t=st.floats(0.5, 3000.0),
-    recency_share=st.floats(0.0, 1.0),
-)
+@_a_customer
 def test_probability_no_purchases_is_a_decreasing_probability(params, x, big_t, recency_share) -> None:
     model = _model(*params)
     t_x = big_t * recency_share if x > 0 else 0.0
