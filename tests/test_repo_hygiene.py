@@ -13,7 +13,7 @@ from tests.shared_data import ONLINE_RETAIL, REPO, require
 # A path rooted in one machine's layout (a home, a scratch or a mount directory), e.g. "/" + "work/shared/...".
 _MACHINE_ROOTS = ("work", "tmp", "home", "root", "opt", "mnt", "Users", "private")
 MACHINE_PATH = re.compile(r"(?<![\w.~:/-])/(?:" + "|".join(_MACHINE_ROOTS) + r")/")
-SCANNED = ("features", "models", "pipelines", "bench", "tests", "configs")
+SCANNED = ("features", "models", "pipelines", "bench", "tests", "configs", "docs")
 SUFFIXES = {".py", ".yaml", ".yml", ".toml", ".md", ".j2", ".cfg", ".txt"}
 
 
