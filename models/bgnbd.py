@@ -41,6 +41,14 @@ def _check_bgnbd_inputs(frequency: object, recency: object, T: object) -> tuple[
     return x, t_x, big_t
 
 
+def _check_horizon(t: object, shape: tuple[int, ...]) -> np.ndarray:
+    """The horizon t (scalar or array) broadcast to `shape`; finite and >= 0 or ValueError."""
+    t = np.broadcast_to(np.asarray(t, dtype="float64"), shape)
+    if np.any(t < 0) or not np.all(np.isfinite(t)):
+        raise ValueError("t must be finite and >= 0")
+    return t
+
+
 class BetaGeoModel:
     """BG/NBD model of repeat purchase counts (Fader, Hardie & Lee 2005).
 
@@ -154,16 +162,18 @@ class BetaGeoModel:
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(customer still active at T | x, t_x, T); exactly 1 when frequency is 0 (BG/NBD assumption)."""
         x, t_x, big_t = _check_bgnbd_inputs(frequency, recency, T)
-        return np.where(x == 0, 1.0, expit(-self._log_odds_dead(x, t_x, big_t)))
+        return self._p_alive(x, t_x, big_t)
 
-    def _log_odds_dead(self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> np.ndarray:
+    def _p_alive(self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> np.ndarray:
+        """P(alive at T) on checked inputs: 1 for x = 0, else 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))."""
         r, alpha, a, b = self._params()
-        # log[ a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) ]; only meaningful for x > 0.
-        return (
+        # log[ a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) ]: the log-odds of dead; only meaningful for x > 0.
+        log_odds_dead = (
             (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
             + np.log(a)
             - np.log(b + np.maximum(x, 1) - 1)
         )
+        return np.where(x == 0, 1.0, expit(-log_odds_dead))
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """E[number of purchases in (T, T + t] | x, t_x, T], t in the input's time unit (scalar or array).
@@ -171,9 +181,7 @@ class BetaGeoModel:
         Non-decreasing in t, 0 at t = 0. Entries whose hypergeometric term cannot be evaluated are NaN.
         """
         x, t_x, big_t = _check_bgnbd_inputs(frequency, recency, T)
-        t = np.broadcast_to(np.asarray(t, dtype="float64"), x.shape)
-        if np.any(t < 0) or not np.all(np.isfinite(t)):
-            raise ValueError("t must be finite and >= 0")
+        t = _check_horizon(t, x.shape)
         r, alpha, a, b = self._params()
         if abs(a - 1.0) < _A_NEAR_ONE:
             # The closed form has a removable singularity at a = 1 (0/0); E is smooth in a, so interpolate
@@ -183,7 +191,7 @@ class BetaGeoModel:
             given_alive = lo + (hi - lo) * (a - 1.0 + _A_NEAR_ONE) / (2.0 * _A_NEAR_ONE)
         else:
             given_alive = _expected_given_alive(t, x, big_t, r, alpha, a, b)
-        p_alive = np.where(x == 0, 1.0, expit(-self._log_odds_dead(x, t_x, big_t)))
+        p_alive = self._p_alive(x, t_x, big_t)
         with np.errstate(over="ignore", invalid="ignore"):
             out = given_alive * p_alive
         out = np.where(t == 0, 0.0, out)
@@ -197,11 +205,9 @@ class BetaGeoModel:
         Unlike 1 - P(alive), which is 0 for every one-time buyer, this ranks one-time buyers by age and rate.
         """
         x, t_x, big_t = _check_bgnbd_inputs(frequency, recency, T)
-        t = np.broadcast_to(np.asarray(t, dtype="float64"), x.shape)
-        if np.any(t < 0) or not np.all(np.isfinite(t)):
-            raise ValueError("t must be finite and >= 0")
+        t = _check_horizon(t, x.shape)
         r, alpha, _, _ = self._params()
-        p_alive = np.where(x == 0, 1.0, expit(-self._log_odds_dead(x, t_x, big_t)))
+        p_alive = self._p_alive(x, t_x, big_t)
         p_some_if_alive = -np.expm1((r + x) * np.log1p(-t / (alpha + big_t + t)))
         return np.clip(1.0 - p_alive * p_some_if_alive, 0.0, 1.0)
 
