@@ -63,7 +63,8 @@ def run(work: Path, n: int, seed: int) -> None:
 
     from features.labels import build_labels
     from models.stability import stable_tiers
-    from models.tiers import StabilityConfig, assign_tiers
+    from models.tier_config import StabilityConfig
+    from models.tiers import assign_tiers
     from pipelines.config import load_config
     from pipelines.demo import generate_company, write_company
     from pipelines.engines.run import run_score
