@@ -68,7 +68,7 @@ def run(work: Path, n: int, seed: int) -> None:
     from pipelines.config import load_config
     from pipelines.demo import generate_company, write_company
     from pipelines.engines.run import run_score
-    from pipelines.history import list_runs, read_run
+    from pipelines.history_store import list_runs, read_run
     from pipelines.io import load_data
     from pipelines.train import train_and_register
 
@@ -101,7 +101,7 @@ def run(work: Path, n: int, seed: int) -> None:
                 quiet,
                 history=history,
             )
-            from pipelines.history import append_run
+            from pipelines.history_store import append_run
 
             append_run(history, res.scores, res.contributions_path, res.manifest)
     t_score = time.perf_counter() - t0
