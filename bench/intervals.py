@@ -135,10 +135,11 @@ def partial_rows(data: str, cache: Path, customers: int, seed: int, cfg: Any, mi
 
 
 def _refit_with(extra_X: pd.DataFrame, extra_y: np.ndarray, extra_w: np.ndarray):
-    """A `models.value.fit_booster` whose final refit (on every row) also fits the extra rows, weighted; early
-    stopping and the calibration booster see the training rows only (so the interval's residuals and the total
-    correction, measured on the training rows, keep their meaning)."""
+    """A `models.boosters.fit_booster` (as `models.value` calls it) whose final refit (on every row) also fits the
+    extra rows, weighted; early stopping and the calibration booster see the training rows only (so the interval's
+    residuals and the total correction, measured on the training rows, keep their meaning)."""
     import models.value as mv
+    from models.boosters import _trimmed
 
     original = mv.fit_booster
 
@@ -152,7 +153,7 @@ def _refit_with(extra_X: pd.DataFrame, extra_y: np.ndarray, extra_w: np.ndarray)
         wa = np.concatenate([np.ones(len(y)), extra_w])
         estimator.set_params(n_estimators=rounds)
         estimator.fit(Xa, ya, sample_weight=wa)
-        return mv._trimmed(estimator, rounds), held
+        return _trimmed(estimator, rounds), held
 
     return original, fit_booster
 

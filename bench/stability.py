@@ -63,11 +63,12 @@ def run(work: Path, n: int, seed: int) -> None:
 
     from features.labels import build_labels
     from models.stability import stable_tiers
-    from models.tiers import StabilityConfig, assign_tiers
+    from models.tier_config import StabilityConfig
+    from models.tiers import assign_tiers
     from pipelines.config import load_config
     from pipelines.demo import generate_company, write_company
     from pipelines.engines.run import run_score
-    from pipelines.history import list_runs, read_run
+    from pipelines.history_store import list_runs, read_run
     from pipelines.io import load_data
     from pipelines.train import train_and_register
 
@@ -100,7 +101,7 @@ def run(work: Path, n: int, seed: int) -> None:
                 quiet,
                 history=history,
             )
-            from pipelines.history import append_run
+            from pipelines.history_store import append_run
 
             append_run(history, res.scores, res.contributions_path, res.manifest)
     t_score = time.perf_counter() - t0

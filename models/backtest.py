@@ -42,7 +42,8 @@ from models.baselines import BTYDBaseline, PastRateBaseline, PersistenceBaseline
 from models.bundle import CustomerValueModel
 from models.config import ModelConfig
 from models.feature_contract import feature_columns
-from models.tiers import TierConfig, assign_tiers
+from models.tier_config import TierConfig
+from models.tiers import assign_tiers
 
 OUR_MODEL = "model"
 

@@ -29,11 +29,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from models.boosters import fit_booster, lgbm_params
 from models.config import ModelConfig
 from models.feature_contract import FeatureContract
 from models.purged import purged_slices
 from models.threads import prediction_threads
-from models.value import fit_booster, lgbm_params
 
 _EPS = 1e-6
 

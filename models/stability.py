@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.tiers import TIER_DTYPE, StabilityConfig
+from models.tier_config import StabilityConfig
+from models.tiers import TIER_DTYPE
 
 __all__ = ["stable_tiers"]
 

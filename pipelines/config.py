@@ -30,7 +30,7 @@ from features.validation import StructuralError
 from models.config import ModelConfig
 from models.explain import ExplainConfig
 from models.profile import ProfileConfig
-from models.tiers import TierConfig
+from models.tier_config import TierConfig
 from pipelines.reports.config import ReportConfig
 from pipelines.yamlfile import read_yaml, read_yaml_settings
 

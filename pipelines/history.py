@@ -1,22 +1,7 @@
 """The score history: every scoring run kept by as-of, stable tiers across runs, transitions between two runs.
 
-Layout of a history directory (`cvp score ... --history DIR`):
-
-    DIR/.cvp-history                  marker: a directory this product writes (any other non-empty one is refused)
-    DIR/as_of=YYYY-MM-DD/scores.parquet         the run's published scores (no personal columns)
-    DIR/as_of=YYYY-MM-DD/contributions.parquet  its exact value contributions (currency, `customer_id` + features)
-    DIR/as_of=YYYY-MM-DD/churn_contributions.parquet  its churn contributions (probability points, same layout;
-                                                when the run wrote them: pandas engine; absent in older runs)
-    DIR/as_of=YYYY-MM-DD/bridge_contributions.parquet, bridge_churn_contributions.parquet
-                                                when the model changed since the previous run: that run's model
-                                                on this run's data (value, churn; same layout), the bridge of the
-                                                data/model split (`models.transitions`); its version in run.json
-    DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, counts by tier and status
-
-One partition per as-of, written into a staging directory inside DIR and renamed into place
-(`pipelines.io.replace_path`): a rerun of the same as-of replaces its partition whole, so appending is idempotent,
-and a reader sees the old partition or the new one, never a mix. Hidden entries (staging directories of a killed
-run, an old partition being replaced) are never read and are removed by the next append.
+The history directory (its layout, reading and appending runs) is `pipelines.history_store`; this module compares
+the runs it holds.
 
 Runs of different horizons are never compared: stability, transitions and the report refuse (exit 2) when the two
 runs they would compare predict over different horizons. `cvp history` lists every run and says when horizons mix.
@@ -24,138 +9,34 @@ runs they would compare predict over different horizons. `cvp history` lists eve
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines import io
-from pipelines.output_checks import HISTORY_MARKER, file_in_the_way
+from pipelines.history_store import (
+    HISTORY_MARKER,
+    HistoryRun,
+    append_run,
+    list_runs,
+    open_history,
+    previous_run,
+    read_columns,
+    read_run,
+    read_run_churn,
+)
 
 __all__ = [
-    "HISTORY_MARKER",
-    "HistoryRun",
-    "append_run",
+    "append_run",  # re-exported for pipelines/cli.py (and open_history, used here); the rest is history_store's
     "apply_stability",
     "bridge_source",
-    "read_bridge",
     "check_same_horizon",
     "check_same_customers",
-    "list_runs",
-    "open_history",
-    "previous_run",
-    "read_run",
-    "read_run_churn",
     "run_history",
     "transitions_between",
 ]
-
-LOCK_FILE = ".cvp-history.lock"  #: held while a run is appended (`pipelines.locks`)
-SCORES_FILE = "scores.parquet"
-CONTRIB_FILE = "contributions.parquet"
-CHURN_FILE = "churn_contributions.parquet"  # optional: runs of the Spark engine and older runs have none
-BRIDGE_FILE = "bridge_contributions.parquet"  # optional: only when the model changed (issue 15)
-BRIDGE_CHURN_FILE = "bridge_churn_contributions.parquet"
-RUN_FILE = "run.json"
-_PARTITION = re.compile(r"^as_of=(\d{4}-\d{2}-\d{2})$")
-
-
-@dataclass(frozen=True)
-class HistoryRun:
-    """One run of the history (its `run.json` and where its files are)."""
-
-    as_of: str
-    run_id: str
-    model_version: str
-    horizon_days: int
-    tiers: dict[str, int]
-    statuses: dict[str, int]
-    stability_rule: str
-    path: Path
-
-
-def open_history(path: Path, create: bool) -> Path:
-    """The history directory, checked: ours (marker), or absent/empty when `create` (then marked).
-
-    Anything else exits 2: a file, a non-empty directory this product did not write (its files are left alone),
-    or, when not creating, a directory that does not exist.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise StructuralError(f"--history {path} is a file, not a history directory")
-    blocker = file_in_the_way(path)
-    if blocker is not None:  # `--history afile/h` (was: exit 1, `unexpected NotADirectoryError`)
-        raise StructuralError(f"--history {path} cannot be created: {blocker} is a file, not a directory")
-    if path.is_dir() and (path / HISTORY_MARKER).is_file():
-        return path
-    if not create:
-        if not path.exists():
-            raise StructuralError(
-                f"--history {path} does not exist: run `cvp score ... --history {path}` first to start one"
-            )
-        raise StructuralError(
-            f"--history {path} is not a score history (no {HISTORY_MARKER} in it): give the directory "
-            "`cvp score --history` writes"
-        )
-    if path.is_dir() and any(path.iterdir()):
-        raise StructuralError(
-            f"--history {path} is not empty and is not a score history (no {HISTORY_MARKER} in it): choose a new "
-            "or empty directory; its files are left untouched"
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    (path / HISTORY_MARKER).write_text("score history written by cvp; one as_of=YYYY-MM-DD/ per run\n")
-    return path
-
-
-def _read_run_info(folder: Path) -> HistoryRun:
-    run_file = folder / RUN_FILE
-    missing = [n for n in (RUN_FILE, SCORES_FILE, CONTRIB_FILE) if not (folder / n).is_file()]
-    if missing:
-        raise StructuralError(
-            f"history partition {folder} lacks {', '.join(missing)}: it was not written by `cvp score "
-            "--history`; remove it or rerun that as-of"
-        )
-    try:
-        info = json.loads(run_file.read_text(encoding="utf-8"))
-        as_of = str(info["as_of"])
-        run = HistoryRun(
-            as_of=as_of,
-            run_id=str(info["run_id"]),
-            model_version=str(info["model_version"]),
-            horizon_days=int(info["horizon_days"]),
-            tiers={str(k): int(v) for k, v in dict(info.get("tiers", {})).items()},
-            statuses={str(k): int(v) for k, v in dict(info.get("statuses", {})).items()},
-            stability_rule=str(info.get("stability_rule", "none")),
-            path=folder,
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
-    if f"as_of={as_of}" != folder.name:
-        raise StructuralError(f"history partition {folder} holds the run as of {as_of}: the names disagree")
-    return run
-
-
-def list_runs(history: Path) -> list[HistoryRun]:
-    """Every run of an existing history, oldest first (hidden entries ignored; anything foreign refused)."""
-    history = open_history(history, create=False)
-    runs = []
-    for entry in sorted(history.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if not entry.is_dir() or not _PARTITION.match(entry.name):
-            raise StructuralError(
-                f"--history {history} holds {entry.name!r}, which is not a run (as_of=YYYY-MM-DD/): a history "
-                "directory holds only what `cvp score --history` writes"
-            )
-        runs.append(_read_run_info(entry))
-    return runs
 
 
 def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:
@@ -188,7 +69,7 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
     changed: compared as they are, every customer would be new and every stable tier reset, without a word."""
     from features.ids import respelled_ids
 
-    before = _read_columns(previous, ["customer_id"])["customer_id"]
+    before = read_columns(previous, ["customer_id"])["customer_id"]
     if not len(before):
         return
     now = ids.astype("str")
@@ -215,48 +96,6 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
     )
 
 
-def read_run(run: HistoryRun) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(scores, contributions indexed by customer_id) of one run, ids as text."""
-    from pipelines.outputs import SCORES_SCHEMA
-
-    try:
-        scores = pd.read_parquet(run.path / SCORES_FILE)
-        contrib = pd.read_parquet(run.path / CONTRIB_FILE)
-    except Exception as exc:  # pyarrow raises its own types for damaged files
-        raise StructuralError(f"history run {run.as_of}: its files are not readable ({exc})") from exc
-    scores = SCORES_SCHEMA.conform(scores, str(run.path / SCORES_FILE))
-    scores["customer_id"] = scores["customer_id"].astype("str")
-    if "customer_id" in contrib.columns:
-        contrib["customer_id"] = contrib["customer_id"].astype("str")
-        contrib = contrib.drop(columns=[c for c in ("run_id",) if c in contrib]).set_index("customer_id")
-    return scores, contrib
-
-
-def read_run_churn(run: HistoryRun) -> pd.DataFrame | None:
-    """The churn contributions of one run (probability points, index customer_id), None when it has none."""
-    from pipelines.outputs import read_churn_contributions
-
-    return read_churn_contributions(run.path / CHURN_FILE, run.run_id)
-
-
-def _read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
-    """Only `columns` of a run's scores (the tier history needs three of them, not the reason sentences)."""
-    try:
-        scores = pd.read_parquet(run.path / SCORES_FILE, columns=columns)
-    except Exception as exc:  # a damaged file, or one without the columns
-        raise StructuralError(
-            f"history run {run.as_of}: cannot read {columns} from its scores ({exc})"
-        ) from exc
-    scores["customer_id"] = scores["customer_id"].astype("str")
-    return scores
-
-
-def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:
-    """The latest run strictly before `as_of` (YYYY-MM-DD), or None."""
-    earlier = [r for r in runs if r.as_of < as_of]
-    return earlier[-1] if earlier else None
-
-
 def bridge_source(history: Path | None, as_of: str, model_version: str) -> HistoryRun | None:
     """The history's run before `as_of` when it was scored with another model version than `model_version`
     (issue 15: this run then explains its data with that run's model too), else None (also without a history)."""
@@ -266,22 +105,6 @@ def bridge_source(history: Path | None, as_of: str, model_version: str) -> Histo
     if previous is None or previous.model_version == str(model_version):
         return None
     return previous
-
-
-def read_bridge(run: HistoryRun) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str | None]:
-    """A history run's bridge: (value, churn contributions of the previous run's model on its data, that
-    model's version); (None, None, None) when the run has none."""
-    from pipelines.outputs import read_churn_contributions
-
-    try:
-        info = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StructuralError(f"history partition {run.path}: {RUN_FILE} is not readable ({exc!r})") from exc
-    version = (info.get("bridge") or {}).get("old_model_version")
-    value = read_churn_contributions(run.path / BRIDGE_FILE, run.run_id)
-    if version is None or value is None:
-        return None, None, None
-    return value, read_churn_contributions(run.path / BRIDGE_CHURN_FILE, run.run_id), str(version)
 
 
 def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizon_days: int) -> pd.DataFrame:
@@ -310,7 +133,7 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     value_col = cfg.tiers.value_column.format(h=horizon_days)
     frames = []
     for run in runs:
-        past = _read_columns(run, ["customer_id", "raw_tier", value_col])
+        past = read_columns(run, ["customer_id", "raw_tier", value_col])
         tier_col = "raw_tier"
         frames.append(
             pd.DataFrame(
@@ -348,85 +171,6 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
         out["tier_reason"] = out["tier_reason"].astype("str")
         out.loc[moved, "tier_reason"] = note.astype("str")
     return out
-
-
-def append_run(
-    history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
-) -> Path:
-    """Add a published run to the history: its partition is written beside the others and renamed into place.
-
-    `scores` and the contributions file are the run's published output set; `manifest` its manifest. A run of
-    the same as-of already there is replaced whole (idempotent). Returns the partition directory.
-    """
-    history = open_history(history, create=True)
-    from pipelines.locks import held
-
-    # one append at a time: the sweep below removes every staging directory, so it must never see another run's
-    # live one (was: two runs appending at once, the later one deleted the other's partition while it was written)
-    with held(history / LOCK_FILE, f"the score history {history}"):
-        return _append_run(history, scores, contributions_path, manifest)
-
-
-def _append_run(
-    history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
-) -> Path:
-    list_runs(history)  # a damaged or foreign entry is reported before anything is written
-    for old in history.glob(".*"):  # left by a run killed while appending
-        if old.is_dir() and (old.name.startswith(".staging-") or ".old." in old.name):
-            shutil.rmtree(old, ignore_errors=True)
-    as_of = str(manifest["as_of"])
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
-        raise ValueError(f"manifest as_of {as_of!r} is not a date")
-    stage = history / f".staging-{uuid.uuid4().hex}"
-    stage.mkdir()
-    try:
-        from pipelines.outputs import write_scores_parquet
-
-        write_scores_parquet(scores, stage / SCORES_FILE)
-        shutil.copyfile(contributions_path, stage / CONTRIB_FILE)
-        from pipelines.outputs import churn_contributions_path
-
-        churn = churn_contributions_path(contributions_path)
-        if churn.is_file():
-            shutil.copyfile(churn, stage / CHURN_FILE)
-        from pipelines.outputs import bridge_contributions_path
-
-        # issue 15: the old model on this run's data, when the model changed since the previous run
-        bridge = manifest.get("bridge") or None
-        for kind, name in (("value", BRIDGE_FILE), ("churn", BRIDGE_CHURN_FILE)):
-            source = bridge_contributions_path(contributions_path, kind)
-            if bridge and not bridge.get("note") and source.is_file():
-                shutil.copyfile(source, stage / name)
-        info = {
-            "as_of": as_of,
-            "run_id": manifest["run_id"],
-            "model_version": str(manifest["model_version"]),
-            "model_uri": manifest.get("model_uri"),
-            "horizon_days": int(manifest["horizon_days"]),
-            "customers_total": int(manifest["customers_total"]),
-            "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
-            "raw_tiers": (
-                {str(k): int(v) for k, v in scores["raw_tier"].value_counts().sort_index().items()}
-                if "raw_tier" in scores
-                else {}
-            ),
-            "statuses": {str(k): int(v) for k, v in manifest["statuses"].items()},
-            "stability_rule": str(
-                manifest.get("run_policy", {}).get("tiers", {}).get("stability", {}).get("rule", "none")
-            ),
-            # the previous run's model version this run was explained with too, or why it was not
-            "bridge": (
-                None
-                if not bridge
-                else {k: bridge[k] for k in ("previous_as_of", "old_model_version", "note") if k in bridge}
-            ),
-        }
-        io.write_json(info, stage / RUN_FILE)
-        target = history / f"as_of={as_of}"
-        io.replace_path(stage, target)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return target
 
 
 def run_history(history: Path, console: Any) -> list[HistoryRun]:

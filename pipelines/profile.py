@@ -74,6 +74,7 @@ def build_profile(
 
     `manifest`: the run's manifest (its `lookalike` entry: the registered lookalike model's facts)."""
     from features import feature_registry
+    from models import payback
     from models import profile as mp
 
     pc = cfg.profile
@@ -104,12 +105,12 @@ def build_profile(
     )
     match = mp.profile_match(scores, customers, who, pc)
     lookalikes = mp.lookalike_counts(match)
-    costs = mp.acquisition_costs(customers, ids, pc.acquisition_cost_by_channel)
+    costs = payback.acquisition_costs(customers, ids, pc.acquisition_cost_by_channel)
     realised_col = "profit_net_lifetime"
     realised = features[realised_col] if realised_col in features else pd.Series(dtype="float64")
     value_col = f"pred_expected_net_value_{horizon_days}d"
-    per_customer = mp.customer_payback(scores, realised, costs, value_col)
-    channels = mp.channel_payback(per_customer)
+    per_customer = payback.customer_payback(scores, realised, costs, value_col)
+    channels = payback.channel_payback(per_customer)
     n_scored = int((scores["status"].astype("str") == "scored").sum())
     facts = {
         "run_id": (manifest or {}).get(

@@ -35,7 +35,7 @@ class HistoryReport:
     transitions: pd.DataFrame | None
     previous_as_of: str | None
     runs: Sequence[Mapping[str, Any]] = field(default_factory=list)
-    rating_grades: Sequence[str] = ()  # worst to best (`models.tiers.RatingConfig.grades`)
+    rating_grades: Sequence[str] = ()  # worst to best (`models.tier_config.RatingConfig.grades`)
 
 
 def _has(flags: pd.Series, flag: str) -> pd.Series:

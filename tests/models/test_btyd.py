@@ -1,4 +1,5 @@
-"""Tests of models/btyd.py: published CDNOW fits, hand-computed RFM summaries, numerical invariants."""
+"""Tests of models/btyd.py, bgnbd.py, gamma_gamma.py and btyd_fit.py: published CDNOW fits, hand-computed RFM
+summaries, numerical invariants."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.special import betaln, expit, hyp2f1
 
-from models.btyd import BetaGeoModel, BTYDFitError, GammaGammaModel, btyd_predict, rfm_summary
+from models.bgnbd import BetaGeoModel
+from models.btyd import btyd_predict, rfm_summary
+from models.btyd_fit import BTYDFitError
+from models.gamma_gamma import GammaGammaModel
 from tests.shared_data import online_retail_dir
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow_customers_summary.csv"

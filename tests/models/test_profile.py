@@ -1,4 +1,4 @@
-"""The ideal-customer profile and payback (models/profile.py) on small hand-computed tables."""
+"""The ideal-customer profile and payback (models/profile.py, models/payback.py) on small hand-computed tables."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from features.registry import FeatureSpec
+from models.payback import acquisition_costs, channel_payback, customer_payback
 from models.profile import (
     NOT_RECORDED,
     ProfileConfig,
-    acquisition_costs,
     attribute_profile,
     behaviour_separation,
     best_tier,
-    channel_payback,
-    customer_payback,
     lookalike_counts,
     profile_match,
     wilson_interval,

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from models.stability import stable_tiers
-from models.tiers import StabilityConfig
+from models.tier_config import StabilityConfig
 from tests.settings import override
 
 V = "value"

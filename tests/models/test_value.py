@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from models.boosters import scale_booster
 from models.config import ModelConfig
 from models.feature_contract import FeatureContract, feature_columns
 from models.purged import purged_slices
-from models.value import FutureValueModel, scale_booster
+from models.value import FutureValueModel
 from tests.settings import defaults, override
 
 # The value boosters' defaults with fewer, faster rounds (for the churn booster too).

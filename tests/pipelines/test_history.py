@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from features import feature_registry
 from pipelines.cli import app
 from pipelines.config import load_config
-from pipelines.history import list_runs, read_run, read_run_churn, transitions_between
+from pipelines.history import transitions_between
+from pipelines.history_store import list_runs, read_run, read_run_churn
 from tests.pipelines.score_helpers import score_cli_args
 
 AS_OFS = ("2024-11-01", "2024-12-01", "2025-01-01")

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.config import load_config
-from pipelines.history import list_runs, report_history
+from pipelines.history import report_history
+from pipelines.history_store import list_runs
 from pipelines.outputs import output_paths, read_output_set, write_scores_parquet
 from tests.pipelines.conftest import clone_registry
 from tests.pipelines.score_helpers import score_cli_args
@@ -113,7 +114,7 @@ def test_a_model_change_splits_each_change_into_data_and_model(two_models):
 
 
 def test_the_history_keeps_the_bridge_with_the_old_version(two_models):
-    from pipelines.history import read_bridge
+    from pipelines.history_store import read_bridge
 
     env, history, output = two_models
     old, new = list_runs(history)
@@ -134,7 +135,7 @@ def test_the_history_keeps_the_bridge_with_the_old_version(two_models):
 def test_an_unloadable_old_version_leaves_the_split_empty_with_a_note(trained, two_models, tmp_path):
     """The previous run names a version the registry does not have: the run succeeds, the manifest and the
     console say why, no bridge is written and the split stays empty (never guessed)."""
-    from pipelines.history import read_bridge
+    from pipelines.history_store import read_bridge
 
     history = tmp_path / "history"
     # a history whose one run, as of 2024-12-01, was scored with v1 (the fixture's model): the `two_models` one

@@ -94,7 +94,7 @@ def test_outputs_inside_a_history_or_a_directory_of_pages_are_refused(trained, d
     history H, `cvp score --out pages/s.parquet` into a directory of pages: exit 2 before anything is written (was:
     the set or the pages written inside the history, then every later run refused: "--history H holds
     's.contributions.parquet', which is not a run"; the set inside the pages deleted by the next `cvp report`)."""
-    from pipelines.history import list_runs, open_history
+    from pipelines.history_store import list_runs, open_history
 
     history = tmp_path / "history"
     res = _cvp(*score_cli_args(trained, history / "s.parquet"), "--history", history)
@@ -182,7 +182,7 @@ def test_an_append_to_a_history_waits_for_the_one_under_way(default_scores, tmp_
     append gives up after the wait with a message, the other's staging directory untouched (was: removed as if
     a killed run had left it, the other run's partition lost half-written)."""
     import pipelines.locks as locks
-    from pipelines.history import append_run, open_history
+    from pipelines.history_store import append_run, open_history
 
     history = open_history(tmp_path / "history", create=True)
     theirs = history / ".staging-0123456789abcdef"
@@ -190,7 +190,7 @@ def test_an_append_to_a_history_waits_for_the_one_under_way(default_scores, tmp_
     (theirs / "scores.parquet").write_bytes(b"being written")
     monkeypatch.setattr(locks, "WAIT_S", 0.3)
     run = default_scores.run
-    with locks.held(history / ".cvp-history.lock", "the test's history"):  # pipelines.history.LOCK_FILE
+    with locks.held(history / ".cvp-history.lock", "the test's history"):  # pipelines.history_store.LOCK_FILE
         done: list[BaseException | Path] = []
 
         def append() -> None:  # another process: a thread opens its own lock file description
