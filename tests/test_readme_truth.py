@@ -247,30 +247,30 @@ DOTTED = re.compile(r"(?<![\w./-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w/-])")
 
 
 def dotted_mistakes(text: str, root: Path = REPO) -> list[str]:
-    """Every dotted name in a code span that starts with a config section (`labels.horizon_days`) or a package
-    (`models.tiers.tier_cut_points`): the key exists in configs/default.yaml, the module and its name exist.
-    `features.` and `models.` are both: a module when `features/<next>.py` exists, else a key."""
+    """Every dotted name in code that starts with a config section (`labels.horizon_days`) or a package
+    (`models.tiers.tier_cut_points`): the key exists in configs/default.yaml, or the module and its name exist
+    (`features.` and `models.` are both); a module's short name or a class (`ScoreRun.scores`) is read the same way
+    when exactly one product file defines it."""
     config = default_config(root)
-    _, spans = split_code(text)
+    blocks, spans = split_code(text)
     found = []
-    for number, span in spans:
+    for number, span in blocks + spans:
         for match in DOTTED.finditer(span):
             parts = match.group(1).split(".")
             if parts[-1] in FILE_SUFFIXES:
                 continue  # a file name: `profile.html`
-            head = parts[0]
-            is_module = head in PACKAGES and (
-                module_file(root, parts[:2]) is not None
-                or head not in config
-                or (root / head / parts[1]).is_dir()
-            )
-            if is_module:
-                if (problem := name_mistake(root, parts)) is not None:
-                    found.append(f"{number}: `{match.group(1)}`: {problem}")
-            elif head in config:
-                if match.group(1) not in NOT_CONFIG_KEYS and not key_exists(config, parts):
-                    nor = f" nor a module {head}/{parts[1]}.py" if head in PACKAGES else ""
-                    found.append(f"{number}: `{match.group(1)}`: no such key in configs/default.yaml{nor}")
+            head, name = parts[0], match.group(1)
+            if head in PACKAGES or head in config:  # `features.` and `models.` are both
+                module = name_mistake(root, parts) if head in PACKAGES else "no package"
+                if module is None or (
+                    head in config and (name in NOT_CONFIG_KEYS or key_exists(config, parts))
+                ):
+                    continue
+                if head not in config or module_file(root, parts[:2]) or (root / head / parts[1]).is_dir():
+                    found.append(f"{number}: `{name}`: {module}")
+                else:
+                    nor = f" nor a name in the {head} package" if head in PACKAGES else ""
+                    found.append(f"{number}: `{name}`: no such key in configs/default.yaml{nor}")
             elif head in contract_tables(root) | {"table", "tables"} or match.group(1) in NOT_NAMES:
                 continue  # `customers.signup_at`, `table.column`: a column
             elif len(files := product_modules(root).get(head, [])) == 1:
@@ -300,14 +300,16 @@ def repository_file_names(root: Path) -> frozenset[str]:
 
 
 def path_mistakes(text: str, root: Path = REPO) -> list[str]:
-    """Every repository path in a code span exists (a glob matches a file; `tests/x.py::test_y` names a test), and
-    every bare file name (`history_store.py`, written under its folder's heading) is a file of the repository."""
-    _, spans = split_code(text)
+    """Every repository path in code exists (a glob matches a file; `tests/x.py::test_y` names a test), and every
+    bare file name in a code span (`history_store.py`, written under its folder's heading) is a file of the
+    repository (a code block's may be one its commands write)."""
+    blocks, spans = split_code(text)
     found = []
     for number, span in spans:
         for match in BARE_FILE.finditer(span):
             if match.group(1) not in repository_file_names(root):
                 found.append(f"{number}: `{match.group(1)}`: no file of that name in the repository")
+    for number, span in blocks + spans:
         for match in PATH.finditer(span):
             path, test = match.group(1).rstrip("."), match.group(2)
             if "<" in span[match.start() : match.end() + 1] or "{" in path:
@@ -351,7 +353,7 @@ Keys: `labels.horizon_days`, `models.lightgbm.n_jobs`, `data.max_values.orders.r
 `features.windows_days: [30, 90, 365]`, `labels.horizon_dayz` (the misspelt example), `profile.html`.
 Code: `models.tiers.tier_cut_points`, `features.validation.isin_ids`, `pipelines.history`, `features.validation`,
 `models.value.FutureValueModel.scale_cutoffs_`, `spark_engine.input_partitions`, `ScoreRun.scores`,
-`customers.signup_at`. Paths: `pipelines/engines/spark_*.py`, `models/tiers.py`, `configs/default.yaml`,
+`customers.signup_at`, `features.build_feature_table`. Paths: `pipelines/engines/spark_*.py`, `models/tiers.py`, `configs/default.yaml`,
 `tests/test_layers.py`, `pipelines/reports/`, `tests/test_layers.py::test_layer_imports`, `history_store.py`.
 ```bash
 cvp score --data DIR --as-of 2025-01-01 \\
@@ -381,7 +383,7 @@ FALSE_LINES = [
         "`models.stability.stable_tier(history, tiers.stability, value_column)`",
         "no `stable_tier`",
     ),
-    (dotted_mistakes, "`features.valdation.isin_ids`", "nor a module features/valdation.py"),
+    (dotted_mistakes, "`features.valdation.isin_ids`", "nor a name in the features package"),
     (dotted_mistakes, "`pipelines.engines.spark_engin`", "no `spark_engin` in pipelines/engines/__init__.py"),
     (dotted_mistakes, "`bench.scores.main`", "no such module"),
     (dotted_mistakes, "`models.value.FutureValueModel.scale_cutoff_`", "no `scale_cutoff_` in class"),
@@ -393,6 +395,12 @@ FALSE_LINES = [
     (path_mistakes, "run `bench/scores.py --smoke`", "no such file"),
     (path_mistakes, "`tests/test_layers.py::test_no_such_test`", "no such test"),
     (path_mistakes, "`history_storage.py`", "no file of that name"),
+    (path_mistakes, "```\ncvp validate --data x --mapping configs/datasets/online.yaml\n```", "no such file"),
+    (
+        dotted_mistakes,
+        "```\npython -c 'from pipelines.cli import app' && python -m pipelines.clii\n```",
+        "no `clii`",
+    ),
 ]
 
 
