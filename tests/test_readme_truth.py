@@ -335,8 +335,8 @@ def test_the_documents_name_only_what_exists(document, check):
 
 
 def test_the_checks_read_the_readme():
-    """Each check finds enough in the README to check (a broken pattern would find nothing and pass)."""
-    blocks, spans = split_code((REPO / "README.md").read_text(encoding="utf-8"))
+    """Each check finds enough in the README and docs/ to check (a broken pattern would find nothing and pass)."""
+    blocks, spans = split_code("\n".join(d.read_text(encoding="utf-8") for d in DOCUMENTS))
     assert len(blocks) > 50 and len(spans) > 1000
     assert sum(bool(CVP.search(code)) for _, code in blocks + spans) > 100
     assert sum(bool(PATH.search(span)) for _, span in spans) > 100
