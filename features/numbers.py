@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
+from features.ids import SHEET_ERROR, SHEET_ERRORS
 from features.names import examples
 from features.text import blank
 
@@ -120,13 +121,56 @@ def check_other_digits(table: str, column: str, raw: pd.Series, found: np.ndarra
     )
 
 
+def sheet_error_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, are a spreadsheet's error value (`#VALUE!`,
+    `#DIV/0!`: `features.ids.SHEET_ERRORS`, the one rule for ids and numbers)."""
+    return _unparsed_matching(raw, unparsed, SHEET_ERRORS)
+
+
+#: The other forms of a number column's unparsed values judged like the forms above: the mask, what the values
+#: are (in a stop's message), what to export instead, and the row reject's reason (the ids' own: `{}` the column).
+_OTHER_FORMS = {
+    "sheet": (
+        sheet_error_numbers,
+        "a spreadsheet's error value (a formula that failed: #VALUE!, #DIV/0!, #REF!, ...)",
+        "Correct the formulas in the spreadsheet (or leave the cells empty where the value is unknown) before "
+        "exporting",
+        SHEET_ERROR,
+    ),
+}
+
+
+def check_number_form(
+    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, form: str
+) -> None:
+    """Structural error when `LOCALE_SHARE` of a number column's values (and `MIN_ROWS`) are of one of the
+    `_OTHER_FORMS` (`form`): the export's way, not a few bad rows (rejected, those rows would be lost with exit 0).
+    Both engines (`pipelines.engines.spark_stops.table_stops` from the rows summed in its one aggregation)."""
+    n = int(found.sum())
+    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+        return
+    _, what, fix, _ = _OTHER_FORMS[form]
+    shown = raw[found].head(5)
+    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are {what} ({seen}): rejecting these "
+        f"rows would drop them. {fix}.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
 def reject_number_forms(
     table: str, column: str, raw: pd.Series, bad: pd.Series, parsed: pd.Series, rej: Any, judge: bool
 ) -> None:
-    """The numbers written for a reader among a number column's unparsed values (`bad`), each its own reject
-    reason, first in another script's digits, then with a locale's separators, then with a currency sign or unit;
-    with `judge` (the whole column: not a Spark batch), each form's stop first."""
+    """The numbers written otherwise among a number column's unparsed values (`bad`), each its own reject reason:
+    first a spreadsheet's error value, then another script's digits, a locale's
+    separators, then a currency sign or unit; with `judge` (the whole column: not a Spark batch), each form's
+    stop first."""
     given = int((~blank(raw)).sum())
+    for form, (mask, _, _, reason) in _OTHER_FORMS.items():
+        found = mask(raw, bad)
+        if judge:
+            check_number_form(table, column, raw, found, given, form)
+        rej.add(found, reason.format(column))
     forms = (
         (other_digits(raw, bad), check_other_digits, "number written in digits other than 0-9 in"),
         (

@@ -70,6 +70,7 @@ from pipelines.engines.spark_checks import (
     REF,
     ROLE,
     ROW,
+    SHEET,
     SPARK_TYPE,
     TABLE,
     UNIT,
@@ -142,6 +143,7 @@ def column_masks(
         locale_numbers,
         missing_placeholders,
         other_digits,
+        sheet_error_numbers,
         unit_numbers,
     )
 
@@ -168,6 +170,7 @@ def column_masks(
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
             if col.kind in ("money", "number", "rating"):
+                put(SHEET, i, sheet_error_numbers(text, bad))
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))

@@ -566,6 +566,12 @@ STOPS = {
         dict(orders=_ORD.assign(revenue=["１０", "２０.５", "30", "４０", "50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are numbers written in digits other than ASCII 0-9",
     ),
+    "sheet-errors": (  # a spreadsheet's error values (`features.numbers.check_number_form`, round 12)
+        dict(
+            orders=_ORD.assign(revenue=["#VALUE!", "20.5", "#DIV/0!", "40", "#REF!", "60"]), customers=_CUST
+        ),
+        "table 'orders', column 'revenue': 3 of 6 values are a spreadsheet's error value",
+    ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
@@ -839,6 +845,35 @@ def test_event_dates_years_after_the_last_order_are_rejected_as_by_pandas(spark,
         late.format("due_at"): 1,
     }
     assert expected.result.report["returns"].rejected_by_reason == {late.format("returned_at"): 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+
+
+#: Round 12's row rejects: a stray value of a form whose stop needs 1% of the column (3 rows), and its reason.
+ROUND12_REJECTS = {
+    "sheet-error-number": (
+        _ORD.assign(revenue=["10", "20.5", "#DIV/0!", "40", "50", "60"]),
+        "a spreadsheet error value in revenue (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+    "sheet-error-id": (
+        _ORD.assign(customer_id=["#REF!", "C000002", "C000003", "#REF!", "C000005", "C000006"]),
+        "a spreadsheet error value in customer_id (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("case", list(ROUND12_REJECTS))
+def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
+    """The twelfth hunt's row rejects (`#DIV/0!` in an amount, `#REF!` as an id): the same reason, counts and
+    accepted rows on both engines (the rules run on the Spark batches through `features.validation`)."""
+    from pipelines.engines.spark_input import load_spark
+
+    orders, reason = ROUND12_REJECTS[case]
+    data = _write(tmp_path / "data", orders=orders)
+    expected = load_data(data)
+    assert reason in expected.result.report["orders"].rejected_by_reason
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
