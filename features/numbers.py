@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
-from features.ids import SHEET_ERROR, SHEET_ERRORS
+from features.ids import INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids
 from features.names import examples
 from features.text import blank
 
@@ -127,6 +127,17 @@ def sheet_error_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.
     return _unparsed_matching(raw, unparsed, SHEET_ERRORS)
 
 
+def invisible_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, hold a control or format character (a
+    zero-width space, a soft hyphen, a BOM: `features.ids.invisible_in_ids`, the ids' rule): `12.50` as printed,
+    not a number with a unit."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if len(at) and not pd.api.types.is_numeric_dtype(raw.dtype):
+        out[at] = invisible_in_ids(raw.iloc[at].astype("str"))
+    return out
+
+
 #: The other forms of a number column's unparsed values judged like the forms above: the mask, what the values
 #: are (in a stop's message), what to export instead, and the row reject's reason (the ids' own: `{}` the column).
 _OTHER_FORMS = {
@@ -136,6 +147,12 @@ _OTHER_FORMS = {
         "Correct the formulas in the spreadsheet (or leave the cells empty where the value is unknown) before "
         "exporting",
         SHEET_ERROR,
+    ),
+    "invisible": (
+        invisible_numbers,
+        "numbers holding an invisible character (a zero-width space, a soft hyphen, a BOM, a control character)",
+        "Export plain numbers (`1234.50`), without invisible characters",
+        INVISIBLE,
     ),
 }
 
@@ -162,7 +179,7 @@ def reject_number_forms(
     table: str, column: str, raw: pd.Series, bad: pd.Series, parsed: pd.Series, rej: Any, judge: bool
 ) -> None:
     """The numbers written otherwise among a number column's unparsed values (`bad`), each its own reject reason:
-    first a spreadsheet's error value, then another script's digits, a locale's
+    first a spreadsheet's error value or an invisible character, then another script's digits, a locale's
     separators, then a currency sign or unit; with `judge` (the whole column: not a Spark batch), each form's
     stop first."""
     given = int((~blank(raw)).sum())

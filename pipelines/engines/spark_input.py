@@ -48,6 +48,7 @@ from pipelines.engines.spark_checks import (
     DECIMAL,
     DIGITS,
     GIVEN,
+    HIDDEN,
     HIGH,
     LARGE,
     LAST_ORDER,
@@ -140,6 +141,7 @@ def column_masks(
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
+        invisible_numbers,
         locale_numbers,
         missing_placeholders,
         other_digits,
@@ -171,6 +173,7 @@ def column_masks(
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
             if col.kind in ("money", "number", "rating"):
                 put(SHEET, i, sheet_error_numbers(text, bad))
+                put(HIDDEN, i, invisible_numbers(text, bad))
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))

@@ -39,6 +39,7 @@ from pipelines.engines.spark_checks import (
     DIGITS,
     FIRST,
     FRONTIER,
+    HIDDEN,
     LOCALE,
     PAIRS,
     PLACEHOLDER,
@@ -76,7 +77,7 @@ class TableRows:
             from pyspark.sql import functions as F
 
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
-            masks = (BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, DIGITS, SHEET, UNKNOWN, REPEAT)
+            masks = (BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, DIGITS, SHEET, HIDDEN, UNKNOWN, REPEAT)
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
                 .select(TABLE, ROW, REASON, *masks, *own)
@@ -124,11 +125,14 @@ def table_stops(
         floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
-        found, given = _sum(stats, f"y{i}"), _sum(stats, f"g{i}")  # `#VALUE!`: a formula that failed
-        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
-            numbers.check_number_form(
-                table.name, column, rows.raw(column), rows.bits(SHEET, i).to_numpy(), given, "sheet"
-            )
+        given = _sum(stats, f"g{i}")
+        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"))  # `#VALUE!`, `12.50\u200b`
+        for letter, mask, form in forms:
+            found = _sum(stats, f"{letter}{i}")
+            if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+                numbers.check_number_form(
+                    table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
+                )
         found = _sum(stats, f"j{i}")  # `１２.５０`, `١٢`: another script's digits
         if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
             numbers.check_other_digits(

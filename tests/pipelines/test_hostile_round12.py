@@ -58,3 +58,29 @@ def test_a_spreadsheet_error_value_as_an_id_is_rejected_not_one_customer(value):
         "a spreadsheet error value in customer_id (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)": 2
     }
     assert sorted(res.tables["orders"]["customer_id"]) == ["#42", "C1", "C4", "C5"]
+
+
+@pytest.mark.parametrize(
+    "mark", ["\u200b", "\u00ad", "\ufeff", "\u2060"], ids=["zwsp", "soft-hyphen", "bom", "wj"]
+)
+def test_an_invisible_character_in_a_number_is_named_so_not_a_currency_sign(mark):
+    """`12.50` followed (or split) by a zero-width space, a soft hyphen, a BOM or a word joiner (copied from a web
+    page or a PDF): was a reject `number with a currency sign or unit` (the invisible character taken for a
+    unit) and, on 1% of the column, a stop telling the user to export amounts in `data.currency`, which they
+    did. Now its own reason, the ids' `invisible character in <column> (...)`, and its own stop."""
+    n = 300
+    orders = _orders(n)
+    forms = [f"12.50{mark}", f"1{mark}2.50", f"{mark}12.50"]
+    stray = orders.assign(revenue=[forms[0] if i == 4 else v for i, v in enumerate(orders["revenue"])])
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {
+        "invisible character in revenue (BOM, zero-width space, line break, ...)": 1
+    }
+    many = orders.assign(revenue=[forms[i % 3] if i < 6 else v for i, v in enumerate(orders["revenue"])])
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": many})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'revenue': 6 of 300 values are numbers holding an invisible character"
+    )
+    assert "currency" not in message

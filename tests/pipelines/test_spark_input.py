@@ -572,6 +572,13 @@ STOPS = {
         ),
         "table 'orders', column 'revenue': 3 of 6 values are a spreadsheet's error value",
     ),
+    "invisible-in-numbers": (  # a zero-width space in an amount (`features.numbers.invisible_numbers`, round 12)
+        dict(
+            orders=_ORD.assign(revenue=["10\u200b", "20.5", "3\u00ad0", "40", "\u200b50", "60"]),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'revenue': 3 of 6 values are numbers holding an invisible character",
+    ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
@@ -859,6 +866,10 @@ ROUND12_REJECTS = {
     "sheet-error-id": (
         _ORD.assign(customer_id=["#REF!", "C000002", "C000003", "#REF!", "C000005", "C000006"]),
         "a spreadsheet error value in customer_id (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+    "invisible-in-number": (
+        _ORD.assign(revenue=["10", "20.5", "30\u200b", "40", "50", "60"]),
+        "invisible character in revenue (BOM, zero-width space, line break, ...)",
     ),
 }
 
