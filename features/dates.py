@@ -364,3 +364,25 @@ def serial_days_hint(values: pd.Series) -> str:
         f". The values look like a spreadsheet's serial day numbers ({text.iloc[0]} is {day.date()}): format "
         "the column as dates before exporting"
     )
+
+
+def swapped_format(date_format: str) -> str | None:
+    """`date_format` with its day (`%d`) and month (`%m`) swapped, or None when it lacks either."""
+    if "%d" not in date_format or "%m" not in date_format:
+        return None
+    return date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format: str | None) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), do not match the
+    declared `date_format` but match it with day and month swapped (`swapped_format`)."""
+    out = np.zeros(len(raw), dtype=bool)
+    other = swapped_format(date_format) if date_format is not None else None
+    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
+    if other is None or not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    as_declared = pd.to_datetime(text, format=date_format, errors="coerce")
+    as_swapped = pd.to_datetime(text, format=other, errors="coerce")
+    out[at] = (as_declared.isna() & as_swapped.notna()).to_numpy(dtype=bool)
+    return out

@@ -407,6 +407,32 @@ def check_mostly_unparsed(
     )
 
 
+def check_swapped_dates(
+    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, date_format: str
+) -> None:
+    """Structural error when 1% of a date column's values (and 3 rows: `LOCALE_SHARE`, `MIN_ROWS`, as for the
+    other forms of a column) match only the declared format with day and month swapped (`found`:
+    `features.dates.swapped_dates`, `01/14/2023` under `%d/%m/%Y`): the column is written month first, in part or
+    whole, and its values with a day of 12 or less, which match the declared format, would be read swapped (the
+    5th of January as the 1st of May) without a word. Fewer are stray rows, rejected as not matching the
+    declared format. Both engines (`pipelines.engines.spark_stops.table_stops`)."""
+    from features.dates import swapped_format
+
+    n = int(np.asarray(found, dtype=bool).sum())
+    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+        return
+    other = swapped_format(date_format)
+    shown = raw[found].head(5)
+    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not match the declared date format "
+        f"{date_format!r} but do match {other!r} ({seen}): the column is written {other!r}, in part or whole, "
+        "and its values whose day is 12 or less match both formats: they would be read with day and month "
+        "swapped without a word. Export ISO dates (2023-01-15), or one format throughout and "
+        f"declare that one.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
 def check_required_given(table: str, column: str, rows: int, given: int) -> None:
     """Structural error when a required column holds no value on any of a table's rows (`MIN_ROWS` or more): an
     export that emptied it. Each row would be a `missing <column>` reject, the table lost with exit 0 (tickets

@@ -30,7 +30,9 @@ from features.dates import (
     parse_timestamps_native,
     placeholder_rows,
     serial_days_hint,
+    swapped_dates,
 )
+from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
     MAX_TEXT_CHARS,
@@ -42,13 +44,14 @@ from features.ids import (
     total_lines,
 )
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
-from features.names import did_you_mean, examples, name_key, shown_name
+from features.names import examples
 from features.numbers import (
     check_conventions,
     check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
     check_required_given,
+    check_swapped_dates,
     missing_placeholders,
     reject_number_forms,
     reject_stray_decimal_ids,
@@ -212,61 +215,6 @@ class _Rejector:
         return self._ok.copy()
 
 
-def _suggestions(table: Table, raw: pd.DataFrame) -> dict[str, str]:
-    """Columns outside the contract that look like a contract column not present: {given: meant}."""
-    free = [c for c in table.column_names if c not in raw.columns]
-    out: dict[str, str] = {}
-    for c in raw.columns:
-        if str(c) not in table.column_names:
-            guess = did_you_mean(str(c), free)
-            if guess is not None:
-                out[str(c)] = guess
-    return out
-
-
-def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
-    dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
-    if dup:
-        raise StructuralError(
-            f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
-        )
-    present = {name_key(c): c for c in table.column_names if c in raw.columns}
-    twins = [
-        (str(c), present[name_key(str(c))])
-        for c in raw.columns
-        if present.get(name_key(str(c))) not in (None, c)
-    ]
-    if twins:  # `Revenue,revenue`: gross and net? Reading the exact name and ignoring the other would guess
-        pairs = ", ".join(f"{g!r} beside {m!r}" for g, m in twins)
-        raise StructuralError(
-            f"table {table.name!r}: {pairs}: two columns named alike but for case, spaces or separators; which "
-            f"holds the data cannot be told. Remove or rename one.\nFirst rows:\n{examples(raw)}"
-        )
-    absent = {name_key(c): c for c in table.column_names if c not in raw.columns}
-    written_otherwise = {str(c): absent[name_key(str(c))] for c in raw.columns if name_key(str(c)) in absent}
-    if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
-        pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in written_otherwise.items())
-        raise StructuralError(
-            f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
-            f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."
-            f"\nFirst rows:\n{examples(raw)}"
-        )
-    missing = [c for c in table.required_columns if c not in raw.columns]
-    if missing:
-        from features.headerless import headerless_message
-
-        if (headerless := headerless_message(table.name, list(raw.columns), missing)) is not None:
-            raise StructuralError(headerless)
-        hints = {m: g for g, m in _suggestions(table, raw).items() if m in missing}
-        hint = "".join(
-            f"\n  did you mean {g!r} -> {m!r}? (column names are case-sensitive)" for m, g in hints.items()
-        )
-        raise StructuralError(
-            f"table {table.name!r} is missing required column(s) {', '.join(missing)}; "
-            f"columns present: {', '.join(map(shown_name, raw.columns))}.{hint}\nFirst rows:\n{examples(raw)}"
-        )
-
-
 def _check_parsed(
     table: Table,
     col: Column,
@@ -336,6 +284,9 @@ def _check_parsed(
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
         else:
+            if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
+                swapped = swapped_dates(raw, unknown_format & given, date_format)
+                check_swapped_dates(table.name, col.name, raw, swapped, int(given.sum()), date_format)
             rej.add(
                 unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
             )
@@ -430,7 +381,7 @@ def _validate_table(
     to the caller: it gets {column: (given, bad, placeholder dates)} row masks instead (`ColumnStats`), to judge
     over the whole column.
     """
-    _structural_checks(table, raw)
+    structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
@@ -483,7 +434,7 @@ def _validate_table(
 
         check_repeated_orders(t, repeated_orders(t, rej.ok))
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
-    return t, rej, ignored, _suggestions(table, raw)
+    return t, rej, ignored, suggestions(table, raw)
 
 
 def validate_tables(

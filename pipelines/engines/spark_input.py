@@ -73,6 +73,7 @@ from pipelines.engines.spark_checks import (
     ROW,
     SHEET,
     SPARK_TYPE,
+    SWAPPED,
     TABLE,
     UNIT,
     UNIT_MEDIANS,
@@ -133,10 +134,12 @@ def column_masks(
     raw: pd.DataFrame,
     parsed: pd.DataFrame,
     stats: Mapping[str, ColumnStats],
+    date_formats: Mapping[str, str],
 ) -> dict[str, np.ndarray]:
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
+    from features.dates import swapped_dates
     from features.ids import decimal_ids, missing_categories, missing_ids, whole_ids
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
@@ -171,6 +174,8 @@ def column_masks(
         else:
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
+            if col.kind == "timestamp":  # `01/14/2023` under `%d/%m/%Y`
+                put(SWAPPED, i, swapped_dates(text, bad, date_formats.get(f"{table.name}.{name}")))
             if col.kind in ("money", "number", "rating"):
                 put(SHEET, i, sheet_error_numbers(text, bad))
                 put(HIDDEN, i, invisible_numbers(text, bad))
@@ -265,7 +270,7 @@ def check_rows(
             ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
             REASON: rej.reason,
             UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
-            **column_masks(table, raw, parsed, stats),
+            **column_masks(table, raw, parsed, stats, date_formats),
             **dates,
             CURRENCY: other_currency(raw, currency),
         }
@@ -296,7 +301,7 @@ def validate_spark(
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from features.validation import _structural_checks, _suggestions
+    from features.header import structural_checks, suggestions
     from pipelines.engines.spark_stops import (
         TableRows,
         cross_table_stops,
@@ -334,14 +339,14 @@ def validate_spark(
             )
         head = pd.DataFrame(columns=raw_columns)
         try:
-            _structural_checks(TABLES[name], head)
+            structural_checks(TABLES[name], head)
         except StructuralError:  # missing or duplicate columns: the pandas message, with the first rows
             if raw_columns:  # a file without columns has no rows to show (and Spark cannot read one)
-                _structural_checks(TABLES[name], frame.limit(5).toPandas())
+                structural_checks(TABLES[name], frame.limit(5).toPandas())
             raise
         facts[name] = (
             tuple(c for c in raw_columns if c not in TABLES[name].column_names),
-            _suggestions(TABLES[name], head),
+            suggestions(TABLES[name], head),
         )
         columns[name] = _checked_columns(TABLES[name], raw_columns)
 
@@ -449,7 +454,7 @@ def validate_spark(
             _check_throughout(view, TABLES[name], columns[name], own, offsets, tz, formats, only=i)
 
         # the pandas engine's column-level stops, in its order (`spark_stops`), before any reject is written
-        table_stops(TABLES[name], columns[name], own, rows[name], throughout)
+        table_stops(TABLES[name], columns[name], own, rows[name], throughout, formats)
         views[name] = source_rows(view.drop(GIVEN), offsets)
         by_reason = own.groupby(own[REASON].fillna("__accepted__"))["n"].sum()
         counts = {str(r): int(n) for r, n in by_reason.items()}

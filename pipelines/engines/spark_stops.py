@@ -49,6 +49,7 @@ from pipelines.engines.spark_checks import (
     REPEAT,
     ROW,
     SHEET,
+    SWAPPED,
     TABLE,
     UNIT,
     UNIT_MEDIANS,
@@ -77,7 +78,19 @@ class TableRows:
             from pyspark.sql import functions as F
 
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
-            masks = (BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, DIGITS, SHEET, HIDDEN, UNKNOWN, REPEAT)
+            masks = (
+                BAD,
+                PLACEHOLDER,
+                PLACEHOLDER_DATE,
+                LOCALE,
+                UNIT,
+                DIGITS,
+                SHEET,
+                HIDDEN,
+                SWAPPED,
+                UNKNOWN,
+                REPEAT,
+            )
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
                 .select(TABLE, ROW, REASON, *masks, *own)
@@ -108,10 +121,16 @@ def _sum(stats: pd.DataFrame, column: str) -> int:
 
 
 def table_stops(
-    table: Table, names: list[str], stats: pd.DataFrame, rows: TableRows, throughout: Callable[[int], None]
+    table: Table,
+    names: list[str],
+    stats: pd.DataFrame,
+    rows: TableRows,
+    throughout: Callable[[int], None],
+    date_formats: Mapping[str, str],
 ) -> None:
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
-    `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`)."""
+    `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
+    the declared ones (`table.column` -> format)."""
     from features import keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
@@ -126,6 +145,12 @@ def table_stops(
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
+        found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
+        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            numbers.check_swapped_dates(
+                table.name, column, rows.raw(column), rows.bits(SWAPPED, i).to_numpy(), given,
+                date_formats[f"{table.name}.{column}"],
+            )  # fmt: skip
         forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"))  # `#VALUE!`, `12.50\u200b`
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")

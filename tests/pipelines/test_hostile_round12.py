@@ -84,3 +84,39 @@ def test_an_invisible_character_in_a_number_is_named_so_not_a_currency_sign(mark
         "table 'orders', column 'revenue': 6 of 300 values are numbers holding an invisible character"
     )
     assert "currency" not in message
+
+
+def _mixed_dates(n: int, month_first: int) -> pd.DataFrame:
+    """`n` orders dated over 2023 written `%d/%m/%Y` but the first `month_first`, written `%m/%d/%Y` (a second
+    system's export appended, a US office)."""
+    days = pd.date_range("2023-01-01", periods=n, freq="D")
+    written = [d.strftime("%m/%d/%Y" if i < month_first else "%d/%m/%Y") for i, d in enumerate(days)]
+    return _orders(n).assign(ordered_at=written)
+
+
+def test_a_declared_day_first_format_over_month_first_dates_is_structural_not_read_swapped():
+    """`data.date_formats: {orders.ordered_at: "%d/%m/%Y"}` over a column of which a part is written month first
+    (`01/14/2023`): was exit 0 with the month-first values whose day is above 12 rejected `does not match the
+    declared date format` and the others (the 5th of January as the 1st of May) read with day and month swapped
+    without a word: 60 of 300 such orders gave 35 rejects and 25 orders dated months off. Now the values that
+    match only with day and month swapped, on 1% of the column (3 rows), stop naming both formats, the values
+    and example rows; the whole column written month first (most of it unparsed) gets that message too."""
+    formats = {"orders.ordered_at": "%d/%m/%Y"}
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _mixed_dates(300, 60)}, date_formats=formats)
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'ordered_at': 35 of 300 values do not match the declared date format "
+        "'%d/%m/%Y' but do match '%m/%d/%Y' ('01/13/2023', '01/14/2023', '01/15/2023')"
+    )
+    assert "day and month swapped" in message and "\n12 " in message  # the first such source row
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _mixed_dates(300, 300)}, date_formats=formats)
+    assert "but do match '%m/%d/%Y'" in str(got.value)
+    # a stray value of the other form, or a typo that matches neither, stays a row reject
+    stray = _mixed_dates(300, 0)
+    stray.loc[5, "ordered_at"], stray.loc[9, "ordered_at"] = "01/30/2023", "31/02/2023"
+    res = validate_tables({"orders": stray}, date_formats=formats)
+    assert res.report["orders"].rejected_by_reason == {
+        "ordered_at does not match the declared date format %d/%m/%Y": 2
+    }

@@ -891,6 +891,36 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
 
 
 @pytest.mark.spark
+def test_a_declared_format_over_month_first_dates_stops_as_by_pandas(spark, tmp_path):
+    """`%d/%m/%Y` declared over orders of which a part is written `%m/%d/%Y` (round 12): the same stop and
+    message on both engines (Spark: the values matching only with day and month swapped summed in its one
+    aggregation, `features.dates.swapped_dates`); one stray such value the same reject."""
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    formats = {"orders.ordered_at": "%d/%m/%Y"}
+    cfg = load_config(None, {"data": {"date_formats": formats}})
+    days = ["05/01/2024", "01/14/2024", "02/03/2024", "03/25/2024", "04/30/2024", "03/05/2024"]
+    data = _write(tmp_path / "data", orders=_ORD.assign(ordered_at=days))
+    with pytest.raises(StructuralError) as expected:
+        load_data(data, date_formats=formats)
+    assert "3 of 6 values do not match the declared date format '%d/%m/%Y' but do match" in str(
+        expected.value
+    )
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, cfg, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    days[3:5] = ["25/03/2024", "30/04/2024"]  # one month-first value left: a stray, rejected
+    stray = _write(tmp_path / "stray", orders=_ORD.assign(ordered_at=days))
+    expected = load_data(stray, date_formats=formats)
+    reason = "ordered_at does not match the declared date format %d/%m/%Y"
+    assert expected.result.report["orders"].rejected_by_reason == {reason: 1}
+    got, _ = load_spark(spark, stray, cfg, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
 def test_a_stray_42_0_among_ids_written_42_is_rejected_as_by_pandas(spark, tmp_path):
     """One `customer_id` written `3.0` among ids written `3` (round 10): the same reject, reason and accepted rows
     on both engines (Spark: judged again once its sums show the stray, `spark_stops.stray_decimals`), and a
