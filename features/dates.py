@@ -386,3 +386,35 @@ def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format
     as_swapped = pd.to_datetime(text, format=other, errors="coerce")
     out[at] = (as_declared.isna() & as_swapped.notna()).to_numpy(dtype=bool)
     return out
+
+
+#: A date written in a common form other than the column's (ISO 8601, or the declared format): day, month and year
+#: with `/`, `.` or `-` (`15/01/2023`, `01-15-23`, `15.01.2023`), year first with `/` or `.` or unpadded
+#: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
+#: `05-Jan-2023`, `January 5, 2023`); with a time of day (and an offset) or not.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_OTHER_DATE = (
+    r"(?i)^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2}(?:\d{2})?|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
+    rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?))?$"
+)
+
+
+def other_date_forms(
+    raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format: str | None = None
+) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), are a date written in
+    another common form (`_OTHER_DATE`) than the column's: ISO 8601, or the declared `date_format` (a value of
+    the column's own form, impossible or not, is not one)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
+    if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    hit = text.str.fullmatch(_OTHER_DATE).fillna(False)
+    if date_format is None:
+        own = text.str.match(_ISO).fillna(False)
+    else:
+        own = pd.to_datetime(text, format=date_format, errors="coerce").notna()
+    out[at] = (hit & ~own).to_numpy(dtype=bool)
+    return out

@@ -27,6 +27,7 @@ from features.dates import (
     early_reason,
     impossible_dates,
     isolated_early_dates,
+    other_date_forms,
     parse_timestamps_native,
     placeholder_rows,
     serial_days_hint,
@@ -50,6 +51,7 @@ from features.numbers import (
     check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
+    check_other_dates,
     check_required_given,
     check_swapped_dates,
     missing_placeholders,
@@ -281,12 +283,14 @@ def _check_parsed(
     ):  # `NULL` throughout: an export's
         check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
     if unknown_format is not None:
+        if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
+            swapped = swapped_dates(raw, unknown_format & given, date_format)
+            check_swapped_dates(table.name, col.name, raw, swapped, int(given.sum()), date_format)
+            other = other_date_forms(raw, unknown_format & given, date_format)  # `15/01/2023` among ISO
+            check_other_dates(table.name, col.name, raw, other, int(given.sum()), date_format)
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
         else:
-            if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
-                swapped = swapped_dates(raw, unknown_format & given, date_format)
-                check_swapped_dates(table.name, col.name, raw, swapped, int(given.sum()), date_format)
             rej.add(
                 unknown_format & given, f"{col.name} does not match the declared date format {date_format}"
             )

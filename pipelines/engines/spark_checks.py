@@ -51,6 +51,7 @@ DIGITS = "__digits"  # a number in another script's digits (`features.numbers.ot
 SHEET = "__sheet"  # a spreadsheet's error value in a number column (`features.numbers.sheet_error_numbers`)
 HIDDEN = "__hidden"  # an invisible character in a number (`features.numbers.invisible_numbers`: `1\u200b2`)
 SWAPPED = "__swapped"  # a date of the declared format but for day and month (`dates.swapped_dates`)
+OTHER_DATE = "__other_date"  # a date in another form than its column's (`dates.other_date_forms`)
 DECIMAL = "__decimal"  # an id written `42.0` (`features.ids.decimal_ids`)
 WHOLE = "__whole"  # an id written `42` (`features.ids.whole_ids`): both on 1%, `check_decimal_ids`
 LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
@@ -81,6 +82,7 @@ MASKS = {
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
+    "D": OTHER_DATE,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

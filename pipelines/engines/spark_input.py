@@ -58,6 +58,7 @@ from pipelines.engines.spark_checks import (
     NEGATIVE,
     NONPOSITIVE,
     NONZERO,
+    OTHER_DATE,
     OUTSIDE,
     PAIRED,
     PAIRS,
@@ -139,7 +140,7 @@ def column_masks(
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
-    from features.dates import swapped_dates
+    from features.dates import other_date_forms, swapped_dates
     from features.ids import decimal_ids, missing_categories, missing_ids, whole_ids
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
@@ -174,8 +175,10 @@ def column_masks(
         else:
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
-            if col.kind == "timestamp":  # `01/14/2023` under `%d/%m/%Y`
-                put(SWAPPED, i, swapped_dates(text, bad, date_formats.get(f"{table.name}.{name}")))
+            if col.kind == "timestamp":  # `01/14/2023` under `%d/%m/%Y`; `15/01/2023` among ISO dates
+                fmt = date_formats.get(f"{table.name}.{name}")
+                put(SWAPPED, i, swapped_dates(text, bad, fmt))
+                put(OTHER_DATE, i, other_date_forms(text, bad, fmt))
             if col.kind in ("money", "number", "rating"):
                 put(SHEET, i, sheet_error_numbers(text, bad))
                 put(HIDDEN, i, invisible_numbers(text, bad))

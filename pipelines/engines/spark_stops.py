@@ -41,6 +41,7 @@ from pipelines.engines.spark_checks import (
     FRONTIER,
     HIDDEN,
     LOCALE,
+    OTHER_DATE,
     PAIRS,
     PLACEHOLDER,
     PLACEHOLDER_DATE,
@@ -88,6 +89,7 @@ class TableRows:
                 SHEET,
                 HIDDEN,
                 SWAPPED,
+                OTHER_DATE,
                 UNKNOWN,
                 REPEAT,
             )
@@ -150,6 +152,12 @@ def table_stops(
             numbers.check_swapped_dates(
                 table.name, column, rows.raw(column), rows.bits(SWAPPED, i).to_numpy(), given,
                 date_formats[f"{table.name}.{column}"],
+            )  # fmt: skip
+        found = _sum(stats, f"D{i}")  # `15/01/2023` among ISO dates: two exports put together
+        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            numbers.check_other_dates(
+                table.name, column, rows.raw(column), rows.bits(OTHER_DATE, i).to_numpy(), given,
+                date_formats.get(f"{table.name}.{column}"),
             )  # fmt: skip
         forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"))  # `#VALUE!`, `12.50\u200b`
         for letter, mask, form in forms:

@@ -120,3 +120,51 @@ def test_a_declared_day_first_format_over_month_first_dates_is_structural_not_re
     assert res.report["orders"].rejected_by_reason == {
         "ordered_at does not match the declared date format %d/%m/%Y": 2
     }
+
+
+@pytest.mark.parametrize(
+    "form", ["%d/%m/%Y %H:%M", "%d.%m.%Y", "%m-%d-%y", "%Y/%m/%d", "%d %b %Y", "%b %d, %Y"], ids=str
+)
+def test_dates_in_another_form_on_1_percent_of_an_iso_column_are_structural(form):
+    """A date column mostly ISO with a part in another common form (two exports put together: `15/01/2023`,
+    `15.01.2023`, `2023/01/15`, `5 Jan 2023`): was each rejected `ambiguous or unknown date format` with exit 0
+    below half the column (the demo with 10% of its orders so: 374 orders gone). Now on 1% of the column (3
+    rows) a structural error naming the values and example rows; a stray one stays a row reject, and most of the
+    column keeps `check_mostly_unparsed`'s message."""
+    n = 300
+    days = pd.date_range("2023-01-01", periods=n, freq="D")
+    iso = [d.strftime("%Y-%m-%d") for d in days]
+    mixed = _orders(n).assign(
+        ordered_at=[days[i].strftime(form) if i % 10 == 3 else v for i, v in enumerate(iso)]
+    )
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": mixed})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'ordered_at': 30 of 300 values are dates written in another form than ISO 8601"
+    )
+    assert repr(days[3].strftime(form)) in message and "\n3 " in message
+    stray = _orders(n).assign(ordered_at=[days[i].strftime(form) if i == 3 else v for i, v in enumerate(iso)])
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {"ambiguous or unknown date format in ordered_at": 1}
+
+
+def test_iso_dates_among_a_declared_format_are_structural_on_1_percent():
+    """The same mix the other way: a column declared `%d/%m/%Y` with a part exported in ISO 8601 (was: each
+    rejected `does not match the declared date format`, exit 0). Garbage (`not a date`) is not a date form: it
+    stays a row reject whatever its count below half."""
+    formats = {"orders.ordered_at": "%d/%m/%Y"}
+    n = 300
+    days = pd.date_range("2023-01-01", periods=n, freq="D")
+    written = [d.strftime("%Y-%m-%d" if i % 20 == 0 else "%d/%m/%Y") for i, d in enumerate(days)]
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _orders(n).assign(ordered_at=written)}, date_formats=formats)
+    assert str(got.value).startswith(
+        "table 'orders', column 'ordered_at': 15 of 300 values are dates written in another form than the "
+        "declared date format '%d/%m/%Y' ('2023-01-01', '2023-01-21', '2023-02-10')"
+    )
+    garbage = ["not a date" if i % 20 == 0 else v for i, v in enumerate(written)]
+    res = validate_tables({"orders": _orders(n).assign(ordered_at=garbage)}, date_formats=formats)
+    assert res.report["orders"].rejected_by_reason == {
+        "ordered_at does not match the declared date format %d/%m/%Y": 15
+    }

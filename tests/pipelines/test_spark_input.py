@@ -579,6 +579,22 @@ STOPS = {
         ),
         "table 'orders', column 'revenue': 3 of 6 values are numbers holding an invisible character",
     ),
+    "dates-in-another-form": (  # `15/01/2023` among ISO dates (`features.dates.other_date_forms`, round 12)
+        dict(
+            orders=_ORD.assign(
+                ordered_at=[
+                    "05/01/2024",
+                    "2024-02-01",
+                    "03.02.2024",
+                    "2024-03-01",
+                    "2 Mar 2024",
+                    "2024-03-05",
+                ]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
+    ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
@@ -870,6 +886,10 @@ ROUND12_REJECTS = {
     "invisible-in-number": (
         _ORD.assign(revenue=["10", "20.5", "30\u200b", "40", "50", "60"]),
         "invisible character in revenue (BOM, zero-width space, line break, ...)",
+    ),
+    "date-in-another-form": (
+        _ORD.assign(ordered_at=["2024-01-05", "2024-02-01", "03/02/2024", "2024-03-01", "2024-03-02", "x"]),
+        "ambiguous or unknown date format in ordered_at",
     ),
 }
 
