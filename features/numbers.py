@@ -407,55 +407,6 @@ def check_mostly_unparsed(
     )
 
 
-def check_swapped_dates(
-    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, date_format: str | None
-) -> None:
-    """Structural error when 1% of a date column's values (and 3 rows: `LOCALE_SHARE`, `MIN_ROWS`, as for the
-    other forms of a column) match only the declared format with day and month swapped (`found`:
-    `features.dates.swapped_dates`, `01/14/2023` under `%d/%m/%Y`): the column is written month first, in part or
-    whole, and its values with a day of 12 or less, which match the declared format, would be read swapped (the
-    5th of January as the 1st of May) without a word. Fewer are stray rows, rejected as not matching the
-    declared format. Both engines (`pipelines.engines.spark_stops.table_stops`)."""
-    from features.dates import swapped_format
-
-    n = int(np.asarray(found, dtype=bool).sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given) or date_format is None:
-        return
-    other = swapped_format(date_format)
-    shown = raw[found].head(5)
-    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
-    raise StructuralError(
-        f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not match the declared date format "
-        f"{date_format!r} but do match {other!r} ({seen}): the column is written {other!r}, in part or whole, "
-        "and its values whose day is 12 or less match both formats: they would be read with day and month "
-        "swapped without a word. Export ISO dates (2023-01-15), or one format throughout and "
-        f"declare that one.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
-    )
-
-
-def check_other_dates(
-    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, date_format: str | None
-) -> None:
-    """Structural error when 1% of a date column's values (and 3 rows: `LOCALE_SHARE`, `MIN_ROWS`) are dates
-    written in another common form than the column's (`found`: `features.dates.other_date_forms`: `15/01/2023`
-    among ISO dates, ISO among a declared `%d/%m/%Y`): two exports of different formats put together, whose rows
-    of the other form would be rejected with exit 0 (the demo with 10% of its orders so: 396 orders gone). Fewer
-    stay row rejects; more than half of the column is `check_mostly_unparsed`'s. Both engines
-    (`pipelines.engines.spark_stops.table_stops`)."""
-    n = int(np.asarray(found, dtype=bool).sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given) or n > UNPARSED_SHARE * given:  # most: the column's format
-        return
-    what = "ISO 8601 (2023-01-15)" if date_format is None else f"the declared date format {date_format!r}"
-    shown = raw[found].head(5)
-    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
-    raise StructuralError(
-        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are dates written in another form than "
-        f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
-        "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
-        f"`date_formats`).\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
-    )
-
-
 def check_required_given(table: str, column: str, rows: int, given: int) -> None:
     """Structural error when a required column holds no value on any of a table's rows (`MIN_ROWS` or more): an
     export that emptied it. Each row would be a `missing <column>` reject, the table lost with exit 0 (tickets

@@ -19,6 +19,7 @@ import pandas as pd
 
 from features.column_types import readable_column
 from features.contract import BOOLS, TABLES, Column, Table
+from features.date_forms import check_other_dates, check_swapped_dates, other_date_forms, swapped_dates
 from features.dates import (
     AMBIGUOUS_TIME,
     NONEXISTENT_TIME,
@@ -27,11 +28,9 @@ from features.dates import (
     early_reason,
     impossible_dates,
     isolated_early_dates,
-    other_date_forms,
     parse_timestamps_native,
     placeholder_rows,
     serial_days_hint,
-    swapped_dates,
 )
 from features.header import structural_checks, suggestions
 from features.ids import (
@@ -51,9 +50,7 @@ from features.numbers import (
     check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
-    check_other_dates,
     check_required_given,
-    check_swapped_dates,
     missing_placeholders,
     reject_number_forms,
     reject_stray_decimal_ids,

@@ -140,7 +140,7 @@ def column_masks(
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
-    from features.dates import other_date_forms, swapped_dates
+    from features.date_forms import other_date_forms, swapped_dates
     from features.ids import decimal_ids, missing_categories, missing_ids, whole_ids
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,

@@ -133,7 +133,7 @@ def table_stops(
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
     `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
-    from features import keys, numbers, row_rules
+    from features import date_forms, keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -149,13 +149,13 @@ def table_stops(
         given = _sum(stats, f"g{i}")
         found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
         if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
-            numbers.check_swapped_dates(
+            date_forms.check_swapped_dates(
                 table.name, column, rows.raw(column), rows.bits(SWAPPED, i).to_numpy(), given,
                 date_formats[f"{table.name}.{column}"],
             )  # fmt: skip
         found = _sum(stats, f"D{i}")  # `15/01/2023` among ISO dates: two exports put together
         if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
-            numbers.check_other_dates(
+            date_forms.check_other_dates(
                 table.name, column, rows.raw(column), rows.bits(OTHER_DATE, i).to_numpy(), given,
                 date_formats.get(f"{table.name}.{column}"),
             )  # fmt: skip

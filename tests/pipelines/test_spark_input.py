@@ -579,7 +579,7 @@ STOPS = {
         ),
         "table 'orders', column 'revenue': 3 of 6 values are numbers holding an invisible character",
     ),
-    "dates-in-another-form": (  # `15/01/2023` among ISO dates (`features.dates.other_date_forms`, round 12)
+    "dates-in-another-form": (  # `15/01/2023` among ISO dates (`features.date_forms.other_date_forms`, round 12)
         dict(
             orders=_ORD.assign(
                 ordered_at=[
@@ -914,7 +914,7 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
 def test_a_declared_format_over_month_first_dates_stops_as_by_pandas(spark, tmp_path):
     """`%d/%m/%Y` declared over orders of which a part is written `%m/%d/%Y` (round 12): the same stop and
     message on both engines (Spark: the values matching only with day and month swapped summed in its one
-    aggregation, `features.dates.swapped_dates`); one stray such value the same reject."""
+    aggregation, `features.date_forms.swapped_dates`); one stray such value the same reject."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
 
