@@ -50,8 +50,10 @@ from features.numbers import (
     check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
+    check_point_groups,
     check_required_given,
     missing_placeholders,
+    point_groups,
     reject_number_forms,
     reject_stray_decimal_ids,
 )
@@ -293,6 +295,9 @@ def _check_parsed(
             )
     if col.kind in ("money", "number", "rating") and bad.any():  # `１２`, `1,234.50`, `$12.50`: never guessed
         reject_number_forms(table.name, col.name, raw, bad, parsed, rej, column_stats is None)
+    if col.kind in ("money", "number") and column_stats is None:  # `1.234` for 1234 beside whole numbers
+        grouped, other, plain = point_groups(raw, bad)
+        check_point_groups(table.name, col.name, raw, grouped, other.sum(), plain.sum(), int(given.sum()))
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())
         gap, twice = dst_faults(raw.iloc[at])

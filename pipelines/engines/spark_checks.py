@@ -52,6 +52,9 @@ SHEET = "__sheet"  # a spreadsheet's error value in a number column (`features.n
 HIDDEN = "__hidden"  # an invisible character in a number (`features.numbers.invisible_numbers`: `1\u200b2`)
 SWAPPED = "__swapped"  # a date of the declared format but for day and month (`date_forms.swapped_dates`)
 OTHER_DATE = "__other_date"  # a date in another form than its column's (`date_forms.other_date_forms`)
+GROUPED = "__grouped"  # a number written `1.234` (`features.numbers.point_groups`)
+DOTTED = "__dotted"  # ... one holding a decimal point otherwise (`12.50`)
+PLAIN = "__plain"  # ... one holding none (`12`)
 DECIMAL = "__decimal"  # an id written `42.0` (`features.ids.decimal_ids`)
 WHOLE = "__whole"  # an id written `42` (`features.ids.whole_ids`): both on 1%, `check_decimal_ids`
 LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
@@ -82,7 +85,7 @@ MASKS = {
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
-    "D": OTHER_DATE,
+    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

@@ -47,7 +47,9 @@ from pipelines.engines.spark_checks import (
     CURRENCY,
     DECIMAL,
     DIGITS,
+    DOTTED,
     GIVEN,
+    GROUPED,
     HIDDEN,
     HIGH,
     LARGE,
@@ -65,6 +67,7 @@ from pipelines.engines.spark_checks import (
     PARTITION_SHIFT,
     PLACEHOLDER,
     PLACEHOLDER_DATE,
+    PLAIN,
     POSITIVE,
     RATED,
     RAW,
@@ -149,6 +152,7 @@ def column_masks(
         locale_numbers,
         missing_placeholders,
         other_digits,
+        point_groups,
         sheet_error_numbers,
         unit_numbers,
     )
@@ -187,6 +191,11 @@ def column_masks(
                 put(UNIT, i, unit_numbers(text, bad))
         if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
             put(PLACEHOLDER_DATE, i, dates)
+        if col.kind in ("money", "number"):  # `1.234` for 1234 beside whole numbers
+            grouped, dotted, plain = point_groups(readable_column(table, col, raw[name]), bad)
+            put(GROUPED, i, grouped)
+            put(DOTTED, i, dotted)
+            put(PLAIN, i, plain)
         if col.kind in ("money", "number", "rating"):
             v = parsed[name].to_numpy(dtype=np.float64, na_value=np.nan)
             known = ~np.isnan(v)

@@ -39,6 +39,7 @@ from pipelines.engines.spark_checks import (
     DIGITS,
     FIRST,
     FRONTIER,
+    GROUPED,
     HIDDEN,
     LOCALE,
     OTHER_DATE,
@@ -90,6 +91,7 @@ class TableRows:
                 HIDDEN,
                 SWAPPED,
                 OTHER_DATE,
+                GROUPED,
                 UNKNOWN,
                 REPEAT,
             )
@@ -184,6 +186,11 @@ def table_stops(
             numbers.check_unit_numbers(
                 table.name, column, rows.raw(column), rows.bits(UNIT, i).to_numpy(), given
             )
+        if _sum(stats, f"G{i}") >= numbers.MIN_ROWS and not _sum(stats, f"O{i}"):  # `1.234` for 1234
+            numbers.check_point_groups(
+                table.name, column, rows.raw(column), rows.bits(GROUPED, i).to_numpy(), 0, _sum(stats, f"I{i}"),
+                given,
+            )  # fmt: skip
         if table.column(column).required:  # empty on every row: an export that emptied it
             numbers.check_required_given(table.name, column, rows_in, _sum(stats, f"g{i}"))
         found = _sum(stats, f"P{i}")  # `9999-12-31` written for every missing date

@@ -168,3 +168,31 @@ def test_iso_dates_among_a_declared_format_are_structural_on_1_percent():
     assert res.report["orders"].rejected_by_reason == {
         "ordered_at does not match the declared date format %d/%m/%Y": 15
     }
+
+
+def test_whole_amounts_with_a_point_for_thousands_are_structural_not_read_a_thousand_times_smaller():
+    """Whole amounts exported in German (Dutch, ...) format: `850`, `1.250` (1250). The locale stop sees only
+    values that do not parse (`1.234,50`, `1.234.567`); `1.250` parses as 1.25, so was exit 0 with every order
+    from 1,000 on read a thousand times too small (the demo's 38 such orders of 3,958 read as 1.0-9.9). Now, when
+    3 values or more are written so, none holds a decimal point otherwise and 3 or more are whole numbers, a
+    structural error naming them; one decimal amount written otherwise (`12.5`, `0.125`) says the point is a
+    decimal point, and the column is read as before."""
+    n = 300
+    whole = [str(10 + i) for i in range(n)]
+    written = ["1.250" if i in (3, 50, 200) else v for i, v in enumerate(whole)]
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _orders(n).assign(revenue=written)})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'revenue': 3 of 300 values are written with a point before three digits "
+        "('1.250') and every other value is a whole number (297)"
+    )
+    assert "\n3 " in message and "\n200 " in message
+    quantities = _orders(n).assign(quantity=["1.000" if i < 5 else "2" for i in range(n)])
+    with pytest.raises(StructuralError, match="column 'quantity': 5 of 300 values"):
+        validate_tables({"orders": quantities})
+    for decimal in ("12.5", "0.125"):  # the point is a decimal point: read as written
+        res = validate_tables({"orders": _orders(n).assign(revenue=written[:-1] + [decimal])})
+        assert res.tables["orders"]["revenue"].iloc[3] == 1.25
+    few = ["1.250" if i in (3, 50) else v for i, v in enumerate(whole)]  # two: cannot be told from decimals
+    assert validate_tables({"orders": _orders(n).assign(revenue=few)}).report["orders"].accepted == n

@@ -595,6 +595,10 @@ STOPS = {
         ),
         "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
     ),
+    "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
+        dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
+    ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
