@@ -196,3 +196,20 @@ def test_whole_amounts_with_a_point_for_thousands_are_structural_not_read_a_thou
         assert res.tables["orders"]["revenue"].iloc[3] == 1.25
     few = ["1.250" if i in (3, 50) else v for i, v in enumerate(whole)]  # two: cannot be told from decimals
     assert validate_tables({"orders": _orders(n).assign(revenue=few)}).report["orders"].accepted == n
+
+
+def test_serial_day_numbers_in_part_of_a_date_column_are_structural_with_the_hint():
+    """A spreadsheet where some date cells were formatted as numbers: `44927` (2023-01-01) among ISO dates. A
+    whole column (or most of it) already stopped saying so; between 1% and half of it was exit 0 with each row
+    rejected `ambiguous or unknown date format`. Now the same stop as other date forms, with the serial hint."""
+    n = 300
+    days = pd.date_range("2023-01-01", periods=n, freq="D")
+    serial = [str((d - pd.Timestamp("1899-12-30")).days) for d in days]
+    written = [serial[i] if i % 25 == 0 else d.strftime("%Y-%m-%d") for i, d in enumerate(days)]
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _orders(n).assign(ordered_at=written)})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'ordered_at': 12 of 300 values are dates written in another form than ISO 8601"
+    )
+    assert "serial day numbers (44927 is 2023-01-01)" in message

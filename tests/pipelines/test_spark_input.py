@@ -595,6 +595,15 @@ STOPS = {
         ),
         "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
     ),
+    "serial-days-in-part": (  # `45296` (2024-01-05) among ISO dates: the other-forms stop with its hint
+        dict(
+            orders=_ORD.assign(
+                ordered_at=["45296", "2024-02-01", "45325", "2024-03-01", "45353", "2024-03-05"]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
+    ),
     "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
         dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
