@@ -195,8 +195,8 @@ def check_other_digits(table: str, column: str, raw: pd.Series, found: np.ndarra
 
 
 def sheet_error_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
-    """Which values of a number column (as read), among `unparsed`, are a spreadsheet's error value (`#VALUE!`,
-    `#DIV/0!`: `features.ids.SHEET_ERRORS`, the one rule for ids and numbers)."""
+    """Which values of a number, date or true/false column (as read), among `unparsed`, are a spreadsheet's error
+    value (`#VALUE!`, `#DIV/0!`: `features.ids.SHEET_ERRORS`, the one rule for ids and these columns)."""
     return _unparsed_matching(raw, unparsed, SHEET_ERRORS)
 
 

@@ -37,6 +37,7 @@ from features.ids import (
     ID_RULES,
     MAX_TEXT_CHARS,
     MISSING_ID,
+    SHEET_ERROR,
     clean_nfc_text,
     missing_categories,
     missing_ids,
@@ -50,12 +51,14 @@ from features.numbers import (
     check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
+    check_number_form,
     check_point_groups,
     check_required_given,
     missing_placeholders,
     point_groups,
     reject_number_forms,
     reject_stray_decimal_ids,
+    sheet_error_numbers,
 )
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
@@ -281,6 +284,11 @@ def _check_parsed(
         col.kind not in ("id", "text") and bad.any() and column_stats is None
     ):  # `NULL` throughout: an export's
         check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
+    if col.kind in ("timestamp", "bool") and bad.any():  # `#VALUE!` where a date's formula failed
+        sheet = sheet_error_numbers(raw, bad)
+        if column_stats is None:
+            check_number_form(table.name, col.name, raw, sheet, int(given.sum()), "sheet")
+        rej.add(sheet, SHEET_ERROR.format(col.name))
     if unknown_format is not None:
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
             swapped = swapped_dates(raw, unknown_format & given, date_format)

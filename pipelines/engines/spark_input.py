@@ -183,8 +183,8 @@ def column_masks(
                 fmt = date_formats.get(f"{table.name}.{name}")
                 put(SWAPPED, i, swapped_dates(text, bad, fmt))
                 put(OTHER_DATE, i, other_date_forms(text, bad, fmt))
+            put(SHEET, i, sheet_error_numbers(text, bad))  # `#VALUE!` in a number, date or flag
             if col.kind in ("money", "number", "rating"):
-                put(SHEET, i, sheet_error_numbers(text, bad))
                 put(HIDDEN, i, invisible_numbers(text, bad))
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))

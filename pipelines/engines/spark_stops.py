@@ -149,6 +149,13 @@ def table_stops(
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
+        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"))  # `#VALUE!` (any column), `12.50\u200b`
+        for letter, mask, form in forms:
+            found = _sum(stats, f"{letter}{i}")
+            if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+                numbers.check_number_form(
+                    table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
+                )
         found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
         if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
             date_forms.check_swapped_dates(
@@ -161,13 +168,6 @@ def table_stops(
                 table.name, column, rows.raw(column), rows.bits(OTHER_DATE, i).to_numpy(), given,
                 date_formats.get(f"{table.name}.{column}"),
             )  # fmt: skip
-        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"))  # `#VALUE!`, `12.50\u200b`
-        for letter, mask, form in forms:
-            found = _sum(stats, f"{letter}{i}")
-            if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
-                numbers.check_number_form(
-                    table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
-                )
         found = _sum(stats, f"j{i}")  # `１２.５０`, `١٢`: another script's digits
         if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
             numbers.check_other_digits(

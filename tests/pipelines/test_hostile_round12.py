@@ -213,3 +213,22 @@ def test_serial_day_numbers_in_part_of_a_date_column_are_structural_with_the_hin
         "table 'orders', column 'ordered_at': 12 of 300 values are dates written in another form than ISO 8601"
     )
     assert "serial day numbers (44927 is 2023-01-01)" in message
+
+
+@pytest.mark.parametrize(("column", "good"), [("ordered_at", "2023-01-05"), ("promo", "true")])
+def test_spreadsheet_error_values_in_a_date_or_flag_column_are_named_and_stop_on_1_percent(column, good):
+    """`#VALUE!` where a date's (or a flag's) formula failed: was a reject `ambiguous or unknown date format` (or
+    `unparseable promo`), exit 0 up to half the column. Now the spreadsheet's own reason and, on 1% of the
+    column, the same stop as in a number column."""
+    n = 300
+    many = _orders(n).assign(**{column: ["#VALUE!" if i % 50 == 0 else good for i in range(n)]})
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": many})
+    assert str(got.value).startswith(
+        f"table 'orders', column {column!r}: 6 of 300 values are a spreadsheet's error value"
+    )
+    stray = _orders(n).assign(**{column: ["#REF!" if i == 7 else good for i in range(n)]})
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {
+        f"a spreadsheet error value in {column} (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)": 1
+    }

@@ -604,6 +604,15 @@ STOPS = {
         ),
         "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
     ),
+    "sheet-errors-in-dates": (  # `#VALUE!` in a date column (round 12: the number columns' stop)
+        dict(
+            orders=_ORD.assign(
+                ordered_at=["#VALUE!", "2024-02-01", "#REF!", "2024-03-01", "#VALUE!", "2024-03-05"]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are a spreadsheet's error value",
+    ),
     "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
         dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
@@ -903,6 +912,10 @@ ROUND12_REJECTS = {
     "date-in-another-form": (
         _ORD.assign(ordered_at=["2024-01-05", "2024-02-01", "03/02/2024", "2024-03-01", "2024-03-02", "x"]),
         "ambiguous or unknown date format in ordered_at",
+    ),
+    "sheet-error-flag": (
+        _ORD.assign(promo=["true", "false", "#N/A", "#VALUE!", "true", ""]),
+        "a spreadsheet error value in promo (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
     ),
 }
 
