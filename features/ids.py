@@ -73,6 +73,9 @@ def spreadsheet_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray
     return hit
 
 
+FORMULA = 'spreadsheet formula or text prefix in {} (="...", \'...)'
+
+
 def _printable_ascii_bytes(arr: object) -> bool:
     """True when every byte of the strings' data is printable ASCII (0x20-0x7e), read from Arrow's buffers."""
     import pyarrow as pa
@@ -409,7 +412,7 @@ ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
     (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
-    (spreadsheet_ids, 'spreadsheet formula or text prefix in {} (="...", \'...)'),
+    (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),
 )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
-from features.ids import INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids
+from features.ids import FORMULA, INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids, spreadsheet_ids
 from features.names import examples
 from features.text import blank
 
@@ -211,6 +211,16 @@ def invisible_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.nd
     return out
 
 
+def formula_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, a spreadsheet wrote as a formula or with its
+    text prefix (`="12.50"`, `'12.50`: `features.ids.spreadsheet_ids`, the ids' rule), not a number with a unit."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if len(at) and not pd.api.types.is_numeric_dtype(raw.dtype):
+        out[at] = spreadsheet_ids(raw.iloc[at].astype("str").str.strip())
+    return out
+
+
 #: The other forms of a number column's unparsed values judged like the forms above: the mask, what the values
 #: are (in a stop's message), what to export instead, and the row reject's reason (the ids' own: `{}` the column).
 _OTHER_FORMS = {
@@ -226,6 +236,12 @@ _OTHER_FORMS = {
         "numbers holding an invisible character (a zero-width space, a soft hyphen, a BOM, a control character)",
         "Export plain numbers (`1234.50`), without invisible characters",
         INVISIBLE,
+    ),
+    "formula": (
+        formula_numbers,
+        'numbers written as a spreadsheet formula or with its text prefix (="12.50", \'12.50)',
+        "Export the values, not the formulas (plain numbers: `1234.50`)",
+        FORMULA,
     ),
 }
 
@@ -252,9 +268,9 @@ def reject_number_forms(
     table: str, column: str, raw: pd.Series, bad: pd.Series, parsed: pd.Series, rej: Any, judge: bool
 ) -> None:
     """The numbers written otherwise among a number column's unparsed values (`bad`), each its own reject reason:
-    first a spreadsheet's error value or an invisible character, then another script's digits, a locale's
-    separators, then a currency sign or unit; with `judge` (the whole column: not a Spark batch), each form's
-    stop first."""
+    first a spreadsheet's error value, an invisible character or a formula, then another script's digits, a
+    locale's separators, then a currency sign or unit; with `judge` (the whole column: not a Spark batch), each
+    form's stop first."""
     given = int((~blank(raw)).sum())
     for form, (mask, _, _, reason) in _OTHER_FORMS.items():
         found = mask(raw, bad)

@@ -48,6 +48,7 @@ from pipelines.engines.spark_checks import (
     DECIMAL,
     DIGITS,
     DOTTED,
+    FORMULA,
     GIVEN,
     GROUPED,
     HIDDEN,
@@ -148,6 +149,7 @@ def column_masks(
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
+        formula_numbers,
         invisible_numbers,
         locale_numbers,
         missing_placeholders,
@@ -186,6 +188,7 @@ def column_masks(
             put(SHEET, i, sheet_error_numbers(text, bad))  # `#VALUE!` in a number, date or flag
             if col.kind in ("money", "number", "rating"):
                 put(HIDDEN, i, invisible_numbers(text, bad))
+                put(FORMULA, i, formula_numbers(text, bad))
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))

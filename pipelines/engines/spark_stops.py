@@ -38,6 +38,7 @@ from pipelines.engines.spark_checks import (
     DATED,
     DIGITS,
     FIRST,
+    FORMULA,
     FRONTIER,
     GROUPED,
     HIDDEN,
@@ -89,6 +90,7 @@ class TableRows:
                 DIGITS,
                 SHEET,
                 HIDDEN,
+                FORMULA,
                 SWAPPED,
                 OTHER_DATE,
                 GROUPED,
@@ -149,7 +151,8 @@ def table_stops(
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
-        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"))  # `#VALUE!` (any column), `12.50\u200b`
+        # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
+        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"))
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):

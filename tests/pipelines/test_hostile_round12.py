@@ -232,3 +232,24 @@ def test_spreadsheet_error_values_in_a_date_or_flag_column_are_named_and_stop_on
     assert res.report["orders"].rejected_by_reason == {
         f"a spreadsheet error value in {column} (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)": 1
     }
+
+
+@pytest.mark.parametrize("written", ['="12.50"', "'12.50"], ids=["formula", "text-prefix"])
+def test_a_number_written_as_a_spreadsheet_formula_is_named_so_not_a_currency_sign(written):
+    """An amount a spreadsheet exported as a formula or with its text prefix (`="12.50"`, `'12.50`): was taken for
+    a number with a unit (`=`, `'` before it), a reject `number with a currency sign or unit` and, on 1% of the
+    column, a stop asking for amounts in `data.currency`. Now the ids' own reason and its own stop."""
+    n = 300
+    stray = _orders(n).assign(revenue=[written if i == 9 else "12.5" for i in range(n)])
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {
+        'spreadsheet formula or text prefix in revenue (="...", \'...)': 1
+    }
+    many = _orders(n).assign(revenue=[written if i % 60 == 0 else "12.5" for i in range(n)])
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": many})
+    message = str(got.value)
+    assert message.startswith(
+        "table 'orders', column 'revenue': 5 of 300 values are numbers written as a spreadsheet formula"
+    )
+    assert "currency" not in message
