@@ -613,6 +613,10 @@ STOPS = {
         ),
         "table 'orders', column 'ordered_at': 3 of 6 values are a spreadsheet's error value",
     ),
+    "formula-numbers": (  # `="12.50"`, `'12.50`: a spreadsheet's formula or text prefix (round 12)
+        dict(orders=_ORD.assign(revenue=['="10"', "20.5", "'30", "40", '="50"', "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are numbers written as a spreadsheet formula",
+    ),
     "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
         dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
@@ -917,6 +921,16 @@ ROUND12_REJECTS = {
         _ORD.assign(promo=["true", "false", "#N/A", "#VALUE!", "true", ""]),
         "a spreadsheet error value in promo (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
     ),
+    "formula-number": (
+        _ORD.assign(revenue=["10", "20.5", "'30", "40", "50", "60"]),
+        'spreadsheet formula or text prefix in revenue (="...", \'...)',
+    ),
+    "quotes-in-a-rejected-row": (  # an id written `="00042"` and a value holding `"` (Spark's CSV escaping)
+        _ORD.assign(customer_id=['="C000001"', "C000002", "C000003", "C000004", "C000005", "C000006"]).assign(
+            channel=['say "hi", then', "web", "web", "web", "web", "web"]
+        ),
+        'spreadsheet formula or text prefix in customer_id (="...", \'...)',
+    ),
 }
 
 
@@ -934,6 +948,12 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+    # the rejects file as a CSV reader reads it: a `"` in a value or reason doubled, never Spark's `\"`
+    written = _reject_files(tmp_path / "rejects" / "orders")
+    assert list(written.columns) == ["source_row", *orders.columns, "reason"]
+    assert len(written) == got.result.report["orders"].rejected and reason in set(written["reason"])
+    if "channel" in orders.columns:  # the values as written, the formula neutralised as by pandas
+        assert written.loc[0, ["customer_id", "channel"]].tolist() == ['\'="C000001"', 'say "hi", then']
 
 
 @pytest.mark.spark
