@@ -353,11 +353,16 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
     return out
 
 
+#: A spreadsheet's serial day number (days since 1899-12-30: `44197` is 2021-01-01; a fraction is the time of
+#: day), what a date cell formatted as a number exports.
+SERIAL_DAYS = r"[1-6]\d{4}(?:\.\d+)?"
+
+
 def serial_days_hint(values: pd.Series) -> str:
     """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
     1899-12-30), a sentence saying so (`44197 is 2021-01-01`) to add to the error; else ''."""
     text = values.astype("str").str.strip()
-    if not len(text) or not text.str.fullmatch(r"[1-6]\d{4}(\.\d+)?").all():
+    if not len(text) or not text.str.fullmatch(SERIAL_DAYS).all():
         return ""
     day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(text.iloc[0])))
     return (

@@ -52,6 +52,7 @@ def clean_nfc_text(s: pd.Series, form: str = "NFC") -> pd.Series:
 #: a line break inside a quoted field. Invisible when printed, they make `C0042\u200b` another customer than
 #: `C0042`; an id holding one is rejected, never read as a new id nor guessed clean.
 _INVISIBLE = r"[\p{Cc}\p{Cf}]"
+INVISIBLE = "invisible character in {} (BOM, zero-width space, line break, ...)"
 
 
 def spreadsheet_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
@@ -70,6 +71,9 @@ def spreadsheet_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray
         found = pc.or_(pc.starts_with(taken, "="), pc.starts_with(taken, "'"))
         hit[at] = np.asarray(pc.fill_null(found, False), dtype=bool)
     return hit
+
+
+FORMULA = 'spreadsheet formula or text prefix in {} (="...", \'...)'
 
 
 def _printable_ascii_bytes(arr: object) -> bool:
@@ -163,6 +167,26 @@ def scientific_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     arr = text.arr if text is not None else arrow_text(ids.astype("str"))
     # no regex over most ids: only those holding `E+` (found in the data buffer; usually none at all)
     return matches_where(arr, holding_e_plus(arr), _SCIENTIFIC_IDS)
+
+
+#: What a spreadsheet writes in a cell whose formula failed (`#VALUE!`, `#DIV/0!`, `#REF!`, `#NAME?`, `#NUM!`,
+#: `#NULL!`, `#N/A`, newer Excel's `#SPILL!`, `#CALC!`, ...; any case), or shows for a number too wide for its column
+#: (`#####`), exported as the cell's text: no value. As an id, every row whose lookup failed would be one customer
+#: `#REF!`; in a number column, the row's amount is lost. Rejected with that reason, never read as a value.
+SHEET_ERRORS = (
+    r"^(?i:#(?:VALUE!|DIV/0!|REF!|NAME\?|NUM!|NULL!|N/A|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!"
+    r"|EXTERNAL!|PYTHON!|GETTING_DATA)|#{3,})$"
+)
+SHEET_ERROR = "a spreadsheet error value in {} (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)"
+
+
+def sheet_errors(values: pd.Series, text: TextBytes | None = None) -> np.ndarray:
+    """Which values (text) are a spreadsheet's error value (`SHEET_ERRORS`); only values starting with `#` are
+    looked at."""
+    if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+        return np.zeros(len(values), dtype=bool)
+    text = text or TextBytes(values)
+    return matches_where(text.arr, byte_set(b"#")[text.first], SHEET_ERRORS)
 
 
 def holding_e_plus(arr: object) -> np.ndarray:
@@ -388,8 +412,9 @@ ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
     (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
-    (spreadsheet_ids, 'spreadsheet formula or text prefix in {} (="...", \'...)'),
-    (invisible_in_ids, "invisible character in {} (BOM, zero-width space, line break, ...)"),
+    (spreadsheet_ids, FORMULA),
+    (sheet_errors, SHEET_ERROR),
+    (invisible_in_ids, INVISIBLE),
 )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
+from features.ids import FORMULA, INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids, spreadsheet_ids
 from features.names import examples
 from features.text import blank
 
@@ -60,6 +61,79 @@ def check_locale_numbers(
         " which separator is which cannot be told without guessing (`1,234` is 1234 in one locale and 1.234 in "
         "another), and rejecting these rows would keep only the small amounts. Export plain numbers (`1234.50`: "
         f"no separator, `.` for decimals).\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
+#: A whole number written with one thousands group after a point (`1.234`, `12.500`): a plain number to a parser
+#: (1.234), 1234 to the export that wrote it (whole amounts or quantities in German, Dutch, ... format; two groups,
+#: `1.234.567`, do not parse and are `_LOCALE_NUMBER`'s). Told apart only by the rest of the column: when no other
+#: value has a decimal point and some are whole numbers, the point groups thousands.
+_ONE_GROUP = r"^[+-]?[1-9][0-9]{0,2}\.[0-9]{3}$"
+
+
+def point_groups(
+    raw: pd.Series, unparsed: pd.Series | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Among a number column's values (as read) that parse (given, not `unparsed`): which are written like
+    `1.234` (`_ONE_GROUP`), which hold a decimal point otherwise (`12.50`, `0.125`), which hold none (`12`). Once
+    a value holds a point otherwise the point is a decimal point: the usual column (prices) stops there, the
+    first such values of its first rows marked and nothing else (no pass over the column, issue 14)."""
+    import pyarrow.compute as pc
+
+    from features.text import arrow_text
+
+    grouped, other, plain = (np.zeros(len(raw), dtype=bool) for _ in range(3))
+    if pd.api.types.is_numeric_dtype(raw.dtype) or not len(raw):
+        return grouped, other, plain
+
+    def decimals(at: np.ndarray) -> tuple[object, np.ndarray, np.ndarray]:
+        arr = arrow_text(raw.iloc[at].astype("str"))
+        dotted = np.asarray(pc.fill_null(pc.match_substring(arr, "."), False), dtype=bool)
+        other, d = np.zeros(len(at), dtype=bool), np.flatnonzero(dotted)
+        if len(d):  # `1.234`: the point 4th from last
+            last = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(arr.take(d)), start=-4, stop=-3)
+            other[d] = ~np.asarray(pc.fill_null(pc.equal(last, "."), False), dtype=bool)
+        return arr, dotted, other
+
+    given = ~np.asarray(unparsed, dtype=bool)
+    head = np.flatnonzero(given[:1000])
+    head = head[~blank(raw.iloc[head]).to_numpy(dtype=bool)]
+    if len(head) and (found := decimals(head)[2]).any():
+        other[head[found]] = True
+        return grouped, other, plain
+    at = np.flatnonzero(given & ~blank(raw).to_numpy(dtype=bool))
+    if not len(at):
+        return grouped, other, plain
+    arr, dotted, other[at] = decimals(at)
+    plain[at] = ~dotted
+    if other.any() or not dotted.any():
+        return grouped, other, plain
+    d = np.flatnonzero(dotted)
+    taken = pc.utf8_trim_whitespace(arr.take(d))  # type: ignore[attr-defined]
+    grouped[at[d]] = np.asarray(pc.fill_null(pc.match_substring_regex(taken, _ONE_GROUP), False), dtype=bool)
+    other[at[d]] = ~grouped[at[d]]
+    return grouped, other, plain
+
+
+def check_point_groups(
+    table: str, column: str, raw: pd.Series, grouped: np.ndarray, other: int, plain: int, given: int
+) -> None:
+    """Structural error when `MIN_ROWS` values of a number column or more are written like `1.234` and no other
+    value holds a decimal point while `MIN_ROWS` or more are whole numbers (`point_groups`' counts): the point
+    is a thousands separator (1.234 = 1234), and read as a decimal point every such amount would be a thousand
+    times too small with exit 0 (the demo's orders in whole euros in German format: its 38 orders from 1,000 on
+    read as 1.0-9.9). Never guessed. Both engines (`pipelines.engines.spark_stops.table_stops`, from the sums)."""
+    n = int(np.asarray(grouped, dtype=bool).sum())
+    if n < MIN_ROWS or other or plain < MIN_ROWS:
+        return
+    shown = raw[grouped].head(5)
+    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are written with a point before three "
+        f"digits ({seen}) and every other value is a whole number ({plain:,}): the point looks like a thousands "
+        "separator (1.234 = 1234); read as a decimal point, these amounts would be a thousand times too small. "
+        "Which one it is cannot be told without guessing. Export plain numbers (`1234`; `.` only for decimals)."
+        f"\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
     )
 
 
@@ -120,13 +194,89 @@ def check_other_digits(table: str, column: str, raw: pd.Series, found: np.ndarra
     )
 
 
+def sheet_error_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number, date or true/false column (as read), among `unparsed`, are a spreadsheet's error
+    value (`#VALUE!`, `#DIV/0!`: `features.ids.SHEET_ERRORS`, the one rule for ids and these columns)."""
+    return _unparsed_matching(raw, unparsed, SHEET_ERRORS)
+
+
+def invisible_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, hold a control or format character (a
+    zero-width space, a soft hyphen, a BOM: `features.ids.invisible_in_ids`, the ids' rule): `12.50` as printed,
+    not a number with a unit."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if len(at) and not pd.api.types.is_numeric_dtype(raw.dtype):
+        out[at] = invisible_in_ids(raw.iloc[at].astype("str"))
+    return out
+
+
+def formula_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, a spreadsheet wrote as a formula or with its
+    text prefix (`="12.50"`, `'12.50`: `features.ids.spreadsheet_ids`, the ids' rule), not a number with a unit."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unparsed, dtype=bool))
+    if len(at) and not pd.api.types.is_numeric_dtype(raw.dtype):
+        out[at] = spreadsheet_ids(raw.iloc[at].astype("str").str.strip())
+    return out
+
+
+#: The other forms of a number column's unparsed values judged like the forms above: the mask, what the values
+#: are (in a stop's message), what to export instead, and the row reject's reason (the ids' own: `{}` the column).
+_OTHER_FORMS = {
+    "sheet": (
+        sheet_error_numbers,
+        "a spreadsheet's error value (a formula that failed: #VALUE!, #DIV/0!, #REF!, ...)",
+        "Correct the formulas in the spreadsheet (or leave the cells empty where the value is unknown) before "
+        "exporting",
+        SHEET_ERROR,
+    ),
+    "invisible": (
+        invisible_numbers,
+        "numbers holding an invisible character (a zero-width space, a soft hyphen, a BOM, a control character)",
+        "Export plain numbers (`1234.50`), without invisible characters",
+        INVISIBLE,
+    ),
+    "formula": (
+        formula_numbers,
+        'numbers written as a spreadsheet formula or with its text prefix (="12.50", \'12.50)',
+        "Export the values, not the formulas (plain numbers: `1234.50`)",
+        FORMULA,
+    ),
+}
+
+
+def check_number_form(
+    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, form: str
+) -> None:
+    """Structural error when `LOCALE_SHARE` of a number column's values (and `MIN_ROWS`) are of one of the
+    `_OTHER_FORMS` (`form`): the export's way, not a few bad rows (rejected, those rows would be lost with exit 0).
+    Both engines (`pipelines.engines.spark_stops.table_stops` from the rows summed in its one aggregation)."""
+    n = int(found.sum())
+    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+        return
+    _, what, fix, _ = _OTHER_FORMS[form]
+    shown = raw[found].head(5)
+    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are {what} ({seen}): rejecting these "
+        f"rows would drop them. {fix}.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
 def reject_number_forms(
     table: str, column: str, raw: pd.Series, bad: pd.Series, parsed: pd.Series, rej: Any, judge: bool
 ) -> None:
-    """The numbers written for a reader among a number column's unparsed values (`bad`), each its own reject
-    reason, first in another script's digits, then with a locale's separators, then with a currency sign or unit;
-    with `judge` (the whole column: not a Spark batch), each form's stop first."""
+    """The numbers written otherwise among a number column's unparsed values (`bad`), each its own reject reason:
+    first a spreadsheet's error value, an invisible character or a formula, then another script's digits, a
+    locale's separators, then a currency sign or unit; with `judge` (the whole column: not a Spark batch), each
+    form's stop first."""
     given = int((~blank(raw)).sum())
+    for form, (mask, _, _, reason) in _OTHER_FORMS.items():
+        found = mask(raw, bad)
+        if judge:
+            check_number_form(table, column, raw, found, given, form)
+        rej.add(found, reason.format(column))
     forms = (
         (other_digits(raw, bad), check_other_digits, "number written in digits other than 0-9 in"),
         (

@@ -19,6 +19,7 @@ import pandas as pd
 
 from features.column_types import readable_column
 from features.contract import BOOLS, TABLES, Column, Table
+from features.date_forms import check_other_dates, check_swapped_dates, other_date_forms, swapped_dates
 from features.dates import (
     AMBIGUOUS_TIME,
     NONEXISTENT_TIME,
@@ -31,10 +32,12 @@ from features.dates import (
     placeholder_rows,
     serial_days_hint,
 )
+from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
     MAX_TEXT_CHARS,
     MISSING_ID,
+    SHEET_ERROR,
     clean_nfc_text,
     missing_categories,
     missing_ids,
@@ -42,16 +45,20 @@ from features.ids import (
     total_lines,
 )
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
-from features.names import did_you_mean, examples, name_key, shown_name
+from features.names import examples
 from features.numbers import (
     check_conventions,
     check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
+    check_number_form,
+    check_point_groups,
     check_required_given,
     missing_placeholders,
+    point_groups,
     reject_number_forms,
     reject_stray_decimal_ids,
+    sheet_error_numbers,
 )
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
@@ -212,61 +219,6 @@ class _Rejector:
         return self._ok.copy()
 
 
-def _suggestions(table: Table, raw: pd.DataFrame) -> dict[str, str]:
-    """Columns outside the contract that look like a contract column not present: {given: meant}."""
-    free = [c for c in table.column_names if c not in raw.columns]
-    out: dict[str, str] = {}
-    for c in raw.columns:
-        if str(c) not in table.column_names:
-            guess = did_you_mean(str(c), free)
-            if guess is not None:
-                out[str(c)] = guess
-    return out
-
-
-def _structural_checks(table: Table, raw: pd.DataFrame) -> None:
-    dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
-    if dup:
-        raise StructuralError(
-            f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
-        )
-    present = {name_key(c): c for c in table.column_names if c in raw.columns}
-    twins = [
-        (str(c), present[name_key(str(c))])
-        for c in raw.columns
-        if present.get(name_key(str(c))) not in (None, c)
-    ]
-    if twins:  # `Revenue,revenue`: gross and net? Reading the exact name and ignoring the other would guess
-        pairs = ", ".join(f"{g!r} beside {m!r}" for g, m in twins)
-        raise StructuralError(
-            f"table {table.name!r}: {pairs}: two columns named alike but for case, spaces or separators; which "
-            f"holds the data cannot be told. Remove or rename one.\nFirst rows:\n{examples(raw)}"
-        )
-    absent = {name_key(c): c for c in table.column_names if c not in raw.columns}
-    written_otherwise = {str(c): absent[name_key(str(c))] for c in raw.columns if name_key(str(c)) in absent}
-    if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
-        pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in written_otherwise.items())
-        raise StructuralError(
-            f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
-            f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."
-            f"\nFirst rows:\n{examples(raw)}"
-        )
-    missing = [c for c in table.required_columns if c not in raw.columns]
-    if missing:
-        from features.headerless import headerless_message
-
-        if (headerless := headerless_message(table.name, list(raw.columns), missing)) is not None:
-            raise StructuralError(headerless)
-        hints = {m: g for g, m in _suggestions(table, raw).items() if m in missing}
-        hint = "".join(
-            f"\n  did you mean {g!r} -> {m!r}? (column names are case-sensitive)" for m, g in hints.items()
-        )
-        raise StructuralError(
-            f"table {table.name!r} is missing required column(s) {', '.join(missing)}; "
-            f"columns present: {', '.join(map(shown_name, raw.columns))}.{hint}\nFirst rows:\n{examples(raw)}"
-        )
-
-
 def _check_parsed(
     table: Table,
     col: Column,
@@ -332,7 +284,17 @@ def _check_parsed(
         col.kind not in ("id", "text") and bad.any() and column_stats is None
     ):  # `NULL` throughout: an export's
         check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
+    if col.kind in ("timestamp", "bool") and bad.any():  # `#VALUE!` where a date's formula failed
+        sheet = sheet_error_numbers(raw, bad)
+        if column_stats is None:
+            check_number_form(table.name, col.name, raw, sheet, int(given.sum()), "sheet")
+        rej.add(sheet, SHEET_ERROR.format(col.name))
     if unknown_format is not None:
+        if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
+            swapped = swapped_dates(raw, unknown_format & given, date_format)
+            check_swapped_dates(table.name, col.name, raw, swapped, int(given.sum()), date_format)
+            other = other_date_forms(raw, unknown_format & given, date_format)  # `15/01/2023` among ISO
+            check_other_dates(table.name, col.name, raw, other, int(given.sum()), date_format)
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
         else:
@@ -341,6 +303,9 @@ def _check_parsed(
             )
     if col.kind in ("money", "number", "rating") and bad.any():  # `１２`, `1,234.50`, `$12.50`: never guessed
         reject_number_forms(table.name, col.name, raw, bad, parsed, rej, column_stats is None)
+    if col.kind in ("money", "number") and column_stats is None:  # `1.234` for 1234 beside whole numbers
+        grouped, other, plain = point_groups(raw, bad)
+        check_point_groups(table.name, col.name, raw, grouped, other.sum(), plain.sum(), int(given.sum()))
     if col.kind == "timestamp" and date_format is None and bad.any():  # a zone's DST gap or repeated hour
         at = np.flatnonzero(bad.to_numpy())
         gap, twice = dst_faults(raw.iloc[at])
@@ -430,7 +395,7 @@ def _validate_table(
     to the caller: it gets {column: (given, bad, placeholder dates)} row masks instead (`ColumnStats`), to judge
     over the whole column.
     """
-    _structural_checks(table, raw)
+    structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
@@ -483,7 +448,7 @@ def _validate_table(
 
         check_repeated_orders(t, repeated_orders(t, rej.ok))
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
-    return t, rej, ignored, _suggestions(table, raw)
+    return t, rej, ignored, suggestions(table, raw)
 
 
 def validate_tables(

@@ -48,6 +48,14 @@ PLACEHOLDER_DATE = (
 LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_numbers`)
 UNIT = "__unit"  # a number with a currency sign or unit (`features.numbers.unit_numbers`)
 DIGITS = "__digits"  # a number in another script's digits (`features.numbers.other_digits`: `１２`, `١٢`)
+SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
+HIDDEN = "__hidden"  # an invisible character in a number (`features.numbers.invisible_numbers`: `1\u200b2`)
+FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
+SWAPPED = "__swapped"  # a date of the declared format but for day and month (`date_forms.swapped_dates`)
+OTHER_DATE = "__other_date"  # a date in another form than its column's (`date_forms.other_date_forms`)
+GROUPED = "__grouped"  # a number written `1.234` (`features.numbers.point_groups`)
+DOTTED = "__dotted"  # ... one holding a decimal point otherwise (`12.50`)
+PLAIN = "__plain"  # ... one holding none (`12`)
 DECIMAL = "__decimal"  # an id written `42.0` (`features.ids.decimal_ids`)
 WHOLE = "__whole"  # an id written `42` (`features.ids.whole_ids`): both on 1%, `check_decimal_ids`
 LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
@@ -77,7 +85,8 @@ MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
-    "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS,
+    "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
+    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

@@ -47,7 +47,11 @@ from pipelines.engines.spark_checks import (
     CURRENCY,
     DECIMAL,
     DIGITS,
+    DOTTED,
+    FORMULA,
     GIVEN,
+    GROUPED,
+    HIDDEN,
     HIGH,
     LARGE,
     LAST_ORDER,
@@ -57,12 +61,14 @@ from pipelines.engines.spark_checks import (
     NEGATIVE,
     NONPOSITIVE,
     NONZERO,
+    OTHER_DATE,
     OUTSIDE,
     PAIRED,
     PAIRS,
     PARTITION_SHIFT,
     PLACEHOLDER,
     PLACEHOLDER_DATE,
+    PLAIN,
     POSITIVE,
     RATED,
     RAW,
@@ -70,7 +76,9 @@ from pipelines.engines.spark_checks import (
     REF,
     ROLE,
     ROW,
+    SHEET,
     SPARK_TYPE,
+    SWAPPED,
     TABLE,
     UNIT,
     UNIT_MEDIANS,
@@ -131,17 +139,23 @@ def column_masks(
     raw: pd.DataFrame,
     parsed: pd.DataFrame,
     stats: Mapping[str, ColumnStats],
+    date_formats: Mapping[str, str],
 ) -> dict[str, np.ndarray]:
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
+    from features.date_forms import other_date_forms, swapped_dates
     from features.ids import decimal_ids, missing_categories, missing_ids, whole_ids
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
+        formula_numbers,
+        invisible_numbers,
         locale_numbers,
         missing_placeholders,
         other_digits,
+        point_groups,
+        sheet_error_numbers,
         unit_numbers,
     )
 
@@ -167,12 +181,24 @@ def column_masks(
         else:
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
             put(PLACEHOLDER, i, missing_placeholders(text, bad))
+            if col.kind == "timestamp":  # `01/14/2023` under `%d/%m/%Y`; `15/01/2023` among ISO dates
+                fmt = date_formats.get(f"{table.name}.{name}")
+                put(SWAPPED, i, swapped_dates(text, bad, fmt))
+                put(OTHER_DATE, i, other_date_forms(text, bad, fmt))
+            put(SHEET, i, sheet_error_numbers(text, bad))  # `#VALUE!` in a number, date or flag
             if col.kind in ("money", "number", "rating"):
+                put(HIDDEN, i, invisible_numbers(text, bad))
+                put(FORMULA, i, formula_numbers(text, bad))
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))
         if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
             put(PLACEHOLDER_DATE, i, dates)
+        if col.kind in ("money", "number"):  # `1.234` for 1234 beside whole numbers
+            grouped, dotted, plain = point_groups(readable_column(table, col, raw[name]), bad)
+            put(GROUPED, i, grouped)
+            put(DOTTED, i, dotted)
+            put(PLAIN, i, plain)
         if col.kind in ("money", "number", "rating"):
             v = parsed[name].to_numpy(dtype=np.float64, na_value=np.nan)
             known = ~np.isnan(v)
@@ -259,7 +285,7 @@ def check_rows(
             ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
             REASON: rej.reason,
             UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
-            **column_masks(table, raw, parsed, stats),
+            **column_masks(table, raw, parsed, stats, date_formats),
             **dates,
             CURRENCY: other_currency(raw, currency),
         }
@@ -290,7 +316,7 @@ def validate_spark(
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from features.validation import _structural_checks, _suggestions
+    from features.header import structural_checks, suggestions
     from pipelines.engines.spark_stops import (
         TableRows,
         cross_table_stops,
@@ -328,14 +354,14 @@ def validate_spark(
             )
         head = pd.DataFrame(columns=raw_columns)
         try:
-            _structural_checks(TABLES[name], head)
+            structural_checks(TABLES[name], head)
         except StructuralError:  # missing or duplicate columns: the pandas message, with the first rows
             if raw_columns:  # a file without columns has no rows to show (and Spark cannot read one)
-                _structural_checks(TABLES[name], frame.limit(5).toPandas())
+                structural_checks(TABLES[name], frame.limit(5).toPandas())
             raise
         facts[name] = (
             tuple(c for c in raw_columns if c not in TABLES[name].column_names),
-            _suggestions(TABLES[name], head),
+            suggestions(TABLES[name], head),
         )
         columns[name] = _checked_columns(TABLES[name], raw_columns)
 
@@ -443,7 +469,7 @@ def validate_spark(
             _check_throughout(view, TABLES[name], columns[name], own, offsets, tz, formats, only=i)
 
         # the pandas engine's column-level stops, in its order (`spark_stops`), before any reject is written
-        table_stops(TABLES[name], columns[name], own, rows[name], throughout)
+        table_stops(TABLES[name], columns[name], own, rows[name], throughout, formats)
         views[name] = source_rows(view.drop(GIVEN), offsets)
         by_reason = own.groupby(own[REASON].fillna("__accepted__"))["n"].sum()
         counts = {str(r): int(n) for r, n in by_reason.items()}

@@ -220,7 +220,10 @@ def write_rejects_spark(
                 yield neutralise_formulas(batch)
 
         path = f"{target.rstrip('/')}/{name}"
-        rejected.mapInPandas(safe, rejected.schema).write.mode("overwrite").option("header", True).csv(path)
+        # a `"` inside a value written `""` (RFC 4180, as the pandas engine's rejects), not Spark's default `\"`,
+        # which CSV readers take for the end of the field: the row's later values shifted or the file unreadable
+        writer = rejected.mapInPandas(safe, rejected.schema).write.mode("overwrite").option("header", True)
+        writer.option("escape", '"').csv(path)
         written.append(path)
     return written
 

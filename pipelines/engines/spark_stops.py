@@ -38,8 +38,12 @@ from pipelines.engines.spark_checks import (
     DATED,
     DIGITS,
     FIRST,
+    FORMULA,
     FRONTIER,
+    GROUPED,
+    HIDDEN,
     LOCALE,
+    OTHER_DATE,
     PAIRS,
     PLACEHOLDER,
     PLACEHOLDER_DATE,
@@ -47,6 +51,8 @@ from pipelines.engines.spark_checks import (
     REASON,
     REPEAT,
     ROW,
+    SHEET,
+    SWAPPED,
     TABLE,
     UNIT,
     UNIT_MEDIANS,
@@ -75,7 +81,22 @@ class TableRows:
             from pyspark.sql import functions as F
 
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
-            masks = (BAD, PLACEHOLDER, PLACEHOLDER_DATE, LOCALE, UNIT, DIGITS, UNKNOWN, REPEAT)
+            masks = (
+                BAD,
+                PLACEHOLDER,
+                PLACEHOLDER_DATE,
+                LOCALE,
+                UNIT,
+                DIGITS,
+                SHEET,
+                HIDDEN,
+                FORMULA,
+                SWAPPED,
+                OTHER_DATE,
+                GROUPED,
+                UNKNOWN,
+                REPEAT,
+            )
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
                 .select(TABLE, ROW, REASON, *masks, *own)
@@ -106,11 +127,17 @@ def _sum(stats: pd.DataFrame, column: str) -> int:
 
 
 def table_stops(
-    table: Table, names: list[str], stats: pd.DataFrame, rows: TableRows, throughout: Callable[[int], None]
+    table: Table,
+    names: list[str],
+    stats: pd.DataFrame,
+    rows: TableRows,
+    throughout: Callable[[int], None],
+    date_formats: Mapping[str, str],
 ) -> None:
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
-    `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`)."""
-    from features import keys, numbers, row_rules
+    `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
+    the declared ones (`table.column` -> format)."""
+    from features import date_forms, keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -123,10 +150,28 @@ def table_stops(
         floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
-        found, given = (
-            _sum(stats, f"j{i}"),
-            _sum(stats, f"g{i}"),
-        )  # `１２.５０`, `١٢`: another script's digits
+        given = _sum(stats, f"g{i}")
+        # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
+        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"))
+        for letter, mask, form in forms:
+            found = _sum(stats, f"{letter}{i}")
+            if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+                numbers.check_number_form(
+                    table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
+                )
+        found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
+        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            date_forms.check_swapped_dates(
+                table.name, column, rows.raw(column), rows.bits(SWAPPED, i).to_numpy(), given,
+                date_formats[f"{table.name}.{column}"],
+            )  # fmt: skip
+        found = _sum(stats, f"D{i}")  # `15/01/2023` among ISO dates: two exports put together
+        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            date_forms.check_other_dates(
+                table.name, column, rows.raw(column), rows.bits(OTHER_DATE, i).to_numpy(), given,
+                date_formats.get(f"{table.name}.{column}"),
+            )  # fmt: skip
+        found = _sum(stats, f"j{i}")  # `１２.５０`, `١٢`: another script's digits
         if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
             numbers.check_other_digits(
                 table.name, column, rows.raw(column), rows.bits(DIGITS, i).to_numpy(), given
@@ -144,6 +189,11 @@ def table_stops(
             numbers.check_unit_numbers(
                 table.name, column, rows.raw(column), rows.bits(UNIT, i).to_numpy(), given
             )
+        if _sum(stats, f"G{i}") >= numbers.MIN_ROWS and not _sum(stats, f"O{i}"):  # `1.234` for 1234
+            numbers.check_point_groups(
+                table.name, column, rows.raw(column), rows.bits(GROUPED, i).to_numpy(), 0, _sum(stats, f"I{i}"),
+                given,
+            )  # fmt: skip
         if table.column(column).required:  # empty on every row: an export that emptied it
             numbers.check_required_given(table.name, column, rows_in, _sum(stats, f"g{i}"))
         found = _sum(stats, f"P{i}")  # `9999-12-31` written for every missing date

@@ -566,6 +566,61 @@ STOPS = {
         dict(orders=_ORD.assign(revenue=["１０", "２０.５", "30", "４０", "50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are numbers written in digits other than ASCII 0-9",
     ),
+    "sheet-errors": (  # a spreadsheet's error values (`features.numbers.check_number_form`, round 12)
+        dict(
+            orders=_ORD.assign(revenue=["#VALUE!", "20.5", "#DIV/0!", "40", "#REF!", "60"]), customers=_CUST
+        ),
+        "table 'orders', column 'revenue': 3 of 6 values are a spreadsheet's error value",
+    ),
+    "invisible-in-numbers": (  # a zero-width space in an amount (`features.numbers.invisible_numbers`, round 12)
+        dict(
+            orders=_ORD.assign(revenue=["10\u200b", "20.5", "3\u00ad0", "40", "\u200b50", "60"]),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'revenue': 3 of 6 values are numbers holding an invisible character",
+    ),
+    "dates-in-another-form": (  # `15/01/2023` among ISO dates (`features.date_forms.other_date_forms`, round 12)
+        dict(
+            orders=_ORD.assign(
+                ordered_at=[
+                    "05/01/2024",
+                    "2024-02-01",
+                    "03.02.2024",
+                    "2024-03-01",
+                    "2 Mar 2024",
+                    "2024-03-05",
+                ]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
+    ),
+    "serial-days-in-part": (  # `45296` (2024-01-05) among ISO dates: the other-forms stop with its hint
+        dict(
+            orders=_ORD.assign(
+                ordered_at=["45296", "2024-02-01", "45325", "2024-03-01", "45353", "2024-03-05"]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
+    ),
+    "sheet-errors-in-dates": (  # `#VALUE!` in a date column (round 12: the number columns' stop)
+        dict(
+            orders=_ORD.assign(
+                ordered_at=["#VALUE!", "2024-02-01", "#REF!", "2024-03-01", "#VALUE!", "2024-03-05"]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are a spreadsheet's error value",
+    ),
+    "formula-numbers": (  # `="12.50"`, `'12.50`: a spreadsheet's formula or text prefix (round 12)
+        dict(orders=_ORD.assign(revenue=['="10"', "20.5", "'30", "40", '="50"', "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are numbers written as a spreadsheet formula",
+    ),
+    "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
+        dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
+    ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
@@ -840,6 +895,93 @@ def test_event_dates_years_after_the_last_order_are_rejected_as_by_pandas(spark,
     }
     assert expected.result.report["returns"].rejected_by_reason == {late.format("returned_at"): 1}
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+
+
+#: Round 12's row rejects: a stray value of a form whose stop needs 1% of the column (3 rows), and its reason.
+ROUND12_REJECTS = {
+    "sheet-error-number": (
+        _ORD.assign(revenue=["10", "20.5", "#DIV/0!", "40", "50", "60"]),
+        "a spreadsheet error value in revenue (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+    "sheet-error-id": (
+        _ORD.assign(customer_id=["#REF!", "C000002", "C000003", "#REF!", "C000005", "C000006"]),
+        "a spreadsheet error value in customer_id (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+    "invisible-in-number": (
+        _ORD.assign(revenue=["10", "20.5", "30\u200b", "40", "50", "60"]),
+        "invisible character in revenue (BOM, zero-width space, line break, ...)",
+    ),
+    "date-in-another-form": (
+        _ORD.assign(ordered_at=["2024-01-05", "2024-02-01", "03/02/2024", "2024-03-01", "2024-03-02", "x"]),
+        "ambiguous or unknown date format in ordered_at",
+    ),
+    "sheet-error-flag": (
+        _ORD.assign(promo=["true", "false", "#N/A", "#VALUE!", "true", ""]),
+        "a spreadsheet error value in promo (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+    "formula-number": (
+        _ORD.assign(revenue=["10", "20.5", "'30", "40", "50", "60"]),
+        'spreadsheet formula or text prefix in revenue (="...", \'...)',
+    ),
+    "quotes-in-a-rejected-row": (  # an id written `="00042"` and a value holding `"` (Spark's CSV escaping)
+        _ORD.assign(customer_id=['="C000001"', "C000002", "C000003", "C000004", "C000005", "C000006"]).assign(
+            channel=['say "hi", then', "web", "web", "web", "web", "web"]
+        ),
+        'spreadsheet formula or text prefix in customer_id (="...", \'...)',
+    ),
+}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("case", list(ROUND12_REJECTS))
+def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
+    """The twelfth hunt's row rejects (`#DIV/0!` in an amount, `#REF!` as an id): the same reason, counts and
+    accepted rows on both engines (the rules run on the Spark batches through `features.validation`)."""
+    from pipelines.engines.spark_input import load_spark
+
+    orders, reason = ROUND12_REJECTS[case]
+    data = _write(tmp_path / "data", orders=orders)
+    expected = load_data(data)
+    assert reason in expected.result.report["orders"].rejected_by_reason
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    # the rejects file as a CSV reader reads it: a `"` in a value or reason doubled, never Spark's `\"`
+    written = _reject_files(tmp_path / "rejects" / "orders")
+    assert list(written.columns) == ["source_row", *orders.columns, "reason"]
+    assert len(written) == got.result.report["orders"].rejected and reason in set(written["reason"])
+    if "channel" in orders.columns:  # the values as written, the formula neutralised as by pandas
+        assert written.loc[0, ["customer_id", "channel"]].tolist() == ['\'="C000001"', 'say "hi", then']
+
+
+@pytest.mark.spark
+def test_a_declared_format_over_month_first_dates_stops_as_by_pandas(spark, tmp_path):
+    """`%d/%m/%Y` declared over orders of which a part is written `%m/%d/%Y` (round 12): the same stop and
+    message on both engines (Spark: the values matching only with day and month swapped summed in its one
+    aggregation, `features.date_forms.swapped_dates`); one stray such value the same reject."""
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    formats = {"orders.ordered_at": "%d/%m/%Y"}
+    cfg = load_config(None, {"data": {"date_formats": formats}})
+    days = ["05/01/2024", "01/14/2024", "02/03/2024", "03/25/2024", "04/30/2024", "03/05/2024"]
+    data = _write(tmp_path / "data", orders=_ORD.assign(ordered_at=days))
+    with pytest.raises(StructuralError) as expected:
+        load_data(data, date_formats=formats)
+    assert "3 of 6 values do not match the declared date format '%d/%m/%Y' but do match" in str(
+        expected.value
+    )
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, cfg, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    days[3:5] = ["25/03/2024", "30/04/2024"]  # one month-first value left: a stray, rejected
+    stray = _write(tmp_path / "stray", orders=_ORD.assign(ordered_at=days))
+    expected = load_data(stray, date_formats=formats)
+    reason = "ordered_at does not match the declared date format %d/%m/%Y"
+    assert expected.result.report["orders"].rejected_by_reason == {reason: 1}
+    got, _ = load_spark(spark, stray, cfg, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
 

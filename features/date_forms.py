@@ -1,0 +1,117 @@
+"""A date column written in two forms: a declared format's values with day and month the other way round
+(`01/14/2023` under `%d/%m/%Y`), or dates in another common form than the column's (`15/01/2023` among ISO dates,
+ISO among a declared format): two exports put together. A few such rows are row rejects (not the column's
+format); on 1% of the column (3 rows: `features.numbers.LOCALE_SHARE`, `MIN_ROWS`, as for the number forms), a
+structural error. Used by the contract's validation (`features.validation`) for both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.dates import _ISO, SERIAL_DAYS, serial_days_hint
+from features.errors import StructuralError
+from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE
+
+
+def swapped_format(date_format: str) -> str | None:
+    """`date_format` with its day (`%d`) and month (`%m`) swapped, or None when it lacks either."""
+    if "%d" not in date_format or "%m" not in date_format:
+        return None
+    return date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format: str | None) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), do not match the
+    declared `date_format` but match it with day and month swapped (`swapped_format`)."""
+    out = np.zeros(len(raw), dtype=bool)
+    other = swapped_format(date_format) if date_format is not None else None
+    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
+    if other is None or not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    as_declared = pd.to_datetime(text, format=date_format, errors="coerce")
+    as_swapped = pd.to_datetime(text, format=other, errors="coerce")
+    out[at] = (as_declared.isna() & as_swapped.notna()).to_numpy(dtype=bool)
+    return out
+
+
+#: A date written in a common form other than the column's (ISO 8601, or the declared format): day, month and year
+#: with `/`, `.` or `-` (`15/01/2023`, `01-15-23`, `15.01.2023`), year first with `/` or `.` or unpadded
+#: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
+#: `05-Jan-2023`, `January 5, 2023`), with a time of day (and an offset) or not; or a spreadsheet's serial day
+#: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`).
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_OTHER_DATE = (
+    r"(?i)^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2}(?:\d{2})?|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
+    rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?))?"
+    rf"$|^{SERIAL_DAYS}$"
+)
+
+
+def other_date_forms(
+    raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format: str | None = None
+) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), are a date written in
+    another common form (`_OTHER_DATE`) than the column's: ISO 8601, or the declared `date_format` (a value of
+    the column's own form, impossible or not, is not one)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
+    if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+        return out
+    text = raw.iloc[at].astype("str").str.strip()
+    hit = text.str.fullmatch(_OTHER_DATE).fillna(False)
+    if date_format is None:
+        own = text.str.match(_ISO).fillna(False)
+    else:
+        own = pd.to_datetime(text, format=date_format, errors="coerce").notna()
+    out[at] = (hit & ~own).to_numpy(dtype=bool)
+    return out
+
+
+def check_swapped_dates(
+    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, date_format: str | None
+) -> None:
+    """Structural error when 1% of a date column's values (and 3 rows: `LOCALE_SHARE`, `MIN_ROWS`, as for the
+    other forms of a column) match only the declared format with day and month swapped (`found`:
+    `swapped_dates`, `01/14/2023` under `%d/%m/%Y`): the column is written month first, in part or
+    whole, and its values with a day of 12 or less, which match the declared format, would be read swapped (the
+    5th of January as the 1st of May) without a word. Fewer are stray rows, rejected as not matching the
+    declared format. Both engines (`pipelines.engines.spark_stops.table_stops`)."""
+    n = int(np.asarray(found, dtype=bool).sum())
+    if n < max(MIN_ROWS, LOCALE_SHARE * given) or date_format is None:
+        return
+    other = swapped_format(date_format)
+    shown = raw[found].head(5)
+    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not match the declared date format "
+        f"{date_format!r} but do match {other!r} ({seen}): the column is written {other!r}, in part or whole, "
+        "and its values whose day is 12 or less match both formats: they would be read with day and month "
+        "swapped without a word. Export ISO dates (2023-01-15), or one format throughout and "
+        f"declare that one.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+    )
+
+
+def check_other_dates(
+    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, date_format: str | None
+) -> None:
+    """Structural error when 1% of a date column's values (and 3 rows: `LOCALE_SHARE`, `MIN_ROWS`) are dates
+    written in another common form than the column's (`found`: `other_date_forms`: `15/01/2023`
+    among ISO dates, ISO among a declared `%d/%m/%Y`): two exports of different formats put together, whose rows
+    of the other form would be rejected with exit 0 (the demo with 10% of its orders so: 374 orders gone). Fewer
+    stay row rejects; more than half of the column is `check_mostly_unparsed`'s. Both engines
+    (`pipelines.engines.spark_stops.table_stops`)."""
+    n = int(np.asarray(found, dtype=bool).sum())
+    if n < max(MIN_ROWS, LOCALE_SHARE * given) or n > UNPARSED_SHARE * given:  # most: the column's format
+        return
+    what = "ISO 8601 (2023-01-15)" if date_format is None else f"the declared date format {date_format!r}"
+    shown = raw[found].head(5)
+    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are dates written in another form than "
+        f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
+        "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
+        f"`date_formats`){serial_days_hint(raw[found])}.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+    )

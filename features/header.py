@@ -1,0 +1,66 @@
+"""A table's header against the contract: duplicate columns, twins named alike, contract columns written otherwise,
+missing required columns (with "did you mean"). The first checks of a table, before any value is read; used by
+the contract's validation (`features.validation`) on both engines."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.contract import Table
+from features.errors import StructuralError
+from features.names import did_you_mean, examples, name_key, shown_name
+
+
+def suggestions(table: Table, raw: pd.DataFrame) -> dict[str, str]:
+    """Columns outside the contract that look like a contract column not present: {given: meant}."""
+    free = [c for c in table.column_names if c not in raw.columns]
+    out: dict[str, str] = {}
+    for c in raw.columns:
+        if str(c) not in table.column_names:
+            guess = did_you_mean(str(c), free)
+            if guess is not None:
+                out[str(c)] = guess
+    return out
+
+
+def structural_checks(table: Table, raw: pd.DataFrame) -> None:
+    dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
+    if dup:
+        raise StructuralError(
+            f"table {table.name!r} has duplicate column name(s) {', '.join(dup)}; each column must appear once"
+        )
+    present = {name_key(c): c for c in table.column_names if c in raw.columns}
+    twins = [
+        (str(c), present[name_key(str(c))])
+        for c in raw.columns
+        if present.get(name_key(str(c))) not in (None, c)
+    ]
+    if twins:  # `Revenue,revenue`: gross and net? Reading the exact name and ignoring the other would guess
+        pairs = ", ".join(f"{g!r} beside {m!r}" for g, m in twins)
+        raise StructuralError(
+            f"table {table.name!r}: {pairs}: two columns named alike but for case, spaces or separators; which "
+            f"holds the data cannot be told. Remove or rename one.\nFirst rows:\n{examples(raw)}"
+        )
+    absent = {name_key(c): c for c in table.column_names if c not in raw.columns}
+    written_otherwise = {str(c): absent[name_key(str(c))] for c in raw.columns if name_key(str(c)) in absent}
+    if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
+        pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in written_otherwise.items())
+        raise StructuralError(
+            f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
+            f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."
+            f"\nFirst rows:\n{examples(raw)}"
+        )
+    missing = [c for c in table.required_columns if c not in raw.columns]
+    if missing:
+        from features.headerless import headerless_message
+
+        if (headerless := headerless_message(table.name, list(raw.columns), missing)) is not None:
+            raise StructuralError(headerless)
+        hints = {m: g for g, m in suggestions(table, raw).items() if m in missing}
+        hint = "".join(
+            f"\n  did you mean {g!r} -> {m!r}? (column names are case-sensitive)" for m, g in hints.items()
+        )
+        raise StructuralError(
+            f"table {table.name!r} is missing required column(s) {', '.join(missing)}; "
+            f"columns present: {', '.join(map(shown_name, raw.columns))}.{hint}\nFirst rows:\n{examples(raw)}"
+        )
