@@ -409,7 +409,7 @@ def score(
     )
     check_rejects_replaceable(rejects)
     if history is not None:
-        from pipelines.history import open_history
+        from pipelines.history_store import open_history
 
         open_history(history, create=True)  # a foreign directory is refused before anything is loaded
     result = run_score(
@@ -430,7 +430,7 @@ def score(
         rejects=rejects,
     )
     if history is not None and result.contributions_path is not None:
-        from pipelines.history import append_run
+        from pipelines.history_store import append_run
 
         target = append_run(history, result.scores, result.contributions_path, result.manifest)
         console.print(f"added to the score history: {target}")

@@ -19,7 +19,6 @@ from features.validation import StructuralError
 from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
-    append_run,
     list_runs,
     open_history,
     previous_run,
@@ -29,7 +28,6 @@ from pipelines.history_store import (
 )
 
 __all__ = [
-    "append_run",  # re-exported for pipelines/cli.py (and open_history, used here); the rest is history_store's
     "apply_stability",
     "bridge_source",
     "check_same_horizon",
