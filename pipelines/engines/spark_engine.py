@@ -105,13 +105,18 @@ def input_partitions(rows: int, spark: SparkSession) -> int:
 
 
 # -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
-def feature_schema(bundle: CustomerValueModel) -> str:
+#: The features stage's columns that are not features.
+STAGE_COLUMNS = ("customer_id", "bucket", "eligible", HEAD)
+
+
+def feature_schema(bundle: CustomerValueModel, carried: Mapping[str, str] | None = None) -> str:
     """DDL schema of the features stage: customer_id, bucket, eligible, `HEAD`, then the model's features in
-    order."""
+    order, then `carried` (name -> `double` or `string`: `planned_features`' features outside the contract)."""
     cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean", f"`{HEAD}` boolean"]
     for name in bundle.contract_.names:
         kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
         cols.append(f"`{name}` {kind}")
+    cols += [f"`{name}` {kind}" for name, kind in (carried or {}).items()]
     return ", ".join(cols)
 
 
@@ -135,26 +140,40 @@ def bucket_profile_inputs(
 
 
 def check_feature_columns(feats: pd.DataFrame, bundle: CustomerValueModel) -> None:
-    """ContractMismatch (the pandas engine's message) when the built feature columns are not the contract's."""
-    shape_problems = [
-        p for p in bundle.contract_.problems(feats) if p.startswith(("missing feature", "unexpected feature"))
-    ]
-    if shape_problems:
+    """ContractMismatch (the pandas engine's message) when a feature of the contract was not built. Built
+    features the contract does not know are ignored, as by the pandas engine (`planned_features`)."""
+    missing = [p for p in bundle.contract_.problems(feats) if p.startswith("missing feature")]
+    if missing:
         raise ContractMismatch(
             "the features built from this data do not match the model's feature contract:\n  - "
-            + "\n  - ".join(shape_problems)
+            + "\n  - ".join(missing)
         )
 
 
-def check_feature_columns_early(
+def planned_features(
     tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
     bundle: CustomerValueModel,
-) -> None:  # fmt: skip
-    """`check_feature_columns` on the driver before any Spark job: the feature columns come from the tables
-    given and the settings, not from their rows, so the features of the tables' empty slices (no data, a few
-    milliseconds) show a mismatch (a table the model needs is absent) before the executors build anything."""
+) -> tuple[dict[str, str], list[str]]:  # fmt: skip
+    """On the driver before any Spark job: `check_feature_columns`, and the features the buckets build that the
+    contract does not know (a table added after training: the invoices' `payment_*`).
+
+    The feature columns come from the tables given and the settings, not from their rows, so the features of the
+    tables' empty slices (no data, a few milliseconds) show a mismatch (a table the model needs is absent) before
+    the executors build anything. Returns (carried: of the features outside the contract, those the run carries
+    into its scores, `AppConfig.carried_features`: the tier and flag rules read them, as on the pandas engine;
+    name -> Spark type; ignored: every feature outside the contract, the pandas engine's `ignored_columns`)."""
     empty = {name: table.iloc[:0] for name, table in tables.items()}
-    check_feature_columns(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), bundle)
+    built = build_feature_table(empty, as_of, cfg.features, company_revenue=totals)
+    check_feature_columns(built, bundle)
+    _, _, ignored = bundle.contract_.grade(built)
+    carried = {}
+    for name in cfg.carried_features():
+        if name in ignored:
+            numeric = pd.api.types.is_numeric_dtype(built[name]) and not pd.api.types.is_bool_dtype(
+                built[name]
+            )
+            carried[name] = "double" if numeric else "string"
+    return carried, ignored
 
 
 def build_bucket_features(
@@ -167,6 +186,7 @@ def build_bucket_features(
     bundle: CustomerValueModel,
     profile_attributes: tuple[str, ...] | None = None,
     profile_parts: str | None = None,
+    carried: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Features of one bucket's own customers (the applyInPandas body).
 
@@ -174,7 +194,8 @@ def build_bucket_features(
          customers', every table).
     out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
          (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
-         features (float64; categorical as str);
+         features (float64; categorical as str), then `carried` (`planned_features`: features outside the
+         contract that the run carries into its scores; `double` as float64, `string` as str);
          with `profile_attributes` (the run's `profile.attributes`) and `profile_parts` (the run's directory of
          profile parts), the bucket's profile inputs (`bucket_profile_inputs`) are written there
          (`spark_parts.write_profile_part`), not returned: they never pass through the driver's collect.
@@ -196,6 +217,13 @@ def build_bucket_features(
             out[name] = col.astype("str").where(col.notna())
         else:
             out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    for name, kind in (carried or {}).items():
+        col = feats[name]
+        out[name] = (
+            col.to_numpy(dtype=np.float64, na_value=np.nan)
+            if kind == "double"
+            else col.astype("str").where(col.notna())
+        )
     if profile_attributes is not None and profile_parts is not None and len(feats):
         inputs = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
         write_profile_part(inputs, profile_parts, k)
@@ -203,7 +231,8 @@ def build_bucket_features(
 
 
 def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.DataFrame:
-    """A features-stage batch back as the pandas engine's feature table (index customer_id, categories)."""
+    """A features-stage batch back as the pandas engine's feature table (index customer_id, categories; the
+    carried features outside the contract as they came)."""
     contract = bundle.contract_
     data: dict[str, Any] = {}
     for name in contract.names:
@@ -213,6 +242,9 @@ def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.Data
             data[name] = pd.Categorical(values, categories=sorted(values.dropna().unique()))
         else:
             data[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    for name in batch.columns:
+        if name not in data and name not in STAGE_COLUMNS:
+            data[name] = batch[name].to_numpy()
     index = pd.Index(batch["customer_id"].astype("str"), name="customer_id")
     return pd.DataFrame(data, index=index)
 
@@ -406,7 +438,7 @@ def _score_on(
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")
     # the feature columns of every column loaded (a Spark load's driver tables keep only some: `spark_tables`)
-    check_feature_columns_early(getattr(tables, "empty", None) or tables, as_of, cfg, totals, bundle)
+    carried, ignored = planned_features(getattr(tables, "empty", None) or tables, as_of, cfg, totals, bundle)
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -433,14 +465,14 @@ def _score_on(
         k = int(rows[BUCKET].iloc[0])
         own = bucket_tables(rows, names, managers)
         return build_bucket_features(
-            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where
+            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried
         )
 
     t0 = time.perf_counter()
     rows = union.mapInPandas(
         expand_udf, StructType([*union.schema.fields, StructField(BUCKET, IntegerType())])
     )
-    schema = feature_schema(bundle)
+    schema = feature_schema(bundle, carried)
     built: SparkDataFrame = rows.groupBy(BUCKET).applyInPandas(features_udf, schema)
     built = built.persist(StorageLevel.MEMORY_AND_DISK)
     # One job builds (and persists) the features and brings each bucket's first row: nobody has features when
@@ -562,4 +594,6 @@ def _score_on(
     compact = compact.drop(columns=["customer_id", "bucket"])
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
-    return EngineRun(compact, timings, checked, {"driver_collected": collected}, spill)
+    # the built features the model does not read, as the pandas engine reports them (once anyone is scored)
+    info = {"ignored_columns": sorted(ignored) if n_scored else [], "driver_collected": collected}
+    return EngineRun(compact, timings, checked, info, spill)
