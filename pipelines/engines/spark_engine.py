@@ -16,7 +16,8 @@ task, except for a small input coalesced to one partition: `input_partitions`, n
                   per customer: customer_id, bucket, eligible (training rules at as-of, for drift), `HEAD` (the
                   bucket's first row), then the model's feature columns (float64 -> double, categorical ->
                   string: Arrow cannot carry pandas categories through applyInPandas, and the model's contract
-                  rebuilds them from strings). With profile inputs asked for, the executors write the bucket's
+                  rebuilds them from strings; BTYD outputs fitted on the driver joined per customer), then the
+                  carried features the model does not read (`pipelines.engines.spark_features`). With profile inputs asked for, the executors write the bucket's
                   inputs as a Parquet part into the run's staging area (`spark_parts.write_profile_part`); the
                   driver appends the parts one at a time to the pandas engine's file (`gather_profile_parts`).
                   Persisted by the job (1 and 2: job 1) that brings the `HEAD` rows to the driver (anyone to
@@ -59,21 +60,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features import build_feature_table
 from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
-from pipelines.engines.chunks import customer_buckets
 from pipelines.engines.drift import DriftAccumulator
-from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
+from pipelines.engines.scoring import ContractMismatch, EngineRun, model_extras, score_features
+from pipelines.engines.spark_features import (
+    HEAD,
+    build_bucket_features,
+    feature_schema,
+    planned_features,
+    restore_features,
+)
 from pipelines.engines.spark_parts import (
     CONTRIB_PREFIX,
     adopt_reason_parts,
     gather_contributions,
     gather_profile_parts,
     write_contribution_parts,
-    write_profile_part,
     write_reason_parts,
 )
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
@@ -84,9 +89,6 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-#: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
-#: has features, and the sample the scores' schema is read from.
-HEAD = "__head"
 #: Scores-stage column: the batch's drift counts of its scored customers' features (`batch_drift`), on its
 #: first row; the driver sums them (no separate pass over the features).
 DRIFT = "__drift"
@@ -105,150 +107,6 @@ def input_partitions(rows: int, spark: SparkSession) -> int:
 
 
 # -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
-#: The features stage's columns that are not features.
-STAGE_COLUMNS = ("customer_id", "bucket", "eligible", HEAD)
-
-
-def feature_schema(bundle: CustomerValueModel, carried: Mapping[str, str] | None = None) -> str:
-    """DDL schema of the features stage: customer_id, bucket, eligible, `HEAD`, then the model's features in
-    order, then `carried` (name -> `double` or `string`: `planned_features`' features outside the contract)."""
-    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean", f"`{HEAD}` boolean"]
-    for name in bundle.contract_.names:
-        kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
-        cols.append(f"`{name}` {kind}")
-    cols += [f"`{name}` {kind}" for name, kind in (carried or {}).items()]
-    return ", ".join(cols)
-
-
-def bucket_profile_inputs(
-    tables: Mapping[str, pd.DataFrame],
-    feats: pd.DataFrame,
-    attributes: tuple[str, ...],
-    feature_settings: Any,
-) -> pd.DataFrame:
-    """One bucket's profile inputs (`models.profile.profile_inputs` of its own customers' features), customer_id
-    as a column.
-
-    `customer_inputs` of the bucket's customers table equals the whole table's for the bucket's customers: every
-    row of a customer is in its bucket, in source order, so the first row per customer is the same one.
-    """
-    from features import feature_registry
-    from models.profile import customer_inputs, profile_inputs
-
-    part = customer_inputs(tables.get("customers"), attributes)
-    return profile_inputs(feats, part, feature_registry(feature_settings)).reset_index()
-
-
-def check_feature_columns(feats: pd.DataFrame, bundle: CustomerValueModel) -> None:
-    """ContractMismatch (the pandas engine's message) when a feature of the contract was not built. Built
-    features the contract does not know are ignored, as by the pandas engine (`planned_features`)."""
-    missing = [p for p in bundle.contract_.problems(feats) if p.startswith("missing feature")]
-    if missing:
-        raise ContractMismatch(
-            "the features built from this data do not match the model's feature contract:\n  - "
-            + "\n  - ".join(missing)
-        )
-
-
-def planned_features(
-    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
-    bundle: CustomerValueModel,
-) -> tuple[dict[str, str], list[str]]:  # fmt: skip
-    """On the driver before any Spark job: `check_feature_columns`, and the features the buckets build that the
-    contract does not know (a table added after training: the invoices' `payment_*`).
-
-    The feature columns come from the tables given and the settings, not from their rows, so the features of the
-    tables' empty slices (no data, a few milliseconds) show a mismatch (a table the model needs is absent) before
-    the executors build anything. Returns (carried: of the features outside the contract, those the run carries
-    into its scores, `AppConfig.carried_features`: the tier and flag rules read them, as on the pandas engine;
-    name -> Spark type; ignored: every feature outside the contract, the pandas engine's `ignored_columns`)."""
-    empty = {name: table.iloc[:0] for name, table in tables.items()}
-    built = build_feature_table(empty, as_of, cfg.features, company_revenue=totals)
-    check_feature_columns(built, bundle)
-    _, _, ignored = bundle.contract_.grade(built)
-    carried = {}
-    for name in cfg.carried_features():
-        if name in ignored:
-            numeric = pd.api.types.is_numeric_dtype(built[name]) and not pd.api.types.is_bool_dtype(
-                built[name]
-            )
-            carried[name] = "double" if numeric else "string"
-    return carried, ignored
-
-
-def build_bucket_features(
-    tables: Mapping[str, pd.DataFrame],
-    k: int,
-    n_chunks: int,
-    as_of: pd.Timestamp,
-    cfg: AppConfig,
-    totals: Mapping[int, float],
-    bundle: CustomerValueModel,
-    profile_attributes: tuple[str, ...] | None = None,
-    profile_parts: str | None = None,
-    carried: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """Features of one bucket's own customers (the applyInPandas body).
-
-    in:  bucket `k`'s validated tables (`spark_buckets.bucket_tables`: its customers' rows and their referred
-         customers', every table).
-    out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
-         (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
-         features (float64; categorical as str), then `carried` (`planned_features`: features outside the
-         contract that the run carries into its scores; `double` as float64, `string` as str);
-         with `profile_attributes` (the run's `profile.attributes`) and `profile_parts` (the run's directory of
-         profile parts), the bucket's profile inputs (`bucket_profile_inputs`) are written there
-         (`spark_parts.write_profile_part`), not returned: they never pass through the driver's collect.
-    Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
-    """
-    feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
-    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k].sort_index(kind="stable")
-    check_feature_columns(feats, bundle)
-    contract = bundle.contract_
-    out = {
-        "customer_id": feats.index.astype("str"),
-        "bucket": np.full(len(feats), k, dtype=np.int32),
-        "eligible": eligible(feats, tables, as_of, cfg),
-        HEAD: np.arange(len(feats)) == 0,
-    }
-    for name in contract.names:
-        col = feats[name]
-        if contract.dtypes[name] == "category":
-            out[name] = col.astype("str").where(col.notna())
-        else:
-            out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    for name, kind in (carried or {}).items():
-        col = feats[name]
-        out[name] = (
-            col.to_numpy(dtype=np.float64, na_value=np.nan)
-            if kind == "double"
-            else col.astype("str").where(col.notna())
-        )
-    if profile_attributes is not None and profile_parts is not None and len(feats):
-        inputs = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
-        write_profile_part(inputs, profile_parts, k)
-    return _arrow_safe(pd.DataFrame(out))
-
-
-def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.DataFrame:
-    """A features-stage batch back as the pandas engine's feature table (index customer_id, categories; the
-    carried features outside the contract as they came)."""
-    contract = bundle.contract_
-    data: dict[str, Any] = {}
-    for name in contract.names:
-        col = batch[name]
-        if contract.dtypes[name] == "category":
-            values = col.astype("str").where(col.notna())
-            data[name] = pd.Categorical(values, categories=sorted(values.dropna().unique()))
-        else:
-            data[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    for name in batch.columns:
-        if name not in data and name not in STAGE_COLUMNS:
-            data[name] = batch[name].to_numpy()
-    index = pd.Index(batch["customer_id"].astype("str"), name="customer_id")
-    return pd.DataFrame(data, index=index)
-
-
 def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig) -> pd.DataFrame:
     """Scores of one features-stage batch (the mapInPandas body).
 
@@ -437,12 +295,17 @@ def _score_on(
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")
+    # model inputs that are not features (BTYD: fitted on the whole base's orders, the columns the driver keeps),
+    # as the pandas engine fits them; the executors join them per bucket
+    extras, notes = model_extras(tables, as_of, bundle)
     # the feature columns of every column loaded (a Spark load's driver tables keep only some: `spark_tables`)
-    carried, ignored = planned_features(getattr(tables, "empty", None) or tables, as_of, cfg, totals, bundle)
+    empty = getattr(tables, "empty", None) or tables
+    carried, ignored = planned_features(empty, as_of, cfg, totals, bundle, extras)
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
     shared = spark.sparkContext.broadcast(bundle)
+    shared_extras = None if extras is None else spark.sparkContext.broadcast(extras)
     timings["partition_s"] = time.perf_counter() - t0
 
     def expand_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -464,8 +327,9 @@ def _score_on(
         quiet_pandas3()
         k = int(rows[BUCKET].iloc[0])
         own = bucket_tables(rows, names, managers)
+        more = None if shared_extras is None else shared_extras.value
         return build_bucket_features(
-            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried
+            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried, more
         )
 
     t0 = time.perf_counter()
@@ -487,6 +351,8 @@ def _score_on(
     if not len(heads):  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
         built.unpersist()
         shared.unpersist()
+        if shared_extras is not None:
+            shared_extras.unpersist()
         return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
     feats = built.drop(HEAD)
     # what the driver receives from Spark: the features job's one row per bucket (no profile inputs: written by
@@ -571,6 +437,8 @@ def _score_on(
             drift.merge(key, np.frombuffer(counts, dtype=np.float64), n)
     built.unpersist()
     shared.unpersist()
+    if shared_extras is not None:
+        shared_extras.unpersist()
 
     # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
     order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
@@ -595,5 +463,6 @@ def _score_on(
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
     # the built features the model does not read, as the pandas engine reports them (once anyone is scored)
-    info = {"ignored_columns": sorted(ignored) if n_scored else [], "driver_collected": collected}
+    info = {"notes": notes, "ignored_columns": sorted(ignored) if n_scored else []}
+    info["driver_collected"] = collected
     return EngineRun(compact, timings, checked, info, spill)

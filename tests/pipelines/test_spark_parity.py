@@ -145,3 +145,34 @@ def test_spark_scores_a_table_added_after_training_as_the_pandas_engine(added_ta
     assert b["ignored_columns"] == a["ignored_columns"]
     warning = "table invoices: in this data, not in the model's training data"
     assert warning in runs.printed["pandas"] and warning in runs.printed["spark"]
+
+
+@pytest.fixture(scope="module")
+def btyd_model(spark, new_store, tmp_path_factory) -> EngineRuns:
+    """A model trained with BTYD features (`models.use_btyd_features`), scored by both engines."""
+    from pipelines.demo import generate_company, write_company
+
+    root = tmp_path_factory.mktemp("spark-btyd")
+    data = root / "data"
+    write_company(generate_company(300, "2022-01-01", "2024-12-31", 8), data)
+    config = _train(root, data, new_store, models={"use_btyd_features": True})
+    return _score_both(root, data, config)
+
+
+@pytest.mark.spark
+def test_spark_scores_a_model_with_btyd_features_as_the_pandas_engine(btyd_model):
+    """BTYD features are fitted on the whole base at scoring (population parameters): the Spark engine fits them
+    on the driver from the orders' columns it keeps, as the pandas engine does, and the executors join them per
+    bucket: the same scores, tiers, ratings, reasons and contributions (was: exit 2, "missing feature columns:
+    ['btyd_...']")."""
+    runs = btyd_model
+    _assert_same_scores(runs)
+    a, b = runs.pandas.manifest, runs.spark.manifest
+    assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys()
+    for key, value in a["drift"]["psi"].items():
+        assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
+    assert b["notes"] == a["notes"]
+    expected = pd.read_parquet(runs.pandas.contributions_path).drop(columns="run_id")
+    assert any(c.startswith("btyd_") for c in expected.columns)  # the model reads them
+    got = pd.read_parquet(runs.spark.contributions_path).drop(columns="run_id")
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
