@@ -26,8 +26,8 @@ task, except for a small input coalesced to one partition: `input_partitions`, n
                   The value contributions of the scored customers are written by the executors as Parquet
                   parts into the run's staging area (`write_contribution_parts`), and with a Parquet output
                   their reason columns too, in the pandas engine's spill layout (`write_reason_parts`; the
-                  driver adopts them as the run's `ReasonSpill`); the batch's drift counts of its
-                  eligible customers' features ride on its first row (`DRIFT`, `batch_drift`: the PSI over all
+                  driver adopts them as the run's `ReasonSpill`); the batch's drift counts and unseen categories of its
+                  eligible customers' features ride on its first row (`DRIFT`, `batch_counts`: the PSI over all
                   customers equals one pass). Out: one row per customer: customer_id, bucket, eligible, the
                   compact score columns; persisted.
     4. tiers      `spark_tiers.spark_cut_points`: the whole base's tier and rating cut points by an exact
@@ -65,7 +65,13 @@ from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.drift import DriftAccumulator
-from pipelines.engines.scoring import ContractMismatch, EngineRun, model_extras, score_features
+from pipelines.engines.scoring import (
+    ContractMismatch,
+    EngineRun,
+    merge_counts,
+    model_extras,
+    score_features,
+)
 from pipelines.engines.spark_features import (
     HEAD,
     build_bucket_features,
@@ -89,8 +95,8 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-#: Scores-stage column: the batch's drift counts of its scored customers' features (`batch_drift`), on its
-#: first row; the driver sums them (no separate pass over the features).
+#: Scores-stage column: the batch's drift counts and unseen categories of its scored customers' features
+#: (`batch_counts`), on its first row; the driver sums them (no separate pass over the features, no job).
 DRIFT = "__drift"
 
 
@@ -133,12 +139,16 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     return _arrow_safe(pd.concat([head, compact, contrib], axis=1))
 
 
-def batch_drift(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
-    """The `DRIFT` column of one features-stage batch: the PSI bin counts of its eligible customers' features
-    ({key: (float64 counts as bytes, n)}, pickled) on the first row, None on the others (and for no row)."""
+def batch_counts(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
+    """The `DRIFT` column of one features-stage batch, pickled on the first row (None on the others, and for no
+    row): of its eligible customers' features, the PSI bin counts ("drift": {key: (float64 counts as bytes, n)})
+    and the values of the model's categorical features unseen in training ("unseen": feature -> value -> rows,
+    `FeatureContract.grade`, the pandas engine's count: only values outside the model's categories travel)."""
+    feats = restore_features(batch[batch["eligible"].to_numpy(dtype=bool)], bundle)
     acc = DriftAccumulator(reference)
-    acc.add(restore_features(batch[batch["eligible"].to_numpy(dtype=bool)], bundle), "features")
-    payload = {k: (np.asarray(acc.counts[k], dtype=np.float64).tobytes(), int(acc.n[k])) for k in acc.counts}
+    acc.add(feats, "features")
+    drift = {k: (np.asarray(acc.counts[k], dtype=np.float64).tobytes(), int(acc.n[k])) for k in acc.counts}
+    payload = {"drift": drift, "unseen": bundle.contract_.grade(feats)[1]}
     out = np.full(len(batch), None, dtype=object)
     if len(batch):
         out[0] = pickle.dumps(payload)
@@ -397,7 +407,7 @@ def _score_on(
                 out = write_contribution_parts(out, where, partition, seq)
             if spill_where is not None:
                 out = write_reason_parts(out, spill_where, partition, seq)
-            yield out.assign(**{DRIFT: batch_drift(batch, shared.value, reference)})
+            yield out.assign(**{DRIFT: batch_counts(batch, shared.value, reference)})
 
     tier_cfg, horizon, outputs = cfg.tiers, bundle.horizon_days, tuple(bundle.output_columns)
 
@@ -429,12 +439,15 @@ def _score_on(
     collected |= {
         "rows": scored.num_rows, "columns": scored.num_columns, "scores_mb": round(scored.nbytes / 2**20, 3)
     }  # fmt: skip
-    # the features' drift counts, one payload per scored batch (on its first row), summed here
+    # the features' drift counts and unseen categories, one payload per scored batch (its first row), summed here
     payloads = scored[DRIFT].drop_null()
     scored = scored.drop_columns([DRIFT])
+    unseen: dict[str, dict[str, int]] = {}
     for payload in payloads.to_pylist():
-        for key, (counts, n) in pickle.loads(payload).items():
-            drift.merge(key, np.frombuffer(counts, dtype=np.float64), n)
+        counts = pickle.loads(payload)
+        for key, (bins, n) in counts["drift"].items():
+            drift.merge(key, np.frombuffer(bins, dtype=np.float64), n)
+        merge_counts(unseen, counts["unseen"])
     built.unpersist()
     shared.unpersist()
     if shared_extras is not None:
@@ -463,6 +476,10 @@ def _score_on(
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
     # the built features the model does not read, as the pandas engine reports them (once anyone is scored)
-    info = {"notes": notes, "ignored_columns": sorted(ignored) if n_scored else []}
+    info = {
+        "notes": notes,
+        "unseen_categories": {c: dict(sorted(v.items())) for c, v in sorted(unseen.items())},
+        "ignored_columns": sorted(ignored) if n_scored else [],
+    }
     info["driver_collected"] = collected
     return EngineRun(compact, timings, checked, info, spill)

@@ -176,3 +176,23 @@ def test_spark_scores_a_model_with_btyd_features_as_the_pandas_engine(btyd_model
     assert any(c.startswith("btyd_") for c in expected.columns)  # the model reads them
     got = pd.read_parquet(runs.spark.contributions_path).drop(columns="run_id")
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.spark
+def test_spark_counts_unseen_categories_per_value_as_the_pandas_engine(added_table):
+    """A segment the model never saw on a few customers: scored as missing by both engines, and the Spark engine
+    counts its scored customers per value as the pandas engine does (the manifest's `unseen_categories`, the
+    run's warning) (was: no entry on Spark)."""
+    runs = added_table
+    spark = _spark_run(runs)
+    expected = runs.pandas.manifest["unseen_categories"]
+    scores = pd.read_parquet(runs.out["pandas"])
+    customers = pd.read_parquet(runs.root / "data" / "customers.parquet")
+    unseen_ids = customers.loc[customers["segment"] == UNSEEN_SEGMENT, "customer_id"]
+    government = scores.loc[scores["status"] == "scored", "customer_id"].isin(unseen_ids)
+    assert expected == {"profile_segment": {UNSEEN_SEGMENT: int(government.sum())}} and government.sum() > 0
+    assert spark.manifest["unseen_categories"] == expected
+    warning = [line for line in runs.printed["pandas"].splitlines() if "unseen in training" in line]
+    assert warning and warning == [
+        line for line in runs.printed["spark"].splitlines() if "unseen in training" in line
+    ]
