@@ -23,7 +23,7 @@ task, except for a small input coalesced to one partition: `input_partitions`, n
                   Persisted by the job (1 and 2: job 1) that brings the `HEAD` rows to the driver (anyone to
                   score? the sample of the scores' schema); stage 3 reads it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
-                  The value contributions of the scored customers are written by the executors as Parquet
+                  The value and churn contributions of the scored customers are written by the executors as Parquet
                   parts into the run's staging area (`write_contribution_parts`), and with a Parquet output
                   their reason columns too, in the pandas engine's spill layout (`write_reason_parts`; the
                   driver adopts them as the run's `ReasonSpill`); the batch's drift counts and unseen categories of its
@@ -80,6 +80,7 @@ from pipelines.engines.spark_features import (
     restore_features,
 )
 from pipelines.engines.spark_parts import (
+    CHURN_PREFIX,
     CONTRIB_PREFIX,
     adopt_reason_parts,
     gather_contributions,
@@ -90,6 +91,7 @@ from pipelines.engines.spark_parts import (
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
 from pipelines.engines.spill import reason_columns
+from pipelines.outputs import churn_contributions_path
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -136,7 +138,8 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     )
     compact = res.scores.reset_index(drop=True)
     contrib = res.value_contrib.reset_index(drop=True).add_prefix(CONTRIB_PREFIX)
-    return _arrow_safe(pd.concat([head, compact, contrib], axis=1))
+    churn = res.churn_contrib.reset_index(drop=True).add_prefix(CHURN_PREFIX)
+    return _arrow_safe(pd.concat([head, compact, contrib, churn], axis=1))
 
 
 def batch_counts(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
@@ -166,8 +169,8 @@ def _score_schema(
     `score_features` when reasons or carried columns change.
     """
     out = score_batch(sample, bundle, cfg)
-    compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]
-    has_contrib = len(compact) < len(out.columns)
+    compact = [c for c in out.columns if not c.startswith((CONTRIB_PREFIX, CHURN_PREFIX))]
+    has_contrib = any(c.startswith(CONTRIB_PREFIX) for c in out.columns)
     reasons = reason_columns(compact)
     if spill:
         compact = [c for c in compact if c not in reasons]
@@ -227,7 +230,8 @@ def score_spark(
     out: the compact scores of every customer with a feature row (unscored ones blanked by `finish_scores`),
          the drift counts of the eligible customers added to `drift`, and the value contributions
          (customer_id + one column per feature + `_base`, currency) written to `contrib_path` atomically, rows
-         in bucket order like the pandas engine. With `profile_inputs` (issue 12,
+         in bucket order like the pandas engine, and the churn contributions (probability points) beside them
+         (`outputs.churn_contributions_path`). With `profile_inputs` (issue 12,
          `pipelines.profile_inputs.ProfileInputsWriter`) the executors compute each bucket's profile inputs with
          the features and the driver appends them to the writer in bucket order (the pandas engine's file).
          With `spill_dir` (a Parquet output) the executors write the scored customers' reason columns there
@@ -402,7 +406,7 @@ def _score_on(
         for seq, batch in enumerate(batches):
             out = score_batch(batch, shared.value, cfg)
             if where is None:
-                out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
+                out = out[[c for c in out.columns if not c.startswith((CONTRIB_PREFIX, CHURN_PREFIX))]]
             else:
                 out = write_contribution_parts(out, where, partition, seq)
             if spill_where is not None:
@@ -456,16 +460,22 @@ def _score_on(
     # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
     order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
     scored = scored.take(order)
-    if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
-        written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
-        expected = int(pa.compute.sum(scored["eligible"]).as_py() or 0) if has_contrib else 0
-        if written != expected:  # parts written where the driver cannot see them: never publish a partial set
-            raise StructuralError(
-                f"the executors wrote the contributions of {expected:,} customers but the driver found "
-                f"{written:,} in {contrib_parts}: the output's directory must be on a file system the driver "
-                "and the executors share (as for --rejects)"
-            )
     n_scored = int(pa.compute.sum(scored["eligible"]).as_py() or 0)
+    churn_rows = 0
+    if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
+        # churn (probability points, issue 15) beside the value contributions, as the pandas engine writes them
+        churn_path = churn_contributions_path(Path(contrib_path))
+        churn_rows = gather_contributions(contrib_parts, churn_path, run_id, stem="churn", keep=True)
+        written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
+        for found, expected in ((written, n_scored if has_contrib else 0), (churn_rows, n_scored)):
+            if (
+                found != expected
+            ):  # parts written where the driver cannot see them: never publish a partial set
+                raise StructuralError(
+                    f"the executors wrote the contributions of {expected:,} customers but the driver found "
+                    f"{found:,} in {contrib_parts}: the output's directory must be on a file system the driver "
+                    "and the executors share (as for --rejects)"
+                )
     spill = adopt_reason_parts(Path(spill_dir), reasons, n_scored) if spilled else None
     compact = scored.to_pandas()
     del scored
@@ -481,5 +491,7 @@ def _score_on(
         "unseen_categories": {c: dict(sorted(v.items())) for c, v in sorted(unseen.items())},
         "ignored_columns": sorted(ignored) if n_scored else [],
     }
+    if churn_rows:  # declared in the manifest as by the pandas engine (issue 15)
+        info["churn_contributions"] = {"file": churn_path.name, "unit": "probability", "rows": churn_rows}
     info["driver_collected"] = collected
     return EngineRun(compact, timings, checked, info, spill)

@@ -196,3 +196,33 @@ def test_spark_counts_unseen_categories_per_value_as_the_pandas_engine(added_tab
     assert warning and warning == [
         line for line in runs.printed["spark"].splitlines() if "unseen in training" in line
     ]
+
+
+def _without_seconds(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_seconds(v) for k, v in value.items() if k != "seconds"}
+    return value
+
+
+@pytest.mark.spark
+def test_spark_output_set_and_manifest_are_the_pandas_engines(added_table):
+    """The same output set (the churn contributions in probability points included, issue 15) and the same
+    manifest entries, but for what says how the run went (timings, the engine, what the Spark driver received)
+    (was: no churn contributions file nor `churn_contributions` entry on Spark)."""
+    runs = added_table
+    spark = _spark_run(runs)
+    files = {e: sorted(p.name for p in runs.out[e].parent.iterdir()) for e in ("pandas", "spark")}
+    assert files["spark"] == sorted(n.replace("scores.parquet", "scores") for n in files["pandas"])
+    a, b = runs.pandas.manifest, spark.manifest
+    assert set(b) - set(a) == {"driver_collected"} and not set(a) - set(b)
+    volatile = {"engine", "timings", "seconds", "total_seconds", "drift", "driver_collected"}
+    for key in sorted(set(a) - volatile):
+        assert _without_seconds(b[key]) == _without_seconds(a[key]), key
+    for key, value in a["drift"]["psi"].items():
+        assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
+    assert a["churn_contributions"]["rows"] == a["customers_scored"] > 0
+    churn = "scores.churn_contributions.parquet"
+    expected = pd.read_parquet(runs.out["pandas"].parent / churn)
+    got = pd.read_parquet(runs.out["spark"].parent / churn)
+    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
