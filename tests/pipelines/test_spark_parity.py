@@ -91,9 +91,10 @@ def _score_both(root: Path, data: Path, config: Path) -> EngineRuns:
 
 
 @pytest.fixture(scope="module")
-def added_table(spark, new_store, tmp_path_factory) -> EngineRuns:
-    """A model trained without invoices, then data with invoices (added after training) and a few customers of a
-    segment the model never saw, scored by both engines."""
+def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
+    """A model with BTYD features (`models.use_btyd_features`) trained without invoices, then data with invoices
+    (added after training) and a few customers of a segment the model never saw, scored by both engines: every
+    seam in one pair of runs (a training and a Spark run cost most of this module's time)."""
     from pipelines.demo import generate_company, write_company
 
     root = tmp_path_factory.mktemp("spark-parity")
@@ -103,7 +104,7 @@ def added_table(spark, new_store, tmp_path_factory) -> EngineRuns:
     for p in data.glob("*.parquet"):
         if p.stem != "invoices":
             (train / p.name).write_bytes(p.read_bytes())
-    config = _train(root, train, new_store)
+    config = _train(root, train, new_store, models={"use_btyd_features": True})
     customers = pd.read_parquet(data / "customers.parquet")
     customers.loc[customers.index[:6], "segment"] = UNSEEN_SEGMENT
     customers.to_parquet(data / "customers.parquet", index=False)
@@ -130,11 +131,11 @@ def _assert_same_scores(runs: EngineRuns) -> pd.DataFrame:
 
 
 @pytest.mark.spark
-def test_spark_scores_a_table_added_after_training_as_the_pandas_engine(added_table):
+def test_spark_scores_a_table_added_after_training_as_the_pandas_engine(seams):
     """Invoices the model never saw: the pandas engine scores with a warning and its tier rules read the
     `payment_*` features it builds from them; the Spark engine gives the same scores, tiers, ratings and reasons
     (was: exit 2, "unexpected feature columns (ignored)")."""
-    runs = added_table
+    runs = seams
     expected = _assert_same_scores(runs)
     payment = [c for c in expected.columns if c.startswith("payment_")]
     assert payment and expected[payment].notna().any().all()  # the carried features the tier rules read
@@ -147,25 +148,13 @@ def test_spark_scores_a_table_added_after_training_as_the_pandas_engine(added_ta
     assert warning in runs.printed["pandas"] and warning in runs.printed["spark"]
 
 
-@pytest.fixture(scope="module")
-def btyd_model(spark, new_store, tmp_path_factory) -> EngineRuns:
-    """A model trained with BTYD features (`models.use_btyd_features`), scored by both engines."""
-    from pipelines.demo import generate_company, write_company
-
-    root = tmp_path_factory.mktemp("spark-btyd")
-    data = root / "data"
-    write_company(generate_company(300, "2022-01-01", "2024-12-31", 8), data)
-    config = _train(root, data, new_store, models={"use_btyd_features": True})
-    return _score_both(root, data, config)
-
-
 @pytest.mark.spark
-def test_spark_scores_a_model_with_btyd_features_as_the_pandas_engine(btyd_model):
+def test_spark_scores_a_model_with_btyd_features_as_the_pandas_engine(seams):
     """BTYD features are fitted on the whole base at scoring (population parameters): the Spark engine fits them
     on the driver from the orders' columns it keeps, as the pandas engine does, and the executors join them per
     bucket: the same scores, tiers, ratings, reasons and contributions (was: exit 2, "missing feature columns:
     ['btyd_...']")."""
-    runs = btyd_model
+    runs = seams
     _assert_same_scores(runs)
     a, b = runs.pandas.manifest, runs.spark.manifest
     assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys()
@@ -179,11 +168,11 @@ def test_spark_scores_a_model_with_btyd_features_as_the_pandas_engine(btyd_model
 
 
 @pytest.mark.spark
-def test_spark_counts_unseen_categories_per_value_as_the_pandas_engine(added_table):
+def test_spark_counts_unseen_categories_per_value_as_the_pandas_engine(seams):
     """A segment the model never saw on a few customers: scored as missing by both engines, and the Spark engine
     counts its scored customers per value as the pandas engine does (the manifest's `unseen_categories`, the
     run's warning) (was: no entry on Spark)."""
-    runs = added_table
+    runs = seams
     spark = _spark_run(runs)
     expected = runs.pandas.manifest["unseen_categories"]
     scores = pd.read_parquet(runs.out["pandas"])
@@ -205,11 +194,11 @@ def _without_seconds(value: object) -> object:
 
 
 @pytest.mark.spark
-def test_spark_output_set_and_manifest_are_the_pandas_engines(added_table):
+def test_spark_output_set_and_manifest_are_the_pandas_engines(seams):
     """The same output set (the churn contributions in probability points included, issue 15) and the same
     manifest entries, but for what says how the run went (timings, the engine, what the Spark driver received)
     (was: no churn contributions file nor `churn_contributions` entry on Spark)."""
-    runs = added_table
+    runs = seams
     spark = _spark_run(runs)
     files = {e: sorted(p.name for p in runs.out[e].parent.iterdir()) for e in ("pandas", "spark")}
     assert files["spark"] == sorted(n.replace("scores.parquet", "scores") for n in files["pandas"])
