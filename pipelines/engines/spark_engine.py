@@ -74,14 +74,18 @@ from pipelines.engines.scoring import (
 )
 from pipelines.engines.spark_features import (
     HEAD,
+    bridge_plan,
     build_bucket_features,
     feature_schema,
     planned_features,
     restore_features,
 )
 from pipelines.engines.spark_parts import (
+    BRIDGE_CHURN_PREFIX,
+    BRIDGE_PREFIX,
     CHURN_PREFIX,
     CONTRIB_PREFIX,
+    CONTRIB_PREFIXES,
     adopt_reason_parts,
     gather_contributions,
     gather_profile_parts,
@@ -91,7 +95,7 @@ from pipelines.engines.spark_parts import (
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
 from pipelines.engines.spill import reason_columns
-from pipelines.outputs import churn_contributions_path
+from pipelines.outputs import bridge_contributions_path, churn_contributions_path
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -142,6 +146,37 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     return _arrow_safe(pd.concat([head, compact, contrib, churn], axis=1))
 
 
+def bridge_columns(
+    batch: pd.DataFrame, bundle: CustomerValueModel, old: CustomerValueModel, old_extras: pd.DataFrame | None,
+    drop: list[str], cfg: AppConfig,
+) -> pd.DataFrame:  # fmt: skip
+    """The bridge's contributions of one features-stage batch (issue 15): its eligible customers explained by the
+    history's previous model, `old` (with its own model inputs, `old_extras`; this model's, `drop`, left out), as
+    `pandas_engine._Bridge.add` explains them; `bridge:` (currency) and `bridge_churn:` (probability points)
+    columns, one row per batch row (empty for the others: `write_contribution_parts` writes the eligible)."""
+    rows = batch[batch["eligible"].to_numpy(dtype=bool)]
+    feats = restore_features(rows, bundle).drop(columns=drop)
+    res = score_features(feats, old, cfg, check_rows=0, extras=old_extras)
+    both = pd.concat(
+        [res.value_contrib.add_prefix(BRIDGE_PREFIX), res.churn_contrib.add_prefix(BRIDGE_CHURN_PREFIX)],
+        axis=1,
+    )
+    return both.reindex(batch["customer_id"].astype("str").to_numpy()).reset_index(drop=True)
+
+
+def gather_bridge(parts: Path, contrib_path: Path, run_id: str | None) -> dict[str, Any]:
+    """The executors' bridge parts appended to the bridge files (`outputs.bridge_contributions_path`); the
+    manifest's entry as `pandas_engine._Bridge.info` gives it."""
+    paths = {kind: bridge_contributions_path(contrib_path, kind) for kind in ("value", "churn")}
+    stems = {"value": "bridge", "churn": "bridgechurn"}
+    rows = {kind: gather_contributions(parts, paths[kind], run_id, stems[kind], keep=True) for kind in paths}
+    return {
+        "files": {kind: path.name for kind, path in paths.items()},
+        "unit": {"value": "currency", "churn": "probability"},
+        "rows": rows,
+    }
+
+
 def batch_counts(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
     """The `DRIFT` column of one features-stage batch, pickled on the first row (None on the others, and for no
     row): of its eligible customers' features, the PSI bin counts ("drift": {key: (float64 counts as bytes, n)})
@@ -169,7 +204,7 @@ def _score_schema(
     `score_features` when reasons or carried columns change.
     """
     out = score_batch(sample, bundle, cfg)
-    compact = [c for c in out.columns if not c.startswith((CONTRIB_PREFIX, CHURN_PREFIX))]
+    compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIXES)]
     has_contrib = any(c.startswith(CONTRIB_PREFIX) for c in out.columns)
     reasons = reason_columns(compact)
     if spill:
@@ -220,6 +255,7 @@ def score_spark(
     spark_master: str | None = None,
     profile_inputs: Any = None,
     spill_dir: Path | None = None,
+    bridge: Any = None,
 ) -> EngineRun:
     """The Spark backend of `pipelines.engines.run` (the same contract as `score_pandas`).
 
@@ -239,7 +275,9 @@ def score_spark(
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
          (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
          heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
-         accepted tables streamed to the driver by a Spark load, `tables_mb`).
+         accepted tables streamed to the driver by a Spark load, `tables_mb`). With `bridge` (the history's
+         previous model, `pandas_engine.BridgeModel`) the executors explain the scored customers with it too and
+         the driver gathers its value and churn contributions into the bridge files, as the pandas engine does.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -249,7 +287,7 @@ def score_spark(
         with mapped_errors():
             return _score_on(
                 spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id,
-                profile_inputs, spill_dir,
+                profile_inputs, spill_dir, bridge,
             )  # fmt: skip
 
 
@@ -278,6 +316,7 @@ def _score_on(
     run_id: str | None = None,
     profile_inputs: Any = None,
     spill_dir: Path | None = None,
+    bridge: Any = None,
 ) -> EngineRun:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -315,6 +354,18 @@ def _score_on(
     # the feature columns of every column loaded (a Spark load's driver tables keep only some: `spark_tables`)
     empty = getattr(tables, "empty", None) or tables
     carried, ignored = planned_features(empty, as_of, cfg, totals, bundle, extras)
+    old, bridge_info = None, None  # issue 15: the history's previous model explains this run's data too
+    if bridge is not None and contrib_path is not None:
+        old_extras, _ = model_extras(tables, as_of, bridge.bundle)
+        present = {*bundle.contract_.names, *carried}
+        more, note = bridge_plan(
+            empty, as_of, cfg, totals, bridge.bundle, bridge.version, old_extras, present
+        )
+        bridge_info = {"old_model_version": bridge.version} | ({"note": note} if note else {})
+        if note is None:
+            carried |= more
+            drop = [] if extras is None else list(extras.columns)
+            old = spark.sparkContext.broadcast((bridge.bundle, old_extras, drop))
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -405,8 +456,10 @@ def _score_on(
         partition = TaskContext.get().partitionId()
         for seq, batch in enumerate(batches):
             out = score_batch(batch, shared.value, cfg)
+            if old is not None:
+                out = pd.concat([out, bridge_columns(batch, shared.value, *old.value, cfg)], axis=1)
             if where is None:
-                out = out[[c for c in out.columns if not c.startswith((CONTRIB_PREFIX, CHURN_PREFIX))]]
+                out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIXES)]]
             else:
                 out = write_contribution_parts(out, where, partition, seq)
             if spill_where is not None:
@@ -466,6 +519,9 @@ def _score_on(
         # churn (probability points, issue 15) beside the value contributions, as the pandas engine writes them
         churn_path = churn_contributions_path(Path(contrib_path))
         churn_rows = gather_contributions(contrib_parts, churn_path, run_id, stem="churn", keep=True)
+        if old is not None:  # the bridge's files, as `pandas_engine._Bridge` writes them
+            bridge_info = bridge_info | gather_bridge(contrib_parts, Path(contrib_path), run_id)
+            old.unpersist()
         written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
         for found, expected in ((written, n_scored if has_contrib else 0), (churn_rows, n_scored)):
             if (
@@ -493,5 +549,7 @@ def _score_on(
     }
     if churn_rows:  # declared in the manifest as by the pandas engine (issue 15)
         info["churn_contributions"] = {"file": churn_path.name, "unit": "probability", "rows": churn_rows}
+    if bridge_info is not None:
+        info["bridge"] = bridge_info
     info["driver_collected"] = collected
     return EngineRun(compact, timings, checked, info, spill)

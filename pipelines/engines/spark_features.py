@@ -13,7 +13,7 @@ Pure functions: everything they need arrives as arguments (the bundle and the ex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -182,3 +182,27 @@ def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.Data
             data[name] = batch[name].to_numpy()
     index = pd.Index(batch["customer_id"].astype("str"), name="customer_id")
     return pd.DataFrame(data, index=index)
+
+
+def bridge_plan(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
+    old: CustomerValueModel, version: str, old_extras: pd.DataFrame | None, present: Collection[str],
+) -> tuple[dict[str, str], str | None]:  # fmt: skip
+    """On the driver: what the features stage must carry for the history's previous model (issue 15's bridge,
+    the pandas engine's `pandas_engine._Bridge`) to explain this run's data: (its features the stage does not
+    hold yet, `present` being those it holds, name -> Spark type; None), or ({}, the pandas engine's note) when it
+    cannot read the features built for this run (judged on the tables' empty slices, as `planned_features`). Its
+    own model inputs (`old_extras`: BTYD outputs) are joined in the scores stage, as `score_features` joins them."""
+    empty = {name: table.iloc[:0] for name, table in tables.items()}
+    built = build_feature_table(empty, as_of, cfg.features, company_revenue=totals)
+    problems, _, _ = old.grade_contract(with_extras(built, old_extras))
+    if problems:
+        return {}, (
+            f"the previous run's model v{version} does not accept the features built for this run "
+            f"({problems[-1].strip(' -')})"
+        )
+    more = {}
+    for name in old.contract_.names:
+        if name in built.columns and name not in present:
+            more[name] = "string" if old.contract_.dtypes[name] == "category" else "double"
+    return more, None

@@ -30,8 +30,17 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
 CONTRIB_PREFIX = "contrib:"
 #: Prefix of the churn contribution columns (probability points, issue 15), written beside the value ones.
 CHURN_PREFIX = "churn_contrib:"
+#: Prefixes of the bridge's contribution columns (the history's previous model on this run's data, issue 15).
+BRIDGE_PREFIX, BRIDGE_CHURN_PREFIX = "bridge:", "bridge_churn:"
 #: Each kind of contribution column and the name its part files start with.
-CONTRIB_PARTS = ((CONTRIB_PREFIX, "part"), (CHURN_PREFIX, "churn"))
+CONTRIB_PARTS = (
+    (CONTRIB_PREFIX, "part"),
+    (CHURN_PREFIX, "churn"),
+    (BRIDGE_PREFIX, "bridge"),
+    (BRIDGE_CHURN_PREFIX, "bridgechurn"),
+)
+#: Every contribution column prefix: columns the executors write, never collected.
+CONTRIB_PREFIXES = tuple(prefix for prefix, _ in CONTRIB_PARTS)
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
 
@@ -53,7 +62,8 @@ def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, s
          batch's number in it. Writes the eligible (scored) rows' `contrib:` columns, per bucket, to
          `part-<bucket>-<partition>-<seq>.parquet` (customer_id, then the features and `_base`; written to a
          temporary name and renamed, so a retried task replaces its part whole), and their `churn_contrib:`
-         columns (probability points) likewise to `churn-<bucket>-<partition>-<seq>.parquet`. A bucket is one
+         columns (probability points) likewise to `churn-<bucket>-<partition>-<seq>.parquet`, and the bridge's
+         (`bridge:`, `bridge_churn:`) to `bridge-...` and `bridgechurn-...`. A bucket is one
          partition's contiguous rows in customer order, so the parts in name order are the rows in the pandas
          engine's order. out: the batch without the contribution columns (what the driver collects)."""
     rows = scored[scored["eligible"].to_numpy(dtype=bool)]

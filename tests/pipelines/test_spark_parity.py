@@ -9,6 +9,7 @@ Small data (300 demo customers, models of `FAST_CONFIG`): the Spark runs cost mo
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,11 @@ def _console() -> Console:
     return Console(file=io.StringIO(), width=400)
 
 
-def _train(root: Path, data: Path, new_store: Path, **changes: dict) -> Path:
+def _train(
+    root: Path, data: Path, new_store: Path | None, name: str = "config.yaml", **changes: dict
+) -> Path:
+    """A model of `FAST_CONFIG` with `changes` trained on `data` and promoted, in the registry under `root`
+    (a new one from `new_store`, or the one there already when None)."""
     from pipelines.config import load_config
     from pipelines.io import load_data
     from pipelines.train import train_and_register
@@ -45,9 +50,10 @@ def _train(root: Path, data: Path, new_store: Path, **changes: dict) -> Path:
     settings = FAST_CONFIG | {"mlflow": {"tracking_dir": str(root / "mlruns")}}
     for section, values in changes.items():
         settings = settings | {section: settings.get(section, {}) | values}
-    config = root / "config.yaml"
+    config = root / name
     config.write_text(yaml.safe_dump(settings))
-    empty_registry(new_store, root / "mlruns")
+    if new_store is not None:
+        empty_registry(new_store, root / "mlruns")
     cfg = load_config(config)
     train_and_register(
         load_data(data, None, cfg.data.timezone).tables,
@@ -59,7 +65,8 @@ def _train(root: Path, data: Path, new_store: Path, **changes: dict) -> Path:
     return config
 
 
-def _score_both(root: Path, data: Path, config: Path) -> EngineRuns:
+def _score_both(root: Path, data: Path, config: Path, history: Path | None = None) -> EngineRuns:
+    """`run_score` on each engine into `root/<engine>/`; with `history`, each on its own copy of it."""
     from pipelines.engines.run import run_score
 
     printed: dict[str, str] = {}
@@ -70,6 +77,10 @@ def _score_both(root: Path, data: Path, config: Path) -> EngineRuns:
         out = root / engine / ("scores.parquet" if engine == "pandas" else "scores")
         out.parent.mkdir()
         outs[engine] = out
+        own = None
+        if history is not None:
+            own = root / f"history-{engine}"
+            shutil.copytree(history, own)
         try:
             runs[engine] = run_score(
                 data,
@@ -82,6 +93,7 @@ def _score_both(root: Path, data: Path, config: Path) -> EngineRuns:
                 config,
                 console,
                 "local[2]" if engine == "spark" else None,
+                history=own,
             )
         except Exception as exc:  # kept: the test says what it was
             runs[engine] = exc
@@ -215,3 +227,49 @@ def test_spark_output_set_and_manifest_are_the_pandas_engines(seams):
     got = pd.read_parquet(runs.out["spark"].parent / churn)
     assert got["customer_id"].tolist() == expected["customer_id"].tolist()
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def bridged(seams) -> EngineRuns:
+    """Issue 15's bridge: a history whose run as of 2024-12-01 was scored with the seams' model (v1, BTYD
+    features), then a second model (v2, other trees, no BTYD features) scores 2025-01-01 with that history on both
+    engines: each explains the new data with v1 too."""
+    from pipelines.engines.run import run_score
+    from pipelines.history import append_run
+
+    root, data = seams.root, seams.root / "data"
+    history = root / "history"
+    first = run_score(
+        data, "2024-12-01", root / "old" / "scores.parquet", "models:/customer-value/1", "pandas", None, None,
+        root / "config.yaml", _console(), history=history,
+    )  # fmt: skip
+    append_run(
+        history, first.scores, first.contributions_path, first.manifest
+    )  # as `cvp score --history` does
+    trees = {"n_estimators": 30, "num_leaves": 7, "min_child_samples": 20}
+    config = _train(root, root / "train", None, "v2.yaml", models={"lightgbm": trees})
+    bridge_root = root / "bridge"
+    bridge_root.mkdir()
+    return _score_both(bridge_root, data, config, history)
+
+
+@pytest.mark.spark
+def test_spark_explains_a_run_with_the_historys_previous_model_as_the_pandas_engine(bridged):
+    """The model changed since the history's previous run: the Spark engine writes the bridge (the old model's
+    value and churn contributions on this run's data) as the pandas engine does, files and manifest entry (was:
+    no bridge, the note "only the pandas engine explains a run with the old model too")."""
+    runs = bridged
+    spark = _spark_run(runs)
+    a, b = runs.pandas.manifest["bridge"], spark.manifest["bridge"]
+    assert (
+        a["old_model_version"] == "1"
+        and "note" not in a
+        and a["rows"]["value"] == runs.pandas.manifest["customers_scored"]
+    )
+    assert b == a
+    for kind in ("bridge_contributions", "bridge_churn_contributions"):
+        expected = pd.read_parquet(runs.out["pandas"].parent / f"scores.{kind}.parquet")
+        assert any(c.startswith("btyd_") for c in expected.columns)  # v1 reads its own BTYD inputs
+        got = pd.read_parquet(runs.out["spark"].parent / f"scores.{kind}.parquet")
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+    _assert_same_scores(runs)
