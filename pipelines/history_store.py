@@ -6,7 +6,7 @@ Layout of a history directory (`cvp score ... --history DIR`):
     DIR/as_of=YYYY-MM-DD/scores.parquet         the run's published scores (no personal columns)
     DIR/as_of=YYYY-MM-DD/contributions.parquet  its exact value contributions (currency, `customer_id` + features)
     DIR/as_of=YYYY-MM-DD/churn_contributions.parquet  its churn contributions (probability points, same layout;
-                                                when the run wrote them: pandas engine; absent in older runs)
+                                                both engines write them; absent in older runs)
     DIR/as_of=YYYY-MM-DD/bridge_contributions.parquet, bridge_churn_contributions.parquet
                                                 when the model changed since the previous run: that run's model
                                                 on this run's data (value, churn; same layout), the bridge of the
@@ -54,7 +54,7 @@ __all__ = [
 LOCK_FILE = ".cvp-history.lock"  #: held while a run is appended (`pipelines.locks`)
 SCORES_FILE = "scores.parquet"
 CONTRIB_FILE = "contributions.parquet"
-CHURN_FILE = "churn_contributions.parquet"  # optional: runs of the Spark engine and older runs have none
+CHURN_FILE = "churn_contributions.parquet"  # optional: older runs have none
 BRIDGE_FILE = "bridge_contributions.parquet"  # optional: only when the model changed (issue 15)
 BRIDGE_CHURN_FILE = "bridge_churn_contributions.parquet"
 RUN_FILE = "run.json"

@@ -182,7 +182,7 @@ def score_tables(
 
 def bridge_model(
     history: Path | None, as_of: pd.Timestamp, version: str, uri: str, bundle: CustomerValueModel,
-    cfg: AppConfig, engine: str,
+    cfg: AppConfig,
 ) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
     """The model of the history's previous run when it is not this run's (issue 15): (BridgeModel or None, what
     the manifest says about it, None when there is nothing to bridge).
@@ -214,8 +214,6 @@ def bridge_model(
         f"the model changed since the history's run as of {previous.as_of} (v{old_version} -> v{version}) "
         "but the change cannot be split into data and model"
     )
-    if engine != "pandas":
-        return None, info | {"note": f"{why}: only the pandas engine explains a run with the old model too"}
     try:
         old = load_bundle(old_uri)
     except StructuralError as exc:
@@ -416,7 +414,7 @@ def run_score(
             }
         )
         # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
-        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, engine)
+        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg)
         # ---
         staging = staging_dir(out, run_id)
         staged = {k: staging / p.name for k, p in paths.items()}

@@ -16,17 +16,18 @@ task, except for a small input coalesced to one partition: `input_partitions`, n
                   per customer: customer_id, bucket, eligible (training rules at as-of, for drift), `HEAD` (the
                   bucket's first row), then the model's feature columns (float64 -> double, categorical ->
                   string: Arrow cannot carry pandas categories through applyInPandas, and the model's contract
-                  rebuilds them from strings). With profile inputs asked for, the executors write the bucket's
+                  rebuilds them from strings; BTYD outputs fitted on the driver joined per customer), then the
+                  carried features the model does not read (`pipelines.engines.spark_features`). With profile inputs asked for, the executors write the bucket's
                   inputs as a Parquet part into the run's staging area (`spark_parts.write_profile_part`); the
                   driver appends the parts one at a time to the pandas engine's file (`gather_profile_parts`).
                   Persisted by the job (1 and 2: job 1) that brings the `HEAD` rows to the driver (anyone to
                   score? the sample of the scores' schema); stage 3 reads it.
     3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
-                  The value contributions of the scored customers are written by the executors as Parquet
+                  The value and churn contributions of the scored customers are written by the executors as Parquet
                   parts into the run's staging area (`write_contribution_parts`), and with a Parquet output
                   their reason columns too, in the pandas engine's spill layout (`write_reason_parts`; the
-                  driver adopts them as the run's `ReasonSpill`); the batch's drift counts of its
-                  eligible customers' features ride on its first row (`DRIFT`, `batch_drift`: the PSI over all
+                  driver adopts them as the run's `ReasonSpill`); the batch's drift counts and unseen categories of its
+                  eligible customers' features ride on its first row (`DRIFT`, `batch_counts`: the PSI over all
                   customers equals one pass). Out: one row per customer: customer_id, bucket, eligible, the
                   compact score columns; persisted.
     4. tiers      `spark_tiers.spark_cut_points`: the whole base's tier and rating cut points by an exact
@@ -59,36 +60,49 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features import build_feature_table
 from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
-from pipelines.engines.chunks import customer_buckets
 from pipelines.engines.drift import DriftAccumulator
-from pipelines.engines.scoring import ContractMismatch, EngineRun, eligible, score_features
+from pipelines.engines.scoring import (
+    ContractMismatch,
+    EngineRun,
+    merge_counts,
+    model_extras,
+    score_features,
+)
+from pipelines.engines.spark_features import (
+    HEAD,
+    bridge_plan,
+    build_bucket_features,
+    feature_schema,
+    planned_features,
+    restore_features,
+)
 from pipelines.engines.spark_parts import (
+    BRIDGE_CHURN_PREFIX,
+    BRIDGE_PREFIX,
+    CHURN_PREFIX,
     CONTRIB_PREFIX,
+    CONTRIB_PREFIXES,
     adopt_reason_parts,
     gather_contributions,
     gather_profile_parts,
     write_contribution_parts,
-    write_profile_part,
     write_reason_parts,
 )
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
 from pipelines.engines.spill import reason_columns
+from pipelines.outputs import bridge_contributions_path, churn_contributions_path
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-#: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
-#: has features, and the sample the scores' schema is read from.
-HEAD = "__head"
-#: Scores-stage column: the batch's drift counts of its scored customers' features (`batch_drift`), on its
-#: first row; the driver sums them (no separate pass over the features).
+#: Scores-stage column: the batch's drift counts and unseen categories of its scored customers' features
+#: (`batch_counts`), on its first row; the driver sums them (no separate pass over the features, no job).
 DRIFT = "__drift"
 
 
@@ -105,118 +119,6 @@ def input_partitions(rows: int, spark: SparkSession) -> int:
 
 
 # -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
-def feature_schema(bundle: CustomerValueModel) -> str:
-    """DDL schema of the features stage: customer_id, bucket, eligible, `HEAD`, then the model's features in
-    order."""
-    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean", f"`{HEAD}` boolean"]
-    for name in bundle.contract_.names:
-        kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
-        cols.append(f"`{name}` {kind}")
-    return ", ".join(cols)
-
-
-def bucket_profile_inputs(
-    tables: Mapping[str, pd.DataFrame],
-    feats: pd.DataFrame,
-    attributes: tuple[str, ...],
-    feature_settings: Any,
-) -> pd.DataFrame:
-    """One bucket's profile inputs (`models.profile.profile_inputs` of its own customers' features), customer_id
-    as a column.
-
-    `customer_inputs` of the bucket's customers table equals the whole table's for the bucket's customers: every
-    row of a customer is in its bucket, in source order, so the first row per customer is the same one.
-    """
-    from features import feature_registry
-    from models.profile import customer_inputs, profile_inputs
-
-    part = customer_inputs(tables.get("customers"), attributes)
-    return profile_inputs(feats, part, feature_registry(feature_settings)).reset_index()
-
-
-def check_feature_columns(feats: pd.DataFrame, bundle: CustomerValueModel) -> None:
-    """ContractMismatch (the pandas engine's message) when the built feature columns are not the contract's."""
-    shape_problems = [
-        p for p in bundle.contract_.problems(feats) if p.startswith(("missing feature", "unexpected feature"))
-    ]
-    if shape_problems:
-        raise ContractMismatch(
-            "the features built from this data do not match the model's feature contract:\n  - "
-            + "\n  - ".join(shape_problems)
-        )
-
-
-def check_feature_columns_early(
-    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
-    bundle: CustomerValueModel,
-) -> None:  # fmt: skip
-    """`check_feature_columns` on the driver before any Spark job: the feature columns come from the tables
-    given and the settings, not from their rows, so the features of the tables' empty slices (no data, a few
-    milliseconds) show a mismatch (a table the model needs is absent) before the executors build anything."""
-    empty = {name: table.iloc[:0] for name, table in tables.items()}
-    check_feature_columns(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), bundle)
-
-
-def build_bucket_features(
-    tables: Mapping[str, pd.DataFrame],
-    k: int,
-    n_chunks: int,
-    as_of: pd.Timestamp,
-    cfg: AppConfig,
-    totals: Mapping[int, float],
-    bundle: CustomerValueModel,
-    profile_attributes: tuple[str, ...] | None = None,
-    profile_parts: str | None = None,
-) -> pd.DataFrame:
-    """Features of one bucket's own customers (the applyInPandas body).
-
-    in:  bucket `k`'s validated tables (`spark_buckets.bucket_tables`: its customers' rows and their referred
-         customers', every table).
-    out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
-         (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
-         features (float64; categorical as str);
-         with `profile_attributes` (the run's `profile.attributes`) and `profile_parts` (the run's directory of
-         profile parts), the bucket's profile inputs (`bucket_profile_inputs`) are written there
-         (`spark_parts.write_profile_part`), not returned: they never pass through the driver's collect.
-    Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
-    """
-    feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
-    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k].sort_index(kind="stable")
-    check_feature_columns(feats, bundle)
-    contract = bundle.contract_
-    out = {
-        "customer_id": feats.index.astype("str"),
-        "bucket": np.full(len(feats), k, dtype=np.int32),
-        "eligible": eligible(feats, tables, as_of, cfg),
-        HEAD: np.arange(len(feats)) == 0,
-    }
-    for name in contract.names:
-        col = feats[name]
-        if contract.dtypes[name] == "category":
-            out[name] = col.astype("str").where(col.notna())
-        else:
-            out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    if profile_attributes is not None and profile_parts is not None and len(feats):
-        inputs = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
-        write_profile_part(inputs, profile_parts, k)
-    return _arrow_safe(pd.DataFrame(out))
-
-
-def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.DataFrame:
-    """A features-stage batch back as the pandas engine's feature table (index customer_id, categories)."""
-    contract = bundle.contract_
-    data: dict[str, Any] = {}
-    for name in contract.names:
-        col = batch[name]
-        if contract.dtypes[name] == "category":
-            values = col.astype("str").where(col.notna())
-            data[name] = pd.Categorical(values, categories=sorted(values.dropna().unique()))
-        else:
-            data[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    index = pd.Index(batch["customer_id"].astype("str"), name="customer_id")
-    return pd.DataFrame(data, index=index)
-
-
 def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig) -> pd.DataFrame:
     """Scores of one features-stage batch (the mapInPandas body).
 
@@ -240,15 +142,51 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     )
     compact = res.scores.reset_index(drop=True)
     contrib = res.value_contrib.reset_index(drop=True).add_prefix(CONTRIB_PREFIX)
-    return _arrow_safe(pd.concat([head, compact, contrib], axis=1))
+    churn = res.churn_contrib.reset_index(drop=True).add_prefix(CHURN_PREFIX)
+    return _arrow_safe(pd.concat([head, compact, contrib, churn], axis=1))
 
 
-def batch_drift(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
-    """The `DRIFT` column of one features-stage batch: the PSI bin counts of its eligible customers' features
-    ({key: (float64 counts as bytes, n)}, pickled) on the first row, None on the others (and for no row)."""
+def bridge_columns(
+    batch: pd.DataFrame, bundle: CustomerValueModel, old: CustomerValueModel, old_extras: pd.DataFrame | None,
+    drop: list[str], cfg: AppConfig,
+) -> pd.DataFrame:  # fmt: skip
+    """The bridge's contributions of one features-stage batch (issue 15): its eligible customers explained by the
+    history's previous model, `old` (with its own model inputs, `old_extras`; this model's, `drop`, left out), as
+    `pandas_engine._Bridge.add` explains them; `bridge:` (currency) and `bridge_churn:` (probability points)
+    columns, one row per batch row (empty for the others: `write_contribution_parts` writes the eligible)."""
+    rows = batch[batch["eligible"].to_numpy(dtype=bool)]
+    feats = restore_features(rows, bundle).drop(columns=drop)
+    res = score_features(feats, old, cfg, check_rows=0, extras=old_extras)
+    both = pd.concat(
+        [res.value_contrib.add_prefix(BRIDGE_PREFIX), res.churn_contrib.add_prefix(BRIDGE_CHURN_PREFIX)],
+        axis=1,
+    )
+    return both.reindex(batch["customer_id"].astype("str").to_numpy()).reset_index(drop=True)
+
+
+def gather_bridge(parts: Path, contrib_path: Path, run_id: str | None) -> dict[str, Any]:
+    """The executors' bridge parts appended to the bridge files (`outputs.bridge_contributions_path`); the
+    manifest's entry as `pandas_engine._Bridge.info` gives it."""
+    paths = {kind: bridge_contributions_path(contrib_path, kind) for kind in ("value", "churn")}
+    stems = {"value": "bridge", "churn": "bridgechurn"}
+    rows = {kind: gather_contributions(parts, paths[kind], run_id, stems[kind], keep=True) for kind in paths}
+    return {
+        "files": {kind: path.name for kind, path in paths.items()},
+        "unit": {"value": "currency", "churn": "probability"},
+        "rows": rows,
+    }
+
+
+def batch_counts(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
+    """The `DRIFT` column of one features-stage batch, pickled on the first row (None on the others, and for no
+    row): of its eligible customers' features, the PSI bin counts ("drift": {key: (float64 counts as bytes, n)})
+    and the values of the model's categorical features unseen in training ("unseen": feature -> value -> rows,
+    `FeatureContract.grade`, the pandas engine's count: only values outside the model's categories travel)."""
+    feats = restore_features(batch[batch["eligible"].to_numpy(dtype=bool)], bundle)
     acc = DriftAccumulator(reference)
-    acc.add(restore_features(batch[batch["eligible"].to_numpy(dtype=bool)], bundle), "features")
-    payload = {k: (np.asarray(acc.counts[k], dtype=np.float64).tobytes(), int(acc.n[k])) for k in acc.counts}
+    acc.add(feats, "features")
+    drift = {k: (np.asarray(acc.counts[k], dtype=np.float64).tobytes(), int(acc.n[k])) for k in acc.counts}
+    payload = {"drift": drift, "unseen": bundle.contract_.grade(feats)[1]}
     out = np.full(len(batch), None, dtype=object)
     if len(batch):
         out[0] = pickle.dumps(payload)
@@ -266,8 +204,8 @@ def _score_schema(
     `score_features` when reasons or carried columns change.
     """
     out = score_batch(sample, bundle, cfg)
-    compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]
-    has_contrib = len(compact) < len(out.columns)
+    compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIXES)]
+    has_contrib = any(c.startswith(CONTRIB_PREFIX) for c in out.columns)
     reasons = reason_columns(compact)
     if spill:
         compact = [c for c in compact if c not in reasons]
@@ -317,6 +255,7 @@ def score_spark(
     spark_master: str | None = None,
     profile_inputs: Any = None,
     spill_dir: Path | None = None,
+    bridge: Any = None,
 ) -> EngineRun:
     """The Spark backend of `pipelines.engines.run` (the same contract as `score_pandas`).
 
@@ -327,7 +266,8 @@ def score_spark(
     out: the compact scores of every customer with a feature row (unscored ones blanked by `finish_scores`),
          the drift counts of the eligible customers added to `drift`, and the value contributions
          (customer_id + one column per feature + `_base`, currency) written to `contrib_path` atomically, rows
-         in bucket order like the pandas engine. With `profile_inputs` (issue 12,
+         in bucket order like the pandas engine, and the churn contributions (probability points) beside them
+         (`outputs.churn_contributions_path`). With `profile_inputs` (issue 12,
          `pipelines.profile_inputs.ProfileInputsWriter`) the executors compute each bucket's profile inputs with
          the features and the driver appends them to the writer in bucket order (the pandas engine's file).
          With `spill_dir` (a Parquet output) the executors write the scored customers' reason columns there
@@ -335,7 +275,9 @@ def score_spark(
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
          (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
          heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
-         accepted tables streamed to the driver by a Spark load, `tables_mb`).
+         accepted tables streamed to the driver by a Spark load, `tables_mb`). With `bridge` (the history's
+         previous model, `pandas_engine.BridgeModel`) the executors explain the scored customers with it too and
+         the driver gathers its value and churn contributions into the bridge files, as the pandas engine does.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -345,7 +287,7 @@ def score_spark(
         with mapped_errors():
             return _score_on(
                 spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id,
-                profile_inputs, spill_dir,
+                profile_inputs, spill_dir, bridge,
             )  # fmt: skip
 
 
@@ -374,6 +316,7 @@ def _score_on(
     run_id: str | None = None,
     profile_inputs: Any = None,
     spill_dir: Path | None = None,
+    bridge: Any = None,
 ) -> EngineRun:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -405,12 +348,29 @@ def _score_on(
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")
+    # model inputs that are not features (BTYD: fitted on the whole base's orders, the columns the driver keeps),
+    # as the pandas engine fits them; the executors join them per bucket
+    extras, notes = model_extras(tables, as_of, bundle)
     # the feature columns of every column loaded (a Spark load's driver tables keep only some: `spark_tables`)
-    check_feature_columns_early(getattr(tables, "empty", None) or tables, as_of, cfg, totals, bundle)
+    empty = getattr(tables, "empty", None) or tables
+    carried, ignored = planned_features(empty, as_of, cfg, totals, bundle, extras)
+    old, bridge_info = None, None  # issue 15: the history's previous model explains this run's data too
+    if bridge is not None and contrib_path is not None:
+        old_extras, _ = model_extras(tables, as_of, bridge.bundle)
+        present = {*bundle.contract_.names, *carried}
+        more, note = bridge_plan(
+            empty, as_of, cfg, totals, bridge.bundle, bridge.version, old_extras, present
+        )
+        bridge_info = {"old_model_version": bridge.version} | ({"note": note} if note else {})
+        if note is None:
+            carried |= more
+            drop = [] if extras is None else list(extras.columns)
+            old = spark.sparkContext.broadcast((bridge.bundle, old_extras, drop))
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
     shared = spark.sparkContext.broadcast(bundle)
+    shared_extras = None if extras is None else spark.sparkContext.broadcast(extras)
     timings["partition_s"] = time.perf_counter() - t0
 
     def expand_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -432,15 +392,16 @@ def _score_on(
         quiet_pandas3()
         k = int(rows[BUCKET].iloc[0])
         own = bucket_tables(rows, names, managers)
+        more = None if shared_extras is None else shared_extras.value
         return build_bucket_features(
-            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where
+            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried, more
         )
 
     t0 = time.perf_counter()
     rows = union.mapInPandas(
         expand_udf, StructType([*union.schema.fields, StructField(BUCKET, IntegerType())])
     )
-    schema = feature_schema(bundle)
+    schema = feature_schema(bundle, carried)
     built: SparkDataFrame = rows.groupBy(BUCKET).applyInPandas(features_udf, schema)
     built = built.persist(StorageLevel.MEMORY_AND_DISK)
     # One job builds (and persists) the features and brings each bucket's first row: nobody has features when
@@ -455,6 +416,8 @@ def _score_on(
     if not len(heads):  # nobody has a feature row (no event before as-of): `finish_scores` lists them all
         built.unpersist()
         shared.unpersist()
+        if shared_extras is not None:
+            shared_extras.unpersist()
         return EngineRun(pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id")), timings, 0)
     feats = built.drop(HEAD)
     # what the driver receives from Spark: the features job's one row per bucket (no profile inputs: written by
@@ -493,13 +456,15 @@ def _score_on(
         partition = TaskContext.get().partitionId()
         for seq, batch in enumerate(batches):
             out = score_batch(batch, shared.value, cfg)
+            if old is not None:
+                out = pd.concat([out, bridge_columns(batch, shared.value, *old.value, cfg)], axis=1)
             if where is None:
-                out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIX)]]
+                out = out[[c for c in out.columns if not c.startswith(CONTRIB_PREFIXES)]]
             else:
                 out = write_contribution_parts(out, where, partition, seq)
             if spill_where is not None:
                 out = write_reason_parts(out, spill_where, partition, seq)
-            yield out.assign(**{DRIFT: batch_drift(batch, shared.value, reference)})
+            yield out.assign(**{DRIFT: batch_counts(batch, shared.value, reference)})
 
     tier_cfg, horizon, outputs = cfg.tiers, bundle.horizon_days, tuple(bundle.output_columns)
 
@@ -531,28 +496,42 @@ def _score_on(
     collected |= {
         "rows": scored.num_rows, "columns": scored.num_columns, "scores_mb": round(scored.nbytes / 2**20, 3)
     }  # fmt: skip
-    # the features' drift counts, one payload per scored batch (on its first row), summed here
+    # the features' drift counts and unseen categories, one payload per scored batch (its first row), summed here
     payloads = scored[DRIFT].drop_null()
     scored = scored.drop_columns([DRIFT])
+    unseen: dict[str, dict[str, int]] = {}
     for payload in payloads.to_pylist():
-        for key, (counts, n) in pickle.loads(payload).items():
-            drift.merge(key, np.frombuffer(counts, dtype=np.float64), n)
+        counts = pickle.loads(payload)
+        for key, (bins, n) in counts["drift"].items():
+            drift.merge(key, np.frombuffer(bins, dtype=np.float64), n)
+        merge_counts(unseen, counts["unseen"])
     built.unpersist()
     shared.unpersist()
+    if shared_extras is not None:
+        shared_extras.unpersist()
 
     # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
     order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
     scored = scored.take(order)
-    if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
-        written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
-        expected = int(pa.compute.sum(scored["eligible"]).as_py() or 0) if has_contrib else 0
-        if written != expected:  # parts written where the driver cannot see them: never publish a partial set
-            raise StructuralError(
-                f"the executors wrote the contributions of {expected:,} customers but the driver found "
-                f"{written:,} in {contrib_parts}: the output's directory must be on a file system the driver "
-                "and the executors share (as for --rejects)"
-            )
     n_scored = int(pa.compute.sum(scored["eligible"]).as_py() or 0)
+    churn_rows = 0
+    if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
+        # churn (probability points, issue 15) beside the value contributions, as the pandas engine writes them
+        churn_path = churn_contributions_path(Path(contrib_path))
+        churn_rows = gather_contributions(contrib_parts, churn_path, run_id, stem="churn", keep=True)
+        if old is not None:  # the bridge's files, as `pandas_engine._Bridge` writes them
+            bridge_info = bridge_info | gather_bridge(contrib_parts, Path(contrib_path), run_id)
+            old.unpersist()
+        written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
+        for found, expected in ((written, n_scored if has_contrib else 0), (churn_rows, n_scored)):
+            if (
+                found != expected
+            ):  # parts written where the driver cannot see them: never publish a partial set
+                raise StructuralError(
+                    f"the executors wrote the contributions of {expected:,} customers but the driver found "
+                    f"{found:,} in {contrib_parts}: the output's directory must be on a file system the driver "
+                    "and the executors share (as for --rejects)"
+                )
     spill = adopt_reason_parts(Path(spill_dir), reasons, n_scored) if spilled else None
     compact = scored.to_pandas()
     del scored
@@ -562,4 +541,15 @@ def _score_on(
     compact = compact.drop(columns=["customer_id", "bucket"])
     drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
-    return EngineRun(compact, timings, checked, {"driver_collected": collected}, spill)
+    # the built features the model does not read, as the pandas engine reports them (once anyone is scored)
+    info = {
+        "notes": notes,
+        "unseen_categories": {c: dict(sorted(v.items())) for c, v in sorted(unseen.items())},
+        "ignored_columns": sorted(ignored) if n_scored else [],
+    }
+    if churn_rows:  # declared in the manifest as by the pandas engine (issue 15)
+        info["churn_contributions"] = {"file": churn_path.name, "unit": "probability", "rows": churn_rows}
+    if bridge_info is not None:
+        info["bridge"] = bridge_info
+    info["driver_collected"] = collected
+    return EngineRun(compact, timings, checked, info, spill)

@@ -1,5 +1,5 @@
-"""The output parts of the Spark engine: what its executors write into the run's staging area (the value
-contributions, the scores' reason columns and the profile inputs, per bucket, as Parquet parts) and how the driver
+"""The output parts of the Spark engine: what its executors write into the run's staging area (the value and
+churn contributions, the scores' reason columns and the profile inputs, per bucket, as Parquet parts) and how the driver
 takes them in (the contributions and the profile inputs appended to the pandas engine's files one part at a time,
 the reasons adopted as the run's `ReasonSpill`), plus the scores as a Parquet directory (`write_spark_output`) and the
 rejects' CSV parts published as one set (`publish_rejects_spark`). Pure pyarrow and pandas: no pyspark
@@ -28,6 +28,19 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
 
 #: Prefix of the value contribution columns in a scored batch (the executors write them, the driver never sees them).
 CONTRIB_PREFIX = "contrib:"
+#: Prefix of the churn contribution columns (probability points, issue 15), written beside the value ones.
+CHURN_PREFIX = "churn_contrib:"
+#: Prefixes of the bridge's contribution columns (the history's previous model on this run's data, issue 15).
+BRIDGE_PREFIX, BRIDGE_CHURN_PREFIX = "bridge:", "bridge_churn:"
+#: Each kind of contribution column and the name its part files start with.
+CONTRIB_PARTS = (
+    (CONTRIB_PREFIX, "part"),
+    (CHURN_PREFIX, "churn"),
+    (BRIDGE_PREFIX, "bridge"),
+    (BRIDGE_CHURN_PREFIX, "bridgechurn"),
+)
+#: Every contribution column prefix: columns the executors write, never collected.
+CONTRIB_PREFIXES = tuple(prefix for prefix, _ in CONTRIB_PARTS)
 #: Rows per part file of a Parquet output directory (readers parallelise over parts).
 PART_ROWS = 500_000
 
@@ -48,21 +61,25 @@ def write_contribution_parts(scored: pd.DataFrame, parts: str, partition: int, s
          area: a path the executors and the driver both see, as for the rejects); the task's partition and the
          batch's number in it. Writes the eligible (scored) rows' `contrib:` columns, per bucket, to
          `part-<bucket>-<partition>-<seq>.parquet` (customer_id, then the features and `_base`; written to a
-         temporary name and renamed, so a retried task replaces its part whole). A bucket is one partition's
-         contiguous rows in customer order, so the parts in name order are the rows in the pandas engine's
-         order. out: the batch without the `contrib:` columns (what the driver collects)."""
-    contrib_cols = [c for c in scored.columns if c.startswith(CONTRIB_PREFIX)]
-    if contrib_cols:
-        rows = scored[scored["eligible"].to_numpy(dtype=bool)]
-        for bucket in pd.unique(rows["bucket"]):
+         temporary name and renamed, so a retried task replaces its part whole), and their `churn_contrib:`
+         columns (probability points) likewise to `churn-<bucket>-<partition>-<seq>.parquet`, and the bridge's
+         (`bridge:`, `bridge_churn:`) to `bridge-...` and `bridgechurn-...`. A bucket is one
+         partition's contiguous rows in customer order, so the parts in name order are the rows in the pandas
+         engine's order. out: the batch without the contribution columns (what the driver collects)."""
+    rows = scored[scored["eligible"].to_numpy(dtype=bool)]
+    written = []
+    for prefix, stem in CONTRIB_PARTS:
+        contrib_cols = [c for c in scored.columns if c.startswith(prefix)]
+        written += contrib_cols
+        for bucket in pd.unique(rows["bucket"]) if contrib_cols else ():
             part = rows[rows["bucket"].to_numpy() == bucket]
             frame = part[["customer_id", *contrib_cols]].reset_index(drop=True)
-            frame.columns = [c.removeprefix(CONTRIB_PREFIX) for c in frame.columns]
+            frame.columns = [c.removeprefix(prefix) for c in frame.columns]
             frame["customer_id"] = frame["customer_id"].astype("str")
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            name = f"part-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
+            name = f"{stem}-{int(bucket):06d}-{partition:06d}-{seq:06d}.parquet"
             _write_part(parts, name, lambda path, table=table: pq.write_table(table, path))
-    return scored.drop(columns=contrib_cols)
+    return scored.drop(columns=written)
 
 
 def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: int) -> pd.DataFrame:
@@ -106,21 +123,25 @@ def adopt_reason_parts(spill_dir: Path, columns: list[str], expected: int) -> Re
     return spill
 
 
-def gather_contributions(parts: Path, target: Path, run_id: str | None) -> int:
-    """The executors' contribution parts (`write_contribution_parts`) appended in name order to the pandas
-    engine's contributions file (`ContributionsWriter`: same columns, types and layout), one part in memory at a
-    time; the parts are removed. Returns the rows written; no file when there is no part."""
+def gather_contributions(
+    parts: Path, target: Path, run_id: str | None, stem: str = "part", keep: bool = False
+) -> int:
+    """The executors' contribution parts (`write_contribution_parts`) named `<stem>-*` (`part`: value, `churn`:
+    churn) appended in name order to the pandas engine's contributions file (`ContributionsWriter`: same
+    columns, types and layout), one part in memory at a time; the parts are removed, unless `keep` (the other
+    kind is gathered next). Returns the rows written; no file when there is no part."""
     from pipelines.outputs import ContributionsWriter
 
     writer = ContributionsWriter(target, run_id)
     try:
-        for part in sorted(parts.glob("part-*.parquet")):
+        for part in sorted(parts.glob(f"{stem}-*.parquet")):
             frame = pq.read_table(part).to_pandas()
             frame["customer_id"] = frame["customer_id"].astype("str")
             writer.add(frame.set_index("customer_id"))
     finally:
         writer.close()
-        shutil.rmtree(parts, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(parts, ignore_errors=True)
     return writer.rows
 
 

@@ -1,0 +1,208 @@
+"""The features stage of the Spark engine (`spark_engine`): what the driver plans before any Spark job and what
+each customer bucket runs on the executors (the `groupBy(bucket).applyInPandas` body), then how a scores-stage batch
+turns back into the pandas engine's feature table.
+
+- `planned_features` (driver): the contract check on the features of the tables' empty slices, the features the
+  buckets build outside the contract (ignored; those the tier and flag rules read carried into the scores).
+- `build_bucket_features` (executors): one bucket's features, with the model-only inputs of `model_extras` (BTYD
+  outputs, fitted on the driver on the whole base as the pandas engine fits them) joined per customer.
+- `restore_features`: a batch of the stage's rows back as a pandas feature table.
+
+Pure functions: everything they need arrives as arguments (the bundle and the extras as broadcast values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features import build_feature_table
+from models.bundle import CustomerValueModel
+from pipelines.config import AppConfig
+from pipelines.engines.chunks import customer_buckets
+from pipelines.engines.scoring import ContractMismatch, eligible
+from pipelines.engines.spark_parts import write_profile_part
+from pipelines.engines.spark_session import arrow_safe as _arrow_safe
+
+#: Features-stage column: True on each bucket's first row. One job brings these rows to the driver: whether anyone
+#: has features, and the sample the scores' schema is read from.
+HEAD = "__head"
+#: The features stage's columns that are not features.
+STAGE_COLUMNS = ("customer_id", "bucket", "eligible", HEAD)
+
+
+def feature_schema(bundle: CustomerValueModel, carried: Mapping[str, str] | None = None) -> str:
+    """DDL schema of the features stage: customer_id, bucket, eligible, `HEAD`, then the model's features in
+    order, then `carried` (name -> `double` or `string`: `planned_features`' features outside the contract)."""
+    cols = ["`customer_id` string", "`bucket` int", "`eligible` boolean", f"`{HEAD}` boolean"]
+    for name in bundle.contract_.names:
+        kind = "string" if bundle.contract_.dtypes[name] == "category" else "double"
+        cols.append(f"`{name}` {kind}")
+    cols += [f"`{name}` {kind}" for name, kind in (carried or {}).items()]
+    return ", ".join(cols)
+
+
+def bucket_profile_inputs(
+    tables: Mapping[str, pd.DataFrame],
+    feats: pd.DataFrame,
+    attributes: tuple[str, ...],
+    feature_settings: Any,
+) -> pd.DataFrame:
+    """One bucket's profile inputs (`models.profile.profile_inputs` of its own customers' features), customer_id
+    as a column.
+
+    `customer_inputs` of the bucket's customers table equals the whole table's for the bucket's customers: every
+    row of a customer is in its bucket, in source order, so the first row per customer is the same one.
+    """
+    from features import feature_registry
+    from models.profile import customer_inputs, profile_inputs
+
+    part = customer_inputs(tables.get("customers"), attributes)
+    return profile_inputs(feats, part, feature_registry(feature_settings)).reset_index()
+
+
+def check_feature_columns(feats: pd.DataFrame, bundle: CustomerValueModel) -> None:
+    """ContractMismatch (the pandas engine's message) when a feature of the contract was not built. Built
+    features the contract does not know are ignored, as by the pandas engine (`planned_features`)."""
+    missing = [p for p in bundle.contract_.problems(feats) if p.startswith("missing feature")]
+    if missing:
+        raise ContractMismatch(
+            "the features built from this data do not match the model's feature contract:\n  - "
+            + "\n  - ".join(missing)
+        )
+
+
+def with_extras(feats: pd.DataFrame, extras: pd.DataFrame | None) -> pd.DataFrame:
+    """The feature table with the model-only inputs of its customers joined (`score_features`' join)."""
+    return feats if extras is None else feats.join(extras.reindex(feats.index))
+
+
+def planned_features(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
+    bundle: CustomerValueModel, extras: pd.DataFrame | None = None,
+) -> tuple[dict[str, str], list[str]]:  # fmt: skip
+    """On the driver before any Spark job: `check_feature_columns`, and the features the buckets build that the
+    contract does not know (a table added after training: the invoices' `payment_*`).
+
+    The feature columns come from the tables given and the settings, not from their rows, so the features of the
+    tables' empty slices (no data, a few milliseconds) show a mismatch (a table the model needs is absent) before
+    the executors build anything. Returns (carried: of the features outside the contract, those the run carries
+    into its scores, `AppConfig.carried_features`: the tier and flag rules read them, as on the pandas engine;
+    name -> Spark type; ignored: every feature outside the contract, the pandas engine's `ignored_columns`).
+    `extras` (`scoring.model_extras`: BTYD outputs) are joined as the buckets join them."""
+    empty = {name: table.iloc[:0] for name, table in tables.items()}
+    built = with_extras(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), extras)
+    check_feature_columns(built, bundle)
+    _, _, ignored = bundle.contract_.grade(built)
+    carried = {}
+    for name in cfg.carried_features():
+        if name in ignored:
+            numeric = pd.api.types.is_numeric_dtype(built[name]) and not pd.api.types.is_bool_dtype(
+                built[name]
+            )
+            carried[name] = "double" if numeric else "string"
+    return carried, ignored
+
+
+def build_bucket_features(
+    tables: Mapping[str, pd.DataFrame],
+    k: int,
+    n_chunks: int,
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    totals: Mapping[int, float],
+    bundle: CustomerValueModel,
+    profile_attributes: tuple[str, ...] | None = None,
+    profile_parts: str | None = None,
+    carried: Mapping[str, str] | None = None,
+    extras: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Features of one bucket's own customers (the applyInPandas body).
+
+    in:  bucket `k`'s validated tables (`spark_buckets.bucket_tables`: its customers' rows and their referred
+         customers', every table).
+    out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
+         (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
+         features (float64; categorical as str), then `carried` (`planned_features`: features outside the
+         contract that the run carries into its scores; `double` as float64, `string` as str); the model
+         inputs of `extras` (`scoring.model_extras`: BTYD outputs fitted on the whole base by the driver) joined
+         per customer, as `score_features` joins them on the pandas engine;
+         with `profile_attributes` (the run's `profile.attributes`) and `profile_parts` (the run's directory of
+         profile parts), the bucket's profile inputs (`bucket_profile_inputs`) are written there
+         (`spark_parts.write_profile_part`), not returned: they never pass through the driver's collect.
+    Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
+    """
+    feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
+    feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k].sort_index(kind="stable")
+    model_feats = with_extras(feats, extras)
+    check_feature_columns(model_feats, bundle)
+    contract = bundle.contract_
+    out = {
+        "customer_id": feats.index.astype("str"),
+        "bucket": np.full(len(feats), k, dtype=np.int32),
+        "eligible": eligible(feats, tables, as_of, cfg),
+        HEAD: np.arange(len(feats)) == 0,
+    }
+    for name in contract.names:
+        col = model_feats[name]
+        if contract.dtypes[name] == "category":
+            out[name] = col.astype("str").where(col.notna())
+        else:
+            out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    for name, kind in (carried or {}).items():
+        col = feats[name]
+        out[name] = (
+            col.to_numpy(dtype=np.float64, na_value=np.nan)
+            if kind == "double"
+            else col.astype("str").where(col.notna())
+        )
+    if profile_attributes is not None and profile_parts is not None and len(feats):
+        inputs = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
+        write_profile_part(inputs, profile_parts, k)
+    return _arrow_safe(pd.DataFrame(out))
+
+
+def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.DataFrame:
+    """A features-stage batch back as the pandas engine's feature table (index customer_id, categories; the
+    carried features outside the contract as they came)."""
+    contract = bundle.contract_
+    data: dict[str, Any] = {}
+    for name in contract.names:
+        col = batch[name]
+        if contract.dtypes[name] == "category":
+            values = col.astype("str").where(col.notna())
+            data[name] = pd.Categorical(values, categories=sorted(values.dropna().unique()))
+        else:
+            data[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    for name in batch.columns:
+        if name not in data and name not in STAGE_COLUMNS:
+            data[name] = batch[name].to_numpy()
+    index = pd.Index(batch["customer_id"].astype("str"), name="customer_id")
+    return pd.DataFrame(data, index=index)
+
+
+def bridge_plan(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
+    old: CustomerValueModel, version: str, old_extras: pd.DataFrame | None, present: Collection[str],
+) -> tuple[dict[str, str], str | None]:  # fmt: skip
+    """On the driver: what the features stage must carry for the history's previous model (issue 15's bridge,
+    the pandas engine's `pandas_engine._Bridge`) to explain this run's data: (its features the stage does not
+    hold yet, `present` being those it holds, name -> Spark type; None), or ({}, the pandas engine's note) when it
+    cannot read the features built for this run (judged on the tables' empty slices, as `planned_features`). Its
+    own model inputs (`old_extras`: BTYD outputs) are joined in the scores stage, as `score_features` joins them."""
+    empty = {name: table.iloc[:0] for name, table in tables.items()}
+    built = build_feature_table(empty, as_of, cfg.features, company_revenue=totals)
+    problems, _, _ = old.grade_contract(with_extras(built, old_extras))
+    if problems:
+        return {}, (
+            f"the previous run's model v{version} does not accept the features built for this run "
+            f"({problems[-1].strip(' -')})"
+        )
+    more = {}
+    for name in old.contract_.names:
+        if name in built.columns and name not in present:
+            more[name] = "string" if old.contract_.dtypes[name] == "category" else "double"
+    return more, None

@@ -1,0 +1,275 @@
+"""The two engines on the same data and model where they used to disagree (issue 11's open seams): a table the
+model was not trained on, categories unseen in training, a model with BTYD features. Each case scores the same data
+with `cvp score`'s job on the pandas engine and on Spark (`local[2]`, the Spark load included) and compares the
+output sets: the scores file, the contributions and the manifest's entries.
+
+Small data (300 demo customers, models of `FAST_CONFIG`): the Spark runs cost most of the time.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from rich.console import Console
+
+from tests.pipelines.conftest import FAST_CONFIG, empty_registry
+
+AS_OF = "2025-01-01"
+#: customers of the scoring data whose segment the model never saw (a few: scored as missing, not refused)
+UNSEEN_SEGMENT = "Government"
+
+
+@dataclass(frozen=True)
+class EngineRuns:
+    root: Path
+    pandas: object  # the pandas engine's ScoreRun
+    spark: object  # the Spark engine's ScoreRun, or the exception it raised
+    printed: dict[str, str]  # what each run printed
+    out: dict[str, Path]  # each run's scores
+
+
+def _console() -> Console:
+    return Console(file=io.StringIO(), width=400)
+
+
+def _train(
+    root: Path, data: Path, new_store: Path | None, name: str = "config.yaml", **changes: dict
+) -> Path:
+    """A model of `FAST_CONFIG` with `changes` trained on `data` and promoted, in the registry under `root`
+    (a new one from `new_store`, or the one there already when None)."""
+    from pipelines.config import load_config
+    from pipelines.io import load_data
+    from pipelines.train import train_and_register
+
+    settings = FAST_CONFIG | {"mlflow": {"tracking_dir": str(root / "mlruns")}}
+    for section, values in changes.items():
+        settings = settings | {section: settings.get(section, {}) | values}
+    config = root / name
+    config.write_text(yaml.safe_dump(settings))
+    if new_store is not None:
+        empty_registry(new_store, root / "mlruns")
+    cfg = load_config(config)
+    train_and_register(
+        load_data(data, None, cfg.data.timezone).tables,
+        cfg,
+        pd.Timestamp("2024-07-01"),
+        _console(),
+        promote=True,
+    )
+    return config
+
+
+def _score_both(root: Path, data: Path, config: Path, history: Path | None = None) -> EngineRuns:
+    """`run_score` on each engine into `root/<engine>/`; with `history`, each on its own copy of it."""
+    from pipelines.engines.run import run_score
+
+    printed: dict[str, str] = {}
+    runs: dict[str, object] = {}
+    outs: dict[str, Path] = {}
+    for engine in ("pandas", "spark"):
+        console = _console()
+        out = root / engine / ("scores.parquet" if engine == "pandas" else "scores")
+        out.parent.mkdir()
+        outs[engine] = out
+        own = None
+        if history is not None:
+            own = root / f"history-{engine}"
+            shutil.copytree(history, own)
+        try:
+            runs[engine] = run_score(
+                data,
+                AS_OF,
+                out,
+                None,
+                engine,
+                None,
+                None,
+                config,
+                console,
+                "local[2]" if engine == "spark" else None,
+                history=own,
+            )
+        except Exception as exc:  # kept: the test says what it was
+            runs[engine] = exc
+        printed[engine] = console.file.getvalue()
+    assert not isinstance(runs["pandas"], Exception), runs["pandas"]
+    return EngineRuns(root, runs["pandas"], runs["spark"], printed, outs)
+
+
+@pytest.fixture(scope="module")
+def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
+    """A model with BTYD features (`models.use_btyd_features`) trained without invoices, then data with invoices
+    (added after training) and a few customers of a segment the model never saw, scored by both engines: every
+    seam in one pair of runs (a training and a Spark run cost most of this module's time)."""
+    from pipelines.demo import generate_company, write_company
+
+    root = tmp_path_factory.mktemp("spark-parity")
+    train, data = root / "train", root / "data"
+    write_company(generate_company(300, "2022-01-01", "2024-12-31", 7), data)
+    train.mkdir()
+    for p in data.glob("*.parquet"):
+        if p.stem != "invoices":
+            (train / p.name).write_bytes(p.read_bytes())
+    config = _train(root, train, new_store, models={"use_btyd_features": True})
+    customers = pd.read_parquet(data / "customers.parquet")
+    customers.loc[customers.index[:6], "segment"] = UNSEEN_SEGMENT
+    customers.to_parquet(data / "customers.parquet", index=False)
+    return _score_both(root, data, config)
+
+
+def _spark_run(runs: EngineRuns):
+    if isinstance(runs.spark, Exception):
+        pytest.fail(f"the Spark engine refused what the pandas engine scored: {runs.spark}")
+    return runs.spark
+
+
+def _assert_same_scores(runs: EngineRuns) -> pd.DataFrame:
+    _spark_run(runs)
+    expected, got = pd.read_parquet(runs.out["pandas"]), pd.read_parquet(runs.out["spark"])
+    assert list(got.columns) == list(expected.columns)
+    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+    pd.testing.assert_frame_equal(
+        got.drop(columns="run_id"), expected.drop(columns="run_id"), check_exact=False, rtol=1e-9, atol=1e-9
+    )
+    for col in ("tier", "tier_reason", "rating", "flags", "value_reason_feature_1", "churn_reason_feature_1"):
+        assert got[col].equals(expected[col]), col
+    return expected
+
+
+@pytest.mark.spark
+def test_spark_scores_a_table_added_after_training_as_the_pandas_engine(seams):
+    """Invoices the model never saw: the pandas engine scores with a warning and its tier rules read the
+    `payment_*` features it builds from them; the Spark engine gives the same scores, tiers, ratings and reasons
+    (was: exit 2, "unexpected feature columns (ignored)")."""
+    runs = seams
+    expected = _assert_same_scores(runs)
+    payment = [c for c in expected.columns if c.startswith("payment_")]
+    assert payment and expected[payment].notna().any().all()  # the carried features the tier rules read
+    # a rule on a feature the model never saw
+    assert expected["tier_reason"].str.startswith("problem: dispute_share").any()
+    a, b = runs.pandas.manifest, runs.spark.manifest
+    assert a["ignored_columns"] and any(c.startswith("payment_") for c in a["ignored_columns"])
+    assert b["ignored_columns"] == a["ignored_columns"]
+    warning = "table invoices: in this data, not in the model's training data"
+    assert warning in runs.printed["pandas"] and warning in runs.printed["spark"]
+
+
+@pytest.mark.spark
+def test_spark_scores_a_model_with_btyd_features_as_the_pandas_engine(seams):
+    """BTYD features are fitted on the whole base at scoring (population parameters): the Spark engine fits them
+    on the driver from the orders' columns it keeps, as the pandas engine does, and the executors join them per
+    bucket: the same scores, tiers, ratings, reasons and contributions (was: exit 2, "missing feature columns:
+    ['btyd_...']")."""
+    runs = seams
+    _assert_same_scores(runs)
+    a, b = runs.pandas.manifest, runs.spark.manifest
+    assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys()
+    for key, value in a["drift"]["psi"].items():
+        assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
+    assert b["notes"] == a["notes"]
+    expected = pd.read_parquet(runs.pandas.contributions_path).drop(columns="run_id")
+    assert any(c.startswith("btyd_") for c in expected.columns)  # the model reads them
+    got = pd.read_parquet(runs.spark.contributions_path).drop(columns="run_id")
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.spark
+def test_spark_counts_unseen_categories_per_value_as_the_pandas_engine(seams):
+    """A segment the model never saw on a few customers: scored as missing by both engines, and the Spark engine
+    counts its scored customers per value as the pandas engine does (the manifest's `unseen_categories`, the
+    run's warning) (was: no entry on Spark)."""
+    runs = seams
+    spark = _spark_run(runs)
+    expected = runs.pandas.manifest["unseen_categories"]
+    scores = pd.read_parquet(runs.out["pandas"])
+    customers = pd.read_parquet(runs.root / "data" / "customers.parquet")
+    unseen_ids = customers.loc[customers["segment"] == UNSEEN_SEGMENT, "customer_id"]
+    government = scores.loc[scores["status"] == "scored", "customer_id"].isin(unseen_ids)
+    assert expected == {"profile_segment": {UNSEEN_SEGMENT: int(government.sum())}} and government.sum() > 0
+    assert spark.manifest["unseen_categories"] == expected
+    warning = [line for line in runs.printed["pandas"].splitlines() if "unseen in training" in line]
+    assert warning and warning == [
+        line for line in runs.printed["spark"].splitlines() if "unseen in training" in line
+    ]
+
+
+def _without_seconds(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_seconds(v) for k, v in value.items() if k != "seconds"}
+    return value
+
+
+@pytest.mark.spark
+def test_spark_output_set_and_manifest_are_the_pandas_engines(seams):
+    """The same output set (the churn contributions in probability points included, issue 15) and the same
+    manifest entries, but for what says how the run went (timings, the engine, what the Spark driver received)
+    (was: no churn contributions file nor `churn_contributions` entry on Spark)."""
+    runs = seams
+    spark = _spark_run(runs)
+    files = {e: sorted(p.name for p in runs.out[e].parent.iterdir()) for e in ("pandas", "spark")}
+    assert files["spark"] == sorted(n.replace("scores.parquet", "scores") for n in files["pandas"])
+    a, b = runs.pandas.manifest, spark.manifest
+    assert set(b) - set(a) == {"driver_collected"} and not set(a) - set(b)
+    volatile = {"engine", "timings", "seconds", "total_seconds", "drift", "driver_collected"}
+    for key in sorted(set(a) - volatile):
+        assert _without_seconds(b[key]) == _without_seconds(a[key]), key
+    for key, value in a["drift"]["psi"].items():
+        assert b["drift"]["psi"][key] == pytest.approx(value, abs=2e-6), key
+    assert a["churn_contributions"]["rows"] == a["customers_scored"] > 0
+    churn = "scores.churn_contributions.parquet"
+    expected = pd.read_parquet(runs.out["pandas"].parent / churn)
+    got = pd.read_parquet(runs.out["spark"].parent / churn)
+    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def bridged(seams) -> EngineRuns:
+    """Issue 15's bridge: a history whose run as of 2024-12-01 was scored with the seams' model (v1, BTYD
+    features), then a second model (v2, other trees, no BTYD features) scores 2025-01-01 with that history on both
+    engines: each explains the new data with v1 too."""
+    from pipelines.engines.run import run_score
+    from pipelines.history import append_run
+
+    root, data = seams.root, seams.root / "data"
+    history = root / "history"
+    first = run_score(
+        data, "2024-12-01", root / "old" / "scores.parquet", "models:/customer-value/1", "pandas", None, None,
+        root / "config.yaml", _console(), history=history,
+    )  # fmt: skip
+    append_run(
+        history, first.scores, first.contributions_path, first.manifest
+    )  # as `cvp score --history` does
+    trees = {"n_estimators": 30, "num_leaves": 7, "min_child_samples": 20}
+    config = _train(root, root / "train", None, "v2.yaml", models={"lightgbm": trees})
+    bridge_root = root / "bridge"
+    bridge_root.mkdir()
+    return _score_both(bridge_root, data, config, history)
+
+
+@pytest.mark.spark
+def test_spark_explains_a_run_with_the_historys_previous_model_as_the_pandas_engine(bridged):
+    """The model changed since the history's previous run: the Spark engine writes the bridge (the old model's
+    value and churn contributions on this run's data) as the pandas engine does, files and manifest entry (was:
+    no bridge, the note "only the pandas engine explains a run with the old model too")."""
+    runs = bridged
+    spark = _spark_run(runs)
+    a, b = runs.pandas.manifest["bridge"], spark.manifest["bridge"]
+    assert (
+        a["old_model_version"] == "1"
+        and "note" not in a
+        and a["rows"]["value"] == runs.pandas.manifest["customers_scored"]
+    )
+    assert b == a
+    for kind in ("bridge_contributions", "bridge_churn_contributions"):
+        expected = pd.read_parquet(runs.out["pandas"].parent / f"scores.{kind}.parquet")
+        assert any(c.startswith("btyd_") for c in expected.columns)  # v1 reads its own BTYD inputs
+        got = pd.read_parquet(runs.out["spark"].parent / f"scores.{kind}.parquet")
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+    _assert_same_scores(runs)
