@@ -160,7 +160,7 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     reported = now.reindex(out["customer_id"].astype("str")).astype("object").to_numpy()
     out["tier"] = pd.array(reported, dtype="str")
     moved = (out["tier"] != raw).fillna(False).to_numpy(dtype=bool)
-    if moved.any():
+    if moved.any():  # read back by models.tiers.KEPT_REASON (the reports' plain words): keep the two in step
         note = (
             "kept "
             + out.loc[moved, "tier"]
