@@ -132,7 +132,7 @@ def customer_rows(
                 "rating": "" if is_blank(rec.get("rating")) else str(rec["rating"]),
                 "value": money(rec[f"pred_value_{h}d"], cur),
                 "low": money(rec[interval.low], ""),
-                "high": money(rec[interval.high], ""),
+                "high": money(rec[interval.high], cur),  # "likely 0 to 1,682 EUR", as the value above it
                 "churn": churn,
                 # The figure and the words are split only for layout; together they read as `churn`.
                 "churn_pct": churn.split(" likely ", 1)[0] if " likely " in churn else "",
