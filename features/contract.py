@@ -267,6 +267,42 @@ def model_inputs(tables: Mapping[str, Any]) -> dict[str, dict[str, float]]:
 FILLED_IN_TRAINING = 0.5
 
 
+#: The tables each feature group reads (`features.table` leaves out a group whose tables are absent; a refused
+#: scoring run names the groups a missing table feeds).
+GROUP_TABLES: dict[str, tuple[str, ...]] = {
+    "profit": ("orders", "returns", "tickets"),
+    "tenure": ("orders", "customers"),
+    "referral": ("referrals", "orders"),
+    "service_effort": ("tickets", "orders"),
+    "payment": ("invoices",),
+    "price_sensitivity": ("orders", "returns"),
+    "relationship": ("assignments", "customers", "account_managers"),
+    "profile": ("customers",),
+    "season": ("orders",),
+}
+
+#: What a feature table built without one of these columns gets wrong, in the refusal of `check_model_inputs`.
+_WITHOUT_COLUMN: dict[str, str] = {
+    "orders.cost": "a guessed margin without orders.cost",
+    "invoices.paid_at": "no payment lateness without invoices.paid_at",
+    "customers.signup_at": "tenure from the first order without customers.signup_at",
+}
+
+
+def _what_goes_wrong(tables: list[str], columns: list[str]) -> str:
+    """The feature groups each missing table feeds (`tickets: the profit and service effort features`) and what
+    a missing column costs (`a guessed margin without orders.cost`), for the refusal's message (was: the three
+    column examples whatever was missing, a missing tickets table told about orders.cost and signup_at)."""
+    said = []
+    for table in tables:
+        groups = [g.replace("_", " ") for g, read in GROUP_TABLES.items() if table in read]
+        if groups:
+            words = ", ".join(groups[:-1]) + " and " + groups[-1] if len(groups) > 1 else groups[0]
+            said.append(f"{table}: the {words} features")
+    said += [_WITHOUT_COLUMN[c] for c in columns if c in _WITHOUT_COLUMN]
+    return "; ".join(said) or "for example " + ", ".join(_WITHOUT_COLUMN.values())
+
+
 def check_model_inputs(
     recorded: Mapping[str, Any] | None,
     tables: Mapping[str, Any],
@@ -331,10 +367,9 @@ def check_model_inputs(
             )
         raise StructuralError(
             problem
-            + ": the features that read them would be computed without them (for example a guessed margin "
-            "without orders.cost, no payment lateness without invoices.paid_at, tenure from the first order "
-            "without customers.signup_at), so the scores would be wrong. Export them with the data, or train a "
-            "model on data without them"
+            + ": the features that read them would be computed without them ("
+            + _what_goes_wrong(missing_tables, missing + empty)
+            + "), so the scores would be wrong. Export them with the data, or train a model on data without them"
         )
     notes = [f"table {t}: in this data, not in the model's training data" for t in present if t not in was]
     for t, cols in present.items():

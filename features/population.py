@@ -158,14 +158,14 @@ def customer_status(
             status == LAPSED,
             lambda r: (
                 "no order for "
-                + np.rint(np.nan_to_num(days[r])).astype(np.int64).astype(str).astype(object)
+                + np.array([f"{d:,}" for d in np.rint(np.nan_to_num(days[r])).astype(np.int64)], dtype=object)
                 + " days ("
                 + np.where(
                     has_order[r],
                     "last order on " + _days_text(last[r]),
                     "signed up on " + _days_text(signup[r]),
                 )
-                + f"); more than {lapse} days counts as lapsed"
+                + f"); more than {lapse:,} days counts as lapsed"
             ),
         ),
         (signed, lambda r: "signed up on " + _days_text(signup[r]) + ", no order before the as-of yet"),

@@ -59,23 +59,13 @@ import pandas as pd
 from features._engine import Span, to_ns
 from features.builder import Builder, GroupColumns, check_cutoff
 from features.config import FeatureConfig, LabelConfig
+from features.contract import GROUP_TABLES  # which tables feed which group: part of the data contract
 from features.groups_account import profile, relationship, season
 from features.groups_activity import payment, tenure
 from features.groups_profit import price_sensitivity, profit, referral
 from features.registry import feature_registry
 from features.seasonal import company_season, seasonal_windows
 
-GROUP_TABLES: dict[str, tuple[str, ...]] = {
-    "profit": ("orders", "returns", "tickets"),
-    "tenure": ("orders", "customers"),
-    "referral": ("referrals", "orders"),
-    "service_effort": ("tickets", "orders"),
-    "payment": ("invoices",),
-    "price_sensitivity": ("orders", "returns"),
-    "relationship": ("assignments", "customers", "account_managers"),
-    "profile": ("customers",),
-    "season": ("orders",),
-}
 #: The groups computed from a prepared Builder, in the order their columns and notes are collected (the service
 #: effort columns come with the shared ticket statistics, in `Builder.tickets_stats`).
 GROUP_FUNCTIONS: dict[str, Callable[[Builder], GroupColumns]] = {

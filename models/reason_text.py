@@ -36,6 +36,12 @@ REASON_KINDS = ("value", "churn")
 #: The stored parts of one reason, in their order in the scores (each for k = 1..n).
 STORED_PARTS = ("feature", "value", "category", "effect", "together")
 _STORED = re.compile(r"^(value|churn)_reason_(feature|value|category|effect|together)_(\d+)$")
+#: "1 days", "1 support hours", "1 referred customers": the count nouns of the registry's phrases after a 1
+#: (not 21, 0.1 or 1,001), said in the singular.
+_ONE_PLURAL = re.compile(
+    r"(?<![\d.,])\b1 ((?:support |referred |disputed |different )?)"
+    r"(day|hour|ticket|customer|order|invoice|escalation|complaint)s\b"
+)
 
 
 def stored_reason_columns(kind: str, n: int) -> list[str]:
@@ -172,7 +178,7 @@ def _fragments(
     fill = {"period": period, "currency": currency}
 
     def say(template: str, value: object) -> str:
-        return " ".join(template.format(value=value, **fill).split())
+        return _ONE_PLURAL.sub(r"1 \1\2", " ".join(template.format(value=value, **fill).split()))
 
     def text_of(value: object) -> str:
         if is_flag:

@@ -38,6 +38,7 @@ Missing values never silently mean "fine":
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import get_args
 
@@ -48,12 +49,15 @@ from models.tier_config import RatingConfig, TierConfig, TierName, as_float
 
 __all__ = [
     "FLAG_SEPARATOR",
+    "GOOD_REASONS",
+    "KEPT_REASON",
     "TIER_DTYPE",
     "TIER_NAMES",
     "TierCutPoints",
     "assign_tiers",
     "assign_tiers_with_cut_points",
     "pareto_curves",
+    "reason_key",
     "rule_coverage",
     "tier_cut_points",
 ]
@@ -62,6 +66,43 @@ __all__ = [
 TIER_NAMES: tuple[str, ...] = get_args(TierName)
 TIER_DTYPE = pd.CategoricalDtype(list(TIER_NAMES), ordered=True)
 FLAG_SEPARATOR = ";"
+
+
+#: Why a customer is good and not great, by key, in the order `assign_tiers` tests the conditions: `tier_reason`
+#: reads "good: <text>" (`{share}`: the great rule's top share in words, `{churn}`: its churn bound), and
+#: "good: catch-all" when none holds. `reason_key` reads a reason back to its key (the reports' plain words).
+GOOD_REASONS: dict[str, str] = {
+    "value_unknown": "expected net value unknown",
+    "outside_top": "outside the {share} by expected net value",
+    "value_not_positive": "expected net value not positive",
+    "churn_unknown": "churn risk unknown",
+    "churn_high": "churn risk >= {churn}",
+    "rules_unchecked": "not all problem rules could be checked",
+}
+#: Appended to a good customer's reason, with the rule names, when some problem rules lacked their inputs.
+UNCHECKED_NOTE = "; unchecked (missing data): "
+#: The reason of a customer whose reported tier the stability rule kept (`pipelines.history` writes it).
+KEPT_REASON = re.compile(
+    r"^kept (?P<tier>\S+) by the stability rule \((?P<rule>[^)]*)\); this run alone says (?P<raw>\S+)$"
+)
+
+
+def reason_key(reason: str) -> tuple[str, bool]:
+    """(key, some problem rules unchecked) of a `tier_reason` written here: the problem rule's name, "great",
+    a key of `GOOD_REASONS`, "catch_all", or "kept" (`KEPT_REASON`); "" for any other text."""
+    text, unchecked = reason.split(UNCHECKED_NOTE, 1)[0], UNCHECKED_NOTE in reason
+    if text.startswith("problem: "):
+        return text.removeprefix("problem: ").split(" (", 1)[0], unchecked
+    if text.startswith("great: "):
+        return "great", unchecked
+    if text.startswith("good: "):
+        body = text.removeprefix("good: ")
+        for key, template in GOOD_REASONS.items():
+            head, placeholder, _ = template.partition("{")
+            if body == template or (placeholder and body.startswith(head)):
+                return key, unchecked
+        return "catch_all", unchecked
+    return ("kept" if KEPT_REASON.match(text) else ""), unchecked
 
 
 @dataclass(frozen=True)
@@ -242,22 +283,16 @@ def assign_tiers_with_cut_points(
 
     # 4. good: say why not great (the first failing condition), and which rules could not be checked.
     good = ~decided & ~is_great
+    fill = {"share": share_text, "churn": f"{great.max_churn_prob:g}"}
     why = np.select(
         [~value_known, ~top, ~positive, ~churn_known, ~low_risk, any_unchecked],
-        [
-            "good: expected net value unknown",
-            f"good: outside the {share_text} by expected net value",
-            "good: expected net value not positive",
-            "good: churn risk unknown",
-            f"good: churn risk >= {great.max_churn_prob:g}",
-            "good: not all problem rules could be checked",
-        ],
+        ["good: " + text.format(**fill) for text in GOOD_REASONS.values()],
         default="good: catch-all",
     )
     reason[good] = why[good]
     unchecked_text = _join_names(unchecked, n, ", ")
     note = good & (unchecked_text != "")
-    reason[note] = reason[note] + "; unchecked (missing data): " + unchecked_text[note]
+    reason[note] = reason[note] + UNCHECKED_NOTE + unchecked_text[note]
 
     tier = pd.Categorical.from_codes(tier_code, dtype=TIER_DTYPE)
     tier_names = np.asarray(TIER_NAMES, dtype=object)[tier_code]

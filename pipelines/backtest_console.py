@@ -114,22 +114,27 @@ def bias_console_table(result: BacktestResult) -> Table:
 def tier_console_table(
     result: BacktestResult, metrics: tuple[str, ...] = ("value_norm_gini", "churn_roc_auc")
 ) -> Table:
-    """The key metrics within each tier (tiers from our model's predictions at each fold cutoff)."""
+    """The key metrics within each tier (tiers from our model's predictions at each fold cutoff): a row per tier
+    and model, a column per metric under its short label, the full names in the legend (was: the models as
+    columns and the metric names in a column, six models truncated at 80 columns: `btyd_no_pu…`, `value_norm…`)."""
     s = result.summary_by_tier
     models = ["model"] + sorted(set(s["model"]) - {"model"})
-    t = Table(title="Backtest by tier (mean over folds)")
+    t = Table(
+        title="Backtest by tier (mean over folds)",
+        caption="; ".join(f"{METRIC_LABELS.get(m, m)} = {m}" for m in metrics),
+    )
     t.add_column("tier")
-    t.add_column("metric")
-    for model in models:
-        t.add_column(f"[bold]{model}[/]" if model == "model" else model, justify="right")
+    t.add_column("model")
+    for metric in metrics:
+        t.add_column(METRIC_LABELS.get(metric, metric), justify="right")
     cells = {(tr, m, k): v for tr, m, k, v in zip(s["tier"], s["model"], s["metric"], s["mean"], strict=True)}
     for tier in sorted(set(s["tier"])):
-        for metric in metrics:
-            row = [tier, metric]
-            for model in models:
+        for i, model in enumerate(models):
+            row = [tier if i == 0 else "", f"[bold]{model}[/]" if model == "model" else model]
+            for metric in metrics:
                 v = cells.get((tier, model, metric))
                 row.append("" if v is None or not np.isfinite(v) else f"{v:.3f}")
-            t.add_row(*row)
+            t.add_row(*row, end_section=i == len(models) - 1)
     return t
 
 

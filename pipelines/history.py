@@ -158,7 +158,7 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     reported = now.reindex(out["customer_id"].astype("str")).astype("object").to_numpy()
     out["tier"] = pd.array(reported, dtype="str")
     moved = (out["tier"] != raw).fillna(False).to_numpy(dtype=bool)
-    if moved.any():
+    if moved.any():  # read back by models.tiers.KEPT_REASON (the reports' plain words): keep the two in step
         note = (
             "kept "
             + out.loc[moved, "tier"]
@@ -191,7 +191,6 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
     table.add_column("stability", no_wrap=True)
     for tier in tiers:
         table.add_column(tier, no_wrap=True, justify="right")
-    table.add_column("statuses")
     for r in runs:
         table.add_row(
             r.as_of,
@@ -199,9 +198,17 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
             f"{r.horizon_days} d",
             r.stability_rule,
             *(f"{r.tiers.get(t, 0):,}" for t in tiers),
-            ", ".join(f"{s.replace('_', ' ')} {r.statuses.get(s, 0):,}" for s in statuses),
         )
     console.print(table)
+    # the statuses in a table of their own: a column each beside the tiers does not fit 80 columns (was one
+    # column of "cancelled 36, lapsed 87, ...", wrapped a word a line and cut: "cancell…")
+    by_status = Table(title="customers by status", box=box.SIMPLE_HEAD)
+    by_status.add_column("as-of", no_wrap=True, min_width=10)
+    for status in statuses:
+        by_status.add_column(status.replace("_", " "), no_wrap=True, justify="right")
+    for r in runs:
+        by_status.add_row(r.as_of, *(f"{r.statuses.get(s, 0):,}" for s in statuses))
+    console.print(by_status)
     horizons = sorted({r.horizon_days for r in runs})
     if len(horizons) > 1:
         console.print(

@@ -129,6 +129,14 @@ def shown_uri(uri: str) -> str:
     return without_passwords(uri)
 
 
+def browse_hint(uri: str) -> str:
+    """How to look at the runs and the registry of the tracking store `uri`: `mlflow ui --backend-store-uri ...`
+    for a local store, the server's address (password hidden) for a tracking server."""
+    if uri.startswith(("http://", "https://")):
+        return f"open {shown_uri(uri)}"
+    return f"mlflow ui --backend-store-uri {shown_uri(uri)}"
+
+
 _FAILED_REQUEST = re.compile(
     r"^API request to (?P<url>https?://\S+?) failed with (?:timeout )?exception (?P<why>.*)", re.S
 )

@@ -41,6 +41,7 @@ from pipelines.staging import atomic_directory
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
+    browse_hint,
     configure_tracking,
     current_champion,
     ensure_experiment,
@@ -195,7 +196,7 @@ def train_and_register(
         check_as_of(tables, as_of, cfg.labels, "train on")
     customers = sample.sample if sample is not None else None
     timings: dict[str, float] = {}
-    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+    store = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
     name = cfg.mlflow.registered_model
     for note in sweep_interrupted(name, experiment_id):  # what a training killed mid-way left
@@ -330,6 +331,7 @@ def train_and_register(
         )
     timings["logging_s"] = time.perf_counter() - t0
     console.print(f"registered [bold]{name}[/] version {version} as [bold]{alias}[/]: {reason}")
+    console.print(f"MLflow run {run_id}; runs and registry: {browse_hint(store)}")
     return TrainResult(bundle, result, as_of, run_id, version, alias, reason, timings)
 
 

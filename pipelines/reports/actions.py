@@ -24,7 +24,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import css_token, is_blank, money
+from pipelines.reports.phrases import css_token, is_blank, money, tier_reason_plain
 
 MANAGER_DEPARTED = "manager_departed"
 AT_RISK = "at_risk"
@@ -110,7 +110,10 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
         return [_row(rec, _text(rec["_name"]), cur, why(rec)) for rec in chosen.to_dict("records")]
 
     def delta_reason(rec: Mapping[str, Any]) -> str:
-        parts = [_text(rec.get("_tier_reason")).replace("_", " "), _text(rec.get("value_delta_1"))]
+        parts = [
+            tier_reason_plain(rec.get("_tier_reason"), config.tier_reasons),
+            _text(rec.get("value_delta_1")),
+        ]
         return "; ".join(p for p in parts if p)
 
     def churn_reason(rec: Mapping[str, Any]) -> str:

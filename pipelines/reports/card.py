@@ -56,7 +56,9 @@ def _manifest_rows(manifest: Any) -> list[dict[str, str]]:
     rows = []
     for key in manifest:
         value = manifest[key]
-        if isinstance(value, list | tuple | set):
+        if isinstance(value, Mapping):  # groups_absent: group -> why (was printed as a dict, `{}` when none)
+            value = "; ".join(f"{k} ({v})" for k, v in sorted(value.items(), key=str)) or "none"
+        elif isinstance(value, list | tuple | set):
             value = ", ".join(sorted(str(v) for v in value)) or "none"
         rows.append({"key": str(key).replace("_", " ").capitalize(), "value": str(value)})
     return rows

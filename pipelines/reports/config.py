@@ -43,6 +43,10 @@ class ReportConfig(BaseModel):
             (tiers found in the scores but not listed here come last, with no action).
         flag_phrases: flag -> plain-language warning shown to account managers (unknown flags are shown with
             underscores turned into spaces).
+        tier_reasons: why a customer is in their tier, in plain words, by `models.tiers.reason_key` (problem
+            rule names, `great`, the good reasons of `models.tiers.GOOD_REASONS`, `catch_all`; `missing_data`
+            is added when some checks lacked data, `kept` with `{tier}` and `{raw}` for the stability rule);
+            a key without a phrase is said as its name in words.
         tier_colors: tier -> badge and chart colour (CSS hex); unlisted tiers are grey.
         top_customers_per_manager: waterfall charts per manager page (the manager's most valuable customers).
         waterfall_features: features shown by name in a waterfall; the rest are summed into one "other" step.
@@ -56,6 +60,7 @@ class ReportConfig(BaseModel):
 
     actions: dict[str, str]
     flag_phrases: dict[str, str]
+    tier_reasons: dict[str, str]
     tier_colors: dict[str, str]
     top_customers_per_manager: int = Field(ge=0)
     waterfall_features: int = Field(ge=1)

@@ -94,3 +94,24 @@ def flags_plain(flags: Any, phrases: Mapping[str, str]) -> list[str]:
         return []
     tokens = [f.strip() for f in str(flags).split(";") if f.strip()]
     return [phrases.get(f, f.replace("_", " ").capitalize()) for f in tokens]
+
+
+def tier_reason_plain(reason: Any, phrases: Mapping[str, str]) -> str:
+    """The tier's reason in a manager's words (`report.tier_reasons`, keyed by `models.tiers.reason_key`): never
+    the rule with its columns (`problem: cost_to_serve_share (profit_cost_to_serve_365d > ...)`). A key without
+    a phrase is said as its name in words; the stability rule's note keeps both tiers."""
+    from models.tiers import KEPT_REASON, reason_key
+
+    if is_blank(reason):
+        return ""
+    text = str(reason)
+    key, unchecked = reason_key(text)
+    if key == "kept":
+        kept = KEPT_REASON.match(text)
+        return phrases.get("kept", "").format(tier=kept["tier"], raw=kept["raw"]) if kept else ""
+    if not key:  # not a reason `models.tiers` writes: already someone's words
+        return text
+    said = phrases.get(key, key.replace("_", " ").capitalize())
+    if unchecked and phrases.get("missing_data"):
+        said = f"{said} ({phrases['missing_data']})" if said else phrases["missing_data"].capitalize()
+    return said

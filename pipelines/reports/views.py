@@ -13,7 +13,15 @@ import pandas as pd
 
 from pipelines.reports.columns import Interval, reason_slots
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import churn_phrase, css_token, flags_plain, is_blank, money, pct
+from pipelines.reports.phrases import (
+    churn_phrase,
+    css_token,
+    flags_plain,
+    is_blank,
+    money,
+    pct,
+    tier_reason_plain,
+)
 
 
 def tier_order(tiers: pd.Series, config: ReportConfig) -> list[str]:
@@ -120,11 +128,11 @@ def customer_rows(
                 "name": rec["customer_name"] if show_names else "",
                 "tier": tier,
                 "tier_class": css_token(tier),
-                "tier_reason": "" if is_blank(rec.get("tier_reason")) else str(rec["tier_reason"]),
+                "tier_reason": tier_reason_plain(rec.get("tier_reason"), config.tier_reasons),
                 "rating": "" if is_blank(rec.get("rating")) else str(rec["rating"]),
                 "value": money(rec[f"pred_value_{h}d"], cur),
                 "low": money(rec[interval.low], ""),
-                "high": money(rec[interval.high], ""),
+                "high": money(rec[interval.high], cur),  # "likely 0 to 1,682 EUR", as the value above it
                 "churn": churn,
                 # The figure and the words are split only for layout; together they read as `churn`.
                 "churn_pct": churn.split(" likely ", 1)[0] if " likely " in churn else "",

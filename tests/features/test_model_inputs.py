@@ -84,6 +84,18 @@ def _tables(cost, churned_at=(None, None), **more):
     } | more
 
 
+def test_a_missing_table_is_refused_naming_the_features_it_feeds():
+    # was: "(for example a guessed margin without orders.cost, no payment lateness without invoices.paid_at,
+    # tenure from the first order without customers.signup_at)" for a data directory without tickets.csv
+    recorded = {"orders": {"revenue": 1.0}, "tickets": {"effort_minutes": 1.0}}
+    with pytest.raises(StructuralError) as err:
+        check_model_inputs(recorded, {"orders": _tables([1.0, 1.0])["orders"]}, strict=False)
+    message = str(err.value)
+    assert "table(s) tickets" in message
+    assert "(tickets: the profit and service effort features)" in message
+    assert "orders.cost" not in message and "signup_at" not in message
+
+
 def test_check_model_inputs_refuses_what_the_training_data_had_and_this_data_lacks():
     with pytest.raises(StructuralError, match=r"table\(s\) customers"):
         check_model_inputs(RECORDED, {"orders": _tables([1.0, 1.0])["orders"]}, strict=False)

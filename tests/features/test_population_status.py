@@ -51,7 +51,7 @@ def test_every_status_and_reason_by_hand():
         "C": {"status": "cancelled", "status_reason": "cancelled on 2024-10-01"},
         "D": {  # 2022-01-01 06:00 to 2025-01-01: 1095.75 days, rounded
             "status": "lapsed",
-            "status_reason": "no order for 1096 days (last order on 2022-01-01); more than 730 days counts as lapsed",
+            "status_reason": "no order for 1,096 days (last order on 2022-01-01); more than 730 days counts as lapsed",
         },
         "E": {"status": "no_orders_yet", "status_reason": unknown},
         "F": {"status": "no_orders_yet", "status_reason": unknown},  # only an order after the cutoff
@@ -69,5 +69,5 @@ def test_signups_count_as_activity_when_orders_are_not_required():
     assert got.loc["B"].tolist() == ["scored", "signed up, no order yet"]
     assert got.loc["G"].tolist() == [
         "lapsed",
-        "no order for 1827 days (signed up on 2020-01-01); more than 730 days counts as lapsed",
+        "no order for 1,827 days (signed up on 2020-01-01); more than 730 days counts as lapsed",
     ]

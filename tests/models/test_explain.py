@@ -222,7 +222,7 @@ def test_value_reason_sentences_exact() -> None:
     ]
     assert got.loc["ben"].tolist() == [
         "2.3 purchases expected from their buying pattern raise expected profit by about 2.5M EUR",
-        "1 support hours in the last 90 days lowers expected profit by about 50 EUR",
+        "1 support hour in the last 90 days lowers expected profit by about 50 EUR",
         "no order date known raises expected profit by less than 1 EUR",
         "btyd_expected_purchases_365d",
         "service_effort_hours_90d",
@@ -237,6 +237,36 @@ def test_value_reason_sentences_exact() -> None:
     assert cara["value_reason_2"] == "no segment on record lowers expected profit by about 7 EUR"
     # Zero contributions are not reasons.
     assert pd.isna(cara["value_reason_3"]) and pd.isna(cara["value_reason_feature_3"])
+
+
+def test_reason_sentences_say_one_in_the_singular() -> None:
+    # A count of 1 reads "1 day", "1 support hour" (was: "invoices paid 1 days late", "last ordered 1 days ago"
+    # on the account managers' pages); 21, 0.1 and 1,001 keep their plural.
+    features = pd.DataFrame(
+        {
+            "recency_days": [1.0, 21.0],
+            "payment_days_late_mean_lifetime": [1.2, 1001.0],
+            "service_effort_hours_90d": [0.6, 0.1],
+        },
+        index=["anna", "ben"],
+    )
+    contrib = pd.DataFrame(
+        {
+            "recency_days": [300.0, 200.0],
+            "payment_days_late_mean_lifetime": [-200.0, -100.0],
+            "service_effort_hours_90d": [-100.0, -50.0],
+            BASE_COLUMN: 1000.0,
+        },
+        index=features.index,
+    )
+    got = top_reasons(contrib, features, REGISTRY, 3, "value", "EUR")
+    assert (
+        got.loc["anna", "value_reason_1"] == "last ordered 1 day ago raises expected profit by about 300 EUR"
+    )
+    assert got.loc["anna", "value_reason_2"].startswith("invoices paid 1 day late on average over the whole")
+    assert got.loc["anna", "value_reason_3"].startswith("1 support hour in the last 90 days lowers")
+    assert got.loc["ben", "value_reason_1"].startswith("last ordered 21 days ago")
+    assert got.loc["ben", "value_reason_2"].startswith("invoices paid 1,001 days late")
 
 
 def test_churn_reason_sentences_exact() -> None:

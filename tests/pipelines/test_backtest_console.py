@@ -78,3 +78,20 @@ def test_interval_column_is_labelled_with_the_configured_quantiles():
     assert "P5-P95 = value_interval_coverage" in text
     assert "P10-P90" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_the_by_tier_table_fits_80_columns_with_every_name_whole():
+    """Was: models as columns, `btyd_no_pu…`, `persisten…` and `value_norm…` at 80 columns (every `cvp backtest`)."""
+    base = _result()
+    by_tier = pd.concat([base.metrics.assign(tier=tier) for tier in ("great", "good", "problem")])
+    result = BacktestResult(base.metrics, *(pd.DataFrame(),) * 4, base.fold_cutoffs, metrics_by_tier=by_tier)
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    print_backtest(result, 365, console, (0.1, 0.9))
+    text = console.file.getvalue()
+    table = text[text.index("Backtest by tier") :]
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert "…" not in table
+    for name in (*MODELS, "great", "good", "problem", "Gini = value_norm_gini", "AUC churn = churn_roc_auc"):
+        assert name in " ".join(table.split()), name
+    line = next(row for row in table.splitlines() if "btyd_no_purchase" in row)
+    assert line.count("0.510") == 2  # its Gini and churn AUC, means over the folds

@@ -112,19 +112,10 @@ def test_the_golden_comparison_tolerates_last_bits_only():
 def _write() -> None:  # pragma: no cover - regeneration, run by hand
     import tempfile
 
-    from tests.pipelines.conftest import trained as trained_fixture
-
-    class Factory:  # what the fixture asks of pytest's tmp_path_factory
-        def __init__(self, root: Path) -> None:
-            self.root = root
-
-        def mktemp(self, name: str) -> Path:
-            path = self.root / name
-            path.mkdir()
-            return path
+    from tests.pipelines.conftest import build_trained  # the `trained` fixture's company and model
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = trained_fixture.__wrapped__(Factory(Path(tmp)))
+        env = build_trained(Path(tmp))
         run = _run(env, Path(tmp))
         SCORES_CSV.write_text(_as_csv(run.scores), encoding="utf-8")
         SUMMARY_JSON.write_text(json.dumps(_summary(run), indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from features import feature_registry
+from models.tiers import reason_key
 from pipelines.cli import app
 from pipelines.config import load_config
 from pipelines.history import transitions_between
@@ -68,6 +69,7 @@ def test_history_partitions_one_per_as_of_and_rerun_is_idempotent(trained, histo
     pd.testing.assert_series_equal(first["tier"], first["raw_tier"], check_names=False)
     held = published["tier"].notna() & (published["tier"] != published["raw_tier"])
     assert published.loc[held, "tier_reason"].str.contains(r"stability rule \(margin\)").all()
+    assert published.loc[held, "tier_reason"].map(lambda r: reason_key(r)[0] == "kept").all()
     assert run_info(runs[-1])["stability_rule"] == load_config().tiers.stability.rule
     info = json.loads((runs[0].path / "run.json").read_text())
     assert (

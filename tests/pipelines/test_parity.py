@@ -157,7 +157,7 @@ def test_population_rule_by_hand():
     }
     reasons = dict(zip(got["customer_id"], got["status_reason"], strict=True))
     assert reasons["b"] == "cancelled on 2023-06-01"
-    assert reasons["c"].startswith("no order for 1095 days (last order on 2021-01-01)")
+    assert reasons["c"].startswith("no order for 1,095 days (last order on 2021-01-01)")
 
 
 # -- stale data, output locations, rules on absent columns ---------------------------------------------------------

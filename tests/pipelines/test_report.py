@@ -228,7 +228,10 @@ def test_interval_named_by_the_quantiles_scoring_wrote(built: ReportPaths, tmp_p
     assert rows
     for cid, row in rows.items():
         low, high = scores.loc[cid, ["pred_value_p05_365d", "pred_value_p95_365d"]]
-        assert f"likely {low:,.0f} to {high:,.0f}" in " ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split())
+        # the range in the currency, as the value above it (was "likely 0 to 1,682" under "1,386 EUR")
+        assert f"likely {low:,.0f} to {high:,.0f} EUR" in " ".join(
+            unescape(re.sub(r"<[^>]+>", " ", row)).split()
+        )
 
 
 @pytest.mark.parametrize(

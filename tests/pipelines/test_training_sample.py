@@ -137,6 +137,11 @@ def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path
     n_base = sample_tables(tables, 300)[1].n_base
     assert params["sample_customers"] == "300" and params["base_customers"] == str(n_base)
     assert params["sample_key"] == HASH_KEY and n_base > 300
+    # the run and where to look at it are said (was: only "registered customer-value version 1 as champion")
+    said = " ".join(res.output.split())
+    assert (
+        f"MLflow run {run.info.run_id}; runs and registry: mlflow ui --backend-store-uri sqlite:///" in said
+    )
     card = model_card("1", cfg, cfg.labels.horizon_days, run_id=run.info.run_id)
     assert card["training_sample"].startswith(f"300 of {n_base} customers")
 
