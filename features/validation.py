@@ -35,6 +35,7 @@ from features.dates import (
 from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
+    INVISIBLE,
     MAX_TEXT_CHARS,
     MISSING_ID,
     SHEET_ERROR,
@@ -54,6 +55,7 @@ from features.numbers import (
     check_number_form,
     check_point_groups,
     check_required_given,
+    invisible_numbers,
     missing_placeholders,
     point_groups,
     reject_number_forms,
@@ -284,11 +286,16 @@ def _check_parsed(
         col.kind not in ("id", "text") and bad.any() and column_stats is None
     ):  # `NULL` throughout: an export's
         check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
-    if col.kind in ("timestamp", "bool") and bad.any():  # `#VALUE!` where a date's formula failed
-        sheet = sheet_error_numbers(raw, bad)
-        if column_stats is None:
-            check_number_form(table.name, col.name, raw, sheet, int(given.sum()), "sheet")
-        rej.add(sheet, SHEET_ERROR.format(col.name))
+    # `#VALUE!` where a date's formula failed, `true\u200b`: the numbers' and ids' reasons and stops
+    if col.kind in ("timestamp", "bool") and bad.any():
+        for form, rule, reason in (
+            ("sheet", sheet_error_numbers, SHEET_ERROR),
+            ("invisible", invisible_numbers, INVISIBLE),
+        ):
+            found = rule(raw, bad)
+            if column_stats is None:
+                check_number_form(table.name, col.name, raw, found, int(given.sum()), form)
+            rej.add(found, reason.format(col.name))
     if unknown_format is not None:
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
             swapped = swapped_dates(raw, unknown_format & given, date_format)

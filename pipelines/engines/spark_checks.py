@@ -49,7 +49,7 @@ LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_n
 UNIT = "__unit"  # a number with a currency sign or unit (`features.numbers.unit_numbers`)
 DIGITS = "__digits"  # a number in another script's digits (`features.numbers.other_digits`: `１２`, `١٢`)
 SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
-HIDDEN = "__hidden"  # an invisible character in a number (`features.numbers.invisible_numbers`: `1\u200b2`)
+HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.numbers.invisible_numbers`: `1\u200b2`)
 FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
 SWAPPED = "__swapped"  # a date of the declared format but for day and month (`date_forms.swapped_dates`)
 OTHER_DATE = "__other_date"  # a date in another form than its column's (`date_forms.other_date_forms`)

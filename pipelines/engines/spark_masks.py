@@ -105,8 +105,8 @@ def column_masks(
                 put(SWAPPED, i, swapped_dates(text, bad, fmt))
                 put(OTHER_DATE, i, other_date_forms(text, bad, fmt))
             put(SHEET, i, sheet_error_numbers(text, bad))  # `#VALUE!` in a number, date or flag
+            put(HIDDEN, i, invisible_numbers(text, bad))  # `12.50\u200b`, `true\u200b`
             if col.kind in ("money", "number", "rating"):
-                put(HIDDEN, i, invisible_numbers(text, bad))
                 put(FORMULA, i, formula_numbers(text, bad))
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))

@@ -81,7 +81,7 @@ def test_an_invisible_character_in_a_number_is_named_so_not_a_currency_sign(mark
         validate_tables({"orders": many})
     message = str(got.value)
     assert message.startswith(
-        "table 'orders', column 'revenue': 6 of 300 values are numbers holding an invisible character"
+        "table 'orders', column 'revenue': 6 of 300 values are written with an invisible character"
     )
     assert "currency" not in message
 
@@ -253,3 +253,22 @@ def test_a_number_written_as_a_spreadsheet_formula_is_named_so_not_a_currency_si
         "table 'orders', column 'revenue': 5 of 300 values are numbers written as a spreadsheet formula"
     )
     assert "currency" not in message
+
+
+@pytest.mark.parametrize(("column", "good"), [("ordered_at", "2023-01-05"), ("promo", "true")])
+def test_invisible_characters_in_a_date_or_flag_column_are_named_and_stop_on_1_percent(column, good):
+    """`2023-01-05` or `true` with a zero-width space or a BOM: was a reject `ambiguous or unknown date format`
+    (or `unparseable promo`), exit 0 up to half the column. Now the numbers' and ids' reason and, on 1% of the
+    column, the same stop as in a number column."""
+    n = 300
+    many = _orders(n).assign(**{column: [good + "\u200b" if i % 50 == 0 else good for i in range(n)]})
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": many})
+    assert str(got.value).startswith(
+        f"table 'orders', column {column!r}: 6 of 300 values are written with an invisible character"
+    )
+    stray = _orders(n).assign(**{column: ["\ufeff" + good if i == 7 else good for i in range(n)]})
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {
+        f"invisible character in {column} (BOM, zero-width space, line break, ...)": 1
+    }

@@ -577,7 +577,7 @@ STOPS = {
             orders=_ORD.assign(revenue=["10\u200b", "20.5", "3\u00ad0", "40", "\u200b50", "60"]),
             customers=_CUST,
         ),
-        "table 'orders', column 'revenue': 3 of 6 values are numbers holding an invisible character",
+        "table 'orders', column 'revenue': 3 of 6 values are written with an invisible character",
     ),
     "dates-in-another-form": (  # `15/01/2023` among ISO dates (`features.date_forms.other_date_forms`, round 12)
         dict(
@@ -616,6 +616,22 @@ STOPS = {
     "formula-numbers": (  # `="12.50"`, `'12.50`: a spreadsheet's formula or text prefix (round 12)
         dict(orders=_ORD.assign(revenue=['="10"', "20.5", "'30", "40", '="50"', "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are numbers written as a spreadsheet formula",
+    ),
+    "invisible-in-dates": (  # `2024-02-01\u200b` in a date column (round 12: the number columns' stop)
+        dict(
+            orders=_ORD.assign(
+                ordered_at=[
+                    "2024-01-05\u200b",
+                    "2024-02-01",
+                    "\ufeff2024-02-03",
+                    "2024-03-01",
+                    "2024-03-05\u00ad",
+                    "2024-03-06",
+                ]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are written with an invisible character",
     ),
     "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
         dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
@@ -920,6 +936,10 @@ ROUND12_REJECTS = {
     "sheet-error-flag": (
         _ORD.assign(promo=["true", "false", "#N/A", "#VALUE!", "true", ""]),
         "a spreadsheet error value in promo (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+    "invisible-in-flag": (
+        _ORD.assign(promo=["true", "false", "x", "true\u200b", "true", ""]),
+        "invisible character in promo (BOM, zero-width space, line break, ...)",
     ),
     "formula-number": (
         _ORD.assign(revenue=["10", "20.5", "'30", "40", "50", "60"]),
