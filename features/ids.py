@@ -408,6 +408,20 @@ def overlong_texts(values: pd.Series) -> np.ndarray:
 #: The id rules after parsing, in the order they reject (`features.validation`; both engines): each a predicate on
 #: the parsed ids and its reason, `{}` the column.
 MISSING_ID = "placeholder for a missing value in {}"
+#: An e-mail address (the one pattern: also `features.headerless`' header cells), in an id column personal data.
+EMAIL_ADDRESS = r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"
+EMAIL_ID = "an e-mail address in {} (personal data, not an id: export the id instead)"
+
+
+def email_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
+    """Which parsed ids (text) are an e-mail address (`EMAIL_ADDRESS`): a CRM's manager or customer e-mail
+    exported as the id, which would name report pages and files. Only values holding `@` are looked at."""
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    text = text or TextBytes(ids)
+    return matches_where(text.arr, holding_bytes(text.arr, b"@"), EMAIL_ADDRESS)
+
+
 ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
@@ -415,6 +429,7 @@ ID_RULES = (
     (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),
+    (email_ids, EMAIL_ID),
 )
 
 

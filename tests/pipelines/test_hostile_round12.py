@@ -272,3 +272,41 @@ def test_invisible_characters_in_a_date_or_flag_column_are_named_and_stop_on_1_p
     assert res.report["orders"].rejected_by_reason == {
         f"invisible character in {column} (BOM, zero-width space, line break, ...)": 1
     }
+
+
+def _managed(manager_ids: list[str]) -> dict[str, pd.DataFrame]:
+    n = len(manager_ids)
+    return {
+        "orders": _orders(n),
+        "customers": pd.DataFrame(
+            {
+                "customer_id": [f"C{i}" for i in range(n)],
+                "signup_at": ["2022-01-01"] * n,
+                "account_manager_id": manager_ids,
+            }
+        ),
+        "account_managers": pd.DataFrame(
+            {
+                "account_manager_id": sorted(set(manager_ids)),
+                "name": [f"Manager {i}" for i in range(len(set(manager_ids)))],
+                "started_at": ["2021-01-01"] * len(set(manager_ids)),
+            }
+        ),
+    }
+
+
+def test_an_e_mail_address_as_an_id_is_rejected_never_a_manager_or_customer_id():
+    """A CRM exporting the account manager's e-mail (`anna.schmidt@corp.com`) in `account_manager_id`: was
+    accepted, the address the manager's id on the report pages and in their file names. Personal data is never an
+    id: a row reject naming it, in both tables (the address itself in no reason or message); `AM@2` is an id."""
+    mail = "anna.schmidt@corp.com"
+    res = validate_tables(_managed([mail, "AM2", mail, "AM@2", "AM2", "AM2"]))
+    reason = "an e-mail address in account_manager_id (personal data, not an id: export the id instead)"
+    assert res.report["customers"].rejected_by_reason == {reason: 2}
+    assert res.report["account_managers"].rejected_by_reason == {reason: 1}
+    assert sorted(res.tables["account_managers"]["account_manager_id"]) == ["AM2", "AM@2"]
+    assert mail not in repr(res.report)
+    orders = _orders(4).assign(customer_id=["C1", " bo@shop.example ", "C2", "C3"])
+    assert validate_tables({"orders": orders}).report["orders"].rejected_by_reason == {
+        "an e-mail address in customer_id (personal data, not an id: export the id instead)": 1
+    }

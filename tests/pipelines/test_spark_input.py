@@ -929,6 +929,10 @@ ROUND12_REJECTS = {
         _ORD.assign(revenue=["10", "20.5", "30\u200b", "40", "50", "60"]),
         "invisible character in revenue (BOM, zero-width space, line break, ...)",
     ),
+    "e-mail-as-id": (
+        _ORD.assign(customer_id=["C000001", "bo@shop.example", "C000003", "C000004", "C@5", "C000006"]),
+        "an e-mail address in customer_id (personal data, not an id: export the id instead)",
+    ),
     "date-in-another-form": (
         _ORD.assign(ordered_at=["2024-01-05", "2024-02-01", "03/02/2024", "2024-03-01", "2024-03-02", "x"]),
         "ambiguous or unknown date format in ordered_at",
@@ -974,6 +978,25 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
     assert len(written) == got.result.report["orders"].rejected and reason in set(written["reason"])
     if "channel" in orders.columns:  # the values as written, the formula neutralised as by pandas
         assert written.loc[0, ["customer_id", "channel"]].tolist() == ['\'="C000001"', 'say "hi", then']
+
+
+@pytest.mark.spark
+def test_an_e_mail_address_as_a_manager_id_is_the_same_reject_on_both_sides(spark, tmp_path):
+    """A manager's e-mail exported as `account_manager_id` (round 12): the same row reject in `account_managers`
+    and in `customers` on both engines (the id rules run on the Spark batches), never a manager id."""
+    from pipelines.engines.spark_input import load_spark
+
+    mail = "anna.schmidt@corp.com"
+    customers = _CUST.assign(account_manager_id=[mail, "AM2", mail, "AM2", "AM2", ""])
+    managers = pd.DataFrame({"account_manager_id": [mail, "AM2"], "name": ["Anna", "Bo"]})
+    data = _write(tmp_path / "data", orders=_ORD, customers=customers, account_managers=managers)
+    expected = load_data(data)
+    reason = "an e-mail address in account_manager_id (personal data, not an id: export the id instead)"
+    assert expected.result.report["customers"].rejected_by_reason == {reason: 2}
+    assert expected.result.report["account_managers"].rejected_by_reason == {reason: 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
 
 
 @pytest.mark.spark
