@@ -39,7 +39,9 @@ from features.ids import (
     MAX_TEXT_CHARS,
     MISSING_ID,
     SHEET_ERROR,
+    check_email_ids,
     clean_nfc_text,
+    email_ids,
     missing_categories,
     missing_ids,
     overlong_texts,
@@ -48,6 +50,8 @@ from features.ids import (
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
 from features.names import examples
 from features.numbers import (
+    LOCALE_SHARE,
+    MIN_ROWS,
     check_conventions,
     check_decimal_ids,
     check_missing_placeholders,
@@ -265,8 +269,10 @@ def _check_parsed(
     if col.kind == "id":
         if not col.required and column_stats is None:  # `-` written for every customer without a manager
             check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
-        if column_stats is None:  # `42.0` beside `42`: a float export mixed with text
+        if column_stats is None:  # `42.0` beside `42`: a float export mixed with text; managers' e-mails
             check_decimal_ids(table.name, col.name, raw, parsed)
+            mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
+            check_email_ids(table.name, col.name, mails, n, max(MIN_ROWS, LOCALE_SHARE * n))
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             rej.add(rule(parsed, text), reason.format(col.name))

@@ -28,6 +28,7 @@ from pipelines.engines.spark_checks import (
     LARGE,
     LOCALE,
     LOW,
+    MAIL,
     MASKS,
     NEGATIVE,
     NONPOSITIVE,
@@ -64,7 +65,7 @@ def column_masks(
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
     from features.date_forms import other_date_forms, swapped_dates
-    from features.ids import decimal_ids, missing_categories, missing_ids, whole_ids
+    from features.ids import decimal_ids, email_ids, missing_categories, missing_ids, whole_ids
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
@@ -91,6 +92,7 @@ def column_masks(
         if col.kind == "id":  # `42.0` beside `42` (`features.numbers.check_decimal_ids`)
             put(DECIMAL, i, decimal_ids(parsed[name]))
             put(WHOLE, i, whole_ids(parsed[name]))
+            put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id
         if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
             put(PLACEHOLDER, i, missing_ids(parsed[name]))
         elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories

@@ -633,6 +633,15 @@ STOPS = {
         ),
         "table 'orders', column 'ordered_at': 3 of 6 values are written with an invisible character",
     ),
+    "e-mails-as-manager-ids": (  # a manager's e-mail as `account_manager_id` (round 12): counted, never shown
+        dict(
+            orders=_ORD,
+            customers=_CUST.assign(
+                account_manager_id=["a@corp.com", "AM1", "b@corp.com", "AM1", "a@corp.com", ""]
+            ),
+        ),
+        "table 'customers', column 'account_manager_id': 3 of 5 values are e-mail addresses (not shown",
+    ),
     "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
         dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
