@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 
+from features.ids import EMAIL_ADDRESS
+
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T].*)?|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}([ T].*)?")
 _SHORT = re.compile(r"\d{1,4}")  # `2023`, `12`: a pivot's year or week columns can be names
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(EMAIL_ADDRESS)
 
 
 def value_like_header_cells(columns: list[str]) -> tuple[list[str], int]:
@@ -21,7 +23,7 @@ def value_like_header_cells(columns: list[str]) -> tuple[list[str], int]:
         for c in columns
         if _DATE.fullmatch(c.strip()) or (_NUMBER.fullmatch(c.strip()) and not _SHORT.fullmatch(c.strip()))
     ]
-    emails = sum(1 for c in columns if _EMAIL.fullmatch(c.strip()))
+    emails = sum(1 for c in columns if _EMAIL.match(c))
     return shown, emails
 
 

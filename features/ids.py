@@ -408,6 +408,36 @@ def overlong_texts(values: pd.Series) -> np.ndarray:
 #: The id rules after parsing, in the order they reject (`features.validation`; both engines): each a predicate on
 #: the parsed ids and its reason, `{}` the column.
 MISSING_ID = "placeholder for a missing value in {}"
+#: An e-mail address (the one pattern: also `features.headerless`' header cells), in an id column personal data.
+EMAIL_ADDRESS = r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"
+EMAIL_ID = "an e-mail address in {} (personal data, not an id: export the id instead)"
+
+
+def email_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
+    """Which parsed ids (text) are an e-mail address (`EMAIL_ADDRESS`): a CRM's manager or customer e-mail
+    exported as the id, which would name report pages and files. Only values holding `@` are looked at."""
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    text = text or TextBytes(ids)
+    return matches_where(text.arr, holding_bytes(text.arr, b"@"), EMAIL_ADDRESS)
+
+
+def check_email_ids(table: str, column: str, n: int, given: int, floor: float) -> None:
+    """Structural error when `n` values of an id column, `floor` or more (1% of it), are e-mail addresses
+    (`email_ids`): the export's convention, its rows rejected would drop them with exit 0. The addresses are
+    personal data: the message gives how many, never the values nor their rows. Both engines
+    (`spark_stops.table_stops`, from the rows summed in its one aggregation)."""
+    if n == 0 or n < floor:
+        return
+    from features.errors import StructuralError
+
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are e-mail addresses (not shown: personal "
+        "data), not ids: rejecting these rows would drop them, and an address never names a customer or manager "
+        "in the reports. Export the ids instead."
+    )
+
+
 ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
@@ -415,6 +445,7 @@ ID_RULES = (
     (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),
+    (email_ids, EMAIL_ID),
 )
 
 

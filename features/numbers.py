@@ -201,7 +201,7 @@ def sheet_error_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.
 
 
 def invisible_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
-    """Which values of a number column (as read), among `unparsed`, hold a control or format character (a
+    """Which values of a number, date or true/false column (as read), among `unparsed`, hold a control or format character (a
     zero-width space, a soft hyphen, a BOM: `features.ids.invisible_in_ids`, the ids' rule): `12.50` as printed,
     not a number with a unit."""
     out = np.zeros(len(raw), dtype=bool)
@@ -233,8 +233,8 @@ _OTHER_FORMS = {
     ),
     "invisible": (
         invisible_numbers,
-        "numbers holding an invisible character (a zero-width space, a soft hyphen, a BOM, a control character)",
-        "Export plain numbers (`1234.50`), without invisible characters",
+        "written with an invisible character (a zero-width space, a soft hyphen, a BOM, a control character)",
+        "Export plain values (`1234.50`, `2023-01-05`, `true`), without invisible characters",
         INVISIBLE,
     ),
     "formula": (

@@ -35,10 +35,13 @@ from features.dates import (
 from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
+    INVISIBLE,
     MAX_TEXT_CHARS,
     MISSING_ID,
     SHEET_ERROR,
+    check_email_ids,
     clean_nfc_text,
+    email_ids,
     missing_categories,
     missing_ids,
     overlong_texts,
@@ -47,6 +50,8 @@ from features.ids import (
 from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
 from features.names import examples
 from features.numbers import (
+    LOCALE_SHARE,
+    MIN_ROWS,
     check_conventions,
     check_decimal_ids,
     check_missing_placeholders,
@@ -54,6 +59,7 @@ from features.numbers import (
     check_number_form,
     check_point_groups,
     check_required_given,
+    invisible_numbers,
     missing_placeholders,
     point_groups,
     reject_number_forms,
@@ -263,8 +269,10 @@ def _check_parsed(
     if col.kind == "id":
         if not col.required and column_stats is None:  # `-` written for every customer without a manager
             check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
-        if column_stats is None:  # `42.0` beside `42`: a float export mixed with text
+        if column_stats is None:  # `42.0` beside `42`: a float export mixed with text; managers' e-mails
             check_decimal_ids(table.name, col.name, raw, parsed)
+            mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
+            check_email_ids(table.name, col.name, mails, n, max(MIN_ROWS, LOCALE_SHARE * n))
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             rej.add(rule(parsed, text), reason.format(col.name))
@@ -284,11 +292,16 @@ def _check_parsed(
         col.kind not in ("id", "text") and bad.any() and column_stats is None
     ):  # `NULL` throughout: an export's
         check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
-    if col.kind in ("timestamp", "bool") and bad.any():  # `#VALUE!` where a date's formula failed
-        sheet = sheet_error_numbers(raw, bad)
-        if column_stats is None:
-            check_number_form(table.name, col.name, raw, sheet, int(given.sum()), "sheet")
-        rej.add(sheet, SHEET_ERROR.format(col.name))
+    # `#VALUE!` where a date's formula failed, `true\u200b`: the numbers' and ids' reasons and stops
+    if col.kind in ("timestamp", "bool") and bad.any():
+        for form, rule, reason in (
+            ("sheet", sheet_error_numbers, SHEET_ERROR),
+            ("invisible", invisible_numbers, INVISIBLE),
+        ):
+            found = rule(raw, bad)
+            if column_stats is None:
+                check_number_form(table.name, col.name, raw, found, int(given.sum()), form)
+            rej.add(found, reason.format(col.name))
     if unknown_format is not None:
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
             swapped = swapped_dates(raw, unknown_format & given, date_format)

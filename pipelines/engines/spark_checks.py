@@ -49,8 +49,11 @@ LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_n
 UNIT = "__unit"  # a number with a currency sign or unit (`features.numbers.unit_numbers`)
 DIGITS = "__digits"  # a number in another script's digits (`features.numbers.other_digits`: `１２`, `١٢`)
 SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
-HIDDEN = "__hidden"  # an invisible character in a number (`features.numbers.invisible_numbers`: `1\u200b2`)
+HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.numbers.invisible_numbers`: `1\u200b2`)
 FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
+MAIL = (
+    "__mail"  # an id that is an e-mail address (`features.ids.email_ids`: personal data, `check_email_ids`)
+)
 SWAPPED = "__swapped"  # a date of the declared format but for day and month (`date_forms.swapped_dates`)
 OTHER_DATE = "__other_date"  # a date in another form than its column's (`date_forms.other_date_forms`)
 GROUPED = "__grouped"  # a number written `1.234` (`features.numbers.point_groups`)
@@ -86,7 +89,7 @@ MASKS = {
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
-    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA,
+    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

@@ -137,7 +137,7 @@ def table_stops(
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
     `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
-    from features import date_forms, keys, numbers, row_rules
+    from features import date_forms, ids, keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -151,6 +151,8 @@ def table_stops(
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
+        floor = max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given)
+        ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given, floor)  # counted, never shown
         # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
         forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"))
         for letter, mask, form in forms:

@@ -81,7 +81,7 @@ def test_an_invisible_character_in_a_number_is_named_so_not_a_currency_sign(mark
         validate_tables({"orders": many})
     message = str(got.value)
     assert message.startswith(
-        "table 'orders', column 'revenue': 6 of 300 values are numbers holding an invisible character"
+        "table 'orders', column 'revenue': 6 of 300 values are written with an invisible character"
     )
     assert "currency" not in message
 
@@ -253,3 +253,74 @@ def test_a_number_written_as_a_spreadsheet_formula_is_named_so_not_a_currency_si
         "table 'orders', column 'revenue': 5 of 300 values are numbers written as a spreadsheet formula"
     )
     assert "currency" not in message
+
+
+@pytest.mark.parametrize(("column", "good"), [("ordered_at", "2023-01-05"), ("promo", "true")])
+def test_invisible_characters_in_a_date_or_flag_column_are_named_and_stop_on_1_percent(column, good):
+    """`2023-01-05` or `true` with a zero-width space or a BOM: was a reject `ambiguous or unknown date format`
+    (or `unparseable promo`), exit 0 up to half the column. Now the numbers' and ids' reason and, on 1% of the
+    column, the same stop as in a number column."""
+    n = 300
+    many = _orders(n).assign(**{column: [good + "\u200b" if i % 50 == 0 else good for i in range(n)]})
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": many})
+    assert str(got.value).startswith(
+        f"table 'orders', column {column!r}: 6 of 300 values are written with an invisible character"
+    )
+    stray = _orders(n).assign(**{column: ["\ufeff" + good if i == 7 else good for i in range(n)]})
+    res = validate_tables({"orders": stray})
+    assert res.report["orders"].rejected_by_reason == {
+        f"invisible character in {column} (BOM, zero-width space, line break, ...)": 1
+    }
+
+
+def _managed(manager_ids: list[str]) -> dict[str, pd.DataFrame]:
+    n = len(manager_ids)
+    return {
+        "orders": _orders(n),
+        "customers": pd.DataFrame(
+            {
+                "customer_id": [f"C{i}" for i in range(n)],
+                "signup_at": ["2022-01-01"] * n,
+                "account_manager_id": manager_ids,
+            }
+        ),
+        "account_managers": pd.DataFrame(
+            {
+                "account_manager_id": sorted(set(manager_ids)),
+                "name": [f"Manager {i}" for i in range(len(set(manager_ids)))],
+                "started_at": ["2021-01-01"] * len(set(manager_ids)),
+            }
+        ),
+    }
+
+
+def test_an_e_mail_address_as_an_id_is_rejected_never_a_manager_or_customer_id():
+    """A CRM exporting the account manager's e-mail (`anna.schmidt@corp.com`) in `account_manager_id`: was
+    accepted, the address the manager's id on the report pages and in their file names. Personal data is never an
+    id: a row reject naming it, in both tables (the address itself in no reason or message); `AM@2` is an id."""
+    mail = "anna.schmidt@corp.com"
+    res = validate_tables(_managed([mail, "AM2", mail, "AM@2", "AM2", "AM2"]))
+    reason = "an e-mail address in account_manager_id (personal data, not an id: export the id instead)"
+    assert res.report["customers"].rejected_by_reason == {reason: 2}
+    assert res.report["account_managers"].rejected_by_reason == {reason: 1}
+    assert sorted(res.tables["account_managers"]["account_manager_id"]) == ["AM2", "AM@2"]
+    assert mail not in repr(res.report)
+    orders = _orders(4).assign(customer_id=["C1", " bo@shop.example ", "C2", "C3"])
+    assert validate_tables({"orders": orders}).report["orders"].rejected_by_reason == {
+        "an e-mail address in customer_id (personal data, not an id: export the id instead)": 1
+    }
+
+
+def test_e_mail_addresses_on_1_percent_of_an_id_column_are_structural_never_shown():
+    """Every tenth customer's manager exported by e-mail: the rows rejected would drop 30 customers and their
+    orders with exit 0. On 1% of the column a stop saying so, the addresses in no message."""
+    n = 300
+    managers = [f"m{i % 5}@corp.com" if i % 10 == 0 else "AM1" for i in range(n)]
+    with pytest.raises(StructuralError) as got:
+        validate_tables(_managed(managers))
+    message = str(got.value)
+    assert message.startswith(
+        "table 'customers', column 'account_manager_id': 30 of 300 values are e-mail addresses (not shown"
+    )
+    assert "@" not in message

@@ -577,7 +577,7 @@ STOPS = {
             orders=_ORD.assign(revenue=["10\u200b", "20.5", "3\u00ad0", "40", "\u200b50", "60"]),
             customers=_CUST,
         ),
-        "table 'orders', column 'revenue': 3 of 6 values are numbers holding an invisible character",
+        "table 'orders', column 'revenue': 3 of 6 values are written with an invisible character",
     ),
     "dates-in-another-form": (  # `15/01/2023` among ISO dates (`features.date_forms.other_date_forms`, round 12)
         dict(
@@ -616,6 +616,31 @@ STOPS = {
     "formula-numbers": (  # `="12.50"`, `'12.50`: a spreadsheet's formula or text prefix (round 12)
         dict(orders=_ORD.assign(revenue=['="10"', "20.5", "'30", "40", '="50"', "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are numbers written as a spreadsheet formula",
+    ),
+    "invisible-in-dates": (  # `2024-02-01\u200b` in a date column (round 12: the number columns' stop)
+        dict(
+            orders=_ORD.assign(
+                ordered_at=[
+                    "2024-01-05\u200b",
+                    "2024-02-01",
+                    "\ufeff2024-02-03",
+                    "2024-03-01",
+                    "2024-03-05\u00ad",
+                    "2024-03-06",
+                ]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are written with an invisible character",
+    ),
+    "e-mails-as-manager-ids": (  # a manager's e-mail as `account_manager_id` (round 12): counted, never shown
+        dict(
+            orders=_ORD,
+            customers=_CUST.assign(
+                account_manager_id=["a@corp.com", "AM1", "b@corp.com", "AM1", "a@corp.com", ""]
+            ),
+        ),
+        "table 'customers', column 'account_manager_id': 3 of 5 values are e-mail addresses (not shown",
     ),
     "point-for-thousands": (  # whole amounts written `1.250` for 1250 (`features.numbers.point_groups`, round 12)
         dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
@@ -913,6 +938,10 @@ ROUND12_REJECTS = {
         _ORD.assign(revenue=["10", "20.5", "30\u200b", "40", "50", "60"]),
         "invisible character in revenue (BOM, zero-width space, line break, ...)",
     ),
+    "e-mail-as-id": (
+        _ORD.assign(customer_id=["C000001", "bo@shop.example", "C000003", "C000004", "C@5", "C000006"]),
+        "an e-mail address in customer_id (personal data, not an id: export the id instead)",
+    ),
     "date-in-another-form": (
         _ORD.assign(ordered_at=["2024-01-05", "2024-02-01", "03/02/2024", "2024-03-01", "2024-03-02", "x"]),
         "ambiguous or unknown date format in ordered_at",
@@ -920,6 +949,10 @@ ROUND12_REJECTS = {
     "sheet-error-flag": (
         _ORD.assign(promo=["true", "false", "#N/A", "#VALUE!", "true", ""]),
         "a spreadsheet error value in promo (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)",
+    ),
+    "invisible-in-flag": (
+        _ORD.assign(promo=["true", "false", "x", "true\u200b", "true", ""]),
+        "invisible character in promo (BOM, zero-width space, line break, ...)",
     ),
     "formula-number": (
         _ORD.assign(revenue=["10", "20.5", "'30", "40", "50", "60"]),
@@ -954,6 +987,25 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
     assert len(written) == got.result.report["orders"].rejected and reason in set(written["reason"])
     if "channel" in orders.columns:  # the values as written, the formula neutralised as by pandas
         assert written.loc[0, ["customer_id", "channel"]].tolist() == ['\'="C000001"', 'say "hi", then']
+
+
+@pytest.mark.spark
+def test_an_e_mail_address_as_a_manager_id_is_the_same_reject_on_both_sides(spark, tmp_path):
+    """A manager's e-mail exported as `account_manager_id` (round 12): the same row reject in `account_managers`
+    and in `customers` on both engines (the id rules run on the Spark batches), never a manager id."""
+    from pipelines.engines.spark_input import load_spark
+
+    mail = "anna.schmidt@corp.com"
+    customers = _CUST.assign(account_manager_id=[mail, "AM2", mail, "AM2", "AM2", ""])
+    managers = pd.DataFrame({"account_manager_id": [mail, "AM2"], "name": ["Anna", "Bo"]})
+    data = _write(tmp_path / "data", orders=_ORD, customers=customers, account_managers=managers)
+    expected = load_data(data)
+    reason = "an e-mail address in account_manager_id (personal data, not an id: export the id instead)"
+    assert expected.result.report["customers"].rejected_by_reason == {reason: 2}
+    assert expected.result.report["account_managers"].rejected_by_reason == {reason: 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
 
 
 @pytest.mark.spark

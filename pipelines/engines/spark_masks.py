@@ -1,0 +1,162 @@
+"""The per-row masks of the Spark engine's row check (`spark_input.check_rows`): for each batch, which values of
+each contract column hold a value, do not parse, or match one of the predicates of the pandas engine's column-level
+stops (`features.numbers`, `features.date_forms`, `features.ids`), summed by `spark_checks` and judged by
+`spark_stops`. Same predicates as the pandas engine's, so no rule is written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import Table
+from features.validation import ColumnStats
+from pipelines.engines.spark_checks import (
+    ABOVE,
+    BAD,
+    DECIMAL,
+    DIGITS,
+    DOTTED,
+    FORMULA,
+    GIVEN,
+    GROUPED,
+    HIDDEN,
+    HIGH,
+    LARGE,
+    LOCALE,
+    LOW,
+    MAIL,
+    MASKS,
+    NEGATIVE,
+    NONPOSITIVE,
+    NONZERO,
+    OTHER_DATE,
+    OUTSIDE,
+    PAIRED,
+    PAIRS,
+    PLACEHOLDER,
+    PLACEHOLDER_DATE,
+    PLAIN,
+    POSITIVE,
+    RATED,
+    SHEET,
+    SWAPPED,
+    UNIT,
+    UNIT_MEDIANS,
+    WHOLE,
+)
+
+
+def checked_columns(table: Table, columns: list[str]) -> list[str]:
+    return [c.name for c in table.columns if c.name in columns]
+
+
+def column_masks(
+    table: Table,
+    raw: pd.DataFrame,
+    parsed: pd.DataFrame,
+    stats: Mapping[str, ColumnStats],
+    date_formats: Mapping[str, str],
+) -> dict[str, np.ndarray]:
+    """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
+    masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
+    from features.column_types import readable_column
+    from features.date_forms import other_date_forms, swapped_dates
+    from features.ids import decimal_ids, email_ids, missing_categories, missing_ids, whole_ids
+    from features.numbers import (
+        EFFORT_MEDIAN_MINUTES,
+        RATINGS,
+        formula_numbers,
+        invisible_numbers,
+        locale_numbers,
+        missing_placeholders,
+        other_digits,
+        point_groups,
+        sheet_error_numbers,
+        unit_numbers,
+    )
+
+    out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}
+
+    def put(mask: str, i: int, hit: Any) -> None:
+        out[mask] |= np.asarray(hit, dtype=bool).astype(np.int64) << i
+
+    for i, name in enumerate(checked_columns(table, list(raw.columns))):
+        col = table.column(name)
+        given, bad, dates = stats[name]
+        put(GIVEN, i, given)
+        put(BAD, i, bad)
+        if col.kind == "id":  # `42.0` beside `42` (`features.numbers.check_decimal_ids`)
+            put(DECIMAL, i, decimal_ids(parsed[name]))
+            put(WHOLE, i, whole_ids(parsed[name]))
+            put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id
+        if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
+            put(PLACEHOLDER, i, missing_ids(parsed[name]))
+        elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories
+            put(PLACEHOLDER, i, missing_categories(parsed[name]))
+        elif col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
+            pass
+        else:
+            text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
+            put(PLACEHOLDER, i, missing_placeholders(text, bad))
+            if col.kind == "timestamp":  # `01/14/2023` under `%d/%m/%Y`; `15/01/2023` among ISO dates
+                fmt = date_formats.get(f"{table.name}.{name}")
+                put(SWAPPED, i, swapped_dates(text, bad, fmt))
+                put(OTHER_DATE, i, other_date_forms(text, bad, fmt))
+            put(SHEET, i, sheet_error_numbers(text, bad))  # `#VALUE!` in a number, date or flag
+            put(HIDDEN, i, invisible_numbers(text, bad))  # `12.50\u200b`, `true\u200b`
+            if col.kind in ("money", "number", "rating"):
+                put(FORMULA, i, formula_numbers(text, bad))
+                put(DIGITS, i, other_digits(text, bad))
+                put(LOCALE, i, locale_numbers(text, bad))
+                put(UNIT, i, unit_numbers(text, bad))
+        if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
+            put(PLACEHOLDER_DATE, i, dates)
+        if col.kind in ("money", "number"):  # `1.234` for 1234 beside whole numbers
+            grouped, dotted, plain = point_groups(readable_column(table, col, raw[name]), bad)
+            put(GROUPED, i, grouped)
+            put(DOTTED, i, dotted)
+            put(PLAIN, i, plain)
+        if col.kind in ("money", "number", "rating"):
+            v = parsed[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            known = ~np.isnan(v)
+            put(LARGE, i, np.abs(v) >= 1000)
+            put(NEGATIVE, i, v < 0)
+            put(NONZERO, i, known & (v != 0))
+            if (table.name, name) in RATINGS:
+                low, high = RATINGS[(table.name, name)]
+                put(RATED, i, known)
+                put(OUTSIDE, i, known & ~((v >= low) & (v <= high)))
+            put(NONPOSITIVE, i, known & (v <= 0))
+            other = PAIRS.get((table.name, name))
+            if other is not None and other in parsed.columns:  # cost against revenue
+                ref = parsed[other].to_numpy(dtype=np.float64, na_value=np.nan)
+                paired = known & ~np.isnan(ref) & (ref > 0)
+                put(PAIRED, i, paired)
+                put(ABOVE, i, paired & (v > ref))
+            if (table.name, name) in UNIT_MEDIANS:
+                low, high = EFFORT_MEDIAN_MINUTES
+                put(POSITIVE, i, v > 0)
+                put(HIGH, i, v > high)
+                put(LOW, i, (v > 0) & (v < low))
+    return out
+
+
+def other_currency(raw: pd.DataFrame, currency: str | None) -> np.ndarray:
+    """Bit 0: the row's currency column names another currency than `currency` (None: not checked), as
+    `features.currency.check_currency_columns` judges it (blank cells are not judged)."""
+    from features.currency import CURRENCY_COLUMNS, currency_text
+    from features.names import name_key
+
+    out = np.zeros(len(raw), dtype=np.int64)
+    if not currency:
+        return out
+    want = currency.strip().upper()
+    for column in raw.columns:
+        if name_key(str(column)) in CURRENCY_COLUMNS:
+            text = currency_text(raw[column])
+            out |= (text.notna() & (text != "") & (text != want)).to_numpy(dtype=bool, na_value=False)
+    return out
