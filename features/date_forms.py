@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.dates import _ISO, SERIAL_DAYS, serial_days_hint
 from features.errors import StructuralError
-from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE
+from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE, shown_values
 
 
 def swapped_format(date_format: str) -> str | None:
@@ -83,14 +83,13 @@ def check_swapped_dates(
     if n < max(MIN_ROWS, LOCALE_SHARE * given) or date_format is None:
         return
     other = swapped_format(date_format)
-    shown = raw[found].head(5)
-    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not match the declared date format "
         f"{date_format!r} but do match {other!r} ({seen}): the column is written {other!r}, in part or whole, "
         "and its values whose day is 12 or less match both formats: they would be read with day and month "
         "swapped without a word. Export ISO dates (2023-01-15), or one format throughout and "
-        f"declare that one.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+        f"declare that one.{rows}"
     )
 
 
@@ -107,11 +106,10 @@ def check_other_dates(
     if n < max(MIN_ROWS, LOCALE_SHARE * given) or n > UNPARSED_SHARE * given:  # most: the column's format
         return
     what = "ISO 8601 (2023-01-15)" if date_format is None else f"the declared date format {date_format!r}"
-    shown = raw[found].head(5)
-    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are dates written in another form than "
         f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
         "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
-        f"`date_formats`){serial_days_hint(raw[found])}.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+        f"`date_formats`){serial_days_hint(raw[found])}.{rows}"
     )

@@ -24,6 +24,14 @@ _LOCALE_NUMBER = r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.
 LOCALE_SHARE = 0.01
 
 
+def shown_values(raw: pd.Series, found: np.ndarray | pd.Series) -> tuple[str, str]:
+    """A column's values `found` as a stop's message shows them: up to three distinct ones, quoted (for the
+    sentence), and up to five example rows (the message's tail, "Example rows:" and the rows)."""
+    rows = raw[found].head(5)
+    seen = ", ".join(map(repr, rows.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    return seen, "\nExample rows:\n" + rows.to_frame().to_string(max_colwidth=40)
+
+
 def _unparsed_matching(raw: pd.Series, unparsed: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
     """Which values of a number column (as read), among `unparsed` (the rows whose text did not parse as a plain
     number), match the anchored regex `pattern` once stripped."""
@@ -54,13 +62,13 @@ def check_locale_numbers(
     large_plain = int((parsed.abs() >= 1000).sum()) if parsed is not None else n
     if n < LOCALE_SHARE * given and (n < MIN_ROWS or n < large_plain):
         return
-    examples = raw[found].head(5)
+    seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers written with a thousands "
-        f"separator or a decimal comma ({', '.join(map(repr, examples.astype('str').str.strip().tolist()[:3]))}):"
+        f"separator or a decimal comma ({seen}):"
         " which separator is which cannot be told without guessing (`1,234` is 1234 in one locale and 1.234 in "
         "another), and rejecting these rows would keep only the small amounts. Export plain numbers (`1234.50`: "
-        f"no separator, `.` for decimals).\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
+        f"no separator, `.` for decimals).{rows}"
     )
 
 
@@ -126,14 +134,13 @@ def check_point_groups(
     n = int(np.asarray(grouped, dtype=bool).sum())
     if n < MIN_ROWS or other or plain < MIN_ROWS:
         return
-    shown = raw[grouped].head(5)
-    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    seen, rows = shown_values(raw, grouped)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are written with a point before three "
         f"digits ({seen}) and every other value is a whole number ({plain:,}): the point looks like a thousands "
         "separator (1.234 = 1234); read as a decimal point, these amounts would be a thousand times too small. "
         "Which one it is cannot be told without guessing. Export plain numbers (`1234`; `.` only for decimals)."
-        f"\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+        + rows
     )
 
 
@@ -156,14 +163,14 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
     n = int(found.sum())
     if n < max(MIN_ROWS, LOCALE_SHARE * given):
         return
-    examples = raw[found].head(5)
+    seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers with a currency sign, code or "
-        f"unit ({', '.join(map(repr, examples.astype('str').str.strip().drop_duplicates().tolist()[:3]))}): "
+        f"unit ({seen}): "
         "which currency or unit cannot be checked, and rejecting these rows would drop them. Export plain numbers "
         "(`1234.50`), amounts in `data.currency`"
         + (", a discount as the amount given, not a percentage" if column == "discount" else "")
-        + f".\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
+        + f".{rows}"
     )
 
 
@@ -185,12 +192,12 @@ def check_other_digits(table: str, column: str, raw: pd.Series, found: np.ndarra
     n = int(found.sum())
     if n < max(MIN_ROWS, LOCALE_SHARE * given):
         return
-    examples = raw[found].head(5)
+    seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers written in digits other than "
-        f"ASCII 0-9 ({', '.join(map(repr, examples.astype('str').str.strip().drop_duplicates().tolist()[:3]))}: "
+        f"ASCII 0-9 ({seen}: "
         "fullwidth, Arabic-Indic, ...): rejecting these rows would drop them. Export plain numbers (`1234.50`: "
-        f"digits 0-9, `.` for decimals).\nExample rows:\n{examples.to_frame().to_string(max_colwidth=40)}"
+        f"digits 0-9, `.` for decimals).{rows}"
     )
 
 
@@ -256,11 +263,10 @@ def check_number_form(
     if n < max(MIN_ROWS, LOCALE_SHARE * given):
         return
     _, what, fix, _ = _OTHER_FORMS[form]
-    shown = raw[found].head(5)
-    seen = ", ".join(map(repr, shown.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are {what} ({seen}): rejecting these "
-        f"rows would drop them. {fix}.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
+        f"rows would drop them. {fix}.{rows}"
     )
 
 
