@@ -58,6 +58,7 @@ from pipelines.loading import (
     rejects_note,
     warn_later_events,
 )
+from pipelines.score_console import score_summary
 
 ENGINES = ("pandas", "spark")
 
@@ -584,8 +585,9 @@ def run_score(
             f"(see {paths['manifest'].name})"
         )
     console.print(
-        f"scored {len(scores):,} customers with model v{version} in {seconds:.1f} s -> {out}; "
-        + ", ".join(f"{k}: {v:,}" for k, v in manifest["tiers"].items())
+        f"{score_summary(manifest['statuses'], manifest['tiers'])}; model v{version}, {seconds:.1f} s -> {out}",
+        markup=False,
+        highlight=False,
     )
     if spill is not None and spill.columns:
         return ScoreRun(

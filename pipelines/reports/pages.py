@@ -263,7 +263,7 @@ def build_reports(
                 n_customers=len(sub),
                 total_value=money(float(sub[value_col].sum()), config.currency),
                 at_risk=int(sub["_at_risk"].sum()),
-                rows=customer_rows(sub, h, interval, config, within, show_names=True),
+                rows=customer_rows(sub, h, interval, config, within, show_names=True, registry=registry),
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
                 month=manager_actions(history, sub, config),  # this manager's customers only

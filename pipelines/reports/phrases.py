@@ -85,6 +85,23 @@ def feature_label(name: str, registry: Mapping[str, Any]) -> str:
     return head.replace(" before the cutoff", ", all time")
 
 
+BASE_WORDS = "A typical customer: where every customer starts before their own figures"
+
+
+def plain_feature(name: str, registry: Mapping[str, Any]) -> str:
+    """What a manager page's hover text says of a contribution column: the registry's plain label, `_base` as a
+    typical customer; never the column name (the scores file and the data-scientist outputs keep those)."""
+    from models.explain import BASE_COLUMN
+
+    if name == BASE_COLUMN:
+        return BASE_WORDS
+    if name in registry:
+        return feature_label(name, registry)
+    if name.startswith("btyd_"):
+        return "An estimate from their buying pattern"
+    return name.replace("_", " ").capitalize()
+
+
 def group_label(group: str) -> str:
     return group.replace("_", " ").capitalize()
 

@@ -20,6 +20,7 @@ from pipelines.reports.phrases import (
     is_blank,
     money,
     pct,
+    plain_feature,
     tier_reason_plain,
 )
 
@@ -30,14 +31,19 @@ def tier_order(tiers: pd.Series, config: ReportConfig) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
-def _reasons(row: Mapping[str, Any], kind: str, slots: list[int]) -> list[dict[str, str]]:
+def _reasons(
+    row: Mapping[str, Any], kind: str, slots: list[int], registry: Mapping[str, Any]
+) -> list[dict[str, str]]:
+    """The reasons of one row; `feature` is the hover text in the registry's plain words, never a column name."""
     out = []
     for k in slots:
         text = row.get(f"{kind}_reason_{k}")
         if is_blank(text):
             continue
         feature = row.get(f"{kind}_reason_feature_{k}")
-        out.append({"text": str(text), "feature": "" if is_blank(feature) else str(feature)})
+        out.append(
+            {"text": str(text), "feature": "" if is_blank(feature) else plain_feature(str(feature), registry)}
+        )
     return out
 
 
@@ -110,9 +116,16 @@ def manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None
 
 
 def customer_rows(
-    frame: pd.DataFrame, h: int, interval: Interval, config: ReportConfig, within: str, show_names: bool
+    frame: pd.DataFrame,
+    h: int,
+    interval: Interval,
+    config: ReportConfig,
+    within: str,
+    show_names: bool,
+    registry: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
-    """Table rows for one manager page, most valuable first (ties by customer id)."""
+    """Table rows for one manager page, most valuable first (ties by customer id); `registry` words the reasons'
+    hover text."""
     cur = config.currency
     ordered = frame.sort_values(
         [f"pred_value_{h}d", "customer_id"], ascending=[False, True], kind="mergesort"
@@ -138,8 +151,8 @@ def customer_rows(
                 "churn_pct": churn.split(" likely ", 1)[0] if " likely " in churn else "",
                 "churn_rest": ("likely " + churn.split(" likely ", 1)[1]) if " likely " in churn else churn,
                 "churn_high": bool(rec[f"pred_churn_prob_{h}d"] >= config.high_churn_prob),
-                "value_reasons": _reasons(rec, "value", slots["value"]),
-                "churn_reasons": _reasons(rec, "churn", slots["churn"]),
+                "value_reasons": _reasons(rec, "value", slots["value"], registry),
+                "churn_reasons": _reasons(rec, "churn", slots["churn"], registry),
                 "flags": flags_plain(rec.get("flags"), config.flag_phrases),
                 "action": config.actions.get(tier, ""),
             }

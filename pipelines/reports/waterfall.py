@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.explain import BASE_COLUMN
-from pipelines.reports.phrases import feature_label, money, signed
+from pipelines.reports.phrases import BASE_WORDS, money, plain_feature, signed
 
 _BASE_COL = BASE_COLUMN
 _OTHER_GROUP = "other"
@@ -25,7 +25,7 @@ class WaterfallStep:
     """One row of a waterfall as drawn: a bar from x0 to x1 (SVG units) with its label and value text."""
 
     label: str
-    title: str  # the feature column name (hover text for data scientists)
+    title: str  # hover text in a manager's words (never a column name: `phrases.plain_feature`)
     x0: float
     x1: float
     y: float
@@ -56,7 +56,7 @@ class WaterfallSource:
     def __init__(self, value_contrib: pd.DataFrame, registry: Mapping[str, Any]) -> None:
         features = value_contrib.drop(columns=[_BASE_COL], errors="ignore")
         self.names = np.array([str(c) for c in features.columns], dtype=object)
-        self.labels = [feature_label(n, registry) for n in self.names]
+        self.labels = [plain_feature(n, registry) for n in self.names]
         self.matrix = features.to_numpy(dtype="float64", na_value=np.nan)
         self.matrix = np.nan_to_num(self.matrix, nan=0.0)
         if _BASE_COL in value_contrib:
@@ -121,7 +121,8 @@ def layout_waterfall(rows: list[tuple[str, str, float]], currency: str) -> Water
         kind = "base" if i == 0 else "total" if i == len(rows) - 1 else ("up" if amount >= 0 else "down")
         text = money(amount, currency) if kind in ("base", "total") else signed(amount)
         x0, x1 = sorted((sx(a), sx(b)))
-        steps.append(WaterfallStep(label, name, x0, max(x1, x0 + 1.0), _WF_PAD + i * _WF_ROW, kind, text))
+        title = BASE_WORDS if name == _BASE_COL else label
+        steps.append(WaterfallStep(label, title, x0, max(x1, x0 + 1.0), _WF_PAD + i * _WF_ROW, kind, text))
     ups = [r for r in rows[1:-1] if r[2] > 0]
     downs = [r for r in rows[1:-1] if r[2] < 0]
     summary = f"Starts from an average customer at {money(rows[0][2], currency)}"

@@ -63,3 +63,14 @@ def test_a_demo_directory_of_an_earlier_version_is_run_again(tmp_path, monkeypat
     with pytest.raises(StructuralError, match="not written by cvp"):
         jobs.run_demo(other, None, Console(file=io.StringIO()))
     assert (other / "rejects" / "orders.csv").read_text() == "mine\n"
+
+
+def test_demo_closing_line_names_the_store_it_used(tmp_path, monkeypatch) -> None:
+    """`cvp demo --tracking-uri URL` sends people to the server (password hidden), not to a local `mlflow ui`."""
+    from pipelines.jobs import demo_models_hint
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    said = demo_models_hint(tmp_path / "mlruns", "https://ann:secret@mlflow.example.com")
+    assert said == "open https://ann:***@mlflow.example.com"
+    local = demo_models_hint(tmp_path / "mlruns", None)
+    assert local == f"mlflow ui --backend-store-uri sqlite:///{(tmp_path / 'mlruns').resolve()}/mlflow.db"

@@ -182,6 +182,9 @@ def test_stale_data_is_refused_unless_allowed(trained, tmp_path):
     ordered = set(pd.read_parquet(trained.data / "orders.parquet")["customer_id"])
     assert not s.loc[s["status"] == "no_orders_yet", "customer_id"].isin(ordered).any()
     assert s["tier"].isna().all() and len(s) == run.manifest["customers_total"] > 0
+    # its closing line says nobody was scored, never "scored <the whole base>"
+    said = console.file.getvalue()
+    assert f"{len(s):,} customers: none scored, " in said and f"scored {len(s):,}" not in said
 
 
 def test_output_location_is_checked_before_the_model_is_loaded(trained, tmp_path):

@@ -195,6 +195,19 @@ def test_churn_sentence_in_the_customer_row(built: ReportPaths, inputs: dict[str
     assert "38% likely to stop buying within a year" in text
 
 
+def test_manager_hover_text_in_plain_words(built: ReportPaths, inputs: dict[str, Any]) -> None:
+    """Waterfall tooltips and reason hover text speak the registry's words ("typical customer"), never a column
+    name (`_base`, `profit_margin_365d`): account managers are not technical."""
+    columns = [str(c) for c in inputs["value_contrib"].columns]
+    assert "_base" in columns
+    html = "".join(p.read_text(encoding="utf-8") for p in _pages(built).values())
+    hover = re.findall(r'title="([^"]*)"', html) + re.findall(r"<title>([^<]*)</title>", html)
+    reasons = re.findall(r'<li title="([^"]*)"', html)
+    assert reasons and any("typical customer" in h for h in hover)
+    named = {h for h in hover for c in columns if re.search(rf"(?<![a-z_]){re.escape(c)}(?![a-z_0-9])", h)}
+    assert not named
+
+
 @pytest.mark.parametrize("n_reasons", [2, 5])
 def test_every_reason_scoring_wrote_is_shown(n_reasons: int, tmp_path: Path) -> None:
     """`explain.n_reasons` decides how many reason columns scoring writes; the page shows each of them."""
