@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.reports.phrases import metric_words
+
 
 def _backtest_table(backtest: Any) -> dict[str, Any] | None:
     """Mean +- std per (model, metric) from the tidy backtest frame, models as rows and metrics as columns."""
@@ -29,7 +31,8 @@ def _backtest_table(backtest: Any) -> dict[str, Any] | None:
             cells.append(cell)
         rows.append({"model": model, "cells": cells})
     folds = int(backtest["fold"].nunique()) if "fold" in backtest else 0
-    return {"metrics": metrics, "rows": rows, "folds": folds}
+    # the words for a team lead, the raw name beside them for a data scientist
+    return {"metrics": [{"words": metric_words(m), "name": m} for m in metrics], "rows": rows, "folds": folds}
 
 
 def _fingerprint_rows(fingerprint: Any) -> list[dict[str, str]]:

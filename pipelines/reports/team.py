@@ -19,7 +19,7 @@ from models.tiers import pareto_curves
 from pipelines.reports.charts import ParetoPanel, drivers_chart, pareto_chart, rating_chart
 from pipelines.reports.columns import window_column
 from pipelines.reports.config import ReportConfig
-from pipelines.reports.phrases import group_label, money, pct, signed
+from pipelines.reports.phrases import group_label, money, pct, plain_feature, signed
 
 _PARETO_POINTS = 201  # curves are resampled so a chart of 1M customers stays a few kB
 
@@ -77,7 +77,10 @@ def separators(
                 "rows": [
                     {
                         "feature": r.feature,
-                        "label": registry[r.feature].description if r.feature in registry else r.feature,
+                        "title": plain_feature(r.feature, registry),  # hover text: words, never the column
+                        "label": registry[r.feature].description
+                        if r.feature in registry
+                        else plain_feature(r.feature, registry),
                         "higher": signed(r.contrib_mean_higher),
                         "lower": signed(r.contrib_mean_lower),
                         "difference": signed(r.contrib_difference),
@@ -127,7 +130,11 @@ def pareto_view(frame: pd.DataFrame, h: int, next_period: str, config: ReportCon
             float(frame[value_col].clip(lower=0).sum() - frame[value_col].sum()), config.currency
         ),
         "has_losses": bool((frame[value_col] < 0).any()),
-        "columns": [value_col, effort_col] + ([profit_col] if profit_col else []),
+        "columns": [  # in words, the scores file's column beside them for a data scientist
+            {"words": f"expected profit, {next_period}", "name": value_col},
+            {"words": f"service hours, last {window} days", "name": effort_col},
+        ]
+        + ([{"words": f"net profit, last {window} days", "name": profit_col}] if profit_col else []),
         "window": window,
     }
 

@@ -208,6 +208,23 @@ def test_manager_hover_text_in_plain_words(built: ReportPaths, inputs: dict[str,
     assert not named
 
 
+def test_team_page_hover_text_and_card_in_plain_words(built: ReportPaths, inputs: dict[str, Any]) -> None:
+    """The team page is read by team leads: its hover text names no column (`profit_margin_365d`), the Pareto
+    caption says its figures in words ("Columns: pred_value_365d" before), and the model card's metrics come in
+    words with the raw name beside them for a data scientist ("Gini (ranking quality...)" + `value_norm_gini`)."""
+    html = built.index.read_text(encoding="utf-8")
+    columns = [str(c) for c in inputs["value_contrib"].columns] + [str(c) for c in inputs["scores"].columns]
+    hover = re.findall(r'title="([^"]*)"', html)
+    assert hover, "the separators table has hover text"
+    named = {h for h in hover for c in columns if re.search(rf"(?<![a-z_]){re.escape(c)}(?![a-z_0-9])", h)}
+    assert not named
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "Columns:" not in text
+    assert "expected profit, next 12 months pred_value_365d" in text
+    assert "Gini (ranking quality" in text and "value_norm_gini" in text
+    assert "AUC churn (who leaves" in text and "churn_roc_auc" in text
+
+
 @pytest.mark.parametrize("n_reasons", [2, 5])
 def test_every_reason_scoring_wrote_is_shown(n_reasons: int, tmp_path: Path) -> None:
     """`explain.n_reasons` decides how many reason columns scoring writes; the page shows each of them."""
