@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,45 @@ def _empty_columns(scores: pd.DataFrame, n_reasons: int) -> pd.DataFrame:
     return out
 
 
+class EarlyLife:
+    """The new customers' early-life features for the lookalike model (`features.early_life`, with the model's
+    `early_days` and attributes), started before the base is scored and built on one background thread beside it
+    (issue 14: the scoring thread waits there for the chunk plan and the first chunk, a core left idle); on the
+    caller's thread, when asked for, under one thread (`OMP_NUM_THREADS=1`). `result()` gives them (an error
+    building them is raised there); `close()` waits for a build nobody asked for, so no thread outlives the run.
+    A bundle without a lookalike model builds nothing."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, bundle: Any) -> None:
+        from features.early_life import early_life_features
+        from models.threads import prediction_threads
+
+        model = getattr(bundle, "lookalike_", None)
+        self._build = None
+        if model is not None:
+            attributes = model.attributes
+            self._build = lambda: early_life_features(tables, as_of, int(model.early_days), attributes)
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[pd.DataFrame] | None = None
+        if self._build is not None and prediction_threads() > 1:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-life")
+            self._future = self._pool.submit(self._build)
+
+    def result(self) -> pd.DataFrame:
+        if self._build is None:
+            raise RuntimeError("the model carries no lookalike model: no early-life features")
+        if self._future is None:
+            return self._build()
+        try:
+            return self._future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
 def score_newcomers(
     scores: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
@@ -49,9 +89,11 @@ def score_newcomers(
     bundle: Any,
     cfg: Any,
     console: Any = None,
+    early_life: EarlyLife | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`)."""
-    from features.early_life import early_life_features
+    """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`).
+    `early_life`: the new customers' features already being built (`EarlyLife` of the same tables, as-of and
+    bundle); built here otherwise."""
     from models.lookalike import score_new_customers
 
     t0 = time.perf_counter()
@@ -68,7 +110,7 @@ def score_newcomers(
                 "they keep their status (no_orders_yet)"
             )
         return out, {"model": False, "note": note, "new_customers": 0}
-    early = early_life_features(tables, as_of, int(model.early_days), model.attributes)
+    early = (early_life or EarlyLife(tables, as_of, bundle)).result()
     status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
     is_new = new_customers(status, early.index)
     ids = pd.Index(out["customer_id"].astype("str")[is_new], name="customer_id")
@@ -107,4 +149,4 @@ def score_newcomers(
     return out, info
 
 
-__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "score_newcomers"]
+__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "EarlyLife", "score_newcomers"]

@@ -365,7 +365,7 @@ def run_score(
         console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
     # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
     rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
-    loaded = staging = profile_inputs = None
+    loaded = staging = profile_inputs = early_life = None
     try:
         if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
             from pipelines.engines.spark_input import load_and_report_spark
@@ -426,7 +426,10 @@ def run_score(
         profile_inputs = ProfileInputsWriter(
             staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
         )
-        # ---
+        # --- new customers (issue 12): their early-life features built beside the scoring (issue 14) ---
+        from pipelines.newcomers import EarlyLife, score_newcomers
+
+        early_life = EarlyLife(tables, as_of, bundle)
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = score_tables(
@@ -457,9 +460,7 @@ def run_score(
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
         # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
-        from pipelines.newcomers import score_newcomers
-
-        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console)
+        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early_life)
         # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
         manifest = {
@@ -554,6 +555,8 @@ def run_score(
     finally:
         if profile_inputs is not None:
             profile_inputs.close()
+        if early_life is not None:  # its thread waited for when the run stops early
+            early_life.close()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         if rejects_set is not None:

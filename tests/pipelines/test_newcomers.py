@@ -165,3 +165,85 @@ def test_managers_see_their_own_new_customers_from_the_scores_alone(scored, trai
     team = (tmp_path / "pages" / "index.html").read_text(encoding="utf-8")
     assert f'data-status="new">new {len(new):,}' in team  # the team page counts them
     assert not any(cid in team for cid in new["customer_id"])  # aggregates only
+
+
+def _early_tables() -> dict[str, pd.DataFrame]:
+    T = pd.Timestamp
+    return {
+        "customers": pd.DataFrame(
+            {
+                "customer_id": ["old", "n1", "n2", "moved"],
+                "signup_at": [T("2023-01-01"), T("2024-02-01"), T("2024-02-20"), T("2024-02-10")],
+                "segment": ["B2C", "B2B", None, "B2C"],
+            }
+        ),
+        "orders": pd.DataFrame(
+            {
+                "order_id": ["o1", "o2", "o3", "o4"],
+                "customer_id": ["old", "n1", "n1", "moved"],
+                "ordered_at": [T("2023-02-01"), T("2024-02-03"), T("2024-02-10"), T("2022-05-01")],
+                "revenue": [50.0, 300.0, 100.0, 20.0],
+            }
+        ),
+    }
+
+
+def _lookalike_bundle():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(lookalike_=SimpleNamespace(early_days=60, attributes=["segment"]))
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_early_life_built_beside_the_scoring_equals_the_direct_build(monkeypatch, threads: str) -> None:
+    """Issue 14: `EarlyLife` builds the new customers' features on a background thread when the process has two
+    CPUs (on the caller's thread under `OMP_NUM_THREADS=1`): the same frame as `early_life_features`."""
+    import threading
+
+    import features.early_life
+    from pipelines.newcomers import EarlyLife
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", threads)
+    built_on: list[str] = []
+    direct = features.early_life.early_life_features
+
+    def spy(*args, **kwargs):
+        built_on.append(threading.current_thread().name)
+        return direct(*args, **kwargs)
+
+    monkeypatch.setattr(features.early_life, "early_life_features", spy)
+    tables, cutoff = _early_tables(), pd.Timestamp("2024-03-01")
+    job = EarlyLife(tables, cutoff, _lookalike_bundle())
+    got = job.result()
+    pd.testing.assert_frame_equal(got, direct(tables, cutoff, 60, ["segment"]))
+    assert got.index.tolist() == ["n1", "n2"]  # "moved" ordered before the window: not new
+    assert len(built_on) == 1
+    assert built_on[0].startswith("early-life") == (threads == "2")
+    assert not any(t.name.startswith("early-life") for t in threading.enumerate())
+
+
+def test_early_life_error_is_raised_where_asked_and_an_unasked_build_is_waited_for(monkeypatch) -> None:
+    import threading
+
+    import features.early_life
+    from pipelines.newcomers import EarlyLife
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    release = threading.Event()
+
+    def failing(*args, **kwargs):
+        release.wait(5)
+        raise ValueError("broken early-life build")
+
+    monkeypatch.setattr(features.early_life, "early_life_features", failing)
+    job = EarlyLife(_early_tables(), pd.Timestamp("2024-03-01"), _lookalike_bundle())
+    release.set()
+    with pytest.raises(ValueError, match="broken early-life build"):
+        job.result()
+    unasked = EarlyLife(_early_tables(), pd.Timestamp("2024-03-01"), _lookalike_bundle())
+    unasked.close()  # the run stopped before the newcomers: the thread is waited for, not left running
+    assert not any(t.name.startswith("early-life") for t in threading.enumerate())
+    with pytest.raises(RuntimeError, match="no lookalike model"):
+        EarlyLife(_early_tables(), pd.Timestamp("2024-03-01"), object()).result()
