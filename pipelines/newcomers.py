@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -45,41 +44,31 @@ def _empty_columns(scores: pd.DataFrame, n_reasons: int) -> pd.DataFrame:
 
 class EarlyLife:
     """The new customers' early-life features for the lookalike model (`features.early_life`, with the model's
-    `early_days` and attributes), started before the base is scored and built on one background thread beside it
-    (issue 14: the scoring thread waits there for the chunk plan and the first chunk, a core left idle); on the
-    caller's thread, when asked for, under one thread (`OMP_NUM_THREADS=1`). `result()` gives them (an error
-    building them is raised there); `close()` waits for a build nobody asked for, so no thread outlives the run.
-    A bundle without a lookalike model builds nothing."""
+    `early_days` and attributes), built once: by `build()` when the pandas engine's scoring thread would wait
+    for its first chunk (issue 14: the chunk plan and that chunk are built on the other thread, so a core is free;
+    a thread of its own for them raised the 250k peak by 50-100 MB), else when `result()` asks. A bundle
+    without a lookalike model builds nothing."""
 
     def __init__(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, bundle: Any) -> None:
-        from features.early_life import early_life_features
-        from models.threads import prediction_threads
+        self._tables, self._as_of = tables, as_of
+        self._model = getattr(bundle, "lookalike_", None)
+        self._frame: pd.DataFrame | None = None
 
-        model = getattr(bundle, "lookalike_", None)
-        self._build = None
-        if model is not None:
-            attributes = model.attributes
-            self._build = lambda: early_life_features(tables, as_of, int(model.early_days), attributes)
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future[pd.DataFrame] | None = None
-        if self._build is not None and prediction_threads() > 1:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-life")
-            self._future = self._pool.submit(self._build)
+    def build(self) -> None:
+        from features.early_life import early_life_features
+
+        if self._model is not None and self._frame is None:
+            model = self._model
+            self._frame = early_life_features(
+                self._tables, self._as_of, int(model.early_days), model.attributes
+            )
 
     def result(self) -> pd.DataFrame:
-        if self._build is None:
+        if self._model is None:
             raise RuntimeError("the model carries no lookalike model: no early-life features")
-        if self._future is None:
-            return self._build()
-        try:
-            return self._future.result()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self.build()
+        assert self._frame is not None
+        return self._frame
 
 
 def score_newcomers(
@@ -92,8 +81,8 @@ def score_newcomers(
     early_life: EarlyLife | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`).
-    `early_life`: the new customers' features already being built (`EarlyLife` of the same tables, as-of and
-    bundle); built here otherwise."""
+    `early_life`: the new customers' features (`EarlyLife` of the same tables, as-of and bundle), built already
+    or here."""
     from models.lookalike import score_new_customers
 
     t0 = time.perf_counter()

@@ -136,6 +136,7 @@ def score_tables(
     bridge: Any = None,
     spill_dir: Path | None = None,
     profile_inputs: Any = None,
+    idle: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
@@ -146,7 +147,8 @@ def score_tables(
     `run_score` writes the rest of the output set. With `spill_dir` the reason columns are left on disk (Spark:
     written there by the executors): scores come without them and `spill` is the `ReasonSpill` that gives them
     back; otherwise the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
-    chunk's feature table (Spark: every bucket's inputs, computed on the executors).
+    chunk's feature table (Spark: every bucket's inputs, computed on the executors). `idle`: work for the pandas
+    engine's thread while its first chunk is built (`chunks.prefetched`).
     """
     t0 = time.perf_counter()
     # issue 14: the pandas engine's chunk plan indexes the same id columns; one index serves both
@@ -164,7 +166,7 @@ def score_tables(
     if profile_inputs is not None:  # issue 12: the profile's inputs, chunk (or Spark bucket) by chunk
         more["profile_inputs"] = profile_inputs
     if shared is not None:  # taken by the chunk plan, which frees it before the first chunk
-        more["customer_index"] = shared
+        more |= {"customer_index": shared, "idle": idle}
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
@@ -365,7 +367,7 @@ def run_score(
         console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
     # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
     rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
-    loaded = staging = profile_inputs = early_life = None
+    loaded = staging = profile_inputs = None
     try:
         if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
             from pipelines.engines.spark_input import load_and_report_spark
@@ -426,7 +428,7 @@ def run_score(
         profile_inputs = ProfileInputsWriter(
             staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
         )
-        # --- new customers (issue 12): their early-life features built beside the scoring (issue 14) ---
+        # --- new customers (issue 12): their early-life features, built while the first chunk is (issue 14) ---
         from pipelines.newcomers import EarlyLife, score_newcomers
 
         early_life = EarlyLife(tables, as_of, bundle)
@@ -447,6 +449,7 @@ def run_score(
                 bridge,
                 staging / "reasons" if out.suffix != ".csv" else None,  # Parquet: a file or Spark's directory
                 profile_inputs,
+                early_life.build,
             )
         if profile_inputs is not None:
             profile_inputs.close()
@@ -555,8 +558,6 @@ def run_score(
     finally:
         if profile_inputs is not None:
             profile_inputs.close()
-        if early_life is not None:  # its thread waited for when the run stops early
-            early_life.close()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         if rejects_set is not None:

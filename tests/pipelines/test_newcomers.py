@@ -194,56 +194,31 @@ def _lookalike_bundle():
     return SimpleNamespace(lookalike_=SimpleNamespace(early_days=60, attributes=["segment"]))
 
 
-@pytest.mark.parametrize("threads", ["1", "2"])
-def test_early_life_built_beside_the_scoring_equals_the_direct_build(monkeypatch, threads: str) -> None:
-    """Issue 14: `EarlyLife` builds the new customers' features on a background thread when the process has two
-    CPUs (on the caller's thread under `OMP_NUM_THREADS=1`): the same frame as `early_life_features`."""
-    import threading
-
+def test_early_life_is_built_once_and_equals_the_direct_build(monkeypatch) -> None:
+    """Issue 14: `EarlyLife` is built when the pandas engine waits for its first chunk (`build`), and
+    `score_newcomers` takes that frame (`result`) instead of building it again: the same frame as
+    `early_life_features`; a bundle without a lookalike model has none."""
     import features.early_life
     from pipelines.newcomers import EarlyLife
 
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setenv("OMP_NUM_THREADS", threads)
-    built_on: list[str] = []
+    calls: list[int] = []
     direct = features.early_life.early_life_features
 
     def spy(*args, **kwargs):
-        built_on.append(threading.current_thread().name)
+        calls.append(1)
         return direct(*args, **kwargs)
 
     monkeypatch.setattr(features.early_life, "early_life_features", spy)
     tables, cutoff = _early_tables(), pd.Timestamp("2024-03-01")
-    job = EarlyLife(tables, cutoff, _lookalike_bundle())
-    got = job.result()
+    early = EarlyLife(tables, cutoff, _lookalike_bundle())
+    early.build()
+    got = early.result()
+    assert len(calls) == 1
     pd.testing.assert_frame_equal(got, direct(tables, cutoff, 60, ["segment"]))
     assert got.index.tolist() == ["n1", "n2"]  # "moved" ordered before the window: not new
-    assert len(built_on) == 1
-    assert built_on[0].startswith("early-life") == (threads == "2")
-    assert not any(t.name.startswith("early-life") for t in threading.enumerate())
-
-
-def test_early_life_error_is_raised_where_asked_and_an_unasked_build_is_waited_for(monkeypatch) -> None:
-    import threading
-
-    import features.early_life
-    from pipelines.newcomers import EarlyLife
-
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    release = threading.Event()
-
-    def failing(*args, **kwargs):
-        release.wait(5)
-        raise ValueError("broken early-life build")
-
-    monkeypatch.setattr(features.early_life, "early_life_features", failing)
-    job = EarlyLife(_early_tables(), pd.Timestamp("2024-03-01"), _lookalike_bundle())
-    release.set()
-    with pytest.raises(ValueError, match="broken early-life build"):
-        job.result()
-    unasked = EarlyLife(_early_tables(), pd.Timestamp("2024-03-01"), _lookalike_bundle())
-    unasked.close()  # the run stopped before the newcomers: the thread is waited for, not left running
-    assert not any(t.name.startswith("early-life") for t in threading.enumerate())
+    assert EarlyLife(tables, cutoff, _lookalike_bundle()).result().equals(got)  # built when asked, unbuilt
+    without = EarlyLife(tables, cutoff, object())
+    without.build()
+    assert len(calls) == 2
     with pytest.raises(RuntimeError, match="no lookalike model"):
-        EarlyLife(_early_tables(), pd.Timestamp("2024-03-01"), object()).result()
+        without.result()
