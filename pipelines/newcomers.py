@@ -42,35 +42,6 @@ def _empty_columns(scores: pd.DataFrame, n_reasons: int) -> pd.DataFrame:
     return out
 
 
-class EarlyLife:
-    """The new customers' early-life features for the lookalike model (`features.early_life`, with the model's
-    `early_days` and attributes), built once: by `build()` when the pandas engine's scoring thread would wait
-    for its first chunk (issue 14: the chunk plan and that chunk are built on the other thread, so a core is free;
-    a thread of its own for them raised the 250k peak by 50-100 MB), else when `result()` asks. A bundle
-    without a lookalike model builds nothing."""
-
-    def __init__(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, bundle: Any) -> None:
-        self._tables, self._as_of = tables, as_of
-        self._model = getattr(bundle, "lookalike_", None)
-        self._frame: pd.DataFrame | None = None
-
-    def build(self) -> None:
-        from features.early_life import early_life_features
-
-        if self._model is not None and self._frame is None:
-            model = self._model
-            self._frame = early_life_features(
-                self._tables, self._as_of, int(model.early_days), model.attributes
-            )
-
-    def result(self) -> pd.DataFrame:
-        if self._model is None:
-            raise RuntimeError("the model carries no lookalike model: no early-life features")
-        self.build()
-        assert self._frame is not None
-        return self._frame
-
-
 def score_newcomers(
     scores: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
@@ -78,11 +49,9 @@ def score_newcomers(
     bundle: Any,
     cfg: Any,
     console: Any = None,
-    early_life: EarlyLife | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`).
-    `early_life`: the new customers' features (`EarlyLife` of the same tables, as-of and bundle), built already
-    or here."""
+    """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`)."""
+    from features.early_life import early_life_features
     from models.lookalike import score_new_customers
 
     t0 = time.perf_counter()
@@ -99,7 +68,7 @@ def score_newcomers(
                 "they keep their status (no_orders_yet)"
             )
         return out, {"model": False, "note": note, "new_customers": 0}
-    early = (early_life or EarlyLife(tables, as_of, bundle)).result()
+    early = early_life_features(tables, as_of, int(model.early_days), model.attributes)
     status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
     is_new = new_customers(status, early.index)
     ids = pd.Index(out["customer_id"].astype("str")[is_new], name="customer_id")
@@ -138,4 +107,4 @@ def score_newcomers(
     return out, info
 
 
-__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "EarlyLife", "score_newcomers"]
+__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "score_newcomers"]

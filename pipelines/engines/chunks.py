@@ -9,7 +9,7 @@ and handed to every chunk, so a customer's features do not depend on the chunkin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -249,13 +249,12 @@ def iterate_chunks(
         del feats  # not held while the next chunk is built: the caller holds it as long as it needs it
 
 
-def prefetched(items: Iterator[T], idle: Callable[[], object] | None = None) -> Iterator[T]:
+def prefetched(items: Iterator[T]) -> Iterator[T]:
     """The items of `items`, the next one built on one background thread while the caller works on the current
     one (issue 14: chunk k+1's tables and features while chunk k is predicted and explained, whose LightGBM and
     numba kernels release the GIL). Items come in order and are the same objects; an error building one is raised
     where the caller asks for it. On one thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the
-    items are built on the caller's thread, one at a time. `idle()` runs on the caller's thread while the first
-    item is built (not called on one thread): work that would otherwise wait for it."""
+    items are built on the caller's thread, one at a time."""
     if prediction_threads() < 2:
         yield from items
         return
@@ -263,8 +262,6 @@ def prefetched(items: Iterator[T], idle: Callable[[], object] | None = None) -> 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-features") as pool:
         pending = pool.submit(next, items, done)
         try:
-            if idle is not None:
-                idle()
             while True:
                 item = pending.result()
                 if item is done:

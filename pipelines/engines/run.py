@@ -136,7 +136,6 @@ def score_tables(
     bridge: Any = None,
     spill_dir: Path | None = None,
     profile_inputs: Any = None,
-    idle: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
@@ -147,8 +146,7 @@ def score_tables(
     `run_score` writes the rest of the output set. With `spill_dir` the reason columns are left on disk (Spark:
     written there by the executors): scores come without them and `spill` is the `ReasonSpill` that gives them
     back; otherwise the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
-    chunk's feature table (Spark: every bucket's inputs, computed on the executors). `idle`: work for the pandas
-    engine's thread while its first chunk is built (`chunks.prefetched`).
+    chunk's feature table (Spark: every bucket's inputs, computed on the executors).
     """
     t0 = time.perf_counter()
     # issue 14: the pandas engine's chunk plan indexes the same id columns; one index serves both
@@ -166,7 +164,7 @@ def score_tables(
     if profile_inputs is not None:  # issue 12: the profile's inputs, chunk (or Spark bucket) by chunk
         more["profile_inputs"] = profile_inputs
     if shared is not None:  # taken by the chunk plan, which frees it before the first chunk
-        more |= {"customer_index": shared, "idle": idle}
+        more["customer_index"] = shared
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
@@ -428,10 +426,7 @@ def run_score(
         profile_inputs = ProfileInputsWriter(
             staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
         )
-        # --- new customers (issue 12): their early-life features, built while the first chunk is (issue 14) ---
-        from pipelines.newcomers import EarlyLife, score_newcomers
-
-        early_life = EarlyLife(tables, as_of, bundle)
+        # ---
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = score_tables(
@@ -449,7 +444,6 @@ def run_score(
                 bridge,
                 staging / "reasons" if out.suffix != ".csv" else None,  # Parquet: a file or Spark's directory
                 profile_inputs,
-                early_life.build,
             )
         if profile_inputs is not None:
             profile_inputs.close()
@@ -463,7 +457,9 @@ def run_score(
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
         # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
-        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early_life)
+        from pipelines.newcomers import score_newcomers
+
+        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console)
         # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
         manifest = {

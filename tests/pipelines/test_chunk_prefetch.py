@@ -51,23 +51,6 @@ def test_the_same_items_in_order_built_on_one_background_thread(monkeypatch):
     assert built.closed
 
 
-def test_idle_work_runs_on_the_callers_thread_while_the_first_chunk_is_built(monkeypatch):
-    """`idle` (the new customers' early-life features, issue 14) runs on the caller's thread after the first
-    chunk was handed to the builder and before it is waited for; not at all on one thread."""
-    cpus(monkeypatch, 2)
-    built = Builder(3)
-    seen: list[str] = []
-
-    def idle() -> None:
-        assert built.started[0].wait(5)  # the first chunk is being built meanwhile, on the other thread
-        seen.append(threading.current_thread().name)
-
-    assert list(prefetched(iter(built), idle)) == list(Builder(3))
-    assert seen == [threading.main_thread().name]
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert list(prefetched(iter(Builder(3)), idle)) == list(Builder(3)) and len(seen) == 1
-
-
 def test_the_next_chunk_is_built_while_the_caller_holds_the_current_one(monkeypatch):
     cpus(monkeypatch, 2)
     built = Builder(3)
