@@ -82,6 +82,37 @@ def _unpack_keys(keys: np.ndarray) -> pd.Index:
     return pd.Index(np.char.decode(raw, "utf-8"), dtype="str")
 
 
+def _sorted_codes(packed: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(the sorted distinct keys of all `packed` columns, each column's positions in them as int32 when they fit).
+
+    Each column, shortest first, is looked up in the distinct keys of the columns before it, one Arrow hash
+    lookup per value; the keys it names that were not seen yet are added and the positions found so far moved to
+    the merged keys. The other tables' rows name the customers table's ids, so the long columns (orders,
+    invoices) add none (issue 14: a hash factorize of every column, then its distinct keys mapped to the merged
+    ones, took longer)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = np.zeros(0, dtype=np.uint64)
+    codes: dict[int, np.ndarray] = {}
+    for i in sorted(range(len(packed)), key=lambda i: len(packed[i])):
+        p = packed[i]
+        found = pc.index_in(pa.array(p), value_set=pa.array(keys, type=pa.uint64()))
+        if not found.null_count:
+            codes[i] = np.asarray(found)
+            continue
+        missing = found.is_null().to_numpy(zero_copy_only=False)
+        merged = np.sort(np.concatenate([keys, pd.unique(p[missing])]))  # the new keys are not in `keys`
+        moved = np.searchsorted(merged, keys)
+        codes = {k: moved[c] for k, c in codes.items()}
+        at = np.empty(len(p), dtype=np.int64)
+        at[~missing] = moved[np.asarray(found.drop_null())]
+        at[missing] = np.searchsorted(merged, p[missing])
+        codes[i], keys = at, merged
+    small = np.int32 if len(keys) < np.iinfo(np.int32).max else np.int64
+    return keys, [codes[i].astype(small, copy=False) for i in range(len(packed))]
+
+
 class CustomerIndex:
     """Integer codes for customer ids across every table, in sorted-id order (one factorize per column).
 
@@ -92,12 +123,9 @@ class CustomerIndex:
     def __init__(self, columns: Iterable[pd.Series]) -> None:
         columns = list(columns)
         packed = [_packed_keys(col) for col in columns]
+        self._codes: list[np.ndarray] | None = None
         if columns and all(p is not None for p in packed):
-            local = [pd.factorize(p) for p in packed]
-            all_keys = np.sort(np.concatenate([u for _, u in local]))
-            all_keys = all_keys[np.r_[True, all_keys[1:] != all_keys[:-1]]] if len(all_keys) else all_keys
-            self._maps = [np.searchsorted(all_keys, u) for _, u in local]
-            self._local_codes = [c for c, _ in local]
+            all_keys, self._codes = _sorted_codes(packed)
             self.ids = _unpack_keys(all_keys)
         else:
             local = [pd.factorize(col.astype("str"), use_na_sentinel=True) for col in columns]
@@ -114,6 +142,8 @@ class CustomerIndex:
 
     def codes_of(self, position: int) -> np.ndarray:
         """Codes for the position-th column passed to the constructor (-1 where the id was missing)."""
+        if self._codes is not None:
+            return self._codes[position].astype(np.int64)
         mapping = np.append(self._maps[position], -1)  # local code -1 (missing id) indexes the appended -1
         return mapping[self._local_codes[position]].astype(np.int64)
 

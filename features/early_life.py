@@ -57,13 +57,16 @@ def early_life_features(
         return pd.DataFrame(columns=columns, index=pd.Index([], name="customer_id", dtype="str"))
     signup = cust["signup_at"]
     start = cutoff - pd.Timedelta(days=early_days)
-    new = (signup < cutoff) & (signup >= start)
+    new = ((signup < cutoff) & (signup >= start)).to_numpy(dtype=bool)
     # A customer who ordered before the window is not in their first weeks, whatever `signup_at` says (a CRM's
-    # migration or account-creation date after years of orders): was `new`, scored as a newcomer.
-    ordered = tables["orders"]
-    older = ordered.loc[(ordered["ordered_at"] < start).to_numpy(dtype=bool), "customer_id"]
-    new = new & ~isin_ids(cust["customer_id"], pd.Index(older.unique()))
-    c = cust.loc[new.to_numpy(dtype=bool)].drop_duplicates("customer_id")
+    # migration or account-creation date after years of orders): was `new`, scored as a newcomer. Only the orders
+    # of the customers who signed up in the window are looked at (the base's older orders are most of the table).
+    orders = tables["orders"]
+    candidates = pd.Index(cust.loc[new, "customer_id"].astype("str").unique())
+    theirs = isin_ids(orders["customer_id"], candidates)
+    older = orders.loc[theirs & (orders["ordered_at"] < start).to_numpy(dtype=bool), "customer_id"]
+    new = new & ~isin_ids(cust["customer_id"], pd.Index(older.astype("str").unique()))
+    c = cust.loc[new].drop_duplicates("customer_id")
     ids = pd.Index(c["customer_id"].astype("str"), name="customer_id")
     out = pd.DataFrame(index=ids)
     for a in present:
@@ -80,11 +83,11 @@ def early_life_features(
         before = before[isin_ids(before, ids)]  # the new customers' ids as the (small) lookup set
         was_referred = isin_ids(ids, pd.Index(before)).astype(np.float64)
     out["early_was_referred"] = was_referred
-    orders = tables["orders"]
     used = [c for c in EARLY_LIFE_COLUMNS["orders"] if c in orders.columns]
-    o = orders.loc[
-        (orders["ordered_at"] < cutoff).to_numpy(dtype=bool) & isin_ids(orders["customer_id"], ids), used
-    ]
+    before_cutoff = theirs & (orders["ordered_at"] < cutoff).to_numpy(dtype=bool)
+    kept = np.flatnonzero(before_cutoff)  # the candidates' orders; the new customers' among them
+    kept = kept[isin_ids(orders["customer_id"].iloc[kept], ids)]
+    o = orders.iloc[kept][used]
     o = o.sort_values(["ordered_at", "order_id"], kind="stable")
     key = o["customer_id"].astype("str")
     first = o.groupby(key, sort=False).first()

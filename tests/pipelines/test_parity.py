@@ -377,3 +377,19 @@ def test_short_history_model_scores_and_lists_rules_on_absent_columns(short_hist
     skipped = run.manifest["skipped_rules"]
     assert any(r.startswith("problem:dispute_share") for r in skipped), skipped
     assert "dispute_share" in console.file.getvalue()
+
+
+def test_loading_the_model_skips_mlflows_unshown_dependency_scan(trained, monkeypatch):
+    """Issue 14: MLflow's dependency and Python-version notes at load go to its logger, which
+    `configure_tracking` silences; the scan of every installed distribution behind them is not paid."""
+    import mlflow.pyfunc
+
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    def scan(*args, **kwargs):
+        raise AssertionError("MLflow scanned the installed packages for a note nobody sees")
+
+    monkeypatch.setattr(mlflow.pyfunc, "warn_dependency_requirement_mismatches", scan)
+    monkeypatch.setattr(mlflow.pyfunc, "_warn_potentially_incompatible_py_version_if_necessary", scan)
+    configure_tracking(Path(load_config(trained.config).mlflow.tracking_dir))
+    assert load_bundle("models:/customer-value@champion").bundle is not None
