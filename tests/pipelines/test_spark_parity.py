@@ -104,10 +104,15 @@ def _score_both(root: Path, data: Path, config: Path, history: Path | None = Non
 
 @pytest.fixture(scope="module")
 def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
-    """A model with BTYD features (`models.use_btyd_features`) trained without invoices, then data with invoices
-    (added after training) and a few customers of a segment the model never saw, scored by both engines: every
-    seam in one pair of runs (a training and a Spark run cost most of this module's time)."""
+    """Every seam in one pair of runs (a training and a Spark run cost most of this module's time): a model with
+    BTYD features (`models.use_btyd_features`, v1) trained without invoices scores 2024-12-01 into a history on
+    the pandas engine; a second model (v2, other trees, BTYD features too) trained on the same data, then data with
+    invoices (added after training) and a few customers of a segment the models never saw, scored as of 2025-01-01
+    with that history by both engines: a table the model was not trained on, unseen categories, BTYD features, and
+    issue 15's bridge (the model changed since the history's run: each engine explains the new data with v1 too)."""
     from pipelines.demo import generate_company, write_company
+    from pipelines.engines.run import run_score
+    from pipelines.history import append_run
 
     root = tmp_path_factory.mktemp("spark-parity")
     train, data = root / "train", root / "data"
@@ -116,11 +121,22 @@ def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
     for p in data.glob("*.parquet"):
         if p.stem != "invoices":
             (train / p.name).write_bytes(p.read_bytes())
-    config = _train(root, train, new_store, models={"use_btyd_features": True})
+    btyd = {"use_btyd_features": True}
+    config = _train(root, train, new_store, models=btyd)
     customers = pd.read_parquet(data / "customers.parquet")
     customers.loc[customers.index[:6], "segment"] = UNSEEN_SEGMENT
     customers.to_parquet(data / "customers.parquet", index=False)
-    return _score_both(root, data, config)
+    history = root / "history"
+    first = run_score(
+        data, "2024-12-01", root / "old" / "scores.parquet", "models:/customer-value/1", "pandas", None, None,
+        config, _console(), history=history,
+    )  # fmt: skip
+    append_run(
+        history, first.scores, first.contributions_path, first.manifest
+    )  # as `cvp score --history` does
+    trees = {"n_estimators": 30, "num_leaves": 7, "min_child_samples": 20}
+    config = _train(root, train, None, "v2.yaml", models=btyd | {"lightgbm": trees})
+    return _score_both(root, data, config, history)
 
 
 def _spark_run(runs: EngineRuns):
@@ -229,36 +245,12 @@ def test_spark_output_set_and_manifest_are_the_pandas_engines(seams):
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-@pytest.fixture(scope="module")
-def bridged(seams) -> EngineRuns:
-    """Issue 15's bridge: a history whose run as of 2024-12-01 was scored with the seams' model (v1, BTYD
-    features), then a second model (v2, other trees, no BTYD features) scores 2025-01-01 with that history on both
-    engines: each explains the new data with v1 too."""
-    from pipelines.engines.run import run_score
-    from pipelines.history import append_run
-
-    root, data = seams.root, seams.root / "data"
-    history = root / "history"
-    first = run_score(
-        data, "2024-12-01", root / "old" / "scores.parquet", "models:/customer-value/1", "pandas", None, None,
-        root / "config.yaml", _console(), history=history,
-    )  # fmt: skip
-    append_run(
-        history, first.scores, first.contributions_path, first.manifest
-    )  # as `cvp score --history` does
-    trees = {"n_estimators": 30, "num_leaves": 7, "min_child_samples": 20}
-    config = _train(root, root / "train", None, "v2.yaml", models={"lightgbm": trees})
-    bridge_root = root / "bridge"
-    bridge_root.mkdir()
-    return _score_both(bridge_root, data, config, history)
-
-
 @pytest.mark.spark
-def test_spark_explains_a_run_with_the_historys_previous_model_as_the_pandas_engine(bridged):
+def test_spark_explains_a_run_with_the_historys_previous_model_as_the_pandas_engine(seams):
     """The model changed since the history's previous run: the Spark engine writes the bridge (the old model's
     value and churn contributions on this run's data) as the pandas engine does, files and manifest entry (was:
     no bridge, the note "only the pandas engine explains a run with the old model too")."""
-    runs = bridged
+    runs = seams
     spark = _spark_run(runs)
     a, b = runs.pandas.manifest["bridge"], spark.manifest["bridge"]
     assert (
