@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.backtest import BacktestResult
+from pipelines.metric_names import METRIC_LABELS
 
 #: Metrics shown in the console tables, in this order. "AUC (buys again)" has its own table, side by side:
 #: `auc_buys` of each model's purchase probability (1 - churn, the primary one), `auc_buys_value` of its value.
@@ -24,21 +25,6 @@ TABLE_METRICS = (
     "churn_brier",
     "churn_ece",
 )
-#: Short column labels of the console tables (the legend under each table gives the full metric names).
-METRIC_LABELS = {
-    "value_norm_gini": "Gini",
-    "value_top20_capture": "top 20%",
-    "value_spearman": "Spearman",
-    "value_aggregate_bias": "bias",
-    "value_decile_mape": "MAPE",
-    "value_interval_coverage": "P10-P90",
-    "auc_buys": "of P(buys)",
-    "auc_buys_value": "of value",
-    "churn_roc_auc": "AUC churn",
-    "churn_pr_auc": "PR AUC",
-    "churn_brier": "Brier",
-    "churn_ece": "ECE",
-}
 
 
 #: The table of each metric whose name does not start with its table's kind ("value_", "churn_").

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.reports.phrases import metric_words
+from pipelines.reports.phrases import group_label, metric_words
 
 
 def _backtest_table(backtest: Any) -> dict[str, Any] | None:
@@ -53,17 +53,30 @@ def _fingerprint_rows(fingerprint: Any) -> list[dict[str, str]]:
     return rows
 
 
-def _manifest_rows(manifest: Any) -> list[dict[str, str]]:
+def _manifest_rows(manifest: Any) -> list[dict[str, Any]]:
+    """One row per manifest key. A group list or mapping (`groups_absent`: group -> why) is said in words
+    (`phrases.group_label`, "Service effort (no tickets table)"); each item keeps its raw name for a data
+    scientist (`items`, shown in small code beside the words). "none" when empty."""
     if not isinstance(manifest, Mapping):
         return [] if manifest is None else [{"key": "summary", "value": str(manifest)}]
     rows = []
     for key in manifest:
         value = manifest[key]
-        if isinstance(value, Mapping):  # groups_absent: group -> why (was printed as a dict, `{}` when none)
-            value = "; ".join(f"{k} ({v})" for k, v in sorted(value.items(), key=str)) or "none"
-        elif isinstance(value, list | tuple | set):
-            value = ", ".join(sorted(str(v) for v in value)) or "none"
-        rows.append({"key": str(key).replace("_", " ").capitalize(), "value": str(value)})
+        row: dict[str, Any] = {"key": str(key).replace("_", " ").capitalize()}
+        if isinstance(value, Mapping | list | tuple | set):  # was printed as a dict, `{}` when none
+            whys = value if isinstance(value, Mapping) else dict.fromkeys(value, "")
+            items = [
+                {"words": group_label(str(g)), "name": str(g), "why": str(why) if why else ""}
+                for g, why in sorted(whys.items(), key=lambda kv: group_label(str(kv[0])))
+            ]
+            row["items"] = items
+            value = (
+                "; ".join(f"{i['words']} ({i['why']})" if i["why"] else i["words"] for i in items)
+                if isinstance(value, Mapping)
+                else ", ".join(i["words"] for i in items)
+            ) or "none"
+        row["value"] = str(value)
+        rows.append(row)
     return rows
 
 

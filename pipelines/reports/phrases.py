@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.metric_names import METRIC_WORDS
+
 
 def horizon_phrases(days: int) -> tuple[str, str]:
     """("within a year", "next year") style phrases for a horizon in days."""
@@ -102,27 +104,9 @@ def plain_feature(name: str, registry: Mapping[str, Any]) -> str:
     return name.replace("_", " ").capitalize()
 
 
-#: The model card's backtest metrics for a team lead: a short name with what it measures; the raw metric name
-#: (`models.metrics`) is shown beside it for a data scientist.
-METRIC_WORDS = {
-    "value_norm_gini": "Gini (ranking quality: 1 = perfect order, 0 = random)",
-    "value_spearman": "Spearman (ranking agreement)",
-    "value_top20_capture": "Top 20% capture (share of the real value held by the predicted top 20%)",
-    "value_decile_mape": "Decile error (how far each tenth's total was off, lower is better)",
-    "value_mae": "Mean absolute error (per customer, lower is better)",
-    "value_aggregate_bias": "Bias (predicted total over real total, 1 = right)",
-    "value_interval_coverage": "Range coverage (how often the real value fell inside the range)",
-    "churn_roc_auc": "AUC churn (who leaves, 0.5 = chance)",
-    "churn_pr_auc": "PR AUC churn (finding those who leave)",
-    "churn_brier": "Brier (churn probability error, lower is better)",
-    "churn_ece": "Calibration error (churn percentages vs what happened, lower is better)",
-    "auc_buys": "AUC buys again (from the risk of leaving, 0.5 = chance)",
-    "auc_buys_value": "AUC buys again (from the expected value, 0.5 = chance)",
-}
-
-
 def metric_words(metric: str) -> str:
-    """A backtest metric in a team lead's words (`METRIC_WORDS`); an unknown one as its name in words."""
+    """A backtest metric in a team lead's words (`pipelines.metric_names`, the raw name is shown beside them for a
+    data scientist); an unknown one as its name in words."""
     return METRIC_WORDS.get(metric, metric.replace("_", " ").capitalize())
 
 

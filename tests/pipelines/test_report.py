@@ -223,6 +223,9 @@ def test_team_page_hover_text_and_card_in_plain_words(built: ReportPaths, inputs
     assert "expected profit, next 12 months pred_value_365d" in text
     assert "Gini (ranking quality" in text and "value_norm_gini" in text
     assert "AUC churn (who leaves" in text and "churn_roc_auc" in text
+    assert re.search(
+        r"Service effort <code[^>]*>service_effort</code>", html
+    )  # the card's groups (was the raw name)
 
 
 @pytest.mark.parametrize("n_reasons", [2, 5])
