@@ -39,6 +39,8 @@ from models.reason_text import with_reason_sentences
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
+from pipelines.engines.model_bridge import bridge_model
+from pipelines.engines.score_run import ScoreRun
 from pipelines.engines.scoring import (
     EngineRun,
     drop_unread_columns,
@@ -179,97 +181,6 @@ def score_tables(
         **run.info,
     }
     return scores, info, run.spill
-
-
-def bridge_model(
-    history: Path | None, as_of: pd.Timestamp, version: str, uri: str, bundle: CustomerValueModel,
-    cfg: AppConfig,
-) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
-    """The model of the history's previous run when it is not this run's (issue 15): (BridgeModel or None, what
-    the manifest says about it, None when there is nothing to bridge).
-
-    The old version is loaded from the registry (`models:/<registered model>/<version>`). When it cannot be
-    loaded, predicts over another horizon or was built with other feature settings, the bridge is None and the
-    returned note says why: the data/model split stays empty, never guessed.
-    """
-    from pipelines.history import bridge_source
-    from pipelines.tracking import load_bundle
-
-    previous = bridge_source(history, as_of.date().isoformat(), version)
-    if previous is None:
-        return None, None
-    old_version = previous.model_version
-    if old_version.startswith("models:/"):
-        old_uri = old_version
-    else:
-        name = cfg.mlflow.registered_model
-        if uri.startswith("models:/"):
-            name = uri.removeprefix("models:/").split("@", 1)[0].split("/", 1)[0]
-        old_uri = f"models:/{name}/{old_version}"
-    info: dict[str, Any] = {
-        "previous_as_of": previous.as_of,
-        "old_model_version": old_version,
-        "old_model_uri": old_uri,
-    }
-    why = (
-        f"the model changed since the history's run as of {previous.as_of} (v{old_version} -> v{version}) "
-        "but the change cannot be split into data and model"
-    )
-    try:
-        old = load_bundle(old_uri)
-    except StructuralError as exc:
-        return None, info | {"note": f"{why}: {exc}"}
-    if old.bundle.horizon_days != bundle.horizon_days:
-        return None, info | {
-            "note": f"{why}: v{old_version} predicts over {old.bundle.horizon_days} days, this model over "
-            f"{bundle.horizon_days}"
-        }
-    old_settings, new_settings = old.bundle.contract_settings(), bundle.contract_settings()
-    if old_settings is None or new_settings is None or old_settings["features"] != new_settings["features"]:
-        return None, info | {
-            "note": f"{why}: v{old_version}'s feature settings differ from the features built for this run"
-        }
-    from pipelines.engines.pandas_engine import BridgeModel
-
-    return BridgeModel(old.bundle, old_version), info
-
-
-class ScoreRun:
-    """What `run_score` hands back: the scores, the manifest and the published contributions file.
-
-    When the run spilled its reason columns (pandas engine, Parquet output), the frame kept in memory has none:
-    `scores` then reads them back from the published scores file, each time it is asked for (the caller decides
-    whether a million customers' sentences are held in memory).
-    """
-
-    def __init__(
-        self,
-        scores: pd.DataFrame,
-        manifest: dict[str, Any],
-        contributions_path: Path | None,
-        reasons_from: Path | None = None,
-        reasons: tuple[str, ...] = (),
-        reasons_at: int = 0,
-    ) -> None:
-        self._scores = scores
-        self.manifest = manifest
-        self.contributions_path = contributions_path
-        self._reasons_from = reasons_from
-        self._reasons = reasons
-        self._reasons_at = reasons_at
-
-    @property
-    def scores(self) -> pd.DataFrame:
-        """The scores as a person reads them: the stored reasons worded (`models.reason_text`)."""
-        currency = self.manifest["reasons"]["currency"]
-        if self._reasons_from is None or not self._reasons:
-            return with_reason_sentences(self._scores, currency)
-        import pyarrow.parquet as pq
-
-        from pipelines.outputs import insert_columns
-
-        reasons = pq.read_table(self._reasons_from, columns=list(self._reasons)).to_pandas()
-        return with_reason_sentences(insert_columns(self._scores, reasons, self._reasons_at), currency)
 
 
 @one_spark_session  # issue 11: the Spark load's validated rows stay in the session until the backend uses them

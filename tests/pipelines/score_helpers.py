@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
-from pipelines.engines.run import ScoreRun, run_score
+from pipelines.engines.run import run_score
+from pipelines.engines.score_run import ScoreRun
 
 AS_OF = "2025-01-01"
 

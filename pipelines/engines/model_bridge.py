@@ -1,0 +1,70 @@
+"""The previous run's model for the data/model split of `cvp score --history` (issue 15).
+
+`bridge_model` finds the history's previous run (`pipelines.history.bridge_source`) and, when its model is not
+this run's, loads that version from the registry; `pipelines.engines.run.run_score` hands it to the backend
+(`pipelines.engines.pandas_engine.BridgeModel`), which explains the scored customers with it too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.validation import StructuralError
+from models.bundle import CustomerValueModel
+from pipelines.config import AppConfig
+
+
+def bridge_model(
+    history: Path | None, as_of: pd.Timestamp, version: str, uri: str, bundle: CustomerValueModel,
+    cfg: AppConfig,
+) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
+    """The model of the history's previous run when it is not this run's (issue 15): (BridgeModel or None, what
+    the manifest says about it, None when there is nothing to bridge).
+
+    The old version is loaded from the registry (`models:/<registered model>/<version>`). When it cannot be
+    loaded, predicts over another horizon or was built with other feature settings, the bridge is None and the
+    returned note says why: the data/model split stays empty, never guessed.
+    """
+    from pipelines.history import bridge_source
+    from pipelines.tracking import load_bundle
+
+    previous = bridge_source(history, as_of.date().isoformat(), version)
+    if previous is None:
+        return None, None
+    old_version = previous.model_version
+    if old_version.startswith("models:/"):
+        old_uri = old_version
+    else:
+        name = cfg.mlflow.registered_model
+        if uri.startswith("models:/"):
+            name = uri.removeprefix("models:/").split("@", 1)[0].split("/", 1)[0]
+        old_uri = f"models:/{name}/{old_version}"
+    info: dict[str, Any] = {
+        "previous_as_of": previous.as_of,
+        "old_model_version": old_version,
+        "old_model_uri": old_uri,
+    }
+    why = (
+        f"the model changed since the history's run as of {previous.as_of} (v{old_version} -> v{version}) "
+        "but the change cannot be split into data and model"
+    )
+    try:
+        old = load_bundle(old_uri)
+    except StructuralError as exc:
+        return None, info | {"note": f"{why}: {exc}"}
+    if old.bundle.horizon_days != bundle.horizon_days:
+        return None, info | {
+            "note": f"{why}: v{old_version} predicts over {old.bundle.horizon_days} days, this model over "
+            f"{bundle.horizon_days}"
+        }
+    old_settings, new_settings = old.bundle.contract_settings(), bundle.contract_settings()
+    if old_settings is None or new_settings is None or old_settings["features"] != new_settings["features"]:
+        return None, info | {
+            "note": f"{why}: v{old_version}'s feature settings differ from the features built for this run"
+        }
+    from pipelines.engines.pandas_engine import BridgeModel
+
+    return BridgeModel(old.bundle, old_version), info
