@@ -74,6 +74,8 @@ def run_validate(
 def run_features(
     data: Path, as_of: str, out: Path, mapping: Path | None, config: Path | None, console: Console
 ) -> None:
+    from rich.markup import escape
+
     from features import build_feature_table_with_manifest
 
     cfg = load_config(config)
@@ -98,12 +100,22 @@ def run_features(
         write_json(info, staged["manifest"])
     console.print(
         f"{len(table):,} customers x {table.shape[1]} features as of {cutoff.date()} -> {out} "
-        f"({seconds:.1f} s); groups: {', '.join(manifest.groups_present)}"
+        f"({seconds:.1f} s); groups: {', '.join(_group_words(g) for g in manifest.groups_present)}"
     )
-    if manifest.groups_absent:
+    if manifest.groups_absent:  # was: the raw names only ("absent groups: service_effort (no tickets table)")
         console.print(
-            "absent groups: " + "; ".join(f"{g} ({why})" for g, why in manifest.groups_absent.items())
+            "absent groups: "
+            + "; ".join(f"{_group_words(g)}: {escape(why)}" for g, why in manifest.groups_absent.items())
         )
+
+
+def _group_words(group: str) -> str:
+    """A feature group in words (`phrases.group_label`, as the model card says it), its raw name beside them
+    where it is spelled otherwise, for a data scientist reading the manifest: "Service effort (service_effort)"."""
+    from pipelines.reports.phrases import group_label
+
+    words = group_label(group)
+    return words if words.lower() == group else f"{words} ({group})"
 
 
 def adopt_earlier_demo_directories(out: Path) -> list[Path]:

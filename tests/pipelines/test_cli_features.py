@@ -60,6 +60,12 @@ def test_features_on_online_retail(tmp_path):
     assert res.exit_code == 0, res.output
     manifest = _check(out)
     assert set(manifest["groups_absent"]) == {"service_effort", "referral", "payment", "relationship"}
+    # the console says the groups in words (the model card's `group_label`), the raw name beside them where it is
+    # spelled otherwise (was: "absent groups: service_effort (no tickets table); ...", raw names only)
+    said = " ".join(res.output.split())
+    assert "absent groups: Service effort (service_effort): " in said, said
+    assert "Price sensitivity (price_sensitivity)" in said, said
+    assert "absent groups: service_effort" not in said, said
 
 
 def test_as_of_before_the_data_is_a_clear_error(trained, tmp_path):
