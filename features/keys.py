@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from features.contract import TABLES
 from features.errors import StructuralError
 from features.names import examples
 
@@ -42,29 +43,40 @@ def check_one_row_per_key(table: str, t: pd.DataFrame, key: str, duplicate: pd.S
     )
 
 
-#: From this share of the orders (and `MIN_ROWS`), orders equal in every column but `order_id` are an export
-#: repeated under new ids, not a customer buying the same thing twice at the same time: Online Retail has 2 such
-#: orders of 18,536 (0.01%; 64, 0.35%, with its times cut to the day: dates alone are not judged), the demo none.
+#: The per-customer event tables judged for an export repeated under new ids: the column dating each row, the
+#: word for one row and what counting a row twice would do.
+REPEAT_TABLES = {
+    "orders": ("ordered_at", "order", "their revenue would count twice"),
+    "invoices": ("issued_at", "invoice", "every payment feature would count them twice"),
+    "returns": ("returned_at", "return", "their refunds would count twice"),
+    "tickets": ("opened_at", "ticket", "their service effort would count twice"),
+}
+#: From this share of a table's rows (and `MIN_ROWS`), rows equal in every column but the key are an export
+#: repeated under new ids, not a customer buying (returning, billed, served) the same twice at the same time:
+#: Online Retail has 2 such orders of 18,536 (0.01%; 64, 0.35%, with its times cut to the day: dates alone are not
+#: judged), the demo none in any of these tables.
 REPEAT_SHARE = 0.05
-#: A table of fewer orders is never judged so: a small table's equal orders (a shop's first days) are kept.
-REPEAT_MIN_ORDERS = 100
+#: A table of fewer rows is never judged so: a small table's equal rows (a shop's first days) are kept.
+REPEAT_MIN_ROWS = 100
 
 
-def repeated_orders(t: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
-    """The orders among `ok` (accepted so far: a repeated `order_id` is already a `duplicate` reject) dated with a
-    time of day and equal to another of them in every column but `order_id`. Orders dated to the day only are not
-    judged: buying the same again on one day cannot be told from a repeated export. A customer's orders are all in
-    one Spark bucket, so each bucket finds its own (`pipelines.engines.spark_checks.check_bucket`)."""
+def repeated_rows(table: str, t: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+    """The rows of `table` (a `REPEAT_TABLES` one) among `ok` (accepted so far: a repeated key is already a
+    `duplicate` reject) dated with a time of day and equal to another of them in every column but the key. Rows
+    dated to the day only (midnight) are not judged: the same order, invoice, return or ticket again on one day
+    cannot be told from a repeated export. A customer's rows are all in one Spark bucket, so each bucket finds
+    its own (`pipelines.engines.spark_checks.check_bucket`)."""
     out = np.zeros(len(t), dtype=bool)
-    if "ordered_at" not in t.columns:
+    dated, key = REPEAT_TABLES[table][0], TABLES[table].key
+    if dated not in t.columns:
         return out
-    nanos = pd.Series(t["ordered_at"]).to_numpy(dtype="datetime64[ns]").view("int64")  # no copy when in ns
+    nanos = pd.Series(t[dated]).to_numpy(dtype="datetime64[ns]").view("int64")  # no copy when in ns
     at = np.flatnonzero(np.asarray(ok, dtype=bool) & (nanos % 86_400_000_000_000 != 0))  # a time of day
-    columns = [c for c in t.columns if c != "order_id"]
+    columns = [c for c in t.columns if c != key]
     if len(at) > 1 and columns:
-        # An order repeating another shares its `ordered_at`: only the orders whose time another order shares are
-        # compared in every column (a copy of those few rows, not of the table: at 1M customers, 9.4M orders, the
-        # whole copy took 11.7 s and 1.26 GB)
+        # A row repeating another shares its date: only the rows whose time another row shares are compared in
+        # every column (a copy of those few rows, not of the table: at 1M customers, 9.4M orders, the whole copy
+        # took 11.7 s and 1.26 GB)
         when = nanos[at]
         order = np.argsort(when, kind="stable")
         same = when[order][1:] == when[order][:-1]
@@ -74,21 +86,30 @@ def repeated_orders(t: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_repeated_orders(t: pd.DataFrame, repeated: pd.Series | np.ndarray) -> None:
-    """Structural error when `REPEAT_SHARE` of the orders (of `REPEAT_MIN_ORDERS` or more) repeat another order in
-    every column but `order_id` (`repeated_orders`): the same orders exported twice under renumbered ids; read as given, every such order's
-    revenue counts twice with exit 0. Fewer are the data (kept: never rejected). Both engines (`--engine spark`:
-    each customer bucket's repeated orders summed in the one aggregation)."""
+def repeat_fires(table: str, rows: int, repeated: int) -> bool:
+    """Whether `repeated` rows of `rows` are enough to stop (`REPEAT_SHARE` of `REPEAT_MIN_ROWS` or more)."""
+    return (
+        table in REPEAT_TABLES and rows >= REPEAT_MIN_ROWS and repeated >= max(MIN_ROWS, REPEAT_SHARE * rows)
+    )
+
+
+def check_repeated_rows(table: str, t: pd.DataFrame, repeated: pd.Series | np.ndarray) -> None:
+    """Structural error when `REPEAT_SHARE` of the rows of `table` (of `REPEAT_MIN_ROWS` or more) repeat another
+    row in every column but the key (`repeated_rows`): the same rows exported twice under renumbered ids; read as
+    given, every such order, invoice, return or ticket counts twice with exit 0. Fewer are the data (kept: never
+    rejected); rows dated to the day only are not judged. Both engines (`--engine spark`: each customer bucket's
+    repeated rows summed in the one aggregation)."""
     hit = np.asarray(repeated, dtype=bool)
-    n = int(hit.sum())
-    if len(t) < REPEAT_MIN_ORDERS or n < max(MIN_ROWS, REPEAT_SHARE * len(t)):
+    if not repeat_fires(table, len(t), int(hit.sum())):
         return
-    shown = [c for c in ("order_id", "customer_id", "ordered_at", "revenue") if c in t.columns]
+    dated, noun, doubled = REPEAT_TABLES[table]
+    key = TABLES[table].key
+    shown = [c for c in (key, "customer_id", dated, "revenue", "amount", "effort_minutes") if c in t.columns]
     raise StructuralError(
-        f"table 'orders': {n:,} of {len(t):,} orders repeat another order in every column but order_id (the same "
-        "customer, time, revenue and other values under another order_id): the same orders exported twice under "
-        "new ids? Read as given, their revenue would count twice. Remove the repeated export; orders that truly "
-        "repeat are told apart by their time of day in `ordered_at`.\nExample rows:\n"
+        f"table {table!r}: {int(hit.sum()):,} of {len(t):,} {noun}s repeat another {noun} in every column but "
+        f"{key} (the same customer, time and other values under another {key}): the same {noun}s exported twice "
+        f"under new ids? Read as given, {doubled}. Remove the repeated export; {noun}s that truly repeat are told "
+        f"apart by their time of day in `{dated}` ({noun}s dated to the day only are not judged).\nExample rows:\n"
         f"{t.loc[hit, shown].head(5).to_string(max_colwidth=40)}"
     )
 

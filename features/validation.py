@@ -47,7 +47,16 @@ from features.ids import (
     overlong_texts,
     total_lines,
 )
-from features.keys import LABEL_ROW, REPEATED_HEADER, check_one_row_per_key, label_rows, repeated_headers
+from features.keys import (
+    LABEL_ROW,
+    REPEAT_TABLES,
+    REPEATED_HEADER,
+    check_one_row_per_key,
+    check_repeated_rows,
+    label_rows,
+    repeated_headers,
+    repeated_rows,
+)
 from features.names import examples
 from features.numbers import (
     LOCALE_SHARE,
@@ -456,10 +465,8 @@ def _validate_table(
         duplicate = reject_duplicate_keys(t, table.key, rej)
         if duplicate is not None and column_stats is None:  # one row per order line: not a row problem
             check_one_row_per_key(table.name, t, table.key, duplicate)
-    if table.name == "orders" and column_stats is None:  # the orders exported twice under new order ids
-        from features.keys import check_repeated_orders, repeated_orders
-
-        check_repeated_orders(t, repeated_orders(t, rej.ok))
+    if table.name in REPEAT_TABLES and column_stats is None:  # the rows exported twice under new ids
+        check_repeated_rows(table.name, t, repeated_rows(table.name, t, rej.ok))
     ignored = tuple(str(c) for c in raw.columns if c not in table.column_names)
     return t, rej, ignored, suggestions(table, raw)
 

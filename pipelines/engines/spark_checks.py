@@ -76,8 +76,8 @@ LOW = "__low"  # ... below it
 CURRENCY = "__currency"
 #: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_against_orders`' count)
 NAMED = "__named"
-#: bit 0: an order equal to another accepted order of its customer in every column but `order_id`
-#: (`features.keys.repeated_orders`, set by `check_bucket`: an export repeated under new ids)
+#: bit 0: an order (invoice, return, ticket) equal to another accepted one of its customer in every column but its
+#: key (`features.keys.repeated_rows`, set by `check_bucket`: an export repeated under new ids)
 REPEAT = "__repeat"
 #: A date column judged over the whole column (`features.dates.isolated_early_dates`, `spark_stops.early_rows`):
 DATED = "__dated"  # bit i: dated and accepted when the rule looks at column i
@@ -187,11 +187,14 @@ def check_bucket(
             rej.add(pd.notna(reason[at]), pd.Series(reason[at]))
             parsed[(name, r)] = (at, t, rej)
     repeat = rows[REPEAT].fillna(0).to_numpy(dtype=np.int64).copy()
-    if ("orders", 0) in parsed:  # a customer's orders are all in this bucket: before their references
-        from features.keys import repeated_orders
+    from features.keys import REPEAT_TABLES, repeated_rows
 
-        at, t, rej = parsed[("orders", 0)]
-        repeat[at] |= repeated_orders(t, rej.ok).astype(np.int64)
+    for (
+        name
+    ) in REPEAT_TABLES:  # a customer's orders (invoices, ...) are all in this bucket: before references
+        if (name, 0) in parsed:
+            at, t, rej = parsed[(name, 0)]
+            repeat[at] |= repeated_rows(name, t, rej.ok).astype(np.int64)
     for name, key in BUCKET_KEYS.items():
         if (name, 0) in parsed and key in parsed[(name, 0)][1].columns:
             _, t, rej = parsed[(name, 0)]

@@ -250,13 +250,9 @@ def table_stops(
             keys.check_one_row_per_key(
                 table.name, t, key, rows.reason_is(f"duplicate {key}").set_axis(t.index)
             )
-    repeated = _sum(stats, "t0")  # the orders exported twice under new ids (`keys.repeated_orders`)
-    if (
-        table.name == "orders"
-        and rows_in >= keys.REPEAT_MIN_ORDERS
-        and repeated >= keys.REPEAT_SHARE * rows_in
-    ):
-        keys.check_repeated_orders(rows.parsed(), rows.bits(REPEAT, 0))
+    # the orders (invoices, returns, tickets) exported twice under new ids (`keys.repeated_rows`)
+    if keys.repeat_fires(table.name, rows_in, _sum(stats, "t0")):
+        keys.check_repeated_rows(table.name, rows.parsed(), rows.bits(REPEAT, 0))
 
 
 def cross_table_stops(

@@ -324,3 +324,62 @@ def test_e_mail_addresses_on_1_percent_of_an_id_column_are_structural_never_show
         "table 'customers', column 'account_manager_id': 30 of 300 values are e-mail addresses (not shown"
     )
     assert "@" not in message
+
+
+def _invoices(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(n)],
+            "customer_id": [f"C{i % 6}" for i in range(n)],
+            "issued_at": [f"2023-01-{i % 28 + 1:02d} 09:{i % 60:02d}:{i % 53:02d}" for i in range(n)],
+            "due_at": [f"2023-02-{i % 28 + 1:02d} 09:{i % 60:02d}:{i % 53:02d}" for i in range(n)],
+            "amount": ["31.16"] * n,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "table, rows, key, noun",
+    [
+        ("invoices", _invoices(200), "invoice_id", "invoice"),
+        (
+            "returns",
+            _invoices(200)
+            .rename(columns={"invoice_id": "return_id", "issued_at": "returned_at"})
+            .drop(columns="due_at"),
+            "return_id",
+            "return",
+        ),
+        (
+            "tickets",
+            _invoices(200)
+            .rename(columns={"invoice_id": "ticket_id", "issued_at": "opened_at"})
+            .drop(columns="due_at")
+            .assign(effort_minutes="30")
+            .drop(columns="amount"),
+            "ticket_id",
+            "ticket",
+        ),
+    ],
+)
+def test_invoices_returns_tickets_exported_twice_under_new_ids_are_structural(table, rows, key, noun):
+    """The invoices exported twice, the second time under renumbered `invoice_id`s (every other column equal):
+    was exit 0 with 400 invoices accepted of 200 real ones, every payment feature doubled (returns: every refund,
+    tickets: every minute of service). The orders' rule (`features.keys.check_repeated_rows`) now serves every
+    per-customer event table: on 5% of 100 rows or more a stop; a few equal rows are kept; rows dated to the day
+    only are not judged (the same invoice twice on one day cannot be told from a repeated export)."""
+    again = rows.assign(**{key: [f"X{i}" for i in range(len(rows))]})
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _orders(6), table: pd.concat([rows, again], ignore_index=True)})
+    message = str(got.value)
+    assert message.startswith(
+        f"table '{table}': 400 of 400 {noun}s repeat another {noun} in every column but {key}"
+    )
+    assert "dated to the day only are not judged" in message and "\n0 " in message
+    few = pd.concat([rows, again.iloc[:4]], ignore_index=True)
+    res = validate_tables({"orders": _orders(6), table: few})
+    assert res.report[table].accepted == 204 and res.report[table].rejected == 0
+    by_day = pd.concat([rows, again], ignore_index=True)
+    by_day = by_day.assign(**{c: by_day[c].str[:10] for c in by_day.columns if c.endswith("_at")})
+    res = validate_tables({"orders": _orders(6), table: by_day})
+    assert res.report[table].accepted == 400

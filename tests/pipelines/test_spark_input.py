@@ -683,7 +683,7 @@ STOPS = {
         ),
         "table 'customers', column 'acquisition_cost': negative on 5 of the 6 rows",
     ),
-    "orders-exported-twice": (  # the orders again under renumbered ids (`features.keys.check_repeated_orders`)
+    "orders-exported-twice": (  # the orders again under renumbered ids (`features.keys.check_repeated_rows`)
         dict(
             orders=pd.concat(
                 [
@@ -696,6 +696,22 @@ STOPS = {
             customers=_CUST,
         ),
         "table 'orders': 120 of 120 orders repeat another order in every column but order_id",
+    ),
+    "invoices-exported-twice": (  # every per-customer event table's rule (`features.keys.check_repeated_rows`)
+        dict(
+            orders=_ORD,
+            customers=_CUST,
+            invoices=pd.DataFrame(
+                {
+                    "invoice_id": [f"{p}{i}" for p in "IX" for i in range(60)],
+                    "customer_id": [f"C{i % 6 + 1:06d}" for _ in "IX" for i in range(60)],
+                    "issued_at": [f"2024-01-{i % 28 + 1:02d} 09:{i:02d}" for _ in "IX" for i in range(60)],
+                    "due_at": [f"2024-02-{i % 28 + 1:02d} 09:{i:02d}" for _ in "IX" for i in range(60)],
+                    "amount": ["31.16"] * 120,
+                }
+            ),
+        ),
+        "table 'invoices': 120 of 120 invoices repeat another invoice in every column but invoice_id",
     ),
     "extra-columns-in-examples": (  # only the contract's non-personal columns in the example rows, both engines
         dict(
