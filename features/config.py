@@ -78,6 +78,10 @@ class LabelConfig(BaseModel):
         require_order_before_cutoff: only customers with at least one order before the cutoff are eligible.
         max_days_past_data: train and backtest refuse an as-of more than this many days after the day after the
             last order (label windows past the data would read as churn); quiet days at the end are allowed.
+        reach_last_year: horizons under a year, n_cutoffs > 1: where n_cutoffs would stop short of the as-of's
+            time of year one year earlier, more cutoffs (same step) reach one step past it, so the model is
+            fitted on, and its season-matched total corrected by, horizons at the time of year it scores at
+            (none before the company's first order, so a shorter history keeps the cutoffs it had).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -89,6 +93,7 @@ class LabelConfig(BaseModel):
     max_lapse_days: int | None = Field(gt=0)
     require_order_before_cutoff: bool
     max_days_past_data: int = Field(ge=0)
+    reach_last_year: bool
 
     @field_validator("cutoff_step_months")
     @classmethod

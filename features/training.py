@@ -21,6 +21,7 @@ import pandas as pd
 from features.config import FeatureConfig, LabelConfig
 from features.dates import MIN_DATE
 from features.errors import StructuralError
+from features.seasonal import YEAR_DAYS
 from features.table import company_totals, compute
 
 # Which column dates each table's rows (rows at/after as_of are dropped) and which other dates are blanked
@@ -61,21 +62,46 @@ class CustomerSample:
         return frame.loc[keep].reset_index(drop=True)
 
 
-def training_cutoffs(as_of: pd.Timestamp, horizon_days: int, label_config: LabelConfig) -> list[pd.Timestamp]:
-    """Cutoffs, ascending: (as_of - horizon) floored to a month start, then back every step, n_cutoffs of them."""
+def training_cutoffs(
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    label_config: LabelConfig,
+    first_order: pd.Timestamp | None = None,
+) -> list[pd.Timestamp]:
+    """Cutoffs, ascending: (as_of - horizon) floored to a month start, then back every step, n_cutoffs of them.
+
+    With `label_config.reach_last_year`, a horizon under a year and more than one cutoff asked for (one is a
+    feature table at one date: a backtest fold's evaluation rows), more cutoffs where needed so the earliest is at
+    or before the month start of as_of - (12 + step) months: the as-of's time of year one year earlier, with a
+    cutoff on each side of it (`models.purged.season_matched_cutoffs` interpolates between them). Six monthly
+    cutoffs before a 1 September as-of (January to June) would otherwise leave the model without a horizon at
+    that time of year even when the orders hold the previous autumn's peak. Those added cutoffs are kept only
+    after `first_order` (the company's first order, when given): before it they would hold no rows, and the
+    training set of a shorter history stays the one n_cutoffs gives.
+    """
     if not isinstance(as_of, pd.Timestamp) or as_of.tzinfo is not None:
         raise TypeError(f"as_of must be a naive pd.Timestamp, got {as_of!r}")
     step = label_config.step_months(horizon_days)
-    back = (label_config.n_cutoffs - 1) * step  # months from the latest cutoff to the earliest
     span = (as_of - MIN_DATE).days
     last = (as_of - pd.Timedelta(days=min(horizon_days, span))).to_period("M").to_timestamp()
+    n = label_config.n_cutoffs
+    if label_config.reach_last_year and horizon_days < YEAR_DAYS and n > 1:
+        target = (as_of - pd.DateOffset(months=12 + step)).to_period("M").to_timestamp()
+        months = (last.year - target.year) * 12 + last.month - target.month
+        room = ((last.year - MIN_DATE.year) * 12 + last.month - 1) // step + 1  # never before MIN_DATE
+        n = max(n, min(-(-months // step) + 1, room))
+    back = (n - 1) * step  # months from the latest cutoff to the earliest
     if horizon_days >= span or (last.year - MIN_DATE.year) * 12 + last.month - 1 < back:
         raise StructuralError(  # was: `unexpected ValueError: year 0 is out of range` (or an overflow)
             f"labels.n_cutoffs = {label_config.n_cutoffs} cutoffs every {step} month(s), the latest one "
             f"{horizon_days} days before --as-of {as_of.date()}, reach back before {MIN_DATE.year}, where no data "
             "can be: lower labels.n_cutoffs, the step or the horizon"
         )
-    cutoffs = [last - pd.DateOffset(months=k * step) for k in range(label_config.n_cutoffs)]
+    cutoffs = [last - pd.DateOffset(months=k * step) for k in range(n)]
+    if first_order is not None:
+        cutoffs = cutoffs[: label_config.n_cutoffs] + [
+            c for c in cutoffs[label_config.n_cutoffs :] if c > first_order
+        ]
     return sorted(pd.Timestamp(c).as_unit("ns") for c in cutoffs)
 
 
@@ -116,7 +142,11 @@ def build_training_set(
     With `sample` (`tables` hold a sample of the customers): the rows of the sampled customers only, equal to
     theirs in the training set of the whole base (company values from `sample.company_orders`).
     """
-    cutoffs = training_cutoffs(as_of, horizon_days, label_config)
+    orders = sample.company_orders if sample is not None else tables.get("orders")
+    first = None
+    if orders is not None and len(orders):
+        first = orders["ordered_at"][orders["ordered_at"] < as_of].min()
+    cutoffs = training_cutoffs(as_of, horizon_days, label_config, None if pd.isna(first) else first)
     if any(
         c + pd.Timedelta(days=horizon_days) > as_of for c in cutoffs
     ):  # pragma: no cover - by construction

@@ -106,7 +106,8 @@ def test_training_cutoffs() -> None:
 
 def test_training_set_eligibility_and_labels() -> None:
     as_of = pd.Timestamp("2024-10-01")  # cutoffs 2024-06-01 and 2024-07-01, horizon 90 days
-    lcfg = override("labels", horizon_days=90, n_cutoffs=2, cutoff_step_months=1)
+    # the two cutoffs alone (not reaching back to the as-of's time of year a year earlier): eligibility, not season
+    lcfg = override("labels", horizon_days=90, n_cutoffs=2, cutoff_step_months=1, reach_last_year=False)
     got = build_training_set(small_tables(), as_of, 90, defaults().features, lcfg)
     keys = list(zip(got["customer_id"], got["cutoff"].dt.strftime("%Y-%m-%d"), strict=True))
     # C: cancelled before the cutoff and lapsed > 730 days; D: never ordered; B: first order on 2024-06-20.
@@ -128,6 +129,7 @@ def test_training_set_eligibility_rules_can_be_relaxed() -> None:
         exclude_cancelled=False,
         max_lapse_days=None,
         require_order_before_cutoff=False,
+        reach_last_year=False,
     )
     got = build_training_set(small_tables(), pd.Timestamp("2024-10-01"), 90, defaults().features, lcfg)
     keys = list(zip(got["customer_id"], got["cutoff"].dt.strftime("%Y-%m-%d"), strict=True))
