@@ -81,8 +81,8 @@ class LabelConfig(BaseModel):
         reach_last_year: horizons under a year, n_cutoffs > 1: where n_cutoffs would stop short of the as-of's
             time of year one year earlier, more cutoffs (same step) reach one step past it, so the model is
             fitted on, and its season-matched total corrected by, horizons at the time of year it scores at
-            (only those with one horizon plus three months of orders before them, so a shorter history keeps
-            the cutoffs it had).
+            (only when the earliest has one horizon plus three months of orders before it, so a shorter history
+            keeps the cutoffs it had).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -75,11 +75,11 @@ def training_cutoffs(
     or before the month start of as_of - (12 + step) months: the as-of's time of year one year earlier, with a
     cutoff on each side of it (`models.purged.season_matched_cutoffs` interpolates between them). Six monthly
     cutoffs before a 1 September as-of (January to June) would otherwise leave the model without a horizon at
-    that time of year even when the orders hold the previous autumn's peak. An added cutoff is kept only with the
-    product's minimum history before it, one horizon plus three months after `first_order` (the company's first
-    order, when given): earlier it would describe a business in its first months rather than the same season a
-    year before (CDNOW, one cohort acquired in its first quarter, got totals 1.27-1.51 from such cutoffs), or
-    hold no rows at all; a shorter history keeps the training set n_cutoffs gives.
+    that time of year even when the orders hold the previous autumn's peak. The cutoffs are added only when the
+    earliest has the product's minimum history before it, one horizon plus three months after `first_order` (the
+    company's first order, when given): earlier it would describe a business in its first months rather than the
+    same season a year before (CDNOW, one cohort acquired in its first quarter, got totals 1.27-1.51 from such
+    cutoffs), or hold no rows at all; a shorter history keeps the training set n_cutoffs gives.
     """
     if not isinstance(as_of, pd.Timestamp) or as_of.tzinfo is not None:
         raise TypeError(f"as_of must be a naive pd.Timestamp, got {as_of!r}")
@@ -100,10 +100,12 @@ def training_cutoffs(
             "can be: lower labels.n_cutoffs, the step or the horizon"
         )
     cutoffs = [last - pd.DateOffset(months=k * step) for k in range(n)]
-    if first_order is not None:  # added cutoffs need the minimum history: one horizon plus three months
+    if (
+        first_order is not None and n > label_config.n_cutoffs
+    ):  # the reach needs the minimum history at its start
         least = first_order + pd.Timedelta(days=horizon_days) + pd.DateOffset(months=3)
-        kept = [c for c in cutoffs[label_config.n_cutoffs :] if c > least]
-        cutoffs = cutoffs[: label_config.n_cutoffs] + kept
+        if cutoffs[-1] <= least:
+            cutoffs = cutoffs[: label_config.n_cutoffs]
     return sorted(pd.Timestamp(c).as_unit("ns") for c in cutoffs)
 
 

@@ -39,11 +39,13 @@ def test_cutoffs_reach_the_scoring_time_of_year_a_year_earlier() -> None:
     assert len(got) == 11  # monthly, one either side of 2022-09-01
     before = training_cutoffs(FOLD, H, six.model_copy(update={"reach_last_year": False}))
     assert before == [pd.Timestamp(f"2023-0{m}-01") for m in range(1, 7)]
-    # an added cutoff needs one horizon plus three months of orders before it (CDNOW: a cohort acquired in the
-    # first quarter, whose first months are not last year's season of the same business)
+    # the earliest added cutoff needs one horizon plus three months of orders before it (CDNOW: a cohort acquired
+    # in the first quarter, whose first months are not last year's season of the same business)
     assert training_cutoffs(FOLD, H, six, first_order=pd.Timestamp("2022-12-01 08:26")) == before
-    partly = training_cutoffs(FOLD, H, six, first_order=pd.Timestamp("2022-03-01"))  # at least 2022-08-30
-    assert partly == [pd.Timestamp(f"2022-{m}-01") for m in (9, 10, 11, 12)] + before
+    # orders from 2022-03-01: minimum history reached on 2022-08-30, after the earliest added cutoff
+    assert training_cutoffs(FOLD, H, six, first_order=pd.Timestamp("2022-03-01")) == before
+    # orders from 2022-01-15: reached on 2022-07-16, so the whole reach is added
+    assert training_cutoffs(FOLD, H, six, first_order=pd.Timestamp("2022-01-15")) == got
     # nothing changes where n_cutoffs already reaches (the default 12 at 90 days), for a year's horizon or one cutoff
     twelve = override("labels", horizon_days=H)
     as_of = pd.Timestamp("2025-12-31")
