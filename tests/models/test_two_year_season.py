@@ -76,3 +76,28 @@ def test_peak_fold_total_on_two_years_of_orders_only() -> None:
     short, _ = bias(cfg.labels.model_copy(update={"reach_last_year": False}))
     assert 0.8 <= reached <= 1.25
     assert np.log(reached) - np.log(short) > 0.1  # the six cutoffs alone carry the quiet spring forward
+
+
+def _fold_table(fold: str, ours: float, bias: float) -> pd.DataFrame:
+    """One fold of `bench/two_year.py`'s table: ours' rank metrics at `ours`, BG/NBD's at 0.5, persistence's 0.4."""
+    rows = {
+        "model": [bias, ours, ours, ours, ours, ours, 0.8],
+        "btyd_no_purchase": [1.0, 0.5, 0.5, 0.5, 0.5, 0.5, np.nan],
+        "persistence": [1.0, 0.4, 0.4, 0.4, 0.4, 0.4, np.nan],
+    }
+    cols = [c for c, _ in two_year.COLUMNS]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=cols).rename_axis("model")
+    return frame.assign(fold=fold).reset_index().set_index(["fold", "model"])
+
+
+def test_bench_verdict_and_summary_per_fold() -> None:
+    a = pd.concat([_fold_table("2023-09", 0.6, 0.80), _fold_table("2023-10", 0.45, 1.10)])
+    b = pd.concat([_fold_table("2023-09", 0.55, 1.00), _fold_table("2023-10", 0.6, 0.70)])
+    v = two_year.verdict(a)
+    assert v.loc["2023-09", "top20"] == "yes" and v.loc["2023-10", "top20"] == "no (-0.050)"
+    assert v["total within 15%"].tolist() == ["no", "yes"]
+    s = two_year.summary([a, b])
+    assert s.loc["2023-09", "pred/actual per company"] == "0.80 1.00"
+    assert s.loc["2023-09", "within 15%"] == "1/2" and s.loc["2023-10", "within 15%"] == "1/2"
+    assert s.loc["2023-10", "gini"] == "1/2 (1)"
+    assert abs(s.loc["2023-10", "mean |log|"] - (np.log(1.1) + abs(np.log(0.7))) / 2) < 1e-12
