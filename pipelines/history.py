@@ -32,7 +32,9 @@ __all__ = [
     "bridge_source",
     "check_same_horizon",
     "check_same_customers",
+    "history_notes",
     "run_history",
+    "tier_rules_change",
     "transitions_between",
 ]
 
@@ -92,6 +94,60 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
         "reset. Give the ids as the earlier runs wrote them (keep them as text), or start a new history "
         "directory for another customer base"
     )
+
+
+def _flat(rules: Any, prefix: str) -> dict[str, Any]:
+    """Nested rule settings as dotted keys (`tiers.great.top_share`); lists are one value."""
+    if not isinstance(rules, dict):
+        return {prefix: rules}
+    out: dict[str, Any] = {}
+    for key, value in rules.items():
+        out |= _flat(value, f"{prefix}.{key}")
+    return out
+
+
+def tier_rules_change(previous: HistoryRun, rules: dict[str, Any] | None) -> str | None:
+    """What changed in the tier, rating and flag rules (`tiers:` but its stability rule) since `previous`, the run
+    a comparison starts from; None when nothing did, or when either run's rules are not recorded.
+
+    Runs under other rules are still compared (a new policy is a choice), but their tier moves then come partly
+    from the rules, not from the customers: every reader of the comparison is told (was: 99 of 151 great
+    customers "moved" to good in the transitions after `tiers.great.top_share` 0.2 -> 0.05, without a word)."""
+    if previous.tier_rules is None or rules is None:
+        return None
+    old, new = _flat(previous.tier_rules, "tiers"), _flat(rules, "tiers")
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if not changed:
+        return None
+    shown = "; ".join(f"{k}: {old.get(k)} then {new.get(k)}" for k in changed[:5])
+    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+    return (
+        f"the tier rules changed since the history's run as of {previous.as_of} ({shown}{more}): tier, rating and "
+        "flag changes between the two runs come partly from the rules, not from the customers"
+    )
+
+
+def history_notes(
+    history: Path | None, as_of: str, rules: dict[str, Any] | None, stability: str
+) -> list[str]:
+    """What a run added to `history` as of `as_of` must say about the runs it is compared with: tier rules other
+    than the previous run's (`tier_rules_change`), and later runs already there, whose stable tiers were computed
+    without this one (a backfill after them; under a stability rule other than `none`)."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return []
+    runs = list_runs(history)
+    notes = []
+    previous = previous_run(runs, as_of)
+    change = None if previous is None else tier_rules_change(previous, rules)
+    if change:
+        notes.append(change)
+    later = [r.as_of for r in runs if r.as_of > as_of and r.stability_rule != "none"]
+    if later and stability != "none":
+        notes.append(
+            f"the history already holds later runs ({', '.join(later)}): their stable tiers were computed without "
+            f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it"
+        )
+    return notes
 
 
 def bridge_source(history: Path | None, as_of: str, model_version: str) -> HistoryRun | None:
@@ -297,7 +353,7 @@ def report_history(
     upto = [r for r in runs if r.as_of <= as_of]
     check_same_horizon(upto, horizon, "the report's history sections")
     previous = previous_run(upto, as_of)
-    transitions = None
+    transitions = rules_changed = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
         registry = feature_registry(cfg.features)
@@ -306,6 +362,9 @@ def report_history(
         transitions = transitions_between(
             previous, scores, contrib, horizon, cfg, registry, churn, bridge, bridge_churn, version
         )
+        from pipelines.history_store import tier_rules
+
+        rules_changed = tier_rules_change(previous, tier_rules(manifest))
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
@@ -314,4 +373,5 @@ def report_history(
         previous_as_of=None if previous is None else previous.as_of,
         runs=counts,
         rating_grades=[str(g) for g in cfg.tiers.rating.grades()],
+        rules_changed=rules_changed,
     )

@@ -73,6 +73,9 @@ class HistoryRun:
     statuses: dict[str, int]
     stability_rule: str
     path: Path
+    #: the tier, rating and flag rules the run applied (`tiers:` without `stability`); None in runs added before
+    #: run.json recorded them
+    tier_rules: dict[str, Any] | None = None
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -128,6 +131,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             statuses={str(k): int(v) for k, v in dict(info.get("statuses", {})).items()},
             stability_rule=str(info.get("stability_rule", "none")),
             path=folder,
+            tier_rules=info.get("tier_rules"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -210,6 +214,13 @@ def read_bridge(run: HistoryRun) -> tuple[pd.DataFrame | None, pd.DataFrame | No
     return value, read_churn_contributions(run.path / BRIDGE_CHURN_FILE, run.run_id), str(version)
 
 
+def tier_rules(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The tier, rating and flag rules a run applied, from its manifest's `run_policy` (or a manifest-like
+    `{"run_policy": ...}`); the stability rule is recorded on its own. None when the manifest does not hold them."""
+    rules = (manifest.get("run_policy") or {}).get("tiers")
+    return None if not isinstance(rules, dict) else {k: v for k, v in rules.items() if k != "stability"}
+
+
 def append_run(
     history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
 ) -> Path:
@@ -274,6 +285,8 @@ def _append_run(
             "stability_rule": str(
                 manifest.get("run_policy", {}).get("tiers", {}).get("stability", {}).get("rule", "none")
             ),
+            # the rules its tiers, ratings and flags were assigned with: a later run under other rules says so
+            "tier_rules": tier_rules(manifest),
             # the previous run's model version this run was explained with too, or why it was not
             "bridge": (
                 None

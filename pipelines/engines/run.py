@@ -362,9 +362,16 @@ def run_score(
         seconds = time.perf_counter() - t0
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
-        from pipelines.history import apply_stability
+        from pipelines.history import apply_stability, history_notes
+        from pipelines.history_store import tier_rules
 
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
+        policy = {"run_policy": run_policy(run_cfg)}
+        notes = history_notes(
+            history, as_of.date().isoformat(), tier_rules(policy), run_cfg.tiers.stability.rule
+        )
+        for note in notes:
+            console.print(f"[bold yellow]warning:[/] {escape(note)}")
         # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
         from pipelines.newcomers import score_newcomers
@@ -399,7 +406,8 @@ def run_score(
             "settings_differences": diffs,
             "settings_notes": setting_notes,
             "input_column_differences": input_notes,
-            "run_policy": run_policy(run_cfg),
+            "run_policy": policy["run_policy"],
+            "history_notes": notes,
             "skipped_rules": skipped,
             "stale_data": stale,
             "stale_model": stale_model,

@@ -36,6 +36,8 @@ class HistoryReport:
     previous_as_of: str | None
     runs: Sequence[Mapping[str, Any]] = field(default_factory=list)
     rating_grades: Sequence[str] = ()  # worst to best (`models.tier_config.RatingConfig.grades`)
+    #: the tier rules changed since the previous run (`pipelines.history.tier_rules_change`): what changed, or None
+    rules_changed: str | None = None
 
 
 def _has(flags: pd.Series, flag: str) -> pd.Series:
@@ -176,6 +178,8 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
                 )
             }
     out["total"] = sum(len(g["rows"]) for g in out["groups"])
+    # moves that come from new tier rules are not the customers' doing: the page says so (the team page names them)
+    out["rules_changed"] = bool(history.rules_changed)
     return out
 
 
@@ -185,7 +189,11 @@ def team_history(history: HistoryReport | None, tiers: list[str], config: Report
         return None
     from pipelines.reports.charts import tier_history_chart
 
-    out: dict[str, Any] = {"previous_as_of": history.previous_as_of or "", "matrix": None}
+    out: dict[str, Any] = {
+        "previous_as_of": history.previous_as_of or "",
+        "matrix": None,
+        "rules_changed": history.rules_changed,
+    }
     if history.transitions is not None:
         t = history.transitions
         old = t["old_tier"].astype(object).where(t["old_tier"].notna(), "not scored")

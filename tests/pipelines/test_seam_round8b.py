@@ -41,3 +41,56 @@ def test_the_champion_version_recorded_is_the_model_loaded_when_promoted_meanwhi
     client = mlflow.MlflowClient()
     assert loaded.run_id == client.get_model_version("customer-value", "1").run_id
     assert loaded.run_id != client.get_model_version("customer-value", "2").run_id
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_runs_are_said(trained, tmp_path):
+    """A history whose second run applied other tier rules (`tiers.great.top_share` 0.2 -> 0.05): the run, its
+    manifest, the team page's transitions and each manager's actions say that the moves come partly from the rules
+    (was: "N customers changed tier", a great customer in five "moved" to good, without a word). A run added
+    before runs already there (a backfill) says their stable tiers were computed without it (was: nothing)."""
+    import re
+
+    import yaml
+
+    from tests.helpers import cvp, scores_manifest
+    from tests.pipelines.score_helpers import score_cli_args
+
+    history, site = tmp_path / "history", tmp_path / "site"
+    narrower = tmp_path / "narrow.yaml"
+    cfg = yaml.safe_load(trained.config.read_text())
+    narrower.write_text(yaml.safe_dump(cfg | {"tiers": {"great": {"top_share": 0.05}}}))
+    first = cvp(*score_cli_args(trained, tmp_path / "a.parquet", "2024-12-01", None, "--history", history))
+    assert first.exit_code == 0, first.output
+    assert scores_manifest(tmp_path / "a.parquet")["history_notes"] == []
+    out = tmp_path / "b.parquet"
+    res = cvp(*score_cli_args(trained, out, "2025-01-01", narrower, "--history", history))
+    assert res.exit_code == 0, res.output
+    said = "the tier rules changed since the history's run as of 2024-12-01 (tiers.great.top_share: 0.2 then 0.05)"
+    assert said in _one_line(res.output)
+    assert any(said in note for note in scores_manifest(out)["history_notes"])
+    res = cvp("report", "--scores", out, "--out", site, "--config", narrower, "--history", history)
+    assert res.exit_code == 0, res.output
+    assert said in _one_line(res.output)
+    index = (site / "index.html").read_text()
+    assert re.search(
+        r'id="transitions-rules-changed">The tier rules changed .*tiers\.great\.top_share: 0\.2 then 0\.05',
+        index,
+    )
+    pages = sorted(site.glob("manager-*.html"))
+    assert pages and all('id="this-month-rules-changed"' in p.read_text() for p in pages)
+    # the same rules as the previous run: nothing said
+    same = cvp(*score_cli_args(trained, tmp_path / "c.parquet", "2025-02-01", narrower, "--history", history))
+    assert same.exit_code == 0, same.output
+    assert scores_manifest(tmp_path / "c.parquet")["history_notes"] == []
+    # a backfill before the three runs (the margin rule of the default config)
+    back = cvp(*score_cli_args(trained, tmp_path / "d.parquet", "2024-11-01", None, "--history", history))
+    assert back.exit_code == 0, back.output
+    later = (
+        "the history already holds later runs (2024-12-01, 2025-01-01, 2025-02-01): their stable tiers were"
+    )
+    assert later in _one_line(back.output)
+    assert any(later in note for note in scores_manifest(tmp_path / "d.parquet")["history_notes"])
