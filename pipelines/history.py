@@ -25,6 +25,7 @@ from pipelines.history_store import (
     read_columns,
     read_run,
     read_run_churn,
+    same_model,
 )
 
 __all__ = [
@@ -150,13 +151,15 @@ def history_notes(
     return notes
 
 
-def bridge_source(history: Path | None, as_of: str, model_version: str) -> HistoryRun | None:
+def bridge_source(
+    history: Path | None, as_of: str, model_version: str, model_run_id: str | None = None
+) -> HistoryRun | None:
     """The history's run before `as_of` when it was scored with another model version than `model_version`
     (issue 15: this run then explains its data with that run's model too), else None (also without a history)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return None
     previous = previous_run(list_runs(history), as_of)
-    if previous is None or previous.model_version == str(model_version):
+    if previous is None or same_model(previous, model_version, model_run_id):
         return None
     return previous
 
@@ -286,6 +289,7 @@ def transitions_between(
     bridge: pd.DataFrame | None = None,
     bridge_churn: pd.DataFrame | None = None,
     bridge_version: str | None = None,
+    model_run_id: str | None = None,
 ) -> pd.DataFrame:
     """`models.transitions.tier_transitions` from a history run to a run's scores (the reported tiers).
 
@@ -294,7 +298,10 @@ def transitions_between(
     runs (`new_churn` and the history run's), the churn change is explained too (points of probability).
     When the model changed, `bridge` and `bridge_churn` (the new run's bridge files: the model of version
     `bridge_version` on the new data) split each change into data and model parts, if `bridge_version` is the
-    history run's model; otherwise the split is left empty. Refuses runs of different horizons.
+    history run's model; otherwise the split is left empty. `model_run_id`: the MLflow run that trained the new
+    run's model; a model of the old run's version number from another training run is a changed model (was: v1
+    of a new registry taken for the v1 that scored the old run: no "model retrained", every change put on the
+    data). Refuses runs of different horizons.
     """
     from models.transitions import tier_transitions
 
@@ -306,6 +313,10 @@ def transitions_between(
     index = "customer_id"
     a = old_scores.set_index(index)
     b = new_scores.assign(customer_id=new_scores[index].astype("str")).set_index(index)
+    if "model_version" in a and "model_version" in b and model_run_id and old.model_run_id != model_run_id:
+        if old.model_run_id is not None:  # the versions are told apart by their training runs too
+            a = a.assign(model_version=a["model_version"].astype("str") + f" ({old.model_run_id})")
+            b = b.assign(model_version=b["model_version"].astype("str") + f" ({model_run_id})")
     moves = tier_transitions(
         a,
         b,
@@ -360,7 +371,17 @@ def report_history(
         bridge_info = manifest.get("bridge") or {}
         version = None if bridge_info.get("note") else bridge_info.get("old_model_version")
         transitions = transitions_between(
-            previous, scores, contrib, horizon, cfg, registry, churn, bridge, bridge_churn, version
+            previous,
+            scores,
+            contrib,
+            horizon,
+            cfg,
+            registry,
+            churn,
+            bridge,
+            bridge_churn,
+            version,
+            manifest.get("model_run_id"),
         )
         from pipelines.history_store import tier_rules
 

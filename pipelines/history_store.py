@@ -76,6 +76,9 @@ class HistoryRun:
     #: the tier, rating and flag rules the run applied (`tiers:` without `stability`); None in runs added before
     #: run.json recorded them
     tier_rules: dict[str, Any] | None = None
+    #: the MLflow run that trained the run's model: with the version, which model it was (another registry, or a
+    #: store started again, numbers its versions from 1 again); None in runs added before run.json recorded it
+    model_run_id: str | None = None
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -132,6 +135,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             stability_rule=str(info.get("stability_rule", "none")),
             path=folder,
             tier_rules=info.get("tier_rules"),
+            model_run_id=info.get("model_run_id"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -190,6 +194,14 @@ def read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
         ) from exc
     scores["customer_id"] = scores["customer_id"].astype("str")
     return scores
+
+
+def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:
+    """Whether `run` was scored with the model of `version` trained by MLflow run `model_run_id`: the same version
+    number and, when both runs recorded it, the same training run (v1 of another registry is another model)."""
+    if run.model_version != str(version):
+        return False
+    return run.model_run_id is None or model_run_id is None or run.model_run_id == model_run_id
 
 
 def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:
@@ -273,6 +285,7 @@ def _append_run(
             "run_id": manifest["run_id"],
             "model_version": str(manifest["model_version"]),
             "model_uri": manifest.get("model_uri"),
+            "model_run_id": manifest.get("model_run_id"),
             "horizon_days": int(manifest["horizon_days"]),
             "customers_total": int(manifest["customers_total"]),
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},

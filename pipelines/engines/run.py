@@ -326,7 +326,7 @@ def run_score(
             }
         )
         # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
-        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg)
+        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, model.run_id)
         # ---
         staging = staging_dir(out, run_id)
         staged = {k: staging / p.name for k, p in paths.items()}

@@ -94,3 +94,57 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
     )
     assert later in _one_line(back.output)
     assert any(later in note for note in scores_manifest(tmp_path / "d.parquet")["history_notes"])
+
+
+def _recorded_training_run(history, as_of: str, run_id: str) -> None:
+    """The history's run as of `as_of` as if scored by a model of another registry (same version number)."""
+    import json
+
+    run_file = history / f"as_of={as_of}" / "run.json"
+    info = json.loads(run_file.read_text())
+    assert info["model_run_id"], info  # recorded by the run
+    run_file.write_text(json.dumps(info | {"model_run_id": run_id}))
+
+
+def test_the_same_version_number_from_another_registry_is_a_changed_model(
+    challenged, trained, tmp_path, monkeypatch
+):
+    """A history scored by v1 of one registry, then by v1 of another (a tracking store started again, a second
+    server): the numbers match, the models do not. The run says the model changed and why it cannot split the
+    change, and the manager pages say the model was retrained (was: taken for the same model: no bridge, no note,
+    every change of expected value put on the customers' data). A version whose number the registry still has but
+    from another training run is never used for the split (was: v2 of this registry taken for the run's v2)."""
+    from tests.helpers import cvp, scores_manifest
+    from tests.pipelines.conftest import clone_registry
+    from tests.pipelines.score_helpers import score_cli_args
+
+    keep_mlflow_uris(monkeypatch)
+    history, site = tmp_path / "history", tmp_path / "site"
+    first = cvp(*score_cli_args(trained, tmp_path / "a.parquet", "2024-12-01", None, "--history", history))
+    assert first.exit_code == 0, first.output
+    _recorded_training_run(history, "2024-12-01", "0" * 32)  # v1, trained elsewhere
+    out = tmp_path / "b.parquet"
+    res = cvp(*score_cli_args(trained, out, "2025-01-01", None, "--history", history))
+    assert res.exit_code == 0, res.output
+    bridge = scores_manifest(out)["bridge"]
+    assert bridge["old_model_version"] == "1" and "trained by MLflow run" in bridge["note"], bridge
+    assert "0" * 32 in bridge["note"] and "another registry" in " ".join(res.output.split())
+    res = cvp("report", "--scores", out, "--out", site, "--config", trained.config, "--history", history)
+    assert res.exit_code == 0, res.output
+    pages = sorted(site.glob("manager-*.html"))
+    assert pages and all('id="this-month-model-changed"' in p.read_text() for p in pages)
+    # another registry's v2 is not the v2 that scored the history's run: no split with it
+    config = clone_registry(challenged, tmp_path / "registry")  # v1 champion, v2 challenger
+    other = tmp_path / "other-history"
+    model2 = ("--model", "models:/customer-value/2")
+    first = cvp(
+        *score_cli_args(trained, tmp_path / "c.parquet", "2024-12-01", config, "--history", other, *model2)
+    )
+    assert first.exit_code == 0, first.output
+    _recorded_training_run(other, "2024-12-01", "f" * 32)
+    out = tmp_path / "d.parquet"
+    res = cvp(*score_cli_args(trained, out, "2025-01-01", config, "--history", other))
+    assert res.exit_code == 0, res.output
+    bridge = scores_manifest(out)["bridge"]
+    assert bridge["old_model_version"] == "2" and "f" * 32 in (bridge.get("note") or ""), bridge
+    assert not any(tmp_path.glob("d.bridge_contributions.parquet"))
