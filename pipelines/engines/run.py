@@ -268,6 +268,15 @@ def run_score(
             "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
             "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
         )
+    from pipelines.code_version import code_difference, code_version
+
+    code_note = code_difference(
+        ((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version()
+    )
+    if code_note and strict:
+        raise StructuralError(f"{code_note} (--strict refuses)")
+    if code_note:
+        console.print(f"[bold yellow]warning:[/] {escape(code_note)} (scored anyway; --strict refuses)")
     stale_model = model_age_note(cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days)
     if stale_model and strict:
         raise StructuralError(f"{stale_model} (--strict refuses)")
@@ -405,6 +414,8 @@ def run_score(
             "settings_used": settings_used(cfg),
             "settings_differences": diffs,
             "settings_notes": setting_notes,
+            "code_version": code_version(),  # the code that computed these scores
+            "code_difference": code_note,
             "input_column_differences": input_notes,
             "run_policy": policy["run_policy"],
             "history_notes": notes,

@@ -1,5 +1,6 @@
 """Round 8 of the train/score seam, second part (the first is `test_seam_round8.py`): a champion promoted while a
-scoring run starts, a history whose tier rules or order of runs changed under it.
+scoring run starts, a history whose tier rules, order of runs or model (same number, another registry) changed
+under it, a model trained by other feature code.
 
 Each test failed on the code before its fix (the `was:` of each docstring)."""
 
@@ -7,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from features.validation import StructuralError
 from tests.helpers import keep_mlflow_uris
 
 
@@ -148,3 +152,30 @@ def test_the_same_version_number_from_another_registry_is_a_changed_model(
     bridge = scores_manifest(out)["bridge"]
     assert bridge["old_model_version"] == "2" and "f" * 32 in (bridge.get("note") or ""), bridge
     assert not any(tmp_path.glob("d.bridge_contributions.parquet"))
+
+
+def test_a_model_trained_with_other_feature_code_is_said_and_strict_refuses(
+    trained, default_scores, tmp_path, monkeypatch
+):
+    """A model pickles its boosters, not the code that computes its features: scored after a release changed
+    `features/` (or `models/`), its features may be computed otherwise than in training. The model records the
+    code it was trained with (`data.code`), every run the code that scored it (`code_version`); other code is a
+    warning and `code_difference` in the manifest, and `--strict` refuses (was: nothing recorded on either side,
+    scored without a word)."""
+    import pipelines.code_version as code
+    from tests.pipelines.score_helpers import score_trained
+
+    now = code.code_version()
+    assert default_scores.run.manifest["model_settings"]["data"]["code"] == now
+    assert default_scores.run.manifest["code_version"] == now
+    assert default_scores.run.manifest["code_difference"] is None
+    monkeypatch.setattr(code, "code_version", lambda: now | {"features_sha256": "0" * 64, "package": "0.2.0"})
+    run = score_trained(trained, tmp_path / "s.parquet")
+    said = "the model was trained with other feature or model code than this run's (package"
+    assert (
+        said in run.manifest["code_difference"] and "features code sha256" in run.manifest["code_difference"]
+    )
+    assert "models code" not in run.manifest["code_difference"]  # only what changed is named
+    with pytest.raises(StructuralError, match=r"other feature or model code .*--strict refuses"):
+        score_trained(trained, tmp_path / "strict.parquet", strict=True)
+    assert not (tmp_path / "strict.parquet").exists()
