@@ -182,6 +182,8 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     rule = cfg.tiers.stability
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     runs = [r for r in list_runs(open_history(history, create=True)) if r.as_of < as_of]
+    # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
+    out.attrs["stability_runs"] = {r.as_of: r.run_id for r in runs}
     check_same_horizon(runs, horizon_days, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
@@ -341,6 +343,30 @@ def transitions_between(
     return moves
 
 
+def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str) -> None:
+    """Refuse (exit 2) to report with a history a run whose tiers were not held by the stability rule over that
+    history's earlier runs (scored without `--history`, or with another history): its transitions would count
+    as moves what the rule holds (was: 94 customers "changed tier" on the team page where the history's own run of
+    the same as-of had 55). Manifests written before runs recorded their history are not judged."""
+    if "stability_runs" not in manifest:
+        return
+    rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
+    before = {r.as_of: r.run_id for r in runs if r.as_of < as_of}
+    used = manifest["stability_runs"]
+    if rule == "none" or not before or used == before:
+        return
+    if used is None:
+        said = "were scored without --history"
+    else:
+        shown = ", ".join(sorted(set(used) ^ set(before)) or [a for a in before if used.get(a) != before[a]])
+        said = f"were held by the stability rule over other runs than this history holds before {as_of} ({shown})"
+    raise StructuralError(
+        f"the scores as of {as_of} {said}: their tiers are not the ones this history's stability rule "
+        f"({rule}) reports, so the moves between runs would be miscounted. Report the scores `cvp score --history` "
+        "wrote into this history, or score again with this --history"
+    )
+
+
 def report_history(
     history: Path,
     scores: pd.DataFrame,
@@ -364,6 +390,7 @@ def report_history(
     upto = [r for r in runs if r.as_of <= as_of]
     check_same_horizon(upto, horizon, "the report's history sections")
     previous = previous_run(upto, as_of)
+    check_stabilised_with(manifest, upto, as_of)
     transitions = rules_changed = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")

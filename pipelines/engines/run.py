@@ -375,6 +375,7 @@ def run_score(
         from pipelines.history_store import tier_rules
 
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
+        stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
         notes = history_notes(
             history, as_of.date().isoformat(), tier_rules(policy), run_cfg.tiers.stability.rule
@@ -419,6 +420,7 @@ def run_score(
             "input_column_differences": input_notes,
             "run_policy": policy["run_policy"],
             "history_notes": notes,
+            "stability_runs": stability_runs,
             "skipped_rules": skipped,
             "stale_data": stale,
             "stale_model": stale_model,

@@ -179,3 +179,45 @@ def test_a_model_trained_with_other_feature_code_is_said_and_strict_refuses(
     with pytest.raises(StructuralError, match=r"other feature or model code .*--strict refuses"):
         score_trained(trained, tmp_path / "strict.parquet", strict=True)
     assert not (tmp_path / "strict.parquet").exists()
+
+
+def test_a_report_refuses_a_history_whose_stability_the_scores_did_not_go_through(trained, tmp_path):
+    """`cvp report --history DIR` on scores whose tiers were not held by the stability rule over DIR's earlier runs:
+    scored without `--history`, or before a run was backfilled under them. Their moves would be counted from
+    this run's own tiers (was: 94 customers "changed tier" where the history's own run of the same as-of, same
+    run id, had 55). The manifest records the runs the stable tiers came from (`stability_runs`)."""
+    from tests.helpers import cvp, scores_manifest
+    from tests.pipelines.score_helpers import score_cli_args
+
+    history = tmp_path / "history"
+    for as_of in ("2024-12-01", "2025-01-01"):
+        res = cvp(*score_cli_args(trained, tmp_path / f"{as_of}.parquet", as_of, None, "--history", history))
+        assert res.exit_code == 0, res.output
+    own = tmp_path / "2025-01-01.parquet"
+    assert list(scores_manifest(own)["stability_runs"]) == ["2024-12-01"]
+    alone = tmp_path / "alone.parquet"
+    res = cvp(*score_cli_args(trained, alone, "2025-01-01"))
+    assert res.exit_code == 0, res.output
+    assert scores_manifest(alone)["stability_runs"] is None
+    report = (
+        "report",
+        "--out",
+        tmp_path / "site",
+        "--config",
+        trained.config,
+        "--history",
+        history,
+        "--scores",
+    )
+    res = cvp(*report, alone)
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "the scores as of 2025-01-01 were scored without --history" in " ".join(res.output.split())
+    assert cvp(*report, own).exit_code == 0  # the run the history holds
+    # a run backfilled under it: its stable tiers no longer follow from the history
+    res = cvp(*score_cli_args(trained, tmp_path / "nov.parquet", "2024-11-01", None, "--history", history))
+    assert res.exit_code == 0, res.output
+    res = cvp(*report, own)
+    assert res.exit_code == 2, res.output
+    assert "over other runs than this history holds before 2025-01-01 (2024-11-01)" in " ".join(
+        res.output.split()
+    )
