@@ -146,7 +146,8 @@ def history_notes(
     if later and stability != "none":
         notes.append(
             f"the history already holds later runs ({', '.join(later)}): their stable tiers were computed without "
-            f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it"
+            f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it (`cvp report "
+            "--history` refuses them until then)"
         )
     return notes
 
