@@ -137,6 +137,9 @@ def test_the_same_version_number_from_another_registry_is_a_changed_model(
     assert res.exit_code == 0, res.output
     pages = sorted(site.glob("manager-*.html"))
     assert pages and all('id="this-month-model-changed"' in p.read_text() for p in pages)
+    listed = cvp("history", "--history", history)  # the two v1 told apart by their training runs
+    assert listed.exit_code == 0 and "1 (run 00000000)" in listed.output, listed.output
+    assert f"1 (run {scores_manifest(out)['model_run_id'][:8]})" in listed.output
     # another registry's v2 is not the v2 that scored the history's run: no split with it
     config = clone_registry(challenged, tmp_path / "registry")  # v1 champion, v2 challenger
     other = tmp_path / "other-history"
