@@ -102,7 +102,9 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
     rank = {g: i for i, g in enumerate(grades)}
     old_r = t["old_rating"].map(lambda g: rank.get(str(g), np.nan)).astype(float)
     new_r = t["new_rating"].map(lambda g: rank.get(str(g), np.nan)).astype(float)
-    upgraded = (new_r > old_r).fillna(False)
+    # a problem is told "renegotiate or let go" by its tier: never thanked on the same page for a rating one grade
+    # up (was: "problem → problem, D → C" and even customers who became problems listed for a thank-you)
+    upgraded = (new_r > old_r).fillna(False) & (t["new_tier"].astype(str) != "problem")
     cur = config.currency
 
     def rows(mask: pd.Series, why: Any) -> list[dict[str, str]]:

@@ -224,3 +224,41 @@ def test_a_report_refuses_a_history_whose_stability_the_scores_did_not_go_throug
     assert "over other runs than this history holds before 2025-01-01 (2024-11-01)" in " ".join(
         res.output.split()
     )
+
+
+def test_a_problem_customer_is_never_listed_for_a_thank_you():
+    """A manager page's "Rating upgrades worth a thank-you" lists customers whose rating rose; a customer whose
+    tier is problem is told "renegotiate terms or let go" on the same page, so a rating one grade up (D -> C, still
+    losing money) is no reason to thank them (was: listed, and a customer who became a problem with a rating up
+    was in both "Customers who became problems" and the thank-yous)."""
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.reports.actions import HistoryReport, manager_actions
+
+    cfg = load_config()
+    ids = ["P1", "P2", "G1"]
+    moves = pd.DataFrame(
+        {
+            "old_status": "scored",
+            "old_tier": ["problem", "good", "good"],
+            "new_tier": ["problem", "problem", "great"],
+            "old_rating": ["D", "C", "B"],
+            "new_rating": ["C", "B", "A"],
+            "value_change": [20.0, -50.0, 80.0],
+            "old_flags": "",
+            "old_account_manager_id": "AM1",
+        },
+        index=pd.Index(ids, name="customer_id"),
+    )
+    history = HistoryReport(moves, "2024-12-01", [], [str(g) for g in cfg.tiers.rating.grades()])
+    page = pd.DataFrame(
+        {"customer_id": ids, "flags": "", "manager": "AM1", "tier_reason": "non_positive_value"}
+    )
+    report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})  # as the report job has it
+    groups = {
+        g["key"]: [r["customer_id"] for r in g["rows"]]
+        for g in manager_actions(history, page, report_cfg)["groups"]
+    }
+    assert groups["thank-you"] == ["G1"]
+    assert groups["became-problem"] == ["P2"]
