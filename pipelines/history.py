@@ -353,6 +353,23 @@ def transitions_between(
     return moves
 
 
+def with_run_tiers(cfg: Any, manifest: dict) -> Any:
+    """`cfg` with the tier, rating and flag rules the scoring run applied (its manifest's `run_policy`): the
+    history sections compare the run's own ratings and value column, whatever `--config` the report is given (was:
+    a report config on another rating scale, `score10`, read the run's letters as no grade: every "Rating upgrades
+    worth a thank-you" list empty, without a word). Unchanged when the manifest does not hold them."""
+    from models.tier_config import TierConfig
+
+    recorded = (manifest.get("run_policy") or {}).get("tiers")
+    if not isinstance(recorded, dict):
+        return cfg
+    try:
+        tiers = TierConfig.model_validate(recorded)
+    except ValueError:
+        return cfg
+    return cfg.model_copy(update={"tiers": tiers})
+
+
 def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str) -> None:
     """Refuse (exit 2) to report with a history a run whose tiers were not held by the stability rule over that
     history's earlier runs (scored without `--history`, or with another history): its transitions would count
@@ -395,6 +412,7 @@ def report_history(
     from pipelines.reports.actions import HistoryReport
 
     runs = list_runs(history)
+    cfg = with_run_tiers(cfg, manifest)
     horizon = int(manifest.get("horizon_days", cfg.labels.horizon_days))
     as_of = str(manifest.get("as_of") or pd.Timestamp(scores["as_of"].iloc[0]).date().isoformat())
     upto = [r for r in runs if r.as_of <= as_of]

@@ -188,7 +188,8 @@ def test_a_report_refuses_a_history_whose_stability_the_scores_did_not_go_throug
     """`cvp report --history DIR` on scores whose tiers were not held by the stability rule over DIR's earlier runs:
     scored without `--history`, or before a run was backfilled under them. Their moves would be counted from
     this run's own tiers (was: 94 customers "changed tier" where the history's own run of the same as-of, same
-    run id, had 55). The manifest records the runs the stable tiers came from (`stability_runs`)."""
+    run id, had 55). The manifest records the runs the stable tiers came from (`stability_runs`). The history
+    sections read the run's own tier and rating rules, whatever the report's `--config`."""
     from tests.helpers import cvp, scores_manifest
     from tests.pipelines.score_helpers import score_cli_args
 
@@ -216,6 +217,22 @@ def test_a_report_refuses_a_history_whose_stability_the_scores_did_not_go_throug
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert "the scores as of 2025-01-01 were scored without --history" in " ".join(res.output.split())
     assert cvp(*report, own).exit_code == 0  # the run the history holds
+    thanked = sum(
+        'id="this-month-thank-you"' in p.read_text() for p in (tmp_path / "site").glob("manager-*.html")
+    )
+    assert thanked
+    # a report config on another rating scale: the run's letters are still the grades compared (was: no grade
+    # read, every thank-you list empty without a word)
+    import yaml
+
+    cfg = yaml.safe_load(trained.config.read_text())
+    tens = tmp_path / "tens.yaml"
+    cuts = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    tens.write_text(yaml.safe_dump(cfg | {"tiers": {"rating": {"scale": "score10", "cut_points": cuts}}}))
+    res = cvp("report", "--out", tmp_path / "tens", "--config", tens, "--history", history, "--scores", own)
+    assert res.exit_code == 0, res.output
+    pages = (tmp_path / "tens").glob("manager-*.html")
+    assert sum('id="this-month-thank-you"' in p.read_text() for p in pages) == thanked
     # a run backfilled under it: its stable tiers no longer follow from the history
     res = cvp(*score_cli_args(trained, tmp_path / "nov.parquet", "2024-11-01", None, "--history", history))
     assert res.exit_code == 0, res.output
