@@ -228,6 +228,8 @@ def train_and_register(
         "amount_scale": amount_scale(tables),  # the typical amounts: scoring refuses another unit (cents)
         "max_values": dict(cfg.data.max_values),  # the rows training accepted: scoring imposes the bounds
         "code": code_version(),  # the feature and model code: scoring with other code says so
+        # where its history starts: scoring data cut shorter than the feature windows is refused (`check_history_span`)
+        "first_order": tables["orders"]["ordered_at"].min().isoformat(),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     bundle = bundle.fit(training, as_of=as_of)

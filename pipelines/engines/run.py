@@ -53,6 +53,7 @@ from pipelines.engines.spark_scope import one_spark_session
 from pipelines.engines.spill import ReasonSpill
 from pipelines.loading import (
     check_after_first_order,
+    check_history_span,
     last_order,
     load_and_report,
     mapping_digest,
@@ -301,7 +302,9 @@ def run_score(
         check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
         for note in input_notes:
             console.print(f"[bold yellow]warning:[/] {escape(note)} (--strict refuses)")
-        check_after_first_order(tables, as_of, "score")
+        first = check_after_first_order(tables, as_of, "score")
+        trained = (bundle.contract_settings() or {}).get("data") or {}
+        check_history_span(first, as_of, cfg.features.windows_days, trained.get("first_order"), cutoffs)
         last = last_order(tables)
         stale_days = (as_of - last) / pd.Timedelta(days=1)
         stale = None
