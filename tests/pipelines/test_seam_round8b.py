@@ -291,35 +291,54 @@ _EVENT_TIMES = {
 }
 
 
+def _cut(data: Path, since: str, to: Path) -> None:
+    """`data` with only the events from `since` on (the customers and managers whole), written to `to`."""
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(data, to)
+    for name, column in _EVENT_TIMES.items():
+        path = to / f"{name}.parquet"
+        if path.exists():
+            frame = pd.read_parquet(path)
+            frame[frame[column] >= pd.Timestamp(since)].to_parquet(path, index=False)
+    orders = pd.read_parquet(to / "orders.parquet")
+    returns = pd.read_parquet(to / "returns.parquet")
+    kept = returns["order_id"].isna() | returns["order_id"].isin(orders["order_id"])
+    returns[kept].to_parquet(to / "returns.parquet", index=False)
+
+
 def test_scoring_data_cut_shorter_than_the_models_windows_is_refused(trained, tmp_path):
     """An export cut short (the last four months of events; the customers table whole) scored by a model trained on
     years of history: every 365-day and lifetime figure would be computed on a part of each customer's history
     and 464 of 1,020 customers would be `no_orders_yet` (was: exit 0 with a drift warning). Refused naming the
     first order, the window and the training data's start; data reaching a whole window back is scored."""
-    import shutil
-
-    import pandas as pd
-
     from tests.pipelines.score_helpers import score_trained
 
-    def cut(since: str, to) -> None:
-        shutil.copytree(trained.data, to)
-        for name, column in _EVENT_TIMES.items():
-            path = to / f"{name}.parquet"
-            if path.exists():
-                frame = pd.read_parquet(path)
-                frame[frame[column] >= pd.Timestamp(since)].to_parquet(path, index=False)
-        orders = pd.read_parquet(to / "orders.parquet")
-        returns = pd.read_parquet(to / "returns.parquet")
-        kept = returns["order_id"].isna() | returns["order_id"].isin(orders["order_id"])
-        returns[kept].to_parquet(to / "returns.parquet", index=False)
-
-    cut("2024-09-01", tmp_path / "short")
+    _cut(trained.data, "2024-09-01", tmp_path / "short")
     with pytest.raises(
         StructuralError, match=r"orders start on 2024-09-\d\d, \d+ days before --as-of 2025-01-01: le"
     ):
         score_trained(trained, tmp_path / "s.parquet", data=tmp_path / "short")
     assert not (tmp_path / "s.parquet").exists()
-    cut("2023-12-31", tmp_path / "whole-window")  # 367 days before the as-of: every window is whole
+    _cut(
+        trained.data, "2023-12-31", tmp_path / "whole-window"
+    )  # 367 days before the as-of: every window is whole
     run = score_trained(trained, tmp_path / "w.parquet", data=tmp_path / "whole-window")
     assert run.manifest["customers_scored"] > 0
+
+
+def test_scoring_data_cut_short_is_refused_on_spark_too(trained, spark, tmp_path):
+    """The same export cut short, read and validated by Spark (`--engine spark`): the same refusal, before any
+    customer is scored (the rule is `run_score`'s, for both engines)."""
+    from tests.pipelines.score_helpers import score_trained
+
+    _cut(trained.data, "2024-09-01", tmp_path / "short")
+    with pytest.raises(
+        StructuralError, match=r"orders start on 2024-09-\d\d, \d+ days before --as-of 2025-01-01: le"
+    ):
+        score_trained(
+            trained, tmp_path / "s.parquet", data=tmp_path / "short", engine="spark", spark_master="local[2]"
+        )
+    assert not (tmp_path / "s.parquet").exists()
