@@ -342,3 +342,20 @@ def test_scoring_data_cut_short_is_refused_on_spark_too(trained, spark, tmp_path
             trained, tmp_path / "s.parquet", data=tmp_path / "short", engine="spark", spark_master="local[2]"
         )
     assert not (tmp_path / "s.parquet").exists()
+
+
+def test_the_model_cards_mean_absolute_error_says_its_currency():
+    """The team page's model card shows each backtest metric in words beside its name: the mean absolute error is
+    an amount per customer, so its words name the model's currency (was: "Mean absolute error (per customer,
+    lower is better)" beside 208.072, no unit; the other metrics are ratios)."""
+    import pandas as pd
+
+    from pipelines.reports.card import model_card_view
+
+    backtest = pd.DataFrame(
+        {"model": "model", "metric": ["value_mae", "value_norm_gini"], "value": [208.072, 0.84], "fold": 0}
+    )
+    view = model_card_view({"backtest": backtest, "currency": "GBP"}, 365, "EUR")
+    words = {m["name"]: m["words"] for m in view["backtest"]["metrics"]}
+    assert words["value_mae"] == "Mean absolute error (per customer, in GBP, lower is better)"
+    assert "GBP" not in words["value_norm_gini"] and "{" not in words["value_norm_gini"]
