@@ -184,6 +184,33 @@ def score_tables(
     return scores, info, run.spill
 
 
+def _closing_warnings(
+    manifest: Mapping[str, Any], skipped: list[str], psi: float, manifest_name: str
+) -> list[tuple[str, str]]:
+    """What a run says once its set is published, as (warning or note, text), from its manifest."""
+    out = []
+    if manifest["customers_scored"] == 0:
+        counts = ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
+        out.append(("warning", f"no customer could be scored: {counts}"))
+    unseen = manifest.get("unseen_categories") or {}
+    if unseen:
+        listed = "; ".join(
+            f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items())
+            for col, counts in unseen.items()
+        )
+        out.append(("warning", f"categories unseen in training, scored as missing: {listed}"))
+    if (manifest.get("bridge") or {}).get("note"):
+        out.append(("note", str(manifest["bridge"]["note"])))
+    if skipped:
+        out.append(
+            ("note", "rules not applied because their input columns are absent: " + ", ".join(skipped))
+        )
+    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
+    if drifted:
+        out.append(("warning", f"drift above PSI {psi} in: {', '.join(drifted)} (see {manifest_name})"))
+    return out
+
+
 @one_spark_session  # issue 11: the Spark load's validated rows stay in the session until the backend uses them
 def run_score(
     data: Path,
@@ -260,14 +287,21 @@ def run_score(
     look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
     if look_ahead:
         raise StructuralError(look_ahead)
+    # every warning of the run, printed and listed in the manifest (`warnings`): what a batch job alerts on
+    said: list[str] = []
+
+    def warn(text: str) -> None:
+        said.append(text)
+        console.print(f"[bold yellow]warning:[/] {escape(text)}")
+
     run_cfg = cfg
     cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
     for note in setting_notes:
-        console.print(f"[bold yellow]warning:[/] {escape(note)}")
+        warn(note)
     if diffs:
-        console.print(
-            "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
-            "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
+        warn(
+            "the run's configuration differs from the model's; the model's settings are used (--strict refuses "
+            "instead):\n  " + "\n  ".join(diffs)
         )
     from pipelines.code_version import code_difference, code_version
 
@@ -277,12 +311,12 @@ def run_score(
     if code_note and strict:
         raise StructuralError(f"{code_note} (--strict refuses)")
     if code_note:
-        console.print(f"[bold yellow]warning:[/] {escape(code_note)} (scored anyway; --strict refuses)")
+        warn(f"{code_note} (scored anyway; --strict refuses)")
     stale_model = model_age_note(cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days)
     if stale_model and strict:
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
-        console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
+        warn(f"{stale_model} (scored anyway; --strict refuses)")
     # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
     rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
     loaded = staging = profile_inputs = None
@@ -301,7 +335,7 @@ def run_score(
         check_amount_scale(((bundle.contract_settings() or {}).get("data") or {}).get("amount_scale"), tables)
         check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
         for note in input_notes:
-            console.print(f"[bold yellow]warning:[/] {escape(note)} (--strict refuses)")
+            warn(f"{note} (--strict refuses)")
         first = check_after_first_order(tables, as_of, "score")
         trained = (bundle.contract_settings() or {}).get("data") or {}
         check_history_span(first, as_of, cfg.features.windows_days, trained.get("first_order"), cutoffs)
@@ -318,7 +352,7 @@ def run_score(
                 raise StructuralError(
                     f"{stale}. Export fresh data, or pass --allow-stale to score it anyway."
                 )
-            console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
+            warn(f"{stale} (scored anyway: --allow-stale)")
         later = warn_later_events(tables, as_of, console)
         chunk = chunk_customers or cfg.scoring.chunk_customers
         # Spark: streamed at load
@@ -384,7 +418,7 @@ def run_score(
             history, as_of.date().isoformat(), tier_rules(policy), run_cfg.tiers.stability.rule
         )
         for note in notes:
-            console.print(f"[bold yellow]warning:[/] {escape(note)}")
+            warn(note)
         # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
         from pipelines.newcomers import score_newcomers
@@ -479,6 +513,8 @@ def run_score(
         ].exists():  # nobody scored, or a model without an additive value booster
             empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
             empty.to_parquet(staged["contributions"], index=False)
+        closing = _closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
+        manifest["warnings"] = said + [text for kind, text in closing if kind == "warning"]
         write_json(manifest, staged["manifest"])
         publish(staged, paths, rejects_set)
     except StructuralError:
@@ -492,33 +528,8 @@ def run_score(
             shutil.rmtree(staging, ignore_errors=True)
         if rejects_set is not None:
             rejects_set.discard()
-    if manifest["customers_scored"] == 0:
-        console.print(
-            "[bold yellow]warning:[/] no customer could be scored: "
-            + ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
-        )
-    unseen = manifest.get("unseen_categories") or {}
-    if unseen:
-        console.print(
-            "[bold yellow]warning:[/] categories unseen in training, scored as missing: "
-            + "; ".join(
-                escape(f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items()))
-                for col, counts in unseen.items()
-            )
-        )
-    if (manifest.get("bridge") or {}).get("note"):
-        console.print(f"[bold yellow]note:[/] {escape(manifest['bridge']['note'])}")
-    if skipped:
-        console.print(
-            "[yellow]note:[/] rules not applied because their input columns are absent: "
-            + escape(", ".join(skipped))
-        )
-    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
-    if drifted:
-        console.print(
-            f"[bold yellow]warning:[/] drift above PSI {cfg.scoring.psi_threshold} in: {', '.join(drifted)} "
-            f"(see {paths['manifest'].name})"
-        )
+    for kind, text in closing:
+        console.print(f"[{'bold yellow' if kind == 'warning' else 'yellow'}]{kind}:[/] {escape(text)}")
     console.print(
         f"{score_summary(manifest['statuses'], manifest['tiers'])}; model v{version}, {seconds:.1f} s -> {out}",
         markup=False,

@@ -166,6 +166,7 @@ def test_a_model_trained_with_other_feature_code_is_said_and_strict_refuses(
     warning and `code_difference` in the manifest, and `--strict` refuses (was: nothing recorded on either side,
     scored without a word)."""
     import pipelines.code_version as code
+    from tests.helpers import quiet
     from tests.pipelines.score_helpers import score_trained
 
     now = code.code_version()
@@ -173,12 +174,19 @@ def test_a_model_trained_with_other_feature_code_is_said_and_strict_refuses(
     assert default_scores.run.manifest["code_version"] == now
     assert default_scores.run.manifest["code_difference"] is None
     monkeypatch.setattr(code, "code_version", lambda: now | {"features_sha256": "0" * 64, "package": "0.2.0"})
-    run = score_trained(trained, tmp_path / "s.parquet")
+    console = quiet(width=None)
+    run = score_trained(trained, tmp_path / "s.parquet", console=console)
     said = "the model was trained with other feature or model code than this run's (package"
     assert (
         said in run.manifest["code_difference"] and "features code sha256" in run.manifest["code_difference"]
     )
     assert "models code" not in run.manifest["code_difference"]  # only what changed is named
+    # a batch job reads every warning of the run in one list (was: one key per kind of warning, some only printed)
+    assert any(w.startswith(said) for w in run.manifest["warnings"]), run.manifest["warnings"]
+    drift = run.manifest["drift"]["drifted_features"]
+    assert not drift or any(w.startswith("drift above PSI") for w in run.manifest["warnings"])
+    printed = " ".join(console.file.getvalue().split())
+    assert all(" ".join(w.split()) in printed for w in run.manifest["warnings"])  # what was printed, listed
     with pytest.raises(StructuralError, match=r"other feature or model code .*--strict refuses"):
         score_trained(trained, tmp_path / "strict.parquet", strict=True)
     assert not (tmp_path / "strict.parquet").exists()
