@@ -71,12 +71,20 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
     }
 
 
-def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: ReportConfig) -> dict | None:
+def manager_actions(
+    history: HistoryReport | None, sub: pd.DataFrame, config: ReportConfig, unassigned: bool = False
+) -> dict | None:
     """The "This month's actions" lists of one manager page, from that page's own customers only; None without
-    a history (the page is then as without one)."""
+    a history (the page is then as without one). `unassigned`: the page of the customers without a manager, read
+    by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody)."""
     if history is None:
         return None
-    out: dict[str, Any] = {"previous_as_of": history.previous_as_of or "", "groups": [], "first_run": False}
+    out: dict[str, Any] = {
+        "previous_as_of": history.previous_as_of or "",
+        "groups": [],
+        "first_run": False,
+        "unassigned": unassigned,
+    }
     if history.transitions is None:
         out["first_run"] = True
         return out
@@ -140,13 +148,19 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
         ),
         (
             "manager-left",
-            "Customers whose account manager left or changed",
-            "Introduce yourself: customers often bond with a person, not the company.",
+            "Customers who lost their account manager"
+            if unassigned
+            else "Customers whose account manager left or changed",
+            "Assign each of them an account manager: customers often bond with a person, not the company."
+            if unassigned
+            else "Introduce yourself: customers often bond with a person, not the company.",
             rows(
                 (departed | moved) & seen,
                 lambda r: (
                     "their previous account manager left the company recently"
                     if MANAGER_DEPARTED in _text(r.get("_flags")).split(";")
+                    else f"had account manager {_text(r.get('old_account_manager_id'))} in the last run, none now"
+                    if unassigned
                     else "moved to you from another account manager since the last run"
                 ),
             ),

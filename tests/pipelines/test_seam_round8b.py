@@ -367,3 +367,40 @@ def test_the_model_cards_mean_absolute_error_says_its_currency():
     words = {m["name"]: m["words"] for m in view["backtest"]["metrics"]}
     assert words["value_mae"] == "Mean absolute error (per customer, in GBP, lower is better)"
     assert "GBP" not in words["value_norm_gini"] and "{" not in words["value_norm_gini"]
+
+
+def test_the_page_of_customers_without_a_manager_asks_to_assign_them(tmp_path):
+    """A customer whose account manager was removed since the last run lands on the page of customers without
+    one: its actions ask to assign them a manager and name the one they had (was: "What changed for your
+    customers ... moved to you from another account manager since the last run ... Introduce yourself", to
+    nobody); a manager's own page keeps its words."""
+    from pipelines.config import load_config
+    from pipelines.reports import build_reports
+    from tests.pipelines.history_fixtures import owner_of, page_rows, previous_run_history
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    data = demo_report_inputs(60, 3, seed=5)
+    history, expected = previous_run_history(data)
+    scores = data["scores"]
+    taken = {owner_of(expected, key)[0] for key in expected}
+    cid = scores.loc[
+        scores["account_manager_id"].notna() & ~scores["customer_id"].isin(taken), "customer_id"
+    ].iloc[0]
+    had = scores.loc[scores["customer_id"] == cid, "account_manager_id"].iloc[0]
+    scores.loc[scores["customer_id"] == cid, "account_manager_id"] = None
+    args = (scores, data["value_contrib"], data["model_card"])
+    kwargs = dict(customers=data["customers"], account_managers=data["account_managers"], history=history)
+    paths = build_reports(*args, tmp_path / "site", load_config().report, data["registry"], **kwargs)
+    assert paths.unassigned is not None
+    page = paths.unassigned.read_text()
+    assert cid in page_rows(page, "manager-left")
+    assert (
+        "Customers who lost their account manager" in page
+        and "Assign each of them an account manager" in page
+    )
+    assert f"had account manager {had} in the last run, none now" in page
+    assert (
+        "moved to you" not in page and "your customers since" not in page and "Introduce yourself" not in page
+    )
+    cid, owner = owner_of(expected, "manager-left")  # a manager's own page: as before
+    assert "your customers since the run of" in paths.managers[owner].read_text()
