@@ -25,6 +25,7 @@ from pipelines.history_store import (
     read_columns,
     read_run,
     read_run_churn,
+    same_model,
 )
 
 __all__ = [
@@ -32,7 +33,9 @@ __all__ = [
     "bridge_source",
     "check_same_horizon",
     "check_same_customers",
+    "history_notes",
     "run_history",
+    "tier_rules_change",
     "transitions_between",
 ]
 
@@ -94,13 +97,70 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
     )
 
 
-def bridge_source(history: Path | None, as_of: str, model_version: str) -> HistoryRun | None:
+def _flat(rules: Any, prefix: str) -> dict[str, Any]:
+    """Nested rule settings as dotted keys (`tiers.great.top_share`); lists are one value."""
+    if not isinstance(rules, dict):
+        return {prefix: rules}
+    out: dict[str, Any] = {}
+    for key, value in rules.items():
+        out |= _flat(value, f"{prefix}.{key}")
+    return out
+
+
+def tier_rules_change(previous: HistoryRun, rules: dict[str, Any] | None) -> str | None:
+    """What changed in the tier, rating and flag rules (`tiers:` but its stability rule) since `previous`, the run
+    a comparison starts from; None when nothing did, or when either run's rules are not recorded.
+
+    Runs under other rules are still compared (a new policy is a choice), but their tier moves then come partly
+    from the rules, not from the customers: every reader of the comparison is told (was: 99 of 151 great
+    customers "moved" to good in the transitions after `tiers.great.top_share` 0.2 -> 0.05, without a word)."""
+    if previous.tier_rules is None or rules is None:
+        return None
+    old, new = _flat(previous.tier_rules, "tiers"), _flat(rules, "tiers")
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if not changed:
+        return None
+    shown = "; ".join(f"{k}: {old.get(k)} then {new.get(k)}" for k in changed[:5])
+    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+    return (
+        f"the tier rules changed since the history's run as of {previous.as_of} ({shown}{more}): tier, rating and "
+        "flag changes between the two runs come partly from the rules, not from the customers"
+    )
+
+
+def history_notes(
+    history: Path | None, as_of: str, rules: dict[str, Any] | None, stability: str
+) -> list[str]:
+    """What a run added to `history` as of `as_of` must say about the runs it is compared with: tier rules other
+    than the previous run's (`tier_rules_change`), and later runs already there, whose stable tiers were computed
+    without this one (a backfill after them; under a stability rule other than `none`)."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return []
+    runs = list_runs(history)
+    notes = []
+    previous = previous_run(runs, as_of)
+    change = None if previous is None else tier_rules_change(previous, rules)
+    if change:
+        notes.append(change)
+    later = [r.as_of for r in runs if r.as_of > as_of and r.stability_rule != "none"]
+    if later and stability != "none":
+        notes.append(
+            f"the history already holds later runs ({', '.join(later)}): their stable tiers were computed without "
+            f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it (`cvp report "
+            "--history` refuses them until then)"
+        )
+    return notes
+
+
+def bridge_source(
+    history: Path | None, as_of: str, model_version: str, model_run_id: str | None = None
+) -> HistoryRun | None:
     """The history's run before `as_of` when it was scored with another model version than `model_version`
     (issue 15: this run then explains its data with that run's model too), else None (also without a history)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return None
     previous = previous_run(list_runs(history), as_of)
-    if previous is None or previous.model_version == str(model_version):
+    if previous is None or same_model(previous, model_version, model_run_id):
         return None
     return previous
 
@@ -123,6 +183,8 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     rule = cfg.tiers.stability
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     runs = [r for r in list_runs(open_history(history, create=True)) if r.as_of < as_of]
+    # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
+    out.attrs["stability_runs"] = {r.as_of: r.run_id for r in runs}
     check_same_horizon(runs, horizon_days, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
@@ -191,10 +253,19 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
     table.add_column("stability", no_wrap=True)
     for tier in tiers:
         table.add_column(tier, no_wrap=True, justify="right")
+    # one version number from two training runs (another registry, a store started again): told apart
+    trained_by: dict[str, set[str]] = {}
+    for r in runs:
+        trained_by.setdefault(r.model_version, set()).add(r.model_run_id or "")
     for r in runs:
         table.add_row(
             r.as_of,
-            r.model_version,
+            r.model_version
+            + (
+                f" (run {r.model_run_id[:8]})"
+                if r.model_run_id and len(trained_by[r.model_version]) > 1
+                else ""
+            ),
             f"{r.horizon_days} d",
             r.stability_rule,
             *(f"{r.tiers.get(t, 0):,}" for t in tiers),
@@ -230,6 +301,7 @@ def transitions_between(
     bridge: pd.DataFrame | None = None,
     bridge_churn: pd.DataFrame | None = None,
     bridge_version: str | None = None,
+    model_run_id: str | None = None,
 ) -> pd.DataFrame:
     """`models.transitions.tier_transitions` from a history run to a run's scores (the reported tiers).
 
@@ -238,7 +310,10 @@ def transitions_between(
     runs (`new_churn` and the history run's), the churn change is explained too (points of probability).
     When the model changed, `bridge` and `bridge_churn` (the new run's bridge files: the model of version
     `bridge_version` on the new data) split each change into data and model parts, if `bridge_version` is the
-    history run's model; otherwise the split is left empty. Refuses runs of different horizons.
+    history run's model; otherwise the split is left empty. `model_run_id`: the MLflow run that trained the new
+    run's model; a model of the old run's version number from another training run is a changed model (was: v1
+    of a new registry taken for the v1 that scored the old run: no "model retrained", every change put on the
+    data). Refuses runs of different horizons.
     """
     from models.transitions import tier_transitions
 
@@ -250,6 +325,10 @@ def transitions_between(
     index = "customer_id"
     a = old_scores.set_index(index)
     b = new_scores.assign(customer_id=new_scores[index].astype("str")).set_index(index)
+    if "model_version" in a and "model_version" in b and model_run_id and old.model_run_id != model_run_id:
+        if old.model_run_id is not None:  # the versions are told apart by their training runs too
+            a = a.assign(model_version=a["model_version"].astype("str") + f" ({old.model_run_id})")
+            b = b.assign(model_version=b["model_version"].astype("str") + f" ({model_run_id})")
     moves = tier_transitions(
         a,
         b,
@@ -274,6 +353,47 @@ def transitions_between(
     return moves
 
 
+def with_run_tiers(cfg: Any, manifest: dict) -> Any:
+    """`cfg` with the tier, rating and flag rules the scoring run applied (its manifest's `run_policy`): the
+    history sections compare the run's own ratings and value column, whatever `--config` the report is given (was:
+    a report config on another rating scale, `score10`, read the run's letters as no grade: every "Rating upgrades
+    worth a thank-you" list empty, without a word). Unchanged when the manifest does not hold them."""
+    from models.tier_config import TierConfig
+
+    recorded = (manifest.get("run_policy") or {}).get("tiers")
+    if not isinstance(recorded, dict):
+        return cfg
+    try:
+        tiers = TierConfig.model_validate(recorded)
+    except ValueError:
+        return cfg
+    return cfg.model_copy(update={"tiers": tiers})
+
+
+def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str) -> None:
+    """Refuse (exit 2) to report with a history a run whose tiers were not held by the stability rule over that
+    history's earlier runs (scored without `--history`, or with another history): its transitions would count
+    as moves what the rule holds (was: 94 customers "changed tier" on the team page where the history's own run of
+    the same as-of had 55). Manifests written before runs recorded their history are not judged."""
+    if "stability_runs" not in manifest:
+        return
+    rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
+    before = {r.as_of: r.run_id for r in runs if r.as_of < as_of}
+    used = manifest["stability_runs"]
+    if rule == "none" or not before or used == before:
+        return
+    if used is None:
+        said = "were scored without --history"
+    else:
+        shown = ", ".join(sorted(set(used) ^ set(before)) or [a for a in before if used.get(a) != before[a]])
+        said = f"were held by the stability rule over other runs than this history holds before {as_of} ({shown})"
+    raise StructuralError(
+        f"the scores as of {as_of} {said}: their tiers are not the ones this history's stability rule "
+        f"({rule}) reports, so the moves between runs would be miscounted. Report the scores `cvp score --history` "
+        "wrote into this history, or score again with this --history"
+    )
+
+
 def report_history(
     history: Path,
     scores: pd.DataFrame,
@@ -292,20 +412,35 @@ def report_history(
     from pipelines.reports.actions import HistoryReport
 
     runs = list_runs(history)
+    cfg = with_run_tiers(cfg, manifest)
     horizon = int(manifest.get("horizon_days", cfg.labels.horizon_days))
     as_of = str(manifest.get("as_of") or pd.Timestamp(scores["as_of"].iloc[0]).date().isoformat())
     upto = [r for r in runs if r.as_of <= as_of]
     check_same_horizon(upto, horizon, "the report's history sections")
     previous = previous_run(upto, as_of)
-    transitions = None
+    check_stabilised_with(manifest, upto, as_of)
+    transitions = rules_changed = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
         registry = feature_registry(cfg.features)
         bridge_info = manifest.get("bridge") or {}
         version = None if bridge_info.get("note") else bridge_info.get("old_model_version")
         transitions = transitions_between(
-            previous, scores, contrib, horizon, cfg, registry, churn, bridge, bridge_churn, version
+            previous,
+            scores,
+            contrib,
+            horizon,
+            cfg,
+            registry,
+            churn,
+            bridge,
+            bridge_churn,
+            version,
+            manifest.get("model_run_id"),
         )
+        from pipelines.history_store import tier_rules
+
+        rules_changed = tier_rules_change(previous, tier_rules(manifest))
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
@@ -314,4 +449,5 @@ def report_history(
         previous_as_of=None if previous is None else previous.as_of,
         runs=counts,
         rating_grades=[str(g) for g in cfg.tiers.rating.grades()],
+        rules_changed=rules_changed,
     )

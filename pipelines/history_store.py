@@ -73,6 +73,12 @@ class HistoryRun:
     statuses: dict[str, int]
     stability_rule: str
     path: Path
+    #: the tier, rating and flag rules the run applied (`tiers:` without `stability`); None in runs added before
+    #: run.json recorded them
+    tier_rules: dict[str, Any] | None = None
+    #: the MLflow run that trained the run's model: with the version, which model it was (another registry, or a
+    #: store started again, numbers its versions from 1 again); None in runs added before run.json recorded it
+    model_run_id: str | None = None
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -128,6 +134,8 @@ def _read_run_info(folder: Path) -> HistoryRun:
             statuses={str(k): int(v) for k, v in dict(info.get("statuses", {})).items()},
             stability_rule=str(info.get("stability_rule", "none")),
             path=folder,
+            tier_rules=info.get("tier_rules"),
+            model_run_id=info.get("model_run_id"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -188,6 +196,14 @@ def read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
     return scores
 
 
+def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:
+    """Whether `run` was scored with the model of `version` trained by MLflow run `model_run_id`: the same version
+    number and, when both runs recorded it, the same training run (v1 of another registry is another model)."""
+    if run.model_version != str(version):
+        return False
+    return run.model_run_id is None or model_run_id is None or run.model_run_id == model_run_id
+
+
 def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:
     """The latest run strictly before `as_of` (YYYY-MM-DD), or None."""
     earlier = [r for r in runs if r.as_of < as_of]
@@ -208,6 +224,13 @@ def read_bridge(run: HistoryRun) -> tuple[pd.DataFrame | None, pd.DataFrame | No
     if version is None or value is None:
         return None, None, None
     return value, read_churn_contributions(run.path / BRIDGE_CHURN_FILE, run.run_id), str(version)
+
+
+def tier_rules(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The tier, rating and flag rules a run applied, from its manifest's `run_policy` (or a manifest-like
+    `{"run_policy": ...}`); the stability rule is recorded on its own. None when the manifest does not hold them."""
+    rules = (manifest.get("run_policy") or {}).get("tiers")
+    return None if not isinstance(rules, dict) else {k: v for k, v in rules.items() if k != "stability"}
 
 
 def append_run(
@@ -262,6 +285,7 @@ def _append_run(
             "run_id": manifest["run_id"],
             "model_version": str(manifest["model_version"]),
             "model_uri": manifest.get("model_uri"),
+            "model_run_id": manifest.get("model_run_id"),
             "horizon_days": int(manifest["horizon_days"]),
             "customers_total": int(manifest["customers_total"]),
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
@@ -274,6 +298,8 @@ def _append_run(
             "stability_rule": str(
                 manifest.get("run_policy", {}).get("tiers", {}).get("stability", {}).get("rule", "none")
             ),
+            # the rules its tiers, ratings and flags were assigned with: a later run under other rules says so
+            "tier_rules": tier_rules(manifest),
             # the previous run's model version this run was explained with too, or why it was not
             "bridge": (
                 None

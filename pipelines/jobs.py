@@ -275,6 +275,8 @@ def run_report(
             run.bridge_contributions,
             run.bridge_churn_contributions,
         )
+        if moves.rules_changed:
+            console.print(f"warning: {moves.rules_changed}", markup=False, highlight=False)
     paths = build_reports(
         scores,
         contrib,

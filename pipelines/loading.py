@@ -9,6 +9,7 @@ computation ignores (`later_events`). Below the jobs: nothing here imports a job
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -378,6 +379,31 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
             f"nothing to {what}"
         )
     return first
+
+
+def check_history_span(
+    first: pd.Timestamp, as_of: pd.Timestamp, windows_days: Any, trained_first: Any, cutoffs: Any
+) -> None:
+    """Refuse (exit 2) scoring data whose orders start less than the model's longest feature window before the
+    as-of when the model's training data reached that far back before its latest cutoff: an export cut short (the
+    last four months only) would have every window and lifetime total computed on a part of each customer's
+    history, and customers whose orders all fell before the cut scored as having none (was: exit 0, 464 of the
+    demo's 1,020 customers `no_orders_yet`, the others' 365-day figures a third of their real ones, a drift
+    warning only). Models registered before they recorded their training data's first order are not judged."""
+    if not trained_first or not cutoffs or not windows_days:
+        return
+    longest = max(int(w) for w in windows_days)
+    day = pd.Timedelta(days=1)
+    span = (as_of - first) / day
+    if span >= longest or (pd.Timestamp(cutoffs[-1]) - pd.Timestamp(trained_first)) / day < longest:
+        return
+    raise StructuralError(
+        f"the data's orders start on {first.date()}, {span:.0f} days before --as-of {as_of.date()}: less than the "
+        f"model's longest feature window ({longest} days), while its training data started on "
+        f"{pd.Timestamp(trained_first).date()}. Every {longest}-day and lifetime figure would be computed on a part "
+        f"of each customer's history (an export cut short?). Export at least the {longest} days of orders before the "
+        "as-of, with the other tables over the same period"
+    )
 
 
 def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labels: LabelConfig, what: str) -> None:

@@ -4,7 +4,7 @@ One table, read by both; no imports, so the reports path stays free of `rich`.""
 
 from __future__ import annotations
 
-#: metric -> (console column label, model card words). The legend under each console table gives the metric
+#: metric -> (console column label, model card words; `{currency}` is the model's currency). The legend under each console table gives the metric
 #: names; the model card shows the raw name beside its words for a data scientist.
 METRIC_NAMES: dict[str, tuple[str, str]] = {
     "value_norm_gini": ("Gini", "Gini (ranking quality: 1 = perfect order, 0 = random)"),
@@ -15,7 +15,7 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
     "value_spearman": ("Spearman", "Spearman (ranking agreement)"),
     "value_aggregate_bias": ("bias", "Bias (predicted total over real total, 1 = right)"),
     "value_decile_mape": ("MAPE", "Decile error (how far each tenth's total was off, lower is better)"),
-    "value_mae": ("MAE", "Mean absolute error (per customer, lower is better)"),
+    "value_mae": ("MAE", "Mean absolute error (per customer, in {currency}, lower is better)"),
     "value_interval_coverage": (
         "P10-P90",
         "Range coverage (how often the real value fell inside the range)",

@@ -247,10 +247,15 @@ def load_bundle(uri: str) -> LoadedModel:
     from mlflow.exceptions import MlflowException
 
     version: str | None = None
+    pinned: str | None = None
     try:
         if uri.startswith("models:/") and "@" in uri:
             name, alias = uri.removeprefix("models:/").split("@", 1)
             version = str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
+            # the version resolved is the one loaded: an alias moved meanwhile (a `cvp train --promote` finishing
+            # while this run starts) must not give one version's model under another's number (was: the alias
+            # resolved twice, the manifest naming the version of the first look-up beside the second's model)
+            pinned = f"models:/{name}/{version}"
         elif uri.startswith("models:/") and uri.count("/") == 2:
             name, number = uri.removeprefix("models:/").split("/")
             sweep_interrupted(name)
@@ -267,7 +272,7 @@ def load_bundle(uri: str) -> LoadedModel:
             # MLflow's load-time notes (dependency and Python version mismatches) go to its logger, which
             # `configure_tracking` sets to errors only: never shown, yet the dependency check scans every installed
             # distribution's files first (0.2-0.4 s of each load, issue 14). Skipped, since nothing reads it.
-            model = mlflow.pyfunc.load_model(uri, suppress_warnings=True)
+            model = mlflow.pyfunc.load_model(pinned or uri, suppress_warnings=True)
     except StructuralError:
         raise
     except MlflowException as exc:

@@ -218,6 +218,8 @@ def train_and_register(
     timings["training_set_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    from pipelines.code_version import code_version
+
     data_settings = {
         "currency": cfg.data.currency,
         "timezone": cfg.data.timezone,
@@ -225,6 +227,9 @@ def train_and_register(
         "input_columns": model_inputs(tables),
         "amount_scale": amount_scale(tables),  # the typical amounts: scoring refuses another unit (cents)
         "max_values": dict(cfg.data.max_values),  # the rows training accepted: scoring imposes the bounds
+        "code": code_version(),  # the feature and model code: scoring with other code says so
+        # where its history starts: scoring data cut shorter than the feature windows is refused (`check_history_span`)
+        "first_order": tables["orders"]["ordered_at"].min().isoformat(),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     bundle = bundle.fit(training, as_of=as_of)

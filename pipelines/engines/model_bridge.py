@@ -19,7 +19,7 @@ from pipelines.config import AppConfig
 
 def bridge_model(
     history: Path | None, as_of: pd.Timestamp, version: str, uri: str, bundle: CustomerValueModel,
-    cfg: AppConfig,
+    cfg: AppConfig, model_run_id: str | None = None,
 ) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
     """The model of the history's previous run when it is not this run's (issue 15): (BridgeModel or None, what
     the manifest says about it, None when there is nothing to bridge).
@@ -31,7 +31,7 @@ def bridge_model(
     from pipelines.history import bridge_source
     from pipelines.tracking import load_bundle
 
-    previous = bridge_source(history, as_of.date().isoformat(), version)
+    previous = bridge_source(history, as_of.date().isoformat(), version, model_run_id)
     if previous is None:
         return None, None
     old_version = previous.model_version
@@ -51,10 +51,23 @@ def bridge_model(
         f"the model changed since the history's run as of {previous.as_of} (v{old_version} -> v{version}) "
         "but the change cannot be split into data and model"
     )
+    if old_version == str(version):  # the same number, another training run (`history_store.same_model`)
+        why = (
+            f"the model changed since the history's run as of {previous.as_of}: v{version} of this registry was "
+            f"trained by MLflow run {model_run_id}, that run's v{old_version} by {previous.model_run_id} (another "
+            "registry, or a store started again); the change cannot be split into data and model"
+        )
+        return None, info | {"note": why}
     try:
         old = load_bundle(old_uri)
     except StructuralError as exc:
         return None, info | {"note": f"{why}: {exc}"}
+    if previous.model_run_id is not None and old.run_id != previous.model_run_id:
+        # v2 here is not the v2 that scored that run: its split would be another model's
+        return None, info | {
+            "note": f"{why}: v{old_version} of this registry was trained by MLflow run {old.run_id}, the one that "
+            f"scored that run by {previous.model_run_id} (another registry, or a store started again)"
+        }
     if old.bundle.horizon_days != bundle.horizon_days:
         return None, info | {
             "note": f"{why}: v{old_version} predicts over {old.bundle.horizon_days} days, this model over "

@@ -53,6 +53,7 @@ from pipelines.engines.spark_scope import one_spark_session
 from pipelines.engines.spill import ReasonSpill
 from pipelines.loading import (
     check_after_first_order,
+    check_history_span,
     last_order,
     load_and_report,
     mapping_digest,
@@ -183,6 +184,33 @@ def score_tables(
     return scores, info, run.spill
 
 
+def _closing_warnings(
+    manifest: Mapping[str, Any], skipped: list[str], psi: float, manifest_name: str
+) -> list[tuple[str, str]]:
+    """What a run says once its set is published, as (warning or note, text), from its manifest."""
+    out = []
+    if manifest["customers_scored"] == 0:
+        counts = ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
+        out.append(("warning", f"no customer could be scored: {counts}"))
+    unseen = manifest.get("unseen_categories") or {}
+    if unseen:
+        listed = "; ".join(
+            f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items())
+            for col, counts in unseen.items()
+        )
+        out.append(("warning", f"categories unseen in training, scored as missing: {listed}"))
+    if (manifest.get("bridge") or {}).get("note"):
+        out.append(("note", str(manifest["bridge"]["note"])))
+    if skipped:
+        out.append(
+            ("note", "rules not applied because their input columns are absent: " + ", ".join(skipped))
+        )
+    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
+    if drifted:
+        out.append(("warning", f"drift above PSI {psi} in: {', '.join(drifted)} (see {manifest_name})"))
+    return out
+
+
 @one_spark_session  # issue 11: the Spark load's validated rows stay in the session until the backend uses them
 def run_score(
     data: Path,
@@ -259,20 +287,36 @@ def run_score(
     look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
     if look_ahead:
         raise StructuralError(look_ahead)
+    # every warning of the run, printed and listed in the manifest (`warnings`): what a batch job alerts on
+    said: list[str] = []
+
+    def warn(text: str) -> None:
+        said.append(text)
+        console.print(f"[bold yellow]warning:[/] {escape(text)}")
+
     run_cfg = cfg
     cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
     for note in setting_notes:
-        console.print(f"[bold yellow]warning:[/] {escape(note)}")
+        warn(note)
     if diffs:
-        console.print(
-            "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
-            "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
+        warn(
+            "the run's configuration differs from the model's; the model's settings are used (--strict refuses "
+            "instead):\n  " + "\n  ".join(diffs)
         )
+    from pipelines.code_version import code_difference, code_version
+
+    code_note = code_difference(
+        ((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version()
+    )
+    if code_note and strict:
+        raise StructuralError(f"{code_note} (--strict refuses)")
+    if code_note:
+        warn(f"{code_note} (scored anyway; --strict refuses)")
     stale_model = model_age_note(cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days)
     if stale_model and strict:
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
-        console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
+        warn(f"{stale_model} (scored anyway; --strict refuses)")
     # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
     rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
     loaded = staging = profile_inputs = None
@@ -291,8 +335,10 @@ def run_score(
         check_amount_scale(((bundle.contract_settings() or {}).get("data") or {}).get("amount_scale"), tables)
         check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
         for note in input_notes:
-            console.print(f"[bold yellow]warning:[/] {escape(note)} (--strict refuses)")
-        check_after_first_order(tables, as_of, "score")
+            warn(f"{note} (--strict refuses)")
+        first = check_after_first_order(tables, as_of, "score")
+        trained = (bundle.contract_settings() or {}).get("data") or {}
+        check_history_span(first, as_of, cfg.features.windows_days, trained.get("first_order"), cutoffs)
         last = last_order(tables)
         stale_days = (as_of - last) / pd.Timedelta(days=1)
         stale = None
@@ -306,7 +352,7 @@ def run_score(
                 raise StructuralError(
                     f"{stale}. Export fresh data, or pass --allow-stale to score it anyway."
                 )
-            console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
+            warn(f"{stale} (scored anyway: --allow-stale)")
         later = warn_later_events(tables, as_of, console)
         chunk = chunk_customers or cfg.scoring.chunk_customers
         # Spark: streamed at load
@@ -326,7 +372,7 @@ def run_score(
             }
         )
         # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
-        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg)
+        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, model.run_id)
         # ---
         staging = staging_dir(out, run_id)
         staged = {k: staging / p.name for k, p in paths.items()}
@@ -362,9 +408,17 @@ def run_score(
         seconds = time.perf_counter() - t0
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
-        from pipelines.history import apply_stability
+        from pipelines.history import apply_stability, history_notes
+        from pipelines.history_store import tier_rules
 
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
+        stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
+        policy = {"run_policy": run_policy(run_cfg)}
+        notes = history_notes(
+            history, as_of.date().isoformat(), tier_rules(policy), run_cfg.tiers.stability.rule
+        )
+        for note in notes:
+            warn(note)
         # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
         from pipelines.newcomers import score_newcomers
@@ -398,8 +452,12 @@ def run_score(
             "settings_used": settings_used(cfg),
             "settings_differences": diffs,
             "settings_notes": setting_notes,
+            "code_version": code_version(),  # the code that computed these scores
+            "code_difference": code_note,
             "input_column_differences": input_notes,
-            "run_policy": run_policy(run_cfg),
+            "run_policy": policy["run_policy"],
+            "history_notes": notes,
+            "stability_runs": stability_runs,
             "skipped_rules": skipped,
             "stale_data": stale,
             "stale_model": stale_model,
@@ -455,6 +513,8 @@ def run_score(
         ].exists():  # nobody scored, or a model without an additive value booster
             empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
             empty.to_parquet(staged["contributions"], index=False)
+        closing = _closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
+        manifest["warnings"] = said + [text for kind, text in closing if kind == "warning"]
         write_json(manifest, staged["manifest"])
         publish(staged, paths, rejects_set)
     except StructuralError:
@@ -468,33 +528,8 @@ def run_score(
             shutil.rmtree(staging, ignore_errors=True)
         if rejects_set is not None:
             rejects_set.discard()
-    if manifest["customers_scored"] == 0:
-        console.print(
-            "[bold yellow]warning:[/] no customer could be scored: "
-            + ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
-        )
-    unseen = manifest.get("unseen_categories") or {}
-    if unseen:
-        console.print(
-            "[bold yellow]warning:[/] categories unseen in training, scored as missing: "
-            + "; ".join(
-                escape(f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items()))
-                for col, counts in unseen.items()
-            )
-        )
-    if (manifest.get("bridge") or {}).get("note"):
-        console.print(f"[bold yellow]note:[/] {escape(manifest['bridge']['note'])}")
-    if skipped:
-        console.print(
-            "[yellow]note:[/] rules not applied because their input columns are absent: "
-            + escape(", ".join(skipped))
-        )
-    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
-    if drifted:
-        console.print(
-            f"[bold yellow]warning:[/] drift above PSI {cfg.scoring.psi_threshold} in: {', '.join(drifted)} "
-            f"(see {paths['manifest'].name})"
-        )
+    for kind, text in closing:
+        console.print(f"[{'bold yellow' if kind == 'warning' else 'yellow'}]{kind}:[/] {escape(text)}")
     console.print(
         f"{score_summary(manifest['statuses'], manifest['tiers'])}; model v{version}, {seconds:.1f} s -> {out}",
         markup=False,

@@ -36,6 +36,8 @@ class HistoryReport:
     previous_as_of: str | None
     runs: Sequence[Mapping[str, Any]] = field(default_factory=list)
     rating_grades: Sequence[str] = ()  # worst to best (`models.tier_config.RatingConfig.grades`)
+    #: the tier rules changed since the previous run (`pipelines.history.tier_rules_change`): what changed, or None
+    rules_changed: str | None = None
 
 
 def _has(flags: pd.Series, flag: str) -> pd.Series:
@@ -69,12 +71,20 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
     }
 
 
-def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: ReportConfig) -> dict | None:
+def manager_actions(
+    history: HistoryReport | None, sub: pd.DataFrame, config: ReportConfig, unassigned: bool = False
+) -> dict | None:
     """The "This month's actions" lists of one manager page, from that page's own customers only; None without
-    a history (the page is then as without one)."""
+    a history (the page is then as without one). `unassigned`: the page of the customers without a manager, read
+    by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody)."""
     if history is None:
         return None
-    out: dict[str, Any] = {"previous_as_of": history.previous_as_of or "", "groups": [], "first_run": False}
+    out: dict[str, Any] = {
+        "previous_as_of": history.previous_as_of or "",
+        "groups": [],
+        "first_run": False,
+        "unassigned": unassigned,
+    }
     if history.transitions is None:
         out["first_run"] = True
         return out
@@ -100,7 +110,9 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
     rank = {g: i for i, g in enumerate(grades)}
     old_r = t["old_rating"].map(lambda g: rank.get(str(g), np.nan)).astype(float)
     new_r = t["new_rating"].map(lambda g: rank.get(str(g), np.nan)).astype(float)
-    upgraded = (new_r > old_r).fillna(False)
+    # a problem is told "renegotiate or let go" by its tier: never thanked on the same page for a rating one grade
+    # up (was: "problem → problem, D → C" and even customers who became problems listed for a thank-you)
+    upgraded = (new_r > old_r).fillna(False) & (t["new_tier"].astype(str) != "problem")
     cur = config.currency
 
     def rows(mask: pd.Series, why: Any) -> list[dict[str, str]]:
@@ -136,13 +148,19 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
         ),
         (
             "manager-left",
-            "Customers whose account manager left or changed",
-            "Introduce yourself: customers often bond with a person, not the company.",
+            "Customers who lost their account manager"
+            if unassigned
+            else "Customers whose account manager left or changed",
+            "Assign each of them an account manager: customers often bond with a person, not the company."
+            if unassigned
+            else "Introduce yourself: customers often bond with a person, not the company.",
             rows(
                 (departed | moved) & seen,
                 lambda r: (
                     "their previous account manager left the company recently"
                     if MANAGER_DEPARTED in _text(r.get("_flags")).split(";")
+                    else f"had account manager {_text(r.get('old_account_manager_id'))} in the last run, none now"
+                    if unassigned
                     else "moved to you from another account manager since the last run"
                 ),
             ),
@@ -176,6 +194,8 @@ def manager_actions(history: HistoryReport | None, sub: pd.DataFrame, config: Re
                 )
             }
     out["total"] = sum(len(g["rows"]) for g in out["groups"])
+    # moves that come from new tier rules are not the customers' doing: the page says so (the team page names them)
+    out["rules_changed"] = bool(history.rules_changed)
     return out
 
 
@@ -185,7 +205,11 @@ def team_history(history: HistoryReport | None, tiers: list[str], config: Report
         return None
     from pipelines.reports.charts import tier_history_chart
 
-    out: dict[str, Any] = {"previous_as_of": history.previous_as_of or "", "matrix": None}
+    out: dict[str, Any] = {
+        "previous_as_of": history.previous_as_of or "",
+        "matrix": None,
+        "rules_changed": history.rules_changed,
+    }
     if history.transitions is not None:
         t = history.transitions
         old = t["old_tier"].astype(object).where(t["old_tier"].notna(), "not scored")

@@ -11,7 +11,7 @@ import pandas as pd
 from pipelines.reports.phrases import group_label, metric_words
 
 
-def _backtest_table(backtest: Any) -> dict[str, Any] | None:
+def _backtest_table(backtest: Any, currency: str) -> dict[str, Any] | None:
     """Mean +- std per (model, metric) from the tidy backtest frame, models as rows and metrics as columns."""
     if not isinstance(backtest, pd.DataFrame) or backtest.empty:
         return None
@@ -32,7 +32,8 @@ def _backtest_table(backtest: Any) -> dict[str, Any] | None:
         rows.append({"model": model, "cells": cells})
     folds = int(backtest["fold"].nunique()) if "fold" in backtest else 0
     # the words for a team lead, the raw name beside them for a data scientist
-    return {"metrics": [{"words": metric_words(m), "name": m} for m in metrics], "rows": rows, "folds": folds}
+    words = [{"words": metric_words(m, currency), "name": m} for m in metrics]
+    return {"metrics": words, "rows": rows, "folds": folds}
 
 
 def _fingerprint_rows(fingerprint: Any) -> list[dict[str, str]]:
@@ -98,7 +99,7 @@ def model_card_view(card: Mapping[str, Any], h: int, currency: str) -> dict[str,
             facts.append((str(key).replace("_", " ").capitalize(), value))
     return {
         "facts": [{"key": k, "value": str(v)} for k, v in facts],
-        "backtest": _backtest_table(card.get("backtest")),
+        "backtest": _backtest_table(card.get("backtest"), str(card.get("currency", currency))),
         "fingerprint": _fingerprint_rows(card.get("data_fingerprint")),
         "manifest": _manifest_rows(card.get("feature_manifest")),
         "seasonal_note": card.get("seasonal_history"),  # issue 16: shown beside the expected total

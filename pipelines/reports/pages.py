@@ -266,7 +266,7 @@ def build_reports(
                 rows=customer_rows(sub, h, interval, config, within, show_names=True, registry=registry),
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
-                month=manager_actions(history, sub, config),  # this manager's customers only
+                month=manager_actions(history, sub, config, unassigned=manager_id == ""),  # theirs only
                 new_customers=new_rows.get(manager_id, []),
             )
 
