@@ -83,7 +83,7 @@ _TRUE, _FALSE = {t for t, _ in BOOLS}, {f for _, f in BOOLS}
 
 
 # Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
-from features.errors import StructuralError  # noqa: E402
+from features.errors import StructuralError, working_on  # noqa: E402
 
 
 @dataclass
@@ -403,6 +403,34 @@ def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -
     return unknown
 
 
+def _parse_checked(
+    table: Table,
+    col: Column,
+    raw: pd.DataFrame,
+    rej: _Rejector,
+    timezone: str,
+    date_formats: Mapping[str, str] | None,
+    column_stats: dict[str, ColumnStats] | None,
+) -> pd.Series:
+    """One column of `raw` made readable, parsed and checked (its rejects into `rej`)."""
+    column = readable_column(table, col, raw[col.name])
+    if column is not raw[col.name]:
+        raw[col.name] = column
+    if col.kind == "id":
+        _check_float_ids(table.name, col.name, raw[col.name])
+    if col.kind != "timestamp":
+        value = _parse_column(col, raw[col.name], timezone, None)
+        _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats)
+        return value
+    fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
+    value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
+    _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats)
+    impossible = impossible_dates(value)
+    if impossible.any():  # `where` copies the column even when it changes nothing
+        value = value.where(~impossible)
+    return value.astype("datetime64[ns]")
+
+
 def _validate_table(
     table: Table,
     raw: pd.DataFrame,
@@ -423,27 +451,9 @@ def _validate_table(
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
     parsed: dict[str, pd.Series] = {}
-    for col in table.columns:
-        if col.name not in raw.columns:
-            continue
-        column = readable_column(table, col, raw[col.name])
-        if column is not raw[col.name]:
-            raw[col.name] = column
-        if col.kind == "id":
-            _check_float_ids(table.name, col.name, raw[col.name])
-        if col.kind == "timestamp":
-            fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
-            value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
-            _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats)
-        else:
-            value = _parse_column(col, raw[col.name], timezone, None)
-            _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats)
-        if col.kind == "timestamp":
-            impossible = impossible_dates(value)
-            if impossible.any():  # `where` copies the column even when it changes nothing
-                value = value.where(~impossible)
-            value = value.astype("datetime64[ns]")
-        parsed[col.name] = value
+    for col in (c for c in table.columns if c.name in raw.columns):
+        with working_on(column=col.name):  # an unexpected error is named by its column, never its message
+            parsed[col.name] = _parse_checked(table, col, raw, rej, timezone, date_formats, column_stats)
     # Without a copy: an unchanged column (a Parquet float or date) shares the raw column's buffer instead of
     # being a second copy of it alive beside the raw tables (the loading peak, issue 14). Copy-on-write keeps
     # the raw frame and the validated one independent.
@@ -492,9 +502,10 @@ def validate_tables(
     parsed: dict[str, tuple[pd.DataFrame, _Rejector, tuple]] = {}
     suggested: dict[str, dict[str, str]] = {}
     for name, frame in raw.items():
-        t, rej, ignored, suggestions = _validate_table(
-            TABLES[name], frame, timezone, date_formats, max_values
-        )
+        with working_on(table=name):
+            t, rej, ignored, suggestions = _validate_table(
+                TABLES[name], frame, timezone, date_formats, max_values
+            )
         parsed[name] = (t, rej, ignored)
         suggested[name] = suggestions
 
