@@ -283,6 +283,69 @@ def reject_referred_after_referring(t: pd.DataFrame, rej: Any) -> None:
     rej.add(referred_after_referring(t, rej.ok, evidence), REFERRED_AFTER_REFERRING)
 
 
+#: A referral dated a day or more before its referrer's own `signup_at`: the referrer was not a customer yet, so the
+#: referral cannot be one of a customer's (the referred customer's value counted in a non-customer's worth). One
+#: dated a day or more after the referred customer's `signup_at`: a customer already, whom the referral cannot
+#: have brought (their profit before the referral counted in the referrer's referred profit); a referral precedes
+#: or makes the signup (the demo: never after it). A day of slack: a date without its time.
+BEFORE_REFERRER_SIGNUP = (
+    "referred_at before the referrer's signup_at (a day earlier or more: not a customer yet)"
+)
+AFTER_REFERRED_SIGNUP = (
+    "referred_at after the referred customer's signup_at (a day later or more: a customer already)"
+)
+#: (the side whose `signup_at` judges the referral, the reason, what most such referrals mean) in the order of
+#: `reject_referrals_against_signups` (the Spark engine's join of a referral's two copies keeps it)
+SIGNUP_RULES = (
+    ("referred_id", AFTER_REFERRED_SIGNUP, "dated after the referred customer's signup_at"),
+    ("referrer_id", BEFORE_REFERRER_SIGNUP, "dated before their referrer's own signup_at"),
+)
+
+
+def referrals_against_signup(referrals: pd.DataFrame, customers: pd.DataFrame, side: str) -> np.ndarray:
+    """The referrals whose `referred_at` is a day or more after the `signup_at` of their `referred_id` (`side`),
+    or before the one of their `referrer_id`; `customers`: the accepted customers (ids unique). A customer
+    without a `signup_at`, or unknown, judges nothing."""
+    if "signup_at" not in customers.columns or "referred_at" not in referrals.columns:
+        return np.zeros(len(referrals), dtype=bool)
+    signup = pd.Series(
+        customers["signup_at"].to_numpy(dtype="datetime64[ns]"), index=customers["customer_id"]
+    )
+    signup = signup[signup.notna() & signup.index.notna()]
+    at = pd.Series(referrals["referred_at"]).astype("datetime64[ns]").reset_index(drop=True)
+    theirs = pd.Series(referrals[side]).reset_index(drop=True).map(signup).astype("datetime64[ns]")
+    gap = at - theirs if side == "referred_id" else theirs - at
+    return (gap >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
+
+
+def reject_referrals_against_signups(t: pd.DataFrame, rej: Any, customers: pd.DataFrame) -> None:
+    """`SIGNUP_RULES` on the referrals table (`t`, its `_Rejector`), after `reject_referred_after_referring`;
+    then most referrals so rejected is structural (`check_referral_signups`). Whole tables only (pandas)."""
+    for side, reason, _ in SIGNUP_RULES:
+        rej.add(referrals_against_signup(t, customers, side), reason)
+    check_referral_signups(t, rej.reason)
+
+
+def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None:
+    """Structural error when one of the `SIGNUP_RULES` rejects more than half of the referrals (and at least 3):
+    the export's `referred_at` is another date (the referred customer's first order, a reward's payment) or its
+    two id columns are swapped. Rejected one by one, the referrals table would be lost with exit 0."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    for _, reason, what in SIGNUP_RULES:
+        hit = np.asarray(reasons == reason, dtype=bool)
+        n = int(hit.sum())
+        if n >= MIN_RESPELLED and n > 0.5 * len(referrals):
+            shown = [c for c in ("referrer_id", "referred_id", "referred_at") if c in referrals]
+            raise StructuralError(
+                f"table 'referrals', column 'referred_at': {n:,} of the {len(referrals):,} referrals are {what} "
+                "(a day or more): a referral is dated when the referred customer was referred, at or before their "
+                "signup; is it another date (a first order, a reward paid) or are referrer_id and referred_id "
+                f"swapped?\nExample rows:\n{examples(referrals[shown], hit)}"
+            )
+
+
 #: Per table, the event dates an export cannot hold more than `FUTURE_MARGIN` after its last order: a mistyped
 #: year. A payment or closing so dated leaves the invoice unpaid or the ticket open at every cutoff; a return,
 #: ticket, invoice or manager assignment so dated is after every cutoff, lost from every feature without a word.

@@ -548,10 +548,12 @@ def validate_tables(
         from features.crossrefs import check_refs_against_orders
 
         check_refs_against_orders(parsed)
-    if "referrals" in parsed:  # a customer referred after referring others (`features.crossrefs`)
-        from features.crossrefs import reject_referred_after_referring
+    if "referrals" in parsed:  # referred after referring others; against signups (`features.crossrefs`)
+        from features.crossrefs import reject_referrals_against_signups, reject_referred_after_referring
 
         reject_referred_after_referring(*parsed["referrals"][:2])
+        if "customers" in parsed:
+            reject_referrals_against_signups(*parsed["referrals"][:2], cust[cust_rej.ok])
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import judge_return_totals, reject_order_mismatches
 

@@ -6,8 +6,10 @@ import stat
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
+from features.validation import StructuralError, validate_tables
 from pipelines.cli import app
 
 PLANTED = "Ann Smith <ann.smith@example.com>"
@@ -62,3 +64,70 @@ def test_an_unexpected_error_quoting_a_cell_shows_the_place_not_the_value(tmp_pa
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     res = CliRunner().invoke(app, ["--verbose", "validate", "--data", str(data)])
     assert isinstance(res.exception, ValueError) and "the traceback below: it may quote" in res.output
+
+
+def _ids(*numbers: int) -> list[str]:
+    return [f"C{i:06d}" for i in numbers]
+
+
+#: Customers and referrals dated against each other's signups (`features.crossrefs.SIGNUP_RULES`): referral 1
+#: and 5 before their referrer signed up, 2 after its referred customer had, 3 by an unknown referrer (also after
+#: its referred's signup: the first reason wins); 0 and 4 kept (4 ten hours after its referred's signup: a day of
+#: slack). Shared with `tests/pipelines/test_spark_input.py`.
+SIGNUP_CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": _ids(1, 2, 3, 4, 5, 6, 7, 8),
+        "signup_at": ["2023-01-01", "2024-02-01", "2023-01-01", "2023-05-01", "2024-03-01", "2024-04-01",
+                      "2024-06-01", "2024-06-01"],
+    }
+)  # fmt: skip
+SIGNUP_REFERRALS = pd.DataFrame(
+    {
+        "referrer_id": _ids(1, 7, 3, 9, 1, 8),
+        "referred_id": _ids(2, 5, 4, 1, 6, 3),
+        "referred_at": [
+            "2024-01-20",
+            "2024-01-10",
+            "2024-02-01",
+            "2024-02-01",
+            "2024-04-01 10:00",
+            "2022-06-01",
+        ],
+    }
+)  # fmt: skip
+BEFORE_REFERRER = "referred_at before the referrer's signup_at (a day earlier or more: not a customer yet)"
+AFTER_REFERRED = (
+    "referred_at after the referred customer's signup_at (a day later or more: a customer already)"
+)
+SIGNUP_REASONS = [BEFORE_REFERRER, AFTER_REFERRED, "unknown referrer_id", BEFORE_REFERRER]
+
+
+def _signup_orders() -> pd.DataFrame:
+    return _orders(6).assign(customer_id=_ids(1, 2, 3, 4, 5, 6), ordered_at="2024-05-01")
+
+
+def test_a_referral_dated_before_its_referrer_signed_up_or_after_its_referred_had_is_rejected():
+    """A referral dated before the referrer's own `signup_at` (not a customer yet), or after the referred
+    customer's (a customer already, whom the referral cannot have brought: their profit before it counted in the
+    referrer's referred profit): was accepted, exit 0. Now row rejects, a day of slack (a date without its
+    time); a customer without `signup_at` judges nothing."""
+    res = validate_tables(
+        {"orders": _signup_orders(), "customers": SIGNUP_CUSTOMERS, "referrals": SIGNUP_REFERRALS}
+    )
+    rejects = res.rejects["referrals"]
+    assert rejects["source_row"].tolist() == [1, 2, 3, 5]
+    assert rejects["reason"].tolist() == SIGNUP_REASONS
+    assert res.tables["referrals"]["referred_id"].tolist() == _ids(2, 6)
+
+
+def test_most_referrals_dated_after_their_referred_customers_signup_is_structural():
+    """An export whose `referred_at` is another date (the referred customer's first order, a reward paid), on
+    more than half of the referrals: each rejected one by one, the referrals table would be lost with exit 0."""
+    late = SIGNUP_REFERRALS.iloc[[0, 2, 4]].assign(referred_at=["2024-03-01", "2024-03-01", "2024-05-01"])
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": _signup_orders(), "customers": SIGNUP_CUSTOMERS, "referrals": late})
+    assert str(got.value).startswith(
+        "table 'referrals', column 'referred_at': 3 of the 3 referrals are dated after the referred customer's "
+        "signup_at (a day or more)"
+    )
+

@@ -1240,3 +1240,27 @@ def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp
     assert "no value on any of the 3 invoices, 2 of them due before the last order" in head
     assert str(spark_error.value).startswith(head)
     assert "I1" in str(spark_error.value) and "I3" not in str(spark_error.value)  # the invoices due
+
+
+@pytest.mark.spark
+def test_referrals_dated_against_the_signups_are_rejected_and_stop_as_by_pandas(spark, tmp_path):
+    """A referral before its referrer's signup (judged in the referrer's bucket) or after its referred customer's
+    (in the referred's): the pandas rejects, reasons and their order (an unknown referrer first); most referrals
+    after their referred customer's signup stop with the pandas message (round 13)."""
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round13 import SIGNUP_CUSTOMERS, SIGNUP_REASONS, SIGNUP_REFERRALS
+
+    data = _write(tmp_path / "data", orders=_ORD, customers=SIGNUP_CUSTOMERS, referrals=SIGNUP_REFERRALS)
+    expected = load_data(data)
+    assert expected.result.rejects["referrals"]["reason"].tolist() == SIGNUP_REASONS
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    assert _reject_files(tmp_path / "rejects" / "referrals")["reason"].tolist() == SIGNUP_REASONS
+    late = SIGNUP_REFERRALS.iloc[[0, 2, 4]].assign(referred_at=["2024-03-01", "2024-03-01", "2024-05-01"])
+    data = _write(tmp_path / "late", orders=_ORD, customers=SIGNUP_CUSTOMERS, referrals=late)
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_data(data)
+    with pytest.raises(StructuralError) as spark_stop:
+        load_spark(spark, data, CFG)
+    assert str(spark_stop.value) == str(pandas_stop.value)
