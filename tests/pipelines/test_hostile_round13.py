@@ -131,3 +131,25 @@ def test_most_referrals_dated_after_their_referred_customers_signup_is_structura
         "signup_at (a day or more)"
     )
 
+
+def test_an_as_of_after_today_is_refused_naming_it_and_the_last_order(tmp_path):
+    """`--as-of 2090-01-01` (a mistyped year, a script's date run ahead): was judged only by the stale-data rule
+    (`cvp score --allow-stale` scored every customer lapsed; `cvp features` built the table, exit 0, every
+    customer 24,000 days without an order). Now exit 2 naming the as-of, today and the last order, whatever
+    `--allow-stale` (`pipelines.loading.check_after_first_order`, every command with an as-of)."""
+    from pipelines.loading import check_after_first_order
+
+    data = _data(tmp_path, orders=_orders(30))
+    out = tmp_path / "f.parquet"
+    res = CliRunner().invoke(
+        app, ["features", "--data", str(data), "--as-of", "2090-01-01", "--out", str(out)]
+    )
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "--as-of 2090-01-01 is after today (" in text and "the last order (2023-01-28)" in text
+    assert "the day after the last order, 2023-01-29" in text and not out.exists()
+    tables = {"orders": validate_tables({"orders": _orders(30)}).tables["orders"]}
+    today = pd.Timestamp.now().normalize()
+    assert (
+        check_after_first_order(tables, today + pd.Timedelta(days=1), "score") is not None
+    )  # tomorrow: fine
