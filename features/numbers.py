@@ -463,6 +463,14 @@ def reject_stray_decimal_ids(table: Any, t: pd.DataFrame, rej: Any, columns: lis
 UNPARSED_SHARE = 0.5
 
 
+#: ... of a true/false column: 1% (`LOCALE_SHARE`). Two values only, so spellings outside the contract's
+#: (`WAAR`/`ONWAAR`, `ja`/`nein`, `oui`/`non`: a second export in another language) are its convention, never a
+#: typo: rejected, 30% of the orders were dropped for an optional `promo` flag with exit 0.
+def unparsed_share(kind: str) -> float:
+    """The share of a column's given values that, unparsed, is how the column is written (`UNPARSED_SHARE`)."""
+    return LOCALE_SHARE if kind == "bool" else UNPARSED_SHARE
+
+
 def check_mostly_unparsed(
     table: str, column: str, raw: pd.Series, bad: pd.Series | np.ndarray, given: int
 ) -> None:
@@ -473,9 +481,10 @@ def check_mostly_unparsed(
 
     hit = np.asarray(bad, dtype=bool)
     n = int(hit.sum())
-    if n < MIN_ROWS or n <= UNPARSED_SHARE * given:
-        return
     kind = TABLES[table].column(column).kind
+    few = n < LOCALE_SHARE * given if kind == "bool" else n <= UNPARSED_SHARE * given
+    if n < MIN_ROWS or few:
+        return
     text = raw[hit].astype("str").str.strip()
     seen = ", ".join(map(repr, text.drop_duplicates().head(3).tolist()))
     if kind == "bool":
@@ -495,9 +504,11 @@ def check_mostly_unparsed(
             "a number",
             "Export plain numbers (`1234.50`; a currency sign or unit: `check_unit_numbers`).",
         )
+    dropped = "most of the table's rows" if n > UNPARSED_SHARE * given else "those rows"
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not parse as {what} ({seen}): "
-        f"rejected, most of the table's rows would be dropped. {fix}\nExample rows:\n"
+        f"rejected, {dropped} would be dropped. "
+        f"{fix}\nExample rows:\n"
         f"{raw[hit].head(5).to_frame().to_string(max_colwidth=40)}"
     )
 

@@ -204,9 +204,8 @@ def table_stops(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER_DATE, i)
             )
         bad, given = _sum(stats, f"b{i}"), _sum(stats, f"g{i}")  # `$12.50`, `WAHR` on most rows
-        if table.column(column).kind not in ("id", "text") and bad >= max(
-            numbers.MIN_ROWS, numbers.UNPARSED_SHARE * given
-        ):
+        kind = table.column(column).kind  # a true/false column: on 1% (`numbers.unparsed_share`)
+        if kind not in ("id", "text") and bad >= max(numbers.MIN_ROWS, numbers.unparsed_share(kind) * given):
             numbers.check_mostly_unparsed(table.name, column, rows.raw(column), rows.bits(BAD, i), given)
     fires = False
     for name, column in numbers.POSITIVE_MONEY:
