@@ -32,6 +32,7 @@ from features.dates import (
     placeholder_rows,
     serial_days_hint,
 )
+from features.decimal_ids import check_decimal_ids, reject_stray_decimal_ids
 from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
@@ -62,7 +63,6 @@ from features.numbers import (
     LOCALE_SHARE,
     MIN_ROWS,
     check_conventions,
-    check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
     check_number_form,
@@ -72,7 +72,6 @@ from features.numbers import (
     missing_placeholders,
     point_groups,
     reject_number_forms,
-    reject_stray_decimal_ids,
     sheet_error_numbers,
 )
 from features.row_rules import check_row_conventions, row_rules

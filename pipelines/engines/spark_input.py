@@ -127,7 +127,7 @@ def check_rows(
     the parsed columns. `early`, `strays`: the table's dates years before the rest of their column and its id
     columns with a stray `42.0`, found over the whole table by a previous pass (`validate_spark`).
     """
-    from features.numbers import reject_stray_decimal_ids
+    from features.decimal_ids import reject_stray_decimal_ids
     from features.validation import _validate_table
     from pipelines.engines.spark_stops import early_rows
 

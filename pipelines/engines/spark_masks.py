@@ -89,7 +89,7 @@ def column_masks(
         given, bad, dates = stats[name]
         put(GIVEN, i, given)
         put(BAD, i, bad)
-        if col.kind == "id":  # `42.0` beside `42` (`features.numbers.check_decimal_ids`)
+        if col.kind == "id":  # `42.0` beside `42` (`features.decimal_ids.check_decimal_ids`)
             put(DECIMAL, i, decimal_ids(parsed[name]))
             put(WHOLE, i, whole_ids(parsed[name]))
             put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id

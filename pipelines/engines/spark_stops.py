@@ -137,7 +137,7 @@ def table_stops(
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
     `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
-    from features import date_forms, ids, keys, numbers, row_rules
+    from features import date_forms, decimal_ids, ids, keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -149,7 +149,7 @@ def table_stops(
             )
         floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
-            numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
+            decimal_ids.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
         floor = max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given)
         ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given, floor)  # counted, never shown
@@ -380,9 +380,9 @@ def orders_stops(
 
 def stray_decimals(stats: pd.DataFrame, columns: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Per table, its id columns whose ids written `42.0` are strays among ids written `42`
-    (`features.numbers.stray_decimal_columns`), from the one aggregation's sums of `DECIMAL` and `WHOLE` (`e<i>`,
+    (`features.decimal_ids.stray_decimal_columns`), from the one aggregation's sums of `DECIMAL` and `WHOLE` (`e<i>`,
     `i<i>`) over every row, as the pandas engine counts them."""
-    from features.numbers import stray_decimal_columns
+    from features.decimal_ids import stray_decimal_columns
 
     out: dict[str, list[str]] = {}
     for name, cols in columns.items():

@@ -554,7 +554,7 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST.assign(region=["NULL", "North", "NULL", "NULL", "South", "n/a"])),
         "table 'customers', column 'region': 4 of 6 rows hold 'NULL', 'n/a'",
     ),
-    "ids-42-and-42.0": (  # a float export mixed with text in one id column (`features.numbers.check_decimal_ids`)
+    "ids-42-and-42.0": (  # a float export mixed with text in one id column (`features.decimal_ids.check_decimal_ids`)
         dict(orders=_ORD.assign(customer_id=["1.0", "2.0", "3.0", "4", "5", "6"])),
         "table 'orders', column 'customer_id': 3 of 6 rows write the id as a decimal number",
     ),
