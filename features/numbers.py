@@ -404,9 +404,12 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
 UNPARSED_SHARE = 0.5
 
 
-#: ... of a true/false column: 1% (`LOCALE_SHARE`). Two values only, so spellings outside the contract's
-#: (`WAAR`/`ONWAAR`, `ja`/`nein`, `oui`/`non`: a second export in another language) are its convention, never a
-#: typo: rejected, 30% of the orders were dropped for an optional `promo` flag with exit 0.
+#: ... of a true/false column: 1% (`LOCALE_SHARE`) and `BOOL_MIN_ROWS`. Two values only, so spellings outside the
+#: contract's by the ten (`WAAR`/`ONWAAR`, `ja`/`nein`, `oui`/`non`: a second export in another language) are its
+#: convention, not typos: rejected, 30% of the orders were dropped for an optional `promo` flag with exit 0.
+BOOL_MIN_ROWS = 10
+
+
 def unparsed_share(kind: str) -> float:
     """The share of a column's given values that, unparsed, is how the column is written (`UNPARSED_SHARE`)."""
     return LOCALE_SHARE if kind == "bool" else UNPARSED_SHARE
@@ -423,7 +426,9 @@ def check_mostly_unparsed(
     hit = np.asarray(bad, dtype=bool)
     n = int(hit.sum())
     kind = TABLES[table].column(column).kind
-    few = n < LOCALE_SHARE * given if kind == "bool" else n <= UNPARSED_SHARE * given
+    few = n <= UNPARSED_SHARE * given
+    if kind == "bool":  # another language's words: a stop from 1% and ten rows
+        few = few and n < max(BOOL_MIN_ROWS, LOCALE_SHARE * given)
     if n < MIN_ROWS or few:
         return
     text = raw[hit].astype("str").str.strip()

@@ -654,9 +654,13 @@ STOPS = {
         dict(orders=_ORD.assign(promo=["WAHR", "FALSCH", "true", "FALSCH", "WAHR", ""]), customers=_CUST),
         "table 'orders', column 'promo': 4 of 5 values do not parse as true/false ('WAHR', 'FALSCH')",
     ),
-    "bools-in-dutch-in-part": (  # under half, on 1% (`features.numbers.unparsed_share`, round 13)
-        dict(orders=_ORD.assign(promo=["WAAR", "ONWAAR", "true", "WAAR", "false", "false"]), customers=_CUST),
-        "table 'orders', column 'promo': 3 of 6 values do not parse as true/false ('WAAR', 'ONWAAR'): "
+    "bools-in-dutch-in-part": (  # under half, on 1% and 10 rows (`features.numbers.unparsed_share`, round 13)
+        dict(
+            orders=pd.concat([_ORD] * 4, ignore_index=True).assign(
+                order_id=[f"O{i}" for i in range(24)], promo=["WAAR", "ONWAAR"] * 5 + ["true", "false"] * 7
+            )
+        ),
+        "table 'orders', column 'promo': 10 of 24 values do not parse as true/false ('WAAR', 'ONWAAR'): "
         "rejected, those rows would be dropped",
     ),
     "dates-swapped": (  # a row rule rejecting most of a table (`features.row_rules.check_row_conventions`)
