@@ -227,6 +227,17 @@ def formula_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndar
     return out
 
 
+#: A negative number in an accounting format: in parentheses (`(12.50)`, a ledger's or spreadsheet's format) or with
+#: a trailing minus (`12.50-`, SAP's). Its sign is the export's convention: never read (a refund the contract wants
+#: positive, a negative revenue: either way the row is judged on the number as the contract reads it).
+_ACCOUNTING = r"^(?:\(\s*[0-9][0-9.,' ]*\s*\)|[0-9][0-9.,' ]*\s*-)$"
+
+
+def accounting_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, are negatives in an accounting format."""
+    return _unparsed_matching(raw, unparsed, _ACCOUNTING)
+
+
 #: The other forms of a number column's unparsed values judged like the forms above: the mask, what the values
 #: are (in a stop's message), what to export instead, and the row reject's reason (the ids' own: `{}` the column).
 _OTHER_FORMS = {
@@ -248,6 +259,13 @@ _OTHER_FORMS = {
         'numbers written as a spreadsheet formula or with its text prefix (="12.50", \'12.50)',
         "Export the values, not the formulas (plain numbers: `1234.50`)",
         FORMULA,
+    ),
+    "accounting": (
+        accounting_numbers,
+        "negative numbers in an accounting format ((12.50) or 12.50-: parentheses or a trailing minus)",
+        "Export plain numbers, a negative one with a leading minus (`-12.50`); an amount the contract wants "
+        "positive (a refund, a discount) without a sign",
+        "negative number in an accounting format in {} ((12.50), 12.50-)",
     ),
 }
 

@@ -16,6 +16,7 @@ from features.contract import Table
 from features.validation import ColumnStats
 from pipelines.engines.spark_checks import (
     ABOVE,
+    ACCOUNTING,
     BAD,
     DECIMAL,
     DIGITS,
@@ -69,6 +70,7 @@ def column_masks(
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
+        accounting_numbers,
         formula_numbers,
         invisible_numbers,
         locale_numbers,
@@ -110,6 +112,7 @@ def column_masks(
             put(HIDDEN, i, invisible_numbers(text, bad))  # `12.50\u200b`, `true\u200b`
             if col.kind in ("money", "number", "rating"):
                 put(FORMULA, i, formula_numbers(text, bad))
+                put(ACCOUNTING, i, accounting_numbers(text, bad))  # `(12.50)`, `12.50-`
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))

@@ -34,6 +34,7 @@ import pandas as pd
 
 from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
+    ACCOUNTING,
     BAD,
     DATED,
     DIGITS,
@@ -91,6 +92,7 @@ class TableRows:
                 SHEET,
                 HIDDEN,
                 FORMULA,
+                ACCOUNTING,
                 SWAPPED,
                 OTHER_DATE,
                 GROUPED,
@@ -154,7 +156,10 @@ def table_stops(
         floor = max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given)
         ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given, floor)  # counted, never shown
         # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
-        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"))
+        forms = (
+            ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),
+            ("A", ACCOUNTING, "accounting"),
+        )  # fmt: skip
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):

@@ -647,8 +647,12 @@ STOPS = {
         "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
     ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
-        dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
-        "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
+        dict(orders=_ORD.assign(revenue=["ten", "twenty", "30", "forty", "fifty", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('ten', 'twenty', 'forty')",
+    ),
+    "accounting-negatives": (  # `(10)`, `30-` on 1% (`features.numbers.accounting_numbers`, round 13)
+        dict(orders=_ORD.assign(revenue=["(10)", "20.5", "30-", "40", "(50)", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are negative numbers in an accounting format",
     ),
     "bools-in-german": (
         dict(orders=_ORD.assign(promo=["WAHR", "FALSCH", "true", "FALSCH", "WAHR", ""]), customers=_CUST),
