@@ -199,3 +199,29 @@ def test_negatives_in_an_accounting_format_are_named_and_stop_on_1_percent(form)
     assert res.report["returns"].rejected_by_reason == {
         "negative number in an accounting format in amount ((12.50), 12.50-)": 1
     }
+
+
+LOOKALIKE = (
+    "a Cyrillic or Greek letter drawn like a Latin one in customer_id (Cyrillic С for Latin C: a lookalike)"
+)
+
+
+def test_an_id_with_a_cyrillic_or_greek_lookalike_letter_is_rejected_not_another_customer():
+    """`С000001` with a Cyrillic `С` (U+0421) among ids `C000001` (a letter pasted from elsewhere, a keyboard
+    layout): was accepted as another customer printed exactly like the first (without a customers table: one
+    customer's orders split in two, both scored and reported under one printed id). Now a row reject, as an
+    invisible character in an id is; an id of another script (`Клиент42`, `Ωmega`) is kept."""
+    orders = _orders(6).assign(
+        customer_id=[
+            "C000001",
+            "\u0421000001",
+            "C00000\u0399",
+            "\u041a\u043b\u0438\u0435\u043d\u044242",
+            "Ωmega",
+            "C6",
+        ]
+    )
+    res = validate_tables({"orders": orders})
+    assert res.report["orders"].rejected_by_reason == {LOOKALIKE: 2}
+    assert res.rejects["orders"]["source_row"].tolist() == [1, 2]
+    assert res.tables["orders"]["customer_id"].tolist() == ["C000001", "Клиент42", "Ωmega", "C6"]

@@ -987,6 +987,10 @@ ROUND12_REJECTS = {
         _ORD.assign(revenue=["10", "20.5", "'30", "40", "50", "60"]),
         'spreadsheet formula or text prefix in revenue (="...", \'...)',
     ),
+    "lookalike-letter-in-id": (  # round 13: a Cyrillic `С` for `C` (`features.ids.lookalike_ids`)
+        _ORD.assign(customer_id=["C000001", "\u0421000002", "C000003", "C000004", "C000005", "C000006"]),
+        "a Cyrillic or Greek letter drawn like a Latin one in customer_id (Cyrillic С for Latin C: a lookalike)",
+    ),
     "quotes-in-a-rejected-row": (  # an id written `="00042"` and a value holding `"` (Spark's CSV escaping)
         _ORD.assign(customer_id=['="C000001"', "C000002", "C000003", "C000004", "C000005", "C000006"]).assign(
             channel=['say "hi", then', "web", "web", "web", "web", "web"]
