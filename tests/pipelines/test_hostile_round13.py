@@ -225,3 +225,26 @@ def test_an_id_with_a_cyrillic_or_greek_lookalike_letter_is_rejected_not_another
     assert res.report["orders"].rejected_by_reason == {LOOKALIKE: 2}
     assert res.rejects["orders"]["source_row"].tolist() == [1, 2]
     assert res.tables["orders"]["customer_id"].tolist() == ["C000001", "Клиент42", "Ωmega", "C6"]
+
+
+def test_the_header_again_in_another_column_order_inside_a_file_is_structural(tmp_path):
+    """Two exports put together, the second with its columns in another order (`...,cost,revenue,...`): was one
+    reject for its header line (`ambiguous or unknown date format`, or none) and every row after it read under
+    the first header's names, exit 0: the demo with its last 1,020 orders so appended had their cost taken for
+    revenue. Now a structural error naming both orders; the header repeated in its own order stays a reject."""
+    header = "order_id,customer_id,ordered_at,revenue,cost\n"
+    rows = "".join(f"O{i},C{i},2023-01-{i + 1:02d},{20 + i},{10 + i}\n" for i in range(6))
+    again = "order_id,customer_id,ordered_at,cost,revenue\nO9,C9,2023-02-01,10,20\n"
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(header + rows + again, encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 2, res.output
+    assert " ".join(res.output.split()).startswith(
+        "error: table 'orders': a line inside the file is the header again with its columns in another order "
+        "(order_id, customer_id, ordered_at, cost, revenue; the first line: order_id, customer_id, ordered_at, "
+        "revenue, cost)"
+    )
+    (data / "orders.csv").write_text(header + rows + header + rows.replace("O", "P"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 0 and "the header line repeated" in res.output, res.output

@@ -658,6 +658,28 @@ STOPS = {
         dict(orders=_ORD.assign(promo=["WAHR", "FALSCH", "true", "FALSCH", "WAHR", ""]), customers=_CUST),
         "table 'orders', column 'promo': 4 of 5 values do not parse as true/false ('WAHR', 'FALSCH')",
     ),
+    "header-again-reordered": (  # round 13: `features.header.check_reordered_header`, judged per batch
+        dict(
+            orders=pd.concat(
+                [
+                    _ORD,
+                    pd.DataFrame(
+                        [
+                            {
+                                "order_id": "customer_id",
+                                "customer_id": "order_id",
+                                "ordered_at": "ordered_at",
+                                "revenue": "revenue",
+                            }
+                        ]
+                    ),
+                ],
+                ignore_index=True,
+            )  # fmt: skip
+        ),
+        "table 'orders': a line inside the file is the header again with its columns in another order "
+        "(customer_id, order_id, ordered_at, revenue; the first line: order_id, customer_id, ordered_at, revenue)",
+    ),
     "bools-in-dutch-in-part": (  # under half, on 1% and 10 rows (`features.numbers.unparsed_share`, round 13)
         dict(
             orders=pd.concat([_ORD] * 4, ignore_index=True).assign(
