@@ -313,7 +313,8 @@ def referrals_against_signup(referrals: pd.DataFrame, customers: pd.DataFrame, s
     )
     signup = signup[signup.notna() & signup.index.notna()]
     at = pd.Series(referrals["referred_at"]).astype("datetime64[ns]").reset_index(drop=True)
-    theirs = pd.Series(referrals[side]).reset_index(drop=True).map(signup).astype("datetime64[ns]")
+    # `reindex`, not `map`: `map` over an empty Series (no customer with a signup_at) gives floats
+    theirs = pd.Series(signup.reindex(pd.Series(referrals[side]).to_numpy()).to_numpy(dtype="datetime64[ns]"))
     gap = at - theirs if side == "referred_id" else theirs - at
     return (gap >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
 
@@ -344,6 +345,57 @@ def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None
                 "signup; is it another date (a first order, a reward paid) or are referrer_id and referred_id "
                 f"swapped?\nExample rows:\n{examples(referrals[shown], hit)}"
             )
+
+
+def ordered_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+    """Which `customers` (accepted rows, ids unique) have a `churned_at` and one of `orders` (accepted) dated a
+    day or more after it. Every order of a customer is in their Spark bucket (`spark_checks.check_bucket`)."""
+    if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
+        return np.zeros(len(customers), dtype=bool)
+    last = (
+        pd.Series(orders["ordered_at"])
+        .astype("datetime64[ns]")
+        .groupby(orders["customer_id"].to_numpy())
+        .max()
+    )
+    theirs = pd.Series(
+        last.reindex(pd.Series(customers["customer_id"]).to_numpy()).to_numpy(dtype="datetime64[ns]")
+    )
+    churned = pd.Series(
+        pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
+    )  # positions, not labels
+    return ((theirs - churned) >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
+
+
+def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
+    """Structural error when `RESPELLED_SHARE` of the accepted `customers` (and `MIN_RESPELLED`) ordered a day or
+    more after their `churned_at`: the export keeps a cancellation the customers came back from (or the column is
+    another date). Read as given, each is `cancelled` from that date (not scored, not in training) while buying,
+    exit 0. `orders`: the accepted orders. Whole tables (both engines: Spark counts per bucket, then calls it)."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    hit = ordered_after_churn(customers, orders)
+    n = int(hit.sum())
+    if n < max(MIN_RESPELLED, RESPELLED_SHARE * len(customers)):
+        return
+    last = (
+        pd.Series(orders["ordered_at"])
+        .astype("datetime64[ns]")
+        .groupby(orders["customer_id"].to_numpy())
+        .max()
+    )
+    shown = customers.loc[hit, ["customer_id", "churned_at"]]
+    shown = shown.assign(ordered_at=last.reindex(shown["customer_id"].to_numpy()).to_numpy()).rename(
+        columns={"ordered_at": "last ordered_at"}
+    )
+    raise StructuralError(
+        f"table 'customers', column 'churned_at': {n:,} of the {len(customers):,} customers have an order dated a "
+        "day or more after their churned_at: a cancellation kept after the customer came back, or another date? "
+        "Read as given, each would be `cancelled` from then on (not scored, left out of training) while still "
+        "buying. Export the current cancellation (empty for a customer who came back).\nExample rows:\n"
+        f"{examples(shown, also=['last ordered_at'])}"
+    )
 
 
 #: Per table, the event dates an export cannot hold more than `FUTURE_MARGIN` after its last order: a mistyped

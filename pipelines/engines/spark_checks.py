@@ -51,6 +51,9 @@ DIGITS = "__digits"  # a number in another script's digits (`features.numbers.ot
 SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
 HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.numbers.invisible_numbers`: `1\u200b2`)
 FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
+#: bit 0: a customer with an accepted order a day or more after their `churned_at` (`features.crossrefs.
+#: ordered_after_churn`, set by `check_bucket`: every order of a customer is in their bucket)
+AFTER_CHURN = "__after_churn"
 ACCOUNTING = (
     "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.numbers.accounting_numbers`)
 )
@@ -92,7 +95,7 @@ MASKS = {
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
-    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING,
+    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}
@@ -268,10 +271,19 @@ def check_bucket(
                 free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
                 hit = free & referrals_against_signup(t, cust[cust_rej.ok], side)
                 (ref_reason if side == "referred_id" else signup_reason)[at[hit]] = why
+    after_churn = np.zeros(len(rows), dtype=np.int64)
+    if (
+        has_customers and ("orders", 0) in parsed
+    ):  # ordering after their churned_at: counted, judged on the driver
+        from features.crossrefs import ordered_after_churn
+
+        (cat, ct, crej), (_, ot, orej) = parsed[("customers", 0)], parsed[("orders", 0)]
+        after_churn[cat[crej.ok][ordered_after_churn(ct[crej.ok], ot[orej.ok])]] = 1
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
     return rows.assign(
-        **{REASON: reason, REF: ref_reason, SIGNUP: signup_reason, UNKNOWN: unknown, REPEAT: repeat}
+        **{REASON: reason, REF: ref_reason, SIGNUP: signup_reason, UNKNOWN: unknown, REPEAT: repeat},
+        **{AFTER_CHURN: after_churn},
     )
 
 

@@ -181,6 +181,7 @@ def validate_spark(
     from features.header import structural_checks, suggestions
     from pipelines.engines.spark_stops import (
         TableRows,
+        churn_stops,
         cross_table_stops,
         currency_stops,
         early_dates,
@@ -354,8 +355,9 @@ def validate_spark(
         )
     # across tables (managers, a customers table without a usable row, ids spelled otherwise)
     cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)
-    returns_stops(stats, rows)  # most refunds above their order: another unit
     referral_stops(stats, rows)  # most referrals dated after the referred customer's signup: another date
+    returns_stops(stats, rows)  # most refunds above their order: another unit
+    churn_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)  # a stale churned_at
     return views, reports, cached, judged
 
 

@@ -336,6 +336,24 @@ def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
             )
 
 
+def churn_stops(
+    stats: pd.DataFrame, reports: Mapping[str, tuple[int, int]], rows: Mapping[str, TableRows]
+) -> None:
+    """Customers ordering a day or more after their `churned_at` (`features.crossrefs.check_orders_after_churn`,
+    the last stop as in `validate_tables`): from the customers counted so (`AFTER_CHURN`, set per bucket by
+    `spark_checks.check_bucket`); `reports`: rows in and accepted per table."""
+    from features import crossrefs
+
+    n = _sum(stats[stats[TABLE] == "customers"], "H0")
+    if (
+        "customers" in reports
+        and n
+        and n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
+    ):
+        accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
+        crossrefs.check_orders_after_churn(*accepted)
+
+
 def currency_stops(
     stats: pd.DataFrame, rows: Mapping[str, TableRows], read: Mapping[str, list[str]], currency: str | None
 ) -> None:

@@ -248,3 +248,35 @@ def test_the_header_again_in_another_column_order_inside_a_file_is_structural(tm
     (data / "orders.csv").write_text(header + rows + header + rows.replace("O", "P"), encoding="utf-8")
     res = CliRunner().invoke(app, ["validate", "--data", str(data)])
     assert res.exit_code == 0 and "the header line repeated" in res.output, res.output
+
+
+def test_customers_ordering_after_their_churned_at_on_1_percent_is_structural():
+    """A customers export keeping the cancellation of customers who came back (`churned_at` 2022, orders through
+    2024): was exit 0, each `cancelled` from 2022 on, not scored and left out of training while buying (the demo
+    with 40 such customers: 12 accepted so, the others rejected `churned_at before signup_at`). Now on 1% of
+    the customers (3 or more) a structural error naming them; fewer are read as given."""
+    orders = _orders(300).assign(customer_id=[f"C{i % 100}" for i in range(300)], ordered_at="2024-03-01")
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(100)], "churned_at": [""] * 100})
+    stale = customers.assign(churned_at=["2022-06-01" if i < 3 else "" for i in range(100)])
+    with pytest.raises(StructuralError) as got:
+        validate_tables({"orders": orders, "customers": stale})
+    assert str(got.value).startswith(
+        "table 'customers', column 'churned_at': 3 of the 100 customers have an order dated a day or more after "
+        "their churned_at"
+    )
+    assert "2024-03-01" in str(got.value) and "C0 " in str(got.value)
+    two = customers.assign(churned_at=["2022-06-01" if i < 2 else "" for i in range(100)])
+    assert validate_tables({"orders": orders, "customers": two}).report["customers"].accepted == 100
+    # an order the day of the cancellation, or before it, is the data
+    same_day = customers.assign(churned_at=["2024-03-01 12:00" if i < 3 else "" for i in range(100)])
+    assert validate_tables({"orders": orders, "customers": same_day}).report["customers"].accepted == 100
+
+
+def test_the_date_rules_across_customers_judge_nothing_without_dates():
+    """Customers whose `signup_at` and `churned_at` columns are empty throughout, beside referrals (and a customer
+    without an order): nothing judged, no error (the rules map ids to dates; an empty map gave floats)."""
+    customers = pd.DataFrame({"customer_id": _ids(1, 2, 3), "signup_at": [""] * 3, "churned_at": [""] * 3})
+    referrals = pd.DataFrame({"referrer_id": _ids(1), "referred_id": _ids(2), "referred_at": ["2023-01-01"]})
+    orders = _orders(2).assign(customer_id=_ids(1, 2))
+    res = validate_tables({"orders": orders, "customers": customers, "referrals": referrals})
+    assert res.report["referrals"].accepted == 1 and res.report["customers"].accepted == 3

@@ -680,6 +680,11 @@ STOPS = {
         "table 'orders': a line inside the file is the header again with its columns in another order "
         "(customer_id, order_id, ordered_at, revenue; the first line: order_id, customer_id, ordered_at, revenue)",
     ),
+    "orders-after-churn": (  # round 13: `features.crossrefs.check_orders_after_churn`, counted per bucket
+        dict(orders=_ORD, customers=_CUST.assign(churned_at=["2023-06-01"] * 3 + [""] * 3)),
+        "table 'customers', column 'churned_at': 3 of the 6 customers have an order dated a day or more after "
+        "their churned_at",
+    ),
     "bools-in-dutch-in-part": (  # under half, on 1% and 10 rows (`features.numbers.unparsed_share`, round 13)
         dict(
             orders=pd.concat([_ORD] * 4, ignore_index=True).assign(
