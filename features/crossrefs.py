@@ -347,24 +347,36 @@ def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None
             )
 
 
+def _last_orders(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+    """Per row of `customers` (ids unique), the latest `ordered_at` of `orders` naming it (NaT when none): ids
+    matched in one Arrow pass (`features.ids.positions_in`), no Python object per order."""
+    from features.ids import positions_in
+
+    at = positions_in(orders["customer_id"], pd.Series(customers["customer_id"]).reset_index(drop=True))
+    times = pd.Series(orders["ordered_at"]).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    nat = np.iinfo(np.int64).min  # NaT's integer: below every date, so `maximum` skips it
+    last = np.full(len(customers), nat, dtype=np.int64)
+    np.maximum.at(last, at[at >= 0], times[at >= 0])
+    return last.view("datetime64[ns]")
+
+
 def ordered_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
     """Which `customers` (accepted rows, ids unique) have a `churned_at` and one of `orders` (accepted) dated a
     day or more after it. Every order of a customer is in their Spark bucket (`spark_checks.check_bucket`)."""
     if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
         return np.zeros(len(customers), dtype=bool)
-    last = (
-        pd.Series(orders["ordered_at"])
-        .astype("datetime64[ns]")
-        .groupby(orders["customer_id"].to_numpy())
-        .max()
-    )
-    theirs = pd.Series(
-        last.reindex(pd.Series(customers["customer_id"]).to_numpy()).to_numpy(dtype="datetime64[ns]")
-    )
-    churned = pd.Series(
-        pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
-    )  # positions, not labels
-    return ((theirs - churned) >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
+    churned = pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
+    gap = _last_orders(customers, orders) - churned  # NaT where either is missing: compares False
+    return gap >= np.timedelta64(1, "D")
+
+
+def judge_orders_after_churn(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:
+    """`check_orders_after_churn` on `validate_tables`' parsed tables (each with its `_Rejector`): the accepted
+    rows' two columns only (a copy of the whole orders table was the loading peak's growth)."""
+    (c, c_rej, _), (o, o_rej, _) = parsed["customers"], parsed["orders"]
+    if "churned_at" in c.columns and {"customer_id", "ordered_at"} <= set(o.columns):
+        orders = o.loc[o_rej.ok, ["customer_id", "ordered_at"]]
+        check_orders_after_churn(c.loc[c_rej.ok, ["customer_id", "churned_at"]], orders)
 
 
 def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
@@ -379,16 +391,8 @@ def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> N
     n = int(hit.sum())
     if n < max(MIN_RESPELLED, RESPELLED_SHARE * len(customers)):
         return
-    last = (
-        pd.Series(orders["ordered_at"])
-        .astype("datetime64[ns]")
-        .groupby(orders["customer_id"].to_numpy())
-        .max()
-    )
     shown = customers.loc[hit, ["customer_id", "churned_at"]]
-    shown = shown.assign(ordered_at=last.reindex(shown["customer_id"].to_numpy()).to_numpy()).rename(
-        columns={"ordered_at": "last ordered_at"}
-    )
+    shown = shown.assign(**{"last ordered_at": _last_orders(customers, orders)[hit]})
     raise StructuralError(
         f"table 'customers', column 'churned_at': {n:,} of the {len(customers):,} customers have an order dated a "
         "day or more after their churned_at: a cancellation kept after the customer came back, or another date? "

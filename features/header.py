@@ -40,7 +40,7 @@ def check_reordered_header(table: Table, raw: pd.DataFrame) -> None:
     if len(named) < 2 or len(text) < len(named) or not len(raw):  # Parquet: typed columns hold no header
         return
     try:
-        first = pc.utf8_trim_whitespace(arrow_text(raw[named[0]]))
+        first = arrow_text(raw[named[0]])  # no copy of the strings (a header cell is written without spaces)
     except (TypeError, ValueError):
         return
     header = pc.fill_null(pc.is_in(first, value_set=pa.array(named)), False)  # a handful of rows, or none

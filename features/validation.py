@@ -565,9 +565,9 @@ def validate_tables(
         reject_order_mismatches(r, o[named], r_rej)
         judge_return_totals(r, o[named], r_rej)  # most refunds above their order; refunded twice
     if "customers" in parsed:  # ordering after their churned_at: a stale cancellation (`features.crossrefs`)
-        from features.crossrefs import check_orders_after_churn
+        from features.crossrefs import judge_orders_after_churn
 
-        check_orders_after_churn(*(parsed[n][0][parsed[n][1].ok] for n in ("customers", "orders")))
+        judge_orders_after_churn(parsed)
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}
