@@ -283,6 +283,125 @@ def reject_referred_after_referring(t: pd.DataFrame, rej: Any) -> None:
     rej.add(referred_after_referring(t, rej.ok, evidence), REFERRED_AFTER_REFERRING)
 
 
+#: A referral dated a day or more before its referrer's own `signup_at`: the referrer was not a customer yet, so the
+#: referral cannot be one of a customer's (the referred customer's value counted in a non-customer's worth). One
+#: dated a day or more after the referred customer's `signup_at`: a customer already, whom the referral cannot
+#: have brought (their profit before the referral counted in the referrer's referred profit); a referral precedes
+#: or makes the signup (the demo: never after it). A day of slack: a date without its time.
+BEFORE_REFERRER_SIGNUP = (
+    "referred_at before the referrer's signup_at (a day earlier or more: not a customer yet)"
+)
+AFTER_REFERRED_SIGNUP = (
+    "referred_at after the referred customer's signup_at (a day later or more: a customer already)"
+)
+#: (the side whose `signup_at` judges the referral, the reason, what most such referrals mean) in the order of
+#: `reject_referrals_against_signups` (the Spark engine's join of a referral's two copies keeps it)
+SIGNUP_RULES = (
+    ("referred_id", AFTER_REFERRED_SIGNUP, "dated after the referred customer's signup_at"),
+    ("referrer_id", BEFORE_REFERRER_SIGNUP, "dated before their referrer's own signup_at"),
+)
+
+
+def referrals_against_signup(referrals: pd.DataFrame, customers: pd.DataFrame, side: str) -> np.ndarray:
+    """The referrals whose `referred_at` is a day or more after the `signup_at` of their `referred_id` (`side`),
+    or before the one of their `referrer_id`; `customers`: the accepted customers (ids unique). A customer
+    without a `signup_at`, or unknown, judges nothing."""
+    if "signup_at" not in customers.columns or "referred_at" not in referrals.columns:
+        return np.zeros(len(referrals), dtype=bool)
+    signup = pd.Series(
+        customers["signup_at"].to_numpy(dtype="datetime64[ns]"), index=customers["customer_id"]
+    )
+    signup = signup[signup.notna() & signup.index.notna()]
+    at = pd.Series(referrals["referred_at"]).astype("datetime64[ns]").reset_index(drop=True)
+    # `reindex`, not `map`: `map` over an empty Series (no customer with a signup_at) gives floats
+    theirs = pd.Series(signup.reindex(pd.Series(referrals[side]).to_numpy()).to_numpy(dtype="datetime64[ns]"))
+    gap = at - theirs if side == "referred_id" else theirs - at
+    return (gap >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
+
+
+def reject_referrals_against_signups(t: pd.DataFrame, rej: Any, customers: pd.DataFrame) -> None:
+    """`SIGNUP_RULES` on the referrals table (`t`, its `_Rejector`), after `reject_referred_after_referring`;
+    then most referrals so rejected is structural (`check_referral_signups`). Whole tables only (pandas)."""
+    for side, reason, _ in SIGNUP_RULES:
+        rej.add(referrals_against_signup(t, customers, side), reason)
+    check_referral_signups(t, rej.reason)
+
+
+def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None:
+    """Structural error when one of the `SIGNUP_RULES` rejects more than half of the referrals (and at least 3):
+    the export's `referred_at` is another date (the referred customer's first order, a reward's payment) or its
+    two id columns are swapped. Rejected one by one, the referrals table would be lost with exit 0."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    for _, reason, what in SIGNUP_RULES:
+        hit = np.asarray(reasons == reason, dtype=bool)
+        n = int(hit.sum())
+        if n >= MIN_RESPELLED and n > 0.5 * len(referrals):
+            shown = [c for c in ("referrer_id", "referred_id", "referred_at") if c in referrals]
+            raise StructuralError(
+                f"table 'referrals', column 'referred_at': {n:,} of the {len(referrals):,} referrals are {what} "
+                "(a day or more): a referral is dated when the referred customer was referred, at or before their "
+                "signup; is it another date (a first order, a reward paid) or are referrer_id and referred_id "
+                f"swapped?\nExample rows:\n{examples(referrals[shown], hit)}"
+            )
+
+
+def _last_orders(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+    """Per row of `customers` (ids unique), the latest `ordered_at` of `orders` naming it (NaT when none): ids
+    matched in one Arrow pass (`features.ids.positions_in`), no Python object per order."""
+    from features.ids import positions_in
+
+    at = positions_in(orders["customer_id"], pd.Series(customers["customer_id"]).reset_index(drop=True))
+    times = pd.Series(orders["ordered_at"]).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    nat = np.iinfo(np.int64).min  # NaT's integer: below every date, so `maximum` skips it
+    last = np.full(len(customers), nat, dtype=np.int64)
+    np.maximum.at(last, at[at >= 0], times[at >= 0])
+    return last.view("datetime64[ns]")
+
+
+def ordered_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+    """Which `customers` (accepted rows, ids unique) have a `churned_at` and one of `orders` (accepted) dated a
+    day or more after it. Every order of a customer is in their Spark bucket (`spark_checks.check_bucket`)."""
+    if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
+        return np.zeros(len(customers), dtype=bool)
+    churned = pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
+    gap = _last_orders(customers, orders) - churned  # NaT where either is missing: compares False
+    return gap >= np.timedelta64(1, "D")
+
+
+def judge_orders_after_churn(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:
+    """`check_orders_after_churn` on `validate_tables`' parsed tables (each with its `_Rejector`): the accepted
+    rows' two columns only (a copy of the whole orders table was the loading peak's growth)."""
+    (c, c_rej, _), (o, o_rej, _) = parsed["customers"], parsed["orders"]
+    if "churned_at" in c.columns and {"customer_id", "ordered_at"} <= set(o.columns):
+        orders = o.loc[o_rej.ok, ["customer_id", "ordered_at"]]
+        check_orders_after_churn(c.loc[c_rej.ok, ["customer_id", "churned_at"]], orders)
+
+
+def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
+    """Structural error when `RESPELLED_SHARE` of the accepted `customers` (and `MIN_RESPELLED`) ordered a day or
+    more after their `churned_at`: the export keeps a cancellation the customers came back from (or the column is
+    another date). Read as given, each is `cancelled` from that date (not scored, not in training) while buying,
+    exit 0. `orders`: the accepted orders. Whole tables (both engines: Spark counts per bucket, then calls it)."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    hit = ordered_after_churn(customers, orders)
+    n = int(hit.sum())
+    if n < max(MIN_RESPELLED, RESPELLED_SHARE * len(customers)):
+        return
+    shown = customers.loc[hit, ["customer_id", "churned_at"]]
+    shown = shown.assign(**{"last ordered_at": _last_orders(customers, orders)[hit]})
+    raise StructuralError(
+        f"table 'customers', column 'churned_at': {n:,} of the {len(customers):,} customers have an order dated a "
+        "day or more after their churned_at: a cancellation kept after the customer came back, or another date? "
+        "Read as given, each would be `cancelled` from then on (not scored, left out of training) while still "
+        "buying. Export the current cancellation (empty for a customer who came back).\nExample rows:\n"
+        f"{examples(shown, also=['last ordered_at'])}"
+    )
+
+
 #: Per table, the event dates an export cannot hold more than `FUTURE_MARGIN` after its last order: a mistyped
 #: year. A payment or closing so dated leaves the invoice unpaid or the ticket open at every cutoff; a return,
 #: ticket, invoice or manager assignment so dated is after every cutoff, lost from every feature without a word.

@@ -1,6 +1,8 @@
 """The known-problem exception of the product, importable without pandas (the CLI catches it before parsing data)."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts colour, title and
 #: clipboard sequences, CR rewrites the line, BEL rings), DEL, C1 controls (CSI), and bidi embeddings, overrides
@@ -65,3 +67,21 @@ class StructuralError(ValueError):
 
     def __str__(self) -> str:
         return printable(super().__str__())
+
+
+@contextmanager
+def working_on(**where: str) -> Iterator[None]:
+    """Tag an unexpected exception raised inside with where the product was (`table='orders'`,
+    `column='revenue'`): the CLI names the place, never the exception's message, which may quote a cell (pandas'
+    `could not convert string to float: 'ann@example.com'`). An inner tag wins; a `StructuralError` is known and
+    left as it is."""
+    try:
+        yield
+    except StructuralError:
+        raise
+    except Exception as exc:
+        try:
+            exc.cvp_where = {**where, **getattr(exc, "cvp_where", {})}  # type: ignore[attr-defined]
+        except AttributeError:  # an exception type without a __dict__: named without the place
+            pass
+        raise

@@ -110,6 +110,29 @@ def invisible_in_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarra
     return odd & hit
 
 
+#: Cyrillic and Greek letters drawn like Latin ones (`С` U+0421 for `C`, `О` for `O`, `Α` for `A`, `і` for `i`). An
+#: id made of them and ASCII only (`С000042`: one letter pasted from elsewhere, a keyboard layout) prints like
+#: another id and is not it: one customer split in two printed alike, or `unknown customer_id` for a wrong reason.
+#: An id holding another non-ASCII letter (`Клиент42`, `Ωmega`) is a script's own and kept.
+_LOOKALIKES = "АВЕКМНОРСТХаеорсухіјѕІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοϳ"
+_LOOKALIKE_ID = f"^[\\x20-\\x7e{_LOOKALIKES}]*[{_LOOKALIKES}][\\x20-\\x7e{_LOOKALIKES}]*$"
+LOOKALIKE = "a Cyrillic or Greek letter drawn like a Latin one in {} (Cyrillic С for Latin C: a lookalike)"
+
+
+def lookalike_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
+    """Which parsed ids (text) are ASCII but for letters of `_LOOKALIKES` (and hold one)."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    if text is not None and text.printable_ascii:
+        return np.zeros(len(ids), dtype=bool)
+    arr = arrow_text(ids.astype("str"))
+    if _printable_ascii_bytes(arr):  # the usual case: no string to look at one by one
+        return np.zeros(len(ids), dtype=bool)
+    return np.asarray(pc.fill_null(pc.match_substring_regex(arr, _LOOKALIKE_ID), False), dtype=bool)
+
+
 #: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would
 #: make one customer of every row lacking an id; they are rejected, never read as an id nor guessed missing.
 PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined")
@@ -445,6 +468,7 @@ ID_RULES = (
     (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),
+    (lookalike_ids, LOOKALIKE),
     (email_ids, EMAIL_ID),
 )
 

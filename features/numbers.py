@@ -5,7 +5,6 @@ for both engines."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -228,6 +227,17 @@ def formula_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndar
     return out
 
 
+#: A negative number in an accounting format: in parentheses (`(12.50)`, a ledger's or spreadsheet's format) or with
+#: a trailing minus (`12.50-`, SAP's). Its sign is the export's convention: never read (a refund the contract wants
+#: positive, a negative revenue: either way the row is judged on the number as the contract reads it).
+_ACCOUNTING = r"^(?:\(\s*[0-9][0-9.,' ]*\s*\)|[0-9][0-9.,' ]*\s*-)$"
+
+
+def accounting_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, are negatives in an accounting format."""
+    return _unparsed_matching(raw, unparsed, _ACCOUNTING)
+
+
 #: The other forms of a number column's unparsed values judged like the forms above: the mask, what the values
 #: are (in a stop's message), what to export instead, and the row reject's reason (the ids' own: `{}` the column).
 _OTHER_FORMS = {
@@ -249,6 +259,13 @@ _OTHER_FORMS = {
         'numbers written as a spreadsheet formula or with its text prefix (="12.50", \'12.50)',
         "Export the values, not the formulas (plain numbers: `1234.50`)",
         FORMULA,
+    ),
+    "accounting": (
+        accounting_numbers,
+        "negative numbers in an accounting format ((12.50) or 12.50-: parentheses or a trailing minus)",
+        "Export plain numbers, a negative one with a leading minus (`-12.50`); an amount the contract wants "
+        "positive (a refund, a discount) without a sign",
+        "negative number in an accounting format in {} ((12.50), 12.50-)",
     ),
 }
 
@@ -399,68 +416,21 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     )
 
 
-def check_decimal_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series) -> None:
-    """Structural error when an id column mixes ids written `42.0` (a float export) and `42` (text), each on 1% of
-    its rows and 3 or more (`PLACEHOLDER_SHARE`, `MIN_ROWS`; `features.ids.decimal_ids`): read as written, `42.0`
-    and `42` would be two customers. Both engines (`pipelines.engines.spark_stops.table_stops` from the masks'
-    sums)."""
-    from features.ids import decimal_ids, whole_ids
-
-    floor = max(MIN_ROWS, PLACEHOLDER_SHARE * len(parsed))
-    decimal = decimal_ids(parsed)
-    if decimal.sum() < floor:
-        return
-    whole = whole_ids(parsed)
-    if whole.sum() < floor:
-        return
-    written = parsed[decimal].astype("str")
-    known = set(parsed[whole].astype("str"))
-    twins = [v for v in written.unique() if v.split(".")[0].lstrip("+") in known][:3]
-    shown = ", ".join(f"{v!r} beside {v.split('.')[0].lstrip('+')!r}" for v in twins) or ", ".join(
-        map(repr, written.unique()[:3])
-    )
-    raise StructuralError(
-        f"table {table!r}, column {column!r}: {int(decimal.sum()):,} of {len(parsed):,} rows write the id as a "
-        f"decimal number ({shown}) and {int(whole.sum()):,} as a whole number: a float export mixed with text. "
-        f"Read as written, 42.0 and 42 would be two different ids. Export the ids as text (or integers) "
-        f"throughout.\nExample rows:\n{raw[decimal].head(5).to_frame().to_string(max_colwidth=40)}"
-    )
-
-
-#: A stray `42.0` among ids written `42` (fewer than `check_decimal_ids`' floor): the float export's spelling of an
-#: id the column writes otherwise; kept, it is a customer of its own (or `unknown customer_id`, a wrong reason).
-STRAY_DECIMAL = "id written as a decimal number (42.0) among whole-number ids in {}"
-
-
-def stray_decimal_columns(counts: Mapping[str, tuple[int, int]], rows: int) -> list[str]:
-    """The id columns whose ids written `42.0` are strays among ids written `42`: `counts`, per id column of a
-    table of `rows` rows, how many of each; the decimal ones below `check_decimal_ids`' floor, the whole ones not."""
-    floor = max(MIN_ROWS, PLACEHOLDER_SHARE * rows)
-    return [c for c, (decimal, whole) in counts.items() if 0 < decimal < floor <= whole]
-
-
-def reject_stray_decimal_ids(table: Any, t: pd.DataFrame, rej: Any, columns: list[str] | None = None) -> None:
-    """Reject the ids written `42.0` in the id columns of `t` (a table's validated columns) where they are strays
-    (`STRAY_DECIMAL`): `columns`, as judged over the whole table (the Spark engine, from its sums: judged again
-    with them, `spark_input.validate_spark`); None, judged on `t`, the whole table (the pandas engine). After the
-    row rules and dates, before the keys, on both engines."""
-    from features.ids import decimal_ids, whole_ids
-
-    masks: dict[str, np.ndarray] = {}  # judged here: each column's mask, computed once
-    if columns is None:
-        counts = {}
-        for c in (c.name for c in table.columns if c.kind == "id" and c.name in t.columns):
-            decimal = masks[c] = decimal_ids(t[c])
-            counts[c] = (int(decimal.sum()), int(whole_ids(t[c]).sum()) if decimal.any() else 0)
-        columns = stray_decimal_columns(counts, len(t))
-    for c in columns:
-        rej.add(masks[c] if c in masks else decimal_ids(t[c]), STRAY_DECIMAL.format(c))
-
-
 #: More than this share of a column's given values not parsing as its type (and `MIN_ROWS` of them) is how the
 #: column is written (`$12.50`, `12.50 EUR`, `15%`, `WAHR`/`FALSCH`, `15.01.2023`), not a few bad rows: rejecting
 #: them would drop most of the table's rows with exit 0.
 UNPARSED_SHARE = 0.5
+
+
+#: ... of a true/false column: 1% (`LOCALE_SHARE`) and `BOOL_MIN_ROWS`. Two values only, so spellings outside the
+#: contract's by the ten (`WAAR`/`ONWAAR`, `ja`/`nein`, `oui`/`non`: a second export in another language) are its
+#: convention, not typos: rejected, 30% of the orders were dropped for an optional `promo` flag with exit 0.
+BOOL_MIN_ROWS = 10
+
+
+def unparsed_share(kind: str) -> float:
+    """The share of a column's given values that, unparsed, is how the column is written (`UNPARSED_SHARE`)."""
+    return LOCALE_SHARE if kind == "bool" else UNPARSED_SHARE
 
 
 def check_mostly_unparsed(
@@ -473,9 +443,12 @@ def check_mostly_unparsed(
 
     hit = np.asarray(bad, dtype=bool)
     n = int(hit.sum())
-    if n < MIN_ROWS or n <= UNPARSED_SHARE * given:
-        return
     kind = TABLES[table].column(column).kind
+    few = n <= UNPARSED_SHARE * given
+    if kind == "bool":  # another language's words: a stop from 1% and ten rows
+        few = few and n < max(BOOL_MIN_ROWS, LOCALE_SHARE * given)
+    if n < MIN_ROWS or few:
+        return
     text = raw[hit].astype("str").str.strip()
     seen = ", ".join(map(repr, text.drop_duplicates().head(3).tolist()))
     if kind == "bool":
@@ -495,9 +468,11 @@ def check_mostly_unparsed(
             "a number",
             "Export plain numbers (`1234.50`; a currency sign or unit: `check_unit_numbers`).",
         )
+    dropped = "most of the table's rows" if n > UNPARSED_SHARE * given else "those rows"
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values do not parse as {what} ({seen}): "
-        f"rejected, most of the table's rows would be dropped. {fix}\nExample rows:\n"
+        f"rejected, {dropped} would be dropped. "
+        f"{fix}\nExample rows:\n"
         f"{raw[hit].head(5).to_frame().to_string(max_colwidth=40)}"
     )
 

@@ -32,6 +32,7 @@ from features.dates import (
     placeholder_rows,
     serial_days_hint,
 )
+from features.decimal_ids import check_decimal_ids, reject_stray_decimal_ids
 from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
@@ -62,7 +63,6 @@ from features.numbers import (
     LOCALE_SHARE,
     MIN_ROWS,
     check_conventions,
-    check_decimal_ids,
     check_missing_placeholders,
     check_mostly_unparsed,
     check_number_form,
@@ -72,7 +72,6 @@ from features.numbers import (
     missing_placeholders,
     point_groups,
     reject_number_forms,
-    reject_stray_decimal_ids,
     sheet_error_numbers,
 )
 from features.row_rules import check_row_conventions, row_rules
@@ -83,7 +82,7 @@ _TRUE, _FALSE = {t for t, _ in BOOLS}, {f for _, f in BOOLS}
 
 
 # Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
-from features.errors import StructuralError  # noqa: E402
+from features.errors import StructuralError, working_on  # noqa: E402
 
 
 @dataclass
@@ -403,6 +402,34 @@ def reject_unknown(t: pd.DataFrame, ref: str, known: pd.Index, rej: _Rejector) -
     return unknown
 
 
+def _parse_checked(
+    table: Table,
+    col: Column,
+    raw: pd.DataFrame,
+    rej: _Rejector,
+    timezone: str,
+    date_formats: Mapping[str, str] | None,
+    column_stats: dict[str, ColumnStats] | None,
+) -> pd.Series:
+    """One column of `raw` made readable, parsed and checked (its rejects into `rej`)."""
+    column = readable_column(table, col, raw[col.name])
+    if column is not raw[col.name]:
+        raw[col.name] = column
+    if col.kind == "id":
+        _check_float_ids(table.name, col.name, raw[col.name])
+    if col.kind != "timestamp":
+        value = _parse_column(col, raw[col.name], timezone, None)
+        _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats)
+        return value
+    fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
+    value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
+    _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats)
+    impossible = impossible_dates(value)
+    if impossible.any():  # `where` copies the column even when it changes nothing
+        value = value.where(~impossible)
+    return value.astype("datetime64[ns]")
+
+
 def _validate_table(
     table: Table,
     raw: pd.DataFrame,
@@ -423,27 +450,9 @@ def _validate_table(
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
     parsed: dict[str, pd.Series] = {}
-    for col in table.columns:
-        if col.name not in raw.columns:
-            continue
-        column = readable_column(table, col, raw[col.name])
-        if column is not raw[col.name]:
-            raw[col.name] = column
-        if col.kind == "id":
-            _check_float_ids(table.name, col.name, raw[col.name])
-        if col.kind == "timestamp":
-            fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
-            value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
-            _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats)
-        else:
-            value = _parse_column(col, raw[col.name], timezone, None)
-            _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats)
-        if col.kind == "timestamp":
-            impossible = impossible_dates(value)
-            if impossible.any():  # `where` copies the column even when it changes nothing
-                value = value.where(~impossible)
-            value = value.astype("datetime64[ns]")
-        parsed[col.name] = value
+    for col in (c for c in table.columns if c.name in raw.columns):
+        with working_on(column=col.name):  # an unexpected error is named by its column, never its message
+            parsed[col.name] = _parse_checked(table, col, raw, rej, timezone, date_formats, column_stats)
     # Without a copy: an unchanged column (a Parquet float or date) shares the raw column's buffer instead of
     # being a second copy of it alive beside the raw tables (the loading peak, issue 14). Copy-on-write keeps
     # the raw frame and the validated one independent.
@@ -492,9 +501,10 @@ def validate_tables(
     parsed: dict[str, tuple[pd.DataFrame, _Rejector, tuple]] = {}
     suggested: dict[str, dict[str, str]] = {}
     for name, frame in raw.items():
-        t, rej, ignored, suggestions = _validate_table(
-            TABLES[name], frame, timezone, date_formats, max_values
-        )
+        with working_on(table=name):
+            t, rej, ignored, suggestions = _validate_table(
+                TABLES[name], frame, timezone, date_formats, max_values
+            )
         parsed[name] = (t, rej, ignored)
         suggested[name] = suggestions
 
@@ -537,10 +547,12 @@ def validate_tables(
         from features.crossrefs import check_refs_against_orders
 
         check_refs_against_orders(parsed)
-    if "referrals" in parsed:  # a customer referred after referring others (`features.crossrefs`)
-        from features.crossrefs import reject_referred_after_referring
+    if "referrals" in parsed:  # referred after referring others; against signups (`features.crossrefs`)
+        from features.crossrefs import reject_referrals_against_signups, reject_referred_after_referring
 
         reject_referred_after_referring(*parsed["referrals"][:2])
+        if "customers" in parsed:
+            reject_referrals_against_signups(*parsed["referrals"][:2], cust[cust_rej.ok])
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import judge_return_totals, reject_order_mismatches
 
@@ -552,6 +564,10 @@ def validate_tables(
             named = named & isin_ids(o["order_id"], r["order_id"].dropna())
         reject_order_mismatches(r, o[named], r_rej)
         judge_return_totals(r, o[named], r_rej)  # most refunds above their order; refunded twice
+    if "customers" in parsed:  # ordering after their churned_at: a stale cancellation (`features.crossrefs`)
+        from features.crossrefs import judge_orders_after_churn
+
+        judge_orders_after_churn(parsed)
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

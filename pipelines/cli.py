@@ -107,19 +107,58 @@ def _main(
     _mask_passwords()
 
 
+#: Where an unexpected error's message may quote a cell of the data (pandas' `could not convert string to float:
+#: 'ann@example.com'`, Arrow's `Failed to parse string: 'Ann Smith'`, a `KeyError: 'C0042'`): the builtin types and
+#: the data libraries. Such a message goes to the log file only. The others (a tracking server's HTTP error, a file
+#: system's `OSError` naming a path) are shown, their passwords masked.
+_DATA_MODULES = ("builtins", "pandas", "numpy", "pyarrow", "pyspark", "py4j", "lightgbm", "sklearn", "scipy")
+_PRODUCT = (
+    "features",
+    "models",
+    "pipelines",
+)  # the product's own code, named by the line of an unexpected error
+_DATA_NOTE = "it may quote values of your data (names, e-mail addresses): share it only where the data may go"
+
+
+def _may_quote_data(exc: BaseException) -> bool:
+    """Whether `exc`'s message may hold a value of the data (`_DATA_MODULES`); an `OSError` names a path."""
+    root = type(exc).__module__.split(".")[0]
+    return root in _DATA_MODULES and not (root == "builtins" and isinstance(exc, OSError))
+
+
+def _where(command: str, exc: BaseException) -> str:
+    """`in cvp validate, table 'orders', column 'revenue', at features/numbers.py:123 (parse_numbers)`: the
+    command, the table and column the product was working on (`features.errors.working_on`) and the innermost
+    line of the product's own code: the place, never a value."""
+    import traceback
+
+    parts = [f"in cvp {command}"]
+    parts += [f"{k} {v!r}" for k, v in getattr(exc, "cvp_where", {}).items()]
+    root = Path(__file__).resolve().parent.parent
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root) and path.relative_to(root).parts[0] in _PRODUCT:
+            parts.append(f"at {path.relative_to(root).as_posix()}:{frame.lineno} ({frame.name})")
+            break
+    return ", ".join(parts)
+
+
 def _error_log(exc: BaseException) -> Path | None:
-    """Write the traceback of an unexpected error to `<temp dir>/cvp/error-<time>-<pid>.log`; its path, or None."""
+    """Write the traceback of an unexpected error to `<temp dir>/cvp/error-<time>-<pid>.log`, readable by the
+    user only (it may quote the data: `_DATA_NOTE`); its path, or None."""
     import tempfile
     import time
     import traceback
 
     try:
         folder = Path(tempfile.gettempdir()) / "cvp"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        text = f"cvp {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
+        text = f"cvp {' '.join(sys.argv[1:])}\n# this traceback: {_DATA_NOTE}\n\n"
+        text += "".join(traceback.format_exception(exc))
         # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
-        path.write_text(without_passwords(text), encoding="utf-8")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+            fh.write(without_passwords(text))
         return path
     except OSError:
         return None
@@ -129,7 +168,8 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Known input problems end the run with a clear message and exit code 2, not a traceback. Unexpected
     errors print one line and the path of a log file holding the traceback, exit code 1 (the traceback itself
     with `--verbose` or CVP_DEBUG=1). Messages are printed without rich markup: data values inside them
-    (e.g. `[bold]x[/]`) are shown as written."""
+    (e.g. `[bold]x[/]`) are shown as written. An unexpected error's message is shown only when it cannot quote
+    the data (`_may_quote_data`): the line names the command, table, column and code line instead."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -150,13 +190,17 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
                 err.print(str(known), markup=False, soft_wrap=True)
                 sys.exit(2)
             if _VERBOSE["on"] or os.environ.get("CVP_DEBUG", "") not in ("", "0"):
+                err.print(f"note: the traceback below: {_DATA_NOTE}", markup=False, soft_wrap=True)
                 raise
             log = _error_log(exc)
-            # escaped like a StructuralError's message: an unexpected error may quote data (a value, a file name)
-            first = printable((str(exc).strip().splitlines() or [""])[0][:300])
+            if _may_quote_data(exc):  # was: its first line, `could not convert string to float: 'ann@...'`
+                what = f"{_where(fn.__name__, exc)} (its message is in the log: {_DATA_NOTE})"
+            else:  # escaped like a StructuralError's message: it may name a file
+                what = printable((str(exc).strip().splitlines() or [""])[0][:300])
+                what = f"{what} ({_where(fn.__name__, exc)})"
             err.print("error:", style="bold red", end=" ")
             err.print(
-                f"unexpected {type(exc).__name__}: {first}\n"
+                f"unexpected {type(exc).__name__}: {what}\n"
                 + (f"the full traceback is in {log}" if log else "the traceback could not be saved")
                 + " (rerun with --verbose or CVP_DEBUG=1 to see it here)",
                 markup=False,

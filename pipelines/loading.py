@@ -378,6 +378,8 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
             f"--as-of {as_of.date()} is before the data starts (not after the first order, {first}); "
             f"nothing to {what}"
         )
+    if as_of > future_from():  # a mistyped year (2052 for 2025), a date in a script run ahead
+        raise future_as_of_error(as_of, last_order(tables))
     return first
 
 
@@ -403,6 +405,20 @@ def check_history_span(
         f"{pd.Timestamp(trained_first).date()}. Every {longest}-day and lifetime figure would be computed on a part "
         f"of each customer's history (an export cut short?). Export at least the {longest} days of orders before the "
         "as-of, with the other tables over the same period"
+    )
+
+
+def future_as_of_error(as_of: pd.Timestamp, last: pd.Timestamp) -> StructuralError:
+    """`check_after_first_order`'s refusal of an --as-of after today (`future_from`), whatever the data's age or
+    `--allow-stale`: the days until then have not happened, and every point-in-time feature would read them as
+    days without an order or a payment (every customer lapsed, churned, every open invoice overdue)."""
+    today = pd.Timestamp.now().normalize()
+    return StructuralError(
+        f"--as-of {as_of.date()} is after today ({today.date()}), {(as_of - last).days:,} days after the last order "
+        f"({last.date()}): the days until then have not happened, yet every feature would count them as days "
+        "without an order or a payment (every customer lapsed, every open invoice overdue). Give an --as-of at or "
+        f"before today; the day after the last order, {(last.normalize() + pd.Timedelta(days=1)).date()}, reads "
+        "the data as it ends"
     )
 
 

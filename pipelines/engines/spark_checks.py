@@ -51,6 +51,12 @@ DIGITS = "__digits"  # a number in another script's digits (`features.numbers.ot
 SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
 HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.numbers.invisible_numbers`: `1\u200b2`)
 FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
+#: bit 0: a customer with an accepted order a day or more after their `churned_at` (`features.crossrefs.
+#: ordered_after_churn`, set by `check_bucket`: every order of a customer is in their bucket)
+AFTER_CHURN = "__after_churn"
+ACCOUNTING = (
+    "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.numbers.accounting_numbers`)
+)
 MAIL = (
     "__mail"  # an id that is an e-mail address (`features.ids.email_ids`: personal data, `check_email_ids`)
 )
@@ -89,7 +95,7 @@ MASKS = {
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
-    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL,
+    "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}
@@ -103,6 +109,9 @@ TABLE = "__table"
 BUCKET = "__bucket"
 ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
 REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart until the two copies are joined
+#: the referrer's copy of a referral: dated before the referrer's signup (`features.crossrefs.SIGNUP_RULES`),
+#: the last of the referral's verdicts once the two copies are joined (after the referred copy's `REF`)
+SIGNUP = "__signup_reason"
 # customers' rows: the latest accepted ordered_at (`features.crossrefs.far_future`)
 LAST_ORDER = "__last_order"
 JOINED = "__order|"  # returns' rows: their order's columns (`features.crossrefs.foreign_order_returns`)
@@ -176,6 +185,7 @@ def check_bucket(
         rows = rows[~tops].reset_index(drop=True)
     reason = rows[REASON].to_numpy(dtype=object).copy()
     ref_reason = np.full(len(rows), None, dtype=object)
+    signup_reason = np.full(len(rows), None, dtype=object)  # the referrer's copy: before their signup
     unknown = np.zeros(len(rows), dtype=np.int64)
     tag, role = rows[TABLE].to_numpy(dtype=object), rows[ROLE].to_numpy()
     parsed: dict[tuple[str, int], tuple[np.ndarray, pd.DataFrame, Any]] = {}
@@ -252,9 +262,29 @@ def check_bucket(
         evidence = np.concatenate([np.zeros(len(at0), dtype=bool), rej1.ok])
         hit = referred_after_referring(pd.concat([t0, t1], ignore_index=True), ok, evidence)[: len(at0)]
         ref_reason[at0[hit]] = REFERRED_AFTER_REFERRING
+        if has_customers:  # each copy against its own customer's signup_at: this bucket's (`SIGNUP_RULES`)
+            from features.crossrefs import SIGNUP_RULES, referrals_against_signup
+
+            cust, cust_rej = parsed[("customers", 0)][1], parsed[("customers", 0)][2]
+            copies = (parsed[("referrals", 0)], (at1, t1, rej1))  # the referred's copy, then the referrer's
+            for (side, why, _), (at, t, rej) in zip(SIGNUP_RULES, copies, strict=True):
+                free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
+                hit = free & referrals_against_signup(t, cust[cust_rej.ok], side)
+                (ref_reason if side == "referred_id" else signup_reason)[at[hit]] = why
+    after_churn = np.zeros(len(rows), dtype=np.int64)
+    if (
+        has_customers and ("orders", 0) in parsed
+    ):  # ordering after their churned_at: counted, judged on the driver
+        from features.crossrefs import ordered_after_churn
+
+        (cat, ct, crej), (_, ot, orej) = parsed[("customers", 0)], parsed[("orders", 0)]
+        after_churn[cat[crej.ok][ordered_after_churn(ct[crej.ok], ot[orej.ok])]] = 1
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
-    return rows.assign(**{REASON: reason, REF: ref_reason, UNKNOWN: unknown, REPEAT: repeat})
+    return rows.assign(
+        **{REASON: reason, REF: ref_reason, SIGNUP: signup_reason, UNKNOWN: unknown, REPEAT: repeat},
+        **{AFTER_CHURN: after_churn},
+    )
 
 
 def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:

@@ -52,6 +52,7 @@ from pipelines.engines.spark_checks import (
     REF,
     ROLE,
     ROW,
+    SIGNUP,
     SPARK_TYPE,
     TABLE,
     UNKNOWN,
@@ -126,7 +127,7 @@ def check_rows(
     the parsed columns. `early`, `strays`: the table's dates years before the rest of their column and its id
     columns with a stray `42.0`, found over the whole table by a previous pass (`validate_spark`).
     """
-    from features.numbers import reject_stray_decimal_ids
+    from features.decimal_ids import reject_stray_decimal_ids
     from features.validation import _validate_table
     from pipelines.engines.spark_stops import early_rows
 
@@ -180,9 +181,11 @@ def validate_spark(
     from features.header import structural_checks, suggestions
     from pipelines.engines.spark_stops import (
         TableRows,
+        churn_stops,
         cross_table_stops,
         currency_stops,
         early_dates,
+        referral_stops,
         returns_stops,
         stray_decimals,
         table_stops,
@@ -271,7 +274,9 @@ def validate_spark(
     for other in by_customer[1:]:
         union = union.unionByName(other, allowMissingColumns=True)
     # a new StructType: `add` would change the union's own (cached) schema in place
-    bucket_schema = StructType([*union.schema.fields, StructField(REF, StringType())])
+    bucket_schema = StructType(
+        [*union.schema.fields, StructField(REF, StringType()), StructField(SIGNUP, StringType())]
+    )
     vals = {n: columns[n] for n in checked if n != "account_managers"}
     has_customers = "customers" in checked
 
@@ -285,16 +290,20 @@ def validate_spark(
     if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred
         copies = judged.filter(F.col(TABLE) == "referrals")
         second = copies.filter(F.col(ROLE) == 1).select(
-            F.col(ROW).alias("__r1"), F.col(REF).alias("__ref1"), F.col(UNKNOWN).alias("__u1")
-        )
+            F.col(ROW).alias("__r1"), F.col(REF).alias("__ref1"), F.col(UNKNOWN).alias("__u1"),
+            F.col(SIGNUP).alias("__signup1"),
+        )  # fmt: skip
         # a sort-merge join: a broadcast would start a job of its own
         first = copies.filter(F.col(ROLE) == 0).join(
             second.hint("merge"), F.col(ROW) == F.col("__r1"), "left"
         )
-        first = first.withColumn(REASON, F.coalesce(F.col(REASON), F.col("__ref1"), F.col(REF)))
+        first = first.withColumn(
+            REASON, F.coalesce(F.col(REASON), F.col("__ref1"), F.col(REF), F.col("__signup1"))
+        )
         first = first.withColumn(UNKNOWN, F.col(UNKNOWN).bitwiseOR(F.coalesce(F.col("__u1"), F.lit(0))))
-        judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first.drop("__r1", "__ref1", "__u1"))
-    judged = judged.drop(REF, BUCKET, ROLE, LAST_ORDER)
+        first = first.drop("__r1", "__ref1", "__u1", "__signup1")
+        judged = judged.filter(F.col(TABLE) != "referrals").unionByName(first)
+    judged = judged.drop(REF, SIGNUP, BUCKET, ROLE, LAST_ORDER)
     if "returns" in checked and _wide("returns", VAL + "order_id") in judged.columns:
         # `features.crossrefs`: a return against its order. The bucket step's rows persisted first: the join's
         # two sides and the other tables read them (without, the Python bucket step ran three times)
@@ -346,7 +355,9 @@ def validate_spark(
         )
     # across tables (managers, a customers table without a usable row, ids spelled otherwise)
     cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)
+    referral_stops(stats, rows)  # most referrals dated after the referred customer's signup: another date
     returns_stops(stats, rows)  # most refunds above their order: another unit
+    churn_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)  # a stale churned_at
     return views, reports, cached, judged
 
 

@@ -16,6 +16,7 @@ from features.contract import Table
 from features.validation import ColumnStats
 from pipelines.engines.spark_checks import (
     ABOVE,
+    ACCOUNTING,
     BAD,
     DECIMAL,
     DIGITS,
@@ -69,6 +70,7 @@ def column_masks(
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
+        accounting_numbers,
         formula_numbers,
         invisible_numbers,
         locale_numbers,
@@ -89,7 +91,7 @@ def column_masks(
         given, bad, dates = stats[name]
         put(GIVEN, i, given)
         put(BAD, i, bad)
-        if col.kind == "id":  # `42.0` beside `42` (`features.numbers.check_decimal_ids`)
+        if col.kind == "id":  # `42.0` beside `42` (`features.decimal_ids.check_decimal_ids`)
             put(DECIMAL, i, decimal_ids(parsed[name]))
             put(WHOLE, i, whole_ids(parsed[name]))
             put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id
@@ -110,6 +112,7 @@ def column_masks(
             put(HIDDEN, i, invisible_numbers(text, bad))  # `12.50\u200b`, `true\u200b`
             if col.kind in ("money", "number", "rating"):
                 put(FORMULA, i, formula_numbers(text, bad))
+                put(ACCOUNTING, i, accounting_numbers(text, bad))  # `(12.50)`, `12.50-`
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))

@@ -34,6 +34,7 @@ import pandas as pd
 
 from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
+    ACCOUNTING,
     BAD,
     DATED,
     DIGITS,
@@ -91,6 +92,7 @@ class TableRows:
                 SHEET,
                 HIDDEN,
                 FORMULA,
+                ACCOUNTING,
                 SWAPPED,
                 OTHER_DATE,
                 GROUPED,
@@ -137,7 +139,7 @@ def table_stops(
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
     `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
-    from features import date_forms, ids, keys, numbers, row_rules
+    from features import date_forms, decimal_ids, ids, keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -149,12 +151,15 @@ def table_stops(
             )
         floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
-            numbers.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
+            decimal_ids.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
         floor = max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given)
         ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given, floor)  # counted, never shown
         # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
-        forms = (("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"))
+        forms = (
+            ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),
+            ("A", ACCOUNTING, "accounting"),
+        )  # fmt: skip
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
@@ -204,9 +209,8 @@ def table_stops(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER_DATE, i)
             )
         bad, given = _sum(stats, f"b{i}"), _sum(stats, f"g{i}")  # `$12.50`, `WAHR` on most rows
-        if table.column(column).kind not in ("id", "text") and bad >= max(
-            numbers.MIN_ROWS, numbers.UNPARSED_SHARE * given
-        ):
+        kind = table.column(column).kind  # a true/false column: on 1% (`numbers.unparsed_share`)
+        if kind not in ("id", "text") and bad >= max(numbers.MIN_ROWS, numbers.unparsed_share(kind) * given):
             numbers.check_mostly_unparsed(table.name, column, rows.raw(column), rows.bits(BAD, i), given)
     fires = False
     for name, column in numbers.POSITIVE_MONEY:
@@ -315,6 +319,41 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
             crossrefs.check_returns_against_orders(returns.parsed(), reasons, named)
 
 
+def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
+    """Most referrals dated after the referred customer's signup or before the referrer's
+    (`features.crossrefs.check_referral_signups`, after the returns' stops as in `validate_tables`): from the
+    referrals' counts of those rejects."""
+    from features import crossrefs
+
+    own = stats[stats[TABLE] == "referrals"]
+    total = int(own["n"].sum())
+    for _, reason, _ in crossrefs.SIGNUP_RULES:
+        n = int(own.loc[own[REASON] == reason, "n"].sum())
+        if n >= crossrefs.MIN_RESPELLED and n > 0.5 * total:
+            referrals = rows["referrals"]
+            crossrefs.check_referral_signups(
+                referrals.parsed(), referrals.rows[REASON].to_numpy(dtype=object)
+            )
+
+
+def churn_stops(
+    stats: pd.DataFrame, reports: Mapping[str, tuple[int, int]], rows: Mapping[str, TableRows]
+) -> None:
+    """Customers ordering a day or more after their `churned_at` (`features.crossrefs.check_orders_after_churn`,
+    the last stop as in `validate_tables`): from the customers counted so (`AFTER_CHURN`, set per bucket by
+    `spark_checks.check_bucket`); `reports`: rows in and accepted per table."""
+    from features import crossrefs
+
+    n = _sum(stats[stats[TABLE] == "customers"], "H0")
+    if (
+        "customers" in reports
+        and n
+        and n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
+    ):
+        accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
+        crossrefs.check_orders_after_churn(*accepted)
+
+
 def currency_stops(
     stats: pd.DataFrame, rows: Mapping[str, TableRows], read: Mapping[str, list[str]], currency: str | None
 ) -> None:
@@ -364,9 +403,9 @@ def orders_stops(
 
 def stray_decimals(stats: pd.DataFrame, columns: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Per table, its id columns whose ids written `42.0` are strays among ids written `42`
-    (`features.numbers.stray_decimal_columns`), from the one aggregation's sums of `DECIMAL` and `WHOLE` (`e<i>`,
+    (`features.decimal_ids.stray_decimal_columns`), from the one aggregation's sums of `DECIMAL` and `WHOLE` (`e<i>`,
     `i<i>`) over every row, as the pandas engine counts them."""
-    from features.numbers import stray_decimal_columns
+    from features.decimal_ids import stray_decimal_columns
 
     out: dict[str, list[str]] = {}
     for name, cols in columns.items():

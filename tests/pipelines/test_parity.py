@@ -161,7 +161,9 @@ def test_population_rule_by_hand():
 
 
 # -- stale data, output locations, rules on absent columns ---------------------------------------------------------
-def test_stale_data_is_refused_unless_allowed(trained, tmp_path):
+def test_stale_data_is_refused_unless_allowed(trained, tmp_path, monkeypatch):
+    # today as if in 2040: an --as-of after today is refused whatever the data (`check_after_first_order`)
+    monkeypatch.setattr("pipelines.loading.future_from", lambda: pd.Timestamp("2040-01-01"))
     with pytest.raises(StructuralError, match="(?s)stale.*--allow-stale"):
         score_trained(trained, tmp_path / "s.parquet", as_of_text="2035-01-01")
     assert not (tmp_path / "s.parquet").exists()

@@ -91,13 +91,17 @@ def test_a_run_failing_after_loading_leaves_the_previous_rejects_and_scores_whol
     assert new["rows"]["orders"]["rejected"] == 2 and new["rows"]["customers"]["rejected"] == 3
 
 
-def test_a_run_stopped_after_loading_publishes_nothing_and_says_how_to_get_its_rejects(trained, tmp_path):
+def test_a_run_stopped_after_loading_publishes_nothing_and_says_how_to_get_its_rejects(
+    trained, tmp_path, monkeypatch
+):
     """`cvp score` stopped with exit 2 after loading (data stale at this as-of): nothing of it is published, the
     previous rejects and scores stay, and the run says the rejects are published with the scores and how to get
     this data's rejects alone (`cvp validate --rejects`; was: exit 2 with the new rejects already published)."""
     out, rej, old, old_rejects = _previous(trained, tmp_path)
     second = _data_with_duplicates(trained, tmp_path / "second", orders=2, customers=3)
     config = trained.config
+    # today as if in 2040: an --as-of after today is refused whatever the data (`check_after_first_order`)
+    monkeypatch.setattr("pipelines.loading.future_from", lambda: pd.Timestamp("2040-01-01"))
     args = score_cli_args(trained, out, "2027-06-01", config, "--rejects", str(rej))  # 2.4 years after
     args[args.index("--data") + 1] = str(second)
     res = CliRunner().invoke(app, args)

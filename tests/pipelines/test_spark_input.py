@@ -554,7 +554,7 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST.assign(region=["NULL", "North", "NULL", "NULL", "South", "n/a"])),
         "table 'customers', column 'region': 4 of 6 rows hold 'NULL', 'n/a'",
     ),
-    "ids-42-and-42.0": (  # a float export mixed with text in one id column (`features.numbers.check_decimal_ids`)
+    "ids-42-and-42.0": (  # a float export mixed with text in one id column (`features.decimal_ids.check_decimal_ids`)
         dict(orders=_ORD.assign(customer_id=["1.0", "2.0", "3.0", "4", "5", "6"])),
         "table 'orders', column 'customer_id': 3 of 6 rows write the id as a decimal number",
     ),
@@ -647,12 +647,52 @@ STOPS = {
         "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
     ),
     "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
-        dict(orders=_ORD.assign(revenue=["10-", "20.5-", "30", "40-", "50-", "60"]), customers=_CUST),
-        "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('10-', '20.5-', '40-')",
+        dict(orders=_ORD.assign(revenue=["ten", "twenty", "30", "forty", "fifty", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('ten', 'twenty', 'forty')",
+    ),
+    "accounting-negatives": (  # `(10)`, `30-` on 1% (`features.numbers.accounting_numbers`, round 13)
+        dict(orders=_ORD.assign(revenue=["(10)", "20.5", "30-", "40", "(50)", "60"]), customers=_CUST),
+        "table 'orders', column 'revenue': 3 of 6 values are negative numbers in an accounting format",
     ),
     "bools-in-german": (
         dict(orders=_ORD.assign(promo=["WAHR", "FALSCH", "true", "FALSCH", "WAHR", ""]), customers=_CUST),
         "table 'orders', column 'promo': 4 of 5 values do not parse as true/false ('WAHR', 'FALSCH')",
+    ),
+    "header-again-reordered": (  # round 13: `features.header.check_reordered_header`, judged per batch
+        dict(
+            orders=pd.concat(
+                [
+                    _ORD,
+                    pd.DataFrame(
+                        [
+                            {
+                                "order_id": "customer_id",
+                                "customer_id": "order_id",
+                                "ordered_at": "ordered_at",
+                                "revenue": "revenue",
+                            }
+                        ]
+                    ),
+                ],
+                ignore_index=True,
+            )  # fmt: skip
+        ),
+        "table 'orders': a line inside the file is the header again with its columns in another order "
+        "(customer_id, order_id, ordered_at, revenue; the first line: order_id, customer_id, ordered_at, revenue)",
+    ),
+    "orders-after-churn": (  # round 13: `features.crossrefs.check_orders_after_churn`, counted per bucket
+        dict(orders=_ORD, customers=_CUST.assign(churned_at=["2023-06-01"] * 3 + [""] * 3)),
+        "table 'customers', column 'churned_at': 3 of the 6 customers have an order dated a day or more after "
+        "their churned_at",
+    ),
+    "bools-in-dutch-in-part": (  # under half, on 1% and 10 rows (`features.numbers.unparsed_share`, round 13)
+        dict(
+            orders=pd.concat([_ORD] * 4, ignore_index=True).assign(
+                order_id=[f"O{i}" for i in range(24)], promo=["WAAR", "ONWAAR"] * 5 + ["true", "false"] * 7
+            )
+        ),
+        "table 'orders', column 'promo': 10 of 24 values do not parse as true/false ('WAAR', 'ONWAAR'): "
+        "rejected, those rows would be dropped",
     ),
     "dates-swapped": (  # a row rule rejecting most of a table (`features.row_rules.check_row_conventions`)
         dict(
@@ -974,6 +1014,10 @@ ROUND12_REJECTS = {
         _ORD.assign(revenue=["10", "20.5", "'30", "40", "50", "60"]),
         'spreadsheet formula or text prefix in revenue (="...", \'...)',
     ),
+    "lookalike-letter-in-id": (  # round 13: a Cyrillic `С` for `C` (`features.ids.lookalike_ids`)
+        _ORD.assign(customer_id=["C000001", "\u0421000002", "C000003", "C000004", "C000005", "C000006"]),
+        "a Cyrillic or Greek letter drawn like a Latin one in customer_id (Cyrillic С for Latin C: a lookalike)",
+    ),
     "quotes-in-a-rejected-row": (  # an id written `="00042"` and a value holding `"` (Spark's CSV escaping)
         _ORD.assign(customer_id=['="C000001"', "C000002", "C000003", "C000004", "C000005", "C000006"]).assign(
             channel=['say "hi", then', "web", "web", "web", "web", "web"]
@@ -1240,3 +1284,27 @@ def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp
     assert "no value on any of the 3 invoices, 2 of them due before the last order" in head
     assert str(spark_error.value).startswith(head)
     assert "I1" in str(spark_error.value) and "I3" not in str(spark_error.value)  # the invoices due
+
+
+@pytest.mark.spark
+def test_referrals_dated_against_the_signups_are_rejected_and_stop_as_by_pandas(spark, tmp_path):
+    """A referral before its referrer's signup (judged in the referrer's bucket) or after its referred customer's
+    (in the referred's): the pandas rejects, reasons and their order (an unknown referrer first); most referrals
+    after their referred customer's signup stop with the pandas message (round 13)."""
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round13 import SIGNUP_CUSTOMERS, SIGNUP_REASONS, SIGNUP_REFERRALS
+
+    data = _write(tmp_path / "data", orders=_ORD, customers=SIGNUP_CUSTOMERS, referrals=SIGNUP_REFERRALS)
+    expected = load_data(data)
+    assert expected.result.rejects["referrals"]["reason"].tolist() == SIGNUP_REASONS
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    assert _reject_files(tmp_path / "rejects" / "referrals")["reason"].tolist() == SIGNUP_REASONS
+    late = SIGNUP_REFERRALS.iloc[[0, 2, 4]].assign(referred_at=["2024-03-01", "2024-03-01", "2024-05-01"])
+    data = _write(tmp_path / "late", orders=_ORD, customers=SIGNUP_CUSTOMERS, referrals=late)
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_data(data)
+    with pytest.raises(StructuralError) as spark_stop:
+        load_spark(spark, data, CFG)
+    assert str(spark_stop.value) == str(pandas_stop.value)

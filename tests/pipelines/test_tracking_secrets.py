@@ -158,7 +158,7 @@ def test_warnings_and_log_lines_of_a_command_show_no_password(server, tmp_path, 
     with warnings.catch_warnings(record=True) as seen, caplog.at_level(logging.ERROR):
         warnings.simplefilter("always")
         res = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--tracking-uri", server])
-    assert res.exit_code == 1 and "unexpected RuntimeError: stop here" in res.stderr, res.output
+    assert res.exit_code == 1 and "unexpected RuntimeError: in cvp train" in res.stderr, res.output
     shown = [str(w.message) for w in seen if "is slow" in str(w.message)]
     assert len(shown) == 1 and "ann:***@127.0.0.1" in shown[0] and SECRET not in shown[0]
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
