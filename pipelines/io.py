@@ -381,11 +381,19 @@ def load_data(
                 f"required table 'orders' is missing in {data_dir} (expected orders.csv or orders.parquet; "
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
-        raw = {name: read_file(path) for name, path in files.items()}
         from features.currency import check_currency_columns
+        from pipelines.read_ahead import ReadAhead
 
-        check_currency_columns(raw, currency)  # a `currency` column naming another than `data.currency`
-        result = validate_tables(raw, timezone, date_formats, max_values)
+        # issue 14: the next files are read on a background thread while the tables read are validated; each
+        # is checked for a `currency` column naming another than `data.currency` before it is validated
+        raw = ReadAhead(files, read_file, lambda name, frame: check_currency_columns({name: frame}, currency))
+        try:
+            result = validate_tables(raw, timezone, date_formats, max_values)
+        except Exception:
+            raw.finish()  # an unreadable file, then a currency, stops first, as when every file was read first
+            raise
+        finally:
+            raw.close()
         del raw
         release_memory()
         canonical_row_order(result.tables)
