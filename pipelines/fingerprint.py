@@ -7,11 +7,14 @@ are given with them (`check_same_data`), so names and inputs of other data never
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from features.validation import StructuralError
+
+T = TypeVar("T")
 
 
 def _segments(s: pd.Series, base: int = 0, first: bool = True) -> tuple[list[Any], int]:
@@ -135,6 +138,23 @@ def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any
             zip(by_size, pool.map(lambda name: frame_fingerprint(tables[name]), by_size), strict=True)
         )
     return {name: done[name] for name in names}
+
+
+def fingerprint_beside(tables: dict[str, pd.DataFrame], work: Callable[[], T]) -> tuple[dict[str, Any], T]:
+    """(`data_fingerprint(tables)`, `work()`): the tables hashed on a background thread (with its own threads)
+    while `work` runs on this one (issue 14: SHA-256 releases the GIL, so the scoring run's customer index and
+    statuses are built meanwhile). On one thread (`OMP_NUM_THREADS=1`) one after the other. An error of either
+    is raised once both have ended; the digests are `data_fingerprint`'s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.threads import prediction_threads
+
+    if prediction_threads() < 2:
+        return data_fingerprint(tables), work()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint-beside") as pool:
+        hashed = pool.submit(data_fingerprint, tables)
+        done = work()  # on an error here, leaving the pool waits for the hashing thread
+        return hashed.result(), done
 
 
 def check_same_data(

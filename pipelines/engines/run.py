@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -124,6 +125,49 @@ def _chunk_progress(console: Any, show: bool) -> Iterator[Any]:
         yield tick
 
 
+@dataclass
+class CustomerBase:
+    """Every known customer's status (`features.population.customer_status`) and, for the pandas engine, the
+    `SharedCustomerIndex` it was computed with (the chunk plan indexes the same id columns: one index serves both)
+    and, when a chunk size is given, the chunks (`pipelines.engines.chunks.prefetched`), the plan and the first
+    chunk already being built on their background thread while the statuses are computed and the run prepared
+    (issue 14). `close` stops that builder (the run stopped before its chunk loop)."""
+
+    shared: SharedCustomerIndex | None
+    status: pd.DataFrame
+    seconds: float
+    chunks: Any = None
+
+    def close(self) -> None:
+        if self.chunks is not None:
+            self.chunks.close()
+
+
+def customer_base(
+    engine: str,
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    chunk_customers: int | None = None,
+) -> CustomerBase:
+    """The statuses of the tables' customers (and the pandas engine's index and chunks: `CustomerBase`)."""
+    from pipelines.engines.chunks import iterate_chunks, prefetched
+
+    t0 = time.perf_counter()
+    shared = SharedCustomerIndex(tables) if engine == "pandas" else None
+    index = None if shared is None else shared.index  # the chunk plan takes it from `shared`, maybe meanwhile
+    chunks = None
+    if shared is not None and chunk_customers is not None:
+        chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, shared))
+    try:
+        status = customer_status(tables, as_of, cfg.labels, index=index)
+    except BaseException:
+        if chunks is not None:
+            chunks.close()
+        raise
+    return CustomerBase(shared, status, time.perf_counter() - t0, chunks)
+
+
 def score_tables(
     engine: str,
     tables: Mapping[str, pd.DataFrame],
@@ -139,6 +183,7 @@ def score_tables(
     bridge: Any = None,
     spill_dir: Path | None = None,
     profile_inputs: Any = None,
+    base: CustomerBase | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
@@ -149,13 +194,11 @@ def score_tables(
     `run_score` writes the rest of the output set. With `spill_dir` the reason columns are left on disk (Spark:
     written there by the executors): scores come without them and `spill` is the `ReasonSpill` that gives them
     back; otherwise the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
-    chunk's feature table (Spark: every bucket's inputs, computed on the executors).
+    chunk's feature table (Spark: every bucket's inputs, computed on the executors). `base`: the tables'
+    `customer_base` when the caller built it already.
     """
-    t0 = time.perf_counter()
-    # issue 14: the pandas engine's chunk plan indexes the same id columns; one index serves both
-    shared = SharedCustomerIndex(tables) if engine == "pandas" else None
-    status = customer_status(tables, as_of, cfg.labels, index=None if shared is None else shared.index)
-    status_s = time.perf_counter() - t0
+    base = base or customer_base(engine, tables, as_of, cfg)
+    shared, status, status_s = base.shared, base.status, base.seconds
     if status.empty:
         raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
     reference, left_out = leave_out_trending(bundle.drift_reference_, feature_registry(cfg.features))
@@ -168,6 +211,8 @@ def score_tables(
         more["profile_inputs"] = profile_inputs
     if shared is not None:  # taken by the chunk plan, which frees it before the first chunk
         more["customer_index"] = shared
+    if base.chunks is not None:  # being built already (issue 14)
+        more["chunks"] = base.chunks
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
@@ -209,7 +254,7 @@ def run_score(
 
     from rich.markup import escape
 
-    from pipelines.fingerprint import data_fingerprint
+    from pipelines.fingerprint import data_fingerprint, fingerprint_beside
     from pipelines.io import release_memory, write_frame, write_json
     from pipelines.outputs import (
         SCORES_SCHEMA,
@@ -275,7 +320,7 @@ def run_score(
         console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
     # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
     rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
-    loaded = staging = profile_inputs = None
+    loaded = staging = profile_inputs = base = None
     try:
         if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
             from pipelines.engines.spark_input import load_and_report_spark
@@ -309,10 +354,18 @@ def run_score(
             console.print(f"[bold yellow]warning:[/] {escape(stale)} (scored anyway: --allow-stale)")
         later = warn_later_events(tables, as_of, console)
         chunk = chunk_customers or cfg.scoring.chunk_customers
-        # Spark: streamed at load
-        fingerprint = getattr(tables, "fingerprint", None) or data_fingerprint(tables)
+        fingerprint = getattr(tables, "fingerprint", None)  # Spark: streamed at load
         if engine == "pandas":
+            # issue 14: the tables are hashed on background threads while the statuses are computed; the hash
+            # reads the frames as loaded (dropping the unread columns makes new frames; these stay until hashed)
+            hashed = dict(tables)
             drop_unread_columns(tables)
+            fingerprint, base = fingerprint_beside(
+                hashed, lambda: customer_base(engine, tables, as_of, cfg, chunk)
+            )
+            del hashed
+        elif fingerprint is None:
+            fingerprint = data_fingerprint(tables)
         run_id = run_id_for(
             {
                 "as_of": as_of.isoformat(),
@@ -354,7 +407,9 @@ def run_score(
                 bridge,
                 staging / "reasons" if out.suffix != ".csv" else None,  # Parquet: a file or Spark's directory
                 profile_inputs,
+                base,
             )
+        base = None
         if profile_inputs is not None:
             profile_inputs.close()
         if bridge_info is not None:
@@ -462,6 +517,8 @@ def run_score(
             console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
         raise
     finally:
+        if base is not None:  # stopped before the chunk loop: its builder too
+            base.close()
         if profile_inputs is not None:
             profile_inputs.close()
         if staging is not None:
