@@ -17,7 +17,7 @@ Output set (`pipelines.outputs`): the scores (one row per customer, sorted by cu
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +184,7 @@ def score_tables(
     spill_dir: Path | None = None,
     profile_inputs: Any = None,
     base: CustomerBase | None = None,
+    after_chunks: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
@@ -195,7 +196,8 @@ def score_tables(
     written there by the executors): scores come without them and `spill` is the `ReasonSpill` that gives them
     back; otherwise the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
     chunk's feature table (Spark: every bucket's inputs, computed on the executors). `base`: the tables'
-    `customer_base` when the caller built it already.
+    `customer_base` when the caller built it already. `after_chunks()` is called when the backend has scored
+    every chunk, before the whole-base finish.
     """
     base = base or customer_base(engine, tables, as_of, cfg)
     shared, status, status_s = base.shared, base.status, base.seconds
@@ -216,6 +218,8 @@ def score_tables(
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
+    if after_chunks is not None:
+        after_chunks()
     t0 = time.perf_counter()
     scores = finish_scores(run.compact, tables, as_of, model_version, bundle, cfg, status)
     timings = run.timings | {"status_s": status_s, "tiers_s": time.perf_counter() - t0}
@@ -320,7 +324,7 @@ def run_score(
         console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
     # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
     rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
-    loaded = staging = profile_inputs = base = None
+    loaded = staging = profile_inputs = base = early = None
     try:
         if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
             from pipelines.engines.spark_input import load_and_report_spark
@@ -390,6 +394,10 @@ def run_score(
             staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
         )
         # ---
+        # issue 12: the new customers' early-life features, built beside the whole-base finish (issue 14)
+        from pipelines.newcomers import EarlyLife, score_newcomers
+
+        early = EarlyLife(tables, as_of, bundle)
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = score_tables(
@@ -408,6 +416,7 @@ def run_score(
                 staging / "reasons" if out.suffix != ".csv" else None,  # Parquet: a file or Spark's directory
                 profile_inputs,
                 base,
+                early.start if engine == "pandas" else None,
             )
         base = None
         if profile_inputs is not None:
@@ -422,9 +431,7 @@ def run_score(
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
         # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
-        from pipelines.newcomers import score_newcomers
-
-        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console)
+        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early)
         # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
         manifest = {
@@ -519,6 +526,8 @@ def run_score(
     finally:
         if base is not None:  # stopped before the chunk loop: its builder too
             base.close()
+        if early is not None:
+            early.close()
         if profile_inputs is not None:
             profile_inputs.close()
         if staging is not None:
