@@ -365,12 +365,14 @@ def load_data(
     date_formats: dict[str, str] | None = None,
     max_values: dict[str, float] | None = None,
     currency: str | None = None,
+    ahead: Any = None,
 ) -> LoadedData:
     """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract.
 
     `date_formats` and `max_values` come from the config's `data:` section (see `DataConfig`); a mapping's own
     per-table `date_formats` are added to them. `currency` (`data.currency`): a currency column of a table
     must name it on every row (`features.currency`; a mapping names its columns, so its tables have none).
+    `ahead`: the directory's tables being read already (`pipelines.read_ahead.read_ahead`; without a mapping).
     """
     data_dir = Path(data_dir)
     if mapping_path is None:
@@ -386,7 +388,12 @@ def load_data(
 
         # issue 14: the next files are read on a background thread while the tables read are validated; each
         # is checked for a `currency` column naming another than `data.currency` before it is validated
-        raw = ReadAhead(files, read_file, lambda name, frame: check_currency_columns({name: frame}, currency))
+        if ahead is not None and ahead.files != files:  # the directory changed since: read it as it is now
+            ahead.close()
+            ahead = None
+        raw = (ahead or ReadAhead(files, read_file)).checked_by(
+            lambda name, frame: check_currency_columns({name: frame}, currency)
+        )
         try:
             result = validate_tables(raw, timezone, date_formats, max_values)
         except Exception:
@@ -398,6 +405,8 @@ def load_data(
         release_memory()
         canonical_row_order(result.tables)
         return LoadedData(result, files, timezone=timezone, notes=notes)
+    if ahead is not None:  # a mapping's sources are other files
+        ahead.close()
     mapping: Mapping = load_mapping(mapping_path)
     tz = mapping.timezone or timezone
     files = {}

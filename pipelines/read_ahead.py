@@ -29,7 +29,7 @@ class ReadAhead(Mapping[str, pd.DataFrame]):
         self,
         files: Mapping[str, Path],
         read: Callable[[Path], pd.DataFrame],
-        check: Callable[[str, pd.DataFrame], None],
+        check: Callable[[str, pd.DataFrame], None] | None = None,
     ) -> None:
         self._files = dict(files)
         self._read = read
@@ -41,6 +41,17 @@ class ReadAhead(Mapping[str, pd.DataFrame]):
         if prediction_threads() >= 2 and len(self._files) > 1:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
             self._pending = {name: self._pool.submit(read, path) for name, path in self._files.items()}
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return dict(self._files)
+
+    def checked_by(self, check: Callable[[str, pd.DataFrame], None]) -> ReadAhead:
+        """This, each table checked by `check` before it is handed out (set before the first is asked for)."""
+        if self._checked:
+            raise RuntimeError("a table was handed out already")
+        self._check = check
+        return self
 
     def _take(self, name: str) -> pd.DataFrame:
         """The table as read (not yet checked): waited for, or read here without a pool."""
@@ -54,7 +65,9 @@ class ReadAhead(Mapping[str, pd.DataFrame]):
             raise KeyError(name)
         for earlier in self._files:  # in order: the checks, and without a pool the reads
             if earlier not in self._checked:
-                self._check(earlier, self._take(earlier))
+                frame = self._take(earlier)
+                if self._check is not None:
+                    self._check(earlier, frame)
                 self._checked.add(earlier)
             if earlier == name:
                 break
@@ -89,4 +102,21 @@ class ReadAhead(Mapping[str, pd.DataFrame]):
             self._pool = None
 
 
-__all__ = ["ReadAhead"]
+def read_ahead(data_dir: Path) -> ReadAhead | None:
+    """The contract tables of `data_dir`, read from now on on a background thread (`cvp score` starts them before
+    MLflow is imported and the model loaded, which need no data; issue 14). None on one thread, or when the
+    directory's tables cannot be listed or have no orders table: `load_data` says why, at its turn (a model that
+    cannot be loaded is still reported first)."""
+    from features.validation import StructuralError
+    from pipelines.io import find_table_files, read_file
+
+    if prediction_threads() < 2:
+        return None
+    try:
+        files = find_table_files(Path(data_dir))
+    except (StructuralError, OSError):
+        return None
+    return ReadAhead(files, read_file) if "orders" in files else None
+
+
+__all__ = ["ReadAhead", "read_ahead"]

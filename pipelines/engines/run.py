@@ -298,32 +298,43 @@ def run_score(
     )
     check_rejects_replaceable(rejects)
     t_start = time.perf_counter()
-    uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
-    uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
-    model = load_bundle(uri)
-    bundle: CustomerValueModel = model.bundle
-    version = model.version or uri
-    # before the data is read: this needs only the model
-    cutoffs = getattr(bundle, "training_cutoffs_", None) or []
-    look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
-    if look_ahead:
-        raise StructuralError(look_ahead)
-    run_cfg = cfg
-    cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
-    for note in setting_notes:
-        console.print(f"[bold yellow]warning:[/] {escape(note)}")
-    if diffs:
-        console.print(
-            "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
-            "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
+    # issue 14: the data files are read on a background thread while MLflow is imported and the model loaded
+    from pipelines.read_ahead import read_ahead
+
+    ahead = read_ahead(Path(data)) if engine == "pandas" and mapping is None else None
+    try:
+        uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+        uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
+        model = load_bundle(uri)
+        bundle: CustomerValueModel = model.bundle
+        version = model.version or uri
+        # before the data is read: this needs only the model
+        cutoffs = getattr(bundle, "training_cutoffs_", None) or []
+        look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
+        if look_ahead:
+            raise StructuralError(look_ahead)
+        run_cfg = cfg
+        cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
+        for note in setting_notes:
+            console.print(f"[bold yellow]warning:[/] {escape(note)}")
+        if diffs:
+            console.print(
+                "[bold yellow]warning:[/] the run's configuration differs from the model's; the model's settings "
+                "are used (--strict refuses instead):\n  " + "\n  ".join(escape(d) for d in diffs)
+            )
+        stale_model = model_age_note(
+            cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days
         )
-    stale_model = model_age_note(cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days)
-    if stale_model and strict:
-        raise StructuralError(f"{stale_model} (--strict refuses)")
-    if stale_model:
-        console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
-    # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
-    rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
+        if stale_model and strict:
+            raise StructuralError(f"{stale_model} (--strict refuses)")
+        if stale_model:
+            console.print(f"[bold yellow]warning:[/] {escape(stale_model)} (scored anyway; --strict refuses)")
+        # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
+        rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
     loaded = staging = profile_inputs = base = early = None
     try:
         if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
@@ -331,7 +342,8 @@ def run_score(
 
             loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects_set)
         else:
-            loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set)
+            loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set, ahead)
+            ahead = None
         tables = loaded.tables
         # the columns that shape the features must be those the model was trained with (one rule: features.contract)
         recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
@@ -524,6 +536,8 @@ def run_score(
             console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
         raise
     finally:
+        if ahead is not None:  # stopped before loading (the Spark engine's own read)
+            ahead.close()
         if base is not None:  # stopped before the chunk loop: its builder too
             base.close()
         if early is not None:

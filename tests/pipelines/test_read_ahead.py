@@ -109,3 +109,48 @@ def test_the_tables_read_ahead_equal_the_tables_read_on_one_thread(tmp_path, mon
         assert two.tables[name].equals(one.tables[name])
         assert two.result.rejects[name].equals(one.result.rejects[name])
     assert one.result.report["orders"].rejected == 1
+
+
+def test_cvp_score_reads_the_files_while_the_model_is_loaded(trained, tmp_path, monkeypatch):
+    """With two CPUs `run_score` starts reading the data files before MLflow is imported and the model loaded
+    (they need no data): the model load waits here until a file is being read, which a run that reads the data
+    only after the model never does."""
+    import pipelines.io as io_module
+    import pipelines.tracking as tracking_module
+    from tests.pipelines.score_helpers import score_trained
+
+    reading = threading.Event()
+    read, load = io_module.read_file, tracking_module.load_bundle
+
+    def spied_read(path):
+        reading.set()
+        return read(path)
+
+    def waiting_load(*args, **kwargs):
+        assert reading.wait(timeout=60), "no data file was read while the model was loaded"
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(io_module, "read_file", spied_read)
+    monkeypatch.setattr(tracking_module, "load_bundle", waiting_load)
+    monkeypatch.setattr(read_ahead, "prediction_threads", lambda: 2)
+    run = score_trained(trained, tmp_path / "s.parquet")
+    assert run.manifest["customers_scored"] > 0
+
+
+def test_a_model_that_cannot_be_loaded_is_reported_before_an_unreadable_file(trained, tmp_path, monkeypatch):
+    import shutil
+
+    from tests.pipelines.score_helpers import score_trained
+
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data)
+    orders = next(p for p in data.iterdir() if p.stem == "orders")
+    orders.write_bytes(b"\x00not a table\xff" * 100)
+    monkeypatch.setattr(read_ahead, "prediction_threads", lambda: 2)
+    before = {t.ident for t in threading.enumerate()}
+    with pytest.raises(StructuralError) as stopped:
+        score_trained(trained, tmp_path / "s.parquet", data=data, model_uri="models:/no-such-model@champion")
+    assert "no-such-model" in str(stopped.value) and "orders" not in str(stopped.value)
+    assert {t.ident for t in threading.enumerate()} <= before  # the reads stopped with the run
+    with pytest.raises(StructuralError, match=r"cannot read .*orders"):  # the model found: the file's error
+        score_trained(trained, tmp_path / "s.parquet", data=data)
