@@ -380,7 +380,7 @@ def run_score(
                 hashed, lambda: customer_base(engine, tables, as_of, cfg, chunk)
             )
             del hashed
-        elif fingerprint is None:
+        elif not fingerprint:
             fingerprint = data_fingerprint(tables)
         run_id = run_id_for(
             {
