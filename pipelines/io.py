@@ -358,6 +358,23 @@ class LoadedData:
         return self.result.tables
 
 
+def read_ahead(data_dir: Path) -> Any:
+    """The contract tables of `data_dir` (`pipelines.read_ahead.ReadAhead`), read from now on on a background
+    thread (`cvp score` starts them before MLflow is imported and the model loaded, which need no data; issue 14).
+    None on one thread, or when the directory's tables cannot be listed or have no orders table: `load_data` says
+    why, at its turn (a model that cannot be loaded is still reported first)."""
+    from models.threads import prediction_threads
+    from pipelines.read_ahead import ReadAhead
+
+    if prediction_threads() < 2:
+        return None
+    try:
+        files = find_table_files(Path(data_dir))
+    except (StructuralError, OSError):
+        return None
+    return ReadAhead(files, read_file) if "orders" in files else None
+
+
 def load_data(
     data_dir: Path,
     mapping_path: Path | None = None,

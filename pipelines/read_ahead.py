@@ -102,21 +102,4 @@ class ReadAhead(Mapping[str, pd.DataFrame]):
             self._pool = None
 
 
-def read_ahead(data_dir: Path) -> ReadAhead | None:
-    """The contract tables of `data_dir`, read from now on on a background thread (`cvp score` starts them before
-    MLflow is imported and the model loaded, which need no data; issue 14). None on one thread, or when the
-    directory's tables cannot be listed or have no orders table: `load_data` says why, at its turn (a model that
-    cannot be loaded is still reported first)."""
-    from features.validation import StructuralError
-    from pipelines.io import find_table_files, read_file
-
-    if prediction_threads() < 2:
-        return None
-    try:
-        files = find_table_files(Path(data_dir))
-    except (StructuralError, OSError):
-        return None
-    return ReadAhead(files, read_file) if "orders" in files else None
-
-
-__all__ = ["ReadAhead", "read_ahead"]
+__all__ = ["ReadAhead"]

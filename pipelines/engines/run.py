@@ -299,7 +299,7 @@ def run_score(
     check_rejects_replaceable(rejects)
     t_start = time.perf_counter()
     # issue 14: the data files are read on a background thread while MLflow is imported and the model loaded
-    from pipelines.read_ahead import read_ahead
+    from pipelines.io import read_ahead
 
     ahead = read_ahead(Path(data)) if engine == "pandas" and mapping is None else None
     try:

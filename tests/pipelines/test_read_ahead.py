@@ -60,6 +60,11 @@ def test_on_one_thread_each_file_is_read_when_asked_for(monkeypatch):
     assert tables["c"] == "c" and read_names == ["a", "b", "c"]  # in order
 
 
+def two_cpus(monkeypatch) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+
 def _data(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
     data = tmp_path / "data"
     data.mkdir()
@@ -132,7 +137,7 @@ def test_cvp_score_reads_the_files_while_the_model_is_loaded(trained, tmp_path, 
 
     monkeypatch.setattr(io_module, "read_file", spied_read)
     monkeypatch.setattr(tracking_module, "load_bundle", waiting_load)
-    monkeypatch.setattr(read_ahead, "prediction_threads", lambda: 2)
+    two_cpus(monkeypatch)
     run = score_trained(trained, tmp_path / "s.parquet")
     assert run.manifest["customers_scored"] > 0
 
@@ -146,7 +151,7 @@ def test_a_model_that_cannot_be_loaded_is_reported_before_an_unreadable_file(tra
     shutil.copytree(trained.data, data)
     orders = next(p for p in data.iterdir() if p.stem == "orders")
     orders.write_bytes(b"\x00not a table\xff" * 100)
-    monkeypatch.setattr(read_ahead, "prediction_threads", lambda: 2)
+    two_cpus(monkeypatch)
     before = {t.ident for t in threading.enumerate()}
     with pytest.raises(StructuralError) as stopped:
         score_trained(trained, tmp_path / "s.parquet", data=data, model_uri="models:/no-such-model@champion")
