@@ -417,8 +417,8 @@ def load_data(
             raw.finish()  # an unreadable file, then a currency, stops first, as when every file was read first
             raise
         finally:
-            raw.close()
-        del raw
+            raw.release()  # the raw tables: `ahead`, the caller's, refers to them too
+        del raw, ahead
         release_memory()
         canonical_row_order(result.tables)
         return LoadedData(result, files, timezone=timezone, notes=notes)

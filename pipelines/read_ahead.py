@@ -95,6 +95,12 @@ class ReadAhead(Mapping[str, pd.DataFrame]):
         finally:
             self.close()
 
+    def release(self) -> None:
+        """Let go of the tables read (the caller holds what it kept): whoever else holds this mapping (`cvp
+        score`'s `ahead`) no longer keeps them alive, so their memory is given back when the caller frees it."""
+        self.close()
+        self._read_frames.clear()
+
     def close(self) -> None:
         """Cancel the reads not started and wait for the one running (no thread outlives the load)."""
         if self._pool is not None:
