@@ -7,11 +7,14 @@ are given with them (`check_same_data`), so names and inputs of other data never
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from features.validation import StructuralError
+
+T = TypeVar("T")
 
 
 def _segments(s: pd.Series, base: int = 0, first: bool = True) -> tuple[list[Any], int]:
@@ -117,16 +120,18 @@ class BatchFingerprint:
             f.close()
 
 
-def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
-    """`frame_fingerprint` of every table, by name. The tables are hashed on `prediction_threads()` threads,
-    largest first (SHA-256, most of the time, releases the GIL; issue 14); each table's digest is its own, so
-    the result is the one-thread result."""
+def data_fingerprint(
+    tables: dict[str, pd.DataFrame], threads: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """`frame_fingerprint` of every table, by name. The tables are hashed on `threads` threads (default
+    `prediction_threads()`), largest first (SHA-256, most of the time, releases the GIL; issue 14); each table's
+    digest is its own, so the result is the one-thread result."""
     from concurrent.futures import ThreadPoolExecutor
 
     from models.threads import prediction_threads
 
     names = sorted(tables)
-    threads = min(prediction_threads(), len(names))
+    threads = min(threads or prediction_threads(), len(names))
     if threads < 2:
         return {name: frame_fingerprint(tables[name]) for name in names}
     by_size = sorted(names, key=lambda name: -int(tables[name].memory_usage(index=False).sum()))
@@ -135,6 +140,24 @@ def data_fingerprint(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any
             zip(by_size, pool.map(lambda name: frame_fingerprint(tables[name]), by_size), strict=True)
         )
     return {name: done[name] for name in names}
+
+
+def fingerprint_beside(tables: dict[str, pd.DataFrame], work: Callable[[], T]) -> tuple[dict[str, Any], T]:
+    """(`data_fingerprint(tables)`, `work()`): the tables hashed on one background thread while `work` runs on
+    this one (issue 14: SHA-256 releases the GIL, so the scoring run's customer index and statuses are built
+    meanwhile, and the chunk plan on the chunk builder's thread: one hashing thread, not one per core, beside
+    them). On one thread (`OMP_NUM_THREADS=1`) one after the other. An error of either is raised once both have
+    ended; the digests are `data_fingerprint`'s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.threads import prediction_threads
+
+    if prediction_threads() < 2:
+        return data_fingerprint(tables), work()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint-beside") as pool:
+        hashed = pool.submit(data_fingerprint, tables, 1)
+        done = work()  # on an error here, leaving the pool waits for the hashing thread
+        return hashed.result(), done
 
 
 def check_same_data(

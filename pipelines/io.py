@@ -358,6 +358,23 @@ class LoadedData:
         return self.result.tables
 
 
+def read_ahead(data_dir: Path) -> Any:
+    """The contract tables of `data_dir` (`pipelines.read_ahead.ReadAhead`), read from now on on a background
+    thread (`cvp score` starts them before MLflow is imported and the model loaded, which need no data; issue 14).
+    None on one thread, or when the directory's tables cannot be listed or have no orders table: `load_data` says
+    why, at its turn (a model that cannot be loaded is still reported first)."""
+    from models.threads import prediction_threads
+    from pipelines.read_ahead import ReadAhead
+
+    if prediction_threads() < 2:
+        return None
+    try:
+        files = find_table_files(Path(data_dir))
+    except (StructuralError, OSError):
+        return None
+    return ReadAhead(files, read_file) if "orders" in files else None
+
+
 def load_data(
     data_dir: Path,
     mapping_path: Path | None = None,
@@ -365,12 +382,14 @@ def load_data(
     date_formats: dict[str, str] | None = None,
     max_values: dict[str, float] | None = None,
     currency: str | None = None,
+    ahead: Any = None,
 ) -> LoadedData:
     """Read a data directory (optionally through a foreign-schema mapping) and validate it against the contract.
 
     `date_formats` and `max_values` come from the config's `data:` section (see `DataConfig`); a mapping's own
     per-table `date_formats` are added to them. `currency` (`data.currency`): a currency column of a table
     must name it on every row (`features.currency`; a mapping names its columns, so its tables have none).
+    `ahead`: the directory's tables being read already (`pipelines.read_ahead.read_ahead`; without a mapping).
     """
     data_dir = Path(data_dir)
     if mapping_path is None:
@@ -381,15 +400,30 @@ def load_data(
                 f"required table 'orders' is missing in {data_dir} (expected orders.csv or orders.parquet; "
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
-        raw = {name: read_file(path) for name, path in files.items()}
         from features.currency import check_currency_columns
+        from pipelines.read_ahead import ReadAhead
 
-        check_currency_columns(raw, currency)  # a `currency` column naming another than `data.currency`
-        result = validate_tables(raw, timezone, date_formats, max_values)
-        del raw
+        # issue 14: the next files are read on a background thread while the tables read are validated; each
+        # is checked for a `currency` column naming another than `data.currency` before it is validated
+        if ahead is not None and ahead.files != files:  # the directory changed since: read it as it is now
+            ahead.close()
+            ahead = None
+        raw = (ahead or ReadAhead(files, read_file)).checked_by(
+            lambda name, frame: check_currency_columns({name: frame}, currency)
+        )
+        try:
+            result = validate_tables(raw, timezone, date_formats, max_values)
+        except Exception:
+            raw.finish()  # an unreadable file, then a currency, stops first, as when every file was read first
+            raise
+        finally:
+            raw.release()  # the raw tables: `ahead`, the caller's, refers to them too
+        del raw, ahead
         release_memory()
         canonical_row_order(result.tables)
         return LoadedData(result, files, timezone=timezone, notes=notes)
+    if ahead is not None:  # a mapping's sources are other files
+        ahead.close()
     mapping: Mapping = load_mapping(mapping_path)
     tz = mapping.timezone or timezone
     files = {}

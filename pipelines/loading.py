@@ -72,10 +72,11 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
     return out
 
 
-def load_configured(data: Path, mapping: Path | None, cfg: AppConfig) -> LoadedData:
-    """Load + validate with every input setting of the config's `data:` section (one place for all readers)."""
+def load_configured(data: Path, mapping: Path | None, cfg: AppConfig, ahead: Any = None) -> LoadedData:
+    """Load + validate with every input setting of the config's `data:` section (one place for all readers).
+    `ahead`: the data's tables being read already (`pipelines.read_ahead.read_ahead`)."""
     d = cfg.data
-    return load_data(data, mapping, d.timezone, d.date_formats, d.max_values, d.currency)
+    return load_data(data, mapping, d.timezone, d.date_formats, d.max_values, d.currency, ahead)
 
 
 def load_and_report(
@@ -84,11 +85,13 @@ def load_and_report(
     cfg: AppConfig,
     console: Console,
     rejects: Path | StagedDirectory | None = None,
+    ahead: Any = None,
 ) -> LoadedData:
     """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns.
     `rejects`: a directory, published here (`publish_rejects`); or one staged for a set published later (`cvp
-    score`'s rejects, published with its scores: `pipelines.outputs.publish`), written into its stage only."""
-    loaded = load_configured(data, mapping, cfg)
+    score`'s rejects, published with its scores: `pipelines.outputs.publish`), written into its stage only.
+    `ahead`: the data's tables being read already (`pipelines.read_ahead.read_ahead`)."""
+    loaded = load_configured(data, mapping, cfg, ahead)
     if rejects is None:
         written = []
     elif isinstance(rejects, StagedDirectory):

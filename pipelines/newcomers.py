@@ -42,6 +42,49 @@ def _empty_columns(scores: pd.DataFrame, n_reasons: int) -> pd.DataFrame:
     return out
 
 
+class EarlyLife:
+    """The new customers' early-life features (`features.early_life.early_life_features`, with the lookalike
+    model's contract), computed on a background thread from `start` on (issue 14: `run_score` starts them when
+    the chunk loop ends, so they are built while the whole base is finished) or, not started, when asked for
+    (one thread: `OMP_NUM_THREADS=1`). An error building them is raised where they are asked for. `close` waits
+    for the thread."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, bundle: Any) -> None:
+        self._args = (tables, as_of, getattr(bundle, "lookalike_", None))
+        self._pool: Any = None
+        self._pending: Any = None
+
+    def _build(self) -> pd.DataFrame:
+        from features.early_life import early_life_features
+
+        tables, as_of, model = self._args
+        return early_life_features(tables, as_of, int(model.early_days), model.attributes)
+
+    def start(self) -> None:
+        from models.threads import prediction_threads
+
+        if self._args[2] is None or self._pending is not None or prediction_threads() < 2:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-life")
+        self._pending = self._pool.submit(self._build)
+
+    def result(self) -> pd.DataFrame:
+        if self._pending is None:
+            return self._build()
+        try:
+            return self._pending.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._pending = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 def score_newcomers(
     scores: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
@@ -49,9 +92,10 @@ def score_newcomers(
     bundle: Any,
     cfg: Any,
     console: Any = None,
+    early: EarlyLife | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`)."""
-    from features.early_life import early_life_features
+    """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`).
+    `early`: the early-life features of these tables, maybe being built already (`EarlyLife`)."""
     from models.lookalike import score_new_customers
 
     t0 = time.perf_counter()
@@ -68,7 +112,7 @@ def score_newcomers(
                 "they keep their status (no_orders_yet)"
             )
         return out, {"model": False, "note": note, "new_customers": 0}
-    early = early_life_features(tables, as_of, int(model.early_days), model.attributes)
+    early = (early or EarlyLife(tables, as_of, bundle)).result()
     status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
     is_new = new_customers(status, early.index)
     ids = pd.Index(out["customer_id"].astype("str")[is_new], name="customer_id")
@@ -107,4 +151,4 @@ def score_newcomers(
     return out, info
 
 
-__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "score_newcomers"]
+__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "EarlyLife", "score_newcomers"]

@@ -249,32 +249,68 @@ def iterate_chunks(
         del feats  # not held while the next chunk is built: the caller holds it as long as it needs it
 
 
-def prefetched(items: Iterator[T]) -> Iterator[T]:
+_DONE = object()
+
+
+class prefetched(Iterator[T]):  # noqa: N801 - used as the function it was
     """The items of `items`, the next one built on one background thread while the caller works on the current
     one (issue 14: chunk k+1's tables and features while chunk k is predicted and explained, whose LightGBM and
     numba kernels release the GIL). Items come in order and are the same objects; an error building one is raised
-    where the caller asks for it. On one thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the
-    items are built on the caller's thread, one at a time."""
-    if prediction_threads() < 2:
-        yield from items
-        return
-    done = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-features") as pool:
-        pending = pool.submit(next, items, done)
+    where the caller asks for it. The first item is built from the start (the caller prepares the rest of the run
+    meanwhile), or with `start=False` when first asked for. `close` stops the builder and waits for it (no thread
+    outlives the run). On one thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the items are
+    built on the caller's thread, one at a time."""
+
+    def __init__(self, items: Iterator[T], start: bool = True) -> None:
+        self._items = items
+        self._pool = None
+        self._pending: Any = None
+        self._ended = False
+        if prediction_threads() >= 2:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-features")
+            if start:
+                self._pending = self._pool.submit(next, items, _DONE)
+
+    def __iter__(self) -> prefetched[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._ended:
+            raise StopIteration
+        if self._pool is None:
+            try:
+                return next(self._items)
+            except BaseException:
+                self._ended = True
+                raise
+        if self._pending is None:
+            self._pending = self._pool.submit(next, self._items, _DONE)
         try:
-            while True:
-                item = pending.result()
-                if item is done:
-                    return
-                pending = pool.submit(next, items, done)
-                yield item
-                del item
-        finally:
+            item = self._pending.result()
+        except BaseException:
+            self._pending = None
+            self.close()
+            raise
+        if item is _DONE:
+            self.close()
+            raise StopIteration
+        self._pending = self._pool.submit(next, self._items, _DONE)  # the previous future let go
+        return item
+
+    def close(self) -> None:
+        """Stop building: the item being built is waited for and dropped, the source closed."""
+        self._ended = True
+        pending, self._pending = self._pending, None
+        if pending is not None:
             pending.cancel()
             try:
                 pending.result()
             except BaseException:  # noqa: BLE001 - the caller's own error is the one raised
                 pass
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            del pending
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()

@@ -11,7 +11,7 @@ the whole base (tiers and ratings rank every customer at once): with a spill dir
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,7 @@ def score_pandas(
     spill_dir: Path | None = None,
     profile_inputs: Any = None,
     customer_index: SharedCustomerIndex | None = None,
+    chunks: Iterator[tuple[int, int, pd.DataFrame]] | None = None,
 ) -> EngineRun:
     """Score every `scored` customer of `status` (`features.population.customer_status`) chunk by chunk.
 
@@ -134,7 +135,8 @@ def score_pandas(
     (`ScoreParts`) until the last chunk is done. With `profile_inputs` (issue 12,
     `pipelines.profile_inputs.ProfileInputsWriter`), every chunk's feature table is handed to it before the
     unscored customers are set aside. With `customer_index` (the index `status` was computed with), the chunk
-    plan takes it instead of factorizing every id column again.
+    plan takes it instead of factorizing every id column again. `chunks`: those chunks, already being built
+    (`pipelines.engines.run.customer_base`, issue 14), closed here when the loop ends.
     """
     # With a spill directory the compact scores go to disk chunk by chunk too: nothing the chunk loop holds grows
     # with the number of customers (issue 14); they are read back for the whole-base finish.
@@ -156,7 +158,8 @@ def score_pandas(
         bridged = _Bridge(bridge, tables, as_of, contrib_path, run_id)
     # issue 14: chunk k+1's tables and features are built on one background thread while chunk k is scored (with
     # the profile inputs built there too the 1M peak was 3,939 MB against 3,877 MB: they stay on this thread)
-    chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
+    if chunks is None:
+        chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in chunks:

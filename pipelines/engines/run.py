@@ -17,8 +17,9 @@ Output set (`pipelines.outputs`): the scores (one row per customer, sorted by cu
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -125,6 +126,49 @@ def _chunk_progress(console: Any, show: bool) -> Iterator[Any]:
         yield tick
 
 
+@dataclass
+class CustomerBase:
+    """Every known customer's status (`features.population.customer_status`) and, for the pandas engine, the
+    `SharedCustomerIndex` it was computed with (the chunk plan indexes the same id columns: one index serves both)
+    and, when a chunk size is given, the chunks (`pipelines.engines.chunks.prefetched`), the plan and the first
+    chunk already being built on their background thread while the statuses are computed and the run prepared
+    (issue 14). `close` stops that builder (the run stopped before its chunk loop)."""
+
+    shared: SharedCustomerIndex | None
+    status: pd.DataFrame
+    seconds: float
+    chunks: Any = None
+
+    def close(self) -> None:
+        if self.chunks is not None:
+            self.chunks.close()
+
+
+def customer_base(
+    engine: str,
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    chunk_customers: int | None = None,
+) -> CustomerBase:
+    """The statuses of the tables' customers (and the pandas engine's index and chunks: `CustomerBase`)."""
+    from pipelines.engines.chunks import iterate_chunks, prefetched
+
+    t0 = time.perf_counter()
+    shared = SharedCustomerIndex(tables) if engine == "pandas" else None
+    index = None if shared is None else shared.index  # the chunk plan takes it from `shared`, maybe meanwhile
+    chunks = None
+    if shared is not None and chunk_customers is not None:
+        chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, shared))
+    try:
+        status = customer_status(tables, as_of, cfg.labels, index=index)
+    except BaseException:
+        if chunks is not None:
+            chunks.close()
+        raise
+    return CustomerBase(shared, status, time.perf_counter() - t0, chunks)
+
+
 def score_tables(
     engine: str,
     tables: Mapping[str, pd.DataFrame],
@@ -140,6 +184,8 @@ def score_tables(
     bridge: Any = None,
     spill_dir: Path | None = None,
     profile_inputs: Any = None,
+    base: CustomerBase | None = None,
+    after_chunks: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
@@ -150,13 +196,12 @@ def score_tables(
     `run_score` writes the rest of the output set. With `spill_dir` the reason columns are left on disk (Spark:
     written there by the executors): scores come without them and `spill` is the `ReasonSpill` that gives them
     back; otherwise the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
-    chunk's feature table (Spark: every bucket's inputs, computed on the executors).
+    chunk's feature table (Spark: every bucket's inputs, computed on the executors). `base`: the tables'
+    `customer_base` when the caller built it already. `after_chunks()` is called when the backend has scored
+    every chunk, before the whole-base finish.
     """
-    t0 = time.perf_counter()
-    # issue 14: the pandas engine's chunk plan indexes the same id columns; one index serves both
-    shared = SharedCustomerIndex(tables) if engine == "pandas" else None
-    status = customer_status(tables, as_of, cfg.labels, index=None if shared is None else shared.index)
-    status_s = time.perf_counter() - t0
+    base = base or customer_base(engine, tables, as_of, cfg)
+    shared, status, status_s = base.shared, base.status, base.seconds
     if status.empty:
         raise StructuralError(f"no customer is known in the data as of {as_of.date()}: nothing to score")
     reference, left_out = leave_out_trending(bundle.drift_reference_, feature_registry(cfg.features))
@@ -169,9 +214,13 @@ def score_tables(
         more["profile_inputs"] = profile_inputs
     if shared is not None:  # taken by the chunk plan, which frees it before the first chunk
         more["customer_index"] = shared
+    if base.chunks is not None:  # being built already (issue 14)
+        more["chunks"] = base.chunks
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
+    if after_chunks is not None:
+        after_chunks()
     t0 = time.perf_counter()
     scores = finish_scores(run.compact, tables, as_of, model_version, bundle, cfg, status)
     timings = run.timings | {"status_s": status_s, "tiers_s": time.perf_counter() - t0}
@@ -237,7 +286,7 @@ def run_score(
 
     from rich.markup import escape
 
-    from pipelines.fingerprint import data_fingerprint
+    from pipelines.fingerprint import data_fingerprint, fingerprint_beside
     from pipelines.io import release_memory, write_frame, write_json
     from pipelines.outputs import (
         SCORES_SCHEMA,
@@ -277,56 +326,68 @@ def run_score(
     )
     check_rejects_replaceable(rejects)
     t_start = time.perf_counter()
-    uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
-    uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
-    model = load_bundle(uri)
-    bundle: CustomerValueModel = model.bundle
-    version = model.version or uri
-    # before the data is read: this needs only the model
-    cutoffs = getattr(bundle, "training_cutoffs_", None) or []
-    look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
-    if look_ahead:
-        raise StructuralError(look_ahead)
-    # every warning of the run, printed and listed in the manifest (`warnings`): what a batch job alerts on
-    said: list[str] = []
+    # issue 14: the data files are read on a background thread while MLflow is imported and the model loaded
+    from pipelines.io import read_ahead
 
-    def warn(text: str) -> None:
-        said.append(text)
-        console.print(f"[bold yellow]warning:[/] {escape(text)}")
+    ahead = read_ahead(Path(data)) if engine == "pandas" and mapping is None else None
+    try:
+        uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+        uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
+        model = load_bundle(uri)
+        bundle: CustomerValueModel = model.bundle
+        version = model.version or uri
+        # before the data is read: this needs only the model
+        cutoffs = getattr(bundle, "training_cutoffs_", None) or []
+        look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
+        if look_ahead:
+            raise StructuralError(look_ahead)
+        # every warning of the run, printed and listed in the manifest (`warnings`): what a batch job alerts on
+        said: list[str] = []
 
-    run_cfg = cfg
-    cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
-    for note in setting_notes:
-        warn(note)
-    if diffs:
-        warn(
-            "the run's configuration differs from the model's; the model's settings are used (--strict refuses "
-            "instead):\n  " + "\n  ".join(diffs)
+        def warn(text: str) -> None:
+            said.append(text)
+            console.print(f"[bold yellow]warning:[/] {escape(text)}")
+
+        run_cfg = cfg
+        cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
+        for note in setting_notes:
+            warn(note)
+        if diffs:
+            warn(
+                "the run's configuration differs from the model's; the model's settings are used (--strict refuses "
+                "instead):\n  " + "\n  ".join(diffs)
+            )
+        from pipelines.code_version import code_difference, code_version
+
+        code_note = code_difference(
+            ((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version()
         )
-    from pipelines.code_version import code_difference, code_version
-
-    code_note = code_difference(
-        ((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version()
-    )
-    if code_note and strict:
-        raise StructuralError(f"{code_note} (--strict refuses)")
-    if code_note:
-        warn(f"{code_note} (scored anyway; --strict refuses)")
-    stale_model = model_age_note(cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days)
-    if stale_model and strict:
-        raise StructuralError(f"{stale_model} (--strict refuses)")
-    if stale_model:
-        warn(f"{stale_model} (scored anyway; --strict refuses)")
-    # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
-    rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
-    loaded = staging = profile_inputs = None
+        if code_note and strict:
+            raise StructuralError(f"{code_note} (--strict refuses)")
+        if code_note:
+            warn(f"{code_note} (scored anyway; --strict refuses)")
+        stale_model = model_age_note(
+            cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days
+        )
+        if stale_model and strict:
+            raise StructuralError(f"{stale_model} (--strict refuses)")
+        if stale_model:
+            warn(f"{stale_model} (scored anyway; --strict refuses)")
+        # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
+        rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
+    loaded = staging = profile_inputs = base = early = None
     try:
         if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
             from pipelines.engines.spark_input import load_and_report_spark
 
             loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects_set)
         else:
-            loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set)
+            loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set, ahead)
+            ahead = None
         tables = loaded.tables
         # the columns that shape the features must be those the model was trained with (one rule: features.contract)
         recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
@@ -355,10 +416,18 @@ def run_score(
             warn(f"{stale} (scored anyway: --allow-stale)")
         later = warn_later_events(tables, as_of, console)
         chunk = chunk_customers or cfg.scoring.chunk_customers
-        # Spark: streamed at load
-        fingerprint = getattr(tables, "fingerprint", None) or data_fingerprint(tables)
+        fingerprint = getattr(tables, "fingerprint", None)  # Spark: streamed at load
         if engine == "pandas":
+            # issue 14: the tables are hashed on background threads while the statuses are computed; the hash
+            # reads the frames as loaded (dropping the unread columns makes new frames; these stay until hashed)
+            hashed = dict(tables)
             drop_unread_columns(tables)
+            fingerprint, base = fingerprint_beside(
+                hashed, lambda: customer_base(engine, tables, as_of, cfg, chunk)
+            )
+            del hashed
+        elif not fingerprint:
+            fingerprint = data_fingerprint(tables)
         run_id = run_id_for(
             {
                 "as_of": as_of.isoformat(),
@@ -383,6 +452,10 @@ def run_score(
             staged["profile_inputs"], run_id, tables, run_cfg.profile.attributes, cfg.features
         )
         # ---
+        # issue 12: the new customers' early-life features, built beside the whole-base finish (issue 14)
+        from pipelines.newcomers import EarlyLife, score_newcomers
+
+        early = EarlyLife(tables, as_of, bundle)
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = score_tables(
@@ -400,7 +473,10 @@ def run_score(
                 bridge,
                 staging / "reasons" if out.suffix != ".csv" else None,  # Parquet: a file or Spark's directory
                 profile_inputs,
+                base,
+                early.start if engine == "pandas" else None,
             )
+        base = None
         if profile_inputs is not None:
             profile_inputs.close()
         if bridge_info is not None:
@@ -421,9 +497,7 @@ def run_score(
             warn(note)
         # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
-        from pipelines.newcomers import score_newcomers
-
-        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console)
+        scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early)
         # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
         manifest = {
@@ -522,6 +596,12 @@ def run_score(
             console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
         raise
     finally:
+        if ahead is not None:  # stopped before loading (the Spark engine's own read)
+            ahead.close()
+        if base is not None:  # stopped before the chunk loop: its builder too
+            base.close()
+        if early is not None:
+            early.close()
         if profile_inputs is not None:
             profile_inputs.close()
         if staging is not None:

@@ -128,3 +128,67 @@ def test_a_prefetched_run_writes_the_bytes_of_a_one_thread_run(trained, tmp_path
         a = output_paths(tmp_path / "two" / "s.parquet")[kind]
         b = output_paths(tmp_path / "one" / "s.parquet")[kind]
         assert a.read_bytes() == b.read_bytes(), kind
+
+
+def test_the_plan_and_first_chunk_are_built_while_the_statuses_are_computed(trained, tmp_path, monkeypatch):
+    """With two CPUs the chunk plan starts on the builder thread as soon as the customer index is built, while
+    this thread computes the statuses (and the tables are hashed meanwhile on their own thread): the statuses
+    wait here until the plan has started, which a run that plans only after them never does."""
+    import pipelines.engines.chunks as chunks_module
+    import pipelines.engines.run as run_module
+    import pipelines.fingerprint as fingerprint_module
+
+    planned, indexed = threading.Event(), threading.Event()
+    seen: dict[str, str] = {}
+    plan, status, hashing, index_init = (
+        chunks_module.plan_chunks,
+        run_module.customer_status,
+        fingerprint_module.data_fingerprint,
+        chunks_module.SharedCustomerIndex.__init__,
+    )
+
+    def spied_plan(*args, **kwargs):
+        seen["plan"] = threading.current_thread().name
+        planned.set()
+        return plan(*args, **kwargs)
+
+    def waiting_status(*args, **kwargs):
+        seen["status"] = threading.current_thread().name
+        assert planned.wait(timeout=60), "the chunk plan did not start while the statuses were computed"
+        return status(*args, **kwargs)
+
+    def spied_index(self, *args, **kwargs):
+        indexed.set()
+        return index_init(self, *args, **kwargs)
+
+    def waiting_hash(*args, **kwargs):
+        seen["hash"] = threading.current_thread().name
+        assert indexed.wait(timeout=60), "the customer index was not built while the tables were hashed"
+        return hashing(*args, **kwargs)
+
+    monkeypatch.setattr(chunks_module, "plan_chunks", spied_plan)
+    monkeypatch.setattr(run_module, "customer_status", waiting_status)
+    monkeypatch.setattr(chunks_module.SharedCustomerIndex, "__init__", spied_index)
+    monkeypatch.setattr(fingerprint_module, "data_fingerprint", waiting_hash)
+    cpus(monkeypatch, 2)
+    run = score_trained(trained, tmp_path / "s.parquet")
+    assert run.manifest["customers_scored"] > 0
+    main = threading.main_thread().name
+    assert seen["status"] == main and seen["plan"].startswith("chunk-features")
+    assert seen["hash"].startswith("fingerprint-beside")
+
+
+def test_a_run_stopped_before_its_chunk_loop_leaves_no_builder_thread(trained, tmp_path, monkeypatch):
+    """The chunks being built from the customer index on are stopped when the run stops before scoring them."""
+    import pipelines.engines.run as run_module
+    from features.validation import StructuralError
+
+    def no_bridge(*args, **kwargs):
+        raise StructuralError("the history cannot be read")
+
+    monkeypatch.setattr(run_module, "bridge_model", no_bridge)
+    cpus(monkeypatch, 2)
+    before = {t.ident for t in threading.enumerate()}
+    with pytest.raises(StructuralError, match="history cannot be read"):
+        score_trained(trained, tmp_path / "s.parquet")
+    assert {t.ident for t in threading.enumerate()} <= before

@@ -165,3 +165,35 @@ def test_managers_see_their_own_new_customers_from_the_scores_alone(scored, trai
     team = (tmp_path / "pages" / "index.html").read_text(encoding="utf-8")
     assert f'data-status="new">new {len(new):,}' in team  # the team page counts them
     assert not any(cid in team for cid in new["customer_id"])  # aggregates only
+
+
+def test_the_early_life_features_are_built_while_the_whole_base_is_finished(trained, tmp_path, monkeypatch):
+    """Issue 14: with two CPUs the new customers' early-life features are built on a background thread from the
+    end of the chunk loop on, while the whole base is finished: the finish waits here until they have started,
+    which a run that builds them only after it never does. The new customers are scored as before."""
+    import threading
+
+    import features.early_life as early_module
+    import pipelines.engines.run as run_module
+
+    started = threading.Event()
+    seen: dict[str, str] = {}
+    build, finish = early_module.early_life_features, run_module.finish_scores
+
+    def spied_build(*args, **kwargs):
+        seen["early"] = threading.current_thread().name
+        started.set()
+        return build(*args, **kwargs)
+
+    def waiting_finish(*args, **kwargs):
+        assert started.wait(timeout=60), "the early-life features were not built beside the finish"
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(early_module, "early_life_features", spied_build)
+    monkeypatch.setattr(run_module, "finish_scores", waiting_finish)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    run = score_trained(trained, tmp_path / "s.parquet")
+    assert seen["early"].startswith("early-life")
+    assert run.manifest["lookalike"]["new_customers"] > 0
+    assert run.manifest["statuses"].get("new", 0) == run.manifest["lookalike"]["new_customers"]
