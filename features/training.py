@@ -109,6 +109,18 @@ def training_cutoffs(
     return sorted(pd.Timestamp(c).as_unit("ns") for c in cutoffs)
 
 
+def company_training_cutoffs(
+    orders: pd.DataFrame | None, as_of: pd.Timestamp, horizon_days: int, label_config: LabelConfig
+) -> list[pd.Timestamp]:
+    """`training_cutoffs` for the company whose orders (an `ordered_at` column: the whole base's, not a sample's)
+    are given: its first order before `as_of` sets the minimum history the reach to last year needs. Every model
+    fitted on cutoffs (the value model, the lookalike model) takes its cutoffs from here."""
+    first = None
+    if orders is not None and len(orders):
+        first = orders["ordered_at"][orders["ordered_at"] < as_of].min()
+    return training_cutoffs(as_of, horizon_days, label_config, None if pd.isna(first) else first)
+
+
 def truncate_tables(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Copies of the tables as they were known just before `as_of` (inputs are not mutated).
 
@@ -147,10 +159,7 @@ def build_training_set(
     theirs in the training set of the whole base (company values from `sample.company_orders`).
     """
     orders = sample.company_orders if sample is not None else tables.get("orders")
-    first = None
-    if orders is not None and len(orders):
-        first = orders["ordered_at"][orders["ordered_at"] < as_of].min()
-    cutoffs = training_cutoffs(as_of, horizon_days, label_config, None if pd.isna(first) else first)
+    cutoffs = company_training_cutoffs(orders, as_of, horizon_days, label_config)
     if any(
         c + pd.Timedelta(days=horizon_days) > as_of for c in cutoffs
     ):  # pragma: no cover - by construction

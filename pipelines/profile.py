@@ -155,11 +155,18 @@ def profile_inputs_from_data(tables: dict[str, pd.DataFrame], as_of: pd.Timestam
 
 
 def lookalike_training(
-    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int
+    tables: dict[str, pd.DataFrame],
+    cfg,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    company_orders: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[pd.Timestamp], str]:
     """The lookalike training set at `profile.lookalike`'s cutoffs before `as_of` (tables truncated at `as_of`),
-    the cutoffs, and why there is no model ("" when there is one)."""
-    from features.training import training_cutoffs, truncate_tables
+    the cutoffs, and why there is no model ("" when there is one). The cutoffs are placed as the value model's
+    (`features.training.company_training_cutoffs`, with `profile.lookalike`'s number and step): the reach to last
+    year only with the company's minimum history, read from `company_orders` (the whole base's orders, for
+    `tables` holding a sample) or the orders of `tables`."""
+    from features.training import company_training_cutoffs, truncate_tables
     from models.lookalike import lookalike_training_set
 
     lc = cfg.profile.lookalike
@@ -167,7 +174,9 @@ def lookalike_training(
     if cust is None or "signup_at" not in cust.columns:
         return pd.DataFrame(), [], "no customers.signup_at: new customers cannot be told apart"
     steps = {"n_cutoffs": lc.n_cutoffs, "cutoff_step_months": lc.cutoff_step_months}
-    cutoffs = training_cutoffs(as_of, horizon_days, cfg.labels.model_copy(update=steps))
+    labels = cfg.labels.model_copy(update=steps)  # reach to last year as training: with its minimum history
+    orders = company_orders if company_orders is not None else tables.get("orders")
+    cutoffs = company_training_cutoffs(orders, as_of, horizon_days, labels)
     truncated = truncate_tables(tables, as_of)
     train = lookalike_training_set(truncated, cutoffs, horizon_days, cfg.profile.attributes, lc, cfg.features)
     if len(train) < lc.min_training_rows or train["label_great"].nunique() < 2:
@@ -180,7 +189,12 @@ def lookalike_training(
 
 
 def lookalike_run_metrics(
-    tables: dict[str, pd.DataFrame], cfg, as_of: pd.Timestamp, horizon_days: int, bundle=None
+    tables: dict[str, pd.DataFrame],
+    cfg,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    bundle=None,
+    company_orders: pd.DataFrame | None = None,
 ) -> tuple[dict[str, float], dict]:
     """The lookalike backtest for the training run's MLflow run: metrics `lookalike.<name>` and a document.
 
@@ -190,7 +204,7 @@ def lookalike_run_metrics(
     """
     from models.lookalike import backtest_lookalike, fit_lookalike
 
-    train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days)
+    train, cutoffs, skipped = lookalike_training(tables, cfg, as_of, horizon_days, company_orders)
     if skipped:
         if bundle is not None:
             bundle.attach_lookalike(None, f"no lookalike model was fitted: {skipped}")

@@ -312,8 +312,9 @@ def train_and_register(
 
     t_lookalike = time.perf_counter()
     # Given the bundle, it also fits the lookalike model and carries it in the bundle (registered with it).
+    company_orders = customers.company_orders if customers is not None else None  # the base's first order
     lookalike_metrics, documents["lookalike_backtest.json"] = lookalike_run_metrics(
-        tables, cfg, as_of, h, bundle
+        tables, cfg, as_of, h, bundle, company_orders
     )
     metrics |= lookalike_metrics
     timings["lookalike_s"] = time.perf_counter() - t_lookalike
