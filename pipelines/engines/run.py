@@ -54,10 +54,12 @@ from pipelines.engines.spill import ReasonSpill
 from pipelines.loading import (
     check_after_first_order,
     check_history_span,
+    check_positive_values,
     last_order,
     load_and_report,
     mapping_digest,
     parse_date,
+    positive_values,
     rejects_note,
     warn_later_events,
 )
@@ -339,6 +341,11 @@ def run_score(
         first = check_after_first_order(tables, as_of, "score")
         trained = (bundle.contract_settings() or {}).get("data") or {}
         check_history_span(first, as_of, cfg.features.windows_days, trained.get("first_order"), cutoffs)
+        # the Spark driver's tables come counted (`spark_tables.accepted_tables`)
+        positive = getattr(tables, "positive_values", None)
+        check_positive_values(
+            trained.get("positive_shares"), positive_values(tables) if positive is None else positive
+        )
         last = last_order(tables)
         stale_days = (as_of - last) / pd.Timedelta(days=1)
         stale = None

@@ -404,3 +404,44 @@ def test_the_page_of_customers_without_a_manager_asks_to_assign_them(tmp_path):
     )
     cid, owner = owner_of(expected, "manager-left")  # a manager's own page: as before
     assert "your customers since the run of" in paths.managers[owner].read_text()
+
+
+def _zero_cost(data: Path, to: Path) -> None:
+    """`data` with `orders.cost` written 0 on every order (an export's 0 for a cost it did not have)."""
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(data, to)
+    orders = pd.read_parquet(to / "orders.parquet")
+    assert (orders["cost"] > 0).mean() > 0.5  # the training data's costs
+    orders.assign(cost=0.0).to_parquet(to / "orders.parquet", index=False)
+
+
+ZERO_COST = (
+    r"orders\.cost: 0 or less on all [\d,]+ values, above 0 on 100% in training: an export that wrote 0"
+)
+
+
+def test_a_model_input_written_0_on_every_row_is_refused(trained, tmp_path):
+    """`orders.cost` 0 on every order where the training data had a cost above 0 on every one: the features would
+    read a 100% margin for every order (was: exit 0 and a drift warning; 85 of the 255 problem customers of a
+    1,000-customer demo company scored good). Refused naming the column, its values and its training share."""
+    from tests.pipelines.score_helpers import score_trained
+
+    _zero_cost(trained.data, tmp_path / "zero")
+    with pytest.raises(StructuralError, match=ZERO_COST):
+        score_trained(trained, tmp_path / "s.parquet", data=tmp_path / "zero")
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_a_model_input_written_0_on_every_row_is_refused_on_spark_too(trained, spark, tmp_path):
+    """The same data read by Spark: the values above 0 are counted as the tables stream to the driver (which keeps
+    no `cost`), and the same refusal follows."""
+    from tests.pipelines.score_helpers import score_trained
+
+    _zero_cost(trained.data, tmp_path / "zero")
+    with pytest.raises(StructuralError, match=ZERO_COST):
+        score_trained(
+            trained, tmp_path / "s.parquet", data=tmp_path / "zero", engine="spark", spark_master="local[2]"
+        )
