@@ -271,11 +271,14 @@ def warn_later_events(
 def say_later_events(later: dict[str, int], as_of: pd.Timestamp, console: Console) -> dict[str, int]:
     """The warning on `later_events`' counts (the Spark engine counts them on the executors)."""
     if later:
-        console.print(
-            f"[yellow]warning:[/] events on or after the as-of {as_of.date()} are ignored (point in time): "
-            + ", ".join(f"{k}: {v:,} rows" for k, v in later.items())
-        )
+        console.print(f"[yellow]warning:[/] {later_events_text(later, as_of)}")
     return later
+
+
+def later_events_text(later: dict[str, int], as_of: pd.Timestamp) -> str:
+    """What `say_later_events` says (also listed in a scoring run's manifest `warnings`)."""
+    listed = ", ".join(f"{k}: {v:,} rows" for k, v in later.items())
+    return f"events on or after the as-of {as_of.date()} are ignored (point in time): {listed}"
 
 
 def mapping_digest(mapping: Path | None) -> str | None:

@@ -56,6 +56,7 @@ from pipelines.loading import (
     check_history_span,
     check_positive_values,
     last_order,
+    later_events_text,
     load_and_report,
     mapping_digest,
     parse_date,
@@ -361,6 +362,8 @@ def run_score(
                 )
             warn(f"{stale} (scored anyway: --allow-stale)")
         later = warn_later_events(tables, as_of, console)
+        if later:
+            said.append(later_events_text(later, as_of))
         chunk = chunk_customers or cfg.scoring.chunk_customers
         # Spark: streamed at load
         fingerprint = getattr(tables, "fingerprint", None) or data_fingerprint(tables)

@@ -70,6 +70,9 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
     first = cvp(*score_cli_args(trained, tmp_path / "a.parquet", "2024-12-01", None, "--history", history))
     assert first.exit_code == 0, first.output
     assert scores_manifest(tmp_path / "a.parquet")["history_notes"] == []
+    # the data runs to 2024-12-31: its later events are said, and listed with the run's warnings
+    later = "events on or after the as-of 2024-12-01 are ignored (point in time): orders.ordered_at: "
+    assert any(w.startswith(later) for w in scores_manifest(tmp_path / "a.parquet")["warnings"])
     out = tmp_path / "b.parquet"
     res = cvp(*score_cli_args(trained, out, "2025-01-01", narrower, "--history", history))
     assert res.exit_code == 0, res.output
