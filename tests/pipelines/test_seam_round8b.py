@@ -448,3 +448,21 @@ def test_a_model_input_written_0_on_every_row_is_refused_on_spark_too(trained, s
         score_trained(
             trained, tmp_path / "s.parquet", data=tmp_path / "zero", engine="spark", spark_master="local[2]"
         )
+
+
+def test_one_backtest_fold_is_said_in_the_singular():
+    """A data scientist's backtest of one fold reads "1 fold" (was: "Backtest: 1 folds, horizon 365 days")."""
+    import io
+
+    from rich.console import Console
+
+    from pipelines.backtest_console import print_backtest
+    from tests.pipelines.test_backtest_console import _result
+
+    result = _result()
+    result.metrics = result.metrics[result.metrics["fold"] == 0]
+    result.fold_cutoffs = result.fold_cutoffs[:1]
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    print_backtest(result, 365, console, (0.1, 0.9))
+    text = console.file.getvalue()
+    assert "Backtest: 1 fold, horizon 365 days" in text and "1 folds" not in text
