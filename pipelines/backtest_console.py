@@ -130,7 +130,8 @@ def print_backtest(
     console: Console,
     interval_quantiles: tuple[float, float],
 ) -> None:
-    title = f"Backtest: {len(result.fold_cutoffs)} folds, horizon {horizon_days} days"
+    n = len(result.fold_cutoffs)
+    title = f"Backtest: {n} fold{'' if n == 1 else 's'}, horizon {horizon_days} days"
     for table in backtest_console_tables(result, title, interval_quantiles):
         console.print(table)
     if not result.fold_totals.empty:

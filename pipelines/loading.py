@@ -274,11 +274,14 @@ def warn_later_events(
 def say_later_events(later: dict[str, int], as_of: pd.Timestamp, console: Console) -> dict[str, int]:
     """The warning on `later_events`' counts (the Spark engine counts them on the executors)."""
     if later:
-        console.print(
-            f"[yellow]warning:[/] events on or after the as-of {as_of.date()} are ignored (point in time): "
-            + ", ".join(f"{k}: {v:,} rows" for k, v in later.items())
-        )
+        console.print(f"[yellow]warning:[/] {later_events_text(later, as_of)}")
     return later
+
+
+def later_events_text(later: dict[str, int], as_of: pd.Timestamp) -> str:
+    """What `say_later_events` says (also listed in a scoring run's manifest `warnings`)."""
+    listed = ", ".join(f"{k}: {v:,} rows" for k, v in later.items())
+    return f"events on or after the as-of {as_of.date()} are ignored (point in time): {listed}"
 
 
 def mapping_digest(mapping: Path | None) -> str | None:
@@ -384,6 +387,64 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
     if as_of > future_from():  # a mistyped year (2052 for 2025), a date in a script run ahead
         raise future_as_of_error(as_of, last_order(tables))
     return first
+
+
+#: A model input above 0 on at least this share of the training values may not arrive as 0 on every row.
+POSITIVE_IN_TRAINING = 0.5
+#: ... judged from this many values on.
+MIN_VALUES_JUDGED = 20
+
+
+def positive_counts(name: str, frame: Any) -> dict[str, tuple[int, int]]:
+    """For table `name`'s money and number columns that shape a model's features (`features.contract`'s
+    `model_input`): column -> (values, values above 0) in `frame`; counts of row batches add up to the table's."""
+    from features.contract import TABLES
+
+    table = TABLES.get(name)
+    if table is None or frame is None:
+        return {}
+    out = {}
+    for c in table.columns:
+        if c.model_input and c.kind in ("money", "number") and c.name in frame:
+            values = pd.to_numeric(frame[c.name], errors="coerce")
+            out[c.name] = (int(values.notna().sum()), int((values > 0).sum()))
+    return out
+
+
+def positive_values(tables: Any) -> dict[str, tuple[int, int]]:
+    """`table.column` -> (values, values above 0) of every table (`positive_counts`)."""
+    return {f"{n}.{c}": got for n, f in tables.items() for c, got in positive_counts(n, f).items()}
+
+
+def positive_shares(counts: dict[str, tuple[int, int]]) -> dict[str, float]:
+    """What a trained model records of its training data (`data.positive_shares`): the share above 0."""
+    return {k: round(p / n, 6) for k, (n, p) in counts.items() if n}
+
+
+def check_positive_values(recorded: Any, counts: dict[str, tuple[int, int]]) -> None:
+    """Refuse (exit 2) scoring data where a money or number column the model reads is 0 on every row while the
+    training data had it above 0 on most: an export that wrote 0 for a value it did not have (was: `orders.cost`
+    0 on every order scored with exit 0 and a drift warning, every order read at a 100% margin: 85 of the 255
+    problem customers of a 1,000-customer demo company scored good). Models registered before they recorded it
+    are not judged."""
+    if not isinstance(recorded, dict):
+        return
+    gone = [
+        (key, share, counts[key][0])
+        for key, share in recorded.items()
+        if share >= POSITIVE_IN_TRAINING
+        and key in counts
+        and counts[key][0] >= MIN_VALUES_JUDGED
+        and counts[key][1] == 0
+    ]
+    if gone:
+        listed = "; ".join(
+            f"{k}: 0 or less on all {n:,} values, above 0 on {s:.0%} in training" for k, s, n in gone
+        )
+        raise StructuralError(
+            f"{listed}: an export that wrote 0 for values it did not have? The model would read every one as a "
+            "real 0 (no cost: a 100% margin). Export the real values"
+        )
 
 
 def check_history_span(

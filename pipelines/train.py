@@ -219,6 +219,7 @@ def train_and_register(
 
     t0 = time.perf_counter()
     from pipelines.code_version import code_version
+    from pipelines.loading import positive_shares, positive_values
 
     data_settings = {
         "currency": cfg.data.currency,
@@ -230,6 +231,8 @@ def train_and_register(
         "code": code_version(),  # the feature and model code: scoring with other code says so
         # where its history starts: scoring data cut shorter than the feature windows is refused (`check_history_span`)
         "first_order": tables["orders"]["ordered_at"].min().isoformat(),
+        # the amounts above 0: scoring data with one of them 0 on every row is refused (`check_positive_values`)
+        "positive_shares": positive_shares(positive_values(tables)),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     bundle = bundle.fit(training, as_of=as_of)

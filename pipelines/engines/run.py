@@ -55,10 +55,13 @@ from pipelines.engines.spill import ReasonSpill
 from pipelines.loading import (
     check_after_first_order,
     check_history_span,
+    check_positive_values,
     last_order,
+    later_events_text,
     load_and_report,
     mapping_digest,
     parse_date,
+    positive_values,
     rejects_note,
     warn_later_events,
 )
@@ -400,6 +403,11 @@ def run_score(
         first = check_after_first_order(tables, as_of, "score")
         trained = (bundle.contract_settings() or {}).get("data") or {}
         check_history_span(first, as_of, cfg.features.windows_days, trained.get("first_order"), cutoffs)
+        # the Spark driver's tables come counted (`spark_tables.accepted_tables`)
+        positive = getattr(tables, "positive_values", None)
+        check_positive_values(
+            trained.get("positive_shares"), positive_values(tables) if positive is None else positive
+        )
         last = last_order(tables)
         stale_days = (as_of - last) / pd.Timedelta(days=1)
         stale = None
@@ -415,6 +423,8 @@ def run_score(
                 )
             warn(f"{stale} (scored anyway: --allow-stale)")
         later = warn_later_events(tables, as_of, console)
+        if later:
+            said.append(later_events_text(later, as_of))
         chunk = chunk_customers or cfg.scoring.chunk_customers
         fingerprint = getattr(tables, "fingerprint", None)  # Spark: streamed at load
         if engine == "pandas":

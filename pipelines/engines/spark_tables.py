@@ -35,6 +35,8 @@ class SparkTables(dict):
 
     accepted: SparkDataFrame | None = None
     fingerprint: dict[str, dict[str, Any]] | None = None
+    #: `table.column` -> (values, values above 0), counted as the tables streamed (`loading.check_positive_values`)
+    positive_values: dict[str, tuple[int, int]] | None = None
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
@@ -171,10 +173,11 @@ def accepted_tables(
     from features.contract import input_shares, model_input_counts
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint
+    from pipelines.loading import positive_counts
 
     tables = SparkTables()
     tables.empty = {}
-    fingerprints, counts = {}, {}
+    fingerprints, counts, positive = {}, {}, {}
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
@@ -191,6 +194,9 @@ def accepted_tables(
                 fingerprint.add(table)
                 for c, n in model_input_counts(name, table)[1].items():
                     filled[c] += n
+                for c, (n, above) in positive_counts(name, table).items():  # `check_positive_values`
+                    was = positive.get(f"{name}.{c}", (0, 0))
+                    positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
                 positions.append(got[ROW].to_numpy(dtype=np.int64))
                 kept.append(table[keep])
                 rows += len(table)
@@ -208,5 +214,6 @@ def accepted_tables(
         tables[name] = frame
     tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
     tables.model_inputs = input_shares(counts)
+    tables.positive_values = positive
     tables.collected = {"tables_mb": round(streamed, 6)}
     return tables

@@ -70,6 +70,9 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
     first = cvp(*score_cli_args(trained, tmp_path / "a.parquet", "2024-12-01", None, "--history", history))
     assert first.exit_code == 0, first.output
     assert scores_manifest(tmp_path / "a.parquet")["history_notes"] == []
+    # the data runs to 2024-12-31: its later events are said, and listed with the run's warnings
+    later = "events on or after the as-of 2024-12-01 are ignored (point in time): orders.ordered_at: "
+    assert any(w.startswith(later) for w in scores_manifest(tmp_path / "a.parquet")["warnings"])
     out = tmp_path / "b.parquet"
     res = cvp(*score_cli_args(trained, out, "2025-01-01", narrower, "--history", history))
     assert res.exit_code == 0, res.output
@@ -404,3 +407,62 @@ def test_the_page_of_customers_without_a_manager_asks_to_assign_them(tmp_path):
     )
     cid, owner = owner_of(expected, "manager-left")  # a manager's own page: as before
     assert "your customers since the run of" in paths.managers[owner].read_text()
+
+
+def _zero_cost(data: Path, to: Path) -> None:
+    """`data` with `orders.cost` written 0 on every order (an export's 0 for a cost it did not have)."""
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(data, to)
+    orders = pd.read_parquet(to / "orders.parquet")
+    assert (orders["cost"] > 0).mean() > 0.5  # the training data's costs
+    orders.assign(cost=0.0).to_parquet(to / "orders.parquet", index=False)
+
+
+ZERO_COST = (
+    r"orders\.cost: 0 or less on all [\d,]+ values, above 0 on 100% in training: an export that wrote 0"
+)
+
+
+def test_a_model_input_written_0_on_every_row_is_refused(trained, tmp_path):
+    """`orders.cost` 0 on every order where the training data had a cost above 0 on every one: the features would
+    read a 100% margin for every order (was: exit 0 and a drift warning; 85 of the 255 problem customers of a
+    1,000-customer demo company scored good). Refused naming the column, its values and its training share."""
+    from tests.pipelines.score_helpers import score_trained
+
+    _zero_cost(trained.data, tmp_path / "zero")
+    with pytest.raises(StructuralError, match=ZERO_COST):
+        score_trained(trained, tmp_path / "s.parquet", data=tmp_path / "zero")
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_a_model_input_written_0_on_every_row_is_refused_on_spark_too(trained, spark, tmp_path):
+    """The same data read by Spark: the values above 0 are counted as the tables stream to the driver (which keeps
+    no `cost`), and the same refusal follows."""
+    from tests.pipelines.score_helpers import score_trained
+
+    _zero_cost(trained.data, tmp_path / "zero")
+    with pytest.raises(StructuralError, match=ZERO_COST):
+        score_trained(
+            trained, tmp_path / "s.parquet", data=tmp_path / "zero", engine="spark", spark_master="local[2]"
+        )
+
+
+def test_one_backtest_fold_is_said_in_the_singular():
+    """A data scientist's backtest of one fold reads "1 fold" (was: "Backtest: 1 folds, horizon 365 days")."""
+    import io
+
+    from rich.console import Console
+
+    from pipelines.backtest_console import print_backtest
+    from tests.pipelines.test_backtest_console import _result
+
+    result = _result()
+    result.metrics = result.metrics[result.metrics["fold"] == 0]
+    result.fold_cutoffs = result.fold_cutoffs[:1]
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    print_backtest(result, 365, console, (0.1, 0.9))
+    text = console.file.getvalue()
+    assert "Backtest: 1 fold, horizon 365 days" in text and "1 folds" not in text

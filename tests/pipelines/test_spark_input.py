@@ -203,6 +203,11 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     shuffled = {**tables, "orders": tables["orders"].iloc[::-1].reset_index(drop=True)}
     shipped = accepted_tables(pandas_union(spark, shuffled), {n: len(t) for n, t in tables.items()})
     assert shipped.fingerprint == data_fingerprint(tables)
+    from pipelines.loading import (
+        positive_values,
+    )  # counted on the way, as the pandas engine counts its tables
+
+    assert shipped.positive_values == positive_values(tables) and "orders.revenue" in shipped.positive_values
     assert shipped["orders"].index.tolist() == list(range(len(tables["orders"])))[::-1]
     for name, table in narrowed.items():
         pd.testing.assert_frame_equal(shipped[name].reset_index(drop=True), table, check_exact=True)
