@@ -520,6 +520,33 @@ def history_(
     run_history(history, console)
 
 
+models_app = typer.Typer(help="The registered model versions: compare them, promote one without retraining.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback(invoke_without_command=True)
+@_friendly
+def models(ctx: typer.Context, config: ConfigOpt = None, tracking_uri: TrackingOpt = None) -> None:
+    """List the registered versions: training run, as-of, horizon, backtest metrics vs the champion, alias."""
+    if ctx.invoked_subcommand is None:
+        from pipelines.registry import run_models
+
+        run_models(config, tracking_uri, console)
+
+
+@models_app.command("promote")
+@_friendly
+def models_promote(
+    version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
+    config: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Move `@champion` to a registered version (the promotion record `cvp train --promote` writes)."""
+    from pipelines.registry import promote_version
+
+    promote_version(version, config, tracking_uri, console)
+
+
 @app.command()
 @_friendly
 def profile(

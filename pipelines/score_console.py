@@ -4,11 +4,14 @@
 377 scored (great 71, good 152, problem 154), 87 lapsed, 36 cancelled, 10 new". Tiers best first
 (`models.tiers.TIER_NAMES` reversed), the other statuses most first (ties by name); a run where nobody could be
 scored says "none scored", never "scored 510".
+
+`closing_warnings` reads the same manifest for the warnings and notes said once the output set is published.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from features.population import SCORED
 from models.tiers import TIER_NAMES
@@ -31,3 +34,30 @@ def score_summary(statuses: Mapping[str, int], tiers: Mapping[str, int]) -> str:
     )
     parts = [head, *(f"{v:,} {k.replace('_', ' ')}" for k, v in others)]
     return f"{total:,} customer{'' if total == 1 else 's'}: " + ", ".join(parts)
+
+
+def closing_warnings(
+    manifest: Mapping[str, Any], skipped: list[str], psi: float, manifest_name: str
+) -> list[tuple[str, str]]:
+    """What a run says once its set is published, as (warning or note, text), from its manifest."""
+    out = []
+    if manifest["customers_scored"] == 0:
+        counts = ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
+        out.append(("warning", f"no customer could be scored: {counts}"))
+    unseen = manifest.get("unseen_categories") or {}
+    if unseen:
+        listed = "; ".join(
+            f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items())
+            for col, counts in unseen.items()
+        )
+        out.append(("warning", f"categories unseen in training, scored as missing: {listed}"))
+    if (manifest.get("bridge") or {}).get("note"):
+        out.append(("note", str(manifest["bridge"]["note"])))
+    if skipped:
+        out.append(
+            ("note", "rules not applied because their input columns are absent: " + ", ".join(skipped))
+        )
+    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
+    if drifted:
+        out.append(("warning", f"drift above PSI {psi} in: {', '.join(drifted)} (see {manifest_name})"))
+    return out

@@ -27,6 +27,9 @@ NOT_CONFIG_KEYS = {
     "tiers.great_share": "an unknown key in the example of the config check's message",
     "data.amount_scale": "recorded by a model (its training data's amount medians), not a setting",
     "data.input_columns": "recorded by a model (the input columns that shaped its features), not a setting",
+    "data.code": "recorded by a model (the package version and code digests it was trained with), not a setting",
+    "data.first_order": "recorded by a model (where its training data started), not a setting",
+    "data.positive_shares": "recorded by a model (the share of rows above 0 of each number column), not a setting",
 }
 # Dotted names written in backticks that start with a product module's short name or a class but name no member.
 NOT_NAMES = {

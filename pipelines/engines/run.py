@@ -26,13 +26,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
-from features.contract import (
-    check_amount_scale,
-    check_categories,
-    check_model_inputs,
-    look_ahead_error,
-    model_age_note,
-)
+from features.contract import check_amount_scale, check_categories, check_model_inputs
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -46,7 +40,6 @@ from pipelines.engines.scoring import (
     EngineRun,
     drop_unread_columns,
     finish_scores,
-    resolve_settings,
     run_policy,
     settings_used,
 )
@@ -59,13 +52,12 @@ from pipelines.loading import (
     last_order,
     later_events_text,
     load_and_report,
-    mapping_digest,
     parse_date,
     positive_values,
     rejects_note,
     warn_later_events,
 )
-from pipelines.score_console import score_summary
+from pipelines.score_console import closing_warnings, score_summary
 
 ENGINES = ("pandas", "spark")
 
@@ -236,33 +228,6 @@ def score_tables(
     return scores, info, run.spill
 
 
-def _closing_warnings(
-    manifest: Mapping[str, Any], skipped: list[str], psi: float, manifest_name: str
-) -> list[tuple[str, str]]:
-    """What a run says once its set is published, as (warning or note, text), from its manifest."""
-    out = []
-    if manifest["customers_scored"] == 0:
-        counts = ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
-        out.append(("warning", f"no customer could be scored: {counts}"))
-    unseen = manifest.get("unseen_categories") or {}
-    if unseen:
-        listed = "; ".join(
-            f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items())
-            for col, counts in unseen.items()
-        )
-        out.append(("warning", f"categories unseen in training, scored as missing: {listed}"))
-    if (manifest.get("bridge") or {}).get("note"):
-        out.append(("note", str(manifest["bridge"]["note"])))
-    if skipped:
-        out.append(
-            ("note", "rules not applied because their input columns are absent: " + ", ".join(skipped))
-        )
-    drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
-    if drifted:
-        out.append(("warning", f"drift above PSI {psi} in: {', '.join(drifted)} (see {manifest_name})"))
-    return out
-
-
 @one_spark_session  # issue 11: the Spark load's validated rows stay in the session until the backend uses them
 def run_score(
     data: Path,
@@ -339,11 +304,6 @@ def run_score(
         model = load_bundle(uri)
         bundle: CustomerValueModel = model.bundle
         version = model.version or uri
-        # before the data is read: this needs only the model
-        cutoffs = getattr(bundle, "training_cutoffs_", None) or []
-        look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
-        if look_ahead:
-            raise StructuralError(look_ahead)
         # every warning of the run, printed and listed in the manifest (`warnings`): what a batch job alerts on
         said: list[str] = []
 
@@ -351,31 +311,14 @@ def run_score(
             said.append(text)
             console.print(f"[bold yellow]warning:[/] {escape(text)}")
 
-        run_cfg = cfg
-        cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
-        for note in setting_notes:
-            warn(note)
-        if diffs:
-            warn(
-                "the run's configuration differs from the model's; the model's settings are used (--strict refuses "
-                "instead):\n  " + "\n  ".join(diffs)
-            )
-        from pipelines.code_version import code_difference, code_version
+        # before the data is read: this needs only the model
+        from pipelines.code_version import code_version
+        from pipelines.engines.model_checks import check_model
 
-        code_note = code_difference(
-            ((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version()
-        )
-        if code_note and strict:
-            raise StructuralError(f"{code_note} (--strict refuses)")
-        if code_note:
-            warn(f"{code_note} (scored anyway; --strict refuses)")
-        stale_model = model_age_note(
-            cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days
-        )
-        if stale_model and strict:
-            raise StructuralError(f"{stale_model} (--strict refuses)")
-        if stale_model:
-            warn(f"{stale_model} (scored anyway; --strict refuses)")
+        run_cfg = cfg
+        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn)
+        cfg, cutoffs, diffs = checked.cfg, checked.cutoffs, checked.diffs
+        setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
         rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
     except BaseException:
@@ -597,7 +540,7 @@ def run_score(
         ].exists():  # nobody scored, or a model without an additive value booster
             empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
             empty.to_parquet(staged["contributions"], index=False)
-        closing = _closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
+        closing = closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
         manifest["warnings"] = said + [text for kind, text in closing if kind == "warning"]
         write_json(manifest, staged["manifest"])
         publish(staged, paths, rejects_set)

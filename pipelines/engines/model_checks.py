@@ -1,0 +1,73 @@
+"""What `cvp score` checks of the registered model before the data is read (`pipelines.engines.run.run_score`).
+
+`check_model` needs only the model, the run's configuration and the as-of: the look-ahead stop, the settings the
+run builds features with (the model's: `pipelines.engines.scoring.resolve_settings`), the code that trained the
+model and the model's age. `--strict` turns each difference into a stop; otherwise each is said through `warn`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import look_ahead_error, model_age_note
+from features.validation import StructuralError
+from models.bundle import CustomerValueModel
+from pipelines.config import AppConfig
+from pipelines.engines.scoring import resolve_settings
+from pipelines.loading import mapping_digest
+
+
+@dataclass(frozen=True)
+class ModelChecks:
+    """What the model checks found: the settings to build features with (`cfg`), the model's training cutoffs,
+    the settings' differences and notes, the code difference and the stale-model note (None when none)."""
+
+    cfg: AppConfig
+    cutoffs: list[str]
+    diffs: list[str]
+    setting_notes: list[str]
+    code_note: str | None
+    stale_model: str | None
+
+
+def check_model(
+    bundle: CustomerValueModel,
+    run_cfg: AppConfig,
+    as_of: pd.Timestamp,
+    mapping: Path | None,
+    strict: bool,
+    warn: Callable[[str], None],
+) -> ModelChecks:
+    """The checks before the data is read: a model that looks ahead of `as_of` stops the run; other settings,
+    another code version or a stale model stop it under `strict`, else are said through `warn`."""
+    from pipelines.code_version import code_difference, code_version
+
+    cutoffs = getattr(bundle, "training_cutoffs_", None) or []
+    look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
+    if look_ahead:
+        raise StructuralError(look_ahead)
+    cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
+    for note in setting_notes:
+        warn(note)
+    if diffs:
+        warn(
+            "the run's configuration differs from the model's; the model's settings are used (--strict refuses "
+            "instead):\n  " + "\n  ".join(diffs)
+        )
+    code_note = code_difference(
+        ((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version()
+    )
+    if code_note and strict:
+        raise StructuralError(f"{code_note} (--strict refuses)")
+    if code_note:
+        warn(f"{code_note} (scored anyway; --strict refuses)")
+    stale_model = model_age_note(cutoffs, cfg.labels.horizon_days, as_of, run_cfg.scoring.max_model_age_days)
+    if stale_model and strict:
+        raise StructuralError(f"{stale_model} (--strict refuses)")
+    if stale_model:
+        warn(f"{stale_model} (scored anyway; --strict refuses)")
+    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model)
