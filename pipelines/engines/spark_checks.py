@@ -460,7 +460,8 @@ def _check_throughout(
     from pyspark.sql import functions as F
 
     from features.dates import parse_timestamps_native
-    from features.validation import _check_parsed, _parse_column, _Rejector
+    from features.parsing import _parse_column
+    from features.validation import _check_parsed, _Rejector
 
     for i, name in enumerate(names):
         if only is not None and i != only:
