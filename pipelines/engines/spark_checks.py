@@ -72,6 +72,7 @@ NEGATIVE = "__negative"  # a number below zero (`features.numbers.check_conventi
 NONZERO = "__nonzero"  # a number other than zero
 RATED = "__rated"  # a rating (`features.numbers.RATINGS` columns)
 OUTSIDE = "__outside"  # ... outside its scale
+HALVES = "__halves"  # ... inside it but not a whole number (`4.5`: `features.numbers.off_scale`)
 NONPOSITIVE = "__nonpositive"  # a number of 0 or below (`features.numbers.check_zero_quantities`)
 PAIRED = "__paired"  # a `PAIRS` column and its reference both given, the reference above 0
 ABOVE = "__above"  # ... and the column above its reference (`features.numbers.check_cost_above_revenue`)
@@ -96,6 +97,7 @@ MASKS = {
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
+    "F": HALVES,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

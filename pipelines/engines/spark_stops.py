@@ -221,8 +221,8 @@ def table_stops(
     for name, column in numbers.RATINGS:
         if name == table.name and column in names:
             i = names.index(column)
-            outside = _sum(stats, f"o{i}")
-            fires |= outside > 0 and outside >= max(
+            outside, halves = _sum(stats, f"o{i}"), _sum(stats, f"F{i}")  # `7` of 10; `4.5`
+            fires |= max(outside, halves) > 0 and max(outside, halves) >= max(
                 numbers.MIN_ROWS, numbers.SCALE_SHARE * _sum(stats, f"r{i}")
             )
     pairs = [(c, PAIRS[(table.name, c)]) for c in names if (table.name, c) in PAIRS]

@@ -280,3 +280,34 @@ def test_the_date_rules_across_customers_judge_nothing_without_dates():
     orders = _orders(2).assign(customer_id=_ids(1, 2))
     res = validate_tables({"orders": orders, "customers": customers, "referrals": referrals})
     assert res.report["referrals"].accepted == 1 and res.report["customers"].accepted == 3
+
+
+def _tickets(ratings: list[str]) -> pd.DataFrame:
+    n = len(ratings)
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(n)],
+            "customer_id": [f"C{i % 4}" for i in range(n)],
+            "opened_at": ["2023-01-05"] * n,
+            "effort_minutes": ["10"] * n,
+            "satisfaction": ratings,
+        }
+    )
+
+
+def test_half_point_ratings_have_their_own_reason_and_stop_as_another_scale_does():
+    """`4.5` on the 1-5 scale (a half-point survey, an average of two ratings): was each ticket rejected
+    `satisfaction outside 1-5` (a rating inside 1-5), exit 0, their effort lost with them. Now its own reason, and
+    on the other-scale rule's share (5% of the ratings, 3 rows: `features.numbers.SCALE_SHARE`) a stop."""
+    res = validate_tables({"orders": _orders(4), "tickets": _tickets(["4"] * 40 + ["4.5", "7", "0.5"])})
+    assert res.report["tickets"].rejected_by_reason == {
+        "satisfaction not a whole number of the 1-5 scale (4.5)": 1,
+        "satisfaction outside 1-5": 2,  # 7 and 0.5 are outside, whatever their fraction
+    }
+    halves = ["4", "4.5", "3.5", "5", "2.5", "4", "4.5", "3"] * 5  # 20 of 40 half points
+    with pytest.raises(
+        StructuralError, match=r"20 of 40 ratings not whole numbers of the 1-5 scale \(4.5, 3.5"
+    ):
+        validate_tables({"orders": _orders(4), "tickets": _tickets(halves)})
+    with pytest.raises(StructuralError, match=r"3 of 43 ratings not whole"):  # 3 rows and 5%: the first stop
+        validate_tables({"orders": _orders(4), "tickets": _tickets(["4"] * 40 + ["4.5"] * 3)})

@@ -450,6 +450,10 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST, tickets=_TICKETS),
         "table 'tickets', column 'satisfaction': 3 of 4 ratings outside 1-5",
     ),
+    "rating-half-points": (  # `4.5`: a half-point scale (`features.numbers.off_scale`)
+        dict(orders=_ORD, customers=_CUST, tickets=_TICKETS.assign(satisfaction=["4.5", "3.5", "4", "2.5"])),
+        "table 'tickets', column 'satisfaction': 3 of 4 ratings not whole numbers of the 1-5 scale (4.5, 3.5",
+    ),
     "null-for-missing": (
         dict(orders=_ORD, customers=_CUST.assign(churned_at=["NULL"] * 2 + ["2024-06-01"] + ["NULL"] * 3)),
         "table 'customers', column 'churned_at': 5 of 6 rows hold 'NULL'",
@@ -1047,6 +1051,23 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
     assert len(written) == got.result.report["orders"].rejected and reason in set(written["reason"])
     if "channel" in orders.columns:  # the values as written, the formula neutralised as by pandas
         assert written.loc[0, ["customer_id", "channel"]].tolist() == ['\'="C000001"', 'say "hi", then']
+
+
+@pytest.mark.spark
+def test_a_stray_half_point_rating_is_rejected_as_by_pandas(spark, tmp_path):
+    """A `4.5` among whole ratings (under the stop's 3 rows): its own reason on both engines, not `outside 1-5`."""
+    from pipelines.engines.spark_input import load_spark
+
+    tickets = _TICKETS.assign(satisfaction=["4", "4.5", "3", "7"])
+    data = _write(tmp_path / "data", orders=_ORD, customers=_CUST, tickets=tickets)
+    expected = load_data(data)
+    assert expected.result.report["tickets"].rejected_by_reason == {
+        "satisfaction not a whole number of the 1-5 scale (4.5)": 1,
+        "satisfaction outside 1-5": 1,
+    }
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
 
 
 @pytest.mark.spark
