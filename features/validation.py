@@ -28,9 +28,9 @@ from features.dates import (
     early_reason,
     impossible_dates,
     isolated_early_dates,
+    numeric_dates_hint,
     parse_timestamps_native,
     placeholder_rows,
-    serial_days_hint,
 )
 from features.decimal_ids import check_decimal_ids, reject_stray_decimal_ids
 
@@ -190,7 +190,7 @@ def _check_parsed(
                 if date_format is None
                 else f" The declared date format is {date_format!r}."
             )
-            hint += serial_days_hint(raw[given])
+            hint += numeric_dates_hint(raw[given])
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{examples(raw.to_frame(), given)}"

@@ -311,3 +311,27 @@ def test_half_point_ratings_have_their_own_reason_and_stop_as_another_scale_does
         validate_tables({"orders": _orders(4), "tickets": _tickets(halves)})
     with pytest.raises(StructuralError, match=r"3 of 43 ratings not whole"):  # 3 rows and 5%: the first stop
         validate_tables({"orders": _orders(4), "tickets": _tickets(["4"] * 40 + ["4.5"] * 3)})
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"), [("1704067200", "seconds"), ("1704067200000", "milliseconds")], ids=["s", "ms"]
+)
+def test_a_date_column_of_unix_time_stops_naming_the_form(tmp_path, value, unit):
+    """Unix time in a date column (a database's or an API's timestamp as a number): throughout, was the generic
+    'no value parses as a date' with the ISO hint only; on 5 of 100 rows, each rejected 'ambiguous or unknown
+    date format', exit 0. Now both stop naming Unix time and the first value's date, as serial days do
+    (`features.dates.numeric_dates_hint`, `EPOCH_SECONDS`, `EPOCH_MILLIS`); a stray one stays a reject."""
+    said = rf"Unix time in {unit} since 1970-01-01 UTC \({value} is 2024-01-01 00:00:00 UTC\)"
+    orders = _orders(100)
+    with pytest.raises(StructuralError, match=rf"no value parses as a date .*{said}"):
+        validate_tables({"orders": orders.assign(ordered_at=value)})
+    part = orders.assign(ordered_at=[value] * 5 + orders["ordered_at"].tolist()[5:])
+    with pytest.raises(StructuralError, match=rf"5 of 100 values are dates written in another form .*{said}"):
+        validate_tables({"orders": part})
+    one = orders.assign(ordered_at=[value] + orders["ordered_at"].tolist()[1:])
+    reasons = validate_tables({"orders": one}).report["orders"].rejected_by_reason
+    assert reasons == {"ambiguous or unknown date format in ordered_at": 1}
+    # a Parquet integer column of them: the type's stop says what the numbers look like
+    orders.assign(ordered_at=int(value)).to_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(StructuralError, match=rf"holds numbers \(int64\).*{said}"):
+        validate_tables({"orders": pd.read_parquet(tmp_path / "orders.parquet")})

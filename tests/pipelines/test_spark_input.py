@@ -266,8 +266,9 @@ def test_part_files_of_one_table_with_other_columns_are_structural(spark, tmp_pa
     [
         ORDERS.drop(columns=["revenue"]),  # a missing required column
         ORDERS.assign(revenue="lots"),  # no value parses: the column is the wrong type throughout
+        ORDERS.assign(ordered_at="1704067200000"),  # ... Unix time in milliseconds: the hint names it
     ],
-    ids=["missing-column", "wrong-type-throughout"],
+    ids=["missing-column", "wrong-type-throughout", "unix-time-throughout"],
 )
 def test_structural_problems_stop_with_the_pandas_message(spark, tmp_path, orders):
     from pipelines.engines.spark_engine import mapped_errors
@@ -603,6 +604,22 @@ STOPS = {
         dict(
             orders=_ORD.assign(
                 ordered_at=["45296", "2024-02-01", "45325", "2024-03-01", "45353", "2024-03-05"]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
+    ),
+    "unix-time-in-part": (  # `1704412800` (2024-01-05) among ISO dates: the other-forms stop names Unix time
+        dict(
+            orders=_ORD.assign(
+                ordered_at=[
+                    "1704412800",
+                    "2024-02-01",
+                    "1706918400",
+                    "2024-03-01",
+                    "1709337600",
+                    "2024-03-05",
+                ]
             ),
             customers=_CUST,
         ),
