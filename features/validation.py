@@ -447,6 +447,12 @@ def validate_tables(
                 if "account_manager_id" in t.columns:
                     unknown = reject_unknown(t, "account_manager_id", known_am, rej)
                     check_unknown_managers(name, t, unknown)  # many: the managers export is incomplete
+        if "assignments" in parsed:  # assigned after the manager left or before they started
+            from features.crossrefs import check_assignment_tenures, reject_assignments_outside_tenure
+
+            t, rej, _ = parsed["assignments"]
+            reject_assignments_outside_tenure(t, rej, am[am_rej.ok])
+            check_assignment_tenures(t, rej.reason)
 
     from features.crossrefs import reject_far_future_closings  # `paid_at 2099`: unpaid at every cutoff
 

@@ -172,13 +172,19 @@ def check_bucket(
     from features.validation import _Rejector, known_ids, reject_duplicate_keys, reject_unknown
 
     rows = rows.sort_values(ROW, kind="stable").reset_index(drop=True)
-    known_managers = None
+    known_managers, managers = None, None
     if has_managers:  # every bucket holds the managers' checked rows: the accepted ones are the known ids
         own = rows[TABLE].to_numpy(dtype=object) == "account_managers"
-        ids = rows[_wide("account_managers", VAL + "account_manager_id")][
-            own & rows[REASON].isna().to_numpy()
-        ]
+        accepted = own & rows[REASON].isna().to_numpy()
+        ids = rows[_wide("account_managers", VAL + "account_manager_id")][accepted]
         known_managers = sorted({str(v) for v in ids.dropna()})
+        managers = pd.DataFrame(  # their dates judge the assignments (`features.crossrefs.TENURE_RULES`)
+            {
+                c: rows[_wide("account_managers", VAL + c)].to_numpy()[accepted]
+                for c in ("account_manager_id", "started_at", "left_at")
+                if _wide("account_managers", VAL + c) in rows.columns
+            }
+        )
         rows = rows[~own].reset_index(drop=True)
     last_order = pd.NaT
     if LAST_ORDER in rows.columns:  # the partitions' latest accepted orders (`last_order_rows`)
@@ -212,11 +218,15 @@ def check_bucket(
             _, t, rej = parsed[(name, 0)]
             reject_duplicate_keys(t, key, rej)
     if known_managers is not None:
-        managers = pd.Index(known_managers, dtype=object)
+        known_am = pd.Index(known_managers, dtype=object)
         for name in ("customers", "assignments"):
             if (name, 0) in parsed and "account_manager_id" in parsed[(name, 0)][1].columns:
                 at, t, rej = parsed[(name, 0)]
-                unknown[at] |= reject_unknown(t, "account_manager_id", managers, rej).to_numpy(dtype=np.int64)
+                unknown[at] |= reject_unknown(t, "account_manager_id", known_am, rej).to_numpy(dtype=np.int64)
+        if ("assignments", 0) in parsed:  # assigned after the manager left or before they started
+            from features.crossrefs import reject_assignments_outside_tenure
+
+            reject_assignments_outside_tenure(*parsed[("assignments", 0)][1:], managers)
     if not pd.isna(last_order):  # `paid_at 2099`: unpaid at every cutoff (`features.crossrefs`)
         from features.crossrefs import CLOSING_DATES, reject_far_future_closings
 

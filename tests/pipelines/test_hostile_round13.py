@@ -335,3 +335,54 @@ def test_a_date_column_of_unix_time_stops_naming_the_form(tmp_path, value, unit)
     orders.assign(ordered_at=int(value)).to_parquet(tmp_path / "orders.parquet")
     with pytest.raises(StructuralError, match=rf"holds numbers \(int64\).*{said}"):
         validate_tables({"orders": pd.read_parquet(tmp_path / "orders.parquet")})
+
+
+#: Managers with their dates: AM1 there 2022-2023 (left), AM2 from 2023 on, AM3 without dates.
+MANAGERS = pd.DataFrame(
+    {
+        "account_manager_id": ["AM1", "AM2", "AM3"],
+        "started_at": ["2022-01-01", "2023-01-01", ""],
+        "left_at": ["2023-06-30", "", ""],
+    }
+)
+
+#: Assignments against `MANAGERS` dates (`features.crossrefs.TENURE_RULES`): rows 2 and 3 rejected. Shared with
+#: `tests/pipelines/test_spark_input.py`.
+TENURE_ROWS = [
+    ("AM1", "2022-03-01"),  # kept: while there
+    ("AM1", "2023-06-30 18:00"),  # kept: the day they left
+    ("AM1", "2023-08-01"),  # after AM1 left
+    ("AM2", "2022-12-01"),  # before AM2 started
+    ("AM2", "2022-12-31 09:00"),  # kept: within a day
+    ("AM3", "2020-01-01"),  # kept: AM3's dates unknown
+]
+
+
+def _assignments(rows: list[tuple[str, str]], customers: list[str] | None = None) -> pd.DataFrame:
+    customers = customers or [f"C{i}" for i in range(4)]
+    return pd.DataFrame(
+        {
+            "customer_id": [customers[i % len(customers)] for i in range(len(rows))],
+            "account_manager_id": [m for m, _ in rows],
+            "assigned_at": [d for _, d in rows],
+        }
+    )
+
+
+def test_an_assignment_after_its_manager_left_or_before_they_started_is_rejected():
+    """A customer assigned to a manager a day or more after the manager's `left_at` (from then owned by someone
+    gone) or before their `started_at` (not there yet): was accepted, exit 0. Now row rejects
+    (`features.crossrefs.TENURE_RULES`, a day of slack), and a stop when one rejects most assignments."""
+    data = {"orders": _orders(4), "account_managers": MANAGERS, "assignments": _assignments(TENURE_ROWS)}
+    res = validate_tables(data)
+    assert res.report["assignments"].rejected_by_reason == {
+        "assigned_at after its manager's left_at (a day later or more: the manager had left)": 1,
+        "assigned_at before its manager's started_at (a day earlier or more: not there yet)": 1,
+    }
+    assert res.rejects["assignments"]["source_row"].tolist() == [2, 3]
+    late = [("AM1", "2024-01-01")] * 3 + [("AM2", "2024-01-01")] * 2  # 3 of 5 after AM1 left: a stop
+    data["assignments"] = _assignments(late)
+    with pytest.raises(
+        StructuralError, match=r"3 of the 5 assignments are dated after their manager's left_at"
+    ):
+        validate_tables(data)

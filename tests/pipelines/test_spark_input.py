@@ -1346,3 +1346,28 @@ def test_referrals_dated_against_the_signups_are_rejected_and_stop_as_by_pandas(
     with pytest.raises(StructuralError) as spark_stop:
         load_spark(spark, data, CFG)
     assert str(spark_stop.value) == str(pandas_stop.value)
+
+
+@pytest.mark.spark
+def test_assignments_outside_their_managers_tenure_are_rejected_and_stop_as_by_pandas(spark, tmp_path):
+    """An assignment after its manager's `left_at` or before their `started_at` (judged per customer bucket, each
+    holding the managers): the pandas rejects and reasons; most of them stop with the pandas message (round 13)."""
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round13 import MANAGERS, TENURE_ROWS, _assignments
+
+    ids = _CUST["customer_id"].tolist()
+    tables = dict(orders=_ORD, customers=_CUST, account_managers=MANAGERS)
+    data = _write(tmp_path / "data", **tables, assignments=_assignments(TENURE_ROWS, ids))
+    expected = load_data(data)
+    assert expected.result.rejects["assignments"]["source_row"].tolist() == [2, 3]
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    late = [("AM1", "2024-01-01")] * 3 + [("AM2", "2024-01-01")] * 2
+    data = _write(tmp_path / "late", **tables, assignments=_assignments(late, ids))
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_data(data)
+    with pytest.raises(StructuralError) as spark_stop:
+        load_spark(spark, data, CFG)
+    assert "assignments are dated after their manager's left_at" in str(pandas_stop.value)
+    assert str(spark_stop.value) == str(pandas_stop.value)
