@@ -90,14 +90,15 @@ REPEAT = "__repeat"
 DATED = "__dated"  # bit i: dated and accepted when the rule looks at column i
 FIRST = "__first"  # ... and among the earliest dates of its batch (`spark_stops.early_rows`)
 FRONTIER = "__frontier"  # ... the latest of those, when its batch holds later dates
-#: Row masks summed per contract column by `_stats` (aggregate prefix -> column).
+#: Row masks summed per contract column by `_stats` (aggregate prefix -> column; `E`, `F` and `u` are its other
+#: aggregates: the earliest dates, the frontier, the unknown references).
 MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
-    "F": HALVES,
+    "V": HALVES,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

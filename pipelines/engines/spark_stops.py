@@ -221,7 +221,7 @@ def table_stops(
     for name, column in numbers.RATINGS:
         if name == table.name and column in names:
             i = names.index(column)
-            outside, halves = _sum(stats, f"o{i}"), _sum(stats, f"F{i}")  # `7` of 10; `4.5`
+            outside, halves = _sum(stats, f"o{i}"), _sum(stats, f"V{i}")  # `7` of 10; `4.5`
             fires |= max(outside, halves) > 0 and max(outside, halves) >= max(
                 numbers.MIN_ROWS, numbers.SCALE_SHARE * _sum(stats, f"r{i}")
             )
