@@ -18,7 +18,7 @@ from features.errors import StructuralError
 
 Kind = Literal["id", "text", "timestamp", "money", "number", "bool", "rating"]
 
-#: The true/false spellings a bool column takes (any case; `features.validation.parse_bools`), and as messages say it.
+#: The true/false spellings a bool column takes (any case; `features.parsing.parse_bools`), and as messages say it.
 BOOLS = (("true", "false"), ("t", "f"), ("yes", "no"), ("y", "n"), ("1", "0"), ("1.0", "0.0"))
 BOOL_SPELLINGS = ", ".join(map("/".join, BOOLS))
 TICKET_KINDS: tuple[str, ...] = ("request", "complaint", "billing", "technical", "meeting", "other")

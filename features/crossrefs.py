@@ -347,6 +347,63 @@ def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None
             )
 
 
+#: An assignment dated a day or more after its manager's `left_at`: the customer given to someone gone (from that
+#: date their point-in-time owner a manager who had left); or before the manager's `started_at`: not there yet.
+#: A day of slack: a date without its time. A manager without the date, or unknown, judges nothing.
+AFTER_MANAGER_LEFT = "assigned_at after its manager's left_at (a day later or more: the manager had left)"
+BEFORE_MANAGER_STARTED = "assigned_at before its manager's started_at (a day earlier or more: not there yet)"
+#: (the manager's date judging an assignment, the reason, what most such assignments mean), in the order applied
+TENURE_RULES = (
+    ("left_at", AFTER_MANAGER_LEFT, "dated after their manager's left_at"),
+    ("started_at", BEFORE_MANAGER_STARTED, "dated before their manager's started_at"),
+)
+
+
+def assignments_outside_tenure(assignments: pd.DataFrame, managers: pd.DataFrame, column: str) -> np.ndarray:
+    """The assignments whose `assigned_at` is a day or more after their manager's `left_at` (`column`), or before
+    their `started_at`; `managers`: the accepted managers (ids unique)."""
+    needed = ("assigned_at", "account_manager_id")
+    if column not in managers.columns or any(c not in assignments.columns for c in needed):
+        return np.zeros(len(assignments), dtype=bool)
+    date = pd.Series(
+        managers[column].to_numpy(dtype="datetime64[ns]"), index=managers["account_manager_id"].to_numpy()
+    )
+    date = date[date.notna() & date.index.notna()]
+    at = pd.Series(assignments["assigned_at"].to_numpy(dtype="datetime64[ns]"))
+    theirs = pd.Series(
+        date.reindex(assignments["account_manager_id"].to_numpy()).to_numpy(dtype="datetime64[ns]")
+    )
+    gap = at - theirs if column == "left_at" else theirs - at
+    return (gap >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
+
+
+def reject_assignments_outside_tenure(t: pd.DataFrame, rej: Any, managers: pd.DataFrame) -> None:
+    """`TENURE_RULES` on the assignments (`t`, its `_Rejector`), after the unknown managers; both engines (the
+    Spark engine per customer bucket, every bucket holding the managers)."""
+    for column, reason, _ in TENURE_RULES:
+        rej.add(assignments_outside_tenure(t, managers, column), reason)
+
+
+def check_assignment_tenures(assignments: pd.DataFrame, reasons: np.ndarray) -> None:
+    """Structural error when one of the `TENURE_RULES` rejects more than half of the assignments (and at least 3):
+    the export's `assigned_at` is another date (the last change of the row) or the managers' dates are (a current
+    role's start). Rejected one by one, the manager history would be lost with exit 0."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    for _, reason, what in TENURE_RULES:
+        hit = np.asarray(reasons == reason, dtype=bool)
+        n = int(hit.sum())
+        if n >= MIN_RESPELLED and n > 0.5 * len(assignments):
+            shown = [c for c in ("customer_id", "account_manager_id", "assigned_at") if c in assignments]
+            raise StructuralError(
+                f"table 'assignments', column 'assigned_at': {n:,} of the {len(assignments):,} assignments are "
+                f"{what} (a day or more): is assigned_at another date (a row's last change), or are the "
+                "account_managers' started_at and left_at? A customer is assigned to a manager while they are "
+                f"there.\nExample rows:\n{examples(assignments[shown], hit)}"
+            )
+
+
 def _last_orders(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
     """Per row of `customers` (ids unique), the latest `ordered_at` of `orders` naming it (NaT when none): ids
     matched in one Arrow pass (`features.ids.positions_in`), no Python object per order."""

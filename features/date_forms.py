@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.dates import _ISO, SERIAL_DAYS, serial_days_hint
+from features.dates import _ISO, EPOCH_MILLIS, EPOCH_SECONDS, SERIAL_DAYS, numeric_dates_hint
 from features.errors import StructuralError
 from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE, shown_values
 
@@ -40,13 +40,14 @@ def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format
 #: with `/`, `.` or `-` (`15/01/2023`, `01-15-23`, `15.01.2023`), year first with `/` or `.` or unpadded
 #: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
 #: `05-Jan-2023`, `January 5, 2023`), with a time of day (and an offset) or not; or a spreadsheet's serial day
-#: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`).
+#: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`:
+#: `EPOCH_SECONDS`, `EPOCH_MILLIS`).
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _OTHER_DATE = (
     r"(?i)^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2}(?:\d{2})?|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
     rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?))?"
-    rf"$|^{SERIAL_DAYS}$"
+    rf"$|^{SERIAL_DAYS}$|^(?:{EPOCH_SECONDS}|{EPOCH_MILLIS})$"
 )
 
 
@@ -111,5 +112,5 @@ def check_other_dates(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are dates written in another form than "
         f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
         "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
-        f"`date_formats`){serial_days_hint(raw[found])}.{rows}"
+        f"`date_formats`){numeric_dates_hint(raw[found])}.{rows}"
     )

@@ -6,6 +6,8 @@ with `UNKNOWN_FORMAT`), and dates outside [MIN_DATE, MAX_DATE) are impossible. P
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -356,16 +358,32 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
 #: A spreadsheet's serial day number (days since 1899-12-30: `44197` is 2021-01-01; a fraction is the time of
 #: day), what a date cell formatted as a number exports.
 SERIAL_DAYS = r"[1-6]\d{4}(?:\.\d+)?"
+#: Unix time, what a database or an API exports for a timestamp as a number: seconds since 1970-01-01 UTC (9 or
+#: 10 digits, 1973-03-03 to 2033-05-18: `1704067200` is 2024-01-01), or milliseconds (12 or 13 digits).
+EPOCH_SECONDS = r"(?:[1-9]\d{8}|1\d{9})(?:\.\d+)?"
+EPOCH_MILLIS = r"[1-9]\d{11}|1\d{12}"
 
 
-def serial_days_hint(values: pd.Series) -> str:
+def numeric_dates_hint(values: pd.Series) -> str:
     """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
-    1899-12-30), a sentence saying so (`44197 is 2021-01-01`) to add to the error; else ''."""
+    1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS`, `EPOCH_MILLIS`), a sentence naming
+    the form with the first value's date (`44197 is 2021-01-01`) to add to the error; else ''."""
     text = values.astype("str").str.strip()
-    if not len(text) or not text.str.fullmatch(SERIAL_DAYS).all():
+    if not len(text):
         return ""
-    day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(text.iloc[0])))
-    return (
-        f". The values look like a spreadsheet's serial day numbers ({text.iloc[0]} is {day.date()}): format "
-        "the column as dates before exporting"
-    )
+    first = text.iloc[0]
+    if text.str.fullmatch(SERIAL_DAYS).all():
+        day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(first)))
+        return (
+            f". The values look like a spreadsheet's serial day numbers ({first} is {day.date()}): format "
+            "the column as dates before exporting"
+        )
+    if text.str.fullmatch(f"{EPOCH_SECONDS}|{EPOCH_MILLIS}").all():
+        millis = bool(re.fullmatch(EPOCH_MILLIS, first))
+        at = pd.Timestamp(int(float(first)), unit="ms" if millis else "s")
+        return (
+            f". The values look like Unix time in {'milliseconds' if millis else 'seconds'} since 1970-01-01 UTC "
+            f"({first} is {at:%Y-%m-%d %H:%M:%S} UTC): export the column as ISO 8601 dates "
+            f"({at:%Y-%m-%dT%H:%M:%S}Z)"
+        )
+    return ""

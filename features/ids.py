@@ -16,7 +16,7 @@ def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -
     category to the model). ASCII-only columns (the usual case)
     are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
     distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked). `form="NFKC"`
-    (model-read categories only, `features.validation._parse_column`) also folds compatibility forms: fullwidth
+    (model-read categories only, `features.parsing._parse_column`) also folds compatibility forms: fullwidth
     `Ｂ２Ｂ` is `B2B`, a non-breaking space in `North\u00a0East` a space; ids stay exact (the respelled-ids stop
     names them). `text`: the column's bytes, if known (`features.text.TextBytes`: an ASCII column is proven
     so by its largest byte)."""

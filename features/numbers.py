@@ -361,7 +361,8 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
         if name != table or column not in t.columns:
             continue
         values = t[column].dropna()
-        outside = values[~values.between(low, high)]
+        off, halves = off_scale(values.to_numpy(dtype="float64"), low, high)
+        outside, fractional = values[off], values[halves]
         if len(outside) >= max(MIN_ROWS, SCALE_SHARE * len(values)):
             seen = f"{values.min():g} to {values.max():g}"
             raise StructuralError(
@@ -370,6 +371,22 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 f"wrong without a word (4 of 10 read as 4 of 5). Convert the ratings to {low}-{high}.\n"
                 f"Example rows:\n{examples(t.loc[outside.index])}"
             )
+        if len(fractional) >= max(MIN_ROWS, SCALE_SHARE * len(values)):  # `4.5`: half points, averages
+            seen = ", ".join(f"{v:g}" for v in fractional.drop_duplicates().iloc[:3])
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: {len(fractional):,} of {len(values):,} ratings not whole "
+                f"numbers of the {low}-{high} scale ({seen}): a half-point scale, or averages of several ratings? "
+                f"Rejected, their tickets would be lost with their effort. Export whole ratings {low}-{high}.\n"
+                f"Example rows:\n{examples(t.loc[fractional.index])}"
+            )
+
+
+def off_scale(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """(outside `low`-`high`, inside it but not a whole number: `4.5`) masks of ratings (missing: neither); the
+    one test of `check_conventions` and the Spark engine's masks."""
+    known = ~np.isnan(values)
+    inside = (values >= low) & (values <= high)
+    return known & ~inside, inside & (values % 1 != 0)
 
 
 #: From this share of a column's rows (and `MIN_ROWS` rows), a placeholder word for a missing value (`NULL`,
@@ -456,12 +473,12 @@ def check_mostly_unparsed(
 
         what, fix = "true/false", f"True/false columns take {BOOL_SPELLINGS} (any case): export those."
     elif kind == "timestamp":
-        from features.dates import serial_days_hint
+        from features.dates import numeric_dates_hint
 
         what = "a date"
         fix = (
             "Dates must be ISO 8601 (2023-01-15, 2023-01-15 10:00:00+02:00), or match the format declared in "
-            f"`data.date_formats` (a mapping's `date_formats`){serial_days_hint(text)}."
+            f"`data.date_formats` (a mapping's `date_formats`){numeric_dates_hint(text)}."
         )
     else:
         what, fix = (

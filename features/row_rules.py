@@ -52,7 +52,8 @@ def row_rules(name: str, t: pd.DataFrame, rej: Any) -> None:
             rej.add(t["kind"].notna() & ~t["kind"].str.lower().isin(TICKET_KINDS), "unknown ticket kind")
         if has("satisfaction"):
             s = t["satisfaction"]
-            rej.add(s.notna() & (~s.between(1, 5) | (s % 1 != 0)), "satisfaction outside 1-5")
+            rej.add(s.notna() & ~s.between(1, 5), "satisfaction outside 1-5")
+            rej.add(s.notna() & (s % 1 != 0), "satisfaction not a whole number of the 1-5 scale (4.5)")
     elif name == "invoices":
         rej.add(t["amount"] < 0, "negative invoice amount")
         rej.add(t["due_at"] < t["issued_at"], "due_at before issued_at")

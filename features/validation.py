@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.column_types import readable_column
-from features.contract import BOOLS, TABLES, Column, Table
+from features.contract import TABLES, Column, Table
 from features.date_forms import check_other_dates, check_swapped_dates, other_date_forms, swapped_dates
 from features.dates import (
     AMBIGUOUS_TIME,
@@ -28,11 +28,14 @@ from features.dates import (
     early_reason,
     impossible_dates,
     isolated_early_dates,
+    numeric_dates_hint,
     parse_timestamps_native,
     placeholder_rows,
-    serial_days_hint,
 )
 from features.decimal_ids import check_decimal_ids, reject_stray_decimal_ids
+
+# Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
+from features.errors import StructuralError, working_on
 from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
@@ -41,7 +44,6 @@ from features.ids import (
     MISSING_ID,
     SHEET_ERROR,
     check_email_ids,
-    clean_nfc_text,
     email_ids,
     missing_categories,
     missing_ids,
@@ -74,15 +76,10 @@ from features.numbers import (
     reject_number_forms,
     sheet_error_numbers,
 )
+from features.parsing import _check_float_ids, _parse_column
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
 from features.text import TextBytes, arrow_text, blank
-
-_TRUE, _FALSE = {t for t, _ in BOOLS}, {f for _, f in BOOLS}
-
-
-# Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
-from features.errors import StructuralError, working_on  # noqa: E402
 
 
 @dataclass
@@ -136,76 +133,6 @@ def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.n
 #: One column of a part of a table (the Spark engine): its rows holding a value, those not parsing, and for a date
 #: column its placeholder dates (`features.dates.placeholder_rows`), which the caller judges over the whole column.
 ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None]
-
-
-def parse_ids(s: pd.Series) -> pd.Series:
-    """Ids as strings, exactly as written. Integer columns convert exactly; whole floats lose the spurious '.0';
-    floats with a fractional part become missing (the caller rejects them as "non-integer id"). Float columns
-    holding values from `exact_float_limit` on (2**53, 2**24 for float32) are refused by `_check_float_ids`
-    before this runs (they cannot be exact)."""
-    if pd.api.types.is_float_dtype(s.dtype):
-        whole = s.notna() & np.isfinite(s) & (s % 1 == 0)
-        out = pd.Series(None, index=s.index, dtype="str")
-        if whole.any():
-            out[whole] = s[whole].astype("int64").astype("str")
-        return out
-    if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
-        return s.astype("str")
-    if pd.api.types.is_integer_dtype(s.dtype):  # nullable Int64: missing stays missing
-        return s.astype("str").where(s.notna(), None)
-    return clean_nfc_text(s)
-
-
-def exact_float_limit(dtype: np.dtype) -> int:
-    """The first whole number a float type cannot follow exactly: 2**53 for float64, 2**24 for float32 (a Parquet
-    `float` column: 16777217 is stored as 16777216), 2**11 for float16."""
-    return 2 ** (np.finfo(dtype).nmant + 1)
-
-
-def _check_float_ids(table: str, col: str, s: pd.Series) -> None:
-    if not pd.api.types.is_float_dtype(s.dtype):
-        return
-    limit = exact_float_limit(s.dtype)
-    big = s.notna() & (s.abs() >= limit)
-    if big.any():
-        power = int(np.log2(limit))
-        raise StructuralError(
-            f"table {table!r}, column {col!r}: id stored as floating point ({s.dtype}) with values >= "
-            f"2**{power}, which a {s.dtype} cannot hold exactly (distinct ids may have collapsed into one); export "
-            f"the ids as text or integers.\nExample rows:\n{examples(s.to_frame(), big)}"
-        )
-
-
-# ISO 8601: date, optional time, then an optional offset (Z, +02, +0200, +02:00) or an IANA zone name.
-def parse_numbers(s: pd.Series) -> pd.Series:
-    """Numbers as float64; text that is not a number becomes NaN (the caller rejects it). `inf`/`Infinity`
-    parse to infinities here and are rejected by the caller as non-finite."""
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("float64")
-    return pd.to_numeric(s.astype("str").str.strip().where(~blank(s), None), errors="coerce").astype(
-        "float64"
-    )
-
-
-def parse_bools(s: pd.Series) -> pd.Series:
-    """Booleans from bool dtype or text (`features.contract.BOOLS`, any case). Unparseable values become NA (caller rejects)."""
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("boolean")
-    text = s.astype("str").str.strip().str.lower()
-    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-    out[text.isin(_TRUE)] = True
-    out[text.isin(_FALSE)] = False
-    return out
-
-
-def _parse_column(col: Column, s: pd.Series, timezone: str, date_format: str | None) -> pd.Series:
-    if col.kind == "id":
-        return parse_ids(s)
-    if col.kind == "text":  # `Île` typed decomposed is the same region; a category read by the model also
-        return clean_nfc_text(s, "NFKC" if col.model_input else "NFC")  # `Ｂ２Ｂ` is `B2B`
-    if col.kind == "bool":
-        return parse_bools(s)
-    return parse_numbers(s)  # money, number, rating
 
 
 class _Rejector:
@@ -263,7 +190,7 @@ def _check_parsed(
                 if date_format is None
                 else f" The declared date format is {date_format!r}."
             )
-            hint += serial_days_hint(raw[given])
+            hint += numeric_dates_hint(raw[given])
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{examples(raw.to_frame(), given)}"
@@ -520,6 +447,12 @@ def validate_tables(
                 if "account_manager_id" in t.columns:
                     unknown = reject_unknown(t, "account_manager_id", known_am, rej)
                     check_unknown_managers(name, t, unknown)  # many: the managers export is incomplete
+        if "assignments" in parsed:  # assigned after the manager left or before they started
+            from features.crossrefs import check_assignment_tenures, reject_assignments_outside_tenure
+
+            t, rej, _ = parsed["assignments"]
+            reject_assignments_outside_tenure(t, rej, am[am_rej.ok])
+            check_assignment_tenures(t, rej.reason)
 
     from features.crossrefs import reject_far_future_closings  # `paid_at 2099`: unpaid at every cutoff
 

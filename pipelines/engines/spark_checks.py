@@ -72,6 +72,7 @@ NEGATIVE = "__negative"  # a number below zero (`features.numbers.check_conventi
 NONZERO = "__nonzero"  # a number other than zero
 RATED = "__rated"  # a rating (`features.numbers.RATINGS` columns)
 OUTSIDE = "__outside"  # ... outside its scale
+HALVES = "__halves"  # ... inside it but not a whole number (`4.5`: `features.numbers.off_scale`)
 NONPOSITIVE = "__nonpositive"  # a number of 0 or below (`features.numbers.check_zero_quantities`)
 PAIRED = "__paired"  # a `PAIRS` column and its reference both given, the reference above 0
 ABOVE = "__above"  # ... and the column above its reference (`features.numbers.check_cost_above_revenue`)
@@ -89,13 +90,15 @@ REPEAT = "__repeat"
 DATED = "__dated"  # bit i: dated and accepted when the rule looks at column i
 FIRST = "__first"  # ... and among the earliest dates of its batch (`spark_stops.early_rows`)
 FRONTIER = "__frontier"  # ... the latest of those, when its batch holds later dates
-#: Row masks summed per contract column by `_stats` (aggregate prefix -> column).
+#: Row masks summed per contract column by `_stats` (aggregate prefix -> column; `E`, `F` and `u` are its other
+#: aggregates: the earliest dates, the frontier, the unknown references).
 MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
     "o": OUTSIDE, "q": NONPOSITIVE, "w": PAIRED, "a": ABOVE, "m": POSITIVE, "h": HIGH, "s": LOW, "N": NAMED,
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
+    "V": HALVES,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}
@@ -170,13 +173,19 @@ def check_bucket(
     from features.validation import _Rejector, known_ids, reject_duplicate_keys, reject_unknown
 
     rows = rows.sort_values(ROW, kind="stable").reset_index(drop=True)
-    known_managers = None
+    known_managers, managers = None, None
     if has_managers:  # every bucket holds the managers' checked rows: the accepted ones are the known ids
         own = rows[TABLE].to_numpy(dtype=object) == "account_managers"
-        ids = rows[_wide("account_managers", VAL + "account_manager_id")][
-            own & rows[REASON].isna().to_numpy()
-        ]
+        accepted = own & rows[REASON].isna().to_numpy()
+        ids = rows[_wide("account_managers", VAL + "account_manager_id")][accepted]
         known_managers = sorted({str(v) for v in ids.dropna()})
+        managers = pd.DataFrame(  # their dates judge the assignments (`features.crossrefs.TENURE_RULES`)
+            {
+                c: rows[_wide("account_managers", VAL + c)].to_numpy()[accepted]
+                for c in ("account_manager_id", "started_at", "left_at")
+                if _wide("account_managers", VAL + c) in rows.columns
+            }
+        )
         rows = rows[~own].reset_index(drop=True)
     last_order = pd.NaT
     if LAST_ORDER in rows.columns:  # the partitions' latest accepted orders (`last_order_rows`)
@@ -210,11 +219,15 @@ def check_bucket(
             _, t, rej = parsed[(name, 0)]
             reject_duplicate_keys(t, key, rej)
     if known_managers is not None:
-        managers = pd.Index(known_managers, dtype=object)
+        known_am = pd.Index(known_managers, dtype=object)
         for name in ("customers", "assignments"):
             if (name, 0) in parsed and "account_manager_id" in parsed[(name, 0)][1].columns:
                 at, t, rej = parsed[(name, 0)]
-                unknown[at] |= reject_unknown(t, "account_manager_id", managers, rej).to_numpy(dtype=np.int64)
+                unknown[at] |= reject_unknown(t, "account_manager_id", known_am, rej).to_numpy(dtype=np.int64)
+        if ("assignments", 0) in parsed:  # assigned after the manager left or before they started
+            from features.crossrefs import reject_assignments_outside_tenure
+
+            reject_assignments_outside_tenure(*parsed[("assignments", 0)][1:], managers)
     if not pd.isna(last_order):  # `paid_at 2099`: unpaid at every cutoff (`features.crossrefs`)
         from features.crossrefs import CLOSING_DATES, reject_far_future_closings
 
@@ -460,7 +473,8 @@ def _check_throughout(
     from pyspark.sql import functions as F
 
     from features.dates import parse_timestamps_native
-    from features.validation import _check_parsed, _parse_column, _Rejector
+    from features.parsing import _parse_column
+    from features.validation import _check_parsed, _Rejector
 
     for i, name in enumerate(names):
         if only is not None and i != only:

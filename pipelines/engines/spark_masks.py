@@ -24,6 +24,7 @@ from pipelines.engines.spark_checks import (
     FORMULA,
     GIVEN,
     GROUPED,
+    HALVES,
     HIDDEN,
     HIGH,
     LARGE,
@@ -75,6 +76,7 @@ def column_masks(
         invisible_numbers,
         locale_numbers,
         missing_placeholders,
+        off_scale,
         other_digits,
         point_groups,
         sheet_error_numbers,
@@ -132,7 +134,9 @@ def column_masks(
             if (table.name, name) in RATINGS:
                 low, high = RATINGS[(table.name, name)]
                 put(RATED, i, known)
-                put(OUTSIDE, i, known & ~((v >= low) & (v <= high)))
+                outside, halves = off_scale(v, low, high)
+                put(OUTSIDE, i, outside)
+                put(HALVES, i, halves)
             put(NONPOSITIVE, i, known & (v <= 0))
             other = PAIRS.get((table.name, name))
             if other is not None and other in parsed.columns:  # cost against revenue

@@ -221,8 +221,8 @@ def table_stops(
     for name, column in numbers.RATINGS:
         if name == table.name and column in names:
             i = names.index(column)
-            outside = _sum(stats, f"o{i}")
-            fires |= outside > 0 and outside >= max(
+            outside, halves = _sum(stats, f"o{i}"), _sum(stats, f"V{i}")  # `7` of 10; `4.5`
+            fires |= max(outside, halves) > 0 and max(outside, halves) >= max(
                 numbers.MIN_ROWS, numbers.SCALE_SHARE * _sum(stats, f"r{i}")
             )
     pairs = [(c, PAIRS[(table.name, c)]) for c in names if (table.name, c) in PAIRS]
@@ -277,6 +277,13 @@ def cross_table_stops(
                 t = rows[name].parsed()
                 if "account_manager_id" in t.columns:
                     crossrefs.check_unknown_managers(name, t, rows[name].bits(UNKNOWN, 0))
+        own = stats[stats[TABLE] == "assignments"]  # most assigned after their manager left (or before)
+        for _, reason, _ in crossrefs.TENURE_RULES:
+            n = int(own.loc[own[REASON] == reason, "n"].sum())
+            if n >= crossrefs.MIN_RESPELLED and n > 0.5 * int(own["n"].sum()):
+                assignments = rows["assignments"]
+                reasons = assignments.rows[REASON].to_numpy(dtype=object)
+                crossrefs.check_assignment_tenures(assignments.parsed(), reasons)
     if "customers" not in reports:
         orders_stops(stats, reports, rows, threshold)
         return

@@ -213,15 +213,15 @@ def _is_number(v: Any) -> bool:
 
 def as_numbers(s: Any, what: str) -> Any:
     """A column used as numbers (anything else, a literal or a numeric column, is returned as it is). A text column (every column of a CSV source) is parsed the way the contract
-    parses numbers (`features.validation.parse_numbers`); a value given that is not a number is an
+    parses numbers (`features.parsing.parse_numbers`); a value given that is not a number is an
     `ExpressionError` naming the column and examples, never a missing value a sum would skip. Without this,
     `Quantity * UnitPrice` failed on CSV text, `a + b` joined the texts ("12" + "3" = "123") and `Quantity == 0`
     was never true."""
     if not _is_text(s):
         return s
     from features.names import shown_in_messages
+    from features.parsing import parse_numbers
     from features.text import blank
-    from features.validation import parse_numbers
 
     out = parse_numbers(s)
     bad = ~blank(s) & out.isna()

@@ -280,3 +280,109 @@ def test_the_date_rules_across_customers_judge_nothing_without_dates():
     orders = _orders(2).assign(customer_id=_ids(1, 2))
     res = validate_tables({"orders": orders, "customers": customers, "referrals": referrals})
     assert res.report["referrals"].accepted == 1 and res.report["customers"].accepted == 3
+
+
+def _tickets(ratings: list[str]) -> pd.DataFrame:
+    n = len(ratings)
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(n)],
+            "customer_id": [f"C{i % 4}" for i in range(n)],
+            "opened_at": ["2023-01-05"] * n,
+            "effort_minutes": ["10"] * n,
+            "satisfaction": ratings,
+        }
+    )
+
+
+def test_half_point_ratings_have_their_own_reason_and_stop_as_another_scale_does():
+    """`4.5` on the 1-5 scale (a half-point survey, an average of two ratings): was each ticket rejected
+    `satisfaction outside 1-5` (a rating inside 1-5), exit 0, their effort lost with them. Now its own reason, and
+    on the other-scale rule's share (5% of the ratings, 3 rows: `features.numbers.SCALE_SHARE`) a stop."""
+    res = validate_tables({"orders": _orders(4), "tickets": _tickets(["4"] * 40 + ["4.5", "7", "0.5"])})
+    assert res.report["tickets"].rejected_by_reason == {
+        "satisfaction not a whole number of the 1-5 scale (4.5)": 1,
+        "satisfaction outside 1-5": 2,  # 7 and 0.5 are outside, whatever their fraction
+    }
+    halves = ["4", "4.5", "3.5", "5", "2.5", "4", "4.5", "3"] * 5  # 20 of 40 half points
+    with pytest.raises(
+        StructuralError, match=r"20 of 40 ratings not whole numbers of the 1-5 scale \(4.5, 3.5"
+    ):
+        validate_tables({"orders": _orders(4), "tickets": _tickets(halves)})
+    with pytest.raises(StructuralError, match=r"3 of 43 ratings not whole"):  # 3 rows and 5%: the first stop
+        validate_tables({"orders": _orders(4), "tickets": _tickets(["4"] * 40 + ["4.5"] * 3)})
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"), [("1704067200", "seconds"), ("1704067200000", "milliseconds")], ids=["s", "ms"]
+)
+def test_a_date_column_of_unix_time_stops_naming_the_form(tmp_path, value, unit):
+    """Unix time in a date column (a database's or an API's timestamp as a number): throughout, was the generic
+    'no value parses as a date' with the ISO hint only; on 5 of 100 rows, each rejected 'ambiguous or unknown
+    date format', exit 0. Now both stop naming Unix time and the first value's date, as serial days do
+    (`features.dates.numeric_dates_hint`, `EPOCH_SECONDS`, `EPOCH_MILLIS`); a stray one stays a reject."""
+    said = rf"Unix time in {unit} since 1970-01-01 UTC \({value} is 2024-01-01 00:00:00 UTC\)"
+    orders = _orders(100)
+    with pytest.raises(StructuralError, match=rf"no value parses as a date .*{said}"):
+        validate_tables({"orders": orders.assign(ordered_at=value)})
+    part = orders.assign(ordered_at=[value] * 5 + orders["ordered_at"].tolist()[5:])
+    with pytest.raises(StructuralError, match=rf"5 of 100 values are dates written in another form .*{said}"):
+        validate_tables({"orders": part})
+    one = orders.assign(ordered_at=[value] + orders["ordered_at"].tolist()[1:])
+    reasons = validate_tables({"orders": one}).report["orders"].rejected_by_reason
+    assert reasons == {"ambiguous or unknown date format in ordered_at": 1}
+    # a Parquet integer column of them: the type's stop says what the numbers look like
+    orders.assign(ordered_at=int(value)).to_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(StructuralError, match=rf"holds numbers \(int64\).*{said}"):
+        validate_tables({"orders": pd.read_parquet(tmp_path / "orders.parquet")})
+
+
+#: Managers with their dates: AM1 there 2022-2023 (left), AM2 from 2023 on, AM3 without dates.
+MANAGERS = pd.DataFrame(
+    {
+        "account_manager_id": ["AM1", "AM2", "AM3"],
+        "started_at": ["2022-01-01", "2023-01-01", ""],
+        "left_at": ["2023-06-30", "", ""],
+    }
+)
+
+#: Assignments against `MANAGERS` dates (`features.crossrefs.TENURE_RULES`): rows 2 and 3 rejected. Shared with
+#: `tests/pipelines/test_spark_input.py`.
+TENURE_ROWS = [
+    ("AM1", "2022-03-01"),  # kept: while there
+    ("AM1", "2023-06-30 18:00"),  # kept: the day they left
+    ("AM1", "2023-08-01"),  # after AM1 left
+    ("AM2", "2022-12-01"),  # before AM2 started
+    ("AM2", "2022-12-31 09:00"),  # kept: within a day
+    ("AM3", "2020-01-01"),  # kept: AM3's dates unknown
+]
+
+
+def _assignments(rows: list[tuple[str, str]], customers: list[str] | None = None) -> pd.DataFrame:
+    customers = customers or [f"C{i}" for i in range(4)]
+    return pd.DataFrame(
+        {
+            "customer_id": [customers[i % len(customers)] for i in range(len(rows))],
+            "account_manager_id": [m for m, _ in rows],
+            "assigned_at": [d for _, d in rows],
+        }
+    )
+
+
+def test_an_assignment_after_its_manager_left_or_before_they_started_is_rejected():
+    """A customer assigned to a manager a day or more after the manager's `left_at` (from then owned by someone
+    gone) or before their `started_at` (not there yet): was accepted, exit 0. Now row rejects
+    (`features.crossrefs.TENURE_RULES`, a day of slack), and a stop when one rejects most assignments."""
+    data = {"orders": _orders(4), "account_managers": MANAGERS, "assignments": _assignments(TENURE_ROWS)}
+    res = validate_tables(data)
+    assert res.report["assignments"].rejected_by_reason == {
+        "assigned_at after its manager's left_at (a day later or more: the manager had left)": 1,
+        "assigned_at before its manager's started_at (a day earlier or more: not there yet)": 1,
+    }
+    assert res.rejects["assignments"]["source_row"].tolist() == [2, 3]
+    late = [("AM1", "2024-01-01")] * 3 + [("AM2", "2024-01-01")] * 2  # 3 of 5 after AM1 left: a stop
+    data["assignments"] = _assignments(late)
+    with pytest.raises(
+        StructuralError, match=r"3 of the 5 assignments are dated after their manager's left_at"
+    ):
+        validate_tables(data)

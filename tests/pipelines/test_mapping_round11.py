@@ -136,7 +136,7 @@ def test_the_readme_lists_every_true_false_spelling_the_rule_accepts():
     from pathlib import Path
 
     from features.contract import BOOL_SPELLINGS
-    from features.validation import parse_bools
+    from features.parsing import parse_bools
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     sentence = re.search(r"Bools accept (.*?)\(any case", readme).group(1)

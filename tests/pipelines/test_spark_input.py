@@ -271,8 +271,9 @@ def test_part_files_of_one_table_with_other_columns_are_structural(spark, tmp_pa
     [
         ORDERS.drop(columns=["revenue"]),  # a missing required column
         ORDERS.assign(revenue="lots"),  # no value parses: the column is the wrong type throughout
+        ORDERS.assign(ordered_at="1704067200000"),  # ... Unix time in milliseconds: the hint names it
     ],
-    ids=["missing-column", "wrong-type-throughout"],
+    ids=["missing-column", "wrong-type-throughout", "unix-time-throughout"],
 )
 def test_structural_problems_stop_with_the_pandas_message(spark, tmp_path, orders):
     from pipelines.engines.spark_engine import mapped_errors
@@ -455,6 +456,10 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST, tickets=_TICKETS),
         "table 'tickets', column 'satisfaction': 3 of 4 ratings outside 1-5",
     ),
+    "rating-half-points": (  # `4.5`: a half-point scale (`features.numbers.off_scale`)
+        dict(orders=_ORD, customers=_CUST, tickets=_TICKETS.assign(satisfaction=["4.5", "3.5", "4", "2.5"])),
+        "table 'tickets', column 'satisfaction': 3 of 4 ratings not whole numbers of the 1-5 scale (4.5, 3.5",
+    ),
     "null-for-missing": (
         dict(orders=_ORD, customers=_CUST.assign(churned_at=["NULL"] * 2 + ["2024-06-01"] + ["NULL"] * 3)),
         "table 'customers', column 'churned_at': 5 of 6 rows hold 'NULL'",
@@ -604,6 +609,22 @@ STOPS = {
         dict(
             orders=_ORD.assign(
                 ordered_at=["45296", "2024-02-01", "45325", "2024-03-01", "45353", "2024-03-05"]
+            ),
+            customers=_CUST,
+        ),
+        "table 'orders', column 'ordered_at': 3 of 6 values are dates written in another form than ISO 8601",
+    ),
+    "unix-time-in-part": (  # `1704412800` (2024-01-05) among ISO dates: the other-forms stop names Unix time
+        dict(
+            orders=_ORD.assign(
+                ordered_at=[
+                    "1704412800",
+                    "2024-02-01",
+                    "1706918400",
+                    "2024-03-01",
+                    "1709337600",
+                    "2024-03-05",
+                ]
             ),
             customers=_CUST,
         ),
@@ -1055,6 +1076,23 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path, case):
 
 
 @pytest.mark.spark
+def test_a_stray_half_point_rating_is_rejected_as_by_pandas(spark, tmp_path):
+    """A `4.5` among whole ratings (under the stop's 3 rows): its own reason on both engines, not `outside 1-5`."""
+    from pipelines.engines.spark_input import load_spark
+
+    tickets = _TICKETS.assign(satisfaction=["4", "4.5", "3", "7"])
+    data = _write(tmp_path / "data", orders=_ORD, customers=_CUST, tickets=tickets)
+    expected = load_data(data)
+    assert expected.result.report["tickets"].rejected_by_reason == {
+        "satisfaction not a whole number of the 1-5 scale (4.5)": 1,
+        "satisfaction outside 1-5": 1,
+    }
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
 def test_an_e_mail_address_as_a_manager_id_is_the_same_reject_on_both_sides(spark, tmp_path):
     """A manager's e-mail exported as `account_manager_id` (round 12): the same row reject in `account_managers`
     and in `customers` on both engines (the id rules run on the Spark batches), never a manager id."""
@@ -1312,4 +1350,29 @@ def test_referrals_dated_against_the_signups_are_rejected_and_stop_as_by_pandas(
         load_data(data)
     with pytest.raises(StructuralError) as spark_stop:
         load_spark(spark, data, CFG)
+    assert str(spark_stop.value) == str(pandas_stop.value)
+
+
+@pytest.mark.spark
+def test_assignments_outside_their_managers_tenure_are_rejected_and_stop_as_by_pandas(spark, tmp_path):
+    """An assignment after its manager's `left_at` or before their `started_at` (judged per customer bucket, each
+    holding the managers): the pandas rejects and reasons; most of them stop with the pandas message (round 13)."""
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round13 import MANAGERS, TENURE_ROWS, _assignments
+
+    ids = _CUST["customer_id"].tolist()
+    tables = dict(orders=_ORD, customers=_CUST, account_managers=MANAGERS)
+    data = _write(tmp_path / "data", **tables, assignments=_assignments(TENURE_ROWS, ids))
+    expected = load_data(data)
+    assert expected.result.rejects["assignments"]["source_row"].tolist() == [2, 3]
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    late = [("AM1", "2024-01-01")] * 3 + [("AM2", "2024-01-01")] * 2
+    data = _write(tmp_path / "late", **tables, assignments=_assignments(late, ids))
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_data(data)
+    with pytest.raises(StructuralError) as spark_stop:
+        load_spark(spark, data, CFG)
+    assert "assignments are dated after their manager's left_at" in str(pandas_stop.value)
     assert str(spark_stop.value) == str(pandas_stop.value)
