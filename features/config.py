@@ -62,6 +62,13 @@ class FeatureConfig(BaseModel):
         return value
 
 
+#: Label settings added since models began to carry theirs, with the behaviour a model pickled before each
+#: was trained with: its unpickled `label_config` lacks the field (`models.bundle.CustomerValueModel` fills it
+#: from here), which scoring reads back as the model's settings (was: "labels.reach_last_year: Field required",
+#: exit 2, for every model registered before the setting).
+LABEL_SETTINGS_BEFORE: dict[str, object] = {"reach_last_year": False}
+
+
 class LabelConfig(BaseModel):
     """How labels and the multi-cutoff training set are built.
 

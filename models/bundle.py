@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.config import FeatureConfig, LabelConfig
+from features.config import LABEL_SETTINGS_BEFORE, FeatureConfig, LabelConfig
 from models.churn import ChurnModel
 from models.config import ModelConfig
 from models.drift import psi
@@ -179,6 +179,16 @@ class CustomerValueModel:
         self.label_config = label_config
         self.mapping_digest = mapping_digest
         self.data_settings = data_settings
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; a `label_config` pickled before a label setting existed gets the behaviour it was trained
+        with (`features.config.LABEL_SETTINGS_BEFORE`)."""
+        self.__dict__.update(state)
+        labels = state.get("label_config")
+        if labels is not None:
+            missing = {k: v for k, v in LABEL_SETTINGS_BEFORE.items() if k not in vars(labels)}
+            if missing:
+                self.label_config = LabelConfig.model_validate(labels.model_dump() | missing)
 
     def contract_settings(self) -> dict[str, object] | None:
         """The stored settings as plain data (None for a model saved before models carried them)."""
