@@ -331,19 +331,41 @@ def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None
     """Structural error when one of the `SIGNUP_RULES` rejects more than half of the referrals (and at least 3):
     the export's `referred_at` is another date (the referred customer's first order, a reward's payment) or its
     two id columns are swapped. Rejected one by one, the referrals table would be lost with exit 0."""
+    _stop_when_most(
+        "referrals",
+        "referred_at",
+        referrals,
+        reasons,
+        SIGNUP_RULES,
+        ("referrer_id", "referred_id", "referred_at"),
+        "a referral is dated when the referred customer was referred, at or before their signup; is it another "
+        "date (a first order, a reward paid) or are referrer_id and referred_id swapped?",
+    )
+
+
+def _stop_when_most(
+    table: str,
+    column: str,
+    frame: pd.DataFrame,
+    reasons: np.ndarray,
+    rules: Any,
+    shown: tuple[str, ...],
+    question: str,
+) -> None:
+    """Structural error when one of `rules` ((side, reason, what) triples) rejects more than half of `frame`'s
+    rows (and at least `MIN_RESPELLED`): `what` the rows are, then `question` (what the column may be instead)
+    and example rows of the `shown` columns."""
     from features.errors import StructuralError
     from features.names import examples
 
-    for _, reason, what in SIGNUP_RULES:
+    for _, reason, what in rules:
         hit = np.asarray(reasons == reason, dtype=bool)
         n = int(hit.sum())
-        if n >= MIN_RESPELLED and n > 0.5 * len(referrals):
-            shown = [c for c in ("referrer_id", "referred_id", "referred_at") if c in referrals]
+        if n >= MIN_RESPELLED and n > 0.5 * len(frame):
+            cols = [c for c in shown if c in frame]
             raise StructuralError(
-                f"table 'referrals', column 'referred_at': {n:,} of the {len(referrals):,} referrals are {what} "
-                "(a day or more): a referral is dated when the referred customer was referred, at or before their "
-                "signup; is it another date (a first order, a reward paid) or are referrer_id and referred_id "
-                f"swapped?\nExample rows:\n{examples(referrals[shown], hit)}"
+                f"table '{table}', column '{column}': {n:,} of the {len(frame):,} {table} are {what} (a day or "
+                f"more): {question}\nExample rows:\n{examples(frame[cols], hit)}"
             )
 
 
@@ -388,20 +410,16 @@ def check_assignment_tenures(assignments: pd.DataFrame, reasons: np.ndarray) -> 
     """Structural error when one of the `TENURE_RULES` rejects more than half of the assignments (and at least 3):
     the export's `assigned_at` is another date (the last change of the row) or the managers' dates are (a current
     role's start). Rejected one by one, the manager history would be lost with exit 0."""
-    from features.errors import StructuralError
-    from features.names import examples
-
-    for _, reason, what in TENURE_RULES:
-        hit = np.asarray(reasons == reason, dtype=bool)
-        n = int(hit.sum())
-        if n >= MIN_RESPELLED and n > 0.5 * len(assignments):
-            shown = [c for c in ("customer_id", "account_manager_id", "assigned_at") if c in assignments]
-            raise StructuralError(
-                f"table 'assignments', column 'assigned_at': {n:,} of the {len(assignments):,} assignments are "
-                f"{what} (a day or more): is assigned_at another date (a row's last change), or are the "
-                "account_managers' started_at and left_at? A customer is assigned to a manager while they are "
-                f"there.\nExample rows:\n{examples(assignments[shown], hit)}"
-            )
+    _stop_when_most(
+        "assignments",
+        "assigned_at",
+        assignments,
+        reasons,
+        TENURE_RULES,
+        ("customer_id", "account_manager_id", "assigned_at"),
+        "is assigned_at another date (a row's last change), or are the account_managers' started_at and left_at? "
+        "A customer is assigned to a manager while they are there.",
+    )
 
 
 def _last_orders(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:

@@ -4,6 +4,8 @@ placeholder for a missing value. Pure functions over text columns, used by the c
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -91,16 +93,23 @@ def _printable_ascii_bytes(arr: object) -> bool:
     return True
 
 
+def _non_ascii_text(ids: pd.Series, text: TextBytes | None) -> Any:
+    """The parsed ids (text) as an Arrow array when some hold a byte outside printable ASCII; None when none can
+    (not text, or all printable ASCII: the usual case, no string to look at one by one)."""
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return None
+    if text is not None and text.printable_ascii:
+        return None
+    arr = arrow_text(ids.astype("str"))
+    return None if _printable_ascii_bytes(arr) else arr
+
+
 def invisible_in_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) hold a control or format character (`_INVISIBLE`)."""
     import pyarrow.compute as pc
 
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        return np.zeros(len(ids), dtype=bool)
-    if text is not None and text.printable_ascii:
-        return np.zeros(len(ids), dtype=bool)
-    arr = arrow_text(ids.astype("str"))
-    if _printable_ascii_bytes(arr):  # the usual case: no string to look at one by one
+    arr = _non_ascii_text(ids, text)
+    if arr is None:
         return np.zeros(len(ids), dtype=bool)
     # Printable strings hold no control or format character: the regex runs only if some are not.
     odd = ~np.asarray(pc.fill_null(pc.utf8_is_printable(arr), True), dtype=bool)
@@ -123,12 +132,8 @@ def lookalike_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) are ASCII but for letters of `_LOOKALIKES` (and hold one)."""
     import pyarrow.compute as pc
 
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        return np.zeros(len(ids), dtype=bool)
-    if text is not None and text.printable_ascii:
-        return np.zeros(len(ids), dtype=bool)
-    arr = arrow_text(ids.astype("str"))
-    if _printable_ascii_bytes(arr):  # the usual case: no string to look at one by one
+    arr = _non_ascii_text(ids, text)
+    if arr is None:
         return np.zeros(len(ids), dtype=bool)
     return np.asarray(pc.fill_null(pc.match_substring_regex(arr, _LOOKALIKE_ID), False), dtype=bool)
 
