@@ -87,7 +87,9 @@ def test_mlflows_token_and_password_are_in_no_error_nor_log(variable, tmp_path, 
 
     from mlflow.exceptions import MlflowException
 
-    def refused(*args: object) -> None:  # the tracking client's error (its message is shown: it holds no data)
+    def refused(
+        *args: object,
+    ) -> None:  # the tracking client's error (its message is shown: it holds no data)
         raise MlflowException(f"403 from the proxy: credentials {token} refused for user ann")
 
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
