@@ -3,7 +3,7 @@
 A data scientist compares and promotes without retraining. `list_versions` reads each version's training run
 (as-of, horizon, the backtest means of `models.primary_metrics` as `cvp train` logged them: `model.<metric>`) and
 the champion's, for the difference. `promote_version` moves `@champion` and writes the promotion record
-`cvp train --promote` writes (`pipelines.tracking.log_training_run`): the version's `promotion` tag and its run's.
+`cvp train --promote` writes (`pipelines.tracking.record_promotion`): the version's `promotion` tag and its run's.
 """
 
 from __future__ import annotations
@@ -107,7 +107,14 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     promotion registered (`pipelines.tracking.STATUS_TAG`), is refused: exit 2 naming the registered ones."""
     from mlflow.exceptions import MlflowException
 
-    from pipelines.tracking import CHALLENGER, CHAMPION, INCOMPLETE, STATUS_TAG, current_champion
+    from pipelines.tracking import (
+        CHALLENGER,
+        CHAMPION,
+        INCOMPLETE,
+        STATUS_TAG,
+        current_champion,
+        record_promotion,
+    )
 
     cfg, name, client = _registry(config, tracking_uri)
     version = str(version).strip().removeprefix("v")
@@ -130,11 +137,8 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
         return before
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
-    client.set_registered_model_alias(name, CHAMPION, version)
+    record_promotion(client, name, version, CHAMPION, reason, found.run_id)
     if CHALLENGER in (getattr(found, "aliases", None) or []):  # a challenger no more
         client.delete_registered_model_alias(name, CHALLENGER)
-    client.set_model_version_tag(name, version, "promotion", reason)
-    if found.run_id:
-        client.set_tag(found.run_id, "promotion", f"{CHAMPION}: {reason}")
     console.print(f"{name} version {version} is now champion ({replaced})", markup=False, highlight=False)
     return before

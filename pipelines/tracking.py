@@ -475,11 +475,19 @@ def log_training_run(
                 f"{reason}; kept as challenger: the champion became v{now} while this model trained (it was "
                 f"compared with {seen}); train again to compare with it, or --promote",
             )
-        client = mlflow.MlflowClient()
-        client.set_registered_model_alias(name, alias, version)
-        client.set_model_version_tag(name, version, "promotion", reason)
-        mlflow.set_tag("promotion", f"{alias}: {reason}")
+        record_promotion(mlflow.MlflowClient(), name, version, alias, reason, run.info.run_id)
         return run.info.run_id, version, alias, reason
+
+
+def record_promotion(
+    client: Any, name: str, version: str, alias: str, reason: str, run_id: str | None
+) -> None:
+    """The promotion record, one way for `cvp train` and `cvp models promote`: `alias` moved to `version`, the
+    version's `promotion` tag (`reason`) and its training run's (`<alias>: <reason>`)."""
+    client.set_registered_model_alias(name, alias, version)
+    client.set_model_version_tag(name, version, "promotion", reason)
+    if run_id:
+        client.set_tag(run_id, "promotion", f"{alias}: {reason}")
 
 
 def _with_password(recorded: str | None) -> str | None:
