@@ -82,8 +82,27 @@ def repeated_rows(table: str, t: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
         same = when[order][1:] == when[order][:-1]
         candidates = np.sort(at[order[np.r_[same, False] | np.r_[False, same]]])
         if len(candidates) > 1:
-            out[candidates] = t.iloc[candidates].duplicated(columns, keep=False).to_numpy(dtype=bool)
+            out[candidates] = _equal_rows(t, candidates, columns)
     return out
+
+
+def _equal_rows(t: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> np.ndarray:
+    """`t.iloc[rows].duplicated(columns, keep=False)` as a mask over `rows`: each column in turn narrows the rows to
+    those that still share their values so far with another row (issue 14: after the time and the customer few
+    remain, so the other columns are read on those only, and no copy of the rows is made). Equal as `duplicated`
+    takes it: each column's values by `pd.factorize`, a missing value equal to a missing one."""
+    group = np.zeros(len(rows), dtype=np.int64)
+    alive = np.arange(len(rows))
+    for c in columns:
+        codes, uniques = pd.factorize(t[c].iloc[rows[alive]])
+        group = pd.factorize(group * (len(uniques) + 1) + (codes + 1))[0]  # -1 (missing) a value of its own
+        shared = np.bincount(group)[group] > 1
+        alive, group = alive[shared], group[shared]
+        if not len(alive):
+            break
+    hit = np.zeros(len(rows), dtype=bool)
+    hit[alive] = True
+    return hit
 
 
 def repeat_fires(table: str, rows: int, repeated: int) -> bool:
