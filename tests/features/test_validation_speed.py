@@ -562,3 +562,32 @@ def test_row_conventions_judged_only_when_enough_rows_are_rejected(monkeypatch):
     with pytest.raises(StructuralError, match="closed_at before opened_at"):
         validation.validate_tables({"orders": orders, "tickets": swapped})
     assert calls == ["tickets"]
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_repeated_rows_are_the_timed_rows_duplicated_in_every_column_but_the_key(in_time_order):
+    """`features.keys.repeated_rows` (grouped by time without a sort when the rows are in time order, issue 14)
+    marks the accepted rows with a time of day equal to another such row in every column but the key."""
+    from features.keys import repeated_rows
+
+    rng = np.random.default_rng(3)
+    n = 3_000
+    seconds = np.sort(rng.choice([0, 86_400, 86_400 + 60, 2 * 86_400 + 5], n))
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series([f"O{i}" for i in range(n)], dtype="str"),
+            "customer_id": pd.Series(rng.choice(["C1", "C2", None], n), dtype="str"),
+            "ordered_at": pd.to_datetime(seconds * 10**9),
+            "revenue": rng.choice([*np.arange(60.0), np.nan], n),
+        }
+    )
+    if not in_time_order:
+        orders = orders.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    ok = rng.random(n) > 0.1
+    timed = ok & (orders["ordered_at"].dt.normalize() != orders["ordered_at"]).to_numpy()
+    expected = np.zeros(n, dtype=bool)
+    expected[timed] = (
+        orders[timed].duplicated(["customer_id", "ordered_at", "revenue"], keep=False).to_numpy()
+    )
+    assert 0 < expected.sum() < timed.sum()
+    assert repeated_rows("orders", orders, ok).tolist() == expected.tolist()
