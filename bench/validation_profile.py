@@ -14,6 +14,7 @@ import cProfile
 import hashlib
 import io
 import pstats
+import resource
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,9 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumtime"])
     parser.add_argument("--hash", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="time only (no cProfile overhead)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="validate_tables' threads (2: two tables at once)"
+    )
     parser.add_argument("--only", help="only functions whose path matches this (e.g. features/)")
     parser.add_argument("--callers", nargs="*", default=[], help="print the callers of these functions")
     args = parser.parse_args()
@@ -65,12 +69,15 @@ def main() -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     if not args.no_profile:
         profile.enable()
-    result = v.validate_tables(raw)
+    result = v.validate_tables(raw, threads=args.threads) if args.threads != 1 else v.validate_tables(raw)
     if not args.no_profile:
         profile.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     v._validate_table = inner
-    print(f"validate_tables: {wall:.2f} s wall, {cpu:.2f} CPU-s (process, all threads)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"validate_tables: {wall:.2f} s wall, {cpu:.2f} CPU-s (process, all threads), peak RSS {peak:,.0f} MB"
+    )
     for name, seconds in own.items():
         print(f"  {name:<18} {seconds:7.2f} CPU-s ({len(raw[name]):,} rows)")
     print(f"  {'across tables':<18} {cpu - sum(own.values()):7.2f} CPU-s (references, returns, report)")
