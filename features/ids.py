@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.text import TextBytes, arrow_text, byte_set, clean_text
+from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text
 
 
 def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -> pd.Series:
@@ -511,6 +511,11 @@ def decimal_ids(ids: pd.Series) -> np.ndarray:
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
     arr = arrow_text(ids.astype("str"))
+    low, high = _byte_range(arr)
+    if (
+        not low <= ord(".") <= high
+    ):  # no `.` in the bytes (`C000042`: 0x30 and up): a min and a max (issue 14)
+        return np.zeros(len(ids), dtype=bool)
     dotted = np.asarray(pc.fill_null(pc.match_substring(arr, "."), False), dtype=bool)
     return matches_where(arr, dotted, _DECIMAL_IDS)
 

@@ -78,12 +78,38 @@ def repeated_rows(table: str, t: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
         # every column (a copy of those few rows, not of the table: at 1M customers, 9.4M orders, the whole copy
         # took 11.7 s and 1.26 GB)
         when = nanos[at]
-        order = np.argsort(when, kind="stable")
-        same = when[order][1:] == when[order][:-1]
-        candidates = np.sort(at[order[np.r_[same, False] | np.r_[False, same]]])
-        if len(candidates) > 1:
-            out[candidates] = t.iloc[candidates].duplicated(columns, keep=False).to_numpy(dtype=bool)
+        if not (when[1:] >= when[:-1]).all():  # the usual export is in time order already: no sort
+            order = np.argsort(when, kind="stable")
+            when, at = when[order], at[order]
+        same = when[1:] == when[:-1]
+        shared = np.r_[same, False] | np.r_[False, same]
+        candidates = at[shared]
+        if len(candidates) > 1:  # grouped by their time already: the other columns compared on those rows
+            times = np.cumsum(np.r_[True, ~same])[shared]
+            out[candidates] = _equal_rows(t, candidates, [c for c in columns if c != dated], times)
     return out
+
+
+def _equal_rows(
+    t: pd.DataFrame, rows: np.ndarray, columns: list[str], group: np.ndarray | None = None
+) -> np.ndarray:
+    """`t.iloc[rows].duplicated(columns, keep=False)` as a mask over `rows` (`group`: the rows' codes of columns
+    compared already, equal codes for equal values): each column in turn narrows the rows to those that still
+    share their values so far with another row (issue 14: after the time and the customer few remain, so the
+    other columns are read on those only, and no copy of the rows is made). Equal as `duplicated` takes it: each
+    column's values by `pd.factorize`, a missing value equal to a missing one."""
+    group = np.zeros(len(rows), dtype=np.int64) if group is None else pd.factorize(group)[0]
+    alive = np.arange(len(rows))
+    for c in columns:
+        codes, uniques = pd.factorize(t[c].iloc[rows[alive]])
+        group = pd.factorize(group * (len(uniques) + 1) + (codes + 1))[0]  # -1 (missing) a value of its own
+        shared = np.bincount(group)[group] > 1
+        alive, group = alive[shared], group[shared]
+        if not len(alive):
+            break
+    hit = np.zeros(len(rows), dtype=bool)
+    hit[alive] = True
+    return hit
 
 
 def repeat_fires(table: str, rows: int, repeated: int) -> bool:

@@ -401,6 +401,7 @@ def load_data(
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
         from features.currency import check_currency_columns
+        from models.threads import prediction_threads
         from pipelines.read_ahead import ReadAhead
 
         # issue 14: the next files are read on a background thread while the tables read are validated; each
@@ -412,7 +413,8 @@ def load_data(
             lambda name, frame: check_currency_columns({name: frame}, currency)
         )
         try:
-            result = validate_tables(raw, timezone, date_formats, max_values)
+            # two tables checked at once on two cores (one thread under OMP_NUM_THREADS=1: parallel workers)
+            result = validate_tables(raw, timezone, date_formats, max_values, prediction_threads())
         except Exception:
             raw.finish()  # an unreadable file, then a currency, stops first, as when every file was read first
             raise

@@ -490,3 +490,104 @@ def test_impossible_dates_proven_by_the_extremes_are_the_comparisons(unit):
         t = pd.Series(np.array([v or "NaT" for v in values], dtype=f"datetime64[{unit}]"))
         expected = (t.notna() & ((t < MIN_DATE) | (t >= MAX_DATE))).tolist()
         assert impossible_dates(t).tolist() == expected, values
+
+
+def test_repeated_rows_narrowed_column_by_column_are_duplicated_keep_false():
+    """Issue 14 (seventeenth part): the rows sharing a time are compared column by column on the rows still equal
+    so far (`features.keys._equal_rows`), not copied and hashed whole; the same mask as `duplicated(keep=False)`,
+    a missing value equal to a missing one, -0.0 to 0.0, a missing bool to a missing bool."""
+    from features.keys import _equal_rows
+
+    rng = np.random.default_rng(7)
+    n = 4_000
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series(rng.choice(["C1", "C2", "C3", None], n), dtype="str"),
+            "at": pd.to_datetime(rng.choice([0, 1, 2], n) * 10**9),
+            "revenue": rng.choice([0.0, -0.0, 1.5, np.nan], n),
+            "promo": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+            "channel": pd.Series(rng.choice(["web", "shop", ""], n), dtype="str"),
+        }
+    )
+    rows = np.sort(rng.choice(n, 1_500, replace=False))
+    columns = list(frame.columns)
+    expected = frame.iloc[rows].duplicated(columns, keep=False).to_numpy()
+    assert 0 < expected.sum() < len(rows)
+    assert _equal_rows(frame, rows, columns).tolist() == expected.tolist()
+    unique = pd.DataFrame({"a": pd.Series(["x", "y", "z"], dtype="str"), "b": [1.0, 1.0, 1.0]})
+    assert not _equal_rows(unique, np.arange(3), ["a", "b"]).any()
+
+
+def test_decimal_ids_proven_absent_from_the_bytes(monkeypatch):
+    """Issue 14 (seventeenth part): ids without a `.` byte (`C000042`: 0x30 and up) are proven free of `42.0` by
+    the bytes' extremes, without a substring search over every id (twice per id column: 1.2 CPU-s at 1M)."""
+    from features import ids as ids_module
+
+    real = pc.match_substring
+    monkeypatch.setattr(
+        pc, "match_substring", lambda *a, **k: (_ for _ in ()).throw(AssertionError("searched"))
+    )
+    assert not ids_module.decimal_ids(pd.Series(["C000042", "C1", None], dtype="str")).any()
+    monkeypatch.setattr(pc, "match_substring", real)
+    found = ids_module.decimal_ids(pd.Series(["42.0", "42", None, "4.2", "-7.00"], dtype="str"))
+    assert found.tolist() == [True, False, False, False, True]
+
+
+def test_row_conventions_judged_only_when_enough_rows_are_rejected(monkeypatch):
+    """Issue 14 (seventeenth part): a clean table's reasons are not made a Series and compared per convention
+    (0.2 s per 1M rows): no convention can fire on fewer rejects than half the table. Most rows swapped still
+    stop the run."""
+    from features import validation
+    from features.errors import StructuralError
+
+    calls = []
+    real = validation.check_row_conventions
+    monkeypatch.setattr(validation, "check_row_conventions", lambda *a: calls.append(a[0]) or real(*a))
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(6)],
+            "customer_id": ["C1"] * 6,
+            "opened_at": ["2024-01-02"] * 6,
+            "closed_at": ["2024-01-03"] * 5 + ["2024-01-01"],
+            "kind": ["billing"] * 6,
+            "effort_minutes": ["5"] * 6,
+        }
+    )
+    orders = pd.DataFrame(
+        {"order_id": ["O1"], "customer_id": ["C1"], "ordered_at": ["2024-01-01"], "revenue": ["5"]}
+    )
+    result = validation.validate_tables({"orders": orders, "tickets": tickets})
+    assert result.report["tickets"].rejected == 1 and calls == []
+    swapped = tickets.assign(closed_at=["2024-01-01"] * 6)
+    with pytest.raises(StructuralError, match="closed_at before opened_at"):
+        validation.validate_tables({"orders": orders, "tickets": swapped})
+    assert calls == ["tickets"]
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_repeated_rows_are_the_timed_rows_duplicated_in_every_column_but_the_key(in_time_order):
+    """`features.keys.repeated_rows` (grouped by time without a sort when the rows are in time order, issue 14)
+    marks the accepted rows with a time of day equal to another such row in every column but the key."""
+    from features.keys import repeated_rows
+
+    rng = np.random.default_rng(3)
+    n = 3_000
+    seconds = np.sort(rng.choice([0, 86_400, 86_400 + 60, 2 * 86_400 + 5], n))
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series([f"O{i}" for i in range(n)], dtype="str"),
+            "customer_id": pd.Series(rng.choice(["C1", "C2", None], n), dtype="str"),
+            "ordered_at": pd.to_datetime(seconds * 10**9),
+            "revenue": rng.choice([*np.arange(60.0), np.nan], n),
+        }
+    )
+    if not in_time_order:
+        orders = orders.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    ok = rng.random(n) > 0.1
+    timed = ok & (orders["ordered_at"].dt.normalize() != orders["ordered_at"]).to_numpy()
+    expected = np.zeros(n, dtype=bool)
+    expected[timed] = (
+        orders[timed].duplicated(["customer_id", "ordered_at", "revenue"], keep=False).to_numpy()
+    )
+    assert 0 < expected.sum() < timed.sum()
+    assert repeated_rows("orders", orders, ok).tolist() == expected.tolist()
