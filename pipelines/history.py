@@ -34,6 +34,7 @@ __all__ = [
     "check_same_horizon",
     "check_same_customers",
     "history_notes",
+    "runs_before",
     "run_history",
     "tier_rules_change",
     "transitions_between",
@@ -163,6 +164,15 @@ def bridge_source(
     if previous is None or same_model(previous, model_version, model_run_id):
         return None
     return previous
+
+
+def runs_before(history: Path | None, as_of: str) -> dict[str, str]:
+    """{as-of: run id} of the history's runs before `as_of`: what a run added to `history` reads of it (the stable
+    tiers, the bridge of the previous run), so part of its run id (`run_id_for`). Empty without a history, and
+    for a history with no earlier run (later runs change only a note: not part of the id)."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return {}
+    return {r.as_of: r.run_id for r in list_runs(history) if r.as_of < as_of}
 
 
 def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizon_days: int) -> pd.DataFrame:

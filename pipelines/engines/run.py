@@ -381,18 +381,20 @@ def run_score(
             del hashed
         elif not fingerprint:
             fingerprint = data_fingerprint(tables)
-        run_id = run_id_for(
-            {
-                "as_of": as_of.isoformat(),
-                "model_uri": uri,
-                "model_version": version,
-                "model_run_id": model.run_id,
-                "data": fingerprint,
-                "config": run_cfg.digest(),
-                "features": cfg.features.model_dump(mode="json"),
-                "labels": cfg.labels.model_dump(mode="json"),
-            }
-        )
+        identity = {
+            "as_of": as_of.isoformat(),
+            "model_uri": uri,
+            "model_version": version,
+            "model_run_id": model.run_id,
+            "data": fingerprint,
+            "config": run_cfg.digest(),
+            "features": cfg.features.model_dump(mode="json"),
+            "labels": cfg.labels.model_dump(mode="json"),
+        }
+        from pipelines.history import runs_before
+
+        earlier = runs_before(history, as_of.date().isoformat())  # stable tiers and bridge read them
+        run_id = run_id_for(identity | ({"history_runs": earlier} if earlier else {}))
         # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
         bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, model.run_id)
         # ---
