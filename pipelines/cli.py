@@ -526,12 +526,23 @@ app.add_typer(models_app, name="models")
 
 @models_app.callback(invoke_without_command=True)
 @_friendly
-def models(ctx: typer.Context, config: ConfigOpt = None, tracking_uri: TrackingOpt = None) -> None:
+def models(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
+    metrics: Annotated[
+        str,
+        typer.Option("--metrics", help="primary (models.primary_metrics), all, or a comma list of metrics."),
+    ] = "primary",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Every version with every backtest mean of its training, as JSON.")
+    ] = False,
+) -> None:
     """List the registered versions: training run, as-of, horizon, backtest metrics vs the champion, alias."""
     if ctx.invoked_subcommand is None:
         from pipelines.registry import run_models
 
-        run_models(config, tracking_uri, console)
+        run_models(config, tracking_uri, console, metrics, as_json)
 
 
 @models_app.command("promote")

@@ -50,3 +50,47 @@ def test_the_run_id_covers_the_history_runs_the_stable_tiers_read(trained, tmp_p
     assert len({ids["a"], ids["b"], ids[None]}) == 3, ids
     assert ids["a-copy"] == ids["a"] and tiers["a-copy"].equals(tiers["a"])
     assert ids["empty"] == ids[None]
+
+
+def test_models_shows_every_backtest_metric_and_what_the_promotion_rule_compared(
+    challenged, tmp_path, monkeypatch
+):
+    """A data scientist comparing versions sees every backtest metric side by side (`--metrics all`: one row per
+    metric, one column per version), what each training's promotion rule compared the model with (the champion
+    refitted on the same folds, the baseline), and a script reads all of it as JSON (`--json`); the default stays
+    in 80 columns (was: two metrics only, no option; `--metrics`/`--json` were exit 2, no such option)."""
+    import json
+
+    import mlflow
+
+    from tests.helpers import cvp, keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(challenged, tmp_path)
+    res = cvp("models", "--config", config, "--json")
+    assert res.exit_code == 0, res.output
+    listed = json.loads(res.output)
+    assert listed["champion"] == "1" and listed["promotion_baseline"] == "persistence"
+    one, two = listed["versions"]
+    run = mlflow.MlflowClient().get_run(two["run_id"]).data.metrics
+    assert two["backtest"]["model"]["value_mae"] == run["model.value_mae"]
+    assert (
+        two["backtest"]["champion"]["value_norm_gini"] == run["champion.value_norm_gini"]
+    )  # the paired refit
+    assert two["backtest"]["persistence"]["churn_roc_auc"] == run["persistence.churn_roc_auc"]
+    gap = two["backtest"]["model"]["churn_brier"] - one["backtest"]["model"]["churn_brier"]
+    assert two["vs_champion"]["churn_brier"] == gap and one["vs_champion"] == {}
+    wide = cvp("models", "--config", config, "--metrics", "all")
+    assert wide.exit_code == 0, wide.output
+    lines = {line.split("  ")[0]: line.split() for line in wide.output.splitlines()}
+    mae = two["backtest"]["model"]["value_mae"]
+    assert lines["value_mae"][-2:] == [f"{mae:.3f}", f"({mae - one['backtest']['model']['value_mae']:+.3f})"]
+    refit = two["backtest"]["champion"]["value_norm_gini"]
+    assert lines["value_norm_gini: the champion refitted"][-2:] == ["-", f"{refit:.3f}"]
+    picked = cvp("models", "--config", config, "--metrics", "value_mae,churn_ece")
+    assert picked.exit_code == 0 and "churn_ece" in picked.output and "value_spearman" not in picked.output
+    bad = cvp("models", "--config", config, "--metrics", "gini")
+    assert bad.exit_code == 2 and "unknown metric gini" in bad.output, bad.output
+    default = cvp("models", "--config", config)
+    assert max(len(line) for line in default.output.splitlines()) <= 80, default.output
