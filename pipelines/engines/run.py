@@ -223,6 +223,8 @@ def score_tables(
         "drift": drift.report(cfg.scoring.psi_threshold),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "explanations_spot_checked_rows": run.checked,
+        # customers ordering again after their churned_at: scored as win-backs (`features.population.came_back`)
+        "came_back_after_cancelling": int(status.attrs.get("came_back", 0)),
         **run.info,
     }
     return scores, info, run.spill
@@ -437,6 +439,12 @@ def run_score(
         if bridge_info is not None:
             info["bridge"] = bridge_info | info.get("bridge", {})
         seconds = time.perf_counter() - t0
+        if info["came_back_after_cancelling"]:
+            warn(
+                f"{info['came_back_after_cancelling']:,} customers ordered again a day or more after their "
+                "customers.churned_at: read as win-backs, not cancelled (status_reason 'came back after cancelling "
+                "on ...'); export the current cancellation, empty for a customer who came back"
+            )
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
         from pipelines.history import apply_stability, history_notes

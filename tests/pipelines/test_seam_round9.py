@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import yaml
 
 from tests.helpers import scores_manifest
@@ -94,3 +95,85 @@ def test_models_shows_every_backtest_metric_and_what_the_promotion_rule_compared
     assert bad.exit_code == 2 and "unknown metric gini" in bad.output, bad.output
     default = cvp("models", "--config", config)
     assert max(len(line) for line in default.output.splitlines()) <= 80, default.output
+
+
+def _ts(values: list) -> pd.Series:
+    return pd.Series(pd.to_datetime(values, format="ISO8601")).astype("datetime64[ns]")
+
+
+def test_a_customer_who_ordered_again_after_cancelling_is_a_win_back_from_that_order_on():
+    """A cancellation the customer came back from (an order a day or more after `churned_at`, before the cutoff)
+    no longer makes them `cancelled`: they are judged like everyone else and the reason says they came back;
+    before that order (point in time) they are cancelled; an order on the day of the cancellation is no return
+    (was: `cancelled` from that date on while buying, exit 0, for fewer than 1% of the customers)."""
+    from features.population import customer_status
+    from pipelines.config import load_config
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4"],
+            "customer_id": ["C", "C", "H", "H"],
+            "ordered_at": _ts(["2024-09-01", "2024-11-15", "2024-09-01", "2024-10-01 18:00"]),
+            "revenue": [10.0, 20.0, 5.0, 7.0],
+        }
+    ).astype({"order_id": "str", "customer_id": "str"})
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C", "H"],
+            "signup_at": _ts(["2023-01-01"] * 2),
+            "churned_at": _ts(["2024-10-01"] * 2),
+        }
+    ).astype({"customer_id": "str"})
+    labels = load_config(None).labels
+    tables = {"orders": orders, "customers": customers}
+    before = customer_status(tables, pd.Timestamp("2024-11-01"), labels).set_index("customer_id")
+    assert (
+        before["status"].to_dict() == {"C": "cancelled", "H": "cancelled"} and before.attrs["came_back"] == 0
+    )
+    after = customer_status(tables, pd.Timestamp("2025-01-01"), labels).set_index("customer_id")
+    assert after["status"].to_dict() == {"C": "scored", "H": "cancelled"}
+    assert (
+        after.loc["C", "status_reason"]
+        == "active: last order on 2024-11-15 (came back after cancelling on 2024-10-01)"
+    )
+    assert after.attrs["came_back"] == 1
+
+
+def test_win_backs_are_scored_trained_on_and_counted_in_the_manifest(trained, tmp_path):
+    """Five customers of the fixture's data given a `churned_at` two months before their last order (under the 1%
+    stop): scored, not cancelled, the manifest counts them (`came_back_after_cancelling`) and its `warnings` say
+    so; training keeps their rows at cutoffs after they came back, their churn label from what they did next,
+    not from the old cancellation (was: all five `cancelled`, no word, exit 0)."""
+    from features.training import build_training_set
+    from pipelines.config import load_config
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data)
+    customers = pd.read_parquet(data / "customers.parquet")
+    orders = pd.read_parquet(data / "orders.parquet")
+    last = orders[orders["ordered_at"] < pd.Timestamp("2024-01-01", tz=orders["ordered_at"].dt.tz)]
+    last = last.groupby("customer_id")["ordered_at"].max()
+    last = last[last >= pd.Timestamp("2023-07-01", tz=last.dt.tz)]  # buying in the second half of 2023
+    active = customers["churned_at"].isna() & customers["customer_id"].isin(last.index)
+    picked = customers.loc[active, "customer_id"].head(5).tolist()
+    at = last.reindex(picked) - pd.Timedelta(days=60)  # cancelled, then bought again before 2024
+    customers["churned_at"] = customers["churned_at"].astype(at.dtype)
+    customers.loc[customers["customer_id"].isin(picked), "churned_at"] = at.to_numpy()
+    customers.to_parquet(data / "customers.parquet", index=False)
+    run = score_trained(trained, tmp_path / "s.parquet", data=data, allow_stale=True)
+    got = run.scores.set_index("customer_id").loc[picked]
+    assert (got["status"] != "cancelled").all(), got[["status", "status_reason"]]
+    assert got["status_reason"].str.contains("came back after cancelling on").all()
+    manifest = scores_manifest(tmp_path / "s.parquet")
+    assert manifest["came_back_after_cancelling"] == 5
+    assert any("5 customers ordered again a day or more after" in w for w in manifest["warnings"])
+    cfg = load_config(trained.config)
+    tables = load_data(data, None, cfg.data.timezone).tables
+    rows = build_training_set(tables, pd.Timestamp("2024-07-01"), 180, cfg.features, cfg.labels)
+    mine = rows[
+        rows["customer_id"].astype("str").isin(picked) & (rows["cutoff"] >= pd.Timestamp("2024-01-01"))
+    ]
+    assert set(mine["customer_id"].astype("str")) == set(picked), mine[["customer_id", "cutoff"]]
+    bought = mine["label_orders_180d"] > 0
+    assert (mine.loc[bought, "label_churned_180d"] == 0).all()
