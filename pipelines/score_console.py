@@ -5,7 +5,8 @@
 (`models.tiers.TIER_NAMES` reversed), the other statuses most first (ties by name); a run where nobody could be
 scored says "none scored", never "scored 510".
 
-`closing_warnings` reads the same manifest for the warnings and notes said once the output set is published.
+`closing_warnings` reads the same manifest for the warnings and notes said once the output set is published
+(rows rejected at loading among them: the manifest's `warnings` are what a batch job alerts on).
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ def closing_warnings(
 ) -> list[tuple[str, str]]:
     """What a run says once its set is published, as (warning or note, text), from its manifest."""
     out = []
+    rejected = {t: r for t, r in (manifest.get("rows") or {}).items() if r.get("rejected")}
+    if rejected:  # rows in = accepted + rejected: a batch job alerts on what the run did not read
+        reasons = manifest.get("rejected_by_reason") or {}
+        listed = "; ".join(
+            f"{t} {r['rejected']:,} of {r['in']:,}"
+            + (f" ({', '.join(f'{k}: {v:,}' for k, v in reasons[t].items())})" if reasons.get(t) else "")
+            for t, r in rejected.items()
+        )
+        total = sum(r["rejected"] for r in rejected.values())
+        out.append(("warning", f"{total:,} input rows rejected, not used by these scores: {listed}"))
     if manifest["customers_scored"] == 0:
         counts = ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
         out.append(("warning", f"no customer could be scored: {counts}"))

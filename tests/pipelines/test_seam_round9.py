@@ -10,7 +10,7 @@ import shutil
 import pandas as pd
 import yaml
 
-from tests.helpers import scores_manifest
+from tests.helpers import quiet, scores_manifest
 from tests.pipelines.score_helpers import score_trained
 
 
@@ -177,3 +177,22 @@ def test_win_backs_are_scored_trained_on_and_counted_in_the_manifest(trained, tm
     assert set(mine["customer_id"].astype("str")) == set(picked), mine[["customer_id", "cutoff"]]
     bought = mine["label_orders_180d"] > 0
     assert (mine.loc[bought, "label_churned_180d"] == 0).all()
+
+
+def test_rows_rejected_at_loading_are_a_warning_of_the_manifest(trained, tmp_path):
+    """An unattended job alerts on the manifest's `warnings`: 2% of the orders rejected (negative revenue) left
+    their customers' profit short with exit 0 and nothing there (was: only the console's validation table and
+    the manifest's counts said so); now one warning names the table, the count and the reasons."""
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data)
+    orders = pd.read_parquet(data / "orders.parquet")
+    bad = orders.sample(frac=0.02, random_state=1).index
+    orders.loc[bad, "revenue"] = -5.0
+    orders.to_parquet(data / "orders.parquet", index=False)
+    console = quiet(width=400)
+    run = score_trained(trained, tmp_path / "s.parquet", data=data, console=console)
+    said = (
+        f"{len(bad):,} input rows rejected, not used by these scores: orders {len(bad):,} of {len(orders):,}"
+    )
+    assert any(w.startswith(said) and "negative revenue" in w for w in run.manifest["warnings"]), run.manifest
+    assert f"warning: {said}" in console.file.getvalue()
