@@ -98,6 +98,14 @@ def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
     return names
 
 
+#: Marks a version backtested on other folds than the champion (`_as_of`), explained under the table.
+OTHER_FOLDS = "*"
+OTHER_FOLDS_NOTE = (
+    "*: another as-of or horizon than the champion's, so other backtest folds: its differences are not like for "
+    "like (`--metrics all` shows what its promotion rule compared on its own folds)"
+)
+
+
 def _cell(r: VersionRow, metric: str, champion: VersionRow | None) -> str:
     value = r.backtest.get("model", {}).get(metric)
     cell = "-" if value is None else f"{value:.3f}"
@@ -105,6 +113,13 @@ def _cell(r: VersionRow, metric: str, champion: VersionRow | None) -> str:
     if value is not None and theirs is not None and r is not champion:
         cell += f" ({value - theirs:+.3f})"
     return cell
+
+
+def _as_of(r: VersionRow, champion: VersionRow | None) -> str:
+    """The version's as-of, marked when it was backtested on other folds than the champion (another as-of or
+    horizon): its differences from the champion are then not like for like."""
+    other = champion is not None and (r.as_of, r.horizon_days) != (champion.as_of, champion.horizon_days)
+    return r.as_of + (OTHER_FOLDS if other else "")
 
 
 def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
@@ -129,6 +144,8 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "horizon_days": int(r.horizon_days) if r.horizon_days.isdigit() else None,
                 "promotion": r.promotion,
                 "backtest": r.backtest,
+                # the champion's as-of and horizon: the differences are like for like (same backtest folds)
+                "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),
                 "vs_champion": {
                     m: v - mine[m]
                     for m, v in r.backtest.get("model", {}).items()
@@ -177,7 +194,7 @@ def run_models(
         for r in rows:
             table.add_column(f"v{r.version} {', '.join(r.aliases)}".strip(), no_wrap=True, justify="right")
         table.add_row("run", *(r.run_id[:8] for r in rows))
-        table.add_row("as-of", *(r.as_of for r in rows))
+        table.add_row("as-of", *(_as_of(r, champion) for r in rows))
         table.add_row("days", *(r.horizon_days for r in rows))
         for m in asked:
             table.add_row(m, *(_cell(r, m, champion) for r in rows))
@@ -187,6 +204,7 @@ def run_models(
                 values = [r.backtest.get(model, {}).get(m) for r in rows]
                 table.add_row(f"{m}: {label}", *("-" if v is None else f"{v:.3f}" for v in values))
         console.print(table)
+        _say_other_folds(rows, champion, console)
         return rows
     for column in ("version", "alias", "run", "as-of", "days"):
         table.add_column(column, no_wrap=True)
@@ -195,9 +213,17 @@ def run_models(
     for r in rows:
         alias = ", ".join(r.aliases)
         cells = [_cell(r, m, champion) for m in asked]
-        table.add_row(r.version, alias, r.run_id[:8], r.as_of, r.horizon_days, *cells)
+        table.add_row(r.version, alias, r.run_id[:8], _as_of(r, champion), r.horizon_days, *cells)
     console.print(table)
+    _say_other_folds(rows, champion, console)
     return rows
+
+
+def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, console: Any) -> None:
+    if champion is not None and any(
+        (r.as_of, r.horizon_days) != (champion.as_of, champion.horizon_days) for r in rows
+    ):
+        console.print(OTHER_FOLDS_NOTE, markup=False, highlight=False)
 
 
 def promote_version(version: str, config: Path | None, tracking_uri: str | None, console: Any) -> str | None:

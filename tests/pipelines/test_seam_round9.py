@@ -82,6 +82,7 @@ def test_models_shows_every_backtest_metric_and_what_the_promotion_rule_compared
     assert two["backtest"]["persistence"]["churn_roc_auc"] == run["persistence.churn_roc_auc"]
     gap = two["backtest"]["model"]["churn_brier"] - one["backtest"]["model"]["churn_brier"]
     assert two["vs_champion"]["churn_brier"] == gap and one["vs_champion"] == {}
+    assert two["same_folds_as_champion"] is True
     wide = cvp("models", "--config", config, "--metrics", "all")
     assert wide.exit_code == 0, wide.output
     lines = {line.split("  ")[0]: line.split() for line in wide.output.splitlines()}
@@ -196,3 +197,29 @@ def test_rows_rejected_at_loading_are_a_warning_of_the_manifest(trained, tmp_pat
     )
     assert any(w.startswith(said) and "negative revenue" in w for w in run.manifest["warnings"]), run.manifest
     assert f"warning: {said}" in console.file.getvalue()
+
+
+def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(monkeypatch):
+    """A version trained as of another date (or horizon) than the champion was backtested on other folds: its
+    difference from the champion is not like for like, and says so (was: "0.812 (+0.031)" beside a paired one,
+    the data scientist reading a better model into another season's folds); the as-of is marked, the table
+    stays in 80 columns."""
+    import pipelines.registry as registry
+    from pipelines.config import load_config
+
+    def row(version, as_of, gini, alias=()):
+        model = {"value_norm_gini": gini, "churn_roc_auc": 0.7}
+        return registry.VersionRow(version, "r" * 32, as_of, "365", model, alias, "", {"model": model})
+
+    rows = [
+        row("1", "2024-07-01", 0.80, ("champion",)),
+        row("2", "2024-07-01", 0.81),
+        row("3", "2024-10-01", 0.83),
+    ]
+    monkeypatch.setattr(registry, "list_versions", lambda config, uri: (load_config(None), rows))
+    console = quiet(width=80)
+    registry.run_models(None, None, console)
+    out = console.file.getvalue()
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
+    assert lines["2"][2:4] == ["2024-07-01", "365"] and lines["3"][2:4] == ["2024-10-01*", "365"], out
+    assert "*: another as-of or horizon than the champion's" in " ".join(out.split())
