@@ -223,3 +223,41 @@ def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(mo
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
     assert lines["2"][2:4] == ["2024-07-01", "365"] and lines["3"][2:4] == ["2024-10-01*", "365"], out
     assert "*: another as-of or horizon than the champion's" in " ".join(out.split())
+
+
+def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved_to_them(trained, tmp_path):
+    """The managers' export renamed an id between two monthly runs (the same person): the page told the manager
+    to introduce themself to every one of their own customers, "moved to you from another account manager" (was:
+    so for the whole book). A whole book moved to an id that had none says so; a merge into a manager who had
+    customers already is still a move."""
+    import re
+
+    from pipelines.history import whole_book_moved
+    from tests.helpers import cvp
+
+    old = pd.Series({"c1": "A", "c2": "A", "c3": "B", "c4": "C", "c5": "C", "c6": "D"})
+    new = pd.Series({"c1": "A2", "c2": "A2", "c3": "D", "c4": "C", "c5": "E", "c6": "D"})
+    assert whole_book_moved(old, new).to_dict() == {
+        "c1": True, "c2": True,  # A renamed A2: the whole book, to an id without customers before
+        "c3": False,  # B merged into D, who had customers: a move
+        "c4": False, "c5": False,  # C split: not a whole book
+        "c6": False,
+    }  # fmt: skip
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data)
+    history = tmp_path / "history"
+    _score_into(trained, tmp_path / "dec.parquet", history, as_of_text="2024-12-01")
+    managers = pd.read_parquet(data / "account_managers.parquet")
+    renamed = {managers["account_manager_id"].iloc[0]: "AM9999"}
+    for table in ("account_managers", "customers"):
+        frame = pd.read_parquet(data / f"{table}.parquet")
+        frame["account_manager_id"] = frame["account_manager_id"].replace(renamed)
+        frame.to_parquet(data / f"{table}.parquet", index=False)
+    _score_into(trained, tmp_path / "jan.parquet", history, data=data)
+    res = cvp("report", "--scores", tmp_path / "jan.parquet", "--out", tmp_path / "site", "--data", data,
+              "--config", trained.config, "--history", history)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    page = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "site" / "manager-AM9999.html").read_text()).split())
+    assert "moved to you from another account manager" not in page
+    (old_id,) = renamed
+    assert f"with {old_id} in the last run, all of whose customers are yours now" in page
