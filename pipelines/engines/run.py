@@ -392,6 +392,10 @@ def run_score(
             "config": run_cfg.digest(),
             "features": cfg.features.model_dump(mode="json"),
             "labels": cfg.labels.model_dump(mode="json"),
+            # the code that computes the scores (features/, models/) and the engine: other code or engine, other
+            # statuses or last bits under the same data
+            "code": (code := code_version()),
+            "engine": engine,
         }
         from pipelines.history import runs_before
 
@@ -489,7 +493,7 @@ def run_score(
             "settings_used": settings_used(cfg),
             "settings_differences": diffs,
             "settings_notes": setting_notes,
-            "code_version": code_version(),  # the code that computed these scores
+            "code_version": code,  # the code that computed these scores
             "code_difference": code_note,
             "input_column_differences": input_notes,
             "run_policy": policy["run_policy"],
