@@ -34,6 +34,8 @@ class VersionRow:
     #: every backtest mean the training logged, by model (`model`, `champion` refitted on the same folds, the
     #: baselines): {model: {metric: mean}}
     backtest: dict[str, dict[str, float]]
+    #: `--sample-customers N` of its training ("" for the whole base): its folds held only those customers
+    sample: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -77,6 +79,7 @@ def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppCon
                 tuple(sorted(aliases.get(str(v.version), []))),
                 (v.tags or {}).get("promotion", ""),
                 backtest,
+                params.get("sample_customers", ""),
             )
         )
     return cfg, rows
@@ -101,8 +104,8 @@ def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
 #: Marks a version backtested on other folds than the champion (`_as_of`), explained under the table.
 OTHER_FOLDS = "*"
 OTHER_FOLDS_NOTE = (
-    "*: another as-of or horizon than the champion's, so other backtest folds: its differences are not like for "
-    "like (`--metrics all` shows what its promotion rule compared on its own folds)"
+    "*: another as-of, horizon or customer sample than the champion's, so other backtest folds: its differences "
+    "are not like for like (`--metrics all` shows what its promotion rule compared on its own folds)"
 )
 
 
@@ -115,10 +118,15 @@ def _cell(r: VersionRow, metric: str, champion: VersionRow | None) -> str:
     return cell
 
 
+def _folds(r: VersionRow) -> tuple[str, str, str]:
+    """What decides a version's backtest folds: its as-of, horizon and customer sample."""
+    return r.as_of, r.horizon_days, r.sample
+
+
 def _as_of(r: VersionRow, champion: VersionRow | None) -> str:
-    """The version's as-of, marked when it was backtested on other folds than the champion (another as-of or
-    horizon): its differences from the champion are then not like for like."""
-    other = champion is not None and (r.as_of, r.horizon_days) != (champion.as_of, champion.horizon_days)
+    """The version's as-of, marked when it was backtested on other folds than the champion (another as-of,
+    horizon or customer sample): its differences from the champion are then not like for like."""
+    other = champion is not None and _folds(r) != _folds(champion)
     return r.as_of + (OTHER_FOLDS if other else "")
 
 
@@ -142,6 +150,7 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "run_id": r.run_id,
                 "as_of": r.as_of,
                 "horizon_days": int(r.horizon_days) if r.horizon_days.isdigit() else None,
+                "sample_customers": int(r.sample) if r.sample.isdigit() else None,
                 "promotion": r.promotion,
                 "backtest": r.backtest,
                 # the champion's as-of and horizon: the differences are like for like (same backtest folds)
@@ -196,6 +205,7 @@ def run_models(
         table.add_row("run", *(r.run_id[:8] for r in rows))
         table.add_row("as-of", *(_as_of(r, champion) for r in rows))
         table.add_row("days", *(r.horizon_days for r in rows))
+        table.add_row("customers", *(r.sample or "all" for r in rows))
         for m in asked:
             table.add_row(m, *(_cell(r, m, champion) for r in rows))
         base = cfg.models.promotion_baseline
@@ -220,9 +230,7 @@ def run_models(
 
 
 def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, console: Any) -> None:
-    if champion is not None and any(
-        (r.as_of, r.horizon_days) != (champion.as_of, champion.horizon_days) for r in rows
-    ):
+    if champion is not None and any(_folds(r) != _folds(champion) for r in rows):
         console.print(OTHER_FOLDS_NOTE, markup=False, highlight=False)
 
 

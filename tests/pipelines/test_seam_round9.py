@@ -200,8 +200,8 @@ def test_rows_rejected_at_loading_are_a_warning_of_the_manifest(trained, tmp_pat
 
 
 def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(monkeypatch):
-    """A version trained as of another date (or horizon) than the champion was backtested on other folds: its
-    difference from the champion is not like for like, and says so (was: "0.812 (+0.031)" beside a paired one,
+    """A version trained as of another date (or horizon, or on a customer sample) than the champion was backtested
+    on other folds: its difference from the champion is not like for like, and says so (was: "0.812 (+0.031)" beside a paired one,
     the data scientist reading a better model into another season's folds); the as-of is marked, the table
     stays in 80 columns."""
     import pipelines.registry as registry
@@ -215,6 +215,9 @@ def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(mo
         row("1", "2024-07-01", 0.80, ("champion",)),
         row("2", "2024-07-01", 0.81),
         row("3", "2024-10-01", 0.83),
+        registry.VersionRow(
+            **(vars(row("4", "2024-07-01", 0.9)) | {"sample": "300"})
+        ),  # 300 customers' folds
     ]
     monkeypatch.setattr(registry, "list_versions", lambda config, uri: (load_config(None), rows))
     console = quiet(width=80)
@@ -222,7 +225,8 @@ def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(mo
     out = console.file.getvalue()
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
     assert lines["2"][2:4] == ["2024-07-01", "365"] and lines["3"][2:4] == ["2024-10-01*", "365"], out
-    assert "*: another as-of or horizon than the champion's" in " ".join(out.split())
+    assert lines["4"][1:3] == ["r" * 8, "2024-07-01*"], out
+    assert "*: another as-of, horizon or customer sample than the champion's" in " ".join(out.split())
 
 
 def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved_to_them(trained, tmp_path):
