@@ -280,3 +280,24 @@ def test_the_run_id_covers_the_code_that_computed_the_scores(trained, tmp_path, 
     other = score_trained(trained, tmp_path / "c.parquet").manifest
     assert first["run_id"] == again["run_id"] and other["run_id"] != first["run_id"]
     assert other["code_version"]["features_sha256"] == "0" * 64
+
+
+def test_a_profile_attribute_not_used_says_why(trained, default_scores, tmp_path):
+    """`profile.attributes` naming a personal column and one the scoring run did not record: the profile says the
+    first is personal (never an attribute) and the second not among the run's attributes (was: "Not in the
+    customers table: email, industry", though email is in it)."""
+    import re
+
+    from pipelines.profile import run_profile
+
+    cfg = yaml.safe_load(trained.config.read_text())
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(cfg | {"profile": {"attributes": ["segment", "email", "industry"]}}))
+    run_profile(default_scores.out, None, tmp_path / "profile", None, config, quiet())
+    page = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "profile" / "profile.html").read_text()).split())
+    assert "Personal, never a profile attribute: email." in page
+    assert (
+        "Not among the customer attributes of this scoring run" in page
+        and "profile.attributes ): industry." in page
+    )
+    assert "Not in the customers table" not in page
