@@ -103,14 +103,8 @@ def score_newcomers(
     out = _empty_columns(scores, policy.n_reasons)
     model = getattr(bundle, "lookalike_", None)
     if model is None:
+        # said once the set is published, as one of the manifest's warnings (`score_console.closing_warnings`)
         note = str(getattr(bundle, "lookalike_note_", "")) or "the model carries no lookalike model"
-        if console is not None:
-            from rich.markup import escape
-
-            console.print(
-                f"[bold yellow]note:[/] new customers are not scored: {escape(note)}; "
-                "they keep their status (no_orders_yet)"
-            )
         return out, {"model": False, "note": note, "new_customers": 0}
     early = (early or EarlyLife(tables, as_of, bundle)).result()
     status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))

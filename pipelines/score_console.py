@@ -37,6 +37,20 @@ def score_summary(statuses: Mapping[str, int], tiers: Mapping[str, int]) -> str:
     return f"{total:,} customer{'' if total == 1 else 's'}: " + ", ".join(parts)
 
 
+#: Why a customer has a status other than scored (`features.population`), said when nobody could be scored.
+STATUS_MEANINGS = {
+    "cancelled": "customers.churned_at before the as-of",
+    "lapsed": "no order within labels.max_lapse_days before the as-of",
+    "no_orders_yet": "no order before the as-of",
+    "new": "in their first weeks: the lookalike model's score only",
+}
+
+
+def kept_status(lookalike: Mapping[str, Any]) -> str:
+    """What the customers in their first weeks are, when no lookalike model scored them."""
+    return "they keep their status (no_orders_yet)"
+
+
 def closing_warnings(
     manifest: Mapping[str, Any], skipped: list[str], psi: float, manifest_name: str
 ) -> list[tuple[str, str]]:
@@ -52,9 +66,14 @@ def closing_warnings(
         )
         total = sum(r["rejected"] for r in rejected.values())
         out.append(("warning", f"{total:,} input rows rejected, not used by these scores: {listed}"))
-    if manifest["customers_scored"] == 0:
-        counts = ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
-        out.append(("warning", f"no customer could be scored: {counts}"))
+    if manifest["customers_scored"] == 0:  # exit 0: the set is valid and complete, but holds no prediction
+        counts = "; ".join(
+            f"{k}: {v:,}" + (f" ({STATUS_MEANINGS[k]})" if k in STATUS_MEANINGS else "")
+            for k, v in manifest["statuses"].items()
+        )
+        out.append(
+            ("warning", f"no customer could be scored (no predictions or tiers, statuses only): {counts}")
+        )
     unseen = manifest.get("unseen_categories") or {}
     if unseen:
         listed = "; ".join(
@@ -62,11 +81,21 @@ def closing_warnings(
             for col, counts in unseen.items()
         )
         out.append(("warning", f"categories unseen in training, scored as missing: {listed}"))
-    if (manifest.get("bridge") or {}).get("note"):
-        out.append(("note", str(manifest["bridge"]["note"])))
-    if skipped:
+    if (manifest.get("bridge") or {}).get("note"):  # the data/model split of this run is missing
+        out.append(("warning", str(manifest["bridge"]["note"])))
+    lookalike = manifest.get("lookalike") or {}
+    if lookalike.get("model") is False:  # the newcomers' scores are missing
         out.append(
-            ("note", "rules not applied because their input columns are absent: " + ", ".join(skipped))
+            ("warning", f"new customers are not scored: {lookalike.get('note')}; {kept_status(lookalike)}")
+        )
+    if skipped:  # tiers decided without these rules: a problem customer may be tiered good or great
+        out.append(
+            (
+                "warning",
+                "tier rules not applied because their input columns are absent (tiers decided without them; "
+                "a rule your data can never feed is taken out of `tiers` in the config): "
+                + ", ".join(skipped),
+            )
         )
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
     if drifted:
