@@ -47,8 +47,12 @@ STATUS_MEANINGS = {
 
 
 def kept_status(lookalike: Mapping[str, Any]) -> str:
-    """What the customers in their first weeks are, when no lookalike model scored them."""
-    return "they keep their status (no_orders_yet)"
+    """What the customers in their first weeks are, when no lookalike model scored them (`score_newcomers`)."""
+    kept, days = lookalike.get("kept_status") or {}, lookalike.get("early_days")
+    if not kept:
+        return f"no customer is in their first {days} days"
+    listed = ", ".join(f"{k} {v:,}" for k, v in kept.items())
+    return f"the {sum(kept.values()):,} customers in their first {days} days keep their status ({listed})"
 
 
 def closing_warnings(
@@ -84,9 +88,14 @@ def closing_warnings(
     if (manifest.get("bridge") or {}).get("note"):  # the data/model split of this run is missing
         out.append(("warning", str(manifest["bridge"]["note"])))
     lookalike = manifest.get("lookalike") or {}
-    if lookalike.get("model") is False:  # the newcomers' scores are missing
+    if (
+        lookalike.get("model") is False
+    ):  # a warning when newcomers' scores are missing, a note when nobody is new
         out.append(
-            ("warning", f"new customers are not scored: {lookalike.get('note')}; {kept_status(lookalike)}")
+            (
+                "warning" if lookalike.get("kept_status") else "note",
+                f"new customers are not scored: {lookalike.get('note')}; {kept_status(lookalike)}",
+            )
         )
     if skipped:  # tiers decided without these rules: a problem customer may be tiered good or great
         out.append(

@@ -46,7 +46,11 @@ def test_tier_rules_skipped_are_a_warning_naming_them():
 
 def test_a_missing_lookalike_model_is_a_warning_with_its_reason():
     why = "the model was registered before it carried a lookalike model"
-    (warned,) = _warnings(_manifest(lookalike={"model": False, "note": why, "new_customers": 0}))
+    (warned,) = _warnings(
+        _manifest(
+            lookalike={"model": False, "note": why, "early_days": 120, "kept_status": {"no_orders_yet": 4}}
+        )
+    )
     assert warned.startswith("new customers are not scored: " + why)  # was: printed as a note only
 
 
@@ -56,3 +60,55 @@ def test_no_customer_scored_is_a_warning_with_the_reason_of_each_status():
     assert warned.startswith("no customer could be scored (no predictions or tiers, statuses only)")
     assert "lapsed: 507 (no order within labels.max_lapse_days before the as-of)" in warned
     assert "cancelled: 3 (customers.churned_at before the as-of)" in warned
+
+
+def test_newcomers_left_unscored_are_told_with_the_status_they_keep():
+    """Without a lookalike model, the customers in their first weeks keep the status the population rule gave
+    them: `lapsed` for some when `labels.max_lapse_days` is shorter than `early_days` (was: "they keep their
+    status (no_orders_yet)" whatever it was), counted in the manifest and in the warning."""
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.newcomers import score_newcomers
+
+    as_of = pd.Timestamp("2024-06-01")
+    day = pd.Timedelta(days=1)
+    ids = pd.Series(["C1", "C2", "C3", "C4"], dtype="str")
+    tables = {
+        "customers": pd.DataFrame(
+            {
+                "customer_id": ids,
+                "signup_at": [
+                    as_of - 90 * day,
+                    as_of - 80 * day,
+                    as_of - 10 * day,
+                    pd.Timestamp("2020-01-01"),
+                ],
+            }
+        ),
+        "orders": pd.DataFrame(
+            {
+                "order_id": pd.Series(["o1", "o2", "o4"], dtype="str"),
+                "customer_id": pd.Series(["C1", "C2", "C4"], dtype="str"),
+                "ordered_at": [as_of - 85 * day, as_of - 75 * day, as_of - 5 * day],
+                "revenue": [10.0, 20.0, 30.0],
+            }
+        ),
+    }
+    scores = pd.DataFrame({"customer_id": ids, "status": ["lapsed", "lapsed", "no_orders_yet", "scored"]})
+
+    class Legacy:  # a model registered before it carried a lookalike model
+        lookalike_ = None
+        lookalike_note_ = "the model was registered before it carried a lookalike model"
+
+    out, info = score_newcomers(scores, tables, as_of, Legacy(), load_config())
+    assert list(out["status"]) == ["lapsed", "lapsed", "no_orders_yet", "scored"]
+    assert info["kept_status"] == {"lapsed": 2, "no_orders_yet": 1}, info
+    (warned,) = _warnings(_manifest(lookalike=info))
+    assert "3 customers in their first 120 days keep their status (lapsed 2, no_orders_yet 1)" in warned
+    # nobody in their first weeks: nothing is missing, a note and no warning
+    old = {k: v[v["customer_id"] == "C4"] for k, v in tables.items()}
+    _, info = score_newcomers(scores[scores["customer_id"] == "C4"], old, as_of, Legacy(), load_config())
+    assert info["kept_status"] == {} and _warnings(_manifest(lookalike=info)) == []
+    notes = [t for k, t in closing_warnings(_manifest(lookalike=info), [], 0.2, "m.json") if k == "note"]
+    assert notes and "no customer is in their first 120 days" in notes[0]
