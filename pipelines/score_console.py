@@ -11,7 +11,7 @@ scored says "none scored", never "scored 510".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from features.population import SCORED
@@ -53,6 +53,28 @@ def kept_status(lookalike: Mapping[str, Any]) -> str:
         return f"no customer is in their first {days} days"
     listed = ", ".join(f"{k} {v:,}" for k, v in kept.items())
     return f"the {sum(kept.values()):,} customers in their first {days} days keep their status ({listed})"
+
+
+def never_fed(
+    skipped: Sequence[str],
+    columns: Collection[str],
+    inputs: Mapping[str, Sequence[str]],
+    features: Collection[str],
+    inputs_recorded: bool,
+) -> list[str]:
+    """The skipped rules (`skipped_rules`) this data never feeds: each input column absent from the scores
+    (`columns`) is a feature (`features`: the run's registry) this run's data could not make, for want of a
+    table or optional column it has not at all; the model was trained without it too (`inputs_recorded`: its
+    training inputs are recorded, and scoring data lacking one of them stops the run, `check_model_inputs`).
+    A note, not a warning: nothing is degraded against the model. Any other skip (a prediction or a name that is
+    no feature, a model without recorded inputs) is a degraded output: a warning (`closing_warnings`)."""
+    if not inputs_recorded:
+        return []
+    return [
+        rule
+        for rule in skipped
+        if rule in inputs and all(c in features for c in inputs[rule] if c not in columns)
+    ]
 
 
 def closing_warnings(
@@ -97,13 +119,23 @@ def closing_warnings(
                 f"new customers are not scored: {lookalike.get('note')}; {kept_status(lookalike)}",
             )
         )
-    if skipped:  # tiers decided without these rules: a problem customer may be tiered good or great
+    unfed = set(manifest.get("skipped_rules_never_fed") or ())
+    if unfed:  # the data has not the table or column, the model was trained without it: nothing degraded
+        out.append(
+            (
+                "note",
+                "tier rules not applied: their inputs come from tables or columns this data does not have (the "
+                "model was trained without them too): " + ", ".join(r for r in skipped if r in unfed),
+            )
+        )
+    degraded = [r for r in skipped if r not in unfed]
+    if degraded:  # tiers decided without these rules: a problem customer may be tiered good or great
         out.append(
             (
                 "warning",
                 "tier rules not applied because their input columns are absent (tiers decided without them; "
                 "a rule your data can never feed is taken out of `tiers` in the config): "
-                + ", ".join(skipped),
+                + ", ".join(degraded),
             )
         )
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]

@@ -31,6 +31,7 @@ from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from models.reason_text import with_reason_sentences
+from models.tiers import rule_inputs
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
@@ -57,7 +58,7 @@ from pipelines.loading import (
     rejects_note,
     warn_later_events,
 )
-from pipelines.score_console import closing_warnings, score_summary
+from pipelines.score_console import closing_warnings, never_fed, score_summary
 
 ENGINES = ("pandas", "spark")
 
@@ -467,6 +468,10 @@ def run_score(
         scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early)
         # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
+        inputs = rule_inputs(cfg.tiers, bundle.horizon_days)
+        unfed = never_fed(
+            skipped, scores.columns, inputs, feature_registry(cfg.features), recorded is not None
+        )
         manifest = {
             "run_id": run_id,
             "as_of": as_of.date().isoformat(),
@@ -500,6 +505,7 @@ def run_score(
             "history_notes": notes,
             "stability_runs": stability_runs,
             "skipped_rules": skipped,
+            "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
             "stale_model": stale_model,
             "events_after_as_of": later,

@@ -112,3 +112,72 @@ def test_newcomers_left_unscored_are_told_with_the_status_they_keep():
     assert info["kept_status"] == {} and _warnings(_manifest(lookalike=info)) == []
     notes = [t for k, t in closing_warnings(_manifest(lookalike=info), [], 0.2, "m.json") if k == "note"]
     assert notes and "no customer is in their first 120 days" in notes[0]
+
+
+def _orders_only_tiers(extra: dict[str, float] | None = None):
+    """The tier rules skipped on the features an orders-only company's data makes (no invoices, tickets,
+    returns or customers table: the README's minimum), scored with both predictions."""
+    import pandas as pd
+
+    from features.registry import feature_registry
+    from features.table import compute
+    from models.tiers import assign_tiers, rule_inputs
+    from pipelines.config import load_config
+    from pipelines.score_console import never_fed
+
+    cfg = load_config()
+    h = cfg.labels.horizon_days
+    day = pd.Timedelta(days=1)
+    cutoff = pd.Timestamp("2024-06-01")
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series([f"o{i}" for i in range(6)], dtype="str"),
+            "customer_id": pd.Series(["C1", "C1", "C2", "C2", "C3", "C3"], dtype="str"),
+            "ordered_at": [cutoff - k * 40 * day for k in (1, 3, 2, 5, 1, 8)],
+            "revenue": [10.0, 20.0, 30.0, 5.0, 50.0, 8.0],
+        }
+    )
+    features, _ = compute({"orders": orders}, [cutoff], cfg.features)
+    frame = features.drop(columns="cutoff").set_index("customer_id")
+    frame[cfg.tiers.value_column.format(h=h)] = [100.0, -5.0, 40.0]
+    frame[cfg.tiers.great.churn_column.format(h=h)] = [0.1, 0.6, 0.2]
+    for col, value in (extra or {}).items():
+        frame[col] = value
+    skipped = list(assign_tiers(frame, cfg.tiers, h).attrs["skipped_rules"])
+    registry = feature_registry(cfg.features)
+    unfed = never_fed(skipped, frame.columns, rule_inputs(cfg.tiers, h), registry, True)
+    return skipped, unfed, frame, cfg, registry
+
+
+def test_rules_an_orders_only_company_never_feeds_are_a_note_not_a_warning():
+    """The README's minimum, orders only (Online Retail): the invoices, tickets and returns rules can never be
+    fed, and the model was trained without them too (its recorded inputs hold scoring data to its training
+    data). A note and the manifest's `skipped_rules_never_fed`, no warning (was: a warning on every run, an
+    unattended job's alert firing for ever although nothing is degraded)."""
+    skipped, unfed, *_ = _orders_only_tiers()
+    assert any(r.startswith("problem:dispute_share") for r in skipped), skipped
+    assert unfed == skipped  # every rule skipped here reads a feature of a table or column the data has not
+    said = closing_warnings(_manifest(skipped_rules_never_fed=unfed), skipped, 0.2, "m.json")
+    assert [t for k, t in said if k == "warning"] == []
+    (note,) = [t for k, t in said if k == "note"]
+    assert "problem:dispute_share" in note and "trained without them too" in note
+
+
+def test_rules_skipped_against_what_the_config_promises_stay_a_warning():
+    """A skip that degrades the run stays a warning: a rule on a column that is no feature (a name mistyped in
+    `tiers`), the value prediction missing, or a model without recorded inputs (nothing says it was trained
+    without the table)."""
+    from models.tiers import rule_inputs
+    from pipelines.score_console import never_fed
+
+    skipped, unfed, frame, cfg, registry = _orders_only_tiers()
+    h = cfg.labels.horizon_days
+    value = cfg.tiers.value_column.format(h=h)
+    no_value = frame.drop(columns=value)
+    inputs = rule_inputs(cfg.tiers, h)
+    typo = {"problem:typo (no column payment_dispute_shares)": ("payment_dispute_shares",)}
+    lost = [f"great (no column {value})", f"rating (no column {value})", *typo]
+    assert never_fed(lost, no_value.columns, inputs | typo, registry, True) == []
+    assert never_fed(skipped, frame.columns, inputs, registry, False) == []
+    (warned,) = _warnings(_manifest(skipped_rules_never_fed=unfed[1:]), tuple(skipped))
+    assert skipped[0] in warned and "tiers decided without them" in warned
