@@ -26,7 +26,7 @@ from features._engine import (
     to_ns,
 )
 from features.config import FeatureConfig, LabelConfig
-from features.population import classify
+from features.population import came_back, classify
 from features.seasonal import seasonal_offsets
 
 MANAGER_DEPARTED_DAYS = 90  # the column name carries it: relationship_manager_departed_90d
@@ -160,6 +160,13 @@ class Builder:
             self._last_all = last.reshape(self.p.n_cut, self.cust.n)
         return self._last_all
 
+    def came_back_at(self, i: int) -> np.ndarray:
+        """(n,) whether each customer ordered again a day or more after their `churned_at`, before cutoff `i`
+        (`features.population.came_back`: that cancellation no longer counts)."""
+        known = self.churned != np.iinfo(np.int64).max
+        churned = np.where(known, self.p.days(np.where(known, self.churned, 0)), np.nan)
+        return came_back(self.last_order_all()[i], churned, 1.0)
+
     def select_rows(self, label_config: LabelConfig | None) -> None:
         """Customers known before each cutoff; with a LabelConfig, only those eligible for training."""
         rows = []
@@ -171,7 +178,8 @@ class Builder:
                 last = self.last_order_all()[i]
                 signup_days = np.where(self.signup < c, (self.signup - self.p.ref) / DAY_NS, np.nan)
                 activity = np.where(np.isnan(last), signup_days, last)
-                codes = classify(keep, has_order, self.churned < c, cut_days[i] - activity, label_config)
+                cancelled = (self.churned < c) & ~self.came_back_at(i)
+                codes = classify(keep, has_order, cancelled, cut_days[i] - activity, label_config)
                 keep = codes == 0
             rows.append(np.flatnonzero(keep))
         self.p.set_rows(rows)
@@ -324,8 +332,10 @@ class Builder:
         self.put(f"label_orders_{h}d", self.n_orders[span])
         codes = np.concatenate(self.p.rows)
         churned_at = self.churned[codes]
-        horizon_end = self.p.per_row(self.p.cutoffs) + h * DAY_NS
-        # A cancellation recorded by the end of the horizon decides; a churned_at after the horizon end is not
-        # known when the label is, so those customers (like customers without one) churn by not ordering.
-        churned = (churned_at < horizon_end) | (self.n_orders[span] == 0)
+        cutoff = self.p.per_row(self.p.cutoffs)
+        horizon_end = cutoff + h * DAY_NS
+        # A cancellation inside the horizon decides; a churned_at after the horizon end is not known when the
+        # label is, and one before the cutoff is a win-back's (`came_back`: they ordered again since), so those
+        # customers (like customers without one) churn by not ordering. Only events from the cutoff on are read.
+        churned = ((churned_at >= cutoff) & (churned_at < horizon_end)) | (self.n_orders[span] == 0)
         self.put(f"label_churned_{h}d", churned)

@@ -457,8 +457,9 @@ def judge_orders_after_churn(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]
 def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
     """Structural error when `RESPELLED_SHARE` of the accepted `customers` (and `MIN_RESPELLED`) ordered a day or
     more after their `churned_at`: the export keeps a cancellation the customers came back from (or the column is
-    another date). Read as given, each is `cancelled` from that date (not scored, not in training) while buying,
-    exit 0. `orders`: the accepted orders. Whole tables (both engines: Spark counts per bucket, then calls it)."""
+    another date). So many are not win-backs (`features.population.came_back`, which fewer are read as): read as
+    given, each would be `cancelled` between the two dates, a column that may mean nothing else. `orders`: the
+    accepted orders. Whole tables (both engines: Spark counts per bucket, then calls it)."""
     from features.errors import StructuralError
     from features.names import examples
 
@@ -471,8 +472,9 @@ def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> N
     raise StructuralError(
         f"table 'customers', column 'churned_at': {n:,} of the {len(customers):,} customers have an order dated a "
         "day or more after their churned_at: a cancellation kept after the customer came back, or another date? "
-        "Read as given, each would be `cancelled` from then on (not scored, left out of training) while still "
-        "buying. Export the current cancellation (empty for a customer who came back).\nExample rows:\n"
+        "So many are not win-backs: read as given, each would be `cancelled` (not scored, left out of training) "
+        "from that date to their next order. Export the current cancellation (empty for a customer who came "
+        "back).\nExample rows:\n"
         f"{examples(shown, also=['last ordered_at'])}"
     )
 

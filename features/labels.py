@@ -6,10 +6,11 @@ one row per customer known before the cutoff (first order or signup before it), 
   [cutoff, cutoff + h); can be negative.
 - `label_revenue_{h}d`: revenue of orders in [cutoff, cutoff + h).
 - `label_orders_{h}d`: number of orders in [cutoff, cutoff + h).
-- `label_churned_{h}d`: 1 if the customer cancelled by the end of the horizon (`customers.churned_at` <
-  cutoff + h; for training-eligible customers, whose churned_at is not before the cutoff, that is "cancelled
-  inside the horizon"), else 1 if no order in [cutoff, cutoff + h), else 0. A churned_at after the horizon end
-  is not known when the label is, so it does not decide (the label stays point-in-time at cutoff + h).
+- `label_churned_{h}d`: 1 if the customer cancelled inside the horizon (`customers.churned_at` in
+  [cutoff, cutoff + h)), else 1 if no order in [cutoff, cutoff + h), else 0. A churned_at after the horizon end
+  is not known when the label is, so it does not decide (the label stays point-in-time at cutoff + h); one
+  before the cutoff does not either (training-eligible customers with one came back since:
+  `features.population.came_back`).
 Only events at or after the cutoff are summed (events before it only decide which customers get a row).
 """
 

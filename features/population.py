@@ -7,7 +7,8 @@ Statuses, in the order they are decided:
 - `no_orders_yet`: no order before the cutoff (known from the customers table, a side table, or only from events
   at or after the cutoff); with `require_order_before_cutoff: false`, a customer who signed up before the
   cutoff is not in this state;
-- `cancelled`: `customers.churned_at` before the cutoff (when `exclude_cancelled`);
+- `cancelled`: `customers.churned_at` before the cutoff (when `exclude_cancelled`), unless the customer ordered
+  again a day or more after it and before the cutoff (`came_back`: a win-back; the rules below decide them);
 - `lapsed`: last order (or signup, when they never ordered) more than `max_lapse_days` before the cutoff;
 - `scored`: everyone else: these rows carry predictions, tiers, ratings and reasons.
 
@@ -76,6 +77,15 @@ def classify(
     return codes
 
 
+def came_back(last_order: np.ndarray, churned_at: np.ndarray, day: float) -> np.ndarray:
+    """Which customers came back after cancelling: their last order before the cutoff (`last_order`) is `day` or
+    more after their `churned_at` (floats in one unit, NaN for none: nanoseconds and `DAY_NS`, or plan days and
+    1). Their cancellation no longer makes them `cancelled` (a win-back; more than `features.crossrefs`' stop
+    share of them refuses the column as stale cancellations)."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(last_order, dtype=np.float64) - np.asarray(churned_at, dtype=np.float64) >= day
+
+
 def known_customers(tables: Mapping[str, pd.DataFrame]) -> pd.Index:
     """Every customer id found in any table (any date), sorted."""
     parts = [
@@ -137,7 +147,9 @@ def customer_status(
     signed = (signup != NAT) & (signup < cut)
     activity = np.where(has_order, last, np.where(signed, signup, NAT))
     days = np.where(activity == NAT, np.nan, (cut - activity) / DAY_NS)
-    is_cancelled = (churned != NAT) & (churned < cut)
+    last_f, churned_f = (np.where(t == NAT, np.nan, t.astype(np.float64)) for t in (last, churned))
+    back = came_back(last_f, churned_f, DAY_NS)  # a win-back: no longer cancelled
+    is_cancelled = (churned != NAT) & (churned < cut) & ~back
     codes_status = classify(has_order | signed, has_order, is_cancelled, days, label_config)
     status = np.asarray(STATUSES, dtype=object)[codes_status]
     lapse = label_config.max_lapse_days
@@ -149,8 +161,11 @@ def customer_status(
     for rows, build in (
         (
             status == SCORED,
-            lambda r: np.where(
-                has_order[r], "active: last order on " + _days_text(last[r]), "signed up, no order yet"
+            lambda r: (
+                np.where(
+                    has_order[r], "active: last order on " + _days_text(last[r]), "signed up, no order yet"
+                )
+                + np.where(back[r], " (came back after cancelling on " + _days_text(churned[r]) + ")", "")
             ),
         ),
         (status == CANCELLED, lambda r: "cancelled on " + _days_text(churned[r])),
@@ -174,9 +189,12 @@ def customer_status(
         if rows.any():
             reasons[rows] = build(rows)
         taken |= rows
-    return pd.DataFrame({"customer_id": ids.to_numpy(), "status": status, "status_reason": reasons}).astype(
+    out = pd.DataFrame({"customer_id": ids.to_numpy(), "status": status, "status_reason": reasons}).astype(
         {"customer_id": "str", "status": "str", "status_reason": "str"}
     )
+    # cancellations no longer counted: the scoring run's manifest and warnings say how many
+    out.attrs["came_back"] = int(back.sum())
+    return out
 
 
 def new_customers(status: pd.Series, early_ids: pd.Index) -> np.ndarray:
@@ -188,4 +206,4 @@ def new_customers(status: pd.Series, early_ids: pd.Index) -> np.ndarray:
     return (isin_ids(status.index, early_ids) & status.isin(BECOMES_NEW).to_numpy()).astype(bool)
 
 
-__all__ = ["NEW", "STATUSES", "classify", "customer_status", "known_customers", "new_customers"]
+__all__ = ["NEW", "STATUSES", "came_back", "classify", "customer_status", "known_customers", "new_customers"]

@@ -232,13 +232,8 @@ def assign_tiers_with_cut_points(
     """
     h = horizon_days
     n = len(frame)
-    skipped: list[str] = []
 
-    value_col = config.value_column.format(h=h)
     value = _value_of(frame, config, h)
-    if value_col not in frame.columns:
-        skipped.append(f"great (no column {value_col})")
-        skipped.append(f"rating (no column {value_col})")
 
     # 1-2. catch-all "good", then problem rules in order (first firing rule gives the reason).
     tier_code = np.full(n, TIER_NAMES.index("good"), dtype=np.int8)
@@ -247,8 +242,7 @@ def assign_tiers_with_cut_points(
     unchecked: list[tuple[str, np.ndarray]] = []
     for rule in config.problem_rules:
         result = rule.evaluate(frame, h)
-        if result is None:
-            skipped.append(f"problem:{rule.name} (no column {', '.join(rule.columns(h))})")
+        if result is None:  # skipped: listed by `rule_inputs`
             continue
         fired, missing = result
         new = fired & ~decided
@@ -264,8 +258,6 @@ def assign_tiers_with_cut_points(
     great = config.great
     churn_col = great.churn_column.format(h=h)
     churn = as_float(frame[churn_col]) if churn_col in frame.columns else np.full(n, np.nan)
-    if churn_col not in frame.columns:
-        skipped.append(f"great (no column {churn_col})")
     top = cut_points.in_top(value, np.asarray(frame.index.astype(str)))
     value_known = ~np.isnan(value)
     churn_known = ~np.isnan(churn)
@@ -300,8 +292,7 @@ def assign_tiers_with_cut_points(
     flag_masks: list[tuple[str, np.ndarray]] = []
     for rule in config.flag_rules:
         result = rule.evaluate(frame, h)
-        if result is None:
-            skipped.append(f"flag:{rule.name} (no column {', '.join(rule.columns(h))})")
+        if result is None:  # skipped: listed by `rule_inputs`
             continue
         fired = result[0]
         if rule.only_tiers is not None:
@@ -317,7 +308,24 @@ def assign_tiers_with_cut_points(
         },
         index=frame.index.copy(),
     )
-    out.attrs["skipped_rules"] = tuple(skipped)
+    out.attrs["skipped_rules"] = tuple(
+        rule for rule, cols in rule_inputs(config, h).items() if any(c not in frame.columns for c in cols)
+    )
+    return out
+
+
+def rule_inputs(config: TierConfig, horizon_days: int) -> dict[str, tuple[str, ...]]:
+    """Each rule as `assign_tiers` names it when skipped (`problem:dispute_share (no column ...)`), with the
+    input columns it reads: a rule is skipped, for everyone, when one of them is absent from the frame."""
+    h = horizon_days
+    value_col = config.value_column.format(h=h)
+    churn_col = config.great.churn_column.format(h=h)
+    out = {f"great (no column {value_col})": (value_col,), f"rating (no column {value_col})": (value_col,)}
+    for kind, rules in (("problem", config.problem_rules), ("flag", config.flag_rules)):
+        for rule in rules:
+            out[f"{kind}:{rule.name} (no column {', '.join(rule.columns(h))})"] = rule.columns(h)
+        if kind == "problem":
+            out[f"great (no column {churn_col})"] = (churn_col,)
     return out
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from features.errors import StructuralError, printable, without_passwords
+from pipelines.cli_errors import _DATA_NOTE, _error_log, _may_quote_data, _where
 
 app = typer.Typer(
     name="cvp",
@@ -105,63 +106,6 @@ def _main(
 ) -> None:
     _VERBOSE["on"] = verbose
     _mask_passwords()
-
-
-#: Where an unexpected error's message may quote a cell of the data (pandas' `could not convert string to float:
-#: 'ann@example.com'`, Arrow's `Failed to parse string: 'Ann Smith'`, a `KeyError: 'C0042'`): the builtin types and
-#: the data libraries. Such a message goes to the log file only. The others (a tracking server's HTTP error, a file
-#: system's `OSError` naming a path) are shown, their passwords masked.
-_DATA_MODULES = ("builtins", "pandas", "numpy", "pyarrow", "pyspark", "py4j", "lightgbm", "sklearn", "scipy")
-_PRODUCT = (
-    "features",
-    "models",
-    "pipelines",
-)  # the product's own code, named by the line of an unexpected error
-_DATA_NOTE = "it may quote values of your data (names, e-mail addresses): share it only where the data may go"
-
-
-def _may_quote_data(exc: BaseException) -> bool:
-    """Whether `exc`'s message may hold a value of the data (`_DATA_MODULES`); an `OSError` names a path."""
-    root = type(exc).__module__.split(".")[0]
-    return root in _DATA_MODULES and not (root == "builtins" and isinstance(exc, OSError))
-
-
-def _where(command: str, exc: BaseException) -> str:
-    """`in cvp validate, table 'orders', column 'revenue', at features/numbers.py:123 (parse_numbers)`: the
-    command, the table and column the product was working on (`features.errors.working_on`) and the innermost
-    line of the product's own code: the place, never a value."""
-    import traceback
-
-    parts = [f"in cvp {command}"]
-    parts += [f"{k} {v!r}" for k, v in getattr(exc, "cvp_where", {}).items()]
-    root = Path(__file__).resolve().parent.parent
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        path = Path(frame.filename).resolve()
-        if path.is_relative_to(root) and path.relative_to(root).parts[0] in _PRODUCT:
-            parts.append(f"at {path.relative_to(root).as_posix()}:{frame.lineno} ({frame.name})")
-            break
-    return ", ".join(parts)
-
-
-def _error_log(exc: BaseException) -> Path | None:
-    """Write the traceback of an unexpected error to `<temp dir>/cvp/error-<time>-<pid>.log`, readable by the
-    user only (it may quote the data: `_DATA_NOTE`); its path, or None."""
-    import tempfile
-    import time
-    import traceback
-
-    try:
-        folder = Path(tempfile.gettempdir()) / "cvp"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        text = f"cvp {' '.join(sys.argv[1:])}\n# this traceback: {_DATA_NOTE}\n\n"
-        text += "".join(traceback.format_exception(exc))
-        # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
-            fh.write(without_passwords(text))
-        return path
-    except OSError:
-        return None
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -526,12 +470,23 @@ app.add_typer(models_app, name="models")
 
 @models_app.callback(invoke_without_command=True)
 @_friendly
-def models(ctx: typer.Context, config: ConfigOpt = None, tracking_uri: TrackingOpt = None) -> None:
+def models(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
+    metrics: Annotated[
+        str,
+        typer.Option("--metrics", help="primary (models.primary_metrics), all, or a comma list of metrics."),
+    ] = "primary",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Every version with every backtest mean of its training, as JSON.")
+    ] = False,
+) -> None:
     """List the registered versions: training run, as-of, horizon, backtest metrics vs the champion, alias."""
     if ctx.invoked_subcommand is None:
         from pipelines.registry import run_models
 
-        run_models(config, tracking_uri, console)
+        run_models(config, tracking_uri, console, metrics, as_json)
 
 
 @models_app.command("promote")

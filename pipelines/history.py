@@ -34,6 +34,7 @@ __all__ = [
     "check_same_horizon",
     "check_same_customers",
     "history_notes",
+    "runs_before",
     "run_history",
     "tier_rules_change",
     "transitions_between",
@@ -163,6 +164,15 @@ def bridge_source(
     if previous is None or same_model(previous, model_version, model_run_id):
         return None
     return previous
+
+
+def runs_before(history: Path | None, as_of: str) -> dict[str, str]:
+    """{as-of: run id} of the history's runs before `as_of`: what a run added to `history` reads of it (the stable
+    tiers, the bridge of the previous run), so part of its run id (`run_id_for`). Empty without a history, and
+    for a history with no earlier run (later runs change only a note: not part of the id)."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return {}
+    return {r.as_of: r.run_id for r in list_runs(history) if r.as_of < as_of}
 
 
 def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizon_days: int) -> pd.DataFrame:
@@ -350,7 +360,26 @@ def transitions_between(
     for col in ("flags", "account_manager_id"):
         if col in a:
             moves[f"old_{col}"] = a[col].reindex(moves.index).astype("str")
+    if "account_manager_id" in a and "account_manager_id" in b:
+        moves["old_book_moved"] = whole_book_moved(a["account_manager_id"], b["account_manager_id"]).reindex(
+            moves.index, fill_value=False
+        )
     return moves
+
+
+def whole_book_moved(old: pd.Series, new: pd.Series) -> pd.Series:
+    """Per customer (index customer_id, both runs), whether their manager id changed because a whole book moved:
+    every customer of their old manager (in both runs) is with one manager now, who had none in the old run,
+    and the old id has none now. An id renamed (or merged into a new one) between runs looks so: the page must not
+    tell a manager that their own customers "moved to you"."""
+    both = old.index.intersection(new.index)
+    o = old.reindex(both).astype("object").where(old.reindex(both).notna())
+    n = new.reindex(both).astype("object").where(new.reindex(both).notna())
+    changed = o.notna() & n.notna() & (o != n)
+    targets = n.groupby(o).nunique()  # per old manager: how many managers their customers have now
+    one_target = o.map(targets).eq(1) & ~o.isin(set(n.dropna()))  # the old id has no customer now
+    fresh = ~n.isin(set(o.dropna()))  # the new id had no customer in the old run
+    return (changed & one_target & fresh).reindex(new.index, fill_value=False).astype(bool)
 
 
 def with_run_tiers(cfg: Any, manifest: dict) -> Any:

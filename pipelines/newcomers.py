@@ -12,7 +12,8 @@ carried with the main models (`CustomerValueModel.lookalike_`, fitted by `cvp tr
 
 Every other row keeps its status and has these columns empty; the columns are there in every run (the schema does
 not depend on who is new). A model registered before it carried a lookalike model scores as before (newcomers
-stay `no_orders_yet`), and the run says so. The early-life features are built with the lookalike model's own
+keep the status the population rule gives them, `no_orders_yet` or `lapsed`), and the run says so: a warning
+counting them by status (`early_days` of the run's config), a note when nobody is in their first weeks. The early-life features are built with the lookalike model's own
 contract (`early_days`, attributes); `profile.lookalike.great_probability` and `n_reasons` are the run's policy.
 """
 
@@ -103,15 +104,22 @@ def score_newcomers(
     out = _empty_columns(scores, policy.n_reasons)
     model = getattr(bundle, "lookalike_", None)
     if model is None:
+        # said once the set is published, as one of the manifest's warnings (`score_console.closing_warnings`)
         note = str(getattr(bundle, "lookalike_note_", "")) or "the model carries no lookalike model"
-        if console is not None:
-            from rich.markup import escape
+        # who would be new (the run's `early_days`: no model's contract), by the status they keep (`BECOMES_NEW`)
+        from features.early_life import early_life_features
 
-            console.print(
-                f"[bold yellow]note:[/] new customers are not scored: {escape(note)}; "
-                "they keep their status (no_orders_yet)"
-            )
-        return out, {"model": False, "note": note, "new_customers": 0}
+        days = int(policy.early_days)
+        status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
+        kept = status[new_customers(status, early_life_features(tables, as_of, days, ()).index)]
+        counts = {str(k): int(v) for k, v in kept.value_counts().sort_index().items()}
+        return out, {
+            "model": False,
+            "note": note,
+            "new_customers": 0,
+            "early_days": days,
+            "kept_status": counts,
+        }
     early = (early or EarlyLife(tables, as_of, bundle)).result()
     status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
     is_new = new_customers(status, early.index)

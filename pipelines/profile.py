@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
+from features.contract import PERSONAL_COLUMNS
 from features.validation import StructuralError
 from pipelines.config import load_config
 from pipelines.output_checks import PROFILE_MARKER  # a profile directory, replaced whole
@@ -124,7 +125,11 @@ def build_profile(
         "base_share_great": float(great.sum() / n_scored) if n_scored else None,
         "best_tier": mp.best_tier(),
         "attributes": [a for a in pc.attributes if a in customers.columns],
-        "attributes_absent": [a for a in pc.attributes if a not in customers.columns],
+        # asked for and not there: personal (never an attribute), or not among the run's customer attributes
+        "attributes_personal": [a for a in pc.attributes if a in PERSONAL_COLUMNS],
+        "attributes_absent": [
+            a for a in pc.attributes if a not in customers.columns and a not in PERSONAL_COLUMNS
+        ],
         "min_support": pc.min_support,
         "confidence": pc.confidence,
         "match_min_attributes": pc.match_min_attributes,

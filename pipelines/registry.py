@@ -4,6 +4,9 @@ A data scientist compares and promotes without retraining. `list_versions` reads
 (as-of, horizon, the backtest means of `models.primary_metrics` as `cvp train` logged them: `model.<metric>`) and
 the champion's, for the difference. `promote_version` moves `@champion` and writes the promotion record
 `cvp train --promote` writes (`pipelines.tracking.record_promotion`): the version's `promotion` tag and its run's.
+`cvp models --metrics all` (or a list) shows more metrics, one row per metric and one column per version;
+`--json` writes every version with every metric the promotion rule read in its training (the model's, the
+champion's refitted on the same folds, the promotion baseline's) for scripts.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from features.validation import StructuralError
 from pipelines.config import AppConfig, load_config
+from pipelines.metric_names import METRIC_LABELS, METRIC_NAMES
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,11 @@ class VersionRow:
     metrics: dict[str, float]
     aliases: tuple[str, ...]
     promotion: str
+    #: every backtest mean the training logged, by model (`model`, `champion` refitted on the same folds, the
+    #: baselines): {model: {metric: mean}}
+    backtest: dict[str, dict[str, float]]
+    #: `--sample-customers N` of its training ("" for the whole base): its folds held only those customers
+    sample: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -52,6 +61,14 @@ def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppCon
         if v.run_id:
             run = client.get_run(v.run_id)
             params, metrics = run.data.params, run.data.metrics
+        backtest: dict[str, dict[str, float]] = {}
+        for (
+            key,
+            value,
+        ) in metrics.items():  # `<model>.<metric>` (not the per-tier `tier.<tier>.<model>.<metric>`)
+            model, _, metric = key.partition(".")
+            if metric in METRIC_NAMES:
+                backtest.setdefault(model, {})[metric] = value
         rows.append(
             VersionRow(
                 str(v.version),
@@ -61,16 +78,113 @@ def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppCon
                 {m: metrics[f"model.{m}"] for m in cfg.models.primary_metrics if f"model.{m}" in metrics},
                 tuple(sorted(aliases.get(str(v.version), []))),
                 (v.tags or {}).get("promotion", ""),
+                backtest,
+                params.get("sample_customers", ""),
             )
         )
     return cfg, rows
 
 
-def run_models(config: Path | None, tracking_uri: str | None, console: Any) -> list[VersionRow]:
-    """`cvp models`: the versions as a table, each primary metric with its difference from the champion's."""
+def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
+    """The metrics `cvp models --metrics` names: `primary` (`models.primary_metrics`), `all`, or a comma list."""
+    if asked.strip() == "primary":
+        return list(primary)
+    if asked.strip() == "all":
+        return list(METRIC_NAMES)
+    names = [m.strip() for m in asked.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METRIC_NAMES]
+    if unknown or not names:
+        raise StructuralError(
+            f"--metrics {asked!r}: unknown metric {', '.join(unknown) or '(none named)'}; use primary, all or a "
+            f"comma list of {', '.join(METRIC_NAMES)}"
+        )
+    return names
+
+
+#: Marks a version backtested on other folds than the champion (`_as_of`), explained under the table.
+OTHER_FOLDS = "*"
+OTHER_FOLDS_NOTE = (
+    "*: another as-of, horizon or customer sample than the champion's, so other backtest folds: its differences "
+    "are not like for like (`--metrics all` shows what its promotion rule compared on its own folds)"
+)
+
+
+def _cell(r: VersionRow, metric: str, champion: VersionRow | None) -> str:
+    value = r.backtest.get("model", {}).get(metric)
+    cell = "-" if value is None else f"{value:.3f}"
+    theirs = None if champion is None else champion.backtest.get("model", {}).get(metric)
+    if value is not None and theirs is not None and r is not champion:
+        cell += f" ({value - theirs:+.3f})"
+    return cell
+
+
+def _folds(r: VersionRow) -> tuple[str, str, str]:
+    """What decides a version's backtest folds: its as-of, horizon and customer sample."""
+    return r.as_of, r.horizon_days, r.sample
+
+
+def _as_of(r: VersionRow, champion: VersionRow | None) -> str:
+    """The version's as-of, marked when it was backtested on other folds than the champion (another as-of,
+    horizon or customer sample): its differences from the champion are then not like for like."""
+    other = champion is not None and _folds(r) != _folds(champion)
+    return r.as_of + (OTHER_FOLDS if other else "")
+
+
+def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
+    """`cvp models --json`: every version with every backtest mean of its training, by model, for scripts."""
+    import json
+
+    from pipelines.tracking import CHAMPION
+
+    champion = next((r for r in rows if CHAMPION in r.aliases), None)
+    mine = {} if champion is None else champion.backtest.get("model", {})
+    out = {
+        "registered_model": cfg.mlflow.registered_model,
+        "primary_metrics": list(cfg.models.primary_metrics),
+        "promotion_baseline": cfg.models.promotion_baseline,
+        "champion": None if champion is None else champion.version,
+        "versions": [
+            {
+                "version": r.version,
+                "aliases": list(r.aliases),
+                "run_id": r.run_id,
+                "as_of": r.as_of,
+                "horizon_days": int(r.horizon_days) if r.horizon_days.isdigit() else None,
+                "sample_customers": int(r.sample) if r.sample.isdigit() else None,
+                "promotion": r.promotion,
+                "backtest": r.backtest,
+                # the champion's as-of and horizon: the differences are like for like (same backtest folds)
+                "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),
+                "vs_champion": {
+                    m: v - mine[m]
+                    for m, v in r.backtest.get("model", {}).items()
+                    if m in mine and r is not champion
+                },
+            }
+            for r in rows
+        ],
+    }
+    return json.dumps(out, indent=2, sort_keys=False)
+
+
+def run_models(
+    config: Path | None,
+    tracking_uri: str | None,
+    console: Any,
+    metrics: str = "primary",
+    as_json: bool = False,
+) -> list[VersionRow]:
+    """`cvp models`: the versions as a table, each metric with its difference from the champion's.
+
+    The primary metrics (default) fit one row per version in 80 columns; more (`--metrics all` or a list) are
+    shown one row per metric, one column per version. `as_json`: `versions_json` instead, nothing else printed."""
     from rich.table import Table
 
     cfg, rows = list_versions(config, tracking_uri)
+    asked = chosen_metrics(metrics, tuple(cfg.models.primary_metrics))
+    if as_json:
+        console.print(versions_json(rows, cfg), markup=False, highlight=False, soft_wrap=True, emoji=False)
+        return rows
     name = cfg.mlflow.registered_model
     if not rows:
         console.print(f"no version of {name} is registered yet: train one with `cvp train`")
@@ -78,27 +192,46 @@ def run_models(config: Path | None, tracking_uri: str | None, console: Any) -> l
     from pipelines.tracking import CHAMPION
 
     champion = next((r for r in rows if CHAMPION in r.aliases), None)
-    from pipelines.metric_names import METRIC_LABELS
-
     caption = "run: the training's MLflow run; days: the horizon; metrics: backtest means (vs the champion)"
+    if metrics.strip() != "primary":
+        caption += (
+            "; last rows: what each training's promotion rule compared the model with, on the same folds"
+        )
     table = Table(title=f"registered model {name}", caption=caption, box=None, pad_edge=False)
+    if metrics.strip() != "primary":  # wide: one row per metric, one column per version
+        table.add_column("metric", no_wrap=True)
+        for r in rows:
+            table.add_column(f"v{r.version} {', '.join(r.aliases)}".strip(), no_wrap=True, justify="right")
+        table.add_row("run", *(r.run_id[:8] for r in rows))
+        table.add_row("as-of", *(_as_of(r, champion) for r in rows))
+        table.add_row("days", *(r.horizon_days for r in rows))
+        table.add_row("customers", *(r.sample or "all" for r in rows))
+        for m in asked:
+            table.add_row(m, *(_cell(r, m, champion) for r in rows))
+        base = cfg.models.promotion_baseline
+        for m in cfg.models.primary_metrics:  # what each training's promotion rule compared the model with
+            for model, label in (("champion", "the champion refitted"), (base, base)):
+                values = [r.backtest.get(model, {}).get(m) for r in rows]
+                table.add_row(f"{m}: {label}", *("-" if v is None else f"{v:.3f}" for v in values))
+        console.print(table)
+        _say_other_folds(rows, champion, console)
+        return rows
     for column in ("version", "alias", "run", "as-of", "days"):
         table.add_column(column, no_wrap=True)
-    metrics = list(cfg.models.primary_metrics)
-    for metric in metrics:
+    for metric in asked:
         table.add_column(METRIC_LABELS.get(metric, metric), no_wrap=True, justify="right")
     for r in rows:
-        cells = []
-        for m in metrics:
-            value = r.metrics.get(m)
-            cell = "-" if value is None else f"{value:.3f}"
-            if value is not None and champion is not None and r is not champion and m in champion.metrics:
-                cell += f" ({value - champion.metrics[m]:+.3f})"
-            cells.append(cell)
         alias = ", ".join(r.aliases)
-        table.add_row(r.version, alias, r.run_id[:8], r.as_of, r.horizon_days, *cells)
+        cells = [_cell(r, m, champion) for m in asked]
+        table.add_row(r.version, alias, r.run_id[:8], _as_of(r, champion), r.horizon_days, *cells)
     console.print(table)
+    _say_other_folds(rows, champion, console)
     return rows
+
+
+def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, console: Any) -> None:
+    if champion is not None and any(_folds(r) != _folds(champion) for r in rows):
+        console.print(OTHER_FOLDS_NOTE, markup=False, highlight=False)
 
 
 def promote_version(version: str, config: Path | None, tracking_uri: str | None, console: Any) -> str | None:

@@ -5,12 +5,13 @@
 (`models.tiers.TIER_NAMES` reversed), the other statuses most first (ties by name); a run where nobody could be
 scored says "none scored", never "scored 510".
 
-`closing_warnings` reads the same manifest for the warnings and notes said once the output set is published.
+`closing_warnings` reads the same manifest for the warnings and notes said once the output set is published
+(rows rejected at loading among them: the manifest's `warnings` are what a batch job alerts on).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from features.population import SCORED
@@ -36,14 +37,69 @@ def score_summary(statuses: Mapping[str, int], tiers: Mapping[str, int]) -> str:
     return f"{total:,} customer{'' if total == 1 else 's'}: " + ", ".join(parts)
 
 
+#: Why a customer has a status other than scored (`features.population`), said when nobody could be scored.
+STATUS_MEANINGS = {
+    "cancelled": "customers.churned_at before the as-of",
+    "lapsed": "no order within labels.max_lapse_days before the as-of",
+    "no_orders_yet": "no order before the as-of",
+    "new": "in their first weeks: the lookalike model's score only",
+}
+
+
+def kept_status(lookalike: Mapping[str, Any]) -> str:
+    """What the customers in their first weeks are, when no lookalike model scored them (`score_newcomers`)."""
+    kept, days = lookalike.get("kept_status") or {}, lookalike.get("early_days")
+    if not kept:
+        return f"no customer is in their first {days} days"
+    listed = ", ".join(f"{k} {v:,}" for k, v in kept.items())
+    return f"the {sum(kept.values()):,} customers in their first {days} days keep their status ({listed})"
+
+
+def never_fed(
+    skipped: Sequence[str],
+    columns: Collection[str],
+    inputs: Mapping[str, Sequence[str]],
+    features: Collection[str],
+    inputs_recorded: bool,
+) -> list[str]:
+    """The skipped rules (`skipped_rules`) this data never feeds: each input column absent from the scores
+    (`columns`) is a feature (`features`: the run's registry) this run's data could not make, for want of a
+    table or optional column it has not at all; the model was trained without it too (`inputs_recorded`: its
+    training inputs are recorded, and scoring data lacking one of them stops the run, `check_model_inputs`).
+    A note, not a warning: nothing is degraded against the model. Any other skip (a prediction or a name that is
+    no feature, a model without recorded inputs) is a degraded output: a warning (`closing_warnings`)."""
+    if not inputs_recorded:
+        return []
+    return [
+        rule
+        for rule in skipped
+        if rule in inputs and all(c in features for c in inputs[rule] if c not in columns)
+    ]
+
+
 def closing_warnings(
     manifest: Mapping[str, Any], skipped: list[str], psi: float, manifest_name: str
 ) -> list[tuple[str, str]]:
     """What a run says once its set is published, as (warning or note, text), from its manifest."""
     out = []
-    if manifest["customers_scored"] == 0:
-        counts = ", ".join(f"{k}: {v:,}" for k, v in manifest["statuses"].items())
-        out.append(("warning", f"no customer could be scored: {counts}"))
+    rejected = {t: r for t, r in (manifest.get("rows") or {}).items() if r.get("rejected")}
+    if rejected:  # rows in = accepted + rejected: a batch job alerts on what the run did not read
+        reasons = manifest.get("rejected_by_reason") or {}
+        listed = "; ".join(
+            f"{t} {r['rejected']:,} of {r['in']:,}"
+            + (f" ({', '.join(f'{k}: {v:,}' for k, v in reasons[t].items())})" if reasons.get(t) else "")
+            for t, r in rejected.items()
+        )
+        total = sum(r["rejected"] for r in rejected.values())
+        out.append(("warning", f"{total:,} input rows rejected, not used by these scores: {listed}"))
+    if manifest["customers_scored"] == 0:  # exit 0: the set is valid and complete, but holds no prediction
+        counts = "; ".join(
+            f"{k}: {v:,}" + (f" ({STATUS_MEANINGS[k]})" if k in STATUS_MEANINGS else "")
+            for k, v in manifest["statuses"].items()
+        )
+        out.append(
+            ("warning", f"no customer could be scored (no predictions or tiers, statuses only): {counts}")
+        )
     unseen = manifest.get("unseen_categories") or {}
     if unseen:
         listed = "; ".join(
@@ -51,11 +107,36 @@ def closing_warnings(
             for col, counts in unseen.items()
         )
         out.append(("warning", f"categories unseen in training, scored as missing: {listed}"))
-    if (manifest.get("bridge") or {}).get("note"):
-        out.append(("note", str(manifest["bridge"]["note"])))
-    if skipped:
+    if (manifest.get("bridge") or {}).get("note"):  # the data/model split of this run is missing
+        out.append(("warning", str(manifest["bridge"]["note"])))
+    lookalike = manifest.get("lookalike") or {}
+    if (
+        lookalike.get("model") is False
+    ):  # a warning when newcomers' scores are missing, a note when nobody is new
         out.append(
-            ("note", "rules not applied because their input columns are absent: " + ", ".join(skipped))
+            (
+                "warning" if lookalike.get("kept_status") else "note",
+                f"new customers are not scored: {lookalike.get('note')}; {kept_status(lookalike)}",
+            )
+        )
+    unfed = set(manifest.get("skipped_rules_never_fed") or ())
+    if unfed:  # the data has not the table or column, the model was trained without it: nothing degraded
+        out.append(
+            (
+                "note",
+                "tier rules not applied: their inputs come from tables or columns this data does not have (the "
+                "model was trained without them too): " + ", ".join(r for r in skipped if r in unfed),
+            )
+        )
+    degraded = [r for r in skipped if r not in unfed]
+    if degraded:  # tiers decided without these rules: a problem customer may be tiered good or great
+        out.append(
+            (
+                "warning",
+                "tier rules not applied because their input columns are absent (tiers decided without them; "
+                "a rule your data can never feed is taken out of `tiers` in the config): "
+                + ", ".join(degraded),
+            )
         )
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
     if drifted:

@@ -31,6 +31,7 @@ from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from models.reason_text import with_reason_sentences
+from models.tiers import rule_inputs
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
@@ -57,7 +58,7 @@ from pipelines.loading import (
     rejects_note,
     warn_later_events,
 )
-from pipelines.score_console import closing_warnings, score_summary
+from pipelines.score_console import closing_warnings, never_fed, score_summary
 
 ENGINES = ("pandas", "spark")
 
@@ -223,6 +224,8 @@ def score_tables(
         "drift": drift.report(cfg.scoring.psi_threshold),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "explanations_spot_checked_rows": run.checked,
+        # customers ordering again after their churned_at: scored as win-backs (`features.population.came_back`)
+        "came_back_after_cancelling": int(status.attrs.get("came_back", 0)),
         **run.info,
     }
     return scores, info, run.spill
@@ -381,18 +384,24 @@ def run_score(
             del hashed
         elif not fingerprint:
             fingerprint = data_fingerprint(tables)
-        run_id = run_id_for(
-            {
-                "as_of": as_of.isoformat(),
-                "model_uri": uri,
-                "model_version": version,
-                "model_run_id": model.run_id,
-                "data": fingerprint,
-                "config": run_cfg.digest(),
-                "features": cfg.features.model_dump(mode="json"),
-                "labels": cfg.labels.model_dump(mode="json"),
-            }
-        )
+        identity = {
+            "as_of": as_of.isoformat(),
+            "model_uri": uri,
+            "model_version": version,
+            "model_run_id": model.run_id,
+            "data": fingerprint,
+            "config": run_cfg.digest(),
+            "features": cfg.features.model_dump(mode="json"),
+            "labels": cfg.labels.model_dump(mode="json"),
+            # the code that computes the scores (features/, models/) and the engine: other code or engine, other
+            # statuses or last bits under the same data
+            "code": (code := code_version()),
+            "engine": engine,
+        }
+        from pipelines.history import runs_before
+
+        earlier = runs_before(history, as_of.date().isoformat())  # stable tiers and bridge read them
+        run_id = run_id_for(identity | ({"history_runs": earlier} if earlier else {}))
         # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
         bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, model.run_id)
         # ---
@@ -435,6 +444,12 @@ def run_score(
         if bridge_info is not None:
             info["bridge"] = bridge_info | info.get("bridge", {})
         seconds = time.perf_counter() - t0
+        if info["came_back_after_cancelling"]:
+            warn(
+                f"{info['came_back_after_cancelling']:,} customers ordered again a day or more after their "
+                "customers.churned_at: read as win-backs, not cancelled (status_reason 'came back after cancelling "
+                "on ...'); export the current cancellation, empty for a customer who came back"
+            )
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
         from pipelines.history import apply_stability, history_notes
@@ -453,6 +468,10 @@ def run_score(
         scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early)
         # ---
         skipped = list(scores.attrs.get("skipped_rules", ()))
+        inputs = rule_inputs(cfg.tiers, bundle.horizon_days)
+        unfed = never_fed(
+            skipped, scores.columns, inputs, feature_registry(cfg.features), recorded is not None
+        )
         manifest = {
             "run_id": run_id,
             "as_of": as_of.date().isoformat(),
@@ -479,13 +498,14 @@ def run_score(
             "settings_used": settings_used(cfg),
             "settings_differences": diffs,
             "settings_notes": setting_notes,
-            "code_version": code_version(),  # the code that computed these scores
+            "code_version": code,  # the code that computed these scores
             "code_difference": code_note,
             "input_column_differences": input_notes,
             "run_policy": policy["run_policy"],
             "history_notes": notes,
             "stability_runs": stability_runs,
             "skipped_rules": skipped,
+            "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
             "stale_model": stale_model,
             "events_after_as_of": later,

@@ -161,6 +161,9 @@ def manager_actions(
                     if MANAGER_DEPARTED in _text(r.get("_flags")).split(";")
                     else f"had account manager {_text(r.get('old_account_manager_id'))} in the last run, none now"
                     if unassigned
+                    else f"with {_text(r.get('old_account_manager_id'))} in the last run, all of whose customers are "
+                    "yours now: if that was your id before, nothing changed for them"
+                    if r.get("old_book_moved") in (True,)
                     else "moved to you from another account manager since the last run"
                 ),
             ),

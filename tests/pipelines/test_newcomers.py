@@ -121,6 +121,13 @@ def test_a_model_registered_without_a_lookalike_model_still_scores_with_a_note(
     newcomers = _newcomers(trained)
     # Scored as before: newcomers keep `no_orders_yet`, the lookalike columns are there and empty.
     assert set(scores.loc[scores["customer_id"].isin(newcomers), "status"]) == {"no_orders_yet"}
+    kept = run.manifest["lookalike"]["kept_status"]  # who would be new, by the status they keep
+    assert kept.get("no_orders_yet", 0) >= 1 and set(kept) <= {"no_orders_yet", "lapsed"}, kept
+    said = ", ".join(f"{k} {v:,}" for k, v in kept.items())
+    assert any(
+        w.startswith("new customers are not scored") and f"keep their status ({said})" in w
+        for w in run.manifest["warnings"]
+    ), run.manifest["warnings"]
     assert "new" not in set(scores["status"]) and scores["lookalike_prob_great"].isna().all()
     assert (
         run.manifest["lookalike"]["model"] is False

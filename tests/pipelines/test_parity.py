@@ -379,6 +379,11 @@ def test_short_history_model_scores_and_lists_rules_on_absent_columns(short_hist
     skipped = run.manifest["skipped_rules"]
     assert any(r.startswith("problem:dispute_share") for r in skipped), skipped
     assert "dispute_share" in console.file.getvalue()
+    # no invoices table, and the model trained without it: a note, never one of the warnings a job alerts on
+    # (was: a warning on every run for a rule this company's data can never feed)
+    assert not [w for w in run.manifest["warnings"] if "dispute_share" in w], run.manifest["warnings"]
+    assert any(r.startswith("problem:dispute_share") for r in run.manifest["skipped_rules_never_fed"])
+    assert "note: tier rules not applied" in console.file.getvalue()
 
 
 def test_loading_the_model_skips_mlflows_unshown_dependency_scan(trained, monkeypatch):

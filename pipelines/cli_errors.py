@@ -1,0 +1,67 @@
+"""The error line of an unexpected error in a `cvp` command: whether its message may quote the data, where it
+happened (command, table, column, code line: never a value) and the log file holding its traceback. Used by
+`pipelines.cli._friendly`; light (no heavy import at start-up)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from features.errors import without_passwords
+
+#: Where an unexpected error's message may quote a cell of the data (pandas' `could not convert string to float:
+#: 'ann@example.com'`, Arrow's `Failed to parse string: 'Ann Smith'`, a `KeyError: 'C0042'`): the builtin types and
+#: the data libraries. Such a message goes to the log file only. The others (a tracking server's HTTP error, a file
+#: system's `OSError` naming a path) are shown, their passwords masked.
+_DATA_MODULES = ("builtins", "pandas", "numpy", "pyarrow", "pyspark", "py4j", "lightgbm", "sklearn", "scipy")
+_PRODUCT = (
+    "features",
+    "models",
+    "pipelines",
+)  # the product's own code, named by the line of an unexpected error
+_DATA_NOTE = "it may quote values of your data (names, e-mail addresses): share it only where the data may go"
+
+
+def _may_quote_data(exc: BaseException) -> bool:
+    """Whether `exc`'s message may hold a value of the data (`_DATA_MODULES`); an `OSError` names a path."""
+    root = type(exc).__module__.split(".")[0]
+    return root in _DATA_MODULES and not (root == "builtins" and isinstance(exc, OSError))
+
+
+def _where(command: str, exc: BaseException) -> str:
+    """`in cvp validate, table 'orders', column 'revenue', at features/numbers.py:123 (parse_numbers)`: the
+    command, the table and column the product was working on (`features.errors.working_on`) and the innermost
+    line of the product's own code: the place, never a value."""
+    import traceback
+
+    parts = [f"in cvp {command}"]
+    parts += [f"{k} {v!r}" for k, v in getattr(exc, "cvp_where", {}).items()]
+    root = Path(__file__).resolve().parent.parent
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root) and path.relative_to(root).parts[0] in _PRODUCT:
+            parts.append(f"at {path.relative_to(root).as_posix()}:{frame.lineno} ({frame.name})")
+            break
+    return ", ".join(parts)
+
+
+def _error_log(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to `<temp dir>/cvp/error-<time>-<pid>.log`, readable by the
+    user only (it may quote the data: `_DATA_NOTE`); its path, or None."""
+    import tempfile
+    import time
+    import traceback
+
+    try:
+        folder = Path(tempfile.gettempdir()) / "cvp"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        text = f"cvp {' '.join(sys.argv[1:])}\n# this traceback: {_DATA_NOTE}\n\n"
+        text += "".join(traceback.format_exception(exc))
+        # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+            fh.write(without_passwords(text))
+        return path
+    except OSError:
+        return None
