@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.dates import _ISO, EPOCH_MILLIS, EPOCH_SECONDS, SERIAL_DAYS, numeric_dates_hint
+from features.dates import _ISO, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.errors import StructuralError
 from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE, shown_values
 
@@ -47,8 +47,32 @@ _OTHER_DATE = (
     r"(?i)^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2}(?:\d{2})?|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
     rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?))?"
-    rf"$|^{SERIAL_DAYS}$|^(?:{EPOCH_SECONDS}|{EPOCH_MILLIS})$"
+    rf"$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$"
 )
+#: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
+#: `check_other_dates`, throughout `check_mostly_unparsed`'s, both with `numeric_dates_hint`'s sentence.
+UNIX_TIME_REASON = (
+    "Unix time in {} (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
+)
+
+
+def _unmatched_text(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series | None]:
+    """The positions of `unmatched` in `raw` and their values as stripped text (None when there are none or the
+    column was not read as text)."""
+    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
+    if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+        return at, None
+    return at, raw.iloc[at].astype("str").str.strip()
+
+
+def unix_times(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), are Unix time
+    (`1704067200`, `1704067200000`: `features.dates.UNIX_TIME`, the predicate of the stops' hint)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at, text = _unmatched_text(raw, unmatched)
+    if text is not None:
+        out[at] = text.str.fullmatch(UNIX_TIME).fillna(False).to_numpy(dtype=bool)
+    return out
 
 
 def other_date_forms(
@@ -58,10 +82,9 @@ def other_date_forms(
     another common form (`_OTHER_DATE`) than the column's: ISO 8601, or the declared `date_format` (a value of
     the column's own form, impossible or not, is not one)."""
     out = np.zeros(len(raw), dtype=bool)
-    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
-    if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+    at, text = _unmatched_text(raw, unmatched)
+    if text is None:
         return out
-    text = raw.iloc[at].astype("str").str.strip()
     hit = text.str.fullmatch(_OTHER_DATE).fillna(False)
     if date_format is None:
         own = text.str.match(_ISO).fillna(False)

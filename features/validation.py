@@ -19,7 +19,14 @@ import pandas as pd
 
 from features.column_types import readable_column
 from features.contract import TABLES, Column, Table
-from features.date_forms import check_other_dates, check_swapped_dates, other_date_forms, swapped_dates
+from features.date_forms import (
+    UNIX_TIME_REASON,
+    check_other_dates,
+    check_swapped_dates,
+    other_date_forms,
+    swapped_dates,
+    unix_times,
+)
 from features.dates import (
     AMBIGUOUS_TIME,
     NONEXISTENT_TIME,
@@ -243,6 +250,9 @@ def _check_parsed(
             check_swapped_dates(table.name, col.name, raw, swapped, int(given.sum()), date_format)
             other = other_date_forms(raw, unknown_format & given, date_format)  # `15/01/2023` among ISO
             check_other_dates(table.name, col.name, raw, other, int(given.sum()), date_format)
+        rej.add(
+            unix_times(raw, unknown_format & given), UNIX_TIME_REASON.format(col.name)
+        )  # a stray 1704067200
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
         else:

@@ -1376,3 +1376,24 @@ def test_assignments_outside_their_managers_tenure_are_rejected_and_stop_as_by_p
         load_spark(spark, data, CFG)
     assert "assignments are dated after their manager's left_at" in str(pandas_stop.value)
     assert str(spark_stop.value) == str(pandas_stop.value)
+
+
+#: The fourteenth hunt's row rejects, batched into one orders table (one Spark run): a stray Unix time.
+ROUND14_ORDERS = _ORD.assign(
+    ordered_at=["2024-01-05", "1704067200", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05"]
+)
+
+
+@pytest.mark.spark
+def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
+    """The fourteenth hunt's row rejects (a stray `1704067200` among dates): the same reasons, counts and accepted
+    rows on both engines (the rules run on the Spark batches through `features.validation`)."""
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round14 import UNIX_REASON
+
+    data = _write(tmp_path / "data", orders=ROUND14_ORDERS)
+    expected = load_data(data)
+    assert expected.result.report["orders"].rejected_by_reason == {UNIX_REASON: 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
