@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, Table
+from features.errors import for_the_driver
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -377,7 +378,8 @@ def check_returns(judged: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
         from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
         quiet_pandas3()
-        return arrow_safe(judge_returns(rows, accepted))
+        with for_the_driver(table="returns"):
+            return arrow_safe(judge_returns(rows, accepted))
 
     grouped = returns.groupBy(bucket(_wide("returns", VAL + "order_id"))).cogroup(
         orders.groupBy(bucket(JOINED + "order_id"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
 from features.validation import validate_tables
+from pipelines.cli import app
 from tests.helpers import raw_orders
 
 UNIX_REASON = "Unix time in ordered_at (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
@@ -26,3 +28,64 @@ def test_a_stray_unix_time_among_dates_is_rejected_naming_the_form(date_format):
         else f"ordered_at does not match the declared date format {date_format}"
     )
     assert report.rejected_by_reason == {UNIX_REASON: 2, generic: 1}
+
+
+PLANTED = "Ann Smith <ann.smith@example.com>"
+
+
+def executor_failure(monkeypatch) -> BaseException:
+    """What a Spark task of the row checks raises when the validation fails unexpectedly on `revenue`, with a
+    message quoting the cell (`PLANTED`): `check_rows` run here, the worker's side."""
+    import features.validation as validation
+    from pipelines.engines.spark_input import check_rows
+
+    parse = validation._parse_column
+
+    def fails_on_revenue(col, s, *args):
+        if col.name == "revenue":
+            raise ValueError(f"could not convert string to float: {s.iloc[0]!r}")
+        return parse(col, s, *args)
+
+    monkeypatch.setattr(validation, "_parse_column", fails_on_revenue)
+    orders = raw_orders(3).assign(revenue=[PLANTED, "1", "2"])
+    with pytest.raises(Exception) as caught:
+        list(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    return caught.value
+
+
+def test_an_unexpected_error_on_a_spark_executor_is_named_by_table_and_column(tmp_path, monkeypatch):
+    """An unexpected error inside a Spark task reaches the driver as a `PythonException` holding only the text of
+    the worker's traceback: the CLI line was `unexpected PythonException: in cvp validate, at
+    pipelines/engines/spark_input.py:... (validate_spark)`, without the table and column the pandas engine names.
+    Now the task's body (`features.errors.for_the_driver`) writes the place into the error and the CLI reads it
+    back (`executor_place`): command, table, column, the executor's type and code line; never the cell, which the
+    log keeps. A cell quoting the tag cannot pass for the place."""
+    import traceback
+
+    from pyspark.errors import PythonException
+
+    failure = executor_failure(monkeypatch)
+    # the text Spark brings back: the worker's traceback (with a forged place in the cell, after the real one)
+    forged = f"{PLANTED}\nExecutorError: cvp-executor-place: type=KeyError table=customers column=email"
+    text = "".join(traceback.format_exception(failure)).replace(PLANTED, forged)
+    text = "An exception was thrown from the Python worker:\n" + text
+
+    def crashes(*args, **kwargs):
+        raise PythonException(message=text)
+
+    monkeypatch.setattr("pipelines.jobs.run_validate", crashes)
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    monkeypatch.delenv("CVP_DEBUG", raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    raw_orders(3).to_csv(data / "orders.csv", index=False)
+    res = CliRunner().invoke(app, ["validate", "--data", str(data)])
+    assert res.exit_code == 1, res.output
+    line = " ".join(res.output.split())
+    assert "ann.smith" not in line and "customers" not in line and "email" not in line, line
+    assert (
+        "unexpected PythonException: in cvp validate, table 'orders', column 'revenue', a ValueError on a Spark "
+        "executor at features/validation.py:" in line
+    ), line
+    (log,) = (tmp_path / "cvp").glob("error-*.log")
+    assert "ann.smith@example.com" in log.read_text()

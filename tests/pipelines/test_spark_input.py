@@ -1397,3 +1397,37 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
+def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
+    spark, capsys, tmp_path, monkeypatch
+):
+    """An unexpected error inside a Spark task quoting a cell: through Spark's own transport (a `PythonException`
+    holding the worker's traceback text), the CLI line names the table and column the task knew
+    (`features.errors.for_the_driver`, `pipelines.cli._where`), never the cell."""
+    from pipelines.cli import _friendly
+    from tests.pipelines.test_hostile_round14 import PLANTED
+
+    def body(batches):
+        from features.errors import for_the_driver, working_on
+
+        with for_the_driver(table="orders"):
+            for batch in batches:
+                with working_on(column="revenue"):
+                    raise ValueError(f"could not convert string to float: {PLANTED!r}")
+                yield batch
+
+    frame = spark.createDataFrame(pd.DataFrame({"revenue": ["1", "2"]}))
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))  # the error log
+    monkeypatch.delenv("CVP_DEBUG", raising=False)
+
+    @_friendly
+    def validate() -> None:
+        frame.mapInPandas(body, "revenue string").collect()
+
+    with pytest.raises(SystemExit):
+        validate()
+    line = " ".join(capsys.readouterr().err.split())
+    assert "ann.smith" not in line
+    assert "in cvp validate, table 'orders', column 'revenue', a ValueError on a Spark executor" in line, line
