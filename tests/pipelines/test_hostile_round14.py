@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from features.validation import validate_tables
+from features.validation import StructuralError, validate_tables
 from pipelines.cli import app
 from tests.helpers import raw_orders
 
@@ -89,3 +89,39 @@ def test_an_unexpected_error_on_a_spark_executor_is_named_by_table_and_column(tm
     ), line
     (log,) = (tmp_path / "cvp").glob("error-*.log")
     assert "ann.smith@example.com" in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("written", "incomplete"),
+    [
+        ("2023-03", True),  # a month without its day: a report's month, a truncated export
+        ("14:30", True),  # a time of day without its date
+        ("2:30 PM", True),
+        ("20230305", False),  # ISO 8601's basic form, with a time or not
+        ("20230305T143000", False),
+        ("2023-W10-1", False),  # an ISO week date
+        ("2023-064", False),  # an ISO day of the year
+    ],
+)
+def test_incomplete_or_basic_iso_dates_on_1_percent_of_a_column_are_structural(written, incomplete):
+    """A part of an ISO date column written as a month only, a time only, or in ISO 8601's basic, week or ordinal
+    form: was each row rejected `ambiguous or unknown date format`, exit 0, up to half the column (the demo with
+    5% of its orders written `2021-03`, `08:39` or `20210308` lost 149 orders). Now the stop for dates in another
+    form (`features.date_forms._ISO_OTHER`), saying when they are no whole date; a stray one stays a reject."""
+    orders = raw_orders(100)
+    part = orders.assign(ordered_at=[written] * 5 + orders["ordered_at"].tolist()[5:])
+    with pytest.raises(StructuralError, match=r"5 of 100 values are dates written in another form") as stop:
+        validate_tables({"orders": part})
+    assert ("5 of them are no whole date" in str(stop.value)) is incomplete
+    one = orders.assign(ordered_at=[written] + orders["ordered_at"].tolist()[1:])
+    reasons = validate_tables({"orders": one}).report["orders"].rejected_by_reason
+    assert reasons == {"ambiguous or unknown date format in ordered_at": 1}
+
+
+def test_numbers_and_other_text_in_a_date_column_are_no_iso_form():
+    """Eight digits that are no date (`12345678`), a month 13 (`2023-13`) or a bare year are not taken for ISO's
+    other forms: rejects, not the stop."""
+    orders = raw_orders(100)
+    odd = orders.assign(ordered_at=["12345678", "2023-13", "2023"] * 2 + orders["ordered_at"].tolist()[6:])
+    reasons = validate_tables({"orders": odd}).report["orders"].rejected_by_reason
+    assert reasons == {"ambiguous or unknown date format in ordered_at": 6}

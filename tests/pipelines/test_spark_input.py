@@ -1387,7 +1387,9 @@ ROUND14_ORDERS = _ORD.assign(
 @pytest.mark.spark
 def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     """The fourteenth hunt's row rejects (a stray `1704067200` among dates): the same reasons, counts and accepted
-    rows on both engines (the rules run on the Spark batches through `features.validation`)."""
+    rows on both engines (the rules run on the Spark batches through `features.validation`); and its stops (a
+    month without its day on half the dates): the same message."""
+    from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round14 import UNIX_REASON
 
@@ -1397,6 +1399,16 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+    # a month without its day on 3 of 6 dates (ISO's other forms, `features.date_forms._ISO_OTHER`): the same stop
+    months = _ORD.assign(
+        ordered_at=["2024-01", "2024-02-01", "2024-02", "2024-03-01", "2024-03", "2024-03-05"]
+    )
+    stop = _write(tmp_path / "months", orders=months)
+    with pytest.raises(StructuralError, match="3 of 6 values are dates written in another form") as expected:
+        load_data(stop)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, stop, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
 
 
 @pytest.mark.spark
