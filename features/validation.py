@@ -52,6 +52,7 @@ from features.ids import (
     SHEET_ERROR,
     check_email_ids,
     email_ids,
+    invisible_in_ids,
     missing_categories,
     missing_ids,
     overlong_texts,
@@ -223,6 +224,10 @@ def _check_parsed(
         if column_stats is None:  # written for every customer without one: the export's convention
             check_missing_placeholders(table.name, col.name, raw, missing)
         rej.add(missing, MISSING_ID.format(col.name) + " (NULL, N/A, -, ...)")
+        hidden = invisible_in_ids(parsed, text)  # `North\u200b`: a region of its own to the model
+        if column_stats is None:  # on 1%: the export's, not a few rows (Spark: `spark_masks`, `HIDDEN`)
+            check_number_form(table.name, col.name, raw, hidden, int(given.sum()), "invisible")
+        rej.add(hidden, INVISIBLE.format(col.name))
     if col.kind == "id" or (col.kind == "text" and col.model_input):  # a megabyte of region
         rej.add(overlong_texts(parsed), f"{col.name} longer than {MAX_TEXT_CHARS:,} characters")
     if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line

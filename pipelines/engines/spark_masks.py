@@ -67,7 +67,14 @@ def column_masks(
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
     from features.date_forms import other_date_forms, swapped_dates
-    from features.ids import decimal_ids, email_ids, missing_categories, missing_ids, whole_ids
+    from features.ids import (
+        decimal_ids,
+        email_ids,
+        invisible_in_ids,
+        missing_categories,
+        missing_ids,
+        whole_ids,
+    )
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
@@ -101,6 +108,7 @@ def column_masks(
             put(PLACEHOLDER, i, missing_ids(parsed[name]))
         elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories
             put(PLACEHOLDER, i, missing_categories(parsed[name]))
+            put(HIDDEN, i, invisible_in_ids(parsed[name]))  # `North\u200b`
         elif col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
             pass
         else:

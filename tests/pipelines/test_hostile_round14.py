@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -125,3 +126,23 @@ def test_numbers_and_other_text_in_a_date_column_are_no_iso_form():
     odd = orders.assign(ordered_at=["12345678", "2023-13", "2023"] * 2 + orders["ordered_at"].tolist()[6:])
     reasons = validate_tables({"orders": odd}).report["orders"].rejected_by_reason
     assert reasons == {"ambiguous or unknown date format in ordered_at": 6}
+
+
+HIDDEN_REGION = "invisible character in region (BOM, zero-width space, line break, ...)"
+
+
+def test_an_invisible_character_in_a_model_read_category_is_rejected_and_stops_on_1_percent():
+    """A zero-width space, a soft hyphen or a word joiner in a category the models read (`North\\u200b`, pasted
+    from a web page): was kept as written, a region of its own to the model beside `North` (NFKC does not fold
+    them). Now the ids' reject (`features.ids.invisible_in_ids`, the one rule) and, on 1% of the column (3 rows),
+    the stop of the number, date and flag columns (`features.numbers.check_number_form`)."""
+    orders = raw_orders(6)
+    regions = ["North", "North\u200b", "\u200bNorth", "North\u00ad", "West", "North\u2060"]
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(6)], "region": regions})
+    result = validate_tables({"orders": orders, "customers": customers.iloc[[0, 1, 4]]})
+    assert result.report["customers"].rejected_by_reason == {HIDDEN_REGION: 1}
+    assert set(result.tables["customers"]["region"].astype(str)) == {"North", "West"}
+    with pytest.raises(
+        StructuralError, match=r"'region': 4 of 6 values are written with an invisible character"
+    ):
+        validate_tables({"orders": orders, "customers": customers})

@@ -1378,7 +1378,9 @@ def test_assignments_outside_their_managers_tenure_are_rejected_and_stop_as_by_p
     assert str(spark_stop.value) == str(pandas_stop.value)
 
 
-#: The fourteenth hunt's row rejects, batched into one orders table (one Spark run): a stray Unix time.
+#: The fourteenth hunt's row rejects, batched into one load (one Spark run): a stray Unix time among the dates, a
+#: zero-width space in a region.
+ROUND14_CUSTOMERS = _CUST.assign(region=["North", "West", "North", "North\u200b", "West", "West"])
 ROUND14_ORDERS = _ORD.assign(
     ordered_at=["2024-01-05", "1704067200", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05"]
 )
@@ -1386,16 +1388,18 @@ ROUND14_ORDERS = _ORD.assign(
 
 @pytest.mark.spark
 def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
-    """The fourteenth hunt's row rejects (a stray `1704067200` among dates): the same reasons, counts and accepted
-    rows on both engines (the rules run on the Spark batches through `features.validation`); and its stops (a
-    month without its day on half the dates): the same message."""
+    """The fourteenth hunt's row rejects (a stray `1704067200` among dates, a zero-width space in a region): the
+    same reasons, counts and accepted rows on both engines (the rules run on the Spark batches through
+    `features.validation`); and its stops (a month without its day on half the dates, invisible characters in
+    half the regions: `spark_masks`' `HIDDEN`): the same message."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
-    from tests.pipelines.test_hostile_round14 import UNIX_REASON
+    from tests.pipelines.test_hostile_round14 import HIDDEN_REGION, UNIX_REASON
 
-    data = _write(tmp_path / "data", orders=ROUND14_ORDERS)
+    data = _write(tmp_path / "data", orders=ROUND14_ORDERS, customers=ROUND14_CUSTOMERS)
     expected = load_data(data)
-    assert expected.result.report["orders"].rejected_by_reason == {UNIX_REASON: 1}
+    assert expected.result.report["orders"].rejected_by_reason == {UNIX_REASON: 1, "unknown customer_id": 1}
+    assert expected.result.report["customers"].rejected_by_reason == {HIDDEN_REGION: 1}
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
@@ -1405,6 +1409,16 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     )
     stop = _write(tmp_path / "months", orders=months)
     with pytest.raises(StructuralError, match="3 of 6 values are dates written in another form") as expected:
+        load_data(stop)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, stop, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    # a zero-width space in 3 of 6 regions: the invisible characters' stop
+    hidden = ROUND14_CUSTOMERS.assign(
+        region=["North\u200b", "West", "North\u2060", "West\u00ad", "West", "West"]
+    )
+    stop = _write(tmp_path / "hidden", orders=_ORD, customers=hidden)
+    with pytest.raises(StructuralError, match="3 of 6 values are written with an invisible") as expected:
         load_data(stop)
     with pytest.raises(StructuralError) as got, mapped_errors():
         load_spark(spark, stop, CFG, tmp_path / "rejects")
