@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from features.validation import StructuralError, validate_tables
 from pipelines.cli import app
+from tests.helpers import csv_data as _data
 from tests.helpers import raw_orders
 
 UNIX_REASON = "Unix time in ordered_at (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
@@ -146,3 +147,16 @@ def test_an_invisible_character_in_a_model_read_category_is_rejected_and_stops_o
         StructuralError, match=r"'region': 4 of 6 values are written with an invisible character"
     ):
         validate_tables({"orders": orders, "customers": customers})
+
+
+def test_a_cell_longer_than_arrows_read_block_is_read_as_by_spark(tmp_path):
+    """A 3 MB cell in a column outside the ids and categories (a document pasted into `channel`, a notes field):
+    was exit 2 with Arrow's `straddling object straddles two block boundaries (try to increase block size?)`
+    while `--engine spark` read the file and accepted every row. Now read in larger blocks
+    (`pipelines.io._BLOCK_SIZES`), judged by the contract as any value."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(6).assign(channel=["web", "x" * 3_000_000, "web", "web", "web", "web"])
+    loaded = load_data(_data(tmp_path, orders=orders))
+    assert loaded.result.report["orders"].accepted == 6
+    assert loaded.tables["orders"]["channel"].str.len().max() == 3_000_000

@@ -1379,10 +1379,11 @@ def test_assignments_outside_their_managers_tenure_are_rejected_and_stop_as_by_p
 
 
 #: The fourteenth hunt's row rejects, batched into one load (one Spark run): a stray Unix time among the dates, a
-#: zero-width space in a region.
+#: zero-width space in a region; and a 1.2 MB cell, which both engines read.
 ROUND14_CUSTOMERS = _CUST.assign(region=["North", "West", "North", "North\u200b", "West", "West"])
 ROUND14_ORDERS = _ORD.assign(
-    ordered_at=["2024-01-05", "1704067200", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05"]
+    ordered_at=["2024-01-05", "1704067200", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05"],
+    channel=["x" * 1_200_000, "web", "web", "web", "web", "web"],  # longer than Arrow's 1 MiB read block
 )
 
 
