@@ -48,8 +48,19 @@ def _is_local(uri: str) -> bool:
 
 
 def _part_files(names: list[str], where: str) -> str:
-    """The one format of a table directory's part files (hidden and `_SUCCESS`-like files skipped)."""
-    kinds = {Path(n).suffix for n in names if not n.startswith((".", "_")) and Path(n).suffix in SUFFIXES}
+    """The one format of a table directory's part files (hidden and `_SUCCESS`-like files skipped). Any other file
+    is refused by name: a compressed part (`part-00001.csv.gz`, `.csv.snappy`: Spark's own compressed output), a
+    part in another format (`.json`, `.txt`) would not be read, its rows lost without a word (was: skipped)."""
+    shown = [n for n in names if not n.startswith((".", "_"))]
+    other = sorted(n for n in shown if Path(n).suffix not in SUFFIXES)
+    if other:
+        listed = ", ".join(other[:5]) + (f" and {len(other) - 5:,} more" if len(other) > 5 else "")
+        raise StructuralError(
+            f"table directory {where} holds {len(other):,} file(s) that are not .csv or .parquet part files: "
+            f"{listed}; their rows would not be read. Uncompress the parts (write them without compression, or "
+            "as Parquet), or move the other files out of the directory"
+        )
+    kinds = {Path(n).suffix for n in shown}
     if len(kinds) != 1:
         raise StructuralError(
             f"table directory {where} must hold part files of one format (.csv or .parquet); found "

@@ -160,3 +160,27 @@ def test_a_cell_longer_than_arrows_read_block_is_read_as_by_spark(tmp_path):
     loaded = load_data(_data(tmp_path, orders=orders))
     assert loaded.result.report["orders"].accepted == 6
     assert loaded.tables["orders"]["channel"].str.len().max() == 3_000_000
+
+
+@pytest.mark.parametrize(
+    "other", ["part-00001.csv.gz", "part-00001.csv.snappy", "part-00001.json", "PART-2.CSV"]
+)
+def test_a_part_file_of_another_format_in_a_table_directory_is_refused_by_name(tmp_path, other):
+    """`orders/` holding `part-00000.csv` and a compressed `part-00001.csv.gz` (Spark's compressed output) or a
+    `.json` part: `--engine spark` read the `.csv` parts only, the other's rows lost with exit 0 (the demo's
+    orders split in two: 1,490 of 2,980 read). Now a structural error naming the file; hidden files, `_SUCCESS`
+    and Spark's `.crc` checksums are still skipped."""
+    from pipelines.engines.spark_sources import find_sources
+
+    data = tmp_path / "data"
+    (data / "orders").mkdir(parents=True)
+    raw_orders(4).iloc[:2].to_csv(data / "orders" / "part-00000.csv", index=False)
+    for name in ("_SUCCESS", ".part-00000.csv.crc"):
+        (data / "orders" / name).write_bytes(b"")
+    found, _ = find_sources(None, str(data))
+    assert [p.name for p in found["orders"].local_files] == ["part-00000.csv"]
+    (data / "orders" / other).write_bytes(b"\\x1f\\x8b")
+    with pytest.raises(
+        StructuralError, match=rf"holds 1 file\(s\) that are not .csv or .parquet part files: {other}"
+    ):
+        find_sources(None, str(data))
