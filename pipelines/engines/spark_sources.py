@@ -201,9 +201,10 @@ def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]])
         if other:
             (a, ha), (b, hb) = given[0], other[0]
             raise StructuralError(
-                f"table {name!r}: its part files {a.name} and {b.name} have different headers ({', '.join(ha)} / "
-                f"{', '.join(hb)}): Spark reads every part by the columns of one header, so values would land in "
-                "other columns. Write the parts with one header (the same columns in the same order)"
+                f"table {name!r}: its part files {a.name} and {b.name} have different headers "
+                f"({_shown_header(name, ha)} / {_shown_header(name, hb)}): Spark reads every part by the columns "
+                "of one header, so values would land in other columns. Write the parts with one header (the same "
+                "columns in the same order)"
             )
         return
     schemas = {}
@@ -226,6 +227,18 @@ def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]])
                     f"table {name!r}, column {column!r}: stored as {kind} in {first.name} and as "
                     f"{schemas[p][column]} in {p.name}: write the parts with one schema"
                 )
+
+
+def _shown_header(name: str, header: tuple[str, ...]) -> str:
+    """A part file's header for a message: the names of the table's contract columns as written (`Customer ID`),
+    every other cell counted, never shown: a part written without its header has a data row there, a customer's
+    name and e-mail address among it (was: the row printed whole)."""
+    from features.names import name_key, shown_name
+
+    known = {name_key(c.name) for c in TABLES[name].columns}
+    cells = [shown_name(c) if name_key(c) in known else "?" for c in header]
+    hidden = cells.count("?")
+    return ", ".join(cells) + (f" ({hidden} cell(s) outside the contract not shown)" if hidden else "")
 
 
 def _type_family(kind: Any) -> str:

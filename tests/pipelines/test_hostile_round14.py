@@ -184,3 +184,28 @@ def test_a_part_file_of_another_format_in_a_table_directory_is_refused_by_name(t
         StructuralError, match=rf"holds 1 file\(s\) that are not .csv or .parquet part files: {other}"
     ):
         find_sources(None, str(data))
+
+
+def test_a_part_file_without_its_header_is_named_without_its_first_row(tmp_path):
+    """`customers/` holding a part written without its header (`--engine spark`): the stop for parts of different
+    headers printed that part's first line as its header, a customer's name and e-mail address with it. Now only
+    the names of the table's contract columns are shown, the other cells counted."""
+    from pipelines.engines.spark_sources import find_sources, read_source
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "name": ["Ann Smith", "Bob Jones"],
+            "email": [PLANTED, "bob@example.com"],
+        }
+    )
+    data = _data(tmp_path, orders=raw_orders(2))
+    (data / "customers").mkdir()
+    customers.iloc[:1].to_csv(data / "customers" / "part-0.csv", index=False)
+    customers.iloc[1:].to_csv(data / "customers" / "part-1.csv", index=False, header=False)
+    found, _ = find_sources(None, str(data))
+    with pytest.raises(StructuralError, match="have different headers") as stop:
+        read_source(None, "customers", found["customers"])
+    message = str(stop.value)
+    assert "Bob" not in message and "bob@" not in message, message
+    assert "(customer_id, name, email / ?, ?, ? (3 cell(s) outside the contract not shown))" in message
