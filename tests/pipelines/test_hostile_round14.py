@@ -209,3 +209,25 @@ def test_a_part_file_without_its_header_is_named_without_its_first_row(tmp_path)
     message = str(stop.value)
     assert "Bob" not in message and "bob@" not in message, message
     assert "(customer_id, name, email / ?, ?, ? (3 cell(s) outside the contract not shown))" in message
+
+
+def with_bom_header_inside(path) -> None:
+    """`path` (a CSV table) as two exports put together: its header again after its rows, behind the second file's
+    byte-order mark, quoted as pandas writes it."""
+    header = path.read_bytes().split(b"\n", 1)[0]
+    with path.open("ab") as f:
+        f.write(b"\xef\xbb\xbf" + header + b"\n")
+
+
+def test_the_header_again_behind_a_byte_order_mark_is_named_a_repeated_header(tmp_path):
+    """Two exports concatenated, the second's byte-order mark kept before its header line (`\\ufeff"order_id",...`:
+    the mark keeps the quote from opening the field): was rejected `invisible character in order_id`, which points
+    at the id, not at the concatenation. Now the repeated header's reason (`features.keys.repeated_headers`)."""
+    from pipelines.io import load_data
+
+    data = _data(tmp_path, orders=raw_orders(4))
+    with_bom_header_inside(data / "orders.csv")
+    report = load_data(data).result.report["orders"]
+    assert report.rejected_by_reason == {
+        "the header line repeated inside the file (concatenated exports?)": 1
+    }
