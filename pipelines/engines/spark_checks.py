@@ -58,6 +58,7 @@ AFTER_CHURN = "__after_churn"
 ACCOUNTING = (
     "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.numbers.accounting_numbers`)
 )
+MINUS = "__minus"  # a negative written `−12.50` (`features.numbers.minus_numbers`)
 MAIL = (
     "__mail"  # an id that is an e-mail address (`features.ids.email_ids`: personal data, `check_email_ids`)
 )
@@ -99,7 +100,7 @@ MASKS = {
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
-    "V": HALVES,
+    "V": HALVES, "T": MINUS,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

@@ -32,6 +32,7 @@ from pipelines.engines.spark_checks import (
     LOW,
     MAIL,
     MASKS,
+    MINUS,
     NEGATIVE,
     NONPOSITIVE,
     NONZERO,
@@ -82,6 +83,7 @@ def column_masks(
         formula_numbers,
         invisible_numbers,
         locale_numbers,
+        minus_numbers,
         missing_placeholders,
         off_scale,
         other_digits,
@@ -123,6 +125,7 @@ def column_masks(
             if col.kind in ("money", "number", "rating"):
                 put(FORMULA, i, formula_numbers(text, bad))
                 put(ACCOUNTING, i, accounting_numbers(text, bad))  # `(12.50)`, `12.50-`
+                put(MINUS, i, minus_numbers(text, bad))  # `−12.50`
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))

@@ -231,3 +231,22 @@ def test_the_header_again_behind_a_byte_order_mark_is_named_a_repeated_header(tm
     assert report.rejected_by_reason == {
         "the header line repeated inside the file (concatenated exports?)": 1
     }
+
+
+MINUS_REASON = "number with another minus sign than '-' in revenue (−12.50, –12.50)"  # noqa: RUF001
+
+
+@pytest.mark.parametrize("written", ["−12.50", "–12.50", "－12.50", "− 12"])  # noqa: RUF001
+def test_a_negative_with_a_typographic_minus_is_named_so_not_a_currency_sign(written):
+    """`−12.50` with the typographic minus U+2212 (a word processor's, a typeset report's, some spreadsheet
+    locales'), an en dash or a fullwidth hyphen-minus: was taken for a number with a unit, a reject `number with
+    a currency sign or unit` and, on 1% of the column, a stop asking for amounts in `data.currency`. Now its own
+    reason and stop (`features.numbers.minus_numbers`), as the accounting negatives'."""
+    orders = raw_orders(300)
+    orders.loc[1, "revenue"] = written
+    assert validate_tables({"orders": orders}).report["orders"].rejected_by_reason == {MINUS_REASON: 1}
+    orders.loc[[2, 3], "revenue"] = written
+    with pytest.raises(
+        StructuralError, match=r"3 of 300 values are negative numbers written with another minus"
+    ):
+        validate_tables({"orders": orders})

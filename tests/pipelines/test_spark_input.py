@@ -1379,12 +1379,13 @@ def test_assignments_outside_their_managers_tenure_are_rejected_and_stop_as_by_p
 
 
 #: The fourteenth hunt's row rejects, batched into one load (one Spark run): a stray Unix time among the dates, a
-#: zero-width space in a region, the header again behind a byte-order mark; and a 1.2 MB cell, which both engines
-#: read.
+#: zero-width space in a region, the header again behind a byte-order mark, a typographic minus; and a 1.2 MB cell,
+#: which both engines read.
 ROUND14_CUSTOMERS = _CUST.assign(region=["North", "West", "North", "North\u200b", "West", "West"])
 ROUND14_ORDERS = _ORD.assign(
     ordered_at=["2024-01-05", "1704067200", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05"],
     channel=["x" * 1_200_000, "web", "web", "web", "web", "web"],  # longer than Arrow's 1 MiB read block
+    revenue=["10", "20.5", "\u221230", "40", "50", "60"],  # a typographic minus
 )
 
 
@@ -1396,7 +1397,12 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     half the regions: `spark_masks`' `HIDDEN`): the same message."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
-    from tests.pipelines.test_hostile_round14 import HIDDEN_REGION, UNIX_REASON, with_bom_header_inside
+    from tests.pipelines.test_hostile_round14 import (
+        HIDDEN_REGION,
+        MINUS_REASON,
+        UNIX_REASON,
+        with_bom_header_inside,
+    )
 
     data = _write(tmp_path / "data", orders=ROUND14_ORDERS, customers=ROUND14_CUSTOMERS)
     with_bom_header_inside(data / "orders.csv")
@@ -1404,6 +1410,7 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     assert expected.result.report["orders"].rejected_by_reason == {
         UNIX_REASON: 1,
         "unknown customer_id": 1,
+        MINUS_REASON: 1,
         "the header line repeated inside the file (concatenated exports?)": 1,
     }
     assert expected.result.report["customers"].rejected_by_reason == {HIDDEN_REGION: 1}
@@ -1419,6 +1426,17 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
         load_data(stop)
     with pytest.raises(StructuralError) as got, mapped_errors():
         load_spark(spark, stop, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    # a typographic minus on 3 of 6 amounts: its stop
+    minus = _write(
+        tmp_path / "minus", orders=_ORD.assign(revenue=["\u221210", "20", "\u221230", "\u201340", "5", "6"])
+    )
+    with pytest.raises(
+        StructuralError, match="3 of 6 values are negative numbers written with another"
+    ) as expected:
+        load_data(minus)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, minus, CFG, tmp_path / "rejects")
     assert str(got.value) == str(expected.value)
     # a zero-width space in 3 of 6 regions: the invisible characters' stop
     hidden = ROUND14_CUSTOMERS.assign(
