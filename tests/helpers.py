@@ -33,6 +33,25 @@ def raw_orders(n: int = 6, first_day: int = 1, revenue: str = "10") -> pd.DataFr
     )
 
 
+#: A cell an unexpected error quotes (`fail_parsing_revenue`): it must never reach a message.
+PLANTED = "Ann Smith <ann.smith@example.com>"
+
+
+def fail_parsing_revenue(monkeypatch: Any) -> None:
+    """The validation's column parser raises, on the `revenue` column, an unexpected error quoting its first cell
+    (pandas' `could not convert string to float: '...'`); the other columns are parsed as usual."""
+    import features.validation as validation
+
+    parse = validation._parse_column
+
+    def fails_on_revenue(col, s, *args):
+        if col.name == "revenue":
+            raise ValueError(f"could not convert string to float: {s.iloc[0]!r}")
+        return parse(col, s, *args)
+
+    monkeypatch.setattr(validation, "_parse_column", fails_on_revenue)
+
+
 def csv_data(tmp_path: Path, **tables: pd.DataFrame) -> Path:
     """A data directory `tmp_path / "data"` holding each table as `<name>.csv` (no index)."""
     data = tmp_path / "data"

@@ -10,11 +10,9 @@ from typer.testing import CliRunner
 
 from features.validation import StructuralError, validate_tables
 from pipelines.cli import app
+from tests.helpers import PLANTED, fail_parsing_revenue, raw_orders
 from tests.helpers import csv_data as _data
-from tests.helpers import raw_orders
 from tests.pipelines.test_hostile_round14 import UNIX_REASON
-
-PLANTED = "Ann Smith <ann.smith@example.com>"
 
 
 def test_an_unexpected_error_quoting_a_cell_shows_the_place_not_the_value(tmp_path, monkeypatch):
@@ -22,16 +20,7 @@ def test_an_unexpected_error_quoting_a_cell_shows_the_place_not_the_value(tmp_pa
     to float: 'ann.smith@example.com'`): was printed as the error's first line, into terminals and batch logs.
     Now the line names the command, table, column and code line; the message is in the log, readable by the user
     only, which says it may hold data; `--verbose` says so before its traceback."""
-    import features.validation as validation
-
-    parse = validation._parse_column
-
-    def fails_on_revenue(col, s, *args):
-        if col.name == "revenue":
-            raise ValueError(f"could not convert string to float: {s.iloc[0]!r}")
-        return parse(col, s, *args)
-
-    monkeypatch.setattr(validation, "_parse_column", fails_on_revenue)
+    fail_parsing_revenue(monkeypatch)
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
     monkeypatch.delenv("CVP_DEBUG", raising=False)
     data = _data(tmp_path, orders=raw_orders(3).assign(revenue=[PLANTED, "1", "2"]))

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from features.validation import StructuralError, validate_tables
 from pipelines.cli import app
+from tests.helpers import PLANTED, fail_parsing_revenue, raw_orders
 from tests.helpers import csv_data as _data
-from tests.helpers import raw_orders
 
 UNIX_REASON = "Unix time in ordered_at (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
 
@@ -32,23 +32,12 @@ def test_a_stray_unix_time_among_dates_is_rejected_naming_the_form(date_format):
     assert report.rejected_by_reason == {UNIX_REASON: 2, generic: 1}
 
 
-PLANTED = "Ann Smith <ann.smith@example.com>"
-
-
 def executor_failure(monkeypatch) -> BaseException:
     """What a Spark task of the row checks raises when the validation fails unexpectedly on `revenue`, with a
     message quoting the cell (`PLANTED`): `check_rows` run here, the worker's side."""
-    import features.validation as validation
     from pipelines.engines.spark_input import check_rows
 
-    parse = validation._parse_column
-
-    def fails_on_revenue(col, s, *args):
-        if col.name == "revenue":
-            raise ValueError(f"could not convert string to float: {s.iloc[0]!r}")
-        return parse(col, s, *args)
-
-    monkeypatch.setattr(validation, "_parse_column", fails_on_revenue)
+    fail_parsing_revenue(monkeypatch)
     orders = raw_orders(3).assign(revenue=[PLANTED, "1", "2"])
     with pytest.raises(Exception) as caught:
         list(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))

@@ -1458,7 +1458,7 @@ def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
     holding the worker's traceback text), the CLI line names the table and column the task knew
     (`features.errors.for_the_driver`, `pipelines.cli._where`), never the cell."""
     from pipelines.cli import _friendly
-    from tests.pipelines.test_hostile_round14 import PLANTED
+    from tests.helpers import PLANTED
 
     def body(batches):
         from features.errors import for_the_driver, working_on
