@@ -211,12 +211,20 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
         return "skip"
 
     names = _arrow_header(path, [])
-    pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=convert or pacsv.ConvertOptions(column_types={c: pa.string() for c in names}),
-    )
+    for block in _BLOCK_SIZES:  # a line longer than Arrow's block: read again in larger blocks
+        ragged.clear()
+        count = 0
+        try:
+            pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+                convert_options=convert or pacsv.ConvertOptions(column_types={c: pa.string() for c in names}),
+            )
+            break
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block == _BLOCK_SIZES[-1]:
+                raise
     if not count:
         return None
     # the line up to its first field outside the contract's non-personal columns (a whitelist, as every example
