@@ -516,6 +516,12 @@ def validate_tables(
         from features.crossrefs import judge_orders_after_churn
 
         judge_orders_after_churn(parsed)
+    # the same customers twice, `C0042` and `c0042` (the last stop: Spark judges it on the driver's ids)
+    if "customers" in parsed:
+        from features.crossrefs import check_case_twins
+
+        cust, cust_rej, _ = parsed["customers"]
+        check_case_twins("customers", "customer_id", cust.loc[cust_rej.ok, "customer_id"], len(cust))
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

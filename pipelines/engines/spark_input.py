@@ -419,10 +419,16 @@ def load_spark(
     try:
         with unreadable_files():
             checked, reports, cached, judged = validate_spark(spark, sources, cfg)
-            written = publish_rejects_spark(checked, reports, rejects)
             # kept for the scoring backend (`SparkTables`); filled by the first table streamed below
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
             tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})
+            if "customers" in tables:  # the pandas loader's last stop, on the driver's ids (two spellings of
+                # one customer hash to two buckets), before any reject is written
+                from features.crossrefs import check_case_twins
+
+                ids = tables["customers"]["customer_id"]
+                check_case_twins("customers", "customer_id", ids, reports["customers"].rows_in)
+            written = publish_rejects_spark(checked, reports, rejects)
             tables.accepted = accepted
             if "invoices" in tables:  # the driver keeps no paid_at: the whole-base rule judged here
                 tables.paid_at_stop = paid_at_stop(accepted, tables["orders"]["ordered_at"].max())

@@ -244,3 +244,27 @@ def test_a_negative_with_a_typographic_minus_is_named_so_not_a_currency_sign(wri
         StructuralError, match=r"3 of 300 values are negative numbers written with another minus"
     ):
         validate_tables({"orders": orders})
+
+
+def case_twin_customers(twins: int) -> pd.DataFrame:
+    """Customers C0..C5 with `twins` of them exported a second time under their id in lower case (`c0`), the
+    second spelling padded with a space (removed by the loader, as in any id)."""
+    ids = [f"C{i}" for i in range(6)] + [f" c{i}" for i in range(twins)]
+    return pd.DataFrame({"customer_id": ids})
+
+
+def test_a_customers_table_holding_each_customer_twice_in_two_cases_stops():
+    """Every customer exported twice, `C0` and `c0` (a second system that lower-cases its ids): was kept as twice
+    as many customers (ids are exact text), the base doubled with only the loading note to say so. Now, from the
+    respelled-ids stop's share (1% of the rows, and 3: `features.crossrefs.check_case_twins`, the case note's
+    predicate `features.ids.case_only_twins`), a stop naming the table, the column and example pairs; fewer stay
+    two customers, as the contract's exact ids say, with the note (`pipelines.loading.case_notes`)."""
+    orders = raw_orders(6)
+    with pytest.raises(
+        StructuralError,
+        match=r"table 'customers', column 'customer_id': 6 ids \(of 12 rows\) have a twin differing only by "
+        r"letter case \('C0' / 'c0'; 'C1' / 'c1'; 'C2' / 'c2'\)",
+    ):
+        validate_tables({"orders": orders, "customers": case_twin_customers(6)})
+    kept = validate_tables({"orders": orders, "customers": case_twin_customers(2)})
+    assert kept.report["customers"].accepted == 8
