@@ -125,6 +125,25 @@ def check_respelled_refs(
     )
 
 
+def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None:
+    """Structural error when `MIN_RESPELLED` ids of `column` (`ids`: its accepted, distinct ids), and 1% of the
+    table's `rows`, each have a twin differing only by letter case (`features.ids.case_only_twins`: `C0042` and
+    `c0042`): the same customers exported twice under two spellings, which would double the base. Fewer stay
+    two customers (ids are exact text), said by the loading note (`pipelines.loading.case_notes`)."""
+    from features.errors import StructuralError
+    from features.ids import case_only_twins
+
+    n, examples = case_only_twins(ids)
+    if n < max(MIN_RESPELLED, RESPELLED_SHARE * rows):
+        return
+    shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} ids (of {rows:,} rows) have a twin differing only by letter "
+        f"case ({shown}): the same customers exported twice under two spellings, which would count each twice. "
+        "Export each customer once, with its id spelled one way"
+    )
+
+
 def check_unknown_managers(table: str, t: pd.DataFrame, unknown: pd.Series) -> None:
     """Structural error when many rows of `t` (`unknown`: those naming a manager the managers table lacks; 1% of
     the rows, and 3) would be rejected for it: an incomplete managers export (former managers left out) would drop

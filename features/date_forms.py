@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.dates import _ISO, EPOCH_MILLIS, EPOCH_SECONDS, SERIAL_DAYS, numeric_dates_hint
+from features.dates import _ISO, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.errors import StructuralError
 from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE, shown_values
 
@@ -36,19 +36,53 @@ def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format
     return out
 
 
+#: ISO 8601's basic and reduced forms, which an ISO column does not take: a date without separators
+#: (`20230305`, `20230305T083905`), a week (`2023-W10-1`) or a day of the year (`2023-064`), a month without its
+#: day (`2023-03`: a report's month, a truncated export) and a time of day without its date (`14:30`, `2:30 PM`).
+#: The last two are not whole dates (`_INCOMPLETE`).
+_YYYYMMDD = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_INCOMPLETE = r"(?:19|20)\d{2}[-/](?:0[1-9]|1[0-2])|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?"
+_ISO_OTHER = (
+    rf"{_YYYYMMDD}(?:T?\d{{4}}(?:\d{{2}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
+    rf"|\d{{4}}-?W\d{{2}}(?:-?[1-7])?|\d{{4}}-(?:[0-2]\d\d|3[0-5]\d|36[0-6])|{_INCOMPLETE}"
+)
 #: A date written in a common form other than the column's (ISO 8601, or the declared format): day, month and year
 #: with `/`, `.` or `-` (`15/01/2023`, `01-15-23`, `15.01.2023`), year first with `/` or `.` or unpadded
 #: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
 #: `05-Jan-2023`, `January 5, 2023`), with a time of day (and an offset) or not; or a spreadsheet's serial day
 #: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`:
-#: `EPOCH_SECONDS`, `EPOCH_MILLIS`).
+#: `EPOCH_SECONDS`, `EPOCH_MILLIS`); or ISO 8601's other forms, `_ISO_OTHER`.
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _OTHER_DATE = (
     r"(?i)^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2}(?:\d{2})?|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
     rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?))?"
-    rf"$|^{SERIAL_DAYS}$|^(?:{EPOCH_SECONDS}|{EPOCH_MILLIS})$"
+    rf"$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$"
 )
+#: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
+#: `check_other_dates`, throughout `check_mostly_unparsed`'s, both with `numeric_dates_hint`'s sentence.
+UNIX_TIME_REASON = (
+    "Unix time in {} (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
+)
+
+
+def _unmatched_text(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series | None]:
+    """The positions of `unmatched` in `raw` and their values as stripped text (None when there are none or the
+    column was not read as text)."""
+    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
+    if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+        return at, None
+    return at, raw.iloc[at].astype("str").str.strip()
+
+
+def unix_times(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), are Unix time
+    (`1704067200`, `1704067200000`: `features.dates.UNIX_TIME`, the predicate of the stops' hint)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at, text = _unmatched_text(raw, unmatched)
+    if text is not None:
+        out[at] = text.str.fullmatch(UNIX_TIME).fillna(False).to_numpy(dtype=bool)
+    return out
 
 
 def other_date_forms(
@@ -58,10 +92,9 @@ def other_date_forms(
     another common form (`_OTHER_DATE`) than the column's: ISO 8601, or the declared `date_format` (a value of
     the column's own form, impossible or not, is not one)."""
     out = np.zeros(len(raw), dtype=bool)
-    at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
-    if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+    at, text = _unmatched_text(raw, unmatched)
+    if text is None:
         return out
-    text = raw.iloc[at].astype("str").str.strip()
     hit = text.str.fullmatch(_OTHER_DATE).fillna(False)
     if date_format is None:
         own = text.str.match(_ISO).fillna(False)
@@ -112,5 +145,14 @@ def check_other_dates(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are dates written in another form than "
         f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
         "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
-        f"`date_formats`){numeric_dates_hint(raw[found])}.{rows}"
+        f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}.{rows}"
     )
+
+
+def _incomplete_hint(values: pd.Series) -> str:
+    """For dates of another form: when some are no whole date (`_INCOMPLETE`: a month without its day, `2023-03`,
+    or a time without its date, `14:30`), a sentence saying so (no day can be guessed for them); else ''."""
+    n = int(values.astype("str").str.strip().str.fullmatch(f"(?i){_INCOMPLETE}").sum())
+    if not n:
+        return ""
+    return f". {n:,} of them are no whole date (a month without its day, a time without its date): no day is guessed"

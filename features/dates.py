@@ -362,6 +362,8 @@ SERIAL_DAYS = r"[1-6]\d{4}(?:\.\d+)?"
 #: 10 digits, 1973-03-03 to 2033-05-18: `1704067200` is 2024-01-01), or milliseconds (12 or 13 digits).
 EPOCH_SECONDS = r"(?:[1-9]\d{8}|1\d{9})(?:\.\d+)?"
 EPOCH_MILLIS = r"[1-9]\d{11}|1\d{12}"
+#: Either form of Unix time.
+UNIX_TIME = f"{EPOCH_SECONDS}|{EPOCH_MILLIS}"
 
 
 def numeric_dates_hint(values: pd.Series) -> str:
@@ -378,7 +380,7 @@ def numeric_dates_hint(values: pd.Series) -> str:
             f". The values look like a spreadsheet's serial day numbers ({first} is {day.date()}): format "
             "the column as dates before exporting"
         )
-    if text.str.fullmatch(f"{EPOCH_SECONDS}|{EPOCH_MILLIS}").all():
+    if text.str.fullmatch(UNIX_TIME).all():
         millis = bool(re.fullmatch(EPOCH_MILLIS, first))
         at = pd.Timestamp(int(float(first)), unit="ms" if millis else "s")
         return (

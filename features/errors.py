@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 #: Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts colour, title and
 #: clipboard sequences, CR rewrites the line, BEL rings), DEL, C1 controls (CSI), and bidi embeddings, overrides
@@ -85,3 +86,67 @@ def working_on(**where: str) -> Iterator[None]:
         except AttributeError:  # an exception type without a __dict__: named without the place
             pass
         raise
+
+
+def product_frame(tb: Any) -> str | None:
+    """`features/numbers.py:123 (parse_numbers)`: the innermost line of the product's own code (`features`,
+    `models`, `pipelines`) in the traceback `tb`: a place, never a value; None outside it."""
+    import traceback
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for frame in reversed(traceback.extract_tb(tb)):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root) and path.relative_to(root).parts[0] in (
+            "features",
+            "models",
+            "pipelines",
+        ):
+            return f"{path.relative_to(root).as_posix()}:{frame.lineno} ({frame.name})"
+    return None
+
+
+#: The first line of `ExecutorError`'s message: Spark brings an executor's error back to the driver as the text of
+#: its traceback only (`PythonException`), so where it happened travels as words: `type=ValueError table=orders
+#: column=revenue at=features/numbers.py:123:parse_numbers`, each value a name (`_PLACE_VALUE`), never a cell.
+EXECUTOR_TAG = "cvp-executor-place:"
+_PLACE_VALUE = re.compile(r"[A-Za-z0-9_./:-]{1,200}")
+_PLACE_KEYS = ("type", "table", "column", "at")
+
+
+class ExecutorError(RuntimeError):
+    """An unexpected error of a Spark executor, its place in the first line (`EXECUTOR_TAG`), its own message after
+    (for the log: it may quote the data)."""
+
+
+@contextmanager
+def for_the_driver(**where: str) -> Iterator[None]:
+    """Around the body of a Spark task (`mapInPandas`, `applyInPandas`): an unexpected error raised inside is
+    raised again as an `ExecutorError` whose first line names its type, the table and column the product was
+    working on (`where`, then the inner `working_on` tags) and the innermost line of the product's code, so the
+    CLI's line names them on the driver (`executor_place`) as it does for the pandas engine. A `StructuralError`
+    is left as it is (the driver rebuilds it from its message)."""
+    try:
+        yield
+    except StructuralError:
+        raise
+    except Exception as exc:
+        at = (product_frame(exc.__traceback__) or "").replace(" (", ":").rstrip(")")
+        place = {"type": type(exc).__name__, **where, **getattr(exc, "cvp_where", {}), "at": at}
+        words = " ".join(
+            f"{k}={v}" for k, v in place.items() if k in _PLACE_KEYS and _PLACE_VALUE.fullmatch(v)
+        )
+        raise ExecutorError(f"{EXECUTOR_TAG} {words}\nits message: {exc}") from exc
+
+
+def executor_place(text: str) -> dict[str, str]:
+    """The place `for_the_driver` wrote into an executor's error, read back from the text of a Spark exception on
+    the driver (`PythonException`, or a `Py4JJavaError` quoting it): {} when there is none. Read from the last
+    traceback of the text only, the first `ExecutorError` line after its header: a value of the data quoted
+    further on (its own message, after the tag) cannot pass for the place; each value must be a name."""
+    tail = text[text.rfind("Traceback (most recent call last):") :]
+    found = re.search(rf"^(?:[\w.]+\.)?ExecutorError: {EXECUTOR_TAG} (.*)$", tail, re.M)
+    if found is None:
+        return {}
+    place = dict(word.partition("=")[::2] for word in found.group(1).split())
+    return {k: place[k] for k in _PLACE_KEYS if _PLACE_VALUE.fullmatch(place.get(k, ""))}

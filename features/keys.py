@@ -154,9 +154,16 @@ def repeated_headers(raw: pd.DataFrame) -> np.ndarray:
     named = [c for c in raw.columns if isinstance(c, str) and c]
     if not named or not len(raw) or any(not _is_text(raw[c]) for c in named):
         return out
-    # one Arrow pass over the first column narrows the rows to a handful; the others are compared on those only
+    # one Arrow pass over the first column narrows the rows to a handful; the others are compared on those only.
+    # The second export's byte-order mark stays before its header line (`\ufefforder_id`; `\ufeff"order_id"`: the
+    # mark keeps the quote from opening the field)
+    import pyarrow as pa
+
+    heads = pa.array([named[0], f"\ufeff{named[0]}", f'\ufeff"{named[0]}"'])
     try:
-        first = pc.fill_null(pc.equal(arrow_text(raw[named[0]]), named[0]), False)  # no copy of the strings
+        first = pc.fill_null(
+            pc.is_in(arrow_text(raw[named[0]]), value_set=heads), False
+        )  # no copy of the strings
     except (TypeError, ValueError):  # not text (Parquet decimals, bytes): judged by its column type later
         return out
     rows = np.flatnonzero(np.asarray(first, dtype=bool))

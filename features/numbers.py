@@ -152,8 +152,8 @@ _WITH_UNIT = (
 
 def unit_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
     """Which values of a number column (as read), among `unparsed`, are a number with a currency sign, code or
-    unit (`_WITH_UNIT`)."""
-    return _unparsed_matching(raw, unparsed, _WITH_UNIT)
+    unit (`_WITH_UNIT`); a typographic minus (`−12.50`: `minus_numbers`) is not one."""
+    return _unparsed_matching(raw, unparsed, _WITH_UNIT) & ~minus_numbers(raw, unparsed)
 
 
 def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
@@ -238,6 +238,18 @@ def accounting_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.n
     return _unparsed_matching(raw, unparsed, _ACCOUNTING)
 
 
+#: A negative number written with a minus sign other than `-`: the typographic minus `−` (U+2212, what word
+#: processors, typeset reports and some spreadsheet locales write), an en or em dash (`–12.50`), a small or
+#: fullwidth hyphen-minus. Its sign is never read (as `_ACCOUNTING`'s).
+_OTHER_MINUS = r"^[\u2212\u2013\u2014\ufe63\uff0d]\s?[0-9][0-9.,' ]*$"
+
+
+def minus_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a number column (as read), among `unparsed`, are negatives written with another minus sign
+    than `-` (`_OTHER_MINUS`: `−12.50`)."""
+    return _unparsed_matching(raw, unparsed, _OTHER_MINUS)
+
+
 #: The other forms of a number column's unparsed values judged like the forms above: the mask, what the values
 #: are (in a stop's message), what to export instead, and the row reject's reason (the ids' own: `{}` the column).
 _OTHER_FORMS = {
@@ -259,6 +271,13 @@ _OTHER_FORMS = {
         'numbers written as a spreadsheet formula or with its text prefix (="12.50", \'12.50)',
         "Export the values, not the formulas (plain numbers: `1234.50`)",
         FORMULA,
+    ),
+    "minus": (
+        minus_numbers,
+        "negative numbers written with another minus sign than '-' (−12.50, –12.50: a typographic minus or a dash)",
+        "Export plain numbers, a negative one with the minus sign '-' (`-12.50`); an amount the contract wants "
+        "positive (a refund, a discount) without a sign",
+        "number with another minus sign than '-' in {} (−12.50, –12.50)",
     ),
     "accounting": (
         accounting_numbers,

@@ -8,18 +8,13 @@ import os
 import sys
 from pathlib import Path
 
-from features.errors import without_passwords
+from features.errors import executor_place, product_frame, without_passwords
 
 #: Where an unexpected error's message may quote a cell of the data (pandas' `could not convert string to float:
 #: 'ann@example.com'`, Arrow's `Failed to parse string: 'Ann Smith'`, a `KeyError: 'C0042'`): the builtin types and
 #: the data libraries. Such a message goes to the log file only. The others (a tracking server's HTTP error, a file
 #: system's `OSError` naming a path) are shown, their passwords masked.
 _DATA_MODULES = ("builtins", "pandas", "numpy", "pyarrow", "pyspark", "py4j", "lightgbm", "sklearn", "scipy")
-_PRODUCT = (
-    "features",
-    "models",
-    "pipelines",
-)  # the product's own code, named by the line of an unexpected error
 _DATA_NOTE = "it may quote values of your data (names, e-mail addresses): share it only where the data may go"
 
 
@@ -32,17 +27,22 @@ def _may_quote_data(exc: BaseException) -> bool:
 def _where(command: str, exc: BaseException) -> str:
     """`in cvp validate, table 'orders', column 'revenue', at features/numbers.py:123 (parse_numbers)`: the
     command, the table and column the product was working on (`features.errors.working_on`) and the innermost
-    line of the product's own code: the place, never a value."""
-    import traceback
-
+    line of the product's own code: the place, never a value. A Spark executor's error (a `PythonException`, a
+    `Py4JJavaError`) names the executor's place (`features.errors.for_the_driver`): `in cvp validate, table
+    'orders', column 'revenue', a ValueError on a Spark executor at features/numbers.py:123 (parse_numbers), at
+    pipelines/engines/spark_input.py:...` (was: the driver's line only)."""
     parts = [f"in cvp {command}"]
     parts += [f"{k} {v!r}" for k, v in getattr(exc, "cvp_where", {}).items()]
-    root = Path(__file__).resolve().parent.parent
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        path = Path(frame.filename).resolve()
-        if path.is_relative_to(root) and path.relative_to(root).parts[0] in _PRODUCT:
-            parts.append(f"at {path.relative_to(root).as_posix()}:{frame.lineno} ({frame.name})")
-            break
+    if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
+        remote = executor_place(str(exc))
+        parts += [f"{k} {remote[k]!r}" for k in ("table", "column") if k in remote]
+        if "type" in remote:
+            at = remote.get("at", "").split(":")
+            where = f" at {at[0]}:{at[1]} ({at[2]})" if len(at) == 3 else ""
+            parts.append(f"a {remote['type']} on a Spark executor{where}")
+    here = product_frame(exc.__traceback__)
+    if here is not None:
+        parts.append(f"at {here}")
     return ", ".join(parts)
 
 

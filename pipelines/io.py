@@ -141,6 +141,12 @@ def _arrow_header(path: Path, guess: list[str]) -> list[str]:
         return guess
 
 
+#: Arrow's read block sizes, tried in turn: its default (1 MiB), then blocks that hold a longer line (a 10 MB cell:
+#: a document pasted in a notes column, a quote left open), which Arrow cannot split across blocks ("straddling
+#: object straddles two block boundaries"). Spark's reader takes any line, so both engines read the same file.
+_BLOCK_SIZES = (1 << 20, 1 << 26, 1 << 30)
+
+
 def _arrow_csv(path: Path, names: list[str]):
     """The file parsed by Arrow with the columns `names` as text (other columns typed by Arrow's inference)."""
     import pyarrow as pa
@@ -152,17 +158,25 @@ def _arrow_csv(path: Path, names: list[str]):
         quoted_strings_can_be_null=True,
         null_values=[""],
     )
-    try:
-        table = pacsv.read_csv(
-            path, parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=convert
-        )
-    except pa.ArrowInvalid as exc:
-        if "columns, got" not in str(exc):
-            raise
-        raise ragged_rows_error(path, convert) or StructuralError(
-            f"cannot read {path}: {_arrow_text(exc)}"
-        ) from None
-    return table
+    for block in _BLOCK_SIZES:
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=block),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=convert,
+            )
+        except pa.ArrowInvalid as exc:
+            if "straddl" in str(exc):
+                continue  # a line longer than the block: read again in larger blocks
+            if "columns, got" not in str(exc):
+                raise
+            raise ragged_rows_error(path, convert) or StructuralError(
+                f"cannot read {path}: {_arrow_text(exc)}"
+            ) from None
+    raise StructuralError(
+        f"cannot read {path}: a line is longer than {_BLOCK_SIZES[-1] >> 20:,} MB (a quote left open?)"
+    )
 
 
 def _arrow_text(exc: BaseException) -> str:
@@ -197,12 +211,20 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
         return "skip"
 
     names = _arrow_header(path, [])
-    pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=convert or pacsv.ConvertOptions(column_types={c: pa.string() for c in names}),
-    )
+    for block in _BLOCK_SIZES:  # a line longer than Arrow's block: read again in larger blocks
+        ragged.clear()
+        count = 0
+        try:
+            pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+                convert_options=convert or pacsv.ConvertOptions(column_types={c: pa.string() for c in names}),
+            )
+            break
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block == _BLOCK_SIZES[-1]:
+                raise
     if not count:
         return None
     # the line up to its first field outside the contract's non-personal columns (a whitelist, as every example

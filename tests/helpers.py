@@ -1,6 +1,7 @@
-"""Helpers several test files use, written once here instead of copied into each: a raw orders table, a console that
-records, `cvp` through typer's test runner, the manifest beside an output, a config file from YAML text, the checks
-that a secret was shown nowhere, and the guards that put MLflow's URIs and the process's CPUs back after a test."""
+"""Helpers several test files use, written once here instead of copied into each: a raw orders table, a data
+directory of CSV tables, a console that records, `cvp` through typer's test runner, the manifest beside an output, a
+config file from YAML text, the checks that a secret was shown nowhere, and the guards that put MLflow's URIs and the
+process's CPUs back after a test."""
 
 from __future__ import annotations
 
@@ -19,17 +20,45 @@ from rich.console import Console
 WRITE_TABLE = pq.ParquetWriter.write_table
 
 
-def raw_orders(n: int = 6, first_day: int = 1) -> pd.DataFrame:
-    """An orders table as read from a text file: `n` orders O0.. of customers C0.. (one each), revenue "10", dated
-    from 2023-01-`first_day` one day apart (after 28 orders the days start again)."""
+def raw_orders(n: int = 6, first_day: int = 1, revenue: str = "10") -> pd.DataFrame:
+    """An orders table as read from a text file: `n` orders O0.. of customers C0.. (one each), each of `revenue`,
+    dated from 2023-01-`first_day` one day apart (after 28 orders the days start again)."""
     return pd.DataFrame(
         {
             "order_id": [f"O{i}" for i in range(n)],
             "customer_id": [f"C{i}" for i in range(n)],
             "ordered_at": [f"2023-01-{i % 28 + first_day:02d}" for i in range(n)],
-            "revenue": ["10"] * n,
+            "revenue": [revenue] * n,
         }
     )
+
+
+#: A cell an unexpected error quotes (`fail_parsing_revenue`): it must never reach a message.
+PLANTED = "Ann Smith <ann.smith@example.com>"
+
+
+def fail_parsing_revenue(monkeypatch: Any) -> None:
+    """The validation's column parser raises, on the `revenue` column, an unexpected error quoting its first cell
+    (pandas' `could not convert string to float: '...'`); the other columns are parsed as usual."""
+    import features.validation as validation
+
+    parse = validation._parse_column
+
+    def fails_on_revenue(col, s, *args):
+        if col.name == "revenue":
+            raise ValueError(f"could not convert string to float: {s.iloc[0]!r}")
+        return parse(col, s, *args)
+
+    monkeypatch.setattr(validation, "_parse_column", fails_on_revenue)
+
+
+def csv_data(tmp_path: Path, **tables: pd.DataFrame) -> Path:
+    """A data directory `tmp_path / "data"` holding each table as `<name>.csv` (no index)."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    return data
 
 
 def quiet(width: int | None = 120) -> Console:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, Table
+from features.errors import for_the_driver
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -57,6 +58,7 @@ AFTER_CHURN = "__after_churn"
 ACCOUNTING = (
     "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.numbers.accounting_numbers`)
 )
+MINUS = "__minus"  # a negative written `−12.50` (`features.numbers.minus_numbers`)
 MAIL = (
     "__mail"  # an id that is an e-mail address (`features.ids.email_ids`: personal data, `check_email_ids`)
 )
@@ -98,7 +100,7 @@ MASKS = {
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
-    "V": HALVES,
+    "V": HALVES, "T": MINUS,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}
@@ -377,7 +379,8 @@ def check_returns(judged: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
         from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
         quiet_pandas3()
-        return arrow_safe(judge_returns(rows, accepted))
+        with for_the_driver(table="returns"):
+            return arrow_safe(judge_returns(rows, accepted))
 
     grouped = returns.groupBy(bucket(_wide("returns", VAL + "order_id"))).cogroup(
         orders.groupBy(bucket(JOINED + "order_id"))

@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.errors import for_the_driver
 from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -375,8 +376,9 @@ def _score_on(
 
     def expand_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         quiet_pandas3()
-        for batch in batches:
-            yield _arrow_safe(expand_rows(batch, n_chunks, refs))
+        with for_the_driver():
+            for batch in batches:
+                yield _arrow_safe(expand_rows(batch, n_chunks, refs))
 
     attributes = None if profile_inputs is None else profile_inputs.attributes
     # the profile inputs are written by the executors into the staging area, beside the file they go to
@@ -391,11 +393,12 @@ def _score_on(
     def features_udf(rows: pd.DataFrame) -> pd.DataFrame:
         quiet_pandas3()
         k = int(rows[BUCKET].iloc[0])
-        own = bucket_tables(rows, names, managers)
-        more = None if shared_extras is None else shared_extras.value
-        return build_bucket_features(
-            own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried, more
-        )
+        with for_the_driver():
+            own = bucket_tables(rows, names, managers)
+            more = None if shared_extras is None else shared_extras.value
+            return build_bucket_features(
+                own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried, more
+            )
 
     t0 = time.perf_counter()
     rows = union.mapInPandas(

@@ -37,6 +37,7 @@ import pandas as pd
 
 from features.contract import TABLES, Table
 from features.crossrefs import CLOSING_DATES
+from features.errors import for_the_driver
 from features.validation import ColumnStats, StructuralError, TableReport, ValidationResult
 from pipelines.config import AppConfig
 from pipelines.engines.spark_checks import (
@@ -132,34 +133,37 @@ def check_rows(
     from pipelines.engines.spark_stops import early_rows
 
     table = dataclasses.replace(TABLES[name], key=None)  # keys are judged over the whole table afterwards
-    for raw in batches:
-        raw = raw.reset_index(drop=True)
-        for col, (unit, zone) in (
-            nanos or {}
-        ).items():  # integers since the epoch -> the timestamps pandas reads
-            stamps = pd.to_datetime(raw[col], unit=unit, utc=zone is not None)
-            raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
-        stats: dict[str, ColumnStats] = {}
-        parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
-        dates = early_rows(table, parsed, rej, early or {})  # `1921` for `2021`, judged over the whole column
-        reject_stray_decimal_ids(table, parsed, rej, strays or [])  # then a stray `42.0` among `42`s
-        out: dict[str, Any] = {
-            ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
-            REASON: rej.reason,
-            UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
-            **column_masks(table, raw, parsed, stats, date_formats),
-            **dates,
-            CURRENCY: other_currency(raw, currency),
-        }
-        start += len(raw)
-        for col in raw.columns:
-            out[RAW + str(col)] = _as_text(raw[col])
-        for col in parsed.columns:
-            values = parsed[col]
-            if table.column(col).kind in ("id", "text"):
-                values = _as_text(values)
-            out[VAL + col] = values
-        yield pd.DataFrame(out)
+    with for_the_driver(table=name):  # an unexpected error named by its table and column on the driver
+        for raw in batches:
+            raw = raw.reset_index(drop=True)
+            for col, (unit, zone) in (
+                nanos or {}
+            ).items():  # integers since the epoch -> the timestamps pandas reads
+                stamps = pd.to_datetime(raw[col], unit=unit, utc=zone is not None)
+                raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
+            stats: dict[str, ColumnStats] = {}
+            parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
+            dates = early_rows(
+                table, parsed, rej, early or {}
+            )  # `1921` for `2021`, judged over the whole column
+            reject_stray_decimal_ids(table, parsed, rej, strays or [])  # then a stray `42.0` among `42`s
+            out: dict[str, Any] = {
+                ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
+                REASON: rej.reason,
+                UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
+                **column_masks(table, raw, parsed, stats, date_formats),
+                **dates,
+                CURRENCY: other_currency(raw, currency),
+            }
+            start += len(raw)
+            for col in raw.columns:
+                out[RAW + str(col)] = _as_text(raw[col])
+            for col in parsed.columns:
+                values = parsed[col]
+                if table.column(col).kind in ("id", "text"):
+                    values = _as_text(values)
+                out[VAL + col] = values
+            yield pd.DataFrame(out)
 
 
 def validate_spark(
@@ -284,7 +288,8 @@ def validate_spark(
         from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
 
         quiet_pandas3()
-        return arrow_safe(check_bucket(rows, vals, has_managers, has_customers))
+        with for_the_driver():
+            return arrow_safe(check_bucket(rows, vals, has_managers, has_customers))
 
     judged = union.groupBy(BUCKET).applyInPandas(per_bucket, bucket_schema)
     if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred
@@ -414,10 +419,16 @@ def load_spark(
     try:
         with unreadable_files():
             checked, reports, cached, judged = validate_spark(spark, sources, cfg)
-            written = publish_rejects_spark(checked, reports, rejects)
             # kept for the scoring backend (`SparkTables`); filled by the first table streamed below
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
             tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})
+            if "customers" in tables:  # the pandas loader's last stop, on the driver's ids (two spellings of
+                # one customer hash to two buckets), before any reject is written
+                from features.crossrefs import check_case_twins
+
+                ids = tables["customers"]["customer_id"]
+                check_case_twins("customers", "customer_id", ids, reports["customers"].rows_in)
+            written = publish_rejects_spark(checked, reports, rejects)
             tables.accepted = accepted
             if "invoices" in tables:  # the driver keeps no paid_at: the whole-base rule judged here
                 tables.paid_at_stop = paid_at_stop(accepted, tables["orders"]["ordered_at"].max())

@@ -32,6 +32,7 @@ from pipelines.engines.spark_checks import (
     LOW,
     MAIL,
     MASKS,
+    MINUS,
     NEGATIVE,
     NONPOSITIVE,
     NONZERO,
@@ -67,7 +68,14 @@ def column_masks(
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
     from features.date_forms import other_date_forms, swapped_dates
-    from features.ids import decimal_ids, email_ids, missing_categories, missing_ids, whole_ids
+    from features.ids import (
+        decimal_ids,
+        email_ids,
+        invisible_in_ids,
+        missing_categories,
+        missing_ids,
+        whole_ids,
+    )
     from features.numbers import (
         EFFORT_MEDIAN_MINUTES,
         RATINGS,
@@ -75,6 +83,7 @@ def column_masks(
         formula_numbers,
         invisible_numbers,
         locale_numbers,
+        minus_numbers,
         missing_placeholders,
         off_scale,
         other_digits,
@@ -101,6 +110,7 @@ def column_masks(
             put(PLACEHOLDER, i, missing_ids(parsed[name]))
         elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories
             put(PLACEHOLDER, i, missing_categories(parsed[name]))
+            put(HIDDEN, i, invisible_in_ids(parsed[name]))  # `North\u200b`
         elif col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
             pass
         else:
@@ -115,6 +125,7 @@ def column_masks(
             if col.kind in ("money", "number", "rating"):
                 put(FORMULA, i, formula_numbers(text, bad))
                 put(ACCOUNTING, i, accounting_numbers(text, bad))  # `(12.50)`, `12.50-`
+                put(MINUS, i, minus_numbers(text, bad))  # `−12.50`
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
                 put(UNIT, i, unit_numbers(text, bad))

@@ -48,8 +48,19 @@ def _is_local(uri: str) -> bool:
 
 
 def _part_files(names: list[str], where: str) -> str:
-    """The one format of a table directory's part files (hidden and `_SUCCESS`-like files skipped)."""
-    kinds = {Path(n).suffix for n in names if not n.startswith((".", "_")) and Path(n).suffix in SUFFIXES}
+    """The one format of a table directory's part files (hidden and `_SUCCESS`-like files skipped). Any other file
+    is refused by name: a compressed part (`part-00001.csv.gz`, `.csv.snappy`: Spark's own compressed output), a
+    part in another format (`.json`, `.txt`) would not be read, its rows lost without a word (was: skipped)."""
+    shown = [n for n in names if not n.startswith((".", "_"))]
+    other = sorted(n for n in shown if Path(n).suffix not in SUFFIXES)
+    if other:
+        listed = ", ".join(other[:5]) + (f" and {len(other) - 5:,} more" if len(other) > 5 else "")
+        raise StructuralError(
+            f"table directory {where} holds {len(other):,} file(s) that are not .csv or .parquet part files: "
+            f"{listed}; their rows would not be read. Uncompress the parts (write them without compression, or "
+            "as Parquet), or move the other files out of the directory"
+        )
+    kinds = {Path(n).suffix for n in shown}
     if len(kinds) != 1:
         raise StructuralError(
             f"table directory {where} must hold part files of one format (.csv or .parquet); found "
@@ -190,9 +201,10 @@ def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]])
         if other:
             (a, ha), (b, hb) = given[0], other[0]
             raise StructuralError(
-                f"table {name!r}: its part files {a.name} and {b.name} have different headers ({', '.join(ha)} / "
-                f"{', '.join(hb)}): Spark reads every part by the columns of one header, so values would land in "
-                "other columns. Write the parts with one header (the same columns in the same order)"
+                f"table {name!r}: its part files {a.name} and {b.name} have different headers "
+                f"({_shown_header(name, ha)} / {_shown_header(name, hb)}): Spark reads every part by the columns "
+                "of one header, so values would land in other columns. Write the parts with one header (the same "
+                "columns in the same order)"
             )
         return
     schemas = {}
@@ -215,6 +227,18 @@ def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]])
                     f"table {name!r}, column {column!r}: stored as {kind} in {first.name} and as "
                     f"{schemas[p][column]} in {p.name}: write the parts with one schema"
                 )
+
+
+def _shown_header(name: str, header: tuple[str, ...]) -> str:
+    """A part file's header for a message: the names of the table's contract columns as written (`Customer ID`),
+    every other cell counted, never shown: a part written without its header has a data row there, a customer's
+    name and e-mail address among it (was: the row printed whole)."""
+    from features.names import name_key, shown_name
+
+    known = {name_key(c.name) for c in TABLES[name].columns}
+    cells = [shown_name(c) if name_key(c) in known else "?" for c in header]
+    hidden = cells.count("?")
+    return ", ".join(cells) + (f" ({hidden} cell(s) outside the contract not shown)" if hidden else "")
 
 
 def _type_family(kind: Any) -> str:

@@ -44,6 +44,7 @@ from pipelines.engines.spark_checks import (
     GROUPED,
     HIDDEN,
     LOCALE,
+    MINUS,
     OTHER_DATE,
     PAIRS,
     PLACEHOLDER,
@@ -93,6 +94,7 @@ class TableRows:
                 HIDDEN,
                 FORMULA,
                 ACCOUNTING,
+                MINUS,
                 SWAPPED,
                 OTHER_DATE,
                 GROUPED,
@@ -158,7 +160,7 @@ def table_stops(
         # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
         forms = (
             ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),
-            ("A", ACCOUNTING, "accounting"),
+            ("A", ACCOUNTING, "accounting"), ("T", MINUS, "minus"),
         )  # fmt: skip
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")

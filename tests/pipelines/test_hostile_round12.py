@@ -6,18 +6,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError, validate_tables
-
-
-def _orders(n: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": [f"C{i}" for i in range(n)],
-            "ordered_at": [f"2023-01-{i % 28 + 1:02d}" for i in range(n)],
-            "revenue": ["12.5"] * n,
-        }
-    )
-
+from tests.helpers import raw_orders
 
 SHEET_ERRORS = ["#VALUE!", "#DIV/0!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#####", "#value!"]
 
@@ -28,7 +17,7 @@ def test_spreadsheet_error_values_in_a_number_column_are_named_and_stop_on_1_per
     (the demo with `#VALUE!` on 5% of its orders: 198 orders and their revenue gone). On 1% of the column (3
     rows or more) a structural error naming them and the rows; a stray one a reject saying what it is."""
     n = 300
-    orders = _orders(n)
+    orders = raw_orders(n)
     many = orders.assign(
         revenue=[SHEET_ERRORS[i] if i < len(SHEET_ERRORS) else v for i, v in enumerate(orders["revenue"])]
     )
@@ -52,7 +41,7 @@ def test_a_spreadsheet_error_value_as_an_id_is_rejected_not_one_customer(value):
     """Customer ids looked up by a spreadsheet formula that failed on some rows (`#REF!`): without a customers
     table, was exit 0 with every such order pooled onto one customer `#REF!` (scored, in the reports). Now a row
     reject naming the value's kind, as `#N/A` (a placeholder for a missing value) already was; `#42` is an id."""
-    orders = _orders(6).assign(customer_id=[value, "C1", value, "#42", "C4", "C5"])
+    orders = raw_orders(6).assign(customer_id=[value, "C1", value, "#42", "C4", "C5"])
     res = validate_tables({"orders": orders})
     assert res.report["orders"].rejected_by_reason == {
         "a spreadsheet error value in customer_id (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)": 2
@@ -69,7 +58,7 @@ def test_an_invisible_character_in_a_number_is_named_so_not_a_currency_sign(mark
     unit) and, on 1% of the column, a stop telling the user to export amounts in `data.currency`, which they
     did. Now its own reason, the ids' `invisible character in <column> (...)`, and its own stop."""
     n = 300
-    orders = _orders(n)
+    orders = raw_orders(n)
     forms = [f"12.50{mark}", f"1{mark}2.50", f"{mark}12.50"]
     stray = orders.assign(revenue=[forms[0] if i == 4 else v for i, v in enumerate(orders["revenue"])])
     res = validate_tables({"orders": stray})
@@ -91,7 +80,7 @@ def _mixed_dates(n: int, month_first: int) -> pd.DataFrame:
     system's export appended, a US office)."""
     days = pd.date_range("2023-01-01", periods=n, freq="D")
     written = [d.strftime("%m/%d/%Y" if i < month_first else "%d/%m/%Y") for i, d in enumerate(days)]
-    return _orders(n).assign(ordered_at=written)
+    return raw_orders(n).assign(ordered_at=written)
 
 
 def test_a_declared_day_first_format_over_month_first_dates_is_structural_not_read_swapped():
@@ -134,7 +123,7 @@ def test_dates_in_another_form_on_1_percent_of_an_iso_column_are_structural(form
     n = 300
     days = pd.date_range("2023-01-01", periods=n, freq="D")
     iso = [d.strftime("%Y-%m-%d") for d in days]
-    mixed = _orders(n).assign(
+    mixed = raw_orders(n).assign(
         ordered_at=[days[i].strftime(form) if i % 10 == 3 else v for i, v in enumerate(iso)]
     )
     with pytest.raises(StructuralError) as got:
@@ -144,7 +133,9 @@ def test_dates_in_another_form_on_1_percent_of_an_iso_column_are_structural(form
         "table 'orders', column 'ordered_at': 30 of 300 values are dates written in another form than ISO 8601"
     )
     assert repr(days[3].strftime(form)) in message and "\n3 " in message
-    stray = _orders(n).assign(ordered_at=[days[i].strftime(form) if i == 3 else v for i, v in enumerate(iso)])
+    stray = raw_orders(n).assign(
+        ordered_at=[days[i].strftime(form) if i == 3 else v for i, v in enumerate(iso)]
+    )
     res = validate_tables({"orders": stray})
     assert res.report["orders"].rejected_by_reason == {"ambiguous or unknown date format in ordered_at": 1}
 
@@ -158,13 +149,13 @@ def test_iso_dates_among_a_declared_format_are_structural_on_1_percent():
     days = pd.date_range("2023-01-01", periods=n, freq="D")
     written = [d.strftime("%Y-%m-%d" if i % 20 == 0 else "%d/%m/%Y") for i, d in enumerate(days)]
     with pytest.raises(StructuralError) as got:
-        validate_tables({"orders": _orders(n).assign(ordered_at=written)}, date_formats=formats)
+        validate_tables({"orders": raw_orders(n).assign(ordered_at=written)}, date_formats=formats)
     assert str(got.value).startswith(
         "table 'orders', column 'ordered_at': 15 of 300 values are dates written in another form than the "
         "declared date format '%d/%m/%Y' ('2023-01-01', '2023-01-21', '2023-02-10')"
     )
     garbage = ["not a date" if i % 20 == 0 else v for i, v in enumerate(written)]
-    res = validate_tables({"orders": _orders(n).assign(ordered_at=garbage)}, date_formats=formats)
+    res = validate_tables({"orders": raw_orders(n).assign(ordered_at=garbage)}, date_formats=formats)
     assert res.report["orders"].rejected_by_reason == {
         "ordered_at does not match the declared date format %d/%m/%Y": 15
     }
@@ -181,21 +172,21 @@ def test_whole_amounts_with_a_point_for_thousands_are_structural_not_read_a_thou
     whole = [str(10 + i) for i in range(n)]
     written = ["1.250" if i in (3, 50, 200) else v for i, v in enumerate(whole)]
     with pytest.raises(StructuralError) as got:
-        validate_tables({"orders": _orders(n).assign(revenue=written)})
+        validate_tables({"orders": raw_orders(n).assign(revenue=written)})
     message = str(got.value)
     assert message.startswith(
         "table 'orders', column 'revenue': 3 of 300 values are written with a point before three digits "
         "('1.250') and every other value is a whole number (297)"
     )
     assert "\n3 " in message and "\n200 " in message
-    quantities = _orders(n).assign(quantity=["1.000" if i < 5 else "2" for i in range(n)])
+    quantities = raw_orders(n).assign(quantity=["1.000" if i < 5 else "2" for i in range(n)])
     with pytest.raises(StructuralError, match="column 'quantity': 5 of 300 values"):
         validate_tables({"orders": quantities})
     for decimal in ("12.5", "0.125"):  # the point is a decimal point: read as written
-        res = validate_tables({"orders": _orders(n).assign(revenue=written[:-1] + [decimal])})
+        res = validate_tables({"orders": raw_orders(n).assign(revenue=written[:-1] + [decimal])})
         assert res.tables["orders"]["revenue"].iloc[3] == 1.25
     few = ["1.250" if i in (3, 50) else v for i, v in enumerate(whole)]  # two: cannot be told from decimals
-    assert validate_tables({"orders": _orders(n).assign(revenue=few)}).report["orders"].accepted == n
+    assert validate_tables({"orders": raw_orders(n).assign(revenue=few)}).report["orders"].accepted == n
 
 
 def test_serial_day_numbers_in_part_of_a_date_column_are_structural_with_the_hint():
@@ -207,7 +198,7 @@ def test_serial_day_numbers_in_part_of_a_date_column_are_structural_with_the_hin
     serial = [str((d - pd.Timestamp("1899-12-30")).days) for d in days]
     written = [serial[i] if i % 25 == 0 else d.strftime("%Y-%m-%d") for i, d in enumerate(days)]
     with pytest.raises(StructuralError) as got:
-        validate_tables({"orders": _orders(n).assign(ordered_at=written)})
+        validate_tables({"orders": raw_orders(n).assign(ordered_at=written)})
     message = str(got.value)
     assert message.startswith(
         "table 'orders', column 'ordered_at': 12 of 300 values are dates written in another form than ISO 8601"
@@ -221,13 +212,13 @@ def test_spreadsheet_error_values_in_a_date_or_flag_column_are_named_and_stop_on
     `unparseable promo`), exit 0 up to half the column. Now the spreadsheet's own reason and, on 1% of the
     column, the same stop as in a number column."""
     n = 300
-    many = _orders(n).assign(**{column: ["#VALUE!" if i % 50 == 0 else good for i in range(n)]})
+    many = raw_orders(n).assign(**{column: ["#VALUE!" if i % 50 == 0 else good for i in range(n)]})
     with pytest.raises(StructuralError) as got:
         validate_tables({"orders": many})
     assert str(got.value).startswith(
         f"table 'orders', column {column!r}: 6 of 300 values are a spreadsheet's error value"
     )
-    stray = _orders(n).assign(**{column: ["#REF!" if i == 7 else good for i in range(n)]})
+    stray = raw_orders(n).assign(**{column: ["#REF!" if i == 7 else good for i in range(n)]})
     res = validate_tables({"orders": stray})
     assert res.report["orders"].rejected_by_reason == {
         f"a spreadsheet error value in {column} (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)": 1
@@ -240,12 +231,12 @@ def test_a_number_written_as_a_spreadsheet_formula_is_named_so_not_a_currency_si
     a number with a unit (`=`, `'` before it), a reject `number with a currency sign or unit` and, on 1% of the
     column, a stop asking for amounts in `data.currency`. Now the ids' own reason and its own stop."""
     n = 300
-    stray = _orders(n).assign(revenue=[written if i == 9 else "12.5" for i in range(n)])
+    stray = raw_orders(n).assign(revenue=[written if i == 9 else "12.5" for i in range(n)])
     res = validate_tables({"orders": stray})
     assert res.report["orders"].rejected_by_reason == {
         'spreadsheet formula or text prefix in revenue (="...", \'...)': 1
     }
-    many = _orders(n).assign(revenue=[written if i % 60 == 0 else "12.5" for i in range(n)])
+    many = raw_orders(n).assign(revenue=[written if i % 60 == 0 else "12.5" for i in range(n)])
     with pytest.raises(StructuralError) as got:
         validate_tables({"orders": many})
     message = str(got.value)
@@ -261,13 +252,13 @@ def test_invisible_characters_in_a_date_or_flag_column_are_named_and_stop_on_1_p
     (or `unparseable promo`), exit 0 up to half the column. Now the numbers' and ids' reason and, on 1% of the
     column, the same stop as in a number column."""
     n = 300
-    many = _orders(n).assign(**{column: [good + "\u200b" if i % 50 == 0 else good for i in range(n)]})
+    many = raw_orders(n).assign(**{column: [good + "\u200b" if i % 50 == 0 else good for i in range(n)]})
     with pytest.raises(StructuralError) as got:
         validate_tables({"orders": many})
     assert str(got.value).startswith(
         f"table 'orders', column {column!r}: 6 of 300 values are written with an invisible character"
     )
-    stray = _orders(n).assign(**{column: ["\ufeff" + good if i == 7 else good for i in range(n)]})
+    stray = raw_orders(n).assign(**{column: ["\ufeff" + good if i == 7 else good for i in range(n)]})
     res = validate_tables({"orders": stray})
     assert res.report["orders"].rejected_by_reason == {
         f"invisible character in {column} (BOM, zero-width space, line break, ...)": 1
@@ -277,7 +268,7 @@ def test_invisible_characters_in_a_date_or_flag_column_are_named_and_stop_on_1_p
 def _managed(manager_ids: list[str]) -> dict[str, pd.DataFrame]:
     n = len(manager_ids)
     return {
-        "orders": _orders(n),
+        "orders": raw_orders(n),
         "customers": pd.DataFrame(
             {
                 "customer_id": [f"C{i}" for i in range(n)],
@@ -306,7 +297,7 @@ def test_an_e_mail_address_as_an_id_is_rejected_never_a_manager_or_customer_id()
     assert res.report["account_managers"].rejected_by_reason == {reason: 1}
     assert sorted(res.tables["account_managers"]["account_manager_id"]) == ["AM2", "AM@2"]
     assert mail not in repr(res.report)
-    orders = _orders(4).assign(customer_id=["C1", " bo@shop.example ", "C2", "C3"])
+    orders = raw_orders(4).assign(customer_id=["C1", " bo@shop.example ", "C2", "C3"])
     assert validate_tables({"orders": orders}).report["orders"].rejected_by_reason == {
         "an e-mail address in customer_id (personal data, not an id: export the id instead)": 1
     }
@@ -370,16 +361,16 @@ def test_invoices_returns_tickets_exported_twice_under_new_ids_are_structural(ta
     only are not judged (the same invoice twice on one day cannot be told from a repeated export)."""
     again = rows.assign(**{key: [f"X{i}" for i in range(len(rows))]})
     with pytest.raises(StructuralError) as got:
-        validate_tables({"orders": _orders(6), table: pd.concat([rows, again], ignore_index=True)})
+        validate_tables({"orders": raw_orders(6), table: pd.concat([rows, again], ignore_index=True)})
     message = str(got.value)
     assert message.startswith(
         f"table '{table}': 400 of 400 {noun}s repeat another {noun} in every column but {key}"
     )
     assert "dated to the day only are not judged" in message and "\n0 " in message
     few = pd.concat([rows, again.iloc[:4]], ignore_index=True)
-    res = validate_tables({"orders": _orders(6), table: few})
+    res = validate_tables({"orders": raw_orders(6), table: few})
     assert res.report[table].accepted == 204 and res.report[table].rejected == 0
     by_day = pd.concat([rows, again], ignore_index=True)
     by_day = by_day.assign(**{c: by_day[c].str[:10] for c in by_day.columns if c.endswith("_at")})
-    res = validate_tables({"orders": _orders(6), table: by_day})
+    res = validate_tables({"orders": raw_orders(6), table: by_day})
     assert res.report[table].accepted == 400

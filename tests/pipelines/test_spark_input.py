@@ -1376,3 +1376,121 @@ def test_assignments_outside_their_managers_tenure_are_rejected_and_stop_as_by_p
         load_spark(spark, data, CFG)
     assert "assignments are dated after their manager's left_at" in str(pandas_stop.value)
     assert str(spark_stop.value) == str(pandas_stop.value)
+
+
+#: The fourteenth hunt's row rejects, batched into one load (one Spark run): a stray Unix time among the dates, a
+#: zero-width space in a region, the header again behind a byte-order mark, a typographic minus; and a 1.2 MB cell,
+#: which both engines read.
+ROUND14_CUSTOMERS = _CUST.assign(region=["North", "West", "North", "North\u200b", "West", "West"])
+ROUND14_ORDERS = _ORD.assign(
+    ordered_at=["2024-01-05", "1704067200", "2024-02-03", "2024-03-01", "2024-03-02", "2024-03-05"],
+    channel=["x" * 1_200_000, "web", "web", "web", "web", "web"],  # longer than Arrow's 1 MiB read block
+    revenue=["10", "20.5", "\u221230", "40", "50", "60"],  # a typographic minus
+)
+
+
+@pytest.mark.spark
+def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
+    """The fourteenth hunt's row rejects (a stray `1704067200` among dates, a zero-width space in a region): the
+    same reasons, counts and accepted rows on both engines (the rules run on the Spark batches through
+    `features.validation`); and its stops (a month without its day on half the dates, invisible characters in
+    half the regions: `spark_masks`' `HIDDEN`): the same message."""
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round14 import (
+        HIDDEN_REGION,
+        MINUS_REASON,
+        UNIX_REASON,
+        with_bom_header_inside,
+    )
+
+    data = _write(tmp_path / "data", orders=ROUND14_ORDERS, customers=ROUND14_CUSTOMERS)
+    with_bom_header_inside(data / "orders.csv")
+    expected = load_data(data)
+    assert expected.result.report["orders"].rejected_by_reason == {
+        UNIX_REASON: 1,
+        "unknown customer_id": 1,
+        MINUS_REASON: 1,
+        "the header line repeated inside the file (concatenated exports?)": 1,
+    }
+    assert expected.result.report["customers"].rejected_by_reason == {HIDDEN_REGION: 1}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    # a month without its day on 3 of 6 dates (ISO's other forms, `features.date_forms._ISO_OTHER`): the same stop
+    months = _ORD.assign(
+        ordered_at=["2024-01", "2024-02-01", "2024-02", "2024-03-01", "2024-03", "2024-03-05"]
+    )
+    stop = _write(tmp_path / "months", orders=months)
+    with pytest.raises(StructuralError, match="3 of 6 values are dates written in another form") as expected:
+        load_data(stop)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, stop, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    # a typographic minus on 3 of 6 amounts: its stop
+    minus = _write(
+        tmp_path / "minus", orders=_ORD.assign(revenue=["\u221210", "20", "\u221230", "\u201340", "5", "6"])
+    )
+    with pytest.raises(
+        StructuralError, match="3 of 6 values are negative numbers written with another"
+    ) as expected:
+        load_data(minus)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, minus, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    # a zero-width space in 3 of 6 regions: the invisible characters' stop
+    hidden = ROUND14_CUSTOMERS.assign(
+        region=["North\u200b", "West", "North\u2060", "West\u00ad", "West", "West"]
+    )
+    stop = _write(tmp_path / "hidden", orders=_ORD, customers=hidden)
+    with pytest.raises(StructuralError, match="3 of 6 values are written with an invisible") as expected:
+        load_data(stop)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, stop, CFG, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
+    # 3 of the 6 customers exported a second time in lower case (`c000001`): the case twins' stop, which Spark
+    # judges on the driver's ids (the two spellings hash to two buckets), before any reject is written
+    twins = pd.concat([_CUST, _CUST.iloc[:3].assign(customer_id=lambda d: d["customer_id"].str.lower())])
+    stop = _write(tmp_path / "twins", orders=_ORD, customers=twins)
+    with pytest.raises(
+        StructuralError, match="3 ids \\(of 9 rows\\) have a twin differing only by"
+    ) as expected:
+        load_data(stop)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, stop, CFG, tmp_path / "twin-rejects")
+    assert str(got.value) == str(expected.value)
+    assert not (tmp_path / "twin-rejects").exists()
+
+
+@pytest.mark.spark
+def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
+    spark, capsys, tmp_path, monkeypatch
+):
+    """An unexpected error inside a Spark task quoting a cell: through Spark's own transport (a `PythonException`
+    holding the worker's traceback text), the CLI line names the table and column the task knew
+    (`features.errors.for_the_driver`, `pipelines.cli._where`), never the cell."""
+    from pipelines.cli import _friendly
+    from tests.helpers import PLANTED
+
+    def body(batches):
+        from features.errors import for_the_driver, working_on
+
+        with for_the_driver(table="orders"):
+            for batch in batches:
+                with working_on(column="revenue"):
+                    raise ValueError(f"could not convert string to float: {PLANTED!r}")
+                yield batch
+
+    frame = spark.createDataFrame(pd.DataFrame({"revenue": ["1", "2"]}))
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))  # the error log
+    monkeypatch.delenv("CVP_DEBUG", raising=False)
+
+    @_friendly
+    def validate() -> None:
+        frame.mapInPandas(body, "revenue string").collect()
+
+    with pytest.raises(SystemExit):
+        validate()
+    line = " ".join(capsys.readouterr().err.split())
+    assert "ann.smith" not in line
+    assert "in cvp validate, table 'orders', column 'revenue', a ValueError on a Spark executor" in line, line
