@@ -284,3 +284,19 @@ def trained_process() -> Fresh:
     proc = Fresh(["-c", code], root / "logs", env=os.environ | {"PYTHONPATH": str(ROOT)}, cwd=ROOT)
     proc.root = root
     return proc
+
+
+def spark_cluster_process(trained: Any) -> Fresh:
+    """`tests.pipelines.spark_cluster_run` on the `trained` fixture: the standalone cluster started and its one
+    `cvp score` run made in a fresh process that then holds the cluster until stopped (`.root`: what it wrote)."""
+    root = scratch("spark-cluster")
+    args = [
+        "-m",
+        "tests.pipelines.spark_cluster_run",
+        str(root / "run"),
+        str(trained.data),
+        str(trained.config),
+    ]
+    proc = Fresh(args, root / "logs", env=os.environ | {"PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    proc.root = root / "run"
+    return proc

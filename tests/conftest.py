@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+#: The Spark JVMs this session launches (the `spark` fixture's, a `cvp score --engine spark` process's) fork their
+#: Python workers from `tests/spark_daemon.py`, which has the engine's imports loaded (`spark-submit` reads
+#: PYSPARK_SUBMIT_ARGS when pyspark launches it; one given by the caller is kept as given).
+SPARK_SUBMIT_ARGS = "--conf spark.python.daemon.module=tests.spark_daemon pyspark-shell"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import os
+
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", SPARK_SUBMIT_ARGS)
+
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start now, in the background, the fresh processes that need nothing from the tests, for the collected tests

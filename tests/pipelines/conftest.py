@@ -28,17 +28,35 @@ FAST_CONFIG = {
 
 def _start_after(request: pytest.FixtureRequest, fixture: str, **made: Any) -> None:
     """Once the `trained` or `default_scores` fixture is made, start the fresh processes collected tests read
-    from it (`tests/background.py`): the champion loaded by a new interpreter, the `cvp score` process to be killed."""
+    from it (`tests/background.py`): the champion loaded by a new interpreter, the standalone Spark cluster and its
+    `cvp score` run, the `cvp score` process to be killed."""
     from tests import background
 
     if fixture == "trained" and background.collected(
         request.session, "test_champion_loads_in_a_fresh_process_and_predicts"
     ):
         background.start_early("champion", lambda: background.champion_process(made["trained"]))
+    if fixture == "trained" and _spark_cluster_collected(request.session):
+        background.start_early("spark-cluster", lambda: background.spark_cluster_process(made["trained"]))
     if fixture == "default_scores" and background.collected(
         request.session, "test_a_killed_score_process_leaves_one_whole_set"
     ):
         background.start_early("killed-score", lambda: background.paused_score_process(**made))
+
+
+def _spark_cluster_collected(session: pytest.Session) -> bool:
+    """A collected test reads the standalone cluster (`tests/pipelines/test_spark_cluster.py`), and Spark can run."""
+    import os
+
+    if os.environ.get("CVP_SKIP_SPARK") == "1":
+        return False
+    from pipelines.engines.spark_session import SparkUnavailable, require_spark
+
+    try:
+        require_spark()
+    except SparkUnavailable:
+        return False  # the `spark_available` fixture fails the test, saying why
+    return any("cluster" in getattr(item, "fixturenames", ()) for item in session.items)
 
 
 @dataclass(frozen=True)

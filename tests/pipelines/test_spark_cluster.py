@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.engines.spark_parts import write_spark_output
 from pipelines.engines.spark_session import StandaloneCluster, standalone_cluster
+from tests.pipelines.spark_cluster_run import CLI, EVENTS
 
 #: What a `cvp score` run keeps beside its outputs: the locks of its scores set and its rejects set
 #: (`pipelines.locks`, `.<name>.publish.lock`).
@@ -37,24 +38,40 @@ def _gone(pid: int) -> bool:
     return False
 
 
+def _ended(holder, name: str, timeout: float) -> dict:
+    """What the holder (`tests/pipelines/spark_cluster_run.py`) wrote in `name`, waited for; its log if it ended
+    without writing it."""
+    path, deadline = holder.root / name, time.monotonic() + timeout
+    while not path.exists():
+        if holder.proc.poll() is not None or time.monotonic() > deadline:
+            assert path.exists(), f"the cluster holder wrote no {name}: {holder.stderr.read_text()[-5000:]}"
+        time.sleep(0.5)
+    return json.loads(path.read_text())
+
+
 @pytest.fixture(scope="module")
-def cluster(spark_available, tmp_path_factory):
-    """One master and one worker (2 cores, 1 GB for executors) for this module; afterwards, no process of theirs
-    (daemons, executors, Python workers) may be left."""
-    with standalone_cluster(tmp_path_factory.mktemp("spark-cluster"), cores=2, memory="1g") as running:
-        yield running
-    left = [pid for pid in running.pids if not _gone(pid)]
+def holder(spark_available, trained):
+    """The process holding this module's standalone cluster (one master and one worker, 2 cores, 1 GB for
+    executors) and its `cvp score` run, started in the background once `trained` existed (or now, run alone);
+    afterwards, no process of the cluster (daemons, executors, Python workers) may be left."""
+    from tests import background
+
+    proc = background.take("spark-cluster", lambda: background.spark_cluster_process(trained))
+    try:
+        yield proc
+    finally:
+        proc.stop()  # SIGTERM: the holder stops the daemons with their executors
+    started = proc.root / "cluster.json"
+    pids = json.loads(started.read_text())["pids"] if started.exists() else []  # none: `cluster` failed
+    left = [pid for pid in pids if not _gone(pid)]
     assert not left, f"processes of the standalone cluster still running: {left}"
 
 
-def _frame(n: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": pd.array([f"C{i:03d}" for i in range(n)], dtype="str"),
-            "as_of": pd.Timestamp("2025-01-01"),
-            "pred_value_365d": np.arange(n, dtype=np.float64) * 1.5,
-        }
-    )
+@pytest.fixture(scope="module")
+def cluster(holder) -> StandaloneCluster:
+    """The running cluster, once its worker is registered."""
+    info = _ended(holder, "cluster.json", 300)
+    return StandaloneCluster(info["master_url"], info["web_url"], Path(info["logs"]), tuple(info["pids"]))
 
 
 def _applications(running: StandaloneCluster) -> list[dict]:
@@ -93,36 +110,17 @@ def _jobs_by_module(events: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def cli_run(trained, cluster, tmp_path_factory) -> CliRun:
-    """One `cvp score --engine spark` process against the standalone cluster, whose output set every Spark-engine
-    test of this module reads (one Spark run instead of one here and one in-process in test_spark.py): the
-    trained data plus one bad order, into a Parquet directory that holds an earlier run's result (a stray part
-    file in it), rejects written by the executors, Spark's event log kept to count the run's jobs."""
-    root = tmp_path_factory.mktemp("spark-cli")
-    data = root / "data"
-    data.mkdir()
-    for p in trained.data.glob("*.parquet"):
-        (data / p.name).write_bytes(p.read_bytes())
-    orders = pd.read_parquet(data / "orders.parquet")
-    bad = orders.iloc[[0]].assign(order_id="bad-1", revenue=-1.0)
-    pd.concat([orders, bad], ignore_index=True).to_parquet(data / "orders.parquet", index=False)
-    out = root / "scores"
-    write_spark_output(_frame(3), out)  # an earlier run's result, with a stray file in it
-    (out / "stale-part.parquet").write_bytes(b"left over from an old run")
-    events = tmp_path_factory.mktemp("spark-events")
-
-    args = ["score", "--data", str(data), "--as-of", "2025-01-01", "--out", str(out)]
-    args += ["--config", str(trained.config), "--engine", "spark", "--spark-master", cluster.master_url]
-    args += ["--rejects", str(root / "rejects")]
-    submit = f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir={events.as_uri()}"
-    env = os.environ | {"PYSPARK_SUBMIT_ARGS": submit + " --conf spark.eventLog.compress=false pyspark-shell"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        cwd=root, capture_output=True, text=True, timeout=1200, check=False, env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    assert "Traceback" not in done.stderr
-    return CliRun(root, out, len(orders), _jobs_by_module(events))
+def cli_run(holder, cluster) -> CliRun:
+    """One `cvp score --engine spark` process against the standalone cluster (run by the holder,
+    `tests/pipelines/spark_cluster_run.py`), whose output set every Spark-engine test of this module reads (one
+    Spark run instead of one here and one in-process in test_spark.py): the trained data plus one bad order, into
+    a Parquet directory that holds an earlier run's result (a stray part file in it), rejects written by the
+    executors, Spark's event log kept to count the run's jobs."""
+    done = _ended(holder, "cli.json", 1500)
+    assert done["returncode"] == 0, done["stdout"][-3000:] + done["stderr"][-5000:]
+    assert "Traceback" not in done["stderr"]
+    root = holder.root / CLI
+    return CliRun(root, root / "scores", done["orders"], _jobs_by_module(holder.root / EVENTS))
 
 
 @pytest.mark.spark
