@@ -393,10 +393,9 @@ def run_score(
             "config": run_cfg.digest(),
             "features": cfg.features.model_dump(mode="json"),
             "labels": cfg.labels.model_dump(mode="json"),
-            # the code that computes the scores (features/, models/) and the engine: other code or engine, other
-            # statuses or last bits under the same data
+            # the code that computes the scores (features/, models/): other code, other statuses or features under
+            # the same data. Not the engine: both engines write the same output set (tested), under one id
             "code": (code := code_version()),
-            "engine": engine,
         }
         from pipelines.history import runs_before
 

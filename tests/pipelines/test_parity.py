@@ -142,7 +142,9 @@ def test_population_rule_by_hand():
         "orders": pd.DataFrame(
             {
                 "customer_id": ["a", "b", "c", "f"],
-                "ordered_at": [t("2023-10-01"), t("2023-10-01"), t("2021-01-01"), t("2024-02-01")],
+                # b ordered before its cancellation (an order a day or more after it is a win-back:
+                # `features.population.came_back`, tests/pipelines/test_seam_round9.py)
+                "ordered_at": [t("2023-10-01"), t("2023-05-01"), t("2021-01-01"), t("2024-02-01")],
             }
         ),
     }
