@@ -1417,48 +1417,37 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+
+    def same_stop(data: Path, match: str, rejects: Path) -> None:
+        """The pandas loader stops on `data` with a message matching `match`; the Spark loader with the same."""
+        with pytest.raises(StructuralError, match=match) as expected:
+            load_data(data)
+        with pytest.raises(StructuralError) as got, mapped_errors():
+            load_spark(spark, data, CFG, rejects)
+        assert str(got.value) == str(expected.value)
+
     # a month without its day on 3 of 6 dates (ISO's other forms, `features.date_forms._ISO_OTHER`): the same stop
     months = _ORD.assign(
         ordered_at=["2024-01", "2024-02-01", "2024-02", "2024-03-01", "2024-03", "2024-03-05"]
     )
     stop = _write(tmp_path / "months", orders=months)
-    with pytest.raises(StructuralError, match="3 of 6 values are dates written in another form") as expected:
-        load_data(stop)
-    with pytest.raises(StructuralError) as got, mapped_errors():
-        load_spark(spark, stop, CFG, tmp_path / "rejects")
-    assert str(got.value) == str(expected.value)
+    same_stop(stop, "3 of 6 values are dates written in another form", tmp_path / "rejects")
     # a typographic minus on 3 of 6 amounts: its stop
     minus = _write(
         tmp_path / "minus", orders=_ORD.assign(revenue=["\u221210", "20", "\u221230", "\u201340", "5", "6"])
     )
-    with pytest.raises(
-        StructuralError, match="3 of 6 values are negative numbers written with another"
-    ) as expected:
-        load_data(minus)
-    with pytest.raises(StructuralError) as got, mapped_errors():
-        load_spark(spark, minus, CFG, tmp_path / "rejects")
-    assert str(got.value) == str(expected.value)
+    same_stop(minus, "3 of 6 values are negative numbers written with another", tmp_path / "rejects")
     # a zero-width space in 3 of 6 regions: the invisible characters' stop
     hidden = ROUND14_CUSTOMERS.assign(
         region=["North\u200b", "West", "North\u2060", "West\u00ad", "West", "West"]
     )
     stop = _write(tmp_path / "hidden", orders=_ORD, customers=hidden)
-    with pytest.raises(StructuralError, match="3 of 6 values are written with an invisible") as expected:
-        load_data(stop)
-    with pytest.raises(StructuralError) as got, mapped_errors():
-        load_spark(spark, stop, CFG, tmp_path / "rejects")
-    assert str(got.value) == str(expected.value)
+    same_stop(stop, "3 of 6 values are written with an invisible", tmp_path / "rejects")
     # 3 of the 6 customers exported a second time in lower case (`c000001`): the case twins' stop, which Spark
     # judges on the driver's ids (the two spellings hash to two buckets), before any reject is written
     twins = pd.concat([_CUST, _CUST.iloc[:3].assign(customer_id=lambda d: d["customer_id"].str.lower())])
     stop = _write(tmp_path / "twins", orders=_ORD, customers=twins)
-    with pytest.raises(
-        StructuralError, match="3 ids \\(of 9 rows\\) have a twin differing only by"
-    ) as expected:
-        load_data(stop)
-    with pytest.raises(StructuralError) as got, mapped_errors():
-        load_spark(spark, stop, CFG, tmp_path / "twin-rejects")
-    assert str(got.value) == str(expected.value)
+    same_stop(stop, "3 ids \\(of 9 rows\\) have a twin differing only by", tmp_path / "twin-rejects")
     assert not (tmp_path / "twin-rejects").exists()
 
 
