@@ -84,7 +84,7 @@ from features.numbers import (
     reject_number_forms,
     sheet_error_numbers,
 )
-from features.parsing import _check_float_ids, _parse_column
+from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
 from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
 from features.row_rules import check_row_conventions, row_rules
@@ -295,7 +295,8 @@ def _check_parsed(
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if col.kind not in ("id", "text") and column_stats is None:  # `$12.50`, `WAHR` on most rows: the format
         check_mostly_unparsed(table.name, col.name, raw, bad, int(given.sum()))
-    if col.kind in ("money", "number", "rating"):
+    if col.kind in ("money", "number", "rating"):  # `1e-400` read as 0, `1e400` as inf: neither is the value
+        rej.add(unrepresentable(raw, parsed), OUT_OF_RANGE.format(col.name))
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 
 
