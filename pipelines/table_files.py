@@ -41,6 +41,7 @@ def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> No
     (`pipelines.io.find_table_files`); also a mapping's source files (`pipelines.mapping.resolve_source`)."""
     import stat
 
+    check_inside(path, data_dir)
     if path.is_dir():
         if table_dirs:
             return
@@ -61,6 +62,20 @@ def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> No
                 "for a writer forever). Write the table to a file"
             )
     check_format(path)
+
+
+def check_inside(path: Path, data_dir: Path) -> None:
+    """A table file or part (`orders.csv`, `orders/part-0.csv`) that is a symbolic link resolving outside
+    `data_dir`: refused by name, as a mapping's source is (`pipelines.mapping.resolve_source`): a batch job pointed
+    at a directory reads nothing else without saying so (was: read, another directory's table taken for this one's
+    without a word). A link inside `data_dir`, and `data_dir` itself a link, are read."""
+    root = Path(data_dir).resolve()
+    target = Path(path).resolve()
+    if not target.is_relative_to(root):
+        raise StructuralError(
+            f"{path.name} in {data_dir} is a symbolic link to {target}, outside the data directory: it is not "
+            "read. Copy the table into the data directory (or give the directory that holds it as --data)"
+        )
 
 
 def check_format(path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from features.validation import validate_tables
+from features.validation import StructuralError, validate_tables
+from tests.helpers import csv_data as _data
 from tests.helpers import raw_orders
 
 RANGE_REASON = "number out of a 64-bit float's range in {} (1e-400 read as 0, 1e400 as infinite)"
@@ -26,3 +28,38 @@ def test_a_number_a_float_cannot_hold_is_rejected_naming_the_range(written):
         RANGE_REASON.format("quantity"): 1,
         "non-finite revenue": 1,
     }
+
+
+def test_a_table_linked_from_outside_the_data_directory_is_refused_by_name(tmp_path):
+    """`tickets.csv` in `--data` a symbolic link to another directory's file (or `orders/` a link to another
+    directory's part files, or one part so linked, `--engine spark`): was read without a word, a batch job reading
+    files outside what it was pointed at. Now refused by name, both engines, as a mapping's source already was
+    (`pipelines.table_files.check_inside`); a link inside the data directory, and `--data` itself a link, are
+    read."""
+    from pipelines.engines.spark_sources import find_sources
+    from pipelines.io import load_data
+
+    data = _data(tmp_path, orders=raw_orders(4))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    tickets = pd.DataFrame(
+        {"ticket_id": ["T1"], "customer_id": ["C1"], "opened_at": ["2023-01-02"], "effort_minutes": ["5"]}
+    )
+    tickets.to_csv(outside / "tickets.csv", index=False)
+    (data / "tickets.csv").symlink_to(outside / "tickets.csv")
+    refused = r"tickets.csv in .* is a symbolic link to .*elsewhere.tickets.csv, outside the data directory"
+    with pytest.raises(StructuralError, match=refused):
+        load_data(data)
+    with pytest.raises(StructuralError, match=refused):
+        find_sources(None, str(data))
+    (data / "tickets.csv").unlink()
+    (data / "kept").mkdir()
+    tickets.to_csv(data / "kept" / "tickets.csv", index=False)
+    (data / "tickets.csv").symlink_to(data / "kept" / "tickets.csv")  # inside: read
+    (tmp_path / "link").symlink_to(data)
+    assert load_data(tmp_path / "link").result.report["tickets"].accepted == 1
+    (data / "tickets.csv").unlink()
+    (data / "tickets").mkdir()  # Spark's part files: one linked from outside
+    (data / "tickets" / "part-0.csv").symlink_to(outside / "tickets.csv")
+    with pytest.raises(StructuralError, match=r"part-0.csv in .* is a symbolic link to .*outside the data"):
+        find_sources(None, str(data))
