@@ -558,6 +558,11 @@ def validate_tables(
 
         cust, cust_rej, _ = parsed["customers"]
         check_case_twins("customers", "customer_id", cust.loc[cust_rej.ok, "customer_id"], len(cust))
+    else:  # without one, `C001` on some orders and `c001` on others: one customer's orders split in two
+        from features.crossrefs import check_case_twins
+
+        o, o_rej, _ = parsed["orders"]
+        check_case_twins("orders", "customer_id", o.loc[o_rej.ok, "customer_id"], len(o))
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}
