@@ -478,7 +478,10 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
             # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"), its max would be "9" over
             # "10"; a missing line skipped by the sum would leave a partial total: numbers, and a group with a
             # missing value stays missing.
-            values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
+            try:  # `Description + 'x'` derived, then summed: the mapping's fault, named (was: exit 1, a traceback)
+                values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
+            except ExpressionError as exc:
+                raise StructuralError(str(exc)) from None
             numeric[f"\0{target}"], numeric[f"\0na{target}"] = values, values.isna()
             aggs[target] = pd.NamedAgg(column=f"\0{target}", aggfunc=fn)
             aggs[f"\0na{target}"] = pd.NamedAgg(column=f"\0na{target}", aggfunc="any")

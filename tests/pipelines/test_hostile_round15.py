@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError, validate_tables
+from pipelines.mapping import Mapping, apply_mapping
 from tests.helpers import csv_data as _data
 from tests.helpers import raw_orders
 
@@ -86,3 +87,68 @@ def test_orders_naming_customers_in_two_letter_cases_without_a_customers_table_s
     ):
         validate_tables({"orders": case_variant_orders(3)})
     assert validate_tables({"orders": case_variant_orders(2)}).report["orders"].accepted == 300
+
+
+def lines_mapping(derive: str) -> Mapping:
+    """A mapping of invoice lines (a CSV source) onto orders, one per invoice, its revenue the sum of `derive`."""
+    return Mapping.model_validate(
+        {
+            "sources": {"lines": {"file": "lines.csv"}},
+            "tables": {
+                "orders": {
+                    "source": "lines",
+                    "derive": {"line_revenue": derive},
+                    "group_by": "InvoiceNo",
+                    "columns": {
+                        "order_id": "InvoiceNo",
+                        "customer_id": "CustomerID",
+                        "ordered_at": {"min": "InvoiceDate"},
+                        "revenue": {"sum": "line_revenue"},
+                    },
+                }
+            },
+        }
+    )
+
+
+def invoice_lines(prices: list[str]) -> pd.DataFrame:
+    """Invoice lines as read from a CSV export (text), one invoice per two lines, at `prices`."""
+    n = len(prices)
+    return pd.DataFrame(
+        {
+            "InvoiceNo": [str(536365 + i // 2) for i in range(n)],
+            "CustomerID": ["17850"] * n,
+            "InvoiceDate": ["2010-12-01 08:26:00"] * n,
+            "Quantity": ["6"] * n,
+            "UnitPrice": prices,
+            "Description": [f"ITEM {i}" for i in range(n)],
+        }
+    )
+
+
+def test_a_mapping_summing_text_it_derived_is_a_structural_error_not_a_crash():
+    """`derive: {line_revenue: "Description + 'x'"}` then `revenue: {sum: line_revenue}` (a derive giving text
+    for a number): was exit 1, `unexpected ExpressionError` and a traceback log, for a message the mapping's other
+    number checks already give with exit 2. Now that structural error, naming no value of the column."""
+    with pytest.raises(
+        StructuralError, match=r"mapping for orders.revenue \(sum\) needs numbers, but column 'line_revenue'"
+    ) as stop:
+        apply_mapping(lines_mapping("Description + 'x'"), {"lines": invoice_lines(["2.55"] * 4)})
+    assert "ITEM" not in str(stop.value)
+
+
+def test_a_mapping_source_number_a_float_cannot_hold_stops_as_text_that_is_no_number():
+    """`UnitPrice` written `1e-400` in a CSV source: was read as 0 by the mapping's number parser, the line's
+    revenue 0 and its order accepted without a word. Now the mapping's stop for text that is not a number
+    (`features.parsing.unrepresentable`, the contract's rule)."""
+    assert len(
+        apply_mapping(lines_mapping("Quantity * UnitPrice"), {"lines": invoice_lines(["2.55"] * 4)})[0][
+            "orders"
+        ]
+    )
+    with pytest.raises(
+        StructuralError, match=r"column 'UnitPrice' holds text that is not one \(or one a 64-bit"
+    ):
+        apply_mapping(
+            lines_mapping("Quantity * UnitPrice"), {"lines": invoice_lines(["2.55", "1e-400", "3", "4"])}
+        )
