@@ -1456,7 +1456,9 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     """The fifteenth hunt on Spark: a number a float cannot hold (`1e-400`, `1e400`) the same reject, counts and
     accepted rows (`features.parsing.unrepresentable` in the shared row checks); without a customers table,
     orders naming customers in two letter cases (`C000001` / `c000001`) the same stop, judged on the driver's
-    order ids before any reject is written; a table linked from outside `--data` refused by the same message."""
+    order ids before any reject is written; a customers table lacking half of the orders' customers the same stop
+    (`features.crossrefs.check_respelled_refs`); a table linked from outside `--data` refused by the same
+    message."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round15 import RANGE_REASON
@@ -1486,6 +1488,9 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     twins = _write(tmp_path / "twins", orders=cases)
     same_stop(twins, "6 of 9 rows name one of 3 ids that have a twin differing", tmp_path / "twin-rejects")
     assert not (tmp_path / "twin-rejects").exists()
+    # a customers table lacking half of the orders' customers: the incomplete export's stop, from the same masks
+    partial = _write(tmp_path / "partial", orders=_ORD, customers=_CUST.iloc[:3])
+    same_stop(partial, "3 of 6 rows name a customer the customers table does not list", tmp_path / "rejects")
     outside = _write(tmp_path / "elsewhere", tickets=_TICKETS)
     (twins / "orders.csv").write_text(_ORD.to_csv(index=False))
     (twins / "tickets.csv").symlink_to(outside / "tickets.csv")
