@@ -354,6 +354,13 @@ def _zero_divisors(frame: pd.DataFrame, expr: str, what: str, ok: np.ndarray, ke
         zero = zero_divisors(parse(expr), frame) & ok
     except ExpressionError as exc:
         raise StructuralError(f"mapping {what} = {expr!r}: {exc}") from None
+    n, routed = int(zero.sum()), int(ok.sum())
+    if n >= MIN_ROWS and n > SHARE * routed:  # a divisor column of zeros: the mapping's, not the lines' fault
+        raise StructuralError(
+            f"mapping {what} = {expr!r} divides by zero on {n:,} of the {routed:,} rows it reads: a divisor "
+            "column the export leaves 0 (a rate, a count), or another column meant. Rejected, these rows would "
+            f"be dropped with their groups. Example rows:\n{examples(frame, pd.Series(zero, index=frame.index))}"
+        )  # was: every such line a source reject `division by zero`, the table lost with exit 0
     if keys and zero.any():
         rows = frame.loc[ok]
         group_zero = pd.Series(zero[ok], index=rows.index).groupby(

@@ -175,3 +175,20 @@ def test_orders_of_customers_the_customers_table_lacks_stop_as_an_incomplete_exp
     )  # C99's row rejected: its orders follow
     res = validate_tables({"orders": orders, "customers": rejected})
     assert res.report["orders"].rejected_by_reason == {"unknown customer_id": 3}
+
+
+def test_a_mapping_dividing_by_a_column_of_zeros_stops_naming_the_derive():
+    """`line_revenue: "Quantity * UnitPrice / Rate"` over an export whose `Rate` is 0 on most lines (a column the
+    export leaves 0, another column meant): was every such line a source reject `division by zero in
+    derive.line_revenue`, the orders lost with exit 0. Now, on more than half of the rows the derive reads (3 or
+    more: the row rules' share), a structural error naming the derive; a few stay source rejects (round 11)."""
+    lines = invoice_lines(["2.55"] * 6).assign(Rate=["0", "0", "0", "0", "1", "1"])
+    mapping = lines_mapping("Quantity * UnitPrice / Rate")
+    with pytest.raises(
+        StructuralError,
+        match=r"mapping tables.orders.derive.line_revenue = 'Quantity \* UnitPrice / Rate' divides by zero on 4 "
+        r"of the 6 rows it reads",
+    ):
+        apply_mapping(mapping, {"lines": lines})
+    tables, rejects, _ = apply_mapping(mapping, {"lines": lines.assign(Rate=["0", "1", "1", "1", "1", "1"])})
+    assert len(tables["orders"]) == 2 and len(rejects["lines"]) == 2  # the first invoice, both its lines
