@@ -102,6 +102,9 @@ def unreadable_table_file(path: Path, data_dir: Path) -> None:
     error (was: a note among the files not read, and every command went on without the table, exit 0)."""
     head, _, rest = path.name.partition(".")
     parts = rest.lower().split(".")
+    table = head.strip().lower()
+    if table in TABLES and rest and path.name.lower() not in {f"{table}{s}" for s in SUFFIXES}:
+        _check_doubled_suffix(path, table, parts, data_dir)
     if head.lower() not in TABLES or not rest:
         return
     if parts[-1] in PARQUET_SUFFIXES or (len(parts) > 1 and parts[-1] == "parquet" and parts[-2] in CODECS):
@@ -128,6 +131,26 @@ def unreadable_table_file(path: Path, data_dir: Path) -> None:
     raise StructuralError(
         f"{path.name} in {data_dir} looks like the {table!r} table, but {how}; it is not skipped, which would "
         f"run every command without the {table!r} table"
+    )
+
+
+def _check_doubled_suffix(path: Path, table: str, parts: list[str], data_dir: Path) -> None:
+    """`tickets.csv.csv` (an extension typed again where the file manager hides it), `tickets.parquet.csv`,
+    `tickets.csv ` (a space after the name): a table file's name with only table suffixes and spaces added is
+    the table, never a note (was: "file tickets.csv.csv is not a contract table and is not read", every command
+    run without the tickets, exit 0)."""
+    suffixes = {s.lstrip(".") for s in SUFFIXES}
+    if not all(p.strip() in suffixes for p in parts):
+        return
+    plain = [f"{table}{s}" for s in SUFFIXES if (data_dir / f"{table}{s}").exists()]
+    if plain:
+        raise StructuralError(
+            f"table {table!r} has two files: {plain[0]} and {path.name!r}; remove or move the one not meant"
+        )
+    raise StructuralError(
+        f"{path.name!r} in {data_dir} looks like the {table!r} table with its name written otherwise (an extension "
+        f"typed twice, a space): rename it to {table}.{parts[-1].strip()}; it is not skipped, which would run every "
+        f"command without the {table!r} table"
     )
 
 

@@ -192,3 +192,26 @@ def test_a_mapping_dividing_by_a_column_of_zeros_stops_naming_the_derive():
         apply_mapping(mapping, {"lines": lines})
     tables, rejects, _ = apply_mapping(mapping, {"lines": lines.assign(Rate=["0", "1", "1", "1", "1", "1"])})
     assert len(tables["orders"]) == 2 and len(rejects["lines"]) == 2  # the first invoice, both its lines
+
+
+@pytest.mark.parametrize("name", ["tickets.csv.csv", "tickets.parquet.csv", "tickets.csv ", " tickets.csv"])
+def test_a_table_file_with_its_extension_typed_twice_is_refused_by_name(tmp_path, name):
+    """`tickets.csv.csv` (the extension typed again where the file manager hides it), `tickets.csv ` (a space
+    after the name): was a note "file tickets.csv.csv is not a contract table and is not read", every command run
+    without the tickets (every customer's cost to serve gone), exit 0; both engines list the table files with
+    `pipelines.io.find_table_files`. Now a structural error naming the file and the name to give it; beside
+    `tickets.csv`, "two files"; a copy `tickets (1).csv` and a backup `tickets.csv.bak` stay notes."""
+    from pipelines.io import find_table_files
+
+    data = _data(tmp_path, orders=raw_orders(4))
+    (data / name).write_text("ticket_id,customer_id,opened_at,effort_minutes\nT1,C1,2023-01-02,5\n")
+    with pytest.raises(
+        StructuralError, match=r"looks like the 'tickets' table with its name written otherwise"
+    ):
+        find_table_files(data, [])
+    (data / "tickets.csv").write_text((data / name).read_text())
+    with pytest.raises(StructuralError, match=r"table 'tickets' has two files: tickets.csv and"):
+        find_table_files(data, [])
+    (data / name).rename(data / "tickets (1).csv")
+    notes: list[str] = []
+    assert set(find_table_files(data, notes)) == {"orders", "tickets"} and len(notes) == 1
