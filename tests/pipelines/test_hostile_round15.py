@@ -215,3 +215,23 @@ def test_a_table_file_with_its_extension_typed_twice_is_refused_by_name(tmp_path
     (data / name).rename(data / "tickets (1).csv")
     notes: list[str] = []
     assert set(find_table_files(data, notes)) == {"orders", "tickets"} and len(notes) == 1
+
+
+def test_an_optional_column_without_a_value_is_said_when_loading(tmp_path):
+    """`orders.cost` in the file but empty on every row (an export that wrote the header and left the values
+    out): read as absent, every margin guessed from `features.margin_rate_when_cost_missing`, said only in the
+    feature manifest (was: not a word on the console of `cvp validate`, `train`, `score`). Now a loading note, for
+    every optional column the models read; a column with one value, and personal columns, get none."""
+    from pipelines.io import load_data
+    from pipelines.loading import print_load_report
+    from tests.helpers import quiet
+
+    orders = raw_orders(4).assign(cost="", quantity=["", "", "2", ""])
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(4)], "email": ""})
+    console = quiet(width=400)
+    print_load_report(load_data(_data(tmp_path, orders=orders, customers=customers)), console, None, [])
+    notes = [line for line in console.file.getvalue().splitlines() if " holds no value" in line]
+    assert notes == [
+        "note: orders.cost is in the file but holds no value on any of its 4 accepted rows: read as if absent "
+        "(every margin from features.margin_rate_when_cost_missing); an export that left the values out?"
+    ]
