@@ -235,3 +235,31 @@ def test_an_optional_column_without_a_value_is_said_when_loading(tmp_path):
         "note: orders.cost is in the file but holds no value on any of its 4 accepted rows: read as if absent "
         "(every margin from features.margin_rate_when_cost_missing); an export that left the values out?"
     ]
+
+
+def test_a_csv_file_escaping_quotes_with_a_backslash_is_refused_naming_the_line(tmp_path):
+    """`"C\\"1"` (PHP's `fputcsv`, MySQL's `INTO OUTFILE`: a quote escaped with a backslash, not doubled): was
+    read as the customer `C\\1"` by the pandas engine and `"C\\"1"` by Spark's, exit 0 on both; with a comma after
+    the escaped quote, a ragged-row stop. Now a structural error naming the file and line, not its text
+    (`pipelines.table_files.check_escaped_quotes`), for table files and Spark's part files alike; RFC 4180's
+    doubled quotes and a field ending in a backslash (`"C:\\dir\\"`) are read."""
+    from pipelines.engines.spark_sources import find_sources
+    from pipelines.io import load_data
+
+    header = "order_id,customer_id,ordered_at,revenue\n"
+    good = header + 'O1,"C""1",2023-01-01,10\nO2,"C:\\dir\\",2023-01-02,5\nO3,"5\\"" x",2023-01-03,6\n'
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(good)
+    assert load_data(data).result.report["orders"].accepted == 3
+    (data / "orders.csv").write_text(good + 'O4,"C\\"1",2023-01-04,7\n')
+    refused = r"orders.csv: line 5 holds a quote escaped with a backslash"
+    with pytest.raises(StructuralError, match=refused):
+        load_data(data)
+    with pytest.raises(StructuralError, match=refused):
+        find_sources(None, str(data))
+    (data / "orders.csv").rename(tmp_path / "orders.csv")
+    (data / "orders").mkdir()
+    (tmp_path / "orders.csv").rename(data / "orders" / "part-0.csv")
+    with pytest.raises(StructuralError, match=r"part-0.csv: line 5 holds a quote escaped"):
+        find_sources(None, str(data))
