@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text
+from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, letter_cases
 
 
 def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -> pd.Series:
@@ -290,8 +290,12 @@ def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[t
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    texts = [arrow_text(c.astype("str")) for c in columns]
+    cases = [letter_cases(t) for t in texts]
+    if not (any(u for u, _ in cases) and any(lo for _, lo in cases)):
+        return 0, []  # ASCII without an upper-case or without a lower-case letter: no two ids fold alike
     # each column's distinct ids, then theirs: no copy of every id of the tables side by side
-    uniques = [pc.unique(arrow_text(c.astype("str"))).cast(pa.large_string()) for c in columns]
+    uniques = [pc.unique(t).cast(pa.large_string()) for t in texts]
     distinct = pc.drop_null(pc.unique(pa.chunked_array(uniques, type=pa.large_string())))
     folded = pc.utf8_lower(distinct)
     if len(pc.unique(folded)) == len(distinct):

@@ -11,7 +11,7 @@ from features.contract import BOOLS, Column
 from features.errors import StructuralError
 from features.ids import clean_nfc_text
 from features.names import examples
-from features.text import blank
+from features.text import arrow_text, blank
 
 _TRUE, _FALSE = {t for t, _ in BOOLS}, {f for _, f in BOOLS}
 
@@ -62,6 +62,35 @@ def parse_numbers(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.astype("str").str.strip().where(~blank(s), None), errors="coerce").astype(
         "float64"
     )
+
+
+#: a plain decimal number, with or without an exponent (`1e-400`, `-2.5E+309`, `0.000...01`)
+_DECIMAL = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+#: the reason of `unrepresentable` numbers
+OUT_OF_RANGE = "number out of a 64-bit float's range in {} (1e-400 read as 0, 1e400 as infinite)"
+
+
+def unrepresentable(raw: pd.Series, parsed: pd.Series) -> np.ndarray:
+    """Numbers written as text that a 64-bit float cannot hold: those read as 0 with a digit other than 0 before
+    their exponent (`1e-400`, underflowing: was accepted as 0 without a word) and those read as infinite that are
+    written as a number, not `inf` (`1e400`, `1` and 400 zeros: was rejected `non-finite`). Only the values read as
+    0 or infinite are looked at (a plain amount costs one comparison); a Parquet number column holds none."""
+    values = parsed.to_numpy(dtype="float64")
+    odd = (values == 0) | np.isinf(values)
+    found = np.zeros(len(values), dtype=bool)
+    if not odd.any() or pd.api.types.is_numeric_dtype(raw.dtype):
+        return found
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    at = np.flatnonzero(odd)  # a written 0 (`0`, `0.00`) holds no other digit: one Arrow pass drops them
+    text = pc.utf8_trim_whitespace(arrow_text(raw.astype("str")).take(pa.array(at)))
+    digit = np.asarray(pc.fill_null(pc.match_substring_regex(text, "[1-9]"), False), dtype=bool)
+    at, text = at[digit], text.filter(pa.array(digit))
+    mantissa = pc.replace_substring_regex(text, "[eE].*$", "")
+    number = pc.and_(pc.match_substring_regex(text, _DECIMAL), pc.match_substring_regex(mantissa, "[1-9]"))
+    found[at] = np.asarray(pc.fill_null(number, False), dtype=bool)
+    return found
 
 
 def parse_bools(s: pd.Series) -> pd.Series:

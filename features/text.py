@@ -88,6 +88,32 @@ def _byte_range(arr: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
     return low, high
 
 
+def letter_cases(arr: pa.Array | pa.ChunkedArray) -> tuple[bool, bool]:
+    """Whether the strings' data holds an upper-case letter and a lower-case one, from the buffers (no value read);
+    a byte outside ASCII, or a column that is not text, counts as both (`features.ids.case_only_twins`: ids with
+    no lower-case letter, or none in upper case, cannot differ only by case)."""
+    import pyarrow as pa
+
+    upper = lower = False
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not len(chunk):
+            continue
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True, True
+        _, off_buf, data = chunk.buffers()[:3]
+        wide = pa.types.is_large_string(chunk.type)
+        offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)
+        start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+        if data is None or end <= start:
+            continue
+        used = np.frombuffer(data, dtype=np.uint8)[start:end]
+        if used.max() >= 0x80:
+            return True, True
+        upper = upper or bool((np.subtract(used, 0x41, dtype=np.uint8) < 26).any())
+        lower = lower or bool((np.subtract(used, 0x61, dtype=np.uint8) < 26).any())
+    return upper, lower
+
+
 def first_bytes(arr: object, position: int = 0) -> np.ndarray:
     """The first byte of each string (0 for an empty or missing one), read from Arrow's buffers; with `position`,
     the byte at that position (0 for a string that ends before it). One gather per chunk, no copy of the

@@ -84,7 +84,7 @@ from features.numbers import (
     reject_number_forms,
     sheet_error_numbers,
 )
-from features.parsing import _check_float_ids, _parse_column
+from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
 from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
 from features.row_rules import check_row_conventions, row_rules
@@ -295,7 +295,8 @@ def _check_parsed(
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if col.kind not in ("id", "text") and column_stats is None:  # `$12.50`, `WAHR` on most rows: the format
         check_mostly_unparsed(table.name, col.name, raw, bad, int(given.sum()))
-    if col.kind in ("money", "number", "rating"):
+    if col.kind in ("money", "number", "rating"):  # `1e-400` read as 0, `1e400` as inf: neither is the value
+        rej.add(unrepresentable(raw, parsed), OUT_OF_RANGE.format(col.name))
         rej.add(np.isinf(parsed.to_numpy(dtype="float64")), f"non-finite {col.name}")
 
 
@@ -525,7 +526,8 @@ def validate_tables(
         for name, (t, rej, _) in parsed.items():
             for ref in TABLES[name].customer_refs:
                 unknown = reject_unknown(t, ref, known, rej)
-                check_respelled_refs(name, t, ref, known, unknown)  # `3` for `C000003` throughout
+                # `3` for `C000003` throughout; customers the table lacks (an incomplete export)
+                check_respelled_refs(name, t, ref, known, unknown, listed=cust["customer_id"])
     else:  # no customers table: the side tables' ids spelled like the orders' customers (`3` for `C000003`)
         from features.crossrefs import check_refs_against_orders
 
@@ -557,6 +559,11 @@ def validate_tables(
 
         cust, cust_rej, _ = parsed["customers"]
         check_case_twins("customers", "customer_id", cust.loc[cust_rej.ok, "customer_id"], len(cust))
+    else:  # without one, `C001` on some orders and `c001` on others: one customer's orders split in two
+        from features.crossrefs import check_case_twins
+
+        o, o_rej, _ = parsed["orders"]
+        check_case_twins("orders", "customer_id", o.loc[o_rej.ok, "customer_id"], len(o))
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, TableReport] = {}

@@ -156,6 +156,30 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     ]
 
 
+def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A note per optional column the models read (`orders.cost`, `tickets.satisfaction`, ...) that is in the file
+    but holds no value on any accepted row: an export that wrote the header and left the values out is read as if
+    the column were absent (for `orders.cost`, every margin from `features.margin_rate_when_cost_missing`), which
+    only the feature manifest said (was: not a word on the console). One pass of `notna` per such column."""
+    from features.contract import TABLES
+
+    out = []
+    for name, t in tables.items():
+        if name not in TABLES or not len(t):
+            continue
+        for col in TABLES[name].columns:
+            if col.required or not col.model_input or col.name not in t.columns or t[col.name].notna().any():
+                continue
+            guess = (
+                " (every margin from features.margin_rate_when_cost_missing)" if col.name == "cost" else ""
+            )
+            out.append(
+                f"{name}.{col.name} is in the file but holds no value on any of its {len(t):,} accepted rows: read "
+                f"as if absent{guess}; an export that left the values out?"
+            )
+    return out
+
+
 #: Files not read listed one by one up to this many; more (a data directory shared with thousands of other files)
 #: are counted in one note, so the notes that matter are not lost among them.
 MAX_FILE_NOTES = 10
@@ -185,7 +209,8 @@ def print_load_report(
     (`written`: the reject files or directories written under `rejects`, whichever engine wrote them; a
     `StagedDirectory`: staged, published with the run's other outputs)."""
     console.print(validation_table(loaded))
-    for line in ignored_columns_notes(loaded) + files_not_read(loaded.notes) + case_notes(loaded.tables):
+    notes = files_not_read(loaded.notes) + case_notes(loaded.tables) + empty_column_notes(loaded.tables)
+    for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = loaded.result.rows_rejected + sum(
         v

@@ -41,6 +41,7 @@ def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> No
     (`pipelines.io.find_table_files`); also a mapping's source files (`pipelines.mapping.resolve_source`)."""
     import stat
 
+    check_inside(path, data_dir)
     if path.is_dir():
         if table_dirs:
             return
@@ -63,6 +64,20 @@ def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> No
     check_format(path)
 
 
+def check_inside(path: Path, data_dir: Path) -> None:
+    """A table file or part (`orders.csv`, `orders/part-0.csv`) that is a symbolic link resolving outside
+    `data_dir`: refused by name, as a mapping's source is (`pipelines.mapping.resolve_source`): a batch job pointed
+    at a directory reads nothing else without saying so (was: read, another directory's table taken for this one's
+    without a word). A link inside `data_dir`, and `data_dir` itself a link, are read."""
+    root = Path(data_dir).resolve()
+    target = Path(path).resolve()
+    if not target.is_relative_to(root):
+        raise StructuralError(
+            f"{path.name} in {data_dir} is a symbolic link to {target}, outside the data directory: it is not "
+            "read. Copy the table into the data directory (or give the directory that holds it as --data)"
+        )
+
+
 def check_format(path: Path) -> None:
     """A Parquet file named `.csv` or a text file named `.parquet` (a file renamed, an export saved with the wrong
     extension): named for what it is, from its first bytes (was: "not UTF-8 text (byte 7 is ...)", "Parquet magic
@@ -80,6 +95,58 @@ def check_format(path: Path) -> None:
         raise StructuralError(
             f"{path.name} is a text file (CSV?), not Parquet: rename it to {path.stem}.csv if it is one"
         )
+    if suffix == ".csv" and head != b"PAR1":
+        check_escaped_quotes(path)
+
+
+#: what may follow `\"` in a CSV file written the RFC 4180 way: the quote ends a field that ends with a backslash
+#: (`"C:\dir\"`), or starts a doubled quote (`"5\"" screen"`)
+_AFTER_QUOTE = b',\r\n"'
+_CHUNK = 1 << 24
+
+
+def _escaped_quote(data: bytes) -> int:
+    """The position of the first `\"` in `data` followed by a byte outside `_AFTER_QUOTE` (-1 if none; the last
+    two bytes are left to the next chunk), vectorised: a file of Windows paths holds many backslashes."""
+    import numpy as np
+
+    b = np.frombuffer(data, dtype=np.uint8)
+    at = np.flatnonzero((b[:-2] == ord("\\")) & (b[1:-1] == ord('"')))
+    if not len(at):
+        return -1
+    bad = at[~np.isin(b[at + 2], np.frombuffer(_AFTER_QUOTE, dtype=np.uint8))]
+    return int(bad[0]) if len(bad) else -1
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line (from 1) of byte `offset` of the file: its line breaks before it counted."""
+    with open(path, "rb") as fh:
+        return 1 + sum(fh.read(min(_CHUNK, offset - done)).count(b"\n") for done in range(0, offset, _CHUNK))
+
+
+def check_escaped_quotes(path: Path) -> None:
+    """A CSV file escaping quotes with a backslash (`"say \"hi\""`: PHP's `fputcsv`, MySQL's `INTO OUTFILE`, a
+    writer with `escapechar`) instead of doubling them: a structural error naming the line, never its text (was:
+    `"C\"1"` read as `C\1"` by the pandas engine and as `"C\"1"` by Spark's, two customers; a field with a comma
+    after the escaped quote, a ragged-row stop). One `memchr` pass for a backslash; the chunks holding one read
+    as bytes by NumPy."""
+    offset, carry = 0, b""  # offset: where `data` starts in the file
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                data = carry + chunk
+                at = _escaped_quote(data) if data.find(b"\\") != -1 else -1  # memchr: most files hold no "\\"
+                if at != -1:
+                    raise StructuralError(
+                        f"{path.name}: line {_line_at(path, offset + at):,} holds a quote escaped with a "
+                        "backslash (\\\"), as some writers do (PHP's fputcsv, MySQL's INTO OUTFILE); CSV doubles a "
+                        'quote inside a quoted field (""), and the two engines would read such a value '
+                        "differently. Export RFC 4180 CSV (quotes doubled), or Parquet"
+                    )
+                offset += len(data) - 2
+                carry = data[-2:]
+    except OSError:  # the reader names it
+        return
 
 
 def unreadable_table_file(path: Path, data_dir: Path) -> None:
@@ -87,6 +154,9 @@ def unreadable_table_file(path: Path, data_dir: Path) -> None:
     error (was: a note among the files not read, and every command went on without the table, exit 0)."""
     head, _, rest = path.name.partition(".")
     parts = rest.lower().split(".")
+    table = head.strip().lower()
+    if table in TABLES and rest and path.name.lower() not in {f"{table}{s}" for s in SUFFIXES}:
+        _check_doubled_suffix(path, table, parts, data_dir)
     if head.lower() not in TABLES or not rest:
         return
     if parts[-1] in PARQUET_SUFFIXES or (len(parts) > 1 and parts[-1] == "parquet" and parts[-2] in CODECS):
@@ -113,6 +183,26 @@ def unreadable_table_file(path: Path, data_dir: Path) -> None:
     raise StructuralError(
         f"{path.name} in {data_dir} looks like the {table!r} table, but {how}; it is not skipped, which would "
         f"run every command without the {table!r} table"
+    )
+
+
+def _check_doubled_suffix(path: Path, table: str, parts: list[str], data_dir: Path) -> None:
+    """`tickets.csv.csv` (an extension typed again where the file manager hides it), `tickets.parquet.csv`,
+    `tickets.csv ` (a space after the name): a table file's name with only table suffixes and spaces added is
+    the table, never a note (was: "file tickets.csv.csv is not a contract table and is not read", every command
+    run without the tickets, exit 0)."""
+    suffixes = {s.lstrip(".") for s in SUFFIXES}
+    if not all(p.strip() in suffixes for p in parts):
+        return
+    plain = [f"{table}{s}" for s in SUFFIXES if (data_dir / f"{table}{s}").exists()]
+    if plain:
+        raise StructuralError(
+            f"table {table!r} has two files: {plain[0]} and {path.name!r}; remove or move the one not meant"
+        )
+    raise StructuralError(
+        f"{path.name!r} in {data_dir} looks like the {table!r} table with its name written otherwise (an extension "
+        f"typed twice, a space): rename it to {table}.{parts[-1].strip()}; it is not skipped, which would run every "
+        f"command without the {table!r} table"
     )
 
 

@@ -428,6 +428,11 @@ def load_spark(
 
                 ids = tables["customers"]["customer_id"]
                 check_case_twins("customers", "customer_id", ids, reports["customers"].rows_in)
+            else:  # without one, the orders' ids alike
+                from features.crossrefs import check_case_twins
+
+                ids = tables["orders"]["customer_id"]
+                check_case_twins("orders", "customer_id", ids, reports["orders"].rows_in)
             written = publish_rejects_spark(checked, reports, rejects)
             tables.accepted = accepted
             if "invoices" in tables:  # the driver keeps no paid_at: the whole-base rule judged here

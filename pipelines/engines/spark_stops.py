@@ -299,7 +299,10 @@ def cross_table_stops(
             if known is None:
                 known = accepted_customer_ids(rows["customers"])
             t = rows[name].parsed()
-            crossrefs.check_respelled_refs(name, t, ref, known, rows[name].bits(UNKNOWN, 1 + j))
+            listed = rows["customers"].parsed()["customer_id"]  # its rejected rows' ids too
+            crossrefs.check_respelled_refs(
+                name, t, ref, known, rows[name].bits(UNKNOWN, 1 + j), listed=listed
+            )
 
 
 def accepted_customer_ids(table: TableRows) -> pd.Index:

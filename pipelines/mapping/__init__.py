@@ -354,6 +354,13 @@ def _zero_divisors(frame: pd.DataFrame, expr: str, what: str, ok: np.ndarray, ke
         zero = zero_divisors(parse(expr), frame) & ok
     except ExpressionError as exc:
         raise StructuralError(f"mapping {what} = {expr!r}: {exc}") from None
+    n, routed = int(zero.sum()), int(ok.sum())
+    if n >= MIN_ROWS and n > SHARE * routed:  # a divisor column of zeros: the mapping's, not the lines' fault
+        raise StructuralError(
+            f"mapping {what} = {expr!r} divides by zero on {n:,} of the {routed:,} rows it reads: a divisor "
+            "column the export leaves 0 (a rate, a count), or another column meant. Rejected, these rows would "
+            f"be dropped with their groups. Example rows:\n{examples(frame, pd.Series(zero, index=frame.index))}"
+        )  # was: every such line a source reject `division by zero`, the table lost with exit 0
     if keys and zero.any():
         rows = frame.loc[ok]
         group_zero = pd.Series(zero[ok], index=rows.index).groupby(
@@ -478,7 +485,10 @@ def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame
             # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"), its max would be "9" over
             # "10"; a missing line skipped by the sum would leave a partial total: numbers, and a group with a
             # missing value stays missing.
-            values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
+            try:  # `Description + 'x'` derived, then summed: the mapping's fault, named (was: exit 1, a traceback)
+                values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
+            except ExpressionError as exc:
+                raise StructuralError(str(exc)) from None
             numeric[f"\0{target}"], numeric[f"\0na{target}"] = values, values.isna()
             aggs[target] = pd.NamedAgg(column=f"\0{target}", aggfunc=fn)
             aggs[f"\0na{target}"] = pd.NamedAgg(column=f"\0na{target}", aggfunc="any")

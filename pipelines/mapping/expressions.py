@@ -220,11 +220,11 @@ def as_numbers(s: Any, what: str) -> Any:
     if not _is_text(s):
         return s
     from features.names import shown_in_messages
-    from features.parsing import parse_numbers
+    from features.parsing import parse_numbers, unrepresentable
     from features.text import blank
 
     out = parse_numbers(s)
-    bad = ~blank(s) & out.isna()
+    bad = (~blank(s) & out.isna()) | unrepresentable(s, out)  # `1e-400` is no 0, `1e400` no infinity
     if bad.any():
         # the values only for a non-personal contract column: a source column outside it (`Email`, `Notes`)
         # may hold personal data, and messages land in terminals and batch logs
@@ -236,7 +236,8 @@ def as_numbers(s: Any, what: str) -> Any:
                 "outside the contract may hold personal data)"
             )
         raise ExpressionError(
-            f"{what} needs numbers, but column {s.name!r} holds text that is not one: {shown}"
+            f"{what} needs numbers, but column {s.name!r} holds text that is not one (or one a 64-bit float "
+            f"cannot hold, 1e-400, 1e400): {shown}"
         )
     return out
 

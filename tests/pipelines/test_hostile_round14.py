@@ -129,7 +129,12 @@ def test_an_invisible_character_in_a_model_read_category_is_rejected_and_stops_o
     orders = raw_orders(6)
     regions = ["North", "North\u200b", "\u200bNorth", "North\u00ad", "West", "North\u2060"]
     customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(6)], "region": regions})
-    result = validate_tables({"orders": orders, "customers": customers.iloc[[0, 1, 4]]})
+    kept = [
+        0,
+        1,
+        4,
+    ]  # the orders of these customers only: the others' would be an incomplete export (round 15)
+    result = validate_tables({"orders": orders.iloc[kept], "customers": customers.iloc[kept]})
     assert result.report["customers"].rejected_by_reason == {HIDDEN_REGION: 1}
     assert set(result.tables["customers"]["region"].astype(str)) == {"North", "West"}
     with pytest.raises(

@@ -336,7 +336,12 @@ def test_a_row_rule_rejecting_most_of_a_table_is_structural(case):
     assert str(got.value).startswith(f"table {table!r}: {start}, and the table lost")
     assert hint in str(got.value) and "Example rows:" in str(got.value)
     few = frame.iloc[[0, -3, -2, -1]].reset_index(drop=True)  # one wrong row of four
-    res = validate_tables({"orders": _orders(_N), table: few})
+    orders = _orders(_N)
+    if (
+        table == "customers"
+    ):  # the four customers' orders only: the six others' are an incomplete export (round 15)
+        orders = orders[orders["customer_id"].isin(few["customer_id"])].reset_index(drop=True)
+    res = validate_tables({"orders": orders, table: few})
     assert res.report[table].rejected == 1
 
 

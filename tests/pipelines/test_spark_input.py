@@ -1452,6 +1452,52 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
+    """The fifteenth hunt on Spark: a number a float cannot hold (`1e-400`, `1e400`) the same reject, counts and
+    accepted rows (`features.parsing.unrepresentable` in the shared row checks); without a customers table,
+    orders naming customers in two letter cases (`C000001` / `c000001`) the same stop, judged on the driver's
+    order ids before any reject is written; a customers table lacking half of the orders' customers the same stop
+    (`features.crossrefs.check_respelled_refs`); a table linked from outside `--data` refused by the same
+    message."""
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round15 import RANGE_REASON
+
+    data = _write(tmp_path / "data", orders=_ORD.assign(revenue=["10", "1e-400", "30", "1e400", "50", "60"]))
+    expected = load_data(data)
+    assert expected.result.report["orders"].rejected_by_reason == {RANGE_REASON.format("revenue"): 2}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+
+    def same_stop(data: Path, match: str, rejects: Path) -> None:
+        with pytest.raises(StructuralError, match=match) as expected:
+            load_data(data)
+        with pytest.raises(StructuralError) as got, mapped_errors():
+            load_spark(spark, data, CFG, rejects)
+        assert str(got.value) == str(expected.value)
+
+    cases = pd.concat(
+        [
+            _ORD,
+            _ORD.iloc[:3].assign(
+                order_id=["P1", "P2", "P3"], customer_id=lambda d: d["customer_id"].str.lower()
+            ),
+        ]
+    )
+    twins = _write(tmp_path / "twins", orders=cases)
+    same_stop(twins, "6 of 9 rows name one of 3 ids that have a twin differing", tmp_path / "twin-rejects")
+    assert not (tmp_path / "twin-rejects").exists()
+    # a customers table lacking half of the orders' customers: the incomplete export's stop, from the same masks
+    partial = _write(tmp_path / "partial", orders=_ORD, customers=_CUST.iloc[:3])
+    same_stop(partial, "3 of 6 rows name a customer the customers table does not list", tmp_path / "rejects")
+    outside = _write(tmp_path / "elsewhere", tickets=_TICKETS)
+    (twins / "orders.csv").write_text(_ORD.to_csv(index=False))
+    (twins / "tickets.csv").symlink_to(outside / "tickets.csv")
+    same_stop(twins, "tickets.csv in .* is a symbolic link to .*, outside the data", tmp_path / "rejects")
+
+
+@pytest.mark.spark
 def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
     spark, capsys, tmp_path, monkeypatch
 ):
