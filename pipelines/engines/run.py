@@ -384,13 +384,16 @@ def run_score(
             del hashed
         elif not fingerprint:
             fingerprint = data_fingerprint(tables)
+        from pipelines.run_identity import output_digest
+
         identity = {
             "as_of": as_of.isoformat(),
             "model_uri": uri,
             "model_version": version,
             "model_run_id": model.run_id,
             "data": fingerprint,
-            "config": run_cfg.digest(),
+            # only the settings an output reads (`pipelines.run_identity`): a report's or MLflow's keeps the id
+            "config": output_digest(run_cfg),
             "features": cfg.features.model_dump(mode="json"),
             "labels": cfg.labels.model_dump(mode="json"),
             # the code that computes the scores (features/, models/): other code, other statuses or features under
