@@ -5,6 +5,7 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import yaml
 
 from tests.pipelines.conftest import clone_registry
@@ -59,3 +60,91 @@ def test_the_run_id_changes_with_a_setting_an_output_reads_and_only_with_one(
     other = score_trained(trained, tmp_path / "other.parquet", config=changed)
     assert other.manifest["run_id"] != first["run_id"]
     assert other.manifest["tiers"] != first["tiers"]
+
+
+def _mapped(trained, tmp_path, blank_share: float, expected: dict | None):
+    """The fixture's data as a mapping reads it (each table from its own source file, `orders.customer_id`
+    required) with `blank_share` of the orders' customer ids blank; the mapping declares `expected` as the orders
+    source's `expected_rejects` when given. (data directory, mapping file, blanked rows)."""
+    import shutil
+
+    import pandas as pd
+
+    from features.contract import TABLES
+
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data, ignore=shutil.ignore_patterns("_truth", ".*"))
+    orders = pd.read_parquet(data / "orders.parquet")
+    blank = orders.sample(frac=blank_share, random_state=3).index
+    orders.loc[blank, "customer_id"] = None
+    orders.to_parquet(data / "orders.parquet", index=False)
+    sources, tables = {}, {}
+    for path in sorted(data.glob("*.parquet")):
+        known = TABLES[path.stem].column_names
+        sources[path.stem] = {"file": path.name}
+        columns = {c: c for c in pd.read_parquet(path).columns if c in known}
+        tables[path.stem] = {"source": path.stem, "columns": columns}
+    tables["orders"]["require"] = {"customer_id": "customer_id"}
+    if expected is not None:
+        sources["orders"]["expected_rejects"] = {"missing customer_id": expected}
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump({"sources": sources, "tables": tables}))
+    return data, mapping, len(blank)
+
+
+def test_rows_a_mapping_rejects_are_in_the_manifest_and_its_expected_ones_a_note(trained, tmp_path):
+    """A mapping's source rows rejected (an order line without a customer) reached neither the manifest's
+    counts nor its `warnings` (was: 2% of the orders dropped at the source, exit 0, nothing for a batch job to
+    alert on; an export that blanked most customer ids the same). Now the manifest counts them per source (rows
+    in = accepted + rejected) and warns; rows the mapping declares expected (Online Retail's guest lines) are a
+    note while within their declared share, a warning again above it."""
+    from tests.helpers import quiet
+
+    seen = {}
+    for name, expected in (
+        ("undeclared", None),
+        ("declared", {"why": "guest sales", "max_share": 0.05}),
+        ("above", {"why": "guest sales", "max_share": 0.01}),
+    ):
+        data, mapping, n = _mapped(trained, tmp_path / name, 0.02, expected)
+        console = quiet(width=400)
+        run = score_trained(
+            trained, tmp_path / name / "s.parquet", data=data, mapping=mapping, console=console,
+            rejects=tmp_path / name / "rejects",
+        )  # fmt: skip
+        src = run.manifest["source_rows"]["orders"]
+        assert src["in"] == src["accepted"] + src["rejected"] and src["rejected"] == n, src
+        assert src["rejected_by_reason"] == {"missing customer_id": n}
+        seen[name] = (run.manifest["warnings"], console.file.getvalue())
+        rejected = pd.read_csv(tmp_path / name / "rejects" / "orders.source.csv")
+        assert len(rejected) == n and set(rejected["reason"]) == {"missing customer_id"}
+    said = f"input rows rejected, not used by these scores: source orders {n:,} of"
+    assert any(said in w and "(missing customer_id: " in w for w in seen["undeclared"][0]), seen[
+        "undeclared"
+    ][0]
+    assert not any("rejected" in w for w in seen["declared"][0]), seen["declared"][0]
+    assert (
+        f"note: rows the mapping expects to reject, not used by these scores: source orders {n:,} of"
+        in (seen["declared"][1])
+    )
+    assert "(missing customer_id: guest sales)" in seen["declared"][1]
+    assert any(
+        said in w and "missing customer_id, more than the 1% the mapping expects" in w
+        for w in seen["above"][0]
+    ), seen["above"][0]
+
+
+def test_an_expected_reject_no_row_can_have_is_refused():
+    """`expected_rejects` naming a reason the mapping cannot give (a typo, a require it does not have) would never
+    apply: refused when the mapping is read, naming the reasons it can give."""
+    import pytest
+
+    from pipelines.mapping import Mapping
+
+    tables = {"orders": {"source": "lines", "require": {"customer_id": "CustomerID"}, "columns": {}}}
+    sources = {
+        "lines": {"file": "x.csv", "expected_rejects": {"missing customerid": {"why": "x", "max_share": 0.3}}}
+    }
+    with pytest.raises(ValueError, match="'missing customerid', which no row of lines can be rejected for; its "
+                       "`require` reasons: missing customer_id"):  # fmt: skip
+        Mapping.model_validate({"sources": sources, "tables": tables})
