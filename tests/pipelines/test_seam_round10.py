@@ -148,3 +148,29 @@ def test_an_expected_reject_no_row_can_have_is_refused():
     with pytest.raises(ValueError, match="'missing customerid', which no row of lines can be rejected for; its "
                        "`require` reasons: missing customer_id"):  # fmt: skip
         Mapping.model_validate({"sources": sources, "tables": tables})
+
+
+def test_a_history_in_another_currency_is_refused(trained, tmp_path):
+    """A history whose runs are in another currency (another company's history given to this job, or one kept
+    across a change of currency) was compared as it was: stable tiers and transitions put GBP values beside EUR
+    ones, exit 0 (was: run.json recorded no currency). Now each run records it and scoring refuses (exit 2) to
+    compare runs of different currencies; runs recorded before that are not judged."""
+    import json
+
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.history_store import append_run, open_history
+
+    history = tmp_path / "history"
+    open_history(history, create=True)
+    dec = score_trained(trained, tmp_path / "dec.parquet", as_of_text="2024-12-01", history=history)
+    append_run(history, dec.scores, dec.contributions_path, dec.manifest)
+    run_json = history / "as_of=2024-12-01" / "run.json"
+    info = json.loads(run_json.read_text())
+    assert info["currency"] == dec.manifest["reasons"]["currency"]
+    run_json.write_text(json.dumps(info | {"currency": "GBP"}))
+    with pytest.raises(StructuralError, match=r"different currencies \(2024-12-01: GBP; this run: EUR\)"):
+        score_trained(trained, tmp_path / "jan.parquet", history=history)
+    run_json.write_text(json.dumps({k: v for k, v in info.items() if k != "currency"}))  # an older run
+    assert score_trained(trained, tmp_path / "jan.parquet", history=history).manifest["stability_runs"]
