@@ -387,8 +387,7 @@ def run_score(
         elif not fingerprint:
             fingerprint = data_fingerprint(tables)
         identity = {
-            "as_of": as_of.isoformat(),
-            "model_uri": uri,
+            "as_of": as_of.isoformat(),  # the model by version and run, not by URI (`@champion` or `/3`: one model)
             "model_version": version,
             "model_run_id": model.run_id,
             "data": fingerprint,

@@ -52,6 +52,9 @@ def test_the_run_id_changes_with_a_setting_an_output_reads_and_only_with_one(
     assert same.manifest["config_digest"] != first["config_digest"]  # the configuration did change
     assert same.manifest["run_id"] == first["run_id"]
     assert same.scores.drop(columns="run_id").equals(default_scores.run.scores.drop(columns="run_id"))
+    # the champion named by its version: the same model
+    pinned = score_trained(trained, tmp_path / "pinned.parquet", model_uri="models:/customer-value/1")
+    assert pinned.manifest["model_uri"] != first["model_uri"] and pinned.manifest["run_id"] == first["run_id"]
 
     tiers = yaml.safe_load(trained.config.read_text())
     tiers["tiers"] = {"great": {"top_share": 0.5}}
