@@ -177,3 +177,36 @@ def test_a_history_in_another_currency_is_refused(trained, tmp_path):
         score_trained(trained, tmp_path / "jan.parquet", history=history)
     run_json.write_text(json.dumps({k: v for k, v in info.items() if k != "currency"}))  # an older run
     assert score_trained(trained, tmp_path / "jan.parquet", history=history).manifest["stability_runs"]
+
+
+def test_training_with_a_champion_whose_files_are_gone_registers_a_challenger_and_says_why(
+    trained, tmp_path, monkeypatch
+):
+    """The champion's artefacts deleted by hand (a cleaned tracking store): `cvp train` fitted the new model, then
+    stopped with exit 2 telling the data scientist to "train again with `cvp train`", the command they ran (was:
+    no way out but editing the registry). Now the model is registered without the comparison, as challenger (the
+    champion alias untouched), and the reason says why and what makes it champion."""
+    import shutil
+
+    import mlflow
+
+    from pipelines.config import load_config
+    from pipelines.io import load_data
+    from pipelines.train import train_and_register
+    from tests.helpers import keep_mlflow_uris, quiet
+    from tests.pipelines.conftest import worse_config
+
+    keep_mlflow_uris(monkeypatch)
+    config = worse_config(clone_registry(trained, tmp_path))  # two trees: a quick training
+    cfg = load_config(config)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    champion = mlflow.MlflowClient().get_model_version_by_alias("customer-value", "champion")
+    (gone,) = [p for p in (tmp_path / "mlruns").rglob(champion.source.rsplit("/", 1)[-1]) if p.is_dir()]
+    shutil.rmtree(gone)
+    console = quiet(width=400)
+    result = train_and_register(load_data(trained.data).tables, cfg, pd.Timestamp("2024-07-01"), console)
+    assert result.alias == "challenger" and result.version == "2", result
+    assert "not compared: the champion (v1) cannot be loaded (its files cannot be read" in result.reason
+    assert "--promote makes the new model champion" in result.reason and "train again" not in result.reason
+    assert "warning: the champion (v1) cannot be loaded" in console.file.getvalue()
+    assert str(mlflow.MlflowClient().get_model_version_by_alias("customer-value", "champion").version) == "1"
