@@ -210,3 +210,39 @@ def test_training_with_a_champion_whose_files_are_gone_registers_a_challenger_an
     assert "--promote makes the new model champion" in result.reason and "train again" not in result.reason
     assert "warning: the champion (v1) cannot be loaded" in console.file.getvalue()
     assert str(mlflow.MlflowClient().get_model_version_by_alias("customer-value", "champion").version) == "1"
+
+
+def test_every_exit_code_the_readme_documents_is_what_the_commands_do(
+    trained, default_scores, tmp_path, monkeypatch
+):
+    """The README's exit codes table (a batch job branches on it) against the commands: 0 publishes the set with
+    its warnings in the manifest, 2 is one message and leaves the previous set whole, 1 is one line and a log."""
+    import json
+    import re
+    import shutil
+    from pathlib import Path
+
+    from tests.helpers import csv_data, cvp, fail_parsing_revenue, raw_orders
+    from tests.pipelines.score_helpers import score_cli_args
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("| exit code | what it means")[1].split("\n\n")[0]
+    assert set(re.findall(r"^\| (\d) \|", table, flags=re.M)) == {"0", "1", "2"}
+
+    out = tmp_path / "set" / "scores.parquet"
+    shutil.copytree(default_scores.out.parent, out.parent)
+    done = cvp(*score_cli_args(trained, out))
+    assert done.exit_code == 0, done.output
+    assert isinstance(json.loads(out.with_name("scores.manifest.json").read_text())["warnings"], list)
+    published = {p.name: p.read_bytes() for p in out.parent.iterdir() if p.is_file()}
+    future = cvp(*score_cli_args(trained, out, "2099-06-01"))  # an as-of in the future: refused
+    assert future.exit_code == 2 and "error: " in future.output and "Traceback" not in future.output, (
+        future.output
+    )
+    assert "Give an --as-of at or before today" in future.output
+    assert {p.name: p.read_bytes() for p in out.parent.iterdir() if p.is_file()} == published
+    monkeypatch.delenv("CVP_DEBUG", raising=False)
+    fail_parsing_revenue(monkeypatch)
+    odd = cvp("validate", "--data", csv_data(tmp_path, orders=raw_orders()))
+    assert odd.exit_code == 1 and "unexpected ValueError" in odd.output, odd.output
+    Path(odd.output.split("the full traceback is in ")[1].split()[0]).unlink()
