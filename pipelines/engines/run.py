@@ -386,11 +386,13 @@ def run_score(
             del hashed
         elif not fingerprint:
             fingerprint = data_fingerprint(tables)
+        sources = source_rows(mapping, getattr(loaded, "source_report", None))  # the expected ones: notes
         identity = {
             "as_of": as_of.isoformat(),  # the model by version and run, not by URI (`@champion` or `/3`: one model)
             "model_version": version,
             "model_run_id": model.run_id,
             "data": fingerprint,
+            "sources": sources,
             "config": output_digest(run_cfg),  # only the settings an output reads (`pipelines.run_identity`)
             "features": cfg.features.model_dump(mode="json"),
             "labels": cfg.labels.model_dump(mode="json"),
@@ -492,7 +494,7 @@ def run_score(
             "rejected_by_reason": {  # issue 11: per table, the rows rejected for each reason
                 name: r.rejected_by_reason for name, r in loaded.result.report.items()
             },
-            "source_rows": source_rows(mapping, getattr(loaded, "source_report", None)),
+            "source_rows": sources,
             "data_fingerprint": fingerprint,
             "config_digest": run_cfg.digest(),
             "model_settings": bundle.contract_settings(),

@@ -118,7 +118,7 @@ def test_rows_a_mapping_rejects_are_in_the_manifest_and_its_expected_ones_a_note
         src = run.manifest["source_rows"]["orders"]
         assert src["in"] == src["accepted"] + src["rejected"] and src["rejected"] == n, src
         assert src["rejected_by_reason"] == {"missing customer_id": n}
-        seen[name] = (run.manifest["warnings"], console.file.getvalue())
+        seen[name] = (run.manifest["warnings"], console.file.getvalue(), run.manifest["run_id"])
         rejected = pd.read_csv(tmp_path / name / "rejects" / "orders.source.csv")
         assert len(rejected) == n and set(rejected["reason"]) == {"missing customer_id"}
     said = f"input rows rejected, not used by these scores: source orders {n:,} of"
@@ -135,6 +135,7 @@ def test_rows_a_mapping_rejects_are_in_the_manifest_and_its_expected_ones_a_note
         said in w and "missing customer_id, more than the 1% the mapping expects" in w
         for w in seen["above"][0]
     ), seen["above"][0]
+    assert len({v[2] for v in seen.values()}) == 3  # the same data and model: other warnings, other runs
 
 
 def test_an_expected_reject_no_row_can_have_is_refused():
