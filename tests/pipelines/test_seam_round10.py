@@ -256,7 +256,8 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     customer, "if that was your id before, nothing changed for them" (was: every whole book moved to a new id
     read as an id renamed, even with the old manager still in the managers export, marked as gone). Now a book
     from a manager the export still lists names them and when they left; an id it no longer lists is still
-    said to be perhaps a rename."""
+    said to be perhaps a rename. The page of the manager who left, with no customer left, says so (was: "these
+    customers need a new owner" above "0 customers")."""
     import re
     import shutil
 
@@ -297,3 +298,8 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
         f"with {old_name} ({old_id}) in the last run, who left the company on 2024-06-01; all of their"
         in page
     )
+    gone = " ".join(
+        re.sub(r"<[^>]+>", " ", (tmp_path / "site" / f"manager-{old_id}.html").read_text()).split()
+    )
+    assert "left the company on 2024-06-01; no customer is with them any more" in gone
+    assert "need a new owner" not in gone  # was: "these customers need a new owner" above "0 customers"
