@@ -200,7 +200,9 @@ def test_training_with_a_champion_whose_files_are_gone_registers_a_challenger_an
     keep_mlflow_uris(monkeypatch)
     config = worse_config(clone_registry(trained, tmp_path))  # two trees: a quick training
     cfg = load_config(config)
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # set_tracking_uri sets it too: put back after the test
+    mlflow.set_tracking_uri(uri)
     champion = mlflow.MlflowClient().get_model_version_by_alias("customer-value", "champion")
     (gone,) = [p for p in (tmp_path / "mlruns").rglob(champion.source.rsplit("/", 1)[-1]) if p.is_dir()]
     shutil.rmtree(gone)
