@@ -31,6 +31,7 @@ from pipelines.history_store import (
 __all__ = [
     "apply_stability",
     "bridge_source",
+    "check_same_currency",
     "check_same_horizon",
     "check_same_customers",
     "history_notes",
@@ -51,6 +52,19 @@ def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, wha
         raise StructuralError(
             f"{what} would compare runs of different horizons ({detail}); predictions over different horizons "
             "are not comparable: keep one history per horizon"
+        )
+
+
+def check_same_currency(runs: Sequence[HistoryRun], currency: str | None, what: str) -> None:
+    """Refuse (exit 2) to compare runs whose amounts are in different currencies (`currency`: the run being added
+    or reported; runs added before run.json recorded theirs are not judged): another company's history, or one
+    kept across a change of currency, would put a GBP value beside a EUR one (stable tiers, "+1,200 EUR")."""
+    other = [r for r in runs if r.currency is not None and currency is not None and r.currency != currency]
+    if other:
+        detail = ", ".join(f"{r.as_of}: {r.currency}" for r in other)
+        raise StructuralError(
+            f"{what} would compare runs of different currencies ({detail}; this run: {currency}); amounts in "
+            "different currencies are not comparable: keep one history per company and currency"
         )
 
 
@@ -196,6 +210,7 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
     out.attrs["stability_runs"] = {r.as_of: r.run_id for r in runs}
     check_same_horizon(runs, horizon_days, "tier stability")
+    check_same_currency(runs, cfg.data.currency, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
     if rule.rule == "none" or not runs:
@@ -446,6 +461,9 @@ def report_history(
     as_of = str(manifest.get("as_of") or pd.Timestamp(scores["as_of"].iloc[0]).date().isoformat())
     upto = [r for r in runs if r.as_of <= as_of]
     check_same_horizon(upto, horizon, "the report's history sections")
+    check_same_currency(
+        upto, (manifest.get("reasons") or {}).get("currency"), "the report's history sections"
+    )
     previous = previous_run(upto, as_of)
     check_stabilised_with(manifest, upto, as_of)
     transitions = rules_changed = None

@@ -11,7 +11,8 @@ Layout of a history directory (`cvp score ... --history DIR`):
                                                 when the model changed since the previous run: that run's model
                                                 on this run's data (value, churn; same layout), the bridge of the
                                                 data/model split (`models.transitions`); its version in run.json
-    DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, counts by tier and status
+    DIR/as_of=YYYY-MM-DD/run.json               as-of, run id, model version, horizon, currency, counts by tier
+                                                and status
 
 One partition per as-of, written into a staging directory inside DIR and renamed into place
 (`pipelines.io.replace_path`): a rerun of the same as-of replaces its partition whole, so appending is idempotent,
@@ -79,6 +80,8 @@ class HistoryRun:
     #: the MLflow run that trained the run's model: with the version, which model it was (another registry, or a
     #: store started again, numbers its versions from 1 again); None in runs added before run.json recorded it
     model_run_id: str | None = None
+    #: the currency of its amounts (values, contributions); None in runs added before run.json recorded it
+    currency: str | None = None
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -136,6 +139,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             path=folder,
             tier_rules=info.get("tier_rules"),
             model_run_id=info.get("model_run_id"),
+            currency=info.get("currency"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -287,6 +291,7 @@ def _append_run(
             "model_uri": manifest.get("model_uri"),
             "model_run_id": manifest.get("model_run_id"),
             "horizon_days": int(manifest["horizon_days"]),
+            "currency": (manifest.get("reasons") or {}).get("currency"),  # of its values and contributions
             "customers_total": int(manifest["customers_total"]),
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "raw_tiers": (

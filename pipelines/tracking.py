@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.errors import without_passwords
+from features.errors import printable, without_passwords
 from features.validation import StructuralError
 from pipelines.config import AppConfig
 
@@ -281,9 +281,10 @@ def load_bundle(uri: str) -> LoadedModel:
             raise failed from exc
         first = exc.message.splitlines()[0]
         if version is not None:  # the registry knows it: its files are what is missing (moved, deleted)
-            raise StructuralError(
+            raise UnreadableModel(
                 f"model {uri} is registered (version {version}) but its files cannot be read ({first}): the "
-                "tracking store's artefacts were moved or deleted? Restore them, or train again with `cvp train`"
+                "tracking store's artefacts were moved or deleted? Restore them, or train again with `cvp train`",
+                f"its files cannot be read: {first}",
             ) from exc
         offer = _registry_offer(uri)
         if offer:  # the registered model exists, not this alias or version (was: "Train one first")
@@ -297,7 +298,10 @@ def load_bundle(uri: str) -> LoadedModel:
             f"cannot load model {uri}: {first.rstrip('.')}. Train one first with `cvp train`."
         ) from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
-        raise StructuralError(f"model {uri} could not be loaded (corrupt or incompatible): {exc}") from exc
+        raise UnreadableModel(
+            f"model {uri} could not be loaded (corrupt or incompatible): {exc}",
+            f"corrupt or incompatible: {exc}",
+        ) from exc
     try:
         python_model = model.unwrap_python_model()
     except MlflowException:  # another flavour (a scikit-learn model): no Python model inside
@@ -391,6 +395,15 @@ def sweep_interrupted(name: str, experiment_id: str | None = None) -> list[str]:
     except MlflowException:
         return notes
     return notes
+
+
+class UnreadableModel(StructuralError):
+    """A registered model whose files are missing or cannot be loaded (moved, deleted, corrupt): `cvp train`
+    registers a new model without comparing it with such a champion, and says so. `why`: what is wrong, alone."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = printable(why)  # no password, no control character
 
 
 def current_champion(name: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 
 from features import build_feature_table_with_manifest, build_training_set
 from features.contract import PERSONAL_COLUMNS, amount_scale, model_inputs
@@ -41,6 +42,7 @@ from pipelines.staging import atomic_directory
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
+    UnreadableModel,
     browse_hint,
     configure_tracking,
     current_champion,
@@ -241,8 +243,17 @@ def train_and_register(
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}
     champion_note = ""
+    champ = None
     if champion_version is not None:
-        champ = load_bundle(f"models:/{name}@{CHAMPION}").bundle
+        try:
+            champ = load_bundle(f"models:/{name}@{CHAMPION}").bundle
+        except UnreadableModel as exc:  # was: exit 2 after the fit, "train again with `cvp train`"
+            champion_note = (
+                f"the champion (v{champion_version}) cannot be loaded ({exc.why}), so the new model cannot be "
+                "compared with it: --promote makes the new model champion, `cvp models promote VERSION` another one"
+            )
+            console.print(f"[bold yellow]warning:[/] {escape(champion_note)}")
+    if champ is not None:
         if champ.horizon_days == h:
             # Always re-evaluated on the same folds, with its own settings: an equal configuration is still a
             # second fitted candidate (never "same configuration, no second run").

@@ -58,6 +58,8 @@ from pipelines.loading import (
     rejects_note,
     warn_later_events,
 )
+from pipelines.mapping import source_rows
+from pipelines.run_identity import output_digest
 from pipelines.score_console import closing_warnings, never_fed, score_summary
 
 ENGINES = ("pandas", "spark")
@@ -384,13 +386,14 @@ def run_score(
             del hashed
         elif not fingerprint:
             fingerprint = data_fingerprint(tables)
+        sources = source_rows(mapping, getattr(loaded, "source_report", None))  # the expected ones: notes
         identity = {
-            "as_of": as_of.isoformat(),
-            "model_uri": uri,
+            "as_of": as_of.isoformat(),  # the model by version and run, not by URI (`@champion` or `/3`: one model)
             "model_version": version,
             "model_run_id": model.run_id,
             "data": fingerprint,
-            "config": run_cfg.digest(),
+            "sources": sources,
+            "config": output_digest(run_cfg),  # only the settings an output reads (`pipelines.run_identity`)
             "features": cfg.features.model_dump(mode="json"),
             "labels": cfg.labels.model_dump(mode="json"),
             # the code that computes the scores (features/, models/): other code, other statuses or features under
@@ -491,6 +494,7 @@ def run_score(
             "rejected_by_reason": {  # issue 11: per table, the rows rejected for each reason
                 name: r.rejected_by_reason for name, r in loaded.result.report.items()
             },
+            "source_rows": sources,
             "data_fingerprint": fingerprint,
             "config_digest": run_cfg.digest(),
             "model_settings": bundle.contract_settings(),

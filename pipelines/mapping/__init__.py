@@ -24,7 +24,8 @@ tables:
 Row accounting per source: every source row is routed to exactly one routing table or rejected with a reason
 (`missing customer_id`, `not routed by the mapping`, `routed to several tables`: such a row reaches no table,
 `missing group_by column K`, `several C values in one K group`, `division by zero in derive.D in its K group`); most of a source's rows routed to no table is a
-structural error (a filter missing how the export writes a value). Dimension tables read rows without routing them,
+structural error (a filter missing how the export writes a value). Rejects a source holds on purpose
+(Online Retail's guest lines) are declared with why under `sources.*.expected_rejects`: `cvp score` says them as a note. Dimension tables read rows without routing them,
 only those their source's routing tables kept (a row rejected at the source is in no table). The mapped tables then go through the ordinary contract validation.
 
 `derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
@@ -58,11 +59,22 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ExpectedRejects(_Frozen):
+    """Rows of a source the company's data holds on purpose and the product cannot use (Online Retail's guest
+    lines: no CustomerID), declared with why: still rejects (in the rejects file, with their reason; rows in =
+    accepted + rejected), but said as a note, not a warning, while at most `max_share` of the source's rows."""
+
+    why: str = Field(min_length=1)
+    max_share: float = Field(gt=0, le=1)
+
+
 class SourceSpec(_Frozen):
     file: str
     #: the `where` filters keep only a part of this source on purpose (one country of an export): most rows
     #: routed to no table is then expected, not a filter missing how the export writes a value
     part: bool = False
+    #: reject reason (`missing customer_id`, of a `require`) -> why such rows are expected (`ExpectedRejects`)
+    expected_rejects: dict[str, ExpectedRejects] = Field(default_factory=dict)
 
     @field_validator("file")
     @classmethod
@@ -131,6 +143,25 @@ class Mapping(_Frozen):
                 )
             seen[key] = name
         return v
+
+    @model_validator(mode="after")
+    def _expected_rejects_named(self) -> Mapping:
+        """An expected reject names a `require` of a table routed from that source (`missing customer_id`): a
+        reason no row can have would never apply, and the rejects it meant would stay warnings without a word."""
+        for name, src in self.sources.items():
+            reasons = {
+                f"missing {target}"
+                for spec in self.tables.values()
+                if spec.source == name and spec.role == "route"
+                for target in spec.require
+            }
+            for reason in src.expected_rejects:
+                if reason not in reasons:
+                    raise ValueError(
+                        f"sources.{name}.expected_rejects names {reason!r}, which no row of {name} can be "
+                        f"rejected for; its `require` reasons: {', '.join(sorted(reasons)) or 'none'}"
+                    )
+        return self
 
     @field_validator("tables")
     @classmethod
@@ -528,3 +559,25 @@ def _extreme_date(grouped: pd.DataFrame, keys: list[str], column: str, fn: str, 
     pick = score.groupby([grouped[k] for k in keys], sort=True, dropna=True).idxmin()
     chosen = text.loc[pick.to_numpy()].reset_index(drop=True)
     return chosen.where(~blank(chosen), None)
+
+
+def source_rows(path: Path | None, report: dict[str, dict[str, int]] | None) -> dict[str, dict[str, Any]]:
+    """Per source of the mapping file `path` (`apply_mapping`'s `report`), what a run's manifest records: rows
+    in, accepted (routed to a table), rejected (in = accepted + rejected), by reason, and the rejects the mapping
+    expects, with why (`sources.*.expected_rejects`). Empty without a mapping."""
+    if path is None or not report:
+        return {}
+    mapping = load_mapping(path)
+    out = {}
+    for name, counts in report.items():
+        reasons = {k: v for k, v in counts.items() if k != "rows_in" and not k.startswith("to ")}
+        out[name] = {
+            "in": counts["rows_in"],
+            "accepted": sum(v for k, v in counts.items() if k.startswith("to ")),
+            "rejected": sum(reasons.values()),
+            "rejected_by_reason": reasons,
+            "expected_rejects": {
+                r: e.model_dump() for r, e in mapping.sources[name].expected_rejects.items()
+            },
+        }
+    return out

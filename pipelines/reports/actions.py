@@ -71,12 +71,33 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
     }
 
 
+def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+    """Why a customer of a whole book moved is on this page: from a manager the directory still lists (who left,
+    or who handed the book over), or from an id it no longer knows (renamed, as far as the report can tell).
+    Was: "if that was your id before, nothing changed for them" to a new manager taking over one who had left."""
+    if old_id not in staff:
+        return (
+            f"with {old_id} in the last run, all of whose customers are yours now: if that was your id before, "
+            "nothing changed for them"
+        )
+    name, left = staff[old_id]
+    who = f"{name} ({old_id})" if name and name != old_id else old_id
+    gone = f", who left the company on {left}" if left else ""
+    return f"with {who} in the last run{gone}; all of their customers are yours now"
+
+
 def manager_actions(
-    history: HistoryReport | None, sub: pd.DataFrame, config: ReportConfig, unassigned: bool = False
+    history: HistoryReport | None,
+    sub: pd.DataFrame,
+    config: ReportConfig,
+    unassigned: bool = False,
+    staff: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict | None:
     """The "This month's actions" lists of one manager page, from that page's own customers only; None without
     a history (the page is then as without one). `unassigned`: the page of the customers without a manager, read
-    by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody)."""
+    by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody).
+    `staff`: the managers of this run's directory, id -> (name, the day they left or ""): a whole book moved from
+    a manager still listed there is a hand-over, not an id renamed."""
     if history is None:
         return None
     out: dict[str, Any] = {
@@ -161,8 +182,7 @@ def manager_actions(
                     if MANAGER_DEPARTED in _text(r.get("_flags")).split(";")
                     else f"had account manager {_text(r.get('old_account_manager_id'))} in the last run, none now"
                     if unassigned
-                    else f"with {_text(r.get('old_account_manager_id'))} in the last run, all of whose customers are "
-                    "yours now: if that was your id before, nothing changed for them"
+                    else handed_over(_text(r.get("old_account_manager_id")), staff or {})
                     if r.get("old_book_moved") in (True,)
                     else "moved to you from another account manager since the last run"
                 ),

@@ -266,20 +266,27 @@ def build_reports(
                 rows=customer_rows(sub, h, interval, config, within, show_names=True, registry=registry),
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
-                month=manager_actions(history, sub, config, unassigned=manager_id == ""),  # theirs only
+                month=manager_actions(history, sub, config, manager_id == "", staff),  # theirs only
                 new_customers=new_rows.get(manager_id, []),
             )
 
         empty = frame.iloc[0:0]
+        staff = {  # id -> (name, the day they left): who handed a book over (`actions.handed_over`)
+            str(rec["account_manager_id"]): (
+                "" if is_blank(rec.get("name")) else str(rec["name"]),
+                ""
+                if is_blank(rec.get("left_at")) or pd.isna(rec.get("left_at"))
+                else pd.Timestamp(rec["left_at"]).strftime("%Y-%m-%d"),
+            )
+            for rec in directory.to_dict("records")
+        }
         manager_paths: dict[str, Path] = {}
         links = []
         frame_groups = {mid: sub for mid, sub in frame.groupby("manager", sort=True)}
         for rec in directory.to_dict("records"):
             mid = rec["account_manager_id"]
             sub = frame_groups.get(mid, empty)
-            name = "" if is_blank(rec.get("name")) else str(rec["name"])
-            left_at = rec.get("left_at")
-            left = "" if is_blank(left_at) or pd.isna(left_at) else pd.Timestamp(left_at).strftime("%Y-%m-%d")
+            name, left = staff[str(mid)]
             path = out / f"manager-{slugs[mid]}.html"
             html = manager_page(mid, name or mid, sub, {"manager_name": name, "left_at": left})
             _write_page(path, html)

@@ -1,0 +1,64 @@
+"""Which settings a scoring run's output set depends on: the part of the configuration its run id digests.
+
+The run id (`pipelines.outputs.run_id_for`) promises "same inputs, config, model and seed -> same id": a batch job
+compares it with the last run's to tell whether anything changed. It digests the settings below and only those, so
+a change of a setting no output reads (a report's wording, MLflow's experiment, the demo company, a training-only
+knob, the chunk size) keeps the id, and any change that can move a score, a contribution, a reject, a status, a
+profile input or a verdict of the manifest gives a new one. Both engines take the id from here.
+
+Every setting of `configs/default.yaml` is in exactly one of the two declarations (tested): a section added to the
+configuration must be placed in one of them, with its reason when it stays out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+#: `section` or `section.field`: the settings whose value can change what `cvp score` publishes.
+OUTPUT_SETTINGS: tuple[str, ...] = (
+    "data",  # time zone, currency, date formats, sanity bounds: how every row is read, kept or rejected
+    "features",  # the run's own: the model's are used, and the manifest lists each difference
+    "labels",
+    "tiers",  # tiers, ratings, flags, stability
+    "explain",  # the stored reasons
+    "scoring.psi_threshold",  # drift warnings
+    "scoring.max_model_age_days",  # the stale-model warning
+    "scoring.carry_features",  # columns of the scores
+    "profile.attributes",  # the profile inputs of the set
+    "profile.lookalike",  # who is `new`, their provisional tier and reasons
+    "mlflow.registered_model",  # the default model and the history bridge's earlier version
+)
+
+#: The settings no output of `cvp score` reads, with why.
+OTHER_SETTINGS: dict[str, str] = {
+    "demo": "the demo company `cvp demo` generates",
+    "models": "training and promotion only: the model is identified by its version and training run",
+    "report": "`cvp report` applies its own, when it renders the pages",
+    "scoring.chunk_customers": "the results do not depend on the chunk size (tested), as with --chunk-customers",
+    "mlflow.tracking_dir": "where the registry is: the model is identified by its version and training run",
+    "mlflow.experiment": "where training runs are logged",
+    "profile.min_support": "`cvp profile` only",
+    "profile.confidence": "`cvp profile` only",
+    "profile.match_min_attributes": "`cvp profile` only",
+    "profile.behaviour_top": "`cvp profile` only",
+    "profile.acquisition_cost_by_channel": "`cvp profile` only",
+    "profile.new_customer_actions": "the manager pages (`cvp report`)",
+}
+
+
+def output_settings(cfg: Any) -> dict[str, Any]:
+    """The values of `OUTPUT_SETTINGS` in `cfg` (an `AppConfig`), keyed by their dotted names."""
+    dumped = cfg.model_dump(mode="json")
+    out = {}
+    for name in OUTPUT_SETTINGS:
+        section, _, field = name.partition(".")
+        out[name] = dumped[section][field] if field else dumped[section]
+    return out
+
+
+def output_digest(cfg: Any) -> str:
+    """A short hash of `output_settings(cfg)`: the configuration's part of a scoring run's id."""
+    text = json.dumps(output_settings(cfg), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
