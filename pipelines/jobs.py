@@ -68,7 +68,9 @@ def run_validate(
     if rejects is not None:
         check_outputs(data, {}, rejects_outputs(rejects), mapping, rejects_outputs(rejects))
         check_rejects_replaceable(rejects)
-    load_and_report(data, mapping, cfg, console, rejects)
+    from pipelines.rejected_rows import VALIDATE
+
+    load_and_report(data, mapping, cfg, console, rejects, used_by=VALIDATE)
 
 
 def run_features(

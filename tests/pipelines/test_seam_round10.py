@@ -305,3 +305,43 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     )
     assert "left the company on 2024-06-01; no customer is with them any more" in gone
     assert "need a new owner" not in gone  # was: "these customers need a new owner" above "0 customers"
+
+
+def test_validate_marks_the_rejects_a_mapping_expects_as_the_scoring_manifest_does(trained, tmp_path):
+    """`cvp validate` counted a mapping's source rows with its own copy of the rule and listed the guest lines a
+    mapping declares expected as any other reject, no note (was: the scoring manifest's note, not validate's).
+    Now the table marks them expected and validate says the scoring manifest's note; above the declared share,
+    its warning."""
+    from pipelines.config import load_config
+    from pipelines.jobs import run_validate
+    from pipelines.mapping import source_rows
+    from tests.helpers import quiet
+
+    for name, expected, kind in (
+        ("declared", {"why": "guest sales", "max_share": 0.05}, "note"),
+        ("above", {"why": "guest sales", "max_share": 0.01}, "warning"),
+    ):
+        data, mapping, n = _mapped(trained, tmp_path / name, 0.02, expected)
+        console = quiet(width=400)
+        run_validate(data, mapping, None, None, console)
+        said = console.file.getvalue()
+        if kind == "note":
+            assert f"missing customer_id: {n:,} (expected by the mapping)" in said, said
+            assert (
+                "note: rows the mapping expects to reject, not used by any command reading this data: "
+                f"source orders {n:,} of" in said
+            ), said
+            assert "(missing customer_id: guest sales)" in said and "input rows rejected" not in said, said
+        else:
+            assert "(expected by the mapping)" not in said and "note: rows the mapping" not in said, said
+            assert f"warning: {n:,} input rows rejected, not used by any command reading this data" in said
+            assert "missing customer_id, more than the 1% the mapping expects" in said, said
+    from pipelines.io import load_data
+
+    loaded = load_data(data, mapping, load_config(None).data.timezone)
+    src = source_rows(mapping, loaded.source_report)["orders"]  # the manifest's counts, the table's
+    (row,) = [line for line in said.splitlines() if "source orders" in line and "│" in line]
+    assert [c.strip() for c in row.split("│")[2:5]] == [
+        f"{src[k]:,}" for k in ("in", "accepted", "rejected")
+    ], row
+
