@@ -5,6 +5,8 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import yaml
 
@@ -345,3 +347,50 @@ def test_validate_marks_the_rejects_a_mapping_expects_as_the_scoring_manifest_do
         f"{src[k]:,}" for k in ("in", "accepted", "rejected")
     ], row
 
+
+def test_a_training_records_the_rows_it_did_not_use_per_table_and_reason(trained, tmp_path, monkeypatch):
+    """`cvp train` on data whose orders lost 20% at the mapping's source recorded nothing of it: two trainings,
+    one on a fifth fewer orders, looked alike in MLflow, and only the validation table, above the backtest, said it
+    (was: no param, no artefact, no warning). Now the run's params count per table and source the rows in and
+    rejected (a mapping's expected ones apart), `rejected_rows.json` holds the counts by reason (no row's value),
+    and the training warns as scoring does."""
+    import json
+
+    import mlflow
+
+    from pipelines.train import load_for_modelling, train_and_register
+    from tests.helpers import keep_mlflow_uris, quiet
+    from tests.pipelines.conftest import worse_config
+
+    keep_mlflow_uris(monkeypatch)
+    config = worse_config(clone_registry(trained, tmp_path))  # two trees: a quick training
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    data, mapping, n = _mapped(trained, tmp_path / "lost", 0.2, None)
+    console = quiet(width=400)
+    cfg, tables, as_of, rows = load_for_modelling(data, mapping, config, {}, None, console)
+    said = console.file.getvalue()
+    assert (
+        f"warning: {n:,} input rows rejected, not used by the models trained or backtested on this data: "
+        in said
+    )
+    result = train_and_register(tables, cfg, as_of, console, rows=rows)
+    run = mlflow.MlflowClient().get_run(result.run_id)
+    params = run.data.params
+    assert (
+        params["rows_rejected.source.orders"] == str(n)
+        and params["rows_expected_rejects.source.orders"] == "0"
+    )
+    assert int(params["rows_in.source.orders"]) == n + int(params["rows_in.orders"]), params
+    assert params["rows_rejected.orders"] == "0"
+    where = mlflow.artifacts.download_artifacts(
+        run_id=result.run_id, artifact_path="rejected_rows.json", dst_path=str(tmp_path / "dl")
+    )
+    got = json.loads(Path(where).read_text())
+    assert got["source_rows"]["orders"]["rejected_by_reason"] == {"missing customer_id": n}
+    assert [list(s) for s in got["said"]] == [["warning"]]
+    customer_ids = set(pd.read_parquet(trained.data / "orders.parquet")["customer_id"].dropna())
+    assert not any(
+        i in json.dumps(got) for i in list(customer_ids)[:200]
+    )  # counts and reasons, no row's value
