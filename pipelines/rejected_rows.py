@@ -4,7 +4,7 @@
 rejects the mapping expects (`pipelines.mapping.source_rows`): the counts a scoring manifest and a training run
 record (reasons are the rules' wording: never a row's values). `said`: the warning (rows rejected) and the note
 (rows the mapping expects to reject, within their `max_share`) a command prints, `cvp score` at its close
-(`pipelines.score_console.closing_warnings`), `cvp validate`, `cvp train` and `cvp backtest` after loading.
+(`pipelines.score_console.closing_warnings`), `cvp validate`, `cvp train`, `cvp backtest` and `cvp features` after loading.
 Light: no pandas, no MLflow (the scoring console imports it).
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 #: `said`'s "not used by ..." for `cvp train` and `cvp backtest`, and `cvp validate`'s
 TRAINING = "the models trained or backtested on this data"
 VALIDATE = "any command reading this data"
+FEATURES = "this feature table"
 
 
 def rows_summary(loaded: Any, mapping: Path | None) -> dict[str, Any]:

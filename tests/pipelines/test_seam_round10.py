@@ -394,3 +394,25 @@ def test_a_training_records_the_rows_it_did_not_use_per_table_and_reason(trained
     assert not any(
         i in json.dumps(got) for i in list(customer_ids)[:200]
     )  # counts and reasons, no row's value
+
+
+def test_a_feature_table_records_the_rows_it_was_built_without(trained, tmp_path):
+    """`cvp features` on orders that lost a fifth at the mapping's source wrote a manifest with no trace of it
+    (was: the validation table on screen only, the manifest beside the table silent, no warning). Now the manifest
+    counts the input rows as a scoring manifest does (`input_rows`) and the command warns."""
+    import json
+
+    from pipelines.jobs import run_features
+    from tests.helpers import quiet
+
+    data, mapping, n = _mapped(trained, tmp_path, 0.2, None)
+    console = quiet(width=400)
+    out = tmp_path / "f.parquet"
+    run_features(data, "2024-03-01", out, mapping, None, console)
+    rows = json.loads(out.with_suffix(".manifest.json").read_text())["input_rows"]
+    src = rows["source_rows"]["orders"]
+    assert src["rejected"] == n and src["in"] == src["accepted"] + n, src
+    assert rows["rows"]["orders"]["in"] == src["accepted"]
+    assert f"warning: {n:,} input rows rejected, not used by this feature table: source orders" in (
+        console.file.getvalue()
+    )
