@@ -251,8 +251,9 @@ def _load_modelling(
     sample_customers: int | None,
     engine: str,
     spark_master: str | None,
-) -> tuple[Any, Any, Any, Any]:
-    """Config, tables, as-of and the training sample (None: every customer) for train and backtest."""
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Config, tables, as-of, the training sample (None: every customer) and the input rows' counts
+    (`pipelines.rejected_rows.rows_summary`) for train and backtest."""
     from pipelines.train import load_sampled
 
     return load_sampled(
@@ -284,7 +285,7 @@ def backtest(
     check_outputs(data, {}, {"backtest directory": Path(out)}, mapping)
     check_replaceable(Path(out), BACKTEST_MARKER)  # replaced whole: never a directory of the user's files
 
-    cfg, tables, cutoff, sample = _load_modelling(
+    cfg, tables, cutoff, sample, _ = _load_modelling(
         data,
         mapping,
         config,
@@ -318,7 +319,7 @@ def train(
     from pipelines.loading import mapping_digest
     from pipelines.train import overrides, train_and_register
 
-    cfg, tables, cutoff, sample = _load_modelling(
+    cfg, tables, cutoff, sample, rows = _load_modelling(
         data,
         mapping,
         config,
@@ -338,6 +339,7 @@ def train(
         mapping_sha256=mapping_digest(mapping),
         tracking_uri=tracking_uri,
         sample=sample,
+        rows=rows,
     )
 
 

@@ -68,7 +68,9 @@ def run_validate(
     if rejects is not None:
         check_outputs(data, {}, rejects_outputs(rejects), mapping, rejects_outputs(rejects))
         check_rejects_replaceable(rejects)
-    load_and_report(data, mapping, cfg, console, rejects)
+    from pipelines.rejected_rows import VALIDATE
+
+    load_and_report(data, mapping, cfg, console, rejects, used_by=VALIDATE)
 
 
 def run_features(
@@ -85,13 +87,16 @@ def run_features(
     check_outputs(
         data, {"feature table": out, "feature manifest": out.with_suffix(".manifest.json")}, {}, mapping
     )
-    loaded = load_and_report(data, mapping, cfg, console)
+    from pipelines.rejected_rows import FEATURES, rows_summary
+
+    loaded = load_and_report(data, mapping, cfg, console, used_by=FEATURES)
     check_after_first_order(loaded.tables, cutoff, "compute")
     t0 = time.perf_counter()
     table, manifest = build_feature_table_with_manifest(loaded.tables, cutoff, cfg.features)
     seconds = time.perf_counter() - t0
     out = Path(out)
     info = manifest.to_dict() | {"config_digest": cfg.digest(), "seconds": round(seconds, 3)}
+    info["input_rows"] = rows_summary(loaded, mapping)  # what the table was built without, as a run records
     # the table and its manifest are published together (was: written one by one, a kill between them leaving
     # the new table beside the previous run's manifest)
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}

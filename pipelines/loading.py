@@ -27,27 +27,33 @@ from pipelines.staging import StagedDirectory
 __all__ = ["parse_date"]  # the date rule lives in pipelines.config (demo.start/end are checked at load)
 
 
-def validation_table(loaded: LoadedData) -> Table:
-    """The counts per table and source. Names and reasons may hold data values: escaped for rich markup."""
+def validation_table(loaded: LoadedData, mapping: Path | None = None) -> Table:
+    """The counts per table and source (`pipelines.rejected_rows.rows_summary`); a source's rejects the mapping
+    `mapping` expects marked so, as the scoring manifest's note. Names and reasons may hold data values:
+    escaped for rich markup."""
     from rich.markup import escape
 
+    from pipelines.rejected_rows import rows_summary, split_expected
+
+    summary = rows_summary(loaded, mapping)
     t = Table(title="Validation", show_lines=False)
     for col, just in (("table", "left"), ("rows in", "right"), ("accepted", "right"), ("rejected", "right")):
         t.add_column(col, justify=just)
     t.add_column("rejected by reason")
-    for source, counts in loaded.source_report.items():
-        reasons = {k: v for k, v in counts.items() if k != "rows_in" and not k.startswith("to ")}
-        routed = sum(v for k, v in counts.items() if k.startswith("to "))
+    for source, src in summary["source_rows"].items():
+        ok, left = split_expected(src)
+        reasons = [f"{k}: {v:,} (expected by the mapping)" for k, v in ok.items()]
         t.add_row(
             f"[dim]source[/] {escape(source)}",
-            f"{counts['rows_in']:,}",
-            f"{routed:,}",
-            f"{sum(reasons.values()):,}",
-            escape("; ".join(f"{k}: {v:,}" for k, v in reasons.items())),
+            f"{src['in']:,}",
+            f"{src['accepted']:,}",
+            f"{src['rejected']:,}",
+            escape("; ".join(reasons + [f"{k}: {v:,}" for k, v in left.items()])),
         )
-    for name, r in loaded.result.report.items():
-        reasons = escape("; ".join(f"{k}: {v:,}" for k, v in r.rejected_by_reason.items()))
-        t.add_row(name, f"{r.rows_in:,}", f"{r.accepted:,}", f"{r.rejected:,}", reasons)
+    for name, r in summary["rows"].items():
+        why = summary["rejected_by_reason"][name]
+        reasons = escape("; ".join(f"{k}: {v:,}" for k, v in why.items()))
+        t.add_row(name, f"{r['in']:,}", f"{r['accepted']:,}", f"{r['rejected']:,}", reasons)
     return t
 
 
@@ -86,11 +92,13 @@ def load_and_report(
     console: Console,
     rejects: Path | StagedDirectory | None = None,
     ahead: Any = None,
+    used_by: str | None = None,
 ) -> LoadedData:
     """Load + validate once; print the counts; write rejects if asked. Every later step reads what this returns.
     `rejects`: a directory, published here (`publish_rejects`); or one staged for a set published later (`cvp
     score`'s rejects, published with its scores: `pipelines.outputs.publish`), written into its stage only.
-    `ahead`: the data's tables being read already (`pipelines.read_ahead.read_ahead`)."""
+    `ahead`: the data's tables being read already (`pipelines.read_ahead.read_ahead`). `used_by`: the rejected
+    rows said now (`pipelines.rejected_rows.said`, "not used by ..."); `cvp score` says them at its close."""
     loaded = load_configured(data, mapping, cfg, ahead)
     if rejects is None:
         written = []
@@ -98,7 +106,7 @@ def load_and_report(
         written = [p.name for p in write_rejects(loaded, rejects.stage).values()]
     else:
         written = [p.name for p in publish_rejects(loaded, rejects).values()]
-    print_load_report(loaded, console, rejects, written)
+    print_load_report(loaded, console, rejects, written, mapping, used_by)
     return loaded
 
 
@@ -203,21 +211,26 @@ def files_not_read(notes: list[str]) -> list[str]:
 
 
 def print_load_report(
-    loaded: LoadedData, console: Console, rejects: Path | StagedDirectory | None, written: list[str]
+    loaded: LoadedData,
+    console: Console,
+    rejects: Path | StagedDirectory | None,
+    written: list[str],
+    mapping: Path | None = None,
+    used_by: str | None = None,
 ) -> None:
     """What every loading command prints: the counts per table, the notes, and where the rejected rows went
     (`written`: the reject files or directories written under `rejects`, whichever engine wrote them; a
-    `StagedDirectory`: staged, published with the run's other outputs)."""
-    console.print(validation_table(loaded))
+    `StagedDirectory`: staged, published with the run's other outputs; `used_by`: `load_and_report`'s)."""
+    from pipelines.rejected_rows import rows_summary, said
+
+    console.print(validation_table(loaded, mapping))
     notes = files_not_read(loaded.notes) + case_notes(loaded.tables) + empty_column_notes(loaded.tables)
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
-    total = loaded.result.rows_rejected + sum(
-        v
-        for c in loaded.source_report.values()
-        for k, v in c.items()
-        if k != "rows_in" and not k.startswith("to ")
-    )
+    summary = rows_summary(loaded, mapping)
+    total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())
+    for kind, line in said(summary, used_by) if used_by else []:
+        console.print(f"{kind}: {printable(line)}", markup=False, highlight=False)
     if isinstance(rejects, StagedDirectory):
         if written:
             line = f"{total:,} rejected rows for {rejects.target}/ ({', '.join(written)}), published with the scores"

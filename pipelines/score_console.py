@@ -81,37 +81,9 @@ def closing_warnings(
     manifest: Mapping[str, Any], skipped: list[str], psi: float, manifest_name: str
 ) -> list[tuple[str, str]]:
     """What a run says once its set is published, as (warning or note, text), from its manifest."""
-    out = []
-    reasons = manifest.get("rejected_by_reason") or {}
-    tables = {
-        t: (r["in"], r["rejected"], reasons.get(t) or {}) for t, r in (manifest.get("rows") or {}).items()
-    }
-    expected: list[str] = []
-    sources = manifest.get("source_rows") or {}  # a mapping's sources (Online Retail's invoice lines)
-    for name, src in sources.items():
-        left = dict(src["rejected_by_reason"])
-        for reason, declared in src.get("expected_rejects", {}).items():
-            n, share = left.get(reason, 0), declared["max_share"]
-            if n and n <= share * src["in"]:
-                expected.append(
-                    f"source {name} {left.pop(reason):,} of {src['in']:,} ({reason}: {declared['why']})"
-                )
-            elif n:  # more than the mapping expects: an export that lost the column?
-                left[f"{reason}, more than the {share:.0%} the mapping expects"] = left.pop(reason)
-        tables[f"source {name}"] = (src["in"], sum(left.values()), left)
-    rejected = {t: r for t, r in tables.items() if r[1]}
-    if rejected:  # rows in = accepted + rejected: a batch job alerts on what the run did not read
-        listed = "; ".join(
-            f"{t} {n:,} of {rows:,}"
-            + (f" ({', '.join(f'{k}: {v:,}' for k, v in why.items())})" if why else "")
-            for t, (rows, n, why) in rejected.items()
-        )
-        total = sum(r[1] for r in rejected.values())
-        out.append(("warning", f"{total:,} input rows rejected, not used by these scores: {listed}"))
-    if expected:  # in the rejects with their reason, as the mapping expects (`sources.*.expected_rejects`)
-        out.append(
-            ("note", "rows the mapping expects to reject, not used by these scores: " + "; ".join(expected))
-        )
+    from pipelines.rejected_rows import said
+
+    out = said(manifest, "these scores")  # rows in = accepted + rejected; the expected ones a note
     if manifest["customers_scored"] == 0:  # exit 0: the set is valid and complete, but holds no prediction
         counts = "; ".join(
             f"{k}: {v:,}" + (f" ({STATUS_MEANINGS[k]})" if k in STATUS_MEANINGS else "")

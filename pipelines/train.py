@@ -188,11 +188,14 @@ def train_and_register(
     mapping_sha256: str | None = None,
     tracking_uri: str | None = None,
     sample: TrainingSample | None = None,
+    rows: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote.
 
     With `sample` (`tables` hold the sampled customers' rows: `load_sampled`), the training set and the folds are
-    the sampled customers', company values from the whole base; the as-of was checked on the whole base."""
+    the sampled customers', company values from the whole base; the as-of was checked on the whole base.
+    `rows`: the input rows' counts (`load_for_modelling`), recorded in the run: params per table and reason, and
+    `rejected_rows.json` (counts and reasons, never a row's values)."""
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "train on")
@@ -304,6 +307,7 @@ def train_and_register(
         "n_features": len(bundle.feature_names),
         "config_digest": cfg.digest(),
     } | (sample.params() if sample is not None else {})
+
     documents = {
         "config.json": cfg.model_dump(mode="json"),
         "model_contract.json": bundle.contract_settings() or {},
@@ -311,6 +315,11 @@ def train_and_register(
         "feature_manifest.json": manifest.to_dict(),
         "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))},
     }
+    if rows is not None:  # a training that dropped 20% of the orders shows it beside one that did not
+        from pipelines.rejected_rows import TRAINING, said, training_params
+
+        params |= training_params(rows)
+        documents["rejected_rows.json"] = rows | {"said": [{k: t} for k, t in said(rows, TRAINING)]}
     s, st = result.summary, result.summary_by_tier
     metrics = {
         f"{m}.{k}".replace(" ", "_"): float(v)
@@ -388,8 +397,9 @@ def load_for_modelling(
     config_overrides: dict[str, Any],
     as_of: str | None,
     console: Console,
-) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp]:
-    """Config, validated tables and the as-of (default: the day after the last order) for train and backtest.
+) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, dict[str, Any]]:
+    """Config, validated tables, the as-of (default: the day after the last order) and the input rows' counts
+    (`pipelines.rejected_rows.rows_summary`, the rejected rows said) for train and backtest.
 
     Events dated on or after the as-of (a later ticket, a mistyped future date) are ignored by every
     point-in-time computation; they are counted in a warning.
@@ -397,10 +407,13 @@ def load_for_modelling(
     from pipelines.config import load_config
 
     cfg = load_config(config, config_overrides)
-    tables = load_and_report(data, mapping, cfg, console).tables
+    from pipelines.rejected_rows import TRAINING, rows_summary
+
+    loaded = load_and_report(data, mapping, cfg, console, used_by=TRAINING)
+    tables = loaded.tables
     cutoff = parse_date(as_of) if as_of else default_as_of(tables)
     warn_later_events(tables, cutoff, console)
-    return cfg, tables, cutoff
+    return cfg, tables, cutoff, rows_summary(loaded, mapping)
 
 
 def load_sampled(
@@ -414,7 +427,7 @@ def load_sampled(
     sample_customers: int | None,
     engine: str = "pandas",
     spark_master: str | None = None,
-) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None]:
+) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None, dict[str, Any]]:
     """`load_for_modelling` with `--sample-customers` and `--engine`: the as-of decided and checked on the whole
     base (a sample's first and last orders are not the data's), then the sampled customers' tables (all
     customers without a sample). `--engine spark` reads, validates and samples on the executors
@@ -427,13 +440,13 @@ def load_sampled(
         )
     if engine != "pandas":
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
-    cfg, tables, cutoff = load_for_modelling(data, mapping, config, config_overrides, as_of, console)
+    cfg, tables, cutoff, rows = load_for_modelling(data, mapping, config, config_overrides, as_of, console)
     if sample_customers is None:
-        return cfg, tables, cutoff, None
+        return cfg, tables, cutoff, None, rows
     check_as_of(tables, cutoff, cfg.labels, what)
     tables, sample = sample_tables(tables, sample_customers)
     say_sample(sample, console)
-    return cfg, tables, cutoff, sample
+    return cfg, tables, cutoff, sample, rows
 
 
 def overrides(horizon_days: int | None = None, folds: int | None = None) -> dict[str, Any]:

@@ -289,7 +289,7 @@ def load_spark_sample(
     what: str,
     sample_customers: int | None,
     spark_master: str | None,
-) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None]:
+) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None, dict[str, Any]]:
     """`pipelines.train.load_sampled` for `--engine spark` (see the module docstring)."""
     if mapping is not None:
         raise StructuralError(
@@ -300,6 +300,7 @@ def load_spark_sample(
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_session import spark_session
     from pipelines.loading import print_load_report, say_later_events
+    from pipelines.rejected_rows import TRAINING, rows_summary
     from pipelines.sampling import say_sample
 
     cfg = load_config(config, config_overrides)
@@ -307,7 +308,7 @@ def load_spark_sample(
         loaded, cutoff, later, sample, received = sample_training_input(
             spark, data, cfg, as_of, what, sample_customers
         )
-    print_load_report(loaded, console, None, [])
+    print_load_report(loaded, console, None, [], None, TRAINING)
     say_later_events(later, cutoff, console)
     if sample is not None:
         say_sample(sample, console)
@@ -315,4 +316,4 @@ def load_spark_sample(
         f"the driver received {received['rows']:,} of the {received['base_rows']:,} accepted rows "
         f"({received['tables_mb']:.1f} MB of Arrow) and {received['days_rows']:,} company days"
     )
-    return cfg, loaded.tables, cutoff, sample
+    return cfg, loaded.tables, cutoff, sample, rows_summary(loaded, None)

@@ -561,23 +561,32 @@ def _extreme_date(grouped: pd.DataFrame, keys: list[str], column: str, fn: str, 
     return chosen.where(~blank(chosen), None)
 
 
+def source_counts(counts: dict[str, int]) -> dict[str, Any]:
+    """One source's `apply_mapping` report (`rows_in`, `to <table>`: routed, any other key: a reason) as rows
+    in, accepted, rejected (in = accepted + rejected) and rejected by reason: the one reading of that report."""
+    reasons = {k: v for k, v in counts.items() if k != "rows_in" and not k.startswith("to ")}
+    return {
+        "in": counts["rows_in"],
+        "accepted": sum(v for k, v in counts.items() if k.startswith("to ")),
+        "rejected": sum(reasons.values()),
+        "rejected_by_reason": reasons,
+    }
+
+
 def source_rows(path: Path | None, report: dict[str, dict[str, int]] | None) -> dict[str, dict[str, Any]]:
-    """Per source of the mapping file `path` (`apply_mapping`'s `report`), what a run's manifest records: rows
-    in, accepted (routed to a table), rejected (in = accepted + rejected), by reason, and the rejects the mapping
-    expects, with why (`sources.*.expected_rejects`). Empty without a mapping."""
-    if path is None or not report:
+    """Per source of the mapping file `path` (`apply_mapping`'s `report`), what a run's manifest records
+    (`source_counts`) and the rejects the mapping expects, with why (`sources.*.expected_rejects`). Empty
+    without a report."""
+    if not report:
         return {}
-    mapping = load_mapping(path)
-    out = {}
-    for name, counts in report.items():
-        reasons = {k: v for k, v in counts.items() if k != "rows_in" and not k.startswith("to ")}
-        out[name] = {
-            "in": counts["rows_in"],
-            "accepted": sum(v for k, v in counts.items() if k.startswith("to ")),
-            "rejected": sum(reasons.values()),
-            "rejected_by_reason": reasons,
+    sources = load_mapping(path).sources if path is not None else {}
+    return {
+        name: source_counts(counts)
+        | {
             "expected_rejects": {
-                r: e.model_dump() for r, e in mapping.sources[name].expected_rejects.items()
-            },
+                r: e.model_dump()
+                for r, e in (sources[name].expected_rejects if name in sources else {}).items()
+            }
         }
-    return out
+        for name, counts in report.items()
+    }

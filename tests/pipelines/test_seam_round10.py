@@ -5,6 +5,8 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import yaml
 
@@ -305,3 +307,112 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     )
     assert "left the company on 2024-06-01; no customer is with them any more" in gone
     assert "need a new owner" not in gone  # was: "these customers need a new owner" above "0 customers"
+
+
+def test_validate_marks_the_rejects_a_mapping_expects_as_the_scoring_manifest_does(trained, tmp_path):
+    """`cvp validate` counted a mapping's source rows with its own copy of the rule and listed the guest lines a
+    mapping declares expected as any other reject, no note (was: the scoring manifest's note, not validate's).
+    Now the table marks them expected and validate says the scoring manifest's note; above the declared share,
+    its warning."""
+    from pipelines.config import load_config
+    from pipelines.jobs import run_validate
+    from pipelines.mapping import source_rows
+    from tests.helpers import quiet
+
+    for name, expected, kind in (
+        ("declared", {"why": "guest sales", "max_share": 0.05}, "note"),
+        ("above", {"why": "guest sales", "max_share": 0.01}, "warning"),
+    ):
+        data, mapping, n = _mapped(trained, tmp_path / name, 0.02, expected)
+        console = quiet(width=400)
+        run_validate(data, mapping, None, None, console)
+        said = console.file.getvalue()
+        if kind == "note":
+            assert f"missing customer_id: {n:,} (expected by the mapping)" in said, said
+            assert (
+                "note: rows the mapping expects to reject, not used by any command reading this data: "
+                f"source orders {n:,} of" in said
+            ), said
+            assert "(missing customer_id: guest sales)" in said and "input rows rejected" not in said, said
+        else:
+            assert "(expected by the mapping)" not in said and "note: rows the mapping" not in said, said
+            assert f"warning: {n:,} input rows rejected, not used by any command reading this data" in said
+            assert "missing customer_id, more than the 1% the mapping expects" in said, said
+    from pipelines.io import load_data
+
+    loaded = load_data(data, mapping, load_config(None).data.timezone)
+    src = source_rows(mapping, loaded.source_report)["orders"]  # the manifest's counts, the table's
+    (row,) = [line for line in said.splitlines() if "source orders" in line and "│" in line]
+    assert [c.strip() for c in row.split("│")[2:5]] == [
+        f"{src[k]:,}" for k in ("in", "accepted", "rejected")
+    ], row
+
+
+def test_a_training_records_the_rows_it_did_not_use_per_table_and_reason(trained, tmp_path, monkeypatch):
+    """`cvp train` on data whose orders lost 20% at the mapping's source recorded nothing of it: two trainings,
+    one on a fifth fewer orders, looked alike in MLflow, and only the validation table, above the backtest, said it
+    (was: no param, no artefact, no warning). Now the run's params count per table and source the rows in and
+    rejected (a mapping's expected ones apart), `rejected_rows.json` holds the counts by reason (no row's value),
+    and the training warns as scoring does."""
+    import json
+
+    import mlflow
+
+    from pipelines.train import load_for_modelling, train_and_register
+    from tests.helpers import keep_mlflow_uris, quiet
+    from tests.pipelines.conftest import worse_config
+
+    keep_mlflow_uris(monkeypatch)
+    config = worse_config(clone_registry(trained, tmp_path))  # two trees: a quick training
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    data, mapping, n = _mapped(trained, tmp_path / "lost", 0.2, None)
+    console = quiet(width=400)
+    cfg, tables, as_of, rows = load_for_modelling(data, mapping, config, {}, None, console)
+    said = console.file.getvalue()
+    assert (
+        f"warning: {n:,} input rows rejected, not used by the models trained or backtested on this data: "
+        in said
+    )
+    result = train_and_register(tables, cfg, as_of, console, rows=rows)
+    run = mlflow.MlflowClient().get_run(result.run_id)
+    params = run.data.params
+    assert (
+        params["rows_rejected.source.orders"] == str(n)
+        and params["rows_expected_rejects.source.orders"] == "0"
+    )
+    assert int(params["rows_in.source.orders"]) == n + int(params["rows_in.orders"]), params
+    assert params["rows_rejected.orders"] == "0"
+    where = mlflow.artifacts.download_artifacts(
+        run_id=result.run_id, artifact_path="rejected_rows.json", dst_path=str(tmp_path / "dl")
+    )
+    got = json.loads(Path(where).read_text())
+    assert got["source_rows"]["orders"]["rejected_by_reason"] == {"missing customer_id": n}
+    assert [list(s) for s in got["said"]] == [["warning"]]
+    customer_ids = set(pd.read_parquet(trained.data / "orders.parquet")["customer_id"].dropna())
+    assert not any(
+        i in json.dumps(got) for i in list(customer_ids)[:200]
+    )  # counts and reasons, no row's value
+
+
+def test_a_feature_table_records_the_rows_it_was_built_without(trained, tmp_path):
+    """`cvp features` on orders that lost a fifth at the mapping's source wrote a manifest with no trace of it
+    (was: the validation table on screen only, the manifest beside the table silent, no warning). Now the manifest
+    counts the input rows as a scoring manifest does (`input_rows`) and the command warns."""
+    import json
+
+    from pipelines.jobs import run_features
+    from tests.helpers import quiet
+
+    data, mapping, n = _mapped(trained, tmp_path, 0.2, None)
+    console = quiet(width=400)
+    out = tmp_path / "f.parquet"
+    run_features(data, "2024-03-01", out, mapping, None, console)
+    rows = json.loads(out.with_suffix(".manifest.json").read_text())["input_rows"]
+    src = rows["source_rows"]["orders"]
+    assert src["rejected"] == n and src["in"] == src["accepted"] + n, src
+    assert rows["rows"]["orders"]["in"] == src["accepted"]
+    assert f"warning: {n:,} input rows rejected, not used by this feature table: source orders" in (
+        console.file.getvalue()
+    )

@@ -94,7 +94,7 @@ def test_mlflows_token_and_password_are_in_no_error_nor_log(variable, tmp_path, 
 
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(
-        train, "load_for_modelling", lambda *a: (load_config(None), {}, pd.Timestamp("2024-07-01"))
+        train, "load_for_modelling", lambda *a: (load_config(None), {}, pd.Timestamp("2024-07-01"), {})
     )
     monkeypatch.setattr(train, "check_as_of", lambda *a: None)
     monkeypatch.setattr(train, "ensure_experiment", refused)

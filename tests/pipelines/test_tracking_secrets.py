@@ -77,7 +77,7 @@ def test_train_failing_on_a_server_request_shows_no_password(server, tmp_path, m
 
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(
-        train, "load_for_modelling", lambda *a: (load_config(None), {}, pd.Timestamp("2024-07-01"))
+        train, "load_for_modelling", lambda *a: (load_config(None), {}, pd.Timestamp("2024-07-01"), {})
     )
     monkeypatch.setattr(train, "check_as_of", lambda *a: None)
     monkeypatch.setattr(train, "ensure_experiment", _artifact_request_fails(server))
@@ -151,7 +151,7 @@ def test_warnings_and_log_lines_of_a_command_show_no_password(server, tmp_path, 
 
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(
-        train, "load_for_modelling", lambda *a: (load_config(None), {}, pd.Timestamp("2024-07-01"))
+        train, "load_for_modelling", lambda *a: (load_config(None), {}, pd.Timestamp("2024-07-01"), {})
     )
     monkeypatch.setattr(train, "check_as_of", lambda *a: None)
     monkeypatch.setattr(train, "ensure_experiment", warn_log_and_fail)

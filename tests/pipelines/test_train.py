@@ -43,7 +43,7 @@ def test_default_as_of_is_the_day_after_the_last_order_and_later_events_warn(tra
         future["closed_at"] = pd.NaT
     pd.concat([tickets, future]).to_parquet(data / "tickets.parquet", index=False)
     console = Console(file=io.StringIO(), width=300)
-    _, moved, as_of = load_for_modelling(data, None, trained.config, {}, None, console)
+    _, moved, as_of, _ = load_for_modelling(data, None, trained.config, {}, None, console)
     assert as_of == default_as_of(tables)  # the old default jumped to the ticket's day
     assert "tickets.opened_at: 2 rows" in console.file.getvalue()
 

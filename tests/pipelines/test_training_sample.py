@@ -166,7 +166,7 @@ def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store
     empty_registry(new_store, tmp_path / "m")
     console = Console(file=io.StringIO(), width=200)
     jobs = spark_jobs(spark)
-    cfg, got_tables, cutoff, sample = load_spark_sample(
+    cfg, got_tables, cutoff, sample, _ = load_spark_sample(
         data, None, config, {}, "2024-07-01", console, "train on", N_SAMPLE, None
     )
     jobs = spark_jobs(spark) - jobs
@@ -285,7 +285,7 @@ def test_spark_train_applies_the_whole_base_stops_of_the_pandas_engine(
     if broken == "revenue":  # else the returns above their orders stop the load first (both engines)
         (moved / "returns.parquet").unlink()
     with pytest.raises(StructuralError) as pandas_error:
-        cfg, tables, cutoff = load_for_modelling(moved, None, None, {}, "2024-07-01", quiet(None))
+        cfg, tables, cutoff, _ = load_for_modelling(moved, None, None, {}, "2024-07-01", quiet(None))
         from pipelines.loading import check_as_of
 
         check_as_of(tables, cutoff, cfg.labels, "train on")

@@ -1,0 +1,93 @@
+"""What every command says and records about the input rows it did not use: one rule for all of them.
+
+`rows_summary`: per table rows in = accepted + rejected, by reason, and per source of a mapping the same with the
+rejects the mapping expects (`pipelines.mapping.source_rows`): the counts a scoring manifest and a training run
+record (reasons are the rules' wording: never a row's values). `said`: the warning (rows rejected) and the note
+(rows the mapping expects to reject, within their `max_share`) a command prints, `cvp score` at its close
+(`pipelines.score_console.closing_warnings`), `cvp validate`, `cvp train`, `cvp backtest` and `cvp features` after loading.
+Light: no pandas, no MLflow (the scoring console imports it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: `said`'s "not used by ..." for `cvp train` and `cvp backtest`, and `cvp validate`'s
+TRAINING = "the models trained or backtested on this data"
+VALIDATE = "any command reading this data"
+FEATURES = "this feature table"
+
+
+def rows_summary(loaded: Any, mapping: Path | None) -> dict[str, Any]:
+    """A loaded data's (`pipelines.io.LoadedData`) counts, under the scoring manifest's keys."""
+    from pipelines.mapping import source_rows
+
+    report = loaded.result.report
+    return {
+        "rows": {
+            n: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected} for n, r in report.items()
+        },
+        "rejected_by_reason": {n: dict(r.rejected_by_reason) for n, r in report.items()},
+        "source_rows": source_rows(mapping, getattr(loaded, "source_report", None)),
+    }
+
+
+def split_expected(src: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """A mapping source's rejects (`source_rows`' entry) as (expected: within the share the mapping declares,
+    the others by reason: a reason above its share named so, an export that lost the column?)."""
+    left = dict(src["rejected_by_reason"])
+    expected = {}
+    for reason, declared in src.get("expected_rejects", {}).items():
+        n, share = left.get(reason, 0), declared["max_share"]
+        if n and n <= share * src["in"]:
+            expected[reason] = left.pop(reason)
+        elif n:
+            left[f"{reason}, more than the {share:.0%} the mapping expects"] = left.pop(reason)
+    return expected, left
+
+
+def said(summary: Mapping[str, Any], used_by: str) -> list[tuple[str, str]]:
+    """The (warning or note, text) lines on `summary`'s rejected rows (`rows_summary`, or a scoring manifest):
+    `used_by` ends "not used by ..." ("these scores", "this model")."""
+    reasons = summary.get("rejected_by_reason") or {}
+    tables = {
+        t: (r["in"], r["rejected"], reasons.get(t) or {}) for t, r in (summary.get("rows") or {}).items()
+    }
+    expected: list[str] = []
+    for name, src in (
+        summary.get("source_rows") or {}
+    ).items():  # a mapping's sources (Online Retail's lines)
+        ok, left = split_expected(src)
+        why = src.get("expected_rejects", {})
+        expected += [f"source {name} {n:,} of {src['in']:,} ({r}: {why[r]['why']})" for r, n in ok.items()]
+        tables[f"source {name}"] = (src["in"], sum(left.values()), left)
+    out = []
+    rejected = {t: r for t, r in tables.items() if r[1]}
+    if rejected:  # rows in = accepted + rejected: a batch job alerts on what the run did not read
+        listed = "; ".join(
+            f"{t} {n:,} of {rows:,}"
+            + (f" ({', '.join(f'{k}: {v:,}' for k, v in why.items())})" if why else "")
+            for t, (rows, n, why) in rejected.items()
+        )
+        total = sum(r[1] for r in rejected.values())
+        out.append(("warning", f"{total:,} input rows rejected, not used by {used_by}: {listed}"))
+    if expected:  # in the rejects with their reason, as the mapping expects (`sources.*.expected_rejects`)
+        out.append(
+            ("note", f"rows the mapping expects to reject, not used by {used_by}: " + "; ".join(expected))
+        )
+    return out
+
+
+def training_params(summary: Mapping[str, Any]) -> dict[str, int]:
+    """A training run's MLflow params on its input rows: per table and source, rows in and rejected (the
+    expected ones of a mapping apart), comparable across runs in MLflow's run comparison."""
+    out = {}
+    for t, r in (summary.get("rows") or {}).items():
+        out[f"rows_in.{t}"], out[f"rows_rejected.{t}"] = r["in"], r["rejected"]
+    for name, src in (summary.get("source_rows") or {}).items():
+        ok, left = split_expected(src)
+        out[f"rows_in.source.{name}"], out[f"rows_rejected.source.{name}"] = src["in"], sum(left.values())
+        out[f"rows_expected_rejects.source.{name}"] = sum(ok.values())
+    return out
