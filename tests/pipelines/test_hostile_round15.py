@@ -263,3 +263,22 @@ def test_a_csv_file_escaping_quotes_with_a_backslash_is_refused_naming_the_line(
     (tmp_path / "orders.csv").rename(data / "orders" / "part-0.csv")
     with pytest.raises(StructuralError, match=r"part-0.csv: line 5 holds a quote escaped"):
         find_sources(None, str(data))
+
+
+def test_a_file_with_hundreds_of_extra_columns_gets_a_short_note(tmp_path):
+    """An export of 500 columns outside the contract printed a note of 3.7 KB naming every one. Now the first ten
+    and a count, as `files_not_read` counts files; a near-miss name keeps its "did you mean" wherever it stands."""
+    from pipelines.io import load_data
+    from pipelines.loading import print_load_report
+    from tests.helpers import quiet
+
+    extra = pd.DataFrame({f"attr_{i:03d}": ["x"] * 4 for i in range(500)})
+    orders = pd.concat([raw_orders(4), extra], axis=1).assign(costs="1")
+    console = quiet(width=100_000)
+    print_load_report(load_data(_data(tmp_path, orders=orders)), console, None, [])
+    notes = [line for line in console.file.getvalue().splitlines() if "outside the contract" in line]
+    shown = ", ".join(f"attr_{i:03d}" for i in range(10))
+    assert notes == [
+        f"note: orders: columns outside the contract, not used: {shown}, costs (did you mean cost?), "
+        "and 490 more (501 in all)"
+    ]
