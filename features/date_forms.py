@@ -66,6 +66,29 @@ UNIX_TIME_REASON = (
 )
 
 
+#: An ISO date-time followed by a zone abbreviation (`2023-01-05 10:00 CET`, `EST`, `IST`: India, Ireland or
+#: Israel) or by `UTC`/`GMT` with an offset (`GMT+1`: POSIX zones count west, `Etc/GMT+1` is UTC-1): no one instant.
+#: `UTC`, `GMT` and `Z` alone are read (`features.dates._ISO`). The row reject of `zone_abbreviations`.
+_ZONE_ABBREVIATION = (
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"\s*(?:[A-Za-z]{2,5}|(?i:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?)$"
+)
+ZONE_ABBREVIATION_REASON = (
+    "a time zone abbreviation in {} (CET, EST, IST, GMT+1: not one instant; write an offset such as +01:00, "
+    "Z, or an IANA zone name such as Europe/Paris)"
+)
+
+
+def zone_abbreviations(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), are an ISO date-time
+    with a zone abbreviation (`_ZONE_ABBREVIATION`)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at, text = _unmatched_text(raw, unmatched)
+    if text is not None:
+        out[at] = text.str.fullmatch(_ZONE_ABBREVIATION).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
 def _unmatched_text(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series | None]:
     """The positions of `unmatched` in `raw` and their values as stripped text (None when there are none or the
     column was not read as text)."""

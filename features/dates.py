@@ -18,16 +18,19 @@ MAX_DATE = pd.Timestamp("2100-01-01")
 
 
 _NAIVE_ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
+#: RFC 3339 allows `t` and `z` in lower case (`2023-01-05t10:00:00z`); `UTC` and `GMT` after the time, in any
+#: case and with or without a space (`2023-01-05 10:00:00 GMT`), name the same instant as `Z`. A zone abbreviation
+#: other than these (`CET`, `EST`, `IST`: India, Ireland or Israel) is no zone: not ISO.
 _ISO = (
-    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
-    r"\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?"
-    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+|UTC))?$"
+    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
+    r"\s*(?P<off>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+)|\s*(?P<utc>(?i:UTC|GMT)))?$"
 )
 UNKNOWN_FORMAT = "ambiguous or unknown date format"
 
 
 def _offset_minutes(off: str) -> float:
-    if off == "Z":
+    if off in ("Z", "z"):
         return 0.0
     sign = -1 if off[0] == "-" else 1
     digits = off[1:].replace(":", "")
@@ -111,9 +114,13 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     dt = pd.Series(parts.field("dt").to_numpy(zero_copy_only=False), index=idx)
     off = pd.Series(parts.field("off").to_numpy(zero_copy_only=False), index=idx)
     zone = pd.Series(parts.field("zone").to_numpy(zero_copy_only=False), index=idx)
-    valid &= ~((off.fillna("") != "") & (zone.fillna("") != "")).to_numpy()  # "Z UTC": one or the other
+    utc = pd.Series(parts.field("utc").to_numpy(zero_copy_only=False), index=idx).fillna("") != ""
+    valid &= ~(
+        (off.fillna("") != "") & ((zone.fillna("") != "") | utc)
+    ).to_numpy()  # "Z UTC": one or the other
     unknown[idx[~valid]] = True
-    dt, off, zone = dt[valid], off[valid].fillna(""), zone[valid].fillna("")
+    dt, off, zone = dt[valid], off[valid].fillna("").mask(utc[valid], "Z"), zone[valid].fillna("")
+    dt = dt.str.replace("t", "T", regex=False)  # `2023-01-05t10:00` (RFC 3339): pandas reads only `T`
     wall = pd.to_datetime(dt, format="ISO8601", errors="coerce").astype("datetime64[us]")
     plain = (off == "") & (zone == "")
     out[wall.index[plain.to_numpy()]] = wall[plain]
@@ -218,7 +225,7 @@ def placeholder_rows(
 
 #: A placeholder day's midnight as written, whatever offset or zone follows (`1970-01-01T00:00Z`,
 #: `1900-01-01 00:00:00+02:00`, `1970-01-01 Europe/Paris`).
-_WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"
+_WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[Tt ]00:00(?::00(?:\.0+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"
 
 
 def placeholder_texts(s: pd.Series) -> np.ndarray:

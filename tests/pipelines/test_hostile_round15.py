@@ -10,6 +10,10 @@ from pipelines.mapping import Mapping, apply_mapping
 from tests.helpers import csv_data as _data
 from tests.helpers import raw_orders
 
+ZONE_REASON = (
+    "a time zone abbreviation in {} (CET, EST, IST, GMT+1: not one instant; write an offset such as +01:00, "
+    "Z, or an IANA zone name such as Europe/Paris)"
+)
 RANGE_REASON = "number out of a 64-bit float's range in {} (1e-400 read as 0, 1e400 as infinite)"
 
 
@@ -282,3 +286,25 @@ def test_a_file_with_hundreds_of_extra_columns_gets_a_short_note(tmp_path):
         f"note: orders: columns outside the contract, not used: {shown}, costs (did you mean cost?), "
         "and 490 more (501 in all)"
     ]
+
+
+def test_lower_case_t_and_z_and_a_utc_or_gmt_suffix_are_read_as_their_instant():
+    """RFC 3339 allows `t` and `z` in lower case (`2023-01-05t10:00:00z`), and exports write `UTC` or `GMT` after
+    the time (`2023-01-05 10:00:00 GMT`, `10:00:00UTC`, `utc`): each one instant, each was rejected `ambiguous or
+    unknown date format` (exit 0, the row lost). Now read as `Z` is, converted to `data.timezone`
+    (`features.dates._ISO`, the one parser of both engines). A zone abbreviation (`CET`, `EST`, `IST`: India,
+    Ireland or Israel) or `GMT+1` (POSIX counts west) names no one instant: a reject saying so."""
+    written = [
+        "2023-01-05t10:00:00z", "2023-01-05T10:00:00z", "2023-01-05t10:00", "2023-01-05t10:00:00+01:00",
+        "2023-01-05 10:00:00 UTC", "2023-01-05 10:00:00 GMT", "2023-01-05 10:00:00UTC", "2023-01-05 10:00 gmt",
+        "2023-01-05 10:00 CET", "2023-01-05 10:00 IST", "2023-01-05 10:00 GMT+1", "2023-01-05 10:00 UTC Z",
+    ]  # fmt: skip
+    orders = raw_orders(len(written)).assign(ordered_at=written)
+    result = validate_tables({"orders": orders}, timezone="Europe/Paris")
+    assert result.tables["orders"]["ordered_at"].dt.strftime("%H:%M").tolist() == [
+        "11:00", "11:00", "10:00", "10:00", "11:00", "11:00", "11:00", "11:00",
+    ]  # fmt: skip
+    assert result.report["orders"].rejected_by_reason == {
+        ZONE_REASON.format("ordered_at"): 3,
+        "ambiguous or unknown date format in ordered_at": 1,
+    }
