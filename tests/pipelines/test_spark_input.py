@@ -1502,6 +1502,11 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     twins = _write(tmp_path / "twins", orders=cases)
     same_stop(twins, "6 of 9 rows name one of 3 ids that have a twin differing", tmp_path / "twin-rejects")
     assert not (tmp_path / "twin-rejects").exists()
+    # a zone abbreviation on 3 of 6 dates: the stop of dates in another form, saying so
+    zones = _write(
+        tmp_path / "zones", orders=orders.assign(ordered_at=[*dates[:3], *["2024-03-05 10:00 IST"] * 3])
+    )
+    same_stop(zones, "3 of them name their time zone by an abbreviation", tmp_path / "rejects")
     # a customers table lacking half of the orders' customers: the incomplete export's stop, from the same masks
     partial = _write(tmp_path / "partial", orders=_ORD, customers=_CUST.iloc[:3])
     same_stop(partial, "3 of 6 rows name a customer the customers table does not list", tmp_path / "rejects")
