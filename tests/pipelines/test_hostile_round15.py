@@ -313,3 +313,20 @@ def test_lower_case_t_and_z_and_a_utc_or_gmt_suffix_are_read_as_their_instant():
     orders = raw_orders(6).assign(ordered_at=["2023-01-05 10:00 IST"] * 3 + ["2023-01-05 10:00"] * 3)
     with pytest.raises(StructuralError, match="3 of them name their time zone by an abbreviation"):
         validate_tables({"orders": orders})
+
+
+def test_an_offset_followed_by_its_zone_in_brackets_is_read_as_the_offsets_instant():
+    """Java's `ZonedDateTime` writes `2023-01-05T10:00+01:00[Europe/Paris]` (RFC 9557): one instant, each was
+    rejected `ambiguous or unknown date format` (exit 0). Now the offset's instant, when the zone is a known IANA
+    name whose offset it is (`features.dates._ISO`); an offset the zone does not have then (`+05:00[Europe/Paris]`),
+    an unknown zone or a bracket without an offset stay rejects."""
+    written = [
+        "2023-01-05T10:00+01:00[Europe/Paris]", "2023-07-05T10:00:00+02:00[Europe/Paris]", "2023-01-05T10:00Z[UTC]",
+        "2023-01-05T10:00+05:00[Europe/Paris]", "2023-01-05T10:00+01:00[Mars/Base]", "2023-01-05T10:00[Europe/Paris]",
+    ]  # fmt: skip
+    orders = raw_orders(len(written)).assign(ordered_at=written)
+    result = validate_tables({"orders": orders}, timezone="UTC")
+    assert result.tables["orders"]["ordered_at"].dt.strftime("%m-%d %H:%M").tolist() == [
+        "01-05 09:00", "07-05 08:00", "01-05 10:00",
+    ]  # fmt: skip
+    assert result.report["orders"].rejected_by_reason == {"ambiguous or unknown date format in ordered_at": 3}
