@@ -46,24 +46,47 @@ _ISO_OTHER = (
     rf"{_YYYYMMDD}(?:T?\d{{4}}(?:\d{{2}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
     rf"|\d{{4}}-?W\d{{2}}(?:-?[1-7])?|\d{{4}}-(?:[0-2]\d\d|3[0-5]\d|36[0-6])|{_INCOMPLETE}"
 )
+#: An ISO date-time followed by a zone abbreviation of 3 to 5 letters (`2023-01-05 10:00 CET`, `IST`: India, Ireland or
+#: Israel) or by `UTC`/`GMT` with an offset (`GMT+1`: POSIX zones count west, `Etc/GMT+1` is UTC-1): no one instant.
+#: `UTC`, `GMT` and `Z` alone are read (`features.dates._ISO`). The row reject of `zone_abbreviations`.
+_ZONE_ABBREVIATION = (
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"\s*(?:[A-Za-z]{3,5}|(?i:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?)$"
+)
 #: A date written in a common form other than the column's (ISO 8601, or the declared format): day, month and year
 #: with `/`, `.` or `-` (`15/01/2023`, `01-15-23`, `15.01.2023`), year first with `/` or `.` or unpadded
 #: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
 #: `05-Jan-2023`, `January 5, 2023`), with a time of day (and an offset) or not; or a spreadsheet's serial day
 #: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`:
-#: `EPOCH_SECONDS`, `EPOCH_MILLIS`); or ISO 8601's other forms, `_ISO_OTHER`.
+#: `EPOCH_SECONDS`, `EPOCH_MILLIS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _OTHER_DATE = (
     r"(?i)^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2}(?:\d{2})?|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
     rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?))?"
-    rf"$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$"
+    rf"$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
 )
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
 #: `check_other_dates`, throughout `check_mostly_unparsed`'s, both with `numeric_dates_hint`'s sentence.
 UNIX_TIME_REASON = (
     "Unix time in {} (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
 )
+
+
+ZONE_ABBREVIATION_REASON = (
+    "a time zone abbreviation in {} (CET, EST, IST, GMT+1: not one instant; write an offset such as +01:00, "
+    "Z, or an IANA zone name such as Europe/Paris)"
+)
+
+
+def zone_abbreviations(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.ndarray:
+    """Which values of a date column (as read), among `unmatched` (given and not parsing), are an ISO date-time
+    with a zone abbreviation (`_ZONE_ABBREVIATION`)."""
+    out = np.zeros(len(raw), dtype=bool)
+    at, text = _unmatched_text(raw, unmatched)
+    if text is not None:
+        out[at] = text.str.fullmatch(_ZONE_ABBREVIATION).fillna(False).to_numpy(dtype=bool)
+    return out
 
 
 def _unmatched_text(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series | None]:
@@ -145,8 +168,18 @@ def check_other_dates(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are dates written in another form than "
         f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
         "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
-        f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}.{rows}"
+        f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}{_zone_hint(raw[found])}."
+        f"{rows}"
     )
+
+
+def _zone_hint(values: pd.Series) -> str:
+    """For dates of another form: when some name their zone by an abbreviation (`_ZONE_ABBREVIATION`), a sentence
+    saying so (no instant is guessed for them); else ''."""
+    n = int(values.astype("str").str.strip().str.fullmatch(_ZONE_ABBREVIATION).sum())
+    if not n:
+        return ""
+    return f". {n:,} of them name their time zone by an abbreviation (CET, EST, IST: not one instant): write an offset"
 
 
 def _incomplete_hint(values: pd.Series) -> str:

@@ -18,16 +18,21 @@ MAX_DATE = pd.Timestamp("2100-01-01")
 
 
 _NAIVE_ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
+#: RFC 3339 allows `t` and `z` in lower case (`2023-01-05t10:00:00z`); `UTC` and `GMT` after the time, in any
+#: case and with or without a space (`2023-01-05 10:00:00 GMT`), name the same instant as `Z`. A zone abbreviation
+#: other than these (`CET`, `EST`, `IST`: India, Ireland or Israel) is no zone: not ISO. An offset followed by its
+#: zone in brackets (RFC 9557, Java's `ZonedDateTime`: `2023-01-05T10:00+01:00[Europe/Paris]`) is the offset's
+#: instant, the zone a known IANA name; a bracket without an offset is not read.
 _ISO = (
-    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
-    r"\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?"
-    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+|UTC))?$"
+    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
+    r"\s*(?P<off>[Zz]|[+-]\d{2}(?::?\d{2})?)?(?:\[(?P<bracket>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)\])?"
+    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+)|\s*(?P<utc>(?i:UTC|GMT)))?$"
 )
 UNKNOWN_FORMAT = "ambiguous or unknown date format"
 
 
 def _offset_minutes(off: str) -> float:
-    if off == "Z":
+    if off in ("Z", "z"):
         return 0.0
     sign = -1 if off[0] == "-" else 1
     digits = off[1:].replace(":", "")
@@ -111,9 +116,22 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     dt = pd.Series(parts.field("dt").to_numpy(zero_copy_only=False), index=idx)
     off = pd.Series(parts.field("off").to_numpy(zero_copy_only=False), index=idx)
     zone = pd.Series(parts.field("zone").to_numpy(zero_copy_only=False), index=idx)
-    valid &= ~((off.fillna("") != "") & (zone.fillna("") != "")).to_numpy()  # "Z UTC": one or the other
+    utc = pd.Series(parts.field("utc").to_numpy(zero_copy_only=False), index=idx).fillna("") != ""
+    valid &= ~(
+        (off.fillna("") != "") & ((zone.fillna("") != "") | utc)
+    ).to_numpy()  # "Z UTC": one or the other
+    bracket = pd.Series(parts.field("bracket").to_numpy(zero_copy_only=False), index=idx).fillna("")
+    for b in bracket[bracket != ""].unique():  # `+01:00[Europe/Paris]`: after an offset, a known zone only
+        at = (bracket == b).to_numpy()
+        alone = (
+            (off[at].fillna("") != "").to_numpy()
+            & (zone[at].fillna("") == "").to_numpy()
+            & ~utc[at].to_numpy()
+        )
+        valid[at] &= _zone_ok(b) & alone
     unknown[idx[~valid]] = True
-    dt, off, zone = dt[valid], off[valid].fillna(""), zone[valid].fillna("")
+    dt, off, zone = dt[valid], off[valid].fillna("").mask(utc[valid], "Z"), zone[valid].fillna("")
+    dt = dt.str.replace("t", "T", regex=False)  # `2023-01-05t10:00` (RFC 3339): pandas reads only `T`
     wall = pd.to_datetime(dt, format="ISO8601", errors="coerce").astype("datetime64[us]")
     plain = (off == "") & (zone == "")
     out[wall.index[plain.to_numpy()]] = wall[plain]
@@ -122,6 +140,14 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
         utc = wall[minutes.index] - pd.to_timedelta(minutes.astype("float64"), unit="min")
         local = utc.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
         out[local.index] = local.astype("datetime64[us]")
+        named = bracket[valid].reindex(utc.index)
+        for b in named[
+            named != ""
+        ].unique():  # `+05:00[Europe/Paris]`: the offset is not the zone's, ambiguous
+            rows = named.index[(named == b).to_numpy()]
+            there = utc[rows].dt.tz_localize("UTC").dt.tz_convert(b).dt.tz_localize(None)
+            wrong = rows[(there != wall[rows]).to_numpy()]
+            out[wrong], unknown[wrong] = pd.NaT, True
     for z in zone[zone != ""].unique():
         rows = zone.index[(zone == z).to_numpy()]
         if not _zone_ok(z):
@@ -218,7 +244,7 @@ def placeholder_rows(
 
 #: A placeholder day's midnight as written, whatever offset or zone follows (`1970-01-01T00:00Z`,
 #: `1900-01-01 00:00:00+02:00`, `1970-01-01 Europe/Paris`).
-_WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[T ]00:00(?::00(?:\.0+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"
+_WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[Tt ]00:00(?::00(?:\.0+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"
 
 
 def placeholder_texts(s: pd.Series) -> np.ndarray:

@@ -21,11 +21,13 @@ from features.column_types import readable_column
 from features.contract import TABLES, Column, Table
 from features.date_forms import (
     UNIX_TIME_REASON,
+    ZONE_ABBREVIATION_REASON,
     check_other_dates,
     check_swapped_dates,
     other_date_forms,
     swapped_dates,
     unix_times,
+    zone_abbreviations,
 )
 from features.dates import (
     AMBIGUOUS_TIME,
@@ -260,6 +262,7 @@ def _check_parsed(
         rej.add(
             unix_times(raw, unknown_format & given), UNIX_TIME_REASON.format(col.name)
         )  # a stray 1704067200
+        rej.add(zone_abbreviations(raw, unknown_format & given), ZONE_ABBREVIATION_REASON.format(col.name))
         if date_format is None:
             rej.add(unknown_format & given, f"{UNKNOWN_FORMAT} in {col.name}")
         else:

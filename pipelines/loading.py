@@ -58,23 +58,26 @@ def validation_table(loaded: LoadedData, mapping: Path | None = None) -> Table:
 
 
 def ignored_columns_notes(loaded: LoadedData) -> list[str]:
-    """One line per table with columns outside the contract, each with its "did you mean" if it has one."""
+    """One line per table with columns outside the contract, each with its "did you mean" if it has one. The plain
+    names beyond `MAX_FILE_NOTES` are counted, as `files_not_read` counts files (a 500-column export printed a
+    3.7 KB line naming every one); those with a "did you mean" and the unnamed ones are all kept."""
     from features.names import shown_name
 
     out = []
     for name, r in loaded.result.report.items():
-        if r.ignored_columns:
-            cols = ", ".join(
-                f"{c} (did you mean {r.did_you_mean[c]}?)"
-                if c in r.did_you_mean
-                else (
-                    shown_name(c)
-                    if c.strip()
-                    else f"{c!r} (a column without a name: a comma at the end of each line?)"
-                )
-                for c in r.ignored_columns
-            )
-            out.append(f"{name}: columns outside the contract, not used: {cols}")
+        if not r.ignored_columns:
+            continue
+        shown, plain = [], 0
+        for c in r.ignored_columns:
+            if c in r.did_you_mean:
+                shown.append(f"{c} (did you mean {r.did_you_mean[c]}?)")
+            elif not c.strip():
+                shown.append(f"{c!r} (a column without a name: a comma at the end of each line?)")
+            elif (plain := plain + 1) <= MAX_FILE_NOTES:
+                shown.append(shown_name(c))
+        if plain > MAX_FILE_NOTES:
+            shown.append(f"and {plain - MAX_FILE_NOTES:,} more ({len(r.ignored_columns):,} in all)")
+        out.append(f"{name}: columns outside the contract, not used: {', '.join(shown)}")
     return out
 
 

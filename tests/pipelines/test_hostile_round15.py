@@ -10,6 +10,10 @@ from pipelines.mapping import Mapping, apply_mapping
 from tests.helpers import csv_data as _data
 from tests.helpers import raw_orders
 
+ZONE_REASON = (
+    "a time zone abbreviation in {} (CET, EST, IST, GMT+1: not one instant; write an offset such as +01:00, "
+    "Z, or an IANA zone name such as Europe/Paris)"
+)
 RANGE_REASON = "number out of a 64-bit float's range in {} (1e-400 read as 0, 1e400 as infinite)"
 
 
@@ -263,3 +267,66 @@ def test_a_csv_file_escaping_quotes_with_a_backslash_is_refused_naming_the_line(
     (tmp_path / "orders.csv").rename(data / "orders" / "part-0.csv")
     with pytest.raises(StructuralError, match=r"part-0.csv: line 5 holds a quote escaped"):
         find_sources(None, str(data))
+
+
+def test_a_file_with_hundreds_of_extra_columns_gets_a_short_note(tmp_path):
+    """An export of 500 columns outside the contract printed a note of 3.7 KB naming every one. Now the first ten
+    and a count, as `files_not_read` counts files; a near-miss name keeps its "did you mean" wherever it stands."""
+    from pipelines.io import load_data
+    from pipelines.loading import print_load_report
+    from tests.helpers import quiet
+
+    extra = pd.DataFrame({f"attr_{i:03d}": ["x"] * 4 for i in range(500)})
+    orders = pd.concat([raw_orders(4), extra], axis=1).assign(costs="1")
+    console = quiet(width=100_000)
+    print_load_report(load_data(_data(tmp_path, orders=orders)), console, None, [])
+    notes = [line for line in console.file.getvalue().splitlines() if "outside the contract" in line]
+    shown = ", ".join(f"attr_{i:03d}" for i in range(10))
+    assert notes == [
+        f"note: orders: columns outside the contract, not used: {shown}, costs (did you mean cost?), "
+        "and 490 more (501 in all)"
+    ]
+
+
+def test_lower_case_t_and_z_and_a_utc_or_gmt_suffix_are_read_as_their_instant():
+    """RFC 3339 allows `t` and `z` in lower case (`2023-01-05t10:00:00z`), and exports write `UTC` or `GMT` after
+    the time (`2023-01-05 10:00:00 GMT`, `10:00:00UTC`, `utc`): each one instant, each was rejected `ambiguous or
+    unknown date format` (exit 0, the row lost). Now read as `Z` is, converted to `data.timezone`
+    (`features.dates._ISO`, the one parser of both engines). A zone abbreviation (`CET`, `EST`, `IST`: India,
+    Ireland or Israel) or `GMT+1` (POSIX counts west) names no one instant: a reject saying so, and on 1% of the
+    column the stop of dates in another form, saying so (`features.date_forms._ZONE_ABBREVIATION`)."""
+    written = [
+        "2023-01-05t10:00:00z", "2023-01-05T10:00:00z", "2023-01-05t10:00", "2023-01-05t10:00:00+01:00",
+        "2023-01-05 10:00:00 UTC", "2023-01-05 10:00:00 GMT", "2023-01-05 10:00:00UTC", "2023-01-05 10:00 gmt",
+        "2023-01-05 10:00 CET", "2023-01-05 10:00 GMT+1", "2023-01-05 10:00 Mars/Base", "2023-01-05 10:00 UTC Z",
+    ]  # fmt: skip
+    orders = raw_orders(len(written)).assign(ordered_at=written)
+    result = validate_tables({"orders": orders}, timezone="Europe/Paris")
+    assert result.tables["orders"]["ordered_at"].dt.strftime("%H:%M").tolist() == [
+        "11:00", "11:00", "10:00", "10:00", "11:00", "11:00", "11:00", "11:00",
+    ]  # fmt: skip
+    assert result.report["orders"].rejected_by_reason == {
+        ZONE_REASON.format("ordered_at"): 2,
+        "ambiguous or unknown date format in ordered_at": 2,
+    }
+    # on 1% of the column (3 rows) and more: the stop of dates in another form, saying what they are
+    orders = raw_orders(6).assign(ordered_at=["2023-01-05 10:00 IST"] * 3 + ["2023-01-05 10:00"] * 3)
+    with pytest.raises(StructuralError, match="3 of them name their time zone by an abbreviation"):
+        validate_tables({"orders": orders})
+
+
+def test_an_offset_followed_by_its_zone_in_brackets_is_read_as_the_offsets_instant():
+    """Java's `ZonedDateTime` writes `2023-01-05T10:00+01:00[Europe/Paris]` (RFC 9557): one instant, each was
+    rejected `ambiguous or unknown date format` (exit 0). Now the offset's instant, when the zone is a known IANA
+    name whose offset it is (`features.dates._ISO`); an offset the zone does not have then (`+05:00[Europe/Paris]`),
+    an unknown zone or a bracket without an offset stay rejects."""
+    written = [
+        "2023-01-05T10:00+01:00[Europe/Paris]", "2023-07-05T10:00:00+02:00[Europe/Paris]", "2023-01-05T10:00Z[UTC]",
+        "2023-01-05T10:00+05:00[Europe/Paris]", "2023-01-05T10:00+01:00[Mars/Base]", "2023-01-05T10:00[Europe/Paris]",
+    ]  # fmt: skip
+    orders = raw_orders(len(written)).assign(ordered_at=written)
+    result = validate_tables({"orders": orders}, timezone="UTC")
+    assert result.tables["orders"]["ordered_at"].dt.strftime("%m-%d %H:%M").tolist() == [
+        "01-05 09:00", "07-05 08:00", "01-05 10:00",
+    ]  # fmt: skip
+    assert result.report["orders"].rejected_by_reason == {"ambiguous or unknown date format in ordered_at": 3}

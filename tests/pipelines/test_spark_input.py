@@ -1454,18 +1454,32 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
 @pytest.mark.spark
 def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     """The fifteenth hunt on Spark: a number a float cannot hold (`1e-400`, `1e400`) the same reject, counts and
-    accepted rows (`features.parsing.unrepresentable` in the shared row checks); without a customers table,
+    accepted rows (`features.parsing.unrepresentable` in the shared row checks), and so dates with `z` or `GMT`
+    and a zone abbreviation (`features.dates._ISO`); without a customers table,
     orders naming customers in two letter cases (`C000001` / `c000001`) the same stop, judged on the driver's
     order ids before any reject is written; a customers table lacking half of the orders' customers the same stop
     (`features.crossrefs.check_respelled_refs`); a table linked from outside `--data` refused by the same
     message."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
-    from tests.pipelines.test_hostile_round15 import RANGE_REASON
+    from tests.pipelines.test_hostile_round15 import RANGE_REASON, ZONE_REASON
 
-    data = _write(tmp_path / "data", orders=_ORD.assign(revenue=["10", "1e-400", "30", "1e400", "50", "60"]))
+    dates = [
+        "2024-01-05t10:00:00z",
+        "2024-02-01",
+        "2024-02-03 10:00utc",
+        "2024-03-01",
+        "2024-03-02 10:00 GMT",
+    ]
+    orders = _ORD.assign(
+        revenue=["10", "1e-400", "30", "1e400", "50", "60"], ordered_at=[*dates, "2024-03-05 10:00 CET"]
+    )
+    data = _write(tmp_path / "data", orders=orders)
     expected = load_data(data)
-    assert expected.result.report["orders"].rejected_by_reason == {RANGE_REASON.format("revenue"): 2}
+    assert expected.result.report["orders"].rejected_by_reason == {
+        RANGE_REASON.format("revenue"): 2,
+        ZONE_REASON.format("ordered_at"): 1,
+    }
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
@@ -1488,6 +1502,11 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     twins = _write(tmp_path / "twins", orders=cases)
     same_stop(twins, "6 of 9 rows name one of 3 ids that have a twin differing", tmp_path / "twin-rejects")
     assert not (tmp_path / "twin-rejects").exists()
+    # a zone abbreviation on 3 of 6 dates: the stop of dates in another form, saying so
+    zones = _write(
+        tmp_path / "zones", orders=orders.assign(ordered_at=[*dates[:3], *["2024-03-05 10:00 IST"] * 3])
+    )
+    same_stop(zones, "3 of them name their time zone by an abbreviation", tmp_path / "rejects")
     # a customers table lacking half of the orders' customers: the incomplete export's stop, from the same masks
     partial = _write(tmp_path / "partial", orders=_ORD, customers=_CUST.iloc[:3])
     same_stop(partial, "3 of 6 rows name a customer the customers table does not list", tmp_path / "rejects")
