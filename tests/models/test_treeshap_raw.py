@@ -40,7 +40,13 @@ def train() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
-    return _hostile_frame(4000, SEED + 10)
+    """Rows to predict: as hostile, and one category column with a level training never saw (LightGBM and the
+    explainer both read it as missing)."""
+    frame = _hostile_frame(4000, SEED + 10)
+    unseen = frame["cat_0"].cat.add_categories(["unseen"])
+    unseen[np.arange(len(frame)) % 7 == 0] = "unseen"
+    frame["cat_0"] = unseen
+    return frame
 
 
 def _assert_raw_bits(model: lgb.LGBMModel, frame: pd.DataFrame, explainer: TreeShapExplainer) -> None:
