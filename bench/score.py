@@ -75,8 +75,8 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("pipelines.engines.chunks", "build_feature_table", "features"),
     ("pipelines.engines.pandas_engine", "score_features", "score: other"),
     ("models.bundle:CustomerValueModel", "grade_contract", "score: contract check"),
-    ("models.bundle:CustomerValueModel", "predict_with_raw", "score: predict (both models)"),
-    ("pipelines.engines.scoring", "explain_booster", "explain: checks"),
+    ("models.bundle:CustomerValueModel", "predict_from_raw", "score: predict (both models)"),
+    ("pipelines.engines.scoring", "explain_with_raw", "explain: checks"),
     ("models.explain", "_exact_contributions", "explain: TreeSHAP"),
     ("pipelines.engines.scoring", "churn_probability_contributions", "explain: churn points"),
     ("pipelines.engines.scoring", "reason_choices", "explain: reasons (stored compactly)"),
@@ -257,7 +257,7 @@ class StageTimer:
         time is added to the enclosing stage's children so no stage is charged, and summed separately."""
         import pipelines.engines.scoring as scoring
 
-        explain = scoring.explain_booster
+        explain = scoring.explain_with_raw
         timer = self
 
         def with_reference(booster, X, *args, **kwargs):
@@ -271,7 +271,7 @@ class StageTimer:
                 timer._cpu_children[-1] += cpu
             return explain(booster, X, *args, **kwargs)
 
-        scoring.explain_booster = with_reference
+        scoring.explain_with_raw = with_reference
 
 
 def arrow_read_seconds(data: Path) -> tuple[float, int]:

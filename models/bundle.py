@@ -308,23 +308,39 @@ class CustomerValueModel:
 
     def predict_with_raw(self, feature_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         """`predict`, and the raw scores of the explainable boosters it computed on the way: {"churn": the churn
-        booster's log-odds}, which scoring hands to `explain_booster` instead of predicting them again (the value
-        booster's raw score is `pred_value_{h}d` itself when it is explainable). The churn probability is
-        computed from that raw score exactly as LightGBM does (`binary_probability`): the same bits as before."""
+        booster's log-odds} (the value booster's raw score is `pred_value_{h}d` itself when it is explainable)."""
         Xt = self.contract_.apply(feature_table)
-        value = self.value_model_._predict_t(Xt)
-        lo, hi = self.value_model_.interval_from_prediction(value, Xt)
         booster = self.churn_model_.booster_
         churn_raw = np.asarray(
             booster.predict(Xt, raw_score=True, num_threads=prediction_threads()), dtype=np.float64
         )
-        churn = self.churn_model_.calibrate(binary_probability(booster, Xt, churn_raw))
+        return self.predict_from_raw(feature_table, Xt, None, churn_raw), {"churn": churn_raw}
+
+    def predict_from_raw(
+        self,
+        feature_table: pd.DataFrame,
+        Xt: pd.DataFrame,
+        value_raw: np.ndarray | None,
+        churn_raw: np.ndarray,
+    ) -> pd.DataFrame:
+        """`predict` from raw scores already made (scoring takes them from the explainer's pass, issue 14):
+        `value_raw` the value booster's raw score (None: predicted here; given only for an explainable value
+        booster, whose raw score is `pred_value_{h}d`), `churn_raw` the churn booster's; `Xt` is
+        `contract_.apply(feature_table)`. The churn probability is computed from its raw score exactly as
+        LightGBM does (`binary_probability`): the same bits as predicting again."""
+        if value_raw is None:
+            value = self.value_model_._predict_t(Xt)
+        elif self.value_model_.explainable_booster is None:
+            raise ValueError("a value raw score is the prediction only for a single value booster")
+        else:
+            value = np.asarray(value_raw, dtype=np.float64)
+        lo, hi = self.value_model_.interval_from_prediction(value, Xt)
+        churn = self.churn_model_.calibrate(binary_probability(self.churn_model_.booster_, Xt, churn_raw))
         cols = self.output_columns
-        preds = pd.DataFrame(
+        return pd.DataFrame(
             {cols[0]: value, cols[1]: lo, cols[2]: hi, cols[3]: churn, cols[4]: value},
             index=feature_table.index,
         )
-        return preds, {"churn": churn_raw}
 
     def explainable_boosters(self) -> dict[str, object]:
         """Boosters whose exact TreeSHAP explains a prediction column.

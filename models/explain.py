@@ -36,6 +36,7 @@ __all__ = [
     "ExplanationCheckError",
     "churn_probability_contributions",
     "explain_booster",
+    "explain_with_raw",
     "group_contributions",
     "top_reasons",
 ]
@@ -47,6 +48,8 @@ BASE_COLUMN = "_base"
 _ADDITIVITY_RTOL = 1e-6
 _SPOT_CHECK_ATOL = 1e-9
 _SPOT_CHECK_SEED = 0
+#: Rows (the first of X) on which the explainer's raw score is compared with LightGBM's own, bit for bit.
+_RAW_CHECK_ROWS = 1024
 
 
 class ExplainConfig(BaseModel):
@@ -100,19 +103,45 @@ def _explainer_for(booster: Any) -> Any:
     return cached[1]
 
 
-def _exact_contributions(booster: Any, X: pd.DataFrame) -> np.ndarray:
-    """Exact path-dependent TreeSHAP, shape (n, p + 1), last column = expected value.
+def _exact_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Exact path-dependent TreeSHAP, shape (n, p + 1), last column = expected value; and the raw score its
+    pass summed (None when it cannot: `TreeShapExplainer.shap_values_and_raw`).
 
     The one place that chooses the explainer: the numba TreeSHAP in `models.treeshap` (same output as
     `booster.predict(X, pred_contrib=True)`, faster on many rows and threads), built once per booster.
     """
-    return _explainer_for(booster).shap_values(X)
+    return _explainer_for(booster).shap_values_and_raw(X)
+
+
+def _lightgbm_raw(booster: Any, X: pd.DataFrame, raw: np.ndarray | None) -> np.ndarray:
+    """The explainer's raw score `raw` if it has LightGBM's bits on the first `_RAW_CHECK_ROWS` rows of X, else
+    LightGBM's own raw prediction of every row (issue 14: a second prediction of every row saved)."""
+    threads = prediction_threads()
+    k = min(_RAW_CHECK_ROWS, len(X))
+    if raw is not None and np.array_equal(
+        raw[:k],
+        np.asarray(booster.predict(X.iloc[:k], raw_score=True, num_threads=threads), dtype=np.float64),
+    ):
+        return raw
+    return np.asarray(booster.predict(X, raw_score=True, num_threads=threads), dtype=np.float64)
 
 
 def explain_booster(
     booster: Any, X: pd.DataFrame, expected_check_rows: int, raw: np.ndarray | pd.Series | None = None
 ) -> pd.DataFrame:
-    """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract).
+    """Checked per-row SHAP contributions of a LightGBM booster (`explain_with_raw` without the raw score)."""
+    return explain_with_raw(booster, X, expected_check_rows, raw)[0]
+
+
+def explain_with_raw(
+    booster: Any, X: pd.DataFrame, expected_check_rows: int, raw: np.ndarray | pd.Series | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract), and
+    the booster's raw prediction of X, `booster.predict(X, raw_score=True)` bit for bit.
+
+    Without `raw`, the raw prediction comes from the explainer's own pass over the trees (each row's leaves
+    summed in LightGBM's order), compared bit for bit with LightGBM's on the first `_RAW_CHECK_ROWS` rows; on
+    any difference (or a forest the explainer cannot sum) LightGBM predicts every row.
 
     Args:
         booster: a `lightgbm.Booster` or a fitted `LGBMRegressor`/`LGBMClassifier` (regression or binary).
@@ -120,7 +149,7 @@ def explain_booster(
         expected_check_rows: rows (drawn with a fixed seed) compared with `booster.predict(pred_contrib=True)`;
             max abs difference must be < 1e-9 (x max(1, max |contribution|) for currency-sized values).
         raw: the booster's raw prediction of X (`predict(X, raw_score=True)`, same row order) when the caller
-            has already made it: the additivity check then reuses it instead of predicting every row again.
+            has already made it: the additivity check then reuses it, and it is returned as given.
 
     Raises:
         ValueError: X's columns are not the model's features in order.
@@ -135,17 +164,16 @@ def explain_booster(
         )
     columns = [*names, BASE_COLUMN]
     if len(X) == 0:
-        return pd.DataFrame(np.empty((0, len(columns))), index=X.index.copy(), columns=columns)
+        empty = pd.DataFrame(np.empty((0, len(columns))), index=X.index.copy(), columns=columns)
+        return empty, np.empty(0, dtype=np.float64)
 
-    values = _exact_contributions(bst, X)
+    values, own_raw = _exact_contributions(bst, X)
     if values.shape != (len(X), len(columns)):
         raise ExplanationCheckError(
             f"explainer returned shape {values.shape}, expected {(len(X), len(columns))}"
         )
 
-    if raw is None:
-        raw = bst.predict(X, raw_score=True, num_threads=prediction_threads())
-    raw = np.asarray(raw, dtype=np.float64).reshape(-1)
+    raw = _lightgbm_raw(bst, X, own_raw) if raw is None else np.asarray(raw, dtype=np.float64).reshape(-1)
     if raw.shape != (len(X),):
         raise ValueError(f"raw has {raw.size} predictions for {len(X)} rows")
     gap = np.abs(values.sum(axis=1) - raw)
@@ -169,7 +197,7 @@ def explain_booster(
                 f"contributions differ from LightGBM's pred_contrib by {diff:.3g} (tolerance {tolerance:.3g}) "
                 f"on a spot check of {k} rows"
             )
-    return pd.DataFrame(values, index=X.index.copy(), columns=columns)
+    return pd.DataFrame(values, index=X.index.copy(), columns=columns), raw
 
 
 def _feature_columns(contrib: pd.DataFrame) -> list[str]:

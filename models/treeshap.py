@@ -468,6 +468,7 @@ def _leaf_direct(
 def _explain_impl(
     x: np.ndarray,
     out: np.ndarray,
+    pred: np.ndarray,
     block: int,
     tree_int_off: np.ndarray,
     tree_n_int: np.ndarray,
@@ -520,6 +521,7 @@ def _explain_impl(
         acc_fallback = np.zeros((n_features, nb))
         pattern = np.empty((2 * max_int + 1, nb), dtype=np.int64)
         base = np.empty(nb, dtype=np.int64)
+        block_pred = pred[r0:r1]
         went_left = np.empty(max(max_int, 1), dtype=np.uint8)
         ones = np.empty(max(max_d, 1), dtype=np.uint8)
         w = np.empty(max(max_d, 1))
@@ -561,11 +563,14 @@ def _explain_impl(
                     off = leaf_table_off[leaf]
                     so = leaf_slot_off[leaf]
                     leaf_pattern = pattern[n_int + k]
+                    low = (np.int64(1) << d) - 1
+                    value = leaf_value[leaf]
+                    for r in range(nb):  # the leaf the row reaches: all its path's bits kept (the raw score)
+                        block_pred[r] += value * ((leaf_pattern[r] & low) == low)
                     if off < 0:
                         # A leaf too long for a table: the same formula per row, its pattern bits as `ones`.
                         _shapley_weights(d, w)
                         z = slot_z[so : so + d]
-                        value = leaf_value[leaf]
                         for r in range(nb):
                             p = leaf_pattern[r]
                             for s in range(d):
@@ -574,7 +579,6 @@ def _explain_impl(
                             for s in range(d):
                                 acc[slot_feature[so + s], r] += phi[s]
                         continue
-                    low = (np.int64(1) << d) - 1
                     for r in range(nb):
                         base[r] = off + (leaf_pattern[r] & low) * d
                     for s in range(d):
@@ -602,9 +606,13 @@ def _explain_impl(
                         for s in range(d):
                             ones[s] = 1
                         po = leaf_path_off[leaf]
+                        reached = True
                         for e in range(po, po + leaf_path_len[leaf]):
                             if went_left[path_node[e]] != path_left[e]:
                                 ones[path_slot[e]] = 0
+                                reached = False
+                        if reached:
+                            pred[r] += leaf_value[leaf]
                         so = leaf_slot_off[leaf]
                         if leaf_table_off[leaf] >= 0:
                             mask = 0
@@ -671,27 +679,34 @@ def _compute_tables(forest: _FlatForest) -> np.ndarray:
     return tables
 
 
-def _run_explain(forest: _FlatForest, tables: np.ndarray, x: np.ndarray, n_features: int) -> np.ndarray:
+def _run_explain(
+    forest: _FlatForest, tables: np.ndarray, x: np.ndarray, n_features: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(contributions, raw score: each row's leaves summed in tree order; without the constant trees)."""
     n_rows = x.shape[0]
     out = np.zeros((n_rows, n_features + 1), dtype=np.float64)
+    pred = np.zeros(n_rows, dtype=np.float64)
     if forest.tree_int_off.size and n_rows:
         n_threads = min(_n_threads(), -(-n_rows // 64))
         # Contiguous row chunks, one per thread; each is a C-contiguous view so the kernel signature is shared.
         bounds = np.linspace(0, n_rows, n_threads + 1).astype(np.int64)
         _run_threaded(
             [
-                partial(_explain_rows, forest, tables, x[lo:hi], out[lo:hi])
+                partial(_explain_rows, forest, tables, x[lo:hi], out[lo:hi], pred[lo:hi])
                 for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
             ]
         )
     out[:, n_features] = forest.expected_value
-    return out
+    return out, pred
 
 
-def _explain_rows(forest: _FlatForest, tables: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+def _explain_rows(
+    forest: _FlatForest, tables: np.ndarray, x: np.ndarray, out: np.ndarray, pred: np.ndarray
+) -> None:
     _explain(
         x,
         out,
+        pred,
         _ROW_BLOCK,
         forest.tree_int_off,
         forest.tree_n_int,
@@ -818,39 +833,13 @@ class TreeShapExplainer:
 
     def shap_values(self, X: pd.DataFrame) -> np.ndarray:
         """SHAP contributions in raw score units, shape ``(n_rows, n_features + 1)``, last col = expected value."""
-        x = self._to_matrix(X)
-        return _run_explain(self._forest, self._tables, x, len(self.feature_names))
+        return self.shap_values_and_raw(X)[0]
 
-
-def _tiny_dump() -> list[dict[str, Any]]:
-    """A two-split tree (numeric then categorical) shaped like ``dump_model()["tree_info"]``."""
-    leaf = {"leaf_value": 1.0, "leaf_count": 2}
-    return [
-        {
-            "num_leaves": 3,
-            "tree_structure": {
-                "split_index": 0,
-                "split_feature": 0,
-                "threshold": 0.5,
-                "decision_type": "<=",
-                "default_left": True,
-                "missing_type": "NaN",
-                "internal_count": 6,
-                "left_child": dict(leaf),
-                "right_child": {
-                    "split_index": 1,
-                    "split_feature": 1,
-                    "threshold": "0||2",
-                    "decision_type": "==",
-                    "default_left": False,
-                    "missing_type": "NaN",
-                    "internal_count": 4,
-                    "left_child": dict(leaf),
-                    "right_child": dict(leaf),
-                },
-            },
-        }
-    ]
+    def shap_values_and_raw(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`shap_values` and, from the same pass, each row's leaf values summed in tree order from 0.0 (LightGBM's
+        raw score, its order and float64 additions); None for a forest with constant trees (their place is lost)."""
+        values, raw = _run_explain(self._forest, self._tables, self._to_matrix(X), len(self.feature_names))
+        return values, (None if self._forest.n_const_trees else raw)
 
 
 def warm_up_jit() -> float:
@@ -860,10 +849,12 @@ def warm_up_jit() -> float:
     """
     import time
 
+    from models.treeshap_tiny import tiny_dump
+
     start = time.perf_counter()
     x = np.array([[0.0, 0.0], [1.0, 2.0], [np.nan, np.nan]])
     for cap in (0, 2):
-        forest = _flatten_forest(_tiny_dump(), cap)
+        forest = _flatten_forest(tiny_dump(), cap)
         _run_explain(forest, _compute_tables(forest), x, 2)
     return time.perf_counter() - start
 

@@ -29,7 +29,7 @@ from features import feature_registry
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
-from models.explain import churn_probability_contributions, explain_booster, reason_choices
+from models.explain import churn_probability_contributions, explain_with_raw, reason_choices
 from models.tiers import assign_tiers
 from pipelines.config import AppConfig
 from pipelines.engines.spill import ReasonSpill
@@ -127,9 +127,10 @@ def score_features(
     `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id.
     `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
     `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
-    The additivity checks reuse the predictions: the value model's `pred_value_{h}d` is its booster's raw output,
-    and the churn booster's raw score comes from `predict_with_raw` (its probability is derived from it, so the
-    churn booster predicts each row once).
+    The predictions reuse the explanations (issue 14): each explainable booster's raw score comes from the
+    explainer's own pass (`explain_with_raw`: LightGBM's bits, checked on a head of rows), the value model's
+    `pred_value_{h}d` being its booster's raw output and the churn probability derived from the churn booster's
+    (`CustomerValueModel.predict_from_raw`); so neither booster predicts every row again.
     """
     if extras is not None:
         features = features.join(extras.reindex(features.index))
@@ -142,15 +143,16 @@ def score_features(
     h = bundle.horizon_days
     registry = feature_registry(cfg.features)
     n_check = cfg.explain.check_rows if check_rows is None else check_rows
-    preds, raw = bundle.predict_with_raw(features)
     Xt = bundle.contract_.apply(features)
     boosters = bundle.explainable_boosters()
-    parts = [preds]
-    value_contrib = pd.DataFrame(index=features.index)
+    value_contrib, value_raw = pd.DataFrame(index=features.index), None
     if "value" in boosters:
-        value_contrib = explain_booster(boosters["value"], Xt, n_check, raw=preds[f"pred_value_{h}d"])
+        value_contrib, value_raw = explain_with_raw(boosters["value"], Xt, n_check)
+    churn_logodds, churn_raw = explain_with_raw(boosters["churn"], Xt, n_check)
+    preds = bundle.predict_from_raw(features, Xt, value_raw, churn_raw)
+    parts = [preds]
+    if "value" in boosters:
         parts.append(reason_choices(value_contrib, features, registry, cfg.explain.n_reasons, "value"))
-    churn_logodds = explain_booster(boosters["churn"], Xt, n_check, raw=raw["churn"])
     base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))
     base_prob = bundle.churn_model_.calibrate(base_raw)
     churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)

@@ -6,6 +6,7 @@ import math
 
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
 import pytest
 
 import models.bundle as bundle_module
@@ -57,3 +58,28 @@ def test_another_exp_falls_back_to_lightgbms_probability(model, monkeypatch):
     monkeypatch.setattr(bundle_module.math, "exp", lambda x: exp(x) * (1 + 1e-15))  # off in the last bits
     preds, _ = model.predict_with_raw(ft)
     assert np.array_equal(preds[f"pred_churn_prob_{H}d"].to_numpy(), _before(model, ft))
+
+
+def test_predict_from_the_explainers_raw_scores_gives_the_same_bits(model, monkeypatch):
+    """Issue 14: scoring builds the predictions from the raw scores of the TreeSHAP pass; every column keeps the
+    bits of `predict`, and neither booster predicts more than the checked head of rows."""
+    from models.explain import _RAW_CHECK_ROWS, explain_with_raw
+
+    ft = feature_table(n=ROWS)
+    expected = model.predict(ft)
+    Xt = model.contract_.apply(ft)
+    boosters = model.explainable_boosters()
+    assert set(boosters) == {"value", "churn"}
+    rows: list[int] = []
+    original = lgb.Booster.predict
+
+    def spy(self, data, *args, **kwargs):
+        rows.append(len(data))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(lgb.Booster, "predict", spy)
+    _, value_raw = explain_with_raw(boosters["value"], Xt, 0)
+    _, churn_raw = explain_with_raw(boosters["churn"], Xt, 0)
+    preds = model.predict_from_raw(ft, Xt, value_raw, churn_raw)
+    assert rows == [_RAW_CHECK_ROWS, _RAW_CHECK_ROWS, bundle_module._PROBABILITY_CHECK_ROWS]
+    pd.testing.assert_frame_equal(preds, expected, check_exact=True)

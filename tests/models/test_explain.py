@@ -108,17 +108,17 @@ def test_failed_checks_raise(data: dict, monkeypatch: pytest.MonkeyPatch) -> Non
     X, model = data["X"], data["value_model"]
     exact = explain._exact_contributions
 
-    def off_by_one(booster: object, frame: pd.DataFrame) -> np.ndarray:
-        values = exact(booster, frame)
+    def off_by_one(booster: object, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        values, raw = exact(booster, frame)
         values[7, 0] += 1.0
-        return values
+        return values, raw
 
-    def swapped(booster: object, frame: pd.DataFrame) -> np.ndarray:
+    def swapped(booster: object, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         # Rows still add up, but credit moves between features: only the spot check can see it.
-        values = exact(booster, frame)
+        values, raw = exact(booster, frame)
         values[:, 0] += 1e-3
         values[:, 1] -= 1e-3
-        return values
+        return values, raw
 
     monkeypatch.setattr(explain, "_exact_contributions", off_by_one)
     with pytest.raises(ExplanationCheckError, match="do not add up"):
