@@ -110,8 +110,9 @@ def make_scheduler(config: Any, log: Any) -> Any:
 
         def _lanes(self) -> dict[str, int]:
             if not hasattr(self, "_lane_of"):
-                path = Path(os.environ[SHARED_ENV]) / LANES_FILE
-                self._lane_of = json.loads(path.read_text()) if path.exists() else {}
+                shared = os.environ.get(SHARED_ENV)
+                path = Path(shared) / LANES_FILE if shared else None
+                self._lane_of = json.loads(path.read_text()) if path and path.is_file() else {}
             return self._lane_of
 
         def _index(self, node: Any) -> int:
