@@ -36,9 +36,10 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# pytest exits 5 when it collects no test: treat that as a failure, never as success.
+# pytest exits 5 when it collects no test: treat that as a failure, never as success. Two workers (pytest-xdist),
+# whole files to the free one, Spark's files and those reading early processes each on one (tests/lanes.py).
 test: setup lint browser
-	@$(PY) -m pytest -q; rc=$$?; \
+	@$(PY) -m pytest -q -n 2; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # Long benchmarks (not part of `make test`); lifetimes and DuckDB are references of the feature benchmark only.

@@ -257,8 +257,11 @@ def paused_score_process(trained: Any, default_scores: Any) -> Fresh:
 
 
 def collected(session: Any, test: str) -> bool:
-    """Whether a test (by name) or a test file (by file name) is among the session's collected tests."""
-    return any(item.name == test or item.path.name == test for item in session.items)
+    """Whether a test (by name) or a test file (by file name) is among the session's collected tests and runs in
+    this process (on `pytest -n N`: its file is pinned to this worker, `tests/lanes.py`)."""
+    from tests.lanes import runs_here
+
+    return any((item.name == test or item.path.name == test) and runs_here(item) for item in session.items)
 
 
 def numba_warm_up() -> Fresh:
@@ -277,13 +280,77 @@ def objectives_smoke() -> Fresh:
     return Fresh([str(ROOT / "bench" / "objectives.py"), "--smoke"], scratch("objectives"), cwd=ROOT)
 
 
-def trained_process() -> Fresh:
-    """`tests.pipelines.conftest.build_trained` into a new directory (`.root`), in a fresh interpreter."""
-    root = scratch("trained")
-    code = f"from pathlib import Path; from tests.pipelines.conftest import build_trained; build_trained(Path({str(root)!r}))"
-    proc = Fresh(["-c", code], root / "logs", env=os.environ | {"PYTHONPATH": str(ROOT)}, cwd=ROOT)
+#: The `trained` fixture's training; on `pytest -n N` it also writes its exit code to `exit` under its root.
+TRAIN_SCRIPT = """
+import sys, traceback
+from pathlib import Path
+from tests.pipelines.conftest import build_trained
+root, code = Path({root!r}), 1
+try:
+    build_trained(root)
+    code = 0
+except BaseException:
+    traceback.print_exc()
+finally:
+    if {shared!r}:
+        (root / "exit.tmp").write_text(str(code))
+        (root / "exit.tmp").replace(root / "exit")
+sys.exit(code)
+"""
+
+
+def trained_process() -> Fresh | TrainedElsewhere:
+    """`tests.pipelines.conftest.build_trained` into a new directory (`.root`), in a fresh interpreter. On
+    `pytest -n N` the first worker to ask trains into the run's shared directory; the others wait for it."""
+    from tests.lanes import shared_dir
+
+    shared = shared_dir()
+    if shared is None:
+        root = scratch("trained")
+    else:
+        root = shared / "trained"
+        try:
+            root.mkdir()  # atomic: one worker only trains
+        except FileExistsError:
+            return TrainedElsewhere(root)
+    code = TRAIN_SCRIPT.format(root=str(root), shared=shared is not None)
+    proc = (Fresh if shared is None else SharedFresh)(
+        ["-c", code], root / "logs", env=os.environ | {"PYTHONPATH": str(ROOT)}, cwd=ROOT
+    )
     proc.root = root
     return proc
+
+
+class SharedFresh(Fresh):
+    """A fresh process other workers read: at the end of this worker's tests it is left to finish (bounded),
+    never stopped halfway."""
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=1800)
+        stop_group(self.proc)
+
+
+class TrainedElsewhere:
+    """The `trained` fixture's training run by another worker of `pytest -n N` (`trained_process`): `wait` reads
+    its exit code from `exit` under `.root` once written, and its stderr."""
+
+    shared = True
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def wait(self, timeout: float) -> tuple[int, str, str]:
+        deadline, done = time.monotonic() + timeout, self.root / "exit"
+        while not done.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the other worker's training wrote no {done} within {timeout} s")
+            time.sleep(0.2)
+        err = self.root / "logs" / "stderr.txt"
+        return int(done.read_text()), "", err.read_text(errors="replace") if err.exists() else ""
+
+    def stop(self) -> None:
+        pass
 
 
 def spark_cluster_process(trained: Any) -> Fresh:

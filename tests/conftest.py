@@ -12,20 +12,42 @@ SPARK_SUBMIT_ARGS = "--conf spark.python.daemon.module=tests.spark_daemon pyspar
 
 def pytest_configure(config: pytest.Config) -> None:
     import os
+    import tempfile
+
+    from tests import lanes
 
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", SPARK_SUBMIT_ARGS)
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        # the controlling process of `pytest -n N`: one directory its workers share (`tests/lanes.py`)
+        os.environ[lanes.SHARED_ENV] = tempfile.mkdtemp(prefix="cvp-tests-")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """On `pytest -n N`: whole files to the free worker, Spark's and the early processes' files each kept on one
+    worker (`tests/lanes.py`)."""
+    from tests import lanes
+
+    return lanes.make_scheduler(config, log)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    from tests import lanes
+
+    lanes.assign(items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start now, in the background, the fresh processes that need nothing from the tests, for the collected tests
     that read them: the `trained` fixture's training, the tracking server, the numba warm-up into an empty cache,
     the objectives bench, and those a test module lists in its `BACKGROUND` (nothing for --collect-only)."""
-    from tests import background
+    from tests import background, lanes
 
     if session.config.option.collectonly:
         return
     if any("trained" in getattr(item, "fixturenames", ()) for item in session.items):
-        background.start_early("trained", background.trained_process)  # the first pipelines test waits for it
+        # the first pipelines test waits for it; on `-n N` the first worker here trains, the others wait for it
+        background.start_early("trained", background.trained_process)
     if background.collected(session, "test_tracking_server.py"):
         background.start_early(
             "tracking-server", lambda: background.TrackingServer(background.scratch("tracking-server"))
@@ -35,13 +57,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if background.collected(session, "test_objectives_bench.py"):
         background.start_early("objectives", background.objectives_smoke)
     # a test module's own fresh interpreters, by name (`BACKGROUND`, e.g. tests/test_startup.py)
-    modules = {id(item.module): item.module for item in session.items if getattr(item, "module", None)}
+    modules = {
+        id(item.module): item.module
+        for item in session.items
+        if getattr(item, "module", None) and lanes.runs_here(item)
+    }
     for module in modules.values():
         for name, start in getattr(module, "BACKGROUND", {}).items():
             background.start_early(name, start)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    from tests import background
+    import os
+    import shutil
+
+    from tests import background, lanes
 
     background.stop_all()
+    if not hasattr(session.config, "workerinput") and os.environ.get(lanes.SHARED_ENV):
+        shutil.rmtree(os.environ.pop(lanes.SHARED_ENV), ignore_errors=True)  # after every worker ended

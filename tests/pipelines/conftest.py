@@ -56,7 +56,9 @@ def _spark_cluster_collected(session: pytest.Session) -> bool:
         require_spark()
     except SparkUnavailable:
         return False  # the `spark_available` fixture fails the test, saying why
-    return any("cluster" in getattr(item, "fixturenames", ()) for item in session.items)
+    from tests.lanes import runs_here
+
+    return any("cluster" in getattr(item, "fixturenames", ()) and runs_here(item) for item in session.items)
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,10 @@ def build_trained(root: Path) -> TrainedEnv:
 
 
 @pytest.fixture(scope="session")
-def trained(request) -> TrainedEnv:
+def trained(request, tmp_path_factory) -> TrainedEnv:
     """800 customers over 2021-2024, a model trained as of 2024-07-01 and registered as champion: `build_trained`
-    in a fresh interpreter started when the tests were collected (`tests/conftest.py`), or now when none was."""
+    in a fresh interpreter started when the tests were collected (`tests/conftest.py`), or now when none was. On
+    `pytest -n N` one worker trains; another works on its own copy (`copy_trained`), never on the same store."""
     from tests import background
 
     proc = background.take("trained", background.trained_process)
@@ -133,11 +136,21 @@ def trained(request) -> TrainedEnv:
     assert code == 0, f"training the trained fixture failed: {err[-3000:]}"
     root = proc.root
     env = TrainedEnv(root, root / "data", root / "config.yaml", root / "mlruns", "2024-07-01")
+    if getattr(proc, "shared", False):
+        env = copy_trained(env, tmp_path_factory.mktemp("trained"))
     _start_after(request, "trained", trained=env)
     return env
 
 
 PRISTINE = "mlruns-as-trained"
+
+
+def copy_trained(trained: TrainedEnv, root: Path) -> TrainedEnv:
+    """The `trained` fixture's data, config and registry as trained, copied under `root` (`clone_registry`)."""
+    shutil.copytree(trained.data, root / "data")
+    config = clone_registry(trained, root)
+    shutil.copytree(root / "mlruns", root / PRISTINE)
+    return TrainedEnv(root, root / "data", config, root / "mlruns", trained.as_of)
 
 
 def clone_registry(trained: TrainedEnv | ChallengedEnv, root: Path) -> Path:

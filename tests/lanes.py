@@ -1,0 +1,148 @@
+"""The suite on two workers (`make test` runs `pytest -n 2`, pytest-xdist): which test file runs where.
+
+Tests are handed out a whole file at a time (a module fixture is made once), to whichever worker is free, except
+the files of two lanes, each kept on one worker from the start:
+- lane 0: every file with a test that uses Spark (the `spark`, `spark_available` or `cluster` fixture): one Spark
+  session and one standalone cluster for the run, never two JVMs at once;
+- lane 1: the files whose tests read a fresh process started early (`tests/background.py`): that worker starts
+  them at collection, as a serial run does, and no other worker starts them again.
+A new test file needs no mark: it joins lane 0 by using a Spark fixture, lane 1 by reading an early process named
+in `EARLY_FILES` or `EARLY_TESTS` (or listing its own in `BACKGROUND`), the shared pool otherwise. A test that reads
+an early process on a worker that did not start it starts it then (`background.take`): slower, same assertions.
+
+Every worker computes the same lanes from the same collection; the first worker writes them to the run's shared
+directory (`SHARED_ENV`, made by the controlling process) for the scheduler (`LaneScheduling`), which reads them
+once all workers have collected. Without `-n`, nothing here changes anything: every test runs in the one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+#: The directory every process of one distributed run shares (the `trained` fixture's training, the lanes).
+SHARED_ENV = "CVP_TEST_SHARED"
+#: Fixtures that run Spark.
+SPARK_FIXTURES = frozenset({"spark", "spark_available", "cluster"})
+#: Test files that read a fresh process started at collection (`tests/conftest.py`).
+EARLY_FILES = ("test_tracking_server.py", "test_numba_cache.py", "test_objectives_bench.py")
+#: Tests that read a fresh process started once a session fixture exists (`tests/pipelines/conftest.py`).
+EARLY_TESTS = (
+    "test_champion_loads_in_a_fresh_process_and_predicts",
+    "test_a_killed_score_process_leaves_one_whole_set",
+)
+LANES_FILE = "lanes.json"
+
+
+def shared_dir() -> Path | None:
+    """The run's shared directory on a distributed run, else None."""
+    value = os.environ.get(SHARED_ENV)
+    return Path(value) if value and worker() is not None else None
+
+
+def worker() -> tuple[int, int] | None:
+    """(this worker's index, the number of workers) on a distributed run, else None."""
+    name, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not name or not count:
+        return None
+    return int(name.removeprefix("gw")), int(count)
+
+
+def file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def lanes_of(items: Iterable[Any]) -> dict[str, int]:
+    """The pinned files, by file of the node ids (`tests/x/test_y.py`): 0 for Spark, 1 for early processes."""
+    lanes: dict[str, int] = {}
+    for item in items:
+        path = file_of(item.nodeid)
+        if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            lanes[path] = 0
+        elif lanes.get(path) != 0 and (
+            item.path.name in EARLY_FILES
+            or item.name in EARLY_TESTS
+            or getattr(getattr(item, "module", None), "BACKGROUND", None)
+        ):
+            lanes[path] = 1
+    return lanes
+
+
+_LANES: dict[str, int] = {}
+
+
+def assign(items: list[Any]) -> None:
+    """At collection, in every process: compute the lanes; the first worker writes them for the scheduler."""
+    _LANES.clear()
+    _LANES.update(lanes_of(items))
+    shared, me = shared_dir(), worker()
+    if shared is not None and me is not None and me[0] == 0:
+        tmp = shared / f"{LANES_FILE}.tmp"
+        tmp.write_text(json.dumps(_LANES))
+        tmp.replace(shared / LANES_FILE)
+
+
+def runs_here(item: Any) -> bool:
+    """Whether `item` surely runs in this process: always on a serial run; on a worker, when its file is pinned
+    to this worker's lane (a file of the shared pool may run on either worker)."""
+    me = worker()
+    if me is None:
+        return True
+    lane = _LANES.get(file_of(item.nodeid))
+    return lane is not None and lane % me[1] == me[0]
+
+
+def _scheduler_base() -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    return LoadScopeScheduling
+
+
+def make_scheduler(config: Any, log: Any) -> Any:
+    """xdist's scope scheduling by file, with the lanes' files pinned to their worker (all sent at the start)."""
+
+    class LaneScheduling(_scheduler_base()):
+        def _split_scope(self, nodeid: str) -> str:
+            return file_of(nodeid)
+
+        def _lanes(self) -> dict[str, int]:
+            if not hasattr(self, "_lane_of"):
+                shared = os.environ.get(SHARED_ENV)
+                path = Path(shared) / LANES_FILE if shared else None
+                self._lane_of = json.loads(path.read_text()) if path and path.is_file() else {}
+            return self._lane_of
+
+        def _index(self, node: Any) -> int:
+            return int(node.gateway.id.removeprefix("gw"))
+
+        def _assign_work_unit(self, node: Any) -> None:
+            """Give `node` its lane's files not yet handed out (all at once), else the next file of the pool; a
+            lane whose worker is gone goes to the pool."""
+            alive = {self._index(n) for n in self.nodes}
+            count = max(alive) + 1 if alive else 1
+
+            def owner(scope: str) -> int | None:
+                lane = self._lanes().get(scope)
+                if lane is None:
+                    return None
+                index = lane % max(count, 1)
+                return index if index in alive else None
+
+            mine = [scope for scope in self.workqueue if owner(scope) == self._index(node)]
+            if not mine:
+                mine = [scope for scope in self.workqueue if owner(scope) is None][:1]
+            if not mine:
+                return
+            assigned = self.assigned_work.setdefault(node, {})
+            collection = self.registered_collections[node]
+            indexes = []
+            for scope in mine:
+                unit = self.workqueue.pop(scope)
+                assigned[scope] = unit
+                indexes += [collection.index(nodeid) for nodeid, done in unit.items() if not done]
+            node.send_runtest_some(indexes)
+
+    return LaneScheduling(config, log)
