@@ -36,6 +36,13 @@ if TYPE_CHECKING:  # pyspark is an optional extra
 PANDAS3_WARNING = "PySpark does not yet fully support pandas"
 #: pyspark's Arrow conversion still passes `copy=False` to `astype`, which pandas 3 deprecates (once per column).
 PANDAS_COPY_WARNING = "The copy keyword is deprecated"
+#: pyspark warns, with the whole Java stack trace, when a `toPandas` job fails (a CSV row Spark cannot parse), then
+#: raises the same error, which the engine turns into its message (`spark_input.unreadable_files`): no trace shown.
+ARROW_FAILED_WARNING = "toPandas attempted Arrow optimization"
+#: The JVM's console log level: a failed task's ERROR lines (the Java trace of a row Spark cannot parse) would print
+#: before the engine's own message; the error itself, with its trace, still reaches the engine (and the error log of
+#: an unexpected one). `CVP_SPARK_LOG_LEVEL=ERROR` (or WARN, INFO) shows them.
+LOG_LEVEL = "FATAL"
 DEFAULT_MASTER = "local[*]"
 _ROOT = Path(__file__).resolve().parents[2]  # the directory holding the features/models/pipelines packages
 
@@ -47,6 +54,7 @@ class SparkUnavailable(StructuralError):
 def quiet_pandas3() -> None:
     warnings.filterwarnings("ignore", message=PANDAS3_WARNING, category=FutureWarning)
     warnings.filterwarnings("ignore", message=PANDAS_COPY_WARNING, module="pyspark")
+    warnings.filterwarnings("ignore", message=ARROW_FAILED_WARNING, module="pyspark")
 
 
 def arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -145,6 +153,17 @@ def driver_memory() -> str:
     return text
 
 
+def log_level() -> str:
+    """`CVP_SPARK_LOG_LEVEL` (default `LOG_LEVEL`) checked before the session starts: one of log4j's levels."""
+    text = (os.environ.get("CVP_SPARK_LOG_LEVEL") or LOG_LEVEL).strip()
+    if text.upper() not in {"ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"}:
+        raise StructuralError(
+            f"CVP_SPARK_LOG_LEVEL = {text!r}: give one of OFF, FATAL, ERROR, WARN, INFO, DEBUG, TRACE, ALL, or "
+            f"unset it for the default {LOG_LEVEL}"
+        )
+    return text.upper()
+
+
 @contextlib.contextmanager
 def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     """The active Spark session if there is one (spark-submit, a notebook, a test fixture), else a new one.
@@ -166,6 +185,7 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     """
     require_spark()
     memory = driver_memory()  # checked whatever session is used: a setting given is meant to apply
+    level = log_level()
     if master:  # `--spark-master`, the same
         check_master(master)
     # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages).
@@ -211,7 +231,7 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         if not submitted.contains(key):
             builder = builder.config(key, value)
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel(level)
     try:
         yield session
     finally:
