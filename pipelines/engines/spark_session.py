@@ -38,10 +38,13 @@ PANDAS3_WARNING = "PySpark does not yet fully support pandas"
 PANDAS_COPY_WARNING = "The copy keyword is deprecated"
 #: pyspark warns, with the whole Java stack trace, when a `toPandas` job fails (a CSV row Spark cannot parse), then
 #: raises the same error, which the engine turns into its message (`spark_input.unreadable_files`): no trace shown.
-ARROW_FAILED_WARNING = "toPandas attempted Arrow optimization"
+#: Only those two warnings ("... but has reached the error below and can/will not continue"); the one saying it
+#: falls back to the slow conversion still shows.
+ARROW_FAILED_WARNING = "toPandas attempted Arrow optimization because .*, but has reached the error below"
 #: The JVM's console log level: a failed task's ERROR lines (the Java trace of a row Spark cannot parse) would print
 #: before the engine's own message; the error itself, with its trace, still reaches the engine (and the error log of
-#: an unexpected one). `CVP_SPARK_LOG_LEVEL=ERROR` (or WARN, INFO) shows them.
+#: an unexpected one). `CVP_SPARK_LOG_LEVEL=ERROR` (or WARN, INFO) shows them. Under spark-submit the job's own
+#: log4j settings stay, unless `CVP_SPARK_LOG_LEVEL` is given.
 LOG_LEVEL = "FATAL"
 DEFAULT_MASTER = "local[*]"
 _ROOT = Path(__file__).resolve().parents[2]  # the directory holding the features/models/pipelines packages
@@ -231,7 +234,8 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         if not submitted.contains(key):
             builder = builder.config(key, value)
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel(level)
+    if "PYSPARK_GATEWAY_PORT" not in os.environ or os.environ.get("CVP_SPARK_LOG_LEVEL"):
+        session.sparkContext.setLogLevel(level)
     try:
         yield session
     finally:

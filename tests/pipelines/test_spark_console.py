@@ -53,3 +53,26 @@ def test_the_spark_log_level_is_checked_before_the_jvm_starts(monkeypatch):
     monkeypatch.setenv("CVP_SPARK_LOG_LEVEL", "loud")
     with pytest.raises(StructuralError, match="CVP_SPARK_LOG_LEVEL = 'loud'"):
         log_level()
+
+
+def test_only_the_arrow_warnings_followed_by_the_same_error_are_silenced():
+    """pyspark's two `toPandas` warnings that precede the error it raises (the engine's message follows) are
+    silenced; the one saying it falls back to the slow conversion still shows."""
+    import warnings
+
+    from pipelines.engines.spark_session import quiet_pandas3
+
+    head = "toPandas attempted Arrow optimization because 'spark.sql.execution.arrow.pyspark.enabled' is set to true"
+    raised = [
+        f"{head}, but has reached the error below and can not continue. Note that ...\n  java.lang.Exception",
+        f"{head}, but has reached the error below and will not continue because automatic fallback ...\n  e",
+    ]
+    fallback = f"{head}; however, failed by the reason below:\n  e\nAttempting non-optimization as ..."
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("default")
+        quiet_pandas3()
+        for text in [*raised, fallback]:
+            warnings.warn_explicit(
+                text, UserWarning, "conversion.py", 1, module="pyspark.sql.pandas.conversion"
+            )
+    assert [str(w.message) for w in shown] == [fallback]
