@@ -48,7 +48,8 @@ BASE_COLUMN = "_base"
 _ADDITIVITY_RTOL = 1e-6
 _SPOT_CHECK_ATOL = 1e-9
 _SPOT_CHECK_SEED = 0
-#: Rows (the first of X) on which the explainer's raw score is compared with LightGBM's own, bit for bit.
+#: Rows (spread evenly over X, first and last included) on which the explainer's raw score is compared with
+#: LightGBM's own, bit for bit.
 _RAW_CHECK_ROWS = 1024
 
 
@@ -113,14 +114,22 @@ def _exact_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.
     return _explainer_for(booster).shap_values_and_raw(X)
 
 
+def _raw_check_rows(n: int) -> np.ndarray:
+    """Positions of the `_RAW_CHECK_ROWS` rows (all when fewer) spread evenly over n rows, first and last included:
+    a chunk's rows come sorted by customer id, so its head alone is no sample of it."""
+    if n <= _RAW_CHECK_ROWS:
+        return np.arange(n)
+    return np.linspace(0, n - 1, _RAW_CHECK_ROWS).round().astype(np.intp)  # step > 1: distinct positions
+
+
 def _lightgbm_raw(booster: Any, X: pd.DataFrame, raw: np.ndarray | None) -> np.ndarray:
-    """The explainer's raw score `raw` if it has LightGBM's bits on the first `_RAW_CHECK_ROWS` rows of X, else
+    """The explainer's raw score `raw` if it has LightGBM's bits on `_RAW_CHECK_ROWS` rows spread over X, else
     LightGBM's own raw prediction of every row (issue 14: a second prediction of every row saved)."""
     threads = prediction_threads()
-    k = min(_RAW_CHECK_ROWS, len(X))
+    rows = _raw_check_rows(len(X))
     if raw is not None and np.array_equal(
-        raw[:k],
-        np.asarray(booster.predict(X.iloc[:k], raw_score=True, num_threads=threads), dtype=np.float64),
+        raw[rows],
+        np.asarray(booster.predict(X.iloc[rows], raw_score=True, num_threads=threads), dtype=np.float64),
     ):
         return raw
     return np.asarray(booster.predict(X, raw_score=True, num_threads=threads), dtype=np.float64)
@@ -140,7 +149,7 @@ def explain_with_raw(
     the booster's raw prediction of X, `booster.predict(X, raw_score=True)` bit for bit.
 
     Without `raw`, the raw prediction comes from the explainer's own pass over the trees (each row's leaves
-    summed in LightGBM's order), compared bit for bit with LightGBM's on the first `_RAW_CHECK_ROWS` rows; on
+    summed in LightGBM's order), compared bit for bit with LightGBM's on `_RAW_CHECK_ROWS` rows spread over X; on
     any difference (or a forest the explainer cannot sum) LightGBM predicts every row.
 
     Args:

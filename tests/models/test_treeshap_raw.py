@@ -137,14 +137,18 @@ def test_explain_with_raw_predicts_only_the_checked_head(train, rows, monkeypatc
     pd.testing.assert_frame_equal(contrib, explain_booster(model, rows, expected_check_rows=5))
 
 
-def test_a_raw_score_off_in_the_last_bit_falls_back_to_lightgbm(train, rows, monkeypatch) -> None:
+@pytest.mark.parametrize("row", [0, -1], ids=["the first row", "the last row"])
+def test_a_raw_score_off_in_the_last_bit_falls_back_to_lightgbm(train, rows, monkeypatch, row) -> None:
+    """The bit-for-bit check samples rows across the whole frame (rows come sorted by customer id), the first and
+    last included: a raw score off on the last row only falls back too (was: only the first 1,024 rows compared,
+    the last row's wrong raw score returned). A row between two sampled ones is not compared (a sample)."""
     model = lgb.LGBMRegressor(n_estimators=40, **LGBM_PARAMS).fit(train, make_target(train, SEED))
     exact = explain._exact_contributions
 
     def off(booster, frame):
         values, raw = exact(booster, frame)
         raw = raw.copy()
-        raw[3] = np.nextafter(raw[3], np.inf)
+        raw[row] = np.nextafter(raw[row], np.inf)
         return values, raw
 
     monkeypatch.setattr(explain, "_exact_contributions", off)
