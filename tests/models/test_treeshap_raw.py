@@ -19,6 +19,7 @@ from tests.models.test_treeshap import (
     _DumpOnlyBooster,
     make_frame,
     make_target,
+    row_path_forest,
 )
 
 
@@ -90,18 +91,8 @@ def test_a_best_iteration_is_honoured_as_lightgbm_predicts(train, rows) -> None:
 
 
 def test_leaves_without_tables_and_row_by_row_trees_keep_the_bits(monkeypatch) -> None:
-    from models import treeshap
-
-    frame = make_frame(n_rows=1500, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 3)
+    model, _, explainer = row_path_forest(monkeypatch)
     rows = make_frame(n_rows=3000, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 13)
-    model = lgb.LGBMRegressor(
-        n_estimators=8, num_leaves=16, min_child_samples=2, learning_rate=0.3, **LGBM_PARAMS
-    ).fit(frame, make_target(frame, SEED + 3))
-    monkeypatch.setattr(treeshap, "_MAX_PATTERN_BITS", 5)
-    explainer = TreeShapExplainer(model, max_path_features=2)
-    forest = explainer._forest
-    assert forest.tree_row_path.any() and not forest.tree_row_path.all()
-    assert (forest.tree_fallback.astype(bool) & ~forest.tree_row_path.astype(bool)).any()
     _assert_raw_bits(model, rows, explainer)
 
 
