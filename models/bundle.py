@@ -303,18 +303,14 @@ class CustomerValueModel:
         return found
 
     def predict(self, feature_table: pd.DataFrame) -> pd.DataFrame:
-        """Predictions for every row of the feature table, indexed like it (columns: `output_columns`)."""
-        return self.predict_with_raw(feature_table)[0]
-
-    def predict_with_raw(self, feature_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-        """`predict`, and the raw scores of the explainable boosters it computed on the way: {"churn": the churn
-        booster's log-odds} (the value booster's raw score is `pred_value_{h}d` itself when it is explainable)."""
+        """Predictions for every row of the feature table, indexed like it (columns: `output_columns`); the churn
+        booster predicts each row once, its raw score (`predict_from_raw`)."""
         Xt = self.contract_.apply(feature_table)
         booster = self.churn_model_.booster_
         churn_raw = np.asarray(
             booster.predict(Xt, raw_score=True, num_threads=prediction_threads()), dtype=np.float64
         )
-        return self.predict_from_raw(feature_table, Xt, None, churn_raw), {"churn": churn_raw}
+        return self.predict_from_raw(feature_table, Xt, None, churn_raw)
 
     def predict_from_raw(
         self,

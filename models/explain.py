@@ -48,7 +48,8 @@ BASE_COLUMN = "_base"
 _ADDITIVITY_RTOL = 1e-6
 _SPOT_CHECK_ATOL = 1e-9
 _SPOT_CHECK_SEED = 0
-#: Rows (the first of X) on which the explainer's raw score is compared with LightGBM's own, bit for bit.
+#: Rows (spread evenly over X, first and last included) on which the explainer's raw score is compared with
+#: LightGBM's own, bit for bit.
 _RAW_CHECK_ROWS = 1024
 
 
@@ -113,46 +114,51 @@ def _exact_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.
     return _explainer_for(booster).shap_values_and_raw(X)
 
 
+def _raw_check_rows(n: int) -> np.ndarray:
+    """Positions of the `_RAW_CHECK_ROWS` rows (all when fewer) spread evenly over n rows, first and last included:
+    a chunk's rows come sorted by customer id, so its head alone is no sample of it."""
+    if n <= _RAW_CHECK_ROWS:
+        return np.arange(n)
+    return np.linspace(0, n - 1, _RAW_CHECK_ROWS).round().astype(np.intp)  # step > 1: distinct positions
+
+
 def _lightgbm_raw(booster: Any, X: pd.DataFrame, raw: np.ndarray | None) -> np.ndarray:
-    """The explainer's raw score `raw` if it has LightGBM's bits on the first `_RAW_CHECK_ROWS` rows of X, else
+    """The explainer's raw score `raw` if it has LightGBM's bits on `_RAW_CHECK_ROWS` rows spread over X, else
     LightGBM's own raw prediction of every row (issue 14: a second prediction of every row saved)."""
     threads = prediction_threads()
-    k = min(_RAW_CHECK_ROWS, len(X))
+    rows = _raw_check_rows(len(X))
     if raw is not None and np.array_equal(
-        raw[:k],
-        np.asarray(booster.predict(X.iloc[:k], raw_score=True, num_threads=threads), dtype=np.float64),
+        raw[rows],
+        np.asarray(booster.predict(X.iloc[rows], raw_score=True, num_threads=threads), dtype=np.float64),
     ):
         return raw
     return np.asarray(booster.predict(X, raw_score=True, num_threads=threads), dtype=np.float64)
 
 
-def explain_booster(
-    booster: Any, X: pd.DataFrame, expected_check_rows: int, raw: np.ndarray | pd.Series | None = None
-) -> pd.DataFrame:
+def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> pd.DataFrame:
     """Checked per-row SHAP contributions of a LightGBM booster (`explain_with_raw` without the raw score)."""
-    return explain_with_raw(booster, X, expected_check_rows, raw)[0]
+    return explain_with_raw(booster, X, expected_check_rows)[0]
 
 
 def explain_with_raw(
-    booster: Any, X: pd.DataFrame, expected_check_rows: int, raw: np.ndarray | pd.Series | None = None
+    booster: Any, X: pd.DataFrame, expected_check_rows: int
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract), and
     the booster's raw prediction of X, `booster.predict(X, raw_score=True)` bit for bit.
 
-    Without `raw`, the raw prediction comes from the explainer's own pass over the trees (each row's leaves
-    summed in LightGBM's order), compared bit for bit with LightGBM's on the first `_RAW_CHECK_ROWS` rows; on
-    any difference (or a forest the explainer cannot sum) LightGBM predicts every row.
+    The raw prediction comes from the explainer's own pass over the trees (each row's leaves summed in LightGBM's
+    order), compared bit for bit with LightGBM's on `_RAW_CHECK_ROWS` rows spread over X; on any difference (or a
+    forest the explainer cannot sum) LightGBM predicts every row.
 
     Args:
         booster: a `lightgbm.Booster` or a fitted `LGBMRegressor`/`LGBMClassifier` (regression or binary).
         X: the model's feature columns in training order (category columns as at fit).
         expected_check_rows: rows (drawn with a fixed seed) compared with `booster.predict(pred_contrib=True)`;
             max abs difference must be < 1e-9 (x max(1, max |contribution|) for currency-sized values).
-        raw: the booster's raw prediction of X (`predict(X, raw_score=True)`, same row order) when the caller
-            has already made it: the additivity check then reuses it, and it is returned as given.
 
     Raises:
-        ValueError: X's columns are not the model's features in order.
+        ValueError: X's columns are not the model's features in order, or the explainer's raw score has not one
+            value per row.
         ExplanationCheckError: a row does not add up to the raw prediction (relative tolerance 1e-6), or the
             spot check disagrees with LightGBM.
     """
@@ -173,9 +179,9 @@ def explain_with_raw(
             f"explainer returned shape {values.shape}, expected {(len(X), len(columns))}"
         )
 
-    raw = _lightgbm_raw(bst, X, own_raw) if raw is None else np.asarray(raw, dtype=np.float64).reshape(-1)
-    if raw.shape != (len(X),):
-        raise ValueError(f"raw has {raw.size} predictions for {len(X)} rows")
+    if own_raw is not None and own_raw.shape != (len(X),):
+        raise ValueError(f"raw has {own_raw.size} predictions for {len(X)} rows")
+    raw = _lightgbm_raw(bst, X, own_raw)
     gap = np.abs(values.sum(axis=1) - raw)
     bad = gap > _ADDITIVITY_RTOL * np.maximum(np.abs(raw), 1.0)
     if bad.any() or not np.isfinite(values).all():

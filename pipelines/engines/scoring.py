@@ -128,9 +128,9 @@ def score_features(
     `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
     `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
     The predictions reuse the explanations (issue 14): each explainable booster's raw score comes from the
-    explainer's own pass (`explain_with_raw`: LightGBM's bits, checked on a head of rows), the value model's
-    `pred_value_{h}d` being its booster's raw output and the churn probability derived from the churn booster's
-    (`CustomerValueModel.predict_from_raw`); so neither booster predicts every row again.
+    explainer's own pass (`explain_with_raw`: LightGBM's bits, checked on rows spread over the chunk), the value
+    model's `pred_value_{h}d` being its booster's raw output and the churn probability derived from the churn
+    booster's (`CustomerValueModel.predict_from_raw`); so neither booster predicts every row again.
     """
     if extras is not None:
         features = features.join(extras.reindex(features.index))

@@ -27,15 +27,23 @@ def _before(model: CustomerValueModel, ft) -> np.ndarray:
     return model.churn_model_._proba_t(model.contract_.apply(ft))[:, 1]
 
 
-def test_predict_with_raw_gives_the_same_bits_and_the_churn_raw_score(model):
+def test_predict_gives_the_same_bits_from_the_churn_raw_score(model, monkeypatch):
     ft = feature_table(n=ROWS)
-    preds, raw = model.predict_with_raw(ft)
+    given: list[np.ndarray] = []
+    from_raw = CustomerValueModel.predict_from_raw
+
+    def spy(self, feature_table, Xt, value_raw, churn_raw):
+        given.append(churn_raw)
+        return from_raw(self, feature_table, Xt, value_raw, churn_raw)
+
+    monkeypatch.setattr(CustomerValueModel, "predict_from_raw", spy)
+    preds = model.predict(ft)
     churn = preds[f"pred_churn_prob_{H}d"].to_numpy()
     assert np.array_equal(churn, _before(model, ft))
     booster = model.churn_model_.booster_
-    assert np.array_equal(raw["churn"], booster.predict(model.contract_.apply(ft), raw_score=True))
-    pd_preds = model.predict(ft)
-    assert pd_preds.equals(preds)
+    Xt = model.contract_.apply(ft)
+    assert np.array_equal(given[0], booster.predict(Xt, raw_score=True))
+    assert from_raw(model, ft, Xt, None, given[0]).equals(preds)
 
 
 def test_the_churn_booster_predicts_each_row_once(model, monkeypatch):
@@ -47,7 +55,7 @@ def test_the_churn_booster_predicts_each_row_once(model, monkeypatch):
         return original(self, data, *args, **kwargs)
 
     monkeypatch.setattr(lgb.Booster, "predict", spy)
-    model.predict_with_raw(feature_table(n=ROWS))
+    model.predict(feature_table(n=ROWS))
     churn_rows = sum(n for n, churn in rows if churn)
     assert churn_rows == ROWS + bundle_module._PROBABILITY_CHECK_ROWS  # was 2 x ROWS (probability, then raw)
 
@@ -56,7 +64,7 @@ def test_another_exp_falls_back_to_lightgbms_probability(model, monkeypatch):
     ft = feature_table(n=ROWS)
     exp = math.exp
     monkeypatch.setattr(bundle_module.math, "exp", lambda x: exp(x) * (1 + 1e-15))  # off in the last bits
-    preds, _ = model.predict_with_raw(ft)
+    preds = model.predict(ft)
     assert np.array_equal(preds[f"pred_churn_prob_{H}d"].to_numpy(), _before(model, ft))
 
 

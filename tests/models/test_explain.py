@@ -130,7 +130,7 @@ def test_failed_checks_raise(data: dict, monkeypatch: pytest.MonkeyPatch) -> Non
         explain_booster(model, X[X.columns[::-1]], CHECK_ROWS)
 
 
-def test_additivity_reuses_a_given_prediction_and_each_booster_is_flattened_once(
+def test_additivity_is_checked_on_the_raw_score_and_each_booster_is_flattened_once(
     data: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import models.treeshap as treeshap
@@ -146,14 +146,17 @@ def test_additivity_reuses_a_given_prediction_and_each_booster_is_flattened_once
 
     monkeypatch.setattr(treeshap.TreeShapExplainer, "__init__", counting_init)
     raw = model.predict(X, raw_score=True)
-    given = explain_booster(model, X, 5, raw=raw)
-    pd.testing.assert_frame_equal(given, explain_booster(model, X, 5))
+    first = explain_booster(model, X, 5)
+    pd.testing.assert_frame_equal(first, explain_booster(model, X, 5))
     assert len(built) == 1  # the second call (a second chunk) reuses the explainer
-    # The given prediction is what the rows must add up to: a wrong one is caught, not predicted over.
+    # The raw score is what the rows must add up to: a wrong one is caught, not predicted over.
+    monkeypatch.setattr(explain, "_lightgbm_raw", lambda booster, frame, own: raw + 1.0)
     with pytest.raises(ExplanationCheckError, match="do not add up"):
-        explain_booster(model, X, 0, raw=raw + 1.0)
+        explain_booster(model, X, 0)
+    exact = explain._exact_contributions
+    monkeypatch.setattr(explain, "_exact_contributions", lambda b, frame: (exact(b, frame)[0], raw[:-1]))
     with pytest.raises(ValueError, match="predictions for"):
-        explain_booster(model, X, 0, raw=raw[:-1])
+        explain_booster(model, X, 0)
 
 
 _TRICKY = [0.5, 1.5, 2.5, -0.5, -1.5, -0.4, 0.4, -0.0, 0.0, 0.125, 0.135, 0.005, 0.015, 0.345]

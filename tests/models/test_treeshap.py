@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.treeshap import TreeShapExplainer
+from models.treeshap_tiny import tiny_dump
 
 TOL = 1e-9
 SEED = 7
@@ -87,35 +88,8 @@ class _DumpOnlyBooster:
         return self._dump
 
 
-def _leaf(value: float, count: int) -> dict[str, Any]:
-    return {"leaf_value": value, "leaf_count": count}
-
-
 # x0 <= 0.5 (NaN left) ? 3.0 : (x1 in {0, 2} ? 6.0 : 0.0), two training rows per leaf.
-HAND_TREE = {
-    "num_leaves": 3,
-    "tree_structure": {
-        "split_index": 0,
-        "split_feature": 0,
-        "threshold": 0.5,
-        "decision_type": "<=",
-        "default_left": True,
-        "missing_type": "NaN",
-        "internal_count": 6,
-        "left_child": _leaf(3.0, 2),
-        "right_child": {
-            "split_index": 1,
-            "split_feature": 1,
-            "threshold": "0||2",
-            "decision_type": "==",
-            "default_left": False,
-            "missing_type": "NaN",
-            "internal_count": 4,
-            "left_child": _leaf(6.0, 2),
-            "right_child": _leaf(0.0, 2),
-        },
-    },
-}
+HAND_TREE = tiny_dump((3.0, 6.0, 0.0))[0]
 
 
 @pytest.mark.parametrize("max_path_features", [0, 1, 2])
@@ -197,9 +171,12 @@ def test_deep_trees_use_the_per_row_fallback_and_stay_exact() -> None:
     assert_exact(model, frame, explainer)
 
 
-def test_paths_longer_than_the_pattern_bits_are_explained_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Leaves without a table are explained from their pattern bits in blocks; a tree with a path longer than the
-    bits can hold takes the per-row path. Both stay exact (bits capped at 5 here to reach the per-row path)."""
+def row_path_forest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[lgb.LGBMRegressor, pd.DataFrame, TreeShapExplainer]:
+    """A model, its training frame and an explainer of it with both leaves without a table (explained from their
+    pattern bits in blocks) and trees whose path is longer than the bits can hold (the per-row path): the bits
+    capped at 5 here to reach it."""
     from models import treeshap
 
     frame = make_frame(n_rows=1500, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 3)
@@ -211,6 +188,13 @@ def test_paths_longer_than_the_pattern_bits_are_explained_row_by_row(monkeypatch
     forest = explainer._forest
     assert forest.tree_row_path.any() and not forest.tree_row_path.all()
     assert (forest.tree_fallback.astype(bool) & ~forest.tree_row_path.astype(bool)).any()
+    return model, frame, explainer
+
+
+def test_paths_longer_than_the_pattern_bits_are_explained_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leaves without a table are explained from their pattern bits in blocks; a tree with a path longer than the
+    bits can hold takes the per-row path. Both stay exact (bits capped at 5 here to reach the per-row path)."""
+    model, frame, explainer = row_path_forest(monkeypatch)
     assert_exact(model, frame, explainer)
 
 

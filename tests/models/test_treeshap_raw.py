@@ -19,6 +19,7 @@ from tests.models.test_treeshap import (
     _DumpOnlyBooster,
     make_frame,
     make_target,
+    row_path_forest,
 )
 
 
@@ -90,18 +91,8 @@ def test_a_best_iteration_is_honoured_as_lightgbm_predicts(train, rows) -> None:
 
 
 def test_leaves_without_tables_and_row_by_row_trees_keep_the_bits(monkeypatch) -> None:
-    from models import treeshap
-
-    frame = make_frame(n_rows=1500, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 3)
+    model, _, explainer = row_path_forest(monkeypatch)
     rows = make_frame(n_rows=3000, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 13)
-    model = lgb.LGBMRegressor(
-        n_estimators=8, num_leaves=16, min_child_samples=2, learning_rate=0.3, **LGBM_PARAMS
-    ).fit(frame, make_target(frame, SEED + 3))
-    monkeypatch.setattr(treeshap, "_MAX_PATTERN_BITS", 5)
-    explainer = TreeShapExplainer(model, max_path_features=2)
-    forest = explainer._forest
-    assert forest.tree_row_path.any() and not forest.tree_row_path.all()
-    assert (forest.tree_fallback.astype(bool) & ~forest.tree_row_path.astype(bool)).any()
     _assert_raw_bits(model, rows, explainer)
 
 
@@ -137,14 +128,18 @@ def test_explain_with_raw_predicts_only_the_checked_head(train, rows, monkeypatc
     pd.testing.assert_frame_equal(contrib, explain_booster(model, rows, expected_check_rows=5))
 
 
-def test_a_raw_score_off_in_the_last_bit_falls_back_to_lightgbm(train, rows, monkeypatch) -> None:
+@pytest.mark.parametrize("row", [0, -1], ids=["the first row", "the last row"])
+def test_a_raw_score_off_in_the_last_bit_falls_back_to_lightgbm(train, rows, monkeypatch, row) -> None:
+    """The bit-for-bit check samples rows across the whole frame (rows come sorted by customer id), the first and
+    last included: a raw score off on the last row only falls back too (was: only the first 1,024 rows compared,
+    the last row's wrong raw score returned). A row between two sampled ones is not compared (a sample)."""
     model = lgb.LGBMRegressor(n_estimators=40, **LGBM_PARAMS).fit(train, make_target(train, SEED))
     exact = explain._exact_contributions
 
     def off(booster, frame):
         values, raw = exact(booster, frame)
         raw = raw.copy()
-        raw[3] = np.nextafter(raw[3], np.inf)
+        raw[row] = np.nextafter(raw[row], np.inf)
         return values, raw
 
     monkeypatch.setattr(explain, "_exact_contributions", off)
