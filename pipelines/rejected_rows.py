@@ -10,6 +10,8 @@ Light: no pandas, no MLflow (the scoring console imports it).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -80,14 +82,34 @@ def said(summary: Mapping[str, Any], used_by: str) -> list[tuple[str, str]]:
     return out
 
 
+#: the characters of a source's name kept in an MLflow param key (MLflow's own set, less `/` and `:`: a `/` can
+#: make a key that is not a unique path, a `:` is refused on Windows); the name's length kept in one
+_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.\- ]")
+_KEY_NAME_MAX = 150  # "rows_expected_rejects.source." + 150 + a digest: within MLflow's 250
+_DIGEST = re.compile(r"-[0-9a-f]{10}$")
+
+
+def param_name(name: str) -> str:
+    """A mapping's source name (free text: `lines (2011)`) as the end of an MLflow param key: itself when MLflow
+    takes it; otherwise its other characters replaced by `_`, cut to `_KEY_NAME_MAX` and ended by a digest of the
+    name (was: `lines (2011)` refused by MLflow after the fit, `cvp train` failing). Two names never give one key:
+    a name kept as it is never ends as a digest does (one that does gets a digest too)."""
+    safe = _KEY_CHARS.sub("_", name)[:_KEY_NAME_MAX]
+    if safe == name and not _DIGEST.search(name):
+        return name
+    return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
+
 def training_params(summary: Mapping[str, Any]) -> dict[str, int]:
     """A training run's MLflow params on its input rows: per table and source, rows in and rejected (the
-    expected ones of a mapping apart), comparable across runs in MLflow's run comparison."""
+    expected ones of a mapping apart), comparable across runs in MLflow's run comparison. A source by its
+    `param_name`: the name in `rejected_rows.json`."""
     out = {}
     for t, r in (summary.get("rows") or {}).items():
         out[f"rows_in.{t}"], out[f"rows_rejected.{t}"] = r["in"], r["rejected"]
     for name, src in (summary.get("source_rows") or {}).items():
         ok, left = split_expected(src)
-        out[f"rows_in.source.{name}"], out[f"rows_rejected.source.{name}"] = src["in"], sum(left.values())
-        out[f"rows_expected_rejects.source.{name}"] = sum(ok.values())
+        key = param_name(name)
+        out[f"rows_in.source.{key}"], out[f"rows_rejected.source.{key}"] = src["in"], sum(left.values())
+        out[f"rows_expected_rejects.source.{key}"] = sum(ok.values())
     return out
