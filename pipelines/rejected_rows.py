@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 #: `said`'s "not used by ..." for `cvp train` and `cvp backtest`, and `cvp validate`'s
@@ -22,8 +21,9 @@ VALIDATE = "any command reading this data"
 FEATURES = "this feature table"
 
 
-def rows_summary(loaded: Any, mapping: Path | None) -> dict[str, Any]:
-    """A loaded data's (`pipelines.io.LoadedData`) counts, under the scoring manifest's keys."""
+def rows_summary(loaded: Any) -> dict[str, Any]:
+    """A loaded data's (`pipelines.io.LoadedData`) counts, under the scoring manifest's keys: from what it holds
+    (a mapping's expected rejects as applied at loading; the mapping file is not read again)."""
     from pipelines.mapping import source_rows
 
     report = loaded.result.report
@@ -32,7 +32,9 @@ def rows_summary(loaded: Any, mapping: Path | None) -> dict[str, Any]:
             n: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected} for n, r in report.items()
         },
         "rejected_by_reason": {n: dict(r.rejected_by_reason) for n, r in report.items()},
-        "source_rows": source_rows(mapping, getattr(loaded, "source_report", None)),
+        "source_rows": source_rows(
+            getattr(loaded, "source_report", None), getattr(loaded, "expected_rejects", None)
+        ),
     }
 
 
