@@ -247,7 +247,7 @@ def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
         raise StructuralError(
             f"mapping {mapping_path}: source file {file!r} resolves to {path}, outside the data directory {root}"
         )
-    from pipelines.table_files import check_table_path
+    from pipelines.table_files import check_file_kind
 
     if (
         path.is_dir()
@@ -257,7 +257,7 @@ def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
             "reads one file per source: join the parts into one file (one header line) and name that, so an "
             "invoice whose lines are in two parts is grouped once"
         )  # was: `cannot read ...: OSError: Cannot open for reading: path ... is a directory`
-    check_table_path(path, root)  # a FIFO would be waited on forever
+    check_file_kind(path, root)  # a FIFO would be waited on forever; outside and a directory: said above
     return path
 
 
