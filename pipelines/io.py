@@ -16,7 +16,7 @@ import pandas as pd
 from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
-from pipelines.mapping import Mapping, apply_mapping, load_mapping, resolve_source
+from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import SUFFIXES, check_table_path, unreadable_table_file
 
@@ -374,6 +374,7 @@ class LoadedData:
     source_report: dict[str, dict[str, int]] = field(default_factory=dict)
     timezone: str = "UTC"
     notes: list[str] = field(default_factory=list)  # files in --data that were not read, and why
+    expected_rejects: dict[str, dict[str, Any]] = field(default_factory=dict)  # the mapping's, as applied
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -463,7 +464,9 @@ def load_data(
     }
     result = validate_tables(raw, tz, formats, max_values)
     canonical_row_order(result.tables)
-    return LoadedData(result, files, source_rejects, source_report, tz)
+    return LoadedData(
+        result, files, source_rejects, source_report, tz, expected_rejects=expected_rejects(mapping)
+    )
 
 
 def check_writable(target: Path, what: str = "output") -> Path:

@@ -96,7 +96,7 @@ def run_features(
     seconds = time.perf_counter() - t0
     out = Path(out)
     info = manifest.to_dict() | {"config_digest": cfg.digest(), "seconds": round(seconds, 3)}
-    info["input_rows"] = rows_summary(loaded, mapping)  # what the table was built without, as a run records
+    info["input_rows"] = rows_summary(loaded)  # what the table was built without, as a run records
     # the table and its manifest are published together (was: written one by one, a kill between them leaving
     # the new table beside the previous run's manifest)
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}

@@ -27,15 +27,14 @@ from pipelines.staging import StagedDirectory
 __all__ = ["parse_date"]  # the date rule lives in pipelines.config (demo.start/end are checked at load)
 
 
-def validation_table(loaded: LoadedData, mapping: Path | None = None) -> Table:
-    """The counts per table and source (`pipelines.rejected_rows.rows_summary`); a source's rejects the mapping
-    `mapping` expects marked so, as the scoring manifest's note. Names and reasons may hold data values:
-    escaped for rich markup."""
+def validation_table(summary: dict[str, Any]) -> Table:
+    """The counts per table and source (`pipelines.rejected_rows.rows_summary`); a source's rejects its mapping
+    expects marked so, as the scoring manifest's note. Names and reasons may hold data values: escaped for rich
+    markup."""
     from rich.markup import escape
 
-    from pipelines.rejected_rows import rows_summary, split_expected
+    from pipelines.rejected_rows import split_expected
 
-    summary = rows_summary(loaded, mapping)
     t = Table(title="Validation", show_lines=False)
     for col, just in (("table", "left"), ("rows in", "right"), ("accepted", "right"), ("rejected", "right")):
         t.add_column(col, justify=just)
@@ -109,7 +108,7 @@ def load_and_report(
         written = [p.name for p in write_rejects(loaded, rejects.stage).values()]
     else:
         written = [p.name for p in publish_rejects(loaded, rejects).values()]
-    print_load_report(loaded, console, rejects, written, mapping, used_by)
+    print_load_report(loaded, console, rejects, written, used_by)
     return loaded
 
 
@@ -218,7 +217,6 @@ def print_load_report(
     console: Console,
     rejects: Path | StagedDirectory | None,
     written: list[str],
-    mapping: Path | None = None,
     used_by: str | None = None,
 ) -> None:
     """What every loading command prints: the counts per table, the notes, and where the rejected rows went
@@ -226,11 +224,11 @@ def print_load_report(
     `StagedDirectory`: staged, published with the run's other outputs; `used_by`: `load_and_report`'s)."""
     from pipelines.rejected_rows import rows_summary, said
 
-    console.print(validation_table(loaded, mapping))
+    summary = rows_summary(loaded)  # once: the table, the warnings and the total say the same counts
+    console.print(validation_table(summary))
     notes = files_not_read(loaded.notes) + case_notes(loaded.tables) + empty_column_notes(loaded.tables)
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
-    summary = rows_summary(loaded, mapping)
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())
     for kind, line in said(summary, used_by) if used_by else []:
         console.print(f"{kind}: {printable(line)}", markup=False, highlight=False)

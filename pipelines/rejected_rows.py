@@ -10,8 +10,9 @@ Light: no pandas, no MLflow (the scoring console imports it).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 #: `said`'s "not used by ..." for `cvp train` and `cvp backtest`, and `cvp validate`'s
@@ -20,8 +21,9 @@ VALIDATE = "any command reading this data"
 FEATURES = "this feature table"
 
 
-def rows_summary(loaded: Any, mapping: Path | None) -> dict[str, Any]:
-    """A loaded data's (`pipelines.io.LoadedData`) counts, under the scoring manifest's keys."""
+def rows_summary(loaded: Any) -> dict[str, Any]:
+    """A loaded data's (`pipelines.io.LoadedData`) counts, under the scoring manifest's keys: from what it holds
+    (a mapping's expected rejects as applied at loading; the mapping file is not read again)."""
     from pipelines.mapping import source_rows
 
     report = loaded.result.report
@@ -30,7 +32,9 @@ def rows_summary(loaded: Any, mapping: Path | None) -> dict[str, Any]:
             n: {"in": r.rows_in, "accepted": r.accepted, "rejected": r.rejected} for n, r in report.items()
         },
         "rejected_by_reason": {n: dict(r.rejected_by_reason) for n, r in report.items()},
-        "source_rows": source_rows(mapping, getattr(loaded, "source_report", None)),
+        "source_rows": source_rows(
+            getattr(loaded, "source_report", None), getattr(loaded, "expected_rejects", None)
+        ),
     }
 
 
@@ -80,14 +84,34 @@ def said(summary: Mapping[str, Any], used_by: str) -> list[tuple[str, str]]:
     return out
 
 
+#: the characters of a source's name kept in an MLflow param key (MLflow's own set, less `/` and `:`: a `/` can
+#: make a key that is not a unique path, a `:` is refused on Windows); the name's length kept in one
+_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.\- ]")
+_KEY_NAME_MAX = 150  # "rows_expected_rejects.source." + 150 + a digest: within MLflow's 250
+_DIGEST = re.compile(r"-[0-9a-f]{10}$")
+
+
+def param_name(name: str) -> str:
+    """A mapping's source name (free text: `lines (2011)`) as the end of an MLflow param key: itself when MLflow
+    takes it; otherwise its other characters replaced by `_`, cut to `_KEY_NAME_MAX` and ended by a digest of the
+    name (was: `lines (2011)` refused by MLflow after the fit, `cvp train` failing). Two names never give one key:
+    a name kept as it is never ends as a digest does (one that does gets a digest too)."""
+    safe = _KEY_CHARS.sub("_", name)[:_KEY_NAME_MAX]
+    if safe == name and not _DIGEST.search(name):
+        return name
+    return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
+
 def training_params(summary: Mapping[str, Any]) -> dict[str, int]:
     """A training run's MLflow params on its input rows: per table and source, rows in and rejected (the
-    expected ones of a mapping apart), comparable across runs in MLflow's run comparison."""
+    expected ones of a mapping apart), comparable across runs in MLflow's run comparison. A source by its
+    `param_name`: the name in `rejected_rows.json`."""
     out = {}
     for t, r in (summary.get("rows") or {}).items():
         out[f"rows_in.{t}"], out[f"rows_rejected.{t}"] = r["in"], r["rejected"]
     for name, src in (summary.get("source_rows") or {}).items():
         ok, left = split_expected(src)
-        out[f"rows_in.source.{name}"], out[f"rows_rejected.source.{name}"] = src["in"], sum(left.values())
-        out[f"rows_expected_rejects.source.{name}"] = sum(ok.values())
+        key = param_name(name)
+        out[f"rows_in.source.{key}"], out[f"rows_rejected.source.{key}"] = src["in"], sum(left.values())
+        out[f"rows_expected_rejects.source.{key}"] = sum(ok.values())
     return out

@@ -38,9 +38,7 @@ def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> No
     """A table file (`orders.csv`) that is not a regular file: a directory of part files unless the caller reads
     those (`table_dirs`: the Spark engine), or a named pipe, socket or device, which is never opened: reading a
     FIFO waits for a writer forever (was: `cvp validate` hung without a word). Both engines
-    (`pipelines.io.find_table_files`); also a mapping's source files (`pipelines.mapping.resolve_source`)."""
-    import stat
-
+    (`pipelines.io.find_table_files`); a mapping's source files: `check_file_kind`."""
     check_inside(path, data_dir)
     if path.is_dir():
         if table_dirs:
@@ -50,6 +48,15 @@ def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> No
             f"this command does not read as the {path.stem!r} table (only `cvp score --engine spark` reads "
             f"directories of part files): give the table as one file, {path.stem}.csv or {path.stem}.parquet"
         )
+    check_file_kind(path, data_dir)
+
+
+def check_file_kind(path: Path, data_dir: Path) -> None:
+    """A file in `data_dir` that is a named pipe, socket or device (never opened), or a Parquet file named `.csv`
+    (`check_format`): `check_table_path`'s, and a mapping's source files' (`pipelines.mapping.resolve_source`,
+    which refuses a directory and a file outside the data directory in its own words)."""
+    import stat
+
     try:
         mode = path.stat().st_mode
     except OSError:  # a broken or looping symbolic link: the reader names it

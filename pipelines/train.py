@@ -413,7 +413,7 @@ def load_for_modelling(
     tables = loaded.tables
     cutoff = parse_date(as_of) if as_of else default_as_of(tables)
     warn_later_events(tables, cutoff, console)
-    return cfg, tables, cutoff, rows_summary(loaded, mapping)
+    return cfg, tables, cutoff, rows_summary(loaded)
 
 
 def load_sampled(

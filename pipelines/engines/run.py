@@ -386,7 +386,7 @@ def run_score(
             del hashed
         elif not fingerprint:
             fingerprint = data_fingerprint(tables)
-        sources = source_rows(mapping, getattr(loaded, "source_report", None))  # the expected ones: notes
+        sources = source_rows(loaded.source_report, loaded.expected_rejects)  # the expected ones: notes
         identity = {
             "as_of": as_of.isoformat(),  # the model by version and run, not by URI (`@champion` or `/3`: one model)
             "model_version": version,

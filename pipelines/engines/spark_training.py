@@ -308,7 +308,7 @@ def load_spark_sample(
         loaded, cutoff, later, sample, received = sample_training_input(
             spark, data, cfg, as_of, what, sample_customers
         )
-    print_load_report(loaded, console, None, [], None, TRAINING)
+    print_load_report(loaded, console, None, [], TRAINING)
     say_later_events(later, cutoff, console)
     if sample is not None:
         say_sample(sample, console)
@@ -316,4 +316,4 @@ def load_spark_sample(
         f"the driver received {received['rows']:,} of the {received['base_rows']:,} accepted rows "
         f"({received['tables_mb']:.1f} MB of Arrow) and {received['days_rows']:,} company days"
     )
-    return cfg, loaded.tables, cutoff, sample, rows_summary(loaded, None)
+    return cfg, loaded.tables, cutoff, sample, rows_summary(loaded)

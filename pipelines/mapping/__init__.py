@@ -247,7 +247,7 @@ def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
         raise StructuralError(
             f"mapping {mapping_path}: source file {file!r} resolves to {path}, outside the data directory {root}"
         )
-    from pipelines.table_files import check_table_path
+    from pipelines.table_files import check_file_kind
 
     if (
         path.is_dir()
@@ -257,7 +257,7 @@ def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
             "reads one file per source: join the parts into one file (one header line) and name that, so an "
             "invoice whose lines are in two parts is grouped once"
         )  # was: `cannot read ...: OSError: Cannot open for reading: path ... is a directory`
-    check_table_path(path, root)  # a FIFO would be waited on forever
+    check_file_kind(path, root)  # a FIFO would be waited on forever; outside and a directory: said above
     return path
 
 
@@ -573,20 +573,25 @@ def source_counts(counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def source_rows(path: Path | None, report: dict[str, dict[str, int]] | None) -> dict[str, dict[str, Any]]:
-    """Per source of the mapping file `path` (`apply_mapping`'s `report`), what a run's manifest records
-    (`source_counts`) and the rejects the mapping expects, with why (`sources.*.expected_rejects`). Empty
-    without a report."""
+def expected_rejects(mapping: Mapping) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per source, the rejects `mapping` expects, with why (`sources.*.expected_rejects`): kept with the data it
+    loaded (`pipelines.io.LoadedData.expected_rejects`), so what a run says is what it applied."""
+    return {
+        name: {r: e.model_dump() for r, e in src.expected_rejects.items()}
+        for name, src in mapping.sources.items()
+    }
+
+
+def source_rows(
+    report: dict[str, dict[str, int]] | None, expected: dict[str, dict[str, dict[str, Any]]] | None
+) -> dict[str, dict[str, Any]]:
+    """Per source (`apply_mapping`'s `report`), what a run's manifest records (`source_counts`) and the rejects
+    the mapping expects, with why (`expected_rejects` of the mapping that loaded it: the file is not read again,
+    was: re-read by each caller, a mapping edited after loading said other expected rejects than those applied).
+    Empty without a report."""
     if not report:
         return {}
-    sources = load_mapping(path).sources if path is not None else {}
     return {
-        name: source_counts(counts)
-        | {
-            "expected_rejects": {
-                r: e.model_dump()
-                for r, e in (sources[name].expected_rejects if name in sources else {}).items()
-            }
-        }
+        name: source_counts(counts) | {"expected_rejects": dict((expected or {}).get(name, {}))}
         for name, counts in report.items()
     }

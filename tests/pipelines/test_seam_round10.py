@@ -341,7 +341,9 @@ def test_validate_marks_the_rejects_a_mapping_expects_as_the_scoring_manifest_do
     from pipelines.io import load_data
 
     loaded = load_data(data, mapping, load_config(None).data.timezone)
-    src = source_rows(mapping, loaded.source_report)["orders"]  # the manifest's counts, the table's
+    src = source_rows(loaded.source_report, loaded.expected_rejects)[
+        "orders"
+    ]  # the manifest's counts, the table's
     (row,) = [line for line in said.splitlines() if "source orders" in line and "│" in line]
     assert [c.strip() for c in row.split("│")[2:5]] == [
         f"{src[k]:,}" for k in ("in", "accepted", "rejected")
@@ -416,3 +418,38 @@ def test_a_feature_table_records_the_rows_it_was_built_without(trained, tmp_path
     assert f"warning: {n:,} input rows rejected, not used by this feature table: source orders" in (
         console.file.getvalue()
     )
+
+
+def test_a_mapping_edited_after_loading_changes_nothing_a_command_says_or_records(
+    trained, tmp_path, monkeypatch
+):
+    """Each count of a mapping's rejects re-read the mapping file (three or four times a command, after loading):
+    a mapping edited meanwhile, its expected rejects gone, turned the note on the rows it had applied as expected
+    into a warning and the manifest recorded none (was: the file read again by the validation table, the
+    warnings and the manifest). Now the expected rejects are those the loading applied."""
+    import json
+
+    import pipelines.loading as loading
+    from pipelines.jobs import run_features
+    from tests.helpers import quiet
+
+    data, mapping, n = _mapped(trained, tmp_path, 0.02, {"why": "guest sales", "max_share": 0.05})
+    edited = yaml.safe_load(mapping.read_text())
+    del edited["sources"]["orders"]["expected_rejects"]
+    load = loading.load_configured
+
+    def load_then_edit(*args, **kwargs):
+        loaded = load(*args, **kwargs)
+        mapping.write_text(yaml.safe_dump(edited))  # the mapping replaced once the data is loaded
+        return loaded
+
+    monkeypatch.setattr(loading, "load_configured", load_then_edit)
+    console = quiet(width=400)
+    out = tmp_path / "f.parquet"
+    run_features(data, "2024-03-01", out, mapping, None, console)
+    said = console.file.getvalue()
+    assert f"missing customer_id: {n:,} (expected by the mapping)" in said, said
+    assert "note: rows the mapping expects to reject, not used by this feature table" in said, said
+    assert "input rows rejected" not in said, said
+    src = json.loads(out.with_suffix(".manifest.json").read_text())["input_rows"]["source_rows"]["orders"]
+    assert src["expected_rejects"] == {"missing customer_id": {"why": "guest sales", "max_share": 0.05}}
