@@ -130,7 +130,7 @@ def load_online_retail() -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp]:
 
     from pipelines.train import load_for_modelling
 
-    cfg, tables, as_of = load_for_modelling(
+    cfg, tables, as_of, _ = load_for_modelling(
         ROOT.parent / "shared" / "datasets" / "online_retail",
         ROOT / "configs" / "datasets" / "online_retail.yaml",
         ROOT / "configs" / "online_retail.yaml",
@@ -163,7 +163,7 @@ def load_cdnow(master: Path) -> tuple[dict[str, pd.DataFrame], Any, pd.Timestamp
     orders["signup_at"] = orders.groupby("customer_id")["ordered_at"].transform("min")
     with tempfile.TemporaryDirectory(prefix="cdnow_") as tmp:
         orders.to_parquet(Path(tmp) / "cdnow.parquet", index=False)
-        cfg, tables, as_of = load_for_modelling(
+        cfg, tables, as_of, _ = load_for_modelling(
             Path(tmp),
             ROOT / "configs" / "datasets" / "cdnow.yaml",
             ROOT / "configs" / "online_retail.yaml",

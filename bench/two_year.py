@@ -114,7 +114,7 @@ def load(
     with tempfile.TemporaryDirectory(prefix="two_year_") as tmp:
         for name, frame in raw.items():
             frame.to_parquet(Path(tmp) / f"{name}.parquet", index=False)
-        cfg, tables, _ = load_for_modelling(
+        cfg, tables, _, _ = load_for_modelling(
             Path(tmp),
             None,
             ROOT / "configs" / "online_retail.yaml",
