@@ -315,6 +315,23 @@ def test_lower_case_t_and_z_and_a_utc_or_gmt_suffix_are_read_as_their_instant():
         validate_tables({"orders": orders})
 
 
+def test_utc_or_gmt_with_a_zero_offset_is_read_as_z_and_a_non_zero_one_stays_a_reject():
+    """`2023-01-05 10:00 UTC+0`, `UTC+00:00`, `GMT-00`: a zero offset is one instant whichever the sign convention,
+    each was rejected as a zone abbreviation ("not one instant"), and on 1% of the column stopped the run. Now read
+    as `Z` (`features.dates._ISO`, the one parser of both engines). A non-zero offset after `UTC` or `GMT` (`GMT+1`,
+    `UTC+01:00`: POSIX zone strings count west, `TZ=UTC+01:00` is UTC-1) stays the zone abbreviation reject."""
+    written = [
+        "2023-01-05 10:00 UTC+0", "2023-01-05 10:00 UTC+00:00", "2023-01-05 10:00 GMT-00", "2023-01-05T10:00:00utc-0000",
+        "2023-01-05 10:00 UTC+01:00", "2023-01-05 10:00 GMT-5",
+    ]  # fmt: skip
+    orders = raw_orders(len(written)).assign(ordered_at=written)
+    result = validate_tables({"orders": orders}, timezone="Europe/Paris")
+    assert result.tables["orders"]["ordered_at"].dt.strftime("%H:%M").tolist() == ["11:00"] * 4
+    assert result.report["orders"].rejected_by_reason == {ZONE_REASON.format("ordered_at"): 2}
+    orders = raw_orders(6).assign(ordered_at=["2023-01-05 10:00 UTC+00:00"] * 3 + ["2023-01-05 10:00"] * 3)
+    assert len(validate_tables({"orders": orders}).tables["orders"]) == 6
+
+
 def test_an_offset_followed_by_its_zone_in_brackets_is_read_as_the_offsets_instant():
     """Java's `ZonedDateTime` writes `2023-01-05T10:00+01:00[Europe/Paris]` (RFC 9557): one instant, each was
     rejected `ambiguous or unknown date format` (exit 0). Now the offset's instant, when the zone is a known IANA
