@@ -111,11 +111,14 @@ def check_respelled_refs(
     the whole table would be lost (a train then said "orders has no dated order"). Without a customers table,
     `known` is the orders' customers (`reference` "orders"): kept, such rows were customers without an order.
 
-    With a customers table, as many rows naming customers it lacks under no other spelling are an incomplete
+    With a customers table, as many orders naming customers it lacks under no other spelling are an incomplete
     customers export (the unknown managers' rule, `check_unknown_managers`): a structural error too (was: each
     rejected `unknown customer_id`, exit 0: the demo with a third of its customers exported lost 62% of every
-    table). `listed`: every id of the customers table, its rejected rows' too: a customer the table holds on a
-    rejected row is that row's fault, not a missing customer. Fewer stay row rejects."""
+    table). Orders only (`table` "orders", the table the customer base comes from): a ticket from a prospect or a
+    trial user, an order of a customer erased under the GDPR are a side table's normal rows, kept `unknown
+    customer_id` rejects, which the run's warnings count (`pipelines.rejected_rows.said`). `listed`: every id of
+    the customers table, its rejected rows' too: a customer the table holds on a rejected row is that row's fault,
+    not a missing customer. Fewer stay row rejects."""
     from features.errors import StructuralError
     from features.ids import respelled_ids
 
@@ -133,7 +136,7 @@ def check_respelled_refs(
             "leading zeros dropped, numbers for text). Read as other customers, these rows would be lost to theirs. "
             "Write the ids the same way in every table (keep them as text)"
         )
-    if listed is not None:  # the customers the table lacks (not those it rejected): some customers only
+    if listed is not None and table == "orders":  # the customers it lacks (not those it rejected): some only
         absent = unknown[~unknown.isin(listed.dropna())]  # run only when the rule may fire
         if len(absent) < max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
             return

@@ -1458,8 +1458,8 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     and a zone abbreviation (`features.dates._ISO`); without a customers table,
     orders naming customers in two letter cases (`C000001` / `c000001`) the same stop, judged on the driver's
     order ids before any reject is written; a customers table lacking half of the orders' customers the same stop
-    (`features.crossrefs.check_respelled_refs`); a table linked from outside `--data` refused by the same
-    message."""
+    (`features.crossrefs.check_respelled_refs`), tickets of customers it lacks the same rejects; a table linked
+    from outside `--data` refused by the same message."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round15 import RANGE_REASON, ZONE_REASON
@@ -1510,6 +1510,15 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     # a customers table lacking half of the orders' customers: the incomplete export's stop, from the same masks
     partial = _write(tmp_path / "partial", orders=_ORD, customers=_CUST.iloc[:3])
     same_stop(partial, "3 of 6 rows name a customer the customers table does not list", tmp_path / "rejects")
+    # tickets of 3 prospects the customers table lacks: a side table's rows, the same rejects and no stop
+    prospects = _TICKETS.drop(columns="satisfaction").assign(
+        customer_id=["C000001", "L9001", "L9002", "L9003"]
+    )
+    side = _write(tmp_path / "prospects", orders=_ORD, customers=_CUST, tickets=prospects)
+    expected = load_data(side)
+    assert expected.result.report["tickets"].rejected_by_reason == {"unknown customer_id": 3}
+    got, _ = load_spark(spark, side, CFG, tmp_path / "side-rejects")
+    assert got.result.report == expected.result.report
     outside = _write(tmp_path / "elsewhere", tickets=_TICKETS)
     (twins / "orders.csv").write_text(_ORD.to_csv(index=False))
     (twins / "tickets.csv").symlink_to(outside / "tickets.csv")
