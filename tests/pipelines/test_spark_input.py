@@ -1457,8 +1457,8 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
 @pytest.mark.spark
 def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     """The fifteenth hunt on Spark: a number a float cannot hold (`1e-400`, `1e400`) the same reject, counts and
-    accepted rows (`features.parsing.unrepresentable` in the shared row checks), and so dates with `z` or `GMT`
-    and a zone abbreviation (`features.dates._ISO`); without a customers table,
+    accepted rows (`features.parsing.unrepresentable` in the shared row checks), and so dates with `z`, `GMT` or
+    `UTC+00:00` and a zone abbreviation (`features.dates._ISO`); without a customers table,
     orders naming customers in two letter cases (`C000001` / `c000001`) the same stop, judged on the driver's
     order ids before any reject is written; a customers table lacking half of the orders' customers the same stop
     (`features.crossrefs.check_respelled_refs`), tickets of customers it lacks the same rejects; a table linked
@@ -1470,7 +1470,7 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
         "2024-01-05t10:00:00z",
         "2024-02-01",
         "2024-02-03 10:00utc",
-        "2024-03-01",
+        "2024-03-01 10:00 UTC+00:00",
         "2024-03-02 10:00 GMT",
     ]
     orders = _ORD.assign(
