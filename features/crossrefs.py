@@ -111,11 +111,14 @@ def check_respelled_refs(
     the whole table would be lost (a train then said "orders has no dated order"). Without a customers table,
     `known` is the orders' customers (`reference` "orders"): kept, such rows were customers without an order.
 
-    With a customers table, as many rows naming customers it lacks under no other spelling are an incomplete
+    With a customers table, as many orders naming customers it lacks under no other spelling are an incomplete
     customers export (the unknown managers' rule, `check_unknown_managers`): a structural error too (was: each
     rejected `unknown customer_id`, exit 0: the demo with a third of its customers exported lost 62% of every
-    table). `listed`: every id of the customers table, its rejected rows' too: a customer the table holds on a
-    rejected row is that row's fault, not a missing customer. Fewer stay row rejects."""
+    table). Orders only (`table` "orders", the table the customer base comes from): a ticket from a prospect or a
+    trial user, an order of a customer erased under the GDPR are a side table's normal rows, kept `unknown
+    customer_id` rejects, which the run's warnings count (`pipelines.rejected_rows.said`). `listed`: every id of
+    the customers table, its rejected rows' too: a customer the table holds on a rejected row is that row's fault,
+    not a missing customer. Fewer stay row rejects."""
     from features.errors import StructuralError
     from features.ids import respelled_ids
 
@@ -133,7 +136,7 @@ def check_respelled_refs(
             "leading zeros dropped, numbers for text). Read as other customers, these rows would be lost to theirs. "
             "Write the ids the same way in every table (keep them as text)"
         )
-    if listed is not None:  # the customers the table lacks (not those it rejected): some customers only
+    if listed is not None and table == "orders":  # the customers it lacks (not those it rejected): some only
         absent = unknown[~unknown.isin(listed.dropna())]  # run only when the rule may fire
         if len(absent) < max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
             return
@@ -150,7 +153,7 @@ def check_respelled_refs(
 
 def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None:
     """Structural error when `MIN_RESPELLED` ids of `column` (`ids`: its accepted ids), and 1% of the table's
-    `rows`, each have a twin differing only by letter case (`features.ids.case_only_twins`: `C0042` and `c0042`):
+    `rows`, each have a twin differing only by letter case (`features.ids.case_twins_and_rows`: `C0042` and `c0042`):
     the same customers exported twice under two spellings, which would double the base. Fewer stay two customers
     (ids are exact text), said by the loading note (`pipelines.loading.case_notes`).
 
@@ -158,12 +161,12 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
     customers are) the rows naming either spelling: `C001` on some orders and `c001` on others split one
     customer's orders in two, each scored as a customer of its own."""
     from features.errors import StructuralError
-    from features.ids import case_only_twins
+    from features.ids import case_twins_and_rows
 
-    n, examples = case_only_twins(ids)
+    n, examples, rows_named = case_twins_and_rows(ids)
     if n < MIN_RESPELLED:
         return
-    named = n if table == "customers" else _rows_naming_twins(ids)
+    named = n if table == "customers" else rows_named
     if named < RESPELLED_SHARE * rows:
         return
     shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)
@@ -179,21 +182,6 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
         "changed the case), which would count as two customers, each with a part of the orders. Write each id "
         "one way in every export (or give a customers table, which says which ids are customers)"
     )
-
-
-def _rows_naming_twins(ids: pd.Series) -> int:
-    """How many of `ids` are one of a group of ids differing only by letter case (both spellings counted)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from features.text import arrow_text
-
-    text = arrow_text(ids.dropna().astype("str"))
-    distinct = pc.unique(text)
-    folded = pc.utf8_lower(distinct)
-    counts = pc.value_counts(folded)
-    twins = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
-    return int(pc.sum(pc.is_in(pc.utf8_lower(text), value_set=pa.array(twins, folded.type))).as_py() or 0)
 
 
 def check_unknown_managers(table: str, t: pd.DataFrame, unknown: pd.Series) -> None:

@@ -48,7 +48,8 @@ _ISO_OTHER = (
 )
 #: An ISO date-time followed by a zone abbreviation of 3 to 5 letters (`2023-01-05 10:00 CET`, `IST`: India, Ireland or
 #: Israel) or by `UTC`/`GMT` with an offset (`GMT+1`: POSIX zones count west, `Etc/GMT+1` is UTC-1): no one instant.
-#: `UTC`, `GMT` and `Z` alone are read (`features.dates._ISO`). The row reject of `zone_abbreviations`.
+#: `UTC`, `GMT` and `Z` alone are read, and `UTC`/`GMT` with a zero offset (`UTC+00:00`: one instant, either sign;
+#: `features.dates._ISO`). The row reject of `zone_abbreviations`.
 _ZONE_ABBREVIATION = (
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
     r"\s*(?:[A-Za-z]{3,5}|(?i:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?)$"

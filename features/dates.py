@@ -19,14 +19,16 @@ MAX_DATE = pd.Timestamp("2100-01-01")
 
 _NAIVE_ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
 #: RFC 3339 allows `t` and `z` in lower case (`2023-01-05t10:00:00z`); `UTC` and `GMT` after the time, in any
-#: case and with or without a space (`2023-01-05 10:00:00 GMT`), name the same instant as `Z`. A zone abbreviation
-#: other than these (`CET`, `EST`, `IST`: India, Ireland or Israel) is no zone: not ISO. An offset followed by its
+#: case and with or without a space (`2023-01-05 10:00:00 GMT`), name the same instant as `Z`, and so with a zero
+#: offset (`UTC+0`, `UTC+00:00`, `GMT-00`: either sign, one instant); a non-zero one (`GMT+1`: POSIX counts west)
+#: is not read (`features.date_forms._ZONE_ABBREVIATION`). A zone abbreviation other than these (`CET`, `EST`,
+#: `IST`: India, Ireland or Israel) is no zone: not ISO. An offset followed by its
 #: zone in brackets (RFC 9557, Java's `ZonedDateTime`: `2023-01-05T10:00+01:00[Europe/Paris]`) is the offset's
 #: instant, the zone a known IANA name; a bracket without an offset is not read.
 _ISO = (
     r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
     r"\s*(?P<off>[Zz]|[+-]\d{2}(?::?\d{2})?)?(?:\[(?P<bracket>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)\])?"
-    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+)|\s*(?P<utc>(?i:UTC|GMT)))?$"
+    r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+)|\s*(?P<utc>(?i:UTC|GMT)(?:\s*[+-]0{1,2}(?::?00)?)?))?$"
 )
 UNKNOWN_FORMAT = "ambiguous or unknown date format"
 

@@ -287,23 +287,41 @@ def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[t
 
     Ids are exact text (the contract), so such ids stay different customers; a system that changed the case of
     an export would split each customer in two without a word, which is why loading says so."""
+    n, shown, _ = _case_twins([arrow_text(c.astype("str")) for c in columns], examples)
+    return n, shown
+
+
+def case_twins_and_rows(ids: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]], int]:
+    """`case_only_twins` of one column, and how many of its given values are one of the twins (both spellings
+    counted: the rows naming them), from the same pass (each distinct id's count)."""
+    return _case_twins([arrow_text(ids.dropna().astype("str"))], examples, counted=True)
+
+
+def _case_twins(
+    texts: list[Any], examples: int, counted: bool = False
+) -> tuple[int, list[tuple[str, ...]], int]:
+    """`case_only_twins` of Arrow strings `texts`, and with `counted` (one column) how many of its values are one
+    of the twins (else 0)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    texts = [arrow_text(c.astype("str")) for c in columns]
     cases = [letter_cases(t) for t in texts]
     if not (any(u for u, _ in cases) and any(lo for _, lo in cases)):
-        return 0, []  # ASCII without an upper-case or without a lower-case letter: no two ids fold alike
-    # each column's distinct ids, then theirs: no copy of every id of the tables side by side
-    uniques = [pc.unique(t).cast(pa.large_string()) for t in texts]
-    distinct = pc.drop_null(pc.unique(pa.chunked_array(uniques, type=pa.large_string())))
+        return 0, [], 0  # ASCII without an upper-case or without a lower-case letter: no two ids fold alike
+    if counted:  # the distinct ids with how many values each
+        each = pc.value_counts(texts[0])
+        distinct, counts = each.field("values").cast(pa.large_string()), each.field("counts")
+    else:  # each column's distinct ids, then theirs: no copy of every id of the tables side by side
+        uniques = [pc.unique(t).cast(pa.large_string()) for t in texts]
+        distinct = pc.drop_null(pc.unique(pa.chunked_array(uniques, type=pa.large_string())))
+        counts = pa.nulls(len(distinct), pa.int64())
     folded = pc.utf8_lower(distinct)
     if len(pc.unique(folded)) == len(distinct):
-        return 0, []
-    frame = pa.table({"id": distinct, "key": folded}).to_pandas()
+        return 0, [], 0
+    frame = pa.table({"id": distinct, "key": folded, "n": counts}).to_pandas()
     twins = frame[frame.duplicated("key", keep=False)].sort_values(["key", "id"])
     groups = [tuple(g) for _, g in twins.groupby("key", sort=True)["id"]]
-    return len(groups), groups[:examples]
+    return len(groups), groups[:examples], int(twins["n"].sum()) if counted else 0
 
 
 def spelling_key(ids: pd.Series) -> pd.Series:

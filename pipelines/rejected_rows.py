@@ -77,6 +77,9 @@ def said(summary: Mapping[str, Any], used_by: str) -> list[tuple[str, str]]:
         )
         total = sum(r[1] for r in rejected.values())
         out.append(("warning", f"{total:,} input rows rejected, not used by {used_by}: {listed}"))
+    unlisted = unlisted_customers(summary)
+    if unlisted:
+        out.append(("warning", unlisted))
     if expected:  # in the rejects with their reason, as the mapping expects (`sources.*.expected_rejects`)
         out.append(
             ("note", f"rows the mapping expects to reject, not used by {used_by}: " + "; ".join(expected))
@@ -100,6 +103,30 @@ def param_name(name: str) -> str:
     if safe == name and not _DIGEST.search(name):
         return name
     return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
+
+def unlisted_customers(summary: Mapping[str, Any]) -> str | None:
+    """With a customers table, what its side tables' `unknown <customer ref>` rejects say, per table: rows naming
+    a customer the customers table does not list (prospects, trial users, customers erased under the GDPR: normal
+    rows, so no stop as for the orders, `features.crossrefs.check_respelled_refs`) or holds on a rejected row."""
+    from features.contract import TABLES
+
+    reasons = summary.get("rejected_by_reason") or {}
+    if "customers" not in (summary.get("rows") or {}):
+        return None
+    counts = [
+        f"{t} {n:,} ({ref})"
+        for t, why in reasons.items()
+        if t in TABLES and t != "orders"
+        for ref in TABLES[t].customer_refs
+        if (n := why.get(f"unknown {ref}", 0))
+    ]
+    if not counts:
+        return None
+    return (
+        "rows naming a customer the customers table does not list (or lists on a rejected row), rejected "
+        f"`unknown <column>`: {'; '.join(counts)} (prospects, trial users, erased customers?)"
+    )
 
 
 def training_params(summary: Mapping[str, Any]) -> dict[str, int]:

@@ -291,25 +291,29 @@ def cross_table_stops(
         return
     check_customers_usable(*reports["customers"])  # its accepted rows are its distinct known ids
     known: pd.Index | None = None
+    listed: pd.Series | None = None
     for name in reports:
         own = stats[stats[TABLE] == name]
         for j, ref in enumerate(TABLES[name].customer_refs):
             if not 0 < _sum(own, f"u{1 + j}") >= threshold(name):
                 continue
-            if known is None:
-                known = accepted_customer_ids(rows["customers"])
+            if known is None:  # once: the customers table validated once however many tables reach the share
+                customers = rows["customers"].parsed()
+                known = accepted_customer_ids(rows["customers"], customers)
+                listed = customers["customer_id"]  # its rejected rows' ids too
             t = rows[name].parsed()
-            listed = rows["customers"].parsed()["customer_id"]  # its rejected rows' ids too
             crossrefs.check_respelled_refs(
                 name, t, ref, known, rows[name].bits(UNKNOWN, 1 + j), listed=listed
             )
 
 
-def accepted_customer_ids(table: TableRows) -> pd.Index:
+def accepted_customer_ids(table: TableRows, parsed: pd.DataFrame | None = None) -> pd.Index:
     """The distinct `customer_id`s of a table's rows accepted so far, in source order: the ids the other tables'
-    references are judged against (the customers table's, or without one the orders')."""
+    references are judged against (the customers table's, or without one the orders'). `parsed`: the table's
+    `parsed()` when the caller has it already."""
     accepted = table.rows[REASON].isna().to_numpy()
-    return pd.Index(table.parsed().loc[accepted, "customer_id"].dropna().unique())
+    parsed = table.parsed() if parsed is None else parsed
+    return pd.Index(parsed.loc[accepted, "customer_id"].dropna().unique())
 
 
 def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:

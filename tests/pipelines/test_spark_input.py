@@ -1389,13 +1389,24 @@ ROUND14_ORDERS = _ORD.assign(
 )
 
 
+def _same_stop(spark: object, data: Path, match: str, rejects: Path) -> None:
+    """The pandas loader stops on `data` with a message matching `match`; the Spark loader with the same."""
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    with pytest.raises(StructuralError, match=match) as expected:
+        load_data(data)
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, CFG, rejects)
+    assert str(got.value) == str(expected.value)
+
+
 @pytest.mark.spark
 def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     """The fourteenth hunt's row rejects (a stray `1704067200` among dates, a zero-width space in a region): the
     same reasons, counts and accepted rows on both engines (the rules run on the Spark batches through
     `features.validation`); and its stops (a month without its day on half the dates, invisible characters in
     half the regions: `spark_masks`' `HIDDEN`): the same message."""
-    from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round14 import (
         HIDDEN_REGION,
@@ -1418,49 +1429,40 @@ def test_round14_row_rejects_are_the_pandas_ones(spark, tmp_path):
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
 
-    def same_stop(data: Path, match: str, rejects: Path) -> None:
-        """The pandas loader stops on `data` with a message matching `match`; the Spark loader with the same."""
-        with pytest.raises(StructuralError, match=match) as expected:
-            load_data(data)
-        with pytest.raises(StructuralError) as got, mapped_errors():
-            load_spark(spark, data, CFG, rejects)
-        assert str(got.value) == str(expected.value)
-
     # a month without its day on 3 of 6 dates (ISO's other forms, `features.date_forms._ISO_OTHER`): the same stop
     months = _ORD.assign(
         ordered_at=["2024-01", "2024-02-01", "2024-02", "2024-03-01", "2024-03", "2024-03-05"]
     )
     stop = _write(tmp_path / "months", orders=months)
-    same_stop(stop, "3 of 6 values are dates written in another form", tmp_path / "rejects")
+    _same_stop(spark, stop, "3 of 6 values are dates written in another form", tmp_path / "rejects")
     # a typographic minus on 3 of 6 amounts: its stop
     minus = _write(
         tmp_path / "minus", orders=_ORD.assign(revenue=["\u221210", "20", "\u221230", "\u201340", "5", "6"])
     )
-    same_stop(minus, "3 of 6 values are negative numbers written with another", tmp_path / "rejects")
+    _same_stop(spark, minus, "3 of 6 values are negative numbers written with another", tmp_path / "rejects")
     # a zero-width space in 3 of 6 regions: the invisible characters' stop
     hidden = ROUND14_CUSTOMERS.assign(
         region=["North\u200b", "West", "North\u2060", "West\u00ad", "West", "West"]
     )
     stop = _write(tmp_path / "hidden", orders=_ORD, customers=hidden)
-    same_stop(stop, "3 of 6 values are written with an invisible", tmp_path / "rejects")
+    _same_stop(spark, stop, "3 of 6 values are written with an invisible", tmp_path / "rejects")
     # 3 of the 6 customers exported a second time in lower case (`c000001`): the case twins' stop, which Spark
     # judges on the driver's ids (the two spellings hash to two buckets), before any reject is written
     twins = pd.concat([_CUST, _CUST.iloc[:3].assign(customer_id=lambda d: d["customer_id"].str.lower())])
     stop = _write(tmp_path / "twins", orders=_ORD, customers=twins)
-    same_stop(stop, "3 ids \\(of 9 rows\\) have a twin differing only by", tmp_path / "twin-rejects")
+    _same_stop(spark, stop, "3 ids \\(of 9 rows\\) have a twin differing only by", tmp_path / "twin-rejects")
     assert not (tmp_path / "twin-rejects").exists()
 
 
 @pytest.mark.spark
 def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     """The fifteenth hunt on Spark: a number a float cannot hold (`1e-400`, `1e400`) the same reject, counts and
-    accepted rows (`features.parsing.unrepresentable` in the shared row checks), and so dates with `z` or `GMT`
-    and a zone abbreviation (`features.dates._ISO`); without a customers table,
+    accepted rows (`features.parsing.unrepresentable` in the shared row checks), and so dates with `z`, `GMT` or
+    `UTC+00:00` and a zone abbreviation (`features.dates._ISO`); without a customers table,
     orders naming customers in two letter cases (`C000001` / `c000001`) the same stop, judged on the driver's
     order ids before any reject is written; a customers table lacking half of the orders' customers the same stop
-    (`features.crossrefs.check_respelled_refs`); a table linked from outside `--data` refused by the same
-    message."""
-    from pipelines.engines.spark_engine import mapped_errors
+    (`features.crossrefs.check_respelled_refs`), tickets of customers it lacks the same rejects; a table linked
+    from outside `--data` refused by the same message."""
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round15 import RANGE_REASON, ZONE_REASON
 
@@ -1468,7 +1470,7 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
         "2024-01-05t10:00:00z",
         "2024-02-01",
         "2024-02-03 10:00utc",
-        "2024-03-01",
+        "2024-03-01 10:00 UTC+00:00",
         "2024-03-02 10:00 GMT",
     ]
     orders = _ORD.assign(
@@ -1484,13 +1486,6 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
 
-    def same_stop(data: Path, match: str, rejects: Path) -> None:
-        with pytest.raises(StructuralError, match=match) as expected:
-            load_data(data)
-        with pytest.raises(StructuralError) as got, mapped_errors():
-            load_spark(spark, data, CFG, rejects)
-        assert str(got.value) == str(expected.value)
-
     cases = pd.concat(
         [
             _ORD,
@@ -1500,20 +1495,35 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
         ]
     )
     twins = _write(tmp_path / "twins", orders=cases)
-    same_stop(twins, "6 of 9 rows name one of 3 ids that have a twin differing", tmp_path / "twin-rejects")
+    _same_stop(
+        spark, twins, "6 of 9 rows name one of 3 ids that have a twin differing", tmp_path / "twin-rejects"
+    )
     assert not (tmp_path / "twin-rejects").exists()
     # a zone abbreviation on 3 of 6 dates: the stop of dates in another form, saying so
     zones = _write(
         tmp_path / "zones", orders=orders.assign(ordered_at=[*dates[:3], *["2024-03-05 10:00 IST"] * 3])
     )
-    same_stop(zones, "3 of them name their time zone by an abbreviation", tmp_path / "rejects")
+    _same_stop(spark, zones, "3 of them name their time zone by an abbreviation", tmp_path / "rejects")
     # a customers table lacking half of the orders' customers: the incomplete export's stop, from the same masks
     partial = _write(tmp_path / "partial", orders=_ORD, customers=_CUST.iloc[:3])
-    same_stop(partial, "3 of 6 rows name a customer the customers table does not list", tmp_path / "rejects")
+    _same_stop(
+        spark, partial, "3 of 6 rows name a customer the customers table does not list", tmp_path / "rejects"
+    )
+    # tickets of 3 prospects the customers table lacks: a side table's rows, the same rejects and no stop
+    prospects = _TICKETS.drop(columns="satisfaction").assign(
+        customer_id=["C000001", "L9001", "L9002", "L9003"]
+    )
+    side = _write(tmp_path / "prospects", orders=_ORD, customers=_CUST, tickets=prospects)
+    expected = load_data(side)
+    assert expected.result.report["tickets"].rejected_by_reason == {"unknown customer_id": 3}
+    got, _ = load_spark(spark, side, CFG, tmp_path / "side-rejects")
+    assert got.result.report == expected.result.report
     outside = _write(tmp_path / "elsewhere", tickets=_TICKETS)
     (twins / "orders.csv").write_text(_ORD.to_csv(index=False))
     (twins / "tickets.csv").symlink_to(outside / "tickets.csv")
-    same_stop(twins, "tickets.csv in .* is a symbolic link to .*, outside the data", tmp_path / "rejects")
+    _same_stop(
+        spark, twins, "tickets.csv in .* is a symbolic link to .*, outside the data", tmp_path / "rejects"
+    )
 
 
 @pytest.mark.spark
