@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.folded_ids import FOLDED, ascii_spelling, folded_ids
 from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, letter_cases
 
 
@@ -330,16 +331,10 @@ def spelling_key(ids: pd.Series) -> pd.Series:
     only to recognise that two runs name the same customers differently (`pipelines.history`). Unicode's
     compatibility forms are folded first, and every decimal digit read as its ASCII digit: fullwidth `１２３` (an
     East Asian system's export) and Arabic-Indic `١٢٣` spell the id `123`."""
-    import unicodedata
-
-    def folded(v: str) -> str:
-        v = unicodedata.normalize("NFKC", v)
-        return "".join(str(unicodedata.decimal(c, c)) if not c.isascii() else c for c in v)
-
     text = ids.astype("str").str.strip()
     wide = ~text.map(str.isascii, na_action="ignore").fillna(True).astype(bool)
     if wide.any():
-        text = text.where(~wide, text[wide].map(folded))
+        text = text.where(~wide, text[wide].map(ascii_spelling))
     text = text.str.casefold()
     text = text.str.replace(r"\.0+$", "", regex=True)  # `42.0`: a number a spreadsheet or float column wrote
     digits = text.str.replace(r"\D+", "", regex=True).str.lstrip("0")
@@ -496,6 +491,7 @@ ID_RULES = (
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),
     (lookalike_ids, LOOKALIKE),
+    (folded_ids, FOLDED),
     (email_ids, EMAIL_ID),
 )
 

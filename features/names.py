@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from features.contract import TABLES
@@ -79,3 +80,11 @@ MESSAGE_KEYS = (
     frozenset(name_key(c.name) for t in TABLES.values() for c in t.columns if c.name not in t.personal)
     - PERSONAL_KEYS
 ) | {name_key("source_row")}
+
+
+def shown_values(raw: pd.Series, found: np.ndarray | pd.Series) -> tuple[str, str]:
+    """A column's values `found` as a stop's message shows them: up to three distinct ones, quoted (for the
+    sentence), and up to five example rows (the message's tail, "Example rows:" and the rows)."""
+    rows = raw[found].head(5)
+    seen = ", ".join(map(repr, rows.astype("str").str.strip().drop_duplicates().tolist()[:3]))
+    return seen, "\nExample rows:\n" + rows.to_frame().to_string(max_colwidth=40)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from features.errors import StructuralError
 from features.ids import FORMULA, INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids, spreadsheet_ids
-from features.names import examples
+from features.names import examples, shown_values  # noqa: F401 (shown_values re-exported)
 from features.text import blank
 
 #: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
@@ -21,14 +21,6 @@ _LOCALE_NUMBER = r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.
 #: From this share of a column's values (or one value, if fewer rows), the column is written in a locale's
 #: format: rejecting those rows would keep only the amounts below 1,000 (or none), so the run stops.
 LOCALE_SHARE = 0.01
-
-
-def shown_values(raw: pd.Series, found: np.ndarray | pd.Series) -> tuple[str, str]:
-    """A column's values `found` as a stop's message shows them: up to three distinct ones, quoted (for the
-    sentence), and up to five example rows (the message's tail, "Example rows:" and the rows)."""
-    rows = raw[found].head(5)
-    seen = ", ".join(map(repr, rows.astype("str").str.strip().drop_duplicates().tolist()[:3]))
-    return seen, "\nExample rows:\n" + rows.to_frame().to_string(max_colwidth=40)
 
 
 def _unparsed_matching(raw: pd.Series, unparsed: pd.Series | np.ndarray, pattern: str) -> np.ndarray:

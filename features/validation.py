@@ -45,6 +45,7 @@ from features.decimal_ids import check_decimal_ids, reject_stray_decimal_ids
 
 # Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
 from features.errors import StructuralError, working_on
+from features.folded_ids import check_folded_ids, folded_ids
 from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
@@ -219,7 +220,9 @@ def _check_parsed(
         if column_stats is None:  # `42.0` beside `42`: a float export mixed with text; managers' e-mails
             check_decimal_ids(table.name, col.name, raw, parsed)
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
-            check_email_ids(table.name, col.name, mails, n, max(MIN_ROWS, LOCALE_SHARE * n))
+            floor = max(MIN_ROWS, LOCALE_SHARE * n)
+            check_email_ids(table.name, col.name, mails, n, floor)
+            check_folded_ids(table.name, col.name, raw, folded_ids(parsed, text), n, floor)  # `Ｃ００１`
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             rej.add(rule(parsed, text), reason.format(col.name))

@@ -21,6 +21,7 @@ from pipelines.engines.spark_checks import (
     DECIMAL,
     DIGITS,
     DOTTED,
+    FOLDED_ID,
     FORMULA,
     GIVEN,
     GROUPED,
@@ -68,6 +69,7 @@ def column_masks(
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
     from features.date_forms import other_date_forms, swapped_dates
+    from features.folded_ids import folded_ids
     from features.ids import (
         decimal_ids,
         email_ids,
@@ -106,6 +108,7 @@ def column_masks(
             put(DECIMAL, i, decimal_ids(parsed[name]))
             put(WHOLE, i, whole_ids(parsed[name]))
             put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id
+            put(FOLDED_ID, i, folded_ids(parsed[name]))  # `Ｃ００１`
         if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
             put(PLACEHOLDER, i, missing_ids(parsed[name]))
         elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories

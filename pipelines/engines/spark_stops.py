@@ -39,6 +39,7 @@ from pipelines.engines.spark_checks import (
     DATED,
     DIGITS,
     FIRST,
+    FOLDED_ID,
     FORMULA,
     FRONTIER,
     GROUPED,
@@ -95,6 +96,7 @@ class TableRows:
                 FORMULA,
                 ACCOUNTING,
                 MINUS,
+                FOLDED_ID,
                 SWAPPED,
                 OTHER_DATE,
                 GROUPED,
@@ -141,7 +143,7 @@ def table_stops(
     """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
     `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
-    from features import date_forms, decimal_ids, ids, keys, numbers, row_rules
+    from features import date_forms, decimal_ids, folded_ids, ids, keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -157,6 +159,10 @@ def table_stops(
         given = _sum(stats, f"g{i}")
         floor = max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given)
         ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given, floor)  # counted, never shown
+        if _sum(stats, f"U{i}") >= floor:  # `Ｃ００１`: ids in compatibility forms
+            folded_ids.check_folded_ids(
+                table.name, column, rows.raw(column), rows.bits(FOLDED_ID, i).to_numpy(), given, floor
+            )
         # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
         forms = (
             ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),

@@ -439,7 +439,9 @@ def test_an_id_with_an_invisible_character_is_rejected_not_made_another_customer
     orders = pd.DataFrame(
         {
             "order_id": ["o1", "o2", "o3"],
-            "customer_id": ["c1", hidden, "c\u00a0 1"],  # a no-break space inside is visible as a space: kept
+            # a visible non-ASCII letter: kept (a no-break space inside, `c\u00a01`, spells `c 1`: rejected since
+            # round 16, `features.folded_ids`)
+            "customer_id": ["c1", hidden, "c\u00e9 1"],
             "ordered_at": ["2023-01-02"] * 3,
             "revenue": ["10", "20", "30"],
         }

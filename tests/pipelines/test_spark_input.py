@@ -1527,6 +1527,27 @@ def test_round15_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
+    """The sixteenth hunt on Spark: ids in Unicode compatibility forms or other digits (`Ｃ000002`, a
+    non-breaking space inside; `C00000٤` in the stop) the same row reject, counts and accepted rows (`features.folded_ids`,
+    one of the id rules the Spark batches run), an id of another script kept; on 3 of 6 ids the same stop, from
+    `spark_masks`' `FOLDED_ID` summed in the one aggregation."""
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round16 import FOLDED
+
+    spelled = ["C000001", "\uff23000002", "C\u00a0000003", "C000004", "\u9867\u5ba2000005", "C000006"]
+    data = _write(tmp_path / "data", orders=_ORD.assign(customer_id=spelled))
+    expected = load_data(data)
+    assert expected.result.report["orders"].rejected_by_reason == {FOLDED: 2}
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    wide = ["C000001", "\uff23000002", "C000003", "C00000\u0664", "C000005", "C\u00a0000006"]
+    stop = _write(tmp_path / "stop", orders=_ORD.assign(customer_id=wide))
+    _same_stop(spark, stop, "3 of 6 values are ids in Unicode compatibility forms", tmp_path / "stop-rejects")
+
+
+@pytest.mark.spark
 def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
     spark, capsys, tmp_path, monkeypatch
 ):

@@ -1,0 +1,75 @@
+"""Ids spelled in Unicode compatibility forms or another script's digits, ASCII once folded: fullwidth `Ｃ００１`
+(an East Asian input method), a non-breaking, thin or ideographic space inside (`C\u00a0001`, copied from a web
+page or a word processor), mathematical or superscript letters and digits (`𝐂1`, `C¹`), Arabic-Indic digits
+(`C١`). NFC leaves them as they are, so each is another id than the ASCII one it spells: a customer split in two
+printed alike (without a customers table), or `unknown customer_id` for a wrong reason. A row reject (one of
+`features.ids.ID_RULES`), a structural error on 1% of a column (`check_folded_ids`: the export's way). An id of
+another script (`Клиент42`, `顧客42`, `Café`) is not folded to ASCII and is kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.text import TextBytes
+
+FOLDED = (
+    "an id in Unicode compatibility forms or other digits than 0-9 in {} (fullwidth Ｃ１, a non-breaking space, "
+    "Arabic-Indic ١: another spelling of an ASCII id)"
+)
+
+
+def ascii_spelling(value: str) -> str:
+    """`value` with Unicode's compatibility forms folded (NFKC) and every decimal digit read as its ASCII digit:
+    fullwidth `Ｃ１２３` and `C١٢٣` spell `C123`. The one folding (`features.ids.spelling_key` too)."""
+    import unicodedata
+
+    value = unicodedata.normalize("NFKC", value)
+    return "".join(str(unicodedata.decimal(c, c)) if not c.isascii() else c for c in value)
+
+
+def _spells_ascii(value: str) -> bool:
+    folded = ascii_spelling(value)
+    return folded != value and folded.isascii() and folded.isprintable()
+
+
+def folded_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
+    """Which parsed ids (text) are not ASCII and spell an ASCII id once folded (`ascii_spelling`). Only the
+    values holding a byte outside printable ASCII are looked at (none: the usual case, two numbers read from
+    Arrow's buffers), each distinct one once."""
+    import pyarrow.compute as pc
+
+    hit = np.zeros(len(ids), dtype=bool)
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return hit
+    text = text or TextBytes(ids)
+    if text.printable_ascii:
+        return hit
+    at = np.flatnonzero(~np.asarray(pc.fill_null(pc.string_is_ascii(text.arr), True), dtype=bool))
+    if not len(at):
+        return hit
+    wide = ids.iloc[at].astype("str")
+    verdict = {v: _spells_ascii(v) for v in wide.unique()}
+    hit[at] = wide.map(verdict).to_numpy(dtype=bool)
+    return hit
+
+
+def check_folded_ids(
+    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, floor: float
+) -> None:
+    """Structural error when `found` (`folded_ids`) holds `floor` of an id column's values or more (1% of them and
+    3 rows, as e-mail ids: `features.numbers.LOCALE_SHARE`, `MIN_ROWS`): the export writes its ids so, its rows
+    rejected would be lost with exit 0. Both engines (`pipelines.engines.spark_stops.table_stops`)."""
+    from features.errors import StructuralError
+    from features.names import shown_values
+
+    n = int(np.asarray(found, dtype=bool).sum())
+    if n == 0 or n < floor:
+        return
+    seen, rows = shown_values(raw, found)
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are ids in Unicode compatibility forms or "
+        f"other digits than 0-9 ({seen}: fullwidth letters or digits, a non-breaking or thin space, Arabic-Indic "
+        "digits), each another id than the ASCII one it spells: rejecting these rows would drop them. Export the "
+        f"ids in ASCII (`C001`).{rows}"
+    )
