@@ -16,6 +16,7 @@ import pandas as pd
 from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
+from pipelines.csv_cells import neutralise_formulas
 from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import SUFFIXES, check_table_path, unreadable_table_file
@@ -524,48 +525,6 @@ def write_atomic(target: Path, writer: Callable[[Path], Any]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) get a leading
-    `'` (OWASP CSV injection advice). Only text columns, text categories (the feature table's `profile_*`), a
-    text index and the header; numbers, and text that is a plain number such as `-5`, are left alone. Returns `frame` itself when nothing needs changing."""
-    out = frame
-
-    def fix(s: pd.Series | pd.Index) -> pd.Series | pd.Index | None:
-        if isinstance(s.dtype, pd.CategoricalDtype):  # the feature table's profile_* columns: text categories
-            s = s.astype(object) if _is_text(s.dtype.categories) else s
-        if not _is_text(s):
-            return None
-        text = pd.Series(s, dtype=object).map(lambda v: v if isinstance(v, str) else None)
-        risky = text.str.startswith(_FORMULA_START, na=False) & ~text.str.match(_PLAIN_NUMBER, na=False)
-        if not risky.any():
-            return None
-        fixed = pd.Series(s, dtype=object).where(~risky.to_numpy(), "'" + text)
-        return pd.Index(fixed, name=s.name) if isinstance(s, pd.Index) else fixed.set_axis(s.index)
-
-    for col in frame.columns:
-        fixed = fix(frame[col])
-        if fixed is not None:
-            out = out.copy() if out is frame else out
-            out[col] = fixed
-    fixed_index = fix(frame.index)
-    if fixed_index is not None:
-        out = out.copy() if out is frame else out
-        out.index = fixed_index
-    fixed_header = None if isinstance(frame.columns, pd.MultiIndex) else fix(frame.columns)
-    if fixed_header is not None:  # a header named after a data value (a category, a manager id)
-        out = out.copy() if out is frame else out
-        out.columns = fixed_header
-    return out
-
-
-def _is_text(s: pd.Series | pd.Index) -> bool:
-    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
 
 
 def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:

@@ -43,6 +43,7 @@ from models.reason_text import has_stored_reasons, is_stored_number, with_reason
 from models.threads import prediction_threads
 from pipelines import staging
 from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (re-exported: its home was here)
+from pipelines.csv_cells import restore_formulas
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
 from pipelines.staging import host as _host
@@ -290,9 +291,12 @@ def _read_scores(path: Path, columns: Iterable[str] | None = None) -> pd.DataFra
 
     try:
         if path.suffix == ".csv":
-            return pd.read_csv(
+            frame = pd.read_csv(
                 path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", usecols=keep
             )
+            for col in frame.columns:  # the `'` `write_frame` put before `-C1`, `@C1` taken off (round 16)
+                frame[col] = restore_formulas(frame[col])
+            return frame
         if wanted is None:
             return pd.read_parquet(path)
         return pd.read_parquet(path, columns=[c for c in pq.ParquetDataset(path).schema.names if keep(c)])

@@ -20,6 +20,7 @@ from rich.console import Console
 from features.contract import PERSONAL_COLUMNS
 from features.validation import StructuralError
 from pipelines.config import load_config
+from pipelines.csv_cells import read_written_csv
 from pipelines.output_checks import PROFILE_MARKER  # a profile directory, replaced whole
 
 #: The tables a profile directory holds (name -> file).
@@ -34,6 +35,12 @@ PROFILE_FILES: dict[str, str] = {
     "new_customers": "lookalike_scores.parquet",
 }
 
+
+#: The text columns of the profile's CSV tables: an attribute's value (a region `NA`), a manager id (`0001`), a
+#: channel, a feature's name and description (read back as text by `pipelines.csv_cells.read_written_csv`).
+PROFILE_TEXTS = (
+    "attribute", "value", "account_manager_id", "status", "acquisition_channel", "feature", "group", "description",
+)  # fmt: skip
 
 #: The scores columns the profile reads (with the required ones and the predictions; the reason sentences are not).
 PROFILE_SCORE_COLUMNS = (
@@ -297,9 +304,8 @@ def read_profile(directory: Path, run_id: str | None = None) -> ProfileTables:
         path = directory / name
         if not path.exists():
             raise StructuralError(f"{path} is missing: write the profile again with `cvp profile`")
-        frames[key] = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-        if path.suffix == ".csv" and "value" in frames[key]:
-            frames[key]["value"] = frames[key]["value"].astype("str")
+        csv = path.suffix == ".csv"  # written by `write_frame`: its texts read as written (`0001`, `NA`)
+        frames[key] = read_written_csv(path, PROFILE_TEXTS) if csv else pd.read_parquet(path)
     facts = json.loads((directory / "profile.json").read_text(encoding="utf-8"))
     if run_id is not None and facts.get("run_id") != run_id:
         made = f"run {facts['run_id']}" if facts.get("run_id") else "a run it did not record"

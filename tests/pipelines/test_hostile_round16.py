@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from features.validation import StructuralError, validate_tables
@@ -42,3 +43,55 @@ def test_ids_in_compatibility_forms_on_one_percent_of_a_column_stop():
         r"other digits than 0-9 \('Ｃ０', 'Ｃ１', 'Ｃ２'",
     ):
         validate_tables({"orders": orders})
+
+
+def test_the_profile_tables_read_back_by_cvp_report_keep_their_texts(tmp_path):
+    """`cvp report --profile DIR` read the profile's CSV tables with pandas' guessing: a region `NA` (North
+    America) shown as `nan`, managers `0001` and `1` one row `1` on the team page's lookalikes, a channel
+    `=HYPERLINK(...)` shown with the `'` the CSV writer put before it. Now read as written
+    (`pipelines.csv_cells.read_written_csv`): the tables `cvp profile` wrote, equal."""
+    from pipelines.io import write_frame, write_json
+    from pipelines.output_checks import PROFILE_MARKER
+    from pipelines.profile import PROFILE_FILES, read_profile
+
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    (profile / PROFILE_MARKER).touch()
+    written = {key: pd.DataFrame({"n": [1]}) for key in PROFILE_FILES}
+    written["who"] = pd.DataFrame(
+        {"attribute": ["region", "region", "size"], "value": ["NA", "North", "None"], "lift": [1.5, 0.5, 1.0]}
+    )
+    written["lookalikes"] = pd.DataFrame(
+        {"account_manager_id": ["0001", "1", "-AM7"], "status": ["scored"] * 3, "lookalikes": [1, 2, 3]}
+    )
+    written["channels"] = pd.DataFrame(
+        {"acquisition_channel": ['=HYPERLINK("x")', "n/a", "007"], "payback_ratio": [1.5, None, 2.0]}
+    )
+    for key, name in PROFILE_FILES.items():
+        write_frame(written[key], profile / name)
+    write_json({"run_id": "r1"}, profile / "profile.json")
+    back = read_profile(profile, "r1")
+    for key in ("who", "lookalikes", "channels"):
+        pd.testing.assert_frame_equal(getattr(back, key), written[key], check_dtype=False)
+
+
+def test_a_scores_csv_read_back_has_the_ids_the_data_writes(tmp_path):
+    """Customer ids starting with `-`, `+` or `@` (`-C000116`: an id the contract accepts) get a leading `'` in a
+    CSV scores file (`write_frame`'s formula guard); `cvp report --scores scores.csv --data` and `cvp profile`
+    read them back as `'-C000116`, so no customer of the report had a name (the demo with such ids: 612 customers
+    shown without one, exit 0). Now the `'` is taken off as the file is read
+    (`pipelines.csv_cells.restore_formulas`); a cell written with its own `'` keeps it."""
+    from pipelines.io import write_frame
+    from pipelines.outputs import _read_scores
+
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["-C1", "@C2", "+C3", "C4", "'C5", "-5"],
+            "tier": ["great", "good", "problem", "great", "good", "=1+1"],
+        }
+    )
+    path = write_frame(scores, tmp_path / "scores.csv")
+    assert "'-C1" in path.read_text()  # still safe to open in a spreadsheet
+    back = _read_scores(path)
+    assert back["customer_id"].tolist() == scores["customer_id"].tolist()
+    assert back["tier"].tolist() == scores["tier"].tolist()

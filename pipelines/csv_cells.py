@@ -1,0 +1,86 @@
+"""Text cells of the CSV files the product writes (rejects, feature tables, scores, profile tables): safe to open in
+a spreadsheet (`neutralise_formulas`, called by `pipelines.io.write_frame`), and read back as they were written
+(`read_written_csv`, `cvp report --profile`): the formula prefix taken off, text kept as text, never pandas' type
+and missing-value guessing (`NA` for North America read as missing, manager `0001` as the number 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) get a leading
+    `'` (OWASP CSV injection advice). Only text columns, text categories (the feature table's `profile_*`), a
+    text index and the header; numbers, and text that is a plain number such as `-5`, are left alone. Returns `frame` itself when nothing needs changing."""
+    out = frame
+
+    def fix(s: pd.Series | pd.Index) -> pd.Series | pd.Index | None:
+        if isinstance(s.dtype, pd.CategoricalDtype):  # the feature table's profile_* columns: text categories
+            s = s.astype(object) if _is_text(s.dtype.categories) else s
+        if not _is_text(s):
+            return None
+        text = pd.Series(s, dtype=object).map(lambda v: v if isinstance(v, str) else None)
+        risky = text.str.startswith(_FORMULA_START, na=False) & ~text.str.match(_PLAIN_NUMBER, na=False)
+        if not risky.any():
+            return None
+        fixed = pd.Series(s, dtype=object).where(~risky.to_numpy(), "'" + text)
+        return pd.Index(fixed, name=s.name) if isinstance(s, pd.Index) else fixed.set_axis(s.index)
+
+    for col in frame.columns:
+        fixed = fix(frame[col])
+        if fixed is not None:
+            out = out.copy() if out is frame else out
+            out[col] = fixed
+    fixed_index = fix(frame.index)
+    if fixed_index is not None:
+        out = out.copy() if out is frame else out
+        out.index = fixed_index
+    fixed_header = None if isinstance(frame.columns, pd.MultiIndex) else fix(frame.columns)
+    if fixed_header is not None:  # a header named after a data value (a category, a manager id)
+        out = out.copy() if out is frame else out
+        out.columns = fixed_header
+    return out
+
+
+def _is_text(s: pd.Series | pd.Index) -> bool:
+    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
+
+
+def read_written_csv(path: Path, text_columns: Iterable[str]) -> pd.DataFrame:
+    """A CSV file `write_frame` wrote, read back: `text_columns` (those present) as text exactly, only an empty
+    cell missing (was: pandas' defaults, `NA`, `null`, `None`, `n/a` read as missing and `0001`, `007` as numbers:
+    a region `NA` shown as `nan`, managers `0001` and `1` one row), the `'` `neutralise_formulas` put before a
+    cell taken off; the other columns typed as pandas reads them (numbers, `True`/`False`)."""
+    text = set(text_columns)
+    frame = pd.read_csv(
+        path,
+        dtype={c: str for c in text},
+        keep_default_na=False,
+        na_values=[""],
+        encoding="utf-8",
+    )
+    for col in text & set(frame.columns):
+        frame[col] = restore_formulas(frame[col])
+    return frame
+
+
+def restore_formulas(s: pd.Series) -> pd.Series:
+    """`neutralise_formulas` undone on one text column as read back: `'=x` is `=x` again (and `'+1 a`, `'-x`,
+    `'@x`); a cell that starts with `'` otherwise was written so and is kept. Vectorised: a column without a
+    cell starting with `'` (the usual case) is returned as it is after one pass."""
+    if not _is_text(s):
+        return s
+    quoted = s.str.startswith("'", na=False).to_numpy(dtype=bool)
+    if not quoted.any():
+        return s
+    rest = s[quoted].str.slice(1)
+    added = rest.str.startswith(_FORMULA_START, na=False) & ~rest.str.match(_PLAIN_NUMBER, na=False)
+    out = s.copy()
+    out[rest.index[added.to_numpy(dtype=bool)]] = rest[added]
+    return out
