@@ -11,6 +11,7 @@ import pandas as pd
 
 from features.dates import _ISO, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.errors import StructuralError
+from features.folded_ids import ascii_spelling
 from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE, shown_values
 
 
@@ -124,7 +125,26 @@ def other_date_forms(
         own = text.str.match(_ISO).fillna(False)
     else:
         own = pd.to_datetime(text, format=date_format, errors="coerce").notna()
-    out[at] = (hit & ~own).to_numpy(dtype=bool)
+    out[at] = (hit & ~own).to_numpy(dtype=bool) | _folded_dates(text, date_format)
+    return out
+
+
+def _folded_dates(text: pd.Series, date_format: str | None) -> np.ndarray:
+    """Which of `text` (unmatched values of a date column, stripped) are a date of the column's form or another
+    common one once folded to ASCII (`features.folded_ids.ascii_spelling`): fullwidth `２０２３-０１-０５` (an East
+    Asian input method), Arabic-Indic `٢٠٢٣-٠١-٠٥`, a non-breaking space before the time. Only the values that
+    are not ASCII, each distinct one once."""
+    out = np.zeros(len(text), dtype=bool)
+    wide = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    if not wide.any():
+        return out
+    values = text[wide]
+    folded = values.map({v: ascii_spelling(v) for v in values.unique()})
+    folded = folded.where(folded.str.isascii().fillna(False) & (folded != values))
+    date = folded.str.fullmatch(_OTHER_DATE).fillna(False) | folded.str.match(_ISO).fillna(False)
+    if date_format is not None:
+        date |= pd.to_datetime(folded, format=date_format, errors="coerce").notna()
+    out[wide] = date.to_numpy(dtype=bool)
     return out
 
 
@@ -169,7 +189,8 @@ def check_other_dates(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are dates written in another form than "
         f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
         "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
-        f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}{_zone_hint(raw[found])}."
+        f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}{_zone_hint(raw[found])}"
+        f"{_folded_hint(raw[found])}."
         f"{rows}"
     )
 
@@ -190,3 +211,12 @@ def _incomplete_hint(values: pd.Series) -> str:
     if not n:
         return ""
     return f". {n:,} of them are no whole date (a month without its day, a time without its date): no day is guessed"
+
+
+def _folded_hint(values: pd.Series) -> str:
+    """For dates of another form: when some are written in other digits than 0-9 or Unicode compatibility forms
+    (`_folded_dates`), a sentence saying so; else ''."""
+    n = int((~values.astype("str").str.isascii().fillna(True)).sum())
+    if not n:
+        return ""
+    return f". {n:,} of them in other digits than 0-9 or Unicode compatibility forms (fullwidth, Arabic-Indic, a non-breaking space): export ASCII"

@@ -1531,7 +1531,7 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     """The sixteenth hunt on Spark: ids in Unicode compatibility forms or other digits (`Ｃ000002`, a
     non-breaking space inside; `C00000٤` in the stop) the same row reject, counts and accepted rows (`features.folded_ids`,
     one of the id rules the Spark batches run), an id of another script kept; on 3 of 6 ids the same stop, from
-    `spark_masks`' `FOLDED_ID` summed in the one aggregation."""
+    `spark_masks`' `FOLDED_ID` summed in the one aggregation; dates in other digits on 3 of 6, the same stop."""
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round16 import FOLDED
 
@@ -1545,6 +1545,11 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     wide = ["C000001", "\uff23000002", "C000003", "C00000\u0664", "C000005", "C\u00a0000006"]
     stop = _write(tmp_path / "stop", orders=_ORD.assign(customer_id=wide))
     _same_stop(spark, stop, "3 of 6 values are ids in Unicode compatibility forms", tmp_path / "stop-rejects")
+    # dates in fullwidth or Arabic-Indic digits on 3 of 6: the stop of dates in another form (`OTHER_DATE`)
+    days = ["2024-01-05", "\uff12\uff10\uff12\uff14-02-01", "2024-02-03", "\u0662\u0660\u0662\u0664-03-01"]
+    dates = _ORD.assign(ordered_at=[*days, "2024-03-02 10:00\u202fAM", "2024-03-05"])
+    stop = _write(tmp_path / "dates", orders=dates)
+    _same_stop(spark, stop, "3 of them in other digits than 0-9", tmp_path / "stop-rejects")
 
 
 @pytest.mark.spark
