@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from features.contract import TABLES
@@ -85,16 +86,38 @@ def check_inside(path: Path, data_dir: Path) -> None:
         )
 
 
+#: The first bytes of a compressed file or an archive (`_PACKED`): a table compressed, or a spreadsheet's workbook,
+#: under a table's name (`orders.csv` that is gzip: was "not UTF-8 text (byte 1 is ...)", an xz file "line 90 holds
+#: a quote escaped with a backslash"). Each is binary from its first bytes on, so no CSV text starts so.
+_PACKED = (
+    (rb"\x1f\x8b", "a gzip-compressed file"),
+    (rb"PK\x03\x04", "a zip archive (or an Excel .xlsx workbook)"),
+    (rb"BZh[1-9]1AY&SY", "a bzip2-compressed file"),
+    (rb"\xfd7zXZ\x00", "an xz-compressed file"),
+    (rb"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
+    (rb"\x04\x22\x4d\x18", "an LZ4-compressed file"),
+    (rb"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (rb"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook (an OLE document)"),
+)
+
+
 def check_format(path: Path) -> None:
     """A Parquet file named `.csv` or a text file named `.parquet` (a file renamed, an export saved with the wrong
     extension): named for what it is, from its first bytes (was: "not UTF-8 text (byte 7 is ...)", "Parquet magic
     bytes not found in footer")."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(4)
+            head = fh.read(10)
     except OSError:  # the reader names it
         return
     suffix = path.suffix.lower()
+    packed = next((what for magic, what in _PACKED if re.match(magic, head)), None)
+    if packed is not None and suffix in (".csv", ".parquet"):
+        raise StructuralError(
+            f"{path.name} is {packed} (its first bytes), not {'CSV text' if suffix == '.csv' else 'Parquet'}: "
+            f"uncompress it (or save the workbook's sheet) as {path.stem}.csv, UTF-8 text, or {path.stem}.parquet"
+        )
+    head = head[:4]
     if suffix == ".csv" and head == b"PAR1":
         raise StructuralError(f"{path.name} is a Parquet file named .csv: rename it to {path.stem}.parquet")
     text = head.startswith(b"\xef\xbb\xbf") or all(32 <= b < 127 or b in b"\t\r\n" for b in head)

@@ -77,6 +77,38 @@ def test_dates_in_other_digits_or_compatibility_forms_on_one_percent_of_a_column
     }
 
 
+def packed(kind: str, data: bytes) -> bytes:
+    """`data` compressed (or archived) as `kind` would write it."""
+    import bz2
+    import gzip
+    import io
+    import lzma
+    import zipfile
+
+    if kind == "zip":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as archive:
+            archive.writestr("orders.csv", data)
+        return buf.getvalue()
+    return {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}[kind](data)
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz", "zip"])
+@pytest.mark.parametrize("name", ["orders.csv", "orders.parquet"])
+def test_a_table_compressed_under_its_own_name_is_named_for_what_it_is(tmp_path, kind, name):
+    """`orders.csv` that is a compressed file or an archive (an `.xlsx` workbook is a zip) under the table's own
+    name: was "not UTF-8 text (byte 10 is b'\\x8f')" or, for an xz file, "line 90 holds a quote escaped with a
+    backslash", or Arrow's "Parquet magic bytes not found" for `orders.parquet`. Now named from its first bytes
+    (`pipelines.table_files._PACKED`, in `check_format`: both engines and a mapping's sources)."""
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / name).write_bytes(packed(kind, raw_orders(200).to_csv(index=False).encode()))
+    with pytest.raises(StructuralError, match=rf"{name} is an? {kind[:3]}.* \(its first bytes\), not "):
+        load_data(data)
+
+
 def test_the_profile_tables_read_back_by_cvp_report_keep_their_texts(tmp_path):
     """`cvp report --profile DIR` read the profile's CSV tables with pandas' guessing: a region `NA` (North
     America) shown as `nan`, managers `0001` and `1` one row `1` on the team page's lookalikes, a channel

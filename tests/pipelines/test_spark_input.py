@@ -1531,9 +1531,10 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     """The sixteenth hunt on Spark: ids in Unicode compatibility forms or other digits (`Ｃ000002`, a
     non-breaking space inside; `C00000٤` in the stop) the same row reject, counts and accepted rows (`features.folded_ids`,
     one of the id rules the Spark batches run), an id of another script kept; on 3 of 6 ids the same stop, from
-    `spark_masks`' `FOLDED_ID` summed in the one aggregation; dates in other digits on 3 of 6, the same stop."""
+    `spark_masks`' `FOLDED_ID` summed in the one aggregation; dates in other digits on 3 of 6, the same stop; a gzip
+    file named `orders.csv`, the same message."""
     from pipelines.engines.spark_input import load_spark
-    from tests.pipelines.test_hostile_round16 import FOLDED
+    from tests.pipelines.test_hostile_round16 import FOLDED, packed
 
     spelled = ["C000001", "\uff23000002", "C\u00a0000003", "C000004", "\u9867\u5ba2000005", "C000006"]
     data = _write(tmp_path / "data", orders=_ORD.assign(customer_id=spelled))
@@ -1550,6 +1551,11 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     dates = _ORD.assign(ordered_at=[*days, "2024-03-02 10:00\u202fAM", "2024-03-05"])
     stop = _write(tmp_path / "dates", orders=dates)
     _same_stop(spark, stop, "3 of them in other digits than 0-9", tmp_path / "stop-rejects")
+    # a gzip file under the table's own name: named for what it is (`table_files._PACKED`)
+    gz = tmp_path / "gz"
+    gz.mkdir()
+    (gz / "orders.csv").write_bytes(packed("gzip", _ORD.to_csv(index=False).encode()))
+    _same_stop(spark, gz, "orders.csv is a gzip-compressed file", tmp_path / "stop-rejects")
 
 
 @pytest.mark.spark
