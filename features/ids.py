@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.folded_ids import FOLDED, ascii_spelling, folded_ids
+from features.names import LOOKALIKE_LETTERS
 from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, letter_cases
 
 
@@ -124,7 +125,7 @@ def invisible_in_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarra
 #: id made of them and ASCII only (`С000042`: one letter pasted from elsewhere, a keyboard layout) prints like
 #: another id and is not it: one customer split in two printed alike, or `unknown customer_id` for a wrong reason.
 #: An id holding another non-ASCII letter (`Клиент42`, `Ωmega`) is a script's own and kept.
-_LOOKALIKES = "АВЕКМНОРСТХаеорсухіјѕІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοϳ"
+_LOOKALIKES = LOOKALIKE_LETTERS
 _LOOKALIKE_ID = f"^[\\x20-\\x7e{_LOOKALIKES}]*[{_LOOKALIKES}][\\x20-\\x7e{_LOOKALIKES}]*$"
 LOOKALIKE = "a Cyrillic or Greek letter drawn like a Latin one in {} (Cyrillic С for Latin C: a lookalike)"
 

@@ -15,11 +15,22 @@ import pandas as pd
 
 from features.contract import TABLES
 
+#: Cyrillic and Greek letters drawn like Latin ones (`С` U+0421 for `C`, `о` for `o`, `Α` for `A`), and the Latin
+#: letter each is drawn like: an id of them is a reject (`features.ids.lookalike_ids`), a column name of them the
+#: contract's name (`name_key`: `cоst` with a Cyrillic `о` is `cost`).
+LOOKALIKE_LETTERS = "АВЕКМНОРСТХаеорсухіјѕІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοϳ"
+_LATIN_TWINS = str.maketrans(LOOKALIKE_LETTERS, "ABEKMHOPCTXaeopcyxijsIJSABEZHIKMNOPTYXoj")
+
 
 def name_key(name: str) -> str:
     """A column or table name without case, spaces, `_`, `-` and invisible characters (control and format: a
-    second byte-order mark, a zero-width space): two names with the same key differ only in how they are written
-    (`Cost`, ` cost`, `COST`, `Customer ID` for `customer_id`, `cost\u200b` for `cost`)."""
+    second byte-order mark, a zero-width space), Unicode's compatibility forms and lookalike letters folded: two
+    names with the same key differ only in how they are written (`Cost`, ` cost`, `COST`, `Customer ID` for
+    `customer_id`; `cost\u200b`, fullwidth `ｃｏｓｔ`, `cоst` with a Cyrillic `о` for `cost`)."""
+    if not name.isascii():  # round 16: `ｃｏｓｔ`, `cоst` (was: another column, ignored: the cost dropped)
+        import unicodedata
+
+        name = unicodedata.normalize("NFKC", name).translate(_LATIN_TWINS)
     return re.sub(
         r"[\s_\-\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+", "", name.lower()
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -106,6 +108,28 @@ def test_a_table_compressed_under_its_own_name_is_named_for_what_it_is(tmp_path,
     data.mkdir()
     (data / name).write_bytes(packed(kind, raw_orders(200).to_csv(index=False).encode()))
     with pytest.raises(StructuralError, match=rf"{name} is an? {kind[:3]}.* \(its first bytes\), not "):
+        load_data(data)
+
+
+@pytest.mark.parametrize(
+    "written", ["\uff43\uff4f\uff53\uff54", "c\u043est"], ids=["fullwidth", "cyrillic-o"]
+)
+def test_a_contract_column_named_in_compatibility_forms_or_lookalike_letters_stops(tmp_path, written):
+    """A `cost` column headed `ｃｏｓｔ` (fullwidth: an East Asian input method) or `cоst` (a Cyrillic `о`): was
+    another column, ignored with a note, the cost dropped and every margin guessed, exit 0. Now the stop of a
+    contract column written otherwise (`features.names.name_key` folds compatibility forms and
+    `LOOKALIKE_LETTERS`), saying how the name is written; beside `cost` itself, the stop of two columns named
+    alike. Both engines (`features.header.structural_checks`)."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(4).assign(**{written: "5"})
+    data = tmp_path / "data"
+    data.mkdir()
+    orders.to_csv(data / "orders.csv", index=False)
+    with pytest.raises(StructuralError, match=re.escape(f"'{written}' (written {written!a}) -> 'cost'")):
+        load_data(data)
+    orders.assign(cost="5").to_csv(data / "orders.csv", index=False)
+    with pytest.raises(StructuralError, match=r"two columns named alike"):
         load_data(data)
 
 

@@ -1532,7 +1532,7 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     non-breaking space inside; `C00000٤` in the stop) the same row reject, counts and accepted rows (`features.folded_ids`,
     one of the id rules the Spark batches run), an id of another script kept; on 3 of 6 ids the same stop, from
     `spark_masks`' `FOLDED_ID` summed in the one aggregation; dates in other digits on 3 of 6, the same stop; a gzip
-    file named `orders.csv`, the same message."""
+    file named `orders.csv`, and a cost column headed `ｃｏｓｔ`, the same messages."""
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round16 import FOLDED, packed
 
@@ -1556,6 +1556,9 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     gz.mkdir()
     (gz / "orders.csv").write_bytes(packed("gzip", _ORD.to_csv(index=False).encode()))
     _same_stop(spark, gz, "orders.csv is a gzip-compressed file", tmp_path / "stop-rejects")
+    # a cost column headed `ｃｏｓｔ` (fullwidth): a contract column written otherwise (`features.names.name_key`)
+    wide = _write(tmp_path / "wide", orders=_ORD.assign(**{"\uff43\uff4f\uff53\uff54": "5"}))
+    _same_stop(spark, wide, "named like contract columns", tmp_path / "stop-rejects")
 
 
 @pytest.mark.spark
