@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.contract import Table
 from features.errors import StructuralError
-from features.names import did_you_mean, examples, name_key, shown_name
+from features.names import did_you_mean, examples, name_key, shown_name, spelt
 
 
 def suggestions(table: Table, raw: pd.DataFrame) -> dict[str, str]:
@@ -56,12 +56,6 @@ def check_reordered_header(table: Table, raw: pd.DataFrame) -> None:
             )
 
 
-def _spelt(name: str) -> str:
-    """For a name `repr` shows with letters that are not ASCII, how it is written in escapes (`cоst` with a
-    Cyrillic `о` prints like `cost`: ` (written 'c\\u043est')`); else ''."""
-    return "" if repr(name) == ascii(name) else f" (written {name!a})"
-
-
 def structural_checks(table: Table, raw: pd.DataFrame) -> None:
     dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
     if dup:
@@ -83,7 +77,7 @@ def structural_checks(table: Table, raw: pd.DataFrame) -> None:
     absent = {name_key(c): c for c in table.column_names if c not in raw.columns}
     written_otherwise = {str(c): absent[name_key(str(c))] for c in raw.columns if name_key(str(c)) in absent}
     if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
-        pairs = ", ".join(f"{g!r}{_spelt(g)} -> {m!r}" for g, m in written_otherwise.items())
+        pairs = ", ".join(f"{g!r}{spelt(g)} -> {m!r}" for g, m in written_otherwise.items())
         raise StructuralError(
             f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
             f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."

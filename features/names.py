@@ -36,6 +36,12 @@ def name_key(name: str) -> str:
     )
 
 
+def spelt(name: str) -> str:
+    """For a name `repr` shows with letters that are not ASCII, how it is written in escapes (`cоst` with a
+    Cyrillic `о` prints like `cost`: ` (written 'c\\u043est')`); else ''."""
+    return "" if repr(name) == ascii(name) else f" (written {name!a})"
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate `name` most likely meant: equal ignoring case/spaces/underscores, else a close spelling."""
     import difflib

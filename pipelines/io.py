@@ -317,7 +317,7 @@ def find_table_files(
     Spark engine). Other files are listed in `notes`, with a "did you mean" for near misses (`ticket.csv` ->
     `tickets.csv`).
     """
-    from features.names import did_you_mean
+    from features.names import did_you_mean, name_key, spelt
 
     if data_dir.is_file():
         raise StructuralError(
@@ -346,10 +346,13 @@ def find_table_files(
             continue  # hidden files and side folders such as the demo's _truth/
         unreadable_table_file(path, data_dir)
         stem, suffix = path.stem, path.suffix
-        if stem.lower() in TABLES and suffix.lower() in SUFFIXES:
+        table = {name_key(t): t for t in TABLES}.get(
+            name_key(stem)
+        )  # `Customers`, `ｃｕｓｔｏｍｅｒｓ`, `cuѕtomers`
+        if table is not None and suffix.lower() in SUFFIXES:  # round 16: not only case (was: a note, exit 0)
             raise StructuralError(
-                f"{path.name} in {data_dir} looks like the {stem.lower()!r} table, but file names are "
-                f"case-sensitive: rename it to {stem.lower()}{suffix.lower()}"
+                f"{path.name}{spelt(path.name)} in {data_dir} looks like the {table!r} table, but file names are "
+                f"case-sensitive and matched exactly: rename it to {table}{suffix.lower()}"
             )
         guess = did_you_mean(stem, TABLES)
         if notes is not None:

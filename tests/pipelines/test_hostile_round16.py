@@ -133,6 +133,38 @@ def test_a_contract_column_named_in_compatibility_forms_or_lookalike_letters_sto
         load_data(data)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\uff43\uff55\uff53\uff54\uff4f\uff4d\uff45\uff52\uff53.csv",
+        "cu\u0455tomers.csv",
+        "Customer s.parquet",
+    ],
+)
+def test_a_table_file_named_otherwise_than_by_case_is_refused_not_skipped(tmp_path, name):
+    """`ｃｕｓｔｏｍｅｒｓ.csv` (fullwidth), `cuѕtomers.csv` (a Cyrillic `ѕ`), `Customer s.parquet`: was a note
+    "not a contract table and is not read (did you mean customers.csv?)", every command run without the
+    customers table, exit 0 (only a case difference, `Customers.csv`, stopped). Now the same stop, from the
+    column names' key (`features.names.name_key`), saying how the name is written; both engines list the table
+    files with `pipelines.io.find_table_files`."""
+    from pipelines.io import find_table_files
+
+    data = tmp_path / "data"
+    data.mkdir()
+    raw_orders(4).to_csv(data / "orders.csv", index=False)
+    (data / name).write_text("customer_id\nC1\n")
+    with pytest.raises(
+        StructuralError, match=re.escape(f"{name}{'' if name.isascii() else f' (written {name!a})'} in ")
+    ):
+        find_table_files(data, [])
+    (data / name).rename(data / "customer.csv")  # a near miss stays a note
+    notes: list[str] = []
+    find_table_files(data, notes)
+    assert notes == [
+        "file customer.csv is not a contract table and is not read (did you mean customers.csv?)"
+    ]
+
+
 def test_the_profile_tables_read_back_by_cvp_report_keep_their_texts(tmp_path):
     """`cvp report --profile DIR` read the profile's CSV tables with pandas' guessing: a region `NA` (North
     America) shown as `nan`, managers `0001` and `1` one row `1` on the team page's lookalikes, a channel

@@ -1532,7 +1532,7 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     non-breaking space inside; `C00000٤` in the stop) the same row reject, counts and accepted rows (`features.folded_ids`,
     one of the id rules the Spark batches run), an id of another script kept; on 3 of 6 ids the same stop, from
     `spark_masks`' `FOLDED_ID` summed in the one aggregation; dates in other digits on 3 of 6, the same stop; a gzip
-    file named `orders.csv`, and a cost column headed `ｃｏｓｔ`, the same messages."""
+    file named `orders.csv`, a cost column headed `ｃｏｓｔ` and a table file `ｏｒｄｅｒｓ.csv`, the same messages."""
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round16 import FOLDED, packed
 
@@ -1559,6 +1559,10 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     # a cost column headed `ｃｏｓｔ` (fullwidth): a contract column written otherwise (`features.names.name_key`)
     wide = _write(tmp_path / "wide", orders=_ORD.assign(**{"\uff43\uff4f\uff53\uff54": "5"}))
     _same_stop(spark, wide, "named like contract columns", tmp_path / "stop-rejects")
+    (wide / "orders.csv").rename(
+        wide / "\uff4f\uff52\uff44\uff45\uff52\uff53.csv"
+    )  # the file so named: refused
+    _same_stop(spark, wide, "looks like the 'orders' table, but file names are", tmp_path / "stop-rejects")
 
 
 @pytest.mark.spark
