@@ -50,12 +50,14 @@ from features.header import structural_checks, suggestions
 from features.ids import (
     ID_RULES,
     INVISIBLE,
+    LOOKALIKE,
     MAX_TEXT_CHARS,
     MISSING_ID,
     SHEET_ERROR,
     check_email_ids,
     email_ids,
     invisible_in_ids,
+    lookalike_ids,
     missing_categories,
     missing_ids,
     overlong_texts,
@@ -209,10 +211,7 @@ def _check_parsed(
             f"Example rows:\n{examples(raw.to_frame(), given)}"
         )
     text = None
-    if col.kind in (
-        "id",
-        "text",
-    ):  # the parsed values are the raw ones when nothing was cleaned (the usual case)
+    if col.kind in ("id", "text"):  # the parsed values are the raw ones when nothing was cleaned (usually)
         text = raw_text if raw_text is not None and parsed.array is raw.array else TextBytes.of(parsed)
     if col.kind == "id":
         if not col.required and column_stats is None:  # `-` written for every customer without a manager
@@ -235,6 +234,7 @@ def _check_parsed(
         if column_stats is None:  # on 1%: the export's, not a few rows (Spark: `spark_masks`, `HIDDEN`)
             check_number_form(table.name, col.name, raw, hidden, int(given.sum()), "invisible")
         rej.add(hidden, INVISIBLE.format(col.name))
+        rej.add(lookalike_ids(parsed, text), LOOKALIKE.format(col.name))  # `Nоrth`, a Cyrillic `о`
     if col.kind == "id" or (col.kind == "text" and col.model_input):  # a megabyte of region
         rej.add(overlong_texts(parsed), f"{col.name} longer than {MAX_TEXT_CHARS:,} characters")
     if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line

@@ -165,6 +165,25 @@ def test_a_table_file_named_otherwise_than_by_case_is_refused_not_skipped(tmp_pa
     ]
 
 
+def test_a_model_read_category_with_a_lookalike_letter_is_rejected_as_an_id_is():
+    """A region `Nоrth` with a Cyrillic `о` (pasted from elsewhere, a keyboard layout): was accepted, a second
+    region printed exactly like `North`, one the model never saw, exit 0 (NFKC does not fold it). Now the ids'
+    reject (`features.ids.lookalike_ids`), as an invisible character in a region already was; a Greek word
+    (`Αθήνα`) is kept."""
+    orders = raw_orders(300)
+    customers = pd.DataFrame({"customer_id": orders["customer_id"], "region": ["North"] * 300})
+    customers.loc[1, "region"] = "N\u043erth"
+    customers.loc[2, "region"] = "\u0391\u03b8\u03ae\u03bd\u03b1"
+    result = validate_tables({"orders": orders, "customers": customers})
+    assert result.report["customers"].rejected_by_reason == {
+        "a Cyrillic or Greek letter drawn like a Latin one in region (Cyrillic С for Latin C: a lookalike)": 1
+    }
+    assert set(result.tables["customers"]["region"].astype(str)) == {
+        "North",
+        "\u0391\u03b8\u03ae\u03bd\u03b1",
+    }
+
+
 def test_the_profile_tables_read_back_by_cvp_report_keep_their_texts(tmp_path):
     """`cvp report --profile DIR` read the profile's CSV tables with pandas' guessing: a region `NA` (North
     America) shown as `nan`, managers `0001` and `1` one row `1` on the team page's lookalikes, a channel
