@@ -20,9 +20,9 @@ def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -
     category to the model). ASCII-only columns (the usual case)
     are returned as they are after one Arrow pass; other values are composed by Python's `unicodedata`, once per
     distinct value (Arrow 25's `utf8_normalize` gave the decomposed form whatever form was asked). `form="NFKC"`
-    (model-read categories only, `features.parsing._parse_column`) also folds compatibility forms: fullwidth
-    `Ｂ２Ｂ` is `B2B`, a non-breaking space in `North\u00a0East` a space; ids stay exact (the respelled-ids stop
-    names them). `text`: the column's bytes, if known (`features.text.TextBytes`: an ASCII column is proven
+    (model-read categories only, `features.parsing._parse_column`) also folds compatibility forms and other
+    digits (`features.folded_ids.ascii_spelling`): fullwidth `Ｂ２Ｂ` and `B٢B` are `B2B`, a non-breaking space in
+    `North\u00a0East` a space; ids are not folded (`features.folded_ids` rejects those that would be). `text`: the column's bytes, if known (`features.text.TextBytes`: an ASCII column is proven
     so by its largest byte)."""
     import unicodedata
 
@@ -35,7 +35,10 @@ def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -
     if not wide.any():
         return ids
     before = ids[wide]
-    after = before.map({v: unicodedata.normalize(form, v) for v in before.unique()})
+    fold = (
+        ascii_spelling if form == "NFKC" else lambda v: unicodedata.normalize(form, v)
+    )  # `B٢B` is `B2B` too
+    after = before.map({v: fold(v) for v in before.unique()})
     changed = (after != before).to_numpy()
     if not changed.any():
         return ids

@@ -184,6 +184,18 @@ def test_a_model_read_category_with_a_lookalike_letter_is_rejected_as_an_id_is()
     }
 
 
+def test_a_model_read_category_in_other_digits_is_folded_as_fullwidth_is():
+    """A segment `B٢B` (an Arabic-Indic two): was a second segment beside `B2B`, one the model never saw (NFKC
+    folds fullwidth `Ｂ２Ｂ` but not other scripts' digits). Now folded with them (`features.folded_ids.
+    ascii_spelling`, in `features.ids.nfc_text` for model-read categories); names and ids are not folded."""
+    orders = raw_orders(3)
+    customers = pd.DataFrame(
+        {"customer_id": orders["customer_id"], "segment": ["B2B", "B\u0662B", "\uff22\uff12\uff22"]}
+    )
+    result = validate_tables({"orders": orders, "customers": customers})
+    assert result.tables["customers"]["segment"].astype(str).tolist() == ["B2B"] * 3
+
+
 def test_the_profile_tables_read_back_by_cvp_report_keep_their_texts(tmp_path):
     """`cvp report --profile DIR` read the profile's CSV tables with pandas' guessing: a region `NA` (North
     America) shown as `nan`, managers `0001` and `1` one row `1` on the team page's lookalikes, a channel
