@@ -285,7 +285,7 @@ def backtest(
     check_outputs(data, {}, {"backtest directory": Path(out)}, mapping)
     check_replaceable(Path(out), BACKTEST_MARKER)  # replaced whole: never a directory of the user's files
 
-    cfg, tables, cutoff, sample, _ = _load_modelling(
+    cfg, tables, cutoff, sample, rows = _load_modelling(
         data,
         mapping,
         config,
@@ -296,7 +296,7 @@ def backtest(
         engine,
         spark_master,
     )
-    run_backtest_only(tables, cfg, cutoff, out, console, sample)
+    run_backtest_only(tables, cfg, cutoff, out, console, sample, rows)
 
 
 @app.command()

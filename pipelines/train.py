@@ -25,7 +25,7 @@ from models.feature_contract import feature_columns
 from pipelines.backtest_console import print_backtest
 from pipelines.config import AppConfig
 from pipelines.fingerprint import data_fingerprint
-from pipelines.io import write_frame
+from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_as_of,
     check_training_data,
@@ -53,15 +53,23 @@ from pipelines.tracking import (
 )
 
 
-def write_backtest(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
+def write_backtest(
+    result: BacktestResult, out_dir: Path, rows: dict[str, Any] | None = None
+) -> dict[str, Path]:
     """Write the metrics and plots into `out_dir`, replaced as a whole (`pipelines.staging.atomic_directory`;
-    was: the files written one by one into it, a kill leaving new metrics beside an earlier run's plots)."""
+    was: the files written one by one into it, a kill leaving new metrics beside an earlier run's plots); with
+    `rows` (`cvp backtest`: the input rows' counts) also `rejected_rows.json`, a training run's artefact of the
+    same name (`pipelines.rejected_rows.rows_document`; a training logs its own)."""
     final = Path(out_dir).resolve()
     with atomic_directory(final, BACKTEST_MARKER) as stage:
         files = {
             "metrics": write_frame(result.metrics, stage / "backtest_metrics.csv"),
             "summary": write_frame(result.summary, stage / "backtest_summary.csv"),
         }
+        if rows is not None:
+            from pipelines.rejected_rows import TRAINING, rows_document
+
+            files["rejected_rows"] = write_json(rows_document(rows, TRAINING), stage / "rejected_rows.json")
         if not result.fold_totals.empty:
             files["fold_totals"] = write_frame(result.fold_totals, stage / "backtest_fold_totals.csv")
         if not result.metrics_by_tier.empty:
@@ -316,10 +324,10 @@ def train_and_register(
         "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))},
     }
     if rows is not None:  # a training that dropped 20% of the orders shows it beside one that did not
-        from pipelines.rejected_rows import TRAINING, said, training_params
+        from pipelines.rejected_rows import TRAINING, rows_document, training_params
 
         params |= training_params(rows)
-        documents["rejected_rows.json"] = rows | {"said": [{k: t} for k, t in said(rows, TRAINING)]}
+        documents["rejected_rows.json"] = rows_document(rows, TRAINING)
     s, st = result.summary, result.summary_by_tier
     metrics = {
         f"{m}.{k}".replace(" ", "_"): float(v)
@@ -371,7 +379,10 @@ def run_backtest_only(
     out_dir: Path,
     console: Console,
     sample: TrainingSample | None = None,
+    rows: dict[str, Any] | None = None,
 ) -> BacktestResult:
+    """`cvp backtest`: the rolling-origin backtest, printed and written to `out_dir` with `rows`, the input rows'
+    counts (`load_for_modelling`; was: not recorded, a backtest on a fifth fewer orders looked like any other)."""
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "backtest")
@@ -383,7 +394,7 @@ def run_backtest_only(
             + "; ".join(result.notes)
         )
     print_backtest(result, h, console, cfg.models.interval_quantiles)
-    files = write_backtest(result, out_dir)
+    files = write_backtest(result, out_dir, rows)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}")

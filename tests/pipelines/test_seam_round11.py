@@ -5,6 +5,8 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,3 +39,33 @@ def test_a_churn_probability_off_on_a_late_row_falls_back_to_lightgbm(monkeypatc
 
     monkeypatch.setattr(bundle.math, "exp", off_on_one_row)
     assert np.array_equal(bundle.binary_probability(booster, X, raw), booster.predict(X))
+
+
+def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, tmp_path):
+    """`cvp backtest` on orders that lost a fifth at the mapping's source wrote metrics and plots with no trace of
+    it (was: the warning on screen only; two backtest directories, one on a fifth fewer orders, alike). Now its
+    `--out` holds `rejected_rows.json`, the document a training logs in MLflow (`rows_document`: counts by
+    table, source and reason, never a row's values)."""
+    import json
+    import shutil
+
+    from pipelines.rejected_rows import TRAINING, rows_document
+    from tests.helpers import cvp
+    from tests.pipelines.conftest import worse_config
+    from tests.pipelines.test_seam_round10 import _mapped
+
+    data, mapping, n = _mapped(trained, tmp_path, 0.2, None)
+    config = worse_config(Path(shutil.copy(trained.config, tmp_path / "config.yaml")))  # a quick backtest
+    out = tmp_path / "backtest"
+    res = cvp("backtest", "--data", data, "--mapping", mapping, "--config", config, "--out", out,
+              "--as-of", "2024-07-01", "--folds", "1")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = json.loads((out / "rejected_rows.json").read_text())
+    src = got["source_rows"]["orders"]
+    assert src["rejected_by_reason"] == {"missing customer_id": n} and src["in"] == src["accepted"] + n
+    assert got["rows"]["orders"]["in"] == src["accepted"]
+    (warning,) = got["said"]
+    assert warning["warning"].startswith(f"{n:,} input rows rejected, not used by {TRAINING}: source orders")
+    assert rows_document({"rows": {}}, TRAINING) == {"rows": {}, "said": []}
+    customer_ids = set(pd.read_parquet(trained.data / "orders.parquet")["customer_id"].dropna())
+    assert not any(i in json.dumps(got) for i in list(customer_ids)[:200])
