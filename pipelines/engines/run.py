@@ -496,7 +496,7 @@ def run_score(
             },
             "source_rows": sources,
             "data_fingerprint": fingerprint,
-            "config_digest": run_cfg.digest(),
+            "config_digest": identity["config"],  # the run id's: the settings an output reads, one rule
             "model_settings": bundle.contract_settings(),
             "settings_used": settings_used(cfg),
             "settings_differences": diffs,

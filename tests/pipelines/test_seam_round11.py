@@ -69,3 +69,29 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
     assert rows_document({"rows": {}}, TRAINING) == {"rows": {}, "said": []}
     customer_ids = set(pd.read_parquet(trained.data / "orders.parquet")["customer_id"].dropna())
     assert not any(i in json.dumps(got) for i in list(customer_ids)[:200])
+
+
+def test_the_manifest_has_one_config_digest_the_run_ids(trained, default_scores, tmp_path):
+    """The scoring manifest recorded the whole configuration's digest as `config_digest` beside a run id that
+    digests only the settings an output reads (was: a report's wording changed `config_digest` and not the run
+    id: two digests of one config disagreeing on "changed"). Now `config_digest` is the run id's part
+    (`pipelines.run_identity.output_digest`); a setting an output reads changes it."""
+    import yaml
+
+    from pipelines.config import load_config
+    from pipelines.run_identity import output_digest
+    from tests.pipelines.score_helpers import score_trained
+
+    first = default_scores.run.manifest
+    assert first["config_digest"] == output_digest(load_config(trained.config))
+    cfg = yaml.safe_load(trained.config.read_text())
+    cfg["report"] = {"actions": {"great": "Call them this week."}}
+    worded = tmp_path / "worded.yaml"
+    worded.write_text(yaml.safe_dump(cfg))
+    same = score_trained(trained, tmp_path / "same.parquet", config=worded)
+    assert same.manifest["run_id"] == first["run_id"]
+    assert same.manifest["config_digest"] == first["config_digest"]
+    cfg["tiers"] = {"great": {"top_share": 0.5}}
+    tiers = tmp_path / "tiers.yaml"
+    tiers.write_text(yaml.safe_dump(cfg))
+    assert output_digest(load_config(tiers)) != first["config_digest"]
