@@ -454,10 +454,11 @@ def run_score(
             )
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
-        from pipelines.history import apply_stability, history_notes
+        from pipelines.history import apply_stability, base_signature, history_notes
         from pipelines.history_store import tier_rules
 
-        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
+        signature = base_signature(tables["orders"], as_of)  # whose customers (another company's history?)
+        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
         notes = history_notes(
@@ -496,6 +497,7 @@ def run_score(
             },
             "source_rows": sources,
             "data_fingerprint": fingerprint,
+            "base_signature": signature,  # `pipelines.history_identity`: compared with the history's runs
             "config_digest": identity["config"],  # the run id's: the settings an output reads, one rule
             "model_settings": bundle.contract_settings(),
             "settings_used": settings_used(cfg),

@@ -95,3 +95,51 @@ def test_the_manifest_has_one_config_digest_the_run_ids(trained, default_scores,
     tiers = tmp_path / "tiers.yaml"
     tiers.write_text(yaml.safe_dump(cfg))
     assert output_digest(load_config(tiers)) != first["config_digest"]
+
+
+def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trained, tmp_path):
+    """Two companies numbering their customers alike (`C000001...`: every demo company; `1, 2, 3...`) share
+    nearly all their ids, so a history kept by another company in the same currency passed every check: stable
+    tiers and transitions computed against strangers' customers, exit 0 (was: ids counted, currency compared,
+    nothing else). Now each run records a signature of its customer base (`base_signature`: a sample of
+    customers' first orders, keyed by a hash of the id) in its manifest and run.json; scoring and the report
+    refuse (exit 2) a history whose previous run scored another base. The same company's next run is not."""
+    import yaml
+
+    from features.validation import StructuralError
+    from pipelines.demo import generate_company, write_company
+    from pipelines.history_identity import base_signature, check_same_base
+    from pipelines.history_store import append_run, list_runs, open_history
+    from pipelines.io import load_data
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_trained
+
+    history = tmp_path / "history"
+    open_history(history, create=True)
+    dec = score_trained(trained, tmp_path / "dec.parquet", as_of_text="2024-12-01", history=history)
+    append_run(history, dec.scores, dec.contributions_path, dec.manifest)
+    (run,) = list_runs(history)
+    assert run.base_signature == dec.manifest["base_signature"] and len(run.base_signature) == 64
+    ours = base_signature(load_data(trained.data).tables["orders"], pd.Timestamp("2025-01-01"))
+    check_same_base(run.as_of, run.base_signature, ours, "the score history")  # the same company: accepted
+    assert len(set(ours) & set(run.base_signature)) >= 60
+
+    other = tmp_path / "other"
+    write_company(generate_company(800, "2021-01-01", "2024-12-31", 12), other)  # another seed: other orders
+    ids = pd.read_parquet(other / "customers.parquet")["customer_id"]
+    assert ids.isin(dec.scores["customer_id"]).mean() > 0.9  # the same ids, the same currency
+    refused = r"the history's run as of 2024-12-01 scored another customer base: of \d+ customers sampled"
+    with pytest.raises(StructuralError, match="the score history: " + refused):
+        score_trained(trained, tmp_path / "jan.parquet", data=other, history=history)
+    assert not (tmp_path / "jan.parquet").exists()
+    cfg = yaml.safe_load(trained.config.read_text())
+    cfg["tiers"] = {"stability": {"rule": "none"}}  # nothing held: a run without the history is fine
+    config = tmp_path / "none.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    alone = tmp_path / "alone.parquet"
+    score_trained(trained, alone, data=other, config=config)  # scored without the history, reported with it
+    res = cvp(
+        "report", "--scores", alone, "--out", tmp_path / "site", "--config", config, "--history", history
+    )
+    assert res.exit_code == 2 and "the report's history sections: " in res.output, res.output
+    assert "another customer base" in res.output and "Traceback" not in res.output
