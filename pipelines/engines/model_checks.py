@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +33,30 @@ class ModelChecks:
     setting_notes: list[str]
     code_note: str | None
     stale_model: str | None
+    #: the registered model's champion version when the run loaded its model ("" none; None not known: a
+    #: `runs:/` URI, the registry not answering): a run of another version is provisional (`champion_when_scored`)
+    champion_version: str | None = None
+
+
+def champion_when_scored(model: Any) -> str | None:
+    """The version the registered model's `@champion` named when `model` (a `pipelines.tracking.LoadedModel`) was
+    loaded: the manifest records it, so the report can say that scores of a challenger are provisional (was:
+    pages of a model under evaluation read as production's). "" when no version is champion; None when not
+    known (not a registered model, the registry not answering: not judged)."""
+    from pipelines.tracking import CHAMPION, registered_name
+
+    name = registered_name(model.uri)
+    if model.version is None or name is None:
+        return None
+    if model.uri.endswith(f"@{CHAMPION}"):  # resolved through the alias itself: no second look-up
+        return model.version
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow.MlflowClient().get_registered_model(name).aliases.get(CHAMPION, ""))
+    except MlflowException:
+        return None
 
 
 def check_model(
@@ -41,9 +66,11 @@ def check_model(
     mapping: Path | None,
     strict: bool,
     warn: Callable[[str], None],
+    model: Any = None,
 ) -> ModelChecks:
     """The checks before the data is read: a model that looks ahead of `as_of` stops the run; other settings,
-    another code version or a stale model stop it under `strict`, else are said through `warn`."""
+    another code version or a stale model stop it under `strict`, else are said through `warn`. `model`: the
+    `LoadedModel` holding `bundle`, for the champion's version at scoring (`champion_when_scored`)."""
     from pipelines.code_version import code_difference, code_version
 
     cutoffs = getattr(bundle, "training_cutoffs_", None) or []
@@ -70,4 +97,5 @@ def check_model(
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
         warn(f"{stale_model} (scored anyway; --strict refuses)")
-    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model)
+    champion = None if model is None else champion_when_scored(model)
+    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion)

@@ -321,7 +321,7 @@ def run_score(
         from pipelines.engines.model_checks import check_model
 
         run_cfg = cfg
-        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn)
+        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model)
         cfg, cutoffs, diffs = checked.cfg, checked.cutoffs, checked.diffs
         setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
@@ -466,7 +466,6 @@ def run_score(
         )
         for note in notes:
             warn(note)
-        # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
         scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early)
         # ---
@@ -482,6 +481,7 @@ def run_score(
             "model_uri": uri,
             "model_version": version,
             "model_run_id": model.run_id,
+            "champion_version": checked.champion_version,  # another: provisional scores (`cvp report` says so)
             "tracking_uri": shown_uri(uri_tracking),  # never a password
             "horizon_days": bundle.horizon_days,
             "customers_scored": int((scores["status"] == SCORED).sum()),

@@ -143,3 +143,34 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     )
     assert res.exit_code == 2 and "the report's history sections: " in res.output, res.output
     assert "another customer base" in res.output and "Traceback" not in res.output
+
+
+def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
+    trained, challenged, default_scores, tmp_path
+):
+    """`cvp score --model ...@challenger` (a model under evaluation, or the demo's first model left a challenger):
+    the account managers' pages read like production's, nothing said (was: the manifest named the version only,
+    not whether it was the champion). Now the manifest records the champion's version when the run scored
+    (`champion_version`) and every page of a run scored by another version says its numbers are provisional; the
+    champion's pages do not."""
+    import re
+
+    from pipelines.reports.phrases import provisional_scores
+    from tests.helpers import cvp
+    from tests.pipelines.conftest import clone_registry
+    from tests.pipelines.score_helpers import score_trained
+
+    assert default_scores.run.manifest["champion_version"] == "1"
+    assert provisional_scores(default_scores.run.manifest) is None
+    assert provisional_scores({"model_version": "1"}) is None  # runs that did not record it: not judged
+    config = clone_registry(challenged, tmp_path)  # v1 champion, v2 the worse model, challenger
+    out = tmp_path / "challenger.parquet"
+    run = score_trained(trained, out, model_uri="models:/customer-value@challenger", config=config)
+    assert run.manifest["model_version"] == "2" and run.manifest["champion_version"] == "1"
+    res = cvp("report", "--scores", out, "--out", tmp_path / "site", "--config", config)
+    assert res.exit_code == 0, res.output
+    said = "Provisional: these scores come from model version 2, still being evaluated: not the one in production"
+    pages = sorted((tmp_path / "site").glob("*.html"))
+    assert len(pages) > 2
+    for page in pages:
+        assert said in " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split()), page.name
