@@ -126,9 +126,10 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:
+            from pipelines.store_errors import store_failure
             from pipelines.tracking import server_failure
 
-            known = server_failure(exc)  # a tracking server failing mid-run
+            known = server_failure(exc) or store_failure(exc)  # a tracking server failing, the store locked
             if known is not None:
                 err.print("error:", style="bold red", end=" ")
                 err.print(str(known), markup=False, soft_wrap=True)

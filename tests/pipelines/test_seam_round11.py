@@ -174,3 +174,40 @@ def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
     assert len(pages) > 2
     for page in pages:
         assert said in " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split()), page.name
+
+
+def test_a_locked_tracking_store_is_named_with_the_way_out_exit_2(trained, tmp_path, monkeypatch):
+    """The local MLflow store locked by another process (a training logging its run): `cvp score` exited 2 saying
+    the champion "could not be loaded (corrupt or incompatible)", a whole model an operator would restore, and
+    `cvp models` exited 1, `unexpected OperationalError` (was: SQLite's `database is locked` met as a bug or a
+    corrupt model). Now every command names the locked store and the way out, exit 2; a read-only store the
+    same (`pipelines.store_errors.store_failure`)."""
+    import contextlib
+    import sqlite3
+
+    from pipelines.store_errors import store_failure
+    from tests.helpers import cvp, keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+    from tests.pipelines.score_helpers import score_cli_args
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    lock = sqlite3.connect(tmp_path / "mlruns" / "mlflow.db", isolation_level=None)
+    with contextlib.closing(lock):
+        lock.execute("BEGIN EXCLUSIVE")  # another process writing: what a training logging its run holds
+        out = tmp_path / "set" / "scores.parquet"
+        for args in (score_cli_args(trained, out, config=config), ["models", "--config", config]):
+            res = cvp(*args)
+            assert res.exit_code == 2, res.output
+            assert (
+                "the MLflow tracking store sqlite:///" in res.output
+                and "is locked by another process" in res.output
+            )
+            assert "corrupt" not in res.output and "unexpected" not in res.output, res.output
+        lock.execute("ROLLBACK")
+    assert not out.exists()
+    readonly = sqlite3.OperationalError("attempt to write a readonly database")
+    wrapped = RuntimeError("while logging")
+    wrapped.__cause__ = readonly
+    assert "is read-only here" in str(store_failure(wrapped))
+    assert store_failure(sqlite3.OperationalError("no such table: runs")) is None
