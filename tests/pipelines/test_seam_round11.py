@@ -45,10 +45,13 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
     """`cvp backtest` on orders that lost a fifth at the mapping's source wrote metrics and plots with no trace of
     it (was: the warning on screen only; two backtest directories, one on a fifth fewer orders, alike). Now its
     `--out` holds `rejected_rows.json`, the document a training logs in MLflow (`rows_document`: counts by
-    table, source and reason, never a row's values)."""
+    table, source and reason, never a row's values), and `backtest_run.json`: as-of, horizon, folds, config digest
+    and customer sample, as a training's params (`modelling_params`; was: a backtest on 300 sampled customers or
+    another horizon looked like any other)."""
     import json
     import shutil
 
+    from pipelines.config import load_config
     from pipelines.rejected_rows import TRAINING, rows_document
     from tests.helpers import cvp
     from tests.pipelines.conftest import worse_config
@@ -69,6 +72,20 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
     assert rows_document({"rows": {}}, TRAINING) == {"rows": {}, "said": []}
     customer_ids = set(pd.read_parquet(trained.data / "orders.parquet")["customer_id"].dropna())
     assert not any(i in json.dumps(got) for i in list(customer_ids)[:200])
+    # what was compared, as a training run's params say it: a sample or another horizon is not like for like
+    run = json.loads((out / "backtest_run.json").read_text())
+    assert run == {
+        "as_of": "2024-07-01",
+        "horizon_days": load_config(config).labels.horizon_days,
+        "backtest_folds": 1,
+        "config_digest": load_config(config, {"models": {"backtest_folds": 1}}).digest(),
+        "sample_customers": None,
+    }
+    res = cvp("backtest", "--data", trained.data, "--config", config, "--out", out, "--as-of", "2024-07-01",
+              "--folds", "1", "--sample-customers", "300", "--horizon-days", "180")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    run = json.loads((out / "backtest_run.json").read_text())
+    assert run["sample_customers"] == 300 and run["base_customers"] > 300 and run["horizon_days"] == 180
 
 
 def test_the_manifest_has_one_config_digest_the_run_ids(trained, default_scores, tmp_path):
