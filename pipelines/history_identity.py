@@ -1,14 +1,15 @@
-"""Whose customers a scoring run scored: a signature of the customer base, so a score history is compared only
-with runs of the same company.
+"""Whose customers a scoring run scored: a signature of the company's orders, so a score history is compared
+only with runs of the same company.
 
 The customer ids alone do not tell: two companies numbering their customers `1, 2, 3...` or `C000001...` (every
 demo company) share nearly all their ids, and another company's history in the same currency passed every check
 (`pipelines.history.check_same_customers` counts ids): stable tiers, transitions and win-backs computed against
-strangers' customers, exit 0. A customer's first order does not change from one run to the next: its day and
-what the customer paid that day are kept for the `SAMPLE` customers of lowest keyed hash of their id
-(`pipelines.engines.chunks.hash_sample`: the same customers in every run, so two runs' samples share most of
-them), keyed by that hash (no id, no amount in the clear). Two runs of one company agree on nearly every shared
-customer; two companies on almost none.
+strangers' customers, exit 0. An order does not change from one run to the next: its customer, day and amount are
+kept for the `SAMPLE` orders of lowest keyed hash of their id (`pipelines.engines.chunks.hash_sample`: the same
+orders in every run while they are in the data, so two runs' samples share most of them, also when the export is
+a rolling window of the last years), keyed by that hash (no id, no amount in the clear). Two runs of one company
+agree on nearly every shared order; two companies numbering their orders alike on almost none, and two numbering
+them differently share none (not judged: their customer ids rarely match either).
 """
 
 from __future__ import annotations
@@ -19,35 +20,35 @@ import pandas as pd
 
 from features.validation import StructuralError
 
-#: Customers in a run's signature.
+#: Orders in a run's signature.
 SAMPLE = 64
-#: Two runs sharing at least this many sampled customers are judged; below, the ids already differ
-#: (`check_same_customers`).
+#: Two runs sharing at least this many sampled orders are judged (fewer: orders numbered otherwise, not judged).
 MIN_SHARED = 10
-#: Below this share of the shared customers with the same first order, two runs are not one company's.
+#: Below this share of the shared orders alike (customer, day, amount), two runs are not one company's.
 MIN_AGREEING = 0.5
 
 
 def base_signature(orders: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, str]:
-    """{keyed hash of a customer id: digest of the day of their first order before `as_of` and the revenue of
-    their orders that day} for the `SAMPLE` customers of lowest keyed hash among those who ordered before it.
-    `orders`: validated (customer_id, ordered_at, revenue)."""
+    """{keyed hash of an order id: digest of the order's id, customer, day and revenue} for the `SAMPLE` orders
+    of lowest keyed hash among those before `as_of`. `orders`: validated (order_id, customer_id, ordered_at,
+    revenue)."""
     from pipelines.engines.chunks import customer_hash, hash_sample
 
-    before = orders.loc[orders["ordered_at"] < as_of, ["customer_id", "ordered_at", "revenue"]]
-    ids = before["customer_id"].astype("str")
+    before = orders.loc[orders["ordered_at"] < as_of, ["order_id", "customer_id", "ordered_at", "revenue"]]
+    ids = before["order_id"].astype("str")
     sample = hash_sample(ids.unique(), SAMPLE)
     mine = before[ids.isin(sample).to_numpy()]
-    day = mine["ordered_at"].dt.normalize()
-    first = day.groupby(mine["customer_id"].astype("str")).transform("min")
-    on_first = mine[(day == first).to_numpy()]
-    revenue = on_first.groupby(on_first["customer_id"].astype("str"))["revenue"].sum()
-    days = first.groupby(mine["customer_id"].astype("str")).first()
     keys = dict(zip(sample, customer_hash(sample), strict=True))
     out = {}
-    for cid in sample:
-        text = f"{cid}|{days[cid].date().isoformat()}|{float(revenue[cid]):.2f}"
-        out[f"{keys[cid]:016x}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
+    for order, customer, at, revenue in zip(
+        mine["order_id"].astype("str"),
+        mine["customer_id"].astype("str"),
+        mine["ordered_at"],
+        mine["revenue"],
+        strict=True,
+    ):
+        text = f"{order}|{customer}|{pd.Timestamp(at).date().isoformat()}|{float(revenue):.2f}"
+        out[f"{keys[order]:016x}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
     return dict(sorted(out.items()))
 
 
@@ -66,9 +67,9 @@ def check_same_base(
     if agree >= MIN_AGREEING * len(shared):
         return
     raise StructuralError(
-        f"{what}: the history's run as of {previous_as_of} scored another customer base: of {len(shared)} "
-        f"customers sampled in both runs, {agree} had the same first order (day and amount) there as in this run's "
-        "data. Their ids are alike, their orders are not: another company's history (or one kept across a data "
-        "migration that rewrote the past). Compared, stable tiers and transitions would be a stranger's. Give "
-        "this company's own --history directory, or start a new one"
+        f"{what}: the history's run as of {previous_as_of} scored another company's data: of {len(shared)} orders "
+        f"sampled in both runs (same order ids), {agree} have the same customer, day and amount there as in this "
+        "run's data. Ids alike, orders not: another company's history (or one kept across a migration that "
+        "rewrote the past). Compared, stable tiers and transitions would be a stranger's. Give this company's own "
+        "--history directory, or start a new one"
     )

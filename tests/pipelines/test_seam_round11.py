@@ -118,9 +118,10 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     """Two companies numbering their customers alike (`C000001...`: every demo company; `1, 2, 3...`) share
     nearly all their ids, so a history kept by another company in the same currency passed every check: stable
     tiers and transitions computed against strangers' customers, exit 0 (was: ids counted, currency compared,
-    nothing else). Now each run records a signature of its customer base (`base_signature`: a sample of
-    customers' first orders, keyed by a hash of the id) in its manifest and run.json; scoring and the report
-    refuse (exit 2) a history whose previous run scored another base. The same company's next run is not."""
+    nothing else). Now each run records a signature of its orders (`base_signature`: a sample of orders by keyed
+    hash of their id, each one's customer, day and amount digested) in its manifest and run.json; scoring and the
+    report refuse (exit 2) a history whose previous run scored other orders under the same ids. The same company's
+    next run is not, nor its export cut to a rolling window."""
     import yaml
 
     from features.validation import StructuralError
@@ -137,15 +138,20 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     append_run(history, dec.scores, dec.contributions_path, dec.manifest)
     (run,) = list_runs(history)
     assert run.base_signature == dec.manifest["base_signature"] and len(run.base_signature) == 64
-    ours = base_signature(load_data(trained.data).tables["orders"], pd.Timestamp("2025-01-01"))
+    orders = load_data(trained.data).tables["orders"]
+    ours = base_signature(orders, pd.Timestamp("2025-01-01"))
     check_same_base(run.as_of, run.base_signature, ours, "the score history")  # the same company: accepted
     assert len(set(ours) & set(run.base_signature)) >= 60
+    window = orders[orders["ordered_at"] >= pd.Timestamp("2022-06-01")]  # an export of the last years only
+    rolling = base_signature(window, pd.Timestamp("2025-01-01"))
+    check_same_base(run.as_of, run.base_signature, rolling, "the score history")
+    assert len(set(rolling) & set(run.base_signature)) >= 30  # judged, and alike
 
     other = tmp_path / "other"
     write_company(generate_company(800, "2021-01-01", "2024-12-31", 12), other)  # another seed: other orders
     ids = pd.read_parquet(other / "customers.parquet")["customer_id"]
     assert ids.isin(dec.scores["customer_id"]).mean() > 0.9  # the same ids, the same currency
-    refused = r"the history's run as of 2024-12-01 scored another customer base: of \d+ customers sampled"
+    refused = r"the history's run as of 2024-12-01 scored another company's data: of \d+ orders sampled"
     with pytest.raises(StructuralError, match="the score history: " + refused):
         score_trained(trained, tmp_path / "jan.parquet", data=other, history=history)
     assert not (tmp_path / "jan.parquet").exists()
@@ -159,7 +165,7 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
         "report", "--scores", alone, "--out", tmp_path / "site", "--config", config, "--history", history
     )
     assert res.exit_code == 2 and "the report's history sections: " in res.output, res.output
-    assert "another customer base" in res.output and "Traceback" not in res.output
+    assert "scored another company's data" in res.output and "Traceback" not in res.output
 
 
 def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
