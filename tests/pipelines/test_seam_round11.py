@@ -234,3 +234,27 @@ def test_a_locked_tracking_store_is_named_with_the_way_out_exit_2(trained, tmp_p
     wrapped.__cause__ = readonly
     assert "is read-only here" in str(store_failure(wrapped))
     assert store_failure(sqlite3.OperationalError("no such table: runs")) is None
+
+
+def test_the_team_page_says_the_model_is_stale_as_the_batch_job_was_told(trained, tmp_path):
+    """A champion whose training data ended long before the as-of: `cvp score` warned (the manifest's
+    `stale_model`), and the team page's model card said nothing, only the training date (was: the data team
+    reading the pages not told). Now the card carries the warning."""
+    import re
+
+    import yaml
+
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_trained
+
+    cfg = yaml.safe_load(trained.config.read_text())
+    cfg["scoring"] = cfg.get("scoring", {}) | {"max_model_age_days": 30}
+    config = tmp_path / "young.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "scores.parquet"
+    run = score_trained(trained, out, config=config)
+    assert run.manifest["stale_model"].startswith("the model is stale")
+    res = cvp("report", "--scores", out, "--out", tmp_path / "site", "--config", config)
+    assert res.exit_code == 0, res.output
+    page = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "site" / "index.html").read_text()).split())
+    assert "Stale model the model is stale: its training data ends on" in page
