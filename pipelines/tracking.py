@@ -77,9 +77,9 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    # MLflow's own chatter (alembic migrations, "Validating input example") is noise for our users.
-    for name in ("alembic", "mlflow"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # MLflow's chatter (alembic migrations, "Validating input example") is noise; its store's errors it logs with a
+    for name in ("alembic", "mlflow", "mlflow.store.db.utils"):  # traceback before raising them, which we report
+        logging.getLogger(name).setLevel(logging.CRITICAL if name.endswith(".utils") else logging.ERROR)
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     # Progress bars for every artefact download ("Downloading artifacts") are noise in batch and demo output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -258,3 +258,24 @@ def test_the_team_page_says_the_model_is_stale_as_the_batch_job_was_told(trained
     assert res.exit_code == 0, res.output
     page = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "site" / "index.html").read_text()).split())
     assert "Stale model the model is stale: its training data ends on" in page
+
+
+def test_a_read_only_store_is_one_message_without_mlflows_traceback(challenged, tmp_path):
+    """A write to a read-only store (`cvp models promote`, the end of `cvp train`): MLflow's store logged SQLite's
+    error with its whole traceback (80 lines, the SQL and its parameters) before our message (was: a known problem
+    shown with a traceback, against the contract). Now its logger stays quiet on what we report, exit 2."""
+    import subprocess
+    import sys
+
+    from tests.pipelines.conftest import clone_registry
+
+    config = clone_registry(challenged, tmp_path)  # version 2 a challenger, to promote
+    read_only = f"sqlite:///file:{tmp_path / 'mlruns' / 'mlflow.db'}?mode=ro&uri=true"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "models", "promote", "2", "--config", str(config),
+         "--tracking-uri", read_only],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert "is read-only here" in said and "Traceback" not in said and "INSERT" not in said, said
