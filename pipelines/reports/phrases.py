@@ -151,10 +151,8 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     version = str(manifest.get("model_version", ""))
     if champion is None or str(champion) == version:
         return None
-    production = (
-        f"not the one in production (version {champion})" if champion else "no model is in production yet"
-    )
+    production = f"the one in production was version {champion}" if champion else "no model was in production"
     return (
-        f"these scores come from model version {version}, still being evaluated: {production}. Treat them as "
-        "provisional; they may change once a model is confirmed for production."
+        f"these scores come from model version {version}, still being evaluated when they were made "
+        f"({production}). Treat them as provisional; they may change once a model is confirmed for production."
     )

@@ -192,7 +192,10 @@ def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
     assert run.manifest["model_version"] == "2" and run.manifest["champion_version"] == "1"
     res = cvp("report", "--scores", out, "--out", tmp_path / "site", "--config", config)
     assert res.exit_code == 0, res.output
-    said = "Provisional: these scores come from model version 2, still being evaluated: not the one in production"
+    said = (
+        "Provisional: these scores come from model version 2, still being evaluated when they were made (the one "
+        "in production was version 1). Treat them as provisional"
+    )
     pages = sorted((tmp_path / "site").glob("*.html"))
     assert len(pages) > 2
     for page in pages:
