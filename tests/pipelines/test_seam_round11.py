@@ -175,7 +175,7 @@ def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
     the account managers' pages read like production's, nothing said (was: the manifest named the version only,
     not whether it was the champion). Now the manifest records the champion's version when the run scored
     (`champion_version`) and every page of a run scored by another version says its numbers are provisional; the
-    champion's pages do not."""
+    champion's pages do not, nor those of the champion's model named by its training run (`runs:/...`)."""
     import re
 
     from pipelines.reports.phrases import provisional_scores
@@ -200,6 +200,17 @@ def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
     assert len(pages) > 2
     for page in pages:
         assert said in " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split()), page.name
+    # a model named by its training run: the champion's is not provisional, another run's is
+    for run_id, provisional in (
+        (default_scores.run.manifest["model_run_id"], False),
+        (run.manifest["model_run_id"], True),
+    ):
+        uri = f"runs:/{run_id}/model"
+        by_run = score_trained(trained, tmp_path / f"{provisional}.parquet", model_uri=uri, config=config)
+        assert by_run.manifest["model_version"] == uri
+        assert (provisional_scores(by_run.manifest) is not None) == provisional, by_run.manifest[
+            "champion_version"
+        ]
 
 
 def test_a_locked_tracking_store_is_named_with_the_way_out_exit_2(trained, tmp_path, monkeypatch):
