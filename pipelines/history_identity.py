@@ -5,9 +5,9 @@ The customer ids alone do not tell: two companies numbering their customers `1, 
 demo company) share nearly all their ids, and another company's history in the same currency passed every check
 (`pipelines.history.check_same_customers` counts ids): stable tiers, transitions and win-backs computed against
 strangers' customers, exit 0. An order does not change from one run to the next: its customer, day and amount are
-kept for the `SAMPLE` orders of lowest keyed hash of their id (`pipelines.engines.chunks.hash_sample`: the same
-orders in every run while they are in the data, so two runs' samples share most of them, also when the export is
-a rolling window of the last years), keyed by that hash (no id, no amount in the clear). Two runs of one company
+kept for the `SAMPLE` orders of the year before the as-of of lowest keyed hash of their id
+(`pipelines.engines.chunks`' siphash: the same orders in every run while they are in that year, so two monthly
+runs' samples share most of them, also when the export is a rolling window of the last years), keyed by that hash (no id, no amount in the clear). Two runs of one company
 agree on nearly every shared order; two companies numbering their orders alike on almost none, and two numbering
 them differently share none (not judged: their customer ids rarely match either).
 """
@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 
 from features.validation import StructuralError
 
 #: Orders in a run's signature.
 SAMPLE = 64
+#: The signature's orders are of the year before the as-of: a run a month later holds 11/12 of them (a run more
+#: than a year later, none: not judged), and a scoring run hashes a quarter of a 4-year history's orders (0.2 s a
+#: million orders hashed).
+WINDOW_DAYS = 365
 #: Two runs sharing at least this many sampled orders are judged (fewer: orders numbered otherwise, not judged).
 MIN_SHARED = 10
 #: Below this share of the shared orders alike (customer, day, amount), two runs are not one company's.
@@ -30,25 +35,31 @@ MIN_AGREEING = 0.5
 
 def base_signature(orders: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, str]:
     """{keyed hash of an order id: digest of the order's id, customer, day and revenue} for the `SAMPLE` orders
-    of lowest keyed hash among those before `as_of`. `orders`: validated (order_id, customer_id, ordered_at,
-    revenue)."""
-    from pipelines.engines.chunks import customer_hash, hash_sample
+    of lowest keyed hash among those of the `WINDOW_DAYS` before `as_of`. `orders`: validated (order_id unique,
+    customer_id, ordered_at, revenue). The hash is `pipelines.engines.chunks.customer_hash`'s, without its
+    factorising (the ids are unique): 0.2 s a million orders hashed instead of 1.6 s."""
+    from pipelines.engines.chunks import HASH_KEY
 
-    before = orders.loc[orders["ordered_at"] < as_of, ["order_id", "customer_id", "ordered_at", "revenue"]]
-    ids = before["order_id"].astype("str")
-    sample = hash_sample(ids.unique(), SAMPLE)
-    mine = before[ids.isin(sample).to_numpy()]
-    keys = dict(zip(sample, customer_hash(sample), strict=True))
+    when = orders["ordered_at"]
+    at = np.flatnonzero(
+        ((when < as_of) & (when >= as_of - pd.Timedelta(days=WINDOW_DAYS))).to_numpy(dtype=bool)
+    )
+    ids = np.asarray(orders["order_id"].to_numpy()[at], dtype=object)
+    hashes = pd.util.hash_array(ids, hash_key=HASH_KEY, categorize=False)
+    k = min(SAMPLE, len(hashes))
+    lowest = np.argpartition(hashes, k - 1)[:k] if k else np.empty(0, dtype=np.intp)
+    rows = orders.iloc[at[lowest]]
     out = {}
-    for order, customer, at, revenue in zip(
-        mine["order_id"].astype("str"),
-        mine["customer_id"].astype("str"),
-        mine["ordered_at"],
-        mine["revenue"],
+    for key, order, customer, day, revenue in zip(
+        hashes[lowest],
+        rows["order_id"],
+        rows["customer_id"],
+        rows["ordered_at"],
+        rows["revenue"],
         strict=True,
     ):
-        text = f"{order}|{customer}|{pd.Timestamp(at).date().isoformat()}|{float(revenue):.2f}"
-        out[f"{keys[order]:016x}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
+        text = f"{order}|{customer}|{pd.Timestamp(day).date().isoformat()}|{float(revenue):.2f}"
+        out[f"{int(key):016x}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
     return dict(sorted(out.items()))
 
 

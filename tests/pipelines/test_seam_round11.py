@@ -141,7 +141,10 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     orders = load_data(trained.data).tables["orders"]
     ours = base_signature(orders, pd.Timestamp("2025-01-01"))
     check_same_base(run.as_of, run.base_signature, ours, "the score history")  # the same company: accepted
-    assert len(set(ours) & set(run.base_signature)) >= 60
+    assert len(set(ours) & set(run.base_signature)) >= 40  # a month apart: most of the year's sample
+    from pipelines.engines.chunks import customer_hash
+
+    assert set(ours) <= {f"{h:016x}" for h in customer_hash(orders["order_id"])}  # the chunks' keyed hash
     window = orders[orders["ordered_at"] >= pd.Timestamp("2022-06-01")]  # an export of the last years only
     rolling = base_signature(window, pd.Timestamp("2025-01-01"))
     check_same_base(run.as_of, run.base_signature, rolling, "the score history")
