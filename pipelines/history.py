@@ -203,7 +203,7 @@ def apply_stability(
     Called by the scoring job before it publishes. Without a history the reported tier is the raw tier. With one,
     `models.stability.stable_tiers` runs over the raw tiers of the history's runs before this as-of plus this run
     (runs after it are not read: a backfill does not see the future). A customer whose reported tier differs
-    from the raw one gets a `tier_reason` saying so. `signature`: this run's customer base
+    from the raw one gets a `tier_reason` saying so. `signature`: this run's sample of its orders
     (`pipelines.history_identity.base_signature`), compared with the history's previous run's.
     """
     out = scores.copy(deep=False)  # copy-on-write: the caller's frame is not changed, no column copied

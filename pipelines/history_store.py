@@ -82,7 +82,8 @@ class HistoryRun:
     model_run_id: str | None = None
     #: the currency of its amounts (values, contributions); None in runs added before run.json recorded it
     currency: str | None = None
-    #: whose customers it scored (`pipelines.history_identity.base_signature`); None in runs added before
+    #: whose data it scored, a sample of its orders (`pipelines.history_identity.base_signature`); None in runs
+    #: added before run.json recorded it
     base_signature: dict[str, str] | None = None
 
 
@@ -295,7 +296,7 @@ def _append_run(
             "model_run_id": manifest.get("model_run_id"),
             "horizon_days": int(manifest["horizon_days"]),
             "currency": (manifest.get("reasons") or {}).get("currency"),  # of its values and contributions
-            "base_signature": manifest.get("base_signature"),  # whose customers: another company's refused
+            "base_signature": manifest.get("base_signature"),  # whose data: another company's refused
             "customers_total": int(manifest["customers_total"]),
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "raw_tiers": (

@@ -77,9 +77,9 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    # MLflow's chatter (alembic migrations, "Validating input example") is noise; its store's errors it logs with a
-    for name in ("alembic", "mlflow", "mlflow.store.db.utils"):  # traceback before raising them, which we report
-        logging.getLogger(name).setLevel(logging.CRITICAL if name.endswith(".utils") else logging.ERROR)
+    # MLflow's chatter (alembic migrations, "Validating input example") is noise; its store logs the errors we report
+    for name, level in (("alembic", "ERROR"), ("mlflow", "ERROR"), ("mlflow.store.db.utils", "CRITICAL")):
+        logging.getLogger(name).setLevel(level)  # (the last with their traceback, before raising them)
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     # Progress bars for every artefact download ("Downloading artifacts") are noise in batch and demo output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -457,7 +457,7 @@ def run_score(
         from pipelines.history import apply_stability, base_signature, history_notes
         from pipelines.history_store import tier_rules
 
-        signature = base_signature(tables["orders"], as_of)  # whose customers (another company's history?)
+        signature = base_signature(tables["orders"], as_of)  # whose data (another company's history?)
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
