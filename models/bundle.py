@@ -37,6 +37,7 @@ from features.config import LABEL_SETTINGS_BEFORE, FeatureConfig, LabelConfig
 from models.churn import ChurnModel
 from models.config import ModelConfig
 from models.drift import psi
+from models.explain import spread_check_rows
 from models.feature_contract import FeatureContract, feature_columns
 from models.threads import prediction_threads
 from models.value import FutureValueModel
@@ -52,8 +53,10 @@ def binary_probability(booster: Any, X: pd.DataFrame, raw: np.ndarray) -> np.nda
     LightGBM converts a raw score with `1 / (1 + exp(-sigmoid * raw))`, its `exp` being the C library's; Python's
     `math.exp` is that same function (numpy's vectorised `exp` is not: on the bench's churn model it differs in
     the last bit on 704 of 40,000 rows). So the probability costs a pass of `math.exp` instead of a second
-    prediction. Checked on the first `_PROBABILITY_CHECK_ROWS` rows against LightGBM's own prediction: another
-    objective, another sigmoid or another `exp` gives LightGBM's own prediction of every row instead.
+    prediction. Checked on `_PROBABILITY_CHECK_ROWS` rows spread over X, first and last included, against
+    LightGBM's own prediction (`models.explain.spread_check_rows`, the raw score's check; was: the head rows only,
+    and a chunk's rows come sorted by customer id): another objective, another sigmoid or another `exp` gives
+    LightGBM's own prediction of every row instead.
     """
     raw = np.asarray(raw, dtype=np.float64)
     params = getattr(booster, "params", {}) or {}
@@ -62,8 +65,8 @@ def binary_probability(booster: Any, X: pd.DataFrame, raw: np.ndarray) -> np.nda
         return np.asarray(booster.predict(X, num_threads=threads), dtype=np.float64)
     scaled = (-float(params.get("sigmoid", 1.0)) * raw).tolist()
     prob = 1.0 / (1.0 + np.fromiter(map(math.exp, scaled), dtype=np.float64, count=len(scaled)))
-    head = X.iloc[:_PROBABILITY_CHECK_ROWS]
-    if not np.array_equal(prob[: len(head)], np.asarray(booster.predict(head, num_threads=threads))):
+    rows = spread_check_rows(len(raw), _PROBABILITY_CHECK_ROWS)
+    if not np.array_equal(prob[rows], np.asarray(booster.predict(X.iloc[rows], num_threads=threads))):
         return np.asarray(booster.predict(X, num_threads=threads), dtype=np.float64)
     return prob
 

@@ -114,19 +114,21 @@ def _exact_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.
     return _explainer_for(booster).shap_values_and_raw(X)
 
 
-def _raw_check_rows(n: int) -> np.ndarray:
-    """Positions of the `_RAW_CHECK_ROWS` rows (all when fewer) spread evenly over n rows, first and last included:
-    a chunk's rows come sorted by customer id, so its head alone is no sample of it."""
-    if n <= _RAW_CHECK_ROWS:
+def spread_check_rows(n: int, k: int = _RAW_CHECK_ROWS) -> np.ndarray:
+    """Positions of `k` rows (all when fewer) spread evenly over n rows, first and last included: the rows a
+    bit-for-bit check compares with LightGBM's own prediction (the raw score here, the probability in
+    `models.bundle.binary_probability`). A chunk's rows come sorted by customer id, so its head alone is no
+    sample of it."""
+    if n <= k:
         return np.arange(n)
-    return np.linspace(0, n - 1, _RAW_CHECK_ROWS).round().astype(np.intp)  # step > 1: distinct positions
+    return np.linspace(0, n - 1, k).round().astype(np.intp)  # step > 1: distinct positions
 
 
 def _lightgbm_raw(booster: Any, X: pd.DataFrame, raw: np.ndarray | None) -> np.ndarray:
     """The explainer's raw score `raw` if it has LightGBM's bits on `_RAW_CHECK_ROWS` rows spread over X, else
     LightGBM's own raw prediction of every row (issue 14: a second prediction of every row saved)."""
     threads = prediction_threads()
-    rows = _raw_check_rows(len(X))
+    rows = spread_check_rows(len(X))
     if raw is not None and np.array_equal(
         raw[rows],
         np.asarray(booster.predict(X.iloc[rows], raw_score=True, num_threads=threads), dtype=np.float64),

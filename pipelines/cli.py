@@ -126,9 +126,10 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:
+            from pipelines.store_errors import store_failure
             from pipelines.tracking import server_failure
 
-            known = server_failure(exc)  # a tracking server failing mid-run
+            known = server_failure(exc) or store_failure(exc)  # a tracking server failing, the store locked
             if known is not None:
                 err.print("error:", style="bold red", end=" ")
                 err.print(str(known), markup=False, soft_wrap=True)
@@ -285,7 +286,7 @@ def backtest(
     check_outputs(data, {}, {"backtest directory": Path(out)}, mapping)
     check_replaceable(Path(out), BACKTEST_MARKER)  # replaced whole: never a directory of the user's files
 
-    cfg, tables, cutoff, sample, _ = _load_modelling(
+    cfg, tables, cutoff, sample, rows = _load_modelling(
         data,
         mapping,
         config,
@@ -296,7 +297,7 @@ def backtest(
         engine,
         spark_master,
     )
-    run_backtest_only(tables, cfg, cutoff, out, console, sample)
+    run_backtest_only(tables, cfg, cutoff, out, console, sample, rows)
 
 
 @app.command()

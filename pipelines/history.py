@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from features.validation import StructuralError
+from pipelines.history_identity import base_signature, check_same_base
 from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
@@ -30,6 +31,7 @@ from pipelines.history_store import (
 
 __all__ = [
     "apply_stability",
+    "base_signature",
     "bridge_source",
     "check_same_currency",
     "check_same_horizon",
@@ -189,13 +191,20 @@ def runs_before(history: Path | None, as_of: str) -> dict[str, str]:
     return {r.as_of: r.run_id for r in list_runs(history) if r.as_of < as_of}
 
 
-def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizon_days: int) -> pd.DataFrame:
+def apply_stability(
+    scores: pd.DataFrame,
+    history: Path | None,
+    cfg: Any,
+    horizon_days: int,
+    signature: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """The scores with `tier` = the reported tier under `tiers.stability` and `raw_tier` = this run's own tier.
 
     Called by the scoring job before it publishes. Without a history the reported tier is the raw tier. With one,
     `models.stability.stable_tiers` runs over the raw tiers of the history's runs before this as-of plus this run
     (runs after it are not read: a backfill does not see the future). A customer whose reported tier differs
-    from the raw one gets a `tier_reason` saying so.
+    from the raw one gets a `tier_reason` saying so. `signature`: this run's sample of its orders
+    (`pipelines.history_identity.base_signature`), compared with the history's previous run's.
     """
     out = scores.copy(deep=False)  # copy-on-write: the caller's frame is not changed, no column copied
     raw = out["tier"].astype("str")
@@ -213,6 +222,7 @@ def apply_stability(scores: pd.DataFrame, history: Path | None, cfg: Any, horizo
     check_same_currency(runs, cfg.data.currency, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
+        check_same_base(runs[-1].as_of, runs[-1].base_signature, signature, "the score history")
     if rule.rule == "none" or not runs:
         return out
     value_col = cfg.tiers.value_column.format(h=horizon_days)
@@ -469,6 +479,8 @@ def report_history(
     transitions = rules_changed = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
+        base = manifest.get("base_signature")
+        check_same_base(previous.as_of, previous.base_signature, base, "the report's history sections")
         registry = feature_registry(cfg.features)
         bridge_info = manifest.get("bridge") or {}
         version = None if bridge_info.get("note") else bridge_info.get("old_model_version")

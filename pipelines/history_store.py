@@ -82,6 +82,9 @@ class HistoryRun:
     model_run_id: str | None = None
     #: the currency of its amounts (values, contributions); None in runs added before run.json recorded it
     currency: str | None = None
+    #: whose data it scored, a sample of its orders (`pipelines.history_identity.base_signature`); None in runs
+    #: added before run.json recorded it
+    base_signature: dict[str, str] | None = None
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -140,6 +143,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             tier_rules=info.get("tier_rules"),
             model_run_id=info.get("model_run_id"),
             currency=info.get("currency"),
+            base_signature=info.get("base_signature"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -292,6 +296,7 @@ def _append_run(
             "model_run_id": manifest.get("model_run_id"),
             "horizon_days": int(manifest["horizon_days"]),
             "currency": (manifest.get("reasons") or {}).get("currency"),  # of its values and contributions
+            "base_signature": manifest.get("base_signature"),  # whose data: another company's refused
             "customers_total": int(manifest["customers_total"]),
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "raw_tiers": (

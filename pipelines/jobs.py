@@ -248,6 +248,12 @@ def run_report(
     )
     if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
         card["seasonal_history"] = manifest["seasonal_history"]
+    from pipelines.reports.phrases import provisional_scores
+
+    if provisional_scores(manifest):  # scored by a model that was not the champion: said on every page
+        card["provisional"] = provisional_scores(manifest)
+    if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
+        card["stale_model"] = manifest["stale_model"]
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)

@@ -129,6 +129,13 @@ def unlisted_customers(summary: Mapping[str, Any]) -> str | None:
     )
 
 
+def rows_document(summary: Mapping[str, Any], used_by: str) -> dict[str, Any]:
+    """`rejected_rows.json`: `summary` (`rows_summary`: counts by table, source and reason, never a row's values)
+    and what was `said` of it. The one document of a training run (an MLflow artefact) and of a backtest (a file
+    of its `--out`), so two backtests, one on a fifth fewer orders, differ where a data scientist compares them."""
+    return dict(summary) | {"said": [{k: t} for k, t in said(summary, used_by)]}
+
+
 def training_params(summary: Mapping[str, Any]) -> dict[str, int]:
     """A training run's MLflow params on its input rows: per table and source, rows in and rejected (the
     expected ones of a mapping apart), comparable across runs in MLflow's run comparison. A source by its

@@ -8,6 +8,11 @@ profile input or a verdict of the manifest gives a new one. Both engines take th
 
 Every setting of `configs/default.yaml` is in exactly one of the two declarations (tested): a section added to the
 configuration must be placed in one of them, with its reason when it stays out.
+
+`output_digest` is also the scoring manifest's `config_digest`: one rule for what "the configuration changed"
+means to a batch job (was: the whole configuration's digest beside the id's, a report's wording changing one and
+not the other). A training run's `config_digest` param digests the whole configuration (`AppConfig.digest`): a
+training reads `models` too.
 """
 
 from __future__ import annotations

@@ -77,9 +77,9 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    # MLflow's own chatter (alembic migrations, "Validating input example") is noise for our users.
-    for name in ("alembic", "mlflow"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # MLflow's chatter (alembic migrations, "Validating input example") is noise; its store logs the errors we report
+    for name, level in (("alembic", "ERROR"), ("mlflow", "ERROR"), ("mlflow.store.db.utils", "CRITICAL")):
+        logging.getLogger(name).setLevel(level)  # (the last with their traceback, before raising them)
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     # Progress bars for every artefact download ("Downloading artifacts") are noise in batch and demo output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -246,6 +246,8 @@ def load_bundle(uri: str) -> LoadedModel:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from pipelines.store_errors import store_failure
+
     version: str | None = None
     pinned: str | None = None
     try:
@@ -276,7 +278,7 @@ def load_bundle(uri: str) -> LoadedModel:
     except StructuralError:
         raise
     except MlflowException as exc:
-        failed = server_failure(exc)
+        failed = server_failure(exc) or store_failure(exc)
         if failed is not None:  # was: "Train one first", the URL with the URI's password printed
             raise failed from exc
         first = exc.message.splitlines()[0]
@@ -298,6 +300,8 @@ def load_bundle(uri: str) -> LoadedModel:
             f"cannot load model {uri}: {first.rstrip('.')}. Train one first with `cvp train`."
         ) from exc
     except Exception as exc:  # a corrupt artefact surfaces as pickle/OS errors of many kinds
+        if store_failure(exc) is not None:  # a whole model in a locked store (was: "corrupt or incompatible")
+            raise store_failure(exc) from exc
         raise UnreadableModel(
             f"model {uri} could not be loaded (corrupt or incompatible): {exc}",
             f"corrupt or incompatible: {exc}",

@@ -25,7 +25,7 @@ from models.feature_contract import feature_columns
 from pipelines.backtest_console import print_backtest
 from pipelines.config import AppConfig
 from pipelines.fingerprint import data_fingerprint
-from pipelines.io import write_frame
+from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_as_of,
     check_training_data,
@@ -53,15 +53,29 @@ from pipelines.tracking import (
 )
 
 
-def write_backtest(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
+def write_backtest(
+    result: BacktestResult,
+    out_dir: Path,
+    rows: dict[str, Any] | None = None,
+    facts: dict[str, Any] | None = None,
+) -> dict[str, Path]:
     """Write the metrics and plots into `out_dir`, replaced as a whole (`pipelines.staging.atomic_directory`;
-    was: the files written one by one into it, a kill leaving new metrics beside an earlier run's plots)."""
+    was: the files written one by one into it, a kill leaving new metrics beside an earlier run's plots); with
+    `rows` (`cvp backtest`: the input rows' counts) also `rejected_rows.json`, a training run's artefact of the
+    same name (`pipelines.rejected_rows.rows_document`; a training logs its own), and with `facts`
+    (`modelling_params`) `backtest_run.json`."""
     final = Path(out_dir).resolve()
     with atomic_directory(final, BACKTEST_MARKER) as stage:
         files = {
             "metrics": write_frame(result.metrics, stage / "backtest_metrics.csv"),
             "summary": write_frame(result.summary, stage / "backtest_summary.csv"),
         }
+        if rows is not None:
+            from pipelines.rejected_rows import TRAINING, rows_document
+
+            files["rejected_rows"] = write_json(rows_document(rows, TRAINING), stage / "rejected_rows.json")
+        if facts is not None:
+            files["run"] = write_json(facts, stage / "backtest_run.json")
         if not result.fold_totals.empty:
             files["fold_totals"] = write_frame(result.fold_totals, stage / "backtest_fold_totals.csv")
         if not result.metrics_by_tier.empty:
@@ -74,6 +88,19 @@ def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, f
     s = result.summary
     s = s[s["model"] == model]
     return {str(m): float(v) for m, v in zip(s["metric"], s["mean"], strict=True)}
+
+
+def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample | None) -> dict[str, Any]:
+    """What a training run's params and a backtest's `backtest_run.json` both record of how the models were
+    compared: as-of, horizon, folds, the configuration's digest and the customer sample (`--sample-customers`;
+    none without one). Was: a backtest recorded none of it, so one on 300 sampled customers or another horizon
+    looked like any other."""
+    return {
+        "as_of": as_of.date().isoformat(),
+        "horizon_days": cfg.labels.horizon_days,
+        "backtest_folds": cfg.models.backtest_folds,
+        "config_digest": cfg.digest(),
+    } | (sample.params() if sample is not None else {})
 
 
 @dataclass
@@ -295,9 +322,7 @@ def train_and_register(
     t0 = time.perf_counter()
     features_only = training[feature_columns(training)]
     example = _input_example(features_only)
-    params = {
-        "as_of": as_of.date().isoformat(),
-        "horizon_days": h,
+    params = modelling_params(cfg, as_of, sample) | {
         "n_training_rows": len(training),
         "n_cutoffs": training["cutoff"].nunique(),
         "value_model": cfg.models.value_model,
@@ -305,8 +330,7 @@ def train_and_register(
         "calibration": cfg.models.calibration,
         "use_btyd_features": cfg.models.use_btyd_features,
         "n_features": len(bundle.feature_names),
-        "config_digest": cfg.digest(),
-    } | (sample.params() if sample is not None else {})
+    }
 
     documents = {
         "config.json": cfg.model_dump(mode="json"),
@@ -316,10 +340,10 @@ def train_and_register(
         "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))},
     }
     if rows is not None:  # a training that dropped 20% of the orders shows it beside one that did not
-        from pipelines.rejected_rows import TRAINING, said, training_params
+        from pipelines.rejected_rows import TRAINING, rows_document, training_params
 
         params |= training_params(rows)
-        documents["rejected_rows.json"] = rows | {"said": [{k: t} for k, t in said(rows, TRAINING)]}
+        documents["rejected_rows.json"] = rows_document(rows, TRAINING)
     s, st = result.summary, result.summary_by_tier
     metrics = {
         f"{m}.{k}".replace(" ", "_"): float(v)
@@ -371,7 +395,10 @@ def run_backtest_only(
     out_dir: Path,
     console: Console,
     sample: TrainingSample | None = None,
+    rows: dict[str, Any] | None = None,
 ) -> BacktestResult:
+    """`cvp backtest`: the rolling-origin backtest, printed and written to `out_dir` with `rows`, the input rows'
+    counts (`load_for_modelling`; was: not recorded, a backtest on a fifth fewer orders looked like any other)."""
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "backtest")
@@ -383,7 +410,8 @@ def run_backtest_only(
             + "; ".join(result.notes)
         )
     print_backtest(result, h, console, cfg.models.interval_quantiles)
-    files = write_backtest(result, out_dir)
+    facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample)  # None: every customer
+    files = write_backtest(result, out_dir, rows, facts)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}")

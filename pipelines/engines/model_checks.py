@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +33,38 @@ class ModelChecks:
     setting_notes: list[str]
     code_note: str | None
     stale_model: str | None
+    #: the registered model's champion version when the run loaded its model ("" none; None not known: the
+    #: registry not answering): a run of another version is provisional (`champion_when_scored`)
+    champion_version: str | None = None
+
+
+def champion_when_scored(model: Any, registered_model: str) -> str | None:
+    """The version the registered model's `@champion` named when `model` (a `pipelines.tracking.LoadedModel`) was
+    loaded: the manifest records it, so the report can say that scores of a challenger are provisional (was:
+    pages of a model under evaluation read as production's). "" when no version is champion; None when not
+    known (the registry not answering: not judged). A model given by its run (`runs:/<run id>/model`) is judged
+    against `registered_model`'s champion: its own URI (the manifest's `model_version`) when it is the champion's
+    run, else the champion's version."""
+    from pipelines.tracking import CHAMPION, registered_name
+
+    name = registered_name(model.uri) or registered_model
+    if model.uri.endswith(f"@{CHAMPION}") and model.version is not None:  # resolved through the alias itself
+        return model.version
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client = mlflow.MlflowClient()
+        champion = str(client.get_registered_model(name).aliases.get(CHAMPION, ""))
+        if (
+            model.version is None
+            and champion
+            and client.get_model_version(name, champion).run_id == model.run_id
+        ):
+            return model.uri  # the champion's own model, named by its run
+    except MlflowException:
+        return None
+    return champion
 
 
 def check_model(
@@ -41,9 +74,11 @@ def check_model(
     mapping: Path | None,
     strict: bool,
     warn: Callable[[str], None],
+    model: Any = None,
 ) -> ModelChecks:
     """The checks before the data is read: a model that looks ahead of `as_of` stops the run; other settings,
-    another code version or a stale model stop it under `strict`, else are said through `warn`."""
+    another code version or a stale model stop it under `strict`, else are said through `warn`. `model`: the
+    `LoadedModel` holding `bundle`, for the champion's version at scoring (`champion_when_scored`)."""
     from pipelines.code_version import code_difference, code_version
 
     cutoffs = getattr(bundle, "training_cutoffs_", None) or []
@@ -70,4 +105,5 @@ def check_model(
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
         warn(f"{stale_model} (scored anyway; --strict refuses)")
-    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model)
+    champion = None if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
+    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion)

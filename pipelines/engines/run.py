@@ -321,7 +321,7 @@ def run_score(
         from pipelines.engines.model_checks import check_model
 
         run_cfg = cfg
-        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn)
+        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model)
         cfg, cutoffs, diffs = checked.cfg, checked.cutoffs, checked.diffs
         setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
@@ -454,10 +454,11 @@ def run_score(
             )
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
-        from pipelines.history import apply_stability, history_notes
+        from pipelines.history import apply_stability, base_signature, history_notes
         from pipelines.history_store import tier_rules
 
-        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days)
+        signature = base_signature(tables["orders"], as_of)  # whose data (another company's history?)
+        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
         notes = history_notes(
@@ -465,7 +466,6 @@ def run_score(
         )
         for note in notes:
             warn(note)
-        # ---
         # --- new customers (issue 12): status `new`, the registered lookalike model's score, provisional tier ---
         scores, newcomers = score_newcomers(scores, tables, as_of, bundle, run_cfg, console, early)
         # ---
@@ -481,6 +481,7 @@ def run_score(
             "model_uri": uri,
             "model_version": version,
             "model_run_id": model.run_id,
+            "champion_version": checked.champion_version,  # another: provisional scores (`cvp report` says so)
             "tracking_uri": shown_uri(uri_tracking),  # never a password
             "horizon_days": bundle.horizon_days,
             "customers_scored": int((scores["status"] == SCORED).sum()),
@@ -496,7 +497,8 @@ def run_score(
             },
             "source_rows": sources,
             "data_fingerprint": fingerprint,
-            "config_digest": run_cfg.digest(),
+            "base_signature": signature,  # `pipelines.history_identity`: compared with the history's runs
+            "config_digest": identity["config"],  # the run id's: the settings an output reads, one rule
             "model_settings": bundle.contract_settings(),
             "settings_used": settings_used(cfg),
             "settings_differences": diffs,

@@ -188,6 +188,8 @@ def build_reports(
         common = {
             "as_of": "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d"),
             "model_version": ", ".join(versions) or "unknown",
+            # a challenger's scores: said at the top of every page (`phrases.provisional_scores`)
+            "provisional": model_card.get("provisional"),
             "horizon_days": h,
             "within": within,
             "next_period": next_period,

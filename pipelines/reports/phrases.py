@@ -141,3 +141,18 @@ def tier_reason_plain(reason: Any, phrases: Mapping[str, str]) -> str:
     if unchecked and phrases.get("missing_data"):
         said = f"{said} ({phrases['missing_data']})" if said else phrases["missing_data"].capitalize()
     return said
+
+
+def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
+    """What the pages say when the scores come from a model that was not the champion when they were made (the
+    manifest's `champion_version`; `cvp score --model ...@challenger`, or the demo's first model left a
+    challenger): the numbers are provisional. None for the champion's scores and for runs that did not record it."""
+    champion = manifest.get("champion_version")
+    version = str(manifest.get("model_version", ""))
+    if champion is None or str(champion) == version:
+        return None
+    production = f"the one in production was version {champion}" if champion else "no model was in production"
+    return (
+        f"these scores come from model version {version}, still being evaluated when they were made "
+        f"({production}). Treat them as provisional; they may change once a model is confirmed for production."
+    )

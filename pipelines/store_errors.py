@@ -1,0 +1,62 @@
+"""The local MLflow store failing under a command: locked by another process, or read-only.
+
+MLflow's sqlite store (`mlruns/mlflow.db`) takes one writer at a time; a training logging its run, an `mlflow ui`
+migrating the schema or a copy of the store in progress holds the lock, and a store on a read-only mount (a batch
+host given the data scientists' share) refuses every write. SQLite says so (`database is locked`, `attempt to
+write a readonly database`), wrapped by SQLAlchemy and sometimes by MLflow. The commands met it as exit 1
+`unexpected OperationalError` (`cvp models`, `cvp report`, `cvp train`) or as exit 2 "model ... could not be loaded
+(corrupt or incompatible)" (`cvp score`): an operator told to restore a model that was whole. `store_failure` names
+the cause and the way out (exit 2); `pipelines.cli` applies it to every command, `pipelines.tracking.load_bundle`
+before its "corrupt" verdict. Light: no MLflow import.
+"""
+
+from __future__ import annotations
+
+from features.validation import StructuralError
+
+#: SQLite's words for each cause (its `OperationalError` text), and what to do.
+_CAUSES = {
+    "database is locked": (
+        "is locked by another process (a training logging its run, `mlflow ui`, a copy of the store in progress?)",
+        "Rerun once it is done; for several writers at once, use a tracking server (--tracking-uri)",
+    ),
+    "readonly database": (
+        "is read-only here (a read-only mount or file)",
+        "Give a writable tracking directory (`mlflow.tracking_dir` in --config) or a tracking server "
+        "(--tracking-uri)",
+    ),
+}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from or during, each once."""
+    seen: list[BaseException] = []
+    at: BaseException | None = exc
+    while at is not None and all(at is not s for s in seen):
+        seen.append(at)
+        at = at.__cause__ or at.__context__
+    return seen
+
+
+def store_failure(exc: BaseException) -> StructuralError | None:
+    """The MLflow store locked or read-only under `exc` (SQLite's `OperationalError`, as raised or wrapped) as a
+    structural error naming the store and the way out; None for any other error."""
+    for e in _chain(exc):
+        if type(e).__name__ not in ("OperationalError", "MlflowException"):
+            continue
+        text = str(e)
+        for words, (why, way_out) in _CAUSES.items():
+            if words in text:
+                return StructuralError(f"the MLflow tracking store {_store()} {why}. {way_out}.")
+    return None
+
+
+def _store() -> str:
+    """The local store's URI (`sqlite:///...`: no password in it); a server's is not shown here."""
+    try:
+        import mlflow
+
+        uri = str(mlflow.get_tracking_uri())
+    except Exception:  # the message must not fail for want of the URI
+        return "in use"
+    return uri if uri.startswith("sqlite:") else "in use"
