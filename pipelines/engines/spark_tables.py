@@ -37,6 +37,9 @@ class SparkTables(dict):
     fingerprint: dict[str, dict[str, Any]] | None = None
     #: `table.column` -> (values, values above 0), counted as the tables streamed (`loading.check_positive_values`)
     positive_values: dict[str, tuple[int, int]] | None = None
+    #: `features.contract.amount_scale` of the whole tables, measured as they streamed (`check_amount_scale`):
+    #: the driver keeps no `returns.amount`, no `invoices.amount`
+    amount_scale: dict[str, float] | None = None
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
@@ -69,11 +72,14 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
 
     The event tables (`EVENT_TABLES`, most of the rows) keep their customer ids (`features.population`'s
     statuses), event times (statuses, the as-of and staleness checks, later events, the company totals, the
-    seasonal note), typical amounts (`features.contract.SCALE_COLUMNS`) and the early-life features' inputs
-    (`features.early_life.EARLY_LIFE_COLUMNS`, new customers); their other columns are read only by the
-    features, which the executors build from Spark's rows. The other tables (a row per customer or fewer: the
-    profile's attributes, managers, referrals) keep every column but the unread ones (`unread_columns`)."""
-    from features.contract import EVENT_TIME_COLUMNS, SCALE_COLUMNS
+    seasonal note), orders' revenue (`DRIVER_AMOUNTS`) and the early-life features' inputs
+    (`features.early_life.EARLY_LIFE_COLUMNS`, new customers) but `order_id` (read there only to order ties,
+    which the canonical row order settles); their other columns are read only by the features, which the
+    executors build from Spark's rows, or are measured as they stream in (the typical amounts,
+    `features.contract.SCALE_COLUMNS`: `SparkTables.amount_scale`). The other tables (a row per customer or
+    fewer: the profile's attributes, managers, referrals) keep every column but the unread ones
+    (`unread_columns`)."""
+    from features.contract import EVENT_TIME_COLUMNS
     from features.early_life import EARLY_LIFE_COLUMNS
     from features.population import CUSTOMER_ID_COLUMNS
     from pipelines.engines.scoring import unread_columns
@@ -85,10 +91,15 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
     read = {
         *CUSTOMER_ID_COLUMNS.get(name, ()),
         *EVENT_TIME_COLUMNS.get(name, ()),
-        *(c for t, c in SCALE_COLUMNS if t == name),
-        *EARLY_LIFE_COLUMNS.get(name, ()),
+        *DRIVER_AMOUNTS.get(name, ()),
+        *(c for c in EARLY_LIFE_COLUMNS.get(name, ()) if (name, c) != ("orders", "order_id")),
     }
     return [c for c in columns if c in read and c not in unread]
+
+
+#: The amounts the driver's whole-base steps read beside the early-life features (`features.table.company_revenue`,
+#: BTYD: `pipelines.engines.scoring.model_extras`, `loading.check_after_first_order`'s zero-revenue stop).
+DRIVER_AMOUNTS: dict[str, tuple[str, ...]] = {"orders": ("revenue",)}
 
 
 def shown_rows(frame: SparkDataFrame, name: str) -> pd.DataFrame:
@@ -170,20 +181,22 @@ def accepted_tables(
     (a training sample's rows, whose features the driver builds: `spark_training`)."""
     import tempfile
 
-    from features.contract import input_shares, model_input_counts
+    from features.contract import SCALE_COLUMNS, amount_scale, input_shares, model_input_counts
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint
     from pipelines.loading import positive_counts
 
     tables = SparkTables()
     tables.empty = {}
-    fingerprints, counts, positive = {}, {}, {}
+    fingerprints, counts, positive, scale = {}, {}, {}, {}
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
         keep = list(empty.columns) if every_column else driver_columns(name, empty.columns)
         tables.empty[name] = empty.drop(columns=unread_columns(name, empty.columns))
         rows, kept, positions = 0, [], []
+        scaled = [c for t, c in SCALE_COLUMNS if t == name and c in empty.columns]
+        amounts: dict[str, list[pd.Series]] = {c: [] for c in scaled}
         filled = dict.fromkeys((model_input_counts(name, empty) or (0, {}))[1], 0)
         with tempfile.TemporaryDirectory(prefix="cvp-fingerprint-") as spool:
             fingerprint = BatchFingerprint(empty, spool)
@@ -197,11 +210,16 @@ def accepted_tables(
                 for c, (n, above) in positive_counts(name, table).items():  # `check_positive_values`
                     was = positive.get(f"{name}.{c}", (0, 0))
                     positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
+                for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
+                    amounts[c].append(table[c][table[c] > 0])
                 positions.append(got[ROW].to_numpy(dtype=np.int64))
                 kept.append(table[keep])
                 rows += len(table)
                 del got, table
             fingerprints[name] = fingerprint.fingerprint()
+        for c, parts in amounts.items():  # the pandas rule on the table's positive amounts: their median
+            scale |= amount_scale({name: pd.DataFrame({c: pd.concat(parts) if parts else empty[c]})})
+        del amounts
         counts[name] = (rows, filled)
         frame = pd.concat(kept, ignore_index=True) if kept else empty[keep]
         del kept
@@ -215,5 +233,6 @@ def accepted_tables(
     tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
     tables.model_inputs = input_shares(counts)
     tables.positive_values = positive
+    tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     tables.collected = {"tables_mb": round(streamed, 6)}
     return tables

@@ -172,13 +172,16 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
     # issue 11: the tables stream to the driver, which keeps only the columns its steps read (not a customer's
     # name, nor orders' channel) but measured whole as they passed: the pandas tables' fingerprint and model inputs
-    from features.contract import model_inputs
+    from features.contract import amount_scale, model_inputs
     from pipelines.engines.scoring import drop_unread_columns
     from pipelines.engines.spark_tables import driver_columns
     from pipelines.fingerprint import data_fingerprint
 
     assert got.tables.fingerprint == data_fingerprint(expected.result.tables)
     assert got.tables.model_inputs == model_inputs(expected.result.tables)
+    # the typical amounts (`check_amount_scale`) measured whole as they passed: the driver keeps no invoice amount
+    assert got.tables.amount_scale == amount_scale(expected.result.tables)
+    assert "orders.revenue" in got.tables.amount_scale and "amount" not in got.tables.get("invoices", ())
     assert got.tables.collected["tables_mb"] > 0
     unread = dict(expected.result.tables)
     drop_unread_columns(unread)
@@ -208,6 +211,7 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     )  # counted on the way, as the pandas engine counts its tables
 
     assert shipped.positive_values == positive_values(tables) and "orders.revenue" in shipped.positive_values
+    assert shipped.amount_scale == amount_scale(tables)  # the amounts of many batches, as of the whole table
     assert shipped["orders"].index.tolist() == list(range(len(tables["orders"])))[::-1]
     for name, table in narrowed.items():
         pd.testing.assert_frame_equal(shipped[name].reset_index(drop=True), table, check_exact=True)
