@@ -345,7 +345,9 @@ def _score_on(
     # A small input in few partitions: the bucket expansion is one Python task per input partition (a pandas
     # union has one per table and core: 14 tasks on the 800-customer demo, each paying a worker round trip); a
     # large one keeps one per core at most (`ROWS_PER_INPUT_TASK` rows each).
-    union = union.coalesce(input_partitions(sum(len(t) for t in tables.values()), spark))
+    # the accepted rows of a Spark load's tables (the driver keeps some of them only as distinct ids)
+    loaded = getattr(tables, "rows", None) or {name: len(t) for name, t in tables.items()}
+    union = union.coalesce(input_partitions(sum(loaded.values()), spark))
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")

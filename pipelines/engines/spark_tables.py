@@ -46,6 +46,16 @@ class SparkTables(dict):
     #: `check_paid_at_filled`'s error judged on the whole invoices in Spark (`paid_at_stop`): the driver's keep no
     #: `paid_at`; raised where the pandas engine's check stands (`check_after_first_order`), not at load
     paid_at_stop: StructuralError | None = None
+    #: the accepted rows of each table (the driver keeps only the distinct customer ids of `ID_TABLES`)
+    rows: dict[str, int] | None = None
+
+    def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
+        """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (one
+        aggregation: the driver keeps no time of `ID_TABLES`); None without `accepted` (a training sample's
+        tables, which keep every column: counted from them)."""
+        if self.accepted is None:
+            return None
+        return later_events_spark(self.accepted, set(self), as_of)
 
 
 def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
@@ -65,6 +75,10 @@ def empty_table(accepted: SparkDataFrame, name: str) -> pd.DataFrame:
 
 #: The tables with many rows per customer: the driver keeps only the columns of theirs its steps read.
 EVENT_TABLES = ("orders", "returns", "tickets", "invoices")
+#: Event tables of which the driver keeps only the distinct customer ids (`driver_view`): its steps read only
+#: which customers they name (`features.population`'s statuses, the chunk count); their event times are counted
+#: by Spark (`SparkTables.later_events`), their amounts measured as they stream (`SparkTables.amount_scale`).
+ID_TABLES = ("returns", "invoices")
 
 
 def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
@@ -88,6 +102,8 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
     unread = set(unread_columns(name, columns))
     if name not in EVENT_TABLES:
         return [c for c in columns if c not in unread]
+    if name in ID_TABLES:
+        return [c for c in columns if c in CUSTOMER_ID_COLUMNS.get(name, ())]
     read = {
         *CUSTOMER_ID_COLUMNS.get(name, ()),
         *EVENT_TIME_COLUMNS.get(name, ()),
@@ -95,6 +111,34 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
         *(c for c in EARLY_LIFE_COLUMNS.get(name, ()) if (name, c) != ("orders", "order_id")),
     }
     return [c for c in columns if c in read and c not in unread]
+
+
+def driver_view(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """What the Spark driver keeps of table `name`'s validated rows `frame` (a batch, or the whole table): its
+    `driver_columns`, and of `ID_TABLES` only the distinct customer ids (first seen first, a fresh index)."""
+    kept = frame[driver_columns(name, frame.columns)]
+    return kept.drop_duplicates(ignore_index=True) if name in ID_TABLES else kept
+
+
+def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Timestamp) -> dict[str, int]:
+    """`pipelines.loading.later_events` on the executors: rows per table.column dated at or after as-of."""
+    from pyspark.sql import functions as F
+
+    from features.contract import EVENT_TIME_COLUMNS
+
+    at = F.lit(str(as_of)).cast("timestamp_ntz")
+    keys = [(t, c) for t, cols in EVENT_TIME_COLUMNS.items() if t in present for c in cols]
+    if not keys:
+        return {}
+    row = accepted.agg(
+        *[
+            F.sum(F.when((F.col(TABLE) == t) & (F.col(_q(f"{t}|{VAL}{c}")) >= at), 1).otherwise(0)).alias(
+                f"{t}.{c}"
+            )
+            for t, c in keys
+        ]
+    ).collect()[0]
+    return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
 
 
 #: The amounts the driver's whole-base steps read beside the early-life features (`features.table.company_revenue`,
@@ -212,8 +256,11 @@ def accepted_tables(
                     positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
                 for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
                     amounts[c].append(table[c][table[c] > 0])
-                positions.append(got[ROW].to_numpy(dtype=np.int64))
-                kept.append(table[keep])
+                if every_column or name not in ID_TABLES:
+                    positions.append(got[ROW].to_numpy(dtype=np.int64))
+                    kept.append(table[keep])
+                else:  # the distinct customer ids (`driver_view`), batch by batch
+                    kept.append(driver_view(name, table))
                 rows += len(table)
                 del got, table
             fingerprints[name] = fingerprint.fingerprint()
@@ -223,6 +270,8 @@ def accepted_tables(
         counts[name] = (rows, filled)
         frame = pd.concat(kept, ignore_index=True) if kept else empty[keep]
         del kept
+        if name in ID_TABLES and not every_column:
+            frame = driver_view(name, frame)
         # the index: each row's rank in source order, as `validated_table` and then the canonical order gave it
         at = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
         rank = np.empty(len(at), dtype=np.int64)
@@ -235,4 +284,5 @@ def accepted_tables(
     tables.positive_values = positive
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     tables.collected = {"tables_mb": round(streamed, 6)}
+    tables.rows = dict(accepted_rows)
     return tables
