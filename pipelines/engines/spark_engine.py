@@ -276,7 +276,8 @@ def score_spark(
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
          (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
          heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
-         accepted tables streamed to the driver by a Spark load, `tables_mb`). With `bridge` (the history's
+         accepted tables streamed to the driver by a Spark load, `tables_mb`, and the pandas memory of what it kept
+         of them, `tables_held_mb`). With `bridge` (the history's
          previous model, `pandas_engine.BridgeModel`) the executors explain the scored customers with it too and
          the driver gathers its value and churn contributions into the bridge files, as the pandas engine does.
     """
