@@ -285,6 +285,6 @@ def accepted_tables(
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20
-    tables.collected = {"tables_mb": round(streamed, 6), "tables_held_mb": round(held, 3)}
+    tables.collected = {"tables_mb": round(streamed, 6), "tables_held_mb": round(held, 6)}
     tables.rows = dict(accepted_rows)
     return tables
