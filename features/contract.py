@@ -404,7 +404,12 @@ SCALE_FACTOR = 20.0
 
 def amount_scale(tables: Mapping[str, Any]) -> dict[str, float]:
     """`table.column` -> median of the positive values, for the `SCALE_COLUMNS` these tables have (a trained model
-    records it of its training data; scoring data is held to it by `check_amount_scale`)."""
+    records it of its training data; scoring data is held to it by `check_amount_scale`). Tables that carry it
+    measured (`amount_scale`: the Spark driver's, measured as they streamed in, which then let go of the amounts
+    no other step reads, issue 11) give that."""
+    measured = getattr(tables, "amount_scale", None)
+    if measured is not None:
+        return dict(measured)
     out: dict[str, float] = {}
     for name, col in SCALE_COLUMNS:
         frame = tables.get(name)

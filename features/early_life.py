@@ -35,8 +35,8 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
 )
 
 
-#: The event columns the early-life features read (the Spark driver keeps these of its event tables:
-#: `pipelines.engines.spark_tables.driver_columns`).
+#: The event columns the early-life features read (the Spark driver keeps these of its event tables but
+#: `order_id`, read only to order ties, which its canonical row order settles: `spark_tables.driver_columns`).
 EARLY_LIFE_COLUMNS: dict[str, tuple[str, ...]] = {
     "orders": ("customer_id", "ordered_at", "order_id", "revenue", "promo"),
     "tickets": ("customer_id", "opened_at", "effort_minutes"),
@@ -88,7 +88,9 @@ def early_life_features(
     kept = np.flatnonzero(before_cutoff)  # the candidates' orders; the new customers' among them
     kept = kept[isin_ids(orders["customer_id"].iloc[kept], ids)]
     o = orders.iloc[kept][used]
-    o = o.sort_values(["ordered_at", "order_id"], kind="stable")
+    # first order: by time, then order id; a table without `order_id` (the Spark driver's, issue 11) comes in
+    # the loader's canonical order (`features.row_order`: time, then order id), which the stable sort keeps
+    o = o.sort_values([c for c in ("ordered_at", "order_id") if c in o.columns], kind="stable")
     key = o["customer_id"].astype("str")
     first = o.groupby(key, sort=False).first()
     n_orders = key.value_counts().reindex(ids, fill_value=0)

@@ -292,7 +292,13 @@ def future_orders_error(last: pd.Timestamp, future: pd.DataFrame) -> StructuralE
 
 
 def later_events(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, int]:
-    """Rows per table.column dated at or after as-of (ignored by every point-in-time computation)."""
+    """Rows per table.column dated at or after as-of (ignored by every point-in-time computation). Tables that
+    count them themselves (`later_events`: the Spark driver's, which keep no returns' or invoices' times,
+    issue 11) give their count."""
+    counted = getattr(tables, "later_events", None)
+    found = counted(as_of) if callable(counted) else None
+    if found is not None:
+        return found
     out: dict[str, int] = {}
     for t, cols in EVENT_TIME_COLUMNS.items():
         if t not in tables:

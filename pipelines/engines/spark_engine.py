@@ -276,7 +276,8 @@ def score_spark(
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
          (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
          heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
-         accepted tables streamed to the driver by a Spark load, `tables_mb`). With `bridge` (the history's
+         accepted tables streamed to the driver by a Spark load, `tables_mb`, and the pandas memory of what it kept
+         of them, `tables_held_mb`). With `bridge` (the history's
          previous model, `pandas_engine.BridgeModel`) the executors explain the scored customers with it too and
          the driver gathers its value and churn contributions into the bridge files, as the pandas engine does.
     """
@@ -345,7 +346,9 @@ def _score_on(
     # A small input in few partitions: the bucket expansion is one Python task per input partition (a pandas
     # union has one per table and core: 14 tasks on the 800-customer demo, each paying a worker round trip); a
     # large one keeps one per core at most (`ROWS_PER_INPUT_TASK` rows each).
-    union = union.coalesce(input_partitions(sum(len(t) for t in tables.values()), spark))
+    # the accepted rows of a Spark load's tables (the driver keeps some of them only as distinct ids)
+    loaded = getattr(tables, "rows", None) or {name: len(t) for name, t in tables.items()}
+    union = union.coalesce(input_partitions(sum(loaded.values()), spark))
     refs = referrer_buckets(tables, n_chunks)
     totals = company_revenue(tables, as_of, cfg.features)
     names, managers = list(tables), tables.get("account_managers")

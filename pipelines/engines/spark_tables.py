@@ -37,12 +37,25 @@ class SparkTables(dict):
     fingerprint: dict[str, dict[str, Any]] | None = None
     #: `table.column` -> (values, values above 0), counted as the tables streamed (`loading.check_positive_values`)
     positive_values: dict[str, tuple[int, int]] | None = None
+    #: `features.contract.amount_scale` of the whole tables, measured as they streamed (`check_amount_scale`):
+    #: the driver keeps no `returns.amount`, no `invoices.amount`
+    amount_scale: dict[str, float] | None = None
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
     #: `check_paid_at_filled`'s error judged on the whole invoices in Spark (`paid_at_stop`): the driver's keep no
     #: `paid_at`; raised where the pandas engine's check stands (`check_after_first_order`), not at load
     paid_at_stop: StructuralError | None = None
+    #: the accepted rows of each table (the driver keeps only the distinct customer ids of `ID_TABLES`)
+    rows: dict[str, int] | None = None
+
+    def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
+        """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (one
+        aggregation: the driver keeps no time of `ID_TABLES`); None without `accepted` (a training sample's
+        tables, which keep every column: counted from them)."""
+        if self.accepted is None:
+            return None
+        return later_events_spark(self.accepted, set(self), as_of)
 
 
 def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
@@ -62,6 +75,10 @@ def empty_table(accepted: SparkDataFrame, name: str) -> pd.DataFrame:
 
 #: The tables with many rows per customer: the driver keeps only the columns of theirs its steps read.
 EVENT_TABLES = ("orders", "returns", "tickets", "invoices")
+#: Event tables of which the driver keeps only the distinct customer ids (`driver_view`): its steps read only
+#: which customers they name (`features.population`'s statuses, the chunk count); their event times are counted
+#: by Spark (`SparkTables.later_events`), their amounts measured as they stream (`SparkTables.amount_scale`).
+ID_TABLES = ("returns", "invoices")
 
 
 def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
@@ -69,11 +86,14 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
 
     The event tables (`EVENT_TABLES`, most of the rows) keep their customer ids (`features.population`'s
     statuses), event times (statuses, the as-of and staleness checks, later events, the company totals, the
-    seasonal note), typical amounts (`features.contract.SCALE_COLUMNS`) and the early-life features' inputs
-    (`features.early_life.EARLY_LIFE_COLUMNS`, new customers); their other columns are read only by the
-    features, which the executors build from Spark's rows. The other tables (a row per customer or fewer: the
-    profile's attributes, managers, referrals) keep every column but the unread ones (`unread_columns`)."""
-    from features.contract import EVENT_TIME_COLUMNS, SCALE_COLUMNS
+    seasonal note), orders' revenue (`DRIVER_AMOUNTS`) and the early-life features' inputs
+    (`features.early_life.EARLY_LIFE_COLUMNS`, new customers) but `order_id` (read there only to order ties,
+    which the canonical row order settles); their other columns are read only by the features, which the
+    executors build from Spark's rows, or are measured as they stream in (the typical amounts,
+    `features.contract.SCALE_COLUMNS`: `SparkTables.amount_scale`). The other tables (a row per customer or
+    fewer: the profile's attributes, managers, referrals) keep every column but the unread ones
+    (`unread_columns`)."""
+    from features.contract import EVENT_TIME_COLUMNS
     from features.early_life import EARLY_LIFE_COLUMNS
     from features.population import CUSTOMER_ID_COLUMNS
     from pipelines.engines.scoring import unread_columns
@@ -82,13 +102,48 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
     unread = set(unread_columns(name, columns))
     if name not in EVENT_TABLES:
         return [c for c in columns if c not in unread]
+    if name in ID_TABLES:
+        return [c for c in columns if c in CUSTOMER_ID_COLUMNS.get(name, ())]
     read = {
         *CUSTOMER_ID_COLUMNS.get(name, ()),
         *EVENT_TIME_COLUMNS.get(name, ()),
-        *(c for t, c in SCALE_COLUMNS if t == name),
-        *EARLY_LIFE_COLUMNS.get(name, ()),
+        *DRIVER_AMOUNTS.get(name, ()),
+        *(c for c in EARLY_LIFE_COLUMNS.get(name, ()) if (name, c) != ("orders", "order_id")),
     }
     return [c for c in columns if c in read and c not in unread]
+
+
+def driver_view(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """What the Spark driver keeps of table `name`'s validated rows `frame` (a batch, or the whole table): its
+    `driver_columns`, and of `ID_TABLES` only the distinct customer ids (first seen first, a fresh index)."""
+    kept = frame[driver_columns(name, frame.columns)]
+    return kept.drop_duplicates(ignore_index=True) if name in ID_TABLES else kept
+
+
+def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Timestamp) -> dict[str, int]:
+    """`pipelines.loading.later_events` on the executors: rows per table.column dated at or after as-of."""
+    from pyspark.sql import functions as F
+
+    from features.contract import EVENT_TIME_COLUMNS
+
+    at = F.lit(str(as_of)).cast("timestamp_ntz")
+    keys = [(t, c) for t, cols in EVENT_TIME_COLUMNS.items() if t in present for c in cols]
+    if not keys:
+        return {}
+    row = accepted.agg(
+        *[
+            F.sum(F.when((F.col(TABLE) == t) & (F.col(_q(f"{t}|{VAL}{c}")) >= at), 1).otherwise(0)).alias(
+                f"{t}.{c}"
+            )
+            for t, c in keys
+        ]
+    ).collect()[0]
+    return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
+
+
+#: The amounts the driver's whole-base steps read beside the early-life features (`features.table.company_revenue`,
+#: BTYD: `pipelines.engines.scoring.model_extras`, `loading.check_after_first_order`'s zero-revenue stop).
+DRIVER_AMOUNTS: dict[str, tuple[str, ...]] = {"orders": ("revenue",)}
 
 
 def shown_rows(frame: SparkDataFrame, name: str) -> pd.DataFrame:
@@ -170,20 +225,22 @@ def accepted_tables(
     (a training sample's rows, whose features the driver builds: `spark_training`)."""
     import tempfile
 
-    from features.contract import input_shares, model_input_counts
+    from features.contract import SCALE_COLUMNS, amount_scale, input_shares, model_input_counts
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint
     from pipelines.loading import positive_counts
 
     tables = SparkTables()
     tables.empty = {}
-    fingerprints, counts, positive = {}, {}, {}
+    fingerprints, counts, positive, scale = {}, {}, {}, {}
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
         keep = list(empty.columns) if every_column else driver_columns(name, empty.columns)
         tables.empty[name] = empty.drop(columns=unread_columns(name, empty.columns))
         rows, kept, positions = 0, [], []
+        scaled = [c for t, c in SCALE_COLUMNS if t == name and c in empty.columns]
+        amounts: dict[str, list[pd.Series]] = {c: [] for c in scaled}
         filled = dict.fromkeys((model_input_counts(name, empty) or (0, {}))[1], 0)
         with tempfile.TemporaryDirectory(prefix="cvp-fingerprint-") as spool:
             fingerprint = BatchFingerprint(empty, spool)
@@ -197,14 +254,24 @@ def accepted_tables(
                 for c, (n, above) in positive_counts(name, table).items():  # `check_positive_values`
                     was = positive.get(f"{name}.{c}", (0, 0))
                     positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
-                positions.append(got[ROW].to_numpy(dtype=np.int64))
-                kept.append(table[keep])
+                for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
+                    amounts[c].append(table[c][table[c] > 0])
+                if every_column or name not in ID_TABLES:
+                    positions.append(got[ROW].to_numpy(dtype=np.int64))
+                    kept.append(table[keep])
+                else:  # the distinct customer ids (`driver_view`), batch by batch
+                    kept.append(driver_view(name, table))
                 rows += len(table)
                 del got, table
             fingerprints[name] = fingerprint.fingerprint()
+        for c, parts in amounts.items():  # the pandas rule on the table's positive amounts: their median
+            scale |= amount_scale({name: pd.DataFrame({c: pd.concat(parts) if parts else empty[c]})})
+        del amounts
         counts[name] = (rows, filled)
         frame = pd.concat(kept, ignore_index=True) if kept else empty[keep]
         del kept
+        if name in ID_TABLES and not every_column:
+            frame = driver_view(name, frame)
         # the index: each row's rank in source order, as `validated_table` and then the canonical order gave it
         at = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
         rank = np.empty(len(at), dtype=np.int64)
@@ -215,5 +282,9 @@ def accepted_tables(
     tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
     tables.model_inputs = input_shares(counts)
     tables.positive_values = positive
-    tables.collected = {"tables_mb": round(streamed, 6)}
+    tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
+    # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
+    held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20
+    tables.collected = {"tables_mb": round(streamed, 6), "tables_held_mb": round(held, 6)}
+    tables.rows = dict(accepted_rows)
     return tables

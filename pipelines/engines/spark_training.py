@@ -141,25 +141,6 @@ def company_days(accepted: SparkDataFrame) -> tuple[pd.DataFrame, pd.Timestamp |
     return daily, last
 
 
-def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Timestamp) -> dict[str, int]:
-    """`pipelines.loading.later_events` on the executors: rows per table.column dated at or after as-of."""
-    from pyspark.sql import functions as F
-
-    from features.contract import EVENT_TIME_COLUMNS
-
-    at = F.lit(str(as_of)).cast("timestamp_ntz")
-    keys = [(t, c) for t, cols in EVENT_TIME_COLUMNS.items() if t in present for c in cols]
-    if not keys:
-        return {}
-    row = accepted.agg(
-        *[
-            F.sum(F.when((F.col(TABLE) == t) & (_col(t, c) >= at), 1).otherwise(0)).alias(f"{t}.{c}")
-            for t, c in keys
-        ]
-    ).collect()[0]
-    return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
-
-
 def future_orders(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralError:
     """`pipelines.loading.default_as_of`'s refusal of orders dated after today, from the orders themselves (streamed
     in the loader's order: an error path, a few rows)."""
@@ -213,7 +194,12 @@ def sample_training_input(
     from pipelines.config import parse_date
     from pipelines.engines.spark_input import unreadable_files, validate_spark
     from pipelines.engines.spark_sources import data_uri, find_sources
-    from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table
+    from pipelines.engines.spark_tables import (
+        accepted_tables,
+        accepted_union,
+        empty_table,
+        later_events_spark,
+    )
     from pipelines.io import LoadedData
     from pipelines.loading import check_as_of, default_as_of, future_from
     from pipelines.sampling import TrainingSample

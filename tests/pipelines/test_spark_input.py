@@ -59,16 +59,15 @@ def _reject_files(path: Path) -> pd.DataFrame:
 
 
 def _assert_driver_tables(got, expected) -> None:
-    """A Spark load's driver tables are the pandas loader's in the columns the driver keeps (`driver_columns`),
-    and their fingerprint is that of the pandas loader's whole tables (issue 11)."""
-    from pipelines.engines.spark_tables import driver_columns
+    """A Spark load's driver tables are the pandas loader's in the columns the driver keeps (`driver_view`: of
+    the returns and invoices only the distinct customer ids), and their fingerprint is that of the pandas
+    loader's whole tables (issue 11)."""
+    from pipelines.engines.spark_tables import driver_view
     from pipelines.fingerprint import data_fingerprint
 
     assert got.tables.fingerprint == data_fingerprint(expected.tables)
     for name, table in expected.tables.items():
-        pd.testing.assert_frame_equal(
-            got.tables[name], table[driver_columns(name, table.columns)], check_exact=True
-        )
+        pd.testing.assert_frame_equal(got.tables[name], driver_view(name, table), check_exact=True)
 
 
 @pytest.mark.spark
@@ -172,19 +171,22 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
     # issue 11: the tables stream to the driver, which keeps only the columns its steps read (not a customer's
     # name, nor orders' channel) but measured whole as they passed: the pandas tables' fingerprint and model inputs
-    from features.contract import model_inputs
+    from features.contract import amount_scale, model_inputs
     from pipelines.engines.scoring import drop_unread_columns
-    from pipelines.engines.spark_tables import driver_columns
+    from pipelines.engines.spark_tables import driver_view
     from pipelines.fingerprint import data_fingerprint
 
     assert got.tables.fingerprint == data_fingerprint(expected.result.tables)
     assert got.tables.model_inputs == model_inputs(expected.result.tables)
-    assert got.tables.collected["tables_mb"] > 0
+    # the typical amounts (`check_amount_scale`) measured whole as they passed: the driver keeps no invoice amount
+    assert got.tables.amount_scale == amount_scale(expected.result.tables)
+    assert "orders.revenue" in got.tables.amount_scale and "amount" not in got.tables.get("invoices", ())
+    assert got.tables.collected["tables_mb"] > 0 < got.tables.collected["tables_held_mb"]
     unread = dict(expected.result.tables)
     drop_unread_columns(unread)
     for name, table in unread.items():  # what the features are judged from: every column a scoring step reads
         pd.testing.assert_frame_equal(got.tables.empty[name], table.iloc[:0].reset_index(drop=True))
-    narrowed = {name: t[driver_columns(name, t.columns)] for name, t in expected.result.tables.items()}
+    narrowed = {name: driver_view(name, t) for name, t in expected.result.tables.items()}
     assert "name" in expected.result.tables["customers"] and "name" not in got.tables["customers"]
     assert "channel" in expected.result.tables["orders"] and "channel" not in got.tables["orders"]
     _assert_driver_tables(got, expected)
@@ -208,6 +210,7 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     )  # counted on the way, as the pandas engine counts its tables
 
     assert shipped.positive_values == positive_values(tables) and "orders.revenue" in shipped.positive_values
+    assert shipped.amount_scale == amount_scale(tables)  # the amounts of many batches, as of the whole table
     assert shipped["orders"].index.tolist() == list(range(len(tables["orders"])))[::-1]
     for name, table in narrowed.items():
         pd.testing.assert_frame_equal(shipped[name].reset_index(drop=True), table, check_exact=True)
@@ -227,10 +230,12 @@ def test_a_table_can_be_a_directory_of_part_files(spark, tmp_path):
     b, _ = load_spark(spark, parts, CFG)
     assert b.result.report["orders"].rows_in == len(ORDERS)
     assert b.result.report == a.result.report
-    key = ["order_id", "customer_id"]
+    from pipelines.engines.spark_tables import driver_view  # the driver keeps no order_id (issue 11)
+
+    key = ["customer_id", "ordered_at", "revenue"]
     pd.testing.assert_frame_equal(
         b.tables["orders"].sort_values(key).reset_index(drop=True),
-        a.tables["orders"].sort_values(key).reset_index(drop=True),
+        driver_view("orders", a.tables["orders"]).sort_values(key).reset_index(drop=True),
     )
 
 
@@ -945,6 +950,18 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+    # issue 11: the driver keeps no returns' or invoices' times: the events at or after an as-of counted by Spark
+    from pipelines.loading import later_events
+
+    as_of = pd.Timestamp("2024-01-05")
+    assert {"orders.ordered_at", "returns.returned_at", "invoices.issued_at"} <= set(
+        later_events(expected.result.tables, as_of)
+    )
+    assert got.tables.later_events(as_of) == later_events(expected.result.tables, as_of)
+    assert (
+        list(got.tables["invoices"].columns) == ["customer_id"]
+        and got.tables["invoices"]["customer_id"].is_unique
+    )
     for name, frame in expected.result.rejects.items():
         files = _reject_files(tmp_path / "rejects" / name)
         assert files["source_row"].astype(int).tolist() == frame["source_row"].tolist()
