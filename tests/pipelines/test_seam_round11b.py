@@ -54,3 +54,41 @@ def test_train_on_a_store_it_cannot_write_stops_before_the_fit(trained, tmp_path
     with contextlib.closing(tables):
         names = {n for (n,) in tables.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "cvp_write_check" not in names  # the probe's write was rolled back
+
+
+def test_the_feature_manifest_digests_the_settings_the_table_reads(trained, tmp_path):
+    """`cvp features` recorded the whole configuration's digest as `config_digest`, the name the scoring manifest
+    gives to the digest of the settings its output reads: a report's wording or a training-only setting changed a
+    feature table's digest, not its table. Now both mean "the settings this output reads"
+    (`pipelines.run_identity.FEATURE_TABLE_SETTINGS`: `data` and `features`)."""
+    import json
+
+    import yaml
+
+    from pipelines.config import load_config
+    from pipelines.run_identity import FEATURE_TABLE_SETTINGS, output_digest
+    from tests.helpers import cvp
+
+    base = yaml.safe_load(trained.config.read_text())
+    other = tmp_path / "other.yaml"  # settings no feature reads: the demo, a training knob, the scoring
+    other.write_text(
+        yaml.safe_dump(
+            base
+            | {"demo": {"seed": 99}, "scoring": {"max_model_age_days": 30}}
+            | {"models": base.get("models", {}) | {"min_training_customers": 7}}
+        )
+    )
+    digests = []
+    for config in (trained.config, other):
+        out = tmp_path / f"{config.stem}.parquet"
+        res = cvp(
+            "features", "--data", trained.data, "--as-of", trained.as_of, "--out", out, "--config", config
+        )
+        assert res.exit_code == 0, res.output
+        digests.append(json.loads(out.with_suffix(".manifest.json").read_text())["config_digest"])
+    assert digests[0] == digests[1] == output_digest(load_config(trained.config), FEATURE_TABLE_SETTINGS)
+    windows = tmp_path / "windows.yaml"
+    windows.write_text(
+        yaml.safe_dump(base | {"features": base.get("features", {}) | {"trend_window_days": 60}})
+    )
+    assert output_digest(load_config(windows), FEATURE_TABLE_SETTINGS) != digests[0]
