@@ -92,3 +92,56 @@ def test_the_feature_manifest_digests_the_settings_the_table_reads(trained, tmp_
         yaml.safe_dump(base | {"features": base.get("features", {}) | {"trend_window_days": 60}})
     )
     assert output_digest(load_config(windows), FEATURE_TABLE_SETTINGS) != digests[0]
+
+
+def test_every_warning_cvp_score_prints_is_in_its_manifest_and_no_other(trained, tmp_path, monkeypatch):
+    """What a batch job alerts on (the manifest's `warnings`) and what the run printed are the same list: each
+    printed `warning:` is listed, each listed one was printed. One run collects the paths: settings other than
+    the model's, a stale model, events after the as-of, rejected rows, and the engine's notes (a BG/NBD fit
+    failing at the as-of: its inputs missing for every customer). The last was in the manifest's `notes` only,
+    never printed nor a warning (was: a degraded run said nowhere a batch job reads)."""
+    import io
+    import shutil
+
+    import pandas as pd
+    import yaml
+    from rich.console import Console
+
+    import pipelines.engines.pandas_engine as pandas_engine
+    from tests.pipelines.score_helpers import AS_OF, score_trained
+
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data)
+    orders = pd.read_parquet(data / "orders.parquet")
+    extra = orders.iloc[:2].copy()
+    extra["order_id"] = [f"{orders['order_id'].iloc[0]}-later", f"{orders['order_id'].iloc[0]}-huge"]
+    extra["ordered_at"] = [pd.Timestamp(AS_OF, tz=orders["ordered_at"].dt.tz) + pd.Timedelta(days=3)] * 2
+    extra.loc[extra.index[1], "ordered_at"] = orders["ordered_at"].iloc[0]
+    extra.loc[extra.index[1], "revenue"] = 5e9  # above data.max_values: a rejected row
+    pd.concat([orders, extra], ignore_index=True).to_parquet(data / "orders.parquet", index=False)
+    base = yaml.safe_load(trained.config.read_text())
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            base
+            | {"scoring": {"max_model_age_days": 30}}  # a stale model
+            | {"features": base.get("features", {}) | {"trend_window_days": 60}}  # not the model's setting
+        )
+    )
+    failed = "BTYD fit failed at cutoff 2025-01-01: did not converge; columns are NaN for that cutoff"
+    monkeypatch.setattr(pandas_engine, "model_extras", lambda *args: (None, [failed]))
+    console = Console(file=io.StringIO(), width=100_000, color_system=None)
+    run = score_trained(trained, tmp_path / "scores.parquet", data=data, config=config, console=console)
+    printed = console.file.getvalue()
+    listed = run.manifest["warnings"]
+    for words in (
+        "configuration differs",
+        "model is stale",
+        "on or after the as-of",
+        "rows rejected",
+        failed,
+    ):
+        assert any(words in w for w in listed), (words, listed)
+    for w in listed:
+        assert f"warning: {w}" in printed, (w, printed)
+    assert sum(line.startswith("warning:") for line in printed.splitlines()) == len(listed), printed
