@@ -26,6 +26,7 @@ def test_train_on_a_store_it_cannot_write_stops_before_the_fit(trained, tmp_path
     from tests.pipelines.conftest import clone_registry
 
     keep_mlflow_uris(monkeypatch)
+    monkeypatch.chdir(tmp_path)  # MLflow makes `./file:/...` a directory for a `file:` sqlite URI
     config = clone_registry(trained, tmp_path)
     db = tmp_path / "mlruns" / "mlflow.db"
     before = _runs(tmp_path / "mlruns")
