@@ -95,7 +95,11 @@ def run_features(
     table, manifest = build_feature_table_with_manifest(loaded.tables, cutoff, cfg.features)
     seconds = time.perf_counter() - t0
     out = Path(out)
-    info = manifest.to_dict() | {"config_digest": cfg.digest(), "seconds": round(seconds, 3)}
+    from pipelines.run_identity import FEATURE_TABLE_SETTINGS, output_digest
+
+    # the digest of the settings the table reads, as the scoring manifest's (was: the whole configuration's)
+    digest = output_digest(cfg, FEATURE_TABLE_SETTINGS)
+    info = manifest.to_dict() | {"config_digest": digest, "seconds": round(seconds, 3)}
     info["input_rows"] = rows_summary(loaded)  # what the table was built without, as a run records
     # the table and its manifest are published together (was: written one by one, a kill between them leaving
     # the new table beside the previous run's manifest)

@@ -11,7 +11,9 @@ configuration must be placed in one of them, with its reason when it stays out.
 
 `output_digest` is also the scoring manifest's `config_digest`: one rule for what "the configuration changed"
 means to a batch job (was: the whole configuration's digest beside the id's, a report's wording changing one and
-not the other). A training run's `config_digest` param digests the whole configuration (`AppConfig.digest`): a
+not the other). The feature table's manifest (`cvp features`) names by `config_digest` the same thing for its
+output: the digest of `FEATURE_TABLE_SETTINGS` (was: the whole configuration's, a report's wording or the demo's
+seed changing it). A training run's `config_digest` param digests the whole configuration (`AppConfig.digest`): a
 training reads `models` too.
 """
 
@@ -53,17 +55,24 @@ OTHER_SETTINGS: dict[str, str] = {
 }
 
 
-def output_settings(cfg: Any) -> dict[str, Any]:
-    """The values of `OUTPUT_SETTINGS` in `cfg` (an `AppConfig`), keyed by their dotted names."""
+#: The settings `cvp features` reads: how rows are read, bounded and rejected, and the features' own (no label,
+#: model, scoring or report setting shapes the feature table).
+FEATURE_TABLE_SETTINGS: tuple[str, ...] = ("data", "features")
+
+
+def output_settings(cfg: Any, names: tuple[str, ...] = OUTPUT_SETTINGS) -> dict[str, Any]:
+    """The values of `names` (`section` or `section.field`; default `OUTPUT_SETTINGS`) in `cfg` (an `AppConfig`),
+    keyed by their dotted names."""
     dumped = cfg.model_dump(mode="json")
     out = {}
-    for name in OUTPUT_SETTINGS:
+    for name in names:
         section, _, field = name.partition(".")
         out[name] = dumped[section][field] if field else dumped[section]
     return out
 
 
-def output_digest(cfg: Any) -> str:
-    """A short hash of `output_settings(cfg)`: the configuration's part of a scoring run's id."""
-    text = json.dumps(output_settings(cfg), sort_keys=True)
+def output_digest(cfg: Any, names: tuple[str, ...] = OUTPUT_SETTINGS) -> str:
+    """A short hash of `output_settings(cfg, names)`: the configuration's part of a scoring run's id, or with
+    `FEATURE_TABLE_SETTINGS` the feature table's manifest's `config_digest`."""
+    text = json.dumps(output_settings(cfg, names), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -130,6 +130,8 @@ def closing_warnings(
                 + ", ".join(degraded),
             )
         )
+    for note in manifest.get("notes") or ():  # the engines' (a BG/NBD fit failed: its inputs missing for all)
+        out.append(("warning", str(note)))  # was: in the manifest's `notes` only, never printed nor a warning
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
     if drifted:
         out.append(("warning", f"drift above PSI {psi} in: {', '.join(drifted)} (see {manifest_name})"))

@@ -7,7 +7,9 @@ write a readonly database`), wrapped by SQLAlchemy and sometimes by MLflow. The 
 `unexpected OperationalError` (`cvp models`, `cvp report`, `cvp train`) or as exit 2 "model ... could not be loaded
 (corrupt or incompatible)" (`cvp score`): an operator told to restore a model that was whole. `store_failure` names
 the cause and the way out (exit 2); `pipelines.cli` applies it to every command, `pipelines.tracking.load_bundle`
-before its "corrupt" verdict. Light: no MLflow import.
+before its "corrupt" verdict. `check_writable` asks the local store for a write before `cvp train` fits (minutes at
+scale), so a locked or read-only store stops it with the same message before the fit, not at its logging step.
+Light: no MLflow import.
 """
 
 from __future__ import annotations
@@ -60,3 +62,40 @@ def _store() -> str:
     except Exception:  # the message must not fail for want of the URI
         return "in use"
     return uri if uri.startswith("sqlite:") else "in use"
+
+
+#: How long `check_writable` waits for another writer to finish: MLflow's own writes wait as long (`busy_timeout`).
+WRITE_WAIT_S = 20.0
+
+
+def check_writable(uri: str) -> None:
+    """Raise `store_failure`'s error when the local sqlite store `uri` cannot take a write now: locked by another
+    writer for longer than `WRITE_WAIT_S`, or read-only. The write (a table created in a transaction) is rolled
+    back: nothing is left in the store. A tracking server or another database is not asked (its refusals are its
+    own), nor is a failure this probe cannot name (the real write will meet it and say so)."""
+    if not uri.startswith("sqlite:"):
+        return
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    engine = sqlalchemy.create_engine(uri, poolclass=NullPool)  # MLflow's connection, from the same URI
+    try:
+        raw = engine.raw_connection()
+        try:
+            db = raw.driver_connection
+            db.isolation_level = None  # the transaction is ours: BEGIN IMMEDIATE takes the writer's lock
+            db.execute(f"PRAGMA busy_timeout = {int(WRITE_WAIT_S * 1000)}")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("CREATE TABLE cvp_write_check (x)")  # a read-only store refuses it here
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+        finally:
+            raw.close()
+    except Exception as exc:
+        known = store_failure(exc)
+        if known is not None:
+            raise known from exc
+    finally:
+        engine.dispose()

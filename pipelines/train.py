@@ -39,6 +39,7 @@ from pipelines.output_checks import BACKTEST_MARKER
 from pipelines.plots import backtest_plots
 from pipelines.sampling import TrainingSample, sample_tables, say_sample
 from pipelines.staging import atomic_directory
+from pipelines.store_errors import check_writable
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -230,6 +231,8 @@ def train_and_register(
     timings: dict[str, float] = {}
     store = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
+    # a locked or read-only store stops the run now, not after the fit at the logging step (was: minutes at scale)
+    check_writable(store)
     name = cfg.mlflow.registered_model
     for note in sweep_interrupted(name, experiment_id):  # what a training killed mid-way left
         console.print(f"[yellow]note:[/] {note}")

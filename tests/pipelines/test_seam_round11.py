@@ -291,7 +291,7 @@ def test_a_read_only_store_is_one_message_without_mlflows_traceback(challenged, 
     done = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "models", "promote", "2", "--config", str(config),
          "--tracking-uri", read_only],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,  # MLflow makes `./file:/...` a directory
     )  # fmt: skip
     said = done.stdout + done.stderr
     assert done.returncode == 2, said
