@@ -1609,3 +1609,28 @@ def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
     line = " ".join(capsys.readouterr().err.split())
     assert "ann.smith" not in line
     assert "in cvp validate, table 'orders', column 'revenue', a ValueError on a Spark executor" in line, line
+
+
+@pytest.mark.spark
+def test_round16b_uuid_and_binary_ids_are_read_and_stop_as_by_pandas(spark, tmp_path):
+    """Parquet ids typed UUID (Arrow's `arrow.uuid`, Parquet's UUID type alone): the same canonical 8-4-4-4-12
+    text, rows and rejects (was, in Spark: `Illegal Parquet type: FIXED_LEN_BYTE_ARRAY (UUID)`); plain
+    `fixed_size_binary(16)` and `binary` ids: the pandas stop naming the type and the way out."""
+    import pyarrow.parquet as pq
+
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round16 import uuid_orders
+
+    for arrow_schema in (True, False):
+        data = tmp_path / f"uuid-{arrow_schema}"
+        data.mkdir()
+        pq.write_table(uuid_orders("uuid")[0], data / "orders.parquet", store_schema=arrow_schema)
+        expected = load_data(data)
+        got, _ = load_spark(spark, data, CFG, tmp_path / f"rejects-{arrow_schema}")
+        assert got.result.report == expected.result.report
+        _assert_driver_tables(got, expected)
+    for kind in ("fixed", "binary"):
+        data = tmp_path / kind
+        data.mkdir()
+        pq.write_table(uuid_orders(kind)[0], data / "orders.parquet")
+        _same_stop(spark, data, "holds binary values", tmp_path / "stop-rejects")
