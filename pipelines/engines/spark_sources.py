@@ -72,7 +72,7 @@ def _part_files(names: list[str], where: str) -> str:
 def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], list[str]]:
     """The contract tables under `data` (files or part directories) and notes on what is not read."""
     from pipelines.io import find_table_files
-    from pipelines.table_files import check_escaped_quotes, check_inside
+    from pipelines.table_files import check_format, check_inside
 
     notes: list[str] = []
     found: dict[str, Source] = {}
@@ -84,8 +84,9 @@ def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], lis
             check_inside(folder, root)  # a link to another directory's parts (or a part linked from there)
             for part in folder.iterdir():
                 check_inside(part, root)
-                if part.suffix == ".csv":  # `\"` read otherwise by Spark than by pandas: refused in both
-                    check_escaped_quotes(part)
+                # a gzip part named `.csv`, a `\"` (read otherwise by Spark than by pandas): a table file's stops
+                if part.suffix in SUFFIXES:
+                    check_format(part)
             fmt = _part_files([p.name for p in folder.iterdir()], str(folder))
             if folder.name in found:
                 raise StructuralError(

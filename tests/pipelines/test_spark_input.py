@@ -1634,3 +1634,32 @@ def test_round16b_uuid_and_binary_ids_are_read_and_stop_as_by_pandas(spark, tmp_
         data.mkdir()
         pq.write_table(uuid_orders(kind)[0], data / "orders.parquet")
         _same_stop(spark, data, "holds binary values", tmp_path / "stop-rejects")
+
+
+@pytest.mark.spark
+def test_round16b_a_compressed_part_is_refused_before_any_escaped_quote_is_read(spark, tmp_path):
+    """A part holding a backslash-escaped quote, compressed (round 16b): `part-0.csv.gz` is refused by name before
+    Spark reads a byte (no split, no silent row); gzip bytes under `part-0.csv` are named for what they are, as
+    `orders.csv` is by both engines (was, in Spark: 'not UTF-8 text (byte 1 is b'\\x8b')'); uncompressed, the
+    part is the pandas engine's escaped-quote stop."""
+    import gzip
+
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    text = _ORD.to_csv(index=False).replace("O2,", '"O\\"2",').encode()
+    for name, body, match in [
+        ("part-0.csv.gz", gzip.compress(text), r"holds 1 file\(s\) that are not .csv or .parquet part files: "
+         r"part-0.csv.gz; their rows would not be read. Uncompress the parts"),
+        ("part-0.csv", gzip.compress(text), r"^part-0.csv is a gzip-compressed file \(its first bytes\), not CSV"),
+        ("part-0.csv", text, r"^part-0.csv: line 3 holds a quote escaped with a backslash"),
+    ]:  # fmt: skip
+        parts = tmp_path / f"{name}-{len(body)}" / "orders"
+        parts.mkdir(parents=True)
+        (parts / name).write_bytes(body)
+        with pytest.raises(StructuralError, match=match), mapped_errors():
+            load_spark(spark, parts.parent, CFG, tmp_path / "rejects")
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "orders.csv").write_bytes(gzip.compress(text))
+    _same_stop(spark, single, r"^orders.csv is a gzip-compressed file", tmp_path / "rejects")
