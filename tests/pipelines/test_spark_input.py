@@ -1663,3 +1663,24 @@ def test_round16b_a_compressed_part_is_refused_before_any_escaped_quote_is_read(
     single.mkdir()
     (single / "orders.csv").write_bytes(gzip.compress(text))
     _same_stop(spark, single, r"^orders.csv is a gzip-compressed file", tmp_path / "rejects")
+
+
+@pytest.mark.spark
+def test_round16b_dates_with_unicode_hyphens_stop_and_are_rejected_as_by_pandas(spark, tmp_path):
+    """Dates written with Unicode's hyphen, non-breaking hyphen or figure dash for `-` (`2024\u201002\u201001`):
+    on 3 of 6 the stop of dates in another form, the same message (`OTHER_DATE` through `_folded_dates`); a stray
+    one the same `ambiguous or unknown date format` reject, counts and accepted rows."""
+    from pipelines.engines.spark_input import load_spark
+
+    days = ["2024-01-05", "2024\u201002\u201001", "2024\u201102\u201103", "2024\u201203\u201201"]
+    stop = _write(tmp_path / "stop", orders=_ORD.assign(ordered_at=[*days, "2024-03-02", "2024-03-05"]))
+    _same_stop(spark, stop, "3 of them in other digits than 0-9", tmp_path / "stop-rejects")
+    stray = _ORD.assign(ordered_at=_ORD["ordered_at"].where(_ORD.index != 2, "2024\u201002\u201003"))
+    data = _write(tmp_path / "stray", orders=stray)
+    expected = load_data(data)
+    assert expected.result.report["orders"].rejected_by_reason == {
+        "ambiguous or unknown date format in ordered_at": 1
+    }
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
