@@ -8,7 +8,7 @@ the table, the column, the type and example rows; a type that can is converted e
 
 | kind | accepted types |
 |---|---|
-| id | text, integers, floats and decimals (whole values; a fraction is a reject), bytes (UTF-8) |
+| id | text, integers, floats and decimals (whole values; a fraction is a reject); a UUID-typed column as its `8-4-4-4-12` text (`pipelines.table_files.uuid_columns`); never bytes |
 | text | text, integers, floats (whole values written without `.0`), decimals, bytes (UTF-8) |
 | money, number, rating | text, integers, floats, decimals |
 | bool | true/false, text, integers and floats (1 and 0; any other value is a reject) |
@@ -28,6 +28,9 @@ import pandas as pd
 from features.contract import Column, Table
 from features.errors import StructuralError
 
+BINARY_IDS = "binary values (bytes: a Parquet BYTE_ARRAY or FIXED_LEN_BYTE_ARRAY column of neither a text nor a UUID type)"
+BINARY_WAY_OUT = ": write the ids as text (UUIDs as their 8-4-4-4-12 text, or with Parquet's UUID type)"
+
 
 def _scalar_types(s: pd.Series) -> set[type]:
     """The Python types of an object column's values (error-free and cheap for the string columns CSV gives)."""
@@ -35,7 +38,7 @@ def _scalar_types(s: pd.Series) -> set[type]:
     return {type(v) for v in values.to_numpy(dtype=object)} if len(values) else set()
 
 
-def _refuse(table: Table, col: Column, s: pd.Series, what: str) -> StructuralError:
+def _refuse(table: Table, col: Column, s: pd.Series, what: str, hint: str = "") -> StructuralError:
     given = s[s.notna()].head(5)
     if col.name in table.personal:  # messages land in batch logs: the rows, not a person's name or email
         given = given.map(lambda v: f"(personal {type(v).__name__})")
@@ -46,7 +49,6 @@ def _refuse(table: Table, col: Column, s: pd.Series, what: str) -> StructuralErr
         "timestamp": "dates or timestamps",
         "bool": "true/false",
     }.get(col.kind, "numbers")
-    hint = ""
     if col.kind == "timestamp" and pd.api.types.is_numeric_dtype(s.dtype):  # `1704067200`: Unix time
         from features.dates import numeric_dates_hint
 
@@ -68,7 +70,7 @@ def _whole_number_text(s: pd.Series) -> pd.Series:
 
 def _decode_bytes(table: Table, col: Column, s: pd.Series) -> pd.Series:
     def decode(v):
-        return v.decode("utf-8") if isinstance(v, bytes) else v
+        return v.decode("utf-8") if isinstance(v, (bytes, bytearray)) else v
 
     try:
         return s.map(decode, na_action="ignore").astype("str").where(s.notna(), None)
@@ -134,7 +136,9 @@ def readable_column(table: Table, col: Column, s: pd.Series) -> pd.Series:
         if kind == "bool":
             return s
         raise _refuse(table, col, s, "true/false values")
-    if types <= {bytes, str}:
+    if types <= {bytes, bytearray, str}:
+        if kind == "id":  # which text bytes spell is a guess (`C1` in UTF-8, a UUID's 16 bytes: the reader's)
+            raise _refuse(table, col, s, BINARY_IDS, BINARY_WAY_OUT)
         return _decode_bytes(table, col, s)
     if types <= {decimal.Decimal} and kind != "timestamp":
         return _decimals(col, s)

@@ -129,17 +129,25 @@ def other_date_forms(
     return out
 
 
+#: The hyphens and dashes a word processor or a locale's formatter puts for `-` in a date (`2024‐01‐05`): Unicode's
+#: hyphen U+2010 (and the non-breaking hyphen U+2011, which NFKC makes U+2010), the figure dash U+2012, the en dash
+#: U+2013 and the minus sign U+2212 (`−05:00`). Read as `-` in dates only (`_folded_dates`): in an id they are
+#: another id, as a letter of another script is.
+_HYPHENS = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"))
+
+
 def _folded_dates(text: pd.Series, date_format: str | None) -> np.ndarray:
     """Which of `text` (unmatched values of a date column, stripped) are a date of the column's form or another
-    common one once folded to ASCII (`features.folded_ids.ascii_spelling`): fullwidth `２０２３-０１-０５` (an East
-    Asian input method), Arabic-Indic `٢٠٢٣-٠١-٠٥`, a non-breaking space before the time. Only the values that
+    common one once folded to ASCII (`features.folded_ids.ascii_spelling`, `_HYPHENS`): fullwidth `２０２３-０１-０５`
+    (an East Asian input method), Arabic-Indic `٢٠٢٣-٠١-٠٥`, a non-breaking space before the time, `2024‐01‐05`
+    with Unicode hyphens. Only the values that
     are not ASCII, each distinct one once."""
     out = np.zeros(len(text), dtype=bool)
     wide = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
     if not wide.any():
         return out
     values = text[wide]
-    folded = values.map({v: ascii_spelling(v) for v in values.unique()})
+    folded = values.map({v: ascii_spelling(v).translate(_HYPHENS) for v in values.unique()})
     folded = folded.where(folded.str.isascii().fillna(False) & (folded != values))
     date = folded.str.fullmatch(_OTHER_DATE).fillna(False) | folded.str.match(_ISO).fillna(False)
     if date_format is not None:
@@ -219,4 +227,4 @@ def _folded_hint(values: pd.Series) -> str:
     n = int((~values.astype("str").str.isascii().fillna(True)).sum())
     if not n:
         return ""
-    return f". {n:,} of them in other digits than 0-9 or Unicode compatibility forms (fullwidth, Arabic-Indic, a non-breaking space): export ASCII"
+    return f". {n:,} of them in other digits than 0-9 or Unicode compatibility forms (fullwidth, Arabic-Indic, a non-breaking space, a Unicode hyphen or dash): export ASCII"

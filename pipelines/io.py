@@ -19,7 +19,7 @@ from features.validation import StructuralError, ValidationResult, validate_tabl
 from pipelines.csv_cells import neutralise_formulas
 from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
-from pipelines.table_files import SUFFIXES, check_table_path, unreadable_table_file
+from pipelines.table_files import SUFFIXES, check_table_path, unreadable_table_file, uuid_columns, uuid_text
 
 
 def _first_bad_byte(path: Path) -> tuple[int, bytes]:
@@ -272,6 +272,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         frame = pq.read_table(path, coerce_int96_timestamp_unit="us").to_pandas(ignore_metadata=True)
     _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
+    for column in uuid_columns(path):  # a UUID's text is its canonical 8-4-4-4-12 (was: 16 raw bytes)
+        frame[column] = uuid_text(frame[column])
     # A key written as the pandas index (`df.set_index("order_id")`) is a column; an unnamed one is row labels.
     unnamed = all(name is None for name in frame.index.names)
     return frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index(drop=unnamed)

@@ -279,3 +279,29 @@ def _refuse(what: str, path: Path, root: Path, why: str) -> None:
         f"the {what} {path} is in the data directory {root}: {why}. Write outputs outside --data (or in a folder "
         "of it not named like a table)"
     )
+
+
+def uuid_columns(path: Path) -> list[str]:
+    """The columns of a Parquet file typed UUID (Parquet's UUID logical type, which Arrow's `arrow.uuid` extension
+    is written as): each value is read as its canonical text, `8-4-4-4-12` lower-case hex (RFC 9562), by both
+    engines (`uuid_text`; Spark's `spark_sources.read_source`). A column of plain bytes is not one: its text is
+    not known (`features.column_types.BINARY_IDS`)."""
+    import pyarrow.parquet as pq
+
+    schema = pq.ParquetFile(path).schema
+    leaves = (schema.column(i) for i in range(len(schema)))
+    return [c.path for c in leaves if "." not in c.path and str(c.logical_type) == "UUID"]
+
+
+def uuid_text(values: object) -> object:
+    """A UUID column's 16-byte values as their canonical text (`uuid_columns`); a missing value stays missing."""
+    import uuid
+
+    import pandas as pd
+
+    series = pd.Series(values)
+    return (
+        series.map(lambda b: str(uuid.UUID(bytes=bytes(b))), na_action="ignore")
+        .astype("str")
+        .where(series.notna(), None)
+    )

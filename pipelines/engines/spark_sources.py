@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from features.contract import TABLES
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import _q
-from pipelines.table_files import SUFFIXES
+from pipelines.table_files import SUFFIXES, uuid_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -72,7 +72,7 @@ def _part_files(names: list[str], where: str) -> str:
 def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], list[str]]:
     """The contract tables under `data` (files or part directories) and notes on what is not read."""
     from pipelines.io import find_table_files
-    from pipelines.table_files import check_escaped_quotes, check_inside
+    from pipelines.table_files import check_format, check_inside
 
     notes: list[str] = []
     found: dict[str, Source] = {}
@@ -84,8 +84,9 @@ def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], lis
             check_inside(folder, root)  # a link to another directory's parts (or a part linked from there)
             for part in folder.iterdir():
                 check_inside(part, root)
-                if part.suffix == ".csv":  # `\"` read otherwise by Spark than by pandas: refused in both
-                    check_escaped_quotes(part)
+                # a gzip part named `.csv`, a `\"` (read otherwise by Spark than by pandas): a table file's stops
+                if part.suffix in SUFFIXES:
+                    check_format(part)
             fmt = _part_files([p.name for p in folder.iterdir()], str(folder))
             if folder.name in found:
                 raise StructuralError(
@@ -162,6 +163,8 @@ def instant_columns(source: Source, frame: SparkDataFrame) -> dict[str, str]:
 
 def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFrame:
     """One table as read: CSV with every column as text (as the pandas engine reads it), Parquet as stored."""
+    from pyspark.sql import functions as F
+
     from pipelines.io import _check_csv_header
 
     headers = {path: _check_csv_header(path) for path in source.local_files if source.fmt == "csv"}
@@ -182,6 +185,8 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
             if schema is not None:  # read here: Spark starts no job to read a footer
                 reader = reader.schema(schema)
             frame = reader.parquet(source.path)
+            if uuids := set(uuid_columns(source.local_files[0])) if source.local_files else set():
+                frame = frame.select(*[_uuid_text(c) if c in uuids else F.col(_q(c)) for c in frame.columns])
         frame.schema  # noqa: B018 - resolves the files now: an unreadable source fails here, named
     except Exception as exc:  # Spark's own exception types (AnalysisException, Py4JJavaError)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -290,13 +295,25 @@ def _local_parquet_schema(paths: tuple[Path, ...]) -> Any:
     schemas = {pq.read_schema(path).remove_metadata() for path in paths}
     if len(schemas) != 1:
         return None
+    uuids = uuid_columns(paths[0])  # Spark infers no type for them (`Illegal Parquet type ... (UUID)`): bytes
     fields = []
     for field in schemas.pop():
-        kind = _spark_type(field.type)
+        kind = T.BinaryType() if field.name in uuids else _spark_type(field.type)
         if kind is None:
             return None
         fields.append(T.StructField(field.name, kind, True))
     return T.StructType(fields)
+
+
+def _uuid_text(column: str) -> Any:
+    """A UUID column's 16 bytes as the canonical text `pipelines.table_files.uuid_text` gives (8-4-4-4-12,
+    lower-case hex)."""
+    from pyspark.sql import functions as F
+
+    hexed = F.lower(F.hex(F.col(_q(column))))
+    parts = [F.substring(hexed, start, size) for start, size in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
+    dashed = [parts[0]] + [x for part in parts[1:] for x in (F.lit("-"), part)]
+    return F.concat(*dashed).alias(column)  # a missing value stays missing
 
 
 def _local_csv_header(paths: tuple[Path, ...]) -> list[str] | None:

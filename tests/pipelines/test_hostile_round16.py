@@ -55,12 +55,27 @@ def test_ids_in_compatibility_forms_on_one_percent_of_a_column_stop():
         "2023-01-05\u00a010:00",
         "2023-01-05 10:00\u202fAM",
         "2023-01-05 10：00",
+        "2023\u201001\u201005",
+        "2023\u201101\u201105",
+        "2023\u201201\u201205 10:00",
+        "2023-01-05T10:00:00\u221205:00",
     ],
-    ids=["fullwidth", "arabic-indic", "no-break-space", "narrow-no-break-space-am", "fullwidth-colon"],
+    ids=[
+        "fullwidth",
+        "arabic-indic",
+        "no-break-space",
+        "narrow-no-break-space-am",
+        "fullwidth-colon",
+        "hyphen-u2010",
+        "non-breaking-hyphen-u2011",
+        "figure-dash-u2012",
+        "minus-sign-offset-u2212",
+    ],
 )
 def test_dates_in_other_digits_or_compatibility_forms_on_one_percent_of_a_column_stop(written):
     """A part of a date column written in fullwidth or Arabic-Indic digits, or with a non-breaking space before the
-    time (macOS and ICU write `10:00\u202fAM`): was only `ambiguous or unknown date format` row rejects with
+    time (macOS and ICU write `10:00\u202fAM`), Unicode hyphens or a figure dash for `-` (`2023\u201001\u201005`,
+    round 16b), a minus sign before an offset: was only `ambiguous or unknown date format` row rejects with
     exit 0 (10 of 400 orders lost), the stop of dates in another form not knowing them. Now, on 1% of the column
     (3 rows), that stop, saying they are in other digits or compatibility forms (`features.date_forms.
     _folded_dates`); a stray one stays a row reject."""
@@ -246,3 +261,65 @@ def test_a_scores_csv_read_back_has_the_ids_the_data_writes(tmp_path):
     back = _read_scores(path)
     assert back["customer_id"].tolist() == scores["customer_id"].tolist()
     assert back["tier"].tolist() == scores["tier"].tolist()
+
+
+def uuid_orders(kind: str, n: int = 6) -> tuple[object, list[str]]:
+    """An orders table (Arrow) whose `customer_id` holds 16-byte UUIDs stored as `kind` ("uuid": Arrow's
+    `arrow.uuid`, written as Parquet's UUID type; "fixed": plain `fixed_size_binary(16)`; "binary": `binary`
+    holding `C1`... in UTF-8), the last value missing; and the ids' canonical text."""
+    import uuid
+
+    import pyarrow as pa
+
+    ids = [uuid.UUID(int=(i + 1) * 0x0123456789ABCDEF0123456789ABCDEF % 2**128) for i in range(n - 1)]
+    values = {
+        "uuid": pa.array([u.bytes for u in ids] + [None], pa.uuid()),
+        "fixed": pa.array([u.bytes for u in ids] + [None], pa.binary(16)),
+        "binary": pa.array([f"C{i}".encode() for i in range(n - 1)] + [None], pa.binary()),
+    }[kind]
+    table = pa.table(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": values,
+            "ordered_at": [f"2024-01-{i + 1:02d}" for i in range(n)],
+            "revenue": ["10"] * n,
+        }
+    )
+    return table, [str(u) for u in ids]
+
+
+@pytest.mark.parametrize("arrow_schema", [True, False], ids=["arrow-uuid", "parquet-uuid-only"])
+def test_a_uuid_typed_id_column_is_read_as_its_canonical_text(tmp_path, arrow_schema):
+    """A Parquet id column typed UUID (Arrow's `arrow.uuid`, or Parquet's UUID logical type alone, as another
+    tool writes it): its ids are their canonical `8-4-4-4-12` lower-case text (the UUID's text form, not a guess).
+    Was: its 16 bytes, a stop 'not UTF-8 text' (or, bytes that happen to be UTF-8, 'invisible character' rejects)."""
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    table, text = uuid_orders("uuid")
+    pq.write_table(table, tmp_path / "orders.parquet", store_schema=arrow_schema)
+    loaded = load_data(tmp_path)
+    assert loaded.tables["orders"]["customer_id"].tolist() == text
+    assert loaded.result.report["orders"].rejected_by_reason == {"missing customer_id": 1}
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text[0])
+
+
+@pytest.mark.parametrize("kind", ["fixed", "binary"])
+def test_a_binary_id_column_stops_naming_its_type_and_the_way_out(tmp_path, kind):
+    """A Parquet id column of plain bytes (`fixed_size_binary(16)` without the UUID type, or `binary`): which
+    text its bytes spell is not known, so a structural error naming the table, column and type, and saying to
+    write the ids as text. Was: bytes that are UTF-8 read as text (16 random bytes that happen to be: 'invisible
+    character' rejects), others the stop 'not UTF-8 text'."""
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    table, _ = uuid_orders(kind)
+    pq.write_table(table, tmp_path / "orders.parquet")
+    with pytest.raises(
+        StructuralError,
+        match=r"table 'orders', column 'customer_id' holds binary values \(bytes: a Parquet BYTE_ARRAY or "
+        r"FIXED_LEN_BYTE_ARRAY column[\s\S]*write the ids as text \(UUIDs as their 8-4-4-4-12 text",
+    ):
+        load_data(tmp_path)

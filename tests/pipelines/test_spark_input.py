@@ -1626,3 +1626,78 @@ def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
     line = " ".join(capsys.readouterr().err.split())
     assert "ann.smith" not in line
     assert "in cvp validate, table 'orders', column 'revenue', a ValueError on a Spark executor" in line, line
+
+
+@pytest.mark.spark
+def test_round16b_uuid_and_binary_ids_are_read_and_stop_as_by_pandas(spark, tmp_path):
+    """Parquet ids typed UUID (Arrow's `arrow.uuid`, Parquet's UUID type alone): the same canonical 8-4-4-4-12
+    text, rows and rejects (was, in Spark: `Illegal Parquet type: FIXED_LEN_BYTE_ARRAY (UUID)`); plain
+    `fixed_size_binary(16)` and `binary` ids: the pandas stop naming the type and the way out."""
+    import pyarrow.parquet as pq
+
+    from pipelines.engines.spark_input import load_spark
+    from tests.pipelines.test_hostile_round16 import uuid_orders
+
+    for arrow_schema in (True, False):
+        data = tmp_path / f"uuid-{arrow_schema}"
+        data.mkdir()
+        pq.write_table(uuid_orders("uuid")[0], data / "orders.parquet", store_schema=arrow_schema)
+        expected = load_data(data)
+        got, _ = load_spark(spark, data, CFG, tmp_path / f"rejects-{arrow_schema}")
+        assert got.result.report == expected.result.report
+        _assert_driver_tables(got, expected)
+    for kind in ("fixed", "binary"):
+        data = tmp_path / kind
+        data.mkdir()
+        pq.write_table(uuid_orders(kind)[0], data / "orders.parquet")
+        _same_stop(spark, data, "holds binary values", tmp_path / "stop-rejects")
+
+
+@pytest.mark.spark
+def test_round16b_a_compressed_part_is_refused_before_any_escaped_quote_is_read(spark, tmp_path):
+    """A part holding a backslash-escaped quote, compressed (round 16b): `part-0.csv.gz` is refused by name before
+    Spark reads a byte (no split, no silent row); gzip bytes under `part-0.csv` are named for what they are, as
+    `orders.csv` is by both engines (was, in Spark: 'not UTF-8 text (byte 1 is b'\\x8b')'); uncompressed, the
+    part is the pandas engine's escaped-quote stop."""
+    import gzip
+
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    text = _ORD.to_csv(index=False).replace("O2,", '"O\\"2",').encode()
+    for name, body, match in [
+        ("part-0.csv.gz", gzip.compress(text), r"holds 1 file\(s\) that are not .csv or .parquet part files: "
+         r"part-0.csv.gz; their rows would not be read. Uncompress the parts"),
+        ("part-0.csv", gzip.compress(text), r"^part-0.csv is a gzip-compressed file \(its first bytes\), not CSV"),
+        ("part-0.csv", text, r"^part-0.csv: line 3 holds a quote escaped with a backslash"),
+    ]:  # fmt: skip
+        parts = tmp_path / f"{name}-{len(body)}" / "orders"
+        parts.mkdir(parents=True)
+        (parts / name).write_bytes(body)
+        with pytest.raises(StructuralError, match=match), mapped_errors():
+            load_spark(spark, parts.parent, CFG, tmp_path / "rejects")
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "orders.csv").write_bytes(gzip.compress(text))
+    _same_stop(spark, single, r"^orders.csv is a gzip-compressed file", tmp_path / "rejects")
+
+
+@pytest.mark.spark
+def test_round16b_dates_with_unicode_hyphens_stop_and_are_rejected_as_by_pandas(spark, tmp_path):
+    """Dates written with Unicode's hyphen, non-breaking hyphen or figure dash for `-` (`2024\u201002\u201001`):
+    on 3 of 6 the stop of dates in another form, the same message (`OTHER_DATE` through `_folded_dates`); a stray
+    one the same `ambiguous or unknown date format` reject, counts and accepted rows."""
+    from pipelines.engines.spark_input import load_spark
+
+    days = ["2024-01-05", "2024\u201002\u201001", "2024\u201102\u201103", "2024\u201203\u201201"]
+    stop = _write(tmp_path / "stop", orders=_ORD.assign(ordered_at=[*days, "2024-03-02", "2024-03-05"]))
+    _same_stop(spark, stop, "3 of them in other digits than 0-9", tmp_path / "stop-rejects")
+    stray = _ORD.assign(ordered_at=_ORD["ordered_at"].where(_ORD.index != 2, "2024\u201002\u201003"))
+    data = _write(tmp_path / "stray", orders=stray)
+    expected = load_data(data)
+    assert expected.result.report["orders"].rejected_by_reason == {
+        "ambiguous or unknown date format in ordered_at": 1
+    }
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
