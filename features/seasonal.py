@@ -166,6 +166,18 @@ def season_columns(
     return out, seasonal_notes(season, windows, config.seasonal_profile)
 
 
+def _first_before(order_times: pd.Series | np.ndarray, as_of: pd.Timestamp) -> pd.Timestamp | None:
+    """The earliest of `order_times` before `as_of` (missing ones ignored; None: none). Naive datetime64 times
+    (the loaded tables') in one pass, without copying the 9.4M times of 1M customers three times (issue 14)."""
+    values = np.asarray(order_times)
+    if values.dtype.kind == "M" and as_of.tzinfo is None:
+        before = values < np.datetime64(as_of.to_datetime64(), "ns")  # NaT compares False
+        return pd.Timestamp(values[before].min()) if before.any() else None
+    times = pd.to_datetime(pd.Series(values)).dropna()
+    times = times[times < as_of]
+    return None if times.empty else times.min()
+
+
 def seasonal_history_note(
     order_times: pd.Series | np.ndarray,
     as_of: pd.Timestamp,
@@ -184,11 +196,9 @@ def seasonal_history_note(
     if not seasonal_windows(windows_days):
         return None
     as_of = pd.Timestamp(as_of)
-    times = pd.to_datetime(pd.Series(np.asarray(order_times))).dropna()
-    times = times[times < as_of]
-    if times.empty:
+    first = _first_before(order_times, as_of)
+    if first is None:
         return None
-    first = times.min()
     year = pd.Timedelta(days=YEAR_DAYS)
     fitted = [pd.Timestamp(c) for c in training_cutoffs]
     missing = []
