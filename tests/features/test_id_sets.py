@@ -1,6 +1,7 @@
 """`features.id_sets.IdSet`: ids prepared once for many `isin_ids` lookups (issue 14: the pandas engine looked up
-each chunk's customers in the 732,572 scored ids of 1M customers, packing those again for every chunk). A
-prepared set answers exactly what the plain ids answer, and is packed once however often it is used."""
+each chunk's customers in the 732,572 scored ids of 1M customers, packing and hashing those again for every
+chunk). A prepared set answers exactly what the plain ids answer (packed ids by a binary search of the sorted
+values, other ids by Arrow's hash lookup), and is packed once however often it is used."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_a_prepared_set_answers_as_the_plain_ids_and_as_pandas():
         for trial in range(10):
             known = pd.Index(_ids(rng, int(rng.integers(1, 30)), pool).dropna().unique(), dtype="str")
             prepared = IdSet(known)
-            for _ in range(3):  # the same set again and again, on values with missing ids or not
+            for _ in range(3):  # the same set again and again, on values with missing ids or not, unsorted
                 values = _ids(rng, int(rng.integers(1, 50)), pool + [None] * (trial % 2))
                 expected = values.isin(known).to_numpy() & values.notna().to_numpy()
                 np.testing.assert_array_equal(isin_ids(values, prepared), expected)
@@ -47,3 +48,15 @@ def test_a_prepared_set_is_packed_once(monkeypatch):
         chunk = pd.Index(known[k * 200 : (k + 1) * 200 : 3], dtype="str")
         assert isin_ids(chunk, prepared).all()
     assert sizes.count(len(known)) == 1  # the 1,000 known ids once; each chunk's own ids once per lookup
+
+
+def test_packed_ids_found_at_the_ends_and_between():
+    """The binary search at its edges: values below, at, between and above the known ids, repeated, unsorted."""
+    known = pd.Index(["C000010", "C000020", "C000030"], dtype="str")
+    values = pd.Series(
+        ["C000030", "C000005", "C000010", "C000035", "C000020", "C000015", "C000030", "C000010"], dtype="str"
+    )
+    expected = values.isin(known).to_numpy()
+    assert isin_ids(values, IdSet(known)).tolist() == expected.tolist()
+    assert not isin_ids(values, IdSet(pd.Index([], dtype="str"))).any()
+    assert isin_ids(values.iloc[:0], IdSet(known)).tolist() == []
