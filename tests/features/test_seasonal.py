@@ -177,3 +177,9 @@ def test_the_first_order_before_as_of_is_the_pandas_definitions_whatever_the_tim
         for times_in in (times.astype(f"datetime64[{unit}]"), times.to_numpy()):
             got, want = _first_before(times_in, as_of), expected(times_in, as_of)
             assert (got is None and want is None) or got == want, (trial, times_in, got, want)
+    nat = pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns]")
+    after = pd.Series(pd.to_datetime(["2024-06-01", "2024-07-01", None]))
+    assert _first_before(nat, as_of) is None and _first_before(after, as_of) is None
+    assert _first_before(
+        pd.Series(pd.to_datetime(["2024-07-01", None, "2024-05-31 23:59"])), as_of
+    ) == pd.Timestamp("2024-05-31 23:59")
