@@ -181,5 +181,5 @@ def test_the_first_order_before_as_of_is_the_pandas_definitions_whatever_the_tim
     after = pd.Series(pd.to_datetime(["2024-06-01", "2024-07-01", None]))
     assert _first_before(nat, as_of) is None and _first_before(after, as_of) is None
     assert _first_before(
-        pd.Series(pd.to_datetime(["2024-07-01", None, "2024-05-31 23:59"])), as_of
+        pd.Series(pd.to_datetime(["2024-07-01 00:00", None, "2024-05-31 23:59"])), as_of
     ) == pd.Timestamp("2024-05-31 23:59")
