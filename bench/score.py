@@ -165,6 +165,9 @@ class StageTimer:
         self._background_lock = threading.Lock()
         self.reference_predict_s = 0.0
         self.reference_predict_cpu = 0.0
+        self.other_lines: dict[
+            str, float
+        ] = {}  # `sample_other`: main-thread CPU s outside all stages, by line
         self._main_stages = self._stack()[2]  # built on the main thread: its stack, read by `sample_memory`
 
     def _stack(self) -> tuple[list[float], list[float], list[str]]:
@@ -209,6 +212,35 @@ class StageTimer:
         while not stop.wait(0.1):
             stage = main[-1] if main else "other"
             self.peak_mb[stage] = max(self.peak_mb.get(stage, 0.0), _status_mb("VmRSS"))
+
+    def sample_other(self, stop: threading.Event, every: float = 0.005) -> None:
+        """Until `stop`: every `every` s, while the main thread is outside all stages ("other"), the project line
+        it runs (its innermost frame in the product's code, with the innermost frame of all, a library's, in
+        brackets), charged the main thread's own CPU since the last sample (`other_lines`). A long C call
+        holding the GIL delays the sample: its CPU goes to the line seen next, usually the call's own line."""
+        import sys as _sys
+
+        clock = time.pthread_getcpuclockid(self._main)
+        root = str(ROOT) + os.sep
+        last = time.clock_gettime(clock)
+        while not stop.wait(every):
+            now = time.clock_gettime(clock)
+            spent, last = now - last, now
+            if self._main_stages:
+                continue
+            frame = _sys._current_frames().get(self._main)
+            lib = own = None
+            while frame is not None and own is None:
+                path = frame.f_code.co_filename
+                where = f"{Path(path).name}:{frame.f_lineno} {frame.f_code.co_name}"
+                lib = lib or where
+                if path.startswith(root) and "/.venv/" not in path and "/bench/" not in path:
+                    own = f"{path[len(root) :]}:{frame.f_lineno} {frame.f_code.co_name}"
+                frame = frame.f_back
+            key = own or "outside the product's code"
+            if lib is not None and not key.endswith(lib.split(":", 1)[1]):
+                key += f"  [{lib}]"
+            self.other_lines[key] = self.other_lines.get(key, 0.0) + spent
 
     def wrap(self, target: str, attr: str, stage: str) -> None:
         import functools
@@ -380,6 +412,7 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
             timer.wrap(target, attr, stage)
         timer.add_reference_predict()
         threading.Thread(target=timer.sample_memory, args=(memory_stop,), daemon=True).start()
+        threading.Thread(target=timer.sample_other, args=(memory_stop,), daemon=True).start()
     sampler = TreeSampler()
     sampler.start()
     t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
@@ -406,6 +439,7 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
         marks["ref_predict_cpu"] = timer.reference_predict_cpu
         marks.update({f"m_{k}": v for k, v in timer.peak_mb.items()})
         marks["ref_predict_s"] = timer.reference_predict_s
+        marks.update({f"o_{k}": v for k, v in timer.other_lines.items()})
         marks["ref_arrow_read_s"], marks["ref_arrow_rows"] = arrow_read_seconds(data)
     return marks
 
@@ -559,6 +593,11 @@ def print_profile(n: int, r: dict[str, float]) -> None:
         f"({int(r['ref_arrow_rows']):,} rows); LightGBM predict of the same rows, both models "
         f"{r['ref_predict_s']:.2f} s; end to end / their sum = {total / max(ref, 1e-9):.1f}"
     )
+    lines = sorted(((k[2:], v) for k, v in r.items() if k.startswith("o_")), key=lambda kv: -kv[1])
+    if lines:
+        print(f"'other' by line (sampled main-thread CPU s, {sum(v for _, v in lines):.2f} in all; top 25):")
+        for where, spent in lines[:25]:
+            print(f"  {spent:7.2f}  {where}")
     if "ref_predict_cpu" in r:
         print(
             f"references in CPU seconds: LightGBM predict {r['ref_predict_cpu']:.2f} s; the run's CPU / its wall "

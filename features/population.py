@@ -98,9 +98,18 @@ def known_customers(tables: Mapping[str, pd.DataFrame]) -> pd.Index:
 
 
 def _days_text(values: np.ndarray) -> np.ndarray:
-    """int64 nanoseconds -> "YYYY-MM-DD" (object array), "" where NaT; numpy's own formatting, not strftime."""
-    text = np.datetime_as_string(values.view("datetime64[ns]").astype("datetime64[D]"), unit="D")
-    return np.where(values == NAT, "", text).astype(object)
+    """int64 nanoseconds -> "YYYY-MM-DD" (object array), "" where NaT; numpy's own formatting, not strftime.
+    Each distinct day is formatted once (issue 14: a few thousand days for a million customers, 1 CPU-s less)."""
+    days = values.view("datetime64[ns]").astype("datetime64[D]").view(np.int64)  # NaT stays int64 min
+    distinct, inverse = np.unique(days, return_inverse=True)
+    text = np.datetime_as_string(distinct.view("datetime64[D]"), unit="D")
+    return np.where(distinct == NAT, "", text).astype(object)[inverse.reshape(-1)]
+
+
+def _thousands(values: np.ndarray) -> np.ndarray:
+    """Integers -> "1,825" (object array), each distinct value formatted once."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([f"{d:,}" for d in distinct], dtype=object)[inverse.reshape(-1)]
 
 
 def status_id_columns(tables: Mapping[str, pd.DataFrame]) -> list[tuple[str, str]]:
@@ -173,7 +182,7 @@ def customer_status(
             status == LAPSED,
             lambda r: (
                 "no order for "
-                + np.array([f"{d:,}" for d in np.rint(np.nan_to_num(days[r])).astype(np.int64)], dtype=object)
+                + _thousands(np.rint(np.nan_to_num(days[r])).astype(np.int64))
                 + " days ("
                 + np.where(
                     has_order[r],

@@ -57,17 +57,19 @@ def _in_order(frame: pd.DataFrame, by: list[str]) -> bool:
     False when a row is out of order or a column is of a type not compared here (the sort decides)."""
     n = len(frame)
     tied = np.ones(n - 1, dtype=bool)  # neighbouring pairs equal on the columns so far
-    for c in by:
-        at = np.flatnonzero(tied)
-        if not len(at):
+    for first, c in enumerate(by):
+        # the first column compares every pair: slices (views) instead of gathering every row twice (issue 14)
+        at = slice(None) if first == 0 else np.flatnonzero(tied)
+        at_next = slice(1, None) if first == 0 else at + 1
+        if first and not len(at):
             return True
         col = frame[c]
         missing = col.isna().to_numpy()
-        a_na, b_na = missing[at], missing[at + 1]
+        a_na, b_na = missing[:-1][at], missing[at_next]
         both = ~a_na & ~b_na
         if col.dtype.kind == "M" and not isinstance(col.dtype, pd.DatetimeTZDtype):
             v = col.to_numpy().view("int64")
-            a, b = v[at], v[at + 1]
+            a, b = v[:-1][at], v[at_next]
             less, greater = a < b, a > b
         elif isinstance(col.dtype, pd.StringDtype):  # text as the validation leaves it (not mixed objects)
             import pyarrow as pa
@@ -77,7 +79,10 @@ def _in_order(frame: pd.DataFrame, by: list[str]) -> bool:
 
             try:
                 arr = arrow_text(col.astype("str"))
-                a, b = arr.take(pa.array(at)), arr.take(pa.array(at + 1))
+                if first == 0:
+                    a, b = arr.slice(0, n - 1), arr.slice(1)
+                else:
+                    a, b = arr.take(pa.array(at)), arr.take(pa.array(at_next))
                 less = np.asarray(pc.fill_null(pc.less(a, b), False), dtype=bool)
                 greater = np.asarray(pc.fill_null(pc.greater(a, b), False), dtype=bool)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError):

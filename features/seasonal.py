@@ -166,6 +166,23 @@ def season_columns(
     return out, seasonal_notes(season, windows, config.seasonal_profile)
 
 
+def _first_before(order_times: pd.Series | np.ndarray, as_of: pd.Timestamp) -> pd.Timestamp | None:
+    """The earliest of `order_times` before `as_of` (missing ones ignored; None: none). Naive datetime64 times
+    (the loaded tables'): the earliest time of all, before `as_of` or not, in one pass without a copy (issue 14:
+    0.026 -> 0.004 CPU-s per 2.3M times)."""
+    values = np.asarray(order_times)
+    if values.dtype.kind == "M" and as_of.tzinfo is None:
+        ints, (nat, last) = values.view(np.int64), (np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+        first = np.min(ints, where=ints != nat, initial=last)  # NaT is int64's smallest
+        if first == last:
+            return None
+        earliest = pd.Timestamp(np.datetime64(int(first), np.datetime_data(values.dtype)[0]))
+        return earliest if earliest < as_of else None
+    times = pd.to_datetime(pd.Series(values)).dropna()
+    times = times[times < as_of]
+    return None if times.empty else times.min()
+
+
 def seasonal_history_note(
     order_times: pd.Series | np.ndarray,
     as_of: pd.Timestamp,
@@ -184,11 +201,9 @@ def seasonal_history_note(
     if not seasonal_windows(windows_days):
         return None
     as_of = pd.Timestamp(as_of)
-    times = pd.to_datetime(pd.Series(np.asarray(order_times))).dropna()
-    times = times[times < as_of]
-    if times.empty:
+    first = _first_before(order_times, as_of)
+    if first is None:
         return None
-    first = times.min()
     year = pd.Timedelta(days=YEAR_DAYS)
     fitted = [pd.Timestamp(c) for c in training_cutoffs]
     missing = []

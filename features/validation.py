@@ -128,12 +128,16 @@ def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.n
     """`values.isin(known)` for id columns as a numpy mask (missing -> False), one Arrow hash pass.
 
     pandas' own `isin` on Arrow strings turns every value of `known` into a Python object first: seconds for a
-    chunk's 100,000 ids (the scoring chunks select their own customers with this instead)."""
+    chunk's 100,000 ids (the scoring chunks select their own customers with this instead). `known` may be a
+    `features.id_sets.IdSet`, ids looked up again and again (prepared once)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from features._engine import _packed_keys
+    from features.id_sets import IdSet
 
+    if isinstance(known, IdSet):
+        return known.contains(values)
     text = pd.Series(values).astype("str")
     packed, packed_known = _packed_keys(text), _packed_keys(pd.Series(known, dtype="str"))
     if packed is not None and packed_known is not None:  # short ids as integers: no string hashing

@@ -3,7 +3,10 @@
 Each chunk (`pipelines.engines.chunks`) is built, scored and explained, its drift counts added and its value
 contributions appended to the contributions file. The next chunk's tables and features are built on one
 background thread while the current one is scored (`chunks.prefetched`; LightGBM and the TreeSHAP kernels
-release the GIL), so the second core has work outside the threaded predict and explain (issue 14). The compact per-customer scores wait for `run_score` to finish
+release the GIL), so the second core has work outside the threaded predict and explain (issue 14). What a scored
+batch leaves (drift counts, spilled reasons and scores, contributions; a chunk's profile inputs) is done on one
+more background thread, in order, while the next batch is scored (`pipelines.engines.behind.Behind`: the bytes of
+the serial loop). The compact per-customer scores wait for `run_score` to finish
 the whole base (tiers and ratings rank every customer at once): with a spill directory on disk, chunk by chunk
 (`pipelines.engines.spill.ScoreParts`, read back at the end of the loop), otherwise in memory.
 """
@@ -18,11 +21,13 @@ from typing import Any
 
 import pandas as pd
 
+from features.id_sets import IdSet
 from features.population import SCORED
 from features.validation import isin_ids
 from models.bundle import CustomerValueModel
 from models.explain import release_explainers
 from pipelines.config import AppConfig
+from pipelines.engines.behind import Behind
 from pipelines.engines.chunks import SharedCustomerIndex, iterate_chunks, prefetched
 from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import (
@@ -31,6 +36,7 @@ from pipelines.engines.scoring import (
     merge_counts,
     model_extras,
     score_features,
+    with_reasons,
 )
 from pipelines.engines.spill import ReasonSpill, ScoreParts, reason_columns
 from pipelines.io import release_memory
@@ -146,7 +152,8 @@ def score_pandas(
     unseen: dict[str, dict[str, int]] = {}
     ignored: set[str] = set()
     extras, notes = model_extras(tables, as_of, bundle)
-    scored_ids = pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
+    # prepared once for every chunk's lookup (issue 14: packed again per chunk, 1 CPU-s at 1M)
+    scored_ids = IdSet(pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"]))
     value = None if contrib_path is None else ContributionsWriter(contrib_path, run_id)
     # issue 15: churn contributions (probability points) beside the value contributions, same rows
     churn = (
@@ -157,20 +164,41 @@ def score_pandas(
     if bridge is not None and contrib_path is not None:
         bridged = _Bridge(bridge, tables, as_of, contrib_path, run_id)
     # issue 14: chunk k+1's tables and features are built on one background thread while chunk k is scored (with
-    # the profile inputs built there too the 1M peak was 3,939 MB against 3,877 MB: they stay on this thread)
+    # the profile inputs built there too the 1M peak was 3,939 MB against 3,877 MB: they go behind the chunk's
+    # scoring instead, `Behind`, never ahead of it)
     if chunks is None:
         chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
+    # issue 14: what a scored batch leaves (its reasons and churn points, drift counts, spilled reasons and scores,
+    # contributions; the profile's inputs) is taken care of on one background thread, in order, while the next
+    # batch is explained
+    behind = Behind()
+
+    def after_batch(res: Any) -> None:
+        with_reasons(res, bundle, cfg)
+        drift.add(res.features, "features")
+        drift.add(res.scores, "predictions")
+        if spill is None:
+            compact_parts.append(res.scores)
+        else:  # the sentences go to disk: memory stays flat in the number of customers (issue 14)
+            spilled = reason_columns(res.scores.columns)
+            spill.add(res.scores[spilled])
+            compact_parts.append(res.scores.drop(columns=spilled))
+        if value is not None:
+            value.add(res.value_contrib)
+        if churn is not None:
+            churn.add(res.churn_contrib)
+
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in chunks:
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
             if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
-                profile_inputs.add(feats)
+                behind.submit(profile_inputs.add, feats)
             mask = isin_ids(feats.index, scored_ids)
             carried = [c for c in cfg.carried_features() if c in feats.columns]
             if not mask.all():  # not scored: only the carried feature values, no prediction
-                compact_parts.append(feats.loc[~mask, carried])
+                behind.submit(compact_parts.append, feats.loc[~mask, carried])
             feats = feats[mask]
             if not len(feats):
                 t0 = time.perf_counter()
@@ -183,23 +211,14 @@ def score_pandas(
                 part = feats.iloc[b * SCORE_BATCH_ROWS : (b + 1) * SCORE_BATCH_ROWS]
                 after = len(feats) - b * SCORE_BATCH_ROWS - len(part)  # rows of the later batches
                 part_share = min(len(part), max(share - after, -(-share // (n_batches - b))))
-                res = score_features(part, bundle, cfg, check_rows=part_share, extras=extras)
+                res = score_features(
+                    part, bundle, cfg, check_rows=part_share, extras=extras, reasons_later=True
+                )
                 checked += res.spot_checked_rows
                 share -= res.spot_checked_rows
                 merge_counts(unseen, res.unseen_categories)
                 ignored.update(res.ignored_columns)
-                drift.add(res.features, "features")
-                drift.add(res.scores, "predictions")
-                if spill is None:
-                    compact_parts.append(res.scores)
-                else:  # the sentences go to disk: memory stays flat in the number of customers (issue 14)
-                    spilled = reason_columns(res.scores.columns)
-                    spill.add(res.scores[spilled])
-                    compact_parts.append(res.scores.drop(columns=spilled))
-                if value is not None:
-                    value.add(res.value_contrib)
-                if churn is not None:
-                    churn.add(res.churn_contrib)
+                behind.submit(after_batch, res)
                 if bridged is not None and bridged.note is None:
                     bridged.add(part, cfg)
                 del res, part
@@ -209,7 +228,10 @@ def score_pandas(
             del feats
             release_memory()  # the chunk's garbage, while the next chunk is built (issue 14)
             t0 = time.perf_counter()
+        behind.close()  # the last batch's steps done (their error raised here)
     finally:
+        # stopped by an error: the step running is waited for, the error raised is the loop's
+        behind.close(quiet=True)
         chunks.close()  # a chunk being built is waited for, so no thread outlives the run
         release_explainers()  # the explainers' tables are not needed by the whole-base finish (issue 14)
         if value is not None:

@@ -52,3 +52,31 @@ def test_a_table_in_order_is_not_sorted(monkeypatch):
     shuffled = {"orders": frame.iloc[::-1]}
     with pytest.raises(AssertionError, match="already in order"):  # out of order: the sort decides
         canonical_row_order(shuffled)
+
+
+def test_in_order_whatever_the_first_column_is_text_or_time():
+    """The first column is compared over every neighbouring pair at once (slices), the later ones only where the
+    earlier tie: the verdict is the stable sort's, for a table keyed by text alone (customers) and by three
+    columns (assignments), in order or not, with ties and missing values."""
+    from features.row_order import _in_order, sort_columns
+
+    rng = np.random.default_rng(11)
+    for trial in range(120):
+        n = int(rng.integers(2, 12))
+        ids = pd.Series(rng.choice(["a", "b", "B", "é", "", None], size=n), dtype="str")
+        frames = {
+            "customers": pd.DataFrame({"customer_id": ids}),
+            "assignments": pd.DataFrame(
+                {
+                    "assigned_at": pd.to_datetime(rng.choice(["2024-01-01", "2024-01-02", None], size=n)),
+                    "customer_id": ids,
+                    "account_manager_id": pd.Series(rng.choice(["m1", "m2", None], size=n), dtype="str"),
+                }
+            ),
+        }
+        for name, frame in frames.items():
+            by = sort_columns(name, frame.columns)
+            if trial % 2:
+                frame = _stable_sorted(frame, by)
+            order = frame[by].reset_index(drop=True).sort_values(by, kind="stable", na_position="last").index
+            assert _in_order(frame, by) == bool((order.to_numpy() == np.arange(n)).all()), (name, frame)

@@ -153,3 +153,33 @@ def test_the_scoring_note_says_when_totals_are_extrapolated_without_a_seasonal_h
     # A year before the scoring date and before a training cutoff: nothing to say; no window under a year either.
     assert seasonal_history_note(times, pd.Timestamp("2012-01-02"), ["2011-12-01"], (90,), None) is None
     assert seasonal_history_note(times, pd.Timestamp("2011-09-01"), fitted, (365,), None) is None
+
+
+def test_the_first_order_before_as_of_is_the_pandas_definitions_whatever_the_times():
+    """`_first_before` (one pass over naive datetime64 times, issue 14) gives what `to_datetime`, `dropna`, the
+    filter and `min` gave: missing times ignored, times at or after as-of ignored, None when nothing is before,
+    for times in ns and us, a Series or an array."""
+    from features.seasonal import _first_before
+
+    def expected(times, as_of):
+        t = pd.to_datetime(pd.Series(np.asarray(times))).dropna()
+        t = t[t < as_of]
+        return None if t.empty else t.min()
+
+    rng = np.random.default_rng(4)
+    as_of = pd.Timestamp("2024-06-01")
+    for trial in range(40):
+        n = int(rng.integers(0, 30))
+        days = rng.integers(-400, 60, size=n)
+        times = pd.Series(as_of + pd.to_timedelta(days, unit="D"))
+        times[rng.random(n) < 0.2] = pd.NaT
+        unit = "ns" if trial % 2 else "us"
+        for times_in in (times.astype(f"datetime64[{unit}]"), times.to_numpy()):
+            got, want = _first_before(times_in, as_of), expected(times_in, as_of)
+            assert (got is None and want is None) or got == want, (trial, times_in, got, want)
+    nat = pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns]")
+    after = pd.Series(pd.to_datetime(["2024-06-01", "2024-07-01", None]))
+    assert _first_before(nat, as_of) is None and _first_before(after, as_of) is None
+    assert _first_before(
+        pd.Series(pd.to_datetime(["2024-07-01 00:00", None, "2024-05-31 23:59"])), as_of
+    ) == pd.Timestamp("2024-05-31 23:59")
