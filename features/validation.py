@@ -47,6 +47,7 @@ from features.decimal_ids import check_decimal_ids, reject_stray_decimal_ids
 from features.errors import StructuralError, working_on
 from features.folded_ids import check_folded_ids, folded_ids
 from features.header import structural_checks, suggestions
+from features.id_sets import isin_ids
 from features.ids import (
     ID_RULES,
     INVISIBLE,
@@ -94,7 +95,7 @@ from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
 from features.row_rules import check_row_conventions, row_rules
 from features.schemas import check_tables, key_is_unique
-from features.text import TextBytes, arrow_text, blank
+from features.text import TextBytes, blank
 
 
 @dataclass
@@ -122,31 +123,6 @@ class ValidationResult:
     @property
     def rows_rejected(self) -> int:
         return sum(r.rejected for r in self.report.values())
-
-
-def isin_ids(values: pd.Series | pd.Index, known: pd.Index | np.ndarray) -> np.ndarray:
-    """`values.isin(known)` for id columns as a numpy mask (missing -> False), one Arrow hash pass.
-
-    pandas' own `isin` on Arrow strings turns every value of `known` into a Python object first: seconds for a
-    chunk's 100,000 ids (the scoring chunks select their own customers with this instead). `known` may be a
-    `features.id_sets.IdSet`, ids looked up again and again (prepared once)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from features._engine import _packed_keys
-    from features.id_sets import IdSet
-
-    if isinstance(known, IdSet):
-        return known.contains(values)
-    text = pd.Series(values).astype("str")
-    packed, packed_known = _packed_keys(text), _packed_keys(pd.Series(known, dtype="str"))
-    if packed is not None and packed_known is not None:  # short ids as integers: no string hashing
-        # One integer hash lookup per value in Arrow's set (half the time of pandas' `get_indexer` on the
-        # distinct ids; a binary search per value misses the cache on every step).
-        return np.asarray(pc.is_in(pa.array(packed), value_set=pa.array(packed_known)), dtype=bool)
-    arr = arrow_text(text)
-    value_set = pa.array(np.asarray(known, dtype=object), type=arr.type, from_pandas=True)
-    return np.asarray(pc.fill_null(pc.is_in(arr, value_set=value_set), False), dtype=bool)
 
 
 #: One column of a part of a table (the Spark engine): its rows holding a value, those not parsing, and for a date
