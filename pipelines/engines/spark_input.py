@@ -294,7 +294,7 @@ def validate_spark(
     judged = union.groupBy(BUCKET).applyInPandas(per_bucket, bucket_schema)
     if "referrals" in checked:  # the two copies of a referral row: key, then referrer, then referred
         # the bucket step's rows persisted first: the join's two sides and the other tables read them (without,
-        # the Python bucket step ran three times, the most of the validation's executor time: docs/spark.md)
+        # the Python bucket step ran three times: 44% of the validation job's executor time at 50k, docs/spark.md)
         judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(judged)
         copies = judged.filter(F.col(TABLE) == "referrals")

@@ -1581,7 +1581,7 @@ def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
 def test_the_referrals_join_reads_the_bucket_step_persisted_not_rerun(spark, tmp_path):
     """The referrals' two copies are joined on the bucket step's output (a sort-merge join of two filters of it),
     and the other tables' rows are its third reader: without the step persisted first, Spark ran the Python bucket
-    step (`check_bucket` on every customer's rows) once per reader, three times, the most of the validation's
+    step (`check_bucket` on every customer's rows) once per reader, three times, the largest part of the validation's
     executor time at 12.5k and 50k demo customers (docs/spark.md). The frames the validation persists hold the
     bucket step's own output (a `FlatMapGroupsInPandas` at the root of its plan), and the verdicts stay the pandas
     loader's."""
