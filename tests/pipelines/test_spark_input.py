@@ -1701,3 +1701,31 @@ def test_round16b_dates_with_unicode_hyphens_stop_and_are_rejected_as_by_pandas(
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
+def test_the_referrals_join_reads_the_bucket_step_persisted_not_rerun(spark, tmp_path):
+    """The referrals' two copies are joined on the bucket step's output (a sort-merge join of two filters of it),
+    and the other tables' rows are its third reader: without the step persisted first, Spark ran the Python bucket
+    step (`check_bucket` on every customer's rows) once per reader, three times, the largest part of the validation's
+    executor time at 12.5k and 50k demo customers (docs/spark.md). The frames the validation persists hold the
+    bucket step's own output (a `FlatMapGroupsInPandas` at the root of its plan), and the verdicts stay the pandas
+    loader's."""
+    from pipelines.engines.spark_input import load_spark, validate_spark
+    from pipelines.engines.spark_sources import data_uri, find_sources
+
+    data = _write(
+        tmp_path / "data", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
+    )
+    sources, _ = find_sources(spark, data_uri(data))
+    _, _, cached, _ = validate_spark(spark, sources, CFG)
+    try:
+        roots = [frame._jdf.queryExecution().logical().nodeName() for frame in cached]
+    finally:
+        for frame in cached:
+            frame.unpersist()
+    assert "FlatMapGroupsInPandas" in roots, roots
+    expected = load_data(data)
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
