@@ -8,7 +8,7 @@ the table, the column, the type and example rows; a type that can is converted e
 
 | kind | accepted types |
 |---|---|
-| id | text, integers, floats and decimals (whole values; a fraction is a reject); a UUID-typed column as its `8-4-4-4-12` text (`pipelines.table_files.uuid_columns`); never bytes |
+| id | text, integers, floats and decimals (whole values; a fraction is a reject); bytes (UTF-8: Hive's, Impala's un-annotated BYTE_ARRAY text); a UUID-typed column as its `8-4-4-4-12` text (`pipelines.table_files.uuid_columns`); never fixed-length bytes (`FixedBytes`) |
 | text | text, integers, floats (whole values written without `.0`), decimals, bytes (UTF-8) |
 | money, number, rating | text, integers, floats, decimals |
 | bool | true/false, text, integers and floats (1 and 0; any other value is a reject) |
@@ -28,8 +28,20 @@ import pandas as pd
 from features.contract import Column, Table
 from features.errors import StructuralError
 
-BINARY_IDS = "binary values (bytes: a Parquet BYTE_ARRAY or FIXED_LEN_BYTE_ARRAY column of neither a text nor a UUID type)"
+BINARY_IDS = "fixed-length binary values (bytes: a Parquet FIXED_LEN_BYTE_ARRAY column, fixed_size_binary, not of the UUID type)"
 BINARY_WAY_OUT = ": write the ids as text (UUIDs as their 8-4-4-4-12 text, or with Parquet's UUID type)"
+
+
+class FixedBytes(bytes):
+    """A value of a fixed-length bytes column (Parquet's FIXED_LEN_BYTE_ARRAY without the UUID type: a UUID's or a
+    hash's raw bytes, not text), marked where the file is read (`pipelines.table_files.fixed_binary_columns`):
+    pandas holds both kinds of bytes alike. An id column of them stops (`BINARY_IDS`); variable-length bytes are
+    text (Hive, Impala and older writers store every string column so) and decoded as UTF-8."""
+
+
+def fixed_length_bytes(s: pd.Series) -> pd.Series:
+    """The values of a fixed-length bytes column as `FixedBytes` (a missing value stays missing)."""
+    return s.map(lambda v: FixedBytes(v) if isinstance(v, (bytes, bytearray)) else v, na_action="ignore")
 
 
 def _scalar_types(s: pd.Series) -> set[type]:
@@ -136,8 +148,10 @@ def readable_column(table: Table, col: Column, s: pd.Series) -> pd.Series:
         if kind == "bool":
             return s
         raise _refuse(table, col, s, "true/false values")
-    if types <= {bytes, bytearray, str}:
-        if kind == "id":  # which text bytes spell is a guess (`C1` in UTF-8, a UUID's 16 bytes: the reader's)
+    if types <= {bytes, bytearray, FixedBytes, str}:
+        if (
+            kind == "id" and FixedBytes in types
+        ):  # a UUID's or a hash's raw bytes: which text they spell is a guess
             raise _refuse(table, col, s, BINARY_IDS, BINARY_WAY_OUT)
         return _decode_bytes(table, col, s)
     if types <= {decimal.Decimal} and kind != "timestamp":

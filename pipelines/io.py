@@ -13,13 +13,21 @@ from typing import Any
 
 import pandas as pd
 
+from features.column_types import fixed_length_bytes
 from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
 from pipelines.csv_cells import neutralise_formulas
 from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
-from pipelines.table_files import SUFFIXES, check_table_path, unreadable_table_file, uuid_columns, uuid_text
+from pipelines.table_files import (
+    SUFFIXES,
+    check_table_path,
+    fixed_binary_columns,
+    unreadable_table_file,
+    uuid_columns,
+    uuid_text,
+)
 
 
 def _first_bad_byte(path: Path) -> tuple[int, bytes]:
@@ -274,6 +282,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
     for column in uuid_columns(path):  # a UUID's text is its canonical 8-4-4-4-12 (was: 16 raw bytes)
         frame[column] = uuid_text(frame[column])
+    for column in fixed_binary_columns(path):  # raw bytes, not text: pandas holds them as `binary`'s (UTF-8)
+        frame[column] = fixed_length_bytes(frame[column])
     # A key written as the pandas index (`df.set_index("order_id")`) is a column; an unnamed one is row labels.
     unnamed = all(name is None for name in frame.index.names)
     return frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index(drop=unnamed)

@@ -305,3 +305,20 @@ def uuid_text(values: object) -> object:
         .astype("str")
         .where(series.notna(), None)
     )
+
+
+def fixed_binary_columns(path: Path) -> list[str]:
+    """The columns of a Parquet file of fixed-length bytes (FIXED_LEN_BYTE_ARRAY, Arrow's `fixed_size_binary`)
+    not typed UUID: raw bytes (a UUID's, a hash's), not text. Both engines mark their values as read
+    (`features.column_types.fixed_length_bytes`; Spark's executors in `spark_input.check_rows`), as pandas and
+    Spark hold them as plain bytes; an id column of them stops (`BINARY_IDS`). Variable-length bytes (`binary`,
+    Hive's and Impala's text) are not among them: they are read as UTF-8 text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    uuids = set(uuid_columns(path))
+    fields = [
+        (f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+        for f in pq.read_schema(path)
+    ]
+    return [name for name, kind in fields if pa.types.is_fixed_size_binary(kind) and name not in uuids]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,7 @@ from pipelines.engines.spark_sources import (
 )
 from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table, paid_at_stop
 from pipelines.staging import StagedDirectory
+from pipelines.table_files import fixed_binary_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -120,14 +121,17 @@ def check_rows(
     currency: str | None = None,
     early: Mapping[str, pd.Timestamp] | None = None,
     strays: list[str] | None = None,
+    fixed: Sequence[str] = (),
 ) -> Iterator[pd.DataFrame]:
     """Row checks of one input partition of table `name` (the mapInPandas body; `start`: its first position).
 
     in:  the table's rows as read. out: one row per input row: position (see `PARTITION_SHIFT`), reason
     (first problem, None if accepted so far), given/bad bit masks per contract column, the raw columns as text,
     the parsed columns. `early`, `strays`: the table's dates years before the rest of their column and its id
-    columns with a stray `42.0`, found over the whole table by a previous pass (`validate_spark`).
+    columns with a stray `42.0`, found over the whole table by a previous pass (`validate_spark`); `fixed`: its
+    columns of fixed-length bytes (`pipelines.table_files.fixed_binary_columns`), marked as the pandas engine does.
     """
+    from features.column_types import fixed_length_bytes
     from features.decimal_ids import reject_stray_decimal_ids
     from features.validation import _validate_table
     from pipelines.engines.spark_stops import early_rows
@@ -141,6 +145,10 @@ def check_rows(
             ).items():  # integers since the epoch -> the timestamps pandas reads
                 stamps = pd.to_datetime(raw[col], unit=unit, utc=zone is not None)
                 raw[col] = stamps.dt.tz_convert(zone) if zone is not None else stamps
+            for (
+                col
+            ) in fixed:  # Spark reads them as `binary` (`BinaryType`), as the variable-length bytes of text
+                raw[col] = fixed_length_bytes(raw[col])
             stats: dict[str, ColumnStats] = {}
             parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
             dates = early_rows(
@@ -212,6 +220,8 @@ def validate_spark(
         raw_columns = list(frame.columns)
         columns_read[name] = raw_columns
         nanos = {c: ("ns", zone) for c, zone in nanosecond_columns(source).items()}
+        parquet = source.fmt == "parquet" and source.local_files
+        fixed = fixed_binary_columns(source.local_files[0]) if parquet else []
         if instants := instant_columns(source, frame):  # an instant as microseconds: no session zone applied
             nanos |= {c: ("us", zone) for c, zone in instants.items()}
             frame = frame.select(
@@ -241,6 +251,7 @@ def validate_spark(
             nanos: dict = nanos,
             dates: Any = dates,
             stray: Any = stray,
+            fixed: list[str] = fixed,
         ) -> Iterator:
             from pyspark import TaskContext
 
@@ -248,7 +259,9 @@ def validate_spark(
 
             quiet_pandas3()
             start = TaskContext.get().partitionId() << PARTITION_SHIFT
-            for out in check_rows(batches, name, start, tz, formats, bounds, nanos, currency, dates, stray):
+            for out in check_rows(
+                batches, name, start, tz, formats, bounds, nanos, currency, dates, stray, fixed
+            ):
                 yield arrow_safe(bucket_rows(out, name, n_buckets))
 
         schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"

@@ -305,21 +305,47 @@ def test_a_uuid_typed_id_column_is_read_as_its_canonical_text(tmp_path, arrow_sc
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text[0])
 
 
-@pytest.mark.parametrize("kind", ["fixed", "binary"])
-def test_a_binary_id_column_stops_naming_its_type_and_the_way_out(tmp_path, kind):
-    """A Parquet id column of plain bytes (`fixed_size_binary(16)` without the UUID type, or `binary`): which
-    text its bytes spell is not known, so a structural error naming the table, column and type, and saying to
-    write the ids as text. Was: bytes that are UTF-8 read as text (16 random bytes that happen to be: 'invisible
-    character' rejects), others the stop 'not UTF-8 text'."""
+def test_a_binary_id_column_stops_naming_its_type_and_the_way_out(tmp_path):
+    """A Parquet id column of fixed-length bytes (`fixed_size_binary(16)` without the UUID type: a UUID's raw
+    bytes): which text they spell is not known, so a structural error naming the table, column and type, and
+    saying to write the ids as text. Was: bytes that happen to be UTF-8 read as text ('invisible character'
+    rejects), others the stop 'not UTF-8 text'."""
     import pyarrow.parquet as pq
 
     from pipelines.io import load_data
 
-    table, _ = uuid_orders(kind)
+    table, _ = uuid_orders("fixed")
     pq.write_table(table, tmp_path / "orders.parquet")
     with pytest.raises(
         StructuralError,
-        match=r"table 'orders', column 'customer_id' holds binary values \(bytes: a Parquet BYTE_ARRAY or "
+        match=r"table 'orders', column 'customer_id' holds fixed-length binary values \(bytes: a Parquet "
         r"FIXED_LEN_BYTE_ARRAY column[\s\S]*write the ids as text \(UUIDs as their 8-4-4-4-12 text",
     ):
         load_data(tmp_path)
+
+
+def test_a_binary_id_column_of_utf8_text_is_read_as_its_text(tmp_path):
+    """Hive, Impala and older Parquet writers store every string column as `binary` (BYTE_ARRAY without the
+    String type; Spark's `binaryAsString`): an id column of them whose values are UTF-8 is read as that text,
+    the same tables and rejects as the file with string ids (was, after edccc49: the binary-ids stop on every
+    such export); values that are not UTF-8 keep the stop 'not UTF-8 text'."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    binary, _ = uuid_orders("binary")
+    text = binary.set_column(1, "customer_id", binary["customer_id"].cast(pa.string()))
+    for name, table in (("binary", binary), ("text", text)):
+        (tmp_path / name).mkdir()
+        pq.write_table(table, tmp_path / name / "orders.parquet")
+    got, expected = load_data(tmp_path / "binary"), load_data(tmp_path / "text")
+    assert got.result.report == expected.result.report
+    assert got.result.report["orders"].rejected_by_reason == {"missing customer_id": 1}
+    pd.testing.assert_frame_equal(got.tables["orders"], expected.tables["orders"])
+    assert got.tables["orders"]["customer_id"].tolist() == [f"C{i}" for i in range(5)]
+    (tmp_path / "latin1").mkdir()
+    latin1 = binary.set_column(1, "customer_id", pa.array([b"C\xe91"] * 5 + [None], pa.binary()))
+    pq.write_table(latin1, tmp_path / "latin1" / "orders.parquet")
+    with pytest.raises(StructuralError, match=r"column 'customer_id'[\s\S]*not UTF-8"):
+        load_data(tmp_path / "latin1")

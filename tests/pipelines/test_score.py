@@ -331,3 +331,29 @@ def test_contributions_are_written_without_dictionary_pages_for_the_floats(defau
         assert any("DICTIONARY" in e for e in encodings["customer_id"])
         floats = [n for n in names if n not in ("customer_id", "run_id")]
         assert floats and not any("DICTIONARY" in e for n in floats for e in encodings[n])
+
+
+def test_ids_stored_as_binary_text_score_as_the_string_ids(trained, default_scores, tmp_path):
+    """Hive, Impala and older Parquet writers store every string column as `binary` (BYTE_ARRAY without the
+    String type): the fixture's data with every id column so scores exactly as with string ids (was, after
+    edccc49: the binary-ids stop on the first id column)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "data"
+    data.mkdir()
+    cast = 0
+    for p in trained.data.glob("*.parquet"):
+        table = pq.read_table(p)
+        for i, field in enumerate(table.schema):
+            if field.name.endswith("_id") and (
+                pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+            ):
+                table = table.set_column(i, field.name, table[field.name].cast(pa.binary()))
+                cast += 1
+        pq.write_table(table, data / p.name, store_schema=False)
+    assert cast >= 3
+    score_trained(trained, tmp_path / "s.parquet", data=data)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "s.parquet"), pd.read_parquet(default_scores.out)
+    )

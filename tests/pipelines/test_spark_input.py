@@ -1631,8 +1631,9 @@ def test_an_executor_error_reaches_the_cli_line_with_its_table_and_column(
 @pytest.mark.spark
 def test_round16b_uuid_and_binary_ids_are_read_and_stop_as_by_pandas(spark, tmp_path):
     """Parquet ids typed UUID (Arrow's `arrow.uuid`, Parquet's UUID type alone): the same canonical 8-4-4-4-12
-    text, rows and rejects (was, in Spark: `Illegal Parquet type: FIXED_LEN_BYTE_ARRAY (UUID)`); plain
-    `fixed_size_binary(16)` and `binary` ids: the pandas stop naming the type and the way out."""
+    text, rows and rejects (was, in Spark: `Illegal Parquet type: FIXED_LEN_BYTE_ARRAY (UUID)`); `binary` ids of
+    UTF-8 text (Hive's, Impala's strings): the same text, rows and rejects; plain `fixed_size_binary(16)` ids:
+    the pandas stop naming the type and the way out."""
     import pyarrow.parquet as pq
 
     from pipelines.engines.spark_input import load_spark
@@ -1646,11 +1647,19 @@ def test_round16b_uuid_and_binary_ids_are_read_and_stop_as_by_pandas(spark, tmp_
         got, _ = load_spark(spark, data, CFG, tmp_path / f"rejects-{arrow_schema}")
         assert got.result.report == expected.result.report
         _assert_driver_tables(got, expected)
-    for kind in ("fixed", "binary"):
-        data = tmp_path / kind
-        data.mkdir()
-        pq.write_table(uuid_orders(kind)[0], data / "orders.parquet")
-        _same_stop(spark, data, "holds binary values", tmp_path / "stop-rejects")
+    # Hive's and Impala's text (Spark reads it as `binary`): read as text, as by pandas
+    data = tmp_path / "binary"
+    data.mkdir()
+    pq.write_table(uuid_orders("binary")[0], data / "orders.parquet")
+    expected = load_data(data)
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects-binary")
+    assert got.result.report == expected.result.report
+    assert expected.tables["orders"]["customer_id"].tolist() == [f"C{i}" for i in range(5)]
+    _assert_driver_tables(got, expected)
+    data = tmp_path / "fixed"
+    data.mkdir()
+    pq.write_table(uuid_orders("fixed")[0], data / "orders.parquet")
+    _same_stop(spark, data, "holds fixed-length binary values", tmp_path / "stop-rejects")
 
 
 @pytest.mark.spark
