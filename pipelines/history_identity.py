@@ -15,6 +15,8 @@ them differently share none (not judged: their customer ids rarely match either)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +63,21 @@ def base_signature(orders: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, str]:
         text = f"{order}|{customer}|{pd.Timestamp(day).date().isoformat()}|{float(revenue):.2f}"
         out[f"{int(key):016x}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
     return dict(sorted(out.items()))
+
+
+def lowest_of(parts: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The signature of orders split in `parts` (each its part's `base_signature`): the `SAMPLE` of lowest hash
+    among theirs (the zero-padded hex keys sort as the hashes)."""
+    merged = {k: v for part in parts for k, v in part.items()}
+    return dict(sorted(merged.items())[:SAMPLE])
+
+
+def signature_of(tables: Mapping[str, pd.DataFrame] | Any, as_of: pd.Timestamp) -> dict[str, str]:
+    """A run's `base_signature`: from its tables' own when they give one (the Spark load's `SparkTables`, whose
+    driver keeps no `order_id`: computed by Spark), otherwise from its orders."""
+    own = getattr(tables, "base_signature", None)
+    got = own(as_of) if own is not None else None
+    return got if got is not None else base_signature(tables["orders"], as_of)
 
 
 def check_same_base(
