@@ -162,7 +162,7 @@ def signature_spark(accepted: SparkDataFrame, as_of: pd.Timestamp) -> dict[str, 
             got = lowest_of([got, base_signature(validated_columns(batch, "orders"), as_of)])
         yield pd.DataFrame({"key": list(got), "digest": list(got.values())}, dtype=object)
 
-    own = [_q(f"orders|{VAL}{c}") for c in ("order_id", "customer_id", "ordered_at", "revenue")]
+    own = [_q(f"orders|{VAL}{c}") for c in ("order_id", "customer_id", "ordered_at")]
     orders = accepted.filter(F.col(TABLE) == "orders").select(*own)
     rows = orders.mapInPandas(sample, "key string, digest string").collect()
     return lowest_of([{r["key"]: r["digest"] for r in rows}])
