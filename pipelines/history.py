@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines.history_identity import base_signature, check_same_base
+from pipelines.history_identity import base_signature, check_same_base, signature_of
 from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
@@ -39,6 +39,7 @@ __all__ = [
     "history_notes",
     "runs_before",
     "run_history",
+    "signature_of",
     "tier_rules_change",
     "transitions_between",
 ]

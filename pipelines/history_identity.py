@@ -4,17 +4,22 @@ only with runs of the same company.
 The customer ids alone do not tell: two companies numbering their customers `1, 2, 3...` or `C000001...` (every
 demo company) share nearly all their ids, and another company's history in the same currency passed every check
 (`pipelines.history.check_same_customers` counts ids): stable tiers, transitions and win-backs computed against
-strangers' customers, exit 0. An order does not change from one run to the next: its customer, day and amount are
+strangers' customers, exit 0. An order does not change its customer from one run to the next: its customer is
 kept for the `SAMPLE` orders of the year before the as-of of lowest keyed hash of their id
 (`pipelines.engines.chunks`' siphash: the same orders in every run while they are in that year, so two monthly
-runs' samples share most of them, also when the export is a rolling window of the last years), keyed by that hash (no id, no amount in the clear). Two runs of one company
-agree on nearly every shared order; two companies numbering their orders alike on almost none, and two numbering
-them differently share none (not judged: their customer ids rarely match either).
+runs' samples share most of them, also when the export is a rolling window of the last years), keyed by that hash
+(no id in the clear). Only (order id, customer id) is digested: a re-export of the same company restating its
+amounts (net of tax or discount) or in another time zone (near-midnight orders a day apart) is still its own. Two
+runs of one company agree on nearly every shared order; two companies numbering their orders alike almost never
+give one order the same customer, and two numbering them differently share none (not judged: their customer ids
+rarely match either).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,15 +34,16 @@ SAMPLE = 64
 WINDOW_DAYS = 365
 #: Two runs sharing at least this many sampled orders are judged (fewer: orders numbered otherwise, not judged).
 MIN_SHARED = 10
-#: Below this share of the shared orders alike (customer, day, amount), two runs are not one company's.
+#: Below this share of the shared orders alike (the same customer), two runs are not one company's.
 MIN_AGREEING = 0.5
 
 
 def base_signature(orders: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, str]:
-    """{keyed hash of an order id: digest of the order's id, customer, day and revenue} for the `SAMPLE` orders
-    of lowest keyed hash among those of the `WINDOW_DAYS` before `as_of`. `orders`: validated (order_id unique,
-    customer_id, ordered_at, revenue). The hash is `pipelines.engines.chunks.customer_hash`'s, without its
-    factorising (the ids are unique): 0.2 s a million orders hashed instead of 1.6 s."""
+    """{keyed hash of an order id: digest of the order's id and customer} for the `SAMPLE` orders of lowest keyed
+    hash among those of the `WINDOW_DAYS` before `as_of` (their amounts and times not digested: a re-export
+    restating them is the same company's). `orders`: validated (order_id unique, customer_id, ordered_at). The
+    hash is `pipelines.engines.chunks.customer_hash`'s, without its factorising (the ids are unique): 0.2 s a
+    million orders hashed instead of 1.6 s."""
     from pipelines.engines.chunks import HASH_KEY
 
     when = orders["ordered_at"]
@@ -50,17 +56,25 @@ def base_signature(orders: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, str]:
     lowest = np.argpartition(hashes, k - 1)[:k] if k else np.empty(0, dtype=np.intp)
     rows = orders.iloc[at[lowest]]
     out = {}
-    for key, order, customer, day, revenue in zip(
-        hashes[lowest],
-        rows["order_id"],
-        rows["customer_id"],
-        rows["ordered_at"],
-        rows["revenue"],
-        strict=True,
-    ):
-        text = f"{order}|{customer}|{pd.Timestamp(day).date().isoformat()}|{float(revenue):.2f}"
+    for key, order, customer in zip(hashes[lowest], rows["order_id"], rows["customer_id"], strict=True):
+        text = f"{order}|{customer}"
         out[f"{int(key):016x}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
     return dict(sorted(out.items()))
+
+
+def lowest_of(parts: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The signature of orders split in `parts` (each its part's `base_signature`): the `SAMPLE` of lowest hash
+    among theirs (the zero-padded hex keys sort as the hashes)."""
+    merged = {k: v for part in parts for k, v in part.items()}
+    return dict(sorted(merged.items())[:SAMPLE])
+
+
+def signature_of(tables: Mapping[str, pd.DataFrame] | Any, as_of: pd.Timestamp) -> dict[str, str]:
+    """A run's `base_signature`: from its tables' own when they give one (the Spark load's `SparkTables`, whose
+    driver keeps no `order_id`: computed by Spark), otherwise from its orders."""
+    own = getattr(tables, "base_signature", None)
+    got = own(as_of) if own is not None else None
+    return got if got is not None else base_signature(tables["orders"], as_of)
 
 
 def check_same_base(
@@ -79,8 +93,9 @@ def check_same_base(
         return
     raise StructuralError(
         f"{what}: the history's run as of {previous_as_of} scored another company's data: of {len(shared)} orders "
-        f"sampled in both runs (same order ids), {agree} have the same customer, day and amount there as in this "
-        "run's data. Ids alike, orders not: another company's history (or one kept across a migration that "
-        "rewrote the past). Compared, stable tiers and transitions would be a stranger's. Give this company's own "
-        "--history directory, or start a new one"
+        f"sampled in both runs (same order ids), {agree} have the same customer there as in this run's "
+        "data. Ids alike, orders not: another company's history (or one kept across a migration that renumbered "
+        "the customers or orders). Compared, stable tiers and transitions would be a stranger's. Give this "
+        "company's own --history directory, or start a new history (a new, empty --history directory: the runs "
+        "from now on are compared with each other only)"
     )

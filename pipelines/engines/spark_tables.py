@@ -57,6 +57,13 @@ class SparkTables(dict):
             return None
         return later_events_spark(self.accepted, set(self), as_of)
 
+    def base_signature(self, as_of: pd.Timestamp) -> dict[str, str] | None:
+        """`pipelines.history_identity.base_signature` of the whole orders, computed by Spark over `accepted`
+        (the driver keeps no `order_id`); None without `accepted` (a training sample's tables keep it)."""
+        if self.accepted is None or "orders" not in self:
+            return None
+        return signature_spark(self.accepted, as_of)
+
 
 def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
     """The accepted rows of every table in one frame: table tag, position (sorts in source order) and the
@@ -139,6 +146,26 @@ def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Ti
         ]
     ).collect()[0]
     return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
+
+
+def signature_spark(accepted: SparkDataFrame, as_of: pd.Timestamp) -> dict[str, str]:
+    """`pipelines.history_identity.base_signature` on the executors: each partition's orders' own (a
+    `mapInPandas`: the keyed hash of each order id, the `SAMPLE` lowest of the year before as-of), of which the
+    driver keeps the lowest (`lowest_of`). Only hashes and digests reach the driver, no order id."""
+    from pyspark.sql import functions as F
+
+    from pipelines.history_identity import base_signature, lowest_of
+
+    def sample(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        got: dict[str, str] = {}
+        for batch in batches:
+            got = lowest_of([got, base_signature(validated_columns(batch, "orders"), as_of)])
+        yield pd.DataFrame({"key": list(got), "digest": list(got.values())}, dtype=object)
+
+    own = [_q(f"orders|{VAL}{c}") for c in ("order_id", "customer_id", "ordered_at")]
+    orders = accepted.filter(F.col(TABLE) == "orders").select(*own)
+    rows = orders.mapInPandas(sample, "key string, digest string").collect()
+    return lowest_of([{r["key"]: r["digest"] for r in rows}])
 
 
 #: The amounts the driver's whole-base steps read beside the early-life features (`features.table.company_revenue`,

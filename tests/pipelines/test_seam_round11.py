@@ -119,7 +119,7 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     nearly all their ids, so a history kept by another company in the same currency passed every check: stable
     tiers and transitions computed against strangers' customers, exit 0 (was: ids counted, currency compared,
     nothing else). Now each run records a signature of its orders (`base_signature`: a sample of orders by keyed
-    hash of their id, each one's customer, day and amount digested) in its manifest and run.json; scoring and the
+    hash of their id, each one's customer digested) in its manifest and run.json; scoring and the
     report refuse (exit 2) a history whose previous run scored other orders under the same ids. The same company's
     next run is not, nor its export cut to a rolling window."""
     import yaml
@@ -171,6 +171,33 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     assert "scored another company's data" in res.output and "Traceback" not in res.output
 
 
+def test_a_re_export_restating_amounts_or_moved_a_time_zone_keeps_its_history_another_company_does_not():
+    """The history signature digested each sampled order's customer, day and amount: the same company's export
+    re-made net of tax (every amount restated) or in another time zone (near-midnight orders a day earlier) was
+    refused as "another company's data", exit 2 (was). Now only (order id, customer id) is digested: both are the
+    same company's; another company numbering its orders alike still is refused, naming the way out."""
+    from features.validation import StructuralError
+    from pipelines.demo import generate_company
+    from pipelines.history_identity import base_signature, check_same_base
+
+    orders = generate_company(800, "2021-01-01", "2024-12-31", 7).tables["orders"]
+    before = base_signature(orders, pd.Timestamp("2024-12-01"))
+    restated = orders.assign(
+        revenue=orders["revenue"] * 0.8,  # net of tax and discount
+        ordered_at=orders["ordered_at"] - pd.Timedelta(hours=5),  # UTC wall-clock now New York's
+    )
+    moved = restated["ordered_at"].dt.normalize() != orders["ordered_at"].dt.normalize()
+    assert moved.sum() > 0 and (restated["revenue"] != orders["revenue"]).all()
+    again = base_signature(restated, pd.Timestamp("2025-01-01"))
+    assert len(set(again) & set(before)) >= 40  # judged: most of the sample shared
+    check_same_base("2024-12-01", before, again, "the score history")  # the same company: accepted
+    other = generate_company(800, "2021-01-01", "2024-12-31", 12).tables["orders"]
+    theirs = base_signature(other, pd.Timestamp("2025-01-01"))
+    assert len(set(theirs) & set(before)) >= 10  # orders numbered alike: judged
+    with pytest.raises(StructuralError, match=r"scored another company's data.*or start a new history"):
+        check_same_base("2024-12-01", before, theirs, "the score history")
+
+
 def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
     trained, challenged, default_scores, tmp_path
 ):
@@ -211,6 +238,9 @@ def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
         uri = f"runs:/{run_id}/model"
         by_run = score_trained(trained, tmp_path / f"{provisional}.parquet", model_uri=uri, config=config)
         assert by_run.manifest["model_version"] == uri
+        # `provisional_scores` compares the two as text: the champion's own run is recorded under its URI
+        # (`champion_when_scored`), another run against the champion's version
+        assert by_run.manifest["champion_version"] == ("1" if provisional else uri)
         assert (provisional_scores(by_run.manifest) is not None) == provisional, by_run.manifest[
             "champion_version"
         ]
