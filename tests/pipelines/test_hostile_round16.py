@@ -213,6 +213,33 @@ def test_a_model_read_category_with_a_lookalike_letter_is_rejected_as_an_id_is()
     }
 
 
+def test_a_word_in_capitals_of_one_script_is_its_own_and_a_mixed_word_still_a_lookalike():
+    """A Russian or Greek CRM's regions in capitals (`МОСКВА`, `ТОМСК`, `СССР`, `ΚΡΗΤΗ`): every letter has a Latin
+    twin, so each row was rejected as a lookalike and a region's customers lost. Now a word of one script is that
+    script's own (`features.ids._mixed_lookalike`); `Nоrth` (a Cyrillic `о` among Latin letters), `C00000Ι` and a
+    lone `С` before digits (`С 12`) are still rejected, in regions and ids alike."""
+    capitals = ["\u041c\u041e\u0421\u041a\u0412\u0410", "\u0422\u041e\u041c\u0421\u041a"]
+    capitals += ["\u0421\u0421\u0421\u0420", "\u039a\u03a1\u0397\u03a4\u0397"]
+    orders = raw_orders(300)
+    orders.loc[: len(capitals) - 1, "customer_id"] = capitals
+    orders.loc[len(capitals), "customer_id"] = "C00000\u0399"
+    customers = pd.DataFrame({"customer_id": orders["customer_id"], "region": ["North"] * 300})
+    customers.loc[: len(capitals) - 1, "region"] = capitals
+    customers.loc[10:11, "region"] = ["N\u043erth", "\u0421 12"]
+    result = validate_tables({"orders": orders, "customers": customers})
+    reason = "a Cyrillic or Greek letter drawn like a Latin one in {} (Cyrillic С for Latin C: a lookalike)"
+    assert result.report["orders"].rejected_by_reason == {  # rows 10, 11: their customers' regions rejected
+        reason.format("customer_id"): 1,
+        "unknown customer_id": 2,
+    }
+    assert result.report["customers"].rejected_by_reason == {
+        reason.format("customer_id"): 1,
+        reason.format("region"): 2,
+    }
+    assert set(capitals) <= set(result.tables["orders"]["customer_id"])
+    assert set(result.tables["customers"]["region"].astype(str)) == {"North", *capitals}
+
+
 def test_a_model_read_category_in_other_digits_is_folded_as_fullwidth_is():
     """A segment `B٢B` (an Arabic-Indic two): was a second segment beside `B2B`, one the model never saw (NFKC
     folds fullwidth `Ｂ２Ｂ` but not other scripts' digits). Now folded with them (`features.folded_ids.
