@@ -48,6 +48,21 @@ def test_ids_with_their_own_compatibility_signs_are_kept_and_fullwidth_ones_stil
     assert set(own) <= set(result.tables["orders"]["customer_id"])
 
 
+def test_an_id_column_is_folded_once_for_its_stop_and_its_reject(monkeypatch):
+    """The 1% stop and the row reject of ids in compatibility forms read one mask: each distinct non-ASCII id is
+    judged once (was twice: `folded_ids` computed for the stop and again in the `ID_RULES` loop)."""
+    import features.folded_ids
+
+    judged: list[str] = []
+    spells = features.folded_ids._spells_ascii
+    monkeypatch.setattr(features.folded_ids, "_spells_ascii", lambda v: judged.append(v) or spells(v))
+    orders = raw_orders(400)
+    orders.loc[:1, "customer_id"] = ["\uff231", "\u041a\u043b\u0438\u0435\u043d\u044242"]
+    result = validate_tables({"orders": orders})
+    assert result.report["orders"].rejected_by_reason == {FOLDED: 1}
+    assert sorted(judged) == sorted(["\uff231", "\u041a\u043b\u0438\u0435\u043d\u044242"])
+
+
 def test_ids_in_compatibility_forms_on_one_percent_of_a_column_stop():
     """An export writing its ids in fullwidth forms on a part of its rows (1% and 3 rows or more): a structural
     error naming the table, column, count and values (rejected, those orders would be lost with exit 0)."""
