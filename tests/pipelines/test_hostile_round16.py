@@ -123,6 +123,18 @@ def test_dates_in_other_digits_or_compatibility_forms_on_one_percent_of_a_column
     }
 
 
+def test_the_other_digits_sentence_counts_only_the_dates_folding_finds():
+    """Dates of another form, 5 in fullwidth digits and 5 with a Turkish month (`5 Mayıs 2023`: not ASCII, but
+    no compatibility form): the stop said all 10 were in other digits or compatibility forms (every non-ASCII
+    value counted). Now only the 5 `_folded_dates` finds (`features.date_forms._folded_hint`)."""
+    orders = raw_orders(400)
+    orders.loc[:4, "ordered_at"] = "\uff12\uff10\uff12\uff13-01-05"
+    orders.loc[5:9, "ordered_at"] = "5 May\u0131s 2023"
+    with pytest.raises(StructuralError, match=r"10 of 400 values are dates written in another form") as stop:
+        validate_tables({"orders": orders})
+    assert "5 of them in other digits than 0-9 or Unicode compatibility forms" in str(stop.value)
+
+
 def packed(kind: str, data: bytes) -> bytes:
     """`data` compressed (or archived) as `kind` would write it."""
     import bz2
