@@ -198,7 +198,7 @@ def check_other_dates(
         f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
         "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
         f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}{_zone_hint(raw[found])}"
-        f"{_folded_hint(raw[found])}."
+        f"{_folded_hint(raw[found], date_format)}."
         f"{rows}"
     )
 
@@ -221,10 +221,10 @@ def _incomplete_hint(values: pd.Series) -> str:
     return f". {n:,} of them are no whole date (a month without its day, a time without its date): no day is guessed"
 
 
-def _folded_hint(values: pd.Series) -> str:
+def _folded_hint(values: pd.Series, date_format: str | None) -> str:
     """For dates of another form: when some are written in other digits than 0-9 or Unicode compatibility forms
-    (`_folded_dates`), a sentence saying so; else ''."""
-    n = int((~values.astype("str").str.isascii().fillna(True)).sum())
+    (`_folded_dates`: not any other non-ASCII date, a Turkish `15 Mayıs 2023`), a sentence saying so; else ''."""
+    n = int(_folded_dates(values.astype("str").str.strip(), date_format).sum())
     if not n:
         return ""
     return f". {n:,} of them in other digits than 0-9 or Unicode compatibility forms (fullwidth, Arabic-Indic, a non-breaking space, a Unicode hyphen or dash): export ASCII"

@@ -125,22 +125,44 @@ def invisible_in_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarra
 
 
 #: Cyrillic and Greek letters drawn like Latin ones (`С` U+0421 for `C`, `О` for `O`, `Α` for `A`, `і` for `i`). An
-#: id made of them and ASCII only (`С000042`: one letter pasted from elsewhere, a keyboard layout) prints like
-#: another id and is not it: one customer split in two printed alike, or `unknown customer_id` for a wrong reason.
-#: An id holding another non-ASCII letter (`Клиент42`, `Ωmega`) is a script's own and kept.
+#: id or category of them and ASCII only where a word mixes them with Latin letters (`Nоrth`, `C00000Ι`) or holds
+#: one such letter alone (`С000042`: one letter pasted from elsewhere, a keyboard layout) prints like another and is
+#: not it: one customer split in two printed alike, or `unknown customer_id` for a wrong reason. A word of two
+#: letters or more all of one script is that script's own (`МОСКВА`, `СССР`, `ΚΡΗΤΗ`: capitals whose every letter
+#: has a Latin twin), and so is a value holding another non-ASCII letter (`Клиент42`, `Ωmega`): kept.
 _LOOKALIKES = LOOKALIKE_LETTERS
 _LOOKALIKE_ID = f"^[\\x20-\\x7e{_LOOKALIKES}]*[{_LOOKALIKES}][\\x20-\\x7e{_LOOKALIKES}]*$"
 LOOKALIKE = "a Cyrillic or Greek letter drawn like a Latin one in {} (Cyrillic С for Latin C: a lookalike)"
 
 
+def _mixed_lookalike(value: str) -> bool:
+    """Whether a word (letters and digits) of `value` holding a lookalike letter also holds a Latin letter or the
+    other script's, or holds that one letter only: `Nоrth`, `С000042`, not `МОСКВА 2`."""
+    import re
+
+    for word in re.findall(r"[^\W_]+", value):
+        scripts = {
+            "latin" if c.isascii() else "greek" if c < "\u0400" else "cyrillic" for c in word if c.isalpha()
+        }
+        if scripts != {"latin"} and (len(scripts) > 1 or sum(c.isalpha() for c in word) == 1):
+            return True
+    return False
+
+
 def lookalike_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
-    """Which parsed ids (text) are ASCII but for letters of `_LOOKALIKES` (and hold one)."""
+    """Which parsed ids (text) are ASCII but for letters of `_LOOKALIKES` (and hold one) and mix them with Latin
+    letters in a word or hold one alone (`_mixed_lookalike`); each distinct candidate judged once."""
     import pyarrow.compute as pc
 
     arr = _non_ascii_text(ids, text)
     if arr is None:
         return np.zeros(len(ids), dtype=bool)
-    return np.asarray(pc.fill_null(pc.match_substring_regex(arr, _LOOKALIKE_ID), False), dtype=bool)
+    hit = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _LOOKALIKE_ID), False), dtype=bool)
+    at = np.flatnonzero(hit)
+    if len(at):
+        words = ids.iloc[at].astype("str")
+        hit[at] = words.map({v: _mixed_lookalike(v) for v in words.unique()}).to_numpy(dtype=bool)
+    return hit
 
 
 #: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would

@@ -194,6 +194,7 @@ def _check_parsed(
     if col.kind in ("id", "text"):  # the parsed values are the raw ones when nothing was cleaned (usually)
         text = raw_text if raw_text is not None and parsed.array is raw.array else TextBytes.of(parsed)
     if col.kind == "id":
+        folded = None
         if not col.required and column_stats is None:  # `-` written for every customer without a manager
             check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
         if column_stats is None:  # `42.0` beside `42`: a float export mixed with text; managers' e-mails
@@ -201,10 +202,12 @@ def _check_parsed(
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
             floor = max(MIN_ROWS, LOCALE_SHARE * n)
             check_email_ids(table.name, col.name, mails, n, floor)
-            check_folded_ids(table.name, col.name, raw, folded_ids(parsed, text), n, floor)  # `Ｃ００１`
+            folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
+            check_folded_ids(table.name, col.name, raw, folded, n, floor)
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
-            rej.add(rule(parsed, text), reason.format(col.name))
+            hit = folded if rule is folded_ids and folded is not None else rule(parsed, text)
+            rej.add(hit, reason.format(col.name))
     if col.kind == "text" and col.model_input:  # `NULL` as a region: a category of its own to the model
         missing = missing_categories(parsed)
         if column_stats is None:  # written for every customer without one: the export's convention

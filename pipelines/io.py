@@ -23,9 +23,8 @@ from pipelines.staging import atomic_directory, atomic_path, replace_path  # noq
 from pipelines.table_files import (
     SUFFIXES,
     check_table_path,
-    fixed_binary_columns,
+    parquet_columns,
     unreadable_table_file,
-    uuid_columns,
     uuid_text,
 )
 
@@ -274,15 +273,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    _check_duplicate_names(path, pq.read_schema(path).names)  # Arrow's own error dumps the schema
+    names, uuids, fixed = parquet_columns(path)  # the footer read once
+    _check_duplicate_names(path, names)  # Arrow's own error dumps the schema
     try:
         frame = pd.read_parquet(path, coerce_int96_timestamp_unit="us")  # int96 9999-12-31 wrapped to 1816
     except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         frame = pq.read_table(path, coerce_int96_timestamp_unit="us").to_pandas(ignore_metadata=True)
     _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
-    for column in uuid_columns(path):  # a UUID's text is its canonical 8-4-4-4-12 (was: 16 raw bytes)
+    for column in uuids:  # a UUID's text is its canonical 8-4-4-4-12 (was: 16 raw bytes)
         frame[column] = uuid_text(frame[column])
-    for column in fixed_binary_columns(path):  # raw bytes, not text: pandas holds them as `binary`'s (UTF-8)
+    for column in fixed:  # raw bytes, not text: pandas holds them as `binary`'s (UTF-8)
         frame[column] = fixed_length_bytes(frame[column])
     # A key written as the pandas index (`df.set_index("order_id")`) is a column; an unnamed one is row labels.
     unnamed = all(name is None for name in frame.index.names)

@@ -286,25 +286,7 @@ def uuid_columns(path: Path) -> list[str]:
     is written as): each value is read as its canonical text, `8-4-4-4-12` lower-case hex (RFC 9562), by both
     engines (`uuid_text`; Spark's `spark_sources.read_source`). A column of plain bytes is not one: its text is
     not known (`features.column_types.BINARY_IDS`)."""
-    import pyarrow.parquet as pq
-
-    schema = pq.ParquetFile(path).schema
-    leaves = (schema.column(i) for i in range(len(schema)))
-    return [c.path for c in leaves if "." not in c.path and str(c.logical_type) == "UUID"]
-
-
-def uuid_text(values: object) -> object:
-    """A UUID column's 16-byte values as their canonical text (`uuid_columns`); a missing value stays missing."""
-    import uuid
-
-    import pandas as pd
-
-    series = pd.Series(values)
-    return (
-        series.map(lambda b: str(uuid.UUID(bytes=bytes(b))), na_action="ignore")
-        .astype("str")
-        .where(series.notna(), None)
-    )
+    return parquet_columns(path)[1]
 
 
 def fixed_binary_columns(path: Path) -> list[str]:
@@ -313,12 +295,49 @@ def fixed_binary_columns(path: Path) -> list[str]:
     (`features.column_types.fixed_length_bytes`; Spark's executors in `spark_input.check_rows`), as pandas and
     Spark hold them as plain bytes; an id column of them stops (`BINARY_IDS`). Variable-length bytes (`binary`,
     Hive's and Impala's text) are not among them: they are read as UTF-8 text."""
+    return parquet_columns(path)[2]
+
+
+def parquet_columns(path: Path) -> tuple[list[str], list[str], list[str]]:
+    """A Parquet file's column names, its UUID columns (`uuid_columns`) and its other fixed-length-bytes columns
+    (`fixed_binary_columns`), from one read of its footer."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    uuids = set(uuid_columns(path))
-    fields = [
-        (f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
-        for f in pq.read_schema(path)
-    ]
-    return [name for name, kind in fields if pa.types.is_fixed_size_binary(kind) and name not in uuids]
+    with pq.ParquetFile(path) as file:
+        schema, arrow = file.schema, file.schema_arrow
+    leaves = (schema.column(i) for i in range(len(schema)))
+    uuids = [c.path for c in leaves if "." not in c.path and str(c.logical_type) == "UUID"]
+    kinds = [(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in arrow]
+    fixed = [name for name, kind in kinds if pa.types.is_fixed_size_binary(kind) and name not in set(uuids)]
+    return arrow.names, uuids, fixed
+
+
+#: Each byte's two lower-case hex digits, and where a UUID's 32 digits go in its 36 characters (8-4-4-4-12).
+_HEX_DIGITS = [f"{i:02x}".encode() for i in range(256)]
+_UUID_DIGITS = [i for i in range(36) if i not in (8, 13, 18, 23)]
+
+
+def uuid_text(values: object) -> object:
+    """A UUID column's 16-byte values as their canonical text (`uuid_columns`); a missing value stays missing. The
+    values' Arrow buffer is viewed as rows of 16 bytes and spelled by a lookup table (no `uuid.UUID` per value)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    series = pd.Series(values)
+    arr = pa.array(series.to_numpy(dtype=object), type=pa.binary(16), from_pandas=True)  # offset 0
+    n = len(arr)
+    validity, data = arr.buffers()
+    raw = np.frombuffer(data, dtype=np.uint8, count=16 * n).reshape(n, 16)
+    spelled = np.full((n, 36), ord("-"), dtype=np.uint8)
+    spelled[:, _UUID_DIGITS] = np.array(_HEX_DIGITS, dtype="S2")[raw].view(np.uint8).reshape(n, 32)
+    large = 36 * n >= 2**31  # a string array's offsets are int32
+    offsets = np.arange(0, 36 * n + 1, 36, dtype=np.int64 if large else np.int32)
+    text = pa.Array.from_buffers(
+        pa.large_string() if large else pa.string(),
+        n,
+        [validity, pa.py_buffer(offsets), pa.py_buffer(spelled)],
+        null_count=arr.null_count,
+    )
+    return pd.Series(pd.array(text, dtype="str"), index=series.index).where(series.notna(), None)

@@ -29,9 +29,38 @@ def test_a_stray_id_in_compatibility_forms_is_rejected_and_an_id_of_another_scri
     kept = set(result.tables["orders"]["customer_id"])
     assert {"Клиент42", "顧客42", "Caf\u00e9", "C 1", "C1"} <= kept
     assert not {"Ｃ1", "C\u00a01", "C\u20091"} & kept
-    for stray in ("C١", "𝐂1", "C¹"):
+    for stray in ("C١", "𝐂1"):
         one = raw_orders(400).assign(customer_id=lambda o, s=stray: o["customer_id"].where(o.index != 9, s))
         assert validate_tables({"orders": one}).report["orders"].rejected_by_reason == {FOLDED: 1}
+
+
+def test_ids_with_their_own_compatibility_signs_are_kept_and_fullwidth_ones_still_rejected():
+    """`№1234`, `Nº 0001`, `Fª-12`, `C¹`, `Ⅻ-7`: signs Unicode lists as `<compat>` / `<super>` forms, written by
+    real systems in their ids. NFKC folded them to ASCII, so every such id was rejected and, on 1% of a column, the
+    run stopped. Now only another width or font, a no-break, thin or ideographic space and other digits are folded
+    (`features.folded_ids.id_spelling`): these ids are kept, a fullwidth `Ｃ００１` among them still rejected."""
+    own = ["\u21161234", "N\u00ba 0001", "F\u00aa-12", "C\u00b9", "\u216b-7"]
+    orders = raw_orders(400)
+    orders.loc[: len(own) - 1, "customer_id"] = own  # 5 of 400: over the stop's 1% would be 4
+    orders.loc[len(own), "customer_id"] = "\uff23\uff10\uff10\uff11"
+    result = validate_tables({"orders": orders})
+    assert result.report["orders"].rejected_by_reason == {FOLDED: 1}
+    assert set(own) <= set(result.tables["orders"]["customer_id"])
+
+
+def test_an_id_column_is_folded_once_for_its_stop_and_its_reject(monkeypatch):
+    """The 1% stop and the row reject of ids in compatibility forms read one mask: each distinct non-ASCII id is
+    judged once (was twice: `folded_ids` computed for the stop and again in the `ID_RULES` loop)."""
+    import features.folded_ids
+
+    judged: list[str] = []
+    spells = features.folded_ids._spells_ascii
+    monkeypatch.setattr(features.folded_ids, "_spells_ascii", lambda v: judged.append(v) or spells(v))
+    orders = raw_orders(400)
+    orders.loc[:1, "customer_id"] = ["\uff231", "\u041a\u043b\u0438\u0435\u043d\u044242"]
+    result = validate_tables({"orders": orders})
+    assert result.report["orders"].rejected_by_reason == {FOLDED: 1}
+    assert sorted(judged) == sorted(["\uff231", "\u041a\u043b\u0438\u0435\u043d\u044242"])
 
 
 def test_ids_in_compatibility_forms_on_one_percent_of_a_column_stop():
@@ -92,6 +121,18 @@ def test_dates_in_other_digits_or_compatibility_forms_on_one_percent_of_a_column
     assert validate_tables({"orders": orders}).report["orders"].rejected_by_reason == {
         "ambiguous or unknown date format in ordered_at": 1
     }
+
+
+def test_the_other_digits_sentence_counts_only_the_dates_folding_finds():
+    """Dates of another form, 5 in fullwidth digits and 5 with a Turkish month (`5 Mayıs 2023`: not ASCII, but
+    no compatibility form): the stop said all 10 were in other digits or compatibility forms (every non-ASCII
+    value counted). Now only the 5 `_folded_dates` finds (`features.date_forms._folded_hint`)."""
+    orders = raw_orders(400)
+    orders.loc[:4, "ordered_at"] = "\uff12\uff10\uff12\uff13-01-05"
+    orders.loc[5:9, "ordered_at"] = "5 May\u0131s 2023"
+    with pytest.raises(StructuralError, match=r"10 of 400 values are dates written in another form") as stop:
+        validate_tables({"orders": orders})
+    assert "5 of them in other digits than 0-9 or Unicode compatibility forms" in str(stop.value)
 
 
 def packed(kind: str, data: bytes) -> bytes:
@@ -199,6 +240,33 @@ def test_a_model_read_category_with_a_lookalike_letter_is_rejected_as_an_id_is()
     }
 
 
+def test_a_word_in_capitals_of_one_script_is_its_own_and_a_mixed_word_still_a_lookalike():
+    """A Russian or Greek CRM's regions in capitals (`МОСКВА`, `ТОМСК`, `СССР`, `ΚΡΗΤΗ`): every letter has a Latin
+    twin, so each row was rejected as a lookalike and a region's customers lost. Now a word of one script is that
+    script's own (`features.ids._mixed_lookalike`); `Nоrth` (a Cyrillic `о` among Latin letters), `C00000Ι` and a
+    lone `С` before digits (`С 12`) are still rejected, in regions and ids alike."""
+    capitals = ["\u041c\u041e\u0421\u041a\u0412\u0410", "\u0422\u041e\u041c\u0421\u041a"]
+    capitals += ["\u0421\u0421\u0421\u0420", "\u039a\u03a1\u0397\u03a4\u0397"]
+    orders = raw_orders(300)
+    orders.loc[: len(capitals) - 1, "customer_id"] = capitals
+    orders.loc[len(capitals), "customer_id"] = "C00000\u0399"
+    customers = pd.DataFrame({"customer_id": orders["customer_id"], "region": ["North"] * 300})
+    customers.loc[: len(capitals) - 1, "region"] = capitals
+    customers.loc[10:11, "region"] = ["N\u043erth", "\u0421 12"]
+    result = validate_tables({"orders": orders, "customers": customers})
+    reason = "a Cyrillic or Greek letter drawn like a Latin one in {} (Cyrillic С for Latin C: a lookalike)"
+    assert result.report["orders"].rejected_by_reason == {  # rows 10, 11: their customers' regions rejected
+        reason.format("customer_id"): 1,
+        "unknown customer_id": 2,
+    }
+    assert result.report["customers"].rejected_by_reason == {
+        reason.format("customer_id"): 1,
+        reason.format("region"): 2,
+    }
+    assert set(capitals) <= set(result.tables["orders"]["customer_id"])
+    assert set(result.tables["customers"]["region"].astype(str)) == {"North", *capitals}
+
+
 def test_a_model_read_category_in_other_digits_is_folded_as_fullwidth_is():
     """A segment `B٢B` (an Arabic-Indic two): was a second segment beside `B2B`, one the model never saw (NFKC
     folds fullwidth `Ｂ２Ｂ` but not other scripts' digits). Now folded with them (`features.folded_ids.
@@ -303,6 +371,25 @@ def test_a_uuid_typed_id_column_is_read_as_its_canonical_text(tmp_path, arrow_sc
     assert loaded.tables["orders"]["customer_id"].tolist() == text
     assert loaded.result.report["orders"].rejected_by_reason == {"missing customer_id": 1}
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text[0])
+
+
+def test_uuid_text_spells_each_value_as_python_uuid_does():
+    """`uuid_text` spells 16 bytes by a lookup table over the column's buffer (was a `uuid.UUID` per value, 4.5 s
+    per million ids): the same text as `str(uuid.UUID(bytes=...))` for every value, the extremes included, a
+    missing value missing, the index kept."""
+    import uuid
+
+    import numpy as np
+
+    from pipelines.table_files import uuid_text
+
+    rng = np.random.default_rng(7)
+    values = [rng.bytes(16) for _ in range(500)] + [bytes(16), b"\xff" * 16, None]
+    got = uuid_text(pd.Series(values, index=range(5, 5 + len(values)), dtype=object))
+    expected = [str(uuid.UUID(bytes=v)) for v in values[:-1]]
+    assert got.iloc[:-1].tolist() == expected and pd.isna(got.iloc[-1])
+    assert list(got.index) == list(range(5, 5 + len(values))) and str(got.dtype) == "str"
+    assert uuid_text(pd.Series([], dtype=object)).tolist() == []
 
 
 def test_a_binary_id_column_stops_naming_its_type_and_the_way_out(tmp_path):

@@ -1550,7 +1550,7 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     one of the id rules the Spark batches run), an id of another script kept; on 3 of 6 ids the same stop, from
     `spark_masks`' `FOLDED_ID` summed in the one aggregation; dates in other digits on 3 of 6, the same stop; a gzip
     file named `orders.csv`, a cost column headed `ｃｏｓｔ` and a table file `ｏｒｄｅｒｓ.csv`, the same messages; a region `Nоrth` with a Cyrillic
-    `о`, the same reject, and a segment `B٢B` the same `B2B`."""
+    `о`, the same reject, a region `МОСКВА` kept, and a segment `B٢B` the same `B2B`."""
     from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round16 import FOLDED, packed
 
@@ -1562,8 +1562,9 @@ def test_round16_rejects_and_stops_are_the_pandas_ones(spark, tmp_path):
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
     # a region `Nоrth` with a Cyrillic `о`: the ids' lookalike reject, in a model-read category
+    moscow = "\u041c\u041e\u0421\u041a\u0412\u0410"  # `МОСКВА`: every letter a lookalike, one script: kept
     regions = _CUST.assign(
-        region=["North", "N\u043erth", "West", "West", "North", "West"],
+        region=["North", "N\u043erth", "West", moscow, "North", "West"],
         segment=["B2B", "B\u0662B", "B2B", "B2C", "B2C", "B2B"],  # `B٢B` folded to `B2B`
     )
     data = _write(tmp_path / "regions", orders=_ORD, customers=regions)
