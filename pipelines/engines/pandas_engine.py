@@ -188,25 +188,17 @@ def score_pandas(
         if churn is not None:
             churn.add(res.churn_contrib)
 
-    def after_chunk(feats: pd.DataFrame, unscored: pd.DataFrame | None) -> None:
-        if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
-            profile_inputs.add(feats)
-        if unscored is not None:
-            compact_parts.append(unscored)
-
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in chunks:
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
+            if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
+                behind.submit(profile_inputs.add, feats)
             mask = isin_ids(feats.index, scored_ids)
-            # One step per chunk (a `submit` waits for the step before it): the profile's inputs, then the
-            # unscored customers set aside, the serial order, behind the chunk's first batch
-            unscored = None
+            carried = [c for c in cfg.carried_features() if c in feats.columns]
             if not mask.all():  # not scored: only the carried feature values, no prediction
-                unscored = feats.loc[~mask, [c for c in cfg.carried_features() if c in feats.columns]]
-            if profile_inputs is not None or unscored is not None:
-                behind.submit(after_chunk, feats, unscored)
+                behind.submit(compact_parts.append, feats.loc[~mask, carried])
             feats = feats[mask]
             if not len(feats):
                 t0 = time.perf_counter()

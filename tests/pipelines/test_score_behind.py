@@ -103,39 +103,3 @@ def test_a_run_with_the_steps_behind_writes_the_serial_loops_bytes(trained, tmp_
         b = output_paths(tmp_path / "serial" / "s.parquet")[kind]
         assert a.read_bytes() == b.read_bytes(), kind
     assert not _behind_threads()
-
-
-def test_a_chunks_profile_inputs_run_behind_its_first_batch(trained, tmp_path, monkeypatch):
-    """Each chunk's profile inputs and its unscored customers go behind as one step: the chunk's first batch is
-    scored while its profile inputs are still being written (was: setting the unscored customers aside waited
-    for the profile step to finish, so the main thread scored nothing meanwhile)."""
-    import time
-
-    import pipelines.engines.pandas_engine as engine
-    from pipelines.profile_inputs import ProfileInputsWriter
-
-    cpus(monkeypatch, 2)
-    monkeypatch.setattr(engine, "SCORE_BATCH_ROWS", 60)
-    score_features, isin_ids, add = engine.score_features, engine.isin_ids, ProfileInputsWriter.add
-    chunks, written = [0], [0]  # chunks whose scored ids were looked up (main thread), profile steps done
-    overlapped: dict[int, bool] = {}  # chunk -> its profile step still running as its first batch is scored
-
-    def looked_up(*args, **kwargs):
-        chunks[0] += 1
-        return isin_ids(*args, **kwargs)
-
-    def scoring(*args, **kwargs):
-        overlapped.setdefault(chunks[0], written[0] < chunks[0])
-        return score_features(*args, **kwargs)
-
-    def slow_add(self, features):
-        time.sleep(0.2)
-        add(self, features)
-        written[0] += 1
-
-    monkeypatch.setattr(engine, "isin_ids", looked_up)
-    monkeypatch.setattr(engine, "score_features", scoring)
-    monkeypatch.setattr(ProfileInputsWriter, "add", slow_add)
-    score_trained(trained, tmp_path / "s.parquet", chunk_customers=150)
-    assert written[0] == chunks[0] > 2 and len(overlapped) > 2
-    assert all(overlapped.values()), overlapped
