@@ -5,11 +5,12 @@ spilled to disk, its compact scores spilled, its contributions handed to their w
 its features are built (the profile's inputs) reads that batch or chunk only, and each goes to one
 accumulator or file in the order the batches come. `Behind.submit` runs these steps on one background thread
 while the caller scores the next batch, one step at a time and in the order submitted, so every accumulator
-and file receives exactly what the serial loop gave it, in the same order: the same counts and bytes. At most
-one step waits behind the running one (a later `submit` waits for the step before), so at most one batch more
-is alive. An error in a step is raised by the next `submit` or by `close`; `close` waits for the last step and
-stops the thread (none outlives the run). On one thread (`OMP_NUM_THREADS=1`:
-`models.threads.prediction_threads`) the steps run on the caller's thread, as they are submitted.
+and file receives exactly what the serial loop gave it, in the same order: the same counts and bytes. Nothing is
+queued: a `submit` first waits for the step before it, so one step runs behind the caller and overlaps only what
+the caller does until its next `submit`, and at most one batch more is alive. An error in a step is raised by
+the next `submit` or by `close`; `close` waits for the last step and stops the thread (none outlives the run).
+On one thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the steps run on the caller's thread,
+as they are submitted.
 """
 
 from __future__ import annotations
