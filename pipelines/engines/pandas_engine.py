@@ -36,7 +36,6 @@ from pipelines.engines.scoring import (
     merge_counts,
     model_extras,
     score_features,
-    with_reasons,
 )
 from pipelines.engines.spill import ReasonSpill, ScoreParts, reason_columns
 from pipelines.io import release_memory
@@ -168,13 +167,11 @@ def score_pandas(
     # scoring instead, `Behind`, never ahead of it)
     if chunks is None:
         chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
-    # issue 14: what a scored batch leaves (its reasons and churn points, drift counts, spilled reasons and scores,
-    # contributions; the profile's inputs) is taken care of on one background thread, in order, while the next
-    # batch is explained
+    # issue 14: what a scored batch leaves (drift counts, spilled reasons and scores, contributions; the profile's
+    # inputs) is taken care of on one background thread, in order, while the next batch is explained
     behind = Behind()
 
     def after_batch(res: Any) -> None:
-        with_reasons(res, bundle, cfg)
         drift.add(res.features, "features")
         drift.add(res.scores, "predictions")
         if spill is None:
@@ -211,9 +208,7 @@ def score_pandas(
                 part = feats.iloc[b * SCORE_BATCH_ROWS : (b + 1) * SCORE_BATCH_ROWS]
                 after = len(feats) - b * SCORE_BATCH_ROWS - len(part)  # rows of the later batches
                 part_share = min(len(part), max(share - after, -(-share // (n_batches - b))))
-                res = score_features(
-                    part, bundle, cfg, check_rows=part_share, extras=extras, reasons_later=True
-                )
+                res = score_features(part, bundle, cfg, check_rows=part_share, extras=extras)
                 checked += res.spot_checked_rows
                 share -= res.spot_checked_rows
                 merge_counts(unseen, res.unseen_categories)

@@ -72,7 +72,7 @@ class ContractMismatch(StructuralError):
 
 @dataclass
 class ChunkResult:
-    scores: pd.DataFrame | None  # index customer_id (None until `with_reasons` when scored `reasons_later`)
+    scores: pd.DataFrame  # index customer_id
     value_contrib: pd.DataFrame
     features: pd.DataFrame
     spot_checked_rows: int
@@ -81,8 +81,6 @@ class ChunkResult:
     ignored_columns: list[str] = field(default_factory=list)
     #: churn contributions in probability points (`churn_probability_contributions`), same rows (issue 15)
     churn_contrib: pd.DataFrame | None = None
-    #: scored with `reasons_later`: what `with_reasons` words the reasons from (`scores` holds none until then)
-    later: Any = None
 
 
 def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:
@@ -120,7 +118,6 @@ def score_features(
     cfg: AppConfig,
     check_rows: int | None = None,
     extras: pd.DataFrame | None = None,
-    reasons_later: bool = False,
 ) -> ChunkResult:
     """Predictions, exact contributions and top reasons for a feature table (index customer_id).
 
@@ -134,8 +131,6 @@ def score_features(
     explainer's own pass (`explain_with_raw`: LightGBM's bits, checked on rows spread over the chunk), the value
     model's `pred_value_{h}d` being its booster's raw output and the churn probability derived from the churn
     booster's (`CustomerValueModel.predict_from_raw`); so neither booster predicts every row again.
-    `reasons_later`: the result comes without its reasons, churn points and `scores`, which `with_reasons` adds
-    (the pandas engine does it on another thread while the next batch is explained, issue 14).
     """
     if extras is not None:
         features = features.join(extras.reindex(features.index))
@@ -145,6 +140,7 @@ def score_features(
             "the features built from this data do not match the model's feature contract:\n  - "
             + "\n  - ".join(problems)
         )
+    h = bundle.horizon_days
     registry = feature_registry(cfg.features)
     n_check = cfg.explain.check_rows if check_rows is None else check_rows
     Xt = bundle.contract_.apply(features)
@@ -154,28 +150,18 @@ def score_features(
         value_contrib, value_raw = explain_with_raw(boosters["value"], Xt, n_check)
     churn_logodds, churn_raw = explain_with_raw(boosters["churn"], Xt, n_check)
     preds = bundle.predict_from_raw(features, Xt, value_raw, churn_raw)
-    result = ChunkResult(None, value_contrib, features, min(n_check, len(features)), unseen, ignored)
-    result.later = (preds, churn_logodds, "value" in boosters, registry)
-    return result if reasons_later else with_reasons(result, bundle, cfg)
-
-
-def with_reasons(result: ChunkResult, bundle: CustomerValueModel, cfg: AppConfig) -> ChunkResult:
-    """`result` of `score_features(..., reasons_later=True)` completed: its top reasons, churn points (issue 15:
-    written beside the value contributions) and `scores` (predictions, reasons, carried features)."""
-    preds, churn_logodds, has_value, registry = result.later
-    features, h = result.features, bundle.horizon_days
     parts = [preds]
-    if has_value:
-        parts.append(reason_choices(result.value_contrib, features, registry, cfg.explain.n_reasons, "value"))
+    if "value" in boosters:
+        parts.append(reason_choices(value_contrib, features, registry, cfg.explain.n_reasons, "value"))
     base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))
     base_prob = bundle.churn_model_.calibrate(base_raw)
     churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)
     parts.append(reason_choices(churn_prob, features, registry, cfg.explain.n_reasons, "churn"))
     carried = [c for c in cfg.carried_features() if c in features.columns]
     parts.append(features[carried])
-    result.scores = pd.concat(parts, axis=1)
-    result.churn_contrib = churn_prob
-    result.later = None
+    scores = pd.concat(parts, axis=1)
+    result = ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
+    result.churn_contrib = churn_prob  # issue 15: written beside the value contributions
     return result
 
 
