@@ -1,11 +1,11 @@
 """Ids spelled in Unicode compatibility forms or another script's digits, ASCII once folded: fullwidth `Ｃ００１`
 (an East Asian input method), a non-breaking, thin or ideographic space inside (`C\u00a0001`, copied from a web
 page or a word processor), mathematical letters and digits (`𝐂1`), Arabic-Indic digits (`C١`): the forms of
-`id_spelling`. Signs Unicode lists as other compatibility forms (`<compat>`, `<super>`: `№1234`, `Nº 0001`, `Fª-12`,
-`C¹`, Roman numerals) are an id's own writing and kept. NFC leaves them as they are, so each is another id than the ASCII one it spells: a customer split in two
-printed alike (without a customers table), or `unknown customer_id` for a wrong reason. A row reject (one of
-`features.ids.ID_RULES`), a structural error on 1% of a column (`check_folded_ids`: the export's way). An id of
-another script (`Клиент42`, `顧客42`, `Café`) is not folded to ASCII and is kept."""
+`id_spelling`. NFC leaves them as they are, so each is another id than the ASCII one it spells: a customer split in
+two printed alike (without a customers table), or `unknown customer_id` for a wrong reason. A row reject (one of
+`features.ids.ID_RULES`), a structural error on 1% of a column (`check_folded_ids`: the export's way). Signs
+Unicode lists as other compatibility forms (`<compat>`, `<super>`: `№1234`, `Nº 0001`, `Fª-12`, `C¹`, Roman
+numerals) are an id's own writing and kept, as is an id of another script (`Клиент42`, `顧客42`, `Café`)."""
 
 from __future__ import annotations
 
