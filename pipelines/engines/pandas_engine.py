@@ -3,7 +3,10 @@
 Each chunk (`pipelines.engines.chunks`) is built, scored and explained, its drift counts added and its value
 contributions appended to the contributions file. The next chunk's tables and features are built on one
 background thread while the current one is scored (`chunks.prefetched`; LightGBM and the TreeSHAP kernels
-release the GIL), so the second core has work outside the threaded predict and explain (issue 14). The compact per-customer scores wait for `run_score` to finish
+release the GIL), so the second core has work outside the threaded predict and explain (issue 14). What a scored
+batch leaves on disk (spilled reasons and compact scores, contributions) is written on one more background thread,
+in order, at most one batch behind, while the next batch is scored (`pipelines.engines.behind.Behind`: the bytes of
+the serial loop). The compact per-customer scores wait for `run_score` to finish
 the whole base (tiers and ratings rank every customer at once): with a spill directory on disk, chunk by chunk
 (`pipelines.engines.spill.ScoreParts`, read back at the end of the loop), otherwise in memory.
 """
@@ -24,6 +27,7 @@ from features.validation import isin_ids
 from models.bundle import CustomerValueModel
 from models.explain import release_explainers
 from pipelines.config import AppConfig
+from pipelines.engines.behind import Behind
 from pipelines.engines.chunks import SharedCustomerIndex, iterate_chunks, prefetched
 from pipelines.engines.drift import DriftAccumulator
 from pipelines.engines.scoring import (
@@ -162,6 +166,26 @@ def score_pandas(
     # the profile inputs built there too the 1M peak was 3,939 MB against 3,877 MB: they stay on this thread)
     if chunks is None:
         chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
+    # issue 14, twentieth part: what a scored batch leaves on disk (its spilled reasons and compact scores, its
+    # contributions) is written on one background thread, in order, while the next batch is explained. Bounded:
+    # the step holds the batch's scores and contribution frames only (its features are let go here, after their
+    # drift counts; the chunk's profile inputs stay on this thread: kept behind, they held a whole chunk's
+    # features and broke the memory bar, nineteenth part), and at most one batch is behind (`Behind.submit`
+    # waits for the step before)
+    behind = Behind()
+
+    def after_batch(scores: pd.DataFrame, value_contrib: Any, churn_contrib: Any) -> None:
+        if spill is None:
+            compact_parts.append(scores)
+        else:  # the sentences go to disk: memory stays flat in the number of customers (issue 14)
+            spilled = reason_columns(scores.columns)
+            spill.add(scores[spilled])
+            compact_parts.append(scores.drop(columns=spilled))
+        if value is not None:
+            value.add(value_contrib)
+        if churn is not None:
+            churn.add(churn_contrib)
+
     try:
         t0 = time.perf_counter()
         for k, n_chunks, feats in chunks:
@@ -172,7 +196,7 @@ def score_pandas(
             mask = isin_ids(feats.index, scored_ids)
             carried = [c for c in cfg.carried_features() if c in feats.columns]
             if not mask.all():  # not scored: only the carried feature values, no prediction
-                compact_parts.append(feats.loc[~mask, carried])
+                behind.submit(compact_parts.append, feats.loc[~mask, carried])
             feats = feats[mask]
             if not len(feats):
                 t0 = time.perf_counter()
@@ -192,16 +216,7 @@ def score_pandas(
                 ignored.update(res.ignored_columns)
                 drift.add(res.features, "features")
                 drift.add(res.scores, "predictions")
-                if spill is None:
-                    compact_parts.append(res.scores)
-                else:  # the sentences go to disk: memory stays flat in the number of customers (issue 14)
-                    spilled = reason_columns(res.scores.columns)
-                    spill.add(res.scores[spilled])
-                    compact_parts.append(res.scores.drop(columns=spilled))
-                if value is not None:
-                    value.add(res.value_contrib)
-                if churn is not None:
-                    churn.add(res.churn_contrib)
+                behind.submit(after_batch, res.scores, res.value_contrib, res.churn_contrib)
                 if bridged is not None and bridged.note is None:
                     bridged.add(part, cfg)
                 del res, part
@@ -211,7 +226,10 @@ def score_pandas(
             del feats
             release_memory()  # the chunk's garbage, while the next chunk is built (issue 14)
             t0 = time.perf_counter()
+        behind.close()  # the last batch's steps done (their error raised here)
     finally:
+        # stopped by an error: the step running is waited for, the error raised is the loop's
+        behind.close(quiet=True)
         chunks.close()  # a chunk being built is waited for, so no thread outlives the run
         release_explainers()  # the explainers' tables are not needed by the whole-base finish (issue 14)
         if value is not None:
