@@ -231,7 +231,7 @@ def run_report(
     from pipelines.fingerprint import check_run_currency, check_same_data, with_run_settings
     from pipelines.outputs import read_output_set
     from pipelines.reports import build_reports
-    from pipelines.tracking import model_card
+    from pipelines.tracking_card import model_card
 
     cfg = load_config(config)
     # a file: its parent is probed, the directory itself is replaced whole

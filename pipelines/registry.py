@@ -3,7 +3,7 @@
 A data scientist compares and promotes without retraining. `list_versions` reads each version's training run
 (as-of, horizon, the backtest means of `models.primary_metrics` as `cvp train` logged them: `model.<metric>`) and
 the champion's, for the difference. `promote_version` moves `@champion` and writes the promotion record
-`cvp train --promote` writes (`pipelines.tracking.record_promotion`): the version's `promotion` tag and its run's.
+`cvp train --promote` writes (`pipelines.tracking_runs.record_promotion`): the version's `promotion` tag and its run's.
 `cvp models --metrics all` (or a list) shows more metrics, one row per metric and one column per version;
 `--json` writes every version with every metric the promotion rule read in its training (the model's, the
 champion's refitted on the same folds, the promotion baseline's) for scripts.
@@ -240,14 +240,8 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     promotion registered (`pipelines.tracking.STATUS_TAG`), is refused: exit 2 naming the registered ones."""
     from mlflow.exceptions import MlflowException
 
-    from pipelines.tracking import (
-        CHALLENGER,
-        CHAMPION,
-        INCOMPLETE,
-        STATUS_TAG,
-        current_champion,
-        record_promotion,
-    )
+    from pipelines.tracking import CHALLENGER, CHAMPION, INCOMPLETE, STATUS_TAG, current_champion
+    from pipelines.tracking_runs import record_promotion
 
     cfg, name, client = _registry(config, tracking_uri)
     version = str(version).strip().removeprefix("v")

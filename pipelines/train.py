@@ -1,5 +1,5 @@
 """Training and backtest jobs: build the training set, fit, backtest, decide the promotion; the MLflow run, the
-registration and the alias are `pipelines.tracking.log_training_run`'s."""
+registration and the alias are `pipelines.tracking_runs.log_training_run`'s."""
 
 from __future__ import annotations
 
@@ -49,9 +49,9 @@ from pipelines.tracking import (
     current_champion,
     ensure_experiment,
     load_bundle,
-    log_training_run,
     sweep_interrupted,
 )
+from pipelines.tracking_runs import log_training_run
 
 
 def write_backtest(
