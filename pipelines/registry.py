@@ -240,7 +240,15 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     promotion registered (`pipelines.tracking.STATUS_TAG`), is refused: exit 2 naming the registered ones."""
     from mlflow.exceptions import MlflowException
 
-    from pipelines.tracking import CHALLENGER, CHAMPION, INCOMPLETE, STATUS_TAG, current_champion
+    from pipelines.tracking import (
+        CHALLENGER,
+        CHAMPION,
+        INCOMPLETE,
+        STATUS_TAG,
+        UnreadableModel,
+        current_champion,
+        load_bundle,
+    )
     from pipelines.tracking_runs import record_promotion
 
     cfg, name, client = _registry(config, tracking_uri)
@@ -259,6 +267,14 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
             "promotion was decided; train again (`cvp train`)"
         )
     before = current_champion(name)
+    if before != version:  # a version whose files are gone or corrupt never becomes champion (was: promoted,
+        try:  # exit 0, and the next `cvp score` stopped on it)
+            load_bundle(f"models:/{name}/{version}")
+        except UnreadableModel as exc:
+            raise StructuralError(
+                f"version {version} of {name} cannot be made champion: {exc.why} (the tracking store's artefacts "
+                "moved or deleted?); @champion is unchanged. Restore its files, or train again (`cvp train`)"
+            ) from exc
     if before == version:
         console.print(f"version {version} of {name} is already champion; nothing changed")
         return before

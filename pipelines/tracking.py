@@ -205,6 +205,13 @@ def ensure_experiment(name: str, tracking_dir: Path) -> str:
     return mlflow.create_experiment(name, artifact_location=artifacts)
 
 
+def artifact_location(experiment_id: str) -> str:
+    """Where the experiment's runs keep their files (a `file:` URI beside a local store; a server's own)."""
+    import mlflow
+
+    return str(mlflow.get_experiment(experiment_id).artifact_location)
+
+
 def _pyfunc_class() -> type:
     import mlflow.pyfunc
 

@@ -16,7 +16,17 @@ from typing import Any
 import pandas as pd
 
 from features.errors import without_passwords
-from pipelines.tracking import CHALLENGER, CHAMPION, RUN_HOST, RUN_PID, current_champion, pyfunc_for
+from features.validation import StructuralError
+from pipelines.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    INCOMPLETE,
+    RUN_HOST,
+    RUN_PID,
+    STATUS_TAG,
+    current_champion,
+    pyfunc_for,
+)
 
 #: What MLflow's registry prints to stderr on every registration (with `print`, not a logger): our own line says it.
 _REGISTRY_CHATTER = ("Successfully registered model ", "Registered model ", "Created version ")
@@ -69,35 +79,97 @@ def log_training_run(
     with mlflow.start_run(
         experiment_id=experiment_id, tags={RUN_HOST: host(), RUN_PID: str(os.getpid())}
     ) as run:
-        mlflow.log_params(params)
-        for file_name, content in documents.items():
-            mlflow.log_dict(content, file_name)
-        mlflow.log_metrics(metrics)
-        for path in backtest_files:
-            mlflow.log_artifact(str(path), artifact_path="backtest")
-        chatter = io.StringIO()
-        with warnings.catch_warnings(), contextlib.redirect_stderr(chatter):
-            warnings.simplefilter("ignore")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=pyfunc_for(bundle),
-                signature=signature,
-                input_example=example,
-                pip_requirements=PIP_REQUIREMENTS,
-                registered_model_name=name,
-            )
-        _pass_on_unexpected(chatter.getvalue())
+        try:
+            info = _log_run(name, bundle, example, signature, params, documents, metrics, backtest_files)
+        except (
+            OSError
+        ) as exc:  # the artefact folder filled up or refused a file after the probe: nothing registered
+            raise StructuralError(
+                f"the training's files could not be written to the MLflow artefact store ({exc.strerror or exc}: "
+                f"{exc.filename or '?'}): run {run.info.run_id} is marked FAILED and no model version was "
+                "registered. Free space or give a writable `mlflow.tracking_dir`, then train again"
+            ) from exc
         version = str(info.registered_model_version)
-        now = current_champion(name) if alias == CHAMPION and not forced else compared_with
-        if now != compared_with:
-            seen = f"v{compared_with}" if compared_with else "no champion"
-            alias, reason = (
-                CHALLENGER,
-                f"{reason}; kept as challenger: the champion became v{now} while this model trained (it was "
-                f"compared with {seen}); train again to compare with it, or --promote",
-            )
-        record_promotion(mlflow.MlflowClient(), name, version, alias, reason, run.info.run_id)
+        client = mlflow.MlflowClient()
+        before = _alias_version(client, name, alias)
+        try:
+            now = current_champion(name) if alias == CHAMPION and not forced else compared_with
+            if now != compared_with:
+                seen = f"v{compared_with}" if compared_with else "no champion"
+                alias, reason = (
+                    CHALLENGER,
+                    f"{reason}; kept as challenger: the champion became v{now} while this model trained (it was "
+                    f"compared with {seen}); train again to compare with it, or --promote",
+                )
+                before = _alias_version(client, name, alias)
+            record_promotion(client, name, version, alias, reason, run.info.run_id)
+        except (
+            BaseException
+        ):  # registered, its promotion not recorded: never left looking usable (was: untagged
+            _undo_promotion(
+                client, name, version, alias, before
+            )  # until the next training's sweep, or champion)
+            raise
         return run.info.run_id, version, alias, reason
+
+
+def _log_run(
+    name: str,
+    bundle: Any,
+    example: pd.DataFrame,
+    signature: Any,
+    params: dict[str, Any],
+    documents: dict[str, Any],
+    metrics: dict[str, float],
+    backtest_files: list[Path],
+) -> Any:
+    """Log the run's params, documents, metrics, backtest files and model, registering the model as a new version
+    of `name` (MLflow registers it once its files are written); MLflow's model info."""
+    import mlflow
+
+    mlflow.log_params(params)
+    for file_name, content in documents.items():
+        mlflow.log_dict(content, file_name)
+    mlflow.log_metrics(metrics)
+    for path in backtest_files:
+        mlflow.log_artifact(str(path), artifact_path="backtest")
+    chatter = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stderr(chatter):
+        warnings.simplefilter("ignore")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=pyfunc_for(bundle),
+            signature=signature,
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+            registered_model_name=name,
+        )
+    _pass_on_unexpected(chatter.getvalue())
+    return info
+
+
+def _alias_version(client: Any, name: str, alias: str) -> str | None:
+    """The version `alias` names now; None when it names none (or the registry cannot say)."""
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except Exception:
+        return None
+
+
+def _undo_promotion(client: Any, name: str, version: str, alias: str, before: str | None) -> None:
+    """What a training failing between registering `version` and recording its promotion leaves, made honest at
+    once: the version tagged `cvp.status=incomplete` (never made champion, refused by `--model` and `cvp models
+    promote`) and `alias` given back to the version it named before (`before`; removed when it named none). Best
+    effort: the registry failing here is what failed the training; the next training's sweep tries again."""
+    try:
+        client.set_model_version_tag(name, version, STATUS_TAG, INCOMPLETE)
+        if _alias_version(client, name, alias) == version:
+            if before is not None and before != version:
+                client.set_registered_model_alias(name, alias, before)
+            else:
+                client.delete_registered_model_alias(name, alias)
+    except Exception:
+        return
 
 
 def record_promotion(

@@ -39,11 +39,12 @@ from pipelines.output_checks import BACKTEST_MARKER
 from pipelines.plots import backtest_plots
 from pipelines.sampling import TrainingSample, sample_tables, say_sample
 from pipelines.staging import atomic_directory
-from pipelines.store_errors import check_writable
+from pipelines.store_errors import check_artifacts_writable, check_writable
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
     UnreadableModel,
+    artifact_location,
     browse_hint,
     configure_tracking,
     current_champion,
@@ -233,6 +234,7 @@ def train_and_register(
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
     # a locked or read-only store stops the run now, not after the fit at the logging step (was: minutes at scale)
     check_writable(store)
+    check_artifacts_writable(artifact_location(experiment_id))  # and its artefact folder (a file there, full)
     name = cfg.mlflow.registered_model
     for note in sweep_interrupted(name, experiment_id):  # what a training killed mid-way left
         console.print(f"[yellow]note:[/] {note}")
