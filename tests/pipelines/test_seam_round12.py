@@ -160,3 +160,38 @@ def test_models_promote_refuses_a_version_whose_files_are_gone(trained, tmp_path
         " ".join(res.output.split())
     )
     assert current_champion("customer-value") == "1"
+
+
+def test_scores_of_data_that_ended_months_before_the_as_of_say_so_to_the_job_and_on_every_page(
+    trained, tmp_path
+):
+    """The fixture's data ends on 2024-12-30; scored as of 2025-04-01 every customer read three months without an
+    order (churn risk up, value down, more lapsed), with exit 0 and no word of it but a drift list (was: only data
+    ending more than `labels.max_lapse_days`, two years, before the as-of was said). Now a warning of the run (in
+    the manifest's `warnings` and `stale_data`, with the as-of that reads the data as it ends), the model card's
+    row, and a banner atop the team page and every manager page; within `labels.max_days_past_data` nothing."""
+    import re
+
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_trained
+
+    out = tmp_path / "scores.parquet"
+    run = score_trained(trained, out, as_of_text="2025-04-01")
+    said = "the data ends on 2024-12-30 (its last order), 91 days before --as-of 2025-04-01"
+    assert run.manifest["stale_data"].startswith(said), run.manifest["stale_data"]
+    assert "score with --as-of 2024-12-31 (the data as it ends)" in run.manifest["stale_data"]
+    assert [w for w in run.manifest["warnings"] if w.startswith(said)], run.manifest["warnings"]
+    res = cvp("report", "--scores", out, "--out", tmp_path / "site", "--config", trained.config)
+    assert res.exit_code == 0, res.output
+    pages = sorted((tmp_path / "site").glob("*.html"))
+    assert len(pages) > 2
+    for page in pages:
+        text = " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split())
+        assert "Old data: these scores read data that ends well before their date (2025-04-01)" in text, page
+    team = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "site" / "index.html").read_text()).split())
+    assert f"Stale data {said}" in team
+    fresh = score_trained(
+        trained, tmp_path / "fresh.parquet", as_of_text="2025-01-10"
+    )  # 10 quiet days: normal
+    assert fresh.manifest["stale_data"] is None
+    assert not [w for w in fresh.manifest["warnings"] if "the data ends on" in w]
