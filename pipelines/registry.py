@@ -284,4 +284,25 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     if CHALLENGER in (getattr(found, "aliases", None) or []):  # a challenger no more
         client.delete_registered_model_alias(name, CHALLENGER)
     console.print(f"{name} version {version} is now champion ({replaced})", markup=False, highlight=False)
+    was, h = _horizon(client, name, before), _horizon(client, name, version)
+    if None not in (was, h) and was != h:  # was: the horizon the pages and columns speak of swapped, unsaid
+        console.print(
+            f"warning: version {version} predicts {h} days, the champion it replaced (v{before}) {was}: the next "
+            f"`cvp score` writes pred_*_{h}d columns instead of pred_*_{was}d (a job reading those must follow) "
+            "and its runs are not compared with the earlier ones (a score history keeps one horizon: give it "
+            "another --history)",
+            markup=False,
+            highlight=False,
+        )
     return before
+
+
+def _horizon(client: Any, name: str, version: str | None) -> int | None:
+    """The horizon in days version `version` of `name` was trained for (its run's params); None when unknown."""
+    if version is None:
+        return None
+    try:
+        run_id = client.get_model_version(name, version).run_id
+        return int(client.get_run(run_id).data.params["horizon_days"])
+    except Exception:
+        return None

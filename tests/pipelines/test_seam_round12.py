@@ -195,3 +195,33 @@ def test_scores_of_data_that_ended_months_before_the_as_of_say_so_to_the_job_and
     )  # 10 quiet days: normal
     assert fresh.manifest["stale_data"] is None
     assert not [w for w in fresh.manifest["warnings"] if "the data ends on" in w]
+
+
+def test_models_promote_says_when_the_champions_horizon_changes(trained, tmp_path, monkeypatch):
+    """`cvp models promote 2` of a 90-day model over the 365-day champion said only "now champion" (was): the
+    nightly scores' columns became `pred_*_90d` and a score history's next run was refused for mixing horizons,
+    with no word at the promotion. Now a warning names both horizons and what changes."""
+    import mlflow
+
+    from pipelines.tracking import configure_tracking, current_champion
+    from tests.helpers import cvp, keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(tmp_path / "mlruns")
+    client = mlflow.MlflowClient()
+    v1 = client.get_model_version("customer-value", "1")
+    assert client.get_run(v1.run_id).data.params["horizon_days"] == "365"
+    run = client.create_run(client.get_run(v1.run_id).info.experiment_id)
+    client.log_param(run.info.run_id, "horizon_days", "90")
+    client.set_terminated(run.info.run_id)
+    client.create_model_version("customer-value", v1.source, run_id=run.info.run_id)  # v2: 90 days (its run)
+    res = cvp("models", "promote", "2", "--config", config)
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "version 2 predicts 90 days, the champion it replaced (v1) 365" in said, said
+    assert "writes pred_*_90d columns instead of pred_*_365d" in said
+    assert current_champion("customer-value") == "2"
+    res = cvp("models", "promote", "1", "--config", config)  # back: said again
+    assert "version 1 predicts 365 days, the champion it replaced (v2) 90" in " ".join(res.output.split())
