@@ -225,3 +225,33 @@ def test_models_promote_says_when_the_champions_horizon_changes(trained, tmp_pat
     assert current_champion("customer-value") == "2"
     res = cvp("models", "promote", "1", "--config", config)  # back: said again
     assert "version 1 predicts 365 days, the champion it replaced (v2) 90" in " ".join(res.output.split())
+
+
+def test_a_manager_page_holds_the_customers_assigned_on_the_scores_date_and_says_so(
+    trained, default_scores, tmp_path
+):
+    """Customers reassigned after a scoring run: the pages follow the scores' `account_manager_id` (a newer export
+    given with --data is refused by its fingerprint), yet a manager page said only "scores as of", and a manager
+    reading it after a reassignment took the list for today's (was). Now each manager page holds exactly the
+    customers the scores assign to that manager and says they are those assigned on the scores' date."""
+    import re
+
+    import pandas as pd
+
+    from tests.helpers import cvp
+
+    scores = pd.read_parquet(default_scores.out)
+    res = cvp(
+        "report", "--scores", default_scores.out, "--out", tmp_path / "site", "--config", trained.config
+    )
+    assert res.exit_code == 0, res.output
+    checked = 0
+    for mid, theirs in scores.dropna(subset=["account_manager_id"]).groupby("account_manager_id"):
+        page = tmp_path / "site" / f"manager-{mid}.html"
+        html = page.read_text()
+        text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+        assert "the customers assigned to this account manager on 2025-01-01" in text, page
+        listed = set(re.findall(r"\bC\d{6}\b", text))
+        assert listed and listed <= set(theirs["customer_id"].astype(str)), page
+        checked += 1
+    assert checked > 2
