@@ -36,6 +36,8 @@ class VersionRow:
     backtest: dict[str, dict[str, float]]
     #: `--sample-customers N` of its training ("" for the whole base): its folds held only those customers
     sample: str = ""
+    #: `incomplete`: registered by a training that died or failed before its promotion was recorded (never usable)
+    status: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -50,7 +52,10 @@ def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig,
 
 def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, list[VersionRow]]:
     """The registered versions of `mlflow.registered_model`, oldest first."""
+    from pipelines.tracking import STATUS_TAG, sweep_interrupted
+
     cfg, name, client = _registry(config, tracking_uri)
+    sweep_interrupted(name)  # a version a killed training left is listed as what it is
     aliases: dict[str, list[str]] = {}  # the search's versions may not carry their aliases
     for alias, number in client.get_registered_model(name).aliases.items():
         aliases.setdefault(str(number), []).append(alias)
@@ -80,6 +85,7 @@ def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppCon
                 (v.tags or {}).get("promotion", ""),
                 backtest,
                 params.get("sample_customers", ""),
+                (v.tags or {}).get(STATUS_TAG, ""),
             )
         )
     return cfg, rows
@@ -152,6 +158,7 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "horizon_days": int(r.horizon_days) if r.horizon_days.isdigit() else None,
                 "sample_customers": int(r.sample) if r.sample.isdigit() else None,
                 "promotion": r.promotion,
+                "status": r.status or None,  # "incomplete": never usable
                 "backtest": r.backtest,
                 # the champion's as-of and horizon: the differences are like for like (same backtest folds)
                 "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),
@@ -201,7 +208,7 @@ def run_models(
     if metrics.strip() != "primary":  # wide: one row per metric, one column per version
         table.add_column("metric", no_wrap=True)
         for r in rows:
-            table.add_column(f"v{r.version} {', '.join(r.aliases)}".strip(), no_wrap=True, justify="right")
+            table.add_column(f"v{r.version} {_alias(r)}".strip(), no_wrap=True, justify="right")
         table.add_row("run", *(r.run_id[:8] for r in rows))
         table.add_row("as-of", *(_as_of(r, champion) for r in rows))
         table.add_row("days", *(r.horizon_days for r in rows))
@@ -221,12 +228,18 @@ def run_models(
     for metric in asked:
         table.add_column(METRIC_LABELS.get(metric, metric), no_wrap=True, justify="right")
     for r in rows:
-        alias = ", ".join(r.aliases)
+        alias = _alias(r)
         cells = [_cell(r, m, champion) for m in asked]
         table.add_row(r.version, alias, r.run_id[:8], _as_of(r, champion), r.horizon_days, *cells)
     console.print(table)
     _say_other_folds(rows, champion, console)
     return rows
+
+
+def _alias(r: VersionRow) -> str:
+    """The alias column: the version's aliases, or `incomplete` for a version a failed training left (was: blank,
+    as a usable version without alias)."""
+    return ", ".join(r.aliases) or r.status
 
 
 def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, console: Any) -> None:

@@ -6,6 +6,8 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -75,11 +77,12 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
     tag refused: the store full, a server gone) left the version untagged until the next training's sweep, and
     `@champion` on it with no promotion record (was). Now the failing training itself tags the version
     `cvp.status=incomplete` and gives `@champion` back to the version it named: `cvp score` keeps scoring v1, and
-    `cvp models promote 2` is refused."""
+    `cvp models promote 2` is refused; `cvp models` lists it as incomplete (was: a blank alias)."""
     import mlflow
 
     import pipelines.tracking_runs as runs
-    from pipelines.registry import promote_version
+    from pipelines.config import load_config
+    from pipelines.registry import list_versions, promote_version, run_models, versions_json
     from pipelines.tracking import configure_tracking, current_champion, ensure_experiment
     from tests.helpers import keep_mlflow_uris, quiet
 
@@ -107,6 +110,11 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
     config.write_text(f"mlflow: {{tracking_dir: {tracking}, registered_model: cv-half}}\n")
     with pytest.raises(StructuralError, match="version 2 of cv-half is incomplete"):
         promote_version("2", config, None, quiet())
+    console = quiet()
+    run_models(config, None, console)  # was: v2 listed with a blank alias, as a usable version
+    assert re.search(r"^2\s+incomplete\s", console.file.getvalue(), re.M), console.file.getvalue()
+    listed = json.loads(versions_json(list_versions(config, None)[1], load_config(config)))["versions"]
+    assert [v["status"] for v in listed] == [None, "incomplete"]
 
 
 def test_a_training_whose_files_fill_the_disk_is_exit_2_and_registers_nothing(tmp_path, monkeypatch):
