@@ -81,13 +81,24 @@ def log_training_run(
     ) as run:
         try:
             info = _log_run(name, bundle, example, signature, params, documents, metrics, backtest_files)
-        except (
-            OSError
-        ) as exc:  # the artefact folder filled up or refused a file after the probe: nothing registered
+        except OSError as exc:  # the artefact folder filled up or refused a file after the probe
+            client = mlflow.MlflowClient()
+            run_id = run.info.run_id
+            # MLflow registers once the files are written: nothing is registered, unless it failed after that
+            left = [
+                str(v.version) for v in client.search_model_versions(f"name = '{name}'") if v.run_id == run_id
+            ]
+            for number in left:
+                _undo_promotion(client, name, number, alias, None)
+            said = (
+                f"version {', '.join(left)} tagged {STATUS_TAG}={INCOMPLETE}"
+                if left
+                else "no version registered"
+            )
             raise StructuralError(
                 f"the training's files could not be written to the MLflow artefact store ({exc.strerror or exc}: "
-                f"{exc.filename or '?'}): run {run.info.run_id} is marked FAILED and no model version was "
-                "registered. Free space or give a writable `mlflow.tracking_dir`, then train again"
+                f"{exc.filename or '?'}): run {run_id} is marked FAILED, {said}. Free space or give a writable "
+                "`mlflow.tracking_dir`, then train again"
             ) from exc
         version = str(info.registered_model_version)
         client = mlflow.MlflowClient()
