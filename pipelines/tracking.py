@@ -275,6 +275,17 @@ def load_bundle(uri: str) -> LoadedModel:
                     f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
                     "train again with `cvp train`"
                 )
+        elif uri.startswith("runs:/"):  # a training's run by id: one that failed never decided its promotion
+            try:
+                run = mlflow.MlflowClient().get_run(uri.removeprefix("runs:/").split("/", 1)[0])
+            except MlflowException:  # not found or not allowed: the load itself says what is wrong
+                run = None
+            if run is not None and run.info.status in ("FAILED", "KILLED") and RUN_PID in run.data.tags:
+                raise StructuralError(
+                    f"model {uri} is from a `cvp train` run that {run.info.status.lower()} before its model was "
+                    "registered and promoted (was: loaded and scored as any model). Give a registered version "
+                    "(`cvp models`), or train again with `cvp train`"
+                )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # MLflow's load-time notes (dependency and Python version mismatches) go to its logger, which

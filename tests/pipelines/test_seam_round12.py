@@ -77,13 +77,14 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
     tag refused: the store full, a server gone) left the version untagged until the next training's sweep, and
     `@champion` on it with no promotion record (was). Now the failing training itself tags the version
     `cvp.status=incomplete` and gives `@champion` back to the version it named: `cvp score` keeps scoring v1, and
-    `cvp models promote 2` is refused; `cvp models` lists it as incomplete (was: a blank alias)."""
+    `cvp models promote 2` is refused; `cvp models` lists it as incomplete (was: a blank alias); its run's
+    model is refused by `--model runs:/...` (was: loaded)."""
     import mlflow
 
     import pipelines.tracking_runs as runs
     from pipelines.config import load_config
     from pipelines.registry import list_versions, promote_version, run_models, versions_json
-    from pipelines.tracking import configure_tracking, current_champion, ensure_experiment
+    from pipelines.tracking import configure_tracking, current_champion, ensure_experiment, load_bundle
     from tests.helpers import keep_mlflow_uris, quiet
 
     keep_mlflow_uris(monkeypatch)
@@ -91,6 +92,7 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
     configure_tracking(tracking)
     experiment = ensure_experiment("cvp-half", tracking)
     assert _log(experiment, "cv-half")[1:3] == ("1", "champion")
+    v1 = mlflow.MlflowClient().get_model_version("cv-half", "1")
     record = runs.record_promotion
 
     def alias_then_fail(client, name, version, alias, reason, run_id):
@@ -106,6 +108,9 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
     assert v2.tags.get("cvp.status") == "incomplete", v2.tags
     assert current_champion("cv-half") == "1"
     assert client.get_run(v2.run_id).info.status == "FAILED"
+    with pytest.raises(StructuralError, match=r"from a `cvp train` run that failed before its model was"):
+        load_bundle(f"runs:/{v2.run_id}/model")  # was: loaded, as a model of a finished training
+    assert load_bundle(f"runs:/{v1.run_id}/model").version is None  # a finished training's run still loads
     config = tmp_path / "config.yaml"
     config.write_text(f"mlflow: {{tracking_dir: {tracking}, registered_model: cv-half}}\n")
     with pytest.raises(StructuralError, match="version 2 of cv-half is incomplete"):
