@@ -107,15 +107,16 @@ def check_artifacts_writable(location: str) -> None:
     cannot take a file now: a file in its way, read-only, another user's, a full disk. The probe file is removed.
     `cvp train` asks before the fit, beside `check_writable` (was: the database took the run while the folder
     refused its first file, exit 1 after the fit with the run FAILED). Artefacts kept by a server or an object
-    store (`mlflow-artifacts:`, `s3://`, ...) are not asked."""
+    store (`mlflow-artifacts:`, `s3://`, `dbfs:/`, ...) are not asked."""
     import os
     import tempfile
     from pathlib import Path
     from urllib.parse import unquote, urlsplit
 
-    if location.startswith("file:"):
+    scheme = location.split(":", 1)[0] if ":" in location else ""
+    if scheme == "file":
         folder = Path(unquote(urlsplit(location).path))
-    elif "://" in location or location.startswith("mlflow-artifacts:"):
+    elif len(scheme) > 1:  # `mlflow-artifacts:`, `s3://`, `dbfs:/`, ... (one letter: a Windows drive)
         return
     else:
         folder = Path(location)

@@ -114,12 +114,10 @@ def log_training_run(
                 )
                 before = _alias_version(client, name, alias)
             record_promotion(client, name, version, alias, reason, run.info.run_id)
-        except (
-            BaseException
-        ):  # registered, its promotion not recorded: never left looking usable (was: untagged
-            _undo_promotion(
-                client, name, version, alias, before
-            )  # until the next training's sweep, or champion)
+        except BaseException:
+            # registered, its promotion not recorded: never left looking usable (was: untagged until the next
+            # training's sweep, even champion without a promotion record)
+            _undo_promotion(client, name, version, alias, before)
             raise
         return run.info.run_id, version, alias, reason
 
