@@ -54,7 +54,7 @@ def check_data_age(
     stale = (
         f"the data ends on {last.date()} (its last order), {gap:.0f} days before --as-of {as_of.date()} "
         f"(labels.max_days_past_data allows {labels.max_days_past_data}): every customer reads those days as days "
-        "without an order, so churn risk is overstated, expected value understated and some customers are lapsed "
+        "without an order, so churn risk is overstated, expected value understated and customers may show as lapsed "
         f"for want of data; {way_out}"
     )
     warn(stale)
