@@ -36,7 +36,8 @@ class VersionRow:
     backtest: dict[str, dict[str, float]]
     #: `--sample-customers N` of its training ("" for the whole base): its folds held only those customers
     sample: str = ""
-    #: `incomplete`: registered by a training that died or failed before its promotion was recorded (never usable)
+    #: `incomplete`: registered by a training that died or failed before its promotion was recorded; `files
+    #: missing`: its local files are gone (a cleaned store). Neither can be promoted nor scored
     status: str = ""
 
 
@@ -85,10 +86,26 @@ def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppCon
                 (v.tags or {}).get("promotion", ""),
                 backtest,
                 params.get("sample_customers", ""),
-                (v.tags or {}).get(STATUS_TAG, ""),
+                (v.tags or {}).get(STATUS_TAG, "") or _files_missing(client, v.source),
             )
         )
     return cfg, rows
+
+
+def _files_missing(client: Any, source: str | None) -> str:
+    """`files missing` when version `source`'s model is in a local folder without its `MLmodel` file (moved or
+    deleted by hand); "" otherwise, and for files a server or an object store keeps (not asked)."""
+    from urllib.parse import unquote, urlsplit
+
+    location = source or ""
+    try:
+        if location.startswith("models:/m-"):  # MLflow 3: the logged model's own folder
+            location = str(client.get_logged_model(location.removeprefix("models:/")).artifact_location)
+    except Exception:
+        return ""
+    if not location.startswith("file:"):
+        return ""
+    return "" if (Path(unquote(urlsplit(location).path)) / "MLmodel").is_file() else "files missing"
 
 
 def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
@@ -158,7 +175,7 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "horizon_days": int(r.horizon_days) if r.horizon_days.isdigit() else None,
                 "sample_customers": int(r.sample) if r.sample.isdigit() else None,
                 "promotion": r.promotion,
-                "status": r.status or None,  # "incomplete": never usable
+                "status": r.status or None,  # "incomplete", "files missing": never usable
                 "backtest": r.backtest,
                 # the champion's as-of and horizon: the differences are like for like (same backtest folds)
                 "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),

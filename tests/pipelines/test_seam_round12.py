@@ -152,7 +152,7 @@ def test_a_training_whose_files_fill_the_disk_is_exit_2_and_registers_nothing(tm
 def test_models_promote_refuses_a_version_whose_files_are_gone(trained, tmp_path, monkeypatch):
     """`cvp models promote 2` of a version whose files were deleted (a cleaned artefact store) moved `@champion`
     to it with exit 0, and the nightly `cvp score` then stopped on it (was). Now exit 2 saying its files cannot be
-    read, and `@champion` stays on version 1."""
+    read, and `@champion` stays on version 1; `cvp models` lists it as `files missing`."""
     import mlflow
 
     from pipelines.tracking import configure_tracking, current_champion
@@ -173,6 +173,9 @@ def test_models_promote_refuses_a_version_whose_files_are_gone(trained, tmp_path
         " ".join(res.output.split())
     )
     assert current_champion("customer-value") == "1"
+    listed = cvp("models", "--config", config)  # was: listed as any version without an alias
+    assert re.search(r"^2\s+files missing\s", listed.output, re.M), listed.output
+    assert re.search(r"^1\s+champion\s", listed.output, re.M), listed.output
 
 
 def test_scores_of_data_that_ended_months_before_the_as_of_say_so_to_the_job_and_on_every_page(
