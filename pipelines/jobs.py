@@ -231,7 +231,7 @@ def run_report(
     from pipelines.fingerprint import check_run_currency, check_same_data, with_run_settings
     from pipelines.outputs import read_output_set
     from pipelines.reports import build_reports
-    from pipelines.tracking import model_card
+    from pipelines.tracking_card import model_card
 
     cfg = load_config(config)
     # a file: its parent is probed, the directory itself is replaced whole
@@ -258,6 +258,8 @@ def run_report(
         card["provisional"] = provisional_scores(manifest)
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         card["stale_model"] = manifest["stale_model"]
+    if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
+        card["stale_data"] = manifest["stale_data"]
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)

@@ -3,7 +3,7 @@
 A data scientist compares and promotes without retraining. `list_versions` reads each version's training run
 (as-of, horizon, the backtest means of `models.primary_metrics` as `cvp train` logged them: `model.<metric>`) and
 the champion's, for the difference. `promote_version` moves `@champion` and writes the promotion record
-`cvp train --promote` writes (`pipelines.tracking.record_promotion`): the version's `promotion` tag and its run's.
+`cvp train --promote` writes (`pipelines.tracking_runs.record_promotion`): the version's `promotion` tag and its run's.
 `cvp models --metrics all` (or a list) shows more metrics, one row per metric and one column per version;
 `--json` writes every version with every metric the promotion rule read in its training (the model's, the
 champion's refitted on the same folds, the promotion baseline's) for scripts.
@@ -36,6 +36,9 @@ class VersionRow:
     backtest: dict[str, dict[str, float]]
     #: `--sample-customers N` of its training ("" for the whole base): its folds held only those customers
     sample: str = ""
+    #: `incomplete`: registered by a training that died or failed before its promotion was recorded; `files
+    #: missing`: its local files are gone (a cleaned store). Neither can be promoted nor scored
+    status: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -50,7 +53,10 @@ def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig,
 
 def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, list[VersionRow]]:
     """The registered versions of `mlflow.registered_model`, oldest first."""
+    from pipelines.tracking import STATUS_TAG, sweep_interrupted
+
     cfg, name, client = _registry(config, tracking_uri)
+    sweep_interrupted(name)  # a version a killed training left is listed as what it is
     aliases: dict[str, list[str]] = {}  # the search's versions may not carry their aliases
     for alias, number in client.get_registered_model(name).aliases.items():
         aliases.setdefault(str(number), []).append(alias)
@@ -80,9 +86,26 @@ def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppCon
                 (v.tags or {}).get("promotion", ""),
                 backtest,
                 params.get("sample_customers", ""),
+                (v.tags or {}).get(STATUS_TAG, "") or _files_missing(client, v.source),
             )
         )
     return cfg, rows
+
+
+def _files_missing(client: Any, source: str | None) -> str:
+    """`files missing` when version `source`'s model is in a local folder without its `MLmodel` file (moved or
+    deleted by hand); "" otherwise, and for files a server or an object store keeps (not asked)."""
+    from urllib.parse import unquote, urlsplit
+
+    location = source or ""
+    try:
+        if location.startswith("models:/m-"):  # MLflow 3: the logged model's own folder
+            location = str(client.get_logged_model(location.removeprefix("models:/")).artifact_location)
+    except Exception:
+        return ""
+    if not location.startswith("file:"):
+        return ""
+    return "" if (Path(unquote(urlsplit(location).path)) / "MLmodel").is_file() else "files missing"
 
 
 def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
@@ -152,6 +175,7 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "horizon_days": int(r.horizon_days) if r.horizon_days.isdigit() else None,
                 "sample_customers": int(r.sample) if r.sample.isdigit() else None,
                 "promotion": r.promotion,
+                "status": r.status or None,  # "incomplete", "files missing": never usable
                 "backtest": r.backtest,
                 # the champion's as-of and horizon: the differences are like for like (same backtest folds)
                 "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),
@@ -201,7 +225,7 @@ def run_models(
     if metrics.strip() != "primary":  # wide: one row per metric, one column per version
         table.add_column("metric", no_wrap=True)
         for r in rows:
-            table.add_column(f"v{r.version} {', '.join(r.aliases)}".strip(), no_wrap=True, justify="right")
+            table.add_column(f"v{r.version} {_alias(r)}".strip(), no_wrap=True, justify="right")
         table.add_row("run", *(r.run_id[:8] for r in rows))
         table.add_row("as-of", *(_as_of(r, champion) for r in rows))
         table.add_row("days", *(r.horizon_days for r in rows))
@@ -221,12 +245,18 @@ def run_models(
     for metric in asked:
         table.add_column(METRIC_LABELS.get(metric, metric), no_wrap=True, justify="right")
     for r in rows:
-        alias = ", ".join(r.aliases)
+        alias = _alias(r)
         cells = [_cell(r, m, champion) for m in asked]
         table.add_row(r.version, alias, r.run_id[:8], _as_of(r, champion), r.horizon_days, *cells)
     console.print(table)
     _say_other_folds(rows, champion, console)
     return rows
+
+
+def _alias(r: VersionRow) -> str:
+    """The alias column: the version's aliases, or `incomplete` for a version a failed training left (was: blank,
+    as a usable version without alias)."""
+    return ", ".join(r.aliases) or r.status
 
 
 def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, console: Any) -> None:
@@ -245,9 +275,11 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
         CHAMPION,
         INCOMPLETE,
         STATUS_TAG,
+        UnreadableModel,
         current_champion,
-        record_promotion,
+        load_bundle,
     )
+    from pipelines.tracking_runs import record_promotion
 
     cfg, name, client = _registry(config, tracking_uri)
     version = str(version).strip().removeprefix("v")
@@ -265,6 +297,14 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
             "promotion was decided; train again (`cvp train`)"
         )
     before = current_champion(name)
+    if before != version:  # a version whose files are gone or corrupt never becomes champion (was: promoted,
+        try:  # exit 0, and the next `cvp score` stopped on it)
+            load_bundle(f"models:/{name}/{version}")
+        except UnreadableModel as exc:
+            raise StructuralError(
+                f"version {version} of {name} cannot be made champion: {exc.why} (the tracking store's artefacts "
+                "moved or deleted?); @champion is unchanged. Restore its files, or train again (`cvp train`)"
+            ) from exc
     if before == version:
         console.print(f"version {version} of {name} is already champion; nothing changed")
         return before
@@ -274,4 +314,25 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     if CHALLENGER in (getattr(found, "aliases", None) or []):  # a challenger no more
         client.delete_registered_model_alias(name, CHALLENGER)
     console.print(f"{name} version {version} is now champion ({replaced})", markup=False, highlight=False)
+    was, h = _horizon(client, name, before), _horizon(client, name, version)
+    if None not in (was, h) and was != h:  # was: the horizon the pages and columns speak of swapped, unsaid
+        console.print(
+            f"warning: version {version} predicts {h} days, the champion it replaced (v{before}) {was}: the next "
+            f"`cvp score` writes pred_*_{h}d columns instead of pred_*_{was}d (a job reading those must follow) "
+            "and its runs are not compared with the earlier ones (a score history keeps one horizon: give it "
+            "another --history)",
+            markup=False,
+            highlight=False,
+        )
     return before
+
+
+def _horizon(client: Any, name: str, version: str | None) -> int | None:
+    """The horizon in days version `version` of `name` was trained for (its run's params); None when unknown."""
+    if version is None:
+        return None
+    try:
+        run_id = client.get_model_version(name, version).run_id
+        return int(client.get_run(run_id).data.params["horizon_days"])
+    except Exception:
+        return None

@@ -9,6 +9,7 @@ write a readonly database`), wrapped by SQLAlchemy and sometimes by MLflow. The 
 the cause and the way out (exit 2); `pipelines.cli` applies it to every command, `pipelines.tracking.load_bundle`
 before its "corrupt" verdict. `check_writable` asks the local store for a write before `cvp train` fits (minutes at
 scale), so a locked or read-only store stops it with the same message before the fit, not at its logging step.
+`check_artifacts_writable` asks the experiment's local artefact folder for a file likewise.
 Light: no MLflow import.
 """
 
@@ -99,3 +100,38 @@ def check_writable(uri: str) -> None:
             raise known from exc
     finally:
         engine.dispose()
+
+
+def check_artifacts_writable(location: str) -> None:
+    """Raise a structural error when the experiment's local artefact folder (`location`, a `file:` URI or a path)
+    cannot take a file now: a file in its way, read-only, another user's, a full disk. The probe file is removed.
+    `cvp train` asks before the fit, beside `check_writable` (was: the database took the run while the folder
+    refused its first file, exit 1 after the fit with the run FAILED). Artefacts kept by a server or an object
+    store (`mlflow-artifacts:`, `s3://`, `dbfs:/`, ...) are not asked."""
+    import os
+    import tempfile
+    from pathlib import Path
+    from urllib.parse import unquote, urlsplit
+
+    scheme = location.split(":", 1)[0] if ":" in location else ""
+    if scheme == "file":
+        folder = Path(unquote(urlsplit(location).path))
+    elif len(scheme) > 1:  # `mlflow-artifacts:`, `s3://`, `dbfs:/`, ... (one letter: a Windows drive)
+        return
+    else:
+        folder = Path(location)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".cvp-write-check-", dir=folder)
+        try:
+            os.write(handle, b"x")
+        finally:
+            os.close(handle)
+            os.unlink(probe)
+    except OSError as exc:
+        why = "a file is in its way" if folder.exists() and not folder.is_dir() else exc.strerror or str(exc)
+        raise StructuralError(
+            f"the MLflow artefact folder {folder} cannot be written ({why}): the run's files and the "
+            "model would not be saved. Free space or give a writable `mlflow.tracking_dir` (--config), or a "
+            "tracking server (--tracking-uri); nothing was logged"
+        ) from exc

@@ -1,35 +1,34 @@
-"""MLflow: the local sqlite tracking store under `mlruns/`, the pyfunc wrapper, and the registry with aliases.
+"""MLflow: the tracking store (local sqlite under `mlruns/` or a server), the pyfunc wrapper, and loading a
+registered model (aliases, versions, what the registry has when the one asked for is not there, what a
+training killed mid-way left).
 
 MLflow 3 no longer defaults to `./mlruns`, so the store is set explicitly: `sqlite:///<mlruns>/mlflow.db` for runs
-and the registry, artefacts under `<mlruns>/artifacts`. Nothing here runs at import.
+and the registry, artefacts under `<mlruns>/artifacts`. Nothing here runs at import. A training's run (logging,
+registering, the promotion record) is `pipelines.tracking_runs`'s; the team page's model
+card `pipelines.tracking_card`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import re
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
 import pandas as pd
 
 from features.errors import printable, without_passwords
 from features.validation import StructuralError
-from pipelines.config import AppConfig
 
 CHAMPION = "champion"
-#: What MLflow's registry prints to stderr on every registration (with `print`, not a logger): our own line says it.
-_REGISTRY_CHATTER = ("Successfully registered model ", "Registered model ", "Created version ")
 CHALLENGER = "challenger"
-#: Runtime requirements of the logged model, given explicitly: MLflow's inference costs seconds per model.
-PIP_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "lightgbm", "cloudpickle", "customer-value-predictor"]
+#: Tags of a training's run: the host and process running it (a RUNNING run of a process gone was killed).
+RUN_HOST, RUN_PID = "cvp.host", "cvp.pid"
+#: Version tag of a version registered by a training that died before its promotion was decided: never champion.
+STATUS_TAG, INCOMPLETE = "cvp.status", "incomplete"
 
 
 def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
@@ -206,6 +205,13 @@ def ensure_experiment(name: str, tracking_dir: Path) -> str:
     return mlflow.create_experiment(name, artifact_location=artifacts)
 
 
+def artifact_location(experiment_id: str) -> str:
+    """Where the experiment's runs keep their files (a `file:` URI beside a local store; a server's own)."""
+    import mlflow
+
+    return str(mlflow.get_experiment(experiment_id).artifact_location)
+
+
 def _pyfunc_class() -> type:
     import mlflow.pyfunc
 
@@ -268,6 +274,17 @@ def load_bundle(uri: str) -> LoadedModel:
                     f"model {uri} is incomplete: the training that registered it died before its promotion was "
                     f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
                     "train again with `cvp train`"
+                )
+        elif uri.startswith("runs:/"):  # a training's run by id: one that failed never decided its promotion
+            try:
+                run = mlflow.MlflowClient().get_run(uri.removeprefix("runs:/").split("/", 1)[0])
+            except MlflowException:  # not found or not allowed: the load itself says what is wrong
+                run = None
+            if run is not None and run.info.status in ("FAILED", "KILLED") and RUN_PID in run.data.tags:
+                raise StructuralError(
+                    f"model {uri} is from a `cvp train` run that {run.info.status.lower()} before its model was "
+                    "registered and promoted (was: loaded and scored as any model). Give a registered version "
+                    "(`cvp models`), or train again with `cvp train`"
                 )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -346,12 +363,6 @@ def _registry_offer(uri: str) -> str | None:
     )
 
 
-#: Tags of a training's run: the host and process running it (a RUNNING run of a process gone was killed).
-RUN_HOST, RUN_PID = "cvp.host", "cvp.pid"
-#: Version tag of a version registered by a training that died before its promotion was decided: never champion.
-STATUS_TAG, INCOMPLETE = "cvp.status", "incomplete"
-
-
 def sweep_interrupted(name: str, experiment_id: str | None = None) -> list[str]:
     """What a `cvp train` killed mid-way (SIGKILL, a machine reset) left, made honest; one note per thing done.
 
@@ -420,181 +431,8 @@ def current_champion(name: str) -> str | None:
         return None
 
 
-def _pass_on_unexpected(stderr_text: str) -> None:
-    """Write back to stderr what MLflow printed there during registration, except its routine registry lines."""
-    for line in stderr_text.splitlines(keepends=True):
-        if not line.startswith(_REGISTRY_CHATTER):
-            sys.stderr.write(without_passwords(line))
-
-
-def log_training_run(
-    experiment_id: str,
-    name: str,
-    bundle: Any,
-    example: pd.DataFrame,
-    params: dict[str, Any],
-    documents: dict[str, Any],
-    metrics: dict[str, float],
-    backtest_files: list[Path],
-    alias: str,
-    reason: str,
-    compared_with: str | None,
-    forced: bool,
-) -> tuple[str, str, str, str]:
-    """One MLflow run for a trained model; returns (run id, registered version, alias, reason).
-
-    Logs the params, each document as a JSON artefact (file name -> content), the metrics, the backtest files under
-    `backtest/`, and the model as a pyfunc with its signature (inferred from `example`, a few feature rows without
-    personal columns) and pinned requirements; registers it as a new version of `name`, points `alias` at it and
-    records the promotion `reason` as a version tag and a run tag.
-
-    A promotion decided against champion `compared_with` (None: there was none) is kept only while that is still
-    the champion: when another training promoted a version meanwhile (a shared tracking server), the new version
-    is registered as challenger, never put over a champion it was not compared with; `forced` (`--promote`)
-    promotes anyway.
-    """
-    import mlflow
-    from mlflow.models import infer_signature
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        signature = infer_signature(example, bundle.predict(example))
-    from pipelines.staging import host
-
-    # the host and process, so the next training can tell a run killed mid-way (`sweep_interrupted`)
-    with mlflow.start_run(
-        experiment_id=experiment_id, tags={RUN_HOST: host(), RUN_PID: str(os.getpid())}
-    ) as run:
-        mlflow.log_params(params)
-        for file_name, content in documents.items():
-            mlflow.log_dict(content, file_name)
-        mlflow.log_metrics(metrics)
-        for path in backtest_files:
-            mlflow.log_artifact(str(path), artifact_path="backtest")
-        chatter = io.StringIO()
-        with warnings.catch_warnings(), contextlib.redirect_stderr(chatter):
-            warnings.simplefilter("ignore")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=pyfunc_for(bundle),
-                signature=signature,
-                input_example=example,
-                pip_requirements=PIP_REQUIREMENTS,
-                registered_model_name=name,
-            )
-        _pass_on_unexpected(chatter.getvalue())
-        version = str(info.registered_model_version)
-        now = current_champion(name) if alias == CHAMPION and not forced else compared_with
-        if now != compared_with:
-            seen = f"v{compared_with}" if compared_with else "no champion"
-            alias, reason = (
-                CHALLENGER,
-                f"{reason}; kept as challenger: the champion became v{now} while this model trained (it was "
-                f"compared with {seen}); train again to compare with it, or --promote",
-            )
-        record_promotion(mlflow.MlflowClient(), name, version, alias, reason, run.info.run_id)
-        return run.info.run_id, version, alias, reason
-
-
-def record_promotion(
-    client: Any, name: str, version: str, alias: str, reason: str, run_id: str | None
-) -> None:
-    """The promotion record, one way for `cvp train` and `cvp models promote`: `alias` moved to `version`, the
-    version's `promotion` tag (`reason`) and its training run's (`<alias>: <reason>`)."""
-    client.set_registered_model_alias(name, alias, version)
-    client.set_model_version_tag(name, version, "promotion", reason)
-    if run_id:
-        client.set_tag(run_id, "promotion", f"{alias}: {reason}")
-
-
-def _with_password(recorded: str | None) -> str | None:
-    """A tracking URI as a scores manifest recorded it, its password written `***` (`shown_uri`), with the password
-    back from MLFLOW_TRACKING_URI when that names the same server as the same user (was: `cvp report` sent `***`
-    as the password, so the model card's run was "not found"); any other URI as it is."""
-    given = os.environ.get("MLFLOW_TRACKING_URI")
-    if recorded and given and ":***@" in recorded and given != recorded and shown_uri(given) == recorded:
-        return given
-    return recorded
-
-
 def registered_name(uri: str | None) -> str | None:
     """The registered model's name in `models:/<name>/<version>` or `models:/<name>@<alias>`; None otherwise."""
     if not uri or not str(uri).startswith("models:/"):
         return None
     return str(uri).removeprefix("models:/").split("@", 1)[0].split("/", 1)[0] or None
-
-
-def model_card(
-    version: str,
-    cfg: AppConfig,
-    horizon_days: int,
-    fingerprint: dict | None = None,
-    run_id: str | None = None,
-    tracking_uri: str | None = None,
-    model_uri: str | None = None,
-) -> dict:
-    """What the team page says about the model: name, version, training run, backtest metrics, data fingerprint.
-
-    Read from the model's own training run (`run_id`, recorded in the scores manifest) in the tracking store
-    the scoring run used (`tracking_uri`, also recorded), not from a version number looked up in whatever store
-    the working directory has. Without a run id (scores from an older `cvp score`) the card says so. The name is
-    the one of the model the run loaded (`model_uri`: `models:/<name>/<version>` or `models:/<name>@<alias>`; any
-    other URI as it is), else the config's registered model (was: always the config's, so scores of
-    `--model models:/customer-value-eu/3` were presented as version 3 of `customer-value`)."""
-    import json
-
-    import mlflow
-
-    tracking_uri = _with_password(tracking_uri)
-    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
-    card: dict = {
-        "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
-        "model_version": version,
-        "horizon_days": horizon_days,
-        "currency": cfg.data.currency,
-        "backtest": pd.DataFrame(columns=["fold", "model", "metric", "value"]),
-        "data_fingerprint": fingerprint or {},
-        "feature_manifest": {},
-    }
-    if not run_id:
-        card["notes"] = "the scores name no training run: backtest artefacts unavailable"
-        return card
-    client = mlflow.MlflowClient()
-    try:
-        run = client.get_run(run_id)
-    except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
-        card["notes"] = (
-            f"training run {run_id} not found in {shown_uri(mlflow.get_tracking_uri())}: {type(exc).__name__}"
-        )
-        if tracking_uri and ":***@" in tracking_uri:
-            card["notes"] += (
-                " (the scores manifest holds the tracking URI's password as ***: give it with --tracking-uri or "
-                "MLFLOW_TRACKING_URI)"
-            )
-        return card
-    card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
-    card["run_id"] = run_id
-    params = run.data.params
-    if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
-        card["training_sample"] = (
-            f"{params['sample_customers']} of {params.get('base_customers', '?')} customers, keyed hash "
-            f"sample (key {params.get('sample_key', '?')}); company values from the whole base"
-        )
-    with TemporaryDirectory() as tmp:
-        try:
-            p = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path="backtest/backtest_metrics.csv", dst_path=tmp
-            )
-            card["backtest"] = pd.read_csv(p)
-            m = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path="feature_manifest.json", dst_path=tmp
-            )
-            man = json.loads(Path(m).read_text())
-            card["feature_manifest"] = {
-                "groups_present": man.get("groups_present", []),
-                "groups_absent": man.get("groups_absent", {}),
-            }
-        except Exception as exc:  # the card stays usable without them; say so
-            # an artefact request's error names its URL, the tracking URI's password with it (was: on the page)
-            card["notes"] = f"backtest artefacts unavailable: {without_passwords(str(exc))}"
-    return card

@@ -1,5 +1,5 @@
 """Training and backtest jobs: build the training set, fit, backtest, decide the promotion; the MLflow run, the
-registration and the alias are `pipelines.tracking.log_training_run`'s."""
+registration and the alias are `pipelines.tracking_runs.log_training_run`'s."""
 
 from __future__ import annotations
 
@@ -39,19 +39,20 @@ from pipelines.output_checks import BACKTEST_MARKER
 from pipelines.plots import backtest_plots
 from pipelines.sampling import TrainingSample, sample_tables, say_sample
 from pipelines.staging import atomic_directory
-from pipelines.store_errors import check_writable
+from pipelines.store_errors import check_artifacts_writable, check_writable
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
     UnreadableModel,
+    artifact_location,
     browse_hint,
     configure_tracking,
     current_champion,
     ensure_experiment,
     load_bundle,
-    log_training_run,
     sweep_interrupted,
 )
+from pipelines.tracking_runs import log_training_run
 
 
 def write_backtest(
@@ -233,6 +234,7 @@ def train_and_register(
     experiment_id = ensure_experiment(cfg.mlflow.experiment, Path(cfg.mlflow.tracking_dir))
     # a locked or read-only store stops the run now, not after the fit at the logging step (was: minutes at scale)
     check_writable(store)
+    check_artifacts_writable(artifact_location(experiment_id))  # and its artefact folder (a file there, full)
     name = cfg.mlflow.registered_model
     for note in sweep_interrupted(name, experiment_id):  # what a training killed mid-way left
         console.print(f"[yellow]note:[/] {note}")

@@ -356,20 +356,9 @@ def run_score(
         check_positive_values(
             trained.get("positive_shares"), positive_values(tables) if positive is None else positive
         )
-        last = last_order(tables)
-        stale_days = (as_of - last) / pd.Timedelta(days=1)
-        stale = None
-        lapse = cfg.labels.max_lapse_days
-        if lapse is not None and stale_days > lapse:
-            stale = (
-                f"--as-of {as_of.date()} is {stale_days:.0f} days after the last order ({last.date()}), more than "
-                f"labels.max_lapse_days ({lapse}): the data looks stale"
-            )
-            if not allow_stale:
-                raise StructuralError(
-                    f"{stale}. Export fresh data, or pass --allow-stale to score it anyway."
-                )
-            warn(f"{stale} (scored anyway: --allow-stale)")
+        from pipelines.data_age import check_data_age
+
+        stale = check_data_age(last_order(tables), as_of, cfg.labels, allow_stale, warn)  # said, or a stop
         later = warn_later_events(tables, as_of, console)
         if later:
             said.append(later_events_text(later, as_of))

@@ -46,7 +46,14 @@ from pipelines.reports.actions import HistoryReport, manager_actions, team_histo
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
-from pipelines.reports.phrases import coverage_phrase, css_token, horizon_phrases, is_blank, money
+from pipelines.reports.phrases import (
+    coverage_phrase,
+    css_token,
+    horizon_phrases,
+    is_blank,
+    money,
+    stale_data_banner,
+)
 from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
 from pipelines.reports.views import (
     customer_rows,
@@ -185,11 +192,14 @@ def build_reports(
         tiers = tier_order(frame["tier"], config)
         as_of = pd.to_datetime(frame["as_of"]).max()
         versions = sorted(frame["model_version"].dropna().astype(str).unique())
+        as_of_text = "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d")
         common = {
-            "as_of": "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d"),
+            "as_of": as_of_text,
             "model_version": ", ".join(versions) or "unknown",
             # a challenger's scores: said at the top of every page (`phrases.provisional_scores`)
             "provisional": model_card.get("provisional"),
+            # scores of data that ends well before their as-of (`pipelines.data_age`): said atop every page
+            "stale_data": stale_data_banner(model_card.get("stale_data"), as_of_text),
             "horizon_days": h,
             "within": within,
             "next_period": next_period,

@@ -156,3 +156,15 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
         f"these scores come from model version {version}, still being evaluated when they were made "
         f"({production}). Treat them as provisional; they may change once a model is confirmed for production."
     )
+
+
+def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:
+    """What every page says when the scores read data that ends well before their as-of (the manifest's
+    `stale_data`, `pipelines.data_age`): the customers look less active than they are. None otherwise."""
+    if not stale_data:
+        return None
+    return (
+        f"these scores read data that ends well before their date ({as_of}): customers look less active than they "
+        "are, so churn risk reads higher and expected value lower than they should. Ask for scores on fresh data "
+        "before acting on them."
+    )

@@ -119,7 +119,7 @@ def test_the_model_card_of_a_report_holds_no_password(server, tmp_path, monkeypa
     import mlflow.artifacts
 
     from pipelines.config import load_config
-    from pipelines.tracking import model_card
+    from pipelines.tracking_card import model_card
 
     run = types.SimpleNamespace(
         info=types.SimpleNamespace(start_time=1_700_000_000_000), data=types.SimpleNamespace(params={})
@@ -178,7 +178,8 @@ def test_the_report_reaches_the_server_the_manifest_names_with_the_password_of_t
     import mlflow.artifacts
 
     from pipelines.config import load_config
-    from pipelines.tracking import model_card, shown_uri
+    from pipelines.tracking import shown_uri
+    from pipelines.tracking_card import model_card
 
     asked: list[str] = []
     run = types.SimpleNamespace(

@@ -25,7 +25,8 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from pipelines.tracking import configure_tracking, ensure_experiment, log_training_run
+from pipelines.tracking import configure_tracking, ensure_experiment
+from pipelines.tracking_runs import log_training_run
 
 
 class Bundle:

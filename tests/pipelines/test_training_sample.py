@@ -106,7 +106,7 @@ def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path
 
     from pipelines.cli import app
     from pipelines.engines.chunks import HASH_KEY
-    from pipelines.tracking import model_card
+    from pipelines.tracking_card import model_card
     from tests.pipelines.conftest import empty_registry
 
     data, tables = company

@@ -1,0 +1,100 @@
+"""What the team page says about the model that made a run's scores (`model_card`), read from the model's own
+training run in the tracking store the scoring run used."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import pandas as pd
+
+from features.errors import without_passwords
+from pipelines.config import AppConfig
+from pipelines.tracking import configure_tracking, registered_name, shown_uri
+
+
+def _with_password(recorded: str | None) -> str | None:
+    """A tracking URI as a scores manifest recorded it, its password written `***` (`shown_uri`), with the password
+    back from MLFLOW_TRACKING_URI when that names the same server as the same user (was: `cvp report` sent `***`
+    as the password, so the model card's run was "not found"); any other URI as it is."""
+    given = os.environ.get("MLFLOW_TRACKING_URI")
+    if recorded and given and ":***@" in recorded and given != recorded and shown_uri(given) == recorded:
+        return given
+    return recorded
+
+
+def model_card(
+    version: str,
+    cfg: AppConfig,
+    horizon_days: int,
+    fingerprint: dict | None = None,
+    run_id: str | None = None,
+    tracking_uri: str | None = None,
+    model_uri: str | None = None,
+) -> dict:
+    """What the team page says about the model: name, version, training run, backtest metrics, data fingerprint.
+
+    Read from the model's own training run (`run_id`, recorded in the scores manifest) in the tracking store
+    the scoring run used (`tracking_uri`, also recorded), not from a version number looked up in whatever store
+    the working directory has. Without a run id (scores from an older `cvp score`) the card says so. The name is
+    the one of the model the run loaded (`model_uri`: `models:/<name>/<version>` or `models:/<name>@<alias>`; any
+    other URI as it is), else the config's registered model (was: always the config's, so scores of
+    `--model models:/customer-value-eu/3` were presented as version 3 of `customer-value`)."""
+    import json
+
+    import mlflow
+
+    tracking_uri = _with_password(tracking_uri)
+    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+    card: dict = {
+        "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
+        "model_version": version,
+        "horizon_days": horizon_days,
+        "currency": cfg.data.currency,
+        "backtest": pd.DataFrame(columns=["fold", "model", "metric", "value"]),
+        "data_fingerprint": fingerprint or {},
+        "feature_manifest": {},
+    }
+    if not run_id:
+        card["notes"] = "the scores name no training run: backtest artefacts unavailable"
+        return card
+    client = mlflow.MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
+        card["notes"] = (
+            f"training run {run_id} not found in {shown_uri(mlflow.get_tracking_uri())}: {type(exc).__name__}"
+        )
+        if tracking_uri and ":***@" in tracking_uri:
+            card["notes"] += (
+                " (the scores manifest holds the tracking URI's password as ***: give it with --tracking-uri or "
+                "MLFLOW_TRACKING_URI)"
+            )
+        return card
+    card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
+    card["run_id"] = run_id
+    params = run.data.params
+    if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
+        card["training_sample"] = (
+            f"{params['sample_customers']} of {params.get('base_customers', '?')} customers, keyed hash "
+            f"sample (key {params.get('sample_key', '?')}); company values from the whole base"
+        )
+    with TemporaryDirectory() as tmp:
+        try:
+            p = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="backtest/backtest_metrics.csv", dst_path=tmp
+            )
+            card["backtest"] = pd.read_csv(p)
+            m = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="feature_manifest.json", dst_path=tmp
+            )
+            man = json.loads(Path(m).read_text())
+            card["feature_manifest"] = {
+                "groups_present": man.get("groups_present", []),
+                "groups_absent": man.get("groups_absent", {}),
+            }
+        except Exception as exc:  # the card stays usable without them; say so
+            # an artefact request's error names its URL, the tracking URI's password with it (was: on the page)
+            card["notes"] = f"backtest artefacts unavailable: {without_passwords(str(exc))}"
+    return card
