@@ -299,9 +299,10 @@ def test_training_twice_on_the_same_data_and_settings_gives_the_same_model_and_r
     configure_tracking(tmp_path / "mlruns")
     client = mlflow.MlflowClient()
     runs = [client.get_run(client.get_model_version("customer-value", v).run_id) for v in ("1", "2")]
-    # the fixture trained through the job (no input row counts) in another store: the config's digest covers
-    # `mlflow.tracking_dir` too; the rest of what both record is equal
-    shared = (set(runs[0].data.params) & set(runs[1].data.params)) - {"config_digest"}
+    # the fixture trained through the job (no input row counts) in another store: what both record is equal,
+    # the config's digest too (a place is not a setting; was: it covered `mlflow.tracking_dir`)
+    shared = set(runs[0].data.params) & set(runs[1].data.params)
+    assert "config_digest" in shared
     assert len(shared) > 8
     assert {k: runs[0].data.params[k] for k in shared} == {k: runs[1].data.params[k] for k in shared}
     mine = [
@@ -328,3 +329,22 @@ def test_training_twice_on_the_same_data_and_settings_gives_the_same_model_and_r
     features = build_feature_table(tables, pd.Timestamp("2025-01-01"), cfg.features)
     predicted = [load_bundle(f"models:/customer-value/{v}").bundle.predict(features) for v in ("1", "2")]
     pd.testing.assert_frame_equal(predicted[0], predicted[1], check_exact=True)
+
+
+def test_a_training_config_digest_is_the_same_in_another_store_and_changes_with_a_setting():
+    """A training run's `config_digest` param digested the whole configuration, where it is logged included: the
+    same training in another store or experiment got another digest, read as "another configuration". Now a
+    place is not a setting (`pipelines.run_identity.training_digest`); a setting the training reads changes it."""
+    from pipelines.config import load_config
+    from pipelines.train import modelling_params
+
+    as_of = pd.Timestamp("2025-01-01")
+
+    def digest(over):
+        return modelling_params(load_config(None, over), as_of, None)["config_digest"]
+
+    here = digest(None)
+    assert digest({"mlflow": {"tracking_dir": "/elsewhere/mlruns", "experiment": "another"}}) == here
+    assert digest({"models": {"backtest_folds": 2}}) != here
+    assert digest({"labels": {"horizon_days": 90}}) != here
+    assert digest({"mlflow": {"registered_model": "another-name"}}) != here  # its champion is compared with
