@@ -348,3 +348,35 @@ def test_a_training_config_digest_is_the_same_in_another_store_and_changes_with_
     assert digest({"models": {"backtest_folds": 2}}) != here
     assert digest({"labels": {"horizon_days": 90}}) != here
     assert digest({"mlflow": {"registered_model": "another-name"}}) != here  # its champion is compared with
+
+
+def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_stable_tier(
+    trained, tmp_path
+):
+    """A run scored months after its data ended (warned: `pipelines.data_age`) entered `--history` like any
+    other, and the next runs' stable tiers read its tiers (customers quiet for want of data held as `problem` or
+    kept down by the margin rule). Now it is kept and marked (run.json's `stale_data`, `cvp history`'s as-of),
+    the stability rule of later runs skips it, and their manifest's `history_notes` say so; `cvp report
+    --history` takes their scores."""
+    from pipelines.history_store import append_run
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_trained
+
+    history = tmp_path / "history"
+    runs = {}
+    for as_of, name in (("2024-12-01", "dec"), ("2025-02-15", "feb"), ("2025-03-01", "mar")):
+        runs[name] = score_trained(trained, tmp_path / f"{name}.parquet", as_of_text=as_of, history=history)
+        append_run(history, runs[name].scores, runs[name].contributions_path, runs[name].manifest)
+    fresh, stale, later = runs["dec"], runs["feb"], runs["mar"]
+    assert fresh.manifest["stale_data"] is None and stale.manifest["stale_data"]
+    run_file = json.loads((history / "as_of=2025-02-15" / "run.json").read_text())
+    assert run_file["stale_data"] == stale.manifest["stale_data"]
+    assert later.manifest["stability_runs"] == {"2024-12-01": fresh.manifest["run_id"]}
+    (note,) = [n for n in later.manifest["history_notes"] if "stale data" in n]
+    assert "runs as of 2025-02-15 scored stale data" in note
+    res = cvp("history", "--history", history)
+    assert res.exit_code == 0, res.output
+    assert "2025-02-15 (stale data)" in res.output and "2024-12-01 (stale data)" not in res.output
+    res = cvp("report", "--scores", tmp_path / "mar.parquet", "--history", history, "--out", tmp_path / "site",
+              "--config", trained.config)  # fmt: skip
+    assert res.exit_code == 0, res.output
