@@ -27,6 +27,7 @@ from pipelines.history_store import (
     read_run,
     read_run_churn,
     same_model,
+    tier_runs,
 )
 
 __all__ = [
@@ -160,6 +161,12 @@ def history_notes(
     change = None if previous is None else tier_rules_change(previous, rules)
     if change:
         notes.append(change)
+    stale = [r.as_of for r in runs if r.as_of < as_of and r.stale_data]
+    if stale and stability != "none":
+        notes.append(
+            f"the history's runs as of {', '.join(stale)} scored stale data (their data ended long before their "
+            "as-of): kept, but the stability rule does not read their tiers"
+        )
     later = [r.as_of for r in runs if r.as_of > as_of and r.stability_rule != "none"]
     if later and stability != "none":
         notes.append(
@@ -217,18 +224,19 @@ def apply_stability(
     rule = cfg.tiers.stability
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     runs = [r for r in list_runs(open_history(history, create=True)) if r.as_of < as_of]
+    held = tier_runs(runs)  # a run of stale data is kept but read by no stable tier
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
-    out.attrs["stability_runs"] = {r.as_of: r.run_id for r in runs}
+    out.attrs["stability_runs"] = {r.as_of: r.run_id for r in held}
     check_same_horizon(runs, horizon_days, "tier stability")
     check_same_currency(runs, cfg.data.currency, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
         check_same_base(runs[-1].as_of, runs[-1].base_signature, signature, "the score history")
-    if rule.rule == "none" or not runs:
+    if rule.rule == "none" or not held:
         return out
     value_col = cfg.tiers.value_column.format(h=horizon_days)
     frames = []
-    for run in runs:
+    for run in held:
         past = read_columns(run, ["customer_id", "raw_tier", value_col])
         tier_col = "raw_tier"
         frames.append(
@@ -295,7 +303,7 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
         trained_by.setdefault(r.model_version, set()).add(r.model_run_id or "")
     for r in runs:
         table.add_row(
-            r.as_of,
+            r.as_of + (" (stale data)" if r.stale_data else ""),
             r.model_version
             + (
                 f" (run {r.model_run_id[:8]})"
@@ -433,7 +441,7 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
     if "stability_runs" not in manifest:
         return
     rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
-    before = {r.as_of: r.run_id for r in runs if r.as_of < as_of}
+    before = {r.as_of: r.run_id for r in tier_runs(runs) if r.as_of < as_of}
     used = manifest["stability_runs"]
     if rule == "none" or not before or used == before:
         return

@@ -85,6 +85,15 @@ class HistoryRun:
     #: whose data it scored, a sample of its orders (`pipelines.history_identity.base_signature`); None in runs
     #: added before run.json recorded it
     base_signature: dict[str, str] | None = None
+    #: the run's data ended long before its as-of (`pipelines.data_age`): what its manifest's `stale_data` said;
+    #: such a run is kept and shown but no stable tier reads it (`tier_runs`)
+    stale_data: str | None = None
+
+
+def tier_runs(runs: Sequence[HistoryRun]) -> list[HistoryRun]:
+    """The runs a later run's stable tiers read: all but those whose data was stale (their tiers read days
+    without data as quiet customers: held over, a stale run's `lapsed` or `problem` would linger in later runs)."""
+    return [r for r in runs if not r.stale_data]
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -144,6 +153,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             model_run_id=info.get("model_run_id"),
             currency=info.get("currency"),
             base_signature=info.get("base_signature"),
+            stale_data=info.get("stale_data"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -297,6 +307,7 @@ def _append_run(
             "horizon_days": int(manifest["horizon_days"]),
             "currency": (manifest.get("reasons") or {}).get("currency"),  # of its values and contributions
             "base_signature": manifest.get("base_signature"),  # whose data: another company's refused
+            "stale_data": manifest.get("stale_data"),  # kept, shown, read by no later stable tier
             "customers_total": int(manifest["customers_total"]),
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "raw_tiers": (

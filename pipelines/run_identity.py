@@ -13,8 +13,9 @@ configuration must be placed in one of them, with its reason when it stays out.
 means to a batch job (was: the whole configuration's digest beside the id's, a report's wording changing one and
 not the other). The feature table's manifest (`cvp features`) names by `config_digest` the same thing for its
 output: the digest of `FEATURE_TABLE_SETTINGS` (was: the whole configuration's, a report's wording or the demo's
-seed changing it). A training run's `config_digest` param digests the whole configuration (`AppConfig.digest`): a
-training reads `models` too.
+seed changing it). A training run's `config_digest` param (and a backtest's) is `training_digest`: the whole
+configuration but `PLACES`, where the run is logged: a training reads `models` too, and a place is not a setting
+(was: `AppConfig.digest`, the same training in another store got another digest).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ OTHER_SETTINGS: dict[str, str] = {
 }
 
 
+#: Where a training is logged, not what it reads: out of `training_digest`.
+PLACES: tuple[str, ...] = ("mlflow.tracking_dir", "mlflow.experiment")
+
+
 #: The settings `cvp features` reads: how rows are read, bounded and rejected, and the features' own (no label,
 #: model, scoring or report setting shapes the feature table).
 FEATURE_TABLE_SETTINGS: tuple[str, ...] = ("data", "features")
@@ -75,4 +80,15 @@ def output_digest(cfg: Any, names: tuple[str, ...] = OUTPUT_SETTINGS) -> str:
     """A short hash of `output_settings(cfg, names)`: the configuration's part of a scoring run's id, or with
     `FEATURE_TABLE_SETTINGS` the feature table's manifest's `config_digest`."""
     text = json.dumps(output_settings(cfg, names), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def training_digest(cfg: Any) -> str:
+    """A short hash of the whole configuration `cfg` but its `PLACES`: a training run's and a backtest's
+    `config_digest`, the same for the same training logged in another store or experiment."""
+    dumped = cfg.model_dump(mode="json")
+    for name in PLACES:
+        section, _, field = name.partition(".")
+        dumped[section].pop(field)
+    text = json.dumps(dumped, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

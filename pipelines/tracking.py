@@ -242,6 +242,33 @@ class LoadedModel:
     uri: str
     version: str | None
     run_id: str | None = None  # the MLflow run that logged the model (its model card lives there)
+    #: `sample_note` of its training run: fitted on a sample of the customers (`cvp train --sample-customers`)
+    training_sample: str | None = None
+
+
+def sample_note(params: dict[str, str]) -> str | None:
+    """What a training run's params say of its customer sample (`cvp train --sample-customers`), None without
+    one: the model card's `training_sample` and the scores manifest's `model_sample`."""
+    if "sample_customers" not in params:
+        return None
+    return (
+        f"{params['sample_customers']} of {params.get('base_customers', '?')} customers, keyed hash sample (key "
+        f"{params.get('sample_key', '?')}); company values from the whole base"
+    )
+
+
+def _training_sample(run_id: str | None) -> str | None:
+    """`sample_note` of the training run `run_id` (None without a run or when the store cannot give it: the model
+    card then says the run is unreadable)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if not run_id:
+        return None
+    try:
+        return sample_note(mlflow.MlflowClient().get_run(run_id).data.params)
+    except MlflowException:
+        return None
 
 
 def load_bundle(uri: str) -> LoadedModel:
@@ -332,7 +359,9 @@ def load_bundle(uri: str) -> LoadedModel:
     if bundle is None:
         flavors = ", ".join(sorted(getattr(model.metadata, "flavors", None) or {})) or "unknown"
         raise StructuralError(f"model {uri} is not a customer-value model (its flavours: {flavors})")
-    return LoadedModel(bundle=bundle, uri=uri, version=version, run_id=run_id)
+    return LoadedModel(
+        bundle=bundle, uri=uri, version=version, run_id=run_id, training_sample=_training_sample(run_id)
+    )
 
 
 def _registry_offer(uri: str) -> str | None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.errors import without_passwords
 from pipelines.config import AppConfig
-from pipelines.tracking import configure_tracking, registered_name, shown_uri
+from pipelines.tracking import configure_tracking, registered_name, sample_note, shown_uri
 
 
 def _with_password(recorded: str | None) -> str | None:
@@ -76,10 +76,7 @@ def model_card(
     card["run_id"] = run_id
     params = run.data.params
     if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
-        card["training_sample"] = (
-            f"{params['sample_customers']} of {params.get('base_customers', '?')} customers, keyed hash "
-            f"sample (key {params.get('sample_key', '?')}); company values from the whole base"
-        )
+        card["training_sample"] = sample_note(params)
     with TemporaryDirectory() as tmp:
         try:
             p = mlflow.artifacts.download_artifacts(

@@ -37,6 +37,7 @@ from pipelines.loading import (
 )
 from pipelines.output_checks import BACKTEST_MARKER
 from pipelines.plots import backtest_plots
+from pipelines.run_identity import training_digest
 from pipelines.sampling import TrainingSample, sample_tables, say_sample
 from pipelines.staging import atomic_directory
 from pipelines.store_errors import check_artifacts_writable, check_writable
@@ -101,7 +102,7 @@ def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample
         "as_of": as_of.date().isoformat(),
         "horizon_days": cfg.labels.horizon_days,
         "backtest_folds": cfg.models.backtest_folds,
-        "config_digest": cfg.digest(),
+        "config_digest": training_digest(cfg),
     } | (sample.params() if sample is not None else {})
 
 

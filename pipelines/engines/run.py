@@ -470,6 +470,7 @@ def run_score(
             "model_uri": uri,
             "model_version": version,
             "model_run_id": model.run_id,
+            "model_sample": model.training_sample,  # fitted on a sample (`--sample-customers`), scored on all
             "champion_version": checked.champion_version,  # another: provisional scores (`cvp report` says so)
             "tracking_uri": shown_uri(uri_tracking),  # never a password
             "horizon_days": bundle.horizon_days,

@@ -53,6 +53,7 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
 
     from pipelines.config import load_config
     from pipelines.rejected_rows import TRAINING, rows_document
+    from pipelines.run_identity import training_digest
     from tests.helpers import cvp
     from tests.pipelines.conftest import worse_config
     from tests.pipelines.test_seam_round10 import _mapped
@@ -78,7 +79,7 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
         "as_of": "2024-07-01",
         "horizon_days": load_config(config).labels.horizon_days,
         "backtest_folds": 1,
-        "config_digest": load_config(config, {"models": {"backtest_folds": 1}}).digest(),
+        "config_digest": training_digest(load_config(config, {"models": {"backtest_folds": 1}})),
         "sample_customers": None,
     }
     res = cvp("backtest", "--data", trained.data, "--config", config, "--out", out, "--as-of", "2024-07-01",

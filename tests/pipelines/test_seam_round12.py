@@ -299,9 +299,10 @@ def test_training_twice_on_the_same_data_and_settings_gives_the_same_model_and_r
     configure_tracking(tmp_path / "mlruns")
     client = mlflow.MlflowClient()
     runs = [client.get_run(client.get_model_version("customer-value", v).run_id) for v in ("1", "2")]
-    # the fixture trained through the job (no input row counts) in another store: the config's digest covers
-    # `mlflow.tracking_dir` too; the rest of what both record is equal
-    shared = (set(runs[0].data.params) & set(runs[1].data.params)) - {"config_digest"}
+    # the fixture trained through the job (no input row counts) in another store: what both record is equal,
+    # the config's digest too (a place is not a setting; was: it covered `mlflow.tracking_dir`)
+    shared = set(runs[0].data.params) & set(runs[1].data.params)
+    assert "config_digest" in shared
     assert len(shared) > 8
     assert {k: runs[0].data.params[k] for k in shared} == {k: runs[1].data.params[k] for k in shared}
     mine = [
@@ -328,3 +329,54 @@ def test_training_twice_on_the_same_data_and_settings_gives_the_same_model_and_r
     features = build_feature_table(tables, pd.Timestamp("2025-01-01"), cfg.features)
     predicted = [load_bundle(f"models:/customer-value/{v}").bundle.predict(features) for v in ("1", "2")]
     pd.testing.assert_frame_equal(predicted[0], predicted[1], check_exact=True)
+
+
+def test_a_training_config_digest_is_the_same_in_another_store_and_changes_with_a_setting():
+    """A training run's `config_digest` param digested the whole configuration, where it is logged included: the
+    same training in another store or experiment got another digest, read as "another configuration". Now a
+    place is not a setting (`pipelines.run_identity.training_digest`); a setting the training reads changes it."""
+    from pipelines.config import load_config
+    from pipelines.train import modelling_params
+
+    as_of = pd.Timestamp("2025-01-01")
+
+    def digest(over):
+        return modelling_params(load_config(None, over), as_of, None)["config_digest"]
+
+    here = digest(None)
+    assert digest({"mlflow": {"tracking_dir": "/elsewhere/mlruns", "experiment": "another"}}) == here
+    assert digest({"models": {"backtest_folds": 2}}) != here
+    assert digest({"labels": {"horizon_days": 90}}) != here
+    assert digest({"mlflow": {"registered_model": "another-name"}}) != here  # its champion is compared with
+
+
+def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_stable_tier(
+    trained, tmp_path
+):
+    """A run scored months after its data ended (warned: `pipelines.data_age`) entered `--history` like any
+    other, and the next runs' stable tiers read its tiers (customers quiet for want of data held as `problem` or
+    kept down by the margin rule). Now it is kept and marked (run.json's `stale_data`, `cvp history`'s as-of),
+    the stability rule of later runs skips it, and their manifest's `history_notes` say so; `cvp report
+    --history` takes their scores."""
+    from pipelines.history_store import append_run
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_trained
+
+    history = tmp_path / "history"
+    runs = {}
+    for as_of, name in (("2024-12-01", "dec"), ("2025-02-15", "feb"), ("2025-03-01", "mar")):
+        runs[name] = score_trained(trained, tmp_path / f"{name}.parquet", as_of_text=as_of, history=history)
+        append_run(history, runs[name].scores, runs[name].contributions_path, runs[name].manifest)
+    fresh, stale, later = runs["dec"], runs["feb"], runs["mar"]
+    assert fresh.manifest["stale_data"] is None and stale.manifest["stale_data"]
+    run_file = json.loads((history / "as_of=2025-02-15" / "run.json").read_text())
+    assert run_file["stale_data"] == stale.manifest["stale_data"]
+    assert later.manifest["stability_runs"] == {"2024-12-01": fresh.manifest["run_id"]}
+    (note,) = [n for n in later.manifest["history_notes"] if "stale data" in n]
+    assert "runs as of 2025-02-15 scored stale data" in note
+    res = cvp("history", "--history", history)
+    assert res.exit_code == 0, res.output
+    assert "2025-02-15 (stale data)" in res.output and "2024-12-01 (stale data)" not in res.output
+    res = cvp("report", "--scores", tmp_path / "mar.parquet", "--history", history, "--out", tmp_path / "site",
+              "--config", trained.config)  # fmt: skip
+    assert res.exit_code == 0, res.output

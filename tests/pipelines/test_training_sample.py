@@ -4,6 +4,7 @@ whole base at every training cutoff."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,16 @@ def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path
     )
     card = model_card("1", cfg, cfg.labels.horizon_days, run_id=run.info.run_id)
     assert card["training_sample"].startswith(f"300 of {n_base} customers")
+    # scored on the whole base, the scores manifest says the model was fitted on a sample (was: not a word)
+    out = tmp_path / "scores.parquet"
+    res = CliRunner().invoke(
+        app,
+        ["score", "--data", str(data), "--config", str(config), "--as-of", "2024-07-01", "--out", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    manifest = json.loads(out.with_name("scores.manifest.json").read_text())
+    assert manifest["model_sample"] == card["training_sample"]
+    assert manifest["customers_total"] > 300
 
 
 def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store, tmp_path) -> None:
