@@ -23,6 +23,13 @@ _LOCALE_NUMBER = r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.
 LOCALE_SHARE = 0.01
 
 
+def check_share(n: int, given: int) -> bool:
+    """Whether `n` of a column's `given` values written one way are how the export writes the column, not a few bad
+    rows: 1% of them (`LOCALE_SHARE`) and 3 rows (`MIN_ROWS`). The one rule of every "written so" stop (the number
+    forms, another script's digits, units, e-mail and folded ids, swapped and other dates), both engines."""
+    return n > 0 and n >= max(MIN_ROWS, LOCALE_SHARE * given)
+
+
 def _unparsed_matching(raw: pd.Series, unparsed: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
     """Which values of a number column (as read), among `unparsed` (the rows whose text did not parse as a plain
     number), match the anchored regex `pattern` once stripped."""
@@ -152,7 +159,7 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
     """Structural error when `LOCALE_SHARE` of a number column's values (and `MIN_ROWS`) carry a currency sign,
     code or unit: the export's format, not a few typos (rejected, those rows would be lost with exit 0)."""
     n = int(found.sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+    if not check_share(n, given):
         return
     seen, rows = shown_values(raw, found)
     raise StructuralError(
@@ -181,7 +188,7 @@ def check_other_digits(table: str, column: str, raw: pd.Series, found: np.ndarra
     script's digits: the export's number format (rejected, those rows would be lost with exit 0). Both engines
     (`pipelines.engines.spark_stops.table_stops` from the rows summed in its one aggregation)."""
     n = int(found.sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+    if not check_share(n, given):
         return
     seen, rows = shown_values(raw, found)
     raise StructuralError(
@@ -288,7 +295,7 @@ def check_number_form(
     `_OTHER_FORMS` (`form`): the export's way, not a few bad rows (rejected, those rows would be lost with exit 0).
     Both engines (`pipelines.engines.spark_stops.table_stops` from the rows summed in its one aggregation)."""
     n = int(found.sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+    if not check_share(n, given):
         return
     _, what, fix, _ = _OTHER_FORMS[form]
     seen, rows = shown_values(raw, found)
