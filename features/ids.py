@@ -11,6 +11,7 @@ import pandas as pd
 
 from features.folded_ids import FOLDED, ascii_spelling, folded_ids
 from features.names import LOOKALIKE_LETTERS
+from features.pooled_ids import POOLED, pooled_ids
 from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, letter_cases
 
 
@@ -514,6 +515,7 @@ def check_email_ids(table: str, column: str, n: int, given: int) -> None:
 ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
+    (pooled_ids, MISSING_ID + f" ({POOLED})"),
     (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
     (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),

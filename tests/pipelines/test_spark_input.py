@@ -1739,3 +1739,24 @@ def test_the_referrals_join_reads_the_bucket_step_persisted_not_rerun(spark, tmp
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
+def test_round17_pooled_account_ids_are_rejected_and_stop_as_by_pandas(spark, tmp_path):
+    """The seventeenth hunt on Spark: a customer id `GUEST` / `cash` (a pooled account, `features.pooled_ids`, one
+    of the id rules the Spark batches run) the same row reject, counts and accepted rows; `UNKNOWN` as the
+    manager of 3 of 6 customers, the optional id's placeholder stop from `spark_masks`' `PLACEHOLDER`."""
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(
+        tmp_path / "data", orders=_ORD.assign(customer_id=["C1", "GUEST", "C3", "cash", "GUEST42", "C6"])
+    )
+    expected = load_data(data)
+    assert sum(expected.result.report["orders"].rejected_by_reason.values()) == 2
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    customers = _CUST.assign(account_manager_id=["AM1", "UNKNOWN", "unknown", "AM1", "Unknown", "AM1"])
+    managers = pd.DataFrame({"account_manager_id": ["AM1"], "name": ["Ann"]})
+    stop = _write(tmp_path / "stop", orders=_ORD, customers=customers, account_managers=managers)
+    _same_stop(spark, stop, "export's placeholder for a missing value", tmp_path / "stop-rejects")
