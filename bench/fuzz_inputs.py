@@ -436,6 +436,7 @@ def run_case(
 ) -> dict[str, Any]:
     """One case: copy a data set, damage it (seeded), load it. Its record (outcome `ok`, `stop` or a finding).
     `damages`: these, in this order, instead of one to three drawn from the seed (the data set still drawn)."""
+    from features.contract import TABLES
     from features.errors import StructuralError
     from pipelines.io import load_data
 
@@ -465,9 +466,7 @@ def run_case(
             record["detail"] = broken
     except StructuralError as exc:
         text = str(exc)
-        names_one = any(
-            t in text for t in [*ds.tables, *(p.name for p in case.iterdir()), "orders", "customers"]
-        )
+        names_one = any(t in text for t in [*TABLES, *ds.tables, *(p.name for p in case.iterdir())])
         record["outcome"] = "stop" if names_one else "stop-unnamed"
         record["detail"] = text.splitlines()[0][:300] if text else ""
     except Hang:
