@@ -1,7 +1,7 @@
 """A date column written in two forms: a declared format's values with day and month the other way round
 (`01/14/2023` under `%d/%m/%Y`), or dates in another common form than the column's (`15/01/2023` among ISO dates,
 ISO among a declared format): two exports put together. A few such rows are row rejects (not the column's
-format); on 1% of the column (3 rows: `features.numbers.check_share`, as for the number forms), a
+format); on 1% of the column (3 rows: `features.shares.check_share`, as for the number forms), a
 structural error. Used by the contract's validation (`features.validation`) for both engines."""
 
 from __future__ import annotations

@@ -496,11 +496,11 @@ def email_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
 
 def check_email_ids(table: str, column: str, n: int, given: int) -> None:
     """Structural error when `n` values of an id column, 1% of its `given` ones and 3 rows
-    (`features.numbers.check_share`), are e-mail addresses (`email_ids`): the export's convention, its rows rejected would drop them with exit 0. The addresses are
+    (`features.shares.check_share`), are e-mail addresses (`email_ids`): the export's convention, its rows rejected would drop them with exit 0. The addresses are
     personal data: the message gives how many, never the values nor their rows. Both engines
     (`spark_stops.table_stops`, from the rows summed in its one aggregation)."""
     from features.errors import StructuralError
-    from features.numbers import check_share
+    from features.shares import check_share
 
     if not check_share(n, given):
         return

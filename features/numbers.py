@@ -13,21 +13,12 @@ import pandas as pd
 from features.errors import StructuralError
 from features.ids import FORMULA, INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids, spreadsheet_ids
 from features.names import examples, shown_values  # noqa: F401 (shown_values re-exported)
+from features.shares import LOCALE_SHARE, MIN_ROWS, check_share  # noqa: F401 (re-exported)
 from features.text import blank
 
 #: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
 #: digits with a decimal comma. Only values that are not plain numbers are judged (`1.234` is a plain number).
 _LOCALE_NUMBER = r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.,][0-9]*)?|[0-9]*,[0-9]+)$"
-#: From this share of a column's values (or one value, if fewer rows), the column is written in a locale's
-#: format: rejecting those rows would keep only the amounts below 1,000 (or none), so the run stops.
-LOCALE_SHARE = 0.01
-
-
-def check_share(n: int, given: int) -> bool:
-    """Whether `n` of a column's `given` values written one way are how the export writes the column, not a few bad
-    rows: 1% of them (`LOCALE_SHARE`) and 3 rows (`MIN_ROWS`). The one rule of every "written so" stop (the number
-    forms, another script's digits, units, e-mail and folded ids, swapped and other dates), both engines."""
-    return n > 0 and n >= max(MIN_ROWS, LOCALE_SHARE * given)
 
 
 def _unparsed_matching(raw: pd.Series, unparsed: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
@@ -349,8 +340,6 @@ RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): 
 #: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
 #: scale; fewer are typos (row rejects).
 SCALE_SHARE = 0.05
-#: Fewer rows than this never make a convention: one wrong row of a tiny table stays a row reject.
-MIN_ROWS = 3
 
 
 def check_conventions(table: str, t: pd.DataFrame) -> None:
