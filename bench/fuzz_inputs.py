@@ -14,7 +14,7 @@ or a file) or success where every table's rows in = accepted + rejected, the acc
 and every reject has a reason; never another exception, never a hang. With `--score-every N`, every N-th case also
 runs `cvp score` in a subprocess with a small demo model trained once: exit 0 or 2, never 1 (a traceback).
 
-    .venv/bin/python -m bench.fuzz_inputs --seeds 0:200 --budget 3600 --out /tmp/fuzz
+    .venv/bin/python -m bench.fuzz_inputs --seeds 0:200 --budget 3600 --out out/fuzz
     nice -n 10 .venv/bin/python -m bench.fuzz_inputs --seeds 1000:100000 --budget 3600 --score-every 50
 
 Findings are written to `<out>/findings.jsonl` (seed, damages, the exception's type, place and first line), one
@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter
@@ -567,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--score-every", type=int, default=0, help="run `cvp score` on every N-th case (0: never)"
     )
-    ap.add_argument("--out", type=Path, default=Path("/tmp/cvp-fuzz"))
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "cvp-fuzz")
     ap.add_argument("--keep", action="store_true", help="keep each finding's case directory")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
