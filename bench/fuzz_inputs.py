@@ -7,7 +7,8 @@ drawn from its seed (bytes: a cut mid-row, bytes inserted, deleted or swapped, a
 or mixed line endings, a quote never closed; cells: a hostile value from `CORPUS`; columns: dropped, duplicated,
 renamed, reordered, two swapped; rows: duplicated, shuffled, blank lines, a repeated header, a trailing `Total`
 row; tables: an empty file, a header only, a table missing, a table given twice in two forms; Parquet: a column's
-type changed, a column all null) and runs `pipelines.io.load_data` on it, in this process, under a time limit.
+type changed, a column all null) and runs `pipelines.io.load_data` on it (with the default config's `data:`
+settings: `pipelines.loading.load_configured`), in this process, under a time limit.
 
 The contract (`check_outcome`): either a known stop (`features.errors.StructuralError`, whose message names a table
 or a file) or success where every table's rows in = accepted + rejected, the accepted table holds `accepted` rows
@@ -439,7 +440,8 @@ def run_case(
     `damages`: these, in this order, instead of one to three drawn from the seed (the data set still drawn)."""
     from features.contract import TABLES
     from features.errors import StructuralError
-    from pipelines.io import load_data
+    from pipelines.config import load_config
+    from pipelines.loading import load_configured
 
     rng = random.Random(seed)
     ds = rng.choice(sets)
@@ -460,7 +462,7 @@ def run_case(
     signal.setitimer(signal.ITIMER_REAL, timeout)
     t0 = time.process_time()
     try:
-        loaded = load_data(case, ds.mapping)
+        loaded = load_configured(case, ds.mapping, load_config(None))  # `data:` as the commands read it
         broken = check_outcome(loaded)
         record["outcome"] = "broken" if broken else "ok"
         if broken:

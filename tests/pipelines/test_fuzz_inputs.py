@@ -73,14 +73,15 @@ def test_the_harness_reports_a_traceback_a_hang_and_a_broken_count(demo_sets, tm
     import time
 
     import pipelines.io
+    import pipelines.loading
 
     def raises(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(pipelines.io, "load_data", raises)
+    monkeypatch.setattr(pipelines.loading, "load_configured", raises)
     record = fuzz.run_case(1, demo_sets, tmp_path, timeout=60, damages=[])
     assert fuzz.finding_class(record) == "exception ValueError at ?"
-    monkeypatch.setattr(pipelines.io, "load_data", lambda *a, **k: time.sleep(5))
+    monkeypatch.setattr(pipelines.loading, "load_configured", lambda *a, **k: time.sleep(5))
     assert fuzz.run_case(1, demo_sets, tmp_path, timeout=0.2, damages=[])["outcome"] == "hang"
     monkeypatch.undo()
     loaded = pipelines.io.load_data(demo_sets[0].root)
