@@ -25,6 +25,7 @@ class per (type, place) in the summary printed at the end; `--keep` keeps each f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import shutil
@@ -464,6 +465,9 @@ def run_case(
     try:
         loaded = load_configured(case, ds.mapping, load_config(None))  # `data:` as the commands read it
         broken = check_outcome(loaded)
+        record["report"] = {
+            t: (r.rows_in, r.accepted, r.rejected_by_reason) for t, r in loaded.result.report.items()
+        }
         record["outcome"] = "broken" if broken else "ok"
         if broken:
             record["detail"] = broken
@@ -472,6 +476,7 @@ def run_case(
         names_one = any(t in text for t in [*TABLES, *ds.tables, *(p.name for p in case.iterdir())])
         record["outcome"] = "stop" if names_one else "stop-unnamed"
         record["detail"] = text.splitlines()[0][:300] if text else ""
+        record["stop"] = text.splitlines()[0] if text else ""
     except Hang:
         record["outcome"] = "hang"
     except Exception as exc:  # the finding: a traceback instead of the contract
@@ -501,6 +506,39 @@ def _cleanup(case: Path) -> None:
         except OSError:
             pass
     shutil.rmtree(case, ignore_errors=True)
+
+
+# --- the Spark engine on a sample -------------------------------------------------------------------------------
+
+
+def spark_agrees(spark: Any, case: Path, record: dict[str, Any], loaded_stop: str | None) -> str | None:
+    """`pipelines.engines.spark_input.load_spark` on a case the pandas loader read (`record`): None when both
+    engines agree (the same stop message, or the same report: rows in, accepted, rejected by reason), else what
+    differs. A traceback of the Spark engine is a disagreement too."""
+    from features.errors import StructuralError
+    from pipelines.config import load_config
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+
+    cfg = load_config(None)
+    try:
+        with mapped_errors():
+            got, _ = load_spark(spark, case, cfg, case.parent / f"{case.name}-spark-rejects")
+    except StructuralError as exc:
+        if loaded_stop is None:
+            return f"spark stops, pandas does not: {str(exc).splitlines()[0][:200]}"
+        return (
+            None
+            if str(exc).splitlines()[0] == loaded_stop
+            else f"other stop: {str(exc).splitlines()[0][:200]}"
+        )
+    except Exception as exc:
+        return f"spark {type(exc).__name__} at {_place(exc)}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    if loaded_stop is not None:
+        return f"pandas stops, spark does not: {loaded_stop[:200]}"
+    want = record.get("report")
+    have = {t: (r.rows_in, r.accepted, r.rejected_by_reason) for t, r in got.result.report.items()}
+    return None if have == want else f"reports differ: pandas {want}, spark {have}"
 
 
 # --- scoring a sample ------------------------------------------------------------------------------------------------
@@ -570,6 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--score-every", type=int, default=0, help="run `cvp score` on every N-th case (0: never)"
     )
+    ap.add_argument(
+        "--spark-every", type=int, default=0, help="compare with the Spark engine every N-th case"
+    )
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "cvp-fuzz")
     ap.add_argument("--keep", action="store_true", help="keep each finding's case directory")
     args = ap.parse_args(argv)
@@ -579,11 +620,17 @@ def main(argv: list[str] | None = None) -> int:
     config = train_demo(good, sets[1]) if args.score_every else None
     work = args.out / "cases"
     work.mkdir(exist_ok=True)
+    stack = contextlib.ExitStack()
+    spark = None
+    if args.spark_every:
+        from pipelines.engines.spark_session import spark_session
+
+        spark = stack.enter_context(spark_session("local[2]"))
     classes: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     start = time.process_time()
     n = 0
-    with (args.out / "findings.jsonl").open("a") as log:
+    with stack, (args.out / "findings.jsonl").open("a") as log:
         for seed in seeds_of(args.seeds):
             if time.process_time() - start > args.budget:
                 break
@@ -592,6 +639,13 @@ def main(argv: list[str] | None = None) -> int:
                 record["score_exit"], tail = score_case(work / f"case-{seed}", config, args.timeout * 5)
                 if record["score_exit"] not in (0, 2):
                     record["outcome"], record["detail"] = f"score exit {record['score_exit']}", tail
+            if spark is not None and n % args.spark_every == 0 and record["outcome"] in ("ok", "stop"):
+                if record["set"].startswith("demo"):
+                    differs = spark_agrees(spark, work / f"case-{seed}", record, record.get("stop"))
+                    record["spark"] = differs or "agrees"
+                    if differs:
+                        record["outcome"], record["detail"] = "engines differ", differs
+            record.pop("report", None)
             n += 1
             outcomes[record["outcome"]] += 1
             kind = finding_class(record)

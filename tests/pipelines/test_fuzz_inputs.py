@@ -20,7 +20,7 @@ sys.modules[_spec.name] = fuzz  # its dataclass looks its module up
 _spec.loader.exec_module(fuzz)
 
 #: Per damage, the seeds of its cases (a seed draws the data set and every random choice of the damage).
-SEEDS = (3, 11)
+SEEDS = (3,)
 
 
 @pytest.fixture(scope="module")
