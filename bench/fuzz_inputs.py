@@ -513,8 +513,8 @@ def _cleanup(case: Path) -> None:
 
 def spark_agrees(spark: Any, case: Path, record: dict[str, Any], loaded_stop: str | None) -> str | None:
     """`pipelines.engines.spark_input.load_spark` on a case the pandas loader read (`record`): None when both
-    engines agree (the same stop message, or the same report: rows in, accepted, rejected by reason), else what
-    differs. A traceback of the Spark engine is a disagreement too."""
+    engines agree (the same stop message, any stop when the case has several damages: either may be said first;
+    or the same report: rows in, accepted, rejected by reason), else what differs. A traceback of the Spark engine is a disagreement too."""
     from features.errors import StructuralError
     from pipelines.config import load_config
     from pipelines.engines.spark_engine import mapped_errors
@@ -527,11 +527,9 @@ def spark_agrees(spark: Any, case: Path, record: dict[str, Any], loaded_stop: st
     except StructuralError as exc:
         if loaded_stop is None:
             return f"spark stops, pandas does not: {str(exc).splitlines()[0][:200]}"
-        return (
-            None
-            if str(exc).splitlines()[0] == loaded_stop
-            else f"other stop: {str(exc).splitlines()[0][:200]}"
-        )
+        if str(exc).splitlines()[0] == loaded_stop or len(record["damages"]) > 1:  # either problem first
+            return None
+        return f"other stop: {str(exc).splitlines()[0][:200]}"
     except Exception as exc:
         return f"spark {type(exc).__name__} at {_place(exc)}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
     if loaded_stop is not None:
@@ -653,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
                 classes[kind] += 1
                 log.write(json.dumps(record, ensure_ascii=False) + "\n")
                 log.flush()
+            shutil.rmtree(work / f"case-{seed}-spark-rejects", ignore_errors=True)
             if not (kind and args.keep):
                 _cleanup(work / f"case-{seed}")
     cpu = time.process_time() - start
