@@ -69,8 +69,56 @@ def test_one_customer_holding_a_share_no_real_customer_holds_is_named_by_a_note(
     res = cvp("validate", "--data", csv_data(tmp_path, orders=orders))
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
-    assert "note: customer 'WEB-0000' holds 110 of the 1,000 orders (11.0%; the median customer 1): a pooled" in text
+    assert (
+        "note: customer 'WEB-0000' holds 110 of the 1,000 orders (11.0%; the median customer 1): a pooled"
+        in text
+    )
     orders = raw_orders(1000)
     orders.loc[:59, "customer_id"] = "KEY-ACCOUNT"
     res = cvp("validate", "--data", csv_data(tmp_path, orders=orders))
     assert res.exit_code == 0 and "pooled account" not in res.output
+
+
+def test_a_mapping_summing_integer_quantities_never_wraps_around():
+    """A Parquet source whose `Quantity` (int64) holds 9223372036854775807 (INT64_MAX, a system's "unknown") on two
+    lines of an invoice beside lines of 2 and 4 (the two INT64_MAX lines free, price 0): NumPy's int64 sum wrapped
+    around (2**64 + 4 to 4) and the order was accepted with a quantity of 4, exit 0. Now sums and
+    arithmetic of integer columns compute as 64-bit floats (`pipelines.mapping.expressions.as_numbers`), so the
+    order's quantity is 1.8e19 and rejected above `data.max_values`."""
+    from pipelines.mapping import Mapping, apply_mapping
+
+    mapping = Mapping.model_validate(
+        {
+            "sources": {"lines": {"file": "lines.parquet"}},
+            "tables": {
+                "orders": {
+                    "source": "lines",
+                    "derive": {"line_revenue": "Quantity * UnitPrice"},
+                    "group_by": "InvoiceNo",
+                    "columns": {
+                        "order_id": "InvoiceNo",
+                        "customer_id": "CustomerID",
+                        "ordered_at": {"min": "InvoiceDate"},
+                        "revenue": {"sum": "line_revenue"},
+                        "quantity": {"sum": "Quantity"},
+                    },
+                }
+            },
+        }
+    )
+    big = 2**63 - 1
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "1", "1", "1", "2"],
+            "CustomerID": ["17850"] * 5,
+            "InvoiceDate": ["2010-12-01 08:26:00"] * 5,
+            "Quantity": pd.array([big, big, 2, 4, 3], dtype="int64"),
+            "UnitPrice": [0.0, 0.0, 0.0, 2.5, 1.0],
+        }
+    )
+    raw, _, _ = apply_mapping(mapping, {"lines": lines})
+    assert raw["orders"]["quantity"].tolist() == [2.0 * big + 6, 3.0]
+    result = validate_tables(raw, max_values={"orders.quantity": 1e7})
+    assert result.report["orders"].rejected_by_reason == {
+        "quantity above the configured maximum 1e+07 (data.max_values.orders.quantity)": 1
+    }
