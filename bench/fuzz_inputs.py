@@ -328,7 +328,7 @@ def _parquet_type(case: Path, rng: random.Random, ds: DataSet) -> str:
     col = t.column(i)
     kind = rng.choice(
         ["int", "float", "string", "bool", "timestamp", "date", "decimal", "null", "dictionary", "large_string",
-         "all_null", "no_row_groups", "int32", "timestamp_tz"]
+         "all_null", "no_row_groups", "int32", "timestamp_tz", "int_extreme"]
     )  # fmt: skip
     try:
         if kind == "null":
@@ -341,6 +341,11 @@ def _parquet_type(case: Path, rng: random.Random, ds: DataSet) -> str:
             new = pc.cast(pc.cast(col, pa.string()), pa.large_string())
         elif kind == "dictionary":
             new = pc.dictionary_encode(pc.cast(col, pa.string()))
+        elif kind == "int_extreme":  # INT64_MAX / MIN on a few rows of an integer column: sums must not wrap
+            ints = pc.cast(col, pa.int64(), safe=False).to_pylist()
+            for at in rng.sample(range(len(ints)), k=min(len(ints), 3)):
+                ints[at] = rng.choice([2**63 - 1, -(2**63), 2**53 + 1])
+            new = pa.array(ints, pa.int64())
         elif kind == "no_row_groups":
             pq.write_table(t.schema.empty_table(), f)
             return f"{kind} {f.name}"
