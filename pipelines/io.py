@@ -17,7 +17,7 @@ from features.column_types import fixed_length_bytes
 from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
-from pipelines.csv_cells import neutralise_formulas
+from pipelines.csv_cells import line_end, neutralise_formulas
 from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import (
@@ -548,7 +548,8 @@ def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:
     target = Path(target)
     if target.suffix == ".csv":
         safe = neutralise_formulas(frame)
-        return write_atomic(target, lambda p: safe.to_csv(p, index=index))
+        end = line_end(safe)  # `\r\n` when a cell holds a CR, so it is quoted
+        return write_atomic(target, lambda p: safe.to_csv(p, index=index, lineterminator=end))
     return write_atomic(target, lambda p: frame.to_parquet(p, index=index))
 
 

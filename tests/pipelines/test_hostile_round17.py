@@ -122,3 +122,32 @@ def test_a_mapping_summing_integer_quantities_never_wraps_around():
     assert result.report["orders"].rejected_by_reason == {
         "quantity above the configured maximum 1e+07 (data.max_values.orders.quantity)": 1
     }
+
+
+def test_a_rejected_cell_holding_a_carriage_return_stays_one_row_of_the_rejects_file(tmp_path):
+    """A Parquet orders table whose `customer_id` holds `C\\r1` (a cell of an old-Mac export): rejected for its
+    invisible character, then written to the rejects CSV with the CR bare (Python's CSV writer quotes a CR only
+    when it is part of the line end), so every reader took it for a line end: the row cut in two, the file ragged
+    (found by `bench/fuzz_inputs.py`). Now such a file is written with RFC 4180's `\\r\\n` line ends and the cell
+    quoted (`pipelines.csv_cells.line_end`); a file without a CR in a cell keeps `\\n`."""
+    import pyarrow.csv as pv
+
+    from tests.helpers import cvp
+
+    data = tmp_path / "data"
+    data.mkdir()
+    orders = raw_orders(6)
+    orders.loc[2, "customer_id"] = "C\r1"
+    orders.loc[4, "revenue"] = "abc"
+    orders.to_parquet(data / "orders.parquet", index=False)
+    res = cvp("validate", "--data", data, "--rejects", tmp_path / "rej")
+    assert res.exit_code == 0, res.output
+    back = pv.read_csv(
+        tmp_path / "rej" / "orders.csv", parse_options=pv.ParseOptions(newlines_in_values=True)
+    )
+    assert back.column("customer_id").to_pylist() == ["C\r1", "C4"]
+    assert back.column("reason").null_count == 0
+    orders.loc[2, "customer_id"] = "C2"
+    orders.to_parquet(data / "orders.parquet", index=False)
+    assert cvp("validate", "--data", data, "--rejects", tmp_path / "rej").exit_code == 0
+    assert b"\r" not in (tmp_path / "rej" / "orders.csv").read_bytes()
