@@ -428,6 +428,37 @@ def check_outcome(loaded: Any) -> list[str]:
     return broken
 
 
+def check_rejects_files(loaded: Any, rejects: Path) -> list[str]:
+    """The rejects as `cvp validate --rejects` publishes them (`pipelines.loading.publish_rejects`), read back: each
+    table's file holds its rejected rows, each with a reason (a hostile cell, a line break or NUL, must not cut or
+    merge the rows of the CSV written)."""
+    import pyarrow.csv as pv
+
+    from pipelines.loading import publish_rejects
+
+    broken = []
+    try:
+        written = publish_rejects(loaded, rejects)
+        for key, path in written.items():
+            table = pv.read_csv(  # a line break inside a quoted cell is one cell (RFC 4180)
+                path,
+                parse_options=pv.ParseOptions(newlines_in_values=True),
+                convert_options=pv.ConvertOptions(column_types={"reason": "string"}),
+            )
+            want = loaded.result.rejects.get(key)
+            if want is None:
+                want = loaded.source_rejects.get(key.removeprefix("source:"))
+            if want is not None and table.num_rows != len(want):
+                broken.append(
+                    f"rejects file {path.name}: {table.num_rows} rows read back, {len(want)} rejected"
+                )
+            if table.column("reason").null_count:
+                broken.append(f"rejects file {path.name}: a row without a reason")
+    finally:
+        shutil.rmtree(rejects, ignore_errors=True)
+    return broken
+
+
 def _place(exc: BaseException) -> str:
     """The innermost frame of the product's own code (`features/`, `pipelines/`, `models/`) the exception passed."""
     place = "?"
@@ -469,7 +500,7 @@ def run_case(
     t0 = time.process_time()
     try:
         loaded = load_configured(case, ds.mapping, load_config(None))  # `data:` as the commands read it
-        broken = check_outcome(loaded)
+        broken = check_outcome(loaded) + check_rejects_files(loaded, work / f"case-{seed}-rejects")
         record["report"] = {
             t: (r.rows_in, r.accepted, r.rejected_by_reason) for t, r in loaded.result.report.items()
         }
