@@ -1771,3 +1771,28 @@ def test_round17_pooled_account_ids_are_rejected_and_stop_as_by_pandas(spark, tm
     expected = pooled_customer_notes(load_data(data).tables)
     got, _ = load_spark(spark, data, CFG, tmp_path / "pooled-rejects")
     assert expected and pooled_customer_notes(got.tables) == expected
+
+
+@pytest.mark.spark
+def test_round17_a_rejected_cell_holding_a_carriage_return_stays_one_rejects_row(spark, tmp_path):
+    """A Parquet `customer_id` `C\\r1` rejected (an invisible character) on Spark: its rejects part holds the row
+    whole, read back by a CSV reader as one row, as the pandas engine's rejects file (`pipelines.csv_cells.line_end`)."""
+    import pyarrow.csv as pv
+
+    from pipelines.engines.spark_input import load_spark
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _ORD.assign(customer_id=["C1", "C\r2", "C3", "C4", "C5", "C6"]).to_parquet(
+        data / "orders.parquet", index=False
+    )
+    expected = load_data(data)
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    parts = sorted((tmp_path / "rejects" / "orders").glob("part-*.csv"))
+    rows = [
+        r
+        for p in parts
+        for r in pv.read_csv(p, parse_options=pv.ParseOptions(newlines_in_values=True)).to_pylist()
+    ]
+    assert [r["customer_id"] for r in rows] == ["C\r2"] and rows[0]["reason"]
