@@ -151,3 +151,22 @@ def test_a_rejected_cell_holding_a_carriage_return_stays_one_row_of_the_rejects_
     orders.to_parquet(data / "orders.parquet", index=False)
     assert cvp("validate", "--data", data, "--rejects", tmp_path / "rej").exit_code == 0
     assert b"\r" not in (tmp_path / "rej" / "orders.csv").read_bytes()
+
+
+@pytest.mark.parametrize("where", ["inside", "outside"])
+def test_a_table_file_that_is_a_symbolic_link_to_nothing_is_named_so(tmp_path, where):
+    """`customers.csv` a symbolic link whose file was moved or deleted (inside the data directory or outside it):
+    was `cannot read .../customers.csv: FileNotFoundError: [Errno 2] No such file or directory` (inside) or the
+    outside-link stop, for a file `ls` lists. Now the stop says it is a link to a file that does not exist
+    (`pipelines.table_files.check_inside`, both engines' table listing)."""
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    raw_orders(5).to_csv(data / "orders.csv", index=False)
+    gone = (data if where == "inside" else tmp_path) / "customers-old.csv"
+    (data / "customers.csv").symlink_to(gone)
+    with pytest.raises(
+        StructuralError, match=r"customers.csv in .* is a symbolic link to .*customers-old.csv, which "
+    ):
+        load_data(data)
