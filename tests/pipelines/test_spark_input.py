@@ -1796,3 +1796,15 @@ def test_round17_a_rejected_cell_holding_a_carriage_return_stays_one_rejects_row
         for r in pv.read_csv(p, parse_options=pv.ParseOptions(newlines_in_values=True)).to_pylist()
     ]
     assert [r["customer_id"] for r in rows] == ["C\r2"] and rows[0]["reason"]
+
+
+@pytest.mark.spark
+def test_round17_an_empty_table_file_gets_the_pandas_message(spark, tmp_path):
+    """An empty `orders.csv` (0 bytes; a byte-order mark and a line end only): the pandas engine's "the file is
+    empty" on Spark too (`pipelines.io.check_not_empty`; was "has no column at all", found by the fuzz harness's
+    Spark comparison)."""
+    for name, content in (("zero", b""), ("bom", b"\xef\xbb\xbf\r\n")):
+        data = tmp_path / name
+        data.mkdir()
+        (data / "orders.csv").write_bytes(content)
+        _same_stop(spark, data, "the file is empty", tmp_path / "rejects")
