@@ -1808,3 +1808,14 @@ def test_round17_an_empty_table_file_gets_the_pandas_message(spark, tmp_path):
         data.mkdir()
         (data / "orders.csv").write_bytes(content)
         _same_stop(spark, data, "the file is empty", tmp_path / "rejects")
+
+
+@pytest.mark.spark
+def test_round17_a_table_file_linking_to_nothing_stops_as_by_pandas(spark, tmp_path):
+    """`tickets.csv` a symbolic link to a deleted file: the pandas engine's stop naming the link on Spark too (was:
+    exit 1, `FileNotFoundError` from the header check, a traceback; found by the fuzz harness's Spark comparison)."""
+    data = _write(tmp_path / "data", orders=_ORD)
+    (data / "tickets.csv").symlink_to(data / "tickets-old.csv")
+    _same_stop(
+        spark, data, "tickets.csv in .* is a symbolic link to .*, which does not exist", tmp_path / "rej"
+    )
