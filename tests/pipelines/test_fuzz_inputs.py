@@ -46,7 +46,8 @@ def _cases(sets: list[fuzz.DataSet], work: Path, names: list[str]) -> list[dict]
 
 
 def test_every_damage_to_the_demo_company_keeps_the_contract(demo_sets, tmp_path):
-    records = _cases(demo_sets, tmp_path, sorted(fuzz.DAMAGES))
+    names = [n for n in sorted(fuzz.DAMAGES) if n not in ("cell2", "cell3")]  # `cell` again, other draws
+    records = _cases(demo_sets, tmp_path, names)
     findings = [r for r in records if fuzz.finding_class(r)]
     assert not findings, findings
     outcomes = {r["outcome"] for r in records}
