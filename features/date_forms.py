@@ -1,7 +1,7 @@
 """A date column written in two forms: a declared format's values with day and month the other way round
 (`01/14/2023` under `%d/%m/%Y`), or dates in another common form than the column's (`15/01/2023` among ISO dates,
 ISO among a declared format): two exports put together. A few such rows are row rejects (not the column's
-format); on 1% of the column (3 rows: `features.numbers.LOCALE_SHARE`, `MIN_ROWS`, as for the number forms), a
+format); on 1% of the column (3 rows: `features.shares.check_share`, as for the number forms), a
 structural error. Used by the contract's validation (`features.validation`) for both engines."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 from features.dates import _ISO, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
-from features.numbers import LOCALE_SHARE, MIN_ROWS, UNPARSED_SHARE, shown_values
+from features.numbers import UNPARSED_SHARE, check_share, shown_values
 
 
 def swapped_format(date_format: str) -> str | None:
@@ -159,14 +159,14 @@ def _folded_dates(text: pd.Series, date_format: str | None) -> np.ndarray:
 def check_swapped_dates(
     table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, date_format: str | None
 ) -> None:
-    """Structural error when 1% of a date column's values (and 3 rows: `LOCALE_SHARE`, `MIN_ROWS`, as for the
+    """Structural error when 1% of a date column's values (and 3 rows: `check_share`, as for the
     other forms of a column) match only the declared format with day and month swapped (`found`:
     `swapped_dates`, `01/14/2023` under `%d/%m/%Y`): the column is written month first, in part or
     whole, and its values with a day of 12 or less, which match the declared format, would be read swapped (the
     5th of January as the 1st of May) without a word. Fewer are stray rows, rejected as not matching the
     declared format. Both engines (`pipelines.engines.spark_stops.table_stops`)."""
     n = int(np.asarray(found, dtype=bool).sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given) or date_format is None:
+    if not check_share(n, given) or date_format is None:
         return
     other = swapped_format(date_format)
     seen, rows = shown_values(raw, found)
@@ -182,14 +182,14 @@ def check_swapped_dates(
 def check_other_dates(
     table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, date_format: str | None
 ) -> None:
-    """Structural error when 1% of a date column's values (and 3 rows: `LOCALE_SHARE`, `MIN_ROWS`) are dates
+    """Structural error when 1% of a date column's values (and 3 rows: `check_share`) are dates
     written in another common form than the column's (`found`: `other_date_forms`: `15/01/2023`
     among ISO dates, ISO among a declared `%d/%m/%Y`): two exports of different formats put together, whose rows
     of the other form would be rejected with exit 0 (the demo with 10% of its orders so: 374 orders gone). Fewer
     stay row rejects; more than half of the column is `check_mostly_unparsed`'s. Both engines
     (`pipelines.engines.spark_stops.table_stops`)."""
     n = int(np.asarray(found, dtype=bool).sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given) or n > UNPARSED_SHARE * given:  # most: the column's format
+    if not check_share(n, given) or n > UNPARSED_SHARE * given:  # most: the column's format
         return
     what = "ISO 8601 (2023-01-15)" if date_format is None else f"the declared date format {date_format!r}"
     seen, rows = shown_values(raw, found)

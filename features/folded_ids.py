@@ -79,17 +79,16 @@ def folded_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     return hit
 
 
-def check_folded_ids(
-    table: str, column: str, raw: pd.Series, found: np.ndarray, given: int, floor: float
-) -> None:
-    """Structural error when `found` (`folded_ids`) holds `floor` of an id column's values or more (1% of them and
-    3 rows, as e-mail ids: `features.numbers.LOCALE_SHARE`, `MIN_ROWS`): the export writes its ids so, its rows
+def check_folded_ids(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
+    """Structural error when `found` (`folded_ids`) holds 1% of an id column's `given` values and 3 rows (as
+    e-mail ids: `features.shares.check_share`): the export writes its ids so, its rows
     rejected would be lost with exit 0. Both engines (`pipelines.engines.spark_stops.table_stops`)."""
     from features.errors import StructuralError
     from features.names import shown_values
+    from features.shares import check_share
 
     n = int(np.asarray(found, dtype=bool).sum())
-    if n == 0 or n < floor:
+    if not check_share(n, given):
         return
     seen, rows = shown_values(raw, found)
     raise StructuralError(

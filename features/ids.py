@@ -11,6 +11,7 @@ import pandas as pd
 
 from features.folded_ids import FOLDED, ascii_spelling, folded_ids
 from features.names import LOOKALIKE_LETTERS
+from features.pooled_ids import POOLED, pooled_ids
 from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, letter_cases
 
 
@@ -493,14 +494,16 @@ def email_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     return matches_where(text.arr, holding_bytes(text.arr, b"@"), EMAIL_ADDRESS)
 
 
-def check_email_ids(table: str, column: str, n: int, given: int, floor: float) -> None:
-    """Structural error when `n` values of an id column, `floor` or more (1% of it), are e-mail addresses
-    (`email_ids`): the export's convention, its rows rejected would drop them with exit 0. The addresses are
+def check_email_ids(table: str, column: str, n: int, given: int) -> None:
+    """Structural error when `n` values of an id column, 1% of its `given` ones and 3 rows
+    (`features.shares.check_share`), are e-mail addresses (`email_ids`): the export's convention, its rows rejected would drop them with exit 0. The addresses are
     personal data: the message gives how many, never the values nor their rows. Both engines
     (`spark_stops.table_stops`, from the rows summed in its one aggregation)."""
-    if n == 0 or n < floor:
-        return
     from features.errors import StructuralError
+    from features.shares import check_share
+
+    if not check_share(n, given):
+        return
 
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are e-mail addresses (not shown: personal "
@@ -512,6 +515,7 @@ def check_email_ids(table: str, column: str, n: int, given: int, floor: float) -
 ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
+    (pooled_ids, MISSING_ID + f" ({POOLED})"),
     (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
     (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),

@@ -13,14 +13,12 @@ import pandas as pd
 from features.errors import StructuralError
 from features.ids import FORMULA, INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids, spreadsheet_ids
 from features.names import examples, shown_values  # noqa: F401 (shown_values re-exported)
+from features.shares import LOCALE_SHARE, MIN_ROWS, check_share  # noqa: F401 (re-exported)
 from features.text import blank
 
 #: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
 #: digits with a decimal comma. Only values that are not plain numbers are judged (`1.234` is a plain number).
 _LOCALE_NUMBER = r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.,][0-9]*)?|[0-9]*,[0-9]+)$"
-#: From this share of a column's values (or one value, if fewer rows), the column is written in a locale's
-#: format: rejecting those rows would keep only the amounts below 1,000 (or none), so the run stops.
-LOCALE_SHARE = 0.01
 
 
 def _unparsed_matching(raw: pd.Series, unparsed: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
@@ -152,7 +150,7 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
     """Structural error when `LOCALE_SHARE` of a number column's values (and `MIN_ROWS`) carry a currency sign,
     code or unit: the export's format, not a few typos (rejected, those rows would be lost with exit 0)."""
     n = int(found.sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+    if not check_share(n, given):
         return
     seen, rows = shown_values(raw, found)
     raise StructuralError(
@@ -181,7 +179,7 @@ def check_other_digits(table: str, column: str, raw: pd.Series, found: np.ndarra
     script's digits: the export's number format (rejected, those rows would be lost with exit 0). Both engines
     (`pipelines.engines.spark_stops.table_stops` from the rows summed in its one aggregation)."""
     n = int(found.sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+    if not check_share(n, given):
         return
     seen, rows = shown_values(raw, found)
     raise StructuralError(
@@ -288,7 +286,7 @@ def check_number_form(
     `_OTHER_FORMS` (`form`): the export's way, not a few bad rows (rejected, those rows would be lost with exit 0).
     Both engines (`pipelines.engines.spark_stops.table_stops` from the rows summed in its one aggregation)."""
     n = int(found.sum())
-    if n < max(MIN_ROWS, LOCALE_SHARE * given):
+    if not check_share(n, given):
         return
     _, what, fix, _ = _OTHER_FORMS[form]
     seen, rows = shown_values(raw, found)
@@ -342,8 +340,6 @@ RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): 
 #: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
 #: scale; fewer are typos (row rejects).
 SCALE_SHARE = 0.05
-#: Fewer rows than this never make a convention: one wrong row of a tiny table stays a row reject.
-MIN_ROWS = 3
 
 
 def check_conventions(table: str, t: pd.DataFrame) -> None:

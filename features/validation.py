@@ -76,8 +76,6 @@ from features.keys import (
 )
 from features.names import examples
 from features.numbers import (
-    LOCALE_SHARE,
-    MIN_ROWS,
     check_conventions,
     check_missing_placeholders,
     check_mostly_unparsed,
@@ -200,10 +198,9 @@ def _check_parsed(
         if column_stats is None:  # `42.0` beside `42`: a float export mixed with text; managers' e-mails
             check_decimal_ids(table.name, col.name, raw, parsed)
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
-            floor = max(MIN_ROWS, LOCALE_SHARE * n)
-            check_email_ids(table.name, col.name, mails, n, floor)
+            check_email_ids(table.name, col.name, mails, n)
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
-            check_folded_ids(table.name, col.name, raw, folded, n, floor)
+            check_folded_ids(table.name, col.name, raw, folded, n)
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             hit = folded if rule is folded_ids and folded is not None else rule(parsed, text)

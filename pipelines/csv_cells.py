@@ -48,6 +48,24 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def line_end(frame: pd.DataFrame) -> str:
+    """The line end `write_frame` writes `frame`'s CSV with: `\n`, or RFC 4180's `\r\n` when a text cell holds a
+    carriage return (`a\rb`: a cell of an old-Mac export, rejected for its invisible character), which Python's
+    CSV writer quotes only when it is part of the line end: written bare, the reader took it for a line end and the
+    rejects file's row was cut in two (the fuzz harness, `bench/fuzz_inputs.py`). Only text columns, the index
+    and the header are looked at, each one `str.contains` over its text."""
+
+    def holds_cr(s: pd.Series | pd.Index) -> bool:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.dtype.categories
+        if not _is_text(s):
+            return False
+        return bool(pd.Series(s, dtype=object).astype(str).str.contains("\r", regex=False).any())
+
+    parts = [frame.iloc[:, i] for i in range(frame.shape[1])] + [frame.index, frame.columns]
+    return "\r\n" if any(holds_cr(s) for s in parts) else "\n"
+
+
 def _is_text(s: pd.Series | pd.Index) -> bool:
     return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
 

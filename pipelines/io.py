@@ -17,7 +17,7 @@ from features.column_types import fixed_length_bytes
 from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
-from pipelines.csv_cells import neutralise_formulas
+from pipelines.csv_cells import line_end, neutralise_formulas
 from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import (
@@ -289,6 +289,15 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index(drop=unnamed)
 
 
+def check_not_empty(path: Path) -> None:
+    """A CSV file holding nothing but a byte-order mark, spaces or line ends: "the file is empty", both engines
+    (the Spark engine's one-file tables: `spark_sources.read_source`; was there "has no column at all")."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise StructuralError(f"cannot read {path}: the file is empty (not even a header row)")
+
+
 def read_file(path: Path) -> pd.DataFrame:
     """Read one CSV (UTF-8, every column as text so ids keep leading zeros; see `_read_csv_text`) or Parquet
     file; a file that cannot be read as a table is a structural error naming it (and the byte or example rows)."""
@@ -305,14 +314,11 @@ def read_file(path: Path) -> pd.DataFrame:
         if path.suffix != ".parquet" and _first_bad_byte(path)[1]:
             raise _not_utf8(path) from None
         if "Empty CSV file" in text:
-            with open(path, "rb") as fh:
-                head = fh.read(1 << 16)
-            if head.strip(b"\xef\xbb\xbf \t\r\n"):  # text in which Arrow found no row
-                raise StructuralError(
-                    f"cannot read {path}: no header row could be read (an unterminated quote in the header "
-                    "runs to the end of the file?)"
-                ) from None
-            raise StructuralError(f"cannot read {path}: the file is empty (not even a header row)") from None
+            check_not_empty(path)
+            raise StructuralError(
+                f"cannot read {path}: no header row could be read (an unterminated quote in the header "
+                "runs to the end of the file?)"
+            ) from None
         raise StructuralError(f"cannot read {path}: {_arrow_text(exc)}") from None
     except (OSError, ValueError) as exc:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
@@ -548,7 +554,8 @@ def write_frame(frame: pd.DataFrame, target: Path, index: bool = False) -> Path:
     target = Path(target)
     if target.suffix == ".csv":
         safe = neutralise_formulas(frame)
-        return write_atomic(target, lambda p: safe.to_csv(p, index=index))
+        end = line_end(safe)  # `\r\n` when a cell holds a CR, so it is quoted
+        return write_atomic(target, lambda p: safe.to_csv(p, index=index, lineterminator=end))
     return write_atomic(target, lambda p: frame.to_parquet(p, index=index))
 
 

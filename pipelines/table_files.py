@@ -76,9 +76,15 @@ def check_inside(path: Path, data_dir: Path) -> None:
     """A table file or part (`orders.csv`, `orders/part-0.csv`) that is a symbolic link resolving outside
     `data_dir`: refused by name, as a mapping's source is (`pipelines.mapping.resolve_source`): a batch job pointed
     at a directory reads nothing else without saying so (was: read, another directory's table taken for this one's
-    without a word). A link inside `data_dir`, and `data_dir` itself a link, are read."""
+    without a word). A link inside `data_dir`, and `data_dir` itself a link, are read. A link to nothing (its file
+    moved or deleted) is named so (was: "cannot read ...: FileNotFoundError", of a file `ls` lists)."""
     root = Path(data_dir).resolve()
     target = Path(path).resolve()
+    if Path(path).is_symlink() and not Path(path).exists():
+        raise StructuralError(
+            f"{path.name} in {data_dir} is a symbolic link to {target}, which does not exist (moved or deleted?): "
+            "link the table's file again, or copy the table into the data directory"
+        )
     if not target.is_relative_to(root):
         raise StructuralError(
             f"{path.name} in {data_dir} is a symbolic link to {target}, outside the data directory: it is not "

@@ -165,8 +165,14 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     """One table as read: CSV with every column as text (as the pandas engine reads it), Parquet as stored."""
     from pyspark.sql import functions as F
 
-    from pipelines.io import _check_csv_header
+    from pipelines.io import _check_csv_header, check_not_empty
 
+    if (
+        source.fmt == "csv"
+        and len(source.local_files) == 1
+        and source.local_files[0].name == Path(source.path).name
+    ):
+        check_not_empty(source.local_files[0])  # one file, not a part: empty, as the pandas engine says
     headers = {path: _check_csv_header(path) for path in source.local_files if source.fmt == "csv"}
     check_parts_agree(name, source, headers)
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # see `nanosecond_columns`

@@ -157,11 +157,10 @@ def table_stops(
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             decimal_ids.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
-        floor = max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given)
-        ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given, floor)  # counted, never shown
-        if _sum(stats, f"U{i}") >= floor:  # `Ｃ００１`: ids in compatibility forms
+        ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given)  # counted, never shown
+        if numbers.check_share(_sum(stats, f"U{i}"), given):  # `Ｃ００１`: ids in compatibility forms
             folded_ids.check_folded_ids(
-                table.name, column, rows.raw(column), rows.bits(FOLDED_ID, i).to_numpy(), given, floor
+                table.name, column, rows.raw(column), rows.bits(FOLDED_ID, i).to_numpy(), given
             )
         # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
         forms = (
@@ -170,24 +169,24 @@ def table_stops(
         )  # fmt: skip
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
-            if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+            if numbers.check_share(found, given):
                 numbers.check_number_form(
                     table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
                 )
         found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
-        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+        if numbers.check_share(found, given):
             date_forms.check_swapped_dates(
                 table.name, column, rows.raw(column), rows.bits(SWAPPED, i).to_numpy(), given,
                 date_formats[f"{table.name}.{column}"],
             )  # fmt: skip
         found = _sum(stats, f"D{i}")  # `15/01/2023` among ISO dates: two exports put together
-        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+        if numbers.check_share(found, given):
             date_forms.check_other_dates(
                 table.name, column, rows.raw(column), rows.bits(OTHER_DATE, i).to_numpy(), given,
                 date_formats.get(f"{table.name}.{column}"),
             )  # fmt: skip
         found = _sum(stats, f"j{i}")  # `１２.５０`, `١٢`: another script's digits
-        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+        if numbers.check_share(found, given):
             numbers.check_other_digits(
                 table.name, column, rows.raw(column), rows.bits(DIGITS, i).to_numpy(), given
             )
@@ -200,7 +199,7 @@ def table_stops(
                 rows.parsed()[column],
             )  # fmt: skip
         found = _sum(stats, f"k{i}")  # `$12.50`, `15%`: a currency sign or unit on 1% of the values
-        if found and found >= max(numbers.MIN_ROWS, numbers.LOCALE_SHARE * given):
+        if numbers.check_share(found, given):
             numbers.check_unit_numbers(
                 table.name, column, rows.raw(column), rows.bits(UNIT, i).to_numpy(), given
             )

@@ -216,8 +216,11 @@ def as_numbers(s: Any, what: str) -> Any:
     parses numbers (`features.parsing.parse_numbers`); a value given that is not a number is an
     `ExpressionError` naming the column and examples, never a missing value a sum would skip. Without this,
     `Quantity * UnitPrice` failed on CSV text, `a + b` joined the texts ("12" + "3" = "123") and `Quantity == 0`
-    was never true."""
+    was never true. An integer column (a Parquet source's `Quantity`) computes as 64-bit floats too: NumPy's int64
+    arithmetic wraps around (two lines of 9223372036854775807, a system's "unknown", summed to -2 with exit 0)."""
     if not _is_text(s):
+        if isinstance(s, pd.Series) and pd.api.types.is_integer_dtype(s.dtype):
+            return s.astype("float64")
         return s
     from features.names import shown_in_messages
     from features.parsing import parse_numbers, unrepresentable

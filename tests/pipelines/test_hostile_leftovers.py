@@ -51,7 +51,7 @@ def test_a_return_of_another_customers_order_is_rejected():
         {
             "return_id": ["r1", "r2", "r3", "r4", "r5", "r6", "r7"],
             "customer_id": ["c1"] * 7,
-            "order_id": ["o0", "o1", "unknown", None, "o2", "o2", "o0"],
+            "order_id": ["o0", "o1", "o9", None, "o2", "o2", "o0"],  # o9: no order in the data
             "returned_at": [
                 "2023-01-06",
                 "2023-01-06",

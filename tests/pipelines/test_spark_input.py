@@ -1739,3 +1739,83 @@ def test_the_referrals_join_reads_the_bucket_step_persisted_not_rerun(spark, tmp
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
+def test_round17_pooled_account_ids_are_rejected_and_stop_as_by_pandas(spark, tmp_path):
+    """The seventeenth hunt on Spark: a customer id `GUEST` / `cash` (a pooled account, `features.pooled_ids`, one
+    of the id rules the Spark batches run) the same row reject, counts and accepted rows; `UNKNOWN` as the
+    manager of 3 of 6 customers, the optional id's placeholder stop from `spark_masks`' `PLACEHOLDER`; a customer
+    holding 11% of the orders, the same loading note (`pipelines.loading.pooled_customer_notes`)."""
+    from pipelines.engines.spark_input import load_spark
+
+    data = _write(
+        tmp_path / "data", orders=_ORD.assign(customer_id=["C1", "GUEST", "C3", "cash", "GUEST42", "C6"])
+    )
+    expected = load_data(data)
+    assert sum(expected.result.report["orders"].rejected_by_reason.values()) == 2
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
+    customers = _CUST.assign(account_manager_id=["AM1", "UNKNOWN", "unknown", "AM1", "Unknown", "AM1"])
+    managers = pd.DataFrame({"account_manager_id": ["AM1"], "name": ["Ann"]})
+    stop = _write(tmp_path / "stop", orders=_ORD, customers=customers, account_managers=managers)
+    _same_stop(spark, stop, "export's placeholder for a missing value", tmp_path / "stop-rejects")
+    # one customer holding 11% of 1,000 orders, the median one: the same note from the driver's orders
+    from pipelines.loading import pooled_customer_notes
+    from tests.helpers import raw_orders
+
+    orders = raw_orders(1000).assign(ordered_at="2024-01-05")
+    orders.loc[:109, "customer_id"] = "WEB-0000"
+    data = _write(tmp_path / "pooled", orders=orders)
+    expected = pooled_customer_notes(load_data(data).tables)
+    got, _ = load_spark(spark, data, CFG, tmp_path / "pooled-rejects")
+    assert expected and pooled_customer_notes(got.tables) == expected
+
+
+@pytest.mark.spark
+def test_round17_a_rejected_cell_holding_a_carriage_return_stays_one_rejects_row(spark, tmp_path):
+    """A Parquet `customer_id` `C\\r1` rejected (an invisible character) on Spark: its rejects part holds the row
+    whole, read back by a CSV reader as one row, as the pandas engine's rejects file (`pipelines.csv_cells.line_end`)."""
+    import pyarrow.csv as pv
+
+    from pipelines.engines.spark_input import load_spark
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _ORD.assign(customer_id=["C1", "C\r2", "C3", "C4", "C5", "C6"]).to_parquet(
+        data / "orders.parquet", index=False
+    )
+    expected = load_data(data)
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    parts = sorted((tmp_path / "rejects" / "orders").glob("part-*.csv"))
+    rows = [
+        r
+        for p in parts
+        for r in pv.read_csv(p, parse_options=pv.ParseOptions(newlines_in_values=True)).to_pylist()
+    ]
+    assert [r["customer_id"] for r in rows] == ["C\r2"] and rows[0]["reason"]
+
+
+@pytest.mark.spark
+def test_round17_an_empty_table_file_gets_the_pandas_message(spark, tmp_path):
+    """An empty `orders.csv` (0 bytes; a byte-order mark and a line end only): the pandas engine's "the file is
+    empty" on Spark too (`pipelines.io.check_not_empty`; was "has no column at all", found by the fuzz harness's
+    Spark comparison)."""
+    for name, content in (("zero", b""), ("bom", b"\xef\xbb\xbf\r\n")):
+        data = tmp_path / name
+        data.mkdir()
+        (data / "orders.csv").write_bytes(content)
+        _same_stop(spark, data, "the file is empty", tmp_path / "rejects")
+
+
+@pytest.mark.spark
+def test_round17_a_table_file_linking_to_nothing_stops_as_by_pandas(spark, tmp_path):
+    """`tickets.csv` a symbolic link to a deleted file: the pandas engine's stop naming the link on Spark too (was:
+    exit 1, `FileNotFoundError` from the header check, a traceback; found by the fuzz harness's Spark comparison)."""
+    data = _write(tmp_path / "data", orders=_ORD)
+    (data / "tickets.csv").symlink_to(data / "tickets-old.csv")
+    _same_stop(
+        spark, data, "tickets.csv in .* is a symbolic link to .*, which does not exist", tmp_path / "rej"
+    )
