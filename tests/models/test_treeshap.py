@@ -171,6 +171,22 @@ def test_deep_trees_use_the_per_row_fallback_and_stay_exact() -> None:
     assert_exact(model, frame, explainer)
 
 
+def test_fallback_leaves_give_each_row_its_own_bits_in_any_block() -> None:
+    """Leaves without a table compute each distinct pattern of a block once and hand it to the block's rows with
+    it: a row's contributions have the same bits alone, in a block of repeated rows, or in a block of others."""
+    frame = make_frame(n_rows=600, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 2)
+    model = lgb.LGBMRegressor(
+        n_estimators=6, num_leaves=200, max_depth=-1, min_child_samples=2, learning_rate=0.3, **LGBM_PARAMS
+    ).fit(frame, make_target(frame, SEED + 2))
+    explainer = TreeShapExplainer(model, max_path_features=4)
+    assert explainer.n_fallback_leaves > 0
+    together = explainer.shap_values(frame)
+    repeated = frame.iloc[np.random.default_rng(SEED).integers(0, 40, size=900)]
+    alone = np.vstack([explainer.shap_values(frame.iloc[[i]]) for i in range(40)])
+    np.testing.assert_array_equal(together[:40], alone)
+    np.testing.assert_array_equal(explainer.shap_values(repeated), together[repeated.index.to_numpy()])
+
+
 def row_path_forest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[lgb.LGBMRegressor, pd.DataFrame, TreeShapExplainer]:
