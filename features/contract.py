@@ -418,8 +418,24 @@ def amount_scale(tables: Mapping[str, Any]) -> dict[str, float]:
         values = frame[col]
         positive = values[values > 0]
         if len(positive):
-            out[f"{name}.{col}"] = float(positive.median())
+            out[f"{name}.{col}"] = median(positive)
     return out
+
+
+def median(values: Any) -> float:
+    """pandas' `median` of these values (a Series without missing ones), float64's at a quarter of its CPU (issue
+    14: ~1 CPU-s on 1M customers' orders and invoices): one partition of a copy at the middle, no NaN pass (numpy's
+    `median`, pandas' under it, copies and partitions for NaNs first); an even count the mean of the middle two."""
+    import numpy as np
+
+    if values.dtype != np.float64:
+        return float(values.median())
+    x = values.to_numpy(dtype=np.float64, copy=True)
+    half = len(x) // 2
+    x.partition(half)
+    if len(x) % 2:
+        return float(x[half])
+    return float((x[:half].max() + x[half]) / 2)
 
 
 def check_amount_scale(recorded: Mapping[str, float] | None, tables: Mapping[str, Any]) -> None:

@@ -43,15 +43,34 @@ def _empty_columns(scores: pd.DataFrame, n_reasons: int) -> pd.DataFrame:
     return out
 
 
+def _newcomer_ids(customer_id: pd.Series, status: Any, early_index: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """(which rows are new, their ids as text, in row order): `features.population.new_customers`."""
+    text = customer_id.astype("str")
+    is_new = new_customers(pd.Series(np.asarray(status), index=text), early_index)
+    return is_new, pd.Index(text[is_new], name="customer_id")
+
+
 class EarlyLife:
     """The new customers' early-life features (`features.early_life.early_life_features`, with the lookalike
     model's contract), computed on a background thread from `start` on (issue 14: `run_score` starts them when
     the chunk loop ends, so they are built while the whole base is finished) or, not started, when asked for
     (one thread: `OMP_NUM_THREADS=1`). An error building them is raised where they are asked for. `close` waits
-    for the thread."""
+    for the thread. Given the statuses (`status`: customer_id and status, the run's) and the run's config (its
+    lookalike policy and currency), the new customers are scored there too (`scored`): `score_newcomers` takes that score when its
+    scores find the same new customers, and scores them itself otherwise."""
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, bundle: Any) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        as_of: pd.Timestamp,
+        bundle: Any,
+        status: pd.DataFrame | None = None,
+        cfg: Any = None,
+    ) -> None:
         self._args = (tables, as_of, getattr(bundle, "lookalike_", None))
+        given = status is not None and cfg is not None
+        self._new = (status, cfg.profile.lookalike, cfg.data.currency) if given else None
+        self._scored: tuple[pd.Index, Any, str, pd.DataFrame] | None = None
         self._pool: Any = None
         self._pending: Any = None
 
@@ -59,7 +78,31 @@ class EarlyLife:
         from features.early_life import early_life_features
 
         tables, as_of, model = self._args
-        return early_life_features(tables, as_of, int(model.early_days), model.attributes)
+        frame = early_life_features(tables, as_of, int(model.early_days), model.attributes)
+        if self._new is not None:  # issue 14: the lookalike score too, off the main thread
+            from models.lookalike import score_new_customers
+
+            status, policy, currency = self._new
+            self._new = None
+            ids = _newcomer_ids(status["customer_id"], status["status"], frame.index)[1]
+            if len(ids):
+                self._scored = (
+                    ids,
+                    policy,
+                    currency,
+                    score_new_customers(model, frame.loc[ids], policy, currency),
+                )
+        return frame
+
+    def scored(self, frame: pd.DataFrame, ids: pd.Index, policy: Any, currency: str) -> pd.DataFrame:
+        """`models.lookalike.score_new_customers` of these new customers (`frame`: their early-life features):
+        the one computed beside the finish when it scored the same ids with the same policy."""
+        done, self._scored = self._scored, None
+        if done is not None and done[0].equals(ids) and done[1] == policy and done[2] == currency:
+            return done[3]
+        from models.lookalike import score_new_customers
+
+        return score_new_customers(self._args[2], frame, policy, currency)
 
     def start(self) -> None:
         from models.threads import prediction_threads
@@ -97,8 +140,6 @@ def score_newcomers(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(scores with status `new` and the lookalike columns, what the manifest records under `lookalike`).
     `early`: the early-life features of these tables, maybe being built already (`EarlyLife`)."""
-    from models.lookalike import score_new_customers
-
     t0 = time.perf_counter()
     policy = cfg.profile.lookalike
     out = _empty_columns(scores, policy.n_reasons)
@@ -120,10 +161,9 @@ def score_newcomers(
             "early_days": days,
             "kept_status": counts,
         }
-    early = (early or EarlyLife(tables, as_of, bundle)).result()
-    status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
-    is_new = new_customers(status, early.index)
-    ids = pd.Index(out["customer_id"].astype("str")[is_new], name="customer_id")
+    early = early or EarlyLife(tables, as_of, bundle)
+    features = early.result()
+    is_new, ids = _newcomer_ids(out["customer_id"], out["status"].to_numpy(), features.index)
     info: dict[str, Any] = {
         "model": True,
         "early_days": int(model.early_days),
@@ -132,8 +172,8 @@ def score_newcomers(
         "new_customers": len(ids),
     }
     if len(ids):
-        frame = early.loc[ids]
-        scored = score_new_customers(model, frame, policy, cfg.data.currency)
+        frame = features.loc[ids]
+        scored = early.scored(frame, ids, policy, cfg.data.currency)
         rows = np.flatnonzero(is_new)
         for col in scored.columns:  # each column replaced whole: the caller's frame is never written to
             column = out[col].copy()

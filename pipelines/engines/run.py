@@ -408,7 +408,7 @@ def run_score(
         # issue 12: the new customers' early-life features, built beside the whole-base finish (issue 14)
         from pipelines.newcomers import EarlyLife, score_newcomers
 
-        early = EarlyLife(tables, as_of, bundle)
+        early = EarlyLife(tables, as_of, bundle, getattr(base, "status", None), run_cfg)
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = score_tables(

@@ -165,6 +165,17 @@ def score_features(
     return result
 
 
+def id_order(indexes: list[pd.Index]) -> np.ndarray:
+    """The positions that sort these indexes' ids, concatenated, as text; equal ids keep their order. Arrow's
+    stable sort of the UTF-8 bytes (issue 14: 0.46 CPU-s on 1M ids, numpy's sort of them as `str` 0.76): the
+    code-point order numpy's gives, an id holding no NUL (`features.ids` rejects invisible characters)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = [pa.array(ix.astype("str").array).cast(pa.large_string()) for ix in indexes]
+    return pc.sort_indices(pa.chunked_array(chunks, type=pa.large_string())).to_numpy().astype(np.intp)
+
+
 def finish_scores(
     compact: pd.DataFrame | list[pd.DataFrame],
     tables: Mapping[str, pd.DataFrame],
@@ -185,9 +196,7 @@ def finish_scores(
     """
     if isinstance(compact, list):
         parts = compact
-        order = np.argsort(
-            np.concatenate([p.index.to_numpy(dtype=object) for p in parts]).astype(str), kind="stable"
-        )
+        order = id_order([p.index for p in parts])
         combined = pd.concat(parts)
         parts.clear()
         out = combined.take(order)

@@ -204,3 +204,69 @@ def test_the_early_life_features_are_built_while_the_whole_base_is_finished(trai
     assert seen["early"].startswith("early-life")
     assert run.manifest["lookalike"]["new_customers"] > 0
     assert run.manifest["statuses"].get("new", 0) == run.manifest["lookalike"]["new_customers"]
+
+
+def test_the_new_customers_are_scored_beside_the_finish_as_the_serial_run_scores_them(
+    trained, tmp_path, monkeypatch
+):
+    """Issue 14: with two CPUs the lookalike score of the new customers is computed on the early-life thread too
+    (it needs the statuses only), once; the output set is the one a run on one CPU writes."""
+    import threading
+
+    import models.lookalike as lookalike_module
+
+    calls: list[str] = []
+    score = lookalike_module.score_new_customers
+
+    def spied_score(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(lookalike_module, "score_new_customers", spied_score)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    threaded = score_trained(trained, tmp_path / "threaded" / "s.parquet")
+    assert len(calls) == 1 and calls[0].startswith("early-life")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    score_trained(trained, tmp_path / "serial" / "s.parquet")
+    assert calls[1:] == [threading.main_thread().name]
+    assert threaded.manifest["lookalike"]["new_customers"] > 0
+    one, two = (read_output_set(tmp_path / d / "s.parquet").scores for d in ("threaded", "serial"))
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_a_lookalike_score_of_other_new_customers_or_another_policy_is_not_taken(monkeypatch):
+    """`EarlyLife.scored` takes the score computed beside the finish only for the new customers the scores find
+    (their statuses may say otherwise than those it was given) and the same policy; else it scores them again."""
+    from types import SimpleNamespace
+
+    import features.early_life as early_module
+    import models.lookalike as lookalike_module
+    from pipelines.newcomers import EarlyLife
+
+    features = pd.DataFrame({"early_has_order": [0, 1]}, index=pd.Index(["a", "b"], name="customer_id"))
+    monkeypatch.setattr(early_module, "early_life_features", lambda *args: features)
+    calls: list[list[str]] = []
+
+    def fake_score(model, frame, policy, currency):
+        calls.append(list(frame.index))
+        return pd.DataFrame({"policy": [policy] * len(frame)}, index=frame.index)
+
+    monkeypatch.setattr(lookalike_module, "score_new_customers", fake_score)
+    bundle = SimpleNamespace(lookalike_=SimpleNamespace(early_days=45, attributes=()))
+    status = pd.DataFrame({"customer_id": ["a", "b", "c"], "status": ["no_orders_yet", "scored", "lapsed"]})
+    cfg = SimpleNamespace(profile=SimpleNamespace(lookalike="P"), data=SimpleNamespace(currency="EUR"))
+
+    def early_life() -> EarlyLife:
+        early = EarlyLife({}, pd.Timestamp("2025-01-01"), bundle, status, cfg)
+        assert early.result() is features and calls[-1] == ["a"]  # scored with the features: `a` is new
+        return early
+
+    a = pd.Index(["a"], name="customer_id")
+    assert list(early_life().scored(features.loc[a], a, "P", "EUR")["policy"]) == ["P"] and len(calls) == 1
+    both = pd.Index(["a", "b"], name="customer_id")  # the scores say `b` is new too
+    assert early_life().scored(features.loc[both], both, "P", "EUR").index.equals(both)
+    assert calls[-1] == ["a", "b"]
+    assert list(early_life().scored(features.loc[a], a, "Q", "EUR")["policy"]) == ["Q"]  # another policy
+    assert list(early_life().scored(features.loc[a], a, "P", "USD")["policy"]) == ["P"] and calls[-1] == ["a"]
+    assert len(calls) == 7
