@@ -291,11 +291,13 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def check_not_empty(path: Path) -> None:
     """A CSV file holding nothing but a byte-order mark, spaces or line ends: "the file is empty", both engines
-    (the Spark engine's one-file tables: `spark_sources.read_source`; was there "has no column at all")."""
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise StructuralError(f"cannot read {path}: the file is empty (not even a header row)")
+    (the Spark engine's one-file tables: `spark_sources.read_source`; was there "has no column at all"). Read
+    until a byte that is none of those: a file opening with more than 64 KiB of blank lines is read, not empty."""
+    with open(path, "rb") as fh:  # read on until a byte that is none of those (was: the first 64 KiB only)
+        while block := fh.read(1 << 16):
+            if block.strip(b"\xef\xbb\xbf \t\r\n"):
+                return
+    raise StructuralError(f"cannot read {path}: the file is empty (not even a header row)")
 
 
 def read_file(path: Path) -> pd.DataFrame:

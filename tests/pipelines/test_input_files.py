@@ -266,3 +266,17 @@ def test_a_table_file_given_as_the_data_directory_says_so(tmp_path):
     res = _validate(data / "orders.csv")
     assert res.exit_code == 2, res.output
     assert "is a file" in res.output and "does not exist" not in res.output
+
+
+def test_csv_opening_with_more_than_64_kib_of_blank_lines_is_not_empty(tmp_path):
+    """`check_not_empty` (the Spark engine's one-file tables) read 64 KiB only: such a file was "the file is
+    empty" on Spark while the pandas engine reads its rows."""
+    from pipelines.io import StructuralError, check_not_empty, read_file
+
+    path = _data(tmp_path, "\n" * 70_000 + HEADER + ROWS) / "orders.csv"
+    check_not_empty(path)  # no StructuralError
+    assert read_file(path)["customer_id"].tolist() == ["007", "008"]
+    blank = tmp_path / "blank.csv"
+    blank.write_bytes(b"\xef\xbb\xbf" + b" \r\n" * 30_000)
+    with pytest.raises(StructuralError, match="the file is empty"):
+        check_not_empty(blank)
