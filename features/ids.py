@@ -12,7 +12,7 @@ import pandas as pd
 from features.folded_ids import FOLDED, ascii_spelling, folded_ids
 from features.names import LOOKALIKE_LETTERS
 from features.pooled_ids import POOLED, pooled_ids
-from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, letter_cases
+from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, letter_cases, word_ids
 
 
 def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -> pd.Series:
@@ -173,23 +173,9 @@ PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined")
 
 def placeholder_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) are a placeholder for a missing value (`PLACEHOLDER_IDS`, any case)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        return np.zeros(len(ids), dtype=bool)
-    text = text or TextBytes(ids)
-    arr = text.arr
     # Every placeholder starts with `n`, `u` or `#` once lower-cased: only strings starting with one of those in
     # either case, or with a non-ASCII character, are lower-cased and looked up (issue 14: not every id).
-    first = text.first
-    hit = np.zeros(len(ids), dtype=bool)
-    at = np.flatnonzero(byte_set(b"nNuU#" + bytes(range(0x80, 0x100)))[first])
-    if len(at):
-        lowered = pc.utf8_lower(arr.take(at))
-        words = pa.array(PLACEHOLDER_IDS, type=lowered.type)
-        hit[at] = np.asarray(pc.fill_null(pc.is_in(lowered, value_set=words), False), dtype=bool)
-    return hit
+    return word_ids(ids, text, b"nNuU#" + bytes(range(0x80, 0x100)), PLACEHOLDER_IDS)
 
 
 #: Ids an export writes for "no id" in a numeric or symbolic form: zero (`0`, `000`, `0.0`), minus one (`-1`), or
@@ -530,7 +516,8 @@ def missing_ids(ids: pd.Series) -> np.ndarray:
     """Which parsed ids are a placeholder for a missing value (`NULL`, `0`, `-`): the `ID_RULES` of that reason.
     Written for every row without one in an optional id column, they are how the export says "none"
     (`features.numbers.check_missing_placeholders`)."""
-    hits = [rule(ids) for rule, reason in ID_RULES if reason.startswith(MISSING_ID)]
+    text = TextBytes.of(ids)  # once for the three rules (was: built by each)
+    hits = [rule(ids, text) for rule, reason in ID_RULES if reason.startswith(MISSING_ID)]
     return np.logical_or.reduce(hits)
 
 

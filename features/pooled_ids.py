@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.text import TextBytes, byte_set
+from features.text import TextBytes, word_ids
 
 #: The words, compared lower-cased with the whole id (stripped by parsing).
 POOLED_IDS = (
@@ -27,23 +27,4 @@ def pooled_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) are a word for a pooled account (`POOLED_IDS`, `_POOLED_X`, any case). Only ids of 3
     to 11 bytes starting with a letter such a word starts with are lower-cased and looked up (about 20 ms on
     250,000 ids all of them candidates, `C00042`; none for ids of digits)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        return np.zeros(len(ids), dtype=bool)
-    text = text or TextBytes(ids)
-    hit = np.zeros(len(ids), dtype=bool)
-    starts = byte_set(b"gGuUaAcCwWtTdDnNmMxX")[text.first]
-    if not starts.any():
-        return hit
-    size = np.asarray(pc.fill_null(pc.binary_length(text.arr), 0))
-    at = np.flatnonzero(starts & (size >= 3) & (size <= 11))
-    if len(at):
-        some = text.arr.take(at)
-        words = pa.array(POOLED_IDS, type=some.type)
-        found = pc.or_(
-            pc.is_in(pc.utf8_lower(some), value_set=words), pc.match_substring_regex(some, _POOLED_X)
-        )
-        hit[at] = np.asarray(pc.fill_null(found, False), dtype=bool)
-    return hit
+    return word_ids(ids, text, b"gGuUaAcCwWtTdDnNmMxX", POOLED_IDS, (3, 11), _POOLED_X)

@@ -192,3 +192,35 @@ def clean_text(s: pd.Series, text: TextBytes | None = None) -> pd.Series:
         out = out.str.strip()
     empty = blank(s, text)
     return out.where(~empty, None) if empty.any() else out
+
+
+def word_ids(
+    ids: pd.Series,
+    text: TextBytes | None,
+    starts: bytes,
+    words: tuple[str, ...],
+    size: tuple[int, int] | None = None,
+    pattern: str | None = None,
+) -> np.ndarray:
+    """Which texts are one of `words` once lower-cased (or match `pattern`, case as written). Only those starting
+    with a byte of `starts` (both cases given there) and, with `size`, of that many bytes (shortest, longest) are
+    lower-cased and looked up: not every id, none for ids of digits (issue 14). Not text (numbers): none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    hit = np.zeros(len(ids), dtype=bool)
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return hit
+    text = text or TextBytes(ids)
+    candidates = byte_set(starts)[text.first]
+    if size is not None and candidates.any():
+        n = np.asarray(pc.fill_null(pc.binary_length(text.arr), 0))
+        candidates &= (n >= size[0]) & (n <= size[1])
+    at = np.flatnonzero(candidates)
+    if len(at):
+        some = text.arr.take(at)
+        found = pc.is_in(pc.utf8_lower(some), value_set=pa.array(words, type=some.type))
+        if pattern is not None:
+            found = pc.or_(found, pc.match_substring_regex(some, pattern))
+        hit[at] = np.asarray(pc.fill_null(found, False), dtype=bool)
+    return hit
