@@ -170,3 +170,21 @@ def test_a_table_file_that_is_a_symbolic_link_to_nothing_is_named_so(tmp_path, w
         StructuralError, match=r"customers.csv in .* is a symbolic link to .*customers-old.csv, which "
     ):
         load_data(data)
+
+
+def test_a_manager_written_tba_is_kept_the_pooled_words_are_read_in_customer_ids_only():
+    """Manager initials `TBA` (and an order id `TEST`) are ids: the pooled words stopped the run (5 of 100 customers'
+    `account_manager_id`, the optional id's placeholder stop) and rejected those rows. Read in customer-id columns
+    only (`features.pooled_ids.CUSTOMER_IDS`); `UNKNOWN` (not known) in every id column, as before."""
+    customers = pd.DataFrame(
+        {"customer_id": [f"C{i}" for i in range(100)], "account_manager_id": ["TBA"] * 5 + ["AM1"] * 95}
+    )
+    managers = pd.DataFrame({"account_manager_id": ["AM1", "TBA"], "name": ["Ann", "Tom"]})
+    orders = raw_orders(100)
+    orders.loc[0, "order_id"] = "TEST"
+    result = validate_tables({"orders": orders, "customers": customers, "account_managers": managers})
+    assert result.report["customers"].rejected_by_reason == {}
+    assert result.report["account_managers"].rejected_by_reason == {}
+    assert result.report["orders"].rejected_by_reason == {}
+    assert (result.tables["customers"]["account_manager_id"] == "TBA").sum() == 5
+    assert "TEST" in set(result.tables["orders"]["order_id"])
