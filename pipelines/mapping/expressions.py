@@ -217,7 +217,8 @@ def as_numbers(s: Any, what: str) -> Any:
     `ExpressionError` naming the column and examples, never a missing value a sum would skip. Without this,
     `Quantity * UnitPrice` failed on CSV text, `a + b` joined the texts ("12" + "3" = "123") and `Quantity == 0`
     was never true. An integer column (a Parquet source's `Quantity`) computes as 64-bit floats too: NumPy's int64
-    arithmetic wraps around (two lines of 9223372036854775807, a system's "unknown", summed to -2 with exit 0)."""
+    arithmetic wraps around (two lines of 9223372036854775807, a system's "unknown", summed to -2 with exit 0);
+    `+`, `-`, `*` of integers whose result fits keep 64-bit integers first (`_exact_ints`)."""
     if not _is_text(s):
         if isinstance(s, pd.Series) and pd.api.types.is_integer_dtype(s.dtype):
             return s.astype("float64")
@@ -243,6 +244,39 @@ def as_numbers(s: Any, what: str) -> Any:
             f"cannot hold, 1e-400, 1e400): {shown}"
         )
     return out
+
+
+def _int64(v: Any) -> Any:
+    """`v` as 64-bit integers (a literal or a column of integers, none missing), or None."""
+    if isinstance(v, bool) or not isinstance(v, int | pd.Series):
+        return None
+    if isinstance(v, int):
+        return v if -(2**63) <= v < 2**63 else None
+    if not pd.api.types.is_integer_dtype(v.dtype) or v.isna().any():
+        return None
+    if len(v) and pd.api.types.is_unsigned_integer_dtype(v.dtype) and int(v.max()) >= 2**63:
+        return None
+    return v.astype("int64")
+
+
+def _exact_ints(op: ast.operator, left: Any, right: Any) -> pd.Series | None:
+    """`left op right` (`+`, `-`, `*`) computed as 64-bit integers when both are integers and no row's result
+    leaves their range (a key such as `Store * 1000000000000 + Ticket` stays a whole id, not a float the
+    contract refuses as an id); None otherwise: `as_numbers` computes as floats, never wrapping around (two
+    INT64_MAX quantities summed to -2). Rows whose float result is near the range are checked exactly."""
+    if not isinstance(op, ast.Add | ast.Sub | ast.Mult):
+        return None
+    a, b = _int64(left), _int64(right)
+    if a is None or b is None:
+        return None
+    fn = _BINOPS[type(op)]
+    near = np.abs(np.asarray(fn(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)))) >= 2.0**62
+    for i in np.flatnonzero(np.atleast_1d(near)):
+        x = int(a.iloc[i]) if isinstance(a, pd.Series) else a
+        y = int(b.iloc[i]) if isinstance(b, pd.Series) else b
+        if not -(2**63) <= fn(x, y) < 2**63:
+            return None
+    return fn(a, b)
 
 
 def _is_bool(v: Any) -> bool:
@@ -309,6 +343,9 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
             _need_bool(left, node.left, "&/|")
             _need_bool(right, node.right, "&/|")
         elif not isinstance(left, str) and not isinstance(right, str):  # text + 'literal' joins text
+            exact = _exact_ints(node.op, left, right)  # `Store * 1000000000000 + Ticket`: an id, kept whole
+            if exact is not None:
+                return exact
             left, right = as_numbers(left, f"{_part(node)!r}"), as_numbers(right, f"{_part(node)!r}")
         return _BINOPS[type(node.op)](left, right)
     if isinstance(node, ast.Compare):

@@ -188,3 +188,50 @@ def test_a_manager_written_tba_is_kept_the_pooled_words_are_read_in_customer_ids
     assert result.report["orders"].rejected_by_reason == {}
     assert (result.tables["customers"]["account_manager_id"] == "TBA").sum() == 5
     assert "TEST" in set(result.tables["orders"]["order_id"])
+
+
+def test_a_key_derived_from_integer_columns_stays_a_whole_id():
+    """`Store * 1000000000000 + Ticket` on int64 columns (a till's order key, above 2**53): exact in 64-bit
+    integers, was computed as floats since the wrap-around fix and refused as an id stored as floating point. `+`, `-`, `*` of
+    integers keep integers where every row's result fits (`pipelines.mapping.expressions._exact_ints`); a product
+    leaving the range computes as floats, never wrapping around."""
+    from pipelines.mapping import Mapping, apply_mapping
+    from pipelines.mapping.expressions import evaluate, parse
+
+    mapping = Mapping.model_validate(
+        {
+            "sources": {"tills": {"file": "tills.parquet"}},
+            "tables": {
+                "orders": {
+                    "source": "tills",
+                    "derive": {"key": "Store * 1000000000000 + Ticket"},
+                    "columns": {
+                        "order_id": "key",
+                        "customer_id": "CustomerID",
+                        "ordered_at": "Date",
+                        "revenue": "Amount",
+                    },
+                }
+            },
+        }
+    )
+    tills = pd.DataFrame(
+        {
+            "Store": pd.array([41230, 41230, 977], dtype="int64"),
+            "Ticket": pd.array([900000000001, 900000000003, 1], dtype="int64"),
+            "CustomerID": ["C1", "C2", "C1"],
+            "Date": ["2023-01-02"] * 3,
+            "Amount": [10.0, 20.0, 5.0],
+        }
+    )
+    raw, _, _ = apply_mapping(mapping, {"tills": tills})
+    assert raw["orders"]["order_id"].tolist() == [41230900000000001, 41230900000000003, 977000000000001]
+    result = validate_tables(raw)
+    assert result.report["orders"].rejected_by_reason == {}
+    assert set(result.tables["orders"]["order_id"]) == {
+        "41230900000000001",
+        "41230900000000003",
+        "977000000000001",
+    }
+    big = pd.DataFrame({"Store": pd.array([2**62, 1], dtype="int64")})
+    assert evaluate(parse("Store * 4"), big).tolist() == [2.0**64, 4.0]  # float, not the wrapped 0
