@@ -1819,3 +1819,22 @@ def test_round17_a_table_file_linking_to_nothing_stops_as_by_pandas(spark, tmp_p
     _same_stop(
         spark, data, "tickets.csv in .* is a symbolic link to .*, which does not exist", tmp_path / "rej"
     )
+
+
+@pytest.mark.spark
+def test_mend_a_manager_tba_and_a_csv_opening_with_blank_lines_load_as_by_pandas(spark, tmp_path):
+    """Manager initials `TBA` on half the customers: kept on Spark as by pandas (the pooled words are read in
+    customer ids only, `features.pooled_ids.CUSTOMER_IDS`; was the placeholder stop on both); an `orders.csv`
+    opening with 70,000 blank lines (more than the 64 KiB `check_not_empty` read): the same rows (was "the file is
+    empty" on Spark only)."""
+    from pipelines.engines.spark_input import load_spark
+
+    customers = _CUST.assign(account_manager_id=["AM1", "TBA", "TBA", "AM1", "TBA", "AM1"])
+    managers = pd.DataFrame({"account_manager_id": ["AM1", "TBA"], "name": ["Ann", "Tom"]})
+    data = _write(tmp_path / "data", orders=_ORD, customers=customers, account_managers=managers)
+    (data / "orders.csv").write_bytes(b"\n" * 70_000 + (data / "orders.csv").read_bytes())
+    expected = load_data(data)
+    assert not any(sum(r.rejected_by_reason.values()) for r in expected.result.report.values())
+    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
+    assert got.result.report == expected.result.report
+    _assert_driver_tables(got, expected)
