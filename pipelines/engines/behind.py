@@ -6,7 +6,8 @@ scores) reads that batch only, and each goes to one file in the order the batche
 while the caller scores the next batch, one step at a time and in the order submitted, so every accumulator
 and file receives exactly what the serial loop gave it, in the same order: the same counts and bytes. Nothing is
 queued: a `submit` first waits for the step before it, so one step runs behind the caller and overlaps only what
-the caller does until its next `submit`, and at most one batch more is alive. An error in a step is raised by
+the caller does until its next `submit`, and at most one batch more is alive (a step's arguments are let go
+before its end is seen: `_run_once`). An error in a step is raised by
 the next `submit` or by `close`; `close` waits for the last step and stops the thread (none outlives the run).
 On one thread (`OMP_NUM_THREADS=1`: `models.threads.prediction_threads`) the steps run on the caller's thread,
 as they are submitted.
@@ -21,6 +22,17 @@ from typing import Any
 from models.threads import prediction_threads
 
 __all__ = ["Behind"]
+
+
+def _run_once(slot: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Any:
+    """Run the step held in `slot`, taking it out first and dropping it before returning: the executor's worker
+    resolves the step's future while it still holds what it was given (dropped a line later), so the step and
+    its arguments (a batch's frames) must be let go before the future resolves and the next `submit` returns."""
+    step, args = slot.pop()
+    try:
+        return step(*args)
+    finally:
+        del step, args
 
 
 class Behind:
@@ -38,7 +50,7 @@ class Behind:
             step(*args)
             return
         self._wait()
-        self._pending = self._pool.submit(step, *args)
+        self._pending = self._pool.submit(_run_once, [(step, args)])
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None

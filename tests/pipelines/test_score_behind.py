@@ -66,6 +66,33 @@ def test_at_most_one_step_is_behind_and_its_arguments_are_let_go(monkeypatch):
     assert all(ref() is None for ref in gone)
 
 
+def test_a_steps_arguments_are_let_go_before_its_end_is_seen(monkeypatch):
+    """The instant the next `submit` may return (the step's future resolved, seen here by a callback the worker
+    runs as it resolves it), the step's arguments are already let go (was: `ThreadPoolExecutor`'s worker resolved
+    the future while it still held the arguments, dropped a line later, so a `submit` could return with the batch
+    before the last alive, and the test above could flake on a loaded machine)."""
+    cpus(monkeypatch, 2)
+    behind = Behind()
+    seen: list[bool] = []
+    try:
+        for _ in range(5):
+            ready = threading.Event()
+            frame = pd.DataFrame({"x": range(1000)})
+            ref = weakref.ref(frame)
+            behind.submit(lambda frame, ready: ready.wait(), frame, ready)
+            del frame
+            pending = behind._pending
+            # the step waits for `ready`: the callback runs as the worker resolves the future, on its thread
+            assert pending is not None and not pending.done()
+            pending.add_done_callback(lambda _, ref=ref: (gc.collect(), seen.append(ref() is None)))
+            del pending
+            ready.set()
+            behind._wait()
+    finally:
+        behind.close()
+    assert seen == [True] * 5
+
+
 def test_one_cpu_runs_the_steps_on_the_callers_thread(monkeypatch):
     cpus(monkeypatch, 2)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
