@@ -18,6 +18,7 @@ import pandas as pd
 
 from features.config import LabelConfig
 from features.validation import StructuralError
+from pipelines.loading import days_past_data
 
 
 def check_data_age(
@@ -31,10 +32,7 @@ def check_data_age(
     `labels.max_days_past_data` days of the as-of; else the warning given to `warn` (and returned, the manifest's
     `stale_data`). More than `labels.max_lapse_days` after the last order: a StructuralError unless
     `allow_stale` (was the only check: data ending up to two years before the as-of scored with exit 0, silent)."""
-    end = last.normalize() + pd.Timedelta(
-        days=1
-    )  # `pipelines.loading.data_end`: the day after the last order
-    gap = (as_of - end) / pd.Timedelta(days=1)
+    end, gap = days_past_data(last, as_of)  # `check_as_of`'s measure
     since = (as_of - last) / pd.Timedelta(days=1)
     way_out = f"score with --as-of {end.date()} (the data as it ends), or export the missing days"
     lapse = labels.max_lapse_days
