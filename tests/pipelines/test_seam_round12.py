@@ -380,3 +380,37 @@ def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_
     res = cvp("report", "--scores", tmp_path / "mar.parquet", "--history", history, "--out", tmp_path / "site",
               "--config", trained.config)  # fmt: skip
     assert res.exit_code == 0, res.output
+
+
+def test_data_whose_orders_pause_while_other_tables_run_to_the_as_of_is_not_stale():
+    """A firm closed three weeks at Christmas, or a B2B seller ordering monthly, scored with `--as-of` today: its
+    last order is weeks old but its tickets and invoices run up to the as-of. It was warned stale (judged from
+    the last order only), "Old data" on every page and kept out of later stable tiers. Now the data's end is its
+    latest dated event of any table before the as-of: stale only when every table ends early, and then named
+    by that event; events on or after the as-of are not read."""
+    from pipelines.config import load_config
+    from pipelines.data_age import check_data_age
+
+    labels = load_config(None).labels  # max_days_past_data 14
+    orders = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "ordered_at": pd.to_datetime(["2024-11-20", "2024-12-03"])}
+    )
+    tickets = pd.DataFrame({"customer_id": ["C1"], "opened_at": pd.to_datetime(["2024-12-30"])})
+    invoices = pd.DataFrame({"customer_id": ["C2"], "issued_at": pd.to_datetime(["2024-12-10"])})
+    as_of = pd.Timestamp("2025-01-01")
+    warned: list[str] = []
+    tables = {"orders": orders, "tickets": tickets, "invoices": invoices}
+    assert check_data_age(tables, as_of, labels, False, warned.append) is None  # was: 28 days, stale
+    assert warned == []
+    # every table ends early (a ticket dated on the as-of is not read): stale, from the latest event
+    early = {**tables, "tickets": tickets.assign(opened_at=pd.to_datetime(["2025-01-01"]))}
+    stale = check_data_age(early, as_of, labels, False, warned.append)
+    assert stale is not None and stale.startswith(
+        "the data ends on 2024-12-10 (its latest event, invoices.issued_at; the last order 2024-12-03), 21 days "
+        "before --as-of 2025-01-01"
+    ), stale
+    assert (
+        check_data_age(early, pd.Timestamp("2025-01-02"), labels, False, warned.append) is None
+    )  # read then
+    assert warned == [stale]
+    assert "score with --as-of 2024-12-11 (the data as it ends)" in stale
