@@ -414,3 +414,37 @@ def test_data_whose_orders_pause_while_other_tables_run_to_the_as_of_is_not_stal
     )  # read then
     assert warned == [stale]
     assert "score with --as-of 2024-12-11 (the data as it ends)" in stale
+
+
+def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(trained, tmp_path):
+    """A run of stale data before this one: the stable tiers skipped it, yet `cvp report --history` counted the
+    moves "since the last run" against its tiers (customers quiet for want of data), and every later run's
+    `history_notes` named every stale run ever (the note growing with the history). Now the previous run of the
+    transitions is the one the stability rule reads last (`history_store.tier_runs`), and the note names only
+    the stale runs since it. The run of 2024-12-01 is marked stale as `cvp score` would have marked it (an export
+    cut short: this fixture's one export ends on 2024-12-30)."""
+    from pipelines.history import history_notes
+    from pipelines.history_store import append_run
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_trained
+
+    history = tmp_path / "history"
+    stale = "the data ends on 2024-10-01 (its last order), 60 days before --as-of 2024-12-01"
+    for as_of in ("2024-11-01", "2024-12-01", "2025-01-10"):
+        run = score_trained(trained, tmp_path / f"{as_of}.parquet", as_of_text=as_of, history=history)
+        manifest = run.manifest | ({"stale_data": stale} if as_of == "2024-12-01" else {})
+        append_run(history, run.scores, run.contributions_path, manifest)
+    assert run.manifest["stability_runs"] == {"2024-11-01": run.manifest["stability_runs"]["2024-11-01"]}
+    assert [n for n in run.manifest["history_notes"] if "runs as of 2024-12-01 scored stale data" in n]
+    rule = run.manifest["run_policy"]["tiers"]["stability"]["rule"]
+    assert rule != "none"
+    later = history_notes(history, "2025-01-12", None, rule)
+    assert not [n for n in later if "stale data" in n], later  # was: 2024-12-01 named by every later run
+    res = cvp("report", "--scores", tmp_path / "2025-01-10.parquet", "--history", history, "--out",
+              tmp_path / "site", "--config", trained.config)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    pages = [
+        " ".join(re.sub(r"<[^>]+>", " ", p.read_text()).split()) for p in (tmp_path / "site").glob("*.html")
+    ]
+    assert [p for p in pages if "since the run of 2024-11-01" in p]
+    assert not [p for p in pages if "since the run of 2024-12-01" in p]  # was: the moves since the stale run
