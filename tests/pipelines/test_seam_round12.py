@@ -448,3 +448,44 @@ def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(tra
     ]
     assert [p for p in pages if "since the run of 2024-11-01" in p]
     assert not [p for p in pages if "since the run of 2024-12-01" in p]  # was: the moves since the stale run
+
+
+def test_models_listing_says_what_its_sweep_of_a_killed_training_did(tmp_path, monkeypatch):
+    """`cvp models` (a listing) sweeps what a training killed mid-way left: it tags the version incomplete and
+    marks the run FAILED, and said nothing of it (was: the notes dropped). Now it prints them as `cvp train`
+    does; with `--json` on the notes' console (stderr), the JSON alone on stdout."""
+    import mlflow
+
+    import pipelines.tracking_runs as runs
+    from pipelines.registry import run_models
+    from pipelines.tracking import configure_tracking, ensure_experiment
+    from tests.helpers import keep_mlflow_uris, quiet
+
+    keep_mlflow_uris(monkeypatch)
+    tracking = tmp_path / "mlruns"
+    configure_tracking(tracking)
+    experiment = ensure_experiment("cvp-swept", tracking)
+    _log(experiment, "cv-swept")
+    record = runs.record_promotion
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs, "record_promotion", fail)
+    with pytest.raises(OSError, match="No space left"):
+        _log(experiment, "cv-swept", compared_with="1")
+    monkeypatch.setattr(runs, "record_promotion", record)
+    client = mlflow.MlflowClient()
+    client.delete_model_version_tag("cv-swept", "2", "cvp.status")  # as if killed before tagging it
+    config = tmp_path / "config.yaml"
+    config.write_text(f"mlflow: {{tracking_dir: {tracking}, registered_model: cv-swept}}\n")
+    console = quiet()
+    run_models(config, None, console)
+    said = console.file.getvalue()
+    assert "note: version 2 of cv-swept was registered by a training that died before promoting" in said, said
+    assert re.search(r"^2\s+incomplete\s", said, re.M), said
+    client.delete_model_version_tag("cv-swept", "2", "cvp.status")  # swept again by the JSON listing
+    console, notes = quiet(), quiet()
+    run_models(config, None, console, as_json=True, notes=notes)
+    assert "note: version 2 of cv-swept was registered by a training" in notes.file.getvalue()
+    assert json.loads(console.file.getvalue())["versions"][1]["status"] == "incomplete"
