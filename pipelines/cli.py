@@ -489,7 +489,7 @@ def models(
     if ctx.invoked_subcommand is None:
         from pipelines.registry import run_models
 
-        run_models(config, tracking_uri, console, metrics, as_json)
+        run_models(config, tracking_uri, console, metrics, as_json, notes=err if as_json else None)
 
 
 @models_app.command("promote")

@@ -157,11 +157,14 @@ def history_notes(
         return []
     runs = list_runs(history)
     notes = []
-    previous = previous_run(runs, as_of)
+    previous = previous_run(tier_runs(runs), as_of)  # the run the stable tiers and the transitions read last
     change = None if previous is None else tier_rules_change(previous, rules)
     if change:
         notes.append(change)
-    stale = [r.as_of for r in runs if r.as_of < as_of and r.stale_data]
+    # the stale runs since that run (the ones the rule would have read next; older ones were named by the runs
+    # after them): was every stale run ever, the note growing with the history
+    since = "" if previous is None else previous.as_of
+    stale = [r.as_of for r in runs if since < r.as_of < as_of and r.stale_data]
     if stale and stability != "none":
         notes.append(
             f"the history's runs as of {', '.join(stale)} scored stale data (their data ended long before their "
@@ -483,7 +486,9 @@ def report_history(
     check_same_currency(
         upto, (manifest.get("reasons") or {}).get("currency"), "the report's history sections"
     )
-    previous = previous_run(upto, as_of)
+    # not a run of stale data (`tier_runs`, the stable tiers' rule): its tiers read days without data as quiet
+    # customers, and the moves since it would be counted against them (was: the latest run, stale or not)
+    previous = previous_run(tier_runs(upto), as_of)
     check_stabilised_with(manifest, upto, as_of)
     transitions = rules_changed = None
     if previous is not None:

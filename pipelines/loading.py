@@ -291,7 +291,14 @@ def last_order(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
 
 def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
     """The day after the last ORDER, where the data ends: one mistyped future ticket or invoice cannot move it."""
-    return last_order(tables).normalize() + pd.Timedelta(days=1)
+    return days_past_data(last_order(tables), None)[0]
+
+
+def days_past_data(last: pd.Timestamp, as_of: pd.Timestamp | None) -> tuple[pd.Timestamp, float]:
+    """Data whose last event is `last`: where it ends (the day after) and the days from there to `as_of` (0.0
+    without one). The one measure of `check_as_of`'s refusal and `pipelines.data_age`'s warning."""
+    end = last.normalize() + pd.Timedelta(days=1)
+    return end, 0.0 if as_of is None else (as_of - end) / pd.Timedelta(days=1)
 
 
 def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
@@ -553,7 +560,7 @@ def future_as_of_error(as_of: pd.Timestamp, last: pd.Timestamp) -> StructuralErr
         f"--as-of {as_of.date()} is after today ({today.date()}), {(as_of - last).days:,} days after the last order "
         f"({last.date()}): the days until then have not happened, yet every feature would count them as days "
         "without an order or a payment (every customer lapsed, every open invoice overdue). Give an --as-of at or "
-        f"before today; the day after the last order, {(last.normalize() + pd.Timedelta(days=1)).date()}, reads "
+        f"before today; the day after the last order, {days_past_data(last, None)[0].date()}, reads "
         "the data as it ends"
     )
 
@@ -566,8 +573,9 @@ def check_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labels: La
     the end of an export (a weekend, a holiday closure) are normal and allowed."""
     horizon_days = labels.horizon_days
     first = check_after_first_order(tables, as_of, what)
-    end = data_end(tables)  # not `default_as_of`: an explicit as-of needs no future-order check
-    gap = (as_of - end) / pd.Timedelta(days=1)
+    # orders only (not `data_age`'s latest event of any table): the labels are orders, and a ticket or invoice
+    # after the last order observes no label window; not `default_as_of`: an explicit as-of needs no future check
+    end, gap = days_past_data(last_order(tables), as_of)
     if gap > labels.max_days_past_data:
         raise StructuralError(
             f"--as-of {as_of.date()} is {gap:.0f} days after the data ends (the last order is on "

@@ -11,6 +11,7 @@ champion's refitted on the same folds, the promotion baseline's) for scripts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,17 @@ def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig,
     return cfg, cfg.mlflow.registered_model, mlflow.MlflowClient()
 
 
-def list_versions(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, list[VersionRow]]:
-    """The registered versions of `mlflow.registered_model`, oldest first."""
+def list_versions(
+    config: Path | None, tracking_uri: str | None, say: Callable[[str], None] | None = None
+) -> tuple[AppConfig, list[VersionRow]]:
+    """The registered versions of `mlflow.registered_model`, oldest first. `say`: given each note of the sweep
+    of what a killed training left (a version tagged incomplete, a run marked FAILED), as `cvp train` prints them."""
     from pipelines.tracking import STATUS_TAG, sweep_interrupted
 
     cfg, name, client = _registry(config, tracking_uri)
-    sweep_interrupted(name)  # a version a killed training left is listed as what it is
+    for note in sweep_interrupted(name):  # a version a killed training left is listed as what it is
+        if say is not None:
+            say(note)
     aliases: dict[str, list[str]] = {}  # the search's versions may not carry their aliases
     for alias, number in client.get_registered_model(name).aliases.items():
         aliases.setdefault(str(number), []).append(alias)
@@ -197,14 +203,18 @@ def run_models(
     console: Any,
     metrics: str = "primary",
     as_json: bool = False,
+    notes: Any = None,
 ) -> list[VersionRow]:
     """`cvp models`: the versions as a table, each metric with its difference from the champion's.
 
     The primary metrics (default) fit one row per version in 80 columns; more (`--metrics all` or a list) are
-    shown one row per metric, one column per version. `as_json`: `versions_json` instead, nothing else printed."""
+    shown one row per metric, one column per version. `as_json`: `versions_json` instead, nothing else printed.
+    The notes of what the listing made honest (`list_versions`; was: done, not said) go to `notes` (the CLI's
+    stderr with `--json`), else to `console`, as `cvp train` prints them."""
     from rich.table import Table
 
-    cfg, rows = list_versions(config, tracking_uri)
+    shown = console if notes is None else notes
+    cfg, rows = list_versions(config, tracking_uri, lambda note: shown.print(f"[yellow]note:[/] {note}"))
     asked = chosen_metrics(metrics, tuple(cfg.models.primary_metrics))
     if as_json:
         console.print(versions_json(rows, cfg), markup=False, highlight=False, soft_wrap=True, emoji=False)

@@ -50,7 +50,6 @@ from pipelines.loading import (
     check_after_first_order,
     check_history_span,
     check_positive_values,
-    last_order,
     later_events_text,
     load_and_report,
     parse_date,
@@ -358,7 +357,7 @@ def run_score(
         )
         from pipelines.data_age import check_data_age
 
-        stale = check_data_age(last_order(tables), as_of, cfg.labels, allow_stale, warn)  # said, or a stop
+        stale = check_data_age(tables, as_of, cfg.labels, allow_stale, warn)  # said, or a stop
         later = warn_later_events(tables, as_of, console)
         if later:
             said.append(later_events_text(later, as_of))

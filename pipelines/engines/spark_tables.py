@@ -57,6 +57,13 @@ class SparkTables(dict):
             return None
         return later_events_spark(self.accepted, set(self), as_of)
 
+    def latest_events(self, as_of: pd.Timestamp) -> dict[str, Any] | None:
+        """`pipelines.data_age.latest_event`'s times: per `table.column`, its latest time before `as_of`, found
+        by Spark over `accepted`; None without `accepted` (a training sample's tables keep every column)."""
+        if self.accepted is None:
+            return None
+        return latest_events_spark(self.accepted, set(self), as_of)
+
     def base_signature(self, as_of: pd.Timestamp) -> dict[str, str] | None:
         """`pipelines.history_identity.base_signature` of the whole orders, computed by Spark over `accepted`
         (the driver keeps no `order_id`); None without `accepted` (a training sample's tables keep it)."""
@@ -146,6 +153,27 @@ def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Ti
         ]
     ).collect()[0]
     return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
+
+
+def latest_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Timestamp) -> dict[str, Any]:
+    """`pipelines.data_age.latest_event` on the executors: per table.column, its latest time before as-of."""
+    from pyspark.sql import functions as F
+
+    from features.contract import EVENT_TIME_COLUMNS
+
+    at = F.lit(str(as_of)).cast("timestamp_ntz")
+    keys = [(t, c) for t, cols in EVENT_TIME_COLUMNS.items() if t in present for c in cols]
+    if not keys:
+        return {}
+    row = accepted.agg(
+        *[
+            F.max(
+                F.when((F.col(TABLE) == t) & (F.col(_q(f"{t}|{VAL}{c}")) < at), F.col(_q(f"{t}|{VAL}{c}")))
+            ).alias(f"{t}.{c}")
+            for t, c in keys
+        ]
+    ).collect()[0]
+    return {f"{t}.{c}": row[f"{t}.{c}"] for t, c in keys}
 
 
 def signature_spark(accepted: SparkDataFrame, as_of: pd.Timestamp) -> dict[str, str]:

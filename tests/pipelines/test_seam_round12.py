@@ -380,3 +380,112 @@ def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_
     res = cvp("report", "--scores", tmp_path / "mar.parquet", "--history", history, "--out", tmp_path / "site",
               "--config", trained.config)  # fmt: skip
     assert res.exit_code == 0, res.output
+
+
+def test_data_whose_orders_pause_while_other_tables_run_to_the_as_of_is_not_stale():
+    """A firm closed three weeks at Christmas, or a B2B seller ordering monthly, scored with `--as-of` today: its
+    last order is weeks old but its tickets and invoices run up to the as-of. It was warned stale (judged from
+    the last order only), "Old data" on every page and kept out of later stable tiers. Now the data's end is its
+    latest dated event of any table before the as-of: stale only when every table ends early, and then named
+    by that event; events on or after the as-of are not read."""
+    from pipelines.config import load_config
+    from pipelines.data_age import check_data_age
+
+    labels = load_config(None).labels  # max_days_past_data 14
+    orders = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "ordered_at": pd.to_datetime(["2024-11-20", "2024-12-03"])}
+    )
+    tickets = pd.DataFrame({"customer_id": ["C1"], "opened_at": pd.to_datetime(["2024-12-30"])})
+    invoices = pd.DataFrame({"customer_id": ["C2"], "issued_at": pd.to_datetime(["2024-12-10"])})
+    as_of = pd.Timestamp("2025-01-01")
+    warned: list[str] = []
+    tables = {"orders": orders, "tickets": tickets, "invoices": invoices}
+    assert check_data_age(tables, as_of, labels, False, warned.append) is None  # was: 28 days, stale
+    assert warned == []
+    # every table ends early (a ticket dated on the as-of is not read): stale, from the latest event
+    early = {**tables, "tickets": tickets.assign(opened_at=pd.to_datetime(["2025-01-01"]))}
+    stale = check_data_age(early, as_of, labels, False, warned.append)
+    assert stale is not None and stale.startswith(
+        "the data ends on 2024-12-10 (its latest event, invoices.issued_at; the last order 2024-12-03), 21 days "
+        "before --as-of 2025-01-01"
+    ), stale
+    assert (
+        check_data_age(early, pd.Timestamp("2025-01-02"), labels, False, warned.append) is None
+    )  # read then
+    assert warned == [stale]
+    assert "score with --as-of 2024-12-11 (the data as it ends)" in stale
+
+
+def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(trained, tmp_path):
+    """A run of stale data before this one: the stable tiers skipped it, yet `cvp report --history` counted the
+    moves "since the last run" against its tiers (customers quiet for want of data), and every later run's
+    `history_notes` named every stale run ever (the note growing with the history). Now the previous run of the
+    transitions is the one the stability rule reads last (`history_store.tier_runs`), and the note names only
+    the stale runs since it. The run of 2024-12-01 is marked stale as `cvp score` would have marked it (an export
+    cut short: this fixture's one export ends on 2024-12-30)."""
+    from pipelines.history import history_notes
+    from pipelines.history_store import append_run
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_trained
+
+    history = tmp_path / "history"
+    stale = "the data ends on 2024-10-01 (its last order), 60 days before --as-of 2024-12-01"
+    for as_of in ("2024-11-01", "2024-12-01", "2025-01-10"):
+        run = score_trained(trained, tmp_path / f"{as_of}.parquet", as_of_text=as_of, history=history)
+        manifest = run.manifest | ({"stale_data": stale} if as_of == "2024-12-01" else {})
+        append_run(history, run.scores, run.contributions_path, manifest)
+    assert run.manifest["stability_runs"] == {"2024-11-01": run.manifest["stability_runs"]["2024-11-01"]}
+    assert [n for n in run.manifest["history_notes"] if "runs as of 2024-12-01 scored stale data" in n]
+    rule = run.manifest["run_policy"]["tiers"]["stability"]["rule"]
+    assert rule != "none"
+    later = history_notes(history, "2025-01-12", None, rule)
+    assert not [n for n in later if "stale data" in n], later  # was: 2024-12-01 named by every later run
+    res = cvp("report", "--scores", tmp_path / "2025-01-10.parquet", "--history", history, "--out",
+              tmp_path / "site", "--config", trained.config)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    pages = [
+        " ".join(re.sub(r"<[^>]+>", " ", p.read_text()).split()) for p in (tmp_path / "site").glob("*.html")
+    ]
+    assert [p for p in pages if "since the run of 2024-11-01" in p]
+    assert not [p for p in pages if "since the run of 2024-12-01" in p]  # was: the moves since the stale run
+
+
+def test_models_listing_says_what_its_sweep_of_a_killed_training_did(tmp_path, monkeypatch):
+    """`cvp models` (a listing) sweeps what a training killed mid-way left: it tags the version incomplete and
+    marks the run FAILED, and said nothing of it (was: the notes dropped). Now it prints them as `cvp train`
+    does; with `--json` on the notes' console (stderr), the JSON alone on stdout."""
+    import mlflow
+
+    import pipelines.tracking_runs as runs
+    from pipelines.registry import run_models
+    from pipelines.tracking import configure_tracking, ensure_experiment
+    from tests.helpers import keep_mlflow_uris, quiet
+
+    keep_mlflow_uris(monkeypatch)
+    tracking = tmp_path / "mlruns"
+    configure_tracking(tracking)
+    experiment = ensure_experiment("cvp-swept", tracking)
+    _log(experiment, "cv-swept")
+    record = runs.record_promotion
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs, "record_promotion", fail)
+    with pytest.raises(OSError, match="No space left"):
+        _log(experiment, "cv-swept", compared_with="1")
+    monkeypatch.setattr(runs, "record_promotion", record)
+    client = mlflow.MlflowClient()
+    client.delete_model_version_tag("cv-swept", "2", "cvp.status")  # as if killed before tagging it
+    config = tmp_path / "config.yaml"
+    config.write_text(f"mlflow: {{tracking_dir: {tracking}, registered_model: cv-swept}}\n")
+    console = quiet()
+    run_models(config, None, console)
+    said = console.file.getvalue()
+    assert "note: version 2 of cv-swept was registered by a training that died before promoting" in said, said
+    assert re.search(r"^2\s+incomplete\s", said, re.M), said
+    client.delete_model_version_tag("cv-swept", "2", "cvp.status")  # swept again by the JSON listing
+    console, notes = quiet(), quiet()
+    run_models(config, None, console, as_json=True, notes=notes)
+    assert "note: version 2 of cv-swept was registered by a training" in notes.file.getvalue()
+    assert json.loads(console.file.getvalue())["versions"][1]["status"] == "incomplete"

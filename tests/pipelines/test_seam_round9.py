@@ -219,7 +219,7 @@ def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(mo
             **(vars(row("4", "2024-07-01", 0.9)) | {"sample": "300"})
         ),  # 300 customers' folds
     ]
-    monkeypatch.setattr(registry, "list_versions", lambda config, uri: (load_config(None), rows))
+    monkeypatch.setattr(registry, "list_versions", lambda config, uri, say=None: (load_config(None), rows))
     console = quiet(width=80)
     registry.run_models(None, None, console)
     out = console.file.getvalue()

@@ -1838,3 +1838,37 @@ def test_mend_a_manager_tba_and_a_csv_opening_with_blank_lines_load_as_by_pandas
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
+
+
+@pytest.mark.spark
+def test_the_data_age_reads_the_latest_event_of_any_table_as_by_pandas(spark, tmp_path):
+    """`pipelines.data_age`: the data ends at its latest dated event of any table before the as-of, returns and
+    invoices included, whose times the Spark driver does not keep (`SparkTables.latest_events`, found by Spark):
+    the same latest event, the same judgement and message on both engines."""
+    from pipelines.data_age import check_data_age, latest_event
+    from pipelines.engines.spark_input import load_spark
+
+    returns = pd.DataFrame(
+        {"return_id": ["R1", "R2"], "customer_id": ["C000001", "C000002"],
+         "returned_at": ["2024-03-20", "2024-04-10"], "amount": ["1", "1"]}
+    )  # fmt: skip
+    invoices = pd.DataFrame(
+        {"invoice_id": ["I1", "I2"], "customer_id": ["C000001", "C000003"], "issued_at": ["2024-04-25", "2024-06-01"],
+         "due_at": ["2024-05-25", "2024-07-01"], "amount": ["10", "10"]}
+    )  # fmt: skip
+    data = _write(tmp_path / "data", orders=_ORD, customers=_CUST, returns=returns, invoices=invoices,
+                  tickets=_TICKETS.assign(satisfaction="4"))  # fmt: skip
+    expected = load_data(data)
+    got, _ = load_spark(spark, data, CFG)
+    for as_of, latest, stale in (
+        ("2024-05-01", ("2024-04-25", "invoices.issued_at"), False),  # orders end 2024-03-05: was stale
+        ("2024-04-25", ("2024-04-10", "returns.returned_at"), False),
+        ("2024-05-30", ("2024-04-25", "invoices.issued_at"), True),  # the invoice of 2024-06-01 is not read
+    ):
+        at = pd.Timestamp(as_of)
+        assert latest_event(expected.tables, at) == (pd.Timestamp(latest[0]), latest[1])
+        assert latest_event(got.tables, at) == latest_event(expected.tables, at)
+        said: list[str] = []
+        judged = check_data_age(expected.tables, at, CFG.labels, False, said.append)
+        assert judged == check_data_age(got.tables, at, CFG.labels, False, said.append)
+        assert (judged is not None) == stale and said == ([judged] * 2 if stale else [])
