@@ -61,7 +61,7 @@ PROFILE_STAGES: tuple[tuple[str, str, str], ...] = (
     ("features.validation", "check_tables", "validate (pandera)"),
     ("pipelines.fingerprint", "data_fingerprint", "data fingerprint"),
     ("pipelines.engines.run", "check_after_first_order", "as-of checks"),
-    ("pipelines.engines.run", "last_order", "as-of checks"),
+    ("pipelines.data_age", "check_data_age", "as-of checks"),
     ("pipelines.engines.run", "warn_later_events", "as-of checks"),
     ("pipelines.engines.chunks:SharedCustomerIndex", "__init__", "customer index (status + chunk plan)"),
     ("pipelines.engines.run", "customer_status", "customer status"),
