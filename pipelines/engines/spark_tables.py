@@ -50,19 +50,26 @@ class SparkTables(dict):
     rows: dict[str, int] | None = None
 
     def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
-        """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (one
-        aggregation: the driver keeps no time of `ID_TABLES`); None without `accepted` (a training sample's
-        tables, which keep every column: counted from them)."""
-        if self.accepted is None:
-            return None
-        return later_events_spark(self.accepted, set(self), as_of)
+        """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (the driver
+        keeps no time of `ID_TABLES`); None without `accepted` (a training sample's tables, which keep every
+        column: counted from them)."""
+        times = self._event_times(as_of)
+        return None if times is None else times[0]
 
     def latest_events(self, as_of: pd.Timestamp) -> dict[str, Any] | None:
         """`pipelines.data_age.latest_event`'s times: per `table.column`, its latest time before `as_of`, found
         by Spark over `accepted`; None without `accepted` (a training sample's tables keep every column)."""
+        times = self._event_times(as_of)
+        return None if times is None else times[1]
+
+    def _event_times(self, as_of: pd.Timestamp) -> tuple[dict[str, int], dict[str, Any]] | None:
+        """Both of the above from one aggregation (one Spark job), kept for the as-of."""
         if self.accepted is None:
             return None
-        return latest_events_spark(self.accepted, set(self), as_of)
+        memo = self.__dict__.setdefault("_event_times_memo", {})
+        if as_of not in memo:
+            memo[as_of] = event_times_spark(self.accepted, set(self), as_of)
+        return memo[as_of]
 
     def base_signature(self, as_of: pd.Timestamp) -> dict[str, str] | None:
         """`pipelines.history_identity.base_signature` of the whole orders, computed by Spark over `accepted`
@@ -134,8 +141,11 @@ def driver_view(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return kept.drop_duplicates(ignore_index=True) if name in ID_TABLES else kept
 
 
-def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Timestamp) -> dict[str, int]:
-    """`pipelines.loading.later_events` on the executors: rows per table.column dated at or after as-of."""
+def event_times_spark(
+    accepted: SparkDataFrame, present: set[str], as_of: pd.Timestamp
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """On the executors, in one aggregation: `pipelines.loading.later_events` (rows per table.column dated at or
+    after as-of) and `pipelines.data_age.latest_event`'s times (per table.column, its latest time before as-of)."""
     from pyspark.sql import functions as F
 
     from features.contract import EVENT_TIME_COLUMNS
@@ -143,37 +153,15 @@ def later_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Ti
     at = F.lit(str(as_of)).cast("timestamp_ntz")
     keys = [(t, c) for t, cols in EVENT_TIME_COLUMNS.items() if t in present for c in cols]
     if not keys:
-        return {}
-    row = accepted.agg(
-        *[
-            F.sum(F.when((F.col(TABLE) == t) & (F.col(_q(f"{t}|{VAL}{c}")) >= at), 1).otherwise(0)).alias(
-                f"{t}.{c}"
-            )
-            for t, c in keys
-        ]
-    ).collect()[0]
-    return {f"{t}.{c}": int(row[f"{t}.{c}"] or 0) for t, c in keys if row[f"{t}.{c}"]}
-
-
-def latest_events_spark(accepted: SparkDataFrame, present: set[str], as_of: pd.Timestamp) -> dict[str, Any]:
-    """`pipelines.data_age.latest_event` on the executors: per table.column, its latest time before as-of."""
-    from pyspark.sql import functions as F
-
-    from features.contract import EVENT_TIME_COLUMNS
-
-    at = F.lit(str(as_of)).cast("timestamp_ntz")
-    keys = [(t, c) for t, cols in EVENT_TIME_COLUMNS.items() if t in present for c in cols]
-    if not keys:
-        return {}
-    row = accepted.agg(
-        *[
-            F.max(
-                F.when((F.col(TABLE) == t) & (F.col(_q(f"{t}|{VAL}{c}")) < at), F.col(_q(f"{t}|{VAL}{c}")))
-            ).alias(f"{t}.{c}")
-            for t, c in keys
-        ]
-    ).collect()[0]
-    return {f"{t}.{c}": row[f"{t}.{c}"] for t, c in keys}
+        return {}, {}
+    later, latest = [], []
+    for t, c in keys:
+        col, mine = F.col(_q(f"{t}|{VAL}{c}")), F.col(TABLE) == t
+        later.append(F.sum(F.when(mine & (col >= at), 1).otherwise(0)).alias(f"later:{t}.{c}"))
+        latest.append(F.max(F.when(mine & (col < at), col)).alias(f"latest:{t}.{c}"))
+    row = accepted.agg(*later, *latest).collect()[0]
+    counts = {f"{t}.{c}": int(row[f"later:{t}.{c}"] or 0) for t, c in keys if row[f"later:{t}.{c}"]}
+    return counts, {f"{t}.{c}": row[f"latest:{t}.{c}"] for t, c in keys}
 
 
 def signature_spark(accepted: SparkDataFrame, as_of: pd.Timestamp) -> dict[str, str]:

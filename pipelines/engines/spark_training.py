@@ -198,7 +198,7 @@ def sample_training_input(
         accepted_tables,
         accepted_union,
         empty_table,
-        later_events_spark,
+        event_times_spark,
     )
     from pipelines.io import LoadedData
     from pipelines.loading import check_as_of, default_as_of, future_from
@@ -224,7 +224,7 @@ def sample_training_input(
             if as_of is None and last is not None and last >= future_from():
                 raise future_orders(accepted, last)  # the orders themselves, not the days, in the message
             cutoff = parse_date(as_of) if as_of else default_as_of(whole)
-            later = later_events_spark(accepted, present, cutoff)
+            later = event_times_spark(accepted, present, cutoff)[0]
             whole_base_stops(accepted, present, daily, last, what)
             check_as_of(whole, cutoff, cfg.labels, what)
             base_rows = sum(r.accepted for r in reports.values())

@@ -252,7 +252,8 @@ def test_spark_profile_inputs_file_equals_pandas(cli_run, default_scores):
         "writer": 1,
         # each table's accepted rows, streamed sorted (one partition each on the demo), the count of the
         # emptied-`invoices.paid_at` stop over the whole invoices (`spark_tables.paid_at_stop`) and the events on
-        # or after the as-of (`SparkTables.later_events`: the driver keeps no returns' or invoices' times) and the
+        # or after the as-of with the latest events before it (`SparkTables.later_events` and `latest_events`, one
+        # aggregation: the driver keeps no returns' or invoices' times) and the
         # history signature's sampled orders (`SparkTables.base_signature`: the driver keeps no order ids)
         "spark_tables": len(list((cli_run.root / "data").glob("*.parquet"))) + 3,
         "spark_engine": 2,
