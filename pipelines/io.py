@@ -347,6 +347,7 @@ def find_table_files(
     if not data_dir.is_dir():
         raise StructuralError(f"data directory {data_dir} does not exist")
     found: dict[str, Path] = {}
+    by_key = {name_key(t): t for t in TABLES}  # a table's name as spelt any way (`features.names.name_key`)
     for path in sorted(data_dir.iterdir()):
         if path.suffix in SUFFIXES and path.stem in TABLES:
             check_table_path(path, data_dir, table_dirs)  # part files, a FIFO
@@ -366,9 +367,7 @@ def find_table_files(
             continue  # hidden files and side folders such as the demo's _truth/
         unreadable_table_file(path, data_dir)
         stem, suffix = path.stem, path.suffix
-        table = {name_key(t): t for t in TABLES}.get(
-            name_key(stem)
-        )  # `Customers`, `ｃｕｓｔｏｍｅｒｓ`, `cuѕtomers`
+        table = by_key.get(name_key(stem))  # `Customers`, `ｃｕｓｔｏｍｅｒｓ`, `cuѕtomers`
         if table is not None and suffix.lower() in SUFFIXES:  # round 16: not only case (was: a note, exit 0)
             raise StructuralError(
                 f"{path.name}{spelt(path.name)} in {data_dir} looks like the {table!r} table, but file names are "
