@@ -64,3 +64,42 @@ def headerless_message(table: str, columns: list[str], required: list[str]) -> s
         f"no header line? Add one naming the columns (required: {', '.join(required)}). Its cells and rows "
         "are not printed: without a header, personal columns cannot be recognised."
     )
+
+
+#: Lines looked at below the first for the header when the first names no column (`header_below`).
+PREAMBLE_LINES = 10
+
+
+def header_below(text: str) -> tuple[int, list[str]] | None:
+    """Lines above the header: a report's title, an export date or filter, a blank line (ERP, BI and spreadsheet
+    exports write them; a sheet saved as CSV pads them with commas). The first line was then read as the header
+    and the run stopped with a message about something else: rows not matching a header of 1 or 2 columns ("an
+    unquoted comma?"), a duplicate column name `''` (the padding), or a first line that "is a data row". Found
+    when the first non-empty line of `text` (a file's first block) names no contract column and one of the next
+    `PREAMBLE_LINES` names two or more (`features.names.name_key`: `Customer ID` too): (its line number, the
+    contract-named cells, shown short), else None. A `sep=` first line has its own message."""
+    import csv
+    import io
+
+    from features.contract import TABLES
+    from features.names import name_key, shown_name
+
+    known = {name_key(c) for t in TABLES.values() for c in t.column_names}
+    reader = csv.reader(io.StringIO(text, newline=None))
+    first = None  # the line read as the header: the first that is not empty (Arrow skips empty lines)
+    try:
+        for row in reader:
+            if first is None:
+                if row:
+                    if any(name_key(c) in known for c in row) or row[0].strip().lower().startswith("sep="):
+                        return None
+                    first = reader.line_num
+                continue
+            if reader.line_num > first + PREAMBLE_LINES:
+                return None
+            named = [shown_name(c) for c in row if name_key(c) in known]
+            if len(named) >= 2:
+                return reader.line_num, named
+    except csv.Error:
+        return None
+    return None

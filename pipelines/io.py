@@ -72,8 +72,24 @@ def _check_csv_header(path: Path) -> list[str]:
         header = next(csv.reader(io.StringIO(text, newline=None)), [])
     except csv.Error:
         return []  # Arrow's own reading of the header decides (see `_read_csv_text`)
+    _check_preamble(path, text)
     _check_header_names(path, header)
     return header
+
+
+def _check_preamble(path: Path, text: str) -> None:
+    """Lines above the header (a report's title, an export date): said as what they are
+    (`features.headerless.header_below`), not as rows that do not match a header of 1 or 2 columns."""
+    from features.headerless import header_below
+
+    if found := header_below(text):
+        line, named = found
+        shown = ", ".join(named[:6]) + (", ..." if len(named) > 6 else "")
+        raise StructuralError(
+            f"{path.name}: its header is line {line} ({shown}), below {line - 1} line(s) that are no header (a "
+            "report's title, an export date or filter, a blank line?): remove the line(s) above the header, so "
+            "the column names come first (the lines are not shown: they may quote your data)"
+        )
 
 
 def _check_header_names(path: Path, header: list[str]) -> None:

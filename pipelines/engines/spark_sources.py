@@ -52,6 +52,17 @@ def _part_files(names: list[str], where: str) -> str:
     is refused by name: a compressed part (`part-00001.csv.gz`, `.csv.snappy`: Spark's own compressed output), a
     part in another format (`.json`, `.txt`) would not be read, its rows lost without a word (was: skipped)."""
     shown = [n for n in names if not n.startswith((".", "_"))]
+    folders = sorted(n for n in shown if "=" in n.strip("=") and Path(n).suffix not in SUFFIXES)
+    # Hive-style partitions (`partitionBy`, Athena, a data lake): was "not .csv or .parquet part files: year=2024
+    # ... Uncompress the parts, or move the other files out", which would lose the folders' rows
+    if folders:
+        keys = sorted({n.split("=", 1)[0] for n in folders})
+        raise StructuralError(
+            f"table directory {where} is partitioned into folders ({', '.join(folders[:3])}"
+            f"{', ...' if len(folders) > 3 else ''}): the values of {', '.join(keys)} are in the folder names, not "
+            "in the part files, and the parts in folders are not read. Write the table unpartitioned (its part "
+            f"files directly in the directory, {', '.join(keys)} a column of them if the contract has it)"
+        )
     other = sorted(n for n in shown if Path(n).suffix not in SUFFIXES)
     if other:
         listed = ", ".join(other[:5]) + (f" and {len(other) - 5:,} more" if len(other) > 5 else "")

@@ -49,6 +49,7 @@ from features.names import examples
 from features.row_rules import MIN_ROWS, SHARE
 from features.text import clean_text
 from features.validation import StructuralError
+from pipelines.mapping.columns import builds_orders, one_source_per_column
 from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse, zero_divisors
 from pipelines.yamlfile import read_yaml_settings
 
@@ -112,7 +113,7 @@ class TableMapping(_Frozen):
                     raise ValueError(
                         f"column {target!r}: use one of {AGGREGATIONS} as {{agg: source_column}}"
                     )
-        return v
+        return one_source_per_column(v)
 
 
 class Mapping(_Frozen):
@@ -182,7 +183,7 @@ class Mapping(_Frozen):
                 )
         if problems:
             raise ValueError("; ".join(problems))
-        return v
+        return builds_orders(v)
 
 
 def load_mapping(path: Path) -> Mapping:

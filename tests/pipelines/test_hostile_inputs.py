@@ -374,8 +374,8 @@ def test_a_derive_named_like_a_source_column_is_structural_not_a_silent_replacem
         {
             "orders": {
                 "source": "lines",
-                "derive": {"Quantity": "Quantity * 2"},  # `quantity: Quantity` would read the doubled one
-                "columns": {**ORDER_COLUMNS, "revenue": "Quantity", "quantity": "Quantity"},
+                "derive": {"Quantity": "Quantity * 2"},  # `revenue: Quantity` would read the doubled one
+                "columns": {**ORDER_COLUMNS, "revenue": "Quantity"},  # one column for two: refused (round 18)
             }
         }
     )

@@ -1,0 +1,170 @@
+"""Hostile input classes closed in the eighteenth hunt: a report's lines above a CSV header, a mapping filling two
+contract columns from one source column or building no orders, a partitioned table directory. Tiny hand-written
+files; no training, no model, no Spark session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+
+HEADER_LINE = (
+    r"its header is line {} \(order_id, customer_id, ordered_at, revenue\), below {} line\(s\) that are no"
+)
+
+
+def _orders_csv(folder: Path, above: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "orders.csv"
+    path.write_text(above + raw_orders(5).to_csv(index=False))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("above", "line"),
+    [
+        ("Orders export,generated 2025-12-31\n", 2),  # was: "the rows do not match the header (2 columns)"
+        ("Orders export\n\n", 3),  # a title and a blank line: the same, "(1 columns)"
+        # a sheet saved as CSV pads them with commas: was "duplicate column name(s)  in the header"
+        ("Orders export,,,\n,,,\n", 3),
+        ("Report,From,2021-01-01,To 2025-12-31\n", 2),  # was: "its first line is a data row ... Add one"
+    ],
+    ids=["title-and-date", "title-blank-line", "padded-by-a-sheet", "filter-line"],
+)
+def test_lines_above_the_csv_header_are_named_for_what_they_are(tmp_path, above, line):
+    """An ERP, BI or spreadsheet export writing its title, export date or filter above the header: the first line
+    was read as the header and the run stopped with a message about something else (rows not matching a header
+    of 2 columns, "an unquoted comma?" with examples showing nothing; a duplicate column name printed as nothing;
+    "the file has no header line? Add one"). Now the stop names the header's line and what to remove
+    (`features.headerless.header_below`, in the header check both engines call), the lines above not shown."""
+    from pipelines.io import load_data
+
+    path = _orders_csv(tmp_path / "data", above)
+    with pytest.raises(StructuralError, match=HEADER_LINE.format(line, line - 1)) as err:
+        load_data(path.parent)
+    assert "Orders export" not in str(err.value) and "2021-01-01" not in str(err.value)
+
+
+def test_a_file_without_lines_above_its_header_still_reads():
+    """Not over-read: a blank first line (Arrow skips it), a `sep=,` hint (its own stop), a header-less file (its
+    own stop) keep their behaviour."""
+    import tempfile
+
+    from pipelines.io import read_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assert len(read_file(_orders_csv(Path(tmp) / "a", "\n"))) == 5
+        with pytest.raises(StructuralError, match="separator hint"):
+            read_file(_orders_csv(Path(tmp) / "b", "sep=,\n"))
+
+
+@pytest.mark.spark
+def test_the_spark_engine_names_the_lines_above_a_header_the_same(tmp_path):
+    """`--engine spark` reads a local CSV table through the same header check before Spark is asked anything
+    (`spark_sources.read_source`); was Spark's own reading of the title as the header."""
+    from pipelines.engines.spark_sources import Source, read_source
+
+    path = _orders_csv(tmp_path / "data", "Orders export,,,\n")
+    with pytest.raises(StructuralError, match=HEADER_LINE.format(2, 1)):
+        read_source(None, "orders", Source(str(path), "csv", (path,)))  # type: ignore[arg-type]
+
+
+def _orders_mapping(columns: dict, **tables) -> dict:
+    base = {"order_id": "InvoiceNo", "customer_id": "CustomerID", "ordered_at": {"min": "InvoiceDate"}}
+    orders = {"source": "lines", "derive": {"line": "Quantity * UnitPrice"}, "group_by": "InvoiceNo"}
+    return {
+        "sources": {"lines": {"file": "lines.csv"}},
+        "tables": {"orders": orders | {"columns": base | columns}, **tables},
+    }
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"revenue": {"sum": "line"}, "cost": {"sum": "line"}},  # every margin 0: every customer a problem
+        {"revenue": {"sum": "line"}, "discount": {"sum": "line"}},
+        {"revenue": {"sum": "line"}, "quantity": {"sum": "line"}},
+    ],
+    ids=["cost", "discount", "quantity"],
+)
+def test_a_mapping_filling_two_contract_columns_from_one_source_column_is_refused(tmp_path, columns):
+    """`cost: {sum: line_revenue}` beside `revenue: {sum: line_revenue}` (a line copied without changing its
+    source): was mapped as written, exit 0, every order's margin 0. Now the mapping is refused at load naming both
+    columns (`pipelines.mapping.columns.one_source_per_column`)."""
+    import yaml
+
+    from pipelines.mapping import load_mapping
+
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(_orders_mapping(columns), sort_keys=False))
+    second = next(c for c in columns if c != "revenue")
+    with pytest.raises(StructuralError, match=rf"columns 'revenue' and '{second}' are both \{{sum: line\}}"):
+        load_mapping(path)
+
+
+def test_columns_one_source_column_may_fill_together_are_kept():
+    """An invoice due when issued, a ticket closed when opened, another aggregation of one column (`{count:
+    InvoiceNo}` beside the key, `{min: D}` and `{max: D}`) and the shipped mappings stay valid."""
+    from pipelines.mapping import Mapping, load_mapping
+
+    Mapping.model_validate(_orders_mapping({"revenue": {"sum": "line"}, "quantity": {"count": "InvoiceNo"}}))
+    Mapping.model_validate(
+        {
+            "sources": {"s": {"file": "s.csv"}},
+            "tables": {
+                "orders": {
+                    "source": "s",
+                    "columns": {"order_id": "I", "customer_id": "C", "ordered_at": "D", "revenue": "R"},
+                },
+                "invoices": {
+                    "source": "s",
+                    "columns": {
+                        "invoice_id": "I",
+                        "customer_id": "C",
+                        "issued_at": "D",
+                        "due_at": "D",
+                        "amount": "R",
+                    },
+                },
+            },
+        }
+    )
+    for path in Path("configs/datasets").glob("*.yaml"):
+        load_mapping(path)
+
+
+def test_a_mapping_building_no_orders_table_says_so(tmp_path):
+    """A mapping of returns only (or of no table): was "required table 'orders' is missing (expected orders.csv or
+    orders.parquet)", pointing at files a mapping never reads. Now the mapping is refused naming what it builds."""
+    import yaml
+
+    from pipelines.mapping import load_mapping
+
+    path = tmp_path / "m.yaml"
+    returns = {
+        "source": "lines",
+        "columns": {"return_id": "I", "customer_id": "C", "returned_at": "D", "amount": "A"},
+    }
+    path.write_text(yaml.safe_dump({"sources": {"lines": {"file": "l.csv"}}, "tables": {"returns": returns}}))
+    with pytest.raises(StructuralError, match=r"the mapping builds no orders table \(it builds: returns\)"):
+        load_mapping(path)
+
+
+def test_a_partitioned_table_directory_is_named_for_what_it_is(tmp_path):
+    """`orders/year=2024/part-0.parquet` (Spark's `partitionBy`, a data lake's layout) given to `--engine spark`: was
+    "holds 2 file(s) that are not .csv or .parquet part files: year=2024, year=2025; ... Uncompress the parts, or
+    move the other files out", which would lose the folders' rows. Now the stop says the table is partitioned and
+    how to write it (`spark_sources._part_files`, local and remote listings); no Spark session is needed."""
+    from pipelines.engines.spark_sources import find_sources
+
+    for year in (2024, 2025):
+        folder = tmp_path / "orders" / f"year={year}"
+        folder.mkdir(parents=True)
+        raw_orders(3).to_parquet(folder / "part-0.parquet", index=False)
+    with pytest.raises(
+        StructuralError, match=r"is partitioned into folders \(year=2024, year=2025\): the values of year"
+    ):
+        find_sources(None, str(tmp_path))  # type: ignore[arg-type]
