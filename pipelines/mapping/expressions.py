@@ -223,27 +223,70 @@ def as_numbers(s: Any, what: str) -> Any:
         if isinstance(s, pd.Series) and pd.api.types.is_integer_dtype(s.dtype):
             return s.astype("float64")
         return s
-    from features.names import shown_in_messages
     from features.parsing import parse_numbers, unrepresentable
     from features.text import blank
 
     out = parse_numbers(s)
     bad = (~blank(s) & out.isna()) | unrepresentable(s, out)  # `1e-400` is no 0, `1e400` no infinity
     if bad.any():
-        # the values only for a non-personal contract column: a source column outside it (`Email`, `Notes`)
-        # may hold personal data, and messages land in terminals and batch logs
-        if shown_in_messages(s.name):
-            shown = ", ".join(repr(v) for v in s[bad].head(5))
-        else:
-            shown = (
-                f"{int(bad.sum()):,} value(s), {s[bad].nunique():,} distinct (not shown: a source column "
-                "outside the contract may hold personal data)"
-            )
         raise ExpressionError(
             f"{what} needs numbers, but column {s.name!r} holds text that is not one (or one a 64-bit float "
-            f"cannot hold, 1e-400, 1e400): {shown}"
+            f"cannot hold, 1e-400, 1e400): {_shown(s, bad)}"
         )
     return out
+
+
+def _shown(s: pd.Series, bad: pd.Series) -> str:
+    """The values of `s` at `bad` for a message: only for a non-personal contract column (a source column outside
+    it, `Email`, `Notes`, may hold personal data, and messages land in terminals and batch logs), else counts."""
+    from features.names import shown_in_messages
+
+    if shown_in_messages(s.name):
+        return ", ".join(repr(v) for v in s[bad].head(5))
+    return (
+        f"{int(bad.sum()):,} value(s), {s[bad].nunique():,} distinct (not shown: a source column outside the "
+        "contract may hold personal data)"
+    )
+
+
+#: A text literal an ordering comparison reads as a date (`InvoiceDate >= '2011-01-01'`): ISO 8601's day first.
+_ISO_DAY = r"\s*\d{4}-\d{2}-\d{2}"
+
+
+def as_dates(left: Any, right: Any, what: str) -> tuple[Any, Any]:
+    """Both sides of an ordering comparison (`<`, `<=`, `>`, `>=`) of a text column (every column of a CSV source)
+    with a date literal (`InvoiceDate >= '2011-01-01'`) as instants, parsed the way the contract parses dates
+    (`features.dates.parse_timestamps_native`: ISO 8601, offsets converted; a naive value read as UTC on both
+    sides); a value given that is not such a date is an `ExpressionError` naming the column. Was: compared as
+    text, so `'9/30/2010 10:00' >= '2011-01-01'` was true and `'12/1/2011 8:26'` false: rows routed by their
+    first digit, exit 0 (a Parquet date column already compared instants). Anything else is returned as it is."""
+    import re
+
+    def literal(v: Any) -> bool:
+        return isinstance(v, str) and re.match(_ISO_DAY, v) is not None
+
+    if not ((literal(right) and _is_text(left)) or (literal(left) and _is_text(right))):
+        return left, right
+    from features.dates import parse_timestamps_native
+    from features.text import blank
+
+    def instants(v: Any) -> Any:
+        s = pd.Series([v]) if isinstance(v, str) else v
+        out, _ = parse_timestamps_native(s, "UTC")
+        bad = ~blank(s) & out.isna()
+        if bad.any():
+            shown = (
+                f"{v!r} is not one"
+                if isinstance(v, str)
+                else f"column {s.name!r} holds text that is not one: {_shown(s, bad)}"
+            )
+            raise ExpressionError(
+                f"{what} compares dates (ISO 8601, as the contract reads them), but {shown}; export the column "
+                "as ISO 8601 dates (or as Parquet dates)"
+            )
+        return out.iloc[0] if isinstance(v, str) else out
+
+    return instants(left), instants(right)
 
 
 def _int64(v: Any) -> Any:
@@ -357,6 +400,8 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
                 left = as_numbers(left, f"{_part(node)!r}")
             elif _is_text(right) and _is_number(left):
                 right = as_numbers(right, f"{_part(node)!r}")
+            elif isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):  # a CSV column's dates, not its text
+                left, right = as_dates(left, right, f"{_part(node)!r}")
             r = _CMPOPS[type(op)](left, right)
             out = r if out is None else (out & r)
             left = right

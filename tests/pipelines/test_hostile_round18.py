@@ -168,3 +168,30 @@ def test_a_partitioned_table_directory_is_named_for_what_it_is(tmp_path):
         StructuralError, match=r"is partitioned into folders \(year=2024, year=2025\): the values of year"
     ):
         find_sources(None, str(tmp_path))  # type: ignore[arg-type]
+
+
+def test_a_where_comparing_a_csv_date_column_with_a_date_compares_instants():
+    """`InvoiceDate >= '2011-01-01'` on a CSV source (every column text) compared the text: `'9/30/2010 10:00'`
+    came after `'2011-01-01'` and `'2011-01-05 09:00+05:00'` was judged by its characters, rows routed by their
+    first digit with exit 0 (a Parquet date column compared instants). Now an ordering comparison of a text column
+    with a date literal parses both as the contract parses dates (`pipelines.mapping.expressions.as_dates`), and
+    text that is no ISO date is the mapping's structural error naming the column."""
+    import pandas as pd
+
+    from pipelines.mapping.expressions import ExpressionError, evaluate, parse
+
+    iso = pd.DataFrame({"D": ["2010-12-01 08:26", "2011-01-05 09:00+05:00", "", "2011-01-01T00:00Z"]})
+    assert evaluate(parse("D >= '2011-01-01'"), iso).tolist() == [False, True, False, True]
+    assert evaluate(parse("D > '2011-01-05 05:00'"), iso).tolist() == [
+        False,
+        False,
+        False,
+        False,
+    ]  # 04:00 UTC
+    assert evaluate(parse("'2011-01-01' <= D"), iso).tolist() == [False, True, False, True]
+    us = pd.DataFrame({"D": ["12/1/2010 8:26", "9/30/2010 10:00"]})  # the UCI file's own form, as text
+    with pytest.raises(
+        ExpressionError, match=r"compares dates \(ISO 8601.*column 'D' holds text that is not one"
+    ):
+        evaluate(parse("D >= '2011-01-01'"), us)
+    assert evaluate(parse("D >= '5'"), us).tolist() == [False, True]  # text with text: as before
