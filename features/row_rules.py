@@ -5,6 +5,8 @@ ticket kinds), not a few wrong rows. Used by the contract's validation (`feature
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -27,6 +29,21 @@ CONVENTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 #: More than this share of a table's rows (and `MIN_ROWS`) rejected by one of the `CONVENTIONS` stops the run.
 SHARE = 0.5
 MIN_ROWS = 3
+#: The reason of a value above its sanity bound (`data.max_values`); most of a table above it is a convention too:
+#: the bound or the column in another unit (`tickets.effort_minutes: 5` meant as hours), not a few wrong rows.
+BOUND_REASON = "{column} above the configured maximum {bound:g} (data.max_values.{table}.{column})"
+_BOUND = re.compile(r"(\w+) above the configured maximum (\S+) \(data\.max_values\.(\w+)\.\1\)")
+
+
+def convention_reasons(name: str, reasons: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    """The reasons whose rule, failing on most of table `name`, stops the run, with the columns each reads: its
+    `CONVENTIONS`, and among `reasons` (those given so far) a bound of its own (`BOUND_REASON`)."""
+    out = dict(CONVENTIONS.get(name, {}))
+    for reason in reasons:
+        found = _BOUND.fullmatch(str(reason))
+        if found and found.group(3) == name:
+            out[str(reason)] = (found.group(1),)
+    return out
 
 
 def row_rules(name: str, t: pd.DataFrame, rej: Any) -> None:
@@ -74,14 +91,14 @@ def row_rules(name: str, t: pd.DataFrame, rej: Any) -> None:
 
 def fires(name: str, reason: str, n: int, rows: int) -> bool:
     """Whether `n` of a table's `rows` rejected for `reason` make it the export's convention."""
-    return reason in CONVENTIONS.get(name, {}) and n >= MIN_ROWS and n > SHARE * rows
+    return reason in convention_reasons(name, [reason]) and n >= MIN_ROWS and n > SHARE * rows
 
 
 def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> None:
     """Structural error when one of the `CONVENTIONS` rules rejects most of the table's rows (`reasons`: each
     row's reason so far, index of `t`): rejected, the table would be lost with exit 0 (every ticket closed before
     it was opened: the columns swapped; every kind `Anfrage`: a CRM's own words)."""
-    for reason, columns in CONVENTIONS.get(name, {}).items():
+    for reason, columns in convention_reasons(name, reasons.dropna().unique()).items():
         hit = (reasons == reason).to_numpy(dtype=bool)
         if not fires(name, reason, int(hit.sum()), len(t)):
             continue
@@ -93,6 +110,15 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
             )
         elif reason == "self-referral":
             why = "referrer_id and referred_id are the same id on most rows: one column exported twice?"
+        elif reason not in CONVENTIONS.get(
+            name, {}
+        ):  # a bound (was: the rows rejected, the table lost, exit 0)
+            bound = _BOUND.fullmatch(reason).group(2)  # type: ignore[union-attr]
+            why = (
+                f"the bound data.max_values.{name}.{columns[0]} = {bound} is below most of the column: the bound "
+                "set in another unit than the column (hours for minutes, thousands for units), or the column "
+                "exported in another? Set the bound in the column's unit (--config), or export it so"
+            )
         else:
             why = (
                 f"on most rows this is how the export writes {' and '.join(columns)}: swapped, or another meaning? "

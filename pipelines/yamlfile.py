@@ -50,11 +50,51 @@ def read_yaml(path: Path, what: str) -> Any:
         raise StructuralError(f"cannot read {what} {path}: {exc}") from exc
 
 
+#: Suffixes of data files, never a config or mapping (`.json` is YAML, so it may be one).
+DATA_SUFFIXES = (
+    ".csv",
+    ".tsv",
+    ".parquet",
+    ".pq",
+    ".parq",
+    ".xlsx",
+    ".xls",
+    ".gz",
+    ".zip",
+    ".bz2",
+    ".xz",
+    ".zst",
+)
+
+
 def read_yaml_settings(path: Path, what: str) -> Any:
     """`read_yaml` for a file the user named to change settings (`--config`, `--mapping`): a file holding no
     document (empty, only comments, or `null`) is a `StructuralError` naming it. Read as "no settings", it would
-    run silently on the defaults (or no mapping) though the user meant the file to change them."""
+    run silently on the defaults (or no mapping) though the user meant the file to change them. So is a data file
+    (`--mapping customers.csv`: was read as YAML text and printed whole, every customer's name and e-mail with
+    it), a document that is not keys and values (its content not shown), and a config given as the mapping or the
+    other way round (was: one "unknown key" per section)."""
+    option = "--config" if what == "config" else "--mapping"
+    if Path(path).suffix.lower() in DATA_SUFFIXES:  # `--mapping customers.csv`: an option taken for another
+        raise StructuralError(
+            f"{option} {path} names a data file ({Path(path).suffix}), not a {what} (YAML): give the table files' "
+            f"directory as --data and a {what} YAML file as {option}"
+            + (" (configs/datasets/*.yaml)" if what == "mapping" else "")
+        )  # was: the whole file read as YAML text, printed: every customer's name, e-mail and phone
     data = read_yaml(path, what)
+    if data is not None and not isinstance(data, dict):
+        held = f"{len(data):,} characters of text" if isinstance(data, str) else f"a {type(data).__name__}"
+        raise StructuralError(
+            f"{what} {path} holds {held}, not settings (keys and values): a data or other file given as "
+            f"{option}? Its content is not shown (it may be data)"
+        )  # was (mapping): pydantic's "should be a valid dictionary (the file holds str '<the whole file>')"
+    kinds = {"config": {"data", "features", "labels"}, "mapping": {"sources", "tables"}}  # their usual keys
+    for name, keys in kinds.items():  # was: one "unknown key" per section of the other kind
+        found = sorted(keys & set(data or {}))
+        if name != what and found and not kinds.get(what, set()) & set(data or {}):
+            raise StructuralError(
+                f"{what} {path} is a {name} (it has {', '.join(found)}), given as {option}: give it as --{name}"
+            )
     if data is None:
         raise StructuralError(
             f"{what} {path} holds no settings (it is empty, only comments or `null`): was it saved or copied "

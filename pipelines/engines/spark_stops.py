@@ -249,7 +249,8 @@ def table_stops(
             fires |= positive >= numbers.MIN_ROWS and 2 * beyond >= positive
     if fires:  # the pandas function judges exactly (and first the conventions it checks before)
         numbers.check_conventions(table.name, rows.parsed())
-    for reason in row_rules.CONVENTIONS.get(table.name, {}):  # every ticket closed before opened: swapped
+    # every ticket closed before opened: swapped; most efforts above their bound (`data.max_values`)
+    for reason in row_rules.convention_reasons(table.name, stats[REASON].unique()):
         if row_rules.fires(table.name, reason, int(stats.loc[stats[REASON] == reason, "n"].sum()), rows_in):
             reasons = pd.Series(rows.rows[REASON].to_numpy(dtype=object))
             row_rules.check_row_conventions(table.name, rows.parsed(), reasons)

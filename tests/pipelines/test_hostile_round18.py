@@ -195,3 +195,87 @@ def test_a_where_comparing_a_csv_date_column_with_a_date_compares_instants():
     ):
         evaluate(parse("D >= '2011-01-01'"), us)
     assert evaluate(parse("D >= '5'"), us).tolist() == [False, True]  # text with text: as before
+
+
+def test_a_data_file_given_as_the_mapping_or_config_is_named_never_printed(tmp_path):
+    """`--mapping customers.csv` (an option taken for another): an unquoted CSV is one YAML text, and the invalid
+    mapping's message printed it whole, every customer's name, e-mail and phone with it (447 KB for 5,000 Online
+    Retail lines). Now a data file's suffix, or a document that is not keys and values, is refused without its
+    content, and a config given as the mapping (or the other way round) is named as such
+    (`pipelines.yamlfile.read_yaml_settings`, the one reader of `--config` and `--mapping`)."""
+    from tests.helpers import csv_data, cvp
+
+    data = csv_data(tmp_path, orders=raw_orders(5))
+    people = "customer_id,name,email\nC1,Ann Smith,ann.smith@example.com\nC2,Bo Li,bo.li@example.com\n"
+    for name in ("customers.csv", "customers.txt"):
+        (tmp_path / name).write_text(people)
+        for option in ("--mapping", "--config"):
+            res = cvp("validate", "--data", data, option, tmp_path / name)
+            assert res.exit_code == 2, res.output
+            assert "example.com" not in res.output and "Ann Smith" not in res.output
+    res = cvp("validate", "--data", data, "--mapping", tmp_path / "customers.csv")
+    assert "names a data file (.csv), not a mapping" in " ".join(res.output.split())
+    res = cvp("validate", "--data", data, "--mapping", tmp_path / "customers.txt")
+    assert "holds 84 characters of text, not settings" in " ".join(res.output.split())
+    res = cvp("validate", "--data", data, "--config", Path("configs/datasets/online_retail.yaml").resolve())
+    assert "is a mapping (it has sources, tables), given as --config: give it as --mapping" in " ".join(
+        res.output.split()
+    )
+
+
+def _tickets_data(folder: Path) -> Path:
+    import pandas as pd
+
+    folder.mkdir(parents=True)
+    raw_orders(10).to_csv(folder / "orders.csv", index=False)
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(10)],
+            "customer_id": [f"C{i}" for i in range(10)],
+            "opened_at": ["2023-01-20"] * 10,
+            "effort_minutes": ["30", "45", "4", "60", "25", "90", "3", "40", "35", "50"],
+        }
+    )
+    tickets.to_csv(folder / "tickets.csv", index=False)
+    return folder
+
+
+BOUND_STOP = (
+    r"table 'tickets': 8 of 10 rows would be rejected `effort_minutes above the configured maximum 5 "
+    r"\(data.max_values.tickets.effort_minutes\)`, and the table lost: the bound"
+)
+
+
+def test_a_sanity_bound_below_most_of_a_column_stops_not_the_table_lost(tmp_path):
+    """`data.max_values: {tickets.effort_minutes: 5}` (meant as hours): 8 of 10 tickets above it were each
+    rejected, the table lost with exit 0 and a warning (the demo: 686 of 701 tickets). Now a bound rejecting
+    most of a table is the row rules' convention stop, naming the bound and the units
+    (`features.row_rules.convention_reasons`, `BOUND_REASON`); a few values above it stay row rejects."""
+    from pipelines.io import load_data
+
+    data = _tickets_data(tmp_path / "data")
+    with pytest.raises(StructuralError, match=BOUND_STOP):
+        load_data(data, max_values={"tickets.effort_minutes": 5})
+    loaded = load_data(data, max_values={"tickets.effort_minutes": 55})
+    assert loaded.result.report["tickets"].rejected_by_reason == {
+        "effort_minutes above the configured maximum 55 (data.max_values.tickets.effort_minutes)": 2
+    }
+
+
+@pytest.mark.spark
+def test_the_spark_engine_stops_on_a_bound_below_most_of_a_column_the_same(spark, tmp_path):
+    """`--engine spark` judges the bound from its counts per reason (`spark_stops`, `convention_reasons`), then
+    the pandas function on the table's rows: the same message."""
+    from pipelines.config import load_config
+    from pipelines.engines.spark_engine import mapped_errors
+    from pipelines.engines.spark_input import load_spark
+    from pipelines.io import load_data
+
+    data = _tickets_data(tmp_path / "data")
+    config = tmp_path / "bound.yaml"
+    config.write_text("data:\n  max_values: {tickets.effort_minutes: 5}\n")
+    with pytest.raises(StructuralError, match=BOUND_STOP) as expected:
+        load_data(data, max_values={"tickets.effort_minutes": 5})
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, load_config(config), tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
