@@ -19,6 +19,7 @@ from features.config import LabelConfig
 from features.contract import EVENT_TIME_COLUMNS
 from features.errors import printable
 from features.names import examples
+from features.stamped_dates import stamped_date_notes
 from features.validation import StructuralError
 from pipelines.config import AppConfig, parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
@@ -253,7 +254,7 @@ def print_load_report(
     summary = rows_summary(loaded)  # once: the table, the warnings and the total say the same counts
     console.print(validation_table(summary))
     notes = files_not_read(loaded.notes) + case_notes(loaded.tables) + pooled_customer_notes(loaded.tables)
-    notes += empty_column_notes(loaded.tables)
+    notes += empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables)
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())
