@@ -47,10 +47,10 @@ from features.contract import TABLES
 from features.dates import check_date_format, check_timezone
 from features.names import examples
 from features.row_rules import MIN_ROWS, SHARE
-from features.text import clean_text
 from features.validation import StructuralError
 from pipelines.mapping.columns import builds_orders, one_source_per_column
-from pipelines.mapping.expressions import ExpressionError, as_numbers, evaluate, parse, zero_divisors
+from pipelines.mapping.expressions import ExpressionError, evaluate, parse, zero_divisors
+from pipelines.mapping.projection import as_key, group_keys, project, several_values
 from pipelines.yamlfile import read_yaml_settings
 
 AGGREGATIONS = ("first", "min", "max", "sum", "mean", "count")
@@ -292,7 +292,7 @@ def apply_mapping(
                 f"mapping for {table!r} reads source {spec.source!r}, which is not declared"
             )
         src = sources[spec.source]
-        keys = _group_keys(spec)
+        keys = group_keys(spec)
         missing = sorted((set(spec.require.values()) | set(keys)) - set(src.columns))
         if missing:
             raise StructuralError(
@@ -340,7 +340,7 @@ def apply_mapping(
             )
             ok &= ~zero
         if spec.role == "route" and keys:
-            for col, several in _several_values(spec, frame, ok, keys).items():
+            for col, several in several_values(spec, frame, ok, keys).items():
                 r = reasons[spec.source]
                 r[several & pd.isna(r)] = f"several {col} values in one {'/'.join(keys)} group"
                 ok &= ~several
@@ -356,7 +356,7 @@ def apply_mapping(
         elif spec.source in routing:  # a dimension reads only the rows its source's routing kept (was: every
             # row, so a line rejected as `several CustomerID values` still made a customer, or set its signup_at)
             ok = ok & (routed[spec.source] == 1) & pd.isna(reasons[spec.source])
-        tables[table] = _project(table, spec, frame[ok])
+        tables[table] = project(table, spec, frame[ok])
 
     source_rejects: dict[str, pd.DataFrame] = {}
     report: dict[str, dict[str, int]] = {}
@@ -396,7 +396,7 @@ def _zero_divisors(frame: pd.DataFrame, expr: str, what: str, ok: np.ndarray, ke
     if keys and zero.any():
         rows = frame.loc[ok]
         group_zero = pd.Series(zero[ok], index=rows.index).groupby(
-            [_as_key(rows[k]) for k in keys], dropna=True
+            [as_key(rows[k]) for k in keys], dropna=True
         )
         zero = zero.copy()
         zero[np.flatnonzero(ok)] = group_zero.transform("any").to_numpy(dtype=bool)
@@ -446,120 +446,6 @@ def _common_values(mapping: Mapping, name: str, rows: pd.DataFrame) -> str:
         if 0 < len(counts) <= 20 and counts.min() >= MIN_ROWS:
             parts.append(f"{col}: " + ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items()))
     return "\nThe unrouted rows write " + "; ".join(parts) if parts else ""
-
-
-def _as_key(s: pd.Series) -> pd.Series:
-    """A key or value compared as the id or text it becomes (surrounding spaces removed); numbers as they are."""
-    return s if pd.api.types.is_numeric_dtype(s.dtype) else clean_text(s)
-
-
-def _several_values(
-    spec: TableMapping, frame: pd.DataFrame, ok: np.ndarray, keys: list[str]
-) -> dict[str, np.ndarray]:
-    """Per plain (`first`) column of a grouped table, the rows of groups where it takes several values.
-
-    `customer_id: CustomerID` in a table grouped by invoice takes the group's first value: an invoice whose
-    lines name two customers gave every line to the first, without a word. Such groups are rejected instead."""
-    plain = sorted(
-        {c for c in spec.columns.values() if isinstance(c, str) and c not in keys and c in frame.columns}
-    )
-    out: dict[str, np.ndarray] = {}
-    if not plain or not ok.any():
-        return out
-    rows = frame.loc[ok]
-    group_keys = [_as_key(rows[k]) for k in keys]
-    for col in plain:
-        counts = _as_key(rows[col]).groupby(group_keys, dropna=True).transform("nunique")
-        several = np.zeros(len(frame), dtype=bool)
-        several[np.flatnonzero(ok)] = (counts > 1).to_numpy()
-        if several.any():
-            out[col] = several
-    return out
-
-
-def _group_keys(spec: TableMapping) -> list[str]:
-    return [spec.group_by] if isinstance(spec.group_by, str) else list(spec.group_by or [])
-
-
-def _project(table: str, spec: TableMapping, rows: pd.DataFrame) -> pd.DataFrame:
-    for target, col in spec.columns.items():
-        source_col = col if isinstance(col, str) else next(iter(col.values()))
-        if source_col not in rows.columns:
-            raise StructuralError(
-                f"mapping for {table}.{target}: source column {source_col!r} does not exist"
-            )
-    if spec.group_by is None:
-        plain = {t: c for t, c in spec.columns.items() if isinstance(c, str)}
-        if len(plain) != len(spec.columns):
-            raise StructuralError(f"mapping for {table!r}: aggregations need group_by")
-        return pd.DataFrame({t: rows[c].to_numpy() for t, c in plain.items()})
-    keys = _group_keys(spec)
-    # Keys are grouped as the contract will read them (ids: text, surrounding spaces removed): `536365` and
-    # `" 536365"` (or the number 536365 beside the text "536365") are one group, not two orders that validation
-    # would then call duplicates and drop.
-    key_text = {
-        f"\0key{k}": _as_key(rows[k]) for k in keys if not pd.api.types.is_numeric_dtype(rows[k].dtype)
-    }
-    keys = [f"\0key{k}" if f"\0key{k}" in key_text else k for k in keys]
-    aggs: dict[str, Any] = {}
-    dates: dict[str, tuple[str, str]] = {}  # target -> (min or max, source column) of text dates
-    numeric: dict[str, pd.Series] = {}  # sum/mean inputs as numbers, and whether each row's value is missing
-    for target, col in spec.columns.items():
-        if isinstance(col, str):
-            aggs[target] = pd.NamedAgg(column=col, aggfunc="first")
-            continue
-        (fn, c) = next(iter(col.items()))
-        kind = TABLES[table].column(target).kind if target in TABLES[table].column_names else "text"
-        if fn in ("min", "max") and kind == "timestamp" and not _is_dates(rows[c]):
-            dates[target] = (fn, c)  # chosen below, by time: text compares "9:00" after "10:00"
-            continue
-        if fn in ("sum", "mean") or (fn in ("min", "max") and kind in ("money", "number", "rating")):
-            # Text (a CSV source) summed would join the texts ("10" + "20" = "1020"), its max would be "9" over
-            # "10"; a missing line skipped by the sum would leave a partial total: numbers, and a group with a
-            # missing value stays missing.
-            try:  # `Description + 'x'` derived, then summed: the mapping's fault, named (was: exit 1, a traceback)
-                values = as_numbers(rows[c], f"mapping for {table}.{target} ({fn})")
-            except ExpressionError as exc:
-                raise StructuralError(str(exc)) from None
-            numeric[f"\0{target}"], numeric[f"\0na{target}"] = values, values.isna()
-            aggs[target] = pd.NamedAgg(column=f"\0{target}", aggfunc=fn)
-            aggs[f"\0na{target}"] = pd.NamedAgg(column=f"\0na{target}", aggfunc="any")
-        else:
-            aggs[target] = pd.NamedAgg(column=c, aggfunc=fn)
-    grouped = rows.assign(**numeric, **key_text) if numeric or key_text else rows
-    out = grouped.groupby(keys, sort=True, dropna=True).agg(**aggs).reset_index(drop=True)
-    for name in [n for n in numeric if n.startswith("\0na")]:
-        target = name.removeprefix("\0na")
-        out[target] = out[target].where(~out.pop(name).astype(bool))
-    for target, (fn, c) in dates.items():
-        chosen = _extreme_date(grouped, keys, c, fn, spec.date_formats.get(target))
-        out[target] = chosen.to_numpy()
-    return out[list(spec.columns)]
-
-
-def _is_dates(s: pd.Series) -> bool:
-    return pd.api.types.is_datetime64_any_dtype(s.dtype)
-
-
-def _extreme_date(grouped: pd.DataFrame, keys: list[str], column: str, fn: str, fmt: str | None) -> pd.Series:
-    """Per group (in `groupby(keys, sort=True)` order), the text of its earliest (`min`) or latest (`max`)
-    date, compared as instants: ISO text with different offsets, or a declared `date_formats` format such as
-    `%d/%m/%Y`, does not sort as text. A value that is not a date is chosen whatever its place, so the contract
-    rejects the group's row for it (was: skipped when it sorted late); a blank value is never chosen."""
-    from features.dates import parse_timestamps_native
-    from features.text import blank
-
-    text = grouped[column]
-    when, _ = parse_timestamps_native(text, "UTC", fmt)
-    ns = when.to_numpy().astype("datetime64[ns]").view("int64").astype("float64")
-    score = pd.Series(ns, index=text.index).where(when.notna())
-    if fn == "max":
-        score = -score
-    score = score.where(when.notna() | blank(text), -np.inf)  # not a date: chosen first
-    score = score.where(~blank(text), np.inf)  # blank: chosen only when the group has nothing else
-    pick = score.groupby([grouped[k] for k in keys], sort=True, dropna=True).idxmin()
-    chosen = text.loc[pick.to_numpy()].reset_index(drop=True)
-    return chosen.where(~blank(chosen), None)
 
 
 def source_counts(counts: dict[str, int]) -> dict[str, Any]:
