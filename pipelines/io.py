@@ -1,4 +1,5 @@
-"""Reading data directories, atomic writes and data fingerprints. The only place that touches raw files."""
+"""Reading data directories and table files (a CSV file's text: `pipelines.csv_reading`) and atomic writes: with
+`pipelines.csv_reading`, the only place that touches raw files."""
 
 from __future__ import annotations
 
@@ -18,6 +19,16 @@ from features.contract import TABLES
 from features.row_order import canonical_row_order
 from features.validation import StructuralError, ValidationResult, validate_tables
 from pipelines.csv_cells import line_end, neutralise_formulas
+from pipelines.csv_reading import (
+    arrow_text,
+    check_duplicate_names,
+    first_bad_byte,
+    not_utf8,
+    ragged_rows_error,  # noqa: F401 (the Spark engine imports it from here)
+    read_csv_text,
+    release_arrow_memory,
+)
+from pipelines.csv_reading import check_csv_header as _check_csv_header  # noqa: F401 (the Spark engine's import)
 from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import (
@@ -29,259 +40,6 @@ from pipelines.table_files import (
 )
 
 
-def _first_bad_byte(path: Path) -> tuple[int, bytes]:
-    """Offset and value of the first byte that is not valid UTF-8 (scanned in blocks; error path only)."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                return offset + exc.start, block[exc.start : exc.start + 1]
-            offset += len(block)
-    return offset, b""
-
-
-def _not_utf8(path: Path) -> StructuralError:
-    pos, byte = _first_bad_byte(path)
-    return StructuralError(
-        f"cannot read {path}: not UTF-8 text (byte {pos:,} is {byte!r}); save the file as UTF-8"
-    )
-
-
-def _check_csv_header(path: Path) -> list[str]:
-    """The header's column names as Python's `csv` reads them (first 64 KB), checked by `_check_header_names`;
-    [] when that reader cannot tell (`csv.Error`, a blank first line). Only a first guess for Arrow's column
-    types: `_read_csv_text` checks what Arrow read, so a header the two parsers read differently never lets a
-    column fall to Arrow's type inference."""
-    import csv
-    import io
-
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # not just a character cut at the end of the block
-            raise _not_utf8(path) from None
-    text = head.decode("utf-8-sig", errors="replace")
-    try:
-        header = next(csv.reader(io.StringIO(text, newline=None)), [])
-    except csv.Error:
-        return []  # Arrow's own reading of the header decides (see `_read_csv_text`)
-    _check_preamble(path, text)
-    _check_header_names(path, header)
-    return header
-
-
-def _check_preamble(path: Path, text: str) -> None:
-    """Lines above the header (a report's title, an export date): said as what they are
-    (`features.headerless.header_below`), not as rows that do not match a header of 1 or 2 columns."""
-    from features.headerless import header_below
-
-    if found := header_below(text):
-        line, named = found
-        shown = ", ".join(named[:6]) + (", ..." if len(named) > 6 else "")
-        raise StructuralError(
-            f"{path.name}: its header is line {line} ({shown}), below {line - 1} line(s) that are no header (a "
-            "report's title, an export date or filter, a blank line?): remove the line(s) above the header, so "
-            "the column names come first (the lines are not shown: they may quote your data)"
-        )
-
-
-def _check_header_names(path: Path, header: list[str]) -> None:
-    """Refuses a `;` or tab separated file (read as one column), a `sep=` line and duplicate names (`a.1`)."""
-    if 1 <= len(header) <= 2 and header[0].strip().lower().startswith("sep="):
-        raise StructuralError(
-            f"{path.name}: the first line {','.join(header)!r} is a spreadsheet's separator hint, not a header; "
-            "remove that line so the column names come first"
-        )
-    if len(header) == 1:
-        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
-            if sep in header[0]:
-                raise StructuralError(
-                    f"{path.name}: the header is separated by {name}, not commas ({header[0][:80]!r}); "
-                    "save the file as comma-separated CSV (with '.' as the decimal point)"
-                )
-    _check_duplicate_names(path, header)
-
-
-def _check_duplicate_names(path: Path, names: list[str]) -> None:
-    """A column name given twice (in a CSV header or a Parquet schema): which one holds the data is unknowable."""
-    index = pd.Index(names, dtype=object)
-    dup = sorted(set(index[index.duplicated()]))
-    if dup:
-        where = "schema" if path.suffix == ".parquet" else "header"
-        raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the {where}")
-
-
-def _read_csv_text(path: Path) -> pd.DataFrame:
-    """Every column as text (ids keep leading zeros), empty fields missing, quoted fields may hold commas and
-    newlines; any line ending. A row with more or fewer fields than the header is never padded or cut: pandas
-    fills a short row's last columns with missing values, which would silently shift what a column holds, so
-    the rows are parsed by Arrow, which counts every row's fields, and such rows are a structural error.
-
-    Arrow is told the text type per column name, by the names Arrow itself reads from the header (the names
-    `csv` read are only a first guess: a blank first line, which Arrow skips, a header longer than 64 KB or one
-    `csv` refuses are read differently). A column that still arrives as anything but text would hold values
-    typed by inference ("007" -> 7): a structural error, never a guessed type."""
-    import pyarrow as pa
-
-    guess = _check_csv_header(path)
-    names = _arrow_header(path, guess)
-    if names != guess:
-        _check_header_names(path, names)
-    table = _arrow_csv(path, names)
-    not_text = [f"{f.name!r} ({f.type})" for f in table.schema if not pa.types.is_string(f.type)]
-    if not_text:
-        raise StructuralError(
-            f"cannot read {path}: column(s) {', '.join(not_text)} could not be read as text, so their values "
-            "(ids such as 007) would be changed; check the header row"
-        )
-    frame = table.to_pandas()
-    del table
-    _release_arrow_memory()
-    return frame
-
-
-def _arrow_header(path: Path, guess: list[str]) -> list[str]:
-    """The column names as Arrow reads the header (from the file's first block only); `guess` when that block
-    does not parse (the full read then reports why)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    try:
-        with pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=False),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in guess}),
-        ) as reader:
-            return list(reader.schema.names)
-    except pa.ArrowInvalid:
-        return guess
-
-
-#: Arrow's read block sizes, tried in turn: its default (1 MiB), then blocks that hold a longer line (a 10 MB cell:
-#: a document pasted in a notes column, a quote left open), which Arrow cannot split across blocks ("straddling
-#: object straddles two block boundaries"). Spark's reader takes any line, so both engines read the same file.
-_BLOCK_SIZES = (1 << 20, 1 << 26, 1 << 30)
-
-
-def _arrow_csv(path: Path, names: list[str]):
-    """The file parsed by Arrow with the columns `names` as text (other columns typed by Arrow's inference)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    convert = pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in names},
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,
-        null_values=[""],
-    )
-    for block in _BLOCK_SIZES:
-        try:
-            return pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(block_size=block),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=convert,
-            )
-        except pa.ArrowInvalid as exc:
-            if "straddl" in str(exc):
-                continue  # a line longer than the block: read again in larger blocks
-            if "columns, got" not in str(exc):
-                raise
-            raise ragged_rows_error(path, convert) or StructuralError(
-                f"cannot read {path}: {_arrow_text(exc)}"
-            ) from None
-    raise StructuralError(
-        f"cannot read {path}: a line is longer than {_BLOCK_SIZES[-1] >> 20:,} MB (a quote left open?)"
-    )
-
-
-def _arrow_text(exc: BaseException) -> str:
-    """Arrow's message without the row it quotes (`Expected 4 columns, got 5: <the line>`): a line of the file may
-    hold personal fields, and messages land in batch logs (`features.names.shown_in_messages`)."""
-    import re
-
-    return re.sub(r"(columns, got \d+)\s*:.*", r"\1 (the line is not shown)", str(exc), flags=re.S)
-
-
-def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
-    """The error for a CSV file's rows whose field count differs from the header's: how many, and up to five of
-    them with their source row (0-based position among the data rows, as `source_row` in the rejects); None when
-    every row has the header's field count. A second, single-threaded pass over the file, run only on the error
-    path (by both engines: the Spark engine when its reader fails on a local CSV file)."""
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    if _first_bad_byte(path)[1]:  # a file in another encoding also breaks the rows: say what is wrong
-        return _not_utf8(path)
-    ragged: list[tuple[int, int, int | None, str]] = []
-    count = 0
-
-    def on_invalid(row) -> str:
-        nonlocal count
-        count += 1
-        if len(ragged) < 5:  # `number` counts records from 1, the header included
-            at = None if row.number is None else row.number - 2
-            ragged.append((row.expected_columns, row.actual_columns, at, row.text))
-        return "skip"
-
-    names = _arrow_header(path, [])
-    for block in _BLOCK_SIZES:  # a line longer than Arrow's block: read again in larger blocks
-        ragged.clear()
-        count = 0
-        try:
-            pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-                convert_options=convert or pacsv.ConvertOptions(column_types={c: pa.string() for c in names}),
-            )
-            break
-        except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc) or block == _BLOCK_SIZES[-1]:
-                raise
-    if not count:
-        return None
-    # the line up to its first field outside the contract's non-personal columns (a whitelist, as every example
-    # row: `features.names.shown_in_messages`; messages land in batch logs), at most 160 chars
-    from features.names import shown_in_messages
-
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        header = next(csv.reader(f), [])
-    keep = next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)
-
-    def shown(text: str) -> str:
-        if keep is not None and text.count(",") >= keep:
-            return repr(",".join(text.split(",")[:keep])[:160] + ",(fields outside the contract not shown)")
-        return repr(text[:160])
-
-    examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
-    if count == len(ragged) and all(not text.replace("\0", "").strip() for _, _, _, text in ragged):
-        what = (  # was: "an unquoted comma or quote, or a cut line?"
-            "NUL bytes: a file padded with zeros, its write or copy cut short? Check the file is whole;"
-            if any("\0" in text for _, _, _, text in ragged)
-            else "spaces or tabs (often at the end of the file);"
-        )
-        return StructuralError(
-            f"cannot read {path}: {count} line(s) hold only {what} remove them (an empty line is skipped, a "
-            f"line of spaces is not a row).\nThe lines:\n{examples}"
-        )
-    return StructuralError(
-        f"cannot read {path}: the rows do not match the header ({ragged[0][0]} columns): "
-        f"{count:,} row(s) have more or fewer fields (an unquoted comma or quote, or a cut line?); no row is "
-        f"padded or cut.\nExample rows:\n{examples}"
-    )
-
-
 def _read_parquet(path: Path) -> pd.DataFrame:
     """A Parquet file as pandas. The pandas metadata a writer leaves in the file (the dtype each column had) is a
     hint only: when it contradicts the stored column types (a column rewritten by another tool), the columns are
@@ -290,12 +48,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     names, uuids, fixed = parquet_columns(path)  # the footer read once
-    _check_duplicate_names(path, names)  # Arrow's own error dumps the schema
+    check_duplicate_names(path, names)  # Arrow's own error dumps the schema
     try:
         frame = pd.read_parquet(path, coerce_int96_timestamp_unit="us")  # int96 9999-12-31 wrapped to 1816
     except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         frame = pq.read_table(path, coerce_int96_timestamp_unit="us").to_pandas(ignore_metadata=True)
-    _release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
+    release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
     for column in uuids:  # a UUID's text is its canonical 8-4-4-4-12 (was: 16 raw bytes)
         frame[column] = uuid_text(frame[column])
     for column in fixed:  # raw bytes, not text: pandas holds them as `binary`'s (UTF-8)
@@ -317,27 +75,27 @@ def check_not_empty(path: Path) -> None:
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """Read one CSV (UTF-8, every column as text so ids keep leading zeros; see `_read_csv_text`) or Parquet
+    """Read one CSV (UTF-8, every column as text so ids keep leading zeros; see `read_csv_text`) or Parquet
     file; a file that cannot be read as a table is a structural error naming it (and the byte or example rows)."""
     import pyarrow as pa
 
     try:
         if path.suffix == ".parquet":
             return _read_parquet(path)
-        return _read_csv_text(path)
+        return read_csv_text(path)
     except StructuralError:
         raise
     except pa.ArrowInvalid as exc:
         text = str(exc)
-        if path.suffix != ".parquet" and _first_bad_byte(path)[1]:
-            raise _not_utf8(path) from None
+        if path.suffix != ".parquet" and first_bad_byte(path)[1]:
+            raise not_utf8(path) from None
         if "Empty CSV file" in text:
             check_not_empty(path)
             raise StructuralError(
                 f"cannot read {path}: no header row could be read (an unterminated quote in the header "
                 "runs to the end of the file?)"
             ) from None
-        raise StructuralError(f"cannot read {path}: {_arrow_text(exc)}") from None
+        raise StructuralError(f"cannot read {path}: {arrow_text(exc)}") from None
     except (OSError, ValueError) as exc:
         raise StructuralError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
 
@@ -529,19 +287,12 @@ def check_writable(target: Path, what: str = "output") -> Path:
     return target
 
 
-def _release_arrow_memory() -> None:
-    """Return the buffers pyarrow's pool keeps after reading Parquet (gigabytes at a million customers)."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-
-
 def release_memory() -> None:
     """Give freed memory back to the system: Arrow's pool, and the C heap's free pages (glibc's `malloc_trim`;
     Python objects and numpy's smaller arrays live there, and glibc keeps what was freed in the middle of its
     heap). Between scoring chunks, a chunk's garbage is then not counted again on top of the next chunk's.
     Without glibc (another C library, another system) only Arrow's pool is released."""
-    _release_arrow_memory()
+    release_arrow_memory()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -132,13 +132,13 @@ def test_the_training_run_logs_no_customer_manager_or_personal_value(trained):
 def test_arrows_own_ragged_message_is_shown_without_its_line(tmp_path, monkeypatch):
     """When the second pass that lists the ragged rows finds none, Arrow's own message is shown: it quoted the whole
     line (was: `Expected 3 columns, got 4: C1,2023-01-01,ZQ-Ann,ZQ-DE1`, first name and IBAN included)."""
-    import pipelines.io as io_module
+    import pipelines.csv_reading as csv_reading
 
     data = tmp_path / "data"
     data.mkdir()
     _orders().to_csv(data / "orders.csv", index=False)
     (data / "customers.csv").write_text("customer_id,signup_at,first_name\nC1,2023-01-01,ZQ-Ann,ZQ-DE1\n")
-    monkeypatch.setattr(io_module, "ragged_rows_error", lambda path, convert=None: None)
+    monkeypatch.setattr(csv_reading, "ragged_rows_error", lambda path, convert=None: None)
     with pytest.raises(StructuralError, match="columns, got 4") as err:
         load_data(data)
     assert "ZQ" not in str(err.value), str(err.value)

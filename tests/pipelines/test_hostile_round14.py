@@ -147,7 +147,7 @@ def test_a_cell_longer_than_arrows_read_block_is_read_as_by_spark(tmp_path):
     """A 3 MB cell in a column outside the ids and categories (a document pasted into `channel`, a notes field):
     was exit 2 with Arrow's `straddling object straddles two block boundaries (try to increase block size?)`
     while `--engine spark` read the file and accepted every row; with a ragged row too, Arrow's message instead of
-    the ragged rows' (round 14's second commit). Now read in larger blocks (`pipelines.io._BLOCK_SIZES`), judged
+    the ragged rows' (round 14's second commit). Now read in larger blocks (`pipelines.csv_reading._BLOCK_SIZES`), judged
     by the contract as any value."""
     from pipelines.io import load_data
 

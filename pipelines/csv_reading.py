@@ -1,0 +1,273 @@
+"""Reading a CSV table file as text, the way both engines judge it: UTF-8 or a named byte, the header's lines
+and names (lines above it, a separator hint, `;` or tabs, a name given twice), every column as text through
+Arrow's parser (ids keep leading zeros), a line longer than Arrow's block, and rows whose field count differs
+from the header's, shown without their personal fields. `pipelines.io.read_file` reads a table file through
+`read_csv_text`; the Spark engine checks its local CSV files' headers and ragged rows with the same functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from features.validation import StructuralError
+
+
+def release_arrow_memory() -> None:
+    """Return the buffers pyarrow's pool keeps after reading Parquet (gigabytes at a million customers)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def first_bad_byte(path: Path) -> tuple[int, bytes]:
+    """Offset and value of the first byte that is not valid UTF-8 (scanned in blocks; error path only)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start, block[exc.start : exc.start + 1]
+            offset += len(block)
+    return offset, b""
+
+
+def not_utf8(path: Path) -> StructuralError:
+    pos, byte = first_bad_byte(path)
+    return StructuralError(
+        f"cannot read {path}: not UTF-8 text (byte {pos:,} is {byte!r}); save the file as UTF-8"
+    )
+
+
+def check_csv_header(path: Path) -> list[str]:
+    """The header's column names as Python's `csv` reads them (first 64 KB), checked by `_check_header_names`;
+    [] when that reader cannot tell (`csv.Error`, a blank first line). Only a first guess for Arrow's column
+    types: `read_csv_text` checks what Arrow read, so a header the two parsers read differently never lets a
+    column fall to Arrow's type inference."""
+    import csv
+    import io
+
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the block
+            raise not_utf8(path) from None
+    text = head.decode("utf-8-sig", errors="replace")
+    try:
+        header = next(csv.reader(io.StringIO(text, newline=None)), [])
+    except csv.Error:
+        return []  # Arrow's own reading of the header decides (see `read_csv_text`)
+    _check_preamble(path, text)
+    _check_header_names(path, header)
+    return header
+
+
+def _check_preamble(path: Path, text: str) -> None:
+    """Lines above the header (a report's title, an export date): said as what they are
+    (`features.headerless.header_below`), not as rows that do not match a header of 1 or 2 columns."""
+    from features.headerless import header_below
+
+    if found := header_below(text):
+        line, named = found
+        shown = ", ".join(named[:6]) + (", ..." if len(named) > 6 else "")
+        raise StructuralError(
+            f"{path.name}: its header is line {line} ({shown}), below {line - 1} line(s) that are no header (a "
+            "report's title, an export date or filter, a blank line?): remove the line(s) above the header, so "
+            "the column names come first (the lines are not shown: they may quote your data)"
+        )
+
+
+def _check_header_names(path: Path, header: list[str]) -> None:
+    """Refuses a `;` or tab separated file (read as one column), a `sep=` line and duplicate names (`a.1`)."""
+    if 1 <= len(header) <= 2 and header[0].strip().lower().startswith("sep="):
+        raise StructuralError(
+            f"{path.name}: the first line {','.join(header)!r} is a spreadsheet's separator hint, not a header; "
+            "remove that line so the column names come first"
+        )
+    if len(header) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header[0]:
+                raise StructuralError(
+                    f"{path.name}: the header is separated by {name}, not commas ({header[0][:80]!r}); "
+                    "save the file as comma-separated CSV (with '.' as the decimal point)"
+                )
+    check_duplicate_names(path, header)
+
+
+def check_duplicate_names(path: Path, names: list[str]) -> None:
+    """A column name given twice (in a CSV header or a Parquet schema): which one holds the data is unknowable."""
+    index = pd.Index(names, dtype=object)
+    dup = sorted(set(index[index.duplicated()]))
+    if dup:
+        where = "schema" if path.suffix == ".parquet" else "header"
+        raise StructuralError(f"{path.name}: duplicate column name(s) {', '.join(dup)} in the {where}")
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """Every column as text (ids keep leading zeros), empty fields missing, quoted fields may hold commas and
+    newlines; any line ending. A row with more or fewer fields than the header is never padded or cut: pandas
+    fills a short row's last columns with missing values, which would silently shift what a column holds, so
+    the rows are parsed by Arrow, which counts every row's fields, and such rows are a structural error.
+
+    Arrow is told the text type per column name, by the names Arrow itself reads from the header (the names
+    `csv` read are only a first guess: a blank first line, which Arrow skips, a header longer than 64 KB or one
+    `csv` refuses are read differently). A column that still arrives as anything but text would hold values
+    typed by inference ("007" -> 7): a structural error, never a guessed type."""
+    import pyarrow as pa
+
+    guess = check_csv_header(path)
+    names = _arrow_header(path, guess)
+    if names != guess:
+        _check_header_names(path, names)
+    table = _arrow_csv(path, names)
+    not_text = [f"{f.name!r} ({f.type})" for f in table.schema if not pa.types.is_string(f.type)]
+    if not_text:
+        raise StructuralError(
+            f"cannot read {path}: column(s) {', '.join(not_text)} could not be read as text, so their values "
+            "(ids such as 007) would be changed; check the header row"
+        )
+    frame = table.to_pandas()
+    del table
+    release_arrow_memory()
+    return frame
+
+
+def _arrow_header(path: Path, guess: list[str]) -> list[str]:
+    """The column names as Arrow reads the header (from the file's first block only); `guess` when that block
+    does not parse (the full read then reports why)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        with pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in guess}),
+        ) as reader:
+            return list(reader.schema.names)
+    except pa.ArrowInvalid:
+        return guess
+
+
+#: Arrow's read block sizes, tried in turn: its default (1 MiB), then blocks that hold a longer line (a 10 MB cell:
+#: a document pasted in a notes column, a quote left open), which Arrow cannot split across blocks ("straddling
+#: object straddles two block boundaries"). Spark's reader takes any line, so both engines read the same file.
+_BLOCK_SIZES = (1 << 20, 1 << 26, 1 << 30)
+
+
+def _arrow_csv(path: Path, names: list[str]):
+    """The file parsed by Arrow with the columns `names` as text (other columns typed by Arrow's inference)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in names},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+    for block in _BLOCK_SIZES:
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=block),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=convert,
+            )
+        except pa.ArrowInvalid as exc:
+            if "straddl" in str(exc):
+                continue  # a line longer than the block: read again in larger blocks
+            if "columns, got" not in str(exc):
+                raise
+            raise ragged_rows_error(path, convert) or StructuralError(
+                f"cannot read {path}: {arrow_text(exc)}"
+            ) from None
+    raise StructuralError(
+        f"cannot read {path}: a line is longer than {_BLOCK_SIZES[-1] >> 20:,} MB (a quote left open?)"
+    )
+
+
+def arrow_text(exc: BaseException) -> str:
+    """Arrow's message without the row it quotes (`Expected 4 columns, got 5: <the line>`): a line of the file may
+    hold personal fields, and messages land in batch logs (`features.names.shown_in_messages`)."""
+    import re
+
+    return re.sub(r"(columns, got \d+)\s*:.*", r"\1 (the line is not shown)", str(exc), flags=re.S)
+
+
+def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
+    """The error for a CSV file's rows whose field count differs from the header's: how many, and up to five of
+    them with their source row (0-based position among the data rows, as `source_row` in the rejects); None when
+    every row has the header's field count. A second, single-threaded pass over the file, run only on the error
+    path (by both engines: the Spark engine when its reader fails on a local CSV file)."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if first_bad_byte(path)[1]:  # a file in another encoding also breaks the rows: say what is wrong
+        return not_utf8(path)
+    ragged: list[tuple[int, int, int | None, str]] = []
+    count = 0
+
+    def on_invalid(row) -> str:
+        nonlocal count
+        count += 1
+        if len(ragged) < 5:  # `number` counts records from 1, the header included
+            at = None if row.number is None else row.number - 2
+            ragged.append((row.expected_columns, row.actual_columns, at, row.text))
+        return "skip"
+
+    names = _arrow_header(path, [])
+    for block in _BLOCK_SIZES:  # a line longer than Arrow's block: read again in larger blocks
+        ragged.clear()
+        count = 0
+        try:
+            pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+                convert_options=convert or pacsv.ConvertOptions(column_types={c: pa.string() for c in names}),
+            )
+            break
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block == _BLOCK_SIZES[-1]:
+                raise
+    if not count:
+        return None
+    # the line up to its first field outside the contract's non-personal columns (a whitelist, as every example
+    # row: `features.names.shown_in_messages`; messages land in batch logs), at most 160 chars
+    from features.names import shown_in_messages
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), [])
+    keep = next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)
+
+    def shown(text: str) -> str:
+        if keep is not None and text.count(",") >= keep:
+            return repr(",".join(text.split(",")[:keep])[:160] + ",(fields outside the contract not shown)")
+        return repr(text[:160])
+
+    examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
+    if count == len(ragged) and all(not text.replace("\0", "").strip() for _, _, _, text in ragged):
+        what = (  # was: "an unquoted comma or quote, or a cut line?"
+            "NUL bytes: a file padded with zeros, its write or copy cut short? Check the file is whole;"
+            if any("\0" in text for _, _, _, text in ragged)
+            else "spaces or tabs (often at the end of the file);"
+        )
+        return StructuralError(
+            f"cannot read {path}: {count} line(s) hold only {what} remove them (an empty line is skipped, a "
+            f"line of spaces is not a row).\nThe lines:\n{examples}"
+        )
+    return StructuralError(
+        f"cannot read {path}: the rows do not match the header ({ragged[0][0]} columns): "
+        f"{count:,} row(s) have more or fewer fields (an unquoted comma or quote, or a cut line?); no row is "
+        f"padded or cut.\nExample rows:\n{examples}"
+    )
