@@ -31,6 +31,7 @@ only those their source's routing tables kept (a row rejected at the source is i
 `derive` and `where` are written in a small safe expression language (`pipelines.mapping.expressions`): column
 names, literals, arithmetic, comparisons, boolean logic and an allow-list of text/date methods, checked when the
 mapping is loaded; a refused expression is a structural error naming its key (`tables.orders.derive.line_revenue`).
+A table's `derive` columns are evaluated in the order written, each seeing the derives above it.
 `where` must give true/false per row. `sources.*.file` is a relative path that must stay inside `--data`.
 """
 
@@ -240,6 +241,33 @@ def _eval(frame: pd.DataFrame, expr: str, what: str) -> pd.Series:
         raise StructuralError(f"mapping {what} = {expr!r}: {exc}") from None
 
 
+def _derive(table: str, spec: TableMapping, src: pd.DataFrame) -> pd.DataFrame:
+    """`src` with the table's `derive` columns, evaluated in the order written: each sees the source's columns and
+    the derives above it (`net: line_revenue - Discount` below `line_revenue`; was: "column 'line_revenue' does
+    not exist"). A derive naming one written below it is a structural error saying so."""
+    if not spec.derive:
+        return src
+    frame = src.copy(deep=False)  # new columns only: the source frame itself is not changed
+    names = list(spec.derive)
+    for i, (name, expr) in enumerate(spec.derive.items()):
+        what = f"tables.{table}.derive.{name}"
+        later = [n for n in names[i:] if n in _names(expr)]
+        if later:
+            raise StructuralError(
+                f"mapping {what} = {expr!r} reads derive {', '.join(later)}, which is not computed yet: derives "
+                f"are evaluated in the order written, each seeing only the source's columns and the derives above "
+                "it; move it above this one (a derive cannot read itself)"
+            )
+        frame[name] = _eval(frame, expr, what)
+    return frame
+
+
+def _names(expr: str) -> set[str]:
+    import ast
+
+    return {n.id for n in ast.walk(parse(expr)) if isinstance(n, ast.Name)}
+
+
 def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
     """The source file inside `data_dir` (symlinks resolved); anything resolving outside it is refused."""
     root = Path(data_dir).resolve()
@@ -305,11 +333,7 @@ def apply_mapping(
                 f"mapping tables.{table}.derive names {clash}, which source {spec.source!r} already has; "
                 "give the derived column a name of its own"
             )
-        frame = src
-        if spec.derive:
-            frame = frame.assign(
-                **{k: _eval(frame, e, f"tables.{table}.derive.{k}") for k, e in spec.derive.items()}
-            )
+        frame = _derive(table, spec, src)
         take = np.ones(len(frame), dtype=bool)
         if spec.where:
             w = _eval(frame, spec.where, f"tables.{table}.where")

@@ -324,3 +324,33 @@ def test_one_instant_stamped_on_many_orders_is_named_by_a_note(tmp_path):
     )
     for dates in (monthly, busy):
         assert stamped_date_notes({"orders": pd.DataFrame({"ordered_at": dates})}) == []
+
+
+def test_a_derive_reads_the_derives_written_above_it_in_order():
+    """`net: line - Discount` below `line: Quantity * UnitPrice` stopped with "column 'line' does not exist": every
+    derive was evaluated on the source's columns alone. Now derives are evaluated in the order written, each
+    seeing those above it; one naming a derive written below it (or itself) is a structural error saying so."""
+    import pandas as pd
+
+    from pipelines.mapping import Mapping, apply_mapping
+
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "1", "2"],
+            "CustomerID": ["C1", "C1", "C2"],
+            "InvoiceDate": ["2011-01-01 10:00"] * 3,
+            "Quantity": ["2", "1", "3"],
+            "UnitPrice": ["5", "4", "2"],
+            "Discount": ["1", "0", "0.5"],
+        }
+    )
+    raw = _orders_mapping({"revenue": {"sum": "net"}})
+    raw["tables"]["orders"]["derive"] = {"line": "Quantity * UnitPrice", "net": "line - Discount"}
+    tables, _, report = apply_mapping(Mapping.model_validate(raw), {"lines": lines})
+    assert tables["orders"].set_index("order_id")["revenue"].to_dict() == pytest.approx({"1": 13.0, "2": 5.5})
+    assert report["lines"] == {"rows_in": 3, "to orders": 3}
+    assert "net" not in lines.columns and "line" not in lines.columns  # the source frame is not changed
+
+    raw["tables"]["orders"]["derive"] = {"net": "line - Discount", "line": "Quantity * UnitPrice"}
+    with pytest.raises(StructuralError, match=r"derive\.net = 'line - Discount' reads derive line, which is not"):
+        apply_mapping(Mapping.model_validate(raw), {"lines": lines})
