@@ -4,10 +4,11 @@ Two good data sets: the demo company (`cvp generate`, small: `--customers`, gene
 Parquet, and the UCI Online Retail lines (a sample of `--retail-lines`, `../shared/datasets/online_retail`) with
 their mapping (`configs/datasets/online_retail.yaml`). Each case takes one of them, applies one to three damages
 drawn from its seed (bytes: a cut mid-row, bytes inserted, deleted or swapped, a BOM or NUL in the middle, CR-only
-or mixed line endings, a quote never closed; cells: a hostile value from `CORPUS`; columns: dropped, duplicated,
-renamed, reordered, two swapped; rows: duplicated, shuffled, blank lines, a repeated header, a trailing `Total`
-row; tables: an empty file, a header only, a table missing, a table given twice in two forms; Parquet: a column's
-type changed, a column all null) and runs `pipelines.io.load_data` on it (with the default config's `data:`
+or mixed line endings, a quote never closed, lines above the header; cells: a hostile value from `CORPUS`; columns:
+dropped, duplicated, renamed, reordered, two swapped; rows: duplicated, shuffled, blank lines, a repeated header, a
+trailing `Total` row, one instant stamped on many rows of a date column; tables: an empty file, a header only, a
+table missing, a table given twice in two forms, a table file moved into a partitioned directory; Parquet: a
+column's type changed, a column all null) and runs `pipelines.io.load_data` on it (with the default config's `data:`
 settings: `pipelines.loading.load_configured`), in this process, under a time limit.
 
 The contract (`check_outcome`): either a known stop (`features.errors.StructuralError`, whose message names a table
@@ -182,6 +183,18 @@ BYTES: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "open_quote": lambda d, r: (lambda i: d[:i] + b'"' + d[i:])(_mid_row(d, r)),
     "bom_start": lambda d, r: b"\xef\xbb\xbf" + d,
     "latin1_cell": lambda d, r: (lambda i: d[:i] + b"caf\xe9" + d[i:])(_mid_row(d, r)),
+    # lines above the header: a report's title, an export date or filter, a blank line, a sheet's padding commas
+    "preamble": lambda d, r: (
+        r.choice(
+            [
+                b"Orders export,generated 2024-01-31\n",
+                b"Sales report\n\n",
+                b"Export,,,,,,,,\r\n",
+                b"Q1 2024\nFilter: all\n",
+            ]
+        )
+        + d
+    ),
 }
 
 
@@ -295,6 +308,29 @@ def _rows(frame: pd.DataFrame, rng: random.Random, f: Path) -> pd.DataFrame | No
     return None
 
 
+def _stamp(frame: pd.DataFrame, rng: random.Random, f: Path) -> pd.DataFrame | None:
+    """One instant of a date column stamped on a tenth to a half of its rows (a go-live or import date)."""
+    dates = [c for c in frame.columns if str(c).endswith("_at") or "date" in str(c).lower()]
+    if not dates or frame.empty:
+        return None
+    col = rng.choice(dates)
+    rows = rng.sample(range(len(frame)), k=max(1, int(len(frame) * rng.uniform(0.1, 0.5))))
+    out = frame.copy()
+    out.loc[out.index[rows], col] = frame[col].iloc[rng.randrange(len(frame))]
+    return out
+
+
+def _partitioned(case: Path, rng: random.Random, ds: DataSet) -> str:
+    """A table file moved into a partitioned directory of its name (`orders/year=2024/part-0.parquet`)."""
+    f = _pick_file(case, rng, ds)
+    if f is None:
+        return "no file"
+    part = case / f.stem / f"year={rng.choice([2023, 2024])}" / f"part-0{f.suffix}"
+    part.parent.mkdir(parents=True)
+    f.rename(part)
+    return f"{part.relative_to(case)}"
+
+
 def _table(case: Path, rng: random.Random, ds: DataSet) -> str:
     f = _pick_file(case, rng, ds)
     if f is None:
@@ -394,7 +430,9 @@ DAMAGES: dict[str, Damage] = {
     "column.swap": _frame_damage(_swap_cols),
     "column.index": _frame_damage(_index_col),
     "rows": _frame_damage(_rows),
+    "rows.stamp": _frame_damage(_stamp),
     "table": _table,
+    "table.partitioned": _partitioned,
     "parquet.type": _parquet_type,
     "file.special": _special_file,
 }

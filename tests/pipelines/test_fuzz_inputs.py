@@ -52,6 +52,10 @@ def test_every_damage_to_the_demo_company_keeps_the_contract(demo_sets, tmp_path
     assert not findings, findings
     outcomes = {r["outcome"] for r in records}
     assert outcomes == {"ok", "stop"}  # the damages both pass and stop: the harness damages something
+    # round 18's classes stay covered, each stopped by its own message (lines above a header, a partitioned table)
+    for name, said in (("bytes.preamble", "its header is line"), ("table.partitioned", "is a directory")):
+        stops = [r.get("stop", "") for r in records if r["damages"][0].startswith(f"{name}:")]
+        assert stops and all(said in stop for stop in stops), (name, stops)
 
 
 def test_damage_to_online_retail_through_its_mapping_keeps_the_contract(tmp_path):
