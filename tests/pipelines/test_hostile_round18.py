@@ -352,5 +352,7 @@ def test_a_derive_reads_the_derives_written_above_it_in_order():
     assert "net" not in lines.columns and "line" not in lines.columns  # the source frame is not changed
 
     raw["tables"]["orders"]["derive"] = {"net": "line - Discount", "line": "Quantity * UnitPrice"}
-    with pytest.raises(StructuralError, match=r"derive\.net = 'line - Discount' reads derive line, which is not"):
+    with pytest.raises(
+        StructuralError, match=r"derive\.net = 'line - Discount' reads derive line, which is not"
+    ):
         apply_mapping(Mapping.model_validate(raw), {"lines": lines})
