@@ -271,10 +271,15 @@ def _training_sample(run_id: str | None) -> str | None:
         return None
 
 
-def load_bundle(uri: str) -> LoadedModel:
+def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
     """Load a registered model (e.g. `models:/customer-value@champion`) and return the bundle inside it.
 
-    A missing or corrupt model is a clear error, not a traceback.
+    A missing or corrupt model is a clear error, not a traceback. A model named otherwise than by its registered
+    version or alias (`runs:/<run id>/model`, `models:/<name>/3/`, a logged model's URI or folder) gets the
+    version its training run registered under the URI's registered model or `registered` (`version_of_run`):
+    one model, one version and run id whatever names it (was: the URI as its version, so another run id for the
+    same data and model, a score history seeing a model change and bridging a model with itself, the model card
+    "Version runs:/..." for the champion).
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -296,12 +301,7 @@ def load_bundle(uri: str) -> LoadedModel:
             sweep_interrupted(name)
             found = mlflow.MlflowClient().get_model_version(name, number)  # raises if unknown
             version = str(found.version)
-            if found.tags.get(STATUS_TAG) == INCOMPLETE:
-                raise StructuralError(
-                    f"model {uri} is incomplete: the training that registered it died before its promotion was "
-                    f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
-                    "train again with `cvp train`"
-                )
+            _refuse_incomplete(uri, found)
         elif uri.startswith("runs:/"):  # a training's run by id: one that failed never decided its promotion
             try:
                 run = mlflow.MlflowClient().get_run(uri.removeprefix("runs:/").split("/", 1)[0])
@@ -359,9 +359,42 @@ def load_bundle(uri: str) -> LoadedModel:
     if bundle is None:
         flavors = ", ".join(sorted(getattr(model.metadata, "flavors", None) or {})) or "unknown"
         raise StructuralError(f"model {uri} is not a customer-value model (its flavours: {flavors})")
+    if version is None and run_id:  # named by its run or files: the version its run registered, if any
+        found = version_of_run(run_id, registered_name(uri), registered)
+        if found is not None:
+            _refuse_incomplete(uri, found)
+            version = str(found.version)
     return LoadedModel(
         bundle=bundle, uri=uri, version=version, run_id=run_id, training_sample=_training_sample(run_id)
     )
+
+
+def _refuse_incomplete(uri: str, found: Any) -> None:
+    """Refuse the registered model version `found` when a training died before deciding its promotion."""
+    if found.tags.get(STATUS_TAG) == INCOMPLETE:
+        raise StructuralError(
+            f"model {uri} is incomplete: the training that registered it died before its promotion was "
+            f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
+            "train again with `cvp train`"
+        )
+
+
+def version_of_run(run_id: str, *names: str | None) -> Any:
+    """The registered model version (MLflow's `ModelVersion`) that training run `run_id` registered under the
+    first of `names` holding one; None when none does (a run never registered, another registry) or the registry
+    cannot say (not judged: the model keeps the URI naming it). One training registers one version; a run
+    registered twice by hand under one name is ambiguous: None too."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    for name in dict.fromkeys(n for n in names if n):
+        try:
+            found = mlflow.MlflowClient().search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        except MlflowException:
+            return None
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def _registry_offer(uri: str) -> str | None:

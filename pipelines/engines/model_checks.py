@@ -42,9 +42,9 @@ def champion_when_scored(model: Any, registered_model: str) -> str | None:
     """The version the registered model's `@champion` named when `model` (a `pipelines.tracking.LoadedModel`) was
     loaded: the manifest records it, so the report can say that scores of a challenger are provisional (was:
     pages of a model under evaluation read as production's). "" when no version is champion; None when not
-    known (the registry not answering: not judged). A model given by its run (`runs:/<run id>/model`) is judged
-    against `registered_model`'s champion: its own URI (the manifest's `model_version`) when it is the champion's
-    run, else the champion's version."""
+    known (the registry not answering: not judged). A model given by its run (`runs:/<run id>/model`) carries the
+    version its run registered (`pipelines.tracking.load_bundle`), judged as that version is; one its run never
+    registered is judged against `registered_model`'s champion (another model: provisional)."""
     from pipelines.tracking import CHAMPION, registered_name
 
     name = registered_name(model.uri) or registered_model
@@ -54,17 +54,9 @@ def champion_when_scored(model: Any, registered_model: str) -> str | None:
     from mlflow.exceptions import MlflowException
 
     try:
-        client = mlflow.MlflowClient()
-        champion = str(client.get_registered_model(name).aliases.get(CHAMPION, ""))
-        if (
-            model.version is None
-            and champion
-            and client.get_model_version(name, champion).run_id == model.run_id
-        ):
-            return model.uri  # the champion's own model, named by its run
+        return str(mlflow.MlflowClient().get_registered_model(name).aliases.get(CHAMPION, ""))
     except MlflowException:
         return None
-    return champion
 
 
 def check_model(
