@@ -29,3 +29,30 @@ def test_a_model_named_by_its_run_or_files_is_its_registered_version(trained, de
     configure_tracking(trained.mlruns)
     for named in ("models:/customer-value/1/", uri):
         assert load_bundle(named, "customer-value").version == "1", named
+
+
+def test_the_new_customers_chance_is_said_over_the_lookalike_models_horizon(
+    trained, default_scores, tmp_path
+):
+    """The profile section (`cvp profile`'s page, the team page with `--profile`) said the lookalike model "gives
+    each a chance of being among the best customers a year later" whatever its horizon: a 90-day model's
+    chance read as a year's (was). Now it names the horizon its label is judged over."""
+    import dataclasses
+    import re
+    import shutil
+
+    from pipelines.profile import read_profile, render_profile_page, run_profile
+    from tests.helpers import quiet
+
+    root = tmp_path / "run"
+    shutil.copytree(default_scores.out.parent, root)
+    run_profile(root / "scores.parquet", None, root / "profile", None, trained.config, quiet())
+    profile = read_profile(root / "profile")
+    pages = {"over the next 12 months": (root / "profile" / "profile.html").read_text()}  # the 365-day model's
+    facts = profile.facts | {"lookalike": profile.facts["lookalike"] | {"horizon_days": 90}}
+    pages["over the next 90 days"] = render_profile_page(dataclasses.replace(profile, facts=facts), "EUR")
+    for said, page in pages.items():
+        text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+        assert f"a chance of being among the best customers {said}, and a provisional tier" in text, said
+        assert "a year later" not in text
+    assert profile.facts["lookalike"]["horizon_days"] == 365  # recorded in the profile's facts
