@@ -2,7 +2,7 @@
 
 `check_model` needs only the model, the run's configuration and the as-of: the look-ahead stop, the settings the
 run builds features with (the model's: `pipelines.engines.scoring.resolve_settings`), the code that trained the
-model and the model's age. `--strict` turns each difference into a stop; otherwise each is said through `warn`.
+model, the model's age and the season its totals were corrected for (`CustomerValueModel.season_note`). `--strict` turns each difference into a stop; otherwise each is said through `warn`.
 """
 
 from __future__ import annotations
@@ -97,5 +97,10 @@ def check_model(
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
         warn(f"{stale_model} (scored anyway; --strict refuses)")
+    season = bundle.season_note(as_of)  # a sub-year model's total correction is of its training's time of year
+    if season and strict:
+        raise StructuralError(f"{season} (--strict refuses)")
+    if season:
+        warn(f"{season} (scored anyway; --strict refuses)")
     champion = None if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
     return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion)

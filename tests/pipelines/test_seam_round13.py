@@ -56,3 +56,36 @@ def test_the_new_customers_chance_is_said_over_the_lookalike_models_horizon(
         assert f"a chance of being among the best customers {said}, and a provisional tier" in text, said
         assert "a year later" not in text
     assert profile.facts["lookalike"]["horizon_days"] == 365  # recorded in the profile's facts
+
+
+def test_a_short_horizon_model_scored_in_another_season_says_its_totals_are_that_seasons(trained):
+    """A 90-day model's total correction is measured at the time of year of its training as-of (issue 16); the
+    champion kept to score months later applied it without a word (was: the README's known limits only): trained
+    as of 1 October on the demo company, its predicted total at 1 April was 17% above the one its correction at 1
+    April gives, exit 0. Now `cvp score` warns when the as-of is further from the training as-of in the year
+    than `models.value_scale_season_days` (a manifest warning, as the stale model's), and `--strict` refuses."""
+    import pandas as pd
+    import pytest
+
+    from features.training import build_training_set
+    from features.validation import StructuralError
+    from models.bundle import CustomerValueModel
+    from pipelines.config import load_config
+    from pipelines.engines.model_checks import check_model
+    from pipelines.io import load_data
+
+    cfg = load_config(trained.config, {"labels": {"horizon_days": 90}})
+    tables = load_data(trained.data, None, cfg.data.timezone).tables
+    as_of = pd.Timestamp("2024-07-01")
+    training = build_training_set(tables, as_of, 90, cfg.features, cfg.labels)
+    bundle = CustomerValueModel(90, cfg.models, cfg.features, cfg.labels).fit(training, as_of=as_of)
+    assert bundle.value_model_.scale_cutoffs_  # matched to the season of 1 July
+    said: dict[str, list[str]] = {}
+    for scored in ("2024-08-15", "2025-01-01", "2025-06-01"):  # 45, 181 and 30 days from 1 July in the year
+        warned: list[str] = []
+        check_model(bundle, cfg, pd.Timestamp(scored), None, False, warned.append)
+        said[scored] = [w for w in warned if "total correction was measured at the time of year" in w]
+    assert [bool(v) for v in said.values()] == [False, True, False], said
+    assert "as-of 2024-07-01" in said["2025-01-01"][0] and "181 days from it" in said["2025-01-01"][0]
+    with pytest.raises(StructuralError, match=r"181 days from it in the year.*--strict refuses"):
+        check_model(bundle, cfg, pd.Timestamp("2025-01-01"), None, True, lambda text: None)
