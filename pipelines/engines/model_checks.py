@@ -97,7 +97,8 @@ def check_model(
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
         warn(f"{stale_model} (scored anyway; --strict refuses)")
-    season = bundle.season_note(as_of)  # a sub-year model's total correction is of its training's time of year
+    # a sub-year model's total correction is of its training's time of year
+    season = bundle.season_note(as_of)
     if season and strict:
         raise StructuralError(f"{season} (--strict refuses)")
     if season:

@@ -48,7 +48,8 @@ def test_the_new_customers_chance_is_said_over_the_lookalike_models_horizon(
     shutil.copytree(default_scores.out.parent, root)
     run_profile(root / "scores.parquet", None, root / "profile", None, trained.config, quiet())
     profile = read_profile(root / "profile")
-    pages = {"over the next 12 months": (root / "profile" / "profile.html").read_text()}  # the 365-day model's
+    # the fixture's 365-day model's page, then one of a 90-day lookalike model
+    pages = {"over the next 12 months": (root / "profile" / "profile.html").read_text()}
     facts = profile.facts | {"lookalike": profile.facts["lookalike"] | {"horizon_days": 90}}
     pages["over the next 90 days"] = render_profile_page(dataclasses.replace(profile, facts=facts), "EUR")
     for said, page in pages.items():
