@@ -47,16 +47,20 @@ def champion_when_scored(model: Any, registered_model: str) -> str | None:
     registered is judged against `registered_model`'s champion (another model: provisional)."""
     from pipelines.tracking import CHAMPION, registered_name
 
-    name = registered_name(model.uri) or registered_model
     if model.uri.endswith(f"@{CHAMPION}") and model.version is not None:  # resolved through the alias itself
         return model.version
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    try:
-        return str(mlflow.MlflowClient().get_registered_model(name).aliases.get(CHAMPION, ""))
-    except MlflowException:
-        return None
+    # the URI's registered model, else the configured one (a logged model's `models:/m-<id>` names none: was
+    # "not judged", its registered version's champion never asked)
+    for name in dict.fromkeys(n for n in (registered_name(model.uri), registered_model) if n):
+        try:
+            return str(mlflow.MlflowClient().get_registered_model(name).aliases.get(CHAMPION, ""))
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                return None
+    return None
 
 
 def check_model(

@@ -14,6 +14,9 @@ def test_a_model_named_by_its_run_or_files_is_its_registered_version(trained, de
     scores said `model_version` "runs:/.../model", the run id was another (a batch job's "same inputs, same id"
     broken), a score history saw a model change and split the change between a model and itself, and the model
     card showed "Version runs:/..." (was). Now the model carries the version its training run registered."""
+    import mlflow
+
+    from pipelines.engines.model_checks import champion_when_scored
     from pipelines.tracking import configure_tracking, load_bundle
     from tests.helpers import quiet
 
@@ -27,8 +30,13 @@ def test_a_model_named_by_its_run_or_files_is_its_registered_version(trained, de
     assert run.manifest["run_id"] == champion["run_id"]
     assert set(run.scores["model_version"]) == {"1"}
     configure_tracking(trained.mlruns)
-    for named in ("models:/customer-value/1/", uri):
-        assert load_bundle(named, "customer-value").version == "1", named
+    logged = mlflow.MlflowClient().get_model_version("customer-value", "1").source  # `models:/m-<id>`
+    for named in ("models:/customer-value/1/", logged):
+        model = load_bundle(named, "customer-value")
+        assert model.version == "1", named
+        assert champion_when_scored(model, "customer-value") == "1", (
+            named
+        )  # was None (not judged) for `m-<id>`
 
 
 def test_the_new_customers_chance_is_said_over_the_lookalike_models_horizon(
