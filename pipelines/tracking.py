@@ -29,6 +29,8 @@ CHALLENGER = "challenger"
 RUN_HOST, RUN_PID = "cvp.host", "cvp.pid"
 #: Version tag of a version registered by a training that died before its promotion was decided: never champion.
 STATUS_TAG, INCOMPLETE = "cvp.status", "incomplete"
+#: `cvp models`' status of a version whose training run is deleted in MLflow (`training_run`): still scored, said.
+RUN_DELETED = "run deleted"
 
 
 def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
@@ -244,6 +246,8 @@ class LoadedModel:
     run_id: str | None = None  # the MLflow run that logged the model (its model card lives there)
     #: `sample_note` of its training run: fitted on a sample of the customers (`cvp train --sample-customers`)
     training_sample: str | None = None
+    #: `run_deleted_note` of its training run (None: the run is there, or the store could not say)
+    run_deleted: str | None = None
 
 
 def sample_note(params: dict[str, str]) -> str | None:
@@ -257,18 +261,50 @@ def sample_note(params: dict[str, str]) -> str | None:
     )
 
 
-def _training_sample(run_id: str | None) -> str | None:
-    """`sample_note` of the training run `run_id` (None without a run or when the store cannot give it: the model
-    card then says the run is unreadable)."""
+def training_run(client: Any, run_id: str) -> tuple[Any, bool]:
+    """The training run `run_id` (None when gone) and whether it is deleted: in MLflow's trash (the UI's delete,
+    `mlflow.delete_run`) or gone for good (`mlflow gc`). Its model's files stay whole and score, but its params,
+    backtest metrics and model card are gone or go at the next `mlflow gc`. Other store errors are raised."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None, True
+    return run, run.info.lifecycle_stage == "deleted"
+
+
+def run_deleted_note(run_id: str, run: Any) -> str:
+    """What `cvp score` and the model card say of a model whose training run is deleted (`training_run`)."""
+    if run is None:
+        return (
+            f"the model's training run {run_id} is gone from the tracking store (deleted, then `mlflow gc`): its "
+            "backtest metrics and model card are lost, its files still score. Train again (`cvp train`) to have "
+            "a model with its record"
+        )
+    return (
+        f"the model's training run {run_id} is deleted in MLflow (in its trash): the next `mlflow gc` removes its "
+        "backtest metrics and model card; its files still score. Restore it with `mlflow runs restore --run-id "
+        f"{run_id}`, or train again"
+    )
+
+
+def _training_facts(run_id: str | None) -> tuple[str | None, str | None]:
+    """`sample_note` and `run_deleted_note` of the training run `run_id` (None, None without a run or when the
+    store cannot give it: the model card then says the run is unreadable)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     if not run_id:
-        return None
+        return None, None
     try:
-        return sample_note(mlflow.MlflowClient().get_run(run_id).data.params)
+        run, deleted = training_run(mlflow.MlflowClient(), run_id)
     except MlflowException:
-        return None
+        return None, None
+    sample = None if run is None else sample_note(run.data.params)
+    return sample, run_deleted_note(run_id, run) if deleted else None
 
 
 def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
@@ -364,9 +400,8 @@ def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
         if found is not None:
             _refuse_incomplete(uri, found)
             version = str(found.version)
-    return LoadedModel(
-        bundle=bundle, uri=uri, version=version, run_id=run_id, training_sample=_training_sample(run_id)
-    )
+    sample, deleted = _training_facts(run_id)
+    return LoadedModel(bundle, uri, version, run_id, sample, deleted)
 
 
 def _refuse_incomplete(uri: str, found: Any) -> None:

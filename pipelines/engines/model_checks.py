@@ -2,7 +2,8 @@
 
 `check_model` needs only the model, the run's configuration and the as-of: the look-ahead stop, the settings the
 run builds features with (the model's: `pipelines.engines.scoring.resolve_settings`), the code that trained the
-model, the model's age and the season its totals were corrected for (`CustomerValueModel.season_note`). `--strict` turns each difference into a stop; otherwise each is said through `warn`.
+model, the model's age, the season its totals were corrected for (`CustomerValueModel.season_note`) and its
+training run deleted in MLflow. `--strict` turns each difference into a stop; otherwise each is said through `warn`.
 """
 
 from __future__ import annotations
@@ -107,5 +108,11 @@ def check_model(
         raise StructuralError(f"{season} (--strict refuses)")
     if season:
         warn(f"{season} (scored anyway; --strict refuses)")
+    # the model's record (its training run) deleted in MLflow: `cvp models` marks it `run deleted`
+    deleted = getattr(model, "run_deleted", None)
+    if deleted and strict:
+        raise StructuralError(f"{deleted} (--strict refuses)")
+    if deleted:
+        warn(f"{deleted} (scored anyway; --strict refuses)")
     champion = None if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
     return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion)

@@ -98,3 +98,51 @@ def test_a_short_horizon_model_scored_in_another_season_says_its_totals_are_that
     assert "as-of 2024-07-01" in said["2025-01-01"][0] and "181 days from it" in said["2025-01-01"][0]
     with pytest.raises(StructuralError, match=r"181 days from it in the year.*--strict refuses"):
         check_model(bundle, cfg, pd.Timestamp("2025-01-01"), None, True, lambda text: None)
+
+
+def test_a_model_whose_training_run_is_deleted_in_mlflow_is_said_so(trained, tmp_path, monkeypatch):
+    """The champion's training run deleted in MLflow (the UI's delete: in its trash; `mlflow gc` then removes its
+    backtest metrics and model card for good): `cvp models`, `cvp score` and the model card said nothing, exit 0
+    (was). Now `cvp models` marks the version `run deleted` beside its alias (as `files missing`, round 12),
+    `cvp score` warns and `--strict` refuses, and the model card says it."""
+    import json
+    import re
+
+    import mlflow
+    import pandas as pd
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.engines.model_checks import check_model
+    from pipelines.tracking import configure_tracking, load_bundle, training_run
+    from pipelines.tracking_card import model_card
+    from tests.helpers import cvp, keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(tmp_path / "mlruns")
+    client = mlflow.MlflowClient()
+    run_id = client.get_model_version("customer-value", "1").run_id
+    client.delete_run(run_id)
+    listed = cvp("models", "--config", config)
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"^1\s+champion, run deleted\s", listed.output, re.M), listed.output
+    (row,) = json.loads(cvp("models", "--json", "--config", config).stdout)["versions"]
+    assert row["status"] == "run deleted" and row["backtest"]  # read while it is in the trash
+
+    model = load_bundle("models:/customer-value@champion", "customer-value")
+    assert f"training run {run_id} is deleted in MLflow" in model.run_deleted
+    cfg, as_of = load_config(config), pd.Timestamp("2025-01-01")
+    warned: list[str] = []
+    check_model(model.bundle, cfg, as_of, None, False, warned.append, model)
+    assert [w for w in warned if "is deleted in MLflow" in w and "--strict refuses" in w], warned
+    with pytest.raises(StructuralError, match=r"is deleted in MLflow.*--strict refuses"):
+        check_model(model.bundle, cfg, as_of, None, True, lambda text: None, model)
+    card = model_card("1", cfg, 365, run_id=run_id, model_uri="models:/customer-value@champion")
+    assert "is deleted in MLflow" in card["notes"] and not card["backtest"].empty
+
+    gone = "0" * 32  # after `mlflow gc`: not found at all
+    assert training_run(client, gone) == (None, True)
+    assert "gone from the tracking store" in model_card("1", cfg, 365, run_id=gone)["notes"]
