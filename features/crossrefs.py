@@ -155,7 +155,7 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
     """Structural error when `MIN_RESPELLED` ids of `column` (`ids`: its accepted ids), and 1% of the table's
     `rows`, each have a twin differing only by letter case (`features.ids.case_twins_and_rows`: `C0042` and `c0042`):
     the same customers exported twice under two spellings, which would double the base. Fewer stay two customers
-    (ids are exact text), said by the loading note (`pipelines.loading.case_notes`).
+    (ids are exact text), said by the loading note (`pipelines.load_notes.case_notes`).
 
     `table` "customers" counts the ids (a row each); "orders" (without a customers table, nothing says who the
     customers are) the rows naming either spelling: `C001` on some orders and `c001` on others split one

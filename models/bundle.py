@@ -163,6 +163,8 @@ class CustomerValueModel:
     """
 
     lookalike_: object | None = None
+    #: the training set's as-of (ISO date; None in bundles pickled before it was recorded): `season_note`
+    as_of_: str | None = None
     lookalike_note_: str = (
         "this model was registered before models carried a lookalike model (retrain to add one)"
     )
@@ -259,6 +261,7 @@ class CustomerValueModel:
         )
         self.notes_ = list(dict.fromkeys([*self.value_model_.notes_, *self.churn_model_.notes_]))
         self.training_cutoffs_ = [pd.Timestamp(c).date().isoformat() for c in np.sort(cutoff.unique())]
+        self.as_of_ = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
         self.n_training_rows_ = len(training_set)
         self.drift_reference_ = self._drift_reference(X)
         return self
@@ -279,6 +282,30 @@ class CustomerValueModel:
             "features": feats,
             "predictions": {c: numeric_reference(preds[c].to_numpy()) for c in self.output_columns},
         }
+
+    def season_note(self, as_of: Any) -> str | None:
+        """Why this model's totals do not fit the time of year of `as_of`, or None. Under a year of horizon, the
+        total correction (and the interval's season ratio) is measured at the time of year of the training set's
+        as-of (`models.value_scale_season_days`, `models.purged.season_matched_cutoffs`): scored more than that
+        many days away from it in the year, the totals carry another season's correction (was: used without a
+        word; a 90-day demo model trained as of 1 October predicted a total 17% above the one its correction at
+        1 April gives). Not judged when the correction was not matched to the season or the model was registered
+        before it recorded its as-of."""
+        from models.purged import days_in_year
+
+        matched = getattr(getattr(self, "value_model_", None), "scale_cutoffs_", None)
+        within = getattr(self.config, "value_scale_season_days", None)
+        if not matched or within is None or self.as_of_ is None:
+            return None
+        away = abs(days_in_year(pd.Timestamp(self.as_of_), pd.Timestamp(as_of)))
+        if away <= within:
+            return None
+        return (
+            f"the {self.horizon_days}-day model's total correction was measured at the time of year of its training "
+            f"as-of {self.as_of_} (training cutoffs {', '.join(matched)}); --as-of {pd.Timestamp(as_of).date()} is "
+            f"{away} days from it in the year, more than models.value_scale_season_days ({within}): the predicted "
+            "totals and intervals carry that season's correction; retrain as of this date (`cvp train --as-of`)"
+        )
 
     # -- predict -------------------------------------------------------------------------------------------
     def check_contract(self, frame: pd.DataFrame) -> list[str]:

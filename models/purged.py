@@ -128,6 +128,17 @@ def purged_slices(
     )
 
 
+def _day_of_year(t: pd.Timestamp) -> int:
+    """Day of the year in a common year (29 February counts as the 28th)."""
+    return pd.Timestamp(2001, t.month, min(t.day, 28) if t.month == 2 else t.day).day_of_year
+
+
+def days_in_year(start: pd.Timestamp, end: pd.Timestamp) -> int:
+    """Days from `start`'s day of the year to `end`'s, in [-182, 183): negative = earlier in the year (the
+    distance the season-matched total correction measures times of year by)."""
+    return (_day_of_year(pd.Timestamp(end)) - _day_of_year(pd.Timestamp(start)) + 182) % YEAR_DAYS - 182
+
+
 def season_matched_cutoffs(
     cutoff: pd.Series | np.ndarray | None,
     horizon_days: int | None,
@@ -161,15 +172,7 @@ def season_matched_cutoffs(
     for c in distinct:
         groups.setdefault((c.month, c.day), []).append(c)
 
-    def day(t: pd.Timestamp) -> int:
-        """Day of the year in a common year (29 February counts as the 28th)."""
-        return pd.Timestamp(2001, t.month, min(t.day, 28) if t.month == 2 else t.day).day_of_year
-
-    def signed(c: pd.Timestamp) -> float:
-        """Days from s's day of year to c's, in [-182, 183): negative = earlier in the year."""
-        return float((day(c) - day(scoring) + 182) % YEAR_DAYS - 182)
-
-    dist = {k: signed(v[0]) for k, v in groups.items()}
+    dist = {k: float(days_in_year(scoring, v[0])) for k, v in groups.items()}
     before = [k for k, d in dist.items() if -max_days <= d <= 0]
     after = [k for k, d in dist.items() if 0 < d <= max_days]
     lo = max(before, key=lambda k: dist[k]) if before else None

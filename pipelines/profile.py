@@ -258,6 +258,7 @@ def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.Da
         "training_rows": info.get("training_rows"),
         "early_days": info.get("early_days"),
         "top_share": info.get("top_share"),
+        "horizon_days": info.get("horizon_days"),  # what "great" is judged over (the page says it)
         "cutoffs": len(info.get("cutoffs") or []),
         "new_customers": len(new),
     }

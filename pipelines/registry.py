@@ -38,7 +38,8 @@ class VersionRow:
     #: `--sample-customers N` of its training ("" for the whole base): its folds held only those customers
     sample: str = ""
     #: `incomplete`: registered by a training that died or failed before its promotion was recorded; `files
-    #: missing`: its local files are gone (a cleaned store). Neither can be promoted nor scored
+    #: missing`: its local files are gone (a cleaned store). Neither can be promoted nor scored. `run deleted`:
+    #: its training run is deleted in MLflow (`pipelines.tracking.training_run`): scored with a warning
     status: str = ""
 
 
@@ -57,7 +58,7 @@ def list_versions(
 ) -> tuple[AppConfig, list[VersionRow]]:
     """The registered versions of `mlflow.registered_model`, oldest first. `say`: given each note of the sweep
     of what a killed training left (a version tagged incomplete, a run marked FAILED), as `cvp train` prints them."""
-    from pipelines.tracking import STATUS_TAG, sweep_interrupted
+    from pipelines.tracking import RUN_DELETED, STATUS_TAG, sweep_interrupted, training_run
 
     cfg, name, client = _registry(config, tracking_uri)
     for note in sweep_interrupted(name):  # a version a killed training left is listed as what it is
@@ -70,8 +71,8 @@ def list_versions(
     for v in sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version)):
         params: dict[str, str] = {}
         metrics: dict[str, float] = {}
-        if v.run_id:
-            run = client.get_run(v.run_id)
+        run, deleted = training_run(client, v.run_id) if v.run_id else (None, False)
+        if run is not None:
             params, metrics = run.data.params, run.data.metrics
         backtest: dict[str, dict[str, float]] = {}
         for (
@@ -92,7 +93,9 @@ def list_versions(
                 (v.tags or {}).get("promotion", ""),
                 backtest,
                 params.get("sample_customers", ""),
-                (v.tags or {}).get(STATUS_TAG, "") or _files_missing(client, v.source),
+                (v.tags or {}).get(STATUS_TAG, "")
+                or _files_missing(client, v.source)
+                or (RUN_DELETED if deleted else ""),
             )
         )
     return cfg, rows
@@ -181,7 +184,8 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "horizon_days": int(r.horizon_days) if r.horizon_days.isdigit() else None,
                 "sample_customers": int(r.sample) if r.sample.isdigit() else None,
                 "promotion": r.promotion,
-                "status": r.status or None,  # "incomplete", "files missing": never usable
+                # "incomplete", "files missing": never usable; "run deleted": scored with a warning
+                "status": r.status or None,
                 "backtest": r.backtest,
                 # the champion's as-of and horizon: the differences are like for like (same backtest folds)
                 "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),
@@ -264,9 +268,9 @@ def run_models(
 
 
 def _alias(r: VersionRow) -> str:
-    """The alias column: the version's aliases, or `incomplete` for a version a failed training left (was: blank,
-    as a usable version without alias)."""
-    return ", ".join(r.aliases) or r.status
+    """The alias column: the version's aliases and its status (`incomplete` for a version a failed training left,
+    was: blank, as a usable version without alias; `run deleted` beside the champion's alias, was: not a word)."""
+    return ", ".join([*r.aliases, r.status] if r.status else r.aliases)
 
 
 def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, console: Any) -> None:

@@ -29,6 +29,8 @@ CHALLENGER = "challenger"
 RUN_HOST, RUN_PID = "cvp.host", "cvp.pid"
 #: Version tag of a version registered by a training that died before its promotion was decided: never champion.
 STATUS_TAG, INCOMPLETE = "cvp.status", "incomplete"
+#: `cvp models`' status of a version whose training run is deleted in MLflow (`training_run`): still scored, said.
+RUN_DELETED = "run deleted"
 
 
 def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
@@ -244,6 +246,8 @@ class LoadedModel:
     run_id: str | None = None  # the MLflow run that logged the model (its model card lives there)
     #: `sample_note` of its training run: fitted on a sample of the customers (`cvp train --sample-customers`)
     training_sample: str | None = None
+    #: `run_deleted_note` of its training run (None: the run is there, or the store could not say)
+    run_deleted: str | None = None
 
 
 def sample_note(params: dict[str, str]) -> str | None:
@@ -257,24 +261,61 @@ def sample_note(params: dict[str, str]) -> str | None:
     )
 
 
-def _training_sample(run_id: str | None) -> str | None:
-    """`sample_note` of the training run `run_id` (None without a run or when the store cannot give it: the model
-    card then says the run is unreadable)."""
+def training_run(client: Any, run_id: str) -> tuple[Any, bool]:
+    """The training run `run_id` (None when gone) and whether it is deleted: in MLflow's trash (the UI's delete,
+    `mlflow.delete_run`) or gone for good (`mlflow gc`). Its model's files stay whole and score, but its params,
+    backtest metrics and model card are gone or go at the next `mlflow gc`. Other store errors are raised."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None, True
+    return run, run.info.lifecycle_stage == "deleted"
+
+
+def run_deleted_note(run_id: str, run: Any) -> str:
+    """What `cvp score` and the model card say of a model whose training run is deleted (`training_run`)."""
+    if run is None:
+        return (
+            f"the model's training run {run_id} is gone from the tracking store (deleted, then `mlflow gc`): its "
+            "backtest metrics and model card are lost, its files still score. Train again (`cvp train`) to have "
+            "a model with its record"
+        )
+    return (
+        f"the model's training run {run_id} is deleted in MLflow (in its trash): the next `mlflow gc` removes its "
+        "backtest metrics and model card; its files still score. Restore it with `mlflow runs restore --run-id "
+        f"{run_id}`, or train again"
+    )
+
+
+def _training_facts(run_id: str | None) -> tuple[str | None, str | None]:
+    """`sample_note` and `run_deleted_note` of the training run `run_id` (None, None without a run or when the
+    store cannot give it: the model card then says the run is unreadable)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     if not run_id:
-        return None
+        return None, None
     try:
-        return sample_note(mlflow.MlflowClient().get_run(run_id).data.params)
+        run, deleted = training_run(mlflow.MlflowClient(), run_id)
     except MlflowException:
-        return None
+        return None, None
+    sample = None if run is None else sample_note(run.data.params)
+    return sample, run_deleted_note(run_id, run) if deleted else None
 
 
-def load_bundle(uri: str) -> LoadedModel:
+def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
     """Load a registered model (e.g. `models:/customer-value@champion`) and return the bundle inside it.
 
-    A missing or corrupt model is a clear error, not a traceback.
+    A missing or corrupt model is a clear error, not a traceback. A model named otherwise than by its registered
+    version or alias (`runs:/<run id>/model`, `models:/<name>/3/`, a logged model's URI or folder) gets the
+    version its training run registered under the URI's registered model or `registered` (`version_of_run`):
+    one model, one version and run id whatever names it (was: the URI as its version, so another run id for the
+    same data and model, a score history seeing a model change and bridging a model with itself, the model card
+    "Version runs:/..." for the champion).
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -296,12 +337,7 @@ def load_bundle(uri: str) -> LoadedModel:
             sweep_interrupted(name)
             found = mlflow.MlflowClient().get_model_version(name, number)  # raises if unknown
             version = str(found.version)
-            if found.tags.get(STATUS_TAG) == INCOMPLETE:
-                raise StructuralError(
-                    f"model {uri} is incomplete: the training that registered it died before its promotion was "
-                    f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
-                    "train again with `cvp train`"
-                )
+            _refuse_incomplete(uri, found)
         elif uri.startswith("runs:/"):  # a training's run by id: one that failed never decided its promotion
             try:
                 run = mlflow.MlflowClient().get_run(uri.removeprefix("runs:/").split("/", 1)[0])
@@ -359,9 +395,41 @@ def load_bundle(uri: str) -> LoadedModel:
     if bundle is None:
         flavors = ", ".join(sorted(getattr(model.metadata, "flavors", None) or {})) or "unknown"
         raise StructuralError(f"model {uri} is not a customer-value model (its flavours: {flavors})")
-    return LoadedModel(
-        bundle=bundle, uri=uri, version=version, run_id=run_id, training_sample=_training_sample(run_id)
-    )
+    if version is None and run_id:  # named by its run or files: the version its run registered, if any
+        found = version_of_run(run_id, registered_name(uri), registered)
+        if found is not None:
+            _refuse_incomplete(uri, found)
+            version = str(found.version)
+    sample, deleted = _training_facts(run_id)
+    return LoadedModel(bundle, uri, version, run_id, sample, deleted)
+
+
+def _refuse_incomplete(uri: str, found: Any) -> None:
+    """Refuse the registered model version `found` when a training died before deciding its promotion."""
+    if found.tags.get(STATUS_TAG) == INCOMPLETE:
+        raise StructuralError(
+            f"model {uri} is incomplete: the training that registered it died before its promotion was "
+            f"decided (version tag {STATUS_TAG}={INCOMPLETE}, its run FAILED). Give another version, or "
+            "train again with `cvp train`"
+        )
+
+
+def version_of_run(run_id: str, *names: str | None) -> Any:
+    """The registered model version (MLflow's `ModelVersion`) that training run `run_id` registered under the
+    first of `names` holding one; None when none does (a run never registered, another registry) or the registry
+    cannot say (not judged: the model keeps the URI naming it). One training registers one version; a run
+    registered twice by hand under one name is ambiguous: None too."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    for name in dict.fromkeys(n for n in names if n):
+        try:
+            found = mlflow.MlflowClient().search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        except MlflowException:
+            return None
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def _registry_offer(uri: str) -> str | None:

@@ -11,7 +11,14 @@ import pandas as pd
 
 from features.errors import without_passwords
 from pipelines.config import AppConfig
-from pipelines.tracking import configure_tracking, registered_name, sample_note, shown_uri
+from pipelines.tracking import (
+    configure_tracking,
+    registered_name,
+    run_deleted_note,
+    sample_note,
+    shown_uri,
+    training_run,
+)
 
 
 def _with_password(recorded: str | None) -> str | None:
@@ -61,7 +68,10 @@ def model_card(
         return card
     client = mlflow.MlflowClient()
     try:
-        run = client.get_run(run_id)
+        run, deleted = training_run(client, run_id)
+        if run is None:  # gone for good (`mlflow gc`)
+            card["notes"] = run_deleted_note(run_id, run)
+            return card
     except Exception as exc:  # the store at hand does not hold the run: the card shows what the scores carry
         card["notes"] = (
             f"training run {run_id} not found in {shown_uri(mlflow.get_tracking_uri())}: {type(exc).__name__}"
@@ -72,6 +82,8 @@ def model_card(
                 "MLFLOW_TRACKING_URI)"
             )
         return card
+    if deleted:  # in MLflow's trash: read while it lasts, said (was: not a word)
+        card["notes"] = run_deleted_note(run_id, run)
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
     params = run.data.params
@@ -93,5 +105,6 @@ def model_card(
             }
         except Exception as exc:  # the card stays usable without them; say so
             # an artefact request's error names its URL, the tracking URI's password with it (was: on the page)
-            card["notes"] = f"backtest artefacts unavailable: {without_passwords(str(exc))}"
+            unavailable = f"backtest artefacts unavailable: {without_passwords(str(exc))}"
+            card["notes"] = "; ".join(filter(None, (card.get("notes"), unavailable)))
     return card

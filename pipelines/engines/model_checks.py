@@ -2,7 +2,8 @@
 
 `check_model` needs only the model, the run's configuration and the as-of: the look-ahead stop, the settings the
 run builds features with (the model's: `pipelines.engines.scoring.resolve_settings`), the code that trained the
-model and the model's age. `--strict` turns each difference into a stop; otherwise each is said through `warn`.
+model, the model's age, the season its totals were corrected for (`CustomerValueModel.season_note`) and its
+training run deleted in MLflow. `--strict` turns each difference into a stop; otherwise each is said through `warn`.
 """
 
 from __future__ import annotations
@@ -42,29 +43,25 @@ def champion_when_scored(model: Any, registered_model: str) -> str | None:
     """The version the registered model's `@champion` named when `model` (a `pipelines.tracking.LoadedModel`) was
     loaded: the manifest records it, so the report can say that scores of a challenger are provisional (was:
     pages of a model under evaluation read as production's). "" when no version is champion; None when not
-    known (the registry not answering: not judged). A model given by its run (`runs:/<run id>/model`) is judged
-    against `registered_model`'s champion: its own URI (the manifest's `model_version`) when it is the champion's
-    run, else the champion's version."""
+    known (the registry not answering: not judged). A model given by its run (`runs:/<run id>/model`) carries the
+    version its run registered (`pipelines.tracking.load_bundle`), judged as that version is; one its run never
+    registered is judged against `registered_model`'s champion (another model: provisional)."""
     from pipelines.tracking import CHAMPION, registered_name
 
-    name = registered_name(model.uri) or registered_model
     if model.uri.endswith(f"@{CHAMPION}") and model.version is not None:  # resolved through the alias itself
         return model.version
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    try:
-        client = mlflow.MlflowClient()
-        champion = str(client.get_registered_model(name).aliases.get(CHAMPION, ""))
-        if (
-            model.version is None
-            and champion
-            and client.get_model_version(name, champion).run_id == model.run_id
-        ):
-            return model.uri  # the champion's own model, named by its run
-    except MlflowException:
-        return None
-    return champion
+    # the URI's registered model, else the configured one (a logged model's `models:/m-<id>` names none: was
+    # "not judged", its registered version's champion never asked)
+    for name in dict.fromkeys(n for n in (registered_name(model.uri), registered_model) if n):
+        try:
+            return str(mlflow.MlflowClient().get_registered_model(name).aliases.get(CHAMPION, ""))
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                return None
+    return None
 
 
 def check_model(
@@ -105,5 +102,17 @@ def check_model(
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
         warn(f"{stale_model} (scored anyway; --strict refuses)")
+    # a sub-year model's total correction is of its training's time of year
+    season = bundle.season_note(as_of)
+    if season and strict:
+        raise StructuralError(f"{season} (--strict refuses)")
+    if season:
+        warn(f"{season} (scored anyway; --strict refuses)")
+    # the model's record (its training run) deleted in MLflow: `cvp models` marks it `run deleted`
+    deleted = getattr(model, "run_deleted", None)
+    if deleted and strict:
+        raise StructuralError(f"{deleted} (--strict refuses)")
+    if deleted:
+        warn(f"{deleted} (scored anyway; --strict refuses)")
     champion = None if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
     return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion)

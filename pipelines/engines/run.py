@@ -305,7 +305,7 @@ def run_score(
     try:
         uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
         uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
-        model = load_bundle(uri)
+        model = load_bundle(uri, cfg.mlflow.registered_model)  # one model, one version, whatever names it
         bundle: CustomerValueModel = model.bundle
         version = model.version or uri
         # every warning of the run, printed and listed in the manifest (`warnings`): what a batch job alerts on

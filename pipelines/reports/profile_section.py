@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.phrases import money, pct
+from pipelines.reports.phrases import horizon_phrases, money, pct
 
 
 def _num(value: Any, fmt: str = "{:.2f}") -> str:
@@ -151,6 +151,8 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
             "skipped": look.get("skipped") or "",
             "count": f"{len(new):,}",
             "early_days": look.get("early_days"),
+            # the horizon its label "great" is judged over (was: "a year later" whatever the horizon)
+            "period": horizon_phrases(int(look.get("horizon_days") or f["horizon_days"]))[1],
             "backtest": None
             if not bt or "skipped" in bt
             else {

@@ -263,7 +263,7 @@ def test_a_customers_table_holding_each_customer_twice_in_two_cases_stops():
     as many customers (ids are exact text), the base doubled with only the loading note to say so. Now, from the
     respelled-ids stop's share (1% of the rows, and 3: `features.crossrefs.check_case_twins`, the case note's
     predicate `features.ids.case_only_twins`), a stop naming the table, the column and example pairs; fewer stay
-    two customers, as the contract's exact ids say, with the note (`pipelines.loading.case_notes`)."""
+    two customers, as the contract's exact ids say, with the note (`pipelines.load_notes.case_notes`)."""
     orders = raw_orders(6)
     with pytest.raises(
         StructuralError,

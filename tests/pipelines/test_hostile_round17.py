@@ -60,7 +60,7 @@ def test_unknown_written_for_every_customer_without_a_manager_is_the_placeholder
 def test_one_customer_holding_a_share_no_real_customer_holds_is_named_by_a_note(tmp_path):
     """A pooled account under an id no rule can know (`WEB-0000`: every web guest sale) holding 11% of the orders
     while the median customer holds one: was modelled and ranked as the best customer without a word. Now every
-    loading command's note names it, its share and the median's (`pipelines.loading.pooled_customer_notes`); not a
+    loading command's note names it, its share and the median's (`pipelines.load_notes.pooled_customer_notes`); not a
     stop (a wholesaler's key account can be as large). A customer with 6% and 60 times the median: no note."""
     from tests.helpers import csv_data, cvp
 

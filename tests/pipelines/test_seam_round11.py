@@ -238,10 +238,9 @@ def test_pages_of_scores_made_by_a_challenger_say_they_are_provisional(
     ):
         uri = f"runs:/{run_id}/model"
         by_run = score_trained(trained, tmp_path / f"{provisional}.parquet", model_uri=uri, config=config)
-        assert by_run.manifest["model_version"] == uri
-        # `provisional_scores` compares the two as text: the champion's own run is recorded under its URI
-        # (`champion_when_scored`), another run against the champion's version
-        assert by_run.manifest["champion_version"] == ("1" if provisional else uri)
+        # the version its run registered (seam round 13: was the URI), judged against the champion's version
+        assert by_run.manifest["model_version"] == ("2" if provisional else "1")
+        assert by_run.manifest["champion_version"] == "1"
         assert (provisional_scores(by_run.manifest) is not None) == provisional, by_run.manifest[
             "champion_version"
         ]

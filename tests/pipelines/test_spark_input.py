@@ -1746,7 +1746,7 @@ def test_round17_pooled_account_ids_are_rejected_and_stop_as_by_pandas(spark, tm
     """The seventeenth hunt on Spark: a customer id `GUEST` / `cash` (a pooled account, `features.pooled_ids`, one
     of the id rules the Spark batches run) the same row reject, counts and accepted rows; `UNKNOWN` as the
     manager of 3 of 6 customers, the optional id's placeholder stop from `spark_masks`' `PLACEHOLDER`; a customer
-    holding 11% of the orders, the same loading note (`pipelines.loading.pooled_customer_notes`)."""
+    holding 11% of the orders, the same loading note (`pipelines.load_notes.pooled_customer_notes`)."""
     from pipelines.engines.spark_input import load_spark
 
     data = _write(
@@ -1762,7 +1762,7 @@ def test_round17_pooled_account_ids_are_rejected_and_stop_as_by_pandas(spark, tm
     stop = _write(tmp_path / "stop", orders=_ORD, customers=customers, account_managers=managers)
     _same_stop(spark, stop, "export's placeholder for a missing value", tmp_path / "stop-rejects")
     # one customer holding 11% of 1,000 orders, the median one: the same note from the driver's orders
-    from pipelines.loading import pooled_customer_notes
+    from pipelines.load_notes import pooled_customer_notes
     from tests.helpers import raw_orders
 
     orders = raw_orders(1000).assign(ordered_at="2024-01-05")

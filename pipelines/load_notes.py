@@ -1,0 +1,130 @@
+"""The notes every loading command prints under its counts (`pipelines.loading.print_load_report`, both engines).
+
+What the counts do not say about the data as loaded: columns outside the contract (`ignored_columns_notes`), files
+not read counted past a few (`files_not_read`), customer ids differing only by letter case (`case_notes`), one
+customer holding a share of the orders no real customer holds (`pooled_customer_notes`), and optional columns the
+models read that are in the file but empty (`empty_column_notes`). Notes, not stops: each returns plain lines.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.io import LoadedData
+
+
+def ignored_columns_notes(loaded: LoadedData) -> list[str]:
+    """One line per table with columns outside the contract, each with its "did you mean" if it has one. The plain
+    names beyond `MAX_FILE_NOTES` are counted, as `files_not_read` counts files (a 500-column export printed a
+    3.7 KB line naming every one); those with a "did you mean" and the unnamed ones are all kept."""
+    from features.names import shown_name
+
+    out = []
+    for name, r in loaded.result.report.items():
+        if not r.ignored_columns:
+            continue
+        shown, plain = [], 0
+        for c in r.ignored_columns:
+            if c in r.did_you_mean:
+                shown.append(f"{c} (did you mean {r.did_you_mean[c]}?)")
+            elif not c.strip():
+                shown.append(f"{c!r} (a column without a name: a comma at the end of each line?)")
+            elif (plain := plain + 1) <= MAX_FILE_NOTES:
+                shown.append(shown_name(c))
+        if plain > MAX_FILE_NOTES:
+            shown.append(f"and {plain - MAX_FILE_NOTES:,} more ({len(r.ignored_columns):,} in all)")
+        out.append(f"{name}: columns outside the contract, not used: {', '.join(shown)}")
+    return out
+
+
+def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A note when customer ids differ only by letter case (`features.ids.case_only_twins`): they stay different
+    customers, as the contract says, but an export that changed the case would split each customer in two."""
+    from features.ids import case_only_twins
+
+    orders = tables.get("orders")
+    if orders is None or "customer_id" not in orders.columns:
+        return []
+    customers = tables.get("customers")
+    n, examples = case_only_twins(
+        orders["customer_id"], *([] if customers is None else [customers["customer_id"]])
+    )
+    if not n:
+        return []
+    shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)
+    return [
+        f"{n:,} customer id(s) differ from another only by letter case ({shown}{'; ...' if n > len(examples) else ''}):"
+        " ids are exact text, so they are different customers; if a system changed the case, fix the export"
+    ]
+
+
+#: One customer holding this share of the orders or more (and `POOLED_TIMES` the median customer's, among
+#: `POOLED_CUSTOMERS` customers or more) is named by a note: a pooled account under an id of its own (`C-GUEST`)?
+POOLED_SHARE, POOLED_TIMES, POOLED_CUSTOMERS = 0.05, 100, 100
+
+
+def pooled_customer_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A note naming the customer holding a share of the orders no real customer holds (`POOLED_SHARE` of them,
+    `POOLED_TIMES` the median customer's): a guest or cash-sale account under an id the placeholder rule cannot
+    know (`WEB-0000`, `99999`). Not a stop: a wholesaler's key account can be as large; the user is told it is
+    modelled as one customer. One `value_counts` of the orders' customer ids (0.19 CPU-s on 3M orders of 250,000 customers)."""
+    orders = tables.get("orders")
+    if orders is None or "customer_id" not in orders.columns or len(orders) < POOLED_CUSTOMERS:
+        return []
+    counts = orders["customer_id"].value_counts(sort=False)
+    if len(counts) < POOLED_CUSTOMERS:
+        return []
+    top, median = int(counts.max()), float(counts.median())
+    if top < POOLED_SHARE * len(orders) or top < POOLED_TIMES * median:
+        return []
+    return [
+        f"customer {counts.idxmax()!r} holds {top:,} of the {len(orders):,} orders ({top / len(orders):.1%}; the "
+        f"median customer {median:g}): a pooled account (guest checkout, cash sales, a test account)? It is "
+        "modelled and ranked as one customer; if it is none, export those orders without a customer id"
+    ]
+
+
+def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A note per optional column the models read (`orders.cost`, `tickets.satisfaction`, ...) that is in the file
+    but holds no value on any accepted row: an export that wrote the header and left the values out is read as if
+    the column were absent (for `orders.cost`, every margin from `features.margin_rate_when_cost_missing`), which
+    only the feature manifest said (was: not a word on the console). One pass of `notna` per such column."""
+    from features.contract import TABLES
+
+    out = []
+    for name, t in tables.items():
+        if name not in TABLES or not len(t):
+            continue
+        for col in TABLES[name].columns:
+            if col.required or not col.model_input or col.name not in t.columns or t[col.name].notna().any():
+                continue
+            guess = (
+                " (every margin from features.margin_rate_when_cost_missing)" if col.name == "cost" else ""
+            )
+            out.append(
+                f"{name}.{col.name} is in the file but holds no value on any of its {len(t):,} accepted rows: read "
+                f"as if absent{guess}; an export that left the values out?"
+            )
+    return out
+
+
+#: Files not read listed one by one up to this many; more (a data directory shared with thousands of other files)
+#: are counted in one note, so the notes that matter are not lost among them.
+MAX_FILE_NOTES = 10
+
+
+def files_not_read(notes: list[str]) -> list[str]:
+    """The loading notes with the plain "file X is not a contract table" notes beyond `MAX_FILE_NOTES` counted in
+    one line (those with a "did you mean" are all kept: a table given under a near-miss name)."""
+    plain = [
+        n
+        for n in notes
+        if n.startswith("file ") and "is not a contract table" in n and "did you mean" not in n
+    ]
+    if len(plain) <= MAX_FILE_NOTES:
+        return notes
+    more = set(plain[MAX_FILE_NOTES:])
+    names = [n.removeprefix("file ").split(" is not a contract table")[0] for n in plain[MAX_FILE_NOTES:]]
+    return [n for n in notes if n not in more] + [
+        f"{len(names):,} more files are not contract tables and are not read ({', '.join(names[:3])}, ...)"
+    ]
