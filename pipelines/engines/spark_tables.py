@@ -98,6 +98,12 @@ class SparkTables(dict):
         orders = fetched_table(self.accepted, "orders", keep, (self.rows or {})["orders"])
         return {**self, "orders": self._measured("btyd_orders_mb", orders)}
 
+    def example_rows(self, name: str) -> pd.DataFrame | None:
+        """The pandas table `name`'s first five rows (`first_rows_spark`): the example rows of a stop judged on a
+        table the driver keeps narrowed (the zero-revenue stop: it keeps the orders' time and revenue only). None
+        without `accepted` (a training sample's tables keep every column)."""
+        return None if self.accepted is None else first_rows_spark(self.accepted, name)
+
     def _measured(self, key: str, frame: pd.DataFrame) -> pd.DataFrame:
         """`frame`, its pandas memory added to `collected[key]` (the manifest's `driver_collected`)."""
         if self.collected is not None:
@@ -348,6 +354,28 @@ def last_orders_spark(accepted: SparkDataFrame, as_of: pd.Timestamp) -> pd.DataF
         .toArrow()
     )  # sorted here, not by Spark (a range sort costs a sampling job)
     return validated_columns(last.to_pandas(), "orders").sort_values("customer_id", ignore_index=True)
+
+
+def first_rows_spark(accepted: SparkDataFrame, name: str, n: int = 5) -> pd.DataFrame:
+    """The first `n` of table `name`'s accepted rows in the pandas loader's canonical order (`canonical_batches`'
+    order), every column, validated, indexed by their position among the accepted rows in source order: the
+    pandas table's `head(n)`. Two jobs: the rows (Spark's take-ordered), their positions (one aggregation)."""
+    from pyspark.sql import functions as F
+
+    from features.row_order import sort_columns
+
+    own = [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
+    frame = accepted.filter(F.col(TABLE) == name)
+    by = sort_columns(name, [c.split("|" + VAL, 1)[1] for c in own])
+    keys = [F.col(_q(f"{name}|{VAL}{c}")).asc_nulls_last() for c in by] + [F.col(ROW).asc()]
+    first = frame.select(ROW, *[_q(c) for c in own]).orderBy(*keys).limit(n).toArrow().to_pandas()
+    table = validated_columns(first, name)
+    if len(first):
+        at = [int(r) for r in first[ROW]]
+        before = [F.sum(F.when(F.col(ROW) < p, 1).otherwise(0)).alias(f"p{i}") for i, p in enumerate(at)]
+        counts = frame.agg(*before).collect()[0]
+        table.index = pd.Index([int(counts[f"p{i}"]) for i in range(len(at))], dtype=np.int64)
+    return table
 
 
 def fetched_table(

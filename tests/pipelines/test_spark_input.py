@@ -1389,6 +1389,39 @@ def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp
 
 
 @pytest.mark.spark
+def test_the_zero_revenue_stop_on_spark_shows_the_pandas_example_rows(spark, tmp_path):
+    """Revenue 0 on every accepted order stops `run_score` on both engines with the same message, example rows
+    included: the pandas table's first five rows in its canonical order at their positions among the accepted rows,
+    fetched from Spark (`SparkTables.example_rows`; was: the driver's orders, which keep their time and revenue only,
+    issue 11)."""
+    from pipelines.engines.spark_input import load_spark
+    from pipelines.loading import check_after_first_order
+
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(1, 9)],
+            "customer_id": ["C1", "C2", "C1", "C3", "C2", "C4", "C1", "C3"],
+            "ordered_at": ["2024-03-05", "2024-01-02", "2024-02-01", "2024-01-02", "2024-04-01", "2024-01-01",
+                           "2024-02-10", "2024-01-03"],
+            "revenue": ["0", "0", "-1", "0", "0", "0", "0", "0"],
+        }
+    )  # fmt: skip
+    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4"]})
+    data = _write(tmp_path / "data", orders=orders, customers=customers)
+    expected = load_data(data, currency=CFG.data.currency).tables
+    got = load_spark(spark, data, CFG)[0].tables
+    assert "customer_id" not in got["orders"] and len(got["orders"]) == 7  # the negative revenue rejected
+    errors = []
+    for tables in (expected, got):
+        with pytest.raises(StructuralError) as error:
+            check_after_first_order(tables, pd.Timestamp("2024-06-01"), "score")
+        errors.append(str(error.value))
+    got.accepted.unpersist()
+    assert "0 on every one of the 7 accepted orders" in errors[0] and "C4" in errors[0]
+    assert errors[1] == errors[0]
+
+
+@pytest.mark.spark
 def test_referrals_dated_against_the_signups_are_rejected_and_stop_as_by_pandas(spark, tmp_path):
     """A referral before its referrer's signup (judged in the referrer's bucket) or after its referred customer's
     (in the referred's): the pandas rejects, reasons and their order (an unknown referrer first); most referrals
