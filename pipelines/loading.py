@@ -347,7 +347,11 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
     revenue = tables["orders"].get("revenue")  # always there in validated tables
     # validation keeps only finite revenue >= 0: here every order is exactly 0
     if revenue is not None and not revenue.ne(0).any():
-        raise zero_revenue_error(len(revenue), tables["orders"], what)
+        shown = getattr(
+            tables, "example_rows", None
+        )  # the Spark driver keeps the orders' time and revenue only
+        rows = None if shown is None else shown("orders")
+        raise zero_revenue_error(len(revenue), tables["orders"] if rows is None else rows, what)
     check_paid_at_filled(tables)
     if as_of <= first:
         raise StructuralError(

@@ -50,6 +50,15 @@ def _newcomer_ids(customer_id: pd.Series, status: Any, early_index: pd.Index) ->
     return is_new, pd.Index(text[is_new], name="customer_id")
 
 
+def early_tables(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, days: int
+) -> Mapping[str, pd.DataFrame]:
+    """The tables `early_life_features` reads at `as_of` with `days`: a Spark load's driver keeps no early-life
+    inputs and fetches them for the customers in their first weeks (`SparkTables.early_life_tables`, issue 11)."""
+    fetch = getattr(tables, "early_life_tables", None)
+    return tables if fetch is None else fetch(as_of, days)
+
+
 class EarlyLife:
     """The new customers' early-life features (`features.early_life.early_life_features`, with the lookalike
     model's contract), computed on a background thread from `start` on (issue 14: `run_score` starts them when
@@ -78,7 +87,8 @@ class EarlyLife:
         from features.early_life import early_life_features
 
         tables, as_of, model = self._args
-        frame = early_life_features(tables, as_of, int(model.early_days), model.attributes)
+        days = int(model.early_days)
+        frame = early_life_features(early_tables(tables, as_of, days), as_of, days, model.attributes)
         if self._new is not None:  # issue 14: the lookalike score too, off the main thread
             from models.lookalike import score_new_customers
 
@@ -152,7 +162,8 @@ def score_newcomers(
 
         days = int(policy.early_days)
         status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
-        kept = status[new_customers(status, early_life_features(tables, as_of, days, ()).index)]
+        early_ids = early_life_features(early_tables(tables, as_of, days), as_of, days, ()).index
+        kept = status[new_customers(status, early_ids)]
         counts = {str(k): int(v) for k, v in kept.value_counts().sort_index().items()}
         return out, {
             "model": False,

@@ -37,6 +37,14 @@ CUSTOMER_TABLES: dict[str, str] = {
 }
 
 
+def status_input(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> Mapping[str, pd.DataFrame]:
+    """The tables `features.population.customer_status` and the chunk count read at `as_of`: a Spark load's driver
+    keeps no orders' customer ids and gives a row per customer with their last order instead
+    (`spark_tables.SparkTables.status_tables`, issue 11); other tables are themselves."""
+    own = getattr(tables, "status_tables", None)
+    return tables if own is None else own(as_of)
+
+
 def customer_hash(ids: pd.Series | np.ndarray) -> np.ndarray:
     """The keyed hash of each customer id (uint64, siphash with `HASH_KEY`: same on every machine and run)."""
     return pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=HASH_KEY, categorize=True)

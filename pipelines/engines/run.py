@@ -149,7 +149,7 @@ def customer_base(
     chunk_customers: int | None = None,
 ) -> CustomerBase:
     """The statuses of the tables' customers (and the pandas engine's index and chunks: `CustomerBase`)."""
-    from pipelines.engines.chunks import iterate_chunks, prefetched
+    from pipelines.engines.chunks import iterate_chunks, prefetched, status_input
 
     t0 = time.perf_counter()
     shared = SharedCustomerIndex(tables) if engine == "pandas" else None
@@ -158,7 +158,7 @@ def customer_base(
     if shared is not None and chunk_customers is not None:
         chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, shared))
     try:
-        status = customer_status(tables, as_of, cfg.labels, index=index)
+        status = customer_status(status_input(tables, as_of), as_of, cfg.labels, index=index)
     except BaseException:
         if chunks is not None:
             chunks.close()

@@ -32,6 +32,7 @@ from models.bundle import CustomerValueModel
 from models.explain import churn_probability_contributions, explain_with_raw, reason_choices
 from models.tiers import assign_tiers
 from pipelines.config import AppConfig
+from pipelines.engines.chunks import status_input
 from pipelines.engines.spill import ReasonSpill
 
 #: Event keys no scoring step reads once validation has checked them unique (orders keep `order_id`: the
@@ -102,6 +103,9 @@ def model_extras(
     if not bundle.config.use_btyd_features:
         return None, []
     from models.baselines import add_btyd_features
+
+    fetch = getattr(tables, "with_order_ids", None)  # a Spark load's driver keeps no orders' ids (issue 11)
+    tables = tables if fetch is None else fetch()
 
     ids = pd.Index(
         tables["orders"].loc[tables["orders"]["ordered_at"] < as_of, "customer_id"].unique()
@@ -204,7 +208,7 @@ def finish_scores(
     else:
         out = compact.sort_index()
     if status is None:
-        status = customer_status(tables, as_of, cfg.labels)
+        status = customer_status(status_input(tables, as_of), as_of, cfg.labels)
     status = status.set_index("customer_id")
     out.index = out.index.astype("str")
     if not out.index.equals(status.index):

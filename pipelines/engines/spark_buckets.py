@@ -11,8 +11,9 @@ every bucket, as the pandas chunks share it. No payload is cut or shipped by the
 
 What the driver still computes from the pandas tables (the Spark load collects them for `run_score`'s
 whole-base steps): the number of buckets (distinct customer ids, `features._engine.CustomerIndex`, as
-`plan_chunks`), each referred customer's referrer bucket (one entry per referred customer) and the company-wide
-revenue totals (`features.table.company_revenue`). Pandas tables given without Spark rows (`--mapping` reads
+`plan_chunks`; of the orders from a row per customer found by Spark, `chunks.status_input`), each referred
+customer's referrer bucket (one entry per referred customer) and the company-wide revenue totals
+(`features.table.company_revenue`). Pandas tables given without Spark rows (`--mapping` reads
 with pandas, API callers) are turned into the same union first (`pandas_union`, shipped by the driver).
 """
 

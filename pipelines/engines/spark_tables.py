@@ -9,7 +9,7 @@ in:  the accepted rows of every table, persisted in Spark (`accepted_union`: tab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,6 +71,69 @@ class SparkTables(dict):
             memo[as_of] = event_times_spark(self.accepted, set(self), as_of)
         return memo[as_of]
 
+    def status_tables(self, as_of: pd.Timestamp) -> Mapping[str, pd.DataFrame]:
+        """The tables `features.population.customer_status` and the chunk count (`spark_buckets.chunk_count`)
+        read at `as_of`: these, with the orders as one row per customer who has any (`last_orders_spark`: their
+        last order before as_of, missing when every one comes later), found by Spark. The statuses read of the
+        orders only which customers they name and each one's last order before as_of: the same statuses and
+        chunks, from a row per customer where the driver kept a customer id per order (issue 11). Themselves
+        without `accepted` (a training sample's tables keep every column). One job per as-of."""
+        if self.accepted is None or "orders" not in self:
+            return self
+        memo = self.__dict__.setdefault("_status_memo", {})
+        if as_of not in memo:
+            memo[as_of] = {
+                **self,
+                "orders": self._measured("status_orders_mb", last_orders_spark(self.accepted, as_of)),
+            }
+        return memo[as_of]
+
+    def with_order_ids(self) -> Mapping[str, pd.DataFrame]:
+        """These tables with the orders' customer ids, times and revenue of every order (`fetched_table`): the
+        input of the BTYD fit (`scoring.model_extras`) of a model with BTYD features, fetched from Spark for it
+        alone (the driver keeps no orders' customer ids, issue 11). Themselves without `accepted`."""
+        if self.accepted is None or "orders" not in self:
+            return self
+        keep = ["customer_id", "ordered_at", "revenue"]
+        orders = fetched_table(self.accepted, "orders", keep, (self.rows or {})["orders"])
+        return {**self, "orders": self._measured("btyd_orders_mb", orders)}
+
+    def example_rows(self, name: str) -> pd.DataFrame | None:
+        """The pandas table `name`'s first five rows (`first_rows_spark`): the example rows of a stop judged on a
+        table the driver keeps narrowed (the zero-revenue stop: it keeps the orders' time and revenue only). None
+        without `accepted` (a training sample's tables keep every column)."""
+        return None if self.accepted is None else first_rows_spark(self.accepted, name)
+
+    def _measured(self, key: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame`, its pandas memory added to `collected[key]` (the manifest's `driver_collected`)."""
+        if self.collected is not None:
+            mb = float(frame.memory_usage(deep=True).sum()) / 2**20
+            self.collected[key] = round(self.collected.get(key, 0.0) + mb, 6)
+        return frame
+
+    def early_life_tables(self, as_of: pd.Timestamp, early_days: int) -> Mapping[str, pd.DataFrame]:
+        """The tables `features.early_life.early_life_features` reads at `as_of` with `early_days` (or fewer):
+        these, with the orders and tickets (`EARLY_TABLES`, the early-life columns) of the customers who signed
+        up in the window only, fetched from Spark in the canonical order (`fetched_table`; the driver keeps no
+        early-life inputs, issue 11). The features read no other customer's orders or tickets: the same
+        features. Themselves without `accepted` (a training sample's tables keep every column)."""
+        customers = self.get("customers")
+        if self.accepted is None or customers is None or "signup_at" not in customers:
+            return self
+        from features.early_life import EARLY_LIFE_COLUMNS
+
+        at = pd.Timestamp(as_of)
+        signup = customers["signup_at"]
+        window = ((signup < at) & (signup >= at - pd.Timedelta(days=early_days))).to_numpy(dtype=bool)
+        ids = customers.loc[window, "customer_id"].dropna().astype("str").unique().tolist()
+        out = dict(self)
+        for name in EARLY_TABLES:
+            if name in self:
+                empty = (self.empty or {}).get(name, self[name])
+                keep = [c for c in EARLY_LIFE_COLUMNS[name] if c in empty and c != "order_id"]
+                out[name] = fetched_table(self.accepted, name, keep, (self.rows or {}).get(name, 0), ids)
+        return out
+
     def base_signature(self, as_of: pd.Timestamp) -> dict[str, str] | None:
         """`pipelines.history_identity.base_signature` of the whole orders, computed by Spark over `accepted`
         (the driver keeps no `order_id`); None without `accepted` (a training sample's tables keep it)."""
@@ -96,26 +159,30 @@ def empty_table(accepted: SparkDataFrame, name: str) -> pd.DataFrame:
 
 #: The tables with many rows per customer: the driver keeps only the columns of theirs its steps read.
 EVENT_TABLES = ("orders", "returns", "tickets", "invoices")
+#: Event tables whose early-life inputs (`features.early_life.EARLY_LIFE_COLUMNS`) the driver fetches for the
+#: customers in their first weeks only (`SparkTables.early_life_tables`): it keeps none of them.
+EARLY_TABLES = ("orders", "tickets")
 #: Event tables of which the driver keeps only the distinct customer ids (`driver_view`): its steps read only
 #: which customers they name (`features.population`'s statuses, the chunk count); their event times are counted
-#: by Spark (`SparkTables.later_events`), their amounts measured as they stream (`SparkTables.amount_scale`).
-ID_TABLES = ("returns", "invoices")
+#: by Spark (`SparkTables.later_events`, `latest_events`), their amounts measured as they stream
+#: (`SparkTables.amount_scale`), the tickets' early-life inputs fetched for the new customers alone.
+ID_TABLES = ("returns", "tickets", "invoices")
 
 
-def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
+def driver_columns(name: str, columns: Iterable[str], ids: bool = False) -> list[str]:
     """Of table `name`'s validated `columns`, those the Spark driver keeps for `run_score`'s whole-base steps.
 
-    The event tables (`EVENT_TABLES`, most of the rows) keep their customer ids (`features.population`'s
-    statuses), event times (statuses, the as-of and staleness checks, later events, the company totals, the
-    seasonal note), orders' revenue (`DRIVER_AMOUNTS`) and the early-life features' inputs
-    (`features.early_life.EARLY_LIFE_COLUMNS`, new customers) but `order_id` (read there only to order ties,
-    which the canonical row order settles); their other columns are read only by the features, which the
-    executors build from Spark's rows, or are measured as they stream in (the typical amounts,
-    `features.contract.SCALE_COLUMNS`: `SparkTables.amount_scale`). The other tables (a row per customer or
-    fewer: the profile's attributes, managers, referrals) keep every column but the unread ones
-    (`unread_columns`)."""
+    The event tables (`EVENT_TABLES`, most of the rows) keep their event times (the first and last order, the
+    company totals, the seasonal note) and orders' revenue (`DRIVER_AMOUNTS`), and, but for the orders
+    (`NO_ID_TABLES`), their customer ids (`features.population`'s statuses); their other columns are read only by the features,
+    which the executors build from Spark's rows, or by the early-life features of the customers in their first
+    weeks, fetched for them alone (`SparkTables.early_life_tables`: orders' promo, tickets' effort), or are
+    measured as they stream in (the typical amounts, `features.contract.SCALE_COLUMNS`:
+    `SparkTables.amount_scale`). The other tables (a row per customer or fewer: the profile's attributes,
+    managers, referrals) keep every column but the unread ones (`unread_columns`). `ids`: the orders keep their
+    customer ids too (data without a customers table: the load's case-twin stop counts the orders naming each
+    spelling, `features.crossrefs.check_case_twins`)."""
     from features.contract import EVENT_TIME_COLUMNS
-    from features.early_life import EARLY_LIFE_COLUMNS
     from features.population import CUSTOMER_ID_COLUMNS
     from pipelines.engines.scoring import unread_columns
 
@@ -125,19 +192,16 @@ def driver_columns(name: str, columns: Iterable[str]) -> list[str]:
         return [c for c in columns if c not in unread]
     if name in ID_TABLES:
         return [c for c in columns if c in CUSTOMER_ID_COLUMNS.get(name, ())]
-    read = {
-        *CUSTOMER_ID_COLUMNS.get(name, ()),
-        *EVENT_TIME_COLUMNS.get(name, ()),
-        *DRIVER_AMOUNTS.get(name, ()),
-        *(c for c in EARLY_LIFE_COLUMNS.get(name, ()) if (name, c) != ("orders", "order_id")),
-    }
+    own = () if name in NO_ID_TABLES and not ids else CUSTOMER_ID_COLUMNS.get(name, ())
+    read = {*own, *EVENT_TIME_COLUMNS.get(name, ()), *DRIVER_AMOUNTS.get(name, ())}
     return [c for c in columns if c in read and c not in unread]
 
 
-def driver_view(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+def driver_view(name: str, frame: pd.DataFrame, ids: bool = False) -> pd.DataFrame:
     """What the Spark driver keeps of table `name`'s validated rows `frame` (a batch, or the whole table): its
-    `driver_columns`, and of `ID_TABLES` only the distinct customer ids (first seen first, a fresh index)."""
-    kept = frame[driver_columns(name, frame.columns)]
+    `driver_columns` (`ids`: with the orders' customer ids), and of `ID_TABLES` only the distinct customer ids
+    (first seen first, a fresh index)."""
+    kept = frame[driver_columns(name, frame.columns, ids)]
     return kept.drop_duplicates(ignore_index=True) if name in ID_TABLES else kept
 
 
@@ -184,9 +248,14 @@ def signature_spark(accepted: SparkDataFrame, as_of: pd.Timestamp) -> dict[str, 
     return lowest_of([{r["key"]: r["digest"] for r in rows}])
 
 
-#: The amounts the driver's whole-base steps read beside the early-life features (`features.table.company_revenue`,
-#: BTYD: `pipelines.engines.scoring.model_extras`, `loading.check_after_first_order`'s zero-revenue stop).
+#: The amounts the driver's whole-base steps read (`features.table.company_revenue`,
+#: `loading.check_after_first_order`'s zero-revenue stop).
 DRIVER_AMOUNTS: dict[str, tuple[str, ...]] = {"orders": ("revenue",)}
+#: Event tables of which the driver keeps no customer id (`driver_columns`): it keeps every order's time and
+#: revenue (the company totals, the first and last order, the seasonal note) but reads which customer ordered
+#: only for the statuses and the chunk count (`SparkTables.status_tables`: a row per customer, from Spark) and
+#: the BTYD fit (`SparkTables.with_order_ids`: fetched for a model with BTYD features, for its fit).
+NO_ID_TABLES = ("orders",)
 
 
 def shown_rows(frame: SparkDataFrame, name: str) -> pd.DataFrame:
@@ -226,23 +295,38 @@ def paid_at_stop(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralErro
 STREAM_ROWS = 1_000_000
 
 
-def canonical_batches(accepted: SparkDataFrame, name: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """Table `name`'s accepted rows (`rows` of them) streamed to the driver in the pandas loader's canonical order
-    (`features.row_order.sort_columns`: each ascending, missing last; ties in source order, `ROW`): sorted on
-    the executors (range-partitioned when over `STREAM_ROWS`), the sorted partitions fetched one at a time
-    (`toLocalIterator`, a job each) as Arrow record batches. Spark compares text as UTF-8 bytes, timestamps as
-    instants: Python's and the pandas sort's order (tested by the fingerprints being equal)."""
+def canonical_batches(
+    accepted: SparkDataFrame,
+    name: str,
+    rows: int,
+    keep: Sequence[str] | None = None,
+    ids: Collection[str] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Table `name`'s accepted rows (`rows` of them, or at most so many) streamed to the driver in the pandas
+    loader's canonical order (`features.row_order.sort_columns`: each ascending, missing last; ties in source
+    order, `ROW`): sorted on the executors (range-partitioned when over `STREAM_ROWS`), the sorted partitions
+    fetched one at a time (`toLocalIterator`, a job each) as Arrow record batches. Spark compares text as UTF-8
+    bytes, timestamps as instants: Python's and the pandas sort's order (tested by the fingerprints being equal).
+    `keep`: only these columns come (besides `TABLE` and `ROW`; sorted by all of them first); `ids`: only the rows
+    of these customers (`chunks.CUSTOMER_TABLES`' id column), in the same order as among all rows."""
     import pyarrow as pa
     from pyspark.sql import functions as F
 
     from features.row_order import sort_columns
+    from pipelines.engines.chunks import CUSTOMER_TABLES
 
     own = [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
-    frame = accepted.filter(F.col(TABLE) == name).select(TABLE, ROW, *[_q(c) for c in own])
+    frame = accepted.filter(F.col(TABLE) == name)
+    if ids is not None:
+        frame = frame.filter(F.col(_q(f"{name}|{VAL}{CUSTOMER_TABLES[name]}")).isin(sorted(ids)))
+    frame = frame.select(TABLE, ROW, *[_q(c) for c in own])
     by = sort_columns(name, [c.split("|" + VAL, 1)[1] for c in own])
     keys = [F.col(_q(f"{name}|{VAL}{c}")).asc_nulls_last() for c in by] + [F.col(ROW).asc()]
     parts = -(-rows // STREAM_ROWS)
     frame = frame.repartitionByRange(parts, *keys) if parts > 1 else frame.coalesce(1)
+    frame = frame.sortWithinPartitions(*keys)
+    if keep is not None:  # a projection keeps each partition's order
+        frame = frame.select(TABLE, ROW, *[_q(f"{name}|{VAL}{c}") for c in keep])
 
     def ipc(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -251,8 +335,64 @@ def canonical_batches(accepted: SparkDataFrame, name: str, rows: int) -> Iterato
                 writer.write_batch(batch)
             yield pa.RecordBatch.from_arrays([pa.array([sink.getvalue().to_pybytes()], pa.binary())], ["ipc"])
 
-    for row in frame.sortWithinPartitions(*keys).mapInArrow(ipc, "ipc binary").toLocalIterator():
+    for row in frame.mapInArrow(ipc, "ipc binary").toLocalIterator():
         yield from pa.ipc.open_stream(pa.py_buffer(row["ipc"]))
+
+
+def last_orders_spark(accepted: SparkDataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """On the executors (one aggregation job): per customer id of the accepted orders, their last order before
+    `as_of` (missing when none is before it), as the validated orders' `customer_id` and `ordered_at` columns, one
+    row per customer, ordered by id (`SparkTables.status_tables`)."""
+    from pyspark.sql import functions as F
+
+    cid, t = (f"orders|{VAL}{c}" for c in ("customer_id", "ordered_at"))
+    at = F.lit(str(as_of)).cast("timestamp_ntz")
+    last = (
+        accepted.filter(F.col(TABLE) == "orders")
+        .groupBy(F.col(_q(cid)).alias(cid))
+        .agg(F.max(F.when(F.col(_q(t)) < at, F.col(_q(t)))).alias(t))
+        .toArrow()
+    )  # sorted here, not by Spark (a range sort costs a sampling job)
+    return validated_columns(last.to_pandas(), "orders").sort_values("customer_id", ignore_index=True)
+
+
+def first_rows_spark(accepted: SparkDataFrame, name: str, n: int = 5) -> pd.DataFrame:
+    """The first `n` of table `name`'s accepted rows in the pandas loader's canonical order (`canonical_batches`'
+    order), every column, validated, indexed by their position among the accepted rows in source order: the
+    pandas table's `head(n)`. Two jobs: the rows (Spark's take-ordered), their positions (one aggregation)."""
+    from pyspark.sql import functions as F
+
+    from features.row_order import sort_columns
+
+    own = [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
+    frame = accepted.filter(F.col(TABLE) == name)
+    by = sort_columns(name, [c.split("|" + VAL, 1)[1] for c in own])
+    keys = [F.col(_q(f"{name}|{VAL}{c}")).asc_nulls_last() for c in by] + [F.col(ROW).asc()]
+    first = frame.select(ROW, *[_q(c) for c in own]).orderBy(*keys).limit(n).toArrow().to_pandas()
+    table = validated_columns(first, name)
+    if len(first):
+        at = [int(r) for r in first[ROW]]
+        before = [F.sum(F.when(F.col(ROW) < p, 1).otherwise(0)).alias(f"p{i}") for i, p in enumerate(at)]
+        counts = frame.agg(*before).collect()[0]
+        table.index = pd.Index([int(counts[f"p{i}"]) for i in range(len(at))], dtype=np.int64)
+    return table
+
+
+def fetched_table(
+    accepted: SparkDataFrame, name: str, keep: Sequence[str], rows: int, ids: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Of table `name`'s accepted rows (`rows` in all), the `keep` columns (of customers `ids` only when given),
+    validated, in the pandas loader's canonical order (`canonical_batches`), a fresh index; no job for no ids.
+    The early-life features' inputs of the customers in their first weeks (`SparkTables.early_life_tables`), the
+    BTYD fit's orders (`SparkTables.with_order_ids`)."""
+    empty = empty_table(accepted, name)[list(keep)]
+    if ids is not None and not ids:
+        return empty
+    got = [
+        validated_columns(b.to_pandas(), name)[list(keep)]
+        for b in canonical_batches(accepted, name, rows, keep, ids)
+    ]
+    return pd.concat([empty, *got], ignore_index=True) if got else empty
 
 
 def accepted_tables(
@@ -279,7 +419,11 @@ def accepted_tables(
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
-        keep = list(empty.columns) if every_column else driver_columns(name, empty.columns)
+        keep = (
+            list(empty.columns)
+            if every_column
+            else driver_columns(name, empty.columns, ids="customers" not in accepted_rows)
+        )
         tables.empty[name] = empty.drop(columns=unread_columns(name, empty.columns))
         rows, kept, positions = 0, [], []
         scaled = [c for t, c in SCALE_COLUMNS if t == name and c in empty.columns]

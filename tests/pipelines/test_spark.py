@@ -252,7 +252,6 @@ def test_the_spark_drivers_columns_give_its_whole_base_steps_the_pandas_results(
     (`spark_tables.driver_columns`); on the demo those steps give the same results from them as from the tables
     the pandas engine holds (personal columns and unread keys dropped), so a step that starts reading another
     column fails here, not silently on Spark."""
-    from features.early_life import early_life_features
     from features.population import customer_status
     from features.seasonal import seasonal_history_note
     from features.table import company_revenue
@@ -274,25 +273,37 @@ def test_the_spark_drivers_columns_give_its_whole_base_steps_the_pandas_results(
     } & set(kept["orders"])
     assert sum(t.shape[1] for t in kept.values()) < sum(t.shape[1] for t in full.values()) - 6
     # issue 11: nor the orders' ids (the early-life features order ties by the canonical row order); of the
-    # returns and invoices only the distinct customer ids (their typical amount is measured as they stream,
-    # `SparkTables.amount_scale`; their later events counted by Spark, `SparkTables.later_events`)
+    # returns, tickets and invoices only the distinct customer ids (their typical amount is measured as they
+    # stream, `SparkTables.amount_scale`; their later and latest events found by Spark, `SparkTables.later_events`)
     assert "order_id" in full["orders"] and "order_id" not in kept["orders"]
-    for name in ("returns", "invoices"):
+    for name in ("returns", "tickets", "invoices"):
         assert list(kept[name].columns) == ["customer_id"] and len(kept[name]) < len(full[name])
     assert (
         "amount" in full["invoices"] and "amount" not in kept["invoices"] and "amount" not in kept["returns"]
     )
+    # nor the early-life inputs (orders' promo, tickets' effort): fetched from Spark for the customers in their
+    # first weeks alone (`SparkTables.early_life_tables`, tested in test_spark_input.py)
+    assert {"promo"} <= set(full["orders"]) and not {"promo"} & set(kept["orders"])
+    assert "effort_minutes" in full["tickets"] and "opened_at" in full["tickets"]
     as_of = pd.Timestamp("2025-01-01")
-    attributes = [c for c in ("segment", "size", "region", "acquisition_channel") if c in full["customers"]]
+    # nor the orders' customer ids: the statuses and the chunk count read a row per customer with their last order
+    # before the as-of instead (`SparkTables.status_tables`, found by Spark; here its pandas equal)
+    assert list(kept["orders"]) == ["ordered_at", "revenue"]
+    o = full["orders"]
+    last = o["ordered_at"].where(o["ordered_at"] < as_of).groupby(o["customer_id"]).max()
+    by_customer = {**kept, "orders": pd.DataFrame({"customer_id": last.index, "ordered_at": last.to_numpy()})}
+    assert len(by_customer["orders"]) < len(o) / 3
+    pd.testing.assert_frame_equal(
+        customer_status(full, as_of, cfg.labels), customer_status(by_customer, as_of, cfg.labels)
+    )
+    assert chunk_count(full, 200) == chunk_count(by_customer, 200)
     for step in (
-        lambda t: customer_status(t, as_of, cfg.labels),
-        lambda t: early_life_features(t, as_of, 120, attributes),
         lambda t: company_revenue(t, as_of, cfg.features),
         last_order,
         lambda t: seasonal_history_note(
             t["orders"]["ordered_at"], as_of, [], cfg.features.windows_days, None
         ),
-        lambda t: (chunk_count(t, 200), referrer_buckets(t, n_chunks_for(len(t["customers"]), 200))),
+        lambda t: referrer_buckets(t, n_chunks_for(len(t["customers"]), 200)),
     ):
         a, b = step(full), step(kept)
         if isinstance(a, pd.DataFrame):

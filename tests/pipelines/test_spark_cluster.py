@@ -254,8 +254,11 @@ def test_spark_profile_inputs_file_equals_pandas(cli_run, default_scores):
         # emptied-`invoices.paid_at` stop over the whole invoices (`spark_tables.paid_at_stop`) and the events on
         # or after the as-of with the latest events before it (`SparkTables.later_events` and `latest_events`, one
         # aggregation: the driver keeps no returns' or invoices' times) and the
-        # history signature's sampled orders (`SparkTables.base_signature`: the driver keeps no order ids)
-        "spark_tables": len(list((cli_run.root / "data").glob("*.parquet"))) + 3,
+        # history signature's sampled orders (`SparkTables.base_signature`: the driver keeps no order ids), the
+        # statuses' last order per customer (`SparkTables.status_tables`: the driver keeps no orders' customer
+        # ids) and the new customers' orders and tickets (`SparkTables.early_life_tables`: it keeps no early-life
+        # inputs; one sorted partition each on the demo)
+        "spark_tables": len(list((cli_run.root / "data").glob("*.parquet"))) + 3 + 3,
         "spark_engine": 2,
         "spark_tiers": 2,
     }

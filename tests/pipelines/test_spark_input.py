@@ -66,8 +66,11 @@ def _assert_driver_tables(got, expected) -> None:
     from pipelines.fingerprint import data_fingerprint
 
     assert got.tables.fingerprint == data_fingerprint(expected.tables)
+    ids = (
+        "customers" not in expected.tables
+    )  # then the orders keep their ids (the case-twin stop counts them)
     for name, table in expected.tables.items():
-        pd.testing.assert_frame_equal(got.tables[name], driver_view(name, table), check_exact=True)
+        pd.testing.assert_frame_equal(got.tables[name], driver_view(name, table, ids), check_exact=True)
 
 
 @pytest.mark.spark
@@ -214,6 +217,45 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert shipped["orders"].index.tolist() == list(range(len(tables["orders"])))[::-1]
     for name, table in narrowed.items():
         pd.testing.assert_frame_equal(shipped[name].reset_index(drop=True), table, check_exact=True)
+    # issue 11: the driver keeps no early-life input (orders' promo); the new customers' features read the orders of
+    # the customers who signed up in the window, fetched from Spark for them alone (range-partitioned here too)
+    from features.early_life import early_life_features
+
+    assert "promo" in tables["orders"] and "promo" not in got.tables["orders"]
+    as_of = pd.Timestamp("2024-02-02")
+    early = got.tables.early_life_tables(as_of, 500)
+    assert early["orders"]["customer_id"].tolist() == [
+        "C1",
+        "C1",
+        "C2",
+        "C4",
+    ]  # canonical order, C3's rejected
+    pd.testing.assert_frame_equal(
+        early_life_features(early, as_of, 500, ()),
+        early_life_features(tables, as_of, 500, ()),
+        check_exact=True,
+    )
+    assert early_life_features(early, as_of, 500, ())["early_promo_share"].notna().any()
+    assert got.tables.early_life_tables(as_of, 30)["orders"].empty  # nobody signed up in the window: no job
+    # nor the orders' customer ids: the statuses (and the chunk count) read a row per customer with their last
+    # order before the as-of, found by Spark; a BTYD fit fetches the orders' ids, times and revenue for itself
+    from features.population import customer_status
+    from pipelines.engines.spark_buckets import chunk_count
+
+    assert "customer_id" in tables["orders"] and "customer_id" not in got.tables["orders"]
+    for at in (as_of, pd.Timestamp("2024-02-01 12:00"), pd.Timestamp("2030-01-01")):
+        by_customer = got.tables.status_tables(at)
+        assert by_customer["orders"]["customer_id"].tolist() == ["C1", "C2", "C4"]
+        pd.testing.assert_frame_equal(
+            customer_status(by_customer, at, CFG.labels), customer_status(tables, at, CFG.labels)
+        )
+        assert chunk_count(by_customer, 2) == chunk_count(tables, 2)
+    assert got.tables.collected["status_orders_mb"] > 0  # what the driver received, in the manifest
+    pd.testing.assert_frame_equal(
+        got.tables.with_order_ids()["orders"],
+        tables["orders"][["customer_id", "ordered_at", "revenue"]].reset_index(drop=True),
+        check_exact=True,
+    )
 
 
 @pytest.mark.spark
@@ -232,7 +274,7 @@ def test_a_table_can_be_a_directory_of_part_files(spark, tmp_path):
     assert b.result.report == a.result.report
     from pipelines.engines.spark_tables import driver_view  # the driver keeps no order_id (issue 11)
 
-    key = ["customer_id", "ordered_at", "revenue"]
+    key = ["ordered_at", "revenue"]  # nor, with a customers table, the orders' customer ids
     pd.testing.assert_frame_equal(
         b.tables["orders"].sort_values(key).reset_index(drop=True),
         driver_view("orders", a.tables["orders"]).sort_values(key).reset_index(drop=True),
@@ -1344,6 +1386,39 @@ def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp
     assert "no value on any of the 3 invoices, 2 of them due before the last order" in head
     assert str(spark_error.value).startswith(head)
     assert "I1" in str(spark_error.value) and "I3" not in str(spark_error.value)  # the invoices due
+
+
+@pytest.mark.spark
+def test_the_zero_revenue_stop_on_spark_shows_the_pandas_example_rows(spark, tmp_path):
+    """Revenue 0 on every accepted order stops `run_score` on both engines with the same message, example rows
+    included: the pandas table's first five rows in its canonical order at their positions among the accepted rows,
+    fetched from Spark (`SparkTables.example_rows`; was: the driver's orders, which keep their time and revenue only,
+    issue 11)."""
+    from pipelines.engines.spark_input import load_spark
+    from pipelines.loading import check_after_first_order
+
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(1, 9)],
+            "customer_id": ["C1", "C2", "C1", "C3", "C2", "C4", "C1", "C3"],
+            "ordered_at": ["2024-03-05", "2024-01-02", "2024-02-01", "2024-01-02", "2024-04-01", "2024-01-01",
+                           "2024-02-10", "2024-01-03"],
+            "revenue": ["0", "0", "-1", "0", "0", "0", "0", "0"],
+        }
+    )  # fmt: skip
+    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4"]})
+    data = _write(tmp_path / "data", orders=orders, customers=customers)
+    expected = load_data(data, currency=CFG.data.currency).tables
+    got = load_spark(spark, data, CFG)[0].tables
+    assert "customer_id" not in got["orders"] and len(got["orders"]) == 7  # the negative revenue rejected
+    errors = []
+    for tables in (expected, got):
+        with pytest.raises(StructuralError) as error:
+            check_after_first_order(tables, pd.Timestamp("2024-06-01"), "score")
+        errors.append(str(error.value))
+    got.accepted.unpersist()
+    assert "0 on every one of the 7 accepted orders" in errors[0] and "C4" in errors[0]
+    assert errors[1] == errors[0]
 
 
 @pytest.mark.spark
