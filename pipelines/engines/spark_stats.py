@@ -126,7 +126,9 @@ def merge_stats(long: pd.DataFrame, n_columns: int, dates: list[int]) -> pd.Data
         first = keyed[keyed["key"] == f"E{i}"].groupby(group)["at"].agg(list)
         out[f"E{i}"] = [first.get(g, []) for g in wide.index]
         front = keyed[keyed["key"] == f"F{i}"].groupby(group)["at"].min()
-        out[f"F{i}"] = pd.Series([front.get(g, pd.NaT) for g in wide.index], dtype="datetime64[ns]").to_numpy()
+        out[f"F{i}"] = pd.Series(
+            [front.get(g, pd.NaT) for g in wide.index], dtype="datetime64[ns]"
+        ).to_numpy()
     for name, _, _ in _bit_keys(n_columns):
         out[name] = wide[name].to_numpy(dtype=np.int64) if name in wide else zeros
     stats = pd.concat([wide.index.to_frame(index=False), pd.DataFrame(out)], axis=1)

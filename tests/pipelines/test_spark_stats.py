@@ -21,7 +21,9 @@ def _batch(rows: list[tuple]) -> pd.DataFrame:
             frame[mask] = 0
     date = frame.pop("date").astype("datetime64[ns]")
     frame["__e1"] = date.where(frame[FIRST].to_numpy() & 2 > 0)
-    frame["__f1"] = date.where(frame[FRONTIER].fillna(0).to_numpy(dtype=np.int64) & 2 > 0)  # a missing mask: 0
+    frame["__f1"] = date.where(
+        frame[FRONTIER].fillna(0).to_numpy(dtype=np.int64) & 2 > 0
+    )  # a missing mask: 0
     return frame
 
 
