@@ -24,11 +24,9 @@ from pipelines.csv_reading import (
     check_duplicate_names,
     first_bad_byte,
     not_utf8,
-    ragged_rows_error,  # noqa: F401 (the Spark engine imports it from here)
     read_csv_text,
     release_arrow_memory,
 )
-from pipelines.csv_reading import check_csv_header as _check_csv_header  # noqa: F401 (the Spark engine's import)
 from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import (

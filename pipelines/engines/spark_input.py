@@ -392,7 +392,7 @@ _FAILED_READ = re.compile(r"FAILED_READ_FILE[^\n]*?reading file (\S+?)\.?\s", re
 def unreadable_files() -> Iterator[None]:
     """A file Spark cannot parse while the checks run (a CSV row with more or fewer fields than the header, a
     damaged Parquet page) as a `StructuralError` naming the file, like the pandas reader's, instead of a Java
-    trace; for a local CSV file with such rows, the pandas engine's own message (`pipelines.io.ragged_rows_error`:
+    trace; for a local CSV file with such rows, the pandas engine's own message (`pipelines.csv_reading.ragged_rows_error`:
     how many rows, examples with their source rows)."""
     try:
         yield
@@ -405,7 +405,7 @@ def unreadable_files() -> Iterator[None]:
         where = found.group(1)
         local = Path(where.removeprefix("file://").removeprefix("file:"))
         if where.endswith(".csv") and _is_local(where) and local.is_file():
-            from pipelines.io import ragged_rows_error
+            from pipelines.csv_reading import ragged_rows_error
 
             ragged = ragged_rows_error(local)  # the pandas engine's message: how many rows, examples
             if ragged is not None:

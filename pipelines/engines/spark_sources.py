@@ -176,7 +176,8 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     """One table as read: CSV with every column as text (as the pandas engine reads it), Parquet as stored."""
     from pyspark.sql import functions as F
 
-    from pipelines.io import _check_csv_header, check_not_empty
+    from pipelines.csv_reading import check_csv_header
+    from pipelines.io import check_not_empty
 
     if (
         source.fmt == "csv"
@@ -184,7 +185,7 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
         and source.local_files[0].name == Path(source.path).name
     ):
         check_not_empty(source.local_files[0])  # one file, not a part: empty, as the pandas engine says
-    headers = {path: _check_csv_header(path) for path in source.local_files if source.fmt == "csv"}
+    headers = {path: check_csv_header(path) for path in source.local_files if source.fmt == "csv"}
     check_parts_agree(name, source, headers)
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # see `nanosecond_columns`
     try:
@@ -217,7 +218,7 @@ def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]])
     taken for a customer id, exit 0), and every Parquet part with one part's schema (a column only some parts
     have dropped from all, or left empty in the others). A Parquet column stored as another kind of type in
     another part (text in one, numbers in another) is named too, instead of Spark's failure to read the file.
-    `headers`: each CSV part's header (`pipelines.io._check_csv_header`; [] when it cannot tell)."""
+    `headers`: each CSV part's header (`pipelines.csv_reading.check_csv_header`; [] when it cannot tell)."""
     import pyarrow.parquet as pq
 
     parts = source.local_files
