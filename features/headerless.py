@@ -76,8 +76,10 @@ def header_below(text: str) -> tuple[int, list[str]] | None:
     and the run stopped with a message about something else: rows not matching a header of 1 or 2 columns ("an
     unquoted comma?"), a duplicate column name `''` (the padding), or a first line that "is a data row". Found
     when the first non-empty line of `text` (a file's first block) names no contract column and one of the next
-    `PREAMBLE_LINES` names two or more (`features.names.name_key`: `Customer ID` too): (its line number, the
-    contract-named cells, shown short), else None. A `sep=` first line has its own message."""
+    `PREAMBLE_LINES` is a contract header (`_contract_header`) that the first line is no header above
+    (`_no_header_above`): (its line number, the contract-named cells, shown short), else None. A `sep=` first
+    line has its own message. A foreign header (`Kundennr,Kanal,Typ`) above a row of values that are contract
+    names (`1,Email,Promo`) is a header with its data: never called a preamble (round 18's first version was)."""
     import csv
     import io
 
@@ -93,13 +95,40 @@ def header_below(text: str) -> tuple[int, list[str]] | None:
                 if row:
                     if any(name_key(c) in known for c in row) or row[0].strip().lower().startswith("sep="):
                         return None
-                    first = reader.line_num
+                    first, first_row = reader.line_num, row
                 continue
             if reader.line_num > first + PREAMBLE_LINES:
                 return None
-            named = [shown_name(c) for c in row if name_key(c) in known]
-            if len(named) >= 2:
-                return reader.line_num, named
+            if _contract_header(row) and _no_header_above(first_row, row):
+                return reader.line_num, [shown_name(c) for c in row if name_key(c) in known]
     except csv.Error:
         return None
     return None
+
+
+def _contract_header(row: list[str]) -> bool:
+    """Whether a line is a contract table's header: two or more cells naming one table's columns, its id or a
+    date column among them (`customer_id`, `Ordered At`: names no value holds, where `Email`, `Promo`, `Phone`,
+    `Channel`, `Kind` are category values too), and no cell that is a value (a date, a number, an e-mail)."""
+    from features.contract import TABLES
+    from features.names import name_key
+
+    shown, emails = value_like_header_cells(row)
+    if shown or emails:
+        return False
+    keys = {name_key(c) for c in row}
+    for table in TABLES.values():
+        named = [c for c in table.columns if name_key(c.name) in keys]
+        if len(named) >= 2 and any(c.kind in ("id", "timestamp") for c in named):
+            return True
+    return False
+
+
+def _no_header_above(first: list[str], header: list[str]) -> bool:
+    """Whether the first line is no header above `header`: fewer non-empty cells (a title, a title padded with
+    commas by a sheet), a cell that is a value or holds a date (a filter's `From,2021-01-01`, `generated
+    2024-01-31`). A line of as many names (`Kundennr,Kanal,Typ,Betrag`) is a header, whatever its rows hold."""
+    shown, emails = value_like_header_cells(first)
+    if shown or emails or any(_DATE.search(c) for c in first):
+        return True
+    return sum(1 for c in first if c.strip()) < sum(1 for c in header if c.strip())

@@ -48,17 +48,44 @@ def test_lines_above_the_csv_header_are_named_for_what_they_are(tmp_path, above,
     assert "Orders export" not in str(err.value) and "2021-01-01" not in str(err.value)
 
 
-def test_a_file_without_lines_above_its_header_still_reads():
+def test_a_file_without_lines_above_its_header_still_reads(tmp_path):
     """Not over-read: a blank first line (Arrow skips it), a `sep=,` hint (its own stop), a header-less file (its
-    own stop) keep their behaviour."""
-    import tempfile
+    own stop: its first line "is a data row") keep their behaviour."""
+    from pipelines.io import load_data, read_file
 
+    assert len(read_file(_orders_csv(tmp_path / "a", "\n"))) == 5
+    with pytest.raises(StructuralError, match="separator hint"):
+        read_file(_orders_csv(tmp_path / "b", "sep=,\n"))
+    headerless = tmp_path / "c" / "orders.csv"
+    headerless.parent.mkdir()
+    headerless.write_text(raw_orders(5).to_csv(index=False, header=False))
+    with pytest.raises(StructuralError, match="its first line is a data row, not a header"):
+        load_data(headerless.parent)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kundennr,Kanal,Typ,Betrag\n1,Email,Promo,10\n",  # a channel and a kind that are contract names
+        "Kunde,Kontakt1,Kontakt2,Kontakt3\nK1,Email,Phone,Web\nK2,Phone,Email,\n",
+        "Land,Art,Weg\nDE,discount,email\nFR,promo,phone\n",  # lower case, a header of three
+        "Tabelle,Spalte1,Spalte2\norders,order_id,customer_id\n",  # a field list: its rows name a header
+    ],
+    ids=["channel-and-kind", "contact-ways", "lower-case-values", "field-list"],
+)
+def test_a_foreign_header_above_values_named_like_contract_columns_still_reads(tmp_path, text):
+    """A mapping source's own header (`Kundennr,Kanal,Typ,Betrag`) above rows whose values are contract names
+    (`Email`, `Promo`, `Phone`, `discount`: a channel, a kind): was "its header is line 2 (Email, Promo), below 1
+    line(s) that are no header", the file refused. A line is a header below a preamble only when it names one
+    table's id or date column and holds no value, and the first line is no header above it (fewer cells, or a
+    value such as a filter's date)."""
     from pipelines.io import read_file
 
-    with tempfile.TemporaryDirectory() as tmp:
-        assert len(read_file(_orders_csv(Path(tmp) / "a", "\n"))) == 5
-        with pytest.raises(StructuralError, match="separator hint"):
-            read_file(_orders_csv(Path(tmp) / "b", "sep=,\n"))
+    path = tmp_path / "kunden.csv"
+    path.write_text(text)
+    frame = read_file(path)
+    assert list(frame.columns) == text.split("\n")[0].split(",")
+    assert len(frame) == text.count("\n") - 1
 
 
 @pytest.mark.spark
