@@ -93,7 +93,7 @@ REPEAT = "__repeat"
 DATED = "__dated"  # bit i: dated and accepted when the rule looks at column i
 FIRST = "__first"  # ... and among the earliest dates of its batch (`spark_stops.early_rows`)
 FRONTIER = "__frontier"  # ... the latest of those, when its batch holds later dates
-#: Row masks summed per contract column by `_stats` (aggregate prefix -> column; `E`, `F` and `u` are its other
+#: Row masks summed per contract column by `spark_stats.column_stats` (aggregate prefix -> column; `E`, `F` and `u` are its other
 #: aggregates: the earliest dates, the frontier, the unknown references).
 MASKS = {
     "g": GIVEN, "b": BAD, "p": PLACEHOLDER, "l": LOCALE, "L": LARGE, "n": NEGATIVE, "z": NONZERO, "r": RATED,
@@ -140,13 +140,62 @@ def _wide(table: str, column: str) -> str:
     return f"{table}|{column}"
 
 
-def bucket_rows(frame: pd.DataFrame, name: str, n_buckets: int) -> pd.DataFrame:
-    """Checked rows of table `name` with their customer bucket (and role); a referral row twice (see module)."""
+def _murmur3_int(value: int, seed: int = 42) -> int:
+    """Spark's hash of an int column (`Murmur3Hash`: `Murmur3_x86_32.hashInt`, seed 42), which `HashPartitioning`
+    takes modulo the partitions to place a row."""
+    mask = 0xFFFFFFFF
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (32 - r))) & mask
+
+    k1 = rotl((value & mask) * 0xCC9E2D51 & mask, 15) * 0x1B873593 & mask
+    h1 = (rotl(seed ^ k1, 13) * 5 + 0xE6546B64) & mask
+    h1 ^= 4
+    h1 = (h1 ^ (h1 >> 16)) * 0x85EBCA6B & mask
+    h1 = (h1 ^ (h1 >> 13)) * 0xC2B2AE35 & mask
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 >> 31 else h1
+
+
+def bucket_slots(n_buckets: int) -> list[int]:
+    """Per bucket b (0 .. n_buckets - 1), the int that the rows of bucket b are grouped by: one whose Spark hash
+    partition among `n_buckets` shuffle partitions is b, so each bucket is a task of its own. Grouped by b itself,
+    Spark's hash put buckets 0 and 1 of 2 both in partition 1 (and 8 buckets in 5 partitions): on `local[2]` one
+    core ran the whole bucket step (`check_bucket`, the returns' `judge_returns`) while the other idled."""
+    slots: list[int | None] = [None] * n_buckets
+    key, free = 0, n_buckets
+    while free:
+        at = _murmur3_int(key) % n_buckets
+        if slots[at] is None:
+            slots[at], free = key, free - 1
+        key += 1
+    return [int(s) for s in slots if s is not None]
+
+
+def slot_of(bucket: Any, slots: list[int]) -> Any:
+    """A Spark column: the slot (`bucket_slots`) of an int column of buckets 0 .. len(slots) - 1."""
+    from pyspark.sql import functions as F
+
+    return F.element_at(F.array(*[F.lit(s) for s in slots]), bucket.cast("int") + 1)
+
+
+def every_slot(slots: list[int]) -> Any:
+    """A Spark column: every slot, one row each (`explode`): a row that goes to every bucket."""
+    from pyspark.sql import functions as F
+
+    return F.explode(F.array(*[F.lit(s) for s in slots]))
+
+
+def bucket_rows(frame: pd.DataFrame, name: str, slots: list[int]) -> pd.DataFrame:
+    """Checked rows of table `name` with their customer bucket's slot (`bucket_slots`) and role; a referral row
+    twice (see module)."""
     from pipelines.engines.chunks import CUSTOMER_TABLES, customer_buckets
+
+    keys = np.asarray(slots, dtype=np.int32)
 
     def of(column: str) -> np.ndarray:
         ids = frame[VAL + column].astype(object).where(frame[VAL + column].notna(), "")
-        return customer_buckets(ids.to_numpy(dtype=object), n_buckets).astype(np.int32)
+        return keys[customer_buckets(ids.to_numpy(dtype=object), len(slots))]
 
     if name == "referrals":
         referred = frame.assign(**{BUCKET: of("referred_id"), ROLE: np.int32(0)})
@@ -303,7 +352,7 @@ def check_bucket(
     )
 
 
-def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
+def last_order_rows(orders: SparkDataFrame, slots: list[int]) -> SparkDataFrame:
     """Rows tagged `LAST_ORDER` for every bucket: per input partition, the latest `ordered_at` of the orders
     accepted so far (row checks and duplicate `order_id`, as `validate_tables` takes it); the buckets take the
     maximum for `features.crossrefs.far_future`. No job of its own (a collect or a broadcast would start one)."""
@@ -317,7 +366,7 @@ def last_order_rows(orders: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
             top = pd.Series([top, pd.Series(rows[col], dtype="datetime64[ns]").max()]).max()
         yield pd.DataFrame({LAST_ORDER: pd.Series([top], dtype="datetime64[ns]")})
 
-    every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1))).alias(BUCKET)
+    every = every_slot(slots).alias(BUCKET)
     tops = (
         orders.filter(F.col(REASON).isNull())
         .select(_q(col))
@@ -357,18 +406,18 @@ def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(**{REASON: rej.reason, NAMED: named.astype(np.int64)})
 
 
-def check_returns(judged: SparkDataFrame, n_buckets: int) -> SparkDataFrame:
+def check_returns(judged: SparkDataFrame, slots: list[int]) -> SparkDataFrame:
     """`judged` with the returns judged against their `order_id`'s accepted order (after every other check, as in
-    `validate_tables`): the returns and the accepted orders grouped by a hash of the order id into `n_buckets`
-    (one shuffle of each, as the sort-merge join it replaces), then `judge_returns` per bucket (a join would give
+    `validate_tables`): the returns and the accepted orders grouped by a hash of the order id into a bucket per
+    slot (`bucket_slots`; one shuffle of each, as the sort-merge join it replaces), then `judge_returns` per bucket (a join would give
     an order's returns in several batches: the refunds of one order must be added up together)."""
     from pyspark.sql import functions as F
 
     def of(c: str) -> Any:
         return F.col(_q(_wide("orders", VAL + c))).alias(JOINED + c)
 
-    def bucket(column: str) -> Any:
-        return F.pmod(F.xxhash64(F.col(_q(column))), F.lit(n_buckets))
+    def bucket(column: str) -> Any:  # each bucket a task of its own (`bucket_slots`)
+        return slot_of(F.pmod(F.xxhash64(F.col(_q(column))), F.lit(len(slots))), slots)
 
     accepted = (F.col(TABLE) == "orders") & F.col(REASON).isNull()
     orders = judged.filter(accepted).select(
@@ -402,38 +451,8 @@ def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:
     return frame.withColumn(REASON, F.when(hit, F.lit(f"duplicate {key}")).otherwise(F.col(REASON)))
 
 
-def _stats(
-    frame: SparkDataFrame, n_columns: int, dates: Mapping[int, list[str]] | None = None
-) -> pd.DataFrame:
-    """One aggregation over every table: rows per (table, input partition, reason), and per contract column the
-    rows of each of its `MASKS` (g0..: holding a value, b0..: not parsing, p0..: a placeholder word, ...) and the
-    rows naming an unknown manager or customer (u0.., `UNKNOWN`). `dates`: per column index, the union's date
-    columns at that index (`early_columns`): E0..: their batches' earliest dates (`FIRST`), F0..: the earliest
-    `FRONTIER` (`spark_stops.early_dates`)."""
-    from pyspark.sql import functions as F
-
-    early = []
-    for i, wide in (dates or {}).items():
-        value = F.coalesce(*[F.col(_q(c)) for c in wide])  # a row holds only its own table's columns
-        early.append(F.collect_list(F.when(F.col(FIRST).bitwiseAND(1 << i) > 0, value)).alias(f"E{i}"))
-        early.append(F.min(F.when(F.col(FRONTIER).bitwiseAND(1 << i) > 0, value)).alias(f"F{i}"))
-    sums = early + [
-        F.sum((F.col(mask).bitwiseAND(1 << i) > 0).cast("long")).alias(f"{p}{i}")
-        for p, mask in MASKS.items()
-        for i in range(n_columns)
-    ]
-    sums += [
-        F.sum((F.col(UNKNOWN).bitwiseAND(1 << i) > 0).cast("long")).alias(f"u{i}")
-        for i in range(UNKNOWN_BITS)
-    ]
-    part = F.shiftright(F.col(ROW), PARTITION_SHIFT).alias("part")
-    return (
-        frame.groupBy(F.col(TABLE), part, F.col(REASON)).agg(F.count(F.lit(1)).alias("n"), *sums).toPandas()
-    )
-
-
 def early_columns(columns: Mapping[str, list[str]]) -> dict[int, list[str]]:
-    """Per contract column index, the union's date columns at that index (`_stats`' `dates`)."""
+    """Per contract column index, the union's date columns at that index (`spark_stats.column_stats`' `dates`)."""
     out: dict[int, list[str]] = {}
     for name, cols in columns.items():
         for i, c in enumerate(cols):

@@ -62,12 +62,13 @@ from pipelines.engines.spark_checks import (
     _duplicates,
     _offsets,
     _q,
-    _stats,
     _wide,
     bucket_rows,
+    bucket_slots,
     check_bucket,
     check_returns,
     early_columns,
+    every_slot,
     last_order_rows,
     source_rows,
     table_view,
@@ -83,6 +84,7 @@ from pipelines.engines.spark_sources import (
     nanosecond_columns,
     read_source,
 )
+from pipelines.engines.spark_stats import column_stats
 from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table, paid_at_stop
 from pipelines.staging import StagedDirectory
 from pipelines.table_files import fixed_binary_columns
@@ -207,6 +209,7 @@ def validate_spark(
     spark.conf.set("spark.sql.adaptive.enabled", "false")
     n_buckets = max(spark.sparkContext.defaultParallelism, 1)
     spark.conf.set("spark.sql.shuffle.partitions", str(n_buckets))
+    slots = bucket_slots(n_buckets)  # what a bucket's rows are grouped by: each bucket its own task
     d = cfg.data
     tz = d.timezone
     formats, bounds = dict(d.date_formats or {}), dict(d.max_values or {})
@@ -262,7 +265,7 @@ def validate_spark(
             for out in check_rows(
                 batches, name, start, tz, formats, bounds, nanos, currency, dates, stray, fixed
             ):
-                yield arrow_safe(bucket_rows(out, name, n_buckets))
+                yield arrow_safe(bucket_rows(out, name, slots))
 
         schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"
         out = frame.mapInPandas(rows, schema)
@@ -282,11 +285,10 @@ def validate_spark(
         managers = checked["account_managers"].persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(managers)
         checked["account_managers"] = managers
-        every = F.explode(F.sequence(F.lit(0), F.lit(n_buckets - 1)))
-        by_customer.append(managers.withColumn(BUCKET, every))
+        by_customer.append(managers.withColumn(BUCKET, every_slot(slots)))
     if ({"customers"} | set(CLOSING_DATES)) & set(checked):
         # `features.crossrefs.far_future` and `reject_far_future_closings` need the last order across buckets
-        by_customer.append(last_order_rows(checked["orders"], n_buckets))
+        by_customer.append(last_order_rows(checked["orders"], slots))
     union = by_customer[0]
     for other in by_customer[1:]:
         union = union.unionByName(other, allowMissingColumns=True)
@@ -331,13 +333,13 @@ def validate_spark(
         # two sides and the other tables read them (without, the Python bucket step ran three times)
         judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(judged)
-        judged = check_returns(judged, n_buckets)
+        judged = check_returns(judged, slots)
     if "account_managers" in checked:
         judged = judged.unionByName(checked["account_managers"].drop(BUCKET, ROLE), allowMissingColumns=True)
     judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
     cached.append(judged)
 
-    stats = _stats(judged, max(len(c) for c in columns.values()), early_columns(columns))
+    stats = column_stats(judged, max(len(c) for c in columns.values()), early_columns(columns))
     found = early_dates(stats, judged, columns)  # a date years before the rest of its column (mistyped year)
     found_strays = stray_decimals(stats, columns)  # a stray `42.0` among ids written `42`
     if found != (early or {}) or found_strays != (strays or {}):  # judged again with them: before the keys

@@ -7,7 +7,7 @@ The stops and their predicates are the pandas engine's own (`features.numbers`, 
 predicates' row masks (`spark_input.check_rows`: a placeholder word or date for a missing value, a number in a
 locale's format, a large, negative, non-zero or off-scale number; `spark_checks.check_bucket`: an unknown manager or
 customer, over every row as `reject_unknown` returns them) and the one aggregation of the checks
-(`spark_checks._stats`) sums them per column, beside the counts per reason (`duplicate <key>`). From those sums the
+(`spark_stats.column_stats`) sums them per column, beside the counts per reason (`duplicate <key>`). From those sums the
 driver knows whether a stop fires; only then does it bring that table's rows (every row, in source order) to the
 driver and call the pandas function on them, which raises with the pandas engine's message and example rows. A run
 that stops nowhere pays nothing beyond the sums (no job, no rows collected).
@@ -140,8 +140,8 @@ def table_stops(
     throughout: Callable[[int], None],
     date_formats: Mapping[str, str],
 ) -> None:
-    """The column-level stops of one table in the pandas engine's order (see module), from its `_stats` rows;
-    `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
+    """The column-level stops of one table in the pandas engine's order (see module), from its rows of
+    `spark_stats.column_stats`; `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
     from features import date_forms, decimal_ids, folded_ids, ids, keys, numbers, row_rules
 

@@ -248,7 +248,7 @@ def test_spark_profile_inputs_file_equals_pandas(cli_run, default_scores):
     # the tiers' cut points: the sorted partitions' sizes, the rows at the needed ranks, no range sample for the
     # one partition of a small input; the scores with their tiers)
     assert cli_run.jobs == {
-        "spark_checks": 1,
+        "spark_stats": 1,  # the validation's counts and mask sums (`spark_stats.column_stats`)
         "writer": 1,
         # each table's accepted rows, streamed sorted (one partition each on the demo), the count of the
         # emptied-`invoices.paid_at` stop over the whole invoices (`spark_tables.paid_at_stop`) and the events on

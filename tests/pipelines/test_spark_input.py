@@ -1794,22 +1794,29 @@ def test_the_referrals_join_reads_the_bucket_step_persisted_not_rerun(spark, tmp
     and the other tables' rows are its third reader: without the step persisted first, Spark ran the Python bucket
     step (`check_bucket` on every customer's rows) once per reader, three times, the largest part of the validation's
     executor time at 12.5k and 50k demo customers (docs/spark.md). The frames the validation persists hold the
-    bucket step's own output (a `FlatMapGroupsInPandas` at the root of its plan), and the verdicts stay the pandas
-    loader's."""
+    bucket step's own output (a `FlatMapGroupsInPandas` at the root of its plan), one bucket per partition, and the
+    verdicts stay the pandas loader's."""
     from pipelines.engines.spark_input import load_spark, validate_spark
     from pipelines.engines.spark_sources import data_uri, find_sources
 
     data = _write(
         tmp_path / "data", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
     )
+    from pipelines.engines.spark_checks import BUCKET
+
     sources, _ = find_sources(spark, data_uri(data))
     _, _, cached, _ = validate_spark(spark, sources, CFG)
     try:
         roots = [frame._jdf.queryExecution().logical().nodeName() for frame in cached]
+        step = cached[roots.index("FlatMapGroupsInPandas")]
+        # each bucket a task of its own (`spark_checks.bucket_slots`): grouped by the bucket number itself, Spark's
+        # hash put both buckets of local[2] in one partition, one core running the whole bucket step
+        held = step.select(BUCKET).rdd.glom().map(lambda rows: sorted({r[0] for r in rows})).collect()
     finally:
         for frame in cached:
             frame.unpersist()
-    assert "FlatMapGroupsInPandas" in roots, roots
+    assert len(held) == spark.sparkContext.defaultParallelism == 2
+    assert all(len(slots) == 1 for slots in held), held  # both buckets hold customers here, one per partition
     expected = load_data(data)
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
