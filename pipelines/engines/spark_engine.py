@@ -6,8 +6,9 @@ it runs them per bucket. The buckets are the pandas engine's chunks (`plan_chunk
 rows of the customers each one referred; cut by Spark, `pipelines.engines.spark_buckets`), and every bucket gets the same company-wide revenue totals, so a
 customer's features are bit-identical to the pandas engine's whatever the cluster layout.
 
-Stages (5 Spark jobs, 4 for a small input; `spark.sql.shuffle.partitions` = number of buckets so each bucket is one
-task, except for a small input coalesced to one partition: `input_partitions`, no shuffle, every bucket in one task):
+Stages (5 Spark jobs, 4 for a small input; `spark.sql.shuffle.partitions` = number of buckets, the rows grouped
+by the bucket's slot (`per_bucket`) so each bucket is one task, except for a small input coalesced to one
+partition: `input_partitions`, no shuffle, every bucket in one task):
     1. input      the validated rows Spark holds (`spark_input.SparkTables.accepted`, persisted by the Spark
                   load; pandas tables given without them are shipped once in the same layout), each sent to its
                   bucket(s) by a `mapInPandas` (`spark_buckets.expand_rows`). No payload is built on the driver.
@@ -306,6 +307,19 @@ def mapped_errors() -> Iterator[None]:
         raise
 
 
+def per_bucket(rows: SparkDataFrame, func: Any, schema: Any, n_chunks: int) -> SparkDataFrame:
+    """`func` on each bucket's rows (their `BUCKET` column carried), each bucket a task of its own among the
+    `n_chunks` shuffle partitions: grouped by the bucket's slot (`spark_checks.bucket_slots`), not the bucket
+    number, whose hash put buckets 0 and 1 of 2 both in one partition (8 buckets in 5): one core ran the whole
+    features stage, and the scoring's `mapInPandas` after it, on `local[2]`."""
+    from pyspark.sql import functions as F
+
+    from pipelines.engines.spark_buckets import BUCKET
+    from pipelines.engines.spark_checks import bucket_slots, slot_of
+
+    return rows.groupBy(slot_of(F.col(BUCKET), bucket_slots(n_chunks))).applyInPandas(func, schema)
+
+
 def _score_on(
     spark: SparkSession,
     tables: Mapping[str, pd.DataFrame],
@@ -411,7 +425,7 @@ def _score_on(
         expand_udf, StructType([*union.schema.fields, StructField(BUCKET, IntegerType())])
     )
     schema = feature_schema(bundle, carried)
-    built: SparkDataFrame = rows.groupBy(BUCKET).applyInPandas(features_udf, schema)
+    built = per_bucket(rows, features_udf, schema, n_chunks)
     built = built.persist(StorageLevel.MEMORY_AND_DISK)
     # One job builds (and persists) the features and brings each bucket's first row: nobody has features when
     # there is none, they carry the profile inputs, and they are the sample of the scores' schema.

@@ -60,6 +60,35 @@ def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path, m
     assert not (tmp_path / "s.parquet").exists() and not (tmp_path / "s.contributions.parquet").exists()
 
 
+@pytest.mark.spark
+def test_the_features_stage_runs_each_bucket_as_a_task_of_its_own(spark):
+    """The features stage (`spark_engine.per_bucket`, and the scoring's `mapInPandas` that inherits its partitions)
+    gives each bucket its own shuffle partition among the bucket count's: grouped by the bucket number itself,
+    Spark's hash put buckets 0 and 1 of 2 both in partition 1 (8 buckets in 5), one core of `local[2]` running the
+    whole stage. The UDF still reads the bucket number."""
+    from pipelines.engines.spark_buckets import BUCKET
+    from pipelines.engines.spark_engine import per_bucket
+
+    def tag(rows: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({BUCKET: [int(rows[BUCKET].iloc[0])], "n": [len(rows)]})
+
+    conf = {
+        key: spark.conf.get(key) for key in ("spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled")
+    }
+    try:
+        spark.conf.set("spark.sql.adaptive.enabled", "false")
+        for n in (2, 8):
+            spark.conf.set("spark.sql.shuffle.partitions", str(n))
+            rows = spark.createDataFrame(pd.DataFrame({BUCKET: np.repeat(np.arange(n, dtype="int32"), 3)}))
+            built = per_bucket(rows, tag, f"`{BUCKET}` int, n long", n)
+            held = built.rdd.glom().map(lambda part: sorted((r[0], r[1]) for r in part)).collect()
+            assert len(held) == n and all(len(part) == 1 for part in held), (n, held)
+            assert sorted(part[0] for part in held) == [(b, 3) for b in range(n)]
+    finally:
+        for key, value in conf.items():
+            spark.conf.set(key, value)
+
+
 def test_worker_errors_are_rebuilt_on_the_driver():
     wrapped = (
         "An exception was thrown from the Python worker. Please see the stack trace below.\n"
