@@ -1843,16 +1843,26 @@ def test_round17_pooled_account_ids_are_rejected_and_stop_as_by_pandas(spark, tm
     managers = pd.DataFrame({"account_manager_id": ["AM1"], "name": ["Ann"]})
     stop = _write(tmp_path / "stop", orders=_ORD, customers=customers, account_managers=managers)
     _same_stop(spark, stop, "export's placeholder for a missing value", tmp_path / "stop-rejects")
-    # one customer holding 11% of 1,000 orders, the median one: the same note from the driver's orders
-    from pipelines.load_notes import pooled_customer_notes
+    # one customer holding 11% of 1,000 orders, the median one: the same note from the driver's orders, with a
+    # customers table too (the driver then keeps no orders' customer id: the counts per customer come from the
+    # streamed orders, `SparkTables.order_counts`), and the same case note of `C500` / `c500` (under the stop)
+    from pipelines.load_notes import case_notes, pooled_customer_notes
     from tests.helpers import raw_orders
 
     orders = raw_orders(1000).assign(ordered_at="2024-01-05")
     orders.loc[:109, "customer_id"] = "WEB-0000"
-    data = _write(tmp_path / "pooled", orders=orders)
-    expected = pooled_customer_notes(load_data(data).tables)
-    got, _ = load_spark(spark, data, CFG, tmp_path / "pooled-rejects")
-    assert expected and pooled_customer_notes(got.tables) == expected
+    orders.loc[999, "customer_id"] = "c500"
+    customers = pd.DataFrame({"customer_id": orders["customer_id"].drop_duplicates()})
+    for name, tables in {
+        "orders": {"orders": orders},
+        "customers": {"orders": orders, "customers": customers},
+    }.items():
+        data = _write(tmp_path / f"pooled-{name}", **tables)
+        loaded = load_data(data).tables
+        expected = pooled_customer_notes(loaded), case_notes(loaded)
+        got, _ = load_spark(spark, data, CFG, tmp_path / f"pooled-{name}-rejects")
+        assert all(expected), expected
+        assert (pooled_customer_notes(got.tables), case_notes(got.tables)) == expected, name
 
 
 @pytest.mark.spark
