@@ -104,21 +104,29 @@ def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     """A note per optional column the models read (`orders.cost`, `tickets.satisfaction`, ...) that is in the file
     but holds no value on any accepted row: an export that wrote the header and left the values out is read as if
     the column were absent (for `orders.cost`, every margin from `features.margin_rate_when_cost_missing`), which
-    only the feature manifest said (was: not a word on the console). One pass of `notna` per such column."""
+    only the feature manifest said (was: not a word on the console). One pass of `notna` per such column; the Spark
+    driver's counts of the whole tables as they streamed (`SparkTables.input_counts`: it keeps few columns)."""
     from features.contract import TABLES
 
+    measured = getattr(tables, "input_counts", None) or {}  # the Spark driver's, of the whole tables
     out = []
     for name, t in tables.items():
-        if name not in TABLES or not len(t):
+        if name not in TABLES:
             continue
+        got = measured.get(name)  # (rows, rows with a value per model input)
+        rows = got[0] if got else len(t)
         for col in TABLES[name].columns:
-            if col.required or not col.model_input or col.name not in t.columns or t[col.name].notna().any():
+            if col.required or not col.model_input or not rows:
+                continue
+            if got and (col.name not in got[1] or got[1][col.name]):
+                continue
+            if not got and (col.name not in t.columns or t[col.name].notna().any()):
                 continue
             guess = (
                 " (every margin from features.margin_rate_when_cost_missing)" if col.name == "cost" else ""
             )
             out.append(
-                f"{name}.{col.name} is in the file but holds no value on any of its {len(t):,} accepted rows: read "
+                f"{name}.{col.name} is in the file but holds no value on any of its {rows:,} accepted rows: read "
                 f"as if absent{guess}; an export that left the values out?"
             )
     return out

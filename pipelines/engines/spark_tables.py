@@ -51,6 +51,11 @@ class SparkTables(dict):
     #: the accepted orders per customer id, counted as the orders streamed when the driver keeps no orders'
     #: customer id (`NO_ID_TABLES`): what the loading notes read of them (`pipelines.load_notes.order_counts`)
     order_counts: pd.Series | None = None
+    #: `features.stamped_dates.stamped_note` of each stamped date column the driver does not keep, judged on the
+    #: whole column as it streamed (`table.column` -> the note or None)
+    stamped: dict[str, str | None] | None = None
+    #: `features.contract.model_input_counts` of each whole table as it streamed (the empty-column notes)
+    input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
 
     def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
         """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (the driver
@@ -419,13 +424,14 @@ def accepted_tables(
     import tempfile
 
     from features.contract import SCALE_COLUMNS, amount_scale, input_shares, model_input_counts
+    from features.stamped_dates import STAMPED_COLUMNS, stamped_note
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint
     from pipelines.loading import positive_counts
 
     tables = SparkTables()
     tables.empty = {}
-    fingerprints, counts, positive, scale = {}, {}, {}, {}
+    fingerprints, counts, positive, scale, stamped = {}, {}, {}, {}, {}
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
@@ -441,6 +447,7 @@ def accepted_tables(
         filled = dict.fromkeys((model_input_counts(name, empty) or (0, {}))[1], 0)
         # the orders per customer, when the driver keeps no customer id of them (the loading notes' counts)
         counted: list[pd.Series] | None = [] if name in NO_ID_TABLES and "customer_id" not in keep else None
+        dated = {c: [] for c in STAMPED_COLUMNS.get(name, ()) if c in empty.columns and c not in keep}
         with tempfile.TemporaryDirectory(prefix="cvp-fingerprint-") as spool:
             fingerprint = BatchFingerprint(empty, spool)
             for batch in canonical_batches(accepted, name, n_rows):
@@ -457,6 +464,8 @@ def accepted_tables(
                     amounts[c].append(table[c][table[c] > 0])
                 if counted is not None:
                     counted.append(table["customer_id"].value_counts(sort=False))
+                for c, parts in dated.items():  # each instant's rows, held while this table streams
+                    parts.append(table[c].value_counts(sort=False))
                 if every_column or name not in ID_TABLES:
                     positions.append(got[ROW].to_numpy(dtype=np.int64))
                     kept.append(table[keep])
@@ -469,6 +478,10 @@ def accepted_tables(
             scale |= amount_scale({name: pd.DataFrame({c: pd.concat(parts) if parts else empty[c]})})
         del amounts
         counts[name] = (rows, filled)
+        for c, parts in dated.items():  # the pandas rule on the whole column's counts per instant
+            each = pd.concat(parts).groupby(level=0).sum() if parts else empty[c].value_counts()
+            stamped[f"{name}.{c}"] = stamped_note(name, c, each.sort_values(ascending=False, kind="stable"))
+        del dated
         if counted is not None:  # canonical order: a customer's orders in one batch or two, summed
             tables.order_counts = order_counts_of(counted, empty)
         frame = pd.concat(kept, ignore_index=True) if kept else empty[keep]
@@ -484,6 +497,7 @@ def accepted_tables(
         tables[name] = frame
     tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
     tables.model_inputs = input_shares(counts)
+    tables.input_counts, tables.stamped = counts, stamped
     tables.positive_values = positive
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
