@@ -27,13 +27,15 @@ def stamped_date_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     """A note per event date column (`STAMPED_COLUMNS`) where one instant holds a share of the rows no busy day
     holds (was: read as given, exit 0: the demo's orders before 2023-04-01 stamped with it, 716 of 2,980, read as
     716 orders on one day; only 71 returns rejected as dated before their order said anything). One `value_counts`
-    per column on the accepted rows, after one on 20,000 of them (`SAMPLE`) clears most columns (both engines: the
-    tables on the driver)."""
+    per column on the accepted rows, after one on 20,000 of them (`SAMPLE`) clears most columns (both engines; the
+    Spark driver measures the columns it does not keep as they stream in: `SparkTables.stamped`)."""
     out = []
+    measured = getattr(tables, "stamped", None) or {}  # the Spark driver's, of the columns it does not keep
     for name, columns in STAMPED_COLUMNS.items():
         t = tables.get(name)
         for column in columns if t is not None else ():
             if column not in t.columns:
+                out += [measured[f"{name}.{column}"]] if measured.get(f"{name}.{column}") else []
                 continue
             dates = t[column].dropna()
             # a stamp on 5% of the rows is on about 5% of every 1/k-th row (sorted or not): most columns are
@@ -43,18 +45,25 @@ def stamped_date_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
                 dates.iloc[::step]
             ):
                 continue
-            counts = dates.value_counts()  # most frequent first
-            total = int(counts.sum())
-            if not len(counts) or total < STAMPED_MIN_ROWS:
-                continue
-            top = int(counts.iloc[0])
-            second = int(counts.iloc[1]) if len(counts) > 1 else 0
-            if top < max(STAMPED_MIN_ROWS, STAMPED_SHARE * total) or top < STAMPED_TIMES * second:
-                continue
-            out.append(
-                f"{name}.{column}: {top:,} of the {total:,} dates ({top / total:.1%}) are {counts.index[0]}, one "
-                f"instant ({second:,} at the next most frequent): a system's go-live, migration or import date "
-                "stamped on those rows? Read so, their own dates are lost (recency, tenure, the history before "
-                "it); export the rows' own dates"
-            )
+            note = stamped_note(name, column, dates.value_counts())
+            if note:
+                out.append(note)
     return out
+
+
+def stamped_note(name: str, column: str, counts: pd.Series) -> str | None:
+    """The note of `stamped_date_notes` on column `name.column` from its dates' `value_counts` (most frequent first),
+    None when no instant is a stamp (also what the Spark driver measures as the tables stream in)."""
+    total = int(counts.sum())
+    if not len(counts) or total < STAMPED_MIN_ROWS:
+        return None
+    top = int(counts.iloc[0])
+    second = int(counts.iloc[1]) if len(counts) > 1 else 0
+    if top < max(STAMPED_MIN_ROWS, STAMPED_SHARE * total) or top < STAMPED_TIMES * second:
+        return None
+    return (
+        f"{name}.{column}: {top:,} of the {total:,} dates ({top / total:.1%}) are {counts.index[0]}, one "
+        f"instant ({second:,} at the next most frequent): a system's go-live, migration or import date "
+        "stamped on those rows? Read so, their own dates are lost (recency, tenure, the history before "
+        "it); export the rows' own dates"
+    )

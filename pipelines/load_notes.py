@@ -8,6 +8,8 @@ models read that are in the file but empty (`empty_column_notes`). Notes, not st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from pipelines.io import LoadedData
@@ -43,12 +45,16 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     from features.ids import case_only_twins
 
     orders = tables.get("orders")
-    if orders is None or "customer_id" not in orders.columns:
+    if orders is None:
+        return []
+    if "customer_id" in orders.columns:
+        ordered = orders["customer_id"]
+    elif (counts := order_counts(tables)) is not None:  # the Spark driver's: the distinct ids the orders name
+        ordered = counts.index.to_series()
+    else:
         return []
     customers = tables.get("customers")
-    n, examples = case_only_twins(
-        orders["customer_id"], *([] if customers is None else [customers["customer_id"]])
-    )
+    n, examples = case_only_twins(ordered, *([] if customers is None else [customers["customer_id"]]))
     if not n:
         return []
     shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)
@@ -63,22 +69,32 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
 POOLED_SHARE, POOLED_TIMES, POOLED_CUSTOMERS = 0.05, 100, 100
 
 
-def pooled_customer_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+def order_counts(tables: Mapping[str, pd.DataFrame]) -> pd.Series | None:
+    """The accepted orders per customer id: one `value_counts` of the orders' customer ids (0.19 CPU-s on 3M orders
+    of 250,000 customers), or those the Spark driver counted as the orders streamed (`SparkTables.order_counts`:
+    it keeps no orders' customer id when a customers table exists); None without them."""
+    counted = getattr(tables, "order_counts", None)
+    if counted is not None:
+        return counted
+    orders = tables.get("orders")
+    if orders is None or "customer_id" not in orders.columns:
+        return None
+    return orders["customer_id"].value_counts(sort=False)
+
+
+def pooled_customer_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """A note naming the customer holding a share of the orders no real customer holds (`POOLED_SHARE` of them,
     `POOLED_TIMES` the median customer's): a guest or cash-sale account under an id the placeholder rule cannot
     know (`WEB-0000`, `99999`). Not a stop: a wholesaler's key account can be as large; the user is told it is
-    modelled as one customer. One `value_counts` of the orders' customer ids (0.19 CPU-s on 3M orders of 250,000 customers)."""
-    orders = tables.get("orders")
-    if orders is None or "customer_id" not in orders.columns or len(orders) < POOLED_CUSTOMERS:
+    modelled as one customer. Read of the orders per customer (`order_counts`), the same on both engines."""
+    counts = order_counts(tables)
+    if counts is None or len(counts) < POOLED_CUSTOMERS:
         return []
-    counts = orders["customer_id"].value_counts(sort=False)
-    if len(counts) < POOLED_CUSTOMERS:
-        return []
-    top, median = int(counts.max()), float(counts.median())
-    if top < POOLED_SHARE * len(orders) or top < POOLED_TIMES * median:
+    top, median, n = int(counts.max()), float(counts.median()), int(counts.sum())
+    if top < POOLED_SHARE * n or top < POOLED_TIMES * median:
         return []
     return [
-        f"customer {counts.idxmax()!r} holds {top:,} of the {len(orders):,} orders ({top / len(orders):.1%}; the "
+        f"customer {counts.idxmax()!r} holds {top:,} of the {n:,} orders ({top / n:.1%}; the "
         f"median customer {median:g}): a pooled account (guest checkout, cash sales, a test account)? It is "
         "modelled and ranked as one customer; if it is none, export those orders without a customer id"
     ]
@@ -88,21 +104,29 @@ def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     """A note per optional column the models read (`orders.cost`, `tickets.satisfaction`, ...) that is in the file
     but holds no value on any accepted row: an export that wrote the header and left the values out is read as if
     the column were absent (for `orders.cost`, every margin from `features.margin_rate_when_cost_missing`), which
-    only the feature manifest said (was: not a word on the console). One pass of `notna` per such column."""
+    only the feature manifest said (was: not a word on the console). One pass of `notna` per such column; the Spark
+    driver's counts of the whole tables as they streamed (`SparkTables.input_counts`: it keeps few columns)."""
     from features.contract import TABLES
 
+    measured = getattr(tables, "input_counts", None) or {}  # the Spark driver's, of the whole tables
     out = []
     for name, t in tables.items():
-        if name not in TABLES or not len(t):
+        if name not in TABLES:
             continue
+        got = measured.get(name)  # (rows, rows with a value per model input)
+        rows = got[0] if got else len(t)
         for col in TABLES[name].columns:
-            if col.required or not col.model_input or col.name not in t.columns or t[col.name].notna().any():
+            if col.required or not col.model_input or not rows:
+                continue
+            if got and (col.name not in got[1] or got[1][col.name]):
+                continue
+            if not got and (col.name not in t.columns or t[col.name].notna().any()):
                 continue
             guess = (
                 " (every margin from features.margin_rate_when_cost_missing)" if col.name == "cost" else ""
             )
             out.append(
-                f"{name}.{col.name} is in the file but holds no value on any of its {len(t):,} accepted rows: read "
+                f"{name}.{col.name} is in the file but holds no value on any of its {rows:,} accepted rows: read "
                 f"as if absent{guess}; an export that left the values out?"
             )
     return out

@@ -48,6 +48,14 @@ class SparkTables(dict):
     paid_at_stop: StructuralError | None = None
     #: the accepted rows of each table (the driver keeps only the distinct customer ids of `ID_TABLES`)
     rows: dict[str, int] | None = None
+    #: the accepted orders per customer id, counted as the orders streamed when the driver keeps no orders'
+    #: customer id (`NO_ID_TABLES`): what the loading notes read of them (`pipelines.load_notes.order_counts`)
+    order_counts: pd.Series | None = None
+    #: `features.stamped_dates.stamped_note` of each stamped date column the driver does not keep, judged on the
+    #: whole column as it streamed (`table.column` -> the note or None)
+    stamped: dict[str, str | None] | None = None
+    #: `features.contract.model_input_counts` of each whole table as it streamed (the empty-column notes)
+    input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
 
     def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
         """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (the driver
@@ -395,6 +403,13 @@ def fetched_table(
     return pd.concat([empty, *got], ignore_index=True) if got else empty
 
 
+def order_counts_of(parts: list[pd.Series], empty: pd.DataFrame) -> pd.Series:
+    """The orders per customer id from the `value_counts` of each streamed batch of the orders (`parts`)."""
+    if not parts:
+        return empty["customer_id"].value_counts(sort=False)
+    return pd.concat(parts).groupby(level=0, sort=False).sum().rename("count")
+
+
 def accepted_tables(
     accepted: SparkDataFrame, accepted_rows: Mapping[str, int], every_column: bool = False
 ) -> SparkTables:
@@ -409,13 +424,14 @@ def accepted_tables(
     import tempfile
 
     from features.contract import SCALE_COLUMNS, amount_scale, input_shares, model_input_counts
+    from features.stamped_dates import STAMPED_COLUMNS, stamped_note
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint
     from pipelines.loading import positive_counts
 
     tables = SparkTables()
     tables.empty = {}
-    fingerprints, counts, positive, scale = {}, {}, {}, {}
+    fingerprints, counts, positive, scale, stamped = {}, {}, {}, {}, {}
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
@@ -429,6 +445,9 @@ def accepted_tables(
         scaled = [c for t, c in SCALE_COLUMNS if t == name and c in empty.columns]
         amounts: dict[str, list[pd.Series]] = {c: [] for c in scaled}
         filled = dict.fromkeys((model_input_counts(name, empty) or (0, {}))[1], 0)
+        # the orders per customer, when the driver keeps no customer id of them (the loading notes' counts)
+        counted: list[pd.Series] | None = [] if name in NO_ID_TABLES and "customer_id" not in keep else None
+        dated = {c: [] for c in STAMPED_COLUMNS.get(name, ()) if c in empty.columns and c not in keep}
         with tempfile.TemporaryDirectory(prefix="cvp-fingerprint-") as spool:
             fingerprint = BatchFingerprint(empty, spool)
             for batch in canonical_batches(accepted, name, n_rows):
@@ -443,6 +462,10 @@ def accepted_tables(
                     positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
                 for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
                     amounts[c].append(table[c][table[c] > 0])
+                if counted is not None:
+                    counted.append(table["customer_id"].value_counts(sort=False))
+                for c, parts in dated.items():  # each instant's rows, held while this table streams
+                    parts.append(table[c].value_counts(sort=False))
                 if every_column or name not in ID_TABLES:
                     positions.append(got[ROW].to_numpy(dtype=np.int64))
                     kept.append(table[keep])
@@ -455,6 +478,12 @@ def accepted_tables(
             scale |= amount_scale({name: pd.DataFrame({c: pd.concat(parts) if parts else empty[c]})})
         del amounts
         counts[name] = (rows, filled)
+        for c, parts in dated.items():  # the pandas rule on the whole column's counts per instant
+            each = pd.concat(parts).groupby(level=0).sum() if parts else empty[c].value_counts()
+            stamped[f"{name}.{c}"] = stamped_note(name, c, each.sort_values(ascending=False, kind="stable"))
+        del dated
+        if counted is not None:  # canonical order: a customer's orders in one batch or two, summed
+            tables.order_counts = order_counts_of(counted, empty)
         frame = pd.concat(kept, ignore_index=True) if kept else empty[keep]
         del kept
         if name in ID_TABLES and not every_column:
@@ -468,10 +497,13 @@ def accepted_tables(
         tables[name] = frame
     tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
     tables.model_inputs = input_shares(counts)
+    tables.input_counts, tables.stamped = counts, stamped
     tables.positive_values = positive
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20
+    if tables.order_counts is not None:
+        held += float(tables.order_counts.memory_usage(deep=True)) / 2**20
     tables.collected = {"tables_mb": round(streamed, 6), "tables_held_mb": round(held, 6)}
     tables.rows = dict(accepted_rows)
     return tables

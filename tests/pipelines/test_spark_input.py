@@ -1843,16 +1843,39 @@ def test_round17_pooled_account_ids_are_rejected_and_stop_as_by_pandas(spark, tm
     managers = pd.DataFrame({"account_manager_id": ["AM1"], "name": ["Ann"]})
     stop = _write(tmp_path / "stop", orders=_ORD, customers=customers, account_managers=managers)
     _same_stop(spark, stop, "export's placeholder for a missing value", tmp_path / "stop-rejects")
-    # one customer holding 11% of 1,000 orders, the median one: the same note from the driver's orders
-    from pipelines.load_notes import pooled_customer_notes
+    # one customer holding 11% of 1,000 orders, the median one: the same note from the driver's orders, with a
+    # customers table too (the driver then keeps no orders' customer id: the counts per customer come from the
+    # streamed orders, `SparkTables.order_counts`), and the same case note of `C500` / `c500` (under the stop)
+    # and, of the columns the driver does not keep, the same notes from the whole tables measured as they streamed:
+    # `orders.promo`, `tickets.satisfaction` empty, every `tickets.opened_at` one instant (`SparkTables.stamped`)
+    from features.stamped_dates import stamped_date_notes
+    from pipelines.load_notes import case_notes, empty_column_notes, pooled_customer_notes
     from tests.helpers import raw_orders
 
-    orders = raw_orders(1000).assign(ordered_at="2024-01-05")
+    orders = raw_orders(1000).assign(ordered_at="2024-01-05", promo="")
     orders.loc[:109, "customer_id"] = "WEB-0000"
-    data = _write(tmp_path / "pooled", orders=orders)
-    expected = pooled_customer_notes(load_data(data).tables)
-    got, _ = load_spark(spark, data, CFG, tmp_path / "pooled-rejects")
-    assert expected and pooled_customer_notes(got.tables) == expected
+    orders.loc[999, "customer_id"] = "c500"
+    customers = pd.DataFrame({"customer_id": orders["customer_id"].drop_duplicates()})
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(40)],
+            "customer_id": [f"C{i}" for i in range(200, 240)],
+            "opened_at": "2024-02-01",
+            "effort_minutes": "15",
+            "satisfaction": "",
+        }
+    )
+    notes = (pooled_customer_notes, case_notes, empty_column_notes, stamped_date_notes)
+    both = {"orders": orders, "customers": customers, "tickets": tickets}
+    for name, tables in {"orders": {"orders": orders}, "customers": both}.items():
+        data = _write(tmp_path / f"pooled-{name}", **tables)
+        loaded = load_data(data).tables
+        expected = [note(loaded) for note in notes]
+        got, _ = load_spark(spark, data, CFG, tmp_path / f"pooled-{name}-rejects")
+        assert all(expected), expected
+        assert [note(got.tables) for note in notes] == expected, name
+    assert "promo" not in got.tables["orders"] and "opened_at" not in got.tables["tickets"]  # the driver's
+    assert len(expected[2]) == 2 and len(expected[3]) == 2, expected  # orders.ordered_at is one instant too
 
 
 @pytest.mark.spark
