@@ -104,8 +104,10 @@ def test_a_model_registered_without_a_lookalike_model_still_scores_with_a_note(
 
     real = tracking.load_bundle
 
-    def legacy(uri: str):  # the registered model as a bundle pickled before it carried a lookalike model
-        loaded = real(uri)
+    def legacy(
+        uri: str, *args: str | None
+    ):  # the registered model as a bundle pickled before it carried a lookalike
+        loaded = real(uri, *args)
         old = cloudpickle.loads(cloudpickle.dumps(loaded.bundle))
         del old.__dict__["lookalike_"], old.__dict__["lookalike_note_"]
         old = cloudpickle.loads(cloudpickle.dumps(old))

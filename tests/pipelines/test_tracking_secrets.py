@@ -122,7 +122,8 @@ def test_the_model_card_of_a_report_holds_no_password(server, tmp_path, monkeypa
     from pipelines.tracking_card import model_card
 
     run = types.SimpleNamespace(
-        info=types.SimpleNamespace(start_time=1_700_000_000_000), data=types.SimpleNamespace(params={})
+        info=types.SimpleNamespace(start_time=1_700_000_000_000, lifecycle_stage="active"),
+        data=types.SimpleNamespace(params={}),
     )
     monkeypatch.setattr(mlflow.MlflowClient, "get_run", lambda self, run_id: run)
     monkeypatch.setattr(mlflow.artifacts, "download_artifacts", _artifact_request_fails(server))
@@ -183,7 +184,8 @@ def test_the_report_reaches_the_server_the_manifest_names_with_the_password_of_t
 
     asked: list[str] = []
     run = types.SimpleNamespace(
-        info=types.SimpleNamespace(start_time=1_700_000_000_000), data=types.SimpleNamespace(params={})
+        info=types.SimpleNamespace(start_time=1_700_000_000_000, lifecycle_stage="active"),
+        data=types.SimpleNamespace(params={}),
     )
 
     def get_run(self, run_id):
