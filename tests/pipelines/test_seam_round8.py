@@ -182,19 +182,6 @@ def test_a_spark_driver_memory_the_jvm_or_spark_refuses_is_named(monkeypatch, me
     assert driver_memory() == "4g"
 
 
-def test_cvp_score_on_spark_with_a_bad_driver_memory_exits_2(trained, tmp_path, spark_available):
-    from typer.testing import CliRunner
-
-    from pipelines.cli import app
-    from tests.pipelines.score_helpers import score_cli_args
-
-    args = [*score_cli_args(trained, tmp_path / "s.parquet"), "--engine", "spark"]
-    res = CliRunner().invoke(app, args, env={"CVP_SPARK_DRIVER_MEMORY": "4gb"})
-    assert res.exit_code == 2, res.output
-    assert "CVP_SPARK_DRIVER_MEMORY = '4gb'" in " ".join(res.output.split())
-    assert "unexpected" not in res.output and not (tmp_path / "s.parquet").exists()
-
-
 def test_an_empty_path_flag_is_refused_never_read_as_the_working_directory(trained, tmp_path, monkeypatch):
     """`--out "$OUT"` with the variable unset: every path flag refuses an empty value (was: `cvp generate --out ""`
     wrote the demo company into the working directory, `--rejects ""` the rejects, `--data ""` read it; exit 0)."""
@@ -403,25 +390,6 @@ def test_a_password_in_the_tracking_uri_is_never_shown_and_the_server_check_pass
     assert shown_uri("https://ann:s3cret@mlflow.example:5000/x") == "https://ann:***@mlflow.example:5000/x"
     assert shown_uri("https://mlflow.example") == "https://mlflow.example"
     assert shown_uri("sqlite:////srv/mlruns/mlflow.db") == "sqlite:////srv/mlruns/mlflow.db"
-
-
-@pytest.mark.parametrize(
-    ("master", "message"),
-    [
-        ("garbage", "--spark-master 'garbage' is not a Spark master URL"),
-        ("spark://127.0.0.1:1", "the Spark master spark://127.0.0.1:1 does not answer"),
-    ],
-)
-def test_a_spark_master_spark_cannot_use_is_named(trained, tmp_path, spark_available, master, message):
-    """(was: `--spark-master garbage` exit 1 `unexpected PySparkRuntimeError: [JAVA_GATEWAY_EXITED]`; a standalone
-    master that is not running: 80 s of Spark's retries, then exit 1 `unexpected Py4JJavaError`)."""
-    from tests.pipelines.score_helpers import score_cli_args
-
-    args = [*score_cli_args(trained, tmp_path / "s.parquet"), "--engine", "spark", "--spark-master", master]
-    res = _cvp(*args)
-    assert res.exit_code == 2, res.output
-    assert message in " ".join(res.output.split()) and "unexpected" not in res.output
-    assert not (tmp_path / "s.parquet").exists()
 
 
 def test_the_error_log_of_an_unexpected_error_holds_no_password(tmp_path, monkeypatch):

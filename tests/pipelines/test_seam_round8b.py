@@ -340,21 +340,6 @@ def test_scoring_data_cut_shorter_than_the_models_windows_is_refused(trained, tm
     assert run.manifest["customers_scored"] > 0
 
 
-def test_scoring_data_cut_short_is_refused_on_spark_too(trained, spark, tmp_path):
-    """The same export cut short, read and validated by Spark (`--engine spark`): the same refusal, before any
-    customer is scored (the rule is `run_score`'s, for both engines)."""
-    from tests.pipelines.score_helpers import score_trained
-
-    _cut(trained.data, "2024-09-01", tmp_path / "short")
-    with pytest.raises(
-        StructuralError, match=r"orders start on 2024-09-\d\d, \d+ days before --as-of 2025-01-01: le"
-    ):
-        score_trained(
-            trained, tmp_path / "s.parquet", data=tmp_path / "short", engine="spark", spark_master="local[2]"
-        )
-    assert not (tmp_path / "s.parquet").exists()
-
-
 def test_the_model_cards_mean_absolute_error_says_its_currency():
     """The team page's model card shows each backtest metric in words beside its name: the mean absolute error is
     an amount per customer, so its words name the model's currency (was: "Mean absolute error (per customer,
@@ -436,18 +421,6 @@ def test_a_model_input_written_0_on_every_row_is_refused(trained, tmp_path):
     with pytest.raises(StructuralError, match=ZERO_COST):
         score_trained(trained, tmp_path / "s.parquet", data=tmp_path / "zero")
     assert not (tmp_path / "s.parquet").exists()
-
-
-def test_a_model_input_written_0_on_every_row_is_refused_on_spark_too(trained, spark, tmp_path):
-    """The same data read by Spark: the values above 0 are counted as the tables stream to the driver (which keeps
-    no `cost`), and the same refusal follows."""
-    from tests.pipelines.score_helpers import score_trained
-
-    _zero_cost(trained.data, tmp_path / "zero")
-    with pytest.raises(StructuralError, match=ZERO_COST):
-        score_trained(
-            trained, tmp_path / "s.parquet", data=tmp_path / "zero", engine="spark", spark_master="local[2]"
-        )
 
 
 def test_one_backtest_fold_is_said_in_the_singular():

@@ -1,0 +1,70 @@
+"""The Spark cases of the seam rounds 8 and 8b (`test_seam_round8.py`, `test_seam_round8b.py`): the same refusals
+on `--engine spark`. In a file of their own so that the Spark lane (`tests/lanes.py`: every file using a Spark
+fixture runs on one worker, the suite's critical path) carries only them, not the rounds' 35 pandas cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import cvp as _cvp
+from tests.pipelines.test_seam_round8b import ZERO_COST, _cut, _zero_cost
+
+
+def test_scoring_data_cut_short_is_refused_on_spark_too(trained, spark, tmp_path):
+    """The same export cut short, read and validated by Spark (`--engine spark`): the same refusal, before any
+    customer is scored (the rule is `run_score`'s, for both engines)."""
+    from tests.pipelines.score_helpers import score_trained
+
+    _cut(trained.data, "2024-09-01", tmp_path / "short")
+    with pytest.raises(
+        StructuralError, match=r"orders start on 2024-09-\d\d, \d+ days before --as-of 2025-01-01: le"
+    ):
+        score_trained(
+            trained, tmp_path / "s.parquet", data=tmp_path / "short", engine="spark", spark_master="local[2]"
+        )
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_a_model_input_written_0_on_every_row_is_refused_on_spark_too(trained, spark, tmp_path):
+    """The same data read by Spark: the values above 0 are counted as the tables stream to the driver (which keeps
+    no `cost`), and the same refusal follows."""
+    from tests.pipelines.score_helpers import score_trained
+
+    _zero_cost(trained.data, tmp_path / "zero")
+    with pytest.raises(StructuralError, match=ZERO_COST):
+        score_trained(
+            trained, tmp_path / "s.parquet", data=tmp_path / "zero", engine="spark", spark_master="local[2]"
+        )
+
+
+def test_cvp_score_on_spark_with_a_bad_driver_memory_exits_2(trained, tmp_path, spark_available):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.pipelines.score_helpers import score_cli_args
+
+    args = [*score_cli_args(trained, tmp_path / "s.parquet"), "--engine", "spark"]
+    res = CliRunner().invoke(app, args, env={"CVP_SPARK_DRIVER_MEMORY": "4gb"})
+    assert res.exit_code == 2, res.output
+    assert "CVP_SPARK_DRIVER_MEMORY = '4gb'" in " ".join(res.output.split())
+    assert "unexpected" not in res.output and not (tmp_path / "s.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("master", "message"),
+    [
+        ("garbage", "--spark-master 'garbage' is not a Spark master URL"),
+        ("spark://127.0.0.1:1", "the Spark master spark://127.0.0.1:1 does not answer"),
+    ],
+)
+def test_a_spark_master_spark_cannot_use_is_named(trained, tmp_path, spark_available, master, message):
+    """(was: `--spark-master garbage` exit 1 `unexpected PySparkRuntimeError: [JAVA_GATEWAY_EXITED]`; a standalone
+    master that is not running: 80 s of Spark's retries, then exit 1 `unexpected Py4JJavaError`)."""
+    from tests.pipelines.score_helpers import score_cli_args
+
+    args = [*score_cli_args(trained, tmp_path / "s.parquet"), "--engine", "spark", "--spark-master", master]
+    res = _cvp(*args)
+    assert res.exit_code == 2, res.output
+    assert message in " ".join(res.output.split()) and "unexpected" not in res.output
+    assert not (tmp_path / "s.parquet").exists()
