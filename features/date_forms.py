@@ -39,20 +39,21 @@ def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format
 
 #: ISO 8601's basic and reduced forms, which an ISO column does not take: a date without separators
 #: (`20230305`, `20230305T083905`), a week (`2023-W10-1`) or a day of the year (`2023-064`), a month without its
-#: day (`2023-03`: a report's month, a truncated export) and a time of day without its date (`14:30`, `2:30 PM`).
-#: The last two are not whole dates (`_INCOMPLETE`).
+#: day (`2023-03`: a report's month, a truncated export), a date with its hour only (`2023-03-05 08`, `T08Z`) and a
+#: time of day without its date (`14:30`, `2:30 PM`). A month and a time are not whole dates (`_INCOMPLETE`).
 _YYYYMMDD = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _INCOMPLETE = r"(?:19|20)\d{2}[-/](?:0[1-9]|1[0-2])|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?"
 _ISO_OTHER = (
     rf"{_YYYYMMDD}(?:T?\d{{4}}(?:\d{{2}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
     rf"|\d{{4}}-?W\d{{2}}(?:-?[1-7])?|\d{{4}}-(?:[0-2]\d\d|3[0-5]\d|36[0-6])|{_INCOMPLETE}"
+    r"|\d{4}-\d{2}-\d{2}[Tt ]\d{2}(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
 #: An ISO date-time followed by a zone abbreviation of 3 to 5 letters (`2023-01-05 10:00 CET`, `IST`: India, Ireland or
 #: Israel) or by `UTC`/`GMT` with an offset (`GMT+1`: POSIX zones count west, `Etc/GMT+1` is UTC-1): no one instant.
 #: `UTC`, `GMT` and `Z` alone are read, and `UTC`/`GMT` with a zero offset (`UTC+00:00`: one instant, either sign;
 #: `features.dates._ISO`). The row reject of `zone_abbreviations`.
 _ZONE_ABBREVIATION = (
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
     r"\s*(?:[A-Za-z]{3,5}|(?i:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?)$"
 )
 #: A date written in a common form other than the column's (ISO 8601, or the declared format): day, month and year

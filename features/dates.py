@@ -24,9 +24,10 @@ _NAIVE_ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
 #: is not read (`features.date_forms._ZONE_ABBREVIATION`). A zone abbreviation other than these (`CET`, `EST`,
 #: `IST`: India, Ireland or Israel) is no zone: not ISO. An offset followed by its
 #: zone in brackets (RFC 9557, Java's `ZonedDateTime`: `2023-01-05T10:00+01:00[Europe/Paris]`) is the offset's
-#: instant, the zone a known IANA name; a bracket without an offset is not read.
+#: instant, the zone a known IANA name; a bracket without an offset is not read. A fraction of a second takes ISO
+#: 8601's decimal comma as well as its point (`10:00:05,123`: Java's, log4j's and Python logging's form).
 _ISO = (
-    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
+    r"^(?P<dt>\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?)"
     r"\s*(?P<off>[Zz]|[+-]\d{2}(?::?\d{2})?)?(?:\[(?P<bracket>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)\])?"
     r"(?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+)|\s*(?P<utc>(?i:UTC|GMT)(?:\s*[+-]0{1,2}(?::?00)?)?))?$"
 )
@@ -90,6 +91,12 @@ def check_date_format(key: str, fmt: str) -> str:
     return fmt
 
 
+def _pandas_iso(dt: pd.Series) -> pd.Series:
+    """ISO date-times as pandas reads them: `T` for RFC 3339's `t` (`2023-01-05t10:00`), a point for ISO 8601's
+    decimal comma (`10:00:05,123`: Java's, log4j's and Python logging's form, the one ISO 8601 prefers)."""
+    return dt.str.replace("t", "T", regex=False).str.replace(",", ".", regex=False)
+
+
 def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
     values that are not ISO 8601 at all. Vectorised: one regex pass in Arrow for the usual naive values, a
@@ -133,7 +140,7 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
         valid[at] &= _zone_ok(b) & alone
     unknown[idx[~valid]] = True
     dt, off, zone = dt[valid], off[valid].fillna("").mask(utc[valid], "Z"), zone[valid].fillna("")
-    dt = dt.str.replace("t", "T", regex=False)  # `2023-01-05t10:00` (RFC 3339): pandas reads only `T`
+    dt = _pandas_iso(dt)
     wall = pd.to_datetime(dt, format="ISO8601", errors="coerce").astype("datetime64[us]")
     plain = (off == "") & (zone == "")
     out[wall.index[plain.to_numpy()]] = wall[plain]
@@ -246,7 +253,7 @@ def placeholder_rows(
 
 #: A placeholder day's midnight as written, whatever offset or zone follows (`1970-01-01T00:00Z`,
 #: `1900-01-01 00:00:00+02:00`, `1970-01-01 Europe/Paris`).
-_WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[Tt ]00:00(?::00(?:\.0+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"
+_WRITTEN_PLACEHOLDER = r"^(?:1970|1900)-01-01(?:[Tt ]00:00(?::00(?:[.,]0+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?(?:\s+[A-Za-z_/+\-0-9]+)?$"
 
 
 def placeholder_texts(s: pd.Series) -> np.ndarray:
@@ -304,7 +311,7 @@ def dst_faults(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         if not _zone_ok(z):
             continue
         at = np.flatnonzero((named & (zone == z)).to_numpy())
-        wall = pd.to_datetime(dt.iloc[at], format="ISO8601", errors="coerce")
+        wall = pd.to_datetime(_pandas_iso(dt.iloc[at]), format="ISO8601", errors="coerce")
         skipped = wall.dt.tz_localize(z, ambiguous="NaT", nonexistent="NaT").isna() & wall.notna()
         fwd = wall.dt.tz_localize(z, ambiguous="NaT", nonexistent="shift_forward")
         gap[at] = (skipped & fwd.notna()).to_numpy()

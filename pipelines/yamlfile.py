@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,23 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
+
+
+#: YAML 1.1's implicit types that YAML 1.2 (2009) dropped, which PyYAML still reads: `yes`, `no`, `on`, `off` as
+#: true/false (a mapping's source column `No` or `On` read as `False`: "order_id = False: should be a valid
+#: string"), an integer with a leading zero as octal (`windows_days: [030, 090]`: 24 and 90), `1:30` as 90 (base
+#: 60), `0x5A` as 90. Only YAML 1.2's core forms are read so: `true`/`false` (three cases) and decimal integers
+#: (`030` is 30); any other such scalar stays the text written, which a setting then reads or refuses by name.
+_BOOL, _INT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_UniqueKeyLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_UniqueKeyLoader.add_constructor(_INT, lambda loader, node: int(loader.construct_scalar(node)))
 
 
 def read_yaml(path: Path, what: str) -> Any:
