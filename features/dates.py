@@ -235,17 +235,40 @@ def open_end_dates(t: pd.Series) -> pd.Series:
     return late & ends.reindex(t.index, fill_value=False)
 
 
+#: The row reject of `zero_dates` (the column's name to format in).
+ZERO_DATE_REASON = (
+    "placeholder date in {} (0001-01-01, 1753-01-01, 1899-12-30, ...: a system's zero or minimum date)"
+)
+
+
+def zero_dates(t: pd.Series) -> pd.Series:
+    """Which parsed (naive) values are a system's zero or minimum date written for "no date", at any time of day
+    (an offset moves them): the first day of a year before 1900 (`0001-01-01`: .NET's `DateTime.MinValue`, Go's
+    zero time, SQL Server's `datetime2`; `1753-01-01`: SQL Server's `datetime`; `1000-01-01`: MySQL's `DATE`) and
+    the OLE Automation zero `1899-12-30` (Excel, Access, VBA, Delphi) or Excel's day 0 shown as `1899-12-31`.
+    Before `MIN_DATE`, never a date of this data: each was an `impossible date` reject, and with it the row."""
+    early = t.notna() & (t < MIN_DATE)
+    if not early.any():
+        return early
+    days = t[early]
+    zero = ((days.dt.month == 1) & (days.dt.day == 1)) | (
+        (days.dt.year == 1899) & (days.dt.month == 12) & (days.dt.day >= 30)
+    )
+    return early & zero.reindex(t.index, fill_value=False)
+
+
 def placeholder_rows(
     raw: pd.Series, parsed: pd.Series, date_format: str | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The rows of a date column (`raw` as read, `parsed` by `parse_timestamps_native`) holding a placeholder for
-    "no date": (`PLACEHOLDER_DATES`, open ends `open_end_dates`), whatever the zone a time-zone-aware column or an
+    "no date": (`PLACEHOLDER_DATES`; open ends `open_end_dates` and zero dates `zero_dates`, the second mask), whatever the zone a time-zone-aware column or an
     offset in the text gives them. The one predicate of the row rejects and of the column's convention check
     (`features.numbers.check_missing_placeholders`) in both engines."""
-    placeholder, open_end = placeholder_dates(parsed), open_end_dates(parsed)
+    placeholder, open_end = placeholder_dates(parsed), open_end_dates(parsed) | zero_dates(parsed)
     if isinstance(raw.dtype, pd.DatetimeTZDtype):  # a zero timestamp shown in another zone: 01:00 in London
         utc = raw.dt.tz_convert("UTC").dt.tz_localize(None)
-        placeholder, open_end = placeholder | placeholder_dates(utc), open_end | open_end_dates(utc)
+        placeholder = placeholder | placeholder_dates(utc)
+        open_end = open_end | open_end_dates(utc) | zero_dates(utc)
     elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
         placeholder = placeholder | placeholder_texts(raw)
     return np.asarray(placeholder, dtype=bool), np.asarray(open_end, dtype=bool)

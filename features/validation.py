@@ -31,8 +31,10 @@ from features.date_forms import (
 )
 from features.dates import (
     AMBIGUOUS_TIME,
+    MIN_DATE,
     NONEXISTENT_TIME,
     UNKNOWN_FORMAT,
+    ZERO_DATE_REASON,
     dst_faults,
     early_reason,
     impossible_dates,
@@ -276,6 +278,7 @@ def _check_parsed(
             check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
         else:  # the caller sums them over the whole column
             column_stats[col.name] = (given, bad, placeholder | open_end)
+        rej.add(open_end & (parsed < MIN_DATE), ZERO_DATE_REASON.format(col.name))  # 0001-01-01, 1899-12-30
         rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")

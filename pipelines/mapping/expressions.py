@@ -289,6 +289,36 @@ def as_dates(left: Any, right: Any, what: str) -> tuple[Any, Any]:
     return instants(left), instants(right)
 
 
+def typed_text_literal(literal: Any, what: str, column: Any) -> Any:
+    """A text literal compared with a typed column of a Parquet source (numbers, true/false, dates): a date
+    column's literal as the instant ISO 8601 gives it (a naive one as UTC, as `as_dates` reads both sides); any
+    other is an `ExpressionError`. Was: `CustomerID != '12346'` on a float column true on every row, `==` and
+    `isin(['12346'])` never (a filter silently doing nothing, or routing nothing); `InvoiceDate >= '1/12/2011'`
+    read by pandas month first (the 12th of January for a UK user's 1st of December), `== 'garbage'` never true.
+    Anything else is returned as it is."""
+    if not isinstance(literal, str) or not isinstance(column, pd.Series):
+        return literal
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        from features.dates import parse_timestamps_native
+
+        when, _ = parse_timestamps_native(pd.Series([literal]), "UTC")
+        if when.isna().iloc[0]:
+            raise ExpressionError(
+                f"{what} compares the date column {column.name!r} with {literal!r}, which is not an ISO 8601 "
+                "date (2011-12-01, 2011-12-01 08:26): write the date so (a date is never guessed)"
+            )
+        stamp = pd.Timestamp(when.iloc[0])
+        return stamp.tz_localize("UTC") if isinstance(column.dtype, pd.DatetimeTZDtype) else stamp
+    if _is_number(column) or pd.api.types.is_bool_dtype(column.dtype):
+        flags = pd.api.types.is_bool_dtype(column.dtype)
+        written = "True or False" if flags else literal.strip()
+        raise ExpressionError(
+            f"{what} compares the column {column.name!r}, which holds {'true/false' if flags else 'numbers'}, "
+            f"with the text {literal!r}: never equal. Write {written} without quotes"
+        )
+    return literal
+
+
 def _int64(v: Any) -> Any:
     """`v` as 64-bit integers (a literal or a column of integers, none missing), or None."""
     if isinstance(v, bool) or not isinstance(v, int | pd.Series):
@@ -402,6 +432,10 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
                 right = as_numbers(right, f"{_part(node)!r}")
             elif isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):  # a CSV column's dates, not its text
                 left, right = as_dates(left, right, f"{_part(node)!r}")
+            left, right = (
+                typed_text_literal(left, f"{_part(node)!r}", right),
+                typed_text_literal(right, f"{_part(node)!r}", left),
+            )
             r = _CMPOPS[type(op)](left, right)
             out = r if out is None else (out & r)
             left = right
@@ -426,6 +460,8 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
                 # `Quantity.isin([1, 2])` on a CSV column (text) compares numbers, as `Quantity == 1` does;
                 # on the text it was never true ("1" is not 1), so `~...isin` let every row through
                 s = as_numbers(s, f"{_part(node)!r}")
+            for v in values:
+                typed_text_literal(v, f"{_part(node)!r}", s)
             return s.isin(values)
         return s.isna() if f.attr == "isna" else s.notna()
     if isinstance(node, ast.Attribute):  # .dt.<part>, checked by `check`
