@@ -27,7 +27,14 @@ from pipelines.csv_reading import (
     read_csv_text,
     release_arrow_memory,
 )
-from pipelines.mapping import Mapping, apply_mapping, expected_rejects, load_mapping, resolve_source
+from pipelines.mapping import (
+    Mapping,
+    apply_mapping,
+    check_source_currencies,
+    expected_rejects,
+    load_mapping,
+    resolve_source,
+)
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import (
     SUFFIXES,
@@ -206,7 +213,8 @@ def load_data(
 
     `date_formats` and `max_values` come from the config's `data:` section (see `DataConfig`); a mapping's own
     per-table `date_formats` are added to them. `currency` (`data.currency`): a currency column of a table
-    must name it on every row (`features.currency`; a mapping names its columns, so its tables have none).
+    must name it on every row (`features.currency`; a mapping's source, on the currency column it does not read:
+    `pipelines.mapping.check_source_currencies`).
     `ahead`: the directory's tables being read already (`pipelines.read_ahead.read_ahead`; without a mapping).
     """
     data_dir = Path(data_dir)
@@ -253,6 +261,7 @@ def load_data(
             raise StructuralError(f"mapping {mapping_path} expects source file {path}, which does not exist")
         files[name] = path
     sources = {name: read_file(path) for name, path in files.items()}
+    check_source_currencies(mapping, sources, currency)  # two currencies in one export, summed as one
     raw, source_rejects, source_report = apply_mapping(mapping, sources)
     formats = dict(date_formats or {}) | {
         f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()

@@ -268,6 +268,34 @@ def _names(expr: str) -> set[str]:
     return {n.id for n in ast.walk(parse(expr)) if isinstance(n, ast.Name)}
 
 
+def read_columns(mapping: Mapping, source: str) -> set[str]:
+    """The columns of `source` the mapping reads: its tables' `where`, `derive`, `require`, `group_by` and
+    `columns` (a derive's own name is no source column)."""
+    out: set[str] = set()
+    for spec in mapping.tables.values():
+        if spec.source != source:
+            continue
+        for expr in [spec.where or "", *spec.derive.values()]:
+            out |= _names(expr) if expr.strip() else set()
+        out |= set(spec.require.values())
+        out |= {spec.group_by} if isinstance(spec.group_by, str) else set(spec.group_by or [])
+        out |= {v if isinstance(v, str) else next(iter(v.values())) for v in spec.columns.values()}
+    return out
+
+
+def check_source_currencies(mapping: Mapping, sources: dict[str, pd.DataFrame], currency: str | None) -> None:
+    """A source's currency column (`features.currency.CURRENCY_COLUMNS`: `Currency`, `currency_code`, ...) that
+    the mapping does not read must name `data.currency` on every row, as a table's must: the mapping's tables
+    have no such column (it names theirs), so amounts in two currencies were summed as one without a word (a
+    multi-currency shop's export). A mapping reading the column (a `where` keeping one currency, a derive
+    converting by it) judges it itself."""
+    from features.currency import check_currency_columns
+
+    for name, frame in sources.items():
+        unread = [c for c in frame.columns if c not in read_columns(mapping, name)]
+        check_currency_columns({f"source {name} ({mapping.sources[name].file})": frame[unread]}, currency)
+
+
 def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
     """The source file inside `data_dir` (symlinks resolved); anything resolving outside it is refused."""
     root = Path(data_dir).resolve()

@@ -182,3 +182,46 @@ def test_dates_before_1900_that_are_no_zero_date_stay_impossible():
         pd.Series(pd.to_datetime(["1850-06-01", "1900-01-02", "2023-01-01", None]).astype("M8[us]"))
     )
     assert not got.any()
+
+
+def _sales_source(folder: Path, currencies: list[str]) -> tuple[Path, Path]:
+    """A mapping's source of 100 sales lines with a `Currency` column cycling through `currencies`, and its
+    mapping (`where` given by the caller through the returned mapping's text)."""
+    folder.mkdir(parents=True)
+    n = 100
+    pd.DataFrame(
+        {
+            "No": [f"S{i}" for i in range(n)],
+            "Customer": [f"C{i % 30}" for i in range(n)],
+            "Date": [f"2023-01-{i % 28 + 1:02d}" for i in range(n)],
+            "Amount": ["12.50"] * n,
+            "Currency": [currencies[i % len(currencies)] for i in range(n)],
+        }
+    ).to_csv(folder / "sales.csv", index=False)
+    mapping = folder.parent / "mapping.yaml"
+    mapping.write_text(
+        "sources:\n  sales: {file: sales.csv, part: true}\ntables:\n  orders:\n    source: sales\n"
+        "    columns: {order_id: 'No', customer_id: Customer, ordered_at: Date, revenue: Amount}\n"
+    )
+    return folder, mapping
+
+
+def test_a_mapping_source_with_amounts_in_two_currencies_stops(tmp_path):
+    """A multi-currency shop's export read through a mapping: a `Currency` column of `EUR` and `USD` beside the
+    amounts. The mapping names its tables' columns, so no table had a currency column and the amounts were
+    summed as one currency, exit 0. Now a source's currency column the mapping does not read is judged as a
+    table's is (`pipelines.mapping.check_source_currencies`, `features.currency`); one the mapping reads (a
+    `where` keeping one currency) is its own."""
+    from pipelines.io import load_data
+
+    data, mapping = _sales_source(tmp_path / "data", ["EUR", "USD"])
+    with pytest.raises(
+        StructuralError, match=r"column 'Currency': amounts in EUR \(50 rows\), USD \(50 rows\)"
+    ):
+        load_data(data, mapping, currency="EUR")
+    mapping.write_text(
+        mapping.read_text().replace("source: sales\n", "source: sales\n    where: Currency == 'EUR'\n")
+    )
+    assert len(load_data(data, mapping, currency="EUR").tables["orders"]) == 50
+    one, one_mapping = _sales_source(tmp_path / "one" / "data", ["EUR"])
+    assert len(load_data(one, one_mapping, currency="EUR").tables["orders"]) == 100
