@@ -32,6 +32,7 @@ CORPUS = [
     '\x1b[2J', '\u202eevil', '[bold]x[/]', 'a\nb', 'a\rb', 'say "hi", then', '\x00', '🙂', 'é', 'GUEST', 'UNKNOWN',
     'CASH', 'WALK-IN', 'TEST', 'XXXX', 'n.a.', 'tbd', 'missing', '0000000', '-9223372036854775809',
     '9223372036854775808', '18446744073709551616', '2**53', '9007199254740993', '1e15', '4.5', '7', '11',
+    '2023-01-15 10:00:05,123', '2023-01-15 10', '0001-01-01', '1753-01-01', '1899-12-30', 'No', 'On',
 ]  # fmt: skip
 
 #: Each damage's name -> (kind, function). A function mutates a case directory in place given the case's rng and
