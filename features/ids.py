@@ -166,16 +166,18 @@ def lookalike_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     return hit
 
 
-#: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A). As an id they would
-#: make one customer of every row lacking an id; they are rejected, never read as an id nor guessed missing.
-PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined")
+#: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A; `\N`: MySQL's
+#: `INTO OUTFILE`, PostgreSQL's `COPY` text, Hive's and Sqoop's files; `(null)`: C's `printf` of a null string;
+#: `<NA>`: pandas' missing value as text). As an id they would make one customer of every row lacking an id; they
+#: are rejected, never read as an id nor guessed missing.
+PLACEHOLDER_IDS = ("null", "none", "nan", "n/a", "#n/a", "nil", "undefined", "\\n", "(null)", "<na>")
 
 
 def placeholder_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     """Which parsed ids (text) are a placeholder for a missing value (`PLACEHOLDER_IDS`, any case)."""
-    # Every placeholder starts with `n`, `u` or `#` once lower-cased: only strings starting with one of those in
+    # Every placeholder starts with `n`, `u`, `#`, `\\`, `(` or `<` once lower-cased: only strings starting with one of those in
     # either case, or with a non-ASCII character, are lower-cased and looked up (issue 14: not every id).
-    return word_ids(ids, text, b"nNuU#" + bytes(range(0x80, 0x100)), PLACEHOLDER_IDS)
+    return word_ids(ids, text, b"nNuU#\\(<" + bytes(range(0x80, 0x100)), PLACEHOLDER_IDS)
 
 
 #: Ids an export writes for "no id" in a numeric or symbolic form: zero (`0`, `000`, `0.0`), minus one (`-1`), or

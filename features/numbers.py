@@ -402,6 +402,11 @@ def off_scale(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.n
 PLACEHOLDER_SHARE = 0.01
 
 
+#: ... and, in those columns only, `NaT`: pandas' missing date as text (a date column turned to text before its
+#: export); as an id it may be a name's initials (`NAT`), which the id rules keep.
+VALUE_PLACEHOLDERS = ("nat",)
+
+
 def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
     """Which values (as read) of a date, number or true/false column are a placeholder word for a missing value,
     among `unparsed` (the rows that did not parse)."""
@@ -412,7 +417,7 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
     if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
         return out
     text = raw.iloc[at].astype("str").str.strip()
-    out[at] = placeholder_ids(text)
+    out[at] = placeholder_ids(text) | text.str.lower().isin(VALUE_PLACEHOLDERS).to_numpy(dtype=bool)
     return out
 
 

@@ -71,6 +71,30 @@ def test_dates_with_their_hour_only_are_another_form(tmp_path, written):
         load_data(_orders_with_times(tmp_path / "data", 10, written))
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        "%a, %d %b %Y %H:%M:%S +0000",
+        "%a, %d %b %Y %H:%M:%S GMT",
+        "%a %b %d %H:%M:%S +0000 %Y",
+        "%a %b %d %H:%M:%S CET %Y",
+        "%A, %B %d, %Y",
+    ],
+    ids=["rfc-2822", "http", "twitter", "java-date", "sheet-long-date"],
+)
+def test_dates_after_a_weekdays_name_are_another_form(tmp_path, form):
+    """RFC 2822's `Fri, 01 Jan 2021 08:39:05 +0000` (e-mail, HTTP, RSS, many APIs), Java's `Date.toString()` and
+    Unix `date`'s `Fri Jan 01 08:39:05 CET 2021`, a spreadsheet's long date `Friday, January 01, 2021` among a
+    column's ISO dates: was each row rejected `ambiguous or unknown date format`, exit 0 (the demo with 5% of its
+    orders so: 149 orders gone), the stop for another form missing them for the weekday in front. Now the stop
+    (`features.date_forms._WEEKDAY`, in `_OTHER_DATE`)."""
+    from pipelines.io import load_data
+
+    written = lambda day: pd.Timestamp(day + " 10:15:30").strftime(form)  # noqa: E731
+    with pytest.raises(StructuralError, match=r"10 of 100 values are dates written in another form"):
+        load_data(_orders_with_times(tmp_path / "data", 10, written))
+
+
 def test_a_mapping_source_column_named_like_a_yaml_1_1_boolean_is_a_column(tmp_path):
     """A source column `No` (an invoice's number), `On`, `Off`, `Yes`: PyYAML reads them as YAML 1.1's booleans,
     and the mapping stopped with `tables.orders.columns.order_id.str = False: should be a valid string`, naming a
@@ -225,3 +249,42 @@ def test_a_mapping_source_with_amounts_in_two_currencies_stops(tmp_path):
     assert len(load_data(data, mapping, currency="EUR").tables["orders"]) == 50
     one, one_mapping = _sales_source(tmp_path / "one" / "data", ["EUR"])
     assert len(load_data(one, one_mapping, currency="EUR").tables["orders"]) == 100
+
+
+@pytest.mark.parametrize("word", ["\\N", "(null)", "<NA>", "NaT"])
+def test_a_database_dumps_null_for_every_missing_date_stops(tmp_path, word):
+    """`\\N` (MySQL's `INTO OUTFILE`, PostgreSQL's `COPY` text, Hive and Sqoop files), `(null)` (C's `printf`),
+    `<NA>` and `NaT` (pandas' missing values turned to text) written for every missing date (`signup_at`): was each row
+    rejected `ambiguous or unknown date format`, exit 0, unless more than half the column (the demo with 10% of
+    its invoices unpaid so: 298 invoices lost). Now the stop for a placeholder written for every missing value, as
+    for `NULL` (`features.ids.PLACEHOLDER_IDS`, `features.numbers.VALUE_PLACEHOLDERS`, `missing_placeholders`)."""
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    raw_orders(100).to_csv(data / "orders.csv", index=False)
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(100)], "signup_at": "2022-12-01"})
+    customers.loc[:9, "signup_at"] = word
+    customers.to_csv(data / "customers.csv", index=False)
+    with pytest.raises(
+        StructuralError, match=r"10 of 100 rows hold .*an export's placeholder for a missing value"
+    ):
+        load_data(data)
+
+
+def test_a_database_dumps_null_as_an_id_is_a_placeholder_but_nat_initials_are_an_id(tmp_path):
+    """`\\N` as an order's customer id (a MySQL dump's NULL) was a customer `\\N` holding every order without one;
+    now the placeholder reject. `NAT` stays an id (a manager's initials): `NaT` is a placeholder in dates only."""
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    orders = raw_orders(200)
+    orders.loc[0, "customer_id"] = "\\N"
+    orders.loc[1, "customer_id"] = "NAT"
+    orders.to_csv(data / "orders.csv", index=False)
+    loaded = load_data(data)
+    assert loaded.result.report["orders"].rejected_by_reason == {
+        "placeholder for a missing value in customer_id (NULL, None, N/A, ...)": 1
+    }
+    assert "NAT" in set(loaded.tables["orders"]["customer_id"])
