@@ -13,6 +13,17 @@ from features.validation import StructuralError
 from tests.helpers import raw_orders
 
 
+def _with_customers(folder: Path, column: str, value: str, other: str) -> Path:
+    """100 orders of customers C0..C99 (`raw_orders`) and their customers table, `column` written `value` for the
+    first 10 customers and `other` for the rest."""
+    folder.mkdir(parents=True)
+    raw_orders(100).to_csv(folder / "orders.csv", index=False)
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(100)], column: other})
+    customers.loc[:9, column] = value
+    customers.to_csv(folder / "customers.csv", index=False)
+    return folder
+
+
 def _orders_with_times(folder: Path, every: int, written) -> Path:
     """100 orders at 10:15:30 and a half second, every `every`-th written by `written(day)` instead."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,12 +189,7 @@ def test_a_systems_zero_date_for_every_missing_date_stops_a_stray_one_is_named(t
     (`features.dates.zero_dates`, in `placeholder_rows`); a stray one is a reject naming it a placeholder."""
     from pipelines.io import load_data
 
-    data = tmp_path / "data"
-    data.mkdir()
-    raw_orders(100).to_csv(data / "orders.csv", index=False)
-    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(100)], "churned_at": ""})
-    customers.loc[:9, "churned_at"] = zero
-    customers.to_csv(data / "customers.csv", index=False)
+    data = _with_customers(tmp_path / "data", "churned_at", zero, "")
     with pytest.raises(StructuralError, match=rf"10 of 100 rows hold '{zero}', an export's placeholder"):
         load_data(data)
     orders = raw_orders(200)
@@ -260,16 +266,8 @@ def test_a_database_dumps_null_for_every_missing_date_stops(tmp_path, word):
     for `NULL` (`features.ids.PLACEHOLDER_IDS`, `features.numbers.VALUE_PLACEHOLDERS`, `missing_placeholders`)."""
     from pipelines.io import load_data
 
-    data = tmp_path / "data"
-    data.mkdir()
-    raw_orders(100).to_csv(data / "orders.csv", index=False)
-    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(100)], "signup_at": "2022-12-01"})
-    customers.loc[:9, "signup_at"] = word
-    customers.to_csv(data / "customers.csv", index=False)
-    with pytest.raises(
-        StructuralError, match=r"10 of 100 rows hold .*an export's placeholder for a missing value"
-    ):
-        load_data(data)
+    with pytest.raises(StructuralError, match=r"10 of 100 rows hold .*an export's placeholder for a missing"):
+        load_data(_with_customers(tmp_path / "data", "signup_at", word, "2022-12-01"))
 
 
 def test_a_database_dumps_null_as_an_id_is_a_placeholder_but_nat_initials_are_an_id(tmp_path):
@@ -277,13 +275,11 @@ def test_a_database_dumps_null_as_an_id_is_a_placeholder_but_nat_initials_are_an
     now the placeholder reject. `NAT` stays an id (a manager's initials): `NaT` is a placeholder in dates only."""
     from pipelines.io import load_data
 
-    data = tmp_path / "data"
-    data.mkdir()
-    orders = raw_orders(200)
-    orders.loc[0, "customer_id"] = "\\N"
-    orders.loc[1, "customer_id"] = "NAT"
-    orders.to_csv(data / "orders.csv", index=False)
-    loaded = load_data(data)
+    orders = raw_orders(200).assign(customer_id=lambda t: t["customer_id"].mask(t.index == 0, "\\N"))
+    (tmp_path / "orders.csv").write_text(
+        orders.assign(customer_id=orders["customer_id"].replace("C1", "NAT")).to_csv(index=False)
+    )
+    loaded = load_data(tmp_path)
     assert loaded.result.report["orders"].rejected_by_reason == {
         "placeholder for a missing value in customer_id (NULL, None, N/A, ...)": 1
     }
