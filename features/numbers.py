@@ -403,8 +403,9 @@ PLACEHOLDER_SHARE = 0.01
 
 
 #: ... and, in those columns only, `NaT`: pandas' missing date as text (a date column turned to text before its
-#: export); as an id it may be a name's initials (`NAT`), which the id rules keep.
-VALUE_PLACEHOLDERS = ("nat",)
+#: export; as an id it may be a name's initials, `NAT`, which the id rules keep), and PostgreSQL's `infinity`,
+#: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`).
+VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity")
 
 
 def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:

@@ -257,10 +257,11 @@ def test_a_mapping_source_with_amounts_in_two_currencies_stops(tmp_path):
     assert len(load_data(one, one_mapping, currency="EUR").tables["orders"]) == 100
 
 
-@pytest.mark.parametrize("word", ["\\N", "(null)", "<NA>", "NaT"])
+@pytest.mark.parametrize("word", ["\\N", "(null)", "<NA>", "NaT", "infinity"])
 def test_a_database_dumps_null_for_every_missing_date_stops(tmp_path, word):
     """`\\N` (MySQL's `INTO OUTFILE`, PostgreSQL's `COPY` text, Hive and Sqoop files), `(null)` (C's `printf`),
-    `<NA>` and `NaT` (pandas' missing values turned to text) written for every missing date (`signup_at`): was each row
+    `<NA>` and `NaT` (pandas' missing values turned to text), PostgreSQL's `infinity` (an open end) written for
+    every missing date (`signup_at`): was each row
     rejected `ambiguous or unknown date format`, exit 0, unless more than half the column (the demo with 10% of
     its invoices unpaid so: 298 invoices lost). Now the stop for a placeholder written for every missing value, as
     for `NULL` (`features.ids.PLACEHOLDER_IDS`, `features.numbers.VALUE_PLACEHOLDERS`, `missing_placeholders`)."""
