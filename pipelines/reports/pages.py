@@ -56,6 +56,7 @@ from pipelines.reports.phrases import (
 )
 from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
 from pipelines.reports.views import (
+    check_ids,
     customer_rows,
     has_flag,
     manager_directory,
@@ -165,16 +166,17 @@ def build_reports(
     See the module docstring for the input contract. Customers with status `new` (scored by the registered lookalike
     model: `lookalike_prob_great`, reasons, `provisional_tier`) are listed on their manager's page with what to do
     first from `new_customer_actions` (by provisional tier). Inputs are not mutated. Raises ValueError when required
-    score columns or the two interval columns are missing, `customer_id` is not unique, or the model card's
-    currency differs from `config.currency`.
+    score columns or the two interval columns are missing, an id of the scores, customers or managers is missing,
+    blank or repeated (`views.check_ids`), or the model card's currency differs from `config.currency`.
     """
     h = horizon_days_from_columns(list(scores.columns))
     missing = [c for c in required_columns(h) if c not in scores]
     if missing:
         raise ValueError(f"scores are missing columns {missing}")
     interval = interval_columns(list(scores.columns), h)
-    if scores["customer_id"].duplicated().any():
-        raise ValueError("scores must have one row per customer_id")
+    check_ids(scores, "customer_id", "scores")
+    check_ids(customers, "customer_id", "customers")
+    check_ids(account_managers, "account_manager_id", "account_managers")
     card_currency = model_card.get("currency")
     if card_currency and card_currency != config.currency:
         raise ValueError(

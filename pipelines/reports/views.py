@@ -47,13 +47,36 @@ def _reasons(
     return out
 
 
+def check_ids(table: pd.DataFrame | None, column: str, what: str) -> None:
+    """`build_reports`' tables as its pages need them: each id once and none missing or blank. A managers' row
+    without an id would get a page of its own holding every customer without a manager (the page of `""`), under
+    that row's name; a customer twice would be named by whichever row came first. Raises ValueError naming the
+    table, the column and a few ids or source rows."""
+    if table is None or column not in table:
+        return
+    ids = table[column]
+    blank = (ids.isna() | (ids.astype("str").str.strip() == "")).to_numpy()
+    if blank.any():
+        rows = ", ".join(map(str, table.index[blank][:3]))
+        raise ValueError(
+            f"{what} must have its {column} on every row: {int(blank.sum())} row(s) without one (rows {rows})"
+        )
+    text = ids.astype("str")
+    repeated = text[text.duplicated(keep=False)]
+    if len(repeated):
+        raise ValueError(
+            f"{what} must have one row per {column}: {', '.join(map(repr, sorted(set(repeated))[:3]))} "
+            "appear more than once"
+        )
+
+
 def prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
     """Scores with `manager` (str or "" for unassigned) and `customer_name` (str or "") attached; not mutated."""
     frame = scores.copy()
     frame["customer_id"] = frame["customer_id"].astype(str)
     names = pd.Series("", index=frame.index, dtype="str")
     if customers is not None and "customer_id" in customers:
-        cust = customers.drop_duplicates("customer_id").set_index(customers["customer_id"].astype(str))
+        cust = customers.set_index(customers["customer_id"].astype(str))  # one row per id (`check_ids`)
         if "name" in cust:
             names = frame["customer_id"].map(cust["name"]).fillna("").astype(str)
         if "account_manager_id" not in frame and "account_manager_id" in cust:
@@ -103,7 +126,6 @@ def manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None
     if account_managers is not None and "account_manager_id" in account_managers:
         table = account_managers.copy()
         table["account_manager_id"] = table["account_manager_id"].astype(str)
-        table = table.drop_duplicates("account_manager_id")
         ids |= set(table["account_manager_id"])
     # An explicit string dtype: with no manager at all (order-only files) the empty column would be float64.
     out = pd.DataFrame({"account_manager_id": pd.Series(sorted(ids), dtype="str")})

@@ -1,6 +1,6 @@
-"""Hostile input classes closed in the nineteenth hunt: ISO 8601's decimal comma in a time and its hour-only form.
-Tiny hand-written files; no training, no model, no Spark session (the Spark cases:
-`test_hostile_round19_spark.py`)."""
+"""Hostile input classes closed in the nineteenth hunt: ISO 8601's decimal comma in a time and its hour-only form;
+`build_reports` given managers or customers without an id or with one twice. Tiny hand-written files; no training,
+no model, no Spark session (the Spark cases: `test_hostile_round19_spark.py`)."""
 
 from __future__ import annotations
 
@@ -285,3 +285,72 @@ def test_a_database_dumps_null_as_an_id_is_a_placeholder_but_nat_initials_are_an
         "placeholder for a missing value in customer_id (NULL, None, N/A, ...)": 1
     }
     assert "NAT" in set(loaded.tables["orders"]["customer_id"])
+
+
+# --- the report pages' tables (`pipelines.reports.views.check_ids`) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report_inputs() -> dict:
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    return demo_report_inputs(12, 2, seed=5)
+
+
+def _report(inputs: dict, out: Path, customers: pd.DataFrame, managers: pd.DataFrame) -> None:
+    from pipelines.config import load_config
+    from pipelines.reports import build_reports
+
+    report = load_config().report.model_copy(update={"currency": "EUR"})
+    build_reports(
+        inputs["scores"],
+        inputs["value_contrib"],
+        inputs["model_card"],
+        out,
+        report,
+        inputs["registry"],
+        customers,
+        managers,
+    )
+
+
+@pytest.mark.parametrize("blank", ["", "  ", None])
+def test_a_managers_row_without_an_id_gets_no_page_of_the_unassigned_customers(
+    report_inputs: dict, tmp_path: Path, blank
+) -> None:
+    """A managers' row without an id is refused before any page is written (was: `""` a page under that row's
+    name, `Eve Intruder`, holding every customer without a manager: another person read them; None exit 1,
+    `TypeError: '<' not supported between instances of 'float' and 'str'`)."""
+    managers = report_inputs["account_managers"].copy()
+    managers.loc[0, "account_manager_id"] = blank
+    managers.loc[0, "name"] = "Eve Intruder"
+    with pytest.raises(
+        ValueError, match=r"account_managers must have its account_manager_id on every row: 1 row"
+    ):
+        _report(report_inputs, tmp_path / "pages", report_inputs["customers"], managers)
+    assert not (tmp_path / "pages").exists()
+
+
+def test_a_customer_listed_twice_with_two_managers_is_refused(report_inputs: dict, tmp_path: Path) -> None:
+    """The customers table holding one customer twice (two managers, two names) is refused by name (was: exit 1,
+    `ValueError: Length mismatch: Expected 12 rows, received array of length 13`)."""
+    customers = report_inputs["customers"]
+    twice = customers.iloc[:1].assign(account_manager_id="AM002", name="Other Name")
+    with pytest.raises(ValueError, match=r"customers must have one row per customer_id: 'C0001' appear"):
+        _report(
+            report_inputs,
+            tmp_path / "pages",
+            pd.concat([customers, twice]),
+            report_inputs["account_managers"],
+        )
+
+
+def test_a_manager_listed_twice_under_two_names_is_refused(report_inputs: dict, tmp_path: Path) -> None:
+    """A manager id on two rows of the managers table (two names) is refused by name (was: the first row's name on
+    the page, the other dropped without a word)."""
+    managers = report_inputs["account_managers"]
+    twice = managers.iloc[:1].assign(name="Someone Else")
+    with pytest.raises(
+        ValueError, match=r"account_managers must have one row per account_manager_id: 'AM001'"
+    ):
+        _report(report_inputs, tmp_path / "pages", report_inputs["customers"], pd.concat([managers, twice]))
