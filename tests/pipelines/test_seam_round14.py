@@ -1,0 +1,38 @@
+"""Round 14 of the train/score seam: what still let a wrong result through with exit 0, or confused one of the
+three users (data scientist, unattended batch job, account manager).
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+
+def test_a_history_run_named_by_its_run_uri_is_the_same_model_as_its_version(
+    default_scores, trained, tmp_path
+):
+    """A history's run scored by `--model runs:/<id>/model` recorded that URI as its model version (before models
+    named by their run carried their registered version, or for a run that registered none); the next run, by
+    the same training run's model as `v1`, read it as a model change: the scoring run looked for a bridge
+    (`models:/customer-value/runs:/...`, a note that the change "cannot be split") and every customer of the
+    report's transitions was marked `model_changed`, the manager pages saying the model was retrained (was).
+    One training run logs one model: the runs' recorded training runs decide."""
+    from pipelines.config import load_config
+    from pipelines.history import bridge_source, report_history
+    from pipelines.history_store import append_run, list_runs
+    from pipelines.outputs import read_output_set
+
+    run = default_scores.run  # as of 2025-01-01, v1 of its training run
+    trained_by = run.manifest["model_run_id"]
+    uri = f"runs:/{trained_by}/model"
+    history = tmp_path / "history"
+    earlier = run.manifest | {"as_of": "2024-12-01", "model_version": uri, "model_uri": uri}
+    append_run(history, run.scores.assign(model_version=uri), run.contributions_path, earlier)
+    (previous,) = list_runs(history)
+    assert previous.model_version == uri and previous.model_run_id == trained_by
+    assert bridge_source(history, "2025-01-01", "1", trained_by) is None  # was: that run, a "changed" model
+    assert bridge_source(history, "2025-01-01", "1", "0" * 32).as_of == "2024-12-01"  # another model still
+    published = read_output_set(default_scores.out)
+    manifest = run.manifest | {"stability_runs": {"2024-12-01": previous.run_id}}
+    cfg = load_config(trained.config)
+    moves = report_history(history, published.scores, published.contributions, manifest, cfg)
+    assert len(moves.transitions) > 0
+    assert not moves.transitions["model_changed"].any()  # was: every customer in both runs
