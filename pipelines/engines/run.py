@@ -494,6 +494,7 @@ def run_score(
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
             "stale_model": stale_model,
+            "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
             "events_after_as_of": later,
             "chunk_customers": chunk,
             "seconds": round(seconds, 3),

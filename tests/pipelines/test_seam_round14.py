@@ -36,3 +36,30 @@ def test_a_history_run_named_by_its_run_uri_is_the_same_model_as_its_version(
     moves = report_history(history, published.scores, published.contributions, manifest, cfg)
     assert len(moves.transitions) > 0
     assert not moves.transitions["model_changed"].any()  # was: every customer in both runs
+
+
+def test_a_model_scored_in_another_season_is_said_on_the_team_page(trained, tmp_path, monkeypatch):
+    """A short-horizon model scored far from its training as-of in the year: `cvp score` warned that its totals
+    carry another season's correction (round 13), but the team page, where the expected total is read, said
+    nothing (was: a warning of the batch job's log only). Now the manifest records it (`model_season`) and the
+    team page says it beside the expected total and on its model card, as the stale model's warning."""
+    import html
+    import re
+
+    from models.bundle import CustomerValueModel
+    from pipelines.jobs import run_report
+    from tests.helpers import quiet
+    from tests.pipelines.score_helpers import score_trained
+
+    said = "the 90-day model's total correction was measured at the time of year of its training as-of 2024-07-01"
+    # the fixture's model predicts over a year (never out of season): its note is made to say one
+    monkeypatch.setattr(CustomerValueModel, "season_note", lambda self, as_of: said)
+    run = score_trained(trained, tmp_path / "run" / "scores.parquet")
+    assert run.manifest["model_season"] == said  # was: no such field
+    assert [w for w in run.manifest["warnings"] if said in w and "--strict refuses" in w]
+    index = run_report(
+        tmp_path / "run" / "scores.parquet", tmp_path / "site", None, None, trained.config, quiet()
+    )
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", index.read_text())).split())
+    assert f"Expected value: {said}." in text  # beside the expected total
+    assert f"Model season {said}" in text  # on the model card
