@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.config import LABEL_SETTINGS_BEFORE, FeatureConfig, LabelConfig
+from features.config import FEATURE_SETTINGS_BEFORE, LABEL_SETTINGS_BEFORE, FeatureConfig, LabelConfig
 from models.churn import ChurnModel
 from models.config import ModelConfig
 from models.drift import psi
@@ -186,14 +186,18 @@ class CustomerValueModel:
         self.data_settings = data_settings
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle; a `label_config` pickled before a label setting existed gets the behaviour it was trained
-        with (`features.config.LABEL_SETTINGS_BEFORE`)."""
+        """Unpickle; a `label_config` or `feature_config` pickled before one of its settings existed gets the
+        behaviour it was trained with (`features.config.LABEL_SETTINGS_BEFORE`, `FEATURE_SETTINGS_BEFORE`)."""
         self.__dict__.update(state)
-        labels = state.get("label_config")
-        if labels is not None:
-            missing = {k: v for k, v in LABEL_SETTINGS_BEFORE.items() if k not in vars(labels)}
-            if missing:
-                self.label_config = LabelConfig.model_validate(labels.model_dump() | missing)
+        for name, kind, before in (
+            ("label_config", LabelConfig, LABEL_SETTINGS_BEFORE),
+            ("feature_config", FeatureConfig, FEATURE_SETTINGS_BEFORE),
+        ):
+            settings = state.get(name)
+            if settings is not None:
+                missing = {k: v for k, v in before.items() if k not in vars(settings)}
+                if missing:
+                    setattr(self, name, kind.model_validate(settings.model_dump() | missing))
 
     def contract_settings(self) -> dict[str, object] | None:
         """The stored settings as plain data (None for a model saved before models carried them)."""

@@ -63,3 +63,37 @@ def test_a_model_scored_in_another_season_is_said_on_the_team_page(trained, tmp_
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", index.read_text())).split())
     assert f"Expected value: {said}." in text  # beside the expected total
     assert f"Model season {said}" in text  # on the model card
+
+
+def _pickled_before(settings, field: str):
+    """`settings` (a pydantic settings object) as a model pickled before `field` existed holds it: the field
+    absent from its state."""
+    state = settings.__getstate__()
+    state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != field}
+    old = type(settings).__new__(type(settings))
+    old.__setstate__(state)
+    return old
+
+
+def test_a_model_pickled_before_a_feature_setting_scores_with_the_behaviour_it_was_trained_with():
+    """Models carried their feature settings a day before `features.seasonal_profile` existed: such a model's
+    unpickled `feature_config` lacks it, and `cvp score` stopped with "the configuration does not fit the model's
+    features (... write rule columns with {w_long} / {w_short} / {h} ...): features.seasonal_profile: Field
+    required" (was: exit 2 naming the tier rules, for a model only older than a setting; the label settings had
+    the fix, `LABEL_SETTINGS_BEFORE`, the feature settings not). Now it gets the behaviour it was trained with."""
+    import pickle
+
+    from features.config import FEATURE_SETTINGS_BEFORE
+    from models.bundle import CustomerValueModel
+    from pipelines.config import load_config
+    from pipelines.engines.scoring import resolve_settings
+
+    cfg = load_config()
+    assert FEATURE_SETTINGS_BEFORE == {"seasonal_profile": None}
+    for field, value in FEATURE_SETTINGS_BEFORE.items():
+        old = CustomerValueModel(90, cfg.models, _pickled_before(cfg.features, field), cfg.labels)
+        loaded = pickle.loads(pickle.dumps(old))
+        assert getattr(loaded.feature_config, field) == value
+        effective, diffs, _ = resolve_settings(loaded, cfg, None, strict=False)  # was: StructuralError
+        assert getattr(effective.features, field) == value and diffs == []
+        assert loaded.contract_settings()["features"][field] == value
