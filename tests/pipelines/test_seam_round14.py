@@ -97,3 +97,25 @@ def test_a_model_pickled_before_a_feature_setting_scores_with_the_behaviour_it_w
         effective, diffs, _ = resolve_settings(loaded, cfg, None, strict=False)  # was: StructuralError
         assert getattr(effective.features, field) == value and diffs == []
         assert loaded.contract_settings()["features"][field] == value
+
+
+def test_scores_of_a_run_before_a_setting_existed_are_read_with_the_behaviour_they_were_scored_with(
+    default_scores, trained
+):
+    """`cvp report` and `cvp profile` rebuild the run's feature and label settings from its manifest
+    (`settings_used`); on last month's scores, written before `labels.reach_last_year` (or
+    `features.seasonal_profile`) existed, they stopped with "unexpected ValidationError ... Field required",
+    exit 1 (was). Now the missing settings read as the behaviour the run was scored with, as the model's do."""
+    import copy
+
+    from features.config import FEATURE_SETTINGS_BEFORE, LABEL_SETTINGS_BEFORE
+    from pipelines.config import load_config
+    from pipelines.fingerprint import with_run_settings
+
+    manifest = copy.deepcopy(default_scores.run.manifest)
+    for section, before in (("features", FEATURE_SETTINGS_BEFORE), ("labels", LABEL_SETTINGS_BEFORE)):
+        for field in before:
+            del manifest["settings_used"][section][field]  # as a manifest written before the field
+    cfg = with_run_settings(manifest, load_config(trained.config))
+    assert cfg.features.seasonal_profile is None and cfg.labels.reach_last_year is False
+    assert cfg.features.windows_days == (90, 365)  # the rest as the run recorded it
