@@ -119,3 +119,34 @@ def test_scores_of_a_run_before_a_setting_existed_are_read_with_the_behaviour_th
     cfg = with_run_settings(manifest, load_config(trained.config))
     assert cfg.features.seasonal_profile is None and cfg.labels.reach_last_year is False
     assert cfg.features.windows_days == (90, 365)  # the rest as the run recorded it
+
+
+def test_a_model_named_by_its_run_asks_the_store_for_that_run_once(trained, default_scores, monkeypatch):
+    """`cvp score --model runs:/<id>/model` asked the tracking store for the training run twice: once to refuse a
+    failed training's run, once for its sample and deleted facts (was: two round trips to a remote server per
+    run, round 13's leftover). The run fetched once serves both; the facts are the same."""
+    import os
+    import traceback
+
+    import mlflow
+
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    configure_tracking(trained.mlruns)
+    run_id = default_scores.run.manifest["model_run_id"]
+    asked: list[str] = []
+    get_run = mlflow.MlflowClient.get_run
+
+    def counted(self, wanted):
+        caller = traceback.extract_stack(limit=2)[
+            0
+        ].filename  # MLflow's own look-up resolving the files: not ours
+        if f"{os.sep}pipelines{os.sep}" in caller:
+            asked.append(wanted)
+        return get_run(self, wanted)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "get_run", counted)
+    model = load_bundle(f"runs:/{run_id}/model", "customer-value")
+    assert asked.count(run_id) == 1, asked  # was 2
+    assert model.run_id == run_id and model.version == "1"
+    assert model.run_deleted is None and model.training_sample is None
