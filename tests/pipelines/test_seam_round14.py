@@ -150,3 +150,33 @@ def test_a_model_named_by_its_run_asks_the_store_for_that_run_once(trained, defa
     assert asked.count(run_id) == 1, asked  # was 2
     assert model.run_id == run_id and model.version == "1"
     assert model.run_deleted is None and model.training_sample is None
+
+
+def test_a_history_run_named_by_its_run_uri_bridges_a_changed_model_with_that_run(
+    default_scores, trained, tmp_path
+):
+    """The history's previous run recorded `runs:/<id>/model` as its version (scored by its run's URI); the model
+    then changed: the bridge, the old model explaining this run's data for the data/model split, looked for
+    `models:/customer-value/runs:/<id>/model`, "cannot load model", and the split stayed empty (was). Now the
+    URI it recorded is loaded."""
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.engines.model_bridge import bridge_model
+    from pipelines.history_store import append_run
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    run = default_scores.run
+    trained_by = run.manifest["model_run_id"]
+    uri = f"runs:/{trained_by}/model"
+    history = tmp_path / "history"
+    earlier = run.manifest | {"as_of": "2024-12-01", "model_version": uri, "model_uri": uri}
+    append_run(history, run.scores.assign(model_version=uri), run.contributions_path, earlier)
+    cfg = load_config(trained.config)
+    configure_tracking(trained.mlruns)
+    bundle = load_bundle("models:/customer-value@champion").bundle
+    as_of = pd.Timestamp("2025-01-01")
+    # this run's model: another training run's v2 (the bridge only needs it to be another model)
+    bridge, info = bridge_model(history, as_of, "2", "models:/customer-value/2", bundle, cfg, "f" * 32)
+    assert info["old_model_uri"] == uri and "note" not in info, info  # was: models:/customer-value/runs:/...
+    assert bridge is not None and bridge.version == uri
