@@ -180,3 +180,31 @@ def test_a_history_run_named_by_its_run_uri_bridges_a_changed_model_with_that_ru
     bridge, info = bridge_model(history, as_of, "2", "models:/customer-value/2", bundle, cfg, "f" * 32)
     assert info["old_model_uri"] == uri and "note" not in info, info  # was: models:/customer-value/runs:/...
     assert bridge is not None and bridge.version == uri
+
+
+def test_an_as_of_with_a_time_of_day_is_refused_naming_the_two_days(tmp_path):
+    """A run is as of a day (was: `--as-of '2023-02-01 12:00'` accepted, the features cut at noon while the
+    manifest, the score history's `as_of=` partition and the model's as-of kept the day alone: a 17:00 run
+    replaced the 09:00 run's partition as its re-run). Midnight is the day itself."""
+    import pytest
+    from typer.testing import CliRunner
+
+    from features.validation import StructuralError
+    from pipelines.cli import app
+    from pipelines.config import load_config, parse_date
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,revenue\n7,42,2023-01-02,10\n8,43,2023-01-03,20\n", encoding="utf-8"
+    )
+    out = tmp_path / "features.parquet"
+    for as_of in ("2023-02-01 12:00", "2023-02-01T23:59:59"):
+        res = CliRunner().invoke(app, ["features", "--data", str(data), "--as-of", as_of, "--out", str(out)])
+        assert res.exit_code == 2, res.output
+        text = " ".join(res.output.split())
+        assert "has a time of day" in text and "give 2023-02-01" in text and "or 2023-02-02" in text
+        assert not out.exists()
+    assert parse_date("2023-02-01 00:00") == parse_date("2023-02-01")
+    with pytest.raises(StructuralError, match="demo.start = '2023-02-01 12:00': has a time of day"):
+        load_config(None, {"demo": {"start": "2023-02-01 12:00"}})
