@@ -234,10 +234,18 @@ class CustomerValueModel:
         ]
 
     # -- fit -----------------------------------------------------------------------------------------------
-    def fit(self, training_set: pd.DataFrame, as_of: pd.Timestamp | None = None) -> CustomerValueModel:
+    def fit(
+        self,
+        training_set: pd.DataFrame,
+        as_of: pd.Timestamp | None = None,
+        drift_rows: pd.DataFrame | None = None,
+        drift_dates: list[str] | None = None,
+    ) -> CustomerValueModel:
         """Fit both models on a training set (see the module docstring for the columns it needs); `as_of`, the
         date the training set was built at, is when the model scores (the season-matched total correction's
-        time of year; default: one horizon after the latest cutoff, up to a month earlier)."""
+        time of year; default: one horizon after the latest cutoff, up to a month earlier). `drift_rows`: the
+        feature rows the drift reference is built from, taken at `drift_dates` (`pipelines.drift_reference`: the
+        base scored at the as-of and one and two months earlier); None: the training rows."""
         h = self.horizon_days
         needed = [f"label_net_profit_{h}d", f"label_churned_{h}d", "cutoff"]
         missing = [c for c in needed if c not in training_set.columns]
@@ -267,7 +275,11 @@ class CustomerValueModel:
         self.training_cutoffs_ = [pd.Timestamp(c).date().isoformat() for c in np.sort(cutoff.unique())]
         self.as_of_ = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
         self.n_training_rows_ = len(training_set)
-        self.drift_reference_ = self._drift_reference(X)
+        rows = X if drift_rows is None or not len(drift_rows) else drift_rows[self.contract_.names]
+        self.drift_reference_ = self._drift_reference(rows)
+        self.drift_reference_["dates"] = (
+            list(drift_dates or []) if rows is not X else list(self.training_cutoffs_)
+        )
         return self
 
     def _drift_reference(self, X: pd.DataFrame) -> dict[str, object]:

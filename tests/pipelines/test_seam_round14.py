@@ -208,3 +208,41 @@ def test_an_as_of_with_a_time_of_day_is_refused_naming_the_two_days(tmp_path):
     assert parse_date("2023-02-01 00:00") == parse_date("2023-02-01")
     with pytest.raises(StructuralError, match="demo.start = '2023-02-01 12:00': has a time of day"):
         load_config(None, {"demo": {"start": "2023-02-01 12:00"}})
+
+
+def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_is(trained):
+    """The drift reference is the base a scoring run would have scored at the training as-of and one and two
+    months earlier (`pipelines.drift_reference`), not the training rows pooled over cutoffs one to two years
+    earlier (was: the fixture's model scored at its own as-of drifted on relationship_manager_departed_90d, PSI
+    0.30: 5% of the rows at three of its four cutoffs, none at the as-of; Online Retail on five features). A
+    real shift (recency doubled, revenue x5) still warns."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from features.registry import feature_registry
+    from pipelines.config import load_config
+    from pipelines.drift_reference import scored_rows
+    from pipelines.engines.drift import DriftAccumulator, leave_out_trending
+    from pipelines.io import load_data
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    cfg = load_config(trained.config)
+    configure_tracking(Path(cfg.mlflow.tracking_dir))
+    bundle = load_bundle("models:/customer-value@champion").bundle
+    as_of = pd.Timestamp(trained.as_of)
+    assert bundle.drift_reference_["dates"] == ["2024-07-01", "2024-06-01", "2024-05-01"]  # was: no dates
+    tables = load_data(trained.data, None, cfg.data.timezone).tables
+    today = scored_rows(tables, as_of, cfg)  # what `cvp score --as-of 2024-07-01` scores
+    reference, left_out = leave_out_trending(bundle.drift_reference_, feature_registry(cfg.features))
+
+    def drifted(frame: pd.DataFrame) -> list[str]:
+        drift = DriftAccumulator(reference, left_out)
+        drift.add(frame, "features")
+        return drift.report(cfg.scoring.psi_threshold)["drifted_features"]
+
+    assert drifted(today) == []  # was: ['recency_days', 'relationship_manager_departed_90d']
+    shifted = today.assign(
+        recency_days=today["recency_days"] * 2 + 30, profit_revenue_365d=today["profit_revenue_365d"] * 5
+    )
+    assert {"recency_days", "profit_revenue_365d"} <= set(drifted(shifted))
