@@ -68,6 +68,12 @@ class FeatureConfig(BaseModel):
 #: exit 2, for every model registered before the setting).
 LABEL_SETTINGS_BEFORE: dict[str, object] = {"reach_last_year": False}
 
+#: The same for the feature settings (`feature_config`): a model pickled before `seasonal_profile` existed (models
+#: carried their settings a day before it) was trained without a seasonal profile (was: exit 2, "the
+#: configuration does not fit the model's features (... write rule columns with {w_long} ...):
+#: features.seasonal_profile: Field required", a stop that named the rules, not the model's age).
+FEATURE_SETTINGS_BEFORE: dict[str, object] = {"seasonal_profile": None}
+
 
 class LabelConfig(BaseModel):
     """How labels and the multi-cutoff training set are built.

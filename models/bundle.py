@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.config import LABEL_SETTINGS_BEFORE, FeatureConfig, LabelConfig
+from features.config import FEATURE_SETTINGS_BEFORE, LABEL_SETTINGS_BEFORE, FeatureConfig, LabelConfig
 from models.churn import ChurnModel
 from models.config import ModelConfig
 from models.drift import psi
@@ -186,14 +186,18 @@ class CustomerValueModel:
         self.data_settings = data_settings
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle; a `label_config` pickled before a label setting existed gets the behaviour it was trained
-        with (`features.config.LABEL_SETTINGS_BEFORE`)."""
+        """Unpickle; a `label_config` or `feature_config` pickled before one of its settings existed gets the
+        behaviour it was trained with (`features.config.LABEL_SETTINGS_BEFORE`, `FEATURE_SETTINGS_BEFORE`)."""
         self.__dict__.update(state)
-        labels = state.get("label_config")
-        if labels is not None:
-            missing = {k: v for k, v in LABEL_SETTINGS_BEFORE.items() if k not in vars(labels)}
-            if missing:
-                self.label_config = LabelConfig.model_validate(labels.model_dump() | missing)
+        for name, kind, before in (
+            ("label_config", LabelConfig, LABEL_SETTINGS_BEFORE),
+            ("feature_config", FeatureConfig, FEATURE_SETTINGS_BEFORE),
+        ):
+            settings = state.get(name)
+            if settings is not None:
+                missing = {k: v for k, v in before.items() if k not in vars(settings)}
+                if missing:
+                    setattr(self, name, kind.model_validate(settings.model_dump() | missing))
 
     def contract_settings(self) -> dict[str, object] | None:
         """The stored settings as plain data (None for a model saved before models carried them)."""
@@ -230,10 +234,18 @@ class CustomerValueModel:
         ]
 
     # -- fit -----------------------------------------------------------------------------------------------
-    def fit(self, training_set: pd.DataFrame, as_of: pd.Timestamp | None = None) -> CustomerValueModel:
+    def fit(
+        self,
+        training_set: pd.DataFrame,
+        as_of: pd.Timestamp | None = None,
+        drift_rows: pd.DataFrame | None = None,
+        drift_dates: list[str] | None = None,
+    ) -> CustomerValueModel:
         """Fit both models on a training set (see the module docstring for the columns it needs); `as_of`, the
         date the training set was built at, is when the model scores (the season-matched total correction's
-        time of year; default: one horizon after the latest cutoff, up to a month earlier)."""
+        time of year; default: one horizon after the latest cutoff, up to a month earlier). `drift_rows`: the
+        feature rows the drift reference is built from, taken at `drift_dates` (`pipelines.drift_reference`: the
+        base scored at the as-of and one and two months earlier); None: the training rows."""
         h = self.horizon_days
         needed = [f"label_net_profit_{h}d", f"label_churned_{h}d", "cutoff"]
         missing = [c for c in needed if c not in training_set.columns]
@@ -263,7 +275,11 @@ class CustomerValueModel:
         self.training_cutoffs_ = [pd.Timestamp(c).date().isoformat() for c in np.sort(cutoff.unique())]
         self.as_of_ = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
         self.n_training_rows_ = len(training_set)
-        self.drift_reference_ = self._drift_reference(X)
+        rows = X if drift_rows is None or not len(drift_rows) else drift_rows[self.contract_.names]
+        self.drift_reference_ = self._drift_reference(rows)
+        self.drift_reference_["dates"] = (
+            list(drift_dates or []) if rows is not X else list(self.training_cutoffs_)
+        )
         return self
 
     def _drift_reference(self, X: pd.DataFrame) -> dict[str, object]:

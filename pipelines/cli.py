@@ -354,7 +354,9 @@ HistoryOpt = Annotated[
 @_friendly
 def score(
     data: DataOpt,
-    as_of: Annotated[str, typer.Option("--as-of", help="Score as of this date (events before it only).")],
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Score as of this day, YYYY-MM-DD (events before it only).")
+    ],
     out: Annotated[Path, path_option("--out", help="Scores file (.parquet or .csv); a directory for spark.")],
     model: Annotated[
         str | None, typer.Option("--model", help="Model URI (default models:/customer-value@champion).")

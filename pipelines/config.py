@@ -117,7 +117,7 @@ def _date_problem(text: str) -> tuple[Any, str | None]:
     from features.dates import MAX_DATE, MIN_DATE
 
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?", str(text).strip()):
-        return None, "is not a date (use YYYY-MM-DD, optionally with a time HH:MM:SS)"
+        return None, "is not a date (use YYYY-MM-DD)"
     try:
         ts = pd.Timestamp(str(text).strip())
     except (ValueError, TypeError, OverflowError):
@@ -126,12 +126,23 @@ def _date_problem(text: str) -> tuple[Any, str | None]:
         return None, "is not a date (use YYYY-MM-DD)"
     if not MIN_DATE <= ts < MAX_DATE:
         return None, "is outside 1900-2099"
+    if ts != ts.normalize():
+        day = ts.normalize()
+        return None, (
+            "has a time of day: a run is as of a day, events strictly before its first instant (the manifest, the "
+            f"score history and the model record the day alone); give {day.date()} (events before that day) or "
+            f"{(day + pd.Timedelta(days=1)).date()} (that day's events too)"
+        )
     return ts, None
 
 
 def parse_date(text: str, what: str = "--as-of") -> Any:
-    """A date given by a person (a command-line flag, `demo.start`): ISO 8601 (YYYY-MM-DD, optionally with a
-    time), between 1900 and 2099; a pandas Timestamp.
+    """A date given by a person (a command-line flag, `demo.start`): ISO 8601 (YYYY-MM-DD; a time only at
+    midnight, the same day), between 1900 and 2099; a pandas Timestamp.
+
+    A time of day is refused (was: accepted, the features cut at that instant while the manifest, the score
+    history's partition, the model's as-of and the registry keep the day alone: a run of one day at 17:00 replaced
+    the 09:00 run's partition as its re-run). A batch run is as of a day.
 
     Only that shape: pandas would also read `now`, `today` (a cutoff from the clock: a run that cannot be
     repeated), `20240701`, `1 July 2024` or an offset it then drops."""

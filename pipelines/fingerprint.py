@@ -213,10 +213,15 @@ def with_run_settings(manifest: dict[str, Any], cfg: Any) -> Any:
     rebuild the run's features as they were, whatever `--config` the reader was given (was: a report read with
     `features.windows_days: [30, 180]` showed a model of 90/365-day windows' features as `profit net 365d`,
     unlabelled); its tier rules are filled for the run's windows (`AppConfig.with_model_settings`). A run without them
-    (older manifests) is read with `cfg` as it is."""
+    (older manifests) is read with `cfg` as it is; a run scored before a feature or label setting existed, with
+    the behaviour it was scored with (`features.config.FEATURE_SETTINGS_BEFORE`, `LABEL_SETTINGS_BEFORE`: was an
+    unexpected error, "seasonal_profile Field required", for `cvp report` and `cvp profile` on last month's scores)."""
+    from features.config import FEATURE_SETTINGS_BEFORE, LABEL_SETTINGS_BEFORE
+
+    before = {"features": FEATURE_SETTINGS_BEFORE, "labels": LABEL_SETTINGS_BEFORE}
     used = manifest.get("settings_used") or {}
     update = {
-        key: type(getattr(cfg, key)).model_validate(used[key])
+        key: type(getattr(cfg, key)).model_validate(before[key] | used[key])
         for key in ("features", "labels")
         if isinstance(used.get(key), dict)
     }

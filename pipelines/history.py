@@ -372,10 +372,13 @@ def transitions_between(
     index = "customer_id"
     a = old_scores.set_index(index)
     b = new_scores.assign(customer_id=new_scores[index].astype("str")).set_index(index)
-    if "model_version" in a and "model_version" in b and model_run_id and old.model_run_id != model_run_id:
-        if old.model_run_id is not None:  # the versions are told apart by their training runs too
+    if "model_version" in a and "model_version" in b and model_run_id and old.model_run_id is not None:
+        if old.model_run_id != model_run_id:  # the versions are told apart by their training runs too
             a = a.assign(model_version=a["model_version"].astype("str") + f" ({old.model_run_id})")
             b = b.assign(model_version=b["model_version"].astype("str") + f" ({model_run_id})")
+        else:  # one training run's model, whatever each run named it (`history_store.same_model`)
+            a = a.assign(model_version=model_run_id)
+            b = b.assign(model_version=model_run_id)
     moves = tier_transitions(
         a,
         b,

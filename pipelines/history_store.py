@@ -215,11 +215,14 @@ def read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
 
 
 def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:
-    """Whether `run` was scored with the model of `version` trained by MLflow run `model_run_id`: the same version
-    number and, when both runs recorded it, the same training run (v1 of another registry is another model)."""
-    if run.model_version != str(version):
-        return False
-    return run.model_run_id is None or model_run_id is None or run.model_run_id == model_run_id
+    """Whether `run` was scored with the model of `version` trained by MLflow run `model_run_id`. When both runs
+    recorded their training run, it decides: one training run logs one model, whatever name a run gave it (v1 of
+    another registry is another model; a run scored by `--model runs:/<id>/model`, whose version read that URI
+    before models named by their run carried their version, is that run's v1: was read as a model change, the
+    change said unsplittable and every manager page saying the model was retrained). Else the version number."""
+    if run.model_run_id is not None and model_run_id is not None:
+        return run.model_run_id == model_run_id
+    return run.model_version == str(version)
 
 
 def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:

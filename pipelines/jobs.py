@@ -258,6 +258,8 @@ def run_report(
         card["provisional"] = provisional_scores(manifest)
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         card["stale_model"] = manifest["stale_model"]
+    if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too
+        card["model_season"] = manifest["model_season"]
     if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
         card["stale_data"] = manifest["stale_data"]
     customers = managers = None

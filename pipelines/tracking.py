@@ -291,18 +291,22 @@ def run_deleted_note(run_id: str, run: Any) -> str:
     )
 
 
-def _training_facts(run_id: str | None) -> tuple[str | None, str | None]:
+def _training_facts(run_id: str | None, known: Any = None) -> tuple[str | None, str | None]:
     """`sample_note` and `run_deleted_note` of the training run `run_id` (None, None without a run or when the
-    store cannot give it: the model card then says the run is unreadable)."""
+    store cannot give it: the model card then says the run is unreadable). `known`: that run as the store gave it
+    already (`runs:/<id>/model`: was asked for twice)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     if not run_id:
         return None, None
-    try:
-        run, deleted = training_run(mlflow.MlflowClient(), run_id)
-    except MlflowException:
-        return None, None
+    if known is not None and known.info.run_id == run_id:
+        run, deleted = known, known.info.lifecycle_stage == "deleted"
+    else:
+        try:
+            run, deleted = training_run(mlflow.MlflowClient(), run_id)
+        except MlflowException:
+            return None, None
     sample = None if run is None else sample_note(run.data.params)
     return sample, run_deleted_note(run_id, run) if deleted else None
 
@@ -324,6 +328,7 @@ def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
 
     version: str | None = None
     pinned: str | None = None
+    run = None  # the training run, when the URI names it (`runs:/<id>/model`)
     try:
         if uri.startswith("models:/") and "@" in uri:
             name, alias = uri.removeprefix("models:/").split("@", 1)
@@ -400,7 +405,7 @@ def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
         if found is not None:
             _refuse_incomplete(uri, found)
             version = str(found.version)
-    sample, deleted = _training_facts(run_id)
+    sample, deleted = _training_facts(run_id, run)
     return LoadedModel(bundle, uri, version, run_id, sample, deleted)
 
 

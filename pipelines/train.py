@@ -24,6 +24,7 @@ from models.bundle import CustomerValueModel
 from models.feature_contract import feature_columns
 from pipelines.backtest_console import print_backtest
 from pipelines.config import AppConfig
+from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
 from pipelines.io import write_frame, write_json
 from pipelines.loading import (
@@ -273,7 +274,10 @@ def train_and_register(
         "positive_shares": positive_shares(positive_values(tables)),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
-    bundle = bundle.fit(training, as_of=as_of)
+    drift_rows, drift_dates = None, None
+    if not cfg.models.use_btyd_features:  # a BTYD model's extra inputs are fitted per run: its training rows
+        drift_rows, drift_dates = recent_scored_rows(tables, as_of, cfg, customers)
+    bundle = bundle.fit(training, as_of=as_of, drift_rows=drift_rows, drift_dates=drift_dates)
     timings["fit_s"] = time.perf_counter() - t0
 
     champion_version = current_champion(name)

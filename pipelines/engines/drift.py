@@ -1,9 +1,11 @@
 """Drift of a scoring run: per-chunk bin counts summed over the whole base, then one PSI per feature and prediction.
 
-The reference is the model's (`CustomerValueModel.drift_reference_`: bins and shares of the training rows).
-Features that grow with the calendar by construction (`FeatureSpec.time_trending`: ages, lifetime totals) are
-left out: between the training cutoffs and a later scoring date they shift even when the customers behave exactly
-as before, so a warning about them would cry wolf. The summary names each one left out and why; their windowed
+The reference is the model's (`CustomerValueModel.drift_reference_`: bins and shares of the customers a scoring
+run would have scored at the training as-of and one and two months earlier, `pipelines.drift_reference`; of
+the training rows in models trained before it, or using BTYD features; its `dates` say which). Features that grow
+with the calendar by construction (`FeatureSpec.time_trending`: ages, lifetime totals) are left out: between the
+reference's dates and a later scoring date they shift even when the customers behave exactly as before, so a
+warning about them would cry wolf. The summary names each one left out and why; their windowed
 siblings and every prediction column are still measured.
 """
 

@@ -35,8 +35,10 @@ def bridge_model(
     if previous is None:
         return None, None
     old_version = previous.model_version
-    if old_version.startswith("models:/"):
-        old_uri = old_version
+    if old_version.startswith(
+        ("models:/", "runs:/")
+    ):  # a run that recorded the URI as its version: load that
+        old_uri = old_version  # (was: `models:/<name>/runs:/<id>/model`, "cannot load model", no split)
     else:
         name = cfg.mlflow.registered_model
         if uri.startswith("models:/"):

@@ -37,6 +37,9 @@ class ModelChecks:
     #: the registered model's champion version when the run loaded its model ("" none; None not known: the
     #: registry not answering): a run of another version is provisional (`champion_when_scored`)
     champion_version: str | None = None
+    #: why the model's total correction is of another time of year than the as-of (`CustomerValueModel.season_note`),
+    #: None when it is not: the manifest's `model_season`, on the team page's model card
+    season: str | None = None
 
 
 def champion_when_scored(model: Any, registered_model: str) -> str | None:
@@ -115,4 +118,4 @@ def check_model(
     if deleted:
         warn(f"{deleted} (scored anyway; --strict refuses)")
     champion = None if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
-    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion)
+    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion, season)

@@ -30,7 +30,6 @@ from features.contract import check_amount_scale, check_categories, check_model_
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
-from models.reason_text import with_reason_sentences
 from models.tiers import rule_inputs
 from pipelines.config import AppConfig, load_config
 from pipelines.engines.chunks import SharedCustomerIndex
@@ -259,15 +258,8 @@ def run_score(
     from rich.markup import escape
 
     from pipelines.fingerprint import data_fingerprint, fingerprint_beside
-    from pipelines.io import release_memory, write_frame, write_json
-    from pipelines.outputs import (
-        SCORES_SCHEMA,
-        output_paths,
-        publish,
-        run_id_for,
-        staging_dir,
-        write_scores_parquet,
-    )
+    from pipelines.io import release_memory, write_json
+    from pipelines.outputs import output_paths, publish, run_id_for, staging_dir
     from pipelines.tracking import configure_tracking, load_bundle, shown_uri
 
     cfg = load_config(config)
@@ -502,6 +494,7 @@ def run_score(
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
             "stale_model": stale_model,
+            "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
             "events_after_as_of": later,
             "chunk_customers": chunk,
             "seconds": round(seconds, 3),
@@ -530,25 +523,18 @@ def run_score(
         if engine == "pandas":
             tables.clear()
             release_memory()
-        SCORES_SCHEMA.check_written(scores)
-        if engine == "spark" and out.suffix not in (".parquet", ".csv"):
-            from pipelines.engines.spark_parts import write_spark_output
+        from pipelines.engines.score_files import write_staged_scores
 
-            reasons_at = 0
-            if spill is not None and spill.columns:  # the executors' reason parts (issue 11)
-                spill.locate(scores["customer_id"])
-                reasons_at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
-            write_spark_output(scores, staged["scores"], spill, reasons_at)  # a Parquet directory
-        elif out.suffix == ".csv":  # read by people: the reasons as sentences (models.reason_text)
-            write_frame(with_reason_sentences(scores, cfg.data.currency), staged["scores"])
-        elif spill is None or not spill.columns:
-            write_scores_parquet(scores, staged["scores"])
-        else:  # the reason columns come back from the spill, one row group at a time (issue 14)
-            t_write = time.perf_counter()
-            spill.locate(scores["customer_id"])
-            reasons_at = scores.columns.get_loc(bundle.output_columns[-1]) + 1
-            write_scores_parquet(scores, staged["scores"], extra=spill.columns_for, extra_at=reasons_at)
-            manifest["timings"]["write_scores_s"] = round(time.perf_counter() - t_write, 3)
+        reasons_at = write_staged_scores(
+            engine,
+            out,
+            scores,
+            staged["scores"],
+            spill,
+            bundle.output_columns,
+            cfg.data.currency,
+            manifest["timings"],
+        )
         if not staged[
             "contributions"
         ].exists():  # nobody scored, or a model without an additive value booster

@@ -103,4 +103,5 @@ def model_card_view(card: Mapping[str, Any], h: int, currency: str) -> dict[str,
         "fingerprint": _fingerprint_rows(card.get("data_fingerprint")),
         "manifest": _manifest_rows(card.get("feature_manifest")),
         "seasonal_note": card.get("seasonal_history"),  # issue 16: shown beside the expected total
+        "model_season": card.get("model_season"),  # the totals' correction of another time of year: there too
     }
