@@ -354,3 +354,23 @@ def test_a_manager_listed_twice_under_two_names_is_refused(report_inputs: dict, 
         ValueError, match=r"account_managers must have one row per account_manager_id: 'AM001'"
     ):
         _report(report_inputs, tmp_path / "pages", report_inputs["customers"], pd.concat([managers, twice]))
+
+
+def test_a_filtered_source_is_judged_on_the_currency_of_the_rows_it_keeps(tmp_path):
+    """A `part` source whose `where` keeps the United Kingdom's rows (all GBP) beside France's and Germany's EUR
+    rows. Was: refused 'amounts in EUR ..., GBP ...' though every routed row is GBP (the currency column judged
+    on every source row, before the `where`). Now judged on the rows kept; without the filter it still stops."""
+    from pipelines.io import load_data
+
+    data, mapping = _sales_source(tmp_path / "data", ["GBP", "EUR"])
+    sales = pd.read_csv(data / "sales.csv", dtype=str)
+    sales["Country"] = sales["Currency"].map({"GBP": "United Kingdom", "EUR": "France"})
+    sales.to_csv(data / "sales.csv", index=False)
+    with pytest.raises(StructuralError, match=r"column 'Currency': amounts in GBP \(50 rows\), EUR"):
+        load_data(data, mapping, currency="GBP")
+    mapping.write_text(
+        mapping.read_text().replace(
+            "source: sales\n", "source: sales\n    where: Country == 'United Kingdom'\n"
+        )
+    )
+    assert len(load_data(data, mapping, currency="GBP").tables["orders"]) == 50
