@@ -374,3 +374,17 @@ def test_a_filtered_source_is_judged_on_the_currency_of_the_rows_it_keeps(tmp_pa
         )
     )
     assert len(load_data(data, mapping, currency="GBP").tables["orders"]) == 50
+
+
+@pytest.mark.parametrize(
+    "zero", ["0001-01-01T00:00:00Z", "1899-12-30T00:00:00Z", "1753-01-01 00:00:00+00:00"]
+)
+def test_a_zero_date_written_in_utc_is_one_in_another_data_timezone(tmp_path, zero):
+    """Go's zero time `0001-01-01T00:00:00Z` or the OLE zero `1899-12-30T00:00:00Z`, read under `data.timezone:
+    America/New_York`: converted first (the evening before, 19:00), so no longer 1 January nor 1899-12-30, each
+    customer was rejected `impossible date`, exit 0. Now the zero date is judged on the date as written."""
+    from pipelines.io import load_data
+
+    data = _with_customers(tmp_path / "data", "churned_at", zero, "")
+    with pytest.raises(StructuralError, match=r"10 of 100 rows hold '.*', an export's placeholder"):
+        load_data(data, timezone="America/New_York")
