@@ -388,3 +388,15 @@ def test_a_zero_date_written_in_utc_is_one_in_another_data_timezone(tmp_path, ze
     data = _with_customers(tmp_path / "data", "churned_at", zero, "")
     with pytest.raises(StructuralError, match=r"10 of 100 rows hold '.*', an export's placeholder"):
         load_data(data, timezone="America/New_York")
+
+
+def test_a_typed_column_compared_with_blank_text_points_to_notna():
+    """`CustomerID != ''` (the usual way to drop guest lines of a CSV) on a Parquet float column: was told to
+    write the blank "without quotes", no way out. Now pointed to `CustomerID.notna()` / `.isna()`."""
+    from pipelines.mapping.expressions import ExpressionError, evaluate, parse
+
+    frame = pd.DataFrame({"CustomerID": [12346.0, None], "InvoiceDate": pd.to_datetime(["2011-01-05", None])})
+    for expr, col in (("CustomerID != ''", "CustomerID"), ("InvoiceDate == ' '", "InvoiceDate")):
+        with pytest.raises(ExpressionError, match=rf"blank text .*Write {col}\.notna\(\) .*{col}\.isna\(\)"):
+            evaluate(parse(expr), frame)
+    assert evaluate(parse("CustomerID.notna()"), frame).tolist() == [True, False]
