@@ -134,7 +134,7 @@ def test_yaml_1_1_octal_and_base_60_numbers_are_not_read_in_a_config(tmp_path):
     padded = tmp_path / "padded.yaml"
     padded.write_text("features:\n  windows_days: [030, 090, 365]\nlabels:\n  reach_last_year: true\n")
     assert tuple(load_config(padded).features.windows_days) == (30, 90, 365)
-    for written in ("1:30", "0x5A"):
+    for written in ("1:30", "0x5A", "1:30.0"):
         odd = tmp_path / "odd.yaml"
         odd.write_text(f"labels:\n  horizon_days: {written}\n")
         with pytest.raises(
@@ -400,3 +400,15 @@ def test_a_typed_column_compared_with_blank_text_points_to_notna():
         with pytest.raises(ExpressionError, match=rf"blank text .*Write {col}\.notna\(\) .*{col}\.isna\(\)"):
             evaluate(parse(expr), frame)
     assert evaluate(parse("CustomerID.notna()"), frame).tolist() == [True, False]
+
+
+@pytest.mark.parametrize("written", ["!!int 0x5A", "!!float abc", "!!timestamp x"])
+def test_a_yaml_tag_forcing_a_type_the_value_is_not_is_named(tmp_path, written):
+    """`horizon_days: !!int 0x5A` (a tag forcing PyYAML's hexadecimal, which the reader's decimal integers refuse)
+    was a bare ValueError, a traceback; `!!timestamp x` an AttributeError. Now the file's error, by name."""
+    from pipelines.config import load_config
+
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(f"labels:\n  horizon_days: {written}\n")
+    with pytest.raises(StructuralError, match=r"cannot read config .*odd\.yaml"):
+        load_config(odd)
