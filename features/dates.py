@@ -142,8 +142,12 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     dt, off, zone = dt[valid], off[valid].fillna("").mask(utc[valid], "Z"), zone[valid].fillna("")
     dt = _pandas_iso(dt)
     wall = pd.to_datetime(dt, format="ISO8601", errors="coerce").astype("datetime64[us]")
-    plain = (off == "") & (zone == "")
-    out[wall.index[plain.to_numpy()]] = wall[plain]
+    # far outside the range a date may have (a sentinel such as 9999-12-31 with an offset), a value is impossible
+    # whatever its zone: kept as written, since converting it can leave the calendar (year 10000: a traceback)
+    far = ((wall < MIN_DATE - pd.Timedelta(days=2)) | (wall >= MAX_DATE + pd.Timedelta(days=2))).to_numpy()
+    plain = ((off == "") & (zone == "")).to_numpy() | far
+    out[wall.index[plain]] = wall[plain]
+    off, zone = off.mask(far, ""), zone.mask(far, "")
     if (off != "").any():
         minutes = off[off != ""].map({o: _offset_minutes(o) for o in off[off != ""].unique()})
         utc = wall[minutes.index] - pd.to_timedelta(minutes.astype("float64"), unit="min")

@@ -412,3 +412,22 @@ def test_a_yaml_tag_forcing_a_type_the_value_is_not_is_named(tmp_path, written):
     odd.write_text(f"labels:\n  horizon_days: {written}\n")
     with pytest.raises(StructuralError, match=r"cannot read config .*odd\.yaml"):
         load_config(odd)
+
+
+@pytest.mark.parametrize("far", ["9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59 America/New_York"])
+def test_a_far_future_sentinel_with_an_offset_is_no_traceback(tmp_path, far):
+    """`9999-12-31T23:59:59-05:00` (a "never" written with its offset) read under `data.timezone: America/New_York`:
+    converted to UTC it falls in year 10000, and pandas' zone conversion raised NotImplementedError (a traceback).
+    A value that far out of range is impossible in any zone: kept as written, so the column's placeholder stop
+    names it (every customer) and a stray one is rejected, no traceback."""
+    from pipelines.io import load_data
+
+    data = _with_customers(tmp_path / "data", "churned_at", far, "")
+    with pytest.raises(StructuralError, match=r"10 of 100 rows hold"):
+        load_data(data, timezone="America/New_York")
+    customers = pd.read_csv(data / "customers.csv", dtype=str, keep_default_na=False)
+    customers["churned_at"] = ""
+    customers.loc[0, "churned_at"] = far
+    customers.to_csv(data / "customers.csv", index=False)
+    report = load_data(data, timezone="America/New_York").result.report["customers"]
+    assert sum(report.rejected_by_reason.values()) == 1
