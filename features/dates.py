@@ -142,8 +142,12 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     dt, off, zone = dt[valid], off[valid].fillna("").mask(utc[valid], "Z"), zone[valid].fillna("")
     dt = _pandas_iso(dt)
     wall = pd.to_datetime(dt, format="ISO8601", errors="coerce").astype("datetime64[us]")
-    plain = (off == "") & (zone == "")
-    out[wall.index[plain.to_numpy()]] = wall[plain]
+    # far outside the range a date may have (a sentinel such as 9999-12-31 with an offset), a value is impossible
+    # whatever its zone: kept as written, since converting it can leave the calendar (year 10000: a traceback)
+    far = ((wall < MIN_DATE - pd.Timedelta(days=2)) | (wall >= MAX_DATE + pd.Timedelta(days=2))).to_numpy()
+    plain = ((off == "") & (zone == "")).to_numpy() | far
+    out[wall.index[plain]] = wall[plain]
+    off, zone = off.mask(far, ""), zone.mask(far, "")
     if (off != "").any():
         minutes = off[off != ""].map({o: _offset_minutes(o) for o in off[off != ""].unique()})
         utc = wall[minutes.index] - pd.to_timedelta(minutes.astype("float64"), unit="min")
@@ -271,6 +275,7 @@ def placeholder_rows(
         open_end = open_end | open_end_dates(utc) | zero_dates(utc)
     elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
         placeholder = placeholder | placeholder_texts(raw)
+        open_end = open_end | zero_texts(raw)  # `0001-01-01T00:00:00Z` in New York: 0000-12-31 19:03
     return np.asarray(placeholder, dtype=bool), np.asarray(open_end, dtype=bool)
 
 
@@ -284,20 +289,8 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
     a `PLACEHOLDER_DATES` day as written (`1970-01-01T00:00Z`), or an instant that is one in UTC (a zero
     timestamp shown in a zone: `1969-12-31T19:00-05:00`). Converted to `data.timezone` they are another time
     (01:00 in Paris) that `placeholder_dates` would not catch."""
-    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
-        return np.zeros(len(s), dtype=bool)
-    from features.ids import matches_where
-    from features.text import arrow_text, first_bytes
-
-    arr = arrow_text(s.astype("str"))
-    # only texts starting with `1` or a space can be such a date: no regex over the usual 20xx dates
-    near = np.isin(
-        first_bytes(arr), np.frombuffer(b"1 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\xc2\xe1\xe2\xe3", np.uint8)
-    )
-    if not near.any():
-        return near
     pattern = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:1969-12-31|1970-01-0[12]|1899-12-31|1900-01-0[12])"
-    near = matches_where(arr, near, pattern)
+    near = _texts_matching(s, b"1", pattern)
     if not near.any():
         return near
     rows = s[near].astype("str").str.strip()
@@ -306,6 +299,31 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
     hit = near.copy()
     hit[near] = written | placeholder_dates(utc).to_numpy(dtype=bool)
     return hit
+
+
+#: A zero date as written (`zero_dates`), whatever time, offset or zone follows: converted to `data.timezone` it
+#: is the evening before in the Americas (`1899-12-30T00:00:00Z`: 1899-12-29 19:00 in New York).
+_WRITTEN_ZERO = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:(?:0\d{3}|1[0-8]\d{2})-01-01|1899-12-3[01])(?:[Tt\s]|$)"
+
+
+def zero_texts(s: pd.Series) -> np.ndarray:
+    """Which texts of a raw column are written as a system's zero date (`zero_dates`): judged on the date as
+    written, not on its reading in `data.timezone`."""
+    return _texts_matching(s, b"01", _WRITTEN_ZERO)
+
+
+def _texts_matching(s: pd.Series, digits: bytes, pattern: str) -> np.ndarray:
+    """Which texts of a raw column match the regex `pattern`, run only over those starting with one of `digits`
+    or a space (no regex over the usual 20xx dates)."""
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return np.zeros(len(s), dtype=bool)
+    from features.ids import matches_where
+    from features.text import arrow_text, first_bytes
+
+    arr = arrow_text(s.astype("str"))
+    first = digits + b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\xc2\xe1\xe2\xe3"
+    near = np.isin(first_bytes(arr), np.frombuffer(first, np.uint8))
+    return matches_where(arr, near, pattern) if near.any() else near
 
 
 #: Reasons for a local time named with its zone that the zone's clock skipped or showed twice (a DST change).

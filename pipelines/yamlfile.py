@@ -37,18 +37,40 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 #: YAML 1.1's implicit types that YAML 1.2 (2009) dropped, which PyYAML still reads: `yes`, `no`, `on`, `off` as
 #: true/false (a mapping's source column `No` or `On` read as `False`: "order_id = False: should be a valid
 #: string"), an integer with a leading zero as octal (`windows_days: [030, 090]`: 24 and 90), `1:30` as 90 (base
-#: 60), `0x5A` as 90. Only YAML 1.2's core forms are read so: `true`/`false` (three cases) and decimal integers
-#: (`030` is 30); any other such scalar stays the text written, which a setting then reads or refuses by name.
-_BOOL, _INT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
+#: 60), `0x5A` as 90, `1:30.0` as 90.0, `1_000.5` as 1000.5. Only YAML 1.2's core forms are read so: `true`/`false`
+#: (three cases), decimal integers (`030` is 30) and decimal fractions (`0.5`, `.5`, `1.5e-3`, `.inf`, `.nan`); any
+#: other such scalar stays the text written, which a setting then reads or refuses by name.
+_BOOL, _INT, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT)]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _UniqueKeyLoader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 _UniqueKeyLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
-_UniqueKeyLoader.add_constructor(_INT, lambda loader, node: int(loader.construct_scalar(node)))
+_UniqueKeyLoader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """An integer written in decimal; `!!int 0x5A` (a tag forcing another form) is the file's error, by line
+    (was: a bare ValueError, a traceback)."""
+    text = loader.construct_scalar(node)
+    try:
+        return int(text)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{text!r} is no decimal integer: write it in decimal digits", node.start_mark
+        ) from None
+
+
+_UniqueKeyLoader.add_constructor(_INT, _decimal_int)
 
 
 def read_yaml(path: Path, what: str) -> Any:
@@ -66,6 +88,15 @@ def read_yaml(path: Path, what: str) -> Any:
         ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise StructuralError(f"cannot read {what} {path}: {exc}") from exc
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+    ) as exc:  # a tag forcing a type: `!!float abc`, `!!timestamp x`
+        raise StructuralError(
+            f"cannot read {what} {path}: a value is tagged with a type (`!!float`, `!!timestamp`, ...) that it is "
+            f"not ({exc}); remove the tag or write the value in that type"
+        ) from None  # was: a bare ValueError or AttributeError from PyYAML, a traceback
 
 
 #: Suffixes of data files, never a config or mapping (`.json` is YAML, so it may be one).

@@ -287,13 +287,39 @@ def check_source_currencies(mapping: Mapping, sources: dict[str, pd.DataFrame], 
     """A source's currency column (`features.currency.CURRENCY_COLUMNS`: `Currency`, `currency_code`, ...) that
     the mapping does not read must name `data.currency` on every row, as a table's must: the mapping's tables
     have no such column (it names theirs), so amounts in two currencies were summed as one without a word (a
-    multi-currency shop's export). A mapping reading the column (a `where` keeping one currency, a derive
-    converting by it) judges it itself."""
+    multi-currency shop's export). Judged on the rows the source's tables keep (their `where`: one country's
+    rows of a `part` source); a mapping reading the column (a `where` keeping one currency, a derive converting
+    by it) judges it itself."""
     from features.currency import check_currency_columns
 
     for name, frame in sources.items():
-        unread = [c for c in frame.columns if c not in read_columns(mapping, name)]
-        check_currency_columns({f"source {name} ({mapping.sources[name].file})": frame[unread]}, currency)
+        unread = frame[[c for c in frame.columns if c not in read_columns(mapping, name)]]
+        what = f"source {name} ({mapping.sources[name].file})"
+        try:
+            check_currency_columns({what: unread}, currency)
+        except StructuralError:  # judged again on the rows the tables' `where` keep (was: on every row, so a
+            # `part` source filtered to one country's rows, all GBP, was refused for its other countries' EUR)
+            kept = np.zeros(len(frame), dtype=bool)
+            for table, spec in mapping.tables.items():
+                if spec.source == name:
+                    kept |= _where(table, spec, _derive(table, spec, frame))
+            if kept.all():
+                raise
+            check_currency_columns({what: unread[kept]}, currency)
+
+
+def _where(table: str, spec: TableMapping, frame: pd.DataFrame) -> np.ndarray:
+    """The rows a table's `where` keeps (every row without one); a missing value is not kept."""
+    if not spec.where:
+        return np.ones(len(frame), dtype=bool)
+    w = _eval(frame, spec.where, f"tables.{table}.where")
+    if not pd.api.types.is_bool_dtype(w.dtype):
+        raise StructuralError(
+            f"mapping tables.{table}.where = {spec.where!r} must give true/false per row, "
+            f"but gives {w.dtype} values ({w.nunique():,} distinct; not shown: a source column outside the "
+            "contract may hold personal data)"
+        )
+    return w.fillna(False).to_numpy(dtype=bool)  # missing (e.g. blank text) is not routed
 
 
 def resolve_source(data_dir: Path, file: str, mapping_path: Path) -> Path:
@@ -362,16 +388,7 @@ def apply_mapping(
                 "give the derived column a name of its own"
             )
         frame = _derive(table, spec, src)
-        take = np.ones(len(frame), dtype=bool)
-        if spec.where:
-            w = _eval(frame, spec.where, f"tables.{table}.where")
-            if not pd.api.types.is_bool_dtype(w.dtype):
-                raise StructuralError(
-                    f"mapping tables.{table}.where = {spec.where!r} must give true/false per row, "
-                    f"but gives {w.dtype} values ({w.nunique():,} distinct; not shown: a source column outside the "
-                    "contract may hold personal data)"
-                )
-            take = w.fillna(False).to_numpy(dtype=bool)  # missing (e.g. blank text) is not routed
+        take = _where(table, spec, frame)
         if spec.role == "route":
             routed[spec.source] += take
         ok = take.copy()

@@ -294,10 +294,19 @@ def typed_text_literal(literal: Any, what: str, column: Any) -> Any:
     column's literal as the instant ISO 8601 gives it (a naive one as UTC, as `as_dates` reads both sides); any
     other is an `ExpressionError`. Was: `CustomerID != '12346'` on a float column true on every row, `==` and
     `isin(['12346'])` never (a filter silently doing nothing, or routing nothing); `InvoiceDate >= '1/12/2011'`
-    read by pandas month first (the 12th of January for a UK user's 1st of December), `== 'garbage'` never true.
-    Anything else is returned as it is."""
+    read by pandas month first (the 12th of January for a UK user's 1st of December), `== 'garbage'` never true;
+    a blank literal (`CustomerID != ''`) points to `.notna()` / `.isna()`. Anything else is returned as it is."""
     if not isinstance(literal, str) or not isinstance(column, pd.Series):
         return literal
+    typed = pd.api.types.is_datetime64_any_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
+    if not literal.strip() and (
+        typed or _is_number(column)
+    ):  # `CustomerID != ''`: a missing value is no text
+        raise ExpressionError(
+            f"{what} compares the typed column {column.name!r} (numbers, dates or true/false) with the blank text "
+            f"{literal!r}: never equal, a missing value there is missing, not blank. Write "
+            f"{column.name}.notna() for the rows with a value ({column.name}.isna() for those without)"
+        )
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         from features.dates import parse_timestamps_native
 

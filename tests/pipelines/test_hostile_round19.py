@@ -134,7 +134,7 @@ def test_yaml_1_1_octal_and_base_60_numbers_are_not_read_in_a_config(tmp_path):
     padded = tmp_path / "padded.yaml"
     padded.write_text("features:\n  windows_days: [030, 090, 365]\nlabels:\n  reach_last_year: true\n")
     assert tuple(load_config(padded).features.windows_days) == (30, 90, 365)
-    for written in ("1:30", "0x5A"):
+    for written in ("1:30", "0x5A", "1:30.0"):
         odd = tmp_path / "odd.yaml"
         odd.write_text(f"labels:\n  horizon_days: {written}\n")
         with pytest.raises(
@@ -354,3 +354,80 @@ def test_a_manager_listed_twice_under_two_names_is_refused(report_inputs: dict, 
         ValueError, match=r"account_managers must have one row per account_manager_id: 'AM001'"
     ):
         _report(report_inputs, tmp_path / "pages", report_inputs["customers"], pd.concat([managers, twice]))
+
+
+def test_a_filtered_source_is_judged_on_the_currency_of_the_rows_it_keeps(tmp_path):
+    """A `part` source whose `where` keeps the United Kingdom's rows (all GBP) beside France's and Germany's EUR
+    rows. Was: refused 'amounts in EUR ..., GBP ...' though every routed row is GBP (the currency column judged
+    on every source row, before the `where`). Now judged on the rows kept; without the filter it still stops."""
+    from pipelines.io import load_data
+
+    data, mapping = _sales_source(tmp_path / "data", ["GBP", "EUR"])
+    sales = pd.read_csv(data / "sales.csv", dtype=str)
+    sales["Country"] = sales["Currency"].map({"GBP": "United Kingdom", "EUR": "France"})
+    sales.to_csv(data / "sales.csv", index=False)
+    with pytest.raises(StructuralError, match=r"column 'Currency': amounts in GBP \(50 rows\), EUR"):
+        load_data(data, mapping, currency="GBP")
+    mapping.write_text(
+        mapping.read_text().replace(
+            "source: sales\n", "source: sales\n    where: Country == 'United Kingdom'\n"
+        )
+    )
+    assert len(load_data(data, mapping, currency="GBP").tables["orders"]) == 50
+
+
+@pytest.mark.parametrize(
+    "zero", ["0001-01-01T00:00:00Z", "1899-12-30T00:00:00Z", "1753-01-01 00:00:00+00:00"]
+)
+def test_a_zero_date_written_in_utc_is_one_in_another_data_timezone(tmp_path, zero):
+    """Go's zero time `0001-01-01T00:00:00Z` or the OLE zero `1899-12-30T00:00:00Z`, read under `data.timezone:
+    America/New_York`: converted first (the evening before, 19:00), so no longer 1 January nor 1899-12-30, each
+    customer was rejected `impossible date`, exit 0. Now the zero date is judged on the date as written."""
+    from pipelines.io import load_data
+
+    data = _with_customers(tmp_path / "data", "churned_at", zero, "")
+    with pytest.raises(StructuralError, match=r"10 of 100 rows hold '.*', an export's placeholder"):
+        load_data(data, timezone="America/New_York")
+
+
+def test_a_typed_column_compared_with_blank_text_points_to_notna():
+    """`CustomerID != ''` (the usual way to drop guest lines of a CSV) on a Parquet float column: was told to
+    write the blank "without quotes", no way out. Now pointed to `CustomerID.notna()` / `.isna()`."""
+    from pipelines.mapping.expressions import ExpressionError, evaluate, parse
+
+    frame = pd.DataFrame({"CustomerID": [12346.0, None], "InvoiceDate": pd.to_datetime(["2011-01-05", None])})
+    for expr, col in (("CustomerID != ''", "CustomerID"), ("InvoiceDate == ' '", "InvoiceDate")):
+        with pytest.raises(ExpressionError, match=rf"blank text .*Write {col}\.notna\(\) .*{col}\.isna\(\)"):
+            evaluate(parse(expr), frame)
+    assert evaluate(parse("CustomerID.notna()"), frame).tolist() == [True, False]
+
+
+@pytest.mark.parametrize("written", ["!!int 0x5A", "!!float abc", "!!timestamp x"])
+def test_a_yaml_tag_forcing_a_type_the_value_is_not_is_named(tmp_path, written):
+    """`horizon_days: !!int 0x5A` (a tag forcing PyYAML's hexadecimal, which the reader's decimal integers refuse)
+    was a bare ValueError, a traceback; `!!timestamp x` an AttributeError. Now the file's error, by name."""
+    from pipelines.config import load_config
+
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(f"labels:\n  horizon_days: {written}\n")
+    with pytest.raises(StructuralError, match=r"cannot read config .*odd\.yaml"):
+        load_config(odd)
+
+
+@pytest.mark.parametrize("far", ["9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59 America/New_York"])
+def test_a_far_future_sentinel_with_an_offset_is_no_traceback(tmp_path, far):
+    """`9999-12-31T23:59:59-05:00` (a "never" written with its offset) read under `data.timezone: America/New_York`:
+    converted to UTC it falls in year 10000, and pandas' zone conversion raised NotImplementedError (a traceback).
+    A value that far out of range is impossible in any zone: kept as written, so the column's placeholder stop
+    names it (every customer) and a stray one is rejected, no traceback."""
+    from pipelines.io import load_data
+
+    data = _with_customers(tmp_path / "data", "churned_at", far, "")
+    with pytest.raises(StructuralError, match=r"10 of 100 rows hold"):
+        load_data(data, timezone="America/New_York")
+    customers = pd.read_csv(data / "customers.csv", dtype=str, keep_default_na=False)
+    customers["churned_at"] = ""
+    customers.loc[0, "churned_at"] = far
+    customers.to_csv(data / "customers.csv", index=False)
+    report = load_data(data, timezone="America/New_York").result.report["customers"]
+    assert sum(report.rejected_by_reason.values()) == 1
