@@ -246,3 +246,30 @@ def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_
         recency_days=today["recency_days"] * 2 + 30, profit_revenue_365d=today["profit_revenue_365d"] * 5
     )
     assert {"recency_days", "profit_revenue_365d"} <= set(drifted(shifted))
+
+
+def test_a_sampled_drift_reference_holds_the_sampled_customers_rows_of_the_whole_base(trained):
+    """`cvp train --sample-customers N`: the sample's tables also hold the rows of the customers the sampled ones
+    referred (read for their referrers' features, never output); the drift reference kept every scored customer
+    of those tables (was: 16 of 262 rows outside a 300-customer sample, with their referral features computed
+    from a partial base). Its rows are now the whole base's rows of the sampled customers."""
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.drift_reference import scored_rows
+    from pipelines.io import load_data
+    from pipelines.sampling import sample_tables
+
+    cfg = load_config(trained.config)
+    tables = load_data(trained.data, None, cfg.data.timezone).tables
+    sampled, ts = sample_tables(tables, 300)
+    as_of = pd.Timestamp(trained.as_of)
+    got = scored_rows(sampled, as_of, cfg, ts.sample)
+    whole = scored_rows(tables, as_of, cfg)
+    expected = whole.loc[whole.index.isin(pd.Index(ts.sample.customers, dtype="str"))]
+    assert 0 < len(got) < len(whole)
+    assert sorted(got.index) == sorted(expected.index)  # was: referred customers outside the sample too
+    plain = {c: "object" for c in got.columns if isinstance(got[c].dtype, pd.CategoricalDtype)}
+    pd.testing.assert_frame_equal(
+        got.astype(plain).sort_index(), expected.astype(plain).sort_index(), rtol=1e-9, atol=1e-12
+    )
