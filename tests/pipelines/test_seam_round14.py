@@ -242,6 +242,11 @@ def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_
         return drift.report(cfg.scoring.psi_threshold)["drifted_features"]
 
     assert drifted(today) == []  # was: ['recency_days', 'relationship_manager_departed_90d']
+    # the days the PSI compares with are said beside it (was: in the model's pickle only)
+    assert (
+        DriftAccumulator(reference, left_out).report(0.2)["reference_dates"]
+        == bundle.drift_reference_["dates"]
+    )
     shifted = today.assign(
         recency_days=today["recency_days"] * 2 + 30, profit_revenue_365d=today["profit_revenue_365d"] * 5
     )
@@ -273,3 +278,10 @@ def test_a_sampled_drift_reference_holds_the_sampled_customers_rows_of_the_whole
     pd.testing.assert_frame_equal(
         got.astype(plain).sort_index(), expected.astype(plain).sort_index(), rtol=1e-9, atol=1e-12
     )
+
+
+def test_a_scoring_manifest_says_the_days_its_drift_is_measured_against(default_scores):
+    """The PSI of a scoring run compares its base with the base scored at the model's reference dates: the manifest's
+    drift section names them where the PSI is read (was: only in the model's `drift_reference_`)."""
+    drift = default_scores.run.manifest["drift"]
+    assert drift["reference_dates"] == ["2024-07-01", "2024-06-01", "2024-05-01"]  # was: KeyError
