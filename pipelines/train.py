@@ -451,7 +451,7 @@ def load_for_modelling(
 
     loaded = load_and_report(data, mapping, cfg, console, used_by=TRAINING)
     tables = loaded.tables
-    cutoff = parse_date(as_of) if as_of else default_as_of(tables)
+    cutoff = parse_date(as_of, timezone=cfg.data.timezone) if as_of else default_as_of(tables)
     warn_later_events(tables, cutoff, console)
     return cfg, tables, cutoff, rows_summary(loaded)
 

@@ -206,8 +206,21 @@ def test_an_as_of_with_a_time_of_day_is_refused_naming_the_two_days(tmp_path):
         assert "has a time of day" in text and "give 2023-02-01" in text and "or 2023-02-02" in text
         assert not out.exists()
     assert parse_date("2023-02-01 00:00") == parse_date("2023-02-01")
-    with pytest.raises(StructuralError, match="demo.start = '2023-02-01 12:00': has a time of day"):
+    with pytest.raises(StructuralError, match="demo.start = '2023-02-01 12:00': has a time of day") as err:
         load_config(None, {"demo": {"start": "2023-02-01 12:00"}})
+    # each command in its own words (was: the manifest, the score history and the model, for a demo company too)
+    assert "generated company" in str(err.value) and "manifest" not in str(err.value)
+    res = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "g"), "--end", "2023-02-01 17:00"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and "generated company" in said and "manifest" not in said, res.output
+    # midnight with a zero UTC offset is the day in UTC data (was: "is not a date"); another offset, or midnight
+    # UTC in another zone's data (a time of day there), is still refused
+    for text in ("2023-02-01T00:00:00Z", "2023-02-01T00:00:00+00:00"):
+        assert parse_date(text) == parse_date("2023-02-01")
+    with pytest.raises(StructuralError, match="is not a date"):
+        parse_date("2023-02-01T00:00+05:00")
+    with pytest.raises(StructuralError, match="09:00:00 in Asia/Tokyo"):
+        parse_date("2023-02-01T00:00Z", timezone="Asia/Tokyo")
 
 
 def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_is(trained):
