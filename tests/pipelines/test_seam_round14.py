@@ -298,3 +298,20 @@ def test_a_scoring_manifest_says_the_days_its_drift_is_measured_against(default_
     drift section names them where the PSI is read (was: only in the model's `drift_reference_`)."""
     drift = default_scores.run.manifest["drift"]
     assert drift["reference_dates"] == ["2024-07-01", "2024-06-01", "2024-05-01"]  # was: KeyError
+
+
+def test_a_history_run_recorded_by_its_run_uri_without_its_training_run_is_that_run(default_scores, tmp_path):
+    """A history written before runs recorded their training run (`model_run_id`), scored by
+    `--model runs:/<R>/model`: its training run is read from that URI (was: None, so v1 of R was judged another
+    model, the change said unsplittable and every manager page saying the model was retrained)."""
+    from pipelines.history_store import append_run, list_runs, same_model
+
+    run = default_scores.run
+    trained_by = run.manifest["model_run_id"]
+    uri = f"runs:/{trained_by}/model"
+    earlier = {k: v for k, v in run.manifest.items() if k != "model_run_id"}
+    earlier |= {"as_of": "2024-12-01", "model_version": uri, "model_uri": uri}
+    append_run(tmp_path / "history", run.scores.assign(model_version=uri), run.contributions_path, earlier)
+    (previous,) = list_runs(tmp_path / "history")
+    assert previous.model_run_id == trained_by  # was: None
+    assert same_model(previous, "1", trained_by) and not same_model(previous, "1", "0" * 32)
