@@ -108,45 +108,70 @@ class DataConfig(_Frozen):
         return v
 
 
-def _date_problem(text: str) -> tuple[Any, str | None]:
-    """(timestamp, None), or (None, what is wrong with `text` as a date: `is not a date (...)`)."""
+#: Why a time of day is refused, per command: a run's as-of, or a generated company's first and last day.
+AS_OF_DAY = (
+    "a run is as of a day, events strictly before its first instant (the manifest, the score history and the "
+    "model record the day alone)"
+)
+DEMO_DAY = "the generated company runs from one day to another (its history is whole days)"
+
+
+def _date_problem(text: str, timezone: str = "UTC", why: str = AS_OF_DAY) -> tuple[Any, str | None]:
+    """(timestamp, None), or (None, what is wrong with `text` as a date: `is not a date (...)`).
+
+    A time may carry a zero UTC offset (`Z`, `+00:00`): the instant is read as the data's timestamps are, in
+    `timezone` (`data.timezone`), so `2025-12-31T00:00:00Z` is the day 2025-12-31 when the data is in UTC and a
+    time of day otherwise. Another offset is refused (pandas would drop it)."""
     import re
 
     import pandas as pd
 
     from features.dates import MAX_DATE, MIN_DATE
 
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?", str(text).strip()):
-        return None, "is not a date (use YYYY-MM-DD)"
+    bad = "is not a date (use YYYY-MM-DD)"
+    time = r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]00:?00)?"
+    if not re.fullmatch(rf"\d{{4}}-\d{{2}}-\d{{2}}(?:{time})?", str(text).strip()):
+        return None, bad
+    zone = ""
     try:
         ts = pd.Timestamp(str(text).strip())
+        if ts.tzinfo is not None:
+            zone = (
+                ""
+                if timezone == "UTC"
+                else f" ({ts.tz_convert(timezone).time()} in {timezone}, the data's zone)"
+            )
+            ts = ts.tz_convert(timezone).tz_localize(None)
     except (ValueError, TypeError, OverflowError):
-        return None, "is not a date (use YYYY-MM-DD)"
+        return None, bad
     if pd.isna(ts):
-        return None, "is not a date (use YYYY-MM-DD)"
+        return None, bad
     if not MIN_DATE <= ts < MAX_DATE:
         return None, "is outside 1900-2099"
     if ts != ts.normalize():
         day = ts.normalize()
+        as_of = why == AS_OF_DAY
+        before, that_day = (" (events before that day)", " (that day's events too)") if as_of else ("", "")
         return None, (
-            "has a time of day: a run is as of a day, events strictly before its first instant (the manifest, the "
-            f"score history and the model record the day alone); give {day.date()} (events before that day) or "
-            f"{(day + pd.Timedelta(days=1)).date()} (that day's events too)"
+            f"has a time of day{zone}: {why}; give {day.date()}{before} or "
+            f"{(day + pd.Timedelta(days=1)).date()}{that_day}"
         )
     return ts, None
 
 
-def parse_date(text: str, what: str = "--as-of") -> Any:
+def parse_date(text: str, what: str = "--as-of", timezone: str = "UTC") -> Any:
     """A date given by a person (a command-line flag, `demo.start`): ISO 8601 (YYYY-MM-DD; a time only at
-    midnight, the same day), between 1900 and 2099; a pandas Timestamp.
+    midnight, the same day, with no offset or a zero UTC offset read in `timezone`, the data's), between 1900 and
+    2099; a pandas Timestamp.
 
     A time of day is refused (was: accepted, the features cut at that instant while the manifest, the score
     history's partition, the model's as-of and the registry keep the day alone: a run of one day at 17:00 replaced
-    the 09:00 run's partition as its re-run). A batch run is as of a day.
+    the 09:00 run's partition as its re-run). A batch run is as of a day; `cvp generate --start/--end` are days
+    too, said in their own words.
 
     Only that shape: pandas would also read `now`, `today` (a cutoff from the clock: a run that cannot be
     repeated), `20240701`, `1 July 2024` or an offset it then drops."""
-    ts, problem = _date_problem(text)
+    ts, problem = _date_problem(text, timezone, AS_OF_DAY if what == "--as-of" else DEMO_DAY)
     if problem is not None:
         raise StructuralError(f"{what} {text!r} {problem}")
     return ts
@@ -169,7 +194,7 @@ class DemoConfig(_Frozen):
         if isinstance(v, dt.date):
             v = v.isoformat()
         if isinstance(v, str):
-            _, problem = _date_problem(v)
+            _, problem = _date_problem(v, why=DEMO_DAY)
             if problem is not None:
                 raise ValueError(problem.removeprefix("is "))
         return v

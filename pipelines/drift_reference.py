@@ -31,11 +31,14 @@ def scored_rows(
 ) -> pd.DataFrame:
     """The features of the customers `cvp score` would score at `day` (status `scored`), indexed by customer.
     `sample`: the training sample (`features.training.CustomerSample`): its tables hold the sampled customers,
-    the company values come from the whole base's orders, as the training set's do."""
+    the company values come from the whole base's orders, as the training set's do; only the sampled customers'
+    rows are kept (`CustomerSample.restrict`: the rows of the customers they referred are read, never output)."""
     from pipelines.engines.chunks import status_input
 
     totals = None if sample is None else company_totals(sample.company_orders, [day], cfg.features)[day]
     status = customer_status(status_input(tables, day), day, cfg.labels)
+    if sample is not None:  # the sample's tables also hold the customers they referred: read, never output
+        status = sample.restrict(status)
     features = build_feature_table(tables, day, cfg.features, totals)
     return features.loc[features.index.isin(status.loc[status["status"] == "scored", "customer_id"])]
 

@@ -150,7 +150,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             stability_rule=str(info.get("stability_rule", "none")),
             path=folder,
             tier_rules=info.get("tier_rules"),
-            model_run_id=info.get("model_run_id"),
+            model_run_id=info.get("model_run_id") or run_of_uri(str(info["model_version"])),
             currency=info.get("currency"),
             base_signature=info.get("base_signature"),
             stale_data=info.get("stale_data"),
@@ -212,6 +212,16 @@ def read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
         ) from exc
     scores["customer_id"] = scores["customer_id"].astype("str")
     return scores
+
+
+def run_of_uri(version: str) -> str | None:
+    """The MLflow run of a model version recorded as its run's URI (`runs:/<id>/model`), else None. Histories
+    written before runs recorded their training run (2026-12-04..05) still name it so: was no `model_run_id`,
+    v1 of that same run judged another model."""
+    import re
+
+    found = re.fullmatch(r"runs:/([^/]+)/model/?", version)
+    return None if found is None else found.group(1)
 
 
 def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:

@@ -81,7 +81,7 @@ def run_features(
     from features import build_feature_table_with_manifest
 
     cfg = load_config(config)
-    cutoff = parse_date(as_of)
+    cutoff = parse_date(as_of, timezone=cfg.data.timezone)
     out = Path(out)
     check_table_suffix(out)
     check_outputs(

@@ -275,10 +275,12 @@ def train_and_register(
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     drift_rows, drift_dates = None, None
+    t_drift = time.perf_counter()  # three feature builds of the base: timed apart, fit_s is the fit
     if not cfg.models.use_btyd_features:  # a BTYD model's extra inputs are fitted per run: its training rows
         drift_rows, drift_dates = recent_scored_rows(tables, as_of, cfg, customers)
+    timings["drift_reference_s"] = time.perf_counter() - t_drift
     bundle = bundle.fit(training, as_of=as_of, drift_rows=drift_rows, drift_dates=drift_dates)
-    timings["fit_s"] = time.perf_counter() - t0
+    timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}
@@ -449,7 +451,7 @@ def load_for_modelling(
 
     loaded = load_and_report(data, mapping, cfg, console, used_by=TRAINING)
     tables = loaded.tables
-    cutoff = parse_date(as_of) if as_of else default_as_of(tables)
+    cutoff = parse_date(as_of, timezone=cfg.data.timezone) if as_of else default_as_of(tables)
     warn_later_events(tables, cutoff, console)
     return cfg, tables, cutoff, rows_summary(loaded)
 

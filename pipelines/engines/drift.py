@@ -71,4 +71,7 @@ class DriftAccumulator:
             "drifted_predictions": [k.split(":", 1)[1] for k in drifted if k.startswith("predictions:")],
             "psi": dict(sorted(values.items())),
             "left_out": dict(self.left_out),
+            # the days whose scored base the PSI compares with (the training cutoffs for older models; None:
+            # a model trained before the reference recorded them)
+            "reference_dates": list(self.reference["dates"]) if "dates" in self.reference else None,
         }

@@ -278,7 +278,7 @@ def run_score(
 
     if engine == "pandas":
         check_table_suffix(out)
-    as_of = parse_date(as_of_text)
+    as_of = parse_date(as_of_text, timezone=cfg.data.timezone)
     paths = output_paths(out)
 
     check_outputs(

@@ -223,7 +223,7 @@ def sample_training_input(
             whole = {"orders": ends.reset_index(drop=True)}
             if as_of is None and last is not None and last >= future_from():
                 raise future_orders(accepted, last)  # the orders themselves, not the days, in the message
-            cutoff = parse_date(as_of) if as_of else default_as_of(whole)
+            cutoff = parse_date(as_of, timezone=cfg.data.timezone) if as_of else default_as_of(whole)
             later = event_times_spark(accepted, present, cutoff)[0]
             whole_base_stops(accepted, present, daily, last, what)
             check_as_of(whole, cutoff, cfg.labels, what)

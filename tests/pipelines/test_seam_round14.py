@@ -206,8 +206,21 @@ def test_an_as_of_with_a_time_of_day_is_refused_naming_the_two_days(tmp_path):
         assert "has a time of day" in text and "give 2023-02-01" in text and "or 2023-02-02" in text
         assert not out.exists()
     assert parse_date("2023-02-01 00:00") == parse_date("2023-02-01")
-    with pytest.raises(StructuralError, match="demo.start = '2023-02-01 12:00': has a time of day"):
+    with pytest.raises(StructuralError, match="demo.start = '2023-02-01 12:00': has a time of day") as err:
         load_config(None, {"demo": {"start": "2023-02-01 12:00"}})
+    # each command in its own words (was: the manifest, the score history and the model, for a demo company too)
+    assert "generated company" in str(err.value) and "manifest" not in str(err.value)
+    res = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "g"), "--end", "2023-02-01 17:00"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and "generated company" in said and "manifest" not in said, res.output
+    # midnight with a zero UTC offset is the day in UTC data (was: "is not a date"); another offset, or midnight
+    # UTC in another zone's data (a time of day there), is still refused
+    for text in ("2023-02-01T00:00:00Z", "2023-02-01T00:00:00+00:00"):
+        assert parse_date(text) == parse_date("2023-02-01")
+    with pytest.raises(StructuralError, match="is not a date"):
+        parse_date("2023-02-01T00:00+05:00")
+    with pytest.raises(StructuralError, match="09:00:00 in Asia/Tokyo"):
+        parse_date("2023-02-01T00:00Z", timezone="Asia/Tokyo")
 
 
 def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_is(trained):
@@ -242,7 +255,63 @@ def test_the_base_scored_at_the_training_as_of_is_not_a_drift_and_a_shift_still_
         return drift.report(cfg.scoring.psi_threshold)["drifted_features"]
 
     assert drifted(today) == []  # was: ['recency_days', 'relationship_manager_departed_90d']
+    # the days the PSI compares with are said beside it (was: in the model's pickle only)
+    assert (
+        DriftAccumulator(reference, left_out).report(0.2)["reference_dates"]
+        == bundle.drift_reference_["dates"]
+    )
     shifted = today.assign(
         recency_days=today["recency_days"] * 2 + 30, profit_revenue_365d=today["profit_revenue_365d"] * 5
     )
     assert {"recency_days", "profit_revenue_365d"} <= set(drifted(shifted))
+
+
+def test_a_sampled_drift_reference_holds_the_sampled_customers_rows_of_the_whole_base(trained):
+    """`cvp train --sample-customers N`: the sample's tables also hold the rows of the customers the sampled ones
+    referred (read for their referrers' features, never output); the drift reference kept every scored customer
+    of those tables (was: 16 of 262 rows outside a 300-customer sample, with their referral features computed
+    from a partial base). Its rows are now the whole base's rows of the sampled customers."""
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.drift_reference import scored_rows
+    from pipelines.io import load_data
+    from pipelines.sampling import sample_tables
+
+    cfg = load_config(trained.config)
+    tables = load_data(trained.data, None, cfg.data.timezone).tables
+    sampled, ts = sample_tables(tables, 300)
+    as_of = pd.Timestamp(trained.as_of)
+    got = scored_rows(sampled, as_of, cfg, ts.sample)
+    whole = scored_rows(tables, as_of, cfg)
+    expected = whole.loc[whole.index.isin(pd.Index(ts.sample.customers, dtype="str"))]
+    assert 0 < len(got) < len(whole)
+    assert sorted(got.index) == sorted(expected.index)  # was: referred customers outside the sample too
+    plain = {c: "object" for c in got.columns if isinstance(got[c].dtype, pd.CategoricalDtype)}
+    pd.testing.assert_frame_equal(
+        got.astype(plain).sort_index(), expected.astype(plain).sort_index(), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_a_scoring_manifest_says_the_days_its_drift_is_measured_against(default_scores):
+    """The PSI of a scoring run compares its base with the base scored at the model's reference dates: the manifest's
+    drift section names them where the PSI is read (was: only in the model's `drift_reference_`)."""
+    drift = default_scores.run.manifest["drift"]
+    assert drift["reference_dates"] == ["2024-07-01", "2024-06-01", "2024-05-01"]  # was: KeyError
+
+
+def test_a_history_run_recorded_by_its_run_uri_without_its_training_run_is_that_run(default_scores, tmp_path):
+    """A history written before runs recorded their training run (`model_run_id`), scored by
+    `--model runs:/<R>/model`: its training run is read from that URI (was: None, so v1 of R was judged another
+    model, the change said unsplittable and every manager page saying the model was retrained)."""
+    from pipelines.history_store import append_run, list_runs, same_model
+
+    run = default_scores.run
+    trained_by = run.manifest["model_run_id"]
+    uri = f"runs:/{trained_by}/model"
+    earlier = {k: v for k, v in run.manifest.items() if k != "model_run_id"}
+    earlier |= {"as_of": "2024-12-01", "model_version": uri, "model_uri": uri}
+    append_run(tmp_path / "history", run.scores.assign(model_version=uri), run.contributions_path, earlier)
+    (previous,) = list_runs(tmp_path / "history")
+    assert previous.model_run_id == trained_by  # was: None
+    assert same_model(previous, "1", trained_by) and not same_model(previous, "1", "0" * 32)
