@@ -11,7 +11,8 @@ worker. The lanes:
 A new test file needs no mark: its Spark tests join lane 0 by using a Spark fixture, the file lane 1 by reading an
 early process named in `EARLY_FILES` or `EARLY_TESTS` (or listing its own in `BACKGROUND`), the shared pool
 otherwise. A module fixture used by both a file's Spark tests and its other tests is made once on each worker
-(keep such fixtures cheap, or the Spark cases in a file of their own). A test that reads an early process on a
+(keep such fixtures cheap, or the Spark cases in a file of their own); a module listing fresh processes of its own
+(`BACKGROUND`) is not split: its one worker starts them. A test that reads an early process on a
 worker that did not start it starts it then (`background.take`): slower, same assertions.
 
 Every worker computes the same lanes from the same collection; the first worker writes them to the run's shared
@@ -75,18 +76,23 @@ class Lanes:
 
     @classmethod
     def of(cls, items: Iterable[Any]) -> Lanes:
+        items = list(items)
+        # a module listing its own fresh processes stays whole: the one worker running it starts them
+        whole = {file_of(i.nodeid) for i in items if getattr(getattr(i, "module", None), "BACKGROUND", None)}
         spark: list[str] = []
         pinned: dict[str, int] = {}
         for item in items:
+            path = file_of(item.nodeid)
             if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
-                spark.append(item.nodeid)
-                pinned[spark_scope(item.nodeid)] = 0
-            elif (
-                item.path.name in EARLY_FILES
-                or item.name in EARLY_TESTS
-                or getattr(getattr(item, "module", None), "BACKGROUND", None)
+                if path in whole:
+                    pinned[path] = 0
+                else:
+                    spark.append(item.nodeid)
+                    pinned[spark_scope(item.nodeid)] = 0
+            elif pinned.get(path) != 0 and (
+                item.path.name in EARLY_FILES or item.name in EARLY_TESTS or path in whole
             ):
-                pinned[file_of(item.nodeid)] = 1
+                pinned[path] = 1
         return cls(spark, pinned)
 
     def scope(self, nodeid: str) -> str:
