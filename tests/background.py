@@ -258,7 +258,7 @@ def paused_score_process(trained: Any, default_scores: Any) -> Fresh:
 
 def collected(session: Any, test: str) -> bool:
     """Whether a test (by name) or a test file (by file name) is among the session's collected tests and runs in
-    this process (on `pytest -n N`: its file is pinned to this worker, `tests/lanes.py`)."""
+    this process (on `pytest -n N`: it is pinned to this worker, `tests/lanes.py`)."""
     from tests.lanes import runs_here
 
     return any((item.name == test or item.path.name == test) and runs_here(item) for item in session.items)

@@ -24,8 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """On `pytest -n N`: whole files to the free worker, Spark's and the early processes' files each kept on one
-    worker (`tests/lanes.py`)."""
+    """On `pytest -n N`: whole files to the free worker (a file's Spark tests apart from its others), the Spark
+    tests and the early processes' files each kept on one worker (`tests/lanes.py`)."""
     from tests import lanes
 
     return lanes.make_scheduler(config, log)

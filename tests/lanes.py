@@ -1,14 +1,19 @@
-"""The suite on two workers (`make test` runs `pytest -n 2`, pytest-xdist): which test file runs where.
+"""The suite on two workers (`make test` runs `pytest -n 2`, pytest-xdist): which tests run where.
 
-Tests are handed out a whole file at a time (a module fixture is made once), to whichever worker is free, except
-the files of two lanes, each kept on one worker from the start:
-- lane 0: every file with a test that uses Spark (the `spark`, `spark_available` or `cluster` fixture): one Spark
-  session and one standalone cluster for the run, never two JVMs at once;
+Tests are handed out a whole scope at a time (a module fixture is made once per scope), to whichever worker is
+free, except the scopes of two lanes, each kept on one worker from the start. A scope is a test file, except that
+a file's Spark tests are a scope of their own (`spark_scope`): the file's other tests do not wait on the Spark
+worker. The lanes:
+- lane 0: every test that uses Spark (the `spark`, `spark_available` or `cluster` fixture): one Spark session and
+  one standalone cluster for the run, never two JVMs at once;
 - lane 1: the files whose tests read a fresh process started early (`tests/background.py`): that worker starts
   them at collection, as a serial run does, and no other worker starts them again.
-A new test file needs no mark: it joins lane 0 by using a Spark fixture, lane 1 by reading an early process named
-in `EARLY_FILES` or `EARLY_TESTS` (or listing its own in `BACKGROUND`), the shared pool otherwise. A test that reads
-an early process on a worker that did not start it starts it then (`background.take`): slower, same assertions.
+A new test file needs no mark: its Spark tests join lane 0 by using a Spark fixture, the file lane 1 by reading an
+early process named in `EARLY_FILES` or `EARLY_TESTS` (or listing its own in `BACKGROUND`), the shared pool
+otherwise. A module fixture used by both a file's Spark tests and its other tests is made once on each worker
+(keep such fixtures cheap, or the Spark cases in a file of their own); a module listing fresh processes of its own
+(`BACKGROUND`) is not split: its one worker starts them. A test that reads an early process on a
+worker that did not start it starts it then (`background.take`): slower, same assertions.
 
 Every worker computes the same lanes from the same collection; the first worker writes them to the run's shared
 directory (`SHARED_ENV`, made by the controlling process) for the scheduler (`LaneScheduling`), which reads them
@@ -35,6 +40,8 @@ EARLY_TESTS = (
     "test_a_killed_score_process_leaves_one_whole_set",
 )
 LANES_FILE = "lanes.json"
+#: What a file's Spark tests' scope adds to the file's node id (`tests/x/test_y.py::spark`).
+SPARK_SCOPE = "::spark"
 
 
 def shared_dir() -> Path | None:
@@ -55,43 +62,77 @@ def file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
-def lanes_of(items: Iterable[Any]) -> dict[str, int]:
-    """The pinned files, by file of the node ids (`tests/x/test_y.py`): 0 for Spark, 1 for early processes."""
-    lanes: dict[str, int] = {}
-    for item in items:
-        path = file_of(item.nodeid)
-        if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
-            lanes[path] = 0
-        elif lanes.get(path) != 0 and (
-            item.path.name in EARLY_FILES
-            or item.name in EARLY_TESTS
-            or getattr(getattr(item, "module", None), "BACKGROUND", None)
-        ):
-            lanes[path] = 1
-    return lanes
+def spark_scope(nodeid: str) -> str:
+    """The scope of a Spark test: its file's, marked (`SPARK_SCOPE`)."""
+    return file_of(nodeid) + SPARK_SCOPE
 
 
-_LANES: dict[str, int] = {}
+class Lanes:
+    """The run's lanes: the Spark tests' node ids, and the pinned scopes with their lane (0 Spark, 1 early)."""
+
+    def __init__(self, spark: Iterable[str] = (), pinned: dict[str, int] | None = None) -> None:
+        self.spark = frozenset(spark)
+        self.pinned = dict(pinned or {})
+
+    @classmethod
+    def of(cls, items: Iterable[Any]) -> Lanes:
+        items = list(items)
+        # a module listing its own fresh processes stays whole: the one worker running it starts them
+        whole = {file_of(i.nodeid) for i in items if getattr(getattr(i, "module", None), "BACKGROUND", None)}
+        spark: list[str] = []
+        pinned: dict[str, int] = {}
+        for item in items:
+            path = file_of(item.nodeid)
+            if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
+                if path in whole:
+                    pinned[path] = 0
+                else:
+                    spark.append(item.nodeid)
+                    pinned[spark_scope(item.nodeid)] = 0
+            elif pinned.get(path) != 0 and (
+                item.path.name in EARLY_FILES or item.name in EARLY_TESTS or path in whole
+            ):
+                pinned[path] = 1
+        return cls(spark, pinned)
+
+    def scope(self, nodeid: str) -> str:
+        """The scope of a test: its file's, or its file's Spark scope for a Spark test."""
+        return spark_scope(nodeid) if nodeid in self.spark else file_of(nodeid)
+
+    def lane(self, nodeid: str) -> int | None:
+        """The lane of a test, None for the shared pool."""
+        return self.pinned.get(self.scope(nodeid))
+
+    def dumps(self) -> str:
+        return json.dumps({"spark": sorted(self.spark), "pinned": self.pinned})
+
+    @classmethod
+    def loads(cls, text: str) -> Lanes:
+        data = json.loads(text)
+        return cls(data["spark"], data["pinned"])
+
+
+_LANES = Lanes()
 
 
 def assign(items: list[Any]) -> None:
     """At collection, in every process: compute the lanes; the first worker writes them for the scheduler."""
-    _LANES.clear()
-    _LANES.update(lanes_of(items))
+    global _LANES
+    _LANES = Lanes.of(items)
     shared, me = shared_dir(), worker()
     if shared is not None and me is not None and me[0] == 0:
         tmp = shared / f"{LANES_FILE}.tmp"
-        tmp.write_text(json.dumps(_LANES))
+        tmp.write_text(_LANES.dumps())
         tmp.replace(shared / LANES_FILE)
 
 
 def runs_here(item: Any) -> bool:
-    """Whether `item` surely runs in this process: always on a serial run; on a worker, when its file is pinned
-    to this worker's lane (a file of the shared pool may run on either worker)."""
+    """Whether `item` surely runs in this process: always on a serial run; on a worker, when its scope is pinned
+    to this worker's lane (a scope of the shared pool may run on either worker)."""
     me = worker()
     if me is None:
         return True
-    lane = _LANES.get(file_of(item.nodeid))
+    lane = _LANES.lane(item.nodeid)
     return lane is not None and lane % me[1] == me[0]
 
 
@@ -102,30 +143,31 @@ def _scheduler_base() -> Any:
 
 
 def make_scheduler(config: Any, log: Any) -> Any:
-    """xdist's scope scheduling by file, with the lanes' files pinned to their worker (all sent at the start)."""
+    """xdist's scope scheduling by file (a file's Spark tests a scope apart), the lanes' scopes pinned to their
+    worker (all sent at the start)."""
 
     class LaneScheduling(_scheduler_base()):
-        def _split_scope(self, nodeid: str) -> str:
-            return file_of(nodeid)
-
-        def _lanes(self) -> dict[str, int]:
-            if not hasattr(self, "_lane_of"):
+        def _lanes(self) -> Lanes:
+            if not hasattr(self, "_lanes_read"):
                 shared = os.environ.get(SHARED_ENV)
                 path = Path(shared) / LANES_FILE if shared else None
-                self._lane_of = json.loads(path.read_text()) if path and path.is_file() else {}
-            return self._lane_of
+                self._lanes_read = Lanes.loads(path.read_text()) if path and path.is_file() else Lanes()
+            return self._lanes_read
+
+        def _split_scope(self, nodeid: str) -> str:
+            return self._lanes().scope(nodeid)
 
         def _index(self, node: Any) -> int:
             return int(node.gateway.id.removeprefix("gw"))
 
         def _assign_work_unit(self, node: Any) -> None:
-            """Give `node` its lane's files not yet handed out (all at once), else the next file of the pool; a
-            lane whose worker is gone goes to the pool."""
+            """Give `node` its lane's scopes not yet handed out (all at once), else the next scope of the pool;
+            a lane whose worker is gone goes to the pool."""
             alive = {self._index(n) for n in self.nodes}
             count = max(alive) + 1 if alive else 1
 
             def owner(scope: str) -> int | None:
-                lane = self._lanes().get(scope)
+                lane = self._lanes().pinned.get(scope)
                 if lane is None:
                     return None
                 index = lane % max(count, 1)

@@ -1,6 +1,6 @@
 """The Spark cases of the seam rounds 8 and 8b (`test_seam_round8.py`, `test_seam_round8b.py`): the same refusals
-on `--engine spark`. In a file of their own so that the Spark lane (`tests/lanes.py`: every file using a Spark
-fixture runs on one worker, the suite's critical path) carries only them, not the rounds' 35 pandas cases."""
+on `--engine spark`, in a file of their own (the Spark lane, `tests/lanes.py`, the suite's critical path, runs a
+file's Spark tests only, so this split no longer changes where the rounds' 35 pandas cases run)."""
 
 from __future__ import annotations
 
