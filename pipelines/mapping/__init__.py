@@ -293,7 +293,8 @@ def check_source_currencies(mapping: Mapping, sources: dict[str, pd.DataFrame], 
     from features.currency import check_currency_columns
 
     for name, frame in sources.items():
-        unread = frame[[c for c in frame.columns if c not in read_columns(mapping, name)]]
+        read = read_columns(mapping, name)
+        unread = frame[[c for c in frame.columns if c not in read]]
         what = f"source {name} ({mapping.sources[name].file})"
         try:
             check_currency_columns({what: unread}, currency)
