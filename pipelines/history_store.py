@@ -38,6 +38,7 @@ import pandas as pd
 from features.validation import StructuralError
 from pipelines import io
 from pipelines.output_checks import HISTORY_MARKER, file_in_the_way
+from pipelines.tracking import run_of_uri
 
 __all__ = [
     "HISTORY_MARKER",
@@ -212,16 +213,6 @@ def read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
         ) from exc
     scores["customer_id"] = scores["customer_id"].astype("str")
     return scores
-
-
-def run_of_uri(version: str) -> str | None:
-    """The MLflow run of a model version recorded as its run's URI (`runs:/<id>/model`), else None. Histories
-    written before runs recorded their training run (2026-12-04..05) still name it so: was no `model_run_id`,
-    v1 of that same run judged another model."""
-    import re
-
-    found = re.fullmatch(r"runs:/([^/]+)/model/?", version)
-    return None if found is None else found.group(1)
 
 
 def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:

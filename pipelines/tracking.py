@@ -33,6 +33,14 @@ STATUS_TAG, INCOMPLETE = "cvp.status", "incomplete"
 RUN_DELETED = "run deleted"
 
 
+def run_of_uri(uri: str) -> str | None:
+    """The MLflow run a model URI names (`runs:/<run id>/<artefact path>`), else None: the one parse of a run's URI,
+    for `load_bundle` (a failed training's model refused) and the score history (a run that recorded the URI as its
+    model version is that training run's model: `pipelines.history_store`)."""
+    found = re.fullmatch(r"runs:/([^/]+)(?:/.*)?", uri.strip())
+    return None if found is None else found.group(1)
+
+
 def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
     """The tracking URI of a run: `--tracking-uri`, else `MLFLOW_TRACKING_URI`, else the local sqlite store."""
     chosen = uri or os.environ.get("MLFLOW_TRACKING_URI")
@@ -343,9 +351,9 @@ def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
             found = mlflow.MlflowClient().get_model_version(name, number)  # raises if unknown
             version = str(found.version)
             _refuse_incomplete(uri, found)
-        elif uri.startswith("runs:/"):  # a training's run by id: one that failed never decided its promotion
+        elif run_of_uri(uri):  # a training's run by id: one that failed never decided its promotion
             try:
-                run = mlflow.MlflowClient().get_run(uri.removeprefix("runs:/").split("/", 1)[0])
+                run = mlflow.MlflowClient().get_run(run_of_uri(uri))
             except MlflowException:  # not found or not allowed: the load itself says what is wrong
                 run = None
             if run is not None and run.info.status in ("FAILED", "KILLED") and RUN_PID in run.data.tags:
