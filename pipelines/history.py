@@ -21,6 +21,7 @@ from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
     list_runs,
+    model_labels,
     open_history,
     previous_run,
     read_columns,
@@ -300,19 +301,10 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
     table.add_column("stability", no_wrap=True)
     for tier in tiers:
         table.add_column(tier, no_wrap=True, justify="right")
-    # one version number from two training runs (another registry, a store started again): told apart
-    trained_by: dict[str, set[str]] = {}
-    for r in runs:
-        trained_by.setdefault(r.model_version, set()).add(r.model_run_id or "")
-    for r in runs:
+    for r, model in zip(runs, model_labels(runs), strict=True):
         table.add_row(
             r.as_of + (" (stale data)" if r.stale_data else ""),
-            r.model_version
-            + (
-                f" (run {r.model_run_id[:8]})"
-                if r.model_run_id and len(trained_by[r.model_version]) > 1
-                else ""
-            ),
+            model,
             f"{r.horizon_days} d",
             r.stability_rule,
             *(f"{r.tiers.get(t, 0):,}" for t in tiers),

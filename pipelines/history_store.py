@@ -45,6 +45,7 @@ __all__ = [
     "HistoryRun",
     "append_run",
     "list_runs",
+    "model_labels",
     "open_history",
     "previous_run",
     "read_bridge",
@@ -181,7 +182,7 @@ def list_runs(history: Path) -> list[HistoryRun]:
 
 def read_run(run: HistoryRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, contributions indexed by customer_id) of one run, ids as text."""
-    from pipelines.outputs import SCORES_SCHEMA
+    from pipelines.outputs import SCORES_SCHEMA, by_customer
 
     try:
         scores = pd.read_parquet(run.path / SCORES_FILE)
@@ -191,8 +192,7 @@ def read_run(run: HistoryRun) -> tuple[pd.DataFrame, pd.DataFrame]:
     scores = SCORES_SCHEMA.conform(scores, str(run.path / SCORES_FILE))
     scores["customer_id"] = scores["customer_id"].astype("str")
     if "customer_id" in contrib.columns:
-        contrib["customer_id"] = contrib["customer_id"].astype("str")
-        contrib = contrib.drop(columns=[c for c in ("run_id",) if c in contrib]).set_index("customer_id")
+        contrib = by_customer(contrib.drop(columns=[c for c in ("run_id",) if c in contrib]))
     return scores, contrib
 
 
@@ -224,6 +224,30 @@ def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:
     if run.model_run_id is not None and model_run_id is not None:
         return run.model_run_id == model_run_id
     return run.model_version == str(version)
+
+
+def model_labels(runs: Sequence[HistoryRun]) -> list[str]:
+    """How `cvp history` names each run's model: one model, one name. Its version, the version number a run of the
+    same training run recorded when this one recorded its run's URI (`runs:/<id>/model`, before such models carried
+    their version), else `run <id>` (was: the 50-character URI, every other column of the table cut to `36…`);
+    `(run <id>)` only when one version number was trained by two training runs (another registry,
+    a store started again), never for a run that did not record its training run (was: `1` beside
+    `1 (run 9d76ddef)` for one model when older runs had no `model_run_id`, and the URI beside `1`)."""
+    numbered = {
+        r.model_run_id: r.model_version for r in runs if r.model_run_id and not run_of_uri(r.model_version)
+    }
+    names = [
+        numbered.get(found, f"run {found[:8]}") if (found := run_of_uri(r.model_version)) else r.model_version
+        for r in runs
+    ]
+    trained_by: dict[str, set[str]] = {}
+    for name, r in zip(names, runs, strict=True):
+        if r.model_run_id:
+            trained_by.setdefault(name, set()).add(r.model_run_id)
+    return [
+        f"{name} (run {r.model_run_id[:8]})" if r.model_run_id and len(trained_by[name]) > 1 else name
+        for name, r in zip(names, runs, strict=True)
+    ]
 
 
 def previous_run(runs: Sequence[HistoryRun], as_of: str) -> HistoryRun | None:

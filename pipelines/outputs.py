@@ -9,7 +9,9 @@ Files (stem = the scores file name without its suffix):
 - `<stem>.profile_inputs.parquet`: the ideal-customer profile's per-customer inputs (`pipelines.profile_inputs`;
   pandas engine; a run without it is profiled from the data);
 - `<stem>.manifest.json`: what the run did (counts, model, settings, drift, timings).
-Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest).
+Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest). The scores
+are in customer-id order; the per-customer files in chunk order (their bytes follow `--chunk-customers` and the
+engine), read back in customer-id order (`by_customer`), so what is read from them does not.
 
 Publishing: the three files are written into a staging directory beside the target. A journal
 (`.<stem>.publish.json`, written atomically) then names the renames to come, the files are renamed into place
@@ -386,14 +388,24 @@ def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_chur
             f"the files beside {scores_path.name} come from different runs (manifest: {run_id}; {detail}); "
             "a scoring run was interrupted while publishing: rerun `cvp score`"
         )
-    contrib = contrib.drop(columns=["run_id"])
-    contrib["customer_id"] = contrib["customer_id"].astype("str")
+    contrib = by_customer(contrib.drop(columns=["run_id"]))
     churn = bridge = bridge_churn = None
     if with_churn:
         churn = read_churn_contributions(paths["churn_contributions"], run_id)  # issue 15
         bridge = read_churn_contributions(paths["bridge_contributions"], run_id)
         bridge_churn = read_churn_contributions(paths["bridge_churn_contributions"], run_id)
-    return OutputSet(scores, contrib.set_index("customer_id"), manifest, run_id, churn, bridge, bridge_churn)
+    return OutputSet(scores, contrib, manifest, run_id, churn, bridge, bridge_churn)
+
+
+def by_customer(frame: pd.DataFrame) -> pd.DataFrame:
+    """A per-customer file's rows indexed by customer id (as text) in id order, the scores' order. Its rows are
+    written in chunk order, a chunk after another as scored (the chunks a keyed hash of the ids: their number
+    follows `--chunk-customers`, and the Spark engine's buckets finish in any order); every sum read from them
+    (`cvp profile`'s SHAP drivers, the report's tier drivers) is then the same whatever the chunking (was:
+    `profile_shap_drivers.csv` differing in the last digits between `--chunk-customers 300` and 37)."""
+    frame["customer_id"] = frame["customer_id"].astype("str")
+    frame = frame.set_index("customer_id")
+    return frame if frame.index.is_monotonic_increasing else frame.sort_index(kind="stable")
 
 
 def reason_currency(manifest: dict[str, Any], source: str) -> str:
@@ -526,9 +538,7 @@ def read_run_frame(path: Path, run_id: str | None, what: str, hint: str) -> pd.D
             raise StructuralError(
                 f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): {hint}"
             )
-    frame = frame.drop(columns=[c for c in ("run_id",) if c in frame])
-    frame["customer_id"] = frame["customer_id"].astype("str")
-    return frame.set_index("customer_id")
+    return by_customer(frame.drop(columns=[c for c in ("run_id",) if c in frame]))
 
 
 def read_churn_contributions(path: Path, run_id: str | None) -> pd.DataFrame | None:

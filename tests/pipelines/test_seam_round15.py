@@ -16,3 +16,76 @@ def test_a_models_run_uri_is_read_by_one_rule():
     read = tracking.run_of_uri
     assert read("runs:/0a1b/model") == read("runs:/0a1b/model/") == read("runs:/0a1b/sub/dir") == "0a1b"
     assert read("1") is None and read("models:/customer-value/1") is None and read("runs:/") is None
+
+
+def test_what_is_read_from_an_output_set_does_not_follow_its_chunking(default_scores, trained, tmp_path):
+    """The per-customer files of an output set (contributions, churn contributions, profile inputs) hold their rows
+    chunk after chunk: `--chunk-customers 37` and 300 wrote the same rows in another order, and `cvp profile`'s
+    SHAP drivers, sums over them, differed in their last digits (was: `profile_shap_drivers.csv` not the same file
+    for the same data, model and as-of). They are read in customer-id order, the scores' order."""
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+
+    from features.registry import feature_registry
+    from models.profile import shap_drivers
+    from pipelines.config import load_config
+    from pipelines.outputs import output_paths, read_output_set
+    from pipelines.profile_inputs import read_profile_inputs
+
+    shuffled = tmp_path / "set" / "scores.parquet"
+    shutil.copytree(default_scores.out.parent, shuffled.parent)
+    order = np.random.default_rng(15).permutation(len(default_scores.run.scores))
+    for kind in ("contributions", "churn_contributions", "profile_inputs"):  # as another chunking writes them
+        path = output_paths(shuffled)[kind]
+        frame = pd.read_parquet(path)
+        frame.iloc[order[order < len(frame)]].to_parquet(path, index=False)
+    a, b = read_output_set(default_scores.out), read_output_set(shuffled)
+    for got, want in ((b.contributions, a.contributions), (b.churn_contributions, a.churn_contributions)):
+        assert got.index.is_monotonic_increasing  # was: the file's order
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    run_id = a.manifest["run_id"]
+    inputs = read_profile_inputs(output_paths(shuffled)["profile_inputs"], run_id)
+    assert inputs.index.equals(
+        read_profile_inputs(output_paths(default_scores.out)["profile_inputs"], run_id).index
+    )
+    registry = feature_registry(load_config(trained.config).features)
+    drivers = [shap_drivers(s.contributions, s.scores, registry, 40) for s in (a, b)]
+    pd.testing.assert_frame_equal(drivers[1], drivers[0], check_exact=True)  # was: last digits apart
+
+
+def test_cvp_history_names_one_model_once(tmp_path, monkeypatch):
+    """`cvp history` on a history whose older runs did not record their training run: v1 of one training run was
+    listed as `1` and `1 (run 9d76ddef)`, as if two models (was: a run without `model_run_id` counted as another
+    trainer of `1`); a run that recorded `runs:/<id>/model` as its version was listed by that URI, 50 characters
+    that cut every other column of an 80-column table to `36…` (was). Now one model has one name: its version, the
+    version its training run has elsewhere in the history, else `run <id>`; `(run <id>)` only for one number
+    trained by two runs."""
+    import pipelines.history as history
+    from pipelines.history_store import HistoryRun, model_labels
+    from tests.helpers import quiet
+
+    trainer, other = "9d76ddef" + "0" * 24, "31042ef1" + "0" * 24
+
+    def run(as_of: str, version: str, trained_by: str | None) -> HistoryRun:
+        tiers, statuses = {"great": 40, "good": 90, "problem": 71}, {"scored": 201}
+        return HistoryRun(
+            as_of, as_of, version, 365, tiers, statuses, "margin", tmp_path, model_run_id=trained_by
+        )
+
+    older = run("2025-03-01", "1", None)  # before runs recorded their training run
+    assert model_labels([older, run("2025-04-01", "1", trainer)]) == ["1", "1"]  # was: 1, 1 (run 9d76ddef)
+    by_uri = run("2025-05-01", f"runs:/{trainer}/model", trainer)
+    assert model_labels([run("2025-04-01", "1", trainer), by_uri]) == ["1", "1"]  # was: the URI
+    assert model_labels([older, by_uri]) == ["1", "run 9d76ddef"]
+    # one number from two training runs (another registry) is still told apart
+    assert model_labels([run("2025-04-01", "1", trainer), run("2025-06-01", "1", other)]) == [
+        "1 (run 9d76ddef)",
+        "1 (run 31042ef1)",
+    ]
+    monkeypatch.setattr(history, "list_runs", lambda _: [older, by_uri, run("2025-06-01", "2", other)])
+    console = quiet(width=80)
+    history.run_history(tmp_path, console)
+    text = console.file.getvalue()
+    assert text.count("365 d") == 3 and "run 9d76ddef" in text, text  # was: `36…`, the URI cut
