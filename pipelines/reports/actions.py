@@ -199,27 +199,31 @@ def manager_actions(
         ),
     ]
     out["groups"] = [{"key": k, "title": ti, "advice": a, "rows": r} for k, ti, a, r in groups]
-    # the model version changed between the runs: say so, and with the run's bridge (the old model on the new
-    # data, `models.transitions`) how much of this page's customers' value change is new data, how much the model
-    out["model_changed"] = (
-        bool(t["model_changed"].fillna(False).astype(bool).any()) if "model_changed" in t else False
-    )
-    out["model_split"] = None
-    if out["model_changed"] and "value_change_data" in t:
-        split = t[t["model_changed"].fillna(False).astype(bool).to_numpy(dtype=bool)]
-        split = split[split["value_change_data"].notna() & split["value_change_model"].notna()]
-        if len(split):
-            out["model_split"] = {
-                key: ("+" if total > 0 else "") + money(float(total), cur)
-                for key, total in (
-                    ("data", split["value_change_data"].sum()),
-                    ("model", split["value_change_model"].sum()),
-                )
-            }
+    out["model_changed"], out["model_split"] = model_change(t, cur)
     out["total"] = sum(len(g["rows"]) for g in out["groups"])
     # moves that come from new tier rules are not the customers' doing: the page says so (the team page names them)
     out["rules_changed"] = bool(history.rules_changed)
     return out
+
+
+def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] | None]:
+    """Whether the model changed between the runs of transitions `t` and, with the run's bridge (the old model on the
+    new data, `models.transitions`), how much of their customers' value change is new data, how much the model
+    (`{"data": "+80 EUR", "model": "+111 EUR"}`, None when it cannot be split): a manager page's customers, or the
+    team page's whole base."""
+    changed = (
+        t["model_changed"].fillna(False).astype(bool).to_numpy(dtype=bool) if "model_changed" in t else None
+    )
+    if changed is None or not changed.any():
+        return False, None
+    if "value_change_data" not in t:
+        return True, None
+    split = t[changed]
+    split = split[split["value_change_data"].notna() & split["value_change_model"].notna()]
+    if not len(split):
+        return True, None
+    totals = (("data", split["value_change_data"].sum()), ("model", split["value_change_model"].sum()))
+    return True, {key: ("+" if total > 0 else "") + money(float(total), currency) for key, total in totals}
 
 
 def team_history(history: HistoryReport | None, tiers: list[str], config: ReportConfig) -> dict | None:
@@ -232,9 +236,14 @@ def team_history(history: HistoryReport | None, tiers: list[str], config: Report
         "previous_as_of": history.previous_as_of or "",
         "matrix": None,
         "rules_changed": history.rules_changed,
+        "model_changed": False,
+        "model_split": None,
     }
     if history.transitions is not None:
         t = history.transitions
+        # the moves of a retrained model are partly the model's (was: said on the manager pages only, the team
+        # page's "31 customers changed tier" read as the customers' doing)
+        out["model_changed"], out["model_split"] = model_change(t, config.currency)
         old = t["old_tier"].astype(object).where(t["old_tier"].notna(), "not scored")
         new = t["new_tier"].astype(object).where(t["new_tier"].notna(), "not scored")
         old = old.where(t["presence"] != "new", "new customer")

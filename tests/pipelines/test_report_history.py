@@ -74,7 +74,12 @@ def test_team_page_has_matrix_and_tier_chart_and_no_customer(site):
 
 
 def test_a_retrained_model_between_the_runs_is_said(tmp_path):
-    """When the model version changed between the runs, each manager page says the changes mix data and model."""
+    """When the model version changed between the runs, each manager page says the changes mix data and model,
+    and so does the team page's "How customers moved between tiers", with the whole base's data/model split, the
+    sum of the manager pages' (seam round 15; was: the team page silent, its "31 customers changed tier" read as
+    the customers' doing)."""
+    import html
+
     data = demo_report_inputs(30, 2, seed=3)
     history, _ = previous_run_history(data)
     args = (data["scores"], data["value_contrib"], data["model_card"])
@@ -82,9 +87,21 @@ def test_a_retrained_model_between_the_runs_is_said(tmp_path):
     cfg = load_config().report
     same = build_reports(*args, tmp_path / "same", cfg, data["registry"], **kwargs, history=history)
     assert all('id="this-month-model-changed"' not in p.read_text() for p in same.managers.values())
+    assert 'id="transitions"' in same.index.read_text()
+    assert 'id="transitions-model-changed"' not in same.index.read_text()
     moves = history.transitions.copy()
     moves["model_changed"] = moves["presence"] == "both"
+    both = moves["model_changed"].to_numpy()
+    moves["value_change_data"] = moves["value_change_model"] = float("nan")
+    moves.loc[both, "value_change_data"], moves.loc[both, "value_change_model"] = 10.0, -4.0
     retrained = type(history)(moves, history.previous_as_of, history.runs, history.rating_grades)
     paths = build_reports(*args, tmp_path / "new", cfg, data["registry"], **kwargs, history=retrained)
     for page in paths.managers.values():
         assert 'id="this-month-model-changed"' in page.read_text()
+    team = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", paths.index.read_text())).split())
+    n, cur = int(both.sum()), cfg.currency
+    assert "The model was retrained since that run: the moves come partly from the new model" in team
+    assert (
+        f"+{10 * n:,} {cur} comes from the customers' new data and -{4 * n:,} {cur} from the new model"
+        in team
+    )
