@@ -132,7 +132,33 @@ def closing_warnings(
         )
     for note in manifest.get("notes") or ():  # the engines' (a BG/NBD fit failed: its inputs missing for all)
         out.append(("warning", str(note)))  # was: in the manifest's `notes` only, never printed nor a warning
+    small = small_base(manifest)
+    if small:
+        out.append(("warning", small))
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
     if drifted:
         out.append(("warning", f"drift above PSI {psi} in: {', '.join(drifted)} (see {manifest_name})"))
     return out
+
+
+#: A run scoring fewer than this share of the customers the model's base had at its reference dates is told its
+#: tiers and ratings are cut among those few (the history's "fewer than half of the previous run's customers").
+SMALL_BASE_SHARE = 0.5
+
+
+def small_base(manifest: Mapping[str, Any]) -> str | None:
+    """The warning of a run that scored far fewer customers than the model's base (a region's or a sample's
+    export, a handful): tiers and ratings are relative to the scored base, so the great tier and the rating cut
+    points come from these few, and the PSI compares a handful with the model's base (was: 11 customers of a
+    300-customer company scored without a word, 4 of their 11 ratings other than in the whole base's run, 40
+    features "drifted"). None when the model recorded no reference base or nobody was scored (said above)."""
+    scored, drift = int(manifest["customers_scored"]), manifest.get("drift") or {}
+    base = drift.get("reference_customers")
+    if not base or not scored or scored >= SMALL_BASE_SHARE * base:
+        return None
+    return (
+        f"this run scored {scored:,} customer{'' if scored == 1 else 's'}, the model's base about {base:,} at its "
+        f"reference dates ({', '.join(drift.get('reference_dates') or [])}): tiers and ratings are relative to the "
+        f"scored base, so the great tier and the rating cut points come from these {scored:,} alone, and the drift "
+        "check compares them with the whole base. Score the whole customer base (a subset is tiered against itself)"
+    )

@@ -74,4 +74,13 @@ class DriftAccumulator:
             # the days whose scored base the PSI compares with (the training cutoffs for older models; None:
             # a model trained before the reference recorded them)
             "reference_dates": list(self.reference["dates"]) if "dates" in self.reference else None,
+            "reference_customers": reference_customers(self.reference),
         }
+
+
+def reference_customers(reference: dict[str, Any]) -> int | None:
+    """About how many customers the model's base scored at each of its reference dates (its rows over its dates;
+    at least that many when the rows were sampled), None when the model recorded neither: the size a scoring
+    run's tier cut points and PSI are measured against (`pipelines.score_console.closing_warnings`)."""
+    dates, rows = reference.get("dates"), reference.get("n_rows")
+    return int(rows) // len(dates) if dates and rows else None

@@ -89,3 +89,23 @@ def test_cvp_history_names_one_model_once(tmp_path, monkeypatch):
     history.run_history(tmp_path, console)
     text = console.file.getvalue()
     assert text.count("365 d") == 3 and "run 9d76ddef" in text, text  # was: `36…`, the URI cut
+
+
+def test_a_run_scoring_a_handful_of_the_models_base_is_told_its_tiers_are_cut_among_them(default_scores):
+    """Tiers and ratings are relative to the scored base: a run of 11 customers of a 300-customer company (one
+    region's export, a sample) got its great tier and rating cut points from those 11, 4 of their 11 ratings other
+    than in the whole base's run, and 40 features "drifted", exit 0 without a word on why (was). The manifest's
+    drift section now records the model's base per reference date, and a run scoring under half of it is warned."""
+    import copy
+
+    from pipelines.score_console import SMALL_BASE_SHARE, closing_warnings
+
+    manifest = default_scores.run.manifest
+    base = manifest["drift"]["reference_customers"]  # was: KeyError
+    scored = manifest["customers_scored"]
+    assert base > 100 and scored >= SMALL_BASE_SHARE * base  # the whole base: nothing said
+    assert not [w for w in manifest["warnings"] if "tiers and ratings are relative" in w]
+    few = copy.deepcopy(manifest) | {"customers_scored": 11}
+    said = [text for kind, text in closing_warnings(few, [], 0.2, "m.json") if kind == "warning"]
+    (small,) = [w for w in said if "tiers and ratings are relative to the scored base" in w]
+    assert f"scored 11 customers, the model's base about {base:,}" in small and "2024-07-01" in small
