@@ -40,19 +40,29 @@ class ModelChecks:
     #: why the model's total correction is of another time of year than the as-of (`CustomerValueModel.season_note`),
     #: None when it is not: the manifest's `model_season`, on the team page's model card
     season: str | None = None
+    #: the aliases the scored version itself carried then (`challenger`: under evaluation; none: a version set aside,
+    #: a champion replaced); None when not known
+    model_aliases: list[str] | None = None
+
+    def registry_record(self) -> dict[str, Any]:
+        """What the manifest records of the registry when the run scored (`champion_version`, `model_aliases`):
+        a run of another version than the champion is provisional (`pipelines.reports.phrases.provisional_scores`)."""
+        return {"champion_version": self.champion_version, "model_aliases": self.model_aliases}
 
 
-def champion_when_scored(model: Any, registered_model: str) -> str | None:
+def champion_when_scored(model: Any, registered_model: str) -> tuple[str | None, list[str] | None]:
     """The version the registered model's `@champion` named when `model` (a `pipelines.tracking.LoadedModel`) was
     loaded: the manifest records it, so the report can say that scores of a challenger are provisional (was:
     pages of a model under evaluation read as production's). "" when no version is champion; None when not
     known (the registry not answering: not judged). A model given by its run (`runs:/<run id>/model`) carries the
     version its run registered (`pipelines.tracking.load_bundle`), judged as that version is; one its run never
-    registered is judged against `registered_model`'s champion (another model: provisional)."""
+    registered is judged against `registered_model`'s champion (another model: provisional). With it, the aliases
+    the model's version carried (was: a champion replaced since, scored by its version, said "still being
+    evaluated" on every page)."""
     from pipelines.tracking import CHAMPION, registered_name
 
     if model.uri.endswith(f"@{CHAMPION}") and model.version is not None:  # resolved through the alias itself
-        return model.version
+        return model.version, [CHAMPION]
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -60,11 +70,14 @@ def champion_when_scored(model: Any, registered_model: str) -> str | None:
     # "not judged", its registered version's champion never asked)
     for name in dict.fromkeys(n for n in (registered_name(model.uri), registered_model) if n):
         try:
-            return str(mlflow.MlflowClient().get_registered_model(name).aliases.get(CHAMPION, ""))
+            aliases = mlflow.MlflowClient().get_registered_model(name).aliases
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                return None
-    return None
+                return None, None
+            continue
+        own = sorted(a for a, v in aliases.items() if str(v) == str(model.version)) if model.version else []
+        return str(aliases.get(CHAMPION, "")), own
+    return None, None
 
 
 def check_model(
@@ -117,5 +130,7 @@ def check_model(
         raise StructuralError(f"{deleted} (--strict refuses)")
     if deleted:
         warn(f"{deleted} (scored anyway; --strict refuses)")
-    champion = None if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
-    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion, season)
+    champion, aliases = (
+        (None, None) if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
+    )
+    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion, season, aliases)

@@ -462,7 +462,7 @@ def run_score(
             "model_version": version,
             "model_run_id": model.run_id,
             "model_sample": model.training_sample,  # fitted on a sample (`--sample-customers`), scored on all
-            "champion_version": checked.champion_version,  # another: provisional scores (`cvp report` says so)
+            **checked.registry_record(),  # champion_version, model_aliases: provisional scores (`cvp report`)
             "tracking_uri": shown_uri(uri_tracking),  # never a password
             "horizon_days": bundle.horizon_days,
             "customers_scored": int((scores["status"] == SCORED).sum()),

@@ -152,6 +152,13 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     if champion is None or str(champion) == version:
         return None
     production = f"the one in production was version {champion}" if champion else "no model was in production"
+    aliases = manifest.get("model_aliases")
+    if aliases is not None and "challenger" not in aliases:  # neither production's nor under evaluation
+        return (  # (was: "still being evaluated" for a champion replaced since, scored by its version)
+            f"these scores come from model version {version}, neither in production nor under evaluation when "
+            f"they were made ({production}): an earlier or set-aside model. Production's scores may differ; use "
+            "them before acting on these."
+        )
     return (
         f"these scores come from model version {version}, still being evaluated when they were made "
         f"({production}). Treat them as provisional; they may change once a model is confirmed for production."

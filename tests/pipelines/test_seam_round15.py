@@ -109,3 +109,31 @@ def test_a_run_scoring_a_handful_of_the_models_base_is_told_its_tiers_are_cut_am
     said = [text for kind, text in closing_warnings(few, [], 0.2, "m.json") if kind == "warning"]
     (small,) = [w for w in said if "tiers and ratings are relative to the scored base" in w]
     assert f"scored 11 customers, the model's base about {base:,}" in small and "2024-07-01" in small
+
+
+def test_scores_of_a_replaced_champion_are_not_said_to_be_under_evaluation(default_scores, monkeypatch):
+    """v1 champion, then v2 promoted: a run scored by `--model models:/customer-value/1` had every page say "these
+    scores come from model version 1, still being evaluated when they were made" (was: any version but the
+    champion read as a challenger). The manifest now records the aliases the scored version carried
+    (`model_aliases`): a challenger's scores are under evaluation, a version without an alias is an earlier or
+    set-aside model."""
+    from types import SimpleNamespace
+
+    import mlflow
+
+    from pipelines.engines.model_checks import champion_when_scored
+    from pipelines.reports.phrases import provisional_scores
+
+    assert default_scores.run.manifest["model_aliases"] == ["champion"]  # was: KeyError
+    registry = SimpleNamespace(aliases={"champion": "2", "challenger": "3"})
+    monkeypatch.setattr(mlflow.MlflowClient, "get_registered_model", lambda self, name: registry)
+    for version, aliases in (("1", []), ("3", ["challenger"]), ("2", ["champion"])):
+        model = SimpleNamespace(uri=f"models:/customer-value/{version}", version=version)
+        assert champion_when_scored(model, "customer-value") == ("2", aliases)
+    replaced = {"model_version": "1", "champion_version": "2", "model_aliases": []}
+    said = provisional_scores(replaced)
+    assert "still being evaluated" not in said  # was
+    assert "version 1, neither in production nor under evaluation" in said and "version 2" in said
+    challenger = replaced | {"model_version": "3", "model_aliases": ["challenger"]}
+    assert "version 3, still being evaluated" in provisional_scores(challenger)
+    assert provisional_scores(replaced | {"model_version": "2", "model_aliases": ["champion"]}) is None
