@@ -209,12 +209,22 @@ class DemoConfig(_Frozen):
 class ScoringConfig(_Frozen):
     chunk_customers: int = Field(gt=0)  # customers per chunk: bounds peak memory beyond the input
     psi_threshold: float = Field(gt=0)  # population stability index above which a column has drifted
+    # months before a training as-of (0: the as-of) whose same day adds the base scored then to the model's drift
+    # reference (`pipelines.drift_reference`): at least one, each once
+    drift_reference_months: tuple[int, ...] = Field(min_length=1)
     # days after the model's training as-of (its latest cutoff + horizon) past which `cvp score` warns that the
     # model is stale (`--strict` refuses); null: never (`features.contract.model_age_note`)
     max_model_age_days: int | None = Field(gt=0)
     # Feature columns copied into the scores for the reports (placeholders as in rule columns); see
     # `AppConfig.carried_features`, which adds the columns the tier and flag rules read.
     carry_features: tuple[str, ...]
+
+    @field_validator("drift_reference_months")
+    @classmethod
+    def _months_once(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(m < 0 for m in value) or len(set(value)) != len(value):
+            raise ValueError(f"drift_reference_months must be distinct whole months >= 0, got {list(value)}")
+        return value
 
 
 #: The placeholders of a configured column name: the horizon, the longest and the shortest feature window.
