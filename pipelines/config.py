@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -108,16 +109,28 @@ class DataConfig(_Frozen):
         return v
 
 
-#: Why a time of day is refused, per command: a run's as-of, or a generated company's first and last day.
-AS_OF_DAY = (
+@dataclass(frozen=True)
+class DayRule:
+    """Why a date with a time of day is refused, and what the two days offered instead mean (said after each)."""
+
+    why: str
+    before: str = ""  # after the day itself
+    that_day: str = ""  # after the next day
+
+
+#: The rule of each kind of date a person gives: a run's as-of, or a generated company's first and last day.
+AS_OF_DAY = DayRule(
     "a run is as of a day, events strictly before its first instant (the manifest, the score history and the "
-    "model record the day alone)"
+    "model record the day alone)",
+    " (events before that day)",
+    " (that day's events too)",
 )
-DEMO_DAY = "the generated company runs from one day to another (its history is whole days)"
+DEMO_DAY = DayRule("the generated company runs from one day to another (its history is whole days)")
 
 
-def _date_problem(text: str, timezone: str = "UTC", why: str = AS_OF_DAY) -> tuple[Any, str | None]:
-    """(timestamp, None), or (None, what is wrong with `text` as a date: `is not a date (...)`).
+def _date_problem(text: str, timezone: str = "UTC", day_rule: DayRule = AS_OF_DAY) -> tuple[Any, str | None]:
+    """(timestamp, None), or (None, what is wrong with `text` as a date: `is not a date (...)`; a time of day is
+    refused in the words of `day_rule`).
 
     A time may carry a zero UTC offset (`Z`, `+00:00`): the instant is read as the data's timestamps are, in
     `timezone` (`data.timezone`), so `2025-12-31T00:00:00Z` is the day 2025-12-31 when the data is in UTC and a
@@ -150,16 +163,14 @@ def _date_problem(text: str, timezone: str = "UTC", why: str = AS_OF_DAY) -> tup
         return None, "is outside 1900-2099"
     if ts != ts.normalize():
         day = ts.normalize()
-        as_of = why == AS_OF_DAY
-        before, that_day = (" (events before that day)", " (that day's events too)") if as_of else ("", "")
         return None, (
-            f"has a time of day{zone}: {why}; give {day.date()}{before} or "
-            f"{(day + pd.Timedelta(days=1)).date()}{that_day}"
+            f"has a time of day{zone}: {day_rule.why}; give {day.date()}{day_rule.before} or "
+            f"{(day + pd.Timedelta(days=1)).date()}{day_rule.that_day}"
         )
     return ts, None
 
 
-def parse_date(text: str, what: str = "--as-of", timezone: str = "UTC") -> Any:
+def parse_date(text: str, what: str = "--as-of", timezone: str = "UTC", day_rule: DayRule = AS_OF_DAY) -> Any:
     """A date given by a person (a command-line flag, `demo.start`): ISO 8601 (YYYY-MM-DD; a time only at
     midnight, the same day, with no offset or a zero UTC offset read in `timezone`, the data's), between 1900 and
     2099; a pandas Timestamp.
@@ -167,11 +178,11 @@ def parse_date(text: str, what: str = "--as-of", timezone: str = "UTC") -> Any:
     A time of day is refused (was: accepted, the features cut at that instant while the manifest, the score
     history's partition, the model's as-of and the registry keep the day alone: a run of one day at 17:00 replaced
     the 09:00 run's partition as its re-run). A batch run is as of a day; `cvp generate --start/--end` are days
-    too, said in their own words.
+    too, said in their own words (`day_rule=DEMO_DAY`; `what` names the flag or key, nothing more).
 
     Only that shape: pandas would also read `now`, `today` (a cutoff from the clock: a run that cannot be
     repeated), `20240701`, `1 July 2024` or an offset it then drops."""
-    ts, problem = _date_problem(text, timezone, AS_OF_DAY if what == "--as-of" else DEMO_DAY)
+    ts, problem = _date_problem(text, timezone, day_rule)
     if problem is not None:
         raise StructuralError(f"{what} {text!r} {problem}")
     return ts
@@ -194,14 +205,16 @@ class DemoConfig(_Frozen):
         if isinstance(v, dt.date):
             v = v.isoformat()
         if isinstance(v, str):
-            _, problem = _date_problem(v, why=DEMO_DAY)
+            _, problem = _date_problem(v, day_rule=DEMO_DAY)
             if problem is not None:
                 raise ValueError(problem.removeprefix("is "))
         return v
 
     @model_validator(mode="after")
     def _ordered(self) -> DemoConfig:
-        if parse_date(self.start) >= parse_date(self.end):
+        if parse_date(self.start, "demo.start", day_rule=DEMO_DAY) >= parse_date(
+            self.end, "demo.end", day_rule=DEMO_DAY
+        ):
             raise ValueError(f"demo.start {self.start!r} must be before demo.end {self.end!r}")
         return self
 
