@@ -29,8 +29,7 @@ from features.config import FeatureConfig, LabelConfig
 from features.dates import check_date_format, check_timezone
 from features.validation import StructuralError
 from models.config import ModelConfig
-from models.explain import ExplainConfig
-from models.profile import ProfileConfig
+from models.config_sections import ExplainConfig, ProfileConfig
 from models.tier_config import TierConfig
 from pipelines.reports.config import ReportConfig
 from pipelines.yamlfile import read_yaml, read_yaml_settings
