@@ -65,9 +65,8 @@ def main(argv: list[str] | None = None) -> None:
 def ensure_champion(config: Path) -> None:
     """A model trained on a small company may miss the promotion gates: the benchmark needs a model, not a good
     one, so the latest version becomes champion when none is (in the benchmark's private mlruns only)."""
-    import mlflow
-
     from pipelines.config import load_config
+    from pipelines.mlflow_import import mlflow
     from pipelines.tracking import configure_tracking
 
     cfg = load_config(config)

@@ -117,6 +117,20 @@ def test_layer_imports(package):
         assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 
+def test_mlflow_is_imported_through_one_module():
+    """MLflow imports pyspark, at its import and at run time, unless `pipelines.mlflow_import` refuses it: every
+    other module takes MLflow from there (an `import mlflow` elsewhere, run first, would bring pyspark back)."""
+    one = ROOT / "pipelines" / "mlflow_import.py"
+    direct = [
+        path.relative_to(ROOT).as_posix()
+        for package in (*PACKAGES, "bench")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path != one and "mlflow" in _imports(path)
+    ]
+    assert "mlflow" in _imports(one)
+    assert not direct, f"import MLflow with `from pipelines.mlflow_import import mlflow` in {direct}"
+
+
 def test_no_clock_below_pipelines():
     for package in ("features", "models"):
         for path in (ROOT / package).rglob("*.py"):
