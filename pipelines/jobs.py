@@ -12,7 +12,8 @@ from pathlib import Path
 from rich.console import Console
 
 from features.validation import StructuralError
-from pipelines.config import DEMO_DAY, load_config
+from pipelines.config import load_config
+from pipelines.given_dates import DEMO_DAY
 from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_after_first_order,
