@@ -8,7 +8,8 @@ Prepares, in a fresh temporary directory removed at the end (with `--cache DIR`:
 runs, even after code changes, so pass it only to repeat a measurement on the same data and model; not timed):
   - one demo company per size: `generate_company(n, 2021-01-01, 2025-12-31, seed)` + `write_company` (parquet);
   - one model trained once on the smallest company with `train_and_register` (as of 2025-01-01, 3 cutoffs,
-    1 backtest fold, the default 300-tree models) into a private mlruns, registered as champion.
+    1 backtest fold, the default 300-tree models) into a private mlruns, promoted champion whatever its backtest
+    (`cvp train --promote`: the benchmark needs a model, not a good one; a small company's may miss the gates).
 Then, each in a fresh subprocess (so peak memory is that run's alone), times `run_score` as of 2025-12-31:
 load + validate, features, both models, tiers, exact top-three reasons, contributions, manifest and output.
 Measures wall time, peak RSS of the process (VmHWM) and the peak RSS right after the tables are loaded, so
@@ -75,7 +76,8 @@ def prepare_company(n: int, seed: int, cache: Path) -> Path:
 
 
 def prepare_model(data: Path, cache: Path) -> Path:
-    """A config file whose mlruns holds a champion trained on `data` (trained once)."""
+    """A config file whose mlruns holds a champion trained on `data` (trained once; promoted whatever its backtest,
+    in this private mlruns only: was left challenger on a small company, and the scoring found no champion)."""
     import yaml
 
     root = cache / f"model_{data.parent.name}"
@@ -94,7 +96,7 @@ def prepare_model(data: Path, cache: Path) -> Path:
     cfg = load_config(config)
     t0 = time.perf_counter()
     tables = load_data(data, None, cfg.data.timezone).tables
-    train_and_register(tables, cfg, pd.Timestamp(TRAIN_AS_OF), Console(quiet=True))
+    train_and_register(tables, cfg, pd.Timestamp(TRAIN_AS_OF), Console(quiet=True), promote=True)
     (root / "done").write_text("ok")
     print(f"trained on {data.parent.name} in {time.perf_counter() - t0:.0f} s (not timed)", flush=True)
     return config
