@@ -160,8 +160,9 @@ def test_schema_check_does_not_import_pyspark():
     importlib.util.find_spec("pyspark") is None, reason="pyspark not installed: nothing to hide"
 )
 def test_schema_check_after_mlflow_imported_pyspark_stays_quiet():
-    """`cvp score` and `cvp train` import MLflow, which imports pyspark, before the tables are validated; pandera
-    then imports pyspark.pandas when it registers its backends, unless the schema check hides it."""
+    """pyspark already imported before the tables are validated (`--engine spark`; MLflow did it in every `cvp
+    score` and `cvp train` before `pipelines.mlflow_import`): pandera then imports pyspark.pandas when it registers
+    its backends, unless the schema check hides it."""
     code, out, err = _run("startup: schema after pyspark")
     assert code == 0, err[-2000:]
     assert "checked quietly" in out
