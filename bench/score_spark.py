@@ -62,26 +62,6 @@ def main(argv: list[str] | None = None) -> None:
         run(args, cache)
 
 
-def ensure_champion(config: Path) -> None:
-    """A model trained on a small company may miss the promotion gates: the benchmark needs a model, not a good
-    one, so the latest version becomes champion when none is (in the benchmark's private mlruns only)."""
-    import mlflow
-
-    from pipelines.config import load_config
-    from pipelines.tracking import configure_tracking
-
-    cfg = load_config(config)
-    configure_tracking(Path(cfg.mlflow.tracking_dir))
-    client = mlflow.MlflowClient()
-    name = cfg.mlflow.registered_model
-    try:
-        client.get_model_version_by_alias(name, "champion")
-    except mlflow.exceptions.MlflowException:
-        latest = max(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
-        client.set_registered_model_alias(name, "champion", str(latest))
-        print(f"no champion after training on the smallest company: version {latest} used (benchmark only)")
-
-
 class JvmHeapSampler(threading.Thread):
     """The driver JVM's heap used (`MemoryMXBean.getHeapMemoryUsage().getUsed()`), sampled every 0.5 s through
     py4j once pyspark has launched the JVM; `peak_mb` is the largest sample (0 for the pandas engine)."""
@@ -184,8 +164,7 @@ def run(args: argparse.Namespace, cache: Path) -> None:
 
     sizes = sorted(args.sizes)
     datas = {n: base.prepare_company(n, args.seed, cache) for n in sizes}
-    config = base.prepare_model(datas[sizes[0]], cache)
-    ensure_champion(config)
+    config = base.prepare_model(datas[sizes[0]], cache)  # promoted champion whatever its backtest
     with contextlib.ExitStack() as stack:
         masters = ["local[2]"] if "local" in args.masters else []
         if "cluster" in args.masters:

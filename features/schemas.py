@@ -27,7 +27,7 @@ def _without_pyspark_pandas() -> Iterator[None]:
     """Hide `pyspark.pandas` from pandera for the duration, unless the Spark engine already loaded it.
 
     pandera imports `pyspark.pandas` whenever pyspark is installed (at its own import) or already imported (when it
-    registers its pandas backends, at the first validation; MLflow imports pyspark). That costs about a second and
+    registers its pandas backends, at the first validation: the Spark engine's commands). That costs about a second and
     prints pyspark's pandas-3 FutureWarning in every command. Our schemas check pandas frames only. A `None` entry in
     `sys.modules` makes the import fail at once, which pandera treats as "not available"; the entry is removed
     afterwards, so Spark can still import `pyspark.pandas` later.

@@ -118,9 +118,11 @@ class ModelConfig(BaseModel):
             0.031 -> 0.022 / 0.023 (README "Model quality").
         interval_new_customer_days: Mondrian by customer age: customers with `tenure_days` below it (or unknown)
             and the others each get their own conformal table (per prediction bin), when the calibration slice
-            holds at least 100 of each; None = one table for every customer. Off by default: with 180, new
-            customers' mean |coverage - 0.80| over the demo company's folds 0.10-0.11 -> 0.04-0.05, the aggregate's
-            not better (README "Model quality": coverage by customer age).
+            holds at least `interval_min_segment_customers` of each; None = one table for every customer. Off by
+            default: with 180, new customers' mean |coverage - 0.80| over the demo company's folds 0.10-0.11 ->
+            0.04-0.05, the aggregate's not better (README "Model quality": coverage by customer age).
+        interval_min_segment_customers: fewest calibration customers in each age segment (new, established) for
+            `interval_new_customer_days` to give them their own tables; fewer: one table, with a note (100).
         interval_calibration_cutoffs: the conformal residuals of the calibration slice pooled with those of the
             cutoffs before it (this many cutoffs in all; single Huber model, relative residuals), each predicted by
             a booster fitted at least one horizon before it and re-expressed at the scoring season. 1 by
@@ -164,6 +166,7 @@ class ModelConfig(BaseModel):
     interval_scale_floor_quantile: float = Field(ge=0.0, le=1.0)
     interval_season_match: bool
     interval_new_customer_days: int | None = Field(ge=1)
+    interval_min_segment_customers: int = Field(ge=1)
     interval_calibration_cutoffs: int = Field(ge=1)
     calibration: Literal["isotonic", "sigmoid"]
     use_btyd_features: bool

@@ -56,8 +56,6 @@ def conformal_table(
 
 #: The feature that tells new customers from established ones for the interval (Mondrian by customer age).
 TENURE = "tenure_days"
-#: Fewest calibration residuals in each customer-age segment before it gets its own interval table.
-MIN_SEGMENT_RESIDUALS = 100
 
 
 def is_new(X: pd.DataFrame, days: int | None) -> np.ndarray:

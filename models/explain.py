@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from features.registry import GROUPS, FeatureSpec
+from models.config_sections import ExplainConfig
 from models.reason_text import MODEL_GROUP, _group_of, render_reasons, stored_reason_columns
 from models.threads import prediction_threads
 
@@ -51,22 +51,6 @@ _SPOT_CHECK_SEED = 0
 #: Rows (spread evenly over X, first and last included) on which the explainer's raw score is compared with
 #: LightGBM's own, bit for bit.
 _RAW_CHECK_ROWS = 1024
-
-
-class ExplainConfig(BaseModel):
-    """Explanation settings (the `explain:` section of the YAML config).
-
-    Attributes:
-        n_reasons: reasons per customer and model in reports (`top_reasons(n=...)`).
-        check_rows: rows spot-checked against LightGBM's own `pred_contrib` per model in a scoring run (the
-            pandas engine spreads them over its chunks; the Spark engine checks them per bucket). LightGBM's exact
-            TreeSHAP is slow on deep trees, so a run checks a fixed sample, not a share of the base.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    n_reasons: int = Field(ge=1, le=20)
-    check_rows: int = Field(ge=0)
 
 
 class ExplanationCheckError(RuntimeError):

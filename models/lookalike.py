@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from features.early_life import NOT_RECORDED, NUMERIC_COLUMNS, early_life_features
+from models.config_sections import LookalikeConfig
 from models.tiers import TIER_NAMES
 
 #: Plain words for the early-life features (the profile attributes are said as "<attribute> <value>").
@@ -40,37 +40,6 @@ _ORDER_FEATURES = frozenset(
 )
 _BASELINE_KEYS = ("acquisition_channel", "segment")
 _SMOOTHING = 10.0  # pseudo-customers at the base rate in the frequency baseline
-
-
-class LookalikeConfig(BaseModel):
-    """The `profile.lookalike:` settings.
-
-    Attributes:
-        early_days: a customer whose signup lies within this many days before the cutoff is "new".
-        top_share: "great after the horizon" = net profit over the horizon in this top share of the customers
-            known at the cutoff (and positive).
-        great_probability: from this P(great), the provisional tier suggestion is the best tier.
-        n_cutoffs, cutoff_step_months: the training cutoffs (as `labels:`; their own, so a short `labels:` setting
-            for the main models does not starve this one of new customers).
-        min_training_rows: fewer new-customer rows over the training cutoffs: no model, and the reason is said.
-        n_estimators, learning_rate, num_leaves, min_child_samples, seed: the two small LightGBM models.
-        n_reasons: reasons per new customer.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    early_days: int = Field(ge=1)
-    top_share: float = Field(gt=0.0, lt=1.0)
-    great_probability: float = Field(gt=0.0, lt=1.0)
-    n_cutoffs: int = Field(ge=2)
-    cutoff_step_months: int = Field(ge=1)
-    min_training_rows: int = Field(ge=10)
-    n_estimators: int = Field(ge=1)
-    learning_rate: float = Field(gt=0.0)
-    num_leaves: int = Field(ge=2)
-    min_child_samples: int = Field(ge=1)
-    seed: int
-    n_reasons: int = Field(ge=1)
 
 
 def lookalike_training_set(

@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.population import SCORED
-from models.lookalike import LookalikeConfig
+from models.config_sections import ProfileConfig
 from models.profile_math import align, auc_sorted, cramers_v, median_sorted, same_ids, wilson_interval
 from models.tiers import TIER_NAMES
 
@@ -35,43 +34,6 @@ from models.tiers import TIER_NAMES
 NOT_RECORDED = "(not recorded)"
 #: Feature groups describing the customer rather than their behaviour (left out of the behaviour ranking).
 _NOT_BEHAVIOUR_GROUPS = frozenset({"profile"})
-
-
-class ProfileConfig(BaseModel):
-    """Settings of the ideal-customer profile and payback (the `profile:` section of the YAML config).
-
-    Attributes:
-        attributes: customers columns that describe who a customer is (text); absent columns are skipped.
-        min_support: an attribute value held by fewer customers is marked "too little support" and never
-            defines the profile.
-        confidence: two-sided level of the Wilson interval of the share of great customers.
-        match_min_attributes: a customer matches the profile when at least this many of their attribute values
-            are profile values (supported, Wilson lower bound above the base share of great customers).
-        behaviour_top: behaviour features listed in the profile.
-        acquisition_cost_by_channel: cost of winning one customer per acquisition channel (currency), used when
-            `customers.acquisition_cost` is absent or empty for a customer; a channel not listed stays unknown.
-        new_customer_actions: what a manager does first with a new customer, per provisional tier.
-        lookalike: the lookalike model for new customers (`models.lookalike.LookalikeConfig`).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    attributes: tuple[str, ...] = Field(min_length=1)
-    min_support: int = Field(ge=1)
-    confidence: float = Field(gt=0.5, lt=1.0)
-    match_min_attributes: int = Field(ge=1)
-    behaviour_top: int = Field(ge=1)
-    acquisition_cost_by_channel: dict[str, float]
-    new_customer_actions: dict[str, str]
-    lookalike: LookalikeConfig
-
-    @field_validator("acquisition_cost_by_channel")
-    @classmethod
-    def _costs_ok(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = {k: v for k, v in value.items() if not np.isfinite(v) or v < 0}
-        if bad:
-            raise ValueError(f"acquisition costs must be finite and >= 0, got {bad}")
-        return value
 
 
 #: Prefix of the customers-table columns in a profile-inputs frame (attributes, channel, recorded cost), so they

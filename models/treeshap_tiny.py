@@ -1,5 +1,5 @@
-"""The forest `models.treeshap.warm_up_jit` compiles the explainer's kernels on (kept apart: `treeshap` is at its
-line ceiling); the tests' hand-computed tree is it with other leaf values."""
+"""The forest `models.treeshap.warm_up_jit` compiles the explainer's kernels on (kept apart: it is data, not
+explainer); the tests' hand-computed tree is it with other leaf values."""
 
 from __future__ import annotations
 

@@ -65,7 +65,6 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from models.boosters import fit_booster, lgbm_params, scale_booster
 from models.config import ModelConfig
 from models.conformal import (
-    MIN_SEGMENT_RESIDUALS,
     TENURE,
     conformal_table,
     interval_residuals,
@@ -425,7 +424,8 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         new_days = getattr(cfg, "interval_new_customer_days", None)
         if new_days is not None and TENURE in Xt.columns:
             new = is_new(cal_X, new_days)
-            if min(new.sum(), (~new).sum()) >= MIN_SEGMENT_RESIDUALS:
+            fewest = cfg.interval_min_segment_customers
+            if min(new.sum(), (~new).sum()) >= fewest:
                 self.interval_new_days_ = new_days
                 for seg in (True, False):
                     part = new == seg
@@ -436,7 +436,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                     capped += seg_capped
             else:
                 self.notes_.append(
-                    f"fewer than {MIN_SEGMENT_RESIDUALS} calibration customers younger (or older) than {new_days} "
+                    f"fewer than {fewest} calibration customers younger (or older) than {new_days} "
                     "days: one interval table for every customer"
                 )
         if capped:

@@ -28,9 +28,9 @@ from features.config import FeatureConfig, LabelConfig
 from features.dates import check_date_format, check_timezone
 from features.validation import StructuralError
 from models.config import ModelConfig
-from models.explain import ExplainConfig
-from models.profile import ProfileConfig
+from models.config_sections import ExplainConfig, ProfileConfig
 from models.tier_config import TierConfig
+from pipelines.given_dates import DEMO_DAY, date_problem, parse_date
 from pipelines.reports.config import ReportConfig
 from pipelines.yamlfile import read_yaml, read_yaml_settings
 
@@ -108,75 +108,6 @@ class DataConfig(_Frozen):
         return v
 
 
-#: Why a time of day is refused, per command: a run's as-of, or a generated company's first and last day.
-AS_OF_DAY = (
-    "a run is as of a day, events strictly before its first instant (the manifest, the score history and the "
-    "model record the day alone)"
-)
-DEMO_DAY = "the generated company runs from one day to another (its history is whole days)"
-
-
-def _date_problem(text: str, timezone: str = "UTC", why: str = AS_OF_DAY) -> tuple[Any, str | None]:
-    """(timestamp, None), or (None, what is wrong with `text` as a date: `is not a date (...)`).
-
-    A time may carry a zero UTC offset (`Z`, `+00:00`): the instant is read as the data's timestamps are, in
-    `timezone` (`data.timezone`), so `2025-12-31T00:00:00Z` is the day 2025-12-31 when the data is in UTC and a
-    time of day otherwise. Another offset is refused (pandas would drop it)."""
-    import re
-
-    import pandas as pd
-
-    from features.dates import MAX_DATE, MIN_DATE
-
-    bad = "is not a date (use YYYY-MM-DD)"
-    time = r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]00:?00)?"
-    if not re.fullmatch(rf"\d{{4}}-\d{{2}}-\d{{2}}(?:{time})?", str(text).strip()):
-        return None, bad
-    zone = ""
-    try:
-        ts = pd.Timestamp(str(text).strip())
-        if ts.tzinfo is not None:
-            zone = (
-                ""
-                if timezone == "UTC"
-                else f" ({ts.tz_convert(timezone).time()} in {timezone}, the data's zone)"
-            )
-            ts = ts.tz_convert(timezone).tz_localize(None)
-    except (ValueError, TypeError, OverflowError):
-        return None, bad
-    if pd.isna(ts):
-        return None, bad
-    if not MIN_DATE <= ts < MAX_DATE:
-        return None, "is outside 1900-2099"
-    if ts != ts.normalize():
-        day = ts.normalize()
-        as_of = why == AS_OF_DAY
-        before, that_day = (" (events before that day)", " (that day's events too)") if as_of else ("", "")
-        return None, (
-            f"has a time of day{zone}: {why}; give {day.date()}{before} or "
-            f"{(day + pd.Timedelta(days=1)).date()}{that_day}"
-        )
-    return ts, None
-
-
-def parse_date(text: str, what: str = "--as-of", timezone: str = "UTC") -> Any:
-    """A date given by a person (a command-line flag, `demo.start`): ISO 8601 (YYYY-MM-DD; a time only at
-    midnight, the same day, with no offset or a zero UTC offset read in `timezone`, the data's), between 1900 and
-    2099; a pandas Timestamp.
-
-    A time of day is refused (was: accepted, the features cut at that instant while the manifest, the score
-    history's partition, the model's as-of and the registry keep the day alone: a run of one day at 17:00 replaced
-    the 09:00 run's partition as its re-run). A batch run is as of a day; `cvp generate --start/--end` are days
-    too, said in their own words.
-
-    Only that shape: pandas would also read `now`, `today` (a cutoff from the clock: a run that cannot be
-    repeated), `20240701`, `1 July 2024` or an offset it then drops."""
-    ts, problem = _date_problem(text, timezone, AS_OF_DAY if what == "--as-of" else DEMO_DAY)
-    if problem is not None:
-        raise StructuralError(f"{what} {text!r} {problem}")
-    return ts
-
-
 class DemoConfig(_Frozen):
     customers: int = Field(gt=0)
     start: str
@@ -194,14 +125,16 @@ class DemoConfig(_Frozen):
         if isinstance(v, dt.date):
             v = v.isoformat()
         if isinstance(v, str):
-            _, problem = _date_problem(v, why=DEMO_DAY)
+            _, problem = date_problem(v, day_rule=DEMO_DAY)
             if problem is not None:
                 raise ValueError(problem.removeprefix("is "))
         return v
 
     @model_validator(mode="after")
     def _ordered(self) -> DemoConfig:
-        if parse_date(self.start) >= parse_date(self.end):
+        if parse_date(self.start, "demo.start", day_rule=DEMO_DAY) >= parse_date(
+            self.end, "demo.end", day_rule=DEMO_DAY
+        ):
             raise ValueError(f"demo.start {self.start!r} must be before demo.end {self.end!r}")
         return self
 
@@ -209,12 +142,22 @@ class DemoConfig(_Frozen):
 class ScoringConfig(_Frozen):
     chunk_customers: int = Field(gt=0)  # customers per chunk: bounds peak memory beyond the input
     psi_threshold: float = Field(gt=0)  # population stability index above which a column has drifted
+    # months before a training as-of (0: the as-of) whose same day adds the base scored then to the model's drift
+    # reference (`pipelines.drift_reference`): at least one, each once
+    drift_reference_months: tuple[int, ...] = Field(min_length=1)
     # days after the model's training as-of (its latest cutoff + horizon) past which `cvp score` warns that the
     # model is stale (`--strict` refuses); null: never (`features.contract.model_age_note`)
     max_model_age_days: int | None = Field(gt=0)
     # Feature columns copied into the scores for the reports (placeholders as in rule columns); see
     # `AppConfig.carried_features`, which adds the columns the tier and flag rules read.
     carry_features: tuple[str, ...]
+
+    @field_validator("drift_reference_months")
+    @classmethod
+    def _months_once(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(m < 0 for m in value) or len(set(value)) != len(value):
+            raise ValueError(f"drift_reference_months must be distinct whole months >= 0, got {list(value)}")
+        return value
 
 
 #: The placeholders of a configured column name: the horizon, the longest and the shortest feature window.

@@ -1,5 +1,6 @@
 """The rows a model's drift reference is built from: the customers a scoring run would score at the training as-of
-and on the same day one and two months earlier (`RECENT_MONTHS`), with the features it would give them.
+and on the same day one and two months earlier (`scoring.drift_reference_months`), with the features it would
+give them.
 
 Was: the training rows, pooled over the training cutoffs (a year and more before the as-of for a 365-day horizon:
 labels need a whole horizon after each cutoff). Scoring at the model's own as-of then compared today's base with
@@ -22,9 +23,6 @@ import pandas as pd
 from features.population import customer_status
 from features.table import build_feature_table, company_totals
 
-#: Months before the training as-of (0: the as-of itself) whose same day adds the base scored then.
-RECENT_MONTHS = (0, 1, 2)
-
 
 def scored_rows(
     tables: dict[str, pd.DataFrame], day: pd.Timestamp, cfg: Any, sample: Any = None
@@ -46,9 +44,10 @@ def scored_rows(
 def recent_scored_rows(
     tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg: Any, sample: Any = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """(`scored_rows` at the as-of and `RECENT_MONTHS` months earlier, stacked; their dates, ISO)."""
+    """(`scored_rows` at the as-of and `cfg.scoring.drift_reference_months` months earlier, stacked; their dates,
+    ISO)."""
     frames, dates = [], []
-    for months in RECENT_MONTHS:
+    for months in cfg.scoring.drift_reference_months:
         day = (pd.Timestamp(as_of) - pd.DateOffset(months=months)).normalize()
         rows = scored_rows(tables, day, cfg, sample)
         if len(rows):

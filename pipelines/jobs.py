@@ -13,6 +13,7 @@ from rich.console import Console
 
 from features.validation import StructuralError
 from pipelines.config import load_config
+from pipelines.given_dates import DEMO_DAY
 from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_after_first_order,
@@ -40,7 +41,7 @@ def run_generate(
 
     if fmt not in ("parquet", "csv"):
         raise StructuralError(f"--format must be parquet or csv, not {fmt!r}")
-    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    first, last = parse_date(start, "--start", day_rule=DEMO_DAY), parse_date(end, "--end", day_rule=DEMO_DAY)
     if first >= last:
         raise StructuralError(f"--start {first.date()} must be before --end {last.date()}")
     check_outputs(None, {}, {"demo company directory": Path(out)})

@@ -21,7 +21,8 @@ from features.errors import printable
 from features.names import examples
 from features.stamped_dates import stamped_date_notes
 from features.validation import StructuralError
-from pipelines.config import AppConfig, parse_date
+from pipelines.config import AppConfig
+from pipelines.given_dates import parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
 from pipelines.load_notes import (
     case_notes,
@@ -32,7 +33,7 @@ from pipelines.load_notes import (
 )
 from pipelines.staging import StagedDirectory
 
-__all__ = ["parse_date"]  # the date rule lives in pipelines.config (demo.start/end are checked at load)
+__all__ = ["parse_date"]  # the date rule lives in pipelines.given_dates (demo.start/end: checked at load)
 
 
 def validation_table(summary: dict[str, Any]) -> Table:

@@ -44,8 +44,7 @@ class VersionRow:
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
-    import mlflow
-
+    from pipelines.mlflow_import import mlflow
     from pipelines.tracking import configure_tracking
 
     cfg = load_config(config)
@@ -282,8 +281,7 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     """`cvp models promote VERSION`: `@champion` moved to a registered version (its `@challenger` alias, if it
     held it, removed); returns the version it replaced (None: there was no champion). A version that is not registered, or that a training killed before its
     promotion registered (`pipelines.tracking.STATUS_TAG`), is refused: exit 2 naming the registered ones."""
-    from mlflow.exceptions import MlflowException
-
+    from pipelines.mlflow_import import MlflowException
     from pipelines.tracking import (
         CHALLENGER,
         CHAMPION,

@@ -45,6 +45,7 @@ OTHER_SETTINGS: dict[str, str] = {
     "models": "training and promotion only: the model is identified by its version and training run",
     "report": "`cvp report` applies its own, when it renders the pages",
     "scoring.chunk_customers": "the results do not depend on the chunk size (tested), as with --chunk-customers",
+    "scoring.drift_reference_months": "training only: the drift reference is stored with the model",
     "mlflow.tracking_dir": "where the registry is: the model is identified by its version and training run",
     "mlflow.experiment": "where training runs are logged",
     "profile.min_support": "`cvp profile` only",

@@ -57,7 +57,7 @@ def store_failure(exc: BaseException) -> StructuralError | None:
 def _store() -> str:
     """The local store's URI (`sqlite:///...`: no password in it); a server's is not shown here."""
     try:
-        import mlflow
+        from pipelines.mlflow_import import mlflow
 
         uri = str(mlflow.get_tracking_uri())
     except Exception:  # the message must not fail for want of the URI

@@ -73,7 +73,7 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
                 f"the MLflow tracking directory {folder} (mlflow.tracking_dir, or the --tracking-uri / "
                 f"MLFLOW_TRACKING_URI sqlite path) {what}: give a directory for the local tracking store"
             ) from exc
-    import mlflow
+    from pipelines.mlflow_import import mlflow
 
     user_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
@@ -204,7 +204,7 @@ def _check_server_answers(uri: str) -> None:
 
 def ensure_experiment(name: str, tracking_dir: Path) -> str:
     """The experiment's id, created if needed (artefacts beside a local store; a server decides its own)."""
-    import mlflow
+    from pipelines.mlflow_import import mlflow
 
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
@@ -217,13 +217,13 @@ def ensure_experiment(name: str, tracking_dir: Path) -> str:
 
 def artifact_location(experiment_id: str) -> str:
     """Where the experiment's runs keep their files (a `file:` URI beside a local store; a server's own)."""
-    import mlflow
+    from pipelines.mlflow_import import mlflow
 
     return str(mlflow.get_experiment(experiment_id).artifact_location)
 
 
 def _pyfunc_class() -> type:
-    import mlflow.pyfunc
+    from pipelines.mlflow_import import mlflow
 
     class CustomerValuePyfunc(mlflow.pyfunc.PythonModel):
         """Wraps the fitted `models.bundle.CustomerValueModel`: feature table in, predictions out.
@@ -273,7 +273,7 @@ def training_run(client: Any, run_id: str) -> tuple[Any, bool]:
     """The training run `run_id` (None when gone) and whether it is deleted: in MLflow's trash (the UI's delete,
     `mlflow.delete_run`) or gone for good (`mlflow gc`). Its model's files stay whole and score, but its params,
     backtest metrics and model card are gone or go at the next `mlflow gc`. Other store errors are raised."""
-    from mlflow.exceptions import MlflowException
+    from pipelines.mlflow_import import MlflowException
 
     try:
         run = client.get_run(run_id)
@@ -303,8 +303,7 @@ def _training_facts(run_id: str | None, known: Any = None) -> tuple[str | None, 
     """`sample_note` and `run_deleted_note` of the training run `run_id` (None, None without a run or when the
     store cannot give it: the model card then says the run is unreadable). `known`: that run as the store gave it
     already (`runs:/<id>/model`: was asked for twice)."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    from pipelines.mlflow_import import MlflowException, mlflow
 
     if not run_id:
         return None, None
@@ -329,9 +328,7 @@ def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
     same data and model, a score history seeing a model change and bridging a model with itself, the model card
     "Version runs:/..." for the champion).
     """
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
+    from pipelines.mlflow_import import MlflowException, mlflow
     from pipelines.store_errors import store_failure
 
     version: str | None = None
@@ -432,8 +429,7 @@ def version_of_run(run_id: str, *names: str | None) -> Any:
     first of `names` holding one; None when none does (a run never registered, another registry) or the registry
     cannot say (not judged: the model keeps the URI naming it). One training registers one version; a run
     registered twice by hand under one name is ambiguous: None too."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    from pipelines.mlflow_import import MlflowException, mlflow
 
     for name in dict.fromkeys(n for n in names if n):
         try:
@@ -449,8 +445,7 @@ def _registry_offer(uri: str) -> str | None:
     """For `models:/<name>@<alias>` or `models:/<name>/<version>` naming an alias or version the registered model
     does not have (a challenger never trained, a deleted version): what it has, to choose from; None when the
     registered model itself is unknown or the URI is of another form."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    from pipelines.mlflow_import import MlflowException, mlflow
 
     name = registered_name(uri)
     if name is None:
@@ -481,9 +476,7 @@ def sweep_interrupted(name: str, experiment_id: str | None = None) -> list[str]:
     setting its alias) is tagged `cvp.status=incomplete`: listings and `--model` say so, and no training moves an
     alias to it (was: an untagged version beside the others, its run RUNNING for ever). Runs of other hosts, of
     live processes and of tools other than `cvp train` (no `cvp.pid` tag) are left alone."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
+    from pipelines.mlflow_import import MlflowException, mlflow
     from pipelines.staging import alive, host
 
     client = mlflow.MlflowClient()
@@ -532,8 +525,7 @@ class UnreadableModel(StructuralError):
 
 
 def current_champion(name: str) -> str | None:
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    from pipelines.mlflow_import import MlflowException, mlflow
 
     try:
         return str(mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION).version)

@@ -50,7 +50,7 @@ def model_card(
     `--model models:/customer-value-eu/3` were presented as version 3 of `customer-value`)."""
     import json
 
-    import mlflow
+    from pipelines.mlflow_import import mlflow
 
     tracking_uri = _with_password(tracking_uri)
     configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)

@@ -67,8 +67,7 @@ def log_training_run(
     is registered as challenger, never put over a champion it was not compared with; `forced` (`--promote`)
     promotes anyway.
     """
-    import mlflow
-    from mlflow.models import infer_signature
+    from pipelines.mlflow_import import infer_signature, mlflow
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -134,7 +133,7 @@ def _log_run(
 ) -> Any:
     """Log the run's params, documents, metrics, backtest files and model, registering the model as a new version
     of `name` (MLflow registers it once its files are written); MLflow's model info."""
-    import mlflow
+    from pipelines.mlflow_import import mlflow
 
     mlflow.log_params(params)
     for file_name, content in documents.items():

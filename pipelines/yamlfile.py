@@ -17,7 +17,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Mark] = {}
-        for key_node, _ in node.value:
+        # not a mapping (`!!set [1]`): SafeLoader's own error names it
+        for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self.construct_object(key_node, deep=True)
@@ -73,6 +74,31 @@ def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 _UniqueKeyLoader.add_constructor(_INT, _decimal_int)
 
 
+class _WrongTag(yaml.YAMLError):
+    """A value tagged with a type it is not (`!!float abc`, `!!timestamp x`, `!!bool maybe`): PyYAML's constructor
+    of that type raised `original` (a ValueError, AttributeError or KeyError, not a YAMLError)."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def _tag_checked(construct: Any) -> Any:
+    """PyYAML's constructor `construct` with its errors on a value it cannot read as its type made `_WrongTag`."""
+
+    def checked(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise _WrongTag(exc) from None
+
+    return checked
+
+
+for _tag in (_BOOL, _FLOAT, "tag:yaml.org,2002:timestamp"):
+    _UniqueKeyLoader.add_constructor(_tag, _tag_checked(yaml.SafeLoader.yaml_constructors[_tag]))
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """The parsed content of a YAML file (safe loading: data only, never objects or code).
 
@@ -86,17 +112,13 @@ def read_yaml(path: Path, what: str) -> Any:
             f"{what} {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
             "save it as UTF-8"
         ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise StructuralError(f"cannot read {what} {path}: {exc}") from exc
-    except (
-        ValueError,
-        TypeError,
-        AttributeError,
-    ) as exc:  # a tag forcing a type: `!!float abc`, `!!timestamp x`
+    except _WrongTag as exc:  # a tag forcing a type: `!!float abc`, `!!timestamp x`, `!!bool maybe`
         raise StructuralError(
             f"cannot read {what} {path}: a value is tagged with a type (`!!float`, `!!timestamp`, ...) that it is "
-            f"not ({exc}); remove the tag or write the value in that type"
-        ) from None  # was: a bare ValueError or AttributeError from PyYAML, a traceback
+            f"not ({exc.original}); remove the tag or write the value in that type"
+        ) from None  # was: a bare ValueError, AttributeError or KeyError from PyYAML, a traceback
+    except (OSError, yaml.YAMLError) as exc:
+        raise StructuralError(f"cannot read {what} {path}: {exc}") from exc
 
 
 #: Suffixes of data files, never a config or mapping (`.json` is YAML, so it may be one).

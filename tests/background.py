@@ -250,7 +250,8 @@ def paused_score_process(trained: Any, default_scores: Any) -> Fresh:
     out = root / KILL_POINT / default_scores.out.name
     shutil.copytree(default_scores.out.parent, out.parent)  # the previous set
     env = os.environ | {PAUSE_ENV: KILL_POINT, "PYTHONPATH": str(ROOT)}
-    args = ["-m", "pipelines.cli", *score_cli_args(trained, out, "2025-01-02")]
+    # -X importtime: the test also reads which modules the real command imported (never pyspark on pandas)
+    args = ["-X", "importtime", "-m", "pipelines.cli", *score_cli_args(trained, out, "2025-01-02")]
     proc = Fresh(args, root / "logs", env=env, cwd=trained.root)
     proc.out = out
     return proc

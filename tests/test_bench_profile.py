@@ -8,13 +8,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "score.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "score_profile.py"  # `--profile`'s instruments
 
 
 def _profile_stages():
     spec = importlib.util.spec_from_file_location("bench_score_stages", BENCH)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH.parent))  # the script imports `benchkit` from its own directory
+    sys.path.insert(0, str(BENCH.parent))  # the bench scripts import each other from their own directory
     try:
         spec.loader.exec_module(module)
     finally:
@@ -31,4 +31,6 @@ def test_every_profile_stage_names_a_function_the_product_still_has():
             owner = getattr(owner, cls, None)
         if owner is None or not callable(getattr(owner, attr, None)):
             missing.append(f"{target}.{attr} ({stage})")
-    assert not missing, f"bench/score.py PROFILE_STAGES names what the product no longer has: {missing}"
+    assert not missing, (
+        f"bench/score_profile.py PROFILE_STAGES names what the product no longer has: {missing}"
+    )

@@ -62,6 +62,22 @@ SCHEMA_AFTER_PYSPARK = (
     "print('checked quietly', flush=True)\n"
 )
 
+#: MLflow's own import and the run-time paths of `cvp train` that asked for pyspark (`mlflow.start_run` resolves its
+#: context tags, asking pyspark whether it runs in a Databricks notebook; `log_model` checks its input example is
+#: no Spark DataFrame): none imports it now; the product's own `import pyspark` is not refused afterwards.
+MLFLOW_WITHOUT_PYSPARK = (
+    "import sys\n"
+    "import pandas as pd\n"
+    "from pipelines.mlflow_import import mlflow\n"
+    "from mlflow.models.utils import _Example\n"
+    "from mlflow.tracking.context.registry import resolve_tags\n"
+    "tags = resolve_tags({'cvp.check': '1'})\n"
+    "_Example(pd.DataFrame({'x': [1.0]}))\n"
+    "assert tags['cvp.check'] == '1' and 'pyspark' not in sys.modules, 'MLflow imported pyspark'\n"
+    "import pyspark.sql\n"
+    "print('pyspark imported by the product', flush=True)\n"
+)
+
 ORDERS_CSV = (
     "order_id,customer_id,ordered_at,revenue\n"
     "o1,c1,2024-01-05,10.5\n"
@@ -98,6 +114,7 @@ if importlib.util.find_spec("pyspark") is not None:
     BACKGROUND["startup: schema after pyspark"] = _fresh(
         ["-W", "error::FutureWarning", "-c", SCHEMA_AFTER_PYSPARK]
     )
+    BACKGROUND["startup: mlflow without pyspark"] = _fresh(["-c", MLFLOW_WITHOUT_PYSPARK])
 
 
 def _run(name: str) -> tuple[int, str, str]:
@@ -143,11 +160,24 @@ def test_schema_check_does_not_import_pyspark():
     importlib.util.find_spec("pyspark") is None, reason="pyspark not installed: nothing to hide"
 )
 def test_schema_check_after_mlflow_imported_pyspark_stays_quiet():
-    """`cvp score` and `cvp train` import MLflow, which imports pyspark, before the tables are validated; pandera
-    then imports pyspark.pandas when it registers its backends, unless the schema check hides it."""
+    """pyspark already imported before the tables are validated (`--engine spark`; MLflow did it in every `cvp
+    score` and `cvp train` before `pipelines.mlflow_import`): pandera then imports pyspark.pandas when it registers
+    its backends, unless the schema check hides it."""
     code, out, err = _run("startup: schema after pyspark")
     assert code == 0, err[-2000:]
     assert "checked quietly" in out
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyspark") is None, reason="pyspark not installed: MLflow cannot import it"
+)
+def test_mlflow_does_not_import_pyspark():
+    """pyspark belongs to `--engine spark`: MLflow imported pyspark at its import and in every `mlflow.start_run`
+    (0.1-0.2 s of CPU in `cvp train`, `score`, `backtest` on pandas). `pipelines.mlflow_import` refuses it to
+    MLflow's code only. (`cvp score` as a whole: `test_a_killed_score_process_leaves_one_whole_set`.)"""
+    code, out, err = _run("startup: mlflow without pyspark")
+    assert code == 0, err[-2000:]
+    assert "pyspark imported by the product" in out
 
 
 def test_validate_prints_no_third_party_warning():

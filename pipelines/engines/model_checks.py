@@ -63,8 +63,7 @@ def champion_when_scored(model: Any, registered_model: str) -> tuple[str | None,
 
     if model.uri.endswith(f"@{CHAMPION}") and model.version is not None:  # resolved through the alias itself
         return model.version, [CHAMPION]
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    from pipelines.mlflow_import import MlflowException, mlflow
 
     # the URI's registered model, else the configured one (a logged model's `models:/m-<id>` names none: was
     # "not judged", its registered version's champion never asked)

@@ -191,7 +191,6 @@ def sample_training_input(
     from features.schemas import check_tables
     from features.training import CustomerSample
     from features.validation import ValidationResult
-    from pipelines.config import parse_date
     from pipelines.engines.spark_input import unreadable_files, validate_spark
     from pipelines.engines.spark_sources import data_uri, find_sources
     from pipelines.engines.spark_tables import (
@@ -200,6 +199,7 @@ def sample_training_input(
         empty_table,
         event_times_spark,
     )
+    from pipelines.given_dates import parse_date
     from pipelines.io import LoadedData
     from pipelines.loading import check_as_of, default_as_of, future_from
     from pipelines.sampling import TrainingSample

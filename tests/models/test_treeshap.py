@@ -193,13 +193,13 @@ def row_path_forest(
     """A model, its training frame and an explainer of it with both leaves without a table (explained from their
     pattern bits in blocks) and trees whose path is longer than the bits can hold (the per-row path): the bits
     capped at 5 here to reach it."""
-    from models import treeshap
+    from models import treeshap_forest
 
     frame = make_frame(n_rows=1500, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 3)
     model = lgb.LGBMRegressor(
         n_estimators=8, num_leaves=16, max_depth=-1, min_child_samples=2, learning_rate=0.3, **LGBM_PARAMS
     ).fit(frame, make_target(frame, SEED + 3))
-    monkeypatch.setattr(treeshap, "_MAX_PATTERN_BITS", 5)
+    monkeypatch.setattr(treeshap_forest, "_MAX_PATTERN_BITS", 5)
     explainer = TreeShapExplainer(model, max_path_features=2)
     forest = explainer._forest
     assert forest.tree_row_path.any() and not forest.tree_row_path.all()
@@ -217,7 +217,7 @@ def test_paths_longer_than_the_pattern_bits_are_explained_row_by_row(monkeypatch
 def test_table_less_leaves_keep_their_bits_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Explaining the leaves without a table inside the row blocks adds the very same numbers in the very same
     order as the per-row path did: not one bit of a contribution changes (speed changes no output)."""
-    from models import treeshap
+    from models import treeshap_forest
 
     frame = make_frame(n_rows=1500, n_numeric=14, n_categorical=2, nan_frac=0.05, seed=SEED + 4)
     model = lgb.LGBMRegressor(
@@ -227,7 +227,7 @@ def test_table_less_leaves_keep_their_bits_in_blocks(monkeypatch: pytest.MonkeyP
     in_blocks = TreeShapExplainer(model, max_path_features=4)
     assert 0 < in_blocks.n_fallback_trees < in_blocks.n_trees and not in_blocks._forest.tree_row_path.any()
     # Every table-less leaf now sends its tree row by row.
-    monkeypatch.setattr(treeshap, "_MAX_PATTERN_BITS", 4)
+    monkeypatch.setattr(treeshap_forest, "_MAX_PATTERN_BITS", 4)
     row_by_row = TreeShapExplainer(model, max_path_features=4)
     assert row_by_row._forest.tree_row_path.sum() == in_blocks.n_fallback_trees
     np.testing.assert_array_equal(in_blocks.shap_values(frame), row_by_row.shap_values(frame))

@@ -80,3 +80,43 @@ def test_a_section_missing_a_key_is_an_error_not_a_default():
         FeatureConfig.model_validate(
             {k: v for k, v in load_config().features.model_dump().items() if k != "windows_days"}
         )
+
+
+@pytest.mark.parametrize(
+    "section, changes, message",
+    [
+        ("scoring", {"drift_reference_months": []}, "at least 1 item"),
+        ("scoring", {"drift_reference_months": [0, 1, 1]}, "distinct whole months"),
+        ("scoring", {"drift_reference_months": [0, -1]}, "distinct whole months"),
+        ("models", {"interval_min_segment_customers": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_settings_moved_from_code_refuse_values_they_cannot_mean(section, changes, message):
+    from tests.settings import override
+
+    with pytest.raises(ValidationError, match=message):
+        override(section, **changes)
+
+
+def test_the_drift_reference_reads_its_months_from_the_settings(monkeypatch):
+    """The drift reference's dates are `scoring.drift_reference_months` before the as-of (was a constant in code)."""
+    import pandas as pd
+
+    import pipelines.drift_reference as drift_reference
+    from tests.settings import defaults, override
+
+    days = []
+    monkeypatch.setattr(
+        drift_reference,
+        "scored_rows",
+        lambda tables, day, cfg, sample: days.append(day) or pd.DataFrame({"x": [1]}),
+    )
+    cfg = defaults().model_copy(update={"scoring": override("scoring", drift_reference_months=[0, 3])})
+    rows, dates = drift_reference.recent_scored_rows({}, pd.Timestamp("2025-06-30"), cfg)
+    assert dates == ["2025-06-30", "2025-03-30"] and len(rows) == 2
+    _, dates = drift_reference.recent_scored_rows({}, pd.Timestamp("2025-06-30"), defaults())
+    assert dates == [
+        "2025-06-30",
+        "2025-05-30",
+        "2025-04-30",
+    ]  # the default: as before, the as-of and two months

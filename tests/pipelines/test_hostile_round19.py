@@ -402,10 +402,13 @@ def test_a_typed_column_compared_with_blank_text_points_to_notna():
     assert evaluate(parse("CustomerID.notna()"), frame).tolist() == [True, False]
 
 
-@pytest.mark.parametrize("written", ["!!int 0x5A", "!!float abc", "!!timestamp x"])
+@pytest.mark.parametrize(
+    "written", ["!!int 0x5A", "!!float abc", "!!timestamp x", "!!bool maybe", "!!set [1]"]
+)
 def test_a_yaml_tag_forcing_a_type_the_value_is_not_is_named(tmp_path, written):
     """`horizon_days: !!int 0x5A` (a tag forcing PyYAML's hexadecimal, which the reader's decimal integers refuse)
-    was a bare ValueError, a traceback; `!!timestamp x` an AttributeError. Now the file's error, by name."""
+    was a bare ValueError, a traceback; `!!timestamp x` an AttributeError; `!!bool maybe` a KeyError (a traceback
+    until the reader caught only the errors of a tagged value). Now the file's error, by name."""
     from pipelines.config import load_config
 
     odd = tmp_path / "odd.yaml"

@@ -243,7 +243,10 @@ def test_a_kill_at_every_point_of_publishing_leaves_one_whole_set(
 def test_a_killed_score_process_leaves_one_whole_set(trained, default_scores):
     """A real `cvp score` process, SIGKILLed after it published the new contributions but not the scores: the
     reader completes the journal and gets the new run's whole set. The process (`background.py`) is started as
-    soon as `default_scores` was made, into a copy of that set, and waits at that point to be killed."""
+    soon as `default_scores` was made, into a copy of that set, and waits at that point to be killed.
+
+    The same process shows what `cvp score` on pandas imports (`-X importtime`): MLflow, never pyspark (was: MLflow
+    imported it, `pipelines.mlflow_import`)."""
     old = default_scores.run.manifest["run_id"]
     proc = take("killed-score", lambda: paused_score_process(trained, default_scores))
     try:
@@ -254,6 +257,11 @@ def test_a_killed_score_process_leaves_one_whole_set(trained, default_scores):
     finally:
         proc.stop()
     assert _read_back_one_set(proc.out) != old
+    lines = proc.stderr.read_text(errors="replace").splitlines()
+    imported = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
+    assert "mlflow" in imported  # the command's imports are measured, MLflow's among them
+    # pyspark's package imports pyspark.util first; an import refused to MLflow leaves a line for `pyspark` alone
+    assert "pyspark.util" not in imported, "`cvp score` on the pandas engine imported pyspark"
 
 
 def test_model_with_btyd_features_scores(trained, new_store, tmp_path):

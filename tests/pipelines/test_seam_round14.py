@@ -191,7 +191,8 @@ def test_an_as_of_with_a_time_of_day_is_refused_naming_the_two_days(tmp_path):
 
     from features.validation import StructuralError
     from pipelines.cli import app
-    from pipelines.config import load_config, parse_date
+    from pipelines.config import load_config
+    from pipelines.given_dates import parse_date
 
     data = tmp_path / "data"
     data.mkdir()
