@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchkit import work_dir  # noqa: E402 - bench/, the script's own directory
+from benchkit import train_champion, work_dir  # noqa: E402 - bench/, the script's own directory
 from score_profile import (  # noqa: E402 - bench/score_profile.py: the memory readings, stage timer and table
     PROFILE_STAGES,
     StageTimer,
@@ -56,8 +56,6 @@ from score_profile import (  # noqa: E402 - bench/score_profile.py: the memory r
 START, END = "2021-01-01", "2025-12-31"
 TRAIN_AS_OF = "2025-01-01"
 SCORE_AS_OF = "2025-12-31"
-#: Fast training: few cutoffs and one backtest fold; the models themselves keep the 300-tree defaults.
-TRAIN_CONFIG = {"labels": {"n_cutoffs": 3, "cutoff_step_months": 2}, "models": {"backtest_folds": 1}}
 BARS = {"seconds_1m": 90.0, "peak_gb": 4.0, "beyond_ratio": 1.2}
 
 
@@ -76,27 +74,13 @@ def prepare_company(n: int, seed: int, cache: Path) -> Path:
 
 
 def prepare_model(data: Path, cache: Path) -> Path:
-    """A config file whose mlruns holds a champion trained on `data` (trained once; promoted whatever its backtest,
-    in this private mlruns only: was left challenger on a small company, and the scoring found no champion)."""
-    import yaml
-
+    """A config file whose mlruns holds a champion trained on `data` (trained once; benchkit.train_champion)."""
     root = cache / f"model_{data.parent.name}"
     config = root / "config.yaml"
     if (root / "done").exists():
         return config
-    import pandas as pd
-    from rich.console import Console
-
-    from pipelines.config import load_config
-    from pipelines.io import load_data
-    from pipelines.train import train_and_register
-
-    root.mkdir(parents=True, exist_ok=True)
-    config.write_text(yaml.safe_dump(TRAIN_CONFIG | {"mlflow": {"tracking_dir": str(root / "mlruns")}}))
-    cfg = load_config(config)
     t0 = time.perf_counter()
-    tables = load_data(data, None, cfg.data.timezone).tables
-    train_and_register(tables, cfg, pd.Timestamp(TRAIN_AS_OF), Console(quiet=True), promote=True)
+    train_champion(data, root, TRAIN_AS_OF)
     (root / "done").write_text("ok")
     print(f"trained on {data.parent.name} in {time.perf_counter() - t0:.0f} s (not timed)", flush=True)
     return config

@@ -168,7 +168,14 @@ def test_deep_trees_use_the_per_row_fallback_and_stay_exact() -> None:
     explainer = TreeShapExplainer(model, max_path_features=6)
     assert explainer.n_fallback_trees > 0
     assert explainer.n_fallback_leaves > 0
-    assert_exact(model, frame, explainer)
+    values = assert_exact(model, frame, explainer)
+    # A budget for the tables lowers the cap until they fit (a deep model took 1.8 GB of tables); still exact.
+    budget = explainer.table_bytes // 4
+    bounded = TreeShapExplainer(model, max_path_features=6, table_budget_bytes=budget)
+    one_more = TreeShapExplainer(model, bounded.max_path_features + 1)
+    assert 0 < bounded.table_bytes <= budget < one_more.table_bytes
+    assert bounded.n_fallback_leaves > explainer.n_fallback_leaves
+    np.testing.assert_allclose(bounded.shap_values(frame.iloc[:400]), values[:400], rtol=0, atol=TOL)
 
 
 def test_fallback_leaves_give_each_row_its_own_bits_in_any_block() -> None:
