@@ -1,0 +1,89 @@
+"""Hostile input classes closed in the twentieth hunt: amounts grouped the Indian way (`1,23,456.00`). Tiny
+hand-written files; no training, no model, no Spark session (the Spark cases: `test_hostile_round20_spark.py`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+
+
+def _orders_with_revenues(folder: Path, revenues: dict[int, str], n: int = 100) -> Path:
+    """`n` orders (`raw_orders`) of revenue 10, the rows of `revenues` written as given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    orders = raw_orders(n)
+    for row, written in revenues.items():
+        orders.loc[row, "revenue"] = written
+    orders.to_csv(folder / "orders.csv", index=False)
+    return folder
+
+
+def test_amounts_grouped_the_indian_way_stop_a_stray_one_is_named(tmp_path):
+    """India's exports (and Excel's en-IN format) group lakhs and crores: `1,23,456.00` is 123456. Was: each such
+    value `unparseable revenue`, exit 0 (the demo with 4% of its revenues so: 121 orders gone), the thousands
+    separators' stop not knowing the grouping. Now the same stop as `1,234.50` on 1% of the column, a stray one the
+    separator's reject (`features.numbers._LOCALE_NUMBER`, both engines' masks)."""
+    from pipelines.io import load_data
+
+    written = {1: "1,23,456.00", 2: "12,34,567", 3: "1,00,000.50"}
+    with pytest.raises(
+        StructuralError, match=r"3 of 100 values are numbers written with a thousands separator"
+    ):
+        load_data(_orders_with_revenues(tmp_path / "many", written))
+    report = load_data(_orders_with_revenues(tmp_path / "stray", {1: "1,23,456.00"}, n=400)).result.report
+    assert report["orders"].rejected_by_reason == {
+        "number with a thousands separator or decimal comma in revenue": 1
+    }
+
+
+_ORDERS_TEXT = raw_orders(3).to_csv(index=False)
+
+
+@pytest.mark.parametrize(
+    ("payload", "what"),
+    [
+        (b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head></html>\n", "an HTML page"),
+        (b"\xef\xbb\xbf  <html>\n<body>Please sign in</body></html>\n", "an HTML page"),
+        (b'<?xml version="1.0"?>\n<Error><Code>AccessDenied</Code></Error>\n', "an XML document"),
+        (b'{"error": "unauthorized", "status": 401}\n', "JSON"),
+        (b'[\n  {"order_id": "O1"}\n]\n', "JSON"),
+        (_ORDERS_TEXT.encode("utf-16-le"), "UTF-16 text (little-endian, without a byte-order mark)"),
+        (_ORDERS_TEXT.encode("utf-16-be"), "UTF-16 text (big-endian, without a byte-order mark)"),
+        (_ORDERS_TEXT.encode("utf-32"), "UTF-32 text"),
+    ],
+    ids=["html", "html-bom", "xml", "json", "json-list", "utf16le", "utf16be", "utf32"],
+)
+def test_a_web_page_or_utf_16_text_saved_as_a_table_is_named_for_what_it_is(tmp_path, payload, what):
+    """A download that returned its error or sign-in page, a web service's XML or JSON answer, saved under the
+    table's name: was "missing required column(s) ...: its first line may be a data row (a file saved without its
+    header line?)". UTF-16 text without a byte-order mark (Excel's "Unicode Text", PowerShell's default): was "line(s)
+    hold only NUL bytes: a file padded with zeros" (little-endian) or a header of `\\x00"\\x00o...` (big-endian).
+    Now each is named from its first bytes, with the way out (`pipelines.table_files._not_text`, in
+    `check_format`: both engines' table files and parts, and a mapping's sources)."""
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_bytes(payload)
+    with pytest.raises(
+        StructuralError, match=rf"^orders\.csv is {re.escape(what)} \(its first bytes\), not UTF-8"
+    ):
+        load_data(data)
+
+
+def test_csv_text_starting_like_markup_is_still_read(tmp_path):
+    """A header that starts with a bracket or a less-than sign is no web page: `[order_id]` (a database tool's
+    quoted names) stays the missing-columns stop, and a UTF-8 CSV with a byte-order mark is read."""
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_bytes(b"\xef\xbb\xbf" + _ORDERS_TEXT.encode())
+    assert load_data(data).result.report["orders"].accepted == 3
+    (data / "orders.csv").write_text("[order_id],[customer_id]\nO1,C1\n")
+    with pytest.raises(StructuralError, match="missing required column"):
+        load_data(data)
