@@ -97,7 +97,31 @@ def _pandas_iso(dt: pd.Series) -> pd.Series:
     return dt.str.replace("t", "T", regex=False).str.replace(",", ".", regex=False)
 
 
+#: ISO 8601's end of a day, `24:00` (`2023-01-05T24:00:00`, also with a zero fraction, an offset or a zone: ISO
+#: 8601-1:2019/Amd 1:2022, PostgreSQL, schedules' "end of day"), which is the next day's `00:00`.
+_END_OF_DAY = r"^(\d{4}-\d{2}-\d{2})[Tt ]24:00(?::00(?:[.,]0{1,9})?)?(?![0-9:.,])(.*)$"
+
+
 def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
+    values that are not ISO 8601 at all (`_parse_iso_text`); a value at `24:00` (`_END_OF_DAY`) is read as the
+    next day's midnight (was: `unparseable <column>`, a row lost with exit 0). Only values that did not parse are
+    looked at again."""
+    out, unknown = _parse_iso_text(text, timezone)
+    missed = text.notna() & out.isna() & ~unknown
+    if not missed.any():
+        return out, unknown
+    parts = text[missed].str.extract(_END_OF_DAY)
+    parts = parts[parts[0].notna()]
+    day = pd.to_datetime(parts[0], format="%Y-%m-%d", errors="coerce")
+    parts, day = parts[day.notna()], day[day.notna()]
+    if len(parts):
+        written = (day + pd.Timedelta(days=1)).dt.strftime("%Y-%m-%dT00:00") + parts[1]
+        out[written.index], unknown[written.index] = _parse_iso_text(written, timezone)
+    return out, unknown
+
+
+def _parse_iso_text(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
     values that are not ISO 8601 at all. Vectorised: one regex pass in Arrow for the usual naive values, a
     second only for the rest; offsets and zone names are few distinct values, handled per distinct value."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from features.validation import StructuralError
@@ -87,3 +88,34 @@ def test_csv_text_starting_like_markup_is_still_read(tmp_path):
     (data / "orders.csv").write_text("[order_id],[customer_id]\nO1,C1\n")
     with pytest.raises(StructuralError, match="missing required column"):
         load_data(data)
+
+
+def _orders_at_end_of_day(folder: Path) -> Path:
+    """100 orders at 10:15, every 10th written at ISO 8601's end of its day, `24:00` (with seconds, a zero
+    fraction, an offset or a zone), one at `24:00:01` (no time)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    orders = raw_orders(100)
+    day = orders["ordered_at"]
+    orders["ordered_at"] = day + " 10:15"
+    ends = ["T24:00:00", " 24:00", "T24:00:00.000+01:00", "T24:00 Europe/Paris", "T24:00:00,0Z"]
+    for k, row in enumerate(range(0, 100, 10)):
+        orders.loc[row, "ordered_at"] = day[row] + ends[k % len(ends)]
+    orders.loc[5, "ordered_at"] = day[5] + "T24:00:01"
+    orders.to_csv(folder / "orders.csv", index=False)
+    return folder
+
+
+def test_iso_8601s_end_of_day_24_00_is_the_next_days_midnight(tmp_path):
+    """`2023-01-05T24:00:00` is ISO 8601's end of that day (ISO 8601-1:2019/Amd 1:2022; PostgreSQL reads it;
+    schedules and billing systems write it), the instant `2023-01-06T00:00:00`. Was: each such row rejected
+    `unparseable ordered_at`, exit 0 (the demo with 39 of its 2,980 orders so: 39 orders lost). Now read as the
+    next day's midnight, with its offset or zone (`features.dates._END_OF_DAY`, both engines' parser); `24:00:01`,
+    which is no time, stays a reject."""
+    from pipelines.io import load_data
+
+    loaded = load_data(_orders_at_end_of_day(tmp_path / "data"))
+    assert loaded.result.report["orders"].rejected_by_reason == {"unparseable ordered_at": 1}
+    got = loaded.tables["orders"].set_index("order_id")["ordered_at"]
+    assert got["O0"] == pd.Timestamp("2023-01-02 00:00") and got["O40"] == pd.Timestamp("2023-01-14 00:00")
+    assert got["O20"] == pd.Timestamp("2023-01-21 23:00")  # 24:00+01:00 in UTC, the default timezone
+    assert got["O1"] == pd.Timestamp("2023-01-02 10:15")
