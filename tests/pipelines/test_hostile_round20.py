@@ -119,3 +119,36 @@ def test_iso_8601s_end_of_day_24_00_is_the_next_days_midnight(tmp_path):
     assert got["O0"] == pd.Timestamp("2023-01-02 00:00") and got["O40"] == pd.Timestamp("2023-01-14 00:00")
     assert got["O20"] == pd.Timestamp("2023-01-21 23:00")  # 24:00+01:00 in UTC, the default timezone
     assert got["O1"] == pd.Timestamp("2023-01-02 10:15")
+
+
+def _orders_parquet(folder: Path, column: str, kind: str) -> Path:
+    """100 orders (`raw_orders`) as Parquet, revenue 344.82 and quantity 3, `column` stored as Arrow `kind`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    orders = raw_orders(100).assign(revenue=344.82, quantity=3, score=0.5)
+    table = pa.Table.from_pandas(orders, preserve_index=False)
+    at = table.schema.get_field_index(column)
+    table = table.set_column(at, column, table[column].cast(pa.float64()).cast(kind))
+    pq.write_table(table, folder / "orders.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("column", ["revenue", "quantity"])
+def test_a_number_column_stored_as_16_bit_floats_stops(tmp_path, column):
+    """A Parquet `float16` column (a colleague's script saving memory, `astype("float16")`) keeps about 3
+    significant digits: 344.82 is stored as 344.75, 2049 as 2048, nothing above 65,504. Was: read as stored by the
+    pandas engine, exit 0 (the demo's revenue so: 35 returns then rejected `amount above its order's revenue`, every
+    amount off by up to 0.1%); Spark stopped with its own "Illegal Parquet type". Now the column-type stop naming the
+    table, column and type (`features.column_types.half_floats`, both engines); an id or a column outside the
+    contract stored so is judged as before."""
+    import pyarrow as pa
+
+    from pipelines.io import load_data
+
+    with pytest.raises(StructuralError, match=rf"column '{column}' holds 16-bit floats \(half precision"):
+        load_data(_orders_parquet(tmp_path / "data", column, pa.float16()))
+    loaded = load_data(_orders_parquet(tmp_path / "other", "score", pa.float16()))
+    assert loaded.result.report["orders"].accepted == 100
+    assert loaded.tables["orders"]["revenue"].iloc[0] == 344.82
