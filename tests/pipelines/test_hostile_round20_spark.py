@@ -14,12 +14,14 @@ from tests.pipelines.test_hostile_round20 import _orders_at_end_of_day, _orders_
 def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_pages(spark, tmp_path):
     """`--engine spark` parses dates and judges numbers on its executors with the pandas engine's code: a time at
     `24:00` is the next day's midnight (was: each row `unparseable ordered_at`, exit 0), an amount grouped the Indian
-    way (`1,23,456.00`) the thousands separators' reject (was: `unparseable revenue`), the same counts by reason. A
+    way (`1,23,456.00`) the thousands separators' reject (was: `unparseable revenue`), Unix time in microseconds
+    the Unix time reject (was: `ambiguous or unknown date format`), the same counts by reason. A
     Parquet number column of 16-bit floats stops as in the pandas engine (was: Spark's own "Illegal Parquet type:
     FIXED_LEN_BYTE_ARRAY (FLOAT16)"), and so does a web page saved as a table (was: "its first line may be a data
     row")."""
     import pyarrow as pa
 
+    from features.date_forms import UNIX_TIME_REASON
     from pipelines.config import load_config
     from pipelines.engines.spark_input import load_spark
     from pipelines.io import load_data
@@ -31,6 +33,7 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
         order_id=[f"O{i}" for i in range(400)], revenue=[str(10 + i) for i in range(400)]
     )
     orders.loc[7, "revenue"] = "1,23,456.00"
+    orders.loc[9, "ordered_at"] = "1672574400000000"  # Unix time in microseconds
     orders.to_csv(data / "orders.csv", index=False)
     got, _ = load_spark(spark, data, cfg, tmp_path / "rejects")
     expected = load_data(data)
@@ -39,6 +42,7 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     assert want == {
         "unparseable ordered_at": 4,
         "number with a thousands separator or decimal comma in revenue": 1,
+        UNIX_TIME_REASON.format("ordered_at"): 1,
     }
     assert sorted(got.tables["orders"]["ordered_at"]) == sorted(expected.tables["orders"]["ordered_at"])
     assert (got.tables["orders"]["ordered_at"] == pd.Timestamp("2023-01-02")).sum() == 4
