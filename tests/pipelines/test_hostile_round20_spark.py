@@ -18,7 +18,8 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     the Unix time reject (was: `ambiguous or unknown date format`), the same counts by reason. A
     Parquet number column of 16-bit floats stops as in the pandas engine (was: Spark's own "Illegal Parquet type:
     FIXED_LEN_BYTE_ARRAY (FLOAT16)"), and so does a web page saved as a table (was: "its first line may be a data
-    row")."""
+    row"). A column outside the contract whose name holds a dot (`Qty.`) is read and written to the rejects as the
+    pandas engine does (was: `AnalysisException [UNRESOLVED_COLUMN]` from PySpark's `mapInPandas`, exit 1)."""
     import pyarrow as pa
 
     from features.date_forms import UNIX_TIME_REASON
@@ -34,6 +35,9 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     )
     orders.loc[7, "revenue"] = "1,23,456.00"
     orders.loc[9, "ordered_at"] = "1672574400000000"  # Unix time in microseconds
+    orders["Qty."] = (
+        "1"  # a column outside the contract whose name holds a dot (an ERP's `Qty.`, `Cust. No.`)
+    )
     orders.to_csv(data / "orders.csv", index=False)
     got, _ = load_spark(spark, data, cfg, tmp_path / "rejects")
     expected = load_data(data)
@@ -46,6 +50,8 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     }
     assert sorted(got.tables["orders"]["ordered_at"]) == sorted(expected.tables["orders"]["ordered_at"])
     assert (got.tables["orders"]["ordered_at"] == pd.Timestamp("2023-01-02")).sum() == 4
+    written = pd.concat(pd.read_csv(p, dtype=str) for p in (tmp_path / "rejects" / "orders").glob("*.csv"))
+    assert len(written) == 6 and (written["Qty."] == "1").all()
 
     with pytest.raises(StructuralError, match=r"column 'revenue' holds 16-bit floats \(half precision"):
         load_spark(spark, _orders_parquet(tmp_path / "half", "revenue", pa.float16()), cfg, tmp_path / "r2")
