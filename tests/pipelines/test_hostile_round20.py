@@ -227,3 +227,20 @@ def test_a_space_after_each_comma_before_a_quoted_field_is_named(tmp_path, rows_
     orders = raw_orders(3).assign(channel=['web, "promo"', " shop", "app"])
     orders.to_csv(data / "orders.csv", index=False)
     assert load_data(data).result.report["orders"].accepted == 3
+
+
+def test_a_config_key_in_the_wrong_section_names_the_section_it_belongs_to(tmp_path):
+    """`features: {horizon_days: 90}` (the horizon written under the features it shapes): was "unknown key
+    'features.horizon_days' (known keys here: windows_days, ...)", the section's list, nothing about where the key
+    goes. Now the section that holds it (`pipelines.config._key_places`); a misspelt key keeps its "did you mean"."""
+    from pipelines.config import load_config
+
+    config = tmp_path / "config.yaml"
+    config.write_text("features:\n  horizon_days: 90\n")
+    with pytest.raises(
+        StructuralError, match=r"'horizon_days' is a key of another section: 'labels.horizon_days'"
+    ):
+        load_config(config)
+    config.write_text("labels:\n  horizn_days: 90\n")
+    with pytest.raises(StructuralError, match=r"did you mean 'labels.horizon_days'\?"):
+        load_config(config)
