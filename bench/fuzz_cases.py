@@ -33,6 +33,8 @@ CORPUS = [
     'CASH', 'WALK-IN', 'TEST', 'XXXX', 'n.a.', 'tbd', 'missing', '0000000', '-9223372036854775809',
     '9223372036854775808', '18446744073709551616', '2**53', '9007199254740993', '1e15', '4.5', '7', '11',
     '2023-01-15 10:00:05,123', '2023-01-15 10', '0001-01-01', '1753-01-01', '1899-12-30', 'No', 'On',
+    '1,23,456.00', '12,34,567', '2023-01-15T24:00:00', '2023-01-15 24:00+01:00', '2023-01-15T24:00:01',
+    '1704067200000000', '1704067200000000000',
 ]  # fmt: skip
 
 #: Each damage's name -> (kind, function). A function mutates a case directory in place given the case's rng and
@@ -152,6 +154,18 @@ BYTES: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "open_quote": lambda d, r: (lambda i: d[:i] + b'"' + d[i:])(_mid_row(d, r)),
     "bom_start": lambda d, r: b"\xef\xbb\xbf" + d,
     "latin1_cell": lambda d, r: (lambda i: d[:i] + b"caf\xe9" + d[i:])(_mid_row(d, r)),
+    # the file in UTF-16 (with its mark or without, either byte order) or UTF-32: Excel's "Unicode Text"
+    "wide": lambda d, r: d.decode("utf-8", "replace").encode(
+        r.choice(["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+    ),
+    # a web page or a web service's answer saved under the table's name (a download's error or sign-in page)
+    "web_page": lambda d, r: r.choice(
+        [
+            b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>Not Found</body></html>\n",
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code></Error>\n',
+            b'{"error": {"code": 401, "message": "Login required"}}\n',
+        ]
+    ),
     # lines above the header: a report's title, an export date or filter, a blank line, a sheet's padding commas
     "preamble": lambda d, r: (
         r.choice(
@@ -333,7 +347,7 @@ def _parquet_type(case: Path, rng: random.Random, ds: DataSet) -> str:
     col = t.column(i)
     kind = rng.choice(
         ["int", "float", "string", "bool", "timestamp", "date", "decimal", "null", "dictionary", "large_string",
-         "all_null", "no_row_groups", "int32", "timestamp_tz", "int_extreme"]
+         "all_null", "no_row_groups", "int32", "timestamp_tz", "int_extreme", "float16"]
     )  # fmt: skip
     try:
         if kind == "null":
@@ -358,8 +372,11 @@ def _parquet_type(case: Path, rng: random.Random, ds: DataSet) -> str:
             target = {
                 "int": pa.int64(), "int32": pa.int32(), "float": pa.float64(), "bool": pa.bool_(),
                 "timestamp": pa.timestamp("us"), "date": pa.date32(), "decimal": pa.decimal128(18, 4),
-                "timestamp_tz": pa.timestamp("ms", tz="UTC"),
+                "timestamp_tz": pa.timestamp("ms", tz="UTC"), "float16": pa.float16(),
             }[kind]  # fmt: skip
+            col = (
+                pc.cast(col, pa.float64(), safe=False) if kind == "float16" else col
+            )  # Arrow casts only floats
             new = pc.cast(col, target, safe=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return f"{kind} {t.column_names[i]} (cast refused)"

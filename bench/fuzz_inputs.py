@@ -4,7 +4,7 @@ Two good data sets: the demo company (`cvp generate`, small: `--customers`, gene
 Parquet, and the UCI Online Retail lines (a sample of `--retail-lines`, `../shared/datasets/online_retail`) with
 their mapping (`configs/datasets/online_retail.yaml`). Each case takes one of them, applies one to three damages
 drawn from its seed (bytes: a cut mid-row, bytes inserted, deleted or swapped, a BOM or NUL in the middle, CR-only
-or mixed line endings, a quote never closed, lines above the header; cells: a hostile value from `CORPUS`; columns:
+or mixed line endings, a quote never closed, lines above the header, the file in UTF-16 or a web page in its place; cells: a hostile value from `CORPUS`; columns:
 dropped, duplicated, renamed, reordered, two swapped; rows: duplicated, shuffled, blank lines, a repeated header, a
 trailing `Total` row, one instant stamped on many rows of a date column; tables: an empty file, a header only, a
 table missing, a table given twice in two forms, a table file moved into a partitioned directory; Parquet: a

@@ -61,7 +61,7 @@ _ZONE_ABBREVIATION = (
 #: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
 #: `05-Jan-2023`, `January 5, 2023`), with a time of day (and an offset) or not; or a spreadsheet's serial day
 #: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`:
-#: `EPOCH_SECONDS`, `EPOCH_MILLIS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
+#: `EPOCH_SECONDS` to `EPOCH_NANOS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
 #: Any of the written ones after a weekday's name (`Fri, 01 Jan 2021 08:39:05 +0000`: RFC 2822, e-mail and HTTP
 #: dates, `... GMT`; `Friday, January 1, 2021`: a spreadsheet's long date), and the C library's and Java's
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
@@ -77,7 +77,7 @@ _OTHER_DATE = (
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
 #: `check_other_dates`, throughout `check_mostly_unparsed`'s, both with `numeric_dates_hint`'s sentence.
 UNIX_TIME_REASON = (
-    "Unix time in {} (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
+    "Unix time in {} (seconds to nanoseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
 )
 
 

@@ -97,7 +97,31 @@ def _pandas_iso(dt: pd.Series) -> pd.Series:
     return dt.str.replace("t", "T", regex=False).str.replace(",", ".", regex=False)
 
 
+#: ISO 8601's end of a day, `24:00` (`2023-01-05T24:00:00`, also with a zero fraction, an offset or a zone: ISO
+#: 8601-1:2019/Amd 1:2022, PostgreSQL, schedules' "end of day"), which is the next day's `00:00`.
+_END_OF_DAY = r"^(\d{4}-\d{2}-\d{2})[Tt ]24:00(?::00(?:[.,]0{1,9})?)?(?![0-9:.,])(.*)$"
+
+
 def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
+    values that are not ISO 8601 at all (`_parse_iso_text`); a value at `24:00` (`_END_OF_DAY`) is read as the
+    next day's midnight (was: `unparseable <column>`, a row lost with exit 0). Only values that did not parse are
+    looked at again."""
+    out, unknown = _parse_iso_text(text, timezone)
+    missed = text.notna() & out.isna() & ~unknown
+    if not missed.any():
+        return out, unknown
+    parts = text[missed].str.extract(_END_OF_DAY)
+    parts = parts[parts[0].notna()]
+    day = pd.to_datetime(parts[0], format="%Y-%m-%d", errors="coerce")
+    parts, day = parts[day.notna()], day[day.notna()]
+    if len(parts):
+        written = (day + pd.Timedelta(days=1)).dt.strftime("%Y-%m-%dT00:00") + parts[1]
+        out[written.index], unknown[written.index] = _parse_iso_text(written, timezone)
+    return out, unknown
+
+
+def _parse_iso_text(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
     values that are not ISO 8601 at all. Vectorised: one regex pass in Arrow for the usual naive values, a
     second only for the rest; offsets and zone names are few distinct values, handled per distinct value."""
@@ -435,16 +459,26 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
 #: day), what a date cell formatted as a number exports.
 SERIAL_DAYS = r"[1-6]\d{4}(?:\.\d+)?"
 #: Unix time, what a database or an API exports for a timestamp as a number: seconds since 1970-01-01 UTC (9 or
-#: 10 digits, 1973-03-03 to 2033-05-18: `1704067200` is 2024-01-01), or milliseconds (12 or 13 digits).
+#: 10 digits, 1973-03-03 to 2033-05-18: `1704067200` is 2024-01-01), or milliseconds (12 or 13 digits), or
+#: microseconds (15 or 16: Debezium's and Kafka Connect's change events, Avro's `timestamp-micros`, BigQuery's and
+#: PostgreSQL's `EXTRACT(EPOCH ...) * 1e6`) or nanoseconds (18 or 19: Go's `UnixNano`, pandas' and Arrow's int64).
 EPOCH_SECONDS = r"(?:[1-9]\d{8}|1\d{9})(?:\.\d+)?"
 EPOCH_MILLIS = r"[1-9]\d{11}|1\d{12}"
-#: Either form of Unix time.
-UNIX_TIME = f"{EPOCH_SECONDS}|{EPOCH_MILLIS}"
+EPOCH_MICROS = r"[1-9]\d{14}|1\d{15}"
+EPOCH_NANOS = r"[1-9]\d{17}|1\d{18}"
+#: Any form of Unix time, and each form's unit by its regex (`numeric_dates_hint`).
+UNIX_TIME = f"{EPOCH_SECONDS}|{EPOCH_MILLIS}|{EPOCH_MICROS}|{EPOCH_NANOS}"
+_EPOCH_UNITS = (
+    (EPOCH_SECONDS, "s", "seconds"),
+    (EPOCH_MILLIS, "ms", "milliseconds"),
+    (EPOCH_MICROS, "us", "microseconds"),
+    (EPOCH_NANOS, "ns", "nanoseconds"),
+)
 
 
 def numeric_dates_hint(values: pd.Series) -> str:
     """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
-    1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS`, `EPOCH_MILLIS`), a sentence naming
+    1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`), a sentence naming
     the form with the first value's date (`44197 is 2021-01-01`) to add to the error; else ''."""
     text = values.astype("str").str.strip()
     if not len(text):
@@ -457,10 +491,10 @@ def numeric_dates_hint(values: pd.Series) -> str:
             "the column as dates before exporting"
         )
     if text.str.fullmatch(UNIX_TIME).all():
-        millis = bool(re.fullmatch(EPOCH_MILLIS, first))
-        at = pd.Timestamp(int(float(first)), unit="ms" if millis else "s")
+        unit, name = next((u, n) for form, u, n in _EPOCH_UNITS if re.fullmatch(form, first))
+        at = pd.Timestamp(int(float(first)) if unit == "s" else int(first), unit=unit).floor("s")
         return (
-            f". The values look like Unix time in {'milliseconds' if millis else 'seconds'} since 1970-01-01 UTC "
+            f". The values look like Unix time in {name} since 1970-01-01 UTC "
             f"({first} is {at:%Y-%m-%d %H:%M:%S} UTC): export the column as ISO 8601 dates "
             f"({at:%Y-%m-%dT%H:%M:%S}Z)"
         )

@@ -4,6 +4,8 @@ the contract's validation (`features.validation`) on both engines."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -56,6 +58,31 @@ def check_reordered_header(table: Table, raw: pd.DataFrame) -> None:
             )
 
 
+#: A header cell naming a column with its table (or schema and table) in front: `orders.order_id`, as Hive's and
+#: Beeline's result headers, Spark SQL's and many SQL clients' exports of a `SELECT *` write them.
+_QUALIFIED = re.compile(r"(?:[A-Za-z_][\w$]*\.)+([^.]+)")
+
+
+def check_qualified_names(table: Table, raw: pd.DataFrame, absent: dict[str, str]) -> None:
+    """Structural error when contract columns the table lacks (`absent`: by `name_key`) are in the header with a
+    table's name in front (`orders.order_id`, `o.revenue`): was "none of its header cells is named like a column:
+    its first line may be a data row", or the optional ones (`orders.cost`) ignored with a note, the cost dropped.
+    Read by their last part, a join's two `customer_id` columns could not be told apart: renamed by the export."""
+    qualified = {
+        str(c): absent[name_key(m.group(1))]
+        for c in raw.columns
+        if (m := _QUALIFIED.fullmatch(str(c).strip())) and name_key(m.group(1)) in absent
+    }
+    if qualified:
+        pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in list(qualified.items())[:6])
+        raise StructuralError(
+            f"table {table.name!r}: column(s) named with a table's name in front: {pairs}: a SQL client's "
+            "header (Hive's and Beeline's `table.column`, a `SELECT *` over a join)? Name the columns as the "
+            "contract does (in Hive, `set hive.resultset.use.unique.column.names=false`; elsewhere alias each "
+            "column, `SELECT o.order_id AS order_id`)"
+        )
+
+
 def structural_checks(table: Table, raw: pd.DataFrame) -> None:
     dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
     if dup:
@@ -75,6 +102,7 @@ def structural_checks(table: Table, raw: pd.DataFrame) -> None:
             f"holds the data cannot be told. Remove or rename one.\nFirst rows:\n{examples(raw)}"
         )
     absent = {name_key(c): c for c in table.column_names if c not in raw.columns}
+    check_qualified_names(table, raw, absent)
     written_otherwise = {str(c): absent[name_key(str(c))] for c in raw.columns if name_key(str(c)) in absent}
     if written_otherwise:  # ignoring it would silently drop the data it holds (cost, then a guessed margin)
         pairs = ", ".join(f"{g!r}{spelt(g)} -> {m!r}" for g, m in written_otherwise.items())

@@ -479,6 +479,15 @@ def _non_finite(value: Any, where: str = "") -> list[str]:
     return []
 
 
+def _key_places(section: Any, name: str, where: tuple[str, ...] = ()) -> list[str]:
+    """Where the default config holds a key `name` (`labels.horizon_days` for `horizon_days`), nested sections
+    walked; setting names only (a `date_formats` or `max_values` entry is the user's own)."""
+    if not isinstance(section, dict):
+        return []
+    here = [".".join((*where, name))] if name in section and where else []
+    return here + [p for k, v in section.items() for p in _key_places(v, name, (*where, str(k)))]
+
+
 def _config_problems(exc: ValidationError, defaults: dict[str, Any]) -> list[str]:
     """Pydantic's errors as one line each, by key: `labels.horizon_days = -30: must be greater than 0`, an unknown
     key with the key it resembles among those its section has (`configs/default.yaml` holds every key)."""
@@ -502,6 +511,10 @@ def _config_problems(exc: ValidationError, defaults: dict[str, Any]) -> list[str
             known = list(section) if isinstance(section, dict) else []
             guess = did_you_mean(loc[-1], known) if loc else None
             hint = f"did you mean {'.'.join([*loc[:-1], guess])!r}?" if guess else ""
+            if (
+                not hint and loc and (elsewhere := _key_places(defaults, loc[-1]))
+            ):  # a key in the wrong section
+                hint = f"{loc[-1]!r} is a key of another section: {' or '.join(map(repr, elsewhere[:3]))}"
             if not hint and known:
                 hint = "known keys here: " + ", ".join(known)
             out.append(f"unknown key {key!r}" + (f" ({hint})" if hint else ""))

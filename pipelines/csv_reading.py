@@ -65,7 +65,31 @@ def check_csv_header(path: Path) -> list[str]:
         return []  # Arrow's own reading of the header decides (see `read_csv_text`)
     _check_preamble(path, text)
     _check_header_names(path, header)
+    _check_spaced_quotes(path, text)
     return header
+
+
+def _check_spaced_quotes(path: Path, text: str) -> None:
+    """A space after each comma before a quoted field (`"O1", "C1", "2023-01-05"`: a hand-written file, a script
+    joining with `", "`), on one of the first 10 lines: RFC 4180 reads the space and the quotes as part of the
+    value (the customer `"C1"`, quotes included), so the header's names are not the columns' and no date parses
+    (was: "missing required column(s) ... did you mean ' \"customer_id\"'? (column names are case-sensitive)",
+    or "no value parses as a date" over dates in quotes)."""
+    import csv
+    import io
+
+    try:
+        lines = list(zip(range(10), csv.reader(io.StringIO(text, newline=None)), strict=False))
+    except csv.Error:
+        return
+    for at, (_, cells) in enumerate(lines, start=1):
+        spaced = [c for c in cells if len(c) > 2 and c[0] in " \t" and c.strip()[:1] == '"' == c.strip()[-1:]]
+        if len(spaced) >= 2:
+            raise StructuralError(
+                f"{path.name}: line {at} writes a space after the comma before a quoted field ({len(spaced)} "
+                'fields: `, "..."`): CSV reads the space and the quotes as part of the value (a customer '
+                '`"C1"`, quotes included; no date parses). Write each field right after its comma (`,"C1"`)'
+            )
 
 
 def _check_preamble(path: Path, text: str) -> None:

@@ -107,13 +107,48 @@ _PACKED = (
 )
 
 
+#: Text in UTF-16 or UTF-32 (Excel's "Unicode Text", PowerShell's and .NET's default, SQL Server's `bcp -w`), with
+#: its byte-order mark or without: was "not UTF-8 text (byte 0 is b'\\xff')", or without a mark "line(s) hold only
+#: NUL bytes: a file padded with zeros" (little-endian) or a header of `\\x00"\\x00o...` (big-endian).
+_WIDE = (
+    (rb"\xff\xfe\x00\x00|\x00\x00\xfe\xff", "UTF-32 text"),
+    (rb"\xff\xfe|\xfe\xff", "UTF-16 text"),
+    (rb"(?:[^\x00]\x00){4}", "UTF-16 text (little-endian, without a byte-order mark)"),
+    (rb"(?:\x00[^\x00]){4}", "UTF-16 text (big-endian, without a byte-order mark)"),
+)
+#: A web page or a web service's answer saved under a table's name (a download link that returned its error or
+#: sign-in page, a REST API's JSON): was "missing required column(s) ...: its first line may be a data row".
+_MARKUP = (
+    (rb"<(?:!doctype\s+html|html|head|body|!--)", "an HTML page"),
+    (rb"<\?xml|<[a-z][a-z0-9_:-]*[\s>]", "an XML document"),
+    (rb"\{\s*\"|\[\s*[\[{]", "JSON"),
+)
+
+
+def _not_text(head: bytes) -> tuple[str, str] | None:
+    """What a table file is, and the way out, when its first bytes are text in another encoding, a web page or
+    JSON (`_WIDE`, `_MARKUP`); None for anything else (CSV text in UTF-8 starts with none of them)."""
+    wide = next((what for magic, what in _WIDE if re.match(magic, head)), None)
+    if wide is not None:
+        return wide, "save it as UTF-8 CSV (Excel: 'CSV UTF-8 (Comma delimited)')"
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    markup = next((what for magic, what in _MARKUP if re.match(magic, start)), None)
+    if markup is not None:
+        return (
+            markup,
+            "a download's error or sign-in page, a web service's answer? Export or download the table again",
+        )
+    return None
+
+
 def check_format(path: Path) -> None:
     """A Parquet file named `.csv` or a text file named `.parquet` (a file renamed, an export saved with the wrong
-    extension): named for what it is, from its first bytes (was: "not UTF-8 text (byte 7 is ...)", "Parquet magic
-    bytes not found in footer")."""
+    extension), a table compressed under its own name (`_PACKED`), text in UTF-16 or a web page (`_not_text`):
+    named for what it is, from its first bytes (was: "not UTF-8 text (byte 7 is ...)", "Parquet magic bytes not
+    found in footer", "a file padded with zeros", "its first line may be a data row")."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(10)
+            head = fh.read(64)
     except OSError:  # the reader names it
         return
     suffix = path.suffix.lower()
@@ -122,6 +157,12 @@ def check_format(path: Path) -> None:
         raise StructuralError(
             f"{path.name} is {packed} (its first bytes), not {'CSV text' if suffix == '.csv' else 'Parquet'}: "
             f"uncompress it (or save the workbook's sheet) as {path.stem}.csv, UTF-8 text, or {path.stem}.parquet"
+        )
+    other = _not_text(head) if suffix in (".csv", ".parquet") else None
+    if other is not None:
+        raise StructuralError(
+            f"{path.name} is {other[0]} (its first bytes), not {'UTF-8 CSV text' if suffix == '.csv' else 'Parquet'}"
+            f": {other[1]}"
         )
     head = head[:4]
     if suffix == ".csv" and head == b"PAR1":

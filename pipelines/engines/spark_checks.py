@@ -135,9 +135,21 @@ def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+#: A dot in a column's name (`returns.order_id`: a SQL client's header; `Qty.`, `Cust. No.`: an ERP's) reads as a
+#: struct's field to PySpark's `applyInPandas`, which looks each column up by its name (was: `AnalysisException
+#: [UNRESOLVED_COLUMN]`, exit 1, for a column outside the contract): in the union it is written as U+2024 (one dot
+#: leader) and read back by `narrow`.
+_DOT = "\u2024"
+
+
 def _wide(table: str, column: str) -> str:
     """A table's column in the union of all tables."""
-    return f"{table}|{column}"
+    return f"{table}|{column.replace('.', _DOT)}"
+
+
+def narrow(wide: str) -> str:
+    """The column a union's column (`_wide`) holds, without its table: `orders|raw:Qty.` for `orders|raw:Qty\u2024`."""
+    return wide.split("|", 1)[1].replace(_DOT, ".")
 
 
 def _murmur3_int(value: int, seed: int = 42) -> int:

@@ -70,6 +70,7 @@ from pipelines.engines.spark_checks import (
     early_columns,
     every_slot,
     last_order_rows,
+    narrow,
     source_rows,
     table_view,
 )
@@ -255,6 +256,7 @@ def validate_spark(
             dates: Any = dates,
             stray: Any = stray,
             fixed: list[str] = fixed,
+            names: list[str] = raw_columns,
         ) -> Iterator:
             from pyspark import TaskContext
 
@@ -262,13 +264,17 @@ def validate_spark(
 
             quiet_pandas3()
             start = TaskContext.get().partitionId() << PARTITION_SHIFT
+            named = (batch.set_axis(names, axis=1) for batch in batches)
             for out in check_rows(
-                batches, name, start, tz, formats, bounds, nanos, currency, dates, stray, fixed
+                named, name, start, tz, formats, bounds, nanos, currency, dates, stray, fixed
             ):
                 yield arrow_safe(bucket_rows(out, name, slots))
 
         schema = _row_schema(TABLES[name], raw_columns) + f", {BUCKET} int, {ROLE} int"
-        out = frame.mapInPandas(rows, schema)
+        # PySpark's `mapInPandas` looks each column up by its name, a dot in one (`returns.order_id`: a SQL
+        # client's header) as a struct's field (was: `AnalysisException [UNRESOLVED_COLUMN]`, exit 1): the columns
+        # go by position, named again in each batch
+        out = frame.toDF(*[f"_c{i}" for i in range(len(raw_columns))]).mapInPandas(rows, schema)
         key = TABLES[name].key
         if key is not None and key in raw_columns and name not in BUCKET_KEYS:
             out = _duplicates(out, key)
@@ -353,7 +359,7 @@ def validate_spark(
     currency_stops(stats, rows, columns_read, currency)
     for name in sources:
         own = stats[stats[TABLE] == name]
-        kept = [c.split("|", 1)[1] for c in checked[name].columns if c.startswith(f"{name}|")]
+        kept = [narrow(c) for c in checked[name].columns if c.startswith(f"{name}|")]
         view = table_view(judged, name, kept)
         offsets = _offsets(own)
 

@@ -235,15 +235,19 @@ def write_rejects_spark(
         if RAW + "reason" not in raw:
             cols.append(F.col(REASON).alias("reason"))
         rejected = frame.filter(F.col(REASON).isNotNull()).select(F.col(ROW).alias("source_row"), *cols)
+        names = rejected.columns
+        # by position through `mapInPandas`, which reads a dot in a name (`Qty.`) as a struct's field
+        rejected = rejected.toDF(*[f"_c{i}" for i in range(len(names))])
 
-        def safe(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        def safe(batches: Iterator[pd.DataFrame], names: list[str] = names) -> Iterator[pd.DataFrame]:
             for batch in batches:
-                yield neutralise_formulas(batch)
+                yield neutralise_formulas(batch.set_axis(names, axis=1)).set_axis(batch.columns, axis=1)
 
         path = f"{target.rstrip('/')}/{name}"
         # a `"` inside a value written `""` (RFC 4180, as the pandas engine's rejects), not Spark's default `\"`,
         # which CSV readers take for the end of the field: the row's later values shifted or the file unreadable
-        writer = rejected.mapInPandas(safe, rejected.schema).write.mode("overwrite").option("header", True)
+        checked_rows = rejected.mapInPandas(safe, rejected.schema).toDF(*names)
+        writer = checked_rows.write.mode("overwrite").option("header", True)
         writer.option("escape", '"').csv(path)
         written.append(path)
     return written

@@ -187,6 +187,8 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
         check_not_empty(source.local_files[0])  # one file, not a part: empty, as the pandas engine says
     headers = {path: check_csv_header(path) for path in source.local_files if source.fmt == "csv"}
     check_parts_agree(name, source, headers)
+    if source.fmt == "parquet" and source.local_files:
+        _check_half_floats(name, source.local_files[0])
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # see `nanosecond_columns`
     try:
         if source.fmt == "csv":
@@ -210,6 +212,31 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StructuralError(f"cannot read table {name!r} from {source.path}: {first}") from None
     return frame
+
+
+def _check_half_floats(name: str, path: Path) -> None:
+    """A contract number column of a local Parquet table stored as 16-bit floats: the pandas engine's stop
+    (`features.column_types.half_floats`, no example rows: read from the footer), as Spark cannot read the type
+    (was: Spark's "Illegal Parquet type: FIXED_LEN_BYTE_ARRAY (FLOAT16)")."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from features.column_types import HALF_FLOAT_KINDS, half_floats
+    from features.contract import TABLES
+
+    table = TABLES.get(name)
+    if table is None:
+        return
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):  # not Parquet, cut short: Spark's reader names it
+        return
+    for field in schema:
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        col = next((c for c in table.columns if c.name == field.name), None)
+        if pa.types.is_float16(kind) and col is not None and col.kind in HALF_FLOAT_KINDS:
+            raise half_floats(table, col, pd.Series([], dtype="float16"))
 
 
 def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]]) -> None:

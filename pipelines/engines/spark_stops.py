@@ -117,7 +117,7 @@ class TableRows:
 
     def raw(self, column: str) -> pd.Series:
         """A column as read (text), every row, index = source row."""
-        return pd.Series(self.rows[f"{self.name}|{RAW}{column}"].to_numpy(dtype=object), name=column)
+        return pd.Series(self.rows[_wide(self.name, RAW + column)].to_numpy(dtype=object), name=column)
 
     def bits(self, mask: str, i: int) -> pd.Series:
         """Bit `i` of a mask column as a boolean row mask, index = source row."""

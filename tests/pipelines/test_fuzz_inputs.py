@@ -52,8 +52,14 @@ def test_every_damage_to_the_demo_company_keeps_the_contract(demo_sets, tmp_path
     assert not findings, findings
     outcomes = {r["outcome"] for r in records}
     assert outcomes == {"ok", "stop"}  # the damages both pass and stop: the harness damages something
-    # round 18's classes stay covered, each stopped by its own message (lines above a header, a partitioned table)
-    for name, said in (("bytes.preamble", "its header is line"), ("table.partitioned", "is a directory")):
+    # round 18's and 20's classes stay covered, each stopped by its own message (lines above a header, a partitioned
+    # table; a file in UTF-16, a web page)
+    for name, said in (
+        ("bytes.preamble", "its header is line"),
+        ("table.partitioned", "is a directory"),
+        ("bytes.wide", " is UTF-"),  # round 20
+        ("bytes.web_page", "(its first bytes), not UTF-8 CSV text"),  # round 20
+    ):
         stops = [r.get("stop", "") for r in records if r["damages"][0].startswith(f"{name}:")]
         assert stops and all(said in stop for stop in stops), (name, stops)
 

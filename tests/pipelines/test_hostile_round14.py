@@ -11,7 +11,9 @@ from pipelines.cli import app
 from tests.helpers import PLANTED, fail_parsing_revenue, raw_orders
 from tests.helpers import csv_data as _data
 
-UNIX_REASON = "Unix time in ordered_at (seconds or milliseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
+UNIX_REASON = (
+    "Unix time in ordered_at (seconds to nanoseconds since 1970-01-01 UTC, not a date: export ISO 8601 dates)"
+)
 
 
 @pytest.mark.parametrize("date_format", [None, "%Y-%m-%d"])

@@ -228,7 +228,7 @@ def test_any_line_ending_reads_the_same_rows(tmp_path, newline):
 
 @pytest.mark.parametrize(
     ("payload", "what"),
-    [(b"", "the file is empty"), ((HEADER + ROWS).encode("utf-16"), "not UTF-8 text (byte 0")],
+    [(b"", "the file is empty"), ((HEADER + ROWS).encode("utf-16"), "is UTF-16 text (its first bytes)")],
 )
 def test_empty_and_other_encodings_are_named(tmp_path, payload, what):
     res = _validate(_data(tmp_path, payload))
