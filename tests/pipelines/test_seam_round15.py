@@ -137,3 +137,40 @@ def test_scores_of_a_replaced_champion_are_not_said_to_be_under_evaluation(defau
     challenger = replaced | {"model_version": "3", "model_aliases": ["challenger"]}
     assert "version 3, still being evaluated" in provisional_scores(challenger)
     assert provisional_scores(replaced | {"model_version": "2", "model_aliases": ["champion"]}) is None
+
+
+def test_the_models_base_is_counted_before_the_drift_sample(trained, monkeypatch):
+    """The drift reference is cut to a 200,000-row sample; the model's base was counted after it (its `n_rows` over
+    its three dates), never above 66,666: a 1M-customer company was said to have "about 66,666", a 40,000-customer
+    regional export was not warned and 30,000 was (was). The base is now counted before the sample (`base_rows`);
+    a model that knows only a floor of it (trained on a customer sample, or registered with the capped rows
+    alone) is said to have "at least" that many. The cap is made small here instead of building 200k rows."""
+    import pandas as pd
+
+    import models.bundle
+    from pipelines.config import load_config
+    from pipelines.drift_reference import scored_rows
+    from pipelines.engines.drift import reference_customers
+    from pipelines.io import load_data
+    from pipelines.score_console import small_base
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    cfg = load_config(trained.config)
+    rows = scored_rows(
+        load_data(trained.data, None, cfg.data.timezone).tables, pd.Timestamp(trained.as_of), cfg
+    )
+    configure_tracking(trained.mlruns)
+    bundle = load_bundle("models:/customer-value@champion").bundle
+    monkeypatch.setattr(models.bundle, "DRIFT_SAMPLE_ROWS", 90)
+    dates = ["2024-07-01", "2024-06-01", "2024-05-01"]
+    reference = bundle._drift_reference(rows[bundle.contract_.names]) | {"dates": dates}
+    assert reference["n_rows"] == 90 < len(rows) == reference["base_rows"]
+    assert reference_customers(reference) == (len(rows) // 3, False)  # was: 30, the sample's rows over 3
+    old = {k: v for k, v in reference.items() if k != "base_rows"} | {"n_rows": 200_000}  # before `base_rows`
+    monkeypatch.undo()
+    assert reference_customers(old) == (66_666, True)  # capped at 200,000 rows: a floor
+    assert reference_customers({"dates": dates, "base_rows": 900, "sampled": True}) == (300, True)
+    manifest = {"customers_scored": 120, "drift": {"reference_customers": 300, "reference_dates": dates}}
+    assert "the model's base about 300" in small_base(manifest)
+    floor = manifest | {"drift": manifest["drift"] | {"reference_customers_at_least": True}}
+    assert "the model's base at least 300" in small_base(floor)
