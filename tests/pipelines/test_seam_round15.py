@@ -130,6 +130,8 @@ def test_scores_of_a_replaced_champion_are_not_said_to_be_under_evaluation(defau
     for version, aliases in (("1", []), ("3", ["challenger"]), ("2", ["champion"])):
         model = SimpleNamespace(uri=f"models:/customer-value/{version}", version=version)
         assert champion_when_scored(model, "customer-value") == ("2", aliases)
+    unregistered = SimpleNamespace(uri="runs:/0a1b/model", version=None)  # never registered: no alias to read
+    assert champion_when_scored(unregistered, "customer-value") == ("2", None)  # was: [], "set-aside"
     replaced = {"model_version": "1", "champion_version": "2", "model_aliases": []}
     said = provisional_scores(replaced)
     assert "still being evaluated" not in said  # was
@@ -137,6 +139,9 @@ def test_scores_of_a_replaced_champion_are_not_said_to_be_under_evaluation(defau
     challenger = replaced | {"model_version": "3", "model_aliases": ["challenger"]}
     assert "version 3, still being evaluated" in provisional_scores(challenger)
     assert provisional_scores(replaced | {"model_version": "2", "model_aliases": ["champion"]}) is None
+    no_champion = provisional_scores(replaced | {"champion_version": ""})
+    assert "no model was in production" in no_champion
+    assert "Production's scores" not in no_champion  # was: "Production's scores may differ; use them"
 
 
 def test_the_models_base_is_counted_before_the_drift_sample(trained, monkeypatch):
