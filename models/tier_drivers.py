@@ -31,9 +31,13 @@ def _tier_series(tiers: pd.Series | pd.DataFrame, index: pd.Index) -> pd.Series:
     series = tiers["tier"] if isinstance(tiers, pd.DataFrame) else tiers
     if not isinstance(series.dtype, pd.CategoricalDtype) or not series.dtype.ordered:
         raise ValueError("tiers must be the ordered categorical `tier` column of assign_tiers")
-    if not index.isin(series.index).all():
+    if series.index.equals(index):  # the contributions' own index (the profile, the team page's separators)
+        return series
+    # one hash lookup (was: `isin` then `reindex`, 9.6 s for 727,900 Arrow string ids, at `cvp report`)
+    rows = series.index.get_indexer(index)
+    if (rows < 0).any():
         raise ValueError("tiers must hold a tier for every row of contrib")
-    return series.reindex(index)
+    return series.iloc[rows].set_axis(index)
 
 
 def tier_drivers(
