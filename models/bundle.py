@@ -42,7 +42,7 @@ from models.feature_contract import FeatureContract, feature_columns
 from models.threads import prediction_threads
 from models.value import FutureValueModel
 
-_DRIFT_SAMPLE_ROWS = 200_000
+DRIFT_SAMPLE_ROWS = 200_000
 #: Rows on which `binary_probability` compares its probabilities with LightGBM's own, bit for bit.
 _PROBABILITY_CHECK_ROWS = 1024
 
@@ -240,12 +240,14 @@ class CustomerValueModel:
         as_of: pd.Timestamp | None = None,
         drift_rows: pd.DataFrame | None = None,
         drift_dates: list[str] | None = None,
+        sampled: bool = False,
     ) -> CustomerValueModel:
         """Fit both models on a training set (see the module docstring for the columns it needs); `as_of`, the
         date the training set was built at, is when the model scores (the season-matched total correction's
         time of year; default: one horizon after the latest cutoff, up to a month earlier). `drift_rows`: the
         feature rows the drift reference is built from, taken at `drift_dates` (`pipelines.drift_reference`: the
-        base scored at the as-of and one and two months earlier); None: the training rows."""
+        base scored at the as-of and one and two months earlier); None: the training rows. `sampled`: those rows
+        are a customer sample's (`--sample-customers`), so the model's base is larger than they are."""
         h = self.horizon_days
         needed = [f"label_net_profit_{h}d", f"label_churned_{h}d", "cutoff"]
         missing = [c for c in needed if c not in training_set.columns]
@@ -280,12 +282,16 @@ class CustomerValueModel:
         self.drift_reference_["dates"] = (
             list(drift_dates or []) if rows is not X else list(self.training_cutoffs_)
         )
+        if sampled:
+            self.drift_reference_["sampled"] = True
         return self
 
     def _drift_reference(self, X: pd.DataFrame) -> dict[str, object]:
-        # A fixed-seed sample keeps the cost bounded on millions of rows; deciles are stable at 200k.
-        if len(X) > _DRIFT_SAMPLE_ROWS:
-            X = X.sample(_DRIFT_SAMPLE_ROWS, random_state=self.config.lightgbm.seed)
+        # A fixed-seed sample keeps the cost bounded on millions of rows; deciles are stable at 200k. `base_rows`:
+        # the rows before it (the customers the base had at its dates, `pipelines.engines.drift.reference_customers`)
+        base_rows = len(X)
+        if len(X) > DRIFT_SAMPLE_ROWS:
+            X = X.sample(DRIFT_SAMPLE_ROWS, random_state=self.config.lightgbm.seed)
         feats: dict[str, object] = {}
         for c in self.contract_.names:
             if self.contract_.dtypes[c] == "category":
@@ -295,6 +301,7 @@ class CustomerValueModel:
         preds = self.predict(X)
         return {
             "n_rows": len(X),
+            "base_rows": base_rows,
             "features": feats,
             "predictions": {c: numeric_reference(preds[c].to_numpy()) for c in self.output_columns},
         }

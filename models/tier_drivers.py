@@ -14,16 +14,30 @@ import pandas as pd
 from features.registry import FeatureSpec
 from models.explain import _feature_columns, _group_of, group_contributions
 
-__all__ = ["tier_drivers", "tier_separators"]
+__all__ = ["id_order", "tier_drivers", "tier_separators"]
+
+
+def id_order(index: pd.Index) -> np.ndarray | None:
+    """The positions that put a contribution frame's rows in customer-id order, None when they are. Its rows come
+    in its file's order, chunk after chunk as scored (their number follows `--chunk-customers`; the Spark engine's
+    buckets finish in any order): the means over customers are taken in id order, so they are the same to the
+    last digit whatever the chunking (was: `profile_shap_drivers.csv` differing between `--chunk-customers 300`
+    and 37). Only the rows and columns a mean reads are taken so, where it is taken (was: the whole file sorted on
+    every read of it, `pipelines.outputs.by_customer`)."""
+    return None if index.is_monotonic_increasing else index.argsort()
 
 
 def _tier_series(tiers: pd.Series | pd.DataFrame, index: pd.Index) -> pd.Series:
     series = tiers["tier"] if isinstance(tiers, pd.DataFrame) else tiers
     if not isinstance(series.dtype, pd.CategoricalDtype) or not series.dtype.ordered:
         raise ValueError("tiers must be the ordered categorical `tier` column of assign_tiers")
-    if not index.isin(series.index).all():
+    if series.index.equals(index):  # the contributions' own index (the profile, the team page's separators)
+        return series
+    # one hash lookup (was: `isin` then `reindex`, 9.6 s for 727,900 Arrow string ids, at `cvp report`)
+    rows = series.index.get_indexer(index)
+    if (rows < 0).any():
         raise ValueError("tiers must hold a tier for every row of contrib")
-    return series.reindex(index)
+    return series.iloc[rows].set_axis(index)
 
 
 def tier_drivers(
@@ -40,17 +54,24 @@ def tier_drivers(
     """
     tier = _tier_series(tiers, contrib.index)
     names = _feature_columns(contrib)
-    grouped = group_contributions(contrib[names], registry)
+    order = id_order(contrib.index)  # the means in id order: the same whatever the file's chunking
+    if order is None:
+        features = contrib[names]
+    else:  # one take, as `contrib[names]` copies anyway
+        features = contrib.iloc[order, contrib.columns.get_indexer(names)]
+        tier = tier.iloc[order]
+    grouped = group_contributions(features, registry)
     parts = {
         "group": (grouped, {g: g for g in grouped.columns}),
-        "feature": (contrib[names], {f: _group_of(f, registry) for f in names}),
+        "feature": (features, {f: _group_of(f, registry) for f in names}),
     }
+    base_means = {level: table.mean(axis=0) for level, (table, _) in parts.items()}  # once, not once per tier
     out: dict[str, pd.DataFrame] = {}
     for name in reversed(list(tier.cat.categories)):
         mask = (tier == name).to_numpy()
         frames = []
         for level, (table, group_of) in parts.items():
-            base_mean = table.mean(axis=0)
+            base_mean = base_means[level]
             tier_mean = table[mask].mean(axis=0) if mask.any() else base_mean * np.nan
             frame = pd.DataFrame(
                 {
@@ -90,14 +111,21 @@ def tier_separators(
     ordered = list(reversed(list(tier.cat.categories)))
     if not features_frame.index.equals(contrib.index):
         features_frame = features_frame.reindex(contrib.index)
+    order = id_order(contrib.index)  # each tier's rows in id order: its means the same whatever the chunking
+    columns = contrib.columns.get_indexer(names)
+
+    def mean_of(mask: np.ndarray) -> pd.Series:
+        rows = np.flatnonzero(mask) if order is None else order[mask[order]]
+        return contrib.iloc[rows, columns].mean(axis=0)
+
     rows = []
     for higher, lower in zip(ordered, ordered[1:], strict=False):
         hi = (tier == higher).to_numpy()
         lo = (tier == lower).to_numpy()
         if not hi.any() or not lo.any():
             continue
-        mean_hi = contrib.loc[hi, names].mean(axis=0)
-        mean_lo = contrib.loc[lo, names].mean(axis=0)
+        mean_hi = mean_of(hi)
+        mean_lo = mean_of(lo)
         diff = mean_hi - mean_lo
         ranked = sorted(names, key=lambda f: (-abs(diff[f]), f))[:top]
         for rank, f in enumerate(ranked, start=1):

@@ -11,7 +11,8 @@ Files (stem = the scores file name without its suffix):
 - `<stem>.manifest.json`: what the run did (counts, model, settings, drift, timings).
 Every file carries the run id (a `run_id` column in scores and contributions, `run_id` in the manifest). The scores
 are in customer-id order; the per-customer files in chunk order (their bytes follow `--chunk-customers` and the
-engine), read back in customer-id order (`by_customer`), so what is read from them does not.
+engine); the means read from them are taken in customer-id order (`models.tier_drivers.id_order`), so they do
+not.
 
 Publishing: the three files are written into a staging directory beside the target. A journal
 (`.<stem>.publish.json`, written atomically) then names the renames to come, the files are renamed into place
@@ -398,14 +399,14 @@ def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_chur
 
 
 def by_customer(frame: pd.DataFrame) -> pd.DataFrame:
-    """A per-customer file's rows indexed by customer id (as text) in id order, the scores' order. Its rows are
-    written in chunk order, a chunk after another as scored (the chunks a keyed hash of the ids: their number
-    follows `--chunk-customers`, and the Spark engine's buckets finish in any order); every sum read from them
-    (`cvp profile`'s SHAP drivers, the report's tier drivers) is then the same whatever the chunking (was:
-    `profile_shap_drivers.csv` differing in the last digits between `--chunk-customers 300` and 37)."""
+    """A per-customer file's rows indexed by customer id (as text), in the file's order. Its rows are written in
+    chunk order, a chunk after another as scored (the chunks a keyed hash of the ids: their number follows
+    `--chunk-customers`, and the Spark engine's buckets finish in any order): the means over customers read from
+    them are taken in id order where they are taken (`models.tier_drivers.id_order`: `cvp profile`'s SHAP
+    drivers, the report's tier drivers and separators), so they are the same whatever the chunking; the whole
+    file is not sorted on every read (was, seam round 15: a sorted copy of each file read)."""
     frame["customer_id"] = frame["customer_id"].astype("str")
-    frame = frame.set_index("customer_id")
-    return frame if frame.index.is_monotonic_increasing else frame.sort_index(kind="stable")
+    return frame.set_index("customer_id")
 
 
 def reason_currency(manifest: dict[str, Any], source: str) -> str:

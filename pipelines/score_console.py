@@ -151,13 +151,15 @@ def small_base(manifest: Mapping[str, Any]) -> str | None:
     export, a handful): tiers and ratings are relative to the scored base, so the great tier and the rating cut
     points come from these few, and the PSI compares a handful with the model's base (was: 11 customers of a
     300-customer company scored without a word, 4 of their 11 ratings other than in the whole base's run, 40
-    features "drifted"). None when the model recorded no reference base or nobody was scored (said above)."""
+    features "drifted"). The base "at least" N when the model knows only a floor of it (trained on a customer
+    sample). None when the model recorded no reference base or nobody was scored (said above)."""
     scored, drift = int(manifest["customers_scored"]), manifest.get("drift") or {}
     base = drift.get("reference_customers")
     if not base or not scored or scored >= SMALL_BASE_SHARE * base:
         return None
+    about = "at least" if drift.get("reference_customers_at_least") else "about"
     return (
-        f"this run scored {scored:,} customer{'' if scored == 1 else 's'}, the model's base about {base:,} at its "
+        f"this run scored {scored:,} customer{'' if scored == 1 else 's'}, the model's base {about} {base:,} at its "
         f"reference dates ({', '.join(drift.get('reference_dates') or [])}): tiers and ratings are relative to the "
         f"scored base, so the great tier and the rating cut points come from these {scored:,} alone, and the drift "
         "check compares them with the whole base. Score the whole customer base (a subset is tiered against itself)"

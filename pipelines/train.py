@@ -279,7 +279,9 @@ def train_and_register(
     if not cfg.models.use_btyd_features:  # a BTYD model's extra inputs are fitted per run: its training rows
         drift_rows, drift_dates = recent_scored_rows(tables, as_of, cfg, customers)
     timings["drift_reference_s"] = time.perf_counter() - t_drift
-    bundle = bundle.fit(training, as_of=as_of, drift_rows=drift_rows, drift_dates=drift_dates)
+    bundle = bundle.fit(
+        training, as_of=as_of, drift_rows=drift_rows, drift_dates=drift_dates, sampled=sample is not None
+    )
     timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
 
     champion_version = current_champion(name)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features.registry import FeatureSpec
-from models.bundle import expected_shares, reference_proportions
+from models.bundle import DRIFT_SAMPLE_ROWS, expected_shares, reference_proportions
 from models.drift import psi
 
 TRENDING_REASON = "grows with the calendar by construction (an age or a lifetime total): not a drift signal"
@@ -65,6 +65,7 @@ class DriftAccumulator:
             expected = expected_shares(self.reference[group][col])
             values[key] = round(psi(expected, counts / max(self.n[key], 1)), 6)
         drifted = sorted(k for k, v in values.items() if v > threshold)
+        base, at_least = reference_customers(self.reference)
         return {
             "threshold": threshold,
             "drifted_features": [k.split(":", 1)[1] for k in drifted if k.startswith("features:")],
@@ -74,13 +75,21 @@ class DriftAccumulator:
             # the days whose scored base the PSI compares with (the training cutoffs for older models; None:
             # a model trained before the reference recorded them)
             "reference_dates": list(self.reference["dates"]) if "dates" in self.reference else None,
-            "reference_customers": reference_customers(self.reference),
+            "reference_customers": base,
+            "reference_customers_at_least": at_least,  # a floor: the model's base is larger (sampled)
         }
 
 
-def reference_customers(reference: dict[str, Any]) -> int | None:
-    """About how many customers the model's base scored at each of its reference dates (its rows over its dates;
-    at least that many when the rows were sampled), None when the model recorded neither: the size a scoring
-    run's tier cut points and PSI are measured against (`pipelines.score_console.closing_warnings`)."""
-    dates, rows = reference.get("dates"), reference.get("n_rows")
-    return int(rows) // len(dates) if dates and rows else None
+def reference_customers(reference: dict[str, Any]) -> tuple[int | None, bool]:
+    """About how many customers the model's base scored at each of its reference dates (its rows before the drift
+    sample, `base_rows`, over its dates) and whether that is only a floor: None when the model recorded neither,
+    at least that many when it was trained on a customer sample (`--sample-customers`: the base is larger than
+    the sample) or recorded only its rows after the 200,000-row drift sample. The size a scoring run's tier cut
+    points and PSI are measured against (`pipelines.score_console.small_base`; was: the rows after the sample,
+    never above 66,666, so a 1M-customer company was said to have about 66,666)."""
+    dates, rows = reference.get("dates"), reference.get("base_rows")
+    at_least = bool(reference.get("sampled"))
+    if rows is None:  # a model registered before `base_rows`: its rows after the sample
+        rows = reference.get("n_rows")
+        at_least = at_least or (rows or 0) >= DRIFT_SAMPLE_ROWS
+    return (int(rows) // len(dates) if dates and rows else None), at_least

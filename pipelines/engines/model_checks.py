@@ -74,7 +74,9 @@ def champion_when_scored(model: Any, registered_model: str) -> tuple[str | None,
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 return None, None
             continue
-        own = sorted(a for a, v in aliases.items() if str(v) == str(model.version)) if model.version else []
+        # a model of no registered version (a `runs:/` URI never registered, a folder) carries no alias to read:
+        # None, not judged (was: [], "an earlier or set-aside model" with no basis)
+        own = sorted(a for a, v in aliases.items() if str(v) == str(model.version)) if model.version else None
         return str(aliases.get(CHAMPION, "")), own
     return None, None
 

@@ -154,10 +154,12 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     production = f"the one in production was version {champion}" if champion else "no model was in production"
     aliases = manifest.get("model_aliases")
     if aliases is not None and "challenger" not in aliases:  # neither production's nor under evaluation
-        return (  # (was: "still being evaluated" for a champion replaced since, scored by its version)
+        # (was: "still being evaluated" for a champion replaced since, scored by its version); production's scores
+        # are pointed to only when there was a production model (was: "use them" with none in production)
+        use = " Production's scores may differ; use them before acting on these." if champion else ""
+        return (
             f"these scores come from model version {version}, neither in production nor under evaluation when "
-            f"they were made ({production}): an earlier or set-aside model. Production's scores may differ; use "
-            "them before acting on these."
+            f"they were made ({production}): an earlier or set-aside model.{use}"
         )
     return (
         f"these scores come from model version {version}, still being evaluated when they were made "

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from features.registry import GROUPS
 from models.explain import BASE_COLUMN, MODEL_GROUP
-from models.tier_drivers import tier_drivers, tier_separators
+from models.tier_drivers import id_order, tier_drivers, tier_separators
 from models.tiers import pareto_curves
 from pipelines.reports.charts import ParetoPanel, drivers_chart, pareto_chart, rating_chart
 from pipelines.reports.columns import window_column
@@ -45,7 +45,9 @@ def drivers(
     order = [g for g in (*GROUPS, MODEL_GROUP) if g in groups[tiers[0]].index]
     means = pd.DataFrame({t: groups[t]["tier_mean"] for t in tiers}).reindex(order)
     overall = groups[tiers[0]]["base_mean"].reindex(order)
-    base = float(contrib[BASE_COLUMN].mean()) if BASE_COLUMN in contrib else float("nan")
+    order = id_order(contrib.index)  # in id order: the same mean whatever the file's chunking
+    values = contrib[BASE_COLUMN] if BASE_COLUMN in contrib else None
+    base = float("nan") if values is None else float((values if order is None else values.iloc[order]).mean())
     return means, overall, base
 
 

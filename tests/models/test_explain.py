@@ -452,6 +452,12 @@ def test_tier_drivers_by_hand() -> None:
     # An empty tier keeps its key, with missing means.
     empty = tier_drivers(contrib.iloc[:2], tiers.iloc[:2], REGISTRY)["problem"]
     assert empty["tier_mean"].isna().all() and (empty["n_customers"] == 0).all()
+    # rows in another order (a file's chunking), the tiers in a third: the same tables; a row without a tier refused
+    again = tier_drivers(contrib.iloc[[2, 0, 3, 1]], tiers.iloc[[3, 1, 0, 2]], REGISTRY)
+    for name, table in drivers.items():
+        pd.testing.assert_frame_equal(again[name], table, check_exact=True)
+    with pytest.raises(ValueError, match="a tier for every row"):
+        tier_drivers(contrib, tiers.iloc[:3], REGISTRY)
 
 
 def test_tier_separators_by_hand() -> None:

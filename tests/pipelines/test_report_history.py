@@ -75,9 +75,9 @@ def test_team_page_has_matrix_and_tier_chart_and_no_customer(site):
 
 def test_a_retrained_model_between_the_runs_is_said(tmp_path):
     """When the model version changed between the runs, each manager page says the changes mix data and model,
-    and so does the team page's "How customers moved between tiers", with the whole base's data/model split, the
-    sum of the manager pages' (seam round 15; was: the team page silent, its "31 customers changed tier" read as
-    the customers' doing)."""
+    and so does the team page's "How customers moved between tiers", with the whole base's data/model split (every
+    customer whose change splits, those without a manager too: not the sum of the manager pages') (seam round 15;
+    was: the team page silent, its "31 customers changed tier" read as the customers' doing)."""
     import html
 
     data = demo_report_inputs(30, 2, seed=3)

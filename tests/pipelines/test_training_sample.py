@@ -155,6 +155,8 @@ def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path
     manifest = json.loads(out.with_name("scores.manifest.json").read_text())
     assert manifest["model_sample"] == card["training_sample"]
     assert manifest["customers_total"] > 300
+    # its base per reference date is the sample's: only a floor of the company's (was: said to be "about" it)
+    assert manifest["drift"]["reference_customers_at_least"] is True
 
 
 def test_spark_engine_sample_equals_the_pandas_engines(company, spark, new_store, tmp_path) -> None:
