@@ -256,6 +256,21 @@ def test_a_space_after_each_comma_before_a_quoted_field_is_named(tmp_path, rows_
     assert load_data(data).result.report["orders"].accepted == 3
 
 
+def test_the_spaced_quotes_stop_names_the_line_after_a_value_spanning_lines(tmp_path):
+    """The line named is the file's line, not the CSV record's number (was: "line 3" for line 4, the first row's
+    channel written on two lines)."""
+    from pipelines.io import load_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = (
+        raw_orders(3).assign(channel=["web\nshop", "app", "app"]).to_csv(index=False, quoting=1).splitlines()
+    )
+    (data / "orders.csv").write_text("\n".join(lines[:3] + [lines[3].replace('","', '", "')]) + "\n")
+    with pytest.raises(StructuralError, match=r"orders.csv: line 4 writes a space after the comma"):
+        load_data(data)
+
+
 def test_a_config_key_in_the_wrong_section_names_the_section_it_belongs_to(tmp_path):
     """`features: {horizon_days: 90}` (the horizon written under the features it shapes): was "unknown key
     'features.horizon_days' (known keys here: windows_days, ...)", the section's list, nothing about where the key
