@@ -154,6 +154,23 @@ def test_a_number_column_stored_as_16_bit_floats_stops(tmp_path, column):
     assert loaded.tables["orders"]["revenue"].iloc[0] == 344.82
 
 
+def test_the_spark_engines_half_float_check_reads_every_parquet_part(tmp_path):
+    """The Spark engine's footer check (`spark_sources._check_half_floats`, no Spark session needed) judges each
+    local part, by the pandas engine's rule (`features.column_types.half_float_column`). Was: the first part
+    only, a second part of 16-bit floats left to Spark's "Illegal Parquet type"."""
+    import pyarrow as pa
+
+    from pipelines.engines.spark_sources import _check_half_floats
+
+    parts = [
+        _orders_parquet(tmp_path / "p0", "revenue", pa.float64()) / "orders.parquet",
+        _orders_parquet(tmp_path / "p1", "revenue", pa.float16()) / "orders.parquet",
+    ]
+    _check_half_floats("orders", parts[:1])
+    with pytest.raises(StructuralError, match=r"column 'revenue' holds 16-bit floats \(half precision"):
+        _check_half_floats("orders", parts)
+
+
 @pytest.mark.parametrize(
     ("value", "unit"), [("1672574400000000", "microseconds"), ("1672574400000000000", "nanoseconds")]
 )
