@@ -288,6 +288,34 @@ def test_the_spaced_quotes_stop_names_the_line_after_a_value_spanning_lines(tmp_
         load_data(data)
 
 
+def test_returns_naming_their_orders_in_another_letter_case_stop(tmp_path):
+    """Returns whose `order_id` another system wrote in lower case (`o5` for the orders' `O5`): was every return
+    kept, exit 0, and the checks against its order (another customer's, above its revenue, before it) skipped
+    without a word. Now the customer references' rule for respelled ids (`features.crossrefs.check_respelled_refs`,
+    via `check_respelled_orders`); a few such returns stay kept (an order older than the export)."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    returns = pd.DataFrame(
+        {
+            "return_id": [f"R{i}" for i in range(10)],
+            "customer_id": orders["customer_id"][:10],
+            "returned_at": "2023-02-01",
+            "amount": "1",
+            "order_id": orders["order_id"][:10].str.lower(),
+        }
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    orders.to_csv(data / "orders.csv", index=False)
+    returns.to_csv(data / "returns.csv", index=False)
+    said = r"table 'returns', column 'order_id': 10 of 10 rows name an order the orders table writes otherwise \('o0'"
+    with pytest.raises(StructuralError, match=said):
+        load_data(data)
+    returns.assign(order_id=["o0", "o1", *orders["order_id"][2:10]]).to_csv(data / "returns.csv", index=False)
+    assert load_data(data).result.report["returns"].accepted == 10
+
+
 def test_a_config_key_in_the_wrong_section_names_the_section_it_belongs_to(tmp_path):
     """`features: {horizon_days: 90}` (the horizon written under the features it shapes): was "unknown key
     'features.horizon_days' (known keys here: windows_days, ...)", the section's list, nothing about where the key
