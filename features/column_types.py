@@ -85,6 +85,14 @@ def half_floats(table: Table, col: Column, s: pd.Series) -> StructuralError:
     return _refuse(table, col, s, HALF_FLOATS, HALF_FLOATS_WAY_OUT)
 
 
+def half_float_column(col: Column | None, dtype: object) -> bool:
+    """The one rule for 16-bit floats, both engines: a contract money, number or rating column whose type (`dtype`:
+    numpy's, as read by the pandas engine or from a Parquet footer's Arrow type) is `float16`. Strict on purpose:
+    it stops even when every value is exact (small whole numbers, a rating 4.5), the writer's type being one that
+    cannot hold money; judging by values would need the Spark engine to read them before it can."""
+    return col is not None and col.kind in HALF_FLOAT_KINDS and dtype == np.float16
+
+
 def _whole_number_text(s: pd.Series) -> pd.Series:
     """Floats as text: whole values without the spurious `.0` (a nullable integer column read as float)."""
     out = s.astype("str").where(s.notna(), None)
@@ -136,7 +144,7 @@ def readable_column(table: Table, col: Column, s: pd.Series) -> pd.Series:
             return s
         raise _refuse(table, col, s, "true/false values")
     if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
-        if dtype == np.float16 and kind in HALF_FLOAT_KINDS:
+        if half_float_column(col, dtype):
             raise half_floats(table, col, s)
         if kind == "timestamp":
             raise _refuse(table, col, s, f"numbers ({dtype})")

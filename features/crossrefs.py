@@ -9,7 +9,7 @@ with the accepted orders on `order_id`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,7 @@ def check_respelled_refs(
     unknown: pd.Series,
     reference: str = "customers",
     listed: pd.Series | None = None,
+    what: str = "customer",
 ) -> None:
     """Structural error when many rows of `t` (`unknown`: those whose `ref` is not in `known`) name customers by
     another spelling of the ids `known` (the customers table's): `3` or `000003` for `C000003` (a prefix or
@@ -118,7 +119,8 @@ def check_respelled_refs(
     trial user, an order of a customer erased under the GDPR are a side table's normal rows, kept `unknown
     customer_id` rejects, which the run's warnings count (`pipelines.rejected_rows.said`). `listed`: every id of
     the customers table, its rejected rows' too: a customer the table holds on a rejected row is that row's fault,
-    not a missing customer. Fewer stay row rejects."""
+    not a missing customer. Fewer stay row rejects. `what`: the thing `ref` names ("order": the returns' `order_id`
+    against the orders', `check_respelled_orders`)."""
     from features.errors import StructuralError
     from features.ids import respelled_ids
 
@@ -131,10 +133,11 @@ def check_respelled_refs(
     if pairs and matched.sum() >= max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
         shown = ", ".join(f"{a!r} for {b!r}" for a, b in pairs[:3])
         raise StructuralError(
-            f"table {table!r}, column {ref!r}: {int(matched.sum()):,} of {len(t):,} rows name a customer the "
-            f"{reference} table writes otherwise ({shown}): the exports write customer ids differently (a prefix or "
-            "leading zeros dropped, numbers for text). Read as other customers, these rows would be lost to theirs. "
-            "Write the ids the same way in every table (keep them as text)"
+            f"table {table!r}, column {ref!r}: {int(matched.sum()):,} of {len(t):,} rows name "
+            f"{'an' if what[0] in 'aeiou' else 'a'} {what} the {reference} table writes otherwise ({shown}): the "
+            f"exports write {what} ids differently (a prefix or leading zeros dropped, numbers for text, another "
+            f"letter case). Read as other {what}s, these rows would be lost to theirs. Write the ids the same way "
+            "in every table (keep them as text)"
         )
     if listed is not None and table == "orders":  # the customers it lacks (not those it rejected): some only
         absent = unknown[~unknown.isin(listed.dropna())]  # run only when the rule may fire
@@ -149,6 +152,22 @@ def check_respelled_refs(
             "say about their customers. Export every customer the tables name, or remove the customers table to "
             "work without one"
         )
+
+
+def check_respelled_orders(
+    returns: pd.DataFrame, unknown: pd.Series | np.ndarray, accepted_orders: Callable[[], pd.Series]
+) -> None:
+    """`check_respelled_refs`' rule for the returns' `order_id` against the accepted orders' ids: many returns
+    (`unknown`: accepted so far, naming no accepted order) naming orders by another spelling (`ord-1` for `ORD-1`,
+    `1` for `O000001`) stop; fewer are kept, as a return of an order older than the export (was: every return so
+    kept, exit 0, the checks against its order skipped without a word). `accepted_orders`: called only when
+    enough returns name no order (an index of every order is the loading's peak at 1M, issue 14). Both engines
+    (`validate_tables`; the Spark engine's `spark_stops.returns_stops`)."""
+    n = int(np.asarray(unknown, dtype=bool).sum())
+    if "order_id" not in returns.columns or n < max(MIN_RESPELLED, RESPELLED_SHARE * len(returns)):
+        return
+    known = pd.Index(accepted_orders().dropna().unique())
+    check_respelled_refs("returns", returns, "order_id", known, pd.Series(unknown), "orders", what="order")
 
 
 def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None:

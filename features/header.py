@@ -5,11 +5,12 @@ the contract's validation (`features.validation`) on both engines."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 
-from features.contract import Table
+from features.contract import TABLES, Table
 from features.errors import StructuralError
 from features.names import did_you_mean, examples, name_key, shown_name, spelt
 
@@ -59,19 +60,34 @@ def check_reordered_header(table: Table, raw: pd.DataFrame) -> None:
 
 
 #: A header cell naming a column with its table (or schema and table) in front: `orders.order_id`, as Hive's and
-#: Beeline's result headers, Spark SQL's and many SQL clients' exports of a `SELECT *` write them.
-_QUALIFIED = re.compile(r"(?:[A-Za-z_][\w$]*\.)+([^.]+)")
+#: Beeline's result headers, Spark SQL's and many SQL clients' exports of a `SELECT *` write them. No space after
+#: a dot (`Std. Cost` is an abbreviation); group 1 the front (the table), group 2 the column.
+_QUALIFIED = re.compile(r"(?:[A-Za-z_][\w$]*\.)*([A-Za-z_][\w$]*)\.([^.\s][^.]*)")
+#: A SQL alias (`o.cost`): a front this short is read as one; a longer one only when it names a contract table or
+#: is shared by most of the header's cells (Hive qualifies every column).
+_ALIAS_LENGTH = 3
 
 
 def check_qualified_names(table: Table, raw: pd.DataFrame, absent: dict[str, str]) -> None:
     """Structural error when contract columns the table lacks (`absent`: by `name_key`) are in the header with a
     table's name in front (`orders.order_id`, `o.revenue`): was "none of its header cells is named like a column:
     its first line may be a data row", or the optional ones (`orders.cost`) ignored with a note, the cost dropped.
-    Read by their last part, a join's two `customer_id` columns could not be told apart: renamed by the export."""
+    Read by their last part, a join's two `customer_id` columns could not be told apart: renamed by the export.
+    A front counts as a table only when it is a contract table's name, a short alias or shared by most cells: R's
+    `Home.Phone`, `json_normalize`'s `default_address.phone`, `Shipping.Cost` are ordinary extra columns (noted),
+    and the personal columns are left out (never read by the model)."""
+    cells = {str(c): m for c in raw.columns if (m := _QUALIFIED.fullmatch(str(c).strip()))}
+    fronts = Counter(m.group(1) for m in cells.values())
+
+    def a_table(front: str) -> bool:
+        return front in TABLES or len(front) <= _ALIAS_LENGTH or 2 * fronts[front] > len(raw.columns)
+
     qualified = {
-        str(c): absent[name_key(m.group(1))]
-        for c in raw.columns
-        if (m := _QUALIFIED.fullmatch(str(c).strip())) and name_key(m.group(1)) in absent
+        c: absent[key]
+        for c, m in cells.items()
+        if (key := name_key(m.group(2))) in absent
+        and absent[key] not in table.personal
+        and a_table(m.group(1))
     }
     if qualified:
         pairs = ", ".join(f"{g!r} -> {m!r}" for g, m in list(qualified.items())[:6])

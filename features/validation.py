@@ -537,6 +537,13 @@ def validate_tables(
             # Only the accepted orders some return names, in their order (the rule keeps each id's first): the
             # rule's index of every accepted order was the loading peak at 1M (issue 14); same masks.
             named = named & isin_ids(o["order_id"], r["order_id"].dropna())
+        if "order_id" in o.columns and "order_id" in r.columns:  # `ord-1` for `ORD-1` throughout
+            from features.crossrefs import check_respelled_orders
+
+            unknown = r["order_id"].notna().to_numpy() & ~isin_ids(
+                r["order_id"], pd.Index(o.loc[named, "order_id"])
+            )
+            check_respelled_orders(r, unknown & r_rej.ok, lambda: o.loc[o_rej.ok, "order_id"])
         reject_order_mismatches(r, o[named], r_rej)
         judge_return_totals(r, o[named], r_rej)  # most refunds above their order; refunded twice
     if "customers" in parsed:  # ordering after their churned_at: a stale cancellation (`features.crossrefs`)

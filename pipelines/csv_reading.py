@@ -78,11 +78,15 @@ def _check_spaced_quotes(path: Path, text: str) -> None:
     import csv
     import io
 
+    reader = csv.reader(io.StringIO(text, newline=None))
+    lines, end = [], 0  # (the record's first line, its cells): a quoted value may span lines
     try:
-        lines = list(zip(range(10), csv.reader(io.StringIO(text, newline=None)), strict=False))
+        for _, cells in zip(range(10), reader, strict=False):
+            lines.append((end + 1, cells))
+            end = reader.line_num
     except csv.Error:
         return
-    for at, (_, cells) in enumerate(lines, start=1):
+    for at, cells in lines:
         spaced = [c for c in cells if len(c) > 2 and c[0] in " \t" and c.strip()[:1] == '"' == c.strip()[-1:]]
         if len(spaced) >= 2:
             raise StructuralError(

@@ -188,7 +188,7 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     headers = {path: check_csv_header(path) for path in source.local_files if source.fmt == "csv"}
     check_parts_agree(name, source, headers)
     if source.fmt == "parquet" and source.local_files:
-        _check_half_floats(name, source.local_files[0])
+        _check_half_floats(name, source.local_files)
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # see `nanosecond_columns`
     try:
         if source.fmt == "csv":
@@ -214,29 +214,30 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     return frame
 
 
-def _check_half_floats(name: str, path: Path) -> None:
-    """A contract number column of a local Parquet table stored as 16-bit floats: the pandas engine's stop
-    (`features.column_types.half_floats`, no example rows: read from the footer), as Spark cannot read the type
-    (was: Spark's "Illegal Parquet type: FIXED_LEN_BYTE_ARRAY (FLOAT16)")."""
+def _check_half_floats(name: str, paths: list[Path]) -> None:
+    """A contract number column of a local Parquet table stored as 16-bit floats in any part: the pandas engine's
+    stop (`features.column_types.half_float_column`, the one rule; `half_floats`, no example rows: read from each
+    part's footer), as Spark cannot read the type (was: Spark's "Illegal Parquet type: FIXED_LEN_BYTE_ARRAY
+    (FLOAT16)")."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from features.column_types import HALF_FLOAT_KINDS, half_floats
-    from features.contract import TABLES
+    from features.column_types import half_float_column, half_floats
 
     table = TABLES.get(name)
     if table is None:
         return
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowException):  # not Parquet, cut short: Spark's reader names it
-        return
-    for field in schema:
-        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
-        col = next((c for c in table.columns if c.name == field.name), None)
-        if pa.types.is_float16(kind) and col is not None and col.kind in HALF_FLOAT_KINDS:
-            raise half_floats(table, col, pd.Series([], dtype="float16"))
+    for path in paths:
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException):  # not Parquet, cut short: Spark's reader names it
+            continue
+        for field in schema:
+            kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+            col = next((c for c in table.columns if c.name == field.name), None)
+            if pa.types.is_floating(kind) and half_float_column(col, kind.to_pandas_dtype()):
+                raise half_floats(table, col, pd.Series([], dtype="float16"))
 
 
 def check_parts_agree(name: str, source: Source, headers: dict[Path, list[str]]) -> None:

@@ -328,10 +328,23 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
     from the returns' counts of those rejects and of rows naming an accepted order (`NAMED`, set by
     `spark_checks.judge_returns`)."""
     from features import crossrefs
+    from features.id_sets import isin_ids
 
     own = stats[stats[TABLE] == "returns"]
     if own.empty:
         return
+    accepted = own[REASON].isna()  # those naming no accepted order, a superset (an empty order_id counts)
+    if _sum(own[accepted], "n") - _sum(own[accepted], "N0") >= max(
+        crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * _sum(own, "n")
+    ):
+        returns, orders = rows["returns"], rows["orders"]
+        t = returns.parsed()
+        if "order_id" in t.columns:
+            o = orders.parsed()
+            known = o.loc[orders.rows[REASON].isna().to_numpy(), "order_id"]
+            ok = returns.rows[REASON].isna().to_numpy()
+            unknown = t["order_id"].notna().to_numpy() & ~isin_ids(t["order_id"], pd.Index(known)) & ok
+            crossrefs.check_respelled_orders(t, unknown, lambda: known)  # `ord-1` for `ORD-1` throughout
     named = _sum(own, "N0")
     for reason in crossrefs.RETURN_CONVENTIONS:
         n = int(own.loc[own[REASON] == reason, "n"].sum())

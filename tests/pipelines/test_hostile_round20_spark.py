@@ -60,3 +60,32 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     (page / "orders.csv").write_text("<!DOCTYPE html>\n<html><body>Sign in</body></html>\n")
     with pytest.raises(StructuralError, match=r"^orders\.csv is an HTML page \(its first bytes\)"):
         load_spark(spark, page, cfg, tmp_path / "r3")
+
+
+@pytest.mark.spark
+def test_the_spark_engine_stops_on_returns_naming_orders_in_another_case(spark, tmp_path):
+    """Returns whose `order_id` is the orders' in lower case (`o0` for `O0`) stop as in the pandas engine
+    (`features.crossrefs.check_respelled_orders`, from `spark_stops.returns_stops`; was: every return kept, exit
+    0, the checks against its order skipped)."""
+    from pipelines.config import load_config
+    from pipelines.engines.spark_input import load_spark
+    from tests.helpers import raw_orders
+
+    orders = raw_orders(100)
+    data = tmp_path / "data"
+    data.mkdir()
+    orders.to_csv(data / "orders.csv", index=False)
+    pd.DataFrame(
+        {
+            "return_id": [f"R{i}" for i in range(10)],
+            "customer_id": orders["customer_id"][:10],
+            "returned_at": "2023-02-01",
+            "amount": "1",
+            "order_id": orders["order_id"][:10].str.lower(),
+        }
+    ).to_csv(data / "returns.csv", index=False)
+    said = (
+        r"table 'returns', column 'order_id': 10 of 10 rows name an order the orders table writes otherwise"
+    )
+    with pytest.raises(StructuralError, match=said):
+        load_spark(spark, data, load_config(None), tmp_path / "rejects")
