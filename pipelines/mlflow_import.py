@@ -48,7 +48,7 @@ def _importer(frame: FrameType | None) -> str:
     return "" if frame is None else str(frame.f_globals.get("__name__", ""))
 
 
-if not any(isinstance(finder, PysparkNotForMlflow) for finder in sys.meta_path):
+if not any(type(finder).__name__ == PysparkNotForMlflow.__name__ for finder in sys.meta_path):  # a reload too
     sys.meta_path.insert(0, PysparkNotForMlflow())
 
 import mlflow  # noqa: E402  (after the finder: MLflow's own import asks for pyspark)

@@ -76,7 +76,7 @@ _UniqueKeyLoader.add_constructor(_INT, _decimal_int)
 
 class _WrongTag(yaml.YAMLError):
     """A value tagged with a type it is not (`!!float abc`, `!!timestamp x`, `!!bool maybe`): PyYAML's constructor
-    of that type raised `original` (a ValueError, AttributeError or KeyError, not a YAMLError)."""
+    of that type raised `original` (a ValueError, AttributeError, KeyError or IndexError, not a YAMLError)."""
 
     def __init__(self, original: Exception) -> None:
         super().__init__(str(original))
@@ -89,7 +89,7 @@ def _tag_checked(construct: Any) -> Any:
     def checked(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         try:
             return construct(loader, node)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        except (ValueError, TypeError, AttributeError, LookupError) as exc:  # LookupError: `!!float ''` (IndexError)
             raise _WrongTag(exc) from None
 
     return checked

@@ -403,7 +403,7 @@ def test_a_typed_column_compared_with_blank_text_points_to_notna():
 
 
 @pytest.mark.parametrize(
-    "written", ["!!int 0x5A", "!!float abc", "!!timestamp x", "!!bool maybe", "!!set [1]"]
+    "written", ["!!int 0x5A", "!!float abc", "!!timestamp x", "!!bool maybe", "!!float ''", "!!set [1]"]
 )
 def test_a_yaml_tag_forcing_a_type_the_value_is_not_is_named(tmp_path, written):
     """`horizon_days: !!int 0x5A` (a tag forcing PyYAML's hexadecimal, which the reader's decimal integers refuse)
