@@ -77,7 +77,8 @@ def prepare_model(data: Path, cache: Path) -> Path:
     """A config file whose mlruns holds a champion trained on `data` (trained once; benchkit.train_champion)."""
     root = cache / f"model_{data.parent.name}"
     config = root / "config.yaml"
-    if (root / "done").exists() and (root / "done").read_text() == "champion":  # an older cache's model: no alias
+    # an older cache's marker ("ok") holds a model never promoted: no champion alias to score with
+    if (root / "done").exists() and (root / "done").read_text() == "champion":
         return config
     t0 = time.perf_counter()
     train_champion(data, root, TRAIN_AS_OF)

@@ -89,7 +89,8 @@ def _tag_checked(construct: Any) -> Any:
     def checked(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         try:
             return construct(loader, node)
-        except (ValueError, TypeError, AttributeError, LookupError) as exc:  # LookupError: `!!float ''` (IndexError)
+        # LookupError: KeyError (`!!bool maybe`) and IndexError (`!!float ''`)
+        except (ValueError, TypeError, AttributeError, LookupError) as exc:
             raise _WrongTag(exc) from None
 
     return checked
