@@ -479,16 +479,20 @@ _EPOCH_UNITS = (
 def numeric_dates_hint(values: pd.Series) -> str:
     """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
     1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`), a sentence naming
-    the form with the first value's date (`44197 is 2021-01-01`) to add to the error; else ''."""
+    the form with the first value's date (`44197 is 2021-01-01`, or 2025-01-02 in the 1904 date system of older
+    Excel for Mac: the data cannot tell which) to add to the error; else ''."""
     text = values.astype("str").str.strip()
     if not len(text):
         return ""
     first = text.iloc[0]
     if text.str.fullmatch(SERIAL_DAYS).all():
-        day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(first)))
+        days = pd.Timedelta(
+            days=int(float(first))
+        )  # the 1904 system (Excel for Mac before 2011): 1462 days on
+        day, mac = pd.Timestamp("1899-12-30") + days, pd.Timestamp("1904-01-01") + days
         return (
-            f". The values look like a spreadsheet's serial day numbers ({first} is {day.date()}): format "
-            "the column as dates before exporting"
+            f". The values look like a spreadsheet's serial day numbers ({first} is {day.date()}, or "
+            f"{mac.date()} in a workbook of the 1904 date system): format the column as dates before exporting"
         )
     if text.str.fullmatch(UNIX_TIME).all():
         unit, name = next((u, n) for form, u, n in _EPOCH_UNITS if re.fullmatch(form, first))

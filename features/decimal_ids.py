@@ -1,6 +1,7 @@
 """Ids written as decimal numbers (`42.0`, a float export) beside or among ids written `42`: read as written, two
 customers. A column mixing both on 1% of its rows each is structural (`check_decimal_ids`); a stray `42.0` among
-`42`s is a row reject (`reject_stray_decimal_ids`). Used by the contract's validation (`features.validation`) for
+`42`s is a row reject (`reject_stray_decimal_ids`). Long ids a spreadsheet cut to 15 significant digits
+(`7654321000000018` written `7654321000000010`) stop (`check_cut_ids`). Used by the contract's validation (`features.validation`) for
 both engines."""
 
 from __future__ import annotations
@@ -71,3 +72,46 @@ def reject_stray_decimal_ids(table: Any, t: pd.DataFrame, rej: Any, columns: lis
         columns = stray_decimal_columns(counts, len(t))
     for c in columns:
         rej.add(masks[c] if c in masks else decimal_ids(t[c]), STRAY_DECIMAL.format(c))
+
+
+#: A spreadsheet keeps 15 significant digits of a number: an id of 16 digits or more typed or opened as one is
+#: written with zeros past its 15th digit (`7654321000000018` -> `7654321000000010`), so ids differing only there
+#: became one. Judged over the column's distinct long ids: every one so cut, and `CUT_IDS` or more of them (the
+#: chance that real 16-digit ids all end in 0 is 10**-CUT_IDS).
+CUT_IDS = 6
+
+
+def long_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which parsed ids (text) are whole numbers of 16 digits or more, and which of those end in zeros past their
+    15th digit (what a spreadsheet writes of a longer number: `CUT_IDS`)."""
+    import pyarrow.compute as pc
+
+    from features.ids import matches_where, whole_ids
+    from features.text import arrow_text
+
+    whole = whole_ids(ids)
+    if not whole.any():
+        return whole, whole
+    arr = arrow_text(ids.astype("str"))
+    long = whole & np.asarray(pc.fill_null(pc.greater_equal(pc.utf8_length(arr), 16), False), dtype=bool)
+    return long, matches_where(arr, long, r"^\d{15}0+$")
+
+
+def check_cut_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series) -> None:
+    """Structural error when every distinct id of 16 digits or more of an id column ends in zeros past its 15th
+    digit, `CUT_IDS` of them or more (`long_ids`): cut by a spreadsheet, several customers (orders) read as one.
+    Both engines (`pipelines.engines.spark_stops.table_stops`, when the masks' sums allow it)."""
+    long, cut = long_ids(parsed)
+    if cut.sum() < CUT_IDS or cut.sum() != long.sum():
+        return
+    values = pd.unique(parsed[cut].astype("str"))
+    if len(values) < CUT_IDS:
+        return
+    shown = ", ".join(map(repr, values[:3]))
+    raise StructuralError(
+        f"table {table!r}, column {column!r}: all {len(values):,} ids of 16 digits or more end in zeros past their "
+        f"15th digit ({shown}): a spreadsheet keeps only 15 significant digits of a number and writes zeros for "
+        "the rest, so ids that differed there are now one. Export the ids again from their source, or format the "
+        "column as text before the file is opened in a spreadsheet."
+        f"\nExample rows:\n{raw[cut].head(5).to_frame().to_string(max_colwidth=40)}"
+    )

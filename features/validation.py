@@ -43,7 +43,7 @@ from features.dates import (
     parse_timestamps_native,
     placeholder_rows,
 )
-from features.decimal_ids import check_decimal_ids, reject_stray_decimal_ids
+from features.decimal_ids import check_cut_ids, check_decimal_ids, reject_stray_decimal_ids
 
 # Defined in a module without imports so the CLI can catch it before pandas loads; re-exported here.
 from features.errors import StructuralError, working_on
@@ -199,6 +199,7 @@ def _check_parsed(
             check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
         if column_stats is None:  # `42.0` beside `42`: a float export mixed with text; managers' e-mails
             check_decimal_ids(table.name, col.name, raw, parsed)
+            check_cut_ids(table.name, col.name, raw, parsed)  # `7654321000000010`: cut to 15 digits
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
             check_email_ids(table.name, col.name, mails, n)
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask

@@ -70,6 +70,8 @@ DOTTED = "__dotted"  # ... one holding a decimal point otherwise (`12.50`)
 PLAIN = "__plain"  # ... one holding none (`12`)
 DECIMAL = "__decimal"  # an id written `42.0` (`features.ids.decimal_ids`)
 WHOLE = "__whole"  # an id written `42` (`features.ids.whole_ids`): both on 1%, `check_decimal_ids`
+LONG_ID = "__long_id"  # an id of 16 digits or more (`features.decimal_ids.long_ids`)
+CUT_ID = "__cut_id"  # ... ending in zeros past its 15th digit: every one, `check_cut_ids`
 LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
 NEGATIVE = "__negative"  # a number below zero (`features.numbers.check_conventions`)
 NONZERO = "__nonzero"  # a number other than zero
@@ -101,7 +103,7 @@ MASKS = {
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
-    "V": HALVES, "T": MINUS, "U": FOLDED_ID,
+    "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

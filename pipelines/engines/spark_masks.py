@@ -18,6 +18,7 @@ from pipelines.engines.spark_checks import (
     ABOVE,
     ACCOUNTING,
     BAD,
+    CUT_ID,
     DECIMAL,
     DIGITS,
     DOTTED,
@@ -30,6 +31,7 @@ from pipelines.engines.spark_checks import (
     HIGH,
     LARGE,
     LOCALE,
+    LONG_ID,
     LOW,
     MAIL,
     MASKS,
@@ -69,6 +71,7 @@ def column_masks(
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
     from features.date_forms import other_date_forms, swapped_dates
+    from features.decimal_ids import long_ids
     from features.folded_ids import folded_ids
     from features.ids import (
         decimal_ids,
@@ -109,6 +112,9 @@ def column_masks(
             put(WHOLE, i, whole_ids(parsed[name]))
             put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id
             put(FOLDED_ID, i, folded_ids(parsed[name]))  # `Ｃ００１`
+            long, cut = long_ids(parsed[name])  # `7654321000000010`: cut to 15 digits
+            put(LONG_ID, i, long)
+            put(CUT_ID, i, cut)
         if col.kind == "id" and not col.required:  # `-` for "no manager": `_check_parsed`'s optional ids
             put(PLACEHOLDER, i, missing_ids(parsed[name]))
         elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories

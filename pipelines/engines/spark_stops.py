@@ -156,6 +156,9 @@ def table_stops(
         floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             decimal_ids.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
+        cut = _sum(stats, f"K{i}")  # every long id cut to 15 digits (`7654321000000010`)
+        if cut >= decimal_ids.CUT_IDS and cut == _sum(stats, f"W{i}"):
+            decimal_ids.check_cut_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
         ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given)  # counted, never shown
         if numbers.check_share(_sum(stats, f"U{i}"), given):  # `Ｃ００１`: ids in compatibility forms
