@@ -193,3 +193,43 @@ def test_the_models_base_is_counted_before_the_drift_sample(trained, monkeypatch
     assert "the model's base about 300" in small_base(manifest)
     floor = manifest | {"drift": manifest["drift"] | {"reference_customers_at_least": True}}
     assert "the model's base at least 300" in small_base(floor)
+
+
+def test_another_companys_run_neither_replaces_nor_slots_in_before_a_historys_runs(
+    trained, default_scores, tmp_path
+):
+    """A history holding company A's run as of 2025-01-01: company B's data (the same ids and currency) scored
+    into it as of the same day replaced A's partition, and as of 2024-12-01 (a backfill) was added before it
+    and read by A's next runs' stable tiers, exit 0 both (was: the signature, horizon and currency compared with
+    the runs before the as-of only, and there were none). The run is now judged against the whole history: the
+    run it replaces and the next run too; A's own rerun of the same as-of is not refused."""
+    import json
+
+    import pandas as pd
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.history import apply_stability
+    from pipelines.history_store import append_run, list_runs
+
+    run = default_scores.run
+    history = tmp_path / "history"
+    append_run(history, run.scores, run.contributions_path, run.manifest)
+    (ours,) = list_runs(history)
+    assert ours.as_of == "2025-01-01" and len(ours.base_signature) == 64
+    cfg = load_config(trained.config)
+    scores = run.scores.drop(columns=["raw_tier"])
+    theirs = {k: "0" * 12 for k in ours.base_signature}  # the same order ids, other customers: B's orders
+    again = apply_stability(scores, history, cfg, 365, ours.base_signature)  # A's rerun: accepted
+    assert again["tier"].astype("str").equals(run.scores["tier"].astype("str"))
+    backfill = scores.assign(as_of=pd.Timestamp("2024-12-01"))
+    refused = r"the score history: the history's run as of 2025-01-01 scored another company's data"
+    for frame in (scores, backfill):  # was: accepted, then B's partition written into A's history
+        with pytest.raises(StructuralError, match=refused):
+            apply_stability(frame, history, cfg, 365, theirs)
+    (info,) = history.glob("as_of=*/run.json")  # a backfill of another horizon is refused too (was: added)
+    info.write_text(json.dumps(json.loads(info.read_text()) | {"horizon_days": 180}))
+    assert list_runs(history)[0].horizon_days == 180
+    with pytest.raises(StructuralError, match="runs of different horizons"):
+        apply_stability(backfill, history, cfg, 365, ours.base_signature)
