@@ -233,3 +233,53 @@ def test_another_companys_run_neither_replaces_nor_slots_in_before_a_historys_ru
     assert list_runs(history)[0].horizon_days == 180
     with pytest.raises(StructuralError, match="runs of different horizons"):
         apply_stability(backfill, history, cfg, 365, ours.base_signature)
+
+
+def test_cvp_profile_reads_its_runs_profile_inputs_under_the_sets_lock(
+    default_scores, trained, tmp_path, monkeypatch
+):
+    """`cvp profile` read the output set under its lock, then the profile inputs after it: a `cvp score` into the
+    same `--out` publishing in between (it waits only for the lock) stopped the profile with "comes from another
+    run ... rerun `cvp score`", exit 2, the set it had read whole (was). The inputs are now read under the same
+    lock: a publish waits for both. Here the publish is tried, without waiting, just before the inputs are read."""
+    import shutil
+
+    import pandas as pd
+    import pytest
+
+    import pipelines.outputs
+    import pipelines.profile
+    from features.validation import StructuralError
+    from pipelines.locks import held
+    from pipelines.outputs import lock_path, output_paths
+    from tests.helpers import quiet
+
+    scores = tmp_path / "set" / "scores.parquet"
+    shutil.copytree(default_scores.out.parent, scores.parent)
+    paths = output_paths(scores)
+    read, published, seen = pipelines.outputs.read_run_frame, [], []
+
+    def publishing_first(path, run_id, what, hint):
+        if what != "profile inputs":
+            return read(path, run_id, what, hint)
+        try:  # another run's publish: it goes ahead only if no reader holds the set
+            with held(lock_path(paths), "the set", wait_s=0):
+                frame = pd.read_parquet(path)
+                frame.assign(run_id="another-run").to_parquet(path, index=False)
+                published.append(True)
+        except StructuralError:
+            published.append(False)
+        seen.append(run_id)
+        return read(path, run_id, what, hint)
+
+    class Built(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Built  # the inputs were read: the profile itself is not needed here
+
+    monkeypatch.setattr(pipelines.outputs, "read_run_frame", publishing_first)
+    monkeypatch.setattr(pipelines.profile, "build_profile", stop)
+    with pytest.raises(Built):  # was: StructuralError "profile_inputs.parquet comes from another run"
+        pipelines.profile.run_profile(scores, None, tmp_path / "profile", None, trained.config, quiet())
+    assert published == [False] and seen == [default_scores.run.manifest["run_id"]]
