@@ -140,7 +140,7 @@ def run_all(args: argparse.Namespace, root: Path) -> None:
     in_profile: dict[str, float] = {}
     timer(pipelines.loading, "load_configured", in_profile)
     timer(pipelines.outputs, "read_output_set", in_profile)
-    timer(inputs_module, "read_profile_inputs", in_profile)
+    timer(pipelines.outputs, "read_profile_inputs", in_profile)  # inside read_output_set, under its lock
     timer(profile_module, "build_profile", in_profile)
     timer(profile_module, "write_profile", in_profile)
     out = root / "profile_out" if args.cache is not None else root / "profile"
@@ -165,7 +165,7 @@ def run_all(args: argparse.Namespace, root: Path) -> None:
     )
     print(
         f"cvp profile  {profile_s:8.1f} s  (read the run {in_profile.get('read_output_set', 0):.1f} s, "
-        f"the profile inputs {in_profile.get('read_profile_inputs', 0):.1f} s, profile + payback "
+        f"of which the profile inputs {in_profile.get('read_profile_inputs', 0):.1f} s, profile + payback "
         f"{in_profile.get('build_profile', 0):.1f} s, writing {in_profile.get('write_profile', 0):.1f} s, "
         f"load + validate {in_profile.get('load_configured', 0):.1f} s)"
     )

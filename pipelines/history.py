@@ -216,7 +216,8 @@ def apply_stability(
     `models.stability.stable_tiers` runs over the raw tiers of the history's runs before this as-of plus this run
     (runs after it are not read: a backfill does not see the future). A customer whose reported tier differs
     from the raw one gets a `tier_reason` saying so. `signature`: this run's sample of its orders
-    (`pipelines.history_identity.base_signature`), compared with the history's previous run's.
+    (`pipelines.history_identity.base_signature`), compared with the history's previous run's, the run of the
+    same as-of it replaces and the next run's (a backfill).
     """
     out = scores.copy(deep=False)  # copy-on-write: the caller's frame is not changed, no column copied
     raw = out["tier"].astype("str")
@@ -227,15 +228,22 @@ def apply_stability(
 
     rule = cfg.tiers.stability
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
-    runs = [r for r in list_runs(open_history(history, create=True)) if r.as_of < as_of]
+    every = list_runs(open_history(history, create=True))
+    runs = [r for r in every if r.as_of < as_of]
     held = tier_runs(runs)  # a run of stale data is kept but read by no stable tier
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
     out.attrs["stability_runs"] = {r.as_of: r.run_id for r in held}
-    check_same_horizon(runs, horizon_days, "tier stability")
-    check_same_currency(runs, cfg.data.currency, "tier stability")
+    # the run joins the whole history, not only the runs before it: a backfill is read by the later runs' stable
+    # tiers, and a run of the same as-of replaces the one there (was: another company's run replaced this
+    # history's or slotted in before it, exit 0: checked against earlier runs only, and there were none)
+    kept = [r for r in every if r.as_of != as_of]
+    check_same_horizon(kept, horizon_days, "tier stability")
+    check_same_currency(kept, cfg.data.currency, "tier stability")
     if runs:
         check_same_customers(runs[-1], out["customer_id"], as_of, "the score history")
-        check_same_base(runs[-1].as_of, runs[-1].base_signature, signature, "the score history")
+    replaced = [r for r in every if r.as_of == as_of]
+    for other in runs[-1:] + replaced + [r for r in every if r.as_of > as_of][:1]:
+        check_same_base(other.as_of, other.base_signature, signature, "the score history")
     if rule.rule == "none" or not held:
         return out
     value_col = cfg.tiers.value_column.format(h=horizon_days)

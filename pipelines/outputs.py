@@ -321,6 +321,8 @@ class OutputSet:
     #: issue 15: the previous run's model on this run's data (value, churn), when the model changed; else None
     bridge_contributions: pd.DataFrame | None = None
     bridge_churn_contributions: pd.DataFrame | None = None
+    #: the run's profile inputs (`pipelines.profile_inputs`), read when asked for and the run wrote them
+    profile_inputs: pd.DataFrame | None = None
 
 
 def _run_ids(values: Iterable[Any]) -> set[str]:
@@ -328,7 +330,10 @@ def _run_ids(values: Iterable[Any]) -> set[str]:
 
 
 def read_output_set(
-    scores_path: Path, columns: Iterable[str] | None = None, with_churn: bool = True
+    scores_path: Path,
+    columns: Iterable[str] | None = None,
+    with_churn: bool = True,
+    with_profile_inputs: bool = False,
 ) -> OutputSet:
     """Scores + contributions + manifest of one run, checked to be one run; ids as text whatever the format.
 
@@ -337,12 +342,18 @@ def read_output_set(
 
     `columns`: read only these scores columns (a name ending in `*`: every column it begins), plus the required
     ones and the predictions; None: all. `with_churn=False` (issue 12, `cvp profile`): the churn and bridge
-    contributions are not read (None)."""
+    contributions are not read (None). `with_profile_inputs` (`cvp profile`): the run's profile inputs too, under
+    the same lock (was: read after it, so a run publishing into the same `--out` in between stopped the profile
+    with "comes from another run ... rerun `cvp score`", the set it had read whole)."""
     scores_path = Path(scores_path)
     complete_interrupted_publish(scores_path)
     # shared: other readers read along, a run publishing over this set waits until the set is read
     with held(lock_path(output_paths(scores_path)), f"the output set of {scores_path}", shared=True):
-        return _read_output_set(scores_path, columns, with_churn)
+        got = _read_output_set(scores_path, columns, with_churn)
+        path = output_paths(scores_path)["profile_inputs"]
+        if with_profile_inputs and got.manifest.get("profile_inputs") and path.exists():
+            got.profile_inputs = read_profile_inputs(path, got.run_id)
+        return got
 
 
 def _read_output_set(scores_path: Path, columns: Iterable[str] | None, with_churn: bool) -> OutputSet:
@@ -540,6 +551,12 @@ def read_run_frame(path: Path, run_id: str | None, what: str, hint: str) -> pd.D
                 f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): {hint}"
             )
     return by_customer(frame.drop(columns=[c for c in ("run_id",) if c in frame]))
+
+
+def read_profile_inputs(path: Path, run_id: str) -> pd.DataFrame:
+    """The profile inputs of run `run_id` (`pipelines.profile_inputs`; index customer_id as text);
+    StructuralError when unreadable or of another run."""
+    return read_run_frame(path, run_id, "profile inputs", "rerun `cvp score`")
 
 
 def read_churn_contributions(path: Path, run_id: str | None) -> pd.DataFrame | None:

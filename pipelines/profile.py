@@ -330,20 +330,21 @@ def run_profile(
     from pipelines.fingerprint import check_run_currency, check_same_data, with_run_settings
     from pipelines.output_checks import check_outputs
     from pipelines.outputs import output_paths, read_output_set
-    from pipelines.profile_inputs import read_profile_inputs
     from pipelines.reports.columns import horizon_days_from_columns
 
     cfg = load_config(config)
     check_outputs(data, {"profile directory": Path(out)}, {}, mapping)
-    run = read_output_set(Path(scores_path), PROFILE_SCORE_COLUMNS, with_churn=False)
+    run = read_output_set(
+        Path(scores_path), PROFILE_SCORE_COLUMNS, with_churn=False, with_profile_inputs=True
+    )
     check_run_currency(run.manifest, cfg.data.currency, "the profile and payback")
     cfg = with_run_settings(
         run.manifest, cfg
     )  # its features as the run built them (and rebuilt so from --data)
     h = horizon_days_from_columns(list(run.scores.columns))
     path = output_paths(Path(scores_path))["profile_inputs"]
-    if run.manifest.get("profile_inputs") and path.exists():
-        inputs = read_profile_inputs(path, run.run_id)
+    if run.profile_inputs is not None:
+        inputs = run.profile_inputs
     elif data is not None:
         from pipelines.loading import load_configured
 

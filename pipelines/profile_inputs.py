@@ -8,7 +8,7 @@ appends `models.profile.profile_inputs` of the chunk to
 `customer_id`, `run_id`, the profile attributes, acquisition channel and recorded acquisition cost (`customer:*`),
 the numeric behaviour features and `profit_net_lifetime`; no personal column, no prediction.
 
-`read_profile_inputs` reads it back for `cvp profile`, refusing a file of another run. A run without the file
+`read_profile_inputs` (`pipelines.outputs`, with the set) reads it back for `cvp profile`, refusing a file of another run. A run without the file
 (runs scored before this version) is profiled from the data instead (`pipelines.profile`).
 """
 
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from pipelines.outputs import read_profile_inputs  # read with its set, under the set's lock (`cvp profile`)
 
 
 class ProfileInputsWriter:
@@ -78,14 +80,6 @@ class ProfileInputsWriter:
             "features": len([c for c in columns if not c.startswith(CUSTOMER_PREFIX)]),
             "seconds": round(self.seconds, 3),
         }
-
-
-def read_profile_inputs(path: Path, run_id: str) -> pd.DataFrame:
-    """The profile inputs of run `run_id` (index customer_id as text); StructuralError when unreadable or of
-    another run."""
-    from pipelines.outputs import read_run_frame
-
-    return read_run_frame(path, run_id, "profile inputs", "rerun `cvp score`")
 
 
 __all__ = ["ProfileInputsWriter", "read_profile_inputs"]

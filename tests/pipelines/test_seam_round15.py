@@ -193,3 +193,93 @@ def test_the_models_base_is_counted_before_the_drift_sample(trained, monkeypatch
     assert "the model's base about 300" in small_base(manifest)
     floor = manifest | {"drift": manifest["drift"] | {"reference_customers_at_least": True}}
     assert "the model's base at least 300" in small_base(floor)
+
+
+def test_another_companys_run_neither_replaces_nor_slots_in_before_a_historys_runs(
+    trained, default_scores, tmp_path
+):
+    """A history holding company A's run as of 2025-01-01: company B's data (the same ids and currency) scored
+    into it as of the same day replaced A's partition, and as of 2024-12-01 (a backfill) was added before it
+    and read by A's next runs' stable tiers, exit 0 both (was: the signature, horizon and currency compared with
+    the runs before the as-of only, and there were none). The run is now judged against the whole history: the
+    run it replaces and the next run too; A's own rerun of the same as-of is not refused."""
+    import json
+
+    import pandas as pd
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.history import apply_stability
+    from pipelines.history_store import append_run, list_runs
+
+    run = default_scores.run
+    history = tmp_path / "history"
+    append_run(history, run.scores, run.contributions_path, run.manifest)
+    (ours,) = list_runs(history)
+    assert ours.as_of == "2025-01-01" and len(ours.base_signature) == 64
+    cfg = load_config(trained.config)
+    scores = run.scores.drop(columns=["raw_tier"])
+    theirs = {k: "0" * 12 for k in ours.base_signature}  # the same order ids, other customers: B's orders
+    again = apply_stability(scores, history, cfg, 365, ours.base_signature)  # A's rerun: accepted
+    assert again["tier"].astype("str").equals(run.scores["tier"].astype("str"))
+    backfill = scores.assign(as_of=pd.Timestamp("2024-12-01"))
+    refused = r"the score history: the history's run as of 2025-01-01 scored another company's data"
+    for frame in (scores, backfill):  # was: accepted, then B's partition written into A's history
+        with pytest.raises(StructuralError, match=refused):
+            apply_stability(frame, history, cfg, 365, theirs)
+    (info,) = history.glob("as_of=*/run.json")  # a backfill of another horizon is refused too (was: added)
+    info.write_text(json.dumps(json.loads(info.read_text()) | {"horizon_days": 180}))
+    assert list_runs(history)[0].horizon_days == 180
+    with pytest.raises(StructuralError, match="runs of different horizons"):
+        apply_stability(backfill, history, cfg, 365, ours.base_signature)
+
+
+def test_cvp_profile_reads_its_runs_profile_inputs_under_the_sets_lock(
+    default_scores, trained, tmp_path, monkeypatch
+):
+    """`cvp profile` read the output set under its lock, then the profile inputs after it: a `cvp score` into the
+    same `--out` publishing in between (it waits only for the lock) stopped the profile with "comes from another
+    run ... rerun `cvp score`", exit 2, the set it had read whole (was). The inputs are now read under the same
+    lock: a publish waits for both. Here the publish is tried, without waiting, just before the inputs are read."""
+    import shutil
+
+    import pandas as pd
+    import pytest
+
+    import pipelines.outputs
+    import pipelines.profile
+    from features.validation import StructuralError
+    from pipelines.locks import held
+    from pipelines.outputs import lock_path, output_paths
+    from tests.helpers import quiet
+
+    scores = tmp_path / "set" / "scores.parquet"
+    shutil.copytree(default_scores.out.parent, scores.parent)
+    paths = output_paths(scores)
+    read, published, seen = pipelines.outputs.read_run_frame, [], []
+
+    def publishing_first(path, run_id, what, hint):
+        if what != "profile inputs":
+            return read(path, run_id, what, hint)
+        try:  # another run's publish: it goes ahead only if no reader holds the set
+            with held(lock_path(paths), "the set", wait_s=0):
+                frame = pd.read_parquet(path)
+                frame.assign(run_id="another-run").to_parquet(path, index=False)
+                published.append(True)
+        except StructuralError:
+            published.append(False)
+        seen.append(run_id)
+        return read(path, run_id, what, hint)
+
+    class Built(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Built  # the inputs were read: the profile itself is not needed here
+
+    monkeypatch.setattr(pipelines.outputs, "read_run_frame", publishing_first)
+    monkeypatch.setattr(pipelines.profile, "build_profile", stop)
+    with pytest.raises(Built):  # was: StructuralError "profile_inputs.parquet comes from another run"
+        pipelines.profile.run_profile(scores, None, tmp_path / "profile", None, trained.config, quiet())
+    assert published == [False] and seen == [default_scores.run.manifest["run_id"]]
