@@ -6,14 +6,8 @@ import pytest
 
 #: The Spark JVMs this session launches (the `spark` fixture's, a `cvp score --engine spark` process's) fork their
 #: Python workers from `tests/spark_daemon.py`, which has the engine's imports loaded (`spark-submit` reads
-#: PYSPARK_SUBMIT_ARGS when pyspark launches it; one given by the caller is kept as given). The tests' JVMs (driver
-#: and executors) compile with the client compiler only and collect with the serial collector (`SPARK_JAVA_OPTS`):
-#: the tests' data are tiny, so a JVM's time goes to starting and compiling, not to running hot loops.
-SPARK_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-SPARK_SUBMIT_ARGS = (
-    f"--conf spark.python.daemon.module=tests.spark_daemon --driver-java-options '{SPARK_JAVA_OPTS}' "
-    f"--conf 'spark.executor.extraJavaOptions={SPARK_JAVA_OPTS}' pyspark-shell"
-)
+#: PYSPARK_SUBMIT_ARGS when pyspark launches it; one given by the caller is kept as given).
+SPARK_SUBMIT_ARGS = "--conf spark.python.daemon.module=tests.spark_daemon pyspark-shell"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -76,7 +76,6 @@ def main(root: Path, data_from: Path, config: Path) -> None:
     import ctypes
 
     from pipelines.engines.spark_session import standalone_cluster
-    from tests.conftest import SPARK_JAVA_OPTS
 
     # a parent that dies sends SIGTERM (not the SIGKILL of `Fresh`): the cluster's daemons are stopped, not orphaned
     with contextlib.suppress(OSError, AttributeError):
@@ -84,14 +83,10 @@ def main(root: Path, data_from: Path, config: Path) -> None:
     cli, events = root / CLI, root / EVENTS
     events.mkdir(parents=True)
     orders = prepare(cli, data_from)
-    # the tests' JVM options (`tests/conftest.py`) for the master and the worker too
-    os.environ.setdefault("SPARK_DAEMON_JAVA_OPTS", SPARK_JAVA_OPTS)
     with standalone_cluster(root / CLUSTER, cores=2, memory="1g") as running:
         info = {"master_url": running.master_url, "web_url": running.web_url, "logs": str(running.logs)}
         _write(root / "cluster.json", info | {"pids": list(running.pids)})
         submit = f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir={events.as_uri()}"
-        submit += f" --driver-java-options '{SPARK_JAVA_OPTS}'"
-        submit += f" --conf 'spark.executor.extraJavaOptions={SPARK_JAVA_OPTS}'"
         env = os.environ | {
             "PYSPARK_SUBMIT_ARGS": submit + " --conf spark.eventLog.compress=false pyspark-shell"
         }
