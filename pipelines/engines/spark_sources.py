@@ -235,7 +235,7 @@ def _check_half_floats(name: str, paths: list[Path]) -> None:
             continue
         for field in schema:
             kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
-            col = next((c for c in table.columns if c.name == field.name), None)
+            col = table.column(field.name) if field.name in table.column_names else None
             if pa.types.is_floating(kind) and half_float_column(col, kind.to_pandas_dtype()):
                 raise half_floats(table, col, pd.Series([], dtype="float16"))
 
