@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import mlflow
@@ -17,7 +18,8 @@ from pipelines.loading import default_as_of
 from pipelines.tracking import configure_tracking
 from pipelines.train import train_and_register
 from tests.background import champion_process, take
-from tests.pipelines.conftest import clone_registry, worse_config
+from tests.helpers import cvp, keep_mlflow_uris
+from tests.pipelines.conftest import PRISTINE, ChallengedEnv, clone_registry, worse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,9 +56,26 @@ def registry_env(trained, challenged, tmp_path_factory):
     2, challenger), so promotions here do not move the champion other tests score with."""
     root = tmp_path_factory.mktemp("registry")
     good = clone_registry(challenged, root)
-    bad = worse_config(good)
     tables = load_data(trained.data).tables
-    return root, good, bad, tables
+    return root, good, tables
+
+
+@pytest.fixture(scope="module")
+def retrained(trained, challenged, tmp_path_factory) -> ChallengedEnv:
+    """`cvp train` run again (in process) on a copy of the `challenged` registry with the `trained` fixture's data,
+    as-of and config: version 3, the same configuration as the champion v1, compared with it and promoted. One
+    training read by the promotion test (a second fitted candidate, promoted) and the reproducibility test (the
+    same model and records as v1), which each trained it before; a test that trains more clones it."""
+    root = tmp_path_factory.mktemp("retrained")
+    config = clone_registry(challenged, root)
+    with pytest.MonkeyPatch.context() as mp:
+        keep_mlflow_uris(mp)
+        res = cvp("train", "--data", trained.data, "--as-of", trained.as_of, "--config", config)
+    assert res.exit_code == 0, res.output
+    shutil.copytree(
+        root / "mlruns", root / PRISTINE
+    )  # the registry as it is now: what `clone_registry` copies
+    return ChallengedEnv(root, config, root / "mlruns", None)
 
 
 def _champion(config: Path):
@@ -70,8 +89,8 @@ def _train(tables, config: Path, promote=None):
     return train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()), promote)
 
 
-def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challenged):
-    root, good, bad, tables = registry_env
+def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challenged, retrained, tmp_path):
+    root, good, tables = registry_env
     # the first model (the fixture's, trained with `good`) had no champion to beat: promoted, and the reason kept
     first = _champion(good)
     assert str(first.version) == "1" and "no champion" in first.tags["promotion"]
@@ -84,11 +103,15 @@ def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challe
     assert str(client.get_model_version_by_alias("customer-value", "challenger").version) == worse.version
     tag = client.get_model_version("customer-value", worse.version).tags["promotion"]
     assert tag == worse.reason
-    # same configuration as the champion: the champion is still re-evaluated as a second fitted candidate
-    again = _train(tables, good)
-    assert set(again.backtest.metrics["model"]) >= {"model", "champion", "persistence"}
-    assert again.alias == "champion" and "new vs champion" in again.reason
-    forced = _train(tables, bad, promote=True)
+    # same configuration as the champion (`cvp train` again: the `retrained` fixture's version 3): the champion is
+    # still re-evaluated as a second fitted candidate, on the same folds, and the new model promoted
+    again = _champion(retrained.config)
+    assert str(again.version) == "3" and "new vs champion" in again.tags["promotion"]
+    logged = mlflow.MlflowClient().get_run(again.run_id).data.metrics
+    assert {f"{c}.value_norm_gini" for c in ("model", "champion", "persistence")} <= set(logged)
+    assert logged["champion.value_norm_gini"] == logged["model.value_norm_gini"]  # the same model, refitted
+    # the worse model forced over it (in a copy: the fixture's registry is read by another test)
+    forced = _train(tables, worse_config(clone_registry(retrained, tmp_path)), promote=True)
     assert forced.alias == "champion" and "overridden by --promote" in forced.reason
 
 
@@ -185,6 +208,54 @@ def test_a_model_trained_on_shuffled_ids_is_not_promoted_over_a_good_champion(tr
     assert "not promoted" in shuffled.reason and "new vs champion" in shuffled.reason
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("customer-value", "champion").version) == str(good.version)
+
+
+def test_training_twice_on_the_same_data_and_settings_gives_the_same_model_and_run_records(
+    trained, retrained, tmp_path
+):
+    """Reproducibility of `cvp train` end to end (a guard: it held, untested beyond single models): the same data,
+    as-of and config trained again give the same predictions, params, backtest metrics of the model and the same
+    documents (config but its store, model contract, data fingerprint, feature manifest, lookalike backtest); only
+    what the second training adds (the champion refitted on its folds, and its notes) differs."""
+    import tempfile
+
+    from features import build_feature_table
+    from pipelines.tracking import load_bundle
+
+    config = retrained.config  # `cvp train` of v1's data, as-of and config again: version 3 (read only here)
+    configure_tracking(retrained.mlruns)
+    client = mlflow.MlflowClient()
+    runs = [client.get_run(client.get_model_version("customer-value", v).run_id) for v in ("1", "3")]
+    # the fixture trained through the job (no input row counts) in another store: what both record is equal,
+    # the config's digest too (a place is not a setting; was: it covered `mlflow.tracking_dir`)
+    shared = set(runs[0].data.params) & set(runs[1].data.params)
+    assert "config_digest" in shared
+    assert len(shared) > 8
+    assert {k: runs[0].data.params[k] for k in shared} == {k: runs[1].data.params[k] for k in shared}
+    mine = [
+        {k: v for k, v in r.data.metrics.items() if not k.split(".")[-2].startswith("champion")} for r in runs
+    ]
+    assert mine[0] == mine[1]
+    for name in (
+        "config.json",
+        "model_contract.json",
+        "data_fingerprint.json",
+        "feature_manifest.json",
+        "lookalike_backtest.json",
+    ):
+        docs = []
+        for r in runs:
+            got = mlflow.artifacts.download_artifacts(
+                run_id=r.info.run_id, artifact_path=name, dst_path=tempfile.mkdtemp(dir=tmp_path)
+            )
+            doc = json.loads(Path(got).read_text())
+            docs.append(doc | {"mlflow": None} if name == "config.json" else doc)  # the store: another path
+        assert docs[0] == docs[1], name
+    cfg = load_config(config)
+    tables = load_data(trained.data, None, cfg.data.timezone).tables
+    features = build_feature_table(tables, pd.Timestamp("2025-01-01"), cfg.features)
+    predicted = [load_bundle(f"models:/customer-value/{v}").bundle.predict(features) for v in ("1", "3")]
+    pd.testing.assert_frame_equal(predicted[0], predicted[1], check_exact=True)
 
 
 def _rows_in(example: pd.DataFrame, features: pd.DataFrame) -> list[dict]:
