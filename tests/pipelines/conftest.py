@@ -256,6 +256,29 @@ def empty_registry(new_store: Path, tracking_dir: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def december_history(trained, tmp_path_factory) -> Path:
+    """`cvp score --history` as of 2024-12-01 on the `trained` fixture with its config, run once: the first run of
+    a history (`dec.parquet` and its set, `history/`), read-only: a test copies the history
+    (`history_after_december`) before adding runs to it (was: five tests each scored it again)."""
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_cli_args
+
+    root = tmp_path_factory.mktemp("december-history")
+    res = cvp(
+        *score_cli_args(trained, root / "dec.parquet", "2024-12-01", None, "--history", root / "history")
+    )
+    assert res.exit_code == 0, res.output
+    return root
+
+
+def history_after_december(december_history: Path, tmp_path: Path) -> Path:
+    """The test's own copy of the history that holds the `december_history` fixture's run only."""
+    history = tmp_path / "history"
+    shutil.copytree(december_history / "history", history)
+    return history
+
+
 @dataclass(frozen=True)
 class ScoredEnv:
     run: Any  # the ScoreRun

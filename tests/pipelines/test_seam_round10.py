@@ -158,7 +158,7 @@ def test_an_expected_reject_no_row_can_have_is_refused():
         Mapping.model_validate({"sources": sources, "tables": tables})
 
 
-def test_a_history_in_another_currency_is_refused(trained, tmp_path):
+def test_a_history_in_another_currency_is_refused(trained, december_history, tmp_path):
     """A history whose runs are in another currency (another company's history given to this job, or one kept
     across a change of currency) was compared as it was: stable tiers and transitions put GBP values beside EUR
     ones, exit 0 (was: run.json recorded no currency). Now each run records it and scoring refuses (exit 2) to
@@ -168,15 +168,13 @@ def test_a_history_in_another_currency_is_refused(trained, tmp_path):
     import pytest
 
     from features.validation import StructuralError
-    from pipelines.history_store import append_run, open_history
+    from tests.helpers import scores_manifest
+    from tests.pipelines.conftest import history_after_december
 
-    history = tmp_path / "history"
-    open_history(history, create=True)
-    dec = score_trained(trained, tmp_path / "dec.parquet", as_of_text="2024-12-01", history=history)
-    append_run(history, dec.scores, dec.contributions_path, dec.manifest)
+    history = history_after_december(december_history, tmp_path)  # its run as of 2024-12-01
     run_json = history / "as_of=2024-12-01" / "run.json"
     info = json.loads(run_json.read_text())
-    assert info["currency"] == dec.manifest["reasons"]["currency"]
+    assert info["currency"] == scores_manifest(december_history / "dec.parquet")["reasons"]["currency"]
     run_json.write_text(json.dumps(info | {"currency": "GBP"}))
     with pytest.raises(StructuralError, match=r"different currencies \(2024-12-01: GBP; this run: EUR\)"):
         score_trained(trained, tmp_path / "jan.parquet", history=history)

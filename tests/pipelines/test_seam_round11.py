@@ -115,7 +115,9 @@ def test_the_manifest_has_one_config_digest_the_run_ids(trained, default_scores,
     assert output_digest(load_config(tiers)) != first["config_digest"]
 
 
-def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trained, tmp_path):
+def test_another_companys_history_with_the_same_ids_and_currency_is_refused(
+    trained, december_history, tmp_path
+):
     """Two companies numbering their customers alike (`C000001...`: every demo company; `1, 2, 3...`) share
     nearly all their ids, so a history kept by another company in the same currency passed every check: stable
     tiers and transitions computed against strangers' customers, exit 0 (was: ids counted, currency compared,
@@ -128,17 +130,16 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     from features.validation import StructuralError
     from pipelines.demo import generate_company, write_company
     from pipelines.history_identity import base_signature, check_same_base
-    from pipelines.history_store import append_run, list_runs, open_history
+    from pipelines.history_store import list_runs
     from pipelines.io import load_data
-    from tests.helpers import cvp
+    from tests.helpers import cvp, scores_manifest
+    from tests.pipelines.conftest import history_after_december
     from tests.pipelines.score_helpers import score_trained
 
-    history = tmp_path / "history"
-    open_history(history, create=True)
-    dec = score_trained(trained, tmp_path / "dec.parquet", as_of_text="2024-12-01", history=history)
-    append_run(history, dec.scores, dec.contributions_path, dec.manifest)
+    history = history_after_december(december_history, tmp_path)  # its run as of 2024-12-01
+    dec = december_history / "dec.parquet"
     (run,) = list_runs(history)
-    assert run.base_signature == dec.manifest["base_signature"] and len(run.base_signature) == 64
+    assert run.base_signature == scores_manifest(dec)["base_signature"] and len(run.base_signature) == 64
     orders = load_data(trained.data).tables["orders"]
     ours = base_signature(orders, pd.Timestamp("2025-01-01"))
     check_same_base(run.as_of, run.base_signature, ours, "the score history")  # the same company: accepted
@@ -154,7 +155,7 @@ def test_another_companys_history_with_the_same_ids_and_currency_is_refused(trai
     other = tmp_path / "other"
     write_company(generate_company(800, "2021-01-01", "2024-12-31", 12), other)  # another seed: other orders
     ids = pd.read_parquet(other / "customers.parquet")["customer_id"]
-    assert ids.isin(dec.scores["customer_id"]).mean() > 0.9  # the same ids, the same currency
+    assert ids.isin(pd.read_parquet(dec)["customer_id"]).mean() > 0.9  # the same ids, the same currency
     refused = r"the history's run as of 2024-12-01 scored another company's data: of \d+ orders sampled"
     with pytest.raises(StructuralError, match="the score history: " + refused):
         score_trained(trained, tmp_path / "jan.parquet", data=other, history=history)

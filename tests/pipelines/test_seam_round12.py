@@ -293,7 +293,7 @@ def test_a_training_config_digest_is_the_same_in_another_store_and_changes_with_
 
 
 def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_stable_tier(
-    trained, tmp_path
+    trained, december_history, tmp_path
 ):
     """A run scored months after its data ended (warned: `pipelines.data_age`) entered `--history` like any
     other, and the next runs' stable tiers read its tiers (customers quiet for want of data held as `problem` or
@@ -301,19 +301,20 @@ def test_a_run_of_stale_data_is_kept_in_the_history_marked_and_read_by_no_later_
     the stability rule of later runs skips it, and their manifest's `history_notes` say so; `cvp report
     --history` takes their scores."""
     from pipelines.history_store import append_run
-    from tests.helpers import cvp
+    from tests.helpers import cvp, scores_manifest
+    from tests.pipelines.conftest import history_after_december
     from tests.pipelines.score_helpers import score_trained
 
-    history = tmp_path / "history"
+    history = history_after_december(december_history, tmp_path)  # its run as of 2024-12-01
     runs = {}
-    for as_of, name in (("2024-12-01", "dec"), ("2025-02-15", "feb"), ("2025-03-01", "mar")):
+    for as_of, name in (("2025-02-15", "feb"), ("2025-03-01", "mar")):
         runs[name] = score_trained(trained, tmp_path / f"{name}.parquet", as_of_text=as_of, history=history)
         append_run(history, runs[name].scores, runs[name].contributions_path, runs[name].manifest)
-    fresh, stale, later = runs["dec"], runs["feb"], runs["mar"]
-    assert fresh.manifest["stale_data"] is None and stale.manifest["stale_data"]
+    fresh, stale, later = scores_manifest(december_history / "dec.parquet"), runs["feb"], runs["mar"]
+    assert fresh["stale_data"] is None and stale.manifest["stale_data"]
     run_file = json.loads((history / "as_of=2025-02-15" / "run.json").read_text())
     assert run_file["stale_data"] == stale.manifest["stale_data"]
-    assert later.manifest["stability_runs"] == {"2024-12-01": fresh.manifest["run_id"]}
+    assert later.manifest["stability_runs"] == {"2024-12-01": fresh["run_id"]}
     (note,) = [n for n in later.manifest["history_notes"] if "stale data" in n]
     assert "runs as of 2025-02-15 scored stale data" in note
     res = cvp("history", "--history", history)

@@ -12,6 +12,7 @@ import pytest
 
 from features.validation import StructuralError
 from tests.helpers import keep_mlflow_uris
+from tests.pipelines.conftest import history_after_december
 
 
 def test_the_champion_version_recorded_is_the_model_loaded_when_promoted_meanwhile(
@@ -51,31 +52,8 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def first_run(trained, tmp_path_factory) -> Path:
-    """`cvp score --history` as of 2024-12-01 on the `trained` fixture with its config, run once for the module:
-    the first run of each history below (`a.parquet` and `history/`; read-only: a test copies the history with
-    `_history_after_first_run` before adding runs to it)."""
-    from tests.helpers import cvp
-    from tests.pipelines.score_helpers import score_cli_args
-
-    root = tmp_path_factory.mktemp("round8b-first-run")
-    res = cvp(*score_cli_args(trained, root / "a.parquet", "2024-12-01", None, "--history", root / "history"))
-    assert res.exit_code == 0, res.output
-    return root
-
-
-def _history_after_first_run(first_run: Path, tmp_path: Path) -> Path:
-    """The test's own copy of the history that holds the module's first run only."""
-    import shutil
-
-    history = tmp_path / "history"
-    shutil.copytree(first_run / "history", history)
-    return history
-
-
 def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_runs_are_said(
-    trained, first_run, tmp_path
+    trained, december_history, tmp_path
 ):
     """A history whose second run applied other tier rules (`tiers.great.top_share` 0.2 -> 0.05): the run, its
     manifest, the team page's transitions and each manager's actions say that the moves come partly from the rules
@@ -88,14 +66,16 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
     from tests.helpers import cvp, scores_manifest
     from tests.pipelines.score_helpers import score_cli_args
 
-    history, site = _history_after_first_run(first_run, tmp_path), tmp_path / "site"
+    history, site = history_after_december(december_history, tmp_path), tmp_path / "site"
     narrower = tmp_path / "narrow.yaml"
     cfg = yaml.safe_load(trained.config.read_text())
     narrower.write_text(yaml.safe_dump(cfg | {"tiers": {"great": {"top_share": 0.05}}}))
-    assert scores_manifest(first_run / "a.parquet")["history_notes"] == []  # the first run as of 2024-12-01
+    assert (
+        scores_manifest(december_history / "dec.parquet")["history_notes"] == []
+    )  # the first run as of 2024-12-01
     # the data runs to 2024-12-31: its later events are said, and listed with the run's warnings
     later = "events on or after the as-of 2024-12-01 are ignored (point in time): orders.ordered_at: "
-    assert any(w.startswith(later) for w in scores_manifest(first_run / "a.parquet")["warnings"])
+    assert any(w.startswith(later) for w in scores_manifest(december_history / "dec.parquet")["warnings"])
     out = tmp_path / "b.parquet"
     res = cvp(*score_cli_args(trained, out, "2025-01-01", narrower, "--history", history))
     assert res.exit_code == 0, res.output
@@ -137,7 +117,7 @@ def _recorded_training_run(history, as_of: str, run_id: str) -> None:
 
 
 def test_the_same_version_number_from_another_registry_is_a_changed_model(
-    challenged, trained, first_run, tmp_path, monkeypatch
+    challenged, trained, december_history, tmp_path, monkeypatch
 ):
     """A history scored by v1 of one registry, then by v1 of another (a tracking store started again, a second
     server): the numbers match, the models do not. The run says the model changed and why it cannot split the
@@ -150,7 +130,7 @@ def test_the_same_version_number_from_another_registry_is_a_changed_model(
 
     keep_mlflow_uris(monkeypatch)
     history, site = (
-        _history_after_first_run(first_run, tmp_path),
+        history_after_december(december_history, tmp_path),
         tmp_path / "site",
     )  # scored by v1 as of 2024-12-01
     _recorded_training_run(history, "2024-12-01", "0" * 32)  # v1, trained elsewhere
@@ -220,7 +200,7 @@ def test_a_model_trained_with_other_feature_code_is_said_and_strict_refuses(
 
 
 def test_a_report_refuses_a_history_whose_stability_the_scores_did_not_go_through(
-    trained, first_run, default_scores, tmp_path
+    trained, december_history, default_scores, tmp_path
 ):
     """`cvp report --history DIR` on scores whose tiers were not held by the stability rule over DIR's earlier runs:
     scored without `--history`, or before a run was backfilled under them. Their moves would be counted from
@@ -230,7 +210,7 @@ def test_a_report_refuses_a_history_whose_stability_the_scores_did_not_go_throug
     from tests.helpers import cvp, scores_manifest
     from tests.pipelines.score_helpers import score_cli_args
 
-    history = _history_after_first_run(first_run, tmp_path)  # its run as of 2024-12-01
+    history = history_after_december(december_history, tmp_path)  # its run as of 2024-12-01
     own = tmp_path / "2025-01-01.parquet"
     res = cvp(*score_cli_args(trained, own, "2025-01-01", None, "--history", history))
     assert res.exit_code == 0, res.output

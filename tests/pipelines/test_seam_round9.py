@@ -229,7 +229,9 @@ def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(mo
     assert "*: another as-of, horizon or customer sample than the champion's" in " ".join(out.split())
 
 
-def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved_to_them(trained, tmp_path):
+def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved_to_them(
+    trained, december_history, tmp_path
+):
     """The managers' export renamed an id between two monthly runs (the same person): the page told the manager
     to introduce themself to every one of their own customers, "moved to you from another account manager" (was:
     so for the whole book). A whole book moved to an id that had none says so; a merge into a manager who had
@@ -238,6 +240,7 @@ def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved
 
     from pipelines.history import whole_book_moved
     from tests.helpers import cvp
+    from tests.pipelines.conftest import history_after_december
 
     old = pd.Series({"c1": "A", "c2": "A", "c3": "B", "c4": "C", "c5": "C", "c6": "D"})
     new = pd.Series({"c1": "A2", "c2": "A2", "c3": "D", "c4": "C", "c5": "E", "c6": "D"})
@@ -249,8 +252,7 @@ def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved
     }  # fmt: skip
     data = tmp_path / "data"
     shutil.copytree(trained.data, data)
-    history = tmp_path / "history"
-    _score_into(trained, tmp_path / "dec.parquet", history, as_of_text="2024-12-01")
+    history = history_after_december(december_history, tmp_path)  # its run as of 2024-12-01
     managers = pd.read_parquet(data / "account_managers.parquet")
     renamed = {managers["account_manager_id"].iloc[0]: "AM9999"}
     for table in ("account_managers", "customers"):
