@@ -269,13 +269,13 @@ def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved
     assert f"with {old_id} in the last run, all of whose customers are yours now" in page
 
 
-def test_the_run_id_covers_the_code_that_computed_the_scores(trained, tmp_path, monkeypatch):
+def test_the_run_id_covers_the_code_that_computed_the_scores(trained, default_scores, tmp_path, monkeypatch):
     """The same data, as-of, model and config scored by other feature or model code (an upgrade of the product:
     other statuses, other features) is another run (was: the same run id, so the old run's contributions passed
     as one set with the new scores); the same code again gives the same id."""
     import pipelines.code_version as code
 
-    first = score_trained(trained, tmp_path / "a.parquet").manifest
+    first = default_scores.run.manifest  # the same data, as-of, model and config, scored once per session
     again = score_trained(trained, tmp_path / "b.parquet").manifest
     real = code.code_version()
     monkeypatch.setattr(code, "code_version", lambda: real | {"features_sha256": "0" * 64})

@@ -64,7 +64,9 @@ def test_a_run_in_another_timezone_reads_the_data_in_the_models(trained, tmp_pat
     assert res.exit_code == 0, res.output
 
 
-def test_a_run_with_tighter_sanity_bounds_accepts_the_rows_training_accepted(trained, tmp_path):
+def test_a_run_with_tighter_sanity_bounds_accepts_the_rows_training_accepted(
+    trained, default_scores, tmp_path
+):
     """A run configured with `data.max_values.orders.revenue` below the largest orders the model was trained on:
     the model's bounds are imposed (a difference printed and recorded; `--strict` refuses naming both), so its
     customers keep their large orders and their scores; `cvp report` with that configuration reads the data as
@@ -82,7 +84,7 @@ def test_a_run_with_tighter_sanity_bounds_accepts_the_rows_training_accepted(tra
     settings["data"] = data | {"max_values": (data.get("max_values") or {}) | {"orders.revenue": bound}}
     tight.write_text(yaml.safe_dump(settings))
 
-    base = score_trained(trained, tmp_path / "base" / "s.parquet")
+    base = default_scores.run  # the fixture's data and config, as of 2025-01-01: scored once per session
     run = score_trained(trained, tmp_path / "tight" / "s.parquet", config=tight)
     assert run.manifest["rows"]["orders"]["rejected"] == base.manifest["rows"]["orders"]["rejected"] == 0
     said = [d for d in run.manifest["settings_differences"] if d.startswith("data.max_values")]
