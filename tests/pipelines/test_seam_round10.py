@@ -254,7 +254,7 @@ def test_every_exit_code_the_readme_documents_is_what_the_commands_do(
 
 
 def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_be_their_own_id(
-    trained, tmp_path
+    trained, december_history, tmp_path
 ):
     """A manager left and a newly hired one took over their whole book: the new manager's page said, for each
     customer, "if that was your id before, nothing changed for them" (was: every whole book moved to a new id
@@ -265,34 +265,35 @@ def test_a_new_manager_taking_over_the_book_of_one_who_left_is_not_told_it_may_b
     import re
     import shutil
 
-    from pipelines.history_store import append_run, open_history
+    from pipelines.history_store import append_run
     from pipelines.reports.actions import handed_over
     from tests.helpers import cvp
+    from tests.pipelines.conftest import history_after_december
 
     assert (
         handed_over("A1", {"A1": ("Ann Lee", "")})
         == "with Ann Lee (A1) in the last run; all of their customers are yours now"
     )
     assert "if that was your id before" in handed_over("A1", {})
-    history = tmp_path / "history"
-    open_history(history, create=True)
-    for as_of, data in (("2024-12-01", trained.data), ("2025-01-01", tmp_path / "data")):
-        if as_of == "2025-01-01":
-            shutil.copytree(trained.data, data)
-            managers = pd.read_parquet(data / "account_managers.parquet")
-            old_id = str(managers["account_manager_id"].iloc[0])
-            old_name = str(managers["name"].iloc[0])
-            managers.loc[0, "left_at"] = pd.Timestamp("2024-06-01")
-            hired = managers.iloc[[0]].assign(account_manager_id="AM9999", name="Nia New", left_at=pd.NaT,
-                                               started_at=pd.Timestamp("2024-11-15"))  # fmt: skip
-            pd.concat([managers, hired]).to_parquet(data / "account_managers.parquet", index=False)
-            customers = pd.read_parquet(data / "customers.parquet")
-            customers["account_manager_id"] = customers["account_manager_id"].replace({old_id: "AM9999"})
-            customers.to_parquet(data / "customers.parquet", index=False)
-        run = score_trained(
-            trained, tmp_path / f"{as_of}.parquet", as_of_text=as_of, data=data, history=history
-        )
-        append_run(history, run.scores, run.contributions_path, run.manifest)
+    history = history_after_december(
+        december_history, tmp_path
+    )  # its run as of 2024-12-01, the fixture's data
+    data = tmp_path / "data"
+    shutil.copytree(trained.data, data)
+    managers = pd.read_parquet(data / "account_managers.parquet")
+    old_id = str(managers["account_manager_id"].iloc[0])
+    old_name = str(managers["name"].iloc[0])
+    managers.loc[0, "left_at"] = pd.Timestamp("2024-06-01")
+    hired = managers.iloc[[0]].assign(account_manager_id="AM9999", name="Nia New", left_at=pd.NaT,
+                                       started_at=pd.Timestamp("2024-11-15"))  # fmt: skip
+    pd.concat([managers, hired]).to_parquet(data / "account_managers.parquet", index=False)
+    customers = pd.read_parquet(data / "customers.parquet")
+    customers["account_manager_id"] = customers["account_manager_id"].replace({old_id: "AM9999"})
+    customers.to_parquet(data / "customers.parquet", index=False)
+    run = score_trained(
+        trained, tmp_path / "2025-01-01.parquet", as_of_text="2025-01-01", data=data, history=history
+    )
+    append_run(history, run.scores, run.contributions_path, run.manifest)
     res = cvp("report", "--scores", tmp_path / "2025-01-01.parquet", "--out", tmp_path / "site", "--data", data,
               "--config", trained.config, "--history", history)  # fmt: skip
     assert res.exit_code == 0, res.output
