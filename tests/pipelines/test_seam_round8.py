@@ -327,7 +327,10 @@ def test_a_model_of_another_flavour_is_named_not_a_customer_value_model(trained,
     configure_tracking(Path(load_config(config).mlflow.tracking_dir))
     with mlflow.start_run():
         fitted = LinearRegression().fit(np.arange(4.0).reshape(-1, 1), np.arange(4.0))
-        mlflow.sklearn.log_model(fitted, name="model", registered_model_name="other-model")
+        # its requirements given: MLflow infers them otherwise in a fresh interpreter (10-15 s; not what is tested)
+        mlflow.sklearn.log_model(
+            fitted, name="model", registered_model_name="other-model", pip_requirements=["scikit-learn"]
+        )
     out = tmp_path / "s.parquet"
     with pytest.raises(
         StructuralError, match=r"models:/other-model/1 is not a customer-value model \(its flavours"
