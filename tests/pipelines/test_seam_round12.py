@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError
+from tests.pipelines.conftest import empty_registry
 
 
 def _runs(mlruns: Path) -> int:
@@ -71,7 +72,7 @@ def _log(experiment: str, name: str, alias: str = "champion", compared_with: str
 
 
 def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usable_version(
-    tmp_path, monkeypatch
+    new_store, tmp_path, monkeypatch
 ):
     """A training whose registry call failed after its version was registered (the alias moved, its `promotion`
     tag refused: the store full, a server gone) left the version untagged until the next training's sweep, and
@@ -89,6 +90,9 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
 
     keep_mlflow_uris(monkeypatch)
     tracking = tmp_path / "mlruns"
+    empty_registry(
+        new_store, tracking
+    )  # MLflow's new store, made once per session (not its ~70 migrations again)
     configure_tracking(tracking)
     experiment = ensure_experiment("cvp-half", tracking)
     assert _log(experiment, "cv-half")[1:3] == ("1", "champion")
@@ -122,7 +126,9 @@ def test_a_training_failing_between_registering_and_its_promotion_leaves_no_usab
     assert [v["status"] for v in listed] == [None, "incomplete"]
 
 
-def test_a_training_whose_files_fill_the_disk_is_exit_2_and_registers_nothing(tmp_path, monkeypatch):
+def test_a_training_whose_files_fill_the_disk_is_exit_2_and_registers_nothing(
+    new_store, tmp_path, monkeypatch
+):
     """The artefact folder filling up while the run logs (after the probe) was exit 1 `unexpected OSError` with a
     traceback log (was). Now exit 2 naming the store and the run, marked FAILED, and no version registered."""
     import mlflow
@@ -132,6 +138,9 @@ def test_a_training_whose_files_fill_the_disk_is_exit_2_and_registers_nothing(tm
 
     keep_mlflow_uris(monkeypatch)
     tracking = tmp_path / "mlruns"
+    empty_registry(
+        new_store, tracking
+    )  # MLflow's new store, made once per session (not its ~70 migrations again)
     configure_tracking(tracking)
     experiment = ensure_experiment("cvp-full", tracking)
 
@@ -393,7 +402,7 @@ def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(tra
     assert not [p for p in pages if "since the run of 2024-12-01" in p]  # was: the moves since the stale run
 
 
-def test_models_listing_says_what_its_sweep_of_a_killed_training_did(tmp_path, monkeypatch):
+def test_models_listing_says_what_its_sweep_of_a_killed_training_did(new_store, tmp_path, monkeypatch):
     """`cvp models` (a listing) sweeps what a training killed mid-way left: it tags the version incomplete and
     marks the run FAILED, and said nothing of it (was: the notes dropped). Now it prints them as `cvp train`
     does; with `--json` on the notes' console (stderr), the JSON alone on stdout."""
@@ -406,6 +415,9 @@ def test_models_listing_says_what_its_sweep_of_a_killed_training_did(tmp_path, m
 
     keep_mlflow_uris(monkeypatch)
     tracking = tmp_path / "mlruns"
+    empty_registry(
+        new_store, tracking
+    )  # MLflow's new store, made once per session (not its ~70 migrations again)
     configure_tracking(tracking)
     experiment = ensure_experiment("cvp-swept", tracking)
     _log(experiment, "cv-swept")
