@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from features.validation import StructuralError
+from tests.pipelines.conftest import empty_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,13 +63,16 @@ def keep_mlflow_uris(monkeypatch):
 
 
 def test_a_training_killed_between_registering_and_promoting_is_marked_and_never_champion(
-    tmp_path, keep_mlflow_uris
+    new_store, tmp_path, keep_mlflow_uris
 ):
     import mlflow
 
     from pipelines.tracking import _registry_offer, configure_tracking, current_champion, load_bundle
 
     tracking = tmp_path / "mlruns"
+    empty_registry(
+        new_store, tracking
+    )  # MLflow's new store, made once per session (not its migrations again)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MLFLOW_TRACKING_URI", None)
     child = subprocess.run(
@@ -98,7 +102,7 @@ def test_a_training_killed_between_registering_and_promoting_is_marked_and_never
 
 
 def test_the_next_training_marks_runs_of_killed_trainings_failed_and_leaves_live_ones(
-    tmp_path, keep_mlflow_uris
+    new_store, tmp_path, keep_mlflow_uris
 ):
     """A run of this host whose process is gone (killed before it registered anything) is marked FAILED by the next
     training's sweep; one of a live process, or one without cvp's tags, is left RUNNING."""
@@ -107,6 +111,7 @@ def test_the_next_training_marks_runs_of_killed_trainings_failed_and_leaves_live
     from pipelines.staging import host
     from pipelines.tracking import RUN_HOST, RUN_PID, configure_tracking, ensure_experiment, sweep_interrupted
 
+    empty_registry(new_store, tmp_path)
     configure_tracking(tmp_path)
     experiment = ensure_experiment("cvp-sweep", tmp_path)
     client = mlflow.MlflowClient()
@@ -124,13 +129,14 @@ def test_the_next_training_marks_runs_of_killed_trainings_failed_and_leaves_live
     assert sweep_interrupted("cv-none", experiment) == []
 
 
-def test_a_version_an_alias_points_at_is_never_marked_incomplete(tmp_path, keep_mlflow_uris):
+def test_a_version_an_alias_points_at_is_never_marked_incomplete(new_store, tmp_path, keep_mlflow_uris):
     """Killed after setting the alias, before the promotion tag: the version was promoted and stays as it is."""
     import mlflow
 
     from pipelines.staging import host
     from pipelines.tracking import RUN_HOST, RUN_PID, configure_tracking, ensure_experiment, sweep_interrupted
 
+    empty_registry(new_store, tmp_path)
     configure_tracking(tmp_path)
     experiment = ensure_experiment("cvp-aliased", tmp_path)
     client = mlflow.MlflowClient()
