@@ -16,7 +16,7 @@ or a file) or success where every table's rows in = accepted + rejected, the acc
 and every reject has a reason; never another exception, never a hang. With `--score-every N`, every N-th case also
 runs `cvp score` in a subprocess with a small demo model trained once: exit 0 or 2, never 1 (a traceback).
 
-    .venv/bin/python -m bench.fuzz_inputs --seeds 0:200 --budget 3600 --out out/fuzz
+    .venv/bin/python bench/fuzz_inputs.py --seeds 0:200 --budget 3600 --out out/fuzz  # or -m bench.fuzz_inputs
     nice -n 10 .venv/bin/python -m bench.fuzz_inputs --seeds 1000:100000 --budget 3600 --score-every 50
 
 Findings are written to `<out>/findings.jsonl` (seed, damages, the exception's type, place and first line), one
@@ -40,7 +40,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-sys.path.append(str(Path(__file__).resolve().parent))  # last: bench/features.py must not hide the package
+# Run as `python bench/fuzz_inputs.py`, the script's folder is sys.path[0] and bench/features.py would hide the
+# `features` package: the repository first, bench/ last (for bench/fuzz_cases.py), as `python -m bench.fuzz_inputs`.
+_HERE, _REPO = Path(__file__).resolve().parent, Path(__file__).resolve().parents[1]
+sys.path[:] = [
+    str(_REPO),
+    *(p for p in sys.path if Path(p or ".").resolve() not in (_HERE, _REPO)),
+    str(_HERE),
+]
 
 from fuzz_cases import DAMAGES, REPO, DataSet, demo_sets, retail_sets  # noqa: E402 - bench/fuzz_cases.py
 

@@ -1,7 +1,7 @@
 """The fuzz harness (`bench/fuzz_inputs.py`) on a fixed list of cases: every damage on a CSV and a Parquet demo
 company of 300 customers and on Online Retail's first 3,000 lines through its mapping. Each case keeps the
 contract (a known stop naming a table or file, or rows in = accepted + rejected with a reason for every reject),
-never another exception nor a hang. Long runs: `python -m bench.fuzz_inputs --help`."""
+never another exception nor a hang. Long runs: `python bench/fuzz_inputs.py --help`."""
 
 from __future__ import annotations
 
@@ -102,3 +102,17 @@ def test_the_harness_reports_a_traceback_a_hang_and_a_broken_count(demo_sets, tm
         f"{loaded.result.report['orders'].accepted} accepted + 0 rejected",
         f"orders: {len(loaded.tables['orders'])} rows kept, {loaded.result.report['orders'].accepted} accepted",
     ]
+
+
+def test_the_harness_runs_as_a_script_its_folder_first_on_the_path():
+    """`python bench/fuzz_inputs.py ...` (as the README names it) puts bench/ first on sys.path, where
+    bench/features.py would hide the `features` package: the harness orders the path itself (was: every case
+    `ModuleNotFoundError: No module named 'features.contract'; 'features' is not a package`)."""
+    import subprocess
+
+    code = (
+        "import runpy, sys; sys.path.insert(0, 'bench'); runpy.run_path('bench/fuzz_inputs.py', run_name='fuzz'); "
+        "import features.contract, pipelines.demo.assemble"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
