@@ -103,6 +103,9 @@ def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample
         "as_of": as_of.date().isoformat(),
         "horizon_days": cfg.labels.horizon_days,
         "backtest_folds": cfg.models.backtest_folds,
+        # with the as-of, horizon and folds, what places the folds: `cvp models` marks a version backtested on
+        # other folds than the champion's (was: 2 folds against 1 listed as a like-for-like difference)
+        "backtest_step_months": cfg.models.backtest_step_months,
         "config_digest": training_digest(cfg),
     } | (sample.params() if sample is not None else {})
 
