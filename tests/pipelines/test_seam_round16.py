@@ -61,3 +61,37 @@ def test_models_marks_a_version_backtested_on_more_or_other_spaced_folds(trained
         for v in json.loads(registry.versions_json(rows, cfg))["versions"]
     }
     assert listed == {"1": True, "2": True, "3": False, "4": False, "5": True}  # was: all True
+
+
+def test_a_manager_whose_customers_all_have_no_score_is_not_told_they_have_none(tmp_path, monkeypatch):
+    """Every customer of one manager cancelled before the as-of (a book that churned): their page said "0
+    customers" and "No customers are assigned to this account manager." above the list of their 22 customers
+    without a score (was: the page contradicted itself, the manager told they have no customers). Now it says none
+    of their customers has a score in this run, each listed below; a manager with no customer at all is told so."""
+    import numpy as np
+
+    import pipelines.reports.pages as pages
+    from pipelines.config import load_config
+    from pipelines.reports import build_reports
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    monkeypatch.setattr(
+        pages, "_team_page", lambda *args: ""
+    )  # the managers' pages are read (its charts: 1.3 s)
+    data = demo_report_inputs(12, 2, seed=5)
+    scores = data["scores"].copy()
+    scores["account_manager_id"] = ["AM001", "AM002"] * 6
+    scores["status"] = np.where(scores["account_manager_id"] == "AM002", "cancelled", "scored")
+    scores["status_reason"] = np.where(scores["status"] == "cancelled", "cancelled on 2024-02-01", "")
+    gone = scores["status"] != "scored"
+    for col in [c for c in scores.columns if c.startswith("pred_")] + ["tier", "rating"]:
+        scores[col] = scores[col].where(~gone)
+    paths = build_reports(
+        scores, data["value_contrib"], data["model_card"], tmp_path, load_config().report, data["registry"]
+    )
+    page = {p.name: p.read_text() for p in paths.managers.values()}
+    churned = page["manager-AM002.html"]
+    assert "No customers are assigned to this account manager" not in churned  # was: said above the list
+    assert "None of the customers assigned to this account manager has" in " ".join(churned.split())
+    assert all(f'data-customer-id="{c}"' in churned for c in scores.loc[gone, "customer_id"])
+    assert "None of the customers assigned" not in page["manager-AM001.html"]
