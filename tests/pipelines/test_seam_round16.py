@@ -95,3 +95,41 @@ def test_a_manager_whose_customers_all_have_no_score_is_not_told_they_have_none(
     assert "None of the customers assigned to this account manager has" in " ".join(churned.split())
     assert all(f'data-customer-id="{c}"' in churned for c in scores.loc[gone, "customer_id"])
     assert "None of the customers assigned" not in page["manager-AM001.html"]
+
+
+def test_a_retrained_model_that_predicts_as_before_is_not_said_to_move_customers():
+    """`cvp train` twice on the same data, settings and seed, the second version promoted: the next report with a
+    history said "the moves come partly from the new model (of the change in expected value, -17 EUR comes from
+    the customers' new data and -0 EUR from the new model)" (was: a model that moved no customer's value said to
+    move them, and a sum of -1e-12 shown as "-0 EUR"). A retrained model whose bridge moves no customer's value by
+    a currency unit is said to predict as the one before; a model part that only sums to 0 is still a change."""
+    import pandas as pd
+
+    from pipelines.reports.actions import model_change
+    from pipelines.reports.pages import _environment
+
+    def moves(model_part):
+        n = len(model_part)
+        return pd.DataFrame(
+            {"model_changed": [True] * n, "value_change_data": [-8.5] * n, "value_change_model": model_part}
+        )
+
+    changed, same = model_change(moves([-1e-12, 0.0, 2e-13]), "EUR")
+    assert changed and same == {
+        "data": "-26 EUR",
+        "model": "0 EUR",
+        "same_predictions": True,
+    }  # was: "-0 EUR"
+    changed, cancelled = model_change(moves([300.0, -300.0, 0.0]), "EUR")
+    assert cancelled == {"data": "-26 EUR", "model": "0 EUR", "same_predictions": False}
+    month = {"first_run": False, "unassigned": False, "previous_as_of": "2025-08-01", "total": 0}
+    month |= {"rules_changed": False, "model_changed": True, "groups": []}
+    page = _environment().get_template("_actions.html.j2")
+    said = " ".join(page.render(month=month | {"model_split": same}).split())
+    assert (
+        "it predicts your customers as the model before did, so the changes below come from their new data"
+        in said
+    )
+    assert "from the new model" not in said
+    said = " ".join(page.render(month=month | {"model_split": cancelled}).split())
+    assert "-26 EUR comes from their new data and 0 EUR from the new model" in said
