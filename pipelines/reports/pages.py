@@ -200,6 +200,7 @@ def build_reports(
             "model_version": ", ".join(versions) or "unknown",
             # a challenger's scores: said at the top of every page (`phrases.provisional_scores`)
             "provisional": model_card.get("provisional"),
+            "provisional_label": model_card.get("provisional_label") or "Provisional",
             # scores of data that ends well before their as-of (`pipelines.data_age`): said atop every page
             "stale_data": stale_data_banner(model_card.get("stale_data"), as_of_text),
             "horizon_days": h,

@@ -167,6 +167,15 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     )
 
 
+def provisional_label(manifest: Mapping[str, Any]) -> str:
+    """The word before `provisional_scores`' sentence atop every page and on the model card: "Provisional" for a
+    model under evaluation (or of no known alias), "Not in production" for an earlier or set-aside one (was:
+    "Provisional:" before "neither in production nor under evaluation ...: an earlier or set-aside model", as if
+    the scores were to be confirmed; round 15's leftover)."""
+    aliases = manifest.get("model_aliases")
+    return "Not in production" if aliases is not None and "challenger" not in aliases else "Provisional"
+
+
 def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:
     """What every page says when the scores read data that ends well before their as-of (the manifest's
     `stale_data`, `pipelines.data_age`): the customers look less active than they are. None otherwise."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers import quiet
 
 
@@ -63,21 +65,18 @@ def test_models_marks_a_version_backtested_on_more_or_other_spaced_folds(trained
     assert listed == {"1": True, "2": True, "3": False, "4": False, "5": True}  # was: all True
 
 
-def test_a_manager_whose_customers_all_have_no_score_is_not_told_they_have_none(tmp_path, monkeypatch):
-    """Every customer of one manager cancelled before the as-of (a book that churned): their page said "0
-    customers" and "No customers are assigned to this account manager." above the list of their 22 customers
-    without a score (was: the page contradicted itself, the manager told they have no customers). Now it says none
-    of their customers has a score in this run, each listed below; a manager with no customer at all is told so."""
+@pytest.fixture(scope="module")
+def book_churned(tmp_path_factory):
+    """Report pages of synthetic scores whose manager AM002's customers all cancelled, scored by a set-aside
+    model (a champion replaced since): (scores, {page name: html}); the team page is not built (its charts: 1.3 s)."""
     import numpy as np
 
     import pipelines.reports.pages as pages
     from pipelines.config import load_config
     from pipelines.reports import build_reports
+    from pipelines.reports.phrases import provisional_scores
     from tests.pipelines.report_fixtures import demo_report_inputs
 
-    monkeypatch.setattr(
-        pages, "_team_page", lambda *args: ""
-    )  # the managers' pages are read (its charts: 1.3 s)
     data = demo_report_inputs(12, 2, seed=5)
     scores = data["scores"].copy()
     scores["account_manager_id"] = ["AM001", "AM002"] * 6
@@ -86,15 +85,62 @@ def test_a_manager_whose_customers_all_have_no_score_is_not_told_they_have_none(
     gone = scores["status"] != "scored"
     for col in [c for c in scores.columns if c.startswith("pred_")] + ["tier", "rating"]:
         scores[col] = scores[col].where(~gone)
-    paths = build_reports(
-        scores, data["value_contrib"], data["model_card"], tmp_path, load_config().report, data["registry"]
-    )
-    page = {p.name: p.read_text() for p in paths.managers.values()}
+    manifest = {"model_version": "1", "champion_version": "2", "model_aliases": []}  # v1, replaced by v2
+    # as `cvp report` makes the card of such a run (`pipelines.jobs`; `provisional_label(manifest)`, tested below)
+    card = data["model_card"] | {
+        "provisional": provisional_scores(manifest),
+        "provisional_label": "Not in production",
+    }
+    team_page, pages._team_page = pages._team_page, lambda *args: ""
+    try:
+        paths = build_reports(
+            scores,
+            data["value_contrib"],
+            card,
+            tmp_path_factory.mktemp("book"),
+            load_config().report,
+            data["registry"],
+        )
+    finally:
+        pages._team_page = team_page
+    return scores, {p.name: p.read_text() for p in paths.managers.values()}
+
+
+def test_a_manager_whose_customers_all_have_no_score_is_not_told_they_have_none(book_churned):
+    """Every customer of one manager cancelled before the as-of (a book that churned): their page said "0
+    customers" and "No customers are assigned to this account manager." above the list of their 22 customers
+    without a score (was: the page contradicted itself, the manager told they have no customers). Now it says none
+    of their customers has a score in this run, each listed below; a manager with no customer at all is told so."""
+    scores, page = book_churned
     churned = page["manager-AM002.html"]
     assert "No customers are assigned to this account manager" not in churned  # was: said above the list
     assert "None of the customers assigned to this account manager has" in " ".join(churned.split())
-    assert all(f'data-customer-id="{c}"' in churned for c in scores.loc[gone, "customer_id"])
+    gone = scores.loc[scores["status"] != "scored", "customer_id"]
+    assert len(gone) and all(f'data-customer-id="{c}"' in churned for c in gone)
     assert "None of the customers assigned" not in page["manager-AM001.html"]
+
+
+def test_scores_of_a_replaced_champion_are_not_labelled_provisional(book_churned):
+    """Scores of version 1 after version 2 replaced it as champion (`cvp score --model models:/customer-value/1`):
+    every page said "Provisional: these scores come from model version 1, neither in production nor under
+    evaluation ...: an earlier or set-aside model" (was: labelled as scores still to be confirmed; round 15's
+    leftover). The label says what the sentence says: "Not in production"; a challenger's stay "Provisional"; the
+    model card's row is labelled alike."""
+    for page in book_churned[1].values():
+        said = " ".join(page.split())
+        assert "<strong>Not in production:</strong> these scores come from model version 1" in said
+        assert "Provisional:" not in said  # was: the label
+    from pipelines.reports.card import model_card_view
+    from pipelines.reports.phrases import provisional_label
+
+    assert provisional_label({"model_version": "1", "champion_version": "2", "model_aliases": []}) == (
+        "Not in production"
+    )
+    assert provisional_label({"model_aliases": ["challenger"]}) == "Provisional"
+    assert provisional_label({}) == "Provisional"  # not recorded: as before
+    card = {"provisional": "these scores ...", "provisional_label": "Not in production"}
+    facts = {f["key"]: f["value"] for f in model_card_view(card, 365, "EUR")["facts"]}
+    assert facts.get("Not in production") == "these scores ..." and "Provisional label" not in facts
 
 
 def test_a_retrained_model_that_predicts_as_before_is_not_said_to_move_customers():
