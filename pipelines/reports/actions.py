@@ -225,7 +225,8 @@ def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] |
     totals = (("data", split["value_change_data"].sum()), ("model", split["value_change_model"].sum()))
     # whole currency units, as shown: a sum of -1e-12 is "0 EUR" (was: "-0 EUR")
     out: dict[str, Any] = {
-        key: ("+" if round(total) > 0 else "") + money(float(round(total)) + 0.0, currency) for key, total in totals
+        key: ("+" if round(total) > 0 else "") + money(float(round(total)) + 0.0, currency)
+        for key, total in totals
     }
     # a retrained model that moved no customer's value by a currency unit (the same training again: same data,
     # settings and seed) changed nothing: said so (was: "the moves come partly from the new model", "-0 EUR")
