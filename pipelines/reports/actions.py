@@ -209,8 +209,9 @@ def manager_actions(
 def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] | None]:
     """Whether the model changed between the runs of transitions `t` and, with the run's bridge (the old model on the
     new data, `models.transitions`), how much of their customers' value change is new data, how much the model
-    (`{"data": "+80 EUR", "model": "+111 EUR"}`, None when it cannot be split): a manager page's customers, or the
-    team page's whole base."""
+    (`{"data": "+80 EUR", "model": "+111 EUR", "same_predictions": False}`, None when it cannot be split): a
+    manager page's customers, or the team page's whole base. `same_predictions`: no customer scored by both models
+    is valued a currency unit apart by them (the same training again)."""
     changed = (
         t["model_changed"].fillna(False).astype(bool).to_numpy(dtype=bool) if "model_changed" in t else None
     )
