@@ -110,14 +110,18 @@ def test_a_manager_whose_customers_all_have_no_score_is_not_told_they_have_none(
     """Every customer of one manager cancelled before the as-of (a book that churned): their page said "0
     customers" and "No customers are assigned to this account manager." above the list of their 22 customers
     without a score (was: the page contradicted itself, the manager told they have no customers). Now it says none
-    of their customers has a score in this run, each listed below; a manager with no customer at all is told so."""
+    of their customers has a score in this run, each listed below, and the count is of "customers with a score"
+    where some have none (the team page's column: "Customers scored"); a manager with no customer at all is told
+    so."""
     scores, page = book_churned
     churned = page["manager-AM002.html"]
     assert "No customers are assigned to this account manager" not in churned  # was: said above the list
     assert "None of the customers assigned to this account manager has" in " ".join(churned.split())
+    assert '<div class="label">customers with a score</div>' in churned  # was: "0 customers" of their 6
     gone = scores.loc[scores["status"] != "scored", "customer_id"]
     assert len(gone) and all(f'data-customer-id="{c}"' in churned for c in gone)
     assert "None of the customers assigned" not in page["manager-AM001.html"]
+    assert '<div class="label">customers</div>' in page["manager-AM001.html"]  # every one scored
 
 
 def test_scores_of_a_replaced_champion_are_not_labelled_provisional(book_churned):
