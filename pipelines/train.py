@@ -34,6 +34,7 @@ from pipelines.loading import (
     history_needed_days,
     load_and_report,
     parse_date,
+    read_in_zone,
     warn_later_events,
 )
 from pipelines.output_checks import BACKTEST_MARKER
@@ -450,9 +451,9 @@ def load_for_modelling(
     point-in-time computation; they are counted in a warning.
     """
     from pipelines.config import load_config
-
-    cfg = load_config(config, config_overrides)
     from pipelines.rejected_rows import TRAINING, rows_summary
+
+    cfg = read_in_zone(load_config(config, config_overrides), mapping)  # its zone: the model records it
 
     loaded = load_and_report(data, mapping, cfg, console, used_by=TRAINING)
     tables = loaded.tables

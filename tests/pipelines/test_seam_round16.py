@@ -183,3 +183,74 @@ def test_a_retrained_model_that_predicts_as_before_is_not_said_to_move_customers
     assert "from the new model" not in said
     said = " ".join(page.render(month=month | {"model_split": cancelled}).split())
     assert "-26 EUR comes from their new data and 0 EUR from the new model" in said
+
+
+def test_a_mappings_time_zone_is_the_one_a_training_records_and_scoring_compares(trained, tmp_path):
+    """A training through a mapping naming `timezone: Europe/London` (the config's `data.timezone` UTC) read its data
+    in London time but recorded `UTC` as its data's zone: scoring through the same mapping with the config set to
+    `Europe/London` too warned "data.timezone: model UTC, config Europe/London" and `--strict` refused a right
+    configuration (was). The zone the data is read in (`pipelines.mapping.read_zone`) is the one a training records
+    and the one scoring compares; a model trained before (its record the config's zone) through the same mapping is
+    read alike; another mapping naming another zone is a difference, not imposed over it."""
+    import pandas as pd
+    import yaml
+
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.engines.model_checks import check_model
+    from pipelines.loading import mapping_digest
+    from pipelines.train import load_for_modelling
+
+    data = tmp_path / "data"
+    data.mkdir()
+    orders = pd.read_parquet(trained.data / "orders.parquet").head(60)
+    orders.to_parquet(data / "sales.parquet", index=False)
+    columns = {c: c for c in orders.columns}
+    mapping = tmp_path / "mapping.yaml"
+    spec = {
+        "sources": {"sales": {"file": "sales.parquet"}},
+        "tables": {"orders": {"source": "sales", "columns": columns}},
+    }
+    mapping.write_text(yaml.safe_dump({"timezone": "Europe/London"} | spec))
+    cfg = load_for_modelling(data, mapping, None, {}, None, quiet())[0]
+    assert cfg.data.timezone == "Europe/London"  # was: UTC, the config's, recorded as the model's data's zone
+
+    class Model:  # what `check_model` reads of a registered model
+        training_cutoffs_, horizon_days = [], 365
+
+        def __init__(self, zone, digest):
+            self.zone, self.digest, model_cfg = zone, digest, load_config()
+            self.feature_config, self.label_config = model_cfg.features, model_cfg.labels
+
+        def contract_settings(self):
+            features, labels = self.feature_config, self.label_config
+            data = {"timezone": self.zone}
+            return {
+                "features": features.model_dump(mode="json"),
+                "labels": labels.model_dump(mode="json"),
+            } | {
+                "mapping_digest": self.digest,
+                "data": data,
+            }
+
+        def season_note(self, as_of):
+            return None
+
+    def check(model, mapping_file, run_zone="Europe/London"):
+        warned: list[str] = []
+        run_cfg = load_config(overrides={"data": {"timezone": run_zone}})
+        checked = check_model(model, run_cfg, pd.Timestamp("2024-07-01"), mapping_file, True, warned.append)
+        return checked.cfg.data.timezone, checked.diffs
+
+    digest = mapping_digest(mapping)
+    assert check(Model("UTC", digest), mapping) == (
+        "Europe/London",
+        [],
+    )  # was: --strict refused, data.timezone
+    assert check(Model("Europe/London", digest), mapping, "UTC") == ("Europe/London", [])  # recorded as read
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"timezone": "Asia/Tokyo"} | spec))
+    with pytest.raises(
+        StructuralError, match=r"data.timezone: model Europe/London, run's mapping Asia/Tokyo \(not"
+    ):
+        check(Model("Europe/London", digest), other)
