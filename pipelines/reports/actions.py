@@ -82,7 +82,7 @@ def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
         )
     name, left = staff[old_id]
     who = f"{name} ({old_id})" if name and name != old_id else old_id
-    gone = f", who left the company on {left}" if left else ""
+    gone = f", who {left}" if left else ""
     return f"with {who} in the last run{gone}; all of their customers are yours now"
 
 
@@ -96,7 +96,7 @@ def manager_actions(
     """The "This month's actions" lists of one manager page, from that page's own customers only; None without
     a history (the page is then as without one). `unassigned`: the page of the customers without a manager, read
     by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody).
-    `staff`: the managers of this run's directory, id -> (name, the day they left or ""): a whole book moved from
+    `staff`: the managers of this run's directory, id -> (name, how they left, `phrases.left_company`, or ""): a whole book moved from
     a manager still listed there is a hand-over, not an id renamed."""
     if history is None:
         return None

@@ -176,6 +176,16 @@ def provisional_label(manifest: Mapping[str, Any]) -> str:
     return "Not in production" if aliases is not None and "challenger" not in aliases else "Provisional"
 
 
+def left_company(left: str, as_of: str) -> str:
+    """How the pages say an account manager left (`left`: the day, YYYY-MM-DD, "" when they have not), said as of
+    the scores' date `as_of`: a day after it is "since" them (was: "left the company on 2025-11-03" on the pages of
+    scores as of 2025-06-01, read as gone when the scores were made). "" when they have not left."""
+    if not left:
+        return ""
+    later = as_of[:1].isdigit() and left > as_of  # both YYYY-MM-DD ("unknown": no as-of to compare with)
+    return f"left the company on {left}" + (f", after the date of these scores ({as_of})" if later else "")
+
+
 def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:
     """What every page says when the scores read data that ends well before their as-of (the manifest's
     `stale_data`, `pipelines.data_age`): the customers look less active than they are. None otherwise."""

@@ -67,9 +67,11 @@ def test_models_marks_a_version_backtested_on_more_or_other_spaced_folds(trained
 
 @pytest.fixture(scope="module")
 def book_churned(tmp_path_factory):
-    """Report pages of synthetic scores whose manager AM002's customers all cancelled, scored by a set-aside
-    model (a champion replaced since): (scores, {page name: html}); the team page is not built (its charts: 1.3 s)."""
+    """Report pages of synthetic scores as of 2025-06-30 whose manager AM002 (left 2025-05-01) saw their
+    customers all cancel, scored by a set-aside model (a champion replaced since); AM001 left on 2025-11-03, after
+    the scores: (scores, {page name: html}); the team page is not built (its charts: 1.3 s)."""
     import numpy as np
+    import pandas as pd
 
     import pipelines.reports.pages as pages
     from pipelines.config import load_config
@@ -100,6 +102,13 @@ def book_churned(tmp_path_factory):
             tmp_path_factory.mktemp("book"),
             load_config().report,
             data["registry"],
+            account_managers=pd.DataFrame(
+                {
+                    "account_manager_id": ["AM001", "AM002"],
+                    "name": ["Ann", "Bob"],
+                    "left_at": pd.to_datetime(["2025-11-03", "2025-05-01"]),  # after / before the as-of
+                }
+            ),
         )
     finally:
         pages._team_page = team_page
@@ -254,3 +263,29 @@ def test_a_mappings_time_zone_is_the_one_a_training_records_and_scoring_compares
         StructuralError, match=r"data.timezone: model Europe/London, run's mapping Asia/Tokyo \(not"
     ):
         check(Model("Europe/London", digest), other)
+
+
+def test_a_manager_who_left_after_the_scores_date_is_said_to_have_left_since(book_churned):
+    """Pages of scores as of 2025-06-30 read with today's directory of account managers, where one left on
+    2025-11-03: their page said "this account manager left the company on 2025-11-03" (was: read as gone when the
+    scores were made, the customers already without an owner then). The pages speak as of the scores' date: a
+    departure after it is said to be after these scores; one before it as before."""
+    scores, page = book_churned
+    assert str(scores["as_of"].max())[:10] == "2025-06-30"
+    said = " ".join(page["manager-AM001.html"].split())
+    assert (
+        "this account manager left the company on 2025-11-03, after the date of these scores (2025-06-30); these "
+        "customers need a new owner" in said
+    )  # was: "left the company on 2025-11-03;"
+    before = " ".join(page["manager-AM002.html"].split())
+    assert "this account manager left the company on 2025-05-01;" in before
+    from pipelines.reports.actions import handed_over
+    from pipelines.reports.phrases import left_company
+
+    assert left_company("", "2025-06-30") == "" and left_company("2025-07-01", "unknown") == (
+        "left the company on 2025-07-01"
+    )
+    staff = {"AM001": ("Ann", left_company("2025-11-03", "2025-06-30"))}
+    assert "Ann (AM001) in the last run, who left the company on 2025-11-03, after the date of these" in (
+        handed_over("AM001", staff)
+    )
