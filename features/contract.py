@@ -306,9 +306,10 @@ def _groups(table: str) -> str:
 
 def _new_input(table: str, column: str | None = None) -> str:
     """The warning of a model input this data has and the model's training data had not: the features that read it
-    are computed with it, the model learnt them without it, so the scores move (was: only "in this data, not in the
-    model's training data": a model trained without `orders.cost` scored on data with it gave 91 of the demo's 306
-    customers another tier and a total 21% higher; one trained without tickets, 122 tiers; exit 0)."""
+    are computed with it, the model learnt them without it, so the scores can move (was: only "in this data, not in
+    the model's training data": a model trained without `orders.cost` scored on data with it gave 91 of the demo's
+    306 customers another tier and a total 21% higher; one trained without tickets, 122 tiers; exit 0). "Can": a
+    group the model was trained without (tenure from `customers.signup_at`) is built and ignored."""
     name = f"{table}.{column}" if column else f"table {table}"
     if column is None:
         learnt = f"learnt its {_groups(table) or table} features without it"
@@ -318,7 +319,8 @@ def _new_input(table: str, column: str | None = None) -> str:
         learnt = "learnt the features that read it without it"
     return (
         f"{name}: in this data, not in the model's training data: the model {learnt}, this run computes them with "
-        "it, so the scores move from what the model learnt; train a model on data with it, or score data without it"
+        "it, so its scores can differ from those of the same data without it; train a model on data with it, or "
+        "score data without it"
     )
 
 

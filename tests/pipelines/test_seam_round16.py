@@ -296,7 +296,7 @@ def test_a_model_input_the_training_data_lacked_is_said_to_move_the_scores():
     scored on orders with it: 91 of the demo's 306 customers got another tier and the total rose 21%; one trained
     without tickets scored on data with them, 122 tiers. The run said only "orders.cost: in this data, not in the
     model's training data" (was: no word of the scores, nor of a way out). Now each such warning says what the
-    model learnt without it, that the scores move, and the way out."""
+    model learnt without it, that the scores can differ for it, and the way out."""
     import pandas as pd
 
     from features.contract import check_model_inputs
@@ -309,9 +309,9 @@ def test_a_model_input_the_training_data_lacked_is_said_to_move_the_scores():
     )
     assert said == [
         "table tickets: in this data, not in the model's training data: the model learnt its profit and service "
-        "effort features without it, this run computes them with it, so the scores move from what the model "
-        "learnt; train a model on data with it, or score data without it",
+        "effort features without it, this run computes them with it, so its scores can differ from those of the "
+        "same data without it; train a model on data with it, or score data without it",
         "orders.cost: in this data, not in the model's training data: the model learnt its features with a guessed "
-        "margin without orders.cost, this run computes them with it, so the scores move from what the model "
-        "learnt; train a model on data with it, or score data without it",
+        "margin without orders.cost, this run computes them with it, so its scores can differ from those of the "
+        "same data without it; train a model on data with it, or score data without it",
     ]  # was: each only "...: in this data, not in the model's training data"
