@@ -64,9 +64,7 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
         "new_rating": _text(rec.get("new_rating")),
         "old_churn": _points(rec.get("old_churn_prob")),
         "new_churn": _points(rec.get("new_churn_prob")),
-        "value_change": ""
-        if pd.isna(change)
-        else ("+" if change > 0 else "") + money(float(change), currency),
+        "value_change": "" if pd.isna(change) else money(float(change), currency, sign=True),
         "why": why,
     }
 
@@ -210,8 +208,8 @@ def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] |
     """Whether the model changed between the runs of transitions `t` and, with the run's bridge (the old model on the
     new data, `models.transitions`), how much of their customers' value change is new data, how much the model
     (`{"data": "+80 EUR", "model": "+111 EUR", "same_predictions": False}`, None when it cannot be split): a
-    manager page's customers, or the team page's whole base. `same_predictions`: no customer scored by both models
-    is valued a currency unit apart by them (the same training again)."""
+    manager page's customers, or the team page's whole base. `same_predictions`: the model part of no customer's
+    value or churn probability is more than floating-point noise, and its total is "0 EUR" (`_unmoved`)."""
     changed = (
         t["model_changed"].fillna(False).astype(bool).to_numpy(dtype=bool) if "model_changed" in t else None
     )
@@ -223,16 +221,36 @@ def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] |
     split = split[split["value_change_data"].notna() & split["value_change_model"].notna()]
     if not len(split):
         return True, None
-    totals = (("data", split["value_change_data"].sum()), ("model", split["value_change_model"].sum()))
-    # whole currency units, as shown: a sum of -1e-12 is "0 EUR" (was: "-0 EUR")
+    model_total = split["value_change_model"].sum()
     out: dict[str, Any] = {
-        key: ("+" if round(total) > 0 else "") + money(float(round(total)) + 0.0, currency)
-        for key, total in totals
+        "data": money(split["value_change_data"].sum(), currency, sign=True),
+        "model": money(model_total, currency, sign=True),
     }
-    # a retrained model that moved no customer's value by a currency unit (the same training again: same data,
-    # settings and seed) changed nothing: said so (was: "the moves come partly from the new model", "-0 EUR")
-    out["same_predictions"] = bool((split["value_change_model"].abs() < 0.5).all())
+    out["same_predictions"] = bool(round(model_total) == 0 and _unmoved(split))
     return True, out
+
+
+def _unmoved(split: pd.DataFrame) -> bool:
+    """The new model's part of every customer's value and churn probability is floating-point noise (the same
+    training again: same data, settings and seed): within a millionth of the largest value of the customers (a
+    currency unit is not: a company of values under 1 EUR), a millionth of a probability; unknown churn parts
+    (no churn bridge) are not noise (was: value parts under 0.5 each, churn ignored: a retraining that moved only
+    churn, or every customer by 0.4 EUR, +120 EUR in all, said to predict as the one before)."""
+    if "churn_change_model" not in split:
+        return False
+    value = split["value_change_model"].to_numpy(dtype=np.float64)
+    churn = split["churn_change_model"].to_numpy(dtype=np.float64)
+    known = [
+        split[c].to_numpy(dtype=np.float64)
+        for c in ("old_value", "new_value", "value_change_data")
+        if c in split
+    ]
+    scale = float(np.nanmax(np.abs(np.concatenate(known)), initial=0.0))
+    return bool(
+        np.isfinite(churn).all()
+        and (np.abs(value) <= 1e-6 * scale + 1e-12).all()
+        and (np.abs(churn) <= 1e-6).all()
+    )
 
 
 def team_history(history: HistoryReport | None, tiers: list[str], config: ReportConfig) -> dict | None:

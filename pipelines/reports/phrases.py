@@ -47,14 +47,22 @@ def coverage_phrase(low_quantile: float, high_quantile: float) -> str:
     return f"{round(share * 100)}% of the time"
 
 
-def money(value: float, currency: str) -> str:
+def _whole(value: float) -> float:
+    """`value` in whole units, as shown: rounded once, so -0.3 is 0 (not "-0") and a sign is the rounded value's."""
+    return round(float(value)) + 0.0
+
+
+def money(value: float, currency: str, sign: bool = False) -> str:
+    """ "1,234 EUR"; with `sign`, a rise reads "+1,234 EUR" (0 unsigned: "0 EUR", never "-0 EUR" or "+0 EUR")."""
     if value is None or not np.isfinite(value):
         return "unknown"
-    return f"{value:,.0f} {currency}".rstrip()
+    return f"{signed(value) if sign else f'{_whole(value):,.0f}'} {currency}".rstrip()
 
 
 def signed(value: float) -> str:
-    return f"{value:+,.0f}"
+    """ "+12", "-3", and "0" for anything that rounds to 0 (was: "-0" for -0.3, "+0" for 0.3)."""
+    whole = _whole(value)
+    return f"{whole:+,.0f}" if whole else "0"
 
 
 def pct(value: float) -> str:

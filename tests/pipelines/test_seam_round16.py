@@ -167,10 +167,16 @@ def test_a_retrained_model_that_predicts_as_before_is_not_said_to_move_customers
     from pipelines.reports.actions import model_change
     from pipelines.reports.pages import _environment
 
-    def moves(model_part):
+    def moves(model_part, churn_part=None, value=100.0):
         n = len(model_part)
+        frame = {
+            "model_changed": [True] * n,
+            "value_change_data": [-8.5] * n,
+            "value_change_model": model_part,
+        }
+        churn = [1e-15] * n if churn_part is None else churn_part
         return pd.DataFrame(
-            {"model_changed": [True] * n, "value_change_data": [-8.5] * n, "value_change_model": model_part}
+            frame | {"churn_change_model": churn, "old_value": [value] * n, "new_value": [value] * n}
         )
 
     changed, same = model_change(moves([-1e-12, 0.0, 2e-13]), "EUR")
@@ -181,6 +187,18 @@ def test_a_retrained_model_that_predicts_as_before_is_not_said_to_move_customers
     }  # was: "-0 EUR"
     changed, cancelled = model_change(moves([300.0, -300.0, 0.0]), "EUR")
     assert cancelled == {"data": "-26 EUR", "model": "0 EUR", "same_predictions": False}
+    # review21s: a model part under a currency unit per customer is not "the same" (was: same_predictions true)
+    assert model_change(moves([0.4] * 300), "EUR")[1] == {
+        "data": "-2,550 EUR",
+        "model": "+120 EUR",
+        "same_predictions": False,
+    }
+    assert not model_change(moves([0.3, -0.3, 0.0], value=0.8), "EUR")[1][
+        "same_predictions"
+    ]  # values under 1 EUR
+    # a retraining that moved only churn (calibration, churn settings): tiers and flags move (was: "the same")
+    assert not model_change(moves([0.0] * 3, churn_part=[0.05, -0.02, 0.0]), "EUR")[1]["same_predictions"]
+    assert not model_change(moves([0.0] * 3, churn_part=[float("nan")] * 3), "EUR")[1]["same_predictions"]
     month = {"first_run": False, "unassigned": False, "previous_as_of": "2025-08-01", "total": 0}
     month |= {"rules_changed": False, "model_changed": True, "groups": []}
     page = _environment().get_template("_actions.html.j2")
@@ -192,6 +210,56 @@ def test_a_retrained_model_that_predicts_as_before_is_not_said_to_move_customers
     assert "from the new model" not in said
     said = " ".join(page.render(month=month | {"model_split": cancelled}).split())
     assert "-26 EUR comes from their new data and 0 EUR from the new model" in said
+    # with new tier rules, the changes do not all come from the new data (was: said beside the rules note)
+    said = " ".join(page.render(month=month | {"model_split": same, "rules_changed": True}).split())
+    assert "some of the changes below come from the new rules" in said and "from their new data" not in said
+    moved = {"moved": 0, "columns": [], "rows": []}
+    history = {
+        "previous_as_of": "2025-08-01",
+        "matrix": moved,
+        "model_changed": True,
+        "model_split": same,
+        "runs": [],
+    }
+    history["rules_changed"] = None
+    transitions = _environment().get_template("_transitions.html.j2")
+    said = " ".join(
+        transitions.render(tier_history=history | {"rules_changed": "the tier rules changed"}).split()
+    )
+    assert "as the model before did." in said and "from their new data" not in said
+    said = " ".join(transitions.render(tier_history=history).split())
+    assert "as the model before did, so the moves come from their new data" in said
+
+
+def test_money_is_rounded_once_and_signed_on_the_rounded_value():
+    """A value change of -0.3 EUR read "-0 EUR" on a manager's actions, per-customer values, manager totals,
+    waterfall steps and the team's drivers; +0.3 read "+0 EUR" (was: rounded by the format, the sign taken
+    before rounding; one copy of the fix in actions.py). `phrases.money` and `phrases.signed` round once."""
+    from pipelines.reports.actions import _row
+    from pipelines.reports.phrases import money, signed
+
+    assert [money(v, "EUR") for v in (-0.3, 0.3, -1234.6)] == [
+        "0 EUR",
+        "0 EUR",
+        "-1,235 EUR",
+    ]  # was: "-0 EUR"
+    assert [money(v, "EUR", sign=True) for v in (-0.3, 0.4, 2.6, -2.6)] == [
+        "0 EUR",
+        "0 EUR",
+        "+3 EUR",
+        "-3 EUR",
+    ]
+    assert [signed(v) for v in (-0.3, 0.3, 0.0, 1234.5, -7.7)] == [
+        "0",
+        "0",
+        "0",
+        "+1,234",
+        "-8",
+    ]  # was: "-0", "+0"
+    changes = [
+        _row({"customer_id": "C1", "value_change": v}, "", "EUR", "")["value_change"] for v in (-0.3, 0.3)
+    ]
+    assert changes == ["0 EUR", "0 EUR"]  # was: "-0 EUR", "+0 EUR"
 
 
 def test_a_mappings_time_zone_is_the_one_a_training_records_and_scoring_compares(trained, tmp_path):
