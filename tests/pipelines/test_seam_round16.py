@@ -69,7 +69,7 @@ def test_models_marks_a_version_backtested_on_more_or_other_spaced_folds(trained
 def book_churned(tmp_path_factory):
     """Report pages of synthetic scores as of 2025-06-30 whose manager AM002 (left 2025-05-01) saw their
     customers all cancel, scored by a set-aside model (a champion replaced since); AM001 left on 2025-11-03, after
-    the scores: (scores, {page name: html}); the team page is not built (its charts: 1.3 s)."""
+    the scores; AM003's customers are all new, scored by the lookalike model: (scores, {page name: html}); the team page is not built (its charts: 1.3 s)."""
     import numpy as np
     import pandas as pd
 
@@ -81,9 +81,14 @@ def book_churned(tmp_path_factory):
 
     data = demo_report_inputs(12, 2, seed=5)
     scores = data["scores"].copy()
-    scores["account_manager_id"] = ["AM001", "AM002"] * 6
-    scores["status"] = np.where(scores["account_manager_id"] == "AM002", "cancelled", "scored")
+    scores["account_manager_id"] = ["AM001", "AM002", "AM001", "AM003"] * 3
+    status = scores["account_manager_id"].map({"AM001": "scored", "AM002": "cancelled", "AM003": "new"})
+    scores["status"] = status
     scores["status_reason"] = np.where(scores["status"] == "cancelled", "cancelled on 2024-02-01", "")
+    # AM003's customers are all new, scored by the lookalike model (`cvp score` with one registered)
+    scores["lookalike_prob_great"] = np.where(status == "new", 0.4, np.nan)
+    scores["lookalike_expected_value"] = np.where(status == "new", 120.0, np.nan)
+    scores["provisional_tier"] = np.where(status == "new", "great (provisional)", None)
     gone = scores["status"] != "scored"
     for col in [c for c in scores.columns if c.startswith("pred_")] + ["tier", "rating"]:
         scores[col] = scores[col].where(~gone)
@@ -104,9 +109,9 @@ def book_churned(tmp_path_factory):
             data["registry"],
             account_managers=pd.DataFrame(
                 {
-                    "account_manager_id": ["AM001", "AM002"],
-                    "name": ["Ann", "Bob"],
-                    "left_at": pd.to_datetime(["2025-11-03", "2025-05-01"]),  # after / before the as-of
+                    "account_manager_id": ["AM001", "AM002", "AM003"],
+                    "name": ["Ann", "Bob", "Cy"],
+                    "left_at": pd.to_datetime(["2025-11-03", "2025-05-01", None]),  # after / before the as-of
                 }
             ),
         )
@@ -119,18 +124,36 @@ def test_a_manager_whose_customers_all_have_no_score_is_not_told_they_have_none(
     """Every customer of one manager cancelled before the as-of (a book that churned): their page said "0
     customers" and "No customers are assigned to this account manager." above the list of their 22 customers
     without a score (was: the page contradicted itself, the manager told they have no customers). Now it says none
-    of their customers has a score in this run, each listed below, and the count is of "customers with a score"
+    of their customers has a score in this run, each listed below, and the count is of "customers with an expected value"
     where some have none (the team page's column: "Customers scored"); a manager with no customer at all is told
     so."""
     scores, page = book_churned
     churned = page["manager-AM002.html"]
     assert "No customers are assigned to this account manager" not in churned  # was: said above the list
     assert "None of the customers assigned to this account manager has" in " ".join(churned.split())
-    assert '<div class="label">customers with a score</div>' in churned  # was: "0 customers" of their 6
-    gone = scores.loc[scores["status"] != "scored", "customer_id"]
+    assert '<div class="label">customers with an expected value</div>' in churned  # was: "0 customers" of 3
+    gone = scores.loc[scores["status"] == "cancelled", "customer_id"]
     assert len(gone) and all(f'data-customer-id="{c}"' in churned for c in gone)
     assert "None of the customers assigned" not in page["manager-AM001.html"]
     assert '<div class="label">customers</div>' in page["manager-AM001.html"]  # every one scored
+
+
+def test_a_manager_whose_customers_are_all_new_is_not_told_none_has_a_score(book_churned):
+    """Every customer of one manager new, scored by the lookalike model: their page said "None of the customers
+    assigned to this account manager has a score in this run: each is listed below, with why" above "Your new
+    customers" and their lookalike scores, and the team page's top card read "306 customers" of the scored alone
+    (was: review21s 3). The page says none has an expected value, all new, listed with their lookalike score; the
+    count card of team and manager pages alike (one macro) says it counts the customers with an expected value."""
+    scores, page = book_churned
+    said = " ".join(page["manager-AM003.html"].split())
+    assert "has a score in this run" not in said  # was: beside their lookalike scores
+    assert "has an expected value in this run: all are new, listed below with their lookalike score" in said
+    new = scores.loc[scores["status"] == "new", "customer_id"]
+    section = said.split('<section id="new-customers">', 1)[1].split("</section>", 1)[0]
+    assert len(new) == 3 and all(f'data-customer-id="{c}"' in section for c in new)
+    assert (
+        '<div class="label">customers with an expected value</div>' in said
+    )  # the team page's: test_newcomers
 
 
 def test_scores_of_a_replaced_champion_are_not_labelled_provisional(book_churned):
