@@ -42,7 +42,7 @@ class VersionRow:
     #: its training run is deleted in MLflow (`pipelines.tracking.training_run`): scored with a warning
     status: str = ""
     #: its backtest's number of folds and months between them ("" when its training did not record them): with
-    #: the as-of, horizon and sample, what placed its folds (`_folds`)
+    #: the as-of, horizon and sample, what placed its folds (`_other_folds`)
     backtest_folds: str = ""
     backtest_step_months: str = ""
 
@@ -213,7 +213,8 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 # "incomplete", "files missing": never usable; "run deleted": scored with a warning
                 "status": r.status or None,
                 "backtest": r.backtest,
-                # the champion's as-of and horizon: the differences are like for like (same backtest folds)
+                # the champion's as-of, horizon, sample and number and spacing of backtest folds (`_other_folds`): the
+                # differences are like for like
                 "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),
                 "vs_champion": {
                     m: v - mine[m]

@@ -151,6 +151,13 @@ def tier_reason_plain(reason: Any, phrases: Mapping[str, str]) -> str:
     return said
 
 
+def _set_aside(manifest: Mapping[str, Any]) -> bool:
+    """The scores' model was neither in production nor under evaluation (its recorded aliases lack `challenger`):
+    an earlier or set-aside model. Unrecorded aliases: not said (under evaluation, as before)."""
+    aliases = manifest.get("model_aliases")
+    return aliases is not None and "challenger" not in aliases
+
+
 def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     """What the pages say when the scores come from a model that was not the champion when they were made (the
     manifest's `champion_version`; `cvp score --model ...@challenger`, or the demo's first model left a
@@ -160,8 +167,7 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     if champion is None or str(champion) == version:
         return None
     production = f"the one in production was version {champion}" if champion else "no model was in production"
-    aliases = manifest.get("model_aliases")
-    if aliases is not None and "challenger" not in aliases:  # neither production's nor under evaluation
+    if _set_aside(manifest):
         # (was: "still being evaluated" for a champion replaced since, scored by its version); production's scores
         # are pointed to only when there was a production model (was: "use them" with none in production)
         use = " Production's scores may differ; use them before acting on these." if champion else ""
@@ -180,8 +186,7 @@ def provisional_label(manifest: Mapping[str, Any]) -> str:
     model under evaluation (or of no known alias), "Not in production" for an earlier or set-aside one (was:
     "Provisional:" before "neither in production nor under evaluation ...: an earlier or set-aside model", as if
     the scores were to be confirmed; round 15's leftover)."""
-    aliases = manifest.get("model_aliases")
-    return "Not in production" if aliases is not None and "challenger" not in aliases else "Provisional"
+    return "Not in production" if _set_aside(manifest) else "Provisional"
 
 
 def left_company(left: str, as_of: str) -> str:
