@@ -33,6 +33,7 @@ from pipelines.mapping import (
     check_source_currencies,
     expected_rejects,
     load_mapping,
+    read_zone,
     resolve_source,
 )
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
@@ -253,7 +254,7 @@ def load_data(
     if ahead is not None:  # a mapping's sources are other files
         ahead.close()
     mapping: Mapping = load_mapping(mapping_path)
-    tz = mapping.timezone or timezone
+    tz = read_zone(mapping, timezone)
     files = {}
     for name, src in mapping.sources.items():
         path = resolve_source(data_dir, src.file, mapping_path)

@@ -253,10 +253,11 @@ def run_report(
     )
     if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
         card["seasonal_history"] = manifest["seasonal_history"]
-    from pipelines.reports.phrases import provisional_scores
+    from pipelines.reports.phrases import provisional_label, provisional_scores
 
     if provisional_scores(manifest):  # scored by a model that was not the champion: said on every page
         card["provisional"] = provisional_scores(manifest)
+        card["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         card["stale_model"] = manifest["stale_model"]
     if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too

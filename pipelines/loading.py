@@ -65,6 +65,18 @@ def validation_table(summary: dict[str, Any]) -> Table:
     return t
 
 
+def read_in_zone(cfg: AppConfig, mapping: Path | None) -> AppConfig:
+    """The run's config with `data.timezone` the zone its data is read in (`pipelines.mapping.read_zone`: a
+    mapping's `timezone:` over the config's), so that the as-of is read in it, a training records it as its data's
+    and scoring compares the model's with it (was: a training through a mapping naming `Europe/London` recorded the
+    config's `UTC`, and scoring with the config set to `Europe/London` warned "data.timezone differs", `--strict`
+    refused)."""
+    from pipelines.mapping import read_zone
+
+    zone = read_zone(mapping, cfg.data.timezone)
+    return cfg if zone == cfg.data.timezone else cfg.with_data(timezone=zone)
+
+
 def load_configured(data: Path, mapping: Path | None, cfg: AppConfig, ahead: Any = None) -> LoadedData:
     """Load + validate with every input setting of the config's `data:` section (one place for all readers).
     `ahead`: the data's tables being read already (`pipelines.read_ahead.read_ahead`)."""

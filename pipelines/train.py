@@ -34,6 +34,7 @@ from pipelines.loading import (
     history_needed_days,
     load_and_report,
     parse_date,
+    read_in_zone,
     warn_later_events,
 )
 from pipelines.output_checks import BACKTEST_MARKER
@@ -103,6 +104,9 @@ def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample
         "as_of": as_of.date().isoformat(),
         "horizon_days": cfg.labels.horizon_days,
         "backtest_folds": cfg.models.backtest_folds,
+        # with the as-of, horizon and folds, what places the folds: `cvp models` marks a version backtested on
+        # other folds than the champion's (was: 2 folds against 1 listed as a like-for-like difference)
+        "backtest_step_months": cfg.models.backtest_step_months,
         "config_digest": training_digest(cfg),
     } | (sample.params() if sample is not None else {})
 
@@ -447,9 +451,9 @@ def load_for_modelling(
     point-in-time computation; they are counted in a warning.
     """
     from pipelines.config import load_config
-
-    cfg = load_config(config, config_overrides)
     from pipelines.rejected_rows import TRAINING, rows_summary
+
+    cfg = read_in_zone(load_config(config, config_overrides), mapping)  # its zone: the model records it
 
     loaded = load_and_report(data, mapping, cfg, console, used_by=TRAINING)
     tables = loaded.tables

@@ -99,7 +99,11 @@ def check_model(
     look_ahead = look_ahead_error(cutoffs, bundle.horizon_days, as_of)  # the model's own horizon
     if look_ahead:
         raise StructuralError(look_ahead)
-    cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict)
+    from pipelines.mapping import read_zone
+
+    zone = read_zone(mapping, "") or None  # the run's mapping's `timezone:`, if it names one
+    run_cfg = run_cfg if zone is None else run_cfg.with_data(timezone=zone)  # the zone its data is read in
+    cfg, diffs, setting_notes = resolve_settings(bundle, run_cfg, mapping_digest(mapping), strict, zone)
     for note in setting_notes:
         warn(note)
     if diffs:

@@ -53,6 +53,7 @@ from pipelines.loading import (
     load_and_report,
     parse_date,
     positive_values,
+    read_in_zone,
     rejects_note,
     warn_later_events,
 )
@@ -262,7 +263,7 @@ def run_score(
     from pipelines.outputs import output_paths, publish, run_id_for, staging_dir
     from pipelines.tracking import configure_tracking, load_bundle, shown_uri
 
-    cfg = load_config(config)
+    cfg = read_in_zone(load_config(config), mapping)  # the as-of read in the data's zone
     if engine not in ENGINES:
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
     out = Path(out)

@@ -289,13 +289,18 @@ def eligible(
 
 
 def resolve_settings(
-    bundle: CustomerValueModel, cfg: AppConfig, mapping_sha256: str | None, strict: bool
+    bundle: CustomerValueModel,
+    cfg: AppConfig,
+    mapping_sha256: str | None,
+    strict: bool,
+    mapping_zone: str | None = None,
 ) -> tuple[AppConfig, list[str], list[str]]:
     """The configuration a scoring run builds features with: the model's own feature and label settings.
 
     Returns (effective config, differences "key: model X, config Y", notes). Settings applied after prediction
     (tiers, flags, report text, explain) stay the run's policy. With `strict`, any difference refuses the run.
     A model saved before models carried their settings falls back to the run's configuration, with a note.
+    `mapping_zone`: the `timezone:` the run's mapping names (its data read in it, `cfg.data.timezone` too).
     """
     stored = bundle.contract_settings()
     if stored is None:
@@ -330,11 +335,22 @@ def resolve_settings(
     # time, as in training (was: converted into the run's zone, every such timestamp shifted, while the warning said
     # the model's settings were used; naive timestamps are read as written either way); the sanity bounds accept
     # the rows training accepted (was: a tighter `max_values` rejected a customer's large orders, exit 0)
+    data = dict(data)
+    if mapping_zone and model_side["mapping_digest"] == mapping_sha256:
+        # the model's own mapping read its training data in this zone (a model trained before the zone read was
+        # recorded holds its config's `data.timezone`: was a false difference, `--strict` refused)
+        data["timezone"] = mapping_zone
     imposed = {
         key: data[key]
         for key in ("timezone", "max_values")
         if data.get(key) is not None and data[key] != getattr(cfg.data, key)
     }
+    if mapping_zone and "timezone" in imposed:
+        # another mapping naming another zone: the data is read in the zone it names, as its digest is not imposed
+        diffs.append(
+            f"data.timezone: model {imposed.pop('timezone')}, run's mapping {mapping_zone} (not imposed: the "
+            "run's mapping names the zone its data is read in; give the model's mapping, or --strict refuses)"
+        )
     for key, value in imposed.items():
         diffs.append(f"data.{key}: model {value}, config {getattr(cfg.data, key)}")
     for section in ("features", "labels"):

@@ -206,6 +206,15 @@ def load_mapping(path: Path) -> Mapping:
     return mapping
 
 
+def read_zone(mapping: Mapping | Path | str | None, timezone: str) -> str:
+    """The time zone a run reads its data in: the mapping's `timezone:` when it names one, else `timezone`
+    (`data.timezone`). One rule for every reader (`pipelines.io.load_data`), for what a training records as its
+    data's zone (the model contract's `data.timezone`) and for the side a scoring run compares with it."""
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = load_mapping(Path(mapping))
+    return (mapping.timezone if mapping is not None else None) or timezone
+
+
 def _problems(exc: ValidationError) -> list[str]:
     """Pydantic's report as one line per key (`tables.orders.rename = 'x': should be a valid dictionary`), not
     its multi-line text with error types and a web address."""

@@ -64,9 +64,7 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
         "new_rating": _text(rec.get("new_rating")),
         "old_churn": _points(rec.get("old_churn_prob")),
         "new_churn": _points(rec.get("new_churn_prob")),
-        "value_change": ""
-        if pd.isna(change)
-        else ("+" if change > 0 else "") + money(float(change), currency),
+        "value_change": "" if pd.isna(change) else money(float(change), currency, sign=True),
         "why": why,
     }
 
@@ -82,7 +80,7 @@ def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
         )
     name, left = staff[old_id]
     who = f"{name} ({old_id})" if name and name != old_id else old_id
-    gone = f", who left the company on {left}" if left else ""
+    gone = f", who {left}" if left else ""
     return f"with {who} in the last run{gone}; all of their customers are yours now"
 
 
@@ -96,7 +94,7 @@ def manager_actions(
     """The "This month's actions" lists of one manager page, from that page's own customers only; None without
     a history (the page is then as without one). `unassigned`: the page of the customers without a manager, read
     by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody).
-    `staff`: the managers of this run's directory, id -> (name, the day they left or ""): a whole book moved from
+    `staff`: the managers of this run's directory, id -> (name, how they left, `phrases.left_company`, or ""): a whole book moved from
     a manager still listed there is a hand-over, not an id renamed."""
     if history is None:
         return None
@@ -209,8 +207,9 @@ def manager_actions(
 def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] | None]:
     """Whether the model changed between the runs of transitions `t` and, with the run's bridge (the old model on the
     new data, `models.transitions`), how much of their customers' value change is new data, how much the model
-    (`{"data": "+80 EUR", "model": "+111 EUR"}`, None when it cannot be split): a manager page's customers, or the
-    team page's whole base."""
+    (`{"data": "+80 EUR", "model": "+111 EUR", "same_predictions": False}`, None when it cannot be split): a
+    manager page's customers, or the team page's whole base. `same_predictions`: the model part of no customer's
+    value or churn probability is more than floating-point noise, and its total is "0 EUR" (`_unmoved`)."""
     changed = (
         t["model_changed"].fillna(False).astype(bool).to_numpy(dtype=bool) if "model_changed" in t else None
     )
@@ -222,8 +221,36 @@ def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] |
     split = split[split["value_change_data"].notna() & split["value_change_model"].notna()]
     if not len(split):
         return True, None
-    totals = (("data", split["value_change_data"].sum()), ("model", split["value_change_model"].sum()))
-    return True, {key: ("+" if total > 0 else "") + money(float(total), currency) for key, total in totals}
+    model_total = split["value_change_model"].sum()
+    out: dict[str, Any] = {
+        "data": money(split["value_change_data"].sum(), currency, sign=True),
+        "model": money(model_total, currency, sign=True),
+    }
+    out["same_predictions"] = bool(round(model_total) == 0 and _unmoved(split))
+    return True, out
+
+
+def _unmoved(split: pd.DataFrame) -> bool:
+    """The new model's part of every customer's value and churn probability is floating-point noise (the same
+    training again: same data, settings and seed): within a millionth of the largest value of the customers (a
+    currency unit is not: a company of values under 1 EUR), a millionth of a probability; unknown churn parts
+    (no churn bridge) are not noise (was: value parts under 0.5 each, churn ignored: a retraining that moved only
+    churn, or every customer by 0.4 EUR, +120 EUR in all, said to predict as the one before)."""
+    if "churn_change_model" not in split:
+        return False
+    value = split["value_change_model"].to_numpy(dtype=np.float64)
+    churn = split["churn_change_model"].to_numpy(dtype=np.float64)
+    known = [
+        split[c].to_numpy(dtype=np.float64)
+        for c in ("old_value", "new_value", "value_change_data")
+        if c in split
+    ]
+    scale = float(np.nanmax(np.abs(np.concatenate(known)), initial=0.0))
+    return bool(
+        np.isfinite(churn).all()
+        and (np.abs(value) <= 1e-6 * scale + 1e-12).all()
+        and (np.abs(churn) <= 1e-6).all()
+    )
 
 
 def team_history(history: HistoryReport | None, tiers: list[str], config: ReportConfig) -> dict | None:

@@ -81,7 +81,7 @@ def _manifest_rows(manifest: Any) -> list[dict[str, Any]]:
     return rows
 
 
-_CARD_KNOWN = {"backtest", "data_fingerprint", "feature_manifest"}
+_CARD_KNOWN = {"backtest", "data_fingerprint", "feature_manifest", "provisional_label"}
 
 
 def model_card_view(card: Mapping[str, Any], h: int, currency: str) -> dict[str, Any]:
@@ -96,7 +96,10 @@ def model_card_view(card: Mapping[str, Any], h: int, currency: str) -> dict[str,
     for key in sorted(k for k in card if k not in shown | _CARD_KNOWN):
         value = card[key]
         if isinstance(value, str | int | float | bool) or value is None:
-            facts.append((str(key).replace("_", " ").capitalize(), value))
+            label = str(key).replace("_", " ").capitalize()
+            if key == "provisional":  # the scores' model under evaluation, or set aside (`provisional_label`)
+                label = str(card.get("provisional_label") or label)
+            facts.append((label, value))
     return {
         "facts": [{"key": k, "value": str(v)} for k, v in facts],
         "backtest": _backtest_table(card.get("backtest"), str(card.get("currency", currency))),

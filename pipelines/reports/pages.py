@@ -51,6 +51,7 @@ from pipelines.reports.phrases import (
     css_token,
     horizon_phrases,
     is_blank,
+    left_company,
     money,
     stale_data_banner,
 )
@@ -200,6 +201,7 @@ def build_reports(
             "model_version": ", ".join(versions) or "unknown",
             # a challenger's scores: said at the top of every page (`phrases.provisional_scores`)
             "provisional": model_card.get("provisional"),
+            "provisional_label": model_card.get("provisional_label") or "Provisional",
             # scores of data that ends well before their as-of (`pipelines.data_age`): said atop every page
             "stale_data": stale_data_banner(model_card.get("stale_data"), as_of_text),
             "horizon_days": h,
@@ -285,12 +287,12 @@ def build_reports(
             )
 
         empty = frame.iloc[0:0]
-        staff = {  # id -> (name, the day they left): who handed a book over (`actions.handed_over`)
+        staff = {  # id -> (name, how they left, as of the scores): who handed a book over (`actions.handed_over`)
             str(rec["account_manager_id"]): (
                 "" if is_blank(rec.get("name")) else str(rec["name"]),
                 ""
                 if is_blank(rec.get("left_at")) or pd.isna(rec.get("left_at"))
-                else pd.Timestamp(rec["left_at"]).strftime("%Y-%m-%d"),
+                else left_company(pd.Timestamp(rec["left_at"]).strftime("%Y-%m-%d"), as_of_text),
             )
             for rec in directory.to_dict("records")
         }
@@ -302,7 +304,7 @@ def build_reports(
             sub = frame_groups.get(mid, empty)
             name, left = staff[str(mid)]
             path = out / f"manager-{slugs[mid]}.html"
-            html = manager_page(mid, name or mid, sub, {"manager_name": name, "left_at": left})
+            html = manager_page(mid, name or mid, sub, {"manager_name": name, "left": left})
             _write_page(path, html)
             manager_paths[mid] = path
             links.append(manager_link(path.name, mid, name, left, sub, value_col, config))
@@ -314,7 +316,7 @@ def build_reports(
             sub = frame_groups.get("", empty)
             unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
             html = manager_page(
-                "", "Customers without an account manager", sub, {"manager_name": "", "left_at": ""}
+                "", "Customers without an account manager", sub, {"manager_name": "", "left": ""}
             )
             _write_page(unassigned_path, html)
             links.append(

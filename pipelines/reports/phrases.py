@@ -47,14 +47,22 @@ def coverage_phrase(low_quantile: float, high_quantile: float) -> str:
     return f"{round(share * 100)}% of the time"
 
 
-def money(value: float, currency: str) -> str:
+def _whole(value: float) -> float:
+    """`value` in whole units, as shown: rounded once, so -0.3 is 0 (not "-0") and a sign is the rounded value's."""
+    return round(float(value)) + 0.0
+
+
+def money(value: float, currency: str, sign: bool = False) -> str:
+    """ "1,234 EUR"; with `sign`, a rise reads "+1,234 EUR" (0 unsigned: "0 EUR", never "-0 EUR" or "+0 EUR")."""
     if value is None or not np.isfinite(value):
         return "unknown"
-    return f"{value:,.0f} {currency}".rstrip()
+    return f"{signed(value) if sign else f'{_whole(value):,.0f}'} {currency}".rstrip()
 
 
 def signed(value: float) -> str:
-    return f"{value:+,.0f}"
+    """ "+12", "-3", and "0" for anything that rounds to 0 (was: "-0" for -0.3, "+0" for 0.3)."""
+    whole = _whole(value)
+    return f"{whole:+,.0f}" if whole else "0"
 
 
 def pct(value: float) -> str:
@@ -143,6 +151,13 @@ def tier_reason_plain(reason: Any, phrases: Mapping[str, str]) -> str:
     return said
 
 
+def _set_aside(manifest: Mapping[str, Any]) -> bool:
+    """The scores' model was neither in production nor under evaluation (its recorded aliases lack `challenger`):
+    an earlier or set-aside model. Unrecorded aliases: not said (under evaluation, as before)."""
+    aliases = manifest.get("model_aliases")
+    return aliases is not None and "challenger" not in aliases
+
+
 def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     """What the pages say when the scores come from a model that was not the champion when they were made (the
     manifest's `champion_version`; `cvp score --model ...@challenger`, or the demo's first model left a
@@ -152,8 +167,7 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
     if champion is None or str(champion) == version:
         return None
     production = f"the one in production was version {champion}" if champion else "no model was in production"
-    aliases = manifest.get("model_aliases")
-    if aliases is not None and "challenger" not in aliases:  # neither production's nor under evaluation
+    if _set_aside(manifest):
         # (was: "still being evaluated" for a champion replaced since, scored by its version); production's scores
         # are pointed to only when there was a production model (was: "use them" with none in production)
         use = " Production's scores may differ; use them before acting on these." if champion else ""
@@ -165,6 +179,24 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
         f"these scores come from model version {version}, still being evaluated when they were made "
         f"({production}). Treat them as provisional; they may change once a model is confirmed for production."
     )
+
+
+def provisional_label(manifest: Mapping[str, Any]) -> str:
+    """The word before `provisional_scores`' sentence atop every page and on the model card: "Provisional" for a
+    model under evaluation (or of no known alias), "Not in production" for an earlier or set-aside one (was:
+    "Provisional:" before "neither in production nor under evaluation ...: an earlier or set-aside model", as if
+    the scores were to be confirmed; round 15's leftover)."""
+    return "Not in production" if _set_aside(manifest) else "Provisional"
+
+
+def left_company(left: str, as_of: str) -> str:
+    """How the pages say an account manager left (`left`: the day, YYYY-MM-DD, "" when they have not), said as of
+    the scores' date `as_of`: a day after it is "since" them (was: "left the company on 2025-11-03" on the pages of
+    scores as of 2025-06-01, read as gone when the scores were made). "" when they have not left."""
+    if not left:
+        return ""
+    later = as_of[:1].isdigit() and left > as_of  # both YYYY-MM-DD ("unknown": no as-of to compare with)
+    return f"left the company on {left}" + (f", after the date of these scores ({as_of})" if later else "")
 
 
 def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:

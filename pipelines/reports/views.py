@@ -218,7 +218,7 @@ def manager_link(
         "href": href,
         "id": mid,
         "name": name,
-        "left_at": left,
+        "left": left,  # `phrases.left_company`
         "count": len(sub),
         "tiers": {t: int(counts.get(t, 0)) for t in config.actions},
         "value": money(float(sub[value_col].sum()), config.currency),

@@ -173,6 +173,8 @@ def test_managers_see_their_own_new_customers_from_the_scores_alone(scored, trai
     assert shown == set(new["customer_id"])
     team = (tmp_path / "pages" / "index.html").read_text(encoding="utf-8")
     assert f'data-status="new">new {len(new):,}' in team  # the team page counts them
+    # its top card counts the customers with an expected value, not them (was: "306 customers"; review21s 3)
+    assert '<div class="label">customers with an expected value</div>' in team
     assert not any(cid in team for cid in new["customer_id"])  # aggregates only
 
 

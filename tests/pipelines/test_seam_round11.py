@@ -79,6 +79,7 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
         "as_of": "2024-07-01",
         "horizon_days": load_config(config).labels.horizon_days,
         "backtest_folds": 1,
+        "backtest_step_months": load_config(config).models.backtest_step_months,
         "config_digest": training_digest(load_config(config, {"models": {"backtest_folds": 1}})),
         "sample_customers": None,
     }

@@ -64,6 +64,7 @@ def test_models_shows_every_backtest_metric_and_what_the_promotion_rule_compared
 
     import mlflow
 
+    from pipelines.config import load_config
     from tests.helpers import cvp, keep_mlflow_uris
     from tests.pipelines.conftest import clone_registry
 
@@ -83,6 +84,8 @@ def test_models_shows_every_backtest_metric_and_what_the_promotion_rule_compared
     gap = two["backtest"]["model"]["churn_brier"] - one["backtest"]["model"]["churn_brier"]
     assert two["vs_champion"]["churn_brier"] == gap and one["vs_champion"] == {}
     assert two["same_folds_as_champion"] is True
+    models = load_config(config).models  # what placed the folds (round 16: the spacing was not recorded)
+    assert (two["backtest_folds"], two["backtest_step_months"]) == (1, models.backtest_step_months)
     wide = cvp("models", "--config", config, "--metrics", "all")
     assert wide.exit_code == 0, wide.output
     lines = {line.split("  ")[0]: line.split() for line in wide.output.splitlines()}
@@ -226,7 +229,10 @@ def test_models_marks_a_difference_measured_on_other_folds_than_the_champions(mo
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
     assert lines["2"][2:4] == ["2024-07-01", "365"] and lines["3"][2:4] == ["2024-10-01*", "365"], out
     assert lines["4"][1:3] == ["r" * 8, "2024-07-01*"], out
-    assert "*: another as-of, horizon or customer sample than the champion's" in " ".join(out.split())
+    assert (
+        "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's"
+        in (" ".join(out.split()))
+    )
 
 
 def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved_to_them(
