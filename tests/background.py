@@ -43,6 +43,13 @@ def start_early(name: str, start: Callable[[], Any]) -> None:
         _STARTED[name] = start()
 
 
+def ended_well(name: str) -> bool:
+    """Whether the process started early under `name` and not yet taken has ended with exit code 0 (not waited
+    for)."""
+    proc = _STARTED.get(name)
+    return proc is not None and proc.ended_well()
+
+
 def take(name: str, start: Callable[[], Any]) -> Any:
     """The process started early under `name`, or `start()` now when nothing was (the test run on its own)."""
     return _STARTED.pop(name, None) or start()
@@ -114,6 +121,9 @@ class Fresh:
                 return text in self.stderr.read_text(errors="replace")
             time.sleep(0.2)
         return False
+
+    def ended_well(self) -> bool:
+        return self.proc.poll() == 0
 
     def stop(self) -> None:
         stop_group(self.proc)
@@ -349,6 +359,10 @@ class TrainedElsewhere:
             time.sleep(0.2)
         err = self.root / "logs" / "stderr.txt"
         return int(done.read_text()), "", err.read_text(errors="replace") if err.exists() else ""
+
+    def ended_well(self) -> bool:
+        done = self.root / "exit"
+        return done.exists() and done.read_text().strip() == "0"
 
     def stop(self) -> None:
         pass

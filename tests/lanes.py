@@ -8,6 +8,9 @@ worker. The lanes:
   one standalone cluster for the run, never two JVMs at once;
 - lane 1: the files whose tests read a fresh process started early (`tests/background.py`): that worker starts
   them at collection, as a serial run does, and no other worker starts them again.
+The files holding a test that reads the standalone cluster (`LATE_FIXTURES`: its `cvp score` run, a fresh process
+started once the `trained` fixture exists, minutes) run last, on every worker and on a serial run (`ordered`): that
+run overlaps the Spark tests before them instead of being waited for (186 s of setup when it ran third).
 A new test file needs no mark: its Spark tests join lane 0 by using a Spark fixture, the file lane 1 by reading an
 early process named in `EARLY_FILES` or `EARLY_TESTS` (or listing its own in `BACKGROUND`), the shared pool
 otherwise. A module fixture used by both a file's Spark tests and its other tests is made once on each worker
@@ -39,6 +42,8 @@ EARLY_TESTS = (
     "test_champion_loads_in_a_fresh_process_and_predicts",
     "test_a_killed_score_process_leaves_one_whole_set",
 )
+#: Fixtures read from the standalone cluster's background run: their files' tests run last (`ordered`).
+LATE_FIXTURES = frozenset({"cluster"})
 LANES_FILE = "lanes.json"
 #: What a file's Spark tests' scope adds to the file's node id (`tests/x/test_y.py::spark`).
 SPARK_SCOPE = "::spark"
@@ -115,9 +120,19 @@ class Lanes:
 _LANES = Lanes()
 
 
+def ordered(items: list[Any]) -> list[Any]:
+    """The collected tests, those of every file holding a test that reads `LATE_FIXTURES` moved to the end (a
+    file stays whole: its module fixtures are made once), each part in its collection order."""
+    late = {file_of(i.nodeid) for i in items if LATE_FIXTURES & set(getattr(i, "fixturenames", ()))}
+    first = [i for i in items if file_of(i.nodeid) not in late]
+    return first + [i for i in items if file_of(i.nodeid) in late]
+
+
 def assign(items: list[Any]) -> None:
-    """At collection, in every process: compute the lanes; the first worker writes them for the scheduler."""
+    """At collection, in every process: order the tests (`ordered`, in place: every worker the same order) and
+    compute the lanes; the first worker writes them for the scheduler."""
     global _LANES
+    items[:] = ordered(items)
     _LANES = Lanes.of(items)
     shared, me = shared_dir(), worker()
     if shared is not None and me is not None and me[0] == 0:

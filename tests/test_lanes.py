@@ -52,6 +52,22 @@ def test_a_module_starting_its_own_processes_stays_whole_on_one_worker() -> None
     assert alone.lane(f"{OWN}::test_reads_its_process") == 1
 
 
+def test_the_files_reading_the_cluster_run_last_whole_in_their_order(monkeypatch) -> None:
+    """The standalone cluster's background `cvp score` run overlaps the tests before its file's instead of being
+    waited for: the file holding a `cluster` test goes last, its tests together (module fixtures made once)."""
+    items = [_item("tests/pipelines/test_cluster.py::test_fake_daemons"), *ITEMS[:6]]
+    items.insert(2, _item("tests/pipelines/test_cluster.py::test_on_the_cluster", "cluster"))
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # a serial run: no lanes file written
+    monkeypatch.setattr(lanes, "_LANES", lanes._LANES)  # this run's lanes kept
+    lanes.assign(items)  # in place, as pytest's collection hook passes them
+    names = [i.nodeid for i in items]
+    assert names[-2:] == [
+        "tests/pipelines/test_cluster.py::test_fake_daemons",
+        "tests/pipelines/test_cluster.py::test_on_the_cluster",
+    ]
+    assert names[:-2] == [i.nodeid for i in ITEMS[:6]]
+
+
 def test_the_lanes_the_scheduler_reads_are_the_workers_and_a_serial_run_runs_everything(monkeypatch) -> None:
     made = lanes.Lanes.of(ITEMS)
     read = lanes.Lanes.loads(made.dumps())

@@ -61,6 +61,28 @@ def _spark_cluster_collected(session: pytest.Session) -> bool:
     return any("cluster" in getattr(item, "fixturenames", ()) and runs_here(item) for item in session.items)
 
 
+#: Per session: whether a collected test on this worker reads the standalone cluster (`_spark_cluster_collected`).
+_CLUSTER_HERE: dict[int, bool] = {}
+
+
+@pytest.fixture(autouse=True)
+def _cluster_run_early(request: pytest.FixtureRequest) -> None:
+    """On the worker holding the standalone cluster's tests (`test_spark_cluster.py`, run last: `tests/lanes.py`),
+    the `trained` fixture is made at the first test after its training ended well, so the cluster's `cvp score`
+    run (started once `trained` is made, `_start_after`) overlaps the tests before the cluster's instead of being
+    waited for (186 s of setup when `trained` was first made there). Nothing is waited for: while the training
+    runs, or once `trained` is made, this does nothing."""
+    from tests import background
+
+    if "trained" in request.fixturenames or not background.ended_well("trained"):
+        return
+    session = request.session
+    if id(session) not in _CLUSTER_HERE:
+        _CLUSTER_HERE[id(session)] = _spark_cluster_collected(session)
+    if _CLUSTER_HERE[id(session)]:
+        request.getfixturevalue("trained")
+
+
 @dataclass(frozen=True)
 class TrainedEnv:
     root: Path
