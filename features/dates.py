@@ -102,12 +102,39 @@ def _pandas_iso(dt: pd.Series) -> pd.Series:
 _END_OF_DAY = r"^(\d{4}-\d{2}-\d{2})[Tt ]24:00(?::00(?:[.,]0{1,9})?)?(?![0-9:.,])(.*)$"
 
 
+#: Go's `time.Time.String()` (`fmt.Println(t)`, `%v`, `log.Print`: services and scripts written in Go), the
+#: offset then the zone's abbreviation: `2023-01-05 10:00:00.123 +0100 CET`, `... +0000 UTC`, `+0300 +03` (a zone
+#: without an abbreviation), and after a time read from the clock its monotonic reading (` m=+0.000012`). The offset
+#: names the instant; `UTC`/`GMT` with another offset than +0000, or a numeric abbreviation other than the offset,
+#: contradict it (`_go_written`: not read).
+_GO = (
+    r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})?) ([+-]\d{4}) ([A-Za-z]{2,5}|[+-]\d{2}(?:\d{2})?)"
+    r"(?: m=[+-]\d+\.\d{1,9})?$"
+)
+
+
+def _go_written(text: pd.Series) -> pd.Series:
+    """The values of `text` written in Go's `time.Time.String()` form (`_GO`) whose abbreviation agrees with the
+    offset, as ISO 8601 with that offset (`2023-01-05 10:00:00+0100`), on their index."""
+    parts = text.str.extract(_GO)
+    parts = parts[parts[0].notna()]
+    off, abbr = parts[1], parts[2]
+    utc = abbr.str.upper().isin(["UTC", "GMT"])
+    numeric = abbr.str.startswith(("+", "-"))
+    agrees = (~utc | off.isin(["+0000", "-0000"])) & (~numeric | (abbr.str.ljust(5, "0") == off))
+    return (parts[0] + off)[agrees]
+
+
 def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
     values that are not ISO 8601 at all (`_parse_iso_text`); a value at `24:00` (`_END_OF_DAY`) is read as the
     next day's midnight (was: `unparseable <column>`, a row lost with exit 0). Only values that did not parse are
     looked at again."""
     out, unknown = _parse_iso_text(text, timezone)
+    if unknown.any():  # Go's `time.Time.String()`: the offset then the zone's abbreviation
+        go = _go_written(text[unknown])
+        if len(go):
+            out[go.index], unknown[go.index] = _parse_iso_text(go, timezone)
     missed = text.notna() & out.isna() & ~unknown
     if not missed.any():
         return out, unknown

@@ -1,0 +1,84 @@
+"""Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, a Parquet
+column of raw bytes outside the contract, a config or mapping nested hundreds of levels deep. Tiny hand-written
+files; no training, no model, no Spark session (the Spark case: in `test_hostile_round20_spark.py`'s one load)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+
+#: Go's `time.Time.String()` (`fmt.Println(t)`): the offset, then the zone's abbreviation, then for a time read
+#: from the clock its monotonic reading; each value the instant 2023-01-02 09:00 UTC.
+GO_TIMES = [
+    "2023-01-02 09:00:00 +0000 UTC",
+    "2023-01-02 10:00:00.5 +0100 CET",
+    "2023-01-02 12:00:00 +0300 +03",
+    "2023-01-02 04:00:00 -0500 EST m=+0.000012345",
+]
+
+
+def test_dates_as_go_writes_them_are_read_by_their_offset(tmp_path):
+    """A service or script written in Go prints a time as `2023-01-02 10:00:00 +0100 CET` (`time.Time.String()`,
+    `%v`; with ` m=+0.000012` after a time read from the clock). Was: each row rejected `ambiguous or unknown date
+    format in ordered_at`, exit 0 (the demo with 5% of its orders so written lost 149 orders, no stop). Now read as
+    the instant its offset names (`features.dates._GO`, both engines' parser); an abbreviation contradicting the
+    offset (`+0100 UTC`, `+0300 +04`) and an abbreviation without an offset (`CET`) stay rejects."""
+    from pipelines.io import load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    orders = raw_orders(40)
+    orders.loc[: len(GO_TIMES) - 1, "ordered_at"] = GO_TIMES
+    orders.loc[10, "ordered_at"] = "2023-01-02 10:00:00 +0100 UTC"
+    orders.loc[11, "ordered_at"] = "2023-01-02 10:00:00 +0300 +04"
+    orders.loc[12, "ordered_at"] = "2023-01-02 10:00:00 CET"
+    orders.to_csv(folder / "orders.csv", index=False)
+    loaded = load_data(folder)
+    report = loaded.result.report["orders"]
+    assert report.rejected_by_reason == {
+        "ambiguous or unknown date format in ordered_at": 2,
+        "a time zone abbreviation in ordered_at (CET, EST, IST, GMT+1: not one instant; write an offset such as "
+        "+01:00, Z, or an IANA zone name such as Europe/Paris)": 1,
+    }
+    got = loaded.tables["orders"].set_index("order_id")["ordered_at"]
+    nine = pd.Timestamp("2023-01-02 09:00")
+    assert list(got[["O0", "O2", "O3"]]) == [nine] * 3 and got["O1"] == nine + pd.Timedelta(milliseconds=500)
+
+
+def test_a_parquet_column_of_raw_bytes_outside_the_contract_is_written_to_the_rejects(tmp_path):
+    """A database dump's Parquet file with a column of raw bytes outside the contract (a password hash, a checksum,
+    a BLOB or `bytea`: `binary`, not UTF-8). Was: with any row rejected, exit 1 `unexpected UnicodeDecodeError`
+    writing the rejects (`pipelines.csv_cells.line_end` decoded every object cell as UTF-8), no rejects file. Now
+    the row is written as the Spark engine writes it, the bytes as Python's `b'...'` text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data, write_rejects
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    orders = raw_orders(10).assign(revenue=10.0)
+    orders.loc[3, "customer_id"] = "NULL"
+    table = pa.Table.from_pandas(orders, preserve_index=False)
+    table = table.append_column("digest", pa.array([b"\xff\x00\x9c"] * 10, pa.binary()))
+    # a CR in a text cell of the rejected row still makes the lines \r\n
+    table = table.append_column("note", pa.array(["x"] * 3 + ["a\rb"] + ["x"] * 6))
+    pq.write_table(table, folder / "orders.parquet")
+    written = write_rejects(load_data(folder), tmp_path / "rejects")["orders"]
+    text = written.read_bytes()
+    assert text.count(b"\r\n") == 2 and b"O3,NULL,2023-01-04" in text and b"b'\\xff\\x00\\x9c'" in text
+
+
+def test_a_mapping_nested_hundreds_of_levels_deep_stops(tmp_path):
+    """`[[[[...` or `{a: {a: ...` 600 levels deep in a mapping or a config (a generated or corrupted file; a YAML
+    bomb's other form). Was: exit 1 `unexpected RecursionError` from PyYAML's composer and a traceback log. Now a
+    structural error naming the file (`pipelines.yamlfile.read_yaml`, configs and mappings alike)."""
+    from pipelines.yamlfile import read_yaml_settings
+
+    path = tmp_path / "mapping.yaml"
+    path.write_text("sources: " + "[" * 600 + "]" * 600 + "\n")
+    with pytest.raises(StructuralError, match=r"cannot read mapping .*nested hundreds of levels deep"):
+        read_yaml_settings(path, "mapping")
