@@ -353,8 +353,12 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
 
 
 #: A zero date as written (`zero_dates`), whatever time, offset or zone follows: converted to `data.timezone` it
-#: is the evening before in the Americas (`1899-12-30T00:00:00Z`: 1899-12-29 19:00 in New York).
-_WRITTEN_ZERO = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:(?:0\d{3}|1[0-8]\d{2})-01-01|1899-12-3[01])(?:[Tt\s]|$)"
+#: is the evening before in the Americas (`1899-12-30T00:00:00Z`: 1899-12-29 19:00 in New York). Also MySQL's zero
+#: date `0000-00-00` (`0000-00-00 00:00:00`: what a `DATE` or `DATETIME` column holds for "no date" unless the
+#: server's `NO_ZERO_DATE` mode forbids it; dumps and `SELECT ... INTO OUTFILE` write it), which is no date at all.
+_WRITTEN_ZERO = (
+    r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:(?:0\d{3}|1[0-8]\d{2})-01-01|1899-12-3[01]|0000-00-00)(?:[Tt\s]|$)"
+)
 
 
 def zero_texts(s: pd.Series) -> np.ndarray:

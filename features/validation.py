@@ -268,21 +268,22 @@ def _check_parsed(
                 hit = np.zeros(len(raw), dtype=bool)
                 hit[at[mask]] = True
                 rej.add(hit, f"{why} {col.name}")
-    rej.add(bad, f"unparseable {col.name}")
-    if col.required:
-        if column_stats is None:  # a part of the table (Spark) cannot tell the column is empty throughout
-            check_required_given(table.name, col.name, len(raw), int(given.sum()))
-        rej.add(~given, f"missing {col.name}")
     if col.kind == "timestamp":
         placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
         if column_stats is None:  # written for every missing date of the column: the export's convention
             check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
         else:  # the caller sums them over the whole column
             column_stats[col.name] = (given, bad, placeholder | open_end)
-        rej.add(open_end & (parsed < MIN_DATE), ZERO_DATE_REASON.format(col.name))  # 0001-01-01, 1899-12-30
+        # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before `unparseable`, below)
+        rej.add(open_end & ((parsed < MIN_DATE) | parsed.isna()), ZERO_DATE_REASON.format(col.name))
         rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
         rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
+    rej.add(bad, f"unparseable {col.name}")
+    if col.required:
+        if column_stats is None:  # a part of the table (Spark) cannot tell the column is empty throughout
+            check_required_given(table.name, col.name, len(raw), int(given.sum()))
+        rej.add(~given, f"missing {col.name}")
     if col.kind not in ("id", "text") and column_stats is None:  # `$12.50`, `WAHR` on most rows: the format
         check_mostly_unparsed(table.name, col.name, raw, bad, int(given.sum()))
     if col.kind in ("money", "number", "rating"):  # `1e-400` read as 0, `1e400` as inf: neither is the value

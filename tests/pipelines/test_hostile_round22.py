@@ -1,5 +1,5 @@
-"""Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, a Parquet
-column of raw bytes outside the contract, a config or mapping nested hundreds of levels deep. Tiny hand-written
+"""Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, MySQL's zero
+date, a Parquet column of raw bytes outside the contract, a config or mapping nested hundreds of levels deep. Tiny hand-written
 files; no training, no model, no Spark session (the Spark case: in `test_hostile_round20_spark.py`'s one load)."""
 
 from __future__ import annotations
@@ -46,6 +46,30 @@ def test_dates_as_go_writes_them_are_read_by_their_offset(tmp_path):
     got = loaded.tables["orders"].set_index("order_id")["ordered_at"]
     nine = pd.Timestamp("2023-01-02 09:00")
     assert list(got[["O0", "O2", "O3"]]) == [nine] * 3 and got["O1"] == nine + pd.Timedelta(milliseconds=500)
+
+
+def test_mysqls_zero_date_is_a_placeholder_date(tmp_path):
+    """MySQL writes `0000-00-00` (`0000-00-00 00:00:00`) for "no date" in a `DATE` or `DATETIME` column unless
+    the server's `NO_ZERO_DATE` mode forbids it: a dump's unpaid invoice, a customer never cancelled. Was: each row
+    rejected `unparseable <column>`, exit 0, however many (the demo's 107 unpaid invoices so written: every one
+    lost, the overdue amounts with them). Now the zero-date placeholder (`features.dates._WRITTEN_ZERO`): on 1% of
+    the column, the stop "an export's placeholder for a missing value"; a stray one, the row reject of a system's
+    zero date. Both engines (one predicate, `features.dates.placeholder_rows`)."""
+    from features.dates import ZERO_DATE_REASON
+    from pipelines.io import load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    orders = raw_orders(400)
+    orders.loc[7, "ordered_at"] = "0000-00-00"
+    orders.to_csv(folder / "orders.csv", index=False)
+    report = load_data(folder).result.report["orders"]
+    assert report.rejected_by_reason == {ZERO_DATE_REASON.format("ordered_at"): 1}
+    orders.loc[:5, "ordered_at"] = "0000-00-00 00:00:00"
+    orders.to_csv(folder / "orders.csv", index=False)
+    said = r"column 'ordered_at': 7 of 400 rows hold '0000-00-00', '0000-00-00 00:00:00', an export's placeholder"
+    with pytest.raises(StructuralError, match=said):
+        load_data(folder)
 
 
 def test_a_parquet_column_of_raw_bytes_outside_the_contract_is_written_to_the_rejects(tmp_path):
