@@ -1,6 +1,7 @@
-"""Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, MySQL's zero
-date, a Parquet column of raw bytes outside the contract, a config or mapping nested hundreds of levels deep. Tiny hand-written
-files; no training, no model, no Spark session (the Spark case: in `test_hostile_round20_spark.py`'s one load)."""
+"""Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, Oracle's
+timestamps among ISO dates, MySQL's zero date, a Parquet column of raw bytes outside the contract, a config or
+mapping nested hundreds of levels deep. Tiny hand-written files; no training, no model, no Spark session (the Spark
+cases: in `test_hostile_round20_spark.py`'s one load)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,26 @@ def test_dates_as_go_writes_them_are_read_by_their_offset(tmp_path):
     got = loaded.tables["orders"].set_index("order_id")["ordered_at"]
     nine = pd.Timestamp("2023-01-02 09:00")
     assert list(got[["O0", "O2", "O3"]]) == [nine] * 3 and got["O1"] == nine + pd.Timedelta(milliseconds=500)
+
+
+def test_oracles_timestamps_among_iso_dates_stop_as_dates_in_another_form(tmp_path):
+    """Oracle writes a `TIMESTAMP` as `05-JAN-21 08.39.05.000000 AM` (its default `NLS_TIMESTAMP_FORMAT`, the time
+    with points). A part of a column so written (two exports put together) was each row rejected `ambiguous or
+    unknown date format`, exit 0 (the demo with 5% of its orders so: 149 lost); `_OTHER_DATE` knew the date form
+    (`05-JAN-21`) with a time written with colons only. Now the stop for dates in another form (both engines'
+    `features.date_forms.other_date_forms`)."""
+    from pipelines.io import load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    orders = raw_orders(100)
+    orders.loc[:4, "ordered_at"] = ["05-JAN-23 08.39.05.000000 AM"] * 4 + ["15.01.2023 10.15"]
+    orders.to_csv(folder / "orders.csv", index=False)
+    said = (
+        r"5 of 100 values are dates written in another form than ISO 8601 \(2023-01-15\) \('05-JAN-23 08\.39"
+    )
+    with pytest.raises(StructuralError, match=said):
+        load_data(folder)
 
 
 def test_mysqls_zero_date_is_a_placeholder_date(tmp_path):
