@@ -327,6 +327,8 @@ def placeholder_rows(
     elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
         placeholder = placeholder | placeholder_texts(raw)
         open_end = open_end | zero_texts(raw)  # `0001-01-01T00:00:00Z` in New York: 0000-12-31 19:03
+    else:  # in a declared format too: SAP's `00000000` in a `%Y%m%d` column
+        open_end = open_end | zero_day_texts(raw)
     return np.asarray(placeholder, dtype=bool), np.asarray(open_end, dtype=bool)
 
 
@@ -353,18 +355,28 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
 
 
 #: A zero date as written (`zero_dates`), whatever time, offset or zone follows: converted to `data.timezone` it
-#: is the evening before in the Americas (`1899-12-30T00:00:00Z`: 1899-12-29 19:00 in New York). Also MySQL's zero
-#: date `0000-00-00` (`0000-00-00 00:00:00`: what a `DATE` or `DATETIME` column holds for "no date" unless the
-#: server's `NO_ZERO_DATE` mode forbids it; dumps and `SELECT ... INTO OUTFILE` write it), which is no date at all.
-_WRITTEN_ZERO = (
-    r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:(?:0\d{3}|1[0-8]\d{2})-01-01|1899-12-3[01]|0000-00-00)(?:[Tt\s]|$)"
+#: is the evening before in the Americas (`1899-12-30T00:00:00Z`: 1899-12-29 19:00 in New York).
+_WRITTEN_ZERO = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:(?:0\d{3}|1[0-8]\d{2})-01-01|1899-12-3[01])(?:[Tt\s]|$)"
+#: A date written with zeros only, no date at all whatever the column's format: MySQL's zero date `0000-00-00`
+#: (`0000-00-00 00:00:00`: what a `DATE` or `DATETIME` column holds for "no date" unless the server's
+#: `NO_ZERO_DATE` mode forbids it; dumps and `SELECT ... INTO OUTFILE` write it), SAP's initial date `00000000` (an
+#: empty `DATS` field; `00000000000000` an empty timestamp), `00/00/0000`, `00.00.0000` (dBase, FoxPro, Access).
+_ZERO_DAY = (
+    r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:0{8}(?:0{6})?|0{4}-00-00|00[/.]00[/.]0{4}|0{4}[/.]00[/.]00)"
+    r"(?:[Tt\s]|$)"
 )
 
 
 def zero_texts(s: pd.Series) -> np.ndarray:
     """Which texts of a raw column are written as a system's zero date (`zero_dates`): judged on the date as
     written, not on its reading in `data.timezone`."""
-    return _texts_matching(s, b"01", _WRITTEN_ZERO)
+    return _texts_matching(s, b"01", _WRITTEN_ZERO) | zero_day_texts(s)
+
+
+def zero_day_texts(s: pd.Series) -> np.ndarray:
+    """Which texts of a raw column are a date written with zeros only (`_ZERO_DAY`), whatever the column's format:
+    no date at all."""
+    return _texts_matching(s, b"0", _ZERO_DAY)
 
 
 def _texts_matching(s: pd.Series, digits: bytes, pattern: str) -> np.ndarray:

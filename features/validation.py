@@ -239,6 +239,17 @@ def _check_parsed(
             if column_stats is None:
                 check_number_form(table.name, col.name, raw, found, int(given.sum()), form)
             rej.add(found, reason.format(col.name))
+    if col.kind == "timestamp":
+        placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
+        if column_stats is None:  # written for every missing date of the column: the export's convention
+            check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
+        else:  # the caller sums them over the whole column
+            column_stats[col.name] = (given, bad, placeholder | open_end)
+        # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before the format's rejects, below)
+        rej.add(open_end & ((parsed < MIN_DATE) | parsed.isna()), ZERO_DATE_REASON.format(col.name))
+        rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
+        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if unknown_format is not None:
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
             swapped = swapped_dates(raw, unknown_format & given, date_format)
@@ -268,17 +279,6 @@ def _check_parsed(
                 hit = np.zeros(len(raw), dtype=bool)
                 hit[at[mask]] = True
                 rej.add(hit, f"{why} {col.name}")
-    if col.kind == "timestamp":
-        placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
-        if column_stats is None:  # written for every missing date of the column: the export's convention
-            check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
-        else:  # the caller sums them over the whole column
-            column_stats[col.name] = (given, bad, placeholder | open_end)
-        # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before `unparseable`, below)
-        rej.add(open_end & ((parsed < MIN_DATE) | parsed.isna()), ZERO_DATE_REASON.format(col.name))
-        rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
-        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
-        rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     rej.add(bad, f"unparseable {col.name}")
     if col.required:
         if column_stats is None:  # a part of the table (Spark) cannot tell the column is empty throughout

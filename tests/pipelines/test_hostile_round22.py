@@ -69,13 +69,15 @@ def test_oracles_timestamps_among_iso_dates_stop_as_dates_in_another_form(tmp_pa
         load_data(folder)
 
 
-def test_mysqls_zero_date_is_a_placeholder_date(tmp_path):
+def test_mysqls_and_saps_zero_dates_are_placeholder_dates(tmp_path):
     """MySQL writes `0000-00-00` (`0000-00-00 00:00:00`) for "no date" in a `DATE` or `DATETIME` column unless
-    the server's `NO_ZERO_DATE` mode forbids it: a dump's unpaid invoice, a customer never cancelled. Was: each row
-    rejected `unparseable <column>`, exit 0, however many (the demo's 107 unpaid invoices so written: every one
-    lost, the overdue amounts with them). Now the zero-date placeholder (`features.dates._WRITTEN_ZERO`): on 1% of
-    the column, the stop "an export's placeholder for a missing value"; a stray one, the row reject of a system's
-    zero date. Both engines (one predicate, `features.dates.placeholder_rows`)."""
+    the server's `NO_ZERO_DATE` mode forbids it, SAP `00000000` for an empty `DATS` field: a dump's unpaid invoice,
+    a customer never cancelled. Was: each row rejected `unparseable <column>` (`ambiguous or unknown date format`,
+    `does not match the declared date format %Y%m%d`), exit 0, however many (the demo's 107 unpaid invoices so
+    written: every one lost, the overdue amounts with them). Now a date of zeros only is a zero-date placeholder
+    whatever the column's format (`features.dates._ZERO_DAY`): on 1% of the column, the stop "an export's
+    placeholder for a missing value"; a stray one, the row reject of a system's zero date. Both engines (one
+    predicate, `features.dates.placeholder_rows`)."""
     from features.dates import ZERO_DATE_REASON
     from pipelines.io import load_data
 
@@ -91,6 +93,17 @@ def test_mysqls_zero_date_is_a_placeholder_date(tmp_path):
     said = r"column 'ordered_at': 7 of 400 rows hold '0000-00-00', '0000-00-00 00:00:00', an export's placeholder"
     with pytest.raises(StructuralError, match=said):
         load_data(folder)
+    # SAP's initial date `00000000` (an empty DATS field), among ISO dates or in a declared `%Y%m%d` column
+    orders = raw_orders(400)
+    orders.loc[7, "ordered_at"] = "00000000"
+    orders.to_csv(folder / "orders.csv", index=False)
+    report = load_data(folder).result.report["orders"]
+    assert report.rejected_by_reason == {ZERO_DATE_REASON.format("ordered_at"): 1}
+    orders["ordered_at"] = orders["ordered_at"].str.replace("-", "")
+    orders.loc[:5, "ordered_at"] = "00000000"
+    orders.to_csv(folder / "orders.csv", index=False)
+    with pytest.raises(StructuralError, match=r"7 of 400 rows hold '00000000', an export's placeholder"):
+        load_data(folder, date_formats={"orders.ordered_at": "%Y%m%d"})
 
 
 def test_a_parquet_column_of_raw_bytes_outside_the_contract_is_written_to_the_rejects(tmp_path):
