@@ -64,6 +64,7 @@ from features.ids import (
     missing_categories,
     missing_ids,
     overlong_texts,
+    phone_ids,
     total_lines,
 )
 from features.keys import (
@@ -202,6 +203,7 @@ def _check_parsed(
             check_cut_ids(table.name, col.name, raw, parsed)  # `7654321000000010`: cut to 15 digits
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
             check_email_ids(table.name, col.name, mails, n)
+            check_email_ids(table.name, col.name, int(phone_ids(parsed, text).sum()), n, "phone numbers")
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
             check_folded_ids(table.name, col.name, raw, folded, n)
         rej.add(bad, f"non-integer id in {col.name}")

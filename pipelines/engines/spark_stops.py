@@ -161,6 +161,7 @@ def table_stops(
             decimal_ids.check_cut_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
         ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given)  # counted, never shown
+        ids.check_email_ids(table.name, column, _sum(stats, f"B{i}"), given, "phone numbers")
         if numbers.check_share(_sum(stats, f"U{i}"), given):  # `Ｃ００１`: ids in compatibility forms
             folded_ids.check_folded_ids(
                 table.name, column, rows.raw(column), rows.bits(FOLDED_ID, i).to_numpy(), given

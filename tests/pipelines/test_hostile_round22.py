@@ -1,5 +1,5 @@
 """Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, Oracle's
-timestamps among ISO dates, MySQL's zero date, a Parquet column of raw bytes outside the contract, a config or
+timestamps among ISO dates, MySQL's and SAP's zero dates, phone numbers as ids, a Parquet column of raw bytes outside the contract, a config or
 mapping nested hundreds of levels deep. Tiny hand-written files; no training, no model, no Spark session (the Spark
 cases: in `test_hostile_round20_spark.py`'s one load)."""
 
@@ -104,6 +104,36 @@ def test_mysqls_and_saps_zero_dates_are_placeholder_dates(tmp_path):
     orders.to_csv(folder / "orders.csv", index=False)
     with pytest.raises(StructuralError, match=r"7 of 400 rows hold '00000000', an export's placeholder"):
         load_data(folder, date_formats={"orders.ordered_at": "%Y%m%d"})
+
+
+def test_phone_numbers_as_customer_ids_are_personal_data_not_ids(tmp_path):
+    """A shop or CRM keying its customers by their phone number (`+1 (555) 010-0199`, `+44 20 7946 0958`): personal
+    data as an id, in every score, report page and message, as an e-mail address would be. Was: read as ids, exit 0
+    (the demo's customers so keyed: every one accepted). Now the e-mail ids' rules (`features.ids.phone_ids`): on
+    1% of the column (3 rows), a stop giving how many, never the numbers; a stray one a row reject. Digits alone
+    (`5550100199`) may be an id and are read. Both engines."""
+    from pipelines.io import load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    orders = raw_orders(400)
+    orders.loc[[3, 4], "customer_id"] = ["+1 (555) 010-0199", "5550100199"]
+    orders.to_csv(folder / "orders.csv", index=False)
+    report = load_data(folder).result.report["orders"]
+    why = "a phone number in customer_id (personal data, not an id: export the id instead)"
+    assert report.rejected_by_reason == {why: 1}
+    orders.loc[:4, "customer_id"] = [
+        "+44 20 7946 0958",
+        "(555) 010-0199",
+        "+4915112345678",
+        "+1-555-0109",
+        "x",
+    ]
+    orders.to_csv(folder / "orders.csv", index=False)
+    said = r"column 'customer_id': 4 of 400 values are phone numbers \(not shown: personal data\)"
+    with pytest.raises(StructuralError, match=said) as stop:
+        load_data(folder)
+    assert "0958" not in str(stop.value) and "555" not in str(stop.value)
 
 
 def test_a_parquet_column_of_raw_bytes_outside_the_contract_is_written_to_the_rejects(tmp_path):
