@@ -545,10 +545,19 @@ def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
 
 
 def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
-    """Structural error when `orders.quantity` is 0 or negative on `PLACEHOLDER_SHARE` of the orders or more (and
-    `MIN_ROWS`): an export's 0 for an unknown quantity, or returns written as negative lines. Each is a
-    `non-positive quantity` reject, so the orders, revenue and all, would be dropped with exit 0 (a third of the
-    demo's orders with quantity 0: 9,527 orders gone). A few stay row rejects."""
+    """Structural error when `orders.quantity` is 0 or negative, or `orders.revenue` negative, on `PLACEHOLDER_SHARE`
+    of the orders or more (and `MIN_ROWS`): an export's 0 for an unknown quantity, or returns written as negative
+    lines. Each is a `non-positive quantity` (`negative revenue`) reject, so the orders would be dropped with exit
+    0 (a third of the demo's orders with quantity 0: 9,527 orders gone; 5% of them refunds at -revenue: 149). A few
+    stay row rejects."""
+    if table == "orders" and "revenue" in t.columns:  # refunds as negative orders: the same share
+        refunds = (t["revenue"] < 0).to_numpy(dtype=bool)
+        if int(refunds.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+            raise StructuralError(
+                f"table 'orders', column 'revenue': negative on {int(refunds.sum()):,} of {len(t):,} orders: "
+                "refunds or credit notes as negative orders? Each would be rejected, and the customers' revenue "
+                f"read without them. Give refunds in the returns table.\nExample rows:\n{examples(t, refunds)}"
+            )
     if table != "orders" or "quantity" not in t.columns:
         return
     bad = t["quantity"].notna() & (t["quantity"] <= 0)

@@ -1,5 +1,5 @@
 """Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, Oracle's
-timestamps among ISO dates, MySQL's and SAP's zero dates, phone numbers as ids, a Parquet column of raw bytes outside the contract, a config or
+timestamps among ISO dates, MySQL's and SAP's zero dates, phone numbers as ids, refunds as negative orders, a Parquet column of raw bytes outside the contract, a config or
 mapping nested hundreds of levels deep. Tiny hand-written files; no training, no model, no Spark session (the Spark
 cases: in `test_hostile_round20_spark.py`'s one load)."""
 
@@ -134,6 +134,27 @@ def test_phone_numbers_as_customer_ids_are_personal_data_not_ids(tmp_path):
     with pytest.raises(StructuralError, match=said) as stop:
         load_data(folder)
     assert "0958" not in str(stop.value) and "555" not in str(stop.value)
+
+
+def test_refunds_as_negative_orders_stop_on_1_percent(tmp_path):
+    """An ERP's or a shop's order export holding its refunds and credit notes as orders of negative revenue. Was:
+    each rejected `negative revenue`, exit 0 with a warning (the demo with 5% of its orders so: 149 refunds dropped,
+    every customer's revenue read without them). Now, on 1% of the orders (3 rows), the stop of
+    `features.numbers.check_zero_quantities`, whose quantities 0 or negative are the same export: give refunds in the
+    returns table. Fewer stay row rejects. Both engines (Spark: its summed `NEGATIVE` mask fires the same check)."""
+    from pipelines.io import load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    orders = raw_orders(300)
+    orders.loc[[3, 4], "revenue"] = "-10"
+    orders.to_csv(folder / "orders.csv", index=False)
+    assert load_data(folder).result.report["orders"].rejected_by_reason == {"negative revenue": 2}
+    orders.loc[5, "revenue"] = "-2.5"
+    orders.to_csv(folder / "orders.csv", index=False)
+    said = r"column 'revenue': negative on 3 of 300 orders: refunds or credit notes as negative orders\?"
+    with pytest.raises(StructuralError, match=said):
+        load_data(folder)
 
 
 def test_a_parquet_column_of_raw_bytes_outside_the_contract_is_written_to_the_rejects(tmp_path):
