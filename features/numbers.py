@@ -140,8 +140,10 @@ def check_point_groups(
 
 #: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
 #: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
+#: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort).
 _WITH_UNIT = (
     r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
+    r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$"
 )
 
 
@@ -160,10 +162,11 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
     seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers with a currency sign, code or "
-        f"unit ({seen}): "
+        f"unit, or durations h:mm ({seen}): "
         "which currency or unit cannot be checked, and rejecting these rows would drop them. Export plain numbers "
         "(`1234.50`), amounts in `data.currency`"
         + (", a discount as the amount given, not a percentage" if column == "discount" else "")
+        + (", an effort in minutes (`90`, not `1:30`)" if column == "effort_minutes" else "")
         + f".{rows}"
     )
 

@@ -1,5 +1,5 @@
 """Hostile input classes closed in the twenty-second hunt: dates as Go's `time.Time.String()` writes them, Oracle's
-timestamps among ISO dates, MySQL's and SAP's zero dates, phone numbers as ids, refunds as negative orders, a Parquet column of raw bytes outside the contract, a config or
+timestamps among ISO dates, MySQL's and SAP's zero dates, phone numbers as ids, refunds as negative orders, efforts as durations, a Parquet column of raw bytes outside the contract, a config or
 mapping nested hundreds of levels deep. Tiny hand-written files; no training, no model, no Spark session (the Spark
 cases: in `test_hostile_round20_spark.py`'s one load)."""
 
@@ -153,6 +153,33 @@ def test_refunds_as_negative_orders_stop_on_1_percent(tmp_path):
     orders.loc[5, "revenue"] = "-2.5"
     orders.to_csv(folder / "orders.csv", index=False)
     said = r"column 'revenue': negative on 3 of 300 orders: refunds or credit notes as negative orders\?"
+    with pytest.raises(StructuralError, match=said):
+        load_data(folder)
+
+
+def test_efforts_written_as_durations_stop_as_numbers_with_a_unit(tmp_path):
+    """A helpdesk or time tracker writes a ticket's effort as a duration, `0:45`, `1:30`, `00:45:00`. A part of
+    `tickets.effort_minutes` so written (two exports put together) was each ticket rejected `unparseable
+    effort_minutes`, exit 0 (the demo with 5% of its tickets so: 36 lost, with their cost to serve). Now a number
+    with a unit (`features.numbers._WITH_UNIT`): on 1% of the column (3 rows), the stop asking for minutes; a stray
+    one stays a row reject. Both engines (`unit_numbers`, Spark's `UNIT` mask)."""
+    from pipelines.io import load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    raw_orders(10).to_csv(folder / "orders.csv", index=False)
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(100)],
+            "customer_id": [f"C{i % 10}" for i in range(100)],
+            "opened_at": "2023-01-20",
+            "effort_minutes": ["0:45", "1:30", "00:45:00"] + ["30"] * 97,
+        }
+    )
+    tickets.to_csv(folder / "tickets.csv", index=False)
+    said = (
+        r"3 of 100 values are numbers with a currency sign, code or unit, or durations h:mm \('0:45', '1:30'"
+    )
     with pytest.raises(StructuralError, match=said):
         load_data(folder)
 
