@@ -5,6 +5,8 @@ cases: in `test_hostile_round20_spark.py`'s one load)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -19,6 +21,14 @@ GO_TIMES = [
     "2023-01-02 12:00:00 +0300 +03",
     "2023-01-02 04:00:00 -0500 EST m=+0.000012345",
 ]
+
+
+def _stops(folder: Path, said: str, **options: object) -> None:
+    """Loading `folder` stops with a structural error matching `said` (`options`: `load_data`'s)."""
+    from pipelines.io import load_data
+
+    with pytest.raises(StructuralError, match=said):
+        load_data(folder, **options)
 
 
 def test_dates_as_go_writes_them_are_read_by_their_offset(tmp_path):
@@ -55,7 +65,6 @@ def test_oracles_timestamps_among_iso_dates_stop_as_dates_in_another_form(tmp_pa
     unknown date format`, exit 0 (the demo with 5% of its orders so: 149 lost); `_OTHER_DATE` knew the date form
     (`05-JAN-21`) with a time written with colons only. Now the stop for dates in another form (both engines'
     `features.date_forms.other_date_forms`)."""
-    from pipelines.io import load_data
 
     folder = tmp_path / "data"
     folder.mkdir()
@@ -65,8 +74,7 @@ def test_oracles_timestamps_among_iso_dates_stop_as_dates_in_another_form(tmp_pa
     said = (
         r"5 of 100 values are dates written in another form than ISO 8601 \(2023-01-15\) \('05-JAN-23 08\.39"
     )
-    with pytest.raises(StructuralError, match=said):
-        load_data(folder)
+    _stops(folder, said)
 
 
 def test_mysqls_and_saps_zero_dates_are_placeholder_dates(tmp_path):
@@ -91,8 +99,7 @@ def test_mysqls_and_saps_zero_dates_are_placeholder_dates(tmp_path):
     orders.loc[:5, "ordered_at"] = "0000-00-00 00:00:00"
     orders.to_csv(folder / "orders.csv", index=False)
     said = r"column 'ordered_at': 7 of 400 rows hold '0000-00-00', '0000-00-00 00:00:00', an export's placeholder"
-    with pytest.raises(StructuralError, match=said):
-        load_data(folder)
+    _stops(folder, said)
     # SAP's initial date `00000000` (an empty DATS field), among ISO dates or in a declared `%Y%m%d` column
     orders = raw_orders(400)
     orders.loc[7, "ordered_at"] = "00000000"
@@ -102,8 +109,8 @@ def test_mysqls_and_saps_zero_dates_are_placeholder_dates(tmp_path):
     orders["ordered_at"] = orders["ordered_at"].str.replace("-", "")
     orders.loc[:5, "ordered_at"] = "00000000"
     orders.to_csv(folder / "orders.csv", index=False)
-    with pytest.raises(StructuralError, match=r"7 of 400 rows hold '00000000', an export's placeholder"):
-        load_data(folder, date_formats={"orders.ordered_at": "%Y%m%d"})
+    said = r"7 of 400 rows hold '00000000', an export's placeholder"
+    _stops(folder, said, date_formats={"orders.ordered_at": "%Y%m%d"})
 
 
 def test_phone_numbers_as_customer_ids_are_personal_data_not_ids(tmp_path):
@@ -153,8 +160,7 @@ def test_refunds_as_negative_orders_stop_on_1_percent(tmp_path):
     orders.loc[5, "revenue"] = "-2.5"
     orders.to_csv(folder / "orders.csv", index=False)
     said = r"column 'revenue': negative on 3 of 300 orders: refunds or credit notes as negative orders\?"
-    with pytest.raises(StructuralError, match=said):
-        load_data(folder)
+    _stops(folder, said)
 
 
 def test_efforts_written_as_durations_stop_as_numbers_with_a_unit(tmp_path):
@@ -163,7 +169,6 @@ def test_efforts_written_as_durations_stop_as_numbers_with_a_unit(tmp_path):
     effort_minutes`, exit 0 (the demo with 5% of its tickets so: 36 lost, with their cost to serve). Now a number
     with a unit (`features.numbers._WITH_UNIT`): on 1% of the column (3 rows), the stop asking for minutes; a stray
     one stays a row reject. Both engines (`unit_numbers`, Spark's `UNIT` mask)."""
-    from pipelines.io import load_data
 
     folder = tmp_path / "data"
     folder.mkdir()
@@ -180,8 +185,7 @@ def test_efforts_written_as_durations_stop_as_numbers_with_a_unit(tmp_path):
     said = (
         r"3 of 100 values are numbers with a currency sign, code or unit, or durations h:mm \('0:45', '1:30'"
     )
-    with pytest.raises(StructuralError, match=said):
-        load_data(folder)
+    _stops(folder, said)
 
 
 def test_a_parquet_column_of_raw_bytes_outside_the_contract_is_written_to_the_rejects(tmp_path):
