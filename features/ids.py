@@ -485,8 +485,9 @@ def email_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
 #: A phone number as an id (a shop's or a CRM's customer key when it keeps no other): personal data, as an e-mail
 #: address is. Only a number written as one: `+` then 7 to 15 digits (E.164) with spaces, `-`, `.` or parentheses
 #: (`+1 (555) 010-0199`, `+44 20 7946 0958`, `+4915112345678`), or an area code in parentheses (`(555) 010-0199`).
-#: Digits alone (`5550100199`) may be an id: kept.
-PHONE_NUMBER = r"^(?:\+\d[\d ().-]*|\(\d{2,5}\) ?\d[\d .-]*)\d$"
+#: Digits alone (`5550100199`) may be an id: kept; so is a mainframe's (COBOL's) signed zero-padded id (`+0000012345`):
+#: no country code starts with 0.
+PHONE_NUMBER = r"^(?:\+[1-9][\d ().-]*|\(\d{2,5}\) ?\d[\d .-]*)\d$"
 PHONE_ID = "a phone number in {} (personal data, not an id: export the id instead)"
 
 
