@@ -362,7 +362,7 @@ _WRITTEN_ZERO = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:(?:0\d{3}|1[0-8]\d{2})-01-01|
 #: `NO_ZERO_DATE` mode forbids it; dumps and `SELECT ... INTO OUTFILE` write it), SAP's initial date `00000000` (an
 #: empty `DATS` field; `00000000000000` an empty timestamp), `00/00/0000`, `00.00.0000` (dBase, FoxPro, Access).
 _ZERO_DAY = (
-    r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:0{8}(?:0{6})?|0{4}-00-00|00[/.]00[/.]0{4}|0{4}[/.]00[/.]00)"
+    r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:0{8}(?:0{6})?|0{4}-00-00|00[/.-]00[/.-]0{4}|0{4}[/.]00[/.]00)"
     r"(?:[Tt\s]|$)"
 )
 

@@ -559,7 +559,9 @@ def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
             raise StructuralError(
                 f"table 'orders', column 'revenue': negative on {int(refunds.sum()):,} of {len(t):,} orders: "
                 "refunds or credit notes as negative orders? Each would be rejected, and the customers' revenue "
-                f"read without them. Give refunds in the returns table.\nExample rows:\n{examples(t, refunds)}"
+                "read without them. Give refunds in the returns table: export the credit notes as it, or a mapping "
+                "(`--mapping`) routing `where: revenue < 0` into returns with `amount` derived as `-revenue` (and "
+                f"`revenue >= 0` into orders).\nExample rows:\n{examples(t, refunds)}"
             )
     if table != "orders" or "quantity" not in t.columns:
         return

@@ -40,6 +40,7 @@ from pipelines.table_files import (
     SUFFIXES,
     check_table_path,
     parquet_columns,
+    two_sources,
     unreadable_table_file,
     uuid_text,
 )
@@ -141,7 +142,7 @@ def find_table_files(
             if (
                 beside
             ):  # `orders.csv` and `orders/`: as the Spark engine says (was: "give the table as one file")
-                raise StructuralError(f"table {path.name!r} has two sources: {beside[0]} and {path.name}/")
+                raise two_sources(path.name, beside[0], f"{path.name}/")
             raise StructuralError(
                 f"{path.name}/ in {data_dir} is a directory, which this command does not read as the "
                 f"{path.name!r} table (only `cvp score --engine spark` reads directories of part files): give "
