@@ -34,7 +34,9 @@ CORPUS = [
     '9223372036854775808', '18446744073709551616', '2**53', '9007199254740993', '1e15', '4.5', '7', '11',
     '2023-01-15 10:00:05,123', '2023-01-15 10', '0001-01-01', '1753-01-01', '1899-12-30', 'No', 'On',
     '1,23,456.00', '12,34,567', '2023-01-15T24:00:00', '2023-01-15 24:00+01:00', '2023-01-15T24:00:01',
-    '1704067200000000', '1704067200000000000',
+    '1704067200000000', '1704067200000000000', '2023-01-15 10:00:00 +0100 CET m=+0.000012',
+    '2023-01-15 10:00:00 +0100 UTC', '15-JAN-23 10.00.00.000000 AM', '0000-00-00 00:00:00', '00000000',
+    '00/00/0000', '+1 (555) 010-0199', '+4915112345678', '1:30', '00:45:00', '-12.50',
 ]  # fmt: skip
 
 #: Each damage's name -> (kind, function). A function mutates a case directory in place given the case's rng and
@@ -347,7 +349,7 @@ def _parquet_type(case: Path, rng: random.Random, ds: DataSet) -> str:
     col = t.column(i)
     kind = rng.choice(
         ["int", "float", "string", "bool", "timestamp", "date", "decimal", "null", "dictionary", "large_string",
-         "all_null", "no_row_groups", "int32", "timestamp_tz", "int_extreme", "float16"]
+         "all_null", "no_row_groups", "int32", "timestamp_tz", "int_extreme", "float16", "outside_bytes"]
     )  # fmt: skip
     try:
         if kind == "null":
@@ -365,6 +367,11 @@ def _parquet_type(case: Path, rng: random.Random, ds: DataSet) -> str:
             for at in rng.sample(range(len(ints)), k=min(len(ints), 3)):
                 ints[at] = rng.choice([2**63 - 1, -(2**63), 2**53 + 1])
             new = pa.array(ints, pa.int64())
+        elif kind == "outside_bytes":  # a dump's BLOB outside the contract (not UTF-8), and a row to reject
+            blob = pa.array([bytes([0xFF, rng.randrange(256)]) for _ in range(len(col))], pa.binary())
+            first = pa.array(["NULL"] + [str(v) for v in t.column(0).to_pylist()[1:]])
+            pq.write_table(t.set_column(0, t.column_names[0], first).append_column("blob", blob), f)
+            return f"{kind} {f.name}"
         elif kind == "no_row_groups":
             pq.write_table(t.schema.empty_table(), f)
             return f"{kind} {f.name}"

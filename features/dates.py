@@ -102,12 +102,39 @@ def _pandas_iso(dt: pd.Series) -> pd.Series:
 _END_OF_DAY = r"^(\d{4}-\d{2}-\d{2})[Tt ]24:00(?::00(?:[.,]0{1,9})?)?(?![0-9:.,])(.*)$"
 
 
+#: Go's `time.Time.String()` (`fmt.Println(t)`, `%v`, `log.Print`: services and scripts written in Go), the
+#: offset then the zone's abbreviation: `2023-01-05 10:00:00.123 +0100 CET`, `... +0000 UTC`, `+0300 +03` (a zone
+#: without an abbreviation), and after a time read from the clock its monotonic reading (` m=+0.000012`). The offset
+#: names the instant; `UTC`/`GMT` with another offset than +0000, or a numeric abbreviation other than the offset,
+#: contradict it (`_go_written`: not read).
+_GO = (
+    r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})?) ([+-]\d{4}) ([A-Za-z]{2,5}|[+-]\d{2}(?:\d{2})?)"
+    r"(?: m=[+-]\d+\.\d{1,9})?$"
+)
+
+
+def _go_written(text: pd.Series) -> pd.Series:
+    """The values of `text` written in Go's `time.Time.String()` form (`_GO`) whose abbreviation agrees with the
+    offset, as ISO 8601 with that offset (`2023-01-05 10:00:00+0100`), on their index."""
+    parts = text.str.extract(_GO)
+    parts = parts[parts[0].notna()]
+    off, abbr = parts[1], parts[2]
+    utc = abbr.str.upper().isin(["UTC", "GMT"])
+    numeric = abbr.str.startswith(("+", "-"))
+    agrees = (~utc | off.isin(["+0000", "-0000"])) & (~numeric | (abbr.str.ljust(5, "0") == off))
+    return (parts[0] + off)[agrees]
+
+
 def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
     values that are not ISO 8601 at all (`_parse_iso_text`); a value at `24:00` (`_END_OF_DAY`) is read as the
     next day's midnight (was: `unparseable <column>`, a row lost with exit 0). Only values that did not parse are
     looked at again."""
     out, unknown = _parse_iso_text(text, timezone)
+    if unknown.any():  # Go's `time.Time.String()`: the offset then the zone's abbreviation
+        go = _go_written(text[unknown])
+        if len(go):
+            out[go.index], unknown[go.index] = _parse_iso_text(go, timezone)
     missed = text.notna() & out.isna() & ~unknown
     if not missed.any():
         return out, unknown
@@ -300,6 +327,8 @@ def placeholder_rows(
     elif date_format is None:  # `1970-01-01T00:00Z` read in another zone: 01:00 in Paris
         placeholder = placeholder | placeholder_texts(raw)
         open_end = open_end | zero_texts(raw)  # `0001-01-01T00:00:00Z` in New York: 0000-12-31 19:03
+    else:  # in a declared format too: SAP's `00000000` in a `%Y%m%d` column
+        open_end = open_end | zero_day_texts(raw)
     return np.asarray(placeholder, dtype=bool), np.asarray(open_end, dtype=bool)
 
 
@@ -328,12 +357,26 @@ def placeholder_texts(s: pd.Series) -> np.ndarray:
 #: A zero date as written (`zero_dates`), whatever time, offset or zone follows: converted to `data.timezone` it
 #: is the evening before in the Americas (`1899-12-30T00:00:00Z`: 1899-12-29 19:00 in New York).
 _WRITTEN_ZERO = r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:(?:0\d{3}|1[0-8]\d{2})-01-01|1899-12-3[01])(?:[Tt\s]|$)"
+#: A date written with zeros only, no date at all whatever the column's format: MySQL's zero date `0000-00-00`
+#: (`0000-00-00 00:00:00`: what a `DATE` or `DATETIME` column holds for "no date" unless the server's
+#: `NO_ZERO_DATE` mode forbids it; dumps and `SELECT ... INTO OUTFILE` write it), SAP's initial date `00000000` (an
+#: empty `DATS` field; `00000000000000` an empty timestamp), `00/00/0000`, `00.00.0000` (dBase, FoxPro, Access).
+_ZERO_DAY = (
+    r"^[\s\p{Z}\x{1c}-\x{1f}\x{85}]*(?:0{8}(?:0{6})?|0{4}-00-00|00[/.-]00[/.-]0{4}|0{4}[/.]00[/.]00)"
+    r"(?:[Tt\s]|$)"
+)
 
 
 def zero_texts(s: pd.Series) -> np.ndarray:
     """Which texts of a raw column are written as a system's zero date (`zero_dates`): judged on the date as
     written, not on its reading in `data.timezone`."""
-    return _texts_matching(s, b"01", _WRITTEN_ZERO)
+    return _texts_matching(s, b"01", _WRITTEN_ZERO) | zero_day_texts(s)
+
+
+def zero_day_texts(s: pd.Series) -> np.ndarray:
+    """Which texts of a raw column are a date written with zeros only (`_ZERO_DAY`), whatever the column's format:
+    no date at all."""
+    return _texts_matching(s, b"0", _ZERO_DAY)
 
 
 def _texts_matching(s: pd.Series, digits: bytes, pattern: str) -> np.ndarray:

@@ -482,11 +482,36 @@ def email_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     return matches_where(text.arr, holding_bytes(text.arr, b"@"), EMAIL_ADDRESS)
 
 
-def check_email_ids(table: str, column: str, n: int, given: int) -> None:
+#: A phone number as an id (a shop's or a CRM's customer key when it keeps no other): personal data, as an e-mail
+#: address is. Only a number written as one: `+` then 7 to 15 digits (E.164) with spaces, `-`, `.` or parentheses
+#: (`+1 (555) 010-0199`, `+44 20 7946 0958`, `+4915112345678`), or an area code in parentheses (`(555) 010-0199`).
+#: Digits alone (`5550100199`) may be an id: kept; so is a mainframe's (COBOL's) signed zero-padded id (`+0000012345`):
+#: no country code starts with 0.
+PHONE_NUMBER = r"^(?:\+[1-9][\d ().-]*|\(\d{2,5}\) ?\d[\d .-]*)\d$"
+PHONE_ID = "a phone number in {} (personal data, not an id: export the id instead)"
+
+
+def phone_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
+    """Which parsed ids (text) are a phone number (`PHONE_NUMBER`, 7 to 15 digits); only values starting with `+`
+    or `(` are looked at."""
+    import pyarrow.compute as pc
+
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        return np.zeros(len(ids), dtype=bool)
+    text = text or TextBytes(ids)
+    hit = matches_where(text.arr, byte_set(b"+(")[text.first], PHONE_NUMBER)
+    if (at := np.flatnonzero(hit)).size:
+        digits = np.asarray(pc.count_substring_regex(text.arr.take(at), r"\d"))
+        hit[at] = (digits >= 7) & (digits <= 15)
+    return hit
+
+
+def check_email_ids(table: str, column: str, n: int, given: int, what: str = "e-mail addresses") -> None:
     """Structural error when `n` values of an id column, 1% of its `given` ones and 3 rows
-    (`features.shares.check_share`), are e-mail addresses (`email_ids`): the export's convention, its rows rejected would drop them with exit 0. The addresses are
-    personal data: the message gives how many, never the values nor their rows. Both engines
-    (`spark_stops.table_stops`, from the rows summed in its one aggregation)."""
+    (`features.shares.check_share`), are e-mail addresses (`email_ids`; `what`: phone numbers, `phone_ids`): the
+    export's convention, its rows rejected would drop them with exit 0. They are personal data: the message gives
+    how many, never the values nor their rows. Both engines (`spark_stops.table_stops`, from the rows summed in its
+    one aggregation)."""
     from features.errors import StructuralError
     from features.shares import check_share
 
@@ -494,9 +519,9 @@ def check_email_ids(table: str, column: str, n: int, given: int) -> None:
         return
 
     raise StructuralError(
-        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are e-mail addresses (not shown: personal "
-        "data), not ids: rejecting these rows would drop them, and an address never names a customer or manager "
-        "in the reports. Export the ids instead."
+        f"table {table!r}, column {column!r}: {n:,} of {given:,} values are {what} (not shown: personal data), not "
+        "ids: rejecting these rows would drop them, and personal data never names a customer or manager in the "
+        "reports. Export the ids instead."
     )
 
 
@@ -511,6 +536,7 @@ ID_RULES = (
     (lookalike_ids, LOOKALIKE),
     (folded_ids, FOLDED),
     (email_ids, EMAIL_ID),
+    (phone_ids, PHONE_ID),
 )
 
 

@@ -140,8 +140,10 @@ def check_point_groups(
 
 #: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
 #: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
+#: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort).
 _WITH_UNIT = (
     r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
+    r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$"
 )
 
 
@@ -160,10 +162,11 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
     seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers with a currency sign, code or "
-        f"unit ({seen}): "
+        f"unit, or durations h:mm ({seen}): "
         "which currency or unit cannot be checked, and rejecting these rows would drop them. Export plain numbers "
         "(`1234.50`), amounts in `data.currency`"
         + (", a discount as the amount given, not a percentage" if column == "discount" else "")
+        + (", an effort in minutes (`90`, not `1:30`)" if column == "effort_minutes" else "")
         + f".{rows}"
     )
 
@@ -545,10 +548,21 @@ def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
 
 
 def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
-    """Structural error when `orders.quantity` is 0 or negative on `PLACEHOLDER_SHARE` of the orders or more (and
-    `MIN_ROWS`): an export's 0 for an unknown quantity, or returns written as negative lines. Each is a
-    `non-positive quantity` reject, so the orders, revenue and all, would be dropped with exit 0 (a third of the
-    demo's orders with quantity 0: 9,527 orders gone). A few stay row rejects."""
+    """Structural error when `orders.quantity` is 0 or negative, or `orders.revenue` negative, on `PLACEHOLDER_SHARE`
+    of the orders or more (and `MIN_ROWS`): an export's 0 for an unknown quantity, or returns written as negative
+    lines. Each is a `non-positive quantity` (`negative revenue`) reject, so the orders would be dropped with exit
+    0 (a third of the demo's orders with quantity 0: 9,527 orders gone; 5% of them refunds at -revenue: 149). A few
+    stay row rejects."""
+    if table == "orders" and "revenue" in t.columns:  # refunds as negative orders: the same share
+        refunds = (t["revenue"] < 0).to_numpy(dtype=bool)
+        if int(refunds.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+            raise StructuralError(
+                f"table 'orders', column 'revenue': negative on {int(refunds.sum()):,} of {len(t):,} orders: "
+                "refunds or credit notes as negative orders? Each would be rejected, and the customers' revenue "
+                "read without them. Give refunds in the returns table: export the credit notes as it, or a mapping "
+                "(`--mapping`) routing `where: revenue < 0` into returns with `amount` derived as `-revenue` (and "
+                f"`revenue >= 0` into orders).\nExample rows:\n{examples(t, refunds)}"
+            )
     if table != "orders" or "quantity" not in t.columns:
         return
     bad = t["quantity"].notna() & (t["quantity"] <= 0)

@@ -64,6 +64,7 @@ from features.ids import (
     missing_categories,
     missing_ids,
     overlong_texts,
+    phone_ids,
     total_lines,
 )
 from features.keys import (
@@ -202,6 +203,7 @@ def _check_parsed(
             check_cut_ids(table.name, col.name, raw, parsed)  # `7654321000000010`: cut to 15 digits
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
             check_email_ids(table.name, col.name, mails, n)
+            check_email_ids(table.name, col.name, int(phone_ids(parsed, text).sum()), n, "phone numbers")
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
             check_folded_ids(table.name, col.name, raw, folded, n)
         rej.add(bad, f"non-integer id in {col.name}")
@@ -239,6 +241,17 @@ def _check_parsed(
             if column_stats is None:
                 check_number_form(table.name, col.name, raw, found, int(given.sum()), form)
             rej.add(found, reason.format(col.name))
+    if col.kind == "timestamp":
+        placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
+        if column_stats is None:  # written for every missing date of the column: the export's convention
+            check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
+        else:  # the caller sums them over the whole column
+            column_stats[col.name] = (given, bad, placeholder | open_end)
+        # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before the format's rejects, below)
+        rej.add(open_end & ((parsed < MIN_DATE) | parsed.isna()), ZERO_DATE_REASON.format(col.name))
+        rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
+        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if unknown_format is not None:
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
             swapped = swapped_dates(raw, unknown_format & given, date_format)
@@ -273,16 +286,6 @@ def _check_parsed(
         if column_stats is None:  # a part of the table (Spark) cannot tell the column is empty throughout
             check_required_given(table.name, col.name, len(raw), int(given.sum()))
         rej.add(~given, f"missing {col.name}")
-    if col.kind == "timestamp":
-        placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
-        if column_stats is None:  # written for every missing date of the column: the export's convention
-            check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
-        else:  # the caller sums them over the whole column
-            column_stats[col.name] = (given, bad, placeholder | open_end)
-        rej.add(open_end & (parsed < MIN_DATE), ZERO_DATE_REASON.format(col.name))  # 0001-01-01, 1899-12-30
-        rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
-        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
-        rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if col.kind not in ("id", "text") and column_stats is None:  # `$12.50`, `WAHR` on most rows: the format
         check_mostly_unparsed(table.name, col.name, raw, bad, int(given.sum()))
     if col.kind in ("money", "number", "rating"):  # `1e-400` read as 0, `1e400` as inf: neither is the value

@@ -60,7 +60,13 @@ def line_end(frame: pd.DataFrame) -> str:
             s = s.dtype.categories
         if not _is_text(s):
             return False
-        return bool(pd.Series(s, dtype=object).astype(str).str.contains("\r", regex=False).any())
+        # the text cells only: other objects are written as their `str`, which holds no CR (raw bytes, a Parquet
+        # `binary` column outside the contract, as `b'\xff\r'`; was: `astype(str)` decoded them as UTF-8, and
+        # bytes that are not UTF-8 raised UnicodeDecodeError: exit 1, no rejects file)
+        try:
+            return bool(pd.Series(s, dtype=object).str.contains("\r", regex=False).fillna(False).any())
+        except (TypeError, AttributeError):  # no text cell: bytes, or numbers held as objects
+            return False
 
     parts = [frame.iloc[:, i] for i in range(frame.shape[1])] + [frame.index, frame.columns]
     return "\r\n" if any(holds_cr(s) for s in parts) else "\n"

@@ -41,6 +41,7 @@ from pipelines.table_files import (
     SUFFIXES,
     check_table_path,
     parquet_columns,
+    two_sources,
     unreadable_table_file,
     uuid_text,
 )
@@ -138,6 +139,11 @@ def find_table_files(
             found[path.stem] = path
             continue
         if path.is_dir() and path.name in TABLES and not table_dirs:
+            beside = [f.name for f in (data_dir / f"{path.name}{x}" for x in SUFFIXES) if f.exists()]
+            if (
+                beside
+            ):  # `orders.csv` and `orders/`: as the Spark engine says (was: "give the table as one file")
+                raise two_sources(path.name, beside[0], f"{path.name}/")
             raise StructuralError(
                 f"{path.name}/ in {data_dir} is a directory, which this command does not read as the "
                 f"{path.name!r} table (only `cvp score --engine spark` reads directories of part files): give "

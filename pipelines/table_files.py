@@ -35,6 +35,13 @@ PARQUET_SUFFIXES = ("pq", "parq")
 CODECS = ("snappy", "zstd", "zst", "gz", "gzip", "lz4", "brotli")
 
 
+def two_sources(table: str, first: str, second: str) -> StructuralError:
+    """The stop for two sources of one table in `--data` (`orders.csv` and `orders/`, two engines' listings)."""
+    return StructuralError(
+        f"table {table!r} has two sources: {first} and {second}: keep one in --data (move the other out)"
+    )
+
+
 def check_table_path(path: Path, data_dir: Path, table_dirs: bool = False) -> None:
     """A table file (`orders.csv`) that is not a regular file: a directory of part files unless the caller reads
     those (`table_dirs`: the Spark engine), or a named pipe, socket or device, which is never opened: reading a

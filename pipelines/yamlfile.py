@@ -118,6 +118,12 @@ def read_yaml(path: Path, what: str) -> Any:
             f"cannot read {what} {path}: a value is tagged with a type (`!!float`, `!!timestamp`, ...) that it is "
             f"not ({exc.original}); remove the tag or write the value in that type"
         ) from None  # was: a bare ValueError, AttributeError or KeyError from PyYAML, a traceback
+    # `[[[[...` or `{a: {a: ...` some hundreds deep: PyYAML's composer recurses once per level
+    except RecursionError:
+        raise StructuralError(
+            f"cannot read {what} {path}: its lists or mappings are nested hundreds of levels deep (a {what} nests a "
+            "few); check the file is the one meant"
+        ) from None  # was: exit 1 `unexpected RecursionError` and a traceback log
     except (OSError, yaml.YAMLError) as exc:
         raise StructuralError(f"cannot read {what} {path}: {exc}") from exc
 

@@ -62,6 +62,7 @@ MINUS = "__minus"  # a negative written `−12.50` (`features.numbers.minus_numb
 MAIL = (
     "__mail"  # an id that is an e-mail address (`features.ids.email_ids`: personal data, `check_email_ids`)
 )
+PHONE = "__phone"  # an id that is a phone number (`features.ids.phone_ids`: personal data, `check_email_ids`)
 FOLDED_ID = "__folded_id"  # an id in compatibility forms, `Ｃ００１` (`features.folded_ids.folded_ids`)
 SWAPPED = "__swapped"  # a date of the declared format but for day and month (`date_forms.swapped_dates`)
 OTHER_DATE = "__other_date"  # a date in another form than its column's (`date_forms.other_date_forms`)
@@ -103,7 +104,7 @@ MASKS = {
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
-    "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID,
+    "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID, "B": PHONE,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

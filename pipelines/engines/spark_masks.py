@@ -43,6 +43,7 @@ from pipelines.engines.spark_checks import (
     OUTSIDE,
     PAIRED,
     PAIRS,
+    PHONE,
     PLACEHOLDER,
     PLACEHOLDER_DATE,
     PLAIN,
@@ -79,6 +80,7 @@ def column_masks(
         invisible_in_ids,
         missing_categories,
         missing_ids,
+        phone_ids,
         whole_ids,
     )
     from features.numbers import (
@@ -111,6 +113,7 @@ def column_masks(
             put(DECIMAL, i, decimal_ids(parsed[name]))
             put(WHOLE, i, whole_ids(parsed[name]))
             put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id
+            put(PHONE, i, phone_ids(parsed[name]))  # a customer's phone number as the id
             put(FOLDED_ID, i, folded_ids(parsed[name]))  # `Ｃ００１`
             long, cut = long_ids(parsed[name])  # `7654321000000010`: cut to 15 digits
             put(LONG_ID, i, long)

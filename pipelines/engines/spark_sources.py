@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from features.contract import TABLES
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import _q
-from pipelines.table_files import SUFFIXES, uuid_columns
+from pipelines.table_files import SUFFIXES, two_sources, uuid_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -100,9 +100,7 @@ def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], lis
                     check_format(part)
             fmt = _part_files([p.name for p in folder.iterdir()], str(folder))
             if folder.name in found:
-                raise StructuralError(
-                    f"table {folder.name!r} has two sources: {Path(found[folder.name].path).name} and {folder.name}/"
-                )
+                raise two_sources(folder.name, Path(found[folder.name].path).name, f"{folder.name}/")
             parts = tuple(sorted(p for p in folder.glob(f"*.{fmt}") if not p.name.startswith((".", "_"))))
             found[folder.name] = Source(str(folder), fmt, parts)
     else:
@@ -123,7 +121,7 @@ def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], lis
             else:
                 continue
             if key in found:
-                raise StructuralError(f"table {key!r} has two sources under {data}")
+                raise two_sources(key, found[key].path, status.getPath().toString())
             found[key] = source
     if "orders" not in found:
         raise StructuralError(

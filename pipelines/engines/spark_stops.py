@@ -161,6 +161,7 @@ def table_stops(
             decimal_ids.check_cut_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         given = _sum(stats, f"g{i}")
         ids.check_email_ids(table.name, column, _sum(stats, f"M{i}"), given)  # counted, never shown
+        ids.check_email_ids(table.name, column, _sum(stats, f"B{i}"), given, "phone numbers")
         if numbers.check_share(_sum(stats, f"U{i}"), given):  # `Ｃ００１`: ids in compatibility forms
             folded_ids.check_folded_ids(
                 table.name, column, rows.raw(column), rows.bits(FOLDED_ID, i).to_numpy(), given
@@ -241,9 +242,13 @@ def table_stops(
             i = names.index(column)
             above = _sum(stats, f"a{i}")
             fires |= above >= numbers.MIN_ROWS and above > 0.5 * _sum(stats, f"w{i}")
-    if table.name == "orders" and "quantity" in names:  # quantities 0 or negative (`check_zero_quantities`)
-        bad = _sum(stats, f"q{names.index('quantity')}")
-        fires |= bad >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
+    for column, mask in (
+        ("quantity", "q"),
+        ("revenue", "n"),
+    ):  # 0 or negative; refunds (`check_zero_quantities`)
+        if table.name == "orders" and column in names:
+            bad = _sum(stats, f"{mask}{names.index(column)}")
+            fires |= bad >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
     for name, column in UNIT_MEDIANS:  # the median outside its range needs half the values beyond it
         if name == table.name and column in names:
             i = names.index(column)

@@ -15,7 +15,10 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     """`--engine spark` parses dates and judges numbers on its executors with the pandas engine's code: a time at
     `24:00` is the next day's midnight (was: each row `unparseable ordered_at`, exit 0), an amount grouped the Indian
     way (`1,23,456.00`) the thousands separators' reject (was: `unparseable revenue`), Unix time in microseconds
-    the Unix time reject (was: `ambiguous or unknown date format`), the same counts by reason. A
+    the Unix time reject (was: `ambiguous or unknown date format`), a time as Go prints it (`2023-01-02 01:00:00
+    +0100 CET m=+0.000012`, round 22) the instant of its offset (was: that reject), MySQL's and SAP's zero
+    dates the placeholder date reject (round 22; was: `unparseable ordered_at`), a phone number as the
+    customer id the phone reject (round 22; was: accepted), the same counts by reason. A
     Parquet number column of 16-bit floats stops as in the pandas engine (was: Spark's own "Illegal Parquet type:
     FIXED_LEN_BYTE_ARRAY (FLOAT16)"), and so does a web page saved as a table (was: "its first line may be a data
     row"). A column outside the contract whose name holds a dot (`Qty.`) is read and written to the rejects as the
@@ -23,6 +26,8 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     import pyarrow as pa
 
     from features.date_forms import UNIX_TIME_REASON
+    from features.dates import ZERO_DATE_REASON
+    from features.ids import PHONE_ID
     from pipelines.config import load_config
     from pipelines.engines.spark_input import load_spark
     from pipelines.io import load_data
@@ -35,6 +40,11 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     )
     orders.loc[7, "revenue"] = "1,23,456.00"
     orders.loc[9, "ordered_at"] = "1672574400000000"  # Unix time in microseconds
+    # Go's time.String() (round 22)
+    orders.loc[11, "ordered_at"] = "2023-01-02 01:00:00 +0100 CET m=+0.000012"
+    orders.loc[13, "ordered_at"] = "0000-00-00 00:00:00"  # MySQL's zero date (round 22)
+    orders.loc[15, "ordered_at"] = "00000000"  # SAP's initial date (round 22)
+    orders.loc[17, "customer_id"] = "+1 (555) 010-0199"  # a phone number as the id (round 22)
     orders["Qty."] = (
         "1"  # a column outside the contract whose name holds a dot (an ERP's `Qty.`, `Cust. No.`)
     )
@@ -47,11 +57,13 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
         "unparseable ordered_at": 4,
         "number with a thousands separator or decimal comma in revenue": 1,
         UNIX_TIME_REASON.format("ordered_at"): 1,
+        ZERO_DATE_REASON.format("ordered_at"): 2,
+        PHONE_ID.format("customer_id"): 1,
     }
     assert sorted(got.tables["orders"]["ordered_at"]) == sorted(expected.tables["orders"]["ordered_at"])
-    assert (got.tables["orders"]["ordered_at"] == pd.Timestamp("2023-01-02")).sum() == 4
+    assert (got.tables["orders"]["ordered_at"] == pd.Timestamp("2023-01-02")).sum() == 5  # 4 at 24:00, Go's
     written = pd.concat(pd.read_csv(p, dtype=str) for p in (tmp_path / "rejects" / "orders").glob("*.csv"))
-    assert len(written) == 6 and (written["Qty."] == "1").all()
+    assert len(written) == 9 and (written["Qty."] == "1").all()
 
     with pytest.raises(StructuralError, match=r"column 'revenue' holds 16-bit floats \(half precision"):
         load_spark(spark, _orders_parquet(tmp_path / "half", "revenue", pa.float16()), cfg, tmp_path / "r2")
