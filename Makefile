@@ -10,12 +10,15 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 
 setup: $(STAMP)
 
+# compileall: the project is an editable install, which pip does not byte-compile; where PYTHONDONTWRITEBYTECODE is
+# set (CI) every fresh process (each cvp, each Spark Python worker) would compile its modules again (docs/measurements.md).
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.11 found on PATH" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -q -j 0 features models pipelines
 	$(PY) -m models.treeshap --warm
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
