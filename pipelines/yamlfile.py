@@ -120,9 +120,9 @@ _FastLoader: type = (
 )
 #: The deepest nesting read (a config or mapping has a few levels; the Python parser stops near 300, so both
 #: parsers refuse the same files). libyaml's composer recurses in C: a document nested ~50,000 deep crashes the
-#: process (a segmentation fault). Each
-#: collection has an indicator of its own (`[`, `{`, `-`, `?` or `:`): a text with at most this many of them is
-#: nested no deeper; one with more has its depth measured first (libyaml's events, no recursion).
+#: process (a segmentation fault). Each collection has an indicator of its own (`[`, `{`, `-`, `?` or `:`): a text
+#: with at most this many of them is nested no deeper; one with more has its depth measured first (libyaml's
+#: events, no recursion).
 MAX_DEPTH = 250
 
 
