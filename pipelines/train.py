@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from features import build_feature_table_with_manifest, build_training_set
-from features.contract import PERSONAL_COLUMNS, amount_scale, model_inputs
+from features.contract import PERSONAL_COLUMNS, amount_scale
+from features.model_inputs import model_inputs
 from features.table import company_totals
 from features.training import CustomerSample
 from features.validation import StructuralError

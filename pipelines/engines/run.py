@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
-from features.contract import check_amount_scale, check_categories, check_model_inputs
+from features.contract import check_amount_scale, check_categories
+from features.model_inputs import check_model_inputs
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel

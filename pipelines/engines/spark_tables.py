@@ -54,7 +54,7 @@ class SparkTables(dict):
     #: `features.stamped_dates.stamped_note` of each stamped date column the driver does not keep, judged on the
     #: whole column as it streamed (`table.column` -> the note or None)
     stamped: dict[str, str | None] | None = None
-    #: `features.contract.model_input_counts` of each whole table as it streamed (the empty-column notes)
+    #: `features.model_inputs.model_input_counts` of each whole table as it streamed (the empty-column notes)
     input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
 
     def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
@@ -416,14 +416,15 @@ def accepted_tables(
     """The accepted rows of every table (`accepted_union`) on the driver in the validated representation and the
     pandas loader's canonical row order, as `SparkTables` (issue 11): each table streams in (`canonical_batches`)
     and, batch by batch, is fingerprinted (`pipelines.fingerprint.BatchFingerprint`: the digest of the whole
-    table, as `run_score` takes it for the run id), its model inputs counted (`features.contract.model_inputs`)
+    table, as `run_score` takes it for the run id), its model inputs counted (`features.model_inputs.model_inputs`)
     and cut to the columns the driver's steps read (`driver_columns`), so the driver never holds the others (nor
     the personal columns and event keys the pandas engine drops once the fingerprint has them). The index is each
     row's position in source order, as the pandas loader's tables carry it. `every_column`: keep every column
     (a training sample's rows, whose features the driver builds: `spark_training`)."""
     import tempfile
 
-    from features.contract import SCALE_COLUMNS, amount_scale, input_shares, model_input_counts
+    from features.contract import SCALE_COLUMNS, amount_scale
+    from features.model_inputs import input_shares, model_input_counts
     from features.stamped_dates import STAMPED_COLUMNS, stamped_note
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint

@@ -1,5 +1,5 @@
 """Which contract columns shape what the models see (`Column.model_input`): the declaration the train/score seam
-holds scoring data to (`features.contract.check_model_inputs`). Checked against the feature code itself: dropping
+holds scoring data to (`features.model_inputs.check_model_inputs`). Checked against the feature code itself: dropping
 a declared column changes the feature table or the customers' statuses, dropping any other optional column changes
 neither."""
 
@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from features import build_feature_table
-from features.contract import TABLES, check_model_inputs, model_inputs
+from features.contract import TABLES
 from features.errors import StructuralError
+from features.model_inputs import check_model_inputs, model_inputs
 from features.population import customer_status
 from pipelines.config import load_config
 

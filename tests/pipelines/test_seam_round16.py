@@ -390,7 +390,7 @@ def test_a_model_input_the_training_data_lacked_is_said_to_move_the_scores():
     model learnt without it, that the scores can differ for it, and the way out."""
     import pandas as pd
 
-    from features.contract import check_model_inputs
+    from features.model_inputs import check_model_inputs
 
     orders = pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2024-01-01"]})
     recorded = {"orders": {"order_id": 1.0, "customer_id": 1.0, "ordered_at": 1.0, "revenue": 1.0}}

@@ -174,7 +174,8 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
     assert expected.result.report["orders"].rejected == 1  # the negative revenue
     # issue 11: the tables stream to the driver, which keeps only the columns its steps read (not a customer's
     # name, nor orders' channel) but measured whole as they passed: the pandas tables' fingerprint and model inputs
-    from features.contract import amount_scale, model_inputs
+    from features.contract import amount_scale
+    from features.model_inputs import model_inputs
     from pipelines.engines.scoring import drop_unread_columns
     from pipelines.engines.spark_tables import driver_view
     from pipelines.fingerprint import data_fingerprint
