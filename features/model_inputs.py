@@ -72,23 +72,30 @@ def _groups(table: str) -> str:
     return ", ".join(groups[:-1]) + " and " + groups[-1] if len(groups) > 1 else "".join(groups)
 
 
-def _new_input(table: str, column: str | None = None) -> str:
-    """The warning of a model input this data has and the model's training data had not: the features that read it
-    are computed with it, the model learnt them without it, so the scores can move (was: only "in this data, not in
-    the model's training data": a model trained without `orders.cost` scored on data with it gave 91 of the demo's
-    306 customers another tier and a total 21% higher; one trained without tickets, 122 tiers; exit 0). "Can": a
-    group the model was trained without (tenure from `customers.signup_at`) is built and ignored."""
+def _new_input(table: str, column: str | None = None, share: float | None = None) -> str:
+    """The warning of a model input this data has and the model's training data had not (`share`: a column it had
+    with no value on any row, this data's share of rows with one), saying what the run did: the model's features
+    built as trained, without it (`features.as_trained`), the tier rules and reports reading it. Was: "this run
+    computes them with it, so its scores can differ": a model trained without `orders.cost` scored on the demo's
+    data with it gave 91 of 306 customers another tier and a total 21% higher; one trained without tickets, 122
+    tiers (exit 0); a column empty in training and filled here was not said at all."""
     name = f"{table}.{column}" if column else f"table {table}"
     if column is None:
-        learnt = f"learnt its {_groups(table) or table} features without it"
+        how = f"without it (its {_groups(table) or table} features as it learnt them)"
+    elif share is not None:
+        how = "with the column empty, as in training"
     elif f"{table}.{column}" in _WITHOUT_COLUMN:
-        learnt = f"learnt its features with {_WITHOUT_COLUMN[f'{table}.{column}']}"  # "a guessed margin without orders.cost"
+        how = f"with {_WITHOUT_COLUMN[f'{table}.{column}']}"  # "a guessed margin without orders.cost"
     else:
-        learnt = "learnt the features that read it without it"
+        how = "without it"
+    where = (
+        f"a value on {share:.0%} of the rows, none in the model's training data"
+        if share is not None
+        else "in this data, not in the model's training data"
+    )
     return (
-        f"{name}: in this data, not in the model's training data: the model {learnt}, this run computes them with "
-        "it, so its scores can differ from those of the same data without it; train a model on data with it, or "
-        "score data without it"
+        f"{name}: {where}: the model scored these customers as trained, {how}; the tier rules and reports read "
+        "it; train a model on data with it for scores that use it"
     )
 
 
@@ -103,7 +110,7 @@ def check_model_inputs(
     A table or column the model was trained with that this data lacks, or that arrives without a single value
     where the training data had one on most rows, is a structural error: the features would be built without it
     (no cost: a margin guessed; no paid_at: no lateness features; no signup_at: tenure from the first order) and
-    the scores would be wrong without a word. Returned as warnings ("the model never saw it" or "far emptier than
+    the scores would be wrong without a word. Returned as warnings ("scored as trained" or "far emptier than
     in training"; `strict` refuses them): a model input this data has and the training data had not, and a
     column filled on at most half the share of rows it was in training. `recorded` None: a model saved
     before models recorded their inputs (nothing to compare). `present`: `model_inputs` of the tables, when
@@ -167,6 +174,8 @@ def check_model_inputs(
                 continue
             if c not in was[t]:
                 notes.append(_new_input(t, c))
+            elif was[t][c] == 0 and share > 0:  # built empty, as trained (`features.as_trained`)
+                notes.append(_new_input(t, c, share))
             elif share <= was[t][c] / 2:
                 notes.append(
                     f"{t}.{c}: a value on {share:.0%} of the rows, {was[t][c]:.0%} in the model's training data"

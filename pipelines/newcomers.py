@@ -75,8 +75,12 @@ class EarlyLife:
         bundle: Any,
         status: pd.DataFrame | None = None,
         cfg: Any = None,
+        as_trained: Any = None,
     ) -> None:
         self._args = (tables, as_of, getattr(bundle, "lookalike_", None))
+        self._as_trained = (
+            as_trained  # `features.as_trained.AsTrained`: the inputs the lookalike model was trained on
+        )
         given = status is not None and cfg is not None
         self._new = (status, cfg.profile.lookalike, cfg.data.currency) if given else None
         self._scored: tuple[pd.Index, Any, str, pd.DataFrame] | None = None
@@ -88,7 +92,10 @@ class EarlyLife:
 
         tables, as_of, model = self._args
         days = int(model.early_days)
-        frame = early_life_features(early_tables(tables, as_of, days), as_of, days, model.attributes)
+        early = early_tables(tables, as_of, days)
+        if self._as_trained:  # a table or column the training data lacked: left out, as trained
+            early = self._as_trained.apply(early)
+        frame = early_life_features(early, as_of, days, model.attributes)
         if self._new is not None:  # issue 14: the lookalike score too, off the main thread
             from models.lookalike import score_new_customers
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features import build_feature_table
+from features.as_trained import AsTrained, with_data_values
 from features.table import company_revenue
 from features.validation import isin_ids
 from models.threads import prediction_threads
@@ -238,9 +239,11 @@ def iterate_chunks(
     cfg: AppConfig,
     chunk_customers: int,
     shared: SharedCustomerIndex | None = None,
+    as_trained: AsTrained | None = None,
 ) -> Iterator[tuple[int, int, pd.DataFrame]]:
     """Yield (chunk number, chunk count, feature table) for every non-empty chunk, in chunk order (`shared`: see
-    `plan_chunks`)."""
+    `plan_chunks`). With `as_trained` not empty, the features are the model's, built from the tables as its training
+    data had them, and the carried ones of all the data beside them (`features.as_trained.with_data_values`)."""
     plan = plan_chunks(tables, chunk_customers, shared)
     totals = company_revenue(tables, as_of, cfg.features)
     for k in range(plan.n_chunks):
@@ -250,6 +253,9 @@ def iterate_chunks(
         chunk = plan.tables(tables, k)
         plan.release(k)
         feats = build_feature_table(chunk, as_of, cfg.features, company_revenue=totals)
+        if as_trained:  # a second build, only when the data has inputs the model was trained without
+            model = build_feature_table(as_trained.apply(chunk), as_of, cfg.features, company_revenue=totals)
+            feats = with_data_values(model, feats, cfg.carried_features())
         del chunk
         feats = feats[isin_ids(feats.index, own)]  # pandas' isin on Arrow strings: seconds per chunk
         del own

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.as_trained import AsTrained, carried_values, model_view
 from features.id_sets import IdSet
 from features.population import SCORED
 from features.validation import isin_ids
@@ -128,6 +129,7 @@ def score_pandas(
     profile_inputs: Any = None,
     customer_index: SharedCustomerIndex | None = None,
     chunks: Iterator[tuple[int, int, pd.DataFrame]] | None = None,
+    as_trained: AsTrained | None = None,
 ) -> EngineRun:
     """Score every `scored` customer of `status` (`features.population.customer_status`) chunk by chunk.
 
@@ -141,7 +143,8 @@ def score_pandas(
     `pipelines.profile_inputs.ProfileInputsWriter`), every chunk's feature table is handed to it before the
     unscored customers are set aside. With `customer_index` (the index `status` was computed with), the chunk
     plan takes it instead of factorizing every id column again. `chunks`: those chunks, already being built
-    (`pipelines.engines.run.customer_base`, issue 14), closed here when the loop ends.
+    (`pipelines.engines.run.customer_base`, issue 14), closed here when the loop ends. `as_trained`: the model's
+    features built as trained (`features.as_trained`; `chunks.iterate_chunks`).
     """
     # With a spill directory the compact scores go to disk chunk by chunk too: nothing the chunk loop holds grows
     # with the number of customers (issue 14); they are read back for the whole-base finish.
@@ -165,7 +168,7 @@ def score_pandas(
     # issue 14: chunk k+1's tables and features are built on one background thread while chunk k is scored (with
     # the profile inputs built there too the 1M peak was 3,939 MB against 3,877 MB: they stay on this thread)
     if chunks is None:
-        chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index))
+        chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, customer_index, as_trained))
     # issue 14, twentieth part: what a scored batch leaves on disk (its spilled reasons and compact scores, its
     # contributions) is written on one background thread, in order, while the next batch is explained. Bounded:
     # the step holds the batch's scores and contribution frames only (its features are let go here, after their
@@ -192,11 +195,10 @@ def score_pandas(
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
             if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
-                profile_inputs.add(feats)
+                profile_inputs.add(model_view(feats))  # the features as the model read them
             mask = isin_ids(feats.index, scored_ids)
-            carried = [c for c in cfg.carried_features() if c in feats.columns]
-            if not mask.all():  # not scored: only the carried feature values, no prediction
-                behind.submit(compact_parts.append, feats.loc[~mask, carried])
+            if not mask.all():  # not scored: only the carried feature values (all the data's), no prediction
+                behind.submit(compact_parts.append, carried_values(feats.loc[~mask], cfg.carried_features()))
             feats = feats[mask]
             if not len(feats):
                 t0 = time.perf_counter()

@@ -26,8 +26,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from features import feature_registry
+from features.as_trained import AsTrained, as_trained_plan
 from features.contract import check_amount_scale, check_categories
-from features.model_inputs import check_model_inputs
+from features.model_inputs import check_model_inputs, model_inputs
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -148,6 +149,7 @@ def customer_base(
     as_of: pd.Timestamp,
     cfg: AppConfig,
     chunk_customers: int | None = None,
+    as_trained: AsTrained | None = None,
 ) -> CustomerBase:
     """The statuses of the tables' customers (and the pandas engine's index and chunks: `CustomerBase`)."""
     from pipelines.engines.chunks import iterate_chunks, prefetched, status_input
@@ -157,7 +159,7 @@ def customer_base(
     index = None if shared is None else shared.index  # the chunk plan takes it from `shared`, maybe meanwhile
     chunks = None
     if shared is not None and chunk_customers is not None:
-        chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, shared))
+        chunks = prefetched(iterate_chunks(tables, as_of, cfg, chunk_customers, shared, as_trained))
     try:
         status = customer_status(status_input(tables, as_of), as_of, cfg.labels, index=index)
     except BaseException:
@@ -184,6 +186,7 @@ def score_tables(
     profile_inputs: Any = None,
     base: CustomerBase | None = None,
     after_chunks: Callable[[], None] | None = None,
+    as_trained: AsTrained | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
@@ -196,7 +199,7 @@ def score_tables(
     back; otherwise the scores keep them and `spill` is None. `profile_inputs` (issue 12) receives every
     chunk's feature table (Spark: every bucket's inputs, computed on the executors). `base`: the tables'
     `customer_base` when the caller built it already. `after_chunks()` is called when the backend has scored
-    every chunk, before the whole-base finish.
+    every chunk, before the whole-base finish. `as_trained`: the model's features built as trained (`features.as_trained`).
     """
     base = base or customer_base(engine, tables, as_of, cfg)
     shared, status, status_s = base.shared, base.status, base.seconds
@@ -214,6 +217,8 @@ def score_tables(
         more["customer_index"] = shared
     if base.chunks is not None:  # being built already (issue 14)
         more["chunks"] = base.chunks
+    if as_trained:  # inputs the model was trained without: its features built without them
+        more["as_trained"] = as_trained
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
@@ -336,7 +341,12 @@ def run_score(
         # the columns that shape the features must be those the model was trained with (one rule: features.contract)
         recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
         # the Spark driver's tables come measured, their unread columns let go (`spark_input.accepted_tables`)
-        input_notes = check_model_inputs(recorded, tables, strict, getattr(tables, "model_inputs", None))
+        present = getattr(tables, "model_inputs", None)
+        present = model_inputs(tables) if present is None else present
+        input_notes = check_model_inputs(recorded, tables, strict, present)
+        as_trained = as_trained_plan(
+            recorded, present
+        )  # the model's features built from what it was trained on
         check_amount_scale(((bundle.contract_settings() or {}).get("data") or {}).get("amount_scale"), tables)
         check_categories(bundle.contract_.categories, tables)  # `B2C` now `Consumer`: most values unseen
         for note in input_notes:
@@ -363,7 +373,7 @@ def run_score(
             hashed = dict(tables)
             drop_unread_columns(tables)
             fingerprint, base = fingerprint_beside(
-                hashed, lambda: customer_base(engine, tables, as_of, cfg, chunk)
+                hashed, lambda: customer_base(engine, tables, as_of, cfg, chunk, as_trained)
             )
             del hashed
         elif not fingerprint:
@@ -401,7 +411,7 @@ def run_score(
         # issue 12: the new customers' early-life features, built beside the whole-base finish (issue 14)
         from pipelines.newcomers import EarlyLife, score_newcomers
 
-        early = EarlyLife(tables, as_of, bundle, getattr(base, "status", None), run_cfg)
+        early = EarlyLife(tables, as_of, bundle, getattr(base, "status", None), run_cfg, as_trained)
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = score_tables(
@@ -421,6 +431,7 @@ def run_score(
                 profile_inputs,
                 base,
                 early.start if engine == "pandas" else None,
+                as_trained,
             )
         base = None
         if profile_inputs is not None:
@@ -489,6 +500,9 @@ def run_score(
             "code_version": code,  # the code that computed these scores
             "code_difference": code_note,
             "input_column_differences": input_notes,
+            "model_inputs_as_trained": as_trained.record()
+            if as_trained
+            else None,  # what the model's build left out
             "run_policy": policy["run_policy"],
             "history_notes": notes,
             "stability_runs": stability_runs,

@@ -26,6 +26,7 @@ import pandas as pd
 from pandas.api.extensions import take
 
 from features import feature_registry
+from features.as_trained import carried_values, model_view
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -128,7 +129,9 @@ def score_features(
     The reasons are stored compactly (`models.explain.reason_choices`: feature, value, effect per reason); their
     sentences are rendered where a person reads them (`models.reason_text.with_reason_sentences`).
 
-    `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id.
+    `extras` (from `model_extras`) adds model-only inputs such as BTYD outputs, aligned by customer_id. The carried
+    features (`AppConfig.carried_features`) come from the `AS_DATA` columns when the table has them (the model's
+    features built as trained, those of all the data beside them: `features.as_trained`).
     `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
     `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
     The predictions reuse the explanations (issue 14): each explainable booster's raw score comes from the
@@ -136,6 +139,9 @@ def score_features(
     model's `pred_value_{h}d` being its booster's raw output and the churn probability derived from the churn
     booster's (`CustomerValueModel.predict_from_raw`); so neither booster predicts every row again.
     """
+    # the carried features from all the data; the model reads its own, built as trained (`features.as_trained`)
+    carried = carried_values(features, cfg.carried_features())
+    features = model_view(features)
     if extras is not None:
         features = features.join(extras.reindex(features.index))
     problems, unseen, ignored = bundle.grade_contract(features)
@@ -161,8 +167,7 @@ def score_features(
     base_prob = bundle.churn_model_.calibrate(base_raw)
     churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)
     parts.append(reason_choices(churn_prob, features, registry, cfg.explain.n_reasons, "churn"))
-    carried = [c for c in cfg.carried_features() if c in features.columns]
-    parts.append(features[carried])
+    parts.append(carried)
     scores = pd.concat(parts, axis=1)
     result = ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
     result.churn_contrib = churn_prob  # issue 15: written beside the value contributions

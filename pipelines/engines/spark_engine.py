@@ -259,6 +259,7 @@ def score_spark(
     profile_inputs: Any = None,
     spill_dir: Path | None = None,
     bridge: Any = None,
+    as_trained: Any = None,
 ) -> EngineRun:
     """The Spark backend of `pipelines.engines.run` (the same contract as `score_pandas`).
 
@@ -291,7 +292,7 @@ def score_spark(
         with mapped_errors():
             return _score_on(
                 spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id,
-                profile_inputs, spill_dir, bridge,
+                profile_inputs, spill_dir, bridge, as_trained,
             )  # fmt: skip
 
 
@@ -334,6 +335,7 @@ def _score_on(
     profile_inputs: Any = None,
     spill_dir: Path | None = None,
     bridge: Any = None,
+    as_trained: Any = None,
 ) -> EngineRun:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -374,7 +376,7 @@ def _score_on(
     extras, notes = model_extras(tables, as_of, bundle)
     # the feature columns of every column loaded (a Spark load's driver tables keep only some: `spark_tables`)
     empty = getattr(tables, "empty", None) or tables
-    carried, ignored = planned_features(empty, as_of, cfg, totals, bundle, extras)
+    carried, ignored = planned_features(empty, as_of, cfg, totals, bundle, extras, as_trained)
     old, bridge_info = None, None  # issue 15: the history's previous model explains this run's data too
     if bridge is not None and contrib_path is not None:
         old_extras, _ = model_extras(tables, as_of, bridge.bundle)
@@ -417,7 +419,18 @@ def _score_on(
             own = bucket_tables(rows, names, managers)
             more = None if shared_extras is None else shared_extras.value
             return build_bucket_features(
-                own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried, more
+                own,
+                k,
+                n_chunks,
+                as_of,
+                cfg,
+                totals,
+                shared.value,
+                attributes,
+                profile_where,
+                carried,
+                more,
+                as_trained,
             )
 
     t0 = time.perf_counter()

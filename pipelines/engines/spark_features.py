@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from features import build_feature_table
+from features.as_trained import AS_DATA, AsTrained
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import customer_buckets
@@ -82,7 +83,7 @@ def with_extras(feats: pd.DataFrame, extras: pd.DataFrame | None) -> pd.DataFram
 
 def planned_features(
     tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
-    bundle: CustomerValueModel, extras: pd.DataFrame | None = None,
+    bundle: CustomerValueModel, extras: pd.DataFrame | None = None, as_trained: AsTrained | None = None,
 ) -> tuple[dict[str, str], list[str]]:  # fmt: skip
     """On the driver before any Spark job: `check_feature_columns`, and the features the buckets build that the
     contract does not know (a table added after training: the invoices' `payment_*`).
@@ -92,18 +93,22 @@ def planned_features(
     the executors build anything. Returns (carried: of the features outside the contract, those the run carries
     into its scores, `AppConfig.carried_features`: the tier and flag rules read them, as on the pandas engine;
     name -> Spark type; ignored: every feature outside the contract, the pandas engine's `ignored_columns`).
-    `extras` (`scoring.model_extras`: BTYD outputs) are joined as the buckets join them."""
+    `extras` (`scoring.model_extras`: BTYD outputs) are joined as the buckets join them. With `as_trained` not
+    empty (`features.as_trained`), the model's features are those of the tables as its training data had them and
+    every carried feature of all the data is carried as `AS_DATA` + name, as the pandas engine's chunks carry it."""
     empty = {name: table.iloc[:0] for name, table in tables.items()}
-    built = with_extras(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), extras)
+    data = with_extras(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), extras)
+    built = data
+    if as_trained:
+        model = build_feature_table(as_trained.apply(empty), as_of, cfg.features, company_revenue=totals)
+        built = with_extras(model, extras)
     check_feature_columns(built, bundle)
     _, _, ignored = bundle.contract_.grade(built)
     carried = {}
     for name in cfg.carried_features():
-        if name in ignored:
-            numeric = pd.api.types.is_numeric_dtype(built[name]) and not pd.api.types.is_bool_dtype(
-                built[name]
-            )
-            carried[name] = "double" if numeric else "string"
+        if name in ignored or (as_trained and name in data.columns):
+            numeric = pd.api.types.is_numeric_dtype(data[name]) and not pd.api.types.is_bool_dtype(data[name])
+            carried[AS_DATA + name if as_trained else name] = "double" if numeric else "string"
     return carried, ignored
 
 
@@ -119,6 +124,7 @@ def build_bucket_features(
     profile_parts: str | None = None,
     carried: Mapping[str, str] | None = None,
     extras: pd.DataFrame | None = None,
+    as_trained: AsTrained | None = None,
 ) -> pd.DataFrame:
     """Features of one bucket's own customers (the applyInPandas body).
 
@@ -133,11 +139,17 @@ def build_bucket_features(
          with `profile_attributes` (the run's `profile.attributes`) and `profile_parts` (the run's directory of
          profile parts), the bucket's profile inputs (`bucket_profile_inputs`) are written there
          (`spark_parts.write_profile_part`), not returned: they never pass through the driver's collect.
+    With `as_trained` not empty the contract's features are built from the tables as the model's training data had
+    them, the `AS_DATA` carried ones from all the data (`features.as_trained`, as `chunks.iterate_chunks`).
     Raises ContractMismatch (the pandas engine's message) when the built columns are not the contract's.
     """
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
     feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k].sort_index(kind="stable")
-    model_feats = with_extras(feats, extras)
+    own = feats  # the model's features (before its extras: the profile's inputs are features)
+    if as_trained:  # a second build, only when the data has inputs the model was trained without
+        own = build_feature_table(as_trained.apply(tables), as_of, cfg.features, company_revenue=totals)
+        own = own.reindex(feats.index)
+    model_feats = with_extras(own, extras)
     check_feature_columns(model_feats, bundle)
     contract = bundle.contract_
     out = {
@@ -153,14 +165,14 @@ def build_bucket_features(
         else:
             out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
     for name, kind in (carried or {}).items():
-        col = feats[name]
+        col = feats[name.removeprefix(AS_DATA)] if name.startswith(AS_DATA) else model_feats[name]
         out[name] = (
             col.to_numpy(dtype=np.float64, na_value=np.nan)
             if kind == "double"
             else col.astype("str").where(col.notna())
         )
     if profile_attributes is not None and profile_parts is not None and len(feats):
-        inputs = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)
+        inputs = bucket_profile_inputs(tables, own, profile_attributes, cfg.features)
         write_profile_part(inputs, profile_parts, k)
     return _arrow_safe(pd.DataFrame(out))
 

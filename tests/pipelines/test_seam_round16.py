@@ -382,12 +382,13 @@ def test_a_manager_who_left_after_the_scores_date_is_said_to_have_left_since(boo
     )
 
 
-def test_a_model_input_the_training_data_lacked_is_said_to_move_the_scores():
+def test_a_model_input_the_training_data_lacked_is_said_to_be_left_out_of_the_model():
     """A model trained on orders without `cost` (margins guessed with `features.margin_rate_when_cost_missing`)
     scored on orders with it: 91 of the demo's 306 customers got another tier and the total rose 21%; one trained
     without tickets scored on data with them, 122 tiers. The run said only "orders.cost: in this data, not in the
-    model's training data" (was: no word of the scores, nor of a way out). Now each such warning says what the
-    model learnt without it, that the scores can differ for it, and the way out."""
+    model's training data" (was: no word of the scores, nor of a way out). Each such warning says what the run
+    did: the model scored as trained, without it (`features.as_trained`; was, round 16: "this run computes them
+    with it, so its scores can differ"), the tier rules and reports reading it, and the way out."""
     import pandas as pd
 
     from features.model_inputs import check_model_inputs
@@ -399,10 +400,10 @@ def test_a_model_input_the_training_data_lacked_is_said_to_move_the_scores():
         recorded, {"orders": orders.assign(revenue=1.0, cost=0.5), "tickets": tickets}, False
     )
     assert said == [
-        "table tickets: in this data, not in the model's training data: the model learnt its profit and service "
-        "effort features without it, this run computes them with it, so its scores can differ from those of the "
-        "same data without it; train a model on data with it, or score data without it",
-        "orders.cost: in this data, not in the model's training data: the model learnt its features with a guessed "
-        "margin without orders.cost, this run computes them with it, so its scores can differ from those of the "
-        "same data without it; train a model on data with it, or score data without it",
+        "table tickets: in this data, not in the model's training data: the model scored these customers as "
+        "trained, without it (its profit and service effort features as it learnt them); the tier rules and "
+        "reports read it; train a model on data with it for scores that use it",
+        "orders.cost: in this data, not in the model's training data: the model scored these customers as trained, "
+        "with a guessed margin without orders.cost; the tier rules and reports read it; train a model on data with "
+        "it for scores that use it",
     ]  # was: each only "...: in this data, not in the model's training data"

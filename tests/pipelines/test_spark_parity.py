@@ -105,10 +105,11 @@ def _score_both(root: Path, data: Path, config: Path, history: Path | None = Non
 @pytest.fixture(scope="module")
 def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
     """Every seam in one pair of runs (a training and a Spark run cost most of this module's time): a model with
-    BTYD features (`models.use_btyd_features`, v1) trained without invoices scores 2024-12-01 into a history on
+    BTYD features (`models.use_btyd_features`, v1) trained without invoices nor `orders.cost` scores 2024-12-01 into a history on
     the pandas engine; a second model (v2, other trees, BTYD features too) trained on the same data, then data with
-    invoices (added after training) and a few customers of a segment the models never saw, scored as of 2025-01-01
-    with that history by both engines: a table the model was not trained on, unseen categories, BTYD features, and
+    invoices (added after training), orders with their cost, and a few customers of a segment the models never saw, scored as of 2025-01-01
+    with that history by both engines: a table and a column the model was not trained on, unseen categories, BTYD
+    features, and
     issue 15's bridge (the model changed since the history's run: each engine explains the new data with v1 too)."""
     from pipelines.demo import generate_company, write_company
     from pipelines.engines.run import run_score
@@ -119,7 +120,9 @@ def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
     write_company(generate_company(300, "2022-01-01", "2024-12-31", 7), data)
     train.mkdir()
     for p in data.glob("*.parquet"):
-        if p.stem != "invoices":
+        if p.stem == "orders":  # trained without orders.cost: the model's margin is the guessed one
+            pd.read_parquet(p).drop(columns="cost").to_parquet(train / p.name, index=False)
+        elif p.stem != "invoices":
             (train / p.name).write_bytes(p.read_bytes())
     btyd = {"use_btyd_features": True}
     config = _train(root, train, new_store, models=btyd)
@@ -160,9 +163,10 @@ def _assert_same_scores(runs: EngineRuns) -> pd.DataFrame:
 
 @pytest.mark.spark
 def test_spark_scores_a_table_added_after_training_as_the_pandas_engine(seams):
-    """Invoices the model never saw: the pandas engine scores with a warning and its tier rules read the
-    `payment_*` features it builds from them; the Spark engine gives the same scores, tiers, ratings and reasons
-    (was: exit 2, "unexpected feature columns (ignored)")."""
+    """Invoices and `orders.cost` the model never saw: both engines build the model's features as trained (without
+    the invoices, with the guessed margin) and the tier rules read the `payment_*` features and the margin of all
+    the data; the Spark engine gives the same scores, tiers, ratings and reasons (was: exit 2, "unexpected feature
+    columns (ignored)"; then the model read the real margin it never saw, on both engines)."""
     runs = seams
     expected = _assert_same_scores(runs)
     payment = [c for c in expected.columns if c.startswith("payment_")]
@@ -170,10 +174,23 @@ def test_spark_scores_a_table_added_after_training_as_the_pandas_engine(seams):
     # a rule on a feature the model never saw
     assert expected["tier_reason"].str.startswith("problem: dispute_share").any()
     a, b = runs.pandas.manifest, runs.spark.manifest
-    assert a["ignored_columns"] and any(c.startswith("payment_") for c in a["ignored_columns"])
     assert b["ignored_columns"] == a["ignored_columns"]
-    warning = "table invoices: in this data, not in the model's training data"
-    assert warning in runs.printed["pandas"] and warning in runs.printed["spark"]
+    assert not any(
+        c.startswith("payment_") for c in a["ignored_columns"]
+    )  # not built for the model (was: built)
+    left_out = {"tables_left_out": ["invoices"], "columns_left_out": ["orders.cost"], "columns_emptied": []}
+    assert a["model_inputs_as_trained"] == b["model_inputs_as_trained"] == left_out
+    # the same predictions as the pandas engine's, which are those of the data without them
+    # (`test_model_inputs_as_trained.py`), and the same carried margins, of the cost
+    for engine in ("pandas", "spark"):
+        said = " ".join(runs.printed[engine].split())
+        assert (
+            "table invoices: in this data, not in the model's training data: the model scored these " in said
+        )
+        assert (
+            "orders.cost: in this data, not in the model's training data: the model scored these customers "
+            in said
+        )
 
 
 @pytest.mark.spark

@@ -1,0 +1,143 @@
+"""A model scores with the inputs it was trained on (`features.as_trained`), the pandas engine; the Spark engine's
+case rides on `test_spark_parity.py`'s runs.
+
+Was: a model trained on data without a table or column scored data that had it with only a warning ("the model
+never saw it"): its features were built from whatever the scoring data held (with `orders.cost` the real margin,
+without it `features.margin_rate_when_cost_missing`), so it read inputs in a form it never saw; on the demo's 300
+customers a model trained without `orders.cost` put 91 of 306 customers in another tier (total value +21%), one
+trained without tickets 122. A column the training data had empty and the scoring data filled was not said at all.
+Now the model's features are built as trained; the tier rules and reports read the features of all the data.
+
+One scoring run of the session's `trained` fixture (its data and model): the model's recorded inputs as if its
+training data had had no `orders.cost` and an empty `orders.discount` (training another model costs 10 s; the
+recorded inputs are what scoring reads of the training data).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pandas as pd
+import pytest
+
+AS_OF = pd.Timestamp("2025-01-01")
+
+
+def _without_cost(loaded):
+    """The registered model as if trained on orders without `cost` and with `discount` empty on every row."""
+    bundle = copy.copy(loaded.bundle)
+    data = dict(bundle.data_settings)
+    inputs = {table: dict(columns) for table, columns in data["input_columns"].items()}
+    del inputs["orders"]["cost"]
+    inputs["orders"]["discount"] = 0.0
+    bundle.data_settings = data | {"input_columns": inputs}
+    return dataclasses.replace(loaded, bundle=bundle)
+
+
+@pytest.fixture(scope="module")
+def as_trained_run(trained, tmp_path_factory):
+    import pipelines.tracking as tracking
+    from tests.pipelines.score_helpers import score_trained
+
+    load, loaded = tracking.load_bundle, []
+
+    def as_if_trained_without_cost(*args, **kw):
+        loaded.append(_without_cost(load(*args, **kw)))
+        return loaded[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tracking, "load_bundle", as_if_trained_without_cost)
+        run = score_trained(trained, tmp_path_factory.mktemp("as-trained") / "scores.parquet")
+    return run, loaded[0].bundle
+
+
+def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
+    trained, as_trained_run, default_scores
+):
+    """The model's predictions are those of the same data without `orders.cost` and with `orders.discount` empty
+    (was: built with the cost and discounts: the scores of `default_scores`, the model reading a margin and
+    discount rate it never saw); the tier rules and reports read the cost and discounts (the carried margin and
+    discount rate are those of all the data, as in `default_scores`)."""
+    from features import build_feature_table
+    from features.population import SCORED
+    from pipelines.config import load_config
+    from pipelines.io import load_data
+
+    run, bundle = as_trained_run
+    scores = run.scores.set_index("customer_id")
+    scored = scores.index[scores["status"] == SCORED]
+    cfg = load_config(trained.config).with_model_settings(bundle.feature_config, bundle.label_config)
+    tables = load_data(trained.data, None, cfg.data.timezone).tables
+    orders = tables["orders"].drop(columns="cost").assign(discount=float("nan"))
+    feats = build_feature_table(tables | {"orders": orders}, AS_OF, cfg.features).loc[scored]
+    expected = bundle.predict(feats)
+    h = bundle.horizon_days
+    for col in (f"pred_value_{h}d", f"pred_churn_prob_{h}d"):
+        pd.testing.assert_series_equal(
+            scores.loc[scored, col], expected[col].rename(col), check_names=False, rtol=1e-9, atol=1e-9
+        )
+    before = default_scores.run.scores.set_index("customer_id")
+    assert not scores.loc[scored, f"pred_value_{h}d"].equals(before.loc[scored, f"pred_value_{h}d"])
+    for col in (
+        f"profit_margin_{cfg.features.windows_days[-1]}d",
+        f"price_discount_rate_{cfg.features.windows_days[-1]}d",
+    ):
+        assert col in scores.columns
+        pd.testing.assert_series_equal(scores[col], before[col])  # all the data: the tier rules read it
+    assert run.manifest["model_inputs_as_trained"] == {
+        "tables_left_out": [],
+        "columns_left_out": ["orders.cost"],
+        "columns_emptied": ["orders.discount"],
+    }
+    assert (
+        default_scores.run.manifest["model_inputs_as_trained"] is None
+    )  # matching inputs: one build, as before
+    warnings = " ".join(run.manifest["warnings"])
+    assert (
+        "orders.cost: in this data, not in the model's training data: the model scored these customers as trained, "
+        "with a guessed margin without orders.cost; the tier rules and reports read it"
+    ) in warnings
+    assert (
+        "orders.discount: a value on 100% of the rows, none in the model's training data: the model scored these "
+        "customers as trained, with the column empty, as in training"
+    ) in warnings  # was: not said at all
+
+
+def test_the_plan_leaves_out_what_the_training_data_had_not():
+    """`as_trained_plan`: a table the training data lacked is left out, a column it lacked dropped, a column it had
+    empty emptied (its type kept); a model saved before models recorded their inputs: nothing; matching inputs:
+    nothing (one feature build)."""
+    from features.as_trained import AsTrained, as_trained_plan
+
+    recorded = {"orders": {"order_id": 1.0, "revenue": 1.0, "discount": 0.0, "promo": 0.5}}
+    present = {
+        "orders": {"order_id": 1.0, "revenue": 1.0, "cost": 1.0, "discount": 0.4, "promo": 1.0},
+        "tickets": {"ticket_id": 1.0},
+    }
+    plan = as_trained_plan(recorded, present)
+    assert plan == AsTrained(("tickets",), (("orders", "cost"),), (("orders", "discount"),))
+    assert not as_trained_plan(None, present) and not as_trained_plan(recorded, recorded)
+    orders = pd.DataFrame(
+        {"order_id": ["o1", "o2"], "revenue": [5.0, 6.0], "cost": [1.0, 2.0], "discount": [0.5, None]}
+    )
+    tables = plan.apply({"orders": orders, "tickets": pd.DataFrame({"ticket_id": ["t1"]})})
+    assert list(tables) == ["orders"]
+    assert list(tables["orders"].columns) == ["order_id", "revenue", "discount"]
+    assert tables["orders"]["discount"].isna().all() and tables["orders"]["discount"].dtype == "float64"
+    assert orders["discount"].notna().any()  # the data itself is untouched
+    assert plan.left_out("tickets") == ["table tickets"] and plan.left_out("orders") == [
+        "orders.cost",
+        "orders.discount",
+    ]
+
+
+def test_the_carried_features_are_all_the_datas_and_the_model_reads_its_own():
+    """The frame a chunk hands on: the model's features and, beside them, the carried ones of all the data."""
+    from features.as_trained import AS_DATA, carried_values, model_view
+
+    frame = pd.DataFrame({"margin": [0.3, 0.3], AS_DATA + "margin": [0.5, 0.1], "other": [1.0, 2.0]})
+    assert list(model_view(frame).columns) == ["margin", "other"]
+    got = carried_values(frame, ["margin", "other", "absent"])
+    assert got["margin"].tolist() == [0.5, 0.1] and got["other"].tolist() == [1.0, 2.0]
+    assert list(got.columns) == ["margin", "other"]
