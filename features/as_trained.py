@@ -6,8 +6,9 @@ that has them would otherwise give the model features in a form it never saw (th
 trained without `orders.cost` put 91 of 306 customers in another tier scored on data with it, total value +21%;
 without tickets, 122). `AsTrained` is what to leave out of the model's feature build: a table the training data
 lacked, a column it lacked, and a column it had with no value on any row (emptied). The tier and flag rules and
-the reports still read the features of all the data (true, even where the model never saw it): scoring builds
-those beside the model's, only when the plan is not empty (`with_data_values`), under `AS_DATA` + name.
+the reports (the carried features, the profile inputs) still read the features of all the data (true, even where
+the model never saw it): scoring builds those beside the model's, only when the plan is not empty
+(`with_data_values`), under `AS_DATA` + name.
 """
 
 from __future__ import annotations
@@ -83,14 +84,22 @@ def as_trained_plan(
     return AsTrained(tables, tuple(columns), tuple(emptied))
 
 
-def with_data_values(model: pd.DataFrame, data: pd.DataFrame, carried: Iterable[str]) -> pd.DataFrame:
-    """The model's feature table with each carried feature of `data` (the build from all the data) beside it as
-    `AS_DATA` + name, in `data`'s rows (a customer known only from a table the model's build left out: a row of
-    missing model features, as the build without that table would have had no row)."""
-    names = [c for c in carried if c in data.columns]
+def with_data_values(model: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """The model's feature table with every feature of `data` (the build from all the data) beside it as `AS_DATA`
+    + name, in `data`'s rows (a customer known only from a table the model's build left out: a row of missing model
+    features, as the build without that table would have had no row)."""
     if not model.index.equals(data.index):
         model = model.reindex(data.index)
-    return pd.concat([model, data[names].add_prefix(AS_DATA)], axis=1)
+    return pd.concat([model, data.add_prefix(AS_DATA)], axis=1)
+
+
+def data_view(features: pd.DataFrame) -> pd.DataFrame:
+    """The features of all the data (the reports' view: the profile inputs): the `AS_DATA` columns under their own
+    names when the frame has them, else the frame itself (the model's features are those of the data)."""
+    extra = [c for c in features.columns if c.startswith(AS_DATA)]
+    if not extra:
+        return features
+    return features[extra].rename(columns=lambda c: c.removeprefix(AS_DATA))
 
 
 def model_view(features: pd.DataFrame) -> pd.DataFrame:

@@ -243,7 +243,7 @@ def iterate_chunks(
 ) -> Iterator[tuple[int, int, pd.DataFrame]]:
     """Yield (chunk number, chunk count, feature table) for every non-empty chunk, in chunk order (`shared`: see
     `plan_chunks`). With `as_trained` not empty, the features are the model's, built from the tables as its training
-    data had them, and the carried ones of all the data beside them (`features.as_trained.with_data_values`)."""
+    data had them, and those of all the data beside them (`features.as_trained.with_data_values`)."""
     plan = plan_chunks(tables, chunk_customers, shared)
     totals = company_revenue(tables, as_of, cfg.features)
     for k in range(plan.n_chunks):
@@ -255,7 +255,7 @@ def iterate_chunks(
         feats = build_feature_table(chunk, as_of, cfg.features, company_revenue=totals)
         if as_trained:  # a second build, only when the data has inputs the model was trained without
             model = build_feature_table(as_trained.apply(chunk), as_of, cfg.features, company_revenue=totals)
-            feats = with_data_values(model, feats, cfg.carried_features())
+            feats = with_data_values(model, feats)
         del chunk
         feats = feats[isin_ids(feats.index, own)]  # pandas' isin on Arrow strings: seconds per chunk
         del own

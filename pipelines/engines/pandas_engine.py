@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.as_trained import AsTrained, carried_values, model_view
+from features.as_trained import AsTrained, carried_values, data_view
 from features.id_sets import IdSet
 from features.population import SCORED
 from features.validation import isin_ids
@@ -195,7 +195,7 @@ def score_pandas(
             timings["features_s"] += time.perf_counter() - t0
             t1 = time.perf_counter()
             if profile_inputs is not None:  # issue 12: the profile's inputs, every customer of the chunk
-                profile_inputs.add(model_view(feats))  # the features as the model read them
+                profile_inputs.add(data_view(feats))  # a report: the features of all the data
             mask = isin_ids(feats.index, scored_ids)
             if not mask.all():  # not scored: only the carried feature values (all the data's), no prediction
                 behind.submit(compact_parts.append, carried_values(feats.loc[~mask], cfg.carried_features()))

@@ -145,7 +145,7 @@ def build_bucket_features(
     """
     feats = build_feature_table(tables, as_of, cfg.features, company_revenue=totals)
     feats = feats[customer_buckets(feats.index.to_numpy(), n_chunks) == k].sort_index(kind="stable")
-    own = feats  # the model's features (before its extras: the profile's inputs are features)
+    own = feats  # the model's features
     if as_trained:  # a second build, only when the data has inputs the model was trained without
         own = build_feature_table(as_trained.apply(tables), as_of, cfg.features, company_revenue=totals)
         own = own.reindex(feats.index)
@@ -172,7 +172,7 @@ def build_bucket_features(
             else col.astype("str").where(col.notna())
         )
     if profile_attributes is not None and profile_parts is not None and len(feats):
-        inputs = bucket_profile_inputs(tables, own, profile_attributes, cfg.features)
+        inputs = bucket_profile_inputs(tables, feats, profile_attributes, cfg.features)  # all the data's
         write_profile_part(inputs, profile_parts, k)
     return _arrow_safe(pd.DataFrame(out))
 

@@ -85,6 +85,14 @@ def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
     ):
         assert col in scores.columns
         pd.testing.assert_series_equal(scores[col], before[col])  # all the data: the tier rules read it
+    # the profile inputs (a report): those of all the data, as `default_scores`' (`cvp profile` reads them)
+    inputs = {
+        name: pd.read_parquet(r.contributions_path.parent / r.manifest["profile_inputs"]["file"]).drop(
+            columns="run_id", errors="ignore"
+        )
+        for name, r in (("as trained", run), ("default", default_scores.run))
+    }
+    pd.testing.assert_frame_equal(inputs["as trained"], inputs["default"])
     assert run.manifest["model_inputs_as_trained"] == {
         "tables_left_out": [],
         "columns_left_out": ["orders.cost"],
@@ -134,10 +142,12 @@ def test_the_plan_leaves_out_what_the_training_data_had_not():
 
 def test_the_carried_features_are_all_the_datas_and_the_model_reads_its_own():
     """The frame a chunk hands on: the model's features and, beside them, the carried ones of all the data."""
-    from features.as_trained import AS_DATA, carried_values, model_view
+    from features.as_trained import AS_DATA, carried_values, data_view, model_view
 
     frame = pd.DataFrame({"margin": [0.3, 0.3], AS_DATA + "margin": [0.5, 0.1], "other": [1.0, 2.0]})
     assert list(model_view(frame).columns) == ["margin", "other"]
+    assert data_view(frame).to_dict("list") == {"margin": [0.5, 0.1]}  # all the data's (the profile's inputs)
+    assert list(data_view(model_view(frame))) == ["margin", "other"]  # no AS_DATA columns: the frame itself
     got = carried_values(frame, ["margin", "other", "absent"])
     assert got["margin"].tolist() == [0.5, 0.1] and got["other"].tolist() == [1.0, 2.0]
     assert list(got.columns) == ["margin", "other"]
