@@ -134,6 +134,15 @@ def test_the_plan_leaves_out_what_the_training_data_had_not():
     assert list(tables["orders"].columns) == ["order_id", "revenue", "discount"]
     assert tables["orders"]["discount"].isna().all() and tables["orders"]["discount"].dtype == "float64"
     assert orders["discount"].notna().any()  # the data itself is untouched
+    from features.errors import StructuralError
+    from features.model_inputs import check_model_inputs
+
+    with pytest.raises(
+        StructuralError, match="--strict: .*orders.discount: a value on 50% of the rows, none in"
+    ):
+        check_model_inputs(
+            recorded, {"orders": orders.assign(promo=True)}, True
+        )  # was: not said, nor refused
     assert plan.left_out("tickets") == ["table tickets"] and plan.left_out("orders") == [
         "orders.cost",
         "orders.discount",
