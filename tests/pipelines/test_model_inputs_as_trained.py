@@ -37,19 +37,26 @@ def _without_cost(loaded):
 
 @pytest.fixture(scope="module")
 def as_trained_run(trained, tmp_path_factory):
+    import pipelines.engines.run as job
     import pipelines.tracking as tracking
     from tests.pipelines.score_helpers import score_trained
 
-    load, loaded = tracking.load_bundle, []
+    load, read, loaded, tables = tracking.load_bundle, job.load_and_report, [], {}
 
     def as_if_trained_without_cost(*args, **kw):
         loaded.append(_without_cost(load(*args, **kw)))
         return loaded[-1]
 
+    def kept(*args, **kw):  # the run's validated tables, as loaded (the run drops columns and clears them)
+        out = read(*args, **kw)
+        tables.update(out.tables)
+        return out
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tracking, "load_bundle", as_if_trained_without_cost)
+        patch.setattr(job, "load_and_report", kept)
         run = score_trained(trained, tmp_path_factory.mktemp("as-trained") / "scores.parquet")
-    return run, loaded[0].bundle
+    return run, loaded[0].bundle, tables
 
 
 def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
@@ -62,13 +69,11 @@ def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
     from features import build_feature_table
     from features.population import SCORED
     from pipelines.config import load_config
-    from pipelines.io import load_data
 
-    run, bundle = as_trained_run
+    run, bundle, tables = as_trained_run
     scores = run.scores.set_index("customer_id")
     scored = scores.index[scores["status"] == SCORED]
     cfg = load_config(trained.config).with_model_settings(bundle.feature_config, bundle.label_config)
-    tables = load_data(trained.data, None, cfg.data.timezone).tables
     orders = tables["orders"].drop(columns="cost").assign(discount=float("nan"))
     feats = build_feature_table(tables | {"orders": orders}, AS_OF, cfg.features).loc[scored]
     expected = bundle.predict(feats)
