@@ -25,12 +25,14 @@ AS_OF = pd.Timestamp("2025-01-01")
 
 
 def _without_cost(loaded):
-    """The registered model as if trained on orders without `cost` and with `discount` empty on every row."""
+    """The registered model as if trained on orders without `cost` and with `discount` and `promo` empty on every
+    row."""
     bundle = copy.copy(loaded.bundle)
     data = dict(bundle.data_settings)
     inputs = {table: dict(columns) for table, columns in data["input_columns"].items()}
     del inputs["orders"]["cost"]
     inputs["orders"]["discount"] = 0.0
+    inputs["orders"]["promo"] = 0.0
     bundle.data_settings = data | {"input_columns": inputs}
     return dataclasses.replace(loaded, bundle=bundle)
 
@@ -75,6 +77,7 @@ def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
     scored = scores.index[scores["status"] == SCORED]
     cfg = load_config(trained.config).with_model_settings(bundle.feature_config, bundle.label_config)
     orders = tables["orders"].drop(columns="cost").assign(discount=float("nan"))
+    orders["promo"] = pd.Series(pd.NA, index=orders.index, dtype=orders["promo"].dtype)
     feats = build_feature_table(tables | {"orders": orders}, AS_OF, cfg.features).loc[scored]
     expected = bundle.predict(feats)
     h = bundle.horizon_days
@@ -101,7 +104,7 @@ def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
     assert run.manifest["model_inputs_as_trained"] == {
         "tables_left_out": [],
         "columns_left_out": ["orders.cost"],
-        "columns_emptied": ["orders.discount"],
+        "columns_emptied": ["orders.discount", "orders.promo"],
     }
     assert (
         default_scores.run.manifest["model_inputs_as_trained"] is None
