@@ -45,6 +45,9 @@ class VersionRow:
     #: the as-of, horizon and sample, what placed its folds (`_other_folds`)
     backtest_folds: str = ""
     backtest_step_months: str = ""
+    #: the cutoffs of the folds its backtest means cover, comma-separated ("" when its training did not record
+    #: them): fewer than `backtest_folds` when a fold was skipped for too little data
+    backtest_fold_cutoffs: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -101,6 +104,7 @@ def list_versions(
                 or (RUN_DELETED if deleted else ""),
                 params.get("backtest_folds", ""),
                 params.get("backtest_step_months", ""),
+                params.get("backtest_fold_cutoffs", ""),
             )
         )
     return cfg, rows
@@ -141,8 +145,8 @@ def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
 #: Marks a version backtested on other folds than the champion (`_as_of`), explained under the table.
 OTHER_FOLDS = "*"
 OTHER_FOLDS_NOTE = (
-    "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's, so "
-    "other backtest folds: its differences are not like for like (`--metrics all` shows what its promotion rule "
+    "*: another as-of, horizon, customer sample, number or spacing of backtest folds (or a fold skipped for too "
+    "little data) than the champion's, so other backtest folds: its differences are not like for like (`--metrics all` shows what its promotion rule "
     "compared on its own folds)"
 )
 
@@ -171,6 +175,9 @@ def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
         (r.backtest_step_months, champion.backtest_step_months),
     )
     if all(folds) and folds[0] != folds[1]:
+        return True
+    cutoffs = (r.backtest_fold_cutoffs, champion.backtest_fold_cutoffs)
+    if all(cutoffs) and cutoffs[0] != cutoffs[1]:  # a fold skipped for too little data in one of the two
         return True
     return (
         folds[0] == folds[1] != "1" and all(step) and step[0] != step[1]
@@ -209,6 +216,11 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "backtest_step_months": int(r.backtest_step_months)
                 if r.backtest_step_months.isdigit()
                 else None,
+                # the cutoffs of the folds its means cover (a fold skipped for too little data is not among
+                # them; None: not recorded by its training)
+                "backtest_fold_cutoffs": None
+                if not r.backtest_fold_cutoffs
+                else [c for c in r.backtest_fold_cutoffs.split(",") if c != "none"],
                 "promotion": r.promotion,
                 # "incomplete", "files missing": never usable; "run deleted": scored with a warning
                 "status": r.status or None,
