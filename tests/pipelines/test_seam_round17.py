@@ -81,3 +81,49 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
         "3": (True, ["2021-06-01", "2021-09-01", "2021-12-01"]),
         "4": (True, None),
     }
+
+
+def test_a_managers_customer_who_has_no_score_row_now_is_listed_on_their_page():
+    """`cvp score --history` of data where a great customer of AM1 last run is gone (their rows deleted, or their
+    customers row rejected, `churned_at before signup_at`, with it every order of theirs `unknown customer_id`):
+    exit 0, the rejects warned, and the team page counted "great -> gone 2"; no manager page said a word (was: the
+    customer on no page at all, their manager never told). The page lists them under "Customers no longer in the
+    scores", theirs only: another manager's gone customer, one moved to another page and one not scored last time
+    are not."""
+    from pipelines.config import load_config
+    from pipelines.reports.actions import HistoryReport, manager_actions
+
+    cfg = load_config()
+    ids = ["G1", "G2", "L1", "O1", "K1", "U1"]
+    moves = pd.DataFrame(
+        {
+            "presence": ["gone", "gone", "gone", "gone", "both", "gone"],
+            "old_status": ["scored", "scored", "lapsed", "scored", "scored", "scored"],
+            "old_tier": ["good", "great", None, "great", "great", "good"],
+            "new_tier": [None, None, None, None, "great", None],
+            "old_rating": ["B", "A", None, "A", "A", "C"],
+            "new_rating": None,
+            "old_value": [120.0, 900.0, None, 500.0, 700.0, 50.0],
+            "value_change": float("nan"),
+            "old_flags": "",
+            "old_account_manager_id": ["AM1", "AM1", "AM1", "AM2", "AM1", "nan"],
+        },
+        index=pd.Index(ids, name="customer_id"),
+    )
+    history = HistoryReport(moves, "2024-12-01", [], [str(g) for g in cfg.tiers.rating.grades()])
+    report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
+    page = pd.DataFrame({"customer_id": ["N1"], "flags": "", "manager": "AM1", "tier_reason": ""})
+
+    def gone(manager_id, unassigned=False):
+        month = manager_actions(history, page, report_cfg, unassigned, None, manager_id)
+        (group,) = [g for g in month["groups"] if g["key"] == "gone"]  # was: no such group
+        return [(r["customer_id"], r["old_tier"], r["why"]) for r in group["rows"]], month["total"]
+
+    rows, total = gone("AM1")
+    assert rows == [
+        ("G2", "great", "great in the last run; no row in this run's scores"),  # most valuable first
+        ("G1", "good", "good in the last run; no row in this run's scores"),
+    ]
+    assert total == 2  # the page does not say "Nothing needs your attention this month"
+    assert [r[0] for r in gone("AM2")[0]] == ["O1"]
+    assert [r[0] for r in gone("", unassigned=True)[0]] == ["U1"]  # the page of customers without a manager
