@@ -127,3 +127,32 @@ def test_a_managers_customer_who_has_no_score_row_now_is_listed_on_their_page():
     assert total == 2  # the page does not say "Nothing needs your attention this month"
     assert [r[0] for r in gone("AM2")[0]] == ["O1"]
     assert [r[0] for r in gone("", unassigned=True)[0]] == ["U1"]  # the page of customers without a manager
+
+
+def test_reason_effects_and_churn_shares_have_the_same_bits_in_a_chunk_of_one_or_of_many():
+    """`cvp score --chunk-customers 1` and `--chunk-customers 1000` on the same data and model: the contributions
+    equal, but `value_reason_effect_*` / `churn_reason_effect_*` of up to 78 of 232 customers and their churn
+    contributions differed in the last digits (was: `values[:, cols].sum(axis=1)`, whose order of additions numpy
+    picks by the array's shape). Group sums and the churn probability shares add the columns left to right
+    (`models.explain.row_sums`): a customer's numbers do not depend on who shares their chunk."""
+    import numpy as np
+
+    from features.registry import feature_registry
+    from models.explain import BASE_COLUMN, churn_probability_contributions, top_groups
+    from pipelines.config import load_config
+
+    registry = feature_registry(load_config().features)
+    names = sorted(n for n, s in registry.items() if s.dtype != "category")[:60]
+    rng = np.random.default_rng(17)
+    values = rng.normal(size=(40, len(names))) * rng.lognormal(3, 2, size=len(names))
+    _, _, sums, _ = top_groups(values, names, registry, 3)
+    alone = np.vstack([top_groups(values[i : i + 1], names, registry, 3)[2] for i in range(len(values))])
+    assert np.array_equal(sums, alone)  # was: most rows differ in the last digits
+    logodds = pd.DataFrame(values / 100, columns=names).assign(**{BASE_COLUMN: -1.0})
+    final = pd.Series(rng.uniform(0.01, 0.99, size=len(values)))
+    whole = churn_probability_contributions(logodds, final).to_numpy()
+    rows = [
+        churn_probability_contributions(logodds.iloc[i : i + 1], final.iloc[i : i + 1]).to_numpy()
+        for i in range(len(values))
+    ]
+    assert np.array_equal(whole, np.vstack(rows))
