@@ -184,6 +184,22 @@ def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
     )  # one fold: placed by the as-of alone
 
 
+def _folds(r: VersionRow) -> str:
+    """The `--metrics all` table's folds of a version: "3 (3 mo)", "2 of 3 (3 mo)" when a fold was skipped for too
+    little data, "1" for one fold, "?" when its training did not record them (was: no such row, the folds behind
+    each mean unsaid)."""
+    if not r.backtest_folds:
+        return "?"
+    evaluated = [c for c in r.backtest_fold_cutoffs.split(",") if c and c != "none"]
+    n = str(len(evaluated)) if r.backtest_fold_cutoffs else r.backtest_folds
+    said = n if n == r.backtest_folds else f"{n} of {r.backtest_folds}"
+    return (
+        said
+        if r.backtest_folds == "1" or not r.backtest_step_months
+        else f"{said} ({r.backtest_step_months} mo)"
+    )
+
+
 def _as_of(r: VersionRow, champion: VersionRow | None) -> str:
     """The version's as-of, marked when it was backtested on other folds than the champion (`_other_folds`): its
     differences from the champion are then not like for like."""
@@ -272,6 +288,7 @@ def run_models(
     caption = "run: the training's MLflow run; days: the horizon; metrics: backtest means (vs the champion)"
     if metrics.strip() != "primary":
         caption += (
+            "; folds: the backtest's folds the means cover (of those planned; months apart)"
             "; last rows: what each training's promotion rule compared the model with, on the same folds"
         )
     table = Table(title=f"registered model {name}", caption=caption, box=None, pad_edge=False)
@@ -283,6 +300,7 @@ def run_models(
         table.add_row("as-of", *(_as_of(r, champion) for r in rows))
         table.add_row("days", *(r.horizon_days for r in rows))
         table.add_row("customers", *(r.sample or "all" for r in rows))
+        table.add_row("folds", *(_folds(r) for r in rows))
         for m in asked:
             table.add_row(m, *(_cell(r, m, champion) for r in rows))
         base = cfg.models.promotion_baseline

@@ -71,6 +71,25 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
     }
     assert as_of == {"2": "2022-06-01*", "3": "2022-06-01"}, out  # was: "2" unmarked
     assert "a fold skipped for too little data" in " ".join(out.split())
+    wide = quiet(width=160)
+    registry.run_models(None, None, wide, metrics="all")
+    (folds,) = [line.split()[1:] for line in wide.file.getvalue().splitlines() if line.startswith("folds ")]
+    assert folds == [
+        "3",
+        "(3",
+        "mo)",
+        "2",
+        "of",
+        "3",
+        "(3",
+        "mo)",
+        "3",
+        "(3",
+        "mo)",
+        "3",
+        "(3",
+        "mo)",
+    ]  # was: none
     listed = {
         v["version"]: (v["same_folds_as_champion"], v["backtest_fold_cutoffs"])
         for v in json.loads(registry.versions_json(rows, cfg))["versions"]
