@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 
-from tests.helpers import quiet
+from tests.helpers import listed_as_of, quiet
 
 
 def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(trained, monkeypatch):
@@ -62,13 +62,7 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
         row("3", "2021-06-01,2021-09-01,2021-12-01"),  # the same three folds
         row("4", ""),  # trained before the evaluated folds were recorded: judged on the rest
     ]
-    monkeypatch.setattr(registry, "list_versions", lambda config, uri, say=None: (cfg, rows))
-    console = quiet(width=120)
-    registry.run_models(None, None, console)
-    out = console.file.getvalue()
-    as_of = {
-        line.split()[0]: line.split()[2] for line in out.splitlines() if line.split()[:1] in (["2"], ["3"])
-    }
+    as_of, out = listed_as_of(monkeypatch, cfg, rows, 120)
     assert as_of == {"2": "2022-06-01*", "3": "2022-06-01"}, out  # was: "2" unmarked
     assert "a fold skipped for too little data" in " ".join(out.split())
     wide = quiet(width=160)
