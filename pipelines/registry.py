@@ -145,8 +145,8 @@ def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
 #: Marks a version backtested on other folds than the champion (`_as_of`), explained under the table.
 OTHER_FOLDS = "*"
 OTHER_FOLDS_NOTE = (
-    "*: another as-of, horizon, customer sample, number or spacing of backtest folds (or a fold skipped for too "
-    "little data) than the champion's, so other backtest folds: its differences are not like for like (`--metrics all` shows what its promotion rule "
+    "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's (or a "
+    "fold skipped for too little data), so other backtest folds: its differences are not like for like (`--metrics all` shows what its promotion rule "
     "compared on its own folds)"
 )
 
