@@ -63,6 +63,14 @@ class BacktestResult:
     metrics_by_tier: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
+    def evaluated_cutoffs(self) -> list[pd.Timestamp]:
+        """The fold cutoffs whose models were scored, oldest first: `fold_cutoffs` less the folds skipped for too
+        little data (no rows, too few customers, one churn class; said in `notes`). The means cover these only."""
+        if self.metrics.empty:
+            return []
+        return [self.fold_cutoffs[k] for k in sorted(set(self.metrics["fold"].astype(int)))]
+
+    @property
     def fold_totals(self) -> pd.DataFrame:
         """(fold, cutoff, model, predicted_total, actual_total, bias): the totals each fold's horizon held.
 

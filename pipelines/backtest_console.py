@@ -124,14 +124,22 @@ def tier_console_table(
     return t
 
 
+def folds_said(result: BacktestResult) -> str:
+    """The folds said in words: "3 folds", or "2 of 3 folds (1 skipped, see the notes)" when the means cover fewer
+    than were planned (was: "Backtest: 3 folds" above means over two, the skip said in a note at the end only)."""
+    planned, n = len(result.fold_cutoffs), len(result.evaluated_cutoffs)
+    if n == planned:
+        return f"{n} fold{'' if n == 1 else 's'}"
+    return f"{n} of {planned} folds ({planned - n} skipped, see the notes)"
+
+
 def print_backtest(
     result: BacktestResult,
     horizon_days: int,
     console: Console,
     interval_quantiles: tuple[float, float],
 ) -> None:
-    n = len(result.fold_cutoffs)
-    title = f"Backtest: {n} fold{'' if n == 1 else 's'}, horizon {horizon_days} days"
+    title = f"Backtest: {folds_said(result)}, horizon {horizon_days} days"
     for table in backtest_console_tables(result, title, interval_quantiles):
         console.print(table)
     if not result.fold_totals.empty:

@@ -45,6 +45,9 @@ class VersionRow:
     #: the as-of, horizon and sample, what placed its folds (`_other_folds`)
     backtest_folds: str = ""
     backtest_step_months: str = ""
+    #: the cutoffs of the folds its backtest means cover, comma-separated ("" when its training did not record
+    #: them): fewer than `backtest_folds` when a fold was skipped for too little data
+    backtest_fold_cutoffs: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -101,6 +104,7 @@ def list_versions(
                 or (RUN_DELETED if deleted else ""),
                 params.get("backtest_folds", ""),
                 params.get("backtest_step_months", ""),
+                params.get("backtest_fold_cutoffs", ""),
             )
         )
     return cfg, rows
@@ -141,8 +145,8 @@ def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
 #: Marks a version backtested on other folds than the champion (`_as_of`), explained under the table.
 OTHER_FOLDS = "*"
 OTHER_FOLDS_NOTE = (
-    "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's, so "
-    "other backtest folds: its differences are not like for like (`--metrics all` shows what its promotion rule "
+    "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's (or a "
+    "fold skipped for too little data), so other backtest folds: its differences are not like for like (`--metrics all` shows what its promotion rule "
     "compared on its own folds)"
 )
 
@@ -172,9 +176,28 @@ def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
     )
     if all(folds) and folds[0] != folds[1]:
         return True
+    cutoffs = (r.backtest_fold_cutoffs, champion.backtest_fold_cutoffs)
+    if all(cutoffs) and cutoffs[0] != cutoffs[1]:  # a fold skipped for too little data in one of the two
+        return True
     return (
         folds[0] == folds[1] != "1" and all(step) and step[0] != step[1]
     )  # one fold: placed by the as-of alone
+
+
+def _folds(r: VersionRow) -> str:
+    """The `--metrics all` table's folds of a version: "3 (3 mo)", "2 of 3 (3 mo)" when a fold was skipped for too
+    little data, "1" for one fold, "?" when its training did not record them (was: no such row, the folds behind
+    each mean unsaid)."""
+    if not r.backtest_folds:
+        return "?"
+    evaluated = [c for c in r.backtest_fold_cutoffs.split(",") if c and c != "none"]
+    n = str(len(evaluated)) if r.backtest_fold_cutoffs else r.backtest_folds
+    said = n if n == r.backtest_folds else f"{n} of {r.backtest_folds}"
+    return (
+        said
+        if r.backtest_folds == "1" or not r.backtest_step_months
+        else f"{said} ({r.backtest_step_months} mo)"
+    )
 
 
 def _as_of(r: VersionRow, champion: VersionRow | None) -> str:
@@ -209,6 +232,11 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 "backtest_step_months": int(r.backtest_step_months)
                 if r.backtest_step_months.isdigit()
                 else None,
+                # the cutoffs of the folds its means cover (a fold skipped for too little data is not among
+                # them; None: not recorded by its training)
+                "backtest_fold_cutoffs": None
+                if not r.backtest_fold_cutoffs
+                else [c for c in r.backtest_fold_cutoffs.split(",") if c != "none"],
                 "promotion": r.promotion,
                 # "incomplete", "files missing": never usable; "run deleted": scored with a warning
                 "status": r.status or None,
@@ -260,6 +288,7 @@ def run_models(
     caption = "run: the training's MLflow run; days: the horizon; metrics: backtest means (vs the champion)"
     if metrics.strip() != "primary":
         caption += (
+            "; folds: the backtest's folds the means cover (of those planned; months apart)"
             "; last rows: what each training's promotion rule compared the model with, on the same folds"
         )
     table = Table(title=f"registered model {name}", caption=caption, box=None, pad_edge=False)
@@ -271,6 +300,7 @@ def run_models(
         table.add_row("as-of", *(_as_of(r, champion) for r in rows))
         table.add_row("days", *(r.horizon_days for r in rows))
         table.add_row("customers", *(r.sample or "all" for r in rows))
+        table.add_row("folds", *(_folds(r) for r in rows))
         for m in asked:
             table.add_row(m, *(_cell(r, m, champion) for r in rows))
         base = cfg.models.promotion_baseline

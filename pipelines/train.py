@@ -112,6 +112,16 @@ def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample
     } | (sample.params() if sample is not None else {})
 
 
+def evaluated_folds(result: BacktestResult) -> dict[str, str]:
+    """The cutoffs of the folds the backtest means cover, oldest first, comma-separated: a fold skipped for too
+    little data is not among them (`BacktestResult.evaluated_cutoffs`). Recorded beside `backtest_folds` (the
+    planned number) in a training's params and `backtest_run.json`: `cvp models` compares versions on these (was:
+    a mean over two of three planned folds listed as like for like beside one over three)."""
+    return {
+        "backtest_fold_cutoffs": ",".join(c.date().isoformat() for c in result.evaluated_cutoffs) or "none"
+    }
+
+
 @dataclass
 class TrainResult:
     bundle: CustomerValueModel
@@ -341,15 +351,19 @@ def train_and_register(
     t0 = time.perf_counter()
     features_only = training[feature_columns(training)]
     example = _input_example(features_only)
-    params = modelling_params(cfg, as_of, sample) | {
-        "n_training_rows": len(training),
-        "n_cutoffs": training["cutoff"].nunique(),
-        "value_model": cfg.models.value_model,
-        "single_objective": cfg.models.single_objective,
-        "calibration": cfg.models.calibration,
-        "use_btyd_features": cfg.models.use_btyd_features,
-        "n_features": len(bundle.feature_names),
-    }
+    params = (
+        modelling_params(cfg, as_of, sample)
+        | evaluated_folds(result)
+        | {
+            "n_training_rows": len(training),
+            "n_cutoffs": training["cutoff"].nunique(),
+            "value_model": cfg.models.value_model,
+            "single_objective": cfg.models.single_objective,
+            "calibration": cfg.models.calibration,
+            "use_btyd_features": cfg.models.use_btyd_features,
+            "n_features": len(bundle.feature_names),
+        }
+    )
 
     documents = {
         "config.json": cfg.model_dump(mode="json"),
@@ -430,6 +444,7 @@ def run_backtest_only(
         )
     print_backtest(result, h, console, cfg.models.interval_quantiles)
     facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample)  # None: every customer
+    facts |= evaluated_folds(result)
     files = write_backtest(result, out_dir, rows, facts)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")

@@ -131,3 +131,16 @@ def parquet_writes(monkeypatch: Any, cpus: set[int]) -> list[str]:
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", spy)
     return seen
+
+
+def listed_as_of(monkeypatch: Any, cfg: Any, rows: list[Any], width: int = 80) -> tuple[dict[str, str], str]:
+    """`cvp models`' table of registry rows `rows` (`pipelines.registry.VersionRow`, `list_versions` replaced):
+    the as-of column of versions 2 and 3 (marked `*` when not like for like) and the whole printed text."""
+    import pipelines.registry as registry
+
+    monkeypatch.setattr(registry, "list_versions", lambda config, uri, say=None: (cfg, rows))
+    console = quiet(width=width)
+    registry.run_models(None, None, console)
+    out = console.file.getvalue()
+    picked = [line.split() for line in out.splitlines() if line.split()[:1] in (["2"], ["3"])]
+    return {words[0]: words[2] for words in picked}, out

@@ -90,12 +90,14 @@ def manager_actions(
     config: ReportConfig,
     unassigned: bool = False,
     staff: Mapping[str, tuple[str, str]] | None = None,
+    manager_id: str | None = None,
 ) -> dict | None:
     """The "This month's actions" lists of one manager page, from that page's own customers only; None without
     a history (the page is then as without one). `unassigned`: the page of the customers without a manager, read
     by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody).
     `staff`: the managers of this run's directory, id -> (name, how they left, `phrases.left_company`, or ""): a whole book moved from
-    a manager still listed there is a hand-over, not an id renamed."""
+    a manager still listed there is a hand-over, not an id renamed. `manager_id`: the page's manager, whose
+    customers scored in the last run and in no table of this one are listed too (`_gone_rows`)."""
     if history is None:
         return None
     out: dict[str, Any] = {
@@ -196,12 +198,46 @@ def manager_actions(
             ),
         ),
     ]
+    if manager_id is not None:
+        groups.append(
+            (
+                "gone",
+                "Customers no longer in the scores",
+                "They had a score with you in the last run and have no row in this one: their rows were rejected "
+                "(the scoring run's warnings count the rejected rows by table and reason) or are gone from the "
+                "data. Check whether they left, were merged into another account, or their data broke.",
+                _gone_rows(history.transitions, manager_id, cur),
+            )
+        )
     out["groups"] = [{"key": k, "title": ti, "advice": a, "rows": r} for k, ti, a, r in groups]
     out["model_changed"], out["model_split"] = model_change(t, cur)
     out["total"] = sum(len(g["rows"]) for g in out["groups"])
     # moves that come from new tier rules are not the customers' doing: the page says so (the team page names them)
     out["rules_changed"] = bool(history.rules_changed)
     return out
+
+
+def _gone_rows(t: pd.DataFrame, manager_id: str, currency: str) -> list[dict[str, str]]:
+    """The customers of manager `manager_id` ("": none) in the last run who had a score there and are in no table
+    of this run (`presence` "gone": their rows rejected, or deleted from the data), most valuable first. Was: on
+    no page, a great customer's disappearance seen only as a count in the team page's "gone" column."""
+    if "presence" not in t or "old_account_manager_id" not in t:
+        return []
+    owner = t["old_account_manager_id"].astype("object")
+    owner = owner.where(~owner.isin(["nan", "None", "<NA>", ""]) & owner.notna(), "")
+    gone = t[(t["presence"] == "gone") & (t["old_status"].astype(str) == "scored") & (owner == manager_id)]
+    gone = gone.reset_index().sort_values(
+        ["old_value", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
+    return [
+        _row(
+            rec,
+            "",
+            currency,
+            f"{_text(rec.get('old_tier')) or 'scored'} in the last run; no row in this run's scores",
+        )
+        for rec in gone.to_dict("records")
+    ]
 
 
 def model_change(t: pd.DataFrame, currency: str) -> tuple[bool, dict[str, str] | None]:

@@ -282,7 +282,9 @@ def build_reports(
                 rows=customer_rows(sub, h, interval, config, within, show_names=True, registry=registry),
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
-                month=manager_actions(history, sub, config, manager_id == "", staff),  # theirs only
+                month=manager_actions(
+                    history, sub, config, manager_id == "", staff, manager_id
+                ),  # theirs only
                 new_customers=new_rows.get(manager_id, []),
             )
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.helpers import quiet
+from tests.helpers import listed_as_of, quiet
 
 
 def test_models_marks_a_version_backtested_on_more_or_other_spaced_folds(trained, monkeypatch):
@@ -49,13 +49,7 @@ def test_models_marks_a_version_backtested_on_more_or_other_spaced_folds(trained
     ]
     single = (row("6", "1", "3"), row("7", "1", "6"))  # one fold each: placed by the as-of alone
     assert not registry._other_folds(single[1], single[0]) and registry._other_folds(single[0], rows[0])
-    monkeypatch.setattr(registry, "list_versions", lambda config, uri, say=None: (cfg, rows))
-    console = quiet(width=80)
-    registry.run_models(None, None, console)
-    out = console.file.getvalue()
-    as_of = {
-        line.split()[0]: line.split()[2] for line in out.splitlines() if line.split()[:1] in (["2"], ["3"])
-    }
+    as_of, out = listed_as_of(monkeypatch, cfg, rows, 80)
     assert as_of == {"2": one.as_of, "3": one.as_of + "*"}, out  # was: "3" unmarked
     assert "number or spacing of backtest folds" in " ".join(out.split())
     listed = {
