@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from features.model_inputs import input_differences
+
 #: The prefix of a carried feature's value built from all the data, beside the model's own (as-trained) value.
 AS_DATA = "as_data__"
 
@@ -54,6 +56,13 @@ class AsTrained:
             return [f"table {table}"]
         return [f"{t}.{c}" for t, c in (*self.columns, *self.emptied) if t == table]
 
+    def words(self) -> list[str]:
+        """Everything the model's build leaves out, in words (`["table tickets", "orders.cost", "orders.promo
+        (empty)"]`)."""
+        rec = self.record()
+        emptied = [f"{c} (empty)" for c in rec["columns_emptied"]]
+        return [f"table {t}" for t in self.tables] + rec["columns_left_out"] + emptied
+
     def record(self) -> dict[str, list[str]]:
         """For the manifest: what the model's features were built without."""
         return {
@@ -71,17 +80,30 @@ def as_trained_plan(
     recorded their inputs (`recorded` None): nothing (its features are built from the data, as before)."""
     if recorded is None:
         return AsTrained()
-    tables = tuple(t for t in present if t not in recorded)
-    columns, emptied = [], []
-    for t, cols in present.items():
-        if t in tables:
-            continue
-        for c, share in cols.items():
-            if c not in recorded[t]:
-                columns.append((t, c))
-            elif recorded[t][c] == 0 and share > 0:
-                emptied.append((t, c))
-    return AsTrained(tables, tuple(columns), tuple(emptied))
+    tables, columns, emptied = [], [], []
+    for d in input_differences(recorded, present):  # the one comparison (the run's warnings read it too)
+        if d.kind == "table":
+            tables.append(d.table)
+        elif d.kind == "column":
+            columns.append((d.table, d.column))
+        elif d.kind == "emptied":
+            emptied.append((d.table, d.column))
+        elif d.kind == "rowless":  # a table without a row in training: its columns empty, as trained
+            emptied += [(d.table, c) for c in d.columns]
+    return AsTrained(tuple(tables), tuple(columns), tuple(emptied))
+
+
+def bridge_view(previous: AsTrained, this: AsTrained) -> str | None:
+    """Which features the history's previous model (issue 15's bridge) reads of this run's data, from its own
+    recorded inputs (`previous`: `as_trained_plan` of them against this data) and this run's model's (`this`):
+    "model" (the same plan: the features this run's model reads), "data" (its plan empty: it was trained on every
+    input this data has, so it reads the features of all the data, the `AS_DATA` ones when this run's model's
+    differ), None (another plan: neither build is the one it was trained on; the bridge is skipped with a note).
+    Was: it read this run's model's features whatever it was trained on (the Spark engine: a KeyError on the
+    executors for a feature the as-trained build left out)."""
+    if previous == this:
+        return "model"
+    return None if previous else "data"
 
 
 def with_data_values(model: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ Moved out of `features.contract` (the contract tables stay there) with no change
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from features.contract import GROUP_TABLES, TABLES
@@ -45,6 +46,12 @@ def model_inputs(tables: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     return input_shares({name: model_input_counts(name, frame) for name, frame in tables.items()})
 
 
+def recorded_inputs(bundle: Any) -> dict[str, dict[str, float]] | None:
+    """The model inputs a trained model recorded of its training data (`model_inputs`; None: a model saved before
+    models recorded them)."""
+    return ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
+
+
 #: A model input filled on at least this share of the training rows may not arrive empty (no value at all).
 FILLED_IN_TRAINING = 0.5
 
@@ -70,6 +77,86 @@ def _groups(table: str) -> str:
     """The feature groups `table` feeds, in words ("profit and service effort"; "" for none)."""
     groups = [g.replace("_", " ") for g, read in GROUP_TABLES.items() if table in read]
     return ", ".join(groups[:-1]) + " and " + groups[-1] if len(groups) > 1 else "".join(groups)
+
+
+@dataclass(frozen=True)
+class InputDifference:
+    """One way the scoring data's model inputs differ from those the model was trained on (`input_differences`):
+    `kind` "table" (a table the training data had not), "column" (a column it had not), "emptied" (a column it
+    had with no value on any row, filled here), "rowless" (a table it had with no row: `columns` those filled
+    here, `share` the largest of their shares), "thinner" (filled on at most half the share of rows it was in
+    training) or "few" (filled on few training rows, below `FILLED_IN_TRAINING`, and on most rows here, more than
+    twice that share: the model learnt little of it). `share`: this data's share of rows with a value; `was`: the
+    training data's."""
+
+    kind: str
+    table: str
+    column: str | None = None
+    share: float | None = None
+    was: float | None = None
+    columns: tuple[str, ...] = ()
+
+
+def _rowless(table: str, recorded: Mapping[str, float]) -> bool:
+    """The training data's `table` had no row: every model input recorded at 0, a required one among them (the
+    shares of a table with rows are those of its required columns, 1; `account_managers.left_at` alone at 0 is a
+    column nobody filled)."""
+    contract = TABLES.get(table)
+    required = contract is not None and any(c.required and c.name in recorded for c in contract.columns)
+    return required and all(share == 0 for share in recorded.values())
+
+
+def input_differences(
+    recorded: Mapping[str, Mapping[str, float]], present: Mapping[str, Mapping[str, float]]
+) -> list[InputDifference]:
+    """The model inputs of the scoring data (`present`, `model_inputs`) against those of the training data
+    (`recorded`) that do not stop a run: the one comparison the run's warnings (`check_model_inputs`) and the
+    model's feature build as trained (`features.as_trained.as_trained_plan`) both read. A new table first, then
+    table by table, column by column, in the data's order."""
+    out = [InputDifference("table", t) for t in present if t not in recorded]
+    for t, cols in present.items():
+        if t not in recorded:
+            continue
+        was = recorded[t]
+        if _rowless(t, was):
+            filled = {c: share for c, share in cols.items() if c in was and share > 0}
+            if filled:
+                out.append(InputDifference("rowless", t, share=max(filled.values()), columns=tuple(filled)))
+        for c, share in cols.items():
+            if c not in was:
+                out.append(InputDifference("column", t, c, share))
+            elif _rowless(t, was):
+                continue  # said once for the table (above)
+            elif was[c] == 0 and share > 0:  # built empty, as trained (`features.as_trained`)
+                out.append(InputDifference("emptied", t, c, share, 0.0))
+            elif was[c] > 0 and share <= was[c] / 2:  # (was: 0 <= 0, a column nobody ever filled warned)
+                out.append(InputDifference("thinner", t, c, share, was[c]))
+            elif was[c] < FILLED_IN_TRAINING < share and share > 2 * was[c]:  # on most rows here
+                out.append(InputDifference("few", t, c, share, was[c]))
+    return out
+
+
+def _note(d: InputDifference) -> str:
+    """The run's warning of one difference."""
+    if d.kind == "table":
+        return _new_input(d.table)
+    if d.kind == "column":
+        return _new_input(d.table, d.column)
+    if d.kind == "rowless":
+        return (
+            f"table {d.table} had no row in the model's training data: the model scored these customers as "
+            f"trained, with its columns empty; the tier rules and reports read it; train a model on data with "
+            f"{d.table} for scores that use it"
+        )
+    if d.kind == "emptied":
+        return _new_input(d.table, d.column, d.share)
+    if d.kind == "few":
+        return (
+            f"{d.table}.{d.column}: a value on {d.share:.0%} of the rows, only {d.was:.0%} in the model's "
+            "training data: the model learnt little of it, so its scores may read it in ways training never "
+            "tested; train a model on data with it filled"
+        )
+    return f"{d.table}.{d.column}: a value on {d.share:.0%} of the rows, {d.was:.0%} in the model's training data"
 
 
 def _new_input(table: str, column: str | None = None, share: float | None = None) -> str:
@@ -111,8 +198,9 @@ def check_model_inputs(
     where the training data had one on most rows, is a structural error: the features would be built without it
     (no cost: a margin guessed; no paid_at: no lateness features; no signup_at: tenure from the first order) and
     the scores would be wrong without a word. Returned as warnings ("scored as trained" or "far emptier than
-    in training"; `strict` refuses them): a model input this data has and the training data had not, and a
-    column filled on at most half the share of rows it was in training. `recorded` None: a model saved
+    in training"; `strict` refuses them): the differences of `input_differences` (a model input this data has and
+    the training data had not or had empty, a table it had without a row, a column filled on at most half the
+    share of rows it was in training, or on most rows here and few in training). `recorded` None: a model saved
     before models recorded their inputs (nothing to compare). `present`: `model_inputs` of the tables, when
     they were measured before some of their columns were let go (the Spark driver's tables, issue 11).
     """
@@ -167,19 +255,7 @@ def check_model_inputs(
             + _what_goes_wrong(missing_tables, missing + empty)
             + "), so the scores would be wrong. Export them with the data, or train a model on data without them"
         )
-    notes = [_new_input(t) for t in present if t not in was]
-    for t, cols in present.items():
-        for c, share in cols.items():
-            if t not in was:
-                continue
-            if c not in was[t]:
-                notes.append(_new_input(t, c))
-            elif was[t][c] == 0 and share > 0:  # built empty, as trained (`features.as_trained`)
-                notes.append(_new_input(t, c, share))
-            elif share <= was[t][c] / 2:
-                notes.append(
-                    f"{t}.{c}: a value on {share:.0%} of the rows, {was[t][c]:.0%} in the model's training data"
-                )
+    notes = [_note(d) for d in input_differences(recorded, present)]
     if notes and strict:
         raise StructuralError(
             "--strict: this data's model inputs differ from the training data's: " + "; ".join(notes)

@@ -19,14 +19,17 @@ from pipelines.config import AppConfig
 
 def bridge_model(
     history: Path | None, as_of: pd.Timestamp, version: str, uri: str, bundle: CustomerValueModel,
-    cfg: AppConfig, model_run_id: str | None = None,
+    cfg: AppConfig, model_run_id: str | None = None, inputs: tuple[Any, Any] | None = None,
 ) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
     """The model of the history's previous run when it is not this run's (issue 15): (BridgeModel or None, what
     the manifest says about it, None when there is nothing to bridge).
 
     The old version is loaded from the registry (`models:/<registered model>/<version>`). When it cannot be
     loaded, predicts over another horizon or was built with other feature settings, the bridge is None and the
-    returned note says why: the data/model split stays empty, never guessed.
+    returned note says why: the data/model split stays empty, never guessed. `inputs`: (this data's model
+    inputs, `features.model_inputs.model_inputs`; this run's model's `features.as_trained.AsTrained`): the old
+    model is planned from its own recorded inputs (`features.as_trained.bridge_view`): it reads the features it
+    was trained on, or the bridge is None with a note.
     """
     from pipelines.history import bridge_source
     from pipelines.tracking import load_bundle
@@ -80,6 +83,21 @@ def bridge_model(
         return None, info | {
             "note": f"{why}: v{old_version}'s feature settings differ from the features built for this run"
         }
+    view = "model"
+    if inputs is not None:
+        from features.as_trained import as_trained_plan, bridge_view
+        from features.model_inputs import recorded_inputs
+
+        present, this = inputs
+        previous = as_trained_plan(recorded_inputs(old.bundle), present)
+        view = bridge_view(previous, this)
+        if view is None:
+            said = {"it": previous.words(), "this run's model": this.words()}
+            trained = "; ".join(f"{who} without {', '.join(w)}" for who, w in said.items() if w)
+            return None, info | {
+                "note": f"the previous run's model v{old_version} does not accept the features built for this "
+                f"run (it was trained on other inputs of this data: {trained})"
+            }
     from pipelines.engines.pandas_engine import BridgeModel
 
-    return BridgeModel(old.bundle, old_version), info
+    return BridgeModel(old.bundle, old_version, as_data=view == "data"), info

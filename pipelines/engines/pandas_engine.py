@@ -58,6 +58,8 @@ class BridgeModel:
 
     bundle: CustomerValueModel
     version: str
+    #: it reads the features of all the data (`features.as_trained.bridge_view` "data"), not this run's model's
+    as_data: bool = False
 
 
 class _Bridge:
@@ -81,6 +83,7 @@ class _Bridge:
     def add(self, feats: pd.DataFrame, cfg: AppConfig) -> None:
         t0 = time.perf_counter()
         try:
+            feats = data_view(feats) if self.model.as_data else feats  # as it was trained (`bridge_view`)
             res = score_features(feats, self.model.bundle, cfg, check_rows=0, extras=self.extras)
         except ContractMismatch as exc:
             self.drop(

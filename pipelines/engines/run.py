@@ -28,7 +28,7 @@ import pandas as pd
 from features import feature_registry
 from features.as_trained import AsTrained, as_trained_plan
 from features.contract import check_amount_scale, check_categories
-from features.model_inputs import check_model_inputs, model_inputs
+from features.model_inputs import check_model_inputs, model_inputs, recorded_inputs
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -339,7 +339,7 @@ def run_score(
             ahead = None
         tables = loaded.tables
         # the columns that shape the features must be those the model was trained with (one rule: features.contract)
-        recorded = ((bundle.contract_settings() or {}).get("data") or {}).get("input_columns")
+        recorded = recorded_inputs(bundle)
         # the Spark driver's tables come measured, their unread columns let go (`spark_input.accepted_tables`)
         present = getattr(tables, "model_inputs", None)
         present = model_inputs(tables) if present is None else present
@@ -397,7 +397,9 @@ def run_score(
         earlier = runs_before(history, as_of.date().isoformat())  # stable tiers and bridge read them
         run_id = run_id_for(identity | ({"history_runs": earlier} if earlier else {}))
         # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
-        bridge, bridge_info = bridge_model(history, as_of, version, uri, bundle, cfg, model.run_id)
+        bridge, bridge_info = bridge_model(
+            history, as_of, version, uri, bundle, cfg, model.run_id, (present, as_trained)
+        )
         # ---
         staging = staging_dir(out, run_id)
         staged = {k: staging / p.name for k, p in paths.items()}

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.as_trained import data_view
 from features.errors import for_the_driver
 from features.table import company_revenue
 from features.validation import StructuralError
@@ -151,14 +152,16 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
 
 def bridge_columns(
     batch: pd.DataFrame, bundle: CustomerValueModel, old: CustomerValueModel, old_extras: pd.DataFrame | None,
-    drop: list[str], cfg: AppConfig,
+    drop: list[str], as_data: bool, cfg: AppConfig,
 ) -> pd.DataFrame:  # fmt: skip
     """The bridge's contributions of one features-stage batch (issue 15): its eligible customers explained by the
     history's previous model, `old` (with its own model inputs, `old_extras`; this model's, `drop`, left out), as
-    `pandas_engine._Bridge.add` explains them; `bridge:` (currency) and `bridge_churn:` (probability points)
-    columns, one row per batch row (empty for the others: `write_contribution_parts` writes the eligible)."""
+    `pandas_engine._Bridge.add` explains them (`as_data`: the features of all the data, `bridge_plan`); `bridge:`
+    (currency) and `bridge_churn:` (probability points) columns, one row per batch row (empty for the others:
+    `write_contribution_parts` writes the eligible)."""
     rows = batch[batch["eligible"].to_numpy(dtype=bool)]
-    feats = restore_features(rows, bundle).drop(columns=drop)
+    feats = restore_features(rows, bundle)
+    feats = data_view(feats) if as_data else feats.drop(columns=drop)
     res = score_features(feats, old, cfg, check_rows=0, extras=old_extras)
     both = pd.concat(
         [res.value_contrib.add_prefix(BRIDGE_PREFIX), res.churn_contrib.add_prefix(BRIDGE_CHURN_PREFIX)],
@@ -382,13 +385,14 @@ def _score_on(
         old_extras, _ = model_extras(tables, as_of, bridge.bundle)
         present = {*bundle.contract_.names, *carried}
         more, note = bridge_plan(
-            empty, as_of, cfg, totals, bridge.bundle, bridge.version, old_extras, present
-        )
+            empty, as_of, cfg, totals, bridge.bundle, bridge.version, old_extras, present, as_trained,
+            bridge.as_data,
+        )  # fmt: skip
         bridge_info = {"old_model_version": bridge.version} | ({"note": note} if note else {})
         if note is None:
             carried |= more
             drop = [] if extras is None else list(extras.columns)
-            old = spark.sparkContext.broadcast((bridge.bundle, old_extras, drop))
+            old = spark.sparkContext.broadcast((bridge.bundle, old_extras, drop, bridge.as_data))
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -419,19 +423,9 @@ def _score_on(
             own = bucket_tables(rows, names, managers)
             more = None if shared_extras is None else shared_extras.value
             return build_bucket_features(
-                own,
-                k,
-                n_chunks,
-                as_of,
-                cfg,
-                totals,
-                shared.value,
-                attributes,
-                profile_where,
-                carried,
-                more,
+                own, k, n_chunks, as_of, cfg, totals, shared.value, attributes, profile_where, carried, more,
                 as_trained,
-            )
+            )  # fmt: skip
 
     t0 = time.perf_counter()
     rows = union.mapInPandas(

@@ -199,22 +199,31 @@ def restore_features(batch: pd.DataFrame, bundle: CustomerValueModel) -> pd.Data
 def bridge_plan(
     tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, totals: Mapping[int, float],
     old: CustomerValueModel, version: str, old_extras: pd.DataFrame | None, present: Collection[str],
+    as_trained: AsTrained | None = None, as_data: bool = False,
 ) -> tuple[dict[str, str], str | None]:  # fmt: skip
     """On the driver: what the features stage must carry for the history's previous model (issue 15's bridge,
     the pandas engine's `pandas_engine._Bridge`) to explain this run's data: (its features the stage does not
     hold yet, `present` being those it holds, name -> Spark type; None), or ({}, the pandas engine's note) when it
     cannot read the features built for this run (judged on the tables' empty slices, as `planned_features`). Its
-    own model inputs (`old_extras`: BTYD outputs) are joined in the scores stage, as `score_features` joins them."""
+    own model inputs (`old_extras`: BTYD outputs) are joined in the scores stage, as `score_features` joins them.
+    It is judged on the build it reads (`features.as_trained.bridge_view`, `BridgeModel.as_data`): that of all the
+    data (`AS_DATA` columns, when this run's model's features are built as trained: `as_trained`) or this run's
+    model's (`as_trained.apply`), so every name it asks for is one the buckets build (was: judged on all the data
+    and read from the model's build: a KeyError on the executors for a feature the as-trained build left out)."""
     empty = {name: table.iloc[:0] for name, table in tables.items()}
-    built = build_feature_table(empty, as_of, cfg.features, company_revenue=totals)
+    data = as_data or not as_trained
+    built = build_feature_table(
+        empty if data else as_trained.apply(empty), as_of, cfg.features, company_revenue=totals
+    )
     problems, _, _ = old.grade_contract(with_extras(built, old_extras))
     if problems:
         return {}, (
             f"the previous run's model v{version} does not accept the features built for this run "
             f"({problems[-1].strip(' -')})"
         )
+    prefix = AS_DATA if as_data and as_trained else ""  # `build_bucket_features` reads these of all the data
     more = {}
     for name in old.contract_.names:
-        if name in built.columns and name not in present:
-            more[name] = "string" if old.contract_.dtypes[name] == "category" else "double"
+        if name in built.columns and prefix + name not in present:
+            more[prefix + name] = "string" if old.contract_.dtypes[name] == "category" else "double"
     return more, None

@@ -144,3 +144,57 @@ def test_check_model_inputs_names_tables_whose_rows_were_all_rejected_not_their_
     with pytest.raises(StructuralError, match=r"table\(s\) orders have no accepted row") as err:
         check_model_inputs(RECORDED, tables, strict=False)
     assert "have none in this data" not in str(err.value) and "unknown customer_id" in str(err.value)
+
+
+def test_an_input_never_filled_a_rowless_table_and_a_rarely_filled_column_are_said_in_their_own_words():
+    """A column nobody filled in training nor here says nothing (was:
+    "account_managers.left_at: a value on 0% of the rows, 0% in the model's training data", and `--strict`
+    refused the demo model's own training data); a table without a row in training is said once (was: one
+    "emptied" warning per column, seven for tickets), its columns emptied as trained; a column filled on few
+    training rows and on most rows here is said, and `--strict` refuses it (was: nothing, nor a build as
+    trained)."""
+    from features.as_trained import AsTrained, as_trained_plan
+
+    managers = {"account_managers": {"started_at": 1.0, "left_at": 0.0}}
+    tickets_recorded = {"tickets": dict.fromkeys(["ticket_id", "customer_id", "kind", "satisfaction"], 0.0)}
+    present = (
+        managers
+        | {"tickets": dict.fromkeys(["ticket_id", "customer_id", "kind", "satisfaction"], 1.0)}
+        | {"orders": {"order_id": 1.0, "cost": 0.97}}
+    )
+    recorded = managers | tickets_recorded | {"orders": {"order_id": 1.0, "cost": 0.02}}
+    rows = {t: pd.DataFrame(index=[0]) for t in recorded}  # the shares are `present`'s
+    assert check_model_inputs(managers, rows, True, managers) == []
+    notes = check_model_inputs(recorded, rows, False, present)
+    assert [n.split(": the model")[0] for n in notes] == [
+        "table tickets had no row in the model's training data",
+        "orders.cost: a value on 97% of the rows, only 2% in the model's training data",
+    ]
+    with pytest.raises(
+        StructuralError, match=r"--strict: .*orders.cost: a value on 97% of the rows, only 2%"
+    ):
+        check_model_inputs(recorded, rows, True, present)
+    cols = ("ticket_id", "customer_id", "kind", "satisfaction")
+    assert as_trained_plan(recorded, present) == AsTrained(emptied=tuple(("tickets", c) for c in cols))
+
+
+def test_the_warnings_and_the_as_trained_plan_read_one_comparison():
+    """`input_differences`: the one comparison `check_model_inputs`' warnings and `as_trained_plan` both read (was:
+    two copies of the rule)."""
+    from features.model_inputs import input_differences
+
+    managers = {"account_managers": {"started_at": 1.0, "left_at": 0.0}}
+    recorded = {"tickets": {"ticket_id": 0.0, "kind": 0.0}, "orders": {"order_id": 1.0, "cost": 0.02}}
+    present = {"tickets": {"ticket_id": 1.0, "kind": 0.5}, "orders": {"order_id": 1.0, "cost": 0.97}}
+    kinds = [(d.kind, d.table, d.column) for d in input_differences(recorded, present)]
+    assert kinds == [("rowless", "tickets", None), ("few", "orders", "cost")]
+    assert input_differences(recorded, present)[0].columns == (
+        "ticket_id",
+        "kind",
+    )  # those filled here: emptied
+    rows = {t: pd.DataFrame(index=[0]) for t in recorded}
+    assert len(check_model_inputs(recorded, rows, False, present)) == 2  # one warning per difference
+    # a table with rows whose optional inputs were all empty in training is not "rowless"
+    assert [
+        d.kind for d in input_differences(managers, {"account_managers": {"started_at": 1.0, "left_at": 0.6}})
+    ] == ["emptied"]

@@ -38,14 +38,31 @@ def _without_cost(loaded):
 
 
 @pytest.fixture(scope="module")
-def as_trained_run(trained, tmp_path_factory):
+def as_trained_run(trained, default_scores, tmp_path_factory):
+    """The run, with a score history whose previous run (as of 2024-12-01) was `default_scores`' run, scored by
+    the registered model under its URI: the bridge's model, trained on every input of the data."""
     import pipelines.engines.run as job
     import pipelines.tracking as tracking
+    from pipelines.config import load_config
+    from pipelines.history_store import append_run
     from tests.pipelines.score_helpers import score_trained
 
     load, read, loaded, tables = tracking.load_bundle, job.load_and_report, [], {}
+    root = tmp_path_factory.mktemp("as-trained")
+    before = default_scores.run
+    uri = f"models:/{load_config(trained.config).mlflow.registered_model}/1"  # this run's model: its champion
+    # no training run recorded (a run of before they were): told apart from this run's model by its version
+    earlier = before.manifest | {
+        "as_of": "2024-12-01",
+        "model_version": uri,
+        "model_uri": uri,
+        "model_run_id": None,
+    }
+    append_run(root / "history", before.scores.assign(model_version=uri), before.contributions_path, earlier)
 
     def as_if_trained_without_cost(*args, **kw):
+        if args[0] == uri:  # the history's previous model: as registered (trained on every input)
+            return load(*args, **kw)
         loaded.append(_without_cost(load(*args, **kw)))
         return loaded[-1]
 
@@ -57,7 +74,7 @@ def as_trained_run(trained, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tracking, "load_bundle", as_if_trained_without_cost)
         patch.setattr(job, "load_and_report", kept)
-        run = score_trained(trained, tmp_path_factory.mktemp("as-trained") / "scores.parquet")
+        run = score_trained(trained, root / "scores.parquet", history=root / "history")
     return run, loaded[0].bundle, tables
 
 
@@ -114,10 +131,59 @@ def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
         "orders.cost: in this data, not in the model's training data: the model scored these customers as trained, "
         "with a guessed margin without orders.cost; the tier rules and reports read it"
     ) in warnings
+    assert default_scores.run.manifest["input_column_differences"] == []  # its own data: nothing to say
     assert (
         "orders.discount: a value on 100% of the rows, none in the model's training data: the model scored these "
         "customers as trained, with the column empty, as in training"
     ) in warnings  # was: not said at all
+
+
+def test_the_history_bridge_reads_the_features_its_own_model_was_trained_on(as_trained_run, default_scores):
+    """The history's previous model (the registered one, trained on every input of the data) explains this run's
+    data (the bridge) with the features of all the data, as it was trained: its contributions are those of
+    `default_scores` (the same model on the same data). Was: it read this run's model's features, built without
+    `orders.cost` (a margin it never saw; on the Spark engine a previous model trained with tickets and a new one
+    without: a KeyError on the executors)."""
+    from pipelines.outputs import bridge_contributions_path, read_churn_contributions
+
+    run, _, _ = as_trained_run
+    assert "note" not in run.manifest["bridge"], run.manifest["bridge"]
+    bridge = read_churn_contributions(bridge_contributions_path(run.contributions_path, "value"), None)
+    own = pd.read_parquet(default_scores.run.contributions_path).set_index("customer_id")
+    columns = [c for c in own.columns if c != "run_id"]
+    assert len(bridge) == len(own) > 100
+    pd.testing.assert_frame_equal(bridge.loc[own.index, columns], own[columns], rtol=0, atol=1e-9)
+
+
+def test_a_bridge_model_is_planned_from_its_own_recorded_inputs(trained, as_trained_run):
+    """`bridge_view` (both engines: `model_bridge.bridge_model`) and, on the Spark engine's driver before any job,
+    `spark_features.bridge_plan`: every feature the bridge asks the buckets for is one they build (was: judged
+    on all the data, read from the model's build: a previous model trained with tickets, a new one without, a
+    KeyError on the executors for `service_tickets_*`)."""
+    from features import build_feature_table
+    from features.as_trained import AS_DATA, AsTrained, bridge_view
+    from features.table import company_revenue
+    from pipelines.config import load_config
+    from pipelines.engines.spark_features import bridge_plan
+
+    no_tickets, no_cost = AsTrained(("tickets",)), AsTrained(columns=(("orders", "cost"),))
+    assert bridge_view(AsTrained(), no_tickets) == "data" and bridge_view(no_tickets, no_tickets) == "model"
+    assert bridge_view(no_cost, no_tickets) is None and bridge_view(AsTrained(), AsTrained()) == "model"
+    _, old, tables = as_trained_run  # the registered model's contract (it reads tickets)
+    cfg = load_config(trained.config).with_model_settings(old.feature_config, old.label_config)
+    totals = company_revenue(tables, AS_OF, cfg.features)
+    empty = {name: table.iloc[:0] for name, table in tables.items()}
+    data = build_feature_table(empty, AS_OF, cfg.features, company_revenue=totals).columns
+    model = build_feature_table(no_tickets.apply(empty), AS_OF, cfg.features, company_revenue=totals).columns
+    tickets = [c for c in old.contract_.names if c in data and c not in model]
+    assert tickets  # the previous model reads features of tickets the new model's build leaves out
+    present = set(model)  # what the buckets hold of this run's model (its features built without tickets)
+    more, note = bridge_plan(tables, AS_OF, cfg, totals, old, "1", None, present, no_tickets, True)
+    assert note is None and {AS_DATA + c for c in tickets} <= set(more)
+    assert all(c.startswith(AS_DATA) and c.removeprefix(AS_DATA) in data for c in more)
+    # the same plan asked of a model that reads tickets: its features are not in the model's build: the note
+    more, note = bridge_plan(tables, AS_OF, cfg, totals, old, "1", None, present, no_tickets, False)
+    assert more == {} and "does not accept the features built for this run" in note
 
 
 def test_the_plan_leaves_out_what_the_training_data_had_not():
