@@ -22,7 +22,7 @@ from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
 from models.feature_contract import feature_columns
-from pipelines.backtest_console import print_backtest
+from pipelines.backtest_console import print_backtest, print_notes
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
@@ -327,6 +327,8 @@ def train_and_register(
     timings["backtest_s"] = time.perf_counter() - t0
     if not result.metrics.empty:
         print_backtest(result, h, console, cfg.models.interval_quantiles)
+    else:
+        print_notes(result, console)  # why no fold was evaluated
 
     if (result.metrics["model"] == "model").sum() == 0:
         no_fold, need = _no_fold(tables, as_of, h)
@@ -445,8 +447,6 @@ def run_backtest_only(
     facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample)  # None: every customer
     facts |= evaluated_folds(result)
     files = write_backtest(result, out_dir, rows, facts)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
     console.print(f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}")
     return result
 

@@ -40,6 +40,8 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
     print_backtest(result, 180, console, (0.1, 0.9))
     text = " ".join(console.file.getvalue().split())
     assert "Backtest: 2 of 3 folds (1 skipped, see the notes)" in text, text  # was: 3 folds
+    # the notes the title points to, under the tables in `cvp train` as in `cvp backtest` (was: backtest only)
+    assert text.endswith("note: fold 0 (2021-06-01): ... skipped"), text
     assert result.evaluated_cutoffs == cuts[1:]
 
     db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
