@@ -83,6 +83,7 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
         "(3",
         "mo)",
         "3",
+        "planned",  # was: "3 (3 mo)" under the folds the means cover, not recorded for this version
         "(3",
         "mo)",
     ]  # was: none
