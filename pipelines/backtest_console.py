@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from models.backtest import BacktestResult
@@ -146,3 +147,12 @@ def print_backtest(
         console.print(bias_console_table(result))
     if not result.metrics_by_tier.empty:
         console.print(tier_console_table(result))
+    print_notes(result, console)
+
+
+def print_notes(result: BacktestResult, console: Console) -> None:
+    """The backtest's notes (a fold skipped for too little data, a BTYD fit that failed ...), below its tables in
+    `cvp backtest` and `cvp train` alike: the title's "see the notes" points to them (was: `cvp train` wrote them
+    to MLflow's notes.json only, its title pointing to nothing on the screen)."""
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")

@@ -176,23 +176,35 @@ def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
     )
     if all(folds) and folds[0] != folds[1]:
         return True
-    cutoffs = (r.backtest_fold_cutoffs, champion.backtest_fold_cutoffs)
-    if all(cutoffs) and cutoffs[0] != cutoffs[1]:  # a fold skipped for too little data in one of the two
+    cutoffs = (fold_cutoffs_of(r), fold_cutoffs_of(champion))
+    if (
+        None not in cutoffs and cutoffs[0] != cutoffs[1]
+    ):  # a fold skipped for too little data in one of the two
         return True
     return (
         folds[0] == folds[1] != "1" and all(step) and step[0] != step[1]
     )  # one fold: placed by the as-of alone
 
 
+def fold_cutoffs_of(r: VersionRow) -> list[str] | None:
+    """The cutoffs of the folds version `r`'s backtest means cover, from its training's `backtest_fold_cutoffs`
+    param (`train.evaluated_folds`: comma-separated, "none" for no fold): [] for none, None when its training did
+    not record them (trained before they were)."""
+    if not r.backtest_fold_cutoffs:
+        return None
+    return [c for c in r.backtest_fold_cutoffs.split(",") if c and c != "none"]
+
+
 def _folds(r: VersionRow) -> str:
     """The `--metrics all` table's folds of a version: "3 (3 mo)", "2 of 3 (3 mo)" when a fold was skipped for too
-    little data, "1" for one fold, "?" when its training did not record them (was: no such row, the folds behind
-    each mean unsaid)."""
+    little data, "1" for one fold; "3 planned (3 mo)" when its training recorded the planned folds but not those
+    the means cover (was: "3 (3 mo)", as if they covered all three), "?" when it recorded neither (was: no such
+    row, the folds behind each mean unsaid)."""
     if not r.backtest_folds:
         return "?"
-    evaluated = [c for c in r.backtest_fold_cutoffs.split(",") if c and c != "none"]
-    n = str(len(evaluated)) if r.backtest_fold_cutoffs else r.backtest_folds
-    said = n if n == r.backtest_folds else f"{n} of {r.backtest_folds}"
+    evaluated, planned = fold_cutoffs_of(r), r.backtest_folds
+    n = "" if evaluated is None else str(len(evaluated))
+    said = f"{planned} planned" if not n else planned if n == planned else f"{n} of {planned}"
     return (
         said
         if r.backtest_folds == "1" or not r.backtest_step_months
@@ -234,9 +246,7 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 else None,
                 # the cutoffs of the folds its means cover (a fold skipped for too little data is not among
                 # them; None: not recorded by its training)
-                "backtest_fold_cutoffs": None
-                if not r.backtest_fold_cutoffs
-                else [c for c in r.backtest_fold_cutoffs.split(",") if c != "none"],
+                "backtest_fold_cutoffs": fold_cutoffs_of(r),
                 "promotion": r.promotion,
                 # "incomplete", "files missing": never usable; "run deleted": scored with a warning
                 "status": r.status or None,
@@ -288,7 +298,8 @@ def run_models(
     caption = "run: the training's MLflow run; days: the horizon; metrics: backtest means (vs the champion)"
     if metrics.strip() != "primary":
         caption += (
-            "; folds: the backtest's folds the means cover (of those planned; months apart)"
+            '; folds: the backtest\'s folds the means cover (of those planned; months apart; "planned": which it'
+            " covers not recorded)"
             "; last rows: what each training's promotion rule compared the model with, on the same folds"
         )
     table = Table(title=f"registered model {name}", caption=caption, box=None, pad_edge=False)

@@ -23,7 +23,7 @@ from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
 from models.feature_contract import feature_columns
-from pipelines.backtest_console import print_backtest
+from pipelines.backtest_console import print_backtest, print_notes
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
@@ -112,14 +112,14 @@ def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample
     } | (sample.params() if sample is not None else {})
 
 
-def evaluated_folds(result: BacktestResult) -> dict[str, str]:
-    """The cutoffs of the folds the backtest means cover, oldest first, comma-separated: a fold skipped for too
-    little data is not among them (`BacktestResult.evaluated_cutoffs`). Recorded beside `backtest_folds` (the
-    planned number) in a training's params and `backtest_run.json`: `cvp models` compares versions on these (was:
-    a mean over two of three planned folds listed as like for like beside one over three)."""
-    return {
-        "backtest_fold_cutoffs": ",".join(c.date().isoformat() for c in result.evaluated_cutoffs) or "none"
-    }
+def evaluated_folds(result: BacktestResult) -> list[str]:
+    """The cutoffs of the folds the backtest means cover, oldest first (ISO dates): a fold skipped for too little
+    data is not among them (`BacktestResult.evaluated_cutoffs`). Recorded beside `backtest_folds` (the planned
+    number) as `backtest_fold_cutoffs`: in `backtest_run.json` this list, as `cvp models --json` gives it (was: the
+    string "none" for no fold), in a training's params comma-separated, "none" for no fold (an MLflow param is a
+    string; `registry.fold_cutoffs_of` reads it back): `cvp models` compares versions on these (was: a mean over
+    two of three planned folds listed as like for like beside one over three)."""
+    return [c.date().isoformat() for c in result.evaluated_cutoffs]
 
 
 @dataclass
@@ -328,6 +328,8 @@ def train_and_register(
     timings["backtest_s"] = time.perf_counter() - t0
     if not result.metrics.empty:
         print_backtest(result, h, console, cfg.models.interval_quantiles)
+    else:
+        print_notes(result, console)  # why no fold was evaluated
 
     if (result.metrics["model"] == "model").sum() == 0:
         no_fold, need = _no_fold(tables, as_of, h)
@@ -353,7 +355,7 @@ def train_and_register(
     example = _input_example(features_only)
     params = (
         modelling_params(cfg, as_of, sample)
-        | evaluated_folds(result)
+        | {"backtest_fold_cutoffs": ",".join(evaluated_folds(result)) or "none"}
         | {
             "n_training_rows": len(training),
             "n_cutoffs": training["cutoff"].nunique(),
@@ -444,10 +446,8 @@ def run_backtest_only(
         )
     print_backtest(result, h, console, cfg.models.interval_quantiles)
     facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample)  # None: every customer
-    facts |= evaluated_folds(result)
+    facts["backtest_fold_cutoffs"] = evaluated_folds(result)
     files = write_backtest(result, out_dir, rows, facts)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
     console.print(f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}")
     return result
 

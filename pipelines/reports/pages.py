@@ -42,7 +42,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from features.errors import StructuralError
 from pipelines.output_checks import REPORT_MARKER  # a directory of pages, replaced whole
-from pipelines.reports.actions import HistoryReport, manager_actions, team_history
+from pipelines.reports.actions import HistoryReport, gone_by_owner, manager_actions, team_history
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
@@ -283,7 +283,7 @@ def build_reports(
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
                 month=manager_actions(
-                    history, sub, config, manager_id == "", staff, manager_id
+                    history, sub, config, manager_id == "", staff, gone.get(manager_id, no_gone)
                 ),  # theirs only
                 new_customers=new_rows.get(manager_id, []),
             )
@@ -298,6 +298,8 @@ def build_reports(
             )
             for rec in directory.to_dict("records")
         }
+        gone = gone_by_owner(history, set(map(str, staff)))  # once per report, not per page
+        no_gone = pd.DataFrame()
         manager_paths: dict[str, Path] = {}
         links = []
         frame_groups = {mid: sub for mid, sub in frame.groupby("manager", sort=True)}
@@ -313,8 +315,8 @@ def build_reports(
 
         unassigned_path = None
         # new customers without a manager count too: were they all new, they were on no page (the team page holds
-        # aggregates only, never a customer)
-        if "" in frame_groups or "" in others or "" in new_rows:
+        # aggregates only, never a customer); so do gone customers whose manager has no page now
+        if "" in frame_groups or "" in others or "" in new_rows or "" in gone:
             sub = frame_groups.get("", empty)
             unassigned_path = out / f"manager-{UNASSIGNED_SLUG}.html"
             html = manager_page(

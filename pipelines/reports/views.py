@@ -84,9 +84,15 @@ def prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFram
     frame["customer_name"] = names
     if "account_manager_id" not in frame:
         frame["account_manager_id"] = pd.NA
-    manager = frame["account_manager_id"].astype("str")  # missing stays missing under the str dtype
-    frame["manager"] = manager.where(manager.notna() & (manager.str.strip() != ""), "")
+    frame["manager"] = manager_ids(frame["account_manager_id"])
     return frame
+
+
+def manager_ids(ids: pd.Series) -> pd.Series:
+    """Account manager ids as str, "" for none: missing, empty or spaces only (the page of the customers without a
+    manager). The one rule of "no manager" for this run's scores and the last run's owners (`actions.gone_by_owner`)."""
+    manager = ids.astype("str")  # missing stays missing under the str dtype
+    return manager.where(manager.notna() & (manager.str.strip() != ""), "")
 
 
 def split_status(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

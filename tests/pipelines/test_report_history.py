@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+import pandas as pd
 import pytest
 
 from pipelines.config import load_config
@@ -18,6 +20,11 @@ GROUPS = ("at-risk", "became-problem", "manager-left", "thank-you")
 def site(tmp_path_factory):
     data = demo_report_inputs(60, 3, seed=5)
     history, expected = previous_run_history(data)
+    # a great customer of AMX last run, gone now with AMX's whole book (no page in this report)
+    gone = history.transitions.iloc[[0]].assign(presence="gone", old_status="scored", old_tier="great")
+    gone = gone.assign(old_account_manager_id=pd.array(["AMX"], "str"), new_tier=None)
+    gone.index = pd.Index(["CGONE"], name="customer_id")
+    history = dataclasses.replace(history, transitions=pd.concat([history.transitions, gone]))
     root = tmp_path_factory.mktemp("history-site")
     args = (data["scores"], data["value_contrib"], data["model_card"])
     kwargs = dict(customers=data["customers"], account_managers=data["account_managers"])
@@ -58,6 +65,19 @@ def test_manager_actions_hold_only_that_managers_customers(site):
         mine = set(scores.loc[scores["account_manager_id"] == manager, "customer_id"])
         shown = set(re.findall(r'<tr class="action-row" data-customer-id="([^"]+)"', html))
         assert shown and shown <= mine, manager
+
+
+def test_a_gone_customer_whose_manager_has_no_page_is_on_the_page_without_a_manager(site):
+    """Seam round 17's mend: was on no page (only the team page's "gone" count)."""
+    _, _, paths, _ = site
+    html = paths.unassigned.read_text()
+    m = re.search(
+        r'id="this-month-gone">.*?data-customer-id="CGONE".*?<td class="why">([^<]*)</td>', html, re.S
+    )
+    assert m is not None and m[1].startswith(
+        "great in the last run with account manager AMX, who has no page"
+    ), m
+    assert all("CGONE" not in p.read_text() for p in paths.managers.values())
 
 
 def test_team_page_has_matrix_and_tier_chart_and_no_customer(site):

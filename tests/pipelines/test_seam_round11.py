@@ -80,7 +80,9 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
         "horizon_days": load_config(config).labels.horizon_days,
         "backtest_folds": 1,
         "backtest_step_months": load_config(config).models.backtest_step_months,
-        "backtest_fold_cutoffs": "2023-07-01",  # the folds the means cover (round 17)
+        "backtest_fold_cutoffs": [
+            "2023-07-01"
+        ],  # the folds the means cover, as `cvp models --json` lists them
         "config_digest": training_digest(load_config(config, {"models": {"backtest_folds": 1}})),
         "sample_customers": None,
     }
