@@ -181,7 +181,9 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         "Running on a cluster"; `--py-files` does not work: numba's kernel cache needs the source files on disk);
       - the driver's memory, `CVP_SPARK_DRIVER_MEMORY` (default 4g, checked by `driver_memory`; in local mode
         the driver JVM is also the executor), effective when this function launches the JVM; no limit on the
-        results collected to the driver (`spark.driver.maxResultSize` 0: the engine still collects the scores).
+        results collected to the driver (`spark.driver.maxResultSize` 0: the engine still collects the scores);
+      - PySpark's DataFrame debugging off (`spark.python.sql.dataFrameDebugging.enabled`): no call site recorded
+        in the JVM for every column call (about 11 py4j round trips each).
     Under spark-submit, every setting its `--conf` (or `--driver-memory`, ...) gave wins over these.
     A master on this machine (`local[...]`, `spark://127.0.0.1:PORT`, `spark://localhost:PORT`) binds the driver
     to 127.0.0.1 and has no web UI: nothing listens on a public interface.
@@ -222,6 +224,9 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         # Effective only when this function launches the JVM (under spark-submit, --driver-memory applies).
         "spark.driver.memory": memory,
         "spark.driver.maxResultSize": "0",
+        # PySpark's DataFrame debugging records each Column call's Python call site in the JVM: ~11 py4j calls per
+        # `F.col`, `.alias`, ... (half of a validation's 3,000-4,000), for a query context no message of ours shows
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
     }
     if loopback:
         settings |= {
