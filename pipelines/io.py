@@ -207,6 +207,16 @@ def read_ahead(data_dir: Path) -> Any:
     return ReadAhead(files, read_file) if "orders" in files else None
 
 
+def _check_columns_outside(name: str, frame: pd.DataFrame, currency: str | None) -> None:
+    """A table's columns outside the contract that contradict what it is read as: amounts in another currency
+    than `data.currency` (`features.currency`), rows an export marks as cancelled or test (`features.sale_status`)."""
+    from features.currency import check_currency_columns
+    from features.sale_status import check_sale_status
+
+    check_currency_columns({name: frame}, currency)
+    check_sale_status({name: frame})
+
+
 def load_data(
     data_dir: Path,
     mapping_path: Path | None = None,
@@ -233,17 +243,17 @@ def load_data(
                 f"required table 'orders' is missing in {data_dir} (expected orders.csv or orders.parquet; "
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
-        from features.currency import check_currency_columns
         from models.threads import prediction_threads
         from pipelines.read_ahead import ReadAhead
 
         # issue 14: the next files are read on a background thread while the tables read are validated; each
-        # is checked for a `currency` column naming another than `data.currency` before it is validated
+        # is checked for a `currency` column naming another than `data.currency`, and for a status column marking
+        # rows as no sale (`cancelled`), before it is validated
         if ahead is not None and ahead.files != files:  # the directory changed since: read it as it is now
             ahead.close()
             ahead = None
         raw = (ahead or ReadAhead(files, read_file)).checked_by(
-            lambda name, frame: check_currency_columns({name: frame}, currency)
+            lambda name, frame: _check_columns_outside(name, frame, currency)
         )
         try:
             # two tables checked at once on two cores (one thread under OMP_NUM_THREADS=1: parallel workers)

@@ -136,6 +136,7 @@ def check_rows(
     """
     from features.column_types import fixed_length_bytes
     from features.decimal_ids import reject_stray_decimal_ids
+    from features.sale_status import no_sale_rows
     from features.validation import _validate_table
     from pipelines.engines.spark_stops import early_rows
 
@@ -164,7 +165,7 @@ def check_rows(
                 UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
                 **column_masks(table, raw, parsed, stats, date_formats),
                 **dates,
-                CURRENCY: other_currency(raw, currency),
+                CURRENCY: other_currency(raw, currency) | no_sale_rows(name, raw).astype(np.int64) << 1,
             }
             start += len(raw)
             for col in raw.columns:

@@ -401,14 +401,18 @@ def currency_stops(
     stats: pd.DataFrame, rows: Mapping[str, TableRows], read: Mapping[str, list[str]], currency: str | None
 ) -> None:
     """A table's currency column naming another currency than `data.currency` on any row
-    (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`): from
-    the rows counted with one (`CURRENCY`); `read`: each table's columns as read, in order."""
+    (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`), or a
+    status column marking a row as no sale (`features.sale_status.check_sale_status`): from the rows counted with
+    one (`CURRENCY`'s bits 0 and 1); `read`: each table's columns as read, in order."""
     from features.currency import check_currency_columns
+    from features.sale_status import check_sale_status
 
     for name, columns in read.items():
-        if _sum(stats[stats[TABLE] == name], "c0"):
+        own = stats[stats[TABLE] == name]
+        if _sum(own, "c0") or _sum(own, "c1"):  # bit 1: a row marked as no sale (`cancelled`)
             frame = pd.DataFrame({c: rows[name].raw(c).astype("str") for c in columns})
             check_currency_columns({name: frame}, currency)
+            check_sale_status({name: frame})
 
 
 def orders_stops(

@@ -316,6 +316,22 @@ def check_source_currencies(mapping: Mapping, sources: dict[str, pd.DataFrame], 
             if kept.all():
                 raise
             check_currency_columns({what: unread[kept]}, currency)
+    _check_source_status(mapping, sources)
+
+
+def _check_source_status(mapping: Mapping, sources: dict[str, pd.DataFrame]) -> None:
+    """A source's status or cancellation column the mapping does not read (`features.sale_status`: `Status`,
+    `Cancelled at`) must mark none of the rows an orders, invoices or returns table keeps as no sale: a
+    `where` reading the column (`Status == 'paid'`) judges it itself."""
+    from features.sale_status import SALE_TABLES, check_sale_status
+
+    for name, frame in sources.items():
+        read = read_columns(mapping, name)
+        unread = frame[[c for c in frame.columns if c not in read]]
+        for table, spec in mapping.tables.items():
+            if spec.source == name and table in SALE_TABLES:
+                kept = _where(table, spec, _derive(table, spec, frame))
+                check_sale_status({table: unread[kept]}, f"source {name} ({mapping.sources[name].file})")
 
 
 def _where(table: str, spec: TableMapping, frame: pd.DataFrame) -> np.ndarray:
