@@ -22,8 +22,10 @@ from features.contract import TABLES, Column, Table
 from features.date_forms import (
     UNIX_TIME_REASON,
     ZONE_ABBREVIATION_REASON,
+    check_other_calendars,
     check_other_dates,
     check_swapped_dates,
+    other_calendar_dates,
     other_date_forms,
     swapped_dates,
     unix_times,
@@ -127,8 +129,9 @@ class ValidationResult:
 
 
 #: One column of a part of a table (the Spark engine): its rows holding a value, those not parsing, and for a date
-#: column its placeholder dates (`features.dates.placeholder_rows`), which the caller judges over the whole column.
-ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None]
+#: column its placeholder dates (`features.dates.placeholder_rows`) and its dates in another calendar's years
+#: (`features.date_forms.other_calendar_dates`), which the caller judges over the whole column.
+ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None, np.ndarray | None]
 
 
 class _Rejector:
@@ -173,7 +176,7 @@ def _check_parsed(
     else:
         bad = given & parsed.isna()
     if column_stats is not None:  # a part of the table (Spark): the caller judges the whole column
-        column_stats[col.name] = (given, bad, None)
+        column_stats[col.name] = (given, bad, None, None)
     elif given.any() and bad.sum() == given.sum() and len(raw) >= 1:
         what = {"timestamp": "a date", "bool": "true/false", "id": "a whole-number id", "text": "text"}.get(
             col.kind, "a number"
@@ -227,10 +230,8 @@ def _check_parsed(
             total_lines(parsed, col.kind == "id", text),
             f"a total or subtotal line in {col.name} (Total, ...)",
         )
-    if (
-        col.kind not in ("id", "text") and bad.any() and column_stats is None
-    ):  # `NULL` throughout: an export's
-        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
+    if col.kind not in ("id", "text") and bad.any() and column_stats is None:  # `NULL` throughout: "no value"
+        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))
     # `#VALUE!` where a date's formula failed, `true\u200b`: the numbers' and ids' reasons and stops
     if col.kind in ("timestamp", "bool") and bad.any():
         for form, rule, reason in (
@@ -243,14 +244,17 @@ def _check_parsed(
             rej.add(found, reason.format(col.name))
     if col.kind == "timestamp":
         placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
+        impossible = impossible_dates(parsed)
+        calendar = other_calendar_dates(parsed, impossible)  # `2566-01-05`: a Thai Buddhist-era year
         if column_stats is None:  # written for every missing date of the column: the export's convention
             check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
+            check_other_calendars(table.name, col.name, raw, calendar, int(given.sum()))
         else:  # the caller sums them over the whole column
-            column_stats[col.name] = (given, bad, placeholder | open_end)
+            column_stats[col.name] = (given, bad, placeholder | open_end, calendar)
         # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before the format's rejects, below)
         rej.add(open_end & ((parsed < MIN_DATE) | parsed.isna()), ZERO_DATE_REASON.format(col.name))
         rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
-        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        rej.add(impossible, f"impossible date in {col.name}")
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if unknown_format is not None:
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
@@ -379,7 +383,8 @@ def _validate_table(
     """One table's column parsing, row rules, bounds and key duplicates (`validate_tables` adds references).
 
     With `column_stats` (the Spark engine validating one part of a table), the "no value parses" check is left
-    to the caller: it gets {column: (given, bad, placeholder dates)} row masks instead (`ColumnStats`), to judge
+    to the caller: it gets {column: (given, bad, placeholder dates, other calendars' dates)} row masks instead
+    (`ColumnStats`), to judge
     over the whole column.
     """
     structural_checks(table, raw)

@@ -36,6 +36,7 @@ from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
     ACCOUNTING,
     BAD,
+    CALENDAR,
     DATED,
     DIGITS,
     FIRST,
@@ -99,6 +100,7 @@ class TableRows:
                 FOLDED_ID,
                 SWAPPED,
                 OTHER_DATE,
+                CALENDAR,
                 GROUPED,
                 UNKNOWN,
                 REPEAT,
@@ -177,6 +179,11 @@ def table_stops(
                 numbers.check_number_form(
                     table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
                 )
+        found = _sum(stats, f"C{i}")  # `2566-01-05`: a Thai Buddhist-era year, another calendar's
+        if numbers.check_share(found, given):
+            date_forms.check_other_calendars(
+                table.name, column, rows.raw(column), rows.bits(CALENDAR, i).to_numpy(), given
+            )
         found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
         if numbers.check_share(found, given):
             date_forms.check_swapped_dates(
