@@ -196,3 +196,33 @@ def test_the_spark_engines_masks_count_another_calendars_dates_and_its_driver_st
     stats = pd.DataFrame({TABLE: ["orders"], "n": [100], **given, f"C{at}": [int(marked.sum())]})
     with pytest.raises(StructuralError, match=r"3 of 100 values are dates in years of another calendar"):
         table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
+
+
+def test_a_customer_assigned_to_two_managers_at_one_instant_is_rejected_not_guessed(tmp_path):
+    """Two `assignments` rows of one customer at one `assigned_at` naming two managers (a team's two owners as two
+    rows, a reassignment written with the old row's date). Was: both accepted, exit 0, the owner at every later
+    cutoff the one sorting last (`AM2`), and a manager change counted. Now both rows rejected `assigned to another
+    manager at the same assigned_at too` (`features.assignment_ties`), in both engines' one rule site
+    (`features.crossrefs.reject_assignments_outside_tenure`); one manager twice, or one later, is kept."""
+    from features.assignment_ties import SAME_INSTANT
+    from pipelines.io import load_data
+
+    orders = raw_orders(6)
+    customers = pd.DataFrame({"customer_id": orders["customer_id"], "account_manager_id": "AM1"})
+    managers = pd.DataFrame({"account_manager_id": ["AM1", "AM2"]})
+    assignments = pd.DataFrame(
+        {
+            "customer_id": ["C0", "C0", "C1", "C1", "C2"],
+            "account_manager_id": ["AM1", "AM2", "AM1", "AM2", "AM1"],
+            "assigned_at": ["2022-06-01", "2022-06-01", "2022-06-01", "2022-07-01", "2022-06-01"],
+        }
+    )
+    tables = {
+        "orders": orders,
+        "customers": customers,
+        "account_managers": managers,
+        "assignments": assignments,
+    }
+    loaded = load_data(_folder(tmp_path, **tables))
+    assert loaded.result.report["assignments"].rejected_by_reason == {SAME_INSTANT: 2}
+    assert sorted(loaded.tables["assignments"]["customer_id"]) == ["C1", "C1", "C2"]
