@@ -207,14 +207,17 @@ def read_ahead(data_dir: Path) -> Any:
     return ReadAhead(files, read_file) if "orders" in files else None
 
 
-def _check_columns_outside(name: str, frame: pd.DataFrame, currency: str | None) -> None:
+def _check_columns_outside(name: str, frame: pd.DataFrame, currency: str | None, timezone: str) -> None:
     """A table's columns outside the contract that contradict what it is read as: amounts in another currency
-    than `data.currency` (`features.currency`), rows an export marks as cancelled or test (`features.sale_status`)."""
+    than `data.currency` (`features.currency`), rows an export marks as cancelled or test (`features.sale_status`),
+    times in another zone than `data.timezone` (`features.zone_columns`)."""
     from features.currency import check_currency_columns
     from features.sale_status import check_sale_status
+    from features.zone_columns import check_zone_columns
 
     check_currency_columns({name: frame}, currency)
     check_sale_status({name: frame})
+    check_zone_columns({name: frame}, timezone)
 
 
 def load_data(
@@ -253,7 +256,7 @@ def load_data(
             ahead.close()
             ahead = None
         raw = (ahead or ReadAhead(files, read_file)).checked_by(
-            lambda name, frame: _check_columns_outside(name, frame, currency)
+            lambda name, frame: _check_columns_outside(name, frame, currency, timezone)
         )
         try:
             # two tables checked at once on two cores (one thread under OMP_NUM_THREADS=1: parallel workers)

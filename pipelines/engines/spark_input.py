@@ -138,6 +138,7 @@ def check_rows(
     from features.decimal_ids import reject_stray_decimal_ids
     from features.sale_status import no_sale_rows
     from features.validation import _validate_table
+    from features.zone_columns import other_zone_rows
     from pipelines.engines.spark_stops import early_rows
 
     table = dataclasses.replace(TABLES[name], key=None)  # keys are judged over the whole table afterwards
@@ -165,7 +166,9 @@ def check_rows(
                 UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
                 **column_masks(table, raw, parsed, stats, date_formats),
                 **dates,
-                CURRENCY: other_currency(raw, currency) | no_sale_rows(name, raw).astype(np.int64) << 1,
+                CURRENCY: other_currency(raw, currency)
+                | no_sale_rows(name, raw).astype(np.int64) << 1
+                | other_zone_rows(name, raw, timezone).astype(np.int64) << 2,
             }
             start += len(raw)
             for col in raw.columns:
@@ -357,7 +360,7 @@ def validate_spark(
     views: dict[str, SparkDataFrame] = {}
     rows = {name: TableRows(judged, name) for name in sources}  # collected only for a stop that fires
     # a currency column naming another than `data.currency`: before any table's checks, as `pandas.io.load_data`
-    currency_stops(stats, rows, columns_read, currency)
+    currency_stops(stats, rows, columns_read, currency, tz)
     for name in sources:
         own = stats[stats[TABLE] == name]
         kept = [narrow(c) for c in checked[name].columns if c.startswith(f"{name}|")]

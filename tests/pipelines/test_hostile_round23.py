@@ -143,6 +143,15 @@ def test_the_spark_engines_row_step_marks_rows_as_no_sale_and_its_driver_stops()
         StructuralError, match=r"table 'orders', column 'status': 1 of 20 rows are marked as no"
     ):
         currency_stops(stats, {"orders": Rows()}, {"orders": list(orders.columns)}, "EUR")
+    # bit 2: a time-zone column naming another zone than `data.timezone` (`features.zone_columns`)
+    orders = raw_orders(20).assign(timezone="UTC")
+    orders.loc[6, "timezone"] = "Asia/Tokyo"
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR"))
+    zoned = (out[CURRENCY].to_numpy() >> 2) & 1
+    assert list(np.flatnonzero(zoned)) == [6]
+    stats = pd.DataFrame({TABLE: ["orders"], "c0": [0], "c2": [1]})
+    with pytest.raises(StructuralError, match=r"column 'timezone': 1 of 20 rows name another time zone"):
+        currency_stops(stats, {"orders": Rows()}, {"orders": list(orders.columns)}, "EUR", "UTC")
 
 
 @pytest.mark.parametrize("years", [["2566-01-05", "2566-02-01 10:00", "2565-12-31"], ["1444-06-10"] * 3])
@@ -226,3 +235,22 @@ def test_a_customer_assigned_to_two_managers_at_one_instant_is_rejected_not_gues
     loaded = load_data(_folder(tmp_path, **tables))
     assert loaded.result.report["assignments"].rejected_by_reason == {SAME_INSTANT: 2}
     assert sorted(loaded.tables["assignments"]["customer_id"]) == ["C1", "C1", "C2"]
+
+
+def test_an_event_tables_time_zone_column_naming_another_zone_stops(tmp_path):
+    """An orders export writing each row's local time and, beside it, its zone's name (`timezone:
+    America/New_York`): the column is outside the contract, and dates without an offset are read in
+    `data.timezone`. Was: exit 0, the column listed as "not used", each such order read 5 hours off. Now a
+    structural error naming the zones (`features.zone_columns`); the configured zone written otherwise (`utc`,
+    `Etc/UTC` for UTC) and a customer's `Time Zone` (a CRM's profile attribute) load as before."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(30).assign(timezone="Etc/UTC")
+    orders.loc[[2, 9], "timezone"] = "America/New_York"
+    with pytest.raises(
+        StructuralError, match=r"column 'timezone': 2 of 30 rows name another time zone \('America/New_York'"
+    ):
+        load_data(_folder(tmp_path / "a", orders=orders))
+    orders["timezone"] = "utc"
+    customers = pd.DataFrame({"customer_id": orders["customer_id"], "Time Zone": "Europe/Berlin"})
+    assert len(load_data(_folder(tmp_path / "b", orders=orders, customers=customers)).tables["orders"]) == 30
