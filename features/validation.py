@@ -97,6 +97,7 @@ from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unre
 from features.row_rules import BOUND_REASON, check_row_conventions, row_rules
 from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
+from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
 from features.text import TextBytes, blank
 
@@ -379,26 +380,26 @@ def _validate_table(
     date_formats: Mapping[str, str] | None = None,
     max_values: Mapping[str, float] | None = None,
     column_stats: dict[str, ColumnStats] | None = None,
+    refunds: bool = False,
 ) -> tuple[pd.DataFrame, _Rejector, tuple, dict[str, str]]:
     """One table's column parsing, row rules, bounds and key duplicates (`validate_tables` adds references).
 
     With `column_stats` (the Spark engine validating one part of a table), the "no value parses" check is left
     to the caller: it gets {column: (given, bad, placeholder dates, other calendars' dates)} row masks instead
-    (`ColumnStats`), to judge
-    over the whole column.
+    (`ColumnStats`), to judge over the whole column. `refunds`: the data holds a returns table (`sale_status`).
     """
     structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
+    rej.add(*no_sale_reasons(table.name, raw, refunds))  # a status column: `cancelled`, `test` (no sale)
     parsed: dict[str, pd.Series] = {}
     for col in (c for c in table.columns if c.name in raw.columns):
         with working_on(column=col.name):  # an unexpected error is named by its column, never its message
             parsed[col.name] = _parse_checked(table, col, raw, rej, timezone, date_formats, column_stats)
-    # Without a copy: an unchanged column (a Parquet float or date) shares the raw column's buffer instead of
-    # being a second copy of it alive beside the raw tables (the loading peak, issue 14). Copy-on-write keeps
-    # the raw frame and the validated one independent.
+    # Without a copy: an unchanged column (a Parquet float or date) shares the raw column's buffer, not a second
+    # copy beside the raw tables (the loading peak, issue 14); copy-on-write keeps the two independent.
     t = pd.DataFrame(parsed, index=raw.index, copy=False)
     if "kind" in t.columns and table.name == "tickets":
         t["kind"] = t["kind"].str.lower()
@@ -407,9 +408,8 @@ def _validate_table(
     row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
     rejected = len(t) - int(np.count_nonzero(rej._ok))
-    # every ticket closed before opened: the columns swapped (a part cannot tell), most efforts above their bound;
-    # judged only when enough rows are rejected for a convention to fire (issue 14: the reasons as a Series cost
-    # 0.2 s per 1M rows)
+    # every ticket closed before opened (a part cannot tell), most efforts above their bound: judged only when
+    # enough rows are rejected for a convention to fire (issue 14: the reasons as a Series cost 0.2 s per 1M rows)
     if column_stats is None and rejected >= CONVENTION_MIN_ROWS and rejected > CONVENTION_SHARE * len(t):
         check_row_conventions(table.name, t, pd.Series(rej.reason, index=t.index, dtype=object))
     for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
@@ -438,16 +438,17 @@ def _each_table(
     tables are checked at once on two threads (issue 14: much of the checks is Arrow's and numpy's work, which
     releases the GIL); the tables are taken from `raw` in order on the caller's thread (a `ReadAhead` checks them
     there) and the verdicts given in order: the first table's error stops, as when they ran one after another."""
-    if threads < 2 or len(raw) < 2:
-        for name, frame in raw.items():
-            with working_on(table=name):
-                yield name, _validate_table(TABLES[name], frame, timezone, date_formats, max_values)
-        return
-    from concurrent.futures import ThreadPoolExecutor
+    refunds = "returns" in raw  # an order marked refunded stands: its refund is in the returns table
 
     def one(name: str, frame: pd.DataFrame) -> tuple:
         with working_on(table=name):
-            return _validate_table(TABLES[name], frame, timezone, date_formats, max_values)
+            return _validate_table(TABLES[name], frame, timezone, date_formats, max_values, None, refunds)
+
+    if threads < 2 or len(raw) < 2:
+        for name, frame in raw.items():
+            yield name, one(name, frame)
+        return
+    from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="validate")
     try:  # no thread outlives the checks: the tables not started are cancelled on an error

@@ -87,7 +87,7 @@ POSITIVE = "__positive"  # a `UNIT_MEDIANS` column above 0 (`features.numbers.ch
 HIGH = "__high"  # ... above the range its median must lie in
 LOW = "__low"  # ... below it
 #: bit 0: the row's currency column (`features.currency.CURRENCY_COLUMNS`) names another than `data.currency`;
-#: bit 1: a status or cancellation column marks the row as no sale (`features.sale_status.no_sale_rows`); bit 2:
+#: bit 1: unused (a row marked as no sale is a row reject, `features.sale_status.no_sale_reasons`); bit 2:
 #: its time-zone column names another zone than `data.timezone` (`features.zone_columns.other_zone_rows`)
 CURRENCY = "__currency"
 #: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_against_orders`' count)

@@ -413,19 +413,16 @@ def currency_stops(
 ) -> None:
     """A table's currency column naming another currency than `data.currency` on any row
     (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`), or a
-    status column marking a row as no sale (`features.sale_status.check_sale_status`), or a time-zone column naming
-    another zone than `timezone` (`features.zone_columns`): from the rows counted with one (`CURRENCY`'s bits 0, 1
-    and 2); `read`: each table's columns as read, in order."""
+    time-zone column naming another zone than `timezone` (`features.zone_columns`): from the rows counted with one
+    (`CURRENCY`'s bits 0 and 2; bit 1 is no longer set: a row marked as no sale is a row reject); `read`: each table's columns as read, in order."""
     from features.currency import check_currency_columns
-    from features.sale_status import check_sale_status
     from features.zone_columns import check_zone_columns
 
     for name, columns in read.items():
         own = stats[stats[TABLE] == name]
-        if _sum(own, "c0") or _sum(own, "c1") or _sum(own, "c2"):  # bit 1: `cancelled`; bit 2: another zone
+        if _sum(own, "c0") or _sum(own, "c1") or _sum(own, "c2"):  # bit 2: another zone
             frame = pd.DataFrame({c: rows[name].raw(c).astype("str") for c in columns})
             check_currency_columns({name: frame}, currency)
-            check_sale_status({name: frame})
             check_zone_columns({name: frame}, timezone)
 
 

@@ -1,5 +1,6 @@
 """Hostile input classes closed in the twenty-third hunt: an export's status column marking rows as cancelled,
-refunded or test orders (and cancellation dates), dates with an ordinal day (`1st Jan 2023`) or written as a
+voided or test orders (and cancellation dates: row rejects; refunded orders kept beside a returns table), a
+time-zone column naming another zone than `data.timezone`, dates with an ordinal day (`1st Jan 2023`) or written as a
 quarter (`2023Q1`) among ISO dates, dates in another calendar's years (`2566-01-05`: Thai Buddhist era). Tiny
 hand-written files; no training, no model, no Spark session (the Spark cases: the Spark engine's own steps, its
 executors' row step and its driver's stops, called without a session; the hunt's log holds the Spark loads of the
@@ -56,30 +57,39 @@ def test_dates_with_an_ordinal_day_or_a_quarter_stop_as_dates_in_another_form(tm
     }
 
 
-def test_a_status_column_marking_rows_as_no_sale_stops(tmp_path):
+def test_a_status_column_marking_rows_as_no_sale_rejects_those_rows(tmp_path):
     """An export's status column outside the contract (Shopify's `Financial Status`, WooCommerce's `status`, an
-    invoice's `void`) or a cancellation's date (`Cancelled at`) marking rows as cancelled, refunded, voided or
-    test. Was: exit 0 with the note "columns outside the contract, not used: status": the demo with 10% of its
-    orders `cancelled` counted every one as revenue, a voided invoice as unpaid and overdue. Now a structural error
-    naming the table, the column, the values and example rows (`features.sale_status`), on any row: which rows
-    stand is not for the loader to guess. Statuses of sales that stand (`paid`, `pending`, `partially_refunded`),
-    a flag set false and a bare `state` (an address's) load as before."""
+    invoice's `void`) or a cancellation's date (`Cancelled at`) marking rows as cancelled, voided or test. Was
+    (round 23's first rule): a stop on any such row, so no real shop export loaded, a return's own `refunded` and a
+    shipment's `lost` included. Now each such row is a row reject naming its value and column (rows in = accepted +
+    rejected), a return's `refunded` and an order's bare `lost` stand, an order marked refunded stands beside a
+    returns table and is rejected without one, and most of a table so marked is `features.row_rules`' stop."""
     from pipelines.io import load_data
 
-    orders = raw_orders(50).assign(**{"Financial Status": "paid"})
-    orders.loc[3, "Financial Status"] = " Refunded "
+    orders = raw_orders(50).assign(**{"Financial Status": "paid", "cancelled_at": ""})
+    orders.loc[3, "Financial Status"] = " Cancelled "
+    orders.loc[4, "Financial Status"] = "lost"  # a shipment's status: stands
+    orders.loc[5, "Financial Status"] = "refunded"
+    orders.loc[7, "cancelled_at"] = "2023-01-09 10:00"
+    report = load_data(_folder(tmp_path / "a", orders=orders)).result.report["orders"]
+    assert report.rejected_by_reason == {
+        "order marked 'cancelled' in Financial Status (no sale)": 1,
+        "order marked 'refunded' in Financial Status (its refund is not in the data)": 1,
+        "order marked 'set' in cancelled_at (no sale)": 1,
+    }
+    assert (report.rows_in, report.accepted) == (50, 47)
+    returns = pd.DataFrame(
+        {"return_id": ["R0"], "order_id": ["O5"], "customer_id": ["C5"], "returned_at": ["2023-02-01"]}
+    ).assign(amount="5", status="refunded")
+    loaded = load_data(_folder(tmp_path / "b", orders=orders, returns=returns))
+    assert loaded.result.report["orders"].accepted == 48  # the refunded order stands: its refund is a return
+    assert "1 order marked refunded is kept: its refund is expected in the returns table" in loaded.notes
+    assert loaded.result.report["returns"].accepted == 1
+    orders["Financial Status"] = "test"
     with pytest.raises(
-        StructuralError,
-        match=r"(?s)table 'orders', column 'Financial Status': 1 of 50 rows are marked as no sale \('Refunded' "
-        r"\(1 rows\).*Example rows:\n.*O3",
+        StructuralError, match=r"50 of 50 rows would be rejected `order marked 'test' in Finan"
     ):
-        load_data(_folder(tmp_path / "a", orders=orders))
-    fine = raw_orders(50).assign(status="pending", is_test="false", state="test", cancelled_at="")
-    fine.loc[1, "status"] = "partially_refunded"
-    assert len(load_data(_folder(tmp_path / "b", orders=fine)).tables["orders"]) == 50
-    fine.loc[7, "cancelled_at"] = "2023-01-09 10:00"
-    with pytest.raises(StructuralError, match=r"column 'cancelled_at': 1 of 50 rows .*a cancellation's date"):
-        load_data(_folder(tmp_path / "c", orders=fine))
+        load_data(_folder(tmp_path / "c", orders=orders))
     invoices = pd.DataFrame(
         {
             "invoice_id": ["I0", "I1"],
@@ -90,8 +100,10 @@ def test_a_status_column_marking_rows_as_no_sale_stops(tmp_path):
             "Invoice Status": ["Paid", "VOID"],
         }
     )
-    with pytest.raises(StructuralError, match=r"table 'invoices', column 'Invoice Status': 1 of 2 rows"):
-        load_data(_folder(tmp_path / "d", orders=raw_orders(50), invoices=invoices))
+    loaded = load_data(_folder(tmp_path / "d", orders=raw_orders(50), invoices=invoices))
+    assert loaded.result.report["invoices"].rejected_by_reason == {
+        "invoice marked 'void' in Invoice Status (no sale)": 1
+    }
 
 
 def test_a_mapping_source_with_cancelled_rows_it_does_not_read_stops(tmp_path):
@@ -107,42 +119,55 @@ def test_a_mapping_source_with_cancelled_rows_it_does_not_read_stops(tmp_path):
     sales.to_csv(data / "sales.csv", index=False)
     with pytest.raises(
         StructuralError,
-        match=r"source sales \(sales.csv\), read as table 'orders', column 'Status': 5 of 100",
+        match=r"source sales \(sales.csv\), read as table 'orders': 5 of 100 rows are marked as no sale",
     ):
         load_data(data, mapping, currency="EUR")
     mapping.write_text(
         mapping.read_text().replace("source: sales\n", "source: sales\n    where: Status == 'completed'\n")
     )
     assert len(load_data(data, mapping, currency="EUR").tables["orders"]) == 95
+    # its unread time-zone column is judged as a table's is, at each row's mapped date (was: not judged)
+    sales = pd.read_csv(data / "sales.csv", dtype=str).assign(**{"Time Zone": "Etc/UTC"})
+    sales.loc[10:12, "Time Zone"] = "Asia/Tokyo"
+    sales.to_csv(data / "sales.csv", index=False)
+    with pytest.raises(
+        StructuralError, match=r"table 'orders', column 'Time Zone': 3 of 95 rows name another"
+    ):
+        load_data(data, mapping, currency="EUR")
+    sales.loc[10:12, "Time Zone"] = "+00:00"
+    sales.to_csv(data / "sales.csv", index=False)
+    assert len(load_data(data, mapping, currency="EUR").tables["orders"]) == 95
 
 
-def test_the_spark_engines_row_step_marks_rows_as_no_sale_and_its_driver_stops():
-    """`--engine spark`: the executors' row step (`spark_input.check_rows`, a pandas function) sets bit 1 of
-    `CURRENCY` on a row a status column marks as no sale, and the driver's stop (`spark_stops.currency_stops`, from
-    those bits' sums) raises the pandas engine's error (was: no bit, exit 0). Judged here without a session: a
-    Spark load of the demo with 10% of its orders `refunded`, a `cancelled_at`, a voided invoice stopped as the
-    pandas engine does (the hunt's log, round 23)."""
+def test_the_spark_engines_row_step_rejects_rows_marked_as_no_sale():
+    """`--engine spark`: the executors' row step (`spark_input.check_rows`, a pandas function) gives a row a status
+    column marks as no sale the pandas engine's reason (`features.validation._validate_table`), and its driver's
+    zone stop (`spark_stops.currency_stops`, from `CURRENCY`'s bit 2) raises the pandas engine's error. Judged
+    here without a session."""
     import numpy as np
 
-    from pipelines.engines.spark_checks import CURRENCY, TABLE
+    from pipelines.engines.spark_checks import CURRENCY, REASON, TABLE
     from pipelines.engines.spark_input import check_rows
     from pipelines.engines.spark_stops import currency_stops
 
     orders = raw_orders(20).assign(status="paid")
     orders.loc[4, "status"] = "Cancelled"
     out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR"))
-    marked = (out[CURRENCY].to_numpy() >> 1) & 1
-    assert list(np.flatnonzero(marked)) == [4]
+    orders.loc[5, "status"] = "refunded"
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR"))
+    assert out[REASON].tolist()[4:6] == [
+        "order marked 'cancelled' in status (no sale)",
+        "order marked 'refunded' in status (its refund is not in the data)",
+    ]
+    assert pd.Series(out[REASON]).notna().sum() == 2
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR", refunds=True))
+    assert pd.Series(out[REASON]).notna().sum() == 1  # beside a returns table: kept, counted in bit 1
+    assert list(np.flatnonzero((out[CURRENCY].to_numpy() >> 1) & 1)) == [5]
 
     class Rows:  # `spark_stops.TableRows`' columns as read, without a session
         def raw(self, column: str) -> pd.Series:
             return pd.Series(orders[column].to_numpy(dtype=object), name=column)
 
-    stats = pd.DataFrame({TABLE: ["orders"], "c0": [0], "c1": [int(marked.sum())]})
-    with pytest.raises(
-        StructuralError, match=r"table 'orders', column 'status': 1 of 20 rows are marked as no"
-    ):
-        currency_stops(stats, {"orders": Rows()}, {"orders": list(orders.columns)}, "EUR")
     # bit 2: a time-zone column naming another zone than `data.timezone` (`features.zone_columns`)
     orders = raw_orders(20).assign(timezone="UTC")
     orders.loc[6, "timezone"] = "Asia/Tokyo"
@@ -254,3 +279,18 @@ def test_an_event_tables_time_zone_column_naming_another_zone_stops(tmp_path):
     orders["timezone"] = "utc"
     customers = pd.DataFrame({"customer_id": orders["customer_id"], "Time Zone": "Europe/Berlin"})
     assert len(load_data(_folder(tmp_path / "b", orders=orders, customers=customers)).tables["orders"]) == 30
+    # the review's probes (the rule's first form stopped on each): a sales region in a bare `zone`, the configured
+    # zone's offset or another name of it (`+00:00` under UTC, `CET` under Europe/Berlin, London's winter under
+    # UTC: compared by the UTC offset at the row's own time), dates carrying their own offset: all load
+    probes = [
+        (orders.assign(timezone=None, zone="North"), "UTC"),
+        (orders.assign(timezone="+00:00"), "UTC"),
+        (orders.assign(timezone="CET"), "Europe/Berlin"),
+        (orders.assign(timezone="Europe/London"), "UTC"),  # raw_orders' dates are in January: GMT = UTC
+        (orders.assign(timezone="Europe/London", ordered_at=orders["ordered_at"] + "T10:00:00+02:00"), "UTC"),
+    ]
+    for i, (probe, zone) in enumerate(probes):
+        assert len(load_data(_folder(tmp_path / f"p{i}", orders=probe), timezone=zone).tables["orders"]) == 30
+    orders.loc[4, "timezone"] = "+01:00"  # an offset alone is a zone too; "1 row", not "(1 rows)"
+    with pytest.raises(StructuralError, match=r"1 of 30 rows name another time zone \('\+01:00' \(1 row\)\)"):
+        load_data(_folder(tmp_path / "c", orders=orders))
