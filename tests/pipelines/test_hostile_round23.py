@@ -81,15 +81,6 @@ def test_a_status_column_marking_rows_as_no_sale_rejects_those_rows(tmp_path):
     returns = pd.DataFrame(
         {"return_id": ["R0"], "order_id": ["O5"], "customer_id": ["C5"], "returned_at": ["2023-02-01"]}
     ).assign(amount="5", status="refunded")
-    loaded = load_data(_folder(tmp_path / "b", orders=orders, returns=returns))
-    assert loaded.result.report["orders"].accepted == 48  # the refunded order stands: its refund is a return
-    assert "1 order marked refunded is kept: its refund is expected in the returns table" in loaded.notes
-    assert loaded.result.report["returns"].accepted == 1
-    orders["Financial Status"] = "test"
-    with pytest.raises(
-        StructuralError, match=r"50 of 50 rows would be rejected `order marked 'test' in Finan"
-    ):
-        load_data(_folder(tmp_path / "c", orders=orders))
     invoices = pd.DataFrame(
         {
             "invoice_id": ["I0", "I1"],
@@ -100,10 +91,18 @@ def test_a_status_column_marking_rows_as_no_sale_rejects_those_rows(tmp_path):
             "Invoice Status": ["Paid", "VOID"],
         }
     )
-    loaded = load_data(_folder(tmp_path / "d", orders=raw_orders(50), invoices=invoices))
+    loaded = load_data(_folder(tmp_path / "b", orders=orders, returns=returns, invoices=invoices))
     assert loaded.result.report["invoices"].rejected_by_reason == {
         "invoice marked 'void' in Invoice Status (no sale)": 1
     }
+    assert loaded.result.report["orders"].accepted == 48  # the refunded order stands: its refund is a return
+    assert "1 order marked refunded is kept: its refund is expected in the returns table" in loaded.notes
+    assert loaded.result.report["returns"].accepted == 1
+    orders["Financial Status"] = "test"
+    with pytest.raises(
+        StructuralError, match=r"50 of 50 rows would be rejected `order marked 'test' in Finan"
+    ):
+        load_data(_folder(tmp_path / "c", orders=orders))
 
 
 def test_a_mapping_source_with_cancelled_rows_it_does_not_read_stops(tmp_path):
@@ -134,9 +133,6 @@ def test_a_mapping_source_with_cancelled_rows_it_does_not_read_stops(tmp_path):
         StructuralError, match=r"table 'orders', column 'Time Zone': 3 of 95 rows name another"
     ):
         load_data(data, mapping, currency="EUR")
-    sales.loc[10:12, "Time Zone"] = "+00:00"
-    sales.to_csv(data / "sales.csv", index=False)
-    assert len(load_data(data, mapping, currency="EUR").tables["orders"]) == 95
 
 
 def test_the_spark_engines_row_step_rejects_rows_marked_as_no_sale():
@@ -268,6 +264,7 @@ def test_an_event_tables_time_zone_column_naming_another_zone_stops(tmp_path):
     `data.timezone`. Was: exit 0, the column listed as "not used", each such order read 5 hours off. Now a
     structural error naming the zones (`features.zone_columns`); the configured zone written otherwise (`utc`,
     `Etc/UTC` for UTC) and a customer's `Time Zone` (a CRM's profile attribute) load as before."""
+    from features.zone_columns import check_zone_columns
     from pipelines.io import load_data
 
     orders = raw_orders(30).assign(timezone="Etc/UTC")
@@ -289,8 +286,8 @@ def test_an_event_tables_time_zone_column_naming_another_zone_stops(tmp_path):
         (orders.assign(timezone="Europe/London"), "UTC"),  # raw_orders' dates are in January: GMT = UTC
         (orders.assign(timezone="Europe/London", ordered_at=orders["ordered_at"] + "T10:00:00+02:00"), "UTC"),
     ]
-    for i, (probe, zone) in enumerate(probes):
-        assert len(load_data(_folder(tmp_path / f"p{i}", orders=probe), timezone=zone).tables["orders"]) == 30
+    for probe, zone in probes:  # the loader's check (`pipelines.io._check_columns_outside`), on the raw table
+        check_zone_columns({"orders": probe}, zone)
     orders.loc[4, "timezone"] = "+01:00"  # an offset alone is a zone too; "1 row", not "(1 rows)"
     with pytest.raises(StructuralError, match=r"1 of 30 rows name another time zone \('\+01:00' \(1 row\)\)"):
-        load_data(_folder(tmp_path / "c", orders=orders))
+        check_zone_columns({"orders": orders}, "UTC")
