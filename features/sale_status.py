@@ -87,7 +87,7 @@ def _marks(table: str, column: str, values: pd.Series, refunds: bool) -> pd.Seri
             return NO_SALE_REASON.format(one=one, value=value.lower(), column=column)
         return REFUNDED_REASON.format(one=one, value=value.lower(), column=column) if k in refunded else None
 
-    return text.map(reason, na_action="ignore").astype(object)
+    return text.map({v: reason(v) for v in text.dropna().unique()}).astype(object)  # per distinct value
 
 
 def no_sale_reasons(table: str, raw: pd.DataFrame, refunds: bool = False) -> tuple[np.ndarray, pd.Series]:
@@ -109,9 +109,7 @@ def refunded_rows(table: str, raw: pd.DataFrame) -> np.ndarray:
     for column in raw.columns if table == "orders" else ():
         if name_key(str(column)) in STATUS_COLUMNS:
             text = raw[column].astype("string").str.strip()
-            hit |= (
-                text.map(lambda v: name_key(v) in REFUNDED, na_action="ignore").fillna(False).to_numpy(bool)
-            )
+            hit |= text.isin([v for v in text.dropna().unique() if name_key(v) in REFUNDED]).to_numpy(bool)
     return hit
 
 

@@ -79,8 +79,8 @@ def _other_zone(
         return None
     text = values.astype("string").str.strip()
     names = _zone_names()
-    zones = text.map(
-        lambda v: names.get(v.lower()) or (v if _OFFSET.fullmatch(v) else None), na_action="ignore"
+    zones = text.map(  # per distinct value
+        {v: names.get(v.lower()) or (v if _OFFSET.fullmatch(v) else None) for v in text.dropna().unique()}
     )
     out = pd.Series(False, index=values.index)
     if zones.isna().all():
