@@ -478,10 +478,14 @@ def assignments_outside_tenure(assignments: pd.DataFrame, managers: pd.DataFrame
 
 
 def reject_assignments_outside_tenure(t: pd.DataFrame, rej: Any, managers: pd.DataFrame) -> None:
-    """`TENURE_RULES` on the assignments (`t`, its `_Rejector`), after the unknown managers; both engines (the
-    Spark engine per customer bucket, every bucket holding the managers)."""
+    """`TENURE_RULES` on the assignments (`t`, its `_Rejector`), after the unknown managers, then a customer's
+    assignments to two managers at one instant (`features.assignment_ties`); both engines (the Spark engine per
+    customer bucket, every bucket holding the managers)."""
+    from features.assignment_ties import reject_simultaneous_assignments
+
     for column, reason, _ in TENURE_RULES:
         rej.add(assignments_outside_tenure(t, managers, column), reason)
+    reject_simultaneous_assignments(t, rej)  # then two managers from one instant
 
 
 def check_assignment_tenures(assignments: pd.DataFrame, reasons: np.ndarray) -> None:

@@ -33,6 +33,8 @@ MIN_ROWS = 3
 #: the bound or the column in another unit (`tickets.effort_minutes: 5` meant as hours), not a few wrong rows.
 BOUND_REASON = "{column} above the configured maximum {bound:g} (data.max_values.{table}.{column})"
 _BOUND = re.compile(r"(\w+) above the configured maximum (\S+) \(data\.max_values\.(\w+)\.\1\)")
+#: A row a status column marks as no sale (`features.sale_status`: `order marked 'cancelled' in status (no sale)`).
+_NO_SALE = re.compile(r"(order|invoice|return) marked .+ \((no sale|its refund is not in the data)\)")
 
 
 def convention_reasons(name: str, reasons: Iterable[Any]) -> dict[str, tuple[str, ...]]:
@@ -43,6 +45,8 @@ def convention_reasons(name: str, reasons: Iterable[Any]) -> dict[str, tuple[str
         found = _BOUND.fullmatch(str(reason))
         if found and found.group(3) == name:
             out[str(reason)] = (found.group(1),)
+        elif (marked := _NO_SALE.fullmatch(str(reason))) and f"{marked.group(1)}s" == name:
+            out[str(reason)] = (f"{marked.group(1)}_id", "customer_id")
     return out
 
 
@@ -110,6 +114,11 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
             )
         elif reason == "self-referral":
             why = "referrer_id and referred_id are the same id on most rows: one column exported twice?"
+        elif _NO_SALE.fullmatch(reason):
+            why = (
+                f"the export's status column marks most of its {name} so: export the {name} that stand (filter on "
+                "the column), or check which column holds the status"
+            )
         elif reason not in CONVENTIONS.get(
             name, {}
         ):  # a bound (was: the rows rejected, the table lost, exit 0)

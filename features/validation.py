@@ -22,8 +22,10 @@ from features.contract import TABLES, Column, Table
 from features.date_forms import (
     UNIX_TIME_REASON,
     ZONE_ABBREVIATION_REASON,
+    check_other_calendars,
     check_other_dates,
     check_swapped_dates,
+    other_calendar_dates,
     other_date_forms,
     swapped_dates,
     unix_times,
@@ -95,6 +97,7 @@ from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unre
 from features.row_rules import BOUND_REASON, check_row_conventions, row_rules
 from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
+from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
 from features.text import TextBytes, blank
 
@@ -127,8 +130,9 @@ class ValidationResult:
 
 
 #: One column of a part of a table (the Spark engine): its rows holding a value, those not parsing, and for a date
-#: column its placeholder dates (`features.dates.placeholder_rows`), which the caller judges over the whole column.
-ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None]
+#: column its placeholder dates (`features.dates.placeholder_rows`) and its dates in another calendar's years
+#: (`features.date_forms.other_calendar_dates`), which the caller judges over the whole column.
+ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None, np.ndarray | None]
 
 
 class _Rejector:
@@ -173,7 +177,7 @@ def _check_parsed(
     else:
         bad = given & parsed.isna()
     if column_stats is not None:  # a part of the table (Spark): the caller judges the whole column
-        column_stats[col.name] = (given, bad, None)
+        column_stats[col.name] = (given, bad, None, None)
     elif given.any() and bad.sum() == given.sum() and len(raw) >= 1:
         what = {"timestamp": "a date", "bool": "true/false", "id": "a whole-number id", "text": "text"}.get(
             col.kind, "a number"
@@ -227,10 +231,8 @@ def _check_parsed(
             total_lines(parsed, col.kind == "id", text),
             f"a total or subtotal line in {col.name} (Total, ...)",
         )
-    if (
-        col.kind not in ("id", "text") and bad.any() and column_stats is None
-    ):  # `NULL` throughout: an export's
-        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))  # "no value"
+    if col.kind not in ("id", "text") and bad.any() and column_stats is None:  # `NULL` throughout: "no value"
+        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))
     # `#VALUE!` where a date's formula failed, `true\u200b`: the numbers' and ids' reasons and stops
     if col.kind in ("timestamp", "bool") and bad.any():
         for form, rule, reason in (
@@ -243,14 +245,17 @@ def _check_parsed(
             rej.add(found, reason.format(col.name))
     if col.kind == "timestamp":
         placeholder, open_end = placeholder_rows(raw, parsed, date_format)  # 1970-01-01; 9999-12-31
+        impossible = impossible_dates(parsed)
+        calendar = other_calendar_dates(parsed, impossible)  # `2566-01-05`: a Thai Buddhist-era year
         if column_stats is None:  # written for every missing date of the column: the export's convention
             check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
+            check_other_calendars(table.name, col.name, raw, calendar, int(given.sum()))
         else:  # the caller sums them over the whole column
-            column_stats[col.name] = (given, bad, placeholder | open_end)
+            column_stats[col.name] = (given, bad, placeholder | open_end, calendar)
         # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before the format's rejects, below)
         rej.add(open_end & ((parsed < MIN_DATE) | parsed.isna()), ZERO_DATE_REASON.format(col.name))
         rej.add(open_end, f"placeholder date in {col.name} (9999-12-31, 2999-12-31, ...: an open end)")
-        rej.add(impossible_dates(parsed), f"impossible date in {col.name}")
+        rej.add(impossible, f"impossible date in {col.name}")
         rej.add(placeholder, f"placeholder date in {col.name} (1970-01-01 or 1900-01-01)")
     if unknown_format is not None:
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
@@ -375,25 +380,26 @@ def _validate_table(
     date_formats: Mapping[str, str] | None = None,
     max_values: Mapping[str, float] | None = None,
     column_stats: dict[str, ColumnStats] | None = None,
+    refunds: bool = False,
 ) -> tuple[pd.DataFrame, _Rejector, tuple, dict[str, str]]:
     """One table's column parsing, row rules, bounds and key duplicates (`validate_tables` adds references).
 
     With `column_stats` (the Spark engine validating one part of a table), the "no value parses" check is left
-    to the caller: it gets {column: (given, bad, placeholder dates)} row masks instead (`ColumnStats`), to judge
-    over the whole column.
+    to the caller: it gets {column: (given, bad, placeholder dates, other calendars' dates)} row masks instead
+    (`ColumnStats`), to judge over the whole column. `refunds`: the data holds a returns table (`sale_status`).
     """
     structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
+    rej.add(*no_sale_reasons(table.name, raw, refunds))  # a status column: `cancelled`, `test` (no sale)
     parsed: dict[str, pd.Series] = {}
     for col in (c for c in table.columns if c.name in raw.columns):
         with working_on(column=col.name):  # an unexpected error is named by its column, never its message
             parsed[col.name] = _parse_checked(table, col, raw, rej, timezone, date_formats, column_stats)
-    # Without a copy: an unchanged column (a Parquet float or date) shares the raw column's buffer instead of
-    # being a second copy of it alive beside the raw tables (the loading peak, issue 14). Copy-on-write keeps
-    # the raw frame and the validated one independent.
+    # Without a copy: an unchanged column (a Parquet float or date) shares the raw column's buffer, not a second
+    # copy beside the raw tables (the loading peak, issue 14); copy-on-write keeps the two independent.
     t = pd.DataFrame(parsed, index=raw.index, copy=False)
     if "kind" in t.columns and table.name == "tickets":
         t["kind"] = t["kind"].str.lower()
@@ -402,9 +408,8 @@ def _validate_table(
     row_rules(table.name, t, rej)
     _check_bounds(table, t, max_values or {}, rej)
     rejected = len(t) - int(np.count_nonzero(rej._ok))
-    # every ticket closed before opened: the columns swapped (a part cannot tell), most efforts above their bound;
-    # judged only when enough rows are rejected for a convention to fire (issue 14: the reasons as a Series cost
-    # 0.2 s per 1M rows)
+    # every ticket closed before opened (a part cannot tell), most efforts above their bound: judged only when
+    # enough rows are rejected for a convention to fire (issue 14: the reasons as a Series cost 0.2 s per 1M rows)
     if column_stats is None and rejected >= CONVENTION_MIN_ROWS and rejected > CONVENTION_SHARE * len(t):
         check_row_conventions(table.name, t, pd.Series(rej.reason, index=t.index, dtype=object))
     for col in (c for c in table.columns if c.kind == "timestamp" and c.name in t and column_stats is None):
@@ -433,16 +438,17 @@ def _each_table(
     tables are checked at once on two threads (issue 14: much of the checks is Arrow's and numpy's work, which
     releases the GIL); the tables are taken from `raw` in order on the caller's thread (a `ReadAhead` checks them
     there) and the verdicts given in order: the first table's error stops, as when they ran one after another."""
-    if threads < 2 or len(raw) < 2:
-        for name, frame in raw.items():
-            with working_on(table=name):
-                yield name, _validate_table(TABLES[name], frame, timezone, date_formats, max_values)
-        return
-    from concurrent.futures import ThreadPoolExecutor
+    refunds = "returns" in raw  # an order marked refunded stands: its refund is in the returns table
 
     def one(name: str, frame: pd.DataFrame) -> tuple:
         with working_on(table=name):
-            return _validate_table(TABLES[name], frame, timezone, date_formats, max_values)
+            return _validate_table(TABLES[name], frame, timezone, date_formats, max_values, None, refunds)
+
+    if threads < 2 or len(raw) < 2:
+        for name, frame in raw.items():
+            yield name, one(name, frame)
+        return
+    from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="validate")
     try:  # no thread outlives the checks: the tables not started are cancelled on an error

@@ -90,6 +90,7 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
             fit_rows = slices.cal_fit if slices.cal_valid.any() else np.ones(len(y), dtype=bool)
             self.fit_cutoffs_ = sorted(pd.Timestamp(c) for c in cuts[fit_rows].unique())
             self.calibration_cutoffs_ = sorted(pd.Timestamp(c) for c in cuts[cal_rows].unique())
+        _check_two_classes(y[cal_rows], horizon_days)
         raw = np.asarray(held.predict(Xt[cal_rows]), dtype=np.float64)
         self.calibrator_ = self._fit_calibrator(raw, y[cal_rows], cfg.calibration)
         return self
@@ -135,3 +136,22 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """0/1 at a calibrated probability of 0.5 (for the sklearn contract; the product uses probabilities)."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def _check_two_classes(y: np.ndarray, horizon_days: int | None) -> None:
+    """Structural error when the churn labels a model is calibrated on are one class: every customer churned
+    (no order within a horizon of a day or a week: `labels.horizon_days: 1`) or none. A calibrator fitted so
+    either failed (sigmoid: scikit-learn's `ValueError`, exit 1 with a traceback log) or mapped every score to
+    that class (isotonic: every customer's churn probability 1, without a word)."""
+    if len(np.unique(y)) > 1:
+        return
+    from features.errors import StructuralError
+
+    churned = bool(len(y)) and y[0] == 1
+    what = "churned (no order within the horizon after their cutoff)" if churned else "active"
+    horizon = f"labels.horizon_days = {horizon_days}" if horizon_days is not None else "this horizon"
+    raise StructuralError(
+        f"the churn labels of the {len(y):,} customer-cutoffs the churn model is calibrated on are all {what}: "
+        f"with {horizon}, no churn probability can be learned. Use a longer horizon (labels.horizon_days: one "
+        "within which most customers order again), or data with more customers or a longer history."
+    )

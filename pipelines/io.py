@@ -207,6 +207,23 @@ def read_ahead(data_dir: Path) -> Any:
     return ReadAhead(files, read_file) if "orders" in files else None
 
 
+def _check_columns_outside(
+    name: str, frame: pd.DataFrame, currency: str | None, timezone: str, notes: list[str], refunds: bool
+) -> None:
+    """A table's columns outside the contract that contradict what it is read as: amounts in another currency
+    than `data.currency` (`features.currency`), times in another zone than `data.timezone`
+    (`features.zone_columns`); beside a returns table (`refunds`), the orders marked refunded that stand are
+    counted in `notes` (`features.sale_status.refunded_note`)."""
+    from features.currency import check_currency_columns
+    from features.sale_status import refunded_note, refunded_rows
+    from features.zone_columns import check_zone_columns
+
+    check_currency_columns({name: frame}, currency)
+    check_zone_columns({name: frame}, timezone)
+    if refunds:
+        notes.extend(refunded_note(int(refunded_rows(name, frame).sum())))
+
+
 def load_data(
     data_dir: Path,
     mapping_path: Path | None = None,
@@ -233,17 +250,19 @@ def load_data(
                 f"required table 'orders' is missing in {data_dir} (expected orders.csv or orders.parquet; "
                 f"found: {', '.join(p.name for p in sorted(data_dir.iterdir())) or 'nothing'})"
             )
-        from features.currency import check_currency_columns
         from models.threads import prediction_threads
         from pipelines.read_ahead import ReadAhead
 
         # issue 14: the next files are read on a background thread while the tables read are validated; each
-        # is checked for a `currency` column naming another than `data.currency` before it is validated
+        # is checked for a `currency` column naming another than `data.currency`, and for a time-zone column naming
+        # another zone than `data.timezone`, before it is validated
         if ahead is not None and ahead.files != files:  # the directory changed since: read it as it is now
             ahead.close()
             ahead = None
         raw = (ahead or ReadAhead(files, read_file)).checked_by(
-            lambda name, frame: check_currency_columns({name: frame}, currency)
+            lambda name, frame: _check_columns_outside(
+                name, frame, currency, timezone, notes, "returns" in files
+            )
         )
         try:
             # two tables checked at once on two cores (one thread under OMP_NUM_THREADS=1: parallel workers)
@@ -268,7 +287,7 @@ def load_data(
             raise StructuralError(f"mapping {mapping_path} expects source file {path}, which does not exist")
         files[name] = path
     sources = {name: read_file(path) for name, path in files.items()}
-    check_source_currencies(mapping, sources, currency)  # two currencies in one export, summed as one
+    check_source_currencies(mapping, sources, currency, tz)  # two currencies in one export, summed as one
     raw, source_rejects, source_report = apply_mapping(mapping, sources)
     formats = dict(date_formats or {}) | {
         f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()

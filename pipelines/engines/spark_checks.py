@@ -66,6 +66,7 @@ PHONE = "__phone"  # an id that is a phone number (`features.ids.phone_ids`: per
 FOLDED_ID = "__folded_id"  # an id in compatibility forms, `Ｃ００１` (`features.folded_ids.folded_ids`)
 SWAPPED = "__swapped"  # a date of the declared format but for day and month (`date_forms.swapped_dates`)
 OTHER_DATE = "__other_date"  # a date in another form than its column's (`date_forms.other_date_forms`)
+CALENDAR = "__calendar"  # a date in a year of another calendar, `2566` (`date_forms.other_calendar_dates`)
 GROUPED = "__grouped"  # a number written `1.234` (`features.numbers.point_groups`)
 DOTTED = "__dotted"  # ... one holding a decimal point otherwise (`12.50`)
 PLAIN = "__plain"  # ... one holding none (`12`)
@@ -85,7 +86,9 @@ ABOVE = "__above"  # ... and the column above its reference (`features.numbers.c
 POSITIVE = "__positive"  # a `UNIT_MEDIANS` column above 0 (`features.numbers.check_effort_unit`)
 HIGH = "__high"  # ... above the range its median must lie in
 LOW = "__low"  # ... below it
-#: bit 0: the row's currency column (`features.currency.CURRENCY_COLUMNS`) names another than `data.currency`
+#: bit 0: the row's currency column (`features.currency.CURRENCY_COLUMNS`) names another than `data.currency`;
+#: bit 1: unused (a row marked as no sale is a row reject, `features.sale_status.no_sale_reasons`); bit 2:
+#: its time-zone column names another zone than `data.timezone` (`features.zone_columns.other_zone_rows`)
 CURRENCY = "__currency"
 #: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_against_orders`' count)
 NAMED = "__named"
@@ -104,7 +107,7 @@ MASKS = {
     "c": CURRENCY, "d": DATED, "f": FIRST, "x": FRONTIER, "P": PLACEHOLDER_DATE, "k": UNIT,
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
-    "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID, "B": PHONE,
+    "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID, "B": PHONE, "C": CALENDAR,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

@@ -125,6 +125,7 @@ def check_rows(
     early: Mapping[str, pd.Timestamp] | None = None,
     strays: list[str] | None = None,
     fixed: Sequence[str] = (),
+    refunds: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Row checks of one input partition of table `name` (the mapInPandas body; `start`: its first position).
 
@@ -132,11 +133,14 @@ def check_rows(
     (first problem, None if accepted so far), given/bad bit masks per contract column, the raw columns as text,
     the parsed columns. `early`, `strays`: the table's dates years before the rest of their column and its id
     columns with a stray `42.0`, found over the whole table by a previous pass (`validate_spark`); `fixed`: its
-    columns of fixed-length bytes (`pipelines.table_files.fixed_binary_columns`), marked as the pandas engine does.
+    columns of fixed-length bytes (`pipelines.table_files.fixed_binary_columns`), marked as the pandas engine does;
+    `refunds`: the data holds a returns table (`features.sale_status`).
     """
     from features.column_types import fixed_length_bytes
     from features.decimal_ids import reject_stray_decimal_ids
+    from features.sale_status import refunded_rows
     from features.validation import _validate_table
+    from features.zone_columns import other_zone_rows
     from pipelines.engines.spark_stops import early_rows
 
     table = dataclasses.replace(TABLES[name], key=None)  # keys are judged over the whole table afterwards
@@ -153,7 +157,9 @@ def check_rows(
             ) in fixed:  # Spark reads them as `binary` (`BinaryType`), as the variable-length bytes of text
                 raw[col] = fixed_length_bytes(raw[col])
             stats: dict[str, ColumnStats] = {}
-            parsed, rej, _, _ = _validate_table(table, raw, timezone, date_formats, max_values, stats)
+            parsed, rej, _, _ = _validate_table(
+                table, raw, timezone, date_formats, max_values, stats, refunds
+            )
             dates = early_rows(
                 table, parsed, rej, early or {}
             )  # `1921` for `2021`, judged over the whole column
@@ -164,7 +170,9 @@ def check_rows(
                 UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
                 **column_masks(table, raw, parsed, stats, date_formats),
                 **dates,
-                CURRENCY: other_currency(raw, currency),
+                CURRENCY: other_currency(raw, currency)
+                | (refunded_rows(name, raw) & refunds).astype(np.int64) << 1
+                | other_zone_rows(name, raw, timezone).astype(np.int64) << 2,
             }
             start += len(raw)
             for col in raw.columns:
@@ -183,17 +191,20 @@ def validate_spark(
     cfg: AppConfig,
     early: Mapping | None = None,
     strays: Mapping[str, list[str]] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, SparkDataFrame], dict[str, TableReport], list[SparkDataFrame], SparkDataFrame]:
     """Every table read and judged on the executors: (checked frames, reports, frames persisted on the way,
     the union of all checked rows). A checked frame holds every input row of its table: source_row, reason
     (None = accepted), the raw columns (`raw:<name>`), the parsed ones (`val:<name>`). `early`: the dates found
     years before the rest of their column by a previous pass (`spark_stops.early_dates`); when this pass finds
-    others, the data is judged again with them (only then: a mistyped year in the data)."""
+    others, the data is judged again with them (only then: a mistyped year in the data). `notes`: the load notes,
+    given the count of orders marked refunded kept beside a returns table (`CURRENCY`'s bit 1)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
     from features.header import structural_checks, suggestions
+    from features.sale_status import refunded_note
     from pipelines.engines.spark_stops import (
         TableRows,
         churn_stops,
@@ -257,6 +268,7 @@ def validate_spark(
             stray: Any = stray,
             fixed: list[str] = fixed,
             names: list[str] = raw_columns,
+            refunds: bool = "returns" in sources,
         ) -> Iterator:
             from pyspark import TaskContext
 
@@ -266,7 +278,7 @@ def validate_spark(
             start = TaskContext.get().partitionId() << PARTITION_SHIFT
             named = (batch.set_axis(names, axis=1) for batch in batches)
             for out in check_rows(
-                named, name, start, tz, formats, bounds, nanos, currency, dates, stray, fixed
+                named, name, start, tz, formats, bounds, nanos, currency, dates, stray, fixed, refunds
             ):
                 yield arrow_safe(bucket_rows(out, name, slots))
 
@@ -351,12 +363,14 @@ def validate_spark(
     if found != (early or {}) or found_strays != (strays or {}):  # judged again with them: before the keys
         for frame in cached:
             frame.unpersist()
-        return validate_spark(spark, sources, cfg, found, found_strays)
+        return validate_spark(spark, sources, cfg, found, found_strays, notes)
     reports: dict[str, TableReport] = {}
     views: dict[str, SparkDataFrame] = {}
     rows = {name: TableRows(judged, name) for name in sources}  # collected only for a stop that fires
     # a currency column naming another than `data.currency`: before any table's checks, as `pandas.io.load_data`
-    currency_stops(stats, rows, columns_read, currency)
+    currency_stops(stats, rows, columns_read, currency, tz)
+    if notes is not None and "c1" in stats.columns:  # orders marked refunded, kept beside a returns table
+        notes.extend(refunded_note(int(stats.loc[stats[TABLE] == "orders", "c1"].sum())))
     for name in sources:
         own = stats[stats[TABLE] == name]
         kept = [narrow(c) for c in checked[name].columns if c.startswith(f"{name}|")]
@@ -443,7 +457,7 @@ def load_spark(
     accepted = None
     try:
         with unreadable_files():
-            checked, reports, cached, judged = validate_spark(spark, sources, cfg)
+            checked, reports, cached, judged = validate_spark(spark, sources, cfg, notes=notes)
             # kept for the scoring backend (`SparkTables`); filled by the first table streamed below
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
             tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})

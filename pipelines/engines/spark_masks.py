@@ -18,6 +18,7 @@ from pipelines.engines.spark_checks import (
     ABOVE,
     ACCOUNTING,
     BAD,
+    CALENDAR,
     CUT_ID,
     DECIMAL,
     DIGITS,
@@ -106,7 +107,7 @@ def column_masks(
 
     for i, name in enumerate(checked_columns(table, list(raw.columns))):
         col = table.column(name)
-        given, bad, dates = stats[name]
+        given, bad, dates, calendar = stats[name]
         put(GIVEN, i, given)
         put(BAD, i, bad)
         if col.kind == "id":  # `42.0` beside `42` (`features.decimal_ids.check_decimal_ids`)
@@ -143,6 +144,8 @@ def column_masks(
                 put(UNIT, i, unit_numbers(text, bad))
         if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
             put(PLACEHOLDER_DATE, i, dates)
+        if calendar is not None:  # `2566-01-05`: a Thai Buddhist-era year, another calendar's
+            put(CALENDAR, i, calendar)
         if col.kind in ("money", "number"):  # `1.234` for 1234 beside whole numbers
             grouped, dotted, plain = point_groups(readable_column(table, col, raw[name]), bad)
             put(GROUPED, i, grouped)

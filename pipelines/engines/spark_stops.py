@@ -36,6 +36,7 @@ from features.contract import TABLES, Table
 from pipelines.engines.spark_checks import (
     ACCOUNTING,
     BAD,
+    CALENDAR,
     DATED,
     DIGITS,
     FIRST,
@@ -99,6 +100,7 @@ class TableRows:
                 FOLDED_ID,
                 SWAPPED,
                 OTHER_DATE,
+                CALENDAR,
                 GROUPED,
                 UNKNOWN,
                 REPEAT,
@@ -177,6 +179,11 @@ def table_stops(
                 numbers.check_number_form(
                     table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
                 )
+        found = _sum(stats, f"C{i}")  # `2566-01-05`: a Thai Buddhist-era year, another calendar's
+        if numbers.check_share(found, given):
+            date_forms.check_other_calendars(
+                table.name, column, rows.raw(column), rows.bits(CALENDAR, i).to_numpy(), given
+            )
         found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
         if numbers.check_share(found, given):
             date_forms.check_swapped_dates(
@@ -398,17 +405,25 @@ def churn_stops(
 
 
 def currency_stops(
-    stats: pd.DataFrame, rows: Mapping[str, TableRows], read: Mapping[str, list[str]], currency: str | None
+    stats: pd.DataFrame,
+    rows: Mapping[str, TableRows],
+    read: Mapping[str, list[str]],
+    currency: str | None,
+    timezone: str | None = None,
 ) -> None:
     """A table's currency column naming another currency than `data.currency` on any row
-    (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`): from
-    the rows counted with one (`CURRENCY`); `read`: each table's columns as read, in order."""
+    (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`), or a
+    time-zone column naming another zone than `timezone` (`features.zone_columns`): from the rows counted with one
+    (`CURRENCY`'s bits 0 and 2; bit 1 is no longer set: a row marked as no sale is a row reject); `read`: each table's columns as read, in order."""
     from features.currency import check_currency_columns
+    from features.zone_columns import check_zone_columns
 
     for name, columns in read.items():
-        if _sum(stats[stats[TABLE] == name], "c0"):
+        own = stats[stats[TABLE] == name]
+        if _sum(own, "c0") or _sum(own, "c1") or _sum(own, "c2"):  # bit 2: another zone
             frame = pd.DataFrame({c: rows[name].raw(c).astype("str") for c in columns})
             check_currency_columns({name: frame}, currency)
+            check_zone_columns({name: frame}, timezone)
 
 
 def orders_stops(

@@ -292,7 +292,9 @@ def read_columns(mapping: Mapping, source: str) -> set[str]:
     return out
 
 
-def check_source_currencies(mapping: Mapping, sources: dict[str, pd.DataFrame], currency: str | None) -> None:
+def check_source_currencies(
+    mapping: Mapping, sources: dict[str, pd.DataFrame], currency: str | None, timezone: str | None = None
+) -> None:
     """A source's currency column (`features.currency.CURRENCY_COLUMNS`: `Currency`, `currency_code`, ...) that
     the mapping does not read must name `data.currency` on every row, as a table's must: the mapping's tables
     have no such column (it names theirs), so amounts in two currencies were summed as one without a word (a
@@ -316,6 +318,31 @@ def check_source_currencies(mapping: Mapping, sources: dict[str, pd.DataFrame], 
             if kept.all():
                 raise
             check_currency_columns({what: unread[kept]}, currency)
+    _check_source_status(mapping, sources, timezone)
+
+
+def _check_source_status(mapping: Mapping, sources: dict[str, pd.DataFrame], timezone: str | None) -> None:
+    """A source's status or cancellation column the mapping does not read (`features.sale_status`: `Status`,
+    `Cancelled at`) must mark none of the rows an orders, invoices or returns table keeps as no sale, and its
+    time-zone column (`features.zone_columns`: `Time Zone`) name `timezone` (the mapping's or `data.timezone`)
+    on them, judged at the time each row's table reads: a `where` reading the column judges it itself."""
+    from features.contract import TABLES
+    from features.sale_status import SALE_TABLES, check_unread_status
+    from features.zone_columns import check_zone_columns
+
+    for name, frame in sources.items():
+        read = read_columns(mapping, name)
+        unread = frame[[c for c in frame.columns if c not in read]]
+        for table, spec in mapping.tables.items():
+            if spec.source != name or table not in TABLES:
+                continue
+            kept = _where(table, spec, _derive(table, spec, frame))
+            if table in SALE_TABLES:
+                what = f"source {name} ({mapping.sources[name].file})"
+                check_unread_status(table, unread[kept], what, "returns" in mapping.tables)
+            dated = {c.name: spec.columns.get(c.name) for c in TABLES[table].columns if c.kind == "timestamp"}
+            dated = {c: frame[s][kept] for c, s in dated.items() if isinstance(s, str) and s in frame}
+            check_zone_columns({table: unread[kept].assign(**dated)}, timezone)
 
 
 def _where(table: str, spec: TableMapping, frame: pd.DataFrame) -> np.ndarray:

@@ -92,3 +92,17 @@ def test_string_categories_and_single_cutoff_note():
     assert any("in-sample" in n for n in single.notes_)
     with pytest.raises(ValueError, match="0/1"):
         ChurnModel(defaults().models).fit(one[["recency_days"]], np.full(len(one), 2.0))
+
+
+def test_labels_of_one_class_stop_with_the_horizon_named():
+    """A horizon of a day (`labels.horizon_days: 1`): every customer-cutoff the churn model is calibrated on is
+    labelled churned. Was: exit 1, scikit-learn's `ValueError` 'needs samples of at least 2 classes' and a
+    traceback log (sigmoid), or every churn probability 1 without a word (isotonic). Now a structural error naming
+    the setting (`models.churn._check_two_classes`)."""
+    from features.errors import StructuralError
+
+    ts = synthetic(n=100)
+    X = ts[["recency_days", "orders_count_90d", "profile_segment"]]
+    cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, calibration="isotonic")
+    with pytest.raises(StructuralError, match=r"are all churned .*labels\.horizon_days = 1,"):
+        ChurnModel(cfg).fit(X, np.ones(len(ts)), cutoff=ts["cutoff"], horizon_days=1)
