@@ -9,6 +9,8 @@ counted as paid, with the column listed as "not used". Each such row is a row re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -100,6 +102,14 @@ def no_sale_reasons(table: str, raw: pd.DataFrame, refunds: bool = False) -> tup
             if marked is not None:
                 reasons = reasons.where(reasons.notna(), marked)
     return reasons.notna().to_numpy(dtype=bool), reasons
+
+
+def judged_columns(table: str, columns: Iterable[object]) -> list[object]:
+    """The columns of `table` outside the contract that these rules read to judge its rows: a status or a
+    cancellation column of a sale table (`pipelines.load_notes` says so instead of "not used")."""
+    if table not in SALE_TABLES:
+        return []
+    return [c for c in columns if name_key(str(c)) in STATUS_COLUMNS or name_key(str(c)) in CANCEL_COLUMNS]
 
 
 def refunded_rows(table: str, raw: pd.DataFrame) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,11 @@ def _other_zone(
         theirs = _offsets(times[rows], str(zone))
         out[rows] = (theirs.notna() & ours[rows].notna() & (theirs != ours[rows])).to_numpy(dtype=bool)
     return out
+
+
+def zone_columns(table: str, columns: Iterable[object]) -> list[object]:
+    """The columns of an event table naming its rows' zone (read by `check_zone_columns`, not a model input)."""
+    return [c for c in columns if name_key(str(c)) in ZONE_COLUMNS] if table in EVENT_TABLES else []
 
 
 def other_zone_rows(table: str, raw: pd.DataFrame, timezone: str | None) -> np.ndarray:

@@ -20,13 +20,25 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
     names beyond `MAX_FILE_NOTES` are counted, as `files_not_read` counts files (a 500-column export printed a
     3.7 KB line naming every one); those with a "did you mean" and the unnamed ones are all kept."""
     from features.names import shown_name
+    from features.sale_status import judged_columns
+    from features.zone_columns import zone_columns
 
     out = []
     for name, r in loaded.result.report.items():
         if not r.ignored_columns:
             continue
+        # a status, cancellation or time-zone column is read to judge the rows (not a model input): said so
+        judged = judged_columns(name, r.ignored_columns) + zone_columns(name, r.ignored_columns)
+        if judged:
+            out.append(
+                f"{name}: {', '.join(shown_name(c) for c in judged)} read only to judge its rows (a status marking "
+                "no sale, a time zone), not a model input"
+            )
+        unread = [c for c in r.ignored_columns if c not in judged]
+        if not unread:
+            continue
         shown, plain = [], 0
-        for c in r.ignored_columns:
+        for c in unread:
             if c in r.did_you_mean:
                 shown.append(f"{c} (did you mean {r.did_you_mean[c]}?)")
             elif not c.strip():
@@ -34,7 +46,7 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
             elif (plain := plain + 1) <= MAX_FILE_NOTES:
                 shown.append(shown_name(c))
         if plain > MAX_FILE_NOTES:
-            shown.append(f"and {plain - MAX_FILE_NOTES:,} more ({len(r.ignored_columns):,} in all)")
+            shown.append(f"and {plain - MAX_FILE_NOTES:,} more ({len(unread):,} in all)")
         out.append(f"{name}: columns outside the contract, not used: {', '.join(shown)}")
     return out
 

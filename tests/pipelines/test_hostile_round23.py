@@ -97,6 +97,15 @@ def test_a_status_column_marking_rows_as_no_sale_rejects_those_rows(tmp_path):
     }
     assert loaded.result.report["orders"].accepted == 48  # the refunded order stands: its refund is a return
     assert "1 order marked refunded is kept: its refund is expected in the returns table" in loaded.notes
+    # the status columns are read to judge the rows: not listed "not used" (was: "columns outside the contract,
+    # not used: Financial Status, cancelled_at" above the rows they rejected)
+    from pipelines.load_notes import ignored_columns_notes
+
+    notes = "\n".join(ignored_columns_notes(loaded))
+    assert "orders: Financial Status, cancelled_at read only to judge its rows" in notes
+    assert "returns: status read only to judge its rows" in notes
+    assert "invoices: Invoice Status read only to judge its rows" in notes
+    assert "not used" not in notes
     assert loaded.result.report["returns"].accepted == 1
     orders["Financial Status"] = "test"
     with pytest.raises(
@@ -275,7 +284,16 @@ def test_an_event_tables_time_zone_column_naming_another_zone_stops(tmp_path):
         load_data(_folder(tmp_path / "a", orders=orders))
     orders["timezone"] = "utc"
     customers = pd.DataFrame({"customer_id": orders["customer_id"], "Time Zone": "Europe/Berlin"})
-    assert len(load_data(_folder(tmp_path / "b", orders=orders, customers=customers)).tables["orders"]) == 30
+    loaded = load_data(_folder(tmp_path / "b", orders=orders.assign(note="x"), customers=customers))
+    assert len(loaded.tables["orders"]) == 30
+    # the zone column is read (to judge the rows), not "not used"; the customers' `Time Zone` is not read
+    from pipelines.load_notes import ignored_columns_notes
+
+    assert ignored_columns_notes(loaded) == [
+        "customers: columns outside the contract, not used: Time Zone",
+        "orders: timezone read only to judge its rows (a status marking no sale, a time zone), not a model input",
+        "orders: columns outside the contract, not used: note",
+    ]
     # the review's probes (the rule's first form stopped on each): a sales region in a bare `zone`, the configured
     # zone's offset or another name of it (`+00:00` under UTC, `CET` under Europe/Berlin, London's winter under
     # UTC: compared by the UTC offset at the row's own time), dates carrying their own offset: all load
