@@ -19,6 +19,7 @@ import pandas as pd
 
 from features.column_types import readable_column
 from features.contract import TABLES, Column, Table
+from features.conventions import check_conventions
 from features.date_checks import check_date_column
 from features.dates import (
     early_reason,
@@ -63,7 +64,6 @@ from features.keys import (
 )
 from features.names import examples
 from features.numbers import (
-    check_conventions,
     check_missing_placeholders,
     check_mostly_unparsed,
     check_number_form,
