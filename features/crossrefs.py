@@ -108,7 +108,7 @@ def check_respelled_refs(
 ) -> None:
     """Structural error when many rows of `t` (`unknown`: those whose `ref` is not in `known`) name customers by
     another spelling of the ids `known` (the customers table's): `3` or `000003` for `C000003` (a prefix or
-    leading zeros dropped, Parquet integers for text; `features.ids.respelled_ids`). Rejected as `unknown <ref>`,
+    leading zeros dropped, Parquet integers for text; `features.id_spellings.respelled_ids`). Rejected as `unknown <ref>`,
     the whole table would be lost (a train then said "orders has no dated order"). Without a customers table,
     `known` is the orders' customers (`reference` "orders"): kept, such rows were customers without an order.
 
@@ -122,7 +122,7 @@ def check_respelled_refs(
     not a missing customer. Fewer stay row rejects. `what`: the thing `ref` names ("order": the returns' `order_id`
     against the orders', `check_respelled_orders`)."""
     from features.errors import StructuralError
-    from features.ids import respelled_ids
+    from features.id_spellings import respelled_ids
 
     n = int(unknown.sum())
     if n < max(MIN_RESPELLED, RESPELLED_SHARE * len(t)):
@@ -172,7 +172,7 @@ def check_respelled_orders(
 
 def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None:
     """Structural error when `MIN_RESPELLED` ids of `column` (`ids`: its accepted ids), and 1% of the table's
-    `rows`, each have a twin differing only by letter case (`features.ids.case_twins_and_rows`: `C0042` and `c0042`):
+    `rows`, each have a twin differing only by letter case (`features.id_spellings.case_twins_and_rows`: `C0042` and `c0042`):
     the same customers exported twice under two spellings, which would double the base. Fewer stay two customers
     (ids are exact text), said by the loading note (`pipelines.load_notes.case_notes`).
 
@@ -180,7 +180,7 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
     customers are) the rows naming either spelling: `C001` on some orders and `c001` on others split one
     customer's orders in two, each scored as a customer of its own."""
     from features.errors import StructuralError
-    from features.ids import case_twins_and_rows
+    from features.id_spellings import case_twins_and_rows
 
     n, examples, rows_named = case_twins_and_rows(ids)
     if n < MIN_RESPELLED:

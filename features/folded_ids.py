@@ -22,7 +22,7 @@ FOLDED = (
 
 def ascii_spelling(value: str) -> str:
     """`value` with Unicode's compatibility forms folded (NFKC) and every decimal digit read as its ASCII digit:
-    fullwidth `Ｃ１２３` and `C١٢٣` spell `C123`. For model-read categories, dates and `features.ids.spelling_key`;
+    fullwidth `Ｃ１２３` and `C١٢٣` spell `C123`. For model-read categories, dates and `features.id_spellings.spelling_key`;
     an id's reject folds less (`id_spelling`)."""
     import unicodedata
 

@@ -90,7 +90,7 @@ def _byte_range(arr: pa.Array | pa.ChunkedArray) -> tuple[int, int]:
 
 def letter_cases(arr: pa.Array | pa.ChunkedArray) -> tuple[bool, bool]:
     """Whether the strings' data holds an upper-case letter and a lower-case one, from the buffers (no value read);
-    a byte outside ASCII, or a column that is not text, counts as both (`features.ids.case_only_twins`: ids with
+    a byte outside ASCII, or a column that is not text, counts as both (`features.id_spellings.case_only_twins`: ids with
     no lower-case letter, or none in upper case, cannot differ only by case)."""
     import pyarrow as pa
 

@@ -86,9 +86,9 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
     Every customer known before an as-of is in its run's scores (whatever their status), so a run holds nearly
     all the customers of the run before. When fewer than `MIN_CUSTOMERS_KEPT` of them are found again, or some
     reappear under another spelling of their id (`C001` then `1`, `00042` then `42`: leading zeros dropped by a
-    spreadsheet, a prefix dropped by another system, numbers for text; `features.ids.respelled_ids`), the ids
+    spreadsheet, a prefix dropped by another system, numbers for text; `features.id_spellings.respelled_ids`), the ids
     changed: compared as they are, every customer would be new and every stable tier reset, without a word."""
-    from features.ids import respelled_ids
+    from features.id_spellings import respelled_ids
 
     before = read_columns(previous, ["customer_id"])["customer_id"]
     if not len(before):

@@ -52,9 +52,9 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
 
 
 def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """A note when customer ids differ only by letter case (`features.ids.case_only_twins`): they stay different
+    """A note when customer ids differ only by letter case (`features.id_spellings.case_only_twins`): they stay different
     customers, as the contract says, but an export that changed the case would split each customer in two."""
-    from features.ids import case_only_twins
+    from features.id_spellings import case_only_twins
 
     orders = tables.get("orders")
     if orders is None:

@@ -75,15 +75,15 @@ WHOLE = "__whole"  # an id written `42` (`features.ids.whole_ids`): both on 1%, 
 LONG_ID = "__long_id"  # an id of 16 digits or more (`features.decimal_ids.long_ids`)
 CUT_ID = "__cut_id"  # ... ending in zeros past its 15th digit: every one, `check_cut_ids`
 LARGE = "__large"  # a number of 1,000 or more (absolute value: `check_locale_numbers`' plain large amounts)
-NEGATIVE = "__negative"  # a number below zero (`features.numbers.check_conventions`)
+NEGATIVE = "__negative"  # a number below zero (`features.conventions.check_conventions`)
 NONZERO = "__nonzero"  # a number other than zero
-RATED = "__rated"  # a rating (`features.numbers.RATINGS` columns)
+RATED = "__rated"  # a rating (`features.conventions.RATINGS` columns)
 OUTSIDE = "__outside"  # ... outside its scale
-HALVES = "__halves"  # ... inside it but not a whole number (`4.5`: `features.numbers.off_scale`)
-NONPOSITIVE = "__nonpositive"  # a number of 0 or below (`features.numbers.check_zero_quantities`)
+HALVES = "__halves"  # ... inside it but not a whole number (`4.5`: `features.conventions.off_scale`)
+NONPOSITIVE = "__nonpositive"  # a number of 0 or below (`features.conventions.check_zero_quantities`)
 PAIRED = "__paired"  # a `PAIRS` column and its reference both given, the reference above 0
-ABOVE = "__above"  # ... and the column above its reference (`features.numbers.check_cost_above_revenue`)
-POSITIVE = "__positive"  # a `UNIT_MEDIANS` column above 0 (`features.numbers.check_effort_unit`)
+ABOVE = "__above"  # ... and the column above its reference (`features.conventions.check_cost_above_revenue`)
+POSITIVE = "__positive"  # a `UNIT_MEDIANS` column above 0 (`features.conventions.check_effort_unit`)
 HIGH = "__high"  # ... above the range its median must lie in
 LOW = "__low"  # ... below it
 #: bit 0: the row's currency column (`features.currency.CURRENCY_COLUMNS`) names another than `data.currency`;
@@ -111,7 +111,7 @@ MASKS = {
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}
-#: A column whose median positive value must lie in a range (`features.numbers.EFFORT_MEDIAN_MINUTES`).
+#: A column whose median positive value must lie in a range (`features.conventions.EFFORT_MEDIAN_MINUTES`).
 UNIT_MEDIANS = {("tickets", "effort_minutes")}
 #: bit 0: the row names an account manager the managers table lacks; bit 1 + j: its `customer_refs[j]` names a
 #: customer the customers table lacks (the masks of `reject_unknown`: rows not already rejected by an earlier rule)

@@ -72,6 +72,7 @@ def column_masks(
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
+    from features.conventions import EFFORT_MEDIAN_MINUTES, RATINGS, off_scale
     from features.date_forms import other_date_forms, swapped_dates
     from features.decimal_ids import long_ids
     from features.folded_ids import folded_ids
@@ -85,15 +86,12 @@ def column_masks(
         whole_ids,
     )
     from features.numbers import (
-        EFFORT_MEDIAN_MINUTES,
-        RATINGS,
         accounting_numbers,
         formula_numbers,
         invisible_numbers,
         locale_numbers,
         minus_numbers,
         missing_placeholders,
-        off_scale,
         other_digits,
         point_groups,
         sheet_error_numbers,

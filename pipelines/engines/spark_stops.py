@@ -15,7 +15,7 @@ that stops nowhere pays nothing beyond the sums (no job, no rows collected).
 Order of the stops (that of `validate_tables`): per table, per contract column: no value parses, placeholders,
 locale numbers, a required column empty on every row (its `GIVEN` sum 0), placeholder dates (`9999-12-31` for
 every missing date: `features.dates.placeholder_rows`' rows); then the table's conventions (signs, cost above
-revenue, quantities 0, effort in another unit, rating scales: `numbers.check_conventions`, called when any of their
+revenue, quantities 0, effort in another unit, rating scales: `conventions.check_conventions`, called when any of their
 sums crosses its threshold; for the effort's median, when half the positive efforts lie beyond one end of the
 range, which a median outside it needs), a row rule rejecting most rows (`row_rules.check_row_conventions`, from
 the counts per reason) and its key (several rows per key); after every table: an incomplete managers export, a
@@ -145,7 +145,7 @@ def table_stops(
     """The column-level stops of one table in the pandas engine's order (see module), from its rows of
     `spark_stats.column_stats`; `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
-    from features import date_forms, decimal_ids, folded_ids, ids, keys, numbers, row_rules
+    from features import conventions, date_forms, decimal_ids, folded_ids, ids, keys, numbers, row_rules
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -231,17 +231,17 @@ def table_stops(
         if kind not in ("id", "text") and bad >= max(numbers.MIN_ROWS, numbers.unparsed_share(kind) * given):
             numbers.check_mostly_unparsed(table.name, column, rows.raw(column), rows.bits(BAD, i), given)
     fires = False
-    for name, column in numbers.POSITIVE_MONEY:
+    for name, column in conventions.POSITIVE_MONEY:
         if name == table.name and column in names:
             i = names.index(column)
             negative = _sum(stats, f"n{i}")
             fires |= negative >= numbers.MIN_ROWS and negative > 0.5 * _sum(stats, f"z{i}")
-    for name, column in numbers.RATINGS:
+    for name, column in conventions.RATINGS:
         if name == table.name and column in names:
             i = names.index(column)
             outside, halves = _sum(stats, f"o{i}"), _sum(stats, f"V{i}")  # `7` of 10; `4.5`
             fires |= max(outside, halves) > 0 and max(outside, halves) >= max(
-                numbers.MIN_ROWS, numbers.SCALE_SHARE * _sum(stats, f"r{i}")
+                numbers.MIN_ROWS, conventions.SCALE_SHARE * _sum(stats, f"r{i}")
             )
     pairs = [(c, PAIRS[(table.name, c)]) for c in names if (table.name, c) in PAIRS]
     for column, other in pairs:  # cost above revenue on most orders with both
@@ -263,7 +263,7 @@ def table_stops(
             beyond = max(_sum(stats, f"h{i}"), _sum(stats, f"s{i}"))
             fires |= positive >= numbers.MIN_ROWS and 2 * beyond >= positive
     if fires:  # the pandas function judges exactly (and first the conventions it checks before)
-        numbers.check_conventions(table.name, rows.parsed())
+        conventions.check_conventions(table.name, rows.parsed())
     # every ticket closed before opened: swapped; most efforts above their bound (`data.max_values`)
     for reason in row_rules.convention_reasons(table.name, stats[REASON].unique()):
         if row_rules.fires(table.name, reason, int(stats.loc[stats[REASON] == reason, "n"].sum()), rows_in):

@@ -363,7 +363,7 @@ def test_ids_respelled_between_runs_are_refused(trained, tmp_path, history_runs)
 
 
 def test_respelled_ids_are_recognised_only_unambiguously():
-    from features.ids import respelled_ids
+    from features.id_spellings import respelled_ids
 
     before = pd.Series(["C001", "C002", "00042", "K7", "A5", "B5", "same"])
     after = pd.Series(["1", "2", "42", "same", "5", "x9"])

@@ -270,7 +270,7 @@ def _tickets(ratings: list[str]) -> pd.DataFrame:
 def test_half_point_ratings_have_their_own_reason_and_stop_as_another_scale_does():
     """`4.5` on the 1-5 scale (a half-point survey, an average of two ratings): was each ticket rejected
     `satisfaction outside 1-5` (a rating inside 1-5), exit 0, their effort lost with them. Now its own reason, and
-    on the other-scale rule's share (5% of the ratings, 3 rows: `features.numbers.SCALE_SHARE`) a stop."""
+    on the other-scale rule's share (5% of the ratings, 3 rows: `features.conventions.SCALE_SHARE`) a stop."""
     res = validate_tables({"orders": raw_orders(4), "tickets": _tickets(["4"] * 40 + ["4.5", "7", "0.5"])})
     assert res.report["tickets"].rejected_by_reason == {
         "satisfaction not a whole number of the 1-5 scale (4.5)": 1,

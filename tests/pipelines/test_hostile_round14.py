@@ -264,7 +264,7 @@ def test_a_customers_table_holding_each_customer_twice_in_two_cases_stops():
     """Every customer exported twice, `C0` and `c0` (a second system that lower-cases its ids): was kept as twice
     as many customers (ids are exact text), the base doubled with only the loading note to say so. Now, from the
     respelled-ids stop's share (1% of the rows, and 3: `features.crossrefs.check_case_twins`, the case note's
-    predicate `features.ids.case_only_twins`), a stop naming the table, the column and example pairs; fewer stay
+    predicate `features.id_spellings.case_only_twins`), a stop naming the table, the column and example pairs; fewer stay
     two customers, as the contract's exact ids say, with the note (`pipelines.load_notes.case_notes`)."""
     orders = raw_orders(6)
     with pytest.raises(

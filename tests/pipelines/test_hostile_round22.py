@@ -155,7 +155,7 @@ def test_refunds_as_negative_orders_stop_on_1_percent(tmp_path):
     """An ERP's or a shop's order export holding its refunds and credit notes as orders of negative revenue. Was:
     each rejected `negative revenue`, exit 0 with a warning (the demo with 5% of its orders so: 149 refunds dropped,
     every customer's revenue read without them). Now, on 1% of the orders (3 rows), the stop of
-    `features.numbers.check_zero_quantities`, whose quantities 0 or negative are the same export: give refunds in the
+    `features.conventions.check_zero_quantities`, whose quantities 0 or negative are the same export: give refunds in the
     returns table. Fewer stay row rejects. Both engines (Spark: its summed `NEGATIVE` mask fires the same check)."""
     from pipelines.io import load_data
 

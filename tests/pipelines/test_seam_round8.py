@@ -56,7 +56,7 @@ def _customers(n: int = 6) -> pd.DataFrame:
 
 
 PERSONAL_STOPS = {
-    # `features.numbers.check_conventions`: acquisition costs written with a minus sign
+    # `features.conventions.check_conventions`: acquisition costs written with a minus sign
     "negative-money": (
         {"customers": _customers().assign(acquisition_cost=["-5", "-6", "-7", "-8", "9", "-10"])},
         "table 'customers', column 'acquisition_cost': negative on 5 of the 6 rows",

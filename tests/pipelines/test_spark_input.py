@@ -515,7 +515,7 @@ STOPS = {
         dict(orders=_ORD, customers=_CUST, tickets=_TICKETS),
         "table 'tickets', column 'satisfaction': 3 of 4 ratings outside 1-5",
     ),
-    "rating-half-points": (  # `4.5`: a half-point scale (`features.numbers.off_scale`)
+    "rating-half-points": (  # `4.5`: a half-point scale (`features.conventions.off_scale`)
         dict(orders=_ORD, customers=_CUST, tickets=_TICKETS.assign(satisfaction=["4.5", "3.5", "4", "2.5"])),
         "table 'tickets', column 'satisfaction': 3 of 4 ratings not whole numbers of the 1-5 scale (4.5, 3.5",
     ),

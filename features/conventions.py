@@ -1,0 +1,157 @@
+"""A column of validated numbers in another convention than the contract's, told from the whole column: money
+mostly negative, ratings on another scale or in half points, cost above revenue, quantities 0 or revenue negative
+on many orders, effort in seconds or hours. Each a structural error (exit 2); a few such values stay row rejects
+(`features.row_rules`). Used by the contract's validation (`features.validation`) and, on their sums, the Spark
+engine's stops (`pipelines.engines.spark_stops`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.errors import StructuralError
+from features.names import examples
+from features.numbers import PLACEHOLDER_SHARE
+from features.shares import MIN_ROWS
+
+#: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values
+#: negative is another sign convention (refunds written as -12.50), not a few wrong rows: rejecting them would
+#: drop the table whole (every customer's returns gone, their profit overstated) with exit 0.
+POSITIVE_MONEY: tuple[tuple[str, str], ...] = (
+    ("orders", "revenue"),
+    ("orders", "cost"),
+    ("orders", "discount"),
+    ("returns", "amount"),
+    ("invoices", "amount"),
+    ("customers", "acquisition_cost"),
+)
+#: The rating scale of the contract; values outside it on `SCALE_SHARE` of a column or more are another scale.
+RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): (1, 5)}
+#: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
+#: scale; fewer are typos (row rejects).
+SCALE_SHARE = 0.05
+
+
+def check_conventions(table: str, t: pd.DataFrame) -> None:
+    """Structural error when a column of validated numbers follows another convention than the contract's: money
+    mostly negative (refunds with a minus sign), ratings on another scale (1-10, 0-4: read as 1-5, a 4 of 10
+    would be a 4 of 5 and the values above 5 rejected). A few such values stay row rejects."""
+    for name, column in POSITIVE_MONEY:
+        if name != table or column not in t.columns:
+            continue
+        values = t[column]
+        negative = int((values < 0).sum())  # counted, not selected (issue 14: a copy of 9M amounts at 1M)
+        if negative < MIN_ROWS:
+            continue
+        nonzero = int((values.notna() & (values != 0)).sum())
+        if negative > 0.5 * nonzero:
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: negative on {negative:,} of the {nonzero:,} "
+                "rows with a non-zero value: written with a minus sign (a refund as -12.50)? The contract wants "
+                "the amount as a positive number; rejected, every such row would be dropped. Export them "
+                f"positive.\nExample rows:\n{examples(t, (values < 0).to_numpy(dtype=bool))}"
+            )
+    check_cost_above_revenue(table, t)
+    check_zero_quantities(table, t)
+    check_effort_unit(table, t)
+    for (name, column), (low, high) in RATINGS.items():
+        if name != table or column not in t.columns:
+            continue
+        values = t[column].dropna()
+        off, halves = off_scale(values.to_numpy(dtype="float64"), low, high)
+        outside, fractional = values[off], values[halves]
+        if len(outside) >= max(MIN_ROWS, SCALE_SHARE * len(values)):
+            seen = f"{values.min():g} to {values.max():g}"
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: {len(outside):,} of {len(values):,} ratings outside "
+                f"{low}-{high} (values from {seen}): another scale? Read as {low}-{high}, the others would be "
+                f"wrong without a word (4 of 10 read as 4 of 5). Convert the ratings to {low}-{high}.\n"
+                f"Example rows:\n{examples(t.loc[outside.index])}"
+            )
+        if len(fractional) >= max(MIN_ROWS, SCALE_SHARE * len(values)):  # `4.5`: half points, averages
+            seen = ", ".join(f"{v:g}" for v in fractional.drop_duplicates().iloc[:3])
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: {len(fractional):,} of {len(values):,} ratings not whole "
+                f"numbers of the {low}-{high} scale ({seen}): a half-point scale, or averages of several ratings? "
+                f"Rejected, their tickets would be lost with their effort. Export whole ratings {low}-{high}.\n"
+                f"Example rows:\n{examples(t.loc[fractional.index])}"
+            )
+
+
+def off_scale(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """(outside `low`-`high`, inside it but not a whole number: `4.5`) masks of ratings (missing: neither); the
+    one test of `check_conventions` and the Spark engine's masks."""
+    known = ~np.isnan(values)
+    inside = (values >= low) & (values <= high)
+    return known & ~inside, inside & (values % 1 != 0)
+
+
+def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
+    """Structural error when `orders.cost` is above `orders.revenue` on most orders having both (and `MIN_ROWS`):
+    a company does not sell most orders at a loss; the columns are swapped, or the cost is another quantity (a
+    list price, per line against per order, another currency or unit). Read as given, every customer's margin is
+    negative: all `problem`, a model trained to predict losses, exit 0. A few orders below cost (clearance, a
+    promotion) are the data: kept."""
+    if table != "orders" or not {"cost", "revenue"} <= set(t.columns):
+        return
+    both = t["cost"].notna() & t["revenue"].notna() & (t["revenue"] > 0)
+    above = both & (t["cost"] > t["revenue"])
+    if int(above.sum()) >= MIN_ROWS and above.sum() > 0.5 * both.sum():
+        raise StructuralError(
+            f"table 'orders', column 'cost': above the order's revenue on {int(above.sum()):,} of the "
+            f"{int(both.sum()):,} orders with both: every customer would bring a loss. Are cost and revenue "
+            "swapped, or is cost another quantity (a list price, per line, another unit)? The contract wants "
+            "revenue = what the customer paid for the order, cost = the cost of its goods.\nExample rows:\n"
+            f"{t.loc[above, ['order_id', 'revenue', 'cost']].head(5).to_string(max_colwidth=40)}"
+        )
+
+
+def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
+    """Structural error when `orders.quantity` is 0 or negative, or `orders.revenue` negative, on `PLACEHOLDER_SHARE`
+    of the orders or more (and `MIN_ROWS`): an export's 0 for an unknown quantity, or returns written as negative
+    lines. Each is a `non-positive quantity` (`negative revenue`) reject, so the orders would be dropped with exit
+    0 (a third of the demo's orders with quantity 0: 9,527 orders gone; 5% of them refunds at -revenue: 149). A few
+    stay row rejects."""
+    if table == "orders" and "revenue" in t.columns:  # refunds as negative orders: the same share
+        refunds = (t["revenue"] < 0).to_numpy(dtype=bool)
+        if int(refunds.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+            raise StructuralError(
+                f"table 'orders', column 'revenue': negative on {int(refunds.sum()):,} of {len(t):,} orders: "
+                "refunds or credit notes as negative orders? Each would be rejected, and the customers' revenue "
+                "read without them. Give refunds in the returns table: export the credit notes as it, or a mapping "
+                "(`--mapping`) routing `where: revenue < 0` into returns with `amount` derived as `-revenue` (and "
+                f"`revenue >= 0` into orders).\nExample rows:\n{examples(t, refunds)}"
+            )
+    if table != "orders" or "quantity" not in t.columns:
+        return
+    bad = t["quantity"].notna() & (t["quantity"] <= 0)
+    if int(bad.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+        raise StructuralError(
+            f"table 'orders', column 'quantity': 0 or negative on {int(bad.sum()):,} of {len(t):,} orders: an "
+            "export's 0 for an unknown quantity, or returns as negative lines? Each such order would be rejected "
+            "with its revenue. Leave an unknown quantity empty (the column is optional) and give returns in the "
+            f"returns table.\nExample rows:\n{t.loc[bad, ['order_id', 'revenue', 'quantity']].head(5).to_string()}"
+        )
+
+
+#: The typical staff time of one service interaction, in minutes: a median outside is another unit (seconds: a
+#: 36-minute ticket read as 36 hours; hours: 0.6), since the contract's `tickets.effort_minutes` is minutes.
+EFFORT_MEDIAN_MINUTES = (1.0, 480.0)
+
+
+def check_effort_unit(table: str, t: pd.DataFrame) -> None:
+    """Structural error when the median positive `tickets.effort_minutes` (of `MIN_ROWS` tickets or more) is
+    outside `EFFORT_MEDIAN_MINUTES`: the effort is in seconds or hours, and read as minutes every customer's cost to
+    serve would be 60 times too large (all `problem`) or too small, with exit 0."""
+    if table != "tickets" or "effort_minutes" not in t.columns:
+        return
+    positive = t["effort_minutes"][t["effort_minutes"] > 0]
+    low, high = EFFORT_MEDIAN_MINUTES
+    if len(positive) < MIN_ROWS or low <= positive.median() <= high:
+        return
+    unit = "seconds" if positive.median() > high else "hours"
+    raise StructuralError(
+        f"table 'tickets', column 'effort_minutes': the median ticket takes {positive.median():g} minutes (over "
+        f"{len(positive):,} tickets with effort), outside {low:g}-{high:g}: is the effort in {unit}? The contract "
+        f"wants staff minutes per ticket; convert the column.\nExample rows:\n{examples(t)}"
+    )

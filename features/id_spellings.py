@@ -1,0 +1,87 @@
+"""Ids an export respelled: the same ids written otherwise between tables or runs (letter case changed, a prefix
+or leading zeros dropped, numbers for text, fullwidth or another script's digits). Never used to join: only to
+recognise the respelling and say so (`features.crossrefs`' stops, `pipelines.load_notes`, `pipelines.history`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from features.folded_ids import ascii_spelling
+from features.text import arrow_text, letter_cases
+
+
+def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]]]:
+    """Distinct ids of `columns` that differ only by letter case (`C0042`, `c0042`): how many groups, and a few.
+
+    Ids are exact text (the contract), so such ids stay different customers; a system that changed the case of
+    an export would split each customer in two without a word, which is why loading says so."""
+    n, shown, _ = _case_twins([arrow_text(c.astype("str")) for c in columns], examples)
+    return n, shown
+
+
+def case_twins_and_rows(ids: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]], int]:
+    """`case_only_twins` of one column, and how many of its given values are one of the twins (both spellings
+    counted: the rows naming them), from the same pass (each distinct id's count)."""
+    return _case_twins([arrow_text(ids.dropna().astype("str"))], examples, counted=True)
+
+
+def _case_twins(
+    texts: list[Any], examples: int, counted: bool = False
+) -> tuple[int, list[tuple[str, ...]], int]:
+    """`case_only_twins` of Arrow strings `texts`, and with `counted` (one column) how many of its values are one
+    of the twins (else 0)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cases = [letter_cases(t) for t in texts]
+    if not (any(u for u, _ in cases) and any(lo for _, lo in cases)):
+        return 0, [], 0  # ASCII without an upper-case or without a lower-case letter: no two ids fold alike
+    if counted:  # the distinct ids with how many values each
+        each = pc.value_counts(texts[0])
+        distinct, counts = each.field("values").cast(pa.large_string()), each.field("counts")
+    else:  # each column's distinct ids, then theirs: no copy of every id of the tables side by side
+        uniques = [pc.unique(t).cast(pa.large_string()) for t in texts]
+        distinct = pc.drop_null(pc.unique(pa.chunked_array(uniques, type=pa.large_string())))
+        counts = pa.nulls(len(distinct), pa.int64())
+    folded = pc.utf8_lower(distinct)
+    if len(pc.unique(folded)) == len(distinct):
+        return 0, [], 0
+    frame = pa.table({"id": distinct, "key": folded, "n": counts}).to_pandas()
+    twins = frame[frame.duplicated("key", keep=False)].sort_values(["key", "id"])
+    groups = [tuple(g) for _, g in twins.groupby("key", sort=True)["id"]]
+    return len(groups), groups[:examples], int(twins["n"].sum()) if counted else 0
+
+
+def spelling_key(ids: pd.Series) -> pd.Series:
+    """What an id still says once an export has respelled it: letter case folded, and when it holds digits, its
+    digits alone without leading zeros (`C001`, `c-001`, `001`, `1`, `1.0` all give `1`). Never used to join:
+    only to recognise that two runs name the same customers differently (`pipelines.history`). Unicode's
+    compatibility forms are folded first, and every decimal digit read as its ASCII digit: fullwidth `１２３` (an
+    East Asian system's export) and Arabic-Indic `١٢٣` spell the id `123`."""
+    text = ids.astype("str").str.strip()
+    wide = ~text.map(str.isascii, na_action="ignore").fillna(True).astype(bool)
+    if wide.any():
+        text = text.where(~wide, text[wide].map(ascii_spelling))
+    text = text.str.casefold()
+    text = text.str.replace(r"\.0+$", "", regex=True)  # `42.0`: a number a spreadsheet or float column wrote
+    digits = text.str.replace(r"\D+", "", regex=True).str.lstrip("0")
+    has_digits = text.str.contains(r"\d", regex=True)
+    return digits.where(~has_digits | (digits != ""), "0").where(has_digits, text)
+
+
+def respelled_ids(before: pd.Series, after: pd.Series) -> list[tuple[str, str]]:
+    """Ids of `before` absent from `after` that `after` holds under another spelling (`spelling_key`), each as
+    (before, after); only unambiguous pairs (one id on each side for the key), sorted."""
+    old = pd.Index(before.astype("str").unique())
+    new = pd.Index(after.astype("str").unique())
+    gone, came = old.difference(new), new.difference(old)
+    if not len(gone) or not len(came):
+        return []
+    a = pd.DataFrame({"before": gone, "key": spelling_key(pd.Series(gone)).to_numpy()})
+    b = pd.DataFrame({"after": came, "key": spelling_key(pd.Series(came)).to_numpy()})
+    a = a[~a["key"].duplicated(keep=False)]
+    b = b[~b["key"].duplicated(keep=False)]
+    pairs = a.merge(b, on="key").sort_values("before")
+    return list(zip(pairs["before"], pairs["after"], strict=True))
