@@ -60,17 +60,18 @@ CANCEL_COLUMNS = frozenset(
     }
 )  # fmt: skip
 
+#: Every column name (by `name_key`) the no-sale rule reads: `judged_columns`.
+_JUDGED = STATUS_COLUMNS | CANCEL_COLUMNS
+
 #: A cancellation column's values that say "not cancelled": empty, false, 0, a placeholder for no value.
 _NOT_SET = frozenset({"", "false", "f", "no", "n", "0", "0.0", "-", *PLACEHOLDER_IDS})
 
 
-def _marks(table: str, column: str, values: pd.Series, refunds: bool) -> pd.Series | None:
-    """Each row's reason (None: none) when the column `column` (its values as read) of `table` marks it as no
-    sale; None when the column is neither a status nor a cancellation column. `refunds`: the data holds a returns
-    table (an order marked refunded then stands: its refund is there)."""
+def _marks(table: str, column: str, values: pd.Series, refunds: bool) -> pd.Series:
+    """Each row's reason (None: none) when the status or cancellation column `column` (`judged_columns`; its values
+    as read) of `table` marks it as no sale. `refunds`: the data holds a returns table (an order marked refunded
+    then stands: its refund is there)."""
     key = name_key(str(column))
-    if key not in STATUS_COLUMNS and key not in CANCEL_COLUMNS:
-        return None
     text = values.astype("string").str.strip()
     one = _ONE[table]
     if key in CANCEL_COLUMNS:
@@ -96,20 +97,18 @@ def no_sale_reasons(table: str, raw: pd.DataFrame, refunds: bool = False) -> tup
     """Rows of `table` (raw, as read) a status or cancellation column marks as no sale, and each one's reason
     (`NO_SALE_REASON`, `REFUNDED_REASON`: row rejects, both engines through `features.validation`)."""
     reasons = pd.Series(None, index=raw.index, dtype=object)
-    if table in SALE_TABLES:
-        for column in raw.columns:
-            marked = _marks(table, column, raw[column], refunds)
-            if marked is not None:
-                reasons = reasons.where(reasons.notna(), marked)
+    for column in judged_columns(table, raw.columns):
+        reasons = reasons.where(reasons.notna(), _marks(table, column, raw[column], refunds))
     return reasons.notna().to_numpy(dtype=bool), reasons
 
 
 def judged_columns(table: str, columns: Iterable[object]) -> list[object]:
     """The columns of `table` outside the contract that these rules read to judge its rows: a status or a
-    cancellation column of a sale table (`pipelines.load_notes` says so instead of "not used")."""
+    cancellation column of a sale table (`no_sale_reasons` reads them; `pipelines.load_notes` says so instead of
+    "not used")."""
     if table not in SALE_TABLES:
         return []
-    return [c for c in columns if name_key(str(c)) in STATUS_COLUMNS or name_key(str(c)) in CANCEL_COLUMNS]
+    return [c for c in columns if name_key(str(c)) in _JUDGED]
 
 
 def refunded_rows(table: str, raw: pd.DataFrame) -> np.ndarray:

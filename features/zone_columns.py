@@ -70,13 +70,9 @@ def _row_times(table: str, raw: pd.DataFrame) -> pd.Series:
     return times if getattr(times.dt, "tz", None) is None else times.dt.tz_localize(None)
 
 
-def _other_zone(
-    table: str, column: str, values: pd.Series, timezone: str, raw: pd.DataFrame
-) -> pd.Series | None:
-    """Which rows of `column` name a zone (an IANA name or a UTC offset; other values are not judged) whose UTC
-    offset at the row's own time differs from `timezone`'s; None when the column is no zone column."""
-    if name_key(str(column)) not in ZONE_COLUMNS:
-        return None
+def _other_zone(table: str, column: str, values: pd.Series, timezone: str, raw: pd.DataFrame) -> pd.Series:
+    """Which rows of the zone column `column` (`zone_columns`) name a zone (an IANA name or a UTC offset; other
+    values are not judged) whose UTC offset at the row's own time differs from `timezone`'s."""
     text = values.astype("string").str.strip()
     names = _zone_names()
     zones = text.map(  # per distinct value
@@ -97,7 +93,8 @@ def _other_zone(
 
 
 def zone_columns(table: str, columns: Iterable[object]) -> list[object]:
-    """The columns of an event table naming its rows' zone (read by `check_zone_columns`, not a model input)."""
+    """The columns of an event table naming its rows' zone (judged by `check_zone_columns` and `other_zone_rows`;
+    not a model input)."""
     return [c for c in columns if name_key(str(c)) in ZONE_COLUMNS] if table in EVENT_TABLES else []
 
 
@@ -105,11 +102,8 @@ def other_zone_rows(table: str, raw: pd.DataFrame, timezone: str | None) -> np.n
     """Rows of `table` (raw, as read) whose zone column names another zone than `timezone` (`check_zone_columns`'
     mask, summed by the Spark engine)."""
     out = np.zeros(len(raw), dtype=bool)
-    if table in EVENT_TABLES and timezone:
-        for column in raw.columns:
-            hit = _other_zone(table, column, raw[column], timezone, raw)
-            if hit is not None:
-                out |= hit.to_numpy(dtype=bool)
+    for column in zone_columns(table, raw.columns) if timezone else ():
+        out |= _other_zone(table, column, raw[column], timezone, raw).to_numpy(dtype=bool)
     return out
 
 
@@ -119,11 +113,9 @@ def check_zone_columns(raw: Mapping[str, pd.DataFrame], timezone: str | None) ->
     if not timezone:
         return
     for table, frame in raw.items():
-        if table not in EVENT_TABLES:
-            continue
-        for column in frame.columns:
+        for column in zone_columns(table, frame.columns):
             hit = _other_zone(table, column, frame[column], timezone, frame)
-            if hit is None or not hit.any():
+            if not hit.any():
                 continue
             seen = frame[column][hit].astype("string").str.strip().value_counts().head(4)
             said = ", ".join(f"{v!r} ({k:,} row{'s' * (k != 1)})" for v, k in seen.items())
