@@ -92,13 +92,15 @@ def manager_actions(
     unassigned: bool = False,
     staff: Mapping[str, tuple[str, str]] | None = None,
     gone: pd.DataFrame | None = None,
+    moved_away: pd.DataFrame | None = None,
 ) -> dict | None:
     """The "This month's actions" lists of one manager page, from that page's own customers only; None without
     a history (the page is then as without one). `unassigned`: the page of the customers without a manager, read
     by whoever assigns them (was: "moved to you from another account manager ... introduce yourself", to nobody).
     `staff`: the managers of this run's directory, id -> (name, how they left, `phrases.left_company`, or ""): a whole book moved from
     a manager still listed there is a hand-over, not an id renamed. `gone`: the page's share of `gone_by_owner`
-    (its customers scored in the last run and in no table of this one), listed too."""
+    (its customers scored in the last run and in no table of this one), listed too; `moved_away`: the page's share
+    of `moved_away_by_owner` (its customers of the last run who are another manager's now)."""
     if history is None:
         return None
     out: dict[str, Any] = {
@@ -199,6 +201,19 @@ def manager_actions(
             ),
         ),
     ]
+    if moved_away is not None and len(moved_away):
+        groups.append(
+            (
+                "moved-away",
+                "Customers moved to another account manager",
+                "They had a score with you in the last run and are another account manager's, or no one's, in this one: hand "
+                "over what you know of them.",
+                [
+                    _row(rec, _text(rec.get("_name")), cur, moved_to(rec["_new_manager"], staff or {}))
+                    for rec in moved_away.to_dict("records")
+                ],
+            )
+        )
     if gone is not None:
         groups.append(
             (
@@ -241,6 +256,52 @@ def gone_by_owner(history: HistoryReport | None, pages: Collection[str]) -> dict
     gone = gone.assign(_last_manager=manager_ids(gone["old_account_manager_id"]).to_numpy())
     page = gone["_last_manager"].where(gone["_last_manager"].isin(list(pages)), "")
     return {str(mid): rows for mid, rows in gone.groupby(page.to_numpy(), sort=False)}
+
+
+def moved_away_by_owner(
+    history: HistoryReport | None, everyone: pd.DataFrame, pages: Collection[str]
+) -> dict[str, pd.DataFrame]:
+    """Once per report: the customers scored with a manager in the last run who are another manager's, or no
+    manager's, in this run (`everyone`: this run's scores, scored or not, with `manager`, `views.prepare`), most
+    valuable first, by their last run's manager when `pages` (the managers with a page) holds them. Was: listed on
+    the new manager's page only ("moved to you"); the old manager's book lost them without a word."""
+    t = None if history is None else history.transitions
+    if t is None or "old_account_manager_id" not in t or not len(everyone):
+        return {}
+    now = pd.Series(
+        manager_ids(everyone["manager"]).to_numpy(), index=everyone["customer_id"].astype(str).to_numpy()
+    )
+    seen = t[(t["old_status"].astype("str") == "scored").to_numpy()]
+    old = manager_ids(seen["old_account_manager_id"]).to_numpy()
+    new = now.reindex(seen.index.astype(str)).to_numpy(dtype=object)
+    here = pd.notna(new)
+    moved = here & (old != "") & (old != np.where(here, new, "")) & np.isin(old, list(pages))
+    names = (
+        everyone["customer_name"].astype(str).to_numpy()
+        if "customer_name" in everyone
+        else np.full(len(now), "")
+    )
+    name_of = pd.Series(names, index=now.index)
+    out = seen[moved].reset_index()
+    out = out.assign(
+        _last_manager=old[moved],
+        _new_manager=new[moved].astype(str),
+        _name=name_of.reindex(out["customer_id"].astype(str)).fillna("").to_numpy(),
+    )
+    out = out.sort_values(["old_value", "customer_id"], ascending=[False, True], kind="mergesort")
+    return {str(mid): rows for mid, rows in out.groupby("_last_manager", sort=False)}
+
+
+def moved_to(new_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+    """Where a customer moved away from a page's manager went: the manager's name and id, or none."""
+    if not new_id:
+        return "moved to no account manager since the last run: to be assigned"
+    name = staff.get(new_id, ("", ""))[0]
+    return (
+        f"moved to {name} ({new_id}) since the last run"
+        if name and name != new_id
+        else f"moved to {new_id} since the last run"
+    )
 
 
 def gone_rows(gone: pd.DataFrame | None, currency: str, unassigned: bool) -> list[dict[str, str]]:

@@ -42,7 +42,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from features.errors import StructuralError
 from pipelines.output_checks import REPORT_MARKER  # a directory of pages, replaced whole
-from pipelines.reports.actions import HistoryReport, gone_by_owner, manager_actions, team_history
+from pipelines.reports.actions import (
+    HistoryReport,
+    gone_by_owner,
+    manager_actions,
+    moved_away_by_owner,
+    team_history,
+)
 from pipelines.reports.card import model_card_view
 from pipelines.reports.columns import horizon_days_from_columns, interval_columns, required_columns
 from pipelines.reports.config import ReportConfig, ReportPaths
@@ -283,7 +289,13 @@ def build_reports(
                 waterfalls=charts,
                 not_scored=others.get(manager_id, []),
                 month=manager_actions(
-                    history, sub, config, manager_id == "", staff, gone.get(manager_id, no_gone)
+                    history,
+                    sub,
+                    config,
+                    manager_id == "",
+                    staff,
+                    gone.get(manager_id, no_gone),
+                    moved_away.get(manager_id),
                 ),  # theirs only
                 new_customers=new_rows.get(manager_id, []),
             )
@@ -300,6 +312,8 @@ def build_reports(
         }
         gone = gone_by_owner(history, set(map(str, staff)))  # once per report, not per page
         no_gone = pd.DataFrame()
+        # and those who are another manager's now, on their last run's manager's page (was: "moved to you" only)
+        moved_away = moved_away_by_owner(history, pd.concat([frame, not_scored]), set(map(str, staff)))
         manager_paths: dict[str, Path] = {}
         links = []
         frame_groups = {mid: sub for mid, sub in frame.groupby("manager", sort=True)}

@@ -1,0 +1,58 @@
+"""Round 18 of the train/score seam: what still let a wrong result through with exit 0, or two paths that should
+agree did not.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def test_a_customer_moved_to_another_manager_is_listed_on_the_old_managers_page():
+    """`cvp score --history` then `cvp report --history` after a great customer of AM1 was given to AM2 and one
+    to nobody: AM2's page said "moved to you", the customers without a manager's page said "had account manager
+    AM1", and AM1's page said nothing (was: the customers vanished from AM1's book without a word). AM1's page
+    lists them under "Customers moved to another account manager", saying to whom; a customer who stayed, one
+    moved between two other managers, one not scored last run and one gone are not listed there."""
+    from pipelines.config import load_config
+    from pipelines.reports.actions import HistoryReport, manager_actions, moved_away_by_owner
+
+    cfg = load_config()
+    ids = ["M1", "M2", "S1", "O1", "L1", "G1"]
+    moves = pd.DataFrame(
+        {
+            "presence": ["both", "both", "both", "both", "both", "gone"],
+            "old_status": ["scored", "scored", "scored", "scored", "lapsed", "scored"],
+            "old_tier": ["great", "good", "great", "good", None, "great"],
+            "new_tier": ["great", "good", "great", "good", "good", None],
+            "old_rating": ["A", "B", "A", "B", None, "A"],
+            "new_rating": ["A", "B", "A", "B", "B", None],
+            "old_value": [900.0, 100.0, 800.0, 50.0, None, 700.0],
+            "value_change": [10.0, -5.0, 0.0, 1.0, float("nan"), float("nan")],
+            "old_flags": "",
+            "old_account_manager_id": pd.array(["AM1", "AM1", "AM1", "AM2", "AM1", "AM1"], "str"),
+        },
+        index=pd.Index(ids, name="customer_id"),
+    )
+    everyone = pd.DataFrame(
+        {
+            "customer_id": ["M1", "M2", "S1", "O1", "L1"],
+            "customer_name": ["Ann", "Bo", "Cy", "Di", "Ed"],
+            "manager": ["AM2", "", "AM1", "AM3", "AM2"],
+        }
+    )
+    history = HistoryReport(moves, "2024-12-01", [], [str(g) for g in cfg.tiers.rating.grades()])
+    report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
+    staff = {"AM1": ("Ada", ""), "AM2": ("Bea", ""), "AM3": ("Cal", "")}
+    by_page = moved_away_by_owner(history, everyone, set(staff))
+    assert set(by_page) == {"AM1", "AM2"}  # O1 moved from AM2 to AM3: on AM2's page
+    page = everyone[everyone["manager"] == "AM1"].assign(flags="", tier_reason="")
+    month = manager_actions(history, page, report_cfg, False, staff, None, by_page["AM1"])
+    (group,) = [g for g in month["groups"] if g["key"] == "moved-away"]  # was: no such group
+    assert [(r["customer_id"], r["name"], r["why"]) for r in group["rows"]] == [
+        ("M1", "Ann", "moved to Bea (AM2) since the last run"),  # most valuable first
+        ("M2", "Bo", "moved to no account manager since the last run: to be assigned"),
+    ]
+    assert month["total"] == 2  # the page does not say "Nothing needs your attention this month"
+    assert by_page["AM2"]["customer_id"].tolist() == ["O1"]
+    assert moved_away_by_owner(history, everyone, {"AM3"}) == {}  # a last manager without a page: none listed
