@@ -26,7 +26,7 @@ import pandas as pd
 from pandas.api.extensions import take
 
 from features import feature_registry
-from features.as_trained import carried_values, model_view
+from features.as_trained import carried_values, model_view, stated_values
 from features.population import SCORED, customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -161,12 +161,13 @@ def score_features(
     churn_logodds, churn_raw = explain_with_raw(boosters["churn"], Xt, n_check)
     preds = bundle.predict_from_raw(features, Xt, value_raw, churn_raw)
     parts = [preds]
+    stated = stated_values(features, carried)
     if "value" in boosters:
-        parts.append(reason_choices(value_contrib, features, registry, cfg.explain.n_reasons, "value"))
+        parts.append(reason_choices(value_contrib, stated, registry, cfg.explain.n_reasons, "value"))
     base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))
     base_prob = bundle.churn_model_.calibrate(base_raw)
     churn_prob = churn_probability_contributions(churn_logodds, preds[f"pred_churn_prob_{h}d"], base_prob)
-    parts.append(reason_choices(churn_prob, features, registry, cfg.explain.n_reasons, "churn"))
+    parts.append(reason_choices(churn_prob, stated, registry, cfg.explain.n_reasons, "churn"))
     parts.append(carried)
     scores = pd.concat(parts, axis=1)
     result = ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)

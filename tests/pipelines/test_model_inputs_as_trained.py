@@ -138,6 +138,29 @@ def test_a_model_trained_without_a_column_scores_data_with_it_as_trained(
     ) in warnings  # was: not said at all
 
 
+def test_a_reason_states_the_carried_value_of_all_the_data(as_trained_run):
+    """Round 18 (`features.as_trained.stated_values`): a reason led by a carried feature states the value the scores
+    carry beside it (all the data's), not the model's as-trained one. Was: "34 EUR net profit in the last 12
+    months" (the margin guessed without `orders.cost`) in the row whose `profit_net_365d` said 58.30, on the page
+    beside a tier reason read from the real margin."""
+    import numpy as np
+
+    run, _, _ = as_trained_run
+    stored = pd.read_parquet(run.contributions_path.parent / "scores.parquet")  # the reasons as stored
+    differs = 0
+    for column in [c for c in stored.columns if "_reason_feature_" in c]:
+        lead = stored[column].astype(str)
+        stated = stored[column.replace("_feature_", "_value_")].to_numpy(dtype=np.float64)
+        for name in set(lead) & set(stored.columns):  # the carried features leading a reason
+            at = (lead == name).to_numpy()
+            carried = stored.loc[at, name].to_numpy(dtype=np.float64)
+            np.testing.assert_array_equal(stated[at], carried, err_msg=f"{column} = {name}")
+            differs += int(name in ("profit_net_365d", "profit_margin_365d")) * int(at.sum())
+    assert (
+        differs >= 20
+    )  # reasons led by a margin the model read otherwise (on the code before: each differed)
+
+
 def test_the_history_bridge_reads_the_features_its_own_model_was_trained_on(as_trained_run, default_scores):
     """The history's previous model (the registered one, trained on every input of the data) explains this run's
     data (the bridge) with the features of all the data, as it was trained: its contributions are those of
