@@ -48,6 +48,9 @@ class VersionRow:
     #: the cutoffs of the folds its backtest means cover, comma-separated ("" when its training did not record
     #: them): fewer than `backtest_folds` when a fold was skipped for too little data
     backtest_fold_cutoffs: str = ""
+    #: what its labels are (`run_identity.target_digest`; "" when its training did not record it): versions of
+    #: other labels were backtested against other targets
+    target_digest: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -105,6 +108,7 @@ def list_versions(
                 params.get("backtest_folds", ""),
                 params.get("backtest_step_months", ""),
                 params.get("backtest_fold_cutoffs", ""),
+                params.get("target_digest", ""),
             )
         )
     return cfg, rows
@@ -146,7 +150,8 @@ def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
 OTHER_FOLDS = "*"
 OTHER_FOLDS_NOTE = (
     "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's (or a "
-    "fold skipped for too little data), so other backtest folds: its differences are not like for like (`--metrics all` shows what its promotion rule "
+    "fold skipped for too little data), so other backtest folds, or other labels (other label settings, or "
+    "training data without orders.cost, returns or tickets): its differences are not like for like (`--metrics all` shows what its promotion rule "
     "compared on its own folds)"
 )
 
@@ -162,13 +167,18 @@ def _cell(r: VersionRow, metric: str, champion: VersionRow | None) -> str:
 
 def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
     """Whether version `r` was backtested on other folds than the champion: another as-of, horizon or customer
-    sample, or another number of folds, or of months between two of them, where both trainings recorded it (a
+    sample, other labels (`target_digest`: a model trained without `orders.cost` against net profits of guessed
+    margins, its Gini 0.777 listed as -0.053 beside the champion's on the real ones), or another number of folds,
+    or of months between two of them, where both trainings recorded it (a
     version registered before the spacing was recorded is judged on the rest). Was: the same model trained with
     `backtest_folds` 2 instead of 1 listed "-0.064" AUC against the champion, unmarked, its mean over two folds
     against the champion's one."""
     if champion is None:
         return False
     if (r.as_of, r.horizon_days, r.sample) != (champion.as_of, champion.horizon_days, champion.sample):
+        return True
+    digests = (r.target_digest, champion.target_digest)
+    if all(digests) and digests[0] != digests[1]:  # other labels (round 18; was: listed as like for like)
         return True
     folds, step = (
         (r.backtest_folds, champion.backtest_folds),
@@ -247,6 +257,8 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 # the cutoffs of the folds its means cover (a fold skipped for too little data is not among
                 # them; None: not recorded by its training)
                 "backtest_fold_cutoffs": fold_cutoffs_of(r),
+                # what its labels are (`run_identity.target_digest`; None: not recorded by its training)
+                "target_digest": r.target_digest or None,
                 "promotion": r.promotion,
                 # "incomplete", "files missing": never usable; "run deleted": scored with a warning
                 "status": r.status or None,

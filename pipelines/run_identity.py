@@ -93,3 +93,40 @@ def training_digest(cfg: Any) -> str:
         dumped[section].pop(field)
     text = json.dumps(dumped, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: What a model's labels are besides the horizon and the as-of: the settings deciding who is labelled and what the
+#: net profit label counts, and the inputs of the training data it reads (`features.builder.Builder.labels`: the
+#: margin from `orders.cost` or guessed at `margin_rate_when_cost_missing`, minus returns, minus the cost to serve
+#: when there are tickets; a cancellation from `customers.churned_at`).
+TARGET_SETTINGS: tuple[str, ...] = (
+    "labels.exclude_cancelled",
+    "labels.max_lapse_days",
+    "labels.require_order_before_cutoff",
+    "features.margin_rate_when_cost_missing",
+    "features.service_hourly_cost",
+    "features.cost_per_ticket",
+    "data.currency",
+)
+TARGET_INPUTS: dict[str, tuple[str, ...]] = {
+    "orders": ("revenue", "cost"),
+    "returns": ("amount",),
+    "tickets": ("effort_minutes",),
+    "customers": ("churned_at",),
+}
+
+
+def target_digest(cfg: Any, inputs: Any) -> str:
+    """A short hash of what a training's labels are (`TARGET_SETTINGS`, and of `TARGET_INPUTS` which tables its
+    data had and which columns held a value: `inputs`, `features.model_inputs.model_inputs` of the training data):
+    the `target_digest` param `cvp models` compares (`registry._other_folds`). Two versions with other digests
+    were backtested against other labels (a model trained without `orders.cost`: a net profit of guessed margins),
+    so their metrics are not like for like."""
+    read = {
+        table: sorted(c for c in columns if (inputs.get(table) or {}).get(c, 0) > 0)
+        if table in inputs
+        else None
+        for table, columns in TARGET_INPUTS.items()
+    }
+    text = json.dumps({"settings": output_settings(cfg, TARGET_SETTINGS), "inputs": read}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -40,7 +40,7 @@ from pipelines.loading import (
 )
 from pipelines.output_checks import BACKTEST_MARKER
 from pipelines.plots import backtest_plots
-from pipelines.run_identity import training_digest
+from pipelines.run_identity import target_digest, training_digest
 from pipelines.sampling import TrainingSample, sample_tables, say_sample
 from pipelines.staging import atomic_directory
 from pipelines.store_errors import check_artifacts_writable, check_writable
@@ -364,6 +364,8 @@ def train_and_register(
             "calibration": cfg.models.calibration,
             "use_btyd_features": cfg.models.use_btyd_features,
             "n_features": len(bundle.feature_names),
+            # what its labels are: `cvp models` marks a version trained against other labels than the champion's
+            "target_digest": target_digest(cfg, data_settings["input_columns"]),
         }
     )
 

@@ -56,3 +56,60 @@ def test_a_customer_moved_to_another_manager_is_listed_on_the_old_managers_page(
     assert month["total"] == 2  # the page does not say "Nothing needs your attention this month"
     assert by_page["AM2"]["customer_id"].tolist() == ["O1"]
     assert moved_away_by_owner(history, everyone, {"AM3"}) == {}  # a last manager without a page: none listed
+
+
+def test_models_marks_a_version_trained_against_other_labels(trained, monkeypatch):
+    """`cvp models` after `cvp train --no-promote` on the same company, as-of and folds but without `orders.cost`:
+    "2  2025-06-01  0.777 (-0.053)" unmarked beside the champion, as like for like (was: its net profit labels,
+    guessed margins, are another target than the champion's; nothing recorded what a training's labels are). A
+    training records `target_digest` (`run_identity.target_digest`: the label settings and the inputs the labels
+    read) and `cvp models` marks a version whose digest differs from the champion's."""
+    import contextlib
+    import sqlite3
+
+    import pipelines.registry as registry
+    from pipelines.config import load_config
+    from pipelines.run_identity import target_digest
+    from tests.helpers import listed_as_of
+
+    cfg = load_config(trained.config)
+    db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
+    with contextlib.closing(db):
+        params = dict(db.execute("SELECT key, value FROM params").fetchall())  # the fixture's one training
+    shares = {
+        "orders": {"revenue": 1.0, "cost": 1.0},
+        "tickets": {"effort_minutes": 0.9},
+        "returns": {"amount": 1.0},
+    }
+    assert len(params["target_digest"]) == 16  # was: KeyError
+    without_cost = target_digest(cfg, shares | {"orders": {"revenue": 1.0, "cost": 0.0}})
+    assert target_digest(cfg, shares) != without_cost != target_digest(cfg, shares | {"tickets": {}})
+    assert target_digest(cfg, shares) == target_digest(
+        cfg, shares | {"orders": {"revenue": 1.0, "cost": 0.5}}
+    )
+    labels = cfg.labels.model_copy(update={"exclude_cancelled": not cfg.labels.exclude_cancelled})
+    assert target_digest(cfg.model_copy(update={"labels": labels}), shares) != target_digest(cfg, shares)
+    model = {"value_norm_gini": 0.8, "churn_roc_auc": 0.7}
+
+    def row(version, digest, alias=()):
+        return registry.VersionRow(
+            version,
+            "r" * 32,
+            "2025-06-01",
+            "365",
+            {},
+            alias,
+            "",
+            {"model": model},
+            "",
+            "",
+            "1",
+            "3",
+            "",
+            digest,
+        )
+
+    rows = [row("1", "a" * 16, ("champion",)), row("2", "b" * 16), row("3", "a" * 16), row("4", "")]
+    as_of, out = listed_as_of(monkeypatch, cfg, rows, 160)
+    assert as_of == {"2": "2025-06-01*", "3": "2025-06-01"}, out  # was: "2" unmarked; "4": not recorded
+    assert "or other labels" in " ".join(out.split())
