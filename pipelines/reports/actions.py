@@ -70,6 +70,12 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
     }
 
 
+def _who(manager_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+    """A manager as the pages name them: "Vera Okafor (AM0008)", or the id alone."""
+    name = staff.get(manager_id, ("", ""))[0]
+    return f"{name} ({manager_id})" if name and name != manager_id else manager_id
+
+
 def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
     """Why a customer of a whole book moved is on this page: from a manager the directory still lists (who left,
     or who handed the book over), or from an id it no longer knows (renamed, as far as the report can tell).
@@ -79,10 +85,9 @@ def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
             f"with {old_id} in the last run, all of whose customers are yours now: if that was your id before, "
             "nothing changed for them"
         )
-    name, left = staff[old_id]
-    who = f"{name} ({old_id})" if name and name != old_id else old_id
+    left = staff[old_id][1]
     gone = f", who {left}" if left else ""
-    return f"with {who} in the last run{gone}; all of their customers are yours now"
+    return f"with {_who(old_id, staff)} in the last run{gone}; all of their customers are yours now"
 
 
 def manager_actions(
@@ -187,7 +192,7 @@ def manager_actions(
                     if unassigned
                     else handed_over(_text(r.get("old_account_manager_id")), staff or {})
                     if r.get("old_book_moved") in (True,)
-                    else "moved to you from another account manager since the last run"
+                    else moved_from(_text(r.get("old_account_manager_id")), staff or {})
                 ),
             ),
         ),
@@ -209,7 +214,9 @@ def manager_actions(
                 "They had a score with you in the last run and are another account manager's, or no one's, in this one: hand "
                 "over what you know of them.",
                 [
-                    _row(rec, _text(rec.get("_name")), cur, moved_to(rec["_new_manager"], staff or {}))
+                    _row(
+                        rec, "", cur, moved_to(rec["_new_manager"], staff or {})
+                    )  # the id only, as `gone_rows`
                     for rec in moved_away.to_dict("records")
                 ],
             )
@@ -263,8 +270,9 @@ def moved_away_by_owner(
 ) -> dict[str, pd.DataFrame]:
     """Once per report: the customers scored with a manager in the last run who are another manager's, or no
     manager's, in this run (`everyone`: this run's scores, scored or not, with `manager`, `views.prepare`), most
-    valuable first, by their last run's manager when `pages` (the managers with a page) holds them. Was: listed on
-    the new manager's page only ("moved to you"); the old manager's book lost them without a word."""
+    valuable first, by their last run's manager when `pages` (the managers with a page) holds them: listed there by
+    id, their manager last run (no name or other personal column of a customer who is another manager's now). Was:
+    listed on the new manager's page only ("moved to you"); the old manager's book lost them without a word."""
     t = None if history is None else history.transitions
     if t is None or "old_account_manager_id" not in t or not len(everyone):
         return {}
@@ -276,32 +284,23 @@ def moved_away_by_owner(
     new = now.reindex(seen.index.astype(str)).to_numpy(dtype=object)
     here = pd.notna(new)
     moved = here & (old != "") & (old != np.where(here, new, "")) & np.isin(old, list(pages))
-    names = (
-        everyone["customer_name"].astype(str).to_numpy()
-        if "customer_name" in everyone
-        else np.full(len(now), "")
-    )
-    name_of = pd.Series(names, index=now.index)
     out = seen[moved].reset_index()
-    out = out.assign(
-        _last_manager=old[moved],
-        _new_manager=new[moved].astype(str),
-        _name=name_of.reindex(out["customer_id"].astype(str)).fillna("").to_numpy(),
-    )
+    out = out.assign(_last_manager=old[moved], _new_manager=new[moved].astype(str))
     out = out.sort_values(["old_value", "customer_id"], ascending=[False, True], kind="mergesort")
     return {str(mid): rows for mid, rows in out.groupby("_last_manager", sort=False)}
+
+
+def moved_from(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+    """Where a customer moved to a page's manager came from, named as the old manager's page names where it went
+    (`moved_to`; was: "from another account manager", unnamed)."""
+    return f"moved to you from another account manager, {_who(old_id, staff)}, since the last run"
 
 
 def moved_to(new_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
     """Where a customer moved away from a page's manager went: the manager's name and id, or none."""
     if not new_id:
         return "moved to no account manager since the last run: to be assigned"
-    name = staff.get(new_id, ("", ""))[0]
-    return (
-        f"moved to {name} ({new_id}) since the last run"
-        if name and name != new_id
-        else f"moved to {new_id} since the last run"
-    )
+    return f"moved to {_who(new_id, staff)} since the last run"
 
 
 def gone_rows(gone: pd.DataFrame | None, currency: str, unassigned: bool) -> list[dict[str, str]]:

@@ -50,11 +50,18 @@ def test_a_customer_moved_to_another_manager_is_listed_on_the_old_managers_page(
     month = manager_actions(history, page, report_cfg, False, staff, None, by_page["AM1"])
     (group,) = [g for g in month["groups"] if g["key"] == "moved-away"]  # was: no such group
     assert [(r["customer_id"], r["name"], r["why"]) for r in group["rows"]] == [
-        ("M1", "Ann", "moved to Bea (AM2) since the last run"),  # most valuable first
-        ("M2", "Bo", "moved to no account manager since the last run: to be assigned"),
+        ("M1", "", "moved to Bea (AM2) since the last run"),  # most valuable first; the id only, no name
+        ("M2", "", "moved to no account manager since the last run: to be assigned"),
     ]
     assert month["total"] == 2  # the page does not say "Nothing needs your attention this month"
     assert by_page["AM2"]["customer_id"].tolist() == ["O1"]
+    # and the new manager's page names whom they came from (was: "from another account manager", unnamed)
+    theirs = everyone[everyone["manager"] == "AM2"].assign(flags="", tier_reason="")
+    month = manager_actions(history, theirs, report_cfg, False, staff)
+    (group,) = [g for g in month["groups"] if g["key"] == "manager-left"]
+    assert [(r["customer_id"], r["why"]) for r in group["rows"]] == [
+        ("M1", "moved to you from another account manager, Ada (AM1), since the last run")
+    ]  # L1 was not scored last run
     assert moved_away_by_owner(history, everyone, {"AM3"}) == {}  # a last manager without a page: none listed
 
 
