@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,11 +97,14 @@ def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, f
     return {str(m): float(v) for m, v in zip(s["metric"], s["mean"], strict=True)}
 
 
-def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample | None) -> dict[str, Any]:
+def modelling_params(
+    cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample | None, inputs: Mapping[str, Any]
+) -> dict[str, Any]:
     """What a training run's params and a backtest's `backtest_run.json` both record of how the models were
-    compared: as-of, horizon, folds, the configuration's digest and the customer sample (`--sample-customers`;
-    none without one). Was: a backtest recorded none of it, so one on 300 sampled customers or another horizon
-    looked like any other."""
+    compared: as-of, horizon, folds, the configuration's digest, what the labels are (`target_digest` of the
+    settings and `inputs`, `features.model_inputs.model_inputs` of the data) and the customer sample
+    (`--sample-customers`; none without one). Was: a backtest recorded none of it, so one on 300 sampled customers
+    or another horizon looked like any other."""
     return {
         "as_of": as_of.date().isoformat(),
         "horizon_days": cfg.labels.horizon_days,
@@ -109,6 +113,8 @@ def modelling_params(cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample
         # other folds than the champion's (was: 2 folds against 1 listed as a like-for-like difference)
         "backtest_step_months": cfg.models.backtest_step_months,
         "config_digest": training_digest(cfg),
+        # what its labels are: `cvp models` marks a version trained against other labels than the champion's
+        "target_digest": target_digest(cfg, inputs),
     } | (sample.params() if sample is not None else {})
 
 
@@ -354,7 +360,7 @@ def train_and_register(
     features_only = training[feature_columns(training)]
     example = _input_example(features_only)
     params = (
-        modelling_params(cfg, as_of, sample)
+        modelling_params(cfg, as_of, sample, data_settings["input_columns"])
         | {"backtest_fold_cutoffs": ",".join(evaluated_folds(result)) or "none"}
         | {
             "n_training_rows": len(training),
@@ -364,8 +370,6 @@ def train_and_register(
             "calibration": cfg.models.calibration,
             "use_btyd_features": cfg.models.use_btyd_features,
             "n_features": len(bundle.feature_names),
-            # what its labels are: `cvp models` marks a version trained against other labels than the champion's
-            "target_digest": target_digest(cfg, data_settings["input_columns"]),
         }
     )
 
@@ -447,7 +451,9 @@ def run_backtest_only(
             + "; ".join(result.notes)
         )
     print_backtest(result, h, console, cfg.models.interval_quantiles)
-    facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample)  # None: every customer
+    facts = {"sample_customers": None} | modelling_params(
+        cfg, as_of, sample, model_inputs(tables)
+    )  # None: all
     facts["backtest_fold_cutoffs"] = evaluated_folds(result)
     files = write_backtest(result, out_dir, rows, facts)
     console.print(f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}")

@@ -84,6 +84,8 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
             "2023-07-01"
         ],  # the folds the means cover, as `cvp models --json` lists them
         "config_digest": training_digest(load_config(config, {"models": {"backtest_folds": 1}})),
+        # the same labels as the fixture's training: the same data and label settings
+        "target_digest": _trained_param(trained, "target_digest"),
         "sample_customers": None,
     }
     res = cvp("backtest", "--data", trained.data, "--config", config, "--out", out, "--as-of", "2024-07-01",
@@ -335,3 +337,14 @@ def test_a_read_only_store_is_one_message_without_mlflows_traceback(challenged, 
     said = done.stdout + done.stderr
     assert done.returncode == 2, said
     assert "is read-only here" in said and "Traceback" not in said and "INSERT" not in said, said
+
+
+def _trained_param(trained, key: str) -> str:
+    """A param of the `trained` fixture's one training run, read from its store."""
+    import contextlib
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
+    with contextlib.closing(db):
+        (value,) = db.execute("SELECT DISTINCT value FROM params WHERE key = ?", (key,)).fetchone()
+    return value
