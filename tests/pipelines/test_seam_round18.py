@@ -12,8 +12,10 @@ def test_a_customer_moved_to_another_manager_is_listed_on_the_old_managers_page(
     """`cvp score --history` then `cvp report --history` after a great customer of AM1 was given to AM2 and one
     to nobody: AM2's page said "moved to you", the customers without a manager's page said "had account manager
     AM1", and AM1's page said nothing (was: the customers vanished from AM1's book without a word). AM1's page
-    lists them under "Customers moved to another account manager", saying to whom; a customer who stayed, one
-    moved between two other managers, one not scored last run and one gone are not listed there."""
+    lists them by id under "Customers moved to another account manager", saying to whom (no name: they are
+    another manager's customers now); a customer who stayed, one moved between two other managers, one not scored
+    last run and one gone are not listed there. AM2's page names whom M1 came from (was: "from another account
+    manager")."""
     from pipelines.config import load_config
     from pipelines.reports.actions import HistoryReport, manager_actions, moved_away_by_owner
 
