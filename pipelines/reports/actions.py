@@ -9,8 +9,9 @@ Inputs (built by the report job from the history, `pipelines.history`; this modu
 - `HistoryReport.previous_as_of`: that run's as-of; `HistoryReport.runs`: tier counts per run, oldest first
   (`as_of`, `tiers`), this run included.
 
-A manager page gets only the rows of that manager's own customers (the `sub` frame of the page: the customers the
-manager owns in this run); the team page gets aggregates only (counts, no customer id).
+A manager page gets the rows of that manager's own customers (the `sub` frame of the page: the customers the
+manager owns in this run) and, by id with the last run's figures only (`_last_run`), their customers of the last
+run who are gone or another manager's now; the team page gets aggregates only (counts, no customer id).
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
         "value_change": "" if pd.isna(change) else money(float(change), currency, sign=True),
         "why": why,
     }
+
+
+def _last_run(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """What a page's manager knew of a customer who is another manager's now: the id and the last run's figures,
+    nothing of this run's (tier, rating, risk of leaving, value change: blank on the page, as for a gone customer)."""
+    return {k: v for k, v in rec.items() if k == "customer_id" or k.startswith("old_")}
 
 
 def _who(manager_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
@@ -214,9 +221,7 @@ def manager_actions(
                 "They had a score with you in the last run and are another account manager's, or no one's, in this one: hand "
                 "over what you know of them.",
                 [
-                    _row(
-                        rec, "", cur, moved_to(rec["_new_manager"], staff or {})
-                    )  # the id only, as `gone_rows`
+                    _row(_last_run(rec), "", cur, moved_to(rec["_new_manager"], staff or {}))
                     for rec in moved_away.to_dict("records")
                 ],
             )
@@ -318,7 +323,7 @@ def gone_rows(gone: pd.DataFrame | None, currency: str, unassigned: bool) -> lis
                 if owner
                 else " without an account manager"
             )
-        out.append(_row(rec, "", currency, f"{was}; no row in this run's scores"))
+        out.append(_row(_last_run(rec), "", currency, f"{was}; no row in this run's scores"))
     return out
 
 

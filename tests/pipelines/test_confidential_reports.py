@@ -72,6 +72,16 @@ def test_every_page_names_only_its_managers_customers(tmp_path):
         for cid in set(owner.index) - mine:
             for value in customers.loc[cid, ["name", "email", "phone"]]:
                 assert str(value) not in html, (manager, cid, value)
+        # nothing of this run of another manager's customer on the page: the last run's figures only
+        for cid in shown - mine:
+            rows = re.findall(rf'<tr class="action-row" data-customer-id="{cid}">(.*?)</tr>', html, re.S)
+            assert rows and cid not in re.sub(r'<tr class="action-row".*?</tr>', "", html, flags=re.S), cid
+            old = history.transitions.loc[cid]
+            for row in rows:
+                cells = [re.sub(r"<[^>]+>", " ", c).split() for c in re.findall(r"<td.*?</td>", row, re.S)]
+                tier, rating, risk, change = cells[1:5]
+                assert tier == [old["old_tier"], "→", "–"] and rating == [old["old_rating"], "→", "–"], cells
+                assert risk == [f"{100 * old['old_churn_prob']:.0f}%", "→", "–"] and change == [], cells
     assert not re.findall(r"C\d{4}", pages["AM999"].read_text())  # a manager without a scored customer
     team = paths.index.read_text()
     assert not re.findall(r"C\d{4}", team)
