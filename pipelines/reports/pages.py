@@ -80,6 +80,8 @@ from pipelines.staging import atomic_directory
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 UNASSIGNED_SLUG = "unassigned"
+#: what `manager_directory`, `new_customer_rows` and `moved_away_by_owner` read of every customer, scored or not
+WHO_COLUMNS = ["customer_id", "manager", "customer_name"]
 
 _SLUG_MAX = 48  # file names stay far below every file system's 255-byte limit, whatever the id
 _HASHED = re.compile(r"-[0-9a-fA-F]{12}$")  # how a hashed name ends (`page_slugs`)
@@ -224,7 +226,10 @@ def build_reports(
             "tier_history": team_history(history, tiers, config),  # aggregates only; None without a history
         }
 
-        directory = manager_directory(pd.concat([frame, not_scored]), account_managers)
+        # who is whose, scored or not: built once, of the three columns its readers use (was: the whole scores
+        # frame copied again for each, 1.6 s and ~620 MB a copy on 1M customers)
+        everyone = pd.concat([frame[WHO_COLUMNS], not_scored[WHO_COLUMNS]])
+        directory = manager_directory(everyone, account_managers)
         others = {mid: status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
         slugs = page_slugs(list(directory["account_manager_id"]))  # every name known before a page is written
 
@@ -232,7 +237,6 @@ def build_reports(
         if profile is not None:
             from pipelines.reports.profile_section import new_customer_rows
 
-            everyone = pd.concat([frame, not_scored])
             new_rows = new_customer_rows(
                 profile.new_customers,
                 everyone,
@@ -249,7 +253,6 @@ def build_reports(
                 actions = new_customer_actions or (
                     profile.facts.get("new_customer_actions", {}) if profile else {}
                 )
-                everyone = pd.concat([frame, not_scored])
                 new_rows = new_customer_rows(new_frame, everyone, dict(actions), config.currency)
                 listed = not_scored[~not_scored["customer_id"].isin(new_frame["customer_id"])]
                 others = {mid: status_rows(sub) for mid, sub in listed.groupby("manager", sort=True)}
@@ -313,7 +316,7 @@ def build_reports(
         gone = gone_by_owner(history, set(map(str, staff)))  # once per report, not per page
         no_gone = pd.DataFrame()
         # and those who are another manager's now, on their last run's manager's page (was: "moved to you" only)
-        moved_away = moved_away_by_owner(history, pd.concat([frame, not_scored]), set(map(str, staff)))
+        moved_away = moved_away_by_owner(history, everyone, set(map(str, staff)))
         manager_paths: dict[str, Path] = {}
         links = []
         frame_groups = {mid: sub for mid, sub in frame.groupby("manager", sort=True)}
