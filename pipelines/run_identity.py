@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
+
+from features.model_inputs import model_input_counts
 
 #: `section` or `section.field`: the settings whose value can change what `cvp score` publishes.
 OUTPUT_SETTINGS: tuple[str, ...] = (
@@ -103,30 +106,49 @@ TARGET_SETTINGS: tuple[str, ...] = (
     "labels.exclude_cancelled",
     "labels.max_lapse_days",
     "labels.require_order_before_cutoff",
-    "features.margin_rate_when_cost_missing",
+    "features.margin_rate_when_cost_missing",  # only while some orders lack a cost (`cost_presence`)
     "features.service_hourly_cost",
     "features.cost_per_ticket",
     "data.currency",
 )
+GUESSED_MARGIN = "features.margin_rate_when_cost_missing"
 TARGET_INPUTS: dict[str, tuple[str, ...]] = {
-    "orders": ("revenue", "cost"),
+    "orders": ("revenue",),  # and `orders.cost` by its share (`cost_presence`)
     "returns": ("amount",),
     "tickets": ("effort_minutes",),
     "customers": ("churned_at",),
 }
+#: `cost_presence`'s bounds: under 1% of orders with a cost "none", 1% to under 99% "some", 99% and up "all".
+COST_SOME, COST_ALL = 0.01, 0.99
 
 
-def target_digest(cfg: Any, inputs: Any) -> str:
-    """A short hash of what a training's labels are (`TARGET_SETTINGS`, and of `TARGET_INPUTS` which tables its
-    data had and which columns held a value: `inputs`, `features.model_inputs.model_inputs` of the training data):
-    the `target_digest` param `cvp models` compares (`registry._other_folds`). Two versions with other digests
-    were backtested against other labels (a model trained without `orders.cost`: a net profit of guessed margins),
-    so their metrics are not like for like."""
-    read = {
-        table: sorted(c for c in columns if (inputs.get(table) or {}).get(c, 0) > 0)
-        if table in inputs
-        else None
-        for table, columns in TARGET_INPUTS.items()
-    }
-    text = json.dumps({"settings": output_settings(cfg, TARGET_SETTINGS), "inputs": read}, sort_keys=True)
+def cost_presence(filled: int, rows: int) -> str:
+    """How much of a training's net profit labels are real margins: "none", "some" or "all" of its orders with a
+    cost (`COST_SOME`, `COST_ALL`). Coarse on purpose: a refreshed export of the same company (a few more orders,
+    a few costs filled late) stays in its bucket, so its version is compared like for like; wide apart shares (5%
+    of orders with a cost, 100%) are other labels. The bounds sit where a company's cost column is either unused
+    (under 1%: test rows), partly filled, or filled but for stragglers (99%: the guessed margins of under 1% of
+    orders barely move a label)."""
+    share = filled / rows if rows else 0.0
+    return "all" if share >= COST_ALL else "some" if share >= COST_SOME else "none"
+
+
+def target_digest(cfg: Any, tables: Mapping[str, Any]) -> str:
+    """A short hash of what a training's labels are: `TARGET_SETTINGS`, and of the training data's `tables` which
+    of `TARGET_INPUTS` held a value, a table counting only when it has rows (a tickets file of a header alone is
+    no tickets: was another digest than none, the same labels marked `*`), and `orders.cost` by `cost_presence`
+    (was: any cost at all, 5% of orders with a cost the same labels as 100%), `margin_rate_when_cost_missing` only
+    while it guesses margins (the cost not "all": was counted when every order had a cost). The `target_digest`
+    param `cvp models` compares (`registry._other_folds`): two versions with other digests were backtested against
+    other labels (a model trained without `orders.cost`: a net profit of guessed margins), so their metrics are not
+    like for like."""
+    read: dict[str, Any] = {}
+    for table, columns in TARGET_INPUTS.items():
+        got = model_input_counts(table, tables.get(table))
+        rows, filled = got if got is not None else (0, {})
+        read[table] = sorted(c for c in columns if filled.get(c, 0) > 0) if rows else None
+        if table == "orders":
+            read["orders.cost"] = cost_presence(filled.get("cost", 0), rows)
+    names = tuple(n for n in TARGET_SETTINGS if n != GUESSED_MARGIN or read["orders.cost"] != "all")
+    text = json.dumps({"settings": output_settings(cfg, names), "inputs": read}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

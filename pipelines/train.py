@@ -98,11 +98,11 @@ def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, f
 
 
 def modelling_params(
-    cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample | None, inputs: Mapping[str, Any]
+    cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample | None, tables: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What a training run's params and a backtest's `backtest_run.json` both record of how the models were
     compared: as-of, horizon, folds, the configuration's digest, what the labels are (`target_digest` of the
-    settings and `inputs`, `features.model_inputs.model_inputs` of the data) and the customer sample
+    settings and which inputs of the data's `tables` the labels read) and the customer sample
     (`--sample-customers`; none without one). Was: a backtest recorded none of it, so one on 300 sampled customers
     or another horizon looked like any other."""
     return {
@@ -114,7 +114,7 @@ def modelling_params(
         "backtest_step_months": cfg.models.backtest_step_months,
         "config_digest": training_digest(cfg),
         # what its labels are: `cvp models` marks a version trained against other labels than the champion's
-        "target_digest": target_digest(cfg, inputs),
+        "target_digest": target_digest(cfg, tables),
     } | (sample.params() if sample is not None else {})
 
 
@@ -360,7 +360,7 @@ def train_and_register(
     features_only = training[feature_columns(training)]
     example = _input_example(features_only)
     params = (
-        modelling_params(cfg, as_of, sample, data_settings["input_columns"])
+        modelling_params(cfg, as_of, sample, tables)
         | {"backtest_fold_cutoffs": ",".join(evaluated_folds(result)) or "none"}
         | {
             "n_training_rows": len(training),
@@ -451,9 +451,7 @@ def run_backtest_only(
             + "; ".join(result.notes)
         )
     print_backtest(result, h, console, cfg.models.interval_quantiles)
-    facts = {"sample_customers": None} | modelling_params(
-        cfg, as_of, sample, model_inputs(tables)
-    )  # None: all
+    facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample, tables)  # None: all
     facts["backtest_fold_cutoffs"] = evaluated_folds(result)
     files = write_backtest(result, out_dir, rows, facts)
     console.print(f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}")

@@ -85,19 +85,12 @@ def test_models_marks_a_version_trained_against_other_labels(trained, monkeypatc
     db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
     with contextlib.closing(db):
         params = dict(db.execute("SELECT key, value FROM params").fetchall())  # the fixture's one training
-    shares = {
-        "orders": {"revenue": 1.0, "cost": 1.0},
-        "tickets": {"effort_minutes": 0.9},
-        "returns": {"amount": 1.0},
-    }
+    tables = _tables(cost=200)
     assert len(params["target_digest"]) == 16  # was: KeyError
-    without_cost = target_digest(cfg, shares | {"orders": {"revenue": 1.0, "cost": 0.0}})
-    assert target_digest(cfg, shares) != without_cost != target_digest(cfg, shares | {"tickets": {}})
-    assert target_digest(cfg, shares) == target_digest(
-        cfg, shares | {"orders": {"revenue": 1.0, "cost": 0.5}}
-    )
+    without_cost = target_digest(cfg, _tables(cost=0))
+    assert target_digest(cfg, tables) != without_cost != target_digest(cfg, tables | {"tickets": None})
     labels = cfg.labels.model_copy(update={"exclude_cancelled": not cfg.labels.exclude_cancelled})
-    assert target_digest(cfg.model_copy(update={"labels": labels}), shares) != target_digest(cfg, shares)
+    assert target_digest(cfg.model_copy(update={"labels": labels}), tables) != target_digest(cfg, tables)
     model = {"value_norm_gini": 0.8, "churn_roc_auc": 0.7}
 
     def row(version, digest, alias=()):
@@ -122,3 +115,40 @@ def test_models_marks_a_version_trained_against_other_labels(trained, monkeypatc
     as_of, out = listed_as_of(monkeypatch, cfg, rows, 160)
     assert as_of == {"2": "2025-06-01*", "3": "2025-06-01"}, out  # was: "2" unmarked; "4": not recorded
     assert "or other labels" in " ".join(out.split())
+
+
+def _tables(cost: int, tickets: int = 30) -> dict[str, pd.DataFrame]:
+    """A training's tables as `run_identity.target_digest` reads them: 200 orders, `cost` of them with a cost."""
+    return {
+        "orders": pd.DataFrame({"revenue": [10.0] * 200, "cost": [4.0] * cost + [None] * (200 - cost)}),
+        "returns": pd.DataFrame({"amount": [1.0] * 5}),
+        "tickets": pd.DataFrame({"effort_minutes": [15.0] * tickets}),
+        "customers": pd.DataFrame({"churned_at": [None, "2024-01-01"]}),
+    }
+
+
+def test_target_digest_tells_other_labels_only():
+    """`run_identity.target_digest`, which `cvp models` compares to mark '*' a version trained against other labels
+    than the champion's. Was: a tickets file of a header alone digested other than no tickets file, and the
+    margin guessed for orders without a cost counted when every order had one (the same labels marked '*'); a cost
+    on 5% of orders digested as a cost on all (net profits of guessed margins, unmarked). Now a table counts when
+    it has rows, and the cost by its share of orders: none (under 1%), some, all (99% and up)."""
+    from pipelines.config import load_config
+    from pipelines.run_identity import target_digest
+
+    cfg = load_config()
+    rate = cfg.features.margin_rate_when_cost_missing
+    other_rate = cfg.model_copy(
+        update={"features": cfg.features.model_copy(update={"margin_rate_when_cost_missing": rate / 2})}
+    )
+    every = target_digest(cfg, _tables(cost=200))
+    assert target_digest(cfg, _tables(cost=200, tickets=0)) == target_digest(
+        cfg, _tables(200) | {"tickets": None}
+    )
+    assert target_digest(other_rate, _tables(cost=200)) == every  # no margin guessed: the rate reads nothing
+    assert target_digest(cfg, _tables(cost=10)) != every  # 5% of orders with a cost: other labels
+    assert target_digest(other_rate, _tables(cost=10)) != target_digest(cfg, _tables(cost=10))
+    # a refreshed export of the same company stays in its bucket
+    assert target_digest(cfg, _tables(cost=199)) == every
+    assert target_digest(cfg, _tables(cost=10)) == target_digest(cfg, _tables(cost=100))
+    assert target_digest(cfg, _tables(cost=1)) == target_digest(cfg, _tables(cost=0))
