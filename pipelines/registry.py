@@ -151,7 +151,8 @@ OTHER_FOLDS = "*"
 OTHER_FOLDS_NOTE = (
     "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's (or a "
     "fold skipped for too little data), so other backtest folds, or other labels (other label settings, or "
-    "training data without orders.cost, returns or tickets): its differences are not like for like (`--metrics all` shows what its promotion rule "
+    "training data without orders.cost or with it on some orders only, without returns, tickets or "
+    "customers.churned_at): its differences are not like for like (`--metrics all` shows what its promotion rule "
     "compared on its own folds)"
 )
 

@@ -144,3 +144,13 @@ def listed_as_of(monkeypatch: Any, cfg: Any, rows: list[Any], width: int = 80) -
     out = console.file.getvalue()
     picked = [line.split() for line in out.splitlines() if line.split()[:1] in (["2"], ["3"])]
     return {words[0]: words[2] for words in picked}, out
+
+
+def trained_params(trained: Any) -> dict[str, str]:
+    """The params of the `trained` fixture's one training run, read from its store (read only)."""
+    import contextlib
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
+    with contextlib.closing(db):
+        return dict(db.execute("SELECT key, value FROM params").fetchall())

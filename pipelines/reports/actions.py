@@ -92,9 +92,16 @@ def handed_over(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
             f"with {old_id} in the last run, all of whose customers are yours now: if that was your id before, "
             "nothing changed for them"
         )
-    left = staff[old_id][1]
+    return f"{with_last_run(old_id, staff)}; all of their customers are yours now"
+
+
+def with_last_run(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+    """Whom a customer of a page came from, as the hand-over (`handed_over`) and a single move (`moved_from`) both
+    say it: "with Vera Okafor (AM0008) in the last run, who left the company on 2024-04-19" (no "who left" for a
+    manager who has not)."""
+    left = staff.get(old_id, ("", ""))[1]
     gone = f", who {left}" if left else ""
-    return f"with {_who(old_id, staff)} in the last run{gone}; all of their customers are yours now"
+    return f"with {_who(old_id, staff)} in the last run{gone}"
 
 
 def manager_actions(
@@ -297,8 +304,9 @@ def moved_away_by_owner(
 
 def moved_from(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
     """Where a customer moved to a page's manager came from, named as the old manager's page names where it went
-    (`moved_to`; was: "from another account manager", unnamed)."""
-    return f"moved to you from another account manager, {_who(old_id, staff)}, since the last run"
+    (`moved_to`; was: "from another account manager", unnamed), and whether they left, in the hand-over's words
+    (`with_last_run`)."""
+    return f"moved to you from another account manager: {with_last_run(old_id, staff)}"
 
 
 def moved_to(new_id: str, staff: Mapping[str, tuple[str, str]]) -> str:

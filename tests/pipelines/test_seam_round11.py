@@ -54,7 +54,7 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
     from pipelines.config import load_config
     from pipelines.rejected_rows import TRAINING, rows_document
     from pipelines.run_identity import training_digest
-    from tests.helpers import cvp
+    from tests.helpers import cvp, trained_params
     from tests.pipelines.conftest import worse_config
     from tests.pipelines.test_seam_round10 import _mapped
 
@@ -85,7 +85,7 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
         ],  # the folds the means cover, as `cvp models --json` lists them
         "config_digest": training_digest(load_config(config, {"models": {"backtest_folds": 1}})),
         # the same labels as the fixture's training: the same data and label settings
-        "target_digest": _trained_param(trained, "target_digest"),
+        "target_digest": trained_params(trained)["target_digest"],
         "sample_customers": None,
     }
     res = cvp("backtest", "--data", trained.data, "--config", config, "--out", out, "--as-of", "2024-07-01",
@@ -337,14 +337,3 @@ def test_a_read_only_store_is_one_message_without_mlflows_traceback(challenged, 
     said = done.stdout + done.stderr
     assert done.returncode == 2, said
     assert "is read-only here" in said and "Traceback" not in said and "INSERT" not in said, said
-
-
-def _trained_param(trained, key: str) -> str:
-    """A param of the `trained` fixture's one training run, read from its store."""
-    import contextlib
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
-    with contextlib.closing(db):
-        (value,) = db.execute("SELECT DISTINCT value FROM params WHERE key = ?", (key,)).fetchone()
-    return value

@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 
-from tests.helpers import listed_as_of, quiet
+from tests.helpers import listed_as_of, quiet, trained_params
 
 
 def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(trained, monkeypatch):
@@ -19,9 +19,6 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
     of three planned folds as like for like beside a champion's mean over three (was: no record of which folds
     the means cover). The title says "2 of 3 folds"; a training records `backtest_fold_cutoffs` (the evaluated
     folds) and `cvp models` marks a version whose evaluated folds differ from the champion's."""
-    import contextlib
-    import sqlite3
-
     import pipelines.registry as registry
     from models.backtest import BacktestResult
     from pipelines.backtest_console import print_backtest
@@ -44,9 +41,7 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
     assert text.endswith("note: fold 0 (2021-06-01): ... skipped"), text
     assert result.evaluated_cutoffs == cuts[1:]
 
-    db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
-    with contextlib.closing(db):
-        params = dict(db.execute("SELECT key, value FROM params").fetchall())  # the fixture's one training
+    params = trained_params(trained)  # the fixture's one training
     cfg = load_config(trained.config)
     # one fold, a horizon and its month before the as-of: what the fixture's means cover (was: KeyError)
     assert params["backtest_fold_cutoffs"] == "2023-07-01", params

@@ -17,7 +17,7 @@ def test_a_customer_moved_to_another_manager_is_listed_on_the_old_managers_page(
     last run and one gone are not listed there. AM2's page names whom M1 came from (was: "from another account
     manager")."""
     from pipelines.config import load_config
-    from pipelines.reports.actions import HistoryReport, manager_actions, moved_away_by_owner
+    from pipelines.reports.actions import HistoryReport, manager_actions, moved_away_by_owner, moved_from
 
     cfg = load_config()
     ids = ["M1", "M2", "S1", "O1", "L1", "G1"]
@@ -62,8 +62,13 @@ def test_a_customer_moved_to_another_manager_is_listed_on_the_old_managers_page(
     month = manager_actions(history, theirs, report_cfg, False, staff)
     (group,) = [g for g in month["groups"] if g["key"] == "manager-left"]
     assert [(r["customer_id"], r["why"]) for r in group["rows"]] == [
-        ("M1", "moved to you from another account manager, Ada (AM1), since the last run")
+        ("M1", "moved to you from another account manager: with Ada (AM1) in the last run")
     ]  # L1 was not scored last run
+    left = {"AM1": ("Ada", "left the company on 2024-11-02")}  # in the hand-over's words (was: not said)
+    assert moved_from("AM1", left) == (
+        "moved to you from another account manager: with Ada (AM1) in the last run, who left the company on "
+        "2024-11-02"
+    )
     assert moved_away_by_owner(history, everyone, {"AM3"}) == {}  # a last manager without a page: none listed
 
 
@@ -73,18 +78,13 @@ def test_models_marks_a_version_trained_against_other_labels(trained, monkeypatc
     guessed margins, are another target than the champion's; nothing recorded what a training's labels are). A
     training records `target_digest` (`run_identity.target_digest`: the label settings and the inputs the labels
     read) and `cvp models` marks a version whose digest differs from the champion's."""
-    import contextlib
-    import sqlite3
-
     import pipelines.registry as registry
     from pipelines.config import load_config
     from pipelines.run_identity import target_digest
-    from tests.helpers import listed_as_of
+    from tests.helpers import listed_as_of, trained_params
 
     cfg = load_config(trained.config)
-    db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
-    with contextlib.closing(db):
-        params = dict(db.execute("SELECT key, value FROM params").fetchall())  # the fixture's one training
+    params = trained_params(trained)  # the fixture's one training
     tables = _tables(cost=200)
     assert len(params["target_digest"]) == 16  # was: KeyError
     without_cost = target_digest(cfg, _tables(cost=0))
@@ -115,6 +115,7 @@ def test_models_marks_a_version_trained_against_other_labels(trained, monkeypatc
     as_of, out = listed_as_of(monkeypatch, cfg, rows, 160)
     assert as_of == {"2": "2025-06-01*", "3": "2025-06-01"}, out  # was: "2" unmarked; "4": not recorded
     assert "or other labels" in " ".join(out.split())
+    assert "customers.churned_at" in " ".join(out.split())  # a label input as the others (was: not named)
 
 
 def _tables(cost: int, tickets: int = 30) -> dict[str, pd.DataFrame]:
