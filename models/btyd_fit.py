@@ -13,6 +13,7 @@ does, so a penalizer means the same thing here and there); Gamma-Gamma spends ar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -47,12 +48,29 @@ class FitOutcome:
     max_abs_grad: float
 
 
+@cache
+def _blas():
+    """The BLAS libraries loaded (scipy's and numpy's OpenBLAS), found once: `threadpoolctl` scans the process."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def minimise(objective, n_params: int, what: str) -> FitOutcome:
     """L-BFGS-B over log-parameters from 0; on a doubtful stop, polish with Nelder-Mead and L-BFGS-B again.
 
     Converged means: finite objective, max |gradient| < _GRAD_TOL and no log-parameter at the box edge.
     Raises BTYDFitError otherwise.
+
+    On one BLAS thread: every BLAS call here is tiny (L-BFGS-B's steps on 3-4 parameters, the objective's dot
+    products over distinct rows), and OpenBLAS handing each to its thread pool cost 3-5 ms a step on 2 busy cores
+    (a BG/NBD fit of 5,000 customers 0.45 s against 0.065 s on one thread; the same estimates).
     """
+    with _blas().limit(limits=1, user_api="blas"):
+        return _minimise(objective, n_params, what)
+
+
+def _minimise(objective, n_params: int, what: str) -> FitOutcome:
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * n_params
     x0 = np.zeros(n_params)
     # Tight tolerances so that a fit drifting along a flat ridge towards a boundary reaches the box instead
