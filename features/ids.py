@@ -233,6 +233,13 @@ def sheet_errors(values: pd.Series, text: TextBytes | None = None) -> np.ndarray
     return matches_where(text.arr, byte_set(b"#")[text.first], SHEET_ERRORS)
 
 
+def sheet_error_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
+    """`sheet_errors` that are no placeholder for a missing value (`#REF!`, not `#N/A`: `placeholder_ids`): a
+    formula that failed in an id column, judged on a share as a number column's (`features.numbers`' "sheet")."""
+    text = text or TextBytes(ids)
+    return sheet_errors(ids, text) & ~placeholder_ids(ids, text)
+
+
 def holding_e_plus(arr: object) -> np.ndarray:
     """Which strings hold `E+`, read from Arrow's buffers: one pass over the bytes instead of a substring
     search per string."""

@@ -285,6 +285,16 @@ _OTHER_FORMS = {
         "negative number in an accounting format in {} ((12.50), 12.50-)",
     ),
 }
+#: Forms of an id column's values judged as `_OTHER_FORMS` are (`check_number_form`; their rows are rejected by
+#: `features.ids.ID_RULES`): a script's `="00042"` keeping a spreadsheet's leading zeros, `'00042`.
+_ID_FORMS = {
+    "id_formula": (
+        spreadsheet_ids,
+        'ids written as a spreadsheet formula or with its text prefix (="00042", \'00042)',
+        "Export the ids as plain text (`00042`: a spreadsheet keeps leading zeros in a column formatted as text)",
+        FORMULA,
+    ),
+}
 
 
 def check_number_form(
@@ -296,7 +306,7 @@ def check_number_form(
     n = int(found.sum())
     if not check_share(n, given):
         return
-    _, what, fix, _ = _OTHER_FORMS[form]
+    _, what, fix, _ = _OTHER_FORMS[form] if form in _OTHER_FORMS else _ID_FORMS[form]
     seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are {what} ({seen}): rejecting these "

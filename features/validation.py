@@ -50,6 +50,8 @@ from features.ids import (
     missing_ids,
     overlong_texts,
     phone_ids,
+    sheet_error_ids,
+    spreadsheet_ids,
     total_lines,
 )
 from features.keys import (
@@ -190,6 +192,9 @@ def _check_parsed(
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
             check_email_ids(table.name, col.name, mails, n)
             check_email_ids(table.name, col.name, int(phone_ids(parsed, text).sum()), n, "phone numbers")
+            # `="00042"` on 1%: the export's way of keeping zeros, not a few rows (Spark: `FORMULA` of its ids)
+            check_number_form(table.name, col.name, raw, spreadsheet_ids(parsed, text), n, "id_formula")
+            check_number_form(table.name, col.name, raw, sheet_error_ids(parsed, text), n, "sheet")  # `#REF!`
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
             check_folded_ids(table.name, col.name, raw, folded, n)
         rej.add(bad, f"non-integer id in {col.name}")
@@ -263,6 +268,26 @@ def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> pd.Serie
     dup = ok & t[key].where(ok).duplicated(keep="first") & t[key].notna()
     rej.add(dup, f"duplicate {key}")
     return dup
+
+
+def check_tables_have_rows(rows: Mapping[str, int]) -> None:
+    """A table given with a header and no row (a CSV of its header line, a Parquet file of no row group) is a
+    structural error: an export that failed or was cut would read as none of its events for every customer (no
+    ticket, no return: a perfect base). `rows`: each table's rows in (both engines)."""
+    for name, n in rows.items():
+        if n == 0:
+            way_out = (
+                "the table is required"
+                if name == "orders"
+                else (
+                    f"if the company truly has none, remove the file (or leave the table out of the mapping): the "
+                    f"features reading {name} are then left out"
+                )
+            )
+            raise StructuralError(
+                f"table {name!r} has no usable row (a header and no rows): an export that failed or was cut? "
+                f"Read so, every customer would have no {name.replace('_', ' ')}. Export the table again; {way_out}"
+            )
 
 
 def check_customers_usable(rows: int, usable: int) -> None:
@@ -432,6 +457,7 @@ def validate_tables(
         parsed[name] = (t, rej, ignored)
         suggested[name] = resembling
 
+    check_tables_have_rows({name: len(raw[name]) for name in parsed})  # a header only: a failed export
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
         from features.crossrefs import check_unknown_managers

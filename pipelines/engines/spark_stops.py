@@ -176,6 +176,7 @@ def table_stops(
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if numbers.check_share(found, given):
+                form = "id_formula" if form == "formula" and table.column(column).kind == "id" else form
                 numbers.check_number_form(
                     table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
                 )
@@ -265,10 +266,10 @@ def table_stops(
     if fires:  # the pandas function judges exactly (and first the conventions it checks before)
         conventions.check_conventions(table.name, rows.parsed())
     # every ticket closed before opened: swapped; most efforts above their bound (`data.max_values`)
-    for reason in row_rules.convention_reasons(table.name, stats[REASON].unique()):
-        if row_rules.fires(table.name, reason, int(stats.loc[stats[REASON] == reason, "n"].sum()), rows_in):
-            reasons = pd.Series(rows.rows[REASON].to_numpy(dtype=object))
-            row_rules.check_row_conventions(table.name, rows.parsed(), reasons)
+    counts = stats.dropna(subset=[REASON]).groupby(REASON, sort=False)["n"].sum().to_dict()
+    if row_rules.fires(table.name, counts, rows_in):
+        reasons = pd.Series(rows.rows[REASON].to_numpy(dtype=object))
+        row_rules.check_row_conventions(table.name, rows.parsed(), reasons)
     key = table.key
     if key is not None and key in names:
         repeated = int(stats.loc[stats[REASON] == f"duplicate {key}", "n"].sum())
@@ -288,7 +289,9 @@ def cross_table_stops(
     """The stops across tables, after every table's own (see module). `reports`: rows in and accepted per table;
     `rows`: each table's `TableRows`."""
     from features import crossrefs
-    from features.validation import check_customers_usable
+    from features.validation import check_customers_usable, check_tables_have_rows
+
+    check_tables_have_rows({name: rows_in for name, (rows_in, _) in reports.items()})  # a header only
 
     def threshold(name: str) -> float:
         return max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports[name][0])
