@@ -83,6 +83,7 @@ from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
 from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
+from features.table_rows import check_table_rows
 from features.text import TextBytes, blank
 
 
@@ -270,26 +271,6 @@ def reject_duplicate_keys(t: pd.DataFrame, key: str, rej: _Rejector) -> pd.Serie
     return dup
 
 
-def check_tables_have_rows(rows: Mapping[str, int]) -> None:
-    """A table given with a header and no row (a CSV of its header line, a Parquet file of no row group) is a
-    structural error: an export that failed or was cut would read as none of its events for every customer (no
-    ticket, no return: a perfect base). `rows`: each table's rows in (both engines)."""
-    for name, n in rows.items():
-        if n == 0:
-            way_out = (
-                "the table is required"
-                if name == "orders"
-                else (
-                    f"if the company truly has none, remove the file (or leave the table out of the mapping): the "
-                    f"features reading {name} are then left out"
-                )
-            )
-            raise StructuralError(
-                f"table {name!r} has no usable row (a header and no rows): an export that failed or was cut? "
-                f"Read so, every customer would have no {name.replace('_', ' ')}. Export the table again; {way_out}"
-            )
-
-
 def check_customers_usable(rows: int, usable: int) -> None:
     """A customers table (of `rows` rows) without a usable row is a structural error: every row of every other
     table would be rejected as an unknown customer. `usable`: its accepted customer ids (both engines)."""
@@ -457,7 +438,7 @@ def validate_tables(
         parsed[name] = (t, rej, ignored)
         suggested[name] = resembling
 
-    check_tables_have_rows({name: len(raw[name]) for name in parsed})  # a header only: a failed export
+    check_table_rows({name: len(raw[name]) for name in parsed})  # a header only, a spreadsheet's last row
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
         from features.crossrefs import check_unknown_managers

@@ -26,7 +26,7 @@ def test_a_table_with_a_header_and_no_rows_stops(tmp_path):
     or as a Parquet file of no row: a failed or cut export. Was: exit 0, read as "no tickets" for every customer (a
     perfect base; the orders: `validate` exit 0 on no order). Now a structural error naming the table and the way
     out: export it again, or remove the file when the company truly has none
-    (`features.validation.check_tables_have_rows`, both engines)."""
+    (`features.table_rows.check_table_rows`, both engines)."""
     from pipelines.io import load_data
 
     orders = raw_orders(20)
@@ -89,6 +89,23 @@ def test_the_spark_engines_driver_stops_on_an_empty_table_and_most_rows_marked_n
         table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
     with pytest.raises(StructuralError, match=r"table 'returns' has no usable row \(a header and no rows\)"):
         cross_table_stops(stats, {"orders": (20, 20), "returns": (0, 0)}, {})
+    with pytest.raises(
+        StructuralError, match=r"table 'returns' has exactly 65,535 rows, with its header 65,536"
+    ):
+        cross_table_stops(stats, {"orders": (20, 20), "returns": (65_535, 65_535)}, {})
+
+
+@pytest.mark.parametrize("rows", [1_048_575, 65_535])
+def test_a_table_of_exactly_a_spreadsheets_last_row_stops(rows):
+    """A table of exactly 1,048,575 rows (1,048,576 with its header: Excel's and LibreOffice's last row) or
+    65,535 (Excel 97-2003's): the file went through a spreadsheet that dropped every row after it (the last months,
+    or some customers' orders). Was: read as it is, exit 0. Now a structural error naming the limit and the way
+    out (`features.table_rows.check_table_rows`, both engines' rows in); a row more or fewer is read."""
+    from features.table_rows import check_table_rows
+
+    with pytest.raises(StructuralError, match=rf"table 'orders' has exactly {rows:,} rows, with its header"):
+        check_table_rows({"tickets": 5, "orders": rows})
+    check_table_rows({"orders": rows - 1, "tickets": rows + 1})
 
 
 def test_a_csv_quoted_with_single_quotes_says_so(tmp_path):
