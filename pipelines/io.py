@@ -212,14 +212,16 @@ def _check_columns_outside(
 ) -> None:
     """A table's columns outside the contract that contradict what it is read as: amounts in another currency
     than `data.currency` (`features.currency`), times in another zone than `data.timezone`
-    (`features.zone_columns`); beside a returns table (`refunds`), the orders marked refunded that stand are
+    (`features.zone_columns`), refunds without a returns table (`features.refund_columns`); beside a returns table (`refunds`), the orders marked refunded that stand are
     counted in `notes` (`features.sale_status.refunded_note`)."""
     from features.currency import check_currency_columns
+    from features.refund_columns import check_refund_columns
     from features.sale_status import refunded_note, refunded_rows
     from features.zone_columns import check_zone_columns
 
     check_currency_columns({name: frame}, currency)
     check_zone_columns({name: frame}, timezone)
+    check_refund_columns({name: frame}, refunds)  # `Amount Refunded` without a returns table
     if refunds:
         notes.extend(refunded_note(int(refunded_rows(name, frame).sum())))
 

@@ -138,6 +138,7 @@ def check_rows(
     """
     from features.column_types import fixed_length_bytes
     from features.decimal_ids import reject_stray_decimal_ids
+    from features.refund_columns import refund_rows
     from features.sale_status import refunded_rows
     from features.validation import _validate_table
     from features.zone_columns import other_zone_rows
@@ -172,7 +173,8 @@ def check_rows(
                 **dates,
                 CURRENCY: other_currency(raw, currency)
                 | (refunded_rows(name, raw) & refunds).astype(np.int64) << 1
-                | other_zone_rows(name, raw, timezone).astype(np.int64) << 2,
+                | other_zone_rows(name, raw, timezone).astype(np.int64) << 2
+                | refund_rows(name, raw, refunds).astype(np.int64) << 3,
             }
             start += len(raw)
             for col in raw.columns:

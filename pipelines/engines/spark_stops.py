@@ -418,16 +418,18 @@ def currency_stops(
     """A table's currency column naming another currency than `data.currency` on any row
     (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`), or a
     time-zone column naming another zone than `timezone` (`features.zone_columns`): from the rows counted with one
-    (`CURRENCY`'s bits 0 and 2; bit 1 is no longer set: a row marked as no sale is a row reject); `read`: each table's columns as read, in order."""
+    (`CURRENCY`'s bits 0 and 2; bit 1 is no longer set: a row marked as no sale is a row reject; bit 3: a refund column's refund without a returns table, `features.refund_columns`); `read`: each table's columns as read, in order."""
     from features.currency import check_currency_columns
+    from features.refund_columns import check_refund_columns
     from features.zone_columns import check_zone_columns
 
     for name, columns in read.items():
         own = stats[stats[TABLE] == name]
-        if _sum(own, "c0") or _sum(own, "c1") or _sum(own, "c2"):  # bit 2: another zone
+        if any(_sum(own, f"c{bit}") for bit in range(4)):  # bit 2: another zone; 3: refunds, no returns table
             frame = pd.DataFrame({c: rows[name].raw(c).astype("str") for c in columns})
             check_currency_columns({name: frame}, currency)
             check_zone_columns({name: frame}, timezone)
+            check_refund_columns({name: frame}, not _sum(own, "c3"))
 
 
 def orders_stops(

@@ -327,6 +327,7 @@ def _check_source_status(mapping: Mapping, sources: dict[str, pd.DataFrame], tim
     time-zone column (`features.zone_columns`: `Time Zone`) name `timezone` (the mapping's or `data.timezone`)
     on them, judged at the time each row's table reads: a `where` reading the column judges it itself."""
     from features.contract import TABLES
+    from features.refund_columns import check_refund_columns
     from features.sale_status import SALE_TABLES, check_unread_status
     from features.zone_columns import check_zone_columns
 
@@ -340,6 +341,7 @@ def _check_source_status(mapping: Mapping, sources: dict[str, pd.DataFrame], tim
             if table in SALE_TABLES:
                 what = f"source {name} ({mapping.sources[name].file})"
                 check_unread_status(table, unread[kept], what, "returns" in mapping.tables)
+                check_refund_columns({table: unread[kept]}, "returns" in mapping.tables)  # `Amount Refunded`
             dated = {c.name: spec.columns.get(c.name) for c in TABLES[table].columns if c.kind == "timestamp"}
             dated = {c: frame[s][kept] for c, s in dated.items() if isinstance(s, str) and s in frame}
             check_zone_columns({table: unread[kept].assign(**dated)}, timezone)

@@ -13,6 +13,7 @@ import pytest
 
 from features.validation import StructuralError
 from tests.helpers import csv_data, raw_orders
+from tests.pipelines.test_hostile_round19 import _sales_source
 
 
 def _folder(where: Path, **tables: pd.DataFrame) -> Path:
@@ -180,3 +181,57 @@ def test_the_spark_engines_masks_mark_ids_written_as_formulas():
     stats = pd.DataFrame({TABLE: ["orders"], "n": [100], **given, f"Q{at}": [int(formula.sum())]})
     with pytest.raises(StructuralError, match=r"3 of 100 values are ids written as a spreadsheet formula"):
         table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
+
+
+def test_a_refund_column_without_a_returns_table_stops(tmp_path):
+    """Orders with a refund column outside the contract (Stripe's `Amount Refunded`, Shopify's `Refunded Amount`)
+    holding refunds, and no returns table. Was: exit 0, the column "not used", each refunded order's whole amount
+    counted as paid. Now a structural error naming the column, how many rows and the way out (a returns table, or
+    the amount netted in a mapping's `derive`) (`features.refund_columns`), also on a mapping's source column it
+    does not read; beside a returns table the refunds are expected there (read as before); zeros judge nothing."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(20).assign(**{"Amount Refunded": "0.00"})
+    orders.loc[[2, 7], "Amount Refunded"] = ["10", "-2.50"]
+    said = (
+        r"table 'orders', column 'Amount Refunded': 2 of 20 rows hold a refund, and the data has no returns"
+    )
+    with pytest.raises(StructuralError, match=said):
+        load_data(_folder(tmp_path / "a", orders=orders))
+    returns = pd.DataFrame({"return_id": ["R1"], "customer_id": ["C2"], "returned_at": ["2023-01-09"]})
+    data = _folder(tmp_path / "b", orders=orders, returns=returns.assign(amount="10"))
+    assert len(load_data(data).tables["orders"]) == 20
+    zeros = orders.assign(**{"Amount Refunded": "0.00"})
+    assert len(load_data(_folder(tmp_path / "c", orders=zeros)).tables["orders"]) == 20
+    data, mapping = _sales_source(tmp_path / "src", ["EUR"])
+    sales = pd.read_csv(data / "sales.csv", dtype=str).assign(**{"Amount Refunded": "0"})
+    sales.loc[3, "Amount Refunded"] = "12.50"
+    sales.to_csv(data / "sales.csv", index=False)
+    with pytest.raises(StructuralError, match=r"column 'Amount Refunded': 1 of 100 rows hold a refund"):
+        load_data(data, mapping, currency="EUR")
+
+
+def test_the_spark_engines_row_step_marks_refunds_without_a_returns_table():
+    """`--engine spark`: the executors' row step sets `CURRENCY`'s bit 3 on a row whose refund column holds a
+    refund when the data has no returns table (`features.refund_columns.refund_rows`), and the driver's stop
+    (`spark_stops.currency_stops`, from the bit's sum) raises the pandas engine's error. Without a session."""
+    import numpy as np
+
+    from pipelines.engines.spark_checks import CURRENCY, TABLE
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import currency_stops
+
+    orders = raw_orders(20).assign(**{"Refunded Amount": "0"})
+    orders.loc[[4, 9], "Refunded Amount"] = "5"
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR"))
+    assert list(np.flatnonzero((out[CURRENCY].to_numpy() >> 3) & 1)) == [4, 9]
+    out_beside = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR", refunds=True))
+    assert not ((out_beside[CURRENCY].to_numpy() >> 3) & 1).any()  # beside a returns table: not marked
+
+    class Rows:  # `spark_stops.TableRows`' columns as read, without a session
+        def raw(self, column: str) -> pd.Series:
+            return pd.Series(orders[column].to_numpy(dtype=object), name=column)
+
+    stats = pd.DataFrame({TABLE: ["orders"], "c3": [2]})
+    with pytest.raises(StructuralError, match=r"column 'Refunded Amount': 2 of 20 rows hold a refund"):
+        currency_stops(stats, {"orders": Rows()}, {"orders": list(orders.columns)}, "EUR", "UTC")
