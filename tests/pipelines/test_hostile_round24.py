@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError
-from tests.helpers import csv_data, raw_orders
+from tests.helpers import MaskedRows, csv_data, orders_stats, raw_orders
 from tests.pipelines.test_hostile_round19 import _sales_source
 
 
@@ -156,7 +156,7 @@ def test_the_spark_engines_masks_mark_ids_written_as_formulas():
     import numpy as np
 
     from features.contract import TABLES
-    from pipelines.engines.spark_checks import FORMULA, SHEET, TABLE
+    from pipelines.engines.spark_checks import FORMULA, SHEET
     from pipelines.engines.spark_input import check_rows
     from pipelines.engines.spark_stops import table_stops
 
@@ -170,17 +170,9 @@ def test_the_spark_engines_masks_mark_ids_written_as_formulas():
     assert list(np.flatnonzero(formula)) == [3, 5, 8]
     assert list(np.flatnonzero((out[SHEET].to_numpy() >> at) & 1)) == [4, 6]
 
-    class Rows:  # `spark_stops.TableRows`' columns as read and mask bits, without a session
-        def raw(self, column: str) -> pd.Series:
-            return pd.Series(orders[column].to_numpy(dtype=object), name=column)
-
-        def bits(self, mask: str, i: int) -> pd.Series:
-            return pd.Series(((out[mask].to_numpy() >> i) & 1).astype(bool))
-
-    given = {f"g{j}": [100] for j in range(len(names))}
-    stats = pd.DataFrame({TABLE: ["orders"], "n": [100], **given, f"Q{at}": [int(formula.sum())]})
+    stats = orders_stats(names, 100, **{f"Q{at}": int(formula.sum())})
     with pytest.raises(StructuralError, match=r"3 of 100 values are ids written as a spreadsheet formula"):
-        table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
+        table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
 
 
 def test_a_refund_column_without_a_returns_table_stops(tmp_path):
@@ -228,10 +220,6 @@ def test_the_spark_engines_row_step_marks_refunds_without_a_returns_table():
     out_beside = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR", refunds=True))
     assert not ((out_beside[CURRENCY].to_numpy() >> 3) & 1).any()  # beside a returns table: not marked
 
-    class Rows:  # `spark_stops.TableRows`' columns as read, without a session
-        def raw(self, column: str) -> pd.Series:
-            return pd.Series(orders[column].to_numpy(dtype=object), name=column)
-
     stats = pd.DataFrame({TABLE: ["orders"], "c3": [2]})
     with pytest.raises(StructuralError, match=r"column 'Refunded Amount': 2 of 20 rows hold a refund"):
-        currency_stops(stats, {"orders": Rows()}, {"orders": list(orders.columns)}, "EUR", "UTC")
+        currency_stops(stats, {"orders": MaskedRows(orders)}, {"orders": list(orders.columns)}, "EUR", "UTC")
