@@ -223,3 +223,18 @@ def test_the_spark_engines_row_step_marks_refunds_without_a_returns_table():
     stats = pd.DataFrame({TABLE: ["orders"], "c3": [2]})
     with pytest.raises(StructuralError, match=r"column 'Refunded Amount': 2 of 20 rows hold a refund"):
         currency_stops(stats, {"orders": MaskedRows(orders)}, {"orders": list(orders.columns)}, "EUR", "UTC")
+
+
+def test_a_small_demo_company_writes_no_table_of_a_header_only(tmp_path):
+    """`cvp generate --customers 5` drew no referral: it wrote `referrals.csv` of its header only, which the loader
+    now stops on (a failed export). The demo writes no file for a side table of no row, and removes an earlier
+    company's (`pipelines.demo.write.write_company`); the company loads."""
+    from pipelines.demo import generate_company, write_company
+    from pipelines.io import load_data
+
+    (tmp_path / "referrals.csv").write_text("referrer_id,referred_id,referred_at\nC1,C2,2021-02-01\n")
+    company = generate_company(5, "2021-01-01", "2025-12-31", 7)
+    assert company.tables["referrals"].empty
+    paths = write_company(company, tmp_path, fmt="csv")
+    assert "referrals" not in paths and not (tmp_path / "referrals.csv").exists()
+    assert len(load_data(tmp_path).tables["orders"]) == len(company.tables["orders"])
