@@ -238,3 +238,21 @@ def test_a_small_demo_company_writes_no_table_of_a_header_only(tmp_path):
     paths = write_company(company, tmp_path, fmt="csv")
     assert "referrals" not in paths and not (tmp_path / "referrals.csv").exists()
     assert len(load_data(tmp_path).tables["orders"]) == len(company.tables["orders"])
+
+
+def test_a_crms_deal_stage_and_a_payments_denied_or_expired_status_mark_no_sale(tmp_path):
+    """HubSpot's `Deal Stage` (`closedlost`), Dynamics 365's `Status Reason`, PayPal's `Denied`, Shopify's
+    `expired` financial status (an authorization that lapsed unpaid). Was: the column "not used" or the value read
+    as a sale, exit 0 (the demo with 10% of its orders `closedlost` counted each as revenue). Now each such row is
+    round 23's no-sale reject (`features.sale_status.STATUS_COLUMNS`, `STAGE_COLUMNS`, `_NOT_A_SALE`)."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(20).assign(**{"Deal Stage": "closedwon", "Payment Status": "Completed"})
+    orders.loc[2, "Deal Stage"] = "Closed Lost"
+    orders.loc[[4, 5], "Payment Status"] = ["Denied", "expired"]
+    report = load_data(_folder(tmp_path, orders=orders)).result.report["orders"]
+    assert report.rejected_by_reason == {
+        "order marked 'closed lost' in Deal Stage (no sale)": 1,
+        "order marked 'denied' in Payment Status (no sale)": 1,
+        "order marked 'expired' in Payment Status (no sale)": 1,
+    }
