@@ -463,3 +463,26 @@ def check_required_given(table: str, column: str, rows: int, given: int) -> None
             f"row would be rejected (`missing {column}`) and the table lost. Export the column's values, or "
             "leave the table out"
         )
+
+
+#: A true/false column's marks: a spreadsheet's checkbox column (`x` or a tick for true, an empty cell for false).
+_MARKS = frozenset({"x", "✓", "✔", "☑", "*"})
+#: A percentage (`15%`, `12,5 %`).
+_PERCENT = r"[-+]?\d+(?:[.,]\d+)?\s?%"
+
+
+def wrong_type_hint(kind: str, values: pd.Series) -> str:
+    """For a column where no value parses (its kind; `values`: its first given values, at most 5: the rows both
+    engines show), a sentence naming the form they share, to add to the error; else ''. A true/false column of
+    marks (`x`, `✓`) or a number column of percentages (`15%`) (was: "wrong type throughout", no more)."""
+    text = values.astype("str").str.strip().head(5)
+    if not len(text):
+        return ""
+    if kind == "bool" and text.str.lower().isin(_MARKS).all():
+        return (
+            " The values are marks (`x`, `✓`: a checkbox column, an empty cell for false?), which are not read as "
+            "true/false: export true/false (or 1/0)."
+        )
+    if kind in ("money", "number", "rating") and text.str.fullmatch(_PERCENT).all():
+        return " The values are percentages (`15%`): export amounts (a discount as the amount given)."
+    return ""

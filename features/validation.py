@@ -76,6 +76,7 @@ from features.numbers import (
     point_groups,
     reject_number_forms,
     sheet_error_numbers,
+    wrong_type_hint,
 )
 from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
 from features.row_rules import BOUND_REASON, check_row_conventions, row_rules
@@ -176,6 +177,7 @@ def _check_parsed(
                 else f" The declared date format is {date_format!r}."
             )
             hint += numeric_dates_hint(raw[given])
+        hint += wrong_type_hint(col.kind, raw[given].head(5))  # `x` marks, `15%`: the first rows, as Spark's
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{examples(raw.to_frame(), given)}"

@@ -256,3 +256,22 @@ def test_a_crms_deal_stage_and_a_payments_denied_or_expired_status_mark_no_sale(
         "order marked 'denied' in Payment Status (no sale)": 1,
         "order marked 'expired' in Payment Status (no sale)": 1,
     }
+
+
+@pytest.mark.parametrize(
+    ("column", "written", "said"),
+    [
+        ("promo", ["x", "", "x"], r"The values are marks \(`x`"),
+        ("discount", ["15%"] * 3, r"The values are percentages"),
+    ],
+)
+def test_a_column_of_checkbox_marks_or_percentages_throughout_says_so(tmp_path, column, written, said):
+    """A true/false column written as a spreadsheet's checkbox marks (`x` for true, empty for false) or a number
+    column of percentages (`15%`) throughout. Was: "no value parses as true/false (wrong type throughout)", no
+    more. Now the stop names the form (`features.numbers.wrong_type_hint`, from the first 5 given values: the rows
+    the Spark engine's check gathers, so both engines say the same)."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(3).assign(**{column: written})
+    with pytest.raises(StructuralError, match=rf"wrong type throughout\). {said}"):
+        load_data(_folder(tmp_path, orders=orders))
