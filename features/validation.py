@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,7 +86,7 @@ from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
 from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
-from features.table_rows import check_table_rows
+from features.table_rows import SourceRows, check_source_rows
 from features.text import TextBytes, blank
 
 
@@ -419,6 +421,7 @@ def validate_tables(
     date_formats: Mapping[str, str] | None = None,
     max_values: Mapping[str, float] | None = None,
     threads: int = 1,
+    files: Mapping[str, Any] | None = None,
 ) -> ValidationResult:
     """Validate every present table; raise `StructuralError` on structural problems.
 
@@ -426,7 +429,8 @@ def validate_tables(
     `date_formats` declares non-ISO date formats per `table.column` (strftime, e.g. "%d/%m/%Y"); every other
     timestamp must be ISO 8601. `max_values` bounds money/number columns per `table.column` (row rejects above).
     `threads`: 2 or more checks two tables at once (`_each_table`; the caller's `prediction_threads()`), same
-    verdicts in the same order.
+    verdicts in the same order. `files`: each table's file (path), when each table is its file (no mapping): a
+    file of a header only or of a spreadsheet's last row stops (`features.table_rows.check_source_rows`).
     """
     unknown = sorted(set(raw) - set(TABLES))
     if unknown:
@@ -440,7 +444,11 @@ def validate_tables(
         parsed[name] = (t, rej, ignored)
         suggested[name] = resembling
 
-    check_table_rows({name: len(raw[name]) for name in parsed})  # a header only, a spreadsheet's last row
+    check_source_rows(  # a header only, a spreadsheet's last row: judged on the files, not a mapping's tables
+        SourceRows(PurePath(str(f)).name, len(raw[n]), str(f).endswith(".csv"), (n,))
+        for n, f in (files or {}).items()
+        if n in parsed
+    )
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
         from features.crossrefs import check_unknown_managers

@@ -26,7 +26,7 @@ def write_company(
     renamed into place through a journal), so a run stopped half-way leaves the previous company whole, never
     new orders beside old customers; ``remove`` (an earlier company's tables of the other format) goes with them.
     A side table of no row (a small company without referrals) is not written, and an earlier company's file
-    of it is removed: a header alone is a failed export to the loader (`features.table_rows.check_table_rows`).
+    of it is removed: a header alone is a failed export to the loader (`features.table_rows.check_source_rows`).
     Returns table name -> path; the truth is under the key ``"_truth"``, the planted profile drivers
     (``_truth/profile_drivers.parquet``) under ``"_profile_drivers"`` (not contract tables; the product must not
     read them).

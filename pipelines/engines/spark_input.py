@@ -206,6 +206,7 @@ def validate_spark(
     from pyspark.sql.types import StringType, StructField, StructType
 
     from features.header import structural_checks, suggestions
+    from features.refund_columns import refund_columns, refund_note
     from features.sale_status import refunded_note
     from pipelines.engines.spark_stops import (
         TableRows,
@@ -373,6 +374,10 @@ def validate_spark(
     currency_stops(stats, rows, columns_read, currency, tz)
     if notes is not None and "c1" in stats.columns:  # orders marked refunded, kept beside a returns table
         notes.extend(refunded_note(int(stats.loc[stats[TABLE] == "orders", "c1"].sum())))
+    for name in sources if notes is not None and "c3" in stats.columns else ():  # a few refunds, no returns
+        own = stats[stats[TABLE] == name]
+        n_in = int(own["n"].sum())
+        notes.extend(refund_note(name, refund_columns(name, columns_read[name]), int(own["c3"].sum()), n_in))
     for name in sources:
         own = stats[stats[TABLE] == name]
         kept = [narrow(c) for c in checked[name].columns if c.startswith(f"{name}|")]
@@ -400,7 +405,8 @@ def validate_spark(
             did_you_mean=suggested,
         )
     # across tables (managers, a customers table without a usable row, ids spelled otherwise)
-    cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)
+    files = {n: (Path(s.path.rstrip("/")).name, s.fmt == "csv") for n, s in sources.items()}
+    cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows, files)
     referral_stops(stats, rows)  # most referrals dated after the referred customer's signup: another date
     returns_stops(stats, rows)  # most refunds above their order: another unit
     churn_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)  # a stale churned_at

@@ -284,15 +284,21 @@ def table_stops(
 
 
 def cross_table_stops(
-    stats: pd.DataFrame, reports: Mapping[str, tuple[int, int]], rows: Mapping[str, TableRows]
+    stats: pd.DataFrame,
+    reports: Mapping[str, tuple[int, int]],
+    rows: Mapping[str, TableRows],
+    files: Mapping[str, tuple[str, bool]] | None = None,
 ) -> None:
     """The stops across tables, after every table's own (see module). `reports`: rows in and accepted per table;
-    `rows`: each table's `TableRows`."""
+    `rows`: each table's `TableRows`; `files`: each table's source (a file or a directory of parts: its name, and
+    whether it is CSV), whose rows in are the table's."""
     from features import crossrefs
-    from features.table_rows import check_table_rows
+    from features.table_rows import SourceRows, check_source_rows
     from features.validation import check_customers_usable
 
-    check_table_rows({name: rows_in for name, (rows_in, _) in reports.items()})  # a header only, Excel's cut
+    check_source_rows(  # a header only, a spreadsheet's last row (a CSV source): the pandas engine's files
+        SourceRows(file, reports[name][0], csv, (name,)) for name, (file, csv) in (files or {}).items()
+    )
 
     def threshold(name: str) -> float:
         return max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports[name][0])

@@ -22,27 +22,61 @@ def _folder(where: Path, **tables: pd.DataFrame) -> Path:
     return csv_data(where, **tables)
 
 
-def test_a_table_with_a_header_and_no_rows_stops(tmp_path):
+def test_a_source_file_with_a_header_and_no_rows_stops(tmp_path):
     """A side table (tickets, returns, invoices, referrals, assignments) or the orders given as a header line only,
-    or as a Parquet file of no row: a failed or cut export. Was: exit 0, read as "no tickets" for every customer (a
-    perfect base; the orders: `validate` exit 0 on no order). Now a structural error naming the table and the way
-    out: export it again, or remove the file when the company truly has none
-    (`features.table_rows.check_table_rows`, both engines)."""
+    or as a Parquet file of no row, also a mapping's source file: a failed or cut export. Was: exit 0, read as "no
+    tickets" for every customer (a perfect base; the orders: `validate` exit 0 on no order). Now a structural
+    error naming the table and its file, and the way out: export it again, or remove the file when the company
+    truly has none (`features.table_rows.check_source_rows`, both engines). The FILES are judged, not the tables a
+    mapping builds: a `where` keeping no row of its table (Online Retail's lines without a cancellation) is a note
+    naming the table and the `where` (the review of round 24: it stopped, naming the returns table)."""
     from pipelines.io import load_data
 
     orders = raw_orders(20)
     tickets = pd.DataFrame(columns=["ticket_id", "customer_id", "opened_at", "effort_minutes"])
-    said = r"table 'tickets' has no usable row \(a header and no rows\).*remove the file"
+    said = r"table 'tickets' has no usable row \(a header and no rows in tickets\.csv\).*remove the file"
     with pytest.raises(StructuralError, match=said):
         load_data(_folder(tmp_path / "csv", orders=orders, tickets=tickets))
     data = _folder(tmp_path / "parquet", orders=orders)
     tickets.to_parquet(data / "tickets.parquet", index=False)
-    with pytest.raises(StructuralError, match=said):
+    with pytest.raises(StructuralError, match=r"no rows in tickets\.parquet\)"):
         load_data(data)
-    with pytest.raises(StructuralError, match=r"table 'orders' has no usable row \(a header and no rows\)"):
+    with pytest.raises(StructuralError, match=r"table 'orders' has no usable row \(a header and no rows in"):
         load_data(_folder(tmp_path / "orders", orders=orders.iloc[:0]))
     tickets.loc[0] = ["T1", "C1", "2023-01-05", "5"]  # one ticket: read
     assert len(load_data(_folder(tmp_path / "one", orders=orders, tickets=tickets)).tables["tickets"]) == 1
+
+    data, mapping = _sales_source(tmp_path / "src", ["EUR"])
+    returns = "  returns:\n    source: sales\n    where: Amount == 'x'\n    columns: {return_id: 'No', "
+    mapping.write_text(
+        mapping.read_text() + returns + "customer_id: Customer, returned_at: Date, amount: Amount}\n"
+    )
+    loaded = load_data(data, mapping)  # a `where` keeping no row: a note, the orders read
+    assert len(loaded.tables["orders"]) == 100 and len(loaded.tables["returns"]) == 0
+    assert loaded.notes == [
+        "mapping table 'returns' keeps no row of its source (tables.returns.where = \"Amount == 'x'\" matched "
+        "none): the data has no returns"
+    ]
+    pd.read_csv(data / "sales.csv").iloc[:0].to_csv(data / "sales.csv", index=False)
+    said = r"mapping source 'sales' \(for table\(s\) orders, returns\) has no usable row \(a header and no rows in sales\.csv"
+    with pytest.raises(StructuralError, match=said):
+        load_data(data, mapping)
+
+
+def test_scoring_with_a_model_trained_with_a_header_only_table_says_the_way_out_that_works():
+    """Scoring with a model trained with tickets, on a tickets file of a header only: the stop said "remove the
+    file", after which the model's inputs stop ("trained on data with table(s) tickets, which this data lacks").
+    Now the load's error (`EmptySourceError`, which `cvp score` turns with the model's recorded inputs:
+    `pipelines.engines.run.run_score`) says to export the table again or to train without it; a model without
+    the table keeps the way out of training."""
+    from features.table_rows import EmptySourceError, SourceRows, check_source_rows
+
+    with pytest.raises(EmptySourceError) as caught:
+        check_source_rows([SourceRows("tickets.csv", 0, True, ("tickets",))])
+    assert "remove the file" in str(caught.value)
+    said = str(caught.value.for_model({"orders": {"revenue": 1.0}, "tickets": {"effort_minutes": 0.9}}))
+    assert "The model was trained with tickets: export the table again" in said and "remove" not in said
+    assert caught.value.for_model({"orders": {"revenue": 1.0}}) is caught.value
 
 
 def test_status_values_marking_most_of_a_table_as_no_sale_are_counted_together(tmp_path):
@@ -88,25 +122,73 @@ def test_the_spark_engines_driver_stops_on_an_empty_table_and_most_rows_marked_n
     stats = pd.DataFrame({TABLE: "orders", REASON: counts.index, "n": counts.to_numpy(), **given})
     with pytest.raises(StructuralError, match=r"11 of 20 rows would be rejected `order marked 'cancelled'"):
         table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
-    with pytest.raises(StructuralError, match=r"table 'returns' has no usable row \(a header and no rows\)"):
-        cross_table_stops(stats, {"orders": (20, 20), "returns": (0, 0)}, {})
+    files = {"orders": ("orders.csv", True), "returns": ("returns", True)}  # a directory of CSV parts
     with pytest.raises(
-        StructuralError, match=r"table 'returns' has exactly 65,535 rows, with its header 65,536"
+        StructuralError, match=r"table 'returns' has no usable row \(a header and no rows in returns\)"
     ):
-        cross_table_stops(stats, {"orders": (20, 20), "returns": (65_535, 65_535)}, {})
+        cross_table_stops(stats, {"orders": (20, 20), "returns": (0, 0)}, {}, files)
+    said = r"table 'returns' has exactly 65,535 rows in returns, with its header 65,536"
+    with pytest.raises(StructuralError, match=said):
+        cross_table_stops(stats, {"orders": (20, 20), "returns": (65_535, 65_535)}, {}, files)
+    parquet = files | {"returns": ("returns.parquet", False)}  # a Parquet source never went through a sheet
+    cross_table_stops(stats, {"orders": (20, 20), "returns": (65_535, 65_535)}, {}, parquet)
 
 
 @pytest.mark.parametrize("rows", [1_048_575, 65_535])
-def test_a_table_of_exactly_a_spreadsheets_last_row_stops(rows):
-    """A table of exactly 1,048,575 rows (1,048,576 with its header: Excel's and LibreOffice's last row) or
+def test_a_csv_file_of_exactly_a_spreadsheets_last_row_stops(rows):
+    """A CSV file of exactly 1,048,575 rows (1,048,576 with its header: Excel's and LibreOffice's last row) or
     65,535 (Excel 97-2003's): the file went through a spreadsheet that dropped every row after it (the last months,
     or some customers' orders). Was: read as it is, exit 0. Now a structural error naming the limit and the way
-    out (`features.table_rows.check_table_rows`, both engines' rows in); a row more or fewer is read."""
-    from features.table_rows import check_table_rows
+    out (`features.table_rows.check_source_rows`, both engines); a row more or fewer is read, and so is a Parquet
+    file of that size (it never went through a sheet)."""
+    from features.table_rows import SourceRows, check_source_rows
 
-    with pytest.raises(StructuralError, match=rf"table 'orders' has exactly {rows:,} rows, with its header"):
-        check_table_rows({"tickets": 5, "orders": rows})
-    check_table_rows({"orders": rows - 1, "tickets": rows + 1})
+    said = rf"table 'orders' has exactly {rows:,} rows in orders.csv, with its header.*or as Parquet"
+    with pytest.raises(StructuralError, match=said):
+        check_source_rows(
+            [SourceRows("t.csv", 5, True, ("tickets",)), SourceRows("orders.csv", rows, True, ("orders",))]
+        )
+    check_source_rows(
+        [SourceRows("o.csv", rows - 1, True, ("orders",)), SourceRows("t.csv", rows + 1, True, ("tickets",))]
+    )
+    check_source_rows([SourceRows("orders.parquet", rows, False, ("orders",))])
+
+
+def test_the_row_limit_judges_the_csv_files_read_not_parquet_nor_a_mappings_tables(tmp_path, monkeypatch):
+    """The review of round 24: the row limit counted the tables, so a mapping's orders grouped from invoice lines
+    into exactly 65,535 orders stopped (and 1,048,575 lines grouped into fewer orders did not), as did any Parquet
+    file of that size. Now the CSV files read are judged: a table's CSV file and a mapping's CSV source; not a
+    Parquet file, not the table a mapping builds. The limit set to 20 data rows here (`SHEET_ROW_LIMITS`)."""
+    import features.table_rows as table_rows
+    from pipelines.io import load_data
+
+    monkeypatch.setattr(table_rows, "SHEET_ROW_LIMITS", {21: "a small sheet's"})
+    orders = raw_orders(20)
+    with pytest.raises(StructuralError, match=r"table 'orders' has exactly 20 rows in orders\.csv"):
+        load_data(_folder(tmp_path / "csv", orders=orders))
+    data = _folder(tmp_path / "pq", orders=orders.iloc[:1])
+    orders.to_parquet(data / "orders.parquet", index=False)
+    (data / "orders.csv").unlink()
+    assert len(load_data(data).tables["orders"]) == 20
+    data, mapping = _sales_source(tmp_path / "src", ["EUR"])
+    sales = pd.read_csv(data / "sales.csv", dtype=str)
+    sales.iloc[:20].to_csv(data / "sales.csv", index=False)
+    with pytest.raises(
+        StructuralError, match=r"mapping source 'sales' \(for table\(s\) orders\) has exactly 20"
+    ):
+        load_data(data, mapping)
+    sales.iloc[:40].assign(
+        No=[f"S{i // 2}" for i in range(40)], Customer=[f"C{i // 2}" for i in range(40)]
+    ).to_csv(data / "sales.csv", index=False)
+    grouped = mapping.read_text().replace(
+        "    columns: {order_id: 'No'", "    group_by: 'No'\n    columns: {order_id: 'No'"
+    )
+    mapping.write_text(
+        grouped.replace(
+            "ordered_at: Date, revenue: Amount", "ordered_at: {min: Date}, revenue: {sum: Amount}"
+        )
+    )
+    assert len(load_data(data, mapping).tables["orders"]) == 20  # 40 lines grouped into 20 orders: read
 
 
 def test_a_csv_quoted_with_single_quotes_says_so(tmp_path):
@@ -184,12 +266,17 @@ def test_a_refund_column_without_a_returns_table_stops(tmp_path):
     from pipelines.io import load_data
 
     orders = raw_orders(20).assign(**{"Amount Refunded": "0.00"})
-    orders.loc[[2, 7], "Amount Refunded"] = ["10", "-2.50"]
+    orders.loc[[2, 7, 9], "Amount Refunded"] = ["10", "12,50", "$2.50"]  # the number parsers' forms count
     said = (
-        r"table 'orders', column 'Amount Refunded': 2 of 20 rows hold a refund, and the data has no returns"
+        r"table 'orders', column 'Amount Refunded': 3 of 20 rows hold a refund, and the data has no returns"
     )
     with pytest.raises(StructuralError, match=said):
         load_data(_folder(tmp_path / "a", orders=orders))
+    few = orders.assign(**{"Amount Refunded": ["0,00"] * 19 + ["-2.50"]})  # under 3 rows (1%): a note
+    assert load_data(_folder(tmp_path / "few", orders=few)).notes == [
+        "table 'orders': 1 of 20 rows hold a refund in 'Amount Refunded' and the data has no returns table: the "
+        "column is not read, those rows count their whole amount as paid"
+    ]
     returns = pd.DataFrame({"return_id": ["R1"], "customer_id": ["C2"], "returned_at": ["2023-01-09"]})
     data = _folder(tmp_path / "b", orders=orders, returns=returns.assign(amount="10"))
     assert len(load_data(data).tables["orders"]) == 20
@@ -197,9 +284,9 @@ def test_a_refund_column_without_a_returns_table_stops(tmp_path):
     assert len(load_data(_folder(tmp_path / "c", orders=zeros)).tables["orders"]) == 20
     data, mapping = _sales_source(tmp_path / "src", ["EUR"])
     sales = pd.read_csv(data / "sales.csv", dtype=str).assign(**{"Amount Refunded": "0"})
-    sales.loc[3, "Amount Refunded"] = "12.50"
+    sales.loc[3:5, "Amount Refunded"] = "12.50"
     sales.to_csv(data / "sales.csv", index=False)
-    with pytest.raises(StructuralError, match=r"column 'Amount Refunded': 1 of 100 rows hold a refund"):
+    with pytest.raises(StructuralError, match=r"column 'Amount Refunded': 3 of 100 rows hold a refund"):
         load_data(data, mapping, currency="EUR")
 
 
@@ -214,14 +301,14 @@ def test_the_spark_engines_row_step_marks_refunds_without_a_returns_table():
     from pipelines.engines.spark_stops import currency_stops
 
     orders = raw_orders(20).assign(**{"Refunded Amount": "0"})
-    orders.loc[[4, 9], "Refunded Amount"] = "5"
+    orders.loc[[4, 9, 11], "Refunded Amount"] = ["5", "5,00", "€5"]
     out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR"))
-    assert list(np.flatnonzero((out[CURRENCY].to_numpy() >> 3) & 1)) == [4, 9]
+    assert list(np.flatnonzero((out[CURRENCY].to_numpy() >> 3) & 1)) == [4, 9, 11]
     out_beside = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}, currency="EUR", refunds=True))
     assert not ((out_beside[CURRENCY].to_numpy() >> 3) & 1).any()  # beside a returns table: not marked
 
-    stats = pd.DataFrame({TABLE: ["orders"], "c3": [2]})
-    with pytest.raises(StructuralError, match=r"column 'Refunded Amount': 2 of 20 rows hold a refund"):
+    stats = pd.DataFrame({TABLE: ["orders"], "c3": [3]})
+    with pytest.raises(StructuralError, match=r"column 'Refunded Amount': 3 of 20 rows hold a refund"):
         currency_stops(stats, {"orders": MaskedRows(orders)}, {"orders": list(orders.columns)}, "EUR", "UTC")
 
 
