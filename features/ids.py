@@ -233,11 +233,13 @@ def sheet_errors(values: pd.Series, text: TextBytes | None = None) -> np.ndarray
     return matches_where(text.arr, byte_set(b"#")[text.first], SHEET_ERRORS)
 
 
-def sheet_error_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
-    """`sheet_errors` that are no placeholder for a missing value (`#REF!`, not `#N/A`: `placeholder_ids`): a
-    formula that failed in an id column, judged on a share as a number column's (`features.numbers`' "sheet")."""
+def sheet_error_ids(ids: pd.Series, text: TextBytes | None = None, required: bool = True) -> np.ndarray:
+    """`sheet_errors` in an id column: a formula that failed, judged on a share as a number column's
+    (`features.numbers`' "sheet"). In a required id also `#N/A` (a lookup that found nothing: its row is the
+    placeholder's reject); in an optional one `#N/A` is a placeholder for "none" (`placeholder_ids`), not judged."""
     text = text or TextBytes(ids)
-    return sheet_errors(ids, text) & ~placeholder_ids(ids, text)
+    found = sheet_errors(ids, text)
+    return found if required else found & ~placeholder_ids(ids, text)
 
 
 def holding_e_plus(arr: object) -> np.ndarray:

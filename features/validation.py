@@ -199,7 +199,9 @@ def _check_parsed(
             check_email_ids(table.name, col.name, int(phone_ids(parsed, text).sum()), n, "phone numbers")
             # `="00042"` on 1%: the export's way of keeping zeros, not a few rows (Spark: `FORMULA` of its ids)
             check_number_form(table.name, col.name, raw, spreadsheet_ids(parsed, text), n, "id_formula")
-            check_number_form(table.name, col.name, raw, sheet_error_ids(parsed, text), n, "sheet")  # `#REF!`
+            check_number_form(
+                table.name, col.name, raw, sheet_error_ids(parsed, text, col.required), n, "sheet"
+            )  # `#REF!`
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
             check_folded_ids(table.name, col.name, raw, folded, n)
         rej.add(bad, f"non-integer id in {col.name}")

@@ -117,7 +117,7 @@ def column_masks(
             put(PHONE, i, phone_ids(parsed[name]))  # a customer's phone number as the id
             put(FOLDED_ID, i, folded_ids(parsed[name]))  # `Ｃ００１`
             put(FORMULA, i, spreadsheet_ids(parsed[name]))  # `="00042"`: judged as `id_formula`
-            put(SHEET, i, sheet_error_ids(parsed[name]))  # `#REF!`
+            put(SHEET, i, sheet_error_ids(parsed[name], required=col.required))  # `#REF!`, `#N/A`
             long, cut = long_ids(parsed[name])  # `7654321000000010`: cut to 15 digits
             put(LONG_ID, i, long)
             put(CUT_ID, i, cut)
