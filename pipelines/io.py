@@ -295,10 +295,10 @@ def load_data(
         SourceRows(p.name, len(sources[n]), p.suffix == ".csv", _reading(mapping, n), n)
         for n, p in files.items()
     )
-    check_source_currencies(mapping, sources, currency, tz)  # two currencies in one export, summed as one
+    notes = check_source_currencies(mapping, sources, currency, tz)  # two currencies in one export; refunds
     raw, source_rejects, source_report = apply_mapping(mapping, sources)
     wheres = {t: spec.where for t, spec in mapping.tables.items()}
-    notes = emptied_by_where_notes(wheres, {t: len(frame) for t, frame in raw.items()})
+    notes += emptied_by_where_notes(wheres, {t: len(frame) for t, frame in raw.items()})
     formats = dict(date_formats or {}) | {
         f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()
     }

@@ -290,6 +290,13 @@ def test_a_refund_column_without_a_returns_table_stops(tmp_path):
     sales.to_csv(data / "sales.csv", index=False)
     with pytest.raises(StructuralError, match=r"column 'Amount Refunded': 3 of 100 rows hold a refund"):
         load_data(data, mapping, currency="EUR")
+    sales.loc[4:5, "Amount Refunded"] = "0"
+    sales.to_csv(data / "sales.csv", index=False)
+    assert (
+        load_data(data, mapping, currency="EUR")
+        .notes[0]
+        .startswith("table 'orders': 1 of 100 rows hold a refund in 'Amount Refunded'")
+    )
 
 
 def test_the_spark_engines_row_step_marks_refunds_without_a_returns_table():
