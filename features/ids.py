@@ -233,6 +233,15 @@ def sheet_errors(values: pd.Series, text: TextBytes | None = None) -> np.ndarray
     return matches_where(text.arr, byte_set(b"#")[text.first], SHEET_ERRORS)
 
 
+def sheet_error_ids(ids: pd.Series, text: TextBytes | None = None, required: bool = True) -> np.ndarray:
+    """`sheet_errors` in an id column: a formula that failed, judged on a share as a number column's
+    (`features.numbers`' "sheet"). In a required id also `#N/A` (a lookup that found nothing: its row is the
+    placeholder's reject); in an optional one `#N/A` is a placeholder for "none" (`placeholder_ids`), not judged."""
+    text = text or TextBytes(ids)
+    found = sheet_errors(ids, text)
+    return found if required else found & ~placeholder_ids(ids, text)
+
+
 def holding_e_plus(arr: object) -> np.ndarray:
     """Which strings hold `E+`, read from Arrow's buffers: one pass over the bytes instead of a substring
     search per string."""

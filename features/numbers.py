@@ -285,6 +285,16 @@ _OTHER_FORMS = {
         "negative number in an accounting format in {} ((12.50), 12.50-)",
     ),
 }
+#: Forms of an id column's values judged as `_OTHER_FORMS` are (`check_number_form`; their rows are rejected by
+#: `features.ids.ID_RULES`): a script's `="00042"` keeping a spreadsheet's leading zeros, `'00042`.
+_ID_FORMS = {
+    "id_formula": (
+        spreadsheet_ids,
+        'ids written as a spreadsheet formula or with its text prefix (="00042", \'00042)',
+        "Export the ids as plain text (`00042`: a spreadsheet keeps leading zeros in a column formatted as text)",
+        FORMULA,
+    ),
+}
 
 
 def check_number_form(
@@ -296,7 +306,7 @@ def check_number_form(
     n = int(found.sum())
     if not check_share(n, given):
         return
-    _, what, fix, _ = _OTHER_FORMS[form]
+    _, what, fix, _ = _OTHER_FORMS[form] if form in _OTHER_FORMS else _ID_FORMS[form]
     seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are {what} ({seen}): rejecting these "
@@ -453,3 +463,26 @@ def check_required_given(table: str, column: str, rows: int, given: int) -> None
             f"row would be rejected (`missing {column}`) and the table lost. Export the column's values, or "
             "leave the table out"
         )
+
+
+#: A true/false column's marks: a spreadsheet's checkbox column (`x` or a tick for true, an empty cell for false).
+_MARKS = frozenset({"x", "✓", "✔", "☑", "*"})
+#: A percentage (`15%`, `12,5 %`).
+_PERCENT = r"[-+]?\d+(?:[.,]\d+)?\s?%"
+
+
+def wrong_type_hint(kind: str, values: pd.Series) -> str:
+    """For a column where no value parses (its kind; `values`: its first given values, at most 5: the rows both
+    engines show), a sentence naming the form they share, to add to the error; else ''. A true/false column of
+    marks (`x`, `✓`) or a number column of percentages (`15%`) (was: "wrong type throughout", no more)."""
+    text = values.astype("str").str.strip().head(5)
+    if not len(text):
+        return ""
+    if kind == "bool" and text.str.lower().isin(_MARKS).all():
+        return (
+            " The values are marks (`x`, `✓`: a checkbox column, an empty cell for false?), which are not read as "
+            "true/false: export true/false (or 1/0)."
+        )
+    if kind in ("money", "number", "rating") and text.str.fullmatch(_PERCENT).all():
+        return " The values are percentages (`15%`): export amounts (a discount as the amount given)."
+    return ""

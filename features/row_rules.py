@@ -6,7 +6,7 @@ ticket kinds), not a few wrong rows. Used by the contract's validation (`feature
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -93,19 +93,36 @@ def row_rules(name: str, t: pd.DataFrame, rej: Any) -> None:
             rej.add(t["left_at"] < t["started_at"], "left_at before started_at")
 
 
-def fires(name: str, reason: str, n: int, rows: int) -> bool:
-    """Whether `n` of a table's `rows` rejected for `reason` make it the export's convention."""
-    return reason in convention_reasons(name, [reason]) and n >= MIN_ROWS and n > SHARE * rows
+def _groups(name: str, reasons: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    """The `convention_reasons` of table `name` among `reasons`, grouped as they are judged: the rows a status
+    marks as no sale together, whatever the value (`cancelled` on 30% and `voided` on 25%: most of the table no
+    sale), every other reason on its own. Each group's reasons in the order given."""
+    out: dict[str, tuple[str, ...]] = {}
+    for reason in convention_reasons(name, reasons):
+        group = "no sale" if _NO_SALE.fullmatch(reason) else reason
+        out[group] = (*out.get(group, ()), reason)
+    return out
+
+
+def fires(name: str, counts: Mapping[str, int], rows: int) -> list[tuple[str, ...]]:
+    """The groups of reasons (`_groups`) that, rejecting together `counts[reason]` of a table's `rows`, make it the
+    export's convention (the Spark engine passes its counts per reason)."""
+    out = []
+    for group in _groups(name, counts).values():
+        n = sum(int(counts.get(reason, 0)) for reason in group)
+        if n >= MIN_ROWS and n > SHARE * rows:
+            out.append(group)
+    return out
 
 
 def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> None:
     """Structural error when one of the `CONVENTIONS` rules rejects most of the table's rows (`reasons`: each
     row's reason so far, index of `t`): rejected, the table would be lost with exit 0 (every ticket closed before
     it was opened: the columns swapped; every kind `Anfrage`: a CRM's own words)."""
-    for reason, columns in convention_reasons(name, reasons.dropna().unique()).items():
-        hit = (reasons == reason).to_numpy(dtype=bool)
-        if not fires(name, reason, int(hit.sum()), len(t)):
-            continue
+    given = reasons.dropna()
+    for group in fires(name, given.value_counts(sort=False).to_dict(), len(t)):
+        reason, columns = group[0], convention_reasons(name, group)[group[0]]
+        hit = reasons.isin(group).to_numpy(dtype=bool)
         if reason == "unknown ticket kind":
             seen = t.loc[hit, "kind"].value_counts().head(5)
             why = (
@@ -133,7 +150,8 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 f"on most rows this is how the export writes {' and '.join(columns)}: swapped, or another meaning? "
                 "Check which column holds which date"
             )
+        said = ", ".join(f"`{r}`" for r in group)
         raise StructuralError(
-            f"table {name!r}: {int(hit.sum()):,} of {len(t):,} rows would be rejected `{reason}`, and the table "
+            f"table {name!r}: {int(hit.sum()):,} of {len(t):,} rows would be rejected {said}, and the table "
             f"lost: {why}.\nExample rows:\n{t.loc[hit, list(columns)].head(5).to_string(max_colwidth=40)}"
         )

@@ -22,26 +22,35 @@ SALE_TABLES = ("orders", "invoices", "returns")
 
 #: Column names (by `name_key`: any case, spaces, `_`, `-`) holding a row's status: WooCommerce's and Magento's
 #: `status`, Shopify's `Financial Status`, `Fulfillment Status`, Stripe's `Status`, an ERP's `Order Status`,
-#: Salesforce's `Stage` (`StageName`). A bare `state` is not one (a shipping address's state: `CA`).
+#: Salesforce's `Stage` (`StageName`), HubSpot's `Deal Stage`, Dynamics 365's `Status Reason`. A bare `state` is
+#: not one (a shipping address's state: `CA`).
 STATUS_COLUMNS = frozenset(
     {
         "status", "orderstatus", "financialstatus", "paymentstatus", "fulfillmentstatus", "invoicestatus",
         "returnstatus", "refundstatus", "transactionstatus", "chargestatus", "orderstate", "stage", "stagename",
+        "dealstage", "opportunitystage", "statusreason",
     }
 )  # fmt: skip
 
 #: Statuses (by `name_key`) of a row that is no sale, per table: cancelled, voided, failed or declined payments,
-#: test orders, drafts, deleted or abandoned ones, reversed charges. `pending`, `partially_refunded`, `unpaid`,
+#: test orders, drafts, deleted or abandoned ones, reversed charges, PayPal's `Denied`, Dynamics 365's `Out-Sold` (a
+#: deal lost to a competitor). `pending`, `partially_refunded`, `unpaid`,
 #: `open` are not among them (a sale not yet paid, or refunded in part), nor a bare `lost` (a shipment's status in an
 #: orders' `status`: `LOST_STAGES` only in a `stage` column), nor a return's `refunded` (what a return is).
 _NOT_A_SALE = (
     "cancelled", "canceled", "cancellation", "void", "voided", "failed", "declined", "test", "testorder",
     "deleted", "draft", "abandoned", "rejected", "reversed", "chargeback", "chargedback", "storno", "storniert",
+    "denied", "outsold",
 )  # fmt: skip
 NO_SALE = {table: frozenset(_NOT_A_SALE) for table in SALE_TABLES}
+#: A payment's statuses (by `name_key`) that are no sale in a payment or financial status column only
+#: (`PAYMENT_COLUMNS`): Shopify's `expired` (an authorization that lapsed unpaid); a generic `status` may say
+#: `expired` of a subscription or a quote whose sale was paid.
+EXPIRED = frozenset({"expired"})
+PAYMENT_COLUMNS = frozenset({"financialstatus", "paymentstatus", "transactionstatus", "chargestatus"})
 #: An opportunity's stages (by `name_key`) that are no sale: judged in `STAGE_COLUMNS` only.
 LOST_STAGES = frozenset({"closedlost", "lost"})
-STAGE_COLUMNS = frozenset({"stage", "stagename"})
+STAGE_COLUMNS = frozenset({"stage", "stagename", "dealstage", "opportunitystage"})
 #: An order's or invoice's statuses (by `name_key`) saying it was refunded in full: kept when the data holds a
 #: returns table (the refund is expected there), rejected otherwise (`REFUNDED_REASON`).
 REFUNDED = frozenset({"refunded", "fullyrefunded"})
@@ -79,7 +88,9 @@ def _marks(table: str, column: str, values: pd.Series, refunds: bool) -> pd.Seri
         out = pd.Series(None, index=values.index, dtype=object)
         out[hit] = NO_SALE_REASON.format(one=one, value="set", column=column)
         return out
-    lost = LOST_STAGES if key in STAGE_COLUMNS else frozenset()
+    lost = (LOST_STAGES if key in STAGE_COLUMNS else frozenset()) | (
+        EXPIRED if key in PAYMENT_COLUMNS else set()
+    )
     refunded = REFUNDED if table != "returns" and not refunds else frozenset()
 
     def reason(value: object) -> str | None:

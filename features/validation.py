@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +52,8 @@ from features.ids import (
     missing_ids,
     overlong_texts,
     phone_ids,
+    sheet_error_ids,
+    spreadsheet_ids,
     total_lines,
 )
 from features.keys import (
@@ -74,6 +78,7 @@ from features.numbers import (
     point_groups,
     reject_number_forms,
     sheet_error_numbers,
+    wrong_type_hint,
 )
 from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
 from features.row_rules import BOUND_REASON, check_row_conventions, row_rules
@@ -81,6 +86,7 @@ from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
 from features.row_rules import SHARE as CONVENTION_SHARE
 from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
+from features.table_rows import SourceRows, check_source_rows
 from features.text import TextBytes, blank
 
 
@@ -173,6 +179,7 @@ def _check_parsed(
                 else f" The declared date format is {date_format!r}."
             )
             hint += numeric_dates_hint(raw[given])
+        hint += wrong_type_hint(col.kind, raw[given].head(5))  # `x` marks, `15%`: the first rows, as Spark's
         raise StructuralError(
             f"table {table.name!r}, column {col.name!r}: no value parses as {what} (wrong type throughout).{hint}\n"
             f"Example rows:\n{examples(raw.to_frame(), given)}"
@@ -190,6 +197,11 @@ def _check_parsed(
             mails, n = int(email_ids(parsed, text).sum()), int(given.sum())
             check_email_ids(table.name, col.name, mails, n)
             check_email_ids(table.name, col.name, int(phone_ids(parsed, text).sum()), n, "phone numbers")
+            # `="00042"` on 1%: the export's way of keeping zeros, not a few rows (Spark: `FORMULA` of its ids)
+            check_number_form(table.name, col.name, raw, spreadsheet_ids(parsed, text), n, "id_formula")
+            check_number_form(
+                table.name, col.name, raw, sheet_error_ids(parsed, text, col.required), n, "sheet"
+            )  # `#REF!`
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
             check_folded_ids(table.name, col.name, raw, folded, n)
         rej.add(bad, f"non-integer id in {col.name}")
@@ -411,6 +423,7 @@ def validate_tables(
     date_formats: Mapping[str, str] | None = None,
     max_values: Mapping[str, float] | None = None,
     threads: int = 1,
+    files: Mapping[str, Any] | None = None,
 ) -> ValidationResult:
     """Validate every present table; raise `StructuralError` on structural problems.
 
@@ -418,7 +431,8 @@ def validate_tables(
     `date_formats` declares non-ISO date formats per `table.column` (strftime, e.g. "%d/%m/%Y"); every other
     timestamp must be ISO 8601. `max_values` bounds money/number columns per `table.column` (row rejects above).
     `threads`: 2 or more checks two tables at once (`_each_table`; the caller's `prediction_threads()`), same
-    verdicts in the same order.
+    verdicts in the same order. `files`: each table's file (path), when each table is its file (no mapping): a
+    file of a header only or of a spreadsheet's last row stops (`features.table_rows.check_source_rows`).
     """
     unknown = sorted(set(raw) - set(TABLES))
     if unknown:
@@ -432,6 +446,11 @@ def validate_tables(
         parsed[name] = (t, rej, ignored)
         suggested[name] = resembling
 
+    check_source_rows(  # a header only, a spreadsheet's last row: judged on the files, not a mapping's tables
+        SourceRows(PurePath(str(f)).name, len(raw[n]), str(f).endswith(".csv"), (n,))
+        for n, f in (files or {}).items()
+        if n in parsed
+    )
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
         from features.crossrefs import check_unknown_managers

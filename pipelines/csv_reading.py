@@ -66,7 +66,24 @@ def check_csv_header(path: Path) -> list[str]:
     _check_preamble(path, text)
     _check_header_names(path, header)
     _check_spaced_quotes(path, text)
+    _check_single_quotes(path, header)
     return header
+
+
+def _check_single_quotes(path: Path, header: list[str]) -> None:
+    """A header whose names are quoted with single quotes (`'order_id','customer_id'`: a script or a database
+    client set to quote with `'`), on most of its cells (2 or more): CSV quotes with double quotes only, so the
+    quotes are read as part of every name and value (a customer `'C1'`; no date parses) (was: "missing required
+    column(s) ... did you mean "'order_id'" -> 'order_id'? (column names are case-sensitive)")."""
+    quoted = [c for c in header if len(c) > 2 and c[0] == "'" == c[-1]]
+    if len(quoted) >= 2 and 2 * len(quoted) > len([c for c in header if c.strip()]):
+        shown = ", ".join(quoted[:3])
+        raise StructuralError(
+            f"{path.name}: the header's names are written in single quotes ({shown}): CSV quotes a field with "
+            'double quotes ("), so the single quotes are read as part of every name and value (a customer '
+            "`'C1'`, no date parses). Export with double quotes, or none (the export's quote character setting: "
+            "`quotechar='\"'` in Python, `FIELDS ENCLOSED BY '\"'` in MySQL)"
+        )
 
 
 def _check_spaced_quotes(path: Path, text: str) -> None:

@@ -212,14 +212,16 @@ def _check_columns_outside(
 ) -> None:
     """A table's columns outside the contract that contradict what it is read as: amounts in another currency
     than `data.currency` (`features.currency`), times in another zone than `data.timezone`
-    (`features.zone_columns`); beside a returns table (`refunds`), the orders marked refunded that stand are
+    (`features.zone_columns`), refunds without a returns table (`features.refund_columns`); beside a returns table (`refunds`), the orders marked refunded that stand are
     counted in `notes` (`features.sale_status.refunded_note`)."""
     from features.currency import check_currency_columns
+    from features.refund_columns import check_refund_columns
     from features.sale_status import refunded_note, refunded_rows
     from features.zone_columns import check_zone_columns
 
     check_currency_columns({name: frame}, currency)
     check_zone_columns({name: frame}, timezone)
+    notes.extend(check_refund_columns({name: frame}, refunds))  # `Amount Refunded` without a returns table
     if refunds:
         notes.extend(refunded_note(int(refunded_rows(name, frame).sum())))
 
@@ -266,7 +268,7 @@ def load_data(
         )
         try:
             # two tables checked at once on two cores (one thread under OMP_NUM_THREADS=1: parallel workers)
-            result = validate_tables(raw, timezone, date_formats, max_values, prediction_threads())
+            result = validate_tables(raw, timezone, date_formats, max_values, prediction_threads(), files)
         except Exception:
             raw.finish()  # an unreadable file, then a currency, stops first, as when every file was read first
             raise
@@ -287,16 +289,29 @@ def load_data(
             raise StructuralError(f"mapping {mapping_path} expects source file {path}, which does not exist")
         files[name] = path
     sources = {name: read_file(path) for name, path in files.items()}
-    check_source_currencies(mapping, sources, currency, tz)  # two currencies in one export, summed as one
+    from features.table_rows import SourceRows, check_source_rows, emptied_by_where_notes
+
+    check_source_rows(  # a source file of a header only, or (a CSV) of a spreadsheet's last row
+        SourceRows(p.name, len(sources[n]), p.suffix == ".csv", _reading(mapping, n), n)
+        for n, p in files.items()
+    )
+    notes = check_source_currencies(mapping, sources, currency, tz)  # two currencies in one export; refunds
     raw, source_rejects, source_report = apply_mapping(mapping, sources)
+    wheres = {t: spec.where for t, spec in mapping.tables.items()}
+    notes += emptied_by_where_notes(wheres, {t: len(frame) for t, frame in raw.items()})
     formats = dict(date_formats or {}) | {
         f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()
     }
     result = validate_tables(raw, tz, formats, max_values)
     canonical_row_order(result.tables)
     return LoadedData(
-        result, files, source_rejects, source_report, tz, expected_rejects=expected_rejects(mapping)
+        result, files, source_rejects, source_report, tz, notes, expected_rejects=expected_rejects(mapping)
     )
+
+
+def _reading(mapping: Mapping, source: str) -> tuple[str, ...]:
+    """The contract tables a mapping builds from its source `source`."""
+    return tuple(t for t, spec in mapping.tables.items() if spec.source == source)
 
 
 def check_writable(target: Path, what: str = "output") -> Path:

@@ -57,9 +57,9 @@ def run_generate(
         + (f" and {signups:,} recent sign-ups without an order yet" if signups > 0 else "")
         + f" written to {out} in {time.perf_counter() - t0:.1f} s"
     )
-    for name, path in paths.items():
-        if name in company.tables:
-            console.print(f"  {name:<17} {len(company.tables[name]):>10,} rows  {path.name}")
+    for name in company.tables:
+        where = paths[name].name if name in paths else "(no file: none drawn)"
+        console.print(f"  {name:<17} {len(company.tables[name]):>10,} rows  {where}")
 
 
 def run_validate(

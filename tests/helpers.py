@@ -154,3 +154,27 @@ def trained_params(trained: Any) -> dict[str, str]:
     db = sqlite3.connect(f"file:{trained.mlruns / 'mlflow.db'}?mode=ro", uri=True)
     with contextlib.closing(db):
         return dict(db.execute("SELECT key, value FROM params").fetchall())
+
+
+class MaskedRows:
+    """`pipelines.engines.spark_stops.TableRows` without a session: a table's columns as read (`frame`) and the
+    bits of the executors' row step's masks (`out`: a batch of `spark_input.check_rows`)."""
+
+    def __init__(self, frame: pd.DataFrame, out: pd.DataFrame | None = None) -> None:
+        self.frame, self.out = frame, out
+
+    def raw(self, column: str) -> pd.Series:
+        return pd.Series(self.frame[column].to_numpy(dtype=object), name=column)
+
+    def bits(self, mask: str, i: int) -> pd.Series:
+        assert self.out is not None
+        return pd.Series(((self.out[mask].to_numpy() >> i) & 1).astype(bool))
+
+
+def orders_stats(names: list[str], n: int, **sums: int) -> pd.DataFrame:
+    """The orders' row of the Spark engine's one aggregation (`spark_stats.column_stats`): `n` rows, every cell of
+    the columns `names` given, and the mask sums `sums` (`C3`: column 3's `CALENDAR` bits)."""
+    from pipelines.engines.spark_checks import TABLE
+
+    given = {f"g{j}": [n] for j in range(len(names))}
+    return pd.DataFrame({TABLE: ["orders"], "n": [n], **given, **{k: [v] for k, v in sums.items()}})

@@ -25,6 +25,8 @@ def write_company(
     cells for missing values). The files are published together (`pipelines.staging.atomic_files`: staged, then
     renamed into place through a journal), so a run stopped half-way leaves the previous company whole, never
     new orders beside old customers; ``remove`` (an earlier company's tables of the other format) goes with them.
+    A side table of no row (a small company without referrals) is not written, and an earlier company's file
+    of it is removed: a header alone is a failed export to the loader (`features.table_rows.check_source_rows`).
     Returns table name -> path; the truth is under the key ``"_truth"``, the planted profile drivers
     (``_truth/profile_drivers.parquet``) under ``"_profile_drivers"`` (not contract tables; the product must not
     read them).
@@ -36,7 +38,13 @@ def write_company(
     out_dir = Path(out_dir)
     truth_dir = out_dir / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    frames = {name: (company.tables[name], out_dir / f"{name}.{fmt}", fmt) for name in TABLE_NAMES}
+    empty = [name for name in TABLE_NAMES if name != "orders" and company.tables[name].empty]
+    remove = [*(remove or []), *(out_dir / f"{name}.{fmt}" for name in empty)]
+    frames = {
+        name: (company.tables[name], out_dir / f"{name}.{fmt}", fmt)
+        for name in TABLE_NAMES
+        if name not in empty
+    }
     frames["_truth"] = (company.truth, truth_dir / "truth.parquet", "parquet")
     if company.profile_drivers is not None:
         frames["_profile_drivers"] = (
@@ -45,7 +53,7 @@ def write_company(
             "parquet",
         )
     paths = {key: path for key, (_, path, _) in frames.items()}
-    with atomic_files(paths, f"the demo company in {out_dir}", remove or []) as staged:
+    with atomic_files(paths, f"the demo company in {out_dir}", remove) as staged:
         for key, (frame, _, kind) in frames.items():
             _write_table(frame, staged[key], kind)
     return paths

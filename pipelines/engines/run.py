@@ -329,14 +329,19 @@ def run_score(
             ahead.close()
         raise
     loaded = staging = profile_inputs = base = early = None
-    try:
-        if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
-            from pipelines.engines.spark_input import load_and_report_spark
+    from features.table_rows import EmptySourceError
 
-            loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects_set)
-        else:
-            loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set, ahead)
-            ahead = None
+    try:
+        try:
+            if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
+                from pipelines.engines.spark_input import load_and_report_spark
+
+                loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects_set)
+            else:
+                loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set, ahead)
+                ahead = None
+        except EmptySourceError as exc:  # a header-only file of a table the model was trained with
+            raise exc.for_model(recorded_inputs(bundle)) from None
         tables = loaded.tables
         # the columns that shape the features must be those the model was trained with (one rule: features.contract)
         recorded = recorded_inputs(bundle)

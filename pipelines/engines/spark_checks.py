@@ -88,7 +88,8 @@ HIGH = "__high"  # ... above the range its median must lie in
 LOW = "__low"  # ... below it
 #: bit 0: the row's currency column (`features.currency.CURRENCY_COLUMNS`) names another than `data.currency`;
 #: bit 1: unused (a row marked as no sale is a row reject, `features.sale_status.no_sale_reasons`); bit 2:
-#: its time-zone column names another zone than `data.timezone` (`features.zone_columns.other_zone_rows`)
+#: its time-zone column names another zone than `data.timezone` (`features.zone_columns.other_zone_rows`); bit 3:
+#: its refund column holds a refund and the data has no returns table (`features.refund_columns.refund_rows`)
 CURRENCY = "__currency"
 #: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_against_orders`' count)
 NAMED = "__named"

@@ -138,6 +138,7 @@ def check_rows(
     """
     from features.column_types import fixed_length_bytes
     from features.decimal_ids import reject_stray_decimal_ids
+    from features.refund_columns import refund_rows
     from features.sale_status import refunded_rows
     from features.validation import _validate_table
     from features.zone_columns import other_zone_rows
@@ -172,7 +173,8 @@ def check_rows(
                 **dates,
                 CURRENCY: other_currency(raw, currency)
                 | (refunded_rows(name, raw) & refunds).astype(np.int64) << 1
-                | other_zone_rows(name, raw, timezone).astype(np.int64) << 2,
+                | other_zone_rows(name, raw, timezone).astype(np.int64) << 2
+                | refund_rows(name, raw, refunds).astype(np.int64) << 3,
             }
             start += len(raw)
             for col in raw.columns:
@@ -204,6 +206,7 @@ def validate_spark(
     from pyspark.sql.types import StringType, StructField, StructType
 
     from features.header import structural_checks, suggestions
+    from features.refund_columns import refund_columns, refund_note
     from features.sale_status import refunded_note
     from pipelines.engines.spark_stops import (
         TableRows,
@@ -371,6 +374,10 @@ def validate_spark(
     currency_stops(stats, rows, columns_read, currency, tz)
     if notes is not None and "c1" in stats.columns:  # orders marked refunded, kept beside a returns table
         notes.extend(refunded_note(int(stats.loc[stats[TABLE] == "orders", "c1"].sum())))
+    for name in sources if notes is not None and "c3" in stats.columns else ():  # a few refunds, no returns
+        own = stats[stats[TABLE] == name]
+        n_in = int(own["n"].sum())
+        notes.extend(refund_note(name, refund_columns(name, columns_read[name]), int(own["c3"].sum()), n_in))
     for name in sources:
         own = stats[stats[TABLE] == name]
         kept = [narrow(c) for c in checked[name].columns if c.startswith(f"{name}|")]
@@ -398,7 +405,8 @@ def validate_spark(
             did_you_mean=suggested,
         )
     # across tables (managers, a customers table without a usable row, ids spelled otherwise)
-    cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)
+    files = {n: (Path(s.path.rstrip("/")).name, s.fmt == "csv") for n, s in sources.items()}
+    cross_table_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows, files)
     referral_stops(stats, rows)  # most referrals dated after the referred customer's signup: another date
     returns_stops(stats, rows)  # most refunds above their order: another unit
     churn_stops(stats, {n: (r.rows_in, r.accepted) for n, r in reports.items()}, rows)  # a stale churned_at

@@ -83,6 +83,8 @@ def column_masks(
         missing_categories,
         missing_ids,
         phone_ids,
+        sheet_error_ids,
+        spreadsheet_ids,
         whole_ids,
     )
     from features.numbers import (
@@ -114,6 +116,8 @@ def column_masks(
             put(MAIL, i, email_ids(parsed[name]))  # a manager's e-mail as the id
             put(PHONE, i, phone_ids(parsed[name]))  # a customer's phone number as the id
             put(FOLDED_ID, i, folded_ids(parsed[name]))  # `Ｃ００１`
+            put(FORMULA, i, spreadsheet_ids(parsed[name]))  # `="00042"`: judged as `id_formula`
+            put(SHEET, i, sheet_error_ids(parsed[name], required=col.required))  # `#REF!`, `#N/A`
             long, cut = long_ids(parsed[name])  # `7654321000000010`: cut to 15 digits
             put(LONG_ID, i, long)
             put(CUT_ID, i, cut)

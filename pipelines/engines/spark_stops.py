@@ -176,6 +176,7 @@ def table_stops(
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if numbers.check_share(found, given):
+                form = "id_formula" if form == "formula" and table.column(column).kind == "id" else form
                 numbers.check_number_form(
                     table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
                 )
@@ -265,10 +266,10 @@ def table_stops(
     if fires:  # the pandas function judges exactly (and first the conventions it checks before)
         conventions.check_conventions(table.name, rows.parsed())
     # every ticket closed before opened: swapped; most efforts above their bound (`data.max_values`)
-    for reason in row_rules.convention_reasons(table.name, stats[REASON].unique()):
-        if row_rules.fires(table.name, reason, int(stats.loc[stats[REASON] == reason, "n"].sum()), rows_in):
-            reasons = pd.Series(rows.rows[REASON].to_numpy(dtype=object))
-            row_rules.check_row_conventions(table.name, rows.parsed(), reasons)
+    counts = stats.dropna(subset=[REASON]).groupby(REASON, sort=False)["n"].sum().to_dict()
+    if row_rules.fires(table.name, counts, rows_in):
+        reasons = pd.Series(rows.rows[REASON].to_numpy(dtype=object))
+        row_rules.check_row_conventions(table.name, rows.parsed(), reasons)
     key = table.key
     if key is not None and key in names:
         repeated = int(stats.loc[stats[REASON] == f"duplicate {key}", "n"].sum())
@@ -283,12 +284,21 @@ def table_stops(
 
 
 def cross_table_stops(
-    stats: pd.DataFrame, reports: Mapping[str, tuple[int, int]], rows: Mapping[str, TableRows]
+    stats: pd.DataFrame,
+    reports: Mapping[str, tuple[int, int]],
+    rows: Mapping[str, TableRows],
+    files: Mapping[str, tuple[str, bool]] | None = None,
 ) -> None:
     """The stops across tables, after every table's own (see module). `reports`: rows in and accepted per table;
-    `rows`: each table's `TableRows`."""
+    `rows`: each table's `TableRows`; `files`: each table's source (a file or a directory of parts: its name, and
+    whether it is CSV), whose rows in are the table's."""
     from features import crossrefs
+    from features.table_rows import SourceRows, check_source_rows
     from features.validation import check_customers_usable
+
+    check_source_rows(  # a header only, a spreadsheet's last row (a CSV source): the pandas engine's files
+        SourceRows(file, reports[name][0], csv, (name,)) for name, (file, csv) in (files or {}).items()
+    )
 
     def threshold(name: str) -> float:
         return max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports[name][0])
@@ -414,16 +424,18 @@ def currency_stops(
     """A table's currency column naming another currency than `data.currency` on any row
     (`features.currency.check_currency_columns`, before any table's checks as in `pipelines.io.load_data`), or a
     time-zone column naming another zone than `timezone` (`features.zone_columns`): from the rows counted with one
-    (`CURRENCY`'s bits 0 and 2; bit 1 is no longer set: a row marked as no sale is a row reject); `read`: each table's columns as read, in order."""
+    (`CURRENCY`'s bits 0 and 2; bit 1 is no longer set: a row marked as no sale is a row reject; bit 3: a refund column's refund without a returns table, `features.refund_columns`); `read`: each table's columns as read, in order."""
     from features.currency import check_currency_columns
+    from features.refund_columns import check_refund_columns
     from features.zone_columns import check_zone_columns
 
     for name, columns in read.items():
         own = stats[stats[TABLE] == name]
-        if _sum(own, "c0") or _sum(own, "c1") or _sum(own, "c2"):  # bit 2: another zone
+        if any(_sum(own, f"c{bit}") for bit in range(4)):  # bit 2: another zone; 3: refunds, no returns table
             frame = pd.DataFrame({c: rows[name].raw(c).astype("str") for c in columns})
             check_currency_columns({name: frame}, currency)
             check_zone_columns({name: frame}, timezone)
+            check_refund_columns({name: frame}, not _sum(own, "c3"))
 
 
 def orders_stops(

@@ -294,13 +294,13 @@ def read_columns(mapping: Mapping, source: str) -> set[str]:
 
 def check_source_currencies(
     mapping: Mapping, sources: dict[str, pd.DataFrame], currency: str | None, timezone: str | None = None
-) -> None:
+) -> list[str]:
     """A source's currency column (`features.currency.CURRENCY_COLUMNS`: `Currency`, `currency_code`, ...) that
     the mapping does not read must name `data.currency` on every row, as a table's must: the mapping's tables
     have no such column (it names theirs), so amounts in two currencies were summed as one without a word (a
     multi-currency shop's export). Judged on the rows the source's tables keep (their `where`: one country's
     rows of a `part` source); a mapping reading the column (a `where` keeping one currency, a derive converting
-    by it) judges it itself."""
+    by it) judges it itself. Returned: the notes of a few refunds (`_check_source_status`)."""
     from features.currency import check_currency_columns
 
     for name, frame in sources.items():
@@ -318,18 +318,22 @@ def check_source_currencies(
             if kept.all():
                 raise
             check_currency_columns({what: unread[kept]}, currency)
-    _check_source_status(mapping, sources, timezone)
+    return _check_source_status(mapping, sources, timezone)  # the notes of a few refunds
 
 
-def _check_source_status(mapping: Mapping, sources: dict[str, pd.DataFrame], timezone: str | None) -> None:
+def _check_source_status(
+    mapping: Mapping, sources: dict[str, pd.DataFrame], timezone: str | None
+) -> list[str]:
     """A source's status or cancellation column the mapping does not read (`features.sale_status`: `Status`,
     `Cancelled at`) must mark none of the rows an orders, invoices or returns table keeps as no sale, and its
     time-zone column (`features.zone_columns`: `Time Zone`) name `timezone` (the mapping's or `data.timezone`)
     on them, judged at the time each row's table reads: a `where` reading the column judges it itself."""
     from features.contract import TABLES
+    from features.refund_columns import check_refund_columns
     from features.sale_status import SALE_TABLES, check_unread_status
     from features.zone_columns import check_zone_columns
 
+    notes: list[str] = []
     for name, frame in sources.items():
         read = read_columns(mapping, name)
         unread = frame[[c for c in frame.columns if c not in read]]
@@ -340,9 +344,11 @@ def _check_source_status(mapping: Mapping, sources: dict[str, pd.DataFrame], tim
             if table in SALE_TABLES:
                 what = f"source {name} ({mapping.sources[name].file})"
                 check_unread_status(table, unread[kept], what, "returns" in mapping.tables)
+                notes += check_refund_columns({table: unread[kept]}, "returns" in mapping.tables)
             dated = {c.name: spec.columns.get(c.name) for c in TABLES[table].columns if c.kind == "timestamp"}
             dated = {c: frame[s][kept] for c, s in dated.items() if isinstance(s, str) and s in frame}
             check_zone_columns({table: unread[kept].assign(**dated)}, timezone)
+    return notes
 
 
 def _where(table: str, spec: TableMapping, frame: pd.DataFrame) -> np.ndarray:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError
-from tests.helpers import csv_data, raw_orders
+from tests.helpers import MaskedRows, csv_data, orders_stats, raw_orders
 from tests.pipelines.test_hostile_round19 import _sales_source
 
 
@@ -169,10 +169,6 @@ def test_the_spark_engines_row_step_rejects_rows_marked_as_no_sale():
     assert pd.Series(out[REASON]).notna().sum() == 1  # beside a returns table: kept, counted in bit 1
     assert list(np.flatnonzero((out[CURRENCY].to_numpy() >> 1) & 1)) == [5]
 
-    class Rows:  # `spark_stops.TableRows`' columns as read, without a session
-        def raw(self, column: str) -> pd.Series:
-            return pd.Series(orders[column].to_numpy(dtype=object), name=column)
-
     # bit 2: a time-zone column naming another zone than `data.timezone` (`features.zone_columns`)
     orders = raw_orders(20).assign(timezone="UTC")
     orders.loc[6, "timezone"] = "Asia/Tokyo"
@@ -181,7 +177,7 @@ def test_the_spark_engines_row_step_rejects_rows_marked_as_no_sale():
     assert list(np.flatnonzero(zoned)) == [6]
     stats = pd.DataFrame({TABLE: ["orders"], "c0": [0], "c2": [1]})
     with pytest.raises(StructuralError, match=r"column 'timezone': 1 of 20 rows name another time zone"):
-        currency_stops(stats, {"orders": Rows()}, {"orders": list(orders.columns)}, "EUR", "UTC")
+        currency_stops(stats, {"orders": MaskedRows(orders)}, {"orders": list(orders.columns)}, "EUR", "UTC")
 
 
 @pytest.mark.parametrize("years", [["2566-01-05", "2566-02-01 10:00", "2565-12-31"], ["1444-06-10"] * 3])
@@ -212,7 +208,7 @@ def test_the_spark_engines_masks_count_another_calendars_dates_and_its_driver_st
     import numpy as np
 
     from features.contract import TABLES
-    from pipelines.engines.spark_checks import CALENDAR, TABLE
+    from pipelines.engines.spark_checks import CALENDAR
     from pipelines.engines.spark_input import check_rows
     from pipelines.engines.spark_stops import table_stops
 
@@ -224,17 +220,9 @@ def test_the_spark_engines_masks_count_another_calendars_dates_and_its_driver_st
     marked = (out[CALENDAR].to_numpy() >> at) & 1
     assert list(np.flatnonzero(marked)) == [3, 5, 8]
 
-    class Rows:  # `spark_stops.TableRows`' columns as read and mask bits, without a session
-        def raw(self, column: str) -> pd.Series:
-            return pd.Series(orders[column].to_numpy(dtype=object), name=column)
-
-        def bits(self, mask: str, i: int) -> pd.Series:
-            return pd.Series(((out[mask].to_numpy() >> i) & 1).astype(bool))
-
-    given = {f"g{j}": [100] for j in range(len(names))}
-    stats = pd.DataFrame({TABLE: ["orders"], "n": [100], **given, f"C{at}": [int(marked.sum())]})
+    stats = orders_stats(names, 100, **{f"C{at}": int(marked.sum())})
     with pytest.raises(StructuralError, match=r"3 of 100 values are dates in years of another calendar"):
-        table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
+        table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
 
 
 def test_a_customer_assigned_to_two_managers_at_one_instant_is_rejected_not_guessed(tmp_path):
