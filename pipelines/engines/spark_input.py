@@ -71,6 +71,7 @@ from pipelines.engines.spark_checks import (
     every_slot,
     last_order_rows,
     narrow,
+    projection,
     source_rows,
     table_view,
 )
@@ -294,10 +295,12 @@ def validate_spark(
         if key is not None and key in raw_columns and name not in BUCKET_KEYS:
             out = _duplicates(out, key)
         kept = [c for c in out.columns if c.startswith((RAW, VAL))]
-        checked[name] = out.select(
-            F.lit(name).alias(TABLE), ROW, REASON, UNKNOWN, *MASKS.values(), BUCKET, ROLE,
-            *[F.col(_q(c)).alias(_wide(name, c)) for c in kept],
-        )  # fmt: skip
+        checked[name] = out.selectExpr(
+            f"'{name}' AS {TABLE}",  # a contract table's name: a plain word
+            *projection(
+                ROW, REASON, UNKNOWN, *MASKS.values(), BUCKET, ROLE, *[(c, _wide(name, c)) for c in kept]
+            ),
+        )
 
     cached: list[SparkDataFrame] = []
     has_managers = "account_managers" in checked

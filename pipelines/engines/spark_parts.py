@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.validation import StructuralError, TableReport
-from pipelines.engines.spark_checks import RAW, REASON, ROW, _q
+from pipelines.engines.spark_checks import RAW, REASON, ROW, projection
 from pipelines.engines.spill import ReasonSpill, reason_columns, write_reason_file
 from pipelines.staging import StagedDirectory
 
@@ -231,10 +231,10 @@ def write_rejects_spark(
             continue
         raw = [c for c in frame.columns if c.startswith(RAW)]
         # as the pandas rejects: a raw column named `reason` is replaced by the reason, in its place
-        cols = [F.col(_q(REASON if c == RAW + "reason" else c)).alias(c.removeprefix(RAW)) for c in raw]
+        cols = [(REASON if c == RAW + "reason" else c, c.removeprefix(RAW)) for c in raw]
         if RAW + "reason" not in raw:
-            cols.append(F.col(REASON).alias("reason"))
-        rejected = frame.filter(F.col(REASON).isNotNull()).select(F.col(ROW).alias("source_row"), *cols)
+            cols.append((REASON, "reason"))
+        rejected = frame.filter(F.col(REASON).isNotNull()).selectExpr(*projection((ROW, "source_row"), *cols))
         names = rejected.columns
         # by position through `mapInPandas`, which reads a dot in a name (`Qty.`) as a struct's field
         rejected = rejected.toDF(*[f"_c{i}" for i in range(len(names))])

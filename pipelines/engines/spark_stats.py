@@ -35,6 +35,7 @@ from pipelines.engines.spark_checks import (
     UNKNOWN,
     UNKNOWN_BITS,
     _q,
+    projection,
 )
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
@@ -144,19 +145,19 @@ def column_stats(
     placeholder word, ...) and the rows naming an unknown manager or customer (u0.., `UNKNOWN`). `dates`: per
     column index, the union's date columns at that index (`spark_checks.early_columns`): E0..: their batches'
     earliest dates (`FIRST`), F0..: the earliest `FRONTIER` (`spark_stops.early_dates`). One Spark job."""
-    from pyspark.sql import functions as F
-
     indexes = sorted(dates or {})
-    picked = []
+    picked = []  # SQL: a py4j call per column (`projection`)
     for i in indexes:
-        value = F.coalesce(
-            *[F.col(_q(c)) for c in (dates or {})[i]]
-        )  # a row holds only its own table's columns
-        picked.append(F.when(F.col(FIRST).bitwiseAND(1 << i) > 0, value).alias(f"__e{i}"))
-        picked.append(F.when(F.col(FRONTIER).bitwiseAND(1 << i) > 0, value).alias(f"__f{i}"))
+        # a row holds only its own table's columns
+        value = f"coalesce({', '.join(map(_q, (dates or {})[i]))})"
+        picked.append(f"CASE WHEN ({_q(FIRST)} & {1 << i}) > 0 THEN {value} END AS __e{i}")
+        picked.append(f"CASE WHEN ({_q(FRONTIER)} & {1 << i}) > 0 THEN {value} END AS __f{i}")
     masks = sorted({mask for _, mask, _ in _bit_keys(n_columns)})
-    narrow = frame.select(
-        F.col(TABLE), F.shiftright(F.col(ROW), PARTITION_SHIFT).alias(PART), F.col(REASON), *masks, *picked
+    narrow = frame.selectExpr(
+        _q(TABLE),
+        f"shiftright({_q(ROW)}, {PARTITION_SHIFT}) AS {PART}",
+        *projection(REASON, *masks),
+        *picked,
     )
 
     def partial(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.validation import StructuralError
-from pipelines.engines.spark_checks import REASON, ROW, TABLE, VAL, _q, validated_columns
+from pipelines.engines.spark_checks import REASON, ROW, TABLE, VAL, _q, projection, validated_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     import pyarrow as pa
@@ -156,7 +156,7 @@ def accepted_union(judged: SparkDataFrame) -> SparkDataFrame:
     from pyspark.sql import functions as F
 
     vals = [c for c in judged.columns if "|" + VAL in c]
-    return judged.filter(F.col(REASON).isNull()).select(TABLE, ROW, *[_q(c) for c in vals])
+    return judged.filter(F.col(REASON).isNull()).selectExpr(*projection(TABLE, ROW, *vals))
 
 
 def empty_table(accepted: SparkDataFrame, name: str) -> pd.DataFrame:
@@ -327,14 +327,14 @@ def canonical_batches(
     frame = accepted.filter(F.col(TABLE) == name)
     if ids is not None:
         frame = frame.filter(F.col(_q(f"{name}|{VAL}{CUSTOMER_TABLES[name]}")).isin(sorted(ids)))
-    frame = frame.select(TABLE, ROW, *[_q(c) for c in own])
+    frame = frame.selectExpr(*projection(TABLE, ROW, *own))
     by = sort_columns(name, [c.split("|" + VAL, 1)[1] for c in own])
     keys = [F.col(_q(f"{name}|{VAL}{c}")).asc_nulls_last() for c in by] + [F.col(ROW).asc()]
     parts = -(-rows // STREAM_ROWS)
     frame = frame.repartitionByRange(parts, *keys) if parts > 1 else frame.coalesce(1)
     frame = frame.sortWithinPartitions(*keys)
     if keep is not None:  # a projection keeps each partition's order
-        frame = frame.select(TABLE, ROW, *[_q(f"{name}|{VAL}{c}") for c in keep])
+        frame = frame.selectExpr(*projection(TABLE, ROW, *[f"{name}|{VAL}{c}" for c in keep]))
 
     def ipc(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
