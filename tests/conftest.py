@@ -8,6 +8,15 @@ import pytest
 #: Python workers from `tests/spark_daemon.py`, which has the engine's imports loaded (`spark-submit` reads
 #: PYSPARK_SUBMIT_ARGS when pyspark launches it; one given by the caller is kept as given).
 SPARK_SUBMIT_ARGS = "--conf spark.python.daemon.module=tests.spark_daemon pyspark-shell"
+#: The options of the JVMs the tests start fresh for little work (the console test's Spark-engine `cvp`, stopped
+#: at its load; the standalone cluster's master and worker daemons): the C1 compiler only (no C2 compiler threads
+#: optimising code for a long life) and the serial collector. Not the JVMs that train or score: with C1 only the
+#: session's training and scoring tests ran 1.5-2x longer (docs/measurements.md, "Tests' time").
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+#: `JVM_OPTIONS` as spark-submit arguments, for a fresh process's PYSPARK_SUBMIT_ARGS.
+SPARK_JVM_ARGS = (
+    f'--driver-java-options "{JVM_OPTIONS}" --conf "spark.executor.extraJavaOptions={JVM_OPTIONS}"'
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,6 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from tests import lanes
 
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", SPARK_SUBMIT_ARGS)
+    os.environ.setdefault("SPARK_DAEMON_JAVA_OPTS", JVM_OPTIONS)  # the standalone cluster's master and worker
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         # the controlling process of `pytest -n N`: one directory its workers share (`tests/lanes.py`)
         os.environ[lanes.SHARED_ENV] = tempfile.mkdtemp(prefix="cvp-tests-")

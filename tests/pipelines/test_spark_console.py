@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from pipelines.engines.spark_session import log_level
+from tests.conftest import SPARK_JVM_ARGS
 from tests.helpers import csv_data, raw_orders
 from tests.shared_data import REPO
 
@@ -28,7 +29,9 @@ def test_a_csv_row_spark_cannot_parse_stops_without_a_java_trace_on_the_console(
     env.pop("CVP_SPARK_LOG_LEVEL", None)
     # pyspark's own Python daemon, as a user's `cvp` has: the tests' preloading one (`tests/spark_daemon.py`) imports
     # the training and scoring modules that this one short run never uses (44 s -> 30-38 s)
-    env.pop("PYSPARK_SUBMIT_ARGS", None)
+    env["PYSPARK_SUBMIT_ARGS"] = (
+        f"{SPARK_JVM_ARGS} pyspark-shell"  # the tests' JVM options (`tests/conftest.py`)
+    )
     run = [sys.executable, "-c", "from pipelines.cli import app; app()", "train", "--engine", "spark"]
     done = subprocess.run(
         [*run, "--spark-master", "local[1]", "--data", data, "--as-of", "2023-03-01"],
