@@ -199,13 +199,13 @@ def mapped_errors() -> Iterator[None]:
 
 def per_bucket(rows: SparkDataFrame, func: Any, schema: Any, n_chunks: int) -> SparkDataFrame:
     """`func` on each bucket's rows (their `BUCKET` column carried), each bucket a task of its own among the
-    `n_chunks` shuffle partitions: grouped by the bucket's slot (`spark_checks.bucket_slots`), not the bucket
+    `n_chunks` shuffle partitions: grouped by the bucket's slot (`spark_slots.bucket_slots`), not the bucket
     number, whose hash put buckets 0 and 1 of 2 both in one partition (8 buckets in 5): one core ran the whole
     features stage, and the scoring's `mapInPandas` after it, on `local[2]`."""
     from pyspark.sql import functions as F
 
     from pipelines.engines.spark_buckets import BUCKET
-    from pipelines.engines.spark_checks import bucket_slots, slot_of
+    from pipelines.engines.spark_slots import bucket_slots, slot_of
 
     return rows.groupBy(slot_of(F.col(BUCKET), bucket_slots(n_chunks))).applyInPandas(func, schema)
 

@@ -351,7 +351,7 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
     """Most returns naming an order in the data refunding more than it, naming another customer's order or dated
     before it (`features.crossrefs.check_returns_against_orders`, after every other stop as in `validate_tables`):
     from the returns' counts of those rejects and of rows naming an accepted order (`NAMED`, set by
-    `spark_checks.judge_returns`)."""
+    `spark_orders.judge_returns`)."""
     from features import crossrefs
     from features.id_sets import isin_ids
 
