@@ -124,7 +124,7 @@ TABLE = "__table"
 BUCKET = "__bucket"
 ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
 REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart until the two copies are joined
-#: the referrer's copy of a referral: dated before the referrer's signup (`features.crossrefs.SIGNUP_RULES`),
+#: the referrer's copy of a referral: dated before the referrer's signup (`features.referral_rules.SIGNUP_RULES`),
 #: the last of the referral's verdicts once the two copies are joined (after the referred copy's `REF`)
 SIGNUP = "__signup_reason"
 # customers' rows: the latest accepted ordered_at (`features.crossrefs.far_future`)
@@ -300,7 +300,7 @@ def check_bucket(
                 hit = t[ref].notna().to_numpy() & (known.get_indexer(t[ref]) < 0) & rej.ok
                 unknown[at] |= np.asarray(hit, dtype=np.int64) << (1 + j)
     if ("referrals", 0) in parsed and "referred_at" in parsed[("referrals", 0)][1].columns:
-        from features.crossrefs import REFERRED_AFTER_REFERRING, referred_after_referring
+        from features.referral_rules import REFERRED_AFTER_REFERRING, referred_after_referring
 
         # the copies in the referred customer's bucket, judged against those in the referrer's: every referral
         # naming this bucket's customers as referrer (a row rule's reject: not evidence), after the references
@@ -310,7 +310,7 @@ def check_bucket(
         hit = referred_after_referring(pd.concat([t0, t1], ignore_index=True), ok, evidence)[: len(at0)]
         ref_reason[at0[hit]] = REFERRED_AFTER_REFERRING
         if has_customers:  # each copy against its own customer's signup_at: this bucket's (`SIGNUP_RULES`)
-            from features.crossrefs import SIGNUP_RULES, referrals_against_signup
+            from features.referral_rules import SIGNUP_RULES, referrals_against_signup
 
             cust, cust_rej = parsed[("customers", 0)][1], parsed[("customers", 0)][2]
             copies = (parsed[("referrals", 0)], (at1, t1, rej1))  # the referred's copy, then the referrer's
