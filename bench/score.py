@@ -94,6 +94,7 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
     from rich.console import Console
 
     import pipelines.engines.run as run_module
+    import pipelines.engines.score_base as base_module
     from pipelines.engines.run import run_score
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -109,7 +110,7 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
         marks["after_load_rss_mb"] = status_mb("VmRSS")
         return loaded
 
-    finish = run_module.finish_scores
+    finish = base_module.finish_scores
 
     def marked_finish(*args, **kwargs):
         # Peak so far = load + all chunks; the rest is whole-base tiers and the writes.
@@ -128,7 +129,7 @@ def child(engine: str, data: Path, config: Path, out: Path, profile: bool = Fals
         return write(*args, **kwargs)
 
     run_module.load_and_report = timed_load
-    run_module.finish_scores = marked_finish
+    base_module.finish_scores = marked_finish
     outputs_module.write_scores_parquet = marked_write
     timer = StageTimer()
     memory_stop = threading.Event()

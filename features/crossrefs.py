@@ -4,7 +4,8 @@ dates against the data's last order.
 Pure functions over validated tables, called by `features.validation.validate_tables` (a row is rejected for the
 first problem found) and by the Spark engine's checks (`pipelines.engines.spark_checks`: `far_future` in the
 customer buckets with the last order sent to every bucket, `foreign_order_returns` after a join of the returns
-with the accepted orders on `order_id`).
+with the accepted orders on `order_id`). The referrals' own rules (a customer referred after referring, referrals
+against the signups): `features.referral_rules`.
 """
 
 from __future__ import annotations
@@ -329,99 +330,7 @@ def check_refs_against_orders(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]
             check_respelled_refs(name, t, ref, known, unknown, "orders")
 
 
-#: Dates that close an event (a payment, a ticket's close): the export cannot know them more than `FUTURE_MARGIN`
-#: after its last order. Read as given, `2099` for `2019` leaves the invoice unpaid (overdue) or the ticket open at
-#: every cutoff.
-#: A referral of a customer who had referred another before it: a customer already, whom the referral cannot have
-#: brought (their own lifetime counted in the referrer's referred profit). Two customers naming each other (`A`
-#: refers `B` in 2021, `B` refers `A` in 2023) or a chain back to its start always hold one such referral.
-REFERRED_AFTER_REFERRING = "referred_id had referred a customer before this referral (a customer already)"
-#: Rejects a referral may carry and still show that its referrer referred someone then (the Spark engine judges
-#: those per customer bucket, apart from the row rules).
-REFERRAL_EVIDENCE = ("duplicate referred_id", "unknown referrer_id", "unknown referred_id")
-
-
-def referred_after_referring(referrals: pd.DataFrame, ok: np.ndarray, evidence: np.ndarray) -> np.ndarray:
-    """Among the referrals `ok` (accepted so far), those whose `referred_id` is the `referrer_id` of an `evidence`
-    referral (one no row rule rejected) dated strictly before them. Every referral of one customer, as referred
-    and as referrer, is in that customer's Spark bucket (`pipelines.engines.spark_checks.check_bucket`)."""
-    at = pd.Series(referrals["referred_at"]).astype("datetime64[ns]")
-    source = pd.DataFrame({"by": referrals["referrer_id"], "at": at})[np.asarray(evidence, dtype=bool)]
-    if source.empty:
-        return np.zeros(len(referrals), dtype=bool)
-    first = source.groupby("by", sort=False)["at"].min()
-    before = pd.Series(referrals["referred_id"]).map(first).astype("datetime64[ns]")
-    return np.asarray(ok, dtype=bool) & (before < at).to_numpy(dtype=bool)
-
-
-def reject_referred_after_referring(t: pd.DataFrame, rej: Any) -> None:
-    """`REFERRED_AFTER_REFERRING` on the referrals table (`t`, its `_Rejector`), after its references."""
-    reasons = pd.Series(rej.reason, dtype=object)
-    evidence = rej.ok | reasons.isin(REFERRAL_EVIDENCE).to_numpy(dtype=bool)
-    rej.add(referred_after_referring(t, rej.ok, evidence), REFERRED_AFTER_REFERRING)
-
-
-#: A referral dated a day or more before its referrer's own `signup_at`: the referrer was not a customer yet, so the
-#: referral cannot be one of a customer's (the referred customer's value counted in a non-customer's worth). One
-#: dated a day or more after the referred customer's `signup_at`: a customer already, whom the referral cannot
-#: have brought (their profit before the referral counted in the referrer's referred profit); a referral precedes
-#: or makes the signup (the demo: never after it). A day of slack: a date without its time.
-BEFORE_REFERRER_SIGNUP = (
-    "referred_at before the referrer's signup_at (a day earlier or more: not a customer yet)"
-)
-AFTER_REFERRED_SIGNUP = (
-    "referred_at after the referred customer's signup_at (a day later or more: a customer already)"
-)
-#: (the side whose `signup_at` judges the referral, the reason, what most such referrals mean) in the order of
-#: `reject_referrals_against_signups` (the Spark engine's join of a referral's two copies keeps it)
-SIGNUP_RULES = (
-    ("referred_id", AFTER_REFERRED_SIGNUP, "dated after the referred customer's signup_at"),
-    ("referrer_id", BEFORE_REFERRER_SIGNUP, "dated before their referrer's own signup_at"),
-)
-
-
-def referrals_against_signup(referrals: pd.DataFrame, customers: pd.DataFrame, side: str) -> np.ndarray:
-    """The referrals whose `referred_at` is a day or more after the `signup_at` of their `referred_id` (`side`),
-    or before the one of their `referrer_id`; `customers`: the accepted customers (ids unique). A customer
-    without a `signup_at`, or unknown, judges nothing."""
-    if "signup_at" not in customers.columns or "referred_at" not in referrals.columns:
-        return np.zeros(len(referrals), dtype=bool)
-    signup = pd.Series(
-        customers["signup_at"].to_numpy(dtype="datetime64[ns]"), index=customers["customer_id"]
-    )
-    signup = signup[signup.notna() & signup.index.notna()]
-    at = pd.Series(referrals["referred_at"]).astype("datetime64[ns]").reset_index(drop=True)
-    # `reindex`, not `map`: `map` over an empty Series (no customer with a signup_at) gives floats
-    theirs = pd.Series(signup.reindex(pd.Series(referrals[side]).to_numpy()).to_numpy(dtype="datetime64[ns]"))
-    gap = at - theirs if side == "referred_id" else theirs - at
-    return (gap >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
-
-
-def reject_referrals_against_signups(t: pd.DataFrame, rej: Any, customers: pd.DataFrame) -> None:
-    """`SIGNUP_RULES` on the referrals table (`t`, its `_Rejector`), after `reject_referred_after_referring`;
-    then most referrals so rejected is structural (`check_referral_signups`). Whole tables only (pandas)."""
-    for side, reason, _ in SIGNUP_RULES:
-        rej.add(referrals_against_signup(t, customers, side), reason)
-    check_referral_signups(t, rej.reason)
-
-
-def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None:
-    """Structural error when one of the `SIGNUP_RULES` rejects more than half of the referrals (and at least 3):
-    the export's `referred_at` is another date (the referred customer's first order, a reward's payment) or its
-    two id columns are swapped. Rejected one by one, the referrals table would be lost with exit 0."""
-    _stop_when_most(
-        "referrals",
-        "referred_at",
-        referrals,
-        reasons,
-        SIGNUP_RULES,
-        ("referrer_id", "referred_id", "referred_at"),
-        "a referral is dated when the referred customer was referred, at or before their signup; is it another "
-        "date (a first order, a reward paid) or are referrer_id and referred_id swapped?",
-    )
-
-
-def _stop_when_most(
+def stop_when_most(
     table: str,
     column: str,
     frame: pd.DataFrame,
@@ -492,7 +401,7 @@ def check_assignment_tenures(assignments: pd.DataFrame, reasons: np.ndarray) -> 
     """Structural error when one of the `TENURE_RULES` rejects more than half of the assignments (and at least 3):
     the export's `assigned_at` is another date (the last change of the row) or the managers' dates are (a current
     role's start). Rejected one by one, the manager history would be lost with exit 0."""
-    _stop_when_most(
+    stop_when_most(
         "assignments",
         "assigned_at",
         assignments,

@@ -498,7 +498,7 @@ def validate_tables(
 
         check_refs_against_orders(parsed)
     if "referrals" in parsed:  # referred after referring others; against signups (`features.crossrefs`)
-        from features.crossrefs import reject_referrals_against_signups, reject_referred_after_referring
+        from features.referral_rules import reject_referrals_against_signups, reject_referred_after_referring
 
         reject_referred_after_referring(*parsed["referrals"][:2])
         if "customers" in parsed:

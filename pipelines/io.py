@@ -30,12 +30,12 @@ from pipelines.csv_reading import (
 from pipelines.mapping import (
     Mapping,
     apply_mapping,
-    check_source_currencies,
     expected_rejects,
     load_mapping,
     read_zone,
     resolve_source,
 )
+from pipelines.mapping.source_checks import check_source_currencies
 from pipelines.staging import atomic_directory, atomic_path, replace_path  # noqa: F401 (re-exported)
 from pipelines.table_files import (
     SUFFIXES,
@@ -240,7 +240,7 @@ def load_data(
     `date_formats` and `max_values` come from the config's `data:` section (see `DataConfig`); a mapping's own
     per-table `date_formats` are added to them. `currency` (`data.currency`): a currency column of a table
     must name it on every row (`features.currency`; a mapping's source, on the currency column it does not read:
-    `pipelines.mapping.check_source_currencies`).
+    `pipelines.mapping.source_checks.check_source_currencies`).
     `ahead`: the directory's tables being read already (`pipelines.read_ahead.read_ahead`; without a mapping).
     """
     data_dir = Path(data_dir)

@@ -146,7 +146,7 @@ def score_pandas(
     `pipelines.profile_inputs.ProfileInputsWriter`), every chunk's feature table is handed to it before the
     unscored customers are set aside. With `customer_index` (the index `status` was computed with), the chunk
     plan takes it instead of factorizing every id column again. `chunks`: those chunks, already being built
-    (`pipelines.engines.run.customer_base`, issue 14), closed here when the loop ends. `as_trained`: the model's
+    (`pipelines.engines.score_base.customer_base`, issue 14), closed here when the loop ends. `as_trained`: the model's
     features built as trained (`features.as_trained`; `chunks.iterate_chunks`).
     """
     # With a spill directory the compact scores go to disk chunk by chunk too: nothing the chunk loop holds grows

@@ -15,6 +15,9 @@ and `account_manager_id` duplicates (a window per key over the rows accepted by 
 position wins, as pandas keeps the first by source row). Counts per table, input partition and reason, and the
 "no value parses" column statistics come back in one aggregation over the union.
 
+The returns judged against their orders and the latest order every bucket reads: `spark_orders`; the slot a
+bucket's rows are grouped by (each bucket a task of its own): `spark_slots`.
+
 Spark jobs per validation: one for the counts, one to bring the accepted rows to the driver, one per table with
 rejects to write them (`spark_input.validate_spark` wires
 these pieces together; a local CSV header is read on the driver, so the readers start no job).
@@ -29,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from features.contract import TABLES, Table
-from features.errors import for_the_driver
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -122,7 +124,7 @@ TABLE = "__table"
 BUCKET = "__bucket"
 ROLE = "__role"  # referrals: 0 = the copy in the referred customer's bucket, 1 = the one in the referrer's
 REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart until the two copies are joined
-#: the referrer's copy of a referral: dated before the referrer's signup (`features.crossrefs.SIGNUP_RULES`),
+#: the referrer's copy of a referral: dated before the referrer's signup (`features.referral_rules.SIGNUP_RULES`),
 #: the last of the referral's verdicts once the two copies are joined (after the referred copy's `REF`)
 SIGNUP = "__signup_reason"
 # customers' rows: the latest accepted ordered_at (`features.crossrefs.far_future`)
@@ -166,55 +168,9 @@ def narrow(wide: str) -> str:
     return wide.split("|", 1)[1].replace(_DOT, ".")
 
 
-def _murmur3_int(value: int, seed: int = 42) -> int:
-    """Spark's hash of an int column (`Murmur3Hash`: `Murmur3_x86_32.hashInt`, seed 42), which `HashPartitioning`
-    takes modulo the partitions to place a row."""
-    mask = 0xFFFFFFFF
-
-    def rotl(x: int, r: int) -> int:
-        return ((x << r) | (x >> (32 - r))) & mask
-
-    k1 = rotl((value & mask) * 0xCC9E2D51 & mask, 15) * 0x1B873593 & mask
-    h1 = (rotl(seed ^ k1, 13) * 5 + 0xE6546B64) & mask
-    h1 ^= 4
-    h1 = (h1 ^ (h1 >> 16)) * 0x85EBCA6B & mask
-    h1 = (h1 ^ (h1 >> 13)) * 0xC2B2AE35 & mask
-    h1 ^= h1 >> 16
-    return h1 - (1 << 32) if h1 >> 31 else h1
-
-
-def bucket_slots(n_buckets: int) -> list[int]:
-    """Per bucket b (0 .. n_buckets - 1), the int that the rows of bucket b are grouped by: one whose Spark hash
-    partition among `n_buckets` shuffle partitions is b, so each bucket is a task of its own. Grouped by b itself,
-    Spark's hash put buckets 0 and 1 of 2 both in partition 1 (and 8 buckets in 5 partitions): on `local[2]` one
-    core ran the whole bucket step (`check_bucket`, the returns' `judge_returns`) while the other idled."""
-    slots: list[int | None] = [None] * n_buckets
-    key, free = 0, n_buckets
-    while free:
-        at = _murmur3_int(key) % n_buckets
-        if slots[at] is None:
-            slots[at], free = key, free - 1
-        key += 1
-    return [int(s) for s in slots if s is not None]
-
-
-def slot_of(bucket: Any, slots: list[int]) -> Any:
-    """A Spark column: the slot (`bucket_slots`) of an int column of buckets 0 .. len(slots) - 1."""
-    from pyspark.sql import functions as F
-
-    return F.element_at(F.array(*[F.lit(s) for s in slots]), bucket.cast("int") + 1)
-
-
-def every_slot(slots: list[int]) -> Any:
-    """A Spark column: every slot, one row each (`explode`): a row that goes to every bucket."""
-    from pyspark.sql import functions as F
-
-    return F.explode(F.array(*[F.lit(s) for s in slots]))
-
-
 def bucket_rows(frame: pd.DataFrame, name: str, slots: list[int]) -> pd.DataFrame:
-    """Checked rows of table `name` with their customer bucket's slot (`bucket_slots`) and role; a referral row
-    twice (see module)."""
+    """Checked rows of table `name` with their customer bucket's slot (`spark_slots.bucket_slots`) and role; a
+    referral row twice (see module)."""
     from pipelines.engines.chunks import CUSTOMER_TABLES, customer_buckets
 
     keys = np.asarray(slots, dtype=np.int32)
@@ -266,7 +222,7 @@ def check_bucket(
         )
         rows = rows[~own].reset_index(drop=True)
     last_order = pd.NaT
-    if LAST_ORDER in rows.columns:  # the partitions' latest accepted orders (`last_order_rows`)
+    if LAST_ORDER in rows.columns:  # the partitions' latest accepted orders (`spark_orders.last_order_rows`)
         tops = rows[TABLE].to_numpy(dtype=object) == LAST_ORDER
         last_order = pd.Series(rows[LAST_ORDER].to_numpy()[tops], dtype="datetime64[ns]").max()
         rows = rows[~tops].reset_index(drop=True)
@@ -344,7 +300,7 @@ def check_bucket(
                 hit = t[ref].notna().to_numpy() & (known.get_indexer(t[ref]) < 0) & rej.ok
                 unknown[at] |= np.asarray(hit, dtype=np.int64) << (1 + j)
     if ("referrals", 0) in parsed and "referred_at" in parsed[("referrals", 0)][1].columns:
-        from features.crossrefs import REFERRED_AFTER_REFERRING, referred_after_referring
+        from features.referral_rules import REFERRED_AFTER_REFERRING, referred_after_referring
 
         # the copies in the referred customer's bucket, judged against those in the referrer's: every referral
         # naming this bucket's customers as referrer (a row rule's reject: not evidence), after the references
@@ -354,7 +310,7 @@ def check_bucket(
         hit = referred_after_referring(pd.concat([t0, t1], ignore_index=True), ok, evidence)[: len(at0)]
         ref_reason[at0[hit]] = REFERRED_AFTER_REFERRING
         if has_customers:  # each copy against its own customer's signup_at: this bucket's (`SIGNUP_RULES`)
-            from features.crossrefs import SIGNUP_RULES, referrals_against_signup
+            from features.referral_rules import SIGNUP_RULES, referrals_against_signup
 
             cust, cust_rej = parsed[("customers", 0)][1], parsed[("customers", 0)][2]
             copies = (parsed[("referrals", 0)], (at1, t1, rej1))  # the referred's copy, then the referrer's
@@ -376,92 +332,6 @@ def check_bucket(
         **{REASON: reason, REF: ref_reason, SIGNUP: signup_reason, UNKNOWN: unknown, REPEAT: repeat},
         **{AFTER_CHURN: after_churn},
     )
-
-
-def last_order_rows(orders: SparkDataFrame, slots: list[int]) -> SparkDataFrame:
-    """Rows tagged `LAST_ORDER` for every bucket: per input partition, the latest `ordered_at` of the orders
-    accepted so far (row checks and duplicate `order_id`, as `validate_tables` takes it); the buckets take the
-    maximum for `features.crossrefs.far_future`. No job of its own (a collect or a broadcast would start one)."""
-    from pyspark.sql import functions as F
-
-    col = _wide("orders", VAL + "ordered_at")
-
-    def latest(batches: Any) -> Any:
-        top = pd.NaT
-        for rows in batches:
-            top = pd.Series([top, pd.Series(rows[col], dtype="datetime64[ns]").max()]).max()
-        yield pd.DataFrame({LAST_ORDER: pd.Series([top], dtype="datetime64[ns]")})
-
-    every = every_slot(slots).alias(BUCKET)
-    tops = (
-        orders.filter(F.col(REASON).isNull())
-        .select(_q(col))
-        .mapInPandas(latest, f"{LAST_ORDER} timestamp_ntz")
-    )
-    return tops.select(F.lit(LAST_ORDER).alias(TABLE), F.col(LAST_ORDER), every)
-
-
-def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
-    """The returns' rules of `validate_tables` on one bucket of order ids: `rows`, the returns' rows whose
-    `order_id` falls in it; `accepted`, the accepted orders whose id does (`JOINED` columns). A return against
-    another customer's order, above or before it (`features.crossrefs.reject_order_mismatches`), then the returns
-    of one order adding up past its revenue (`returns_beyond_order`: every return of an order is in its bucket),
-    for the rows still accepted; `NAMED`: the row names an accepted order (`check_returns_against_orders`' count)."""
-    from features.crossrefs import BEYOND_ORDER, reject_order_mismatches, returns_beyond_order
-    from features.validation import _Rejector
-
-    cols = [
-        c
-        for c in ("return_id", "customer_id", "order_id", "amount", "returned_at")
-        if _wide("returns", VAL + c) in rows
-    ]
-    returns = pd.DataFrame({c: rows[_wide("returns", VAL + c)].to_numpy() for c in cols})
-    returns["returned_at"] = returns["returned_at"].astype("datetime64[ns]")
-    orders = pd.DataFrame(
-        {c: accepted[JOINED + c].to_numpy() for c in ("order_id", "customer_id", "revenue")}
-    )
-    orders["ordered_at"] = accepted[JOINED + "ordered_at"].astype("datetime64[ns]").to_numpy()
-    reason = rows[REASON].to_numpy(dtype=object)
-    rej = _Rejector(len(rows))
-    rej.add(pd.notna(reason), pd.Series(reason))
-    reject_order_mismatches(returns, orders, rej)
-    rej.add(returns_beyond_order(returns, orders, rej.ok), BEYOND_ORDER)
-    named = returns["order_id"].notna().to_numpy() & (
-        pd.Index(orders["order_id"]).get_indexer(returns["order_id"]) >= 0
-    )
-    return rows.assign(**{REASON: rej.reason, NAMED: named.astype(np.int64)})
-
-
-def check_returns(judged: SparkDataFrame, slots: list[int]) -> SparkDataFrame:
-    """`judged` with the returns judged against their `order_id`'s accepted order (after every other check, as in
-    `validate_tables`): the returns and the accepted orders grouped by a hash of the order id into a bucket per
-    slot (`bucket_slots`; one shuffle of each, as the sort-merge join it replaces), then `judge_returns` per bucket (a join would give
-    an order's returns in several batches: the refunds of one order must be added up together)."""
-    from pyspark.sql import functions as F
-
-    def of(c: str) -> Any:
-        return F.col(_q(_wide("orders", VAL + c))).alias(JOINED + c)
-
-    def bucket(column: str) -> Any:  # each bucket a task of its own (`bucket_slots`)
-        return slot_of(F.pmod(F.xxhash64(F.col(_q(column))), F.lit(len(slots))), slots)
-
-    accepted = (F.col(TABLE) == "orders") & F.col(REASON).isNull()
-    orders = judged.filter(accepted).select(
-        *(of(c) for c in ("order_id", "customer_id", "revenue", "ordered_at"))
-    )
-    returns = judged.filter(F.col(TABLE) == "returns")
-
-    def judge(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
-        from pipelines.engines.spark_session import arrow_safe, quiet_pandas3
-
-        quiet_pandas3()
-        with for_the_driver(table="returns"):
-            return arrow_safe(judge_returns(rows, accepted))
-
-    grouped = returns.groupBy(bucket(_wide("returns", VAL + "order_id"))).cogroup(
-        orders.groupBy(bucket(JOINED + "order_id"))
-    )
-    return judged.filter(F.col(TABLE) != "returns").unionByName(grouped.applyInPandas(judge, returns.schema))
 
 
 def _duplicates(frame: SparkDataFrame, key: str) -> SparkDataFrame:

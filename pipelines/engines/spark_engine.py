@@ -23,8 +23,8 @@ partition: `input_partitions`, no shuffle, every bucket in one task):
                   driver appends the parts one at a time to the pandas engine's file (`gather_profile_parts`).
                   Persisted by the job (1 and 2: job 1) that brings the `HEAD` rows to the driver (anyone to
                   score? the sample of the scores' schema); stage 3 reads it.
-    3. scores     `mapInPandas`: rebuild dtypes, `score_features` (predictions, exact TreeSHAP, top reasons).
-                  The value and churn contributions of the scored customers are written by the executors as Parquet
+    3. scores     `mapInPandas` (`pipelines.engines.spark_batches`): rebuild dtypes, `score_features`
+                  (predictions, exact TreeSHAP, top reasons). The value and churn contributions of the scored customers are written by the executors as Parquet
                   parts into the run's staging area (`write_contribution_parts`), and with a Parquet output
                   their reason columns too, in the pandas engine's spill layout (`write_reason_parts`; the
                   driver adopts them as the run's `ReasonSpill`); the batch's drift counts and unseen categories of its
@@ -61,7 +61,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.as_trained import data_view
 from features.errors import for_the_driver
 from features.table import company_revenue
 from features.validation import StructuralError
@@ -69,26 +68,16 @@ from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import status_input
 from pipelines.engines.drift import DriftAccumulator
-from pipelines.engines.scoring import (
-    ContractMismatch,
-    EngineRun,
-    merge_counts,
-    model_extras,
-    score_features,
-)
+from pipelines.engines.scoring import ContractMismatch, EngineRun, merge_counts, model_extras
+from pipelines.engines.spark_batches import DRIFT, batch_counts, bridge_columns, score_batch, score_schema
 from pipelines.engines.spark_features import (
     HEAD,
     bridge_plan,
     build_bucket_features,
     feature_schema,
     planned_features,
-    restore_features,
 )
 from pipelines.engines.spark_parts import (
-    BRIDGE_CHURN_PREFIX,
-    BRIDGE_PREFIX,
-    CHURN_PREFIX,
-    CONTRIB_PREFIX,
     CONTRIB_PREFIXES,
     adopt_reason_parts,
     gather_contributions,
@@ -98,17 +87,11 @@ from pipelines.engines.spark_parts import (
 )
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
-from pipelines.engines.spill import reason_columns
 from pipelines.outputs import bridge_contributions_path, churn_contributions_path
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
-
-#: Scores-stage column: the batch's drift counts and unseen categories of its scored customers' features
-#: (`batch_counts`), on its first row; the driver sums them (no separate pass over the features, no job).
-DRIFT = "__drift"
-
 
 #: Input rows per partition of the scoring stage's input (`input_partitions`). Below it the input is one
 #: partition, which Spark takes as already grouped: no shuffle, every bucket in one task (worth it for a small
@@ -122,54 +105,6 @@ def input_partitions(rows: int, spark: SparkSession) -> int:
     return max(1, min(spark.sparkContext.defaultParallelism, -(-rows // ROWS_PER_INPUT_TASK)))
 
 
-# -- worker-side functions (pure: everything they need arrives as arguments) -----------------------------------
-def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig) -> pd.DataFrame:
-    """Scores of one features-stage batch (the mapInPandas body).
-
-    in:  the features stage's columns. out: customer_id, bucket, eligible, spot_checked (rows of this batch
-    checked against LightGBM, on its first row, else 0), `score_features`' compact columns
-    (predictions, reasons, carried features), then the value contributions as `contrib:<feature>` and
-    `contrib:_base` (currency). Row order as given.
-    """
-    feats = restore_features(batch, bundle)
-    res = score_features(feats, bundle, cfg)
-    # The spot-check count rides on the batch's first row so the driver can sum it over batches.
-    checked = np.zeros(len(feats), dtype=np.int64)
-    checked[:1] = res.spot_checked_rows
-    head = pd.DataFrame(
-        {
-            "customer_id": feats.index.to_numpy(),
-            "bucket": batch["bucket"].to_numpy(dtype=np.int32),
-            "eligible": batch["eligible"].to_numpy(dtype=bool),
-            "spot_checked": checked,
-        }
-    )
-    compact = res.scores.reset_index(drop=True)
-    contrib = res.value_contrib.reset_index(drop=True).add_prefix(CONTRIB_PREFIX)
-    churn = res.churn_contrib.reset_index(drop=True).add_prefix(CHURN_PREFIX)
-    return _arrow_safe(pd.concat([head, compact, contrib, churn], axis=1))
-
-
-def bridge_columns(
-    batch: pd.DataFrame, bundle: CustomerValueModel, old: CustomerValueModel, old_extras: pd.DataFrame | None,
-    drop: list[str], as_data: bool, cfg: AppConfig,
-) -> pd.DataFrame:  # fmt: skip
-    """The bridge's contributions of one features-stage batch (issue 15): its eligible customers explained by the
-    history's previous model, `old` (with its own model inputs, `old_extras`; this model's, `drop`, left out), as
-    `pandas_engine._Bridge.add` explains them (`as_data`: the features of all the data, `bridge_plan`); `bridge:`
-    (currency) and `bridge_churn:` (probability points) columns, one row per batch row (empty for the others:
-    `write_contribution_parts` writes the eligible)."""
-    rows = batch[batch["eligible"].to_numpy(dtype=bool)]
-    feats = restore_features(rows, bundle)
-    feats = data_view(feats) if as_data else feats.drop(columns=drop)
-    res = score_features(feats, old, cfg, check_rows=0, extras=old_extras)
-    both = pd.concat(
-        [res.value_contrib.add_prefix(BRIDGE_PREFIX), res.churn_contrib.add_prefix(BRIDGE_CHURN_PREFIX)],
-        axis=1,
-    )
-    return both.reindex(batch["customer_id"].astype("str").to_numpy()).reset_index(drop=True)
-
-
 def gather_bridge(parts: Path, contrib_path: Path, run_id: str | None) -> dict[str, Any]:
     """The executors' bridge parts appended to the bridge files (`outputs.bridge_contributions_path`); the
     manifest's entry as `pandas_engine._Bridge.info` gives it."""
@@ -181,55 +116,6 @@ def gather_bridge(parts: Path, contrib_path: Path, run_id: str | None) -> dict[s
         "unit": {"value": "currency", "churn": "probability"},
         "rows": rows,
     }
-
-
-def batch_counts(batch: pd.DataFrame, bundle: CustomerValueModel, reference: Mapping[str, Any]) -> np.ndarray:
-    """The `DRIFT` column of one features-stage batch, pickled on the first row (None on the others, and for no
-    row): of its eligible customers' features, the PSI bin counts ("drift": {key: (float64 counts as bytes, n)})
-    and the values of the model's categorical features unseen in training ("unseen": feature -> value -> rows,
-    `FeatureContract.grade`, the pandas engine's count: only values outside the model's categories travel)."""
-    feats = restore_features(batch[batch["eligible"].to_numpy(dtype=bool)], bundle)
-    acc = DriftAccumulator(reference)
-    acc.add(feats, "features")
-    drift = {k: (np.asarray(acc.counts[k], dtype=np.float64).tobytes(), int(acc.n[k])) for k in acc.counts}
-    payload = {"drift": drift, "unseen": bundle.contract_.grade(feats)[1]}
-    out = np.full(len(batch), None, dtype=object)
-    if len(batch):
-        out[0] = pickle.dumps(payload)
-    return out
-
-
-def _score_schema(
-    bundle: CustomerValueModel, cfg: AppConfig, sample: pd.DataFrame, spill: bool = False
-) -> tuple[str, bool, list[str]]:
-    """DDL schema of the scores stage (without the contributions, written by the executors; with `spill`, without
-    the reason columns, written by the executors too), whether the model has contributions, and the reason
-    columns, read off `score_batch` run on a few rows on the driver.
-
-    Running the real function (rather than restating its columns) keeps the schema in step with
-    `score_features` when reasons or carried columns change.
-    """
-    out = score_batch(sample, bundle, cfg)
-    compact = [c for c in out.columns if not c.startswith(CONTRIB_PREFIXES)]
-    has_contrib = any(c.startswith(CONTRIB_PREFIX) for c in out.columns)
-    reasons = reason_columns(compact)
-    if spill:
-        compact = [c for c in compact if c not in reasons]
-    out = out[compact]
-    cols = []
-    for name, dtype in out.dtypes.items():
-        if name == "bucket":
-            kind = "int"
-        elif pd.api.types.is_bool_dtype(dtype):
-            kind = "boolean"
-        elif pd.api.types.is_float_dtype(dtype):
-            kind = "double"
-        elif pd.api.types.is_integer_dtype(dtype):
-            kind = "bigint"
-        else:
-            kind = "string"
-        cols.append(f"`{name}` {kind}")
-    return ", ".join(cols), has_contrib, reasons
 
 
 # -- the job ---------------------------------------------------------------------------------------------------
@@ -313,13 +199,13 @@ def mapped_errors() -> Iterator[None]:
 
 def per_bucket(rows: SparkDataFrame, func: Any, schema: Any, n_chunks: int) -> SparkDataFrame:
     """`func` on each bucket's rows (their `BUCKET` column carried), each bucket a task of its own among the
-    `n_chunks` shuffle partitions: grouped by the bucket's slot (`spark_checks.bucket_slots`), not the bucket
+    `n_chunks` shuffle partitions: grouped by the bucket's slot (`spark_slots.bucket_slots`), not the bucket
     number, whose hash put buckets 0 and 1 of 2 both in one partition (8 buckets in 5): one core ran the whole
     features stage, and the scoring's `mapInPandas` after it, on `local[2]`."""
     from pyspark.sql import functions as F
 
     from pipelines.engines.spark_buckets import BUCKET
-    from pipelines.engines.spark_checks import bucket_slots, slot_of
+    from pipelines.engines.spark_slots import bucket_slots, slot_of
 
     return rows.groupBy(slot_of(F.col(BUCKET), bucket_slots(n_chunks))).applyInPandas(func, schema)
 
@@ -459,7 +345,7 @@ def _score_on(
 
     t0 = time.perf_counter()
     spilled = spill_dir is not None
-    schema, has_contrib, reasons = _score_schema(
+    schema, has_contrib, reasons = score_schema(
         bundle, cfg, heads.drop(columns=[HEAD]).reset_index(drop=True), spill=spilled
     )
     schema += f", `{DRIFT}` binary"

@@ -64,19 +64,17 @@ from pipelines.engines.spark_checks import (
     _q,
     _wide,
     bucket_rows,
-    bucket_slots,
     check_bucket,
-    check_returns,
     early_columns,
-    every_slot,
-    last_order_rows,
     narrow,
     projection,
     source_rows,
     table_view,
 )
 from pipelines.engines.spark_masks import checked_columns, column_masks, other_currency
+from pipelines.engines.spark_orders import check_returns, last_order_rows
 from pipelines.engines.spark_parts import publish_rejects_spark
+from pipelines.engines.spark_slots import bucket_slots, every_slot
 from pipelines.engines.spark_sources import (
     Source,
     _is_local,

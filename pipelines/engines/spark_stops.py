@@ -351,7 +351,7 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
     """Most returns naming an order in the data refunding more than it, naming another customer's order or dated
     before it (`features.crossrefs.check_returns_against_orders`, after every other stop as in `validate_tables`):
     from the returns' counts of those rejects and of rows naming an accepted order (`NAMED`, set by
-    `spark_checks.judge_returns`)."""
+    `spark_orders.judge_returns`)."""
     from features import crossrefs
     from features.id_sets import isin_ids
 
@@ -381,17 +381,17 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
 
 def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
     """Most referrals dated after the referred customer's signup or before the referrer's
-    (`features.crossrefs.check_referral_signups`, after the returns' stops as in `validate_tables`): from the
+    (`features.referral_rules.check_referral_signups`, after the returns' stops as in `validate_tables`): from the
     referrals' counts of those rejects."""
-    from features import crossrefs
+    from features import crossrefs, referral_rules
 
     own = stats[stats[TABLE] == "referrals"]
     total = int(own["n"].sum())
-    for _, reason, _ in crossrefs.SIGNUP_RULES:
+    for _, reason, _ in referral_rules.SIGNUP_RULES:
         n = int(own.loc[own[REASON] == reason, "n"].sum())
         if n >= crossrefs.MIN_RESPELLED and n > 0.5 * total:
             referrals = rows["referrals"]
-            crossrefs.check_referral_signups(
+            referral_rules.check_referral_signups(
                 referrals.parsed(), referrals.rows[REASON].to_numpy(dtype=object)
             )
 

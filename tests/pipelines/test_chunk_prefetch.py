@@ -135,14 +135,14 @@ def test_the_plan_and_first_chunk_are_built_while_the_statuses_are_computed(trai
     this thread computes the statuses (and the tables are hashed meanwhile on their own thread): the statuses
     wait here until the plan has started, which a run that plans only after them never does."""
     import pipelines.engines.chunks as chunks_module
-    import pipelines.engines.run as run_module
+    import pipelines.engines.score_base as base_module
     import pipelines.fingerprint as fingerprint_module
 
     planned, indexed = threading.Event(), threading.Event()
     seen: dict[str, str] = {}
     plan, status, hashing, index_init = (
         chunks_module.plan_chunks,
-        run_module.customer_status,
+        base_module.customer_status,
         fingerprint_module.data_fingerprint,
         chunks_module.SharedCustomerIndex.__init__,
     )
@@ -167,7 +167,7 @@ def test_the_plan_and_first_chunk_are_built_while_the_statuses_are_computed(trai
         return hashing(*args, **kwargs)
 
     monkeypatch.setattr(chunks_module, "plan_chunks", spied_plan)
-    monkeypatch.setattr(run_module, "customer_status", waiting_status)
+    monkeypatch.setattr(base_module, "customer_status", waiting_status)
     monkeypatch.setattr(chunks_module.SharedCustomerIndex, "__init__", spied_index)
     monkeypatch.setattr(fingerprint_module, "data_fingerprint", waiting_hash)
     cpus(monkeypatch, 2)

@@ -42,7 +42,7 @@ def _ids(*numbers: int) -> list[str]:
     return [f"C{i:06d}" for i in numbers]
 
 
-#: Customers and referrals dated against each other's signups (`features.crossrefs.SIGNUP_RULES`): referral 1
+#: Customers and referrals dated against each other's signups (`features.referral_rules.SIGNUP_RULES`): referral 1
 #: and 5 before their referrer signed up, 2 after its referred customer had, 3 by an unknown referrer (also after
 #: its referred's signup: the first reason wins); 0 and 4 kept (4 ten hours after its referred's signup: a day of
 #: slack). Shared with `tests/pipelines/test_spark_input.py`.

@@ -240,8 +240,8 @@ def test_a_mapping_source_with_amounts_in_two_currencies_stops(tmp_path):
     """A multi-currency shop's export read through a mapping: a `Currency` column of `EUR` and `USD` beside the
     amounts. The mapping names its tables' columns, so no table had a currency column and the amounts were
     summed as one currency, exit 0. Now a source's currency column the mapping does not read is judged as a
-    table's is (`pipelines.mapping.check_source_currencies`, `features.currency`); one the mapping reads (a
-    `where` keeping one currency) is its own."""
+    table's is (`pipelines.mapping.source_checks.check_source_currencies`, `features.currency`); one the mapping
+    reads (a `where` keeping one currency) is its own."""
     from pipelines.io import load_data
 
     data, mapping = _sales_source(tmp_path / "data", ["EUR", "USD"])

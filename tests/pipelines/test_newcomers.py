@@ -185,11 +185,11 @@ def test_the_early_life_features_are_built_while_the_whole_base_is_finished(trai
     import threading
 
     import features.early_life as early_module
-    import pipelines.engines.run as run_module
+    import pipelines.engines.score_base as base_module
 
     started = threading.Event()
     seen: dict[str, str] = {}
-    build, finish = early_module.early_life_features, run_module.finish_scores
+    build, finish = early_module.early_life_features, base_module.finish_scores
 
     def spied_build(*args, **kwargs):
         seen["early"] = threading.current_thread().name
@@ -201,7 +201,7 @@ def test_the_early_life_features_are_built_while_the_whole_base_is_finished(trai
         return finish(*args, **kwargs)
 
     monkeypatch.setattr(early_module, "early_life_features", spied_build)
-    monkeypatch.setattr(run_module, "finish_scores", waiting_finish)
+    monkeypatch.setattr(base_module, "finish_scores", waiting_finish)
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     run = score_trained(trained, tmp_path / "s.parquet")

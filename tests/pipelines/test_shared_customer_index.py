@@ -11,7 +11,7 @@ import pytest
 import features._engine as engine_module
 import features.population as population
 from features.population import customer_status
-from pipelines.engines import run as run_module
+from pipelines.engines import score_base as base_module
 from pipelines.engines.chunks import SharedCustomerIndex, plan_chunks
 from tests.settings import defaults
 
@@ -86,9 +86,9 @@ def test_a_pandas_run_factorizes_the_id_columns_once(monkeypatch):
         plan_chunks(tables, chunk, kwargs.get("customer_index"))  # what the pandas engine's first chunk does
         raise Stop
 
-    monkeypatch.setattr(run_module, "backend", lambda engine, master=None: fake_engine)
+    monkeypatch.setattr(base_module, "backend", lambda engine, master=None: fake_engine)
     bundle = SimpleNamespace(drift_reference_={"features": {}, "predictions": {}})
     with pytest.raises(Stop):
-        run_module.score_tables("pandas", _tables(3), AS_OF, bundle, "1", defaults(), 7)
+        base_module.score_tables("pandas", _tables(3), AS_OF, bundle, "1", defaults(), 7)
     assert isinstance(handed.get("customer_index"), SharedCustomerIndex)
     assert len(built) == 1

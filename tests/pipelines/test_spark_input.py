@@ -1821,7 +1821,7 @@ def test_the_referrals_join_reads_the_bucket_step_persisted_not_rerun(spark, tmp
     try:
         roots = [frame._jdf.queryExecution().logical().nodeName() for frame in cached]
         step = cached[roots.index("FlatMapGroupsInPandas")]
-        # each bucket a task of its own (`spark_checks.bucket_slots`): grouped by the bucket number itself, Spark's
+        # each bucket a task of its own (`spark_slots.bucket_slots`): grouped by the bucket number itself, Spark's
         # hash put both buckets of local[2] in one partition, one core running the whole bucket step
         held = step.select(BUCKET).rdd.glom().map(lambda rows: sorted({r[0] for r in rows})).collect()
     finally:
