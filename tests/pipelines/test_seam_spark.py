@@ -28,10 +28,12 @@ def test_scoring_data_cut_short_is_refused_on_spark_too(trained, spark, tmp_path
 
 def test_a_model_input_written_0_on_every_row_is_refused_on_spark_too(trained, spark, tmp_path):
     """The same data read by Spark: the values above 0 are counted as the tables stream to the driver (which keeps
-    no `cost`), and the same refusal follows."""
+    no `cost`), and the same refusal follows. The events since 2023-12-01 only (13 months before the as-of: not
+    cut short), a smaller stream to the driver."""
     from tests.pipelines.score_helpers import score_trained
 
-    _zero_cost(trained.data, tmp_path / "zero")
+    _cut(trained.data, "2023-12-01", tmp_path / "recent")
+    _zero_cost(tmp_path / "recent", tmp_path / "zero")
     with pytest.raises(StructuralError, match=ZERO_COST):
         score_trained(
             trained, tmp_path / "s.parquet", data=tmp_path / "zero", engine="spark", spark_master="local[2]"
