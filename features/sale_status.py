@@ -89,7 +89,7 @@ def _marks(table: str, column: str, values: pd.Series, refunds: bool) -> pd.Seri
         out[hit] = NO_SALE_REASON.format(one=one, value="set", column=column)
         return out
     lost = (LOST_STAGES if key in STAGE_COLUMNS else frozenset()) | (
-        EXPIRED if key in PAYMENT_COLUMNS else set()
+        EXPIRED if key in PAYMENT_COLUMNS else frozenset()
     )
     refunded = REFUNDED if table != "returns" and not refunds else frozenset()
 

@@ -227,7 +227,7 @@ def build_reports(
         }
 
         # who is whose, scored or not: built once, of the three columns its readers use (was: the whole scores
-        # frame copied again for each, 1.6 s and ~620 MB a copy on 1M customers)
+        # frame copied again for each, 0.055 s and 328 MB at peak a copy of a 1M-row, 54-column frame)
         everyone = pd.concat([frame[WHO_COLUMNS], not_scored[WHO_COLUMNS]])
         directory = manager_directory(everyone, account_managers)
         others = {mid: status_rows(sub) for mid, sub in not_scored.groupby("manager", sort=True)}
