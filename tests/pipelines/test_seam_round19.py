@@ -1,0 +1,47 @@
+"""Round 19 of the train/score seam: what still let a wrong result through with exit 0, or two paths that should
+agree did not.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import listed_as_of
+
+
+def test_models_says_unknown_for_a_version_whose_labels_were_not_recorded(monkeypatch):
+    """`cvp models` of a registry with versions trained before round 18 recorded `target_digest` (what the labels
+    are): such a version, trained without `orders.cost` (its net profit labels guessed margins), was listed
+    unmarked beside the champion, and `--json` said `same_folds_as_champion: true` (was: unknown judged equal).
+    Now its as-of is marked "?" with a note, and `--json` says null; the same when the champion's is the one not
+    recorded."""
+    import pipelines.registry as registry
+    from pipelines.config import load_config
+
+    cfg = load_config()
+    model = {"value_norm_gini": 0.8, "churn_roc_auc": 0.7}
+
+    def row(version, digest, alias=()):
+        fields = ("2025-06-01", "365", {}, alias, "", {"model": model}, "", "", "1", "3", "", digest)
+        return registry.VersionRow(version, "r" * 32, *fields)
+
+    rows = [row("1", "a" * 16, ("champion",)), row("2", ""), row("3", "a" * 16)]
+    as_of, out = listed_as_of(monkeypatch, cfg, rows, 160)
+    assert as_of == {"2": "2025-06-01?", "3": "2025-06-01"}, out  # was: "2" unmarked
+    assert "whether it was backtested against the champion's labels" in " ".join(out.split())
+    listed = {
+        v["version"]: v["same_folds_as_champion"]
+        for v in json.loads(registry.versions_json(rows, cfg))["versions"]
+    }
+    assert listed == {"1": True, "2": None, "3": True}  # was: "2": True
+
+    old_champion = [row("1", "", ("champion",)), row("2", "b" * 16), row("3", "")]
+    as_of, _ = listed_as_of(monkeypatch, cfg, old_champion, 160)
+    assert as_of == {"2": "2025-06-01?", "3": "2025-06-01?"}  # was: both unmarked
+    other = [row("1", "", ("champion",)), row("2", "b" * 16), row("3", "")]
+    other[2] = registry.VersionRow(
+        "3", "r" * 32, "2024-06-01", "365", {}, (), "", {"model": model}, "", "", "1", "3", "", ""
+    )
+    as_of, _ = listed_as_of(monkeypatch, cfg, other, 160)
+    assert as_of["3"] == "2024-06-01*"  # another as-of: "*" (not like for like) says more than "?"
