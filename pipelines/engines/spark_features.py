@@ -95,7 +95,9 @@ def planned_features(
     name -> Spark type; ignored: every feature outside the contract, the pandas engine's `ignored_columns`).
     `extras` (`scoring.model_extras`: BTYD outputs) are joined as the buckets join them. With `as_trained` not
     empty (`features.as_trained`), the model's features are those of the tables as its training data had them and
-    every carried feature of all the data is carried as `AS_DATA` + name, as the pandas engine's chunks carry it."""
+    every carried feature of all the data is carried as `AS_DATA` + name, as the pandas engine's chunks carry it,
+    and so is every numeric feature of the contract (the values a reason's sentence states, `stated_values`; was:
+    the model's guessed "net profit so far", round 19)."""
     empty = {name: table.iloc[:0] for name, table in tables.items()}
     data = with_extras(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), extras)
     built = data
@@ -109,6 +111,11 @@ def planned_features(
         if name in ignored or (as_trained and name in data.columns):
             numeric = pd.api.types.is_numeric_dtype(data[name]) and not pd.api.types.is_bool_dtype(data[name])
             carried[AS_DATA + name if as_trained else name] = "double" if numeric else "string"
+    if as_trained:  # the values a reason's sentence states (`features.as_trained.stated_values`): all the data's
+        own = () if extras is None else extras.columns  # model inputs, not features: one value in both builds
+        for name in bundle.contract_.names:
+            if name in data.columns and name not in own and bundle.contract_.dtypes[name] != "category":
+                carried.setdefault(AS_DATA + name, "double")
     return carried, ignored
 
 
