@@ -431,10 +431,21 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
         return before
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
+    refused = training_refusal((found.tags or {}).get("promotion", ""))
+    if refused:  # its training's verdict kept beside the override (was: overwritten, unsaid)
+        reason += f"; its training's promotion rule: not promoted: {refused}"
     record_promotion(client, name, version, CHAMPION, reason, found.run_id)
     if CHALLENGER in (getattr(found, "aliases", None) or []):  # a challenger no more
         client.delete_registered_model_alias(name, CHALLENGER)
     console.print(f"{name} version {version} is now champion ({replaced})", markup=False, highlight=False)
+    if refused:
+        console.print(
+            f"warning: version {version}'s training did not promote it ({refused}); it is champion on your word: "
+            "the next `cvp score` uses it (kept in its promotion record; `cvp models promote` another version "
+            "to undo)",
+            markup=False,
+            highlight=False,
+        )
     was, h = _horizon(client, name, before), _horizon(client, name, version)
     if None not in (was, h) and was != h:  # was: the horizon the pages and columns speak of swapped, unsaid
         console.print(
@@ -446,6 +457,16 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
             highlight=False,
         )
     return before
+
+
+def training_refusal(promotion: str) -> str | None:
+    """What a version's training's promotion rule refused it for (`models.backtest.PromotionDecision`'s "not
+    promoted: ..." of its `promotion` tag, `cvp train`), None when it did not refuse it (or the tag is another
+    `cvp models promote`'s: the first refusal is carried along in it)."""
+    head, sep, rest = promotion.partition("not promoted: ")
+    if not sep:
+        return None
+    return rest.split(" | passed: ")[0].split("; kept as challenger")[0].split("; overridden by")[0].strip() or None
 
 
 def _horizon(client: Any, name: str, version: str | None) -> int | None:

@@ -45,3 +45,44 @@ def test_models_says_unknown_for_a_version_whose_labels_were_not_recorded(monkey
     )
     as_of, _ = listed_as_of(monkeypatch, cfg, other, 160)
     assert as_of["3"] == "2024-06-01*"  # another as-of: "*" (not like for like) says more than "?"
+
+
+def test_models_promote_of_a_version_its_training_refused_says_so_and_keeps_the_verdict(
+    trained, tmp_path, monkeypatch
+):
+    """`cvp models promote 2` of a version its training kept as challenger ("not promoted: churn_roc_auc mean new
+    0.5090 vs persistence 0.7880": the demo's model fitted on a 150-customer sample, a near-constant churn risk,
+    every manager page then listing great customers "newly at risk, 8% -> 35%") said only "now champion", and its
+    promotion record was overwritten: the training's verdict gone (was). Now a warning names the refusal, and the
+    record keeps it beside the override; promoted again later, the first refusal is carried along."""
+    import mlflow
+
+    from pipelines.registry import promote_version, training_refusal
+    from pipelines.tracking import configure_tracking, current_champion
+    from tests.helpers import keep_mlflow_uris, quiet
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(tmp_path / "mlruns")
+    client = mlflow.MlflowClient()
+    v1 = client.get_model_version("customer-value", "1")
+    verdict = "churn_roc_auc mean new 0.5090 vs persistence 0.7880 (not better than the baseline)"
+    client.create_model_version(
+        "customer-value",
+        v1.source,
+        run_id=v1.run_id,
+        tags={"promotion": f"not promoted: {verdict} | passed: x"},
+    )
+    console = quiet(width=200)
+    promote_version("2", config, None, console)
+    said = " ".join(console.file.getvalue().split())
+    assert f"warning: version 2's training did not promote it ({verdict})" in said, said  # was: not a word
+    assert current_champion("customer-value") == "2"
+    tag = client.get_model_version("customer-value", "2").tags["promotion"]
+    assert (
+        tag
+        == f"promoted by `cvp models promote` (replaced v1); its training's promotion rule: not promoted: {verdict}"
+    )
+    assert training_refusal(tag) == verdict  # promoted again later: the first refusal carried along
+    assert training_refusal("promoted: x; overridden by --no-promote") is None
