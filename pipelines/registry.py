@@ -466,7 +466,10 @@ def training_refusal(promotion: str) -> str | None:
     head, sep, rest = promotion.partition("not promoted: ")
     if not sep:
         return None
-    return rest.split(" | passed: ")[0].split("; kept as challenger")[0].split("; overridden by")[0].strip() or None
+    return (
+        rest.split(" | passed: ")[0].split("; kept as challenger")[0].split("; overridden by")[0].strip()
+        or None
+    )
 
 
 def _horizon(client: Any, name: str, version: str | None) -> int | None:
