@@ -111,9 +111,8 @@ def planned_features(
         if name in ignored or (as_trained and name in data.columns):
             numeric = pd.api.types.is_numeric_dtype(data[name]) and not pd.api.types.is_bool_dtype(data[name])
             carried[AS_DATA + name if as_trained else name] = "double" if numeric else "string"
-    if (
-        as_trained
-    ):  # the values a reason's sentence states (`features.as_trained.stated_values`): all the data's
+    # the values a reason's sentence states (`features.as_trained.stated_values`): all the data's
+    if as_trained:
         own = () if extras is None else extras.columns  # model inputs, not features: one value in both builds
         for name in bundle.contract_.names:
             if name in data.columns and name not in own and bundle.contract_.dtypes[name] != "category":
