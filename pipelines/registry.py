@@ -400,7 +400,7 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
         current_champion,
         load_bundle,
     )
-    from pipelines.tracking_runs import record_promotion
+    from pipelines.tracking_runs import record_promotion, training_refusal
 
     cfg, name, client = _registry(config, tracking_uri)
     version = str(version).strip().removeprefix("v")
@@ -432,7 +432,9 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
     refused = training_refusal((found.tags or {}).get("promotion", ""))
-    if refused:  # its training's verdict kept beside the override (was: overwritten, unsaid)
+    if (
+        refused
+    ):  # its training's verdict kept beside the override (was: overwritten, unsaid); the card says it
         reason += f"; its training's promotion rule: not promoted: {refused}"
     record_promotion(client, name, version, CHAMPION, reason, found.run_id)
     if CHALLENGER in (getattr(found, "aliases", None) or []):  # a challenger no more
@@ -457,19 +459,6 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
             highlight=False,
         )
     return before
-
-
-def training_refusal(promotion: str) -> str | None:
-    """What a version's training's promotion rule refused it for (`models.backtest.PromotionDecision`'s "not
-    promoted: ..." of its `promotion` tag, `cvp train`), None when it did not refuse it (or the tag is another
-    `cvp models promote`'s: the first refusal is carried along in it)."""
-    head, sep, rest = promotion.partition("not promoted: ")
-    if not sep:
-        return None
-    return (
-        rest.split(" | passed: ")[0].split("; kept as challenger")[0].split("; overridden by")[0].strip()
-        or None
-    )
 
 
 def _horizon(client: Any, name: str, version: str | None) -> int | None:

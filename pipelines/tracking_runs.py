@@ -191,3 +191,16 @@ def record_promotion(
     client.set_model_version_tag(name, version, "promotion", reason)
     if run_id:
         client.set_tag(run_id, "promotion", f"{alias}: {reason}")
+
+
+def training_refusal(promotion: str) -> str | None:
+    """What a version's training's promotion rule refused it for (`models.backtest.PromotionDecision`'s "not
+    promoted: ..." of its `promotion` tag, `cvp train`), None when it did not refuse it (or the tag is another
+    `cvp models promote`'s: the first refusal is carried along in it)."""
+    head, sep, rest = promotion.partition("not promoted: ")
+    if not sep:
+        return None
+    return (
+        rest.split(" | passed: ")[0].split("; kept as challenger")[0].split("; overridden by")[0].strip()
+        or None
+    )

@@ -57,8 +57,9 @@ def test_models_promote_of_a_version_its_training_refused_says_so_and_keeps_the_
     record keeps it beside the override; promoted again later, the first refusal is carried along."""
     import mlflow
 
-    from pipelines.registry import promote_version, training_refusal
+    from pipelines.registry import promote_version
     from pipelines.tracking import configure_tracking, current_champion
+    from pipelines.tracking_runs import training_refusal
     from tests.helpers import keep_mlflow_uris, quiet
     from tests.pipelines.conftest import clone_registry
 
@@ -86,3 +87,8 @@ def test_models_promote_of_a_version_its_training_refused_says_so_and_keeps_the_
     )
     assert training_refusal(tag) == verdict  # promoted again later: the first refusal carried along
     assert training_refusal("promoted: x; overridden by --no-promote") is None
+    from pipelines.config import load_config
+    from pipelines.tracking_card import model_card
+
+    card = model_card("2", load_config(config), 365, run_id=v1.run_id)  # the team page's card of its scores
+    assert card["promotion_rule"] == f"not passed at its training: {verdict}"  # was: not a word
