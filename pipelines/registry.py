@@ -432,17 +432,18 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
     refused = training_refusal((found.tags or {}).get("promotion", ""))
-    if (
-        refused
-    ):  # its training's verdict kept beside the override (was: overwritten, unsaid); the card says it
-        reason += f"; its training's promotion rule: not promoted: {refused}"
+    # its training's verdict kept beside the override (was: overwritten, unsaid); the card says it
+    if refused:
+        reason += f"; its training's promotion rule: {refused[0]}: {refused[1]}"
     record_promotion(client, name, version, CHAMPION, reason, found.run_id)
     if CHALLENGER in (getattr(found, "aliases", None) or []):  # a challenger no more
         client.delete_registered_model_alias(name, CHALLENGER)
     console.print(f"{name} version {version} is now champion ({replaced})", markup=False, highlight=False)
     if refused:
         console.print(
-            f"warning: version {version}'s training did not promote it ({refused}); it is champion on your word: "
+            f"warning: version {version}'s promotion rule "
+            f"{'did not pass it' if refused[0] == 'not promoted' else 'could not judge it'} at its training "
+            f"({refused[1]}); it is champion on your word: "
             "the next `cvp score` uses it (kept in its promotion record; `cvp models promote` another version "
             "to undo)",
             markup=False,

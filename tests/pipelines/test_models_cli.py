@@ -70,7 +70,7 @@ def test_models_promote_moves_the_champion_and_writes_the_promotion_record(chall
     assert two.tags["promotion"].startswith(
         "promoted by `cvp models promote` (replaced v1); its training's promotion rule: not promoted: "
     ), two.tags["promotion"]
-    assert "warning: version 2's training did not promote it (" in _flat(res.output)
+    assert "warning: version 2's promotion rule did not pass it at its training (" in _flat(res.output)
     assert client.get_run(two.run_id).data.tags["promotion"].startswith("champion: promoted by `cvp models")
     listed = _flat(cvp("models", "--config", config).output)
     assert "2 champion" in listed and "1 champion" not in listed, listed

@@ -78,15 +78,27 @@ def test_models_promote_of_a_version_its_training_refused_says_so_and_keeps_the_
     console = quiet(width=200)
     promote_version("2", config, None, console)
     said = " ".join(console.file.getvalue().split())
-    assert f"warning: version 2's training did not promote it ({verdict})" in said, said  # was: not a word
+    assert f"warning: version 2's promotion rule did not pass it at its training ({verdict})" in said, (
+        said
+    )  # was: not a word
     assert current_champion("customer-value") == "2"
     tag = client.get_model_version("customer-value", "2").tags["promotion"]
     assert (
         tag
         == f"promoted by `cvp models promote` (replaced v1); its training's promotion rule: not promoted: {verdict}"
     )
-    assert training_refusal(tag) == verdict  # promoted again later: the first refusal carried along
+    assert training_refusal(tag) == (
+        "not promoted",
+        verdict,
+    )  # promoted again later: the first refusal carried
     assert training_refusal("promoted: x; overridden by --no-promote") is None
+    never_judged = "not compared: no fold has a label window; need 455 days (registered as challenger; --promote makes it champion)"
+    assert training_refusal(
+        never_judged + "; overridden by --promote"
+    ) == (  # was: None, no warning, no card row
+        "not compared",
+        "no fold has a label window; need 455 days",
+    )
     from pipelines.config import load_config
     from pipelines.tracking_card import model_card
 
