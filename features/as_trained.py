@@ -142,12 +142,21 @@ def carried_values(features: pd.DataFrame, carried: Iterable[str]) -> pd.DataFra
     return pd.DataFrame(cols, index=features.index)
 
 
-def stated_values(model: pd.DataFrame, carried: pd.DataFrame) -> pd.DataFrame:
+def stated_values(model: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
     """The feature values a reason sentence states (`models.explain.reason_choices`): the model's (`model`), each
-    carried feature in its value of all the data (`carried`, `carried_values`): the one the scores carry beside
-    the sentence and the tier rules and reports read. A model trained without `orders.cost` leads a customer's
-    reason with its guessed margin: the sentence says the customer's net profit the data has (the effect stays
-    the model's). Was: "34 EUR net profit in the last 12 months" in the row whose `profit_net_365d` was 58.30.
-    The frame itself when nothing differs (no `AS_DATA` build)."""
-    shown = {c: carried[c] for c in carried.columns if c in model.columns and not carried[c].equals(model[c])}
+    numeric one in its value of all the data where `features` (the chunk's or batch's whole frame) has it as
+    `AS_DATA` + name: the value the scores carry beside the sentence (a carried feature) and the data has. A model
+    trained without `orders.cost` leads a customer's reason with its guessed margin: the sentence says the
+    customer's net profit the data has (the effect stays the model's). Was: "34 EUR net profit in the last 12
+    months" in the row whose `profit_net_365d` was 58.30 (round 18: carried features); "net profit so far" in the
+    model's guessed value, a feature the scores do not carry (`profit_net_lifetime`, round 19). A category is
+    stated as the model read it (the Spark engine carries the numeric ones only: `planned_features`). The frame
+    itself when nothing differs (no `AS_DATA` build)."""
+    shown = {}
+    for name in model.columns:
+        data = features.get(AS_DATA + name)
+        if data is None or isinstance(model[name].dtype, pd.CategoricalDtype):
+            continue
+        if not data.equals(model[name]):
+            shown[name] = data
     return model.assign(**shown) if shown else model

@@ -148,6 +148,8 @@ def chosen_metrics(asked: str, primary: tuple[str, ...]) -> list[str]:
 
 #: Marks a version backtested on other folds than the champion (`_as_of`), explained under the table.
 OTHER_FOLDS = "*"
+#: The as-of's mark of a version whose labels cannot be compared with the champion's (`_labels_unknown`).
+LABELS_UNKNOWN = "?"
 OTHER_FOLDS_NOTE = (
     "*: another as-of, horizon, customer sample, number or spacing of backtest folds than the champion's (or a "
     "fold skipped for too little data), so other backtest folds, or other labels (other label settings, or "
@@ -155,6 +157,24 @@ OTHER_FOLDS_NOTE = (
     "customers.churned_at): its differences are not like for like (`--metrics all` shows what its promotion rule "
     "compared on its own folds)"
 )
+
+
+LABELS_UNKNOWN_NOTE = (
+    "?: it or the champion was trained before trainings recorded what their labels are (`target_digest`): "
+    "whether it was backtested against the champion's labels (the same label settings; training data with "
+    "orders.cost, returns, tickets and customers.churned_at as the champion's) is unknown, so its differences "
+    "may not be like for like"
+)
+
+
+def _labels_unknown(r: VersionRow, champion: VersionRow | None) -> bool:
+    """Whether version `r`'s labels cannot be compared with the champion's: like for like on everything else
+    (`_other_folds` False), but one of the two trainings did not record its `target_digest` (registered before
+    round 18). Was: judged equal, unmarked, so a version trained without `orders.cost` before the digest was
+    recorded listed its Gini on guessed-margin net profits beside the champion's, as like for like."""
+    if champion is None or r is champion or _other_folds(r, champion):
+        return False
+    return not (r.target_digest and champion.target_digest)
 
 
 def _cell(r: VersionRow, metric: str, champion: VersionRow | None) -> str:
@@ -226,7 +246,9 @@ def _folds(r: VersionRow) -> str:
 def _as_of(r: VersionRow, champion: VersionRow | None) -> str:
     """The version's as-of, marked when it was backtested on other folds than the champion (`_other_folds`): its
     differences from the champion are then not like for like."""
-    return r.as_of + (OTHER_FOLDS if _other_folds(r, champion) else "")
+    if _other_folds(r, champion):
+        return r.as_of + OTHER_FOLDS
+    return r.as_of + (LABELS_UNKNOWN if _labels_unknown(r, champion) else "")
 
 
 def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
@@ -264,9 +286,12 @@ def versions_json(rows: list[VersionRow], cfg: AppConfig) -> str:
                 # "incomplete", "files missing": never usable; "run deleted": scored with a warning
                 "status": r.status or None,
                 "backtest": r.backtest,
-                # the champion's as-of, horizon, sample and number and spacing of backtest folds (`_other_folds`): the
-                # differences are like for like
-                "same_folds_as_champion": None if champion is None else not _as_of(r, champion).endswith("*"),
+                # the champion's as-of, horizon, sample and number and spacing of backtest folds and labels
+                # (`_other_folds`): the differences are like for like; None: no champion, or its labels or the
+                # champion's not recorded (`_labels_unknown`: unknown, was: true)
+                "same_folds_as_champion": None
+                if champion is None or _labels_unknown(r, champion)
+                else not _other_folds(r, champion),
                 "vs_champion": {
                     m: v - mine[m]
                     for m, v in r.backtest.get("model", {}).items()
@@ -357,6 +382,8 @@ def _alias(r: VersionRow) -> str:
 def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, console: Any) -> None:
     if any(_other_folds(r, champion) for r in rows):
         console.print(OTHER_FOLDS_NOTE, markup=False, highlight=False)
+    if any(_labels_unknown(r, champion) for r in rows):
+        console.print(LABELS_UNKNOWN_NOTE, markup=False, highlight=False)
 
 
 def promote_version(version: str, config: Path | None, tracking_uri: str | None, console: Any) -> str | None:
@@ -373,7 +400,7 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
         current_champion,
         load_bundle,
     )
-    from pipelines.tracking_runs import record_promotion
+    from pipelines.tracking_runs import record_promotion, training_refusal
 
     cfg, name, client = _registry(config, tracking_uri)
     version = str(version).strip().removeprefix("v")
@@ -404,10 +431,24 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
         return before
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
+    refused = training_refusal((found.tags or {}).get("promotion", ""))
+    # its training's verdict kept beside the override (was: overwritten, unsaid); the card says it
+    if refused:
+        reason += f"; its training's promotion rule: {refused[0]}: {refused[1]}"
     record_promotion(client, name, version, CHAMPION, reason, found.run_id)
     if CHALLENGER in (getattr(found, "aliases", None) or []):  # a challenger no more
         client.delete_registered_model_alias(name, CHALLENGER)
     console.print(f"{name} version {version} is now champion ({replaced})", markup=False, highlight=False)
+    if refused:
+        console.print(
+            f"warning: version {version}'s promotion rule "
+            f"{'did not pass it' if refused[0] == 'not promoted' else 'could not judge it'} at its training "
+            f"({refused[1]}); it is champion on your word: "
+            "the next `cvp score` uses it (kept in its promotion record; `cvp models promote` another version "
+            "to undo)",
+            markup=False,
+            highlight=False,
+        )
     was, h = _horizon(client, name, before), _horizon(client, name, version)
     if None not in (was, h) and was != h:  # was: the horizon the pages and columns speak of swapped, unsaid
         console.print(

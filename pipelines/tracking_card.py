@@ -19,6 +19,7 @@ from pipelines.tracking import (
     shown_uri,
     training_run,
 )
+from pipelines.tracking_runs import RULE_AT_TRAINING, training_refusal
 
 
 def _with_password(recorded: str | None) -> str | None:
@@ -89,6 +90,11 @@ def model_card(
     params = run.data.params
     if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
         card["training_sample"] = sample_note(params)
+    refused = training_refusal((getattr(run.data, "tags", None) or {}).get("promotion", ""))
+    # its training's promotion rule refused or could not judge it (a champion by `--promote` or `cvp models
+    # promote`, or a challenger scored with `--model`): said (round 19; was: not a word)
+    if refused:
+        card["promotion_rule"] = f"{RULE_AT_TRAINING[refused[0]]}: {refused[1]}"
     with TemporaryDirectory() as tmp:
         try:
             p = mlflow.artifacts.download_artifacts(

@@ -191,3 +191,24 @@ def record_promotion(
     client.set_model_version_tag(name, version, "promotion", reason)
     if run_id:
         client.set_tag(run_id, "promotion", f"{alias}: {reason}")
+
+
+RULE_AT_TRAINING = {
+    "not promoted": "not passed at its training",
+    "not compared": "not judged at its training",
+}
+
+
+def training_refusal(promotion: str) -> tuple[str, str] | None:
+    """What a version's training's promotion rule said against it (its `promotion` tag, `cvp train`): ("not
+    promoted", why) when the rule refused it (`models.backtest.PromotionDecision`), ("not compared", why) when the
+    rule could not judge it (no backtest fold, a champion it could not load); None when the rule promoted it (or the
+    tag is another `cvp models promote`'s without one: the first verdict is carried along in it).
+    `RULE_AT_TRAINING[head]` words it for a reader."""
+    for head in RULE_AT_TRAINING:
+        _, sep, rest = promotion.partition(head + ": ")
+        why = rest.split(" | passed: ")[0].split("; kept as challenger")[0].split("; overridden by")[0]
+        why = why.split(" (registered as challenger")[0].strip()
+        if sep and why:
+            return head, why
+    return None

@@ -141,7 +141,7 @@ def score_features(
     """
     # the carried features from all the data; the model reads its own, built as trained (`features.as_trained`)
     carried = carried_values(features, cfg.carried_features())
-    features = model_view(features)
+    whole, features = features, model_view(features)
     if extras is not None:
         features = features.join(extras.reindex(features.index))
     problems, unseen, ignored = bundle.grade_contract(features)
@@ -161,7 +161,7 @@ def score_features(
     churn_logodds, churn_raw = explain_with_raw(boosters["churn"], Xt, n_check)
     preds = bundle.predict_from_raw(features, Xt, value_raw, churn_raw)
     parts = [preds]
-    stated = stated_values(features, carried)
+    stated = stated_values(features, whole)  # what a reason's sentence says: the data's values
     if "value" in boosters:
         parts.append(reason_choices(value_contrib, stated, registry, cfg.explain.n_reasons, "value"))
     base_raw = 1.0 / (1.0 + np.exp(-churn_logodds["_base"].to_numpy()))

@@ -91,11 +91,13 @@ def planned_features(
     The feature columns come from the tables given and the settings, not from their rows, so the features of the
     tables' empty slices (no data, a few milliseconds) show a mismatch (a table the model needs is absent) before
     the executors build anything. Returns (carried: of the features outside the contract, those the run carries
-    into its scores, `AppConfig.carried_features`: the tier and flag rules read them, as on the pandas engine;
+    into its scores (in an as-trained run also the contract's numeric features' `AS_DATA` values, below), `AppConfig.carried_features`: the tier and flag rules read them, as on the pandas engine;
     name -> Spark type; ignored: every feature outside the contract, the pandas engine's `ignored_columns`).
     `extras` (`scoring.model_extras`: BTYD outputs) are joined as the buckets join them. With `as_trained` not
     empty (`features.as_trained`), the model's features are those of the tables as its training data had them and
-    every carried feature of all the data is carried as `AS_DATA` + name, as the pandas engine's chunks carry it."""
+    every carried feature of all the data is carried as `AS_DATA` + name, as the pandas engine's chunks carry it,
+    and so is every numeric feature of the contract (the values a reason's sentence states, `stated_values`; was:
+    the model's guessed "net profit so far", round 19)."""
     empty = {name: table.iloc[:0] for name, table in tables.items()}
     data = with_extras(build_feature_table(empty, as_of, cfg.features, company_revenue=totals), extras)
     built = data
@@ -109,6 +111,12 @@ def planned_features(
         if name in ignored or (as_trained and name in data.columns):
             numeric = pd.api.types.is_numeric_dtype(data[name]) and not pd.api.types.is_bool_dtype(data[name])
             carried[AS_DATA + name if as_trained else name] = "double" if numeric else "string"
+    # the values a reason's sentence states (`features.as_trained.stated_values`): all the data's
+    if as_trained:
+        own = () if extras is None else extras.columns  # model inputs, not features: one value in both builds
+        for name in bundle.contract_.names:
+            if name in data.columns and name not in own and bundle.contract_.dtypes[name] != "category":
+                carried.setdefault(AS_DATA + name, "double")
     return carried, ignored
 
 
@@ -133,7 +141,8 @@ def build_bucket_features(
     out: one row per customer of the bucket known before `as_of`: customer_id (str), bucket (int), eligible
          (bool, `pipelines.engines.scoring.eligible`), `HEAD` (True on the first row), then the contract's
          features (float64; categorical as str), then `carried` (`planned_features`: features outside the
-         contract that the run carries into its scores; `double` as float64, `string` as str); the model
+         contract that the run carries into its scores, and in an as-trained run the `AS_DATA` values of the
+         contract's numeric features; `double` as float64, `string` as str); the model
          inputs of `extras` (`scoring.model_extras`: BTYD outputs fitted on the whole base by the driver) joined
          per customer, as `score_features` joins them on the pandas engine;
          with `profile_attributes` (the run's `profile.attributes`) and `profile_parts` (the run's directory of

@@ -161,6 +161,39 @@ def test_a_reason_states_the_carried_value_of_all_the_data(as_trained_run):
     )  # reasons led by a margin the model read otherwise (on the code before: each differed)
 
 
+def test_a_reason_led_by_a_feature_the_scores_do_not_carry_states_the_datas_value(trained, as_trained_run):
+    """Round 19 (`features.as_trained.stated_values`): a reason led by a numeric feature the scores do not carry
+    ("net profit so far", `profit_net_lifetime`) states its value in all the data, as one led by a carried feature
+    does. Was: the model's value, built without `orders.cost` (a guessed margin), in the sentence a manager reads
+    beside a tier read from the real margin."""
+    import numpy as np
+
+    from features import build_feature_table
+    from pipelines.config import load_config
+
+    run, bundle, tables = as_trained_run
+    cfg = load_config(trained.config).with_model_settings(bundle.feature_config, bundle.label_config)
+    data = build_feature_table(tables, AS_OF, cfg.features)  # all the data's features
+    guessed = build_feature_table(
+        tables | {"orders": tables["orders"].drop(columns="cost")}, AS_OF, cfg.features
+    )
+    stored = pd.read_parquet(run.contributions_path.parent / "scores.parquet").set_index("customer_id")
+    differs = 0
+    for column in [c for c in stored.columns if "_reason_feature_" in c]:
+        lead = stored[column].astype(str)
+        stated = stored[column.replace("_feature_", "_value_")]
+        for name in (set(lead) & set(data.columns)) - set(stored.columns):  # not carried
+            if isinstance(data[name].dtype, pd.CategoricalDtype):
+                continue
+            ids = lead.index[lead == name]
+            want = data.loc[ids, name].to_numpy(dtype=np.float64)
+            np.testing.assert_allclose(
+                stated[ids].to_numpy(dtype=np.float64), want, err_msg=f"{column} = {name}"
+            )
+            differs += int((guessed.loc[ids, name].to_numpy(dtype=np.float64) != want).sum())
+    assert differs >= 5  # reasons led by a value the model read otherwise (on the code before: each differed)
+
+
 def test_the_history_bridge_reads_the_features_its_own_model_was_trained_on(as_trained_run, default_scores):
     """The history's previous model (the registered one, trained on every input of the data) explains this run's
     data (the bridge) with the features of all the data, as it was trained: its contributions are those of

@@ -66,7 +66,11 @@ def test_models_promote_moves_the_champion_and_writes_the_promotion_record(chall
     assert "customer-value version 2 is now champion (replaced v1)" in _flat(res.output)
     two = client.get_model_version_by_alias(name, "champion")
     assert str(two.version) == "2"
-    assert two.tags["promotion"] == "promoted by `cvp models promote` (replaced v1)"
+    # the worse model, refused by its training: the verdict kept beside the override (round 19)
+    assert two.tags["promotion"].startswith(
+        "promoted by `cvp models promote` (replaced v1); its training's promotion rule: not promoted: "
+    ), two.tags["promotion"]
+    assert "warning: version 2's promotion rule did not pass it at its training (" in _flat(res.output)
     assert client.get_run(two.run_id).data.tags["promotion"].startswith("champion: promoted by `cvp models")
     listed = _flat(cvp("models", "--config", config).output)
     assert "2 champion" in listed and "1 champion" not in listed, listed

@@ -34,11 +34,16 @@ def test_models_marks_a_version_backtested_on_more_or_other_spaced_folds(trained
         str(cfg.models.backtest_step_months),  # was: KeyError, not recorded
     )
     one = registry.VersionRow("1", "r" * 32, params["as_of"], params["horizon_days"], {}, (), "", {})
+    same_labels = {
+        "target_digest": "d" * 16
+    }  # round 19: a version whose labels are not recorded is marked "?"
 
     def row(version, folds, step, alias=()):
         model = {"value_norm_gini": 0.8, "churn_roc_auc": 0.7}
         fields = vars(one) | {"version": version, "aliases": alias, "backtest": {"model": model}}
-        return registry.VersionRow(**fields | {"backtest_folds": folds, "backtest_step_months": step})
+        return registry.VersionRow(
+            **fields | same_labels | {"backtest_folds": folds, "backtest_step_months": step}
+        )
 
     rows = [
         row("1", "2", "3", ("champion",)),

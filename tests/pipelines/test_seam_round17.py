@@ -50,7 +50,20 @@ def test_a_backtest_fold_skipped_for_too_little_data_is_said_and_recorded(traine
 
     def row(version, cutoffs, alias=()):
         return registry.VersionRow(
-            version, "r" * 32, "2022-06-01", "180", {}, alias, "", {"model": model}, "", "", "3", "3", cutoffs
+            version,
+            "r" * 32,
+            "2022-06-01",
+            "180",
+            {},
+            alias,
+            "",
+            {"model": model},
+            "",
+            "",
+            "3",
+            "3",
+            cutoffs,
+            "d" * 16,  # the same labels (round 19: one not recorded is marked "?")
         )
 
     rows = [
