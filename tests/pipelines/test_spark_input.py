@@ -29,7 +29,7 @@ from tests.pipelines.spark_input_cases import (
     _write,
 )
 
-#: At most this many py4j calls for the first test's load (~3,100 measured; 4,606 with a `Column` per column
+#: At most this many py4j calls for the first test's load (~2,900 measured; 4,606 with a `Column` per column
 #: selected, not `spark_checks.projection`; 7,610 with PySpark's DataFrame debugging on, `spark_session` turns off)
 CALLS_WITHOUT_DEBUGGING = 3_600
 
