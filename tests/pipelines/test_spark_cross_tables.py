@@ -1,8 +1,5 @@
 """The Spark engine applies the pandas engine's rules across tables and rows (issue 11): the same rejects, counts
-and stops on tiny hand-written tables (`test_spark_input.py`'s theme split off).
-
-One local[2] session for every Spark test (the `spark` fixture of conftest.py). Without pyspark or Java these tests FAIL;
-CVP_SKIP_SPARK=1 skips them.
+and stops on tiny hand-written tables (`test_spark_input.py`'s theme split off; its session and skip rules).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """The hunts' rejects and stops since round 14 on the Spark engine: the same as the pandas engine's, on tiny
-hand-written tables (`test_spark_input.py`'s theme split off).
-
-One local[2] session for every Spark test (the `spark` fixture of conftest.py). Without pyspark or Java these tests FAIL;
-CVP_SKIP_SPARK=1 skips them.
+hand-written tables (`test_spark_input.py`'s theme split off; its session and skip rules).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """The pandas loader's column-level and whole-base stops on the Spark engine: the same message and example rows
-(`test_spark_input.py`'s theme split off).
-
-One local[2] session for every Spark test (the `spark` fixture of conftest.py). Without pyspark or Java these tests FAIL;
-CVP_SKIP_SPARK=1 skips them.
+(`test_spark_input.py`'s theme split off; its session and skip rules).
 """
 
 from __future__ import annotations
