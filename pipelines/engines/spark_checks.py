@@ -367,14 +367,14 @@ def _offsets(stats: pd.DataFrame) -> dict[int, int]:
 
 
 def source_rows(frame: SparkDataFrame, offsets: Mapping[int, int]) -> SparkDataFrame:
-    """Positions -> source_row (0-based position in the table as read)."""
+    """Positions -> source_row (0-based position in the table as read). One SQL expression (one py4j call), where
+    a `Column` per partition offset (`F.lit`, `F.create_map`) cost 4-5 calls each (~120 a load)."""
     from pyspark.sql import functions as F
 
-    part = F.shiftright(F.col(ROW), PARTITION_SHIFT)
-    local = F.col(ROW) - F.shiftleft(part, PARTITION_SHIFT)
-    pairs = [F.lit(x) for p, o in sorted(offsets.items()) for x in (p, o)]
-    start = F.element_at(F.create_map(*pairs), part) if pairs else F.lit(0)
-    return frame.withColumn(ROW, local + start)
+    row, part = _q(ROW), f"shiftright({_q(ROW)}, {PARTITION_SHIFT})"
+    pairs = ", ".join(f"{int(p)}, {int(o)}L" for p, o in sorted(offsets.items()))
+    start = f"element_at(map({pairs}), {part})" if pairs else "0"
+    return frame.withColumn(ROW, F.expr(f"{row} - shiftleft({part}, {PARTITION_SHIFT}) + {start}"))
 
 
 def _check_throughout(

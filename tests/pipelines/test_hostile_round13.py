@@ -45,7 +45,7 @@ def _ids(*numbers: int) -> list[str]:
 #: Customers and referrals dated against each other's signups (`features.referral_rules.SIGNUP_RULES`): referral 1
 #: and 5 before their referrer signed up, 2 after its referred customer had, 3 by an unknown referrer (also after
 #: its referred's signup: the first reason wins); 0 and 4 kept (4 ten hours after its referred's signup: a day of
-#: slack). Shared with `tests/pipelines/test_spark_input.py`.
+#: slack). Shared with `tests/pipelines/test_spark_stops.py`.
 SIGNUP_CUSTOMERS = pd.DataFrame(
     {
         "customer_id": _ids(1, 2, 3, 4, 5, 6, 7, 8),
@@ -319,7 +319,7 @@ MANAGERS = pd.DataFrame(
 )
 
 #: Assignments against `MANAGERS` dates (`features.crossrefs.TENURE_RULES`): rows 2 and 3 rejected. Shared with
-#: `tests/pipelines/test_spark_input.py`.
+#: `tests/pipelines/test_spark_stops.py`.
 TENURE_ROWS = [
     ("AM1", "2022-03-01"),  # kept: while there
     ("AM1", "2023-06-30 18:00"),  # kept: the day they left

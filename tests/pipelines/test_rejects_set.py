@@ -18,7 +18,7 @@ import pipelines.io as io
 from pipelines.cli import app
 from pipelines.io import load_data
 from pipelines.loading import publish_rejects
-from tests.pipelines.test_spark_input import CUSTOMERS, MANAGERS, ORDERS, REFERRALS, _write
+from tests.pipelines.spark_input_cases import CUSTOMERS, MANAGERS, ORDERS, REFERRALS, _write
 
 runner = CliRunner()
 MARKER = ".cvp-rejects"
