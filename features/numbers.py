@@ -349,9 +349,11 @@ PLACEHOLDER_SHARE = 0.01
 
 
 #: ... and, in those columns only, `NaT`: pandas' missing date as text (a date column turned to text before its
-#: export; as an id it may be a name's initials, `NAT`, which the id rules keep), and PostgreSQL's `infinity`,
-#: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`).
-VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity")
+#: export; as an id it may be a name's initials, `NAT`, which the id rules keep), PostgreSQL's `infinity`,
+#: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`), and R's
+#: `NA` (`write.csv`'s and `readr::write_csv`'s missing value; as an id or a category it may be North America or
+#: Namibia, which the id and category rules keep).
+VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity", "na")
 
 
 def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
@@ -368,6 +370,25 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
     return out
 
 
+def _r_way(words: list[str]) -> str:
+    """R's way to write empty cells, when the placeholder `words` hold its `NA`; else ''."""
+    return ' (R: write.csv(x, na = ""))' if "na" in {w.lower() for w in words} else ""
+
+
+def placeholder_hint(values: pd.Series) -> str:
+    """For a column where no value parses (`values`: its first given values, at most 5: the rows both engines
+    show), when they are placeholder words (`NULL`, R's `NA`: a column empty on every row, written so), a
+    sentence saying so, to say instead of the column's format; else ''."""
+    text = values.astype("str").str.strip().head(5)
+    if not len(text) or not missing_placeholders(text, np.ones(len(text), dtype=bool)).all():
+        return ""
+    words = sorted(set(text))[:3]
+    return (
+        f" The values are {', '.join(map(repr, words))}, an export's placeholder for a missing value: the column "
+        f"is empty on every row. Export missing values as empty cells{_r_way(words)}, or leave the column out."
+    )
+
+
 def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: np.ndarray) -> None:
     """Structural error when a column writes "no value" as a placeholder word (`PLACEHOLDER_SHARE` of its rows):
     a date, number or true/false column, an optional id column (`features.ids.missing_ids`: `-`, `0`, `NULL`
@@ -378,7 +399,7 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     from features.contract import TABLES
 
     words = sorted(set(raw[found].astype("str").str.strip()))[:3]
-    what, fix = "a value", "Export missing values as empty cells."
+    what, fix = "a value", f"Export missing values as empty cells{_r_way(words)}."
     if TABLES[table].column(column).kind == "id":  # an optional id: `-` for "no manager" on each such row
         what = "an id"
         fix = f"{column} is optional: export a missing {column.removesuffix('_id').replace('_', ' ')} as an empty cell."

@@ -1,0 +1,107 @@
+"""Hostile input classes closed in the twenty-fifth hunt: R's `NA` (`write.csv`'s missing value) in a date, number or
+true/false column, a mapping whose `where` keeps none of the orders or customers, a CSV separated by `|`. Tiny
+hand-written files; no training, no model, no Spark session (the Spark cases: its row step called without a
+session; the hunt's log holds the Spark loads of the demo that stopped as the pandas engine does)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+from tests.pipelines.test_hostile_round19 import _sales_source
+from tests.pipelines.test_hostile_round24 import _folder
+
+
+def test_rs_na_for_every_missing_value_stops_as_null_does(tmp_path):
+    """A table written by R's `write.csv` (or `readr::write_csv`): `NA` in every empty cell. Was: each such row
+    rejected `ambiguous or unknown date format in paid_at` / `unparseable cost`, exit 0 (the demo with 10% of its
+    invoices unpaid lost 298 of them, its tickets without a rating 307 of 701). Now the placeholder stop of `NULL`
+    (`features.numbers.VALUE_PLACEHOLDERS`), with R's way out; `NA` as a region (North America) is kept. A column
+    of `NA` (or `NULL`) on every row (R's customers of whom none cancelled) said "no value parses as a date",
+    showing how to declare a date format; now it says the values are a placeholder (`numbers.placeholder_hint`,
+    from the first 5 given values: the rows Spark's driver gathers)."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    orders["cost"] = "5"
+    orders.loc[[3, 9, 40], "cost"] = "NA"
+    said = r"column 'cost': 3 of 100 rows hold 'NA', an export's placeholder.*R: write\.csv\(x, na = \"\"\)"
+    with pytest.raises(StructuralError, match=said):
+        load_data(_folder(tmp_path / "cost", orders=orders))
+    orders["cost"] = "5"
+    customers = orders[["customer_id"]].assign(signup_at="2022-12-01", region="EU", churned_at="NA")
+    customers.loc[:29, "region"] = "NA"  # North America: a region
+    said = r"'churned_at': no value parses as a date \(wrong type throughout\)\. The values are 'NA', an export's "
+    with pytest.raises(StructuralError, match=said + r"placeholder.*empty on every row") as caught:
+        load_data(_folder(tmp_path / "all", orders=orders, customers=customers))  # nobody cancelled
+    assert "date_formats" not in str(caught.value)  # was: how to declare a date format
+    customers.loc[:49, "churned_at"] = "2023-02-01"
+    with pytest.raises(StructuralError, match=r"column 'churned_at': 50 of 100 rows hold 'NA'"):
+        load_data(_folder(tmp_path / "churn", orders=orders, customers=customers))
+    customers["churned_at"] = ""
+    loaded = load_data(_folder(tmp_path / "region", orders=orders, customers=customers))
+    assert (loaded.tables["customers"]["region"] == "NA").sum() == 30
+
+
+def test_the_spark_engines_row_step_marks_rs_na_as_a_placeholder():
+    """`--engine spark`: the executors' row step marks `NA` in a number column in `PLACEHOLDER`
+    (`spark_masks`, the same `features.numbers.missing_placeholders`), which the driver sums and judges with the
+    pandas engine's `check_missing_placeholders`."""
+    from pipelines.engines.spark_checks import PLACEHOLDER
+    from pipelines.engines.spark_input import check_rows
+
+    orders = raw_orders(100)
+    orders["cost"] = "5"
+    orders.loc[[3, 9, 40], "cost"] = "NA"
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    at = list(orders.columns).index("cost")
+    assert list(np.flatnonzero((out[PLACEHOLDER].to_numpy() >> at) & 1)) == [3, 9, 40]
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ("orders", "the orders are required"),
+        ("customers", "every order would be rejected as an unknown customer's"),
+    ],
+)
+def test_a_mappings_where_keeping_no_order_or_customer_stops_naming_it(tmp_path, table, said):
+    """A mapping's `where` matching none of its source's rows, for the orders or the customers (a value written
+    otherwise than the filter expects: `'Paid'` for `'paid'`). Was: the orders, `validate` exit 0 with a note "the
+    data has no orders"; the customers, "table 'customers' has no usable row ... remove the file", which no file
+    to remove. Now a structural error naming the mapping's table and its `where` (`features.table_rows.
+    emptied_by_where_notes`, the pandas load of a mapping: both engines read a mapping so); a side table so
+    emptied stays a note (round 24)."""
+    from pipelines.io import load_data
+
+    data, mapping = _sales_source(tmp_path / "src", ["EUR"])
+    text = mapping.read_text()
+    if table == "orders":
+        text = text.replace("    source: sales\n", "    source: sales\n    where: Amount == 'x'\n")
+    else:
+        text += "  customers:\n    source: sales\n    role: dimension\n    where: Amount == 'x'\n"
+        text += "    group_by: Customer\n    columns: {customer_id: Customer, signup_at: {min: Date}}\n"
+    mapping.write_text(text)
+    with pytest.raises(StructuralError) as caught:
+        load_data(data, mapping)
+    assert (
+        f"mapping table {table!r} keeps no row of its source (tables.{table}.where = \"Amount == 'x'\""
+        in str(caught.value)
+    )
+    assert said in str(caught.value)
+
+
+def test_a_csv_separated_by_vertical_bars_says_so(tmp_path):
+    """A `|`-separated file (bcp's, Hive's, a database dump's) named `orders.csv`: read as one column, it was told
+    "none of its 1 header cells is named like a column: its first line may be a data row", a header it has. Now
+    the separator's stop of `;` and tabs (`pipelines.csv_reading._check_header_names`, both engines' header)."""
+    from pipelines.io import load_data
+
+    data = _folder(tmp_path / "bars")
+    raw_orders(5).to_csv(data / "orders.csv", index=False, sep="|")
+    with pytest.raises(
+        StructuralError, match=r"orders\.csv: the header is separated by vertical bars \(\|\)"
+    ):
+        load_data(data)
