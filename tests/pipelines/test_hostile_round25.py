@@ -6,6 +6,7 @@ session; the hunt's log holds the Spark loads of the demo that stopped as the pa
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.validation import StructuralError
@@ -105,3 +106,52 @@ def test_a_csv_separated_by_vertical_bars_says_so(tmp_path):
         StructuralError, match=r"orders\.csv: the header is separated by vertical bars \(\|\)"
     ):
         load_data(data)
+
+
+def test_dates_written_as_midnight_utc_read_a_day_early_stop(tmp_path):
+    """Orders dated without a time but written as instants at midnight UTC (`2023-01-05T00:00:00Z`: a JSON API,
+    pandas' `to_datetime(utc=True)`; a Parquet timestamp in UTC at 00:00), with `data.timezone` behind UTC. Was:
+    read, exit 0, each order the evening before (2023-01-04 19:00 in New York: the first of each month in the
+    month before). Now a structural error naming the column (`features.utc_midnights`); in a zone ahead of UTC
+    (the same day) or in UTC they are read, and so are a few such values among times of day."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(40)
+    orders["ordered_at"] += "T00:00:00Z"
+    data = _folder(tmp_path / "csv", orders=orders)
+    said = r"'ordered_at': 40 of 40 values are midnight UTC \('2023-01-01T00:00:00Z'\).*the day before"
+    with pytest.raises(StructuralError, match=said):
+        load_data(data, timezone="America/New_York")
+    assert load_data(data, timezone="Asia/Tokyo").tables["orders"]["ordered_at"].iloc[0].hour == 9
+    orders.loc[:20, "ordered_at"] = "2023-01-05T10:15:00Z"  # instants: kept
+    load_data(_folder(tmp_path / "times", orders=orders), timezone="America/New_York")
+    aware = raw_orders(40)
+    aware["ordered_at"] = pd.to_datetime(aware["ordered_at"], utc=True)
+    aware.to_parquet(_folder(tmp_path / "parquet") / "orders.parquet", index=False)
+    with pytest.raises(
+        StructuralError, match=r"40 of 40 values are midnight UTC \('2023-01-01 00:00:00\+00:00'\)"
+    ):
+        load_data(tmp_path / "parquet" / "data", timezone="America/New_York")
+
+
+def test_the_spark_engines_row_step_and_driver_judge_dates_at_midnight_utc():
+    """`--engine spark`: the executors' row step marks each date written as midnight UTC that the zone reads on
+    another day (`UTC_MIDNIGHT`, `spark_masks`), whose sum the driver judges with the pandas engine's function
+    (`spark_stops.table_stops`)."""
+    from features.contract import TABLES
+    from pipelines.engines.spark_checks import UTC_MIDNIGHT
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import table_stops
+    from tests.helpers import MaskedRows, orders_stats
+
+    orders = raw_orders(40)
+    orders["ordered_at"] += "T00:00:00Z"
+    names = list(orders.columns)
+    at = names.index("ordered_at")
+    out = next(check_rows(iter([orders]), "orders", 0, "America/New_York", {}, {}))
+    assert int(((out[UTC_MIDNIGHT].to_numpy() >> at) & 1).sum()) == 40
+    stats = orders_stats(names, 40, **{f"Z{at}": 40})
+    with pytest.raises(StructuralError, match=r"40 of 40 values are midnight UTC"):
+        table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
+    out = next(check_rows(iter([orders]), "orders", 0, "Europe/Paris", {}, {}))  # 01:00 the same day
+    assert not out[UTC_MIDNIGHT].to_numpy().any()
