@@ -17,11 +17,13 @@ from tests.pipelines.test_hostile_round19 import _sales_source
 from tests.pipelines.test_hostile_round24 import _folder
 
 
-def test_rs_na_for_every_missing_value_stops_as_null_does(tmp_path):
-    """A table written by R's `write.csv` (or `readr::write_csv`): `NA` in every empty cell. Was: each such row
-    rejected `ambiguous or unknown date format in paid_at` / `unparseable cost`, exit 0 (the demo with 10% of its
-    invoices unpaid lost 298 of them, its tickets without a rating 307 of 701). Now the placeholder stop of `NULL`
-    (`features.numbers.VALUE_PLACEHOLDERS`), with R's way out; `NA` as a region (North America) is kept. A column
+def test_rs_na_or_sas_dot_for_every_missing_value_stops_as_null_does(tmp_path):
+    """A table written by R's `write.csv` (or `readr::write_csv`): `NA` in every empty cell (SAS, Stata, SPSS: `.`;
+    a spreadsheet's accounting format writes a zero `$ -`, and exports `-` for "none": was the same, the demo's
+    orders without a discount, 894 of 2,980 at 30%, lost).
+    Was: each such row rejected `ambiguous or unknown date format in paid_at` / `unparseable cost`, exit 0 (the
+    demo with 10% of its invoices unpaid lost 298 of them, its tickets without a rating 307 of 701). Now the
+    placeholder stop of `NULL` (`features.numbers.VALUE_PLACEHOLDERS`), with the tool's way out; `NA` as a region (North America) is kept. A column
     of `NA` (or `NULL`) on every row (R's customers of whom none cancelled) said "no value parses as a date",
     showing how to declare a date format; now it says the values are a placeholder (`numbers.placeholder_hint`,
     from the first 5 given values: the rows Spark's driver gathers)."""
@@ -33,6 +35,16 @@ def test_rs_na_for_every_missing_value_stops_as_null_does(tmp_path):
     said = r"column 'cost': 3 of 100 rows hold 'NA', an export's placeholder.*R: write\.csv\(x, na = \"\"\)"
     with pytest.raises(StructuralError, match=said):
         load_data(_folder(tmp_path / "cost", orders=orders))
+    orders.loc[[3, 9, 40], "cost"] = "."  # SAS's, Stata's, SPSS's missing value
+    with pytest.raises(
+        StructuralError, match=r"3 of 100 rows hold '\.', an export's placeholder.*SAS, Stata"
+    ):
+        load_data(_folder(tmp_path / "dot", orders=orders))
+    orders.loc[[3, 9, 40], "cost"] = ["$ -   ", " - ", "-"]  # a spreadsheet's accounting zero (or "none")
+    with pytest.raises(
+        StructuralError, match=r"3 of 100 rows hold '\$ -', '-', an export's.*accounting format"
+    ):
+        load_data(_folder(tmp_path / "dash", orders=orders))
     orders["cost"] = "5"
     customers = orders[["customer_id"]].assign(signup_at="2022-12-01", region="EU", churned_at="NA")
     customers.loc[:29, "region"] = "NA"  # North America: a region
