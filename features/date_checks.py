@@ -1,8 +1,8 @@
 """The date checks of one parsed timestamp column (`features.validation._check_parsed`'s date block), in order:
-placeholder, impossible and other-calendar dates, then the values not in the expected form (swapped day and month,
-another date form, a Unix time, a zone abbreviation, the unknown format), then a zone's DST gap or repeated hour.
-Each is a row reject with its reason (`rej`: the table's `_Rejector`); with `column_stats` None (the whole column,
-not a Spark part), each family's stop first."""
+placeholder, impossible and other-calendar dates, dates written as midnight UTC (`features.utc_midnights`), then
+the values not in the expected form (swapped day and month, another date form, a Unix time, a zone abbreviation,
+the unknown format), then a zone's DST gap or repeated hour. Each is a row reject with its reason (`rej`: the
+table's `_Rejector`); with `column_stats` None (the whole column, not a Spark part), each family's stop first."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from features.dates import (
     placeholder_rows,
 )
 from features.numbers import check_missing_placeholders
+from features.utc_midnights import check_utc_midnights, utc_midnights
 
 
 def check_date_column(
@@ -58,6 +59,8 @@ def check_date_column(
         if column_stats is None:  # written for every missing date of the column: the export's convention
             check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
             check_other_calendars(table.name, col.name, raw, calendar, int(given.sum()))
+            # `2023-01-05T00:00:00Z` on every row: dates a zone behind UTC reads a day early (Spark: `spark_masks`)
+            check_utc_midnights(table.name, col.name, raw, utc_midnights(raw, parsed), int(given.sum()))
         else:  # the caller sums them over the whole column
             column_stats[col.name] = (given, bad, placeholder | open_end, calendar)
         # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before the format's rejects, below)

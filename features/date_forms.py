@@ -70,14 +70,17 @@ _ZONE_ABBREVIATION = (
 #: dates, `... GMT`; `Friday, January 1, 2021`: a spreadsheet's long date), and the C library's and Java's
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
 #: A time may be written with points (`05-JAN-21 08.39.05.000000 AM`: Oracle's default `TIMESTAMP` form, and
-#: `15.01.2023 10.15`).
+#: `15.01.2023 10.15`). SAS's and Stata's compact forms, the month's three letters between day and year
+#: (`05JAN2023`: `DATE9.`; `05JAN2023:10:00:00`: `DATETIME20.`; `05jan2023 10:00`: Stata's `%tc`).
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
+_MONTH3 = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?(?: of)?[ -]{_MONTH},?[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
     rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
+    rf"$|^\d{{1,2}}{_MONTH3}\d{{2}}(?:\d{{2}})?(?:[: ]\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?)?"
     rf"$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
 )
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of

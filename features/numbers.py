@@ -5,6 +5,7 @@ for both engines."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -349,9 +350,18 @@ PLACEHOLDER_SHARE = 0.01
 
 
 #: ... and, in those columns only, `NaT`: pandas' missing date as text (a date column turned to text before its
-#: export; as an id it may be a name's initials, `NAT`, which the id rules keep), and PostgreSQL's `infinity`,
-#: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`).
-VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity")
+#: export; as an id it may be a name's initials, `NAT`, which the id rules keep), PostgreSQL's `infinity`,
+#: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`), and R's
+#: `NA` (`write.csv`'s and `readr::write_csv`'s missing value; as an id or a category it may be North America or
+#: Namibia, which the id and category rules keep), `.`, the missing value of SAS, Stata and SPSS, and `-`: an
+#: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop.
+VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity", "na", ".", "-")
+#: The way a tool that writes a placeholder writes empty cells instead (`_tool_way`).
+_WAYS = {
+    "na": ' (R: write.csv(x, na = ""))',
+    ".": " (`.` is how SAS, Stata and SPSS show a missing value)",
+    "-": " (`-` is also how a spreadsheet's accounting format shows a zero: format the column as numbers)",
+}
 
 
 def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
@@ -365,7 +375,32 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
         return out
     text = raw.iloc[at].astype("str").str.strip()
     out[at] = placeholder_ids(text) | text.str.lower().isin(VALUE_PLACEHOLDERS).to_numpy(dtype=bool)
+    out[at] |= text.str.fullmatch(_ACCOUNTING_ZERO).fillna(False).to_numpy(dtype=bool)
     return out
+
+
+#: `-` with a currency sign or code (`$ -   `, `€ -`, `- EUR`): a spreadsheet's accounting format's zero.
+_ACCOUNTING_ZERO = r"[^\d\s.,+\-()]{1,4} ?- ?|- ?[^\d\s.,+\-()]{1,4}"
+
+
+def _tool_way(words: list[str]) -> str:
+    """What the tool that wrote the placeholder `words` should do (`_WAYS`: R's `NA`, SAS's `.`); else ''."""
+    said = {"-" if re.fullmatch(_ACCOUNTING_ZERO, w) else w.lower() for w in words}
+    return "".join(_WAYS[w] for w in sorted(said & _WAYS.keys()))
+
+
+def placeholder_hint(values: pd.Series) -> str:
+    """For a column where no value parses (`values`: its first given values, at most 5: the rows both engines
+    show), when they are placeholder words (`NULL`, R's `NA`: a column empty on every row, written so), a
+    sentence saying so, to say instead of the column's format; else ''."""
+    text = values.astype("str").str.strip().head(5)
+    if not len(text) or not missing_placeholders(text, np.ones(len(text), dtype=bool)).all():
+        return ""
+    words = sorted(set(text))[:3]
+    return (
+        f" The values are {', '.join(map(repr, words))}, an export's placeholder for a missing value: the column "
+        f"is empty on every row. Export missing values as empty cells{_tool_way(words)}, or leave the column out."
+    )
 
 
 def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: np.ndarray) -> None:
@@ -378,7 +413,7 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     from features.contract import TABLES
 
     words = sorted(set(raw[found].astype("str").str.strip()))[:3]
-    what, fix = "a value", "Export missing values as empty cells."
+    what, fix = "a value", f"Export missing values as empty cells{_tool_way(words)}."
     if TABLES[table].column(column).kind == "id":  # an optional id: `-` for "no manager" on each such row
         what = "an id"
         fix = f"{column} is optional: export a missing {column.removesuffix('_id').replace('_', ' ')} as an empty cell."

@@ -1,5 +1,6 @@
 """A source file's number of rows as a sign of a failed export, judged on the FILES read (a mapping's tables, built
-by its `where` and `group_by`, are not judged: a `where` keeping no row is a note). Both engines:
+by its `where` and `group_by`, are not judged: a `where` keeping no row is a note, a stop for the orders and
+the customers: `emptied_by_where_notes`). Both engines:
 `pipelines.io.load_data` on each file it reads (a table's own, a mapping's sources), the Spark engine's driver
 (`pipelines.engines.spark_stops.cross_table_stops`) from each table's rows in, a table being its one source."""
 
@@ -89,14 +90,33 @@ def check_source_rows(sources: Iterable[SourceRows]) -> None:
             )
 
 
+#: The mapped tables a `where` keeping none of their source's rows stops on: the orders are required, and a
+#: customers table of no row rejects every order as an unknown customer's (`features.validation.
+#: check_customers_usable`, whose words, "remove the file", do not fit a table a mapping builds).
+_EMPTIED_STOPS = {
+    "orders": "the orders are required",
+    "customers": "every order would be rejected as an unknown customer's (leave the customers table out of the "
+    "mapping to work without one)",
+}
+
+
 def emptied_by_where_notes(wheres: Mapping[str, str | None], rows: Mapping[str, int]) -> list[str]:
     """A note per mapped table (`wheres`: its `where`, None without one) whose source has rows and that keeps
     none (`rows`: the table's rows built): a filter that matched nothing (Online Retail's lines without a
-    cancellation make no returns), said, not stopped on (the source file itself is judged by `check_source_rows`)."""
-    return [
-        f"mapping table {t!r} keeps no row of its source"
-        + (f" (tables.{t}.where = {w!r} matched none)" if w else "")
-        + f": the data has no {t.replace('_', ' ')}"
-        for t, w in wheres.items()
-        if rows.get(t, 1) == 0
-    ]
+    cancellation make no returns), said, not stopped on (the source file itself is judged by `check_source_rows`).
+    The orders or the customers so emptied stop (`_EMPTIED_STOPS`), naming the table and its `where`: a filter
+    written otherwise than the export's values (a name, a case, a prefix)."""
+    notes = []
+    for t, w in wheres.items():
+        if rows.get(t, 1) != 0:
+            continue
+        said = f"mapping table {t!r} keeps no row of its source" + (
+            f" (tables.{t}.where = {w!r} matched none)" if w else ""
+        )
+        if t in _EMPTIED_STOPS and w:
+            raise StructuralError(
+                f"{said}: {_EMPTIED_STOPS[t]}. Check the filter against the source's values (a name, a case or "
+                "a prefix written otherwise than the filter expects)"
+            )
+        notes.append(f"{said}: the data has no {t.replace('_', ' ')}")
+    return notes

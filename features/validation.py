@@ -75,6 +75,7 @@ from features.numbers import (
     check_required_given,
     invisible_numbers,
     missing_placeholders,
+    placeholder_hint,
     point_groups,
     reject_number_forms,
     sheet_error_numbers,
@@ -170,8 +171,8 @@ def _check_parsed(
         what = {"timestamp": "a date", "bool": "true/false", "id": "a whole-number id", "text": "text"}.get(
             col.kind, "a number"
         )
-        hint = ""
-        if col.kind == "timestamp":
+        hint = placeholder_hint(raw[given].head(5))  # `NULL`, `NA` on every row: an empty column
+        if col.kind == "timestamp" and not hint:
             hint = (
                 f" Dates must be ISO 8601 (2023-01-15, 2023-01-15 10:00:00+02:00) unless a format is declared, "
                 f"e.g. in the config `data.date_formats: {{{table.name}.{col.name}: '%d/%m/%Y'}}`"

@@ -129,14 +129,15 @@ def _check_preamble(path: Path, text: str) -> None:
 
 
 def _check_header_names(path: Path, header: list[str]) -> None:
-    """Refuses a `;` or tab separated file (read as one column), a `sep=` line and duplicate names (`a.1`)."""
+    """Refuses a `;`, tab or `|` separated file (read as one column; `|`: bcp's, Hive's, a database dump's), a
+    `sep=` line and duplicate names (`a.1`)."""
     if 1 <= len(header) <= 2 and header[0].strip().lower().startswith("sep="):
         raise StructuralError(
             f"{path.name}: the first line {','.join(header)!r} is a spreadsheet's separator hint, not a header; "
             "remove that line so the column names come first"
         )
     if len(header) == 1:
-        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars (|)")):
             if sep in header[0]:
                 raise StructuralError(
                     f"{path.name}: the header is separated by {name}, not commas ({header[0][:80]!r}); "

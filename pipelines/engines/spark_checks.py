@@ -69,6 +69,7 @@ FOLDED_ID = "__folded_id"  # an id in compatibility forms, `Ｃ００１` (`feat
 SWAPPED = "__swapped"  # a date of the declared format but for day and month (`date_forms.swapped_dates`)
 OTHER_DATE = "__other_date"  # a date in another form than its column's (`date_forms.other_date_forms`)
 CALENDAR = "__calendar"  # a date in a year of another calendar, `2566` (`date_forms.other_calendar_dates`)
+UTC_MIDNIGHT = "__utc_midnight"  # a date written as midnight UTC, a day early here (`features.utc_midnights`)
 GROUPED = "__grouped"  # a number written `1.234` (`features.numbers.point_groups`)
 DOTTED = "__dotted"  # ... one holding a decimal point otherwise (`12.50`)
 PLAIN = "__plain"  # ... one holding none (`12`)
@@ -111,6 +112,7 @@ MASKS = {
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
     "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID, "B": PHONE, "C": CALENDAR,
+    "Z": UTC_MIDNIGHT,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

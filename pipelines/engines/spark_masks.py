@@ -54,6 +54,7 @@ from pipelines.engines.spark_checks import (
     SWAPPED,
     UNIT,
     UNIT_MEDIANS,
+    UTC_MIDNIGHT,
     WHOLE,
 )
 
@@ -99,6 +100,7 @@ def column_masks(
         sheet_error_numbers,
         unit_numbers,
     )
+    from features.utc_midnights import utc_midnights
 
     out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}
 
@@ -148,6 +150,8 @@ def column_masks(
             put(PLACEHOLDER_DATE, i, dates)
         if calendar is not None:  # `2566-01-05`: a Thai Buddhist-era year, another calendar's
             put(CALENDAR, i, calendar)
+        if col.kind == "timestamp":  # `2023-01-05T00:00:00Z` on every row: dates read a day early
+            put(UTC_MIDNIGHT, i, utc_midnights(raw[name], parsed[name]))
         if col.kind in ("money", "number"):  # `1.234` for 1234 beside whole numbers
             grouped, dotted, plain = point_groups(readable_column(table, col, raw[name]), bad)
             put(GROUPED, i, grouped)

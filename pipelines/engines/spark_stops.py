@@ -61,6 +61,7 @@ from pipelines.engines.spark_checks import (
     UNIT,
     UNIT_MEDIANS,
     UNKNOWN,
+    UTC_MIDNIGHT,
     VAL,
     _q,
     _wide,
@@ -101,6 +102,7 @@ class TableRows:
                 SWAPPED,
                 OTHER_DATE,
                 CALENDAR,
+                UTC_MIDNIGHT,
                 GROUPED,
                 UNKNOWN,
                 REPEAT,
@@ -146,6 +148,7 @@ def table_stops(
     `spark_stats.column_stats`; `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
     from features import conventions, date_forms, decimal_ids, folded_ids, ids, keys, numbers, row_rules
+    from features.utc_midnights import check_utc_midnights, utc_midnights_fire
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
@@ -184,6 +187,10 @@ def table_stops(
         if numbers.check_share(found, given):
             date_forms.check_other_calendars(
                 table.name, column, rows.raw(column), rows.bits(CALENDAR, i).to_numpy(), given
+            )
+        if utc_midnights_fire(_sum(stats, f"Z{i}"), given):  # `2023-01-05T00:00:00Z` on every row
+            check_utc_midnights(
+                table.name, column, rows.raw(column), rows.bits(UTC_MIDNIGHT, i).to_numpy(), given
             )
         found = _sum(stats, f"S{i}")  # `01/14/2023` under `%d/%m/%Y`: written month first
         if numbers.check_share(found, given):
