@@ -72,6 +72,30 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import DataFrame as SparkDataFrame
 
 
+# the mask columns a firing stop's pandas function reads of `TableRows.rows` (the driver collects these only)
+ROW_MASKS = (
+    BAD,
+    PLACEHOLDER,
+    PLACEHOLDER_DATE,
+    LOCALE,
+    UNIT,
+    DIGITS,
+    SHEET,
+    HIDDEN,
+    FORMULA,
+    ACCOUNTING,
+    MINUS,
+    FOLDED_ID,
+    SWAPPED,
+    OTHER_DATE,
+    CALENDAR,
+    UTC_MIDNIGHT,
+    GROUPED,
+    UNKNOWN,
+    REPEAT,
+)
+
+
 class TableRows:
     """Every row of one table of the judged union (rejected or not), on the driver in source order, collected on
     first use (one job): what a firing stop's pandas function reads."""
@@ -86,30 +110,9 @@ class TableRows:
             from pyspark.sql import functions as F
 
             own = [_q(c) for c in self.judged.columns if c.startswith(f"{self.name}|")]
-            masks = (
-                BAD,
-                PLACEHOLDER,
-                PLACEHOLDER_DATE,
-                LOCALE,
-                UNIT,
-                DIGITS,
-                SHEET,
-                HIDDEN,
-                FORMULA,
-                ACCOUNTING,
-                MINUS,
-                FOLDED_ID,
-                SWAPPED,
-                OTHER_DATE,
-                CALENDAR,
-                UTC_MIDNIGHT,
-                GROUPED,
-                UNKNOWN,
-                REPEAT,
-            )
             got = (
                 self.judged.filter(F.col(TABLE) == self.name)
-                .select(TABLE, ROW, REASON, *masks, *own)
+                .select(TABLE, ROW, REASON, *ROW_MASKS, *own)
                 .toPandas()
             )
             self._rows = got.sort_values(ROW, kind="stable").reset_index(drop=True)

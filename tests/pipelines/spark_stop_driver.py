@@ -3,7 +3,11 @@
 summed as the one aggregation sums them (`spark_stats.partial_stats` / `merge_stats`, one input partition), then the
 driver's stops in `validate_spark`'s order (`spark_stops.currency_stops`, `table_stops`, `cross_table_stops`) on
 the rows the driver would collect (`spark_stops.TableRows`, its frame given). The glue between (the Spark reads,
-the bucket step, the joins, the aggregation's job) is run by the real loads `test_spark_stops` keeps."""
+the bucket step, the joins, the aggregation's job) is run by the real loads `test_spark_stops` keeps.
+
+Not run here (no current case needs them; a case that does is judged by a real load): the referrals' join (a
+referrals table is refused), the duplicate keys' window, the second pass (dates years before the rest, stray
+decimals), `arrow_safe` and the schema cast, and `_check_throughout` (a no-op here)."""
 
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ def driver_stops(data: Path, cfg: AppConfig) -> None:
     from pipelines.engines.spark_masks import checked_columns
     from pipelines.engines.spark_stats import PART, merge_stats, partial_stats
     from pipelines.engines.spark_stops import (
+        ROW_MASKS,
         TableRows,
         churn_stops,
         cross_table_stops,
@@ -52,7 +57,13 @@ def driver_stops(data: Path, cfg: AppConfig) -> None:
 
     d = cfg.data
     formats, bounds = dict(d.date_formats or {}), dict(d.max_values or {})
-    read = {p.stem: _as_spark_reads(p) for p in sorted(data.glob("*.csv"))}
+    from pipelines.io import find_table_files
+
+    # in `spark_sources.find_sources`' order (the first stop raised is the engine's); CSV tables and no referrals
+    # (the harness does not run the referrals' join: such a case is judged by a real load)
+    found = find_table_files(data)
+    assert "referrals" not in found and all(p.suffix == ".csv" for p in found.values()), sorted(found)
+    read = {n: _as_spark_reads(p) for n, p in found.items()}
     judged, columns = [], {}
     for name, raw in read.items():
         structural_checks(TABLES[name], raw.head(5))
@@ -82,7 +93,11 @@ def driver_stops(data: Path, cfg: AppConfig) -> None:
     rows = {}
     for name in read:
         rows[name] = TableRows(None, name)
-        rows[name]._rows = union[union[TABLE] == name].sort_values(ROW, kind="stable").reset_index(drop=True)
+        own = union[union[TABLE] == name]
+        # only the columns `TableRows.rows` collects (its masks, the table's own columns): a mask a stop reads but
+        # the driver does not collect fails here as it would on a real load (was: the whole frame given)
+        kept = [TABLE, ROW, REASON, *ROW_MASKS, *(c for c in own.columns if c.startswith(f"{name}|"))]
+        rows[name]._rows = own[kept].sort_values(ROW, kind="stable").reset_index(drop=True)
     currency_stops(stats, rows, {n: list(r.columns) for n, r in read.items()}, d.currency, d.timezone)
     reports = {}
     for name in read:
