@@ -123,7 +123,7 @@ def emptied_table_notes(
         elif counts:  # `require: {customer_id: Customer}`, Customer blank throughout: not the `where`'s doing
             causes = ", ".join(f"{n:,} {why}" for why, n in counts.items())
             said += (
-                f" (tables.{t}.where = {w!r} kept {taken:,} rows" if w else f" (of its {taken:,} rows"
+                f" (tables.{t}.where = {w!r} kept {taken:,} rows" if w else f" (it read {taken:,} rows"
             ) + f"; the mapping rejected all of them: {causes})"
             fix = (
                 f"Fill those values in the source, or check the mapping's tables.{t}.require and group_by (and "

@@ -176,6 +176,15 @@ def test_a_mapped_orders_table_emptied_after_its_where_names_the_cause(tmp_path)
         in str(caught.value)
     )
     assert "matched none" not in str(caught.value)
+    from features.table_rows import emptied_table_notes
+
+    kept = {"customers": {"where": 12, "missing group_by column Customer": 12}, "returns": {"where": 0}}
+    with pytest.raises(
+        StructuralError, match=r"'customers' .*\(it read 12 rows; .*: 12 missing group_by column"
+    ):
+        emptied_table_notes({"customers": None}, {"customers": 0}, kept)  # no `where`: the rest is named
+    said = "mapping table 'returns' keeps no row of its source (tables.returns.where = 'x' matched none)"
+    assert emptied_table_notes({"returns": "x"}, {"returns": 0}, kept) == [f"{said}: the data has no returns"]
 
 
 def test_a_csv_separated_by_vertical_bars_says_so(tmp_path):
