@@ -379,27 +379,33 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
     return out
 
 
-#: `-` with a currency sign or code (`$ -   `, `€ -`, `- EUR`): a spreadsheet's accounting format's zero.
-_ACCOUNTING_ZERO = r"[^\d\s.,+\-()]{1,4} ?- ?|- ?[^\d\s.,+\-()]{1,4}"
+#: `-` with a currency sign or code (`$ -   `, `€ -`, `- EUR`): a spreadsheet's accounting format's zero, the
+#: spaces its fill's (`$    -`; Excel's euro accounting format writes `-   €`).
+_ACCOUNTING_ZERO = r"[^\d\s.,+\-()]{1,4}\s*-|-\s*[^\d\s.,+\-()]{1,4}"
 
 
-def _tool_way(words: list[str]) -> str:
-    """What the tool that wrote the placeholder `words` should do (`_WAYS`: R's `NA`, SAS's `.`); else ''."""
+def _tool_way(words: list[str], kind: str) -> str:
+    """What the tool that wrote the placeholder `words` in a column of `kind` should do (`_WAYS`: R's `NA`, SAS's
+    `.`; a spreadsheet's accounting zero in a money or number column only: a date's or a category's `-` is
+    "none"); else ''."""
     said = {"-" if re.fullmatch(_ACCOUNTING_ZERO, w) else w.lower() for w in words}
+    if kind not in ("money", "number"):
+        said.discard("-")
     return "".join(_WAYS[w] for w in sorted(said & _WAYS.keys()))
 
 
-def placeholder_hint(values: pd.Series) -> str:
-    """For a column where no value parses (`values`: its first given values, at most 5: the rows both engines
-    show), when they are placeholder words (`NULL`, R's `NA`: a column empty on every row, written so), a
-    sentence saying so, to say instead of the column's format; else ''."""
-    text = values.astype("str").str.strip().head(5)
-    if not len(text) or not missing_placeholders(text, np.ones(len(text), dtype=bool)).all():
+def placeholder_hint(values: pd.Series, every: bool, kind: str) -> str:
+    """For a column of `kind` where no value parses and `every` given value is a placeholder word (`NULL`, R's
+    `NA`: a column empty on every row, written so; both engines count them: `missing_placeholders`), a sentence
+    saying so, naming the words among `values` (its first given values: the rows both engines show), to say
+    instead of the column's format; else '' (`.` on 90 rows and `05JAN2023` on 10: dates in a form)."""
+    if not every or not len(values):
         return ""
-    words = sorted(set(text))[:3]
+    words = sorted(set(values.astype("str").str.strip().head(5)))[:3]
     return (
         f" The values are {', '.join(map(repr, words))}, an export's placeholder for a missing value: the column "
-        f"is empty on every row. Export missing values as empty cells{_tool_way(words)}, or leave the column out."
+        f"is empty on every row. Export missing values as empty cells{_tool_way(words, kind)}, or leave the "
+        "column out."
     )
 
 
@@ -413,11 +419,12 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     from features.contract import TABLES
 
     words = sorted(set(raw[found].astype("str").str.strip()))[:3]
-    what, fix = "a value", f"Export missing values as empty cells{_tool_way(words)}."
-    if TABLES[table].column(column).kind == "id":  # an optional id: `-` for "no manager" on each such row
+    kind = TABLES[table].column(column).kind
+    what, fix = "a value", f"Export missing values as empty cells{_tool_way(words, kind)}."
+    if kind == "id":  # an optional id: `-` for "no manager" on each such row
         what = "an id"
         fix = f"{column} is optional: export a missing {column.removesuffix('_id').replace('_', ' ')} as an empty cell."
-    elif TABLES[table].column(column).kind == "text":  # `NULL` as a region: a category the model would learn
+    elif kind == "text":  # `NULL` as a region: a category the model would learn
         what = "a category"
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {len(raw):,} rows hold {', '.join(map(repr, words))}, an "

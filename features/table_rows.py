@@ -1,6 +1,6 @@
 """A source file's number of rows as a sign of a failed export, judged on the FILES read (a mapping's tables, built
 by its `where` and `group_by`, are not judged: a `where` keeping no row is a note, a stop for the orders and
-the customers: `emptied_by_where_notes`). Both engines:
+the customers: `emptied_table_notes`). Both engines:
 `pipelines.io.load_data` on each file it reads (a table's own, a mapping's sources), the Spark engine's driver
 (`pipelines.engines.spark_stops.cross_table_stops`) from each table's rows in, a table being its one source."""
 
@@ -90,9 +90,9 @@ def check_source_rows(sources: Iterable[SourceRows]) -> None:
             )
 
 
-#: The mapped tables a `where` keeping none of their source's rows stops on: the orders are required, and a
-#: customers table of no row rejects every order as an unknown customer's (`features.validation.
-#: check_customers_usable`, whose words, "remove the file", do not fit a table a mapping builds).
+#: The mapped tables that, built empty from a source with rows, stop: the orders are required, and a customers
+#: table of no row rejects every order as an unknown customer's (`features.validation.check_customers_usable`,
+#: whose words, "remove the file", do not fit a table a mapping builds).
 _EMPTIED_STOPS = {
     "orders": "the orders are required",
     "customers": "every order would be rejected as an unknown customer's (leave the customers table out of the "
@@ -100,23 +100,36 @@ _EMPTIED_STOPS = {
 }
 
 
-def emptied_by_where_notes(wheres: Mapping[str, str | None], rows: Mapping[str, int]) -> list[str]:
-    """A note per mapped table (`wheres`: its `where`, None without one) whose source has rows and that keeps
-    none (`rows`: the table's rows built): a filter that matched nothing (Online Retail's lines without a
-    cancellation make no returns), said, not stopped on (the source file itself is judged by `check_source_rows`).
-    The orders or the customers so emptied stop (`_EMPTIED_STOPS`), naming the table and its `where`: a filter
-    written otherwise than the export's values (a name, a case, a prefix)."""
+def emptied_table_notes(
+    wheres: Mapping[str, str | None], rows: Mapping[str, int], kept: Mapping[str, Mapping[str, int]]
+) -> list[str]:
+    """A note per mapped table (`wheres`: its `where`, None without one) that keeps no row (`rows`: the table's
+    rows built), naming what emptied it (`kept`: `pipelines.mapping.apply_mapping`'s count of the rows its
+    `where` kept and of those each later step removed): a filter that matched nothing (Online Retail's lines
+    without a cancellation make no returns), or the rows it kept all rejected (`missing customer_id`: a column
+    `require`d empty throughout). Said, not stopped on (the source file itself is judged by `check_source_rows`);
+    the orders or the customers so emptied from a source with rows stop (`_EMPTIED_STOPS`)."""
     notes = []
     for t, w in wheres.items():
         if rows.get(t, 1) != 0:
             continue
-        said = f"mapping table {t!r} keeps no row of its source" + (
-            f" (tables.{t}.where = {w!r} matched none)" if w else ""
-        )
-        if t in _EMPTIED_STOPS and w:
-            raise StructuralError(
-                f"{said}: {_EMPTIED_STOPS[t]}. Check the filter against the source's values (a name, a case or "
-                "a prefix written otherwise than the filter expects)"
+        counts = dict(kept.get(t, {}))
+        taken = counts.pop("where", 0)
+        said = f"mapping table {t!r} keeps no row of its source"
+        fix = "Check the filter against the source's values (a name, a case or a prefix written otherwise)"
+        known = bool(w) if not taken else bool(counts)  # what emptied the table can be named
+        if not taken:
+            said += f" (tables.{t}.where = {w!r} matched none)" if w else ""
+        elif counts:  # `require: {customer_id: Customer}`, Customer blank throughout: not the `where`'s doing
+            causes = ", ".join(f"{n:,} {why}" for why, n in counts.items())
+            said += (
+                f" (tables.{t}.where = {w!r} kept {taken:,} rows" if w else f" (it read {taken:,} rows"
+            ) + f"; the mapping rejected all of them: {causes})"
+            fix = (
+                f"Fill those values in the source, or check the mapping's tables.{t}.require and group_by (and "
+                "its source's routing)"
             )
+        if t in _EMPTIED_STOPS and known:
+            raise StructuralError(f"{said}: {_EMPTIED_STOPS[t]}. {fix}")
         notes.append(f"{said}: the data has no {t.replace('_', ' ')}")
     return notes

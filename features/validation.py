@@ -158,7 +158,10 @@ def _check_parsed(
     unknown_format: pd.Series | None = None,
     date_format: str | None = None,
     column_stats: dict[str, ColumnStats] | None = None,
+    placeholders: bool | None = None,
 ) -> None:
+    """`placeholders`: whether every given value is a placeholder word (Spark's driver, from its sums: `raw` is
+    then the first 5 given rows); None: counted here."""
     raw_text = TextBytes.of(raw)  # the bytes of a text column, read once for its checks (issue 14)
     given = ~blank(raw, raw_text)
     if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
@@ -171,7 +174,9 @@ def _check_parsed(
         what = {"timestamp": "a date", "bool": "true/false", "id": "a whole-number id", "text": "text"}.get(
             col.kind, "a number"
         )
-        hint = placeholder_hint(raw[given].head(5))  # `NULL`, `NA` on every row: an empty column
+        if placeholders is None:  # `NULL`, `NA` on every row: an empty column
+            placeholders = bool(missing_placeholders(raw, given).sum() == given.sum())
+        hint = placeholder_hint(raw[given].head(5), placeholders, col.kind)
         if col.kind == "timestamp" and not hint:
             hint = (
                 f" Dates must be ISO 8601 (2023-01-15, 2023-01-15 10:00:00+02:00) unless a format is declared, "

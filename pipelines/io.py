@@ -289,16 +289,17 @@ def load_data(
             raise StructuralError(f"mapping {mapping_path} expects source file {path}, which does not exist")
         files[name] = path
     sources = {name: read_file(path) for name, path in files.items()}
-    from features.table_rows import SourceRows, check_source_rows, emptied_by_where_notes
+    from features.table_rows import SourceRows, check_source_rows, emptied_table_notes
 
     check_source_rows(  # a source file of a header only, or (a CSV) of a spreadsheet's last row
         SourceRows(p.name, len(sources[n]), p.suffix == ".csv", _reading(mapping, n), n)
         for n, p in files.items()
     )
     notes = check_source_currencies(mapping, sources, currency, tz)  # two currencies in one export; refunds
-    raw, source_rejects, source_report = apply_mapping(mapping, sources)
+    kept: dict[str, dict[str, int]] = {}  # per table, what its `where` kept and what then emptied it
+    raw, source_rejects, source_report = apply_mapping(mapping, sources, kept)
     wheres = {t: spec.where for t, spec in mapping.tables.items()}
-    notes += emptied_by_where_notes(wheres, {t: len(frame) for t, frame in raw.items()})
+    notes += emptied_table_notes(wheres, {t: len(frame) for t, frame in raw.items()}, kept)
     formats = dict(date_formats or {}) | {
         f"{t}.{c}": fmt for t, spec in mapping.tables.items() for c, fmt in spec.date_formats.items()
     }

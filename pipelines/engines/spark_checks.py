@@ -393,10 +393,6 @@ def _check_throughout(
     column, or column `only`)."""
     from pyspark.sql import functions as F
 
-    from features.dates import parse_timestamps_native
-    from features.parsing import _parse_column
-    from features.validation import _check_parsed, _Rejector
-
     for i, name in enumerate(names):
         if only is not None and i != only:
             continue
@@ -413,13 +409,27 @@ def _check_throughout(
         parts = head[ROW].to_numpy() >> PARTITION_SHIFT
         rows = head[ROW].to_numpy() - (parts << PARTITION_SHIFT) + np.array([offsets[p] for p in parts])
         raw = pd.Series(head[RAW + name].to_numpy(dtype=object), index=rows, name=name)
-        col = table.column(name)
-        fmt = date_formats.get(f"{table.name}.{name}")
-        if col.kind == "timestamp":
-            value, unknown = parse_timestamps_native(raw, timezone, fmt)
-            _check_parsed(table, col, raw, value, _Rejector(len(raw)), unknown, fmt)
-        else:
-            _check_parsed(table, col, raw, _parse_column(col, raw, timezone, None), _Rejector(len(raw)))
+        check_head(table, i, raw, stats, timezone, date_formats)
+
+
+def check_head(
+    table: Table, i: int, raw: pd.Series, stats: pd.DataFrame, timezone: str, date_formats: Mapping[str, str]
+) -> None:
+    """The pandas engine's stop for column i (`raw`: its first 5 given values) where no given value parses, the
+    column's sums (`stats`) saying whether every one is a placeholder (`p{i}` == `g{i}`: `NA` on every row)."""
+    from features.dates import parse_timestamps_native
+    from features.parsing import _parse_column
+    from features.validation import _check_parsed, _Rejector
+
+    col = table.column(str(raw.name))
+    fmt = date_formats.get(f"{table.name}.{col.name}")
+    every = int(stats[f"p{i}"].sum()) == int(stats[f"g{i}"].sum())
+    if col.kind == "timestamp":
+        value, unknown = parse_timestamps_native(raw, timezone, fmt)
+        _check_parsed(table, col, raw, value, _Rejector(len(raw)), unknown, fmt, None, every)
+    else:
+        value = _parse_column(col, raw, timezone, None)
+        _check_parsed(table, col, raw, value, _Rejector(len(raw)), None, None, None, every)
 
 
 def table_view(union: SparkDataFrame, name: str, columns: list[str]) -> SparkDataFrame:

@@ -275,13 +275,17 @@ def _blank(s: pd.Series) -> pd.Series:
 
 
 def apply_mapping(
-    mapping: Mapping, sources: dict[str, pd.DataFrame]
+    mapping: Mapping, sources: dict[str, pd.DataFrame], kept: dict[str, dict[str, int]] | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, dict[str, int]]]:
     """Build raw contract tables from source frames.
 
     Returns (tables, source_rejects, source_report): `source_rejects[source]` holds rejected source rows with
     `source_row` and `reason`; `source_report[source]` counts rows in, rows routed per table, and rejects per reason.
+    `kept`, when given, receives per table the rows its `where` kept (`where`: every row without one) and, after
+    it, the rows each later step removed (`missing customer_id`, `routed to several tables`, ...), in order: what
+    emptied a table (`features.table_rows.emptied_table_notes`).
     """
+    kept = {} if kept is None else kept
     routed: dict[str, np.ndarray] = {}
     reasons: dict[str, np.ndarray] = {}
     for name, frame in sources.items():
@@ -315,6 +319,7 @@ def apply_mapping(
         if spec.role == "route":
             routed[spec.source] += take
         ok = take.copy()
+        kept[table] = {"where": int(take.sum())}
         # A blank group key: the grouping would drop the row without a word (rows in != rows out).
         required = [(target, col) for target, col in spec.require.items()]
         required += [(f"group_by column {k}", k) for k in keys]
@@ -323,19 +328,19 @@ def apply_mapping(
             if spec.role == "route":
                 r = reasons[spec.source]
                 r[take & blank & pd.isna(r)] = f"missing {target}"
-            ok &= ~blank
+            ok = _removed(kept[table], ok, blank, f"missing {target}")
         for k, e in spec.derive.items() if spec.role == "route" else ():
             zero = _zero_divisors(frame, e, f"tables.{table}.derive.{k}", ok, keys)
             r = reasons[spec.source]
             r[zero & pd.isna(r)] = f"division by zero in derive.{k}" + (
                 f" in its {'/'.join(keys)} group" if keys else ""
             )
-            ok &= ~zero
+            ok = _removed(kept[table], ok, zero, f"division by zero in derive.{k}")
         if spec.role == "route" and keys:
             for col, several in several_values(spec, frame, ok, keys).items():
                 r = reasons[spec.source]
                 r[several & pd.isna(r)] = f"several {col} values in one {'/'.join(keys)} group"
-                ok &= ~several
+                ok = _removed(kept[table], ok, several, f"several {col} values in one group")
         chosen[table] = (spec, frame, ok)
 
     tables: dict[str, pd.DataFrame] = {}
@@ -343,11 +348,12 @@ def apply_mapping(
     routing = {spec.source for spec, _, _ in chosen.values() if spec.role == "route"}
     for table, (spec, frame, ok) in chosen.items():
         if spec.role == "route":
-            ok = ok & (routed[spec.source] <= 1)
+            ok = _removed(kept[table], ok, routed[spec.source] > 1, "routed to several tables")
             routed_counts[spec.source][table] = int(ok.sum())
         elif spec.source in routing:  # a dimension reads only the rows its source's routing kept (was: every
             # row, so a line rejected as `several CustomerID values` still made a customer, or set its signup_at)
-            ok = ok & (routed[spec.source] == 1) & pd.isna(reasons[spec.source])
+            dropped = (routed[spec.source] != 1) | ~pd.isna(reasons[spec.source])
+            ok = _removed(kept[table], ok, dropped, f"not kept by the routing of source {spec.source!r}")
         tables[table] = project(table, spec, frame[ok])
 
     source_rejects: dict[str, pd.DataFrame] = {}
@@ -367,6 +373,14 @@ def apply_mapping(
         report[name] = {"rows_in": len(frame), **{f"to {t}": n for t, n in routed_counts[name].items()}}
         report[name].update({k: int(v) for k, v in rej["reason"].value_counts().sort_index().items()})
     return tables, source_rejects, report
+
+
+def _removed(kept: dict[str, int], ok: np.ndarray, hit: np.ndarray, why: str) -> np.ndarray:
+    """`ok` without the rows `hit`, counting those it held under `why` in `kept` (`apply_mapping`'s)."""
+    n = int((ok & hit).sum())
+    if n:
+        kept[why] = kept.get(why, 0) + n
+    return ok & ~hit
 
 
 def _zero_divisors(frame: pd.DataFrame, expr: str, what: str, ok: np.ndarray, keys: list[str]) -> np.ndarray:

@@ -25,8 +25,10 @@ def test_rs_na_or_sas_dot_for_every_missing_value_stops_as_null_does(tmp_path):
     demo with 10% of its invoices unpaid lost 298 of them, its tickets without a rating 307 of 701). Now the
     placeholder stop of `NULL` (`features.numbers.VALUE_PLACEHOLDERS`), with the tool's way out; `NA` as a region (North America) is kept. A column
     of `NA` (or `NULL`) on every row (R's customers of whom none cancelled) said "no value parses as a date",
-    showing how to declare a date format; now it says the values are a placeholder (`numbers.placeholder_hint`,
-    from the first 5 given values: the rows Spark's driver gathers)."""
+    showing how to declare a date format; now it says the values are a placeholder (`numbers.placeholder_hint`:
+    every given value one, its words from the first 5: the rows Spark's driver gathers). The way out's
+    accounting zero (`-   €`: Excel's euro format) is said for a money or number column only, not for `-` as a
+    region or a churn date (the review of round 25)."""
     from pipelines.io import load_data
 
     orders = raw_orders(100)
@@ -40,9 +42,9 @@ def test_rs_na_or_sas_dot_for_every_missing_value_stops_as_null_does(tmp_path):
         StructuralError, match=r"3 of 100 rows hold '\.', an export's placeholder.*SAS, Stata"
     ):
         load_data(_folder(tmp_path / "dot", orders=orders))
-    orders.loc[[3, 9, 40], "cost"] = ["$ -   ", " - ", "-"]  # a spreadsheet's accounting zero (or "none")
-    with pytest.raises(
-        StructuralError, match=r"3 of 100 rows hold '\$ -', '-', an export's.*accounting format"
+    orders.loc[[3, 9, 40], "cost"] = ["$ -   ", "-   €", " - "]  # a spreadsheet's accounting zero (or "none")
+    with pytest.raises(  # `-   €`: Excel's euro accounting format, its fill's spaces (the review of round 25)
+        StructuralError, match=r"3 of 100 rows hold '\$ -', '-', '-   €', an export's.*accounting format"
     ):
         load_data(_folder(tmp_path / "dash", orders=orders))
     orders["cost"] = "5"
@@ -58,6 +60,48 @@ def test_rs_na_or_sas_dot_for_every_missing_value_stops_as_null_does(tmp_path):
     customers["churned_at"] = ""
     loaded = load_data(_folder(tmp_path / "region", orders=orders, customers=customers))
     assert (loaded.tables["customers"]["region"] == "NA").sum() == 30
+    # `-` as a category's or a date's "none": no word of a spreadsheet's accounting zero (the review of round 25)
+    customers.loc[:29, "region"] = "-"
+    with pytest.raises(StructuralError, match=r"30 of 100 rows hold '-'") as caught:
+        load_data(_folder(tmp_path / "dash_region", orders=orders, customers=customers))
+    assert "accounting" not in str(caught.value)
+    customers["region"], customers["churned_at"] = "EU", "-"
+    with pytest.raises(StructuralError, match=r"The values are '-'.*empty on every row") as caught:
+        load_data(_folder(tmp_path / "dash_churn", orders=orders, customers=customers))
+    assert "accounting" not in str(caught.value)
+
+
+def test_a_column_of_sas_dots_and_some_dates_is_told_its_date_form_not_empty(tmp_path):
+    """A SAS export's `churned_at`: `.` for the 90 customers who stayed, `05JAN2023` for the 10 who left. No value
+    parses; round 25 said, from the first 5 given values, "the column is empty on every row ... or leave the
+    column out" (the review of round 25: 10 churn dates lost). Now said only when every given value is a
+    placeholder (pandas: counted; Spark's driver: the row step's `PLACEHOLDER` and `GIVEN` sums,
+    `spark_checks.check_head`, called here without a session); else the date format's hint, as before."""
+    from features.contract import TABLES
+    from pipelines.engines.spark_checks import GIVEN, PLACEHOLDER, check_head
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    customers = orders[["customer_id"]].assign(signup_at="2022-12-01", region="EU", churned_at=".")
+    customers.loc[90:, "churned_at"] = "05JAN2023"
+    said = r"'churned_at': no value parses as a date \(wrong type throughout\)\. Dates must be ISO 8601"
+    with pytest.raises(StructuralError, match=said) as caught:
+        load_data(_folder(tmp_path, orders=orders, customers=customers))
+    assert "empty on every row" not in str(caught.value)
+    out = next(check_rows(iter([customers]), "customers", 0, "UTC", {}, {}))
+    at = list(customers.columns).index("churned_at")
+    sums = {
+        m: int(((out[mask].to_numpy() >> at) & 1).sum()) for m, mask in (("g", GIVEN), ("p", PLACEHOLDER))
+    }
+    assert sums == {"g": 100, "p": 90}
+    stats = pd.DataFrame({f"{m}{at}": [n] for m, n in sums.items()})
+    head = customers["churned_at"].head(5)  # the rows the driver gathers: `.` each
+    with pytest.raises(StructuralError, match=said):
+        check_head(TABLES["customers"], at, head, stats, "UTC", {})
+    stats[f"p{at}"] = 100  # `.` on every row: the column is empty
+    with pytest.raises(StructuralError, match=r"The values are '\.'.*empty on every row"):
+        check_head(TABLES["customers"], at, head, stats, "UTC", {})
 
 
 def test_the_spark_engines_row_step_marks_rs_na_as_a_placeholder():
@@ -87,7 +131,7 @@ def test_a_mappings_where_keeping_no_order_or_customer_stops_naming_it(tmp_path,
     otherwise than the filter expects: `'Paid'` for `'paid'`). Was: the orders, `validate` exit 0 with a note "the
     data has no orders"; the customers, "table 'customers' has no usable row ... remove the file", which no file
     to remove. Now a structural error naming the mapping's table and its `where` (`features.table_rows.
-    emptied_by_where_notes`, the pandas load of a mapping: both engines read a mapping so); a side table so
+    emptied_table_notes`, the pandas load of a mapping: both engines read a mapping so); a side table so
     emptied stays a note (round 24)."""
     from pipelines.io import load_data
 
@@ -106,6 +150,41 @@ def test_a_mappings_where_keeping_no_order_or_customer_stops_naming_it(tmp_path,
         in str(caught.value)
     )
     assert said in str(caught.value)
+
+
+def test_a_mapped_orders_table_emptied_after_its_where_names_the_cause(tmp_path):
+    """A mapping whose `where` keeps all 100 sales, `require: {customer_id: Customer}` with `Customer` blank on
+    every row. Round 25 blamed the `where` ("matched none ... Check the filter"; main: a note, exit 0). Now
+    `apply_mapping` counts the rows each table's `where` kept and what each later step removed, and the stop
+    names that (`features.table_rows.emptied_table_notes`)."""
+    from pipelines.io import load_data
+
+    data, mapping = _sales_source(tmp_path / "src", ["EUR"])
+    sales = pd.read_csv(data / "sales.csv", dtype=str).assign(Customer="")
+    sales.to_csv(data / "sales.csv", index=False)
+    mapping.write_text(
+        mapping.read_text().replace(
+            "    source: sales\n",
+            "    source: sales\n    where: Currency == 'EUR'\n    require: {customer_id: Customer}\n",
+        )
+    )
+    with pytest.raises(StructuralError) as caught:
+        load_data(data, mapping)
+    assert (
+        "mapping table 'orders' keeps no row of its source (tables.orders.where = \"Currency == 'EUR'\" kept 100 "
+        "rows; the mapping rejected all of them: 100 missing customer_id): the orders are required"
+        in str(caught.value)
+    )
+    assert "matched none" not in str(caught.value)
+    from features.table_rows import emptied_table_notes
+
+    kept = {"customers": {"where": 12, "missing group_by column Customer": 12}, "returns": {"where": 0}}
+    with pytest.raises(
+        StructuralError, match=r"'customers' .*\(it read 12 rows; .*: 12 missing group_by column"
+    ):
+        emptied_table_notes({"customers": None}, {"customers": 0}, kept)  # no `where`: the rest is named
+    said = "mapping table 'returns' keeps no row of its source (tables.returns.where = 'x' matched none)"
+    assert emptied_table_notes({"returns": "x"}, {"returns": 0}, kept) == [f"{said}: the data has no returns"]
 
 
 def test_a_csv_separated_by_vertical_bars_says_so(tmp_path):
