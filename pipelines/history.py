@@ -148,6 +148,40 @@ def tier_rules_change(previous: HistoryRun, rules: dict[str, Any] | None) -> str
     )
 
 
+def tiers_under_previous_rules(
+    previous: HistoryRun, scores: pd.DataFrame, cfg: Any, horizon: int
+) -> pd.DataFrame | None:
+    """This run's scored customers' raw tier, rating and flags under the tier rules of `previous` (the run a
+    comparison starts from), on this run's values (columns `prev_rules_tier`, `prev_rules_rating`,
+    `prev_rules_flags`; index `customer_id` as text): where they equal the last run's, the customer's move comes
+    from the new rules alone. None when the rules are not recorded, cannot be read, or name a column this run's
+    scores do not carry (then no move is put on the rules: was: a customer made great only by
+    `tiers.great.top_share` 0.2 -> 0.3 listed as "newly at risk" with a churn driver as the reason)."""
+    from models.tier_config import TierConfig
+    from models.tiers import assign_tiers, rule_inputs
+
+    if previous.tier_rules is None:
+        return None
+    try:
+        rules = TierConfig.model_validate({**previous.tier_rules, "stability": cfg.tiers.stability})
+    except ValueError:
+        return None
+    scored = scores[scores["status"].astype("str") == "scored"]
+    needed = {c for cols in rule_inputs(rules, horizon).values() for c in cols}
+    if not needed <= set(scored.columns):
+        return None
+    frame = scored.assign(customer_id=scored["customer_id"].astype("str")).set_index("customer_id")
+    out = assign_tiers(frame, rules, horizon)
+    return pd.DataFrame(
+        {
+            "prev_rules_tier": out["tier"].astype("str").where(out["tier"].notna(), None),
+            "prev_rules_rating": out["rating"].astype("str").where(out["rating"].notna(), None),
+            "prev_rules_flags": out["flags"].astype("str"),
+        },
+        index=frame.index,
+    )
+
+
 def history_notes(
     history: Path | None, as_of: str, rules: dict[str, Any] | None, stability: str
 ) -> list[str]:
@@ -517,6 +551,9 @@ def report_history(
         from pipelines.history_store import tier_rules
 
         rules_changed = tier_rules_change(previous, tier_rules(manifest))
+        under = None if rules_changed is None else tiers_under_previous_rules(previous, scores, cfg, horizon)
+        if under is not None:  # which moves the new rules alone made (`pipelines.reports.actions`)
+            transitions = transitions.join(under)
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
