@@ -118,7 +118,12 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
 
 
 def _flat(rules: Any, prefix: str) -> dict[str, Any]:
-    """Nested rule settings as dotted keys (`tiers.great.top_share`); lists are one value."""
+    """Nested rule settings as dotted keys (`tiers.great.top_share`); a list of named rules by name
+    (`tiers.flag_rules.at_risk.threshold`, their order as `tiers.flag_rules.order`: was the whole list as one
+    value, a threshold moved printed as every rule's settings twice), other lists one value."""
+    if isinstance(rules, list) and rules and all(isinstance(r, dict) and "name" in r for r in rules):
+        named = {str(r["name"]): {k: v for k, v in r.items() if k != "name"} for r in rules}
+        return {f"{prefix}.order": [str(r["name"]) for r in rules]} | _flat(named, prefix)
     if not isinstance(rules, dict):
         return {prefix: rules}
     out: dict[str, Any] = {}

@@ -103,3 +103,26 @@ def test_the_last_runs_rules_on_a_runs_own_scores_give_its_raw_tiers(december_hi
         is None
     )
     assert tiers_under_previous_rules(replace(run, tier_rules=None), scores, cfg, horizon) is None
+
+
+def test_a_changed_threshold_of_one_named_rule_is_named_alone():
+    """`tiers.flag_rules`' at-risk threshold 0.3 -> 0.15 between two history runs: the warning, the manifest's
+    `history_notes` and the team page said `tiers.flag_rules: [{...every rule...}] then [{...}]`, 1,000 characters
+    of both lists in which the one change was to be found (was: lists compared as one value). A list of named rules
+    is compared rule by rule, by name, and its order as `.order`."""
+    from pathlib import Path
+
+    from pipelines.config import load_config
+    from pipelines.history import tier_rules_change
+    from pipelines.history_store import HistoryRun
+
+    rules = load_config().tiers.model_dump(mode="json")
+    rules.pop("stability")
+    flags = [dict(r, threshold=0.15) if r["name"] == "at_risk" else r for r in rules["flag_rules"]]
+    before = HistoryRun("2025-12-01", "r1", "1", 365, {}, {}, "margin", Path("."), tier_rules=rules)
+    said = tier_rules_change(before, rules | {"flag_rules": flags})
+    assert said is not None and "(tiers.flag_rules.at_risk.threshold: 0.3 then 0.15)" in said
+    swapped = [rules["problem_rules"][1], rules["problem_rules"][0], *rules["problem_rules"][2:]]
+    said = tier_rules_change(before, rules | {"problem_rules": swapped})
+    assert said is not None and "tiers.problem_rules.order: ['non_positive_value', 'cost_to_serve_share'," in said
+    assert tier_rules_change(before, dict(rules)) is None
