@@ -77,32 +77,34 @@ def test_a_move_made_by_new_tier_rules_alone_is_said_beside_the_customer():
     assert not any(rules in r["why"] for g in plain["groups"] for r in g["rows"])
 
 
-def test_the_last_runs_rules_on_a_runs_own_scores_give_its_raw_tiers(december_history):
-    """`tiers_under_previous_rules` applies a history run's recorded rules to a run's scores: on the run's own
-    scores it gives back every scored customer's raw tier, rating and flags (the whole base's cut points, as the
-    scoring run took them), so a move it puts on the rules is one the rules made. A run whose rules read a column
-    the scores do not carry gives None (no move put on the rules)."""
-    from dataclasses import replace
+def test_the_last_runs_rules_on_a_runs_own_scores_give_its_raw_tiers(default_scores):
+    """`tiers_under_previous_rules` applies a history run's recorded rules (`history_store.tier_rules` of its
+    manifest) to a run's scores: on the run's own scores it gives back every scored customer's raw tier, rating and
+    flags (the whole base's cut points, as the scoring run took them), so a move it puts on the rules is one the
+    rules made. Rules that read a column the scores do not carry, or none recorded, give None (no move put on the
+    rules)."""
+    from pathlib import Path
 
     from pipelines.config import load_config
     from pipelines.history import tiers_under_previous_rules
-    from pipelines.history_store import list_runs
+    from pipelines.history_store import HistoryRun, tier_rules
+    from tests.helpers import scores_manifest
 
-    (run,) = list_runs(december_history / "history")
-    scores = pd.read_parquet(december_history / "dec.parquet")
+    manifest = scores_manifest(default_scores.out)
+    horizon = int(manifest["horizon_days"])
+    run = HistoryRun("2024-12-01", "r", "1", horizon, {}, {}, "none", Path("."), tier_rules(manifest))
+    scores = pd.read_parquet(default_scores.out)
     cfg = load_config()
-    horizon = int(scores.filter(like="pred_churn_prob_").columns[0].split("_")[-1][:-1])
     under = tiers_under_previous_rules(run, scores, cfg, horizon)
     scored = scores[scores["status"] == "scored"].set_index("customer_id")
     assert under is not None and len(under) == len(scored) > 0
     assert (under["prev_rules_tier"] == scored["raw_tier"].astype(str)).all()
     assert (under["prev_rules_rating"] == scored["rating"].astype(str)).all()
     assert (under["prev_rules_flags"] == scored["flags"].astype(str)).all()
-    assert (
-        tiers_under_previous_rules(run, scores.drop(columns=["price_discount_rate_365d"]), cfg, horizon)
-        is None
-    )
-    assert tiers_under_previous_rules(replace(run, tier_rules=None), scores, cfg, horizon) is None
+    carried = next(c for c in scores.columns if c.startswith("price_discount_rate_"))
+    assert tiers_under_previous_rules(run, scores.drop(columns=[carried]), cfg, horizon) is None
+    unrecorded = HistoryRun("2024-12-01", "r", "1", horizon, {}, {}, "none", Path("."))
+    assert tiers_under_previous_rules(unrecorded, scores, cfg, horizon) is None
 
 
 def test_a_changed_threshold_of_one_named_rule_is_named_alone():
