@@ -175,7 +175,8 @@ def tiers_under_previous_rules(
     needed = {c for cols in rule_inputs(rules, horizon).values() for c in cols}
     if not needed <= set(scored.columns):
         return None
-    frame = scored.assign(customer_id=scored["customer_id"].astype("str")).set_index("customer_id")
+    # the columns the rules read only (was a copy of every column of the scores: 1M customers, dozens of them)
+    frame = scored[sorted(needed)].set_axis(pd.Index(scored["customer_id"].astype("str"), name="customer_id"))
     out = assign_tiers(frame, rules, horizon)
     return pd.DataFrame(
         {
