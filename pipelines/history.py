@@ -118,7 +118,12 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
 
 
 def _flat(rules: Any, prefix: str) -> dict[str, Any]:
-    """Nested rule settings as dotted keys (`tiers.great.top_share`); lists are one value."""
+    """Nested rule settings as dotted keys (`tiers.great.top_share`); a list of named rules by name
+    (`tiers.flag_rules.at_risk.threshold`, their order as `tiers.flag_rules.order`: was the whole list as one
+    value, a threshold moved printed as every rule's settings twice), other lists one value."""
+    if isinstance(rules, list) and rules and all(isinstance(r, dict) and "name" in r for r in rules):
+        named = {str(r["name"]): {k: v for k, v in r.items() if k != "name"} for r in rules}
+        return {f"{prefix}.order": [str(r["name"]) for r in rules]} | _flat(named, prefix)
     if not isinstance(rules, dict):
         return {prefix: rules}
     out: dict[str, Any] = {}
@@ -145,6 +150,41 @@ def tier_rules_change(previous: HistoryRun, rules: dict[str, Any] | None) -> str
     return (
         f"the tier rules changed since the history's run as of {previous.as_of} ({shown}{more}): tier, rating and "
         "flag changes between the two runs come partly from the rules, not from the customers"
+    )
+
+
+def tiers_under_previous_rules(
+    previous: HistoryRun, scores: pd.DataFrame, cfg: Any, horizon: int
+) -> pd.DataFrame | None:
+    """This run's scored customers' raw tier, rating and flags under the tier rules of `previous` (the run a
+    comparison starts from), on this run's values (columns `prev_rules_tier`, `prev_rules_rating`,
+    `prev_rules_flags`; index `customer_id` as text): where they equal the last run's, the customer's move comes
+    from the new rules alone. None when the rules are not recorded, cannot be read, or name a column this run's
+    scores do not carry (then no move is put on the rules: was: a customer made great only by
+    `tiers.great.top_share` 0.2 -> 0.3 listed as "newly at risk" with a churn driver as the reason)."""
+    from models.tier_config import TierConfig
+    from models.tiers import assign_tiers, rule_inputs
+
+    if previous.tier_rules is None:
+        return None
+    try:
+        rules = TierConfig.model_validate({**previous.tier_rules, "stability": cfg.tiers.stability})
+    except ValueError:
+        return None
+    scored = scores[scores["status"].astype("str") == "scored"]
+    needed = {c for cols in rule_inputs(rules, horizon).values() for c in cols}
+    if not needed <= set(scored.columns):
+        return None
+    # the columns the rules read only (was a copy of every column of the scores: 1M customers, dozens of them)
+    frame = scored[sorted(needed)].set_axis(pd.Index(scored["customer_id"].astype("str"), name="customer_id"))
+    out = assign_tiers(frame, rules, horizon)
+    return pd.DataFrame(
+        {
+            "prev_rules_tier": out["tier"].astype("str").where(out["tier"].notna(), None),
+            "prev_rules_rating": out["rating"].astype("str").where(out["rating"].notna(), None),
+            "prev_rules_flags": out["flags"].astype("str"),
+        },
+        index=frame.index,
     )
 
 
@@ -517,6 +557,9 @@ def report_history(
         from pipelines.history_store import tier_rules
 
         rules_changed = tier_rules_change(previous, tier_rules(manifest))
+        under = None if rules_changed is None else tiers_under_previous_rules(previous, scores, cfg, horizon)
+        if under is not None:  # which moves the new rules alone made (`pipelines.reports.actions`)
+            transitions = transitions.join(under)
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})

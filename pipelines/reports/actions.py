@@ -71,6 +71,12 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
     }
 
 
+def by_rules(would: str) -> str:
+    """A move the new tier rules alone made (`pipelines.history.tiers_under_previous_rules`: the last run's rules
+    on this run's figures give the last run's tier, rating or alert): said beside the customer, not put on them."""
+    return f"only by the new tier rules: under the last run's rules {would}"
+
+
 def _last_run(rec: Mapping[str, Any]) -> dict[str, Any]:
     """What a page's manager knew of a customer who is another manager's now: the id and the last run's figures,
     nothing of this run's (tier, rating, risk of leaving, value change: blank on the page, as for a gone customer)."""
@@ -173,7 +179,27 @@ def manager_actions(
 
     def churn_reason(rec: Mapping[str, Any]) -> str:
         # what raised their risk since the last run (churn deltas), else why their risk is what it is
-        return _text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason"))
+        said = _text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason"))
+        if "prev_rules_tier" not in rec or pd.isna(rec.get("prev_rules_tier")):
+            return said
+        prev = _text(rec.get("prev_rules_tier"))
+        if prev == "great" and AT_RISK in _text(rec.get("prev_rules_flags")).split(";"):
+            return said
+        return "; ".join(p for p in (by_rules(f"they would be {prev}, without this alert"), said) if p)
+
+    def tier_by_rules(rec: Mapping[str, Any], why: str) -> str:
+        prev = _text(rec.get("prev_rules_tier"))
+        if not prev or prev != _text(rec.get("old_tier")):
+            return why
+        return "; ".join(p for p in (by_rules(f"they would still be {_text(rec.get('old_tier'))}"), why) if p)
+
+    def rating_up(rec: Mapping[str, Any]) -> str:
+        said = f"rating {_text(rec.get('old_rating'))} → {_text(rec.get('new_rating'))}"
+        if "prev_rules_rating" not in rec or _text(rec.get("prev_rules_rating")) != _text(
+            rec.get("old_rating")
+        ):
+            return said
+        return f"{said}, {by_rules('it would still be ' + _text(rec.get('old_rating')))}"
 
     groups = [
         (
@@ -187,7 +213,7 @@ def manager_actions(
             "became-problem",
             "Customers who became problems",
             "They were good or great last time; the main change since then is said beside each one.",
-            rows(became_problem & seen, delta_reason),
+            rows(became_problem & seen, lambda r: tier_by_rules(r, delta_reason(r))),
         ),
         (
             "manager-left",
@@ -214,10 +240,7 @@ def manager_actions(
             "thank-you",
             "Rating upgrades worth a thank-you",
             "Their rating went up since the last run: a personal thank-you keeps it there.",
-            rows(
-                upgraded & seen,
-                lambda r: f"rating {_text(r.get('old_rating'))} → {_text(r.get('new_rating'))}",
-            ),
+            rows(upgraded & seen, rating_up),
         ),
     ]
     if moved_away is not None and len(moved_away):
@@ -428,6 +451,12 @@ def team_history(history: HistoryReport | None, tiers: list[str], config: Report
             ],
             "moved": int(sum(counts.loc[r, c] for r in counts.index for c in counts.columns if r != c)),
         }
+        if "prev_rules_tier" in t:  # the moves the new tier rules alone made (`by_rules`)
+            old_tier = t["old_tier"].astype("string")
+            by_rules = (t["new_tier"].astype("string") != old_tier) & (
+                t["prev_rules_tier"].astype("string") == old_tier
+            )
+            out["rules_only"] = int(by_rules.fillna(False).sum())
     runs = list(history.runs)
     table = pd.DataFrame([{"as_of": r["as_of"], **dict(r["tiers"])} for r in runs]).fillna(0)
     shown = [t for t in tiers if t in table] + [t for t in table.columns if t not in tiers and t != "as_of"]

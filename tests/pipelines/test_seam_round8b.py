@@ -90,6 +90,11 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
         r'id="transitions-rules-changed">The tier rules changed .*tiers\.great\.top_share: 0\.2 then 0\.05',
         index,
     )
+    # how many moved by the rules alone (round 19b: the last run's rules on this run's figures give their old tier)
+    alone = re.search(
+        r"(\d+) of the customers who changed tier did so only by the new rules", _one_line(index)
+    )
+    assert alone and int(alone.group(1)) > 0
     pages = sorted(site.glob("manager-*.html"))
     assert pages and all('id="this-month-rules-changed"' in p.read_text() for p in pages)
     # the same rules as the previous run: nothing said
