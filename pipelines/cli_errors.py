@@ -4,11 +4,12 @@ happened (command, table, column, code line: never a value) and the log file hol
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
 
-from features.errors import executor_place, product_frame, without_passwords
+from features.errors import executor_place, printable, product_frame, without_passwords
 
 #: Where an unexpected error's message may quote a cell of the data (pandas' `could not convert string to float:
 #: 'ann@example.com'`, Arrow's `Failed to parse string: 'Ann Smith'`, a `KeyError: 'C0042'`): the builtin types and
@@ -65,3 +66,43 @@ def _error_log(exc: BaseException) -> Path | None:
         return path
     except OSError:
         return None
+
+
+#: A write refused for want of space: the disk (or the tmpfs) full, or the user's quota reached.
+_FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+#: The flags of a command that name where it writes: the places whose free space the message of a full disk shows.
+_OUTPUT_FLAGS = ("out", "rejects", "history")
+
+
+def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str | None:
+    """The message of a write refused for want of space under `exc` (`OSError` ENOSPC or EDQUOT, as raised by
+    Python, pandas or Arrow's writers, or raised while handling another error): the command, the free space of
+    each place it writes (`flags`' `--out`, `--rejects`, `--history`) and of the temporary directory, and the
+    way out. None for any other error. Was: exit 1 `unexpected OSError: [Errno 28] Error writing bytes to file`
+    with a traceback log (`cvp score` onto a full disk, at `contributions_writer.py:72 (close)`)."""
+    import shutil
+    import tempfile
+
+    from pipelines.store_errors import _chain
+
+    full = next((e for e in _chain(exc) if isinstance(e, OSError) and e.errno in _FULL_DISK), None)
+    if full is None:
+        return None
+    places = [(f"--{name}", Path(str(flags[name]))) for name in _OUTPUT_FLAGS if flags.get(name) is not None]
+    places.append(("the temporary directory", Path(tempfile.gettempdir())))
+    shown = []
+    for label, path in places:
+        at = path.absolute()
+        while not at.exists() and at != at.parent:  # the nearest folder that is there: the disk it goes to
+            at = at.parent
+        try:
+            free = shutil.disk_usage(at).free
+        except OSError:
+            continue
+        shown.append(f"{label} {printable(str(path))} ({free / 2**20:,.1f} MB free now)")
+    cause = "the disk quota is reached" if full.errno == errno.EDQUOT else "a disk is full"
+    return (
+        f"cvp {command} stopped: {cause} ({os.strerror(full.errno)}); where it writes: {'; '.join(shown)}. "
+        "Nothing of this run was published: the previous outputs stay as they were. Free space there (or give "
+        "an output on another disk, TMPDIR for the temporary directory) and rerun"
+    )
