@@ -57,3 +57,45 @@ def test_a_writer_whose_close_fails_on_a_full_disk_is_not_closed_twice(tmp_path,
         writer.close()
     writer.close()  # the cleanup's close: nothing left to close
     assert calls == [1]
+
+
+def test_a_damaged_tracking_store_is_named_not_a_corrupt_model(tmp_path, new_store):
+    """The local MLflow store (`mlflow.db`) cut short (a copy interrupted, a disk that filled while it was written)
+    or another file under its name. Was: `cvp models` exit 1 `unexpected DatabaseError: (sqlite3.DatabaseError)
+    database disk image is malformed` with a traceback log; `cvp score` exit 2 "model ... could not be loaded
+    (corrupt or incompatible)" for a model whose files were whole. Now exit 2 naming the store, what SQLite says
+    and the way out (`pipelines.store_errors.store_failure`, every command)."""
+    cut = tmp_path / "cut" / "mlflow.db"
+    cut.parent.mkdir()
+    whole = new_store.read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    other = tmp_path / "other" / "mlflow.db"
+    other.parent.mkdir()
+    other.write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "data").mkdir()
+    runs = {
+        "cut": cvp("models", "--tracking-uri", f"sqlite:///{cut}"),
+        "other": cvp("models", "--tracking-uri", f"sqlite:///{other}"),
+        "score": cvp(
+            "score",
+            "--data",
+            tmp_path / "data",
+            "--as-of",
+            "2024-01-01",
+            "--out",
+            tmp_path / "s.parquet",
+            "--tracking-uri",
+            f"sqlite:///{other}",
+        ),
+    }
+    said = {name: " ".join(res.output.split()) for name, res in runs.items()}
+    assert {name: res.exit_code for name, res in runs.items()} == {"cut": 2, "other": 2, "score": 2}, said
+    assert (
+        f"the MLflow tracking store sqlite:///{cut} is damaged (SQLite: database disk image is malformed"
+        in said["cut"]
+    )
+    for name in ("other", "score"):
+        assert (
+            f"store sqlite:///{other} is not an SQLite database (SQLite: file is not a database" in said[name]
+        )
+    assert not any("unexpected" in text or "corrupt or incompatible" in text for text in said.values()), said
