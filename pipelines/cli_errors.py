@@ -47,6 +47,24 @@ def _where(command: str, exc: BaseException) -> str:
     return ", ".join(parts)
 
 
+def _private_folder(folder: Path) -> Path:
+    """`folder` (`<temp dir>/cvp`), made readable by the user only, when it is the user's own directory that no
+    one else may write or read; else (another user's, open to others, a symbolic link: the shared temporary
+    directory lets anyone make it first) a new private folder `<temp dir>/cvp-<random>`. Was: the log written
+    into whatever `<temp dir>/cvp` was, through a link planted at its name: another user of the machine read
+    the traceback, which may quote the data."""
+    import stat
+    import tempfile
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = folder.lstat()
+    uid = getattr(os, "getuid", None)  # None on Windows: its temporary directory is the user's own
+    mine = uid is None or st.st_uid == uid()
+    if stat.S_ISDIR(st.st_mode) and mine and not st.st_mode & 0o077:
+        return folder
+    return Path(tempfile.mkdtemp(prefix="cvp-"))
+
+
 def _error_log(exc: BaseException) -> Path | None:
     """Write the traceback of an unexpected error to `<temp dir>/cvp/error-<time>-<pid>.log`, readable by the
     user only (it may quote the data: `_DATA_NOTE`); its path, or None."""
@@ -55,13 +73,13 @@ def _error_log(exc: BaseException) -> Path | None:
     import traceback
 
     try:
-        folder = Path(tempfile.gettempdir()) / "cvp"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = _private_folder(Path(tempfile.gettempdir()) / "cvp")
         path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
         text = f"cvp {' '.join(sys.argv[1:])}\n# this traceback: {_DATA_NOTE}\n\n"
         text += "".join(traceback.format_exception(exc))
         # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with open(os.open(path, flags, 0o600), "w", encoding="utf-8") as fh:
             fh.write(without_passwords(text))
         return path
     except OSError:

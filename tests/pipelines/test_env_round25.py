@@ -99,3 +99,33 @@ def test_a_damaged_tracking_store_is_named_not_a_corrupt_model(tmp_path, new_sto
             f"store sqlite:///{other} is not an SQLite database (SQLite: file is not a database" in said[name]
         )
     assert not any("unexpected" in text or "corrupt or incompatible" in text for text in said.values()), said
+
+
+def test_an_error_log_is_not_written_where_others_can_read_it(tmp_path, monkeypatch):
+    """`<temp dir>/cvp` made first by someone else, open to every user (the shared temporary directory lets anyone
+    make it), with links planted at the names the next logs take, to a file its maker reads. Was: the traceback,
+    which may quote the data, written through the link into that file. Now the log goes to a new private folder
+    (`pipelines.cli_errors._private_folder`), readable by the user only, and the planted file stays empty."""
+    import os
+    import time
+
+    from pipelines.cli_errors import _error_log
+
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    shared = tmp_path / "cvp"
+    shared.mkdir()
+    shared.chmod(0o777)
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("")
+    now = time.time()
+    for second in range(-1, 5):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now + second))
+        (shared / f"error-{stamp}-{os.getpid()}.log").symlink_to(theirs)
+    try:
+        raise ValueError("Ann Smith")
+    except ValueError as exc:
+        log = _error_log(exc)
+    assert log is not None and "Ann Smith" in log.read_text()
+    assert theirs.read_text() == "", "the traceback was written into another user's file"
+    assert log.parent != shared and log.parent.parent == tmp_path
+    assert (log.parent.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)
