@@ -426,7 +426,11 @@ def score(
     if history is not None and result.contributions_path is not None:
         from pipelines.history_store import append_run
 
-        target = append_run(history, result.scores, result.contributions_path, result.manifest)
+        try:
+            target = append_run(history, result.scores, result.contributions_path, result.manifest)
+        except OSError as exc:  # a full disk: the message says the scores were published (`disk_full`)
+            exc.cvp_published = str(out)  # type: ignore[attr-defined]
+            raise
         console.print(f"added to the score history: {target}")
 
 

@@ -119,8 +119,15 @@ def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str
             continue
         shown.append(f"{label} {printable(str(path))} ({free / 2**20:,.1f} MB free now)")
     cause = "the disk quota is reached" if full.errno == errno.EDQUOT else "a disk is full"
+    published = next((e.cvp_published for e in _chain(exc) if hasattr(e, "cvp_published")), None)
+    done = (
+        f"The scores were published ({printable(str(published))}) but the run was not added to the score "
+        "history, whose earlier runs stay as they were: rerun the same command"
+        if published is not None
+        else "Nothing of this run was published: the previous outputs stay as they were. Rerun"
+    )
     return (
         f"cvp {command} stopped: {cause} ({os.strerror(full.errno)}); where it writes: {'; '.join(shown)}. "
-        "Nothing of this run was published: the previous outputs stay as they were. Free space there (or give "
-        "an output on another disk, TMPDIR for the temporary directory) and rerun"
+        f"{done} once there is space (free some there, or give an output on another disk, TMPDIR for the "
+        "temporary directory)"
     )

@@ -129,3 +129,21 @@ def test_an_error_log_is_not_written_where_others_can_read_it(tmp_path, monkeypa
     assert theirs.read_text() == "", "the traceback was written into another user's file"
     assert log.parent != shared and log.parent.parent == tmp_path
     assert (log.parent.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+def test_a_full_disk_under_the_history_says_the_scores_were_published(tmp_path):
+    """`cvp score --history` on a full disk: the scores are published before the run is added to the history,
+    so the message must not say that nothing was published (`pipelines.cli` marks the history's failure)."""
+    from pipelines.cli_errors import disk_full
+
+    try:
+        try:
+            _full_disk()
+        except OSError as exc:
+            exc.cvp_published = str(tmp_path / "s.parquet")
+            raise
+    except OSError as exc:
+        said = disk_full("score", {"out": tmp_path / "s.parquet", "history": tmp_path / "h"}, exc)
+    assert said is not None and "Nothing of this run was published" not in said
+    assert f"The scores were published ({tmp_path / 's.parquet'}) but the run was not added" in said
+    assert disk_full("score", {}, ValueError("x")) is None
