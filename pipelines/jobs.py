@@ -314,6 +314,18 @@ def run_report(
     n_pages = len(paths.managers) + (1 if paths.unassigned else 0)
     console.print(
         f"reports for {len(scores):,} customers in {time.perf_counter() - t0:.1f} s: {paths.index} "
-        f"and {n_pages} manager pages in {Path(out)}/"
+        f"and {n_pages} manager pages in {Path(out)}/" + browser_address(paths.index),
+        markup=False,  # a path is printed as written (`--out "pages[red]"`: was shown as `pages`)
+        highlight=False,
     )
     return paths.index
+
+
+def browser_address(page: Path) -> str:
+    """` (in a browser: file:///.../h%23q%3F/index.html)` when the page's path holds a character that ends or
+    changes a web address (`#`, `?`, `%`, a space): the path pasted or clicked as written opens another file or
+    none. Empty otherwise."""
+    text = str(page)
+    if not any(c in text for c in "#?% "):
+        return ""
+    return f" (in a browser: {Path(page).absolute().as_uri()})"

@@ -174,3 +174,15 @@ def test_a_file_system_without_locks_runs_with_a_note(tmp_path, monkeypatch, cap
     assert ran == [1]
     note = " ".join(capsys.readouterr().err.split())
     assert "the scores set x cannot be locked on its file system (No locks available" in note
+
+
+def test_a_report_path_that_a_browser_reads_otherwise_is_also_given_as_an_address(tmp_path):
+    """`cvp report --out "reports #3"` (or `?`, `%`): the printed path of index.html, pasted into a browser or
+    clicked in a terminal, stops at `#` (a fragment) or `?` (a query). Was: the path only. Now also its `file:`
+    address, `#` written `%23` (`pipelines.jobs.browser_address`); a plain path gets nothing more."""
+    from pipelines.jobs import browser_address
+
+    page = tmp_path / "reports #3?" / "index.html"
+    said = browser_address(page)
+    assert said.startswith(" (in a browser: file:///") and said.endswith("/reports%20%233%3F/index.html)")
+    assert browser_address(tmp_path / "reports" / "index.html") == ""
