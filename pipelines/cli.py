@@ -431,7 +431,7 @@ def score(
         except OSError as exc:  # a full disk: the message says the scores were published (`disk_full`)
             exc.cvp_published = str(out)  # type: ignore[attr-defined]
             raise
-        console.print(f"added to the score history: {target}")
+        console.print(f"added to the score history: {target}", markup=False, highlight=False)
 
 
 @app.command()

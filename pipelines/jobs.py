@@ -55,7 +55,9 @@ def run_generate(
     console.print(
         f"demo company of {customers:,} customers"
         + (f" and {signups:,} recent sign-ups without an order yet" if signups > 0 else "")
-        + f" written to {out} in {time.perf_counter() - t0:.1f} s"
+        + f" written to {out} in {time.perf_counter() - t0:.1f} s",
+        markup=False,  # paths are printed as written (`--out "demo[red]"`: was shown as `demo`)
+        highlight=False,
     )
     for name in company.tables:
         where = paths[name].name if name in paths else "(no file: none drawn)"
@@ -197,9 +199,11 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
         profile_dir=out / "profile",
     )
     managers = sorted((out / "reports").glob("manager-*.html"))
-    console.print(f"\nteam report:     {index.resolve()}")
+    console.print(f"\nteam report:     {index.resolve()}", markup=False, highlight=False)
     console.print(
-        f"manager reports: {len(managers)} pages, e.g. {managers[0].resolve() if managers else '-'}"
+        f"manager reports: {len(managers)} pages, e.g. {managers[0].resolve() if managers else '-'}",
+        markup=False,
+        highlight=False,
     )
     console.print(
         f"models:          {demo_models_hint(Path(cfg.mlflow.tracking_dir), tracking_uri)}", markup=False

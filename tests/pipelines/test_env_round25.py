@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -186,3 +187,12 @@ def test_a_report_path_that_a_browser_reads_otherwise_is_also_given_as_an_addres
     said = browser_address(page)
     assert said.startswith(" (in a browser: file:///") and said.endswith("/reports%20%233%3F/index.html)")
     assert browser_address(tmp_path / "reports" / "index.html") == ""
+
+
+def test_an_output_path_with_brackets_is_printed_as_written(tmp_path):
+    """`cvp generate --out "demo[red]"` (any output path holding rich markup: the history, the rejects, the
+    backtest, the demo's pages). Was: printed as `demo`, the `[red]` taken as a colour. Now as written."""
+    out = tmp_path / "demo[red]"
+    res = cvp("generate", "--out", out, "--customers", 20)
+    assert res.exit_code == 0, res.output
+    assert re.search(r"demo\[red\]\s+in ", res.output.replace("\n", " ")), res.output
