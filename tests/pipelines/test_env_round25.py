@@ -73,6 +73,8 @@ def test_a_damaged_tracking_store_is_named_not_a_corrupt_model(tmp_path, new_sto
     database disk image is malformed` with a traceback log; `cvp score` exit 2 "model ... could not be loaded
     (corrupt or incompatible)" for a model whose files were whole. Now exit 2 naming the store, what SQLite says
     and the way out (`pipelines.store_errors.store_failure`, every command)."""
+    from tests.pipelines.conftest import empty_registry
+
     cut = tmp_path / "cut" / "mlflow.db"
     cut.parent.mkdir()
     whole = new_store.read_bytes()
@@ -96,6 +98,14 @@ def test_a_damaged_tracking_store_is_named_not_a_corrupt_model(tmp_path, new_sto
             f"sqlite:///{other}",
         ),
     }
+    # `cvp models` before the first `cvp train` (a new store): was exit 1 `unexpected MlflowException: Registered
+    # Model with name=customer-value not found`; now "no version ... yet" (`pipelines.registry.list_versions`)
+    store = empty_registry(new_store, tmp_path / "mlruns")
+    runs["new"] = cvp("models", "--tracking-uri", f"sqlite:///{store}")
+    assert runs["new"].exit_code == 0, runs["new"].output
+    assert (
+        "no version of customer-value is registered yet: train one with `cvp train`" in runs.pop("new").output
+    )
     said = {name: " ".join(res.output.split()) for name, res in runs.items()}
     assert {name: res.exit_code for name, res in runs.items()} == {"cut": 2, "other": 2, "score": 2}, said
     assert (
