@@ -206,3 +206,23 @@ def test_an_output_path_with_brackets_is_printed_as_written(tmp_path):
     res = cvp("generate", "--out", out, "--customers", 20)
     assert res.exit_code == 0, res.output
     assert re.search(r"demo\[red\]\s+in ", res.output.replace("\n", " ")), res.output
+
+
+def test_a_tracking_uri_naming_the_sqlite_file_without_its_scheme(tmp_path):
+    """`MLFLOW_TRACKING_URI=/srv/mlruns/mlflow.db` (the store's file, `sqlite:///` left out). Was: "names a
+    directory: ... Give `sqlite:////srv/mlruns/mlflow.db/mlflow.db`", a store that does not exist. Now the URI
+    to give is the file's own (`pipelines.tracking.check_tracking_uri`)."""
+    from features.validation import StructuralError
+    from pipelines.tracking import check_tracking_uri
+
+    store = tmp_path / "mlruns" / "mlflow.db"
+    for given in (store, tmp_path / "elsewhere.sqlite"):
+        given.parent.mkdir(exist_ok=True)
+        given.write_bytes(b"")
+        with pytest.raises(StructuralError) as stop:
+            check_tracking_uri(str(given))
+        assert f"names the file of a sqlite store without its scheme: give `sqlite:///{given}`" in str(
+            stop.value
+        )
+    with pytest.raises(StructuralError, match="names a directory"):
+        check_tracking_uri(str(tmp_path / "mlruns"))
