@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -226,3 +227,21 @@ def test_a_tracking_uri_naming_the_sqlite_file_without_its_scheme(tmp_path):
         )
     with pytest.raises(StructuralError, match="names a directory"):
         check_tracking_uri(str(tmp_path / "mlruns"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="the umask is read from Linux's /proc")
+def test_the_umask_is_read_without_being_changed(monkeypatch):
+    """Every output's permissions follow the umask (`pipelines.staging.umask`). Was: read by setting it to 0 and
+    back, so a file another thread of the run created in between was writable by anyone."""
+    from pipelines.staging import umask
+
+    mask = os.umask(0o027)
+    try:
+        changes: list[int] = []
+        real = os.umask
+        monkeypatch.setattr(os, "umask", lambda m: changes.append(m) or real(m))
+        assert umask() == 0o027
+        assert changes == []
+    finally:
+        monkeypatch.undo()
+        os.umask(mask)
