@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from features.errors import StructuralError, printable, without_passwords
-from pipelines.cli_errors import _DATA_NOTE, _error_log, _may_quote_data, _where
+from pipelines.cli_errors import _DATA_NOTE, _error_log, _may_quote_data, _where, disk_full
 
 app = typer.Typer(
     name="cvp",
@@ -130,9 +130,10 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             from pipelines.tracking import server_failure
 
             known = server_failure(exc) or store_failure(exc)  # a tracking server failing, the store locked
-            if known is not None:
+            full = None if known is not None else disk_full(fn.__name__, kwargs, exc)  # a disk full, a quota
+            if known is not None or full is not None:
                 err.print("error:", style="bold red", end=" ")
-                err.print(str(known), markup=False, soft_wrap=True)
+                err.print(full or str(known), markup=False, soft_wrap=True)
                 sys.exit(2)
             if _VERBOSE["on"] or os.environ.get("CVP_DEBUG", "") not in ("", "0"):
                 err.print(f"note: the traceback below: {_DATA_NOTE}", markup=False, soft_wrap=True)
@@ -425,8 +426,12 @@ def score(
     if history is not None and result.contributions_path is not None:
         from pipelines.history_store import append_run
 
-        target = append_run(history, result.scores, result.contributions_path, result.manifest)
-        console.print(f"added to the score history: {target}")
+        try:
+            target = append_run(history, result.scores, result.contributions_path, result.manifest)
+        except OSError as exc:  # a full disk: the message says the scores were published (`disk_full`)
+            exc.cvp_published = str(out)  # type: ignore[attr-defined]
+            raise
+        console.print(f"added to the score history: {target}", markup=False, highlight=False)
 
 
 @app.command()

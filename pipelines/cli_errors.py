@@ -4,11 +4,12 @@ happened (command, table, column, code line: never a value) and the log file hol
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
 
-from features.errors import executor_place, product_frame, without_passwords
+from features.errors import executor_place, printable, product_frame, without_passwords
 
 #: Where an unexpected error's message may quote a cell of the data (pandas' `could not convert string to float:
 #: 'ann@example.com'`, Arrow's `Failed to parse string: 'Ann Smith'`, a `KeyError: 'C0042'`): the builtin types and
@@ -46,6 +47,24 @@ def _where(command: str, exc: BaseException) -> str:
     return ", ".join(parts)
 
 
+def _private_folder(folder: Path) -> Path:
+    """`folder` (`<temp dir>/cvp`), made readable by the user only, when it is the user's own directory that no
+    one else may write or read; else (another user's, open to others, a symbolic link: the shared temporary
+    directory lets anyone make it first) a new private folder `<temp dir>/cvp-<random>`. Was: the log written
+    into whatever `<temp dir>/cvp` was, through a link planted at its name: another user of the machine read
+    the traceback, which may quote the data."""
+    import stat
+    import tempfile
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = folder.lstat()
+    uid = getattr(os, "getuid", None)  # None on Windows: its temporary directory is the user's own
+    mine = uid is None or st.st_uid == uid()
+    if stat.S_ISDIR(st.st_mode) and mine and not st.st_mode & 0o077:
+        return folder
+    return Path(tempfile.mkdtemp(prefix="cvp-"))
+
+
 def _error_log(exc: BaseException) -> Path | None:
     """Write the traceback of an unexpected error to `<temp dir>/cvp/error-<time>-<pid>.log`, readable by the
     user only (it may quote the data: `_DATA_NOTE`); its path, or None."""
@@ -54,14 +73,61 @@ def _error_log(exc: BaseException) -> Path | None:
     import traceback
 
     try:
-        folder = Path(tempfile.gettempdir()) / "cvp"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = _private_folder(Path(tempfile.gettempdir()) / "cvp")
         path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
         text = f"cvp {' '.join(sys.argv[1:])}\n# this traceback: {_DATA_NOTE}\n\n"
         text += "".join(traceback.format_exception(exc))
         # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with open(os.open(path, flags, 0o600), "w", encoding="utf-8") as fh:
             fh.write(without_passwords(text))
         return path
     except OSError:
         return None
+
+
+#: A write refused for want of space: the disk (or the tmpfs) full, or the user's quota reached.
+_FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+#: The flags of a command that name where it writes: the places whose free space the message of a full disk shows.
+_OUTPUT_FLAGS = ("out", "rejects", "history")
+
+
+def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str | None:
+    """The message of a write refused for want of space under `exc` (`OSError` ENOSPC or EDQUOT, as raised by
+    Python, pandas or Arrow's writers, or raised while handling another error): the command, the free space of
+    each place it writes (`flags`' `--out`, `--rejects`, `--history`) and of the temporary directory, and the
+    way out. None for any other error. Was: exit 1 `unexpected OSError: [Errno 28] Error writing bytes to file`
+    with a traceback log (`cvp score` onto a full disk, at `contributions_writer.py:72 (close)`)."""
+    import shutil
+    import tempfile
+
+    from pipelines.store_errors import _chain
+
+    full = next((e for e in _chain(exc) if isinstance(e, OSError) and e.errno in _FULL_DISK), None)
+    if full is None:
+        return None
+    places = [(f"--{name}", Path(str(flags[name]))) for name in _OUTPUT_FLAGS if flags.get(name) is not None]
+    places.append(("the temporary directory", Path(tempfile.gettempdir())))
+    shown = []
+    for label, path in places:
+        at = path.absolute()
+        while not at.exists() and at != at.parent:  # the nearest folder that is there: the disk it goes to
+            at = at.parent
+        try:
+            free = shutil.disk_usage(at).free
+        except OSError:
+            continue
+        shown.append(f"{label} {printable(str(path))} ({free / 2**20:,.1f} MB free now)")
+    cause = "the disk quota is reached" if full.errno == errno.EDQUOT else "a disk is full"
+    published = next((e.cvp_published for e in _chain(exc) if hasattr(e, "cvp_published")), None)
+    done = (
+        f"The scores were published ({printable(str(published))}) but the run was not added to the score "
+        "history, whose earlier runs stay as they were: rerun the same command"
+        if published is not None
+        else "Nothing of this run was published: the previous outputs stay as they were. Rerun"
+    )
+    return (
+        f"cvp {command} stopped: {cause} ({os.strerror(full.errno)}); where it writes: {'; '.join(shown)}. "
+        f"{done} once there is space (free some there, or give an output on another disk, TMPDIR for the "
+        "temporary directory)"
+    )

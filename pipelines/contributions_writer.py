@@ -68,6 +68,9 @@ class ContributionsWriter:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+            # let go of the writer before closing it: a close that fails (its footer refused by a full disk) is
+            # not tried again by the run's cleanup, which then still removes the staging directory (was: the
+            # second close raised again, and the failed run's files stayed on the full disk)
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()

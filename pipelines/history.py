@@ -335,7 +335,7 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
 
     runs = list_runs(history)
     if not runs:
-        console.print(f"the history {history} holds no run yet")
+        console.print(f"the history {history} holds no run yet", markup=False, highlight=False)
         return runs
     known = ("great", "good", "problem")
     tiers = sorted({t for r in runs for t in r.tiers}, key=lambda t: (known.index(t) if t in known else 3, t))

@@ -55,7 +55,9 @@ def run_generate(
     console.print(
         f"demo company of {customers:,} customers"
         + (f" and {signups:,} recent sign-ups without an order yet" if signups > 0 else "")
-        + f" written to {out} in {time.perf_counter() - t0:.1f} s"
+        + f" written to {out} in {time.perf_counter() - t0:.1f} s",
+        markup=False,  # paths are printed as written (`--out "demo[red]"`: was shown as `demo`)
+        highlight=False,
     )
     for name in company.tables:
         where = paths[name].name if name in paths else "(no file: none drawn)"
@@ -197,9 +199,11 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
         profile_dir=out / "profile",
     )
     managers = sorted((out / "reports").glob("manager-*.html"))
-    console.print(f"\nteam report:     {index.resolve()}")
+    console.print(f"\nteam report:     {index.resolve()}", markup=False, highlight=False)
     console.print(
-        f"manager reports: {len(managers)} pages, e.g. {managers[0].resolve() if managers else '-'}"
+        f"manager reports: {len(managers)} pages, e.g. {managers[0].resolve() if managers else '-'}",
+        markup=False,
+        highlight=False,
     )
     console.print(
         f"models:          {demo_models_hint(Path(cfg.mlflow.tracking_dir), tracking_uri)}", markup=False
@@ -314,6 +318,18 @@ def run_report(
     n_pages = len(paths.managers) + (1 if paths.unassigned else 0)
     console.print(
         f"reports for {len(scores):,} customers in {time.perf_counter() - t0:.1f} s: {paths.index} "
-        f"and {n_pages} manager pages in {Path(out)}/"
+        f"and {n_pages} manager pages in {Path(out)}/" + browser_address(paths.index),
+        markup=False,  # a path is printed as written (`--out "pages[red]"`: was shown as `pages`)
+        highlight=False,
     )
     return paths.index
+
+
+def browser_address(page: Path) -> str:
+    """` (in a browser: file:///.../h%23q%3F/index.html)` when the page's path holds a character that ends or
+    changes a web address (`#`, `?`, `%`, a space): the path pasted or clicked as written opens another file or
+    none. Empty otherwise."""
+    text = str(page)
+    if not any(c in text for c in "#?% "):
+        return ""
+    return f" (in a browser: {Path(page).absolute().as_uri()})"

@@ -171,7 +171,11 @@ def print_load_report(
         console.print(printable(line), markup=False, highlight=False)
     elif rejects is not None:
         if written:
-            console.print(f"{total:,} rejected rows written to {rejects}/ ({', '.join(written)})")
+            console.print(
+                f"{total:,} rejected rows written to {rejects}/ ({', '.join(written)})",
+                markup=False,
+                highlight=False,
+            )
         else:
             console.print("no rejected rows")
     elif total:

@@ -73,8 +73,16 @@ def list_versions(
     for note in sweep_interrupted(name):  # a version a killed training left is listed as what it is
         if say is not None:
             say(note)
+    from pipelines.mlflow_import import MlflowException
+
+    try:
+        registered = client.get_registered_model(name)
+    except MlflowException as exc:  # a new store, nothing trained yet: "no version ... registered yet"
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":  # was: exit 1 `unexpected MlflowException`
+            raise
+        return cfg, []
     aliases: dict[str, list[str]] = {}  # the search's versions may not carry their aliases
-    for alias, number in client.get_registered_model(name).aliases.items():
+    for alias, number in registered.aliases.items():
         aliases.setdefault(str(number), []).append(alias)
     rows = []
     for v in sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version)):

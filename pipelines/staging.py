@@ -47,6 +47,16 @@ def alive(pid: int) -> bool:
 
 
 def umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux's `/proc/self/status`):
+    setting it to 0 for a moment to read it, as `os.umask` must, gave a file another thread created meanwhile (the
+    contributions writer's, a Spark driver's) the permissions of no umask at all, 0666, writable by anyone."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     os.umask(mask := os.umask(0))
     return mask
 

@@ -28,6 +28,18 @@ _CAUSES = {
         "Give a writable tracking directory (`mlflow.tracking_dir` in --config) or a tracking server "
         "(--tracking-uri)",
     ),
+    # a damaged store: a copy cut short, a disk that filled or a machine that stopped while it was written, or
+    # another file under its name (was: `cvp models`/`cvp report` exit 1 `unexpected DatabaseError`; `cvp score`
+    # exit 2 "model ... could not be loaded (corrupt or incompatible)", for a model whose files were whole)
+    "database disk image is malformed": (
+        "is damaged (SQLite: database disk image is malformed: a copy cut short, a disk that filled or a machine "
+        "that stopped while it was written?)",
+        "Restore it from a backup (or its copy), or recover what it holds with `sqlite3 mlflow.db .recover`",
+    ),
+    "file is not a database": (
+        "is not an SQLite database (SQLite: file is not a database: another file under its name, or encrypted?)",
+        "Restore the store's file, or give the right one (`mlflow.tracking_dir` in --config, --tracking-uri)",
+    ),
 }
 
 
@@ -42,10 +54,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def store_failure(exc: BaseException) -> StructuralError | None:
-    """The MLflow store locked or read-only under `exc` (SQLite's `OperationalError`, as raised or wrapped) as a
+    """The MLflow store locked, read-only or damaged under `exc` (SQLite's `OperationalError`, as raised or wrapped) as a
     structural error naming the store and the way out; None for any other error."""
     for e in _chain(exc):
-        if type(e).__name__ not in ("OperationalError", "MlflowException"):
+        if type(e).__name__ not in ("OperationalError", "DatabaseError", "MlflowException"):
             continue
         text = str(e)
         for words, (why, way_out) in _CAUSES.items():

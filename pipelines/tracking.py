@@ -97,13 +97,19 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
 
 def check_tracking_uri(uri: str) -> None:
     """A tracking URI MLflow 3 cannot use as given is an exit 2 saying what to write: a directory path or `file:`
-    URI (MLflow's file store: "Train one first" at scoring, an unexpected MlflowException at training), a `sqlite:`
-    URI without a file (`sqlite:///`, `sqlite://x.db`)."""
+    URI (MLflow's file store: "Train one first" at scoring, an unexpected MlflowException at training), the path of
+    a sqlite file without its scheme (`/srv/mlruns/mlflow.db`), a `sqlite:` URI without a file (`sqlite:///`,
+    `sqlite://x.db`)."""
     scheme, sep, rest = uri.partition(":")
     if uri in ("databricks", "databricks-uc"):  # MLflow's names for a Databricks workspace
         return
     if not sep or len(scheme) == 1 or scheme == "file":  # `mlruns`, `C:\\mlruns`, `file:///srv/mlruns`
         folder = uri.removeprefix("file://").removeprefix("file:")
+        if Path(folder).is_file() or Path(folder).suffix.lower() in (".db", ".sqlite", ".sqlite3"):
+            raise StructuralError(  # was: "names a directory", and `sqlite:///.../mlflow.db/mlflow.db` to give
+                f"the tracking URI {uri!r} (--tracking-uri or MLFLOW_TRACKING_URI) names the file of a sqlite store "
+                f"without its scheme: give `sqlite:///{Path(folder).resolve()}`"
+            )
         raise StructuralError(
             f"the tracking URI {uri!r} (--tracking-uri or MLFLOW_TRACKING_URI) names a directory: MLflow's file "
             f"store is not used. Give `sqlite:///{Path(folder).resolve() / 'mlflow.db'}` (this product's local "

@@ -454,7 +454,11 @@ def run_backtest_only(
     facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample, tables)  # None: all
     facts["backtest_fold_cutoffs"] = evaluated_folds(result)
     files = write_backtest(result, out_dir, rows, facts)
-    console.print(f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}")
+    console.print(
+        f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}",
+        markup=False,
+        highlight=False,
+    )
     return result
 
 

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from pipelines.demo.assemble import DemoCompany
 from pipelines.demo.params import TABLE_NAMES
+from pipelines.staging import umask
 
 
 def write_company(
@@ -79,7 +80,9 @@ def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
         else:
             pa_csv.write_csv(_csv_ready(table), tmp_name)
         # mkstemp creates owner-only files; data files are meant to be shared like any other output.
-        os.chmod(tmp_name, 0o644)
+        os.chmod(
+            tmp_name, 0o666 & ~umask()
+        )  # as every output: the user's umask (was: 0644 under `umask 077`)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -415,18 +415,20 @@ def run_score(
             console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
         raise
     finally:
-        if ahead is not None:  # stopped before loading (the Spark engine's own read)
-            ahead.close()
-        if base is not None:  # stopped before the chunk loop: its builder too
-            base.close()
-        if early is not None:
-            early.close()
-        if profile_inputs is not None:
-            profile_inputs.close()
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        if rejects_set is not None:
-            rejects_set.discard()
+        try:
+            if ahead is not None:  # stopped before loading (the Spark engine's own read)
+                ahead.close()
+            if base is not None:  # stopped before the chunk loop: its builder too
+                base.close()
+            if early is not None:
+                early.close()
+            if profile_inputs is not None:
+                profile_inputs.close()
+        finally:  # a close that fails (a full disk) still leaves no staged file behind
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if rejects_set is not None:
+                rejects_set.discard()
     for kind, text in closing:
         console.print(f"[{'bold yellow' if kind == 'warning' else 'yellow'}]{kind}:[/] {escape(text)}")
     console.print(

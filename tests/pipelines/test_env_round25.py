@@ -1,0 +1,247 @@
+"""Hostile environments found in the twenty-fifth hunt (the output side): a disk that fills while a command writes
+its outputs. Cheap: a demo company of 40 customers written by `cvp generate` with its Parquet writer refusing for
+want of space, and the contributions writer closed on a full disk; no training, no Spark."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.helpers import cvp
+
+
+def _full_disk(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+
+def test_a_full_disk_stops_with_a_message_not_a_traceback(tmp_path, monkeypatch):
+    """`cvp score --out` (any command) onto a disk that fills while it writes: was exit 1 `unexpected OSError:
+    [Errno 28] Error writing bytes to file` and a traceback log. Now exit 2 naming the cause, the free space of
+    each place the command writes, the temporary directory's, and the way out (`pipelines.cli_errors.disk_full`);
+    the staged files are removed, the previous set kept."""
+    out = tmp_path / "demo company"
+    mask = os.umask(0o077)  # a user who keeps their files to themselves: the demo's tables follow it too
+    try:
+        first = cvp("generate", "--out", out, "--customers", 40)
+    finally:
+        os.umask(mask)
+    assert first.exit_code == 0, first.output
+    # was: 0644 whatever the umask (`pipelines.demo.write` set it), other outputs following the umask
+    assert {p.stat().st_mode & 0o777 for p in out.glob("*.parquet")} == {0o600}
+    before = {p.name: p.read_bytes() for p in out.glob("*.parquet")}
+    monkeypatch.setattr("pyarrow.parquet.write_table", _full_disk)
+    res = cvp("generate", "--out", out, "--customers", 40, "--seed", 8)
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "unexpected" not in text and "traceback" not in text
+    assert "a disk is full (No space left on device)" in text
+    assert f"--out {out} (" in text and "MB free now)" in text and "the temporary directory" in text
+    assert {p.name: p.read_bytes() for p in out.glob("*.parquet")} == before  # the previous company, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo company"], "a staged copy left on the disk"
+
+
+def test_a_writer_whose_close_fails_on_a_full_disk_is_not_closed_twice(tmp_path, monkeypatch):
+    """The contributions (and profile-inputs) writer closed on a full disk: Arrow's close writes the file's
+    footer and fails. The run's cleanup closes it again before removing its staging directory; was: the second
+    close raised the same error, so the staging directory (the failed run's files) stayed on the full disk."""
+    from pipelines.outputs import ContributionsWriter
+
+    writer = ContributionsWriter(tmp_path / "c.parquet", "run")
+    writer.add(pd.DataFrame({"x": [1.0, 2.0]}, index=pd.Index(["C1", "C2"], name="customer_id")))
+    writer._wait()
+    arrow = writer._writer
+    calls: list[int] = []
+
+    def close_on_full_disk() -> None:
+        calls.append(1)
+        _full_disk()
+
+    monkeypatch.setattr(arrow, "close", close_on_full_disk)
+    with pytest.raises(OSError):
+        writer.close()
+    writer.close()  # the cleanup's close: nothing left to close
+    assert calls == [1]
+
+
+def test_a_damaged_tracking_store_is_named_not_a_corrupt_model(tmp_path, new_store):
+    """The local MLflow store (`mlflow.db`) cut short (a copy interrupted, a disk that filled while it was written)
+    or another file under its name. Was: `cvp models` exit 1 `unexpected DatabaseError: (sqlite3.DatabaseError)
+    database disk image is malformed` with a traceback log; `cvp score` exit 2 "model ... could not be loaded
+    (corrupt or incompatible)" for a model whose files were whole. Now exit 2 naming the store, what SQLite says
+    and the way out (`pipelines.store_errors.store_failure`, every command)."""
+    from tests.pipelines.conftest import empty_registry
+
+    cut = tmp_path / "cut" / "mlflow.db"
+    cut.parent.mkdir()
+    whole = new_store.read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    other = tmp_path / "other" / "mlflow.db"
+    other.parent.mkdir()
+    other.write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "data").mkdir()
+    runs = {
+        "cut": cvp("models", "--tracking-uri", f"sqlite:///{cut}"),
+        "other": cvp("models", "--tracking-uri", f"sqlite:///{other}"),
+        "score": cvp(
+            "score",
+            "--data",
+            tmp_path / "data",
+            "--as-of",
+            "2024-01-01",
+            "--out",
+            tmp_path / "s.parquet",
+            "--tracking-uri",
+            f"sqlite:///{other}",
+        ),
+    }
+    # `cvp models` before the first `cvp train` (a new store): was exit 1 `unexpected MlflowException: Registered
+    # Model with name=customer-value not found`; now "no version ... yet" (`pipelines.registry.list_versions`)
+    store = empty_registry(new_store, tmp_path / "mlruns")
+    runs["new"] = cvp("models", "--tracking-uri", f"sqlite:///{store}")
+    assert runs["new"].exit_code == 0, runs["new"].output
+    assert (
+        "no version of customer-value is registered yet: train one with `cvp train`" in runs.pop("new").output
+    )
+    said = {name: " ".join(res.output.split()) for name, res in runs.items()}
+    assert {name: res.exit_code for name, res in runs.items()} == {"cut": 2, "other": 2, "score": 2}, said
+    assert (
+        f"the MLflow tracking store sqlite:///{cut} is damaged (SQLite: database disk image is malformed"
+        in said["cut"]
+    )
+    for name in ("other", "score"):
+        assert (
+            f"store sqlite:///{other} is not an SQLite database (SQLite: file is not a database" in said[name]
+        )
+    assert not any("unexpected" in text or "corrupt or incompatible" in text for text in said.values()), said
+
+
+def test_an_error_log_is_not_written_where_others_can_read_it(tmp_path, monkeypatch):
+    """`<temp dir>/cvp` made first by someone else, open to every user (the shared temporary directory lets anyone
+    make it), with links planted at the names the next logs take, to a file its maker reads. Was: the traceback,
+    which may quote the data, written through the link into that file. Now the log goes to a new private folder
+    (`pipelines.cli_errors._private_folder`), readable by the user only, and the planted file stays empty."""
+    import os
+    import time
+
+    from pipelines.cli_errors import _error_log
+
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    shared = tmp_path / "cvp"
+    shared.mkdir()
+    shared.chmod(0o777)
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("")
+    now = time.time()
+    for second in range(-1, 5):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now + second))
+        (shared / f"error-{stamp}-{os.getpid()}.log").symlink_to(theirs)
+    try:
+        raise ValueError("Ann Smith")
+    except ValueError as exc:
+        log = _error_log(exc)
+    assert log is not None and "Ann Smith" in log.read_text()
+    assert theirs.read_text() == "", "the traceback was written into another user's file"
+    assert log.parent != shared and log.parent.parent == tmp_path
+    assert (log.parent.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+def test_a_full_disk_under_the_history_says_the_scores_were_published(tmp_path):
+    """`cvp score --history` on a full disk: the scores are published before the run is added to the history,
+    so the message must not say that nothing was published (`pipelines.cli` marks the history's failure)."""
+    from pipelines.cli_errors import disk_full
+
+    try:
+        try:
+            _full_disk()
+        except OSError as exc:
+            exc.cvp_published = str(tmp_path / "s.parquet")
+            raise
+    except OSError as exc:
+        said = disk_full("score", {"out": tmp_path / "s.parquet", "history": tmp_path / "h"}, exc)
+    assert said is not None and "Nothing of this run was published" not in said
+    assert f"The scores were published ({tmp_path / 's.parquet'}) but the run was not added" in said
+    assert disk_full("score", {}, ValueError("x")) is None
+
+
+def test_a_file_system_without_locks_runs_with_a_note(tmp_path, monkeypatch, capsys):
+    """An output on a file system that refuses locks (an NFS share whose lock service is down: `flock` fails with
+    ENOLCK). Was: every command writing there exit 1 `unexpected OSError: [Errno 37] No locks available`. Now the
+    step runs without the lock, with a note saying so (`pipelines.locks.held`)."""
+    import fcntl
+
+    from pipelines.locks import held
+
+    def no_locks(*_args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    ran = []
+    with held(tmp_path / ".x.publish.lock", "the scores set x"):
+        ran.append(1)
+    assert ran == [1]
+    note = " ".join(capsys.readouterr().err.split())
+    assert "the scores set x cannot be locked on its file system (No locks available" in note
+
+
+def test_a_report_path_that_a_browser_reads_otherwise_is_also_given_as_an_address(tmp_path):
+    """`cvp report --out "reports #3"` (or `?`, `%`): the printed path of index.html, pasted into a browser or
+    clicked in a terminal, stops at `#` (a fragment) or `?` (a query). Was: the path only. Now also its `file:`
+    address, `#` written `%23` (`pipelines.jobs.browser_address`); a plain path gets nothing more."""
+    from pipelines.jobs import browser_address
+
+    page = tmp_path / "reports #3?" / "index.html"
+    said = browser_address(page)
+    assert said.startswith(" (in a browser: file:///") and said.endswith("/reports%20%233%3F/index.html)")
+    assert browser_address(tmp_path / "reports" / "index.html") == ""
+
+
+def test_an_output_path_with_brackets_is_printed_as_written(tmp_path):
+    """`cvp generate --out "demo[red]"` (any output path holding rich markup: the history, the rejects, the
+    backtest, the demo's pages). Was: printed as `demo`, the `[red]` taken as a colour. Now as written."""
+    out = tmp_path / "demo[red]"
+    res = cvp("generate", "--out", out, "--customers", 20)
+    assert res.exit_code == 0, res.output
+    assert re.search(r"demo\[red\]\s+in ", res.output.replace("\n", " ")), res.output
+
+
+def test_a_tracking_uri_naming_the_sqlite_file_without_its_scheme(tmp_path):
+    """`MLFLOW_TRACKING_URI=/srv/mlruns/mlflow.db` (the store's file, `sqlite:///` left out). Was: "names a
+    directory: ... Give `sqlite:////srv/mlruns/mlflow.db/mlflow.db`", a store that does not exist. Now the URI
+    to give is the file's own (`pipelines.tracking.check_tracking_uri`)."""
+    from features.validation import StructuralError
+    from pipelines.tracking import check_tracking_uri
+
+    store = tmp_path / "mlruns" / "mlflow.db"
+    for given in (store, tmp_path / "elsewhere.sqlite"):
+        given.parent.mkdir(exist_ok=True)
+        given.write_bytes(b"")
+        with pytest.raises(StructuralError) as stop:
+            check_tracking_uri(str(given))
+        assert f"names the file of a sqlite store without its scheme: give `sqlite:///{given}`" in str(
+            stop.value
+        )
+    with pytest.raises(StructuralError, match="names a directory"):
+        check_tracking_uri(str(tmp_path / "mlruns"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="the umask is read from Linux's /proc")
+def test_the_umask_is_read_without_being_changed(monkeypatch):
+    """Every output's permissions follow the umask (`pipelines.staging.umask`). Was: read by setting it to 0 and
+    back, so a file another thread of the run created in between was writable by anyone."""
+    from pipelines.staging import umask
+
+    mask = os.umask(0o027)
+    try:
+        changes: list[int] = []
+        real = os.umask
+        monkeypatch.setattr(os, "umask", lambda m: changes.append(m) or real(m))
+        assert umask() == 0o027
+        assert changes == []
+    finally:
+        monkeypatch.undo()
+        os.umask(mask)
