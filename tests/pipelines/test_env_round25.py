@@ -187,7 +187,9 @@ def test_a_full_disk_under_the_history_says_the_scores_were_published(tmp_path, 
     scored = SimpleNamespace(scores=pd.DataFrame(), contributions_path=tmp_path / "c.parquet", manifest={})
     monkeypatch.setattr("pipelines.engines.run.run_score", lambda *_a, **_k: scored)
     monkeypatch.setattr("pipelines.history_store.append_run", _full_disk)
-    res = cvp("score", "--data", tmp_path / "data", "--as-of", "2024-01-01", "--out", out, "--history", history)
+    res = cvp(
+        "score", "--data", tmp_path / "data", "--as-of", "2024-01-01", "--out", out, "--history", history
+    )
     said = " ".join(res.output.split())
     assert res.exit_code == 2, said
     assert "Nothing of this run was published" not in said
@@ -219,7 +221,9 @@ def test_a_full_disk_message_names_the_refused_file_and_the_command_as_typed(tmp
     store = tmp_path / "mlruns" / "mlflow.db"
     monkeypatch.setitem(sys.modules, "mlflow", SimpleNamespace(get_tracking_uri=lambda: f"sqlite:///{store}"))
     for command in ("demo", "train"):
-        text = disk_full(command, {"out": tmp_path / "demo"}, OSError(errno.ENOSPC, "No space left on device"))
+        text = disk_full(
+            command, {"out": tmp_path / "demo"}, OSError(errno.ENOSPC, "No space left on device")
+        )
         assert text is not None and "Nothing of this run was published" not in text
         assert "the steps this command finished before it" in text
         assert f"the MLflow tracking folder {store.parent} (" in text
