@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from features.errors import StructuralError, printable, without_passwords
-from pipelines.cli_errors import _DATA_NOTE, _error_log, _may_quote_data, _where, disk_full
+from pipelines.cli_errors import _DATA_NOTE, _error_log, _may_quote_data, _where, disk_full, typed_name
 
 app = typer.Typer(
     name="cvp",
@@ -129,8 +129,9 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             from pipelines.store_errors import store_failure
             from pipelines.tracking import server_failure
 
+            command = typed_name(fn.__name__)  # `models promote`, as the user types it
             known = server_failure(exc) or store_failure(exc)  # a tracking server failing, the store locked
-            full = None if known is not None else disk_full(fn.__name__, kwargs, exc)  # a disk full, a quota
+            full = None if known is not None else disk_full(command, kwargs, exc)  # a disk full, a quota
             if known is not None or full is not None:
                 err.print("error:", style="bold red", end=" ")
                 err.print(full or str(known), markup=False, soft_wrap=True)
@@ -140,10 +141,10 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             log = _error_log(exc)
             if _may_quote_data(exc):  # was: its first line, `could not convert string to float: 'ann@...'`
-                what = f"{_where(fn.__name__, exc)} (its message is in the log: {_DATA_NOTE})"
+                what = f"{_where(command, exc)} (its message is in the log: {_DATA_NOTE})"
             else:  # escaped like a StructuralError's message: it may name a file
                 what = printable((str(exc).strip().splitlines() or [""])[0][:300])
-                what = f"{what} ({_where(fn.__name__, exc)})"
+                what = f"{what} ({_where(command, exc)})"
             err.print("error:", style="bold red", end=" ")
             err.print(
                 f"unexpected {type(exc).__name__}: {what}\n"

@@ -47,22 +47,43 @@ def _where(command: str, exc: BaseException) -> str:
     return ", ".join(parts)
 
 
+def typed_name(function: str) -> str:
+    """The command as the user types it, from its function's name: `history_` -> `history`, `models_promote` ->
+    `models promote` (was: `cvp history_`, `cvp models_promote` in the messages)."""
+    return function.rstrip("_").replace("_", " ")
+
+
 def _private_folder(folder: Path) -> Path:
-    """`folder` (`<temp dir>/cvp`), made readable by the user only, when it is the user's own directory that no
-    one else may write or read; else (another user's, open to others, a symbolic link: the shared temporary
-    directory lets anyone make it first) a new private folder `<temp dir>/cvp-<random>`. Was: the log written
-    into whatever `<temp dir>/cvp` was, through a link planted at its name: another user of the machine read
-    the traceback, which may quote the data."""
+    """`folder` (`<temp dir>/cvp`) when it is the user's own directory (not a link), set readable by the user
+    only (0700); else (another user's, a symbolic link, a regular file in its place: the shared temporary
+    directory lets anyone make it first) or on any error, a new private folder `<temp dir>/cvp-<random>`. Was:
+    the log written into whatever `<temp dir>/cvp` was, through a link planted at its name (another user read
+    the traceback, which may quote the data); then no log at all when a file stood at that name, and a new
+    folder per error when the user's own folder was 0755."""
     import stat
     import tempfile
 
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = folder.lstat()
-    uid = getattr(os, "getuid", None)  # None on Windows: its temporary directory is the user's own
-    mine = uid is None or st.st_uid == uid()
-    if stat.S_ISDIR(st.st_mode) and mine and not st.st_mode & 0o077:
-        return folder
-    return Path(tempfile.mkdtemp(prefix="cvp-"))
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.lstat()
+        uid = getattr(os, "getuid", None)  # None on Windows: its temporary directory is the user's own
+        if stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid()):
+            if st.st_mode & 0o077:
+                folder.chmod(0o700)
+            return folder
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="cvp-", dir=folder.parent))
+
+
+def _write_private(folder: Path, name: str, text: str) -> Path:
+    """`text` in a new file `folder/name` readable by the user only: never through a link (O_NOFOLLOW) nor into
+    a file already there (O_EXCL: one planted while the folder was open to others)."""
+    path = folder / name
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with open(os.open(path, flags, 0o600), "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
 
 
 def _error_log(exc: BaseException) -> Path | None:
@@ -72,16 +93,16 @@ def _error_log(exc: BaseException) -> Path | None:
     import time
     import traceback
 
+    name = f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    text = f"cvp {' '.join(sys.argv[1:])}\n# this traceback: {_DATA_NOTE}\n\n"
+    # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
+    text = without_passwords(text + "".join(traceback.format_exception(exc)))
     try:
         folder = _private_folder(Path(tempfile.gettempdir()) / "cvp")
-        path = folder / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        text = f"cvp {' '.join(sys.argv[1:])}\n# this traceback: {_DATA_NOTE}\n\n"
-        text += "".join(traceback.format_exception(exc))
-        # a password in a URI (`--tracking-uri https://ann:secret@host`) is not written into the log
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-        with open(os.open(path, flags, 0o600), "w", encoding="utf-8") as fh:
-            fh.write(without_passwords(text))
-        return path
+        try:
+            return _write_private(folder, name, text)
+        except OSError:  # a name taken (a link or a file planted there): a new private folder
+            return _write_private(Path(tempfile.mkdtemp(prefix="cvp-", dir=folder.parent)), name, text)
     except OSError:
         return None
 
@@ -92,12 +113,31 @@ _FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 _OUTPUT_FLAGS = ("out", "rejects", "history")
 
 
+#: Commands that publish step by step (`cvp demo`: the company, the model, the scores, the pages; `cvp train`: the
+#: MLflow run, then the model's registration): a full disk at a late step leaves the earlier steps' outputs.
+_STEPWISE = ("demo", "train")
+
+
+def _tracking_folder() -> Path | None:
+    """The folder of the local MLflow store in use (`sqlite:///.../mlflow.db`), when MLflow is loaded; else None."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None:
+        return None
+    try:
+        uri = str(mlflow.get_tracking_uri())
+    except Exception:  # the message must not fail for want of the URI
+        return None
+    return Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else None
+
+
 def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str | None:
     """The message of a write refused for want of space under `exc` (`OSError` ENOSPC or EDQUOT, as raised by
     Python, pandas or Arrow's writers, or raised while handling another error): the command, the free space of
-    each place it writes (`flags`' `--out`, `--rejects`, `--history`) and of the temporary directory, and the
-    way out. None for any other error. Was: exit 1 `unexpected OSError: [Errno 28] Error writing bytes to file`
-    with a traceback log (`cvp score` onto a full disk, at `contributions_writer.py:72 (close)`)."""
+    the place of the file refused (the error's own filename, when it names one: a joblib file in /dev/shm, the
+    MLflow store), of each place it writes (`flags`' `--out`, `--rejects`, `--history`; `cvp train`'s tracking
+    folder) and of the temporary directory, and the way out. None for any other error. Was: exit 1 `unexpected
+    OSError: [Errno 28] Error writing bytes to file` with a traceback log (`cvp score` onto a full disk, at
+    `contributions_writer.py:72 (close)`)."""
     import shutil
     import tempfile
 
@@ -106,7 +146,11 @@ def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str
     full = next((e for e in _chain(exc) if isinstance(e, OSError) and e.errno in _FULL_DISK), None)
     if full is None:
         return None
-    places = [(f"--{name}", Path(str(flags[name]))) for name in _OUTPUT_FLAGS if flags.get(name) is not None]
+    places = [("the file refused", Path(str(full.filename)))] if full.filename else []
+    places += [(f"--{name}", Path(str(flags[name]))) for name in _OUTPUT_FLAGS if flags.get(name) is not None]
+    tracking = _tracking_folder() if command in _STEPWISE else None
+    if tracking is not None:
+        places.append(("the MLflow tracking folder", tracking))
     places.append(("the temporary directory", Path(tempfile.gettempdir())))
     shown = []
     for label, path in places:
@@ -120,12 +164,20 @@ def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str
         shown.append(f"{label} {printable(str(path))} ({free / 2**20:,.1f} MB free now)")
     cause = "the disk quota is reached" if full.errno == errno.EDQUOT else "a disk is full"
     published = next((e.cvp_published for e in _chain(exc) if hasattr(e, "cvp_published")), None)
-    done = (
-        f"The scores were published ({printable(str(published))}) but the run was not added to the score "
-        "history, whose earlier runs stay as they were: rerun the same command"
-        if published is not None
-        else "Nothing of this run was published: the previous outputs stay as they were. Rerun"
-    )
+    if published is not None:
+        done = (
+            f"The scores were published ({printable(str(published))}) but the run was not added to the score "
+            "history, whose earlier runs stay as they were: rerun the same command"
+        )
+    elif (
+        command in _STEPWISE
+    ):  # was: "Nothing of this run was published", the demo's company and model replaced
+        done = (
+            "The step that was writing published nothing; the steps this command finished before it (printed "
+            "above; for cvp train, its MLflow run) stay as they are. Rerun"
+        )
+    else:
+        done = "Nothing of this run was published: the previous outputs stay as they were. Rerun"
     return (
         f"cvp {command} stopped: {cause} ({os.strerror(full.errno)}); where it writes: {'; '.join(shown)}. "
         f"{done} once there is space (free some there, or give an output on another disk, TMPDIR for the "

@@ -292,15 +292,21 @@ def append_run(
 
     # one append at a time: the sweep below removes every staging directory, so it must never see another run's
     # live one (was: two runs appending at once, the later one deleted the other's partition while it was written)
-    with held(history / LOCK_FILE, f"the score history {history}"):
-        return _append_run(history, scores, contributions_path, manifest)
+    with held(history / LOCK_FILE, f"the score history {history}") as locked:
+        return _append_run(history, scores, contributions_path, manifest, sweep=locked)
 
 
 def _append_run(
-    history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
+    history: Path,
+    scores: pd.DataFrame,
+    contributions_path: Path,
+    manifest: dict[str, Any],
+    sweep: bool = True,
 ) -> Path:
     list_runs(history)  # a damaged or foreign entry is reported before anything is written
-    for old in history.glob(".*"):  # left by a run killed while appending
+    # left by a run killed while appending; not swept when the history could not be locked (a file system
+    # refusing locks): a folder there may be another host's live append
+    for old in history.glob(".*") if sweep else ():
         if old.is_dir() and (old.name.startswith(".staging-") or ".old." in old.name):
             shutil.rmtree(old, ignore_errors=True)
     as_of = str(manifest["as_of"])

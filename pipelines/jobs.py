@@ -112,7 +112,9 @@ def run_features(
         write_json(info, staged["manifest"])
     console.print(
         f"{len(table):,} customers x {table.shape[1]} features as of {cutoff.date()} -> {out} "
-        f"({seconds:.1f} s); groups: {', '.join(_group_words(g) for g in manifest.groups_present)}"
+        f"({seconds:.1f} s); groups: {', '.join(_group_words(g) for g in manifest.groups_present)}",
+        markup=False,  # the path as written (was: `[red]` in it taken as a colour)
+        highlight=False,
     )
     if manifest.groups_absent:  # was: the raw names only ("absent groups: service_effort (no tickets table)")
         console.print(

@@ -367,7 +367,9 @@ def run_profile(
     console.print(
         f"profile of {f['great']:,} {f['best_tier']} customers among {f['scored']:,} scored "
         f"({f['customers']:,} in the run), {f['lookalikes']:,} lookalikes, payback for "
-        f"{len(result.channels)} channels in {time.perf_counter() - t0:.1f} s -> {page}"
+        f"{len(result.channels)} channels in {time.perf_counter() - t0:.1f} s -> {page}",
+        markup=False,  # the path as written (was: `[red]` in it taken as a colour)
+        highlight=False,
     )
     unknown = f["cost_sources"].get("unknown", 0)
     if unknown:

@@ -34,7 +34,15 @@ _CAUSES = {
     "database disk image is malformed": (
         "is damaged (SQLite: database disk image is malformed: a copy cut short, a disk that filled or a machine "
         "that stopped while it was written?)",
-        "Restore it from a backup (or its copy), or recover what it holds with `sqlite3 mlflow.db .recover`",
+        "Restore it from a backup, or recover what it holds: copy it aside (`cp {store} {store}.damaged`), then "
+        "`sqlite3 {store}.damaged .recover | sqlite3 {recovered}` and move that into place (`mv {recovered} "
+        "{store}`)",
+    ),
+    # SQLite's own full disk (was: exit 1 `unexpected OperationalError`; `cli_errors.disk_full` sees OSError only)
+    "database or disk is full": (
+        "could not be written: its disk is full (SQLite: database or disk is full)",
+        "Free space on that disk (or give a tracking directory on another: `mlflow.tracking_dir` in --config), "
+        "then rerun",
     ),
     "file is not a database": (
         "is not an SQLite database (SQLite: file is not a database: another file under its name, or encrypted?)",
@@ -54,7 +62,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def store_failure(exc: BaseException) -> StructuralError | None:
-    """The MLflow store locked, read-only or damaged under `exc` (SQLite's `OperationalError`, as raised or wrapped) as a
+    """The MLflow store locked, read-only, damaged or on a full disk under `exc` (SQLite's `OperationalError`, as raised or wrapped) as a
     structural error naming the store and the way out; None for any other error."""
     for e in _chain(exc):
         if type(e).__name__ not in ("OperationalError", "DatabaseError", "MlflowException"):
@@ -62,8 +70,24 @@ def store_failure(exc: BaseException) -> StructuralError | None:
         text = str(e)
         for words, (why, way_out) in _CAUSES.items():
             if words in text:
-                return StructuralError(f"the MLflow tracking store {_store()} {why}. {way_out}.")
+                store = _store()
+                return StructuralError(
+                    f"the MLflow tracking store {store} {why}. {_with_paths(way_out, store)}."
+                )
     return None
+
+
+def _with_paths(advice: str, store: str) -> str:
+    """`advice` with `{store}` (the store's file, quoted for a shell) and `{recovered}` (a file beside it) filled
+    in; `mlflow.db` when the store is not a local file (was: `sqlite3 mlflow.db .recover`, whatever the store's
+    path, and .recover only prints SQL)."""
+    import shlex
+    from pathlib import Path
+
+    path = Path(store.removeprefix("sqlite:///")) if store.startswith("sqlite:///") else Path("mlflow.db")
+    return advice.format(
+        store=shlex.quote(str(path)), recovered=shlex.quote(str(path.parent / "recovered.db"))
+    )
 
 
 def _store() -> str:

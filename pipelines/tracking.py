@@ -105,7 +105,10 @@ def check_tracking_uri(uri: str) -> None:
         return
     if not sep or len(scheme) == 1 or scheme == "file":  # `mlruns`, `C:\\mlruns`, `file:///srv/mlruns`
         folder = uri.removeprefix("file://").removeprefix("file:")
-        if Path(folder).is_file() or Path(folder).suffix.lower() in (".db", ".sqlite", ".sqlite3"):
+        given = Path(
+            folder
+        )  # a directory named `store.db` is a directory (was: "give sqlite:////.../store.db")
+        if given.is_file() or (not given.is_dir() and given.suffix.lower() in (".db", ".sqlite", ".sqlite3")):
             raise StructuralError(  # was: "names a directory", and `sqlite:///.../mlflow.db/mlflow.db` to give
                 f"the tracking URI {uri!r} (--tracking-uri or MLFLOW_TRACKING_URI) names the file of a sqlite store "
                 f"without its scheme: give `sqlite:///{Path(folder).resolve()}`"

@@ -113,6 +113,8 @@ def test_a_damaged_tracking_store_is_named_not_a_corrupt_model(tmp_path, new_sto
         f"the MLflow tracking store sqlite:///{cut} is damaged (SQLite: database disk image is malformed"
         in said["cut"]
     )
+    # was: `sqlite3 mlflow.db .recover`, whatever the store's path, and .recover only prints SQL
+    assert f"`sqlite3 {cut}.damaged .recover | sqlite3 {cut.parent / 'recovered.db'}`" in said["cut"]
     for name in ("other", "score"):
         assert (
             f"store sqlite:///{other} is not an SQLite database (SQLite: file is not a database" in said[name]
@@ -150,22 +152,83 @@ def test_an_error_log_is_not_written_where_others_can_read_it(tmp_path, monkeypa
     assert (log.parent.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)
 
 
-def test_a_full_disk_under_the_history_says_the_scores_were_published(tmp_path):
-    """`cvp score --history` on a full disk: the scores are published before the run is added to the history,
-    so the message must not say that nothing was published (`pipelines.cli` marks the history's failure)."""
-    from pipelines.cli_errors import disk_full
+def test_an_error_log_is_written_whatever_stands_at_its_folder(tmp_path, monkeypatch):
+    """`<temp dir>/cvp`: a regular file there (anyone can make one): was no log at all (its mkdir failed); now a
+    new private folder. The user's own folder left at 0755 (an older cvp, a umask of 022): was a new folder
+    `cvp-<random>` at every error; now the user's folder, set to 0700 (`pipelines.cli_errors._private_folder`)."""
+    from pipelines.cli_errors import _error_log
 
-    try:
+    for place in ("file", "own"):
+        root = tmp_path / place
+        root.mkdir()
+        monkeypatch.setattr("tempfile.gettempdir", lambda root=root: str(root))
+        if place == "file":
+            (root / "cvp").write_text("planted")
+        else:
+            (root / "cvp").mkdir(mode=0o755)
+            (root / "cvp").chmod(0o755)
         try:
-            _full_disk()
-        except OSError as exc:
-            exc.cvp_published = str(tmp_path / "s.parquet")
-            raise
-    except OSError as exc:
-        said = disk_full("score", {"out": tmp_path / "s.parquet", "history": tmp_path / "h"}, exc)
-    assert said is not None and "Nothing of this run was published" not in said
-    assert f"The scores were published ({tmp_path / 's.parquet'}) but the run was not added" in said
-    assert disk_full("score", {}, ValueError("x")) is None
+            raise ValueError("Ann Smith")
+        except ValueError as exc:
+            log = _error_log(exc)
+        assert log is not None and "Ann Smith" in log.read_text(), place
+        assert log.parent.stat().st_mode & 0o777 == 0o700
+        assert (log.parent == root / "cvp") == (place == "own"), log
+
+
+def test_a_full_disk_under_the_history_says_the_scores_were_published(tmp_path, monkeypatch):
+    """`cvp score --history` on a full disk: the scores are published before the run is added to the history,
+    so the message must not say that nothing was published (`pipelines.cli.score` marks the history's failure).
+    Driven through the command, the append refused for want of space (the scoring itself stubbed: cheap)."""
+    from types import SimpleNamespace
+
+    out, history = tmp_path / "s.parquet", tmp_path / "h"
+    (tmp_path / "data").mkdir()
+    scored = SimpleNamespace(scores=pd.DataFrame(), contributions_path=tmp_path / "c.parquet", manifest={})
+    monkeypatch.setattr("pipelines.engines.run.run_score", lambda *_a, **_k: scored)
+    monkeypatch.setattr("pipelines.history_store.append_run", _full_disk)
+    res = cvp(
+        "score", "--data", tmp_path / "data", "--as-of", "2024-01-01", "--out", out, "--history", history
+    )
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2, said
+    assert "Nothing of this run was published" not in said
+    assert f"The scores were published ({out}) but the run was not added" in said
+
+
+def test_a_full_disk_message_names_the_refused_file_and_the_command_as_typed(tmp_path, monkeypatch):
+    """The message of a full disk (`pipelines.cli_errors.disk_full`). Was: the command's function name (`cvp
+    history_`, `cvp models_promote`); the places of --out and the temporary directory only, when the file refused
+    was elsewhere (/dev/shm, the MLflow store); "Nothing of this run was published" from `cvp demo` and `cvp
+    train`, whose earlier steps were published; SQLite's own full disk exit 1 `unexpected OperationalError`."""
+    import sqlite3
+    import sys
+    from types import SimpleNamespace
+
+    from pipelines.cli_errors import disk_full
+    from pipelines.store_errors import store_failure
+
+    refused = tmp_path / "shm" / "joblib-sem"
+
+    def full_there(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(refused))
+
+    monkeypatch.setattr("pipelines.history.run_history", full_there)
+    res = cvp("history", "--history", tmp_path / "h")
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and said.startswith("error: cvp history stopped: a disk is full"), said
+    assert f"the file refused {refused} (" in said
+    store = tmp_path / "mlruns" / "mlflow.db"
+    monkeypatch.setitem(sys.modules, "mlflow", SimpleNamespace(get_tracking_uri=lambda: f"sqlite:///{store}"))
+    for command in ("demo", "train"):
+        text = disk_full(
+            command, {"out": tmp_path / "demo"}, OSError(errno.ENOSPC, "No space left on device")
+        )
+        assert text is not None and "Nothing of this run was published" not in text
+        assert "the steps this command finished before it" in text
+        assert f"the MLflow tracking folder {store.parent} (" in text
+    known = store_failure(sqlite3.OperationalError("database or disk is full"))
+    assert known is not None and "its disk is full (SQLite: database or disk is full)" in str(known)
 
 
 def test_a_file_system_without_locks_runs_with_a_note(tmp_path, monkeypatch, capsys):
@@ -186,6 +249,23 @@ def test_a_file_system_without_locks_runs_with_a_note(tmp_path, monkeypatch, cap
     assert ran == [1]
     note = " ".join(capsys.readouterr().err.split())
     assert "the scores set x cannot be locked on its file system (No locks available" in note
+    # unlocked, the history's append leaves the staging folders (another host's live append), and any other
+    # failure of flock is not taken for a file system without locks (was: every OSError, and the sweep)
+    from pipelines.history_store import append_run, open_history
+
+    live = open_history(tmp_path / "h", create=True) / ".staging-other-host"
+    live.mkdir()
+    with pytest.raises(ValueError, match="is not a date"):
+        append_run(tmp_path / "h", pd.DataFrame(), tmp_path / "c.parquet", {"as_of": "soon"})
+    assert live.is_dir(), "another host's live append was swept"
+
+    def broken(*_args):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(fcntl, "flock", broken)
+    with pytest.raises(OSError, match="Input/output error"), held(tmp_path / ".y.lock", "the scores set y"):
+        ran.append(2)
+    assert ran == [1]
 
 
 def test_a_report_path_that_a_browser_reads_otherwise_is_also_given_as_an_address(tmp_path):
@@ -207,6 +287,11 @@ def test_an_output_path_with_brackets_is_printed_as_written(tmp_path):
     res = cvp("generate", "--out", out, "--customers", 20)
     assert res.exit_code == 0, res.output
     assert re.search(r"demo\[red\]\s+in ", res.output.replace("\n", " ")), res.output
+    # `cvp features` (and `cvp profile`) too: was `-> .../f.parquet`, the `[red]` dropped
+    table = tmp_path / "f[red].parquet"
+    res = cvp("features", "--data", out, "--as-of", "2025-06-01", "--out", table)
+    assert res.exit_code == 0, res.output
+    assert str(table) in res.output.replace("\n", ""), res.output
 
 
 def test_a_tracking_uri_naming_the_sqlite_file_without_its_scheme(tmp_path):
@@ -225,8 +310,10 @@ def test_a_tracking_uri_naming_the_sqlite_file_without_its_scheme(tmp_path):
         assert f"names the file of a sqlite store without its scheme: give `sqlite:///{given}`" in str(
             stop.value
         )
-    with pytest.raises(StructuralError, match="names a directory"):
-        check_tracking_uri(str(tmp_path / "mlruns"))
+    for folder in (tmp_path / "mlruns", tmp_path / "store.db"):  # a directory named `store.db` too
+        folder.mkdir(exist_ok=True)
+        with pytest.raises(StructuralError, match="names a directory"):
+            check_tracking_uri(str(folder))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="the umask is read from Linux's /proc")
