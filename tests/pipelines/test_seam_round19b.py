@@ -16,30 +16,34 @@ def test_a_move_made_by_new_tier_rules_alone_is_said_beside_the_customer():
     customer made a problem and a rating raised by the rules alone likewise. The last run's rules applied to this
     run's figures (`prev_rules_*`, `pipelines.history.tiers_under_previous_rules`) now say it beside each; a move
     the customer's own figures made is told as before."""
+    from models.tiers import TIER_NAMES
     from pipelines.config import load_config
-    from pipelines.reports.actions import HistoryReport, manager_actions
+    from pipelines.reports.actions import HistoryReport, manager_actions, team_history
 
     cfg = load_config()
-    ids = ["R1", "D1", "P1", "U1", "N1"]
+    ids = ["R1", "D1", "P1", "U1", "N1", "X1", "X2", "Q1"]
     moves = pd.DataFrame(
         {
             "presence": "both",
             "old_status": "scored",
-            "old_tier": ["good", "good", "good", "great", "good"],
-            "new_tier": ["great", "great", "problem", "great", "problem"],
-            "old_rating": ["B", "B", "B", "B", "B"],
-            "new_rating": ["B", "B", "C", "A", "C"],
-            "old_churn_prob": [0.26, 0.3, 0.1, 0.1, 0.1],
-            "new_churn_prob": [0.4, 0.34, 0.1, 0.1, 0.1],
-            "value_change": [-8.0, 35.0, -5.0, 20.0, -6.0],
+            "old_tier": ["good", "good", "good", "great", "good", "great", "good", "problem"],
+            "new_tier": ["great", "great", "problem", "great", "problem", "great", "great", "great"],
+            "old_rating": ["B", "B", "B", "B", "B", "B", "B", "D"],
+            "new_rating": ["B", "B", "C", "A", "C", "B", "B", "D"],
+            "old_churn_prob": [0.26, 0.3, 0.1, 0.1, 0.1, 0.2, 0.4, 0.4],
+            "new_churn_prob": [0.4, 0.34, 0.1, 0.1, 0.1, 0.55, 0.4, 0.4],
+            "value_change": [-8.0, 35.0, -5.0, 20.0, -6.0, -1.0, 2.0, 3.0],
             "old_flags": "",
-            "churn_delta_1": ["net profit: +7 churn points", "returns: +3 churn points", "", "", ""],
-            "value_delta_1": ["", "", "refunds: -3 EUR", "", "refunds: -4 EUR"],
+            "churn_delta_1": ["net profit: +7 churn points", "returns: +3 churn points", "", "", ""]
+            + ["returns: +35 churn points", "", ""],
+            "value_delta_1": ["", "", "refunds: -3 EUR", "", "refunds: -4 EUR", "", "", ""],
             # the last run's rules on this run's figures: R1 good (no alert), D1 great with the alert (its data),
-            # P1 good (the new problem threshold alone), U1 rated B (the new cut points alone), N1 a problem
-            "prev_rules_tier": ["good", "great", "good", "great", "problem"],
-            "prev_rules_rating": ["B", "B", "C", "B", "C"],
-            "prev_rules_flags": ["", "at_risk", "", "", ""],
+            # P1 good (the new problem threshold alone), U1 rated B (the new cut points alone), N1 a problem;
+            # X1 (review V: great last run, churn 0.2 -> 0.55): good, its own risk over the old churn line (0.5);
+            # X2: good with the alert (the old at_risk covered good customers); Q1 a problem, no alert
+            "prev_rules_tier": ["good", "great", "good", "great", "problem", "good", "good", "problem"],
+            "prev_rules_rating": ["B", "B", "C", "B", "C", "B", "B", "D"],
+            "prev_rules_flags": ["", "at_risk", "", "", "", "", "at_risk", ""],
         },
         index=pd.Index(ids, name="customer_id"),
     )
@@ -55,8 +59,8 @@ def test_a_move_made_by_new_tier_rules_alone_is_said_beside_the_customer():
             "customer_id": ids,
             "customer_name": ids,
             "manager": "AM1",
-            "flags": ["at_risk", "at_risk", "", "", ""],
-            "tier_reason": ["", "", "problem: return_abuse (x)", "", "problem: return_abuse (x)"],
+            "flags": ["at_risk", "at_risk", "", "", "", "at_risk", "at_risk", "at_risk"],
+            "tier_reason": ["", "", "problem: return_abuse (x)", "", "problem: return_abuse (x)", "", "", ""],
         }
     )
     report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
@@ -68,6 +72,13 @@ def test_a_move_made_by_new_tier_rules_alone_is_said_beside_the_customer():
     assert why[("became-problem", "P1")].startswith(rules + "they would still be good; ")
     assert rules not in why[("became-problem", "N1")]
     assert why[("thank-you", "U1")] == f"rating B → A, {rules}it would still be B"
+    # only where the last run's rules give the tier and no alert the customer had last run (was: X1 and X2 said
+    # "they would be good, without this alert"; Q1 "they would be problem")
+    assert why[("at-risk", "X1")] == "returns: +35 churn points"
+    assert rules not in why[("at-risk", "X2")]
+    assert why[("at-risk", "Q1")].startswith(rules + "they would be a problem, without this alert")
+    # the team page counts by the same check: R1, P1, X2 and Q1 changed tier by the rules alone (X1 did not move)
+    assert team_history(history, list(TIER_NAMES), report_cfg)["rules_only"] == 4
     # without the last run's rules on this run (not recorded, or a column not carried): nothing put on the rules
     plain = manager_actions(
         HistoryReport(moves.drop(columns=["prev_rules_tier", "prev_rules_rating", "prev_rules_flags"]), "x"),
