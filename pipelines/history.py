@@ -28,6 +28,7 @@ from pipelines.history_store import (
     read_run,
     read_run_churn,
     same_model,
+    scores_columns,
     tier_runs,
 )
 
@@ -159,9 +160,11 @@ def tiers_under_previous_rules(
     """This run's scored customers' raw tier, rating and flags under the tier rules of `previous` (the run a
     comparison starts from), on this run's values (columns `prev_rules_tier`, `prev_rules_rating`,
     `prev_rules_flags`; index `customer_id` as text): where they equal the last run's, the customer's move comes
-    from the new rules alone. None when the rules are not recorded, cannot be read, or name a column this run's
-    scores do not carry (then no move is put on the rules: was: a customer made great only by
-    `tiers.great.top_share` 0.2 -> 0.3 listed as "newly at risk" with a churn driver as the reason)."""
+    from the new rules alone. None when the rules are not recorded, cannot be read, or read a column the previous
+    run's scores carry and this run's do not (then no move is put on the rules: was: a customer made great only by
+    `tiers.great.top_share` 0.2 -> 0.3 listed as "newly at risk" with a churn driver as the reason). A column
+    neither run carries (`dispute_share` of a company without invoices) skips its rule as both runs did (was:
+    None, such a company never told a move the rules made)."""
     from models.tier_config import TierConfig
     from models.tiers import assign_tiers, rule_inputs
 
@@ -173,10 +176,15 @@ def tiers_under_previous_rules(
         return None
     scored = scores[scores["status"].astype("str") == "scored"]
     needed = {c for cols in rule_inputs(rules, horizon).values() for c in cols}
-    if not needed <= set(scored.columns):
-        return None
+    lacking = needed - set(scored.columns)
+    if lacking:
+        before = scores_columns(previous)
+        if before is None or lacking & before:
+            return None
     # the columns the rules read only (was a copy of every column of the scores: 1M customers, dozens of them)
-    frame = scored[sorted(needed)].set_axis(pd.Index(scored["customer_id"].astype("str"), name="customer_id"))
+    frame = scored[sorted(needed - lacking)].set_axis(
+        pd.Index(scored["customer_id"].astype("str"), name="customer_id")
+    )
     out = assign_tiers(frame, rules, horizon)
     return pd.DataFrame(
         {

@@ -88,12 +88,12 @@ def test_a_move_made_by_new_tier_rules_alone_is_said_beside_the_customer():
     assert not any(rules in r["why"] for g in plain["groups"] for r in g["rows"])
 
 
-def test_the_last_runs_rules_on_a_runs_own_scores_give_its_raw_tiers(default_scores):
+def test_the_last_runs_rules_on_a_runs_own_scores_give_its_raw_tiers(default_scores, tmp_path):
     """`tiers_under_previous_rules` applies a history run's recorded rules (`history_store.tier_rules` of its
     manifest) to a run's scores: on the run's own scores it gives back every scored customer's raw tier, rating and
     flags (the whole base's cut points, as the scoring run took them), so a move it puts on the rules is one the
-    rules made. Rules that read a column the scores do not carry, or none recorded, give None (no move put on the
-    rules)."""
+    rules made. Rules that read a column the previous run's scores carry and this run's do not, or none recorded,
+    give None (no move put on the rules); a column neither run carries skips its rule."""
     from pathlib import Path
 
     from pipelines.config import load_config
@@ -113,7 +113,17 @@ def test_the_last_runs_rules_on_a_runs_own_scores_give_its_raw_tiers(default_sco
     assert (under["prev_rules_rating"] == scored["rating"].astype(str)).all()
     assert (under["prev_rules_flags"] == scored["flags"].astype(str)).all()
     carried = next(c for c in scores.columns if c.startswith("price_discount_rate_"))
-    assert tiers_under_previous_rules(run, scores.drop(columns=[carried]), cfg, horizon) is None
+    lacking = scores.drop(columns=[carried])
+    # a rule column the previous run's scores carry and this run's lack: nothing put on the rules
+    scores.to_parquet(tmp_path / "scores.parquet")
+    had = HistoryRun("2024-12-01", "r", "1", horizon, {}, {}, "none", tmp_path, tier_rules(manifest))
+    assert tiers_under_previous_rules(had, lacking, cfg, horizon) is None
+    # neither run carries it (an orders-only company's `dispute_share`): its rule skipped, as both runs did (was:
+    # None, such a company never told a move the rules made)
+    (tmp_path / "scores.parquet").unlink()
+    lacking.to_parquet(tmp_path / "scores.parquet")
+    both = tiers_under_previous_rules(had, lacking, cfg, horizon)
+    assert both is not None and list(both.index) == list(scored.index.astype(str))
     unrecorded = HistoryRun("2024-12-01", "r", "1", horizon, {}, {}, "none", Path("."))
     assert tiers_under_previous_rules(unrecorded, scores, cfg, horizon) is None
 
