@@ -151,4 +151,11 @@ def test_a_changed_threshold_of_one_named_rule_is_named_alone():
         said is not None
         and "tiers.problem_rules.order: ['non_positive_value', 'cost_to_serve_share'," in said
     )
+    # a rule added (or removed): said whole (was: '.order: [...] then [...]' and 'vip.column: None then ...',
+    # 'vip.op: None then >', ... filling the five settings shown)
+    vip = {"name": "vip", "column": "profit_revenue_share_365d", "op": ">", "threshold": 0.05}
+    said = tier_rules_change(before, rules | {"flag_rules": [*rules["flag_rules"], vip]})
+    assert said is not None and "(flag rule vip added (profit_revenue_share_365d > 0.05))" in said
+    said = tier_rules_change(before, rules | {"flag_rules": rules["flag_rules"][1:]})
+    assert said is not None and "(flag rule concentration removed (profit_revenue_share_" in said
     assert tier_rules_change(before, dict(rules)) is None
