@@ -38,7 +38,7 @@ class HistoryReport:
     previous_as_of: str | None
     runs: Sequence[Mapping[str, Any]] = field(default_factory=list)
     rating_grades: Sequence[str] = ()  # worst to best (`models.tier_config.RatingConfig.grades`)
-    #: the tier rules changed since the previous run (`pipelines.history.tier_rules_change`): what changed, or None
+    #: the tier rules changed since the previous run (`pipelines.history_rules.tier_rules_change`): what changed, or None
     rules_changed: str | None = None
 
 
@@ -83,7 +83,7 @@ def _a(tier: Any) -> str:
 
 def rules_alone(t: pd.DataFrame, what: str) -> pd.Series:
     """Which customers of the transitions `t` the new tier rules alone moved: the last run's rules on this run's
-    figures (`prev_rules_*`, `pipelines.history.tiers_under_previous_rules`) give the tier (`what="tier"`), the
+    figures (`prev_rules_*`, `pipelines.history_rules.tiers_under_previous_rules`) give the tier (`what="tier"`), the
     tier and no at-risk alert (`"at_risk"`), or the rating (`"rating"`) the customer had in the last run. False
     where not known. The one check of the manager pages' rows and the team page's count (was: the at-risk row
     looser, "they would be good, without this alert" for a great customer whose own risk would have made them

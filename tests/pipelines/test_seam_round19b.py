@@ -14,7 +14,7 @@ def test_a_move_made_by_new_tier_rules_alone_is_said_beside_the_customer():
     listed under "Great customers newly at risk" with a churn driver as the reason (was: "net profit in the last
     90 days: +7 churn points", the demo company's C000170, 26% -> 40%), as if the customer had got worse; a good
     customer made a problem and a rating raised by the rules alone likewise. The last run's rules applied to this
-    run's figures (`prev_rules_*`, `pipelines.history.tiers_under_previous_rules`) now say it beside each; a move
+    run's figures (`prev_rules_*`, `pipelines.history_rules.tiers_under_previous_rules`) now say it beside each; a move
     the customer's own figures made is told as before."""
     from models.tiers import TIER_NAMES
     from pipelines.config import load_config
