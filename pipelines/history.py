@@ -17,6 +17,7 @@ import pandas as pd
 
 from features.validation import StructuralError
 from pipelines.history_identity import base_signature, check_same_base, signature_of
+from pipelines.history_rules import tier_rules_change, tiers_under_previous_rules
 from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
@@ -114,77 +115,6 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
         f"{what}: {detail}: {cause}. Compared as they are, these customers would be new and their stable tiers "
         "reset. Give the ids as the earlier runs wrote them (keep them as text), or start a new history "
         "directory for another customer base"
-    )
-
-
-def _flat(rules: Any, prefix: str) -> dict[str, Any]:
-    """Nested rule settings as dotted keys (`tiers.great.top_share`); a list of named rules by name
-    (`tiers.flag_rules.at_risk.threshold`, their order as `tiers.flag_rules.order`: was the whole list as one
-    value, a threshold moved printed as every rule's settings twice), other lists one value."""
-    if isinstance(rules, list) and rules and all(isinstance(r, dict) and "name" in r for r in rules):
-        named = {str(r["name"]): {k: v for k, v in r.items() if k != "name"} for r in rules}
-        return {f"{prefix}.order": [str(r["name"]) for r in rules]} | _flat(named, prefix)
-    if not isinstance(rules, dict):
-        return {prefix: rules}
-    out: dict[str, Any] = {}
-    for key, value in rules.items():
-        out |= _flat(value, f"{prefix}.{key}")
-    return out
-
-
-def tier_rules_change(previous: HistoryRun, rules: dict[str, Any] | None) -> str | None:
-    """What changed in the tier, rating and flag rules (`tiers:` but its stability rule) since `previous`, the run
-    a comparison starts from; None when nothing did, or when either run's rules are not recorded.
-
-    Runs under other rules are still compared (a new policy is a choice), but their tier moves then come partly
-    from the rules, not from the customers: every reader of the comparison is told (was: 99 of 151 great
-    customers "moved" to good in the transitions after `tiers.great.top_share` 0.2 -> 0.05, without a word)."""
-    if previous.tier_rules is None or rules is None:
-        return None
-    old, new = _flat(previous.tier_rules, "tiers"), _flat(rules, "tiers")
-    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-    if not changed:
-        return None
-    shown = "; ".join(f"{k}: {old.get(k)} then {new.get(k)}" for k in changed[:5])
-    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-    return (
-        f"the tier rules changed since the history's run as of {previous.as_of} ({shown}{more}): tier, rating and "
-        "flag changes between the two runs come partly from the rules, not from the customers"
-    )
-
-
-def tiers_under_previous_rules(
-    previous: HistoryRun, scores: pd.DataFrame, cfg: Any, horizon: int
-) -> pd.DataFrame | None:
-    """This run's scored customers' raw tier, rating and flags under the tier rules of `previous` (the run a
-    comparison starts from), on this run's values (columns `prev_rules_tier`, `prev_rules_rating`,
-    `prev_rules_flags`; index `customer_id` as text): where they equal the last run's, the customer's move comes
-    from the new rules alone. None when the rules are not recorded, cannot be read, or name a column this run's
-    scores do not carry (then no move is put on the rules: was: a customer made great only by
-    `tiers.great.top_share` 0.2 -> 0.3 listed as "newly at risk" with a churn driver as the reason)."""
-    from models.tier_config import TierConfig
-    from models.tiers import assign_tiers, rule_inputs
-
-    if previous.tier_rules is None:
-        return None
-    try:
-        rules = TierConfig.model_validate({**previous.tier_rules, "stability": cfg.tiers.stability})
-    except ValueError:
-        return None
-    scored = scores[scores["status"].astype("str") == "scored"]
-    needed = {c for cols in rule_inputs(rules, horizon).values() for c in cols}
-    if not needed <= set(scored.columns):
-        return None
-    # the columns the rules read only (was a copy of every column of the scores: 1M customers, dozens of them)
-    frame = scored[sorted(needed)].set_axis(pd.Index(scored["customer_id"].astype("str"), name="customer_id"))
-    out = assign_tiers(frame, rules, horizon)
-    return pd.DataFrame(
-        {
-            "prev_rules_tier": out["tier"].astype("str").where(out["tier"].notna(), None),
-            "prev_rules_rating": out["rating"].astype("str").where(out["rating"].notna(), None),
-            "prev_rules_flags": out["flags"].astype("str"),
-        },
-        index=frame.index,
     )
 
 

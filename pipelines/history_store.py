@@ -50,6 +50,7 @@ __all__ = [
     "previous_run",
     "read_bridge",
     "read_columns",
+    "scores_columns",
     "read_run",
     "read_run_churn",
 ]
@@ -213,6 +214,16 @@ def read_columns(run: HistoryRun, columns: list[str]) -> pd.DataFrame:
         ) from exc
     scores["customer_id"] = scores["customer_id"].astype("str")
     return scores
+
+
+def scores_columns(run: HistoryRun) -> set[str] | None:
+    """The columns of a run's scores (its file's schema, no rows read); None when the file cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        return set(pq.read_schema(run.path / SCORES_FILE).names)
+    except Exception:  # a damaged or missing file: the caller assumes nothing of it
+        return None
 
 
 def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:

@@ -38,7 +38,7 @@ class HistoryReport:
     previous_as_of: str | None
     runs: Sequence[Mapping[str, Any]] = field(default_factory=list)
     rating_grades: Sequence[str] = ()  # worst to best (`models.tier_config.RatingConfig.grades`)
-    #: the tier rules changed since the previous run (`pipelines.history.tier_rules_change`): what changed, or None
+    #: the tier rules changed since the previous run (`pipelines.history_rules.tier_rules_change`): what changed, or None
     rules_changed: str | None = None
 
 
@@ -72,9 +72,31 @@ def _row(rec: Mapping[str, Any], name: str, currency: str, why: str) -> dict[str
 
 
 def by_rules(would: str) -> str:
-    """A move the new tier rules alone made (`pipelines.history.tiers_under_previous_rules`: the last run's rules
-    on this run's figures give the last run's tier, rating or alert): said beside the customer, not put on them."""
+    """A move the new tier rules alone made (`rules_alone`): said beside the customer, not put on them."""
     return f"only by the new tier rules: under the last run's rules {would}"
+
+
+def _a(tier: Any) -> str:
+    """A tier as a sentence says it of a customer: "they would be good", "they would be a problem"."""
+    return f"a {tier}" if str(tier) == "problem" else str(tier)
+
+
+def rules_alone(t: pd.DataFrame, what: str) -> pd.Series:
+    """Which customers of the transitions `t` the new tier rules alone moved: the last run's rules on this run's
+    figures (`prev_rules_*`, `pipelines.history_rules.tiers_under_previous_rules`) give the tier (`what="tier"`), the
+    tier and no at-risk alert (`"at_risk"`), or the rating (`"rating"`) the customer had in the last run. False
+    where not known. The one check of the manager pages' rows and the team page's count (was: the at-risk row
+    looser, "they would be good, without this alert" for a great customer whose own risk would have made them
+    good, or whom the last run's rules alert too)."""
+    if "prev_rules_tier" not in t:
+        return pd.Series(False, index=t.index)
+    if what == "rating":
+        same = t["prev_rules_rating"].astype("string") == t["old_rating"].astype("string")
+    else:
+        same = t["prev_rules_tier"].astype("string") == t["old_tier"].astype("string")
+        if what == "at_risk":
+            same &= ~_has(t["prev_rules_flags"], AT_RISK)
+    return same.fillna(False).astype(bool)
 
 
 def _last_run(rec: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,6 +169,7 @@ def manager_actions(
         _tier_reason=sub["tier_reason"].to_numpy() if "tier_reason" in sub else None,
         _churn_reason=sub["churn_reason_1"].to_numpy() if "churn_reason_1" in sub else None,
     )
+    t = t.assign(**{f"_rules_{w}": rules_alone(t, w) for w in ("tier", "at_risk", "rating")})
     seen = t["old_status"].astype(str) == "scored"
     new_flags, old_flags = t["_flags"], t.get("old_flags", pd.Series("", index=t.index))
     at_risk_now = (t["new_tier"] == "great") & _has(new_flags, AT_RISK)
@@ -180,24 +203,20 @@ def manager_actions(
     def churn_reason(rec: Mapping[str, Any]) -> str:
         # what raised their risk since the last run (churn deltas), else why their risk is what it is
         said = _text(rec.get("churn_delta_1")) or _text(rec.get("_churn_reason"))
-        if "prev_rules_tier" not in rec or pd.isna(rec.get("prev_rules_tier")):
+        if not rec.get("_rules_at_risk"):
             return said
-        prev = _text(rec.get("prev_rules_tier"))
-        if prev == "great" and AT_RISK in _text(rec.get("prev_rules_flags")).split(";"):
-            return said
-        return "; ".join(p for p in (by_rules(f"they would be {prev}, without this alert"), said) if p)
+        return "; ".join(
+            p for p in (by_rules(f"they would be {_a(rec['old_tier'])}, without this alert"), said) if p
+        )
 
     def tier_by_rules(rec: Mapping[str, Any], why: str) -> str:
-        prev = _text(rec.get("prev_rules_tier"))
-        if not prev or prev != _text(rec.get("old_tier")):
+        if not rec.get("_rules_tier"):
             return why
-        return "; ".join(p for p in (by_rules(f"they would still be {_text(rec.get('old_tier'))}"), why) if p)
+        return "; ".join(p for p in (by_rules(f"they would still be {_a(rec['old_tier'])}"), why) if p)
 
     def rating_up(rec: Mapping[str, Any]) -> str:
         said = f"rating {_text(rec.get('old_rating'))} → {_text(rec.get('new_rating'))}"
-        if "prev_rules_rating" not in rec or _text(rec.get("prev_rules_rating")) != _text(
-            rec.get("old_rating")
-        ):
+        if not rec.get("_rules_rating"):
             return said
         return f"{said}, {by_rules('it would still be ' + _text(rec.get('old_rating')))}"
 
@@ -451,12 +470,9 @@ def team_history(history: HistoryReport | None, tiers: list[str], config: Report
             ],
             "moved": int(sum(counts.loc[r, c] for r in counts.index for c in counts.columns if r != c)),
         }
-        if "prev_rules_tier" in t:  # the moves the new tier rules alone made (`by_rules`)
-            old_tier = t["old_tier"].astype("string")
-            by_rules = (t["new_tier"].astype("string") != old_tier) & (
-                t["prev_rules_tier"].astype("string") == old_tier
-            )
-            out["rules_only"] = int(by_rules.fillna(False).sum())
+        if "prev_rules_tier" in t:  # the moves the new tier rules alone made
+            moved_tier = (t["new_tier"].astype("string") != t["old_tier"].astype("string")).fillna(False)
+            out["rules_only"] = int((moved_tier & rules_alone(t, "tier")).sum())
     runs = list(history.runs)
     table = pd.DataFrame([{"as_of": r["as_of"], **dict(r["tiers"])} for r in runs]).fillna(0)
     shown = [t for t in tiers if t in table] + [t for t in table.columns if t not in tiers and t != "as_of"]

@@ -1,0 +1,126 @@
+"""The tier rules of two history runs compared: what changed (`tier_rules_change`) and the tiers the previous
+run's rules give this run's customers (`tiers_under_previous_rules`), which tell the moves the rules alone made.
+`pipelines.history` uses both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from pipelines.history_store import HistoryRun, scores_columns
+
+__all__ = ["tier_rules_change", "tiers_under_previous_rules"]
+
+
+def _flat(rules: Any, prefix: str) -> dict[str, Any]:
+    """Nested rule settings as dotted keys (`tiers.great.top_share`); a list of named rules by name
+    (`tiers.flag_rules.at_risk.threshold`, their order as `tiers.flag_rules.order`: was the whole list as one
+    value, a threshold moved printed as every rule's settings twice), other lists one value."""
+    if isinstance(rules, list) and rules and all(isinstance(r, dict) and "name" in r for r in rules):
+        named = {str(r["name"]): {k: v for k, v in r.items() if k != "name"} for r in rules}
+        return {f"{prefix}.order": [str(r["name"]) for r in rules]} | _flat(named, prefix)
+    if not isinstance(rules, dict):
+        return {prefix: rules}
+    out: dict[str, Any] = {}
+    for key, value in rules.items():
+        out |= _flat(value, f"{prefix}.{key}")
+    return out
+
+
+def _whole_rules(before: dict[str, Any], after: dict[str, Any]) -> dict[str, str]:
+    """A named problem or flag rule only one run has, said whole ("flag rule vip added (column > 0.05)"), the key
+    prefix of its settings to it; their order, when only that made it other, to "" (was: `.order` and each setting
+    `None then ...`, filling the five shown)."""
+    out = {}
+    for key in ("problem_rules", "flag_rules"):
+        old, new = (
+            {r["name"]: r for r in rs.get(key) or [] if isinstance(r, dict)} for rs in (before, after)
+        )
+        gone, added = (
+            [(n, old[n], "removed") for n in old if n not in new],
+            [(n, new[n], "added") for n in new],
+        )
+        for name, rule, said in [*gone, *(a for a in added if a[0] not in old)]:
+            scale = f" x {rule['scale_column']}" if rule.get("scale_column") else ""
+            what = f"{rule.get('column')} {rule.get('op')} {rule.get('threshold')}{scale}"
+            out[f"tiers.{key}.{name}."] = f"{key.split('_')[0]} rule {name} {said} ({what})"
+        if [n for n in old if n in new] == [n for n in new if n in old]:
+            out[f"tiers.{key}.order"] = ""
+    return out
+
+
+def tier_rules_change(previous: HistoryRun, rules: dict[str, Any] | None) -> str | None:
+    """What changed in the tier, rating and flag rules (`tiers:` but its stability rule) since `previous`, the run
+    a comparison starts from; None when nothing did, or when either run's rules are not recorded.
+
+    Runs under other rules are still compared (a new policy is a choice), but their tier moves then come partly
+    from the rules, not from the customers: every reader of the comparison is told (was: 99 of 151 great
+    customers "moved" to good in the transitions after `tiers.great.top_share` 0.2 -> 0.05, without a word)."""
+    if previous.tier_rules is None or rules is None:
+        return None
+    old, new = _flat(previous.tier_rules, "tiers"), _flat(rules, "tiers")
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if not changed:
+        return None
+    whole = _whole_rules(previous.tier_rules, rules)
+    said = [
+        next((w for p, w in whole.items() if k == p or (p.endswith(".") and k.startswith(p))), None)
+        for k in changed
+    ]
+    lines = [
+        x
+        for x in dict.fromkeys(
+            f"{k}: {old.get(k)} then {new.get(k)}" if w is None else w
+            for k, w in zip(changed, said, strict=True)
+        )
+        if x
+    ]
+    shown = "; ".join(lines[:5])
+    more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
+    return (
+        f"the tier rules changed since the history's run as of {previous.as_of} ({shown}{more}): tier, rating and "
+        "flag changes between the two runs come partly from the rules, not from the customers"
+    )
+
+
+def tiers_under_previous_rules(
+    previous: HistoryRun, scores: pd.DataFrame, cfg: Any, horizon: int
+) -> pd.DataFrame | None:
+    """This run's scored customers' raw tier, rating and flags under the tier rules of `previous` (the run a
+    comparison starts from), on this run's values (columns `prev_rules_tier`, `prev_rules_rating`,
+    `prev_rules_flags`; index `customer_id` as text): where they equal the last run's, the customer's move comes
+    from the new rules alone. None when the rules are not recorded, cannot be read, or read a column the previous
+    run's scores carry and this run's do not (then no move is put on the rules: was: a customer made great only by
+    `tiers.great.top_share` 0.2 -> 0.3 listed as "newly at risk" with a churn driver as the reason). A column
+    neither run carries (`dispute_share` of a company without invoices) skips its rule as both runs did (was:
+    None, such a company never told a move the rules made)."""
+    from models.tier_config import TierConfig
+    from models.tiers import assign_tiers, rule_inputs
+
+    if previous.tier_rules is None:
+        return None
+    try:
+        rules = TierConfig.model_validate({**previous.tier_rules, "stability": cfg.tiers.stability})
+    except ValueError:
+        return None
+    scored = scores[scores["status"].astype("str") == "scored"]
+    needed = {c for cols in rule_inputs(rules, horizon).values() for c in cols}
+    lacking = needed - set(scored.columns)
+    if lacking:
+        before = scores_columns(previous)
+        if before is None or lacking & before:
+            return None
+    # the columns the rules read only (was a copy of every column of the scores: 1M customers, dozens of them)
+    frame = scored[sorted(needed - lacking)].set_axis(
+        pd.Index(scored["customer_id"].astype("str"), name="customer_id")
+    )
+    out = assign_tiers(frame, rules, horizon)
+    return pd.DataFrame(
+        {
+            "prev_rules_tier": out["tier"].astype("str").where(out["tier"].notna(), None),
+            "prev_rules_rating": out["rating"].astype("str").where(out["rating"].notna(), None),
+            "prev_rules_flags": out["flags"].astype("str"),
+        },
+        index=frame.index,
+    )
