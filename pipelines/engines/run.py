@@ -145,7 +145,7 @@ def run_score(
 
     ahead = read_ahead(Path(data)) if engine == "pandas" and mapping is None else None
     try:
-        uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+        uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=True)
         uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
         model = load_bundle(uri, cfg.mlflow.registered_model)  # one model, one version, whatever names it
         bundle: CustomerValueModel = model.bundle
