@@ -71,8 +71,8 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None, *, reading: b
             hint = f" (did you mean the configured one, {meant}?)" if meant.is_file() else ""
             raise MissingStore(
                 f"there is no tracking store at {store.resolve()} (mlflow.tracking_dir, --tracking-uri or "
-                f"MLFLOW_TRACKING_URI): nothing was created there{hint}. Check the path for a typo; `cvp train` "
-                "creates a new store"
+                f"MLFLOW_TRACKING_URI): nothing was created there{hint}. Check the path for a typo, or train a "
+                "model first: `cvp train` creates the store"
             )
     if uri.startswith(("http://", "https://")):
         _check_server_answers(uri)
