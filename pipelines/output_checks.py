@@ -188,8 +188,9 @@ def check_outputs(
             raise StructuralError(f"cannot write the {what} to {path}: {blocker} is a file, not a directory")
     for what, path in files.items():
         check_writable(path, what)
-    for what, path in dirs.items():
-        check_writable(path / "orders.csv", what)
+    for what, path in dirs.items():  # one cvp owns is staged beside it: its parent probed, it not made here
+        # (was: `--rejects DIR` created empty and unmarked by this check, left so by a run that stopped later)
+        check_writable(path.with_name(f".{path.name}.stage") if what in owned else path / "orders.csv", what)
 
 
 def rejects_outputs(rejects: Path | None) -> dict[str, Path]:

@@ -58,7 +58,7 @@ def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig,
     from pipelines.tracking import configure_tracking
 
     cfg = load_config(config)
-    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=True)
     return cfg, cfg.mlflow.registered_model, mlflow.MlflowClient()
 
 

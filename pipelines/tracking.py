@@ -49,14 +49,31 @@ def resolve_tracking_uri(tracking_dir: Path, uri: str | None = None) -> str:
     return f"sqlite:///{Path(tracking_dir).resolve() / 'mlflow.db'}"
 
 
-def configure_tracking(tracking_dir: Path, uri: str | None = None) -> str:
+class MissingStore(StructuralError):
+    """A command that only reads the registry was pointed at a local store that is not there."""
+
+
+def configure_tracking(tracking_dir: Path, uri: str | None = None, *, reading: bool = False) -> str:
     """Point MLflow at the tracking store (see `resolve_tracking_uri`); return the tracking URI.
 
     A shared tracking server (http://...) keeps runs, the registry and (with --serve-artifacts) artefacts;
     the local default is `sqlite:///<tracking_dir>/mlflow.db` with artefacts under `<tracking_dir>/artifacts`.
+    `reading` (`cvp score`, `cvp report`, `cvp models`): a local store that does not exist is a `MissingStore`,
+    nothing created (was: a typo'd path got its folders and a new empty store, then "no version"); `cvp train`
+    creates it.
     """
     uri = resolve_tracking_uri(tracking_dir, uri)
     check_tracking_uri(uri)
+    if reading and uri.startswith("sqlite:///"):
+        store = Path(uri.removeprefix("sqlite:///").partition("?")[0])
+        if not store.is_file():
+            meant = Path(tracking_dir).resolve() / "mlflow.db"  # the config's store, when another was given
+            hint = f" (did you mean the configured one, {meant}?)" if meant.is_file() else ""
+            raise MissingStore(
+                f"there is no tracking store at {store.resolve()} (mlflow.tracking_dir, --tracking-uri or "
+                f"MLFLOW_TRACKING_URI): nothing was created there{hint}. Check the path for a typo, or train a "
+                "model first: `cvp train` creates the store"
+            )
     if uri.startswith(("http://", "https://")):
         _check_server_answers(uri)
         for name, value in SERVER_RETRIES.items():  # the user's own settings are kept

@@ -12,6 +12,7 @@ import pandas as pd
 from features.errors import without_passwords
 from pipelines.config import AppConfig
 from pipelines.tracking import (
+    MissingStore,
     configure_tracking,
     registered_name,
     run_deleted_note,
@@ -54,7 +55,11 @@ def model_card(
     from pipelines.mlflow_import import mlflow
 
     tracking_uri = _with_password(tracking_uri)
-    configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+    try:  # a store no longer there is said on the card; none is created in its place (was: a new empty one)
+        configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=True)
+        gone = ""
+    except MissingStore as exc:
+        gone = str(exc).partition(" (mlflow.")[0]
     card: dict = {
         "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
         "model_version": version,
@@ -66,6 +71,9 @@ def model_card(
     }
     if not run_id:
         card["notes"] = "the scores name no training run: backtest artefacts unavailable"
+        return card
+    if gone:
+        card["notes"] = f"{gone}: training run {run_id} and its backtest artefacts unavailable"
         return card
     client = mlflow.MlflowClient()
     try:

@@ -145,7 +145,9 @@ def run_score(
 
     ahead = read_ahead(Path(data)) if engine == "pandas" and mapping is None else None
     try:
-        uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
+        # a missing store stops a run that reads the registry, not one given a model's folder (`--model DIR`)
+        reads = model_uri is None or model_uri.startswith(("models:/", "runs:/"))
+        uri_tracking = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=reads)
         uri = model_uri or f"models:/{cfg.mlflow.registered_model}@champion"
         model = load_bundle(uri, cfg.mlflow.registered_model)  # one model, one version, whatever names it
         bundle: CustomerValueModel = model.bundle

@@ -332,3 +332,53 @@ def test_the_umask_is_read_without_being_changed(monkeypatch):
     finally:
         monkeypatch.undo()
         os.umask(mask)
+
+
+def test_a_tracking_store_that_is_not_there_is_named_not_created(tmp_path, monkeypatch):
+    """A typo in `--tracking-uri`, MLFLOW_TRACKING_URI or `mlflow.tracking_dir` for a command that only reads the
+    registry. Was: `cvp models` (and `cvp score`, `cvp models promote`) made the folders and a new empty store at
+    the typo'd path, then said "no version" / "no champion", the empty store left behind. Now exit 2 naming the
+    path and that no store is there, nothing created; `cvp report`'s model card says so (`configure_tracking`'s
+    `reading`); `cvp train` still creates a store."""
+    from pipelines.config import load_config
+    from pipelines.tracking_card import model_card
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "mlruns").mkdir()
+    (tmp_path / "mlruns" / "mlflow.db").write_bytes(b"")  # the configured store: named as the one meant
+    typo = tmp_path / "mlrnus" / "mlflow.db"
+    uri = f"sqlite:///{typo}"
+    (tmp_path / "data").mkdir()
+    score = ("score", "--data", "data", "--as-of", "2024-01-01", "--out", "s.parquet", "--tracking-uri", uri)
+    score += ("--rejects", "rej")  # a run stopped after the outputs' checks: was `rej` left empty
+    runs = {
+        "models": cvp("models", "--tracking-uri", uri),
+        "promote": cvp("models", "promote", "1", "--tracking-uri", uri),
+        "score": cvp(*score),
+    }
+    said = {name: " ".join(res.output.split()) for name, res in runs.items()}
+    assert {name: res.exit_code for name, res in runs.items()} == dict.fromkeys(runs, 2), said
+    for text in said.values():
+        assert f"there is no tracking store at {typo}" in text, text
+        assert f"did you mean the configured one, {tmp_path / 'mlruns' / 'mlflow.db'}?" in text, text
+    assert not typo.parent.exists() and not (tmp_path / "rej").exists()
+    card = model_card("3", load_config(None), 90, run_id="abc", tracking_uri=uri)
+    assert card["notes"].startswith(f"there is no tracking store at {typo}"), card
+    assert not typo.parent.exists()
+
+
+def test_the_checks_of_a_rejects_directory_do_not_make_it(tmp_path):
+    """`cvp score --rejects DIR` / `cvp validate --rejects DIR`: the outputs' checks made DIR (probing inside
+    it), so a run that stopped afterwards (a full disk at the manifest, a structural stop, no champion) left it
+    empty and unmarked. Now the parent is probed, where its stage is made; a previous DIR is untouched."""
+    from pipelines.output_checks import check_outputs, rejects_outputs
+
+    for rej in (tmp_path / "new" / "rej", tmp_path / "rej"):
+        check_outputs(None, {}, rejects_outputs(rej), None, rejects_outputs(rej))
+        assert not rej.exists()
+    (tmp_path / "rej").mkdir()
+    (tmp_path / "rej" / "orders.csv").write_text("row\n")
+    check_outputs(None, {}, rejects_outputs(tmp_path / "rej"), None, rejects_outputs(tmp_path / "rej"))
+    assert sorted(p.name for p in (tmp_path / "rej").iterdir()) == ["orders.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "rej"]  # no probe left either
