@@ -159,9 +159,10 @@ def _check_parsed(
     date_format: str | None = None,
     column_stats: dict[str, ColumnStats] | None = None,
     placeholders: bool | None = None,
+    timezone: str = "UTC",
 ) -> None:
     """`placeholders`: whether every given value is a placeholder word (Spark's driver, from its sums: `raw` is
-    then the first 5 given rows); None: counted here."""
+    then the first 5 given rows); None: counted here. `timezone`: `data.timezone` (dates at midnight UTC)."""
     raw_text = TextBytes.of(raw)  # the bytes of a text column, read once for its checks (issue 14)
     given = ~blank(raw, raw_text)
     if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
@@ -244,7 +245,9 @@ def _check_parsed(
                 check_number_form(table.name, col.name, raw, found, int(given.sum()), form)
             rej.add(found, reason.format(col.name))
     if col.kind == "timestamp" or unknown_format is not None:  # placeholders, other forms, DST: `date_checks`
-        check_date_column(table, col, raw, parsed, given, bad, rej, unknown_format, date_format, column_stats)
+        check_date_column(
+            table, col, raw, parsed, given, bad, rej, unknown_format, date_format, column_stats, timezone
+        )
     if col.kind in ("money", "number", "rating") and bad.any():  # `１２`, `1,234.50`, `$12.50`: never guessed
         reject_number_forms(table.name, col.name, raw, bad, parsed, rej, column_stats is None)
     if col.kind in ("money", "number") and column_stats is None:  # `1.234` for 1234 beside whole numbers
@@ -330,7 +333,7 @@ def _parse_checked(
         return value
     fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
     value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
-    _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats)
+    _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats, timezone=timezone)
     impossible = impossible_dates(value)
     if impossible.any():  # `where` copies the column even when it changes nothing
         value = value.where(~impossible)

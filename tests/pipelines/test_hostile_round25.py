@@ -270,3 +270,33 @@ def test_sas_dates_in_part_of_a_column_stop_as_other_date_forms_do(tmp_path, wri
         load_data(_folder(tmp_path, orders=orders))
     bad = pd.Series(True, index=orders.index)
     assert list(np.flatnonzero(other_date_forms(orders["ordered_at"], bad))) == at
+
+
+def test_dates_at_midnight_utc_in_a_zone_behind_utc_only_in_winter_stop_in_both_engines(tmp_path):
+    """`data.timezone: Atlantic/Azores` (UTC-1 in winter, UTC+0 in summer) and orders dated through a year, written
+    as midnight UTC. Was: only the winter half counted (read a day early), under the 99% share: exit 0, every
+    winter order a day early. Now "behind UTC" is judged at each value's year (`features.utc_midnights`): a stop
+    in both engines (the Spark row step marks every row, its driver stops); a zone never behind UTC
+    (`Europe/London`, UTC+0 in winter) reads them as before."""
+    from features.contract import TABLES
+    from pipelines.engines.spark_checks import UTC_MIDNIGHT
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import table_stops
+    from pipelines.io import load_data
+    from tests.helpers import MaskedRows, orders_stats
+
+    orders = raw_orders(40)
+    orders["ordered_at"] = pd.date_range("2023-01-03", periods=40, freq="9D").strftime("%Y-%m-%dT00:00:00Z")
+    data = _folder(tmp_path, orders=orders)
+    with pytest.raises(StructuralError, match=r"'ordered_at': 40 of 40 values are midnight UTC"):
+        load_data(data, timezone="Atlantic/Azores")
+    assert load_data(data, timezone="Europe/London").tables["orders"]["ordered_at"].iloc[0].hour == 0
+    names = list(orders.columns)
+    at = names.index("ordered_at")
+    out = next(check_rows(iter([orders]), "orders", 0, "Atlantic/Azores", {}, {}))
+    assert int(((out[UTC_MIDNIGHT].to_numpy() >> at) & 1).sum()) == 40
+    stats = orders_stats(names, 40, **{f"Z{at}": 40})
+    with pytest.raises(StructuralError, match=r"40 of 40 values are midnight UTC"):
+        table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
+    out = next(check_rows(iter([orders]), "orders", 0, "Europe/London", {}, {}))
+    assert not out[UTC_MIDNIGHT].to_numpy().any()
