@@ -57,11 +57,13 @@ from features.ids import (
     total_lines,
 )
 from features.keys import (
+    EMPTY_LINE,
     LABEL_ROW,
     REPEAT_TABLES,
     REPEATED_HEADER,
     check_one_row_per_key,
     check_repeated_rows,
+    empty_lines,
     label_rows,
     repeated_headers,
     repeated_rows,
@@ -358,6 +360,7 @@ def _validate_table(
     structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
+    rej.add(empty_lines(raw), EMPTY_LINE)  # `,,,,,,`: a spreadsheet's blank rows saved into the CSV
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
     rej.add(*no_sale_reasons(table.name, raw, refunds))  # a status column: `cancelled`, `test` (no sale)

@@ -300,3 +300,29 @@ def test_dates_at_midnight_utc_in_a_zone_behind_utc_only_in_winter_stop_in_both_
         table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
     out = next(check_rows(iter([orders]), "orders", 0, "Europe/London", {}, {}))
     assert not out[UTC_MIDNIGHT].to_numpy().any()
+
+
+def test_lines_of_separators_only_are_rejected_as_empty_lines_in_both_engines(tmp_path):
+    """Excel's blank rows saved into a CSV (`,,,,,,`, here 4 at the end and 1 inside). Was: each rejected as
+    `missing order_id` (counted, but it named a column, not the line). Now their own reason (`features.keys.
+    empty_lines`), the same in the Spark row step (the same `_validate_table`); rows in = accepted + rejected, and
+    a row with one value left is still judged by its columns."""
+    from pipelines.engines.spark_checks import REASON
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(20)
+    data = _folder(tmp_path, orders=orders)
+    path = data / "orders.csv"
+    lines = path.read_text().splitlines()
+    blank = "," * (len(orders.columns) - 1)
+    lines[6:6] = [blank]
+    lines[9:9] = [blank[:-2] + "5," + ","]  # one value: not an empty line
+    path.write_text("\n".join(lines + [blank] * 4) + "\n")
+    report = load_data(data).result.report["orders"]
+    assert report.rejected_by_reason.get("an empty line: separators only") == 5
+    assert report.rows_in == 26 == report.accepted + sum(report.rejected_by_reason.values())
+    assert report.rejected_by_reason.get("missing order_id") == 1
+    read = pd.read_csv(path, dtype=str, keep_default_na=False)
+    out = next(check_rows(iter([read]), "orders", 0, "UTC", {}, {}))
+    assert out[REASON].value_counts().to_dict() == report.rejected_by_reason
