@@ -227,10 +227,15 @@ def test_dates_written_as_midnight_utc_read_a_day_early_stop(tmp_path):
         load_data(tmp_path / "parquet" / "data", timezone="America/New_York")
 
 
-def test_the_spark_engines_row_step_and_driver_judge_dates_at_midnight_utc():
+@pytest.mark.parametrize(
+    ("year_round", "behind", "ahead"),
+    [(False, "America/New_York", "Europe/Paris"), (True, "Atlantic/Azores", "Europe/London")],
+)
+def test_the_spark_engines_row_step_and_driver_judge_dates_at_midnight_utc(year_round, behind, ahead):
     """`--engine spark`: the executors' row step marks each date written as midnight UTC that the zone reads on
     another day (`UTC_MIDNIGHT`, `spark_masks`), whose sum the driver judges with the pandas engine's function
-    (`spark_stops.table_stops`)."""
+    (`spark_stops.table_stops`). Through a year in `Atlantic/Azores` (behind UTC in winter only): every row, as
+    the pandas engine counts them; `Europe/Paris`, `Europe/London` (never behind): none."""
     from features.contract import TABLES
     from pipelines.engines.spark_checks import UTC_MIDNIGHT
     from pipelines.engines.spark_input import check_rows
@@ -239,14 +244,18 @@ def test_the_spark_engines_row_step_and_driver_judge_dates_at_midnight_utc():
 
     orders = raw_orders(40)
     orders["ordered_at"] += "T00:00:00Z"
+    if year_round:
+        orders["ordered_at"] = pd.date_range("2023-01-03", periods=40, freq="9D").strftime(
+            "%Y-%m-%dT00:00:00Z"
+        )
     names = list(orders.columns)
     at = names.index("ordered_at")
-    out = next(check_rows(iter([orders]), "orders", 0, "America/New_York", {}, {}))
+    out = next(check_rows(iter([orders]), "orders", 0, behind, {}, {}))
     assert int(((out[UTC_MIDNIGHT].to_numpy() >> at) & 1).sum()) == 40
     stats = orders_stats(names, 40, **{f"Z{at}": 40})
     with pytest.raises(StructuralError, match=r"40 of 40 values are midnight UTC"):
         table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
-    out = next(check_rows(iter([orders]), "orders", 0, "Europe/Paris", {}, {}))  # 01:00 the same day
+    out = next(check_rows(iter([orders]), "orders", 0, ahead, {}, {}))  # 01:00 (00:00) the same day
     assert not out[UTC_MIDNIGHT].to_numpy().any()
 
 
@@ -272,18 +281,13 @@ def test_sas_dates_in_part_of_a_column_stop_as_other_date_forms_do(tmp_path, wri
     assert list(np.flatnonzero(other_date_forms(orders["ordered_at"], bad))) == at
 
 
-def test_dates_at_midnight_utc_in_a_zone_behind_utc_only_in_winter_stop_in_both_engines(tmp_path):
+def test_dates_at_midnight_utc_in_a_zone_behind_utc_only_in_winter_stop(tmp_path):
     """`data.timezone: Atlantic/Azores` (UTC-1 in winter, UTC+0 in summer) and orders dated through a year, written
     as midnight UTC. Was: only the winter half counted (read a day early), under the 99% share: exit 0, every
     winter order a day early. Now "behind UTC" is judged at each value's year (`features.utc_midnights`): a stop
-    in both engines (the Spark row step marks every row, its driver stops); a zone never behind UTC
-    (`Europe/London`, UTC+0 in winter) reads them as before."""
-    from features.contract import TABLES
-    from pipelines.engines.spark_checks import UTC_MIDNIGHT
-    from pipelines.engines.spark_input import check_rows
-    from pipelines.engines.spark_stops import table_stops
+    in both engines (the Spark side: the test above); a zone never behind UTC (`Europe/London`, UTC+0 in winter)
+    reads them as before."""
     from pipelines.io import load_data
-    from tests.helpers import MaskedRows, orders_stats
 
     orders = raw_orders(40)
     orders["ordered_at"] = pd.date_range("2023-01-03", periods=40, freq="9D").strftime("%Y-%m-%dT00:00:00Z")
@@ -291,15 +295,6 @@ def test_dates_at_midnight_utc_in_a_zone_behind_utc_only_in_winter_stop_in_both_
     with pytest.raises(StructuralError, match=r"'ordered_at': 40 of 40 values are midnight UTC"):
         load_data(data, timezone="Atlantic/Azores")
     assert load_data(data, timezone="Europe/London").tables["orders"]["ordered_at"].iloc[0].hour == 0
-    names = list(orders.columns)
-    at = names.index("ordered_at")
-    out = next(check_rows(iter([orders]), "orders", 0, "Atlantic/Azores", {}, {}))
-    assert int(((out[UTC_MIDNIGHT].to_numpy() >> at) & 1).sum()) == 40
-    stats = orders_stats(names, 40, **{f"Z{at}": 40})
-    with pytest.raises(StructuralError, match=r"40 of 40 values are midnight UTC"):
-        table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
-    out = next(check_rows(iter([orders]), "orders", 0, "Europe/London", {}, {}))
-    assert not out[UTC_MIDNIGHT].to_numpy().any()
 
 
 def test_lines_of_separators_only_are_rejected_as_empty_lines_in_both_engines(tmp_path):
