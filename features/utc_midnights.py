@@ -84,6 +84,6 @@ def check_utc_midnights(table: str, column: str, raw: pd.Series, found: np.ndarr
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are midnight UTC ({str(shown.iloc[0])!r}): "
         "dates without a time written as UTC instants (a JSON API, pandas' to_datetime(utc=True), a BI tool)? "
         "Read in data.timezone, behind UTC, each would fall on the evening of the day before (every event a day "
-        "early). Export the dates without a time (2023-01-05), which are read in data.timezone, or the times "
+        "early; in a zone behind UTC in winter only, each winter event). Export the dates without a time (2023-01-05), which are read in data.timezone, or the times "
         f"the events happened.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
     )
