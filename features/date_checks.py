@@ -49,6 +49,7 @@ def check_date_column(
     unknown_format: pd.Series | None,
     date_format: str | None,
     column_stats: dict[str, Any] | None,
+    timezone: str = "UTC",
 ) -> None:
     """`raw` as read, `parsed` its dates, `given` its rows holding a value, `bad` those not parsing, `unknown_format`
     the given rows in no known form (None: not a date column parsed here)."""
@@ -60,7 +61,9 @@ def check_date_column(
             check_missing_placeholders(table.name, col.name, raw, placeholder | open_end)
             check_other_calendars(table.name, col.name, raw, calendar, int(given.sum()))
             # `2023-01-05T00:00:00Z` on every row: dates a zone behind UTC reads a day early (Spark: `spark_masks`)
-            check_utc_midnights(table.name, col.name, raw, utc_midnights(raw, parsed), int(given.sum()))
+            check_utc_midnights(
+                table.name, col.name, raw, utc_midnights(raw, parsed, timezone), int(given.sum())
+            )
         else:  # the caller sums them over the whole column
             column_stats[col.name] = (given, bad, placeholder | open_end, calendar)
         # 0001-01-01, 1899-12-30; MySQL's 0000-00-00, which parses as no date (before the format's rejects, below)

@@ -209,3 +209,24 @@ def label_rows(raw: pd.DataFrame) -> np.ndarray:
     for i, v in enumerate(top):
         out[i] = isinstance(v, str) and name_key(v) in labels
     return out
+
+
+EMPTY_LINE = "an empty line: separators only"
+
+
+def empty_lines(raw: pd.DataFrame) -> np.ndarray:
+    """Rows (as read) with no value in any column: a line of separators only (`,,,,,,`: a spreadsheet's blank rows
+    saved into the CSV, often at its end). Was: `missing order_id` (counted, but it named a column, not the line).
+    Narrowed by the first column, then each other column on the rows left (`features.text.blank`)."""
+    from features.text import blank
+
+    out = np.zeros(len(raw), dtype=bool)
+    if not len(raw.columns) or not len(raw):
+        return out
+    rows = np.flatnonzero(blank(raw.iloc[:, 0]).to_numpy(dtype=bool))
+    for at in range(1, len(raw.columns)):
+        if not len(rows):
+            return out
+        rows = rows[blank(raw.iloc[rows, at]).to_numpy(dtype=bool)]
+    out[rows] = True
+    return out

@@ -26,10 +26,23 @@ SHARE = 0.99
 _SAMPLE = 200
 
 
-def utc_midnights(raw: pd.Series, parsed: pd.Series) -> np.ndarray:
+def _behind_in_year(day: pd.Series, timezone: str) -> np.ndarray:
+    """Whether `timezone` is behind UTC at some time of each `day`'s year (its offset in mid-January or mid-July):
+    `Atlantic/Azores` is UTC-1 in winter and UTC+0 in summer, and its summer midnights belong to the same column
+    of dates as its winter ones, which it reads a day early. A zone never behind UTC (`Europe/London`): never."""
+    years = day.dt.year
+    behind = {}
+    for year in years.dropna().unique():
+        at = [pd.Timestamp(int(year), month, 15, tz=timezone).utcoffset() for month in (1, 7)]
+        behind[year] = min(at) < pd.Timedelta(0)
+    return years.map(behind).fillna(False).to_numpy(dtype=bool)
+
+
+def utc_midnights(raw: pd.Series, parsed: pd.Series, timezone: str = "UTC") -> np.ndarray:
     """Which values of a date column (`raw` as read: text or a Parquet timestamp; `parsed`: the dates in
-    `data.timezone`, naive) are written as midnight UTC and fall on another day once converted (a zone behind
-    UTC). None when fewer than half of the first `_SAMPLE` given values are so written."""
+    `data.timezone`, naive) are written as midnight UTC in a `timezone` behind UTC: judged at each value's year
+    (`_behind_in_year`), so a zone behind UTC only in winter counts the column's summer dates too, or falling on
+    another day once converted. None when fewer than half of the first `_SAMPLE` given values are so written."""
     out = np.zeros(len(raw), dtype=bool)
     local = pd.Series(pd.to_datetime(parsed, errors="coerce").to_numpy(), index=raw.index)
     given = np.flatnonzero(local.notna().to_numpy())
@@ -49,7 +62,8 @@ def utc_midnights(raw: pd.Series, parsed: pd.Series) -> np.ndarray:
         day[midnight] = pd.to_datetime(text[midnight].str[:10], errors="coerce")
     else:  # naive timestamps: read in `data.timezone`, no instant to shift
         return out
-    out[:] = midnight & (local.dt.normalize() != day).to_numpy(dtype=bool) & local.notna().to_numpy()
+    shifted = (local.dt.normalize() != day).to_numpy(dtype=bool) | _behind_in_year(day, timezone)
+    out[:] = midnight & shifted & local.notna().to_numpy()
     return out
 
 
@@ -70,6 +84,6 @@ def check_utc_midnights(table: str, column: str, raw: pd.Series, found: np.ndarr
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are midnight UTC ({str(shown.iloc[0])!r}): "
         "dates without a time written as UTC instants (a JSON API, pandas' to_datetime(utc=True), a BI tool)? "
         "Read in data.timezone, behind UTC, each would fall on the evening of the day before (every event a day "
-        "early). Export the dates without a time (2023-01-05), which are read in data.timezone, or the times "
+        "early; in a zone behind UTC in winter only, each winter event). Export the dates without a time (2023-01-05), which are read in data.timezone, or the times "
         f"the events happened.\nExample rows:\n{shown.to_frame().to_string(max_colwidth=40)}"
     )

@@ -57,11 +57,13 @@ from features.ids import (
     total_lines,
 )
 from features.keys import (
+    EMPTY_LINE,
     LABEL_ROW,
     REPEAT_TABLES,
     REPEATED_HEADER,
     check_one_row_per_key,
     check_repeated_rows,
+    empty_lines,
     label_rows,
     repeated_headers,
     repeated_rows,
@@ -159,9 +161,10 @@ def _check_parsed(
     date_format: str | None = None,
     column_stats: dict[str, ColumnStats] | None = None,
     placeholders: bool | None = None,
+    timezone: str = "UTC",
 ) -> None:
     """`placeholders`: whether every given value is a placeholder word (Spark's driver, from its sums: `raw` is
-    then the first 5 given rows); None: counted here."""
+    then the first 5 given rows); None: counted here. `timezone`: `data.timezone` (dates at midnight UTC)."""
     raw_text = TextBytes.of(raw)  # the bytes of a text column, read once for its checks (issue 14)
     given = ~blank(raw, raw_text)
     if col.kind == "text" or (col.kind == "id" and not pd.api.types.is_float_dtype(raw.dtype)):
@@ -244,7 +247,9 @@ def _check_parsed(
                 check_number_form(table.name, col.name, raw, found, int(given.sum()), form)
             rej.add(found, reason.format(col.name))
     if col.kind == "timestamp" or unknown_format is not None:  # placeholders, other forms, DST: `date_checks`
-        check_date_column(table, col, raw, parsed, given, bad, rej, unknown_format, date_format, column_stats)
+        check_date_column(
+            table, col, raw, parsed, given, bad, rej, unknown_format, date_format, column_stats, timezone
+        )
     if col.kind in ("money", "number", "rating") and bad.any():  # `１２`, `1,234.50`, `$12.50`: never guessed
         reject_number_forms(table.name, col.name, raw, bad, parsed, rej, column_stats is None)
     if col.kind in ("money", "number") and column_stats is None:  # `1.234` for 1234 beside whole numbers
@@ -330,7 +335,7 @@ def _parse_checked(
         return value
     fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
     value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)
-    _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats)
+    _check_parsed(table, col, raw[col.name], value, rej, unknown, fmt, column_stats, timezone=timezone)
     impossible = impossible_dates(value)
     if impossible.any():  # `where` copies the column even when it changes nothing
         value = value.where(~impossible)
@@ -355,6 +360,7 @@ def _validate_table(
     structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
     rej = _Rejector(len(raw))
+    rej.add(empty_lines(raw), EMPTY_LINE)  # `,,,,,,`: a spreadsheet's blank rows saved into the CSV
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers
     rej.add(label_rows(raw), LABEL_ROW)  # `Customer ID, Signup date, ...` under the header
     rej.add(*no_sale_reasons(table.name, raw, refunds))  # a status column: `cancelled`, `test` (no sale)

@@ -168,7 +168,7 @@ def check_rows(
                 ROW: np.arange(start, start + len(raw), dtype=np.int64),  # positions
                 REASON: rej.reason,
                 UNKNOWN: np.zeros(len(raw), dtype=np.int64),  # set by the bucket step (`check_bucket`)
-                **column_masks(table, raw, parsed, stats, date_formats),
+                **column_masks(table, raw, parsed, stats, date_formats, timezone),
                 **dates,
                 CURRENCY: other_currency(raw, currency)
                 | (refunded_rows(name, raw) & refunds).astype(np.int64) << 1

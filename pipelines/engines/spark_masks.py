@@ -69,6 +69,7 @@ def column_masks(
     parsed: pd.DataFrame,
     stats: Mapping[str, ColumnStats],
     date_formats: Mapping[str, str],
+    timezone: str = "UTC",
 ) -> dict[str, np.ndarray]:
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
@@ -151,7 +152,7 @@ def column_masks(
         if calendar is not None:  # `2566-01-05`: a Thai Buddhist-era year, another calendar's
             put(CALENDAR, i, calendar)
         if col.kind == "timestamp":  # `2023-01-05T00:00:00Z` on every row: dates read a day early
-            put(UTC_MIDNIGHT, i, utc_midnights(raw[name], parsed[name]))
+            put(UTC_MIDNIGHT, i, utc_midnights(raw[name], parsed[name], timezone))
         if col.kind in ("money", "number"):  # `1.234` for 1234 beside whole numbers
             grouped, dotted, plain = point_groups(readable_column(table, col, raw[name]), bad)
             put(GROUPED, i, grouped)

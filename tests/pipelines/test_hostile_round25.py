@@ -227,10 +227,15 @@ def test_dates_written_as_midnight_utc_read_a_day_early_stop(tmp_path):
         load_data(tmp_path / "parquet" / "data", timezone="America/New_York")
 
 
-def test_the_spark_engines_row_step_and_driver_judge_dates_at_midnight_utc():
+@pytest.mark.parametrize(
+    ("year_round", "behind", "ahead"),
+    [(False, "America/New_York", "Europe/Paris"), (True, "Atlantic/Azores", "Europe/London")],
+)
+def test_the_spark_engines_row_step_and_driver_judge_dates_at_midnight_utc(year_round, behind, ahead):
     """`--engine spark`: the executors' row step marks each date written as midnight UTC that the zone reads on
     another day (`UTC_MIDNIGHT`, `spark_masks`), whose sum the driver judges with the pandas engine's function
-    (`spark_stops.table_stops`)."""
+    (`spark_stops.table_stops`). Through a year in `Atlantic/Azores` (behind UTC in winter only): every row, as
+    the pandas engine counts them; `Europe/Paris`, `Europe/London` (never behind): none."""
     from features.contract import TABLES
     from pipelines.engines.spark_checks import UTC_MIDNIGHT
     from pipelines.engines.spark_input import check_rows
@@ -239,14 +244,18 @@ def test_the_spark_engines_row_step_and_driver_judge_dates_at_midnight_utc():
 
     orders = raw_orders(40)
     orders["ordered_at"] += "T00:00:00Z"
+    if year_round:
+        orders["ordered_at"] = pd.date_range("2023-01-03", periods=40, freq="9D").strftime(
+            "%Y-%m-%dT00:00:00Z"
+        )
     names = list(orders.columns)
     at = names.index("ordered_at")
-    out = next(check_rows(iter([orders]), "orders", 0, "America/New_York", {}, {}))
+    out = next(check_rows(iter([orders]), "orders", 0, behind, {}, {}))
     assert int(((out[UTC_MIDNIGHT].to_numpy() >> at) & 1).sum()) == 40
     stats = orders_stats(names, 40, **{f"Z{at}": 40})
     with pytest.raises(StructuralError, match=r"40 of 40 values are midnight UTC"):
         table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
-    out = next(check_rows(iter([orders]), "orders", 0, "Europe/Paris", {}, {}))  # 01:00 the same day
+    out = next(check_rows(iter([orders]), "orders", 0, ahead, {}, {}))  # 01:00 (00:00) the same day
     assert not out[UTC_MIDNIGHT].to_numpy().any()
 
 
@@ -270,3 +279,45 @@ def test_sas_dates_in_part_of_a_column_stop_as_other_date_forms_do(tmp_path, wri
         load_data(_folder(tmp_path, orders=orders))
     bad = pd.Series(True, index=orders.index)
     assert list(np.flatnonzero(other_date_forms(orders["ordered_at"], bad))) == at
+
+
+def test_dates_at_midnight_utc_in_a_zone_behind_utc_only_in_winter_stop(tmp_path):
+    """`data.timezone: Atlantic/Azores` (UTC-1 in winter, UTC+0 in summer) and orders dated through a year, written
+    as midnight UTC. Was: only the winter half counted (read a day early), under the 99% share: exit 0, every
+    winter order a day early. Now "behind UTC" is judged at each value's year (`features.utc_midnights`): a stop
+    in both engines (the Spark side: the test above); a zone never behind UTC (`Europe/London`, UTC+0 in winter)
+    reads them as before."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(40)
+    orders["ordered_at"] = pd.date_range("2023-01-03", periods=40, freq="9D").strftime("%Y-%m-%dT00:00:00Z")
+    data = _folder(tmp_path, orders=orders)
+    with pytest.raises(StructuralError, match=r"'ordered_at': 40 of 40 values are midnight UTC"):
+        load_data(data, timezone="Atlantic/Azores")
+    assert load_data(data, timezone="Europe/London").tables["orders"]["ordered_at"].iloc[0].hour == 0
+
+
+def test_lines_of_separators_only_are_rejected_as_empty_lines_in_both_engines(tmp_path):
+    """Excel's blank rows saved into a CSV (`,,,,,,`, here 4 at the end and 1 inside). Was: each rejected as
+    `missing order_id` (counted, but it named a column, not the line). Now their own reason (`features.keys.
+    empty_lines`), the same in the Spark row step (the same `_validate_table`); rows in = accepted + rejected, and
+    a row with one value left is still judged by its columns."""
+    from pipelines.engines.spark_checks import REASON
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(20)
+    data = _folder(tmp_path, orders=orders)
+    path = data / "orders.csv"
+    lines = path.read_text().splitlines()
+    blank = "," * (len(orders.columns) - 1)
+    lines[6:6] = [blank]
+    lines[9:9] = [blank[:-2] + "5," + ","]  # one value: not an empty line
+    path.write_text("\n".join(lines + [blank] * 4) + "\n")
+    report = load_data(data).result.report["orders"]
+    assert report.rejected_by_reason.get("an empty line: separators only") == 5
+    assert report.rows_in == 26 == report.accepted + sum(report.rejected_by_reason.values())
+    assert report.rejected_by_reason.get("missing order_id") == 1
+    read = pd.read_csv(path, dtype=str, keep_default_na=False)
+    out = next(check_rows(iter([read]), "orders", 0, "UTC", {}, {}))
+    assert out[REASON].value_counts().to_dict() == report.rejected_by_reason
