@@ -65,8 +65,12 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None, *, reading: b
     uri = resolve_tracking_uri(tracking_dir, uri)
     check_tracking_uri(uri)
     if reading and uri.startswith("sqlite:///"):
-        store = Path(uri.removeprefix("sqlite:///").partition("?")[0])
-        if not store.is_file():
+        path = uri.removeprefix("sqlite:///").partition("?")[0]
+        store = Path(
+            path.removeprefix("file:")
+        )  # SQLite's URI form: `sqlite:///file:/x/mlflow.db?mode=ro&uri=true`
+        in_the_way = any(p.exists() and not p.is_dir() for p in store.parents)  # said below: "is a file"
+        if not store.is_file() and not in_the_way:
             meant = Path(tracking_dir).resolve() / "mlflow.db"  # the config's store, when another was given
             hint = f" (did you mean the configured one, {meant}?)" if meant.is_file() else ""
             raise MissingStore(
