@@ -3,7 +3,10 @@
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts colour, title and
 #: clipboard sequences, CR rewrites the line, BEL rings), DEL, C1 controls (CSI), and bidi embeddings, overrides
@@ -50,6 +53,17 @@ def without_passwords(text: str) -> str:
     text = _URI_PASSWORD.sub(r"\1***@", text)
     text = _QUERY_SECRET.sub(r"\1***", text)
     return _AUTH_HEADER.sub(r"\1***", text)
+
+
+def sqlite_file(uri: str) -> "Path | None":
+    """The file of a local SQLite tracking store's URI (`sqlite:///x/mlflow.db`, or SQLite's URI form
+    `sqlite:///file:/x/mlflow.db?mode=ro&uri=true`); None for another URI (a server's). The one reading of such a
+    URI for the store's checks, messages and advice."""
+    from pathlib import Path
+
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").partition("?")[0].removeprefix("file:"))
 
 
 def printable(text: str) -> str:

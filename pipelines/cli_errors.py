@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from features.errors import executor_place, printable, product_frame, without_passwords
+from features.errors import executor_place, printable, product_frame, sqlite_file, without_passwords
 
 #: Where an unexpected error's message may quote a cell of the data (pandas' `could not convert string to float:
 #: 'ann@example.com'`, Arrow's `Failed to parse string: 'Ann Smith'`, a `KeyError: 'C0042'`): the builtin types and
@@ -127,7 +127,8 @@ def _tracking_folder() -> Path | None:
         uri = str(mlflow.get_tracking_uri())
     except Exception:  # the message must not fail for want of the URI
         return None
-    return Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else None
+    store = sqlite_file(uri)
+    return store.parent if store is not None else None
 
 
 def disk_full(command: str, flags: dict[str, object], exc: BaseException) -> str | None:

@@ -84,7 +84,9 @@ def _with_paths(advice: str, store: str) -> str:
     import shlex
     from pathlib import Path
 
-    path = Path(store.removeprefix("sqlite:///")) if store.startswith("sqlite:///") else Path("mlflow.db")
+    from features.errors import sqlite_file
+
+    path = sqlite_file(store) or Path("mlflow.db")
     return advice.format(
         store=shlex.quote(str(path)), recovered=shlex.quote(str(path.parent / "recovered.db"))
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.errors import printable, without_passwords
+from features.errors import printable, sqlite_file, without_passwords
 from features.validation import StructuralError
 
 CHAMPION = "champion"
@@ -64,11 +64,8 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None, *, reading: b
     """
     uri = resolve_tracking_uri(tracking_dir, uri)
     check_tracking_uri(uri)
-    if reading and uri.startswith("sqlite:///"):
-        path = uri.removeprefix("sqlite:///").partition("?")[0]
-        store = Path(
-            path.removeprefix("file:")
-        )  # SQLite's URI form: `sqlite:///file:/x/mlflow.db?mode=ro&uri=true`
+    store = sqlite_file(uri)  # the local store's file (SQLite's `file:` URI form too), None for a server
+    if reading and store is not None:
         in_the_way = any(p.exists() and not p.is_dir() for p in store.parents)  # said below: "is a file"
         if not store.is_file() and not in_the_way:
             meant = Path(tracking_dir).resolve() / "mlflow.db"  # the config's store, when another was given
@@ -82,8 +79,8 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None, *, reading: b
         _check_server_answers(uri)
         for name, value in SERVER_RETRIES.items():  # the user's own settings are kept
             os.environ.setdefault(name, value)
-    if uri.startswith("sqlite:///"):
-        folder = Path(uri.removeprefix("sqlite:///")).parent
+    if store is not None:
+        folder = store.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a file in the way, a read-only place
