@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.dates import _ISO, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
+from features.dates import _ISO, MONTH3, SAS_DATE, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
 from features.numbers import UNPARSED_SHARE, check_share, shown_values
@@ -70,18 +70,15 @@ _ZONE_ABBREVIATION = (
 #: dates, `... GMT`; `Friday, January 1, 2021`: a spreadsheet's long date), and the C library's and Java's
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
 #: A time may be written with points (`05-JAN-21 08.39.05.000000 AM`: Oracle's default `TIMESTAMP` form, and
-#: `15.01.2023 10.15`). SAS's and Stata's compact forms, the month's three letters between day and year
-#: (`05JAN2023`: `DATE9.`; `05JAN2023:10:00:00`: `DATETIME20.`; `05jan2023 10:00`: Stata's `%tc`).
-_MONTH3 = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-_MONTH = rf"{_MONTH3}[a-z]*\.?"
+#: `15.01.2023 10.15`). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
+_MONTH = rf"{MONTH3}[a-z]*\.?"
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?(?: of)?[ -]{_MONTH},?[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
     rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
-    rf"$|^\d{{1,2}}{_MONTH3}\d{{2}}(?:\d{{2}})?(?:[: ]\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?)?"
-    rf"$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
+    rf"$|^{SAS_DATE}$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
 )
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
 #: `check_other_dates`, throughout `check_mostly_unparsed`'s, both with `numeric_dates_hint`'s sentence.

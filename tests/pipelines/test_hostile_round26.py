@@ -1,0 +1,115 @@
+"""Hostile input classes closed in the twenty-sixth hunt: Google Sheets' and LibreOffice Calc's error values
+(`#ERROR!`, `Err:502`) in a number, date or id column, a time whose second is 60 (a leap second, a writer rounding
+59.9996 up), a Parquet row null in every column worded for Parquet too, SAS's and Stata's compact dates named with
+the tool's way out. Tiny hand-written files; no training, no model, no Spark session (the Spark cases: its row step
+and driver called without a session; the hunt's log holds the Spark loads of the demo)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+from tests.pipelines.test_hostile_round24 import _folder
+
+
+@pytest.mark.parametrize("error", ["#ERROR!", "Err:502"])
+def test_google_sheets_and_libreoffice_error_values_are_spreadsheet_errors(tmp_path, error):
+    """Google Sheets writes `#ERROR!` where a formula does not parse, LibreOffice Calc `Err:502` (its numbered
+    errors; its CSV export writes cells as shown). Was: each an `unparseable revenue` (`ambiguous or unknown date
+    format`) reject, exit 0 however many (the demo with `#ERROR!` on 5% of its revenues lost 149 orders), and as
+    an id accepted: a customer `Err:502`. Now Excel's error values' rule (`features.ids.SHEET_ERRORS`): on 1% of
+    a column the stop, a stray one the row reject, the same marks in the Spark engine's row step (`SHEET`)."""
+    from pipelines.engines.spark_checks import REASON, SHEET
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    orders.loc[[3, 9, 40], "revenue"] = error
+    with pytest.raises(StructuralError, match=r"'revenue': 3 of 100 values are a spreadsheet's error value"):
+        load_data(_folder(tmp_path / "share", orders=orders))
+    orders["revenue"] = "10"
+    orders.loc[7, "customer_id"] = error.lower() if error.startswith("#") else error  # any case, as Excel's
+    orders.loc[8, "ordered_at"] = error
+    report = load_data(_folder(tmp_path / "stray", orders=orders)).result.report["orders"]
+    said = "a spreadsheet error value in {} (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)"
+    expected = {said.format("customer_id"): 1, said.format("ordered_at"): 1}
+    assert report.rejected_by_reason == expected
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    names = list(orders.columns)
+    assert list(np.flatnonzero((out[SHEET].to_numpy() >> names.index("ordered_at")) & 1)) == [8]
+    assert out[REASON].value_counts().to_dict() == expected
+    orders.loc[7, "customer_id"] = "Err:5020"  # not the form: an id
+    assert load_data(_folder(tmp_path / "id", orders=orders)).result.report["orders"].rejected == 1
+
+
+def test_a_second_written_60_is_read_as_the_next_minute_in_both_engines(tmp_path):
+    """`2016-12-31T23:59:60Z` (UTC's leap second) and `10:14:60` (a writer rounding 59.9996 up: `10:15:00`). Was:
+    each row `unparseable ordered_at`, exit 0 (the demo with 5% of its orders so written lost 149). Now the next
+    minute's `:00`, as PostgreSQL reads it (`features.dates._SECOND_60`), offsets converted as any date; `:61` and
+    `:60.5` stay rejects. The Spark row step parses with the same function."""
+    from pipelines.engines.spark_checks import REASON
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(6)
+    orders["ordered_at"] = [
+        "2016-12-31T23:59:60Z",
+        "2023-01-05 10:14:60",
+        "2023-01-05T10:14:60.000+01:00",
+        "2023-01-05 10:14:61",
+        "2023-01-05 10:14:60.5",
+        "2023-01-05 10:14:59",
+    ]
+    loaded = load_data(_folder(tmp_path, orders=orders))
+    report = loaded.result.report["orders"]
+    assert report.rejected_by_reason == {"unparseable ordered_at": 2}
+    read = loaded.tables["orders"].set_index("order_id")["ordered_at"]
+    expected = pd.to_datetime(
+        ["2017-01-01 00:00:00", "2023-01-05 10:15:00", "2023-01-05 09:15:00", "2023-01-05 10:14:59"]
+    )
+    assert list(read.loc[["O0", "O1", "O2", "O5"]]) == list(expected)
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    assert list(out["val:ordered_at"].iloc[[0, 1, 2, 5]]) == list(expected)
+    assert out[REASON].value_counts().to_dict() == report.rejected_by_reason
+
+
+def test_a_parquet_row_null_in_every_column_is_an_empty_row_not_a_line_of_separators(tmp_path):
+    """A Parquet row null in every column (a frame's empty row written out). Was: `an empty line: separators only`
+    (round 25's reason, the CSV's words). Now one reason for both formats, `an empty row: no value in any column`
+    (`features.keys.EMPTY_LINE`); a CSV line of commas gets it too (round 25's test)."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(6)
+    orders.loc[6] = [None] * len(orders.columns)
+    data = tmp_path / "pq"
+    data.mkdir()
+    orders.to_parquet(data / "orders.parquet")
+    report = load_data(data).result.report["orders"]
+    assert report.rejected_by_reason == {"an empty row: no value in any column": 1}
+    assert report.rows_in == 7 == report.accepted + 1
+
+
+@pytest.mark.parametrize("share", [1.0, 0.7, 0.05])
+def test_sas_dates_are_told_the_tools_iso_formats(tmp_path, share):
+    """SAS's (`DATE9.`: `05JAN2023`) or Stata's compact dates, throughout, on most of a column or on a part. Was:
+    the stops named the date form only (round 25: "in another form than ISO 8601", "no value parses"). Now, as
+    R's `NA` and SAS's `.` are told their tool's way out, the formats that write ISO 8601 (`E8601DA10.`,
+    `%tdCCYY-NN-DD`: `features.dates.numeric_dates_hint`, the three date stops' hint); other forms are not."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    at = orders.index[: int(share * 100)]
+    orders.loc[at, "ordered_at"] = (
+        pd.to_datetime(orders.loc[at, "ordered_at"]).dt.strftime("%d%b%Y").str.upper()
+    )
+    with pytest.raises(
+        StructuralError, match=r"SAS: format the column `E8601DA10\.`.*Stata: `%tdCCYY-NN-DD`"
+    ):
+        load_data(_folder(tmp_path / "sas", orders=orders))
+    orders.loc[at, "ordered_at"] = "15/01/2023"
+    with pytest.raises(StructuralError) as caught:
+        load_data(_folder(tmp_path / "dmy", orders=orders))
+    assert "SAS" not in str(caught.value)
