@@ -63,7 +63,9 @@ _ZONE_ABBREVIATION = (
 #: A date written in a common form other than the column's (ISO 8601, or the declared format): day, month and year
 #: with `/`, `.` or `-` (`15/01/2023`, `01-15-23`, `15.01.2023`), year first with `/` or `.` or unpadded
 #: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
-#: `05-Jan-2023`, `January 5, 2023`; the day with its ordinal suffix, `1st Jan 2023`, `2nd of March 2023`), with a
+#: `05-Jan-2023`, `January 5, 2023`; the day with its ordinal suffix, `1st Jan 2023`, `2nd of March 2023`; in
+#: another language, as a spreadsheet or Oracle of that locale writes it: `12 févr. 2023`, `5. März 2023`,
+#: `5 de enero de 2023`, `05-OKT-23`), with a
 #: time of day (and an offset) or not; or a spreadsheet's serial day number (`44197`: a cell formatted as a number,
 #: `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
 #: Any of the written ones after a weekday's name (`Fri, 01 Jan 2021 08:39:05 +0000`: RFC 2822, e-mail and HTTP
@@ -71,11 +73,15 @@ _ZONE_ABBREVIATION = (
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
 #: A time may be written with points (`05-JAN-21 08.39.05.000000 AM`: Oracle's default `TIMESTAMP` form, and
 #: `15.01.2023 10.15`). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
-_MONTH = rf"{MONTH3}[a-z]*\.?"
+_MONTH = (  # English, then French, German, Spanish, Italian, Dutch and Portuguese names' starts (`janv.`, `März`)
+    rf"(?:{MONTH3}|f[ée]v|avr|mai|jui|ao[uû]|d[ée]c|j[äa]n|m[äa]r|mrz|okt|dez|ene|abr|ago|dic|set|gen|mag|giu|lug"
+    r"|ott|mei|mrt|out)[^\W\d_]*\.?"
+)
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?(?: of)?[ -]{_MONTH},?[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
+    rf"|\d{{1,2}}\.?(?:st|nd|rd|th)?(?: of| de)?[ -]{_MONTH},?[ -](?:de )?\d{{2,4}}"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
     rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
     rf"$|^{SAS_DATE}$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
