@@ -133,3 +133,26 @@ def test_dates_with_a_month_named_in_another_language_stop_as_other_date_forms_d
         load_data(_folder(tmp_path, orders=orders))
     values = pd.Series([written, "5 apples 2023", "not a date"])
     assert list(other_date_forms(values, pd.Series(True, index=values.index))) == [True, False, False]
+
+
+def test_profile_categories_differing_only_by_letter_case_are_said(tmp_path):
+    """`customers.segment` written `B2C` by one export and `b2c` by another (put together). Was: read as written
+    without a word, the models taking them for two segments. Now a note of every loading command naming the
+    column, the spellings and their rows (`pipelines.load_notes.category_case_notes`; the Spark driver keeps every
+    profile column, so its loaded tables give the same note); one spelling per category: none."""
+    from pipelines.io import load_data
+    from pipelines.load_notes import category_case_notes
+
+    orders = raw_orders(10)
+    customers = orders[["customer_id"]].assign(segment="B2C", region="North")
+    customers.loc[[2, 5], "segment"] = "b2c"
+    tables = load_data(_folder(tmp_path / "case", orders=orders, customers=customers)).tables
+    assert category_case_notes(tables) == [
+        "customers.segment holds values differing only by letter case ('B2C' (8 rows) / 'b2c' (2 rows)): the "
+        "models read them as different categories (two exports put together?); write each one way"
+    ]
+    customers["segment"] = "B2C"
+    assert (
+        category_case_notes(load_data(_folder(tmp_path / "one", orders=orders, customers=customers)).tables)
+        == []
+    )
