@@ -78,13 +78,23 @@ _MONTH = (  # English, then French, German, Spanish, Italian, Dutch and Portugue
     r"|ott|mei|mrt|out)[^\W\d_]*\.?"
 )
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
+#: A date as a Chinese, Japanese or Korean spreadsheet writes it: `2023年1月5日` (the long date), `2023. 1. 5.`
+#: (Korean), and a time after it or after an ISO date with the morning or afternoon named (`오후 3:04:05`,
+#: `午後3時04分`, `下午 3:04`).
+_HALF_DAY = r"(?:[上下]午|午[前後]|오[전후])"
+_CJK_HOUR = r"\s*\d{1,2}\s*[時时시]\s*\d{1,2}\s*[分분](?:\s*\d{1,2}\s*[秒초])?"
+_CJK_TIME = rf"(?:\s*{_HALF_DAY}?\s*\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\s*{_HALF_DAY}?{_CJK_HOUR})?"
+_CJK_DATE = (
+    rf"\d{{4}}\s*[年년]\s*\d{{1,2}}\s*[月월]\s*\d{{1,2}}\s*[日일]{_CJK_TIME}|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?{_CJK_TIME}"
+    rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}}\s*(?:{_HALF_DAY}\s*\d{{1,2}}:\d{{2}}(?::\d{{2}})?|{_HALF_DAY}?{_CJK_HOUR})"
+)
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
     rf"|\d{{1,2}}\.?(?:st|nd|rd|th)?(?: of| de)?[ -]{_MONTH},?[ -](?:de )?\d{{2,4}}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
     rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
-    rf"$|^{SAS_DATE}$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
+    rf"$|^{SAS_DATE}$|^(?:{_CJK_DATE})$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
 )
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
 #: `check_other_dates`, throughout `check_mostly_unparsed`'s, both with `numeric_dates_hint`'s sentence.

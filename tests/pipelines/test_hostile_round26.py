@@ -116,14 +116,25 @@ def test_sas_dates_are_told_the_tools_iso_formats(tmp_path, share):
 
 
 @pytest.mark.parametrize(
-    "written", ["12 févr. 2023", "5. März 2023 10:00", "5 de enero de 2023", "05-OKT-23"]
+    "written",
+    [
+        "12 févr. 2023",
+        "5. März 2023 10:00",
+        "5 de enero de 2023",
+        "05-OKT-23",
+        "2023年1月5日",
+        "2023. 1. 5. 오후 3:04:05",
+        "2023-01-05 오후 3:04:05",
+    ],
 )
-def test_dates_with_a_month_named_in_another_language_stop_as_other_date_forms_do(tmp_path, written):
+def test_dates_written_in_another_locale_stop_as_other_date_forms_do(tmp_path, written):
     """A part of an ISO date column with the month named in French, German, Spanish, ... (a spreadsheet of that
-    locale saves a date as shown; Oracle's `DD-MON-RR` under a German `NLS_DATE_LANGUAGE`): a second export put
-    with the first. Was: each row `ambiguous or unknown date format`, exit 0 (the demo with 5% of its orders so
-    written lost 149). Now the stop for dates in another form (`features.date_forms._MONTH`; the Spark row step's
-    `OTHER_DATE` mask calls the same `other_date_forms`); text that is no date stays a reject."""
+    locale saves a date as shown; Oracle's `DD-MON-RR` under a German `NLS_DATE_LANGUAGE`), or written as a
+    Chinese, Japanese or Korean spreadsheet writes it (`2023年1月5日`, `2023. 1. 5.`, `오후 3:04:05`): a second
+    export put with the first. Was: each row `ambiguous or unknown date format`, exit 0 (the demo with 5% of its
+    orders so written lost 149). Now the stop for dates in another form (`features.date_forms._MONTH`,
+    `_CJK_DATE`; the Spark row step's `OTHER_DATE` mask calls the same `other_date_forms`); text that is no date
+    stays a reject."""
     from features.date_forms import other_date_forms
     from pipelines.io import load_data
 
