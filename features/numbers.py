@@ -141,10 +141,12 @@ def check_point_groups(
 
 #: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
 #: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
-#: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort).
+#: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort), and a
+#: rating written with its scale or as stars (`4/5`, `4 out of 5`, `4 stars`, `★★★★☆`: a survey tool's export).
 _WITH_UNIT = (
     r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
     r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$"
+    r"|^(?i:\d+(?:\.\d+)? ?(?:/|of|out of) ?\d+(?: stars?)?|\d+(?:\.\d+)? stars?|[★☆⭐]{1,10})$"
 )
 
 
@@ -163,11 +165,12 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
     seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers with a currency sign, code or "
-        f"unit, or durations h:mm ({seen}): "
+        f"unit, or durations h:mm{', or ratings with their scale' if column == 'satisfaction' else ''} ({seen}): "
         "which currency or unit cannot be checked, and rejecting these rows would drop them. Export plain numbers "
         "(`1234.50`), amounts in `data.currency`"
         + (", a discount as the amount given, not a percentage" if column == "discount" else "")
         + (", an effort in minutes (`90`, not `1:30`)" if column == "effort_minutes" else "")
+        + (", a rating as its number alone (`4`, not `4/5` or `★★★★`)" if column == "satisfaction" else "")
         + f".{rows}"
     )
 

@@ -167,3 +167,24 @@ def test_profile_categories_differing_only_by_letter_case_are_said(tmp_path):
         category_case_notes(load_data(_folder(tmp_path / "one", orders=orders, customers=customers)).tables)
         == []
     )
+
+
+@pytest.mark.parametrize("written", ["4/5", "4 out of 5", "4 stars", "★★★★"])
+def test_ratings_written_with_their_scale_stop_as_numbers_with_a_unit_do(tmp_path, written):
+    """`tickets.satisfaction` written by a survey tool with its scale or as stars (`4/5`, `★★★★`) on part of the
+    tickets. Was: each ticket rejected `unparseable satisfaction`, exit 0 (the demo with 10% of its ratings so
+    written lost 39 tickets and their effort). Now the stop for numbers with a unit (`features.numbers._WITH_UNIT`,
+    the Spark row step's `UNIT` mask: the same `unit_numbers`), saying to export the rating alone; a stray one is
+    that rule's row reject."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    tickets = orders[["customer_id"]].assign(
+        ticket_id=[f"T{i}" for i in range(100)], opened_at="2023-01-02", effort_minutes="5", satisfaction="4"
+    )
+    tickets.loc[[3, 9, 40], "satisfaction"] = written
+    with pytest.raises(StructuralError, match=r"3 of 100 values.*ratings with their scale.*`4`, not `4/5`"):
+        load_data(_folder(tmp_path / "share", orders=orders, tickets=tickets))
+    tickets.loc[[3, 9], "satisfaction"] = "4"
+    report = load_data(_folder(tmp_path / "stray", orders=orders, tickets=tickets)).result.report["tickets"]
+    assert report.rejected_by_reason == {"number with a currency sign or unit in satisfaction": 1}
