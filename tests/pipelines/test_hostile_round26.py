@@ -194,3 +194,21 @@ def test_ratings_written_with_their_scale_stop_as_numbers_with_a_unit_do(tmp_pat
     tickets.loc[[3, 9], "satisfaction"] = "4"
     report = load_data(_folder(tmp_path / "stray", orders=orders, tickets=tickets)).result.report["tickets"]
     assert report.rejected_by_reason == {"number with a currency sign or unit in satisfaction": 1}
+
+
+def test_a_header_in_typographic_quotes_says_so(tmp_path):
+    """A CSV whose header (and values) went through a word processor or an editor with smart quotes on:
+    `“order_id”,“customer_id”,...`. Was: "missing required column(s) ... did you mean '“order_id”' ->
+    'order_id'? (column names are case-sensitive)" for each column, though the case was not the cause. Now the
+    single quotes' stop, naming typographic quotes (`pipelines.csv_reading._check_single_quotes`, the header check
+    of both engines)."""
+    from pipelines.io import load_data
+
+    data = _folder(tmp_path, orders=raw_orders(4))
+    path = data / "orders.csv"
+    head, rest = path.read_text().split("\n", 1)
+    path.write_text(",".join("“" + c.strip('"') + "”" for c in head.split(",")) + "\n" + rest)
+    with pytest.raises(
+        StructuralError, match=r"orders\.csv: the header's names are written in typographic quotes"
+    ):
+        load_data(data)
