@@ -82,11 +82,11 @@ _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
 #: (Korean), and a time after it or after an ISO date with the morning or afternoon named (`오후 3:04:05`,
 #: `午後3時04分`, `下午 3:04`).
 _HALF_DAY = r"(?:[上下]午|午[前後]|오[전후])"
-_CJK_HOUR = r"\s*\d{1,2}\s*[時时시]\s*\d{1,2}\s*[分분](?:\s*\d{1,2}\s*[秒초])?"
-_CJK_TIME = rf"(?:\s*{_HALF_DAY}?\s*\d{{1,2}}:\d{{2}}(?::\d{{2}})?|\s*{_HALF_DAY}?{_CJK_HOUR})?"
+_CJK_HOUR = r"\d{1,2} ?[時时시] ?\d{1,2} ?[分분](?: ?\d{1,2} ?[秒초])?"
+_CJK_TIME = rf"(?: ?(?:{_HALF_DAY} ?)?(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|{_CJK_HOUR}))?"
 _CJK_DATE = (
-    rf"\d{{4}}\s*[年년]\s*\d{{1,2}}\s*[月월]\s*\d{{1,2}}\s*[日일]{_CJK_TIME}|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?{_CJK_TIME}"
-    rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}}\s*(?:{_HALF_DAY}\s*\d{{1,2}}:\d{{2}}(?::\d{{2}})?|{_HALF_DAY}?{_CJK_HOUR})"
+    rf"\d{{4}} ?[年년] ?\d{{1,2}} ?[月월] ?\d{{1,2}} ?[日일]{_CJK_TIME}|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?{_CJK_TIME}"
+    rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}} ?(?:{_HALF_DAY} ?\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:{_HALF_DAY} ?)?{_CJK_HOUR})"
 )
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
@@ -119,13 +119,21 @@ def zone_abbreviations(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.
     return out
 
 
+#: The longest value the date forms are looked for in: no written date is longer (a weekday, a month's name, a
+#: time with nanoseconds and a zone's name take about 70 characters); a longer cell is none of them, and a cell of
+#: thousands of characters is not handed to the patterns (their backtracking grows with the length).
+_LONGEST_DATE = 100
+
+
 def _unmatched_text(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series | None]:
-    """The positions of `unmatched` in `raw` and their values as stripped text (None when there are none or the
-    column was not read as text)."""
+    """The positions of `unmatched` in `raw` and their values as stripped text, of at most `_LONGEST_DATE`
+    characters (None when there are none or the column was not read as text)."""
     at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
     if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
         return at, None
-    return at, raw.iloc[at].astype("str").str.strip()
+    text = raw.iloc[at].astype("str").str.strip()
+    short = (text.str.len() <= _LONGEST_DATE).to_numpy(dtype=bool)
+    return (at, text) if short.all() else (at[short], text[short])
 
 
 def unix_times(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.ndarray:

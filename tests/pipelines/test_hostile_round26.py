@@ -175,14 +175,14 @@ def test_profile_categories_differing_only_by_letter_case_are_said(tmp_path):
 def test_ratings_written_with_their_scale_stop_as_numbers_with_a_unit_do(tmp_path):
     """`tickets.satisfaction` written by a survey tool with its scale or as stars (`4/5`, `★★★★`) on part of the
     tickets. Was: each ticket rejected `unparseable satisfaction`, exit 0 (the demo with 10% of its ratings so
-    written lost 39 tickets and their effort). Now the stop for numbers with a unit (`features.numbers._WITH_UNIT`,
+    written lost 39 tickets and their effort). Now the stop for numbers with a unit (`features.numbers._RATING`,
     the Spark row step's `UNIT` mask: the same `unit_numbers`), saying to export the rating alone; a stray one is
     that rule's row reject."""
     from features.numbers import unit_numbers
     from pipelines.io import load_data
 
     forms = pd.Series(["4/5", "4 out of 5", "4 stars", "★★★★", "4", "four stars"])
-    assert list(unit_numbers(forms, forms != "4")) == [True] * 4 + [False] * 2
+    assert list(unit_numbers(forms, forms != "4", rating=True)) == [True] * 4 + [False] * 2
 
     orders = raw_orders(100)
     tickets = orders[["customer_id"]].assign(
@@ -212,3 +212,39 @@ def test_a_header_in_typographic_quotes_says_so(tmp_path):
         StructuralError, match=r"orders\.csv: the header's names are written in typographic quotes"
     ):
         load_data(data)
+
+
+def test_a_long_cell_in_a_date_column_is_judged_quickly_and_cjk_dates_are_still_found():
+    """A cell of 20,000 spaces between a date and a letter (a broken export, a hostile file). Was: the CJK date
+    forms' adjacent `\\s*` (and `features.dates._ISO`'s) backtracked for seconds per cell (`2023. 1. 5.` + spaces:
+    8.7 s, `2023-01-05` + spaces: 17 s), on both engines. Now single optional spaces, and no value over
+    `_LONGEST_DATE` characters is handed to the patterns: the CJK forms as before."""
+    import time
+
+    from features.date_forms import other_date_forms
+
+    cells = [
+        "2023. 1. 5." + " " * 20_000 + "x",
+        "2023-01-05" + " " * 20_000 + "x",
+        "2023. 1. 5. 오후 3:04:05",
+    ]
+    cells += ["2023年1月5日 午後3時04分", "2023-01-05 下午 3:04", "2023년 1월 5일 오후 3시 4분 5초"]
+    start = time.perf_counter()
+    found = other_date_forms(pd.Series(cells, dtype=object), np.ones(len(cells), dtype=bool))
+    assert time.perf_counter() - start < 0.5
+    assert found.tolist() == [False, False, True, True, True, True]
+
+
+def test_a_fraction_in_an_amount_is_no_rating(tmp_path):
+    """`4/5`, `12/2023`, `1 of 3` in a revenue column are not a rating with its scale (that form is a rating
+    column's only, `features.numbers._RATING`; the test above): row rejects as on main (was, round 26: the stop 'numbers with a
+    currency sign, code or unit ... amounts in data.currency', beside the point). In a rating column, a unit."""
+    from features.numbers import unit_numbers
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    orders.loc[[3, 9, 40], "revenue"] = ["4/5", "12/2023", "1 of 3"]
+    report = load_data(_folder(tmp_path, orders=orders)).result.report["orders"]
+    assert report.rejected_by_reason == {"unparseable revenue": 3}
+    forms = pd.Series(["4/5", "4 out of 5", "4 stars", "★★★★"], dtype=object)
+    assert not unit_numbers(forms, np.ones(4, dtype=bool)).any()
