@@ -227,12 +227,14 @@ SHEET_ERROR = "a spreadsheet error value in {} (#VALUE!, #DIV/0!, #REF!, ...: a 
 
 
 def sheet_errors(values: pd.Series, text: TextBytes | None = None) -> np.ndarray:
-    """Which values (text) are a spreadsheet's error value (`SHEET_ERRORS`); only values starting with `#` or `E`
-    are looked at."""
+    """Which values (text) are a spreadsheet's error value (`SHEET_ERRORS`); only values starting with `#` or `Er`
+    are looked at (an id column of `E0000001`s stays off the regex)."""
     if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
         return np.zeros(len(values), dtype=bool)
     text = text or TextBytes(values)
-    return matches_where(text.arr, byte_set(b"#E")[text.first], SHEET_ERRORS)
+    first = text.first
+    candidates = (first == ord("#")) | ((first == ord("E")) & (text.second == ord("r")))
+    return matches_where(text.arr, candidates, SHEET_ERRORS)
 
 
 def sheet_error_ids(ids: pd.Series, text: TextBytes | None = None, required: bool = True) -> np.ndarray:
