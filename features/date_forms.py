@@ -65,9 +65,8 @@ _ZONE_ABBREVIATION = (
 #: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
 #: `05-Jan-2023`, `January 5, 2023`; the day with its ordinal suffix, `1st Jan 2023`, `2nd of March 2023`; in
 #: another language, as a spreadsheet or Oracle of that locale writes it: `12 févr. 2023`, `5. März 2023`,
-#: `5 de enero de 2023`, `05-OKT-23`), with a
-#: time of day (and an offset) or not; or a spreadsheet's serial day number (`44197`: a cell formatted as a number,
-#: `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
+#: `5 de enero de 2023`, `05-OKT-23`), with a time of day (and an offset) or not; or a spreadsheet's serial day
+#: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
 #: Any of the written ones after a weekday's name (`Fri, 01 Jan 2021 08:39:05 +0000`: RFC 2822, e-mail and HTTP
 #: dates, `... GMT`; `Friday, January 1, 2021`: a spreadsheet's long date), and the C library's and Java's
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
@@ -85,8 +84,10 @@ _HALF_DAY = r"(?:[上下]午|午[前後]|오[전후])"
 _CJK_HOUR = r"\d{1,2} ?[時时시] ?\d{1,2} ?[分분](?: ?\d{1,2} ?[秒초])?"
 _CJK_TIME = rf"(?: ?(?:{_HALF_DAY} ?)?(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|{_CJK_HOUR}))?"
 _CJK_DATE = (
-    rf"\d{{4}} ?[年년] ?\d{{1,2}} ?[月월] ?\d{{1,2}} ?[日일]{_CJK_TIME}|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?{_CJK_TIME}"
-    rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}} ?(?:{_HALF_DAY} ?\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:{_HALF_DAY} ?)?{_CJK_HOUR})"
+    rf"\d{{4}} ?[年년] ?\d{{1,2}} ?[月월] ?\d{{1,2}} ?[日일]{_CJK_TIME}"
+    rf"|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?{_CJK_TIME}"
+    rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}} ?"
+    rf"(?:{_HALF_DAY} ?\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:{_HALF_DAY} ?)?{_CJK_HOUR})"
 )
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"

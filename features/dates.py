@@ -150,9 +150,21 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
         out[written.index], unknown[written.index] = _parse_iso_text(written, timezone)
     parts = text[missed & out.isna()].str.extract(_SECOND_60)
     parts = parts[parts[0].notna()]
-    if len(parts):  # the minute's second 59, then one second on
-        read, unknown[parts.index] = _parse_iso_text(parts[0] + ":59" + parts[1], timezone)
-        out[parts.index] = read + pd.Timedelta(seconds=1)
+    if not len(parts):
+        return out, unknown
+    minute = pd.to_datetime(
+        parts[0].str[:10] + "T" + parts[0].str[11:], format="%Y-%m-%dT%H:%M", errors="coerce"
+    )
+    minute += pd.Timedelta(
+        minutes=1
+    )  # the next minute's `:00` written before reading: a clock change is its own
+    known = minute.notna() & (minute.dt.year <= 9999)
+    written = minute[known].dt.strftime("%Y-%m-%dT%H:%M:00") + parts.loc[known, 1]
+    out[written.index], unknown[written.index] = _parse_iso_text(written, timezone)
+    late = parts[~known]  # `9999-12-31 23:59:60` (a placeholder; past ISO's years): second 59, one second on
+    if len(late):
+        read, unknown[late.index] = _parse_iso_text(late[0] + ":59" + late[1], timezone)
+        out[late.index] = read + pd.Timedelta(seconds=1)
     return out, unknown
 
 
@@ -535,9 +547,10 @@ _EPOCH_UNITS = (
 def numeric_dates_hint(values: pd.Series) -> str:
     """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
     1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`), a sentence naming
-    the form with the first value's date; when every one is SAS's or Stata's compact form (`SAS_DATE`), the tool's
-    formats that write ISO 8601 instead (as `features.numbers._WAYS` names R's and SAS's missing values) (`44197 is 2021-01-01`, or 2025-01-02 in the 1904 date system of older
-    Excel for Mac: the data cannot tell which) to add to the error; else ''."""
+    the form with the first value's date (`44197 is 2021-01-01`, or 2025-01-02 in the 1904 date system of older
+    Excel for Mac: the data cannot tell which); when every one is SAS's or Stata's compact form (`SAS_DATE`), the
+    tool's formats that write ISO 8601 instead (as `features.numbers._WAYS` names R's and SAS's missing values).
+    The sentence is added to the error; else ''."""
     text = values.astype("str").str.strip()
     if not len(text):
         return ""

@@ -219,7 +219,8 @@ EMPTY_LINE = "an empty row: no value in any column"
 def empty_lines(raw: pd.DataFrame) -> np.ndarray:
     """Rows (as read) with no value in any column: a line of separators only (`,,,,,,`: a spreadsheet's blank rows
     saved into the CSV, often at its end), a Parquet row null in every column. Was: `missing order_id` (counted,
-    but it named a column, not the line). Narrowed by the first column, then each other column on the rows left (`features.text.blank`)."""
+    but it named a column, not the line). Narrowed by the first column, then each other column on the rows left
+    (`features.text.blank`)."""
     from features.text import blank
 
     out = np.zeros(len(raw), dtype=bool)

@@ -248,3 +248,19 @@ def test_a_fraction_in_an_amount_is_no_rating(tmp_path):
     assert report.rejected_by_reason == {"unparseable revenue": 3}
     forms = pd.Series(["4/5", "4 out of 5", "4 stars", "★★★★"], dtype=object)
     assert not unit_numbers(forms, np.ones(4, dtype=bool)).any()
+
+
+def test_a_second_60_before_a_clock_change_is_the_minute_after_it_in_both_engines():
+    """`2023-03-26 01:59:60+01:00` in Europe/Paris is 03:00 (the clock skips 02:00), `2023-10-29 02:59:60+02:00`
+    is the first 02:00 (summer time's last minute, then back). Was: the second added after conversion to local
+    time, 02:00 (a time that does not exist there) and 03:00 (an hour late). Now the next minute's `:00` is written
+    before reading (`features.dates._parse_iso`, as `24:00`), in the Spark row step too (the same function)."""
+    from features.dates import parse_timestamps
+    from pipelines.engines.spark_input import check_rows
+
+    orders = raw_orders(2)
+    orders["ordered_at"] = ["2023-03-26 01:59:60+01:00", "2023-10-29 02:59:60+02:00"]
+    expected = list(pd.to_datetime(["2023-03-26 03:00:00", "2023-10-29 02:00:00"]))
+    assert list(parse_timestamps(orders["ordered_at"], "Europe/Paris")) == expected
+    out = next(check_rows(iter([orders]), "orders", 0, "Europe/Paris", {}, {}))
+    assert list(out["val:ordered_at"]) == expected
