@@ -240,12 +240,16 @@ def test_a_fraction_in_an_amount_is_no_rating(tmp_path):
     column's only, `features.numbers._RATING`; the test above): row rejects as on main (was, round 26: the stop 'numbers with a
     currency sign, code or unit ... amounts in data.currency', beside the point). In a rating column, a unit."""
     from features.numbers import unit_numbers
+    from pipelines.engines.spark_checks import REASON, UNIT
+    from pipelines.engines.spark_input import check_rows
     from pipelines.io import load_data
 
     orders = raw_orders(100)
     orders.loc[[3, 9, 40], "revenue"] = ["4/5", "12/2023", "1 of 3"]
     report = load_data(_folder(tmp_path, orders=orders)).result.report["orders"]
     assert report.rejected_by_reason == {"unparseable revenue": 3}
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))  # the Spark row step: no unit counted
+    assert not out[UNIT].any() and out[REASON].value_counts().to_dict() == report.rejected_by_reason
     forms = pd.Series(["4/5", "4 out of 5", "4 stars", "★★★★"], dtype=object)
     assert not unit_numbers(forms, np.ones(4, dtype=bool)).any()
 
