@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.dates import _ISO, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
+from features.dates import _ISO, MONTH3, SAS_DATE, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
 from features.numbers import UNPARSED_SHARE, check_share, shown_values
@@ -63,25 +63,39 @@ _ZONE_ABBREVIATION = (
 #: A date written in a common form other than the column's (ISO 8601, or the declared format): day, month and year
 #: with `/`, `.` or `-` (`15/01/2023`, `01-15-23`, `15.01.2023`), year first with `/` or `.` or unpadded
 #: (`2023/01/15`, `2023-1-5`), ISO itself in a column of a declared format, or a month's name (`5 Jan 2023`,
-#: `05-Jan-2023`, `January 5, 2023`; the day with its ordinal suffix, `1st Jan 2023`, `2nd of March 2023`), with a
-#: time of day (and an offset) or not; or a spreadsheet's serial day number (`44197`: a cell formatted as a number,
-#: `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
+#: `05-Jan-2023`, `January 5, 2023`; the day with its ordinal suffix, `1st Jan 2023`, `2nd of March 2023`; in
+#: another language, as a spreadsheet or Oracle of that locale writes it: `12 févr. 2023`, `5. März 2023`,
+#: `5 de enero de 2023`, `05-OKT-23`), with a time of day (and an offset) or not; or a spreadsheet's serial day
+#: number (`44197`: a cell formatted as a number, `SERIAL_DAYS`), or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`); or ISO 8601's other forms, `_ISO_OTHER`; or ISO with a zone abbreviation.
 #: Any of the written ones after a weekday's name (`Fri, 01 Jan 2021 08:39:05 +0000`: RFC 2822, e-mail and HTTP
 #: dates, `... GMT`; `Friday, January 1, 2021`: a spreadsheet's long date), and the C library's and Java's
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
 #: A time may be written with points (`05-JAN-21 08.39.05.000000 AM`: Oracle's default `TIMESTAMP` form, and
-#: `15.01.2023 10.15`). SAS's and Stata's compact forms, the month's three letters between day and year
-#: (`05JAN2023`: `DATE9.`; `05JAN2023:10:00:00`: `DATETIME20.`; `05jan2023 10:00`: Stata's `%tc`).
-_MONTH3 = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-_MONTH = rf"{_MONTH3}[a-z]*\.?"
+#: `15.01.2023 10.15`). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
+_MONTH = (  # English, then French, German, Spanish, Italian, Dutch and Portuguese names' starts (`janv.`, `März`)
+    rf"(?:{MONTH3}|f[ée]v|avr|mai|jui|ao[uû]|d[ée]c|j[äa]n|m[äa]r|mrz|okt|dez|ene|abr|ago|dic|set|gen|mag|giu|lug"
+    r"|ott|mei|mrt|out)[^\W\d_]*\.?"
+)
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
+#: A date as a Chinese, Japanese or Korean spreadsheet writes it: `2023年1月5日` (the long date), `2023. 1. 5.`
+#: (Korean), and a time after it or after an ISO date with the morning or afternoon named (`오후 3:04:05`,
+#: `午後3時04分`, `下午 3:04`).
+_HALF_DAY = r"(?:[上下]午|午[前後]|오[전후])"
+_CJK_HOUR = r"\d{1,2} ?[時时시] ?\d{1,2} ?[分분](?: ?\d{1,2} ?[秒초])?"
+_CJK_TIME = rf"(?: ?(?:{_HALF_DAY} ?)?(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|{_CJK_HOUR}))?"
+_CJK_DATE = (
+    rf"\d{{4}} ?[年년] ?\d{{1,2}} ?[月월] ?\d{{1,2}} ?[日일]{_CJK_TIME}"
+    rf"|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?{_CJK_TIME}"
+    rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}} ?"
+    rf"(?:{_HALF_DAY} ?\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:{_HALF_DAY} ?)?{_CJK_HOUR})"
+)
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?(?: of)?[ -]{_MONTH},?[ -]\d{{2,4}}|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
+    rf"|\d{{1,2}}\.?(?:st|nd|rd|th)?(?: of| de)?[ -]{_MONTH},?[ -](?:de )?\d{{2,4}}"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
     r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
     rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
-    rf"$|^\d{{1,2}}{_MONTH3}\d{{2}}(?:\d{{2}})?(?:[: ]\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?)?"
-    rf"$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
+    rf"$|^{SAS_DATE}$|^(?:{_CJK_DATE})$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
 )
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
 #: `check_other_dates`, throughout `check_mostly_unparsed`'s, both with `numeric_dates_hint`'s sentence.
@@ -106,13 +120,21 @@ def zone_abbreviations(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.
     return out
 
 
+#: The longest value the date forms are looked for in: no written date is longer (a weekday, a month's name, a
+#: time with nanoseconds and a zone's name take about 70 characters); a longer cell is none of them, and a cell of
+#: thousands of characters is not handed to the patterns (their backtracking grows with the length).
+_LONGEST_DATE = 100
+
+
 def _unmatched_text(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series | None]:
-    """The positions of `unmatched` in `raw` and their values as stripped text (None when there are none or the
-    column was not read as text)."""
+    """The positions of `unmatched` in `raw` and their values as stripped text, of at most `_LONGEST_DATE`
+    characters (None when there are none or the column was not read as text)."""
     at = np.flatnonzero(np.asarray(unmatched, dtype=bool))
     if not len(at) or not (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
         return at, None
-    return at, raw.iloc[at].astype("str").str.strip()
+    text = raw.iloc[at].astype("str").str.strip()
+    short = (text.str.len() <= _LONGEST_DATE).to_numpy(dtype=bool)
+    return (at, text) if short.all() else (at[short], text[short])
 
 
 def unix_times(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.ndarray:

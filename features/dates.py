@@ -100,6 +100,9 @@ def _pandas_iso(dt: pd.Series) -> pd.Series:
 #: ISO 8601's end of a day, `24:00` (`2023-01-05T24:00:00`, also with a zero fraction, an offset or a zone: ISO
 #: 8601-1:2019/Amd 1:2022, PostgreSQL, schedules' "end of day"), which is the next day's `00:00`.
 _END_OF_DAY = r"^(\d{4}-\d{2}-\d{2})[Tt ]24:00(?::00(?:[.,]0{1,9})?)?(?![0-9:.,])(.*)$"
+#: A time whose second is 60 (`2016-12-31T23:59:60Z`: a leap second, UTC's; `10:14:60`: a writer that rounds
+#: 59.9996 up), which is the next minute's `:00`, as PostgreSQL reads it.
+_SECOND_60 = r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}):60(?:[.,]0{1,9})?(?![0-9:.,])(.*)$"
 
 
 #: Go's `time.Time.String()` (`fmt.Println(t)`, `%v`, `log.Print`: services and scripts written in Go), the
@@ -128,8 +131,8 @@ def _go_written(text: pd.Series) -> pd.Series:
 def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text (already stripped, blanks missing) -> naive wall-clock time in `timezone` and a mask of
     values that are not ISO 8601 at all (`_parse_iso_text`); a value at `24:00` (`_END_OF_DAY`) is read as the
-    next day's midnight (was: `unparseable <column>`, a row lost with exit 0). Only values that did not parse are
-    looked at again."""
+    next day's midnight, one at second 60 (`_SECOND_60`) as the next minute's `:00` (was each: `unparseable
+    <column>`, a row lost with exit 0). Only values that did not parse are looked at again."""
     out, unknown = _parse_iso_text(text, timezone)
     if unknown.any():  # Go's `time.Time.String()`: the offset then the zone's abbreviation
         go = _go_written(text[unknown])
@@ -145,6 +148,23 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     if len(parts):
         written = (day + pd.Timedelta(days=1)).dt.strftime("%Y-%m-%dT00:00") + parts[1]
         out[written.index], unknown[written.index] = _parse_iso_text(written, timezone)
+    parts = text[missed & out.isna()].str.extract(_SECOND_60)
+    parts = parts[parts[0].notna()]
+    if not len(parts):
+        return out, unknown
+    minute = pd.to_datetime(
+        parts[0].str[:10] + "T" + parts[0].str[11:], format="%Y-%m-%dT%H:%M", errors="coerce"
+    )
+    minute += pd.Timedelta(
+        minutes=1
+    )  # the next minute's `:00` written before reading: a clock change is its own
+    known = minute.notna() & (minute.dt.year <= 9999)
+    written = minute[known].dt.strftime("%Y-%m-%dT%H:%M:00") + parts.loc[known, 1]
+    out[written.index], unknown[written.index] = _parse_iso_text(written, timezone)
+    late = parts[~known]  # `9999-12-31 23:59:60` (a placeholder; past ISO's years): second 59, one second on
+    if len(late):
+        read, unknown[late.index] = _parse_iso_text(late[0] + ":59" + late[1], timezone)
+        out[late.index] = read + pd.Timedelta(seconds=1)
     return out, unknown
 
 
@@ -501,6 +521,11 @@ def isolated_early_dates(values: pd.Series, ok: np.ndarray) -> np.ndarray:
 #: A spreadsheet's serial day number (days since 1899-12-30: `44197` is 2021-01-01; a fraction is the time of
 #: day), what a date cell formatted as a number exports.
 SERIAL_DAYS = r"[1-6]\d{4}(?:\.\d+)?"
+#: A month's first three letters (any case where used).
+MONTH3 = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+#: SAS's and Stata's compact dates, the month's three letters between day and year (`05JAN2023`: SAS's `DATE9.`;
+#: `05JAN2023:10:00:00`: `DATETIME20.`; `05jan2023 10:00`: Stata's `%tc`); matched in any case.
+SAS_DATE = rf"\d{{1,2}}{MONTH3}\d{{2}}(?:\d{{2}})?(?:[: ]\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?)?"
 #: Unix time, what a database or an API exports for a timestamp as a number: seconds since 1970-01-01 UTC (9 or
 #: 10 digits, 1973-03-03 to 2033-05-18: `1704067200` is 2024-01-01), or milliseconds (12 or 13 digits), or
 #: microseconds (15 or 16: Debezium's and Kafka Connect's change events, Avro's `timestamp-micros`, BigQuery's and
@@ -523,7 +548,9 @@ def numeric_dates_hint(values: pd.Series) -> str:
     """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
     1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`), a sentence naming
     the form with the first value's date (`44197 is 2021-01-01`, or 2025-01-02 in the 1904 date system of older
-    Excel for Mac: the data cannot tell which) to add to the error; else ''."""
+    Excel for Mac: the data cannot tell which); when every one is SAS's or Stata's compact form (`SAS_DATE`), the
+    tool's formats that write ISO 8601 instead (as `features.numbers._WAYS` names R's and SAS's missing values).
+    The sentence is added to the error; else ''."""
     text = values.astype("str").str.strip()
     if not len(text):
         return ""
@@ -536,6 +563,12 @@ def numeric_dates_hint(values: pd.Series) -> str:
         return (
             f". The values look like a spreadsheet's serial day numbers ({first} is {day.date()}, or "
             f"{mac.date()} in a workbook of the 1904 date system): format the column as dates before exporting"
+        )
+    if text.str.fullmatch(f"(?i){SAS_DATE}").all():
+        return (
+            ". The values look like SAS's or Stata's compact dates (SAS's `DATE9.` or `DATETIME20.` format, Stata's "
+            "`%td` or `%tc`): export them as ISO 8601 (SAS: format the column `E8601DA10.` or `E8601DT19.`; Stata: "
+            "`%tdCCYY-NN-DD`)"
         )
     if text.str.fullmatch(UNIX_TIME).all():
         unit, name = next((u, n) for form, u, n in _EPOCH_UNITS if re.fullmatch(form, first))

@@ -49,9 +49,11 @@ def _case_twins(
     if len(pc.unique(folded)) == len(distinct):
         return 0, [], 0
     frame = pa.table({"id": distinct, "key": folded, "n": counts}).to_pandas()
-    twins = frame[frame.duplicated("key", keep=False)].sort_values(["key", "id"])
-    groups = [tuple(g) for _, g in twins.groupby("key", sort=True)["id"]]
-    return len(groups), groups[:examples], int(twins["n"].sum()) if counted else 0
+    twins = frame[frame.duplicated("key", keep=False)]
+    first = twins["key"].drop_duplicates().sort_values().head(examples)  # only the groups shown are built
+    shown = twins[twins["key"].isin(first)].sort_values(["key", "id"])
+    groups = [tuple(g) for _, g in shown.groupby("key", sort=True)["id"]]
+    return int(twins["key"].nunique()), groups, int(twins["n"].sum()) if counted else 0
 
 
 def spelling_key(ids: pd.Series) -> pd.Series:

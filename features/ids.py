@@ -215,22 +215,26 @@ def scientific_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
 
 #: What a spreadsheet writes in a cell whose formula failed (`#VALUE!`, `#DIV/0!`, `#REF!`, `#NAME?`, `#NUM!`,
 #: `#NULL!`, `#N/A`, newer Excel's `#SPILL!`, `#CALC!`, ...; any case), or shows for a number too wide for its column
-#: (`#####`), exported as the cell's text: no value. As an id, every row whose lookup failed would be one customer
-#: `#REF!`; in a number column, the row's amount is lost. Rejected with that reason, never read as a value.
+#: (`#####`), exported as the cell's text: no value; also Google Sheets' `#ERROR!` (a formula that does not parse)
+#: and LibreOffice Calc's numbered errors, `Err:502` (its CSV export writes cells as shown). As an id, every row
+#: whose lookup failed would be one customer `#REF!`; in a number column, the row's amount is lost. Rejected with
+#: that reason, never read as a value.
 SHEET_ERRORS = (
     r"^(?i:#(?:VALUE!|DIV/0!|REF!|NAME\?|NUM!|NULL!|N/A|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!"
-    r"|EXTERNAL!|PYTHON!|GETTING_DATA)|#{3,})$"
+    r"|EXTERNAL!|PYTHON!|GETTING_DATA|ERROR!)|#{3,})$|^Err:5\d\d$"
 )
 SHEET_ERROR = "a spreadsheet error value in {} (#VALUE!, #DIV/0!, #REF!, ...: a formula that failed)"
 
 
 def sheet_errors(values: pd.Series, text: TextBytes | None = None) -> np.ndarray:
-    """Which values (text) are a spreadsheet's error value (`SHEET_ERRORS`); only values starting with `#` are
-    looked at."""
+    """Which values (text) are a spreadsheet's error value (`SHEET_ERRORS`); only values starting with `#` or `Er`
+    are looked at (an id column of `E0000001`s stays off the regex)."""
     if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
         return np.zeros(len(values), dtype=bool)
     text = text or TextBytes(values)
-    return matches_where(text.arr, byte_set(b"#")[text.first], SHEET_ERRORS)
+    first = text.first
+    candidates = (first == ord("#")) | ((first == ord("E")) & (text.second == ord("r")))
+    return matches_where(text.arr, candidates, SHEET_ERRORS)
 
 
 def sheet_error_ids(ids: pd.Series, text: TextBytes | None = None, required: bool = True) -> np.ndarray:

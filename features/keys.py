@@ -211,13 +211,16 @@ def label_rows(raw: pd.DataFrame) -> np.ndarray:
     return out
 
 
-EMPTY_LINE = "an empty line: separators only"
+#: One reason for a CSV line of separators only and a Parquet row null in every column (was: "an empty line:
+#: separators only", the CSV's words for a Parquet row too).
+EMPTY_LINE = "an empty row: no value in any column"
 
 
 def empty_lines(raw: pd.DataFrame) -> np.ndarray:
     """Rows (as read) with no value in any column: a line of separators only (`,,,,,,`: a spreadsheet's blank rows
-    saved into the CSV, often at its end). Was: `missing order_id` (counted, but it named a column, not the line).
-    Narrowed by the first column, then each other column on the rows left (`features.text.blank`)."""
+    saved into the CSV, often at its end), a Parquet row null in every column. Was: `missing order_id` (counted,
+    but it named a column, not the line). Narrowed by the first column, then each other column on the rows left
+    (`features.text.blank`)."""
     from features.text import blank
 
     out = np.zeros(len(raw), dtype=bool)

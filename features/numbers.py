@@ -146,12 +146,17 @@ _WITH_UNIT = (
     r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
     r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$"
 )
+#: In a rating column only, a rating written with its scale or as stars (`4/5`, `4 out of 5`, `4 stars`,
+#: `★★★★☆`: a survey tool's export). In an amount `4/5`, `12/2023` or `1 of 3` is no rating: an `unparseable` reject.
+_RATING = r"^(?i:\d+(?:\.\d+)? ?(?:/|of|out of) ?\d+(?: stars?)?|\d+(?:\.\d+)? stars?|[★☆⭐]{1,10})$"
 
 
-def unit_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
+def unit_numbers(raw: pd.Series, unparsed: pd.Series | np.ndarray, rating: bool = False) -> np.ndarray:
     """Which values of a number column (as read), among `unparsed`, are a number with a currency sign, code or
-    unit (`_WITH_UNIT`); a typographic minus (`−12.50`: `minus_numbers`) is not one."""
-    return _unparsed_matching(raw, unparsed, _WITH_UNIT) & ~minus_numbers(raw, unparsed)
+    unit (`_WITH_UNIT`), or with `rating` (a column of the contract's `rating` kind) a rating with its scale
+    (`_RATING`); a typographic minus (`−12.50`: `minus_numbers`) is not one."""
+    pattern = f"{_WITH_UNIT}|{_RATING}" if rating else _WITH_UNIT
+    return _unparsed_matching(raw, unparsed, pattern) & ~minus_numbers(raw, unparsed)
 
 
 def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarray, given: int) -> None:
@@ -163,11 +168,12 @@ def check_unit_numbers(table: str, column: str, raw: pd.Series, found: np.ndarra
     seen, rows = shown_values(raw, found)
     raise StructuralError(
         f"table {table!r}, column {column!r}: {n:,} of {given:,} values are numbers with a currency sign, code or "
-        f"unit, or durations h:mm ({seen}): "
+        f"unit, or durations h:mm{', or ratings with their scale' if column == 'satisfaction' else ''} ({seen}): "
         "which currency or unit cannot be checked, and rejecting these rows would drop them. Export plain numbers "
         "(`1234.50`), amounts in `data.currency`"
         + (", a discount as the amount given, not a percentage" if column == "discount" else "")
         + (", an effort in minutes (`90`, not `1:30`)" if column == "effort_minutes" else "")
+        + (", a rating as its number alone (`4`, not `4/5` or `★★★★`)" if column == "satisfaction" else "")
         + f".{rows}"
     )
 
@@ -316,12 +322,19 @@ def check_number_form(
 
 
 def reject_number_forms(
-    table: str, column: str, raw: pd.Series, bad: pd.Series, parsed: pd.Series, rej: Any, judge: bool
+    table: str,
+    column: str,
+    raw: pd.Series,
+    bad: pd.Series,
+    parsed: pd.Series,
+    rej: Any,
+    judge: bool,
+    rating: bool = False,
 ) -> None:
     """The numbers written otherwise among a number column's unparsed values (`bad`), each its own reject reason:
     first a spreadsheet's error value, an invisible character or a formula, then another script's digits, a
     locale's separators, then a currency sign or unit; with `judge` (the whole column: not a Spark batch), each
-    form's stop first."""
+    form's stop first; with `rating` (a rating column), a rating with its scale is a unit (`unit_numbers`)."""
     given = int((~blank(raw)).sum())
     for form, (mask, _, _, reason) in _OTHER_FORMS.items():
         found = mask(raw, bad)
@@ -335,7 +348,7 @@ def reject_number_forms(
             check_locale_numbers,
             "number with a thousands separator or decimal comma in",
         ),
-        (unit_numbers(raw, bad), check_unit_numbers, "number with a currency sign or unit in"),
+        (unit_numbers(raw, bad, rating), check_unit_numbers, "number with a currency sign or unit in"),
     )
     for found, check, reason in forms:
         if judge:

@@ -251,7 +251,9 @@ def _check_parsed(
             table, col, raw, parsed, given, bad, rej, unknown_format, date_format, column_stats, timezone
         )
     if col.kind in ("money", "number", "rating") and bad.any():  # `１２`, `1,234.50`, `$12.50`: never guessed
-        reject_number_forms(table.name, col.name, raw, bad, parsed, rej, column_stats is None)
+        reject_number_forms(
+            table.name, col.name, raw, bad, parsed, rej, column_stats is None, col.kind == "rating"
+        )
     if col.kind in ("money", "number") and column_stats is None:  # `1.234` for 1234 beside whole numbers
         grouped, other, plain = point_groups(raw, bad)
         check_point_groups(table.name, col.name, raw, grouped, other.sum(), plain.sum(), int(given.sum()))

@@ -74,15 +74,23 @@ def _check_single_quotes(path: Path, header: list[str]) -> None:
     """A header whose names are quoted with single quotes (`'order_id','customer_id'`: a script or a database
     client set to quote with `'`), on most of its cells (2 or more): CSV quotes with double quotes only, so the
     quotes are read as part of every name and value (a customer `'C1'`; no date parses) (was: "missing required
-    column(s) ... did you mean "'order_id'" -> 'order_id'? (column names are case-sensitive)")."""
-    quoted = [c for c in header if len(c) > 2 and c[0] == "'" == c[-1]]
+    column(s) ... did you mean "'order_id'" -> 'order_id'? (column names are case-sensitive)"). Also typographic
+    quotes (`“order_id”`, `‘order_id’`, `„order_id“`: a file edited in a word processor or a text editor with
+    smart quotes on; was the same "did you mean", though the case was not the cause)."""
+    quoted = [c for c in header if len(c) > 2 and c[0] in "'‘“„" and c[-1] in "'’”“"]
     if len(quoted) >= 2 and 2 * len(quoted) > len([c for c in header if c.strip()]):
         shown = ", ".join(quoted[:3])
+        plain = all(c[0] == "'" for c in quoted)
+        what = (
+            "single quotes"
+            if plain
+            else "typographic quotes (a word processor's or an editor's smart quotes)"
+        )
         raise StructuralError(
-            f"{path.name}: the header's names are written in single quotes ({shown}): CSV quotes a field with "
-            'double quotes ("), so the single quotes are read as part of every name and value (a customer '
+            f"{path.name}: the header's names are written in {what} ({shown}): CSV quotes a field with "
+            'double quotes ("), so these quotes are read as part of every name and value (a customer '
             "`'C1'`, no date parses). Export with double quotes, or none (the export's quote character setting: "
-            "`quotechar='\"'` in Python, `FIELDS ENCLOSED BY '\"'` in MySQL)"
+            "`quotechar='\"'` in Python, `FIELDS ENCLOSED BY '\"'` in MySQL; smart quotes off in the editor)"
         )
 
 

@@ -76,6 +76,31 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     ]
 
 
+def category_case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A note per profile category the models read (`customers.segment`, `size`, `region`, `acquisition_channel`)
+    holding values that differ only by letter case (`B2C` and `b2c`: two exports put together, one of them
+    lower-casing): read as written, the models take them for two categories and a customer of each for another
+    kind (was: not a word). Both engines (the Spark driver keeps every profile column: `driver_columns`)."""
+    from features.groups_account import PROFILE_COLUMNS
+    from features.id_spellings import case_only_twins
+
+    customers = tables.get("customers")
+    out = []
+    for column in [c for c in PROFILE_COLUMNS if customers is not None and c in customers.columns]:
+        values = customers[column].dropna()
+        n, examples = case_only_twins(values)
+        if not n:
+            continue
+        counts = values.astype("str").value_counts()
+        shown = "; ".join(" / ".join(f"{v!r} ({counts[v]:,} rows)" for v in group) for group in examples)
+        out.append(
+            f"customers.{column} holds values differing only by letter case ({shown}"
+            f"{'; ...' if n > len(examples) else ''}): the models read them as different categories (two exports "
+            "put together?); write each one way"
+        )
+    return out
+
+
 #: One customer holding this share of the orders or more (and `POOLED_TIMES` the median customer's, among
 #: `POOLED_CUSTOMERS` customers or more) is named by a note: a pooled account under an id of its own (`C-GUEST`)?
 POOLED_SHARE, POOLED_TIMES, POOLED_CUSTOMERS = 0.05, 100, 100

@@ -146,7 +146,7 @@ def column_masks(
                 put(MINUS, i, minus_numbers(text, bad))  # `−12.50`
                 put(DIGITS, i, other_digits(text, bad))
                 put(LOCALE, i, locale_numbers(text, bad))
-                put(UNIT, i, unit_numbers(text, bad))
+                put(UNIT, i, unit_numbers(text, bad, rating=col.kind == "rating"))
         if dates is not None:  # `9999-12-31` for every missing date, as `_check_parsed` found them
             put(PLACEHOLDER_DATE, i, dates)
         if calendar is not None:  # `2566-01-05`: a Thai Buddhist-era year, another calendar's

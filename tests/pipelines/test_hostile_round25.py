@@ -315,7 +315,7 @@ def test_lines_of_separators_only_are_rejected_as_empty_lines_in_both_engines(tm
     lines[9:9] = [blank[:-2] + "5," + ","]  # one value: not an empty line
     path.write_text("\n".join(lines + [blank] * 4) + "\n")
     report = load_data(data).result.report["orders"]
-    assert report.rejected_by_reason.get("an empty line: separators only") == 5
+    assert report.rejected_by_reason.get("an empty row: no value in any column") == 5
     assert report.rows_in == 26 == report.accepted + sum(report.rejected_by_reason.values())
     assert report.rejected_by_reason.get("missing order_id") == 1
     read = pd.read_csv(path, dtype=str, keep_default_na=False)
