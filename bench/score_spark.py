@@ -77,6 +77,7 @@ class JvmHeapSampler(threading.Thread):
         self.peak_mb = 0.0
         self.live_peak_mb = 0.0
         self.stop = threading.Event()
+        self.pools: list = []  # the heap's collected pools, looked up once (each py4j call costs both sides CPU)
 
     def sample(self) -> None:
         from pyspark import SparkContext
@@ -87,11 +88,13 @@ class JvmHeapSampler(threading.Thread):
         try:
             factory = jvm.java.lang.management.ManagementFactory
             used = factory.getMemoryMXBean().getHeapMemoryUsage().getUsed()
-            live = 0
-            for pool in factory.getMemoryPoolMXBeans():
-                after = pool.getCollectionUsage()
-                if str(pool.getType()) == "Heap memory" and after is not None:
-                    live += after.getUsed()
+            if not self.pools:
+                self.pools = [
+                    p
+                    for p in factory.getMemoryPoolMXBeans()
+                    if str(p.getType()) == "Heap memory" and p.getCollectionUsage() is not None
+                ]
+            live = sum(p.getCollectionUsage().getUsed() for p in self.pools)
         except Exception:  # noqa: BLE001 - the gateway is starting or closing: no sample this time
             return
         self.peak_mb = max(self.peak_mb, used / 2**20)

@@ -1,6 +1,6 @@
 """The Spark validation's one aggregation summed by numpy per input partition (`pipelines.engines.spark_stats`):
 the same counts, mask sums and early dates as the Spark SQL aggregation it replaces, on hand-written rows (no
-Spark: the partition step and the driver's merge are plain pandas)."""
+Spark: the partition step and the driver's merge are plain pandas); and the row step's raw columns as text."""
 
 from __future__ import annotations
 
