@@ -108,7 +108,29 @@ def _row_schema(table: Table, raw_columns: list[str]) -> str:
 
 
 def _as_text(s: pd.Series) -> pd.Series:
-    """A raw column as text for the rejects (missing stays missing), whatever type it was read as."""
+    """A raw column as text for the rejects (missing stays missing), whatever type it was read as: `str()` of each
+    value. Without a Python call per value where the result is known to be the same (the call was 70-80% of the
+    row checks' CPU on the demo's Parquet tables, docs/spark.md): a text column (every column of a CSV file)
+    holds its text already; a float64 column as NumPy writes it (the shortest round-trip form, as `str()`); a
+    naive datetime's whole seconds as `YYYY-MM-DD HH:MM:SS` (`Timestamp.__str__`); anything else (a fraction of
+    a second, a zone, another type) value by value."""
+    if isinstance(s.dtype, pd.StringDtype):
+        return s.astype("str")  # what the mapping below gives such a column (pandas' default text dtype)
+    if s.dtype == np.float64 or (isinstance(s.dtype, np.dtype) and s.dtype.kind == "M"):
+        values = s.to_numpy()
+        given = ~(np.isnan(values) if s.dtype.kind == "f" else np.isnat(values))
+        out = np.full(len(s), None, dtype=object)
+        if s.dtype.kind == "f":
+            exact = given
+            out[exact] = values[exact].astype("U")  # NumPy's shortest round-trip form, as str()
+        else:
+            seconds = values.astype("datetime64[s]")
+            exact = given & (seconds == values)
+            if exact.any():
+                out[exact] = np.char.replace(np.datetime_as_string(seconds[exact], unit="s"), "T", " ")
+        rest = given & ~exact
+        out[rest] = [str(v) for v in s[rest]]
+        return pd.Series(out, index=s.index, name=s.name)
     return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
 
 

@@ -1,6 +1,6 @@
 """The Spark validation's one aggregation summed by numpy per input partition (`pipelines.engines.spark_stats`):
 the same counts, mask sums and early dates as the Spark SQL aggregation it replaces, on hand-written rows (no
-Spark: the partition step and the driver's merge are plain pandas)."""
+Spark: the partition step and the driver's merge are plain pandas); and the row step's raw columns as text."""
 
 from __future__ import annotations
 
@@ -59,3 +59,51 @@ def test_partition_sums_merged_on_the_driver_are_the_aggregations_counts():
     assert "E0" not in got and "F0" not in got  # only the date columns' indexes
     empty = merge_stats(long.iloc[:0], 3, [1])
     assert len(empty) == 0 and {"n", "g2", "u2", "E1", "F1"} <= set(empty.columns)
+
+
+def test_raw_columns_reach_the_rejects_as_str_would_write_them_without_a_python_call_per_value(monkeypatch):
+    """The row step's raw columns as text (`spark_input._as_text`): `str()` of each value, missing kept missing, but
+    a text column (every column of a CSV file), a float64 column and a naive datetime's whole seconds without a
+    Python call per value (that call was 70-80% of the row checks' CPU on the demo's Parquet tables, docs/spark.md);
+    the same values, types and dtype as the call gives; a fraction of a second, a zone or another type still goes
+    through `str()`."""
+    import builtins
+
+    import pipelines.engines.spark_input as spark_input
+
+    calls: list[object] = []
+
+    def counted(value: object) -> str:
+        calls.append(value)
+        return builtins.str(value)
+
+    def by_call(s: pd.Series) -> pd.Series:  # the code before: `str()` of every value
+        return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else builtins.str(v))
+
+    def same(s: pd.Series) -> None:
+        got, expected = spark_input._as_text(s), by_call(s)
+        pd.testing.assert_series_equal(got, expected)
+        assert [type(v) for v in got] == [type(v) for v in expected]
+
+    # what the module's `str()` calls resolve to
+    monkeypatch.setattr(spark_input, "str", counted, raising=False)
+    stamps = pd.to_datetime(
+        ["2021-01-05 10:00:00", None, "2021-01-05", "1677-09-22 00:12:43"], format="ISO8601"
+    )
+    vectorised = [
+        pd.Series(["C1", None, "  x "], dtype="str"),
+        pd.Series(["C1", None], dtype="string"),  # missing as pd.NA
+        pd.Series(
+            [0.1 + 0.2, np.nan, 1e16, 1e-5, -0.0, 12.5, 2.0**53], index=[7, 3, 5, 1, 2, 4, 6], name="amount"
+        ),
+        pd.Series(stamps),
+        pd.Series(stamps).astype("datetime64[s]"),
+    ]
+    for s in vectorised:
+        same(s)
+    assert calls == []
+    fraction = pd.Series(pd.to_datetime(["2021-01-05 10:00:00.25", "2021-01-05 10:00:01"], format="ISO8601"))
+    zoned = pd.Series(pd.to_datetime(["2021-01-05 10:00"]).tz_localize("Europe/Berlin"))
+    for s in (fraction, zoned, pd.Series([0.1], dtype="float32"), pd.Series([3, 4])):
+        same(s)
+    assert len(calls) == 1 + 1 + 1 + 2  # the fraction only (its whole second is written as the others)
