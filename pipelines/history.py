@@ -29,6 +29,7 @@ from pipelines.history_store import (
     read_run,
     read_run_churn,
     same_model,
+    scores_columns,
     tier_runs,
 )
 
@@ -412,6 +413,21 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
     )
 
 
+def run_before_last(earlier: HistoryRun, index: pd.Index) -> pd.DataFrame:
+    """The tier and account manager of the customers `index` in `earlier`, the run before the last one
+    (`earlier_tier`, `earlier_account_manager_id`): a customer moved back to what they had then is told as a move
+    back (was: "became a problem" / "moved to you from another account manager" as if new, their tier or manager
+    of two runs ago unsaid)."""
+    columns = ["customer_id", "tier"]
+    if "account_manager_id" in (scores_columns(earlier) or set()):
+        columns.append("account_manager_id")
+    before = read_columns(earlier, columns).set_index("customer_id").reindex(index.astype("str"))
+    out = pd.DataFrame(index=index)
+    for col in columns[1:]:
+        out[f"earlier_{col}"] = before[col].astype("object").where(before[col].notna(), None).to_numpy()
+    return out
+
+
 def report_history(
     history: Path,
     scores: pd.DataFrame,
@@ -442,7 +458,7 @@ def report_history(
     # customers, and the moves since it would be counted against them (was: the latest run, stale or not)
     previous = previous_run(tier_runs(upto), as_of)
     check_stabilised_with(manifest, upto, as_of)
-    transitions = rules_changed = None
+    transitions = rules_changed = earlier = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
         base = manifest.get("base_signature")
@@ -474,6 +490,9 @@ def report_history(
         )
         if under is not None:  # which moves the new rules alone made (`pipelines.reports.actions`)
             transitions = transitions.join(under)
+        earlier = previous_run(tier_runs(upto), previous.as_of)
+        if earlier is not None:  # a move back to the tier or manager of the run before: said as a move back
+            transitions = transitions.join(run_before_last(earlier, transitions.index))
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
@@ -483,4 +502,5 @@ def report_history(
         runs=counts,
         rating_grades=[str(g) for g in cfg.tiers.rating.grades()],
         rules_changed=rules_changed,
+        earlier_as_of=None if previous is None or earlier is None else earlier.as_of,
     )

@@ -101,3 +101,66 @@ def test_the_last_runs_rules_give_the_tiers_its_stability_rule_would_report(defa
     # without the history's runs: the raw tiers, as before
     raw = tiers_under_previous_rules(previous, scores, cfg, horizon)
     assert raw is not None and (raw["prev_rules_tier"] == scored["raw_tier"].astype(str)).all()
+
+
+def test_a_move_back_to_the_tier_or_manager_of_two_runs_ago_is_said_as_one(tmp_path):
+    """Three history runs: a customer good last run and a problem the run before, a problem again now, was listed
+    under "Customers who became problems" as a new move; a customer with another manager last run and with this
+    page's manager the run before (a demo customer AM0004 -> AM0002 -> AM0004) was "moved to you from another
+    account manager", as if new to them (was: the run before the last one never read). The transitions carry
+    that run's tier and manager (`pipelines.history.run_before_last`), and the rows say the move back."""
+    from pipelines.config import load_config
+    from pipelines.history import run_before_last
+    from pipelines.history_store import HistoryRun
+    from pipelines.reports.actions import HistoryReport, manager_actions
+
+    ids = ["P1", "P2", "M1", "M2"]
+    pd.DataFrame(
+        {
+            "customer_id": ids,
+            "tier": ["problem", "good", "good", "good"],
+            "account_manager_id": ["AM1", "AM1", "AM1", "AM3"],
+        }
+    ).to_parquet(tmp_path / "scores.parquet")
+    earlier = HistoryRun("2025-10-01", "r0", "1", 365, {}, {}, "margin", tmp_path)
+    before = run_before_last(earlier, pd.Index(ids, name="customer_id"))
+    assert before.to_dict("list") == {
+        "earlier_tier": ["problem", "good", "good", "good"],
+        "earlier_account_manager_id": ["AM1", "AM1", "AM1", "AM3"],
+    }
+    cfg = load_config()
+    moves = pd.DataFrame(
+        {
+            "presence": "both",
+            "old_status": "scored",
+            "old_tier": ["good", "good", "good", "good"],
+            "new_tier": ["problem", "problem", "good", "good"],
+            "old_rating": "B",
+            "new_rating": "B",
+            "old_churn_prob": 0.2,
+            "new_churn_prob": 0.2,
+            "value_change": [-5.0, -4.0, 1.0, 2.0],
+            "old_flags": "",
+            "old_account_manager_id": ["AM1", "AM1", "AM2", "AM2"],
+            "value_delta_1": "refunds: -3 EUR",
+        },
+        index=pd.Index(ids, name="customer_id"),
+    ).join(before)
+    history = HistoryReport(
+        moves, "2025-11-01", [], [str(g) for g in cfg.tiers.rating.grades()], earlier_as_of="2025-10-01"
+    )
+    page = pd.DataFrame({"customer_id": ids, "customer_name": ids, "manager": "AM1", "flags": ""})
+    staff = {"AM1": ("Ann", ""), "AM2": ("Bo", ""), "AM3": ("Cy", "")}
+    report_cfg = cfg.report.model_copy(update={"currency": cfg.data.currency})
+    month = manager_actions(history, page, report_cfg, staff=staff)
+    why = {(g["key"], r["customer_id"]): r["why"] for g in month["groups"] for r in g["rows"]}
+    assert why[("became-problem", "P1")] == "back: a problem as of 2025-10-01 too; refunds: -3 EUR"
+    assert why[("became-problem", "P2")] == "refunds: -3 EUR"  # good then: a new move
+    assert (
+        why[("manager-left", "M1")]
+        == "moved back to you: yours as of 2025-10-01, with Bo (AM2) in the last run"
+    )
+    assert (
+        why[("manager-left", "M2")]
+        == "moved to you from another account manager: with Bo (AM2) in the last run"
+    )
