@@ -36,6 +36,11 @@ from models.purged import purged_slices
 from models.threads import prediction_threads
 
 _EPS = 1e-6
+#: how far the refitted classifier's mean calibrated churn probability on the calibration rows may be from their
+#: churn rate (`ChurnModel._keep_calibrated_if_refit_strays`); the demo company's refits stay within 0.03
+REFIT_CALIBRATION_TOLERANCE = 0.1
+#: how the model's note on such a refit begins (`cvp train` prints it)
+REFIT_STRAYED = "the churn classifier refitted on every cutoff strays from its calibration"
 
 
 class ChurnModel(BaseEstimator, ClassifierMixin):
@@ -93,7 +98,30 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
         _check_two_classes(y[cal_rows], horizon_days)
         raw = np.asarray(held.predict(Xt[cal_rows]), dtype=np.float64)
         self.calibrator_ = self._fit_calibrator(raw, y[cal_rows], cfg.calibration)
+        if held is not self.booster_:
+            self._keep_calibrated_if_refit_strays(held, Xt[cal_rows], y[cal_rows])
         return self
+
+    def _keep_calibrated_if_refit_strays(
+        self, held: lgb.Booster, X_cal: pd.DataFrame, y_cal: np.ndarray
+    ) -> None:
+        """The refitted classifier scores on the calibrator only if the calibrator describes it: its calibrated
+        probabilities on the calibration rows (which it learned) must average their churn rate within
+        `REFIT_CALIBRATION_TOLERANCE`, as the calibrated classifier's do. Else the calibrated classifier itself is
+        the final one, and `notes_` says so. Was: a refit whose raw probabilities had shifted past the
+        calibrator's range (one boosting round, raw 0.263-0.277 against 0.225-0.232 calibrated, a Platt slope
+        of 49: the demo company's 300 customers as of 2025-09-01) scored every customer 100% likely to leave,
+        exit 0; the calibrated classifier's mean there was the rate (0.287), the refit's 1.000."""
+        raw = np.asarray(self.booster_.predict(X_cal, num_threads=prediction_threads()), dtype=np.float64)
+        rate, refit_mean = float(np.mean(y_cal)), float(np.mean(self.calibrate(raw)))
+        if abs(refit_mean - rate) <= REFIT_CALIBRATION_TOLERANCE:
+            return
+        self.booster_ = held
+        self.notes_.append(
+            f"{REFIT_STRAYED} (calibrated mean "
+            f"{refit_mean:.3f} on the calibration cutoffs, churn rate {rate:.3f}): the calibrated classifier, "
+            "fitted one horizon before them, scores instead"
+        )
 
     @staticmethod
     def _fit_calibrator(

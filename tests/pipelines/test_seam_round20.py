@@ -164,3 +164,43 @@ def test_a_move_back_to_the_tier_or_manager_of_two_runs_ago_is_said_as_one(tmp_p
         why[("manager-left", "M2")]
         == "moved to you from another account manager: with Bo (AM2) in the last run"
     )
+
+
+def test_a_refitted_churn_classifier_its_calibrator_does_not_describe_does_not_score(monkeypatch):
+    """The demo company's 300 customers trained as of 2025-09-01 (the default settings, exit 0, backtest churn AUC
+    0.715): every customer of every later run scored 100% likely to leave. Early stopping kept one boosting round;
+    the classifier the calibrator was fitted on gave the calibration rows raw probabilities 0.225-0.232, so the
+    Platt slope was 49, and the classifier refitted on every cutoff gave 0.263-0.277, past the calibrator's 50%
+    point (was: its calibrated mean on the calibration rows 1.000 against their churn rate 0.287). Now a refit
+    whose calibrated mean strays from that rate is not used: the calibrated classifier scores, and the model's
+    notes say why. The boosters here give those raw probabilities; a refit near the calibrated one is kept."""
+    import numpy as np
+
+    import models.churn as churn
+    from tests.models.test_churn import FAST, synthetic
+    from tests.settings import override
+
+    ts = synthetic(n=200)
+    X = ts[["recency_days", "orders_count_90d", "profile_segment"]]
+    y = ts["label_churned_365d"].to_numpy()
+
+    class Raw:  # a booster whose raw probability is a function of the label-bearing recency
+        def __init__(self, low: float, high: float) -> None:
+            self.low, self.high = low, high
+
+        def predict(self, rows, num_threads=None):
+            r = np.asarray(rows["recency_days"], dtype=float)
+            return self.low + (self.high - self.low) * r / (r + 120)
+
+    cfg = override("models", lightgbm=FAST, churn_lightgbm=FAST, calibration="sigmoid")
+    held = Raw(0.225, 0.232)
+    for final, kept in ((Raw(0.263, 0.277), False), (Raw(0.2255, 0.2325), True)):
+        monkeypatch.setattr(churn, "fit_booster", lambda *a, final=final, **k: (final, held))
+        model = churn.ChurnModel(cfg).fit(X, y, cutoff=ts["cutoff"], horizon_days=28)
+        p = model.predict_proba(X)[:, 1]
+        assert (model.booster_ is final) == kept
+        assert p.mean() < 0.9  # was: 1.000 for the straying refit (every customer "100% likely to leave")
+        strayed = [
+            n for n in model.notes_ if n.startswith("the churn classifier refitted on every cutoff strays")
+        ]
+        assert bool(strayed) != kept
