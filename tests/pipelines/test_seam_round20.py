@@ -204,3 +204,24 @@ def test_a_refitted_churn_classifier_its_calibrator_does_not_describe_does_not_s
             n for n in model.notes_ if n.startswith("the churn classifier refitted on every cutoff strays")
         ]
         assert bool(strayed) != kept
+
+
+def test_a_long_name_breaks_in_its_cell_and_heading_on_every_page():
+    """A manager's name written as one 300-character word (`account_managers.name`): the manager page's heading and
+    the team page's manager table widened past the page (was: no rule breaking a word; tables take the width of
+    their longest word). The stylesheet every page inlines breaks such words in headings and cells, and keeps a
+    figure's digits together."""
+    import re
+    from pathlib import Path
+
+    import pipelines.reports as reports
+
+    css = (Path(reports.__file__).parent / "templates" / "report.css").read_text()
+    rules: dict[str, str] = {}  # every declaration of a selector, in order (print rules after the screen's)
+    for sels, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", css, flags=re.S)):
+        for sel in sels.split(","):
+            rules[sel.strip()] = rules.get(sel.strip(), "") + body
+    for sel in ("h1", ".meta", ".name", "tr.manager-row td:first-child", "table.transitions td"):
+        assert "overflow-wrap: anywhere" in rules.get(sel, ""), sel
+    for sel in ("td.num", ".nowrap", ".badge"):
+        assert "overflow-wrap: normal" in rules.get(sel, ""), sel
