@@ -60,12 +60,16 @@ def _plain(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
+#: the setting each stability rule reads besides its name (`tiers.stability`)
+_READS = {"margin": "margin_share", "consecutive": "runs"}
+
+
 def _stability_settings(stability: dict[str, Any] | None) -> dict[str, Any]:
     """The settings of a stability rule that make its reported tiers (`tiers.stability`): the rule, and the margin
     or the number of runs only under the rule that reads it. Empty when not known."""
     if not stability or "rule" not in stability:
         return {}
-    read = {"margin": "margin_share", "consecutive": "runs"}.get(str(stability["rule"]))
+    read = _READS.get(str(stability["rule"]))
     out = {"rule": stability["rule"]}
     if read is not None and read in stability:
         out[read] = stability[read]
@@ -83,20 +87,25 @@ def tier_rules_change(
     Runs under other rules are still compared (a new policy is a choice), but their tier moves then come partly
     from the rules, not from the customers: every reader of the comparison is told (was: 99 of 151 great
     customers "moved" to good in the transitions after `tiers.great.top_share` 0.2 -> 0.05, without a word)."""
-    if previous.tier_rules is None or rules is None:
-        return None
-    old, new = _flat(previous.tier_rules, "tiers"), _flat(rules, "tiers")
     held = _stability_settings(previous.stability or {"rule": previous.stability_rule})
     now = _stability_settings(stability)
     if now and previous.stability is None:  # a run recorded before its stability settings: the rule's name
         now = {"rule": now["rule"]}
+    if previous.tier_rules is None or rules is None:
+        # a run recorded before its tier rules still names its stability rule (was: no comparison at all, so
+        # `margin` -> `none` since such a run went unsaid)
+        if not now or held.get("rule") == now["rule"]:
+            return None
+        old, new = {}, {}
+    else:
+        old, new = _flat(previous.tier_rules, "tiers"), _flat(rules, "tiers")
     if now:
         old |= _flat(held, "tiers.stability")
         new |= _flat(now, "tiers.stability")
     changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
     if not changed:
         return None
-    whole = _whole_rules(previous.tier_rules, rules)
+    whole = _whole_rules(previous.tier_rules or {}, rules or {})
     said = [
         next((w for p, w in whole.items() if k == p or (p.endswith(".") and k.startswith(p))), None)
         for k in changed
@@ -185,6 +194,10 @@ def tiers_under_previous_rules(
     from models.tiers import assign_tiers, rule_inputs
 
     if previous.tier_rules is None:
+        return None
+    if held and previous.stability is None and previous.stability_rule in _READS:
+        # its margin (or runs) not recorded: not guessed from this run's settings, as `tier_rules_change` does
+        # not compare them (was: this run's margin taken for the last run's, its held tiers told from a guess)
         return None
     stability = cfg.tiers.stability.model_dump() | (previous.stability or {"rule": previous.stability_rule})
     try:

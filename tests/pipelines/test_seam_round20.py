@@ -34,6 +34,11 @@ def test_a_changed_stability_rule_is_said_and_rule_settings_in_plain_words():
     assert said is not None and "(tiers.stability.rule: margin then none)" in said
     # an older run recorded the rule's name only: its margin is not guessed, so not compared
     assert tier_rules_change(unrecorded, rules, margin | {"margin_share": 0.2}) is None
+    # a run recorded before its tier rules still names its stability rule (mendY, after review: was None, unsaid)
+    oldest = HistoryRun("2025-12-01", "r0", "1", 365, {}, {}, "margin", Path("."))
+    said = tier_rules_change(oldest, rules, margin | {"rule": "none"})
+    assert said is not None and "(tiers.stability.rule: margin then none)" in said
+    assert tier_rules_change(oldest, rules, margin | {"margin_share": 0.2}) is None  # the name alone is known
     recorded = HistoryRun(
         "2025-12-01", "r1", "1", 365, {}, {}, "margin", Path("."), tier_rules=rules, stability=margin
     )
@@ -98,6 +103,12 @@ def test_the_last_runs_rules_give_the_tiers_its_stability_rule_would_report(defa
     assert under is not None and (under.loc[held, "prev_rules_tier"] == "good").all()  # was: "great" (raw)
     others = scored.index.difference(held)
     assert (under.loc[others, "prev_rules_tier"] == scored.loc[others, "raw_tier"].astype(str)).all()
+    # a last run that recorded its rule's name only: its margin not guessed from this run's settings (mendY,
+    # after review: was this run's margin taken for it), so no move is put on the rules
+    unrecorded = HistoryRun(
+        "2024-12-01", "r", "1", horizon, {}, {}, "margin", tmp_path / "prev", tier_rules(manifest)
+    )
+    assert tiers_under_previous_rules(unrecorded, scores, cfg, horizon, [unrecorded]) is None
     # without the history's runs: the raw tiers, as before
     raw = tiers_under_previous_rules(previous, scores, cfg, horizon)
     assert raw is not None and (raw["prev_rules_tier"] == scored["raw_tier"].astype(str)).all()
