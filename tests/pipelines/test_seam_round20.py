@@ -245,5 +245,6 @@ def test_a_long_name_breaks_in_its_cell_and_heading_on_every_page():
             rules[sel.strip()] = rules.get(sel.strip(), "") + body
     for sel in ("h1", ".meta", ".name", "tr.manager-row td:first-child", "table.transitions td"):
         assert "overflow-wrap: anywhere" in rules.get(sel, ""), sel
-    for sel in ("td.num", ".nowrap", ".badge"):
+    # a customer id (`.mono`) kept whole too (mendY, after review: was inheriting `anywhere` from its cell)
+    for sel in ("td.num", ".nowrap", ".badge", ".mono"):
         assert "overflow-wrap: normal" in rules.get(sel, ""), sel
