@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.validation import StructuralError
 from pipelines.history_identity import base_signature, check_same_base, signature_of
-from pipelines.history_rules import tier_rules_change, tiers_under_previous_rules
+from pipelines.history_rules import reported_tiers, tier_rules_change, tiers_under_previous_rules
 from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
@@ -29,6 +29,7 @@ from pipelines.history_store import (
     read_run,
     read_run_churn,
     same_model,
+    scores_columns,
     tier_runs,
 )
 
@@ -119,17 +120,22 @@ def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what:
 
 
 def history_notes(
-    history: Path | None, as_of: str, rules: dict[str, Any] | None, stability: str
+    history: Path | None,
+    as_of: str,
+    rules: dict[str, Any] | None,
+    stability: str,
+    stability_settings: dict[str, Any] | None = None,
 ) -> list[str]:
     """What a run added to `history` as of `as_of` must say about the runs it is compared with: tier rules other
-    than the previous run's (`tier_rules_change`), and later runs already there, whose stable tiers were computed
-    without this one (a backfill after them; under a stability rule other than `none`)."""
+    than the previous run's (`tier_rules_change`; `stability_settings`: the run's whole `tiers.stability`, whose
+    rule is `stability`), and later runs already there, whose stable tiers were computed without this one (a
+    backfill after them; under a stability rule other than `none`)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return []
     runs = list_runs(history)
     notes = []
     previous = previous_run(tier_runs(runs), as_of)  # the run the stable tiers and the transitions read last
-    change = None if previous is None else tier_rules_change(previous, rules)
+    change = None if previous is None else tier_rules_change(previous, rules, stability_settings)
     if change:
         notes.append(change)
     # the stale runs since that run (the ones the rule would have read next; older ones were named by the runs
@@ -194,7 +200,6 @@ def apply_stability(
     out.insert(out.columns.get_loc("tier") + 1, "raw_tier", raw)
     if history is None:
         return out
-    from models.stability import stable_tiers
 
     rule = cfg.tiers.stability
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
@@ -217,33 +222,8 @@ def apply_stability(
     if rule.rule == "none" or not held:
         return out
     value_col = cfg.tiers.value_column.format(h=horizon_days)
-    frames = []
-    for run in held:
-        past = read_columns(run, ["customer_id", "raw_tier", value_col])
-        tier_col = "raw_tier"
-        frames.append(
-            pd.DataFrame(
-                {
-                    "customer_id": past["customer_id"],
-                    "as_of": run.as_of,
-                    "tier": past[tier_col].astype("object"),
-                    value_col: past[value_col].astype("float64"),
-                }
-            )
-        )
-    frames.append(
-        pd.DataFrame(
-            {
-                "customer_id": out["customer_id"].astype("str"),
-                "as_of": as_of,
-                "tier": raw.astype("object"),
-                value_col: out[value_col].astype("float64"),
-            }
-        )
-    )
-    stable = stable_tiers(pd.concat(frames, ignore_index=True), rule, value_col)
-    now = stable[stable["as_of"] == as_of].set_index("customer_id")["reported_tier"]
-    reported = now.reindex(out["customer_id"].astype("str")).astype("object").to_numpy()
+    ids = out["customer_id"].astype("str")
+    reported = reported_tiers(held, ids, raw, out[value_col], rule, value_col, as_of)
     out["tier"] = pd.array(reported, dtype="str")
     moved = (out["tier"] != raw).fillna(False).to_numpy(dtype=bool)
     if moved.any():  # read back by models.tiers.KEPT_REASON (the reports' plain words): keep the two in step
@@ -433,6 +413,21 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
     )
 
 
+def run_before_last(earlier: HistoryRun, index: pd.Index) -> pd.DataFrame:
+    """The tier and account manager of the customers `index` in `earlier`, the run before the last one
+    (`earlier_tier`, `earlier_account_manager_id`): a customer moved back to what they had then is told as a move
+    back (was: "became a problem" / "moved to you from another account manager" as if new, their tier or manager
+    of two runs ago unsaid)."""
+    columns = ["customer_id", "tier"]
+    if "account_manager_id" in (scores_columns(earlier) or set()):
+        columns.append("account_manager_id")
+    before = read_columns(earlier, columns).set_index("customer_id").reindex(index.astype("str"))
+    out = pd.DataFrame(index=index)
+    for col in columns[1:]:
+        out[f"earlier_{col}"] = before[col].astype("object").where(before[col].notna(), None).to_numpy()
+    return out
+
+
 def report_history(
     history: Path,
     scores: pd.DataFrame,
@@ -463,7 +458,7 @@ def report_history(
     # customers, and the moves since it would be counted against them (was: the latest run, stale or not)
     previous = previous_run(tier_runs(upto), as_of)
     check_stabilised_with(manifest, upto, as_of)
-    transitions = rules_changed = None
+    transitions = rules_changed = earlier = None
     if previous is not None:
         check_same_customers(previous, scores["customer_id"], as_of, "the report's history sections")
         base = manifest.get("base_signature")
@@ -484,12 +479,20 @@ def report_history(
             version,
             manifest.get("model_run_id"),
         )
-        from pipelines.history_store import tier_rules
+        from pipelines.history_store import stability_rules, tier_rules
 
-        rules_changed = tier_rules_change(previous, tier_rules(manifest))
-        under = None if rules_changed is None else tiers_under_previous_rules(previous, scores, cfg, horizon)
+        rules_changed = tier_rules_change(previous, tier_rules(manifest), stability_rules(manifest))
+        held = [r for r in tier_runs(upto) if r.as_of < as_of]
+        under = (
+            None
+            if rules_changed is None
+            else tiers_under_previous_rules(previous, scores, cfg, horizon, held)
+        )
         if under is not None:  # which moves the new rules alone made (`pipelines.reports.actions`)
             transitions = transitions.join(under)
+        earlier = previous_run(tier_runs(upto), previous.as_of)
+        if earlier is not None:  # a move back to the tier or manager of the run before: said as a move back
+            transitions = transitions.join(run_before_last(earlier, transitions.index))
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
@@ -499,4 +502,5 @@ def report_history(
         runs=counts,
         rating_grades=[str(g) for g in cfg.tiers.rating.grades()],
         rules_changed=rules_changed,
+        earlier_as_of=None if previous is None or earlier is None else earlier.as_of,
     )

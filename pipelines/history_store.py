@@ -51,6 +51,7 @@ __all__ = [
     "read_bridge",
     "read_columns",
     "scores_columns",
+    "stability_rules",
     "read_run",
     "read_run_churn",
 ]
@@ -91,6 +92,9 @@ class HistoryRun:
     #: the run's data ended long before its as-of (`pipelines.data_age`): what its manifest's `stale_data` said;
     #: such a run is kept and shown but no stable tier reads it (`tier_runs`)
     stale_data: str | None = None
+    #: the run's whole stability rule (`tiers.stability`: margin, runs); None in runs added before run.json
+    #: recorded it (`stability_rule` names the rule)
+    stability: dict[str, Any] | None = None
 
 
 def tier_runs(runs: Sequence[HistoryRun]) -> list[HistoryRun]:
@@ -157,6 +161,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             currency=info.get("currency"),
             base_signature=info.get("base_signature"),
             stale_data=info.get("stale_data"),
+            stability=info.get("stability"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -290,6 +295,13 @@ def tier_rules(manifest: dict[str, Any]) -> dict[str, Any] | None:
     return None if not isinstance(rules, dict) else {k: v for k, v in rules.items() if k != "stability"}
 
 
+def stability_rules(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The stability rule a run's reported tiers were held by (`tiers.stability`), from its manifest's
+    `run_policy` as `tier_rules`; None when the manifest does not hold it."""
+    rules = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability")
+    return rules if isinstance(rules, dict) else None
+
+
 def append_run(
     history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
 ) -> Path:
@@ -366,6 +378,7 @@ def _append_run(
             ),
             # the rules its tiers, ratings and flags were assigned with: a later run under other rules says so
             "tier_rules": tier_rules(manifest),
+            "stability": stability_rules(manifest),
             # the previous run's model version this run was explained with too, or why it was not
             "bridge": (
                 None

@@ -300,14 +300,18 @@ def run_score(
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
         from pipelines.history import apply_stability, history_notes, signature_of
-        from pipelines.history_store import tier_rules
+        from pipelines.history_store import stability_rules, tier_rules
 
         signature = signature_of(tables, as_of)  # whose data (another company's history?)
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
         notes = history_notes(
-            history, as_of.date().isoformat(), tier_rules(policy), run_cfg.tiers.stability.rule
+            history,
+            as_of.date().isoformat(),
+            tier_rules(policy),
+            run_cfg.tiers.stability.rule,
+            stability_rules(policy),
         )
         for note in notes:
             warn(note)

@@ -40,6 +40,9 @@ class HistoryReport:
     rating_grades: Sequence[str] = ()  # worst to best (`models.tier_config.RatingConfig.grades`)
     #: the tier rules changed since the previous run (`pipelines.history_rules.tier_rules_change`): what changed, or None
     rules_changed: str | None = None
+    #: the as-of of the run before the previous one, whose `earlier_tier` / `earlier_account_manager_id` the
+    #: transitions carry (a move back is said as one); None when the history holds no such run
+    earlier_as_of: str | None = None
 
 
 def _has(flags: pd.Series, flag: str) -> pd.Series:
@@ -220,6 +223,17 @@ def manager_actions(
             return said
         return f"{said}, {by_rules('it would still be ' + _text(rec.get('old_rating')))}"
 
+    def back(rec: Mapping[str, Any], why: str) -> str:
+        # a tier the customer had two runs ago: back to it, not a new move
+        if _text(rec.get("earlier_tier")) != _text(rec.get("new_tier")) or not history.earlier_as_of:
+            return why
+        said = f"back: {_a(rec['new_tier'])} as of {history.earlier_as_of} too"
+        return "; ".join(p for p in (said, why) if p)
+
+    def back_as_of(rec: Mapping[str, Any]) -> str:
+        mine = _text(rec.get("earlier_account_manager_id"))
+        return history.earlier_as_of or "" if mine and mine == _text(rec.get("_manager")) else ""
+
     groups = [
         (
             "at-risk",
@@ -232,7 +246,7 @@ def manager_actions(
             "became-problem",
             "Customers who became problems",
             "They were good or great last time; the main change since then is said beside each one.",
-            rows(became_problem & seen, lambda r: tier_by_rules(r, delta_reason(r))),
+            rows(became_problem & seen, lambda r: back(r, tier_by_rules(r, delta_reason(r)))),
         ),
         (
             "manager-left",
@@ -251,7 +265,7 @@ def manager_actions(
                     if unassigned
                     else handed_over(_text(r.get("old_account_manager_id")), staff or {})
                     if r.get("old_book_moved") in (True,)
-                    else moved_from(_text(r.get("old_account_manager_id")), staff or {})
+                    else moved_from(_text(r.get("old_account_manager_id")), staff or {}, back_as_of(r))
                 ),
             ),
         ),
@@ -344,10 +358,13 @@ def moved_away_by_owner(
     return {str(mid): rows for mid, rows in out.groupby("_last_manager", sort=False)}
 
 
-def moved_from(old_id: str, staff: Mapping[str, tuple[str, str]]) -> str:
+def moved_from(old_id: str, staff: Mapping[str, tuple[str, str]], yours_as_of: str = "") -> str:
     """Where a customer moved to a page's manager came from, named as the old manager's page names where it went
     (`moved_to`; was: "from another account manager", unnamed), and whether they left, in the hand-over's words
-    (`with_last_run`)."""
+    (`with_last_run`). `yours_as_of`: the run before the last one, when the customer was this manager's then
+    (was: told as new to them)."""
+    if yours_as_of:
+        return f"moved back to you: yours as of {yours_as_of}, {with_last_run(old_id, staff)}"
     return f"moved to you from another account manager: {with_last_run(old_id, staff)}"
 
 

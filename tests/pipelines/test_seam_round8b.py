@@ -95,9 +95,11 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
         r"(\d+) of the customers who changed tier did so only by the new rules", _one_line(index)
     )
     # counted by its value: this run's scored customers whose tier changed and whom the default rules
-    # (`top_share` 0.2), applied here to this run's figures, give the December run's tier
+    # (`top_share` 0.2), applied here to this run's figures, give the December run's tier, as its stability rule
+    # (`margin`) reports it over the December run's raw tiers (round 20: was the raw tier, 63)
     import pandas as pd
 
+    from models.stability import stable_tiers
     from models.tiers import assign_tiers
     from pipelines.config import load_config
 
@@ -108,7 +110,20 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
     dec = pd.read_parquet(history / "as_of=2024-12-01" / "scores.parquet")
     old_tier = dec.set_index(dec["customer_id"].astype(str))["tier"].astype("string").reindex(now.index)
     horizon = int(scores_manifest(out)["horizon_days"])
-    under = assign_tiers(now, load_config(trained.config).tiers, horizon)["tier"].astype("string")
+    rules = load_config(trained.config).tiers
+    raw = assign_tiers(now, rules, horizon)["tier"].astype("object")
+    value = rules.value_column.format(h=horizon)
+    runs = [
+        pd.DataFrame({"customer_id": dec["customer_id"].astype(str), "as_of": "2024-12-01"}).assign(
+            tier=dec["raw_tier"].astype("object").to_numpy(), **{value: dec[value].to_numpy()}
+        ),
+        pd.DataFrame({"customer_id": now.index, "as_of": "2025-01-01", "tier": raw.to_numpy()}).assign(
+            **{value: now[value].to_numpy()}
+        ),
+    ]
+    stable = stable_tiers(pd.concat(runs, ignore_index=True), rules.stability, value)
+    stable = stable[stable["as_of"] == "2025-01-01"].set_index("customer_id")["reported_tier"]
+    under = stable.reindex(now.index).astype("string")
     expected = int(((now["tier"].astype("string") != old_tier) & (under == old_tier)).fillna(False).sum())
     assert alone and int(alone.group(1)) == expected > 0
     pages = sorted(site.glob("manager-*.html"))
