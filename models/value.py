@@ -227,7 +227,9 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         held = pos & valid.cal_valid
         learned = pos if cfg.refit_full or not held.any() else pos & valid.cal_fit
         final = self.boosters_["log_spend"]
-        own = float(np.mean(np.exp(log_y[learned] - np.asarray(final.predict(Xt[learned]), dtype=np.float64))))
+        own = float(
+            np.mean(np.exp(log_y[learned] - np.asarray(final.predict(Xt[learned]), dtype=np.float64)))
+        )
         self.smearing_ = own
         if not held.any():
             return
