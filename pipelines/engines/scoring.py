@@ -85,6 +85,38 @@ class ChunkResult:
     churn_contrib: pd.DataFrame | None = None
 
 
+def spot_check_limit(scored_ids: pd.Index | np.ndarray, rows: int) -> int | None:
+    """The one rule of which customers the run's explanations are spot-checked on (`explain.check_rows` = `rows`
+    per model in all), both engines: those whose id's hash (`spot_check_rows`) is at most this limit, the
+    `rows`-th smallest over the run's scored customers; None = none checked. Chosen by id, not by position in a
+    chunk or batch: the same customers, so the same count in the manifest, whatever the engine, its batch size or
+    `scoring.chunk_customers` (was: the Spark engine checked `explain.check_rows` rows per Arrow batch, 600 at 20k
+    customers against the pandas engine's 200, moving with the batch size)."""
+    if rows <= 0 or not len(scored_ids):
+        return None
+    hashes = _id_hashes(scored_ids)
+    k = min(rows, len(hashes)) - 1
+    return int(np.partition(hashes, k)[k])
+
+
+def spot_check_rows(
+    ids: pd.Index | np.ndarray, limit: int | None, among: np.ndarray | None = None
+) -> np.ndarray:
+    """Positions of `ids` (restricted to `among`, a mask of the scored rows) whose hash is at most `limit`."""
+    if limit is None or not len(ids):
+        return np.empty(0, dtype=np.intp)
+    chosen = _id_hashes(ids) <= np.uint64(limit)
+    if among is not None:
+        chosen &= among
+    return np.flatnonzero(chosen)
+
+
+def _id_hashes(ids: pd.Index | np.ndarray) -> np.ndarray:
+    # pandas' hash of the id as text: fixed key, so the same in every process (the executors' too)
+    text = pd.Series(np.asarray(ids), dtype=object).astype(str)
+    return pd.util.hash_pandas_object(text, index=False).to_numpy(dtype=np.uint64)
+
+
 def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:
     """Add one chunk's unseen-category counts into the run's."""
     for col, counts in part.items():
@@ -121,7 +153,7 @@ def score_features(
     features: pd.DataFrame,
     bundle: CustomerValueModel,
     cfg: AppConfig,
-    check_rows: int | None = None,
+    check_rows: int | np.ndarray | None = None,
     extras: pd.DataFrame | None = None,
 ) -> ChunkResult:
     """Predictions, exact contributions and top reasons for a feature table (index customer_id).
@@ -133,7 +165,8 @@ def score_features(
     features (`AppConfig.carried_features`) come from the `AS_DATA` columns when the table has them (the model's
     features built as trained, those of all the data beside them: `features.as_trained`).
     `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
-    `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
+    `pred_contrib`: a count (default `explain.check_rows`), or their positions (a run's engines pass those of
+    `spot_check_rows`, the run's one rule).
     The predictions reuse the explanations (issue 14): each explainable booster's raw score comes from the
     explainer's own pass (`explain_with_raw`: LightGBM's bits, checked on rows spread over the chunk), the value
     model's `pred_value_{h}d` being its booster's raw output and the churn probability derived from the churn
@@ -170,7 +203,8 @@ def score_features(
     parts.append(reason_choices(churn_prob, stated, registry, cfg.explain.n_reasons, "churn"))
     parts.append(carried)
     scores = pd.concat(parts, axis=1)
-    result = ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
+    n_checked = len(n_check) if isinstance(n_check, np.ndarray) else min(n_check, len(features))
+    result = ChunkResult(scores, value_contrib, features, n_checked, unseen, ignored)
     result.churn_contrib = churn_prob  # issue 15: written beside the value contributions
     return result
 

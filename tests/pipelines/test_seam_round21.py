@@ -39,3 +39,32 @@ def test_one_big_spender_on_the_calibration_slice_does_not_multiply_every_buyers
 
     said = [m for m in model.notes_ if m.startswith(SMEARING_NOT_APPLIED)]
     assert len(said) == 1 and "of it from one of them" in said[0]
+
+
+def test_the_customers_spot_checked_are_chosen_by_id_whatever_the_batches(default_scores):
+    """The explanations' spot check (`explain.check_rows` rows per model) was counted per Arrow batch on the Spark
+    engine (600 at 20k customers against the pandas engine's 200, moving with the batch size) and spread by
+    position over the chunks on the pandas engine. One rule now (`scoring.spot_check_limit`): the customers whose
+    id hashes lowest among the run's scored ones, so any split into chunks or batches, in any order, with
+    unscored rows among them, checks the same customers; the manifest's count is theirs (the Spark cluster run's
+    equals the pandas run's: `test_spark_cluster.test_spark_drift_and_info_match_pandas`)."""
+    from pipelines.config import load_config
+    from pipelines.engines.scoring import spot_check_limit, spot_check_rows
+    from tests.helpers import scores_manifest
+
+    scores = pd.read_parquet(default_scores.out)
+    scored = pd.Index(scores.loc[scores["status"] == "scored", "customer_id"].astype(str))
+    rows = load_config().explain.check_rows
+    assert len(scored) > rows
+    limit = spot_check_limit(scored, rows)
+    whole = set(scored[spot_check_rows(scored, limit)])
+    assert len(whole) == rows == scores_manifest(default_scores.out)["explanations_spot_checked_rows"]
+    every = pd.Index(scores["customer_id"].astype(str))[::-1]  # another order, unscored customers among them
+    eligible = every.isin(scored)
+    for size in (7, 64, len(every)):
+        chosen: set[str] = set()
+        for start in range(0, len(every), size):
+            part = every[start : start + size]
+            chosen |= set(part[spot_check_rows(part, limit, eligible[start : start + size])])
+        assert chosen == whole, size
+    assert spot_check_limit(scored, 0) is None and not len(spot_check_rows(scored, None))
