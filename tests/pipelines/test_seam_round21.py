@@ -68,3 +68,32 @@ def test_the_customers_spot_checked_are_chosen_by_id_whatever_the_batches(defaul
             chosen |= set(part[spot_check_rows(part, limit, eligible[start : start + size])])
         assert chosen == whole, size
     assert spot_check_limit(scored, 0) is None and not len(spot_check_rows(scored, None))
+
+
+def test_the_model_cards_backtest_tables_have_short_headers_and_a_legend():
+    """The team page's backtest table had every metric's words in its header: 1,712 px wide on the plain demo
+    (was). Now one table per kind as on the console (value, churn, AUC buys again), short labels as headers, and
+    a legend under each table with the words and raw names (chromium, the demo's team page: 664 / 592 / 592 px at
+    a 1,280 px window, 629 / 435 / 315 px at 700 px, the page no wider than the window)."""
+    from pipelines.metric_names import METRIC_NAMES
+    from pipelines.reports.card import model_card_view
+
+    metrics = sorted(METRIC_NAMES)
+    frame = pd.DataFrame(
+        [
+            {"model": m, "metric": k, "value": 0.5 + f / 10, "fold": f}
+            for m in ("persistence", "model", "champion")
+            for k in metrics
+            for f in range(2)
+        ]
+    )
+    view = model_card_view({"backtest": frame, "currency": "GBP"}, 365, "EUR")["backtest"]
+    tables = view["tables"]
+    assert [t["title"] for t in tables] == ["value", "churn", "AUC (buys again)"]
+    shown = [m for t in tables for m in t["metrics"]]
+    assert sorted(m["name"] for m in shown) == metrics  # every metric once, its words in the legend
+    assert all(len(m["label"]) <= 10 and m["words"] != m["label"] for m in shown)
+    value = {m["name"]: m for m in tables[0]["metrics"]}
+    assert value["value_mae"]["words"].startswith("Mean absolute error (per customer, in GBP")
+    assert [r["model"] for r in tables[0]["rows"]] == ["model", "champion", "persistence"]
+    assert tables[0]["rows"][0]["cells"][0] == {"mean": "0.550", "std": "± 0.071"}
