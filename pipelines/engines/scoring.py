@@ -113,8 +113,8 @@ def spot_check_rows(
 
 def _id_hashes(ids: pd.Index | np.ndarray) -> np.ndarray:
     # pandas' hash of the id as text: fixed key, so the same in every process (the executors' too)
-    text = pd.Series(np.asarray(ids), dtype=object).astype(str)
-    return pd.util.hash_pandas_object(text, index=False).to_numpy(dtype=np.uint64)
+    text = pd.Index(np.asarray(ids)).astype(str).to_numpy(dtype=object)
+    return pd.util.hash_array(text)
 
 
 def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:

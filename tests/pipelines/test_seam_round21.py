@@ -28,7 +28,7 @@ def test_one_big_spender_on_the_calibration_slice_does_not_multiply_every_buyers
     y = np.where(bought, np.exp(log_y), -rng.random(len(i)) * 5)
     fit, nxt = i < 12, i == 12
     cfg = load_config().models
-    fewer = cfg.lightgbm.model_copy(update={"n_estimators": 60})  # test time: the case needs no more rounds
+    fewer = cfg.lightgbm.model_copy(update={"n_estimators": 60, "n_jobs": 1})  # test time: no more needed
     cfg = cfg.model_copy(update={"value_model": "hurdle_lognormal", "lightgbm": fewer})
     model = FutureValueModel(cfg).fit(
         X[fit], y[fit], pd.Series(cuts[i[fit]]), bought=bought[fit], horizon_days=90
