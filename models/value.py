@@ -225,13 +225,16 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             "log_spend", fit_booster(reg, Xt[pos], log_y[pos], valid.subset(pos), cfg, cfg.refit_full)
         )
         held = pos & valid.cal_valid
-        learned = pos if cfg.refit_full or not held.any() else pos & valid.cal_fit
+        # fit_booster's own rule: a calibration booster only when buyers are on both the calibration-fit and the
+        # calibration cutoffs (was: none on the calibration-fit ones left `learned` empty and `cvp train` crashed)
+        calibrated = held.any() and (pos & valid.cal_fit).any()
+        learned = pos & valid.cal_fit if calibrated and not cfg.refit_full else pos
         final = self.boosters_["log_spend"]
         own = float(
             np.mean(np.exp(log_y[learned] - np.asarray(final.predict(Xt[learned]), dtype=np.float64)))
         )
         self.smearing_ = own
-        if not held.any():
+        if not calibrated:
             return
         booster = self._holdout["log_spend"]
         resid = log_y[held] - np.asarray(booster.predict(Xt[held]), dtype=np.float64)

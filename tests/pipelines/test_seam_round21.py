@@ -41,6 +41,33 @@ def test_one_big_spender_on_the_calibration_slice_does_not_multiply_every_buyers
     assert len(said) == 1 and "of it from one of them" in said[0]
 
 
+def test_no_positive_buyer_on_the_calibration_fit_cutoffs_does_not_crash_the_spend_model():
+    """`hurdle_lognormal` without `refit_full`: when the calibration-fit cutoffs have no buyer with a positive net
+    but the calibration cutoff has some, there is no calibration booster (the final one learned every positive
+    buyer) and the smearing factor was taken on the buyers of the calibration-fit cutoffs: none, so `cvp train`
+    stopped with LightGBM's "Input data must be 2 dimensional and non empty" (was: ValueError). Now the final
+    booster's own in-sample factor, as when nothing is held out."""
+    from models.value import FutureValueModel
+    from pipelines.config import load_config
+
+    rng = np.random.default_rng(1)
+    n, cuts = 40, pd.date_range("2022-01-01", periods=13, freq="90D")
+    i = np.repeat(np.arange(13), n)
+    X = pd.DataFrame({"a": rng.normal(size=len(i)), "b": rng.normal(size=len(i))})
+    bought = rng.random(len(i)) < 0.7
+    spend = np.exp(3 + 0.5 * X["a"].to_numpy() + rng.normal(scale=0.5, size=len(i)))
+    y = np.where(bought & (i == 11), spend, -rng.random(len(i)) * 5 - 0.1)  # buyers' net < 0 but at cutoff 11
+    fit = i < 12
+    cfg = load_config().models
+    fewer = cfg.lightgbm.model_copy(update={"n_estimators": 30, "n_jobs": 1})
+    cfg = cfg.model_copy(update={"value_model": "hurdle_lognormal", "refit_full": False, "lightgbm": fewer})
+    model = FutureValueModel(cfg).fit(
+        X[fit], y[fit], pd.Series(cuts[i[fit]]), bought=bought[fit], horizon_days=90
+    )
+    assert 1.0 <= model.smearing_ < 2.0
+    assert np.isfinite(model.predict(X[i == 12])).all()
+
+
 def test_the_customers_spot_checked_are_chosen_by_id_whatever_the_batches(default_scores):
     """The explanations' spot check (`explain.check_rows` rows per model) was counted per Arrow batch on the Spark
     engine (600 at 20k customers against the pandas engine's 200, moving with the batch size) and spread by
