@@ -37,7 +37,7 @@ from pipelines.engines.scoring import (
     merge_counts,
     model_extras,
     score_features,
-    spot_check_limit,
+    spot_check_ids,
     spot_check_rows,
 )
 from pipelines.engines.spill import ReasonSpill, ScoreParts, reason_columns
@@ -162,7 +162,7 @@ def score_pandas(
     # prepared once for every chunk's lookup (issue 14: packed again per chunk, 1 CPU-s at 1M)
     scored = pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
     scored_ids = IdSet(scored)
-    limit = spot_check_limit(scored, cfg.explain.check_rows)  # which customers are spot-checked: by id
+    spot_ids = spot_check_ids(scored, cfg.explain.check_rows)  # which customers are spot-checked: by id
     value = None if contrib_path is None else ContributionsWriter(contrib_path, run_id)
     # issue 15: churn contributions (probability points) beside the value contributions, same rows
     churn = (
@@ -211,11 +211,11 @@ def score_pandas(
                 t0 = time.perf_counter()
                 continue
             # The run spot-checks `explain.check_rows` customers per model in all, chosen by id as the Spark
-            # engine chooses them (`spot_check_limit`), whatever the chunks and batches.
+            # engine chooses them (`spot_check_ids`), whatever the chunks and batches.
             n_batches = -(-len(feats) // SCORE_BATCH_ROWS)
             for b in range(n_batches):
                 part = feats.iloc[b * SCORE_BATCH_ROWS : (b + 1) * SCORE_BATCH_ROWS]
-                spot = spot_check_rows(part.index, limit)
+                spot = spot_check_rows(part.index, spot_ids)
                 res = score_features(part, bundle, cfg, check_rows=spot, extras=extras)
                 checked += res.spot_checked_rows
                 merge_counts(unseen, res.unseen_categories)

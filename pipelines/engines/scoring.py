@@ -33,7 +33,7 @@ from models.bundle import CustomerValueModel
 from models.explain import churn_probability_contributions, explain_with_raw, reason_choices
 from models.tiers import assign_tiers
 from pipelines.config import AppConfig
-from pipelines.engines.chunks import status_input
+from pipelines.engines.chunks import hash_sample, status_input
 from pipelines.engines.spill import ReasonSpill
 
 #: Event keys no scoring step reads once validation has checked them unique (orders keep `order_id`: the
@@ -85,36 +85,36 @@ class ChunkResult:
     churn_contrib: pd.DataFrame | None = None
 
 
-def spot_check_limit(scored_ids: pd.Index | np.ndarray, rows: int) -> int | None:
+def spot_check_ids(scored_ids: pd.Index | np.ndarray, rows: int) -> pd.Index:
     """The one rule of which customers the run's explanations are spot-checked on (`explain.check_rows` = `rows`
-    per model in all), both engines: those whose id's hash (`spot_check_rows`) is at most this limit, the
-    `rows`-th smallest over the run's scored customers; None = none checked. Chosen by id, not by position in a
-    chunk or batch: the same customers, so the same count in the manifest, whatever the engine, its batch size or
-    `scoring.chunk_customers` (was: the Spark engine checked `explain.check_rows` rows per Arrow batch, 600 at 20k
-    customers against the pandas engine's 200, moving with the batch size)."""
+    per model in all), both engines: the `rows` scored customers of `chunks.hash_sample` (lowest keyed hash of
+    the id as text, the training sample's rule); empty = none checked. Chosen by id once per run, not by position
+    in a chunk or batch: the same customers, so the same count in the manifest, whatever the engine, its batch
+    size or `scoring.chunk_customers` (was: the Spark engine checked `explain.check_rows` rows per Arrow batch,
+    600 at 20k customers against the pandas engine's 200, moving with the batch size). Each batch then only
+    looks its ids up among these (`spot_check_rows`), never hashes them again."""
     if rows <= 0 or not len(scored_ids):
-        return None
-    hashes = _id_hashes(scored_ids)
-    k = min(rows, len(hashes)) - 1
-    return int(np.partition(hashes, k)[k])
+        return pd.Index([], dtype=object)
+    return pd.Index(hash_sample(_as_text(scored_ids), rows), dtype=object)
 
 
 def spot_check_rows(
-    ids: pd.Index | np.ndarray, limit: int | None, among: np.ndarray | None = None
+    ids: pd.Index | np.ndarray, chosen: pd.Index | None, among: np.ndarray | None = None
 ) -> np.ndarray:
-    """Positions of `ids` (restricted to `among`, a mask of the scored rows) whose hash is at most `limit`."""
-    if limit is None or not len(ids):
+    """Positions of `ids` (restricted to `among`, a mask of the scored rows) among the `chosen` ones
+    (`spot_check_ids`)."""
+    if chosen is None or not len(chosen) or not len(ids):
         return np.empty(0, dtype=np.intp)
-    chosen = _id_hashes(ids) <= np.uint64(limit)
+    picked = _as_text(ids).isin(chosen)
     if among is not None:
-        chosen &= among
-    return np.flatnonzero(chosen)
+        picked &= among
+    return np.flatnonzero(picked)
 
 
-def _id_hashes(ids: pd.Index | np.ndarray) -> np.ndarray:
-    # pandas' hash of the id as text: fixed key, so the same in every process (the executors' too)
-    text = pd.Index(np.asarray(ids)).astype(str).to_numpy(dtype=object)
-    return pd.util.hash_array(text)
+def _as_text(ids: pd.Index | np.ndarray) -> pd.Index:
+    # the ids as text, as the Spark engine holds them (no copy when they are already)
+    index = pd.Index(ids)
+    return index if index.dtype == object or pd.api.types.is_string_dtype(index.dtype) else index.astype(str)
 
 
 def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:

@@ -37,7 +37,7 @@ DRIFT = "__drift"
 
 
 def score_batch(
-    batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig, spot_limit: int | None = None
+    batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig, spot_ids: pd.Index | None = None
 ) -> pd.DataFrame:
     """Scores of one features-stage batch (the mapInPandas body).
 
@@ -47,8 +47,8 @@ def score_batch(
     `contrib:_base` (currency). Row order as given.
     """
     feats = restore_features(batch, bundle)
-    # the customers spot-checked: by id, the pandas engine's rule (`scoring.spot_check_limit`), scored ones only
-    spot = spot_check_rows(feats.index, spot_limit, batch["eligible"].to_numpy(dtype=bool))
+    # the customers spot-checked: by id, the pandas engine's rule (`scoring.spot_check_ids`), scored ones only
+    spot = spot_check_rows(feats.index, spot_ids, batch["eligible"].to_numpy(dtype=bool))
     res = score_features(feats, bundle, cfg, check_rows=spot)
     # The spot-check count rides on the batch's first row so the driver can sum it over batches.
     checked = np.zeros(len(feats), dtype=np.int64)

@@ -68,33 +68,61 @@ def test_no_positive_buyer_on_the_calibration_fit_cutoffs_does_not_crash_the_spe
     assert np.isfinite(model.predict(X[i == 12])).all()
 
 
-def test_the_customers_spot_checked_are_chosen_by_id_whatever_the_batches(default_scores):
+def test_the_customers_spot_checked_are_chosen_by_id_whatever_the_batches(default_scores, monkeypatch):
     """The explanations' spot check (`explain.check_rows` rows per model) was counted per Arrow batch on the Spark
     engine (600 at 20k customers against the pandas engine's 200, moving with the batch size) and spread by
-    position over the chunks on the pandas engine. One rule now (`scoring.spot_check_limit`): the customers whose
-    id hashes lowest among the run's scored ones, so any split into chunks or batches, in any order, with
-    unscored rows among them, checks the same customers; the manifest's count is theirs (the Spark cluster run's
-    equals the pandas run's: `test_spark_cluster.test_spark_drift_and_info_match_pandas`)."""
+    position over the chunks on the pandas engine. One rule now (`scoring.spot_check_ids`, `chunks.hash_sample`'s):
+    the scored customers whose id hashes lowest, chosen once per run; each batch only looks its ids up. Here the
+    Spark engine's batch body (`spark_batches.score_batch`, no session) is given the run's customers in batches of
+    any size, in another order, unscored ones among them, and must hand exactly those customers' rows to the
+    scoring (an engine ignoring the choice fails); the pandas engine's run is watched checking the same ones
+    (`test_score.test_a_run_spot_checks_its_sample_once_and_reuses_the_value_prediction`), and the Spark cluster
+    run's count equals the pandas run's (`test_spark_cluster.test_spark_drift_and_info_match_pandas`)."""
+    import pipelines.engines.spark_batches as body
     from pipelines.config import load_config
-    from pipelines.engines.scoring import spot_check_limit, spot_check_rows
+    from pipelines.engines.chunks import hash_sample
+    from pipelines.engines.scoring import spot_check_ids
     from tests.helpers import scores_manifest
 
-    scores = pd.read_parquet(default_scores.out)
-    scored = pd.Index(scores.loc[scores["status"] == "scored", "customer_id"].astype(str))
+    scores = pd.read_parquet(default_scores.out, columns=["customer_id", "status"])
+    scored = scores.loc[scores["status"] == "scored", "customer_id"]
     rows = load_config().explain.check_rows
-    assert len(scored) > rows
-    limit = spot_check_limit(scored, rows)
-    whole = set(scored[spot_check_rows(scored, limit)])
-    assert len(whole) == rows == scores_manifest(default_scores.out)["explanations_spot_checked_rows"]
-    every = pd.Index(scores["customer_id"].astype(str))[::-1]  # another order, unscored customers among them
-    eligible = every.isin(scored)
-    for size in (7, 64, len(every)):
-        chosen: set[str] = set()
-        for start in range(0, len(every), size):
-            part = every[start : start + size]
-            chosen |= set(part[spot_check_rows(part, limit, eligible[start : start + size])])
-        assert chosen == whole, size
-    assert spot_check_limit(scored, 0) is None and not len(spot_check_rows(scored, None))
+    chosen = spot_check_ids(scored, rows)
+    assert (
+        len(scored)
+        > rows
+        == len(chosen)
+        == scores_manifest(default_scores.out)["explanations_spot_checked_rows"]
+    )
+    assert list(chosen) == list(hash_sample(scored.to_numpy(), rows))  # the training sample's rule, one place
+    seen: list[str] = []
+
+    class Handed(Exception):
+        pass
+
+    def scoring(feats, bundle, cfg, check_rows=None, extras=None):
+        seen.extend(feats.index[check_rows])  # the rows the batch's spot check would compare
+        raise Handed
+
+    monkeypatch.setattr(body, "restore_features", lambda b, _: b.set_index("customer_id"))
+    monkeypatch.setattr(body, "score_features", scoring)
+    every = scores.iloc[::-1]  # another order, unscored customers among them
+    batch = pd.DataFrame(
+        {
+            "customer_id": every["customer_id"].astype(str),
+            "bucket": 0,
+            "eligible": every["status"] == "scored",
+        }
+    )
+    for size in (64, len(batch)):
+        seen.clear()
+        for start in range(0, len(batch), size):
+            try:
+                body.score_batch(batch.iloc[start : start + size], None, None, chosen)
+            except Handed:
+                pass
+        assert sorted(seen) == sorted(chosen), size
+    assert not len(spot_check_ids(scored, 0))
 
 
 def test_the_model_cards_backtest_tables_have_short_headers_and_a_legend():
