@@ -127,7 +127,7 @@ def explain_booster(booster: Any, X: pd.DataFrame, expected_check_rows: int) -> 
 
 
 def explain_with_raw(
-    booster: Any, X: pd.DataFrame, expected_check_rows: int
+    booster: Any, X: pd.DataFrame, expected_check_rows: int | np.ndarray
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Checked per-row SHAP contributions of a LightGBM booster (see the module docstring for the contract), and
     the booster's raw prediction of X, `booster.predict(X, raw_score=True)` bit for bit.
@@ -139,7 +139,8 @@ def explain_with_raw(
     Args:
         booster: a `lightgbm.Booster` or a fitted `LGBMRegressor`/`LGBMClassifier` (regression or binary).
         X: the model's feature columns in training order (category columns as at fit).
-        expected_check_rows: rows (drawn with a fixed seed) compared with `booster.predict(pred_contrib=True)`;
+        expected_check_rows: rows (drawn with a fixed seed; or their positions) compared with
+            `booster.predict(pred_contrib=True)`;
             max abs difference must be < 1e-9 (x max(1, max |contribution|) for currency-sized values).
 
     Raises:
@@ -177,9 +178,13 @@ def explain_with_raw(
             f"(worst: row {X.index[row]!r}, sum {values[row].sum()!r} vs prediction {raw[row]!r})"
         )
 
-    k = min(expected_check_rows, len(X))
+    if isinstance(expected_check_rows, np.ndarray):  # the rows themselves (a scoring run's rule, by id)
+        rows = np.sort(expected_check_rows)
+    else:
+        k = min(expected_check_rows, len(X))
+        rows = np.sort(np.random.default_rng(_SPOT_CHECK_SEED).choice(len(X), size=max(k, 0), replace=False))
+    k = len(rows)
     if k > 0:
-        rows = np.sort(np.random.default_rng(_SPOT_CHECK_SEED).choice(len(X), size=k, replace=False))
         reference = bst.predict(X.iloc[rows], pred_contrib=True, num_threads=prediction_threads())
         reference = np.asarray(reference, dtype=np.float64)
         diff = float(np.abs(values[rows] - reference).max())

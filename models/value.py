@@ -81,6 +81,11 @@ from models.threads import prediction_threads
 
 # Rows needed before a hurdle sub-model is worth fitting; below it the sub-model is the mean.
 _MIN_ROWS_SUBMODEL = 50
+#: a correction factor measured on other rows than those it corrects (the total correction, the log-normal spend's
+#: smearing) is applied only within these bounds: further out the rows are unlike the rest
+FACTOR_BOUNDS = (0.5, 2.0)
+#: how the note on a calibration slice's smearing factor left out begins (`cvp train` prints it)
+SMEARING_NOT_APPLIED = "the log-normal spend model's smearing factor measured out of time"
 
 
 class FutureValueModel(BaseEstimator, RegressorMixin):
@@ -220,10 +225,33 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             "log_spend", fit_booster(reg, Xt[pos], log_y[pos], valid.subset(pos), cfg, cfg.refit_full)
         )
         held = pos & valid.cal_valid
-        booster = self._holdout["log_spend"] if held.any() else self.boosters_["log_spend"]
-        check = held if held.any() else pos
-        resid = log_y[check] - np.asarray(booster.predict(Xt[check]), dtype=np.float64)
-        self.smearing_ = float(np.mean(np.exp(resid)))
+        # fit_booster's own rule: a calibration booster only when buyers are on both the calibration-fit and the
+        # calibration cutoffs (was: none on the calibration-fit ones left `learned` empty and `cvp train` crashed)
+        calibrated = held.any() and (pos & valid.cal_fit).any()
+        learned = pos & valid.cal_fit if calibrated and not cfg.refit_full else pos
+        final = self.boosters_["log_spend"]
+        own = float(
+            np.mean(np.exp(log_y[learned] - np.asarray(final.predict(Xt[learned]), dtype=np.float64)))
+        )
+        self.smearing_ = own
+        if not calibrated:
+            return
+        booster = self._holdout["log_spend"]
+        resid = log_y[held] - np.asarray(booster.predict(Xt[held]), dtype=np.float64)
+        out_of_time = float(np.mean(np.exp(resid)))
+        low, high = FACTOR_BOUNDS
+        if low <= out_of_time / own <= high:
+            self.smearing_ = out_of_time
+            return
+        # Duan's mean(exp(residual)) is one row's exp(residual) / n when one buyer spent far past their
+        # prediction (a whale on the slice): was applied to every buyer, the demo-sized case's totals x2.7-11.
+        top = float(np.max(np.exp(resid)) / np.sum(np.exp(resid)))
+        self.notes_.append(
+            f"{SMEARING_NOT_APPLIED} {out_of_time:.2f} (Duan's, on the calibration cutoffs' {int(held.sum())} "
+            f"buyers, {top:.0%} of it from one of them) is {out_of_time / own:.1f}x the spend model's own on "
+            f"the rows it was fitted on ({own:.2f}), outside [{low}, {high}]: its own is applied (in-sample, "
+            "so the expected spend of buyers may be a little low)"
+        )
 
     def _predict_t(self, Xt: pd.DataFrame, boosters: dict[str, lgb.Booster] | None = None) -> np.ndarray:
         b = self.boosters_ if boosters is None else boosters
@@ -261,9 +289,10 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
             return 1.0
         factor = total_actual / total_pred
         # A factor far from 1 means the rows are unlike the rest, not a loss-induced shrink.
-        if not 0.5 <= factor <= 2.0:
+        low, high = FACTOR_BOUNDS
+        if not low <= factor <= high:
             if note:
-                self.notes_.append(f"held-out scale factor {factor:.2f} outside [0.5, 2]; not applied")
+                self.notes_.append(f"held-out scale factor {factor:.2f} outside [{low}, {high}]; not applied")
             return 1.0
         return factor
 
@@ -326,7 +355,7 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
                 return 1.0
             ratios.append(total_actual / total_pred)
         ratio = ratios[0] / ratios[1]
-        return ratio if 0.5 <= ratio <= 2.0 else 1.0
+        return ratio if FACTOR_BOUNDS[0] <= ratio <= FACTOR_BOUNDS[1] else 1.0
 
     def _pooled_calibration(
         self, Xt: pd.DataFrame, y: np.ndarray, rows: np.ndarray, cfg: ModelConfig

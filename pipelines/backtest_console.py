@@ -8,32 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from models.backtest import BacktestResult
-from pipelines.metric_names import METRIC_LABELS
-
-#: Metrics shown in the console tables, in this order. "AUC (buys again)" has its own table, side by side:
-#: `auc_buys` of each model's purchase probability (1 - churn, the primary one), `auc_buys_value` of its value.
-TABLE_METRICS = (
-    "value_norm_gini",
-    "value_top20_capture",
-    "value_spearman",
-    "value_aggregate_bias",
-    "value_decile_mape",
-    "value_interval_coverage",
-    "auc_buys",
-    "auc_buys_value",
-    "churn_roc_auc",
-    "churn_pr_auc",
-    "churn_brier",
-    "churn_ece",
-)
-
-
-#: The table of each metric whose name does not start with its table's kind ("value_", "churn_").
-TABLE_OF = {"auc_buys": "buys", "auc_buys_value": "buys"}
-#: Table titles by kind.
-TABLE_TITLES = {"value": "value", "churn": "churn", "buys": "AUC (buys again)"}
-#: What a table's legend says before the metric names.
-TABLE_NOTES = {"buys": "buys again = net value > 0 in the horizon, P(buys) = 1 - churn probability; "}
+from pipelines.metric_names import METRIC_LABELS, TABLE_METRICS, TABLE_NOTES, TABLE_TITLES, metric_tables
 
 
 def interval_label(interval_quantiles: tuple[float, float]) -> str:
@@ -53,12 +28,7 @@ def backtest_console_tables(
         (m, k): (v, sd) for m, k, v, sd in zip(s["model"], s["metric"], s["mean"], s["std"], strict=True)
     }
     tables = []
-    for kind in TABLE_TITLES:
-        metrics = [
-            m for m in TABLE_METRICS if TABLE_OF.get(m, m.split("_")[0]) == kind and m in set(s["metric"])
-        ]
-        if not metrics:
-            continue
+    for kind, metrics in metric_tables([m for m in TABLE_METRICS if m in set(s["metric"])]):
         scored = {k for k, m in cells if m in metrics}
         first = ["model", "champion"]
         models = [m for m in [*first, *sorted(set(s["model"]) - set(first))] if m in scored]

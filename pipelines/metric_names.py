@@ -32,3 +32,42 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
 METRIC_LABELS = {metric: label for metric, (label, _) in METRIC_NAMES.items()}
 #: The model card's metric words.
 METRIC_WORDS = {metric: words for metric, (_, words) in METRIC_NAMES.items()}
+
+#: Metrics shown in the backtest tables (the console's and the model card's), in this order. "AUC (buys again)" has its own table, side by side:
+#: `auc_buys` of each model's purchase probability (1 - churn, the primary one), `auc_buys_value` of its value.
+TABLE_METRICS = (
+    "value_norm_gini",
+    "value_top20_capture",
+    "value_spearman",
+    "value_aggregate_bias",
+    "value_decile_mape",
+    "value_interval_coverage",
+    "auc_buys",
+    "auc_buys_value",
+    "churn_roc_auc",
+    "churn_pr_auc",
+    "churn_brier",
+    "churn_ece",
+)
+
+
+#: The table of each metric whose name does not start with its table's kind ("value_", "churn_").
+TABLE_OF = {"auc_buys": "buys", "auc_buys_value": "buys"}
+#: Table titles by kind.
+TABLE_TITLES = {"value": "value", "churn": "churn", "buys": "AUC (buys again)"}
+#: What a table's legend says before the metric names.
+TABLE_NOTES = {"buys": "buys again = net value > 0 in the horizon, P(buys) = 1 - churn probability; "}
+
+
+def metric_tables(metrics: list[str] | set[str]) -> list[tuple[str, list[str]]]:
+    """(kind, its metrics in `TABLE_METRICS` order) per table of `TABLE_TITLES` that has any: the backtest's
+    tables on the console and on the model card alike; a metric of no table (`value_mae`) goes to the value
+    table when it starts with "value_", else to a table of its own kind, after the known ones."""
+    have = set(metrics)
+    known = [m for m in TABLE_METRICS if m in have]
+    others = sorted(have - set(known))
+    groups: dict[str, list[str]] = {}
+    for m in [*known, *others]:
+        groups.setdefault(TABLE_OF.get(m, m.split("_")[0]), []).append(m)
+    order = [k for k in TABLE_TITLES if k in groups] + [k for k in groups if k not in TABLE_TITLES]
+    return [(k, groups[k]) for k in order]

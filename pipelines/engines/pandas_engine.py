@@ -37,6 +37,8 @@ from pipelines.engines.scoring import (
     merge_counts,
     model_extras,
     score_features,
+    spot_check_ids,
+    spot_check_rows,
 )
 from pipelines.engines.spill import ReasonSpill, ScoreParts, reason_columns
 from pipelines.io import release_memory
@@ -158,7 +160,9 @@ def score_pandas(
     ignored: set[str] = set()
     extras, notes = model_extras(tables, as_of, bundle)
     # prepared once for every chunk's lookup (issue 14: packed again per chunk, 1 CPU-s at 1M)
-    scored_ids = IdSet(pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"]))
+    scored = pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
+    scored_ids = IdSet(scored)
+    spot_ids = spot_check_ids(scored, cfg.explain.check_rows)  # which customers are spot-checked: by id
     value = None if contrib_path is None else ContributionsWriter(contrib_path, run_id)
     # issue 15: churn contributions (probability points) beside the value contributions, same rows
     churn = (
@@ -206,17 +210,14 @@ def score_pandas(
             if not len(feats):
                 t0 = time.perf_counter()
                 continue
-            # The run spot-checks `explain.check_rows` rows per model in all, spread over the chunks left (and,
-            # within a chunk, over its batches).
-            share = -(-max(cfg.explain.check_rows - checked, 0) // (n_chunks - k))
+            # The run spot-checks `explain.check_rows` customers per model in all, chosen by id as the Spark
+            # engine chooses them (`spot_check_ids`), whatever the chunks and batches.
             n_batches = -(-len(feats) // SCORE_BATCH_ROWS)
             for b in range(n_batches):
                 part = feats.iloc[b * SCORE_BATCH_ROWS : (b + 1) * SCORE_BATCH_ROWS]
-                after = len(feats) - b * SCORE_BATCH_ROWS - len(part)  # rows of the later batches
-                part_share = min(len(part), max(share - after, -(-share // (n_batches - b))))
-                res = score_features(part, bundle, cfg, check_rows=part_share, extras=extras)
+                spot = spot_check_rows(part.index, spot_ids)
+                res = score_features(part, bundle, cfg, check_rows=spot, extras=extras)
                 checked += res.spot_checked_rows
-                share -= res.spot_checked_rows
                 merge_counts(unseen, res.unseen_categories)
                 ignored.update(res.ignored_columns)
                 drift.add(res.features, "features")

@@ -33,7 +33,7 @@ from models.bundle import CustomerValueModel
 from models.explain import churn_probability_contributions, explain_with_raw, reason_choices
 from models.tiers import assign_tiers
 from pipelines.config import AppConfig
-from pipelines.engines.chunks import status_input
+from pipelines.engines.chunks import hash_sample, status_input
 from pipelines.engines.spill import ReasonSpill
 
 #: Event keys no scoring step reads once validation has checked them unique (orders keep `order_id`: the
@@ -85,6 +85,38 @@ class ChunkResult:
     churn_contrib: pd.DataFrame | None = None
 
 
+def spot_check_ids(scored_ids: pd.Index | np.ndarray, rows: int) -> pd.Index:
+    """The one rule of which customers the run's explanations are spot-checked on (`explain.check_rows` = `rows`
+    per model in all), both engines: the `rows` scored customers of `chunks.hash_sample` (lowest keyed hash of
+    the id as text, the training sample's rule); empty = none checked. Chosen by id once per run, not by position
+    in a chunk or batch: the same customers, so the same count in the manifest, whatever the engine, its batch
+    size or `scoring.chunk_customers` (was: the Spark engine checked `explain.check_rows` rows per Arrow batch,
+    600 at 20k customers against the pandas engine's 200, moving with the batch size). Each batch then only
+    looks its ids up among these (`spot_check_rows`), never hashes them again."""
+    if rows <= 0 or not len(scored_ids):
+        return pd.Index([], dtype=object)
+    return pd.Index(hash_sample(_as_text(scored_ids), rows), dtype=object)
+
+
+def spot_check_rows(
+    ids: pd.Index | np.ndarray, chosen: pd.Index | None, among: np.ndarray | None = None
+) -> np.ndarray:
+    """Positions of `ids` (restricted to `among`, a mask of the scored rows) among the `chosen` ones
+    (`spot_check_ids`)."""
+    if chosen is None or not len(chosen) or not len(ids):
+        return np.empty(0, dtype=np.intp)
+    picked = _as_text(ids).isin(chosen)
+    if among is not None:
+        picked &= among
+    return np.flatnonzero(picked)
+
+
+def _as_text(ids: pd.Index | np.ndarray) -> pd.Index:
+    # the ids as text, as the Spark engine holds them (no copy when they are already)
+    index = pd.Index(ids)
+    return index if index.dtype == object or pd.api.types.is_string_dtype(index.dtype) else index.astype(str)
+
+
 def merge_counts(total: dict[str, dict[str, int]], part: Mapping[str, Mapping[str, int]]) -> None:
     """Add one chunk's unseen-category counts into the run's."""
     for col, counts in part.items():
@@ -121,7 +153,7 @@ def score_features(
     features: pd.DataFrame,
     bundle: CustomerValueModel,
     cfg: AppConfig,
-    check_rows: int | None = None,
+    check_rows: int | np.ndarray | None = None,
     extras: pd.DataFrame | None = None,
 ) -> ChunkResult:
     """Predictions, exact contributions and top reasons for a feature table (index customer_id).
@@ -133,7 +165,8 @@ def score_features(
     features (`AppConfig.carried_features`) come from the `AS_DATA` columns when the table has them (the model's
     features built as trained, those of all the data beside them: `features.as_trained`).
     `check_rows`: rows of this table each model's contributions are spot-checked on against LightGBM's
-    `pred_contrib` (default `explain.check_rows`; a chunked run passes each chunk its share of the run's rows).
+    `pred_contrib`: a count (default `explain.check_rows`), or their positions (a run's engines pass those of
+    `spot_check_rows`, the run's one rule).
     The predictions reuse the explanations (issue 14): each explainable booster's raw score comes from the
     explainer's own pass (`explain_with_raw`: LightGBM's bits, checked on rows spread over the chunk), the value
     model's `pred_value_{h}d` being its booster's raw output and the churn probability derived from the churn
@@ -170,7 +203,8 @@ def score_features(
     parts.append(reason_choices(churn_prob, stated, registry, cfg.explain.n_reasons, "churn"))
     parts.append(carried)
     scores = pd.concat(parts, axis=1)
-    result = ChunkResult(scores, value_contrib, features, min(n_check, len(features)), unseen, ignored)
+    n_checked = len(n_check) if isinstance(n_check, np.ndarray) else min(n_check, len(features))
+    result = ChunkResult(scores, value_contrib, features, n_checked, unseen, ignored)
     result.churn_contrib = churn_prob  # issue 15: written beside the value contributions
     return result
 

@@ -19,7 +19,7 @@ from features.as_trained import data_view
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.drift import DriftAccumulator
-from pipelines.engines.scoring import score_features
+from pipelines.engines.scoring import score_features, spot_check_rows
 from pipelines.engines.spark_features import restore_features
 from pipelines.engines.spark_parts import (
     BRIDGE_CHURN_PREFIX,
@@ -36,7 +36,9 @@ from pipelines.engines.spill import reason_columns
 DRIFT = "__drift"
 
 
-def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig) -> pd.DataFrame:
+def score_batch(
+    batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig, spot_ids: pd.Index | None = None
+) -> pd.DataFrame:
     """Scores of one features-stage batch (the mapInPandas body).
 
     in:  the features stage's columns. out: customer_id, bucket, eligible, spot_checked (rows of this batch
@@ -45,7 +47,9 @@ def score_batch(batch: pd.DataFrame, bundle: CustomerValueModel, cfg: AppConfig)
     `contrib:_base` (currency). Row order as given.
     """
     feats = restore_features(batch, bundle)
-    res = score_features(feats, bundle, cfg)
+    # the customers spot-checked: by id, the pandas engine's rule (`scoring.spot_check_ids`), scored ones only
+    spot = spot_check_rows(feats.index, spot_ids, batch["eligible"].to_numpy(dtype=bool))
+    res = score_features(feats, bundle, cfg, check_rows=spot)
     # The spot-check count rides on the batch's first row so the driver can sum it over batches.
     checked = np.zeros(len(feats), dtype=np.int64)
     checked[:1] = res.spot_checked_rows

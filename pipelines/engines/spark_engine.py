@@ -62,13 +62,20 @@ import pandas as pd
 import pyarrow as pa
 
 from features.errors import for_the_driver
+from features.population import SCORED
 from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import status_input
 from pipelines.engines.drift import DriftAccumulator
-from pipelines.engines.scoring import ContractMismatch, EngineRun, merge_counts, model_extras
+from pipelines.engines.scoring import (
+    ContractMismatch,
+    EngineRun,
+    merge_counts,
+    model_extras,
+    spot_check_ids,
+)
 from pipelines.engines.spark_batches import DRIFT, batch_counts, bridge_columns, score_batch, score_schema
 from pipelines.engines.spark_features import (
     HEAD,
@@ -174,6 +181,9 @@ def score_spark(
          the driver gathers its value and churn contributions into the bridge files, as the pandas engine does.
     """
     timings: dict[str, float] = {}
+    # the customers whose explanations are spot-checked: by id, as the pandas engine chooses them
+    scored_ids = pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
+    spot_ids = spot_check_ids(scored_ids, cfg.explain.check_rows)
     t0 = time.perf_counter()
     with spark_session(spark_master) as spark, warnings.catch_warnings():
         quiet_pandas3()
@@ -181,7 +191,7 @@ def score_spark(
         with mapped_errors():
             return _score_on(
                 spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id,
-                profile_inputs, spill_dir, bridge, as_trained,
+                profile_inputs, spill_dir, bridge, as_trained, spot_ids,
             )  # fmt: skip
 
 
@@ -225,6 +235,7 @@ def _score_on(
     spill_dir: Path | None = None,
     bridge: Any = None,
     as_trained: Any = None,
+    spot_ids: pd.Index | None = None,
 ) -> EngineRun:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -371,7 +382,7 @@ def _score_on(
         quiet_pandas3()
         partition = TaskContext.get().partitionId()
         for seq, batch in enumerate(batches):
-            out = score_batch(batch, shared.value, cfg)
+            out = score_batch(batch, shared.value, cfg, spot_ids)
             if old is not None:
                 out = pd.concat([out, bridge_columns(batch, shared.value, *old.value, cfg)], axis=1)
             if where is None:

@@ -8,32 +8,43 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.reports.phrases import group_label, metric_words
+from pipelines.metric_names import TABLE_NOTES, TABLE_TITLES, metric_tables
+from pipelines.reports.phrases import card_label, group_label, metric_words
 
 
 def _backtest_table(backtest: Any, currency: str) -> dict[str, Any] | None:
-    """Mean +- std per (model, metric) from the tidy backtest frame, models as rows and metrics as columns."""
+    """Mean +- std per (model, metric) from the tidy backtest frame: one table per kind of metric as on the
+    console (`metric_names.metric_tables`: value, churn, AUC buys again), models as rows, the metrics' short
+    labels as columns and a legend under each table giving their words and raw names. Was: one table with every
+    metric's words in its header, 1,712 px wide on the plain demo's team page."""
     if not isinstance(backtest, pd.DataFrame) or backtest.empty:
         return None
     stats = backtest.groupby(["model", "metric"], sort=True)["value"].agg(["mean", "std", "count"])
     metrics = sorted(backtest["metric"].astype(str).unique())
-    rows = []
-    for model in sorted(backtest["model"].astype(str).unique()):
-        cells = []
-        for metric in metrics:
-            if (model, metric) not in stats.index:
-                cells.append("")
-                continue
-            s = stats.loc[(model, metric)]
-            cell = f"{s['mean']:.3f}"
-            if s["count"] > 1 and np.isfinite(s["std"]):
-                cell += f" ± {s['std']:.3f}"
-            cells.append(cell)
-        rows.append({"model": model, "cells": cells})
+    first = ["model", "champion"]
+    names = set(backtest["model"].astype(str))
+    models = [m for m in first if m in names] + sorted(names - set(first))
+    tables = []
+    for kind, group in metric_tables(metrics):
+        rows = []
+        for model in models:
+            cells = []
+            for metric in group:
+                if (model, metric) not in stats.index:
+                    cells.append(None)
+                    continue
+                s = stats.loc[(model, metric)]
+                spread = f"± {s['std']:.3f}" if s["count"] > 1 and np.isfinite(s["std"]) else ""
+                cells.append({"mean": f"{s['mean']:.3f}", "std": spread})
+            if any(c is not None for c in cells):
+                rows.append({"model": model, "cells": cells})
+        # the words for a team lead, the raw name beside them for a data scientist
+        legend = [{"label": card_label(m), "words": metric_words(m, currency), "name": m} for m in group]
+        title = TABLE_TITLES.get(kind, kind.capitalize())
+        tables.append({"title": title, "note": TABLE_NOTES.get(kind, ""), "metrics": legend, "rows": rows})
     folds = int(backtest["fold"].nunique()) if "fold" in backtest else 0
-    # the words for a team lead, the raw name beside them for a data scientist
     words = [{"words": metric_words(m, currency), "name": m} for m in metrics]
-    return {"metrics": words, "rows": rows, "folds": folds}
+    return {"metrics": words, "tables": tables, "folds": folds}
 
 
 def _fingerprint_rows(fingerprint: Any) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.metric_names import METRIC_WORDS
+from pipelines.metric_names import METRIC_LABELS, METRIC_WORDS
 
 
 def horizon_phrases(days: int) -> tuple[str, str]:
@@ -117,6 +117,14 @@ def metric_words(metric: str, currency: str = "the model's currency") -> str:
     data scientist), an amount's unit said (was: "Mean absolute error (per customer ...)" 208.072, no currency);
     an unknown one as its name in words."""
     return METRIC_WORDS.get(metric, metric.replace("_", " ").capitalize()).replace("{currency}", currency)
+
+
+def card_label(metric: str) -> str:
+    """A backtest metric's short column label on the model card: the console's (`METRIC_LABELS`), but the range
+    coverage said as "coverage" (the card does not know the run's quantiles, the console's "P10-P90" does)."""
+    if metric == "value_interval_coverage":
+        return "coverage"
+    return METRIC_LABELS.get(metric, metric.split("_", 1)[-1].replace("_", " "))
 
 
 def group_label(group: str) -> str:

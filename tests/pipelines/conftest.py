@@ -330,6 +330,7 @@ class WatchedScores:
     ]  # every Booster.predict: rows, raw_score, pred_contrib, features
     at_write: dict[str, int]  # what the run still held when it wrote the scores: input tables, explainers
     refits: list[str]  # lookalike fitting functions called (the registered lookalike model must serve)
+    contrib_ids: list[tuple[int, list[str]]]  # every pred_contrib call (the spot check): features, rows' ids
 
 
 @pytest.fixture(scope="session")
@@ -353,6 +354,7 @@ def watched_scores(trained, tmp_path_factory) -> WatchedScores:
 
     out = tmp_path_factory.mktemp("watched") / "scores.parquet"
     calls: list[tuple[int, bool, bool, int]] = []
+    contrib_ids: list[tuple[int, list[str]]] = []
     loaded: list[Any] = []
     at_write: dict[str, int] = {}
     refits: list[str] = []
@@ -362,6 +364,8 @@ def watched_scores(trained, tmp_path_factory) -> WatchedScores:
         calls.append(
             (len(data), bool(kwargs.get("raw_score")), bool(kwargs.get("pred_contrib")), self.num_feature())
         )
+        if kwargs.get("pred_contrib") and hasattr(data, "index"):
+            contrib_ids.append((self.num_feature(), [str(i) for i in data.index]))
         return predict(self, data, *args, **kwargs)
 
     def loading(*args, **kwargs):
@@ -393,4 +397,4 @@ def watched_scores(trained, tmp_path_factory) -> WatchedScores:
         res = CliRunner().invoke(app, score_cli_args(trained, out), env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     manifest = scores_manifest(out)
-    return WatchedScores(out, manifest, calls, at_write, refits)
+    return WatchedScores(out, manifest, calls, at_write, refits, contrib_ids)

@@ -327,6 +327,13 @@ def test_a_run_spot_checks_its_sample_once_and_reuses_the_value_prediction(train
     assert m["explanations_spot_checked_rows"] == check
     assert sum(n for n, _, contrib in calls if contrib) == 2 * check  # value and churn models
     assert sum(n for n, raw, _ in calls if raw) == 2 * scored
+    # which customers: the run's rule (`spot_check_ids`, by id), the same for both models (was: by position)
+    from pipelines.engines.scoring import spot_check_ids
+
+    ids = pd.read_parquet(watched_scores.out, columns=["customer_id", "status"])
+    chosen = set(spot_check_ids(ids.loc[ids["status"] == "scored", "customer_id"], check))
+    checked = [set(rows) for n, rows in watched_scores.contrib_ids if n == n_features]
+    assert len(checked) >= 2 and set().union(*checked) == chosen and len(chosen) == check
 
 
 def test_contributions_are_written_without_dictionary_pages_for_the_floats(default_scores):
