@@ -6,6 +6,8 @@ engine's stops (`pipelines.engines.spark_stops`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -155,3 +157,47 @@ def check_effort_unit(table: str, t: pd.DataFrame) -> None:
         f"{len(positive):,} tickets with effort), outside {low:g}-{high:g}: is the effort in {unit}? The contract "
         f"wants staff minutes per ticket; convert the column.\nExample rows:\n{examples(t)}"
     )
+
+
+#: Money columns told against the whole orders' revenue (`check_amount_units`): -> the most their accepted total
+#: may be of it. Invoices bill the orders: with tax, fees and what the orders table lacks, their total may pass the
+#: orders' a little, never `SCALE_FACTOR` times (cents for units: 100 times). Refunds never pass what was sold.
+UNIT_TOTALS: dict[tuple[str, str], float] = {("invoices", "amount"): 20.0, ("returns", "amount"): 1.0}
+#: The total the rule reads the others against (`table.column`).
+UNIT_BASE = "orders.revenue"
+
+
+def amount_totals(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[int, float]]:
+    """`table.column` -> (rows with a value, their sum) of `UNIT_BASE` and the `UNIT_TOTALS` columns these
+    accepted tables have (the Spark driver sums them as the tables stream in: `SparkTables.amount_totals`)."""
+    out = {}
+    for key in (UNIT_BASE, *(f"{t}.{c}" for t, c in UNIT_TOTALS)):
+        name, column = key.split(".")
+        frame = tables.get(name)
+        if frame is not None and column in frame.columns:
+            values = frame[column]
+            out[key] = (int(values.notna().sum()), float(values.sum()))
+    return out
+
+
+def check_amount_units(totals: Mapping[str, tuple[int, float]], shown: Callable[[str], pd.DataFrame]) -> None:
+    """Structural error when an invoices' (returns') accepted total is more than `UNIT_TOTALS` times the accepted
+    orders' revenue (each of `MIN_ROWS` rows or more): amounts in cents beside orders in units. Read as given,
+    every customer's payment features (refunds, profit) are 100 times off, with exit 0. `totals`: `amount_totals`
+    (both engines); `shown(table)`: its first accepted rows, for the message."""
+    n_base, base = totals.get(UNIT_BASE, (0, 0.0))
+    if n_base < MIN_ROWS or base <= 0:
+        return
+    for (table, column), most in UNIT_TOTALS.items():
+        n, total = totals.get(f"{table}.{column}", (0, 0.0))
+        if n < MIN_ROWS or total <= most * base:
+            continue
+        what, read = ("invoiced", "payment") if table == "invoices" else ("refunded", "refund and profit")
+        raise StructuralError(
+            f"table {table!r}, column {column!r}: {total:,.2f} {what} in all, {total / base:,.3g} times the "
+            f"orders' whole revenue ({base:,.2f}, orders.revenue): amounts in cents (or another unit) beside "
+            f"orders in units? More than {most:g} times what was sold cannot be {what}; read as given, every customer's {read} "
+            "features would be off by the unit's factor (100 for cents). Give the amounts in the orders' unit "
+            "and currency.\n"
+            f"Example rows:\n{examples(shown(table), also=(column,))}"
+        )

@@ -40,6 +40,8 @@ class SparkTables(dict):
     #: `features.contract.amount_scale` of the whole tables, measured as they streamed (`check_amount_scale`):
     #: the driver keeps no `returns.amount`, no `invoices.amount`
     amount_scale: dict[str, float] | None = None
+    #: `features.conventions.amount_totals` of the whole tables, summed as they streamed (`check_amount_units`)
+    amount_totals: dict[str, tuple[int, float]] | None = None
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
@@ -424,6 +426,7 @@ def accepted_tables(
     import tempfile
 
     from features.contract import SCALE_COLUMNS, amount_scale
+    from features.conventions import amount_totals
     from features.model_inputs import input_shares, model_input_counts
     from features.stamped_dates import STAMPED_COLUMNS, stamped_note
     from pipelines.engines.scoring import unread_columns
@@ -432,7 +435,7 @@ def accepted_tables(
 
     tables = SparkTables()
     tables.empty = {}
-    fingerprints, counts, positive, scale, stamped = {}, {}, {}, {}, {}
+    fingerprints, counts, positive, scale, stamped, totals = {}, {}, {}, {}, {}, {}
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
@@ -461,6 +464,9 @@ def accepted_tables(
                 for c, (n, above) in positive_counts(name, table).items():  # `check_positive_values`
                     was = positive.get(f"{name}.{c}", (0, 0))
                     positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
+                for key, (n, total) in amount_totals({name: table}).items():  # `check_amount_units`
+                    was = totals.get(key, (0, 0.0))
+                    totals[key] = (was[0] + n, was[1] + total)
                 for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
                     amounts[c].append(table[c][table[c] > 0])
                 if counted is not None:
@@ -499,7 +505,7 @@ def accepted_tables(
     tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
     tables.model_inputs = input_shares(counts)
     tables.input_counts, tables.stamped = counts, stamped
-    tables.positive_values = positive
+    tables.positive_values, tables.amount_totals = positive, totals
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20

@@ -1,0 +1,55 @@
+"""Hostile input classes closed in the twenty-seventh hunt: invoice (refund) amounts in cents beside orders in
+units. Tiny hand-written files; no training, no model, no Spark session (the Spark cases: its driver's rule
+called on the batches it streams; the hunt's log holds the Spark loads of the demo)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+from tests.pipelines.test_hostile_round24 import _folder
+
+
+def test_invoice_and_refund_amounts_in_cents_beside_orders_in_units_stop(tmp_path):
+    """A billing system's export in cents beside a shop's orders in euros: every invoice 100 times the order it
+    bills. Was: read without a word (exit 0), every customer's overdue amount 100 times too large; refunds in cents
+    without an `order_id` the same (with one, `amount above its order's revenue` stopped already). Now the accepted
+    totals against the orders' revenue (`features.conventions.check_amount_units`): invoiced more than 20 times
+    what was sold, refunded more than was sold, stop naming the table, column and factor; the Spark driver sums
+    the same totals batch by batch as its tables stream in (`amount_totals`, `SparkTables.amount_totals`)."""
+    from features.conventions import amount_totals, check_amount_units
+    from pipelines.io import load_data
+
+    orders = raw_orders(30, revenue="12.5")
+    ids = {"customer_id": orders["customer_id"], "amount": ["1250"] * 30}
+    invoices = pd.DataFrame(
+        {"invoice_id": [f"I{i}" for i in range(30)], "issued_at": "2023-02-01", "due_at": "2023-03-01", **ids}
+    )
+    said = (
+        r"table 'invoices', column 'amount': 37,500.00 invoiced in all, 100 times the orders' whole revenue"
+    )
+    with pytest.raises(StructuralError, match=said):
+        load_data(_folder(tmp_path / "inv", orders=orders, invoices=invoices))
+    returns = pd.DataFrame({"return_id": [f"R{i}" for i in range(30)], "returned_at": "2023-02-01", **ids})
+    returns["amount"] = ["1250"] * 3 + [""] * 27  # a tenth of the orders refunded whole, in cents: 10 times
+    returns = returns[returns["amount"] != ""]
+    with pytest.raises(
+        StructuralError, match=r"'returns', column 'amount': 3,750.00 refunded in all, 10 times"
+    ):
+        load_data(_folder(tmp_path / "ret", orders=orders, returns=returns))
+    invoices["amount"], returns["amount"] = "15", "12.5"  # units, with tax: read
+    loaded = load_data(_folder(tmp_path / "ok", orders=orders, invoices=invoices, returns=returns))
+    assert loaded.result.report["invoices"].accepted == 30
+    tables = {name: t for name, t in loaded.tables.items() if name != "customers"}
+    # the Spark driver's way: the totals of each streamed batch added up, the same rule
+    halves = [amount_totals({n: t.iloc[i::2] for n, t in tables.items()}) for i in (0, 1)]
+    summed = {k: (halves[0][k][0] + halves[1][k][0], halves[0][k][1] + halves[1][k][1]) for k in halves[0]}
+    whole = amount_totals(tables)
+    assert {k: (n, round(v, 6)) for k, (n, v) in summed.items()} == {
+        k: (n, round(v, 6)) for k, (n, v) in whole.items()
+    }
+    summed["invoices.amount"] = (30, 100 * summed["invoices.amount"][1])
+    with pytest.raises(StructuralError, match=r"'invoices', column 'amount': .* 120 times"):
+        check_amount_units(summed, lambda name: tables[name])
