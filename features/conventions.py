@@ -161,8 +161,9 @@ def check_effort_unit(table: str, t: pd.DataFrame) -> None:
 
 #: Money columns told against the whole orders' revenue (`check_amount_units`): -> the most their accepted total
 #: may be of it. Invoices bill the orders: with tax, fees and what the orders table lacks, their total may pass the
-#: orders' a little, never `SCALE_FACTOR` times (cents for units: 100 times). Refunds never pass what was sold.
-UNIT_TOTALS: dict[tuple[str, str], float] = {("invoices", "amount"): 20.0, ("returns", "amount"): 1.0}
+#: orders' a little, never 20 times (cents for units: 100 times). Refunds never pass what was sold: twice it leaves
+#: room for returns exported over a longer span than the orders (cents for units at a 5% return rate: 5 times).
+UNIT_TOTALS: dict[tuple[str, str], float] = {("invoices", "amount"): 20.0, ("returns", "amount"): 2.0}
 #: The total the rule reads the others against (`table.column`).
 UNIT_BASE = "orders.revenue"
 
