@@ -168,24 +168,59 @@ UNIT_TOTALS: dict[tuple[str, str], float] = {("invoices", "amount"): 20.0, ("ret
 UNIT_BASE = "orders.revenue"
 
 
-def amount_totals(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[int, float]]:
+#: `orders.discount` given as a rate (0.15) rather than the amount: judged from this many positive discounts on,
+#: when this share of them are at most 1 and half of those orders' revenues at least `RATE_REVENUE` (as an amount,
+#: a discount of 5% or more of such an order is 1 or more; the demo's amounts: 27% at most 1).
+RATE_ROWS, RATE_SHARE, RATE_REVENUE = 20, 0.99, 20.0
+RATE_KEY = "orders.discount"
+
+
+def amount_totals(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, ...]]:
     """`table.column` -> (rows with a value, their sum) of `UNIT_BASE` and the `UNIT_TOTALS` columns these
-    accepted tables have (the Spark driver sums them as the tables stream in: `SparkTables.amount_totals`)."""
-    out = {}
+    accepted tables have, and `RATE_KEY` -> (positive discounts, of them at most 1, of those on an order of
+    `RATE_REVENUE` or more). Counts and sums of rows: the Spark driver adds them up batch by batch as the tables
+    stream in (`SparkTables.amount_totals`)."""
+    out: dict[str, tuple[float, ...]] = {}
     for key in (UNIT_BASE, *(f"{t}.{c}" for t, c in UNIT_TOTALS)):
         name, column = key.split(".")
         frame = tables.get(name)
         if frame is not None and column in frame.columns:
             values = frame[column]
             out[key] = (int(values.notna().sum()), float(values.sum()))
+    orders = tables.get("orders")
+    if orders is not None and "discount" in orders.columns:
+        given = (orders["discount"] > 0).to_numpy(dtype=bool)
+        small = given & (orders["discount"] <= 1).to_numpy(dtype=bool)
+        large = small & (orders["revenue"] >= RATE_REVENUE).to_numpy(dtype=bool)
+        out[RATE_KEY] = (int(given.sum()), int(small.sum()), int(large.sum()))
     return out
 
 
-def check_amount_units(totals: Mapping[str, tuple[int, float]], shown: Callable[[str], pd.DataFrame]) -> None:
+def check_discount_rates(
+    totals: Mapping[str, tuple[float, ...]], shown: Callable[[str], pd.DataFrame]
+) -> None:
+    """Structural error when `orders.discount` looks like a rate (0.15 for 15%) rather than the amount given
+    (`RATE_ROWS`, `RATE_SHARE`, `RATE_REVENUE`): read as an amount, every customer's discounts would be a few
+    cents, their discount rate near 0, with exit 0. `totals`: `amount_totals`."""
+    given, small, large = totals.get(RATE_KEY, (0, 0, 0))
+    if given < RATE_ROWS or small < RATE_SHARE * given or large < 0.5 * small:
+        return
+    orders = shown("orders")
+    raise StructuralError(
+        f"table 'orders', column 'discount': {int(small):,} of the {int(given):,} positive discounts are at most "
+        f"1 while most of those orders' revenues are {RATE_REVENUE:g} or more: a rate (0.15 for 15%) rather than "
+        "the amount given? Read as amounts, every discount would be a few cents. The contract wants the amount "
+        "of the discount in the orders' currency (revenue x rate / (1 - rate) when revenue is after it).\n"
+        f"Example rows:\n{examples(orders[orders['discount'] > 0], also=('discount',))}"
+    )
+
+
+def check_amount_units(totals: Mapping[str, tuple[float, ...]], shown: Callable[[str], pd.DataFrame]) -> None:
     """Structural error when an invoices' (returns') accepted total is more than `UNIT_TOTALS` times the accepted
     orders' revenue (each of `MIN_ROWS` rows or more): amounts in cents beside orders in units. Read as given,
     every customer's payment features (refunds, profit) are 100 times off, with exit 0. `totals`: `amount_totals`
     (both engines); `shown(table)`: its first accepted rows, for the message."""
+    check_discount_rates(totals, shown)
     n_base, base = totals.get(UNIT_BASE, (0, 0.0))
     if n_base < MIN_ROWS or base <= 0:
         return

@@ -41,7 +41,7 @@ class SparkTables(dict):
     #: the driver keeps no `returns.amount`, no `invoices.amount`
     amount_scale: dict[str, float] | None = None
     #: `features.conventions.amount_totals` of the whole tables, summed as they streamed (`check_amount_units`)
-    amount_totals: dict[str, tuple[int, float]] | None = None
+    amount_totals: dict[str, tuple[float, ...]] | None = None
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
@@ -464,9 +464,10 @@ def accepted_tables(
                 for c, (n, above) in positive_counts(name, table).items():  # `check_positive_values`
                     was = positive.get(f"{name}.{c}", (0, 0))
                     positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
-                for key, (n, total) in amount_totals({name: table}).items():  # `check_amount_units`
-                    was = totals.get(key, (0, 0.0))
-                    totals[key] = (was[0] + n, was[1] + total)
+                for key, got in amount_totals({name: table}).items():  # `check_amount_units`
+                    totals[key] = tuple(
+                        a + b for a, b in zip(totals.get(key, (0,) * len(got)), got, strict=True)
+                    )
                 for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
                     amounts[c].append(table[c][table[c] > 0])
                 if counted is not None:

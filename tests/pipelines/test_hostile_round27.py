@@ -53,3 +53,22 @@ def test_invoice_and_refund_amounts_in_cents_beside_orders_in_units_stop(tmp_pat
     summed["invoices.amount"] = (30, 100 * summed["invoices.amount"][1])
     with pytest.raises(StructuralError, match=r"'invoices', column 'amount': .* 120 times"):
         check_amount_units(summed, lambda name: tables[name])
+
+
+def test_a_discount_given_as_a_rate_stops(tmp_path):
+    """`orders.discount` as the rate (0.15 for 15%) rather than the amount the contract wants, beside revenues in
+    the hundreds. Was: read as amounts, exit 0: every discount a few cents, every customer's discount rate near 0.
+    Now, when 99% of 20 positive discounts or more are at most 1 and half of those orders bring 20 or more
+    (`features.conventions.check_discount_rates`, on the same streamed counts in Spark), a stop; discounts under 1
+    beside larger ones are amounts (the demo: 27% of its discounts under 1) and read."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(30, revenue="125")
+    orders["discount"] = "0.15"
+    said = (
+        r"table 'orders', column 'discount': 30 of the 30 positive discounts are at most 1 .* a rate \(0.15"
+    )
+    with pytest.raises(StructuralError, match=said):
+        load_data(_folder(tmp_path / "rate", orders=orders))
+    orders.loc[:9, "discount"] = "12.5"
+    assert load_data(_folder(tmp_path / "amounts", orders=orders)).result.report["orders"].accepted == 30
