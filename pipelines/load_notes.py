@@ -137,6 +137,40 @@ def pooled_customer_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     ]
 
 
+def email_twins(customers: pd.DataFrame) -> tuple[int, list[list[str]]]:
+    """(customer ids sharing their `email` with another id, up to 3 such groups of ids): addresses compared trimmed
+    and in lower case. The addresses themselves never leave this function (personal data)."""
+    if "email" not in customers.columns:
+        return 0, []
+    mail = customers["email"].astype("string").str.strip().str.lower()
+    known = customers.loc[mail.notna() & (mail != ""), "customer_id"].astype("string")
+    mail = mail[known.index]
+    shared = mail.duplicated(keep=False).to_numpy(dtype=bool)
+    groups = known[shared].groupby(mail[shared].to_numpy(), sort=False).agg(list)
+    return int(shared.sum()), [sorted(g)[:3] for g in groups.iloc[:3]]
+
+
+def shared_email_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A note when customer ids share an e-mail address (`email_twins`): one person registered twice, or an
+    account reopened under a new id? Each id stays a customer of its own (the contract's key); the note names the
+    ids, never the address. The Spark driver counts them as the customers stream (`SparkTables.email_twins`), its
+    tables keeping no personal column."""
+    twins = getattr(tables, "email_twins", None)
+    customers = tables.get("customers")
+    if twins is None and customers is not None:
+        twins = email_twins(customers)
+    if not twins or not twins[0]:
+        return []
+    n, groups = twins
+    shown = "; ".join(" / ".join(repr(i) for i in g) for g in groups)
+    more = "; ..." if n > sum(map(len, groups)) else ""
+    return [
+        f"{n:,} customer ids share an e-mail address with another id ({shown}{more}): one "
+        "person registered twice? Each id is modelled as a customer of its own; merge them in the export if "
+        "they are one"
+    ]
+
+
 def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     """A note per optional column the models read (`orders.cost`, `tickets.satisfaction`, ...) that is in the file
     but holds no value on any accepted row: an export that wrote the header and left the values out is read as if

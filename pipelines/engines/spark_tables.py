@@ -42,6 +42,8 @@ class SparkTables(dict):
     amount_scale: dict[str, float] | None = None
     #: `features.conventions.amount_totals` of the whole tables, summed as they streamed (`check_amount_units`)
     amount_totals: dict[str, tuple[float, ...]] | None = None
+    #: `pipelines.load_notes.email_twins` of the customers as they streamed (the driver keeps no personal column)
+    email_twins: tuple[int, list[list[str]]] | None = None
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
@@ -436,6 +438,7 @@ def accepted_tables(
     tables = SparkTables()
     tables.empty = {}
     fingerprints, counts, positive, scale, stamped, totals = {}, {}, {}, {}, {}, {}
+    mails: list[pd.DataFrame] = []
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
@@ -468,6 +471,8 @@ def accepted_tables(
                     totals[key] = tuple(
                         a + b for a, b in zip(totals.get(key, (0,) * len(got)), got, strict=True)
                     )
+                if name == "customers" and "email" in table.columns:  # `load_notes.shared_email_notes`
+                    mails.append(table[["customer_id", "email"]])
                 for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
                     amounts[c].append(table[c][table[c] > 0])
                 if counted is not None:
@@ -507,6 +512,10 @@ def accepted_tables(
     tables.model_inputs = input_shares(counts)
     tables.input_counts, tables.stamped = counts, stamped
     tables.positive_values, tables.amount_totals = positive, totals
+    if mails:
+        from pipelines.load_notes import email_twins
+
+        tables.email_twins = email_twins(pd.concat(mails, ignore_index=True))
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20

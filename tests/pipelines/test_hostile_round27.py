@@ -72,3 +72,39 @@ def test_a_discount_given_as_a_rate_stops(tmp_path):
         load_data(_folder(tmp_path / "rate", orders=orders))
     orders.loc[:9, "discount"] = "12.5"
     assert load_data(_folder(tmp_path / "amounts", orders=orders)).result.report["orders"].accepted == 30
+
+
+def test_customer_ids_sharing_an_e_mail_address_are_said_without_the_address(tmp_path):
+    """The same person under two customer ids (registered twice, an account reopened): was not a word, their
+    orders split between two customers. Now a note naming the ids, never the address (personal data), addresses
+    compared trimmed and in lower case (`pipelines.load_notes.shared_email_notes`); each id stays a customer. The
+    Spark driver keeps no personal column: it reads the same rule on the customers as they stream
+    (`SparkTables.email_twins`)."""
+    from pipelines.engines.spark_tables import SparkTables
+    from pipelines.io import load_data
+    from pipelines.load_notes import email_twins, shared_email_notes
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(6)],
+            "signup_at": "2022-12-01",
+            "email": [
+                "ann@example.com",
+                " Ann@Example.com",
+                "bo@example.com",
+                "",
+                "cy@example.com",
+                "cy@example.com",
+            ],
+        }
+    )
+    loaded = load_data(_folder(tmp_path, orders=raw_orders(6), customers=customers))
+    notes = shared_email_notes(loaded.tables)
+    assert len(notes) == 1 and notes[0].startswith(
+        "4 customer ids share an e-mail address with another id ('C0' / "
+    )
+    assert "example" not in notes[0] and "'C2'" not in notes[0] and "'C3'" not in notes[0]
+    streamed = SparkTables(orders=loaded.tables["orders"])
+    streamed.email_twins = email_twins(loaded.tables["customers"])
+    assert shared_email_notes(streamed) == notes
+    assert shared_email_notes({"customers": customers.iloc[2:5]}) == []
