@@ -467,9 +467,9 @@ def accepted_tables(
                 for c, (n, above) in positive_counts(name, table).items():  # `check_positive_values`
                     was = positive.get(f"{name}.{c}", (0, 0))
                     positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
-                for key, got in amount_totals({name: table}).items():  # `check_amount_units`
+                for key, part in amount_totals({name: table}).items():  # `check_amount_units`
                     totals[key] = tuple(
-                        a + b for a, b in zip(totals.get(key, (0,) * len(got)), got, strict=True)
+                        a + b for a, b in zip(totals.get(key, (0,) * len(part)), part, strict=True)
                     )
                 if name == "customers" and "email" in table.columns:  # `load_notes.shared_email_notes`
                     mails.append(table[["customer_id", "email"]])
