@@ -6,7 +6,7 @@ engine's stops (`pipelines.engines.spark_stops`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -159,7 +159,7 @@ def check_effort_unit(table: str, t: pd.DataFrame) -> None:
     )
 
 
-#: Money columns told against the whole orders' revenue (`check_amount_units`): -> the most their accepted total
+#: Money columns told against the whole orders' revenue (`amount_unit_notes`): -> the most their accepted total
 #: may be of it. Invoices bill the orders: with tax, fees and what the orders table lacks, their total may pass the
 #: orders' a little, never 20 times (cents for units: 100 times). Refunds never pass what was sold: twice it leaves
 #: room for returns exported over a longer span than the orders (cents for units at a 5% return rate: 5 times).
@@ -196,44 +196,42 @@ def amount_totals(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, 
     return out
 
 
-def check_discount_rates(
-    totals: Mapping[str, tuple[float, ...]], shown: Callable[[str], pd.DataFrame]
-) -> None:
-    """Structural error when `orders.discount` looks like a rate (0.15 for 15%) rather than the amount given
-    (`RATE_ROWS`, `RATE_SHARE`, `RATE_REVENUE`): read as an amount, every customer's discounts would be a few
-    cents, their discount rate near 0, with exit 0. `totals`: `amount_totals`."""
+def discount_rate_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
+    """A note when `orders.discount` may be a rate (0.15 for 15%) rather than the amount given (`RATE_ROWS`,
+    `RATE_SHARE`, `RATE_REVENUE`): read as amounts, every customer's discounts would be a few cents. A note, not a
+    stop: small amounts are real too (a 1% loyalty discount, cash rounding in cents). `totals`: `amount_totals`
+    (both engines). No example rows: the counts say it, and the Spark driver keeps no such rows."""
     given, small, large = totals.get(RATE_KEY, (0, 0, 0))
     if given < RATE_ROWS or small < RATE_SHARE * given or large < 0.5 * small:
-        return
-    orders = shown("orders")
-    raise StructuralError(
-        f"table 'orders', column 'discount': {int(small):,} of the {int(given):,} positive discounts are at most "
-        f"1 while most of those orders' revenues are {RATE_REVENUE:g} or more: a rate (0.15 for 15%) rather than "
-        "the amount given? Read as amounts, every discount would be a few cents. The contract wants the amount "
-        "of the discount in the orders' currency (revenue x rate / (1 - rate) when revenue is after it).\n"
-        f"Example rows:\n{examples(orders[orders['discount'] > 0], also=('discount',))}"
-    )
+        return []
+    return [
+        f"table 'orders', column 'discount': {int(small):,} of the {int(given):,} positive discounts ({small / given:.0%}) "
+        f"are at most 1 while most of those orders' revenues are {RATE_REVENUE:g} or more: a rate (0.15 for 15%), "
+        "not an amount? If so, every discount is read as a few cents: give the amount in the orders' currency "
+        "(revenue x rate / (1 - rate) when revenue is after it) and load again; small amounts (a 1% loyalty "
+        "discount, cash rounding) are read as they are"
+    ]
 
 
-def check_amount_units(totals: Mapping[str, tuple[float, ...]], shown: Callable[[str], pd.DataFrame]) -> None:
-    """Structural error when an invoices' (returns') accepted total is more than `UNIT_TOTALS` times the accepted
-    orders' revenue (each of `MIN_ROWS` rows or more): amounts in cents beside orders in units. Read as given,
-    every customer's payment features (refunds, profit) are 100 times off, with exit 0. `totals`: `amount_totals`
-    (both engines); `shown(table)`: its first accepted rows, for the message."""
-    check_discount_rates(totals, shown)
+def amount_unit_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
+    """A note per invoices' (returns') accepted total more than `UNIT_TOTALS` times the accepted orders' revenue
+    (each of `MIN_ROWS` rows or more): amounts in cents beside orders in units? A note, not a stop: a subscription
+    business invoices many times its one-off orders, returns may span more years than the orders. `totals`:
+    `amount_totals` (both engines); the figures say it, no example rows."""
     n_base, base = totals.get(UNIT_BASE, (0, 0.0))
     if n_base < MIN_ROWS or base <= 0:
-        return
+        return []
+    out = []
     for (table, column), most in UNIT_TOTALS.items():
         n, total = totals.get(f"{table}.{column}", (0, 0.0))
         if n < MIN_ROWS or total <= most * base:
             continue
         what, read = ("invoiced", "payment") if table == "invoices" else ("refunded", "refund and profit")
-        raise StructuralError(
+        out.append(
             f"table {table!r}, column {column!r}: {total:,.2f} {what} in all, {total / base:,.3g} times the "
-            f"orders' whole revenue ({base:,.2f}, orders.revenue): amounts in cents (or another unit) beside "
-            f"orders in units? More than {most:g} times what was sold cannot be {what}; read as given, every customer's {read} "
-            "features would be off by the unit's factor (100 for cents). Give the amounts in the orders' unit "
-            "and currency.\n"
-            f"Example rows:\n{examples(shown(table), also=(column,))}"
+            f"orders' whole revenue ({base:,.2f}, orders.revenue): written in cents (or another unit) beside "
+            f"orders in units? If so, every customer's {read} features are off by the unit's factor (100 for "
+            "cents): give the amounts in the orders' unit and load again; if the orders are a part of what is "
+            f"{what} (subscriptions, a longer span of {table}), they are read as they are"
         )
+    return out

@@ -25,6 +25,7 @@ from pipelines.config import AppConfig
 from pipelines.given_dates import parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
 from pipelines.load_notes import (
+    amount_notes,
     case_notes,
     category_case_notes,
     empty_column_notes,
@@ -160,7 +161,9 @@ def print_load_report(
     console.print(validation_table(summary))
     notes = files_not_read(loaded.notes) + case_notes(loaded.tables) + category_case_notes(loaded.tables)
     notes += pooled_customer_notes(loaded.tables) + shared_email_notes(loaded.tables)
-    notes += empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables)
+    notes += (
+        empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables) + amount_notes(loaded.tables)
+    )
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())

@@ -85,13 +85,7 @@ from pipelines.engines.spark_sources import (
     read_source,
 )
 from pipelines.engines.spark_stats import column_stats
-from pipelines.engines.spark_tables import (
-    accepted_tables,
-    accepted_union,
-    empty_table,
-    paid_at_stop,
-    shown_rows,
-)
+from pipelines.engines.spark_tables import accepted_tables, accepted_union, empty_table, paid_at_stop
 from pipelines.staging import StagedDirectory
 from pipelines.table_files import fixed_binary_columns
 
@@ -483,9 +477,7 @@ def load_spark(
     the executors and are written by them.
     """
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F
 
-    from features.conventions import check_amount_units
     from features.row_order import canonical_row_order
     from features.schemas import check_tables
     from pipelines.io import LoadedData
@@ -500,10 +492,6 @@ def load_spark(
             # kept for the scoring backend (`SparkTables`); filled by the first table streamed below
             accepted = accepted_union(judged).persist(StorageLevel.MEMORY_AND_DISK)
             tables = accepted_tables(accepted, {name: reports[name].accepted for name in sources})
-            check_amount_units(  # invoices (refunds) in cents beside orders in units: the pandas rule
-                tables.amount_totals or {},
-                lambda name: shown_rows(accepted.filter(F.col(TABLE) == name), name),
-            )
             if "customers" in tables:  # the pandas loader's last stop, on the driver's ids (two spellings of
                 # one customer hash to two buckets), before any reject is written
                 from features.crossrefs import check_case_twins
