@@ -6,6 +6,8 @@ engine's stops (`pipelines.engines.spark_stops`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -155,3 +157,81 @@ def check_effort_unit(table: str, t: pd.DataFrame) -> None:
         f"{len(positive):,} tickets with effort), outside {low:g}-{high:g}: is the effort in {unit}? The contract "
         f"wants staff minutes per ticket; convert the column.\nExample rows:\n{examples(t)}"
     )
+
+
+#: Money columns told against the whole orders' revenue (`amount_unit_notes`): -> the most their accepted total
+#: may be of it. Invoices bill the orders: with tax, fees and what the orders table lacks, their total may pass the
+#: orders' a little, never 20 times (cents for units: 100 times). Refunds never pass what was sold: twice it leaves
+#: room for returns exported over a longer span than the orders (cents for units at a 5% return rate: 5 times).
+UNIT_TOTALS: dict[tuple[str, str], float] = {("invoices", "amount"): 20.0, ("returns", "amount"): 2.0}
+#: The total the rule reads the others against (`table.column`).
+UNIT_BASE = "orders.revenue"
+
+
+#: `orders.discount` given as a rate (0.15) rather than the amount: judged from this many positive discounts on,
+#: when this share of them are at most 1 and half of those orders' revenues at least `RATE_REVENUE` (as an amount,
+#: a discount of 5% or more of such an order is 1 or more; the demo's amounts: 27% at most 1).
+RATE_ROWS, RATE_SHARE, RATE_REVENUE = 20, 0.99, 20.0
+RATE_KEY = "orders.discount"
+
+
+def amount_totals(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, ...]]:
+    """`table.column` -> (rows with a value, their sum) of `UNIT_BASE` and the `UNIT_TOTALS` columns these
+    accepted tables have, and `RATE_KEY` -> (positive discounts, of them at most 1, of those on an order of
+    `RATE_REVENUE` or more). Counts and sums of rows: the Spark driver adds them up batch by batch as the tables
+    stream in (`SparkTables.amount_totals`)."""
+    out: dict[str, tuple[float, ...]] = {}
+    for key in (UNIT_BASE, *(f"{t}.{c}" for t, c in UNIT_TOTALS)):
+        name, column = key.split(".")
+        frame = tables.get(name)
+        if frame is not None and column in frame.columns:
+            values = frame[column]
+            out[key] = (int(values.notna().sum()), float(values.sum()))
+    orders = tables.get("orders")
+    if orders is not None and "discount" in orders.columns:
+        given = (orders["discount"] > 0).to_numpy(dtype=bool)
+        small = given & (orders["discount"] <= 1).to_numpy(dtype=bool)
+        large = small & (orders["revenue"] >= RATE_REVENUE).to_numpy(dtype=bool)
+        out[RATE_KEY] = (int(given.sum()), int(small.sum()), int(large.sum()))
+    return out
+
+
+def discount_rate_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
+    """A note when `orders.discount` may be a rate (0.15 for 15%) rather than the amount given (`RATE_ROWS`,
+    `RATE_SHARE`, `RATE_REVENUE`): read as amounts, every customer's discounts would be a few cents. A note, not a
+    stop: small amounts are real too (a 1% loyalty discount, cash rounding in cents). `totals`: `amount_totals`
+    (both engines). No example rows: the counts say it, and the Spark driver keeps no such rows."""
+    given, small, large = totals.get(RATE_KEY, (0, 0, 0))
+    if given < RATE_ROWS or small < RATE_SHARE * given or large < 0.5 * small:
+        return []
+    return [
+        f"table 'orders', column 'discount': {int(small):,} of the {int(given):,} positive discounts ({small / given:.0%}) "
+        f"are at most 1 while most of those orders' revenues are {RATE_REVENUE:g} or more: a rate (0.15 for 15%), "
+        "not an amount? If so, every discount is read as a few cents: give the amount in the orders' currency "
+        "(revenue x rate / (1 - rate) when revenue is after it) and load again; small amounts (a 1% loyalty "
+        "discount, cash rounding) are read as they are"
+    ]
+
+
+def amount_unit_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
+    """A note per invoices' (returns') accepted total more than `UNIT_TOTALS` times the accepted orders' revenue
+    (each of `MIN_ROWS` rows or more): amounts in cents beside orders in units? A note, not a stop: a subscription
+    business invoices many times its one-off orders, returns may span more years than the orders. `totals`:
+    `amount_totals` (both engines); the figures say it, no example rows."""
+    n_base, base = totals.get(UNIT_BASE, (0, 0.0))
+    if n_base < MIN_ROWS or base <= 0:
+        return []
+    out = []
+    for (table, column), most in UNIT_TOTALS.items():
+        n, total = totals.get(f"{table}.{column}", (0, 0.0))
+        if n < MIN_ROWS or total <= most * base:
+            continue
+        what, read = ("invoiced", "payment") if table == "invoices" else ("refunded", "refund and profit")
+        out.append(
+            f"table {table!r}, column {column!r}: {total:,.2f} {what} in all, {total / base:,.3g} times the "
+            f"orders' whole revenue ({base:,.2f}, orders.revenue): written in cents (or another unit) beside "
+            f"orders in units? If so, every customer's {read} features are off by the unit's factor (100 for "
+            "cents): give the amounts in the orders' unit and load again; if the orders are a part of what is "
+            f"{what} (subscriptions, a longer span of {table}), they are read as they are"
+        )
+    return out

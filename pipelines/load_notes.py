@@ -3,13 +3,15 @@
 What the counts do not say about the data as loaded: columns outside the contract (`ignored_columns_notes`), files
 not read counted past a few (`files_not_read`), customer ids differing only by letter case (`case_notes`), one
 customer holding a share of the orders no real customer holds (`pooled_customer_notes`), and optional columns the
-models read that are in the file but empty (`empty_column_notes`). Notes, not stops: each returns plain lines.
+models read that are in the file but empty (`empty_column_notes`), ids sharing an e-mail address
+(`shared_email_notes`), amounts perhaps in cents or rates (`amount_notes`). Notes, not stops: each returns plain lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from pipelines.io import LoadedData
@@ -135,6 +137,74 @@ def pooled_customer_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         f"median customer {median:g}): a pooled account (guest checkout, cash sales, a test account)? It is "
         "modelled and ranked as one customer; if it is none, export those orders without a customer id"
     ]
+
+
+#: An address shared by more ids than this is a placeholder (`noreply@shop.com`), counted apart, not named
+SHARED_MAIL_IDS = 5
+
+
+def email_keys(customers: pd.DataFrame) -> pd.DataFrame:
+    """(`customer_id`, `key`): a uint64 hash of each address trimmed and in lower case, the rows with an "@" only
+    ("n/a", "-" are no address). The address never leaves this function (personal data): the Spark driver keeps
+    these keys of the customers as they stream, no address."""
+    mail = customers["email"].astype("string").str.strip().str.lower()
+    real = mail.str.contains("@", regex=False).fillna(False).to_numpy(dtype=bool)
+    key = pd.util.hash_pandas_object(mail[real], index=False).to_numpy(dtype=np.uint64)
+    return pd.DataFrame(
+        {"customer_id": customers["customer_id"][real].astype("string").to_numpy(), "key": key}
+    )
+
+
+def email_twins(keys: pd.DataFrame) -> tuple[int, list[list[str]], int, int]:
+    """(customer ids sharing their address with 1 to `SHARED_MAIL_IDS` - 1 other ids, up to 3 such groups of ids,
+    ids sharing a placeholder-like address, such addresses) from `email_keys`."""
+    ids = keys.groupby("key", sort=False)["customer_id"]
+    size = ids.transform("size").to_numpy()
+    twin, placeholder = (size > 1) & (size <= SHARED_MAIL_IDS), size > SHARED_MAIL_IDS
+    groups = keys[twin].groupby("key", sort=False)["customer_id"].agg(list)
+    n_placeholders = int(keys.loc[placeholder, "key"].nunique())
+    return int(twin.sum()), [sorted(g)[:3] for g in groups.iloc[:3]], int(placeholder.sum()), n_placeholders
+
+
+def shared_email_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A note when customer ids share an e-mail address (`email_twins`): one person registered twice, or an
+    account reopened under a new id? Each id stays a customer of its own (the contract's key); the note names the
+    ids, never the address. Addresses shared by more than `SHARED_MAIL_IDS` ids are counted apart (a placeholder
+    floods no note). The Spark driver keeps the keys of the customers as they stream (`SparkTables.email_twins`),
+    its tables keeping no personal column."""
+    twins = getattr(tables, "email_twins", None)
+    customers = tables.get("customers")
+    if twins is None and customers is not None and "email" in customers.columns:
+        twins = email_twins(email_keys(customers))
+    if not twins:
+        return []
+    n, groups, n_placeholder, placeholders = twins
+    out = []
+    if n:
+        shown = "; ".join(" / ".join(repr(i) for i in g) for g in groups)
+        more = "; ..." if n > sum(map(len, groups)) else ""
+        out.append(
+            f"{n:,} customer ids share an e-mail address with another id ({shown}{more}): one person registered "
+            "twice? Each id is modelled as a customer of its own; merge them in the export if they are one"
+        )
+    if n_placeholder:
+        out.append(
+            f"{n_placeholder:,} customer ids share {placeholders:,} placeholder-like e-mail address"
+            f"{'es' if placeholders > 1 else ''} (each of more than {SHARED_MAIL_IDS} ids): not read as one person"
+        )
+    return out
+
+
+def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Invoice (refund) amounts perhaps in cents beside orders in units, discounts perhaps rates
+    (`features.conventions`): notes from the accepted totals, summed by the Spark driver as its tables stream
+    (`SparkTables.amount_totals`: it keeps no `invoices.amount`)."""
+    from features.conventions import amount_totals, amount_unit_notes, discount_rate_notes
+
+    totals = getattr(tables, "amount_totals", None)
+    if totals is None:
+        totals = amount_totals(tables)
+    return discount_rate_notes(totals) + amount_unit_notes(totals)
 
 
 def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:

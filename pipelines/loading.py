@@ -25,12 +25,14 @@ from pipelines.config import AppConfig
 from pipelines.given_dates import parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
 from pipelines.load_notes import (
+    amount_notes,
     case_notes,
     category_case_notes,
     empty_column_notes,
     files_not_read,
     ignored_columns_notes,
     pooled_customer_notes,
+    shared_email_notes,
 )
 from pipelines.staging import StagedDirectory
 
@@ -158,8 +160,10 @@ def print_load_report(
     summary = rows_summary(loaded)  # once: the table, the warnings and the total say the same counts
     console.print(validation_table(summary))
     notes = files_not_read(loaded.notes) + case_notes(loaded.tables) + category_case_notes(loaded.tables)
-    notes += pooled_customer_notes(loaded.tables)
-    notes += empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables)
+    notes += pooled_customer_notes(loaded.tables) + shared_email_notes(loaded.tables)
+    notes += (
+        empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables) + amount_notes(loaded.tables)
+    )
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())

@@ -40,6 +40,10 @@ class SparkTables(dict):
     #: `features.contract.amount_scale` of the whole tables, measured as they streamed (`check_amount_scale`):
     #: the driver keeps no `returns.amount`, no `invoices.amount`
     amount_scale: dict[str, float] | None = None
+    #: `features.conventions.amount_totals` of the whole tables, summed as they streamed (`load_notes.amount_notes`)
+    amount_totals: dict[str, tuple[float, ...]] | None = None
+    #: `pipelines.load_notes.email_twins` of the customers' `email_keys` as they streamed (no address kept)
+    email_twins: tuple[int, list[list[str]], int, int] | None = None
     empty: dict[str, pd.DataFrame] | None = None
     model_inputs: dict[str, dict[str, float]] | None = None
     collected: dict[str, float] | None = None
@@ -410,6 +414,39 @@ def order_counts_of(parts: list[pd.Series], empty: pd.DataFrame) -> pd.Series:
     return pd.concat(parts).groupby(level=0, sort=False).sum().rename("count")
 
 
+class StreamedCounts:
+    """What the driver adds up a batch at a time as the accepted tables stream in, each rule's pandas function on
+    the batch (a function of its own: no name of `accepted_tables`' loop to shadow): `positive`
+    (`check_positive_values`), `totals` (`features.conventions.amount_totals`), the customers' `email_keys`
+    (`load_notes.shared_email_notes`: a hash of the address per id, no address)."""
+
+    def __init__(self) -> None:
+        self.positive: dict[str, tuple[int, int]] = {}
+        self.totals: dict[str, tuple[float, ...]] = {}
+        self.keys: list[pd.DataFrame] = []
+
+    def add(self, name: str, table: pd.DataFrame) -> None:
+        from features.conventions import amount_totals
+        from pipelines.load_notes import email_keys
+        from pipelines.loading import positive_counts
+
+        for c, (n, above) in positive_counts(name, table).items():
+            was = self.positive.get(f"{name}.{c}", (0, 0))
+            self.positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
+        for key, part in amount_totals({name: table}).items():
+            was = self.totals.get(key, (0,) * len(part))
+            self.totals[key] = tuple(a + b for a, b in zip(was, part, strict=True))
+        if name == "customers" and "email" in table.columns:
+            self.keys.append(email_keys(table))
+
+    def results(self) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[float, ...]], Any]:
+        """(`SparkTables.positive_values`, `.amount_totals`, `.email_twins`)."""
+        from pipelines.load_notes import email_twins
+
+        twins = email_twins(pd.concat(self.keys, ignore_index=True)) if self.keys else None
+        return self.positive, self.totals, twins
+
+
 def accepted_tables(
     accepted: SparkDataFrame, accepted_rows: Mapping[str, int], every_column: bool = False
 ) -> SparkTables:
@@ -428,11 +465,10 @@ def accepted_tables(
     from features.stamped_dates import STAMPED_COLUMNS, stamped_note
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint
-    from pipelines.loading import positive_counts
 
     tables = SparkTables()
     tables.empty = {}
-    fingerprints, counts, positive, scale, stamped = {}, {}, {}, {}, {}
+    fingerprints, counts, scale, stamped, summed = {}, {}, {}, {}, StreamedCounts()
     streamed = 0.0
     for name, n_rows in accepted_rows.items():
         empty = empty_table(accepted, name)
@@ -458,9 +494,7 @@ def accepted_tables(
                 fingerprint.add(table)
                 for c, n in model_input_counts(name, table)[1].items():
                     filled[c] += n
-                for c, (n, above) in positive_counts(name, table).items():  # `check_positive_values`
-                    was = positive.get(f"{name}.{c}", (0, 0))
-                    positive[f"{name}.{c}"] = (was[0] + n, was[1] + above)
+                summed.add(name, table)  # the rules' counts, a batch at a time (`StreamedCounts`)
                 for c in scaled:  # the positive amounts, held while this table streams (`amount_scale`)
                     amounts[c].append(table[c][table[c] > 0])
                 if counted is not None:
@@ -499,7 +533,7 @@ def accepted_tables(
     tables.fingerprint = {name: fingerprints[name] for name in sorted(fingerprints)}
     tables.model_inputs = input_shares(counts)
     tables.input_counts, tables.stamped = counts, stamped
-    tables.positive_values = positive
+    tables.positive_values, tables.amount_totals, tables.email_twins = summed.results()
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20
