@@ -104,11 +104,16 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
         raw = np.asarray(held.predict(Xt[cal_rows]), dtype=np.float64)
         self.calibrator_ = self._fit_calibrator(raw, y[cal_rows], cfg.calibration)
         if held is not self.booster_:
-            self._keep_calibrated_if_refit_strays(held, Xt[cal_rows], y[cal_rows], horizon_days)
+            self._keep_calibrated_if_refit_strays(held, raw, Xt[cal_rows], y[cal_rows], horizon_days)
         return self
 
     def _keep_calibrated_if_refit_strays(
-        self, held: lgb.Booster, X_cal: pd.DataFrame, y_cal: np.ndarray, horizon_days: int | None
+        self,
+        held: lgb.Booster,
+        raw_held: np.ndarray,
+        X_cal: pd.DataFrame,
+        y_cal: np.ndarray,
+        horizon_days: int | None,
     ) -> None:
         """The refitted classifier scores on the calibrator only if the calibrator describes it, judged on the
         calibration rows (which the refit learned): its calibrated log-loss there at most `REFIT_LOGLOSS_MARGIN`
@@ -119,9 +124,9 @@ class ChurnModel(BaseEstimator, ClassifierMixin):
         past the calibrator's range (one boosting round, raw 0.263-0.277 against 0.225-0.232 calibrated, a Platt
         slope of 49: the demo company's 300 customers as of 2025-09-01) scored every customer 100% likely to
         leave, exit 0; and a refit spread past that range with its mean near the rate (79% of customers under 2%
-        or over 98%) was kept, as only the mean was judged."""
+        or over 98%) was kept, as only the mean was judged. `raw_held`: the calibrated classifier's raw scores on
+        those rows, which the calibrator was fitted on."""
         y_cal = np.asarray(y_cal, dtype=np.float64)
-        raw_held = np.asarray(held.predict(X_cal, num_threads=prediction_threads()), dtype=np.float64)
         raw = np.asarray(self.booster_.predict(X_cal, num_threads=prediction_threads()), dtype=np.float64)
         p_refit, p_held = self.calibrate(raw), self.calibrate(raw_held)
         rate, refit_mean = float(np.mean(y_cal)), float(np.mean(p_refit))

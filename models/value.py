@@ -221,13 +221,12 @@ class FutureValueModel(BaseEstimator, RegressorMixin):
         pos = rows & (y > 0)
         reg = lgb.LGBMRegressor(objective="regression", **lgbm_params(cfg))
         log_y = np.log(np.where(pos, y, 1.0))
-        self._store(
-            "log_spend", fit_booster(reg, Xt[pos], log_y[pos], valid.subset(pos), cfg, cfg.refit_full)
-        )
+        fitted = fit_booster(reg, Xt[pos], log_y[pos], valid.subset(pos), cfg, cfg.refit_full)
+        self._store("log_spend", fitted)
         held = pos & valid.cal_valid
-        # fit_booster's own rule: a calibration booster only when buyers are on both the calibration-fit and the
-        # calibration cutoffs (was: none on the calibration-fit ones left `learned` empty and `cvp train` crashed)
-        calibrated = held.any() and (pos & valid.cal_fit).any()
+        # a calibration booster exists only when buyers are on both the calibration-fit and the calibration
+        # cutoffs (fit_booster's answer; was: none on the calibration-fit ones left `learned` empty, a crash)
+        calibrated = fitted[1] is not None
         learned = pos & valid.cal_fit if calibrated and not cfg.refit_full else pos
         final = self.boosters_["log_spend"]
         own = float(

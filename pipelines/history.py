@@ -456,7 +456,8 @@ def report_history(
     )
     # not a run of stale data (`tier_runs`, the stable tiers' rule): its tiers read days without data as quiet
     # customers, and the moves since it would be counted against them (was: the latest run, stale or not)
-    previous = previous_run(tier_runs(upto), as_of)
+    held = [r for r in tier_runs(upto) if r.as_of < as_of]
+    previous = held[-1] if held else None
     check_stabilised_with(manifest, upto, as_of)
     transitions = rules_changed = earlier = None
     if previous is not None:
@@ -482,7 +483,6 @@ def report_history(
         from pipelines.history_store import stability_rules, tier_rules
 
         rules_changed = tier_rules_change(previous, tier_rules(manifest), stability_rules(manifest))
-        held = [r for r in tier_runs(upto) if r.as_of < as_of]
         under = (
             None
             if rules_changed is None
@@ -490,7 +490,7 @@ def report_history(
         )
         if under is not None:  # which moves the new rules alone made (`pipelines.reports.actions`)
             transitions = transitions.join(under)
-        earlier = previous_run(tier_runs(upto), previous.as_of)
+        earlier = previous_run(held, previous.as_of)
         if earlier is not None:  # a move back to the tier or manager of the run before: said as a move back
             transitions = transitions.join(run_before_last(earlier, transitions.index))
     counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
@@ -502,5 +502,5 @@ def report_history(
         runs=counts,
         rating_grades=[str(g) for g in cfg.tiers.rating.grades()],
         rules_changed=rules_changed,
-        earlier_as_of=None if previous is None or earlier is None else earlier.as_of,
+        earlier_as_of=None if earlier is None else earlier.as_of,
     )
