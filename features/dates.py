@@ -155,9 +155,8 @@ def _parse_iso(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     minute = pd.to_datetime(
         parts[0].str[:10] + "T" + parts[0].str[11:], format="%Y-%m-%dT%H:%M", errors="coerce"
     )
-    minute += pd.Timedelta(
-        minutes=1
-    )  # the next minute's `:00` written before reading: a clock change is its own
+    # the next minute's `:00` written before reading: a clock change is its own
+    minute = minute + pd.Timedelta(minutes=1)
     known = minute.notna() & (minute.dt.year <= 9999)
     written = minute[known].dt.strftime("%Y-%m-%dT%H:%M:00") + parts.loc[known, 1]
     out[written.index], unknown[written.index] = _parse_iso_text(written, timezone)

@@ -161,7 +161,10 @@ def email_twins(keys: pd.DataFrame) -> tuple[int, list[list[str]], int, int]:
     ids = keys.groupby("key", sort=False)["customer_id"]
     size = ids.transform("size").to_numpy()
     twin, placeholder = (size > 1) & (size <= SHARED_MAIL_IDS), size > SHARED_MAIL_IDS
-    groups = keys[twin].groupby("key", sort=False)["customer_id"].agg(list)
+    shown = keys.loc[twin, "key"].drop_duplicates().head(3)  # only the groups shown are built
+    groups = (
+        keys[twin & keys["key"].isin(shown).to_numpy()].groupby("key", sort=False)["customer_id"].agg(list)
+    )
     n_placeholders = int(keys.loc[placeholder, "key"].nunique())
     return int(twin.sum()), [sorted(g)[:3] for g in groups.iloc[:3]], int(placeholder.sum()), n_placeholders
 

@@ -23,7 +23,6 @@ import pandas as pd
 
 from features.as_trained import AsTrained, carried_values, data_view
 from features.id_sets import IdSet
-from features.population import SCORED
 from features.validation import isin_ids
 from models.bundle import CustomerValueModel
 from models.explain import release_explainers
@@ -37,6 +36,7 @@ from pipelines.engines.scoring import (
     merge_counts,
     model_extras,
     score_features,
+    scored_customer_ids,
     spot_check_ids,
     spot_check_rows,
 )
@@ -160,7 +160,7 @@ def score_pandas(
     ignored: set[str] = set()
     extras, notes = model_extras(tables, as_of, bundle)
     # prepared once for every chunk's lookup (issue 14: packed again per chunk, 1 CPU-s at 1M)
-    scored = pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
+    scored = scored_customer_ids(status)
     scored_ids = IdSet(scored)
     spot_ids = spot_check_ids(scored, cfg.explain.check_rows)  # which customers are spot-checked: by id
     value = None if contrib_path is None else ContributionsWriter(contrib_path, run_id)

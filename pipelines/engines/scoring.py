@@ -85,6 +85,12 @@ class ChunkResult:
     churn_contrib: pd.DataFrame | None = None
 
 
+def scored_customer_ids(status: pd.DataFrame) -> pd.Index:
+    """The ids of the customers a run scores (`status` == `SCORED`), in the status table's order: both engines'
+    lookups of who is scored and which are spot-checked read it."""
+    return pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
+
+
 def spot_check_ids(scored_ids: pd.Index | np.ndarray, rows: int) -> pd.Index:
     """The one rule of which customers the run's explanations are spot-checked on (`explain.check_rows` = `rows`
     per model in all), both engines: the `rows` scored customers of `chunks.hash_sample` (lowest keyed hash of

@@ -62,7 +62,6 @@ import pandas as pd
 import pyarrow as pa
 
 from features.errors import for_the_driver
-from features.population import SCORED
 from features.table import company_revenue
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
@@ -74,6 +73,7 @@ from pipelines.engines.scoring import (
     EngineRun,
     merge_counts,
     model_extras,
+    scored_customer_ids,
     spot_check_ids,
 )
 from pipelines.engines.spark_batches import DRIFT, batch_counts, bridge_columns, score_batch, score_schema
@@ -182,8 +182,7 @@ def score_spark(
     """
     timings: dict[str, float] = {}
     # the customers whose explanations are spot-checked: by id, as the pandas engine chooses them
-    scored_ids = pd.Index(status.loc[(status["status"] == SCORED).to_numpy(), "customer_id"])
-    spot_ids = spot_check_ids(scored_ids, cfg.explain.check_rows)
+    spot_ids = spot_check_ids(scored_customer_ids(status), cfg.explain.check_rows)
     t0 = time.perf_counter()
     with spark_session(spark_master) as spark, warnings.catch_warnings():
         quiet_pandas3()
