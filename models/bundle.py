@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 
 from features.config import FEATURE_SETTINGS_BEFORE, LABEL_SETTINGS_BEFORE, FeatureConfig, LabelConfig
-from models.churn import ChurnModel
+from models.churn import REFIT_STRAYED, ChurnModel
 from models.config import ModelConfig
 from models.drift import psi
 from models.explain import spread_check_rows
 from models.feature_contract import FeatureContract, feature_columns
 from models.threads import prediction_threads
-from models.value import FutureValueModel
+from models.value import SMEARING_NOT_APPLIED, FutureValueModel
 
 DRIFT_SAMPLE_ROWS = 200_000
 #: Rows on which `binary_probability` compares its probabilities with LightGBM's own, bit for bit.
@@ -305,6 +305,15 @@ class CustomerValueModel:
             "features": feats,
             "predictions": {c: numeric_reference(preds[c].to_numpy()) for c in self.output_columns},
         }
+
+    def scoring_warnings(self) -> list[str]:
+        """The notes of the fit that say the model scores otherwise than its settings say (the churn classifier
+        refitted on every cutoff set aside for the calibrated one, `REFIT_STRAYED`; the spend model's smearing
+        factor not applied, `SMEARING_NOT_APPLIED`): `cvp train` prints them as warnings, and so does every
+        `cvp score` of the model, into its manifest's `warnings` (was: said once at the training; a batch job
+        scoring the champion never told). Empty for a model fitted before `notes_` existed."""
+        notes = [*getattr(self.churn_model_, "notes_", []), *getattr(self.value_model_, "notes_", [])]
+        return [n for n in dict.fromkeys(notes) if n.startswith((REFIT_STRAYED, SMEARING_NOT_APPLIED))]
 
     def season_note(self, as_of: Any) -> str | None:
         """Why this model's totals do not fit the time of year of `as_of`, or None. Under a year of horizon, the

@@ -266,6 +266,8 @@ def run_report(
         card["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         card["stale_model"] = manifest["stale_model"]
+    if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
+        card["model_warnings"] = "; ".join(manifest["model_warnings"])
     if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too
         card["model_season"] = manifest["model_season"]
     if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page

@@ -23,9 +23,7 @@ from features.training import CustomerSample
 from features.validation import StructuralError
 from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
-from models.churn import REFIT_STRAYED
 from models.feature_contract import feature_columns
-from models.value import SMEARING_NOT_APPLIED
 from pipelines.backtest_console import print_backtest, print_notes
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
@@ -306,11 +304,8 @@ def train_and_register(
         training, as_of=as_of, drift_rows=drift_rows, drift_dates=drift_dates, sampled=sample is not None
     )
     timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
-    for note in [*bundle.churn_model_.notes_, *bundle.value_model_.notes_]:
-        if note.startswith(
-            (REFIT_STRAYED, SMEARING_NOT_APPLIED)
-        ):  # the model scores otherwise than its settings say: said
-            console.print(f"[bold yellow]warning:[/] {escape(note)}")
+    for note in bundle.scoring_warnings():  # the model scores otherwise than its settings say: said
+        console.print(f"[bold yellow]warning:[/] {escape(note)}")
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}

@@ -2,8 +2,9 @@
 
 `check_model` needs only the model, the run's configuration and the as-of: the look-ahead stop, the settings the
 run builds features with (the model's: `pipelines.engines.scoring.resolve_settings`), the code that trained the
-model, the model's age, the season its totals were corrected for (`CustomerValueModel.season_note`) and its
-training run deleted in MLflow. `--strict` turns each difference into a stop; otherwise each is said through `warn`.
+model, the model's age, what its training warned of how it scores (`CustomerValueModel.scoring_warnings`, said
+again, never a stop), the season its totals were corrected for (`CustomerValueModel.season_note`) and its training
+run deleted in MLflow. `--strict` turns each difference into a stop; otherwise each is said through `warn`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class ModelChecks:
     #: the aliases the scored version itself carried then (`challenger`: under evaluation; none: a version set aside,
     #: a champion replaced); None when not known
     model_aliases: list[str] | None = None
+    #: what the model's training warned of how it scores (`CustomerValueModel.scoring_warnings`): warned again by
+    #: every run of the model, the manifest's `model_warnings`
+    model_warnings: tuple[str, ...] = ()
 
     def registry_record(self) -> dict[str, Any]:
         """What the manifest records of the registry when the run scored (`champion_version`, `model_aliases`):
@@ -123,6 +127,10 @@ def check_model(
         raise StructuralError(f"{stale_model} (--strict refuses)")
     if stale_model:
         warn(f"{stale_model} (scored anyway; --strict refuses)")
+    # what its training warned of how it scores: a batch job never saw `cvp train`'s console (was: never said)
+    fitted = tuple(bundle.scoring_warnings())
+    for note in fitted:
+        warn(f"the model's training warned: {note}")
     # a sub-year model's total correction is of its training's time of year
     season = bundle.season_note(as_of)
     if season and strict:
@@ -138,4 +146,6 @@ def check_model(
     champion, aliases = (
         (None, None) if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
     )
-    return ModelChecks(cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion, season, aliases)
+    return ModelChecks(
+        cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion, season, aliases, fitted
+    )

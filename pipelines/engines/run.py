@@ -367,6 +367,7 @@ def run_score(
             "stale_data": stale,
             "stale_model": stale_model,
             "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
+            "model_warnings": list(checked.model_warnings),  # its training's warnings of how it scores
             "events_after_as_of": later,
             "chunk_customers": chunk,
             "seconds": round(seconds, 3),
