@@ -148,6 +148,9 @@ class ScoringConfig(_Frozen):
     # days after the model's training as-of (its latest cutoff + horizon) past which `cvp score` warns that the
     # model is stale (`--strict` refuses); null: never (`features.contract.model_age_note`)
     max_model_age_days: int | None = Field(gt=0)
+    # P90 - P10 of the scored customers' churn probabilities below which the run warns that the churn model tells
+    # nobody apart (`pipelines.score_console.flat_churn`)
+    min_churn_spread: float = Field(ge=0, lt=1)
     # Feature columns copied into the scores for the reports (placeholders as in rule columns); see
     # `AppConfig.carried_features`, which adds the columns the tier and flag rules read.
     carry_features: tuple[str, ...]

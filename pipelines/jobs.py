@@ -266,6 +266,10 @@ def run_report(
         card["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         card["stale_model"] = manifest["stale_model"]
+    from pipelines.score_console import flat_churn
+
+    if flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
+        card["flat_churn"] = flat_churn(manifest)
     if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
         card["model_warnings"] = "; ".join(manifest["model_warnings"])
     if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too

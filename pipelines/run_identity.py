@@ -36,6 +36,7 @@ OUTPUT_SETTINGS: tuple[str, ...] = (
     "explain",  # the stored reasons
     "scoring.psi_threshold",  # drift warnings
     "scoring.max_model_age_days",  # the stale-model warning
+    "scoring.min_churn_spread",  # the flat-churn warning
     "scoring.carry_features",  # columns of the scores
     "profile.attributes",  # the profile inputs of the set
     "profile.lookalike",  # who is `new`, their provisional tier and reasons

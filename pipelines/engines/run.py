@@ -53,7 +53,7 @@ from pipelines.loading import (
 )
 from pipelines.mapping import source_rows
 from pipelines.run_identity import output_digest
-from pipelines.score_console import closing_warnings, never_fed, score_summary
+from pipelines.score_console import churn_spread, closing_warnings, never_fed, score_summary
 
 
 @contextmanager
@@ -336,6 +336,8 @@ def run_score(
             "horizon_days": bundle.horizon_days,
             "customers_scored": int((scores["status"] == SCORED).sum()),
             "customers_total": len(scores),
+            # the churn model's spread over the scored customers: flat, it tells nobody apart (`flat_churn`)
+            "churn_spread": churn_spread(scores, bundle.horizon_days, cfg.scoring.min_churn_spread),
             "statuses": {str(k): int(v) for k, v in scores["status"].value_counts().sort_index().items()},
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "rows": {

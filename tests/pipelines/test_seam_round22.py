@@ -5,8 +5,10 @@ Each test failed on the code before its fix (the `was:` of each docstring)."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 
+import numpy as np
 import pandas as pd
 
 
@@ -41,3 +43,32 @@ def test_what_the_models_training_warned_of_how_it_scores_is_warned_by_every_run
     assert checked.model_warnings == (strayed,)
     assert [w for w in warned if strayed in w] == [f"the model's training warned: {strayed}"], warned
     assert not [w for w in warned if "in-sample residuals" in w]
+
+
+def test_a_churn_model_that_tells_nobody_apart_is_said_by_the_run(default_scores):
+    """The demo company's model fitted on a 150-customer sample (`cvp train --sample-customers 150`) scored its
+    232 customers 34.7% to 35.0% likely to leave, each with three churn reasons of "less than 1 point": exit 0,
+    the manifest's `warnings` empty (was). The manifest now records the spread of the scored customers' churn
+    probabilities (`churn_spread`: P10, P90 and `scoring.min_churn_spread`), and under it the run warns that the
+    churn model tells nobody apart (the team page's model card shows the same words, `flat_churn`); the fixture's
+    model (a real spread) is not warned, nor a handful of customers (their own warning says their base is too
+    small to judge)."""
+    from pipelines.score_console import churn_spread, closing_warnings, flat_churn
+
+    manifest = default_scores.run.manifest
+    spread = manifest["churn_spread"]  # was: KeyError
+    assert spread["p90"] - spread["p10"] > 0.1 and spread["threshold"] == 0.02
+    assert not [w for w in manifest["warnings"] if "tells nobody apart" in w]
+    h = manifest["horizon_days"]
+    probs = np.r_[np.linspace(0.3469, 0.35, 232), [0.9]]  # a flat model; a lapsed row's value is not read
+    status = ["scored"] * 232 + ["lapsed"]
+    flat = pd.DataFrame({"status": status, f"pred_churn_prob_{h}d": probs})
+    recorded = churn_spread(flat, h, 0.02)
+    assert recorded is not None and recorded["p90"] < 0.351
+    run = copy.deepcopy(manifest) | {"churn_spread": recorded}
+    said = [text for kind, text in closing_warnings(run, [], 0.2, "m.json") if kind == "warning"]
+    (warning,) = [w for w in said if "tells nobody apart" in w]
+    assert "34.7% to 35.0%" in warning and warning == flat_churn(run)
+    few = run | {"customers_scored": 11}  # told its base is too small instead
+    assert not [t for _, t in closing_warnings(few, [], 0.2, "m.json") if "tells nobody apart" in t]
+    assert churn_spread(flat.assign(status="lapsed"), h, 0.02) is None  # nobody scored: nothing to judge
