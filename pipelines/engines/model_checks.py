@@ -47,6 +47,9 @@ class ModelChecks:
     #: what the model's training warned of how it scores (`CustomerValueModel.scoring_warnings`): warned again by
     #: every run of the model, the manifest's `model_warnings`
     model_warnings: tuple[str, ...] = ()
+    #: the fit's other notes (an interval or calibrator fitted in-sample, a scale factor not applied, ...): the
+    #: manifest's `model_notes`, what the training run's `notes.json` holds of the model
+    model_notes: tuple[str, ...] = ()
 
     def registry_record(self) -> dict[str, Any]:
         """What the manifest records of the registry when the run scored (`champion_version`, `model_aliases`):
@@ -131,6 +134,7 @@ def check_model(
     fitted = tuple(bundle.scoring_warnings())
     for note in fitted:
         warn(f"the model's training warned: {note}")
+    noted = tuple(n for n in bundle.fit_notes() if n not in fitted)  # recorded, not warned
     # a sub-year model's total correction is of its training's time of year
     season = bundle.season_note(as_of)
     if season and strict:
@@ -147,5 +151,5 @@ def check_model(
         (None, None) if model is None else champion_when_scored(model, run_cfg.mlflow.registered_model)
     )
     return ModelChecks(
-        cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion, season, aliases, fitted
+        cfg, cutoffs, diffs, setting_notes, code_note, stale_model, champion, season, aliases, fitted, noted
     )

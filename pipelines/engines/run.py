@@ -370,6 +370,7 @@ def run_score(
             "stale_model": stale_model,
             "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
             "model_warnings": list(checked.model_warnings),  # its training's warnings of how it scores
+            "model_notes": list(checked.model_notes),  # the fit's other notes (in-sample interval, ...)
             "events_after_as_of": later,
             "chunk_customers": chunk,
             "seconds": round(seconds, 3),

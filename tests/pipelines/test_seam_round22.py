@@ -19,8 +19,9 @@ def test_what_the_models_training_warned_of_how_it_scores_is_warned_by_every_run
     every cutoff set aside for the calibrated one: the demo's 300 customers trained as of 2025-09-01; the spend
     model's smearing factor not applied). A batch job scoring the champion never saw that console: its runs said
     nothing, the manifest's `warnings` empty (was). Now every run of the model warns it again, the manifest lists
-    it (`model_warnings`, and among `warnings`) and the team page's model card says it; its other notes (fitted
-    in-sample, ...) stay notes of the training run."""
+    it (`model_warnings`, and among `warnings`) and the team page's model card says it; the fit's other notes
+    (an interval or calibrator fitted in-sample, ...) are recorded, not warned (`model_notes`; was: in the
+    training run's `notes.json` only)."""
     from models.churn import REFIT_STRAYED
     from pipelines.config import load_config
     from pipelines.engines.model_checks import check_model
@@ -42,7 +43,11 @@ def test_what_the_models_training_warned_of_how_it_scores_is_warned_by_every_run
     )
     assert checked.model_warnings == (strayed,)
     assert [w for w in warned if strayed in w] == [f"the model's training warned: {strayed}"], warned
-    assert not [w for w in warned if "in-sample residuals" in w]
+    assert not [w for w in warned if "in-sample residuals" in w]  # a note of the fit: recorded, not warned
+    assert "single cutoff: interval from in-sample residuals (optimistic)" in checked.model_notes
+    assert strayed not in checked.model_notes
+    fixture_notes = load_bundle("models:/customer-value@champion").bundle.fit_notes()
+    assert default_scores.run.manifest["model_notes"] == fixture_notes  # was: KeyError, in notes.json only
 
 
 def test_a_churn_model_that_tells_nobody_apart_is_said_by_the_run(default_scores):
