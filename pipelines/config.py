@@ -151,6 +151,9 @@ class ScoringConfig(_Frozen):
     # P90 - P10 of the scored customers' churn probabilities below which the run warns that the churn model tells
     # nobody apart (`pipelines.score_console.flat_churn`)
     min_churn_spread: float = Field(ge=0, lt=1)
+    # rows of a table the orders after its last row would have brought, from which the run warns that its export
+    # stopped (`pipelines.data_age.stopped_tables`)
+    stopped_table_rows: int = Field(gt=0)
     # Feature columns copied into the scores for the reports (placeholders as in rule columns); see
     # `AppConfig.carried_features`, which adds the columns the tier and flag rules read.
     carry_features: tuple[str, ...]

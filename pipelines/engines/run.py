@@ -209,9 +209,11 @@ def run_score(
         check_positive_values(
             trained.get("positive_shares"), positive_values(tables) if positive is None else positive
         )
-        from pipelines.data_age import check_data_age
+        from pipelines.data_age import check_data_age, stopped_tables
 
         stale = check_data_age(tables, as_of, cfg.labels, allow_stale, warn)  # said, or a stop
+        accepted = {name: r.accepted for name, r in loaded.result.report.items()}
+        stopped = stopped_tables(tables, as_of, accepted, cfg.labels, cfg.scoring.stopped_table_rows, warn)
         later = warn_later_events(tables, as_of, console)
         if later:
             said.append(later_events_text(later, as_of))
@@ -367,6 +369,7 @@ def run_score(
             "skipped_rules": skipped,
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
+            "stopped_tables": stopped,  # a table's export stopped while the orders ran on
             "stale_model": stale_model,
             "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
             "model_warnings": list(checked.model_warnings),  # its training's warnings of how it scores

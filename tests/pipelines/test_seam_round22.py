@@ -77,3 +77,36 @@ def test_a_churn_model_that_tells_nobody_apart_is_said_by_the_run(default_scores
     few = run | {"customers_scored": 11}  # told its base is too small instead
     assert not [t for _, t in closing_warnings(few, [], 0.2, "m.json") if "tells nobody apart" in t]
     assert churn_spread(flat.assign(status="lapsed"), h, 0.02) is None  # nobody scored: nothing to judge
+
+
+def test_a_table_whose_export_stopped_while_the_orders_ran_on_is_said(default_scores):
+    """The demo's tickets export stopped on 2025-06-29, its orders ran to 2025-12-30: scored as of 2026-01-01 with
+    exit 0, 17 of its 82 problem customers good (their cost to serve gone), and only a drift warning naming eight
+    features (was: the data's end is its latest event of any table, so one table stopping was never said). Now a
+    table whose last row is more than `labels.max_days_past_data` before the as-of while the orders after it would
+    have brought `scoring.stopped_table_rows` of its rows is warned (the manifest's `stopped_tables`); a table
+    pausing with the orders (a firm closed at Christmas) or a sparse one is not."""
+    from pipelines.config import load_config
+    from pipelines.data_age import stopped_tables
+
+    assert default_scores.run.manifest["stopped_tables"] == []  # was: KeyError; the fixture's tables run on
+    cfg = load_config()
+    days = pd.date_range("2024-01-01", periods=400, freq="D", tz="UTC") + pd.Timedelta(hours=10)
+    as_of = pd.Timestamp("2025-02-05", tz="UTC")  # the day after the last order
+    orders = pd.DataFrame({"ordered_at": days})
+    tickets = pd.DataFrame({"opened_at": days[:200]})  # one a day, then none for 200 days of orders
+    sparse = pd.DataFrame({"referred_at": days[::40]})  # one every 40 days, the last 40 days before the as-of
+    tables = {"orders": orders, "tickets": tickets, "referrals": sparse}
+    rows = {"orders": 400, "tickets": 200, "referrals": 10}
+    warned: list[str] = []
+    said = stopped_tables(tables, as_of, rows, cfg.labels, cfg.scoring.stopped_table_rows, warned.append)
+    assert said == warned and len(said) == 1, said
+    assert (
+        said[0].startswith("tickets.opened_at ends on 2024-07-18")
+        and "about 100 rows of tickets" in said[0]  # 200 rows for 400 orders, 200 since
+    )
+    assert "--as-of 2024-07-19" in said[0]
+    closed = days[(days < "2024-12-10") | (days > "2025-01-02")]  # orders and invoices pause three weeks
+    quiet = {"orders": pd.DataFrame({"ordered_at": closed}), "invoices": pd.DataFrame({"issued_at": closed})}
+    at = pd.Timestamp("2025-01-01", tz="UTC")  # scored inside the pause: the orders stopped too
+    assert stopped_tables(quiet, at, {"orders": 376, "invoices": 376}, cfg.labels, 20, warned.append) == []
