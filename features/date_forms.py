@@ -89,12 +89,17 @@ _CJK_DATE = (
     rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}} ?"
     rf"(?:{_HALF_DAY} ?\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:{_HALF_DAY} ?)?{_CJK_HOUR})"
 )
+#: A weekday's or a zone's name in parentheses after a date or its time (`2023-01-05 10:00 (Thu)`, `2023/01/05(木)
+#: 10:00`: Japanese and Korean exports; `... (UTC)`; JavaScript's `Date.toString()`, `Thu Jan 05 2023 10:00:00
+#: GMT+0100 (Central European Standard Time)`: a browser's or Node's date written as text).
+_ASIDE = r"(?: ?\([^()]{1,40}\))?"
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
     rf"|\d{{1,2}}\.?(?:st|nd|rd|th)?(?: of| de)?[ -]{_MONTH},?[ -](?:de )?\d{{2,4}}"
-    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}){_ASIDE}"
     r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
-    rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
+    rf"{_ASIDE}$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
+    rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{4}} \d{{1,2}}:\d{{2}}(?::\d{{2}})?(?: GMT[+-]\d{{4}})?{_ASIDE}"
     rf"$|^{SAS_DATE}$|^(?:{_CJK_DATE})$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
 )
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
