@@ -16,6 +16,7 @@ import pytest
 from features.validation import StructuralError
 from tests.helpers import raw_orders
 from tests.pipelines.test_hostile_round24 import _folder
+from tests.pipelines.test_hostile_round27 import _streamed
 
 _ASIDES = [
     "2023-01-05 10:00:00 (Thu)",
@@ -63,3 +64,43 @@ def test_the_date_checks_take_the_zone_from_their_caller():
 
     for function in (_check_parsed, check_date_column, column_masks):
         assert inspect.signature(function).parameters["timezone"].default is inspect.Parameter.empty
+
+
+def test_invoices_in_thousands_and_refunds_in_cents_at_a_small_share_are_noted(tmp_path):
+    """Invoices exported in thousands (each 1,000 times smaller than the orders it bills: the totals rule of round
+    27 only looked up), and refunds in cents where little is refunded (a tenth of the customers refunding a tenth of
+    an order: in cents the refunds' total is the orders' once, under the totals rule's twice). Was: not a word, exit
+    0, every overdue amount a thousandth, every refund 100 times too large. Now the median customer's own ratio
+    (`features.conventions.customer_medians`, `UNIT_MEDIANS`: invoices a twentieth to 20 times what the customer
+    ordered, refunds at most half again), a note of every loading command; the Spark driver adds the same sums per
+    customer batch by batch (`StreamedCounts`). Amounts in units give no note."""
+    from pipelines.io import load_data
+    from pipelines.load_notes import amount_notes
+
+    orders = raw_orders(100, revenue="12.5")
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(100)],
+            "customer_id": orders["customer_id"],
+            "issued_at": "2023-02-01",
+            "due_at": "2023-03-01",
+            "amount": "0.0125",
+        }
+    )
+    returns = pd.DataFrame(
+        {"return_id": [f"R{i}" for i in range(10)], "customer_id": orders["customer_id"][::10].to_list()}
+    ).assign(returned_at="2023-02-01", amount="125")  # 1.25 each, in cents: the orders' whole revenue in all
+    loaded = load_data(_folder(tmp_path / "units", orders=orders, invoices=invoices, returns=returns))
+    assert loaded.result.report["invoices"].accepted == 100 and loaded.result.report["returns"].accepted == 10
+    notes = amount_notes(loaded.tables)
+    assert [n.split(":")[0] for n in notes] == [
+        "table 'invoices', column 'amount'",
+        "table 'returns', column 'amount'",
+    ]
+    assert "the median customer is invoiced 0.001 times the revenue of their own orders" in notes[0]
+    assert "over 100 customers with both): written in thousands" in notes[0]
+    assert "the median customer is refunded 10 times" in notes[1] and "written in cents" in notes[1]
+    assert amount_notes(_streamed(loaded.tables, 20)) == notes  # the driver's sums, folded (`SUM_PARTS`)
+    invoices["amount"], returns["amount"] = "15", "1.25"  # units, with tax: no note
+    loaded = load_data(_folder(tmp_path / "ok", orders=orders, invoices=invoices, returns=returns))
+    assert amount_notes(loaded.tables) == [] and amount_notes(_streamed(loaded.tables, 3)) == []
