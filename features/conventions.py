@@ -294,10 +294,16 @@ def _median_notes(
     least, most = UNIT_MEDIANS[(table, column)]
     if customers < UNIT_CUSTOMERS or least <= median <= most:
         return []
-    unit, factor = ("cents", "100 for cents") if median > most else ("thousands", "1,000 for thousands")
+    if table == "returns":  # a refund rate and a unit in one figure: no factor to tell
+        unit = (
+            "refunds in cents beside orders in units (a refund never passes what was bought; 100 for cents)"
+        )
+    else:  # invoices bill the orders: the median is the factor (100: cents for units; 0.001: thousands)
+        factor = 10.0 ** round(float(np.log10(median)))
+        about = f"{factor:,.0f} times" if median > most else f"1/{1 / factor:,.0f} of"
+        unit = f"one of the two in another unit, about {about} the other (cents beside units, thousands)"
     return [
         f"table {table!r}, column {column!r}: the median customer is {what} {median:,.3g} times the revenue of "
-        f"their own orders (orders.revenue; over {int(customers):,} customers with both): written in {unit} (or "
-        f"another unit) beside orders in units? If so, every customer's {read} features are off by the unit's "
-        f"factor ({factor}): give the amounts in the orders' unit and load again"
+        f"their own orders (orders.revenue; over {int(customers):,} customers with both): {unit}? If so, every "
+        f"customer's {read} features are off by the unit's factor: give both in one unit and load again"
     ]

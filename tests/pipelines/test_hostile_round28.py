@@ -98,8 +98,11 @@ def test_invoices_in_thousands_and_refunds_in_cents_at_a_small_share_are_noted(t
         "table 'returns', column 'amount'",
     ]
     assert "the median customer is invoiced 0.001 times the revenue of their own orders" in notes[0]
-    assert "over 100 customers with both): written in thousands" in notes[0]
-    assert "the median customer is refunded 10 times" in notes[1] and "written in cents" in notes[1]
+    assert "over 100 customers with both): one of the two in another unit, about 1/1,000 of" in notes[0]
+    assert (
+        "the median customer is refunded 10 times" in notes[1]
+        and "refunds in cents beside orders" in notes[1]
+    )
     assert amount_notes(_streamed(loaded.tables, 20)) == notes  # the driver's sums, folded (`SUM_PARTS`)
     invoices["amount"], returns["amount"] = "15", "1.25"  # units, with tax: no note
     loaded = load_data(_folder(tmp_path / "ok", orders=orders, invoices=invoices, returns=returns))
