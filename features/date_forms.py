@@ -41,11 +41,12 @@ def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format
 #: (`20230305`, `20230305T083905`), a week (`2023-W10-1`) or a day of the year (`2023-064`), a month without its
 #: day (`2023-03`: a report's month, a truncated export), a date with its hour only (`2023-03-05 08`, `T08Z`) and a
 #: time of day without its date (`14:30`, `2:30 PM`), a quarter (`2023Q1`, `2023-Q1`, `Q1 2023`: a BI tool's or a
-#: report's period). A month, a quarter and a time are not whole dates (`_INCOMPLETE`).
+#: report's period), a year alone (`2021`: a CRM's "customer since"). A year, a month, a quarter and a time are not
+#: whole dates (`_INCOMPLETE`).
 _YYYYMMDD = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _INCOMPLETE = (
     r"(?:19|20)\d{2}[-/](?:0[1-9]|1[0-2])|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?"
-    r"|(?:19|20)\d{2}[-/ ]?Q[1-4]|Q[1-4][-/ ](?:19|20)\d{2}"
+    r"|(?:19|20)\d{2}[-/ ]?Q[1-4]|Q[1-4][-/ ](?:19|20)\d{2}|(?:19|20)\d{2}"
 )
 _ISO_OTHER = (
     rf"{_YYYYMMDD}(?:T?\d{{4}}(?:\d{{2}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
@@ -255,12 +256,12 @@ def _zone_hint(values: pd.Series) -> str:
 
 
 def _incomplete_hint(values: pd.Series) -> str:
-    """For dates of another form: when some are no whole date (`_INCOMPLETE`: a month without its day, `2023-03`,
+    """For dates of another form: when some are no whole date (`_INCOMPLETE`: a year or month without its day, `2023-03`,
     a quarter, `2023Q1`, or a time without its date, `14:30`), a sentence saying so (no day can be guessed for them); else ''."""
     n = int(values.astype("str").str.strip().str.fullmatch(f"(?i){_INCOMPLETE}").sum())
     if not n:
         return ""
-    return f". {n:,} of them are no whole date (a month or quarter without its day, a time without its date): no day is guessed"
+    return f". {n:,} of them are no whole date (a month or quarter without its day, a time without its date, a year alone): no day is guessed"
 
 
 def _folded_hint(values: pd.Series, date_format: str | None) -> str:
