@@ -126,3 +126,42 @@ def test_a_year_alone_in_a_date_column_stops_as_a_date_without_its_day(tmp_path)
     values = pd.Series(["2021", "1999", "2023-01-05", "2100", "21"])
     found = other_date_forms(values, pd.Series([True, True, False, True, True]))
     assert list(found) == [True, True, False, False, False]
+
+
+@pytest.mark.parametrize("word", ["Open", "never"])
+def test_a_word_for_a_date_not_there_yet_stops_as_a_placeholder(tmp_path, word):
+    """A billing system writing `unpaid` (`open`, `pending`) in `invoices.paid_at` for each invoice not paid yet,
+    a CRM `never` (`active`) in `churned_at`. Was: each such row rejected `ambiguous or unknown date format`, exit
+    0: every unpaid invoice dropped, the very rows the payment features read (the demo: 107 of its 2,980
+    invoices). Now the placeholder stop (`features.numbers.VALUE_PLACEHOLDERS`), export empty cells; the Spark
+    row step's `PLACEHOLDER` mask calls the same `missing_placeholders`. A stray one stays the reject."""
+    from features.numbers import missing_placeholders
+    from pipelines.engines.spark_checks import PLACEHOLDER
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(100)],
+            "customer_id": orders["customer_id"],
+            "issued_at": "2023-02-01",
+            "due_at": "2023-03-01",
+            "amount": "10",
+            "paid_at": "2023-02-15",  # the contract's order: the masks' bits are the contract columns'
+        }
+    )
+    invoices.loc[[3, 30, 60], "paid_at"] = word
+    with pytest.raises(
+        StructuralError, match=rf"'paid_at': 3 of 100 rows hold '{word}', an export's placeholder"
+    ):
+        load_data(_folder(tmp_path / "share", orders=orders, invoices=invoices))
+    out = next(check_rows(iter([invoices]), "invoices", 0, "UTC", {}, {}))
+    hit = (out[PLACEHOLDER].to_numpy() >> list(invoices.columns).index("paid_at")) & 1
+    assert list(np.flatnonzero(hit)) == [3, 30, 60]
+    invoices.loc[[30, 60], "paid_at"] = ""
+    report = load_data(_folder(tmp_path / "stray", orders=orders, invoices=invoices)).result.report[
+        "invoices"
+    ]
+    assert report.rejected_by_reason == {"ambiguous or unknown date format in paid_at": 1}
+    assert not missing_placeholders(pd.Series(["opened", "neverland"]), np.ones(2, dtype=bool)).any()
