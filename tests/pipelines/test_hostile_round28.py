@@ -1,9 +1,10 @@
 """Hostile input classes closed in the twenty-eighth hunt: dates with a weekday's or a zone's name in parentheses
-(`2023-01-05 10:00 (Thu)`, `2023/01/05(木) 10:00`, JavaScript's `Date.toString()`), invoice or refund amounts in
-another unit than the orders' told customer by customer (invoices in thousands, refunds in cents at a small share),
-the date checks' `data.timezone` a required argument. Tiny hand-written files; no training, no model, no Spark
-session (the Spark cases: its row step and its driver's rule called on the batches it streams; the hunt's log holds
-the probes of the demo)."""
+(`2023-01-05 10:00 (Thu)`, `2023/01/05(木) 10:00`, JavaScript's `Date.toString()`), a year alone in a date column
+(`2021`), words for a date not there yet (`paid_at` `unpaid`, `open`; `churned_at` `never`), an effort in hours and
+minutes (`1h 30m`), invoice or refund amounts in another unit than the orders' told customer by customer (invoices
+in thousands, refunds in cents at a small share), the date checks' `data.timezone` a required argument. Tiny
+hand-written files; no training, no model, no Spark session (the Spark cases: its row step and its driver's rule
+called on the batches it streams; the hunt's log holds the Spark loads of the demo)."""
 
 from __future__ import annotations
 
