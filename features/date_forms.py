@@ -72,7 +72,8 @@ _ZONE_ABBREVIATION = (
 #: dates, `... GMT`; `Friday, January 1, 2021`: a spreadsheet's long date), and the C library's and Java's
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
 #: A time may be written with points (`05-JAN-21 08.39.05.000000 AM`: Oracle's default `TIMESTAMP` form, and
-#: `15.01.2023 10.15`). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
+#: `15.01.2023 10.15`), or after a comma (`1/5/2021, 8:39:05 AM`: JavaScript's `toLocaleString()`, a
+#: spreadsheet's long date and time). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
 _MONTH = (  # English, then French, German, Spanish, Italian, Dutch and Portuguese names' starts (`janv.`, `März`)
     rf"(?:{MONTH3}|f[ée]v|avr|mai|jui|ao[uû]|d[ée]c|j[äa]n|m[äa]r|mrz|okt|dez|ene|abr|ago|dic|set|gen|mag|giu|lug"
     r"|ott|mei|mrt|out)[^\W\d_]*\.?"
@@ -98,7 +99,7 @@ _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
     rf"|\d{{1,2}}\.?(?:st|nd|rd|th)?(?: of| de)?[ -]{_MONTH},?[ -](?:de )?\d{{2,4}}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}){_ASIDE}"
-    r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
+    r"(?:,?[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
     rf"{_ASIDE}$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
     rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{4}} \d{{1,2}}:\d{{2}}(?::\d{{2}})?(?: GMT[+-]\d{{4}})?{_ASIDE}"
     rf"$|^{SAS_DATE}$|^(?:{_CJK_DATE})$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"

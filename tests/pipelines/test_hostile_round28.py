@@ -25,6 +25,8 @@ _ASIDES = [
     "2023/01/05(木) 10:00",
     "2023-01-05T10:00:00 (UTC)",
     "Thu Jan 05 2023 10:00:00 GMT+0100 (Central European Standard Time)",
+    "1/5/2023, 10:00:00 AM",  # JavaScript's `toLocaleString()`: a comma before the time
+    "05 January 2023, 10:00",
 ]
 
 
@@ -32,7 +34,8 @@ def test_dates_with_a_weekday_or_zone_in_parentheses_stop_as_other_date_forms_do
     """A part of an ISO date column written with the weekday after the date (`2023-01-05 10:00 (Thu)`: a report's
     or a Japanese or Korean system's `2023/01/05(木)`), a zone's name in parentheses (`(UTC)`), or as JavaScript's
     `Date.toString()` writes a date (a browser's or Node's date saved as text). Was: each row `ambiguous or unknown
-    date format`, exit 0 (the demo with 10% of its orders so written lost 298). Now the stop for dates in another
+    date format`, exit 0 (the demo with 10% of its orders so written lost 298); a comma before the time
+    (`1/5/2023, 10:00:00 AM`: `toLocaleString()`, `05 January 2023, 10:00`) the same. Now the stop for dates in another
     form (`features.date_forms._ASIDE`); the Spark row step's `OTHER_DATE` mask calls the same `other_date_forms`.
     A stray one stays the reject; text in parentheses without a date is no date."""
     from features.date_forms import other_date_forms
@@ -48,7 +51,7 @@ def test_dates_with_a_weekday_or_zone_in_parentheses_stop_as_other_date_forms_do
     hit = (out[OTHER_DATE].to_numpy() >> list(orders.columns).index("ordered_at")) & 1
     assert list(np.flatnonzero(hit)) == [3, 30, 60]
     values = pd.Series([*_ASIDES, "hello (Thu)", "(2023-01-05)"])
-    assert list(other_date_forms(values, pd.Series(True, index=values.index))) == [True] * 5 + [False] * 2
+    assert list(other_date_forms(values, pd.Series(True, index=values.index))) == [True] * 7 + [False] * 2
     orders = raw_orders(100)
     orders.loc[7, "ordered_at"] = _ASIDES[0]
     report = load_data(_folder(tmp_path / "stray", orders=orders)).result.report["orders"]
