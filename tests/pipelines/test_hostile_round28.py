@@ -70,6 +70,12 @@ def test_the_date_checks_take_the_zone_from_their_caller():
         assert inspect.signature(function).parameters["timezone"].default is inspect.Parameter.empty
 
 
+def _invoices(orders: pd.DataFrame, **columns: str) -> pd.DataFrame:
+    """An invoice of each order's customer, issued 2023-02-01, due 2023-03-01, with `columns` after those."""
+    ids = {"invoice_id": [f"I{i}" for i in range(len(orders))], "customer_id": orders["customer_id"]}
+    return pd.DataFrame({**ids, "issued_at": "2023-02-01", "due_at": "2023-03-01", **columns})
+
+
 def test_invoices_in_thousands_and_refunds_in_cents_at_a_small_share_are_noted(tmp_path):
     """Invoices exported in thousands (each 1,000 times smaller than the orders it bills: the totals rule of round
     27 only looked up), and refunds in cents where little is refunded (a tenth of the customers refunding a tenth of
@@ -82,15 +88,7 @@ def test_invoices_in_thousands_and_refunds_in_cents_at_a_small_share_are_noted(t
     from pipelines.load_notes import amount_notes
 
     orders = raw_orders(100, revenue="12.5")
-    invoices = pd.DataFrame(
-        {
-            "invoice_id": [f"I{i}" for i in range(100)],
-            "customer_id": orders["customer_id"],
-            "issued_at": "2023-02-01",
-            "due_at": "2023-03-01",
-            "amount": "0.0125",
-        }
-    )
+    invoices = _invoices(orders, amount="0.0125")
     returns = pd.DataFrame(
         {"return_id": [f"R{i}" for i in range(10)], "customer_id": orders["customer_id"][::10].to_list()}
     ).assign(returned_at="2023-02-01", amount="125")  # 1.25 each, in cents: the orders' whole revenue in all
@@ -145,16 +143,7 @@ def test_a_word_for_a_date_not_there_yet_stops_as_a_placeholder(tmp_path, word):
     from pipelines.io import load_data
 
     orders = raw_orders(100)
-    invoices = pd.DataFrame(
-        {
-            "invoice_id": [f"I{i}" for i in range(100)],
-            "customer_id": orders["customer_id"],
-            "issued_at": "2023-02-01",
-            "due_at": "2023-03-01",
-            "amount": "10",
-            "paid_at": "2023-02-15",  # the contract's order: the masks' bits are the contract columns'
-        }
-    )
+    invoices = _invoices(orders, amount="10", paid_at="2023-02-15")  # the masks' bits: the contract's order
     invoices.loc[[3, 30, 60], "paid_at"] = word
     with pytest.raises(
         StructuralError, match=rf"'paid_at': 3 of 100 rows hold '{word}', an export's placeholder"
