@@ -369,18 +369,16 @@ PLACEHOLDER_SHARE = 0.01
 #: `NA` (`write.csv`'s and `readr::write_csv`'s missing value; as an id or a category it may be North America or
 #: Namibia, which the id and category rules keep), `.`, the missing value of SAS, Stata and SPSS, and `-`: an
 #: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop. And a
-#: state for a date not there yet (a CRM's or billing system's words: `paid_at` "unpaid", "open", "pending" for each
-#: unpaid invoice, `churned_at` "never", "active"): rejected, they dropped the very rows that are still open.
+#: state for a date not there yet (a CRM's, HR or billing system's words: `paid_at` "unpaid", "open", "pending" for
+#: each unpaid invoice, `churned_at` "never", "active", `left_at` "present"): rejected, they dropped the very rows
+#: still open.
 VALUE_PLACEHOLDERS = (
-    "nat",
-    "infinity",
-    "-infinity",
-    "na",
-    ".",
-    "-",
-    *("never", "unpaid", "not paid", "open"),
+    ("nat", "infinity", "-infinity", "na", ".", "-")
+    + tuple(
+        "never unpaid open pending outstanding active ongoing present current unknown missing tbd".split()
+    )
+    + ("not paid",)
 )
-VALUE_PLACEHOLDERS += ("pending", "outstanding", "active", "ongoing", "unknown", "missing", "tbd")
 #: The way a tool that writes a placeholder writes empty cells instead (`_tool_way`).
 _WAYS = {
     "na": ' (R: write.csv(x, na = ""))',
