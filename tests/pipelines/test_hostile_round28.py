@@ -133,9 +133,9 @@ def test_a_year_alone_in_a_date_column_stops_as_a_date_without_its_day(tmp_path)
 @pytest.mark.parametrize("word", ["Open", "Present"])
 def test_a_word_for_a_date_not_there_yet_stops_as_a_placeholder(tmp_path, word):
     """A billing system writing `unpaid` (`open`, `pending`) in `invoices.paid_at` for each invoice not paid yet,
-    a CRM `never` (`active`) in `churned_at`, an HR export `Present` in `left_at`. Was: each such row rejected `ambiguous or unknown date format`, exit
-    0: every unpaid invoice dropped, the very rows the payment features read (the demo: 107 of its 2,980
-    invoices). Now the placeholder stop (`features.numbers.VALUE_PLACEHOLDERS`), export empty cells; the Spark
+    a CRM `never` (`active`) in `churned_at`, an HR export `Present` in `left_at`. Was: each such row rejected
+    `ambiguous or unknown date format`, exit 0: every unpaid invoice dropped, the very rows the payment features
+    read (the demo: 107 of its 2,980 invoices). Now the placeholder stop (`features.numbers.VALUE_PLACEHOLDERS`), export empty cells; the Spark
     row step's `PLACEHOLDER` mask calls the same `missing_placeholders`. A stray one stays the reject."""
     from features.numbers import missing_placeholders
     from pipelines.engines.spark_checks import PLACEHOLDER
