@@ -168,6 +168,52 @@ UNIT_TOTALS: dict[tuple[str, str], float] = {("invoices", "amount"): 20.0, ("ret
 UNIT_BASE = "orders.revenue"
 
 
+#: The same told customer by customer, where the whole totals cannot: invoices in thousands (each customer billed a
+#: thousandth of what they ordered), refunds in cents at a small return rate (1% of the revenue refunded, in cents
+#: 1.0 times it: under `UNIT_TOTALS`' twice). -> (least, most) the median customer's total may be of their own
+#: orders' revenue, over the customers with orders and such amounts above 0 (`UNIT_CUSTOMERS` or more). Invoices
+#: bill the orders: a twentieth to 20 times. Refunds never pass what was bought: most returning customers refunded
+#: half again what they bought in all is another unit (the demo's median customer: 0.13; Online Retail's: 0.02).
+UNIT_MEDIANS: dict[tuple[str, str], tuple[float, float]] = {
+    ("invoices", "amount"): (0.05, 20.0),
+    ("returns", "amount"): (0.0, 1.5),
+}
+UNIT_CUSTOMERS = 10
+
+
+def customer_amounts(name: str, table: pd.DataFrame) -> dict[str, pd.Series]:
+    """`table.column` -> its sum per customer id, of `UNIT_BASE` and the `UNIT_MEDIANS` columns table `name` has:
+    sums of rows, which the Spark driver adds up batch by batch as the tables stream in (`StreamedCounts`)."""
+    out = {}
+    for key in (UNIT_BASE, *(f"{t}.{c}" for t, c in UNIT_MEDIANS)):
+        if (
+            key.split(".")[0] == name
+            and key.split(".")[1] in table.columns
+            and "customer_id" in table.columns
+        ):
+            out[key] = table[key.split(".")[1]].groupby(table["customer_id"], sort=False, observed=True).sum()
+    return out
+
+
+def customer_medians(sums: Mapping[str, pd.Series]) -> dict[str, tuple[float, ...]]:
+    """`table.column@customer` -> (customers, the median of their total over their orders' revenue) for each
+    `UNIT_MEDIANS` column of `sums` (`customer_amounts` of the whole tables), over the customers having both above 0:
+    what `amount_unit_notes` reads beside `amount_totals`."""
+    base = sums.get(UNIT_BASE)
+    out: dict[str, tuple[float, ...]] = {}
+    if base is None:
+        return out
+    base = base[base > 0]
+    for table, column in UNIT_MEDIANS:
+        got = sums.get(f"{table}.{column}")
+        if got is not None:
+            got = got[got > 0]
+            both = got.index.intersection(base.index)
+            ratio = got.loc[both] / base.loc[both]
+            out[f"{table}.{column}@customer"] = (len(both), float(ratio.median()) if len(both) else 0.0)
+    return out
+
+
 #: `orders.discount` given as a rate (0.15) rather than the amount: judged from this many positive discounts on,
 #: when this share of them are at most 1 and half of those orders' revenues at least `RATE_REVENUE` (as an amount,
 #: a discount of 5% or more of such an order is 1 or more; the demo's amounts: 27% at most 1).
@@ -215,18 +261,20 @@ def discount_rate_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
 
 def amount_unit_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
     """A note per invoices' (returns') accepted total more than `UNIT_TOTALS` times the accepted orders' revenue
-    (each of `MIN_ROWS` rows or more): amounts in cents beside orders in units? A note, not a stop: a subscription
-    business invoices many times its one-off orders, returns may span more years than the orders. `totals`:
-    `amount_totals` (both engines); the figures say it, no example rows."""
+    (each of `MIN_ROWS` rows or more): amounts in cents beside orders in units? Else, from the median customer
+    (`customer_medians`' keys in `totals`): outside `UNIT_MEDIANS`, in cents or thousands? A note, not a stop: a
+    subscription business invoices many times its one-off orders, returns may span more years than the orders.
+    `totals`: `amount_totals` and `customer_medians` (both engines); the figures say it, no example rows."""
     n_base, base = totals.get(UNIT_BASE, (0, 0.0))
     if n_base < MIN_ROWS or base <= 0:
         return []
     out = []
     for (table, column), most in UNIT_TOTALS.items():
         n, total = totals.get(f"{table}.{column}", (0, 0.0))
-        if n < MIN_ROWS or total <= most * base:
-            continue
         what, read = ("invoiced", "payment") if table == "invoices" else ("refunded", "refund and profit")
+        if n < MIN_ROWS or total <= most * base:
+            out += _median_notes(table, column, totals, what, read)
+            continue
         out.append(
             f"table {table!r}, column {column!r}: {total:,.2f} {what} in all, {total / base:,.3g} times the "
             f"orders' whole revenue ({base:,.2f}, orders.revenue): written in cents (or another unit) beside "
@@ -235,3 +283,27 @@ def amount_unit_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
             f"{what} (subscriptions, a longer span of {table}), they are read as they are"
         )
     return out
+
+
+def _median_notes(
+    table: str, column: str, totals: Mapping[str, tuple[float, ...]], what: str, read: str
+) -> list[str]:
+    """`amount_unit_notes`' note from the median customer (`customer_medians`, in `totals`), when the whole totals
+    gave none: outside `UNIT_MEDIANS` over `UNIT_CUSTOMERS` customers or more."""
+    customers, median = totals.get(f"{table}.{column}@customer", (0, 0.0))
+    least, most = UNIT_MEDIANS[(table, column)]
+    if customers < UNIT_CUSTOMERS or least <= median <= most:
+        return []
+    if table == "returns":  # a refund rate and a unit in one figure: no factor to tell
+        unit = (
+            "refunds in cents beside orders in units (a refund never passes what was bought; 100 for cents)"
+        )
+    else:  # invoices bill the orders: the median is the factor (100: cents for units; 0.001: thousands)
+        factor = 10.0 ** round(float(np.log10(median)))
+        about = f"{factor:,.0f} times" if median > most else f"1/{1 / factor:,.0f} of"
+        unit = f"one of the two in another unit, about {about} the other (cents beside units, thousands)"
+    return [
+        f"table {table!r}, column {column!r}: the median customer is {what} {median:,.3g} times the revenue of "
+        f"their own orders (orders.revenue; over {int(customers):,} customers with both): {unit}? If so, every "
+        f"customer's {read} features are off by the unit's factor: give both in one unit and load again"
+    ]

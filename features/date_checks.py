@@ -49,7 +49,7 @@ def check_date_column(
     unknown_format: pd.Series | None,
     date_format: str | None,
     column_stats: dict[str, Any] | None,
-    timezone: str = "UTC",
+    timezone: str,
 ) -> None:
     """`raw` as read, `parsed` its dates, `given` its rows holding a value, `bad` those not parsing, `unknown_format`
     the given rows in no known form (None: not a date column parsed here)."""

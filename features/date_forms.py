@@ -41,11 +41,12 @@ def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format
 #: (`20230305`, `20230305T083905`), a week (`2023-W10-1`) or a day of the year (`2023-064`), a month without its
 #: day (`2023-03`: a report's month, a truncated export), a date with its hour only (`2023-03-05 08`, `T08Z`) and a
 #: time of day without its date (`14:30`, `2:30 PM`), a quarter (`2023Q1`, `2023-Q1`, `Q1 2023`: a BI tool's or a
-#: report's period). A month, a quarter and a time are not whole dates (`_INCOMPLETE`).
+#: report's period), a year alone (`2021`: a CRM's "customer since"). A year, a month, a quarter and a time are not
+#: whole dates (`_INCOMPLETE`).
 _YYYYMMDD = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _INCOMPLETE = (
     r"(?:19|20)\d{2}[-/](?:0[1-9]|1[0-2])|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?"
-    r"|(?:19|20)\d{2}[-/ ]?Q[1-4]|Q[1-4][-/ ](?:19|20)\d{2}"
+    r"|(?:19|20)\d{2}[-/ ]?Q[1-4]|Q[1-4][-/ ](?:19|20)\d{2}|(?:19|20)\d{2}"
 )
 _ISO_OTHER = (
     rf"{_YYYYMMDD}(?:T?\d{{4}}(?:\d{{2}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
@@ -71,7 +72,8 @@ _ZONE_ABBREVIATION = (
 #: dates, `... GMT`; `Friday, January 1, 2021`: a spreadsheet's long date), and the C library's and Java's
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
 #: A time may be written with points (`05-JAN-21 08.39.05.000000 AM`: Oracle's default `TIMESTAMP` form, and
-#: `15.01.2023 10.15`). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
+#: `15.01.2023 10.15`), or after a comma (`1/5/2021, 8:39:05 AM`: JavaScript's `toLocaleString()`, a
+#: spreadsheet's long date and time). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
 _MONTH = (  # English, then French, German, Spanish, Italian, Dutch and Portuguese names' starts (`janv.`, `März`)
     rf"(?:{MONTH3}|f[ée]v|avr|mai|jui|ao[uû]|d[ée]c|j[äa]n|m[äa]r|mrz|okt|dez|ene|abr|ago|dic|set|gen|mag|giu|lug"
     r"|ott|mei|mrt|out)[^\W\d_]*\.?"
@@ -89,12 +91,17 @@ _CJK_DATE = (
     rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}} ?"
     rf"(?:{_HALF_DAY} ?\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:{_HALF_DAY} ?)?{_CJK_HOUR})"
 )
+#: A weekday's or a zone's name in parentheses after a date or its time (`2023-01-05 10:00 (Thu)`, `2023/01/05(木)
+#: 10:00`: Japanese and Korean exports; `... (UTC)`; JavaScript's `Date.toString()`, `Thu Jan 05 2023 10:00:00
+#: GMT+0100 (Central European Standard Time)`: a browser's or Node's date written as text).
+_ASIDE = r"(?: ?\([^()]{1,40}\))?"
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
     rf"|\d{{1,2}}\.?(?:st|nd|rd|th)?(?: of| de)?[ -]{_MONTH},?[ -](?:de )?\d{{2,4}}"
-    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}})"
-    r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
-    rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}){_ASIDE}"
+    r"(?:,?[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
+    rf"{_ASIDE}$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
+    rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{4}} \d{{1,2}}:\d{{2}}(?::\d{{2}})?(?: GMT[+-]\d{{4}})?{_ASIDE}"
     rf"$|^{SAS_DATE}$|^(?:{_CJK_DATE})$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"
 )
 #: The row reject of a stray Unix time among a column's dates (`unix_times`); on 1% of the column, the stop of
@@ -250,12 +257,12 @@ def _zone_hint(values: pd.Series) -> str:
 
 
 def _incomplete_hint(values: pd.Series) -> str:
-    """For dates of another form: when some are no whole date (`_INCOMPLETE`: a month without its day, `2023-03`,
+    """For dates of another form: when some are no whole date (`_INCOMPLETE`: a year or month without its day, `2023-03`,
     a quarter, `2023Q1`, or a time without its date, `14:30`), a sentence saying so (no day can be guessed for them); else ''."""
     n = int(values.astype("str").str.strip().str.fullmatch(f"(?i){_INCOMPLETE}").sum())
     if not n:
         return ""
-    return f". {n:,} of them are no whole date (a month or quarter without its day, a time without its date): no day is guessed"
+    return f". {n:,} of them are no whole date (a month or quarter without its day, a time without its date, a year alone): no day is guessed"
 
 
 def _folded_hint(values: pd.Series, date_format: str | None) -> str:

@@ -141,10 +141,11 @@ def check_point_groups(
 
 #: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
 #: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
-#: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort).
+#: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort), or in
+#: hours and minutes (`1h 30m`, `1h30`, `2 hrs 15 min`: Jira's, Toggl's and Harvest's way).
 _WITH_UNIT = (
     r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
-    r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$"
+    r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$|^(?i:\d{1,4} ?(?:h|hrs?|hours?)\.? ?[0-5]?\d ?(?:m|mins?|minutes?)?\.?)$"
 )
 #: In a rating column only, a rating written with its scale or as stars (`4/5`, `4 out of 5`, `4 stars`,
 #: `★★★★☆`: a survey tool's export). In an amount `4/5`, `12/2023` or `1 of 3` is no rating: an `unparseable` reject.
@@ -367,8 +368,17 @@ PLACEHOLDER_SHARE = 0.01
 #: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`), and R's
 #: `NA` (`write.csv`'s and `readr::write_csv`'s missing value; as an id or a category it may be North America or
 #: Namibia, which the id and category rules keep), `.`, the missing value of SAS, Stata and SPSS, and `-`: an
-#: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop.
-VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity", "na", ".", "-")
+#: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop. And a
+#: state for a date not there yet (a CRM's, HR or billing system's words: `paid_at` "unpaid", "open", "pending" for
+#: each unpaid invoice, `churned_at` "never", "active", `left_at` "present"): rejected, they dropped the very rows
+#: still open.
+VALUE_PLACEHOLDERS = (
+    ("nat", "infinity", "-infinity", "na", ".", "-")
+    + tuple(
+        "never unpaid open pending outstanding active ongoing present current unknown missing tbd".split()
+    )
+    + ("not paid",)
+)
 #: The way a tool that writes a placeholder writes empty cells instead (`_tool_way`).
 _WAYS = {
     "na": ' (R: write.csv(x, na = ""))',

@@ -161,7 +161,8 @@ def _check_parsed(
     date_format: str | None = None,
     column_stats: dict[str, ColumnStats] | None = None,
     placeholders: bool | None = None,
-    timezone: str = "UTC",
+    *,
+    timezone: str,
 ) -> None:
     """`placeholders`: whether every given value is a placeholder word (Spark's driver, from its sums: `raw` is
     then the first 5 given rows); None: counted here. `timezone`: `data.timezone` (dates at midnight UTC)."""
@@ -333,7 +334,7 @@ def _parse_checked(
         _check_float_ids(table.name, col.name, raw[col.name])
     if col.kind != "timestamp":
         value = _parse_column(col, raw[col.name], timezone, None)
-        _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats)
+        _check_parsed(table, col, raw[col.name], value, rej, None, None, column_stats, timezone=timezone)
         return value
     fmt = (date_formats or {}).get(f"{table.name}.{col.name}")
     value, unknown = parse_timestamps_native(raw[col.name], timezone, fmt)

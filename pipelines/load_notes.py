@@ -199,14 +199,21 @@ def shared_email_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
 
 
 def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """Invoice (refund) amounts perhaps in cents beside orders in units, discounts perhaps rates
-    (`features.conventions`): notes from the accepted totals, summed by the Spark driver as its tables stream
-    (`SparkTables.amount_totals`: it keeps no `invoices.amount`)."""
-    from features.conventions import amount_totals, amount_unit_notes, discount_rate_notes
+    """Invoice (refund) amounts perhaps in cents (thousands) beside orders in units, discounts perhaps rates
+    (`features.conventions`): notes from the accepted totals and the median customer's own ratio, summed by the
+    Spark driver as its tables stream (`SparkTables.amount_totals`: it keeps no `invoices.amount`)."""
+    from features.conventions import (
+        amount_totals,
+        amount_unit_notes,
+        customer_amounts,
+        customer_medians,
+        discount_rate_notes,
+    )
 
     totals = getattr(tables, "amount_totals", None)
     if totals is None:
-        totals = amount_totals(tables)
+        sums = {k: v for name, t in tables.items() for k, v in customer_amounts(name, t).items()}
+        totals = {**amount_totals(tables), **customer_medians(sums)}
     return discount_rate_notes(totals) + amount_unit_notes(totals)
 
 

@@ -426,10 +426,12 @@ def check_head(
     every = int(stats[f"p{i}"].sum()) == int(stats[f"g{i}"].sum())
     if col.kind == "timestamp":
         value, unknown = parse_timestamps_native(raw, timezone, fmt)
-        _check_parsed(table, col, raw, value, _Rejector(len(raw)), unknown, fmt, None, every)
+        _check_parsed(
+            table, col, raw, value, _Rejector(len(raw)), unknown, fmt, None, every, timezone=timezone
+        )
     else:
         value = _parse_column(col, raw, timezone, None)
-        _check_parsed(table, col, raw, value, _Rejector(len(raw)), None, None, None, every)
+        _check_parsed(table, col, raw, value, _Rejector(len(raw)), None, None, None, every, timezone=timezone)
 
 
 def table_view(union: SparkDataFrame, name: str, columns: list[str]) -> SparkDataFrame:

@@ -69,7 +69,7 @@ def column_masks(
     parsed: pd.DataFrame,
     stats: Mapping[str, ColumnStats],
     date_formats: Mapping[str, str],
-    timezone: str = "UTC",
+    timezone: str,
 ) -> dict[str, np.ndarray]:
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""

@@ -40,7 +40,8 @@ class SparkTables(dict):
     #: `features.contract.amount_scale` of the whole tables, measured as they streamed (`check_amount_scale`):
     #: the driver keeps no `returns.amount`, no `invoices.amount`
     amount_scale: dict[str, float] | None = None
-    #: `features.conventions.amount_totals` of the whole tables, summed as they streamed (`load_notes.amount_notes`)
+    #: `features.conventions.amount_totals` of the whole tables, summed as they streamed, with `customer_medians` of
+    #: the sums per customer (`load_notes.amount_notes`)
     amount_totals: dict[str, tuple[float, ...]] | None = None
     #: `pipelines.load_notes.email_twins` of the customers' `email_keys` as they streamed (no address kept)
     email_twins: tuple[int, list[list[str]], int, int] | None = None
@@ -414,19 +415,25 @@ def order_counts_of(parts: list[pd.Series], empty: pd.DataFrame) -> pd.Series:
     return pd.concat(parts).groupby(level=0, sort=False).sum().rename("count")
 
 
+#: `StreamedCounts` folds a table's sums per customer into one each time it holds this many batches' sums.
+SUM_PARTS = 16
+
+
 class StreamedCounts:
     """What the driver adds up a batch at a time as the accepted tables stream in, each rule's pandas function on
     the batch (a function of its own: no name of `accepted_tables`' loop to shadow): `positive`
-    (`check_positive_values`), `totals` (`features.conventions.amount_totals`), the customers' `email_keys`
-    (`load_notes.shared_email_notes`: a hash of the address per id, no address)."""
+    (`check_positive_values`), `totals` (`features.conventions.amount_totals`), `sums` (`customer_amounts`: a
+    float per customer and table), the customers' `email_keys` (`load_notes.shared_email_notes`: a hash of the
+    address per id, no address)."""
 
     def __init__(self) -> None:
         self.positive: dict[str, tuple[int, int]] = {}
         self.totals: dict[str, tuple[float, ...]] = {}
+        self.sums: dict[str, list[pd.Series]] = {}
         self.keys: list[pd.DataFrame] = []
 
     def add(self, name: str, table: pd.DataFrame) -> None:
-        from features.conventions import amount_totals
+        from features.conventions import amount_totals, customer_amounts
         from pipelines.load_notes import email_keys
         from pipelines.loading import positive_counts
 
@@ -436,15 +443,27 @@ class StreamedCounts:
         for key, part in amount_totals({name: table}).items():
             was = self.totals.get(key, (0,) * len(part))
             self.totals[key] = tuple(a + b for a, b in zip(was, part, strict=True))
+        for key, sums in customer_amounts(name, table).items():
+            parts = self.sums.setdefault(key, [])
+            parts.append(sums)
+            if len(parts) >= SUM_PARTS:  # folded now and then: one row per customer, not per batch
+                parts[:] = [self._folded(parts)]
         if name == "customers" and "email" in table.columns:
             self.keys.append(email_keys(table))
 
     def results(self) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[float, ...]], Any]:
         """(`SparkTables.positive_values`, `.amount_totals`, `.email_twins`)."""
+        from features.conventions import customer_medians
         from pipelines.load_notes import email_twins
 
         twins = email_twins(pd.concat(self.keys, ignore_index=True)) if self.keys else None
-        return self.positive, self.totals, twins
+        sums = {key: self._folded(parts) for key, parts in self.sums.items()}
+        return self.positive, {**self.totals, **customer_medians(sums)}, twins
+
+    @staticmethod
+    def _folded(parts: list[pd.Series]) -> pd.Series:
+        """Sums per customer of several batches as one."""
+        return pd.concat(parts).groupby(level=0, sort=False).sum()
 
 
 def accepted_tables(
