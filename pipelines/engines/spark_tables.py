@@ -83,13 +83,15 @@ class SparkTables(dict):
             memo[as_of] = event_times_spark(self.accepted, set(self), as_of)
         return memo[as_of]
 
-    def status_tables(self, as_of: pd.Timestamp) -> Mapping[str, pd.DataFrame]:
+    def status_tables(self, as_of: pd.Timestamp, last: bool = False) -> Mapping[str, pd.DataFrame]:
         """The tables `features.population.customer_status` and the chunk count (`spark_buckets.chunk_count`)
         read at `as_of`: these, with the orders as one row per customer who has any (`last_orders_spark`: their
         last order before as_of, missing when every one comes later), found by Spark. The statuses read of the
         orders only which customers they name and each one's last order before as_of: the same statuses and
         chunks, from a row per customer where the driver kept a customer id per order (issue 11). Themselves
-        without `accepted` (a training sample's tables keep every column). One job per as-of."""
+        without `accepted` (a training sample's tables keep every column). One job per as-of, kept for the next
+        reader; `last`: the last reader at this as-of (the Spark backend's chunk count, after the run's statuses):
+        the row per customer leaves the memo, so the driver holds it no longer than that reader (issue 11)."""
         if self.accepted is None or "orders" not in self:
             return self
         memo = self.__dict__.setdefault("_status_memo", {})
@@ -98,7 +100,7 @@ class SparkTables(dict):
                 **self,
                 "orders": self._measured("status_orders_mb", last_orders_spark(self.accepted, as_of)),
             }
-        return memo[as_of]
+        return memo.pop(as_of) if last else memo[as_of]
 
     def with_order_ids(self) -> Mapping[str, pd.DataFrame]:
         """These tables with the orders' customer ids, times and revenue of every order (`fetched_table`): the
