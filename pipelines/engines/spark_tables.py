@@ -61,6 +61,14 @@ class SparkTables(dict):
     #: `features.model_inputs.model_input_counts` of each whole table as it streamed (the empty-column notes)
     input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
 
+    def clear(self) -> None:
+        """The tables let go (`run_score`, before it writes the scores: nothing reads them after), with what the
+        driver keeps per customer beside them (the orders per customer id, the statuses' memo); the whole-table
+        figures stay (a few numbers per table)."""
+        super().clear()
+        self.order_counts = None
+        self.__dict__.pop("_status_memo", None)
+
     def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
         """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (the driver
         keeps no time of `ID_TABLES`); None without `accepted` (a training sample's tables, which keep every
