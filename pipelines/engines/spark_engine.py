@@ -478,4 +478,6 @@ def _score_on(
     if bridge_info is not None:
         info["bridge"] = bridge_info
     info["driver_collected"] = collected
-    return EngineRun(compact, timings, checked, info, spill)
+    # a list of one frame, which `finish_scores` empties as it sorts it: one copy of the scores alive in the
+    # finish, not this one held beside it (issue 11)
+    return EngineRun([compact], timings, checked, info, spill)
