@@ -37,17 +37,29 @@ class ProfileInputsWriter:
     ) -> None:
         """`attributes`: the run's `profile.attributes`; `feature_settings`: those the run builds features with."""
         from features import feature_registry
-        from models.profile import customer_inputs
         from pipelines.outputs import ContributionsWriter
 
         t0 = time.perf_counter()
         self.attributes = tuple(attributes)
         self.feature_settings = feature_settings
         self.registry = feature_registry(feature_settings)
-        self.customers = customer_inputs(tables.get("customers"), attributes)
+        self._customers_table = tables.get("customers")
+        self._customers: pd.DataFrame | None = None
         self.writer = ContributionsWriter(path, run_id)
         self.columns: list[str] | None = None
         self.seconds = time.perf_counter() - t0
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """`models.profile.customer_inputs` of the run's customers, built at the first `add` (the pandas engine's
+        chunks): a row per customer that the Spark driver, whose executors compute each bucket's inputs
+        (`add_inputs`), never builds (issue 11: 84 bytes per customer of the demo held for nothing)."""
+        if self._customers is None:
+            from models.profile import customer_inputs
+
+            self._customers = customer_inputs(self._customers_table, self.attributes)
+            self._customers_table = None
+        return self._customers
 
     def add(self, features: pd.DataFrame) -> None:
         from models.profile import profile_inputs

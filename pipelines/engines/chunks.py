@@ -38,12 +38,15 @@ CUSTOMER_TABLES: dict[str, str] = {
 }
 
 
-def status_input(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> Mapping[str, pd.DataFrame]:
+def status_input(
+    tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, last: bool = False
+) -> Mapping[str, pd.DataFrame]:
     """The tables `features.population.customer_status` and the chunk count read at `as_of`: a Spark load's driver
     keeps no orders' customer ids and gives a row per customer with their last order instead
-    (`spark_tables.SparkTables.status_tables`, issue 11); other tables are themselves."""
+    (`spark_tables.SparkTables.status_tables`, issue 11; `last`: its last reader, which frees it); other tables
+    are themselves."""
     own = getattr(tables, "status_tables", None)
-    return tables if own is None else own(as_of)
+    return tables if own is None else own(as_of, last)
 
 
 def customer_hash(ids: pd.Series | np.ndarray, distinct: bool = False) -> np.ndarray:

@@ -398,10 +398,10 @@ def run_score(
         if manifest["seasonal_history"]:
             console.print(f"[bold yellow]note:[/] {escape(manifest['seasonal_history'])}")
         # ---
-        # issue 14: nothing reads the input tables from here on; the write was the peak
-        if engine == "pandas":
-            tables.clear()
-            release_memory()
+        # issue 14: nothing reads the input tables from here on; the write was the peak (both engines: the Spark
+        # driver's tables and what it keeps per customer beside them, `SparkTables.clear`, issue 11)
+        tables.clear()
+        release_memory()
         from pipelines.engines.score_files import write_staged_scores
 
         reasons_at = write_staged_scores(

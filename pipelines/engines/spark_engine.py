@@ -258,9 +258,9 @@ def _score_on(
         if getattr(tables, "empty", None) is not None:  # a Spark load's driver tables miss columns (issue 11)
             raise RuntimeError("the Spark load's accepted rows went with its session: score in the same one")
         union = pandas_union(spark, tables)
-    n_chunks = chunk_count(
-        status_input(tables, as_of), chunk_customers
-    )  # not 0: `run_score` refuses an empty base
+    # not 0: `run_score` refuses an empty base; the last reader of the statuses' row per customer (`last`: the
+    # run's statuses are computed, the driver holds that row no longer)
+    n_chunks = chunk_count(status_input(tables, as_of, last=True), chunk_customers)
     # A small input in few partitions: the bucket expansion is one Python task per input partition (a pandas
     # union has one per table and core: 14 tasks on the 800-customer demo, each paying a worker round trip); a
     # large one keeps one per core at most (`ROWS_PER_INPUT_TASK` rows each).
@@ -478,4 +478,6 @@ def _score_on(
     if bridge_info is not None:
         info["bridge"] = bridge_info
     info["driver_collected"] = collected
-    return EngineRun(compact, timings, checked, info, spill)
+    # a list of one frame, which `finish_scores` empties as it sorts it: one copy of the scores alive in the
+    # finish, not this one held beside it (issue 11)
+    return EngineRun([compact], timings, checked, info, spill)

@@ -62,6 +62,14 @@ class SparkTables(dict):
     #: `features.model_inputs.model_input_counts` of each whole table as it streamed (the empty-column notes)
     input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
 
+    def clear(self) -> None:
+        """The tables let go (`run_score`, before it writes the scores: nothing reads them after), with what the
+        driver keeps per customer beside them (the orders per customer id, the statuses' memo); the whole-table
+        figures stay (a few numbers per table)."""
+        super().clear()
+        self.order_counts = None
+        self.__dict__.pop("_status_memo", None)
+
     def later_events(self, as_of: pd.Timestamp) -> dict[str, int] | None:
         """`pipelines.loading.later_events` of the whole tables, counted by Spark over `accepted` (the driver
         keeps no time of `ID_TABLES`); None without `accepted` (a training sample's tables, which keep every
@@ -84,13 +92,15 @@ class SparkTables(dict):
             memo[as_of] = event_times_spark(self.accepted, set(self), as_of)
         return memo[as_of]
 
-    def status_tables(self, as_of: pd.Timestamp) -> Mapping[str, pd.DataFrame]:
+    def status_tables(self, as_of: pd.Timestamp, last: bool = False) -> Mapping[str, pd.DataFrame]:
         """The tables `features.population.customer_status` and the chunk count (`spark_buckets.chunk_count`)
         read at `as_of`: these, with the orders as one row per customer who has any (`last_orders_spark`: their
         last order before as_of, missing when every one comes later), found by Spark. The statuses read of the
         orders only which customers they name and each one's last order before as_of: the same statuses and
         chunks, from a row per customer where the driver kept a customer id per order (issue 11). Themselves
-        without `accepted` (a training sample's tables keep every column). One job per as-of."""
+        without `accepted` (a training sample's tables keep every column). One job per as-of, kept for the next
+        reader; `last`: the last reader at this as-of (the Spark backend's chunk count, after the run's statuses):
+        the row per customer leaves the memo, so the driver holds it no longer than that reader (issue 11)."""
         if self.accepted is None or "orders" not in self:
             return self
         memo = self.__dict__.setdefault("_status_memo", {})
@@ -99,7 +109,7 @@ class SparkTables(dict):
                 **self,
                 "orders": self._measured("status_orders_mb", last_orders_spark(self.accepted, as_of)),
             }
-        return memo[as_of]
+        return memo.pop(as_of) if last else memo[as_of]
 
     def with_order_ids(self) -> Mapping[str, pd.DataFrame]:
         """These tables with the orders' customer ids, times and revenue of every order (`fetched_table`): the

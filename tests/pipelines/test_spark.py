@@ -232,7 +232,7 @@ def test_reason_parts_written_by_the_executors_are_the_runs_spill(tmp_path):
         adopt_reason_parts(spill, columns, expected=6)
 
 
-def test_profile_inputs_written_by_the_executors_are_gathered_in_bucket_order(tmp_path):
+def test_profile_inputs_written_by_the_executors_are_gathered_in_bucket_order(tmp_path, monkeypatch):
     """Issue 11: the features stage writes each bucket's profile inputs as a Parquet part (no payload in the rows
     the driver collects); the driver appends the parts in bucket order, one at a time, to the run's
     `ProfileInputsWriter` (the pandas engine's file: same rows, types and values), removes them, and refuses
@@ -258,7 +258,17 @@ def test_profile_inputs_written_by_the_executors_are_gathered_in_bucket_order(tm
     for bucket, ids in ((10, ["C10", "C3"]), (2, ["C1"]), (0, ["C2", "C4"])):  # tasks finish in any order
         write_profile_part(inputs(ids), str(parts), bucket)
     assert not list(parts.glob(".*"))  # no temporary part left
-    writer = ProfileInputsWriter(tmp_path / "profile.parquet", "run-1", {}, (), settings)
+    # the driver never builds its own row per customer of the customers' inputs (the executors did, issue 11)
+    import models.profile
+
+    def never(*args: object) -> None:
+        raise AssertionError("the Spark driver built the customer inputs of every customer")
+
+    monkeypatch.setattr(models.profile, "customer_inputs", never)
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "segment": ["a", "b"]})
+    writer = ProfileInputsWriter(
+        tmp_path / "profile.parquet", "run-1", {"customers": customers}, ("segment",), settings
+    )
     gather_profile_parts(parts, writer, buckets=3)
     writer.close()
     assert not parts.exists()

@@ -220,6 +220,15 @@ def test_local_parquet_tables_are_read_without_a_schema_job_each(spark, tmp_path
             customer_status(by_customer, at, CFG.labels), customer_status(tables, at, CFG.labels)
         )
         assert chunk_count(by_customer, 2) == chunk_count(tables, 2)
+        if at != as_of:
+            continue
+        # kept for the next reader (one job per as-of) until its last one (the Spark backend's chunk count)
+        jobs = spark_jobs(spark)
+        assert got.tables.status_tables(at, last=True) is by_customer and spark_jobs(spark) == jobs
+        # then the driver holds the row per customer no longer: another reader would find it again by Spark
+        again = got.tables.status_tables(at)
+        assert again is not by_customer and spark_jobs(spark) > jobs
+        pd.testing.assert_frame_equal(again["orders"], by_customer["orders"])
     assert got.tables.collected["status_orders_mb"] > 0  # what the driver received, in the manifest
     pd.testing.assert_frame_equal(
         got.tables.with_order_ids()["orders"],
