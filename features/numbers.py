@@ -368,17 +368,16 @@ PLACEHOLDER_SHARE = 0.01
 #: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`), and R's
 #: `NA` (`write.csv`'s and `readr::write_csv`'s missing value; as an id or a category it may be North America or
 #: Namibia, which the id and category rules keep), `.`, the missing value of SAS, Stata and SPSS, and `-`: an
-#: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop. And a
-#: state for a date not there yet (a CRM's, HR or billing system's words: `paid_at` "unpaid", "open", "pending" for
-#: each unpaid invoice, `churned_at` "never", "active", `left_at` "present"): rejected, they dropped the very rows
-#: still open.
-VALUE_PLACEHOLDERS = (
-    ("nat", "infinity", "-infinity", "na", ".", "-")
-    + tuple(
-        "never unpaid open pending outstanding active ongoing present current unknown missing tbd".split()
-    )
-    + ("not paid",)
-)
+#: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop.
+VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity", "na", ".", "-")
+#: ... and, in a date column only, a state for a date not there yet (a CRM's, HR or billing system's words:
+#: `paid_at` "unpaid", "open", "pending" for each unpaid invoice, `churned_at` "never", "active", `left_at`
+#: "present"): rejected, they dropped the very rows still open. In a true/false or number column they are values
+#: of another type (`disputed` "open", `promo` "active": a flag, not a missing value; exported empty, every true
+#: flag would be lost), judged as such.
+DATE_STATES = tuple(
+    "never unpaid open pending outstanding active ongoing present current unknown missing tbd".split()
+) + ("not paid",)
 #: The way a tool that writes a placeholder writes empty cells instead (`_tool_way`).
 _WAYS = {
     "na": ' (R: write.csv(x, na = ""))',
@@ -387,9 +386,9 @@ _WAYS = {
 }
 
 
-def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
-    """Which values (as read) of a date, number or true/false column are a placeholder word for a missing value,
-    among `unparsed` (the rows that did not parse)."""
+def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray, kind: str) -> np.ndarray:
+    """Which values (as read) of a date, number or true/false column (its contract `kind`) are a placeholder word
+    for a missing value, among `unparsed` (the rows that did not parse): `DATE_STATES` in a date column only."""
     from features.ids import placeholder_ids
 
     out = np.zeros(len(raw), dtype=bool)
@@ -397,7 +396,8 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
     if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
         return out
     text = raw.iloc[at].astype("str").str.strip()
-    out[at] = placeholder_ids(text) | text.str.lower().isin(VALUE_PLACEHOLDERS).to_numpy(dtype=bool)
+    words = VALUE_PLACEHOLDERS + (DATE_STATES if kind == "timestamp" else ())
+    out[at] = placeholder_ids(text) | text.str.lower().isin(words).to_numpy(dtype=bool)
     out[at] |= text.str.fullmatch(_ACCOUNTING_ZERO).fillna(False).to_numpy(dtype=bool)
     return out
 

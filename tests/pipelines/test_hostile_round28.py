@@ -157,7 +157,8 @@ def test_a_word_for_a_date_not_there_yet_stops_as_a_placeholder(tmp_path, word):
         "invoices"
     ]
     assert report.rejected_by_reason == {"ambiguous or unknown date format in paid_at": 1}
-    assert not missing_placeholders(pd.Series(["opened", "neverland"]), np.ones(2, dtype=bool)).any()
+    words = pd.Series(["opened", "neverland"])
+    assert not missing_placeholders(words, np.ones(2, dtype=bool), "timestamp").any()
 
 
 def test_an_effort_in_hours_and_minutes_stops_as_a_number_with_a_unit(tmp_path):
@@ -184,3 +185,33 @@ def test_an_effort_in_hours_and_minutes_stops_as_a_number_with_a_unit(tmp_path):
     out = next(check_rows(iter([tickets]), "tickets", 0, "UTC", {}, {}))
     hit = (out[UNIT].to_numpy() >> list(tickets.columns).index("effort_minutes")) & 1
     assert list(np.flatnonzero(hit)) == [3, 30, 60]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "word"), [("invoices", "disputed", "open"), ("orders", "promo", "active")]
+)
+def test_a_date_state_in_a_true_false_column_is_no_placeholder(tmp_path, table, column, word):
+    """`invoices.disputed` `open` on a tenth of the rows (`orders.promo` `active`): a flag written as a state, not a
+    missing value. Was (round 28's words matched in every column): "an export's placeholder for a missing value ...
+    export missing values as empty cells", advice that blanks every true flag. Now the date states
+    (`features.numbers.DATE_STATES`) are matched in date columns only, in both engines (`missing_placeholders`
+    takes the column's kind; the Spark row step's `PLACEHOLDER` mask stays empty): the stop "do not parse as
+    true/false ... export those" main gave. `NA`, `.`, `-` stay placeholders in every kind."""
+    from features.numbers import missing_placeholders
+    from pipelines.engines.spark_checks import PLACEHOLDER
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(200)
+    frames = {
+        "orders": orders.assign(promo="false"),
+        "invoices": _invoices(orders, amount="10", disputed="false"),
+    }
+    frames[table].loc[::10, column] = word
+    with pytest.raises(StructuralError, match=rf"'{column}': 20 of 200 values do not parse as true/false"):
+        load_data(_folder(tmp_path, **frames))
+    out = next(check_rows(iter([frames[table]]), table, 0, "UTC", {}, {}))
+    assert not out[PLACEHOLDER].any()
+    values = pd.Series([word, "NA", ".", "-"])
+    assert list(missing_placeholders(values, np.ones(4, dtype=bool), "bool")) == [False, True, True, True]
+    assert missing_placeholders(values, np.ones(4, dtype=bool), "timestamp").all()
