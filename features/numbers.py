@@ -142,10 +142,18 @@ def check_point_groups(
 #: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
 #: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
 #: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort), or in
-#: hours and minutes (`1h 30m`, `1h30`, `2 hrs 15 min`: Jira's, Toggl's and Harvest's way).
+#: hours and minutes (`1h 30m`, `1h30`, `2 hrs 15 min`: Jira's, Toggl's and Harvest's way), in words (`2 hours`,
+#: `1.5 hours`, `90 min.`), Jira's weeks, days and seconds (`1d 2h`, `1h 30m 15s`: `_DURATION`) or ISO 8601's
+#: `PT1H30M` (an API's duration).
+_DURATION_UNIT = r"(?:weeks?|wks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)"
+_DURATION = (
+    rf"^(?i:(?:\d{{1,6}}(?:\.\d{{1,3}})? ?{_DURATION_UNIT}\.?,? ?){{1,4}})$"
+    r"|^(?i:P(?=\d|T\d)(?:\d{1,6}[YMWD]){0,4}(?:T(?:\d{1,6}(?:[.,]\d{1,3})?[HMS]){1,3})?)$"
+)
 _WITH_UNIT = (
     r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
     r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$|^(?i:\d{1,4} ?(?:h|hrs?|hours?)\.? ?[0-5]?\d ?(?:m|mins?|minutes?)?\.?)$"
+    rf"|{_DURATION}"
 )
 #: In a rating column only, a rating written with its scale or as stars (`4/5`, `4 out of 5`, `4 stars`,
 #: `★★★★☆`: a survey tool's export). In an amount `4/5`, `12/2023` or `1 of 3` is no rating: an `unparseable` reject.
