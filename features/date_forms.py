@@ -41,12 +41,12 @@ def swapped_dates(raw: pd.Series, unmatched: pd.Series | np.ndarray, date_format
 #: (`20230305`, `20230305T083905`), a week (`2023-W10-1`) or a day of the year (`2023-064`), a month without its
 #: day (`2023-03`: a report's month, a truncated export), a date with its hour only (`2023-03-05 08`, `T08Z`) and a
 #: time of day without its date (`14:30`, `2:30 PM`), a quarter (`2023Q1`, `2023-Q1`, `Q1 2023`: a BI tool's or a
-#: report's period), a year alone (`2021`: a CRM's "customer since"). A year, a month, a quarter and a time are not
+#: report's period), a year alone (`2021`: a CRM's "customer since"; `2021.0`, through a float column). A year, a month, a quarter and a time are not
 #: whole dates (`_INCOMPLETE`).
 _YYYYMMDD = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _INCOMPLETE = (
     r"(?:19|20)\d{2}[-/](?:0[1-9]|1[0-2])|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?"
-    r"|(?:19|20)\d{2}[-/ ]?Q[1-4]|Q[1-4][-/ ](?:19|20)\d{2}|(?:19|20)\d{2}"
+    r"|(?:19|20)\d{2}[-/ ]?Q[1-4]|Q[1-4][-/ ](?:19|20)\d{2}|(?:19|20)\d{2}(?:\.0)?"
 )
 _ISO_OTHER = (
     rf"{_YYYYMMDD}(?:T?\d{{4}}(?:\d{{2}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
@@ -79,6 +79,13 @@ _MONTH = (  # English, then French, German, Spanish, Italian, Dutch and Portugue
     r"|ott|mei|mrt|out)[^\W\d_]*\.?"
 )
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
+#: A weekday's or a zone's name in parentheses after a date or its time (`2023-01-05 10:00 (Thu)`, `2023/01/05(木)
+#: 10:00`: Japanese and Korean exports; `... (UTC)`; JavaScript's `Date.toString()`, `Thu Jan 05 2023 10:00:00
+#: GMT+0100 (Central European Standard Time)`: a browser's or Node's date written as text); fullwidth parentheses
+#: too (`2023/01/05（木）`, `2023年1月5日(木)`), the time then after a space or none (`2023/01/05(木)10:00`).
+_ASIDE = r"(?: ?[(（][^()（）]{1,40}[)）])?"
+#: What comes before a date's time: a space or `T`, a comma (`toLocaleString()`), `at` (`January 5, 2023 at 10:00
+#: AM`: Apple's and Google's long dates), or nothing after a parenthesis (`_ASIDE`).
 #: A date as a Chinese, Japanese or Korean spreadsheet writes it: `2023年1月5日` (the long date), `2023. 1. 5.`
 #: (Korean), and a time after it or after an ISO date with the morning or afternoon named (`오후 3:04:05`,
 #: `午後3時04分`, `下午 3:04`).
@@ -86,20 +93,18 @@ _HALF_DAY = r"(?:[上下]午|午[前後]|오[전후])"
 _CJK_HOUR = r"\d{1,2} ?[時时시] ?\d{1,2} ?[分분](?: ?\d{1,2} ?[秒초])?"
 _CJK_TIME = rf"(?: ?(?:{_HALF_DAY} ?)?(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?|{_CJK_HOUR}))?"
 _CJK_DATE = (
-    rf"\d{{4}} ?[年년] ?\d{{1,2}} ?[月월] ?\d{{1,2}} ?[日일]{_CJK_TIME}"
+    rf"\d{{4}} ?[年년] ?\d{{1,2}} ?[月월] ?\d{{1,2}} ?[日일]{_ASIDE}{_CJK_TIME}"
     rf"|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?{_CJK_TIME}"
     rf"|\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}} ?"
     rf"(?:{_HALF_DAY} ?\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:{_HALF_DAY} ?)?{_CJK_HOUR})"
 )
-#: A weekday's or a zone's name in parentheses after a date or its time (`2023-01-05 10:00 (Thu)`, `2023/01/05(木)
-#: 10:00`: Japanese and Korean exports; `... (UTC)`; JavaScript's `Date.toString()`, `Thu Jan 05 2023 10:00:00
-#: GMT+0100 (Central European Standard Time)`: a browser's or Node's date written as text).
-_ASIDE = r"(?: ?\([^()]{1,40}\))?"
+_BEFORE_TIME = r"(?:,?[ T]| at |(?<=[)）]))"
 _OTHER_DATE = (
     rf"(?i)^(?:{_WEEKDAY})?(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2}}(?:\d{{2}})?|\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}"
     rf"|\d{{1,2}}\.?(?:st|nd|rd|th)?(?: of| de)?[ -]{_MONTH},?[ -](?:de )?\d{{2,4}}"
     rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}){_ASIDE}"
-    r"(?:,?[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
+    rf"(?:{_BEFORE_TIME}\d{{1,2}}[:.]\d{{2}}(?:[:.]\d{{2}}(?:\.\d+)?)?(?: ?[ap]\.?m\.?)?)?"
+    r"(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|[a-z]{3,5}))?"
     rf"{_ASIDE}$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{1,2}}:\d{{2}}(?::\d{{2}})? (?:(?:[a-z]{{3,5}}|[+-]\d{{4}}) )?\d{{4}}"
     rf"$|^{_WEEKDAY}{_MONTH} \d{{1,2}} \d{{4}} \d{{1,2}}:\d{{2}}(?::\d{{2}})?(?: GMT[+-]\d{{4}})?{_ASIDE}"
     rf"$|^{SAS_DATE}$|^(?:{_CJK_DATE})$|^{SERIAL_DAYS}$|^(?:{UNIX_TIME})$|^(?:{_ISO_OTHER})$|{_ZONE_ABBREVIATION}"

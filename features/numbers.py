@@ -142,10 +142,18 @@ def check_point_groups(
 #: A plain number with a currency sign or code or a unit before or after it (`$12.50`, `12.50 EUR`, `€12`, `15%`,
 #: `30 min`): which currency or unit cannot be checked against the contract's, so it is never read as a number.
 #: Also a duration written `h:mm` or `h:mm:ss` (`1:30`, `00:45:00`: a helpdesk's or time tracker's effort), or in
-#: hours and minutes (`1h 30m`, `1h30`, `2 hrs 15 min`: Jira's, Toggl's and Harvest's way).
+#: hours and minutes (`1h 30m`, `1h30`, `2 hrs 15 min`: Jira's, Toggl's and Harvest's way), in words (`2 hours`,
+#: `1.5 hours`, `90 min.`), Jira's weeks, days and seconds (`1d 2h`, `1h 30m 15s`: `_DURATION`) or ISO 8601's
+#: `PT1H30M` (an API's duration).
+_DURATION_UNIT = r"(?:weeks?|wks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)"
+_DURATION = (
+    rf"^(?i:(?:\d{{1,6}}(?:\.\d{{1,3}})? ?{_DURATION_UNIT}\.?,? ?){{1,4}})$"
+    r"|^(?i:P(?=\d|T\d)(?:\d{1,6}[YMWD]){0,4}(?:T(?:\d{1,6}(?:[.,]\d{1,3})?[HMS]){1,3})?)$"
+)
 _WITH_UNIT = (
     r"^[+-]?(?:[^\d\s.,+\-()]{1,4} ?)?[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?: ?[^\d\s.,+\-()]{1,4})?$"
     r"|^\d{1,4}:[0-5]\d(?::[0-5]\d)?$|^(?i:\d{1,4} ?(?:h|hrs?|hours?)\.? ?[0-5]?\d ?(?:m|mins?|minutes?)?\.?)$"
+    rf"|{_DURATION}"
 )
 #: In a rating column only, a rating written with its scale or as stars (`4/5`, `4 out of 5`, `4 stars`,
 #: `★★★★☆`: a survey tool's export). In an amount `4/5`, `12/2023` or `1 of 3` is no rating: an `unparseable` reject.
@@ -368,17 +376,16 @@ PLACEHOLDER_SHARE = 0.01
 #: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`), and R's
 #: `NA` (`write.csv`'s and `readr::write_csv`'s missing value; as an id or a category it may be North America or
 #: Namibia, which the id and category rules keep), `.`, the missing value of SAS, Stata and SPSS, and `-`: an
-#: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop. And a
-#: state for a date not there yet (a CRM's, HR or billing system's words: `paid_at` "unpaid", "open", "pending" for
-#: each unpaid invoice, `churned_at` "never", "active", `left_at` "present"): rejected, they dropped the very rows
-#: still open.
-VALUE_PLACEHOLDERS = (
-    ("nat", "infinity", "-infinity", "na", ".", "-")
-    + tuple(
-        "never unpaid open pending outstanding active ongoing present current unknown missing tbd".split()
-    )
-    + ("not paid",)
-)
+#: export's "none", or a spreadsheet's accounting format's zero (` -   `): which one cannot be told, so a stop.
+VALUE_PLACEHOLDERS = ("nat", "infinity", "-infinity", "na", ".", "-")
+#: ... and, in a date column only, a state for a date not there yet (a CRM's, HR or billing system's words:
+#: `paid_at` "unpaid", "open", "pending" for each unpaid invoice, `churned_at` "never", "active", `left_at`
+#: "present"): rejected, they dropped the very rows still open. In a true/false or number column they are values
+#: of another type (`disputed` "open", `promo` "active": a flag, not a missing value; exported empty, every true
+#: flag would be lost), judged as such.
+DATE_STATES = tuple(
+    "never unpaid open pending outstanding active ongoing present current unknown missing tbd".split()
+) + ("not paid",)
 #: The way a tool that writes a placeholder writes empty cells instead (`_tool_way`).
 _WAYS = {
     "na": ' (R: write.csv(x, na = ""))',
@@ -387,9 +394,9 @@ _WAYS = {
 }
 
 
-def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np.ndarray:
-    """Which values (as read) of a date, number or true/false column are a placeholder word for a missing value,
-    among `unparsed` (the rows that did not parse)."""
+def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray, kind: str) -> np.ndarray:
+    """Which values (as read) of a date, number or true/false column (its contract `kind`) are a placeholder word
+    for a missing value, among `unparsed` (the rows that did not parse): `DATE_STATES` in a date column only."""
     from features.ids import placeholder_ids
 
     out = np.zeros(len(raw), dtype=bool)
@@ -397,7 +404,8 @@ def missing_placeholders(raw: pd.Series, unparsed: pd.Series | np.ndarray) -> np
     if not len(at) or pd.api.types.is_numeric_dtype(raw.dtype):
         return out
     text = raw.iloc[at].astype("str").str.strip()
-    out[at] = placeholder_ids(text) | text.str.lower().isin(VALUE_PLACEHOLDERS).to_numpy(dtype=bool)
+    words = VALUE_PLACEHOLDERS + (DATE_STATES if kind == "timestamp" else ())
+    out[at] = placeholder_ids(text) | text.str.lower().isin(words).to_numpy(dtype=bool)
     out[at] |= text.str.fullmatch(_ACCOUNTING_ZERO).fillna(False).to_numpy(dtype=bool)
     return out
 

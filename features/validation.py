@@ -179,7 +179,7 @@ def _check_parsed(
             col.kind, "a number"
         )
         if placeholders is None:  # `NULL`, `NA` on every row: an empty column
-            placeholders = bool(missing_placeholders(raw, given).sum() == given.sum())
+            placeholders = bool(missing_placeholders(raw, given, col.kind).sum() == given.sum())
         hint = placeholder_hint(raw[given].head(5), placeholders, col.kind)
         if col.kind == "timestamp" and not hint:
             hint = (
@@ -236,7 +236,7 @@ def _check_parsed(
             f"a total or subtotal line in {col.name} (Total, ...)",
         )
     if col.kind not in ("id", "text") and bad.any() and column_stats is None:  # `NULL` throughout: "no value"
-        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad))
+        check_missing_placeholders(table.name, col.name, raw, missing_placeholders(raw, bad, col.kind))
     # `#VALUE!` where a date's formula failed, `true\u200b`: the numbers' and ids' reasons and stops
     if col.kind in ("timestamp", "bool") and bad.any():
         for form, rule, reason in (

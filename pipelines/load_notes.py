@@ -212,7 +212,8 @@ def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
 
     totals = getattr(tables, "amount_totals", None)
     if totals is None:
-        sums = {k: v for name, t in tables.items() for k, v in customer_amounts(name, t).items()}
+        ids = pd.Index(tables["customers"]["customer_id"]) if "customers" in tables else None
+        sums = {k: v for name, t in tables.items() for k, v in customer_amounts(name, t, ids).items()}
         totals = {**amount_totals(tables), **customer_medians(sums)}
     return discount_rate_notes(totals) + amount_unit_notes(totals)
 

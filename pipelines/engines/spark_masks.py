@@ -133,7 +133,7 @@ def column_masks(
             pass
         else:
             text = readable_column(table, col, raw[name])  # the column as `_validate_table` judges it
-            put(PLACEHOLDER, i, missing_placeholders(text, bad))
+            put(PLACEHOLDER, i, missing_placeholders(text, bad, col.kind))
             if col.kind == "timestamp":  # `01/14/2023` under `%d/%m/%Y`; `15/01/2023` among ISO dates
                 fmt = date_formats.get(f"{table.name}.{name}")
                 put(SWAPPED, i, swapped_dates(text, bad, fmt))

@@ -422,7 +422,13 @@ def order_counts_of(parts: list[pd.Series], empty: pd.DataFrame) -> pd.Series:
     """The orders per customer id from the `value_counts` of each streamed batch of the orders (`parts`)."""
     if not parts:
         return empty["customer_id"].value_counts(sort=False)
-    return pd.concat(parts).groupby(level=0, sort=False).sum().rename("count")
+    return summed_by_id(parts).rename("count")
+
+
+def summed_by_id(parts: list[pd.Series]) -> pd.Series:
+    """Several batches' figures per customer id (`parts`, each indexed by id) as one sum per id: the orders per
+    customer (`order_counts_of`), the amounts per customer (`StreamedCounts`)."""
+    return pd.concat(parts).groupby(level=0, sort=False).sum()
 
 
 #: `StreamedCounts` folds a table's sums per customer into one each time it holds this many batches' sums.
@@ -457,7 +463,7 @@ class StreamedCounts:
             parts = self.sums.setdefault(key, [])
             parts.append(sums)
             if len(parts) >= SUM_PARTS:  # folded now and then: one row per customer, not per batch
-                parts[:] = [self._folded(parts)]
+                parts[:] = [summed_by_id(parts)]
         if name == "customers" and "email" in table.columns:
             self.keys.append(email_keys(table))
 
@@ -467,13 +473,8 @@ class StreamedCounts:
         from pipelines.load_notes import email_twins
 
         twins = email_twins(pd.concat(self.keys, ignore_index=True)) if self.keys else None
-        sums = {key: self._folded(parts) for key, parts in self.sums.items()}
+        sums = {key: summed_by_id(parts) for key, parts in self.sums.items()}
         return self.positive, {**self.totals, **customer_medians(sums)}, twins
-
-    @staticmethod
-    def _folded(parts: list[pd.Series]) -> pd.Series:
-        """Sums per customer of several batches as one."""
-        return pd.concat(parts).groupby(level=0, sort=False).sum()
 
 
 def accepted_tables(

@@ -157,7 +157,8 @@ def test_a_word_for_a_date_not_there_yet_stops_as_a_placeholder(tmp_path, word):
         "invoices"
     ]
     assert report.rejected_by_reason == {"ambiguous or unknown date format in paid_at": 1}
-    assert not missing_placeholders(pd.Series(["opened", "neverland"]), np.ones(2, dtype=bool)).any()
+    words = pd.Series(["opened", "neverland"])
+    assert not missing_placeholders(words, np.ones(2, dtype=bool), "timestamp").any()
 
 
 def test_an_effort_in_hours_and_minutes_stops_as_a_number_with_a_unit(tmp_path):
@@ -184,3 +185,123 @@ def test_an_effort_in_hours_and_minutes_stops_as_a_number_with_a_unit(tmp_path):
     out = next(check_rows(iter([tickets]), "tickets", 0, "UTC", {}, {}))
     hit = (out[UNIT].to_numpy() >> list(tickets.columns).index("effort_minutes")) & 1
     assert list(np.flatnonzero(hit)) == [3, 30, 60]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "word"), [("invoices", "disputed", "open"), ("orders", "promo", "active")]
+)
+def test_a_date_state_in_a_true_false_column_is_no_placeholder(tmp_path, table, column, word):
+    """`invoices.disputed` `open` on a tenth of the rows (`orders.promo` `active`): a flag written as a state, not a
+    missing value. Was (round 28's words matched in every column): "an export's placeholder for a missing value ...
+    export missing values as empty cells", advice that blanks every true flag. Now the date states
+    (`features.numbers.DATE_STATES`) are matched in date columns only, in both engines (`missing_placeholders`
+    takes the column's kind; the Spark row step's `PLACEHOLDER` mask stays empty): the stop "do not parse as
+    true/false ... export those" main gave. `NA`, `.`, `-` stay placeholders in every kind."""
+    from features.numbers import missing_placeholders
+    from pipelines.engines.spark_checks import PLACEHOLDER
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(200)
+    frames = {
+        "orders": orders.assign(promo="false"),
+        "invoices": _invoices(orders, amount="10", disputed="false"),
+    }
+    frames[table].loc[::10, column] = word
+    with pytest.raises(StructuralError, match=rf"'{column}': 20 of 200 values do not parse as true/false"):
+        load_data(_folder(tmp_path, **frames))
+    out = next(check_rows(iter([frames[table]]), table, 0, "UTC", {}, {}))
+    assert not out[PLACEHOLDER].any()
+    values = pd.Series([word, "NA", ".", "-"])
+    assert list(missing_placeholders(values, np.ones(4, dtype=bool), "bool")) == [False, True, True, True]
+    assert missing_placeholders(values, np.ones(4, dtype=bool), "timestamp").all()
+
+
+def test_the_sums_per_customer_are_one_hash_pass_over_the_customers_ids():
+    """`amount_notes` summed each table per customer by a groupby over string ids and intersected string indexes
+    (at 100k customers 1.0-1.6 s a load, every command: docs/measurements.md). Now each table's ids are found
+    among the customers' once (`positions_in`) and summed by `np.bincount`, on the customers' one index, which
+    `customer_medians` compares by position; a batch's sums (Spark) stay by id, folded by the one
+    `summed_by_id` the orders' counts use. The figures are the groupby's: a missing amount adds nothing."""
+    from features.conventions import customer_amounts, customer_medians
+    from pipelines.engines.spark_tables import StreamedCounts, order_counts_of, summed_by_id
+
+    customers = pd.Index(pd.array(["C1", "C2", "C3"], dtype="string"))
+    orders = pd.DataFrame(
+        {"customer_id": pd.array(["C2", "C1", "C2"], dtype="string"), "revenue": [1.0, 2.0, 3.0]}
+    )
+    invoices = pd.DataFrame({"customer_id": pd.array(["C2", "C1"], dtype="string"), "amount": [np.nan, 6.0]})
+    sums = {
+        **customer_amounts("orders", orders, customers),
+        **customer_amounts("invoices", invoices, customers),
+    }
+    assert all(s.index is customers for s in sums.values())
+    assert list(sums["orders.revenue"]) == [2.0, 4.0, 0.0] and list(sums["invoices.amount"]) == [
+        6.0,
+        0.0,
+        0.0,
+    ]
+    by_id = {**customer_amounts("orders", orders), **customer_amounts("invoices", invoices)}
+    assert customer_medians(sums) == customer_medians(by_id) == {"invoices.amount@customer": (1, 3.0)}
+    assert "_folded" not in vars(StreamedCounts) and "summed_by_id" in inspect.getsource(order_counts_of)
+    assert summed_by_id([pd.Series([1, 2], index=["a", "b"]), pd.Series([3], index=["a"])]).to_dict() == {
+        "a": 4,
+        "b": 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("median", "said"),
+    [
+        (0.001, "about 1/1,000 of the other (invoices in thousands beside orders in units)"),
+        (120.0, "about 100 times the other (invoices in cents beside orders in units)"),
+        (21.6, "many times the other"),
+        (0.03, "a small part of the other"),
+    ],
+)
+def test_the_invoices_factor_names_a_unit_only_near_100_or_1000(median, said):
+    """The median customer invoiced 21.6 times their orders read "about 10 times the other (cents beside units,
+    thousands)", a 3% commission "about 1/100": a factor rounded to a power of ten, a unit named for any. Now a
+    unit only within twice 100 or 1,000 (or their inverses: `features.conventions._FACTOR_UNITS`), else "many
+    times" or "a small part of" the other with none."""
+    from features.conventions import amount_unit_notes
+
+    totals = {"orders.revenue": (100, 1000.0), "invoices.amount": (100, 1000.0)}
+    notes = amount_unit_notes({**totals, "invoices.amount@customer": (100, median)})
+    assert len(notes) == 1 and f"one of the two in another unit, {said}?" in notes[0]
+    assert "(cents beside units, thousands)" not in notes[0]
+
+
+def test_more_dates_with_a_weekday_and_times_in_words_are_other_date_forms():
+    """Fullwidth parentheses (`2023/01/05（木） 10:00`), the time right after them (`2023/01/05(木)10:00`), a
+    Japanese date with its weekday (`2023年1月5日(木)`), `January 5, 2023 at 10:00 AM` (Apple's and Google's long
+    dates) and a year through a float column (`2021.0`). Was: each row `ambiguous or unknown date format`, exit 0
+    on any share. Now dates in another form (`features.date_forms._ASIDE`, `_BEFORE_TIME`, `_INCOMPLETE`), the
+    Spark row step calling the same `other_date_forms`; a 100,000-character cell is looked at in no time."""
+    import time
+
+    from features.date_forms import other_date_forms
+
+    dates = [
+        "2023/01/05（木） 10:00",
+        "2023/01/05(木)10:00",
+        "2023年1月5日(木)",
+        "January 5, 2023 at 10:00 AM",
+        "2021.0",
+    ]
+    others = ["2021.5", "2023/01/0510:00", "hello(木)10:00", "2023/01/05(" + "(a)" * 33_000]
+    values = pd.Series(dates + others)
+    started = time.perf_counter()
+    assert list(other_date_forms(values, np.ones(len(values), dtype=bool))) == [True] * 5 + [False] * 4
+    assert time.perf_counter() - started < 1.0
+
+
+def test_more_efforts_with_a_unit_are_numbers_with_a_unit():
+    """`2 hours`, `30 minutes`, `1.5 hours`, `90 min.`, Jira's `1d 2h`, `1h 30m 15s` and ISO 8601's `PT1H30M` in
+    `tickets.effort_minutes` (`1 hour` was caught). Was: each `unparseable effort_minutes`, exit 0 on any share.
+    Now numbers with a unit (`features.numbers._DURATION`, in `_WITH_UNIT`: both engines' `unit_numbers`)."""
+    from features.numbers import unit_numbers
+
+    efforts = ["2 hours", "30 minutes", "1.5 hours", "90 min.", "1d 2h", "1h 30m 15s", "PT1H30M", "pt45m"]
+    values = pd.Series(efforts + ["P", "PT", "hello", "2 hours ago", "1x 2y"])
+    assert list(unit_numbers(values, np.ones(len(values), dtype=bool))) == [True] * 8 + [False] * 5
