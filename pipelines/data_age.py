@@ -71,8 +71,8 @@ def stopped_tables(
     order, 1,065 of them after the as-of, were warned "an export that stopped?") and its gap, the days from its
     latest event before `as_of` (`times`, `latest_times`' answer) to it, exceeds both `labels.max_days_past_data`
     and the table's own longest gap between two of its days before then (`_longest_gap`: a monthly billing's 31
-    days, a firm closed every Christmas; a table whose times the Spark driver keeps not is held to
-    `labels.max_days_past_data` alone). Then:
+    days, a firm closed every Christmas; of a table whose times the Spark driver keeps not, the days holding them,
+    found by Spark: `SparkTables.event_days`). Then:
     - returns, tickets, invoices or referrals: stopped when the orders after its last row would, at the table's
       rate per order over the whole data (`rows`: the accepted rows per table), have brought at least
       `expected_rows` of its rows (`scoring.stopped_table_rows`); a table pausing with the orders is not judged
@@ -98,7 +98,7 @@ def stopped_tables(
         end, gap = days_past_data(last, as_of)
         if gap <= tolerated:
             continue
-        own = orders if table == "orders" else _before(_times_of(tables, table, column), as_of)
+        own = orders if table == "orders" else _times_of(tables, table, column, as_of)
         usual = _longest_gap(own)
         if gap <= usual:
             continue
@@ -133,10 +133,15 @@ def stopped_tables(
     return said
 
 
-def _times_of(tables: Mapping[str, Any], table: str, column: str) -> Any:
-    """The table's event times when the tables keep them (the Spark driver's keep no returns' or invoices')."""
+def _times_of(tables: Mapping[str, Any], table: str, column: str, as_of: pd.Timestamp) -> np.ndarray:
+    """The table's event times before `as_of` (`_before`); of a table whose times the Spark driver keeps not
+    (returns, invoices), the days holding them, found by Spark (`SparkTables.event_days`): the same longest gap."""
     frame = tables.get(table)
-    return frame[column] if frame is not None and column in getattr(frame, "columns", ()) else None
+    if frame is not None and column in getattr(frame, "columns", ()):
+        return _before(frame[column], as_of)
+    found = getattr(tables, "event_days", None)
+    days = found(table, column, as_of) if callable(found) else None
+    return _before(None, as_of) if days is None else days
 
 
 def _datetime64(t: pd.Timestamp) -> np.datetime64:
@@ -148,7 +153,8 @@ def _before(column: Any, as_of: pd.Timestamp) -> np.ndarray:
     """The column's times before `as_of` as naive UTC numpy times (empty without a column)."""
     if column is None:
         return np.array([], dtype="datetime64[ns]")
-    values = column.values  # a zoned column's: its UTC times, no copy
+    zoned = isinstance(column.dtype, pd.DatetimeTZDtype)
+    values = (column.dt.tz_convert(None) if zoned else column).to_numpy()  # a zoned column's: its UTC times
     return values[values < _datetime64(as_of)]
 
 

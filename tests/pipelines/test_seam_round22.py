@@ -208,3 +208,41 @@ def test_a_monthly_billing_is_not_a_stopped_export_and_stopped_orders_are(defaul
         len(stopped_tables({"orders": first, "tickets": tickets}, as_of, {"orders": 1}, labels, 20, print))
         == 1
     )
+
+
+def test_a_table_whose_times_the_spark_driver_keeps_not_is_judged_by_its_own_days():
+    """The Spark driver keeps no invoices' or returns' times (`ID_TABLES`): the stopped-table rule asked them
+    nothing, so a monthly billing scored as of the 20th on `--engine spark` was held to the 14 days alone and
+    warned "an export that stopped?" where the pandas engine, which reads the invoices' own longest gap, was
+    quiet. Now it asks the tables for the days holding them (`SparkTables.event_days`, found by Spark; its
+    Spark side in `test_spark_rounds.py`'s data-age test): the same answer."""
+    from pipelines.config import load_config
+    from pipelines.data_age import latest_times, stopped_tables
+    from pipelines.loading import later_events
+
+    labels = load_config().labels
+    days = pd.date_range("2024-01-01", "2025-12-31", freq="D", tz="UTC") + pd.Timedelta(hours=10)
+    billed = pd.to_datetime(days.strftime("%Y-%m-01")).tz_localize("UTC") + pd.DateOffset(months=1)
+    bills = pd.DataFrame({"issued_at": billed[billed < "2025-12-10"]})  # each order billed on the next 1st
+    tables = {"orders": pd.DataFrame({"ordered_at": days}), "invoices": bills}
+    at, rows = pd.Timestamp("2025-12-20", tz="UTC"), {"orders": len(days), "invoices": len(bills)}
+
+    class DriverTables(dict):
+        """The Spark driver's way: the invoices without their times, their days found apart."""
+
+        asked: list[str] = []
+
+        def event_days(self, table, column, as_of):
+            self.asked.append(f"{table}.{column}")
+            times = bills["issued_at"].dt.tz_convert(None).to_numpy()
+            return np.unique(times[times < as_of.tz_convert(None).to_datetime64()].astype("datetime64[D]"))
+
+    driver = DriverTables(
+        orders=tables["orders"], invoices=pd.DataFrame({"customer_id": ["C1"] * len(bills)})
+    )
+    times, later = latest_times(tables, at), later_events(tables, at)  # the driver's: counted by Spark
+    assert stopped_tables(tables, at, rows, labels, 10, print, times=times) == []
+    assert (
+        stopped_tables(driver, at, rows, labels, 10, print, later=later, times=times) == []
+    )  # was: "ends on 2025-12-01"
+    assert DriverTables.asked == ["invoices.issued_at"]
