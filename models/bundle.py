@@ -315,11 +315,10 @@ class CustomerValueModel:
         return [n for n in self.fit_notes() if n.startswith((REFIT_STRAYED, SMEARING_NOT_APPLIED))]
 
     def fit_notes(self) -> list[str]:
-        """Every note of the value and churn models' fits, once each (`notes_` as the fit made it; read from the
-        two models, so a note they hold is never missed): `scoring_warnings` among them, the others recorded by
-        `cvp score` in its manifest's `model_notes`."""
-        notes = [*getattr(self.value_model_, "notes_", []), *getattr(self.churn_model_, "notes_", [])]
-        return list(dict.fromkeys(notes))
+        """Every note of the value and churn models' fits, once each (`notes_` as `fit` stored it; empty for a
+        model fitted before it existed): `scoring_warnings` among them, the others recorded by `cvp score` in its
+        manifest's `model_notes`."""
+        return list(getattr(self, "notes_", []))
 
     def season_note(self, as_of: Any) -> str | None:
         """Why this model's totals do not fit the time of year of `as_of`, or None. Under a year of horizon, the

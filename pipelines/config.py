@@ -150,7 +150,7 @@ class ScoringConfig(_Frozen):
     max_model_age_days: int | None = Field(gt=0)
     # P90 - P10 of the scored customers' churn probabilities below which the run warns that the churn model tells
     # nobody apart (`pipelines.score_console.flat_churn`)
-    min_churn_spread: float = Field(ge=0, lt=1)
+    min_churn_logit_spread: float = Field(ge=0)
     # rows of a table the orders after its last row would have brought, from which the run warns that its export
     # stopped (`pipelines.data_age.stopped_tables`)
     stopped_table_rows: int = Field(gt=0)

@@ -19,19 +19,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from features.config import LabelConfig
 from features.contract import EVENT_TIME_COLUMNS
 from features.validation import StructuralError
-from pipelines.loading import data_end, days_past_data, last_order
+from pipelines.loading import data_end, days_past_data, last_order, later_events
 
 
-def latest_event(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> tuple[pd.Timestamp, str] | None:
+def latest_event(
+    tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, times: Mapping[str, Any] | None = None
+) -> tuple[pd.Timestamp, str] | None:
     """The latest dated event of any table before `as_of` (events on or after it are not read) and its
     `table.column`; None when there is none. Tables that find it themselves (`latest_events`: the Spark driver's,
-    which keep no returns' or invoices' times) give theirs per `table.column`."""
-    times = latest_times(tables, as_of)
+    which keep no returns' or invoices' times) give theirs per `table.column`; `times`, `latest_times`' answer
+    when the caller found it already."""
+    times = latest_times(tables, as_of) if times is None else times
     dated = [(pd.Timestamp(v), k == "orders.ordered_at", k) for k, v in times.items() if pd.notna(v)]
     return max(dated)[::2] if dated else None  # an order's day named as such on a tie
 
@@ -57,39 +61,114 @@ def stopped_tables(
     labels: LabelConfig,
     expected_rows: int,
     warn: Callable[[str], None],
+    *,
+    later: Mapping[str, int] | None = None,
+    times: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """The tables whose export stopped while the orders ran on: a table (returns, tickets, invoices, referrals)
-    whose latest event before `as_of` is more than `labels.max_days_past_data` days before it, while the orders
-    after that event would, at the table's rate per order over the whole data (`rows`: the accepted rows per
-    table), have brought at least `expected_rows` of its rows (`scoring.stopped_table_rows`). Each said through
-    `warn` and returned (the manifest's `stopped_tables`). Every feature reading such a table counts nothing since
-    its last row (no ticket: no cost to serve; no invoice: nothing overdue), so the tier rules and the model read
-    those customers as cheaper and better payers than they are (was: a tickets export stopped six months before
-    the as-of scored the 300-customer demo exit 0, 17 problem customers good, a drift warning only; the data's
-    end is its latest event of any table, `check_data_age`, so one table stopping was never said). Orders and a
-    table pausing with them (a firm closed at Christmas) are not judged: no orders came in its gap."""
-    orders = tables["orders"]["ordered_at"]
+    """The tables whose export stopped while the others ran on, each said through `warn` and returned (the
+    manifest's `stopped_tables`). A table is judged only when it has no row on or after `as_of` (`later`, the
+    counts `pipelines.loading.later_events` found; was: invoices re-dated to the 1st of the month after their
+    order, 1,065 of them after the as-of, were warned "an export that stopped?") and its gap, the days from its
+    latest event before `as_of` (`times`, `latest_times`' answer) to it, exceeds both `labels.max_days_past_data`
+    and the table's own longest gap between two of its days before then (`_longest_gap`: a monthly billing's 31
+    days, a firm closed every Christmas; of a table whose times the Spark driver keeps not, the days holding them,
+    found by Spark: `SparkTables.event_days`). Then:
+    - returns, tickets, invoices or referrals: stopped when the orders after its last row would, at the table's
+      rate per order over the whole data (`rows`: the accepted rows per table), have brought at least
+      `expected_rows` of its rows (`scoring.stopped_table_rows`); a table pausing with the orders is not judged
+      (was: a tickets export stopped six months early scored the 300-customer demo exit 0, 17 problem customers
+      good, a drift warning only);
+    - the orders: stopped when another table ran on to within `labels.max_days_past_data` of the as-of, the
+      yardstick that the data did not end (was: the orders cut six months early, tickets and invoices running,
+      exit 0, a drift warning only: great customers 416 -> 165, "new" 62 -> 250; the data's end is its latest
+      event of any table, `check_data_age`, so one table stopping was never said).
+    Every feature reading such a table counts nothing since its last row (no ticket: no cost to serve; no
+    invoice: nothing overdue; no order: every customer quieter), so the model and the tier rules misread them."""
+    later = later_events(tables, as_of) if later is None else later
+    times = latest_times(tables, as_of) if times is None else times
+    orders = _before(tables["orders"]["ordered_at"], as_of)  # filtered once, then counted per table
     all_orders = rows.get("orders") or len(orders)
+    tolerated = float(labels.max_days_past_data)
     said = []
-    for key, last in latest_times(tables, as_of).items():
-        table = key.split(".")[0]
-        if table == "orders" or pd.isna(last) or not rows.get(table):
+    for key, last in times.items():
+        table, column = key.split(".")
+        if pd.isna(last) or later.get(key) or not rows.get(table):
             continue
         last = pd.Timestamp(last)
         end, gap = days_past_data(last, as_of)
-        came = int(((orders > last) & (orders < as_of)).sum())
-        expected = rows[table] / all_orders * came
-        if gap <= labels.max_days_past_data or expected < expected_rows:
+        if gap <= tolerated:
             continue
+        own = orders if table == "orders" else _times_of(tables, table, column, as_of)
+        usual = _longest_gap(own)
+        if gap <= usual:
+            continue
+        if table == "orders":
+            running = [
+                k
+                for k, v in times.items()
+                if k != key and pd.notna(v) and days_past_data(pd.Timestamp(v), as_of)[1] <= tolerated
+            ]
+            if not running:
+                continue  # every table ends with them: the data's end, `check_data_age` says it
+            why = (
+                f"while {', '.join(running)} ran on to within {labels.max_days_past_data} days of it "
+                f"(the orders' longest gap before was {usual:.0f} days)"
+            )
+        else:
+            came = int((orders > _datetime64(last)).sum())
+            expected = rows[table] / all_orders * came
+            if expected < expected_rows:
+                continue
+            why = (
+                f"while {came:,} orders came after it: at its rate ({rows[table]:,} rows for {all_orders:,} orders) "
+                f"about {expected:,.0f} rows of {table} were expected since (scoring.stopped_table_rows "
+                f"{expected_rows}; its longest gap before was {usual:.0f} days)"
+            )
         said.append(
-            f"{key} ends on {last.date()}, {gap:.0f} days before --as-of {as_of.date()}, while {came:,} orders came "
-            f"after it: at its rate ({rows[table]:,} rows for {all_orders:,} orders) about {expected:,.0f} rows of "
-            f"{table} were expected since (scoring.stopped_table_rows {expected_rows}), an export that stopped? "
-            f"Every feature and tier rule reading {table} counts nothing since for every customer; export the "
-            f"missing {table} rows, or score with --as-of {end.date()}"
+            f"{key} ends on {last.date()}, {gap:.0f} days before --as-of {as_of.date()}, {why}, an export that "
+            f"stopped? Every feature and tier rule reading {table} counts nothing since for every customer; export "
+            f"the missing {table} rows, or score with --as-of {end.date()}"
         )
         warn(said[-1])
     return said
+
+
+def _times_of(tables: Mapping[str, Any], table: str, column: str, as_of: pd.Timestamp) -> np.ndarray:
+    """The table's event times before `as_of` (`_before`); of a table whose times the Spark driver keeps not
+    (returns, invoices), the days holding them, found by Spark (`SparkTables.event_days`): the same longest gap."""
+    frame = tables.get(table)
+    if frame is not None and column in getattr(frame, "columns", ()):
+        return _before(frame[column], as_of)
+    found = getattr(tables, "event_days", None)
+    days = found(table, column, as_of) if callable(found) else None
+    return _before(None, as_of) if days is None else days
+
+
+def _datetime64(t: pd.Timestamp) -> np.datetime64:
+    """`t` as a naive UTC numpy time, comparable with `_before`'s."""
+    return (t.tz_convert(None) if t.tzinfo is not None else t).to_datetime64()
+
+
+def _before(column: Any, as_of: pd.Timestamp) -> np.ndarray:
+    """The column's times before `as_of` as naive UTC numpy times (empty without a column)."""
+    if column is None:
+        return np.array([], dtype="datetime64[ns]")
+    zoned = isinstance(column.dtype, pd.DatetimeTZDtype)
+    values = (column.dt.tz_convert(None) if zoned else column).to_numpy()  # a zoned column's: its UTC times
+    return values[values < _datetime64(as_of)]
+
+
+def _longest_gap(times: np.ndarray) -> float:
+    """The longest gap, in days, between two consecutive days holding `times` (any order; 0.0 under two
+    days): the table's own usual quiet. One pass over the days marked, no sort."""
+    if len(times) < 2:
+        return 0.0
+    days = times.astype("datetime64[D]").astype(np.int64)
+    first = days.min()
+    held = np.zeros(int(days.max() - first) + 1, dtype=bool)
+    held[days - first] = True
+    marked = np.flatnonzero(held)
+    return float(np.diff(marked).max()) if len(marked) > 1 else 0.0
 
 
 def check_data_age(
@@ -98,6 +177,7 @@ def check_data_age(
     labels: LabelConfig,
     allow_stale: bool,
     warn: Callable[[str], None],
+    times: Mapping[str, Any] | None = None,
 ) -> str | None:
     """What `cvp score` says about `tables` scored as of `as_of`: None when their latest dated event of any table
     before the as-of (`latest_event`: orders, returns, tickets, invoices or referrals; was: orders only, a firm
@@ -123,7 +203,7 @@ def check_data_age(
             )
         warn(f"{stale} (scored anyway: --allow-stale)")
         return stale
-    latest, where = latest_event(tables, as_of) or (last, "orders.ordered_at")
+    latest, where = latest_event(tables, as_of, times) or (last, "orders.ordered_at")
     end, gap = days_past_data(latest, as_of)
     if gap <= labels.max_days_past_data:
         return None

@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -257,25 +259,7 @@ def run_report(
         tracking_uri=tracking_uri or manifest.get("tracking_uri"),
         model_uri=manifest.get("model_uri"),
     )
-    if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
-        card["seasonal_history"] = manifest["seasonal_history"]
-    from pipelines.reports.phrases import provisional_label, provisional_scores
-
-    if provisional_scores(manifest):  # scored by a model that was not the champion: said on every page
-        card["provisional"] = provisional_scores(manifest)
-        card["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
-    if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
-        card["stale_model"] = manifest["stale_model"]
-    from pipelines.score_console import flat_churn
-
-    if flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
-        card["flat_churn"] = flat_churn(manifest)
-    if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
-        card["model_warnings"] = "; ".join(manifest["model_warnings"])
-    if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too
-        card["model_season"] = manifest["model_season"]
-    if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
-        card["stale_data"] = manifest["stale_data"]
+    card.update(run_card_notes(manifest))
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)
@@ -331,6 +315,33 @@ def run_report(
         highlight=False,
     )
     return paths.index
+
+
+def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What a scoring run's manifest adds to the team page's model card (`run_report`): its warnings about the
+    model and the data beside the model's figures (the flat churn model, the training's warnings of how it
+    scores, a stale model or data, another season, scores of a model not the champion)."""
+    notes: dict[str, Any] = {}
+    if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
+        notes["seasonal_history"] = manifest["seasonal_history"]
+    from pipelines.reports.phrases import provisional_label, provisional_scores
+
+    if provisional_scores(manifest):  # scored by a model that was not the champion: said on every page
+        notes["provisional"] = provisional_scores(manifest)
+        notes["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
+    if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
+        notes["stale_model"] = manifest["stale_model"]
+    from pipelines.score_console import flat_churn
+
+    if flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
+        notes["flat_churn"] = flat_churn(manifest)
+    if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
+        notes["model_warnings"] = "; ".join(manifest["model_warnings"])
+    if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too
+        notes["model_season"] = manifest["model_season"]
+    if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
+        notes["stale_data"] = manifest["stale_data"]
+    return notes
 
 
 def browser_address(page: Path) -> str:

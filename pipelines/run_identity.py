@@ -36,7 +36,7 @@ OUTPUT_SETTINGS: tuple[str, ...] = (
     "explain",  # the stored reasons
     "scoring.psi_threshold",  # drift warnings
     "scoring.max_model_age_days",  # the stale-model warning
-    "scoring.min_churn_spread",  # the flat-churn warning
+    "scoring.min_churn_logit_spread",  # the flat-churn warning
     "scoring.stopped_table_rows",  # the stopped-table warning
     "scoring.carry_features",  # columns of the scores
     "profile.attributes",  # the profile inputs of the set

@@ -135,7 +135,7 @@ def closing_warnings(
     small = small_base(manifest)
     if small:
         out.append(("warning", small))
-    flat = flat_churn(manifest) if small is None else None  # a handful may well be alike: said above
+    flat = flat_churn(manifest)
     if flat:
         out.append(("warning", flat))
     drifted = manifest["drift"]["drifted_features"] + manifest["drift"]["drifted_predictions"]
@@ -171,8 +171,8 @@ def small_base(manifest: Mapping[str, Any]) -> str | None:
 
 def churn_spread(scores: Any, horizon_days: int, min_spread: float) -> dict[str, float] | None:
     """The manifest's `churn_spread`: the 10th and 90th percentiles of the scored customers' churn probabilities
-    (`pred_churn_prob_{h}d`) and the configured `scoring.min_churn_spread` (`threshold`) they are judged by
-    (`flat_churn`); None when nobody was scored."""
+    (`pred_churn_prob_{h}d`) and the configured `scoring.min_churn_logit_spread` (`threshold`, on the log-odds
+    scale) they are judged by (`flat_churn`); None when nobody was scored."""
     import numpy as np
 
     probs = scores.loc[scores["status"] == SCORED, f"pred_churn_prob_{horizon_days}d"].to_numpy(dtype=float)
@@ -184,17 +184,26 @@ def churn_spread(scores: Any, horizon_days: int, min_spread: float) -> dict[str,
 
 
 def flat_churn(manifest: Mapping[str, Any]) -> str | None:
-    """The warning of a run whose churn model gives nearly every scored customer the same risk (P90 - P10 under
-    `scoring.min_churn_spread`): it tells nobody apart (a model fitted on too few customers, early stopping kept a
+    """The warning of a run whose churn model gives nearly every scored customer the same risk (logit(P90) - logit(P10) under
+    `scoring.min_churn_logit_spread`): it tells nobody apart (a model fitted on too few customers, early stopping kept a
     round or two), so every "churn risk" on the pages is one number and the churn reasons explain differences of
     under a point (was: the demo's model fitted on a 150-customer sample scored 232 customers 34.7%-35.0%, exit 0,
-    no word, three churn reasons each). None when it is not, or the run recorded no spread."""
+    no word, three churn reasons each). Judged on the log-odds scale, logit(P90) - logit(P10), so a low-churn
+    business whose model ranks (0.5% to 2.5%: 1.6) is not warned, nor one near 100% (was: P90 - P10 under 2
+    points, warned every run). None when it is not, the run recorded no spread, or it scored too few customers
+    to judge (`small_base`: a handful may well be alike, said apart)."""
+    import math
+
     spread = manifest.get("churn_spread") or {}
-    if not spread or spread["p90"] - spread["p10"] >= spread["threshold"]:
+    if not spread or small_base(manifest):
+        return None
+    p10, p90 = (min(max(spread[k], 1e-9), 1 - 1e-9) for k in ("p10", "p90"))
+    logit_spread = math.log(p90 / (1 - p90)) - math.log(p10 / (1 - p10))
+    if logit_spread >= spread["threshold"]:
         return None
     return (
         f"the churn model gives nearly every scored customer the same risk ({spread['p10']:.1%} to "
-        f"{spread['p90']:.1%} from the 10th to the 90th percentile, under scoring.min_churn_spread "
-        f"{spread['threshold']:.0%}): it tells nobody apart, so its churn risks and churn reasons rank no one; "
+        f"{spread['p90']:.1%} from the 10th to the 90th percentile, {logit_spread:.3f} apart in log-odds, under "
+        f"scoring.min_churn_logit_spread {spread['threshold']}): it tells nobody apart, so its churn risks and churn reasons rank no one; "
         "check its backtest (`cvp models`) and retrain on more customers or history"
     )

@@ -209,12 +209,22 @@ def run_score(
         check_positive_values(
             trained.get("positive_shares"), positive_values(tables) if positive is None else positive
         )
-        from pipelines.data_age import check_data_age, stopped_tables
+        from pipelines.data_age import check_data_age, latest_times, stopped_tables
 
-        stale = check_data_age(tables, as_of, cfg.labels, allow_stale, warn)  # said, or a stop
-        accepted = {name: r.accepted for name, r in loaded.result.report.items()}
-        stopped = stopped_tables(tables, as_of, accepted, cfg.labels, cfg.scoring.stopped_table_rows, warn)
+        times = latest_times(tables, as_of)  # each table's latest event before the as-of, found once
+        stale = check_data_age(tables, as_of, cfg.labels, allow_stale, warn, times)  # said, or a stop
         later = warn_later_events(tables, as_of, console)
+        accepted = {name: r.accepted for name, r in loaded.result.report.items()}
+        stopped = stopped_tables(
+            tables,
+            as_of,
+            accepted,
+            cfg.labels,
+            cfg.scoring.stopped_table_rows,
+            warn,
+            later=later,
+            times=times,
+        )
         if later:
             said.append(later_events_text(later, as_of))
         chunk = chunk_customers or cfg.scoring.chunk_customers
@@ -339,7 +349,7 @@ def run_score(
             "customers_scored": int((scores["status"] == SCORED).sum()),
             "customers_total": len(scores),
             # the churn model's spread over the scored customers: flat, it tells nobody apart (`flat_churn`)
-            "churn_spread": churn_spread(scores, bundle.horizon_days, cfg.scoring.min_churn_spread),
+            "churn_spread": churn_spread(scores, bundle.horizon_days, cfg.scoring.min_churn_logit_spread),
             "statuses": {str(k): int(v) for k, v in scores["status"].value_counts().sort_index().items()},
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "rows": {

@@ -42,6 +42,18 @@ def last_order_rows(orders: SparkDataFrame, slots: list[int]) -> SparkDataFrame:
     return tops.select(F.lit(LAST_ORDER).alias(TABLE), F.col(LAST_ORDER), every)
 
 
+def event_days_spark(accepted: SparkDataFrame, table: str, column: str, as_of: pd.Timestamp) -> np.ndarray:
+    """On the executors (one aggregation job): the distinct days before `as_of` holding table `table`'s accepted
+    `column`, as sorted `datetime64[D]`: one per day of the data at most, whatever the customers
+    (`SparkTables.event_days`)."""
+    from pyspark.sql import functions as F
+
+    t = F.col(_q(f"{table}|{VAL}{column}"))
+    at = F.lit(str(as_of)).cast("timestamp_ntz")
+    days = accepted.filter((F.col(TABLE) == table) & (t < at)).select(F.to_date(t).alias("d")).distinct()
+    return np.unique(np.array(days.toArrow().column("d").to_pylist(), dtype="datetime64[D]"))
+
+
 def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     """The returns' rules of `validate_tables` on one bucket of order ids: `rows`, the returns' rows whose
     `order_id` falls in it; `accepted`, the accepted orders whose id does (`JOINED` columns). A return against

@@ -92,6 +92,15 @@ class SparkTables(dict):
             memo[as_of] = event_times_spark(self.accepted, set(self), as_of)
         return memo[as_of]
 
+    def event_days(self, table: str, column: str, as_of: pd.Timestamp) -> np.ndarray | None:
+        """The distinct days before `as_of` holding `table.column`, found by Spark (`event_days_spark`, one small
+        job): the own longest gap of a table whose times the driver keeps not (`ID_TABLES`) for
+        `pipelines.data_age.stopped_tables`, asked only of a table already past its tolerance. None without
+        `accepted` (a training sample's tables keep every column)."""
+        from pipelines.engines.spark_orders import event_days_spark
+
+        return None if self.accepted is None else event_days_spark(self.accepted, table, column, as_of)
+
     def status_tables(self, as_of: pd.Timestamp, last: bool = False) -> Mapping[str, pd.DataFrame]:
         """The tables `features.population.customer_status` and the chunk count (`spark_buckets.chunk_count`)
         read at `as_of`: these, with the orders as one row per customer who has any (`last_orders_spark`: their

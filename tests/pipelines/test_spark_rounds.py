@@ -518,3 +518,9 @@ def test_the_data_age_reads_the_latest_event_of_any_table_as_by_pandas(spark, tm
         judged = check_data_age(expected.tables, at, CFG.labels, False, said.append)
         assert judged == check_data_age(got.tables, at, CFG.labels, False, said.append)
         assert (judged is not None) == stale and said == ([judged] * 2 if stale else [])
+    # the days holding a table whose times the driver keeps not (`SparkTables.event_days`, one small job): the
+    # stopped-table rule's own longest gap (`pipelines.data_age.stopped_tables`) as the pandas tables give it
+    at = pd.Timestamp("2024-07-15")
+    days = expected.tables["invoices"]["issued_at"].to_numpy().astype("datetime64[D]")  # naive: UTC
+    assert list(got.tables.event_days("invoices", "issued_at", at)) == sorted(set(days))
+    assert list(got.tables.event_days("invoices", "issued_at", pd.Timestamp("2024-05-01"))) == [days.min()]
