@@ -78,7 +78,10 @@ class ProfileInputsWriter:
         self.writer.add(frame)
 
     def close(self) -> None:
+        """The file closed, and the customers let go: `run_score` closes the writer before it writes the scores
+        (on the Spark engine, whose executors hand in the inputs, `add` never ran to let the table go)."""
         self.writer.close()
+        self._customers_table = self._customers = None
 
     def info(self) -> dict[str, Any]:
         """What the manifest says about the file (`profile_inputs`)."""

@@ -270,7 +270,14 @@ def test_profile_inputs_written_by_the_executors_are_gathered_in_bucket_order(tm
         tmp_path / "profile.parquet", "run-1", {"customers": customers}, ("segment",), settings
     )
     gather_profile_parts(parts, writer, buckets=3)
-    writer.close()
+    import gc
+    import weakref
+
+    held = weakref.ref(customers)
+    del customers
+    writer.close()  # `run_score` closes it before the write: the customers let go (was: held through the write)
+    gc.collect()
+    assert held() is None
     assert not parts.exists()
     got = read_profile_inputs(tmp_path / "profile.parquet", "run-1")
     assert got.index.tolist() == ["C2", "C4", "C1", "C10", "C3"]  # bucket 0, 2, 10: the pandas engine's order

@@ -8,8 +8,10 @@ Small data (300 demo customers, models of `FAST_CONFIG`): the Spark runs cost mo
 
 from __future__ import annotations
 
+import gc
 import io
 import shutil
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,7 @@ def _score_both(root: Path, data: Path, config: Path, history: Path | None = Non
     outs: dict[str, Path] = {}
     # issue 11: what the Spark driver still holds of the tables when it writes the scores (the write is the peak)
     loaded: list = []
+    frames: list = []
     at_write: dict[str, object] = {}
     accepted_tables, write_spark_output = spark_input.accepted_tables, spark_parts.write_spark_output
     finish_scores = score_base.finish_scores
@@ -90,10 +93,15 @@ def _score_both(root: Path, data: Path, config: Path, history: Path | None = Non
 
     def spy_tables(*args, **kwargs):
         loaded.append(accepted_tables(*args, **kwargs))
+        frames[:] = [
+            (n, weakref.ref(f)) for n, f in loaded[-1].items()
+        ]  # alive while anything refers to them
         return loaded[-1]
 
     def spy_write(*args, **kwargs):
-        at_write.update(tables=len(loaded[-1]), order_counts=loaded[-1].order_counts)
+        gc.collect()
+        alive = sorted(n for n, r in frames if r() is not None)
+        at_write.update(tables=len(loaded[-1]), alive=alive, order_counts=loaded[-1].order_counts)
         return write_spark_output(*args, **kwargs)
 
     for engine in ("pandas", "spark"):
@@ -280,7 +288,7 @@ def test_spark_output_set_and_manifest_are_the_pandas_engines(seams):
     assert set(b) - set(a) == {"driver_collected"} and not set(a) - set(b)
     # the driver writes the scores holding none of its tables nor its orders per customer (was: all of them, the
     # pandas engine's let go; about 0.3 KB per demo customer held at the write, the run's peak)
-    assert runs.at_write == {"tables": 0, "order_counts": None, "finished": 0}
+    assert runs.at_write == {"tables": 0, "alive": [], "order_counts": None, "finished": 0}
     assert b["driver_collected"]["tables_held_mb"] > 0
     # and the finish held one copy of the compact scores: the frame the backend handed over is let go as it is
     # sorted (`finished`: the parts left in its list; was: the frame, kept beside its sorted copy)
