@@ -4,8 +4,6 @@ and stops on tiny hand-written tables (`test_spark_input.py`'s theme split off; 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -17,10 +15,6 @@ from tests.pipelines.spark_input_cases import (
     _ORD,
     _TICKETS,
     CFG,
-    CUSTOMERS,
-    MANAGERS,
-    ORDERS,
-    REFERRALS,
     _assert_driver_tables,
     _reject_files,
     _write,
@@ -459,35 +453,3 @@ def test_model_read_categories_are_folded_and_a_stray_placeholder_rejected_as_by
     got = load_spark(spark, data, CFG, tmp_path / "rejects")[0]
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
-
-
-@pytest.mark.spark
-def test_spark_rejects_are_one_set_a_clean_rerun_leaves_no_earlier_part_directory(spark, tmp_path):
-    """The executors write the rejects' parts into a staging directory and the driver swaps it in whole, as the
-    pandas engine's rejects (`pipelines.loading.publish_rejects`): a rerun without rejects leaves the directory empty and
-    marked (was: each `<rejects>/<table>/` overwritten only when that table had rejects again, yesterday's parts
-    of a table clean today left for a user or a batch job to count)."""
-    from pipelines.engines.spark_input import load_spark
-
-    rejects = tmp_path / "rejects"
-    bad = _write(
-        tmp_path / "bad", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
-    )
-    _, written = load_spark(spark, bad, CFG, rejects)
-    tables = ["account_managers", "customers", "orders", "referrals"]
-    assert sorted(Path(p).name for p in written) == tables
-    assert sorted(p.name for p in rejects.iterdir()) == [".cvp-rejects", *tables]
-    assert all(Path(p).parent == rejects for p in written)
-    clean = _write(
-        tmp_path / "clean",
-        orders=ORDERS.iloc[[0, 1, 9]],
-        customers=CUSTOMERS.iloc[[0, 2, 5]],
-        account_managers=MANAGERS.iloc[[0, 1]],
-        referrals=REFERRALS.iloc[[3]],
-    )
-    expected = load_data(clean)
-    assert expected.result.rows_rejected == 0
-    got, written = load_spark(spark, clean, CFG, rejects)
-    assert got.result.report == expected.result.report and written == []
-    assert [p.name for p in rejects.iterdir()] == [".cvp-rejects"]  # no stale part directory survives
-    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the staging directory gone
