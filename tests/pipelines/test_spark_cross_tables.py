@@ -4,8 +4,6 @@ and stops on tiny hand-written tables (`test_spark_input.py`'s theme split off; 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -17,10 +15,6 @@ from tests.pipelines.spark_input_cases import (
     _ORD,
     _TICKETS,
     CFG,
-    CUSTOMERS,
-    MANAGERS,
-    ORDERS,
-    REFERRALS,
     _assert_driver_tables,
     _reject_files,
     _write,
@@ -297,33 +291,29 @@ def test_round12_row_rejects_are_the_pandas_ones(spark, tmp_path):
 
 
 @pytest.mark.spark
-def test_a_stray_half_point_rating_is_rejected_as_by_pandas(spark, tmp_path):
-    """A `4.5` among whole ratings (under the stop's 3 rows): its own reason on both engines, not `outside 1-5`."""
-    from pipelines.engines.spark_input import load_spark
-
-    tickets = _TICKETS.assign(satisfaction=["4", "4.5", "3", "7"])
-    data = _write(tmp_path / "data", orders=_ORD, customers=_CUST, tickets=tickets)
-    expected = load_data(data)
-    assert expected.result.report["tickets"].rejected_by_reason == {
-        "satisfaction not a whole number of the 1-5 scale (4.5)": 1,
-        "satisfaction outside 1-5": 1,
-    }
-    got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
-    assert got.result.report == expected.result.report
-    _assert_driver_tables(got, expected)
-
-
-@pytest.mark.spark
-def test_an_e_mail_address_as_a_manager_id_is_the_same_reject_on_both_sides(spark, tmp_path):
-    """A manager's e-mail exported as `account_manager_id` (round 12): the same row reject in `account_managers`
-    and in `customers` on both engines (the id rules run on the Spark batches), never a manager id."""
+def test_a_stray_half_point_rating_and_an_e_mail_address_as_a_manager_id_are_rejected_as_by_pandas(
+    spark, tmp_path
+):
+    """A `4.5` among whole ratings (under the stop's 3 rows): its own reason on both engines, not `outside 1-5`.
+    A manager's e-mail exported as `account_manager_id` (round 12): the same row reject in `account_managers`
+    and in `customers` on both engines (the id rules run on the Spark batches), never a manager id. One load (two
+    before, one per case: the tickets name customers kept, so each table's report is the one it had alone)."""
     from pipelines.engines.spark_input import load_spark
 
     mail = "anna.schmidt@corp.com"
     customers = _CUST.assign(account_manager_id=[mail, "AM2", mail, "AM2", "AM2", ""])
     managers = pd.DataFrame({"account_manager_id": [mail, "AM2"], "name": ["Anna", "Bo"]})
-    data = _write(tmp_path / "data", orders=_ORD, customers=customers, account_managers=managers)
+    tickets = _TICKETS.assign(
+        satisfaction=["4", "4.5", "3", "7"], customer_id=["C000002", "C000004", "C000005", "C000002"]
+    )
+    data = _write(
+        tmp_path / "data", orders=_ORD, customers=customers, account_managers=managers, tickets=tickets
+    )
     expected = load_data(data)
+    assert expected.result.report["tickets"].rejected_by_reason == {
+        "satisfaction not a whole number of the 1-5 scale (4.5)": 1,
+        "satisfaction outside 1-5": 1,
+    }
     reason = "an e-mail address in account_manager_id (personal data, not an id: export the id instead)"
     assert expected.result.report["customers"].rejected_by_reason == {reason: 2}
     assert expected.result.report["account_managers"].rejected_by_reason == {reason: 1}
@@ -459,35 +449,3 @@ def test_model_read_categories_are_folded_and_a_stray_placeholder_rejected_as_by
     got = load_spark(spark, data, CFG, tmp_path / "rejects")[0]
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
-
-
-@pytest.mark.spark
-def test_spark_rejects_are_one_set_a_clean_rerun_leaves_no_earlier_part_directory(spark, tmp_path):
-    """The executors write the rejects' parts into a staging directory and the driver swaps it in whole, as the
-    pandas engine's rejects (`pipelines.loading.publish_rejects`): a rerun without rejects leaves the directory empty and
-    marked (was: each `<rejects>/<table>/` overwritten only when that table had rejects again, yesterday's parts
-    of a table clean today left for a user or a batch job to count)."""
-    from pipelines.engines.spark_input import load_spark
-
-    rejects = tmp_path / "rejects"
-    bad = _write(
-        tmp_path / "bad", orders=ORDERS, customers=CUSTOMERS, account_managers=MANAGERS, referrals=REFERRALS
-    )
-    _, written = load_spark(spark, bad, CFG, rejects)
-    tables = ["account_managers", "customers", "orders", "referrals"]
-    assert sorted(Path(p).name for p in written) == tables
-    assert sorted(p.name for p in rejects.iterdir()) == [".cvp-rejects", *tables]
-    assert all(Path(p).parent == rejects for p in written)
-    clean = _write(
-        tmp_path / "clean",
-        orders=ORDERS.iloc[[0, 1, 9]],
-        customers=CUSTOMERS.iloc[[0, 2, 5]],
-        account_managers=MANAGERS.iloc[[0, 1]],
-        referrals=REFERRALS.iloc[[3]],
-    )
-    expected = load_data(clean)
-    assert expected.result.rows_rejected == 0
-    got, written = load_spark(spark, clean, CFG, rejects)
-    assert got.result.report == expected.result.report and written == []
-    assert [p.name for p in rejects.iterdir()] == [".cvp-rejects"]  # no stale part directory survives
-    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the staging directory gone
