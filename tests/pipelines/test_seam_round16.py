@@ -335,6 +335,12 @@ def test_a_mappings_time_zone_is_the_one_a_training_records_and_scoring_compares
         def season_note(self, as_of):
             return None
 
+        def scoring_warnings(self):  # what its training warned of how it scores (round 22): nothing
+            return []
+
+        def fit_notes(self):
+            return []
+
     def check(model, mapping_file, run_zone="Europe/London"):
         warned: list[str] = []
         run_cfg = load_config(overrides={"data": {"timezone": run_zone}})
