@@ -82,6 +82,7 @@ def spreadsheet_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray
 
 
 FORMULA = 'spreadsheet formula or text prefix in {} (="...", \'...)'
+SCIENTIFIC = "id in a spreadsheet's scientific notation in {} (1.23457E+11)"
 
 
 def _printable_ascii_bytes(arr: object) -> bool:
@@ -196,9 +197,10 @@ def sentinel_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     return matches_where(text.arr, byte_set(b"0+-_.?*\xe2")[first], _SENTINEL_IDS)
 
 
-#: How a spreadsheet shows a long number it has rounded: `1.23457E+11` for the id 123456789012. Every id sharing
-#: those six digits became the same text: one customer made of many. Rejected, never read as an id.
-_SCIENTIFIC_IDS = r"^[+-]?\d(?:\.\d+)?E\+\d{1,3}$"
+#: How a spreadsheet shows a long number it has rounded: `1.23457E+11` for the id 123456789012, `1,23457E+11` in a
+#: locale writing a decimal comma (German, French, ... Excel and LibreOffice). Every id sharing those six digits
+#: became the same text: one customer made of many. Rejected, never read as an id.
+_SCIENTIFIC_IDS = r"^[+-]?\d(?:[.,]\d+)?E\+\d{1,3}$"
 
 
 def scientific_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
@@ -467,7 +469,7 @@ ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
     (pooled_ids, MISSING_ID + f" ({POOLED})"),
-    (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
+    (scientific_ids, SCIENTIFIC),
     (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),

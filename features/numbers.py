@@ -12,7 +12,16 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
-from features.ids import FORMULA, INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids, spreadsheet_ids
+from features.ids import (
+    FORMULA,
+    INVISIBLE,
+    SCIENTIFIC,
+    SHEET_ERROR,
+    SHEET_ERRORS,
+    invisible_in_ids,
+    scientific_ids,
+    spreadsheet_ids,
+)
 from features.names import examples, shown_values  # noqa: F401 (shown_values re-exported)
 from features.shares import LOCALE_SHARE, MIN_ROWS, check_share  # noqa: F401 (re-exported)
 from features.text import blank
@@ -309,6 +318,13 @@ _ID_FORMS = {
         'ids written as a spreadsheet formula or with its text prefix (="00042", \'00042)',
         "Export the ids as plain text (`00042`: a spreadsheet keeps leading zeros in a column formatted as text)",
         FORMULA,
+    ),
+    "id_scientific": (
+        scientific_ids,
+        "ids a spreadsheet rounded to scientific notation (1.23457E+11: every id sharing those 6 digits one)",
+        "Export the ids again from their system, or format the id column as text before a spreadsheet opens the "
+        "file (the rounded digits are lost)",
+        SCIENTIFIC,
     ),
 }
 

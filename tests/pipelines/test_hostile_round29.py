@@ -1,0 +1,68 @@
+"""Hostile input classes closed in the twenty-ninth hunt: ids a spreadsheet rounded to scientific notation on a
+share of an id column (`1.23457E+11`: every id of 12 digits or more in a column the spreadsheet took for numbers),
+and written with a decimal comma (`1,23457E+11`: a German or French spreadsheet). Tiny hand-written files; no
+training, no model, no Spark session (the Spark cases: its row step and its driver's rule called without a
+session; the hunt's log holds the loads of the demo)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+from tests.pipelines.test_hostile_round24 import _folder
+
+
+def test_ids_a_spreadsheet_rounded_to_scientific_notation_on_a_share_of_a_column_stop(tmp_path):
+    """A spreadsheet shows a whole number of 12 digits or more as `1.23457E+11` and saves it so: every customer
+    whose id is that long is rounded to 6 digits, many ids one. Was: each such row rejected `id in a spreadsheet's
+    scientific notation` however many, exit 0 (the demo with 10% of its customers numbered so lost 739 rows of its
+    tables). Now, on 1% of the column (3 rows), the stop of the ids' other spreadsheet forms (`="00042"`), naming
+    the form and what to do (`features.numbers._ID_FORMS`); a stray one stays the row reject. The Spark row step
+    marks the same rows (`SCIENTIFIC`) and its driver judges their sum with the same function."""
+    from features.contract import TABLES
+    from pipelines.engines.spark_checks import SCIENTIFIC
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import table_stops
+    from pipelines.io import load_data
+    from tests.helpers import MaskedRows, orders_stats
+
+    orders = raw_orders(100)
+    orders.loc[[3, 30, 60], "customer_id"] = "1.23457E+11"
+    with pytest.raises(
+        StructuralError, match=r"'customer_id': 3 of 100 values are ids a spreadsheet rounded"
+    ):
+        load_data(_folder(tmp_path / "share", orders=orders))
+    names = list(orders.columns)
+    at = names.index("customer_id")
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    assert list(np.flatnonzero((out[SCIENTIFIC].to_numpy() >> at) & 1)) == [3, 30, 60]
+    stats = orders_stats(names, 100, **{f"X{at}": 3})
+    with pytest.raises(StructuralError, match=r"3 of 100 values are ids a spreadsheet rounded"):
+        table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
+    orders = raw_orders(400)
+    orders.loc[7, "customer_id"] = "1.23457E+11"
+    report = load_data(_folder(tmp_path / "stray", orders=orders)).result.report["orders"]
+    assert report.rejected_by_reason == {
+        "id in a spreadsheet's scientific notation in customer_id (1.23457E+11)": 1
+    }
+
+
+def test_ids_in_scientific_notation_with_a_decimal_comma_are_not_ids(tmp_path):
+    """A German, French, ... spreadsheet writes the rounded id with its decimal comma: `1,23457E+11`. Was: read as an
+    id, exit 0 (the demo's orders without a customers table: 31 customers numbered from 123456700000 read as one
+    customer holding their 316 orders; with one, the stop "several rows per customer_id", blaming order lines).
+    Now the point's form's reject and stop; a comma elsewhere (`1,2E`, `A,1E+5`) stays an id."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(400)
+    orders.loc[[7, 8], "customer_id"] = ["1,23457E+11", "1,2E"]
+    orders.loc[9, "customer_id"] = "A,1E+5"
+    report = load_data(_folder(tmp_path / "stray", orders=orders)).result.report["orders"]
+    assert report.rejected_by_reason == {
+        "id in a spreadsheet's scientific notation in customer_id (1.23457E+11)": 1
+    }
+    orders.loc[[3, 30, 60], "customer_id"] = "1,23457E+11"
+    with pytest.raises(StructuralError, match=r"4 of 400 values are ids a spreadsheet rounded"):
+        load_data(_folder(tmp_path / "share", orders=orders))
