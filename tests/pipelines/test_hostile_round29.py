@@ -6,7 +6,10 @@ session; the hunt's log holds the loads of the demo)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.validation import StructuralError
@@ -97,7 +100,6 @@ def test_an_order_number_restarting_per_shop_or_year_is_not_told_to_group_its_ro
     one customer (two numberings meeting) and asks for unique ids (`features.keys.check_one_row_per_key`, which the
     Spark driver calls too). Order lines (one customer per order) keep the `group_by` advice; two referrers of one
     referred customer are no numbering."""
-    import pandas as pd
 
     from features.keys import check_one_row_per_key
     from pipelines.io import load_data
@@ -112,3 +114,32 @@ def test_an_order_number_restarting_per_shop_or_year_is_not_told_to_group_its_ro
     lines = pd.concat([one, one.assign(revenue="5")], ignore_index=True)  # two lines of each order
     with pytest.raises(StructuralError, match=r"several rows per order_id \(one per order line"):
         check_one_row_per_key("orders", lines, "order_id", lines["order_id"].duplicated())
+
+
+@pytest.mark.parametrize(
+    "written, fmt, said",
+    [
+        ("2023-W01-4", "%G-W%V-%u", "week dates (2023-W01-4 is 2023-01-05)"),
+        ("2023-005", "%Y-%j", "ordinal dates"),
+    ],
+)
+def test_iso_week_or_ordinal_dates_throughout_are_named_with_the_format_that_reads_them(
+    tmp_path, written, fmt, said
+):
+    """A date column written throughout as ISO 8601 week dates (`2023-W01-4`: a planning or payroll system's) or
+    ordinal dates (`2023-005`: a mainframe's, a log's). Was: "no value parses as a date ... Dates must be ISO 8601"
+    (they are, in another of its forms), no word of what they are. Now the stop names the form, the first value's
+    calendar date and the format that reads them (`features.dates.numeric_dates_hint`, the sentence every date
+    stop adds; the Spark engine's "throughout" check validates its first rows with the same code); declared, the
+    format reads each value as its day."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(5)
+    orders["ordered_at"] = written
+    data = _folder(tmp_path / "d", orders=orders)
+    with pytest.raises(
+        StructuralError, match=rf"no value parses as a date .* ISO 8601 {re.escape(said)}.*'{fmt}'"
+    ):
+        load_data(data)
+    read = load_data(data, date_formats={"orders.ordered_at": fmt}).result.tables["orders"]
+    assert set(read["ordered_at"]) == {pd.Timestamp("2023-01-05")}
