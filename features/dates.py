@@ -577,7 +577,10 @@ def numeric_dates_hint(values: pd.Series) -> str:
             f"({first} is {at:%Y-%m-%d %H:%M:%S} UTC): export the column as ISO 8601 dates "
             f"({at:%Y-%m-%dT%H:%M:%S}Z)"
         )
-    for form, fmt, name in ((r"\d{4}-W\d{2}-[1-7]", "%G-W%V-%u", "week"), (r"\d{4}-\d{3}", "%Y-%j", "ordinal")):
+    for form, fmt, name in (
+        (r"\d{4}-W\d{2}-[1-7]", "%G-W%V-%u", "week"),
+        (r"\d{4}-\d{3}", "%Y-%j", "ordinal"),
+    ):
         if text.str.fullmatch(form).all():  # ISO 8601's other whole dates: read only when declared (round 29)
             day = pd.to_datetime(first, format=fmt, errors="coerce")
             said = f"{first} is {day.date()}" if pd.notna(day) else f"{first}: no such day"
