@@ -26,12 +26,13 @@ from features.names import examples, shown_values  # noqa: F401 (shown_values re
 from features.shares import LOCALE_SHARE, MIN_ROWS, check_share  # noqa: F401 (re-exported)
 from features.text import blank
 
-#: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
+#: Digits grouped by `,` `.` a space (also no-break, narrow no-break, and since round 29 thin and figure: ISO
+#: 80000's and typeset reports' grouping), `'` or `’`, then `.`/`,` decimals; or
 #: grouped the Indian way, lakhs and crores (`1,23,456.00`: groups of two above the last three, as India's
 #: exports and Excel's en-IN format write them); or digits with a decimal comma. Only values that are not plain
 #: numbers are judged (`1.234` is a plain number).
 _LOCALE_NUMBER = (
-    r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.,][0-9]*)?"
+    r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f\u2009\u2007'\u2019][0-9]{3})+(?:[.,][0-9]*)?"
     r"|[0-9]{1,2}(?:,[0-9]{2})+,[0-9]{3}(?:\.[0-9]*)?|[0-9]*,[0-9]+)$"
 )
 
