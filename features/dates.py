@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.text import blank
+from features.week_dates import week_dates_hint
 
 MIN_DATE = pd.Timestamp("1900-01-01")
 MAX_DATE = pd.Timestamp("2100-01-01")
@@ -577,15 +578,4 @@ def numeric_dates_hint(values: pd.Series) -> str:
             f"({first} is {at:%Y-%m-%d %H:%M:%S} UTC): export the column as ISO 8601 dates "
             f"({at:%Y-%m-%dT%H:%M:%S}Z)"
         )
-    for form, fmt, name in (
-        (r"\d{4}-W\d{2}-[1-7]", "%G-W%V-%u", "week"),
-        (r"\d{4}-\d{3}", "%Y-%j", "ordinal"),
-    ):
-        if text.str.fullmatch(form).all():  # ISO 8601's other whole dates: read only when declared (round 29)
-            day = pd.to_datetime(first, format=fmt, errors="coerce")
-            said = f"{first} is {day.date()}" if pd.notna(day) else f"{first}: no such day"
-            return (
-                f". The values look like ISO 8601 {name} dates ({said}): export calendar dates, or declare the "
-                f"format '{fmt}' in `data.date_formats` (a mapping's `date_formats`)"
-            )
-    return ""
+    return week_dates_hint(text)  # ISO 8601's week and ordinal dates
