@@ -73,7 +73,10 @@ def test_ids_in_scientific_notation_with_a_decimal_comma_are_not_ids(tmp_path):
         load_data(_folder(tmp_path / "share", orders=orders))
 
 
-@pytest.mark.parametrize("end", [b"\x1a", b"\x1a\r\n"])
+@pytest.mark.parametrize(
+    "end",
+    [b"\x1a", b"\x1a\r\n", b"\x1a\x1a", b"\x1a" * 100, b"\x1a\x00"],  # twice, CP/M's padding, with a NUL
+)
 def test_a_dos_end_of_file_mark_after_the_rows_is_named(tmp_path, end):
     """MS-DOS `COPY`, dBase, FoxPro and other older systems end a text file with Ctrl-Z (byte 0x1A) on a line of its
     own. Was: the stop "it ends in 1 line(s) of one field after its rows: a line cut short (the file's write or copy
@@ -119,21 +122,29 @@ def test_an_order_number_restarting_per_shop_or_year_is_not_told_to_group_its_ro
 
 
 @pytest.mark.parametrize(
-    "written, fmt, said",
+    "written, fmt, said, day",
     [
-        ("2023-W01-4", "%G-W%V-%u", "week dates (2023-W01-4 is 2023-01-05)"),
-        ("2023-005", "%Y-%j", "ordinal dates"),
+        ("2023-W01-4", "%G-W%V-%u", "week dates (2023-W01-4 is 2023-01-05)", "2023-01-05"),
+        ("2023-005", "%Y-%j", "ordinal dates", "2023-01-05"),
+        ("2023W014", "%GW%V%u", "week dates (2023W014 is 2023-01-05)", "2023-01-05"),  # the basic form
+        (
+            "2023-W01-4T10:00:00",
+            "%G-W%V-%uT%H:%M:%S",
+            "week dates (2023-W01-4T10:00:00 is",
+            "2023-01-05 10:00",
+        ),
     ],
 )
 def test_iso_week_or_ordinal_dates_throughout_are_named_with_the_format_that_reads_them(
-    tmp_path, written, fmt, said
+    tmp_path, written, fmt, said, day
 ):
     """A date column written throughout as ISO 8601 week dates (`2023-W01-4`: a planning or payroll system's) or
     ordinal dates (`2023-005`: a mainframe's, a log's). Was: "no value parses as a date ... Dates must be ISO 8601"
     (they are, in another of its forms), no word of what they are. Now the stop names the form, the first value's
     calendar date and the format that reads them (`features.dates.numeric_dates_hint`, the sentence every date
     stop adds; the Spark engine's "throughout" check validates its first rows with the same code); declared, the
-    format reads each value as its day."""
+    format reads each value as its day. The basic form (`2023W014`) and a time after the day (`T10:00:00`) were
+    given no hint: the forms and their formats are now written once (`features.week_dates`)."""
     from pipelines.io import load_data
 
     orders = raw_orders(5)
@@ -144,7 +155,7 @@ def test_iso_week_or_ordinal_dates_throughout_are_named_with_the_format_that_rea
     ):
         load_data(data)
     read = load_data(data, date_formats={"orders.ordered_at": fmt}).result.tables["orders"]
-    assert set(read["ordered_at"]) == {pd.Timestamp("2023-01-05")}
+    assert set(read["ordered_at"]) == {pd.Timestamp(day)}
 
 
 @pytest.mark.parametrize("space", ["\u2009", "\u2007"])
