@@ -181,6 +181,8 @@ def table_stops(
             ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),
             ("A", ACCOUNTING, "accounting"), ("T", MINUS, "minus"), ("X", SCIENTIFIC, "id_scientific"),
         )  # fmt: skip
+        if table.column(column).kind == "id":  # `="00042"`, `1.23457E+11`, then `#REF!`: the pandas order
+            forms = tuple(sorted(forms, key=lambda f: "QXyvAT".index(f[0])))  # (`validation._check_parsed`)
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if numbers.check_share(found, given):

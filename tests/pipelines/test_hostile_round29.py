@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.contract import TABLES
 from features.validation import StructuralError
 from tests.helpers import raw_orders
 from tests.pipelines.test_hostile_round24 import _folder
@@ -183,3 +184,36 @@ def test_amounts_grouped_by_a_thin_or_figure_space_stop_as_other_grouped_amounts
     orders.loc[7, "revenue"] = f"1{space}250.00"
     report = load_data(_folder(tmp_path / "stray", orders=orders)).result.report["orders"]
     assert report.rejected_by_reason == {"number with a thousands separator or decimal comma in revenue": 1}
+
+
+@pytest.mark.parametrize(
+    "other, said", [("1.23457E+11", "rounded to scientific"), ('="00042"', "spreadsheet formula")]
+)
+def test_an_id_column_of_two_spreadsheet_forms_gets_one_stop_in_both_engines(tmp_path, other, said):
+    """One id column holding two spreadsheet forms on 1% each: `#REF!` (a failed formula) and `1.23457E+11` (a
+    rounded id) or `="00042"` (a kept zero). Was: the pandas engine named the rounded ids or the formulas
+    (`features.validation._check_parsed`: formulas, scientific, then error values), the Spark driver the error
+    values (`spark_stops.table_stops` judged them first). Now the driver judges an id column's forms in the pandas
+    order: the same stop from either engine."""
+    from pipelines.engines.spark_checks import FORMULA, SCIENTIFIC, SHEET
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import table_stops
+    from pipelines.io import load_data
+    from tests.helpers import MaskedRows, orders_stats
+
+    orders = raw_orders(200)
+    orders.loc[[3, 30, 60, 90], "customer_id"] = "#REF!"
+    orders.loc[[5, 50, 100, 150], "customer_id"] = other
+    with pytest.raises(StructuralError, match=rf"'customer_id': 4 of 200 values are ids .*{said}"):
+        load_data(_folder(tmp_path / "d", orders=orders))
+    names = list(orders.columns)
+    at = names.index("customer_id")
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    sums = {
+        k: int(((out[m].to_numpy() >> at) & 1).sum())
+        for k, m in (("y", SHEET), ("X", SCIENTIFIC), ("Q", FORMULA))
+    }
+    assert sums["y"] == 4 and sums["X" if "E+" in other else "Q"] == 4
+    stats = orders_stats(names, 200, **{f"{k}{at}": v for k, v in sums.items()})
+    with pytest.raises(StructuralError, match=rf"'customer_id': 4 of 200 values are ids .*{said}"):
+        table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
