@@ -217,3 +217,26 @@ def test_an_id_column_of_two_spreadsheet_forms_gets_one_stop_in_both_engines(tmp
     stats = orders_stats(names, 200, **{f"{k}{at}": v for k, v in sums.items()})
     with pytest.raises(StructuralError, match=rf"'customer_id': 4 of 200 values are ids .*{said}"):
         table_stops(TABLES["orders"], names, stats, MaskedRows(orders, out), lambda i: None, {})
+
+
+def test_a_per_shop_numbering_of_order_lines_is_told_both_things_at_once():
+    """A marketplace's export: order numbers restarting per shop, and each order on several lines. Was: the
+    numbering's stop alone (make the ids unique); once mended, a second run met the order lines' stop (`group_by`):
+    two runs to learn one file's two ways. Now one stop says both, in the order to do them
+    (`features.keys.check_one_row_per_key`, which the Spark driver calls too); a numbering without lines says the
+    first alone."""
+    from features.keys import check_one_row_per_key
+
+    one, two = raw_orders(20), raw_orders(20)
+    two["customer_id"] = [f"C{i + 20}" for i in range(20)]  # the second shop's customers, the same numbers
+    shops = pd.concat([one, two], ignore_index=True)
+    lines = pd.concat([shops, shops.assign(revenue="5")], ignore_index=True)  # two lines of each order
+    with pytest.raises(StructuralError) as stop:
+        check_one_row_per_key("orders", lines, "order_id", lines["order_id"].duplicated())
+    said = str(stop.value)
+    assert re.search(r"name more than one customer_id .* Make the order_ids unique", said, re.S)
+    assert re.search(r"40 of the 40 order_ids of one customer_id hold several rows .*`group_by`", said, re.S)
+    assert said.index("Make the order_ids unique") < said.index("`group_by`")
+    with pytest.raises(StructuralError) as stop:
+        check_one_row_per_key("orders", shops, "order_id", shops["order_id"].duplicated())
+    assert "Make the order_ids unique" in str(stop.value) and "Besides" not in str(stop.value)
