@@ -322,7 +322,8 @@ _ID_FORMS = {
     ),
     "id_scientific": (
         scientific_ids,
-        "ids a spreadsheet rounded to scientific notation (1.23457E+11: every id sharing those 6 digits one)",
+        "ids a spreadsheet rounded to scientific notation (1.23457E+11: every id sharing those 6 digits one; "
+        "a float's 1.2345678901234568e+16, 17 digits)",
         "Export the ids again from their system, or format the id column as text before a spreadsheet opens the "
         "file (the rounded digits are lost)",
         SCIENTIFIC,

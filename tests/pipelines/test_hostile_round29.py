@@ -240,3 +240,27 @@ def test_a_per_shop_numbering_of_order_lines_is_told_both_things_at_once():
     with pytest.raises(StructuralError) as stop:
         check_one_row_per_key("orders", shops, "order_id", shops["order_id"].duplicated())
     assert "Make the order_ids unique" in str(stop.value) and "Besides" not in str(stop.value)
+
+
+def test_an_id_python_wrote_back_from_a_float_is_a_rounded_id_in_both_engines(tmp_path):
+    """An id of 17 digits or more read as a float and written back by Python (pandas' `to_csv`, `str(float)`):
+    `1.2345678901234568e+16`, lowercase and rounded to 17 digits. Was: accepted as an id (every id sharing those
+    digits one customer). Now the rounded ids' class (`features.ids._SCIENTIFIC_IDS`): their reject, their stop
+    on 1%, the Spark row step's `SCIENTIFIC` mask (the same `scientific_ids`); a short `1e+5` stays an id."""
+    from pipelines.engines.spark_checks import SCIENTIFIC
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(400)
+    orders.loc[7, "customer_id"] = "1.2345678901234568e+16"
+    orders.loc[9, "customer_id"] = "1e+5"
+    report = load_data(_folder(tmp_path / "stray", orders=orders)).result.report["orders"]
+    assert report.rejected_by_reason == {
+        "id in a spreadsheet's scientific notation in customer_id (1.23457E+11)": 1
+    }
+    at = list(orders.columns).index("customer_id")
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    assert list(np.flatnonzero((out[SCIENTIFIC].to_numpy() >> at) & 1)) == [7]
+    orders.loc[[3, 30, 60], "customer_id"] = "1.2345678901234568e+16"
+    with pytest.raises(StructuralError, match=r"4 of 400 values are ids a spreadsheet rounded .*e\+16"):
+        load_data(_folder(tmp_path / "share", orders=orders))
