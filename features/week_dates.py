@@ -17,10 +17,11 @@ WEEK_DATE_FORMS = (
 #: offset after it (`Z`, `+02:00`) has no format here: such values are named, not read.
 WEEK_DATE_TIMES = ((r"T\d{2}:\d{2}", "T%H:%M"), (r"T\d{2}:\d{2}:\d{2}", "T%H:%M:%S"))
 _ZONE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
-#: Any of them, a time and zone optional, or a week without its day (`2023-W01`, `2023W01`: no whole date).
+#: Any of them, a time and zone optional, or another week form: without its day (`2023-W01`: no whole date), or
+#: mixing the basic and extended forms (`2023W01-4`, which no format here reads).
 WEEK_DATES = (
     "(?:" + "|".join(form for form, _, _ in WEEK_DATE_FORMS) + ")"
-    "(?:T\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?" + _ZONE + "?)?|\\d{4}-?W\\d{2}"
+    "(?:T\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?" + _ZONE + "?)?|\\d{4}-?W\\d{2}(?:-?[1-7])?"
 )
 
 
