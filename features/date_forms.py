@@ -13,6 +13,7 @@ from features.dates import _ISO, MONTH3, SAS_DATE, SERIAL_DAYS, UNIX_TIME, numer
 from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
 from features.numbers import UNPARSED_SHARE, check_share, shown_values
+from features.week_dates import WEEK_DATES
 
 
 def swapped_format(date_format: str) -> str | None:
@@ -50,7 +51,7 @@ _INCOMPLETE = (
 )
 _ISO_OTHER = (
     rf"{_YYYYMMDD}(?:T?\d{{4}}(?:\d{{2}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
-    rf"|\d{{4}}-?W\d{{2}}(?:-?[1-7])?|\d{{4}}-(?:[0-2]\d\d|3[0-5]\d|36[0-6])|{_INCOMPLETE}"
+    rf"|{WEEK_DATES}|{_INCOMPLETE}"
     r"|\d{4}-\d{2}-\d{2}[Tt ]\d{2}(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
 #: An ISO date-time followed by a zone abbreviation of 3 to 5 letters (`2023-01-05 10:00 CET`, `IST`: India, Ireland or

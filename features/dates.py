@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.text import blank
+from features.week_dates import week_dates_hint
 
 MIN_DATE = pd.Timestamp("1900-01-01")
 MAX_DATE = pd.Timestamp("2100-01-01")
@@ -577,4 +578,4 @@ def numeric_dates_hint(values: pd.Series) -> str:
             f"({first} is {at:%Y-%m-%d %H:%M:%S} UTC): export the column as ISO 8601 dates "
             f"({at:%Y-%m-%dT%H:%M:%S}Z)"
         )
-    return ""
+    return week_dates_hint(text)  # ISO 8601's week and ordinal dates

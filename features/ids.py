@@ -82,6 +82,7 @@ def spreadsheet_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray
 
 
 FORMULA = 'spreadsheet formula or text prefix in {} (="...", \'...)'
+SCIENTIFIC = "id in a spreadsheet's scientific notation in {} (1.23457E+11)"
 
 
 def _printable_ascii_bytes(arr: object) -> bool:
@@ -196,9 +197,12 @@ def sentinel_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     return matches_where(text.arr, byte_set(b"0+-_.?*\xe2")[first], _SENTINEL_IDS)
 
 
-#: How a spreadsheet shows a long number it has rounded: `1.23457E+11` for the id 123456789012. Every id sharing
-#: those six digits became the same text: one customer made of many. Rejected, never read as an id.
-_SCIENTIFIC_IDS = r"^[+-]?\d(?:\.\d+)?E\+\d{1,3}$"
+#: How a spreadsheet shows a long number it has rounded: `1.23457E+11` for the id 123456789012, `1,23457E+11` in a
+#: locale writing a decimal comma (German, French, ... Excel and LibreOffice). Every id sharing those six digits
+#: became the same text: one customer made of many. Rejected, never read as an id. So is what Python (pandas,
+#: `str(float)`) writes back for an id of 17 digits or more read as a float: `1.2345678901234568e+16`, rounded to 17
+#: digits (a mantissa of 5 digits or more; a short `1e+5` stays an id, as it was).
+_SCIENTIFIC_IDS = r"^[+-]?\d(?:[.,]\d+)?E\+\d{1,3}$|^[+-]?\d\.\d{4,}e\+\d{1,3}$"
 
 
 def scientific_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
@@ -206,11 +210,11 @@ def scientific_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
 
     if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
         return np.zeros(len(ids), dtype=bool)
-    if text is not None and (text.high < ord("E") or text.low > ord("E")):  # no byte can be the `E`
+    if text is not None and (text.high < ord("E") or text.low > ord("E")):  # no byte can be the `E` or `e`
         return np.zeros(len(ids), dtype=bool)
     arr = text.arr if text is not None else arrow_text(ids.astype("str"))
-    # no regex over most ids: only those holding `E+` (found in the data buffer; usually none at all)
-    return matches_where(arr, holding_e_plus(arr), _SCIENTIFIC_IDS)
+    # no regex over most ids: only those holding `+` (found in the data buffer; usually none at all)
+    return matches_where(arr, holding_bytes(arr, b"+"), _SCIENTIFIC_IDS)
 
 
 #: What a spreadsheet writes in a cell whose formula failed (`#VALUE!`, `#DIV/0!`, `#REF!`, `#NAME?`, `#NUM!`,
@@ -244,12 +248,6 @@ def sheet_error_ids(ids: pd.Series, text: TextBytes | None = None, required: boo
     text = text or TextBytes(ids)
     found = sheet_errors(ids, text)
     return found if required else found & ~placeholder_ids(ids, text)
-
-
-def holding_e_plus(arr: object) -> np.ndarray:
-    """Which strings hold `E+`, read from Arrow's buffers: one pass over the bytes instead of a substring
-    search per string."""
-    return holding_bytes(arr, b"E+")
 
 
 def holding_bytes(arr: object, needle: bytes) -> np.ndarray:
@@ -467,7 +465,7 @@ ID_RULES = (
     (placeholder_ids, MISSING_ID + " (NULL, None, N/A, ...)"),
     (sentinel_ids, MISSING_ID + " (0, -1, -, ...)"),
     (pooled_ids, MISSING_ID + f" ({POOLED})"),
-    (scientific_ids, "id in a spreadsheet's scientific notation in {} (1.23457E+11)"),
+    (scientific_ids, SCIENTIFIC),
     (spreadsheet_ids, FORMULA),
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),

@@ -32,6 +32,32 @@ def check_one_row_per_key(table: str, t: pd.DataFrame, key: str, duplicate: pd.S
     if lines < max(MIN_ROWS, LINE_SHARE * len(t)):
         return
     example = differing[differing[key] == differing[key].iloc[0]]
+    # an event table's customer (a referral's two customers are no owner: two referrers of one customer are data)
+    owner = (
+        "customer_id" if TABLES[table].customer_refs == ("customer_id",) and key != "customer_id" else None
+    )
+    owners = differing.groupby(key)[owner].nunique() if owner else pd.Series(dtype=int)
+    if len(owners) and (owners > 1).sum() > 0.5 * len(owners):  # lines of one order name one customer
+        shown = differing[differing[key] == owners[owners > 1].index[0]]
+        # and several rows of one key and one customer: order lines too (a marketplace's per-shop numbers)
+        pairs = differing.groupby([key, owner]).size()
+        several = int((pairs > 1).sum())
+        also = (
+            f" Besides, {several:,} of the {len(pairs):,} {key}s of one {owner} hold several rows that differ "
+            f"(one per order line?): once the {key}s are unique, give one row per {key} (order lines summed) or "
+            f"group the rows through a mapping (`group_by` the columns naming one {key}: `[shop, {key}]`)."
+            if several >= max(MIN_ROWS, LINE_SHARE * len(pairs))
+            else ""
+        )
+        raise StructuralError(  # was: the order lines' advice, whose `group_by` merges other customers' orders
+            f"table {table!r}, column {key!r}: {lines:,} of {len(t):,} rows repeat the {key} of an earlier row "
+            f"with other values, and {int((owners > 1).sum()):,} of the {len(owners):,} {key}s so repeated name "
+            f"more than one {owner} ({shown[key].iloc[0]!r} on {len(shown)} rows): not the lines of one {key}, "
+            f"but two numberings meeting (a number restarting each year, per shop or per system: exports put "
+            f"together?). Grouping the rows by {key} alone would merge other customers' {key}s. Make the {key}s "
+            f"unique in the export (the year, shop or system in front), or through a mapping's `derive`.{also}"
+            f"\nExample rows:\n{examples(shown)}"
+        )
     raise StructuralError(
         f"table {table!r}, column {key!r}: {lines:,} of {len(t):,} rows repeat the {key} of an earlier row with "
         f"other values ({example[key].iloc[0]!r} on {len(example)} rows that differ): the file holds several rows "

@@ -12,17 +12,27 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
-from features.ids import FORMULA, INVISIBLE, SHEET_ERROR, SHEET_ERRORS, invisible_in_ids, spreadsheet_ids
+from features.ids import (
+    FORMULA,
+    INVISIBLE,
+    SCIENTIFIC,
+    SHEET_ERROR,
+    SHEET_ERRORS,
+    invisible_in_ids,
+    scientific_ids,
+    spreadsheet_ids,
+)
 from features.names import examples, shown_values  # noqa: F401 (shown_values re-exported)
 from features.shares import LOCALE_SHARE, MIN_ROWS, check_share  # noqa: F401 (re-exported)
 from features.text import blank
 
-#: Digits grouped by `,` `.` a space (also no-break and narrow no-break), `'` or `’`, then `.`/`,` decimals; or
+#: Digits grouped by `,` `.` a space (also no-break, narrow no-break, and since round 29 thin and figure: ISO
+#: 80000's and typeset reports' grouping), `'` or `’`, then `.`/`,` decimals; or
 #: grouped the Indian way, lakhs and crores (`1,23,456.00`: groups of two above the last three, as India's
 #: exports and Excel's en-IN format write them); or digits with a decimal comma. Only values that are not plain
 #: numbers are judged (`1.234` is a plain number).
 _LOCALE_NUMBER = (
-    r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f'\u2019][0-9]{3})+(?:[.,][0-9]*)?"
+    r"^[+-]?(?:[0-9]{1,3}(?:[,. \u00a0\u202f\u2009\u2007'\u2019][0-9]{3})+(?:[.,][0-9]*)?"
     r"|[0-9]{1,2}(?:,[0-9]{2})+,[0-9]{3}(?:\.[0-9]*)?|[0-9]*,[0-9]+)$"
 )
 
@@ -309,6 +319,14 @@ _ID_FORMS = {
         'ids written as a spreadsheet formula or with its text prefix (="00042", \'00042)',
         "Export the ids as plain text (`00042`: a spreadsheet keeps leading zeros in a column formatted as text)",
         FORMULA,
+    ),
+    "id_scientific": (
+        scientific_ids,
+        "ids a spreadsheet rounded to scientific notation (1.23457E+11: every id sharing those 6 digits one; "
+        "a float's 1.2345678901234568e+16, 17 digits)",
+        "Export the ids again from their system, or format the id column as text before a spreadsheet opens the "
+        "file (the rounded digits are lost)",
+        SCIENTIFIC,
     ),
 }
 

@@ -52,6 +52,7 @@ from features.ids import (
     missing_ids,
     overlong_texts,
     phone_ids,
+    scientific_ids,
     sheet_error_ids,
     spreadsheet_ids,
     total_lines,
@@ -209,6 +210,8 @@ def _check_parsed(
             check_email_ids(table.name, col.name, int(phone_ids(parsed, text).sum()), n, "phone numbers")
             # `="00042"` on 1%: the export's way of keeping zeros, not a few rows (Spark: `FORMULA` of its ids)
             check_number_form(table.name, col.name, raw, spreadsheet_ids(parsed, text), n, "id_formula")
+            # `1.23457E+11` on 1%: a spreadsheet's rounding of every long id, not a few rows (Spark: `SCIENTIFIC`)
+            check_number_form(table.name, col.name, raw, scientific_ids(parsed, text), n, "id_scientific")
             check_number_form(
                 table.name, col.name, raw, sheet_error_ids(parsed, text, col.required), n, "sheet"
             )  # `#REF!`

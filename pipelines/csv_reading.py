@@ -320,6 +320,13 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
             f"cannot read {path}: {count} line(s) hold only {what} remove them (an empty line is skipped, a "
             f"line of spaces is not a row).\nThe lines:\n{examples}"
         )
+    mark = ragged[0][3].strip()  # Ctrl-Z, repeated (CP/M padded a file's last record with it) or with NULs
+    if count == 1 and "\x1a" in mark and not mark.strip("\x1a\0") and (ragged[0][2] or 0) >= read.num_rows:
+        return StructuralError(  # was: "a line cut short (...)? export it again": the export is whole
+            f"cannot read {path}: it ends in a DOS end-of-file mark (Ctrl-Z, byte 0x1A, on a line of its own: how "
+            "MS-DOS `COPY`, dBase, FoxPro and other older systems end a text file), not a row of the table. The "
+            "rows above it are whole: remove that last line (or export the table as UTF-8 CSV)."
+        )
     if count == len(ragged) and all(
         got == 1 and at is not None and at >= read.num_rows for _, got, at, _ in ragged
     ):

@@ -54,6 +54,7 @@ DIGITS = "__digits"  # a number in another script's digits (`features.numbers.ot
 SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
 HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.numbers.invisible_numbers`: `1\u200b2`)
 FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
+SCIENTIFIC = "__scientific"  # an id a spreadsheet rounded, `1.23457E+11` (`features.ids.scientific_ids`)
 #: bit 0: a customer with an accepted order a day or more after their `churned_at` (`features.crossrefs.
 #: ordered_after_churn`, set by `check_bucket`: every order of a customer is in their bucket)
 AFTER_CHURN = "__after_churn"
@@ -112,7 +113,7 @@ MASKS = {
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
     "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID, "B": PHONE, "C": CALENDAR,
-    "Z": UTC_MIDNIGHT,
+    "Z": UTC_MIDNIGHT, "X": SCIENTIFIC,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

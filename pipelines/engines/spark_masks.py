@@ -50,6 +50,7 @@ from pipelines.engines.spark_checks import (
     PLAIN,
     POSITIVE,
     RATED,
+    SCIENTIFIC,
     SHEET,
     SWAPPED,
     UNIT,
@@ -85,6 +86,7 @@ def column_masks(
         missing_categories,
         missing_ids,
         phone_ids,
+        scientific_ids,
         sheet_error_ids,
         spreadsheet_ids,
         whole_ids,
@@ -120,6 +122,7 @@ def column_masks(
             put(PHONE, i, phone_ids(parsed[name]))  # a customer's phone number as the id
             put(FOLDED_ID, i, folded_ids(parsed[name]))  # `Ｃ００１`
             put(FORMULA, i, spreadsheet_ids(parsed[name]))  # `="00042"`: judged as `id_formula`
+            put(SCIENTIFIC, i, scientific_ids(parsed[name]))  # `1.23457E+11`: judged as `id_scientific`
             put(SHEET, i, sheet_error_ids(parsed[name], required=col.required))  # `#REF!`, `#N/A`
             long, cut = long_ids(parsed[name])  # `7654321000000010`: cut to 15 digits
             put(LONG_ID, i, long)

@@ -55,6 +55,7 @@ from pipelines.engines.spark_checks import (
     REASON,
     REPEAT,
     ROW,
+    SCIENTIFIC,
     SHEET,
     SWAPPED,
     TABLE,
@@ -83,6 +84,7 @@ ROW_MASKS = (
     SHEET,
     HIDDEN,
     FORMULA,
+    SCIENTIFIC,
     ACCOUNTING,
     MINUS,
     FOLDED_ID,
@@ -177,8 +179,10 @@ def table_stops(
         # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
         forms = (
             ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),
-            ("A", ACCOUNTING, "accounting"), ("T", MINUS, "minus"),
+            ("A", ACCOUNTING, "accounting"), ("T", MINUS, "minus"), ("X", SCIENTIFIC, "id_scientific"),
         )  # fmt: skip
+        if table.column(column).kind == "id":  # `="00042"`, `1.23457E+11`, then `#REF!`: the pandas order
+            forms = tuple(sorted(forms, key=lambda f: "QXyvAT".index(f[0])))  # (`validation._check_parsed`)
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if numbers.check_share(found, given):

@@ -207,9 +207,12 @@ def test_orders_whose_revenue_is_zero_on_every_row_stop_every_command(tmp_path):
 
 def test_an_id_a_spreadsheet_rounded_to_scientific_notation_is_rejected():
     ids = ["1.23457E+11", "1.23457E+11", "123456789012", "1E+5", "1e+5", "C1E+5"]
-    res = validate_tables({"orders": _orders(ids)})
+    others = [
+        f"C{i}" for i in range(400)
+    ]  # under 1% of the column: rows, not the export's way (round 29's stop)
+    res = validate_tables({"orders": _orders(ids + others)})
     # was: one customer "1.23457E+11" made of every id sharing its first six digits
-    assert res.tables["orders"]["customer_id"].tolist() == ["123456789012", "1e+5", "C1E+5"]
+    assert res.tables["orders"]["customer_id"].tolist()[:3] == ["123456789012", "1e+5", "C1E+5"]
     assert res.report["orders"].rejected_by_reason == {
         "id in a spreadsheet's scientific notation in customer_id (1.23457E+11)": 3
     }

@@ -208,7 +208,8 @@ def test_orders_naming_customers_by_another_spelling_of_their_ids_are_structural
 
 
 def test_an_orders_file_of_order_lines_is_structural_not_cut_to_each_first_line():
-    lines = _orders(8, order_id=["o1", "o1", "o1", "o2", "o2", "o3", "o3", "o4"])
+    ids = ["o1", "o1", "o1", "o2", "o2", "o3", "o3", "o4"]
+    lines = _orders(8, order_id=ids, customer_id=[f"c{i[1]}" for i in ids])  # an order's lines: one customer
     lines["revenue"] = ["10", "20", "5", "7", "8", "1", "2", "3"]
     # was: every line after the first `duplicate order_id`, exit 0: o1 worth 10 instead of 35
     with pytest.raises(
