@@ -57,7 +57,7 @@ from pipelines.tracking import (
     load_bundle,
     sweep_interrupted,
 )
-from pipelines.tracking_runs import log_training_run
+from pipelines.tracking_runs import DEMO_PARAM, DEMO_TRAINER, demo_keeps_champion, log_training_run
 
 
 def write_backtest(
@@ -241,13 +241,15 @@ def train_and_register(
     tracking_uri: str | None = None,
     sample: TrainingSample | None = None,
     rows: dict[str, Any] | None = None,
+    demo: bool = False,
 ) -> TrainResult:
     """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote.
 
     With `sample` (`tables` hold the sampled customers' rows: `load_sampled`), the training set and the folds are
     the sampled customers', company values from the whole base; the as-of was checked on the whole base.
     `rows`: the input rows' counts (`load_for_modelling`), recorded in the run: params per table and reason, and
-    `rejected_rows.json` (counts and reasons, never a row's values)."""
+    `rejected_rows.json` (counts and reasons, never a row's values). `demo` (`cvp demo`): the run says so
+    (`tracking_runs.DEMO_PARAM`) and never replaces a champion another training made (`demo_keeps_champion`)."""
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "train on")
@@ -347,6 +349,8 @@ def train_and_register(
         )
     elif champion_note:
         auto, reason = False, f"not compared: {champion_note}"
+    elif demo and (kept := demo_keeps_champion(_client(), name, champion_version)):
+        auto, reason = False, f"not compared: {kept}"
     else:
         decision = decide_promotion(
             result.metrics, cfg.models.primary_metrics, cfg.models, champion="champion"
@@ -373,6 +377,7 @@ def train_and_register(
             "use_btyd_features": cfg.models.use_btyd_features,
             "n_features": len(bundle.feature_names),
         }
+        | ({DEMO_PARAM: DEMO_TRAINER} if demo else {})
     )
 
     documents = {
@@ -429,6 +434,12 @@ def train_and_register(
     console.print(f"registered [bold]{name}[/] version {version} as [bold]{alias}[/]: {reason}")
     console.print(f"MLflow run {run_id}; runs and registry: {browse_hint(store)}")
     return TrainResult(bundle, result, as_of, run_id, version, alias, reason, timings)
+
+
+def _client() -> Any:
+    from pipelines.mlflow_import import mlflow
+
+    return mlflow.MlflowClient()
 
 
 def run_backtest_only(

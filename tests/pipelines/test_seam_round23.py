@@ -1,0 +1,56 @@
+"""Round 23 of the train/score seam: what still let a wrong result through with exit 0, or two paths that should
+agree did not.
+
+Each test failed on the code before its fix (the `was:` of each docstring).
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.helpers import keep_mlflow_uris, quiet
+
+
+def test_the_demo_never_replaces_a_champion_of_your_own_data(trained, tmp_path, monkeypatch):
+    """`cvp demo` run where `mlruns/` holds the company's champion (v1, trained on its own data): the demo company's
+    model was compared with it refitted on the demo's folds, tied, and became champion, exit 0; the nightly
+    `cvp score` of the real customers then used the fictional company's model (was: measured, a 300-customer
+    company's promoted v1 replaced by `cvp demo`'s v3). Now a demo's training logs `trained_by: cvp demo` and
+    registers as challenger, saying why, over a champion no demo trained; over an earlier demo's it is compared as
+    any training, and so into a registry without a champion."""
+    from types import SimpleNamespace
+
+    from pipelines.mlflow_import import mlflow
+    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_runs import DEMO_PARAM, DEMO_TRAINER, demo_keeps_champion
+
+    keep_mlflow_uris(monkeypatch)
+    configure_tracking(trained.mlruns, reading=True)  # read only: the fixture's v1, trained by `cvp train`
+    kept = demo_keeps_champion(mlflow.MlflowClient(), "customer-value", "1")
+    assert "the champion (v1) was not trained by `cvp demo`" in kept and "cvp models promote" in kept
+    assert demo_keeps_champion(mlflow.MlflowClient(), "customer-value", None) == ""
+    demo_run = SimpleNamespace(data=SimpleNamespace(params={DEMO_PARAM: DEMO_TRAINER}))
+    earlier_demo = SimpleNamespace(
+        get_model_version=lambda name, version: SimpleNamespace(run_id="r"), get_run=lambda run_id: demo_run
+    )
+    assert demo_keeps_champion(earlier_demo, "customer-value", "1") == ""  # an earlier demo's model: compared
+
+    # the demo's training is the one that says so (stopped before the fit: no model is trained here)
+    import pipelines.train
+    from pipelines.jobs import run_demo
+
+    seen: dict = {}
+
+    def stop(*args, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop before the fit")
+
+    monkeypatch.setattr(pipelines.train, "train_and_register", stop)
+    config = tmp_path / "demo.yaml"
+    config.write_text(
+        yaml.safe_dump({"demo": {"customers": 100}, "mlflow": {"tracking_dir": str(tmp_path / "m")}})
+    )
+    with pytest.raises(RuntimeError, match="stop before the fit"):
+        run_demo(tmp_path / "demo", config, quiet())
+    assert seen.get("demo") is True
