@@ -21,6 +21,7 @@ from pipelines.history_rules import reported_tiers, tier_rules_change, tiers_und
 from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
+    check_stabilised_with,
     list_runs,
     model_labels,
     open_history,
@@ -40,6 +41,7 @@ __all__ = [
     "check_same_currency",
     "check_same_horizon",
     "check_same_customers",
+    "check_stabilised_with",
     "history_notes",
     "runs_before",
     "run_history",
@@ -387,30 +389,6 @@ def with_run_tiers(cfg: Any, manifest: dict) -> Any:
     except ValueError:
         return cfg
     return cfg.model_copy(update={"tiers": tiers})
-
-
-def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str) -> None:
-    """Refuse (exit 2) to report with a history a run whose tiers were not held by the stability rule over that
-    history's earlier runs (scored without `--history`, or with another history): its transitions would count
-    as moves what the rule holds (was: 94 customers "changed tier" on the team page where the history's own run of
-    the same as-of had 55). Manifests written before runs recorded their history are not judged."""
-    if "stability_runs" not in manifest:
-        return
-    rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
-    before = {r.as_of: r.run_id for r in tier_runs(runs) if r.as_of < as_of}
-    used = manifest["stability_runs"]
-    if rule == "none" or not before or used == before:
-        return
-    if used is None:
-        said = "were scored without --history"
-    else:
-        shown = ", ".join(sorted(set(used) ^ set(before)) or [a for a in before if used.get(a) != before[a]])
-        said = f"were held by the stability rule over other runs than this history holds before {as_of} ({shown})"
-    raise StructuralError(
-        f"the scores as of {as_of} {said}: their tiers are not the ones this history's stability rule "
-        f"({rule}) reports, so the moves between runs would be miscounted. Report the scores `cvp score --history` "
-        "wrote into this history, or score again with this --history"
-    )
 
 
 def run_before_last(earlier: HistoryRun, index: pd.Index) -> pd.DataFrame:

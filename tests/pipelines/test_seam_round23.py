@@ -54,3 +54,33 @@ def test_the_demo_never_replaces_a_champion_of_your_own_data(trained, tmp_path, 
     with pytest.raises(RuntimeError, match="stop before the fit"):
         run_demo(tmp_path / "demo", config, quiet())
     assert seen.get("demo") is True
+
+
+def test_a_run_whose_history_got_another_run_while_it_scored_is_not_added(december_history, tmp_path):
+    """Two `cvp score --history H` at once (a backfill loop run in parallel): the January run read H before the
+    December run was appended, so its stable tiers were held over no earlier run; it was appended all the same,
+    exit 0, and every later `cvp report --history H` of its scores stopped ("held by the stability rule over other
+    runs than this history holds"), the scores `cvp score --history` had written into H (was). Now the append
+    checks, under the history's lock, that the runs before it are the ones its tiers read, and stops (exit 2)
+    saying another run was added meanwhile; a run that read them is added, and so is a backfill."""
+    import json
+
+    import pandas as pd
+
+    from features.validation import StructuralError
+    from pipelines.history_store import append_run, list_runs
+    from tests.pipelines.conftest import history_after_december
+
+    history = history_after_december(december_history, tmp_path)
+    dec = json.loads((december_history / "dec.manifest.json").read_text())
+    scores = pd.read_parquet(december_history / "dec.parquet")
+    contributions = december_history / "dec.contributions.parquet"
+    january = dec | {"as_of": "2025-01-01", "run_id": "jan", "stability_runs": {}}  # read H while empty
+    with pytest.raises(StructuralError, match="another run was added to it while this one scored"):
+        append_run(history, scores, contributions, january)
+    assert [r.as_of for r in list_runs(history)] == ["2024-12-01"]
+    january["stability_runs"] = {"2024-12-01": dec["run_id"]}  # read the December run: added
+    append_run(history, scores, contributions, january)
+    backfill = dec | {"as_of": "2024-11-01", "run_id": "nov", "stability_runs": {}}  # before every run: added
+    append_run(history, scores, contributions, backfill)
+    assert [r.as_of for r in list_runs(history)] == ["2024-11-01", "2024-12-01", "2025-01-01"]
