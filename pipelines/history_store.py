@@ -327,6 +327,11 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
     )
 
 
+def used_runs(manifest: dict[str, Any]) -> dict[str, str]:
+    """The history's runs a run's stable tiers read (`stability_runs` of its manifest; {} when none)."""
+    return manifest.get("stability_runs") or {}
+
+
 def append_run(
     history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
 ) -> Path:
@@ -357,8 +362,13 @@ def _append_run(
         # this one added all the same, its tiers held over other runs, and `cvp report --history` refused it later)
         check_stabilised_with(manifest, runs, as_of)
     except StructuralError as exc:
+        added = sorted(
+            r.as_of for r in tier_runs(runs) if r.as_of < as_of and r.as_of not in used_runs(manifest)
+        )
         raise StructuralError(
-            f"not added to the score history {history}: another run was added to it while this one scored. {exc}"
+            f"not added to the score history {history}: another run was added to it while this one scored "
+            f"({', '.join(added) or 'a run replaced'}), so its stable tiers were held over other runs than the "
+            "history now holds; score it again with this --history"
         ) from exc
     # left by a run killed while appending; not swept when the history could not be locked (a file system
     # refusing locks): a folder there may be another host's live append

@@ -76,7 +76,9 @@ def test_a_run_whose_history_got_another_run_while_it_scored_is_not_added(decemb
     scores = pd.read_parquet(december_history / "dec.parquet")
     contributions = december_history / "dec.contributions.parquet"
     january = dec | {"as_of": "2025-01-01", "run_id": "jan", "stability_runs": {}}  # read H while empty
-    with pytest.raises(StructuralError, match="another run was added to it while this one scored"):
+    with pytest.raises(
+        StructuralError, match=r"another run was added to it while this one scored \(2024-12-01\)"
+    ):
         append_run(history, scores, contributions, january)
     assert [r.as_of for r in list_runs(history)] == ["2024-12-01"]
     january["stability_runs"] = {"2024-12-01": dec["run_id"]}  # read the December run: added
