@@ -437,6 +437,10 @@ def score(
         ) as exc:  # another run appended meanwhile (`history_store.check_stabilised_with`)
             raise StructuralError(f"{exc} (the scores were published at {out}, not added)") from exc
         console.print(f"added to the score history: {target}", markup=False, highlight=False)
+        from pipelines.history import unseen_later_runs
+
+        for note in unseen_later_runs(history, result.manifest):  # a later run appended while this one scored
+            console.print(f"warning: {note}", markup=False, highlight=False)
 
 
 @app.command()

@@ -44,6 +44,9 @@ __all__ = [
     "check_stabilised_with",
     "history_notes",
     "runs_before",
+    "runs_after",
+    "later_runs_note",
+    "unseen_later_runs",
     "run_history",
     "signature_of",
     "tier_rules_change",
@@ -149,14 +152,42 @@ def history_notes(
             f"the history's runs as of {', '.join(stale)} scored stale data (their data ended long before their "
             "as-of): kept, but the stability rule does not read their tiers"
         )
-    later = [r.as_of for r in runs if r.as_of > as_of and r.stability_rule != "none"]
+    later = runs_after(history, as_of)
     if later and stability != "none":
-        notes.append(
-            f"the history already holds later runs ({', '.join(later)}): their stable tiers were computed without "
-            f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it (`cvp report "
-            "--history` refuses them until then)"
-        )
+        notes.append(later_runs_note(list(later), as_of))
     return notes
+
+
+def later_runs_note(later: list[str], as_of: str) -> str:
+    """The note of a run added before `later` runs of its history (a backfill, or a later run appended while it
+    scored: `unseen_later_runs`): their stable tiers were computed without it."""
+    return (
+        f"the history already holds later runs ({', '.join(later)}): their stable tiers were computed without "
+        f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it (`cvp report "
+        "--history` refuses them until then)"
+    )
+
+
+def runs_after(history: Path | None, as_of: str) -> dict[str, str]:
+    """{as-of: run id} of the history's runs after `as_of` held by a stability rule: the runs whose stable tiers
+    a run as of `as_of` added there is missing from. Recorded in the manifest (`history_later`) as the runs the
+    scoring saw, for the append to name any added meanwhile (`unseen_later_runs`)."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return {}
+    return {r.as_of: r.run_id for r in list_runs(history) if r.as_of > as_of and r.stability_rule != "none"}
+
+
+def unseen_later_runs(history: Path, manifest: dict[str, Any]) -> list[str]:
+    """The note of a run just appended to `history` when later runs came into it while the run scored (its
+    manifest's `history_later` lacks them): was silent, the later run's `cvp report --history` refusing later.
+    Nothing when the run's stability rule is `none` or its manifest predates `history_later`."""
+    seen = manifest.get("history_later")
+    rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
+    if seen is None or rule == "none":
+        return []
+    as_of = str(manifest["as_of"])
+    added = [a for a, run in runs_after(history, as_of).items() if seen.get(a) != run]
+    return [later_runs_note(added, as_of)] if added else []
 
 
 def bridge_source(

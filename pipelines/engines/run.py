@@ -311,7 +311,7 @@ def run_score(
             )
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
-        from pipelines.history import apply_stability, history_notes, signature_of
+        from pipelines.history import apply_stability, history_notes, runs_after, signature_of
         from pipelines.history_store import stability_rules, tier_rules
 
         signature = signature_of(tables, as_of)  # whose data (another company's history?)
@@ -376,6 +376,8 @@ def run_score(
             "run_policy": policy["run_policy"],
             "history_notes": notes,
             "stability_runs": stability_runs,
+            # the history's later runs the scoring saw: the append names any added meanwhile (`unseen_later_runs`)
+            "history_later": runs_after(history, as_of.date().isoformat()) if history is not None else None,
             "skipped_rules": skipped,
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,

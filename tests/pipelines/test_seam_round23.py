@@ -86,3 +86,23 @@ def test_a_run_whose_history_got_another_run_while_it_scored_is_not_added(decemb
     backfill = dec | {"as_of": "2024-11-01", "run_id": "nov", "stability_runs": {}}  # before every run: added
     append_run(history, scores, contributions, backfill)
     assert [r.as_of for r in list_runs(history)] == ["2024-11-01", "2024-12-01", "2025-01-01"]
+
+
+def test_a_run_appended_before_a_later_run_added_while_it_scored_says_so(december_history, tmp_path):
+    """Two `cvp score --history H` at once, the later as-of appended first: the November run read H without the
+    December run, was appended after it, exit 0 and silent; December's `cvp report --history H` then refused its
+    scores (its stable tiers computed without November) (was). The manifest now records the later runs the
+    scoring saw (`history_later`), and the append says December must be scored again, oldest first (November's
+    own tiers read only earlier runs: it is added)."""
+    import json
+
+    from pipelines.history import unseen_later_runs
+    from tests.pipelines.conftest import history_after_december
+
+    history = history_after_december(december_history, tmp_path)
+    dec = json.loads((december_history / "dec.manifest.json").read_text())
+    november = dec | {"as_of": "2024-11-01", "run_id": "nov", "stability_runs": {}, "history_later": {}}
+    (note,) = unseen_later_runs(history, november)
+    assert "later runs (2024-12-01)" in note and "score them again, oldest first" in note
+    november["history_later"] = {"2024-12-01": dec["run_id"]}  # saw December: its scoring said so already
+    assert unseen_later_runs(history, november) == []
