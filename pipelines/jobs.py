@@ -186,6 +186,7 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
         config,
         console,
         tracking_uri=tracking_uri,
+        demo=True,
     )
     console.rule("5. ideal-customer profile and acquisition payback")
     from pipelines.profile import run_profile

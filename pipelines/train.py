@@ -57,7 +57,13 @@ from pipelines.tracking import (
     load_bundle,
     sweep_interrupted,
 )
-from pipelines.tracking_runs import DEMO_PARAM, DEMO_TRAINER, demo_keeps_champion, log_training_run
+from pipelines.tracking_runs import (
+    DEMO_PARAM,
+    DEMO_TRAINER,
+    champion_by_demo,
+    demo_keeps_champion,
+    log_training_run,
+)
 
 
 def write_backtest(
@@ -311,9 +317,10 @@ def train_and_register(
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}
-    champion_note = ""
+    # `cvp demo` over a champion no demo trained: not compared, so its settings are not refitted on the demo's folds
+    champion_note = demo_keeps_champion(_client(), name, champion_version) if demo else ""
     champ = None
-    if champion_version is not None:
+    if champion_version is not None and not champion_note:
         try:
             champ = load_bundle(f"models:/{name}@{CHAMPION}").bundle
         except UnreadableModel as exc:  # was: exit 2 after the fit, "train again with `cvp train`"
@@ -341,16 +348,14 @@ def train_and_register(
     else:
         print_notes(result, console)  # why no fold was evaluated
 
-    if (result.metrics["model"] == "model").sum() == 0:
+    if champion_note:  # a demo's over a champion no demo trained; a champion unreadable or of another horizon
+        auto, reason = False, f"not compared: {champion_note}"
+    elif (result.metrics["model"] == "model").sum() == 0:
         no_fold, need = _no_fold(tables, as_of, h)
         auto, reason = (
             False,
             f"not compared: {no_fold}; need {need} days (registered as challenger; --promote makes it champion)",
         )
-    elif champion_note:
-        auto, reason = False, f"not compared: {champion_note}"
-    elif demo and (kept := demo_keeps_champion(_client(), name, champion_version)):
-        auto, reason = False, f"not compared: {kept}"
     else:
         decision = decide_promotion(
             result.metrics, cfg.models.primary_metrics, cfg.models, champion="champion"
@@ -431,6 +436,11 @@ def train_and_register(
             forced=promote is True,
         )
     timings["logging_s"] = time.perf_counter() - t0
+    if alias != CHAMPION and not demo and champion_by_demo(_client(), name, champion_version):
+        reason += (  # was: kept as challenger over the demo's model, `cvp score` then scoring with the demo's
+            f"; the champion (v{champion_version}) is the demo company's model (trained by `cvp demo`): "
+            f"`cvp models promote {version}` makes this model of your data champion"
+        )
     console.print(f"registered [bold]{name}[/] version {version} as [bold]{alias}[/]: {reason}")
     console.print(f"MLflow run {run_id}; runs and registry: {browse_hint(store)}")
     return TrainResult(bundle, result, as_of, run_id, version, alias, reason, timings)

@@ -98,11 +98,12 @@ def run_score(
     tracking_uri: str | None = None,
     history: Path | None = None,
     rejects: Path | None = None,
+    demo: bool = False,
 ) -> ScoreRun:
     """The scoring job: load the registered model, validate the data, score in chunks, publish one output set.
 
     `rejects`: where the rejected rows go (pandas: `<rejects>/<table>.csv`; Spark: `<rejects>/<table>/` parts,
-    written by the executors)."""
+    written by the executors). `demo`: `cvp demo`'s own run (its model is not warned of as the demo's)."""
     import shutil
 
     from rich.markup import escape
@@ -164,7 +165,7 @@ def run_score(
         from pipelines.engines.model_checks import check_model
 
         run_cfg = cfg
-        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model)
+        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model, demo)
         cfg, cutoffs, diffs = checked.cfg, checked.cutoffs, checked.diffs
         setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)

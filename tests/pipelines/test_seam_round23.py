@@ -28,7 +28,8 @@ def test_the_demo_never_replaces_a_champion_of_your_own_data(trained, tmp_path, 
     keep_mlflow_uris(monkeypatch)
     configure_tracking(trained.mlruns, reading=True)  # read only: the fixture's v1, trained by `cvp train`
     kept = demo_keeps_champion(mlflow.MlflowClient(), "customer-value", "1")
-    assert "the champion (v1) was not trained by `cvp demo`" in kept and "cvp models promote" in kept
+    assert "the champion (v1) is not known to be a demo's model (no `trained_by: cvp demo`" in kept
+    assert "or by a `cvp demo` before this change" in kept and "cvp models promote" in kept
     assert demo_keeps_champion(mlflow.MlflowClient(), "customer-value", None) == ""
     demo_run = SimpleNamespace(data=SimpleNamespace(params={DEMO_PARAM: DEMO_TRAINER}))
     earlier_demo = SimpleNamespace(
@@ -106,3 +107,95 @@ def test_a_run_appended_before_a_later_run_added_while_it_scored_says_so(decembe
     assert "later runs (2024-12-01)" in note and "score them again, oldest first" in note
     november["history_later"] = {"2024-12-01": dec["run_id"]}  # saw December: its scoring said so already
     assert unseen_later_runs(history, november) == []
+
+
+def test_a_model_the_demo_trained_is_warned_of_by_every_score_but_the_demo(trained, monkeypatch):
+    """`cvp train` over a demo's champion kept the user's model challenger, and `cvp score` of the real customers
+    used the demo company's model, exit 0, "model v2", nothing said (was). Now a model whose training run logged
+    `trained_by: cvp demo` is warned of by `cvp score` (its manifest's `model_warnings`, so the model card), not
+    by the demo's own scoring."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.engines.model_checks import check_model
+    from pipelines.jobs import run_card_notes
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, _training_facts, configure_tracking, load_bundle
+
+    run = SimpleNamespace(
+        info=SimpleNamespace(run_id="r", lifecycle_stage="active"),
+        data=SimpleNamespace(params={DEMO_PARAM: DEMO_TRAINER}),
+    )
+    note = _training_facts("r", run)[2]  # what `load_bundle` gives its `LoadedModel`
+    assert note and "trained by `cvp demo`" in note and "cvp models promote" in note
+    run.data.params = {}
+    assert _training_facts("r", run)[2] is None  # a model of `cvp train`: nothing said
+    keep_mlflow_uris(monkeypatch)
+    configure_tracking(trained.mlruns, reading=True)
+    model = load_bundle("models:/customer-value@champion")
+    assert model.trained_by_demo is None
+    by_demo = dataclasses.replace(model, trained_by_demo=note)
+    cfg, as_of = load_config(trained.config), pd.Timestamp(trained.as_of)
+    warned: list[str] = []
+    checked = check_model(model.bundle, cfg, as_of, None, False, warned.append, by_demo)
+    assert note in warned and note in checked.model_warnings
+    assert note in run_card_notes({"model_warnings": list(checked.model_warnings)})["model_warnings"]
+    warned.clear()
+    checked = check_model(model.bundle, cfg, as_of, None, False, warned.append, by_demo, demo=True)
+    assert note not in warned and note not in checked.model_warnings  # `cvp demo` scoring its own model
+
+
+def test_the_training_wires_the_demo_rule_and_its_param(trained, tmp_path, monkeypatch):
+    """`train_and_register` itself (the fit, the backtest and the registration stubbed: no model trained): a
+    demo's training logs `trained_by: cvp demo` and, over a champion not known to be a demo's, is registered
+    as challenger without refitting the champion's settings on the demo's folds; `cvp train` over a demo's
+    champion kept as challenger says so with `cvp models promote N` (was: the demo branch and the param could
+    be deleted with every test passing; the champion refitted for nothing; nothing said)."""
+    import pandas as pd
+
+    import pipelines.train as train
+    from models.backtest import BacktestResult
+    from models.bundle import CustomerValueModel
+    from pipelines.config import load_config
+    from pipelines.loading import load_configured
+    from pipelines.mlflow_import import mlflow
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, configure_tracking
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    cfg = load_config(clone_registry(trained, tmp_path))  # a copy of the fixture's registry: v1 champion
+    tables = load_configured(trained.data, None, cfg).tables
+    seen: dict = {}
+
+    def backtest(tables, as_of, cfg, console, customers, candidates):
+        seen["candidates"] = sorted(candidates)
+        empty = pd.DataFrame(columns=["fold", "cutoff", "model", "metric", "value"])
+        return BacktestResult(empty, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [])
+
+    def register(
+        experiment_id, name, bundle, example, params, documents, metrics, files, alias, reason, **kw
+    ):
+        seen["params"] = params
+        return "run", "2", alias, reason
+
+    monkeypatch.setattr(CustomerValueModel, "fit", lambda self, training, **kw: self)
+    monkeypatch.setattr(CustomerValueModel, "feature_names", [])
+    monkeypatch.setattr(train, "_rolling_origin", backtest)
+    monkeypatch.setattr(train, "write_backtest", lambda result, out: {})
+    monkeypatch.setattr(train, "log_training_run", register)
+    monkeypatch.setattr("pipelines.profile.lookalike_run_metrics", lambda *a: ({}, {}))
+    as_of = pd.Timestamp(trained.as_of)
+    result = train.train_and_register(tables, cfg, as_of, quiet(), demo=True)
+    assert seen["params"][DEMO_PARAM] == DEMO_TRAINER
+    assert "is not known to be a demo's model" in result.reason and result.alias == "challenger"
+    assert seen["candidates"] == ["model"]  # the champion's settings not refitted on the demo's folds
+
+    configure_tracking(cfg.mlflow.tracking_dir)  # now v1 is a demo's model (as a `cvp demo` would log it)
+    client = mlflow.MlflowClient()
+    client.log_param(client.get_model_version("customer-value", "1").run_id, DEMO_PARAM, DEMO_TRAINER)
+    result = train.train_and_register(tables, cfg, as_of, quiet())
+    assert DEMO_PARAM not in seen["params"] and seen["candidates"] == ["champion", "model"]
+    assert "the champion (v1) is the demo company's model (trained by `cvp demo`)" in result.reason
+    assert "`cvp models promote 2`" in result.reason
