@@ -315,21 +315,21 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
     used = manifest["stability_runs"]
     if rule == "none" or not before or used == before:
         return
+    changed = sorted(set(used or {}) ^ set(before)) or [a for a in before if (used or {}).get(a) != before[a]]
     if used is None:
         said = "were scored without --history"
     else:
-        shown = ", ".join(sorted(set(used) ^ set(before)) or [a for a in before if used.get(a) != before[a]])
-        said = f"were held by the stability rule over other runs than this history holds before {as_of} ({shown})"
-    raise StructuralError(
+        said = (
+            f"were held by the stability rule over other runs than this history holds before {as_of} "
+            f"({', '.join(changed)})"
+        )
+    error = StructuralError(
         f"the scores as of {as_of} {said}: their tiers are not the ones this history's stability rule "
         f"({rule}) reports, so the moves between runs would be miscounted. Report the scores `cvp score --history` "
         "wrote into this history, or score again with this --history"
     )
-
-
-def used_runs(manifest: dict[str, Any]) -> dict[str, str]:
-    """The history's runs a run's stable tiers read (`stability_runs` of its manifest; {} when none)."""
-    return manifest.get("stability_runs") or {}
+    error.changed_runs = changed  # type: ignore[attr-defined]  # the append's stop names them (`_append_run`)
+    raise error
 
 
 def append_run(
@@ -362,9 +362,7 @@ def _append_run(
         # this one added all the same, its tiers held over other runs, and `cvp report --history` refused it later)
         check_stabilised_with(manifest, runs, as_of)
     except StructuralError as exc:
-        added = sorted(
-            r.as_of for r in tier_runs(runs) if r.as_of < as_of and r.as_of not in used_runs(manifest)
-        )
+        added = getattr(exc, "changed_runs", [])  # the runs added or replaced meanwhile
         raise StructuralError(
             f"not added to the score history {history}: another run was added to it while this one scored "
             f"({', '.join(added) or 'a run replaced'}), so its stable tiers were held over other runs than the "
