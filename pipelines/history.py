@@ -21,6 +21,7 @@ from pipelines.history_rules import reported_tiers, tier_rules_change, tiers_und
 from pipelines.history_store import (
     HISTORY_MARKER,
     HistoryRun,
+    check_stabilised_with,
     list_runs,
     model_labels,
     open_history,
@@ -40,8 +41,12 @@ __all__ = [
     "check_same_currency",
     "check_same_horizon",
     "check_same_customers",
+    "check_stabilised_with",
     "history_notes",
     "runs_before",
+    "runs_after",
+    "later_runs_note",
+    "unseen_later_runs",
     "run_history",
     "signature_of",
     "tier_rules_change",
@@ -147,14 +152,42 @@ def history_notes(
             f"the history's runs as of {', '.join(stale)} scored stale data (their data ended long before their "
             "as-of): kept, but the stability rule does not read their tiers"
         )
-    later = [r.as_of for r in runs if r.as_of > as_of and r.stability_rule != "none"]
+    later = runs_after(history, as_of)
     if later and stability != "none":
-        notes.append(
-            f"the history already holds later runs ({', '.join(later)}): their stable tiers were computed without "
-            f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it (`cvp report "
-            "--history` refuses them until then)"
-        )
+        notes.append(later_runs_note(list(later), as_of))
     return notes
+
+
+def later_runs_note(later: list[str], as_of: str) -> str:
+    """The note of a run added before `later` runs of its history (a backfill, or a later run appended while it
+    scored: `unseen_later_runs`): their stable tiers were computed without it."""
+    return (
+        f"the history already holds later runs ({', '.join(later)}): their stable tiers were computed without "
+        f"this run as of {as_of}; score them again, oldest first, for their tiers to follow from it (`cvp report "
+        "--history` refuses them until then)"
+    )
+
+
+def runs_after(history: Path | None, as_of: str) -> dict[str, str]:
+    """{as-of: run id} of the history's runs after `as_of` held by a stability rule: the runs whose stable tiers
+    a run as of `as_of` added there is missing from. Recorded in the manifest (`history_later`) as the runs the
+    scoring saw, for the append to name any added meanwhile (`unseen_later_runs`)."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return {}
+    return {r.as_of: r.run_id for r in list_runs(history) if r.as_of > as_of and r.stability_rule != "none"}
+
+
+def unseen_later_runs(history: Path, manifest: dict[str, Any]) -> list[str]:
+    """The note of a run just appended to `history` when later runs came into it while the run scored (its
+    manifest's `history_later` lacks them): was silent, the later run's `cvp report --history` refusing later.
+    Nothing when the run's stability rule is `none` or its manifest predates `history_later`."""
+    seen = manifest.get("history_later")
+    rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
+    if seen is None or rule == "none":
+        return []
+    as_of = str(manifest["as_of"])
+    added = [a for a, run in runs_after(history, as_of).items() if seen.get(a) != run]
+    return [later_runs_note(added, as_of)] if added else []
 
 
 def bridge_source(
@@ -387,30 +420,6 @@ def with_run_tiers(cfg: Any, manifest: dict) -> Any:
     except ValueError:
         return cfg
     return cfg.model_copy(update={"tiers": tiers})
-
-
-def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str) -> None:
-    """Refuse (exit 2) to report with a history a run whose tiers were not held by the stability rule over that
-    history's earlier runs (scored without `--history`, or with another history): its transitions would count
-    as moves what the rule holds (was: 94 customers "changed tier" on the team page where the history's own run of
-    the same as-of had 55). Manifests written before runs recorded their history are not judged."""
-    if "stability_runs" not in manifest:
-        return
-    rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
-    before = {r.as_of: r.run_id for r in tier_runs(runs) if r.as_of < as_of}
-    used = manifest["stability_runs"]
-    if rule == "none" or not before or used == before:
-        return
-    if used is None:
-        said = "were scored without --history"
-    else:
-        shown = ", ".join(sorted(set(used) ^ set(before)) or [a for a in before if used.get(a) != before[a]])
-        said = f"were held by the stability rule over other runs than this history holds before {as_of} ({shown})"
-    raise StructuralError(
-        f"the scores as of {as_of} {said}: their tiers are not the ones this history's stability rule "
-        f"({rule}) reports, so the moves between runs would be miscounted. Report the scores `cvp score --history` "
-        "wrote into this history, or score again with this --history"
-    )
 
 
 def run_before_last(earlier: HistoryRun, index: pd.Index) -> pd.DataFrame:

@@ -44,6 +44,7 @@ __all__ = [
     "HISTORY_MARKER",
     "HistoryRun",
     "append_run",
+    "check_stabilised_with",
     "list_runs",
     "model_labels",
     "open_history",
@@ -302,6 +303,35 @@ def stability_rules(manifest: dict[str, Any]) -> dict[str, Any] | None:
     return rules if isinstance(rules, dict) else None
 
 
+def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str) -> None:
+    """Refuse (exit 2) to report with a history a run whose tiers were not held by the stability rule over that
+    history's earlier runs (scored without `--history`, or with another history): its transitions would count
+    as moves what the rule holds (was: 94 customers "changed tier" on the team page where the history's own run of
+    the same as-of had 55). Manifests written before runs recorded their history are not judged."""
+    if "stability_runs" not in manifest:
+        return
+    rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
+    before = {r.as_of: r.run_id for r in tier_runs(runs) if r.as_of < as_of}
+    used = manifest["stability_runs"]
+    if rule == "none" or not before or used == before:
+        return
+    changed = sorted(set(used or {}) ^ set(before)) or [a for a in before if (used or {}).get(a) != before[a]]
+    if used is None:
+        said = "were scored without --history"
+    else:
+        said = (
+            f"were held by the stability rule over other runs than this history holds before {as_of} "
+            f"({', '.join(changed)})"
+        )
+    error = StructuralError(
+        f"the scores as of {as_of} {said}: their tiers are not the ones this history's stability rule "
+        f"({rule}) reports, so the moves between runs would be miscounted. Report the scores `cvp score --history` "
+        "wrote into this history, or score again with this --history"
+    )
+    error.changed_runs = changed  # type: ignore[attr-defined]  # the append's stop names them (`_append_run`)
+    raise error
+
+
 def append_run(
     history: Path, scores: pd.DataFrame, contributions_path: Path, manifest: dict[str, Any]
 ) -> Path:
@@ -326,13 +356,23 @@ def _append_run(
     manifest: dict[str, Any],
     sweep: bool = True,
 ) -> Path:
-    list_runs(history)  # a damaged or foreign entry is reported before anything is written
+    runs = list_runs(history)  # a damaged or foreign entry is reported before anything is written
+    as_of = str(manifest["as_of"])
+    try:  # its stable tiers read the runs before it the history holds now (was: another run appended meanwhile,
+        # this one added all the same, its tiers held over other runs, and `cvp report --history` refused it later)
+        check_stabilised_with(manifest, runs, as_of)
+    except StructuralError as exc:
+        added = getattr(exc, "changed_runs", [])  # the runs added or replaced meanwhile
+        raise StructuralError(
+            f"not added to the score history {history}: another run was added to it while this one scored "
+            f"({', '.join(added) or 'a run replaced'}), so its stable tiers were held over other runs than the "
+            "history now holds; score it again with this --history"
+        ) from exc
     # left by a run killed while appending; not swept when the history could not be locked (a file system
     # refusing locks): a folder there may be another host's live append
     for old in history.glob(".*") if sweep else ():
         if old.is_dir() and (old.name.startswith(".staging-") or ".old." in old.name):
             shutil.rmtree(old, ignore_errors=True)
-    as_of = str(manifest["as_of"])
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
         raise ValueError(f"manifest as_of {as_of!r} is not a date")
     stage = history / f".staging-{uuid.uuid4().hex}"

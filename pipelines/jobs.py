@@ -171,7 +171,7 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
     as_of = default_as_of(loaded.tables)
     console.rule(f"3. training and backtest (as of {as_of.date()}, horizon {cfg.labels.horizon_days} days)")
     trained = train_and_register(
-        loaded.tables, cfg, as_of, console, out_dir=out / "backtest", tracking_uri=tracking_uri
+        loaded.tables, cfg, as_of, console, out_dir=out / "backtest", tracking_uri=tracking_uri, demo=True
     )
     console.rule("4. scoring the whole base")
     scores_path = out / "scores.parquet"
@@ -186,6 +186,7 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
         config,
         console,
         tracking_uri=tracking_uri,
+        demo=True,
     )
     console.rule("5. ideal-customer profile and acquisition payback")
     from pipelines.profile import run_profile

@@ -273,6 +273,22 @@ def pyfunc_for(bundle: Any) -> Any:
     return _pyfunc_class()(bundle)
 
 
+#: The param a training by `cvp demo` logs (`DEMO_PARAM: DEMO_TRAINER`): its model is the built-in demo company's.
+DEMO_PARAM, DEMO_TRAINER = "trained_by", "cvp demo"
+
+
+def demo_model_note(params: dict[str, str]) -> str | None:
+    """What every `cvp score` but `cvp demo`'s warns of a model `cvp demo` trained (its run's `DEMO_PARAM`), None
+    for another: the manifest's `model_warnings`, on the model card (was: `cvp train` over a demo's champion kept
+    the user's model challenger, and `cvp score` of the real customers used the demo company's model, exit 0)."""
+    if params.get(DEMO_PARAM) != DEMO_TRAINER:
+        return None
+    return (
+        "the model was trained by `cvp demo` on the built-in demo company's data, not on yours: train on your data "
+        "(`cvp train`) and make that model champion (`cvp models promote VERSION`)"
+    )
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     bundle: Any
@@ -283,6 +299,8 @@ class LoadedModel:
     training_sample: str | None = None
     #: `run_deleted_note` of its training run (None: the run is there, or the store could not say)
     run_deleted: str | None = None
+    #: `demo_model_note` of its training run: a model `cvp demo` trained (None: another, or not known)
+    trained_by_demo: str | None = None
 
 
 def sample_note(params: dict[str, str]) -> str | None:
@@ -326,23 +344,24 @@ def run_deleted_note(run_id: str, run: Any) -> str:
     )
 
 
-def _training_facts(run_id: str | None, known: Any = None) -> tuple[str | None, str | None]:
-    """`sample_note` and `run_deleted_note` of the training run `run_id` (None, None without a run or when the
+def _training_facts(run_id: str | None, known: Any = None) -> tuple[str | None, str | None, str | None]:
+    """`sample_note`, `run_deleted_note`, `demo_model_note` of the training run `run_id` (Nones without a run or when the
     store cannot give it: the model card then says the run is unreadable). `known`: that run as the store gave it
     already (`runs:/<id>/model`: was asked for twice)."""
     from pipelines.mlflow_import import MlflowException, mlflow
 
     if not run_id:
-        return None, None
+        return None, None, None
     if known is not None and known.info.run_id == run_id:
         run, deleted = known, known.info.lifecycle_stage == "deleted"
     else:
         try:
             run, deleted = training_run(mlflow.MlflowClient(), run_id)
         except MlflowException:
-            return None, None
+            return None, None, None
     sample = None if run is None else sample_note(run.data.params)
-    return sample, run_deleted_note(run_id, run) if deleted else None
+    demo = None if run is None else demo_model_note(run.data.params)
+    return sample, run_deleted_note(run_id, run) if deleted else None, demo
 
 
 def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
@@ -437,8 +456,8 @@ def load_bundle(uri: str, registered: str | None = None) -> LoadedModel:
         if found is not None:
             _refuse_incomplete(uri, found)
             version = str(found.version)
-    sample, deleted = _training_facts(run_id, run)
-    return LoadedModel(bundle, uri, version, run_id, sample, deleted)
+    sample, deleted, demo = _training_facts(run_id, run)
+    return LoadedModel(bundle, uri, version, run_id, sample, deleted, demo)
 
 
 def _refuse_incomplete(uri: str, found: Any) -> None:

@@ -20,6 +20,8 @@ from features.validation import StructuralError
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
+    DEMO_PARAM,
+    DEMO_TRAINER,
     INCOMPLETE,
     RUN_HOST,
     RUN_PID,
@@ -212,3 +214,32 @@ def training_refusal(promotion: str) -> tuple[str, str] | None:
         if sep and why:
             return head, why
     return None
+
+
+def champion_by_demo(client: Any, name: str, champion: str | None) -> bool | None:
+    """Whether `name`'s champion (version `champion`) was trained by `cvp demo` (its run's `DEMO_PARAM`): None
+    without a champion; False when its run is unreadable or has no such param (a model of `cvp train`, or of a
+    `cvp demo` before the param: not known to be a demo's)."""
+    if champion is None:
+        return None
+    try:
+        run_id = client.get_model_version(name, champion).run_id
+        return bool(run_id) and client.get_run(run_id).data.params.get(DEMO_PARAM) == DEMO_TRAINER
+    except Exception:  # its run unreadable: not known to be a demo's
+        return False
+
+
+def demo_keeps_champion(client: Any, name: str, champion: str | None) -> str:
+    """Why `cvp demo`'s training must not move `@champion` of `name`: its current champion (version `champion`) is
+    not known to be a demo's model (`champion_by_demo`), so it may be a model of the user's own data, which the
+    demo company's model would replace for every later `cvp score` (round 23, was: `cvp demo` run where `mlruns/`
+    held the company's champion made the fictional company's model champion, exit 0, the nightly scores of the
+    real customers then made by it). "" when there is no champion, or it is an earlier demo's model: the demo is
+    compared with it as any training."""
+    if champion_by_demo(client, name, champion) is not False:
+        return ""
+    return (
+        f"the champion (v{champion}) is not known to be a demo's model (no `trained_by: cvp demo`: trained by "
+        "`cvp train`, or by a `cvp demo` before this change): the demo company's model never replaces a model of "
+        "your own data; `cvp models promote VERSION` makes it champion"
+    )

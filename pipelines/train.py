@@ -57,7 +57,13 @@ from pipelines.tracking import (
     load_bundle,
     sweep_interrupted,
 )
-from pipelines.tracking_runs import log_training_run
+from pipelines.tracking_runs import (
+    DEMO_PARAM,
+    DEMO_TRAINER,
+    champion_by_demo,
+    demo_keeps_champion,
+    log_training_run,
+)
 
 
 def write_backtest(
@@ -241,13 +247,15 @@ def train_and_register(
     tracking_uri: str | None = None,
     sample: TrainingSample | None = None,
     rows: dict[str, Any] | None = None,
+    demo: bool = False,
 ) -> TrainResult:
     """Fit on the training set up to as-of, backtest against the champion and baselines, log, register, promote.
 
     With `sample` (`tables` hold the sampled customers' rows: `load_sampled`), the training set and the folds are
     the sampled customers', company values from the whole base; the as-of was checked on the whole base.
     `rows`: the input rows' counts (`load_for_modelling`), recorded in the run: params per table and reason, and
-    `rejected_rows.json` (counts and reasons, never a row's values)."""
+    `rejected_rows.json` (counts and reasons, never a row's values). `demo` (`cvp demo`): the run says so
+    (`tracking_runs.DEMO_PARAM`) and never replaces a champion another training made (`demo_keeps_champion`)."""
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "train on")
@@ -309,9 +317,10 @@ def train_and_register(
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}
-    champion_note = ""
+    # `cvp demo` over a champion no demo trained: not compared, so its settings are not refitted on the demo's folds
+    champion_note = demo_keeps_champion(_client(), name, champion_version) if demo else ""
     champ = None
-    if champion_version is not None:
+    if champion_version is not None and not champion_note:
         try:
             champ = load_bundle(f"models:/{name}@{CHAMPION}").bundle
         except UnreadableModel as exc:  # was: exit 2 after the fit, "train again with `cvp train`"
@@ -339,14 +348,14 @@ def train_and_register(
     else:
         print_notes(result, console)  # why no fold was evaluated
 
-    if (result.metrics["model"] == "model").sum() == 0:
+    if champion_note:  # a demo's over a champion no demo trained; a champion unreadable or of another horizon
+        auto, reason = False, f"not compared: {champion_note}"
+    elif (result.metrics["model"] == "model").sum() == 0:
         no_fold, need = _no_fold(tables, as_of, h)
         auto, reason = (
             False,
             f"not compared: {no_fold}; need {need} days (registered as challenger; --promote makes it champion)",
         )
-    elif champion_note:
-        auto, reason = False, f"not compared: {champion_note}"
     else:
         decision = decide_promotion(
             result.metrics, cfg.models.primary_metrics, cfg.models, champion="champion"
@@ -373,6 +382,7 @@ def train_and_register(
             "use_btyd_features": cfg.models.use_btyd_features,
             "n_features": len(bundle.feature_names),
         }
+        | ({DEMO_PARAM: DEMO_TRAINER} if demo else {})
     )
 
     documents = {
@@ -426,9 +436,20 @@ def train_and_register(
             forced=promote is True,
         )
     timings["logging_s"] = time.perf_counter() - t0
+    if alias != CHAMPION and not demo and champion_by_demo(_client(), name, champion_version):
+        reason += (  # was: kept as challenger over the demo's model, `cvp score` then scoring with the demo's
+            f"; the champion (v{champion_version}) is the demo company's model (trained by `cvp demo`): "
+            f"`cvp models promote {version}` makes this model of your data champion"
+        )
     console.print(f"registered [bold]{name}[/] version {version} as [bold]{alias}[/]: {reason}")
     console.print(f"MLflow run {run_id}; runs and registry: {browse_hint(store)}")
     return TrainResult(bundle, result, as_of, run_id, version, alias, reason, timings)
+
+
+def _client() -> Any:
+    from pipelines.mlflow_import import mlflow
+
+    return mlflow.MlflowClient()
 
 
 def run_backtest_only(

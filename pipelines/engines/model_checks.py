@@ -44,8 +44,9 @@ class ModelChecks:
     #: the aliases the scored version itself carried then (`challenger`: under evaluation; none: a version set aside,
     #: a champion replaced); None when not known
     model_aliases: list[str] | None = None
-    #: what the model's training warned of how it scores (`CustomerValueModel.scoring_warnings`): warned again by
-    #: every run of the model, the manifest's `model_warnings`
+    #: what the model's training warned of how it scores (`CustomerValueModel.scoring_warnings`), and that `cvp demo`
+    #: trained it (`pipelines.tracking.demo_model_note`): warned again by every run of the model, the manifest's
+    #: `model_warnings`
     model_warnings: tuple[str, ...] = ()
     #: the fit's other notes (an interval or calibrator fitted in-sample, a scale factor not applied, ...): the
     #: manifest's `model_notes`, what the training run's `notes.json` holds of the model
@@ -96,10 +97,12 @@ def check_model(
     strict: bool,
     warn: Callable[[str], None],
     model: Any = None,
+    demo: bool = False,
 ) -> ModelChecks:
     """The checks before the data is read: a model that looks ahead of `as_of` stops the run; other settings,
     another code version or a stale model stop it under `strict`, else are said through `warn`. `model`: the
-    `LoadedModel` holding `bundle`, for the champion's version at scoring (`champion_when_scored`)."""
+    `LoadedModel` holding `bundle`, for the champion's version at scoring (`champion_when_scored`) and whether
+    `cvp demo` trained it (`pipelines.tracking.demo_model_note`: warned unless `demo`, the demo's own run)."""
     from pipelines.code_version import code_difference, code_version
 
     cutoffs = getattr(bundle, "training_cutoffs_", None) or []
@@ -135,6 +138,11 @@ def check_model(
     for note in fitted:
         warn(f"the model's training warned: {note}")
     noted = tuple(n for n in bundle.fit_notes() if n not in fitted)  # recorded, not warned
+    # a model `cvp demo` trained, scored by any run but the demo's own: its warnings, so on the model card too
+    by_demo = None if demo or model is None else getattr(model, "trained_by_demo", None)
+    if by_demo:
+        warn(by_demo)
+        fitted += (by_demo,)
     # a sub-year model's total correction is of its training's time of year
     season = bundle.season_note(as_of)
     if season and strict:

@@ -98,11 +98,12 @@ def run_score(
     tracking_uri: str | None = None,
     history: Path | None = None,
     rejects: Path | None = None,
+    demo: bool = False,
 ) -> ScoreRun:
     """The scoring job: load the registered model, validate the data, score in chunks, publish one output set.
 
     `rejects`: where the rejected rows go (pandas: `<rejects>/<table>.csv`; Spark: `<rejects>/<table>/` parts,
-    written by the executors)."""
+    written by the executors). `demo`: `cvp demo`'s own run (its model is not warned of as the demo's)."""
     import shutil
 
     from rich.markup import escape
@@ -164,7 +165,7 @@ def run_score(
         from pipelines.engines.model_checks import check_model
 
         run_cfg = cfg
-        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model)
+        checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model, demo)
         cfg, cutoffs, diffs = checked.cfg, checked.cutoffs, checked.diffs
         setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
@@ -311,7 +312,7 @@ def run_score(
             )
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
-        from pipelines.history import apply_stability, history_notes, signature_of
+        from pipelines.history import apply_stability, history_notes, runs_after, signature_of
         from pipelines.history_store import stability_rules, tier_rules
 
         signature = signature_of(tables, as_of)  # whose data (another company's history?)
@@ -376,6 +377,8 @@ def run_score(
             "run_policy": policy["run_policy"],
             "history_notes": notes,
             "stability_runs": stability_runs,
+            # the history's later runs the scoring saw: the append names any added meanwhile (`unseen_later_runs`)
+            "history_later": runs_after(history, as_of.date().isoformat()) if history is not None else None,
             "skipped_rules": skipped,
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
