@@ -6,8 +6,19 @@ import pytest
 
 #: The Spark JVMs this session launches (the `spark` fixture's, a `cvp score --engine spark` process's) fork their
 #: Python workers from `tests/spark_daemon.py`, which has the engine's imports loaded (`spark-submit` reads
-#: PYSPARK_SUBMIT_ARGS when pyspark launches it; one given by the caller is kept as given).
-SPARK_SUBMIT_ARGS = "--conf spark.python.daemon.module=tests.spark_daemon pyspark-shell"
+#: PYSPARK_SUBMIT_ARGS when pyspark launches it; one given by the caller is kept as given). Their queries run
+#: tiny tables, so the session compiles less: expressions interpreted, no whole-stage code generated (each query's
+#: generated classes were new code for the JIT to compile again), and the optimising (C2) compiler kept for
+#: methods ten times hotter than its defaults (Tier4 thresholds). Where the JVM's CPU went in a `pytest -n 2` run:
+#: 715 CPU-s, 270 of them its compiler threads; the Spark tests of three files (34, with the Spark training and
+#: scoring ones) 511 -> 377 CPU-s, every one of them cheaper (docs/measurements.md, "Tests' time"). Results are
+#: the same whichever way Spark evaluates; the product's own runs (the benchmark's, a user's) keep Spark's defaults.
+SPARK_SUBMIT_ARGS = (
+    "--conf spark.python.daemon.module=tests.spark_daemon"
+    ' --driver-java-options "-XX:Tier4InvocationThreshold=50000 -XX:Tier4CompileThreshold=60000'
+    ' -XX:Tier4BackEdgeThreshold=400000"'
+    " --conf spark.sql.codegen.wholeStage=false --conf spark.sql.codegen.factoryMode=NO_CODEGEN pyspark-shell"
+)
 #: The options of the JVMs the tests start fresh for little work (the console test's Spark-engine `cvp`, stopped
 #: at its load; the standalone cluster's master and worker daemons): the C1 compiler only (no C2 compiler threads
 #: optimising code for a long life) and the serial collector. Not the JVMs that train or score: with C1 only the
