@@ -432,9 +432,7 @@ def score(
         except OSError as exc:  # a full disk: the message says the scores were published (`disk_full`)
             exc.cvp_published = str(out)  # type: ignore[attr-defined]
             raise
-        except (
-            StructuralError
-        ) as exc:  # another run appended meanwhile (`history_store.check_stabilised_with`)
+        except StructuralError as exc:  # another run appended meanwhile (`check_stabilised_with`)
             raise StructuralError(f"{exc} (the scores were published at {out}, not added)") from exc
         console.print(f"added to the score history: {target}", markup=False, highlight=False)
         from pipelines.history import unseen_later_runs

@@ -152,7 +152,7 @@ def history_notes(
             f"the history's runs as of {', '.join(stale)} scored stale data (their data ended long before their "
             "as-of): kept, but the stability rule does not read their tiers"
         )
-    later = runs_after(history, as_of)
+    later = _later(runs, as_of)  # the runs listed above, not listed again
     if later and stability != "none":
         notes.append(later_runs_note(list(later), as_of))
     return notes
@@ -174,7 +174,12 @@ def runs_after(history: Path | None, as_of: str) -> dict[str, str]:
     scoring saw, for the append to name any added meanwhile (`unseen_later_runs`)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return {}
-    return {r.as_of: r.run_id for r in list_runs(history) if r.as_of > as_of and r.stability_rule != "none"}
+    return _later(list_runs(history), as_of)
+
+
+def _later(runs: Sequence[HistoryRun], as_of: str) -> dict[str, str]:
+    """{as-of: run id} of `runs` after `as_of` held by a stability rule (`runs_after`)."""
+    return {r.as_of: r.run_id for r in runs if r.as_of > as_of and r.stability_rule != "none"}
 
 
 def unseen_later_runs(history: Path, manifest: dict[str, Any]) -> list[str]:

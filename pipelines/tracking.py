@@ -277,11 +277,16 @@ def pyfunc_for(bundle: Any) -> Any:
 DEMO_PARAM, DEMO_TRAINER = "trained_by", "cvp demo"
 
 
+def trained_by_demo(params: dict[str, str]) -> bool:
+    """Whether a training run's `params` say `cvp demo` trained its model (`DEMO_PARAM`)."""
+    return params.get(DEMO_PARAM) == DEMO_TRAINER
+
+
 def demo_model_note(params: dict[str, str]) -> str | None:
     """What every `cvp score` but `cvp demo`'s warns of a model `cvp demo` trained (its run's `DEMO_PARAM`), None
     for another: the manifest's `model_warnings`, on the model card (was: `cvp train` over a demo's champion kept
     the user's model challenger, and `cvp score` of the real customers used the demo company's model, exit 0)."""
-    if params.get(DEMO_PARAM) != DEMO_TRAINER:
+    if not trained_by_demo(params):
         return None
     return (
         "the model was trained by `cvp demo` on the built-in demo company's data, not on yours: train on your data "

@@ -20,14 +20,13 @@ from features.validation import StructuralError
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
-    DEMO_PARAM,
-    DEMO_TRAINER,
     INCOMPLETE,
     RUN_HOST,
     RUN_PID,
     STATUS_TAG,
     current_champion,
     pyfunc_for,
+    trained_by_demo,
 )
 
 #: What MLflow's registry prints to stderr on every registration (with `print`, not a logger): our own line says it.
@@ -224,7 +223,7 @@ def champion_by_demo(client: Any, name: str, champion: str | None) -> bool | Non
         return None
     try:
         run_id = client.get_model_version(name, champion).run_id
-        return bool(run_id) and client.get_run(run_id).data.params.get(DEMO_PARAM) == DEMO_TRAINER
+        return bool(run_id) and trained_by_demo(client.get_run(run_id).data.params)
     except Exception:  # its run unreadable: not known to be a demo's
         return False
 

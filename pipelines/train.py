@@ -48,6 +48,8 @@ from pipelines.store_errors import check_artifacts_writable, check_writable
 from pipelines.tracking import (
     CHALLENGER,
     CHAMPION,
+    DEMO_PARAM,
+    DEMO_TRAINER,
     UnreadableModel,
     artifact_location,
     browse_hint,
@@ -57,13 +59,7 @@ from pipelines.tracking import (
     load_bundle,
     sweep_interrupted,
 )
-from pipelines.tracking_runs import (
-    DEMO_PARAM,
-    DEMO_TRAINER,
-    champion_by_demo,
-    demo_keeps_champion,
-    log_training_run,
-)
+from pipelines.tracking_runs import champion_by_demo, demo_keeps_champion, log_training_run
 
 
 def write_backtest(

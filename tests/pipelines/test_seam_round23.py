@@ -22,8 +22,8 @@ def test_the_demo_never_replaces_a_champion_of_your_own_data(trained, tmp_path, 
     from types import SimpleNamespace
 
     from pipelines.mlflow_import import mlflow
-    from pipelines.tracking import configure_tracking
-    from pipelines.tracking_runs import DEMO_PARAM, DEMO_TRAINER, demo_keeps_champion
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, configure_tracking
+    from pipelines.tracking_runs import demo_keeps_champion
 
     keep_mlflow_uris(monkeypatch)
     configure_tracking(trained.mlruns, reading=True)  # read only: the fixture's v1, trained by `cvp train`
