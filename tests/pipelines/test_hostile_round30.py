@@ -1,0 +1,130 @@
+"""Hostile input classes closed in the thirtieth hunt: ISO 8601's basic ordinal date (`2023005`: a mainframe's
+`YYYYDDD`) in part of a date column or throughout, and a few orders dated a year or more after every other order
+(a mistyped year before today: `2021` for `2011`), which the default --as-of followed. Tiny hand-written files; no
+training, no model, no Spark session (the Spark cases: its row step called without a session, and the one rule its
+driver calls on the days it aggregates)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import raw_orders
+from tests.pipelines.test_hostile_round24 import _folder
+
+
+def test_basic_ordinal_dates_in_part_of_a_column_stop_as_other_date_forms_do(tmp_path):
+    """A part of an ISO date column written as ISO 8601's basic ordinal date (`2023005`, day 5 of 2023: a
+    mainframe's `YYYYDDD`, COBOL's and DB2's Julian dates), a second export put with the first. Was: each row
+    `ambiguous or unknown date format in ordered_at`, exit 0, however many (round 29 named the extended form,
+    `2023-005`, only). Now the stop for dates in another form, naming the form, the first value's day and the
+    format that reads them (`features.week_dates.WEEK_DATE_FORMS`, what `other_date_forms` and the hint read); the
+    Spark row step's `OTHER_DATE` mask calls the same `other_date_forms`. A Julian day number (`2459950`) or a day
+    000 is none of them: a stray one stays the row reject."""
+    from pipelines.engines.spark_checks import OTHER_DATE
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    orders.loc[[3, 30, 60], "ordered_at"] = "2023005"
+    with pytest.raises(
+        StructuralError,
+        match=r"3 of 100 values are dates written in another form.*ordinal dates \(2023005 is 2023-01-05\).*'%Y%j'",
+    ):
+        load_data(_folder(tmp_path / "share", orders=orders))
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    at = list(orders.columns).index("ordered_at")
+    assert list(np.flatnonzero((out[OTHER_DATE].to_numpy() >> at) & 1)) == [3, 30, 60]
+    for other in ("2459950", "2023000"):  # a Julian day number, no day 000: not this form
+        orders.loc[[3, 30, 60], "ordered_at"] = other
+        report = load_data(_folder(tmp_path / other, orders=orders)).result.report["orders"]
+        assert report.rejected_by_reason == {"ambiguous or unknown date format in ordered_at": 3}
+
+
+def test_basic_ordinal_dates_throughout_are_named_and_read_once_declared(tmp_path):
+    """A date column written throughout as basic ordinal dates. Was: "no value parses as a date ... Dates must be
+    ISO 8601", no word of the form. Now the stop names it and the format (`%Y%j`), which, declared, reads each
+    value as its day."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(5)
+    orders["ordered_at"] = ["2023005", "2023032", "2024060", "2023365", "2024366"]
+    data = _folder(tmp_path, orders=orders)
+    with pytest.raises(
+        StructuralError, match=r"no value parses as a date .*ordinal dates \(2023005 is 2023-01-05\)"
+    ):
+        load_data(data)
+    read = load_data(data, date_formats={"orders.ordered_at": "%Y%j"}).result.tables["orders"]
+    assert sorted(read["ordered_at"].dt.strftime("%Y-%m-%d")) == [
+        "2023-01-05",
+        "2023-02-01",
+        "2023-12-31",
+        "2024-02-29",
+        "2024-12-31",
+    ]
+
+
+def _orders_with_late(n: int = 200, late: str = "2021-05-01 10:00") -> pd.DataFrame:
+    """`n` orders of 2011, one a day, the last of them dated `late` instead (parsed: a validated orders table)."""
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i % 40}" for i in range(n)],
+            "ordered_at": pd.date_range("2011-01-01 09:00", periods=n, freq="D"),
+            "revenue": 10.0,
+        }
+    )
+    orders.loc[n - 1, "ordered_at"] = pd.Timestamp(late)
+    return orders
+
+
+def test_an_order_a_year_after_every_other_is_not_taken_for_the_end_of_the_data():
+    """One order of a 2011 export mistyped `2021-05-01` (before today, so not the future orders' stop). Was: the
+    default --as-of the day after it, 2021-05-02: `cvp train` and `cvp backtest` ran their folds and labels over
+    ten years without any order, exit 0 (Online Retail with one line so dated: as-of 2021-05-02 instead of
+    2011-12-10). Now a stop naming the table, column, how far, the rows and the way out, fix them or give
+    --as-of (`pipelines.loading.late_orders`, at most `early_count` orders past a gap of a year, in data of 100
+    orders or more: the early mistyped years' share); the Spark engine's training calls the same rule on the
+    days it aggregates (next test). A pause in the orders is the data: a year's pause with the business going on
+    after it, a season's first order after months, a table too small to tell."""
+    from pipelines.loading import default_as_of
+
+    orders = _orders_with_late()
+    with pytest.raises(
+        StructuralError,
+        match=r"(?s)'ordered_at': 1 order\(s\) dated 3,\d{3} days or more after every other order \(the last before "
+        r"them is on 2011-07-18\).*give --as-of.*O199",
+    ):
+        default_as_of({"orders": orders})
+    assert default_as_of({"orders": orders}, judge_late=False) == pd.Timestamp("2021-05-02")
+    # No false alarm: a season's first order after a pause of months, the business going on after a pause of a
+    # year (more orders after it than the share), fewer than 100 orders: the day after the last order, as before.
+    resumed = _orders_with_late()
+    resumed.loc[150:, "ordered_at"] = pd.date_range("2013-01-01", periods=50, freq="D")
+    for orders, as_of in (
+        (_orders_with_late(late="2012-05-01"), "2012-05-02"),
+        (resumed, "2013-02-20"),
+        (_orders_with_late(n=60), "2021-05-02"),
+    ):
+        assert default_as_of({"orders": orders}) == pd.Timestamp(as_of)
+
+
+def test_the_spark_engine_judges_late_orders_from_its_order_days_as_pandas_does():
+    """The Spark engine's training has the orders per day on its driver (`features.table.daily_company_orders`,
+    aggregated on the executors) and counts the orders after a gap with Spark: the rule called on those days with
+    the orders' counts gives what it gives on every order."""
+    from features.table import daily_company_orders
+    from pipelines.loading import late_orders
+
+    orders = _orders_with_late()
+    orders = pd.concat([orders, orders.iloc[[5, 6, 7]]], ignore_index=True)  # several orders on some days
+    t = orders["ordered_at"]
+    daily = daily_company_orders(orders)
+
+    def count(day: pd.Timestamp) -> int:
+        return int((t >= day).sum())
+
+    assert late_orders(daily["ordered_at"], count) == late_orders(t, count)
+    assert late_orders(daily["ordered_at"], count) == (pd.Timestamp("2011-07-18"), pd.Timestamp("2021-05-01"))
