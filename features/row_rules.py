@@ -29,6 +29,12 @@ CONVENTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 #: More than this share of a table's rows (and `MIN_ROWS`) rejected by one of the `CONVENTIONS` stops the run.
 SHARE = 0.5
 MIN_ROWS = 3
+#: ... but for ticket kinds: those outside the contract's on 1% of the tickets are kinds of the CRM's own (`chat`,
+#: a channel added; `Complaints`), not typos: rejected, that share of every customer's service effort was lost
+#: with exit 0 (round 30: the demo with `chat` on 20% of its tickets lost 140 of 701).
+SHARES = {"unknown ticket kind": 0.01}
+#: The least share that stops (the pandas engine builds the rows' reasons only from it).
+FIRST_SHARE = min(SHARE, *SHARES.values())
 #: The reason of a value above its sanity bound (`data.max_values`); most of a table above it is a convention too:
 #: the bound or the column in another unit (`tickets.effort_minutes: 5` meant as hours), not a few wrong rows.
 BOUND_REASON = "{column} above the configured maximum {bound:g} (data.max_values.{table}.{column})"
@@ -110,7 +116,7 @@ def fires(name: str, counts: Mapping[str, int], rows: int) -> list[tuple[str, ..
     out = []
     for group in _groups(name, counts).values():
         n = sum(int(counts.get(reason, 0)) for reason in group)
-        if n >= MIN_ROWS and n > SHARE * rows:
+        if n >= MIN_ROWS and n > SHARES.get(group[0], SHARE) * rows:
             out.append(group)
     return out
 
@@ -151,7 +157,9 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 "Check which column holds which date"
             )
         said = ", ".join(f"`{r}`" for r in group)
+        n = int(hit.sum())
+        lost = "the table" if n > SHARE * len(t) else f"{n / len(t):.0%} of the table"
         raise StructuralError(
-            f"table {name!r}: {int(hit.sum()):,} of {len(t):,} rows would be rejected {said}, and the table "
+            f"table {name!r}: {n:,} of {len(t):,} rows would be rejected {said}, and {lost} "
             f"lost: {why}.\nExample rows:\n{t.loc[hit, list(columns)].head(5).to_string(max_colwidth=40)}"
         )

@@ -86,8 +86,8 @@ from features.numbers import (
 )
 from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
 from features.row_rules import BOUND_REASON, check_row_conventions, row_rules
+from features.row_rules import FIRST_SHARE as CONVENTION_SHARE
 from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
-from features.row_rules import SHARE as CONVENTION_SHARE
 from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
 from features.table_rows import SourceRows, check_source_rows
