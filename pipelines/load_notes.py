@@ -54,7 +54,8 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
 
 
 def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """A note when customer ids differ only by letter case (`features.id_spellings.case_only_twins`): they stay different
+    """A note when customer ids differ only by letter case or leading zeros (`features.id_spellings.case_only_twins`,
+    `00042` and `42` since round 30): they stay different
     customers, as the contract says, but an export that changed the case would split each customer in two."""
     from features.id_spellings import case_only_twins
 
@@ -68,13 +69,16 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     else:
         return []
     customers = tables.get("customers")
-    n, examples = case_only_twins(ordered, *([] if customers is None else [customers["customer_id"]]))
+    n, examples = case_only_twins(
+        ordered, *([] if customers is None else [customers["customer_id"]]), zeros=True
+    )
     if not n:
         return []
     shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)
     return [
-        f"{n:,} customer id(s) differ from another only by letter case ({shown}{'; ...' if n > len(examples) else ''}):"
-        " ids are exact text, so they are different customers; if a system changed the case, fix the export"
+        f"{n:,} customer id(s) differ from another only by letter case or leading zeros ({shown}"
+        f"{'; ...' if n > len(examples) else ''}): ids are exact text, so they are different customers; if a "
+        "system changed the case or a spreadsheet dropped the zeros, fix the export"
     ]
 
 

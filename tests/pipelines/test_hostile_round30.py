@@ -167,3 +167,42 @@ def test_a_ticket_kind_of_the_crms_own_on_a_share_of_the_tickets_stops():
     kinds = ["request", "complaint", "billing", "technical", "meeting"] * 80 + ["rant"] * 2
     report = validate_tables({"orders": orders, "tickets": _tickets(kinds)}).report["tickets"]
     assert report.rejected_by_reason == {"unknown ticket kind": 2}
+
+
+def test_ids_of_digits_a_spreadsheet_dropped_the_zeros_of_in_part_stop_as_case_twins_do():
+    """Orders of two exports, one through a spreadsheet that read the ids of digits as numbers: `00042` on some
+    orders, `42` on others, without a customers table. Was: read as two customers each, exit 0 (50 customers
+    read as 100, each scored with a part of its orders); a customers table holding both spellings likewise. Now the
+    stop of ids differing only by letter case, which now also folds the leading zeros of an id of digits alone
+    (`features.id_spellings._case_twins`; `C0042` is not `C42`), with the note below its share (`case_notes`).
+    The Spark driver calls the same `check_case_twins` on the ids it gathers."""
+    from features.crossrefs import check_case_twins
+    from features.validation import validate_tables
+    from pipelines.load_notes import case_notes
+
+    orders = raw_orders(200)
+    orders["customer_id"] = [f"{1 + i % 50:05d}" for i in range(200)]
+    orders.loc[150:, "customer_id"] = orders.loc[150:, "customer_id"].str.lstrip("0")
+    with pytest.raises(
+        StructuralError,
+        match=r"'customer_id': 200 of 200 rows name one of 50 ids that have a twin differing only by letter case or "
+        r"leading zeros \('00001' / '1'; .*a spreadsheet that dropped the zeros",
+    ):
+        validate_tables({"orders": orders})
+    customers = pd.DataFrame({"customer_id": ["00042", "42", "00043", "43", "00044", "44", "45"]})
+    with pytest.raises(
+        StructuralError, match=r"3 ids \(of 7 rows\) have a twin differing only by letter case or"
+    ):
+        check_case_twins("customers", "customer_id", customers["customer_id"], 7)
+    orders = raw_orders(400)
+    orders["customer_id"] = [f"{1 + i % 200:05d}" for i in range(400)]
+    orders.loc[399, "customer_id"] = "200"  # one order so: the note, both kept
+    tables = validate_tables({"orders": orders}).tables
+    assert tables["orders"]["customer_id"].nunique() == 201
+    assert case_notes(tables) == [
+        "1 customer id(s) differ from another only by letter case or leading zeros ('00200' / '200'): ids are "
+        "exact text, so they are different customers; if a system changed the case or a spreadsheet dropped the "
+        "zeros, fix the export"
+    ]
+    for same in (["C0042", "C42", "C0043", "C43", "C0044", "C44"], ["12346", "12347", "1234", "123", "12"]):
+        check_case_twins("customers", "customer_id", pd.Series(same), len(same))  # other ids: no twins
