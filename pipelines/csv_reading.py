@@ -305,8 +305,16 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     keep = next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)
 
     def shown(text: str) -> str:
-        if keep is not None and text.count(",") >= keep:
-            return repr(",".join(text.split(",")[:keep])[:160] + ",(fields outside the contract not shown)")
+        # a line of another export may split on `;`: cut where any separator could end the shown fields, the
+        # earliest (a quoted name holding `;` among comma-separated fields shows none of it)
+        cuts = [
+            (s.join(text.split(s)[:keep]), s)
+            for s in _SEPARATORS
+            if keep is not None and text.count(s) >= keep
+        ]
+        if cuts:
+            head, sep = min(cuts, key=lambda cut: len(cut[0]))
+            return repr(head[:160] + f"{sep}(fields outside the contract not shown)")
         return repr(text[:160])
 
     examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
@@ -319,6 +327,21 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
         return StructuralError(
             f"cannot read {path}: {count} line(s) hold only {what} remove them (an empty line is skipped, a "
             f"line of spaces is not a row).\nThe lines:\n{examples}"
+        )
+    other = {_separator(text) for _, got, _, text in ragged if got == 1}
+    if (
+        len(other) == 1
+        and other != {","}
+        and all(
+            got == 1 and len(text.split(_separator(text))) == expected for expected, got, _, text in ragged
+        )
+    ):  # was: "an unquoted comma ... or a cut line?", or a report's footer when they end the file
+        sep = _SEPARATORS[other.pop()]
+        return StructuralError(
+            f"cannot read {path}: {count:,} row(s) do not match the header ({ragged[0][0]} columns), and "
+            f"{'these are' if count == len(ragged) else f'the first {len(ragged)} are'} separated by {sep}, not "
+            f"commas, into the header's {ragged[0][0]} fields: two exports put together, one separated by {sep}? "
+            f"Export the table again as one comma-separated file.\nExample rows:\n{examples}"
         )
     mark = ragged[0][3].strip()  # Ctrl-Z, repeated (CP/M padded a file's last record with it) or with NULs
     if count == 1 and "\x1a" in mark and not mark.strip("\x1a\0") and (ragged[0][2] or 0) >= read.num_rows:
@@ -347,6 +370,15 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
         f"{count:,} row(s) have more or fewer fields (an unquoted comma or quote, or a cut line?); no row is "
         f"padded or cut.\nExample rows:\n{examples}"
     )
+
+
+#: The separators other CSV writers use (`;`: a spreadsheet of a decimal-comma locale), by name.
+_SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _separator(line: str) -> str:
+    """The separator splitting a CSV line into the most fields (`,` on a tie)."""
+    return max(_SEPARATORS, key=line.count)
 
 
 def _cut_short(path: Path, last: str, read) -> bool:

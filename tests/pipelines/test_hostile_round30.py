@@ -204,3 +204,34 @@ def test_ids_of_digits_a_spreadsheet_dropped_the_zeros_of_in_part_stop_as_case_t
     ]
     for same in (["C0042", "C42", "C0043", "C43", "C0044", "C44"], ["12346", "12347", "1234", "123", "12"]):
         check_case_twins("customers", "customer_id", pd.Series(same), len(same))  # other ids: no twins
+
+
+def test_rows_of_a_second_export_separated_by_semicolons_are_named_and_hide_personal_fields(tmp_path):
+    """Two exports put together, the second written by a spreadsheet of a decimal-comma locale (`;` between the
+    fields), with its header or not. Was: "the rows do not match the header ...: an unquoted comma or quote, or a
+    cut line?", or, at the end of the file, "a report's footer"; and each such line was shown whole, a customer's
+    name and e-mail address in terminals and batch logs (the fields outside the contract were hidden only after
+    commas). Now the stop says the rows are separated by semicolons into the header's fields, and the lines are
+    cut before the first field outside the contract whichever separator ends it, the earliest
+    (`pipelines.csv_reading.ragged_rows_error`: both engines, the Spark engine's on a local CSV file)."""
+    from pipelines.csv_reading import ragged_rows_error
+    from pipelines.io import load_data
+
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "orders.csv").write_text("order_id,customer_id,ordered_at,revenue\nO1,C1,2023-01-01,10\n")
+    (data / "customers.csv").write_text(
+        "customer_id,signup_at,name,email\nC1,2022-01-01,Ann Smith,ann@example.com\n"
+        "customer_id;signup_at;name;email\nC2;2022-02-01;Bob Jones;bob@example.com\n"
+    )
+    with pytest.raises(StructuralError) as stop:
+        load_data(data)
+    said = str(stop.value)
+    assert "2 row(s) do not match the header (4 columns), and these are separated by semicolons" in said
+    assert "'C2;2022-02-01;(fields outside the contract not shown)'" in said
+    assert "Bob" not in said and "bob@" not in said
+    (data / "customers.csv").write_text(  # a name quoting `;` among comma-separated fields: none of it shown
+        'customer_id,signup_at,name,email\nC1,2022-01-01,"A;B;C;D;E;F",ann@example.com,extra\n'
+    )
+    said = str(ragged_rows_error(data / "customers.csv"))
+    assert "'C1,2022-01-01,(fields outside the contract not shown)'" in said and "A;B" not in said
