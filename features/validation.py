@@ -365,6 +365,9 @@ def _validate_table(
     """
     structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
+    for col in (c for c in table.columns if c.name in raw.columns and raw[c.name].dtype == object):
+        # Parquet bytes not UTF-8 stop before the row checks below read the column as text
+        raw[col.name] = readable_column(table, col, raw[col.name])
     rej = _Rejector(len(raw))
     rej.add(empty_lines(raw), EMPTY_LINE)  # `,,,,,,`: a spreadsheet's blank rows saved into the CSV
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers

@@ -235,3 +235,30 @@ def test_rows_of_a_second_export_separated_by_semicolons_are_named_and_hide_pers
     )
     said = str(ragged_rows_error(data / "customers.csv"))
     assert "'C1,2022-01-01,(fields outside the contract not shown)'" in said and "A;B" not in said
+
+
+def test_a_parquet_id_column_of_bytes_that_are_not_utf8_stops_with_its_reason(tmp_path):
+    """A Parquet id column of variable-length bytes (`binary`: Hive's, Impala's text, a dump's `bytea`) holding
+    bytes that are not UTF-8 text (`b'\\xff\\xfe0'`: another encoding, a hash). Was: exit 1 `unexpected
+    UnicodeDecodeError` (the blank-line check read the first column as text before the column's type was judged).
+    Now the stop the column's type gets, `holds bytes that are not UTF-8 text` (`features.column_types`,
+    `readable_column`, called on the table's object columns before any row check); UTF-8 bytes are read as text,
+    as before."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    orders = raw_orders(10)
+    data = tmp_path / "d"
+    data.mkdir()
+    ids = [b"\xff\xfe%d" % i for i in range(10)]
+    table = pa.table({**{c: orders[c] for c in orders.columns}, "order_id": pa.array(ids, pa.binary())})
+    pq.write_table(table, data / "orders.parquet")
+    with pytest.raises(
+        StructuralError, match=r"(?s)'order_id' holds bytes that are not UTF-8 text.*row 0: b'\\xff"
+    ):
+        load_data(data)
+    ids = [f"O{i}".encode() for i in range(10)]
+    pq.write_table(table.set_column(0, "order_id", pa.array(ids, pa.binary())), data / "orders.parquet")
+    assert list(load_data(data).result.tables["orders"]["order_id"][:2]) == ["O0", "O1"]
