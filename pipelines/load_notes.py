@@ -3,7 +3,7 @@
 What the counts do not say about the data as loaded: columns outside the contract (`ignored_columns_notes`), files
 not read counted past a few (`files_not_read`), customer ids differing only by letter case (`case_notes`), one
 customer holding a share of the orders no real customer holds (`pooled_customer_notes`), and optional columns the
-models read that are in the file but empty (`empty_column_notes`), ids sharing an e-mail address
+models read that are in the file but empty (`empty_column_notes`) or 0 throughout (`zero_column_notes`), ids sharing an e-mail address
 (`shared_email_notes`), amounts perhaps in cents or rates (`amount_notes`). Notes, not stops: each returns plain lines.
 """
 
@@ -251,6 +251,41 @@ def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
                 f"{name}.{col.name} is in the file but holds no value on any of its {rows:,} accepted rows: read "
                 f"as if absent{guess}; an export that left the values out?"
             )
+    return out
+
+
+#: Model inputs whose 0 on every row is more likely a value the export did not have than the data (`zero_column_notes`),
+#: with what the features then read; `orders.discount` is 0 on every order of a company that gives none.
+ZERO_NOTED = {
+    "orders.cost": "every margin 100% (an export without costs: leave the column out or empty, and every margin is "
+    "features.margin_rate_when_cost_missing)",
+    "tickets.effort_minutes": "no service effort for any customer (a help desk that logs no time?), every cost to "
+    "serve from the tickets' count alone",
+    "invoices.amount": "every invoice of nothing: no amount overdue or disputed for any customer",
+}
+#: ... judged from this many values (`pipelines.loading.MIN_VALUES_JUDGED`, the scoring's rule of the same zeros).
+ZERO_MIN_VALUES = 20
+
+
+def zero_column_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A note per `ZERO_NOTED` column that is 0 on every one of its values (`ZERO_MIN_VALUES` or more): read as
+    0, which training learns from without a word (was: said only when scoring with a model trained on values above
+    0, `pipelines.loading.check_positive_values`). The Spark driver's counts of the whole tables as they streamed
+    (`SparkTables.positive_values`, `positive_counts`' (values, values above 0))."""
+    counted = getattr(tables, "positive_values", None)
+    out = []
+    for key, reads in ZERO_NOTED.items():
+        name, column = key.split(".")
+        t = tables.get(name)
+        if counted is not None:
+            n, above = counted.get(key, (0, 0))
+        elif t is not None and column in t.columns:
+            values = pd.to_numeric(t[column], errors="coerce")
+            n, above = int(values.notna().sum()), int((values > 0).sum())
+        else:
+            continue
+        if n >= ZERO_MIN_VALUES and not above:
+            out.append(f"{key} is 0 on every one of its {n:,} values: read as 0, {reads}")
     return out
 
 

@@ -34,6 +34,7 @@ from pipelines.load_notes import (
     ignored_columns_notes,
     pooled_customer_notes,
     shared_email_notes,
+    zero_column_notes,
 )
 from pipelines.staging import StagedDirectory
 
@@ -165,6 +166,7 @@ def print_load_report(
     notes += (
         empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables) + amount_notes(loaded.tables)
     )
+    notes += zero_column_notes(loaded.tables)
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())

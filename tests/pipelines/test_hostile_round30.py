@@ -262,3 +262,31 @@ def test_a_parquet_id_column_of_bytes_that_are_not_utf8_stops_with_its_reason(tm
     ids = [f"O{i}".encode() for i in range(10)]
     pq.write_table(table.set_column(0, "order_id", pa.array(ids, pa.binary())), data / "orders.parquet")
     assert list(load_data(data).result.tables["orders"]["order_id"][:2]) == ["O0", "O1"]
+
+
+def test_a_cost_or_effort_of_0_on_every_row_is_said_when_loading():
+    """`tickets.effort_minutes` 0 on every ticket (a help desk that logs no time), `orders.cost` 0 on every order (an
+    export without costs). Was: read as 0 without a word at loading and training (every cost to serve from effort
+    nothing, every margin 100%); only scoring against a model trained on values above 0 refused it. Now a note of
+    every loading command names the column, its values and what the features read
+    (`pipelines.load_notes.zero_column_notes`), from the Spark driver's counts of the whole tables (`positive_values`)
+    alike; a discount of 0 on every order is the data (no note), and so are fewer than 20 values."""
+    from pipelines.load_notes import zero_column_notes
+
+    orders = raw_orders(30).assign(revenue=10.0, cost=0.0, discount=0.0)
+    tickets = _tickets(["request"] * 25).assign(effort_minutes=0.0)
+    notes = zero_column_notes({"orders": orders, "tickets": tickets})
+    assert [n.split(":")[0] for n in notes] == [
+        "orders.cost is 0 on every one of its 30 values",
+        "tickets.effort_minutes is 0 on every one of its 25 values",
+    ]
+    assert "every margin 100%" in notes[0] and "no service effort" in notes[1]
+    assert zero_column_notes({"orders": orders.head(19), "tickets": tickets.assign(effort_minutes=5.0)}) == []
+
+    class Streamed(dict):  # the Spark driver's tables: few columns kept, the counts of the whole tables
+        positive_values = {"orders.cost": (3_000, 0), "tickets.effort_minutes": (700, 690)}
+
+    assert zero_column_notes(Streamed(orders=orders[["order_id"]])) == [
+        "orders.cost is 0 on every one of its 3,000 values: read as 0, every margin 100% (an export without costs: "
+        "leave the column out or empty, and every margin is features.margin_rate_when_cost_missing)"
+    ]
