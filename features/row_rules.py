@@ -29,9 +29,10 @@ CONVENTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 #: More than this share of a table's rows (and `MIN_ROWS`) rejected by one of the `CONVENTIONS` stops the run.
 SHARE = 0.5
 MIN_ROWS = 3
-#: ... but for ticket kinds: those outside the contract's on 1% of the tickets are kinds of the CRM's own (`chat`,
-#: a channel added; `Complaints`), not typos: rejected, that share of every customer's service effort was lost
-#: with exit 0 (round 30: the demo with `chat` on 20% of its tickets lost 140 of 701).
+#: ... but for ticket kinds: one kind outside the contract's on 1% of the tickets is a kind of the CRM's own (`chat`,
+#: a channel added), not a typo: rejected, that share of every customer's service effort was lost with exit 0
+#: (round 30: the demo with `chat` on 20% of its tickets lost 140 of 701). `fires` counts every unknown kind
+#: (the Spark driver has its counts per reason), `check_row_conventions` then asks that one kind hold the share.
 SHARES = {"unknown ticket kind": 0.01}
 #: The least share that stops (the pandas engine builds the rows' reasons only from it).
 FIRST_SHARE = min(SHARE, *SHARES.values())
@@ -131,6 +132,8 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
         hit = reasons.isin(group).to_numpy(dtype=bool)
         if reason == "unknown ticket kind":
             seen = t.loc[hit, "kind"].value_counts().head(5)
+            if hit.sum() <= SHARE * len(t) and seen.iloc[0] < max(MIN_ROWS, SHARES[reason] * len(t)):
+                continue  # under half, only one kind written on the share is the CRM's own: typos stay rejects
             why = (
                 f"the kinds written ({', '.join(f'{k!r} ({v:,})' for k, v in seen.items())}) are not the contract's "
                 f"({', '.join(TICKET_KINDS)}): map them onto those (a mapping's `derive`), or leave `kind` out"
