@@ -136,7 +136,8 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 continue  # under half, only one kind written on the share is the CRM's own: typos stay rejects
             why = (
                 f"the kinds written ({', '.join(f'{k!r} ({v:,})' for k, v in seen.items())}) are not the contract's "
-                f"({', '.join(TICKET_KINDS)}): map them onto those (a mapping's `derive`), or leave `kind` out"
+                f"({', '.join(TICKET_KINDS)}): export them as those, a kind of the CRM's own as `other` (a mapping "
+                "cannot recode values), or leave `kind` out"
             )
         elif reason == "self-referral":
             why = "referrer_id and referred_id are the same id on most rows: one column exported twice?"

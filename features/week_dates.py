@@ -30,10 +30,12 @@ WEEK_DATES = (
 )
 
 
-def week_dates_hint(text: pd.Series) -> str:
+def week_dates_hint(text: pd.Series, numbers: bool = False) -> str:
     """For stripped date texts that did not parse: when every one is one form of `WEEK_DATE_FORMS`, a time of
     `WEEK_DATE_TIMES` after it or not, a sentence naming the form, the first value's day and the format that reads
-    them; with a zone or a fraction of a second after the time, that no declared format reads them here; else ''."""
+    them; with a zone or a fraction of a second after the time, that no declared format reads them here; else ''.
+    `numbers`: the values come from a column typed as numbers, which no declared format reads (as `20230105` in
+    an integer column): the sentence says to store the column as text before declaring the format."""
     first = text.iloc[0]
     for form, fmt, name in WEEK_DATE_FORMS:
         for time, clock in (("", ""), *WEEK_DATE_TIMES, (r"T[\d:.]+" + _ZONE + "?", None)):
@@ -47,7 +49,8 @@ def week_dates_hint(text: pd.Series) -> str:
             day = pd.to_datetime(first, format=fmt + clock, errors="coerce")
             said = f"{first}: no such day" if pd.isna(day) else f"{first} is {day if clock else day.date()}"
             return (
-                f". The values look like ISO 8601 {name} dates ({said}): export calendar dates, or declare the "
-                f"format '{fmt + clock}' in `data.date_formats` (a mapping's `date_formats`)"
+                f". The values look like ISO 8601 {name} dates ({said}): export calendar dates, or "
+                f"{'store the column as text and ' if numbers else ''}declare the format '{fmt + clock}' in "
+                "`data.date_formats` (a mapping's `date_formats`)"
             )
     return ""

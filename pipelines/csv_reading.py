@@ -136,6 +136,11 @@ def _check_preamble(path: Path, text: str) -> None:
         )
 
 
+#: The separators CSV writers use (`;`: a spreadsheet of a decimal-comma locale; `|`: bcp's, Hive's, a database
+#: dump's), by name: a header split by one but a comma, and rows of another export, are told by it.
+_SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars (|)"}
+
+
 def _check_header_names(path: Path, header: list[str]) -> None:
     """Refuses a `;`, tab or `|` separated file (read as one column; `|`: bcp's, Hive's, a database dump's), a
     `sep=` line and duplicate names (`a.1`)."""
@@ -145,8 +150,8 @@ def _check_header_names(path: Path, header: list[str]) -> None:
             "remove that line so the column names come first"
         )
     if len(header) == 1:
-        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars (|)")):
-            if sep in header[0]:
+        for sep, name in _SEPARATORS.items():
+            if sep != "," and sep in header[0]:
                 raise StructuralError(
                     f"{path.name}: the header is separated by {name}, not commas ({header[0][:80]!r}); "
                     "save the file as comma-separated CSV (with '.' as the decimal point)"
@@ -302,11 +307,16 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
 
     with open(path, encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f), [])
-    keep = next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)
+    keeps = {",": next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)}
+    keeps.update(_own_headers(header, [text for _, got, _, text in ragged if got == 1]))
 
-    def shown(text: str) -> str:
-        # a line of another export may split on `;`: cut where any separator could end the shown fields, the
-        # earliest (a quoted name holding `;` among comma-separated fields shows none of it)
+    def shown(text: str, got: int) -> str:
+        # a line of one field (another export's, split on `;`) is cut by that export's own header when one is among
+        # the lines, else none of it is shown (its columns may be in another order); then where any separator could
+        # end the shown fields, the earliest (a quoted name holding `;` among comma-separated fields shows none)
+        keep = keeps[","] if got > 1 else keeps.get(_separator(text), 0)
+        if keep == 0:
+            return "(the line is not shown: its fields may be personal)"
         cuts = [
             (s.join(text.split(s)[:keep]), s)
             for s in _SEPARATORS
@@ -317,7 +327,9 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
             return repr(head[:160] + f"{sep}(fields outside the contract not shown)")
         return repr(text[:160])
 
-    examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
+    examples = "\n".join(
+        f"  source row {at}: {got} fields: {shown(text, got)}" for _, got, at, text in ragged
+    )
     if count == len(ragged) and all(not text.replace("\0", "").strip() for _, _, _, text in ragged):
         what = (  # was: "an unquoted comma or quote, or a cut line?"
             "NUL bytes: a file padded with zeros, its write or copy cut short? Check the file is whole;"
@@ -372,8 +384,20 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
     )
 
 
-#: The separators other CSV writers use (`;`: a spreadsheet of a decimal-comma locale), by name.
-_SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+def _own_headers(header: list[str], lines: list[str]) -> dict[str, int]:
+    """For each separator other than `,` whose line among `lines` is a header (every field one of `header`'s column
+    names, in any order: a second export's own header), how many of its leading fields may be shown (those before
+    its first field outside the contract's non-personal columns, `features.names.shown_in_messages`)."""
+    from features.names import name_key, shown_in_messages
+
+    names = {name_key(c) for c in header}
+    own: dict[str, int] = {}
+    for line in lines:
+        sep = _separator(line)
+        fields = [f.strip().strip('"') for f in line.split(sep)]
+        if sep != "," and len(fields) > 1 and all(name_key(f) in names for f in fields):
+            own.setdefault(sep, next((i for i, f in enumerate(fields) if not shown_in_messages(f)), None))
+    return own
 
 
 def _separator(line: str) -> str:

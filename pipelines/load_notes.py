@@ -10,6 +10,7 @@ models read that are in the file but empty (`empty_column_notes`) or 0 throughou
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -263,12 +264,29 @@ ZERO_NOTED = {
     "serve from the tickets' count alone",
     "invoices.amount": "every invoice of nothing: no amount overdue or disputed for any customer",
 }
-#: ... judged from this many values (`pipelines.loading.MIN_VALUES_JUDGED`, the scoring's rule of the same zeros).
-ZERO_MIN_VALUES = 20
+#: A column 0 on every value is judged from this many values on (these notes; scoring's
+#: `pipelines.loading.check_positive_values`).
+MIN_VALUES_JUDGED = 20
+
+
+def positive_counts(name: str, frame: Any) -> dict[str, tuple[int, int]]:
+    """For table `name`'s money and number columns that shape a model's features (`features.contract`'s
+    `model_input`): column -> (values, values above 0) in `frame`; counts of row batches add up to the table's."""
+    from features.contract import TABLES
+
+    table = TABLES.get(name)
+    if table is None or frame is None:
+        return {}
+    out = {}
+    for c in table.columns:
+        if c.model_input and c.kind in ("money", "number") and c.name in frame:
+            values = pd.to_numeric(frame[c.name], errors="coerce")
+            out[c.name] = (int(values.notna().sum()), int((values > 0).sum()))
+    return out
 
 
 def zero_column_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """A note per `ZERO_NOTED` column that is 0 on every one of its values (`ZERO_MIN_VALUES` or more): read as
+    """A note per `ZERO_NOTED` column that is 0 on every one of its values (`MIN_VALUES_JUDGED` or more): read as
     0, which training learns from without a word (was: said only when scoring with a model trained on values above
     0, `pipelines.loading.check_positive_values`). The Spark driver's counts of the whole tables as they streamed
     (`SparkTables.positive_values`, `positive_counts`' (values, values above 0))."""
@@ -276,15 +294,11 @@ def zero_column_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     out = []
     for key, reads in ZERO_NOTED.items():
         name, column = key.split(".")
-        t = tables.get(name)
         if counted is not None:
             n, above = counted.get(key, (0, 0))
-        elif t is not None and column in t.columns:
-            values = pd.to_numeric(t[column], errors="coerce")
-            n, above = int(values.notna().sum()), int((values > 0).sum())
         else:
-            continue
-        if n >= ZERO_MIN_VALUES and not above:
+            n, above = positive_counts(name, tables.get(name)).get(column, (0, 0))
+        if n >= MIN_VALUES_JUDGED and not above:
             out.append(f"{key} is 0 on every one of its {n:,} values: read as 0, {reads}")
     return out
 

@@ -26,6 +26,7 @@ from pipelines.config import AppConfig
 from pipelines.given_dates import parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
 from pipelines.load_notes import (
+    MIN_VALUES_JUDGED,
     amount_notes,
     case_notes,
     category_case_notes,
@@ -33,6 +34,7 @@ from pipelines.load_notes import (
     files_not_read,
     ignored_columns_notes,
     pooled_customer_notes,
+    positive_counts,
     shared_email_notes,
     zero_column_notes,
 )
@@ -432,24 +434,6 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
 
 #: A model input above 0 on at least this share of the training values may not arrive as 0 on every row.
 POSITIVE_IN_TRAINING = 0.5
-#: ... judged from this many values on.
-MIN_VALUES_JUDGED = 20
-
-
-def positive_counts(name: str, frame: Any) -> dict[str, tuple[int, int]]:
-    """For table `name`'s money and number columns that shape a model's features (`features.contract`'s
-    `model_input`): column -> (values, values above 0) in `frame`; counts of row batches add up to the table's."""
-    from features.contract import TABLES
-
-    table = TABLES.get(name)
-    if table is None or frame is None:
-        return {}
-    out = {}
-    for c in table.columns:
-        if c.model_input and c.kind in ("money", "number") and c.name in frame:
-            values = pd.to_numeric(frame[c.name], errors="coerce")
-            out[c.name] = (int(values.notna().sum()), int((values > 0).sum()))
-    return out
 
 
 def positive_values(tables: Any) -> dict[str, tuple[int, int]]:

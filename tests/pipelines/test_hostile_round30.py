@@ -303,3 +303,141 @@ def test_a_cost_or_effort_of_0_on_every_row_is_said_when_loading():
         "orders.cost is 0 on every one of its 3,000 values: read as 0, every margin 100% (an export without costs: "
         "leave the column out or empty, and every margin is features.margin_rate_when_cost_missing)"
     ]
+
+
+def test_a_second_export_with_its_own_header_in_another_order_is_cut_by_that_header(tmp_path):
+    """Review of round 30: the `;` second export carries its OWN header with the columns in another order
+    (`customer_id;name;email;...`). Was: its lines cut by the first header's position of its first personal field
+    (the 4th), so a customer's name and e-mail address were printed. Now a line of one field is cut by its own
+    export's header when that header is among the lines shown, and without one none of it is shown."""
+    from pipelines.csv_reading import ragged_rows_error
+
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id,signup_at,segment,name,email\nC1,2022-01-01,B2C,Ann Smith,ann@example.com\n"
+        "customer_id;name;email;signup_at;segment\nC2;Bob Jones;bob@example.com;2022-02-01;B2C\n"
+    )
+    said = str(ragged_rows_error(path))
+    assert "'C2;(fields outside the contract not shown)'" in said
+    assert "Bob" not in said and "bob@" not in said
+    path.write_text(  # no header of its own: none of the line is shown
+        "customer_id,signup_at,segment,name,email\nC1,2022-01-01,B2C,Ann Smith,ann@example.com\n"
+        "C2;Bob Jones;bob@example.com;2022-02-01;B2C\nC3;Cy Lee;cy@example.com;2022-02-01;B2C\n"
+    )
+    said = str(ragged_rows_error(path))
+    assert "separated by semicolons" in said and "C2" not in said
+    assert "Bob" not in said and "bob@" not in said and "Cy Lee" not in said
+
+
+def test_ordinal_dates_in_a_parquet_integer_column_are_told_to_be_stored_as_text_first(tmp_path):
+    """Review of round 30: a Parquet int64 column of basic ordinal dates (`2023005`). Was: "declare '%Y%j' in
+    data.date_formats", and declaring it gave the same stop (a declared format reads text only: `20230105` in an
+    integer column stops as well). Now the sentence says to store the column as text and declare the format, which
+    then reads each value as its day."""
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    orders = raw_orders(3)
+    orders["ordered_at"] = np.array([2023005, 2023032, 2024060], dtype="int64")
+    data = tmp_path / "d"
+    data.mkdir()
+    orders.to_parquet(data / "orders.parquet", index=False)
+    with pytest.raises(StructuralError) as stop:
+        load_data(data, date_formats={"orders.ordered_at": "%Y%j"})
+    assert "store the column as text and declare the format '%Y%j'" in str(stop.value)
+    orders["ordered_at"] = orders["ordered_at"].astype(str)  # as the sentence says: text, the format declared
+    orders.to_parquet(data / "orders.parquet", index=False)
+    assert "string" in str(pq.read_schema(data / "orders.parquet").field("ordered_at").type)
+    read = load_data(data, date_formats={"orders.ordered_at": "%Y%j"}).result.tables["orders"]
+    assert list(read["ordered_at"].dt.strftime("%Y-%m-%d")) == ["2023-01-05", "2023-02-01", "2024-02-29"]
+
+
+def test_a_parquet_string_column_of_bytes_that_are_not_utf8_stops_naming_table_and_column(tmp_path):
+    """Review of round 30: a Parquet `string` column holding bytes that are not UTF-8 (Hive's, Impala's latin-1
+    text under a `string` type), and a `binary` one whose pandas metadata says text. Was: exit 1 (ArrowException in
+    `features.keys`, ArrowInvalid in `features.text` for `customers.name`), and "cannot read ...: Invalid UTF8
+    payload" naming no column. Now the binary column's stop, `holds bytes that are not UTF-8 text`, naming table and
+    column (a personal column's values not shown)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.io import load_data
+
+    orders = raw_orders(4)
+    data = tmp_path / "d"
+    data.mkdir()
+    latin1 = pa.array([b"O\xfc%d" % i for i in range(4)], pa.binary())
+    table = pa.Table.from_pandas(orders, preserve_index=False)  # pandas metadata: order_id is text
+    for ids in (latin1.view(pa.string()), latin1):
+        pq.write_table(table.set_column(0, "order_id", ids), data / "orders.parquet")
+        with pytest.raises(
+            StructuralError,
+            match=r"(?s)table 'orders', column 'order_id' holds bytes that are not UTF-8 text",
+        ):
+            load_data(data)
+    pq.write_table(table, data / "orders.parquet")  # UTF-8 text is read as before
+    assert list(load_data(data).result.tables["orders"]["order_id"]) == ["O0", "O1", "O2", "O3"]
+
+
+def test_the_zero_notes_and_the_separators_each_have_one_rule(monkeypatch, tmp_path):
+    """Review of round 30: `load_notes.zero_column_notes` counted the values again and copied the scoring's 20 as
+    `ZERO_MIN_VALUES`; `csv_reading` named the separators twice (the header's check, the ragged rows' stop). Now
+    the notes use `positive_counts` and `MIN_VALUES_JUDGED`, the ones scoring's refusal uses, and both CSV checks
+    read `_SEPARATORS`."""
+    from pipelines import csv_reading, load_notes, loading
+
+    assert not hasattr(load_notes, "ZERO_MIN_VALUES")
+    assert loading.MIN_VALUES_JUDGED is load_notes.MIN_VALUES_JUDGED
+    assert loading.positive_counts is load_notes.positive_counts
+    calls = []
+    monkeypatch.setattr(load_notes, "positive_counts", lambda name, frame: calls.append(name) or {})
+    assert (
+        load_notes.zero_column_notes({"orders": raw_orders(30).assign(cost="0")}) == [] and "orders" in calls
+    )
+    monkeypatch.setitem(csv_reading._SEPARATORS, "^", "carets")
+    with pytest.raises(StructuralError, match="the header is separated by carets"):
+        csv_reading._check_header_names(tmp_path / "orders.csv", ["order_id^customer_id"])
+
+
+def test_the_ticket_kind_stop_says_a_kind_of_the_crms_own_goes_to_other():
+    """Review of round 30: the ticket-kind stop said "map them onto those (a mapping's `derive`)", which the mapping
+    language cannot do (no conditional, no recoding of values). Now it says to export such a kind as `other`."""
+    from features.validation import validate_tables
+
+    kinds = ["request", "complaint", "billing", "technical", "meeting"] * 16 + ["chat"] * 20
+    with pytest.raises(StructuralError) as stop:
+        validate_tables({"orders": raw_orders(6), "tickets": _tickets(kinds)})
+    assert "a kind of the CRM's own as `other`" in str(stop.value) and "derive" not in str(stop.value)
+
+
+def test_the_spark_trainings_late_orders_stop_counts_and_shows_the_orders_after_the_gap(monkeypatch):
+    """Review of round 30: `spark_training.check_late_orders` ran in no test. Its Spark calls (`_orders_from`, a
+    filter; `_order_rows`, a collect) replaced by stand-ins over a pandas frame, no session: it stops on the order
+    a year after every other with the rows dated from the late day, and says nothing without such a gap."""
+    from features.table import daily_company_orders
+    from pipelines.engines import spark_training
+
+    class Orders:  # what the function asks of a Spark frame of orders: its count
+        def __init__(self, rows: pd.DataFrame):
+            self.rows = rows
+
+        def count(self) -> int:
+            return len(self.rows)
+
+    asked = []
+
+    def orders_from(accepted, day):
+        asked.append(day)
+        return Orders(accepted[accepted["ordered_at"] >= day])
+
+    monkeypatch.setattr(spark_training, "_orders_from", orders_from)
+    monkeypatch.setattr(spark_training, "_order_rows", lambda orders: orders.rows)
+    orders = _orders_with_late()
+    with pytest.raises(
+        StructuralError, match=r"(?s)1 order\(s\) dated 3,575 days or more .* on 2011-07-18.*O199"
+    ):
+        spark_training.check_late_orders(orders, daily_company_orders(orders))
+    assert pd.Timestamp("2021-05-01") in asked
+    on_time = _orders_with_late(late="2011-07-20 10:00")
+    assert spark_training.check_late_orders(on_time, daily_company_orders(on_time)) is None
