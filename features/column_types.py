@@ -71,7 +71,9 @@ def _refuse(table: Table, col: Column, s: pd.Series, what: str, hint: str = "") 
     if col.kind == "timestamp" and pd.api.types.is_numeric_dtype(s.dtype):  # `1704067200`: Unix time
         from features.dates import numeric_dates_hint
 
-        hint = numeric_dates_hint(given.astype("int64") if pd.api.types.is_integer_dtype(s.dtype) else given)
+        hint = numeric_dates_hint(
+            given.astype("int64") if pd.api.types.is_integer_dtype(s.dtype) else given, numbers=True
+        )
     return StructuralError(
         f"table {table.name!r}, column {col.name!r} holds {what}, which cannot be read as {expected}; "
         f"store the column as {expected} (it is not converted by guessing){hint}.\nExample rows:\n{rows}"

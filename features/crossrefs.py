@@ -171,9 +171,14 @@ def check_respelled_orders(
     check_respelled_refs("returns", returns, "order_id", known, pd.Series(unknown), "orders", what="order")
 
 
+#: What tells twin ids apart (`check_case_twins`): `C0042` / `c0042`, and since round 30 `00042` / `42`.
+_TWINS = "letter case or leading zeros"
+
+
 def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None:
     """Structural error when `MIN_RESPELLED` ids of `column` (`ids`: its accepted ids), and 1% of the table's
-    `rows`, each have a twin differing only by letter case (`features.id_spellings.case_twins_and_rows`: `C0042` and `c0042`):
+    `rows`, each have a twin differing only by letter case or leading zeros (`features.id_spellings.case_twins_and_rows`:
+    `C0042` and `c0042`, `00042` and `42`):
     the same customers exported twice under two spellings, which would double the base. Fewer stay two customers
     (ids are exact text), said by the loading note (`pipelines.load_notes.case_notes`).
 
@@ -193,14 +198,15 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
     if table == "customers":
         raise StructuralError(
             f"table {table!r}, column {column!r}: {n:,} ids (of {rows:,} rows) have a twin differing only by "
-            f"letter case ({shown}): the same customers exported twice under two spellings, which would count "
+            f"{_TWINS} ({shown}): the same customers exported twice under two spellings, which would count "
             "each twice. Export each customer once, with its id spelled one way"
         )
     raise StructuralError(
         f"table {table!r}, column {column!r}: {named:,} of {rows:,} rows name one of {n:,} ids that have a twin "
-        f"differing only by letter case ({shown}): one customer's rows under two spellings (an export that "
-        "changed the case), which would count as two customers, each with a part of the orders. Write each id "
-        "one way in every export (or give a customers table, which says which ids are customers)"
+        f"differing only by {_TWINS} ({shown}): one customer's rows under two spellings (an export that "
+        "changed the case, a spreadsheet that dropped the zeros of ids of digits), which would count as two "
+        "customers, each with a part of the orders. Write each id one way in every export, ids of digits as "
+        "text (or give a customers table, which says which ids are customers)"
     )
 
 

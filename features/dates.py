@@ -544,13 +544,14 @@ _EPOCH_UNITS = (
 )
 
 
-def numeric_dates_hint(values: pd.Series) -> str:
+def numeric_dates_hint(values: pd.Series, numbers: bool = False) -> str:
     """For dates that did not parse: when every one is a spreadsheet's serial day number (`45123`: days since
     1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`), a sentence naming
     the form with the first value's date (`44197 is 2021-01-01`, or 2025-01-02 in the 1904 date system of older
     Excel for Mac: the data cannot tell which); when every one is SAS's or Stata's compact form (`SAS_DATE`), the
     tool's formats that write ISO 8601 instead (as `features.numbers._WAYS` names R's and SAS's missing values).
-    The sentence is added to the error; else ''."""
+    The sentence is added to the error; else ''. `numbers`: the values' column is typed as numbers
+    (`week_dates_hint`'s)."""
     text = values.astype("str").str.strip()
     if not len(text):
         return ""
@@ -578,4 +579,4 @@ def numeric_dates_hint(values: pd.Series) -> str:
             f"({first} is {at:%Y-%m-%d %H:%M:%S} UTC): export the column as ISO 8601 dates "
             f"({at:%Y-%m-%dT%H:%M:%S}Z)"
         )
-    return week_dates_hint(text)  # ISO 8601's week and ordinal dates
+    return week_dates_hint(text, numbers)  # ISO 8601's week and ordinal dates

@@ -12,23 +12,43 @@ from features.folded_ids import ascii_spelling
 from features.text import arrow_text, letter_cases
 
 
-def case_only_twins(*columns: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]]]:
-    """Distinct ids of `columns` that differ only by letter case (`C0042`, `c0042`): how many groups, and a few.
+def case_only_twins(
+    *columns: pd.Series, examples: int = 3, zeros: bool = False
+) -> tuple[int, list[tuple[str, ...]]]:
+    """Distinct ids of `columns` that differ only by letter case (`C0042`, `c0042`), with `zeros` (ids) also by the
+    leading zeros of an id of digits only (`00042`, `42`: a spreadsheet drops them): how many groups, and a few.
 
     Ids are exact text (the contract), so such ids stay different customers; a system that changed the case of
     an export would split each customer in two without a word, which is why loading says so."""
-    n, shown, _ = _case_twins([arrow_text(c.astype("str")) for c in columns], examples)
+    n, shown, _ = _case_twins([arrow_text(c.astype("str")) for c in columns], examples, zeros=zeros)
     return n, shown
 
 
 def case_twins_and_rows(ids: pd.Series, examples: int = 3) -> tuple[int, list[tuple[str, ...]], int]:
-    """`case_only_twins` of one column, and how many of its given values are one of the twins (both spellings
-    counted: the rows naming them), from the same pass (each distinct id's count)."""
-    return _case_twins([arrow_text(ids.dropna().astype("str"))], examples, counted=True)
+    """`case_only_twins` of one id column (`zeros`), and how many of its given values are one of the twins (both
+    spellings counted: the rows naming them), from the same pass (each distinct id's count)."""
+    return _case_twins([arrow_text(ids.dropna().astype("str"))], examples, counted=True, zeros=True)
+
+
+#: An id of digits with leading zeros (`00042`), and what a spreadsheet makes of it (`42`; `000` is `0`).
+_PADDED, _UNPADDED = r"^0+(\d)", r"\1"
+
+
+def _padded(texts: list[Any]) -> bool:
+    """Whether ids of `texts` may differ only by leading zeros: one starts with `0`, and they are not all of one
+    width (a fixed-width numbering, the usual padded ids, has no such twins: +32 ms per 1M such ids, not a fold of
+    each: docs/measurements.md)."""
+    import pyarrow.compute as pc
+
+    given = [t for t in texts if len(t) and t.null_count < len(t)]
+    if not any(pc.any(pc.starts_with(t, "0")).as_py() for t in given):
+        return False
+    widths = [pc.min_max(pc.utf8_length(t)) for t in given]
+    return min(w["min"].as_py() for w in widths) < max(w["max"].as_py() for w in widths)
 
 
 def _case_twins(
-    texts: list[Any], examples: int, counted: bool = False
+    texts: list[Any], examples: int, counted: bool = False, zeros: bool = False
 ) -> tuple[int, list[tuple[str, ...]], int]:
     """`case_only_twins` of Arrow strings `texts`, and with `counted` (one column) how many of its values are one
     of the twins (else 0)."""
@@ -36,7 +56,8 @@ def _case_twins(
     import pyarrow.compute as pc
 
     cases = [letter_cases(t) for t in texts]
-    if not (any(u for u, _ in cases) and any(lo for _, lo in cases)):
+    padded = zeros and _padded(texts)
+    if not (any(u for u, _ in cases) and any(lo for _, lo in cases)) and not padded:
         return 0, [], 0  # ASCII without an upper-case or without a lower-case letter: no two ids fold alike
     if counted:  # the distinct ids with how many values each
         each = pc.value_counts(texts[0])
@@ -46,6 +67,9 @@ def _case_twins(
         distinct = pc.drop_null(pc.unique(pa.chunked_array(uniques, type=pa.large_string())))
         counts = pa.nulls(len(distinct), pa.int64())
     folded = pc.utf8_lower(distinct)
+    if padded:  # only ids of digits alone lose their zeros (`C0042` is not `C42`)
+        digits = pc.match_substring_regex(folded, r"^\d+$")
+        folded = pc.if_else(digits, pc.replace_substring_regex(folded, _PADDED, _UNPADDED), folded)
     if len(pc.unique(folded)) == len(distinct):
         return 0, [], 0
     frame = pa.table({"id": distinct, "key": folded, "n": counts}).to_pandas()

@@ -29,6 +29,13 @@ CONVENTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 #: More than this share of a table's rows (and `MIN_ROWS`) rejected by one of the `CONVENTIONS` stops the run.
 SHARE = 0.5
 MIN_ROWS = 3
+#: ... but for ticket kinds: one kind outside the contract's on 1% of the tickets is a kind of the CRM's own (`chat`,
+#: a channel added), not a typo: rejected, that share of every customer's service effort was lost with exit 0
+#: (round 30: the demo with `chat` on 20% of its tickets lost 140 of 701). `fires` counts every unknown kind
+#: (the Spark driver has its counts per reason), `check_row_conventions` then asks that one kind hold the share.
+SHARES = {"unknown ticket kind": 0.01}
+#: The least share that stops (the pandas engine builds the rows' reasons only from it).
+FIRST_SHARE = min(SHARE, *SHARES.values())
 #: The reason of a value above its sanity bound (`data.max_values`); most of a table above it is a convention too:
 #: the bound or the column in another unit (`tickets.effort_minutes: 5` meant as hours), not a few wrong rows.
 BOUND_REASON = "{column} above the configured maximum {bound:g} (data.max_values.{table}.{column})"
@@ -110,7 +117,7 @@ def fires(name: str, counts: Mapping[str, int], rows: int) -> list[tuple[str, ..
     out = []
     for group in _groups(name, counts).values():
         n = sum(int(counts.get(reason, 0)) for reason in group)
-        if n >= MIN_ROWS and n > SHARE * rows:
+        if n >= MIN_ROWS and n > SHARES.get(group[0], SHARE) * rows:
             out.append(group)
     return out
 
@@ -125,9 +132,12 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
         hit = reasons.isin(group).to_numpy(dtype=bool)
         if reason == "unknown ticket kind":
             seen = t.loc[hit, "kind"].value_counts().head(5)
+            if hit.sum() <= SHARE * len(t) and seen.iloc[0] < max(MIN_ROWS, SHARES[reason] * len(t)):
+                continue  # under half, only one kind written on the share is the CRM's own: typos stay rejects
             why = (
                 f"the kinds written ({', '.join(f'{k!r} ({v:,})' for k, v in seen.items())}) are not the contract's "
-                f"({', '.join(TICKET_KINDS)}): map them onto those (a mapping's `derive`), or leave `kind` out"
+                f"({', '.join(TICKET_KINDS)}): export them as those, a kind of the CRM's own as `other` (a mapping "
+                "cannot recode values), or leave `kind` out"
             )
         elif reason == "self-referral":
             why = "referrer_id and referred_id are the same id on most rows: one column exported twice?"
@@ -151,7 +161,9 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 "Check which column holds which date"
             )
         said = ", ".join(f"`{r}`" for r in group)
+        n = int(hit.sum())
+        lost = "the table" if n > SHARE * len(t) else f"{n / len(t):.0%} of the table"
         raise StructuralError(
-            f"table {name!r}: {int(hit.sum()):,} of {len(t):,} rows would be rejected {said}, and the table "
+            f"table {name!r}: {n:,} of {len(t):,} rows would be rejected {said}, and {lost} "
             f"lost: {why}.\nExample rows:\n{t.loc[hit, list(columns)].head(5).to_string(max_colwidth=40)}"
         )

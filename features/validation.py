@@ -86,8 +86,8 @@ from features.numbers import (
 )
 from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
 from features.row_rules import BOUND_REASON, check_row_conventions, row_rules
+from features.row_rules import FIRST_SHARE as CONVENTION_SHARE
 from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
-from features.row_rules import SHARE as CONVENTION_SHARE
 from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
 from features.table_rows import SourceRows, check_source_rows
@@ -365,6 +365,9 @@ def _validate_table(
     """
     structural_checks(table, raw)
     raw = raw.reset_index(drop=True)
+    for col in (c for c in table.columns if c.name in raw.columns and raw[c.name].dtype == object):
+        # Parquet bytes not UTF-8 stop before the row checks below read the column as text
+        raw[col.name] = readable_column(table, col, raw[col.name])
     rej = _Rejector(len(raw))
     rej.add(empty_lines(raw), EMPTY_LINE)  # `,,,,,,`: a spreadsheet's blank rows saved into the CSV
     rej.add(repeated_headers(raw), REPEATED_HEADER)  # two exports concatenated with their headers

@@ -136,6 +136,11 @@ def _check_preamble(path: Path, text: str) -> None:
         )
 
 
+#: The separators CSV writers use (`;`: a spreadsheet of a decimal-comma locale; `|`: bcp's, Hive's, a database
+#: dump's), by name: a header split by one but a comma, and rows of another export, are told by it.
+_SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars (|)"}
+
+
 def _check_header_names(path: Path, header: list[str]) -> None:
     """Refuses a `;`, tab or `|` separated file (read as one column; `|`: bcp's, Hive's, a database dump's), a
     `sep=` line and duplicate names (`a.1`)."""
@@ -145,8 +150,8 @@ def _check_header_names(path: Path, header: list[str]) -> None:
             "remove that line so the column names come first"
         )
     if len(header) == 1:
-        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars (|)")):
-            if sep in header[0]:
+        for sep, name in _SEPARATORS.items():
+            if sep != "," and sep in header[0]:
                 raise StructuralError(
                     f"{path.name}: the header is separated by {name}, not commas ({header[0][:80]!r}); "
                     "save the file as comma-separated CSV (with '.' as the decimal point)"
@@ -302,14 +307,29 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
 
     with open(path, encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f), [])
-    keep = next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)
+    keeps = {",": next((i for i, c in enumerate(header) if not shown_in_messages(c)), None)}
+    keeps.update(_own_headers(header, [text for _, got, _, text in ragged if got == 1]))
 
-    def shown(text: str) -> str:
-        if keep is not None and text.count(",") >= keep:
-            return repr(",".join(text.split(",")[:keep])[:160] + ",(fields outside the contract not shown)")
+    def shown(text: str, got: int) -> str:
+        # a line of one field (another export's, split on `;`) is cut by that export's own header when one is among
+        # the lines, else none of it is shown (its columns may be in another order); then where any separator could
+        # end the shown fields, the earliest (a quoted name holding `;` among comma-separated fields shows none)
+        keep = keeps[","] if got > 1 else keeps.get(_separator(text), 0)
+        if keep == 0:
+            return "(the line is not shown: its fields may be personal)"
+        cuts = [
+            (s.join(text.split(s)[:keep]), s)
+            for s in _SEPARATORS
+            if keep is not None and text.count(s) >= keep
+        ]
+        if cuts:
+            head, sep = min(cuts, key=lambda cut: len(cut[0]))
+            return repr(head[:160] + f"{sep}(fields outside the contract not shown)")
         return repr(text[:160])
 
-    examples = "\n".join(f"  source row {at}: {got} fields: {shown(text)}" for _, got, at, text in ragged)
+    examples = "\n".join(
+        f"  source row {at}: {got} fields: {shown(text, got)}" for _, got, at, text in ragged
+    )
     if count == len(ragged) and all(not text.replace("\0", "").strip() for _, _, _, text in ragged):
         what = (  # was: "an unquoted comma or quote, or a cut line?"
             "NUL bytes: a file padded with zeros, its write or copy cut short? Check the file is whole;"
@@ -319,6 +339,21 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
         return StructuralError(
             f"cannot read {path}: {count} line(s) hold only {what} remove them (an empty line is skipped, a "
             f"line of spaces is not a row).\nThe lines:\n{examples}"
+        )
+    other = {_separator(text) for _, got, _, text in ragged if got == 1}
+    if (
+        len(other) == 1
+        and other != {","}
+        and all(
+            got == 1 and len(text.split(_separator(text))) == expected for expected, got, _, text in ragged
+        )
+    ):  # was: "an unquoted comma ... or a cut line?", or a report's footer when they end the file
+        sep = _SEPARATORS[other.pop()]
+        return StructuralError(
+            f"cannot read {path}: {count:,} row(s) do not match the header ({ragged[0][0]} columns), and "
+            f"{'these are' if count == len(ragged) else f'the first {len(ragged)} are'} separated by {sep}, not "
+            f"commas, into the header's {ragged[0][0]} fields: two exports put together, one separated by {sep}? "
+            f"Export the table again as one comma-separated file.\nExample rows:\n{examples}"
         )
     mark = ragged[0][3].strip()  # Ctrl-Z, repeated (CP/M padded a file's last record with it) or with NULs
     if count == 1 and "\x1a" in mark and not mark.strip("\x1a\0") and (ragged[0][2] or 0) >= read.num_rows:
@@ -347,6 +382,27 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
         f"{count:,} row(s) have more or fewer fields (an unquoted comma or quote, or a cut line?); no row is "
         f"padded or cut.\nExample rows:\n{examples}"
     )
+
+
+def _own_headers(header: list[str], lines: list[str]) -> dict[str, int]:
+    """For each separator other than `,` whose line among `lines` is a header (every field one of `header`'s column
+    names, in any order: a second export's own header), how many of its leading fields may be shown (those before
+    its first field outside the contract's non-personal columns, `features.names.shown_in_messages`)."""
+    from features.names import name_key, shown_in_messages
+
+    names = {name_key(c) for c in header}
+    own: dict[str, int] = {}
+    for line in lines:
+        sep = _separator(line)
+        fields = [f.strip().strip('"') for f in line.split(sep)]
+        if sep != "," and len(fields) > 1 and all(name_key(f) in names for f in fields):
+            own.setdefault(sep, next((i for i, f in enumerate(fields) if not shown_in_messages(f)), None))
+    return own
+
+
+def _separator(line: str) -> str:
+    """The separator splitting a CSV line into the most fields (`,` on a tie)."""
+    return max(_SEPARATORS, key=line.count)
 
 
 def _cut_short(path: Path, last: str, read) -> bool:

@@ -58,9 +58,18 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     check_duplicate_names(path, names)  # Arrow's own error dumps the schema
     try:
         frame = pd.read_parquet(path, coerce_int96_timestamp_unit="us")  # int96 9999-12-31 wrapped to 1816
-    except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except (TypeError, pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid):
+        # pa.ArrowInvalid: `binary` bytes that are not UTF-8 under pandas metadata saying text ("Invalid UTF8
+        # payload"): read as bytes, judged by the column's type (`features.column_types.readable_column`)
         frame = pq.read_table(path, coerce_int96_timestamp_unit="us").to_pandas(ignore_metadata=True)
     release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
+    for column in frame.columns:  # a `string` of other bytes (Hive's, Impala's latin-1 text): judged as bytes
+        if isinstance(frame[column].dtype, pd.StringDtype) and frame[column].dtype.storage == "pyarrow":
+            text = frame[column].array.__arrow_array__()
+            try:
+                text.validate(full=True)
+            except pa.ArrowInvalid:
+                frame[column] = pd.Series(text.cast(pa.large_binary()).to_pandas(), index=frame.index)
     for column in uuids:  # a UUID's text is its canonical 8-4-4-4-12 (was: 16 raw bytes)
         frame[column] = uuid_text(frame[column])
     for column in fixed:  # raw bytes, not text: pandas holds them as `binary`'s (UTF-8)

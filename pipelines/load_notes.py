@@ -3,13 +3,14 @@
 What the counts do not say about the data as loaded: columns outside the contract (`ignored_columns_notes`), files
 not read counted past a few (`files_not_read`), customer ids differing only by letter case (`case_notes`), one
 customer holding a share of the orders no real customer holds (`pooled_customer_notes`), and optional columns the
-models read that are in the file but empty (`empty_column_notes`), ids sharing an e-mail address
+models read that are in the file but empty (`empty_column_notes`) or 0 throughout (`zero_column_notes`), ids sharing an e-mail address
 (`shared_email_notes`), amounts perhaps in cents or rates (`amount_notes`). Notes, not stops: each returns plain lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,8 @@ def ignored_columns_notes(loaded: LoadedData) -> list[str]:
 
 
 def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """A note when customer ids differ only by letter case (`features.id_spellings.case_only_twins`): they stay different
+    """A note when customer ids differ only by letter case or leading zeros (`features.id_spellings.case_only_twins`,
+    `00042` and `42` since round 30): they stay different
     customers, as the contract says, but an export that changed the case would split each customer in two."""
     from features.id_spellings import case_only_twins
 
@@ -68,13 +70,16 @@ def case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     else:
         return []
     customers = tables.get("customers")
-    n, examples = case_only_twins(ordered, *([] if customers is None else [customers["customer_id"]]))
+    n, examples = case_only_twins(
+        ordered, *([] if customers is None else [customers["customer_id"]]), zeros=True
+    )
     if not n:
         return []
     shown = "; ".join(" / ".join(repr(i) for i in group) for group in examples)
     return [
-        f"{n:,} customer id(s) differ from another only by letter case ({shown}{'; ...' if n > len(examples) else ''}):"
-        " ids are exact text, so they are different customers; if a system changed the case, fix the export"
+        f"{n:,} customer id(s) differ from another only by letter case or leading zeros ({shown}"
+        f"{'; ...' if n > len(examples) else ''}): ids are exact text, so they are different customers; if a "
+        "system changed the case or a spreadsheet dropped the zeros, fix the export"
     ]
 
 
@@ -247,6 +252,54 @@ def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
                 f"{name}.{col.name} is in the file but holds no value on any of its {rows:,} accepted rows: read "
                 f"as if absent{guess}; an export that left the values out?"
             )
+    return out
+
+
+#: Model inputs whose 0 on every row is more likely a value the export did not have than the data (`zero_column_notes`),
+#: with what the features then read; `orders.discount` is 0 on every order of a company that gives none.
+ZERO_NOTED = {
+    "orders.cost": "every margin 100% (an export without costs: leave the column out or empty, and every margin is "
+    "features.margin_rate_when_cost_missing)",
+    "tickets.effort_minutes": "no service effort for any customer (a help desk that logs no time?), every cost to "
+    "serve from the tickets' count alone",
+    "invoices.amount": "every invoice of nothing: no amount overdue or disputed for any customer",
+}
+#: A column 0 on every value is judged from this many values on (these notes; scoring's
+#: `pipelines.loading.check_positive_values`).
+MIN_VALUES_JUDGED = 20
+
+
+def positive_counts(name: str, frame: Any) -> dict[str, tuple[int, int]]:
+    """For table `name`'s money and number columns that shape a model's features (`features.contract`'s
+    `model_input`): column -> (values, values above 0) in `frame`; counts of row batches add up to the table's."""
+    from features.contract import TABLES
+
+    table = TABLES.get(name)
+    if table is None or frame is None:
+        return {}
+    out = {}
+    for c in table.columns:
+        if c.model_input and c.kind in ("money", "number") and c.name in frame:
+            values = pd.to_numeric(frame[c.name], errors="coerce")
+            out[c.name] = (int(values.notna().sum()), int((values > 0).sum()))
+    return out
+
+
+def zero_column_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A note per `ZERO_NOTED` column that is 0 on every one of its values (`MIN_VALUES_JUDGED` or more): read as
+    0, which training learns from without a word (was: said only when scoring with a model trained on values above
+    0, `pipelines.loading.check_positive_values`). The Spark driver's counts of the whole tables as they streamed
+    (`SparkTables.positive_values`, `positive_counts`' (values, values above 0))."""
+    counted = getattr(tables, "positive_values", None)
+    out = []
+    for key, reads in ZERO_NOTED.items():
+        name, column = key.split(".")
+        if counted is not None:
+            n, above = counted.get(key, (0, 0))
+        else:
+            n, above = positive_counts(name, tables.get(name)).get(column, (0, 0))
+        if n >= MIN_VALUES_JUDGED and not above:
+            out.append(f"{key} is 0 on every one of its {n:,} values: read as 0, {reads}")
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +26,7 @@ from pipelines.config import AppConfig
 from pipelines.given_dates import parse_date
 from pipelines.io import LoadedData, load_data, write_rejects
 from pipelines.load_notes import (
+    MIN_VALUES_JUDGED,
     amount_notes,
     case_notes,
     category_case_notes,
@@ -32,7 +34,9 @@ from pipelines.load_notes import (
     files_not_read,
     ignored_columns_notes,
     pooled_customer_notes,
+    positive_counts,
     shared_email_notes,
+    zero_column_notes,
 )
 from pipelines.staging import StagedDirectory
 
@@ -164,6 +168,7 @@ def print_load_report(
     notes += (
         empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables) + amount_notes(loaded.tables)
     )
+    notes += zero_column_notes(loaded.tables)
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())
@@ -215,13 +220,54 @@ def days_past_data(last: pd.Timestamp, as_of: pd.Timestamp | None) -> tuple[pd.T
     return end, 0.0 if as_of is None else (as_of - end) / pd.Timedelta(days=1)
 
 
-def default_as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+def default_as_of(tables: dict[str, pd.DataFrame], judge_late: bool = True) -> pd.Timestamp:
     """`data_end`, unless an order is dated after today (a mistyped 2098 for 2018; the clock is read here in
-    `pipelines/`): that order is refused as the end of the data, and the run asks for an explicit --as-of."""
+    `pipelines/`) or a few stand a year after every other (`late_orders`: `judge_late`, the Spark engine judges its
+    own orders): that order is refused as the end of the data, and the run asks for an explicit --as-of."""
     last = last_order(tables)
+    orders = tables["orders"]
     if last >= future_from():
-        raise future_orders_error(last, tables["orders"].loc[tables["orders"]["ordered_at"] >= future_from()])
+        raise future_orders_error(last, orders.loc[orders["ordered_at"] >= future_from()])
+    t = orders["ordered_at"]
+    late = late_orders(t.dropna(), lambda day: int((t >= day).sum())) if judge_late else None
+    if late is not None:
+        raise late_orders_error(*late, orders.loc[t >= late[1]])
     return data_end(tables)
+
+
+#: Orders dated this long after every other order of the data (at most `features.dates.early_count` of them, in
+#: data of `EARLY_MIN_ROWS` orders or more: the mistyped years' share), before today: a mistyped year (`2021` for
+#: `2011`, `2026` for `2025`) the default --as-of would follow, a label horizon (365 days) without any order.
+LATE_GAP = pd.Timedelta(days=365)
+
+
+def late_orders(times: pd.Series, count_from: Any) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The orders standing `LATE_GAP` or more after every earlier one: (the last day before that gap, the first
+    day after it), or None. `times`: the order times, or their days' first times (the Spark engine's daily orders);
+    `count_from(day)`: how many orders are dated on that day or later (asked only of a day after such a gap)."""
+    from features.dates import EARLY_MIN_ROWS, early_count
+
+    days = np.unique(times.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"))
+    gaps = np.flatnonzero(np.diff(days) >= LATE_GAP.to_numpy())
+    n = None
+    for i in gaps:  # from the earliest: a pause of a year with the data going on after it is the data
+        n = count_from(pd.Timestamp(days[0])) if n is None else n
+        if n < EARLY_MIN_ROWS:
+            return None
+        if count_from(pd.Timestamp(days[i + 1])) <= early_count(n):
+            return pd.Timestamp(days[i]), pd.Timestamp(days[i + 1])
+    return None
+
+
+def late_orders_error(before: pd.Timestamp, after: pd.Timestamp, late: pd.DataFrame) -> StructuralError:
+    """`default_as_of`'s refusal of `late_orders` (`late`: those orders, in the loader's order)."""
+    return StructuralError(
+        f"table 'orders', column 'ordered_at': {len(late):,} order(s) dated {(after - before).days:,} days or more "
+        f"after every other order (the last before them is on {before.date()}): a mistyped year? The "
+        "default --as-of (the day after the last order) would follow them, a year without any order before it; "
+        "fix those rows or give --as-of.\nExample rows:\n"
+        f"{examples(late)}"
+    )
 
 
 def future_from() -> pd.Timestamp:
@@ -388,24 +434,6 @@ def check_after_first_order(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
 
 #: A model input above 0 on at least this share of the training values may not arrive as 0 on every row.
 POSITIVE_IN_TRAINING = 0.5
-#: ... judged from this many values on.
-MIN_VALUES_JUDGED = 20
-
-
-def positive_counts(name: str, frame: Any) -> dict[str, tuple[int, int]]:
-    """For table `name`'s money and number columns that shape a model's features (`features.contract`'s
-    `model_input`): column -> (values, values above 0) in `frame`; counts of row batches add up to the table's."""
-    from features.contract import TABLES
-
-    table = TABLES.get(name)
-    if table is None or frame is None:
-        return {}
-    out = {}
-    for c in table.columns:
-        if c.model_input and c.kind in ("money", "number") and c.name in frame:
-            values = pd.to_numeric(frame[c.name], errors="coerce")
-            out[c.name] = (int(values.notna().sum()), int((values > 0).sum()))
-    return out
 
 
 def positive_values(tables: Any) -> dict[str, tuple[int, int]]:

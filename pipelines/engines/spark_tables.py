@@ -459,8 +459,7 @@ class StreamedCounts:
 
     def add(self, name: str, table: pd.DataFrame) -> None:
         from features.conventions import amount_totals, customer_amounts
-        from pipelines.load_notes import email_keys
-        from pipelines.loading import positive_counts
+        from pipelines.load_notes import email_keys, positive_counts
 
         for c, (n, above) in positive_counts(name, table).items():
             was = self.positive.get(f"{name}.{c}", (0, 0))

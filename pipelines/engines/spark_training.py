@@ -141,18 +141,36 @@ def company_days(accepted: SparkDataFrame) -> tuple[pd.DataFrame, pd.Timestamp |
     return daily, last
 
 
-def future_orders(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralError:
-    """`pipelines.loading.default_as_of`'s refusal of orders dated after today, from the orders themselves (streamed
-    in the loader's order: an error path, a few rows)."""
+def _orders_from(accepted: SparkDataFrame, day: pd.Timestamp) -> SparkDataFrame:
+    """The accepted orders dated `day` or later."""
     from pyspark.sql import functions as F
 
+    at = F.lit(str(day)).cast("timestamp_ntz")
+    return accepted.filter((F.col(TABLE) == "orders") & (_col("orders", "ordered_at") >= at))
+
+
+def _order_rows(orders: SparkDataFrame) -> pd.DataFrame:
+    """Those orders on the driver, in the loader's order (an error path: a few rows)."""
     from pipelines.engines.spark_tables import accepted_tables
+
+    return accepted_tables(orders, {"orders": orders.count()}, every_column=True)["orders"]
+
+
+def future_orders(accepted: SparkDataFrame, last: pd.Timestamp) -> StructuralError:
+    """`pipelines.loading.default_as_of`'s refusal of orders dated after today, from the orders themselves."""
     from pipelines.loading import future_from, future_orders_error
 
-    at = F.lit(str(future_from())).cast("timestamp_ntz")
-    future = accepted.filter((F.col(TABLE) == "orders") & (_col("orders", "ordered_at") >= at))
-    orders = accepted_tables(future, {"orders": future.count()}, every_column=True)["orders"]
-    return future_orders_error(last, orders)
+    return future_orders_error(last, _order_rows(_orders_from(accepted, future_from())))
+
+
+def check_late_orders(accepted: SparkDataFrame, daily: pd.DataFrame) -> None:
+    """`pipelines.loading.default_as_of`'s refusal of a few orders a year after every other (`late_orders`, judged
+    on the whole base's order days; the orders counted by Spark only when such a gap is there)."""
+    from pipelines.loading import late_orders, late_orders_error
+
+    late = late_orders(daily["ordered_at"], lambda day: _orders_from(accepted, day).count())
+    if late is not None:
+        raise late_orders_error(*late, _order_rows(_orders_from(accepted, late[1])))
 
 
 def whole_base_stops(
@@ -223,7 +241,13 @@ def sample_training_input(
             whole = {"orders": ends.reset_index(drop=True)}
             if as_of is None and last is not None and last >= future_from():
                 raise future_orders(accepted, last)  # the orders themselves, not the days, in the message
-            cutoff = parse_date(as_of, timezone=cfg.data.timezone) if as_of else default_as_of(whole)
+            if as_of is None:
+                check_late_orders(accepted, daily)
+            cutoff = (
+                parse_date(as_of, timezone=cfg.data.timezone)
+                if as_of
+                else default_as_of(whole, judge_late=False)
+            )
             later = event_times_spark(accepted, present, cutoff)[0]
             whole_base_stops(accepted, present, daily, last, what)
             check_as_of(whole, cutoff, cfg.labels, what)

@@ -703,6 +703,9 @@ def test_customer_ids_differing_only_by_case_are_named_when_loading(tmp_path):
     res = runner.invoke(app, ["validate", "--data", str(data)])
     assert res.exit_code == 0, res.output
     flat = " ".join(res.output.split())
-    assert "1 customer id(s) differ from another only by letter case ('C0042' / 'c0042')" in flat
+    assert (
+        "1 customer id(s) differ from another only by letter case or leading zeros ('C0042' / 'c0042')"
+        in flat
+    )
     plain = _write(tmp_path / "plain", (HEADER + ROWS).encode())
     assert "letter case" not in runner.invoke(app, ["validate", "--data", str(plain)]).output

@@ -270,7 +270,7 @@ def test_a_customers_table_holding_each_customer_twice_in_two_cases_stops():
     with pytest.raises(
         StructuralError,
         match=r"table 'customers', column 'customer_id': 6 ids \(of 12 rows\) have a twin differing only by "
-        r"letter case \('C0' / 'c0'; 'C1' / 'c1'; 'C2' / 'c2'\)",
+        r"letter case or leading zeros \('C0' / 'c0'; 'C1' / 'c1'; 'C2' / 'c2'\)",
     ):
         validate_tables({"orders": orders, "customers": case_twin_customers(6)})
     kept = validate_tables({"orders": orders, "customers": case_twin_customers(2)})

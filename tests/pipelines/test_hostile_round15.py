@@ -87,7 +87,7 @@ def test_orders_naming_customers_in_two_letter_cases_without_a_customers_table_s
     with pytest.raises(
         StructuralError,
         match=r"table 'orders', column 'customer_id': 9 of 300 rows name one of 3 ids that have a twin differing "
-        r"only by letter case \('C0' / 'c0'; 'C1' / 'c1'; 'C2' / 'c2'\)",
+        r"only by letter case or leading zeros \('C0' / 'c0'; 'C1' / 'c1'; 'C2' / 'c2'\)",
     ):
         validate_tables({"orders": case_variant_orders(3)})
     assert validate_tables({"orders": case_variant_orders(2)}).report["orders"].accepted == 300
