@@ -78,6 +78,16 @@ def signature_of(tables: Mapping[str, pd.DataFrame] | Any, as_of: pd.Timestamp) 
     return got if got is not None else base_signature(tables["orders"], as_of)
 
 
+def signature_digest(signature: Mapping[str, str]) -> str:
+    """A short digest of a `base_signature`: a training's `data_digest` param (its backtest's `backtest_run.json`),
+    which `cvp models` compares with the champion's (`pipelines.registry._other_folds`). Two trainings as of one
+    day on one company's orders give one digest (their amounts restated or not); another company's orders, or
+    orders added to or renumbered in the year before the as-of, another: a backtest on other data (round 24, was:
+    a version trained on another company's data listed as like for like beside the champion's backtest)."""
+    text = "\n".join(f"{k} {v}" for k, v in sorted(signature.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def check_same_base(
     previous_as_of: str, previous: dict[str, str] | None, this: dict[str, str] | None, what: str
 ) -> None:

@@ -28,6 +28,7 @@ from pipelines.backtest_console import print_backtest, print_notes
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
+from pipelines.history_identity import signature_digest, signature_of
 from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_as_of,
@@ -105,7 +106,7 @@ def modelling_params(
     """What a training run's params and a backtest's `backtest_run.json` both record of how the models were
     compared: as-of, horizon, folds, the configuration's digest, what the labels are (`target_digest` of the
     settings and which inputs of the data's `tables` the labels read) and the customer sample
-    (`--sample-customers`; none without one). Was: a backtest recorded none of it, so one on 300 sampled customers
+    (`--sample-customers`; none without one) and whose data (`data_digest`: `history_identity.signature_digest`). Was: a backtest recorded none of it, so one on 300 sampled customers
     or another horizon looked like any other."""
     return {
         "as_of": as_of.date().isoformat(),
@@ -117,6 +118,8 @@ def modelling_params(
         "config_digest": training_digest(cfg),
         # what its labels are: `cvp models` marks a version trained against other labels than the champion's
         "target_digest": target_digest(cfg, tables),
+        # whose data: `cvp models` marks a version backtested on other data (another company's) than the champion
+        "data_digest": signature_digest(signature_of(tables, as_of)),
     } | (sample.params() if sample is not None else {})
 
 
