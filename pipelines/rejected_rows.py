@@ -38,6 +38,16 @@ def rows_summary(loaded: Any) -> dict[str, Any]:
     }
 
 
+#: How `said`'s warning of the rows rejected starts after their count (`rejected_warning` finds it by it)
+REJECTED_ROWS = "input rows rejected"
+
+
+def rejected_warning(summary: Mapping[str, Any], used_by: str) -> str | None:
+    """`said`'s warning of the rows rejected (not those a mapping expects), None when none was: what the report
+    pages of a scoring run say atop each page (`pipelines.jobs.run_card_notes`)."""
+    return next((t for k, t in said(summary, used_by) if k == "warning" and REJECTED_ROWS in t), None)
+
+
 def split_expected(src: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
     """A mapping source's rejects (`source_rows`' entry) as (expected: within the share the mapping declares,
     the others by reason: a reason above its share named so, an export that lost the column?)."""
@@ -76,7 +86,7 @@ def said(summary: Mapping[str, Any], used_by: str) -> list[tuple[str, str]]:
             for t, (rows, n, why) in rejected.items()
         )
         total = sum(r[1] for r in rejected.values())
-        out.append(("warning", f"{total:,} input rows rejected, not used by {used_by}: {listed}"))
+        out.append(("warning", f"{total:,} {REJECTED_ROWS}, not used by {used_by}: {listed}"))
     unlisted = unlisted_customers(summary)
     if unlisted:
         out.append(("warning", unlisted))

@@ -1,0 +1,189 @@
+"""Round 24 of the train/score seam: what still let a wrong result through with exit 0, or two paths that should
+agree did not.
+
+Each test failed on the code before its fix (the `was:` of each docstring).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.helpers import keep_mlflow_uris
+
+
+def test_strict_refuses_a_model_the_demo_trained(trained, monkeypatch):
+    """`cvp score --strict` of the real customers with the champion `cvp demo` trained: warned, exit 0, the set
+    published (was: measured on the demo's store, `--strict` scored with the fictional company's model as without
+    it). `--strict` refuses what it is told is not the model of this data; without it the warning stays; the
+    demo's own run is neither warned nor refused."""
+    import dataclasses
+
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.engines.model_checks import check_model
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER, configure_tracking, demo_model_note, load_bundle
+
+    keep_mlflow_uris(monkeypatch)
+    configure_tracking(trained.mlruns, reading=True)
+    model = load_bundle("models:/customer-value@champion")
+    note = demo_model_note({DEMO_PARAM: DEMO_TRAINER})
+    by_demo = dataclasses.replace(model, trained_by_demo=note)
+    cfg, as_of = load_config(trained.config), pd.Timestamp(trained.as_of)
+    warned: list[str] = []
+    with pytest.raises(StructuralError, match=r"trained by `cvp demo`.*\(--strict refuses\)"):
+        check_model(model.bundle, cfg, as_of, None, True, warned.append, by_demo)
+    checked = check_model(model.bundle, cfg, as_of, None, False, warned.append, by_demo)
+    assert note in warned and note in checked.model_warnings  # without --strict: warned, as before
+    warned.clear()
+    check_model(model.bundle, cfg, as_of, None, True, warned.append, by_demo, demo=True)  # the demo's own
+    assert note not in warned
+    check_model(model.bundle, cfg, as_of, None, True, warned.append, model)  # a model of `cvp train`: scored
+
+
+def test_a_report_currency_other_than_the_datas_is_refused(tmp_path):
+    """`report.currency: USD` in the config of a run whose data is in EUR: `cvp report` wrote every page "in EUR"
+    without a word (was: measured, the setting overwritten by `data.currency`). The pages say the currency the
+    amounts were scored in: `report.currency` is the data's, and one naming another is exit 2 naming both; the
+    same code in lower case is the same currency; `data.currency: USD` alone gives USD pages (was: `report.currency`
+    EUR in the defaults beside it)."""
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+
+    config = tmp_path / "usd.yaml"
+    config.write_text(yaml.safe_dump({"report": {"currency": "USD"}}))
+    with pytest.raises(StructuralError, match=r"report.currency 'USD' differs from data.currency 'EUR'"):
+        load_config(config)
+    assert load_config(None, {"report": {"currency": "eur"}}).report.currency == "EUR"
+    assert load_config(None, {"data": {"currency": "usd"}}).report.currency == "USD"
+    assert load_config().report.currency == load_config().data.currency == "EUR"
+
+
+def _orders(customers: list[str], revenue: float = 10.0) -> pd.DataFrame:
+    n = len(customers)
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i:03d}" for i in range(n)],
+            "customer_id": customers,
+            "ordered_at": pd.date_range("2024-06-01", periods=n, freq="D"),
+            "revenue": [revenue] * n,
+        }
+    )
+
+
+def test_models_marks_a_version_backtested_on_another_companys_data(trained, tmp_path, monkeypatch):
+    """`cvp train --no-promote` on a 300-customer company (`cvp generate --seed 5`) into the registry of the
+    demo company's champion, as of the same day, with the same settings: `cvp models` listed it "0.695 (-0.148)"
+    Gini beside the champion, unmarked, `--json` `same_folds_as_champion: true` (was: measured; a training
+    recorded nothing of whose data it read). Now a training records `data_digest` (the digest of the score
+    history's company signature: a sample of (order, customer) pairs of the year before the as-of), the same for
+    the same company's orders restated, another for another company's; `cvp models` marks `*` a version whose
+    digest is not the champion's."""
+    from pipelines.config import load_config
+    from pipelines.mlflow_import import mlflow
+    from pipelines.registry import VersionRow, _as_of, _other_folds, list_versions, versions_json
+    from pipelines.tracking import configure_tracking
+    from pipelines.train import modelling_params
+    from tests.pipelines.conftest import clone_registry
+
+    cfg, as_of = load_config(), pd.Timestamp("2025-01-01")
+    ours = [f"C{i % 7}" for i in range(40)]
+    theirs = [f"C{(i * 3 + 1) % 7}" for i in range(40)]  # the same order ids, other customers
+
+    def digest(orders):
+        return modelling_params(cfg, as_of, None, {"orders": orders})["data_digest"]
+
+    assert digest(_orders(ours)) == digest(_orders(ours, revenue=12.5))  # restated amounts: the same data
+    assert digest(_orders(ours)) != digest(_orders(theirs))
+
+    def row(version, data_digest, aliases=()):
+        return VersionRow(
+            version, "r" + version, "2025-12-31", "365", {}, aliases, "", {"model": {"gini": 0.8}},
+            backtest_folds="3", backtest_step_months="3", target_digest="t", data_digest=data_digest,
+        )  # fmt: skip
+
+    champion, same, other = row("1", "a", ("champion",)), row("2", "a"), row("3", "b")
+    assert not _other_folds(same, champion) and _as_of(same, champion) == "2025-12-31"
+    assert _other_folds(other, champion) and _as_of(other, champion) == "2025-12-31*"
+    assert not _other_folds(row("4", ""), champion)  # trained before it was recorded: judged on the rest
+    listed = json.loads(versions_json([champion, same, other], cfg))["versions"]
+    assert [v["same_folds_as_champion"] for v in listed] == [True, True, False]
+    assert [v["data_digest"] for v in listed] == ["a", "a", "b"]
+
+    # the fixture's training recorded its data's digest, and the listing reads it back (a copy of its registry)
+    from pipelines.history_identity import signature_digest, signature_of
+    from pipelines.io import load_data
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(tmp_path / "mlruns", reading=True)
+    (v1,) = list_versions(config, None)[1]
+    trained_on = load_data(trained.data).tables
+    digest = signature_digest(signature_of(trained_on, pd.Timestamp(trained.as_of)))
+    assert mlflow.MlflowClient().get_run(v1.run_id).data.params["data_digest"] == digest == v1.data_digest
+
+
+def test_the_pages_of_a_run_that_rejected_rows_say_they_are_built_on_part_of_the_data(tmp_path):
+    """The demo's data with 45% of its customers rows rejected (`churned_at before signup_at`), and with them
+    45% of the orders (`unknown customer_id`): `cvp score` warned, exit 0, and `cvp report` wrote pages of the
+    1,661 customers kept as if they were the company: tiers and ranks among them, each manager's book short of
+    its rejected customers, not a word on any page (was: measured). Now the run's warning of the rows rejected
+    (`pipelines.rejected_rows`, the one the batch job got) is on the model card and atop every page; a run
+    without rejects, or with only the rows its mapping expects to reject, says nothing."""
+    from pipelines.config import load_config
+    from pipelines.jobs import run_card_notes
+    from pipelines.reports import build_reports
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    manifest = {
+        "rows": {
+            "customers": {"in": 3060, "accepted": 1661, "rejected": 1399},
+            "orders": {"in": 28581, "accepted": 15822, "rejected": 12759},
+            "account_managers": {"in": 40, "accepted": 40, "rejected": 0},
+        },
+        "rejected_by_reason": {
+            "customers": {"churned_at before signup_at": 1399},
+            "orders": {"unknown customer_id": 12759},
+        },
+    }
+    said = run_card_notes(manifest)["rejected_rows"]
+    assert said.startswith(
+        "14,158 input rows rejected, not used by these scores and pages: customers 1,399 of"
+    )
+    assert "orders 12,759 of 28,581 (unknown customer_id: 12,759)" in said
+    assert "rejected_rows" not in run_card_notes(
+        {"rows": {"orders": {"in": 9, "accepted": 9, "rejected": 0}}}
+    )
+    expected = {  # a mapping's guest lines, within the share it declares: a note, not a banner
+        "rows": {"orders": {"in": 90, "accepted": 90, "rejected": 0}},
+        "source_rows": {
+            "lines": {
+                "in": 100,
+                "rejected_by_reason": {"no customer": 10},
+                "expected_rejects": {"no customer": {"max_share": 0.2, "why": "guest checkouts"}},
+            }
+        },
+    }
+    assert "rejected_rows" not in run_card_notes(expected)
+
+    data = demo_report_inputs(12, 2, seed=4)
+    paths = build_reports(
+        data["scores"],
+        data["value_contrib"],
+        data["model_card"] | {"rejected_rows": said},
+        tmp_path / "site",
+        load_config().report,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+    )
+    pages = [paths.index, *paths.managers.values()]
+    assert len(pages) > 2
+    for page in pages:
+        text = " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split())
+        assert f"Part of the data: {said}. A customer whose row was rejected is on no page" in text, page
+    assert f"Rejected rows {said}" in " ".join(re.sub(r"<[^>]+>", " ", paths.index.read_text()).split())
