@@ -88,25 +88,53 @@ def signature_digest(signature: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def other_base(previous: Mapping[str, str] | None, this: Mapping[str, str] | None) -> tuple[int, int] | None:
+    """(orders sampled in both, of them with the same customer) when two signatures (`base_signature`) say two
+    companies' data; None when they agree or are not judged (one missing: recorded before signatures were; fewer
+    than `MIN_SHARED` orders shared: orders numbered otherwise, or years apart). The one rule of
+    `check_same_base` (a score history) and `model_base_note` (the model's training data)."""
+    if not previous or not this:
+        return None
+    shared = set(previous) & set(this)
+    if len(shared) < MIN_SHARED:
+        return None
+    agree = sum(previous[k] == this[k] for k in shared)
+    return None if agree >= MIN_AGREEING * len(shared) else (len(shared), agree)
+
+
 def check_same_base(
     previous_as_of: str, previous: dict[str, str] | None, this: dict[str, str] | None, what: str
 ) -> None:
     """Refuse (exit 2) to compare a run with the history's run as of `previous_as_of` when their signatures
     (`base_signature`) say they scored different companies' customers; runs recorded before runs had one are not
     judged."""
-    if not previous or not this:
+    other = other_base(previous, this)
+    if other is None:
         return
-    shared = set(previous) & set(this)
-    if len(shared) < MIN_SHARED:
-        return
-    agree = sum(previous[k] == this[k] for k in shared)
-    if agree >= MIN_AGREEING * len(shared):
-        return
+    shared, agree = other
     raise StructuralError(
-        f"{what}: the history's run as of {previous_as_of} scored another company's data: of {len(shared)} orders "
+        f"{what}: the history's run as of {previous_as_of} scored another company's data: of {shared} orders "
         f"sampled in both runs (same order ids), {agree} have the same customer there as in this run's "
         "data. Ids alike, orders not: another company's history (or one kept across a migration that renumbered "
         "the customers or orders). Compared, stable tiers and transitions would be a stranger's. Give this "
         "company's own --history directory, or start a new history (a new, empty --history directory: the runs "
         "from now on are compared with each other only)"
+    )
+
+
+def model_base_note(trained: Mapping[str, str] | None, this: Mapping[str, str] | None) -> str | None:
+    """What a scoring run says when the model was trained on another company's data than it scores: its
+    training's signature (`base_signature` of the model's data settings, of the year before its training as-of)
+    and the run's (`other_base`). None when alike or not judged (a model trained before models recorded one, or
+    scored over a year after its training: no order in both). Round 24, was: a model of another company (another
+    tenant's registry, `--model` of the wrong store) scored these customers, exit 0, not a word."""
+    other = other_base(trained, this)
+    if other is None:
+        return None
+    shared, agree = other
+    return (
+        f"the model was trained on another company's data: of {shared} orders sampled both in its training data "
+        f"and in this run's (same order ids), {agree} have the same customer in both. Ids alike, orders not: its "
+        "scores are a model of other customers' behaviour. Score with this company's model (`--model`, or the "
+        "registry of its config: `mlflow.tracking_dir`, `mlflow.registered_model`), or train one (`cvp train`)"
     )

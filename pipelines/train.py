@@ -300,6 +300,8 @@ def train_and_register(
         "first_order": tables["orders"]["ordered_at"].min().isoformat(),
         # the amounts above 0: scoring data with one of them 0 on every row is refused (`check_positive_values`)
         "positive_shares": positive_shares(positive_values(tables)),
+        # whose data: scoring another company's customers with it says so (`history_identity.model_base_note`)
+        "base_signature": signature_of(tables, as_of),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     drift_rows, drift_dates = None, None

@@ -187,3 +187,38 @@ def test_the_pages_of_a_run_that_rejected_rows_say_they_are_built_on_part_of_the
         text = " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split())
         assert f"Part of the data: {said}. A customer whose row was rejected is on no page" in text, page
     assert f"Rejected rows {said}" in " ".join(re.sub(r"<[^>]+>", " ", paths.index.read_text()).split())
+
+
+def test_a_model_trained_on_another_companys_data_is_said_and_strict_refuses(trained, tmp_path, monkeypatch):
+    """The champion of a 300-customer company (`cvp generate --seed 5`) scoring the demo company's customers (a
+    config naming another tenant's registry, `--model` of the wrong store): the same currency, columns and
+    amounts, exit 0, not a word (was: measured). Now a model records its training data's company signature (the
+    score history's, `history_identity.base_signature`) and a run whose data's signature says another company
+    warns (the manifest's `model_warnings`, the model card) and `--strict` refuses before scoring; the same
+    company's orders restated, or a model trained before models recorded one, are not judged otherwise."""
+    from features.validation import StructuralError
+    from models.bundle import CustomerValueModel
+    from pipelines.history_identity import base_signature, model_base_note
+    from tests.pipelines.score_helpers import score_trained
+
+    as_of = pd.Timestamp("2025-01-01")
+    ours = base_signature(_orders([f"C{i % 7}" for i in range(40)]), as_of)
+    theirs = base_signature(_orders([f"C{(i * 3 + 1) % 7}" for i in range(40)]), as_of)
+    restated = base_signature(_orders([f"C{i % 7}" for i in range(40)], revenue=99.0), as_of)
+    assert model_base_note(ours, restated) is None and model_base_note(None, ours) is None
+    note = model_base_note(ours, theirs)
+    assert note and note.startswith("the model was trained on another company's data: of 40 orders sampled")
+
+    real = CustomerValueModel.contract_settings
+
+    def of_another_company(self):
+        settings = real(self)
+        data = settings["data"]
+        assert data["base_signature"], "the fixture's model recorded no signature of its training data"
+        return settings | {"data": data | {"base_signature": dict.fromkeys(data["base_signature"], "0" * 12)}}
+
+    keep_mlflow_uris(monkeypatch)
+    monkeypatch.setattr(CustomerValueModel, "contract_settings", of_another_company)
+    with pytest.raises(StructuralError, match=r"trained on another company's data.*\(--strict refuses\)"):
+        score_trained(trained, tmp_path / "scores.parquet", strict=True)
+    assert not (tmp_path / "scores.parquet").exists()
