@@ -392,7 +392,10 @@ def run_score(
             "stopped_tables": stopped,  # a table's export stopped while the orders ran on
             "stale_model": stale_model,
             "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
-            "model_warnings": [*checked.model_warnings, *([other_company] if other_company else [])],  # its training's warnings of how it scores
+            "model_warnings": [
+                *checked.model_warnings,
+                *([other_company] if other_company else []),
+            ],  # its training's warnings of how it scores
             "model_notes": list(checked.model_notes),  # the fit's other notes (in-sample interval, ...)
             "events_after_as_of": later,
             "chunk_customers": chunk,
