@@ -75,7 +75,7 @@ def _orders(customers: list[str], revenue: float = 10.0) -> pd.DataFrame:
     )
 
 
-def test_models_marks_a_version_backtested_on_another_companys_data(trained, tmp_path, monkeypatch):
+def test_models_marks_a_version_backtested_on_another_companys_data(trained, monkeypatch):
     """`cvp train --no-promote` on a 300-customer company (`cvp generate --seed 5`) into the registry of the
     demo company's champion, as of the same day, with the same settings: `cvp models` listed it "0.695 (-0.148)"
     Gini beside the champion, unmarked, `--json` `same_folds_as_champion: true` (was: measured; a training
@@ -88,7 +88,6 @@ def test_models_marks_a_version_backtested_on_another_companys_data(trained, tmp
     from pipelines.registry import VersionRow, _as_of, _other_folds, list_versions, versions_json
     from pipelines.tracking import configure_tracking
     from pipelines.train import modelling_params
-    from tests.pipelines.conftest import clone_registry
 
     cfg, as_of = load_config(), pd.Timestamp("2025-01-01")
     ours = [f"C{i % 7}" for i in range(40)]
@@ -114,16 +113,15 @@ def test_models_marks_a_version_backtested_on_another_companys_data(trained, tmp
     assert [v["same_folds_as_champion"] for v in listed] == [True, True, False]
     assert [v["data_digest"] for v in listed] == ["a", "a", "b"]
 
-    # the fixture's training recorded its data's digest, and the listing reads it back (a copy of its registry)
-    from pipelines.history_identity import signature_digest, signature_of
-    from pipelines.io import load_data
+    # the fixture's training recorded the digest of the signature its model holds, and the listing reads it back
+    from pipelines.history_identity import signature_digest
+    from pipelines.tracking import load_bundle
 
     keep_mlflow_uris(monkeypatch)
-    config = clone_registry(trained, tmp_path)
-    configure_tracking(tmp_path / "mlruns", reading=True)
-    (v1,) = list_versions(config, None)[1]
-    trained_on = load_data(trained.data).tables
-    digest = signature_digest(signature_of(trained_on, pd.Timestamp(trained.as_of)))
+    configure_tracking(trained.mlruns, reading=True)
+    (v1,) = list_versions(trained.config, None)[1]
+    recorded = load_bundle("models:/customer-value/1").bundle.contract_settings()["data"]["base_signature"]
+    digest = signature_digest(recorded)
     assert mlflow.MlflowClient().get_run(v1.run_id).data.params["data_digest"] == digest == v1.data_digest
 
 
