@@ -135,6 +135,7 @@ def model_base_note(trained: Mapping[str, str] | None, this: Mapping[str, str] |
     return (
         f"the model was trained on another company's data: of {shared} orders sampled both in its training data "
         f"and in this run's (same order ids), {agree} have the same customer in both. Ids alike, orders not: its "
-        "scores are a model of other customers' behaviour. Score with this company's model (`--model`, or the "
-        "registry of its config: `mlflow.tracking_dir`, `mlflow.registered_model`), or train one (`cvp train`)"
+        "scores are a model of other customers' behaviour (or this company's orders or customers were renumbered "
+        "since its training). Score with this company's model (`--model`, or the registry of its config: "
+        "`mlflow.tracking_dir`, `mlflow.registered_model`), or train one (`cvp train`)"
     )
