@@ -36,6 +36,12 @@ WINDOW_DAYS = 365
 MIN_SHARED = 10
 #: Below this share of the shared orders alike (the same customer), two runs are not one company's.
 MIN_AGREEING = 0.5
+#: What a model (and anything logged to MLflow) keeps of a signature (`coarse_signature`): each key's last hex
+#: characters (24 bits: 64 keys almost never collide) and each value's first (4 bits: two companies' customers of
+#: one order agree 1 time in 16, far below `MIN_AGREEING`; one value matches 1 customer id in 16, so trying a
+#: company's ids pins none of them: 50 candidates in 800 customers, thousands in guessable `C000001`... ids).
+COARSE_KEY_HEX = 6
+COARSE_VALUE_HEX = 1
 
 
 def base_signature(orders: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, str]:
@@ -61,6 +67,18 @@ def base_signature(orders: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, str]:
         text = f"{order}|{customer}"
         out[f"{int(key):016x}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
     return dict(sorted(out.items()))
+
+
+def coarse_signature(signature: Mapping[str, str] | None) -> dict[str, str] | None:
+    """A `base_signature` cut so that no customer id can be recovered from it (`COARSE_KEY_HEX`,
+    `COARSE_VALUE_HEX`), still telling another company's data over its orders (`other_base`): what a model's
+    settings keep and a training logs to MLflow. Idempotent: a coarse signature is its own. Round 24's review,
+    was: the model kept the full signature (12 hex characters of sha256 of "order|customer", the order's keyed
+    hash whose key is in the source), logged in `model_contract.json`: every customer id of its 64 orders
+    recovered by trying guessable ids, in 4 s. The score history keeps the full one (not MLflow)."""
+    if signature is None:
+        return None
+    return {k[-COARSE_KEY_HEX:]: v[:COARSE_VALUE_HEX] for k, v in signature.items()}
 
 
 def lowest_of(parts: Iterable[Mapping[str, str]]) -> dict[str, str]:
@@ -128,7 +146,8 @@ def model_base_note(trained: Mapping[str, str] | None, this: Mapping[str, str] |
     and the run's (`other_base`). None when alike or not judged (a model trained before models recorded one, or
     scored over a year after its training: no order in both). Round 24, was: a model of another company (another
     tenant's registry, `--model` of the wrong store) scored these customers, exit 0, not a word."""
-    other = other_base(trained, this)
+    # the model keeps a coarse signature (`coarse_signature`); one trained before it did, the full one
+    other = other_base(coarse_signature(trained), coarse_signature(this))
     if other is None:
         return None
     shared, agree = other

@@ -28,7 +28,7 @@ from pipelines.backtest_console import print_backtest, print_notes
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
-from pipelines.history_identity import signature_digest, signature_of
+from pipelines.history_identity import coarse_signature, signature_digest, signature_of
 from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_as_of,
@@ -301,7 +301,8 @@ def train_and_register(
         # the amounts above 0: scoring data with one of them 0 on every row is refused (`check_positive_values`)
         "positive_shares": positive_shares(positive_values(tables)),
         # whose data: scoring another company's customers with it says so (`history_identity.model_base_note`)
-        "base_signature": signature_of(tables, as_of),
+        # coarse: no customer id can be recovered from it (it is logged to MLflow)
+        "base_signature": coarse_signature(signature_of(tables, as_of)),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     drift_rows, drift_dates = None, None
