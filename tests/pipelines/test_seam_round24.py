@@ -250,18 +250,59 @@ def test_no_customer_id_can_be_recovered_from_what_a_training_logs(trained):
     and the pickled model: trying guessable ids recovered every customer id of its 64 orders in 4 s (was:
     /tmp/rv24/rev2.py). Now the model keeps a coarse signature (`history_identity.coarse_signature`): trying every
     order and customer id of the data itself pins none; it still tells another company's data."""
-    from pipelines.history_identity import coarse_signature, other_base
-
     (contract,) = trained.mlruns.rglob("model_contract.json")
     logged = json.loads(contract.read_text())["data"]["base_signature"]
     orders = pd.read_parquet(trained.data / "orders.parquet", columns=["order_id", "customer_id"])
     assert len(logged) == 64
     assert _customers_recoverable(logged, orders) == []
     # the check can fail: the full signature of the same orders pins its customers
-    from pipelines.history_identity import base_signature
+    from pipelines.history_identity import base_signature, coarse_signature, other_base
 
     full = base_signature(pd.read_parquet(trained.data / "orders.parquet"), pd.Timestamp(trained.as_of))
     assert len(_customers_recoverable(full, orders)) == 64
     assert coarse_signature(full) == logged
     moved = {k: format((int(v, 16) + 1) % 16, "x") for k, v in logged.items()}  # each order another customer
     assert other_base(logged, moved) == (64, 0) and other_base(logged, coarse_signature(full)) is None
+
+
+def test_one_rejected_row_is_said_on_the_model_card_not_atop_every_page(tmp_path):
+    """Review of round 24: one order rejected of 28,581 put "1 input rows rejected, ..." atop every report page
+    (a plural for one row, and an alarm for a row in 28,000). Now a table's share of rows rejected from
+    `report.rejected_rows_banner_share` (1%) is said atop every page; below it the model card only, and one row is
+    "1 input row"."""
+    from pipelines.config import load_config
+    from pipelines.jobs import run_card_notes
+    from pipelines.reports import build_reports
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    def manifest(n):
+        return {
+            "rows": {"orders": {"in": 28581, "accepted": 28581 - n, "rejected": n}},
+            "rejected_by_reason": {"orders": {"unknown customer_id": n}},
+        }
+
+    one, many = run_card_notes(manifest(1)), run_card_notes(manifest(300))
+    assert one["rejected_rows"].startswith(
+        "1 input row rejected, not used by these scores and pages: orders 1 of"
+    )
+    assert many["rejected_rows"].startswith("300 input rows rejected")
+    report = load_config().report
+    assert report.rejected_rows_banner_share == 0.01
+    data = demo_report_inputs(6, 1, seed=4)
+    for notes, banner in ((one, False), (many, True)):
+        paths = build_reports(
+            data["scores"],
+            data["value_contrib"],
+            data["model_card"] | notes,
+            tmp_path / str(banner),
+            report,
+            data["registry"],
+            customers=data["customers"],
+            account_managers=data["account_managers"],
+        )
+        for page in [paths.index, *paths.managers.values()]:
+            text = " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split())
+            assert ("Part of the data:" in text) is banner, page
+        index = " ".join(re.sub(r"<[^>]+>", " ", paths.index.read_text()).split())
+        assert f"Rejected rows {notes['rejected_rows']}" in index
+        assert "Rejected rows share" not in index
