@@ -342,13 +342,15 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["model_season"] = manifest["model_season"]
     if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
         notes["stale_data"] = manifest["stale_data"]
-    from pipelines.rejected_rows import rejected_warning
+    from pipelines.rejected_rows import rejected_share, rejected_warning
 
-    # rows rejected at loading: the pages are of the rows kept, said on the card and atop every page (round 24,
-    # was: 1,399 of 3,060 customers and 45% of the orders rejected, the pages said nothing of it)
+    # rows rejected at loading: the pages are of the rows kept, said on the card and atop every page from
+    # `report.rejected_rows_banner_share` of a table's rows (round 24, was: 1,399 of 3,060 customers and 45% of
+    # the orders rejected, the pages said nothing of it; then one rejected row of 28,000 atop every page)
     rejected = rejected_warning(manifest, "these scores and pages")
     if rejected:
         notes["rejected_rows"] = rejected
+        notes["rejected_rows_share"] = rejected_share(manifest)
     return notes
 
 

@@ -214,7 +214,11 @@ def build_reports(
             # scores of data that ends well before their as-of (`pipelines.data_age`): said atop every page
             "stale_data": stale_data_banner(model_card.get("stale_data"), as_of_text),
             # rows of the run's data rejected at loading: the pages are of the rows kept, said atop every page
-            "rejected_rows": rejected_rows_banner(model_card.get("rejected_rows")),
+            "rejected_rows": rejected_rows_banner(
+                model_card.get("rejected_rows"),
+                model_card.get("rejected_rows_share"),
+                config.rejected_rows_banner_share,
+            ),
             "horizon_days": h,
             "within": within,
             "next_period": next_period,
