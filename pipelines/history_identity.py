@@ -140,6 +140,10 @@ def check_same_base(
     )
 
 
+#: How `model_base_note` starts: the report pages find it among the manifest's `model_warnings` by it
+OTHER_COMPANY_MODEL = "the model was trained on another company's data"
+
+
 def model_base_note(trained: Mapping[str, str] | None, this: Mapping[str, str] | None) -> str | None:
     """What a scoring run says when the model was trained on another company's data than it scores: its
     training's signature (`base_signature` of the model's data settings, of the year before its training as-of)
@@ -152,7 +156,7 @@ def model_base_note(trained: Mapping[str, str] | None, this: Mapping[str, str] |
         return None
     shared, agree = other
     return (
-        f"the model was trained on another company's data: of {shared} orders sampled both in its training data "
+        f"{OTHER_COMPANY_MODEL}: of {shared} orders sampled both in its training data "
         f"and in this run's (same order ids), {agree} have the same customer in both. Ids alike, orders not: its "
         "scores are a model of other customers' behaviour (or this company's orders or customers were renumbered "
         "since its training). Score with this company's model (`--model`, or the registry of its config: "

@@ -338,6 +338,13 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["flat_churn"] = flat_churn(manifest)
     if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
         notes["model_warnings"] = "; ".join(manifest["model_warnings"])
+    from pipelines.history_identity import OTHER_COMPANY_MODEL
+
+    # a model of another company's data (`model_base_note`): among the model's warnings on the card, and atop
+    # every page (review of round 24, was: on the team page's card only)
+    other = [w for w in manifest.get("model_warnings") or () if w.startswith(OTHER_COMPANY_MODEL)]
+    if other:
+        notes["other_company_model"] = other[0]
     if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too
         notes["model_season"] = manifest["model_season"]
     if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page

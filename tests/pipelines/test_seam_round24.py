@@ -306,3 +306,43 @@ def test_one_rejected_row_is_said_on_the_model_card_not_atop_every_page(tmp_path
         index = " ".join(re.sub(r"<[^>]+>", " ", paths.index.read_text()).split())
         assert f"Rejected rows {notes['rejected_rows']}" in index
         assert "Rejected rows share" not in index
+
+
+def test_a_model_of_another_companys_data_is_said_atop_every_page(tmp_path):
+    """Review of round 24: a run scored by a model of another company's data said so in the manifest's
+    `model_warnings`, on the team page's model card only: an account manager's page said nothing (was). Now that
+    warning (`history_identity.model_base_note`) is said atop every page, as old data is; the model's other
+    warnings stay on the card."""
+    import html
+
+    from pipelines.config import load_config
+    from pipelines.history_identity import base_signature, model_base_note
+    from pipelines.jobs import run_card_notes
+    from pipelines.reports import build_reports
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    as_of = pd.Timestamp("2025-01-01")
+    ours = base_signature(_orders([f"C{i % 7}" for i in range(40)]), as_of)
+    theirs = base_signature(_orders([f"C{(i * 3 + 1) % 7}" for i in range(40)]), as_of)
+    note = model_base_note(ours, theirs)
+    assert "other_company_model" not in run_card_notes(
+        {"model_warnings": ["trained on 300 sampled customers"]}
+    )
+    notes = run_card_notes({"model_warnings": ["trained on 300 sampled customers", note]})
+    data = demo_report_inputs(6, 2, seed=4)
+    paths = build_reports(
+        data["scores"],
+        data["value_contrib"],
+        data["model_card"] | notes,
+        tmp_path / "site",
+        load_config().report,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+    )
+    pages = [paths.index, *paths.managers.values()]
+    assert len(pages) >= 3
+    for page in pages:
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.read_text())).split())
+        assert f"Another company's model: {note}" in text, page
+        assert "Another company's model: trained on 300" not in text
