@@ -81,6 +81,17 @@ def coarse_signature(signature: Mapping[str, str] | None) -> dict[str, str] | No
     return {k[-COARSE_KEY_HEX:]: v[:COARSE_VALUE_HEX] for k, v in signature.items()}
 
 
+def signature_param(signature: Mapping[str, str]) -> str:
+    """A signature as a training's `data_signature` param (its backtest's `backtest_run.json`): its
+    `coarse_signature`, `key:value` comma-separated (64 pairs, 575 characters: an MLflow param takes 6,000)."""
+    return ",".join(f"{k}:{v}" for k, v in sorted((coarse_signature(signature) or {}).items()))
+
+
+def signature_from_param(text: str) -> dict[str, str] | None:
+    """`signature_param`'s text read back; None for "" (a training before it was recorded)."""
+    return dict(pair.split(":", 1) for pair in text.split(",")) if text else None
+
+
 def lowest_of(parts: Iterable[Mapping[str, str]]) -> dict[str, str]:
     """The signature of orders split in `parts` (each its part's `base_signature`): the `SAMPLE` of lowest hash
     among theirs (the zero-padded hex keys sort as the hashes)."""

@@ -54,6 +54,9 @@ class VersionRow:
     #: whose data its backtest read (`history_identity.signature_digest`; "" when its training did not record it):
     #: a version trained on another company's data was backtested on other customers
     data_digest: str = ""
+    #: its coarse signature (`history_identity.signature_param`; "" when its training did not record it):
+    #: compared with the champion's by `history_identity.other_base`, as a scoring run compares a model's
+    data_signature: str = ""
 
 
 def _registry(config: Path | None, tracking_uri: str | None) -> tuple[AppConfig, str, Any]:
@@ -121,6 +124,7 @@ def list_versions(
                 params.get("backtest_fold_cutoffs", ""),
                 params.get("target_digest", ""),
                 params.get("data_digest", ""),
+                params.get("data_signature", ""),
             )
         )
     return cfg, rows
@@ -199,6 +203,19 @@ def _cell(r: VersionRow, metric: str, champion: VersionRow | None) -> str:
     return cell
 
 
+def _other_data(r: VersionRow, champion: VersionRow) -> bool:
+    """Whether version `r` was trained on another company's data than the champion (round 24): by their coarse
+    signatures where both recorded one, with scoring's rule (`history_identity.other_base`: one order added or
+    late is the same company's; was: the digests compared exactly, a version trained a day later on one more
+    order marked as other data), otherwise by `data_digest`."""
+    from pipelines.history_identity import other_base, signature_from_param
+
+    if r.data_signature and champion.data_signature:
+        theirs = signature_from_param(champion.data_signature)
+        return other_base(signature_from_param(r.data_signature), theirs) is not None
+    return bool(r.data_digest and champion.data_digest and r.data_digest != champion.data_digest)
+
+
 def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
     """Whether version `r` was backtested on other folds than the champion: another as-of, horizon or customer
     sample, other labels (`target_digest`: a model trained without `orders.cost` against net profits of guessed
@@ -213,10 +230,10 @@ def _other_folds(r: VersionRow, champion: VersionRow | None) -> bool:
         return False
     if (r.as_of, r.horizon_days, r.sample) != (champion.as_of, champion.horizon_days, champion.sample):
         return True
-    for digests in ((r.target_digest, champion.target_digest), (r.data_digest, champion.data_digest)):
-        # other labels (round 18), other data: another company's (round 24); was: listed as like for like
-        if all(digests) and digests[0] != digests[1]:
-            return True
+    if all(digests := (r.target_digest, champion.target_digest)) and digests[0] != digests[1]:
+        return True  # other labels (round 18); was: listed as like for like
+    if _other_data(r, champion):
+        return True
     folds, step = (
         (r.backtest_folds, champion.backtest_folds),
         (r.backtest_step_months, champion.backtest_step_months),

@@ -28,7 +28,7 @@ from pipelines.backtest_console import print_backtest, print_notes
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
-from pipelines.history_identity import coarse_signature, signature_digest, signature_of
+from pipelines.history_identity import coarse_signature, signature_digest, signature_of, signature_param
 from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_as_of,
@@ -108,6 +108,7 @@ def modelling_params(
     settings and which inputs of the data's `tables` the labels read) and the customer sample
     (`--sample-customers`; none without one) and whose data (`data_digest`: `history_identity.signature_digest`). Was: a backtest recorded none of it, so one on 300 sampled customers
     or another horizon looked like any other."""
+    signature = signature_of(tables, as_of)
     return {
         "as_of": as_of.date().isoformat(),
         "horizon_days": cfg.labels.horizon_days,
@@ -119,7 +120,9 @@ def modelling_params(
         # what its labels are: `cvp models` marks a version trained against other labels than the champion's
         "target_digest": target_digest(cfg, tables),
         # whose data: `cvp models` marks a version backtested on other data (another company's) than the champion
-        "data_digest": signature_digest(signature_of(tables, as_of)),
+        "data_digest": signature_digest(signature),
+        # and compares it as scoring does (`history_identity.other_base`): one order added is the same company's
+        "data_signature": signature_param(signature),
     } | (sample.params() if sample is not None else {})
 
 

@@ -346,3 +346,46 @@ def test_a_model_of_another_companys_data_is_said_atop_every_page(tmp_path):
         text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.read_text())).split())
         assert f"Another company's model: {note}" in text, page
         assert "Another company's model: trained on 300" not in text
+
+
+def test_models_compares_whose_data_as_scoring_does(trained, monkeypatch):
+    """Review of round 24: `cvp models` compared `data_digest` exactly, while scoring judges a model's data by
+    `history_identity.other_base`'s tolerance: one late order of the same company changed the digest and marked
+    the version `*` (other data) beside the champion (was). Now a training logs its coarse signature
+    (`data_signature`, `signature_param`) and `cvp models` compares the two with `other_base`; versions without
+    it by their digests as before. What it logs pins no customer id of the data."""
+    from pipelines.config import load_config
+    from pipelines.mlflow_import import mlflow
+    from pipelines.registry import VersionRow, _other_folds, list_versions
+    from pipelines.tracking import configure_tracking
+    from pipelines.train import modelling_params
+
+    cfg, as_of = load_config(), pd.Timestamp("2025-01-01")
+    ours = _orders([f"C{i % 7}" for i in range(40)])
+    late = pd.concat([ours, _orders([f"C{i % 7}" for i in range(41)]).tail(1)], ignore_index=True)
+    late.loc[late.index[-1], "ordered_at"] = pd.Timestamp(
+        "2024-12-31"
+    )  # one order more, the day before the as-of
+    theirs = _orders([f"C{(i * 3 + 1) % 7}" for i in range(40)])
+
+    def row(version, orders, aliases=()):
+        params = modelling_params(cfg, as_of, None, {"orders": orders})
+        return VersionRow(
+            version, "r" + version, "2025-01-01", "365", {}, aliases, "", {"model": {"gini": 0.8}},
+            backtest_folds="3", backtest_step_months="3", target_digest="t",
+            data_digest=params["data_digest"],
+            **{k: params[k] for k in ("data_signature",) if k in params},  # a training before it: none
+        )  # fmt: skip
+
+    champion, one_more, other = row("1", ours, ("champion",)), row("2", late), row("3", theirs)
+    assert one_more.data_digest != champion.data_digest  # the digest alone: another company's data
+    assert not _other_folds(one_more, champion)
+    assert _other_folds(other, champion)
+
+    keep_mlflow_uris(monkeypatch)
+    configure_tracking(trained.mlruns, reading=True)
+    (v1,) = list_versions(trained.config, None)[1]
+    logged = mlflow.MlflowClient().get_run(v1.run_id).data.params["data_signature"]
+    assert logged == v1.data_signature and len(logged.split(",")) == 64
+    orders = pd.read_parquet(trained.data / "orders.parquet", columns=["order_id", "customer_id"])
+    assert _customers_recoverable(dict(p.split(":") for p in logged.split(",")), orders) == []
