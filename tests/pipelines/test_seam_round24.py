@@ -63,6 +63,25 @@ def test_a_report_currency_other_than_the_datas_is_refused(tmp_path):
     assert load_config().report.currency == load_config().data.currency == "EUR"
 
 
+def _pages(card: dict, out, customers: int, managers: int, report=None):
+    """The report pages of `demo_report_inputs` (customers, managers) with `card` added to their model card."""
+    from pipelines.config import load_config
+    from pipelines.reports import build_reports
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    data = demo_report_inputs(customers, managers, seed=4)
+    return build_reports(
+        data["scores"],
+        data["value_contrib"],
+        data["model_card"] | card,
+        out,
+        report or load_config().report,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+    )
+
+
 def _orders(customers: list[str], revenue: float = 10.0) -> pd.DataFrame:
     n = len(customers)
     return pd.DataFrame(
@@ -132,10 +151,7 @@ def test_the_pages_of_a_run_that_rejected_rows_say_they_are_built_on_part_of_the
     its rejected customers, not a word on any page (was: measured). Now the run's warning of the rows rejected
     (`pipelines.rejected_rows`, the one the batch job got) is on the model card and atop every page; a run
     without rejects, or with only the rows its mapping expects to reject, says nothing."""
-    from pipelines.config import load_config
     from pipelines.jobs import run_card_notes
-    from pipelines.reports import build_reports
-    from tests.pipelines.report_fixtures import demo_report_inputs
 
     manifest = {
         "rows": {
@@ -168,17 +184,7 @@ def test_the_pages_of_a_run_that_rejected_rows_say_they_are_built_on_part_of_the
     }
     assert "rejected_rows" not in run_card_notes(expected)
 
-    data = demo_report_inputs(12, 2, seed=4)
-    paths = build_reports(
-        data["scores"],
-        data["value_contrib"],
-        data["model_card"] | {"rejected_rows": said},
-        tmp_path / "site",
-        load_config().report,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-    )
+    paths = _pages({"rejected_rows": said}, tmp_path / "site", 12, 2)
     pages = [paths.index, *paths.managers.values()]
     assert len(pages) > 2
     for page in pages:
@@ -272,9 +278,7 @@ def test_one_rejected_row_is_said_on_the_model_card_not_atop_every_page(tmp_path
     "1 input row"."""
     from pipelines.config import load_config
     from pipelines.jobs import run_card_notes
-    from pipelines.reports import build_reports
     from pipelines.reports.phrases import rejected_rows_banner
-    from tests.pipelines.report_fixtures import demo_report_inputs
 
     def manifest(n):
         return {
@@ -293,17 +297,7 @@ def test_one_rejected_row_is_said_on_the_model_card_not_atop_every_page(tmp_path
     assert rejected_rows_banner(*banner_of) is None
     said = (many["rejected_rows"], many["rejected_rows_share"], report.rejected_rows_banner_share)
     assert rejected_rows_banner(*said).startswith("300 input rows rejected")  # 1.05%: atop every page
-    data = demo_report_inputs(6, 1, seed=4)
-    paths = build_reports(
-        data["scores"],
-        data["value_contrib"],
-        data["model_card"] | one,
-        tmp_path / "site",
-        report,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-    )
+    paths = _pages(one, tmp_path / "site", 6, 1, report)
     for page in [paths.index, *paths.managers.values()]:
         assert "Part of the data:" not in page.read_text(), page
     index = " ".join(re.sub(r"<[^>]+>", " ", paths.index.read_text()).split())
@@ -318,11 +312,8 @@ def test_a_model_of_another_companys_data_is_said_atop_every_page(tmp_path):
     warnings stay on the card."""
     import html
 
-    from pipelines.config import load_config
     from pipelines.history_identity import base_signature, model_base_note
     from pipelines.jobs import run_card_notes
-    from pipelines.reports import build_reports
-    from tests.pipelines.report_fixtures import demo_report_inputs
 
     as_of = pd.Timestamp("2025-01-01")
     ours = base_signature(_orders([f"C{i % 7}" for i in range(40)]), as_of)
@@ -332,17 +323,7 @@ def test_a_model_of_another_companys_data_is_said_atop_every_page(tmp_path):
         {"model_warnings": ["trained on 300 sampled customers"]}
     )
     notes = run_card_notes({"model_warnings": ["trained on 300 sampled customers", note]})
-    data = demo_report_inputs(6, 2, seed=4)
-    paths = build_reports(
-        data["scores"],
-        data["value_contrib"],
-        data["model_card"] | notes,
-        tmp_path / "site",
-        load_config().report,
-        data["registry"],
-        customers=data["customers"],
-        account_managers=data["account_managers"],
-    )
+    paths = _pages(notes, tmp_path / "site", 6, 2)
     pages = [paths.index, *paths.managers.values()]
     assert len(pages) >= 3
     for page in pages:
