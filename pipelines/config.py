@@ -227,6 +227,24 @@ class MlflowConfig(_Frozen):
     registered_model: str
 
 
+def _report_currency(data: dict[str, Any]) -> dict[str, Any]:
+    """`report.currency` is the data's (`data.currency`): filled from it (`null` in the defaults), and one written
+    otherwise is refused
+    (round 24, was: `report.currency: USD` over EUR data ignored without a word, the pages in EUR; the pages say
+    the amounts the run scored, which are in `data.currency`)."""
+    report, currency = data.get("report"), (data.get("data") or {}).get("currency")
+    if not isinstance(report, dict) or not isinstance(currency, str):
+        return data  # the sections' own validation names what is wrong
+    written = report.get("currency")
+    if written is not None and str(written).strip().upper() != currency.strip().upper():
+        raise ValueError(
+            f"report.currency {written!r} differs from data.currency {currency!r}: the pages state the amounts "
+            "in the currency of the data they were scored from; set data.currency (the data's currency), and "
+            "remove report.currency"
+        )
+    return data | {"report": report | {"currency": currency.strip().upper()}}
+
+
 class AppConfig(_Frozen):
     data: DataConfig
     demo: DemoConfig
@@ -246,7 +264,7 @@ class AppConfig(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _fill_window_placeholders(cls, data: Any) -> Any:
-        return _expand_windows(data) if isinstance(data, dict) else data
+        return _expand_windows(_report_currency(data)) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _rule_columns_exist(self) -> AppConfig:

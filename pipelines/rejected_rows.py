@@ -38,6 +38,46 @@ def rows_summary(loaded: Any) -> dict[str, Any]:
     }
 
 
+#: How `said`'s warning of the rows rejected goes on after their count (`rejected_warning` finds it by it)
+REJECTED_ROWS = "rejected, not used by"
+
+
+def rows_rejected(n: int) -> str:
+    """`n` input rows rejected, singular or plural (was: "1 input rows rejected")."""
+    return f"{n:,} input {'row' if n == 1 else 'rows'} rejected"
+
+
+def rejected_warning(summary: Mapping[str, Any], used_by: str) -> str | None:
+    """`said`'s warning of the rows rejected (not those a mapping expects), None when none was: what the report
+    pages of a scoring run say on the model card, and atop each page from a share (`rejected_share`)."""
+    return next((t for k, t in said(summary, used_by) if k == "warning" and REJECTED_ROWS in t), None)
+
+
+def rejected_share(summary: Mapping[str, Any]) -> float:
+    """The largest share of a table's (or a mapping source's) rows rejected (not those the mapping expects):
+    from `report.rejected_rows_banner_share` every report page says it at its top."""
+    tables, _ = _rejected_tables(summary)
+    return max((n / rows for rows, n, _ in tables.values() if rows), default=0.0)
+
+
+def _rejected_tables(summary: Mapping[str, Any]) -> tuple[dict[str, tuple[int, int, dict]], list[str]]:
+    """Per table and mapping source of `summary` (`said`'s): (rows in, rejected, by reason), and the rejects the
+    mapping expects (within their share) as `said` lists them."""
+    reasons = summary.get("rejected_by_reason") or {}
+    tables = {
+        t: (r["in"], r["rejected"], reasons.get(t) or {}) for t, r in (summary.get("rows") or {}).items()
+    }
+    expected: list[str] = []
+    for name, src in (
+        summary.get("source_rows") or {}
+    ).items():  # a mapping's sources (Online Retail's lines)
+        ok, left = split_expected(src)
+        why = src.get("expected_rejects", {})
+        expected += [f"source {name} {n:,} of {src['in']:,} ({r}: {why[r]['why']})" for r, n in ok.items()]
+        tables[f"source {name}"] = (src["in"], sum(left.values()), left)
+    return tables, expected
+
+
 def split_expected(src: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
     """A mapping source's rejects (`source_rows`' entry) as (expected: within the share the mapping declares,
     the others by reason: a reason above its share named so, an export that lost the column?)."""
@@ -55,18 +95,7 @@ def split_expected(src: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, in
 def said(summary: Mapping[str, Any], used_by: str) -> list[tuple[str, str]]:
     """The (warning or note, text) lines on `summary`'s rejected rows (`rows_summary`, or a scoring manifest):
     `used_by` ends "not used by ..." ("these scores", "this model")."""
-    reasons = summary.get("rejected_by_reason") or {}
-    tables = {
-        t: (r["in"], r["rejected"], reasons.get(t) or {}) for t, r in (summary.get("rows") or {}).items()
-    }
-    expected: list[str] = []
-    for name, src in (
-        summary.get("source_rows") or {}
-    ).items():  # a mapping's sources (Online Retail's lines)
-        ok, left = split_expected(src)
-        why = src.get("expected_rejects", {})
-        expected += [f"source {name} {n:,} of {src['in']:,} ({r}: {why[r]['why']})" for r, n in ok.items()]
-        tables[f"source {name}"] = (src["in"], sum(left.values()), left)
+    tables, expected = _rejected_tables(summary)
     out = []
     rejected = {t: r for t, r in tables.items() if r[1]}
     if rejected:  # rows in = accepted + rejected: a batch job alerts on what the run did not read
@@ -76,7 +105,7 @@ def said(summary: Mapping[str, Any], used_by: str) -> list[tuple[str, str]]:
             for t, (rows, n, why) in rejected.items()
         )
         total = sum(r[1] for r in rejected.values())
-        out.append(("warning", f"{total:,} input rows rejected, not used by {used_by}: {listed}"))
+        out.append(("warning", f"{rows_rejected(total)}, not used by {used_by}: {listed}"))
     unlisted = unlisted_customers(summary)
     if unlisted:
         out.append(("warning", unlisted))

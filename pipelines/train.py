@@ -28,6 +28,7 @@ from pipelines.backtest_console import print_backtest, print_notes
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
+from pipelines.history_identity import coarse_signature, signature_digest, signature_of, signature_param
 from pipelines.io import write_frame, write_json
 from pipelines.loading import (
     check_as_of,
@@ -105,8 +106,9 @@ def modelling_params(
     """What a training run's params and a backtest's `backtest_run.json` both record of how the models were
     compared: as-of, horizon, folds, the configuration's digest, what the labels are (`target_digest` of the
     settings and which inputs of the data's `tables` the labels read) and the customer sample
-    (`--sample-customers`; none without one). Was: a backtest recorded none of it, so one on 300 sampled customers
+    (`--sample-customers`; none without one) and whose data (`data_digest`: `history_identity.signature_digest`). Was: a backtest recorded none of it, so one on 300 sampled customers
     or another horizon looked like any other."""
+    signature = signature_of(tables, as_of)
     return {
         "as_of": as_of.date().isoformat(),
         "horizon_days": cfg.labels.horizon_days,
@@ -117,6 +119,10 @@ def modelling_params(
         "config_digest": training_digest(cfg),
         # what its labels are: `cvp models` marks a version trained against other labels than the champion's
         "target_digest": target_digest(cfg, tables),
+        # whose data: `cvp models` marks a version backtested on other data (another company's) than the champion
+        "data_digest": signature_digest(signature),
+        # and compares it as scoring does (`history_identity.other_base`): one order added is the same company's
+        "data_signature": signature_param(signature),
     } | (sample.params() if sample is not None else {})
 
 
@@ -297,6 +303,9 @@ def train_and_register(
         "first_order": tables["orders"]["ordered_at"].min().isoformat(),
         # the amounts above 0: scoring data with one of them 0 on every row is refused (`check_positive_values`)
         "positive_shares": positive_shares(positive_values(tables)),
+        # whose data: scoring another company's customers with it says so (`history_identity.model_base_note`)
+        # coarse: no customer id can be recovered from it (it is logged to MLflow)
+        "base_signature": coarse_signature(signature_of(tables, as_of)),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     drift_rows, drift_dates = None, None

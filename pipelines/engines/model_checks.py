@@ -100,7 +100,7 @@ def check_model(
     demo: bool = False,
 ) -> ModelChecks:
     """The checks before the data is read: a model that looks ahead of `as_of` stops the run; other settings,
-    another code version or a stale model stop it under `strict`, else are said through `warn`. `model`: the
+    another code version, a stale model or one `cvp demo` trained stop it under `strict`, else are said through `warn`. `model`: the
     `LoadedModel` holding `bundle`, for the champion's version at scoring (`champion_when_scored`) and whether
     `cvp demo` trained it (`pipelines.tracking.demo_model_note`: warned unless `demo`, the demo's own run)."""
     from pipelines.code_version import code_difference, code_version
@@ -140,6 +140,8 @@ def check_model(
     noted = tuple(n for n in bundle.fit_notes() if n not in fitted)  # recorded, not warned
     # a model `cvp demo` trained, scored by any run but the demo's own: its warnings, so on the model card too
     by_demo = None if demo or model is None else getattr(model, "trained_by_demo", None)
+    if by_demo and strict:  # round 24, was: warned only, `--strict` scored the real customers with it
+        raise StructuralError(f"{by_demo} (--strict refuses)")
     if by_demo:
         warn(by_demo)
         fitted += (by_demo,)

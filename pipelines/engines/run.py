@@ -210,6 +210,14 @@ def run_score(
         check_positive_values(
             trained.get("positive_shares"), positive_values(tables) if positive is None else positive
         )
+        from pipelines.history_identity import model_base_note, signature_of
+
+        signature = signature_of(tables, as_of)  # whose data: the model's company? (and the history's)
+        other_company = model_base_note(trained.get("base_signature"), signature)
+        if other_company and strict:
+            raise StructuralError(f"{other_company} (--strict refuses)")
+        if other_company:
+            warn(f"{other_company} (scored anyway; --strict refuses)")
         from pipelines.data_age import check_data_age, latest_times, stopped_tables
 
         times = latest_times(tables, as_of)  # each table's latest event before the as-of, found once
@@ -312,10 +320,9 @@ def run_score(
             )
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
-        from pipelines.history import apply_stability, history_notes, runs_after, signature_of
+        from pipelines.history import apply_stability, history_notes, runs_after
         from pipelines.history_store import stability_rules, tier_rules
 
-        signature = signature_of(tables, as_of)  # whose data (another company's history?)
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
@@ -385,7 +392,10 @@ def run_score(
             "stopped_tables": stopped,  # a table's export stopped while the orders ran on
             "stale_model": stale_model,
             "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
-            "model_warnings": list(checked.model_warnings),  # its training's warnings of how it scores
+            "model_warnings": [
+                *checked.model_warnings,
+                *([other_company] if other_company else []),
+            ],  # its training's warnings of how it scores
             "model_notes": list(checked.model_notes),  # the fit's other notes (in-sample interval, ...)
             "events_after_as_of": later,
             "chunk_customers": chunk,

@@ -92,7 +92,14 @@ def _manifest_rows(manifest: Any) -> list[dict[str, Any]]:
     return rows
 
 
-_CARD_KNOWN = {"backtest", "data_fingerprint", "feature_manifest", "provisional_label"}
+_CARD_KNOWN = {
+    "backtest",
+    "data_fingerprint",
+    "feature_manifest",
+    "provisional_label",
+    "rejected_rows_share",
+    "other_company_model",
+}
 
 
 def model_card_view(card: Mapping[str, Any], h: int, currency: str) -> dict[str, Any]:

@@ -53,6 +53,9 @@ class ReportConfig(BaseModel):
         high_churn_prob: churn probability from which a customer's risk of leaving is shown in red.
         pareto_top_share: the share of most valuable customers whose share of profit and of service effort the
             team page states (the 80/20 rule: 0.2).
+        rejected_rows_banner_share: the share of a table's rows (or a mapping source's) rejected at loading from
+            which every page says so at its top; below it only the model card does (one rejected row of 28,000
+            is no alarm).
         currency: the currency every money column is in (must match the model card's, when it states one).
     """
 
@@ -66,6 +69,7 @@ class ReportConfig(BaseModel):
     waterfall_features: int = Field(ge=1)
     high_churn_prob: float = Field(gt=0, le=1)
     pareto_top_share: float = Field(gt=0, lt=1)
+    rejected_rows_banner_share: float = Field(ge=0, le=1)
     currency: str
 
     @field_validator("tier_colors")

@@ -207,6 +207,20 @@ def left_company(left: str, as_of: str) -> str:
     return f"left the company on {left}" + (f", after the date of these scores ({as_of})" if later else "")
 
 
+def rejected_rows_banner(rejected: str | None, share: float | None, from_share: float) -> str | None:
+    """What every page says when rows of the run's data were rejected (the model card's `rejected_rows`:
+    `pipelines.rejected_rows.rejected_warning`), `share` of a table's rows at most (`rejected_share`; None: a
+    card without it, said) at least `from_share` (`report.rejected_rows_banner_share`): the pages are of the rows
+    kept. None otherwise: fewer are said on the model card only."""
+    if not rejected or (share is not None and share < from_share):
+        return None
+    return (
+        f"{rejected}. A customer whose row was rejected is on no page, and a rejected order, return or ticket "
+        "counts in no value, tier or risk: tiers and ranks are among the rows kept. The scoring run's rejects "
+        "list each row with its reason; fix them and score again before relying on totals and ranks."
+    )
+
+
 def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:
     """What every page says when the scores read data that ends well before their as-of (the manifest's
     `stale_data`, `pipelines.data_age`): the customers look less active than they are. None otherwise."""

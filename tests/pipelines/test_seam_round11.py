@@ -75,6 +75,12 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
     assert not any(i in json.dumps(got) for i in list(customer_ids)[:200])
     # what was compared, as a training run's params say it: a sample or another horizon is not like for like
     run = json.loads((out / "backtest_run.json").read_text())
+    import re
+
+    # whose data (round 24: `history_identity.signature_digest`; the mapped orders lost a fifth: its own)
+    assert re.fullmatch(r"[0-9a-f]{16}", run.pop("data_digest"))
+    # and its coarse signature (review of round 24: `cvp models` compares it as scoring does, `other_base`)
+    assert len(run.pop("data_signature").split(",")) == 64
     assert run == {
         "as_of": "2024-07-01",
         "horizon_days": load_config(config).labels.horizon_days,

@@ -290,9 +290,12 @@ def test_a_training_config_digest_is_the_same_in_another_store_and_changes_with_
     from pipelines.train import modelling_params
 
     as_of = pd.Timestamp("2025-01-01")
+    no_orders = {
+        "orders": pd.DataFrame({"order_id": [], "customer_id": [], "ordered_at": pd.to_datetime([])})
+    }
 
     def digest(over):
-        return modelling_params(load_config(None, over), as_of, None, {})["config_digest"]
+        return modelling_params(load_config(None, over), as_of, None, no_orders)["config_digest"]
 
     here = digest(None)
     assert digest({"mlflow": {"tracking_dir": "/elsewhere/mlruns", "experiment": "another"}}) == here
