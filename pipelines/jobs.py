@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -33,6 +31,7 @@ from pipelines.output_checks import (
     check_table_suffix,
     rejects_outputs,
 )
+from pipelines.run_notes import run_card_notes
 from pipelines.staging import atomic_files
 
 
@@ -316,49 +315,6 @@ def run_report(
         highlight=False,
     )
     return paths.index
-
-
-def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """What a scoring run's manifest adds to the team page's model card (`run_report`): its warnings about the
-    model and the data beside the model's figures (the flat churn model, the training's warnings of how it
-    scores, a stale model or data, another season, scores of a model not the champion, rows rejected)."""
-    notes: dict[str, Any] = {}
-    if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
-        notes["seasonal_history"] = manifest["seasonal_history"]
-    from pipelines.reports.phrases import provisional_label, provisional_scores
-
-    if provisional_scores(manifest):  # scored by a model that was not the champion: said on every page
-        notes["provisional"] = provisional_scores(manifest)
-        notes["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
-    if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
-        notes["stale_model"] = manifest["stale_model"]
-    from pipelines.score_console import flat_churn
-
-    if flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
-        notes["flat_churn"] = flat_churn(manifest)
-    if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
-        notes["model_warnings"] = "; ".join(manifest["model_warnings"])
-    from pipelines.history_identity import OTHER_COMPANY_MODEL
-
-    # a model of another company's data (`model_base_note`): among the model's warnings on the card, and atop
-    # every page (review of round 24, was: on the team page's card only)
-    other = [w for w in manifest.get("model_warnings") or () if w.startswith(OTHER_COMPANY_MODEL)]
-    if other:
-        notes["other_company_model"] = other[0]
-    if manifest.get("model_season"):  # the totals carry another season's correction: said beside them too
-        notes["model_season"] = manifest["model_season"]
-    if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
-        notes["stale_data"] = manifest["stale_data"]
-    from pipelines.rejected_rows import rejected_share, rejected_warning
-
-    # rows rejected at loading: the pages are of the rows kept, said on the card and atop every page from
-    # `report.rejected_rows_banner_share` of a table's rows (round 24, was: 1,399 of 3,060 customers and 45% of
-    # the orders rejected, the pages said nothing of it; then one rejected row of 28,000 atop every page)
-    rejected = rejected_warning(manifest, "these scores and pages")
-    if rejected:
-        notes["rejected_rows"] = rejected
-        notes["rejected_rows_share"] = rejected_share(manifest)
-    return notes
 
 
 def browser_address(page: Path) -> str:

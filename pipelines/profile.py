@@ -10,8 +10,10 @@ reads the directory back (`read_profile`) for the team page. The computing is `m
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -265,8 +267,11 @@ def score_lookalikes(scores: pd.DataFrame, manifest: dict | None) -> tuple[pd.Da
     return new, facts
 
 
-def write_profile(result: ProfileTables, out: Path, currency: str) -> Path:
-    """Write the tables and the page into `out`, replaced as a whole; returns the page's path."""
+def write_profile(
+    result: ProfileTables, out: Path, currency: str, banners: Mapping[str, Any] | None = None
+) -> Path:
+    """Write the tables and the page into `out`, replaced as a whole; returns the page's path. `banners`: what
+    atop the page says first (`phrases.page_banners`, as on the report's pages)."""
     from pipelines.io import write_frame, write_json
     from pipelines.staging import atomic_directory
 
@@ -275,18 +280,27 @@ def write_profile(result: ProfileTables, out: Path, currency: str) -> Path:
             write_frame(getattr(result, key), stage / name)
         write_json(result.facts | {"currency": currency}, stage / "profile.json")
         (stage / "profile.html").write_text(
-            render_profile_page(result, currency), encoding="utf-8", newline="\n"
+            render_profile_page(result, currency, banners), encoding="utf-8", newline="\n"
         )
     return Path(out).resolve() / "profile.html"
 
 
-def render_profile_page(result: ProfileTables, currency: str) -> str:
-    """The standalone page of `cvp profile`: the team page's profile section with its own header."""
+def render_profile_page(
+    result: ProfileTables, currency: str, banners: Mapping[str, Any] | None = None
+) -> str:
+    """The standalone page of `cvp profile`: the team page's profile section with its own header, and the
+    warnings the report's pages say atop them (`banners`)."""
     from pipelines.reports.pages import _environment
+    from pipelines.reports.phrases import page_banners
     from pipelines.reports.profile_section import profile_view
 
     view = profile_view(result, currency)
-    return _environment().get_template("profile.html.j2").render(profile=view, title="Ideal-customer profile")
+    said = dict(banners) if banners is not None else page_banners({}, "unknown", 1.0)  # none said
+    return (
+        _environment()
+        .get_template("profile.html.j2")
+        .render(profile=view, title="Ideal-customer profile", **said)
+    )
 
 
 def read_profile(directory: Path, run_id: str | None = None) -> ProfileTables:
@@ -362,7 +376,14 @@ def run_profile(
         )
     t0 = time.perf_counter()
     result = build_profile(run.scores, run.contributions, inputs, cfg, h, run.manifest)
-    page = write_profile(result, Path(out), cfg.data.currency)
+    from pipelines.reports.phrases import page_banners
+    from pipelines.run_notes import run_card_notes
+
+    # what the report's pages of this run say first, said atop this page too (was: none of it: a profile of
+    # scores made on old data, by another company's model or without half the rows read as any other)
+    as_of_text = str(result.facts.get("as_of") or "unknown")
+    banners = page_banners(run_card_notes(run.manifest), as_of_text, cfg.report.rejected_rows_banner_share)
+    page = write_profile(result, Path(out), cfg.data.currency, banners)
     f = result.facts
     console.print(
         f"profile of {f['great']:,} {f['best_tier']} customers among {f['scored']:,} scored "

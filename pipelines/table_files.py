@@ -364,7 +364,34 @@ def parquet_columns(path: Path) -> tuple[list[str], list[str], list[str]]:
     uuids = [c.path for c in leaves if "." not in c.path and str(c.logical_type) == "UUID"]
     kinds = [(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in arrow]
     fixed = [name for name, kind in kinds if pa.types.is_fixed_size_binary(kind) and name not in set(uuids)]
+    check_time_zones(path, kinds)
     return arrow.names, uuids, fixed
+
+
+#: A fixed offset as Arrow writes a zone (`+01:00`, `-05:30`).
+_OFFSET_ZONE = re.compile(r"^[+-]\d{2}:\d{2}$")
+
+
+def check_time_zones(path: Path, kinds: list[tuple[str, object]]) -> None:
+    """A Parquet timestamp column's zone is a known IANA name or a fixed offset; another (`Mars/Olympus`,
+    `CEST`, a typo) stops the run naming the file, column and zone (was: "The zoneinfo module or pytz package
+    must be installed", as if the machine lacked a package)."""
+    import zoneinfo
+
+    import pyarrow as pa
+
+    for name, kind in kinds:
+        zone = getattr(kind, "tz", None) if pa.types.is_timestamp(kind) else None
+        if not zone or _OFFSET_ZONE.match(zone):
+            continue
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise StructuralError(
+                f"cannot read {path}: column {name} holds times in the zone {zone!r}, which is no known time zone "
+                "(an IANA name such as Europe/Paris, UTC or an offset such as +01:00): write the column with one "
+                "of those, or in UTC"
+            ) from None
 
 
 #: Each byte's two lower-case hex digits, and where a UUID's 32 digits go in its 36 characters (8-4-4-4-12).

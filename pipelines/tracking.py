@@ -91,6 +91,10 @@ def configure_tracking(tracking_dir: Path, uri: str | None = None, *, reading: b
                 f"the MLflow tracking directory {folder} (mlflow.tracking_dir, or the --tracking-uri / "
                 f"MLFLOW_TRACKING_URI sqlite path) {what}: give a directory for the local tracking store"
             ) from exc
+        if store.is_file():  # a store moved or copied: its artefact paths follow it (`store_moved`)
+            from pipelines.store_moved import say_if_moved
+
+            say_if_moved(store)
     from pipelines.mlflow_import import mlflow
 
     user_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}

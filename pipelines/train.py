@@ -101,14 +101,20 @@ def summary_metrics(result: BacktestResult, model: str = "model") -> dict[str, f
 
 
 def modelling_params(
-    cfg: AppConfig, as_of: pd.Timestamp, sample: TrainingSample | None, tables: Mapping[str, Any]
+    cfg: AppConfig,
+    as_of: pd.Timestamp,
+    sample: TrainingSample | None,
+    tables: Mapping[str, Any],
+    signature: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """What a training run's params and a backtest's `backtest_run.json` both record of how the models were
     compared: as-of, horizon, folds, the configuration's digest, what the labels are (`target_digest` of the
     settings and which inputs of the data's `tables` the labels read) and the customer sample
     (`--sample-customers`; none without one) and whose data (`data_digest`: `history_identity.signature_digest`). Was: a backtest recorded none of it, so one on 300 sampled customers
-    or another horizon looked like any other."""
-    signature = signature_of(tables, as_of)
+    or another horizon looked like any other. `signature`: the data's `signature_of(tables, as_of)` when the caller
+    has it already (a training keeps it in the model too: computed once)."""
+    if signature is None:
+        signature = signature_of(tables, as_of)
     return {
         "as_of": as_of.date().isoformat(),
         "horizon_days": cfg.labels.horizon_days,
@@ -289,6 +295,8 @@ def train_and_register(
 
     t0 = time.perf_counter()
     from pipelines.code_version import code_version
+
+    signature = signature_of(tables, as_of)  # whose data: kept coarse in the model, logged with the params
     from pipelines.loading import positive_shares, positive_values
 
     data_settings = {
@@ -305,7 +313,7 @@ def train_and_register(
         "positive_shares": positive_shares(positive_values(tables)),
         # whose data: scoring another company's customers with it says so (`history_identity.model_base_note`)
         # coarse: no customer id can be recovered from it (it is logged to MLflow)
-        "base_signature": coarse_signature(signature_of(tables, as_of)),
+        "base_signature": coarse_signature(signature),
     }
     bundle = CustomerValueModel(h, cfg.models, cfg.features, cfg.labels, mapping_sha256, data_settings)
     drift_rows, drift_dates = None, None
@@ -376,7 +384,7 @@ def train_and_register(
     features_only = training[feature_columns(training)]
     example = _input_example(features_only)
     params = (
-        modelling_params(cfg, as_of, sample, tables)
+        modelling_params(cfg, as_of, sample, tables, signature)
         | {"backtest_fold_cutoffs": ",".join(evaluated_folds(result)) or "none"}
         | {
             "n_training_rows": len(training),

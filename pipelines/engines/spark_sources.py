@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from features.contract import TABLES
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import _q
-from pipelines.table_files import SUFFIXES, two_sources, uuid_columns
+from pipelines.table_files import SUFFIXES, check_time_zones, two_sources, uuid_columns
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark engine runs
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -143,6 +143,7 @@ def nanosecond_columns(source: Source) -> dict[str, str | None]:
     if source.fmt != "parquet" or not source.local_files:
         return {}
     schema = pq.read_schema(source.local_files[0])
+    check_time_zones(source.local_files[0], [(f.name, f.type) for f in schema])  # as the pandas engine
     return {
         f.name: f.type.tz
         for f in schema
@@ -166,6 +167,7 @@ def instant_columns(source: Source, frame: SparkDataFrame) -> dict[str, str]:
     zones: dict[str, str] = {}
     if source.fmt == "parquet" and source.local_files:
         schema = pq.read_schema(source.local_files[0])
+        check_time_zones(source.local_files[0], [(f.name, f.type) for f in schema])  # as the pandas engine
         zones = {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.tz}  # type: ignore[attr-defined]
     return {c: zones.get(c, "UTC") for c in found}
 

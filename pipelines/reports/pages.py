@@ -59,8 +59,7 @@ from pipelines.reports.phrases import (
     is_blank,
     left_company,
     money,
-    rejected_rows_banner,
-    stale_data_banner,
+    page_banners,
 )
 from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
 from pipelines.reports.views import (
@@ -208,19 +207,8 @@ def build_reports(
         common = {
             "as_of": as_of_text,
             "model_version": ", ".join(versions) or "unknown",
-            # a challenger's scores: said at the top of every page (`phrases.provisional_scores`)
-            "provisional": model_card.get("provisional"),
-            "provisional_label": model_card.get("provisional_label") or "Provisional",
-            # scores of data that ends well before their as-of (`pipelines.data_age`): said atop every page
-            "stale_data": stale_data_banner(model_card.get("stale_data"), as_of_text),
-            # a model of another company's data scored these customers (the card's model warnings): every page
-            "other_company_model": model_card.get("other_company_model"),
-            # rows of the run's data rejected at loading: the pages are of the rows kept, said atop every page
-            "rejected_rows": rejected_rows_banner(
-                model_card.get("rejected_rows"),
-                model_card.get("rejected_rows_share"),
-                config.rejected_rows_banner_share,
-            ),
+            # said atop every page: a challenger's scores, old data, another company's model, rows rejected
+            **page_banners(model_card, as_of_text, config.rejected_rows_banner_share),
             "horizon_days": h,
             "within": within,
             "next_period": next_period,

@@ -231,3 +231,19 @@ def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:
         "are, so churn risk reads higher and expected value lower than they should. Ask for scores on fresh data "
         "before acting on them."
     )
+
+
+def page_banners(card: Mapping[str, Any], as_of: str, rejected_from_share: float) -> dict[str, Any]:
+    """What atop every page says before anything else (`_banners.html.j2`: the team and manager pages of `cvp
+    report`, the page of `cvp profile`), from the run's model card notes (`pipelines.run_notes.run_card_notes`):
+    scores of a model not the champion, data ending well before the as-of, another company's model, rows rejected
+    from `rejected_from_share` of a table (`report.rejected_rows_banner_share`). A key is None when not said."""
+    return {
+        "provisional": card.get("provisional"),
+        "provisional_label": card.get("provisional_label") or "Provisional",
+        "stale_data": stale_data_banner(card.get("stale_data"), as_of),
+        "other_company_model": card.get("other_company_model"),
+        "rejected_rows": rejected_rows_banner(
+            card.get("rejected_rows"), card.get("rejected_rows_share"), rejected_from_share
+        ),
+    }

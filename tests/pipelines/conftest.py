@@ -181,12 +181,16 @@ def clone_registry(trained: TrainedEnv | ChallengedEnv, root: Path) -> Path:
     more versions starts from the fixture's model instead of training the same model again. Given the
     `challenged` fixture, the copy also holds its version 2 (the worse model, challenger).
 
-    MLflow's sqlite store names its artefacts by absolute path; the copy's paths are rewritten to the copy's."""
+    MLflow's sqlite store names its artefacts by absolute path; the copy's paths follow it as the product's do
+    for a store moved or copied (`pipelines.store_moved.follow_move`), and no text of the copy names the original."""
     import sqlite3
+
+    from pipelines.store_moved import follow_move
 
     mlruns = root / "mlruns"
     shutil.copytree(trained.root / PRISTINE, mlruns)
-    old, new = str(trained.mlruns.resolve()), str(mlruns.resolve())
+    old = str(trained.mlruns.resolve())
+    assert "now point to" in (follow_move(mlruns / "mlflow.db") or "")
     db = sqlite3.connect(mlruns / "mlflow.db")
     with contextlib.closing(db), db:
         text = [
@@ -195,8 +199,6 @@ def clone_registry(trained: TrainedEnv | ChallengedEnv, root: Path) -> Path:
             for column in db.execute(f'PRAGMA table_info("{table}")').fetchall()
             if any(kind in column[2].upper() for kind in ("CHAR", "TEXT", "JSON"))
         ]
-        for table, column in text:
-            db.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?)', (old, new))
         left = [
             (t, c)
             for t, c in text

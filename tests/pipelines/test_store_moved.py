@@ -1,0 +1,62 @@
+"""A local tracking store moved or copied to another folder (`pipelines.store_moved`): its models' paths follow it.
+
+Was: MLflow's sqlite store names its files by absolute path, so a copied store read the original's models and
+wrote its own trainings' files into the original's folder, and a moved one (the old folder gone) said "No such
+artifact: ''" for every model.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
+
+from pipelines.store_moved import LOCATION_COLUMNS, follow_move
+from tests.pipelines.conftest import PRISTINE
+
+
+def _locations(store) -> list[str]:
+    with closing(sqlite3.connect(store)) as db:
+        return [
+            value
+            for table, column in LOCATION_COLUMNS
+            for (value,) in db.execute(f'SELECT "{column}" FROM "{table}"').fetchall()
+            if value and value.startswith("file:")
+        ]
+
+
+def test_a_copied_store_reads_and_writes_its_own_files_and_says_so(trained, tmp_path, capsys):
+    """`configure_tracking` on a copy of the fixture's store (every `cvp` command opening it): each file path the
+    store records points into the copy, the champion loads from the copy's files, a note on stderr says so; the
+    next command finds nothing to do."""
+    from pipelines.tracking import configure_tracking, load_bundle
+
+    copy = tmp_path / "elsewhere" / "mlruns"
+    shutil.copytree(trained.root / PRISTINE, copy)
+    original = (trained.mlruns.resolve() / "artifacts").as_uri()
+    assert any(v.startswith(original) for v in _locations(copy / "mlflow.db"))  # as copied: the original's
+
+    configure_tracking(copy, reading=True)
+    said = capsys.readouterr().err
+    assert "was moved or copied from" in said and str(trained.mlruns.resolve()) in " ".join(said.split())
+    mine = (copy.resolve() / "artifacts").as_uri()
+    locations = _locations(copy / "mlflow.db")
+    assert locations and all(v == mine or v.startswith(mine + "/") for v in locations)
+    loaded = load_bundle("models:/customer-value@champion")
+    assert loaded.version == "1"
+
+    configure_tracking(copy, reading=True)  # done once
+    assert "moved or copied" not in capsys.readouterr().err
+
+
+def test_a_store_moved_without_its_files_names_where_they_were(trained, tmp_path):
+    """Only `mlflow.db` moved (no `artifacts` folder beside it): nothing is rewritten (the paths still name the
+    files that exist), the note names the folder the models are read from."""
+    moved = tmp_path / "mlruns"
+    moved.mkdir()
+    shutil.copy(trained.root / PRISTINE / "mlflow.db", moved / "mlflow.db")
+    before = _locations(moved / "mlflow.db")
+    note = follow_move(moved / "mlflow.db")
+    assert note is not None and str(trained.mlruns.resolve() / "artifacts") in note
+    assert "without its `artifacts` folder" in note
+    assert _locations(moved / "mlflow.db") == before
