@@ -342,6 +342,18 @@ def default_scores(trained, tmp_path_factory, request) -> ScoredEnv:
     return scored
 
 
+@pytest.fixture(scope="session")
+def mid_month_scores(trained, tmp_path_factory) -> Path:
+    """`cvp score`'s job on the `trained` fixture as `default_scores` but as of 2025-01-15: another run of the same
+    model and data, run once (its scores file; read-only), for the tests that give a reader files or a profile of
+    two different runs (was: scored by each of them)."""
+    from tests.pipelines.score_helpers import score_trained
+
+    out = tmp_path_factory.mktemp("mid-month") / "scores.parquet"
+    score_trained(trained, out, as_of_text="2025-01-15")
+    return out
+
+
 @dataclass(frozen=True)
 class WatchedScores:
     """`cvp score` run once more on the `trained` fixture, through the command, with spies that change nothing."""
