@@ -303,6 +303,29 @@ def history_after_december(december_history: Path, tmp_path: Path) -> Path:
     return history
 
 
+#: The as-ofs of the `history_runs` fixture's monthly runs.
+HISTORY_AS_OFS = ("2024-11-01", "2024-12-01", "2025-01-01")
+
+
+@pytest.fixture(scope="session")
+def history_runs(trained, tmp_path_factory) -> tuple[Path, Path]:
+    """`cvp score --history` as of each of `HISTORY_AS_OFS` on the `trained` fixture with its config (stability
+    rule: the config's), into one history, run once: (root holding each run's set `scores-<as-of>.parquet`, the
+    history). Read-only: a test copies the history (or part of it) before adding runs to it (was: made per
+    module by `test_history.py`; `test_seam_round12.py` scored the same first two runs again)."""
+    from tests.helpers import cvp
+    from tests.pipelines.score_helpers import score_cli_args
+
+    root = tmp_path_factory.mktemp("history")
+    history = root / "history"
+    for as_of in HISTORY_AS_OFS:
+        res = cvp(
+            *score_cli_args(trained, root / f"scores-{as_of}.parquet", as_of, None, "--history", history)
+        )
+        assert res.exit_code == 0, res.output
+    return root, history
+
+
 @dataclass(frozen=True)
 class ScoredEnv:
     run: Any  # the ScoreRun
@@ -319,6 +342,18 @@ def default_scores(trained, tmp_path_factory, request) -> ScoredEnv:
     scored = ScoredEnv(score_trained(trained, out), out)
     _start_after(request, "default_scores", trained=trained, default_scores=scored)
     return scored
+
+
+@pytest.fixture(scope="session")
+def mid_month_scores(trained, tmp_path_factory) -> Path:
+    """`cvp score`'s job on the `trained` fixture as `default_scores` but as of 2025-01-15: another run of the same
+    model and data, run once (its scores file; read-only), for the tests that give a reader files or a profile of
+    two different runs (was: scored by each of them)."""
+    from tests.pipelines.score_helpers import score_trained
+
+    out = tmp_path_factory.mktemp("mid-month") / "scores.parquet"
+    score_trained(trained, out, as_of_text="2025-01-15")
+    return out
 
 
 @dataclass(frozen=True)

@@ -263,11 +263,11 @@ def test_report_refuses_files_that_are_not_a_scores_set(trained, baseline, tmp_p
     assert code == 2 and "manifest" in text
 
 
-def test_report_refuses_files_from_different_runs(trained, default_scores, tmp_path):
+def test_report_refuses_files_from_different_runs(trained, default_scores, mid_month_scores, tmp_path):
     shutil.copytree(default_scores.out.parent, tmp_path / "a")
-    score_trained(trained, tmp_path / "b" / "scores.parquet", as_of_text="2025-01-15")
-    shutil.copy(
-        tmp_path / "b" / "scores.contributions.parquet", tmp_path / "a" / "scores.contributions.parquet"
+    shutil.copy(  # another run's contributions (the session's run as of 2025-01-15; was: scored here)
+        mid_month_scores.with_name("scores.contributions.parquet"),
+        tmp_path / "a" / "scores.contributions.parquet",
     )
     code, text = _report(tmp_path / "a" / "scores.parquet", tmp_path / "r", trained.config)
     assert code == 2 and "different runs" in text

@@ -110,7 +110,6 @@ def test_the_manifest_has_one_config_digest_the_run_ids(trained, default_scores,
 
     from pipelines.config import load_config
     from pipelines.run_identity import output_digest
-    from tests.pipelines.score_helpers import score_trained
 
     first = default_scores.run.manifest
     assert first["config_digest"] == output_digest(load_config(trained.config))
@@ -118,9 +117,11 @@ def test_the_manifest_has_one_config_digest_the_run_ids(trained, default_scores,
     cfg["report"] = {"actions": {"great": "Call them this week."}}
     worded = tmp_path / "worded.yaml"
     worded.write_text(yaml.safe_dump(cfg))
-    same = score_trained(trained, tmp_path / "same.parquet", config=worded)
-    assert same.manifest["run_id"] == first["run_id"]
-    assert same.manifest["config_digest"] == first["config_digest"]
+    # a report's wording changes neither: the digest here; a run of such a config (this wording among other
+    # quiet changes), its run id and manifest's `config_digest` equal to these, is
+    # `test_seam_round10.py::test_the_run_id_changes_with_a_setting_an_output_reads_and_only_with_one` (was: a
+    # run of its own here)
+    assert output_digest(load_config(worded)) == first["config_digest"]
     cfg["tiers"] = {"great": {"top_share": 0.5}}
     tiers = tmp_path / "tiers.yaml"
     tiers.write_text(yaml.safe_dump(cfg))

@@ -371,24 +371,34 @@ def test_data_whose_orders_pause_while_other_tables_run_to_the_as_of_is_not_stal
     assert "score with --as-of 2024-12-11 (the data as it ends)" in stale
 
 
-def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(trained, tmp_path):
+def test_moves_since_the_last_run_skip_a_stale_run_and_its_note_is_said_once(trained, history_runs, tmp_path):
     """A run of stale data before this one: the stable tiers skipped it, yet `cvp report --history` counted the
     moves "since the last run" against its tiers (customers quiet for want of data), and every later run's
     `history_notes` named every stale run ever (the note growing with the history). Now the previous run of the
     transitions is the one the stability rule reads last (`history_store.tier_runs`), and the note names only
     the stale runs since it. The run of 2024-12-01 is marked stale as `cvp score` would have marked it (an export
-    cut short: this fixture's one export ends on 2024-12-30)."""
+    cut short: this fixture's one export ends on 2024-12-30): its `run.json` says so as `append_run` writes a
+    manifest's `stale_data`. The runs of 2024-11-01 and 2024-12-01 are the `history_runs` fixture's (the same
+    data, config and as-ofs; was: scored again here)."""
+    import shutil
+
     from pipelines.history import history_notes
-    from pipelines.history_store import append_run
+    from pipelines.history_store import append_run, list_runs
+    from pipelines.io import write_json
     from tests.helpers import cvp
     from tests.pipelines.score_helpers import score_trained
 
     history = tmp_path / "history"
+    shutil.copytree(history_runs[1], history, ignore=shutil.ignore_patterns("as_of=2025-01-01"))
+    assert [r.as_of for r in list_runs(history)] == ["2024-11-01", "2024-12-01"]
     stale = "the data ends on 2024-10-01 (its last order), 60 days before --as-of 2024-12-01"
-    for as_of in ("2024-11-01", "2024-12-01", "2025-01-10"):
-        run = score_trained(trained, tmp_path / f"{as_of}.parquet", as_of_text=as_of, history=history)
-        manifest = run.manifest | ({"stale_data": stale} if as_of == "2024-12-01" else {})
-        append_run(history, run.scores, run.contributions_path, manifest)
+    marked = history / "as_of=2024-12-01" / "run.json"
+    info = json.loads(marked.read_text())
+    assert info["stale_data"] is None
+    write_json(info | {"stale_data": stale}, marked)  # as `append_run` writes it
+    as_of = "2025-01-10"
+    run = score_trained(trained, tmp_path / f"{as_of}.parquet", as_of_text=as_of, history=history)
+    append_run(history, run.scores, run.contributions_path, run.manifest)
     assert run.manifest["stability_runs"] == {"2024-11-01": run.manifest["stability_runs"]["2024-11-01"]}
     assert [n for n in run.manifest["history_notes"] if "runs as of 2024-12-01 scored stale data" in n]
     rule = run.manifest["run_policy"]["tiers"]["stability"]["rule"]

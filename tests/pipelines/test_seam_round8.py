@@ -339,7 +339,9 @@ def test_a_model_of_another_flavour_is_named_not_a_customer_value_model(trained,
     assert not out.exists()
 
 
-def test_a_profile_of_another_scoring_run_is_refused_by_the_report(trained, default_scores, tmp_path):
+def test_a_profile_of_another_scoring_run_is_refused_by_the_report(
+    trained, default_scores, mid_month_scores, tmp_path
+):
     """`cvp report --profile DIR` with the profile of another run (an older month, another company) (was: exit 0,
     that run's ideal-customer profile, payback and new customers shown on this run's pages without a word)."""
     import io
@@ -350,8 +352,7 @@ def test_a_profile_of_another_scoring_run_is_refused_by_the_report(trained, defa
 
     quiet = Console(file=io.StringIO())
     run_profile(default_scores.out, None, tmp_path / "profile", None, trained.config, quiet)
-    other = tmp_path / "b" / "scores.parquet"
-    score_trained(trained, other, as_of_text="2025-01-15")
+    other = mid_month_scores  # the same model and data as of 2025-01-15, scored once per session (was: here)
     args = ("report", "--scores", other, "--config", trained.config, "--out", tmp_path / "r")
     res = _cvp(*args, "--profile", tmp_path / "profile")
     text = " ".join(res.output.split())

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from tests.helpers import quiet, scores_manifest
+from tests.pipelines.conftest import history_after_december
 from tests.pipelines.score_helpers import score_trained
 
 
@@ -26,7 +27,7 @@ def _score_into(trained, out, history, **overrides):
     return run
 
 
-def test_the_run_id_covers_the_history_runs_the_stable_tiers_read(trained, tmp_path):
+def test_the_run_id_covers_the_history_runs_the_stable_tiers_read(trained, december_history, tmp_path):
     """Two runs of the same data, as-of, model and config into histories holding different earlier runs report
     different stable tiers: their run ids differ (was: the same id, so `cvp report` took a set whose tiers came
     from another history for the run the history holds). The id covers what the history changes and only that:
@@ -38,9 +39,11 @@ def test_the_run_id_covers_the_history_runs_the_stable_tiers_read(trained, tmp_p
     # earlier runs scored under other tier rules: other raw tiers in the history
     other.write_text(yaml.safe_dump(cfg | {"tiers": held | {"great": {"top_share": 0.5}}}))
     ids, tiers = {}, {}
-    for name, earlier in (("a", config), ("b", other)):
-        _score_into(trained, tmp_path / f"{name}-dec.parquet", tmp_path / name, as_of_text="2024-12-01",
-                    config=earlier)  # fmt: skip
+    # history a: the `december_history` fixture's first run as of 2024-12-01 (the config's tier rules, its raw
+    # tiers reported); history b: the same as-of under other tier rules (was: a scored here too, with `held`'s
+    # stability rule, which a first run does not apply)
+    history_after_december(december_history, tmp_path / "dec").rename(tmp_path / "a")
+    _score_into(trained, tmp_path / "b-dec.parquet", tmp_path / "b", as_of_text="2024-12-01", config=other)
     shutil.copytree(tmp_path / "a", tmp_path / "a-copy")
     for name in ("a", "b", "a-copy", "empty", None):
         history = None if name is None else tmp_path / name
@@ -277,14 +280,16 @@ def test_a_manager_id_renamed_between_runs_is_not_told_their_own_customers_moved
     assert f"with {old_id} in the last run, all of whose customers are yours now" in page
 
 
-def test_the_run_id_covers_the_code_that_computed_the_scores(trained, default_scores, tmp_path, monkeypatch):
+def test_the_run_id_covers_the_code_that_computed_the_scores(
+    trained, default_scores, watched_scores, tmp_path, monkeypatch
+):
     """The same data, as-of, model and config scored by other feature or model code (an upgrade of the product:
     other statuses, other features) is another run (was: the same run id, so the old run's contributions passed
     as one set with the new scores); the same code again gives the same id."""
     import pipelines.code_version as code
 
     first = default_scores.run.manifest  # the same data, as-of, model and config, scored once per session
-    again = score_trained(trained, tmp_path / "b.parquet").manifest
+    again = watched_scores.manifest  # the same run again, through `cvp score` (was: a run of its own here)
     real = code.code_version()
     monkeypatch.setattr(code, "code_version", lambda: real | {"features_sha256": "0" * 64})
     other = score_trained(trained, tmp_path / "c.parquet").manifest
