@@ -19,7 +19,7 @@ from pipelines.tracking import configure_tracking
 from pipelines.train import train_and_register
 from tests.background import champion_process, take
 from tests.helpers import cvp, keep_mlflow_uris
-from tests.pipelines.conftest import PRISTINE, ChallengedEnv, clone_registry
+from tests.pipelines.conftest import PRISTINE, ChallengedEnv, clone_registry, worse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,8 @@ def registry_env(trained, challenged, tmp_path_factory):
     2, challenger), so promotions here do not move the champion other tests score with."""
     root = tmp_path_factory.mktemp("registry")
     good = clone_registry(challenged, root)
-    return root, good
+    tables = load_data(trained.data).tables
+    return root, good, tables
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +89,8 @@ def _train(tables, config: Path, promote=None):
     return train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()), promote)
 
 
-def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challenged, retrained):
-    root, good = registry_env
+def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challenged, retrained, tmp_path):
+    root, good, tables = registry_env
     # the first model (the fixture's, trained with `good`) had no champion to beat: promoted, and the reason kept
     first = _champion(good)
     assert str(first.version) == "1" and "no champion" in first.tags["promotion"]
@@ -109,11 +110,9 @@ def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challe
     logged = mlflow.MlflowClient().get_run(again.run_id).data.metrics
     assert {f"{c}.value_norm_gini" for c in ("model", "champion", "persistence")} <= set(logged)
     assert logged["champion.value_norm_gini"] == logged["model.value_norm_gini"]  # the same model, refitted
-    # a model the rule did not promote, forced with --promote: champion, and the reason says it was overridden
-    # (`forced.alias == "champion" and "overridden by --promote" in forced.reason`) is asserted by
-    # `test_parity.py::test_twelve_months_of_history_train_with_a_181_day_horizon` on its `short_history` fixture's
-    # forced training (the same override of `train_and_register(promote=True)`); was also a training here, the
-    # worse model forced over version 3
+    # the worse model forced over it (in a copy: the fixture's registry is read by another test)
+    forced = _train(tables, worse_config(clone_registry(retrained, tmp_path)), promote=True)
+    assert forced.alias == "champion" and "overridden by --promote" in forced.reason
 
 
 def test_run_logs_config_fingerprint_manifest_metrics_plots_and_no_personal_data(trained):
