@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from features.validation import StructuralError
 from pipelines.config import AppConfig
 
 
@@ -110,6 +112,20 @@ def driver_stops(data: Path, cfg: AppConfig) -> None:
     referral_stops(stats, rows)
     returns_stops(stats, rows)
     churn_stops(stats, reports, rows)
+
+
+def same_driver_stop(data: Path, match: str, cfg: AppConfig, **pandas_options: object) -> None:
+    """The pandas loader stops on `data` with a message matching `match`; the Spark engine's driver, from the masks
+    its executors' row step and aggregation give (`driver_stops`), with the same message. For a stop whose Spark
+    side (the mask summed in the one aggregation, the driver's stop on the collected rows) a real load of its
+    family runs (`test_spark_stops.SPARK_LOADS`): `spark_input_cases._same_stop` loads through Spark."""
+    from pipelines.io import load_data
+
+    with pytest.raises(StructuralError, match=match) as expected:
+        load_data(data, **pandas_options)
+    with pytest.raises(StructuralError) as got:
+        driver_stops(data, cfg)
+    assert str(got.value) == str(expected.value)
 
 
 def _bucket_step(union: pd.DataFrame, columns: dict[str, list[str]]) -> pd.DataFrame:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.validation import StructuralError
 from pipelines.config import load_config
 from pipelines.io import load_data
 from tests.pipelines.spark_input_cases import (
@@ -19,6 +18,7 @@ from tests.pipelines.spark_input_cases import (
     _reject_files,
     _write,
 )
+from tests.pipelines.spark_stop_driver import same_driver_stop
 
 
 @pytest.mark.spark
@@ -296,8 +296,11 @@ def test_a_stray_half_point_rating_and_an_e_mail_address_as_a_manager_id_are_rej
 ):
     """A `4.5` among whole ratings (under the stop's 3 rows): its own reason on both engines, not `outside 1-5`.
     A manager's e-mail exported as `account_manager_id` (round 12): the same row reject in `account_managers`
-    and in `customers` on both engines (the id rules run on the Spark batches), never a manager id. One load (two
-    before, one per case: the tickets name customers kept, so each table's report is the one it had alone)."""
+    and in `customers` on both engines (the id rules run on the Spark batches), never a manager id. A stray `NULL`
+    or `-` in a model-read category is the same row reject in both engines, and fullwidth letters or a non-breaking
+    space in one are the same category (NFKC); ids and personal text stay exact. One load (three before, one per
+    case: the tickets name customers kept and the categories' customers their own orders, so each table's rejects
+    are the ones it had alone, added up; the orders of the rejected customers `unknown customer_id`)."""
     from pipelines.engines.spark_input import load_spark
 
     mail = "anna.schmidt@corp.com"
@@ -306,8 +309,33 @@ def test_a_stray_half_point_rating_and_an_e_mail_address_as_a_manager_id_are_rej
     tickets = _TICKETS.assign(
         satisfaction=["4", "4.5", "3", "7"], customer_id=["C000002", "C000004", "C000005", "C000002"]
     )
+    n = 300  # the categories' customers, each with an order
+    categories = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(n)],
+            "segment": ["Ｂ２Ｂ" if i % 2 else "B2B" for i in range(n)],
+            "region": ["NULL" if i == 0 else "-" if i == 1 else "North\u00a0East" if i % 3 else "North East"
+                       for i in range(n)],
+            "name": ["Ａnn"] * n,
+        }
+    )  # fmt: skip
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"Q{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "ordered_at": ["2024-01-05"] * n,
+            "revenue": ["10"] * n,
+        }
+    )
+    customers = pd.concat(
+        [customers.assign(segment="B2B", region="North East"), categories], ignore_index=True
+    )
     data = _write(
-        tmp_path / "data", orders=_ORD, customers=customers, account_managers=managers, tickets=tickets
+        tmp_path / "data",
+        orders=pd.concat([_ORD, orders], ignore_index=True),
+        customers=customers,
+        account_managers=managers,
+        tickets=tickets,
     )
     expected = load_data(data)
     assert expected.result.report["tickets"].rejected_by_reason == {
@@ -315,8 +343,14 @@ def test_a_stray_half_point_rating_and_an_e_mail_address_as_a_manager_id_are_rej
         "satisfaction outside 1-5": 1,
     }
     reason = "an e-mail address in account_manager_id (personal data, not an id: export the id instead)"
-    assert expected.result.report["customers"].rejected_by_reason == {reason: 2}
+    assert expected.result.report["customers"].rejected_by_reason == {
+        reason: 2,
+        "placeholder for a missing value in region (NULL, N/A, -, ...)": 2,
+    }
     assert expected.result.report["account_managers"].rejected_by_reason == {reason: 1}
+    assert expected.result.report["orders"].rejected_by_reason == {"unknown customer_id": 4}
+    assert set(expected.tables["customers"]["segment"]) == {"B2B"}
+    assert set(expected.tables["customers"]["region"]) == {"North East"}
     got, _ = load_spark(spark, data, CFG, tmp_path / "rejects")
     assert got.result.report == expected.result.report
     _assert_driver_tables(got, expected)
@@ -326,22 +360,16 @@ def test_a_stray_half_point_rating_and_an_e_mail_address_as_a_manager_id_are_rej
 def test_a_declared_format_over_month_first_dates_stops_as_by_pandas(spark, tmp_path):
     """`%d/%m/%Y` declared over orders of which a part is written `%m/%d/%Y` (round 12): the same stop and
     message on both engines (Spark: the values matching only with day and month swapped summed in its one
-    aggregation, `features.date_forms.swapped_dates`); one stray such value the same reject."""
-    from pipelines.engines.spark_engine import mapped_errors
+    aggregation, `features.date_forms.swapped_dates`; judged on the engine's driver, `same_driver_stop`, as
+    `test_spark_rounds.py`'s stops); one stray such value the same reject."""
     from pipelines.engines.spark_input import load_spark
 
     formats = {"orders.ordered_at": "%d/%m/%Y"}
     cfg = load_config(None, {"data": {"date_formats": formats}})
     days = ["05/01/2024", "01/14/2024", "02/03/2024", "03/25/2024", "04/30/2024", "03/05/2024"]
     data = _write(tmp_path / "data", orders=_ORD.assign(ordered_at=days))
-    with pytest.raises(StructuralError) as expected:
-        load_data(data, date_formats=formats)
-    assert "3 of 6 values do not match the declared date format '%d/%m/%Y' but do match" in str(
-        expected.value
-    )
-    with pytest.raises(StructuralError) as got, mapped_errors():
-        load_spark(spark, data, cfg, tmp_path / "rejects")
-    assert str(got.value) == str(expected.value)
+    declared = "3 of 6 values do not match the declared date format '%d/%m/%Y' but do match"
+    same_driver_stop(data, declared, cfg, date_formats=formats)
     days[3:5] = ["25/03/2024", "30/04/2024"]  # one month-first value left: a stray, rejected
     stray = _write(tmp_path / "stray", orders=_ORD.assign(ordered_at=days))
     expected = load_data(stray, date_formats=formats)
@@ -413,39 +441,3 @@ def test_a_referral_of_a_customer_who_had_referred_before_is_rejected_as_by_pand
     _assert_driver_tables(got, expected)
     files = _reject_files(tmp_path / "rejects" / "referrals")
     assert files["reason"].tolist() == reasons
-
-
-@pytest.mark.spark
-def test_model_read_categories_are_folded_and_a_stray_placeholder_rejected_as_by_pandas(spark, tmp_path):
-    """A stray `NULL` or `-` in a model-read category is the same row reject in both engines, and fullwidth
-    letters or a non-breaking space in one are the same category (NFKC); ids and personal text stay exact."""
-    from pipelines.engines.spark_input import load_spark
-
-    n = 300
-    customers = pd.DataFrame(
-        {
-            "customer_id": [f"C{i}" for i in range(n)],
-            "segment": ["Ｂ２Ｂ" if i % 2 else "B2B" for i in range(n)],
-            "region": ["NULL" if i == 0 else "-" if i == 1 else "North\u00a0East" if i % 3 else "North East"
-                       for i in range(n)],
-            "name": ["Ａnn"] * n,
-        }
-    )  # fmt: skip
-    orders = pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": [f"C{i}" for i in range(n)],
-            "ordered_at": ["2024-01-05"] * n,
-            "revenue": ["10"] * n,
-        }
-    )
-    data = _write(tmp_path / "data", orders=orders, customers=customers)
-    expected = load_data(data)
-    assert expected.result.report["customers"].rejected_by_reason == {
-        "placeholder for a missing value in region (NULL, N/A, -, ...)": 2
-    }
-    assert set(expected.tables["customers"]["segment"]) == {"B2B"}
-    assert set(expected.tables["customers"]["region"]) == {"North East"}
-    got = load_spark(spark, data, CFG, tmp_path / "rejects")[0]
-    assert got.result.report == expected.result.report
-    _assert_driver_tables(got, expected)

@@ -74,19 +74,9 @@ WHOLE_BASE = {
 }
 
 
-@pytest.mark.spark
-@pytest.mark.parametrize("case", list(WHOLE_BASE))
-def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp_path, case):
-    """`run_score`'s whole-base checks (`check_after_first_order`) on the Spark driver's tables stop where the
-    pandas engine's stop, with the same message and counts: an `invoices.paid_at` without a value on any invoice,
-    some due before the last order (was: the driver's invoices keep no `paid_at`, so `cvp score --engine spark`
-    scored every invoice as unpaid and overdue where the pandas engine exits 2). A single payment date, or no
-    invoice due yet, stops neither."""
-    from pipelines.engines.spark_input import load_spark
-    from pipelines.loading import check_after_first_order
-
+def _invoices(case: str) -> pd.DataFrame:
     paid, due = WHOLE_BASE[case]
-    invoices = pd.DataFrame(
+    return pd.DataFrame(
         {
             "invoice_id": ["I1", "I2", "I3"],
             "customer_id": ["C1", "C2", "C1"],
@@ -96,41 +86,24 @@ def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp
             "amount": ["10", "20", "30"],
         }
     )
-    orders = pd.DataFrame(
-        {
-            "order_id": ["O1", "O2", "O3"],
-            "customer_id": ["C1", "C2", "C1"],
-            "ordered_at": ["2024-01-05", "2024-02-05", "2024-04-01"],
-            "revenue": ["10", "20", "30"],
-        }
-    )
-    data = _write(tmp_path / "data", orders=orders, invoices=invoices)
-    as_of = pd.Timestamp("2024-06-01")
-    expected = load_data(data, currency=CFG.data.currency).tables
-    got = load_spark(spark, data, CFG)[0].tables
-    got.accepted.unpersist()
-    if case != "paid_at emptied":
-        check_after_first_order(expected, as_of, "score")
-        check_after_first_order(got, as_of, "score")
-        return
-    with pytest.raises(StructuralError) as pandas_error:
-        check_after_first_order(expected, as_of, "score")
-    with pytest.raises(StructuralError) as spark_error:
-        check_after_first_order(got, as_of, "score")
-    head = str(pandas_error.value).split("Example rows")[0]
-    assert "no value on any of the 3 invoices, 2 of them due before the last order" in head
-    assert str(spark_error.value).startswith(head)
-    assert "I1" in str(spark_error.value) and "I3" not in str(spark_error.value)  # the invoices due
 
 
 @pytest.mark.spark
-def test_the_zero_revenue_stop_on_spark_shows_the_pandas_example_rows(spark, tmp_path):
-    """Revenue 0 on every accepted order stops `run_score` on both engines with the same message, example rows
-    included: the pandas table's first five rows in its canonical order at their positions among the accepted rows,
-    fetched from Spark (`SparkTables.example_rows`; was: the driver's orders, which keep their time and revenue only,
-    issue 11)."""
+def test_whole_base_stops_of_run_score_read_the_whole_tables_on_spark(spark, tmp_path):
+    """`run_score`'s whole-base checks (`check_after_first_order`) on the Spark driver's tables stop where the
+    pandas engine's stop, with the same message, counts and example rows. Revenue 0 on every accepted order: the
+    pandas table's first five rows in its canonical order at their positions among the accepted rows, fetched
+    from Spark (`SparkTables.example_rows`; was: the driver's orders, which keep their time and revenue only,
+    issue 11). An `invoices.paid_at` without a value on any invoice, some due before the last order: the check
+    after the revenue's (`check_paid_at_filled`; was: the driver's invoices keep no `paid_at`, so `cvp score
+    --engine spark` scored every invoice as unpaid and overdue where the pandas engine exits 2). A single payment
+    date, or no invoice due yet, stops neither. One load (four before: each check ends the load's use, but the
+    two stops are judged one after the other on the same tables; the two cases that stop nothing judged by the
+    rule's Spark aggregation, `spark_tables.paid_at_stop`, on those invoices as a load's accepted rows)."""
+    from pipelines.engines.spark_buckets import pandas_union
     from pipelines.engines.spark_input import load_spark
-    from pipelines.loading import check_after_first_order
+    from pipelines.engines.spark_tables import paid_at_stop
+    from pipelines.loading import check_after_first_order, check_paid_at_filled
 
     orders = pd.DataFrame(
         {
@@ -142,18 +115,35 @@ def test_the_zero_revenue_stop_on_spark_shows_the_pandas_example_rows(spark, tmp
         }
     )  # fmt: skip
     customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4"]})
-    data = _write(tmp_path / "data", orders=orders, customers=customers)
+    tables = dict(orders=orders, customers=customers)
+    data = _write(tmp_path / "data", **tables, invoices=_invoices("paid_at emptied"))
+    as_of = pd.Timestamp("2024-06-01")
     expected = load_data(data, currency=CFG.data.currency).tables
     got = load_spark(spark, data, CFG)[0].tables
     assert "customer_id" not in got["orders"] and len(got["orders"]) == 7  # the negative revenue rejected
-    errors = []
-    for tables in (expected, got):
-        with pytest.raises(StructuralError) as error:
-            check_after_first_order(tables, pd.Timestamp("2024-06-01"), "score")
-        errors.append(str(error.value))
-    got.accepted.unpersist()
-    assert "0 on every one of the 7 accepted orders" in errors[0] and "C4" in errors[0]
-    assert errors[1] == errors[0]
+    try:
+        errors = []
+        for loaded in (expected, got):
+            with pytest.raises(StructuralError) as error:
+                check_after_first_order(loaded, as_of, "score")
+            errors.append(str(error.value))
+        assert "0 on every one of the 7 accepted orders" in errors[0] and "C4" in errors[0]
+        assert errors[1] == errors[0]
+        with pytest.raises(StructuralError) as pandas_error:
+            check_paid_at_filled(expected)
+        with pytest.raises(StructuralError) as spark_error:
+            check_paid_at_filled(got)
+    finally:
+        got.accepted.unpersist()
+    head = str(pandas_error.value).split("Example rows")[0]
+    assert "no value on any of the 3 invoices, 2 of them due before the last order" in head
+    assert str(spark_error.value).startswith(head)
+    assert "I1" in str(spark_error.value) and "I3" not in str(spark_error.value)  # the invoices due
+    last = expected["orders"]["ordered_at"].max()
+    for case in ("one paid_at", "none due yet"):
+        alone = load_data(_write(tmp_path / case, **tables, invoices=_invoices(case))).tables
+        check_paid_at_filled(alone)
+        assert paid_at_stop(pandas_union(spark, alone), last) is None, case
 
 
 @pytest.mark.spark
@@ -208,19 +198,16 @@ def test_referrals_dated_after_most_signups_stop_as_by_pandas(spark, tmp_path):
     assert str(spark_stop.value) == str(pandas_stop.value)
 
 
-@pytest.mark.spark
-def test_most_assignments_outside_their_managers_tenure_stop_as_by_pandas(spark, tmp_path):
-    """Most assignments dated after their manager's `left_at` stop with the pandas message (round 13)."""
-    from pipelines.engines.spark_input import load_spark
+def test_most_assignments_outside_their_managers_tenure_stop_as_by_pandas(tmp_path):
+    """Most assignments dated after their manager's `left_at` stop with the pandas message (round 13): judged on
+    the Spark engine's driver from the bucket step's reasons (`spark_stop_driver.same_driver_stop`, no session;
+    a Spark load of its own before). The tenure reasons' Spark side is the rejects' load above; the stop's, the
+    reasons summed per table and collected, that of `dates-swapped` in `SPARK_LOADS`."""
+    from tests.pipelines.spark_stop_driver import same_driver_stop
     from tests.pipelines.test_hostile_round13 import MANAGERS, _assignments
 
     ids = _CUST["customer_id"].tolist()
     tables = dict(orders=_ORD, customers=_CUST, account_managers=MANAGERS)
     late = [("AM1", "2024-01-01")] * 3 + [("AM2", "2024-01-01")] * 2
     data = _write(tmp_path / "late", **tables, assignments=_assignments(late, ids))
-    with pytest.raises(StructuralError) as pandas_stop:
-        load_data(data)
-    with pytest.raises(StructuralError) as spark_stop:
-        load_spark(spark, data, CFG)
-    assert "assignments are dated after their manager's left_at" in str(pandas_stop.value)
-    assert str(spark_stop.value) == str(pandas_stop.value)
+    same_driver_stop(data, "assignments are dated after their manager's left_at", CFG)
