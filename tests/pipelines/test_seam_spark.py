@@ -18,7 +18,7 @@ def test_data_cut_short_and_a_model_input_written_0_are_refused_on_spark_too(
     trained, spark, tmp_path, monkeypatch
 ):
     """The refusals of `test_seam_round8b.py`, read and validated by Spark (`--engine spark`), from one Spark load
-    (each load of the fixture's company costs about 20 CPU-s): the export cut short (the events since 2024-09-01)
+    (a Spark load is the costly part): the export cut short (the events since 2024-09-01)
     with `orders.cost` written 0 on every order. The cut is refused first, before any customer is scored (the rule
     is `run_score`'s, for both engines); with that refusal only recorded, the same run goes on to the zero costs:
     the values above 0 counted as the tables stream to the driver (which keeps no `cost`), the same refusal.

@@ -295,7 +295,7 @@ def test_spark_train_applies_the_whole_base_stops_of_the_pandas_engine(
     """An emptied `invoices.paid_at` or revenue 0 on every order: the Spark training load stops with the pandas
     message and counts, judged on the whole base (was: on the company days' summary, which has no invoices: the
     emptied payments trained a model in which every invoice was overdue, and the zero revenue counted days).
-    One Spark load (about 20 CPU-s each) judges both: data with both problems stops on the revenue, the first
+    One Spark load (the costly part) judges both: data with both problems stops on the revenue, the first
     stop (as on pandas); the same call of `whole_base_stops` given the company's days with their revenue (the
     whole base as before it was zeroed, the days the Spark aggregation found) judges the emptied `paid_at` on the
     same whole base. (Were two Spark loads, one per problem.)"""
@@ -321,9 +321,8 @@ def test_spark_train_applies_the_whole_base_stops_of_the_pandas_engine(
     def both(accepted, present, daily, last, what):
         company_days = daily_company_orders(tables["orders"])
         assert (daily["ordered_at"].to_numpy() == company_days["ordered_at"].to_numpy()).all()
-        with pytest.raises(
-            StructuralError
-        ) as paid_at:  # the days with their revenue: the next stop is judged
+        # the days with their revenue: the next stop is judged
+        with pytest.raises(StructuralError) as paid_at:
             whole_base_stops(accepted, present, company_days, last, what)
         judged["paid_at"] = paid_at.value
         whole_base_stops(accepted, present, daily, last, what)  # the load's own days: revenue 0 on each
