@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+#: The C2 thresholds of the tests' Spark JVMs that train or score (the session's driver; the standalone cluster's
+#: scoring driver and executor, `tests/pipelines/spark_cluster_run.py`).
+TIER4_OPTIONS = (
+    "-XX:Tier4InvocationThreshold=50000 -XX:Tier4CompileThreshold=60000 -XX:Tier4BackEdgeThreshold=400000"
+)
 #: The Spark JVMs this session launches (the `spark` fixture's, a `cvp score --engine spark` process's) fork their
 #: Python workers from `tests/spark_daemon.py`, which has the engine's imports loaded (`spark-submit` reads
 #: PYSPARK_SUBMIT_ARGS when pyspark launches it; one given by the caller is kept as given). Their queries run
@@ -15,8 +20,7 @@ import pytest
 #: the same whichever way Spark evaluates; the product's own runs (the benchmark's, a user's) keep Spark's defaults.
 SPARK_SUBMIT_ARGS = (
     "--conf spark.python.daemon.module=tests.spark_daemon"
-    ' --driver-java-options "-XX:Tier4InvocationThreshold=50000 -XX:Tier4CompileThreshold=60000'
-    ' -XX:Tier4BackEdgeThreshold=400000"'
+    f' --driver-java-options "{TIER4_OPTIONS}"'
     " --conf spark.sql.codegen.wholeStage=false --conf spark.sql.codegen.factoryMode=NO_CODEGEN pyspark-shell"
 )
 #: The options of the JVMs the tests start fresh for little work (the console test's Spark-engine `cvp`, stopped

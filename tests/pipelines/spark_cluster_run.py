@@ -76,6 +76,7 @@ def main(root: Path, data_from: Path, config: Path) -> None:
     import ctypes
 
     from pipelines.engines.spark_session import standalone_cluster
+    from tests.conftest import TIER4_OPTIONS
 
     # a parent that dies sends SIGTERM (not the SIGKILL of `Fresh`): the cluster's daemons are stopped, not orphaned
     with contextlib.suppress(OSError, AttributeError):
@@ -87,8 +88,14 @@ def main(root: Path, data_from: Path, config: Path) -> None:
         info = {"master_url": running.master_url, "web_url": running.web_url, "logs": str(running.logs)}
         _write(root / "cluster.json", info | {"pids": list(running.pids)})
         submit = f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir={events.as_uri()}"
+        # the tests' settings of their Spark JVMs (`tests/conftest.py` `SPARK_SUBMIT_ARGS`, in the environment
+        # this holder inherits: no whole-stage code generated, the driver's C2 thresholds), the executor's C2
+        # thresholds the driver's (`TIER4_OPTIONS`): with Spark's defaults the run's driver and executor JVMs were
+        # its two costliest processes (docs/measurements.md, "Tests' time")
+        inherited = os.environ.get("PYSPARK_SUBMIT_ARGS", "").removesuffix("pyspark-shell")
         env = os.environ | {
-            "PYSPARK_SUBMIT_ARGS": submit + " --conf spark.eventLog.compress=false pyspark-shell"
+            "PYSPARK_SUBMIT_ARGS": f"{inherited} {submit} --conf spark.eventLog.compress=false"
+            f' --conf "spark.executor.extraJavaOptions={TIER4_OPTIONS}" pyspark-shell'
         }
         started = time.monotonic()
         done = subprocess.run(

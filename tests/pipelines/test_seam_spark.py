@@ -4,40 +4,46 @@ file's Spark tests only, so this split no longer changes where the rounds' 35 pa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from features.validation import StructuralError
+from pipelines.loading import check_history_span
 from tests.helpers import cvp as _cvp
 from tests.pipelines.test_seam_round8b import ZERO_COST, _cut, _zero_cost
 
 
-def test_scoring_data_cut_short_is_refused_on_spark_too(trained, spark, tmp_path):
-    """The same export cut short, read and validated by Spark (`--engine spark`): the same refusal, before any
-    customer is scored (the rule is `run_score`'s, for both engines)."""
+def test_data_cut_short_and_a_model_input_written_0_are_refused_on_spark_too(
+    trained, spark, tmp_path, monkeypatch
+):
+    """The refusals of `test_seam_round8b.py`, read and validated by Spark (`--engine spark`), from one Spark load
+    (a Spark load is the costly part): the export cut short (the events since 2024-09-01)
+    with `orders.cost` written 0 on every order. The cut is refused first, before any customer is scored (the rule
+    is `run_score`'s, for both engines); with that refusal only recorded, the same run goes on to the zero costs:
+    the values above 0 counted as the tables stream to the driver (which keeps no `cost`), the same refusal.
+    (Were two tests, each loading its own data: the cut-short one, and the zero costs since 2023-12-01.)"""
+    import pipelines.engines.run as run
     from tests.pipelines.score_helpers import score_trained
 
     _cut(trained.data, "2024-09-01", tmp_path / "short")
-    with pytest.raises(
-        StructuralError, match=r"orders start on 2024-09-\d\d, \d+ days before --as-of 2025-01-01: le"
-    ):
-        score_trained(
-            trained, tmp_path / "s.parquet", data=tmp_path / "short", engine="spark", spark_master="local[2]"
-        )
-    assert not (tmp_path / "s.parquet").exists()
+    _zero_cost(tmp_path / "short", tmp_path / "zero")
+    refused = []
 
+    def recorded(*args, **kwargs):
+        try:
+            check_history_span(*args, **kwargs)
+        except StructuralError as exc:
+            refused.append(str(exc))
 
-def test_a_model_input_written_0_on_every_row_is_refused_on_spark_too(trained, spark, tmp_path):
-    """The same data read by Spark: the values above 0 are counted as the tables stream to the driver (which keeps
-    no `cost`), and the same refusal follows. The events since 2023-12-01 only (13 months before the as-of: not
-    cut short), a smaller stream to the driver."""
-    from tests.pipelines.score_helpers import score_trained
-
-    _cut(trained.data, "2023-12-01", tmp_path / "recent")
-    _zero_cost(tmp_path / "recent", tmp_path / "zero")
+    monkeypatch.setattr(run, "check_history_span", recorded)
     with pytest.raises(StructuralError, match=ZERO_COST):
         score_trained(
             trained, tmp_path / "s.parquet", data=tmp_path / "zero", engine="spark", spark_master="local[2]"
         )
+    assert len(refused) == 1, refused
+    assert re.search(r"orders start on 2024-09-\d\d, \d+ days before --as-of 2025-01-01: le", refused[0])
+    assert not (tmp_path / "s.parquet").exists()
 
 
 def test_cvp_score_on_spark_with_a_bad_driver_memory_exits_2(trained, tmp_path, spark_available):

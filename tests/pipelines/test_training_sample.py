@@ -272,37 +272,66 @@ def test_spark_train_refuses_future_orders_as_the_pandas_engine(company, spark, 
         assert str(order_id) in str(spark_error.value)
 
 
-@pytest.mark.parametrize("broken", ["paid_at", "revenue"])
+def _broken(data: Path, to: Path, *broken: str) -> Path:
+    """`data` with the `broken` whole-base problems: `paid_at` (`invoices.paid_at` emptied), `revenue` (0 on every
+    order, the returns left out: else the returns above their orders stop the load first, both engines)."""
+    import shutil
+
+    shutil.copytree(data, to, ignore=shutil.ignore_patterns("_truth"))
+    for table, column, value in [
+        ("invoices", "paid_at", pd.NaT) if b == "paid_at" else ("orders", "revenue", 0.0) for b in broken
+    ]:
+        frame = pd.read_parquet(to / f"{table}.parquet")
+        frame[column] = value
+        frame.to_parquet(to / f"{table}.parquet", index=False)
+    if "revenue" in broken:
+        (to / "returns.parquet").unlink()
+    return to
+
+
 def test_spark_train_applies_the_whole_base_stops_of_the_pandas_engine(
-    company, spark, tmp_path, broken
+    company, spark, tmp_path, monkeypatch
 ) -> None:
     """An emptied `invoices.paid_at` or revenue 0 on every order: the Spark training load stops with the pandas
     message and counts, judged on the whole base (was: on the company days' summary, which has no invoices: the
-    emptied payments trained a model in which every invoice was overdue, and the zero revenue counted days)."""
-    import shutil
-
+    emptied payments trained a model in which every invoice was overdue, and the zero revenue counted days).
+    One Spark load (the costly part) judges both: data with both problems stops on the revenue, the first
+    stop (as on pandas); the same call of `whole_base_stops` given the company's days with their revenue (the
+    whole base as before it was zeroed, the days the Spark aggregation found) judges the emptied `paid_at` on the
+    same whole base. (Were two Spark loads, one per problem.)"""
+    from features.table import daily_company_orders
     from features.validation import StructuralError
-    from pipelines.engines.spark_training import sample_training_input
+    from pipelines.engines import spark_training
+    from pipelines.loading import check_as_of
     from pipelines.train import load_for_modelling
 
-    data, _ = company
-    moved = tmp_path / "data"
-    shutil.copytree(data, moved, ignore=shutil.ignore_patterns("_truth"))
-    table, column, value = {
-        "paid_at": ("invoices", "paid_at", pd.NaT),
-        "revenue": ("orders", "revenue", 0.0),
-    }[broken]
-    frame = pd.read_parquet(moved / f"{table}.parquet")
-    frame[column] = value
-    frame.to_parquet(moved / f"{table}.parquet", index=False)
-    if broken == "revenue":  # else the returns above their orders stop the load first (both engines)
-        (moved / "returns.parquet").unlink()
-    with pytest.raises(StructuralError) as pandas_error:
-        cfg, tables, cutoff, _ = load_for_modelling(moved, None, None, {}, "2024-07-01", quiet(None))
-        from pipelines.loading import check_as_of
+    data, tables = company
+    heads = {}
+    for broken in ("paid_at", "revenue"):
+        with pytest.raises(StructuralError) as pandas_error:
+            cfg, got, cutoff, _ = load_for_modelling(
+                _broken(data, tmp_path / broken, broken), None, None, {}, "2024-07-01", quiet(None)
+            )
+            check_as_of(got, cutoff, cfg.labels, "train on")
+        heads[broken] = str(pandas_error.value).split("Example rows")[0]
 
-        check_as_of(tables, cutoff, cfg.labels, "train on")
+    judged = {}
+    whole_base_stops = spark_training.whole_base_stops
+
+    def both(accepted, present, daily, last, what):
+        company_days = daily_company_orders(tables["orders"])
+        assert (daily["ordered_at"].to_numpy() == company_days["ordered_at"].to_numpy()).all()
+        # the days with their revenue: the next stop is judged
+        with pytest.raises(StructuralError) as paid_at:
+            whole_base_stops(accepted, present, company_days, last, what)
+        judged["paid_at"] = paid_at.value
+        whole_base_stops(accepted, present, daily, last, what)  # the load's own days: revenue 0 on each
+
+    monkeypatch.setattr(spark_training, "whole_base_stops", both)
+    moved = _broken(data, tmp_path / "both", "paid_at", "revenue")
     with pytest.raises(StructuralError) as spark_error:
-        sample_training_input(spark, moved, load_config(None), "2024-07-01", "train on", 100)
-    head = str(pandas_error.value).split("Example rows")[0]
-    assert f"column {column}" in head and str(spark_error.value).startswith(head)
+        spark_training.sample_training_input(spark, moved, load_config(None), "2024-07-01", "train on", 100)
+    judged["revenue"] = spark_error.value
+    for broken, column in (("paid_at", "paid_at"), ("revenue", "revenue")):
+        head = heads[broken]
+        assert f"column {column}" in head and str(judged[broken]).startswith(head), broken
