@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from features.validation import StructuralError
 from pipelines.config import load_config
 from pipelines.io import load_data
 from tests.pipelines.spark_input_cases import (
@@ -18,7 +19,6 @@ from tests.pipelines.spark_input_cases import (
     _reject_files,
     _write,
 )
-from tests.pipelines.spark_stop_driver import same_driver_stop
 
 
 @pytest.mark.spark
@@ -360,16 +360,24 @@ def test_a_stray_half_point_rating_and_an_e_mail_address_as_a_manager_id_are_rej
 def test_a_declared_format_over_month_first_dates_stops_as_by_pandas(spark, tmp_path):
     """`%d/%m/%Y` declared over orders of which a part is written `%m/%d/%Y` (round 12): the same stop and
     message on both engines (Spark: the values matching only with day and month swapped summed in its one
-    aggregation, `features.date_forms.swapped_dates`; judged on the engine's driver, `same_driver_stop`, as
-    `test_spark_rounds.py`'s stops); one stray such value the same reject."""
+    aggregation, `features.date_forms.swapped_dates`; a real load, the only Spark run of `check_swapped_dates`
+    with the formats the configuration declares handed to the driver: review of the test-time cut); one stray such
+    value the same reject."""
+    from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_input import load_spark
 
     formats = {"orders.ordered_at": "%d/%m/%Y"}
     cfg = load_config(None, {"data": {"date_formats": formats}})
     days = ["05/01/2024", "01/14/2024", "02/03/2024", "03/25/2024", "04/30/2024", "03/05/2024"]
     data = _write(tmp_path / "data", orders=_ORD.assign(ordered_at=days))
-    declared = "3 of 6 values do not match the declared date format '%d/%m/%Y' but do match"
-    same_driver_stop(data, declared, cfg, date_formats=formats)
+    with pytest.raises(StructuralError) as expected:
+        load_data(data, date_formats=formats)
+    assert "3 of 6 values do not match the declared date format '%d/%m/%Y' but do match" in str(
+        expected.value
+    )
+    with pytest.raises(StructuralError) as got, mapped_errors():
+        load_spark(spark, data, cfg, tmp_path / "rejects")
+    assert str(got.value) == str(expected.value)
     days[3:5] = ["25/03/2024", "30/04/2024"]  # one month-first value left: a stray, rejected
     stray = _write(tmp_path / "stray", orders=_ORD.assign(ordered_at=days))
     expected = load_data(stray, date_formats=formats)

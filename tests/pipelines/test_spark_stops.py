@@ -198,16 +198,21 @@ def test_referrals_dated_after_most_signups_stop_as_by_pandas(spark, tmp_path):
     assert str(spark_stop.value) == str(pandas_stop.value)
 
 
-def test_most_assignments_outside_their_managers_tenure_stop_as_by_pandas(tmp_path):
-    """Most assignments dated after their manager's `left_at` stop with the pandas message (round 13): judged on
-    the Spark engine's driver from the bucket step's reasons (`spark_stop_driver.same_driver_stop`, no session;
-    a Spark load of its own before). The tenure reasons' Spark side is the rejects' load above; the stop's, the
-    reasons summed per table and collected, that of `dates-swapped` in `SPARK_LOADS`."""
-    from tests.pipelines.spark_stop_driver import same_driver_stop
+@pytest.mark.spark
+def test_most_assignments_outside_their_managers_tenure_stop_as_by_pandas(spark, tmp_path):
+    """Most assignments dated after their manager's `left_at` stop with the pandas message (round 13). A real
+    load (review of the test-time cut: the only Spark run that collects the assignments' rows and parses their
+    reasons for a stop; `dates-swapped` does it for tickets)."""
+    from pipelines.engines.spark_input import load_spark
     from tests.pipelines.test_hostile_round13 import MANAGERS, _assignments
 
     ids = _CUST["customer_id"].tolist()
     tables = dict(orders=_ORD, customers=_CUST, account_managers=MANAGERS)
     late = [("AM1", "2024-01-01")] * 3 + [("AM2", "2024-01-01")] * 2
     data = _write(tmp_path / "late", **tables, assignments=_assignments(late, ids))
-    same_driver_stop(data, "assignments are dated after their manager's left_at", CFG)
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_data(data)
+    with pytest.raises(StructuralError) as spark_stop:
+        load_spark(spark, data, CFG)
+    assert "assignments are dated after their manager's left_at" in str(pandas_stop.value)
+    assert str(spark_stop.value) == str(pandas_stop.value)
