@@ -35,15 +35,24 @@ _ISO = (
 UNKNOWN_FORMAT = "ambiguous or unknown date format"
 
 
+#: The offsets a place on Earth keeps its clocks at: from -12:00 to +14:00, in whole hours, half hours or the
+#: quarters `:45` (Nepal `+05:45`, Chatham `+12:45`, Eucla `+08:45`). Another (`+15:00`, `+05:17`: a corrupted
+#: export, a time written into the offset) names no instant the data can have: the value is unparseable.
+OFFSET_RANGE_MINUTES = (-12 * 60, 14 * 60)
+OFFSET_MINUTES_PAST = (0, 30, 45)
+
+
 def _offset_minutes(off: str) -> float:
     if off in ("Z", "z"):
         return 0.0
     sign = -1 if off[0] == "-" else 1
     digits = off[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-    if hours > 18 or minutes > 59:
+    total = sign * (hours * 60 + minutes)
+    low, high = OFFSET_RANGE_MINUTES
+    if minutes not in OFFSET_MINUTES_PAST or not low <= total <= high:
         return np.nan
-    return sign * (hours * 60 + minutes)
+    return total
 
 
 def _zone_ok(zone: str) -> bool:

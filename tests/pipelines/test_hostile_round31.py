@@ -3,6 +3,7 @@ lower-case `utc`, `Z`). Tiny hand-written files; no training, no model, no Spark
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -64,3 +65,26 @@ def test_the_spark_engine_stops_on_the_zone_as_the_pandas_engine(tmp_path, zone)
         with pytest.raises(StructuralError) as spark_said:
             read()
         assert str(spark_said.value) == str(pandas_said.value)
+
+
+def test_an_offset_no_place_keeps_is_unparseable_on_both_engines(tmp_path):
+    """`+15:00`, `-13:00`, `+05:17`: offsets no clock on Earth keeps (from -12:00 to +14:00, in hours, half hours
+    or `:45`), from a corrupted export or a time written into the offset. Was: read as given (the order of
+    `2024-02-05T10:00:00+15:00` placed on 4 February at 19:00 UTC, exit 0); now the row's `unparseable` reject,
+    the offsets places keep (`+14:00`, `-12:00`, `+05:45`, `-09:30`) read as before. One parser for both
+    engines (`features.dates`, which the Spark engine's executors run)."""
+    from tests.helpers import raw_orders
+
+    kept = ["+14:00", "-12:00", "+05:45", "-09:30", "+01:00", "Z"]
+    wrong = ["+15:00", "-13:00", "+05:17"]
+    stamps = [f"2024-02-{day:02d}T10:00:00{off}" for day, off in enumerate(kept + wrong, start=1)]
+    orders = raw_orders(len(stamps)).assign(ordered_at=stamps)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    orders.to_csv(folder / "orders.csv", index=False)
+    loaded = load_data(folder)
+    assert loaded.result.report["orders"].rejected_by_reason == {"unparseable ordered_at": 3}
+    read = loaded.tables["orders"].set_index("order_id")["ordered_at"]
+    assert len(read) == len(kept)
+    first = orders["order_id"].iloc[0]  # `2024-02-01T10:00:00+14:00` is 20:00 UTC the day before
+    assert read[first] == pd.Timestamp("2024-01-31 20:00")
