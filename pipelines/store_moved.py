@@ -52,9 +52,15 @@ def moved_from(store: Path) -> Path | None:
     return None
 
 
+#: Seconds to wait for a store another process holds locked (a training logging its run): the look is skipped
+#: then (the next command makes it), and the command's own use of the store says what is wrong. Was 30: every
+#: command on a locked store waited that long before the lock's message.
+LOCK_WAIT_S = 0.5
+
+
 def _connect(store: Path, read_only: bool = False) -> sqlite3.Connection:
     uri = store.resolve().as_uri() + ("?mode=ro" if read_only else "")
-    return sqlite3.connect(uri, uri=True, timeout=30)
+    return sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_S)
 
 
 def _brought_along(store: Path, old: Path, here: Path) -> bool:
@@ -89,7 +95,11 @@ def follow_move(store: Path) -> str | None:
     if old is None:
         return None
     here = store.parent.resolve()
-    if not _brought_along(store, old, here):
+    try:
+        brought = _brought_along(store, old, here)
+    except sqlite3.Error:  # locked meanwhile: the next command looks again
+        return None
+    if not brought:
         return (
             f"the tracking store {store} names its models' files under {old / ARTIFACTS}, not beside it: moved or "
             f"copied without its `{ARTIFACTS}` folder? Its models are read from there while that folder exists"

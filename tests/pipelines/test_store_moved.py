@@ -60,3 +60,21 @@ def test_a_store_moved_without_its_files_names_where_they_were(trained, tmp_path
     assert note is not None and str(trained.mlruns.resolve() / "artifacts") in note
     assert "without its `artifacts` folder" in note
     assert _locations(moved / "mlflow.db") == before
+
+
+def test_a_locked_store_is_not_waited_for(trained, tmp_path):
+    """A store another process holds locked (a training logging its run): the look for a move is skipped at once
+    (`store_moved.LOCK_WAIT_S`), the command's own use of the store says it is locked. Was: every command waited
+    30 s for the lock first (`test_seam_round11.py`'s locked-store test took 61 s)."""
+    import time
+
+    copy = tmp_path / "mlruns"
+    shutil.copytree(trained.root / PRISTINE, copy)
+    lock = sqlite3.connect(copy / "mlflow.db", isolation_level=None)
+    with closing(lock):
+        lock.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        assert follow_move(copy / "mlflow.db") is None
+        assert time.monotonic() - started < 5
+        lock.execute("ROLLBACK")
+    assert "now point to" in (follow_move(copy / "mlflow.db") or "")  # unlocked: the move is followed
