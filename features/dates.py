@@ -55,7 +55,8 @@ def _offset_minutes(off: str) -> float:
     return total
 
 
-def _zone_ok(zone: str) -> bool:
+def zone_ok(zone: str) -> bool:
+    """Whether `zone` names a time zone this machine's zone database knows (`Europe/Paris`, `UTC`, `EST`)."""
     import zoneinfo
 
     try:
@@ -67,7 +68,7 @@ def _zone_ok(zone: str) -> bool:
 
 def check_timezone(v: str) -> str:
     """An IANA zone name (`Europe/Paris`, `UTC`); anything else is a configuration error."""
-    if not _zone_ok(v):
+    if not zone_ok(v):
         raise ValueError(
             f"unknown timezone {v!r}: use an IANA zone name such as 'UTC' or 'Europe/Paris'"
         ) from None
@@ -217,7 +218,7 @@ def _parse_iso_text(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Serie
             & (zone[at].fillna("") == "").to_numpy()
             & ~utc[at].to_numpy()
         )
-        valid[at] &= _zone_ok(b) & alone
+        valid[at] &= zone_ok(b) & alone
     unknown[idx[~valid]] = True
     dt, off, zone = dt[valid], off[valid].fillna("").mask(utc[valid], "Z"), zone[valid].fillna("")
     dt = _pandas_iso(dt)
@@ -243,7 +244,7 @@ def _parse_iso_text(text: pd.Series, timezone: str) -> tuple[pd.Series, pd.Serie
             out[wrong], unknown[wrong] = pd.NaT, True
     for z in zone[zone != ""].unique():
         rows = zone.index[(zone == z).to_numpy()]
-        if not _zone_ok(z):
+        if not zone_ok(z):
             unknown[rows] = True
             continue
         aware = wall[rows].dt.tz_localize(z, ambiguous="NaT", nonexistent="NaT")
@@ -445,7 +446,7 @@ def dst_faults(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     dt = pd.Series(parts.field("dt").to_numpy(zero_copy_only=False), index=s.index)
     named = zone.notna() & (zone != "") & np.asarray(parts.is_valid())
     for z in zone[named].unique():
-        if not _zone_ok(z):
+        if not zone_ok(z):
             continue
         at = np.flatnonzero((named & (zone == z)).to_numpy())
         wall = pd.to_datetime(_pandas_iso(dt.iloc[at]), format="ISO8601", errors="coerce")

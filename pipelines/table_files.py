@@ -376,22 +376,18 @@ def check_time_zones(path: Path, kinds: list[tuple[str, object]]) -> None:
     """A Parquet timestamp column's zone is a known IANA name or a fixed offset; another (`Mars/Olympus`,
     `CEST`, a typo) stops the run naming the file, column and zone (was: "The zoneinfo module or pytz package
     must be installed", as if the machine lacked a package)."""
-    import zoneinfo
-
     import pyarrow as pa
+
+    from features.dates import zone_ok
 
     for name, kind in kinds:
         zone = getattr(kind, "tz", None) if pa.types.is_timestamp(kind) else None
-        if not zone or _OFFSET_ZONE.match(zone):
-            continue
-        try:
-            zoneinfo.ZoneInfo(zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if zone and not _OFFSET_ZONE.match(zone) and not zone_ok(zone):
             raise StructuralError(
                 f"cannot read {path}: column {name} holds times in the zone {zone!r}, which is no known time zone "
                 "(an IANA name such as Europe/Paris, UTC or an offset such as +01:00): write the column with one "
                 "of those, or in UTC"
-            ) from None
+            )
 
 
 #: Each byte's two lower-case hex digits, and where a UUID's 32 digits go in its 36 characters (8-4-4-4-12).
