@@ -123,6 +123,48 @@ def test_a_manager_id_shaped_like_a_hashed_page_name_gets_a_page_of_its_own(monk
         page_slugs(["a:b", "a b"])
 
 
+def test_a_champion_promoted_by_another_training_meanwhile_is_not_overwritten(
+    trained, challenged, tmp_path, monkeypatch
+):
+    """Two trainings against one registry (a shared tracking server): this one compares with champion v1, and while
+    it backtests another promotes v2. Its promotion was decided against v1 only, so it is registered as challenger
+    and v2 stays champion (was: `champion` moved to the new version over v2, which it was never compared with)."""
+    import io
+
+    import mlflow
+    from rich.console import Console
+
+    import pipelines.train as train
+    from pipelines.config import load_config
+    from pipelines.io import load_data
+    from tests.pipelines.conftest import clone_registry
+
+    config = clone_registry(challenged, tmp_path)  # v1 champion (the fixture's model), v2 challenger (worse)
+    original = train.run_backtest
+
+    def meanwhile(*args, **kwargs):
+        result = original(*args, **kwargs)
+        mlflow.MlflowClient().set_registered_model_alias(
+            "customer-value", "champion", "2"
+        )  # the other training
+        return result
+
+    monkeypatch.setattr(train, "run_backtest", meanwhile)
+    tables = load_data(trained.data).tables
+    res = train.train_and_register(
+        tables, load_config(config), pd.Timestamp(trained.as_of), Console(file=io.StringIO())
+    )
+    # compared with v1 and good enough to replace it (the same configuration as v1)...
+    assert "new vs champion" in res.reason and "against champion v1" in res.reason, res.reason
+    # ...but v1 is no longer the champion
+    assert res.alias == "challenger", res.reason
+    assert "the champion became v2 while this model trained (it was compared with v1)" in res.reason
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("customer-value", "champion").version) == "2"
+    assert str(client.get_model_version_by_alias("customer-value", "challenger").version) == res.version
+    assert client.get_model_version("customer-value", res.version).tags["promotion"] == res.reason
+
+
 @pytest.mark.parametrize("memory", ["garbage", "4gb", "0", "100m", "", "-4g"])
 def test_a_spark_driver_memory_the_jvm_or_spark_refuses_is_named(monkeypatch, memory):
     """`CVP_SPARK_DRIVER_MEMORY` is checked before the JVM starts (was: exit 1, `unexpected PySparkRuntimeError:
