@@ -266,42 +266,6 @@ def test_a_killed_score_process_leaves_one_whole_set(trained, default_scores):
     assert "pyspark.util" not in imported, "`cvp score` on the pandas engine imported pyspark"
 
 
-def test_model_with_btyd_features_scores(trained, new_store, tmp_path):
-    import yaml
-
-    from pipelines.train import train_and_register
-    from tests.pipelines.conftest import empty_registry
-
-    cfg_dict = yaml.safe_load(trained.config.read_text())
-    # the smallest model that has the BTYD features (its quality is not the question here): 2 cutoffs, 10 trees,
-    # a 2-cutoff lookalike model; in a registry of its own, created from the session's new store
-    small = {"n_estimators": 10, "num_leaves": 7}
-    cfg_dict["labels"] = cfg_dict["labels"] | {"n_cutoffs": 2}
-    cfg_dict["models"] = cfg_dict["models"] | {
-        "use_btyd_features": True,
-        "lightgbm": cfg_dict["models"]["lightgbm"] | small,
-        "churn_lightgbm": cfg_dict["models"]["churn_lightgbm"] | small,
-    }
-    cfg_dict["profile"] = {"lookalike": {"n_cutoffs": 2, "n_estimators": 20}}
-    cfg_dict["mlflow"] = {"tracking_dir": str(tmp_path / "mlruns")}
-    empty_registry(new_store, tmp_path / "mlruns")
-    config = tmp_path / "btyd.yaml"
-    config.write_text(yaml.safe_dump(cfg_dict))
-    cfg = load_config(config)
-    tables = load_data(trained.data).tables
-    # champion whatever its backtest (10 trees need not beat the persistence baseline): scored as the champion
-    res = train_and_register(
-        tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()), promote=True
-    )
-    assert res.alias == "champion" and any(f.startswith("btyd_") for f in res.bundle.feature_names)
-    run = score_trained(trained, tmp_path / "s.parquet", config=config)
-    s = pd.read_parquet(tmp_path / "s.parquet")
-    scored = s[s["status"] == "scored"]
-    assert len(scored) == run.manifest["customers_scored"] and scored["pred_value_365d"].notna().all()
-    contrib = pd.read_parquet(tmp_path / "s.contributions.parquet")
-    assert any(c.startswith("btyd_") for c in contrib.columns)
-
-
 def test_corrupt_model_is_a_clear_error(trained, tmp_path):
     broken = tmp_path / "broken-model"
     broken.mkdir()

@@ -12,7 +12,7 @@ import gc
 import io
 import shutil
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +36,8 @@ class EngineRuns:
     out: dict[str, Path]  # each run's scores
     #: when the Spark run writes its scores: how many tables its driver still holds, and its orders per customer
     at_write: dict[str, object] | None = None
+    #: the training of the model both engines scored with (`train_and_register`'s `TrainResult`)
+    model: object = None
 
 
 def _console() -> Console:
@@ -44,9 +46,9 @@ def _console() -> Console:
 
 def _train(
     root: Path, data: Path, new_store: Path | None, name: str = "config.yaml", **changes: dict
-) -> Path:
+) -> tuple[Path, object]:
     """A model of `FAST_CONFIG` with `changes` trained on `data` and promoted, in the registry under `root`
-    (a new one from `new_store`, or the one there already when None)."""
+    (a new one from `new_store`, or the one there already when None): its config and `TrainResult`."""
     from pipelines.config import load_config
     from pipelines.io import load_data
     from pipelines.train import train_and_register
@@ -59,14 +61,14 @@ def _train(
     if new_store is not None:
         empty_registry(new_store, root / "mlruns")
     cfg = load_config(config)
-    train_and_register(
+    trained = train_and_register(
         load_data(data, None, cfg.data.timezone).tables,
         cfg,
         pd.Timestamp("2024-07-01"),
         _console(),
         promote=True,
     )
-    return config
+    return config, trained
 
 
 def _score_both(root: Path, data: Path, config: Path, history: Path | None = None) -> EngineRuns:
@@ -162,7 +164,7 @@ def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
         elif p.stem != "invoices":
             (train / p.name).write_bytes(p.read_bytes())
     btyd = {"use_btyd_features": True}
-    config = _train(root, train, new_store, models=btyd)
+    config, _ = _train(root, train, new_store, models=btyd)
     customers = pd.read_parquet(data / "customers.parquet")
     customers.loc[customers.index[:6], "segment"] = UNSEEN_SEGMENT
     customers.to_parquet(data / "customers.parquet", index=False)
@@ -175,8 +177,8 @@ def seams(spark, new_store, tmp_path_factory) -> EngineRuns:
         history, first.scores, first.contributions_path, first.manifest
     )  # as `cvp score --history` does
     trees = {"n_estimators": 30, "num_leaves": 7, "min_child_samples": 20}
-    config = _train(root, train, None, "v2.yaml", models=btyd | {"lightgbm": trees})
-    return _score_both(root, data, config, history)
+    config, model = _train(root, train, None, "v2.yaml", models=btyd | {"lightgbm": trees})
+    return replace(_score_both(root, data, config, history), model=model)
 
 
 def _spark_run(runs: EngineRuns):
@@ -235,8 +237,17 @@ def test_spark_scores_a_model_with_btyd_features_as_the_pandas_engine(seams):
     """BTYD features are fitted on the whole base at scoring (population parameters): the Spark engine fits them
     on the driver from the orders' columns it keeps, as the pandas engine does, and the executors join them per
     bucket: the same scores, tiers, ratings, reasons and contributions (was: exit 2, "missing feature columns:
-    ['btyd_...']")."""
+    ['btyd_...']"). The pandas engine's run is also the product's one scoring of a BTYD model on the pandas
+    engine (was `test_score.py::test_model_with_btyd_features_scores`, a BTYD training of its own): a champion
+    reading BTYD features scores every customer it counts, with BTYD contributions."""
     runs = seams
+    assert runs.model.alias == "champion" and any(
+        f.startswith("btyd_") for f in runs.model.bundle.feature_names
+    )
+    s = pd.read_parquet(runs.out["pandas"])
+    scored = s[s["status"] == "scored"]
+    assert len(scored) == runs.pandas.manifest["customers_scored"] > 0
+    assert scored["pred_value_365d"].notna().all()
     _assert_same_scores(runs)
     a, b = runs.pandas.manifest, runs.spark.manifest
     assert b["drift"]["psi"].keys() == a["drift"]["psi"].keys()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -19,7 +19,7 @@ from pipelines.tracking import configure_tracking
 from pipelines.train import train_and_register
 from tests.background import champion_process, take
 from tests.helpers import cvp, keep_mlflow_uris
-from tests.pipelines.conftest import PRISTINE, ChallengedEnv, clone_registry, worse_config
+from tests.pipelines.conftest import clone_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,27 +55,30 @@ def registry_env(trained, challenged, tmp_path_factory):
     """A copy of the `challenged` registry (the fixture's model as version 1, champion; the worse model as version
     2, challenger), so promotions here do not move the champion other tests score with."""
     root = tmp_path_factory.mktemp("registry")
-    good = clone_registry(challenged, root)
-    tables = load_data(trained.data).tables
-    return root, good, tables
+    return root, clone_registry(challenged, root)
+
+
+@dataclass(frozen=True)
+class Retrained:
+    root: Path
+    config: Path  # the `trained` fixture's config on this registry
+    mlruns: Path
 
 
 @pytest.fixture(scope="module")
-def retrained(trained, challenged, tmp_path_factory) -> ChallengedEnv:
+def retrained(trained, challenged, tmp_path_factory) -> Retrained:
     """`cvp train` run again (in process) on a copy of the `challenged` registry with the `trained` fixture's data,
-    as-of and config: version 3, the same configuration as the champion v1, compared with it and promoted. One
-    training read by the promotion test (a second fitted candidate, promoted) and the reproducibility test (the
-    same model and records as v1), which each trained it before; a test that trains more clones it."""
+    as-of and config: version 3, the same configuration as the champion v1, compared with it and promoted by the
+    rule (the one end-to-end training promoted over an existing champion without `--promote`). One training read by
+    the promotion test (a second fitted candidate, promoted) and the reproducibility test (the same model and
+    records as v1), which each trained it before."""
     root = tmp_path_factory.mktemp("retrained")
-    config = clone_registry(challenged, root)
+    config = clone_registry(challenged, root)  # v1 champion (the fixture's model), v2 challenger (worse)
     with pytest.MonkeyPatch.context() as mp:
         keep_mlflow_uris(mp)
         res = cvp("train", "--data", trained.data, "--as-of", trained.as_of, "--config", config)
     assert res.exit_code == 0, res.output
-    shutil.copytree(
-        root / "mlruns", root / PRISTINE
-    )  # the registry as it is now: what `clone_registry` copies
-    return ChallengedEnv(root, config, root / "mlruns", None)
+    return Retrained(root, config, root / "mlruns")
 
 
 def _champion(config: Path):
@@ -89,8 +92,8 @@ def _train(tables, config: Path, promote=None):
     return train_and_register(tables, cfg, pd.Timestamp("2024-07-01"), Console(file=io.StringIO()), promote)
 
 
-def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challenged, retrained, tmp_path):
-    root, good, tables = registry_env
+def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challenged, retrained):
+    root, good = registry_env
     # the first model (the fixture's, trained with `good`) had no champion to beat: promoted, and the reason kept
     first = _champion(good)
     assert str(first.version) == "1" and "no champion" in first.tags["promotion"]
@@ -107,12 +110,13 @@ def test_promotion_better_promoted_worse_kept_as_challenger(registry_env, challe
     # still re-evaluated as a second fitted candidate, on the same folds, and the new model promoted
     again = _champion(retrained.config)
     assert str(again.version) == "3" and "new vs champion" in again.tags["promotion"]
+    assert again.tags["promotion"].startswith("against champion v1: promoted: "), again.tags["promotion"]
     logged = mlflow.MlflowClient().get_run(again.run_id).data.metrics
     assert {f"{c}.value_norm_gini" for c in ("model", "champion", "persistence")} <= set(logged)
     assert logged["champion.value_norm_gini"] == logged["model.value_norm_gini"]  # the same model, refitted
-    # the worse model forced over it (in a copy: the fixture's registry is read by another test)
-    forced = _train(tables, worse_config(clone_registry(retrained, tmp_path)), promote=True)
-    assert forced.alias == "champion" and "overridden by --promote" in forced.reason
+    # a model the rule keeps out forced over the champion with --promote: the shuffled-ids model of
+    # `test_a_model_trained_on_shuffled_ids_is_not_promoted_over_a_good_champion` (was: one more training here,
+    # the worse model forced over v3)
 
 
 def test_run_logs_config_fingerprint_manifest_metrics_plots_and_no_personal_data(trained):
@@ -203,11 +207,23 @@ def test_a_model_trained_on_shuffled_ids_is_not_promoted_over_a_good_champion(tr
         for name, frame in tables.items()
         if name in ("orders", "returns", "tickets", "invoices") and "customer_id" in frame
     }
-    shuffled = _train(tables | events, config)
-    assert shuffled.alias == "challenger", shuffled.reason
-    assert "not promoted" in shuffled.reason and "new vs champion" in shuffled.reason
+    # trained with --promote: the rule's own decision is the reason's first part, the override said after it (one
+    # training for both: a model the rule keeps out forced over a champion was the promotion test's training)
+    shuffled = _train(tables | events, config, promote=True)
+    decided, _, forced = shuffled.reason.partition("; overridden by --promote")
+    assert "not promoted" in decided and "new vs champion" in decided, shuffled.reason
+    assert (
+        forced == "" and decided != shuffled.reason
+    )  # the rule kept it out; --promote put it over the champion
     client = mlflow.MlflowClient()
-    assert str(client.get_model_version_by_alias("customer-value", "champion").version) == str(good.version)
+    assert shuffled.alias == "champion" and str(shuffled.version) != str(good.version)
+    assert str(client.get_model_version_by_alias("customer-value", "champion").version) == str(
+        shuffled.version
+    )
+    assert (
+        "overridden by --promote"
+        in client.get_model_version("customer-value", shuffled.version).tags["promotion"]
+    )
 
 
 def test_training_twice_on_the_same_data_and_settings_gives_the_same_model_and_run_records(
@@ -222,7 +238,9 @@ def test_training_twice_on_the_same_data_and_settings_gives_the_same_model_and_r
     from features import build_feature_table
     from pipelines.tracking import load_bundle
 
-    config = retrained.config  # `cvp train` of v1's data, as-of and config again: version 3 (read only here)
+    config = (
+        retrained.config
+    )  # `cvp train` of v1's data, as-of and config again: version 3 (read by the promotion test too)
     configure_tracking(retrained.mlruns)
     client = mlflow.MlflowClient()
     runs = [client.get_run(client.get_model_version("customer-value", v).run_id) for v in ("1", "3")]
