@@ -196,7 +196,19 @@ def test_corruptions_conserve_rows(clean_base, corruptions):
     raw = BASE.copy()
     for row, col, value in corruptions:
         raw.loc[row, col] = value
-    res = validate_tables({"orders": raw})
+    try:
+        res = validate_tables({"orders": raw})
+    except StructuralError as exc:
+        # the one stop these corruptions can earn: `MIN_ROWS` rows or more given the order_id of an earlier row
+        # with other values (`features.keys.check_one_row_per_key`: two numberings meeting), e.g. rows 1-3 given
+        # row 0's `o000`. Any other stop is a row problem taken for a structural one (was: this example, which
+        # Hypothesis can draw in any run, failed the test on the product's right answer)
+        from features.keys import MIN_ROWS
+
+        ids = raw["order_id"].str.strip()
+        repeats = int((ids.ne("") & ids.duplicated()).sum())
+        assert repeats >= MIN_ROWS and "column 'order_id'" in str(exc), str(exc)
+        return
     rep = res.report["orders"]
     assert rep.rows_in == N == rep.accepted + rep.rejected
     assert res.rejects["orders"]["reason"].notna().all()
