@@ -234,16 +234,20 @@ def _check_server_answers(uri: str) -> None:
 
 
 def ensure_experiment(name: str, tracking_dir: Path) -> str:
-    """The experiment's id, created if needed (artefacts beside a local store; a server decides its own)."""
+    """The experiment's id, created if needed: artefacts in `artifacts` beside the local store MLflow points at
+    (`sqlite:////srv/x.db`: `/srv/artifacts`; was the config's `mlruns/artifacts` of the folder the command ran in,
+    then noted on every command as a store "moved or copied"); a server decides its own."""
     from pipelines.mlflow_import import mlflow
 
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    if not mlflow.get_tracking_uri().startswith("sqlite:///"):
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///"):
         return mlflow.create_experiment(name)
-    artifacts = (Path(tracking_dir).resolve() / "artifacts").as_uri()
-    return mlflow.create_experiment(name, artifact_location=artifacts)
+    store = sqlite_file(uri)
+    folder = store.resolve().parent if store is not None else Path(tracking_dir).resolve()
+    return mlflow.create_experiment(name, artifact_location=(folder / "artifacts").as_uri())
 
 
 def artifact_location(experiment_id: str) -> str:

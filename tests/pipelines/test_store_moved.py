@@ -78,3 +78,27 @@ def test_a_locked_store_is_not_waited_for(trained, tmp_path):
         assert time.monotonic() - started < 5
         lock.execute("ROLLBACK")
     assert "now point to" in (follow_move(copy / "mlflow.db") or "")  # unlocked: the move is followed
+
+
+def test_a_store_given_by_uri_keeps_its_files_beside_it(new_store, tmp_path, monkeypatch, capsys):
+    """`--tracking-uri sqlite:////srv/x.db` (or `MLFLOW_TRACKING_URI`) with the config's `mlflow.tracking_dir`
+    elsewhere: the experiment's files go to `/srv/artifacts`, beside the store, and the next command opening it
+    says nothing (was: into the config's `mlruns/artifacts` of the folder the command ran in, and every later
+    command noted "names its models' files under .../mlruns/artifacts, not beside it: moved or copied?")."""
+    import mlflow
+
+    from pipelines.tracking import configure_tracking, ensure_experiment
+    from tests.helpers import keep_mlflow_uris
+    from tests.pipelines.conftest import empty_registry
+
+    keep_mlflow_uris(monkeypatch)
+    store = empty_registry(new_store, tmp_path / "srv")
+    configured = tmp_path / "project" / "mlruns"  # the config's tracking_dir, not the store's folder
+    uri = f"sqlite:///{store}"
+    configure_tracking(configured, uri)
+    experiment = ensure_experiment("cvp-by-uri", configured)
+    location = mlflow.get_experiment(experiment).artifact_location
+    assert location == (tmp_path / "srv" / "artifacts").resolve().as_uri(), location
+    assert follow_move(store) is None
+    configure_tracking(configured, uri, reading=True)
+    assert "moved or copied" not in capsys.readouterr().err
