@@ -136,3 +136,40 @@ def test_a_point_before_three_digits_among_other_decimals_is_read_as_written(oth
     assert res.tables["orders"]["revenue"].iloc[4] == 1.25
     two = ["1.250" if i in (4, 20) else f"{10 + i}.{i % 10}0" for i in range(n)]
     assert validate_tables({"orders": raw_orders(n).assign(revenue=two)}).report["orders"].accepted == n
+
+
+def test_the_spark_executors_stop_on_a_parquet_string_of_bytes_that_are_not_utf8_as_pandas_does(tmp_path):
+    """A Parquet `string` column holding latin-1 bytes (`caf\\xe9`: Hive's, Impala's text). Spark hands it to the
+    executors' pandas batches as Arrow-backed text, unchecked. Was (`cvp score --engine spark`, the demo's
+    `orders.channel` so written on 3 rows, one real load, 69 s): exit 1 `unexpected PythonException: ... a
+    ArrowInvalid on a Spark executor at features/text.py:191 (clean_text)`; the pandas engine stopped since round
+    30. Now the executors' row step turns such a column into its bytes by the pandas reader's own rule
+    (`pipelines.io.undecodable_as_bytes`) and raises the pandas engine's stop, which the driver rebuilds. No
+    session: the batch Spark hands on is stood in for by Arrow's own conversion."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.io import load_data
+
+    latin1 = pa.array([b"web", b"caf\xe9", b"web", b"caf\xe9"], pa.binary()).view(pa.string())
+    table = pa.table(
+        {
+            "order_id": ["O1", "O2", "O3", "O4"],
+            "customer_id": ["C1", "C2", "C1", "C2"],
+            "ordered_at": ["2024-01-05", "2024-01-06", "2024-01-07", "2024-01-08"],
+            "revenue": ["10", "20", "30", "40"],
+            "channel": latin1,
+        }
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(table, data / "orders.parquet")
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_data(data)
+    assert "table 'orders', column 'channel' holds bytes that are not UTF-8 text" in str(pandas_stop.value)
+    batch = table.to_pandas()  # what Spark's executor gets: the column as pandas' Arrow-backed text
+    assert batch["channel"].dtype.storage == "pyarrow"
+    with pytest.raises(StructuralError) as spark_stop:
+        list(check_rows(iter([batch]), "orders", 0, "UTC", {}, {}))
+    assert str(spark_stop.value) == str(pandas_stop.value)
