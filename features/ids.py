@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.folded_ids import FOLDED, ascii_spelling, folded_ids
+from features.mojibake import MOJIBAKE, mojibake_ids
 from features.names import LOOKALIKE_LETTERS
 from features.pooled_ids import POOLED, pooled_ids
 from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, word_ids
@@ -470,6 +471,7 @@ ID_RULES = (
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),
     (lookalike_ids, LOOKALIKE),
+    (mojibake_ids, MOJIBAKE),  # `MÃ¼ller` for `Müller`: text encoded twice
     (folded_ids, FOLDED),
     (email_ids, EMAIL_ID),
     (phone_ids, PHONE_ID),

@@ -22,6 +22,7 @@ from features.ids import (
     scientific_ids,
     spreadsheet_ids,
 )
+from features.mojibake import MOJIBAKE_FORM
 from features.names import examples, shown_values  # noqa: F401 (shown_values re-exported)
 from features.shares import LOCALE_SHARE, MIN_ROWS, check_share  # noqa: F401 (re-exported)
 from features.text import blank
@@ -341,6 +342,7 @@ _ID_FORMS = {
         "file (the rounded digits are lost)",
         SCIENTIFIC,
     ),
+    "mojibake": MOJIBAKE_FORM,  # `MÃ¼ller`: an id or category encoded twice
 }
 
 

@@ -69,6 +69,7 @@ from features.keys import (
     repeated_headers,
     repeated_rows,
 )
+from features.mojibake import MOJIBAKE, mojibake_ids
 from features.names import examples
 from features.numbers import (
     check_missing_placeholders,
@@ -217,6 +218,7 @@ def _check_parsed(
             )  # `#REF!`
             folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
             check_folded_ids(table.name, col.name, raw, folded, n)
+            check_number_form(table.name, col.name, raw, mojibake_ids(parsed, text), n, "mojibake")
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
             hit = folded if rule is folded_ids and folded is not None else rule(parsed, text)
@@ -231,6 +233,10 @@ def _check_parsed(
             check_number_form(table.name, col.name, raw, hidden, int(given.sum()), "invisible")
         rej.add(hidden, INVISIBLE.format(col.name))
         rej.add(lookalike_ids(parsed, text), LOOKALIKE.format(col.name))  # `Nоrth`, a Cyrillic `о`
+        twice = mojibake_ids(raw)  # `MÃ¼nchen` (as read: NFKC folds its `¼`): a region of its own
+        if column_stats is None:
+            check_number_form(table.name, col.name, raw, twice, int(given.sum()), "mojibake")
+        rej.add(twice, MOJIBAKE.format(col.name))
     if col.kind == "id" or (col.kind == "text" and col.model_input):  # a megabyte of region
         rej.add(overlong_texts(parsed), f"{col.name} longer than {MAX_TEXT_CHARS:,} characters")
     if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line

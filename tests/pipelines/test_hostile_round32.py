@@ -233,3 +233,72 @@ def test_interactions_of_days_of_work_are_read(long):
     efforts = [40 + i % 50 for i in range(40)] + [long[i % 3] for i in range(10)]
     t = _tickets(efforts).assign(effort_minutes=[float(e) for e in efforts])
     check_effort_unit("tickets", t)  # no stop
+
+
+def _customers_and_orders(names: list[str], regions: list[str]) -> dict[str, pd.DataFrame]:
+    n = len(names)
+    customers = pd.DataFrame({"customer_id": names, "region": regions})
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": names,
+            "ordered_at": [f"2024-01-{1 + i % 28:02d}" for i in range(n)],
+            "revenue": ["10"] * n,
+        }
+    )
+    return {"customers": customers, "orders": orders}
+
+
+@pytest.mark.parametrize("column", ["customer_id", "region"])
+def test_ids_or_categories_encoded_twice_stop_on_both_engines(tmp_path, column):
+    """Text encoded twice (mojibake: UTF-8 read as Windows-1252 and saved again, `MÃ¼ller` for `Müller`,
+    `MÃ¼nchen` for `München`) in an export's ids or categories. Was: exit 0, read as written: `MÃ¼ller-7`
+    another customer than `Müller-7` (their orders apart), `MÃ¼nchen` a region of its own to the model. Now on
+    1% of the column (3 rows) a structural error naming it and the way out (`features.mojibake`, form
+    `mojibake` of `features.numbers.check_number_form`); the Spark engine's masks sum the same rule (`J`), and
+    its driver gives the same message (run without a session)."""
+    from pipelines.io import load_data
+    from tests.pipelines.spark_input_cases import CFG, _write
+    from tests.pipelines.spark_stop_driver import driver_stops
+
+    n = 40
+    names = [f"Müller-{i}" for i in range(n)]
+    regions = ["München" if i % 2 else "Köln" for i in range(n)]
+    twice = [v.encode("utf-8").decode("cp1252") for v in (names if column == "customer_id" else regions)]
+    written = {"customer_id": names, "region": regions}
+    written[column] = [twice[i] if i in (3, 17, 30) else v for i, v in enumerate(written[column])]
+    tables = _customers_and_orders(written["customer_id"], written["region"])
+    if column == "customer_id":
+        tables["orders"]["customer_id"] = written["customer_id"]
+    data = _write(tmp_path / "data", **tables)
+    with pytest.raises(StructuralError) as pandas_stop:
+        load_data(data, currency=CFG.data.currency)
+    said = str(pandas_stop.value)
+    assert said.startswith(
+        f"table 'customers', column '{column}': 3 of 40 values are text encoded twice (mojibake: UTF-8 read as "
+        "Windows-1252 and saved again, MÃ¼ller for Müller) ("
+    )
+    assert "Export the file again as UTF-8" in said
+    with pytest.raises(StructuralError) as spark_stop:
+        driver_stops(data, CFG)
+    assert str(spark_stop.value) == said
+
+
+def test_a_stray_id_encoded_twice_is_a_row_reject_and_latin1_letters_are_read(tmp_path):
+    """One customer id encoded twice among 200 is a row reject with its reason, on both sides of a reference (its
+    orders: the same reason, not `unknown customer_id`); names in Latin-1's letters (`Müller`, `São`, `Ærø`,
+    `naïve`) are text written right and read."""
+    from features.mojibake import mojibake_ids
+    from features.validation import validate_tables
+
+    n = 200
+    names = [f"{w}-{i}" for i, w in zip(range(n), ["Müller", "São", "Ærø", "naïve"] * 50, strict=True)]
+    tables = _customers_and_orders(names, ["North"] * n)
+    tables["customers"].loc[5, "customer_id"] = names[5].encode("utf-8").decode("cp1252")
+    tables["orders"].loc[5, "customer_id"] = names[5].encode("utf-8").decode("cp1252")
+    res = validate_tables(tables)
+    reason = "text encoded twice in customer_id (mojibake: UTF-8 read as Windows-1252, MÃ¼ller for Müller)"
+    assert res.report["customers"].rejected_by_reason == {reason: 1}
+    assert res.report["orders"].rejected_by_reason == {reason: 1}
+    assert res.report["customers"].accepted == n - 1
+    assert not mojibake_ids(pd.Series(names)).any()
