@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.text import TextBytes, arrow_text
+from features.text import TextBytes, _byte_range, arrow_text
 
 MOJIBAKE = "text encoded twice in {} (mojibake: UTF-8 read as Windows-1252, MÃ¼ller for Müller)"
 
@@ -41,6 +41,8 @@ def mojibake_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     if text is not None and text.ascii:  # the usual column: two numbers prove it (issue 14)
         return np.zeros(len(ids), dtype=bool)
     arr = arrow_text(ids.astype("str"))  # `text` may be the raw column's: its bytes prove ASCII only
+    if _byte_range(arr)[1] < 0xC2:  # no byte of `Â`-`ô` in UTF-8 (0xc3 0x82-0xb4): none can be (issue 14)
+        return np.zeros(len(ids), dtype=bool)
     hit = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _CANDIDATE), False), dtype=bool)
     at = np.flatnonzero(hit)
     if len(at):
