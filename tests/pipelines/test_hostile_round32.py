@@ -302,3 +302,22 @@ def test_a_stray_id_encoded_twice_is_a_row_reject_and_latin1_letters_are_read(tm
     assert res.report["orders"].rejected_by_reason == {reason: 1}
     assert res.report["customers"].accepted == n - 1
     assert not mojibake_ids(pd.Series(names)).any()
+
+
+def test_the_spark_engine_gives_spark_the_whole_header_of_a_wide_csv(tmp_path):
+    """The Spark engine hands Spark a local CSV's header as its schema (no job to read it), read from the first 64
+    KB only: the name cut there (`x1` of `x10`) was given as a column. Was (`cvp score --engine spark`, the demo's
+    tickets with 25,000 more columns, one real load, 42 s): exit 2 `cannot read table 'tickets' ...:
+    [COLUMN_ALREADY_EXISTS] The column `x1` already exists`. Now the first record read whole (and Spark's parser
+    told the column count, past its default 20,480). No session: the header it hands Spark."""
+    from pipelines.engines.spark_sources import _local_csv_header
+
+    head = f"{_ORDERS},x1,"
+    path = _write(tmp_path / "orders.csv", ["x1", "f" * ((1 << 16) - 2 - len(head) - 1), "x10", "x2"])
+    assert _local_csv_header((path,)) == [
+        *_ORDERS.split(","),
+        "x1",
+        "f" * ((1 << 16) - 2 - len(head) - 1),
+        "x10",
+        "x2",
+    ]
