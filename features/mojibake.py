@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.text import TextBytes, _byte_range, arrow_text
+from features.text import TextBytes, _byte_range, arrow_text, judged_once
 
 MOJIBAKE = "text encoded twice in {} (mojibake: UTF-8 read as Windows-1252, MÃ¼ller for Müller)"
 
@@ -44,11 +44,7 @@ def mojibake_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     if _byte_range(arr)[1] < 0xC2:  # no byte of `Â`-`ô` in UTF-8 (0xc3 0x82-0xb4): none can be (issue 14)
         return np.zeros(len(ids), dtype=bool)
     hit = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _CANDIDATE), False), dtype=bool)
-    at = np.flatnonzero(hit)
-    if len(at):
-        values = ids.iloc[at].astype("str")
-        hit[at] = values.map({v: encoded_twice(v) for v in values.unique()}).to_numpy(dtype=bool)
-    return hit
+    return judged_once(ids, hit, encoded_twice)
 
 
 #: The stop's words on 1% of a column (`features.numbers._ID_FORMS`): the mask, what the values are, the way out,
