@@ -21,13 +21,36 @@ MOJIBAKE = "text encoded twice in {} (mojibake: UTF-8 read as Windows-1252, MÃ�
 _CANDIDATE = "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"  # noqa: E501
 
 
+#: What a decoding may produce for it to be text encoded twice (the scripts and signs names and categories are
+#: written in): Latin-1 Supplement to Latin Extended-B, Greek, Cyrillic, Latin Extended Additional (Vietnamese),
+#: general punctuation, currency and letterlike signs, CJK and Hangul, emoji. Not IPA (`SANTÉ\u00a0` gives `ɠ`),
+#: N'Ko (`Groß\u00a0`, `Groß–` give `ߠ`, `ߖ`), Hebrew, Arabic: a capital accented letter or `ß` before a
+#: non-breaking space or a Windows-1252 sign is valid UTF-8 by chance, and legitimate (round 32's review).
+_PLAUSIBLE = (
+    (0x00A0, 0x024F),
+    (0x0370, 0x04FF),
+    (0x1E00, 0x1EFF),
+    (0x2000, 0x206F),
+    (0x20A0, 0x20CF),
+    (0x2100, 0x214F),
+    (0x3000, 0x30FF),
+    (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7AF),
+    (0x1F300, 0x1FAFF),
+)
+
+
 def encoded_twice(value: str) -> bool:
-    """Whether `value` is UTF-8 text read as Windows-1252 (or Latin-1) once too often."""
+    """Whether `value` is UTF-8 text read as Windows-1252 (or Latin-1) once too often: its decoding differs from
+    it and every character the decoding produces (each one above ASCII) is plausible text (`_PLAUSIBLE`)."""
     for codec in ("cp1252", "latin-1"):
         try:
-            return value.encode(codec).decode("utf-8") != value
+            decoded = value.encode(codec).decode("utf-8")
         except UnicodeError:
             continue
+        return decoded != value and all(
+            any(lo <= ord(c) <= hi for lo, hi in _PLAUSIBLE) for c in decoded if ord(c) > 0x7F
+        )
     return False
 
 
