@@ -126,9 +126,6 @@ def point_groups(
     at = np.flatnonzero(given & ~blank(raw).to_numpy(dtype=bool))
     if not len(at):
         return grouped, other, plain
-    text = arrow_text(raw.iloc[at].astype("str"))  # no `1.234` at all (most columns): nothing to tell
-    if not pc.any(pc.match_substring_regex(text, r"^\s*" + _ONE_GROUP[1:-1] + r"\s*$")).as_py():
-        return grouped, other, plain
     arr, dotted, other[at] = decimals(at)
     plain[at] = ~dotted
     if other.any() or not dotted.any():
