@@ -139,41 +139,18 @@ def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
 #: The typical staff time of one service interaction, in minutes: a median outside is another unit (seconds: a
 #: 36-minute ticket read as 36 hours; hours: 0.6), since the contract's `tickets.effort_minutes` is minutes.
 EFFORT_MEDIAN_MINUTES = (1.0, 480.0)
-#: A part of the efforts in seconds beside minutes (a second help desk's or time tracker's export put with the
-#: first), the median still in range: this share of the positive efforts or more above a working day (the range's
-#: top), their median this many times the others' or more (seconds: 60 times; the demo's own longest tickets, 1%
-#: of them, 14 times). A company whose long interactions are days of work has them a few times its short ones.
-EFFORT_OVER_DAY_SHARE = 0.2
-EFFORT_PART_RATIO = 30.0
 
 
 def check_effort_unit(table: str, t: pd.DataFrame) -> None:
     """Structural error when the median positive `tickets.effort_minutes` (of `MIN_ROWS` tickets or more) is
     outside `EFFORT_MEDIAN_MINUTES`: the effort is in seconds or hours, and read as minutes every customer's cost to
-    serve would be 60 times too large (all `problem`) or too small, with exit 0. Since round 32 also a part in
-    seconds with the median in range: `EFFORT_OVER_DAY_SHARE` of the efforts above a working day, their median
-    `EFFORT_PART_RATIO` times the others' (was: exit 0, a third of the demo's tickets in seconds read as minutes)."""
+    serve would be 60 times too large (all `problem`) or too small, with exit 0."""
     if table != "tickets" or "effort_minutes" not in t.columns:
         return
     positive = t["effort_minutes"][t["effort_minutes"] > 0]
     low, high = EFFORT_MEDIAN_MINUTES
-    if len(positive) < MIN_ROWS:
+    if len(positive) < MIN_ROWS or low <= positive.median() <= high:
         return
-    over = positive > high
-    if low <= positive.median() <= high:
-        if over.sum() < max(MIN_ROWS, EFFORT_OVER_DAY_SHARE * len(positive)) or over.all():
-            return
-        ratio = positive[over].median() / positive[~over].median()
-        if ratio < EFFORT_PART_RATIO:
-            return
-        raise StructuralError(
-            f"table 'tickets', column 'effort_minutes': {int(over.sum()):,} of {len(positive):,} tickets with "
-            f"effort take more than a working day ({high:g} minutes; their median {positive[over].median():,g} "
-            f"minutes), {ratio:.0f} times the others' median ({positive[~over].median():g} minutes): is a part of "
-            "the column in seconds (a second help desk's or time tracker's export put with the first)? Read as "
-            "minutes, those tickets' staff time would be 60 times too large. The contract wants staff minutes per "
-            f"ticket; convert that part.\nExample rows:\n{examples(t.loc[positive[over].index])}"
-        )
     unit = "seconds" if positive.median() > high else "hours"
     raise StructuralError(
         f"table 'tickets', column 'effort_minutes': the median ticket takes {positive.median():g} minutes (over "

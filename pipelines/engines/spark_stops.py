@@ -278,9 +278,8 @@ def table_stops(
         if name == table.name and column in names:
             i = names.index(column)
             positive = _sum(stats, f"m{i}")
-            beyond = max(_sum(stats, f"h{i}"), _sum(stats, f"s{i}"))  # or a part above a day (seconds)
-            over = _sum(stats, f"h{i}") >= conventions.EFFORT_OVER_DAY_SHARE * positive
-            fires |= positive >= numbers.MIN_ROWS and (2 * beyond >= positive or over)
+            beyond = max(_sum(stats, f"h{i}"), _sum(stats, f"s{i}"))
+            fires |= positive >= numbers.MIN_ROWS and 2 * beyond >= positive
     if fires:  # the pandas function judges exactly (and first the conventions it checks before)
         conventions.check_conventions(table.name, rows.parsed())
     # every ticket closed before opened: swapped; most efforts above their bound (`data.max_values`)
