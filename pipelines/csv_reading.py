@@ -44,12 +44,12 @@ def not_utf8(path: Path) -> StructuralError:
 
 
 def check_csv_header(path: Path) -> list[str]:
-    """The header's column names as Python's `csv` reads them (first 64 KB), checked by `_check_header_names`;
+    """The header's column names as Python's `csv` reads them (whole: `header_record`), checked by
+    `_check_header_names` (the preamble and quote checks read the first 64 KB);
     [] when that reader cannot tell (`csv.Error`, a blank first line). Only a first guess for Arrow's column
     types: `read_csv_text` checks what Arrow read, so a header the two parsers read differently never lets a
     column fall to Arrow's type inference."""
     import csv
-    import io
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
@@ -60,10 +60,7 @@ def check_csv_header(path: Path) -> list[str]:
             raise not_utf8(path) from None
     text = head.decode("utf-8-sig", errors="replace")
     try:
-        reader = csv.reader(io.StringIO(text, newline=None))
-        header = next(reader, [])
-        if len(head) == 1 << 16 and next(reader, None) is None:  # the block ends inside the header (100,000
-            header = header[:-1]  # columns): its last name is cut (`x1` of `x10000`), no name of the file
+        header = header_record(path)  # whole: a header past 64 KB (100,000 columns) not cut (`x1` of `x10`)
     except csv.Error:
         return []  # Arrow's own reading of the header decides (see `read_csv_text`)
     _check_preamble(path, text)
@@ -71,6 +68,16 @@ def check_csv_header(path: Path) -> list[str]:
     _check_spaced_quotes(path, text)
     _check_single_quotes(path, header)
     return header
+
+
+def header_record(path: Path) -> list[str]:
+    """A CSV file's first record as Python's `csv` reads it, whole however long (a header of 100,000 columns):
+    both engines' header (`check_csv_header`, `pipelines.engines.spark_sources._local_csv_header`). Text not
+    UTF-8 replaced (`\ufffd`); `csv.Error` raised (a field past its 128 KB limit: a quote left open)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def _check_single_quotes(path: Path, header: list[str]) -> None:

@@ -371,13 +371,14 @@ def _local_csv_header(paths: tuple[Path, ...]) -> list[str] | None:
     exists" on a file of 25,000 columns)."""
     import csv
 
+    from pipelines.csv_reading import header_record
+
     headers = set()
     for path in paths:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-            try:
-                headers.add(tuple(next(csv.reader(fh), [])))
-            except csv.Error:
-                return None
+        try:
+            headers.add(tuple(header_record(path)))
+        except csv.Error:
+            return None
     if len(headers) != 1:
         return None
     header = list(headers.pop())
