@@ -27,14 +27,15 @@ def _write(path, names: list[str]):
 def test_a_header_longer_than_64_kb_is_not_taken_for_one_naming_a_column_twice(tmp_path):
     """The header check read the header's first 64 KB and took the name cut at its end (`x1` of `x10`) for a
     second `x1`. Was: exit 2 `orders.csv: duplicate column name(s) x1 in the header` on a file of 100,000
-    columns `x0` ... `x99999` (`cvp validate`, the demo's tickets so widened), every name given once; now the cut
-    name is left to Arrow's reading of the whole header, which is checked too (a real duplicate still stops)."""
+    columns `x0` ... `x99999` (`cvp validate`, the demo's tickets so widened), every name given once; now the
+    header read whole (`header_record`, the Spark engine's too), Arrow's reading checked too (a real duplicate
+    still stops)."""
     head = f"{_ORDERS},x1,"
     filler = "f" * ((1 << 16) - 2 - len(head) - 1)  # `x10` starts 2 bytes before the 64 KB end
     path = _write(tmp_path / "orders.csv", ["x1", filler, "x10", "x2"])
     assert path.read_bytes()[(1 << 16) - 2 : (1 << 16) + 1] == b"x10"
     header = check_csv_header(path)
-    assert header[:5] == [*_ORDERS.split(","), "x1"] and len(set(header)) == len(header)
+    assert header[:5] == [*_ORDERS.split(","), "x1"] and header[-2:] == ["x10", "x2"]
     frame = read_csv_text(path)
     assert frame.shape == (2, 8) and list(frame.columns[-2:]) == ["x10", "x2"]
     twice = tmp_path / "twice.csv"
@@ -138,6 +139,42 @@ def test_a_point_before_three_digits_among_other_decimals_is_read_as_written(oth
     assert validate_tables({"orders": raw_orders(n).assign(revenue=two)}).report["orders"].accepted == n
 
 
+def _summed(batches: list[list[str]]) -> tuple[int, int, int]:
+    """`point_groups`' masks of each batch (an executor's) summed, as the Spark engine's driver reads them."""
+    import numpy as np
+
+    from features.numbers import point_groups
+
+    masks = [point_groups(pd.Series(b), np.zeros(len(b), dtype=bool)) for b in batches]
+    return tuple(sum(int(m[k].sum()) for m in masks) for k in range(3))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("last", ["12.5", "12.50"], ids=["a-decimal-apart", "two-decimals-throughout"])
+def test_the_point_for_thousands_is_judged_alike_on_a_whole_column_and_on_batches_summed(last):
+    """Spark's executors judge a column batch by batch and its driver sums their masks. The branch's first
+    shortcut (no `1.234` in the values: empty masks) gave a batch without one none of its other decimals: batch A
+    (`1.250` x3 among 20 two-decimal amounts), batch B (1,100 two-decimal amounts then `12.5`): the pandas engine
+    read the column (its `12.5` says the point is a decimal point), Spark's driver stopped (round 32's review).
+    Now the same judgement from the sums as from the whole column (and, with no other decimal, the same sums)."""
+    from features.numbers import MIN_ROWS, point_groups
+    from features.validation import validate_tables
+    from tests.helpers import raw_orders
+
+    a = ["1.250", "2.500", "3.750"] + [f"{10 + i}.{i % 10}0" for i in range(20)]
+    b = [f"{10 + i}.{i % 10}0" for i in range(1100)] + [last]
+    whole = [int(m.sum()) for m in point_groups(pd.Series(a + b), [False] * len(a + b))]
+    summed = _summed([a, b])
+    assert (summed[0] >= MIN_ROWS and not summed[1]) == (whole[0] >= MIN_ROWS and not whole[1])
+    orders = raw_orders(len(a + b)).assign(revenue=a + b)
+    if last == "12.5":
+        assert summed[1] and whole[1]  # a decimal point: read on both engines
+        assert validate_tables({"orders": orders}).tables["orders"]["revenue"].iloc[0] == 1.25
+    else:
+        assert list(summed) == whole == [3, 0, len(a + b) - 3]  # the stop, on both engines
+        with pytest.raises(StructuralError, match="3 of 1,124 values are written with a point"):
+            validate_tables({"orders": orders})
+
+
 def test_the_spark_executors_stop_on_a_parquet_string_of_bytes_that_are_not_utf8_as_pandas_does(tmp_path):
     """A Parquet `string` column holding latin-1 bytes (`caf\\xe9`: Hive's, Impala's text). Spark hands it to the
     executors' pandas batches as Arrow-backed text, unchecked. Was (`cvp score --engine spark`, the demo's
@@ -173,66 +210,6 @@ def test_the_spark_executors_stop_on_a_parquet_string_of_bytes_that_are_not_utf8
     with pytest.raises(StructuralError) as spark_stop:
         list(check_rows(iter([batch]), "orders", 0, "UTC", {}, {}))
     assert str(spark_stop.value) == str(pandas_stop.value)
-
-
-def _tickets(efforts: list[int]) -> pd.DataFrame:
-    n = len(efforts)
-    return pd.DataFrame(
-        {
-            "ticket_id": [f"T{i}" for i in range(n)],
-            "customer_id": [f"C{i % 7}" for i in range(n)],
-            "opened_at": [f"2024-01-{1 + i % 28:02d}" for i in range(n)],
-            "effort_minutes": [str(e) for e in efforts],
-        }
-    )
-
-
-def test_a_part_of_the_efforts_in_seconds_stops_on_both_engines(tmp_path):
-    """A third of the tickets' efforts in seconds beside minutes (a second help desk's export put with the first):
-    the median stays in 1-480 minutes, so round 10's unit stop said nothing. Was: exit 0, those tickets' staff
-    time read 60 times too large (the demo with a third of its 701 tickets so written: 219 above a working day,
-    their median 2,640 minutes, 66 times the others'; `cvp validate` exit 0). Now a stop naming how many, both
-    medians and example rows (`features.conventions.check_effort_unit`); the Spark engine's driver fires it from
-    the summed efforts above a day (its `HIGH` mask) and judges with the same function (run without a session)."""
-    from pipelines.io import load_data
-    from tests.pipelines.spark_input_cases import CFG, _write
-    from tests.pipelines.spark_stop_driver import driver_stops
-
-    efforts = [25 + i % 30 for i in range(20)] + [60 * (25 + i % 30) for i in range(10)]
-    orders = pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(7)],
-            "customer_id": [f"C{i}" for i in range(7)],
-            "ordered_at": ["2024-01-05"] * 7,
-            "revenue": ["10"] * 7,
-        }
-    )
-    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(7)]})
-    data = _write(tmp_path / "data", orders=orders, customers=customers, tickets=_tickets(efforts))
-    with pytest.raises(StructuralError) as pandas_stop:
-        load_data(data, currency=CFG.data.currency)
-    said = str(pandas_stop.value)
-    assert said.startswith(
-        "table 'tickets', column 'effort_minutes': 10 of 30 tickets with effort take more than a working day "
-        "(480 minutes; their median 1,770 minutes), 51 times the others' median (34.5 minutes): is a part of the "
-        "column in seconds"
-    )
-    with pytest.raises(StructuralError) as spark_stop:
-        driver_stops(data, CFG)
-    assert str(spark_stop.value) == said
-
-
-@pytest.mark.parametrize(
-    "long", [[960, 1440, 2400], [600, 700, 900]], ids=["days-of-work", "over-a-day-a-few-times-the-rest"]
-)
-def test_interactions_of_days_of_work_are_read(long):
-    """A company whose long interactions are days of work (workshops, projects: a fifth of the tickets, 16 times
-    the others' median) or a fifth a little over a day: read, as the demo's own 1% above a day (14 times)."""
-    from features.conventions import check_effort_unit
-
-    efforts = [40 + i % 50 for i in range(40)] + [long[i % 3] for i in range(10)]
-    t = _tickets(efforts).assign(effort_minutes=[float(e) for e in efforts])
-    check_effort_unit("tickets", t)  # no stop
 
 
 def _customers_and_orders(names: list[str], regions: list[str]) -> dict[str, pd.DataFrame]:
@@ -304,6 +281,25 @@ def test_a_stray_id_encoded_twice_is_a_row_reject_and_latin1_letters_are_read(tm
     assert not mojibake_ids(pd.Series(names)).any()
 
 
+_LEGIT = ["SANTÉ\u00a0PUBLIQUE", "Groß\u00a0Berlin", "Groß–Gerau", "CAFÉ®", "Müller", "São Paulo", "Ærø"]
+
+
+def test_a_capital_accented_letter_or_sharp_s_before_a_sign_is_not_taken_for_text_encoded_twice():
+    """A word ending in a capital accented letter or `ß` before a non-breaking space or a Windows-1252 sign
+    (`SANTÉ\u00a0PUBLIQUE`, `Groß\u00a0Berlin`, `Groß–Gerau`, `CAFÉ®`) is valid UTF-8 in Windows-1252 by chance,
+    decoding to IPA or N'Ko (`ɠ`, `ߠ`): text written right. Was (the branch's first rule, round 32's review):
+    exit 2 "text encoded twice" on the demo with every 20th region `Groß\u00a0Berlin`. Now read, as `Müller`."""
+    from features.mojibake import mojibake_ids
+    from features.validation import validate_tables
+
+    n = 140
+    regions = [_LEGIT[i % len(_LEGIT)] for i in range(n)]
+    res = validate_tables(_customers_and_orders([f"C{i}" for i in range(n)], regions))
+    assert res.report["customers"].accepted == n
+    assert not mojibake_ids(pd.Series(_LEGIT)).any()
+    assert mojibake_ids(pd.Series([v.encode("utf-8").decode("cp1252") for v in _LEGIT])).all()
+
+
 def test_the_spark_engine_gives_spark_the_whole_header_of_a_wide_csv(tmp_path):
     """The Spark engine hands Spark a local CSV's header as its schema (no job to read it), read from the first 64
     KB only: the name cut there (`x1` of `x10`) was given as a column. Was (`cvp score --engine spark`, the demo's
@@ -321,3 +317,45 @@ def test_the_spark_engine_gives_spark_the_whole_header_of_a_wide_csv(tmp_path):
         "x10",
         "x2",
     ]
+
+
+class _Reader:
+    """Spark's `DataFrameReader` as `read_source` calls it, recording what it is given (no session)."""
+
+    def __init__(self) -> None:
+        self.given: dict[str, object] = {}
+        self.read, self.conf = self, self
+
+    def set(self, *_: object) -> None:  # `spark.conf.set`
+        return None
+
+    def options(self, **given: object) -> _Reader:
+        self.given.update(given)
+        return self
+
+    def option(self, key: str, value: object) -> _Reader:
+        return self.options(**{key: value})
+
+    def schema(self, schema: str) -> _Reader:
+        return self.options(schema=schema)
+
+    def csv(self, path: str) -> _Reader:
+        return self
+
+
+def test_the_spark_reader_is_told_the_column_count_of_a_csv_wider_than_its_parser_limit(tmp_path):
+    """Spark's CSV parser reads 20,480 columns by default (`maxColumns`): a wider export (25,000 attributes) is
+    read only when the reader is told its count. The reader `read_source` builds (no session): the whole header as
+    its schema and `maxColumns` past the count; a narrow file keeps the default."""
+    from pipelines.engines.spark_sources import Source, read_source
+
+    wide = _write(tmp_path / "orders.csv", [f"x{i}" for i in range(25_000)])
+    reader = _Reader()
+    read_source(reader, "orders", Source(str(wide), "csv", (wide,)))  # type: ignore[arg-type]
+    assert reader.given["maxColumns"] == 25_005 and str(reader.given["schema"]).endswith("`x24999` string")
+    (tmp_path / "narrow").mkdir()
+    narrow = tmp_path / "narrow" / "orders.csv"
+    narrow.write_text(f"{_ORDERS}\nO1,C1,2023-01-05,10\n", encoding="utf-8")
+    reader = _Reader()
+    read_source(reader, "orders", Source(str(narrow), "csv", (narrow,)))  # type: ignore[arg-type]
+    assert reader.given["maxColumns"] == 20_480
