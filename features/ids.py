@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from features.folded_ids import FOLDED, ascii_spelling, folded_ids
+from features.mojibake import MOJIBAKE, mojibake_ids
 from features.names import LOOKALIKE_LETTERS
 from features.pooled_ids import POOLED, pooled_ids
-from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, word_ids
+from features.text import TextBytes, _byte_range, arrow_text, byte_set, clean_text, judged_once, word_ids
 
 
 def nfc_text(ids: pd.Series, text: TextBytes | None = None, form: str = "NFC") -> pd.Series:
@@ -160,11 +161,7 @@ def lookalike_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     if arr is None:
         return np.zeros(len(ids), dtype=bool)
     hit = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _LOOKALIKE_ID), False), dtype=bool)
-    at = np.flatnonzero(hit)
-    if len(at):
-        words = ids.iloc[at].astype("str")
-        hit[at] = words.map({v: _mixed_lookalike(v) for v in words.unique()}).to_numpy(dtype=bool)
-    return hit
+    return judged_once(ids, hit, _mixed_lookalike)
 
 
 #: Texts an export writes for "no value" (SQL NULL, Python None, pandas nan, spreadsheet #N/A; `\N`: MySQL's
@@ -470,6 +467,7 @@ ID_RULES = (
     (sheet_errors, SHEET_ERROR),
     (invisible_in_ids, INVISIBLE),
     (lookalike_ids, LOOKALIKE),
+    (mojibake_ids, MOJIBAKE),  # `MÃ¼ller` for `Müller`: text encoded twice
     (folded_ids, FOLDED),
     (email_ids, EMAIL_ID),
     (phone_ids, PHONE_ID),

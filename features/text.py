@@ -6,6 +6,7 @@ Whitespace is Python's (`str.isspace`, what `re`'s `\\s` matches); Arrow's kerne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -224,3 +225,13 @@ def word_ids(
             found = pc.or_(found, pc.match_substring_regex(some, pattern))
         hit[at] = np.asarray(pc.fill_null(found, False), dtype=bool)
     return hit
+
+
+def judged_once(values: pd.Series, candidates: np.ndarray, judge: Callable[[str], bool]) -> np.ndarray:
+    """`candidates` (a mask over `values`, changed in place) narrowed to the values `judge` holds true, each
+    distinct candidate judged once (a regex finds the candidates, Python judges the few)."""
+    at = np.flatnonzero(candidates)
+    if len(at):
+        words = values.iloc[at].astype("str")
+        candidates[at] = words.map({v: judge(v) for v in words.unique()}).to_numpy(dtype=bool)
+    return candidates

@@ -69,6 +69,7 @@ from features.keys import (
     repeated_headers,
     repeated_rows,
 )
+from features.mojibake import MOJIBAKE, mojibake_ids
 from features.names import examples
 from features.numbers import (
     check_missing_placeholders,
@@ -199,7 +200,7 @@ def _check_parsed(
     if col.kind in ("id", "text"):  # the parsed values are the raw ones when nothing was cleaned (usually)
         text = raw_text if raw_text is not None and parsed.array is raw.array else TextBytes.of(parsed)
     if col.kind == "id":
-        folded = None
+        once: dict = {}  # a rule whose mask the stop computed: its reject reuses it (judged once per column)
         if not col.required and column_stats is None:  # `-` written for every customer without a manager
             check_missing_placeholders(table.name, col.name, raw, missing_ids(parsed))
         if column_stats is None:  # `42.0` beside `42`: a float export mixed with text; managers' e-mails
@@ -215,11 +216,13 @@ def _check_parsed(
             check_number_form(
                 table.name, col.name, raw, sheet_error_ids(parsed, text, col.required), n, "sheet"
             )  # `#REF!`
-            folded = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
-            check_folded_ids(table.name, col.name, raw, folded, n)
+            once[folded_ids] = folded_ids(parsed, text)  # `Ｃ００１`: its stop and its reject, one mask
+            check_folded_ids(table.name, col.name, raw, once[folded_ids], n)
+            once[mojibake_ids] = mojibake_ids(parsed, text)  # `MÃ¼ller`: the same
+            check_number_form(table.name, col.name, raw, once[mojibake_ids], n, "mojibake")
         rej.add(bad, f"non-integer id in {col.name}")
         for rule, reason in ID_RULES:  # NULL, 0, 1.23457E+11, ="00042", a zero-width space
-            hit = folded if rule is folded_ids and folded is not None else rule(parsed, text)
+            hit = once[rule] if rule in once else rule(parsed, text)
             rej.add(hit, reason.format(col.name))
     if col.kind == "text" and col.model_input:  # `NULL` as a region: a category of its own to the model
         missing = missing_categories(parsed)
@@ -231,6 +234,10 @@ def _check_parsed(
             check_number_form(table.name, col.name, raw, hidden, int(given.sum()), "invisible")
         rej.add(hidden, INVISIBLE.format(col.name))
         rej.add(lookalike_ids(parsed, text), LOOKALIKE.format(col.name))  # `Nоrth`, a Cyrillic `о`
+        twice = mojibake_ids(raw)  # `MÃ¼nchen` (as read: NFKC folds its `¼`): a region of its own
+        if column_stats is None:
+            check_number_form(table.name, col.name, raw, twice, int(given.sum()), "mojibake")
+        rej.add(twice, MOJIBAKE.format(col.name))
     if col.kind == "id" or (col.kind == "text" and col.model_input):  # a megabyte of region
         rej.add(overlong_texts(parsed), f"{col.name} longer than {MAX_TEXT_CHARS:,} characters")
     if col.kind in ("id", "text") and col.name not in table.personal:  # a spreadsheet's summary line

@@ -44,12 +44,12 @@ def not_utf8(path: Path) -> StructuralError:
 
 
 def check_csv_header(path: Path) -> list[str]:
-    """The header's column names as Python's `csv` reads them (first 64 KB), checked by `_check_header_names`;
+    """The header's column names as Python's `csv` reads them (whole: `header_record`), checked by
+    `_check_header_names` (the preamble and quote checks read the first 64 KB);
     [] when that reader cannot tell (`csv.Error`, a blank first line). Only a first guess for Arrow's column
     types: `read_csv_text` checks what Arrow read, so a header the two parsers read differently never lets a
     column fall to Arrow's type inference."""
     import csv
-    import io
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
@@ -60,7 +60,7 @@ def check_csv_header(path: Path) -> list[str]:
             raise not_utf8(path) from None
     text = head.decode("utf-8-sig", errors="replace")
     try:
-        header = next(csv.reader(io.StringIO(text, newline=None)), [])
+        header = header_record(path)  # whole: a header past 64 KB (100,000 columns) not cut (`x1` of `x10`)
     except csv.Error:
         return []  # Arrow's own reading of the header decides (see `read_csv_text`)
     _check_preamble(path, text)
@@ -68,6 +68,16 @@ def check_csv_header(path: Path) -> list[str]:
     _check_spaced_quotes(path, text)
     _check_single_quotes(path, header)
     return header
+
+
+def header_record(path: Path) -> list[str]:
+    """A CSV file's first record as Python's `csv` reads it, whole however long (a header of 100,000 columns):
+    both engines' header (`check_csv_header`, `pipelines.engines.spark_sources._local_csv_header`). Text not
+    UTF-8 replaced (`\ufffd`); `csv.Error` raised (a field past its 128 KB limit: a quote left open)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def _check_single_quotes(path: Path, header: list[str]) -> None:
@@ -203,16 +213,26 @@ def _arrow_header(path: Path, guess: list[str]) -> list[str]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    try:
-        with pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=False),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in guess}),
-        ) as reader:
-            return list(reader.schema.names)
-    except pa.ArrowInvalid:
-        return guess
+    for block in _BLOCK_SIZES:  # a header longer than Arrow's block (100,000 columns): read in larger blocks
+        try:
+            with pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=block),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in guess}),
+            ) as reader:
+                return list(reader.schema.names)
+        except pa.ArrowInvalid as exc:
+            if not _longer_than_block(exc, path, block):
+                break
+    return guess
+
+
+def _longer_than_block(exc: BaseException, path: Path, block: int) -> bool:
+    """Arrow's failure for a line longer than its read block: "straddling object straddles two block boundaries"
+    for a row, "Empty CSV file or block" for a header (a file of 100,000 columns) in a file larger than it."""
+    text = str(exc)
+    return "straddl" in text or ("Empty CSV file or block" in text and path.stat().st_size > block)
 
 
 #: Arrow's read block sizes, tried in turn: its default (1 MiB), then blocks that hold a longer line (a 10 MB cell:
@@ -241,8 +261,10 @@ def _arrow_csv(path: Path, names: list[str]):
                 convert_options=convert,
             )
         except pa.ArrowInvalid as exc:
-            if "straddl" in str(exc):
+            if _longer_than_block(exc, path, block):
                 continue  # a line longer than the block: read again in larger blocks
+            if "Empty CSV file" in str(exc) and (header := _unended_header(path)) is not None:
+                return header
             if "columns, got" not in str(exc):
                 raise
             raise ragged_rows_error(path, convert) or StructuralError(
@@ -251,6 +273,21 @@ def _arrow_csv(path: Path, names: list[str]):
     raise StructuralError(
         f"cannot read {path}: a line is longer than {_BLOCK_SIZES[-1] >> 20:,} MB (a quote left open?)"
     )
+
+
+def _unended_header(path: Path):
+    """A file holding a header line only, without a line end after it (`printf`, a writer that ends no line, an
+    export of no rows): its columns and no row, as with the line end (Arrow reads it as no header at all: was "no
+    header row could be read (an unterminated quote ...?)", every column typed none). None for anything else
+    (a quote left open, a blank file)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    data = path.read_bytes()
+    if not data.strip(b"\xef\xbb\xbf \t") or b"\n" in data or b"\r" in data or data.count(b'"') % 2:
+        return None
+    names = pacsv.read_csv(pa.py_buffer(data + b"\n")).schema.names
+    return pa.table({name: pa.array([], pa.string()) for name in names})
 
 
 def arrow_text(exc: BaseException) -> str:
@@ -297,7 +334,7 @@ def ragged_rows_error(path: Path, convert=None) -> StructuralError | None:
             )
             break
         except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc) or block == _BLOCK_SIZES[-1]:
+            if not _longer_than_block(exc, path, block) or block == _BLOCK_SIZES[-1]:
                 raise
     if not count:
         return None

@@ -63,13 +63,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         # payload"): read as bytes, judged by the column's type (`features.column_types.readable_column`)
         frame = pq.read_table(path, coerce_int96_timestamp_unit="us").to_pandas(ignore_metadata=True)
     release_arrow_memory()  # the Arrow buffers behind the conversion are garbage now
-    for column in frame.columns:  # a `string` of other bytes (Hive's, Impala's latin-1 text): judged as bytes
-        if isinstance(frame[column].dtype, pd.StringDtype) and frame[column].dtype.storage == "pyarrow":
-            text = frame[column].array.__arrow_array__()
-            try:
-                text.validate(full=True)
-            except pa.ArrowInvalid:
-                frame[column] = pd.Series(text.cast(pa.large_binary()).to_pandas(), index=frame.index)
+    undecodable_as_bytes(frame)
     for column in uuids:  # a UUID's text is its canonical 8-4-4-4-12 (was: 16 raw bytes)
         frame[column] = uuid_text(frame[column])
     for column in fixed:  # raw bytes, not text: pandas holds them as `binary`'s (UTF-8)
@@ -77,6 +71,24 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     # A key written as the pandas index (`df.set_index("order_id")`) is a column; an unnamed one is row labels.
     unnamed = all(name is None for name in frame.index.names)
     return frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index(drop=unnamed)
+
+
+def undecodable_as_bytes(frame: pd.DataFrame) -> None:
+    """Each Arrow-backed text column of `frame` holding bytes that are not UTF-8 (a Parquet `string` of Hive's,
+    Impala's latin-1 text) turned into its bytes, in place: judged as bytes by the column's type (the stop `holds
+    bytes that are not UTF-8 text`, `features.column_types.readable_column`), never parsed as text. Both engines:
+    the pandas reader's frame, and the Spark executors' batches, which Spark hands on as such text unchecked
+    (`pipelines.engines.spark_input.check_rows`; was there exit 1, `unexpected PythonException`, an ArrowInvalid
+    in `features.text.clean_text`)."""
+    import pyarrow as pa
+
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.StringDtype) and frame[column].dtype.storage == "pyarrow":
+            text = frame[column].array.__arrow_array__()
+            try:
+                text.validate(full=True)
+            except pa.ArrowInvalid:
+                frame[column] = pd.Series(text.cast(pa.large_binary()).to_pandas(), index=frame.index)
 
 
 def check_not_empty(path: Path) -> None:

@@ -52,6 +52,7 @@ LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_n
 UNIT = "__unit"  # a number with a currency sign or unit (`features.numbers.unit_numbers`)
 DIGITS = "__digits"  # a number in another script's digits (`features.numbers.other_digits`: `１２`, `١٢`)
 SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
+MOJIBAKE_TEXT = "__mojibake"  # an id or category encoded twice (`features.mojibake.mojibake_ids`: `MÃ¼ller`)
 HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.numbers.invisible_numbers`: `1\u200b2`)
 FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
 SCIENTIFIC = "__scientific"  # an id a spreadsheet rounded, `1.23457E+11` (`features.ids.scientific_ids`)
@@ -113,7 +114,7 @@ MASKS = {
     "e": DECIMAL, "i": WHOLE, "t": REPEAT, "j": DIGITS, "y": SHEET, "v": HIDDEN, "S": SWAPPED,
     "D": OTHER_DATE, "G": GROUPED, "O": DOTTED, "I": PLAIN, "Q": FORMULA, "M": MAIL, "A": ACCOUNTING, "H": AFTER_CHURN,
     "V": HALVES, "T": MINUS, "U": FOLDED_ID, "W": LONG_ID, "K": CUT_ID, "B": PHONE, "C": CALENDAR,
-    "Z": UTC_MIDNIGHT, "X": SCIENTIFIC,
+    "Z": UTC_MIDNIGHT, "X": SCIENTIFIC, "J": MOJIBAKE_TEXT,
 }  # fmt: skip
 #: A column judged against another of its row: the cost against the revenue (`check_cost_above_revenue`).
 PAIRS = {("orders", "cost"): "revenue"}

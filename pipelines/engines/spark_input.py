@@ -164,6 +164,7 @@ def check_rows(
     from features.validation import _validate_table
     from features.zone_columns import other_zone_rows
     from pipelines.engines.spark_stops import early_rows
+    from pipelines.io import undecodable_as_bytes
 
     table = dataclasses.replace(TABLES[name], key=None)  # keys are judged over the whole table afterwards
     with for_the_driver(table=name):  # an unexpected error named by its table and column on the driver
@@ -178,6 +179,8 @@ def check_rows(
                 col
             ) in fixed:  # Spark reads them as `binary` (`BinaryType`), as the variable-length bytes of text
                 raw[col] = fixed_length_bytes(raw[col])
+            # a `string` of latin-1 bytes: the pandas reader's stop, not a traceback
+            undecodable_as_bytes(raw)
             stats: dict[str, ColumnStats] = {}
             parsed, rej, _, _ = _validate_table(
                 table, raw, timezone, date_formats, max_values, stats, refunds

@@ -37,6 +37,7 @@ from pipelines.engines.spark_checks import (
     MAIL,
     MASKS,
     MINUS,
+    MOJIBAKE_TEXT,
     NEGATIVE,
     NONPOSITIVE,
     NONZERO,
@@ -91,6 +92,7 @@ def column_masks(
         spreadsheet_ids,
         whole_ids,
     )
+    from features.mojibake import mojibake_ids
     from features.numbers import (
         accounting_numbers,
         formula_numbers,
@@ -123,6 +125,7 @@ def column_masks(
             put(FOLDED_ID, i, folded_ids(parsed[name]))  # `Ｃ００１`
             put(FORMULA, i, spreadsheet_ids(parsed[name]))  # `="00042"`: judged as `id_formula`
             put(SCIENTIFIC, i, scientific_ids(parsed[name]))  # `1.23457E+11`: judged as `id_scientific`
+            put(MOJIBAKE_TEXT, i, mojibake_ids(parsed[name]))  # `MÃ¼ller`: judged as `mojibake`
             put(SHEET, i, sheet_error_ids(parsed[name], required=col.required))  # `#REF!`, `#N/A`
             long, cut = long_ids(parsed[name])  # `7654321000000010`: cut to 15 digits
             put(LONG_ID, i, long)
@@ -132,6 +135,7 @@ def column_masks(
         elif col.kind == "text" and col.model_input:  # `NULL` as a region: `_check_parsed`'s categories
             put(PLACEHOLDER, i, missing_categories(parsed[name]))
             put(HIDDEN, i, invisible_in_ids(parsed[name]))  # `North\u200b`
+            put(MOJIBAKE_TEXT, i, mojibake_ids(raw[name]))  # `MÃ¼nchen`, as read (before NFKC)
         elif col.kind in ("id", "text") or not bad.any():  # where the pandas engine looks for them
             pass
         else:

@@ -198,6 +198,8 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
             header = _local_csv_header(source.local_files)
             if header is not None:  # the schema given: Spark starts no job to read the header
                 reader = reader.schema(", ".join(f"{_q(c)} string" for c in header))
+                # its parser's limit, 20,480 columns by default: a wider export (100,000 attributes) is read
+                reader = reader.option("maxColumns", max(20_480, len(header) + 1))
             frame = reader.option("pathGlobFilter", "*.csv").csv(source.path)
         else:
             reader = spark.read.option("pathGlobFilter", "*.parquet")
@@ -364,16 +366,17 @@ def _uuid_text(column: str) -> Any:
 
 def _local_csv_header(paths: tuple[Path, ...]) -> list[str] | None:
     """The one header of a table's local CSV files, read here; None (Spark reads it) when there are none, they
-    differ, or a name is empty or not plain text."""
+    differ, or a name is empty or not plain text. The first record read whole, however long (was: its first 64
+    KB, the name cut there given to Spark, `x1` of `x10000`: "[COLUMN_ALREADY_EXISTS] The column `x1` already
+    exists" on a file of 25,000 columns)."""
     import csv
-    import io
+
+    from pipelines.csv_reading import header_record
 
     headers = set()
     for path in paths:
-        with open(path, "rb") as fh:
-            text = fh.read(1 << 16).decode("utf-8-sig", errors="replace")
         try:
-            headers.add(tuple(next(csv.reader(io.StringIO(text)), [])))
+            headers.add(tuple(header_record(path)))
         except csv.Error:
             return None
     if len(headers) != 1:

@@ -47,6 +47,7 @@ from pipelines.engines.spark_checks import (
     HIDDEN,
     LOCALE,
     MINUS,
+    MOJIBAKE_TEXT,
     OTHER_DATE,
     PAIRS,
     PLACEHOLDER,
@@ -83,6 +84,7 @@ ROW_MASKS = (
     DIGITS,
     SHEET,
     HIDDEN,
+    MOJIBAKE_TEXT,
     FORMULA,
     SCIENTIFIC,
     ACCOUNTING,
@@ -180,9 +182,10 @@ def table_stops(
         forms = (
             ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),
             ("A", ACCOUNTING, "accounting"), ("T", MINUS, "minus"), ("X", SCIENTIFIC, "id_scientific"),
+            ("J", MOJIBAKE_TEXT, "mojibake"),
         )  # fmt: skip
         if table.column(column).kind == "id":  # `="00042"`, `1.23457E+11`, then `#REF!`: the pandas order
-            forms = tuple(sorted(forms, key=lambda f: "QXyvAT".index(f[0])))  # (`validation._check_parsed`)
+            forms = tuple(sorted(forms, key=lambda f: "QXyvATJ".index(f[0])))  # (`validation._check_parsed`)
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if numbers.check_share(found, given):

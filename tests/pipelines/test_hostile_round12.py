@@ -176,7 +176,7 @@ def test_whole_amounts_with_a_point_for_thousands_are_structural_not_read_a_thou
     message = str(got.value)
     assert message.startswith(
         "table 'orders', column 'revenue': 3 of 300 values are written with a point before three digits "
-        "('1.250') and every other value is a whole number (297)"
+        "('1.250') and every other value is a whole number or has two decimals (297)"
     )
     assert "\n3 " in message and "\n200 " in message
     quantities = raw_orders(n).assign(quantity=["1.000" if i < 5 else "2" for i in range(n)])
