@@ -40,6 +40,11 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["model_season"] = manifest["model_season"]
     if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
         notes["stale_data"] = manifest["stale_data"]
+    # a table whose export stopped while the orders ran on (`pipelines.data_age.stopped_tables`): on the card, and
+    # atop every page (round 25, was: in the console and the manifest only, the pages of the demo's run with its
+    # tickets cut half a year early showing 17 of 79 problem customers good or great without a word)
+    if manifest.get("stopped_tables"):
+        notes["stopped_tables"] = "; ".join(manifest["stopped_tables"])
     from pipelines.rejected_rows import rejected_share, rejected_warning
 
     # rows rejected at loading: the pages are of the rows kept, said on the card and atop every page from

@@ -233,15 +233,30 @@ def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:
     )
 
 
+def stopped_tables_banner(stopped: str | None) -> str | None:
+    """What every page says when a table of the run's data stopped while its orders ran on (the model card's
+    `stopped_tables`: `pipelines.data_age.stopped_tables`' warnings, each naming the table and its last day):
+    its customers' tiers, risks and values read none of its rows since. None otherwise."""
+    if not stopped:
+        return None
+    return (
+        f"{stopped}. What such a table would have held since its last day counts in no value, tier or risk (no "
+        "ticket: no cost to serve, so a costly customer can read as good; no order: a quieter customer). Ask for "
+        "scores on the whole export before acting on them."
+    )
+
+
 def page_banners(card: Mapping[str, Any], as_of: str, rejected_from_share: float) -> dict[str, Any]:
     """What atop every page says before anything else (`_banners.html.j2`: the team and manager pages of `cvp
     report`, the page of `cvp profile`), from the run's model card notes (`pipelines.run_notes.run_card_notes`):
-    scores of a model not the champion, data ending well before the as-of, another company's model, rows rejected
+    scores of a model not the champion, data ending well before the as-of, a table whose export stopped, another
+    company's model, rows rejected
     from `rejected_from_share` of a table (`report.rejected_rows_banner_share`). A key is None when not said."""
     return {
         "provisional": card.get("provisional"),
         "provisional_label": card.get("provisional_label") or "Provisional",
         "stale_data": stale_data_banner(card.get("stale_data"), as_of),
+        "stopped_tables": stopped_tables_banner(card.get("stopped_tables")),
         "other_company_model": card.get("other_company_model"),
         "rejected_rows": rejected_rows_banner(
             card.get("rejected_rows"), card.get("rejected_rows_share"), rejected_from_share
