@@ -133,6 +133,101 @@ def stopped_tables(
     return said
 
 
+def filled_by_day(name: str, frame: Any) -> pd.DataFrame | None:
+    """Per day, table `name`'s rows by its event time (`rows`: `EVENT_TIME_COLUMNS`' first) and, per optional model
+    input it has (`features.contract`: `model_input`, not required: `orders.cost`, `tickets.satisfaction`, ...),
+    its rows holding a value, by the same day; a column of times (`invoices.paid_at`) by the day of its value, the
+    day it was filled (an invoice of the last weeks is not paid yet: its payments run on to the as-of). Naive UTC
+    days. What `stopped_columns` reads; counts of row batches add up to the whole table's (the Spark driver's,
+    summed as the tables stream: `summed_days`). None: no such table, time or column."""
+    from features.contract import TABLES
+
+    times = EVENT_TIME_COLUMNS.get(name)
+    if frame is None or not times or times[0] not in frame.columns or name not in TABLES:
+        return None
+    optional = [c.name for c in TABLES[name].columns if c.model_input and not c.required and c.name in frame]
+    if not optional:
+        return None
+    days = _days(frame[times[0]])
+    dated = {
+        c: _days(frame[c].dropna()) for c in optional if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)
+    }
+    held = [d for d in (days, *dated.values()) if len(d)]
+    first = min(int(d.min()) for d in held) if held else 0
+    size = max(int(d.max()) for d in held) - first + 1 if held else 0
+    # a count per day by bincount, the rows' days shifted once (10M orders: no sort, no groupby)
+    at = days - first
+    summed = {"rows": np.bincount(at, minlength=size)}
+    for c in optional:
+        if c in dated:
+            summed[c] = np.bincount(dated[c] - first, minlength=size)
+        else:
+            summed[c] = np.bincount(at, weights=frame[c].notna().to_numpy(np.float64), minlength=size)
+    out = pd.DataFrame(summed, index=(np.arange(size) + first).astype("datetime64[D]")).astype(np.int64)
+    return out[out.to_numpy().any(axis=1)]  # the days holding something
+
+
+def _days(column: pd.Series) -> np.ndarray:
+    """A time column's naive UTC days, as day numbers (days since 1970-01-01)."""
+    zoned = isinstance(column.dtype, pd.DatetimeTZDtype)
+    values = (column.dt.tz_convert(None) if zoned else column).to_numpy()
+    return values.astype("datetime64[D]").astype(np.int64)
+
+
+def summed_days(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """`filled_by_day` of row batches, summed: the whole table's."""
+    return pd.concat(parts).fillna(0).groupby(level=0).sum().astype(np.int64)
+
+
+def stopped_columns(
+    days: Mapping[str, pd.DataFrame | None],
+    as_of: pd.Timestamp,
+    labels: LabelConfig,
+    expected_rows: int,
+    warn: Callable[[str], None],
+) -> list[str]:
+    """The model inputs whose values stopped while their table's rows ran on (a cost, a payment day or a ticket's
+    satisfaction an export no longer filled), each said through `warn` and returned (listed with the manifest's
+    `stopped_tables`: the pages and the history read them alike). `days`: `filled_by_day` per table. A column
+    is stopped when its last day with a value before `as_of` lies more than `labels.max_days_past_data` before
+    it and its table's rows since would, at the column's share of rows with a value until then, have held at
+    least `expected_rows` values (`scoring.stopped_table_rows`): recent invoices not yet paid are not judged
+    (the last paid one is days old). Was (round 25): the demo's orders without a cost from July on, scored as of
+    2026-01-01, exit 0 and not a word: every margin of the last half year guessed at
+    `features.margin_rate_when_cost_missing` (30% for a 41% margin), the expected total 19% lower, 13 customers
+    in another tier; the whole table's share of orders with a cost (85%) passed `check_model_inputs`."""
+    day = np.datetime64(_datetime64(as_of), "D")
+    said = []
+    for table, counts in days.items():
+        if counts is None or counts.empty:
+            continue
+        counts = counts[counts.index < day]
+        for column in counts.columns.drop("rows"):
+            held = counts.index[counts[column] > 0]
+            if not len(held):
+                continue  # never filled: the model inputs' check says it (`check_model_inputs`)
+            last = held.max()
+            end, gap = days_past_data(pd.Timestamp(last), pd.Timestamp(day))  # day: as_of without its zone
+            if gap <= labels.max_days_past_data:
+                continue
+            until = counts.index <= last
+            since = int(counts.loc[~until, "rows"].sum())
+            share = counts.loc[until, column].sum() / counts.loc[until, "rows"].sum()
+            expected = since * share
+            if expected < expected_rows:
+                continue
+            said.append(
+                f"{table}.{column} has no value after {pd.Timestamp(last).date()}, {gap:.0f} days before "
+                f"--as-of {as_of.date()}, while {since:,} rows of {table} came after it: at its share of rows with a "
+                f"value until then ({share:.0%}) about {expected:,.0f} values were expected since "
+                f"(scoring.stopped_table_rows {expected_rows}), an export that stopped filling it? Every feature "
+                f"reading {table}.{column} reads those rows as if the export had left it empty (orders.cost: a guessed "
+                f"margin; invoices.paid_at: unpaid); export the missing values, or score with --as-of {end.date()}"
+            )
+            warn(said[-1])
+    return said
+
+
 def _times_of(tables: Mapping[str, Any], table: str, column: str, as_of: pd.Timestamp) -> np.ndarray:
     """The table's event times before `as_of` (`_before`); of a table whose times the Spark driver keeps not
     (returns, invoices), the days holding them, found by Spark (`SparkTables.event_days`): the same longest gap."""
