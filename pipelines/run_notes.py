@@ -23,10 +23,12 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         notes["stale_model"] = manifest["stale_model"]
-    from pipelines.score_console import flat_churn
+    from pipelines.score_console import flat_churn, unseen_categories
 
     if flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
         notes["flat_churn"] = flat_churn(manifest)
+    if unseen_categories(manifest):  # customers whose profile the model never saw (round 25, was: not on it)
+        notes["unseen_categories"] = unseen_categories(manifest)
     if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
         notes["model_warnings"] = "; ".join(manifest["model_warnings"])
     from pipelines.history_identity import OTHER_COMPANY_MODEL

@@ -191,3 +191,18 @@ def test_a_run_whose_costs_stopped_says_it_in_its_manifest_and_on_every_page(tra
     (stopped,) = manifest["stopped_tables"]
     assert stopped.startswith("orders.cost has no value after 2024-06-30") and stopped in manifest["warnings"]
     assert stopped in page_banners(run_card_notes(manifest), "2025-01-01", 1.0)["stopped_tables"]
+
+
+def test_categories_unseen_in_training_are_said_on_the_model_card():
+    """A new region on 12 of the demo's customers (`'Central'`): `cvp score` warned "categories unseen in training,
+    scored as missing: profile_region: 'Central' (4 customers)" (the scored ones) in the console and the manifest,
+    but the team page made of the run said nothing of it (was, measured with `cvp report`). Now the same words
+    (`score_console.unseen_categories`, the one phrase of both) are on the model card."""
+    from pipelines.jobs import run_card_notes
+    from pipelines.reports.card import model_card_view
+
+    said = "categories unseen in training, scored as missing: profile_region: 'Central' (4 customers)"
+    notes = run_card_notes({"unseen_categories": {"profile_region": {"Central": 4}}})
+    facts = {f["key"]: f["value"] for f in model_card_view(notes, 365, "EUR")["facts"]}
+    assert facts["Unseen categories"] == said
+    assert "unseen_categories" not in run_card_notes({"unseen_categories": {}})
