@@ -206,3 +206,31 @@ def test_categories_unseen_in_training_are_said_on_the_model_card():
     facts = {f["key"]: f["value"] for f in model_card_view(notes, 365, "EUR")["facts"]}
     assert facts["Unseen categories"] == said
     assert "unseen_categories" not in run_card_notes({"unseen_categories": {}})
+
+
+def test_the_model_card_of_scores_whose_champion_was_replaced_says_which_is_champion_now(
+    trained, tmp_path, monkeypatch
+):
+    """`cvp report` of a run scored by champion v1 after `cvp models promote 2`: the model card said "Version 1"
+    and nothing else, read as the model in production (was, measured on the demo's store: v1 scored, v2 trained
+    and promoted, the report of v1's scores made again). Now the card says which version is champion now and
+    that the next `cvp score` uses it; the card of the champion's own scores says nothing of it."""
+    from pipelines.config import load_config
+    from pipelines.mlflow_import import mlflow
+    from pipelines.tracking import configure_tracking
+    from pipelines.tracking_card import model_card
+    from tests.helpers import keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = load_config(clone_registry(trained, tmp_path))
+    configure_tracking(tmp_path / "mlruns")
+    client = mlflow.MlflowClient()
+    v1 = client.get_model_version("customer-value", "1")
+    client.create_model_version("customer-value", v1.source, run_id=v1.run_id)
+    client.set_registered_model_alias("customer-value", "champion", "2")
+    card = model_card("1", config, 365, run_id=v1.run_id)
+    assert card["champion_now"] == (
+        "version 2, not version 1 that made these scores: the next `cvp score` uses version 2"
+    )
+    assert "champion_now" not in model_card("2", config, 365, run_id=v1.run_id)
