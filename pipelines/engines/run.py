@@ -399,7 +399,7 @@ def run_score(
             "skipped_rules": skipped,
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
-            "stopped_tables": stopped,  # a table's export stopped while the orders ran on
+            "stopped_tables": stopped,  # a table (or a model input of one) whose export stopped, the orders running on
             "stale_model": stale_model,
             "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
             "model_warnings": [
