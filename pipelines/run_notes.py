@@ -29,6 +29,8 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["flat_churn"] = flat_churn(manifest)
     if unseen_categories(manifest):  # customers whose profile the model never saw (round 25, was: not on it)
         notes["unseen_categories"] = unseen_categories(manifest)
+    if manifest.get("input_column_differences"):  # a table or column the model was trained without, and so on
+        notes["model_inputs"] = "; ".join(manifest["input_column_differences"])  # (round 25, was: not on it)
     if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
         notes["model_warnings"] = "; ".join(manifest["model_warnings"])
     from pipelines.history_identity import OTHER_COMPANY_MODEL

@@ -193,11 +193,13 @@ def test_a_run_whose_costs_stopped_says_it_in_its_manifest_and_on_every_page(tra
     assert stopped in page_banners(run_card_notes(manifest), "2025-01-01", 1.0)["stopped_tables"]
 
 
-def test_categories_unseen_in_training_are_said_on_the_model_card():
+def test_categories_unseen_in_training_and_model_inputs_it_lacked_are_said_on_the_model_card():
     """A new region on 12 of the demo's customers (`'Central'`): `cvp score` warned "categories unseen in training,
     scored as missing: profile_region: 'Central' (4 customers)" (the scored ones) in the console and the manifest,
     but the team page made of the run said nothing of it (was, measured with `cvp report`). Now the same words
-    (`score_console.unseen_categories`, the one phrase of both) are on the model card."""
+    (`score_console.unseen_categories`, the one phrase of both) are on the model card; so is the run's warning of
+    a table the model was trained without (a model of the demo's data without tickets, v3, scored with them:
+    `input_column_differences`)."""
     from pipelines.jobs import run_card_notes
     from pipelines.reports.card import model_card_view
 
@@ -206,6 +208,16 @@ def test_categories_unseen_in_training_are_said_on_the_model_card():
     facts = {f["key"]: f["value"] for f in model_card_view(notes, 365, "EUR")["facts"]}
     assert facts["Unseen categories"] == said
     assert "unseen_categories" not in run_card_notes({"unseen_categories": {}})
+    # a table the model was trained without, in this data: the run's warning on the card too (was: only the
+    # training's feature manifest, "Service effort (tickets table absent)", beside it)
+    other = (
+        "table tickets: in this data, not in the model's training data: the model scored these customers as "
+        "trained, without it (its profit and service effort features as it learnt them); the tier rules and "
+        "reports read it; train a model on data with it for scores that use it"
+    )
+    notes = run_card_notes({"input_column_differences": [other]})
+    facts = {f["key"]: f["value"] for f in model_card_view(notes, 365, "EUR")["facts"]}
+    assert facts["Model inputs"] == other
 
 
 def test_the_model_card_of_scores_whose_champion_was_replaced_says_which_is_champion_now(
