@@ -190,7 +190,8 @@ def stopped_columns(
     satisfaction an export no longer filled), each said through `warn` and returned (listed with the manifest's
     `stopped_tables`: the pages and the history read them alike). `days`: `filled_by_day` per table. A column
     is stopped when its last day with a value before `as_of` lies more than `labels.max_days_past_data` before
-    it and its table's rows since would, at the column's share of rows with a value until then, have held at
+    it, and more than its own longest gap between two days with a value (a survey sent each quarter), and its
+    table's rows since would, at the column's share of rows with a value until then, have held at
     least `expected_rows` values (`scoring.stopped_table_rows`): recent invoices not yet paid are not judged
     (the last paid one is days old). Was (round 25): the demo's orders without a cost from July on, scored as of
     2026-01-01, exit 0 and not a word: every margin of the last half year guessed at
@@ -208,7 +209,9 @@ def stopped_columns(
                 continue  # never filled: the model inputs' check says it (`check_model_inputs`)
             last = held.max()
             end, gap = days_past_data(pd.Timestamp(last), pd.Timestamp(day))  # day: as_of without its zone
-            if gap <= labels.max_days_past_data:
+            # the column's own longest quiet before (a survey sent each quarter): not a stop
+            usual = float(np.diff(held.to_numpy()).max() / np.timedelta64(1, "D")) if len(held) > 1 else 0.0
+            if gap <= max(labels.max_days_past_data, usual):
                 continue
             until = counts.index <= last
             since = int(counts.loc[~until, "rows"].sum())
@@ -218,11 +221,12 @@ def stopped_columns(
                 continue
             said.append(
                 f"{table}.{column} has no value after {pd.Timestamp(last).date()}, {gap:.0f} days before "
-                f"--as-of {as_of.date()}, while {since:,} rows of {table} came after it: at its share of rows with a "
-                f"value until then ({share:.0%}) about {expected:,.0f} values were expected since "
-                f"(scoring.stopped_table_rows {expected_rows}), an export that stopped filling it? Every feature "
-                f"reading {table}.{column} reads those rows as if the export had left it empty (orders.cost: a guessed "
-                f"margin; invoices.paid_at: unpaid); export the missing values, or score with --as-of {end.date()}"
+                f"--as-of {as_of.date()}, while {since:,} rows of {table} came after it: at its share of rows "
+                f"with a value until then ({share:.0%}) about {expected:,.0f} values were expected since "
+                f"(scoring.stopped_table_rows {expected_rows}; its longest gap before was {usual:.0f} days), an "
+                f"export that stopped filling it? Every feature reading {table}.{column} reads those rows as if "
+                "the export had left it empty (orders.cost: a guessed margin; invoices.paid_at: unpaid); export "
+                f"the missing values, or score with --as-of {end.date()}"
             )
             warn(said[-1])
     return said

@@ -148,6 +148,13 @@ def test_a_model_input_an_export_stopped_filling_is_said():
     few["orders"]["cost"] = few["orders"]["cost"].where(pd.Series(range(len(days))) % 40 == 0)
     few["orders"].loc[few["orders"]["ordered_at"] >= "2025-11-01", "cost"] = None  # 61 orders x 1/40
     assert said(few) == []
+    # a survey sent each quarter (every ticket of its first month answered, a third of them): quiet since October's
+    # end, as it always is between two (without its own longest gap: warned, 92 tickets at 33% expected since)
+    tickets = pd.DataFrame({"opened_at": days, "satisfaction": 4.0})
+    tickets["satisfaction"] = tickets["satisfaction"].where(days.month.isin([1, 4, 7, 10]))
+    assert said({"tickets": tickets}) == []
+    stopped = tickets.assign(satisfaction=tickets["satisfaction"].where(days < "2025-04-01"))
+    assert said({"tickets": stopped})[0].startswith("tickets.satisfaction has no value after 2025-01-31")
 
 
 def test_the_spark_driver_sums_the_batches_days_as_the_whole_tables():
