@@ -190,8 +190,9 @@ def stopped_columns(
     satisfaction an export no longer filled), each said through `warn` and returned (listed with the manifest's
     `stopped_tables`: the pages and the history read them alike). `days`: `filled_by_day` per table. A column
     is stopped when its last day with a value before `as_of` lies more than `labels.max_days_past_data` before
-    it, and more than its own longest gap between two days with a value (a survey sent each quarter), and its
-    table's rows since would, at the column's share of rows with a value until then, have held at
+    it, and more than its own longest gap between two days with a value a year and more before its last (a survey
+    sent each quarter; not its latest gaps: payments of old invoices trickle in after a stop), and its table's
+    rows since would, at the column's share of rows with a value until then, have held at
     least `expected_rows` values (`scoring.stopped_table_rows`): recent invoices not yet paid are not judged
     (the last paid one is days old). Was (round 25): the demo's orders without a cost from July on, scored as of
     2026-01-01, exit 0 and not a word: every margin of the last half year guessed at
@@ -209,8 +210,10 @@ def stopped_columns(
                 continue  # never filled: the model inputs' check says it (`check_model_inputs`)
             last = held.max()
             end, gap = days_past_data(pd.Timestamp(last), pd.Timestamp(day))  # day: as_of without its zone
-            # the column's own longest quiet before (a survey sent each quarter): not a stop
-            usual = float(np.diff(held.to_numpy()).max() / np.timedelta64(1, "D")) if len(held) > 1 else 0.0
+            # the column's own longest quiet (a survey sent each quarter) in its days a year and more before its
+            # last: not a stop; not of its latest days (payments of old invoices trickling in after a stop)
+            older = held[held <= last - pd.Timedelta(days=365)].to_numpy()
+            usual = float(np.diff(older).max() / np.timedelta64(1, "D")) if len(older) > 1 else 0.0
             if gap <= max(labels.max_days_past_data, usual):
                 continue
             until = counts.index <= last

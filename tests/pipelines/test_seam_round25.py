@@ -143,6 +143,17 @@ def test_a_model_input_an_export_stopped_filling_is_said():
     assert "score with --as-of 2025-07-01" in cost and "a guessed margin" in cost
     # by the day of the last payment (the invoices of June paid 20 days on): a payment day is not filled later
     assert paid.startswith("invoices.paid_at has no value after 2025-07-20, 164 days before"), paid
+    # late payers: invoices of before the stop paid months on, their payments trickling in after it (a gap of
+    # 66 days between the last two on the demo's data): the column's own longest gap is of its older days (was,
+    # of all: this stop unsaid)
+    late = {n: t.copy() for n, t in cut.items()}
+    bills = late["invoices"]
+    slow = (
+        (bills.index % 60 == 0) & (bills["issued_at"] < "2025-07-01") & (bills["issued_at"] >= "2025-05-20")
+    )
+    bills.loc[slow, "paid_at"] = bills.loc[slow, "issued_at"] + pd.Timedelta(days=150)
+    got = [w[:70] for w in said(late)]
+    assert got == [cost[:70], "invoices.paid_at has no value after 2025-11-21, 40 days before --as-of"], got
     # a satisfaction survey answered on one ticket in 40: its last answer weeks ago is not a stop
     few = {"orders": cut["orders"].assign(cost=6.0)}
     few["orders"]["cost"] = few["orders"]["cost"].where(pd.Series(range(len(days))) % 40 == 0)
