@@ -64,6 +64,7 @@ def stopped_tables(
     *,
     later: Mapping[str, int] | None = None,
     times: Mapping[str, Any] | None = None,
+    what: str = "score",
 ) -> list[str]:
     """The tables whose export stopped while the others ran on, each said through `warn` and returned (the
     manifest's `stopped_tables`). A table is judged only when it has no row on or after `as_of` (`later`, the
@@ -127,7 +128,7 @@ def stopped_tables(
         said.append(
             f"{key} ends on {last.date()}, {gap:.0f} days before --as-of {as_of.date()}, {why}, an export that "
             f"stopped? Every feature and tier rule reading {table} counts nothing since for every customer; export "
-            f"the missing {table} rows, or score with --as-of {end.date()}"
+            f"the missing {table} rows, or {what} with --as-of {end.date()}"
         )
         warn(said[-1])
     return said
@@ -185,6 +186,7 @@ def stopped_columns(
     labels: LabelConfig,
     expected_rows: int,
     warn: Callable[[str], None],
+    what: str = "score",
 ) -> list[str]:
     """The model inputs whose values stopped while their table's rows ran on (a cost, a payment day or a ticket's
     satisfaction an export no longer filled), each said through `warn` and returned (listed with the manifest's
@@ -229,10 +231,39 @@ def stopped_columns(
                 f"(scoring.stopped_table_rows {expected_rows}; its longest gap before was {usual:.0f} days), an "
                 f"export that stopped filling it? Every feature reading {table}.{column} reads those rows as if "
                 "the export had left it empty (orders.cost: a guessed margin; invoices.paid_at: unpaid); export "
-                f"the missing values, or score with --as-of {end.date()}"
+                f"the missing values, or {what} with --as-of {end.date()}"
             )
             warn(said[-1])
     return said
+
+
+def stopped_inputs(
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    rows: Mapping[str, int],
+    labels: LabelConfig,
+    expected_rows: int,
+    warn: Callable[[str], None],
+    *,
+    later: Mapping[str, int] | None = None,
+    times: Mapping[str, Any] | None = None,
+    what: str = "score",
+) -> list[str]:
+    """`stopped_tables` then `stopped_columns` of `tables` as of `as_of`, each said through `warn`: what `cvp score`
+    lists as its manifest's `stopped_tables`, and what `cvp train` and `cvp backtest` say of their data (`what`:
+    the command the way out names, "score" or "train"; was, round 25: training never asked, a model trained on
+    orders without a cost from July on learned the guessed margins of its latest cutoffs without a word). The
+    per-day counts: the Spark driver's, summed as the tables streamed (`filled_days`), else `filled_by_day`."""
+    said = stopped_tables(
+        tables, as_of, rows, labels, expected_rows, warn, later=later, times=times, what=what
+    )
+    days = getattr(tables, "filled_days", None) or {n: filled_by_day(n, t) for n, t in tables.items()}
+    return said + stopped_columns(days, as_of, labels, expected_rows, warn, what)
+
+
+def stopped_names(said: list[str]) -> list[str]:
+    """The `table.column` each of `stopped_inputs`' warnings starts with (no value of any row: for MLflow)."""
+    return [s.split(" ", 1)[0] for s in said]
 
 
 def _times_of(tables: Mapping[str, Any], table: str, column: str, as_of: pd.Timestamp) -> np.ndarray:

@@ -61,6 +61,7 @@ from pipelines.tracking import (
     sweep_interrupted,
 )
 from pipelines.tracking_runs import champion_by_demo, demo_keeps_champion, log_training_run
+from pipelines.training_stops import held_back, stopped_in_training, stopped_param
 
 
 def write_backtest(
@@ -267,6 +268,7 @@ def train_and_register(
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "train on")
+    stopped = stopped_in_training(tables, as_of, cfg, console)  # the model's warnings, its promotion held
     customers = sample.sample if sample is not None else None
     timings: dict[str, float] = {}
     store = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
@@ -325,6 +327,7 @@ def train_and_register(
         training, as_of=as_of, drift_rows=drift_rows, drift_dates=drift_dates, sampled=sample is not None
     )
     timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
+    bundle.data_warnings_ = stopped  # every scoring with the model says them again (`scoring_warnings`)
     for note in bundle.scoring_warnings():  # the model scores otherwise than its settings say: said
         console.print(f"[bold yellow]warning:[/] {escape(note)}")
 
@@ -376,6 +379,7 @@ def train_and_register(
         auto, reason = decision.promote, decision.reason
         if champion_version is not None:
             reason = f"against champion v{champion_version}: {reason}"
+    auto, reason = held_back(stopped, auto, reason)
     do_promote = auto if promote is None else promote
     if promote is not None and promote != auto:
         reason += f"; overridden by --{'promote' if promote else 'no-promote'}"
@@ -396,6 +400,7 @@ def train_and_register(
             "n_features": len(bundle.feature_names),
         }
         | ({DEMO_PARAM: DEMO_TRAINER} if demo else {})
+        | stopped_param(stopped)
     )
 
     documents = {
@@ -479,6 +484,7 @@ def run_backtest_only(
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "backtest")
+    stopped = stopped_in_training(tables, as_of, cfg, console, "backtest")
     result = _rolling_origin(tables, as_of, cfg, console, sample.sample if sample is not None else None)
     if result.metrics.empty:
         no_fold, need = _no_fold(tables, as_of, h)
@@ -489,6 +495,7 @@ def run_backtest_only(
     print_backtest(result, h, console, cfg.models.interval_quantiles)
     facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample, tables)  # None: all
     facts["backtest_fold_cutoffs"] = evaluated_folds(result)
+    facts |= stopped_param(stopped)
     files = write_backtest(result, out_dir, rows, facts)
     console.print(
         f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}",

@@ -218,19 +218,15 @@ def run_score(
             raise StructuralError(f"{other_company} (--strict refuses)")
         if other_company:
             warn(f"{other_company} (scored anyway; --strict refuses)")
-        from pipelines.data_age import (
-            check_data_age,
-            filled_by_day,
-            latest_times,
-            stopped_columns,
-            stopped_tables,
-        )
+        from pipelines.data_age import check_data_age, latest_times, stopped_inputs
 
         times = latest_times(tables, as_of)  # each table's latest event before the as-of, found once
         stale = check_data_age(tables, as_of, cfg.labels, allow_stale, warn, times)  # said, or a stop
         later = warn_later_events(tables, as_of, console)
         accepted = {name: r.accepted for name, r in loaded.result.report.items()}
-        stopped = stopped_tables(
+        # a table, or a model input of one, whose export stopped while the orders ran on: said, and listed
+        # together (the pages and the history read them alike)
+        stopped = stopped_inputs(
             tables,
             as_of,
             accepted,
@@ -240,10 +236,6 @@ def run_score(
             later=later,
             times=times,
         )
-        # a model input an export stopped filling while its table ran on: said, and listed with the stopped
-        # tables (the pages and the history read them alike); the Spark driver's counts, summed as they streamed
-        days = getattr(tables, "filled_days", None) or {n: filled_by_day(n, t) for n, t in tables.items()}
-        stopped += stopped_columns(days, as_of, cfg.labels, cfg.scoring.stopped_table_rows, warn)
         if later:
             said.append(later_events_text(later, as_of))
         chunk = chunk_customers or cfg.scoring.chunk_customers

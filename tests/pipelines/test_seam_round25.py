@@ -264,3 +264,65 @@ def test_the_model_card_of_scores_whose_champion_was_replaced_says_which_is_cham
         "version 2, not version 1 that made these scores: the next `cvp score` uses version 2"
     )
     assert "champion_now" not in model_card("2", config, 365, run_id=v1.run_id)
+
+
+def test_training_says_an_export_that_stopped_names_it_in_its_run_and_holds_the_model_back():
+    """`cvp train` / `cvp backtest` on data whose orders lost their cost from July on, or whose tickets export
+    stopped then, trained with no word (was, round 25: only `cvp score` asked `data_age`): the latest cutoffs'
+    features and labels read guessed margins and no ticket, and the model learned that. Now the training says it
+    in the one rule's words (`data_age.stopped_inputs`, the way out "train with --as-of"), names the columns in
+    its MLflow run (a param, no value of any row), and the promotion rule does not make such a model champion
+    (its backtest's latest folds read the same missing data: their metrics cannot show it)."""
+    from rich.console import Console
+
+    from pipelines.config import load_config
+    from pipelines.training_stops import held_back, stopped_in_training, stopped_param
+
+    cfg = load_config()
+    days = pd.date_range("2024-01-01", "2025-12-31", freq="D", tz="UTC") + pd.Timedelta(hours=10)
+    tables = _orders_and_bills(days)
+    tables["tickets"] = pd.DataFrame({"opened_at": days[::2]})
+    as_of = pd.Timestamp("2026-01-01", tz="UTC")
+    bills = tables["invoices"]
+    bills.loc[bills["paid_at"] >= as_of, "paid_at"] = pd.NaT  # the last weeks' invoices not paid yet
+
+    def said(frames, what="train"):
+        console = Console(record=True, width=10_000)
+        out = stopped_in_training(frames, as_of, cfg, console, what)
+        printed = console.export_text()
+        assert all(f"warning: {w}" in printed for w in out), printed
+        return out
+
+    assert said(tables) == [] and stopped_param([]) == {}
+    assert held_back([], True, "better than the champion") == (True, "better than the champion")
+    cut = {n: t.copy() for n, t in tables.items()}
+    cut["orders"].loc[cut["orders"]["ordered_at"] >= "2025-07-01", "cost"] = None
+    cut["tickets"] = cut["tickets"][cut["tickets"]["opened_at"] < "2025-07-01"]
+    tickets, cost = said(cut)
+    assert tickets.startswith("tickets.opened_at ends on 2025-06-30, 184 days before --as-of 2026-01-01"), (
+        tickets
+    )
+    assert cost.startswith("orders.cost has no value after 2025-06-30, 184 days before --as-of 2026-01-01"), (
+        cost
+    )
+    assert "train with --as-of 2025-07-01" in cost and "score with" not in cost
+    assert said(cut, "backtest")[1].endswith("or backtest with --as-of 2025-07-01")
+    assert stopped_param([tickets, cost]) == {"stopped_inputs": "tickets.opened_at,orders.cost"}
+    auto, reason = held_back([tickets, cost], True, "better than the champion")
+    assert not auto and reason.startswith("not promoted: the export of tickets.opened_at,orders.cost stopped")
+    assert reason.endswith("the backtest alone: better than the champion")
+    assert held_back([cost], False, "worse") == (False, "worse")  # not promoted anyway: its reason kept
+
+
+def test_a_models_training_warnings_of_its_data_are_said_by_every_scoring_with_it():
+    """What the training said of its data is the model's (`CustomerValueModel.data_warnings_`, set by
+    `train_and_register`): `scoring_warnings`, which `model_checks.check_model` warns again on every `cvp score`
+    of the model and puts in the manifest's `model_warnings` (its model card's line). Was: not kept, the batch
+    job scoring with the model never told. A model registered before it (no such attribute) says none."""
+    from models.bundle import CustomerValueModel
+
+    bundle = CustomerValueModel.__new__(CustomerValueModel)
+    bundle.notes_ = ["the spend model's interval fitted in-sample"]  # a fit note: recorded, not warned
+    assert bundle.scoring_warnings() == []
+    bundle.data_warnings_ = ["orders.cost has no value after 2025-06-30 ..."]
+    assert bundle.scoring_warnings() == ["orders.cost has no value after 2025-06-30 ..."]
