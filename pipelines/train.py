@@ -327,9 +327,9 @@ def train_and_register(
         training, as_of=as_of, drift_rows=drift_rows, drift_dates=drift_dates, sampled=sample is not None
     )
     timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
-    bundle.data_warnings_ = stopped  # every scoring with the model says them again (`scoring_warnings`)
     for note in bundle.scoring_warnings():  # the model scores otherwise than its settings say: said
         console.print(f"[bold yellow]warning:[/] {escape(note)}")
+    bundle.data_warnings_ = stopped  # said above; every scoring with the model says them again
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}

@@ -44,8 +44,10 @@ def held_back(stopped: list[str], auto: bool, reason: str) -> tuple[bool, str]:
     """The promotion rule's decision, held back when an export of the training data stopped: the backtest's
     latest folds read the same missing rows or values, so its metrics cannot show what the model learned of
     them (a guessed margin, no ticket); `--promote` makes it champion all the same."""
-    if not stopped or not auto:
+    if not stopped:
         return auto, reason
     names = ", ".join(stopped_param(stopped).values())
+    if not auto:
+        return auto, f"{reason}; the export of {names} stopped before the as-of (warned above)"
     why = f"not promoted: the export of {names} stopped before the as-of (warned above; --promote makes it champion)"
     return False, f"{why}; the backtest alone: {reason}"

@@ -311,7 +311,10 @@ def test_training_says_an_export_that_stopped_names_it_in_its_run_and_holds_the_
     auto, reason = held_back([tickets, cost], True, "better than the champion")
     assert not auto and reason.startswith("not promoted: the export of tickets.opened_at,orders.cost stopped")
     assert reason.endswith("the backtest alone: better than the champion")
-    assert held_back([cost], False, "worse") == (False, "worse")  # not promoted anyway: its reason kept
+    assert held_back([cost], False, "worse") == (  # not promoted anyway: its reason kept, the stop named
+        False,
+        "worse; the export of orders.cost stopped before the as-of (warned above)",
+    )
 
 
 def test_a_models_training_warnings_of_its_data_are_said_by_every_scoring_with_it():
