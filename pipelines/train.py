@@ -408,7 +408,8 @@ def train_and_register(
         "model_contract.json": bundle.contract_settings() or {},
         "data_fingerprint.json": data_fingerprint(tables),
         "feature_manifest.json": manifest.to_dict(),
-        "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))},
+        # with the stopped exports' warnings in full (dates, counts, table names: no row's value)
+        "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", [])) + stopped},
     }
     if rows is not None:  # a training that dropped 20% of the orders shows it beside one that did not
         from pipelines.rejected_rows import TRAINING, rows_document, training_params
