@@ -146,7 +146,13 @@ def filled_by_day(name: str, frame: Any) -> pd.DataFrame | None:
     times = EVENT_TIME_COLUMNS.get(name)
     if frame is None or not times or times[0] not in frame.columns or name not in TABLES:
         return None
-    optional = [c.name for c in TABLES[name].columns if c.model_input and not c.required and c.name in frame]
+    # not a column whose empty MEANS no / 0 (`Column.empty_means_no`: a promo flag TRUE-or-empty, a discount not
+    # given): promotions ended are no stop (was: "orders.promo has no value after ..." on every page)
+    optional = [
+        c.name
+        for c in TABLES[name].columns
+        if c.model_input and not c.required and not c.empty_means_no and c.name in frame
+    ]
     if not optional:
         return None
     days = _days(frame[times[0]])
@@ -200,6 +206,8 @@ def stopped_columns(
     2026-01-01, exit 0 and not a word: every margin of the last half year guessed at
     `features.margin_rate_when_cost_missing` (30% for a 41% margin), the expected total 19% lower, 13 customers
     in another tier; the whole table's share of orders with a cost (85%) passed `check_model_inputs`."""
+    from pipelines.reports.phrases import stopped_means
+
     day = np.datetime64(_datetime64(as_of), "D")
     said = []
     for table, counts in days.items():
@@ -214,8 +222,7 @@ def stopped_columns(
             end, gap = days_past_data(pd.Timestamp(last), pd.Timestamp(day))  # day: as_of without its zone
             # the column's own longest quiet (a survey sent each quarter) in its days a year and more before its
             # last: not a stop; not of its latest days (payments of old invoices trickling in after a stop)
-            older = held[held <= last - pd.Timedelta(days=365)].to_numpy()
-            usual = float(np.diff(older).max() / np.timedelta64(1, "D")) if len(older) > 1 else 0.0
+            usual = _longest_gap(held[held <= last - pd.Timedelta(days=365)].to_numpy())
             if gap <= max(labels.max_days_past_data, usual):
                 continue
             until = counts.index <= last
@@ -230,8 +237,8 @@ def stopped_columns(
                 f"with a value until then ({share:.0%}) about {expected:,.0f} values were expected since "
                 f"(scoring.stopped_table_rows {expected_rows}; its longest gap before was {usual:.0f} days), an "
                 f"export that stopped filling it? Every feature reading {table}.{column} reads those rows as if "
-                "the export had left it empty (orders.cost: a guessed margin; invoices.paid_at: unpaid); export "
-                f"the missing values, or {what} with --as-of {end.date()}"
+                f"the export had left it empty ({stopped_means(f'{table}.{column}')}); export the missing values, "
+                f"or {what} with --as-of {end.date()}"
             )
             warn(said[-1])
     return said

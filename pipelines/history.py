@@ -155,8 +155,8 @@ def history_notes(
     stopped = [r.as_of for r in runs if since < r.as_of < as_of and r.stopped_tables and not r.stale_data]
     if stopped and stability != "none":
         notes.append(
-            f"the history's runs as of {', '.join(stopped)} scored data with a table whose export stopped (their "
-            "customers read without its rows since): kept, but the stability rule does not read their tiers"
+            f"the history's runs as of {', '.join(stopped)} scored data an export of which stopped (a table, or "
+            "a model input column it stopped filling: their customers read without it since): kept, but the stability rule does not read their tiers"
         )
     later = _later(runs, as_of)  # the runs listed above, not listed again
     if later and stability != "none":
@@ -305,7 +305,7 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
         table.add_column(tier, no_wrap=True, justify="right")
     for r, model in zip(runs, model_labels(runs), strict=True):
         table.add_row(
-            r.as_of + (" (stale data)" if r.stale_data else " (stopped table)" if r.stopped_tables else ""),
+            r.as_of + (" (stale data)" if r.stale_data else " (stopped export)" if r.stopped_tables else ""),
             model,
             f"{r.horizon_days} d",
             r.stability_rule,

@@ -49,6 +49,9 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
     # tickets cut half a year early showing 17 of 79 problem customers good or great without a word)
     if manifest.get("stopped_tables"):
         notes["stopped_tables"] = "; ".join(manifest["stopped_tables"])
+        from pipelines.data_age import stopped_names
+
+        notes["stopped_names"] = stopped_names(manifest["stopped_tables"])  # the banner's consequence of each
     from pipelines.rejected_rows import rejected_share, rejected_warning
 
     # rows rejected at loading: the pages are of the rows kept, said on the card and atop every page from

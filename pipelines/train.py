@@ -61,7 +61,7 @@ from pipelines.tracking import (
     sweep_interrupted,
 )
 from pipelines.tracking_runs import champion_by_demo, demo_keeps_champion, log_training_run
-from pipelines.training_stops import held_back, stopped_in_training, stopped_param
+from pipelines.training_stops import keep_stops, stopped_in_training, stopped_param
 
 
 def write_backtest(
@@ -268,7 +268,6 @@ def train_and_register(
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "train on")
-    stopped = stopped_in_training(tables, as_of, cfg, console)  # the model's warnings, its promotion held
     customers = sample.sample if sample is not None else None
     timings: dict[str, float] = {}
     store = configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri)
@@ -329,7 +328,7 @@ def train_and_register(
     timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
     for note in bundle.scoring_warnings():  # the model scores otherwise than its settings say: said
         console.print(f"[bold yellow]warning:[/] {escape(note)}")
-    bundle.data_warnings_ = stopped  # said above; every scoring with the model says them again
+    stops = keep_stops(bundle, tables, as_of, cfg, console)  # warned; its run's param, the model's warnings
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}
@@ -379,7 +378,6 @@ def train_and_register(
         auto, reason = decision.promote, decision.reason
         if champion_version is not None:
             reason = f"against champion v{champion_version}: {reason}"
-    auto, reason = held_back(stopped, auto, reason)
     do_promote = auto if promote is None else promote
     if promote is not None and promote != auto:
         reason += f"; overridden by --{'promote' if promote else 'no-promote'}"
@@ -400,7 +398,7 @@ def train_and_register(
             "n_features": len(bundle.feature_names),
         }
         | ({DEMO_PARAM: DEMO_TRAINER} if demo else {})
-        | stopped_param(stopped)
+        | stops
     )
 
     documents = {
@@ -409,7 +407,9 @@ def train_and_register(
         "data_fingerprint.json": data_fingerprint(tables),
         "feature_manifest.json": manifest.to_dict(),
         # with the stopped exports' warnings in full (dates, counts, table names: no row's value)
-        "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", [])) + stopped},
+        "notes.json": {
+            "notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", [])) + bundle.data_warnings_
+        },
     }
     if rows is not None:  # a training that dropped 20% of the orders shows it beside one that did not
         from pipelines.rejected_rows import TRAINING, rows_document, training_params

@@ -1,10 +1,15 @@
 """What `cvp train` and `cvp backtest` say of training data whose export stopped (`pipelines.data_age.stopped_inputs`,
-the one rule `cvp score` applies): warned, named in the MLflow run (`stopped_param`), kept in the model's warnings
-that every scoring with it repeats (`CustomerValueModel.data_warnings_`), and the model held back from the
-promotion rule (`held_back`).
+the one rule `cvp score` applies): warned, named in the MLflow run (`stopped_param`) and kept in the model's warnings
+that every scoring with it repeats (`CustomerValueModel.data_warnings_`): `keep_stops`, the one call of `cvp train`.
+The promotion rule does not hold such a model back (was, round 25 b: `held_back`): judged on a
+`--sample-customers` sample the stop escaped it, and a table that really ended (a product line closed) would
+have held every later model back for good with no way out but `--promote`, which overrides the backtest's rule
+too. The warning travels with the model instead: on its run, its card and every scoring's console and pages.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -34,20 +39,18 @@ def stopped_in_training(
 
 
 def stopped_param(stopped: list[str]) -> dict[str, str]:
-    """The MLflow param naming the `table.column`s whose export stopped (no value of a row); none without."""
+    """The MLflow param naming the `table.column`s whose export stopped (no value of a row); "none" without (a
+    run that checked and found none, told from one trained before the check)."""
     from pipelines.data_age import stopped_names
 
-    return {"stopped_inputs": ",".join(stopped_names(stopped))} if stopped else {}
+    return {"stopped_inputs": ",".join(stopped_names(stopped)) or "none"}
 
 
-def held_back(stopped: list[str], auto: bool, reason: str) -> tuple[bool, str]:
-    """The promotion rule's decision, held back when an export of the training data stopped: the backtest's
-    latest folds read the same missing rows or values, so its metrics cannot show what the model learned of
-    them (a guessed margin, no ticket); `--promote` makes it champion all the same."""
-    if not stopped:
-        return auto, reason
-    names = ", ".join(stopped_param(stopped).values())
-    if not auto:
-        return auto, f"{reason}; the export of {names} stopped before the as-of (warned above)"
-    why = f"not promoted: the export of {names} stopped before the as-of (warned above; --promote makes it champion)"
-    return False, f"{why}; the backtest alone: {reason}"
+def keep_stops(
+    bundle: Any, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, console: Console
+) -> dict[str, str]:
+    """`cvp train`'s whole wiring: the training data's stops warned (`stopped_in_training`), kept as the fitted
+    model's `data_warnings_` (every scoring with it says them again) and returned as the run's param
+    (`stopped_param`). Call it after the fit's own warnings are printed: each is said once."""
+    bundle.data_warnings_ = stopped_in_training(tables, as_of, cfg, console)
+    return stopped_param(bundle.data_warnings_)
