@@ -168,10 +168,20 @@ def filled_by_day(name: str, frame: Any) -> pd.DataFrame | None:
     for c in optional:
         if c in dated:
             summed[c] = np.bincount(dated[c] - first, minlength=size)
+            # and by the row's own day (an invoice's issue day): where the advice's --as-of goes (`BY_EVENT_DAY`)
+            filled = frame[c].notna().to_numpy(np.float64)
+            summed[c + BY_EVENT_DAY] = np.bincount(at, weights=filled, minlength=size)
         else:
             summed[c] = np.bincount(at, weights=frame[c].notna().to_numpy(np.float64), minlength=size)
     out = pd.DataFrame(summed, index=(np.arange(size) + first).astype("datetime64[D]")).astype(np.int64)
     return out[out.to_numpy().any(axis=1)]  # the days holding something
+
+
+#: `filled_by_day`'s count of a column of times (`invoices.paid_at`) by its row's own day (the issue day), beside
+#: its count by the day of its value: the stop is judged by the payment days (invoices not paid yet are no stop),
+#: and the way out names the day after the last issued row with a value (review of round 25 b, was: the day after
+#: the last payment, which late payments of older invoices put months after the stop: inside the blind spot).
+BY_EVENT_DAY = "@event_day"
 
 
 def _days(column: pd.Series) -> np.ndarray:
@@ -215,6 +225,8 @@ def stopped_columns(
             continue
         counts = counts[counts.index < day]
         for column in counts.columns.drop("rows"):
+            if column.endswith(BY_EVENT_DAY):
+                continue  # the way out's day of a column of times, not a column
             held = counts.index[counts[column] > 0]
             if not len(held):
                 continue  # never filled: the model inputs' check says it (`check_model_inputs`)
@@ -231,6 +243,9 @@ def stopped_columns(
             expected = since * share
             if expected < expected_rows:
                 continue
+            issued = counts.index[counts.get(column + BY_EVENT_DAY, counts[column]) > 0]
+            if column + BY_EVENT_DAY in counts and len(issued):  # the last row filled, by its own day
+                end = min(end, days_past_data(pd.Timestamp(issued.max()), pd.Timestamp(day))[0])
             said.append(
                 f"{table}.{column} has no value after {pd.Timestamp(last).date()}, {gap:.0f} days before "
                 f"--as-of {as_of.date()}, while {since:,} rows of {table} came after it: at its share of rows "

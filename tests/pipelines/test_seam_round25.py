@@ -150,8 +150,14 @@ def test_a_model_input_an_export_stopped_filling_is_said():
         (bills.index % 60 == 0) & (bills["issued_at"] < "2025-07-01") & (bills["issued_at"] >= "2025-05-20")
     )
     bills.loc[slow, "paid_at"] = bills.loc[slow, "issued_at"] + pd.Timedelta(days=150)
-    got = [w[:70] for w in said(late)]
-    assert got == [cost[:70], "invoices.paid_at has no value after 2025-11-21, 40 days before --as-of"], got
+    got = said(late)
+    assert [w[:70] for w in got] == [
+        cost[:70],
+        "invoices.paid_at has no value after 2025-11-21, 40 days before --as-of",
+    ], got
+    # the way out: the day after the last invoice issued with a payment, before the stop (review of round 25 b,
+    # was: "--as-of 2025-11-22", the day after the last late payment, its invoices of July-November read unpaid)
+    assert got[1].endswith("or score with --as-of 2025-07-01"), got[1]
     # a satisfaction survey answered on one ticket in 40: its last answer weeks ago is not a stop
     few = {"orders": cut["orders"].assign(cost=6.0)}
     few["orders"]["cost"] = few["orders"]["cost"].where(pd.Series(range(len(days))) % 40 == 0)
