@@ -35,6 +35,10 @@ class Column:
     #: The column shapes what the models see (features, statuses, labels): a model trained on data with it
     #: cannot score data without it (`check_model_inputs`). Required columns are inputs unless declared not.
     model_input: bool = False
+    #: An empty value MEANS "no" / 0 to the features: a flag exported TRUE-or-empty (every `bool` column, read by
+    #: `features.builder.as_flag`), a discount not given (read as 0). An export leaving it empty for months is
+    #: no stop (`pipelines.data_age.filled_by_day` leaves it out; was: promotions ended warned as a stopped export).
+    empty_means_no: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,18 @@ class Table:
 
 
 def _c(
-    name: str, kind: Kind, required: bool, description: str, unit: str = "", model_input: bool | None = None
+    name: str,
+    kind: Kind,
+    required: bool,
+    description: str,
+    unit: str = "",
+    model_input: bool | None = None,
+    empty_means_no: bool | None = None,
 ) -> Column:
-    return Column(name, kind, required, description, unit, required if model_input is None else model_input)
+    flag = kind == "bool" if empty_means_no is None else empty_means_no
+    return Column(
+        name, kind, required, description, unit, required if model_input is None else model_input, flag
+    )
 
 
 TABLES: dict[str, Table] = {
@@ -89,6 +102,7 @@ TABLES: dict[str, Table] = {
                     "discount given on the order",
                     "currency, >= 0",
                     model_input=True,
+                    empty_means_no=True,  # `features.builder`: a discount's empty read as 0
                 ),
                 _c("promo", "bool", False, "bought on a promotion", model_input=True),
                 _c("quantity", "number", False, "units ordered", "units, > 0"),

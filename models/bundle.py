@@ -311,8 +311,11 @@ class CustomerValueModel:
         refitted on every cutoff set aside for the calibrated one, `REFIT_STRAYED`; the spend model's smearing
         factor not applied, `SMEARING_NOT_APPLIED`): `cvp train` prints them as warnings, and so does every
         `cvp score` of the model, into its manifest's `warnings` (was: said once at the training; a batch job
-        scoring the champion never told). Empty for a model fitted before `notes_` existed."""
-        return [n for n in self.fit_notes() if n.startswith((REFIT_STRAYED, SMEARING_NOT_APPLIED))]
+        scoring the champion never told). Empty for a model fitted before `notes_` existed. Then what its training
+        said of its data (`data_warnings_`, set by `cvp train`: an export that stopped, its latest cutoffs' labels
+        and features read without the missing rows or values)."""
+        fitted = [n for n in self.fit_notes() if n.startswith((REFIT_STRAYED, SMEARING_NOT_APPLIED))]
+        return fitted + list(getattr(self, "data_warnings_", []))
 
     def fit_notes(self) -> list[str]:
         """Every note of the value and churn models' fits, once each (`notes_` as `fit` stored it; empty for a

@@ -64,6 +64,7 @@ def stopped_tables(
     *,
     later: Mapping[str, int] | None = None,
     times: Mapping[str, Any] | None = None,
+    what: str = "score",
 ) -> list[str]:
     """The tables whose export stopped while the others ran on, each said through `warn` and returned (the
     manifest's `stopped_tables`). A table is judged only when it has no row on or after `as_of` (`later`, the
@@ -127,10 +128,164 @@ def stopped_tables(
         said.append(
             f"{key} ends on {last.date()}, {gap:.0f} days before --as-of {as_of.date()}, {why}, an export that "
             f"stopped? Every feature and tier rule reading {table} counts nothing since for every customer; export "
-            f"the missing {table} rows, or score with --as-of {end.date()}"
+            f"the missing {table} rows, or {what} with --as-of {end.date()}"
         )
         warn(said[-1])
     return said
+
+
+def filled_by_day(name: str, frame: Any) -> pd.DataFrame | None:
+    """Per day, table `name`'s rows by its event time (`rows`: `EVENT_TIME_COLUMNS`' first) and, per optional model
+    input it has (`features.contract`: `model_input`, not required: `orders.cost`, `tickets.satisfaction`, ...),
+    its rows holding a value, by the same day; a column of times (`invoices.paid_at`) by the day of its value, the
+    day it was filled (an invoice of the last weeks is not paid yet: its payments run on to the as-of). Naive UTC
+    days. What `stopped_columns` reads; counts of row batches add up to the whole table's (the Spark driver's,
+    summed as the tables stream: `summed_days`). None: no such table, time or column."""
+    from features.contract import TABLES
+
+    times = EVENT_TIME_COLUMNS.get(name)
+    if frame is None or not times or times[0] not in frame.columns or name not in TABLES:
+        return None
+    # not a column whose empty MEANS no / 0 (`Column.empty_means_no`: a promo flag TRUE-or-empty, a discount not
+    # given): promotions ended are no stop (was: "orders.promo has no value after ..." on every page)
+    optional = [
+        c.name
+        for c in TABLES[name].columns
+        if c.model_input and not c.required and not c.empty_means_no and c.name in frame
+    ]
+    if not optional:
+        return None
+    days = _days(frame[times[0]])
+    dated = {
+        c: _days(frame[c].dropna()) for c in optional if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)
+    }
+    held = [d for d in (days, *dated.values()) if len(d)]
+    first = min(int(d.min()) for d in held) if held else 0
+    size = max(int(d.max()) for d in held) - first + 1 if held else 0
+    # a count per day by bincount, the rows' days shifted once (10M orders: no sort, no groupby)
+    at = days - first
+    summed = {"rows": np.bincount(at, minlength=size)}
+    for c in optional:
+        if c in dated:
+            summed[c] = np.bincount(dated[c] - first, minlength=size)
+            # and by the row's own day (an invoice's issue day): where the advice's --as-of goes (`BY_EVENT_DAY`)
+            filled = frame[c].notna().to_numpy(np.float64)
+            summed[c + BY_EVENT_DAY] = np.bincount(at, weights=filled, minlength=size)
+        else:
+            summed[c] = np.bincount(at, weights=frame[c].notna().to_numpy(np.float64), minlength=size)
+    out = pd.DataFrame(summed, index=(np.arange(size) + first).astype("datetime64[D]")).astype(np.int64)
+    return out[out.to_numpy().any(axis=1)]  # the days holding something
+
+
+#: `filled_by_day`'s count of a column of times (`invoices.paid_at`) by its row's own day (the issue day), beside
+#: its count by the day of its value: the stop is judged by the payment days (invoices not paid yet are no stop),
+#: and the way out names the day after the last issued row with a value (review of round 25 b, was: the day after
+#: the last payment, which late payments of older invoices put months after the stop: inside the blind spot).
+BY_EVENT_DAY = "@event_day"
+
+
+def _days(column: pd.Series) -> np.ndarray:
+    """A time column's naive UTC days, as day numbers (days since 1970-01-01)."""
+    zoned = isinstance(column.dtype, pd.DatetimeTZDtype)
+    values = (column.dt.tz_convert(None) if zoned else column).to_numpy()
+    return values.astype("datetime64[D]").astype(np.int64)
+
+
+def summed_days(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """`filled_by_day` of row batches, summed: the whole table's."""
+    return pd.concat(parts).fillna(0).groupby(level=0).sum().astype(np.int64)
+
+
+def stopped_columns(
+    days: Mapping[str, pd.DataFrame | None],
+    as_of: pd.Timestamp,
+    labels: LabelConfig,
+    expected_rows: int,
+    warn: Callable[[str], None],
+    what: str = "score",
+) -> list[str]:
+    """The model inputs whose values stopped while their table's rows ran on (a cost, a payment day or a ticket's
+    satisfaction an export no longer filled), each said through `warn` and returned (listed with the manifest's
+    `stopped_tables`: the pages and the history read them alike). `days`: `filled_by_day` per table. A column
+    is stopped when its last day with a value before `as_of` lies more than `labels.max_days_past_data` before
+    it, and more than its own longest gap between two days with a value a year and more before its last (a survey
+    sent each quarter; not its latest gaps: payments of old invoices trickle in after a stop), and its table's
+    rows since would, at the column's share of rows with a value until then, have held at
+    least `expected_rows` values (`scoring.stopped_table_rows`): recent invoices not yet paid are not judged
+    (the last paid one is days old). Was (round 25): the demo's orders without a cost from July on, scored as of
+    2026-01-01, exit 0 and not a word: every margin of the last half year guessed at
+    `features.margin_rate_when_cost_missing` (30% for a 41% margin), the expected total 19% lower, 13 customers
+    in another tier; the whole table's share of orders with a cost (85%) passed `check_model_inputs`."""
+    from pipelines.reports.phrases import stopped_means
+
+    day = np.datetime64(_datetime64(as_of), "D")
+    said = []
+    for table, counts in days.items():
+        if counts is None or counts.empty:
+            continue
+        counts = counts[counts.index < day]
+        for column in counts.columns.drop("rows"):
+            if column.endswith(BY_EVENT_DAY):
+                continue  # the way out's day of a column of times, not a column
+            held = counts.index[counts[column] > 0]
+            if not len(held):
+                continue  # never filled: the model inputs' check says it (`check_model_inputs`)
+            last = held.max()
+            end, gap = days_past_data(pd.Timestamp(last), pd.Timestamp(day))  # day: as_of without its zone
+            # the column's own longest quiet (a survey sent each quarter) in its days a year and more before its
+            # last: not a stop; not of its latest days (payments of old invoices trickling in after a stop)
+            usual = _longest_gap(held[held <= last - pd.Timedelta(days=365)].to_numpy())
+            if gap <= max(labels.max_days_past_data, usual):
+                continue
+            until = counts.index <= last
+            since = int(counts.loc[~until, "rows"].sum())
+            share = counts.loc[until, column].sum() / counts.loc[until, "rows"].sum()
+            expected = since * share
+            if expected < expected_rows:
+                continue
+            issued = counts.index[counts.get(column + BY_EVENT_DAY, counts[column]) > 0]
+            if column + BY_EVENT_DAY in counts and len(issued):  # the last row filled, by its own day
+                end = min(end, days_past_data(pd.Timestamp(issued.max()), pd.Timestamp(day))[0])
+            said.append(
+                f"{table}.{column} has no value after {pd.Timestamp(last).date()}, {gap:.0f} days before "
+                f"--as-of {as_of.date()}, while {since:,} rows of {table} came after it: at its share of rows "
+                f"with a value until then ({share:.0%}) about {expected:,.0f} values were expected since "
+                f"(scoring.stopped_table_rows {expected_rows}; its longest gap before was {usual:.0f} days), an "
+                f"export that stopped filling it? Every feature reading {table}.{column} reads those rows as if "
+                f"the export had left it empty ({stopped_means(f'{table}.{column}')}); export the missing values, "
+                f"or {what} with --as-of {end.date()}"
+            )
+            warn(said[-1])
+    return said
+
+
+def stopped_inputs(
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    rows: Mapping[str, int],
+    labels: LabelConfig,
+    expected_rows: int,
+    warn: Callable[[str], None],
+    *,
+    later: Mapping[str, int] | None = None,
+    times: Mapping[str, Any] | None = None,
+    what: str = "score",
+) -> list[str]:
+    """`stopped_tables` then `stopped_columns` of `tables` as of `as_of`, each said through `warn`: what `cvp score`
+    lists as its manifest's `stopped_tables`, and what `cvp train` and `cvp backtest` say of their data (`what`:
+    the command the way out names, "score" or "train"; was, round 25: training never asked, a model trained on
+    orders without a cost from July on learned the guessed margins of its latest cutoffs without a word). The
+    per-day counts: the Spark driver's, summed as the tables streamed (`filled_days`), else `filled_by_day`."""
+    said = stopped_tables(
+        tables, as_of, rows, labels, expected_rows, warn, later=later, times=times, what=what
+    )
+    days = getattr(tables, "filled_days", None) or {n: filled_by_day(n, t) for n, t in tables.items()}
+    return said + stopped_columns(days, as_of, labels, expected_rows, warn, what)
+
+
+def stopped_names(said: list[str]) -> list[str]:
+    """The `table.column` each of `stopped_inputs`' warnings starts with (no value of any row: for MLflow)."""
+    return [s.split(" ", 1)[0] for s in said]
 
 
 def _times_of(tables: Mapping[str, Any], table: str, column: str, as_of: pd.Timestamp) -> np.ndarray:

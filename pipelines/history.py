@@ -152,6 +152,12 @@ def history_notes(
             f"the history's runs as of {', '.join(stale)} scored stale data (their data ended long before their "
             "as-of): kept, but the stability rule does not read their tiers"
         )
+    stopped = [r.as_of for r in runs if since < r.as_of < as_of and r.stopped_tables and not r.stale_data]
+    if stopped and stability != "none":
+        notes.append(
+            f"the history's runs as of {', '.join(stopped)} scored data an export of which stopped (a table, or "
+            "a model input column it stopped filling: their customers read without it since): kept, but the stability rule does not read their tiers"
+        )
     later = _later(runs, as_of)  # the runs listed above, not listed again
     if later and stability != "none":
         notes.append(later_runs_note(list(later), as_of))
@@ -243,7 +249,7 @@ def apply_stability(
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     every = list_runs(open_history(history, create=True))
     runs = [r for r in every if r.as_of < as_of]
-    held = tier_runs(runs)  # a run of stale data is kept but read by no stable tier
+    held = tier_runs(runs)  # a run of stale data or a stopped table is kept but read by no stable tier
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
     out.attrs["stability_runs"] = {r.as_of: r.run_id for r in held}
     # the run joins the whole history, not only the runs before it: a backfill is read by the later runs' stable
@@ -299,7 +305,7 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
         table.add_column(tier, no_wrap=True, justify="right")
     for r, model in zip(runs, model_labels(runs), strict=True):
         table.add_row(
-            r.as_of + (" (stale data)" if r.stale_data else ""),
+            r.as_of + (" (stale data)" if r.stale_data else " (stopped export)" if r.stopped_tables else ""),
             model,
             f"{r.horizon_days} d",
             r.stability_rule,
@@ -468,8 +474,9 @@ def report_history(
     check_same_currency(
         upto, (manifest.get("reasons") or {}).get("currency"), "the report's history sections"
     )
-    # not a run of stale data (`tier_runs`, the stable tiers' rule): its tiers read days without data as quiet
-    # customers, and the moves since it would be counted against them (was: the latest run, stale or not)
+    # not a run of stale data or a stopped table (`tier_runs`, the stable tiers' rule): its tiers read days
+    # without data as quiet customers, and the moves since it would be counted against them (was: the latest
+    # run, stale or not)
     held = [r for r in tier_runs(upto) if r.as_of < as_of]
     previous = held[-1] if held else None
     check_stabilised_with(manifest, upto, as_of)

@@ -93,6 +93,9 @@ class HistoryRun:
     #: the run's data ended long before its as-of (`pipelines.data_age`): what its manifest's `stale_data` said;
     #: such a run is kept and shown but no stable tier reads it (`tier_runs`)
     stale_data: str | None = None
+    #: tables whose export stopped while the orders ran on (`pipelines.data_age.stopped_tables`): what its
+    #: manifest's `stopped_tables` said; such a run, like a stale one, is kept and shown but read by no stable tier
+    stopped_tables: tuple[str, ...] = ()
     #: the run's whole stability rule (`tiers.stability`: margin, runs); None in runs added before run.json
     #: recorded it (`stability_rule` names the rule)
     stability: dict[str, Any] | None = None
@@ -100,8 +103,10 @@ class HistoryRun:
 
 def tier_runs(runs: Sequence[HistoryRun]) -> list[HistoryRun]:
     """The runs a later run's stable tiers read: all but those whose data was stale (their tiers read days
-    without data as quiet customers: held over, a stale run's `lapsed` or `problem` would linger in later runs)."""
-    return [r for r in runs if not r.stale_data]
+    without data as quiet customers: held over, a stale run's `lapsed` or `problem` would linger in later runs)
+    or had a table whose export stopped (its customers read without its rows since: round 25, was: read, the
+    demo's run with its tickets cut half a year early held 2 great customers good in the next run)."""
+    return [r for r in runs if not r.stale_data and not r.stopped_tables]
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -162,6 +167,7 @@ def _read_run_info(folder: Path) -> HistoryRun:
             currency=info.get("currency"),
             base_signature=info.get("base_signature"),
             stale_data=info.get("stale_data"),
+            stopped_tables=tuple(info.get("stopped_tables") or ()),
             stability=info.get("stability"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -405,6 +411,7 @@ def _append_run(
             "currency": (manifest.get("reasons") or {}).get("currency"),  # of its values and contributions
             "base_signature": manifest.get("base_signature"),  # whose data: another company's refused
             "stale_data": manifest.get("stale_data"),  # kept, shown, read by no later stable tier
+            "stopped_tables": list(manifest.get("stopped_tables") or ()),  # the same
             "customers_total": int(manifest["customers_total"]),
             "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().sort_index().items()},
             "raw_tiers": (

@@ -23,10 +23,14 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         notes["stale_model"] = manifest["stale_model"]
-    from pipelines.score_console import flat_churn
+    from pipelines.score_console import flat_churn, unseen_categories
 
     if flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
         notes["flat_churn"] = flat_churn(manifest)
+    if unseen_categories(manifest):  # customers whose profile the model never saw (round 25, was: not on it)
+        notes["unseen_categories"] = unseen_categories(manifest)
+    if manifest.get("input_column_differences"):  # a table or column the model was trained without, and so on
+        notes["model_inputs"] = "; ".join(manifest["input_column_differences"])  # (round 25, was: not on it)
     if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too
         notes["model_warnings"] = "; ".join(manifest["model_warnings"])
     from pipelines.history_identity import OTHER_COMPANY_MODEL
@@ -40,6 +44,14 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["model_season"] = manifest["model_season"]
     if manifest.get("stale_data"):  # data ending well before the as-of: on the card, and atop every page
         notes["stale_data"] = manifest["stale_data"]
+    # a table whose export stopped while the orders ran on (`pipelines.data_age.stopped_tables`): on the card, and
+    # atop every page (round 25, was: in the console and the manifest only, the pages of the demo's run with its
+    # tickets cut half a year early showing 17 of 79 problem customers good or great without a word)
+    if manifest.get("stopped_tables"):
+        notes["stopped_tables"] = "; ".join(manifest["stopped_tables"])
+        from pipelines.data_age import stopped_names
+
+        notes["stopped_names"] = stopped_names(manifest["stopped_tables"])  # the banner's consequence of each
     from pipelines.rejected_rows import rejected_share, rejected_warning
 
     # rows rejected at loading: the pages are of the rows kept, said on the card and atop every page from

@@ -92,13 +92,8 @@ def closing_warnings(
         out.append(
             ("warning", f"no customer could be scored (no predictions or tiers, statuses only): {counts}")
         )
-    unseen = manifest.get("unseen_categories") or {}
-    if unseen:
-        listed = "; ".join(
-            f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items())
-            for col, counts in unseen.items()
-        )
-        out.append(("warning", f"categories unseen in training, scored as missing: {listed}"))
+    if unseen_categories(manifest):
+        out.append(("warning", unseen_categories(manifest)))
     if (manifest.get("bridge") or {}).get("note"):  # the data/model split of this run is missing
         out.append(("warning", str(manifest["bridge"]["note"])))
     lookalike = manifest.get("lookalike") or {}
@@ -181,6 +176,21 @@ def churn_spread(scores: Any, horizon_days: int, min_spread: float) -> dict[str,
         return None
     p10, p90 = np.quantile(probs, [0.1, 0.9])
     return {"p10": round(float(p10), 6), "p90": round(float(p90), 6), "threshold": min_spread}
+
+
+def unseen_categories(manifest: Mapping[str, Any]) -> str | None:
+    """The warning of a run whose scored customers hold profile categories the model never saw in training (the
+    manifest's `unseen_categories`: a new region, a segment recoded on few rows): scored as missing. Said by the
+    run and on the team page's model card (`pipelines.run_notes`; round 25, was: the console and the manifest
+    only). None without any."""
+    unseen = manifest.get("unseen_categories") or {}
+    if not unseen:
+        return None
+    listed = "; ".join(
+        f"{col}: " + ", ".join(f"{v!r} ({n:,} customers)" for v, n in counts.items())
+        for col, counts in unseen.items()
+    )
+    return f"categories unseen in training, scored as missing: {listed}"
 
 
 def flat_churn(manifest: Mapping[str, Any]) -> str | None:

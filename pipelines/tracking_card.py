@@ -14,6 +14,7 @@ from pipelines.config import AppConfig
 from pipelines.tracking import (
     MissingStore,
     configure_tracking,
+    current_champion,
     registered_name,
     run_deleted_note,
     sample_note,
@@ -95,6 +96,14 @@ def model_card(
         card["notes"] = run_deleted_note(run_id, run)
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
+    now = current_champion(card["model_name"]) if version.isdigit() else None
+    if (
+        now is not None and now != version
+    ):  # pages of an older run, its champion replaced since: said (round 25,
+        # was: "Version 1" alone, read as the model in production when version 2 had replaced it)
+        card["champion_now"] = (
+            f"version {now}, not version {version} that made these scores: the next `cvp score` uses version {now}"
+        )
     params = run.data.params
     if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
         card["training_sample"] = sample_note(params)

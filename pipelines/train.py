@@ -61,6 +61,7 @@ from pipelines.tracking import (
     sweep_interrupted,
 )
 from pipelines.tracking_runs import champion_by_demo, demo_keeps_champion, log_training_run
+from pipelines.training_stops import keep_stops, stopped_in_training, stopped_param
 
 
 def write_backtest(
@@ -327,6 +328,7 @@ def train_and_register(
     timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
     for note in bundle.scoring_warnings():  # the model scores otherwise than its settings say: said
         console.print(f"[bold yellow]warning:[/] {escape(note)}")
+    stops = keep_stops(bundle, tables, as_of, cfg, console)  # warned; its run's param, the model's warnings
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}
@@ -396,6 +398,7 @@ def train_and_register(
             "n_features": len(bundle.feature_names),
         }
         | ({DEMO_PARAM: DEMO_TRAINER} if demo else {})
+        | stops
     )
 
     documents = {
@@ -403,7 +406,10 @@ def train_and_register(
         "model_contract.json": bundle.contract_settings() or {},
         "data_fingerprint.json": data_fingerprint(tables),
         "feature_manifest.json": manifest.to_dict(),
-        "notes.json": {"notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", []))},
+        # with the stopped exports' warnings in full (dates, counts, table names: no row's value)
+        "notes.json": {
+            "notes": btyd_notes + result.notes + list(getattr(bundle, "notes_", [])) + bundle.data_warnings_
+        },
     }
     if rows is not None:  # a training that dropped 20% of the orders shows it beside one that did not
         from pipelines.rejected_rows import TRAINING, rows_document, training_params
@@ -479,6 +485,7 @@ def run_backtest_only(
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "backtest")
+    stopped = stopped_in_training(tables, as_of, cfg, console, "backtest")
     result = _rolling_origin(tables, as_of, cfg, console, sample.sample if sample is not None else None)
     if result.metrics.empty:
         no_fold, need = _no_fold(tables, as_of, h)
@@ -489,6 +496,7 @@ def run_backtest_only(
     print_backtest(result, h, console, cfg.models.interval_quantiles)
     facts = {"sample_customers": None} | modelling_params(cfg, as_of, sample, tables)  # None: all
     facts["backtest_fold_cutoffs"] = evaluated_folds(result)
+    facts |= stopped_param(stopped)
     files = write_backtest(result, out_dir, rows, facts)
     console.print(
         f"backtest files in {out_dir}: {', '.join(p.name for p in files.values())}",

@@ -218,13 +218,15 @@ def run_score(
             raise StructuralError(f"{other_company} (--strict refuses)")
         if other_company:
             warn(f"{other_company} (scored anyway; --strict refuses)")
-        from pipelines.data_age import check_data_age, latest_times, stopped_tables
+        from pipelines.data_age import check_data_age, latest_times, stopped_inputs
 
         times = latest_times(tables, as_of)  # each table's latest event before the as-of, found once
         stale = check_data_age(tables, as_of, cfg.labels, allow_stale, warn, times)  # said, or a stop
         later = warn_later_events(tables, as_of, console)
         accepted = {name: r.accepted for name, r in loaded.result.report.items()}
-        stopped = stopped_tables(
+        # a table, or a model input of one, whose export stopped while the orders ran on: said, and listed
+        # together (the pages and the history read them alike)
+        stopped = stopped_inputs(
             tables,
             as_of,
             accepted,
@@ -389,7 +391,7 @@ def run_score(
             "skipped_rules": skipped,
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,
-            "stopped_tables": stopped,  # a table's export stopped while the orders ran on
+            "stopped_tables": stopped,  # a table (or a model input of one) whose export stopped, the orders running on
             "stale_model": stale_model,
             "model_season": checked.season,  # a sub-year model's totals corrected for another time of year
             "model_warnings": [

@@ -61,6 +61,8 @@ class SparkTables(dict):
     stamped: dict[str, str | None] | None = None
     #: `features.model_inputs.model_input_counts` of each whole table as it streamed (the empty-column notes)
     input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
+    #: `pipelines.data_age.filled_by_day` of each whole table as it streamed (`stopped_columns`)
+    filled_days: dict[str, pd.DataFrame] | None = None
 
     def clear(self) -> None:
         """The tables let go (`run_score`, before it writes the scores: nothing reads them after), with what the
@@ -456,9 +458,11 @@ class StreamedCounts:
         self.totals: dict[str, tuple[float, ...]] = {}
         self.sums: dict[str, list[pd.Series]] = {}
         self.keys: list[pd.DataFrame] = []
+        self.days: dict[str, list[pd.DataFrame]] = {}
 
     def add(self, name: str, table: pd.DataFrame) -> None:
         from features.conventions import amount_totals, customer_amounts
+        from pipelines.data_age import filled_by_day, summed_days
         from pipelines.load_notes import email_keys, positive_counts
 
         for c, (n, above) in positive_counts(name, table).items():
@@ -474,6 +478,12 @@ class StreamedCounts:
                 parts[:] = [summed_by_id(parts)]
         if name == "customers" and "email" in table.columns:
             self.keys.append(email_keys(table))
+        days = filled_by_day(name, table)  # a row per day of the batch: summed now and then, as the sums are
+        if days is not None:
+            parts = self.days.setdefault(name, [])
+            parts.append(days)
+            if len(parts) >= SUM_PARTS:
+                parts[:] = [summed_days(parts)]
 
     def results(self) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[float, ...]], Any]:
         """(`SparkTables.positive_values`, `.amount_totals`, `.email_twins`)."""
@@ -501,6 +511,7 @@ def accepted_tables(
     from features.contract import SCALE_COLUMNS, amount_scale
     from features.model_inputs import input_shares, model_input_counts
     from features.stamped_dates import STAMPED_COLUMNS, stamped_note
+    from pipelines.data_age import summed_days
     from pipelines.engines.scoring import unread_columns
     from pipelines.fingerprint import BatchFingerprint
 
@@ -572,6 +583,7 @@ def accepted_tables(
     tables.model_inputs = input_shares(counts)
     tables.input_counts, tables.stamped = counts, stamped
     tables.positive_values, tables.amount_totals, tables.email_twins = summed.results()
+    tables.filled_days = {name: summed_days(parts) for name, parts in summed.days.items()}
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20

@@ -99,6 +99,7 @@ _CARD_KNOWN = {
     "provisional_label",
     "rejected_rows_share",
     "other_company_model",
+    "stopped_names",  # the banner's (`phrases.stopped_tables_banner`)
 }
 
 

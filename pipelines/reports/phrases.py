@@ -233,15 +233,53 @@ def stale_data_banner(stale_data: str | None, as_of: str) -> str | None:
     )
 
 
+#: What an export that stopped costs the scores, per `table.column` it stopped (`pipelines.data_age.stopped_inputs`'
+#: warnings start with it): a table by its event time, a model input column by its name. The warnings and the
+#: banner atop every page say the one matching the export named (was: every column's warning ended "orders.cost:
+#: a guessed margin; invoices.paid_at: unpaid", the banner "no ticket ... no order" for a stopped cost).
+STOPPED_MEANS: dict[str, str] = {
+    "orders.ordered_at": "no order since: every customer quieter than they are",
+    "returns.returned_at": "no return since: margins kept that were refunded",
+    "tickets.opened_at": "no ticket since: no cost to serve, so a costly customer can read as good",
+    "invoices.issued_at": "no invoice since: nothing billed, nothing overdue",
+    "referrals.referred_at": "no referral since",
+    "orders.cost": "a guessed margin on the orders since",
+    "invoices.paid_at": "the invoices since read as unpaid, so overdue",
+    "tickets.satisfaction": "no satisfaction score on the tickets since",
+    "tickets.kind": "the tickets since of no kind",
+}
+
+
+def stopped_means(name: str) -> str:
+    """`STOPPED_MEANS` of `name` (`table.column`); of one not listed, its rows or values since counted as none."""
+    return STOPPED_MEANS.get(name, f"{name} read as empty since")
+
+
+def stopped_tables_banner(stopped: str | None, names: list[str] | None = None) -> str | None:
+    """What every page says when an export of the run's data stopped while its orders ran on: a table, or a model
+    input column it stopped filling (the model card's `stopped_tables`: `pipelines.data_age.stopped_inputs`'
+    warnings, each naming the `table.column` and its last day; `names`: those, `stopped_names`): what each
+    costs the scores (`stopped_means`). None otherwise."""
+    if not stopped:
+        return None
+    costs = "; ".join(f"{n}: {stopped_means(n)}" for n in names or ())
+    return (
+        f"{stopped}. What the stopped export would have held since counts in no value, tier or risk"
+        f"{f' ({costs})' if costs else ''}. Ask for scores on the whole export before acting on them."
+    )
+
+
 def page_banners(card: Mapping[str, Any], as_of: str, rejected_from_share: float) -> dict[str, Any]:
     """What atop every page says before anything else (`_banners.html.j2`: the team and manager pages of `cvp
     report`, the page of `cvp profile`), from the run's model card notes (`pipelines.run_notes.run_card_notes`):
-    scores of a model not the champion, data ending well before the as-of, another company's model, rows rejected
+    scores of a model not the champion, data ending well before the as-of, a table whose export stopped, another
+    company's model, rows rejected
     from `rejected_from_share` of a table (`report.rejected_rows_banner_share`). A key is None when not said."""
     return {
         "provisional": card.get("provisional"),
         "provisional_label": card.get("provisional_label") or "Provisional",
         "stale_data": stale_data_banner(card.get("stale_data"), as_of),
+        "stopped_tables": stopped_tables_banner(card.get("stopped_tables"), card.get("stopped_names")),
         "other_company_model": card.get("other_company_model"),
         "rejected_rows": rejected_rows_banner(
             card.get("rejected_rows"), card.get("rejected_rows_share"), rejected_from_share
