@@ -93,6 +93,7 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
         # the same labels as the fixture's training: the same data and label settings
         "target_digest": trained_params(trained)["target_digest"],
         "sample_customers": None,
+        "stopped_inputs": "none",  # round 25: the exports the backtest judged stopped (none here)
     }
     res = cvp("backtest", "--data", trained.data, "--config", config, "--out", out, "--as-of", "2024-07-01",
               "--folds", "1", "--sample-customers", "300", "--horizon-days", "180")  # fmt: skip
