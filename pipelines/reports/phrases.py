@@ -334,24 +334,21 @@ def unseen_profile_marks(
 
 def unseen_mine_line(unseen: Mapping[str, Mapping[str, int]] | None, n_marked: int | None) -> str | None:
     """The line of a manager's page on categories unseen in training (the model card's `unseen_values`): how many
-    of their customers hold one (`n_marked`, marked beside them: `unseen_profile_marks`), nothing when none of
-    theirs does; when they cannot be told (`n_marked` None), the categories alone (never another manager's
-    customers). None without any."""
+    of their customers hold one (`n_marked`, each marked beside them with their own value: `unseen_profile_marks`),
+    nothing when none of theirs does; when they cannot be told (`n_marked` None), that some customers do. Never a
+    value: the company's list would show a manager the categories of other managers' customers (a rare region or
+    channel points to one customer; the team page's model card names them). None without any."""
     if not unseen or n_marked == 0:
         return None
-    what = "; ".join(
-        f"{str(_profile_column(f) or f).replace('_', ' ')} " + ", ".join(repr(v) for v in values)
-        for f, values in unseen.items()
-    )
     if n_marked is None:
         return (
-            f"some of the company's customers have a profile the model never saw in training ({what}): it read "
-            "it as unknown, so their value, risk and tier are less sure. This page was made without the customer "
-            "table (`cvp report --data`), so it cannot mark which of them are yours."
+            "some of the company's customers have a profile the model never saw in training (the team page's "
+            "model card names it): it read it as unknown, so their value, risk and tier are less sure. This page "
+            "was made without the customer table (`cvp report --data`), so it cannot mark which of them are yours."
         )
     return (
         f"{n_marked:,} of your customers {'has' if n_marked == 1 else 'have'} a profile the model never saw in "
-        f"training ({what}): it read it as unknown, so their value, risk and tier are less sure. "
+        "training: it read it as unknown, so their value, risk and tier are less sure. "
         f"{'It is' if n_marked == 1 else 'They are'} marked in the table below."
     )
 
@@ -369,7 +366,10 @@ def page_banners(card: Mapping[str, Any], as_of: str, rejected_from_share: float
         "stopped_tables": stopped_tables_banner(card.get("stopped_tables"), card.get("stopped_names")),
         "other_company_model": card.get("other_company_model"),
         "model_inputs": model_inputs_banner(card.get("model_inputs")),
-        "champion_now": champion_now_banner(card.get("champion_now_version"), card.get("model_version", "?")),
+        # scores of a champion replaced since; not of a challenger's (the `provisional` banner says whose they are)
+        "champion_now": None
+        if card.get("provisional")
+        else champion_now_banner(card.get("champion_now_version"), card.get("model_version", "?")),
         "rejected_rows": rejected_rows_banner(
             card.get("rejected_rows"), card.get("rejected_rows_share"), rejected_from_share
         ),

@@ -82,8 +82,13 @@ def test_without_the_customer_table_every_manager_page_names_the_unseen_category
     ids = pd.Series(["C1", "C2"])
     assert unseen_profile_marks(ids, None, unseen) is None  # whose cannot be told
     line = unseen_mine_line(unseen, None)
-    assert "never saw in training (region 'Central')" in line
+    assert "never saw in training" in line and "team page's model card names it" in line
     assert "cannot mark which of them are yours" in line and "4" not in line
+    # no value of the company's list on a manager's page: another manager's customer's rare category (the review:
+    # a manager of one 'kiosk' customer read 'stall', held by another manager's one customer)
+    two = {"profile_segment": {"kiosk": 1, "stall": 1}}
+    for n in (None, 1):
+        assert not {"kiosk", "stall", "Central"} & set(re.findall(r"\w+", unseen_mine_line(two, n)))
     assert unseen_mine_line(unseen, 0) is None and unseen_mine_line({}, None) is None
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "region": ["North", "Central"]})
     assert unseen_profile_marks(ids, customers, unseen).str.startswith("Their region 'Central'").tolist() == [
@@ -108,6 +113,10 @@ def test_model_inputs_and_a_replaced_champion_are_said_atop_every_page_in_a_mana
     assert "trained on other data than this run read" in banners["model_inputs"]
     assert "`" not in banners["model_inputs"]  # no command, no column name: a manager's words
     assert "made by model version 1, replaced since by version 2" in banners["champion_now"]
+    # a challenger's scores (its own `provisional` banner): no "replaced" banner beside it (the review: v2
+    # challenger's scores read "made by model version 2, replaced since by version 1")
+    challenger = page_banners(card | {"provisional": "still being evaluated ..."}, "2025-06-30", 1.0)
+    assert challenger["champion_now"] is None and challenger["provisional"]
     quiet = page_banners({"model_version": "1"}, "2025-06-30", 1.0)
     assert quiet["model_inputs"] is None and quiet["champion_now"] is None
 
