@@ -19,6 +19,11 @@ from features.seasonal import season_columns
 PROFILE_COLUMNS: tuple[str, ...] = ("segment", "size", "region", "acquisition_channel")
 
 
+def profile_feature(column: str) -> str:
+    """The profile feature of a `customers` column (`region` -> `profile_region`)."""
+    return f"profile_{column}"
+
+
 def relationship(b: Builder) -> GroupColumns:
     g = GroupColumns()
     p = b.p
@@ -131,7 +136,7 @@ def profile(b: Builder) -> GroupColumns:
         codes = per_cust[rows]
         seen = np.unique(codes[codes >= 0])
         codes = np.where(codes >= 0, np.searchsorted(seen, codes), -1)
-        g.columns[f"profile_{col}"] = pd.Categorical.from_codes(codes, categories=categories[seen])
+        g.columns[profile_feature(col)] = pd.Categorical.from_codes(codes, categories=categories[seen])
     return g
 
 

@@ -29,6 +29,9 @@ def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
         notes["flat_churn"] = flat_churn(manifest)
     if unseen_categories(manifest):  # customers whose profile the model never saw (round 25, was: not on it)
         notes["unseen_categories"] = unseen_categories(manifest)
+        # the values themselves: each manager's page marks their customers holding one (round 26, was: the team
+        # page's card only, no manager told which of their customers the model read as of no region)
+        notes["unseen_values"] = manifest["unseen_categories"]
     if manifest.get("input_column_differences"):  # a table or column the model was trained without, and so on
         notes["model_inputs"] = "; ".join(manifest["input_column_differences"])  # (round 25, was: not on it)
     if manifest.get("model_warnings"):  # what the model's training warned of how it scores: on its card too

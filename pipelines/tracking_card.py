@@ -104,6 +104,7 @@ def model_card(
         card["champion_now"] = (
             f"version {now}, not version {version} that made these scores: the next `cvp score` uses version {now}"
         )
+        card["champion_now_version"] = str(now)  # atop every page in a manager's words (round 26)
     params = run.data.params
     if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
         card["training_sample"] = sample_note(params)

@@ -100,6 +100,8 @@ _CARD_KNOWN = {
     "rejected_rows_share",
     "other_company_model",
     "stopped_names",  # the banner's (`phrases.stopped_tables_banner`)
+    "unseen_values",  # the manager pages' marks (`phrases.unseen_profile_marks`)
+    "champion_now_version",  # the banner's (`phrases.champion_now_banner`)
 }
 
 

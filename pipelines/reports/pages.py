@@ -60,6 +60,8 @@ from pipelines.reports.phrases import (
     left_company,
     money,
     page_banners,
+    unseen_mine_line,
+    unseen_profile_marks,
 )
 from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
 from pipelines.reports.views import (
@@ -259,6 +261,12 @@ def build_reports(
         value_col = f"pred_value_{h}d"
         at_risk = has_flag(frame["flags"], "at_risk")
         frame = frame.assign(_at_risk=at_risk)
+        # customers whose profile holds a category unseen in training: marked on their manager's page, and a line
+        # says how many of theirs (round 26, was: on the team page's model card only); None: not to be told
+        unseen = model_card.get("unseen_values")
+        marks = unseen_profile_marks(frame["customer_id"], customers, unseen)
+        if marks is not None:
+            frame = frame.assign(_unseen=marks)
 
         def manager_page(manager_id: str, title: str, sub: pd.DataFrame, extra: dict[str, Any]) -> str:
             top = sub.sort_values([value_col, "customer_id"], ascending=[False, True], kind="mergesort")
@@ -298,6 +306,9 @@ def build_reports(
                     moved_away.get(manager_id),
                 ),  # theirs only
                 new_customers=new_rows.get(manager_id, []),
+                unseen_mine=unseen_mine_line(
+                    unseen, None if marks is None else int((sub["_unseen"] != "").sum())
+                ),
             )
 
         empty = frame.iloc[0:0]

@@ -269,11 +269,95 @@ def stopped_tables_banner(stopped: str | None, names: list[str] | None = None) -
     )
 
 
+def model_inputs_banner(differences: str | None) -> str | None:
+    """What every page says when the model was trained on other tables or columns than the run's data has (the
+    model card's `model_inputs`: the run's `input_column_differences`, in a data team's words). None otherwise."""
+    if not differences:
+        return None
+    return (
+        "the model behind these scores was trained on other data than this run read (a table or column one has "
+        "and the other not: the team page's model card names them), so what it never learnt from (a cost to serve, "
+        "late payments) may be missing from a customer's value, risk and tier. Ask your data team before acting "
+        "on a close call."
+    )
+
+
+def champion_now_banner(now: str | None, version: Any) -> str | None:
+    """What every page says when the model that made these scores has been replaced since (the model card's
+    `champion_now_version`, `pipelines.tracking_card`): scores made now may differ. None otherwise."""
+    if not now:
+        return None
+    return (
+        f"these scores were made by model version {version}, replaced since by version {now}: scores made now "
+        "may differ, tiers included. Ask for new scores before acting on these."
+    )
+
+
+def _profile_column(feature: str) -> str | None:
+    """The `customers` column a profile feature is made of (`profile_region` -> `region`); None for another."""
+    from features.groups_account import PROFILE_COLUMNS, profile_feature
+
+    return next((c for c in PROFILE_COLUMNS if profile_feature(c) == feature), None)
+
+
+def unseen_profile_marks(
+    ids: pd.Series, customers: pd.DataFrame | None, unseen: Mapping[str, Mapping[str, int]] | None
+) -> pd.Series | None:
+    """Each customer's mark beside them on their manager's page when their profile holds a category the model
+    never saw in training (the model card's `unseen_values`: the run's `unseen_categories`, feature -> value ->
+    customers; read by the model as unknown), "" for the others; index of `ids`. None when they cannot be told
+    (pages made without the `customers` table, or an unseen category of no column of it): then every manager's
+    page says so (`unseen_mine_line`)."""
+    if not unseen:
+        return pd.Series("", index=ids.index, dtype="str")
+    columns = {f: _profile_column(f) for f in unseen}
+    if customers is None or not all(c is not None and c in customers for c in columns.values()):
+        return None
+    cust = customers.set_index(customers["customer_id"].astype("str"))  # one row per id (`check_ids`)
+    said = [[] for _ in range(len(ids))]
+    for feature, col in columns.items():
+        theirs = ids.astype("str").map(cust[col].astype("str"))
+        for i in (theirs.isin(list(unseen[feature])).to_numpy()).nonzero()[0]:
+            said[i].append(f"{str(col).replace('_', ' ')} {theirs.iloc[i]!r}")
+    return pd.Series(
+        [
+            f"Their {' and '.join(s)} is new to the model (not in the data it learnt from): it read it as unknown, "
+            "so their value, risk and tier are less sure"
+            if s
+            else ""
+            for s in said
+        ],
+        index=ids.index,
+        dtype="str",
+    )
+
+
+def unseen_mine_line(unseen: Mapping[str, Mapping[str, int]] | None, n_marked: int | None) -> str | None:
+    """The line of a manager's page on categories unseen in training (the model card's `unseen_values`): how many
+    of their customers hold one (`n_marked`, each marked beside them with their own value: `unseen_profile_marks`),
+    nothing when none of theirs does; when they cannot be told (`n_marked` None), that some customers do. Never a
+    value: the company's list would show a manager the categories of other managers' customers (a rare region or
+    channel points to one customer; the team page's model card names them). None without any."""
+    if not unseen or n_marked == 0:
+        return None
+    if n_marked is None:
+        return (
+            "some of the company's customers have a profile the model never saw in training (the team page's "
+            "model card names it): it read it as unknown, so their value, risk and tier are less sure. This page "
+            "was made without the customer table (`cvp report --data`), so it cannot mark which of them are yours."
+        )
+    return (
+        f"{n_marked:,} of your customers {'has' if n_marked == 1 else 'have'} a profile the model never saw in "
+        "training: it read it as unknown, so their value, risk and tier are less sure. "
+        f"{'It is' if n_marked == 1 else 'They are'} marked in the table below."
+    )
+
+
 def page_banners(card: Mapping[str, Any], as_of: str, rejected_from_share: float) -> dict[str, Any]:
     """What atop every page says before anything else (`_banners.html.j2`: the team and manager pages of `cvp
     report`, the page of `cvp profile`), from the run's model card notes (`pipelines.run_notes.run_card_notes`):
     scores of a model not the champion, data ending well before the as-of, a table whose export stopped, another
-    company's model, rows rejected
+    company's model, a model trained on other data, a model replaced since (round 26), rows rejected
     from `rejected_from_share` of a table (`report.rejected_rows_banner_share`). A key is None when not said."""
     return {
         "provisional": card.get("provisional"),
@@ -281,6 +365,11 @@ def page_banners(card: Mapping[str, Any], as_of: str, rejected_from_share: float
         "stale_data": stale_data_banner(card.get("stale_data"), as_of),
         "stopped_tables": stopped_tables_banner(card.get("stopped_tables"), card.get("stopped_names")),
         "other_company_model": card.get("other_company_model"),
+        "model_inputs": model_inputs_banner(card.get("model_inputs")),
+        # scores of a champion replaced since; not of a challenger's (the `provisional` banner says whose they are)
+        "champion_now": None
+        if card.get("provisional")
+        else champion_now_banner(card.get("champion_now_version"), card.get("model_version", "?")),
         "rejected_rows": rejected_rows_banner(
             card.get("rejected_rows"), card.get("rejected_rows_share"), rejected_from_share
         ),

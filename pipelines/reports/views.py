@@ -181,7 +181,9 @@ def customer_rows(
                 "churn_high": bool(rec[f"pred_churn_prob_{h}d"] >= config.high_churn_prob),
                 "value_reasons": _reasons(rec, "value", slots["value"], registry),
                 "churn_reasons": _reasons(rec, "churn", slots["churn"], registry),
-                "flags": flags_plain(rec.get("flags"), config.flag_phrases),
+                # a profile category unseen in training, marked beside the customer (`unseen_profile_marks`)
+                "flags": flags_plain(rec.get("flags"), config.flag_phrases)
+                + ([str(rec["_unseen"])] if rec.get("_unseen") else []),
                 "action": config.actions.get(tier, ""),
             }
         )

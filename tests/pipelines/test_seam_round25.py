@@ -267,6 +267,7 @@ def test_the_model_card_of_scores_whose_champion_was_replaced_says_which_is_cham
     assert card["champion_now"] == (
         "version 2, not version 1 that made these scores: the next `cvp score` uses version 2"
     )
+    assert card["champion_now_version"] == "2"  # round 26: the banner atop every page (`champion_now_banner`)
     assert "champion_now" not in model_card("2", config, 365, run_id=v1.run_id)
 
 
