@@ -149,12 +149,13 @@ def day_counts(name: str, batch: pd.DataFrame) -> pd.DataFrame:
 
     days = filled_by_day(name, validated_columns(batch, name))
     if days is None or days.empty:
-        return pd.DataFrame({"day": pd.Series(dtype=np.int64), "column": [], "n": pd.Series(dtype=np.int64)})
+        days = pd.DataFrame({"rows": pd.Series(dtype=np.int64)}, index=pd.Index([], dtype="datetime64[s]"))
     numbers = days.index.to_numpy().astype("datetime64[D]").astype(np.int64)
-    return pd.DataFrame(
+    names = np.tile(days.columns.to_numpy(dtype=object), len(days))
+    return pd.DataFrame(  # the names as objects: Arrow takes no pandas string column back from a `mapInPandas`
         {
             "day": np.repeat(numbers, days.shape[1]),
-            "column": np.tile(days.columns.to_numpy(dtype=object), len(days)),
+            "column": pd.Series(names, dtype=object),
             "n": days.to_numpy(np.int64).ravel(),
         }
     )

@@ -87,6 +87,7 @@ def test_the_spark_sample_is_judged_on_the_whole_base_s_per_day_counts():
     counted = pd.concat(
         [day_counts("orders", b.reset_index(drop=True).add_prefix(f"orders|{VAL}")) for b in batches]
     )
+    assert counted["column"].dtype == object  # Arrow takes no pandas string column back from a `mapInPandas`
     whole = summed_day_counts(counted)
     pd.testing.assert_frame_equal(whole, filled_by_day("orders", orders), check_freq=False)
     ours = orders["customer_id"].isin(["c000", "c001", "c002", "c003", "c004"])
