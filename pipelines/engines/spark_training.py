@@ -152,12 +152,14 @@ def day_counts(name: str, batch: pd.DataFrame) -> pd.DataFrame:
         days = pd.DataFrame({"rows": pd.Series(dtype=np.int64)}, index=pd.Index([], dtype="datetime64[s]"))
     numbers = days.index.to_numpy().astype("datetime64[D]").astype(np.int64)
     names = np.tile(days.columns.to_numpy(dtype=object), len(days))
-    return pd.DataFrame(  # the names as objects: Arrow takes no pandas string column back from a `mapInPandas`
-        {
-            "day": np.repeat(numbers, days.shape[1]),
-            "column": pd.Series(names, dtype=object),
-            "n": days.to_numpy(np.int64).ravel(),
-        }
+    return (
+        pd.DataFrame(  # the names as objects: Arrow takes no pandas string column back from a `mapInPandas`
+            {
+                "day": np.repeat(numbers, days.shape[1]),
+                "column": pd.Series(names, dtype=object),
+                "n": days.to_numpy(np.int64).ravel(),
+            }
+        )
     )
 
 
