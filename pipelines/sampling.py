@@ -21,6 +21,9 @@ class TrainingSample:
     sample: CustomerSample
     n_base: int  # distinct customer ids of the whole base (every id column)
     driver: dict[str, Any] = field(default_factory=dict)  # what the driver received (the Spark engine)
+    #: the whole base's stopped exports (`training_stops.export_stops`, judged before sampling), said by
+    #: `training_stops.stopped_in_training`; None: not judged (the sample's tables are then judged)
+    stopped: tuple[str, ...] | None = None
 
     def params(self) -> dict[str, Any]:
         """For the MLflow run (and its model card): sample and base size, the hash key and the rule."""
@@ -35,16 +38,17 @@ class TrainingSample:
 
 
 def sample_tables(
-    tables: dict[str, pd.DataFrame], n_customers: int
+    tables: dict[str, pd.DataFrame], n_customers: int, stopped: list[str] | None = None
 ) -> tuple[dict[str, pd.DataFrame], TrainingSample]:
     """The tables of `n_customers` customers of the keyed hash sample (`pipelines.engines.chunks.plan_sample`:
     their rows and those of the customers they referred) and the sample, whose company values come from every
-    order of `tables`."""
+    order of `tables`, as its `stopped` exports (judged on `tables`: `training_stops.export_stops`)."""
     from pipelines.engines.chunks import plan_sample
 
     plan, n_base = plan_sample(tables, n_customers)
     sample = CustomerSample(plan.customers[0], daily_company_orders(tables["orders"]))
-    return plan.tables(tables, 0), TrainingSample(sample, n_base)
+    kept = None if stopped is None else tuple(stopped)
+    return plan.tables(tables, 0), TrainingSample(sample, n_base, stopped=kept)
 
 
 def say_sample(sample: TrainingSample, console: Console) -> None:

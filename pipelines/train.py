@@ -61,7 +61,7 @@ from pipelines.tracking import (
     sweep_interrupted,
 )
 from pipelines.tracking_runs import champion_by_demo, demo_keeps_champion, log_training_run
-from pipelines.training_stops import keep_stops, stopped_in_training, stopped_param
+from pipelines.training_stops import export_stops, keep_stops, stopped_in_training, stopped_param
 
 
 def write_backtest(
@@ -328,7 +328,9 @@ def train_and_register(
     timings["fit_s"] = time.perf_counter() - t0 - timings["drift_reference_s"]
     for note in bundle.scoring_warnings():  # the model scores otherwise than its settings say: said
         console.print(f"[bold yellow]warning:[/] {escape(note)}")
-    stops = keep_stops(bundle, tables, as_of, cfg, console)  # warned; its run's param, the model's warnings
+    stops = keep_stops(
+        bundle, tables, as_of, cfg, console, sample
+    )  # warned; its run's param, the model's warnings
 
     champion_version = current_champion(name)
     candidates: dict[str, Any] = {"model": cfg.models}
@@ -485,7 +487,7 @@ def run_backtest_only(
     h = cfg.labels.horizon_days
     if sample is None:
         check_as_of(tables, as_of, cfg.labels, "backtest")
-    stopped = stopped_in_training(tables, as_of, cfg, console, "backtest")
+    stopped = stopped_in_training(tables, as_of, cfg, console, "backtest", sample)
     result = _rolling_origin(tables, as_of, cfg, console, sample.sample if sample is not None else None)
     if result.metrics.empty:
         no_fold, need = _no_fold(tables, as_of, h)
@@ -560,7 +562,9 @@ def load_sampled(
     if sample_customers is None:
         return cfg, tables, cutoff, None, rows
     check_as_of(tables, cutoff, cfg.labels, what)
-    tables, sample = sample_tables(tables, sample_customers)
+    # the stop belongs to the whole base: judged on its tables, said after the fit (`stopped_in_training`)
+    stopped = export_stops(tables, cutoff, cfg, what.split()[0])
+    tables, sample = sample_tables(tables, sample_customers, stopped)
     say_sample(sample, console)
     return cfg, tables, cutoff, sample, rows
 

@@ -9,13 +9,17 @@ too. The warning travels with the model instead: on its run, its card and every 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
 from pipelines.config import AppConfig
+
+if TYPE_CHECKING:
+    from pipelines.sampling import TrainingSample
 
 
 def stopped_in_training(
@@ -24,18 +28,42 @@ def stopped_in_training(
     cfg: AppConfig,
     console: Console,
     what: str = "train",
+    sample: TrainingSample | None = None,
 ) -> list[str]:
-    """`pipelines.data_age.stopped_inputs` of the training data (a sample's: its own rows per table), warned
-    (was, round 25: only `cvp score` asked; `cvp train` on orders without a cost from July on learned the guessed
-    margins of its latest cutoffs' features and labels without a word)."""
-    from pipelines.data_age import stopped_inputs
+    """`pipelines.data_age.stopped_inputs` of the training data, warned (was, round 25: only `cvp score` asked;
+    `cvp train` on orders without a cost from July on learned the guessed margins of its latest cutoffs' features
+    and labels without a word). With a `--sample-customers` `sample`: the whole base's, judged at load before
+    sampling (`TrainingSample.stopped`: `export_stops`), said here (was, round 25 b: the sample's rows, whose
+    expected counts shrank under `scoring.stopped_table_rows`: the demo's returns cut after 2025-02-25 warned on
+    the whole base, not on a sample of 80; a sample of 5 missed an emptied `orders.cost`)."""
 
     def warn(note: str) -> None:
         console.print(f"[bold yellow]warning:[/] {escape(note)}")
 
+    if sample is not None and sample.stopped is not None:
+        for note in sample.stopped:
+            warn(note)
+        return list(sample.stopped)
+    return export_stops(tables, as_of, cfg, what, warn)
+
+
+def export_stops(
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    what: str = "train",
+    warn: Callable[[str], None] | None = None,
+) -> list[str]:
+    """`pipelines.data_age.stopped_inputs` of `tables` (each table's rows its own count), said through `warn`
+    (none: judged quietly, said later by `stopped_in_training`): of the whole base, before a sample is drawn (the
+    pandas engine's tables; the Spark engine's sample with the whole base's per-day counts as `filled_days`,
+    summed on the executors: `spark_training.filled_days_spark`)."""
+    from pipelines.data_age import stopped_inputs
+
     rows = {n: len(t) for n, t in tables.items()}
     limit = cfg.scoring.stopped_table_rows
-    return stopped_inputs(tables, as_of, rows, cfg.labels, limit, warn, what=what)
+    said = warn or (lambda _: None)
+    return stopped_inputs(tables, as_of, rows, cfg.labels, limit, said, what=what)
 
 
 def stopped_param(stopped: list[str]) -> dict[str, str]:
@@ -47,10 +75,15 @@ def stopped_param(stopped: list[str]) -> dict[str, str]:
 
 
 def keep_stops(
-    bundle: Any, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg: AppConfig, console: Console
+    bundle: Any,
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    cfg: AppConfig,
+    console: Console,
+    sample: TrainingSample | None = None,
 ) -> dict[str, str]:
     """`cvp train`'s whole wiring: the training data's stops warned (`stopped_in_training`), kept as the fitted
     model's `data_warnings_` (every scoring with it says them again) and returned as the run's param
     (`stopped_param`). Call it after the fit's own warnings are printed: each is said once."""
-    bundle.data_warnings_ = stopped_in_training(tables, as_of, cfg, console)
+    bundle.data_warnings_ = stopped_in_training(tables, as_of, cfg, console, sample=sample)
     return stopped_param(bundle.data_warnings_)

@@ -141,6 +141,70 @@ def company_days(accepted: SparkDataFrame) -> tuple[pd.DataFrame, pd.Timestamp |
     return daily, last
 
 
+def day_counts(name: str, batch: pd.DataFrame) -> pd.DataFrame:
+    """`pipelines.data_age.filled_by_day` of a batch of table `name`'s accepted rows (`<table>|val:<column>`
+    columns), as rows (day number, column, count): what an executor hands the driver (`filled_days_spark`)."""
+    from pipelines.data_age import filled_by_day
+    from pipelines.engines.spark_checks import validated_columns
+
+    days = filled_by_day(name, validated_columns(batch, name))
+    if days is None or days.empty:
+        days = pd.DataFrame({"rows": pd.Series(dtype=np.int64)}, index=pd.Index([], dtype="datetime64[s]"))
+    numbers = days.index.to_numpy().astype("datetime64[D]").astype(np.int64)
+    names = np.tile(days.columns.to_numpy(dtype=object), len(days))
+    return (
+        pd.DataFrame(  # the names as objects: Arrow takes no pandas string column back from a `mapInPandas`
+            {
+                "day": np.repeat(numbers, days.shape[1]),
+                "column": pd.Series(names, dtype=object),
+                "n": days.to_numpy(np.int64).ravel(),
+            }
+        )
+    )
+
+
+def summed_day_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """`day_counts` of every batch of a table, summed: the whole table's `filled_by_day` (`summed_days`)."""
+    from pipelines.data_age import summed_days
+
+    wide = counts.pivot_table(index="day", columns="column", values="n", aggfunc="sum", fill_value=0)
+    wide.index = pd.Index(wide.index.to_numpy(np.int64).astype("datetime64[D]"))
+    wide.columns.name = None
+    order = ["rows", *(c for c in pd.unique(counts["column"]) if c != "rows")]  # `filled_by_day`'s
+    return summed_days([wide[order]])
+
+
+def filled_days_spark(accepted: SparkDataFrame, present: set[str]) -> dict[str, pd.DataFrame]:
+    """The whole base's `filled_by_day` per table (`SparkTables.filled_days` of every row), counted on the
+    executors a batch at a time (`day_counts`, a `mapInPandas`) and summed on the driver (`summed_day_counts`):
+    what `training_stops.export_stops` judges a Spark sample's stops on (a row per day and column reaches the
+    driver, never the tables)."""
+    from pyspark.sql import functions as F
+
+    from features.contract import EVENT_TIME_COLUMNS
+
+    out = {}
+    for name in sorted(present & set(EVENT_TIME_COLUMNS)):
+        own = [_q(c) for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
+
+        def counted(batches: Iterator[pd.DataFrame], name: str = name) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                yield day_counts(name, batch)
+
+        rows = (
+            accepted.filter(F.col(TABLE) == name)
+            .select(*own)
+            .mapInPandas(counted, "day long, column string, n long")
+            .groupBy("day", "column")
+            .agg(F.sum("n").alias("n"))
+            .collect()
+        )
+        if rows:
+            got = pd.DataFrame([r.asDict() for r in rows], columns=["day", "column", "n"])
+            out[name] = summed_day_counts(got)
+    return out
+
+
 def _orders_from(accepted: SparkDataFrame, day: pd.Timestamp) -> SparkDataFrame:
     """The accepted orders dated `day` or later."""
     from pyspark.sql import functions as F
@@ -263,6 +327,7 @@ def sample_training_input(
                 rows, n_brought = sampled_rows(accepted, chosen, present)
                 rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
                 persisted.append(rows)
+                whole_days = filled_days_spark(accepted, present)  # the stops are the whole base's
             counts = {r[TABLE]: int(r["count"]) for r in rows.groupBy(TABLE).count().collect()}
             tables = accepted_tables(rows, {name: counts.get(name, 0) for name in sources}, every_column=True)
             empties = {name: empty_table(accepted, name) for name in tables}
@@ -282,8 +347,13 @@ def sample_training_input(
         "days_rows": len(daily),
     }
     if sample_customers is not None:
+        from pipelines.training_stops import export_stops
+
         customers = CustomerSample(chosen, daily)
-        sample = TrainingSample(customers, int(n_base), received | {"referred_along": n_brought})
+        tables.filled_days = whole_days  # the columns' stops judged on the whole base's per-day counts
+        stopped = tuple(export_stops(tables, cutoff, cfg, what.split()[0]))
+        driver = received | {"referred_along": n_brought}
+        sample = TrainingSample(customers, int(n_base), driver, stopped)
     result = ValidationResult(tables=dict(tables), rejects={}, report=reports)
     files = {name: Path(s.path) for name, s in sources.items()}
     return LoadedData(result, files, timezone=cfg.data.timezone, notes=notes), cutoff, later, sample, received

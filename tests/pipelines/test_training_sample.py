@@ -235,6 +235,10 @@ def test_spark_engine_sample_equals_the_pandas_engines(spark_company, spark, new
     assert received["rows"] == sum(len(f) for f in sampled.values())
     assert received["base_rows"] == sum(len(f) for f in tables.values()) > received["rows"]
     assert f"the driver received {received['rows']:,} of the {received['base_rows']:,} accepted rows" in said
+    from pipelines.training_stops import export_stops
+
+    # the stopped exports of the whole base, counted by Spark's executors: the pandas engine's of the whole tables
+    assert sample.stopped == tuple(export_stops(tables, AS_OF, cfg))
     print(f"Spark jobs of the sampled load: {jobs}; received {received}")
 
     got = build_training_set(got_tables, AS_OF, h, cfg.features, cfg.labels, sample.sample)
