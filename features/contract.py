@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from features.errors import StructuralError
+from features.profile_names import profile_column
 
 Kind = Literal["id", "text", "timestamp", "money", "number", "bool", "rating"]
 
@@ -351,8 +352,8 @@ def check_categories(categories: Mapping[str, list[str]] | None, tables: Mapping
         return
     problems = []
     for feature, known in categories.items():
-        column = feature.removeprefix("profile_")
-        if column == feature or column not in customers.columns:
+        column = profile_column(feature)
+        if column is None or column not in customers.columns:
             continue
         values = customers[column].dropna().astype("str")
         unseen = values[~values.isin(list(known))]

@@ -14,14 +14,8 @@ import pandas as pd
 
 from features._engine import DAY_NS, LIFETIME, NAT, to_ns
 from features.builder import MANAGER_DEPARTED_DAYS, Builder, GroupColumns, has_column
+from features.profile_names import PROFILE_COLUMNS, profile_feature
 from features.seasonal import season_columns
-
-PROFILE_COLUMNS: tuple[str, ...] = ("segment", "size", "region", "acquisition_channel")
-
-
-def profile_feature(column: str) -> str:
-    """The profile feature of a `customers` column (`region` -> `profile_region`)."""
-    return f"profile_{column}"
 
 
 def relationship(b: Builder) -> GroupColumns:

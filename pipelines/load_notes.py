@@ -88,8 +88,8 @@ def category_case_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     holding values that differ only by letter case (`B2C` and `b2c`: two exports put together, one of them
     lower-casing): read as written, the models take them for two categories and a customer of each for another
     kind (was: not a word). Both engines (the Spark driver keeps every profile column: `driver_columns`)."""
-    from features.groups_account import PROFILE_COLUMNS
     from features.id_spellings import case_only_twins
+    from features.profile_names import PROFILE_COLUMNS
 
     customers = tables.get("customers")
     out = []

@@ -295,9 +295,9 @@ def champion_now_banner(now: str | None, version: Any) -> str | None:
 
 def _profile_column(feature: str) -> str | None:
     """The `customers` column a profile feature is made of (`profile_region` -> `region`); None for another."""
-    from features.groups_account import PROFILE_COLUMNS, profile_feature
+    from features.profile_names import profile_column
 
-    return next((c for c in PROFILE_COLUMNS if profile_feature(c) == feature), None)
+    return profile_column(feature)
 
 
 def unseen_profile_marks(
