@@ -166,13 +166,12 @@ def filled_by_day(name: str, frame: Any) -> pd.DataFrame | None:
     at = days - first
     summed = {"rows": np.bincount(at, minlength=size)}
     for c in optional:
+        by_row = np.bincount(at, weights=frame[c].notna().to_numpy(np.float64), minlength=size)
+        # a column of times: by the day of its value, and by its row's own day (`BY_EVENT_DAY`: the advice's day)
         if c in dated:
-            summed[c] = np.bincount(dated[c] - first, minlength=size)
-            # and by the row's own day (an invoice's issue day): where the advice's --as-of goes (`BY_EVENT_DAY`)
-            filled = frame[c].notna().to_numpy(np.float64)
-            summed[c + BY_EVENT_DAY] = np.bincount(at, weights=filled, minlength=size)
+            summed[c], summed[c + BY_EVENT_DAY] = np.bincount(dated[c] - first, minlength=size), by_row
         else:
-            summed[c] = np.bincount(at, weights=frame[c].notna().to_numpy(np.float64), minlength=size)
+            summed[c] = by_row
     out = pd.DataFrame(summed, index=(np.arange(size) + first).astype("datetime64[D]")).astype(np.int64)
     return out[out.to_numpy().any(axis=1)]  # the days holding something
 
@@ -243,9 +242,10 @@ def stopped_columns(
             expected = since * share
             if expected < expected_rows:
                 continue
-            issued = counts.index[counts.get(column + BY_EVENT_DAY, counts[column]) > 0]
-            if column + BY_EVENT_DAY in counts and len(issued):  # the last row filled, by its own day
-                end = min(end, days_past_data(pd.Timestamp(issued.max()), pd.Timestamp(day))[0])
+            if column + BY_EVENT_DAY in counts:  # a column of times: the last row filled, by its own day
+                issued = counts.index[counts[column + BY_EVENT_DAY] > 0]
+                if len(issued):
+                    end = min(end, days_past_data(pd.Timestamp(issued.max()), pd.Timestamp(day))[0])
             said.append(
                 f"{table}.{column} has no value after {pd.Timestamp(last).date()}, {gap:.0f} days before "
                 f"--as-of {as_of.date()}, while {since:,} rows of {table} came after it: at its share of rows "

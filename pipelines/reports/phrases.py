@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.profile_names import profile_column
 from pipelines.metric_names import METRIC_LABELS, METRIC_WORDS
 
 
@@ -293,13 +294,6 @@ def champion_now_banner(now: str | None, version: Any) -> str | None:
     )
 
 
-def _profile_column(feature: str) -> str | None:
-    """The `customers` column a profile feature is made of (`profile_region` -> `region`); None for another."""
-    from features.profile_names import profile_column
-
-    return profile_column(feature)
-
-
 def unseen_profile_marks(
     ids: pd.Series, customers: pd.DataFrame | None, unseen: Mapping[str, Mapping[str, int]] | None
 ) -> pd.Series | None:
@@ -310,7 +304,7 @@ def unseen_profile_marks(
     page says so (`unseen_mine_line`)."""
     if not unseen:
         return pd.Series("", index=ids.index, dtype="str")
-    columns = {f: _profile_column(f) for f in unseen}
+    columns = {f: profile_column(f) for f in unseen}
     if customers is None or not all(c is not None and c in customers for c in columns.values()):
         return None
     cust = customers.set_index(customers["customer_id"].astype("str"))  # one row per id (`check_ids`)
