@@ -176,33 +176,40 @@ def summed_day_counts(counts: pd.DataFrame) -> pd.DataFrame:
 
 def filled_days_spark(accepted: SparkDataFrame, present: set[str]) -> dict[str, pd.DataFrame]:
     """The whole base's `filled_by_day` per table (`SparkTables.filled_days` of every row), counted on the
-    executors a batch at a time (`day_counts`, a `mapInPandas`) and summed on the driver (`summed_day_counts`):
-    what `training_stops.export_stops` judges a Spark sample's stops on (a row per day and column reaches the
-    driver, never the tables)."""
+    executors a batch at a time (`day_counts` of each table's rows in a batch, one `mapInPandas` tagging its rows
+    with their table: one Spark job for every event table, was one job per table) and summed on the driver
+    (`summed_day_counts`): what `training_stops.export_stops` judges a Spark sample's stops on (a row per table,
+    day and column reaches the driver, never the tables)."""
     from pyspark.sql import functions as F
 
     from features.contract import EVENT_TIME_COLUMNS
 
-    out = {}
-    for name in sorted(present & set(EVENT_TIME_COLUMNS)):
-        own = [_q(c) for c in accepted.columns if c.startswith(f"{name}|{VAL}")]
+    names = sorted(present & set(EVENT_TIME_COLUMNS))
+    own = {name: [c for c in accepted.columns if c.startswith(f"{name}|{VAL}")] for name in names}
+    if not names:
+        return {}
 
-        def counted(batches: Iterator[pd.DataFrame], name: str = name) -> Iterator[pd.DataFrame]:
-            for batch in batches:
-                yield day_counts(name, batch)
+    def counted(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            tables = batch[TABLE].to_numpy(dtype=object)
+            for name in pd.unique(tables):
+                days = day_counts(name, batch.loc[tables == name, own[name]].reset_index(drop=True))
+                yield days.assign(table=pd.Series([name] * len(days), dtype=object))[["table", *days.columns]]
 
-        rows = (
-            accepted.filter(F.col(TABLE) == name)
-            .select(*own)
-            .mapInPandas(counted, "day long, column string, n long")
-            .groupBy("day", "column")
-            .agg(F.sum("n").alias("n"))
-            .collect()
-        )
-        if rows:
-            got = pd.DataFrame([r.asDict() for r in rows], columns=["day", "column", "n"])
-            out[name] = summed_day_counts(got)
-    return out
+    rows = (
+        accepted.filter(F.col(TABLE).isin(names))
+        .select(_q(TABLE), *(_q(c) for name in names for c in own[name]))
+        .mapInPandas(counted, "table string, day long, column string, n long")
+        .groupBy("table", "day", "column")
+        .agg(F.sum("n").alias("n"))
+        .collect()
+    )
+    got = pd.DataFrame([r.asDict() for r in rows], columns=["table", "day", "column", "n"])
+    return {
+        name: summed_day_counts(got.loc[got["table"] == name, ["day", "column", "n"]])
+        for name in names
+        if (got["table"] == name).any()
+    }
 
 
 def _orders_from(accepted: SparkDataFrame, day: pd.Timestamp) -> SparkDataFrame:

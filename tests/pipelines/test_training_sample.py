@@ -185,15 +185,20 @@ def test_train_and_backtest_with_a_sample_record_it(company, new_store, tmp_path
     assert manifest["drift"]["reference_customers_at_least"] is True
 
 
-def test_spark_engine_sample_equals_the_pandas_engines(spark_company, spark, new_store, tmp_path) -> None:
+def test_spark_engine_sample_equals_the_pandas_engines(
+    spark_company, spark, new_store, tmp_path, monkeypatch
+) -> None:
     """`cvp train --engine spark --sample-customers N`: the same sample, company days and sampled rows as the pandas
     engine's, so the same training set; the driver received the sample's rows only, recorded in the MLflow run
-    beside the base's."""
+    beside the base's. The whole base's per-day counts the sample's stops are judged on, summed from the executors
+    (`filled_days_spark`, one job for every event table), are the pandas `filled_by_day` of each whole table."""
     import io
 
     import mlflow
     from rich.console import Console
 
+    from pipelines.data_age import filled_by_day
+    from pipelines.engines import spark_training
     from pipelines.engines.spark_session import spark_jobs
     from pipelines.engines.spark_training import load_spark_sample
     from pipelines.loading import later_events, say_later_events
@@ -204,6 +209,11 @@ def test_spark_engine_sample_equals_the_pandas_engines(spark_company, spark, new
     config = _fast_config(tmp_path / "c.yaml", tmp_path / "m")
     empty_registry(new_store, tmp_path / "m")
     console = Console(file=io.StringIO(), width=200)
+    whole_days: list[dict[str, pd.DataFrame]] = []
+    counted = spark_training.filled_days_spark
+    monkeypatch.setattr(
+        spark_training, "filled_days_spark", lambda *a: whole_days.append(counted(*a)) or whole_days[-1]
+    )
     jobs = spark_jobs(spark)
     cfg, got_tables, cutoff, sample, _ = load_spark_sample(
         data, None, config, {}, "2024-07-01", console, "train on", N_SPARK_SAMPLE, None
@@ -238,6 +248,12 @@ def test_spark_engine_sample_equals_the_pandas_engines(spark_company, spark, new
     from pipelines.training_stops import export_stops
 
     # the stopped exports of the whole base, counted by Spark's executors: the pandas engine's of the whole tables
+    want_days = {n: filled_by_day(n, t) for n, t in tables.items()}
+    assert len(whole_days) == 1 and set(whole_days[0]) == {n for n, d in want_days.items() if d is not None}
+    for name, days in whole_days[0].items():
+        pd.testing.assert_frame_equal(
+            days, want_days[name], check_like=True, check_freq=False, check_index_type=False, obj=name
+        )
     assert sample.stopped == tuple(export_stops(tables, AS_OF, cfg))
     print(f"Spark jobs of the sampled load: {jobs}; received {received}")
 
