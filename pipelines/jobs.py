@@ -259,7 +259,9 @@ def run_report(
         tracking_uri=tracking_uri or manifest.get("tracking_uri"),
         model_uri=manifest.get("model_uri"),
     )
-    card.update(run_card_notes(manifest))
+    card.update(
+        run_card_notes(manifest, card.get("champion_now_version"))
+    )  # the champion now: promoted since?
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)

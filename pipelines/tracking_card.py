@@ -98,13 +98,16 @@ def model_card(
     card["run_id"] = run_id
     now = current_champion(card["model_name"]) if version.isdigit() else None
     if (
+        now is not None
+    ):  # the banners' (`phrases.page_banners`): this version replaced since, or promoted since
+        card["champion_now_version"] = str(now)
+    if (
         now is not None and now != version
     ):  # pages of an older run, its champion replaced since: said (round 25,
         # was: "Version 1" alone, read as the model in production when version 2 had replaced it)
         card["champion_now"] = (
             f"version {now}, not version {version} that made these scores: the next `cvp score` uses version {now}"
         )
-        card["champion_now_version"] = str(now)  # atop every page in a manager's words (round 26)
     params = run.data.params
     if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
         card["training_sample"] = sample_note(params)

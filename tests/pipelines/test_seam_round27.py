@@ -1,0 +1,72 @@
+"""Round 27 of the train/score seam: what still let a wrong result through with exit 0, or two paths that should
+agree did not.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.helpers import quiet
+
+
+class _Rendered(Exception):
+    """Raised by the stand-in for the pages' rendering: `run_report` stops once it has made the model card."""
+
+
+def test_scores_of_a_model_promoted_since_are_not_said_provisional(default_scores, tmp_path, monkeypatch):
+    """`cvp score --model ...@challenger` (the demo's first model, left a challenger with no champion), then `cvp
+    models promote 1`, then `cvp report` of those scores: every page said "Provisional: these scores come from
+    model version 1, still being evaluated when they were made ... they may change once a model is confirmed for
+    production" of the very model confirmed since (was, measured on a demo company's store: v2 scored as
+    challenger, promoted, the report made again). Now the card of `cvp report` asks the registry for the
+    champion now (`tracking_card.model_card`'s `champion_now_version`), the scores of a model that is champion
+    now are the scores production gives: no banner atop the pages, said on the team page's model card
+    ("Promoted since"); the scores of a model still not champion keep their banner."""
+    import pipelines.reports as reports
+    from pipelines.jobs import run_report
+    from pipelines.reports.card import model_card_view
+    from pipelines.reports.phrases import page_banners
+    from pipelines.run_notes import run_card_notes
+
+    scores = tmp_path / "set" / "scores.parquet"
+    shutil.copytree(default_scores.out.parent, scores.parent)
+    path = scores.with_name("scores.manifest.json")
+    manifest = json.loads(path.read_text())
+    assert manifest["model_version"] == "1"  # the `trained` fixture's champion, now as when it scored
+    # scored when no model was in production and version 1 was the challenger
+    path.write_text(json.dumps(manifest | {"champion_version": "", "model_aliases": ["challenger"]}))
+    made = {}
+
+    def rendered(scores, contrib, card, *args, **kwargs):
+        made["card"] = card
+        raise _Rendered
+
+    monkeypatch.setattr(reports, "build_reports", rendered)
+    with pytest.raises(_Rendered):
+        run_report(scores, tmp_path / "pages", None, None, None, quiet())
+    card = made["card"]
+    banners = page_banners(card, manifest["as_of"], 1.0)
+    assert banners["provisional"] is None and banners["champion_now"] is None, (
+        banners
+    )  # was: "Provisional: ..."
+    facts = {f["key"]: f["value"] for f in model_card_view(card, 365, "EUR")["facts"]}
+    assert facts["Promoted since"] == (
+        "model version 1 made these scores when it was not in production (no model was in production); it is "
+        "the production model since, so these are the scores production gives for this data and as-of"
+    )
+    # a set-aside model's scores (no alias then), production's since: the same
+    aside = {"model_version": "1", "champion_version": "2", "model_aliases": []}
+    assert (
+        "provisional" not in run_card_notes(aside, "1")
+        and "version 2 was in production" in (run_card_notes(aside, "1")["promoted_since"])
+    )
+    # still not champion, or the champion not asked (`cvp profile`): provisional, as before
+    for now in ("2", None):
+        notes = run_card_notes(manifest | {"champion_version": "2", "model_aliases": ["challenger"]}, now)
+        assert "still being evaluated" in notes["provisional"] and "promoted_since" not in notes
+    # the champion's own scores: nothing said, nothing replaced
+    assert run_card_notes({"model_version": "1", "champion_version": "1"}, "1") == {}
