@@ -32,7 +32,7 @@ from pipelines.output_checks import (
     rejects_outputs,
 )
 from pipelines.run_notes import run_card_notes
-from pipelines.staging import atomic_files
+from pipelines.staging import atomic_files, earlier_twin
 
 
 def run_generate(
@@ -108,7 +108,9 @@ def run_features(
     # the table and its manifest are published together (was: written one by one, a kill between them leaving
     # the new table beside the previous run's manifest)
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}
-    with atomic_files(targets, f"the feature table {out}") as staged:
+    # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name
+    earlier = earlier_twin(out, (table.index.name or "customer_id", *table.columns[:1]))
+    with atomic_files(targets, f"the feature table {out}", earlier) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])
     console.print(
@@ -259,9 +261,8 @@ def run_report(
         tracking_uri=tracking_uri or manifest.get("tracking_uri"),
         model_uri=manifest.get("model_uri"),
     )
-    card.update(
-        run_card_notes(manifest, card.get("champion_now_version"))
-    )  # the champion now: promoted since?
+    # with the registry's champion now: scores of a model promoted since are production's, not provisional
+    card.update(run_card_notes(manifest, card.get("champion_now_version")))
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)

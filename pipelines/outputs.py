@@ -261,8 +261,13 @@ def publish(
     journal = journal_path(targets)
     with held(lock_path(targets), f"the output set of {targets['scores']}"), contextlib.ExitStack() as more:
         moves = [(k, staged[k], targets[k]) for k in PUBLISH_ORDER if k in staged and staged[k].exists()]
-        # a run without contributions must not leave an older run's beside it
+        # a run without contributions must not leave an older run's beside it, nor a run in one format the
+        # scores of an earlier set in the other (they share its manifest and contributions)
         stale = [targets[k] for k in PUBLISH_ORDER if k not in {m[0] for m in moves}]
+        # (`scores.csv` over a set published as `scores.parquet`: round 27, was: the older run's `scores.parquet`
+        # left beside the new manifest, read by a batch job as the new scores, and `cvp report --scores
+        # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
+        stale += staging.earlier_twin(targets["scores"], SCORES_REQUIRED)
         if rejects is not None:
             more.enter_context(held(rejects.lock, f"the directory {rejects.target}"))
             rejects.remove_old()

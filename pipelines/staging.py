@@ -313,6 +313,31 @@ def complete_interrupted(journal: Path, what: str) -> bool:
     return True
 
 
+def earlier_twin(path: Path, columns: Iterable[str]) -> list[Path]:
+    """The table of the other format beside `path` (`x.csv` for `x.parquet`, and back) when its header holds
+    `columns`: an earlier set's table, whose manifest and other files (named by the stem alone) the set published
+    at `path` replaces, so it is to be removed with them (round 27, was: left beside the new manifest as if of
+    it). A file of another kind under that name, or one that cannot be read, is left alone."""
+    path = Path(path)
+    twins = {".csv": ".parquet", ".parquet": ".csv"}
+    if path.suffix not in twins or not path.with_suffix(twins[path.suffix]).is_file():
+        return []
+    other = path.with_suffix(twins[path.suffix])
+    try:
+        if other.suffix == ".csv":
+            import csv
+
+            with other.open(encoding="utf-8", newline="") as f:
+                header = next(csv.reader(f), [])
+        else:
+            import pyarrow.parquet as pq
+
+            header = pq.read_schema(other).names
+    except Exception:  # not known to be such a table: not ours to remove
+        return []
+    return [other] if set(columns) <= set(header) else []
+
+
 @contextlib.contextmanager
 def atomic_files(
     targets: dict[str, Path], what: str, remove: Iterable[Path] = ()

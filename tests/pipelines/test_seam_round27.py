@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from tests.helpers import quiet
@@ -70,3 +71,61 @@ def test_scores_of_a_model_promoted_since_are_not_said_provisional(default_score
         assert "still being evaluated" in notes["provisional"] and "promoted_since" not in notes
     # the champion's own scores: nothing said, nothing replaced
     assert run_card_notes({"model_version": "1", "champion_version": "1"}, "1") == {}
+
+
+def _scores_file(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: ["x"] for c in columns})
+
+
+@pytest.mark.parametrize("first,then", [("parquet", "csv"), ("csv", "parquet")])
+def test_a_set_published_in_the_other_format_leaves_no_scores_of_the_earlier_set(tmp_path, first, then):
+    """`cvp score --out out/scores.parquet`, then `cvp score --out out/scores.csv` (another model, another as-of):
+    the older run's `scores.parquet` stayed beside the new manifest and contributions, both engines (was: a batch
+    job reading `scores.parquet` read the old model's scores, exit 0, and `cvp report --scores scores.parquet`
+    said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it again). Now the set
+    published removes the scores file of the other format when it is a scores file (`staging.earlier_twin`,
+    called by `outputs.publish`, the one publishing of both engines); a file of another kind is left."""
+    from pipelines.io import write_frame
+    from pipelines.outputs import SCORES_REQUIRED, output_paths, publish
+
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / f"scores.{first}"
+    write_frame(_scores_file(SCORES_REQUIRED), old)
+    (out / "scores.manifest.json").write_text("{}")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    targets = output_paths(out / f"scores.{then}")
+    staged = {"scores": stage / f"scores.{then}", "manifest": stage / "manifest.json"}
+    write_frame(_scores_file(SCORES_REQUIRED), staged["scores"])
+    staged["manifest"].write_text('{"run_id": "new"}')
+    publish(staged, targets)
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {
+        "scores.manifest.json",
+        f"scores.{then}",
+    }  # was: the earlier set's scores.<first> beside them
+    # a table of another kind under the name (not a scores file): not the set's, left
+    write_frame(_scores_file(["customer_id", "segment"]), old)
+    staged["scores"].parent.mkdir(exist_ok=True)
+    write_frame(_scores_file(SCORES_REQUIRED), staged["scores"])
+    staged["manifest"].write_text('{"run_id": "newer"}')
+    publish(staged, targets)
+    assert old.exists()
+
+
+def test_a_feature_table_in_the_other_format_leaves_no_table_of_the_earlier_run(trained, tmp_path):
+    """`cvp features --out f/feat.parquet --as-of 2024-07-01`, then `--out f/feat.csv --as-of 2024-09-01`: the
+    first table stayed beside the second's `feat.manifest.json` (was: a feature table of July under a manifest of
+    September). Now it is removed with the publishing (`staging.earlier_twin`, as for the scores)."""
+    from pipelines.io import write_frame
+    from pipelines.jobs import run_features
+
+    f = tmp_path / "f"
+    f.mkdir()
+    # an earlier run's table: the feature table's key and first column (what `earlier_twin` is asked for)
+    write_frame(pd.DataFrame({"customer_id": ["C1"], "profit_revenue_90d": [1.0]}), f / "feat.parquet")
+    run_features(trained.data, "2024-09-01", f / "feat.csv", None, trained.config, quiet())
+    assert sorted(p.name for p in f.iterdir() if not p.name.startswith(".")) == [
+        "feat.csv",
+        "feat.manifest.json",
+    ]  # was: feat.parquet of the earlier run beside them
