@@ -129,3 +129,26 @@ def test_a_feature_table_in_the_other_format_leaves_no_table_of_the_earlier_run(
         "feat.csv",
         "feat.manifest.json",
     ]  # was: feat.parquet of the earlier run beside them
+
+
+def test_a_backtest_directory_keeps_the_notes_said_under_its_tables(tmp_path, monkeypatch):
+    """`cvp backtest` said under its tables that a fold was skipped or that its metrics are optimistic (a history
+    too short for an embargo: "early stopping, the total correction, the interval and the churn calibration are
+    optimistic"), and its `--out` kept none of it (was: on screen only; the training's MLflow run keeps them in
+    `notes.json`, the backtest directory compared later looked as sound as any). Now `backtest_run.json` holds
+    them under `notes`."""
+    import pipelines.train as train
+    from models.backtest import BacktestResult
+    from pipelines.train import write_backtest
+
+    monkeypatch.setattr(train, "backtest_plots", lambda result, stage: {})  # no metrics to draw here
+
+    note = "fold 0 (2023-07-01) model: history too short for an embargo: ... optimistic"
+    cut = pd.Timestamp("2023-07-01")
+    metrics = pd.DataFrame(
+        [{"fold": 0, "cutoff": cut, "model": "model", "metric": "value_norm_gini", "value": 0.5}]
+    )
+    empty = pd.DataFrame()
+    result = BacktestResult(metrics, empty, empty, empty, empty, [cut], [note])
+    files = write_backtest(result, tmp_path / "bt", None, {"as_of": "2024-07-01"})
+    assert json.loads(files["run"].read_text()) == {"as_of": "2024-07-01", "notes": [note]}  # was: no notes
