@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +33,26 @@ def _with_password(recorded: str | None) -> str | None:
     if recorded and given and ":***@" in recorded and given != recorded and shown_uri(given) == recorded:
         return given
     return recorded
+
+
+def _champion_now(client: Any, name: str, version: str, run_id: str | None) -> str | None:
+    """The registry's champion of `name` now, as the pages name it beside the scores' model (`version` trained by
+    `run_id`): `version` itself when it is that model (`history_store.one_model`: the training runs decide), its
+    version number when another, with its training run when that number is the scores' own (another model
+    numbered alike: a registered model deleted and made again; round 27 review, was: "Promoted since" said of
+    it, compared by number only); None when there is no champion."""
+    from pipelines.history_store import one_model
+
+    now = current_champion(name)
+    if now is None:
+        return None
+    try:
+        now_run = client.get_model_version(name, now).run_id
+    except Exception:  # not known: the version numbers decide, as for runs that recorded no training run
+        now_run = None
+    if one_model(version, run_id, now, now_run):
+        return version
+    return f"{now} (training run {now_run[:8]})" if now == version and now_run else now
 
 
 def model_card(
@@ -96,11 +117,9 @@ def model_card(
         card["notes"] = run_deleted_note(run_id, run)
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
-    now = current_champion(card["model_name"]) if version.isdigit() else None
-    if (
-        now is not None
-    ):  # the banners' (`phrases.page_banners`): this version replaced since, or promoted since
-        card["champion_now_version"] = str(now)
+    now = _champion_now(client, card["model_name"], version, run_id) if version.isdigit() else None
+    if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
+        card["champion_now_version"] = now
     if (
         now is not None and now != version
     ):  # pages of an older run, its champion replaced since: said (round 25,

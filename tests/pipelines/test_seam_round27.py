@@ -73,6 +73,53 @@ def test_scores_of_a_model_promoted_since_are_not_said_provisional(default_score
     assert run_card_notes({"model_version": "1", "champion_version": "1"}, "1") == {}
 
 
+def test_promoted_since_is_said_only_of_the_champions_own_training_run(trained, default_scores, monkeypatch):
+    """Scores made by version 1 of training run R1 as a challenger; the registered model deleted and made again,
+    version 1 now trained by run R2 and champion: `cvp report` said "Promoted since" of the scores (version numbers
+    compared, round 27; main said "Provisional"), of a model never confirmed (review of round 27). Now the
+    champion is that model only when its training run is the scores' (`history_store.one_model`, the rule of the
+    history's `same_model`): another model numbered alike is named with its run, and the scores stay provisional."""
+    from types import SimpleNamespace
+
+    from pipelines.config import load_config
+    from pipelines.mlflow_import import mlflow
+    from pipelines.reports.phrases import page_banners
+    from pipelines.run_notes import run_card_notes
+    from pipelines.tracking_card import model_card
+
+    manifest = json.loads(default_scores.out.with_name("scores.manifest.json").read_text())
+    manifest |= {"champion_version": "", "model_aliases": ["challenger"]}  # a challenger when it scored
+    other = "f" * 32  # the training run of the version 1 registered since
+    real = mlflow.MlflowClient.get_model_version
+
+    def registered_again(self, name, version):
+        return (
+            SimpleNamespace(run_id=other, version=version)
+            if str(version) == "1"
+            else real(self, name, version)
+        )
+
+    monkeypatch.setattr(mlflow.MlflowClient, "get_model_version", registered_again)
+    card = model_card(
+        "1",
+        load_config(trained.config),
+        365,
+        run_id=manifest["model_run_id"],
+        tracking_uri=manifest["tracking_uri"],
+        model_uri=manifest["model_uri"],
+    )
+    assert card["champion_now_version"] == "1 (training run ffffffff)"
+    notes = run_card_notes(manifest, card["champion_now_version"])
+    assert "promoted_since" not in notes, (
+        notes
+    )  # was: "model version 1 made these scores ... production model since"
+    assert "still being evaluated" in notes["provisional"]
+    assert card["champion_now"].startswith("version 1 (training run ffffffff), not version 1 that made these")
+    # the pages: the challenger's own banner (whose scores they are), not "Model replaced" beside it
+    banners = page_banners(card | notes, manifest["as_of"], 1.0)
+    assert banners["provisional"] and banners["champion_now"] is None
+
+
 def _scores_file(columns) -> pd.DataFrame:
     return pd.DataFrame({c: ["x"] for c in columns})
 
