@@ -108,11 +108,20 @@ def run_features(
     # the table and its manifest are published together (was: written one by one, a kill between them leaving
     # the new table beside the previous run's manifest)
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}
-    # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name
-    earlier = earlier_twin(out, (table.index.name or "customer_id", *table.columns[:1]))
-    with atomic_files(targets, f"the feature table {out}", earlier) as staged:
+    info["table"] = (
+        out.name
+    )  # which table this manifest is of: a later run in the other format proves it by it
+    # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name:
+    # removed when the replaced manifest names it, else left and said (round 27 review)
+    earlier, left = earlier_twin(out, targets["manifest"], lambda other, m: m.get("table") == other.name)
+    if left:
+        info["warnings"] = [left]
+        console.print(f"[bold yellow]warning:[/] {escape(left)}")
+    with atomic_files(targets, f"the feature table {out}", [earlier] if earlier else []) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])
+    if earlier is not None:
+        console.print(f"note: {earlier} removed: the table of the manifest it replaced", markup=False)
     console.print(
         f"{len(table):,} customers x {table.shape[1]} features as of {cutoff.date()} -> {out} "
         f"({seconds:.1f} s); groups: {', '.join(_group_words(g) for g in manifest.groups_present)}",

@@ -120,8 +120,8 @@ def test_promoted_since_is_said_only_of_the_champions_own_training_run(trained, 
     assert banners["provisional"] and banners["champion_now"] is None
 
 
-def _scores_file(columns) -> pd.DataFrame:
-    return pd.DataFrame({c: ["x"] for c in columns})
+def _scores_file(columns, run_id: str = "old") -> pd.DataFrame:
+    return pd.DataFrame({c: [run_id if c == "run_id" else "x"] for c in columns})
 
 
 @pytest.mark.parametrize("first,then", [("parquet", "csv"), ("csv", "parquet")])
@@ -130,52 +130,80 @@ def test_a_set_published_in_the_other_format_leaves_no_scores_of_the_earlier_set
     the older run's `scores.parquet` stayed beside the new manifest and contributions, both engines (was: a batch
     job reading `scores.parquet` read the old model's scores, exit 0, and `cvp report --scores scores.parquet`
     said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it again). Now the set
-    published removes the scores file of the other format when it is a scores file (`staging.earlier_twin`,
-    called by `outputs.publish`, the one publishing of both engines); a file of another kind is left."""
+    published removes the scores file of the other format when it is the replaced set's own: the replaced
+    manifest's run is every row's `run_id` (`outputs.earlier_scores`, passed to `outputs.publish`, the one
+    publishing of both engines). Any other file under that name (a user's own annotated `scores.csv` with cvp's
+    columns and theirs, no cvp set before it; another run's) is left, with a warning the run prints and lists in
+    its manifest (review of round 27, was: deleted without a word by any file whose header held the columns)."""
     from pipelines.io import write_frame
     from pipelines.outputs import SCORES_REQUIRED, output_paths, publish
 
     out = tmp_path / "out"
     out.mkdir()
     old = out / f"scores.{first}"
-    write_frame(_scores_file(SCORES_REQUIRED), old)
-    (out / "scores.manifest.json").write_text("{}")
-    stage = tmp_path / "stage"
-    stage.mkdir()
     targets = output_paths(out / f"scores.{then}")
-    staged = {"scores": stage / f"scores.{then}", "manifest": stage / "manifest.json"}
-    write_frame(_scores_file(SCORES_REQUIRED), staged["scores"])
-    staged["manifest"].write_text('{"run_id": "new"}')
-    publish(staged, targets)
-    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {
-        "scores.manifest.json",
-        f"scores.{then}",
-    }  # was: the earlier set's scores.<first> beside them
-    # a table of another kind under the name (not a scores file): not the set's, left
-    write_frame(_scores_file(["customer_id", "segment"]), old)
-    staged["scores"].parent.mkdir(exist_ok=True)
-    write_frame(_scores_file(SCORES_REQUIRED), staged["scores"])
-    staged["manifest"].write_text('{"run_id": "newer"}')
-    publish(staged, targets)
-    assert old.exists()
+    stage = tmp_path / "stage"
+
+    def published(run_id: str, *earlier) -> set[str]:
+        stage.mkdir(exist_ok=True)
+        staged = {"scores": stage / f"scores.{then}", "manifest": stage / "manifest.json"}
+        write_frame(_scores_file(SCORES_REQUIRED, run_id), staged["scores"])
+        staged["manifest"].write_text(json.dumps({"run_id": run_id}))
+        publish(staged, targets, None, *earlier)
+        return {p.name for p in out.iterdir() if not p.name.startswith(".")}
+
+    # a user's own file under the name, no set of cvp's there: left by the publishing (was: removed)
+    write_frame(_scores_file([*SCORES_REQUIRED, "called"], "mine"), old)
+    assert published("new") == {"scores.manifest.json", f"scores.{then}", old.name}  # was: old.name gone
+    # ... and by the next, though a manifest is there now: it is of another run than the file's
+    from pipelines.outputs import earlier_scores
+
+    removed, left = earlier_scores(targets)
+    assert removed is None and left.startswith(f"{old} is left beside scores.{then}: it is not known to be")
+    # the earlier set's own scores (the replaced manifest's run on every row): removed with the publishing
+    write_frame(_scores_file(SCORES_REQUIRED, "new"), old)
+    removed, left = earlier_scores(targets)
+    assert (removed, left) == (old, None)
+    assert published("newer", removed) == {"scores.manifest.json", f"scores.{then}"}
 
 
-def test_a_feature_table_in_the_other_format_leaves_no_table_of_the_earlier_run(trained, tmp_path):
-    """`cvp features --out f/feat.parquet --as-of 2024-07-01`, then `--out f/feat.csv --as-of 2024-09-01`: the
-    first table stayed beside the second's `feat.manifest.json` (was: a feature table of July under a manifest of
-    September). Now it is removed with the publishing (`staging.earlier_twin`, as for the scores)."""
+def test_a_feature_table_in_the_other_format_is_removed_only_when_its_manifest_names_it(tmp_path):
+    """`cvp features --out f/feat.parquet`, then `--out f/feat.csv`: the first table stayed beside the second's
+    `feat.manifest.json` (was: a feature table of July under a manifest of September). Now the manifest names its
+    table (`table`) and the next run in the other format removes the one it names, and says so; a file it does
+    not name (a user's own, or one of a run before manifests named their table) is left, with a warning on the
+    console and in the new manifest's `warnings` (review of round 27, was: removed without a word when its
+    header held `customer_id` and the table's first column)."""
     from pipelines.io import write_frame
     from pipelines.jobs import run_features
+    from tests.helpers import csv_data, raw_orders
 
+    data = csv_data(tmp_path, orders=raw_orders())
     f = tmp_path / "f"
-    f.mkdir()
-    # an earlier run's table: the feature table's key and first column (what `earlier_twin` is asked for)
-    write_frame(pd.DataFrame({"customer_id": ["C1"], "profit_revenue_90d": [1.0]}), f / "feat.parquet")
-    run_features(trained.data, "2024-09-01", f / "feat.csv", None, trained.config, quiet())
+    run_features(data, "2023-02-01", f / "feat.csv", None, None, quiet(200))
+    # a user's own table under the other name, the key and the table's first column in it: left, and said
+    first = pd.read_csv(f / "feat.csv").columns[1]
+    mine = pd.DataFrame({"customer_id": ["C1"], first: [3], "my_note": ["keep"]})
+    write_frame(mine, f / "feat.parquet")
+    said = quiet(400)
+    run_features(data, "2023-02-01", f / "feat.csv", None, None, said)
+    assert (f / "feat.parquet").exists()  # was: removed
+    warnings = json.loads((f / "feat.manifest.json").read_text())["warnings"]
+    assert warnings == [
+        f"{f / 'feat.parquet'} is left beside feat.csv: it is not known to be the table of the set "
+        "feat.manifest.json described (an older set's, or a file of yours), and feat.manifest.json now describes "
+        "feat.csv"
+    ]
+    assert "warning:" in said.file.getvalue() and "is left beside feat.csv" in said.file.getvalue()
+    # the table the replaced manifest names: removed with the publishing in the other format, and said
+    said = quiet(400)
+    run_features(data, "2023-02-01", f / "feat.parquet", None, None, said)
     assert sorted(p.name for p in f.iterdir() if not p.name.startswith(".")) == [
-        "feat.csv",
         "feat.manifest.json",
-    ]  # was: feat.parquet of the earlier run beside them
+        "feat.parquet",
+    ]  # was (round 27): feat.csv of the earlier run beside them
+    assert f"note: {f / 'feat.csv'} removed" in said.file.getvalue()
+    assert json.loads((f / "feat.manifest.json").read_text())["table"] == "feat.parquet"
 
 
 def test_a_backtest_directory_keeps_the_notes_said_under_its_tables(tmp_path, monkeypatch):
