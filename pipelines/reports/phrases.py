@@ -209,6 +209,14 @@ def provisional_scores(manifest: Mapping[str, Any], champion_now: str | None = N
             f"these scores come from model version {version}, neither in production nor under evaluation when "
             f"they were made ({production}): an earlier or set-aside model.{use}"
         )
+    if champion_now is not None and str(champion_now) != str(champion):
+        # a model confirmed for production since (this one promoted and replaced since, or another): said (review
+        # of round 27, was: "they may change once a model is confirmed for production" with one confirmed)
+        return (
+            f"these scores come from model version {version}, still being evaluated when they were made "
+            f"({production}); version {champion_now} is in production now: scores made now may differ. Treat "
+            "them as provisional."
+        )
     return (
         f"these scores come from model version {version}, still being evaluated when they were made "
         f"({production}). Treat them as provisional; they may change once a model is confirmed for production."

@@ -120,6 +120,29 @@ def test_promoted_since_is_said_only_of_the_champions_own_training_run(trained, 
     assert banners["provisional"] and banners["champion_now"] is None
 
 
+def test_a_challengers_scores_say_the_model_confirmed_since():
+    """Scores of version 1 made as a challenger with no model in production; version 1 promoted, then replaced by
+    version 2: every page said "Treat them as provisional; they may change once a model is confirmed for
+    production", and hid "Model replaced" beside it (review of round 27, was: a model IS confirmed). Now the
+    banner names the champion now (`phrases.provisional_scores`); with the champion then still in production, or
+    none asked (`cvp profile`), it stays as it was."""
+    from pipelines.reports.phrases import page_banners
+    from pipelines.run_notes import run_card_notes
+
+    made = {"model_version": "1", "champion_version": "", "model_aliases": ["challenger"]}
+    notes = run_card_notes(made, "2")
+    assert notes["provisional"] == (
+        "these scores come from model version 1, still being evaluated when they were made (no model was in "
+        "production); version 2 is in production now: scores made now may differ. Treat them as provisional."
+    )  # was: "... they may change once a model is confirmed for production."
+    assert page_banners({"model_version": "1", "champion_now_version": "2"} | notes, "2025-01-01", 1.0)[
+        "provisional"
+    ].endswith("Treat them as provisional.")
+    for then, now in (("2", "2"), ("", None)):
+        said = run_card_notes(made | {"champion_version": then}, now)["provisional"]
+        assert said.endswith("they may change once a model is confirmed for production.")
+
+
 def _scores_file(columns, run_id: str = "old") -> pd.DataFrame:
     return pd.DataFrame({c: [run_id if c == "run_id" else "x"] for c in columns})
 
