@@ -37,22 +37,20 @@ def _with_password(recorded: str | None) -> str | None:
 
 def _champion_now(client: Any, name: str, version: str, run_id: str | None) -> str | None:
     """The registry's champion of `name` now, as the pages name it beside the scores' model (`version` trained by
-    `run_id`): `version` itself when it is that model (`history_store.one_model`: the training runs decide), its
-    version number when another, with its training run when that number is the scores' own (another model
-    numbered alike: a registered model deleted and made again; round 27 review, was: "Promoted since" said of
-    it, compared by number only); None when there is no champion."""
+    `run_id`): its version number; when that number is the scores' own, the scores' model only if it is the same
+    training run (`history_store.one_model`, the history's rule: one training run, one model), else named with its
+    run (another model numbered alike: a registered model deleted and made again; round 27 review, was: "Promoted
+    since" said of it, compared by number only). None when there is no champion."""
     from pipelines.history_store import one_model
 
     now = current_champion(name)
-    if now is None:
-        return None
+    if now is None or now != version:
+        return now
     try:
         now_run = client.get_model_version(name, now).run_id
     except Exception:  # not known: the version numbers decide, as for runs that recorded no training run
         now_run = None
-    if one_model(version, run_id, now, now_run):
-        return version
-    return f"{now} (training run {now_run[:8]})" if now == version and now_run else now
+    return now if one_model(version, run_id, now, now_run) else f"{now} (training run {now_run[:8]})"
 
 
 def model_card(
