@@ -244,9 +244,16 @@ def same_model(run: HistoryRun, version: str, model_run_id: str | None) -> bool:
     another registry is another model; a run scored by `--model runs:/<id>/model`, whose version read that URI
     before models named by their run carried their version, is that run's v1: was read as a model change, the
     change said unsplittable and every manager page saying the model was retrained). Else the version number."""
-    if run.model_run_id is not None and model_run_id is not None:
-        return run.model_run_id == model_run_id
-    return run.model_version == str(version)
+    return one_model(run.model_version, run.model_run_id, version, model_run_id)
+
+
+def one_model(version: Any, run_id: str | None, other_version: Any, other_run_id: str | None) -> bool:
+    """Whether model `version` trained by MLflow run `run_id` is model `other_version` trained by `other_run_id`:
+    the training runs decide when both are known (one training run logs one model), else the version numbers. The
+    one rule of `same_model` (the history's runs) and of `tracking_card.model_card` (the champion now)."""
+    if run_id is not None and other_run_id is not None:
+        return run_id == other_run_id
+    return str(version) == str(other_version)
 
 
 def model_labels(runs: Sequence[HistoryRun]) -> list[str]:

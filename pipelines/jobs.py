@@ -32,7 +32,7 @@ from pipelines.output_checks import (
     rejects_outputs,
 )
 from pipelines.run_notes import run_card_notes
-from pipelines.staging import atomic_files
+from pipelines.staging import atomic_files, earlier_twin
 
 
 def run_generate(
@@ -108,9 +108,20 @@ def run_features(
     # the table and its manifest are published together (was: written one by one, a kill between them leaving
     # the new table beside the previous run's manifest)
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}
-    with atomic_files(targets, f"the feature table {out}") as staged:
+    info["table"] = (
+        out.name
+    )  # which table this manifest is of: a later run in the other format proves it by it
+    # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name:
+    # removed when the replaced manifest names it, else left and said (round 27 review)
+    earlier, left = earlier_twin(out, targets["manifest"], lambda other, m: m.get("table") == other.name)
+    if left:
+        info["warnings"] = [left]
+        console.print(f"[bold yellow]warning:[/] {escape(left)}")
+    with atomic_files(targets, f"the feature table {out}", [earlier] if earlier else []) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])
+    if earlier is not None:
+        console.print(f"note: {earlier} removed: the table of the manifest it replaced", markup=False)
     console.print(
         f"{len(table):,} customers x {table.shape[1]} features as of {cutoff.date()} -> {out} "
         f"({seconds:.1f} s); groups: {', '.join(_group_words(g) for g in manifest.groups_present)}",
@@ -259,7 +270,8 @@ def run_report(
         tracking_uri=tracking_uri or manifest.get("tracking_uri"),
         model_uri=manifest.get("model_uri"),
     )
-    card.update(run_card_notes(manifest))
+    # with the registry's champion now: scores of a model promoted since are production's, not provisional
+    card.update(run_card_notes(manifest, card.get("champion_now_version")))
     customers = managers = None
     if data is not None:
         loaded = load_configured(data, mapping, cfg)

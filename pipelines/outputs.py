@@ -244,8 +244,31 @@ def lock_path(targets: Mapping[str, Path]) -> Path:
     return staging.journal_lock(journal_path(targets))
 
 
+def _scores_of(other: Path, manifest: Mapping[str, Any]) -> bool:
+    """Whether the scores file `other` is the one of the run `manifest` describes: every row's `run_id` is its."""
+    run_id = manifest.get("run_id")
+    if not run_id or "run_id" not in staging.table_columns(other):
+        return False
+    if other.suffix == ".csv":
+        ids = pd.read_csv(other, usecols=["run_id"], dtype=str, keep_default_na=False)["run_id"]
+    else:
+        ids = pd.read_parquet(other, columns=["run_id"])["run_id"]
+    return len(ids) > 0 and bool((ids.astype(str) == str(run_id)).all())
+
+
+def earlier_scores(targets: Mapping[str, Path]) -> tuple[Path | None, str | None]:
+    """The scores file of the other format (`scores.parquet` beside `--out scores.csv`, and back) that the set
+    published at `targets` replaces with its manifest (`staging.earlier_twin`): (it, None) when it is the
+    replaced manifest's run's, to be removed with the publishing (`publish(..., earlier)`); (None, the warning that
+    it is left) when not known to be (another set's, a user's own file)."""
+    return staging.earlier_twin(targets["scores"], targets["manifest"], _scores_of)
+
+
 def publish(
-    staged: Mapping[str, Path], targets: Mapping[str, Path], rejects: staging.StagedDirectory | None = None
+    staged: Mapping[str, Path],
+    targets: Mapping[str, Path],
+    rejects: staging.StagedDirectory | None = None,
+    earlier: Path | None = None,
 ) -> None:
     """Rename the staged files into place as one set (`pipelines.staging.publish_files`): journal first, then
     the rejects directory (`rejects`, staged at loading: `--rejects DIR`), contributions, scores, manifest.
@@ -254,15 +277,22 @@ def publish(
     each set whole (the last one stays), instead of one run's renames landing between the other's (was: new
     contributions beside the other run's scores, and the slower run's `unexpected FileNotFoundError` on the
     journal the other removed). Was, for the rejects: published at loading, so a run stopped or killed after it
-    left the new rejects beside the previous run's scores."""
+    left the new rejects beside the previous run's scores. `earlier`: the replaced set's scores file of the other
+    format (`earlier_scores`), removed with the renames."""
     import contextlib
 
     _pause_at("before_publish")
     journal = journal_path(targets)
     with held(lock_path(targets), f"the output set of {targets['scores']}"), contextlib.ExitStack() as more:
         moves = [(k, staged[k], targets[k]) for k in PUBLISH_ORDER if k in staged and staged[k].exists()]
-        # a run without contributions must not leave an older run's beside it
+        # a run without contributions must not leave an older run's beside it, nor a run in one format the
+        # scores of an earlier set in the other (they share its manifest and contributions)
         stale = [targets[k] for k in PUBLISH_ORDER if k not in {m[0] for m in moves}]
+        # (`scores.csv` over a set published as `scores.parquet`: round 27, was: the older run's `scores.parquet`
+        # left beside the new manifest, read by a batch job as the new scores, and `cvp report --scores
+        # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
+        # (`earlier`: `earlier_scores`, the replaced set's own scores only; round 27 review)
+        stale += [earlier] if earlier is not None else []
         if rejects is not None:
             more.enter_context(held(rejects.lock, f"the directory {rejects.target}"))
             rejects.remove_old()

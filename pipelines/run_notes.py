@@ -9,18 +9,22 @@ from typing import Any
 __all__ = ["run_card_notes"]
 
 
-def run_card_notes(manifest: Mapping[str, Any]) -> dict[str, Any]:
+def run_card_notes(manifest: Mapping[str, Any], champion_now: str | None = None) -> dict[str, Any]:
     """What a scoring run's manifest adds to the team page's model card (`run_report`): its warnings about the
     model and the data beside the model's figures (the flat churn model, the training's warnings of how it
-    scores, a stale model or data, another season, scores of a model not the champion, rows rejected)."""
+    scores, a stale model or data, another season, scores of a model not the champion, rows rejected).
+    `champion_now`: the registry's champion when the pages are made (the model card's `champion_now_version`;
+    None when not asked, as `cvp profile` does): scores of a model promoted since are not provisional."""
     notes: dict[str, Any] = {}
     if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
         notes["seasonal_history"] = manifest["seasonal_history"]
-    from pipelines.reports.phrases import provisional_label, provisional_scores
+    from pipelines.reports.phrases import promoted_since, provisional_label, provisional_scores
 
-    if provisional_scores(manifest):  # scored by a model that was not the champion: said on every page
-        notes["provisional"] = provisional_scores(manifest)
+    if provisional_scores(manifest, champion_now):  # scored by a model not the champion: said on every page
+        notes["provisional"] = provisional_scores(manifest, champion_now)
         notes["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
+    elif promoted_since(manifest, champion_now):  # ... and the champion since: on the card, no banner
+        notes["promoted_since"] = promoted_since(manifest, champion_now)
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         notes["stale_model"] = manifest["stale_model"]
     from pipelines.score_console import flat_churn, unseen_categories

@@ -21,9 +21,10 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from features.validation import StructuralError
 from pipelines.locks import held
@@ -311,6 +312,48 @@ def complete_interrupted(journal: Path, what: str) -> bool:
             f"an interrupted run left {journal.name} beside {what} and it cannot be completed ({exc}); rerun it"
         ) from exc
     return True
+
+
+def earlier_twin(
+    path: Path, manifest: Path, ours: Callable[[Path, Mapping[str, Any]], bool]
+) -> tuple[Path | None, str | None]:
+    """The table of the other format beside `path` (`x.csv` for `x.parquet`, and back), which the set published at
+    `path` would leave beside its manifest and other files (named by the stem alone). Returns (the file, None) when
+    it is provably the replaced set's own table: its manifest (`manifest`, the file the new set replaces) exists and
+    `ours(file, manifest)` says so (the scores: the file's `run_id` column is the manifest's run; a feature table:
+    the manifest names it); the caller removes it with the publishing. Else (None, a warning that it is left: an
+    older set's table or a file of the user's), or (None, None) when there is none. Round 27 review, was: any file
+    whose header held the set's columns removed without a word (a user's annotated `scores.csv` beside a first
+    `scores.parquet`)."""
+    import json
+
+    twins = {".csv": ".parquet", ".parquet": ".csv"}
+    path = Path(path)
+    other = path.with_suffix(twins.get(path.suffix, path.suffix))
+    if other == path or not other.is_file():
+        return None, None
+    try:
+        recorded = json.loads(Path(manifest).read_text(encoding="utf-8"))
+        proven = isinstance(recorded, dict) and ours(other, recorded)
+    except Exception:  # no manifest, or one (or a file) that cannot be read: not proven ours, left
+        proven = False
+    if proven:
+        return other, None
+    return None, (
+        f"{other} is left beside {path.name}: it is not known to be the table of the set {Path(manifest).name} "
+        f"described (an older set's, or a file of yours), and {Path(manifest).name} now describes {path.name}"
+    )
+
+
+def table_columns(path: Path) -> list[str]:
+    """A CSV or Parquet table's column names (the CSV header: `csv_reading.header_record`), without its rows."""
+    if Path(path).suffix == ".csv":
+        from pipelines.csv_reading import header_record
+
+        return header_record(path)
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
 
 
 @contextlib.contextmanager

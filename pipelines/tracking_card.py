@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +33,24 @@ def _with_password(recorded: str | None) -> str | None:
     if recorded and given and ":***@" in recorded and given != recorded and shown_uri(given) == recorded:
         return given
     return recorded
+
+
+def _champion_now(client: Any, name: str, version: str, run_id: str | None) -> str | None:
+    """The registry's champion of `name` now, as the pages name it beside the scores' model (`version` trained by
+    `run_id`): its version number; when that number is the scores' own, the scores' model only if it is the same
+    training run (`history_store.one_model`, the history's rule: one training run, one model), else named with its
+    run (another model numbered alike: a registered model deleted and made again; round 27 review, was: "Promoted
+    since" said of it, compared by number only). None when there is no champion."""
+    from pipelines.history_store import one_model
+
+    now = current_champion(name)
+    if now is None or now != version:
+        return now
+    try:
+        now_run = client.get_model_version(name, now).run_id
+    except Exception:  # not known: the version numbers decide, as for runs that recorded no training run
+        now_run = None
+    return now if one_model(version, run_id, now, now_run) else f"{now} (training run {now_run[:8]})"
 
 
 def model_card(
@@ -96,7 +115,9 @@ def model_card(
         card["notes"] = run_deleted_note(run_id, run)
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
-    now = current_champion(card["model_name"]) if version.isdigit() else None
+    now = _champion_now(client, card["model_name"], version, run_id) if version.isdigit() else None
+    if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
+        card["champion_now_version"] = now
     if (
         now is not None and now != version
     ):  # pages of an older run, its champion replaced since: said (round 25,
@@ -104,7 +125,6 @@ def model_card(
         card["champion_now"] = (
             f"version {now}, not version {version} that made these scores: the next `cvp score` uses version {now}"
         )
-        card["champion_now_version"] = str(now)  # atop every page in a manager's words (round 26)
     params = run.data.params
     if "sample_customers" in params:  # `cvp train --sample-customers` (issue 11)
         card["training_sample"] = sample_note(params)

@@ -86,7 +86,9 @@ def write_backtest(
 
             files["rejected_rows"] = write_json(rows_document(rows, TRAINING), stage / "rejected_rows.json")
         if facts is not None:
-            files["run"] = write_json(facts, stage / "backtest_run.json")
+            # with the notes said under its tables, as a training's run keeps them (notes.json) (round 27, was:
+            # on screen only: a fold skipped, metrics made optimistic by a history too short for an embargo)
+            files["run"] = write_json(facts | {"notes": list(result.notes)}, stage / "backtest_run.json")
         if not result.fold_totals.empty:
             files["fold_totals"] = write_frame(result.fold_totals, stage / "backtest_fold_totals.csv")
         if not result.metrics_by_tier.empty:

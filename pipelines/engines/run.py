@@ -110,7 +110,7 @@ def run_score(
 
     from pipelines.fingerprint import data_fingerprint, fingerprint_beside
     from pipelines.io import release_memory, write_json
-    from pipelines.outputs import output_paths, publish, run_id_for, staging_dir
+    from pipelines.outputs import earlier_scores, output_paths, publish, run_id_for, staging_dir
     from pipelines.tracking import configure_tracking, load_bundle, shown_uri
 
     cfg = read_in_zone(load_config(config), mapping)  # the as-of read in the data's zone
@@ -444,10 +444,16 @@ def run_score(
         ].exists():  # nobody scored, or a model without an additive value booster
             empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
             empty.to_parquet(staged["contributions"], index=False)
+        # the other format's scores: the replaced set's removed with it, another's warned and left (round 27)
+        earlier, left = earlier_scores(paths)
+        if left:
+            warn(left)
         closing = closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
         manifest["warnings"] = said + [text for kind, text in closing if kind == "warning"]
         write_json(manifest, staged["manifest"])
-        publish(staged, paths, rejects_set)
+        publish(staged, paths, rejects_set, earlier)
+        if earlier is not None:
+            console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)
     except StructuralError:
         if rejects_set is not None and loaded is not None:
             console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)

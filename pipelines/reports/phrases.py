@@ -167,13 +167,38 @@ def _set_aside(manifest: Mapping[str, Any]) -> bool:
     return aliases is not None and "challenger" not in aliases
 
 
-def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
+def _not_champion_then(manifest: Mapping[str, Any]) -> bool:
+    """The scores' model was not the champion when they were made (the manifest's `champion_version`; runs that
+    did not record it: not said)."""
+    champion = manifest.get("champion_version")
+    return champion is not None and str(champion) != str(manifest.get("model_version", ""))
+
+
+def promoted_since(manifest: Mapping[str, Any], champion_now: str | None) -> str | None:
+    """What the team page's model card says of scores made by a model that was not the champion then and is the
+    champion now (`champion_now`: the registry's champion when the pages are made, `tracking_card.model_card`;
+    None when unknown): they are the scores production's model gives, not provisional (round 27, was: "still
+    being evaluated ... they may change once a model is confirmed for production" atop every page after `cvp
+    models promote` had confirmed that very model). None otherwise."""
+    version = str(manifest.get("model_version", ""))
+    if not _not_champion_then(manifest) or champion_now is None or str(champion_now) != version:
+        return None
+    then = manifest["champion_version"]
+    production = f"version {then} was in production" if then else "no model was in production"
+    return (
+        f"model version {version} made these scores when it was not in production ({production}); it is the "
+        "production model since, so these are the scores production gives for this data and as-of"
+    )
+
+
+def provisional_scores(manifest: Mapping[str, Any], champion_now: str | None = None) -> str | None:
     """What the pages say when the scores come from a model that was not the champion when they were made (the
     manifest's `champion_version`; `cvp score --model ...@challenger`, or the demo's first model left a
-    challenger): the numbers are provisional. None for the champion's scores and for runs that did not record it."""
+    challenger): the numbers are provisional. None for the champion's scores, for runs that did not record it,
+    and for a model that is the champion now (`champion_now`, the registry's: `promoted_since`)."""
     champion = manifest.get("champion_version")
     version = str(manifest.get("model_version", ""))
-    if champion is None or str(champion) == version:
+    if not _not_champion_then(manifest) or promoted_since(manifest, champion_now):
         return None
     production = f"the one in production was version {champion}" if champion else "no model was in production"
     if _set_aside(manifest):
@@ -183,6 +208,14 @@ def provisional_scores(manifest: Mapping[str, Any]) -> str | None:
         return (
             f"these scores come from model version {version}, neither in production nor under evaluation when "
             f"they were made ({production}): an earlier or set-aside model.{use}"
+        )
+    if champion_now is not None and str(champion_now) != str(champion):
+        # a model confirmed for production since (this one promoted and replaced since, or another): said (review
+        # of round 27, was: "they may change once a model is confirmed for production" with one confirmed)
+        return (
+            f"these scores come from model version {version}, still being evaluated when they were made "
+            f"({production}); version {champion_now} is in production now: scores made now may differ. Treat "
+            "them as provisional."
         )
     return (
         f"these scores come from model version {version}, still being evaluated when they were made "
@@ -286,7 +319,7 @@ def model_inputs_banner(differences: str | None) -> str | None:
 def champion_now_banner(now: str | None, version: Any) -> str | None:
     """What every page says when the model that made these scores has been replaced since (the model card's
     `champion_now_version`, `pipelines.tracking_card`): scores made now may differ. None otherwise."""
-    if not now:
+    if not now or str(now) == str(version):  # the scores' own model is the champion now: nothing replaced
         return None
     return (
         f"these scores were made by model version {version}, replaced since by version {now}: scores made now "

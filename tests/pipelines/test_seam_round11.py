@@ -79,6 +79,9 @@ def test_a_backtest_records_the_rows_it_did_not_use_as_a_training_does(trained, 
 
     # whose data (round 24: `history_identity.signature_digest`; the mapped orders lost a fifth: its own)
     assert re.fullmatch(r"[0-9a-f]{16}", run.pop("data_digest"))
+    # round 27: the notes said under its tables (`test_seam_round27`), each as said (`print_notes`)
+    notes, said = run.pop("notes"), " ".join(res.output.split())
+    assert notes == [n for n in notes if f"note: {' '.join(n.split())}" in said], (notes, res.output)
     # and its coarse signature (review of round 24: `cvp models` compares it as scoring does, `other_base`)
     assert len(run.pop("data_signature").split(",")) == 64
     assert run == {
