@@ -303,7 +303,13 @@ def test_spark_output_set_and_manifest_are_the_pandas_engines(seams):
     # pandas engine's let go; about 0.3 KB per demo customer held at the write, the run's peak)
     # nor while it finishes the base (was: every table the finish read, the managers, new customers and seasonal
     # note among them: about 0.33 KB per customer beside the collected scores)
-    assert runs.at_write == {"tables": 0, "alive": [], "order_counts": None, "finished": 0, "finish_alive": []}
+    assert runs.at_write == {
+        "tables": 0,
+        "alive": [],
+        "order_counts": None,
+        "finished": 0,
+        "finish_alive": [],
+    }
     assert b["driver_collected"]["tables_held_mb"] > 0
     # and the finish held one copy of the compact scores: the frame the backend handed over is let go as it is
     # sorted (`finished`: the parts left in its list; was: the frame, kept beside its sorted copy)
