@@ -59,6 +59,14 @@ def early_tables(
     return tables if fetch is None else fetch(as_of, days)
 
 
+def early_life_ids(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, days: int) -> pd.Index:
+    """The ids of the customers in their first `days` days (`early_life_features` with no model's attributes):
+    who would be new when the model carries no lookalike model."""
+    from features.early_life import early_life_features
+
+    return early_life_features(early_tables(tables, as_of, days), as_of, days, ()).index
+
+
 class EarlyLife:
     """The new customers' early-life features (`features.early_life.early_life_features`, with the lookalike
     model's contract), computed on a background thread from `start` on (issue 14: `run_score` starts them when
@@ -82,6 +90,9 @@ class EarlyLife:
             as_trained  # `features.as_trained.AsTrained`: the inputs the lookalike model was trained on
         )
         given = status is not None and cfg is not None
+        #: the run's lookalike policy (its `early_days`: who would be new without a lookalike model), what `hold` built
+        self._policy = None if cfg is None else cfg.profile.lookalike
+        self._held: pd.DataFrame | tuple[int, pd.Index] | None = None
         self._new = (status, cfg.profile.lookalike, cfg.data.currency) if given else None
         self._scored: tuple[pd.Index, Any, str, pd.DataFrame] | None = None
         self._pool: Any = None
@@ -121,10 +132,32 @@ class EarlyLife:
 
         return score_new_customers(self._args[2], frame, policy, currency)
 
+    def hold(self) -> None:
+        """Build now and keep the result, letting go of the tables: the finish then reads no table (issue 11: the
+        Spark driver lets its tables go before it collects the compact scores, `run_score`). Without a lookalike
+        model, the ids of who would be new at the run's `early_days` (`held_ids`)."""
+        tables, as_of, model = self._args
+        if model is not None:
+            self._held = self._build()
+        elif self._policy is not None:
+            days = int(self._policy.early_days)
+            self._held = (days, early_life_ids(tables, as_of, days))
+        self._args = ({}, as_of, model)
+
+    def held_ids(self, days: int) -> pd.Index | None:
+        """`early_life_ids` at `days` kept by `hold`, else None."""
+        held = self._held
+        return held[1] if isinstance(held, tuple) and held[0] == days else None
+
     def start(self) -> None:
         from models.threads import prediction_threads
 
-        if self._args[2] is None or self._pending is not None or prediction_threads() < 2:
+        if (
+            self._args[2] is None
+            or self._held is not None
+            or self._pending is not None
+            or prediction_threads() < 2
+        ):
             return
         from concurrent.futures import ThreadPoolExecutor
 
@@ -132,6 +165,8 @@ class EarlyLife:
         self._pending = self._pool.submit(self._build)
 
     def result(self) -> pd.DataFrame:
+        if isinstance(self._held, pd.DataFrame):
+            return self._held
         if self._pending is None:
             return self._build()
         try:
@@ -165,11 +200,10 @@ def score_newcomers(
         # said once the set is published, as one of the manifest's warnings (`score_console.closing_warnings`)
         note = str(getattr(bundle, "lookalike_note_", "")) or "the model carries no lookalike model"
         # who would be new (the run's `early_days`: no model's contract), by the status they keep (`BECOMES_NEW`)
-        from features.early_life import early_life_features
-
         days = int(policy.early_days)
         status = pd.Series(out["status"].to_numpy(), index=out["customer_id"].astype("str"))
-        early_ids = early_life_features(early_tables(tables, as_of, days), as_of, days, ()).index
+        held = None if early is None else early.held_ids(days)
+        early_ids = early_life_ids(tables, as_of, days) if held is None else held
         kept = status[new_customers(status, early_ids)]
         counts = {str(k): int(v) for k, v in kept.value_counts().sort_index().items()}
         return out, {
@@ -217,4 +251,4 @@ def score_newcomers(
     return out, info
 
 
-__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "EarlyLife", "score_newcomers"]
+__all__ = ["LOOKALIKE_COLUMNS", "PROVISIONAL_TIER", "EarlyLife", "early_life_ids", "score_newcomers"]

@@ -43,7 +43,9 @@ class ProfileInputsWriter:
         self.attributes = tuple(attributes)
         self.feature_settings = feature_settings
         self.registry = feature_registry(feature_settings)
-        self._customers_table = tables.get("customers")
+        # the run's tables, read at the first `add`: a caller that clears them (the Spark driver, issue 11) lets
+        # their customers go too
+        self._tables: Mapping[str, pd.DataFrame] = tables
         self._customers: pd.DataFrame | None = None
         self.writer = ContributionsWriter(path, run_id)
         self.columns: list[str] | None = None
@@ -57,8 +59,8 @@ class ProfileInputsWriter:
         if self._customers is None:
             from models.profile import customer_inputs
 
-            self._customers = customer_inputs(self._customers_table, self.attributes)
-            self._customers_table = None
+            self._customers = customer_inputs(self._tables.get("customers"), self.attributes)
+            self._tables = {}
         return self._customers
 
     def add(self, features: pd.DataFrame) -> None:
@@ -81,7 +83,7 @@ class ProfileInputsWriter:
         """The file closed, and the customers let go: `run_score` closes the writer before it writes the scores
         (on the Spark engine, whose executors hand in the inputs, `add` never ran to let the table go)."""
         self.writer.close()
-        self._customers_table = self._customers = None
+        self._tables, self._customers = {}, None
 
     def info(self) -> dict[str, Any]:
         """What the manifest says about the file (`profile_inputs`)."""

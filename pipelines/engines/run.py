@@ -287,6 +287,27 @@ def run_score(
         from pipelines.newcomers import EarlyLife, score_newcomers
 
         early = EarlyLife(tables, as_of, bundle, getattr(base, "status", None), run_cfg, as_trained)
+        # --- seasonal history (issue 16): say when the predicted totals are extrapolated without one ---
+        from features.seasonal import seasonal_history_note
+
+        seasonal = seasonal_history_note(
+            tables["orders"]["ordered_at"],
+            as_of,
+            getattr(bundle, "training_cutoffs_", []),
+            cfg.features.windows_days,
+            cfg.features.seasonal_profile,
+        )
+        release = None
+        if engine == "spark":
+            # issue 11: what the finish reads of the tables taken first (the new customers' early-life features,
+            # the seasonal note above, the managers: `score_tables`), so the driver lets its tables go before it
+            # collects the compact scores
+            early.hold()
+
+            def release() -> None:
+                tables.clear()
+                release_memory()
+
         t0 = time.perf_counter()
         with _chunk_progress(console, show=engine != "spark") as tick:
             scores, info, spill = score_tables(
@@ -307,6 +328,7 @@ def run_score(
                 base,
                 early.start if engine == "pandas" else None,
                 as_trained,
+                release,
             )
         base = None
         if profile_inputs is not None:
@@ -410,16 +432,7 @@ def run_score(
         }
         if profile_inputs is not None:  # issue 12: declared with the set, published with it
             manifest["profile_inputs"] = profile_inputs.info()
-        # --- seasonal history (issue 16): say when the predicted totals are extrapolated without one ---
-        from features.seasonal import seasonal_history_note
-
-        manifest["seasonal_history"] = seasonal_history_note(
-            tables["orders"]["ordered_at"],
-            as_of,
-            getattr(bundle, "training_cutoffs_", []),
-            cfg.features.windows_days,
-            cfg.features.seasonal_profile,
-        )
+        manifest["seasonal_history"] = seasonal
         if manifest["seasonal_history"]:
             console.print(f"[bold yellow]note:[/] {escape(manifest['seasonal_history'])}")
         # ---

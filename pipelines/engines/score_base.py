@@ -24,7 +24,7 @@ from models.bundle import CustomerValueModel
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
-from pipelines.engines.scoring import EngineRun, finish_scores
+from pipelines.engines.scoring import EngineRun, customer_managers, finish_scores
 from pipelines.engines.spill import ReasonSpill
 
 ENGINES = ("pandas", "spark")
@@ -126,6 +126,7 @@ def score_tables(
     base: CustomerBase | None = None,
     after_chunks: Callable[[], None] | None = None,
     as_trained: AsTrained | None = None,
+    release: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], ReasonSpill | None]:
     """Score every customer known in the tables with one engine: (scores, info, spill) whatever the engine.
 
@@ -139,6 +140,9 @@ def score_tables(
     chunk's feature table (Spark: every bucket's inputs, computed on the executors). `base`: the tables'
     `customer_base` when the caller built it already. `after_chunks()` is called when the backend has scored
     every chunk, before the whole-base finish. `as_trained`: the model's features built as trained (`features.as_trained`).
+    `release()` lets go of the tables (issue 11: the Spark driver's, before it collects the compact scores): the
+    finish then reads none of them (the managers are taken from them first, `customer_managers`); the Spark
+    backend calls it once it reads them no more, other backends when they return.
     """
     base = base or customer_base(engine, tables, as_of, cfg)
     shared, status, status_s = base.shared, base.status, base.seconds
@@ -158,13 +162,20 @@ def score_tables(
         more["chunks"] = base.chunks
     if as_trained:  # inputs the model was trained without: its features built without them
         more["as_trained"] = as_trained
+    managers = None
+    if release is not None:  # the finish's one read of the tables, done before they go
+        managers = customer_managers(tables, pd.Index(status["customer_id"], name="customer_id"))
+        if engine == "spark":
+            more["release"] = release
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
+    if release is not None:
+        release()
     if after_chunks is not None:
         after_chunks()
     t0 = time.perf_counter()
-    scores = finish_scores(run.compact, tables, as_of, model_version, bundle, cfg, status)
+    scores = finish_scores(run.compact, tables, as_of, model_version, bundle, cfg, status, managers)
     timings = run.timings | {"status_s": status_s, "tiers_s": time.perf_counter() - t0}
     info = {
         "drift": drift.report(cfg.scoring.psi_threshold),

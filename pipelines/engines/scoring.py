@@ -234,8 +234,12 @@ def finish_scores(
     bundle: CustomerValueModel,
     cfg: AppConfig,
     status: pd.DataFrame | None = None,
+    managers: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Whole-base steps on the compact frame: tiers, ratings, flags; ids, as-of, version, manager; column order.
+
+    `managers`: `customer_managers` of the statuses' ids, when the caller let go of the tables before the finish
+    (the Spark driver, issue 11); otherwise read from `tables`.
 
     Every customer known in any table gets a row with `status` and `status_reason` (`features.population`;
     computed here when not given). Only `scored` rows keep predictions, reasons, tiers, ratings and flags; the
@@ -299,15 +303,24 @@ def finish_scores(
     out["status_reason"] = status["status_reason"].to_numpy()
     out.insert(0, "model_version", model_version)
     out.insert(0, "as_of", as_of)
-    manager = pd.Series(pd.NA, index=out.index, dtype="str")
-    cust = tables.get("customers")
-    if cust is not None and "account_manager_id" in cust.columns:
-        manager = cust.set_index("customer_id")["account_manager_id"].reindex(out.index).astype("str")
-    out["account_manager_id"] = manager
+    if managers is None:
+        managers = customer_managers(tables, out.index)
+    elif not managers.index.equals(out.index):
+        managers = managers.reindex(out.index)
+    out["account_manager_id"] = managers
     out.index.name = "customer_id"
     out = out.reset_index()
     out.attrs["skipped_rules"] = skipped
     return out
+
+
+def customer_managers(tables: Mapping[str, pd.DataFrame], ids: pd.Index) -> pd.Series:
+    """The account manager of each customer of `ids` (`customers.account_manager_id`, empty when unknown): the
+    output's `account_manager_id`."""
+    cust = tables.get("customers")
+    if cust is None or "account_manager_id" not in cust.columns:
+        return pd.Series(pd.NA, index=ids, dtype="str")
+    return cust.set_index("customer_id")["account_manager_id"].reindex(ids).astype("str")
 
 
 def _positions_in(rows: pd.Index, index: pd.Index, scored: np.ndarray) -> np.ndarray:

@@ -156,6 +156,7 @@ def score_spark(
     spill_dir: Path | None = None,
     bridge: Any = None,
     as_trained: Any = None,
+    release: Any = None,
 ) -> EngineRun:
     """The Spark backend of `pipelines.engines.run` (the same contract as `score_pandas`).
 
@@ -179,6 +180,8 @@ def score_spark(
          of them, `tables_held_mb`). With `bridge` (the history's
          previous model, `pandas_engine.BridgeModel`) the executors explain the scored customers with it too and
          the driver gathers its value and churn contributions into the bridge files, as the pandas engine does.
+         `release()` (`score_base.score_tables`) is called once the driver reads the tables no more, before the
+         features are built and the scores collected (issue 11: the tables do not add to the collect's peak).
     """
     timings: dict[str, float] = {}
     # the customers whose explanations are spot-checked: by id, as the pandas engine chooses them
@@ -190,7 +193,7 @@ def score_spark(
         with mapped_errors():
             return _score_on(
                 spark, tables, as_of, bundle, cfg, chunk_customers, drift, contrib_path, timings, run_id,
-                profile_inputs, spill_dir, bridge, as_trained, spot_ids,
+                profile_inputs, spill_dir, bridge, as_trained, spot_ids, release,
             )  # fmt: skip
 
 
@@ -235,6 +238,7 @@ def _score_on(
     bridge: Any = None,
     as_trained: Any = None,
     spot_ids: pd.Index | None = None,
+    release: Any = None,
 ) -> EngineRun:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -289,6 +293,11 @@ def _score_on(
             carried |= more
             drop = [] if extras is None else list(extras.columns)
             old = spark.sparkContext.broadcast((bridge.bundle, old_extras, drop, bridge.as_data))
+    # the driver's tables read for the last time (the account managers kept for the buckets, a few rows): let go
+    # before the features job and the collect (issue 11)
+    loaded_tables = getattr(tables, "collected", None) or {}
+    if release is not None:
+        release()
     # One task per bucket; adaptive execution would coalesce the (few, small-looking) buckets into one task.
     spark.conf.set("spark.sql.shuffle.partitions", str(n_chunks))
     spark.conf.set("spark.sql.adaptive.enabled", "false")
@@ -349,9 +358,7 @@ def _score_on(
     # what the driver receives from Spark: the features job's one row per bucket (no profile inputs: written by
     # the executors, issue 11), then the compact scores
     collected: dict[str, Any] = {"heads_mb": round(float(heads.memory_usage(deep=True).sum()) / 2**20, 3)}
-    collected |= (
-        getattr(tables, "collected", None) or {}
-    )  # the Spark load's tables, streamed (`spark_tables`)
+    collected |= loaded_tables  # the Spark load's tables, streamed (`spark_tables`)
 
     t0 = time.perf_counter()
     spilled = spill_dir is not None
@@ -435,6 +442,15 @@ def _score_on(
     shared.unpersist()
     if shared_extras is not None:
         shared_extras.unpersist()
+    # issue 11: the tier, its reason (one of a few sentences per customer, about 56 bytes of text each) and the
+    # rating held as dictionaries before the sorted copy is made (about 75 bytes per customer less in each copy);
+    # the finish writes them as text (`finish_scores`), the same values
+    for name in ("tier", "tier_reason", "rating"):
+        at = scored.schema.get_field_index(name)
+        if at >= 0:
+            scored = scored.set_column(
+                at, name, pa.compute.dictionary_encode(scored.column(at).combine_chunks())
+            )
 
     # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
     order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
