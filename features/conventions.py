@@ -27,6 +27,18 @@ POSITIVE_MONEY: tuple[tuple[str, str], ...] = (
     ("invoices", "amount"),
     ("customers", "acquisition_cost"),
 )
+#: Columns the contract wants 0 or more whose negative values are row rejects taking the whole row with them (an
+#: order with its revenue, a ticket with its existence, a customer with every order of theirs). `orders.revenue`
+#: and `orders.quantity` have their own words (`check_zero_quantities`); most of a column negative is the sign
+#: convention above.
+NON_NEGATIVE: tuple[tuple[str, str], ...] = (
+    ("orders", "cost"),
+    ("orders", "discount"),
+    ("returns", "amount"),
+    ("invoices", "amount"),
+    ("tickets", "effort_minutes"),
+    ("customers", "acquisition_cost"),
+)
 #: The rating scale of the contract; values outside it on `SCALE_SHARE` of a column or more are another scale.
 RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): (1, 5)}
 #: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
@@ -53,6 +65,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 "the amount as a positive number; rejected, every such row would be dropped. Export them "
                 f"positive.\nExample rows:\n{examples(t, (values < 0).to_numpy(dtype=bool))}"
             )
+    check_negative_values(table, t)
     check_cost_above_revenue(table, t)
     check_zero_quantities(table, t)
     check_effort_unit(table, t)
@@ -78,6 +91,41 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 f"Rejected, their tickets would be lost with their effort. Export whole ratings {low}-{high}.\n"
                 f"Example rows:\n{examples(t.loc[fractional.index])}"
             )
+
+
+def negative_fires(negative: int, rows: int) -> bool:
+    """Whether `negative` values of a `NON_NEGATIVE` column among `rows` are an export's convention, not a few
+    wrong rows: `PLACEHOLDER_SHARE` of the rows and `MIN_ROWS` (the quantities' share); the one predicate of
+    `check_negative_values` and the Spark engine's stops, which count them in its one aggregation."""
+    return negative >= max(MIN_ROWS, PLACEHOLDER_SHARE * rows)
+
+
+def check_negative_values(table: str, t: pd.DataFrame) -> None:
+    """Structural error when a `NON_NEGATIVE` column is negative on `PLACEHOLDER_SHARE` of the rows or more (and
+    `MIN_ROWS`), under the half the sign convention's stop takes: an export's `-1` (`-99`, `-999`) for an unknown
+    cost, effort or amount, or part of the column signed another way. Each would be a `negative <column>` reject
+    taking its whole row with it, with exit 0 (the demo with `orders.cost` -1 on 10% of its orders: 316 orders and
+    their revenue gone; `tickets.effort_minutes` -1: 64 of 701 tickets). A few stay row rejects."""
+    for name, column in NON_NEGATIVE:
+        if name != table or column not in t.columns:
+            continue
+        negative = (t[column] < 0).to_numpy(dtype=bool)
+        if not negative_fires(int(negative.sum()), len(t)):
+            continue
+        values = t.loc[negative, column].value_counts()
+        seen = ", ".join(f"{v:g} ({n:,})" for v, n in values.head(3).items())
+        optional = column != "effort_minutes" and column != "amount"
+        way = (
+            "leave an unknown value empty (the column is optional)"
+            if optional
+            else "export the value, or leave the row out if it has none"
+        )
+        raise StructuralError(
+            f"table {table!r}, column {column!r}: negative on {int(negative.sum()):,} of {len(t):,} rows "
+            f"({seen}): an export's -1 (-99, ...) for an unknown value, or part of the column signed another way (credit notes, refunds as -12.50)? "
+            f"The contract wants no negative {column}; each such row would be rejected whole. Export them positive; "
+            f"{way}.\nExample rows:\n{examples(t, negative)}"
+        )
 
 
 def off_scale(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:

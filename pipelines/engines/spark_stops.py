@@ -254,6 +254,9 @@ def table_stops(
             i = names.index(column)
             negative = _sum(stats, f"n{i}")
             fires |= negative >= numbers.MIN_ROWS and negative > 0.5 * _sum(stats, f"z{i}")
+    for name, column in conventions.NON_NEGATIVE:  # `-1` for an unknown cost or effort
+        if name == table.name and column in names:
+            fires |= conventions.negative_fires(_sum(stats, f"n{names.index(column)}"), rows_in)
     for name, column in conventions.RATINGS:
         if name == table.name and column in names:
             i = names.index(column)

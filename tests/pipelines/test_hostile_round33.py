@@ -1,0 +1,78 @@
+"""Hostile input classes closed in the thirty-third hunt: an export's `-1` (`-99`) for an unknown cost, discount,
+effort or amount on a share of a column the contract wants 0 or more. Tiny hand-written files; no training, no
+model, no Spark session (the Spark case: its row step and its driver's stops called without a session)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.validation import StructuralError
+from tests.helpers import MaskedRows, orders_stats, raw_orders
+from tests.pipelines.test_hostile_round24 import _folder
+
+
+def _tickets(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i}" for i in range(n)],
+            "customer_id": [f"C{i % 6}" for i in range(n)],
+            "opened_at": [f"2023-01-{i % 28 + 1:02d}" for i in range(n)],
+            "effort_minutes": ["30"] * n,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "placeholder"),
+    [("orders", "cost", "-1"), ("orders", "discount", "-1"), ("tickets", "effort_minutes", "-1")],
+)
+def test_a_negative_placeholder_on_a_share_of_a_non_negative_column_stops(
+    tmp_path, table, column, placeholder
+):
+    """`orders.cost` (or `discount`, `tickets.effort_minutes`, `invoices.amount`, `customers.acquisition_cost`)
+    written `-1` for an unknown value on 1% of the rows or more (3 rows), under the half the sign convention's
+    stop takes. Was: each row rejected `negative <column>` with the whole row, exit 0 (the demo with `cost` -1 on
+    10% of its orders: 316 orders and their revenue gone; `effort_minutes` -1 on 2%: 15 of 701 tickets). Now a
+    structural error naming the table, column, the values and example rows (`features.conventions.
+    check_negative_values`); a stray one stays a row reject."""
+    from pipelines.io import load_data
+
+    orders = raw_orders(100).assign(cost="4", discount="1")
+    tables = {"orders": orders, "tickets": _tickets(100)}
+    tables[table].loc[[3, 50, 97], column] = placeholder
+    said = rf"table '{table}', column '{column}': negative on 3 of 100 rows \(-1 \(3\)\): an export's -1"
+    with pytest.raises(StructuralError, match=said):
+        load_data(_folder(tmp_path / "a", **tables))
+    tables[table].loc[[3, 50], column] = "4"  # a stray one: the row's reject, as before
+    report = load_data(_folder(tmp_path / "b", **tables)).result.report[table]
+    assert report.rejected_by_reason == {f"negative {column}": 1}
+
+
+def test_the_spark_engines_driver_stops_on_a_negative_placeholder_from_its_sums():
+    """`--engine spark`: the executors' row step marks the negative values (`NEGATIVE`) and the driver's stops
+    (`spark_stops.table_stops`, from the bits' sums, `conventions.negative_fires`) raise the pandas engine's error
+    (was: the sums read for a column mostly negative only, each row rejected, exit 0). Judged without a session."""
+    from features.contract import TABLES
+    from pipelines.engines.spark_checks import NEGATIVE, REASON
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import table_stops
+
+    orders = raw_orders(100).assign(cost="4")
+    orders.loc[[3, 50, 97], "cost"] = "-1"
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    names = list(orders.columns)
+    at = names.index("cost")
+    marked = (out[NEGATIVE].to_numpy() >> at) & 1
+    assert list(np.flatnonzero(marked)) == [3, 50, 97]
+
+    class Rows(MaskedRows):  # `spark_stops.TableRows`: its parsed table too
+        def parsed(self) -> pd.DataFrame:
+            return orders.assign(cost=pd.to_numeric(orders["cost"]), revenue=10.0)
+
+    stats = orders_stats(names, 100, **{f"n{at}": int(marked.sum()), f"z{at}": 100})
+    with pytest.raises(StructuralError, match=r"column 'cost': negative on 3 of 100 rows"):
+        table_stops(TABLES["orders"], names, stats, Rows(orders, out), lambda i: None, {})
+    stats = orders_stats(names, 100, **{f"n{at}": 2, f"z{at}": 100}).assign(**{REASON: None})  # two: no stop
+    table_stops(TABLES["orders"], names, stats, Rows(orders, out), lambda i: None, {})
