@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from features.contract import TICKET_KINDS
@@ -26,6 +27,19 @@ CONVENTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "account_managers": {"left_at before started_at": ("started_at", "left_at")},
     "referrals": {"self-referral": ("referrer_id", "referred_id")},
 }
+#: Amounts and quantities an export writes as nines for an unknown value (`9999999`, `99999999.99`): below the
+#: sanity bounds (`data.max_values`, 1e9 per amount), so read as a customer's order or cost of ten million. Seven
+#: nines or more before the point: a price of 99,999 or 999,999 is a price.
+NINES_DIGITS = 7
+NINES_COLUMNS: dict[str, tuple[str, ...]] = {
+    "orders": ("revenue", "cost", "discount", "quantity"),
+    "returns": ("amount",),
+    "invoices": ("amount",),
+    "customers": ("acquisition_cost",),
+}
+NINES_REASON = "placeholder number in {column} (9999999: nines for an unknown value)"
+for _name, _columns in NINES_COLUMNS.items():  # a convention on 1% of the rows (`SHARES`), as placeholder ids
+    CONVENTIONS.setdefault(_name, {}).update({NINES_REASON.format(column=c): (c,) for c in _columns})
 #: More than this share of a table's rows (and `MIN_ROWS`) rejected by one of the `CONVENTIONS` stops the run.
 SHARE = 0.5
 MIN_ROWS = 3
@@ -33,7 +47,10 @@ MIN_ROWS = 3
 #: a channel added), not a typo: rejected, that share of every customer's service effort was lost with exit 0
 #: (round 30: the demo with `chat` on 20% of its tickets lost 140 of 701). `fires` counts every unknown kind
 #: (the Spark driver has its counts per reason), `check_row_conventions` then asks that one kind hold the share.
-SHARES = {"unknown ticket kind": 0.01}
+SHARES = {
+    "unknown ticket kind": 0.01,
+    **{NINES_REASON.format(column=c): 0.01 for columns in NINES_COLUMNS.values() for c in columns},
+}
 #: The least share that stops (the pandas engine builds the rows' reasons only from it).
 FIRST_SHARE = min(SHARE, *SHARES.values())
 #: The reason of a value above its sanity bound (`data.max_values`); most of a table above it is a convention too:
@@ -57,12 +74,26 @@ def convention_reasons(name: str, reasons: Iterable[Any]) -> dict[str, tuple[str
     return out
 
 
+def nines(values: pd.Series) -> np.ndarray:
+    """Whether each number is a placeholder of nines: `NINES_DIGITS` nines or more before the point, nothing
+    after it but zeros or nines (`9999999`, `9999999.99`; missing: no)."""
+    v = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    whole = np.floor(np.where(np.isfinite(v) & (v >= 10**NINES_DIGITS - 1), v, 0.0))
+    digits = np.round(np.log10(whole + 1.0))
+    fraction = np.round(v - whole, 6)
+    tail = (fraction == 0) | np.isin(fraction, [0.9, 0.99, 0.999])
+    return (digits >= NINES_DIGITS) & (10.0**digits == whole + 1.0) & tail
+
+
 def row_rules(name: str, t: pd.DataFrame, rej: Any) -> None:
     """Row rules beyond types: signs, ranges, order of dates, allowed values (`rej`: the table's `_Rejector`)."""
 
     def has(c: str) -> bool:
         return c in t.columns
 
+    for c in NINES_COLUMNS.get(name, ()):
+        if has(c):
+            rej.add(nines(t[c]), NINES_REASON.format(column=c))
     if name == "orders":
         rej.add(t["revenue"] < 0, "negative revenue")
         for c in ("cost", "discount"):
@@ -138,6 +169,11 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 f"the kinds written ({', '.join(f'{k!r} ({v:,})' for k, v in seen.items())}) are not the contract's "
                 f"({', '.join(TICKET_KINDS)}): export them as those, a kind of the CRM's own as `other` (a mapping "
                 "cannot recode values), or leave `kind` out"
+            )
+        elif reason in SHARES and reason != "unknown ticket kind":  # nines for an unknown amount
+            why = (
+                f"the export writes nines for an unknown {columns[0]}: export an unknown value as an empty cell "
+                f"(or leave the row out), or the real {columns[0]}"
             )
         elif reason == "self-referral":
             why = "referrer_id and referred_id are the same id on most rows: one column exported twice?"

@@ -1,4 +1,4 @@
-"""Hostile input classes closed in the thirty-third hunt: an export's `-1` (`-99`) for an unknown cost, discount,
+"""Hostile input classes closed in the thirty-third hunt: an export's `-1` (`-99`) or nines (`9999999`) for an unknown cost, discount,
 effort or amount on a share of a column the contract wants 0 or more. Tiny hand-written files; no training, no
 model, no Spark session (the Spark case: its row step and its driver's stops called without a session)."""
 
@@ -76,3 +76,55 @@ def test_the_spark_engines_driver_stops_on_a_negative_placeholder_from_its_sums(
         table_stops(TABLES["orders"], names, stats, Rows(orders, out), lambda i: None, {})
     stats = orders_stats(names, 100, **{f"n{at}": 2, f"z{at}": 100}).assign(**{REASON: None})  # two: no stop
     table_stops(TABLES["orders"], names, stats, Rows(orders, out), lambda i: None, {})
+
+
+def test_nines_for_an_unknown_amount_are_rejected_and_on_a_share_stop(tmp_path):
+    """`9999999` (`9999999.99`, `99999999`) written for an unknown revenue, cost, discount, quantity, invoice or
+    refund amount or acquisition cost: below the sanity bounds (`data.max_values`, 1e9), so read as a customer's
+    order of ten million. Was: accepted, exit 0 (the demo with `cost` 9999999 on 2% of its orders: 70 orders at a
+    loss of ten million each). Now a row reject `placeholder number in <column> (...)` (`features.row_rules.nines`:
+    seven nines or more before the point, zeros or nines after it) and on 1% of the table (3 rows) the row rules'
+    convention stop; `999999.99` (a price) and `9999998` are read."""
+    from features.row_rules import nines
+    from pipelines.io import load_data
+
+    values = pd.Series(
+        [9999999, 9999999.99, 99999999.0, 9999999.5, 999999.99, 9999998, 19999999, np.nan, -9999999]
+    )
+    assert nines(values).tolist() == [True, True, True, False, False, False, False, False, False]
+    orders = raw_orders(100).assign(cost="4")
+    orders.loc[[3, 50, 97], "cost"] = "9999999"
+    said = r"table 'orders': 3 of 100 rows would be rejected `placeholder number in cost \(9999999: nines"
+    with pytest.raises(StructuralError, match=said):
+        load_data(_folder(tmp_path / "a", orders=orders))
+    orders.loc[[3, 50], "cost"] = "999999.99"
+    report = load_data(_folder(tmp_path / "b", orders=orders)).result.report["orders"]
+    assert report.rejected_by_reason == {
+        "placeholder number in cost (9999999: nines for an unknown value)": 1
+    }
+
+
+def test_the_spark_engines_driver_stops_on_nines_from_its_counts_per_reason():
+    """`--engine spark`: the executors run the same row rules; the driver's stop (`spark_stops.table_stops`, from
+    its counts per reason through `row_rules.fires`) raises the pandas engine's error. Judged without a session."""
+    from features.contract import TABLES
+    from features.row_rules import NINES_REASON
+    from pipelines.engines.spark_checks import REASON, TABLE
+    from pipelines.engines.spark_stops import table_stops
+
+    orders = raw_orders(100).assign(cost=4.0, revenue=10.0)
+    orders.loc[[3, 50, 97], "cost"] = 9999999.0
+    reasons = [NINES_REASON.format(column="cost") if i in (3, 50, 97) else None for i in range(100)]
+
+    class Rows:  # `spark_stops.TableRows`' rows and parsed table, without a session
+        rows = pd.DataFrame({REASON: reasons})
+
+        def parsed(self) -> pd.DataFrame:
+            return orders
+
+    names = list(orders.columns)
+    counts = pd.Series(reasons, dtype=object).value_counts(dropna=False)
+    given = {f"g{j}": counts.to_numpy() for j in range(len(names))}
+    stats = pd.DataFrame({TABLE: "orders", REASON: counts.index, "n": counts.to_numpy(), **given})
+    with pytest.raises(StructuralError, match=r"3 of 100 rows would be rejected `placeholder number in cost"):
+        table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
