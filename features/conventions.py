@@ -136,24 +136,43 @@ def off_scale(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.n
     return known & ~inside, inside & (values % 1 != 0)
 
 
+def no_margin(cost: np.ndarray, revenue: np.ndarray) -> np.ndarray:
+    """Whether each order's cost is at or above its revenue (missing: no); the one test of
+    `check_cost_above_revenue` and the Spark engine's `ABOVE` mask."""
+    with np.errstate(invalid="ignore"):
+        return cost >= revenue
+
+
 def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
-    """Structural error when `orders.cost` is above `orders.revenue` on most orders having both (and `MIN_ROWS`):
-    a company does not sell most orders at a loss; the columns are swapped, or the cost is another quantity (a
-    list price, per line against per order, another currency or unit). Read as given, every customer's margin is
-    negative: all `problem`, a model trained to predict losses, exit 0. A few orders below cost (clearance, a
+    """Structural error when `orders.cost` is at or above `orders.revenue` on most orders having both (and
+    `MIN_ROWS`): a company does not sell most orders at a loss, nor at no margin at all; the columns are swapped,
+    the cost is another quantity (a list price, per line against per order, another currency or unit), or, equal,
+    the revenue copied into a cost the export lacked (round 33: was exit 0, every margin 0, every customer's profit
+    its discounts, returns and cost to serve taken away). Read as given, every customer's margin is negative or
+    nothing: all `problem`, a model trained to predict losses, exit 0. A few orders at or below cost (clearance, a
     promotion) are the data: kept."""
     if table != "orders" or not {"cost", "revenue"} <= set(t.columns):
         return
     both = t["cost"].notna() & t["revenue"].notna() & (t["revenue"] > 0)
-    above = both & (t["cost"] > t["revenue"])
-    if int(above.sum()) >= MIN_ROWS and above.sum() > 0.5 * both.sum():
-        raise StructuralError(
-            f"table 'orders', column 'cost': above the order's revenue on {int(above.sum()):,} of the "
-            f"{int(both.sum()):,} orders with both: every customer would bring a loss. Are cost and revenue "
-            "swapped, or is cost another quantity (a list price, per line, another unit)? The contract wants "
-            "revenue = what the customer paid for the order, cost = the cost of its goods.\nExample rows:\n"
-            f"{t.loc[above, ['order_id', 'revenue', 'cost']].head(5).to_string(max_colwidth=40)}"
-        )
+    cost, revenue = (t[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in ("cost", "revenue"))
+    above = both & no_margin(cost, revenue)
+    if int(above.sum()) < MIN_ROWS or above.sum() <= 0.5 * both.sum():
+        return
+    equal = int((above & (cost == revenue)).sum())
+    said = (
+        f"above the order's revenue on {int(above.sum()):,} of the {int(both.sum()):,} orders with both: every "
+        "customer would bring a loss. Are cost and revenue swapped, or is cost another quantity (a list price, per "
+        "line, another unit)?"
+        if 2 * equal <= above.sum()
+        else f"equal to the order's revenue on {equal:,} of the {int(both.sum()):,} orders with both (at or above "
+        f"it on {int(above.sum()):,}): no order would bring a margin. Is the revenue copied into a cost the export "
+        "lacks? Leave the column out if there is no cost (`features.margin_rate_when_cost_missing` is read then)."
+    )
+    raise StructuralError(
+        f"table 'orders', column 'cost': {said} The contract wants revenue = what the customer paid for the "
+        f"order, cost = the cost of its goods.\nExample rows:\n"
+        f"{t.loc[above, ['order_id', 'revenue', 'cost']].head(5).to_string(max_colwidth=40)}"
+    )
 
 
 def check_zero_quantities(table: str, t: pd.DataFrame) -> None:

@@ -128,3 +128,40 @@ def test_the_spark_engines_driver_stops_on_nines_from_its_counts_per_reason():
     stats = pd.DataFrame({TABLE: "orders", REASON: counts.index, "n": counts.to_numpy(), **given})
     with pytest.raises(StructuralError, match=r"3 of 100 rows would be rejected `placeholder number in cost"):
         table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
+
+
+def test_a_cost_equal_to_the_revenue_on_most_orders_stops_as_a_cost_above_it(tmp_path):
+    """`orders.cost` filled with the order's revenue (an export lacking the cost copies the sale's amount into it).
+    Was: exit 0, every order's margin 0, every customer's profit its discounts, returns and cost to serve taken
+    away (the demo so: nothing said). Now the stop of a cost above the revenue on most orders, counting costs at
+    or above it (`features.conventions.no_margin`, both engines: the Spark row step's `ABOVE` mask) and saying the
+    revenue looks copied; a few orders sold at cost are the data."""
+    from features.contract import TABLES
+    from pipelines.engines.spark_checks import ABOVE
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import table_stops
+    from pipelines.io import load_data
+
+    orders = raw_orders(10).assign(cost="10")
+    said = (
+        r"column 'cost': equal to the order's revenue on 10 of the 10 orders with both .* copied into a cost"
+    )
+    with pytest.raises(StructuralError, match=said):
+        load_data(_folder(tmp_path / "a", orders=orders))
+    orders.loc[3:, "cost"] = "4"  # three orders sold at cost: read
+    assert load_data(_folder(tmp_path / "b", orders=orders)).result.report["orders"].accepted == 10
+
+    orders = raw_orders(10).assign(cost="10")
+    out = next(check_rows(iter([orders]), "orders", 0, "UTC", {}, {}))
+    names = list(orders.columns)
+    at = names.index("cost")
+    marked = (out[ABOVE].to_numpy() >> at) & 1
+    assert marked.sum() == 10  # was 0: only a cost above the revenue was marked
+
+    class Rows(MaskedRows):
+        def parsed(self) -> pd.DataFrame:
+            return orders.assign(cost=10.0, revenue=10.0)
+
+    stats = orders_stats(names, 10, **{f"a{at}": int(marked.sum()), f"w{at}": 10})
+    with pytest.raises(StructuralError, match=said):
+        table_stops(TABLES["orders"], names, stats, Rows(orders, out), lambda i: None, {})
