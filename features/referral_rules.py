@@ -63,6 +63,38 @@ SIGNUP_RULES = (
 )
 
 
+#: A referral dated a day or more after the referred customer's first accepted order, the customer without a
+#: `signup_at` (no column, or empty): a customer already, as after a signup (round 33: was accepted, exit 0, the
+#: demo's referrals dated 500 days later without its signups: every referred customer's earlier profit counted in
+#: the referrer's referred profit). With a `signup_at` the signup judges (a guest's order may precede it).
+AFTER_REFERRED_FIRST_ORDER = "referred_at after the referred customer's first order (a day later or more, no signup_at: a customer already)"
+#: Every rule dating a referral against its customers, with what most such referrals mean (`check_referral_signups`)
+REFERRAL_DATE_RULES = (
+    *SIGNUP_RULES,
+    ("referred_id", AFTER_REFERRED_FIRST_ORDER, "dated after the referred customer's first order"),
+)
+
+
+def referrals_after_first_order(
+    referrals: pd.DataFrame, customers: pd.DataFrame, orders: pd.DataFrame
+) -> np.ndarray:
+    """The referrals whose `referred_at` is a day or more after the first of `orders` (the accepted ones) of their
+    `referred_id`, a customer of `customers` (the accepted ones) without a `signup_at`. Every referral's referred
+    copy and its customer's orders are in that customer's Spark bucket."""
+    if "referred_at" not in referrals.columns or orders.empty:
+        return np.zeros(len(referrals), dtype=bool)
+    ids = customers["customer_id"]
+    if "signup_at" in customers.columns:
+        ids = ids[customers["signup_at"].isna().to_numpy()]
+    ordered = orders[orders["customer_id"].isin(ids)]
+    first = ordered.groupby("customer_id", sort=False)["ordered_at"].min().astype("datetime64[ns]")
+    at = pd.Series(referrals["referred_at"]).astype("datetime64[ns]").reset_index(drop=True)
+    theirs = pd.Series(
+        first.reindex(pd.Series(referrals["referred_id"]).to_numpy()).to_numpy(dtype="datetime64[ns]")
+    )
+    return ((at - theirs) >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
+
+
 def referrals_against_signup(referrals: pd.DataFrame, customers: pd.DataFrame, side: str) -> np.ndarray:
     """The referrals whose `referred_at` is a day or more after the `signup_at` of their `referred_id` (`side`),
     or before the one of their `referrer_id`; `customers`: the accepted customers (ids unique). A customer
@@ -80,16 +112,21 @@ def referrals_against_signup(referrals: pd.DataFrame, customers: pd.DataFrame, s
     return (gap >= pd.Timedelta(days=1)).to_numpy(dtype=bool)
 
 
-def reject_referrals_against_signups(t: pd.DataFrame, rej: Any, customers: pd.DataFrame) -> None:
-    """`SIGNUP_RULES` on the referrals table (`t`, its `_Rejector`), after `reject_referred_after_referring`;
-    then most referrals so rejected is structural (`check_referral_signups`). Whole tables only (pandas)."""
-    for side, reason, _ in SIGNUP_RULES:
+def reject_referrals_against_signups(
+    t: pd.DataFrame, rej: Any, customers: pd.DataFrame, orders: pd.DataFrame
+) -> None:
+    """`SIGNUP_RULES` on the referrals table (`t`, its `_Rejector`), after `reject_referred_after_referring`, then
+    `AFTER_REFERRED_FIRST_ORDER` (`orders`: the accepted ones); then most referrals so rejected is structural
+    (`check_referral_signups`). Whole tables only (pandas)."""
+    for side, reason, _ in SIGNUP_RULES:  # the referred customer's dates first, as the Spark buckets judge them
         rej.add(referrals_against_signup(t, customers, side), reason)
+        if side == "referred_id":
+            rej.add(referrals_after_first_order(t, customers, orders), AFTER_REFERRED_FIRST_ORDER)
     check_referral_signups(t, rej.reason)
 
 
 def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None:
-    """Structural error when one of the `SIGNUP_RULES` rejects more than half of the referrals (and at least 3):
+    """Structural error when one of the `REFERRAL_DATE_RULES` rejects more than half of the referrals (and at least 3):
     the export's `referred_at` is another date (the referred customer's first order, a reward's payment) or its
     two id columns are swapped. Rejected one by one, the referrals table would be lost with exit 0."""
     stop_when_most(
@@ -97,7 +134,7 @@ def check_referral_signups(referrals: pd.DataFrame, reasons: np.ndarray) -> None
         "referred_at",
         referrals,
         reasons,
-        SIGNUP_RULES,
+        REFERRAL_DATE_RULES,
         ("referrer_id", "referred_id", "referred_at"),
         "a referral is dated when the referred customer was referred, at or before their signup; is it another "
         "date (a first order, a reward paid) or are referrer_id and referred_id swapped?",

@@ -78,7 +78,8 @@ def nines(values: pd.Series) -> np.ndarray:
     """Whether each number is a placeholder of nines: `NINES_DIGITS` nines or more before the point, nothing
     after it but zeros or nines (`9999999`, `9999999.99`; missing: no)."""
     v = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    whole = np.floor(np.where(np.isfinite(v) & (v >= 10**NINES_DIGITS - 1), v, 0.0))
+    # up to 15 digits: a float holds each integer below 2**53 exactly (`1e300 + 1` is `1e300`)
+    whole = np.floor(np.where(np.isfinite(v) & (v >= 10**NINES_DIGITS - 1) & (v < 1e15), v, 0.0))
     digits = np.round(np.log10(whole + 1.0))
     fraction = np.round(v - whole, 6)
     tail = (fraction == 0) | np.isin(fraction, [0.9, 0.99, 0.999])

@@ -530,7 +530,10 @@ def validate_tables(
 
         reject_referred_after_referring(*parsed["referrals"][:2])
         if "customers" in parsed:
-            reject_referrals_against_signups(*parsed["referrals"][:2], cust[cust_rej.ok])
+            orders, orders_rej, _ = parsed["orders"]  # against the first order without a signup_at too
+            reject_referrals_against_signups(
+                *parsed["referrals"][:2], cust[cust_rej.ok], orders[orders_rej.ok]
+            )
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import judge_return_totals, reject_order_mismatches
 

@@ -322,6 +322,13 @@ def check_bucket(
                 free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
                 hit = free & referrals_against_signup(t, cust[cust_rej.ok], side)
                 (ref_reason if side == "referred_id" else signup_reason)[at[hit]] = why
+            if ("orders", 0) in parsed:  # the referred customer's first order, without a signup_at
+                from features.referral_rules import AFTER_REFERRED_FIRST_ORDER, referrals_after_first_order
+
+                (at, t, rej), (_, ot, orej) = copies[0], parsed[("orders", 0)]
+                free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
+                hit = free & referrals_after_first_order(t, cust[cust_rej.ok], ot[orej.ok])
+                ref_reason[at[hit]] = AFTER_REFERRED_FIRST_ORDER
     after_churn = np.zeros(len(rows), dtype=np.int64)
     if (
         has_customers and ("orders", 0) in parsed

@@ -407,7 +407,7 @@ def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
 
     own = stats[stats[TABLE] == "referrals"]
     total = int(own["n"].sum())
-    for _, reason, _ in referral_rules.SIGNUP_RULES:
+    for _, reason, _ in referral_rules.REFERRAL_DATE_RULES:
         n = int(own.loc[own[REASON] == reason, "n"].sum())
         if n >= crossrefs.MIN_RESPELLED and n > 0.5 * total:
             referrals = rows["referrals"]
