@@ -118,7 +118,8 @@ def reject_referrals_against_signups(
     """`SIGNUP_RULES` on the referrals table (`t`, its `_Rejector`), after `reject_referred_after_referring`, then
     `AFTER_REFERRED_FIRST_ORDER` (`orders`: the accepted ones); then most referrals so rejected is structural
     (`check_referral_signups`). Whole tables only (pandas)."""
-    for side, reason, _ in SIGNUP_RULES:  # the referred customer's dates first, as the Spark buckets judge them
+    # the referred customer's dates first, as the Spark buckets judge them
+    for side, reason, _ in SIGNUP_RULES:
         rej.add(referrals_against_signup(t, customers, side), reason)
         if side == "referred_id":
             rej.add(referrals_after_first_order(t, customers, orders), AFTER_REFERRED_FIRST_ORDER)

@@ -1,6 +1,7 @@
-"""Hostile input classes closed in the thirty-third hunt: an export's `-1` (`-99`) or nines (`9999999`) for an unknown cost, discount,
-effort or amount on a share of a column the contract wants 0 or more. Tiny hand-written files; no training, no
-model, no Spark session (the Spark case: its row step and its driver's stops called without a session)."""
+"""Hostile input classes closed in the thirty-third hunt: an export's `-1` (`-99`) or nines (`9999999`) for an
+unknown cost, discount, effort or amount; the revenue copied into `orders.cost`; referrals dated after the referred
+customer's first order where no `signup_at` judges them. Tiny hand-written files; no training, no model, no Spark
+session (the Spark cases: its row step, its bucket step and its driver's stops called without a session)."""
 
 from __future__ import annotations
 
