@@ -79,11 +79,17 @@ def nines(values: pd.Series) -> np.ndarray:
     after it but zeros or nines (`9999999`, `9999999.99`; missing: no)."""
     v = values.to_numpy(dtype=np.float64, na_value=np.nan)
     # up to 15 digits: a float holds each integer below 2**53 exactly (`1e300 + 1` is `1e300`)
-    whole = np.floor(np.where(np.isfinite(v) & (v >= 10**NINES_DIGITS - 1) & (v < 1e15), v, 0.0))
+    with np.errstate(invalid="ignore"):
+        out = (v >= 10**NINES_DIGITS - 1) & (v < 1e15)
+    if not out.any():  # most columns: one comparison (0.25 s per 1M values was the whole test on every value)
+        return out
+    big = v[out]
+    whole = np.floor(big)
     digits = np.round(np.log10(whole + 1.0))
-    fraction = np.round(v - whole, 6)
+    fraction = np.round(big - whole, 6)
     tail = (fraction == 0) | np.isin(fraction, [0.9, 0.99, 0.999])
-    return (digits >= NINES_DIGITS) & (10.0**digits == whole + 1.0) & tail
+    out[out] = (digits >= NINES_DIGITS) & (10.0**digits == whole + 1.0) & tail
+    return out
 
 
 def row_rules(name: str, t: pd.DataFrame, rej: Any) -> None:
