@@ -391,7 +391,7 @@ def _validate_table(
         t["kind"] = t["kind"].str.lower()
     if column_stats is None:  # a part of a table (Spark) cannot judge the column's convention
         check_conventions(table.name, t)
-    row_rules(table.name, t, rej)
+    row_rules(table.name, t, rej, max_values)
     _check_bounds(table, t, max_values or {}, rej)
     rejected = len(t) - int(np.count_nonzero(rej._ok))
     # every ticket closed before opened (a part cannot tell), most efforts above their bound: judged only when

@@ -117,6 +117,28 @@ def test_nines_for_an_unknown_amount_are_rejected_and_on_a_share_stop(tmp_path):
     }
 
 
+def test_nines_are_judged_against_the_columns_configured_bound(tmp_path):
+    """Mend of round 33: a weak currency's real price `9999999` (IDR: Rp 9.999.999), its company's bounds raised
+    to the column's scale (`data.max_values` 1e13). Was: 3% of such orders stopped the run as nines, naming no
+    setting; fewer were rejected. Now nines count only at or above a thousandth of the column's configured bound
+    (`row_rules.NINES_OF_BOUND`), read under the raised bound, and the stop under the default bound names the
+    setting to raise. The Spark engine's row step runs the same `_validate_table` with the same bounds."""
+    from features.row_rules import nines
+    from pipelines.io import load_data
+
+    orders = raw_orders(100)
+    orders.loc[[3, 50, 97], "revenue"] = "9999999"
+    data = _folder(tmp_path, orders=orders)
+    raised = {"orders.revenue": 1e13}
+    assert load_data(data, max_values=raised).result.report["orders"].rejected == 0
+    assert nines(pd.Series([9999999.0, 99999999999.0]), 1e13).tolist() == [False, True]
+    said = (
+        r"at or above 0.001 of data.max_values.orders.revenue: if they are real amounts .* raise that bound"
+    )
+    with pytest.raises(StructuralError, match=said):
+        load_data(data, max_values={"orders.revenue": 1e9})
+
+
 def test_the_spark_engines_driver_stops_on_nines_from_its_counts_per_reason():
     """`--engine spark`: the executors run the same row rules; the driver's stop (`spark_stops.table_stops`, from
     its counts per reason through `row_rules.fires`) raises the pandas engine's error. Judged without a session."""
