@@ -529,11 +529,9 @@ def validate_tables(
         from features.referral_rules import reject_referrals_against_signups, reject_referred_after_referring
 
         reject_referred_after_referring(*parsed["referrals"][:2])
-        if "customers" in parsed:
-            orders, orders_rej, _ = parsed["orders"]  # against the first order without a signup_at too
-            reject_referrals_against_signups(
-                *parsed["referrals"][:2], cust[cust_rej.ok], orders[orders_rej.ok]
-            )
+        orders, orders_rej, _ = parsed["orders"]  # signups, first orders; without a customers table too
+        accepted = cust[cust_rej.ok] if "customers" in parsed else None
+        reject_referrals_against_signups(*parsed["referrals"][:2], accepted, orders[orders_rej.ok])
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import judge_return_totals, reject_order_mismatches
 

@@ -313,22 +313,16 @@ def check_bucket(
         evidence = np.concatenate([np.zeros(len(at0), dtype=bool), rej1.ok])
         hit = referred_after_referring(pd.concat([t0, t1], ignore_index=True), ok, evidence)[: len(at0)]
         ref_reason[at0[hit]] = REFERRED_AFTER_REFERRING
-        if has_customers:  # each copy against its own customer's signup_at: this bucket's (`SIGNUP_RULES`)
-            from features.referral_rules import SIGNUP_RULES, referrals_against_signup
+        # each copy against its own customer's dates, this bucket's: signup_at, first order (`SIGNUP_RULES`)
+        from features.referral_rules import referrals_against_signup
 
-            cust, cust_rej = parsed[("customers", 0)][1], parsed[("customers", 0)][2]
-            copies = (parsed[("referrals", 0)], (at1, t1, rej1))  # the referred's copy, then the referrer's
-            for (side, why, _), (at, t, rej) in zip(SIGNUP_RULES, copies, strict=True):
-                free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
-                hit = free & referrals_against_signup(t, cust[cust_rej.ok], side)
-                (ref_reason if side == "referred_id" else signup_reason)[at[hit]] = why
-            if ("orders", 0) in parsed:  # the referred customer's first order, without a signup_at
-                from features.referral_rules import AFTER_REFERRED_FIRST_ORDER, referrals_after_first_order
-
-                (at, t, rej), (_, ot, orej) = copies[0], parsed[("orders", 0)]
-                free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
-                hit = free & referrals_after_first_order(t, cust[cust_rej.ok], ot[orej.ok])
-                ref_reason[at[hit]] = AFTER_REFERRED_FIRST_ORDER
+        cust = parsed[("customers", 0)][1][parsed[("customers", 0)][2].ok] if has_customers else None
+        orders = parsed[("orders", 0)][1][parsed[("orders", 0)][2].ok] if ("orders", 0) in parsed else None
+        copies = (parsed[("referrals", 0)], (at1, t1, rej1))  # the referred's copy, then the referrer's
+        for side, (at, t, rej) in zip(("referred_id", "referrer_id"), copies, strict=True):
+            free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
+            for why, hit in referrals_against_signup(t, cust, orders, side).items():
+                (ref_reason if side == "referred_id" else signup_reason)[at[free & hit]] = why
     after_churn = np.zeros(len(rows), dtype=np.int64)
     if (
         has_customers and ("orders", 0) in parsed
