@@ -39,6 +39,25 @@ NON_NEGATIVE: tuple[tuple[str, str], ...] = (
     ("tickets", "effort_minutes"),
     ("customers", "acquisition_cost"),
 )
+#: What to do about negative values of each `NON_NEGATIVE` column (`check_negative_values`): a placeholder's way
+#: out, and what a negative value there may really be (a credit note is no invoice, a surcharge no discount).
+NEGATIVE_ADVICE: dict[tuple[str, str], str] = {
+    ("orders", "cost"): "Leave an unknown cost empty (the column is optional)",
+    ("orders", "discount"): (
+        "Leave an unknown discount empty (the column is optional); a surcharge or fee written as a negative "
+        "discount belongs in the revenue (export the revenue with it, the discount 0)"
+    ),
+    ("returns", "amount"): "Export the amount refunded as a positive number, or leave a row without one out",
+    ("invoices", "amount"): (
+        "Credit notes are not invoices: route them out with a mapping (`where: amount >= 0` into invoices; a "
+        "refund's credit note `where: amount < 0` into returns, `amount` derived as `-amount`), or leave them out "
+        "of the export; an unknown amount: leave the row out"
+    ),
+    ("tickets", "effort_minutes"): "Export the effort, or leave a ticket without one out",
+    ("customers", "acquisition_cost"): (
+        "Leave an unknown acquisition cost empty (the column is optional); a rebate is no negative cost"
+    ),
+}
 #: The rating scale of the contract; values outside it on `SCALE_SHARE` of a column or more are another scale.
 RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): (1, 5)}
 #: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
@@ -114,17 +133,11 @@ def check_negative_values(table: str, t: pd.DataFrame) -> None:
             continue
         values = t.loc[negative, column].value_counts()
         seen = ", ".join(f"{v:g} ({n:,})" for v, n in values.head(3).items())
-        optional = column != "effort_minutes" and column != "amount"
-        way = (
-            "leave an unknown value empty (the column is optional)"
-            if optional
-            else "export the value, or leave the row out if it has none"
-        )
         raise StructuralError(
             f"table {table!r}, column {column!r}: negative on {int(negative.sum()):,} of {len(t):,} rows "
-            f"({seen}): an export's -1 (-99, ...) for an unknown value, or part of the column signed another way (credit notes, refunds as -12.50)? "
-            f"The contract wants no negative {column}; each such row would be rejected whole. Export them positive; "
-            f"{way}.\nExample rows:\n{examples(t, negative)}"
+            f"({seen}): an export's -1 (-99, ...) for an unknown value, or part of the column signed another way? "
+            f"The contract wants no negative {column}; each such row would be rejected whole. "
+            f"{NEGATIVE_ADVICE[(table, column)]}.\nExample rows:\n{examples(t, negative)}"
         )
 
 
@@ -165,8 +178,10 @@ def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
         "line, another unit)?"
         if 2 * equal <= above.sum()
         else f"equal to the order's revenue on {equal:,} of the {int(both.sum()):,} orders with both (at or above "
-        f"it on {int(above.sum()):,}): no order would bring a margin. Is the revenue copied into a cost the export "
-        "lacks? Leave the column out if there is no cost (`features.margin_rate_when_cost_missing` is read then)."
+        f"it on {int(above.sum()):,}): read so, those orders bring no margin. Is the revenue copied into a cost the "
+        "export lacks? Leave the column out if there is no cost (`features.margin_rate_when_cost_missing` is read "
+        "then). A seller passing most sales through at cost (a marketplace): export what the company earns on "
+        "each order (its commission or fee) as the revenue and that earning's cost as the cost."
     )
     raise StructuralError(
         f"table 'orders', column 'cost': {said} The contract wants revenue = what the customer paid for the "

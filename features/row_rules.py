@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import TICKET_KINDS
+from features.contract import TABLES, TICKET_KINDS
 from features.errors import StructuralError
+from features.names import examples
 
 #: Row rules that, failing on most of a table's rows, are a convention of the export: per table, the reason and
 #: the columns it reads.
@@ -212,10 +213,14 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 f"on most rows this is how the export writes {' and '.join(columns)}: swapped, or another meaning? "
                 "Check which column holds which date"
             )
+        shown = list(columns)
+        if reason in SHARES and reason != "unknown ticket kind":  # nines: the rows' keys too, as other stops
+            keys = dict.fromkeys(c for c in (TABLES[name].key, "customer_id") if c and c in t.columns)
+            shown = [*keys, *shown]
         said = ", ".join(f"`{r}`" for r in group)
         n = int(hit.sum())
         lost = "the table" if n > SHARE * len(t) else f"{n / len(t):.0%} of the table"
         raise StructuralError(
             f"table {name!r}: {n:,} of {len(t):,} rows would be rejected {said}, and {lost} "
-            f"lost: {why}.\nExample rows:\n{t.loc[hit, list(columns)].head(5).to_string(max_colwidth=40)}"
+            f"lost: {why}.\nExample rows:\n{examples(t[shown], hit)}"
         )

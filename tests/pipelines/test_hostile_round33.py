@@ -29,26 +29,53 @@ def _tickets(n: int) -> pd.DataFrame:
     ("table", "column", "placeholder"),
     [("orders", "cost", "-1"), ("orders", "discount", "-1"), ("tickets", "effort_minutes", "-1")],
 )
-def test_a_negative_placeholder_on_a_share_of_a_non_negative_column_stops(
-    tmp_path, table, column, placeholder
-):
+def test_a_negative_placeholder_on_a_share_of_a_non_negative_column_stops(table, column, placeholder):
     """`orders.cost` (or `discount`, `tickets.effort_minutes`, `invoices.amount`, `customers.acquisition_cost`)
     written `-1` for an unknown value on 1% of the rows or more (3 rows), under the half the sign convention's
     stop takes. Was: each row rejected `negative <column>` with the whole row, exit 0 (the demo with `cost` -1 on
     10% of its orders: 316 orders and their revenue gone; `effort_minutes` -1 on 2%: 15 of 701 tickets). Now a
     structural error naming the table, column, the values and example rows (`features.conventions.
     check_negative_values`); a stray one stays a row reject."""
-    from pipelines.io import load_data
+    from features.conventions import check_negative_values
+    from features.row_rules import row_rules
+    from features.validation import _Rejector
 
-    orders = raw_orders(100).assign(cost="4", discount="1")
-    tables = {"orders": orders, "tickets": _tickets(100)}
-    tables[table].loc[[3, 50, 97], column] = placeholder
+    t = pd.DataFrame({column: [4.0] * 100})
+    t.loc[[3, 50, 97], column] = float(placeholder)
     said = rf"table '{table}', column '{column}': negative on 3 of 100 rows \(-1 \(3\)\): an export's -1"
     with pytest.raises(StructuralError, match=said):
-        load_data(_folder(tmp_path / "a", **tables))
-    tables[table].loc[[3, 50], column] = "4"  # a stray one: the row's reject, as before
-    report = load_data(_folder(tmp_path / "b", **tables)).result.report[table]
-    assert report.rejected_by_reason == {f"negative {column}": 1}
+        check_negative_values(table, t)
+    t.loc[[3, 50], column] = 4.0  # a stray one: no stop, the row's reject as before
+    check_negative_values(table, t)
+    full = (
+        raw_orders(100).assign(revenue=10.0, cost=4.0, discount=1.0) if table == "orders" else _tickets(100)
+    )
+    rej = _Rejector(100)
+    row_rules(table, full.assign(**{column: t[column]}), rej)
+    assert pd.Series(rej.reason).value_counts().to_dict() == {f"negative {column}": 1}
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "advice"),
+    [
+        (
+            "invoices",
+            "amount",
+            r"Credit notes are not invoices: route them out with a mapping \(`where: amount",
+        ),
+        ("orders", "discount", r"a surcharge or fee written as a negative discount belongs in the revenue"),
+    ],
+)
+def test_the_negative_values_stop_gives_each_columns_way_out(table, column, advice):
+    """Mend of round 33: the stop advised "Export them positive" for every column, wrong for an invoices export's
+    credit notes and a negative discount's surcharges. Now each column's advice (`conventions.NEGATIVE_ADVICE`),
+    credit notes routed by a mapping as the revenue's stop routes refunds."""
+    from features.conventions import check_negative_values
+
+    t = pd.DataFrame({column: [-5.0, -5.0, -5.0] + [10.0] * 97})
+    with pytest.raises(StructuralError, match=advice) as stop:
+        check_negative_values(table, t)
+    assert "Export them positive" not in str(stop.value)
 
 
 def test_the_spark_engines_driver_stops_on_a_negative_placeholder_from_its_sums():
@@ -108,8 +135,9 @@ def test_nines_for_an_unknown_amount_are_rejected_and_on_a_share_stop(tmp_path):
     orders = raw_orders(100).assign(cost="4")
     orders.loc[[3, 50, 97], "cost"] = "9999999"
     said = r"table 'orders': 3 of 100 rows would be rejected `placeholder number in cost \(9999999: nines"
-    with pytest.raises(StructuralError, match=said):
+    with pytest.raises(StructuralError, match=said) as stop:
         load_data(_folder(tmp_path / "a", orders=orders))
+    assert "order_id" in str(stop.value) and "O3" in str(stop.value)  # the rows' keys (review of round 33)
     orders.loc[[3, 50], "cost"] = "999999.99"
     report = load_data(_folder(tmp_path / "b", orders=orders)).result.report["orders"]
     assert report.rejected_by_reason == {
@@ -183,6 +211,9 @@ def test_a_cost_equal_to_the_revenue_on_most_orders_stops_as_a_cost_above_it(tmp
     )
     with pytest.raises(StructuralError, match=said):
         load_data(_folder(tmp_path / "a", orders=orders))
+    orders.loc[6:, "cost"] = "4"  # 6 of 10 at cost: the stop says those bring no margin, not every order
+    with pytest.raises(StructuralError, match=r"read so, those orders bring no margin.*a marketplace"):
+        load_data(_folder(tmp_path / "c", orders=orders))
     orders.loc[3:, "cost"] = "4"  # three orders sold at cost: read
     assert load_data(_folder(tmp_path / "b", orders=orders)).result.report["orders"].accepted == 10
 
@@ -224,7 +255,7 @@ def _referrals_data(tmp_path, late: list[int], signup: bool | None, days: int = 
     return _folder(tmp_path, orders=orders, customers=customers, referrals=referrals)
 
 
-def test_a_late_referral_is_judged_by_the_first_order_without_a_customers_table_or_before_the_signup(
+def test_a_late_referral_is_judged_by_the_first_order_without_a_customers_table(
     tmp_path,
 ):
     """Mend of round 33: one rule (`referral_rules.referrals_against_signup`) dates a referral against the
