@@ -13,7 +13,7 @@ import pandas as pd
 
 from features.errors import StructuralError
 from features.names import examples
-from features.numbers import PLACEHOLDER_SHARE
+from features.numbers import share_floor
 from features.shares import MIN_ROWS
 
 #: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values
@@ -112,13 +112,6 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
             )
 
 
-def negative_fires(negative: int, rows: int) -> bool:
-    """Whether `negative` values of a `NON_NEGATIVE` column among `rows` are an export's convention, not a few
-    wrong rows: `PLACEHOLDER_SHARE` of the rows and `MIN_ROWS` (the quantities' share); the one predicate of
-    `check_negative_values` and the Spark engine's stops, which count them in its one aggregation."""
-    return negative >= max(MIN_ROWS, PLACEHOLDER_SHARE * rows)
-
-
 def check_negative_values(table: str, t: pd.DataFrame) -> None:
     """Structural error when a `NON_NEGATIVE` column is negative on `PLACEHOLDER_SHARE` of the rows or more (and
     `MIN_ROWS`), under the half the sign convention's stop takes: an export's `-1` (`-99`, `-999`) for an unknown
@@ -129,7 +122,7 @@ def check_negative_values(table: str, t: pd.DataFrame) -> None:
         if name != table or column not in t.columns:
             continue
         negative = (t[column] < 0).to_numpy(dtype=bool)
-        if not negative_fires(int(negative.sum()), len(t)):
+        if int(negative.sum()) < share_floor(len(t)):
             continue
         values = t.loc[negative, column].value_counts()
         seen = ", ".join(f"{v:g} ({n:,})" for v, n in values.head(3).items())
@@ -198,7 +191,7 @@ def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
     stay row rejects."""
     if table == "orders" and "revenue" in t.columns:  # refunds as negative orders: the same share
         refunds = (t["revenue"] < 0).to_numpy(dtype=bool)
-        if int(refunds.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+        if int(refunds.sum()) >= share_floor(len(t)):
             raise StructuralError(
                 f"table 'orders', column 'revenue': negative on {int(refunds.sum()):,} of {len(t):,} orders: "
                 "refunds or credit notes as negative orders? Each would be rejected, and the customers' revenue "
@@ -209,7 +202,7 @@ def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
     if table != "orders" or "quantity" not in t.columns:
         return
     bad = t["quantity"].notna() & (t["quantity"] <= 0)
-    if int(bad.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+    if int(bad.sum()) >= share_floor(len(t)):
         raise StructuralError(
             f"table 'orders', column 'quantity': 0 or negative on {int(bad.sum()):,} of {len(t):,} orders: an "
             "export's 0 for an unknown quantity, or returns as negative lines? Each such order would be rejected "
