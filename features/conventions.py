@@ -13,7 +13,7 @@ import pandas as pd
 
 from features.errors import StructuralError
 from features.names import examples
-from features.numbers import PLACEHOLDER_SHARE
+from features.numbers import share_floor
 from features.shares import MIN_ROWS
 
 #: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values
@@ -27,6 +27,37 @@ POSITIVE_MONEY: tuple[tuple[str, str], ...] = (
     ("invoices", "amount"),
     ("customers", "acquisition_cost"),
 )
+#: Columns the contract wants 0 or more whose negative values are row rejects taking the whole row with them (an
+#: order with its revenue, a ticket with its existence, a customer with every order of theirs). `orders.revenue`
+#: and `orders.quantity` have their own words (`check_zero_quantities`); most of a column negative is the sign
+#: convention above.
+NON_NEGATIVE: tuple[tuple[str, str], ...] = (
+    ("orders", "cost"),
+    ("orders", "discount"),
+    ("returns", "amount"),
+    ("invoices", "amount"),
+    ("tickets", "effort_minutes"),
+    ("customers", "acquisition_cost"),
+)
+#: What to do about negative values of each `NON_NEGATIVE` column (`check_negative_values`): a placeholder's way
+#: out, and what a negative value there may really be (a credit note is no invoice, a surcharge no discount).
+NEGATIVE_ADVICE: dict[tuple[str, str], str] = {
+    ("orders", "cost"): "Leave an unknown cost empty (the column is optional)",
+    ("orders", "discount"): (
+        "Leave an unknown discount empty (the column is optional); a surcharge or fee written as a negative "
+        "discount belongs in the revenue (export the revenue with it, the discount 0)"
+    ),
+    ("returns", "amount"): "Export the amount refunded as a positive number, or leave a row without one out",
+    ("invoices", "amount"): (
+        "Credit notes are not invoices: route them out with a mapping (`where: amount >= 0` into invoices; a "
+        "refund's credit note `where: amount < 0` into returns, `amount` derived as `-amount`), or leave them out "
+        "of the export; an unknown amount: leave the row out"
+    ),
+    ("tickets", "effort_minutes"): "Export the effort, or leave a ticket without one out",
+    ("customers", "acquisition_cost"): (
+        "Leave an unknown acquisition cost empty (the column is optional); a rebate is no negative cost"
+    ),
+}
 #: The rating scale of the contract; values outside it on `SCALE_SHARE` of a column or more are another scale.
 RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): (1, 5)}
 #: Ratings outside the scale on this share of a column (0-4: a fifth are 0; 1-10: half are above 5) are another
@@ -53,6 +84,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 "the amount as a positive number; rejected, every such row would be dropped. Export them "
                 f"positive.\nExample rows:\n{examples(t, (values < 0).to_numpy(dtype=bool))}"
             )
+    check_negative_values(table, t)
     check_cost_above_revenue(table, t)
     check_zero_quantities(table, t)
     check_effort_unit(table, t)
@@ -80,6 +112,28 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
             )
 
 
+def check_negative_values(table: str, t: pd.DataFrame) -> None:
+    """Structural error when a `NON_NEGATIVE` column is negative on `PLACEHOLDER_SHARE` of the rows or more (and
+    `MIN_ROWS`), under the half the sign convention's stop takes: an export's `-1` (`-99`, `-999`) for an unknown
+    cost, effort or amount, or part of the column signed another way. Each would be a `negative <column>` reject
+    taking its whole row with it, with exit 0 (the demo with `orders.cost` -1 on 10% of its orders: 316 orders and
+    their revenue gone; `tickets.effort_minutes` -1: 64 of 701 tickets). A few stay row rejects."""
+    for name, column in NON_NEGATIVE:
+        if name != table or column not in t.columns:
+            continue
+        negative = (t[column] < 0).to_numpy(dtype=bool)
+        if int(negative.sum()) < share_floor(len(t)):
+            continue
+        values = t.loc[negative, column].value_counts()
+        seen = ", ".join(f"{v:g} ({n:,})" for v, n in values.head(3).items())
+        raise StructuralError(
+            f"table {table!r}, column {column!r}: negative on {int(negative.sum()):,} of {len(t):,} rows "
+            f"({seen}): an export's -1 (-99, ...) for an unknown value, or part of the column signed another way? "
+            f"The contract wants no negative {column}; each such row would be rejected whole. "
+            f"{NEGATIVE_ADVICE[(table, column)]}.\nExample rows:\n{examples(t, negative)}"
+        )
+
+
 def off_scale(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
     """(outside `low`-`high`, inside it but not a whole number: `4.5`) masks of ratings (missing: neither); the
     one test of `check_conventions` and the Spark engine's masks."""
@@ -88,24 +142,45 @@ def off_scale(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.n
     return known & ~inside, inside & (values % 1 != 0)
 
 
+def no_margin(cost: np.ndarray, revenue: np.ndarray) -> np.ndarray:
+    """Whether each order's cost is at or above its revenue (missing: no); the one test of
+    `check_cost_above_revenue` and the Spark engine's `ABOVE` mask."""
+    with np.errstate(invalid="ignore"):
+        return cost >= revenue
+
+
 def check_cost_above_revenue(table: str, t: pd.DataFrame) -> None:
-    """Structural error when `orders.cost` is above `orders.revenue` on most orders having both (and `MIN_ROWS`):
-    a company does not sell most orders at a loss; the columns are swapped, or the cost is another quantity (a
-    list price, per line against per order, another currency or unit). Read as given, every customer's margin is
-    negative: all `problem`, a model trained to predict losses, exit 0. A few orders below cost (clearance, a
+    """Structural error when `orders.cost` is at or above `orders.revenue` on most orders having both (and
+    `MIN_ROWS`): a company does not sell most orders at a loss, nor at no margin at all; the columns are swapped,
+    the cost is another quantity (a list price, per line against per order, another currency or unit), or, equal,
+    the revenue copied into a cost the export lacked (round 33: was exit 0, every margin 0, every customer's profit
+    its discounts, returns and cost to serve taken away). Read as given, every customer's margin is negative or
+    nothing: all `problem`, a model trained to predict losses, exit 0. A few orders at or below cost (clearance, a
     promotion) are the data: kept."""
     if table != "orders" or not {"cost", "revenue"} <= set(t.columns):
         return
     both = t["cost"].notna() & t["revenue"].notna() & (t["revenue"] > 0)
-    above = both & (t["cost"] > t["revenue"])
-    if int(above.sum()) >= MIN_ROWS and above.sum() > 0.5 * both.sum():
-        raise StructuralError(
-            f"table 'orders', column 'cost': above the order's revenue on {int(above.sum()):,} of the "
-            f"{int(both.sum()):,} orders with both: every customer would bring a loss. Are cost and revenue "
-            "swapped, or is cost another quantity (a list price, per line, another unit)? The contract wants "
-            "revenue = what the customer paid for the order, cost = the cost of its goods.\nExample rows:\n"
-            f"{t.loc[above, ['order_id', 'revenue', 'cost']].head(5).to_string(max_colwidth=40)}"
-        )
+    cost, revenue = (t[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in ("cost", "revenue"))
+    above = both & no_margin(cost, revenue)
+    if int(above.sum()) < MIN_ROWS or above.sum() <= 0.5 * both.sum():
+        return
+    equal = int((above & (cost == revenue)).sum())
+    said = (
+        f"above the order's revenue on {int(above.sum()):,} of the {int(both.sum()):,} orders with both: every "
+        "customer would bring a loss. Are cost and revenue swapped, or is cost another quantity (a list price, per "
+        "line, another unit)?"
+        if 2 * equal <= above.sum()
+        else f"equal to the order's revenue on {equal:,} of the {int(both.sum()):,} orders with both (at or above "
+        f"it on {int(above.sum()):,}): read so, those orders bring no margin. Is the revenue copied into a cost the "
+        "export lacks? Leave the column out if there is no cost (`features.margin_rate_when_cost_missing` is read "
+        "then). A seller passing most sales through at cost (a marketplace): export what the company earns on "
+        "each order (its commission or fee) as the revenue and that earning's cost as the cost."
+    )
+    raise StructuralError(
+        f"table 'orders', column 'cost': {said} The contract wants revenue = what the customer paid for the "
+        f"order, cost = the cost of its goods.\nExample rows:\n"
+        f"{t.loc[above, ['order_id', 'revenue', 'cost']].head(5).to_string(max_colwidth=40)}"
+    )
 
 
 def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
@@ -116,7 +191,7 @@ def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
     stay row rejects."""
     if table == "orders" and "revenue" in t.columns:  # refunds as negative orders: the same share
         refunds = (t["revenue"] < 0).to_numpy(dtype=bool)
-        if int(refunds.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+        if int(refunds.sum()) >= share_floor(len(t)):
             raise StructuralError(
                 f"table 'orders', column 'revenue': negative on {int(refunds.sum()):,} of {len(t):,} orders: "
                 "refunds or credit notes as negative orders? Each would be rejected, and the customers' revenue "
@@ -127,7 +202,7 @@ def check_zero_quantities(table: str, t: pd.DataFrame) -> None:
     if table != "orders" or "quantity" not in t.columns:
         return
     bad = t["quantity"].notna() & (t["quantity"] <= 0)
-    if int(bad.sum()) >= max(MIN_ROWS, PLACEHOLDER_SHARE * len(t)):
+    if int(bad.sum()) >= share_floor(len(t)):
         raise StructuralError(
             f"table 'orders', column 'quantity': 0 or negative on {int(bad.sum()):,} of {len(t):,} orders: an "
             "export's 0 for an unknown quantity, or returns as negative lines? Each such order would be rejected "

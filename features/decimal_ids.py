@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
-from features.numbers import MIN_ROWS, PLACEHOLDER_SHARE
+from features.numbers import share_floor
 
 
 def check_decimal_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series) -> None:
@@ -23,7 +23,7 @@ def check_decimal_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series
     sums)."""
     from features.ids import decimal_ids, whole_ids
 
-    floor = max(MIN_ROWS, PLACEHOLDER_SHARE * len(parsed))
+    floor = share_floor(len(parsed))
     decimal = decimal_ids(parsed)
     if decimal.sum() < floor:
         return
@@ -52,7 +52,7 @@ STRAY_DECIMAL = "id written as a decimal number (42.0) among whole-number ids in
 def stray_decimal_columns(counts: Mapping[str, tuple[int, int]], rows: int) -> list[str]:
     """The id columns whose ids written `42.0` are strays among ids written `42`: `counts`, per id column of a
     table of `rows` rows, how many of each; the decimal ones below `check_decimal_ids`' floor, the whole ones not."""
-    floor = max(MIN_ROWS, PLACEHOLDER_SHARE * rows)
+    floor = share_floor(rows)
     return [c for c, (decimal, whole) in counts.items() if 0 < decimal < floor <= whole]
 
 

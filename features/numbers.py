@@ -401,6 +401,13 @@ def reject_number_forms(
 PLACEHOLDER_SHARE = 0.01
 
 
+def share_floor(rows: int) -> float:
+    """The least count of `rows` rows that is an export's way rather than a few wrong rows: `PLACEHOLDER_SHARE` of
+    them and `MIN_ROWS`; the one floor of the placeholder, negative-value, quantity and decimal-id stops (both
+    engines: the Spark driver passes its counts)."""
+    return max(MIN_ROWS, PLACEHOLDER_SHARE * rows)
+
+
 #: ... and, in those columns only, `NaT`: pandas' missing date as text (a date column turned to text before its
 #: export; as an id it may be a name's initials, `NAT`, which the id rules keep), PostgreSQL's `infinity`,
 #: `-infinity` for an open end or start of a date (a number column reads them as infinite: `non-finite`), and R's
@@ -475,7 +482,7 @@ def check_missing_placeholders(table: str, column: str, raw: pd.Series, found: n
     a date, number or true/false column, an optional id column (`features.ids.missing_ids`: `-`, `0`, `NULL`
     for a customer without a manager) or a model-read category (`features.ids.missing_categories`)."""
     n = int(found.sum())
-    if n < max(MIN_ROWS, PLACEHOLDER_SHARE * len(raw)):
+    if n < share_floor(len(raw)):
         return
     from features.contract import TABLES
 

@@ -391,7 +391,7 @@ def _validate_table(
         t["kind"] = t["kind"].str.lower()
     if column_stats is None:  # a part of a table (Spark) cannot judge the column's convention
         check_conventions(table.name, t)
-    row_rules(table.name, t, rej)
+    row_rules(table.name, t, rej, max_values)
     _check_bounds(table, t, max_values or {}, rej)
     rejected = len(t) - int(np.count_nonzero(rej._ok))
     # every ticket closed before opened (a part cannot tell), most efforts above their bound: judged only when
@@ -529,8 +529,9 @@ def validate_tables(
         from features.referral_rules import reject_referrals_against_signups, reject_referred_after_referring
 
         reject_referred_after_referring(*parsed["referrals"][:2])
-        if "customers" in parsed:
-            reject_referrals_against_signups(*parsed["referrals"][:2], cust[cust_rej.ok])
+        orders, orders_rej, _ = parsed["orders"]  # signups, first orders; without a customers table too
+        accepted = cust[cust_rej.ok] if "customers" in parsed else None
+        reject_referrals_against_signups(*parsed["referrals"][:2], accepted, orders[orders_rej.ok])
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
         from features.crossrefs import judge_return_totals, reject_order_mismatches
 

@@ -87,7 +87,7 @@ OUTSIDE = "__outside"  # ... outside its scale
 HALVES = "__halves"  # ... inside it but not a whole number (`4.5`: `features.conventions.off_scale`)
 NONPOSITIVE = "__nonpositive"  # a number of 0 or below (`features.conventions.check_zero_quantities`)
 PAIRED = "__paired"  # a `PAIRS` column and its reference both given, the reference above 0
-ABOVE = "__above"  # ... and the column above its reference (`features.conventions.check_cost_above_revenue`)
+ABOVE = "__above"  # ... and the column at or above its reference (`features.conventions.no_margin`)
 POSITIVE = "__positive"  # a `UNIT_MEDIANS` column above 0 (`features.conventions.check_effort_unit`)
 HIGH = "__high"  # ... above the range its median must lie in
 LOW = "__low"  # ... below it
@@ -313,15 +313,16 @@ def check_bucket(
         evidence = np.concatenate([np.zeros(len(at0), dtype=bool), rej1.ok])
         hit = referred_after_referring(pd.concat([t0, t1], ignore_index=True), ok, evidence)[: len(at0)]
         ref_reason[at0[hit]] = REFERRED_AFTER_REFERRING
-        if has_customers:  # each copy against its own customer's signup_at: this bucket's (`SIGNUP_RULES`)
-            from features.referral_rules import SIGNUP_RULES, referrals_against_signup
+        # each copy against its own customer's dates, this bucket's: signup_at, first order (`SIGNUP_RULES`)
+        from features.referral_rules import referrals_against_signup
 
-            cust, cust_rej = parsed[("customers", 0)][1], parsed[("customers", 0)][2]
-            copies = (parsed[("referrals", 0)], (at1, t1, rej1))  # the referred's copy, then the referrer's
-            for (side, why, _), (at, t, rej) in zip(SIGNUP_RULES, copies, strict=True):
-                free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
-                hit = free & referrals_against_signup(t, cust[cust_rej.ok], side)
-                (ref_reason if side == "referred_id" else signup_reason)[at[hit]] = why
+        cust = parsed[("customers", 0)][1][parsed[("customers", 0)][2].ok] if has_customers else None
+        orders = parsed[("orders", 0)][1][parsed[("orders", 0)][2].ok] if ("orders", 0) in parsed else None
+        copies = (parsed[("referrals", 0)], (at1, t1, rej1))  # the referred's copy, then the referrer's
+        for side, (at, t, rej) in zip(("referred_id", "referrer_id"), copies, strict=True):
+            free = rej.ok & pd.isna(ref_reason[at]) & pd.isna(signup_reason[at])
+            for why, hit in referrals_against_signup(t, cust, orders, side).items():
+                (ref_reason if side == "referred_id" else signup_reason)[at[free & hit]] = why
     after_churn = np.zeros(len(rows), dtype=np.int64)
     if (
         has_customers and ("orders", 0) in parsed

@@ -76,7 +76,7 @@ def column_masks(
     """One batch's `MASKS` (bit i: contract column i of the batch): holding a value, not parsing, and the row
     masks of the pandas engine's column-level stops (`spark_stops`), from the same predicates."""
     from features.column_types import readable_column
-    from features.conventions import EFFORT_MEDIAN_MINUTES, RATINGS, off_scale
+    from features.conventions import EFFORT_MEDIAN_MINUTES, RATINGS, no_margin, off_scale
     from features.date_forms import other_date_forms, swapped_dates
     from features.decimal_ids import long_ids
     from features.folded_ids import folded_ids
@@ -183,7 +183,7 @@ def column_masks(
                 ref = parsed[other].to_numpy(dtype=np.float64, na_value=np.nan)
                 paired = known & ~np.isnan(ref) & (ref > 0)
                 put(PAIRED, i, paired)
-                put(ABOVE, i, paired & (v > ref))
+                put(ABOVE, i, paired & no_margin(v, ref))
             if (table.name, name) in UNIT_MEDIANS:
                 low, high = EFFORT_MEDIAN_MINUTES
                 put(POSITIVE, i, v > 0)

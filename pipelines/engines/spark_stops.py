@@ -161,11 +161,11 @@ def table_stops(
     for i, column in enumerate(names):
         throughout(i)
         found = _sum(stats, f"p{i}")
-        if found and found >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in):
+        if found and found >= numbers.share_floor(rows_in):
             numbers.check_missing_placeholders(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER, i)
             )
-        floor = max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
+        floor = numbers.share_floor(rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             decimal_ids.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         cut = _sum(stats, f"K{i}")  # every long id cut to 15 digits (`7654321000000010`)
@@ -240,7 +240,7 @@ def table_stops(
         if table.column(column).required:  # empty on every row: an export that emptied it
             numbers.check_required_given(table.name, column, rows_in, _sum(stats, f"g{i}"))
         found = _sum(stats, f"P{i}")  # `9999-12-31` written for every missing date
-        if found and found >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in):
+        if found and found >= numbers.share_floor(rows_in):
             numbers.check_missing_placeholders(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER_DATE, i)
             )
@@ -254,6 +254,9 @@ def table_stops(
             i = names.index(column)
             negative = _sum(stats, f"n{i}")
             fires |= negative >= numbers.MIN_ROWS and negative > 0.5 * _sum(stats, f"z{i}")
+    for name, column in conventions.NON_NEGATIVE:  # `-1` for an unknown cost or effort
+        if name == table.name and column in names:
+            fires |= _sum(stats, f"n{names.index(column)}") >= numbers.share_floor(rows_in)
     for name, column in conventions.RATINGS:
         if name == table.name and column in names:
             i = names.index(column)
@@ -273,7 +276,7 @@ def table_stops(
     ):  # 0 or negative; refunds (`check_zero_quantities`)
         if table.name == "orders" and column in names:
             bad = _sum(stats, f"{mask}{names.index(column)}")
-            fires |= bad >= max(numbers.MIN_ROWS, numbers.PLACEHOLDER_SHARE * rows_in)
+            fires |= bad >= numbers.share_floor(rows_in)
     for name, column in UNIT_MEDIANS:  # the median outside its range needs half the values beyond it
         if name == table.name and column in names:
             i = names.index(column)
@@ -404,7 +407,7 @@ def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
 
     own = stats[stats[TABLE] == "referrals"]
     total = int(own["n"].sum())
-    for _, reason, _ in referral_rules.SIGNUP_RULES:
+    for _, reason, _ in referral_rules.REFERRAL_DATE_RULES:
         n = int(own.loc[own[REASON] == reason, "n"].sum())
         if n >= crossrefs.MIN_RESPELLED and n > 0.5 * total:
             referrals = rows["referrals"]

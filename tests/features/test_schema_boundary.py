@@ -29,6 +29,8 @@ def _valid(table: str, column: str, row: int) -> str:
         return f"{column}{row}"
     if column == "kind":
         return sorted(TICKET_KINDS)[0]
+    if (table, column) == ("orders", "cost"):  # below the revenue: a cost equal to it on most orders stops
+        return "4"
     return VALID.get(col.kind, "text")
 
 

@@ -322,7 +322,8 @@ _ROW_CONVENTIONS = {
             {
                 "referrer_id": [f"C{i}" for i in range(_N)],
                 "referred_id": [f"C{i}" for i in range(7)] + ["C8", "C9", "C0"],
-                "referred_at": ["2023-02-01"] * _N,
+                # at or before each referred customer's first order (round 33: a later one is judged by it)
+                "referred_at": ["2023-01-01"] * _N,
             }
         ),
         "7 of 10 rows would be rejected `self-referral`",
