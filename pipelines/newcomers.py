@@ -93,6 +93,7 @@ class EarlyLife:
         #: the run's lookalike policy (its `early_days`: who would be new without a lookalike model), what `hold` built
         self._policy = None if cfg is None else cfg.profile.lookalike
         self._held: pd.DataFrame | tuple[int, pd.Index] | None = None
+        self._let_go = False  # `hold` let go of the tables
         self._new = (status, cfg.profile.lookalike, cfg.data.currency) if given else None
         self._scored: tuple[pd.Index, Any, str, pd.DataFrame] | None = None
         self._pool: Any = None
@@ -143,11 +144,20 @@ class EarlyLife:
             days = int(self._policy.early_days)
             self._held = (days, early_life_ids(tables, as_of, days))
         self._args = ({}, as_of, model)
+        self._let_go = True
 
     def held_ids(self, days: int) -> pd.Index | None:
-        """`early_life_ids` at `days` kept by `hold`, else None."""
+        """`early_life_ids` at `days` kept by `hold`, else None (no hold: the tables are still there). Asked for
+        other days than those held, or after a hold that kept no ids, the tables are gone: an error, never the new
+        customers of emptied tables."""
         held = self._held
-        return held[1] if isinstance(held, tuple) and held[0] == days else None
+        if isinstance(held, tuple) and held[0] == days:
+            return held[1]
+        if self._let_go:
+            raise RuntimeError(
+                f"the new customers at {days} days were not held before the tables were let go"
+            )
+        return None
 
     def start(self) -> None:
         from models.threads import prediction_threads

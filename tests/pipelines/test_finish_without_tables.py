@@ -110,3 +110,24 @@ def test_a_held_early_life_is_built_once_from_the_tables_and_keeps_none(monkeypa
     assert customers() is None  # the held early life keeps no table
     early.start()  # held: no thread rebuilds it from the cleared tables
     assert early.result() is features and early.result() is features and built == [4]
+
+
+def test_new_customers_asked_at_other_days_than_held_stop_rather_than_read_emptied_tables():
+    """After `hold` the tables are gone: asked for other `early_days` than held, the run stops with an error (was:
+    `score_newcomers` fell back to `early_life_ids` of the emptied tables, every customer judged with no early life)."""
+    import pytest
+
+    class Legacy:
+        lookalike_ = None
+        lookalike_note_ = "no lookalike model"
+
+    cfg = load_config()
+    early = EarlyLife(_tables(), AS_OF, Legacy(), None, cfg)
+    early.hold()
+    days = int(cfg.profile.lookalike.early_days)
+    assert early.held_ids(days) is not None
+    with pytest.raises(RuntimeError, match="not held before the tables were let go"):
+        early.held_ids(days + 1)
+    assert (
+        EarlyLife(_tables(), AS_OF, Legacy(), None, cfg).held_ids(days + 1) is None
+    )  # no hold: tables still there
