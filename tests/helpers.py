@@ -171,6 +171,29 @@ class MaskedRows:
         return pd.Series(((self.out[mask].to_numpy() >> i) & 1).astype(bool))
 
 
+class ReasonRows:
+    """`pipelines.engines.spark_stops.TableRows` without a session, for the stops judged from the reasons: each
+    row's reject reason (`reasons`, None: accepted) and the parsed table (`frame`)."""
+
+    def __init__(self, frame: pd.DataFrame, reasons: list[str | None]) -> None:
+        from pipelines.engines.spark_checks import REASON
+
+        self.frame, self.rows = frame, pd.DataFrame({REASON: reasons})
+
+    def parsed(self) -> pd.DataFrame:
+        return self.frame
+
+
+def reasons_stats(table: str, names: list[str], reasons: list[str | None]) -> pd.DataFrame:
+    """The Spark engine's one aggregation (`spark_stats.column_stats`) of a table whose rows have these reject
+    `reasons`: a row per reason with its count, every cell of the columns `names` given."""
+    from pipelines.engines.spark_checks import REASON, TABLE
+
+    counts = pd.Series(reasons, dtype=object).value_counts(dropna=False)
+    given = {f"g{j}": counts.to_numpy() for j in range(len(names))}
+    return pd.DataFrame({TABLE: table, REASON: counts.index, "n": counts.to_numpy(), **given})
+
+
 def orders_stats(names: list[str], n: int, **sums: int) -> pd.DataFrame:
     """The orders' row of the Spark engine's one aggregation (`spark_stats.column_stats`): `n` rows, every cell of
     the columns `names` given, and the mask sums `sums` (`C3`: column 3's `CALENDAR` bits)."""

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError
-from tests.helpers import MaskedRows, csv_data, orders_stats, raw_orders
+from tests.helpers import MaskedRows, ReasonRows, csv_data, orders_stats, raw_orders, reasons_stats
 from tests.pipelines.test_hostile_round19 import _sales_source
 
 
@@ -103,25 +103,16 @@ def test_the_spark_engines_driver_stops_on_an_empty_table_and_most_rows_marked_n
     no row read as none). Judged without a session; Spark loads of the demo so damaged stopped as the pandas engine
     does (the hunt's log, round 24)."""
     from features.contract import TABLES
-    from pipelines.engines.spark_checks import REASON, TABLE
     from pipelines.engines.spark_stops import cross_table_stops, table_stops
 
     orders = raw_orders(20)
     reasons = [None] * 9 + ["order marked 'cancelled' in status (no sale)"] * 6
     reasons += ["order marked 'voided' in status (no sale)"] * 5
 
-    class Rows:  # `spark_stops.TableRows`' rows and parsed table, without a session
-        rows = pd.DataFrame({REASON: reasons})
-
-        def parsed(self) -> pd.DataFrame:
-            return orders
-
     names = list(orders.columns)
-    counts = pd.Series(reasons, dtype=object).value_counts(dropna=False)
-    given = {f"g{j}": counts.to_numpy() for j in range(len(names))}  # every cell given
-    stats = pd.DataFrame({TABLE: "orders", REASON: counts.index, "n": counts.to_numpy(), **given})
+    stats = reasons_stats("orders", names, reasons)
     with pytest.raises(StructuralError, match=r"11 of 20 rows would be rejected `order marked 'cancelled'"):
-        table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
+        table_stops(TABLES["orders"], names, stats, ReasonRows(orders, reasons), lambda i: None, {})
     files = {"orders": ("orders.csv", True), "returns": ("returns", True)}  # a directory of CSV parts
     with pytest.raises(
         StructuralError, match=r"table 'returns' has no usable row \(a header and no rows in returns\)"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features.validation import StructuralError
-from tests.helpers import MaskedRows, orders_stats, raw_orders
+from tests.helpers import MaskedRows, ReasonRows, orders_stats, raw_orders, reasons_stats
 from tests.pipelines.test_hostile_round24 import _folder
 
 
@@ -172,25 +172,16 @@ def test_the_spark_engines_driver_stops_on_nines_from_its_counts_per_reason():
     its counts per reason through `row_rules.fires`) raises the pandas engine's error. Judged without a session."""
     from features.contract import TABLES
     from features.row_rules import NINES_REASON
-    from pipelines.engines.spark_checks import REASON, TABLE
     from pipelines.engines.spark_stops import table_stops
 
     orders = raw_orders(100).assign(cost=4.0, revenue=10.0)
     orders.loc[[3, 50, 97], "cost"] = 9999999.0
     reasons = [NINES_REASON.format(column="cost") if i in (3, 50, 97) else None for i in range(100)]
 
-    class Rows:  # `spark_stops.TableRows`' rows and parsed table, without a session
-        rows = pd.DataFrame({REASON: reasons})
-
-        def parsed(self) -> pd.DataFrame:
-            return orders
-
     names = list(orders.columns)
-    counts = pd.Series(reasons, dtype=object).value_counts(dropna=False)
-    given = {f"g{j}": counts.to_numpy() for j in range(len(names))}
-    stats = pd.DataFrame({TABLE: "orders", REASON: counts.index, "n": counts.to_numpy(), **given})
+    stats = reasons_stats("orders", names, reasons)
     with pytest.raises(StructuralError, match=r"3 of 100 rows would be rejected `placeholder number in cost"):
-        table_stops(TABLES["orders"], names, stats, Rows(), lambda i: None, {})
+        table_stops(TABLES["orders"], names, stats, ReasonRows(orders, reasons), lambda i: None, {})
 
 
 def test_a_cost_equal_to_the_revenue_on_most_orders_stops_as_a_cost_above_it(tmp_path):
