@@ -43,6 +43,9 @@ NINES_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("acquisition_cost",),
 }
 NINES_REASON = "placeholder number in {column} (9999999: nines for an unknown value)"
+NINES_REASONS = frozenset(
+    NINES_REASON.format(column=c) for columns in NINES_COLUMNS.values() for c in columns
+)
 for _name, _columns in NINES_COLUMNS.items():  # a convention on 1% of the rows (`SHARES`), as placeholder ids
     CONVENTIONS.setdefault(_name, {}).update({NINES_REASON.format(column=c): (c,) for c in _columns})
 #: More than this share of a table's rows (and `MIN_ROWS`) rejected by one of the `CONVENTIONS` stops the run.
@@ -54,7 +57,7 @@ MIN_ROWS = 3
 #: (the Spark driver has its counts per reason), `check_row_conventions` then asks that one kind hold the share.
 SHARES = {
     "unknown ticket kind": 0.01,
-    **{NINES_REASON.format(column=c): 0.01 for columns in NINES_COLUMNS.values() for c in columns},
+    **dict.fromkeys(NINES_REASONS, 0.01),
 }
 #: The least share that stops (the pandas engine builds the rows' reasons only from it).
 FIRST_SHARE = min(SHARE, *SHARES.values())
@@ -185,7 +188,7 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 f"({', '.join(TICKET_KINDS)}): export them as those, a kind of the CRM's own as `other` (a mapping "
                 "cannot recode values), or leave `kind` out"
             )
-        elif reason in SHARES and reason != "unknown ticket kind":  # nines for an unknown amount
+        elif reason in NINES_REASONS:  # nines for an unknown amount
             why = (
                 f"the export writes nines for an unknown {columns[0]}: export an unknown value as an empty cell "
                 f"(or leave the row out), or the real {columns[0]}. Nines are read so at or above "
@@ -214,7 +217,7 @@ def check_row_conventions(name: str, t: pd.DataFrame, reasons: pd.Series) -> Non
                 "Check which column holds which date"
             )
         shown = list(columns)
-        if reason in SHARES and reason != "unknown ticket kind":  # nines: the rows' keys too, as other stops
+        if reason in NINES_REASONS:  # nines: the rows' keys too, as other stops
             keys = dict.fromkeys(c for c in (TABLES[name].key, "customer_id") if c and c in t.columns)
             shown = [*keys, *shown]
         said = ", ".join(f"`{r}`" for r in group)

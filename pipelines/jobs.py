@@ -108,9 +108,8 @@ def run_features(
     # the table and its manifest are published together (was: written one by one, a kill between them leaving
     # the new table beside the previous run's manifest)
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}
-    info["table"] = (
-        out.name
-    )  # which table this manifest is of: a later run in the other format proves it by it
+    # which table this manifest is of: a later run in the other format proves it by it
+    info["table"] = out.name
     # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name:
     # removed when the replaced manifest names it, else left and said (round 27 review)
     earlier, left = earlier_twin(out, targets["manifest"], lambda other, m: m.get("table") == other.name)

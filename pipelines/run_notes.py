@@ -20,11 +20,14 @@ def run_card_notes(manifest: Mapping[str, Any], champion_now: str | None = None)
         notes["seasonal_history"] = manifest["seasonal_history"]
     from pipelines.reports.phrases import promoted_since, provisional_label, provisional_scores
 
-    if provisional_scores(manifest, champion_now):  # scored by a model not the champion: said on every page
-        notes["provisional"] = provisional_scores(manifest, champion_now)
+    provisional = provisional_scores(manifest, champion_now)
+    if provisional:  # scored by a model not the champion: said on every page
+        notes["provisional"] = provisional
         notes["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
-    elif promoted_since(manifest, champion_now):  # ... and the champion since: on the card, no banner
-        notes["promoted_since"] = promoted_since(manifest, champion_now)
+    elif since := promoted_since(
+        manifest, champion_now
+    ):  # ... and the champion since: on the card, no banner
+        notes["promoted_since"] = since
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         notes["stale_model"] = manifest["stale_model"]
     from pipelines.score_console import flat_churn, unseen_categories

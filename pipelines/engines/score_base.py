@@ -170,7 +170,9 @@ def score_tables(
     run = backend(engine, spark_master)(
         tables, as_of, bundle, cfg, chunk_customers, status, drift, contrib_path, run_id, progress, **more
     )
-    if release is not None:
+    if (
+        release is not None and "release" not in more
+    ):  # a backend not given it: its tables let go once it returns
         release()
     if after_chunks is not None:
         after_chunks()
