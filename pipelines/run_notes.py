@@ -24,18 +24,17 @@ def run_card_notes(manifest: Mapping[str, Any], champion_now: str | None = None)
     if provisional:  # scored by a model not the champion: said on every page
         notes["provisional"] = provisional
         notes["provisional_label"] = provisional_label(manifest)  # under evaluation, or set aside
-    elif since := promoted_since(
-        manifest, champion_now
-    ):  # ... and the champion since: on the card, no banner
+    # ... and the champion since: on the card, no banner
+    elif since := promoted_since(manifest, champion_now):
         notes["promoted_since"] = since
     if manifest.get("stale_model"):  # the batch job's warning, on the team page's model card too
         notes["stale_model"] = manifest["stale_model"]
     from pipelines.score_console import flat_churn, unseen_categories
 
-    if flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
-        notes["flat_churn"] = flat_churn(manifest)
-    if unseen_categories(manifest):  # customers whose profile the model never saw (round 25, was: not on it)
-        notes["unseen_categories"] = unseen_categories(manifest)
+    if flat := flat_churn(manifest):  # the churn model told nobody apart: on the card beside its risks
+        notes["flat_churn"] = flat
+    if unseen := unseen_categories(manifest):  # customers whose profile the model never saw (round 25)
+        notes["unseen_categories"] = unseen
         # the values themselves: each manager's page marks their customers holding one (round 26, was: the team
         # page's card only, no manager told which of their customers the model read as of no region)
         notes["unseen_values"] = manifest["unseen_categories"]

@@ -92,8 +92,8 @@ def closing_warnings(
         out.append(
             ("warning", f"no customer could be scored (no predictions or tiers, statuses only): {counts}")
         )
-    if unseen_categories(manifest):
-        out.append(("warning", unseen_categories(manifest)))
+    if unseen := unseen_categories(manifest):
+        out.append(("warning", unseen))
     if (manifest.get("bridge") or {}).get("note"):  # the data/model split of this run is missing
         out.append(("warning", str(manifest["bridge"]["note"])))
     lookalike = manifest.get("lookalike") or {}
