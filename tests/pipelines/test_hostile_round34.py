@@ -1,0 +1,91 @@
+"""Hostile input classes closed in the thirty-fourth hunt: the orders' revenue in another unit from a day on (every
+amount x100 from a month on: a billing system migrated, a second export in cents put after the first). Tiny
+hand-written files; no training, no model, no Spark session (the Spark case: the driver's streamed tables, the
+orders' times and revenue it keeps, through the same note)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.pipelines.test_hostile_round24 import _folder
+from tests.pipelines.test_hostile_round27 import _streamed
+
+
+def _monthly_orders(factor_from: dict[str, float], growth: float = 1.0) -> pd.DataFrame:
+    """25 orders a month from 2023-01 to 2023-08 (200), revenues 8-12 in a fixed pattern; from each month named in
+    `factor_from` on, times its factor; `growth`: the revenue times `growth ** month` (a business growing)."""
+    rows = []
+    for m in range(8):
+        month = f"2023-{m + 1:02d}"
+        factor = 1.0
+        for start, f in factor_from.items():
+            factor = f if month >= start else factor
+        for d in range(25):
+            amount = (8 + d % 5) * factor * growth**m
+            rows.append((f"O{m}-{d}", f"C{d}", f"{month}-{d + 1:02d} 10:00", f"{amount:.2f}"))
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "revenue"])
+
+
+def test_order_amounts_in_another_unit_from_a_month_on_are_noted(tmp_path):
+    """The orders' revenue in cents from 2023-05 on (x100: a billing system migrated mid-history; round 33 measured
+    the demo so, 1,476 of its 2,980 orders, exit 0 without a word). Was: read as given, no note (each amount alone
+    is plausible; no row rule or whole-column share sees it). Now a note of every loading command naming the month,
+    the factor and the way out (`features.unit_steps.unit_step_notes`, in `load_notes.amount_notes`): each month's
+    geometric mean per order, every month after the step far above every month before and crossed in a month or
+    two. A note, not a stop: a business that really changed what it sells has no way out of a stop. The Spark
+    driver keeps the orders' times and revenue (`spark_tables.driver_view`): the same note from its tables. A
+    business growing 40% a month (x10 over the 8 months), thousands for units (/1000) and a step of x10 (no unit's
+    factor) are judged as they should be: no note, the note, no note."""
+    from features.contract import EVENT_TIME_COLUMNS
+    from pipelines.engines.spark_tables import DRIVER_AMOUNTS
+    from pipelines.io import load_data
+    from pipelines.load_notes import amount_notes
+
+    loaded = load_data(_folder(tmp_path / "cents", orders=_monthly_orders({"2023-05": 100.0})))
+    assert loaded.result.report["orders"].accepted == 200  # read as given: a note, not a stop
+    notes = [n for n in amount_notes(loaded.tables) if "typical order" in n]
+    assert len(notes) == 1 and notes[0].startswith(
+        "table 'orders', column 'revenue': from 2023-05 on the typical order is 100 times what it was before"
+    )
+    assert "100 of the 200 orders from 2023-05 on" in notes[0] and "give every amount in one unit" in notes[0]
+    kept = [*EVENT_TIME_COLUMNS["orders"], *DRIVER_AMOUNTS["orders"]]  # the Spark driver's (`driver_columns`)
+    driver = {"orders": loaded.tables["orders"][kept].copy()}
+    assert kept == ["ordered_at", "revenue"]
+    assert [n for n in amount_notes(_streamed(driver)) if "typical order" in n] == notes
+    after = driver["orders"]["ordered_at"] >= "2023-05-01"
+    driver["orders"].loc[after, "revenue"] /= 1e5  # in thousands from 2023-05 on instead of cents
+    said = [n for n in amount_notes(_streamed(driver)) if "typical order" in n]
+    assert len(said) == 1 and "from 2023-05 on the typical order is 1/1,000 of what it was before" in said[0]
+    for name, orders in {
+        "plain": _monthly_orders({}),
+        "growing": _monthly_orders({}, growth=1.4),
+        "x10": _monthly_orders({"2023-05": 10.0}),
+    }.items():
+        assert _notes(orders) == [], name
+
+
+def _notes(orders: pd.DataFrame) -> list[str]:
+    """`load_notes.amount_notes`' unit-step notes on `orders` as validated (times and numbers)."""
+    from pipelines.load_notes import amount_notes
+
+    orders = orders.assign(
+        ordered_at=pd.to_datetime(orders["ordered_at"]), revenue=orders["revenue"].astype(float)
+    )
+    return [n for n in amount_notes({"orders": orders}) if "typical order" in n]
+
+
+def test_a_unit_step_needs_three_filled_months_on_each_side_and_crosses_at_once():
+    """The rule's edges (`features.unit_steps.unit_step`, the one function both engines' notes call): a step in the
+    last two months (too few to tell from two large months) or a ramp over four months (growth, however large) is
+    none; months of fewer than 20 orders are left out of the judgement, so a sparse month of two large orders
+    before the step (above every month after it) does not hide it."""
+    assert _notes(_monthly_orders({"2023-07": 100.0})) == []  # two months after it
+    ramp = _monthly_orders({"2023-03": 3.0, "2023-04": 10.0, "2023-05": 30.0, "2023-06": 100.0})
+    assert _notes(ramp) == []  # no month-to-month crossing of most of the step
+    stepped = _monthly_orders({"2023-05": 100.0})
+    sparse = pd.DataFrame(
+        {"order_id": ["S1", "S2"], "customer_id": "C1", "ordered_at": "2022-12-03 10:00", "revenue": "5000"}
+    )
+    said = _notes(pd.concat([stepped, sparse], ignore_index=True))
+    assert len(said) == 1 and "from 2023-05 on the typical order is 100 times" in said[0]
+    assert "100 of the 202 orders from 2023-05 on" in said[0]
