@@ -67,7 +67,38 @@ def check_csv_header(path: Path) -> list[str]:
     _check_header_names(path, header)
     _check_spaced_quotes(path, text)
     _check_single_quotes(path, header)
+    _check_cut_in_quote(path, header)
     return header
+
+
+def _check_cut_in_quote(path: Path, header: list[str]) -> None:
+    """A file cut inside its last row's last value, a quoted one (`...,17,"ed` of `"edi"`: a write or copy stopped
+    early, a disk that filled): no line end after it and the last line, read as a row, has the header's field
+    count with its last field's quote never closed. Arrow and Spark read such a value as if closed (was: exit 0,
+    the row read with `ed` and every row the file lost unsaid); a cut elsewhere in a row leaves too few fields (the
+    ragged rows' stop). A value over several lines ending the file does not start its last line: not judged."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - (1 << 16)))
+        tail = fh.read()
+    if not tail or tail[-1:] in (b"\n", b"\r") or len(header) < 2:
+        return
+    line = tail.splitlines()[-1].decode("utf-8", errors="replace")
+    fields, quoted, start = 1, False, True  # a quote opens a field only at its start, as in RFC 4180
+    for ch in line:
+        if quoted:
+            quoted = ch != '"'  # `""` closes then opens again: an escaped quote
+            start = False
+        elif ch == ",":
+            fields, start = fields + 1, True
+        else:
+            quoted, start = start and ch == '"', False
+    if quoted and fields == len(header):
+        raise StructuralError(
+            f"cannot read {path}: it ends inside a quoted value of its last row's last column, {header[-1]!r} (a quote "
+            "opened and never closed, no line end after it): the file was cut short, its write or copy stopped "
+            "early? Every row after the cut is missing; check the file is whole, export it again"
+        )
 
 
 def header_record(path: Path) -> list[str]:

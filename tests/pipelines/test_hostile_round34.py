@@ -6,6 +6,7 @@ orders' times and revenue it keeps, through the same note)."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from tests.pipelines.test_hostile_round24 import _folder
 from tests.pipelines.test_hostile_round27 import _streamed
@@ -89,3 +90,35 @@ def test_a_unit_step_needs_three_filled_months_on_each_side_and_crosses_at_once(
     said = _notes(pd.concat([stepped, sparse], ignore_index=True))
     assert len(said) == 1 and "from 2023-05 on the typical order is 100 times" in said[0]
     assert "100 of the 202 orders from 2023-05 on" in said[0]
+
+
+def test_a_file_cut_inside_its_last_quoted_value_stops(tmp_path):
+    """A CSV file cut short inside its last row's last value, a quoted one (`...,"ed` of `"edi"`: a copy
+    interrupted, a disk that filled, an export killed). Was: exit 0, Arrow (and Spark) reading the open quote as
+    closed: the row accepted with `ed`, and every row after the cut lost without a word (a cut elsewhere in a row
+    already left too few fields: the ragged rows' stop). Now a structural error naming the file and the column,
+    and the way out (`pipelines.csv_reading.check_csv_header`, the header check both engines call on each local
+    CSV file). Whole files are read: a last line without a line end whose quote is closed, a quoted value over
+    several lines ending the file, a quote inside an unquoted value (`5"`)."""
+    from features.validation import StructuralError
+    from pipelines.csv_reading import check_csv_header
+    from pipelines.io import load_data
+
+    head = '"order_id","customer_id","ordered_at","revenue","channel"\n"O1","C1","2023-01-05",10,"web"\n'
+    data = tmp_path / "cut"
+    data.mkdir()
+    (data / "orders.csv").write_text(head + '"O2","C2","2023-01-06",12.5,"ed')
+    with pytest.raises(
+        StructuralError, match="ends inside a quoted value of its last row's last column, 'channel'"
+    ):
+        load_data(data)
+    with pytest.raises(StructuralError, match="the file was cut short"):
+        check_csv_header(data / "orders.csv")  # what the Spark engine's sources call on each local CSV file
+    for name, last in {
+        "closed": '"O2","C2","2023-01-06",12.5,"edi"',
+        "lines": '"O2","C2","2023-01-06",12.5,"web\nand shop"',
+        "inch": '"O2","C2","2023-01-06",12.5,5" screen',
+        "escaped": '"O2","C2","2023-01-06",12.5,"say ""hi"""',
+    }.items():
+        (data / "orders.csv").write_text(head + last)
+        assert load_data(data).result.report["orders"].accepted == 2, name
