@@ -122,3 +122,29 @@ def test_a_file_cut_inside_its_last_quoted_value_stops(tmp_path):
     }.items():
         (data / "orders.csv").write_text(head + last)
         assert load_data(data).result.report["orders"].accepted == 2, name
+
+
+def test_a_config_or_mapping_larger_than_any_is_refused_unread(tmp_path):
+    """`--config /dev/zero` (or `/dev/urandom`, a data dump given as the config or mapping). Was: read whole, exit 1
+    `unexpected MemoryError` after 13 s and 2.5 GB for `/dev/zero`; a 300 MB file 24 s and 1.5 GB before its stop.
+    Now a structural error naming the file, after reading one byte past `pipelines.yamlfile.MAX_YAML_BYTES` (4 MB:
+    the product's own files are a few KB), for both options (`read_yaml`, which every config and mapping goes
+    through). A config read from a pipe (`--config <(...)`) is read as before."""
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.yamlfile import read_yaml_settings
+
+    bound = 4 << 20  # `pipelines.yamlfile.MAX_YAML_BYTES`, asserted below
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (bound + 1))  # a comment: read whole, it would be a config of no setting
+    with pytest.raises(
+        StructuralError, match=r"config .*big.yaml is larger than 4 MB \(a config holds a few KB\)"
+    ):
+        load_config(big)
+    with pytest.raises(StructuralError, match="mapping .*big.yaml is larger than 4 MB"):
+        read_yaml_settings(big, "mapping")
+    big.write_bytes(b"data: {timezone: UTC}\n" + b"#" * (bound - 30))  # below the bound: read
+    assert load_config(big).data.timezone == "UTC"
+    from pipelines.yamlfile import MAX_YAML_BYTES
+
+    assert MAX_YAML_BYTES == bound
