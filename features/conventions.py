@@ -65,6 +65,37 @@ RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): 
 SCALE_SHARE = 0.05
 
 
+#: True/false columns that are never true on every row of a real export, with what the features would read: every
+#: invoice disputed is the column's default or an inverted flag written for each (`undisputed`), not a base of
+#: customers who each dispute every bill. (`tickets.escalated` or `orders.promo` on every row can be the data: an
+#: export of escalations only, a flash-sale shop.)
+NEVER_ALL_TRUE = {
+    ("invoices", "disputed"): "every invoiced customer a disputer of all their bills (the tier rule "
+    "`dispute_share`: each a problem customer)",
+}
+#: Values needed before a column true on every one is judged (`check_flags_throughout`).
+FLAG_VALUES_JUDGED = 20
+
+
+def check_flags_throughout(table: str, t: pd.DataFrame) -> None:
+    """Structural error when a `NEVER_ALL_TRUE` column is true on every row (`FLAG_VALUES_JUDGED` or more; an
+    empty one is no, `Column.empty_means_no`): the export's default or an inverted flag (was: read, exit 0: the
+    demo's invoices all `disputed`, every customer with an invoice a problem customer)."""
+    for (name, column), reads in NEVER_ALL_TRUE.items():
+        if name != table or column not in t.columns:
+            continue
+        values = t[
+            column
+        ]  # every row: a TRUE-or-empty export (`Column.empty_means_no`) leaves the rest empty
+        if len(values) >= FLAG_VALUES_JUDGED and bool(values.eq(True).fillna(False).all()):
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: true on every one of its {len(values):,} rows: the "
+                f"export's default for the column, or a flag written the other way round? Read so, {reads}. "
+                f"Export the flag true only where it holds, or leave the column out.\nExample rows:\n"
+                f"{examples(t)}"
+            )
+
+
 def check_conventions(table: str, t: pd.DataFrame) -> None:
     """Structural error when a column of validated numbers follows another convention than the contract's: money
     mostly negative (refunds with a minus sign), ratings on another scale (1-10, 0-4: read as 1-5, a 4 of 10
@@ -85,6 +116,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 f"positive.\nExample rows:\n{examples(t, (values < 0).to_numpy(dtype=bool))}"
             )
     check_negative_values(table, t)
+    check_flags_throughout(table, t)
     check_cost_above_revenue(table, t)
     check_zero_quantities(table, t)
     check_effort_unit(table, t)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from features.validation import StructuralError
+from tests.helpers import MaskedRows
 from tests.pipelines.test_hostile_round27 import _streamed
 
 
@@ -148,3 +150,64 @@ def test_a_config_or_mapping_larger_than_any_is_refused_unread(tmp_path):
     from pipelines.yamlfile import MAX_YAML_BYTES
 
     assert MAX_YAML_BYTES == bound
+
+
+def _invoices(disputed: list[str]) -> pd.DataFrame:
+    """An invoices table as read from a text file, one invoice per `disputed` value."""
+    n = len(disputed)
+    return pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(n)],
+            "customer_id": [f"C{i % 7}" for i in range(n)],
+            "issued_at": [f"2023-01-{i % 28 + 1:02d}" for i in range(n)],
+            "due_at": [f"2023-02-{i % 28 + 1:02d}" for i in range(n)],
+            "amount": "10",
+            "disputed": disputed,
+        }
+    )
+
+
+def test_every_invoice_disputed_stops_in_both_engines():
+    """`invoices.disputed` true on every invoice: the column's default written for each, or a flag exported the
+    other way round (`undisputed`). Was: read, exit 0, every customer with an invoice a disputer of all their bills
+    (the demo's invoices so: validate exit 0), so the problem rule `dispute_share` (> 0.25) made each of them a
+    problem customer. Now a structural error naming the table, column, rows and the way out
+    (`features.conventions.check_flags_throughout`, in `check_conventions`). The Spark engine's row step marks the
+    true values (`NONZERO` bits of a true/false column) and its driver fires from their sum against the rows in
+    (`spark_stops.table_stops`), judged here without a session. A TRUE-or-empty export (an empty flag is no, as the
+    contract reads it), true on a few, is read: no stop in either engine."""
+    from features.contract import TABLES
+    from features.conventions import check_conventions
+    from pipelines.engines.spark_checks import NONZERO, REASON, TABLE
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_stops import table_stops
+
+    def judged(disputed: list[str], spark: bool) -> None:
+        raw = _invoices(disputed)
+        parsed = raw.assign(disputed=raw["disputed"].map({"true": True, "": None}), amount=10.0)
+        if not spark:
+            check_conventions("invoices", parsed)  # the pandas engine's
+            return
+        out = next(check_rows(iter([raw]), "invoices", 0, "UTC", {}, {}))
+        names = list(raw.columns)
+        at = names.index("disputed")
+        true = int(((out[NONZERO].to_numpy() >> at) & 1).sum())
+        assert true == disputed.count("true")  # the executors' bits: the true values
+        given = {f"g{j}": [len(raw)] for j in range(len(names))}
+        stats = pd.DataFrame(
+            {TABLE: ["invoices"], REASON: [None], "n": [len(raw)], **given, f"z{at}": [true]}
+        )
+
+        class Rows(MaskedRows):  # `spark_stops.TableRows`: its parsed table too
+            def parsed(self) -> pd.DataFrame:
+                return parsed
+
+        table_stops(TABLES["invoices"], names, stats, Rows(raw, out), lambda i: None, {})
+
+    for spark in (False, True):
+        with pytest.raises(
+            StructuralError, match=r"'invoices', column 'disputed': true on every one of its 30"
+        ):
+            judged(["true"] * 30, spark)
+        judged(["true"] * 3 + [""] * 27, spark)  # TRUE-or-empty: read
+        judged(["true"] * 19, spark)  # too few to judge
