@@ -1,7 +1,8 @@
 """Hostile input classes closed in the thirty-fourth hunt: the orders' revenue in another unit from a day on (every
-amount x100 from a month on: a billing system migrated, a second export in cents put after the first). Tiny
-hand-written files; no training, no model, no Spark session (the Spark case: the driver's streamed tables, the
-orders' times and revenue it keeps, through the same note)."""
+amount x100 from a month on: a billing system migrated, a second export in cents put after the first), a CSV file
+cut inside its last quoted value, a config or mapping larger than any (`--config /dev/zero`), `invoices.disputed`
+true on every invoice. Tiny hand-written files; no training, no model, no Spark session (the Spark cases: the
+driver's streamed tables, its header check, its row step and its driver's stops called without a session)."""
 
 from __future__ import annotations
 
