@@ -212,3 +212,36 @@ def test_every_invoice_disputed_stops_in_both_engines():
             judged(["true"] * 30, spark)
         judged(["true"] * 3 + [""] * 27, spark)  # TRUE-or-empty: read
         judged(["true"] * 19, spark)  # too few to judge
+
+
+def test_the_cut_is_judged_by_a_csv_reader_from_a_row_boundary(tmp_path):
+    """The round's review of the cut check (it read the last physical line alone, its own quote parser): a legit
+    value over lines ending the file whose last line ends in `,"` (`"web, shop<line end>then, app, tel, fax,"`) was
+    a false stop; a cut after an escaped quote (`"say ""h`, `"the ""web""`), a cut inside a value over lines
+    (`"web<line end>sh`) and a cut last row longer than the 64 KB tail read exit 0. Now Python's `csv` reader,
+    strict, reads the records from the file's start when the file does not end with a line end: its "unexpected
+    end of data" is the cut (`pipelines.csv_reading._check_cut_in_quote`, in the header check both engines call)."""
+    from pipelines.csv_reading import read_csv_text
+
+    head = '"order_id","customer_id","ordered_at","revenue","channel"\n"O1","C1","2023-01-05",10,"web"\n'
+    row = '"O2","C2","2023-01-06",12.5,'
+    long = "a, b\n" * 14_000  # 70 KB over 14,000 lines: more than a 64 KB tail
+    path = tmp_path / "orders.csv"
+    for last in {
+        "escaped pair then cut": '"say ""h',
+        "cut after a closed-looking escaped pair": '"the ""web""',
+        "cut inside a value over lines": '"web\nsh',
+        "cut after 70 KB over lines": '"' + long + "c",
+    }.values():
+        path.write_text(head + row + last)
+        with pytest.raises(
+            StructuralError, match="its last row's last column, 'channel' .the row from line 3"
+        ):
+            read_csv_text(path)
+    for name, last in {
+        "over lines ending in a comma": '"web, shop\nthen, app, tel, fax,"',
+        "escaped pair then a comma": '"a ""b"", c"',
+        "70 KB over lines": '"' + long + '"',
+    }.items():
+        path.write_text(head + row + last)
+        assert len(read_csv_text(path)) == 2, name
