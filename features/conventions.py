@@ -436,7 +436,7 @@ def _median_notes(
     ]
 
 
-#: The units a factor of 10**k between invoices and orders names: (the invoices', the orders').
+#: The units a factor of 10**k between two amounts names: (the first's, the second's).
 _FACTOR_UNITS = {
     2: ("cents", "units"),
     3: ("units", "thousands"),
@@ -445,13 +445,22 @@ _FACTOR_UNITS = {
 }
 
 
+def unit_names(ratio: float) -> tuple[str, str, str] | None:
+    """The units a ratio of two amounts names: ("about 100 times", "cents", "units"), the first amount's unit then
+    the second's, when it lies within twice a factor of `_FACTOR_UNITS` (`0.0012`: thousands), else None (21.6,
+    41: no unit's factor; 0.03: a commission's 3%, no hundredth). The one rule of both amount-unit notes: invoices
+    against orders (`amount_unit_notes`) and the orders after a step against before (`features.unit_steps`)."""
+    exp = round(float(np.log10(ratio)))
+    if exp in _FACTOR_UNITS and abs(float(np.log10(ratio)) - exp) <= float(np.log10(2.0)):
+        about = f"about {10.0**exp:,.0f} times" if exp > 0 else f"about 1/{10.0**-exp:,.0f} of"
+        return (about, *_FACTOR_UNITS[exp])
+    return None
+
+
 def _unit_factor(median: float, most: float) -> str:
-    """How the median customer's invoices-to-orders ratio reads: "about 100 times" with the units it names when it
-    lies within twice a factor of `_FACTOR_UNITS` (`0.0012`: thousands), else "many times" or "a small part of"
-    with no unit (21.6: no unit's factor; 0.03: a commission's 3%, no hundredth)."""
-    exp = round(float(np.log10(median)))
-    if exp in _FACTOR_UNITS and abs(float(np.log10(median)) - exp) <= float(np.log10(2.0)):
-        about = f"{10.0**exp:,.0f} times" if exp > 0 else f"1/{10.0**-exp:,.0f} of"
-        mine, theirs = _FACTOR_UNITS[exp]
-        return f"about {about} the other (invoices in {mine} beside orders in {theirs})"
+    """How the median customer's invoices-to-orders ratio reads: "about 100 times" with the units it names
+    (`unit_names`), else "many times" or "a small part of" with no unit."""
+    if named := unit_names(median):
+        about, mine, theirs = named
+        return f"{about} the other (invoices in {mine} beside orders in {theirs})"
     return "many times the other" if median > most else "a small part of the other"

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from features.conventions import unit_names
+
 #: The factor between the typical order of the months after the step and before it (medians of the months'
 #: geometric means per order) from which the step is said: cents for units is 100, thousands for units 1/1000.
 STEP_FACTOR = 30.0
@@ -75,11 +77,12 @@ def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         return []
     month, factor, after, n = found
     times = f"{factor:,.0f} times" if factor >= 1 else f"1/{1 / factor:,.0f} of"
+    named = unit_names(factor)
+    unit = f"in {named[1]} from then on, in {named[2]} before" if named else "in another unit from then on"
     return [
         f"table 'orders', column 'revenue': from {month} on the typical order is {times} what it was before "
         f"(each month's geometric mean per order, every month after above every month before: {after:,} of the "
-        f"{n:,} orders from {month} on): the amounts in another unit from then on (cents for units: 100; a "
-        "billing system migrated, a second export put after the first)? If so, every customer's profit, value "
-        "and tier reads them so (returns and invoices too, when they changed with the orders): give every amount "
+        f"{n:,} orders from {month} on): the amounts {unit} (a billing system migrated, a second export put after "
+        "the first)? If so, every customer's profit, value and tier reads them so (returns and invoices too, when they changed with the orders): give every amount "
         "in one unit and load again; if the business really changed what it sells, they are read as they are"
     ]

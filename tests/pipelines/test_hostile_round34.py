@@ -245,3 +245,20 @@ def test_the_cut_is_judged_by_a_csv_reader_from_a_row_boundary(tmp_path):
     }.items():
         path.write_text(head + row + last)
         assert len(read_csv_text(path)) == 2, name
+
+
+def test_the_unit_step_note_names_a_unit_only_for_a_units_factor():
+    """The round's review: the unit-step note said "(cents for units: 100; ...)" whatever the factor (x41, 1/1000).
+    Now one rule for both amount-unit notes (`features.conventions.unit_names`, also the invoices-against-orders
+    note's): a unit named only within twice 100 or 1,000 (or their inverses), else none."""
+    from features.conventions import _unit_factor, unit_names
+
+    said = {f: _notes(_monthly_orders({"2023-05": f})) for f in (100.0, 0.001, 41.0)}
+    assert all(len(n) == 1 for n in said.values()), said
+    assert "the amounts in cents from then on, in units before (a billing" in said[100.0][0]
+    assert "the amounts in thousands from then on, in units before (a billing" in said[0.001][0]
+    assert "41 times what it was before" in said[41.0][0]
+    assert "the amounts in another unit from then on (a billing" in said[41.0][0]
+    assert not any(unit in said[41.0][0] for unit in ("cents", "thousands"))
+    assert unit_names(41.0) is None and unit_names(190.0) == ("about 100 times", "cents", "units")
+    assert _unit_factor(41.0, 5.0) == "many times the other"
