@@ -29,17 +29,40 @@ STEP_ABRUPT = 0.75
 
 
 def unit_step(times: pd.Series, amounts: pd.Series) -> tuple[pd.Period, float, int, int] | None:
-    """The month from which the amounts (`amounts`, positive ones only, dated by `times`) are in another unit:
-    (that month, the factor after/before, the orders from that month on, the orders judged), or None. One pass of
-    `bincount` over the months (no sort, no groupby): 10M orders cost what a column's sum costs."""
+    """The month (or quarter) from which the amounts (`amounts`, positive ones only, dated by `times`) are in
+    another unit: (that period, the factor after/before, the orders from then on, the orders judged), or None. One
+    pass of `bincount` over the months (no sort, no groupby): 10M orders cost what a column's sum costs. Judged by
+    months; when that finds no step and some months hold too few orders to be judged (a small business: 50
+    customers' 10 orders a month), by calendar quarters again, summed from the months' figures."""
     ok = (amounts.to_numpy(dtype=np.float64, na_value=np.nan) > 0) & times.notna().to_numpy()
     if ok.sum() < 2 * STEP_MONTHS * STEP_MONTH_ROWS:
         return None
     months = times.to_numpy(dtype="datetime64[ns]")[ok].astype("datetime64[M]").astype(np.int64)
     first = int(months.min())
     at = months - first
-    counts = np.bincount(at)
+    counts = np.bincount(at).astype(np.float64)
     logs = np.bincount(at, weights=np.log(amounts.to_numpy(dtype=np.float64, na_value=np.nan)[ok]))
+    found = _step_at(counts, logs)
+    if found is not None:
+        k, step = found
+        month = pd.Period(np.datetime64(first + k, "M"), freq="M")
+        return month, float(np.exp(step)), int(counts[k:].sum()), int(ok.sum())
+    if not ((counts > 0) & (counts < STEP_MONTH_ROWS)).any():
+        return None
+    quarters = (first + np.arange(len(counts))) // 3  # months since 1970-01: calendar quarters
+    quarters -= quarters[0]
+    found = _step_at(np.bincount(quarters, weights=counts), np.bincount(quarters, weights=logs))
+    if found is None:
+        return None
+    k, step = found
+    quarter = pd.Period(np.datetime64(3 * (first // 3 + k), "M"), freq="Q")
+    return quarter, float(np.exp(step)), int(counts[quarters >= k].sum()), int(ok.sum())
+
+
+def _step_at(counts: np.ndarray, logs: np.ndarray) -> tuple[int, float] | None:
+    """The period (index into `counts`) the step starts at and its size in logarithms, or None: periods of
+    `STEP_MONTH_ROWS` orders or more, `STEP_MONTHS` or more on each side, every one after far above (below) every
+    one before, most of it crossed at once."""
     kept = np.flatnonzero(counts >= STEP_MONTH_ROWS)
     if len(kept) < 2 * STEP_MONTHS:
         return None
@@ -51,19 +74,23 @@ def unit_step(times: pd.Series, amounts: pd.Series) -> tuple[pd.Period, float, i
         apart = after.min() > before.max() if step > 0 else after.max() < before.min()
         if not apart or abs(step) < np.log(STEP_FACTOR):
             continue
-        # the crossing: from the last month before to the first after, or across one mixed month
-        last, nxt = means[k - 1], means[min(k + 1, len(means) - 1)]
-        crossed = max(means[k] - last, nxt - last, means[k] - means[max(k - 2, 0)], key=lambda j: j * step)
+        # the crossing: from the last period before to the first after, or across one mixed period, judged only
+        # over two calendar periods at most (periods too sparse to judge between them: growth may hide there)
+        last = means[k - 1]
+        pairs = ((k, k - 1), (min(k + 1, len(means) - 1), k - 1), (k, max(k - 2, 0)))
+        moves = [means[a] - means[b] for a, b in pairs if kept[a] - kept[b] <= 2]
+        crossed = max(moves, key=lambda j: j * step, default=0.0)
         if crossed * np.sign(step) < STEP_ABRUPT * abs(step):
             continue
-        jump = float((means[k] - last) * np.sign(step))  # the month it steps at: the largest move between two
+        jump = float(
+            (means[k] - last) * np.sign(step)
+        )  # where it steps: the largest move between two periods
         if best is None or jump > best[0]:
             best = (jump, step, k)
     if best is None:
         return None
     _, step, k = best
-    month = pd.Period(np.datetime64(first + int(kept[k]), "M"), freq="M")
-    return month, float(np.exp(step)), int(counts[kept[k] :].sum()), int(ok.sum())
+    return int(kept[k]), step
 
 
 def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
@@ -78,10 +105,11 @@ def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     month, factor, after, n = found
     times = f"{factor:,.0f} times" if factor >= 1 else f"1/{1 / factor:,.0f} of"
     named = unit_names(factor)
+    per = "quarter" if month.freqstr.startswith("Q") else "month"
     unit = f"in {named[1]} from then on, in {named[2]} before" if named else "in another unit from then on"
     return [
         f"table 'orders', column 'revenue': from {month} on the typical order is {times} what it was before "
-        f"(each month's geometric mean per order, every month after above every month before: {after:,} of the "
+        f"(each {per}'s geometric mean per order, every {per} after above every {per} before: {after:,} of the "
         f"{n:,} orders from {month} on): the amounts {unit} (a billing system migrated, a second export put after "
         "the first)? If so, every customer's profit, value and tier reads them so (returns and invoices too, when they changed with the orders): give every amount "
         "in one unit and load again; if the business really changed what it sells, they are read as they are"

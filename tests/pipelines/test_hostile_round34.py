@@ -262,3 +262,35 @@ def test_the_unit_step_note_names_a_unit_only_for_a_units_factor():
     assert not any(unit in said[41.0][0] for unit in ("cents", "thousands"))
     assert unit_names(41.0) is None and unit_names(190.0) == ("about 100 times", "cents", "units")
     assert _unit_factor(41.0, 5.0) == "many times the other"
+
+
+def _sparse_orders(factor, per_month) -> pd.DataFrame:
+    """Orders of 2021-01 to 2023-12, `per_month(month)` of them in each month (0-35), revenues 8-12 in a fixed
+    pattern times `factor(month)`."""
+    rows = []
+    for m in range(36):
+        month = f"{2021 + m // 12}-{m % 12 + 1:02d}"
+        for d in range(per_month(m)):
+            amount = (8 + d % 5) * factor(m)
+            rows.append((f"O{m}-{d}", f"C{d}", f"{month}-{d + 1:02d} 10:00", f"{amount:.4f}"))
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "revenue"])
+
+
+def test_a_small_business_unit_step_is_judged_by_quarters():
+    """The round's review: a business of 10 orders a month never got the unit-step note (months of 20 orders or
+    more only: `cvp generate --customers 50`, x100 from 2024-07, nothing). Now, when the months find no step and
+    some are too sparse to judge, calendar quarters judge again (`features.unit_steps.unit_step`, from the months'
+    sums). A step is said only when crossed within two calendar periods: a x40 ramp over a year whose months are
+    too sparse to judge is no step (the branch's months said one across the sparse months between their judged
+    ones), nor is a small business growing x1,000 over three years or ramping x40 over a year."""
+    ten = lambda m: 10  # noqa: E731
+    said = _notes(_sparse_orders(lambda m: 100.0 if m >= 18 else 1.0, ten))
+    assert len(said) == 1 and said[0].startswith(
+        "table 'orders', column 'revenue': from 2022Q3 on the typical order is 100 times what it was before "
+        "(each quarter's geometric mean per order, every quarter after above every quarter before: 180 of the "
+        "360 orders from 2022Q3 on): the amounts in cents from then on, in units before"
+    )
+    ramp = lambda m: 40.0 ** min(max((m - 12) / 12, 0.0), 1.0)  # noqa: E731 (x1 in 2021, x40 from 2023)
+    assert _notes(_sparse_orders(lambda m: 1000 ** (m / 35), ten)) == []
+    assert _notes(_sparse_orders(ramp, ten)) == []
+    assert _notes(_sparse_orders(ramp, lambda m: 5 if 12 <= m < 24 else 25)) == []
