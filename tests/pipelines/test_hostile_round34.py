@@ -2,7 +2,9 @@
 amount x100 from a month on: a billing system migrated, a second export in cents put after the first), a CSV file
 cut inside its last quoted value, a config or mapping larger than any (`--config /dev/zero`), `invoices.disputed`
 true on every invoice. Tiny hand-written files; no training, no model, no Spark session (the Spark cases: the
-driver's streamed tables, its header check, its row step and its driver's stops called without a session)."""
+driver's streamed tables, its header check, its row step and its driver's stops called without a session). The
+review's mend: the cut judged by Python's `csv` reader (escaped quotes, values over lines, rows past 64 KB), the
+unit-step note's unit words by the invoices note's one rule, a small business's step judged by quarters."""
 
 from __future__ import annotations
 
