@@ -65,6 +65,37 @@ RATINGS: dict[tuple[str, str], tuple[int, int]] = {("tickets", "satisfaction"): 
 SCALE_SHARE = 0.05
 
 
+#: True/false columns that are never true on every row of a real export, with what the features would read: every
+#: invoice disputed is the column's default or an inverted flag written for each (`undisputed`), not a base of
+#: customers who each dispute every bill. (`tickets.escalated` or `orders.promo` on every row can be the data: an
+#: export of escalations only, a flash-sale shop.)
+NEVER_ALL_TRUE = {
+    ("invoices", "disputed"): "every invoiced customer a disputer of all their bills (the tier rule "
+    "`dispute_share`: each a problem customer)",
+}
+#: Values needed before a column true on every one is judged (`check_flags_throughout`).
+FLAG_VALUES_JUDGED = 20
+
+
+def check_flags_throughout(table: str, t: pd.DataFrame) -> None:
+    """Structural error when a `NEVER_ALL_TRUE` column is true on every row (`FLAG_VALUES_JUDGED` or more; an
+    empty one is no, `Column.empty_means_no`): the export's default or an inverted flag (was: read, exit 0: the
+    demo's invoices all `disputed`, every customer with an invoice a problem customer)."""
+    for (name, column), reads in NEVER_ALL_TRUE.items():
+        if name != table or column not in t.columns:
+            continue
+        values = t[
+            column
+        ]  # every row: a TRUE-or-empty export (`Column.empty_means_no`) leaves the rest empty
+        if len(values) >= FLAG_VALUES_JUDGED and bool(values.eq(True).fillna(False).all()):
+            raise StructuralError(
+                f"table {table!r}, column {column!r}: true on every one of its {len(values):,} rows: the "
+                f"export's default for the column, or a flag written the other way round? Read so, {reads}. "
+                f"Export the flag true only where it holds, or leave the column out.\nExample rows:\n"
+                f"{examples(t)}"
+            )
+
+
 def check_conventions(table: str, t: pd.DataFrame) -> None:
     """Structural error when a column of validated numbers follows another convention than the contract's: money
     mostly negative (refunds with a minus sign), ratings on another scale (1-10, 0-4: read as 1-5, a 4 of 10
@@ -85,6 +116,7 @@ def check_conventions(table: str, t: pd.DataFrame) -> None:
                 f"positive.\nExample rows:\n{examples(t, (values < 0).to_numpy(dtype=bool))}"
             )
     check_negative_values(table, t)
+    check_flags_throughout(table, t)
     check_cost_above_revenue(table, t)
     check_zero_quantities(table, t)
     check_effort_unit(table, t)
@@ -404,7 +436,7 @@ def _median_notes(
     ]
 
 
-#: The units a factor of 10**k between invoices and orders names: (the invoices', the orders').
+#: The units a factor of 10**k between two amounts names: (the first's, the second's).
 _FACTOR_UNITS = {
     2: ("cents", "units"),
     3: ("units", "thousands"),
@@ -413,13 +445,22 @@ _FACTOR_UNITS = {
 }
 
 
+def unit_names(ratio: float) -> tuple[str, str, str] | None:
+    """The units a ratio of two amounts names: ("about 100 times", "cents", "units"), the first amount's unit then
+    the second's, when it lies within twice a factor of `_FACTOR_UNITS` (`0.0012`: thousands), else None (21.6,
+    41: no unit's factor; 0.03: a commission's 3%, no hundredth). The one rule of both amount-unit notes: invoices
+    against orders (`amount_unit_notes`) and the orders after a step against before (`features.unit_steps`)."""
+    exp = round(float(np.log10(ratio)))
+    if exp in _FACTOR_UNITS and abs(float(np.log10(ratio)) - exp) <= float(np.log10(2.0)):
+        about = f"about {10.0**exp:,.0f} times" if exp > 0 else f"about 1/{10.0**-exp:,.0f} of"
+        return (about, *_FACTOR_UNITS[exp])
+    return None
+
+
 def _unit_factor(median: float, most: float) -> str:
-    """How the median customer's invoices-to-orders ratio reads: "about 100 times" with the units it names when it
-    lies within twice a factor of `_FACTOR_UNITS` (`0.0012`: thousands), else "many times" or "a small part of"
-    with no unit (21.6: no unit's factor; 0.03: a commission's 3%, no hundredth)."""
-    exp = round(float(np.log10(median)))
-    if exp in _FACTOR_UNITS and abs(float(np.log10(median)) - exp) <= float(np.log10(2.0)):
-        about = f"{10.0**exp:,.0f} times" if exp > 0 else f"1/{10.0**-exp:,.0f} of"
-        mine, theirs = _FACTOR_UNITS[exp]
-        return f"about {about} the other (invoices in {mine} beside orders in {theirs})"
+    """How the median customer's invoices-to-orders ratio reads: "about 100 times" with the units it names
+    (`unit_names`), else "many times" or "a small part of" with no unit."""
+    if named := unit_names(median):
+        about, mine, theirs = named
+        return f"{about} the other (invoices in {mine} beside orders in {theirs})"
     return "many times the other" if median > most else "a small part of the other"

@@ -67,7 +67,55 @@ def check_csv_header(path: Path) -> list[str]:
     _check_header_names(path, header)
     _check_spaced_quotes(path, text)
     _check_single_quotes(path, header)
+    _check_cut_in_quote(path, header)
     return header
+
+
+def _check_cut_in_quote(path: Path, header: list[str]) -> None:
+    """A file cut inside its last row's last value, a quoted one (`...,17,"ed` of `"edi"`, `"web<line end>sh` of a
+    value over lines, `"say ""h` after an escaped quote: a write or copy stopped early, a disk that filled). Arrow
+    and Spark read such a value as if closed (was: exit 0, the row read with `ed` and every row the file lost
+    unsaid). Judged only when the file does not end with a line end (a cut there never does; the cheap path: one
+    byte read): then Python's `csv` reader, strict, reads the records from the file's start, the one row boundary
+    known without reading (a tail's first line may be inside a quoted value), to its end; its "unexpected end of
+    data" is the cut. A cut in another column leaves too few fields (the ragged rows' stop says it); a file `csv`
+    cannot read to its end (a quote inside a quoted value, a field past its 128 KB limit) is not judged here."""
+    import csv
+
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - 1))
+        if fh.read(1) in (b"", b"\n", b"\r"):
+            return
+    start = 1  # the line the last record starts on
+
+    def records(strict: bool):
+        nonlocal start
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader = csv.reader(fh, strict=strict)
+            for record in reader:
+                yield record
+                start = reader.line_num + 1
+
+    try:
+        for _ in records(strict=True):
+            pass
+        return
+    except csv.Error as exc:
+        if "unexpected end of data" not in str(exc):
+            return
+    cut_at = start
+    if cut_at == 1:
+        return  # the header itself cut: `pipelines.io`'s "no header row could be read" says it
+    *_, last = records(strict=False)  # the error path only: the cut row's fields, its open value the last
+    if len(last) != len(header):
+        return
+    raise StructuralError(
+        f"cannot read {path}: it ends inside a quoted value of its last row's last column, {header[-1]!r} (the "
+        f"row from line {cut_at:,}; a quote opened and never closed, no line end after it): the file was cut "
+        "short, its write or copy stopped early? Every row after the cut is missing; check the file is whole, "
+        "export it again"
+    )
 
 
 def header_record(path: Path) -> list[str]:

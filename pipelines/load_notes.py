@@ -206,7 +206,8 @@ def shared_email_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
 def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """Invoice (refund) amounts perhaps in cents (thousands) beside orders in units, discounts perhaps rates
     (`features.conventions`): notes from the accepted totals and the median customer's own ratio, summed by the
-    Spark driver as its tables stream (`SparkTables.amount_totals`: it keeps no `invoices.amount`)."""
+    Spark driver as its tables stream (`SparkTables.amount_totals`: it keeps no `invoices.amount`); the orders'
+    revenue changing unit part way through (`features.unit_steps`, on the orders both engines keep)."""
     from features.conventions import (
         amount_totals,
         amount_unit_notes,
@@ -214,13 +215,14 @@ def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         customer_medians,
         discount_rate_notes,
     )
+    from features.unit_steps import unit_step_notes
 
     totals = getattr(tables, "amount_totals", None)
     if totals is None:
         ids = pd.Index(tables["customers"]["customer_id"]) if "customers" in tables else None
         sums = {k: v for name, t in tables.items() for k, v in customer_amounts(name, t, ids).items()}
         totals = {**amount_totals(tables), **customer_medians(sums)}
-    return discount_rate_notes(totals) + amount_unit_notes(totals)
+    return discount_rate_notes(totals) + amount_unit_notes(totals) + unit_step_notes(tables)
 
 
 def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:

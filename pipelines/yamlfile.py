@@ -153,14 +153,27 @@ def _load(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)
 
 
+#: The largest config or mapping read, in bytes: the product's own are a few KB; a mapping's `isin` of many ids stays
+#: far below it.
+MAX_YAML_BYTES = 4 << 20
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """The parsed content of a YAML file (safe loading: data only, never objects or code).
 
     A file that is not UTF-8, cannot be read or is not YAML, or writes a key twice in one mapping, is a
-    `StructuralError` naming `what` (e.g. "config") and the file, with the offending byte for an encoding problem.
+    `StructuralError` naming `what` (e.g. "config") and the file, with the offending byte for an encoding problem;
+    so is one larger than `MAX_YAML_BYTES` (a device, a data dump given as the config), read no further.
     """
     try:
-        return _load(Path(path).read_bytes().decode("utf-8"))
+        with open(path, "rb") as fh:  # at most one byte past the bound: `/dev/zero`, a data dump, never ends
+            raw = fh.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            raise StructuralError(
+                f"{what} {path} is larger than {MAX_YAML_BYTES >> 20} MB (a {what} holds a few KB): check the file "
+                "is the one meant"
+            )  # was: read whole, `--config /dev/zero` exit 1 `unexpected MemoryError`, a 300 MB file 24 s, 1.5 GB
+        return _load(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise StructuralError(
             f"{what} {path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "

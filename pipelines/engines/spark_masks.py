@@ -160,6 +160,8 @@ def column_masks(
             put(CALENDAR, i, calendar)
         if col.kind == "timestamp":  # `2023-01-05T00:00:00Z` on every row: dates read a day early
             put(UTC_MIDNIGHT, i, utc_midnights(raw[name], parsed[name], timezone))
+        if col.kind == "bool":  # true: what `conventions.check_flags_throughout` counts
+            put(NONZERO, i, parsed[name].eq(True).fillna(False).to_numpy(dtype=bool))
         if col.kind in ("money", "number"):  # `1.234` for 1234 beside whole numbers
             grouped, dotted, plain = point_groups(readable_column(table, col, raw[name]), bad)
             put(GROUPED, i, grouped)

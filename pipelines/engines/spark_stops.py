@@ -254,6 +254,10 @@ def table_stops(
             i = names.index(column)
             negative = _sum(stats, f"n{i}")
             fires |= negative >= numbers.MIN_ROWS and negative > 0.5 * _sum(stats, f"z{i}")
+    for name, column in conventions.NEVER_ALL_TRUE:  # `disputed` true on every invoice (`NONZERO`: true)
+        if name == table.name and column in names:
+            true = _sum(stats, f"z{names.index(column)}")
+            fires |= true >= conventions.FLAG_VALUES_JUDGED and true == rows_in
     for name, column in conventions.NON_NEGATIVE:  # `-1` for an unknown cost or effort
         if name == table.name and column in names:
             fires |= _sum(stats, f"n{names.index(column)}") >= numbers.share_floor(rows_in)

@@ -1,0 +1,116 @@
+"""A money column whose unit changes part way through the data: every order in cents (or thousands) from a day on,
+as a billing system migrated or a second export put after the first writes them. Each amount alone is plausible,
+so no row rule and no whole-column share sees it; only the typical amount month by month shows the step: every
+month after it far above (below) every month before it, by a factor no business moves its typical order by from one
+month to the next. Judged on `orders.revenue`, the amount both engines keep on the driver (the Spark driver keeps
+no returns' or invoices' amounts): a unit changed in every money table shows there too. A note of every loading
+command (`pipelines.load_notes.amount_notes`), not a stop: a business that really changed what it sells (a shop
+turned wholesaler) would have no way out of a stop, and the note names the month, the factor and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from features.conventions import unit_names
+
+#: The factor between the typical order of the months after the step and before it (medians of the months'
+#: geometric means per order) from which the step is said: cents for units is 100, thousands for units 1/1000.
+STEP_FACTOR = 30.0
+#: Months needed on each side of the step, each holding `STEP_MONTH_ROWS` orders or more (sparser months are
+#: left out of the judgement: one large order is no typical order).
+STEP_MONTHS = 3
+STEP_MONTH_ROWS = 20
+#: The share of the step (in logarithms) crossed from the last month before it to the first after it, one month
+#: of both units between them allowed: a step, not growth over years.
+STEP_ABRUPT = 0.75
+
+
+def unit_step(times: pd.Series, amounts: pd.Series) -> tuple[pd.Period, float, int, int] | None:
+    """The month (or quarter) from which the amounts (`amounts`, positive ones only, dated by `times`) are in
+    another unit: (that period, the factor after/before, the orders from then on, the orders judged), or None. One
+    pass of `bincount` over the months (no sort, no groupby): 10M orders cost what a column's sum costs. Judged by
+    months; when that finds no step and some months hold too few orders to be judged (a small business: 50
+    customers' 10 orders a month), by calendar quarters again, summed from the months' figures."""
+    ok = (amounts.to_numpy(dtype=np.float64, na_value=np.nan) > 0) & times.notna().to_numpy()
+    if ok.sum() < 2 * STEP_MONTHS * STEP_MONTH_ROWS:
+        return None
+    months = times.to_numpy(dtype="datetime64[ns]")[ok].astype("datetime64[M]").astype(np.int64)
+    first = int(months.min())
+    at = months - first
+    counts = np.bincount(at).astype(np.float64)
+    logs = np.bincount(at, weights=np.log(amounts.to_numpy(dtype=np.float64, na_value=np.nan)[ok]))
+    found = _step_at(counts, logs)
+    if found is not None:
+        k, step = found
+        month = pd.Period(np.datetime64(first + k, "M"), freq="M")
+        return month, float(np.exp(step)), int(counts[k:].sum()), int(ok.sum())
+    if not ((counts > 0) & (counts < STEP_MONTH_ROWS)).any():
+        return None
+    quarters = (first + np.arange(len(counts))) // 3  # months since 1970-01: calendar quarters
+    quarters -= quarters[0]
+    found = _step_at(np.bincount(quarters, weights=counts), np.bincount(quarters, weights=logs))
+    if found is None:
+        return None
+    k, step = found
+    quarter = pd.Period(np.datetime64(3 * (first // 3 + k), "M"), freq="Q")
+    return quarter, float(np.exp(step)), int(counts[quarters >= k].sum()), int(ok.sum())
+
+
+def _step_at(counts: np.ndarray, logs: np.ndarray) -> tuple[int, float] | None:
+    """The period (index into `counts`) the step starts at and its size in logarithms, or None: periods of
+    `STEP_MONTH_ROWS` orders or more, `STEP_MONTHS` or more on each side, every one after far above (below) every
+    one before, most of it crossed at once."""
+    kept = np.flatnonzero(counts >= STEP_MONTH_ROWS)
+    if len(kept) < 2 * STEP_MONTHS:
+        return None
+    means = logs[kept] / counts[kept]
+    best: tuple[float, float, int] | None = None
+    for k in range(STEP_MONTHS, len(kept) - STEP_MONTHS + 1):
+        before, after = means[:k], means[k:]
+        step = float(np.median(after) - np.median(before))
+        apart = after.min() > before.max() if step > 0 else after.max() < before.min()
+        if not apart or abs(step) < np.log(STEP_FACTOR):
+            continue
+        # the crossing: from the last period before to the first after, or across one mixed period, judged only
+        # over two calendar periods at most (periods too sparse to judge between them: growth may hide there)
+        last = means[k - 1]
+        pairs = ((k, k - 1), (min(k + 1, len(means) - 1), k - 1), (k, max(k - 2, 0)))
+        moves = [means[a] - means[b] for a, b in pairs if kept[a] - kept[b] <= 2]
+        crossed = max(moves, key=lambda j: j * step, default=0.0)
+        if crossed * np.sign(step) < STEP_ABRUPT * abs(step):
+            continue
+        jump = float(
+            (means[k] - last) * np.sign(step)
+        )  # where it steps: the largest move between two periods
+        if best is None or jump > best[0]:
+            best = (jump, step, k)
+    if best is None:
+        return None
+    _, step, k = best
+    return int(kept[k]), step
+
+
+def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The note on `orders.revenue` changing unit part way through (`unit_step`), from the accepted orders (both
+    engines: the Spark driver keeps the orders' times and revenue, `spark_tables.DRIVER_AMOUNTS`)."""
+    orders = tables.get("orders")
+    if orders is None or not {"ordered_at", "revenue"} <= set(orders.columns):
+        return []
+    found = unit_step(orders["ordered_at"], orders["revenue"])
+    if found is None:
+        return []
+    month, factor, after, n = found
+    times = f"{factor:,.0f} times" if factor >= 1 else f"1/{1 / factor:,.0f} of"
+    named = unit_names(factor)
+    per = "quarter" if month.freqstr.startswith("Q") else "month"
+    unit = f"in {named[1]} from then on, in {named[2]} before" if named else "in another unit from then on"
+    return [
+        f"table 'orders', column 'revenue': from {month} on the typical order is {times} what it was before "
+        f"(each {per}'s geometric mean per order, every {per} after above every {per} before: {after:,} of the "
+        f"{n:,} orders from {month} on): the amounts {unit} (a billing system migrated, a second export put after "
+        "the first)? If so, every customer's profit, value and tier reads them so (returns and invoices too, when they changed with the orders): give every amount "
+        "in one unit and load again; if the business really changed what it sells, they are read as they are"
+    ]
