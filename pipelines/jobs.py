@@ -200,7 +200,7 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
     console.rule("5. ideal-customer profile and acquisition payback")
     from pipelines.profile import run_profile
 
-    run_profile(scores_path, data_dir, out / "profile", None, config, console)
+    run_profile(scores_path, data_dir, out / "profile", None, config, console, tracking_uri)
     console.rule("6. reports")
     index = run_report(
         scores_path,

@@ -53,6 +53,40 @@ def _champion_now(client: Any, name: str, version: str, run_id: str | None) -> s
     return now if one_model(version, run_id, now, now_run) else f"{now} (training run {now_run[:8]})"
 
 
+def _model_name(model_uri: str | None, cfg: AppConfig) -> str:
+    """The registered model the run loaded (`models:/<name>/...`), any other URI as it is, else the config's."""
+    return registered_name(model_uri) or model_uri or cfg.mlflow.registered_model
+
+
+def champion_now_of_run(manifest: dict, cfg: AppConfig, tracking_uri: str | None = None) -> str | None:
+    """The registry's champion now beside the model that made a run's scores (`_champion_now`), asked of the store
+    the run used (`tracking_uri`, else the manifest's), as `model_card` asks it for `cvp report`: for `cvp
+    profile`'s page, whose banners are the report's (round 28, was: not asked, so the profile of a challenger's
+    scores promoted since said "Provisional" and one of a champion replaced since never "Model replaced"). None
+    when it cannot be told (no version number, the store gone or not answering): the banners as without it."""
+    from pipelines.mlflow_import import mlflow
+
+    version = str(manifest.get("model_version", ""))
+    if not version.isdigit():
+        return None
+    try:
+        configure_tracking(
+            Path(cfg.mlflow.tracking_dir),
+            _with_password(tracking_uri or manifest.get("tracking_uri")),
+            reading=True,
+        )
+        return _champion_now(
+            mlflow.MlflowClient(),
+            _model_name(manifest.get("model_uri"), cfg),
+            version,
+            manifest.get("model_run_id"),
+        )
+    except (
+        Exception
+    ):  # a store gone, locked or not answering: not known, said as before (the page still made)
+        return None
+
+
 def model_card(
     version: str,
     cfg: AppConfig,
@@ -81,7 +115,7 @@ def model_card(
     except MissingStore as exc:
         gone = str(exc).partition(" (mlflow.")[0]
     card: dict = {
-        "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
+        "model_name": _model_name(model_uri, cfg),
         "model_version": version,
         "horizon_days": horizon_days,
         "currency": cfg.data.currency,
