@@ -464,7 +464,10 @@ def run_score(
         closing = closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
         manifest["warnings"] = said + [text for kind, text in closing if kind == "warning"]
         write_json(manifest, staged["manifest"])
-        publish(staged, paths, rejects_set, earlier)
+        # the other format's scores decided again under the set's lock (round 28)
+        earlier, late = publish(staged, paths, rejects_set, earlier, left)
+        if late:  # a file of the other format put there while this run scored (round 28): in the manifest too
+            console.print(f"[bold yellow]warning:[/] {escape(late)}")
         if earlier is not None:
             console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)
     except StructuralError:
