@@ -91,7 +91,7 @@ def run_features(
     check_outputs(
         data, {"feature table": out, "feature manifest": out.with_suffix(".manifest.json")}, {}, mapping
     )
-    from pipelines.rejected_rows import FEATURES, rows_summary
+    from pipelines.rejected_rows import FEATURES, rows_summary, said
 
     loaded = load_and_report(data, mapping, cfg, console, used_by=FEATURES)
     check_after_first_order(loaded.tables, cutoff, "compute")
@@ -113,8 +113,11 @@ def run_features(
     # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name:
     # removed when the replaced manifest names it, else left and said (round 27 review)
     earlier, left = earlier_twin(out, targets["manifest"], lambda other, m: m.get("table") == other.name)
+    # every warning the command printed, as a scoring manifest lists them (round 28, was: the rows rejected at
+    # loading printed `warning:` and the manifest's `warnings` absent, or holding the left table's alone)
+    info["warnings"] = [text for kind, text in said(info["input_rows"], FEATURES) if kind == "warning"]
     if left:
-        info["warnings"] = [left]
+        info["warnings"].append(left)
         console.print(f"[bold yellow]warning:[/] {escape(left)}")
     with atomic_files(targets, f"the feature table {out}", [earlier] if earlier else []) as staged:
         write_frame(table, staged["table"], index=True)
