@@ -279,10 +279,9 @@ def publish(
         # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
         # (`earlier`: `earlier_scores`, the replaced set's own scores only; round 27 review)
         now, said = earlier_scores(targets)
-        if (
-            earlier is not None and now is None
-        ):  # decided before the lock as this run's to remove: may be gone
-            now = earlier if said is None else None
+        # decided before the lock as this run's to remove, and gone since: nothing left to remove but that name
+        if earlier is not None and now is None and said is None:
+            now = earlier
         stale += [now] if now is not None else []
         if said != left:  # the manifest says what is left beside the set now, not what was before the lock
             rewrite_left(staged["manifest"], left, said)
