@@ -32,7 +32,7 @@ from pipelines.output_checks import (
     rejects_outputs,
 )
 from pipelines.run_notes import run_card_notes
-from pipelines.staging import atomic_files, earlier_twin
+from pipelines.staging import Twin, atomic_files, earlier_twin
 
 
 def run_generate(
@@ -110,19 +110,26 @@ def run_features(
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}
     # which table this manifest is of: a later run in the other format proves it by it
     info["table"] = out.name
+
     # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name:
     # removed when the replaced manifest names it, else left and said (round 27 review)
-    earlier, left = earlier_twin(out, targets["manifest"], lambda other, m: m.get("table") == other.name)
+    def ours(other: Path, recorded: dict) -> bool:  # the replaced manifest names that table
+        return recorded.get("table") == other.name
+
+    earlier, left = earlier_twin(out, targets["manifest"], ours)
     # every warning the command printed, as a scoring manifest lists them (round 28, was: the rows rejected at
     # loading printed `warning:` and the manifest's `warnings` absent, or holding the left table's alone)
     info["warnings"] = [text for kind, text in said(info["input_rows"], FEATURES) if kind == "warning"]
     if left:
         info["warnings"].append(left)
         console.print(f"[bold yellow]warning:[/] {escape(left)}")
-    with atomic_files(targets, f"the feature table {out}", [earlier] if earlier else []) as staged:
+    twin = Twin(ours, earlier, left)  # decided again under the set's lock (round 28)
+    with atomic_files(targets, f"the feature table {out}", twin=twin) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])
-    if earlier is not None:
+    if twin.late:  # a table of the other format put there while this run worked: in the manifest too
+        console.print(f"[bold yellow]warning:[/] {escape(twin.late)}")
+    if (earlier := twin.removed) is not None:
         console.print(f"note: {earlier} removed: the table of the manifest it replaced", markup=False)
     console.print(
         f"{len(table):,} customers x {table.shape[1]} features as of {cutoff.date()} -> {out} "

@@ -1,10 +1,9 @@
 """The scores file of the other format beside an output set (`scores.parquet` beside `--out scores.csv`, and
-back): whether it is the replaced set's own (`earlier_scores`), and the manifest's warning when it is left
-(`rewrite_left`). `pipelines.outputs.publish` decides it again under the set's lock."""
+back): whether it is the replaced set's own (`earlier_scores`, `scores_of`). `pipelines.outputs.publish` decides it
+again under the set's lock (`staging.decided_again`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,9 @@ from typing import Any
 import pandas as pd
 
 from pipelines import staging
-from pipelines.io import write_json
 
 
-def _scores_of(other: Path, manifest: Mapping[str, Any]) -> bool:
+def scores_of(other: Path, manifest: Mapping[str, Any]) -> bool:
     """Whether the scores file `other` is the one of the run `manifest` describes: every row's `run_id` is its."""
     run_id = manifest.get("run_id")
     if not run_id or "run_id" not in staging.table_columns(other):
@@ -32,13 +30,9 @@ def earlier_scores(targets: Mapping[str, Path]) -> tuple[Path | None, str | None
     published at `targets` replaces with its manifest (`staging.earlier_twin`): (it, None) when it is the
     replaced manifest's run's, to be removed with the publishing (`publish(..., earlier)`); (None, the warning that
     it is left) when not known to be (another set's, a user's own file)."""
-    return staging.earlier_twin(targets["scores"], targets["manifest"], _scores_of)
+    return staging.earlier_twin(*twin_paths(targets), scores_of)
 
 
-def rewrite_left(manifest_path: Path, was: str | None, now: str | None) -> None:
-    """The staged manifest's `warnings` with `was` (the other format's file said left before the lock) replaced
-    by `now` (what is said under it), written again before the set is published."""
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    warnings = [w for w in manifest.get("warnings") or [] if w != was]
-    manifest["warnings"] = warnings + ([now] if now else [])
-    write_json(manifest, Path(manifest_path))
+def twin_paths(targets: Mapping[str, Path]) -> tuple[Path, Path]:
+    """(the scores file, the manifest) of a set: what `staging.earlier_twin` looks beside and reads."""
+    return targets["scores"], targets["manifest"]

@@ -49,7 +49,7 @@ from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (r
 from pipelines.csv_cells import restore_formulas
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
-from pipelines.output_twin import earlier_scores, rewrite_left
+from pipelines.output_twin import earlier_scores, scores_of, twin_paths  # noqa: F401  (earlier_scores: run.py's)
 from pipelines.staging import host as _host
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
@@ -278,13 +278,9 @@ def publish(
         # left beside the new manifest, read by a batch job as the new scores, and `cvp report --scores
         # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
         # (`earlier`: `earlier_scores`, the replaced set's own scores only; round 27 review)
-        now, said = earlier_scores(targets)
-        # decided before the lock as this run's to remove, and gone since: nothing left to remove but that name
-        if earlier is not None and now is None and said is None:
-            now = earlier
-        stale += [now] if now is not None else []
-        if said != left:  # the manifest says what is left beside the set now, not what was before the lock
-            rewrite_left(staged["manifest"], left, said)
+        twin = staging.Twin(scores_of, earlier, left)  # decided again under the lock (round 28)
+        gone = staging.decided_again(twin, *twin_paths(targets), staged["manifest"])
+        stale += [gone] if gone is not None else []
         if rejects is not None:
             more.enter_context(held(rejects.lock, f"the directory {rejects.target}"))
             rejects.remove_old()
@@ -292,7 +288,7 @@ def publish(
             moves.insert(0, ("rejects", rejects.stage, rejects.target))
         locks = [] if rejects is None else [rejects.lock]
         staging.publish_files(moves, stale, journal, lambda name: _pause_at(f"after_{name}"), locks)
-    return now, (said if said != left else None)
+    return twin.removed, twin.late
 
 
 def complete_interrupted_publish(scores_path: Path) -> bool:

@@ -170,3 +170,34 @@ def test_a_feature_manifest_lists_every_warning_the_command_printed(tmp_path):
     assert printed and printed[0].startswith("1 input row rejected, not used by this feature table: orders 1")
     manifest = json.loads((tmp_path / "f" / "feat.manifest.json").read_text())
     assert manifest["warnings"] == printed  # was: no `warnings`
+
+
+def test_a_feature_table_of_the_other_format_published_meanwhile_is_decided_under_the_lock(
+    tmp_path, monkeypatch
+):
+    """`cvp features --out f/feat.csv` while `cvp features --out f/feat.parquet` publishes its table and manifest
+    (two jobs of one folder): the csv run looked for `feat.parquet` before its lock (none), the parquet run's
+    table then stayed beside the csv run's `feat.manifest.json` (was: decided outside the lock, as the scores'
+    twin). Now `staging.atomic_files` decides it again under the lock (`staging.decided_again`, the one rule of
+    both sets): the replaced set's table is removed, and said."""
+    import pipelines.jobs as jobs
+    from tests.helpers import csv_data, raw_orders
+
+    data = csv_data(tmp_path, orders=raw_orders(30))
+    f = tmp_path / "f"
+    write = jobs.write_frame
+
+    def meanwhile(frame, target, **kwargs):  # the parquet run publishes its set while this one writes
+        f.mkdir(exist_ok=True)
+        write(frame, f / "feat.parquet", **kwargs)
+        (f / "feat.manifest.json").write_text(json.dumps({"table": "feat.parquet"}))
+        return write(frame, target, **kwargs)
+
+    monkeypatch.setattr(jobs, "write_frame", meanwhile)
+    said = quiet(400)
+    jobs.run_features(data, "2023-02-01", f / "feat.csv", None, None, said)
+    assert not (f / "feat.parquet").exists(), sorted(p.name for p in f.iterdir())  # was: left, not a word
+    assert (
+        f"note: {f / 'feat.parquet'} removed: the table of the manifest it replaced" in said.file.getvalue()
+    )
+    assert json.loads((f / "feat.manifest.json").read_text())["table"] == "feat.csv"
