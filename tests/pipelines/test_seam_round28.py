@@ -41,19 +41,69 @@ def test_the_profile_page_asks_the_registry_for_the_champion_now(trained, defaul
     said = _text((root / "promoted" / "profile.html").read_text())
     assert "Provisional" not in said and "still being evaluated" not in said, said[:600]  # was: both
 
-    # the champion's own scores made by a training run the registry's version 1 is not: replaced since
-    path.write_text(json.dumps(manifest | {"champion_version": "1", "model_run_id": "f" * 32}))
+    # the champion's own scores, version 2 of the training run the store holds, version 1 champion now: replaced
+    # since (a training run the store does not hold: not known, `test_cvp_profile_and_cvp_report_say_one_thing`)
+    path.write_text(json.dumps(manifest | {"champion_version": "2", "model_version": "2"}))
     run_profile(scores, None, root / "replaced", None, trained.config, quiet())
     said = _text((root / "replaced" / "profile.html").read_text())
-    assert (
-        "Model replaced:" in said and "replaced since by version 1 (training run" in said
-    )  # was: not a word
+    assert "Model replaced:" in said and "replaced since by version 1:" in said  # was: not a word
 
     # a store that cannot be read: the page is made, as without the registry's answer (a challenger's: provisional)
     gone = manifest | {"champion_version": "", "model_aliases": ["challenger"]}
     path.write_text(json.dumps(gone | {"tracking_uri": f"sqlite:///{tmp_path / 'nowhere' / 'mlflow.db'}"}))
     run_profile(scores, None, root / "gone", None, trained.config, quiet())
     assert "Provisional" in _text((root / "gone" / "profile.html").read_text())
+
+
+def test_cvp_profile_and_cvp_report_say_one_thing(trained, default_scores):
+    """Review of round 28: `cvp profile` asked the registry of every run (`champion_now_of_run`) while `cvp
+    report`'s model card asked only once it found the training run, so one run's pages disagreed: the champion's
+    scores of a training run the store did not hold said "Model replaced" on the profile, nothing on the report;
+    a challenger's scores of an older run that recorded no training run, version 1 champion now, said nothing on
+    the profile and "Provisional" on the report. Now `model_card` takes the answer of `champion_now_of_run`, asked
+    before its early returns; a run it cannot identify (no training run named, or one the store does not hold)
+    has no champion-now answer, so neither page says "promoted since" or "replaced" without knowing."""
+    from pipelines.config import load_config
+    from pipelines.outputs import read_output_set
+    from pipelines.reports.phrases import page_banners
+    from pipelines.run_notes import run_card_notes
+    from pipelines.tracking_card import champion_now_of_run, model_card
+
+    manifest = read_output_set(default_scores.out).manifest
+    cfg = load_config(trained.config)
+    unnamed = {k: v for k, v in manifest.items() if k != "model_run_id"}
+    cases = {  # the run -> what both pages say: (provisional, replaced)
+        "run not in the store": (
+            manifest | {"champion_version": "1", "model_run_id": "f" * 32},
+            (False, False),
+        ),
+        "no training run named": (unnamed | {"champion_version": "1"}, (False, False)),
+        "a challenger's, no training run named": (
+            unnamed | {"champion_version": "", "model_aliases": ["challenger"]},
+            (True, False),
+        ),
+        "a challenger's, promoted since": (
+            manifest | {"champion_version": "", "model_aliases": ["challenger"]},
+            (False, False),
+        ),
+        "version 2, version 1 champion now": (
+            manifest | {"champion_version": "2", "model_version": "2"},
+            (False, True),
+        ),
+    }
+    for name, (m, expected) in cases.items():
+        version = m["model_version"]
+        card = model_card(version, cfg, 365, run_id=m.get("model_run_id"), tracking_uri=m.get("tracking_uri"))
+        # `cvp report`'s (`jobs.run_report`: the card updated with the run's notes)
+        report = page_banners(card | run_card_notes(m, card.get("champion_now_version")), "2024-01-01", 1.0)
+        now = champion_now_of_run(m, cfg)  # `cvp profile`'s
+        said = run_card_notes(m, now) | {"champion_now_version": now, "model_version": version}
+        profile = page_banners(said, "2024-01-01", 1.0)
+        assert card.get("champion_now_version") == now, (
+            name
+        )  # was: "1 (training run ...)" vs none, "1" vs none
+        assert report == profile, name
+        assert (bool(profile["provisional"]), bool(profile["champion_now"])) == expected, (name, profile)
 
 
 def test_cvp_history_marks_a_run_a_challenger_scored(december_history, tmp_path):
