@@ -362,13 +362,13 @@ def decided_again(twin: Twin, path: Path, manifest: Path, staged_manifest: Path)
     """`earlier_twin` decided again under the set's lock (the one rule of `outputs.publish` and `atomic_files`):
     another run may have published there in the other format since the writer looked (round 28, was: decided
     before the lock only, so the other run's table stayed beside this set's manifest, not a word). The staged
-    manifest's `warnings` say what is left beside the set now; returns the file to remove with the renames."""
+    manifest's `warnings` say what is left beside the set now; returns the file to remove with the renames. A table
+    judged the replaced set's before the lock and gone under it: nothing to remove, nothing said (review of round
+    28, was: its name kept in the journal's remove list, so a file put back under that name before the journal
+    completed was deleted, with a false "removed" note)."""
     import json
 
     now, said = earlier_twin(path, manifest, twin.ours)
-    # decided before the lock as the replaced set's, and gone since: nothing left to remove but that name
-    if twin.earlier is not None and now is None and said is None:
-        now = twin.earlier
     if said != twin.left:
         recorded = json.loads(Path(staged_manifest).read_text(encoding="utf-8"))
         warnings = [w for w in recorded.get("warnings") or [] if w != twin.left]

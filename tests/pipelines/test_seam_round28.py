@@ -106,6 +106,67 @@ def test_cvp_profile_and_cvp_report_say_one_thing(trained, default_scores):
         assert (bool(profile["provisional"]), bool(profile["champion_now"])) == expected, (name, profile)
 
 
+def test_a_twin_gone_under_the_lock_is_not_removed_later(tmp_path, monkeypatch):
+    """Review of round 28: a `cvp score` judged `scores.parquet` the replaced set's before its lock; the user
+    moved it away before the lock; the run was killed after writing its journal; the user put their own
+    `scores.parquet` back; the next reader completed the journal and deleted the user's file (was: the name kept
+    in the journal's remove list as "gone since", and "removed" returned for the note). Now a file gone under the
+    lock is nothing to remove, nothing said."""
+    import pipelines.outputs as outputs
+    from pipelines.io import write_frame
+
+    def frame(run_id: str, *extra: str):
+        import pandas as pd
+
+        return pd.DataFrame(
+            {c: [run_id if c == "run_id" else "x"] for c in [*outputs.SCORES_REQUIRED, *extra]}
+        )
+
+    out = tmp_path / "out"
+    out.mkdir()
+    targets = outputs.output_paths(out / "scores.csv")
+    twin = out / "scores.parquet"
+    write_frame(frame("old"), twin)
+    targets["manifest"].write_text(json.dumps({"run_id": "old"}))
+    earlier, left = outputs.earlier_scores(targets)
+    assert earlier == twin and left is None
+    twin.unlink()  # moved away by the user before the lock
+
+    def staged_set(run_id: str) -> dict:
+        stage = tmp_path / f"stage-{run_id}"
+        stage.mkdir()
+        staged = {"scores": stage / "scores.csv", "manifest": stage / "manifest.json"}
+        write_frame(frame(run_id), staged["scores"])
+        staged["manifest"].write_text(json.dumps({"run_id": run_id, "warnings": []}))
+        return staged
+
+    class Killed(Exception):
+        pass
+
+    def pause(point: str) -> None:
+        if point == "after_journal":
+            raise Killed
+
+    monkeypatch.setattr(outputs, "_pause_at", pause)
+    try:
+        outputs.publish(staged_set("new"), targets, None, earlier, left)
+    except Killed:
+        pass
+    monkeypatch.undo()
+    write_frame(frame("mine", "my_note"), twin)  # the user's own file put back under that name
+    outputs.complete_interrupted_publish(targets["scores"])
+    assert twin.exists()  # was: deleted by the journal's completion
+    # not killed: nothing removed, no "removed" note
+    targets["manifest"].write_text(json.dumps({"run_id": "mine"}))
+    earlier, left = outputs.earlier_scores(targets)
+    assert earlier == twin
+    twin.unlink()
+    assert outputs.publish(staged_set("newer"), targets, None, earlier, left) == (
+        None,
+        None,
+    )  # was: (twin, None)
+
+
 def test_cvp_history_marks_a_run_a_challenger_scored(december_history, tmp_path):
     """`cvp score --model models:/customer-value@challenger --history H` (a model under evaluation tried on the
     nightly history): `cvp history` listed its run as `1`, as any run of production's, and run.json recorded
