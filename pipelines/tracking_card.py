@@ -67,8 +67,6 @@ def champion_now_of_run(manifest: dict, cfg: AppConfig, tracking_uri: str | None
     be told), as the registry's versions are then not known to be the scores' model's (review of round 28, was:
     "Model replaced" on the profile's page, nothing on the report's, of a run the store did not hold); the store
     gone, locked or not answering."""
-    from pipelines.mlflow_import import mlflow
-
     version = str(manifest.get("model_version", ""))
     run_id = manifest.get("model_run_id")
     if not version.isdigit() or not run_id:
@@ -79,6 +77,9 @@ def champion_now_of_run(manifest: dict, cfg: AppConfig, tracking_uri: str | None
             _with_password(tracking_uri or manifest.get("tracking_uri")),
             reading=True,
         )
+        # MLflow imported after the cheap checks and the store found (review of round 28, was: imported first)
+        from pipelines.mlflow_import import mlflow
+
         client = mlflow.MlflowClient()
         if training_run(client, run_id)[0] is None:
             return None

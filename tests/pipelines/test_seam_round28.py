@@ -106,6 +106,36 @@ def test_cvp_profile_and_cvp_report_say_one_thing(trained, default_scores):
         assert (bool(profile["provisional"]), bool(profile["champion_now"])) == expected, (name, profile)
 
 
+def test_the_champion_now_imports_no_mlflow_before_it_finds_a_store(tmp_path, monkeypatch):
+    """Review of round 28: `champion_now_of_run` imported MLflow (a second's import in a fresh `cvp profile`) first,
+    before its cheap checks and before `configure_tracking` found no store (which needs no MLflow). Now imported
+    after them."""
+    import sys
+    import types
+
+    from pipelines.config import load_config
+    from pipelines.tracking_card import champion_now_of_run
+
+    asked: list[str] = []
+
+    class Watched(types.ModuleType):
+        def __getattr__(self, name):
+            asked.append(name)
+            raise AttributeError(name)
+
+    monkeypatch.setitem(sys.modules, "pipelines.mlflow_import", Watched("pipelines.mlflow_import"))
+    cfg = load_config(None)
+    nowhere = f"sqlite:///{tmp_path / 'nowhere' / 'mlflow.db'}"
+    for manifest in (
+        {"model_version": "runs:/abc/model", "model_run_id": "abc"},  # no version number
+        {"model_version": "1"},  # no training run named
+        {"model_version": "1", "model_run_id": "abc", "tracking_uri": nowhere},  # no store there
+    ):
+        assert champion_now_of_run(manifest, cfg) is None
+    assert asked == []  # was: ["mlflow"] three times
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_a_twin_gone_under_the_lock_is_not_removed_later(tmp_path, monkeypatch):
     """Review of round 28: a `cvp score` judged `scores.parquet` the replaced set's before its lock; the user
     moved it away before the lock; the run was killed after writing its journal; the user put their own
