@@ -120,15 +120,13 @@ def run_features(
     # every warning the command printed, as a scoring manifest lists them (round 28, was: the rows rejected at
     # loading printed `warning:` and the manifest's `warnings` absent, or holding the left table's alone)
     info["warnings"] = [text for kind, text in said(info["input_rows"], FEATURES) if kind == "warning"]
-    if left:
-        info["warnings"].append(left)
-        console.print(f"[bold yellow]warning:[/] {escape(left)}")
+    info["warnings"] += [left] * bool(left)  # printed as decided again under the set's lock (round 28 review)
     twin = Twin(ours, earlier, left)  # decided again under the set's lock (round 28)
     with atomic_files(targets, f"the feature table {out}", twin=twin) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])
-    if twin.late:  # a table of the other format put there while this run worked: in the manifest too
-        console.print(f"[bold yellow]warning:[/] {escape(twin.late)}")
+    if twin.left_now:  # the manifest's: the console and the manifest say one thing
+        console.print(f"[bold yellow]warning:[/] {escape(twin.left_now)}")
     if (earlier := twin.removed) is not None:
         console.print(f"note: {earlier} removed: the table of the manifest it replaced", markup=False)
     console.print(

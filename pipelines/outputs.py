@@ -261,10 +261,10 @@ def publish(
     journal the other removed). Was, for the rejects: published at loading, so a run stopped or killed after it
     left the new rejects beside the previous run's scores. `earlier`, `left`: what the caller found of the scores
     file of the other format (`earlier_scores`: the replaced set's, or the warning that it is left, in the staged
-    manifest's `warnings`); decided again under the lock, as another run may have published there since (round 28,
-    was: decided before it, so a set published meanwhile in the other format stayed beside this one's manifest,
-    not a word). Returns (the file removed with the renames, a warning the caller did not know of: now in the
-    manifest, to be printed)."""
+    manifest's `warnings`, not printed yet); decided again under the lock, as another run may have published there
+    since (round 28, was: decided before it, so a set published meanwhile in the other format stayed beside this
+    one's manifest, not a word). Returns (the file removed with the renames, the warning of a file left beside the
+    set as decided under the lock: the one in the published manifest, for the caller to print)."""
     import contextlib
 
     _pause_at("before_publish")
@@ -288,7 +288,7 @@ def publish(
             moves.insert(0, ("rejects", rejects.stage, rejects.target))
         locks = [] if rejects is None else [rejects.lock]
         staging.publish_files(moves, stale, journal, lambda name: _pause_at(f"after_{name}"), locks)
-    return twin.removed, twin.late
+    return twin.removed, twin.left_now
 
 
 def complete_interrupted_publish(scores_path: Path) -> bool:

@@ -349,23 +349,26 @@ def earlier_twin(
 class Twin:
     """What a set's writer found of the table of the other format beside it before the set's lock (`earlier_twin`:
     `ours` proves it the replaced set's, `earlier` then, else the warning `left`, in the staged manifest's
-    `warnings`); `decided_again` fills `removed` and `late` under the lock."""
+    `warnings`, not printed yet); `decided_again` fills `removed` and `left_now` under the lock."""
 
     ours: Callable[[Path, Mapping[str, Any]], bool]
     earlier: Path | None = None
     left: str | None = None
     removed: Path | None = None  # the file removed with the renames
-    late: str | None = None  # a warning the writer did not know of: now in the manifest, to be printed
+    # the warning of a table left beside the set, decided under the lock: the one in the published manifest, for
+    # the caller to print (review of round 28, was: the one found before the lock printed at once, then dropped
+    # from the manifest when the file was gone under the lock: the console and the manifest disagreed)
+    left_now: str | None = None
 
 
 def decided_again(twin: Twin, path: Path, manifest: Path, staged_manifest: Path) -> Path | None:
     """`earlier_twin` decided again under the set's lock (the one rule of `outputs.publish` and `atomic_files`):
     another run may have published there in the other format since the writer looked (round 28, was: decided
     before the lock only, so the other run's table stayed beside this set's manifest, not a word). The staged
-    manifest's `warnings` say what is left beside the set now; returns the file to remove with the renames. A table
-    judged the replaced set's before the lock and gone under it: nothing to remove, nothing said (review of round
-    28, was: its name kept in the journal's remove list, so a file put back under that name before the journal
-    completed was deleted, with a false "removed" note)."""
+    manifest's `warnings` say what is left beside the set now (`twin.left_now`); returns the file to remove with
+    the renames. A table judged the replaced set's before the lock and gone under it: nothing to remove, nothing
+    said (review of round 28, was: its name kept in the journal's remove list, so a file put back under that name
+    before the journal completed was deleted, with a false "removed" note)."""
     import json
 
     now, said = earlier_twin(path, manifest, twin.ours)
@@ -377,8 +380,7 @@ def decided_again(twin: Twin, path: Path, manifest: Path, staged_manifest: Path)
             tmp.write_text(
                 json.dumps(recorded, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
             )
-        twin.late = said
-    twin.removed = now
+    twin.removed, twin.left_now = now, said
     return now
 
 

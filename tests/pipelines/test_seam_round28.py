@@ -197,6 +197,52 @@ def test_a_twin_gone_under_the_lock_is_not_removed_later(tmp_path, monkeypatch):
     )  # was: (twin, None)
 
 
+def test_the_left_warning_is_printed_as_decided_under_the_lock(tmp_path, monkeypatch):
+    """Review of round 28: the warning "X is left beside ..." found before the set's lock was printed at once,
+    then dropped from the manifest when the file was gone under the lock (the user moved it away meanwhile): the
+    console said it, the manifest not (`cvp features`; `cvp score` alike: `warn(left)` before `publish`). Now only
+    the decision under the lock is printed, the manifest's: nothing when gone; the warning when still there
+    (`outputs.publish` returns it for `cvp score` to print)."""
+    import pandas as pd
+
+    import pipelines.jobs as jobs
+    import pipelines.outputs as outputs
+    from pipelines.io import write_frame
+    from tests.helpers import csv_data, raw_orders
+
+    data = csv_data(tmp_path, orders=raw_orders(30))
+    f = tmp_path / "f"
+    f.mkdir()
+    (f / "feat.parquet").write_text("my own notes")  # a user's file under the other format's name
+    write = jobs.write_frame
+
+    def meanwhile(frame, target, **kwargs):  # the user moves it away while the run works
+        (f / "feat.parquet").unlink(missing_ok=True)
+        return write(frame, target, **kwargs)
+
+    monkeypatch.setattr(jobs, "write_frame", meanwhile)
+    said = quiet(400)
+    jobs.run_features(data, "2023-02-01", f / "feat.csv", None, None, said)
+    assert "is left beside" not in said.file.getvalue()  # was: printed
+    assert json.loads((f / "feat.manifest.json").read_text())["warnings"] == []
+
+    # the scores: a file left before the lock and still there under it is returned to be printed
+    out = tmp_path / "out"
+    out.mkdir()
+    targets = outputs.output_paths(out / "scores.csv")
+    cols = outputs.SCORES_REQUIRED
+    write_frame(pd.DataFrame({c: ["mine"] for c in [*cols, "my_note"]}), out / "scores.parquet")
+    earlier, left = outputs.earlier_scores(targets)
+    assert earlier is None and left
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    staged = {"scores": stage / "scores.csv", "manifest": stage / "manifest.json"}
+    write_frame(pd.DataFrame({c: ["new"] for c in cols}), staged["scores"])
+    staged["manifest"].write_text(json.dumps({"run_id": "new", "warnings": [left]}))
+    assert outputs.publish(staged, targets, None, earlier, left) == (None, left)  # was: (None, None)
+    assert json.loads(targets["manifest"].read_text())["warnings"] == [left]
+
+
 def test_cvp_history_marks_a_run_a_challenger_scored(december_history, tmp_path):
     """`cvp score --model models:/customer-value@challenger --history H` (a model under evaluation tried on the
     nightly history): `cvp history` listed its run as `1`, as any run of production's, and run.json recorded
