@@ -534,11 +534,12 @@ def profile(
     ] = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Ideal-customer profile (who great customers are, how they behave, lookalikes) and acquisition payback."""
     from pipelines.profile import run_profile
 
-    run_profile(scores, data, out, mapping, config, console)
+    run_profile(scores, data, out, mapping, config, console, tracking_uri)
 
 
 @app.command()

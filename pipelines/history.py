@@ -303,10 +303,15 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
     table.add_column("stability", no_wrap=True)
     for tier in tiers:
         table.add_column(tier, no_wrap=True, justify="right")
-    for r, model in zip(runs, model_labels(runs), strict=True):
+    from pipelines.reports.phrases import scored_by
+
+    # a run scored by a model that was not the champion then (`--model ...@challenger`): marked (round 28, was:
+    # listed as production's, its tiers read by the next runs' stable tiers without a word)
+    whose = [scored_by(vars(r)) for r in runs]
+    for r, model, by in zip(runs, model_labels(runs), whose, strict=True):
         table.add_row(
             r.as_of + (" (stale data)" if r.stale_data else " (stopped export)" if r.stopped_tables else ""),
-            model,
+            model + (f" ({by})" if by else ""),
             f"{r.horizon_days} d",
             r.stability_rule,
             *(f"{r.tiers.get(t, 0):,}" for t in tiers),
@@ -321,6 +326,13 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
     for r in runs:
         by_status.add_row(r.as_of, *(f"{r.statuses.get(s, 0):,}" for s in statuses))
     console.print(by_status)
+    if any(whose):
+        console.print(
+            "note: a model marked (challenger) or (set aside) was not the champion when it scored that run: its "
+            "tiers are not production's, and later runs' stable tiers and moves read them",
+            markup=False,
+            highlight=False,
+        )
     horizons = sorted({r.horizon_days for r in runs})
     if len(horizons) > 1:
         console.print(

@@ -99,6 +99,11 @@ class HistoryRun:
     #: the run's whole stability rule (`tiers.stability`: margin, runs); None in runs added before run.json
     #: recorded it (`stability_rule` names the rule)
     stability: dict[str, Any] | None = None
+    #: the champion's version when the run scored and the aliases its model carried (the manifest's
+    #: `champion_version`, `model_aliases`): a challenger's run is marked (`phrases.scored_by`); None in runs added
+    #: before run.json recorded them
+    champion_version: str | None = None
+    model_aliases: tuple[str, ...] | None = None
 
 
 def tier_runs(runs: Sequence[HistoryRun]) -> list[HistoryRun]:
@@ -169,6 +174,8 @@ def _read_run_info(folder: Path) -> HistoryRun:
             stale_data=info.get("stale_data"),
             stopped_tables=tuple(info.get("stopped_tables") or ()),
             stability=info.get("stability"),
+            champion_version=info.get("champion_version"),
+            model_aliases=None if info.get("model_aliases") is None else tuple(info["model_aliases"]),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StructuralError(f"history partition {folder}: {RUN_FILE} is not readable ({exc!r})") from exc
@@ -414,6 +421,9 @@ def _append_run(
             "model_version": str(manifest["model_version"]),
             "model_uri": manifest.get("model_uri"),
             "model_run_id": manifest.get("model_run_id"),
+            # whether its model was the champion then: a challenger's run is marked by `cvp history`
+            "champion_version": manifest.get("champion_version"),
+            "model_aliases": manifest.get("model_aliases"),
             "horizon_days": int(manifest["horizon_days"]),
             "currency": (manifest.get("reasons") or {}).get("currency"),  # of its values and contributions
             "base_signature": manifest.get("base_signature"),  # whose data: another company's refused

@@ -32,7 +32,7 @@ from pipelines.output_checks import (
     rejects_outputs,
 )
 from pipelines.run_notes import run_card_notes
-from pipelines.staging import atomic_files, earlier_twin
+from pipelines.staging import Twin, atomic_files, earlier_twin
 
 
 def run_generate(
@@ -91,7 +91,7 @@ def run_features(
     check_outputs(
         data, {"feature table": out, "feature manifest": out.with_suffix(".manifest.json")}, {}, mapping
     )
-    from pipelines.rejected_rows import FEATURES, rows_summary
+    from pipelines.rejected_rows import FEATURES, rows_summary, said
 
     loaded = load_and_report(data, mapping, cfg, console, used_by=FEATURES)
     check_after_first_order(loaded.tables, cutoff, "compute")
@@ -110,16 +110,24 @@ def run_features(
     targets = {"table": out, "manifest": out.with_suffix(".manifest.json")}
     # which table this manifest is of: a later run in the other format proves it by it
     info["table"] = out.name
+
     # an earlier table of the other format (`feat.parquet` beside `--out feat.csv`) shared this manifest's name:
     # removed when the replaced manifest names it, else left and said (round 27 review)
-    earlier, left = earlier_twin(out, targets["manifest"], lambda other, m: m.get("table") == other.name)
-    if left:
-        info["warnings"] = [left]
-        console.print(f"[bold yellow]warning:[/] {escape(left)}")
-    with atomic_files(targets, f"the feature table {out}", [earlier] if earlier else []) as staged:
+    def ours(other: Path, recorded: dict) -> bool:  # the replaced manifest names that table
+        return recorded.get("table") == other.name
+
+    earlier, left = earlier_twin(out, targets["manifest"], ours)
+    # every warning the command printed, as a scoring manifest lists them (round 28, was: the rows rejected at
+    # loading printed `warning:` and the manifest's `warnings` absent, or holding the left table's alone)
+    info["warnings"] = [text for kind, text in said(info["input_rows"], FEATURES) if kind == "warning"]
+    info["warnings"] += [left] * bool(left)  # printed as decided again under the set's lock (round 28 review)
+    twin = Twin(ours, earlier, left)  # decided again under the set's lock (round 28)
+    with atomic_files(targets, f"the feature table {out}", twin=twin) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])
-    if earlier is not None:
+    if twin.left_now:  # the manifest's: the console and the manifest say one thing
+        console.print(f"[bold yellow]warning:[/] {escape(twin.left_now)}")
+    if (earlier := twin.removed) is not None:
         console.print(f"note: {earlier} removed: the table of the manifest it replaced", markup=False)
     console.print(
         f"{len(table):,} customers x {table.shape[1]} features as of {cutoff.date()} -> {out} "
@@ -200,7 +208,7 @@ def run_demo(out: Path, config: Path | None, console: Console, tracking_uri: str
     console.rule("5. ideal-customer profile and acquisition payback")
     from pipelines.profile import run_profile
 
-    run_profile(scores_path, data_dir, out / "profile", None, config, console)
+    run_profile(scores_path, data_dir, out / "profile", None, config, console, tracking_uri)
     console.rule("6. reports")
     index = run_report(
         scores_path,

@@ -49,6 +49,7 @@ from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (r
 from pipelines.csv_cells import restore_formulas
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
+from pipelines.output_twin import earlier_scores, scores_of, twin_paths  # noqa: F401  (earlier_scores: run.py's)
 from pipelines.staging import host as _host
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
@@ -244,32 +245,13 @@ def lock_path(targets: Mapping[str, Path]) -> Path:
     return staging.journal_lock(journal_path(targets))
 
 
-def _scores_of(other: Path, manifest: Mapping[str, Any]) -> bool:
-    """Whether the scores file `other` is the one of the run `manifest` describes: every row's `run_id` is its."""
-    run_id = manifest.get("run_id")
-    if not run_id or "run_id" not in staging.table_columns(other):
-        return False
-    if other.suffix == ".csv":
-        ids = pd.read_csv(other, usecols=["run_id"], dtype=str, keep_default_na=False)["run_id"]
-    else:
-        ids = pd.read_parquet(other, columns=["run_id"])["run_id"]
-    return len(ids) > 0 and bool((ids.astype(str) == str(run_id)).all())
-
-
-def earlier_scores(targets: Mapping[str, Path]) -> tuple[Path | None, str | None]:
-    """The scores file of the other format (`scores.parquet` beside `--out scores.csv`, and back) that the set
-    published at `targets` replaces with its manifest (`staging.earlier_twin`): (it, None) when it is the
-    replaced manifest's run's, to be removed with the publishing (`publish(..., earlier)`); (None, the warning that
-    it is left) when not known to be (another set's, a user's own file)."""
-    return staging.earlier_twin(targets["scores"], targets["manifest"], _scores_of)
-
-
 def publish(
     staged: Mapping[str, Path],
     targets: Mapping[str, Path],
     rejects: staging.StagedDirectory | None = None,
     earlier: Path | None = None,
-) -> None:
+    left: str | None = None,
+) -> tuple[Path | None, str | None]:
     """Rename the staged files into place as one set (`pipelines.staging.publish_files`): journal first, then
     the rejects directory (`rejects`, staged at loading: `--rejects DIR`), contributions, scores, manifest.
 
@@ -277,8 +259,12 @@ def publish(
     each set whole (the last one stays), instead of one run's renames landing between the other's (was: new
     contributions beside the other run's scores, and the slower run's `unexpected FileNotFoundError` on the
     journal the other removed). Was, for the rejects: published at loading, so a run stopped or killed after it
-    left the new rejects beside the previous run's scores. `earlier`: the replaced set's scores file of the other
-    format (`earlier_scores`), removed with the renames."""
+    left the new rejects beside the previous run's scores. `earlier`, `left`: what the caller found of the scores
+    file of the other format (`earlier_scores`: the replaced set's, or the warning that it is left, in the staged
+    manifest's `warnings`, not printed yet); decided again under the lock, as another run may have published there
+    since (round 28, was: decided before it, so a set published meanwhile in the other format stayed beside this
+    one's manifest, not a word). Returns (the file removed with the renames, the warning of a file left beside the
+    set as decided under the lock: the one in the published manifest, for the caller to print)."""
     import contextlib
 
     _pause_at("before_publish")
@@ -292,7 +278,9 @@ def publish(
         # left beside the new manifest, read by a batch job as the new scores, and `cvp report --scores
         # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
         # (`earlier`: `earlier_scores`, the replaced set's own scores only; round 27 review)
-        stale += [earlier] if earlier is not None else []
+        twin = staging.Twin(scores_of, earlier, left)  # decided again under the lock (round 28)
+        gone = staging.decided_again(twin, *twin_paths(targets), staged["manifest"])
+        stale += [gone] if gone is not None else []
         if rejects is not None:
             more.enter_context(held(rejects.lock, f"the directory {rejects.target}"))
             rejects.remove_old()
@@ -300,6 +288,7 @@ def publish(
             moves.insert(0, ("rejects", rejects.stage, rejects.target))
         locks = [] if rejects is None else [rejects.lock]
         staging.publish_files(moves, stale, journal, lambda name: _pause_at(f"after_{name}"), locks)
+    return twin.removed, twin.left_now
 
 
 def complete_interrupted_publish(scores_path: Path) -> bool:

@@ -338,9 +338,11 @@ def run_profile(
     mapping: Path | None,
     config: Path | None,
     console: Console,
+    tracking_uri: str | None = None,
 ) -> Path:
     """`cvp profile`: read the run (scores, contributions, the profile inputs it wrote), compute the profile and
-    payback, write them; returns the page. `data` is read only for a run without profile inputs."""
+    payback, write them; returns the page. `data` is read only for a run without profile inputs. The registry the
+    run used (`tracking_uri`, else the manifest's) is asked for the champion now, as `cvp report` asks it."""
     from pipelines.fingerprint import check_run_currency, check_same_data, with_run_settings
     from pipelines.output_checks import check_outputs
     from pipelines.outputs import output_paths, read_output_set
@@ -382,7 +384,16 @@ def run_profile(
     # what the report's pages of this run say first, said atop this page too (was: none of it: a profile of
     # scores made on old data, by another company's model or without half the rows read as any other)
     as_of_text = str(result.facts.get("as_of") or "unknown")
-    banners = page_banners(run_card_notes(run.manifest), as_of_text, cfg.report.rejected_rows_banner_share)
+    from pipelines.tracking_card import champion_now_of_run
+
+    # the champion now, as the report's pages read it: a model promoted since is production's (no "Provisional"),
+    # one replaced since says so (round 28, was: `cvp profile` asked no registry)
+    now = champion_now_of_run(run.manifest, cfg, tracking_uri)
+    said = run_card_notes(run.manifest, now) | {
+        "champion_now_version": now,
+        "model_version": run.manifest.get("model_version", "?"),
+    }
+    banners = page_banners(said, as_of_text, cfg.report.rejected_rows_banner_share)
     page = write_profile(result, Path(out), cfg.data.currency, banners)
     f = result.facts
     console.print(

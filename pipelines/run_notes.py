@@ -14,7 +14,7 @@ def run_card_notes(manifest: Mapping[str, Any], champion_now: str | None = None)
     model and the data beside the model's figures (the flat churn model, the training's warnings of how it
     scores, a stale model or data, another season, scores of a model not the champion, rows rejected).
     `champion_now`: the registry's champion when the pages are made (the model card's `champion_now_version`;
-    None when not asked, as `cvp profile` does): scores of a model promoted since are not provisional."""
+    None when not known: no store, no version number): scores of a model promoted since are not provisional."""
     notes: dict[str, Any] = {}
     if manifest.get("seasonal_history"):  # issue 16: the totals are extrapolated without a seasonal history
         notes["seasonal_history"] = manifest["seasonal_history"]

@@ -53,6 +53,41 @@ def _champion_now(client: Any, name: str, version: str, run_id: str | None) -> s
     return now if one_model(version, run_id, now, now_run) else f"{now} (training run {now_run[:8]})"
 
 
+def _model_name(model_uri: str | None, cfg: AppConfig) -> str:
+    """The registered model the run loaded (`models:/<name>/...`), any other URI as it is, else the config's."""
+    return registered_name(model_uri) or model_uri or cfg.mlflow.registered_model
+
+
+def champion_now_of_run(manifest: dict, cfg: AppConfig, tracking_uri: str | None = None) -> str | None:
+    """The registry's champion now beside the model that made a run's scores (`_champion_now`), asked of the store
+    the run used (`tracking_uri`, else the manifest's): the one answer of `cvp report`'s model card (`model_card`)
+    and `cvp profile`'s page, whose banners are the report's (round 28, was: `cvp profile` asked no registry).
+    None when it cannot be told, the pages then as without it: no version number; no training run named (scores
+    of an older `cvp score`) or one the store does not hold (another store, or gone for good: which it is cannot
+    be told), as the registry's versions are then not known to be the scores' model's (review of round 28, was:
+    "Model replaced" on the profile's page, nothing on the report's, of a run the store did not hold); the store
+    gone, locked or not answering."""
+    version = str(manifest.get("model_version", ""))
+    run_id = manifest.get("model_run_id")
+    if not version.isdigit() or not run_id:
+        return None
+    try:
+        configure_tracking(
+            Path(cfg.mlflow.tracking_dir),
+            _with_password(tracking_uri or manifest.get("tracking_uri")),
+            reading=True,
+        )
+        # MLflow imported after the cheap checks and the store found (review of round 28, was: imported first)
+        from pipelines.mlflow_import import mlflow
+
+        client = mlflow.MlflowClient()
+        if training_run(client, run_id)[0] is None:
+            return None
+        return _champion_now(client, _model_name(manifest.get("model_uri"), cfg), version, run_id)
+    except Exception:  # a store gone, locked or not answering: not known, said as before (page still made)
+        return None
+
+
 def model_card(
     version: str,
     cfg: AppConfig,
@@ -74,6 +109,11 @@ def model_card(
 
     from pipelines.mlflow_import import mlflow
 
+    # the champion now, the one answer of both commands' pages, asked before the card's early returns (review of
+    # round 28, was: asked only of a training run found, while `cvp profile` asked always)
+    now = champion_now_of_run(
+        {"model_version": version, "model_run_id": run_id, "model_uri": model_uri}, cfg, tracking_uri
+    )
     tracking_uri = _with_password(tracking_uri)
     try:  # a store no longer there is said on the card; none is created in its place (was: a new empty one)
         configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=True)
@@ -81,7 +121,7 @@ def model_card(
     except MissingStore as exc:
         gone = str(exc).partition(" (mlflow.")[0]
     card: dict = {
-        "model_name": registered_name(model_uri) or model_uri or cfg.mlflow.registered_model,
+        "model_name": _model_name(model_uri, cfg),
         "model_version": version,
         "horizon_days": horizon_days,
         "currency": cfg.data.currency,
@@ -89,6 +129,8 @@ def model_card(
         "data_fingerprint": fingerprint or {},
         "feature_manifest": {},
     }
+    if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
+        card["champion_now_version"] = now
     if not run_id:
         card["notes"] = "the scores name no training run: backtest artefacts unavailable"
         return card
@@ -115,9 +157,6 @@ def model_card(
         card["notes"] = run_deleted_note(run_id, run)
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
-    now = _champion_now(client, card["model_name"], version, run_id) if version.isdigit() else None
-    if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
-        card["champion_now_version"] = now
     if (
         now is not None and now != version
     ):  # pages of an older run, its champion replaced since: said (round 25,

@@ -457,14 +457,16 @@ def run_score(
         ].exists():  # nobody scored, or a model without an additive value booster
             empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
             empty.to_parquet(staged["contributions"], index=False)
-        # the other format's scores: the replaced set's removed with it, another's warned and left (round 27)
+        # the other format's scores: the replaced set's removed with it, another's warned and left (round 27);
+        # decided again under the set's lock (round 28), its warning printed as decided there (review of round 28)
         earlier, left = earlier_scores(paths)
-        if left:
-            warn(left)
         closing = closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
-        manifest["warnings"] = said + [text for kind, text in closing if kind == "warning"]
+        warned = [text for kind, text in closing if kind == "warning"]
+        manifest["warnings"] = said + warned + [left] * bool(left)
         write_json(manifest, staged["manifest"])
-        publish(staged, paths, rejects_set, earlier)
+        earlier, left = publish(staged, paths, rejects_set, earlier, left)
+        if left:
+            console.print(f"[bold yellow]warning:[/] {escape(left)}")
         if earlier is not None:
             console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)
     except StructuralError:

@@ -174,6 +174,16 @@ def _not_champion_then(manifest: Mapping[str, Any]) -> bool:
     return champion is not None and str(champion) != str(manifest.get("model_version", ""))
 
 
+def scored_by(manifest: Mapping[str, Any]) -> str | None:
+    """Whose model made a run's scores when it was not the champion then (the manifest's, or a history run's
+    `champion_version` and `model_aliases`): "challenger" (under evaluation, or of no known alias) or "set aside"
+    (an earlier or set-aside model), the words of `provisional_label`; None for the champion's scores and runs that
+    did not record it. `cvp history` marks such runs by it (round 28, was: listed as the champion's)."""
+    if not _not_champion_then(manifest):
+        return None
+    return "set aside" if _set_aside(manifest) else "challenger"
+
+
 def promoted_since(manifest: Mapping[str, Any], champion_now: str | None) -> str | None:
     """What the team page's model card says of scores made by a model that was not the champion then and is the
     champion now (`champion_now`: the registry's champion when the pages are made, `tracking_card.model_card`;
