@@ -124,3 +124,59 @@ def test_the_spark_executors_write_the_stored_reasons_as_the_pandas_spill_does(t
         tables.append(spill.columns_for(0, len(whole)))
     assert tables[0].equals(tables[1])
     assert tables[0].schema.field("value_reason_effect_1").type == "double"
+
+
+def test_the_spark_executors_write_the_tiered_scores_as_parts_the_driver_reads_without_a_collect(tmp_path):
+    """Issue 11: the tiers stage's batches are written by the executors as id-sorted Parquet parts with the
+    stage's Arrow schema (was: collected to the driver with `toArrow`, a row per customer through the driver's
+    JVM); the driver reads them in part order, the tier sentences as dictionaries, and refuses parts it cannot
+    see all of (never a partial scores file)."""
+    import pyarrow as pa
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.engines.spark_parts import read_score_parts, write_score_part
+
+    schema = pa.schema(
+        [
+            ("customer_id", pa.string()),
+            ("bucket", pa.int32()),
+            ("eligible", pa.bool_()),
+            ("pred_value_365d", pa.float64()),
+            ("tier", pa.string()),
+        ]
+    )
+    batches = [
+        pd.DataFrame(
+            {
+                "customer_id": ["C3", "C1", "C2"],
+                "bucket": np.array([1, 0, 1], dtype=np.int32),
+                "eligible": [True, False, True],
+                "pred_value_365d": [3.5, np.nan, 2.0],
+                "tier": ["great", None, "good"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "customer_id": ["C9", "C5"],
+                "bucket": np.array([0, 0], dtype=np.int32),
+                "eligible": [True, True],
+                "pred_value_365d": [1.0, 0.5],
+                "tier": ["good", "good"],
+            }
+        ),
+    ]
+    parts = tmp_path / "scores-parts"
+    parts.mkdir()
+    written = [write_score_part(b, str(parts), partition, 0, schema) for partition, b in enumerate(batches)]
+    assert written == [3, 2]
+    table = read_score_parts(parts, expected=5, dictionary=("tier",))
+    assert not parts.exists()  # the parts are the driver's to remove once read
+    assert table["customer_id"].to_pylist() == ["C1", "C2", "C3", "C5", "C9"]  # id-sorted within each part
+    assert table["tier"].to_pylist() == [None, "good", "great", "good", "good"]
+    assert pa.types.is_dictionary(table.schema.field("tier").type)
+    assert table.schema.field("bucket").type == pa.int32() and table.schema.metadata is None
+    parts.mkdir()
+    write_score_part(batches[0], str(parts), 0, 0, schema)  # the other executor's part not seen by the driver
+    with pytest.raises(StructuralError, match="scores of 5 customers but the driver found 3"):
+        read_score_parts(parts, expected=5)
