@@ -517,9 +517,9 @@ def _score_on(
                     "and the executors share (as for --rejects)"
                 )
     spill = adopt_reason_parts(Path(spill_dir), reasons, n_scored) if spilled else None
-    # each Arrow column freed as it is converted (`self_destruct`; `split_blocks`: no consolidating copy), so the
-    # driver never holds the scores twice here (issue 11: was the read table and its pandas copy together)
-    compact = scored.to_pandas(split_blocks=True, self_destruct=True, use_threads=False)
+    # a writable pandas copy (the finish blanks the unscored rows in place; `self_destruct` / `split_blocks` gave
+    # read-only views of the Arrow buffers: tried, not kept); the parts' table let go once converted
+    compact = scored.to_pandas()
     del scored
     compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
     compact.pop("eligible")  # the predictions' drift: counted by the executors (`prediction_counts`)
