@@ -142,11 +142,11 @@ def prediction_counts(tiered: pd.DataFrame, reference: Mapping[str, Any]) -> byt
 
 def _score_parts_dir(contrib_path: Path | None, spill_dir: Path | None) -> Path:
     """A fresh directory for the executors' score parts in the run's staging area (beside the contributions or
-    the reason spill: a path the executors and the driver both see); a temporary one when there is neither."""
+    the reason spill: a path the executors and the driver both see, removed with the staging area when a run is
+    killed). Never a temporary folder: the executors of a cluster cannot see the driver's, and a killed run
+    would leave customer ids and predictions there, outside the staging sweep."""
     if contrib_path is None and spill_dir is None:
-        import tempfile
-
-        return Path(tempfile.mkdtemp(prefix="cvp-score-parts-"))
+        raise ValueError("the Spark score parts need the run's staging area: give contrib_path or spill_dir")
     beside = Path(contrib_path if contrib_path is not None else spill_dir)
     parts = beside.with_name(beside.name + ".scores-parts")
     shutil.rmtree(parts, ignore_errors=True)
