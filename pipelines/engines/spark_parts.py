@@ -178,7 +178,7 @@ def read_score_parts(parts: Path, expected: int, dictionary: tuple[str, ...] = (
                 f"{parts}: the output's directory must be on a file system the driver and the executors share "
                 "(as for --rejects)"
             )
-        return pa.concat_tables(tables, promote_options="permissive")
+        return pa.concat_tables(tables)  # one schema in every part: a missing column stops, never null-filled
     finally:
         shutil.rmtree(parts, ignore_errors=True)
 
