@@ -89,6 +89,7 @@ from pipelines.engines.spark_features import (
 from pipelines.engines.spark_parts import (
     CONTRIB_PREFIXES,
     adopt_reason_parts,
+    check_parts_rows,
     gather_contributions,
     gather_profile_parts,
     read_score_parts,
@@ -508,14 +509,7 @@ def _score_on(
             old.unpersist()
         written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
         for found, expected in ((written, n_scored if has_contrib else 0), (churn_rows, n_scored)):
-            if (
-                found != expected
-            ):  # parts written where the driver cannot see them: never publish a partial set
-                raise StructuralError(
-                    f"the executors wrote the contributions of {expected:,} customers but the driver found "
-                    f"{found:,} in {contrib_parts}: the output's directory must be on a file system the driver "
-                    "and the executors share (as for --rejects)"
-                )
+            check_parts_rows("contributions", found, expected, contrib_parts)
     spill = adopt_reason_parts(Path(spill_dir), reasons, n_scored) if spilled else None
     # a writable pandas copy (the finish blanks the unscored rows in place; `self_destruct` / `split_blocks` gave
     # read-only views of the Arrow buffers: tried, not kept); the parts' table let go once converted

@@ -108,6 +108,19 @@ def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: in
     return scored.drop(columns=cols)
 
 
+def check_parts_rows(what: str, found: int, expected: int, parts: Path) -> None:
+    """Stop (StructuralError) unless the driver `found` in the executors' `parts` the `expected` customers they
+    said they wrote (of `what`: "scores", "reasons", "contributions"): parts written where the driver cannot see
+    them must never give a partial output set. The message names the output's folder (the parts are in the run's
+    staging directory, `outputs.staging_dir`, beside the output; the run removes it before the message is read)."""
+    if found != expected:
+        raise StructuralError(
+            f"the executors wrote the {what} of {expected:,} customers but the driver found {found:,} in the "
+            f"output's folder {Path(parts).parent.parent}: it must be on a file system the driver and the "
+            "executors share (as for --rejects)"
+        )
+
+
 def adopt_reason_parts(spill_dir: Path, columns: list[str], expected: int) -> ReasonSpill:
     """The executors' reason parts (`write_reason_parts`) as the run's `ReasonSpill` (parts in name order: bucket
     order). Refuses (StructuralError) when they do not hold the `expected` scored customers: parts written
@@ -116,12 +129,7 @@ def adopt_reason_parts(spill_dir: Path, columns: list[str], expected: int) -> Re
     spill = ReasonSpill(Path(spill_dir), columns=list(columns) if files else [])
     for path in files:
         spill.adopt(path)
-    if spill.rows != expected:
-        raise StructuralError(
-            f"the executors wrote the reasons of {expected:,} customers but the driver found {spill.rows:,} in "
-            f"{spill_dir}: the output's directory must be on a file system the driver and the executors share "
-            "(as for --rejects)"
-        )
+    check_parts_rows("reasons", spill.rows, expected, spill_dir)
     return spill
 
 
@@ -171,12 +179,10 @@ def read_score_parts(parts: Path, expected: int, dictionary: tuple[str, ...] = (
         for path in files:
             present = pq.read_schema(path).names
             tables.append(pq.read_table(path, read_dictionary=[c for c in dictionary if c in present]))
-        rows = sum(t.num_rows for t in tables)
-        if rows != expected or not tables:
+        check_parts_rows("scores", sum(t.num_rows for t in tables), expected, parts)
+        if not tables:
             raise StructuralError(
-                f"the executors wrote the scores of {expected:,} customers but the driver found {rows:,} in "
-                f"{parts}: the output's directory must be on a file system the driver and the executors share "
-                "(as for --rejects)"
+                f"the driver found no score parts in the output's folder {Path(parts).parent.parent}"
             )
         return pa.concat_tables(tables)  # one schema in every part: a missing column stops, never null-filled
     finally:

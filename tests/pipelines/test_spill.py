@@ -180,3 +180,29 @@ def test_the_spark_executors_write_the_tiered_scores_as_parts_the_driver_reads_w
     write_score_part(batches[0], str(parts), 0, 0, schema)  # the other executor's part not seen by the driver
     with pytest.raises(StructuralError, match="scores of 5 customers but the driver found 3"):
         read_score_parts(parts, expected=5)
+
+
+def test_a_missing_part_stops_naming_the_outputs_folder(tmp_path):
+    """The executors' parts (scores, reasons, contributions) are checked by one rule (`check_parts_rows`): a part
+    the driver cannot see stops the run, and the message names the output's folder, not the run's staging
+    directory (hidden, and removed by the run before anyone reads the message)."""
+    import pyarrow as pa
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.engines.spark_parts import check_parts_rows, read_score_parts, write_score_part
+
+    out = tmp_path / "out"
+    parts = out / ".scores.parquet.r1.host-1.0123abcd.run" / "scores.parquet.scores-parts"
+    parts.mkdir(parents=True)
+    schema = pa.schema([("customer_id", pa.string()), ("tier", pa.string())])
+    write_score_part(
+        pd.DataFrame({"customer_id": ["C2", "C1"], "tier": ["a", "b"]}), str(parts), 0, 0, schema
+    )
+    with pytest.raises(StructuralError) as stopped:  # the other executor's part is not there
+        read_score_parts(parts, expected=3)
+    message = str(stopped.value)
+    assert f"found 2 in the output's folder {out}:" in message and ".run" not in message
+    check_parts_rows("contributions", 4, 4, parts)  # all found: nothing to say
+    with pytest.raises(StructuralError, match="contributions of 4 customers but the driver found 3"):
+        check_parts_rows("contributions", 3, 4, parts)
