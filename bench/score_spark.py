@@ -161,9 +161,10 @@ def child(engine: str, master: str, data: Path, config: Path, out: Path) -> dict
     manifest = out.with_name(out.stem + ".manifest.json")
     if engine == "spark" and manifest.exists():  # what the driver keeps of the base (grows with it)
         kept = json.loads(manifest.read_text()).get("driver_collected", {})
-        marks["held_mb"] = sum(
-            kept.get(k, 0.0) for k in ("tables_held_mb", "status_orders_mb", "scores_mb", "parts_mb")
-        )
+        # `scores_mb`: the compact scores collected by code before `spark30` (a main copy on PYTHONPATH);
+        # `drift_mb`: the drift payloads collected since, `parts_mb` the compact scores read from the parts
+        held = ("tables_held_mb", "status_orders_mb", "scores_mb", "drift_mb", "parts_mb")
+        marks["held_mb"] = sum(kept.get(k, 0.0) for k in held)
     return marks
 
 

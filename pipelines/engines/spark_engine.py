@@ -211,7 +211,7 @@ def score_spark(
          With `spill_dir` (a Parquet output) the executors write the scored customers' reason columns there
          (`write_reason_parts`): the compact scores come without them and `EngineRun.spill` gives them back, as
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
-         (rows and Arrow megabytes of the collected drift payloads, one per batch, `rows` and `scores_mb`; rows,
+         (rows and Arrow megabytes of the collected drift payloads, one per batch, `rows` and `drift_mb`; rows,
          columns and Arrow megabytes of the score parts it read for the finish, `parts_*`; megabytes of the features job's bucket
          heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
          accepted tables streamed to the driver by a Spark load, `tables_mb`, and the pandas memory of what it kept
@@ -475,9 +475,9 @@ def _score_on(
             scores_df.unpersist()
 
     t0 = time.perf_counter()
-    # what the driver received from Spark: the drift payloads, one row each (`rows`, `scores_mb`); then what it
+    # what the driver received from Spark: the drift payloads, one row each (`rows`, `drift_mb`); then what it
     # read of the executors' score parts for the whole-base finish (`parts_*`)
-    collected |= {"rows": payloads.num_rows, "scores_mb": round(payloads.nbytes / 2**20, 3)}
+    collected |= {"rows": payloads.num_rows, "drift_mb": round(payloads.nbytes / 2**20, 3)}
     written = int(pa.compute.sum(payloads["rows"]).as_py() or 0)
     scored = read_score_parts(score_parts, written, dictionary=("tier", "tier_reason", "rating"))
     collected |= {

@@ -276,7 +276,7 @@ def test_spark_driver_collects_no_reason_columns(cli_run):
     assert len(reasons) >= 6
     # every customer has a feature row here (the profile inputs' test)
     assert got["parts_rows"] == len(expected)
-    assert 0 < got["rows"] < len(expected) / 10 and got["scores_mb"] < 0.05  # a drift payload per batch
+    assert 0 < got["rows"] < len(expected) / 10 and got["drift_mb"] < 0.05  # a drift payload per batch
     # read: customer_id, bucket, eligible, spot_checked, the predictions and carried features, the 4 tier
     # columns (not the drift payloads: collected); the scores add as_of, model_version, status, status_reason, the manager, the
     # reasons (`finish_scores`), then `run_score` the run id, the raw tier and the new customers' columns
