@@ -20,7 +20,7 @@ same run (absolute seconds drift with the load of a shared machine), with the lo
     deep memory) result and of every `toLocalIterator` row's binary values (the tables streamed as Arrow IPC) in
     the driver process, whatever engine version runs (a hook in the child); and what it keeps of them, the part
     of its memory that grows with the base (the manifest's `driver_collected`: tables held, the statuses' orders,
-    the compact scores: "held MB");
+    the compact scores, collected or read from the executors' parts: "held MB");
   - the driver JVM's heap twice: its peak used (garbage included) and its peak found live after a collection.
 """
 
@@ -161,7 +161,10 @@ def child(engine: str, master: str, data: Path, config: Path, out: Path) -> dict
     manifest = out.with_name(out.stem + ".manifest.json")
     if engine == "spark" and manifest.exists():  # what the driver keeps of the base (grows with it)
         kept = json.loads(manifest.read_text()).get("driver_collected", {})
-        marks["held_mb"] = sum(kept.get(k, 0.0) for k in ("tables_held_mb", "status_orders_mb", "scores_mb"))
+        # `scores_mb`: the compact scores collected by code before `spark30` (a main copy on PYTHONPATH);
+        # `drift_mb`: the drift payloads collected since, `parts_mb` the compact scores read from the parts
+        held = ("tables_held_mb", "status_orders_mb", "scores_mb", "drift_mb", "parts_mb")
+        marks["held_mb"] = sum(kept.get(k, 0.0) for k in held)
     return marks
 
 

@@ -34,10 +34,12 @@ partition: `input_partitions`, no shuffle, every bucket in one task):
     4. tiers      `spark_tiers.spark_cut_points`: the whole base's tier and rating cut points by an exact
                   distributed pass over (value, customer_id) (jobs 2-4: the range sort's sample, the sorted
                   partitions' sizes, the few rows at the needed ranks), then `mapInPandas` assigns tier, reason,
-                  rating and flags on the executors (`spark_tiers.assign_batches`) and the rows come to the
-                  driver as Arrow (job 5). The driver appends the contribution parts, one at a time, to the
-                  pandas engine's contributions file (`gather_contributions`), sums the drift counts and counts
-                  prediction drift from the collected scores.
+                  rating and flags on the executors (`spark_tiers.assign_batches`), which write the tiered
+                  compact scores as Parquet parts into the run's staging area (`write_score_part`, id-sorted
+                  within each) and count the batch's prediction drift (`prediction_counts`); the driver
+                  collects only the drift payloads, one row each (job 5: nothing per customer), then reads the
+                  parts for the finish (`read_score_parts`), appends the contribution parts, one at a time, to
+                  the pandas engine's contributions file (`gather_contributions`) and sums the drift counts.
 Then `pipelines.engines.run` finishes the base on the driver (`finish_scores`: statuses, ids, column order; the
 tiers come assigned), as for the pandas engine.
 
@@ -87,10 +89,13 @@ from pipelines.engines.spark_features import (
 from pipelines.engines.spark_parts import (
     CONTRIB_PREFIXES,
     adopt_reason_parts,
+    check_parts_rows,
     gather_contributions,
     gather_profile_parts,
+    read_score_parts,
     write_contribution_parts,
     write_reason_parts,
+    write_score_part,
 )
 from pipelines.engines.spark_session import arrow_safe as _arrow_safe
 from pipelines.engines.spark_session import quiet_pandas3, spark_session
@@ -123,6 +128,38 @@ def gather_bridge(parts: Path, contrib_path: Path, run_id: str | None) -> dict[s
         "unit": {"value": "currency", "churn": "probability"},
         "rows": rows,
     }
+
+
+def prediction_counts(tiered: pd.DataFrame, reference: Mapping[str, Any]) -> bytes:
+    """A drift payload (`spark_batches.batch_counts`' layout) of one tiers-stage batch: the PSI bin counts of its
+    eligible customers' predictions, counted on the executor (issue 11: the driver sums them, reading no score)."""
+    acc = DriftAccumulator(dict(reference))
+    eligible = tiered[tiered["eligible"].to_numpy(dtype=bool)]
+    if len(eligible):
+        acc.add(eligible, "predictions")
+    drift = {k: (np.asarray(acc.counts[k], dtype=np.float64).tobytes(), int(acc.n[k])) for k in acc.counts}
+    return pickle.dumps({"drift": drift, "unseen": {}})
+
+
+def _score_parts_dir(contrib_path: Path | None, spill_dir: Path | None) -> Path:
+    """A fresh directory for the executors' score parts in the run's staging area (beside the contributions or
+    the reason spill: a path the executors and the driver both see, removed with the staging area when a run is
+    killed). Never a temporary folder: the executors of a cluster cannot see the driver's, and a killed run
+    would leave customer ids and predictions there, outside the staging sweep."""
+    if contrib_path is None and spill_dir is None:
+        raise ValueError("the Spark score parts need the run's staging area: give contrib_path or spill_dir")
+    beside = Path(contrib_path if contrib_path is not None else spill_dir)
+    parts = beside.with_name(beside.name + ".scores-parts")
+    shutil.rmtree(parts, ignore_errors=True)
+    parts.mkdir(parents=True)
+    return parts
+
+
+def _arrow_schema(spark: SparkSession, ddl: str) -> pa.Schema:
+    """The Arrow schema `toArrow` gives a Spark frame of this DDL schema (what the driver read before the parts)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(spark.createDataFrame([], ddl).schema, timezone="UTC")
 
 
 # -- the job ---------------------------------------------------------------------------------------------------
@@ -174,7 +211,8 @@ def score_spark(
          With `spill_dir` (a Parquet output) the executors write the scored customers' reason columns there
          (`write_reason_parts`): the compact scores come without them and `EngineRun.spill` gives them back, as
          the pandas engine's `ReasonSpill` does. `EngineRun.info["driver_collected"]`: what the driver received
-         (rows, columns and Arrow megabytes of the collected scores; megabytes of the features job's bucket
+         (rows and Arrow megabytes of the collected drift payloads, one per batch, `rows` and `drift_mb`; rows,
+         columns and Arrow megabytes of the score parts it read for the finish, `parts_*`; megabytes of the features job's bucket
          heads, one row per bucket: the profile inputs are no longer among them; Arrow megabytes of the
          accepted tables streamed to the driver by a Spark load, `tables_mb`, and the pandas memory of what it kept
          of them, `tables_held_mb`). With `bridge` (the history's
@@ -400,11 +438,20 @@ def _score_on(
             yield out.assign(**{DRIFT: batch_counts(batch, shared.value, reference)})
 
     tier_cfg, horizon, outputs = cfg.tiers, bundle.horizon_days, tuple(bundle.output_columns)
+    # issue 11: the tiered compact scores are written by the executors as parts; the driver collects one row per
+    # drift payload (the batches' features and predictions), never a row per customer
+    score_parts = _score_parts_dir(contrib_path, spill_dir)
+    scores_where = str(score_parts)
 
     def tiers_udf(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark import TaskContext
+
         quiet_pandas3()
-        for out in assign_batches(batches, tier_cfg, horizon, cuts, outputs):
-            yield _arrow_safe(out)
+        partition = TaskContext.get().partitionId()
+        for seq, out in enumerate(assign_batches(batches, tier_cfg, horizon, cuts, outputs)):
+            rows = write_score_part(out.drop(columns=[DRIFT]), scores_where, partition, seq, part_schema)
+            payloads = [*out[DRIFT].dropna(), prediction_counts(out, reference)]
+            yield pd.DataFrame({DRIFT: payloads, "rows": [rows] + [0] * (len(payloads) - 1)})
 
     scores_df = None
     try:
@@ -415,25 +462,31 @@ def _score_on(
         # tiers and ratings: the whole base's cut points by Spark (exact), assigned on the executors
         cuts = spark_cut_points(scores_df, tier_cfg.value_column.format(h=horizon), tier_cfg)
         tier_schema = schema + ", " + ", ".join(f"`{c}` string" for c in TIER_COLUMNS)
-        scored = scores_df.mapInPandas(tiers_udf, tier_schema).toArrow()
+        part_schema = _arrow_schema(spark, tier_schema.replace(f", `{DRIFT}` binary", ""))
+        payloads = scores_df.mapInPandas(tiers_udf, f"`{DRIFT}` binary, `rows` long").toArrow()
         timings["tiers_spark_s"] = time.perf_counter() - t1
     except BaseException:
-        if contrib_parts is not None:
-            shutil.rmtree(contrib_parts, ignore_errors=True)
+        for parts in (contrib_parts, score_parts):
+            if parts is not None:
+                shutil.rmtree(parts, ignore_errors=True)
         raise
     finally:
         if scores_df is not None:
             scores_df.unpersist()
 
     t0 = time.perf_counter()
+    # what the driver received from Spark: the drift payloads, one row each (`rows`, `drift_mb`); then what it
+    # read of the executors' score parts for the whole-base finish (`parts_*`)
+    collected |= {"rows": payloads.num_rows, "drift_mb": round(payloads.nbytes / 2**20, 3)}
+    written = int(pa.compute.sum(payloads["rows"]).as_py() or 0)
+    scored = read_score_parts(score_parts, written, dictionary=("tier", "tier_reason", "rating"))
     collected |= {
-        "rows": scored.num_rows, "columns": scored.num_columns, "scores_mb": round(scored.nbytes / 2**20, 3)
+        "parts_rows": scored.num_rows, "parts_columns": scored.num_columns,
+        "parts_mb": round(scored.nbytes / 2**20, 3),
     }  # fmt: skip
-    # the features' drift counts and unseen categories, one payload per scored batch (its first row), summed here
-    payloads = scored[DRIFT].drop_null()
-    scored = scored.drop_columns([DRIFT])
+    # the features' and predictions' drift counts and unseen categories, one payload per batch, summed here
     unseen: dict[str, dict[str, int]] = {}
-    for payload in payloads.to_pylist():
+    for payload in payloads[DRIFT].to_pylist():
         counts = pickle.loads(payload)
         for key, (bins, n) in counts["drift"].items():
             drift.merge(key, np.frombuffer(bins, dtype=np.float64), n)
@@ -443,18 +496,8 @@ def _score_on(
     if shared_extras is not None:
         shared_extras.unpersist()
     # issue 11: the tier, its reason (one of a few sentences per customer, about 56 bytes of text each) and the
-    # rating held as dictionaries before the sorted copy is made (about 75 bytes per customer less in each copy);
-    # the finish writes them as text (`finish_scores`), the same values
-    for name in ("tier", "tier_reason", "rating"):
-        at = scored.schema.get_field_index(name)
-        if at >= 0:
-            scored = scored.set_column(
-                at, name, pa.compute.dictionary_encode(scored.column(at).combine_chunks())
-            )
-
-    # Bucket order, then customer order within a bucket: the order the pandas engine writes its chunks in.
-    order = pa.compute.sort_indices(scored, sort_keys=[("bucket", "ascending"), ("customer_id", "ascending")])
-    scored = scored.take(order)
+    # rating read as dictionaries (about 75 bytes per customer less); the finish writes them as text
+    # (`finish_scores`), the same values. Not sorted here: the finish sorts the base by id (one copy)
     n_scored = int(pa.compute.sum(scored["eligible"]).as_py() or 0)
     churn_rows = 0
     if contrib_parts is not None:  # contributions of `scored` customers only, in bucket order
@@ -466,22 +509,16 @@ def _score_on(
             old.unpersist()
         written = gather_contributions(contrib_parts, Path(contrib_path), run_id)
         for found, expected in ((written, n_scored if has_contrib else 0), (churn_rows, n_scored)):
-            if (
-                found != expected
-            ):  # parts written where the driver cannot see them: never publish a partial set
-                raise StructuralError(
-                    f"the executors wrote the contributions of {expected:,} customers but the driver found "
-                    f"{found:,} in {contrib_parts}: the output's directory must be on a file system the driver "
-                    "and the executors share (as for --rejects)"
-                )
+            check_parts_rows("contributions", found, expected, contrib_parts)
     spill = adopt_reason_parts(Path(spill_dir), reasons, n_scored) if spilled else None
+    # a writable pandas copy (the finish blanks the unscored rows in place; `self_destruct` / `split_blocks` gave
+    # read-only views of the Arrow buffers: tried, not kept); the parts' table let go once converted
     compact = scored.to_pandas()
     del scored
     compact = compact.set_index(pd.Index(compact["customer_id"].astype("str"), name="customer_id"))
-    comparable = compact.pop("eligible").to_numpy(dtype=bool)
+    compact.pop("eligible")  # the predictions' drift: counted by the executors (`prediction_counts`)
     checked = int(compact.pop("spot_checked").sum())
     compact = compact.drop(columns=["customer_id", "bucket"])
-    drift.add(compact[comparable], "predictions")
     timings["drift_collect_s"] = time.perf_counter() - t0
     # the built features the model does not read, as the pandas engine reports them (once anyone is scored)
     info = {

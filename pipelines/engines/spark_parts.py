@@ -1,7 +1,8 @@
 """The output parts of the Spark engine: what its executors write into the run's staging area (the value and
-churn contributions, the scores' reason columns and the profile inputs, per bucket, as Parquet parts) and how the driver
-takes them in (the contributions and the profile inputs appended to the pandas engine's files one part at a time,
-the reasons adopted as the run's `ReasonSpill`), plus the scores as a Parquet directory (`write_spark_output`) and the
+churn contributions, the scores' reason columns and the profile inputs, per bucket, as Parquet parts; the tiered
+compact scores, per batch) and how the driver takes them in (the contributions and the profile inputs appended to
+the pandas engine's files one part at a time, the reasons adopted as the run's `ReasonSpill`, the compact scores
+read for the whole-base finish), plus the scores as a Parquet directory (`write_spark_output`) and the
 rejects' CSV parts published as one set (`publish_rejects_spark`). Pure pyarrow and pandas: no pyspark
 import, so the driver's writers and the tests run without a session (`pipelines.engines.spark_engine` runs them).
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -106,6 +108,19 @@ def write_reason_parts(scored: pd.DataFrame, spill: str, partition: int, seq: in
     return scored.drop(columns=cols)
 
 
+def check_parts_rows(what: str, found: int, expected: int, parts: Path) -> None:
+    """Stop (StructuralError) unless the driver `found` in the executors' `parts` the `expected` customers they
+    said they wrote (of `what`: "scores", "reasons", "contributions"): parts written where the driver cannot see
+    them must never give a partial output set. The message names the output's folder (the parts are in the run's
+    staging directory, `outputs.staging_dir`, beside the output; the run removes it before the message is read)."""
+    if found != expected:
+        raise StructuralError(
+            f"the executors wrote the {what} of {expected:,} customers but the driver found {found:,} in the "
+            f"output's folder {Path(parts).parent.parent}: it must be on a file system the driver and the "
+            "executors share (as for --rejects)"
+        )
+
+
 def adopt_reason_parts(spill_dir: Path, columns: list[str], expected: int) -> ReasonSpill:
     """The executors' reason parts (`write_reason_parts`) as the run's `ReasonSpill` (parts in name order: bucket
     order). Refuses (StructuralError) when they do not hold the `expected` scored customers: parts written
@@ -114,12 +129,7 @@ def adopt_reason_parts(spill_dir: Path, columns: list[str], expected: int) -> Re
     spill = ReasonSpill(Path(spill_dir), columns=list(columns) if files else [])
     for path in files:
         spill.adopt(path)
-    if spill.rows != expected:
-        raise StructuralError(
-            f"the executors wrote the reasons of {expected:,} customers but the driver found {spill.rows:,} in "
-            f"{spill_dir}: the output's directory must be on a file system the driver and the executors share "
-            "(as for --rejects)"
-        )
+    check_parts_rows("reasons", spill.rows, expected, spill_dir)
     return spill
 
 
@@ -143,6 +153,40 @@ def gather_contributions(
         if not keep:
             shutil.rmtree(parts, ignore_errors=True)
     return writer.rows
+
+
+def write_score_part(tiered: pd.DataFrame, parts: str, partition: int, seq: int, schema: pa.Schema) -> int:
+    """The executor's half of the compact scores (issue 11: nothing per customer collected to the driver): one
+    batch of the tiers stage's output (`spark_tiers.assign_batches`, every customer of the batch) written, rows
+    sorted by customer id, with the stage's Arrow `schema` (the one `toArrow` gave the driver: no pandas metadata)
+    to `scores-<partition>-<seq>.parquet` in `parts`, the run's directory of score parts in its staging area;
+    to a temporary name and renamed, so a retried task replaces its part whole. Returns the rows written."""
+    frame = tiered.iloc[np.argsort(tiered["customer_id"].astype("str").to_numpy(dtype=object), kind="stable")]
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
+    name = f"scores-{partition:06d}-{seq:06d}.parquet"
+    _write_part(parts, name, lambda path: pq.write_table(table, path))
+    return len(frame)
+
+
+def read_score_parts(parts: Path, expected: int, dictionary: tuple[str, ...] = ()) -> pa.Table:
+    """The executors' score parts (`write_score_part`) as one Arrow table, parts in name order, the `dictionary`
+    columns read as Arrow dictionaries (a few distinct sentences per base: the tier and its reason); the parts
+    are removed. Refuses (StructuralError) unless they hold the `expected` rows the executors said they wrote:
+    parts written where the driver cannot see them must never give a partial scores file."""
+    try:
+        files = sorted(Path(parts).glob("scores-*.parquet"))
+        tables = []
+        for path in files:
+            present = pq.read_schema(path).names
+            tables.append(pq.read_table(path, read_dictionary=[c for c in dictionary if c in present]))
+        check_parts_rows("scores", sum(t.num_rows for t in tables), expected, parts)
+        if not tables:
+            raise StructuralError(
+                f"the driver found no score parts in the output's folder {Path(parts).parent.parent}"
+            )
+        return pa.concat_tables(tables)  # one schema in every part: a missing column stops, never null-filled
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
 
 
 def write_profile_part(inputs: pd.DataFrame, parts: str, bucket: int) -> None:

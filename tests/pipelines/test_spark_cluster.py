@@ -267,23 +267,26 @@ def test_spark_profile_inputs_file_equals_pandas(cli_run, default_scores):
 
 @pytest.mark.spark
 def test_spark_driver_collects_no_reason_columns(cli_run):
-    """Issue 11: the executors write the reason columns (the bulk of a scores row) to the run's spill; the driver
-    collects one compact row per customer without them, and says how much it received."""
+    """Issue 11: the executors write the reason columns (the bulk of a scores row) to the run's spill, and the
+    tiered compact scores as parts the driver reads for the finish: it collects from Spark only the batches' drift
+    payloads (was: one compact row per customer, `toArrow`), and says how much it received and read."""
     expected = pd.read_parquet(cli_run.out)
     got = cli_run.manifest["driver_collected"]
     reasons = [c for c in expected.columns if c.startswith(("value_reason_", "churn_reason_"))]
     assert len(reasons) >= 6
-    assert got["rows"] == len(expected)  # every customer has a feature row here (the profile inputs' test)
-    # collected: customer_id, bucket, eligible, spot_checked, the predictions and carried features, the 4 tier
-    # columns, the drift payloads; the scores add as_of, model_version, status, status_reason, the manager, the
+    # every customer has a feature row here (the profile inputs' test)
+    assert got["parts_rows"] == len(expected)
+    assert 0 < got["rows"] < len(expected) / 10 and got["drift_mb"] < 0.05  # a drift payload per batch
+    # read: customer_id, bucket, eligible, spot_checked, the predictions and carried features, the 4 tier
+    # columns (not the drift payloads: collected); the scores add as_of, model_version, status, status_reason, the manager, the
     # reasons (`finish_scores`), then `run_score` the run id, the raw tier and the new customers' columns
     from pipelines.newcomers import LOOKALIKE_COLUMNS, PROVISIONAL_TIER
 
     lookalike = [c for c in expected.columns if c.startswith("lookalike_reason_")]
     added = ["run_id", "raw_tier", *LOOKALIKE_COLUMNS, PROVISIONAL_TIER, *lookalike]
     assert set(added) <= set(expected.columns) and lookalike
-    assert got["columns"] == len(expected.columns) - len(reasons) - len(added) - 1
-    assert 0 < got["scores_mb"] < 1
+    assert got["parts_columns"] == len(expected.columns) - len(reasons) - len(added) - 2
+    assert 0 < got["parts_mb"] < 1
     # the profile inputs are written by the executors (their file equals the pandas engine's: the test above);
     # the features job brings the driver one row per bucket, features only (it carried each bucket's profile
     # inputs before: `profile_inputs_mb`)

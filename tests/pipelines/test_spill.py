@@ -124,3 +124,85 @@ def test_the_spark_executors_write_the_stored_reasons_as_the_pandas_spill_does(t
         tables.append(spill.columns_for(0, len(whole)))
     assert tables[0].equals(tables[1])
     assert tables[0].schema.field("value_reason_effect_1").type == "double"
+
+
+def test_the_spark_executors_write_the_tiered_scores_as_parts_the_driver_reads_without_a_collect(tmp_path):
+    """Issue 11: the tiers stage's batches are written by the executors as id-sorted Parquet parts with the
+    stage's Arrow schema (was: collected to the driver with `toArrow`, a row per customer through the driver's
+    JVM); the driver reads them in part order, the tier sentences as dictionaries, and refuses parts it cannot
+    see all of (never a partial scores file)."""
+    import pyarrow as pa
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.engines.spark_parts import read_score_parts, write_score_part
+
+    schema = pa.schema(
+        [
+            ("customer_id", pa.string()),
+            ("bucket", pa.int32()),
+            ("eligible", pa.bool_()),
+            ("pred_value_365d", pa.float64()),
+            ("tier", pa.string()),
+        ]
+    )
+    batches = [
+        pd.DataFrame(
+            {
+                "customer_id": ["C3", "C1", "C2"],
+                "bucket": np.array([1, 0, 1], dtype=np.int32),
+                "eligible": [True, False, True],
+                "pred_value_365d": [3.5, np.nan, 2.0],
+                "tier": ["great", None, "good"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "customer_id": ["C9", "C5"],
+                "bucket": np.array([0, 0], dtype=np.int32),
+                "eligible": [True, True],
+                "pred_value_365d": [1.0, 0.5],
+                "tier": ["good", "good"],
+            }
+        ),
+    ]
+    parts = tmp_path / "scores-parts"
+    parts.mkdir()
+    written = [write_score_part(b, str(parts), partition, 0, schema) for partition, b in enumerate(batches)]
+    assert written == [3, 2]
+    table = read_score_parts(parts, expected=5, dictionary=("tier",))
+    assert not parts.exists()  # the parts are the driver's to remove once read
+    assert table["customer_id"].to_pylist() == ["C1", "C2", "C3", "C5", "C9"]  # id-sorted within each part
+    assert table["tier"].to_pylist() == [None, "good", "great", "good", "good"]
+    assert pa.types.is_dictionary(table.schema.field("tier").type)
+    assert table.schema.field("bucket").type == pa.int32() and table.schema.metadata is None
+    parts.mkdir()
+    write_score_part(batches[0], str(parts), 0, 0, schema)  # the other executor's part not seen by the driver
+    with pytest.raises(StructuralError, match="scores of 5 customers but the driver found 3"):
+        read_score_parts(parts, expected=5)
+
+
+def test_a_missing_part_stops_naming_the_outputs_folder(tmp_path):
+    """The executors' parts (scores, reasons, contributions) are checked by one rule (`check_parts_rows`): a part
+    the driver cannot see stops the run, and the message names the output's folder, not the run's staging
+    directory (hidden, and removed by the run before anyone reads the message)."""
+    import pyarrow as pa
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.engines.spark_parts import check_parts_rows, read_score_parts, write_score_part
+
+    out = tmp_path / "out"
+    parts = out / ".scores.parquet.r1.host-1.0123abcd.run" / "scores.parquet.scores-parts"
+    parts.mkdir(parents=True)
+    schema = pa.schema([("customer_id", pa.string()), ("tier", pa.string())])
+    write_score_part(
+        pd.DataFrame({"customer_id": ["C2", "C1"], "tier": ["a", "b"]}), str(parts), 0, 0, schema
+    )
+    with pytest.raises(StructuralError) as stopped:  # the other executor's part is not there
+        read_score_parts(parts, expected=3)
+    message = str(stopped.value)
+    assert f"found 2 in the output's folder {out}:" in message and ".run" not in message
+    check_parts_rows("contributions", 4, 4, parts)  # all found: nothing to say
+    with pytest.raises(StructuralError, match="contributions of 4 customers but the driver found 3"):
+        check_parts_rows("contributions", 3, 4, parts)
