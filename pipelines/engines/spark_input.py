@@ -232,6 +232,7 @@ def validate_spark(
     from features.header import structural_checks, suggestions
     from features.refund_columns import refund_columns, refund_note
     from features.sale_status import refunded_note
+    from pipelines.engines.spark_session import short_plan
     from pipelines.engines.spark_stops import (
         TableRows,
         churn_stops,
@@ -383,7 +384,9 @@ def validate_spark(
         judged = check_returns(judged, slots)
     if "account_managers" in checked:
         judged = judged.unionByName(checked["account_managers"].drop(BUCKET, ROLE), allowMissingColumns=True)
-    judged = judged.persist(StorageLevel.MEMORY_AND_DISK)
+    # persisted over a short plan: each frame built on the judged rows below and in the load (the stats, the
+    # views, the accepted rows and every table streamed from them) no longer re-analyses the validation's plan
+    judged = short_plan(judged)
     cached.append(judged)
 
     stats = column_stats(judged, max(len(c) for c in columns.values()), early_columns(columns))

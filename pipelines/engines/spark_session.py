@@ -29,6 +29,7 @@ from features.validation import StructuralError
 
 if TYPE_CHECKING:  # pyspark is an optional extra
     import pandas as pd
+    from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
 #: pyspark 4 warns once per Arrow batch that it does not fully support pandas 3; thousands per run, and the
@@ -374,3 +375,26 @@ def standalone_cluster(
             _stop(process, grace=10.0)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def short_plan(frame: SparkDataFrame) -> SparkDataFrame:
+    """`frame`'s rows as a new DataFrame whose plan is one scan of its rows' RDD, persisted (`MEMORY_AND_DISK`).
+
+    Every DataFrame built over another holds that one's whole plan, which Spark analyses again for each new
+    DataFrame: over the validation's plan (its self-joins and unions) that analysis (`DeduplicateRelations`
+    renewing the duplicated relations) took 1-2 s of the driver's JVM per `filter` / `select` / sort, paid by
+    every DataFrame the load builds on the validated rows (docs/measurements.md, "Tests' time"). The RDD is the
+    plan's own internal rows (`queryExecution().toRdd()`, as `Dataset.checkpoint` takes them, made a frame by
+    `internalCreateDataFrame`): no conversion to Java `Row`s and back (`createDataFrame(javaRDD, schema)` cost
+    +30 CPU-s per 1.5M rows of 149 columns when the persisted copy was filled; this way the fill costs what a
+    plain `persist` does). The rows are consumed as they stream (the persisted copy's column buffers, or any
+    operator, which copies what it keeps), and the RDD keeps its lineage: rows lost with an executor are computed
+    again from it, as a persisted frame's are (unlike `localCheckpoint`'s, which fail the run), and no storage is
+    written (unlike `checkpoint`). The caller unpersists it."""
+    from pyspark import StorageLevel
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    spark = frame.sparkSession
+    rows = frame._jdf.queryExecution().toRdd()
+    jdf = spark._jsparkSession.internalCreateDataFrame(rows, frame._jdf.schema(), False)
+    return DataFrame(jdf, spark).persist(StorageLevel.MEMORY_AND_DISK)

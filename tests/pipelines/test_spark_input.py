@@ -77,6 +77,7 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
         out = validate(*args, **kwargs)
         n_calls, jobs = len(calls), spark_jobs(spark)
         looked["held"] = _bucket_step_held(out[2])
+        looked["plan"] = out[3]._jdf.queryExecution().analyzed().treeString()
         looked["calls"], looked["jobs"] = len(calls) - n_calls, spark_jobs(spark) - jobs  # not the load's
         return out
 
@@ -96,6 +97,9 @@ def test_spark_validation_gives_the_pandas_rows_reasons_counts_and_rejects(spark
     # hash put both buckets of local[2] in one partition, one core running the whole bucket step
     assert len(looked["held"]) == spark.sparkContext.defaultParallelism == 2
     assert all(len(slots) == 1 for slots in looked["held"]), looked  # both buckets hold customers, one each
+    # the judged rows persisted over a short plan (`spark_session.short_plan`): a frame built on them is analysed
+    # over one scan, not again over the validation's self-join and unions (1-2 s of the driver's JVM per frame)
+    assert "Join" not in looked["plan"] and "Union" not in looked["plan"], looked["plan"]
     # issue 11: the driver receives each table's accepted rows with that table's columns only (one batch each
     # here), never the union as wide as every table's columns together (every other table's columns null)
     accepted = [{c.split("|")[0] for c in cols if "|val:" in c} for cols in collected]
