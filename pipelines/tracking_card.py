@@ -60,8 +60,9 @@ def _model_name(model_uri: str | None, cfg: AppConfig) -> str:
 
 def champion_now_of_run(manifest: dict, cfg: AppConfig, tracking_uri: str | None = None) -> str | None:
     """The registry's champion now beside the model that made a run's scores (`_champion_now`), asked of the store
-    the run used (`tracking_uri`, else the manifest's): the one answer of `cvp report`'s model card (`model_card`)
-    and `cvp profile`'s page, whose banners are the report's (round 28, was: `cvp profile` asked no registry).
+    the run used (`tracking_uri`, else the manifest's), for `cvp profile`'s page, whose banners are the report's:
+    `model_card` asks `_champion_now` under the same conditions for `cvp report`'s pages, so both say one thing
+    (round 28, was: `cvp profile` asked no registry).
     None when it cannot be told, the pages then as without it: no version number; no training run named (scores
     of an older `cvp score`) or one the store does not hold (another store, or gone for good: which it is cannot
     be told), as the registry's versions are then not known to be the scores' model's (review of round 28, was:
@@ -109,11 +110,6 @@ def model_card(
 
     from pipelines.mlflow_import import mlflow
 
-    # the champion now, the one answer of both commands' pages, asked before the card's early returns (review of
-    # round 28, was: asked only of a training run found, while `cvp profile` asked always)
-    now = champion_now_of_run(
-        {"model_version": version, "model_run_id": run_id, "model_uri": model_uri}, cfg, tracking_uri
-    )
     tracking_uri = _with_password(tracking_uri)
     try:  # a store no longer there is said on the card; none is created in its place (was: a new empty one)
         configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=True)
@@ -129,8 +125,6 @@ def model_card(
         "data_fingerprint": fingerprint or {},
         "feature_manifest": {},
     }
-    if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
-        card["champion_now_version"] = now
     if not run_id:
         card["notes"] = "the scores name no training run: backtest artefacts unavailable"
         return card
@@ -157,6 +151,11 @@ def model_card(
         card["notes"] = run_deleted_note(run_id, run)
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
     card["run_id"] = run_id
+    # the champion now: asked only of a training run found, as `champion_now_of_run` (`cvp profile`) asks it, so
+    # both commands' pages say one thing (round 28); None on each early return above, where it is None too
+    now = _champion_now(client, card["model_name"], version, run_id) if version.isdigit() else None
+    if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
+        card["champion_now_version"] = now
     if (
         now is not None and now != version
     ):  # pages of an older run, its champion replaced since: said (round 25,
