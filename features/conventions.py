@@ -84,9 +84,8 @@ def check_flags_throughout(table: str, t: pd.DataFrame) -> None:
     for (name, column), reads in NEVER_ALL_TRUE.items():
         if name != table or column not in t.columns:
             continue
-        values = t[
-            column
-        ]  # every row: a TRUE-or-empty export (`Column.empty_means_no`) leaves the rest empty
+        # every row: a TRUE-or-empty export (`Column.empty_means_no`) leaves the rest empty
+        values = t[column]
         if len(values) >= FLAG_VALUES_JUDGED and bool(values.eq(True).fillna(False).all()):
             raise StructuralError(
                 f"table {table!r}, column {column!r}: true on every one of its {len(values):,} rows: the "
