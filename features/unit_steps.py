@@ -82,9 +82,8 @@ def _step_at(counts: np.ndarray, logs: np.ndarray) -> tuple[int, float] | None:
         crossed = max(moves, key=lambda j: j * step, default=0.0)
         if crossed * np.sign(step) < STEP_ABRUPT * abs(step):
             continue
-        jump = float(
-            (means[k] - last) * np.sign(step)
-        )  # where it steps: the largest move between two periods
+        # where it steps: the largest move between two periods
+        jump = float((means[k] - last) * np.sign(step))
         if best is None or jump > best[0]:
             best = (jump, step, k)
     if best is None:
@@ -111,6 +110,7 @@ def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         f"table 'orders', column 'revenue': from {month} on the typical order is {times} what it was before "
         f"(each {per}'s geometric mean per order, every {per} after above every {per} before: {after:,} of the "
         f"{n:,} orders from {month} on): the amounts {unit} (a billing system migrated, a second export put after "
-        "the first)? If so, every customer's profit, value and tier reads them so (returns and invoices too, when they changed with the orders): give every amount "
-        "in one unit and load again; if the business really changed what it sells, they are read as they are"
+        "the first)? If so, every customer's profit, value and tier reads them so (returns and invoices too, "
+        "when they changed with the orders): give every amount in one unit and load again; if the business "
+        "really changed what it sells, they are read as they are"
     ]
