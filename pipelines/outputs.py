@@ -249,7 +249,6 @@ def publish(
     staged: Mapping[str, Path],
     targets: Mapping[str, Path],
     rejects: staging.StagedDirectory | None = None,
-    earlier: Path | None = None,
     left: str | None = None,
 ) -> tuple[Path | None, str | None]:
     """Rename the staged files into place as one set (`pipelines.staging.publish_files`): journal first, then
@@ -259,11 +258,11 @@ def publish(
     each set whole (the last one stays), instead of one run's renames landing between the other's (was: new
     contributions beside the other run's scores, and the slower run's `unexpected FileNotFoundError` on the
     journal the other removed). Was, for the rejects: published at loading, so a run stopped or killed after it
-    left the new rejects beside the previous run's scores. `earlier`, `left`: what the caller found of the scores
-    file of the other format (`earlier_scores`: the replaced set's, or the warning that it is left, in the staged
-    manifest's `warnings`, not printed yet); decided again under the lock, as another run may have published there
-    since (round 28, was: decided before it, so a set published meanwhile in the other format stayed beside this
-    one's manifest, not a word). Returns (the file removed with the renames, the warning of a file left beside the
+    left the new rejects beside the previous run's scores. `left`: what the caller found of the scores file of the
+    other format before the lock (`earlier_scores`: the warning that it is left, in the staged manifest's
+    `warnings`, not printed yet); what is removed or left is decided under the lock, as another run may have
+    published there since (round 28, was: decided before it, so a set published meanwhile in the other format
+    stayed beside this one's manifest, not a word). Returns (the file removed with the renames, the warning of a file left beside the
     set as decided under the lock: the one in the published manifest, for the caller to print)."""
     import contextlib
 
@@ -277,8 +276,8 @@ def publish(
         # (`scores.csv` over a set published as `scores.parquet`: round 27, was: the older run's `scores.parquet`
         # left beside the new manifest, read by a batch job as the new scores, and `cvp report --scores
         # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
-        # (`earlier`: `earlier_scores`, the replaced set's own scores only; round 27 review)
-        twin = staging.Twin(scores_of, earlier, left)  # decided again under the lock (round 28)
+        # (the replaced set's own scores only, `earlier_scores`' rule; round 27 review)
+        twin = staging.Twin(scores_of, left)  # decided again under the lock (round 28)
         gone = staging.decided_again(twin, *twin_paths(targets), staged["manifest"])
         stale += [gone] if gone is not None else []
         if rejects is not None:

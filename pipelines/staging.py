@@ -347,12 +347,12 @@ def earlier_twin(
 
 @dataclass
 class Twin:
-    """What a set's writer found of the table of the other format beside it before the set's lock (`earlier_twin`:
-    `ours` proves it the replaced set's, `earlier` then, else the warning `left`, in the staged manifest's
-    `warnings`, not printed yet); `decided_again` fills `removed` and `left_now` under the lock."""
+    """What a set's writer found of the table of the other format beside it before the set's lock (`earlier_twin`,
+    `ours` the proof that it is the replaced set's): the warning `left` when not proven, in the staged manifest's
+    `warnings`, not printed yet; what to remove is decided under the lock only (`decided_again` fills `removed`
+    and `left_now`)."""
 
     ours: Callable[[Path, Mapping[str, Any]], bool]
-    earlier: Path | None = None
     left: str | None = None
     removed: Path | None = None  # the file removed with the renames
     # the warning of a table left beside the set, decided under the lock: the one in the published manifest, for

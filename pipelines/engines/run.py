@@ -459,12 +459,12 @@ def run_score(
             empty.to_parquet(staged["contributions"], index=False)
         # the other format's scores: the replaced set's removed with it, another's warned and left (round 27);
         # decided again under the set's lock (round 28), its warning printed as decided there (review of round 28)
-        earlier, left = earlier_scores(paths)
+        _, left = earlier_scores(paths)  # what to remove: decided under the lock (`publish`)
         closing = closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
         warned = [text for kind, text in closing if kind == "warning"]
         manifest["warnings"] = said + warned + [left] * bool(left)
         write_json(manifest, staged["manifest"])
-        earlier, left = publish(staged, paths, rejects_set, earlier, left)
+        earlier, left = publish(staged, paths, rejects_set, left)
         if left:
             console.print(f"[bold yellow]warning:[/] {escape(left)}")
         if earlier is not None:

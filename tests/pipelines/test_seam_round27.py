@@ -167,12 +167,12 @@ def test_a_set_published_in_the_other_format_leaves_no_scores_of_the_earlier_set
     targets = output_paths(out / f"scores.{then}")
     stage = tmp_path / "stage"
 
-    def published(run_id: str, *earlier) -> set[str]:
+    def published(run_id: str) -> set[str]:
         stage.mkdir(exist_ok=True)
         staged = {"scores": stage / f"scores.{then}", "manifest": stage / "manifest.json"}
         write_frame(_scores_file(SCORES_REQUIRED, run_id), staged["scores"])
         staged["manifest"].write_text(json.dumps({"run_id": run_id}))
-        publish(staged, targets, None, *earlier)
+        publish(staged, targets, None)
         return {p.name for p in out.iterdir() if not p.name.startswith(".")}
 
     # a user's own file under the name, no set of cvp's there: left by the publishing (was: removed)
@@ -187,7 +187,7 @@ def test_a_set_published_in_the_other_format_leaves_no_scores_of_the_earlier_set
     write_frame(_scores_file(SCORES_REQUIRED, "new"), old)
     removed, left = earlier_scores(targets)
     assert (removed, left) == (old, None)
-    assert published("newer", removed) == {"scores.manifest.json", f"scores.{then}"}
+    assert published("newer") == {"scores.manifest.json", f"scores.{then}"}
 
 
 def test_a_feature_table_in_the_other_format_is_removed_only_when_its_manifest_names_it(tmp_path):

@@ -179,7 +179,7 @@ def test_a_twin_gone_under_the_lock_is_not_removed_later(tmp_path, monkeypatch):
 
     monkeypatch.setattr(outputs, "_pause_at", pause)
     try:
-        outputs.publish(staged_set("new"), targets, None, earlier, left)
+        outputs.publish(staged_set("new"), targets, None, left)
     except Killed:
         pass
     monkeypatch.undo()
@@ -191,7 +191,7 @@ def test_a_twin_gone_under_the_lock_is_not_removed_later(tmp_path, monkeypatch):
     earlier, left = outputs.earlier_scores(targets)
     assert earlier == twin
     twin.unlink()
-    assert outputs.publish(staged_set("newer"), targets, None, earlier, left) == (
+    assert outputs.publish(staged_set("newer"), targets, None, left) == (
         None,
         None,
     )  # was: (twin, None)
@@ -239,7 +239,7 @@ def test_the_left_warning_is_printed_as_decided_under_the_lock(tmp_path, monkeyp
     staged = {"scores": stage / "scores.csv", "manifest": stage / "manifest.json"}
     write_frame(pd.DataFrame({c: ["new"] for c in cols}), staged["scores"])
     staged["manifest"].write_text(json.dumps({"run_id": "new", "warnings": [left]}))
-    assert outputs.publish(staged, targets, None, earlier, left) == (None, left)  # was: (None, None)
+    assert outputs.publish(staged, targets, None, left) == (None, left)  # was: (None, None)
     assert json.loads(targets["manifest"].read_text())["warnings"] == [left]
 
 
@@ -315,7 +315,7 @@ def test_the_other_formats_scores_are_decided_under_the_sets_lock(tmp_path):
     # meanwhile the parquet run publishes its whole set there
     write_frame(frame("parquet-run"), twin)
     targets["manifest"].write_text(json.dumps({"run_id": "parquet-run"}))
-    said = publish(staged_set("csv-run"), targets, None, earlier)  # what the csv run knew: nothing to remove
+    said = publish(staged_set("csv-run"), targets, None, left)  # what the csv run knew: nothing to remove
     assert not twin.exists(), sorted(p.name for p in out.iterdir())  # was: the parquet run's scores left
     assert said == (twin, None) and json.loads(targets["manifest"].read_text())["warnings"] == [
         "rows rejected"
@@ -323,7 +323,7 @@ def test_the_other_formats_scores_are_decided_under_the_sets_lock(tmp_path):
 
     # a user's own file put under the name while the run scored: left, said in the manifest and returned
     write_frame(frame("mine", "my_note"), twin)
-    removed, late = publish(staged_set("csv-run-2"), targets, None, None, None)
+    removed, late = publish(staged_set("csv-run-2"), targets, None, None)
     assert twin.exists() and removed is None
     assert late.startswith(f"{twin} is left beside scores.csv: it is not known to be the table of the set")
     assert json.loads(targets["manifest"].read_text())["warnings"] == ["rows rejected", late]
@@ -333,7 +333,7 @@ def test_the_other_formats_scores_are_decided_under_the_sets_lock(tmp_path):
     twin.unlink()
     staged = staged_set("csv-run-3")
     staged["manifest"].write_text(json.dumps({"run_id": "csv-run-3", "warnings": [left]}))
-    assert publish(staged, targets, None, None, left) == (None, None)
+    assert publish(staged, targets, None, left) == (None, None)
     assert json.loads(targets["manifest"].read_text())["warnings"] == []
 
 
