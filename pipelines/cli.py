@@ -512,11 +512,17 @@ def models_promote(
     version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
     config: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Promote a version every `cvp score` of this configuration would refuse."
+        ),
+    ] = False,
 ) -> None:
     """Move `@champion` to a registered version (the promotion record `cvp train --promote` writes)."""
     from pipelines.registry import promote_version
 
-    promote_version(version, config, tracking_uri, console)
+    promote_version(version, config, tracking_uri, console, force)
 
 
 @app.command()

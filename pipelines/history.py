@@ -24,6 +24,7 @@ from pipelines.history_store import (
     check_stabilised_with,
     list_runs,
     model_labels,
+    off_production,
     open_history,
     previous_run,
     read_columns,
@@ -158,6 +159,16 @@ def history_notes(
             f"the history's runs as of {', '.join(stopped)} scored data an export of which stopped (a table, or "
             "a model input column it stopped filling: their customers read without it since): kept, but the stability rule does not read their tiers"
         )
+    aside = [
+        r.as_of
+        for r in runs
+        if since < r.as_of < as_of and off_production(r) and not r.stale_data and not r.stopped_tables
+    ]
+    if aside:  # the moves since the last run skip them too, under any stability rule
+        notes.append(
+            f"the history's runs as of {', '.join(aside)} were scored by a model that was not the champion then: "
+            "kept, but this run's stable tiers and moves are read from the champion's runs"
+        )
     later = _later(runs, as_of)  # the runs listed above, not listed again
     if later and stability != "none":
         notes.append(later_runs_note(list(later), as_of))
@@ -208,7 +219,9 @@ def bridge_source(
     (issue 15: this run then explains its data with that run's model too), else None (also without a history)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return None
-    previous = previous_run(list_runs(history), as_of)
+    # the run this run's moves are counted from (`tier_runs`, was: the latest, read or not: a challenger's or a
+    # stale run's model bridged while the moves came from the run before it, the split left empty)
+    previous = previous_run(tier_runs(list_runs(history)), as_of)
     if previous is None or same_model(previous, model_version, model_run_id):
         return None
     return previous
@@ -329,7 +342,7 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
     if any(whose):
         console.print(
             "note: a model marked (challenger) or (set aside) was not the champion when it scored that run: its "
-            "tiers are not production's, and later runs' stable tiers and moves read them",
+            "tiers are not production's; later runs' stable tiers and moves do not read them",
             markup=False,
             highlight=False,
         )

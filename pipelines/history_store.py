@@ -53,6 +53,7 @@ __all__ = [
     "read_columns",
     "scores_columns",
     "stability_rules",
+    "off_production",
     "read_run",
     "read_run_churn",
 ]
@@ -107,11 +108,24 @@ class HistoryRun:
 
 
 def tier_runs(runs: Sequence[HistoryRun]) -> list[HistoryRun]:
-    """The runs a later run's stable tiers read: all but those whose data was stale (their tiers read days
-    without data as quiet customers: held over, a stale run's `lapsed` or `problem` would linger in later runs)
-    or had a table whose export stopped (its customers read without its rows since: round 25, was: read, the
-    demo's run with its tickets cut half a year early held 2 great customers good in the next run)."""
-    return [r for r in runs if not r.stale_data and not r.stopped_tables]
+    """The runs a later run reads (its stable tiers, its moves since the last run, the bridge of its model
+    change, `cvp report --history`): all but those whose data was stale (their tiers read days without data as
+    quiet customers: held over, a stale run's `lapsed` or `problem` would linger in later runs), had a table whose
+    export stopped (its customers read without its rows since: round 25, was: read, the demo's run with its
+    tickets cut half a year early held 2 great customers good in the next run), or were scored by another model
+    than the champion of their time (`off_production`)."""
+    return [r for r in runs if not r.stale_data and not r.stopped_tables and not off_production(r)]
+
+
+def off_production(run: HistoryRun) -> bool:
+    """The run was scored by a model that was not the champion when a champion existed (`cvp score --model
+    ...@challenger` or `--model-version N`: its run.json's `champion_version` another version): its tiers are
+    not production's, so no later run reads them (round 29, was: the next champion run's stable tiers held
+    the challenger's tiers and its moves were counted from them). A run scored while no model was champion
+    (`champion_version` "", the demo's first model left a challenger) is the only line there is: read. Runs
+    that did not record it: read, as before."""
+    champion = run.champion_version
+    return bool(champion) and str(champion) != str(run.model_version)
 
 
 def open_history(path: Path, create: bool) -> Path:

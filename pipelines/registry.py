@@ -421,10 +421,15 @@ def _say_other_folds(rows: list[VersionRow], champion: VersionRow | None, consol
         console.print(LABELS_UNKNOWN_NOTE, markup=False, highlight=False)
 
 
-def promote_version(version: str, config: Path | None, tracking_uri: str | None, console: Any) -> str | None:
+def promote_version(
+    version: str, config: Path | None, tracking_uri: str | None, console: Any, force: bool = False
+) -> str | None:
     """`cvp models promote VERSION`: `@champion` moved to a registered version (its `@challenger` alias, if it
     held it, removed); returns the version it replaced (None: there was no champion). A version that is not registered, or that a training killed before its
-    promotion registered (`pipelines.tracking.STATUS_TAG`), is refused: exit 2 naming the registered ones."""
+    promotion registered (`pipelines.tracking.STATUS_TAG`), is refused: exit 2 naming the registered ones. The
+    version is judged against the configuration as `cvp score` judges it before reading data (`_judge_contract`):
+    what would stop every run refuses the promotion (`force`: promoted anyway, said), the settings `cvp score`
+    would replace by the model's are said."""
     from pipelines.mlflow_import import MlflowException
     from pipelines.tracking import (
         CHALLENGER,
@@ -453,17 +458,17 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
             "promotion was decided; train again (`cvp train`)"
         )
     before = current_champion(name)
-    if before != version:  # a version whose files are gone or corrupt never becomes champion (was: promoted,
-        try:  # exit 0, and the next `cvp score` stopped on it)
-            load_bundle(f"models:/{name}/{version}")
-        except UnreadableModel as exc:
-            raise StructuralError(
-                f"version {version} of {name} cannot be made champion: {exc.why} (the tracking store's artefacts "
-                "moved or deleted?); @champion is unchanged. Restore its files, or train again (`cvp train`)"
-            ) from exc
     if before == version:
         console.print(f"version {version} of {name} is already champion; nothing changed")
         return before
+    try:  # a version whose files are gone or corrupt never becomes champion (was: promoted, exit 0, and the next
+        bundle = load_bundle(f"models:/{name}/{version}").bundle  # `cvp score` stopped on it)
+    except UnreadableModel as exc:
+        raise StructuralError(
+            f"version {version} of {name} cannot be made champion: {exc.why} (the tracking store's artefacts "
+            "moved or deleted?); @champion is unchanged. Restore its files, or train again (`cvp train`)"
+        ) from exc
+    said = _judge_contract(bundle, cfg, version, name, config, force)
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
     refused = training_refusal((found.tags or {}).get("promotion", ""))
@@ -484,6 +489,8 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
             markup=False,
             highlight=False,
         )
+    for text in said:
+        console.print(f"warning: {text}", markup=False, highlight=False)
     was, h = _horizon(client, name, before), _horizon(client, name, version)
     if None not in (was, h) and was != h:  # was: the horizon the pages and columns speak of swapped, unsaid
         console.print(
@@ -495,6 +502,41 @@ def promote_version(version: str, config: Path | None, tracking_uri: str | None,
             highlight=False,
         )
     return before
+
+
+def _judge_contract(
+    bundle: Any, cfg: AppConfig, version: str, name: str, config: Path | None, force: bool
+) -> list[str]:
+    """Version `version` judged against the configuration `cvp models promote` was given as `cvp score` judges
+    it before the data is read (`pipelines.engines.scoring.contract_stop`, `resolve_settings`: one rule). A stop
+    refuses the promotion unless `force`; returns the warnings to print once it is promoted: the stop overridden,
+    and the settings the next runs take from the model instead of the configuration (was: not a word, and a model
+    in another currency promoted, exit 0, every next `cvp score` stopped). The mapping is not judged (a run's,
+    unknown here); the as-of neither (the look-ahead and age are the run's)."""
+    from pipelines.engines.scoring import contract_stop, resolve_settings
+
+    which = f"the configuration {config}" if config else "the default configuration"
+    stop = contract_stop(bundle, cfg)
+    said: list[str] = []
+    if stop and not force:
+        raise StructuralError(
+            f"version {version} of {name} cannot be made champion: every `cvp score` of {which} would stop on it "
+            f"({stop}); @champion is unchanged. Give the configuration the scoring runs use (--config), or "
+            "--force to promote it anyway"
+        )
+    if stop:
+        said.append(f"promoted by --force: every `cvp score` of {which} stops on it ({stop})")
+        trained = (bundle.contract_settings() or {}).get("data") or {}
+        cfg = cfg.with_data(currency=trained["currency"])  # its other differences, as a run in its currency
+    stored = (bundle.contract_settings() or {}).get("mapping_digest")
+    _, diffs, notes = resolve_settings(bundle, cfg, stored, strict=False)
+    said += notes
+    if diffs:
+        said.append(
+            f"version {version}'s settings differ from {which}; the next `cvp score` uses the model's and says "
+            "so (--strict refuses):\n  " + "\n  ".join(diffs)
+        )
+    return said
 
 
 def _horizon(client: Any, name: str, version: str | None) -> int | None:

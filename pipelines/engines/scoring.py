@@ -347,6 +347,21 @@ def eligible(
     return (status.reindex(features.index.astype("str")) == SCORED).to_numpy(dtype=bool)
 
 
+def contract_stop(bundle: CustomerValueModel, cfg: AppConfig) -> str | None:
+    """Why no run of configuration `cfg` can score with `bundle`, whatever its data and as-of (None: none can
+    be told before the data is read). One rule for `cvp score` (`resolve_settings`, exit 2) and `cvp models
+    promote` (refused there, `pipelines.registry.promote_version`: was promoted, exit 0, and every next run
+    stopped). Another currency: not a setting the model can impose, the data's amounts ARE in the run's."""
+    data = (bundle.contract_settings() or {}).get("data") or {}
+    if data.get("currency") in (None, cfg.data.currency):
+        return None
+    return (
+        f"data.currency: the model was trained on amounts in {data['currency']}, this run's data is in "
+        f"{cfg.data.currency}; the model's amounts and thresholds would be read in the wrong currency. "
+        f"Convert the data to {data['currency']}, or train a model on {cfg.data.currency} data"
+    )
+
+
 def resolve_settings(
     bundle: CustomerValueModel,
     cfg: AppConfig,
@@ -383,13 +398,9 @@ def resolve_settings(
     }
     diffs: list[str] = []
     data = stored.get("data") or {}
-    if data.get("currency") not in (None, cfg.data.currency):
-        # not a setting the model can impose: the data's amounts ARE in the run's currency
-        raise StructuralError(
-            f"data.currency: the model was trained on amounts in {data['currency']}, this run's data is in "
-            f"{cfg.data.currency}; the model's amounts and thresholds would be read in the wrong currency. "
-            f"Convert the data to {data['currency']}, or train a model on {cfg.data.currency} data"
-        )
+    stop = contract_stop(bundle, cfg)
+    if stop:
+        raise StructuralError(stop)
     # imposed (below), as the feature settings are: timestamps with an offset or zone become the model's wall-clock
     # time, as in training (was: converted into the run's zone, every such timestamp shifted, while the warning said
     # the model's settings were used; naive timestamps are read as written either way); the sanity bounds accept

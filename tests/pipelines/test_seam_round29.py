@@ -1,0 +1,115 @@
+"""Round 29 of the train/score seam: what still let a wrong result through with exit 0, or two paths that should
+agree did not.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+import yaml
+
+
+def _second_version(trained, tmp_path, monkeypatch):
+    """A copy of the `trained` fixture's registry with version 2 registered from version 1's files (the same
+    model, challenger-less); returns (config, client)."""
+    import mlflow
+
+    from pipelines.tracking import configure_tracking
+    from tests.helpers import keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(tmp_path / "mlruns")
+    client = mlflow.MlflowClient()
+    v1 = client.get_model_version("customer-value", "1")
+    client.create_model_version("customer-value", v1.source, run_id=v1.run_id)
+    return config, client
+
+
+def _config_with(config, path, **sections):
+    cfg = yaml.safe_load(config.read_text())
+    for section, values in sections.items():
+        cfg[section] = (cfg.get(section) or {}) | values
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_models_promote_refuses_a_version_every_cvp_score_would_stop_on(trained, tmp_path, monkeypatch):
+    """`cvp models promote 2` of a model trained on EUR amounts, the configuration's data in USD: promoted, exit
+    0, not a word; every next `cvp score` stopped (exit 2, "data.currency: the model was trained on amounts in
+    EUR"). Now the promotion is refused with that reason (one rule: `scoring.contract_stop`), @champion
+    unchanged; `--force` promotes it, saying what every run will do."""
+    from pipelines.tracking import current_champion
+    from tests.helpers import cvp
+
+    config, _ = _second_version(trained, tmp_path, monkeypatch)
+    usd = _config_with(config, tmp_path / "usd.yaml", data={"currency": "USD"})
+    res = cvp("models", "promote", "2", "--config", usd)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2, said  # was: 0
+    assert "cannot be made champion" in said and "trained on amounts in EUR" in said, said
+    assert "--force" in said
+    assert current_champion("customer-value") == "1"
+    res = cvp("models", "promote", "2", "--config", usd, "--force")
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert "promoted by --force" in said and "trained on amounts in EUR" in said, said
+    assert current_champion("customer-value") == "2"
+
+
+def test_models_promote_says_the_settings_the_next_runs_take_from_the_model(trained, tmp_path, monkeypatch):
+    """The configuration's margin and horizon changed since the version's training: `cvp models promote` said
+    nothing; the next `cvp score` warned that the model's settings replace the configuration's. Now the
+    promotion says it, with the same differences; a configuration the model was trained with gets no such
+    warning."""
+    from tests.helpers import cvp
+
+    config, _ = _second_version(trained, tmp_path, monkeypatch)
+    res = cvp("models", "promote", "2", "--config", config)
+    assert res.exit_code == 0 and "settings differ" not in res.output, res.output
+    changed = _config_with(config, tmp_path / "changed.yaml", labels={"horizon_days": 90})
+    res = cvp("models", "promote", "1", "--config", changed)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert "version 1's settings differ from the configuration" in said, said  # was: not a word
+    assert "labels.horizon_days: model 365, config 90" in said, said
+
+
+def test_a_run_a_challenger_scored_is_read_by_no_later_run(history_runs, trained, tmp_path):
+    """A history's monthly runs, the 2024-12-01 one scored by a challenger (`cvp score --model-version 2`, its
+    run.json's `champion_version` "1"): the next champion run's stable tiers held the challenger's tiers, its
+    model change was bridged from the challenger's model, while `cvp history` only marked the run (was: README
+    known limits of round 28). Now one rule (`history_store.tier_runs`, `off_production`) keeps such a run out of
+    every later run's reading: the stable tiers and the bridge read the 2024-11-01 run, the champion's, and the
+    run's notes say why."""
+    import json
+    import shutil
+
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.history import apply_stability, bridge_source, history_notes
+
+    root, history = history_runs
+    h = tmp_path / "history"
+    shutil.copytree(history, h)
+    shutil.rmtree(h / "as_of=2025-01-01")  # the run about to be scored
+    nov = json.loads((h / "as_of=2024-11-01" / "run.json").read_text())
+    dec_file = h / "as_of=2024-12-01" / "run.json"
+    dec = json.loads(dec_file.read_text())
+    assert nov["model_version"] == dec["model_version"] == "1"
+    dec_file.write_text(json.dumps(dec | {"model_version": "2", "champion_version": "1", "model_aliases": []}))
+
+    scores = pd.read_parquet(root / "scores-2025-01-01.parquet")
+    scores = scores.assign(tier=scores["raw_tier"]).drop(columns="raw_tier")
+    cfg = load_config(trained.config)
+    out = apply_stability(scores, h, cfg, cfg.labels.horizon_days)
+    assert out.attrs["stability_runs"] == {"2024-11-01": nov["run_id"]}  # was: the 2024-12-01 run's too
+    # the moves are counted from the champion's run, of this run's model: no bridge (was: the challenger's model)
+    assert bridge_source(h, "2025-01-01", "1", nov.get("model_run_id")) is None
+    notes = " ".join(history_notes(h, "2025-01-01", None, cfg.tiers.stability.rule))
+    assert "runs as of 2024-12-01 were scored by a model that was not the champion then" in notes, notes
+    # a run scored while no model was champion is the only line there is: read
+    dec_file.write_text(json.dumps(dec | {"model_version": "2", "champion_version": "", "model_aliases": []}))
+    out = apply_stability(scores, h, cfg, cfg.labels.horizon_days)
+    assert set(out.attrs["stability_runs"]) == {"2024-11-01", "2024-12-01"}
