@@ -123,9 +123,10 @@ def off_production(run: HistoryRun) -> bool:
     not production's, so no later run reads them (round 29, was: the next champion run's stable tiers held
     the challenger's tiers and its moves were counted from them). A run scored while no model was champion
     (`champion_version` "", the demo's first model left a challenger) is the only line there is: read. Runs
-    that did not record it: read, as before."""
-    champion = run.champion_version
-    return bool(champion) and str(champion) != str(run.model_version)
+    that did not record it, or named their model otherwise than by its version (a `runs:/` URI, before such
+    models carried their version): read, as before."""
+    champion, version = run.champion_version, str(run.model_version)
+    return bool(champion) and version.isdigit() and str(champion) != version
 
 
 def open_history(path: Path, create: bool) -> Path:

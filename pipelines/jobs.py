@@ -32,7 +32,7 @@ from pipelines.output_checks import (
     rejects_outputs,
 )
 from pipelines.run_notes import run_card_notes
-from pipelines.staging import Twin, atomic_files, earlier_twin
+from pipelines.staging import Twin, atomic_files
 
 
 def run_generate(
@@ -116,12 +116,12 @@ def run_features(
     def ours(other: Path, recorded: dict) -> bool:  # the replaced manifest names that table
         return recorded.get("table") == other.name
 
-    _, left = earlier_twin(out, targets["manifest"], ours)  # what to remove: decided under the lock
     # every warning the command printed, as a scoring manifest lists them (round 28, was: the rows rejected at
     # loading printed `warning:` and the manifest's `warnings` absent, or holding the left table's alone)
     info["warnings"] = [text for kind, text in said(info["input_rows"], FEATURES) if kind == "warning"]
-    info["warnings"] += [left] * bool(left)  # printed as decided again under the set's lock (round 28 review)
-    twin = Twin(ours, left)  # decided again under the set's lock (round 28)
+    twin = Twin(
+        ours
+    )  # decided under the set's lock, once; its warning added to the manifest there (round 29)
     with atomic_files(targets, f"the feature table {out}", twin=twin) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])

@@ -1,6 +1,6 @@
 """The scores file of the other format beside an output set (`scores.parquet` beside `--out scores.csv`, and
 back): whether it is the replaced set's own (`earlier_scores`, `scores_of`). `pipelines.outputs.publish` decides it
-again under the set's lock (`staging.decided_again`)."""
+under the set's lock (`staging.decided_under_lock`)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def scores_of(other: Path, manifest: Mapping[str, Any]) -> bool:
 def earlier_scores(targets: Mapping[str, Path]) -> tuple[Path | None, str | None]:
     """The scores file of the other format (`scores.parquet` beside `--out scores.csv`, and back) that the set
     published at `targets` replaces with its manifest (`staging.earlier_twin`): (it, None) when it is the
-    replaced manifest's run's, which `publish` removes when its decision under the lock finds the same; (None,
-    the warning that it is left) when not known to be (another set's, a user's own file)."""
+    replaced manifest's run's, which `publish` removes (it judges so under the set's lock); (None, the warning
+    that it is left) when not known to be (another set's, a user's own file)."""
     return staging.earlier_twin(*twin_paths(targets), scores_of)
 
 

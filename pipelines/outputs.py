@@ -49,7 +49,7 @@ from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (r
 from pipelines.csv_cells import restore_formulas
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
-from pipelines.output_twin import earlier_scores, scores_of, twin_paths  # noqa: F401  (earlier_scores: run.py's)
+from pipelines.output_twin import earlier_scores, scores_of, twin_paths  # noqa: F401  (earlier_scores: the rule)
 from pipelines.staging import host as _host
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
@@ -249,7 +249,6 @@ def publish(
     staged: Mapping[str, Path],
     targets: Mapping[str, Path],
     rejects: staging.StagedDirectory | None = None,
-    left: str | None = None,
 ) -> tuple[Path | None, str | None]:
     """Rename the staged files into place as one set (`pipelines.staging.publish_files`): journal first, then
     the rejects directory (`rejects`, staged at loading: `--rejects DIR`), contributions, scores, manifest.
@@ -258,12 +257,12 @@ def publish(
     each set whole (the last one stays), instead of one run's renames landing between the other's (was: new
     contributions beside the other run's scores, and the slower run's `unexpected FileNotFoundError` on the
     journal the other removed). Was, for the rejects: published at loading, so a run stopped or killed after it
-    left the new rejects beside the previous run's scores. `left`: what the caller found of the scores file of the
-    other format before the lock (`earlier_scores`: the warning that it is left, in the staged manifest's
-    `warnings`, not printed yet); what is removed or left is decided under the lock, as another run may have
-    published there since (round 28, was: decided before it, so a set published meanwhile in the other format
-    stayed beside this one's manifest, not a word). Returns (the file removed with the renames, the warning of a file left beside the
-    set as decided under the lock: the one in the published manifest, for the caller to print)."""
+    left the new rejects beside the previous run's scores. The scores file of the other format is judged under the
+    lock only (`earlier_scores`' rule: the replaced set's removed, another left and said in the staged manifest's
+    `warnings`), as another run may publish there until then (round 28, was: decided before it, so a set
+    published meanwhile in the other format stayed beside this one's manifest, not a word; round 29: no look
+    before the lock). Returns (the file removed with the renames, the warning of a file left beside the set: the
+    one in the published manifest, for the caller to print)."""
     import contextlib
 
     _pause_at("before_publish")
@@ -277,8 +276,8 @@ def publish(
         # left beside the new manifest, read by a batch job as the new scores, and `cvp report --scores
         # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
         # (the replaced set's own scores only, `earlier_scores`' rule; round 27 review)
-        twin = staging.Twin(scores_of, left)  # decided again under the lock (round 28)
-        gone = staging.decided_again(twin, *twin_paths(targets), staged["manifest"])
+        twin = staging.Twin(scores_of)  # decided under the lock, once (round 29)
+        gone = staging.decided_under_lock(twin, *twin_paths(targets), staged["manifest"])
         stale += [gone] if gone is not None else []
         if rejects is not None:
             more.enter_context(held(rejects.lock, f"the directory {rejects.target}"))

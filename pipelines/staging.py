@@ -347,13 +347,11 @@ def earlier_twin(
 
 @dataclass
 class Twin:
-    """What a set's writer found of the table of the other format beside it before the set's lock (`earlier_twin`,
-    `ours` the proof that it is the replaced set's): the warning `left` when not proven, in the staged manifest's
-    `warnings`, not printed yet; what to remove is decided under the lock only (`decided_again` fills `removed`
-    and `left_now`)."""
+    """The table of the other format beside a set, looked at once, under the set's lock (`decided_under_lock`,
+    `ours` the proof that it is the replaced set's): it fills `removed` and `left_now` (round 29, was: looked at
+    before the lock too, only to pre-fill the staged manifest's warning, then decided again under it)."""
 
     ours: Callable[[Path, Mapping[str, Any]], bool]
-    left: str | None = None
     removed: Path | None = None  # the file removed with the renames
     # the warning of a table left beside the set, decided under the lock: the one in the published manifest, for
     # the caller to print (review of round 28, was: the one found before the lock printed at once, then dropped
@@ -361,21 +359,21 @@ class Twin:
     left_now: str | None = None
 
 
-def decided_again(twin: Twin, path: Path, manifest: Path, staged_manifest: Path) -> Path | None:
-    """`earlier_twin` decided again under the set's lock (the one rule of `outputs.publish` and `atomic_files`):
-    another run may have published there in the other format since the writer looked (round 28, was: decided
-    before the lock only, so the other run's table stayed beside this set's manifest, not a word). The staged
-    manifest's `warnings` say what is left beside the set now (`twin.left_now`); returns the file to remove with
-    the renames. A table judged the replaced set's before the lock and gone under it: nothing to remove, nothing
-    said (review of round 28, was: its name kept in the journal's remove list, so a file put back under that name
-    before the journal completed was deleted, with a false "removed" note)."""
+def decided_under_lock(twin: Twin, path: Path, manifest: Path, staged_manifest: Path) -> Path | None:
+    """`earlier_twin` decided under the set's lock, once (the one rule of `outputs.publish` and `atomic_files`):
+    another run may publish there in the other format until the lock is held (round 28, was: decided before the
+    lock only, so the other run's table stayed beside this set's manifest, not a word). The staged manifest's
+    `warnings` then say what is left beside the set (`twin.left_now`); returns the file to remove with the
+    renames. A table gone by then: nothing to remove, nothing said (review of round 28, was: its name kept in the
+    journal's remove list, so a file put back under that name before the journal completed was deleted, with a
+    false "removed" note)."""
     import json
 
     now, said = earlier_twin(path, manifest, twin.ours)
-    if said != twin.left:
+    if said:
         recorded = json.loads(Path(staged_manifest).read_text(encoding="utf-8"))
-        warnings = [w for w in recorded.get("warnings") or [] if w != twin.left]
-        recorded["warnings"] = warnings + ([said] if said else [])
+        warnings = [w for w in recorded.get("warnings") or [] if w != said]
+        recorded["warnings"] = [*warnings, said]
         with atomic_path(Path(staged_manifest)) as tmp:
             tmp.write_text(
                 json.dumps(recorded, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
@@ -405,8 +403,7 @@ def atomic_files(
     during the renames is completed by the next run. Was: the files written one by one, a kill leaving a new
     table beside the previous run's manifest. `remove`: files of an earlier set the new one replaces (removed
     with the renames, as part of the set). `twin`: the table of the other format beside the first target, the
-    replaced set's removed with the renames too (`decided_again` under the lock; the manifest: the `manifest`
-    target)."""
+    replaced set's removed with the renames too (`decided_under_lock`; the manifest: the `manifest` target)."""
     paths = {k: Path(p) for k, p in targets.items()}
     first = next(iter(paths.values()))
     journal = journal_for(first)
@@ -418,7 +415,11 @@ def atomic_files(
         staged = {k: stage / f"{k}-{p.name}" for k, p in paths.items()}
         yield staged
         with held(journal_lock(journal), what):
-            gone = None if twin is None else decided_again(twin, first, paths["manifest"], staged["manifest"])
+            gone = (
+                None
+                if twin is None
+                else decided_under_lock(twin, first, paths["manifest"], staged["manifest"])
+            )
             stale = [*remove, *([gone] if gone is not None else [])]
             publish_files([(k, staged[k], paths[k]) for k in paths], stale, journal)
     finally:

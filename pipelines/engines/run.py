@@ -110,7 +110,7 @@ def run_score(
 
     from pipelines.fingerprint import data_fingerprint, fingerprint_beside
     from pipelines.io import release_memory, write_json
-    from pipelines.outputs import earlier_scores, output_paths, publish, run_id_for, staging_dir
+    from pipelines.outputs import output_paths, publish, run_id_for, staging_dir
     from pipelines.tracking import configure_tracking, load_bundle, shown_uri
 
     cfg = read_in_zone(load_config(config), mapping)  # the as-of read in the data's zone
@@ -457,15 +457,15 @@ def run_score(
         ].exists():  # nobody scored, or a model without an additive value booster
             empty = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "run_id": pd.Series(dtype="str")})
             empty.to_parquet(staged["contributions"], index=False)
-        # the other format's scores: the replaced set's removed with it, another's warned and left (round 27);
-        # decided again under the set's lock (round 28), its warning printed as decided there (review of round 28)
-        _, left = earlier_scores(paths)  # what to remove: decided under the lock (`publish`)
         closing = closing_warnings(manifest, skipped, cfg.scoring.psi_threshold, paths["manifest"].name)
         warned = [text for kind, text in closing if kind == "warning"]
-        manifest["warnings"] = said + warned + [left] * bool(left)
+        manifest["warnings"] = said + warned
         write_json(manifest, staged["manifest"])
-        earlier, left = publish(staged, paths, rejects_set, left)
+        # the other format's scores: the replaced set's removed with it, another's warned and left (round 27);
+        # decided under the set's lock, once, its warning added to the manifest there (rounds 28, 29)
+        earlier, left = publish(staged, paths, rejects_set)
         if left:
+            manifest["warnings"].append(left)  # as published
             console.print(f"[bold yellow]warning:[/] {escape(left)}")
         if earlier is not None:
             console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)

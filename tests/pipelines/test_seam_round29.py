@@ -98,7 +98,9 @@ def test_a_run_a_challenger_scored_is_read_by_no_later_run(history_runs, trained
     dec_file = h / "as_of=2024-12-01" / "run.json"
     dec = json.loads(dec_file.read_text())
     assert nov["model_version"] == dec["model_version"] == "1"
-    dec_file.write_text(json.dumps(dec | {"model_version": "2", "champion_version": "1", "model_aliases": []}))
+    dec_file.write_text(
+        json.dumps(dec | {"model_version": "2", "champion_version": "1", "model_aliases": []})
+    )
 
     scores = pd.read_parquet(root / "scores-2025-01-01.parquet")
     scores = scores.assign(tier=scores["raw_tier"]).drop(columns="raw_tier")
