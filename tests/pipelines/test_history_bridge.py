@@ -143,7 +143,9 @@ def test_an_unloadable_old_version_leaves_the_split_empty_with_a_note(trained, t
     (run,) = list_runs(history)
     info = json.loads((run.path / "run.json").read_text())
     info["model_version"] = "999"  # e.g. a version deleted from the registry since
-    info["champion_version"] = "999"  # the champion then (round 29: a challenger's run is read by no later run)
+    info["champion_version"] = (
+        "999"  # the champion then (round 29: a challenger's run is read by no later run)
+    )
     info["model_run_id"] = "e" * 32  # its training run (another model than v1's: the run ids decide)
     (run.path / "run.json").write_text(json.dumps(info))
     scores = pd.read_parquet(run.path / "scores.parquet")
