@@ -462,13 +462,13 @@ def promote_version(
         console.print(f"version {version} of {name} is already champion; nothing changed")
         return before
     try:  # a version whose files are gone or corrupt never becomes champion (was: promoted, exit 0, and the next
-        bundle = load_bundle(f"models:/{name}/{version}").bundle  # `cvp score` stopped on it)
+        loaded = load_bundle(f"models:/{name}/{version}")  # `cvp score` stopped on it)
     except UnreadableModel as exc:
         raise StructuralError(
             f"version {version} of {name} cannot be made champion: {exc.why} (the tracking store's artefacts "
             "moved or deleted?); @champion is unchanged. Restore its files, or train again (`cvp train`)"
         ) from exc
-    said = _judge_contract(bundle, cfg, version, name, config, force)
+    said = _judge_contract(loaded, cfg, version, name, config, force)
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
     refused = training_refusal((found.tags or {}).get("promotion", ""))
@@ -505,16 +505,19 @@ def promote_version(
 
 
 def _judge_contract(
-    bundle: Any, cfg: AppConfig, version: str, name: str, config: Path | None, force: bool
+    loaded: Any, cfg: AppConfig, version: str, name: str, config: Path | None, force: bool
 ) -> list[str]:
     """Version `version` judged against the configuration `cvp models promote` was given as `cvp score` judges
     it before the data is read (`pipelines.engines.scoring.contract_stop`, `resolve_settings`: one rule). A stop
     refuses the promotion unless `force`; returns the warnings to print once it is promoted: the stop overridden,
     and the settings the next runs take from the model instead of the configuration (was: not a word, and a model
     in another currency promoted, exit 0, every next `cvp score` stopped). The mapping is not judged (a run's,
-    unknown here); the as-of neither (the look-ahead and age are the run's)."""
+    unknown here); the as-of neither (the look-ahead and age are the run's). With them, what every run of the
+    model warns of it (`pipelines.engines.model_checks.check_model`: `cvp demo` trained it, its training run
+    deleted)."""
     from pipelines.engines.scoring import contract_stop, resolve_settings
 
+    bundle = loaded.bundle
     which = f"the configuration {config}" if config else "the default configuration"
     stop = contract_stop(bundle, cfg)
     said: list[str] = []
@@ -536,6 +539,11 @@ def _judge_contract(
             f"version {version}'s settings differ from {which}; the next `cvp score` uses the model's and says "
             "so (--strict refuses):\n  " + "\n  ".join(diffs)
         )
+    said += [
+        f"every `cvp score` of it warns: {n} (--strict refuses)"
+        for n in (loaded.trained_by_demo, loaded.run_deleted)
+        if n
+    ]
     return said
 
 

@@ -58,13 +58,14 @@ def test_models_promote_refuses_a_version_every_cvp_score_would_stop_on(trained,
 
 
 def test_models_promote_says_the_settings_the_next_runs_take_from_the_model(trained, tmp_path, monkeypatch):
-    """The configuration's margin and horizon changed since the version's training: `cvp models promote` said
+    """The configuration's horizon changed since the version's training: `cvp models promote` said
     nothing; the next `cvp score` warned that the model's settings replace the configuration's. Now the
     promotion says it, with the same differences; a configuration the model was trained with gets no such
-    warning."""
+    warning. A model `cvp demo` trained: what every `cvp score` of it warns, said at its promotion too."""
+    from pipelines.tracking import DEMO_PARAM, DEMO_TRAINER
     from tests.helpers import cvp
 
-    config, _ = _second_version(trained, tmp_path, monkeypatch)
+    config, client = _second_version(trained, tmp_path, monkeypatch)
     res = cvp("models", "promote", "2", "--config", config)
     assert res.exit_code == 0 and "settings differ" not in res.output, res.output
     changed = _config_with(config, tmp_path / "changed.yaml", labels={"horizon_days": 90})
@@ -73,6 +74,12 @@ def test_models_promote_says_the_settings_the_next_runs_take_from_the_model(trai
     assert res.exit_code == 0, said
     assert "version 1's settings differ from the configuration" in said, said  # was: not a word
     assert "labels.horizon_days: model 365, config 90" in said, said
+    client.log_param(client.get_model_version("customer-value", "2").run_id, DEMO_PARAM, DEMO_TRAINER)
+    res = cvp("models", "promote", "2", "--config", config)
+    said = " ".join(res.output.split())
+    assert (
+        res.exit_code == 0 and "every `cvp score` of it warns: the model was trained by `cvp demo`" in said
+    ), said
 
 
 def test_a_run_a_challenger_scored_is_read_by_no_later_run(history_runs, trained, tmp_path):
