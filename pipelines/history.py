@@ -24,6 +24,7 @@ from pipelines.history_store import (
     check_stabilised_with,
     list_runs,
     model_labels,
+    not_the_champion,
     off_production,
     open_history,
     previous_run,
@@ -39,6 +40,7 @@ __all__ = [
     "apply_stability",
     "base_signature",
     "bridge_source",
+    "check_keeps_production",
     "check_same_currency",
     "check_same_horizon",
     "check_same_customers",
@@ -53,6 +55,27 @@ __all__ = [
     "tier_rules_change",
     "transitions_between",
 ]
+
+
+def check_keeps_production(
+    history: Path | None, as_of: str, model_version: str | None, champion_version: str | None
+) -> None:
+    """Refuse (exit 2) a run of a model that is not the champion (`cvp score --model-version N`, `--model
+    ...@challenger`) replacing the history's run of the same as-of that the champion of its time scored: the
+    history would lose production's run, and later runs read neither (`off_production`; was: replaced, exit 0,
+    the nightly run's tiers gone from the history). Called before the data is read."""
+    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
+        return
+    if not not_the_champion(model_version, champion_version):
+        return
+    there = [r for r in list_runs(history) if r.as_of == as_of and not off_production(r)]
+    if there:
+        raise StructuralError(
+            f"--history {history} holds the run as of {as_of} scored by model version {there[0].model_version}, "
+            f"production's then; this run's model, version {model_version}, is not the champion (version "
+            f"{champion_version}): added, it would replace production's run. Score it into another --history "
+            f"(or without one), or promote it first (`cvp models promote {model_version}`)"
+        )
 
 
 def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:

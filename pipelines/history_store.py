@@ -53,6 +53,7 @@ __all__ = [
     "read_columns",
     "scores_columns",
     "stability_rules",
+    "not_the_champion",
     "off_production",
     "read_run",
     "read_run_churn",
@@ -125,7 +126,13 @@ def off_production(run: HistoryRun) -> bool:
     (`champion_version` "", the demo's first model left a challenger) is the only line there is: read. Runs
     that did not record it, or named their model otherwise than by its version (a `runs:/` URI, before such
     models carried their version): read, as before."""
-    champion, version = run.champion_version, str(run.model_version)
+    return not_the_champion(run.model_version, run.champion_version)
+
+
+def not_the_champion(version: str | None, champion: str | None) -> bool:
+    """Model version `version` was not the champion `champion` (the registry's when the run loaded its model;
+    "" none, None not known) of its time: `off_production`'s rule, for a run in the history or one scoring now."""
+    version = str(version or "")
     return bool(champion) and version.isdigit() and str(champion) != version
 
 

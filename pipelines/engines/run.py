@@ -167,6 +167,10 @@ def run_score(
         run_cfg = cfg
         checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model, demo)
         cfg, cutoffs, diffs = checked.cfg, checked.cutoffs, checked.diffs
+        if history is not None:  # a challenger's run never replaces production's in the history (round 29)
+            from pipelines.history import check_keeps_production
+
+            check_keeps_production(history, as_of.date().isoformat(), model.version, checked.champion_version)
         setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
         rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)

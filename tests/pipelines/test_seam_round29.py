@@ -122,3 +122,30 @@ def test_a_run_a_challenger_scored_is_read_by_no_later_run(history_runs, trained
     dec_file.write_text(json.dumps(dec | {"model_version": "2", "champion_version": "", "model_aliases": []}))
     out = apply_stability(scores, h, cfg, cfg.labels.horizon_days)
     assert set(out.attrs["stability_runs"]) == {"2024-11-01", "2024-12-01"}
+
+
+def test_a_challengers_run_does_not_replace_productions_in_the_history(
+    trained, december_history, tmp_path, monkeypatch
+):
+    """The nightly history holds production's run as of 2024-12-01 (the champion, v1); a data scientist tries
+    v2 on the same as-of into the same history (`cvp score --model models:/customer-value/2 --history H`):
+    production's run was replaced by the challenger's, exit 0 (was), and later runs would read neither. Now
+    refused before the data is read (exit 2, `history.check_keeps_production`, the rule of `off_production`),
+    production's run kept."""
+    import json
+
+    from tests.helpers import cvp
+    from tests.pipelines.conftest import history_after_december
+    from tests.pipelines.score_helpers import score_cli_args
+
+    config, _ = _second_version(trained, tmp_path, monkeypatch)
+    history = history_after_december(december_history, tmp_path)
+    run_file = history / "as_of=2024-12-01" / "run.json"
+    before = run_file.read_text()
+    assert json.loads(before)["model_version"] == "1"
+    args = score_cli_args(trained, tmp_path / "v2.parquet", "2024-12-01", config, "--history", str(history))
+    res = cvp(*args, "--model", "models:/customer-value/2")
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2, said  # was: 0, the run replaced
+    assert "is not the champion (version 1): added, it would replace production's run" in said, said
+    assert run_file.read_text() == before and not (tmp_path / "v2.parquet").exists()
