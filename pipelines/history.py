@@ -154,11 +154,13 @@ def history_notes(
     rules: dict[str, Any] | None,
     stability: str,
     stability_settings: dict[str, Any] | None = None,
+    production: bool = True,
 ) -> list[str]:
     """What a run added to `history` as of `as_of` must say about the runs it is compared with: tier rules other
     than the previous run's (`tier_rules_change`; `stability_settings`: the run's whole `tiers.stability`, whose
     rule is `stability`), and later runs already there, whose stable tiers were computed without this one (a
-    backfill after them; under a stability rule other than `none`)."""
+    backfill after them; under a stability rule other than `none`; not said of a run whose model is not the
+    champion, `production` False: no later run reads it, `off_production`; round 29, was: "score them again")."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return []
     runs = list_runs(history)
@@ -193,7 +195,7 @@ def history_notes(
             "kept, but this run's stable tiers and moves are read from the champion's runs"
         )
     later = _later(runs, as_of)  # the runs listed above, not listed again
-    if later and stability != "none":
+    if later and stability != "none" and production:
         notes.append(later_runs_note(list(later), as_of))
     return notes
 
@@ -228,7 +230,8 @@ def unseen_later_runs(history: Path, manifest: dict[str, Any]) -> list[str]:
     Nothing when the run's stability rule is `none` or its manifest predates `history_later`."""
     seen = manifest.get("history_later")
     rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
-    if seen is None or rule == "none":
+    off = not_the_champion(manifest.get("model_version"), manifest.get("champion_version"))
+    if seen is None or rule == "none" or off:  # a run no later run reads (`history_notes`' `production`)
         return []
     as_of = str(manifest["as_of"])
     added = [a for a, run in runs_after(history, as_of).items() if seen.get(a) != run]

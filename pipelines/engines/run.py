@@ -349,7 +349,7 @@ def run_score(
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
         from pipelines.history import apply_stability, history_notes, runs_after
-        from pipelines.history_store import stability_rules, tier_rules
+        from pipelines.history_store import not_the_champion, stability_rules, tier_rules
 
         scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
@@ -360,6 +360,7 @@ def run_score(
             tier_rules(policy),
             run_cfg.tiers.stability.rule,
             stability_rules(policy),
+            production=not not_the_champion(model.version, checked.champion_version),
         )
         for note in notes:
             warn(note)

@@ -149,3 +149,29 @@ def test_a_challengers_run_does_not_replace_productions_in_the_history(
     assert res.exit_code == 2, said  # was: 0, the run replaced
     assert "is not the champion (version 1): added, it would replace production's run" in said, said
     assert run_file.read_text() == before and not (tmp_path / "v2.parquet").exists()
+
+
+def test_a_challengers_backfill_does_not_ask_to_score_the_later_runs_again(history_runs, trained):
+    """A challenger's run added to a history before its later runs (a backfill, `cvp score --model
+    models:/customer-value/2 --as-of 2024-10-01 --history H`) warned "the history already holds later runs ...:
+    their stable tiers were computed without this run ...; score them again" (was), though no later run reads a
+    challenger's run (`off_production`): scoring them again changed nothing. Now said only of production's runs,
+    at scoring (`history_notes`) and at the append (`unseen_later_runs`)."""
+    from pipelines.config import load_config
+    from pipelines.history import history_notes, unseen_later_runs
+
+    _, history = history_runs
+    rule = load_config(trained.config).tiers.stability.rule
+    assert rule != "none"
+    said = " ".join(history_notes(history, "2024-10-01", None, rule))
+    assert "already holds later runs (2024-11-01, 2024-12-01, 2025-01-01)" in said, said
+    assert not history_notes(history, "2024-10-01", None, rule, production=False)
+    manifest = {
+        "as_of": "2024-10-01",
+        "history_later": {},  # none seen while it scored: all three came meanwhile
+        "run_policy": {"tiers": {"stability": {"rule": rule}}},
+        "model_version": "2",
+        "champion_version": "1",
+    }
+    assert not unseen_later_runs(history, manifest)  # was: "score them again"
+    assert unseen_later_runs(history, manifest | {"model_version": "1"})  # the champion's: said
