@@ -565,7 +565,9 @@ def report_history(
         earlier = previous_run(held, previous.as_of)
         if earlier is not None:  # a move back to the tier or manager of the run before: said as a move back
             transitions = transitions.join(run_before_last(earlier, transitions.index))
-    counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of]
+    # production's tiers over time: a run a model not the champion then scored is no point of it (round 29, was:
+    # a challenger's month drawn among production's)
+    counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of and not off_production(r)]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
     return HistoryReport(

@@ -88,14 +88,15 @@ def test_a_run_a_challenger_scored_is_read_by_no_later_run(history_runs, trained
     model change was bridged from the challenger's model, while `cvp history` only marked the run (was: README
     known limits of round 28). Now one rule (`history_store.tier_runs`, `off_production`) keeps such a run out of
     every later run's reading: the stable tiers and the bridge read the 2024-11-01 run, the champion's, and the
-    run's notes say why."""
+    run's notes say why; `cvp report --history` reads it so too."""
     import json
     import shutil
 
     import pandas as pd
 
     from pipelines.config import load_config
-    from pipelines.history import apply_stability, bridge_source, history_notes
+    from pipelines.history import apply_stability, bridge_source, history_notes, report_history
+    from pipelines.outputs import read_output_set
 
     root, history = history_runs
     h = tmp_path / "history"
@@ -118,6 +119,13 @@ def test_a_run_a_challenger_scored_is_read_by_no_later_run(history_runs, trained
     assert bridge_source(h, "2025-01-01", "1", nov.get("model_run_id")) is None
     notes = " ".join(history_notes(h, "2025-01-01", None, cfg.tiers.stability.rule))
     assert "runs as of 2024-12-01 were scored by a model that was not the champion then" in notes, notes
+    # `cvp report --history` of the champion's next run (held over the 2024-11-01 run): its moves are counted
+    # from that run, and the tier counts over time are production's (was: the challenger's month among them)
+    published = read_output_set(root / "scores-2025-01-01.parquet")
+    manifest = published.manifest | {"stability_runs": {"2024-11-01": nov["run_id"]}}
+    moves = report_history(h, published.scores, published.contributions, manifest, cfg)
+    assert moves.previous_as_of == "2024-11-01"  # was: refused, held over other runs than the history's
+    assert [r["as_of"] for r in moves.runs] == ["2024-11-01", "2025-01-01"]
     # a run scored while no model was champion is the only line there is: read
     dec_file.write_text(json.dumps(dec | {"model_version": "2", "champion_version": "", "model_aliases": []}))
     out = apply_stability(scores, h, cfg, cfg.labels.horizon_days)
