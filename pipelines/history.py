@@ -20,17 +20,19 @@ from pipelines.history_identity import base_signature, check_same_base, signatur
 from pipelines.history_rules import reported_tiers, tier_rules_change, tiers_under_previous_rules
 from pipelines.history_store import (
     HISTORY_MARKER,
+    PRODUCTION,
     HistoryRun,
+    Reader,
     check_stabilised_with,
     list_runs,
     model_labels,
-    not_the_champion,
     off_production,
     open_history,
     previous_run,
     read_columns,
     read_run,
     read_run_churn,
+    reads,
     same_model,
     scores_columns,
     tier_runs,
@@ -57,25 +59,14 @@ __all__ = [
 ]
 
 
-def check_keeps_production(
-    history: Path | None, as_of: str, model_version: str | None, champion_version: str | None
-) -> None:
-    """Refuse (exit 2) a run of a model that is not the champion (`cvp score --model-version N`, `--model
-    ...@challenger`) replacing the history's run of the same as-of that the champion of its time scored: the
-    history would lose production's run, and later runs read neither (`off_production`; was: replaced, exit 0,
-    the nightly run's tiers gone from the history). Called before the data is read."""
+def check_keeps_production(history: Path | None, as_of: str, reader: Reader) -> None:
+    """`pipelines.history_store.check_keeps_production` before the data is read (the append judges it again under
+    the history's lock): a challenger's run never replaces production's of the same as-of."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return
-    if not not_the_champion(model_version, champion_version):
-        return
-    there = [r for r in list_runs(history) if r.as_of == as_of and not off_production(r)]
-    if there:
-        raise StructuralError(
-            f"--history {history} holds the run as of {as_of} scored by model version {there[0].model_version}, "
-            f"production's then; this run's model, version {model_version}, is not the champion (version "
-            f"{champion_version}): added, it would replace production's run. Score it into another --history "
-            f"(or without one), or promote it first (`cvp models promote {model_version}`)"
-        )
+    from pipelines.history_store import check_keeps_production as check
+
+    check(Path(history), list_runs(history), as_of, reader)
 
 
 def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:
@@ -154,48 +145,55 @@ def history_notes(
     rules: dict[str, Any] | None,
     stability: str,
     stability_settings: dict[str, Any] | None = None,
-    production: bool = True,
+    reader: Reader = PRODUCTION,
 ) -> list[str]:
     """What a run added to `history` as of `as_of` must say about the runs it is compared with: tier rules other
     than the previous run's (`tier_rules_change`; `stability_settings`: the run's whole `tiers.stability`, whose
     rule is `stability`), and later runs already there, whose stable tiers were computed without this one (a
-    backfill after them; under a stability rule other than `none`; not said of a run whose model is not the
-    champion, `production` False: no later run reads it, `off_production`; round 29, was: "score them again")."""
+    backfill after them; under a stability rule other than `none`; only those that read it, `reads`: none of
+    production's reads a challenger's run, round 29, was: "score them again"). `reader`: this run's model; one
+    that is not the champion reads its own model's runs only, and says so (review of round 29)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return []
     runs = list_runs(history)
     notes = []
-    previous = previous_run(tier_runs(runs), as_of)  # the run the stable tiers and the transitions read last
+    read = tier_runs(runs, reader)
+    previous = previous_run(read, as_of)  # the run the stable tiers and the transitions read last
     change = None if previous is None else tier_rules_change(previous, rules, stability_settings)
     if change:
         notes.append(change)
     # the stale runs since that run (the ones the rule would have read next; older ones were named by the runs
     # after them): was every stale run ever, the note growing with the history
     since = "" if previous is None else previous.as_of
-    stale = [r.as_of for r in runs if since < r.as_of < as_of and r.stale_data]
+    line = [r for r in runs if reads(reader, r.reader)]  # the runs of its line, stale or not
+    stale = [r.as_of for r in line if since < r.as_of < as_of and r.stale_data]
     if stale and stability != "none":
         notes.append(
             f"the history's runs as of {', '.join(stale)} scored stale data (their data ended long before their "
             "as-of): kept, but the stability rule does not read their tiers"
         )
-    stopped = [r.as_of for r in runs if since < r.as_of < as_of and r.stopped_tables and not r.stale_data]
+    stopped = [r.as_of for r in line if since < r.as_of < as_of and r.stopped_tables and not r.stale_data]
     if stopped and stability != "none":
         notes.append(
             f"the history's runs as of {', '.join(stopped)} scored data an export of which stopped (a table, or "
             "a model input column it stopped filling: their customers read without it since): kept, but the stability rule does not read their tiers"
         )
-    aside = [
-        r.as_of
-        for r in runs
-        if since < r.as_of < as_of and off_production(r) and not r.stale_data and not r.stopped_tables
-    ]
-    if aside:  # the moves since the last run skip them too, under any stability rule
+    aside = [r.as_of for r in runs if since < r.as_of < as_of and off_production(r)]
+    if aside and reader.production:  # the moves since the last run skip them too, under any stability rule
         notes.append(
             f"the history's runs as of {', '.join(aside)} were scored by a model that was not the champion then: "
             "kept, but this run's stable tiers and moves are read from the champion's runs"
         )
-    later = _later(runs, as_of)  # the runs listed above, not listed again
-    if later and stability != "none" and production:
+    own = [r.as_of for r in read if r.as_of < as_of]
+    if not reader.production and any(r.as_of < as_of for r in runs):
+        notes.append(
+            f"this run's model, version {reader.model_version}, is not the champion (version "
+            f"{reader.champion_version}): its stable tiers and moves read only this history's earlier runs of its "
+            + (f"own model ({', '.join(own)})" if own else "own model, and there is none")
+            + ", not production's"
+        )
+    later = _later(runs, as_of, reader)  # the runs listed above, not listed again
+    if later and stability != "none":
         notes.append(later_runs_note(list(later), as_of))
     return notes
 
@@ -210,18 +208,23 @@ def later_runs_note(later: list[str], as_of: str) -> str:
     )
 
 
-def runs_after(history: Path | None, as_of: str) -> dict[str, str]:
-    """{as-of: run id} of the history's runs after `as_of` held by a stability rule: the runs whose stable tiers
-    a run as of `as_of` added there is missing from. Recorded in the manifest (`history_later`) as the runs the
-    scoring saw, for the append to name any added meanwhile (`unseen_later_runs`)."""
+def runs_after(history: Path | None, as_of: str, reader: Reader = PRODUCTION) -> dict[str, str]:
+    """{as-of: run id} of the history's runs after `as_of` held by a stability rule that read a run of `reader`
+    (`reads`): the runs whose stable tiers a run as of `as_of` added there is missing from. Recorded in the
+    manifest (`history_later`) as the runs the scoring saw, for the append to name any added meanwhile
+    (`unseen_later_runs`)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return {}
-    return _later(list_runs(history), as_of)
+    return _later(list_runs(history), as_of, reader)
 
 
-def _later(runs: Sequence[HistoryRun], as_of: str) -> dict[str, str]:
-    """{as-of: run id} of `runs` after `as_of` held by a stability rule (`runs_after`)."""
-    return {r.as_of: r.run_id for r in runs if r.as_of > as_of and r.stability_rule != "none"}
+def _later(runs: Sequence[HistoryRun], as_of: str, reader: Reader) -> dict[str, str]:
+    """{as-of: run id} of `runs` after `as_of` held by a stability rule that read a run of `reader` (`runs_after`)."""
+    return {
+        r.as_of: r.run_id
+        for r in runs
+        if r.as_of > as_of and r.stability_rule != "none" and reads(r.reader, reader)
+    }
 
 
 def unseen_later_runs(history: Path, manifest: dict[str, Any]) -> list[str]:
@@ -230,24 +233,30 @@ def unseen_later_runs(history: Path, manifest: dict[str, Any]) -> list[str]:
     Nothing when the run's stability rule is `none` or its manifest predates `history_later`."""
     seen = manifest.get("history_later")
     rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
-    off = not_the_champion(manifest.get("model_version"), manifest.get("champion_version"))
-    if seen is None or rule == "none" or off:  # a run no later run reads (`history_notes`' `production`)
+    if seen is None or rule == "none":
         return []
     as_of = str(manifest["as_of"])
-    added = [a for a, run in runs_after(history, as_of).items() if seen.get(a) != run]
+    # the later runs that read it (`reads`: none of production's reads a challenger's run, round 29)
+    added = [a for a, run in runs_after(history, as_of, Reader.of(manifest)).items() if seen.get(a) != run]
     return [later_runs_note(added, as_of)] if added else []
 
 
 def bridge_source(
-    history: Path | None, as_of: str, model_version: str, model_run_id: str | None = None
+    history: Path | None,
+    as_of: str,
+    model_version: str,
+    model_run_id: str | None = None,
+    champion_version: str | None = None,
 ) -> HistoryRun | None:
     """The history's run before `as_of` when it was scored with another model version than `model_version`
-    (issue 15: this run then explains its data with that run's model too), else None (also without a history)."""
+    (issue 15: this run then explains its data with that run's model too), else None (also without a history).
+    `champion_version`: the champion's when this run loaded its model (who reads, `reads`)."""
     if history is None or not (Path(history) / HISTORY_MARKER).is_file():
         return None
     # the run this run's moves are counted from (`tier_runs`, was: the latest, read or not: a challenger's or a
     # stale run's model bridged while the moves came from the run before it, the split left empty)
-    previous = previous_run(tier_runs(list_runs(history)), as_of)
+    reader = Reader(str(model_version), champion_version, model_run_id)
+    previous = previous_run(tier_runs(list_runs(history), reader), as_of)
     if previous is None or same_model(previous, model_version, model_run_id):
         return None
     return previous
@@ -268,6 +277,7 @@ def apply_stability(
     cfg: Any,
     horizon_days: int,
     signature: dict[str, str] | None = None,
+    reader: Reader = PRODUCTION,
 ) -> pd.DataFrame:
     """The scores with `tier` = the reported tier under `tiers.stability` and `raw_tier` = this run's own tier.
 
@@ -276,7 +286,8 @@ def apply_stability(
     (runs after it are not read: a backfill does not see the future). A customer whose reported tier differs
     from the raw one gets a `tier_reason` saying so. `signature`: this run's sample of its orders
     (`pipelines.history_identity.base_signature`), compared with the history's previous run's, the run of the
-    same as-of it replaces and the next run's (a backfill).
+    same as-of it replaces and the next run's (a backfill). `reader`: this run's model (`tier_runs`: a
+    challenger's run reads its own model's runs, production's the champions').
     """
     out = scores.copy(deep=False)  # copy-on-write: the caller's frame is not changed, no column copied
     raw = out["tier"].astype("str")
@@ -288,7 +299,9 @@ def apply_stability(
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     every = list_runs(open_history(history, create=True))
     runs = [r for r in every if r.as_of < as_of]
-    held = tier_runs(runs)  # a run of stale data or a stopped table is kept but read by no stable tier
+    held = tier_runs(
+        runs, reader
+    )  # a run of stale data or a stopped table is kept but read by no stable tier
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
     out.attrs["stability_runs"] = {r.as_of: r.run_id for r in held}
     # the run joins the whole history, not only the runs before it: a backfill is read by the later runs' stable
@@ -528,7 +541,8 @@ def report_history(
     # not a run of stale data or a stopped table (`tier_runs`, the stable tiers' rule): its tiers read days
     # without data as quiet customers, and the moves since it would be counted against them (was: the latest
     # run, stale or not)
-    held = [r for r in tier_runs(upto) if r.as_of < as_of]
+    reader = Reader.of(manifest)  # a challenger's run is reported against its own model's runs (`reads`)
+    held = [r for r in tier_runs(upto, reader) if r.as_of < as_of]
     previous = held[-1] if held else None
     check_stabilised_with(manifest, upto, as_of)
     transitions = rules_changed = earlier = None
@@ -565,9 +579,13 @@ def report_history(
         earlier = previous_run(held, previous.as_of)
         if earlier is not None:  # a move back to the tier or manager of the run before: said as a move back
             transitions = transitions.join(run_before_last(earlier, transitions.index))
-    # production's tiers over time: a run a model not the champion then scored is no point of it (round 29, was:
-    # a challenger's month drawn among production's)
-    counts = [{"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of and not off_production(r)]
+    # the tiers over time of this run's line (`reads`: production's, or a challenger's own model's; round 29, was:
+    # a challenger's month drawn among production's). Runs of stale data or a stopped table stay, unlike in
+    # `tier_runs`: they are what those runs published, shown as `cvp history` shows them; only the stable tiers
+    # and moves skip them, which would read their days without data as quiet customers
+    counts = [
+        {"as_of": r.as_of, "tiers": r.tiers} for r in upto if r.as_of < as_of and reads(reader, r.reader)
+    ]
     this = scores["tier"].dropna().astype(str).value_counts().sort_index()
     counts.append({"as_of": as_of, "tiers": {str(k): int(v) for k, v in this.items()}})
     return HistoryReport(

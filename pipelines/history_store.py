@@ -53,8 +53,13 @@ __all__ = [
     "read_columns",
     "scores_columns",
     "stability_rules",
+    "HISTORY_RULE",
+    "PRODUCTION",
+    "Reader",
+    "check_keeps_production",
     "not_the_champion",
     "off_production",
+    "reads",
     "read_run",
     "read_run_churn",
 ]
@@ -107,26 +112,76 @@ class HistoryRun:
     champion_version: str | None = None
     model_aliases: tuple[str, ...] | None = None
 
+    @property
+    def reader(self) -> Reader:
+        """The run as a reader of the history (`reads`), or as a run read."""
+        return Reader(self.model_version, self.champion_version, self.model_run_id)
 
-def tier_runs(runs: Sequence[HistoryRun]) -> list[HistoryRun]:
-    """The runs a later run reads (its stable tiers, its moves since the last run, the bridge of its model
-    change, `cvp report --history`): all but those whose data was stale (their tiers read days without data as
-    quiet customers: held over, a stale run's `lapsed` or `problem` would linger in later runs), had a table whose
-    export stopped (its customers read without its rows since: round 25, was: read, the demo's run with its
-    tickets cut half a year early held 2 great customers good in the next run), or were scored by another model
-    than the champion of their time (`off_production`)."""
-    return [r for r in runs if not r.stale_data and not r.stopped_tables and not off_production(r)]
+
+#: The rule a run's `stability_runs` was computed by (the manifest's `history_rule`): 2 since round 29, the runs
+#: its reader reads (`tier_runs`); absent in manifests written before, when every run was read but those of stale
+#: data or a stopped table (`check_stabilised_with` accepts that set for them)
+HISTORY_RULE = 2
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a history: the model of a run scoring now, reported, or in the history (its version, the
+    champion's version when it loaded its model, "" none and None not known, and its training run)."""
+
+    model_version: str | None = None
+    champion_version: str | None = None
+    model_run_id: str | None = None
+
+    @classmethod
+    def of(cls, manifest: dict[str, Any]) -> Reader:
+        """The reader of a run's manifest (one written before it recorded its champion: production's)."""
+        version = manifest.get("model_version")
+        return cls(
+            None if version is None else str(version),
+            manifest.get("champion_version"),
+            manifest.get("model_run_id"),
+        )
+
+    @property
+    def production(self) -> bool:
+        """Its model was the champion of its time (or none was, or it is not known): production's line."""
+        return not not_the_champion(self.model_version, self.champion_version)
+
+
+#: A reader not known to be other than production's (a caller that does not name its run's model)
+PRODUCTION = Reader()
+
+
+def reads(reader: Reader, scored: Reader) -> bool:
+    """Whether a run of `reader` reads a run scored by `scored` (the one rule of every history reader: its stable
+    tiers, its moves since the last run, the bridge of its model change, `cvp report --history`). A run of the
+    champion of its time reads the runs of the champion of theirs (`off_production`, round 29, was: a challenger's
+    run read as production's); a run of a model that was not the champion reads the runs of its own model (the
+    same training run, else the same version: `one_model`), never production's (review of round 29, was: none at
+    all, its own history unread)."""
+    if reader.production:
+        return scored.production
+    return one_model(reader.model_version, reader.model_run_id, scored.model_version, scored.model_run_id)
+
+
+def tier_runs(runs: Sequence[HistoryRun], reader: Reader) -> list[HistoryRun]:
+    """The runs a later run of `reader` reads (`reads`): all of its line but those whose data was stale (their
+    tiers read days without data as quiet customers: held over, a stale run's `lapsed` or `problem` would linger
+    in later runs) or had a table whose export stopped (its customers read without its rows since: round 25, was:
+    read, the demo's run with its tickets cut half a year early held 2 great customers good in the next run)."""
+    return [r for r in runs if not r.stale_data and not r.stopped_tables and reads(reader, r.reader)]
 
 
 def off_production(run: HistoryRun) -> bool:
     """The run was scored by a model that was not the champion when a champion existed (`cvp score --model
     ...@challenger` or `--model-version N`: its run.json's `champion_version` another version): its tiers are
-    not production's, so no later run reads them (round 29, was: the next champion run's stable tiers held
-    the challenger's tiers and its moves were counted from them). A run scored while no model was champion
-    (`champion_version` "", the demo's first model left a challenger) is the only line there is: read. Runs
-    that did not record it, or named their model otherwise than by its version (a `runs:/` URI, before such
-    models carried their version): read, as before."""
-    return not_the_champion(run.model_version, run.champion_version)
+    not production's, so no run of production's reads them (round 29, was: the next champion run's stable tiers
+    held the challenger's tiers and its moves were counted from them). A run scored while no model was champion
+    (`champion_version` "", the demo's first model left a challenger) is the only line there is: production's.
+    Runs that did not record it, or named their model otherwise than by its version (a `runs:/` URI, before such
+    models carried their version): production's, as before."""
+    return not run.reader.production
 
 
 def not_the_champion(version: str | None, champion: str | None) -> bool:
@@ -134,6 +189,27 @@ def not_the_champion(version: str | None, champion: str | None) -> bool:
     "" none, None not known) of its time: `off_production`'s rule, for a run in the history or one scoring now."""
     version = str(version or "")
     return bool(champion) and version.isdigit() and str(champion) != version
+
+
+def check_keeps_production(
+    history: Path, runs: Sequence[HistoryRun], as_of: str, reader: Reader, added: bool = False
+) -> None:
+    """Refuse (exit 2) a run of a model that is not the champion (`cvp score --model-version N`, `--model
+    ...@challenger`) replacing the history's run of the same as-of that the champion of its time scored: the
+    history would lose production's run (was: replaced, exit 0, the nightly run's tiers gone from the history).
+    Called before the data is read (`pipelines.history.check_keeps_production`) and again under the history's
+    lock as the run is appended (`added`; review of round 29: production's run may come meanwhile)."""
+    if reader.production:
+        return
+    there = [r for r in runs if r.as_of == as_of and not off_production(r)]
+    if there:
+        raise StructuralError(
+            f"{'not added to the score history: ' if added else ''}--history {history} holds the run as of "
+            f"{as_of} scored by model version {there[0].model_version}, production's then; this run's model, "
+            f"version {reader.model_version}, is not the champion (version {reader.champion_version}): added, it "
+            "would replace production's run. Score it into another --history (or without one), or promote it first "
+            f"(`cvp models promote {reader.model_version}`)"
+        )
 
 
 def open_history(path: Path, create: bool) -> Path:
@@ -349,11 +425,18 @@ def check_stabilised_with(manifest: dict, runs: Sequence[HistoryRun], as_of: str
     """Refuse (exit 2) to report with a history a run whose tiers were not held by the stability rule over that
     history's earlier runs (scored without `--history`, or with another history): its transitions would count
     as moves what the rule holds (was: 94 customers "changed tier" on the team page where the history's own run of
-    the same as-of had 55). Manifests written before runs recorded their history are not judged."""
+    the same as-of had 55). Manifests written before runs recorded their history are not judged; those written
+    before `HISTORY_RULE` (no `history_rule`) by the rule of their time, every run read but those of stale data or
+    a stopped table (review of round 29, was: a run held over a challenger's run then refused, "held over other
+    runs")."""
     if "stability_runs" not in manifest:
         return
     rule = ((manifest.get("run_policy") or {}).get("tiers") or {}).get("stability", {}).get("rule", "none")
-    before = {r.as_of: r.run_id for r in tier_runs(runs) if r.as_of < as_of}
+    if manifest.get("history_rule") == HISTORY_RULE:
+        read = tier_runs(runs, Reader.of(manifest))
+    else:  # the rule before round 29: whoever scored a run, it was read
+        read = [r for r in runs if not r.stale_data and not r.stopped_tables]
+    before = {r.as_of: r.run_id for r in read if r.as_of < as_of}
     used = manifest["stability_runs"]
     if rule == "none" or not before or used == before:
         return
@@ -400,6 +483,9 @@ def _append_run(
 ) -> Path:
     runs = list_runs(history)  # a damaged or foreign entry is reported before anything is written
     as_of = str(manifest["as_of"])
+    # again under the lock: production's run of this as-of may have come while a challenger's run scored (review
+    # of round 29, was: checked before the data was read only, and production's run replaced)
+    check_keeps_production(history, runs, as_of, Reader.of(manifest), added=True)
     try:  # its stable tiers read the runs before it the history holds now (was: another run appended meanwhile,
         # this one added all the same, its tiers held over other runs, and `cvp report --history` refused it later)
         check_stabilised_with(manifest, runs, as_of)

@@ -20,6 +20,7 @@ from pipelines.config import AppConfig
 def bridge_model(
     history: Path | None, as_of: pd.Timestamp, version: str, uri: str, bundle: CustomerValueModel,
     cfg: AppConfig, model_run_id: str | None = None, inputs: tuple[Any, Any] | None = None,
+    champion_version: str | None = None,
 ) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
     """The model of the history's previous run when it is not this run's (issue 15): (BridgeModel or None, what
     the manifest says about it, None when there is nothing to bridge).
@@ -29,12 +30,13 @@ def bridge_model(
     returned note says why: the data/model split stays empty, never guessed. `inputs`: (this data's model
     inputs, `features.model_inputs.model_inputs`; this run's model's `features.as_trained.AsTrained`): the old
     model is planned from its own recorded inputs (`features.as_trained.bridge_view`): it reads the features it
-    was trained on, or the bridge is None with a note.
+    was trained on, or the bridge is None with a note. `champion_version`: the champion's when this run loaded its
+    model: the previous run is the one it reads (`pipelines.history_store.reads`).
     """
     from pipelines.history import bridge_source
     from pipelines.tracking import load_bundle
 
-    previous = bridge_source(history, as_of.date().isoformat(), version, model_run_id)
+    previous = bridge_source(history, as_of.date().isoformat(), version, model_run_id, champion_version)
     if previous is None:
         return None, None
     old_version = previous.model_version

@@ -167,10 +167,14 @@ def run_score(
         run_cfg = cfg
         checked = check_model(bundle, run_cfg, as_of, mapping, strict, warn, model, demo)
         cfg, cutoffs, diffs = checked.cfg, checked.cutoffs, checked.diffs
+        from pipelines.history_store import Reader
+
+        # who reads the history: the champion's run reads production's runs, another model's its own (`reads`)
+        reader = Reader(str(version), checked.champion_version, model.run_id)
         if history is not None:  # a challenger's run never replaces production's in the history (round 29)
             from pipelines.history import check_keeps_production
 
-            check_keeps_production(history, as_of.date().isoformat(), model.version, checked.champion_version)
+            check_keeps_production(history, as_of.date().isoformat(), reader)
         setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
         rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)
@@ -275,7 +279,15 @@ def run_score(
         run_id = run_id_for(identity | ({"history_runs": earlier} if earlier else {}))
         # --- score history (issue 15): the previous run's model, when it changed, explains this run's data too ---
         bridge, bridge_info = bridge_model(
-            history, as_of, version, uri, bundle, cfg, model.run_id, (present, as_trained)
+            history,
+            as_of,
+            version,
+            uri,
+            bundle,
+            cfg,
+            model.run_id,
+            (present, as_trained),
+            checked.champion_version,
         )
         # ---
         staging = staging_dir(out, run_id)
@@ -349,9 +361,9 @@ def run_score(
         scores.insert(scores.columns.get_loc("model_version") + 1, "run_id", run_id)
         # --- score history (issue 15): reported tier under tiers.stability, raw tier beside it ---
         from pipelines.history import apply_stability, history_notes, runs_after
-        from pipelines.history_store import not_the_champion, stability_rules, tier_rules
+        from pipelines.history_store import HISTORY_RULE, stability_rules, tier_rules
 
-        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature)
+        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature, reader)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
         notes = history_notes(
@@ -360,7 +372,7 @@ def run_score(
             tier_rules(policy),
             run_cfg.tiers.stability.rule,
             stability_rules(policy),
-            production=not not_the_champion(model.version, checked.champion_version),
+            reader,
         )
         for note in notes:
             warn(note)
@@ -413,8 +425,11 @@ def run_score(
             "run_policy": policy["run_policy"],
             "history_notes": notes,
             "stability_runs": stability_runs,
+            "history_rule": HISTORY_RULE,  # the rule `stability_runs` was read by (`check_stabilised_with`)
             # the history's later runs the scoring saw: the append names any added meanwhile (`unseen_later_runs`)
-            "history_later": runs_after(history, as_of.date().isoformat()) if history is not None else None,
+            "history_later": runs_after(history, as_of.date().isoformat(), reader)
+            if history is not None
+            else None,
             "skipped_rules": skipped,
             "skipped_rules_never_fed": unfed,  # a note: the data has not their inputs' table or column
             "stale_data": stale,

@@ -63,7 +63,7 @@ def test_a_run_with_a_stopped_table_is_kept_in_the_history_marked_and_read_by_no
     is, it is kept and marked (run.json's `stopped_tables`, `cvp history`'s as-of), the stability rule of later
     runs skips it and their `history_notes` say so."""
     from pipelines.history import history_notes, run_history
-    from pipelines.history_store import append_run, list_runs, tier_runs
+    from pipelines.history_store import PRODUCTION, append_run, list_runs, tier_runs
     from tests.helpers import quiet, scores_manifest
 
     root, fixture_history = history_runs
@@ -81,7 +81,7 @@ def test_a_run_with_a_stopped_table_is_kept_in_the_history_marked_and_read_by_no
     middle = history / "as_of=2024-12-01" / "run.json"
     middle.write_text(json.dumps(json.loads(middle.read_text()) | {"stopped_tables": [STOPPED]}))
     runs = list_runs(history)
-    assert [r.as_of for r in tier_runs(runs)] == ["2024-11-01"]
+    assert [r.as_of for r in tier_runs(runs, PRODUCTION)] == ["2024-11-01"]
     notes = history_notes(history, "2025-02-01", None, "margin")
     assert any("runs as of 2024-12-01, 2025-01-01 scored data an export of which stopped" in n for n in notes)
     assert history_notes(history, "2025-02-01", None, "none") == []

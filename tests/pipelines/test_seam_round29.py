@@ -167,6 +167,7 @@ def test_a_challengers_backfill_does_not_ask_to_score_the_later_runs_again(histo
     at scoring (`history_notes`) and at the append (`unseen_later_runs`)."""
     from pipelines.config import load_config
     from pipelines.history import history_notes, unseen_later_runs
+    from pipelines.history_store import Reader
 
     _, history = history_runs
     rule = load_config(trained.config).tiers.stability.rule
@@ -182,4 +183,132 @@ def test_a_challengers_backfill_does_not_ask_to_score_the_later_runs_again(histo
     }
     assert not unseen_later_runs(history, manifest)  # was: "score them again"
     assert unseen_later_runs(history, manifest | {"model_version": "1"})  # the champion's: said
-    assert not history_notes(history, "2024-10-01", None, rule, production=False)
+    challenger = Reader("2", "1", "f" * 32)  # another training run than the history's model's
+    assert not history_notes(history, "2024-10-01", None, rule, reader=challenger)
+
+
+def _challenger_december(history_runs, tmp_path, keep_january=False):
+    """A copy of the `history_runs` history whose 2024-12-01 run was scored by version 2, a model of another
+    training run, while version 1 was champion (its run.json rewritten); returns (root, history, November's
+    run.json, December's)."""
+    import json
+    import shutil
+
+    root, history = history_runs
+    h = tmp_path / "history"
+    shutil.copytree(history, h)
+    if not keep_january:
+        shutil.rmtree(h / "as_of=2025-01-01")  # the run about to be scored
+    nov = json.loads((h / "as_of=2024-11-01" / "run.json").read_text())
+    dec_file = h / "as_of=2024-12-01" / "run.json"
+    dec = json.loads(dec_file.read_text()) | {
+        "model_version": "2",
+        "champion_version": "1",
+        "model_aliases": ["challenger"],
+        "model_run_id": "f" * 32,
+    }
+    dec_file.write_text(json.dumps(dec))
+    return root, h, nov, dec
+
+
+def test_a_challengers_second_run_reads_its_first(history_runs, trained, tmp_path):
+    """A challenger (version 2) scored into the nightly history two months running: its second run's stable
+    tiers read none of the history's runs (`tier_runs` dropped every run not production's, whoever read: review
+    of round 29, was), so its tiers were never held and its moves had nothing to count from. Now a run of a model
+    that is not the champion reads its own model's runs (`history_store.reads`): its stable tiers, its notes,
+    its report's moves and tier counts read its first run, never production's; production's next run still
+    reads production's only."""
+    import pandas as pd
+
+    from pipelines.config import load_config
+    from pipelines.history import apply_stability, bridge_source, history_notes, report_history
+    from pipelines.history_store import HISTORY_RULE, Reader
+    from pipelines.outputs import read_output_set
+
+    root, h, nov, dec = _challenger_december(history_runs, tmp_path)
+    challenger = Reader("2", "1", "f" * 32)
+    scores = pd.read_parquet(root / "scores-2025-01-01.parquet")
+    scores = scores.assign(tier=scores["raw_tier"]).drop(columns="raw_tier")
+    cfg = load_config(trained.config)
+    out = apply_stability(scores, h, cfg, cfg.labels.horizon_days, reader=challenger)
+    assert out.attrs["stability_runs"] == {"2024-12-01": dec["run_id"]}  # was: {}, nothing read
+    production = apply_stability(scores, h, cfg, cfg.labels.horizon_days)
+    assert production.attrs["stability_runs"] == {"2024-11-01": nov["run_id"]}
+    assert (
+        bridge_source(h, "2025-01-01", "2", "f" * 32, "1") is None
+    )  # its own model's run: nothing to bridge
+    notes = " ".join(history_notes(h, "2025-01-01", None, cfg.tiers.stability.rule, reader=challenger))
+    assert "version 2, is not the champion (version 1)" in notes, notes
+    assert "read only this history's earlier runs of its own model (2024-12-01), not production's" in notes
+    assert "were scored by a model that was not the champion then" not in notes  # production's note, not its
+    published = read_output_set(root / "scores-2025-01-01.parquet")
+    manifest = published.manifest | {
+        "model_version": "2",
+        "champion_version": "1",
+        "model_run_id": "f" * 32,
+        "stability_runs": {"2024-12-01": dec["run_id"]},
+        "history_rule": HISTORY_RULE,
+        "bridge": None,
+    }
+    moves = report_history(h, published.scores, published.contributions, manifest, cfg)
+    assert moves.previous_as_of == "2024-12-01"
+    assert [r["as_of"] for r in moves.runs] == ["2024-12-01", "2025-01-01"]
+
+
+def test_the_append_keeps_productions_run_of_the_same_as_of(history_runs, tmp_path):
+    """A challenger's run appended over production's run of the same as-of (production's nightly run added while
+    the challenger's scored: `cvp score` checked it before reading the data only): production's run replaced
+    (review of round 29, was). Now the append judges it again under the history's lock
+    (`history_store.check_keeps_production`): refused, production's run kept."""
+    import pandas as pd
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.history_store import append_run
+    from pipelines.outputs import read_output_set
+
+    root, history = history_runs
+    h = tmp_path / "history"
+    import shutil
+
+    shutil.copytree(history, h)
+    part = h / "as_of=2024-12-01"
+    before = (part / "run.json").read_text()
+    manifest = read_output_set(root / "scores-2024-12-01.parquet", columns=[]).manifest
+    manifest = {k: v for k, v in manifest.items() if k != "stability_runs"}  # not judged: the check alone
+    manifest |= {"model_version": "2", "champion_version": "1", "model_run_id": "f" * 32, "run_id": "other"}
+    scores = pd.read_parquet(part / "scores.parquet")
+    contributions = tmp_path / "contributions.parquet"
+    shutil.copyfile(part / "contributions.parquet", contributions)
+    with pytest.raises(
+        StructuralError, match="not added to the score history: .*would replace production's run"
+    ):
+        append_run(h, scores, contributions, manifest)  # was: added, production's run replaced
+    assert (part / "run.json").read_text() == before
+
+
+def test_report_history_of_a_run_scored_before_the_rule(history_runs, trained, tmp_path):
+    """A history holding a challenger's run scored before round 29 (2024-12-01): production's next run was held
+    over it then (its manifest's `stability_runs` names it: the rule of its time read every run). Its `cvp report
+    --history` was refused, "held over other runs than this history holds" (review of round 29, was): the check
+    read the history by the new rule. Now a manifest without `history_rule` is judged by the rule of its time;
+    one written since by the new rule."""
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.config import load_config
+    from pipelines.history import report_history
+    from pipelines.history_store import HISTORY_RULE
+    from pipelines.outputs import read_output_set
+
+    root, h, nov, dec = _challenger_december(history_runs, tmp_path, keep_january=True)
+    cfg = load_config(trained.config)
+    published = read_output_set(root / "scores-2025-01-01.parquet")
+    old = {k: v for k, v in published.manifest.items() if k != "history_rule"}
+    old["stability_runs"] = {"2024-11-01": nov["run_id"], "2024-12-01": dec["run_id"]}
+    moves = report_history(h, published.scores, published.contributions, old, cfg)  # was: refused
+    assert moves.previous_as_of == "2024-11-01"
+    with pytest.raises(StructuralError, match="held by the stability rule over other runs"):
+        report_history(
+            h, published.scores, published.contributions, old | {"history_rule": HISTORY_RULE}, cfg
+        )
