@@ -468,7 +468,7 @@ def promote_version(
             f"version {version} of {name} cannot be made champion: {exc.why} (the tracking store's artefacts "
             "moved or deleted?); @champion is unchanged. Restore its files, or train again (`cvp train`)"
         ) from exc
-    said = _judge_contract(loaded, cfg, version, name, config, force)
+    said, notes = _judge_contract(loaded, cfg, version, name, config, force, before)
     replaced = f"replaced v{before}" if before else "there was no champion"
     reason = f"promoted by `cvp models promote` ({replaced})"
     refused = training_refusal((found.tags or {}).get("promotion", ""))
@@ -491,6 +491,8 @@ def promote_version(
         )
     for text in said:
         console.print(f"warning: {text}", markup=False, highlight=False)
+    for text in notes:
+        console.print(f"note: {text}", markup=False, highlight=False)
     was, h = _horizon(client, name, before), _horizon(client, name, version)
     if None not in (was, h) and was != h:  # was: the horizon the pages and columns speak of swapped, unsaid
         console.print(
@@ -505,22 +507,44 @@ def promote_version(
 
 
 def _judge_contract(
-    loaded: Any, cfg: AppConfig, version: str, name: str, config: Path | None, force: bool
-) -> list[str]:
-    """Version `version` judged against the configuration `cvp models promote` was given as `cvp score` judges
-    it before the data is read (`pipelines.engines.scoring.contract_stop`, `resolve_settings`: one rule). A stop
-    refuses the promotion unless `force`; returns the warnings to print once it is promoted: the stop overridden,
-    and the settings the next runs take from the model instead of the configuration (was: not a word, and a model
-    in another currency promoted, exit 0, every next `cvp score` stopped). The mapping is not judged (a run's,
-    unknown here); the as-of neither (the look-ahead and age are the run's). With them, what every run of the
-    model warns of it (`pipelines.engines.model_checks.check_model`: `cvp demo` trained it, its training run
-    deleted)."""
+    loaded: Any,
+    cfg: AppConfig,
+    version: str,
+    name: str,
+    config: Path | None,
+    force: bool,
+    champion: str | None,
+) -> tuple[list[str], list[str]]:
+    """Version `version` judged as `cvp score` judges it before the data is read (`pipelines.engines.scoring.
+    contract_stop`, `resolve_settings`: one rule): against the configuration given (`config`), else against the
+    contract of the champion `champion` (its currency, horizon, value definition: what the scoring runs have been
+    accepting; review of round 29, was: against `configs/default.yaml`, so a model of `configs/online_retail.yaml`,
+    GBP, was refused or listed as differing in every setting). A stop refuses the promotion unless `force`;
+    returns (the warnings to print once it is promoted: the stop overridden, the settings the next runs take from
+    the model instead, what every run of the model warns of it: `cvp demo` trained it, its training run deleted;
+    the notes: not judged, and why). The mapping is not judged (a run's, unknown here); the as-of neither."""
     from pipelines.engines.scoring import contract_stop, resolve_settings
 
     bundle = loaded.bundle
-    which = f"the configuration {config}" if config else "the default configuration"
-    stop = contract_stop(bundle, cfg)
     said: list[str] = []
+    notes: list[str] = []
+    warned = [
+        f"every `cvp score` of it warns: {n} (--strict refuses)"
+        for n in (loaded.trained_by_demo, loaded.run_deleted)
+        if n
+    ]
+    which = f"the configuration {config}"
+    versus = "config"  # the side `resolve_settings` names
+    if config is None:
+        against, why = _champions_contract(cfg, bundle, name, champion)
+        if against is None:
+            return warned, [f"version {version} was not judged against the scoring runs' settings: {why}"]
+        cfg, which, versus = (
+            against,
+            f"the champion's data (v{champion}, in {against.data.currency})",
+            "champion",
+        )
+    stop = contract_stop(bundle, cfg)
     if stop and not force:
         raise StructuralError(
             f"version {version} of {name} cannot be made champion: every `cvp score` of {which} would stop on it "
@@ -532,19 +556,51 @@ def _judge_contract(
         trained = (bundle.contract_settings() or {}).get("data") or {}
         cfg = cfg.with_data(currency=trained["currency"])  # its other differences, as a run in its currency
     stored = (bundle.contract_settings() or {}).get("mapping_digest")
-    _, diffs, notes = resolve_settings(bundle, cfg, stored, strict=False)
-    said += notes
+    _, diffs, notes_of_model = resolve_settings(bundle, cfg, stored, strict=False)
+    said += notes_of_model
     if diffs:
+        if versus != "config":  # the champion's settings, not a configuration's
+            diffs = [d.replace(", config ", f", champion v{champion} ", 1) for d in diffs]
+            which = (
+                f"the champion's (v{champion}; no --config given: the settings the scoring runs took from it)"
+            )
         said.append(
             f"version {version}'s settings differ from {which}; the next `cvp score` uses the model's and says "
             "so (--strict refuses):\n  " + "\n  ".join(diffs)
         )
-    said += [
-        f"every `cvp score` of it warns: {n} (--strict refuses)"
-        for n in (loaded.trained_by_demo, loaded.run_deleted)
-        if n
-    ]
-    return said
+    return said + warned, notes
+
+
+def _champions_contract(
+    cfg: AppConfig, bundle: Any, name: str, champion: str | None
+) -> tuple[AppConfig | None, str]:
+    """The configuration the runs of champion `champion` score with: `cfg` in its currency with its settings
+    imposed (`resolve_settings`, as every `cvp score` of it imposes them), and why there is none when there is
+    none (no champion, its files unreadable, a model saved before models carried their settings)."""
+    from pipelines.engines.scoring import resolve_settings
+    from pipelines.tracking import UnreadableModel, load_bundle
+
+    if champion is None:
+        return None, "no configuration was given (--config) and there is no champion to judge it against"
+    try:
+        theirs = load_bundle(f"models:/{name}/{champion}").bundle
+    except UnreadableModel as exc:
+        return (
+            None,
+            f"no configuration was given (--config) and the champion's (v{champion}) files: {exc.why}",
+        )
+    stored = theirs.contract_settings()
+    if stored is None:
+        return None, (
+            f"no configuration was given (--config) and the champion (v{champion}) was saved before models "
+            "carried their settings"
+        )
+    ours = ((bundle.contract_settings() or {}).get("data") or {}).get("currency")
+    currency = (stored.get("data") or {}).get("currency") or ours or cfg.data.currency
+    effective, _, _ = resolve_settings(
+        theirs, cfg.with_data(currency=currency), stored["mapping_digest"], False
+    )
+    return effective, ""
 
 
 def _horizon(client: Any, name: str, version: str | None) -> int | None:

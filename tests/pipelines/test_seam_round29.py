@@ -298,7 +298,6 @@ def test_report_history_of_a_run_scored_before_the_rule(history_runs, trained, t
     from features.validation import StructuralError
     from pipelines.config import load_config
     from pipelines.history import report_history
-    from pipelines.history_store import HISTORY_RULE
     from pipelines.outputs import read_output_set
 
     root, h, nov, dec = _challenger_december(history_runs, tmp_path, keep_january=True)
@@ -308,7 +307,57 @@ def test_report_history_of_a_run_scored_before_the_rule(history_runs, trained, t
     old["stability_runs"] = {"2024-11-01": nov["run_id"], "2024-12-01": dec["run_id"]}
     moves = report_history(h, published.scores, published.contributions, old, cfg)  # was: refused
     assert moves.previous_as_of == "2024-11-01"
+    from pipelines.history_store import HISTORY_RULE
+
     with pytest.raises(StructuralError, match="held by the stability rule over other runs"):
         report_history(
             h, published.scores, published.contributions, old | {"history_rule": HISTORY_RULE}, cfg
         )
+
+
+def _trained_in(monkeypatch, currencies, horizon_days=None):
+    """`load_bundle` giving each version's model as trained on amounts in `currencies[version]` (and over
+    `horizon_days`, when given): the fixture's one model standing for models of other configurations."""
+    import copy
+    import dataclasses
+
+    import pipelines.tracking as tracking
+
+    real = tracking.load_bundle
+
+    def load(uri, *args, **kwargs):
+        loaded = real(uri, *args, **kwargs)
+        bundle = copy.copy(loaded.bundle)
+        bundle.data_settings = dict(bundle.data_settings or {}) | {"currency": currencies[loaded.version]}
+        if horizon_days is not None:
+            bundle.label_config = bundle.label_config.model_copy(update={"horizon_days": horizon_days})
+        return dataclasses.replace(loaded, bundle=bundle)
+
+    monkeypatch.setattr(tracking, "load_bundle", load)
+
+
+def test_models_promote_without_config_judges_against_the_champion(trained, tmp_path, monkeypatch):
+    """`cvp models promote 2` without `--config` judged the version against `configs/default.yaml` (EUR, 365
+    days): a user who trains with `--config configs/online_retail.yaml` (GBP, 90 days) got exit 2, "every `cvp
+    score` of the default configuration would stop on it", or a false "settings differ" list (review of round 29,
+    was). Now, without `--config`, the version is judged against the champion's contract: the same currency and
+    settings, promoted without a word; another currency than the champion's refused (`--config`, `--force` the
+    ways out)."""
+    from pipelines.tracking import current_champion
+    from tests.helpers import cvp
+
+    _second_version(trained, tmp_path, monkeypatch)
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    _trained_in(monkeypatch, {"1": "GBP", "2": "GBP"}, horizon_days=90)
+    res = cvp("models", "promote", "2", "--tracking-uri", uri)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said  # was: 2, "trained on amounts in GBP, this run's data is in EUR"
+    assert "settings differ" not in said, said
+    assert current_champion("customer-value") == "2"
+    _trained_in(monkeypatch, {"1": "USD", "2": "GBP"})  # now v2 the champion, in GBP; v1 in USD
+    res = cvp("models", "promote", "1", "--tracking-uri", uri)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2, said
+    assert "the champion's data (v2, in GBP)" in said and "trained on amounts in USD" in said, said
+    assert "--config" in said and "--force" in said
+    assert current_champion("customer-value") == "2"
