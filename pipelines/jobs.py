@@ -119,9 +119,8 @@ def run_features(
     # every warning the command printed, as a scoring manifest lists them (round 28, was: the rows rejected at
     # loading printed `warning:` and the manifest's `warnings` absent, or holding the left table's alone)
     info["warnings"] = [text for kind, text in said(info["input_rows"], FEATURES) if kind == "warning"]
-    twin = Twin(
-        ours
-    )  # decided under the set's lock, once; its warning added to the manifest there (round 29)
+    # decided under the set's lock, once; its warning added to the manifest there (round 29)
+    twin = Twin(ours)
     with atomic_files(targets, f"the feature table {out}", twin=twin) as staged:
         write_frame(table, staged["table"], index=True)
         write_json(info, staged["manifest"])

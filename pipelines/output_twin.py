@@ -1,6 +1,6 @@
 """The scores file of the other format beside an output set (`scores.parquet` beside `--out scores.csv`, and
-back): whether it is the replaced set's own (`earlier_scores`, `scores_of`). `pipelines.outputs.publish` decides it
-under the set's lock (`staging.decided_under_lock`)."""
+back): whether it is the replaced set's own (`scores_of`), judged by `pipelines.outputs.publish` under the set's
+lock (`staging.decided_under_lock`, `staging.earlier_twin` over `twin_paths`)."""
 
 from __future__ import annotations
 
@@ -23,14 +23,6 @@ def scores_of(other: Path, manifest: Mapping[str, Any]) -> bool:
     else:
         ids = pd.read_parquet(other, columns=["run_id"])["run_id"]
     return len(ids) > 0 and bool((ids.astype(str) == str(run_id)).all())
-
-
-def earlier_scores(targets: Mapping[str, Path]) -> tuple[Path | None, str | None]:
-    """The scores file of the other format (`scores.parquet` beside `--out scores.csv`, and back) that the set
-    published at `targets` replaces with its manifest (`staging.earlier_twin`): (it, None) when it is the
-    replaced manifest's run's, which `publish` removes (it judges so under the set's lock); (None, the warning
-    that it is left) when not known to be (another set's, a user's own file)."""
-    return staging.earlier_twin(*twin_paths(targets), scores_of)
 
 
 def twin_paths(targets: Mapping[str, Path]) -> tuple[Path, Path]:

@@ -49,7 +49,7 @@ from pipelines.contributions_writer import ContributionsWriter  # noqa: F401  (r
 from pipelines.csv_cells import restore_formulas
 from pipelines.locks import held
 from pipelines.output_checks import file_stem
-from pipelines.output_twin import earlier_scores, scores_of, twin_paths  # noqa: F401  (earlier_scores: the rule)
+from pipelines.output_twin import scores_of, twin_paths
 from pipelines.staging import host as _host
 
 #: Text columns of the scores (ids first: they are read back as text whatever the file format).
@@ -258,8 +258,8 @@ def publish(
     contributions beside the other run's scores, and the slower run's `unexpected FileNotFoundError` on the
     journal the other removed). Was, for the rejects: published at loading, so a run stopped or killed after it
     left the new rejects beside the previous run's scores. The scores file of the other format is judged under the
-    lock only (`earlier_scores`' rule: the replaced set's removed, another left and said in the staged manifest's
-    `warnings`), as another run may publish there until then (round 28, was: decided before it, so a set
+    lock only (`staging.earlier_twin` with `output_twin.scores_of`: the replaced set's removed, another left and
+    said in the staged manifest's `warnings`), as another run may publish there until then (round 28, was: decided before it, so a set
     published meanwhile in the other format stayed beside this one's manifest, not a word; round 29: no look
     before the lock). Returns (the file removed with the renames, the warning of a file left beside the set: the
     one in the published manifest, for the caller to print)."""
@@ -275,7 +275,7 @@ def publish(
         # (`scores.csv` over a set published as `scores.parquet`: round 27, was: the older run's `scores.parquet`
         # left beside the new manifest, read by a batch job as the new scores, and `cvp report --scores
         # scores.parquet` said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it)
-        # (the replaced set's own scores only, `earlier_scores`' rule; round 27 review)
+        # (the replaced set's own scores only, `output_twin.scores_of`; round 27 review)
         twin = staging.Twin(scores_of)  # decided under the lock, once (round 29)
         gone = staging.decided_under_lock(twin, *twin_paths(targets), staged["manifest"])
         stale += [gone] if gone is not None else []

@@ -14,6 +14,17 @@ from pipelines.engines.score_run import ScoreRun
 AS_OF = "2025-01-01"
 
 
+def earlier_scores(targets: Any) -> tuple[Path | None, str | None]:
+    """What `pipelines.outputs.publish` decides under the set's lock of the scores file of the other format
+    beside the set published at `targets` (`staging.earlier_twin` with `output_twin.scores_of`), looked at by the
+    tests before publishing: (it, None) when it is the replaced manifest's run's (removed), else (None, the
+    warning that it is left). The tests' helper: no product code looks before the lock (round 29)."""
+    from pipelines import staging
+    from pipelines.output_twin import scores_of, twin_paths
+
+    return staging.earlier_twin(*twin_paths(targets), scores_of)
+
+
 def score_trained(trained: Any, out: Path, **overrides: Any) -> ScoreRun:
     """`run_score` on the fixture's data and config with the pandas engine, as of 2025-01-01, into `out`.
 

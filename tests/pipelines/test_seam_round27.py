@@ -154,7 +154,7 @@ def test_a_set_published_in_the_other_format_leaves_no_scores_of_the_earlier_set
     job reading `scores.parquet` read the old model's scores, exit 0, and `cvp report --scores scores.parquet`
     said "a scoring run was interrupted while publishing: rerun `cvp score`", which left it again). Now the set
     published removes the scores file of the other format when it is the replaced set's own: the replaced
-    manifest's run is every row's `run_id` (`outputs.earlier_scores`, passed to `outputs.publish`, the one
+    manifest's run is every row's `run_id` (`staging.earlier_twin`, passed to `outputs.publish`, the one
     publishing of both engines). Any other file under that name (a user's own annotated `scores.csv` with cvp's
     columns and theirs, no cvp set before it; another run's) is left, with a warning the run prints and lists in
     its manifest (review of round 27, was: deleted without a word by any file whose header held the columns)."""
@@ -179,7 +179,7 @@ def test_a_set_published_in_the_other_format_leaves_no_scores_of_the_earlier_set
     write_frame(_scores_file([*SCORES_REQUIRED, "called"], "mine"), old)
     assert published("new") == {"scores.manifest.json", f"scores.{then}", old.name}  # was: old.name gone
     # ... and by the next, though a manifest is there now: it is of another run than the file's
-    from pipelines.outputs import earlier_scores
+    from tests.pipelines.score_helpers import earlier_scores
 
     removed, left = earlier_scores(targets)
     assert removed is None and left.startswith(f"{old} is left beside scores.{then}: it is not known to be")

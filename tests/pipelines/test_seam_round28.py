@@ -11,6 +11,7 @@ import re
 import shutil
 
 from tests.helpers import quiet
+from tests.pipelines.score_helpers import earlier_scores
 
 
 def _text(page: str) -> str:
@@ -158,7 +159,7 @@ def test_a_twin_gone_under_the_lock_is_not_removed_later(tmp_path, monkeypatch):
     twin = out / "scores.parquet"
     write_frame(frame("old"), twin)
     targets["manifest"].write_text(json.dumps({"run_id": "old"}))
-    earlier, left = outputs.earlier_scores(targets)
+    earlier, left = earlier_scores(targets)
     assert earlier == twin and left is None
     twin.unlink()  # moved away by the user before the lock
 
@@ -188,7 +189,7 @@ def test_a_twin_gone_under_the_lock_is_not_removed_later(tmp_path, monkeypatch):
     assert twin.exists()  # was: deleted by the journal's completion
     # not killed: nothing removed, no "removed" note
     targets["manifest"].write_text(json.dumps({"run_id": "mine"}))
-    earlier, left = outputs.earlier_scores(targets)
+    earlier, left = earlier_scores(targets)
     assert earlier == twin
     twin.unlink()
     assert outputs.publish(staged_set("newer"), targets, None) == (
@@ -232,7 +233,7 @@ def test_the_left_warning_is_printed_as_decided_under_the_lock(tmp_path, monkeyp
     targets = outputs.output_paths(out / "scores.csv")
     cols = outputs.SCORES_REQUIRED
     write_frame(pd.DataFrame({c: ["mine"] for c in [*cols, "my_note"]}), out / "scores.parquet")
-    earlier, left = outputs.earlier_scores(targets)
+    earlier, left = earlier_scores(targets)
     assert earlier is None and left
     stage = tmp_path / "stage"
     stage.mkdir()
@@ -290,7 +291,7 @@ def test_the_other_formats_scores_are_decided_under_the_sets_lock(tmp_path):
     file not known to be the set's (a user's, put there meanwhile) is left, and the warning is written into the
     manifest published and returned to be printed (the one said before the lock taken back when it is gone)."""
     from pipelines.io import write_frame
-    from pipelines.outputs import SCORES_REQUIRED, earlier_scores, output_paths, publish
+    from pipelines.outputs import SCORES_REQUIRED, output_paths, publish
 
     def frame(run_id: str, *extra: str):
         import pandas as pd
