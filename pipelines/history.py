@@ -381,7 +381,8 @@ def run_history(history: Path, console: Any) -> list[HistoryRun]:
     if any(whose):
         console.print(
             "note: a model marked (challenger) or (set aside) was not the champion when it scored that run: its "
-            "tiers are not production's; later runs' stable tiers and moves do not read them",
+            "tiers are not production's; production's later runs' stable tiers and moves do not read them, a later "
+            "run of its own model's does",
             markup=False,
             highlight=False,
         )
