@@ -39,7 +39,7 @@ def two_models(trained, challenged, default_scores, tmp_path_factory):
     """Versions 1 and 2 of the model in their own registry, a copy of the session's `challenged` one: v1 the
     `trained` fixture's model, v2 the worse model trained with other settings (both as of 2024-07-01; trained
     once per session, for the promotion test too); a history whose run as of 2024-12-01 was scored with v1 and
-    whose run as of 2025-01-01 with v2 (and a copy of that history as it was with its first run only,
+    whose run as of 2025-01-01 with v2, promoted in between (and a copy of that history as it was with its first run only,
     `one-run-history`); and v1's own scores of the 2025-01-01 data (no history), the reference for the old model
     on the new data: the shared `default_scores` run (the same model, data, config and as-of)."""
     from tests.pipelines.conftest import TrainedEnv
@@ -53,6 +53,10 @@ def two_models(trained, challenged, default_scores, tmp_path_factory):
     history = root / "history"
     _score(env, OLD_AS_OF, root / "old.parquet", "--model", f"models:/{name}/1", "--history", str(history))
     shutil.copytree(history, root / "one-run-history")
+    # v2 made champion before its run: the model changed in production (a challenger's run reads its own model's
+    # runs only, `pipelines.history_store.reads`: it would bridge from none; review of round 29)
+    promoted = CliRunner().invoke(app, ["models", "promote", "2", "--config", str(config)])
+    assert promoted.exit_code == 0, promoted.output
     res = _score(
         env, NEW_AS_OF, root / "new.parquet", "--model", f"models:/{name}/2", "--history", str(history)
     )
