@@ -189,8 +189,11 @@ def history_notes(
         notes.append(
             f"this run's model, version {reader.model_version}, is not the champion (version "
             f"{reader.champion_version}): its stable tiers and moves read only this history's earlier runs of its "
-            + (f"own model ({', '.join(own)})" if own else "own model, and there is none")
-            + ", not production's"
+            + (
+                f"own model ({', '.join(own)}), not production's"
+                if own
+                else "own model, not production's: there is none, so its tiers are its own and no move is counted"
+            )
         )
     later = _later(runs, as_of, reader)  # the runs listed above, not listed again
     if later and stability != "none":

@@ -241,6 +241,8 @@ def test_a_challengers_second_run_reads_its_first(history_runs, trained, tmp_pat
     assert "version 2, is not the champion (version 1)" in notes, notes
     assert "read only this history's earlier runs of its own model (2024-12-01), not production's" in notes
     assert "were scored by a model that was not the champion then" not in notes  # production's note, not its
+    first = " ".join(history_notes(h, "2024-12-01", None, cfg.tiers.stability.rule, reader=challenger))
+    assert "its own model, not production's: there is none" in first, first  # its first run: reads nothing
     published = read_output_set(root / "scores-2025-01-01.parquet")
     manifest = published.manifest | {
         "model_version": "2",
