@@ -50,30 +50,21 @@ ConfigOpt = Annotated[Path | None, path_option("--config", help="YAML overriding
 SparkDataOpt = Annotated[
     Path | None,
     path_option(
-        "--data",
-        help="Directory with one file per table (CSV or Parquet); with --engine spark --tables, only for the "
-        "tables not named there.",
+        "--data", help="Directory with one file per table (CSV or Parquet); with --tables: the others."
     ),
 ]
 TablesOpt = Annotated[
     str | None,
     typer.Option(
-        "--tables",
-        help="--engine spark: read tables from the Spark catalog, TABLE=NAME pairs "
-        "(orders=db.orders,customers=db.customers) or a YAML file of them.",
+        "--tables", help="--engine spark: catalog tables, orders=db.orders,... or a YAML file of them."
     ),
 ]
 
 
 def _catalog_tables(text: str | None, engine: str, mapping: Path | None, data: Path | None) -> Any:
-    """`--tables` parsed and checked against the other flags (`pipelines.engines.spark_catalog`; pure, no Spark):
-    before anything is loaded."""
-    from pipelines.engines.spark_catalog import check_data_given, check_tables_option, parse_tables
+    from pipelines.engines.spark_catalog import tables_option  # pure: no Spark
 
-    tables = None if text is None else parse_tables(text)
-    check_tables_option(tables, engine, mapping)
-    check_data_given(data, tables)
-    return tables
+    return tables_option(text, engine, mapping, data)
 
 
 _VERBOSE = {"on": False}
@@ -470,7 +461,7 @@ def score(
         tracking_uri=tracking_uri,
         history=history,
         rejects=rejects,
-        tables=catalog,
+        catalog_tables=catalog,
     )
     if history is not None and result.contributions_path is not None:
         from pipelines.history_store import append_run

@@ -99,13 +99,14 @@ def run_score(
     history: Path | None = None,
     rejects: Path | None = None,
     demo: bool = False,
-    tables: Any = None,
+    catalog_tables: Any = None,
 ) -> ScoreRun:
     """The scoring job: load the registered model, validate the data, score in chunks, publish one output set.
 
     `rejects`: where the rejected rows go (pandas: `<rejects>/<table>.csv`; Spark: `<rejects>/<table>/` parts,
-    written by the executors). `demo`: `cvp demo`'s own run (its model is not warned of as the demo's). `tables`:
-    the catalog tables of `--tables` (`pipelines.engines.spark_catalog`, Spark only; `data` may then be None)."""
+    written by the executors). `demo`: `cvp demo`'s own run (its model is not warned of as the demo's).
+    `catalog_tables`: `--tables`' catalog tables (`pipelines.engines.spark_catalog`, Spark only; `data` may then be
+    None), recorded in the manifest (`catalog_tables`: each table's catalog name)."""
     import shutil
 
     from rich.markup import escape
@@ -120,8 +121,8 @@ def run_score(
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
     from pipelines.engines.spark_catalog import check_data_given, check_tables_option
 
-    check_tables_option(tables, engine, mapping)
-    check_data_given(data, tables)
+    check_tables_option(catalog_tables, engine, mapping)
+    check_data_given(data, catalog_tables)
     out = Path(out)
     # before the model or data are loaded
     from pipelines.output_checks import (
@@ -189,7 +190,12 @@ def run_score(
                 from pipelines.engines.spark_input import load_and_report_spark
 
                 loaded = load_and_report_spark(
-                    None if data is None else Path(data), cfg, console, spark_master, rejects_set, tables
+                    None if data is None else Path(data),
+                    cfg,
+                    console,
+                    spark_master,
+                    rejects_set,
+                    catalog_tables,
                 )
             else:
                 loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set, ahead)
@@ -400,7 +406,8 @@ def run_score(
                 name: r.rejected_by_reason for name, r in loaded.result.report.items()
             },
             "source_rows": sources,
-            **({"catalog_tables": {t: n.shown for t, n in tables.items()}} if tables else {}),  # `--tables`
+            # `--tables`: each table's catalog name (a file table's path is not recorded)
+            **({"catalog_tables": {t: n.shown for t, n in catalog_tables.items()}} if catalog_tables else {}),
             "data_fingerprint": fingerprint,
             "base_signature": signature,  # `pipelines.history_identity`: compared with the history's runs
             "config_digest": identity["config"],  # the run id's: the settings an output reads, one rule
@@ -479,7 +486,9 @@ def run_score(
         if earlier is not None:
             console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)
     except StructuralError:
-        if rejects_set is not None and loaded is not None and not tables:  # `cvp validate` reads no catalog
+        if (
+            rejects_set is not None and loaded is not None and not catalog_tables
+        ):  # `cvp validate`: no catalog
             console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
         raise
     finally:

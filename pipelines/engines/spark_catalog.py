@@ -222,6 +222,16 @@ def check_data_given(data: Path | None, tables: Mapping[str, CatalogName] | None
         )
 
 
+def tables_option(
+    text: str | None, engine: str, mapping: Path | None, data: Path | None
+) -> dict[str, CatalogName] | None:
+    """`--tables` of a command line parsed and checked against its other flags, before anything is loaded."""
+    tables = None if text is None else parse_tables(text)
+    check_tables_option(tables, engine, mapping)
+    check_data_given(data, tables)
+    return tables
+
+
 def catalog_sources(spark: SparkSession, tables: Mapping[str, CatalogName]) -> dict[str, Source]:
     """Each named table as a `Source` Spark reads with `spark.table`, every name looked up in the session's
     catalog first: the names it does not hold are refused together, by table and name."""

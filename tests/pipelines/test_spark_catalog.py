@@ -76,13 +76,19 @@ def test_tables_with_the_pandas_engine_a_mapping_or_no_data_are_refused_before_a
     out = tmp_path / "s.parquet"
     pandas = cvp("score", "--tables", "orders=db.orders", "--as-of", "2025-01-01", "--out", out)
     assert pandas.exit_code == 2, pandas.output
-    assert "--tables names catalog tables, which only the Spark engine reads: add --engine spark" in pandas.output
+    assert (
+        "--tables names catalog tables, which only the Spark engine reads: add --engine spark"
+        in pandas.output
+    )
     mapping = tmp_path / "m.yaml"
     mapping.write_text("sources: {}\n", encoding="utf-8")
     for command in (("train",), ("backtest", "--out", tmp_path / "bt")):
         mapped = cvp(*command, "--engine", "spark", "--tables", "orders=db.o", "--mapping", mapping)
         assert mapped.exit_code == 2, mapped.output
-        assert "--tables with --mapping: catalog tables are read with the contract's column names" in mapped.output
+        assert (
+            "--tables with --mapping: catalog tables are read with the contract's column names"
+            in mapped.output
+        )
     nothing = cvp("score", "--engine", "spark", "--as-of", "2025-01-01", "--out", tmp_path / "s")
     assert nothing.exit_code == 2 and "--data is required" in nothing.output, nothing.output
     assert "Traceback" not in pandas.output + mapped.output + nothing.output
@@ -95,7 +101,9 @@ def test_a_table_both_in_data_and_named_or_no_orders_anywhere_is_refused(tmp_pat
     data.mkdir()
     (data / "orders.csv").write_text("order_id,customer_id,ordered_at,revenue\nO1,C1,2024-01-01,1\n")
     (data / "tickets.csv").write_text("ticket_id,customer_id,opened_at\nT1,C1,2024-01-01\n")
-    with pytest.raises(StructuralError, match=r"table 'orders' has two sources: orders.csv in --data and the "):
+    with pytest.raises(
+        StructuralError, match=r"table 'orders' has two sources: orders.csv in --data and the "
+    ):
         table_sources(None, data, {"orders": parse_name("db.orders", "orders")})  # type: ignore[arg-type]
     (data / "orders.csv").unlink()
     with pytest.raises(StructuralError, match="required table 'orders' is missing: name it in --tables"):
