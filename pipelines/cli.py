@@ -54,17 +54,17 @@ SparkDataOpt = Annotated[
     ),
 ]
 TablesOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--tables", help="--engine spark: catalog tables, orders=db.orders,... or a YAML file of them."
     ),
 ]
 
 
-def _catalog_tables(text: str | None, engine: str, mapping: Path | None, data: Path | None) -> Any:
+def _catalog_tables(texts: list[str] | None, engine: str, mapping: Path | None, data: Path | None) -> Any:
     from pipelines.engines.spark_catalog import tables_option  # pure: no Spark
 
-    return tables_option(text, engine, mapping, data)
+    return tables_option(texts, engine, mapping, data)
 
 
 _VERBOSE = {"on": False}

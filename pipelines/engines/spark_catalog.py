@@ -223,10 +223,21 @@ def check_data_given(data: Path | None, tables: Mapping[str, CatalogName] | None
 
 
 def tables_option(
-    text: str | None, engine: str, mapping: Path | None, data: Path | None
+    texts: list[str] | None, engine: str, mapping: Path | None, data: Path | None
 ) -> dict[str, CatalogName] | None:
-    """`--tables` of a command line parsed and checked against its other flags, before anything is loaded."""
-    tables = None if text is None else parse_tables(text)
+    """`--tables` of a command line (given once or more: each adds its tables) parsed and checked against its other
+    flags, before anything is loaded (was, given twice: the last kept, the first's tables read from `--data`)."""
+    tables = None
+    for text in texts or ():
+        more = parse_tables(text)
+        for table, name in more.items():
+            if table in (tables := tables or {}):
+                raise StructuralError(
+                    f"--tables names table {table!r} twice ({tables[table].shown} and {name.shown}): give each "
+                    "table once"
+                )
+            tables[table] = name
+    tables = None if tables is None else _distinct(tables)
     check_tables_option(tables, engine, mapping)
     check_data_given(data, tables)
     return tables

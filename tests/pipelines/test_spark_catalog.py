@@ -95,6 +95,26 @@ def test_tables_with_the_pandas_engine_a_mapping_or_no_data_are_refused_before_a
     assert not out.exists() and not (tmp_path / "bt").exists()
 
 
+def test_tables_given_twice_add_up_and_a_table_in_both_is_refused(tmp_path):
+    """Typer keeps the last of an option given twice: `--tables orders=... --tables customers=...` read the orders
+    from `--data` without a word; each now adds its tables."""
+    from pipelines.engines.spark_catalog import tables_option
+
+    listed = tmp_path / "more.yaml"
+    listed.write_text("tickets: crm.tickets\n", encoding="utf-8")
+    got = tables_option(["orders=db.orders", f"{listed}", "customers=db.c"], "spark", None, None)
+    assert {t: n.shown for t, n in got.items()} == {
+        "orders": "db.orders",
+        "tickets": "crm.tickets",
+        "customers": "db.c",
+    }
+    with pytest.raises(StructuralError, match=r"names table 'orders' twice \(db.orders and db.other\)"):
+        tables_option(["orders=db.orders", "orders=db.other"], "spark", None, None)
+    with pytest.raises(StructuralError, match="catalog table DB.C for both 'orders' and 'customers'"):
+        tables_option(["orders=db.c", "customers=DB.C"], "spark", None, None)
+    assert tables_option(None, "pandas", None, tmp_path) is None  # no --tables: nothing changes
+
+
 def test_a_table_both_in_data_and_named_or_no_orders_anywhere_is_refused(tmp_path):
     """Decided from the listing before the catalog is asked (no Spark session)."""
     data = tmp_path / "data"
