@@ -553,6 +553,9 @@ def load_sampled(
     base (a sample's first and last orders are not the data's), then the sampled customers' tables (all
     customers without a sample). `--engine spark` reads, validates and samples on the executors
     (`pipelines.engines.spark_training`); `tables`: `--tables`' catalog tables (`spark_catalog`), Spark only."""
+    from pipelines.engines.spark_catalog import check_tables_option
+
+    check_tables_option(tables, engine, mapping)
     if engine == "spark":
         from pipelines.engines.spark_training import load_spark_sample
 

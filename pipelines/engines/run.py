@@ -486,9 +486,8 @@ def run_score(
         if earlier is not None:
             console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)
     except StructuralError:
-        if (
-            rejects_set is not None and loaded is not None and not catalog_tables
-        ):  # `cvp validate`: no catalog
+        # not with catalog tables: the note's way out, `cvp validate`, reads none
+        if rejects_set is not None and loaded is not None and not catalog_tables:
             console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
         raise
     finally:
