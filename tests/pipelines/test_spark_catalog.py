@@ -181,3 +181,49 @@ def test_catalog_tables_load_as_the_same_tables_read_from_files(spark, tmp_path)
     finally:
         spark.catalog.dropGlobalTempView(view)
         spark.catalog.dropTempView(f"`{hostile}`")
+
+
+def test_a_catalog_run_records_each_tables_catalog_name_in_the_manifest(trained, tmp_path, monkeypatch):
+    """`run_score` given `--tables` writes the manifest's `catalog_tables` (was: the parameter was overwritten by the
+    loaded tables, which the Spark engine lets go before the manifest, so it was never written). The Spark seams
+    are replaced: the session by nothing, the Spark load by the pandas loader on the same files, the Spark backend by
+    the pandas one (which lets the tables go as the Spark backend does); the plumbing from `run_score` to the
+    manifest is what runs."""
+    import contextlib
+
+    from pipelines.demo import generate_company, write_company
+    from pipelines.engines import run as run_module
+    from pipelines.engines.run import run_score
+    from pipelines.loading import load_and_report
+    from tests.helpers import quiet
+
+    small = tmp_path / "data"  # the fixture's model on a small company of its kind: 40 customers to score
+    write_company(generate_company(40, "2021-01-01", "2024-12-31", 11), small)
+    tables = parse_tables("orders=db.orders,customers=`my-db`.customers")
+    seen = {}
+
+    def pandas_load(data, cfg, console, master, rejects, catalog):
+        seen["load"] = (data, catalog)
+        return load_and_report(small, None, cfg, console, rejects)
+
+    real = run_module.score_tables
+
+    def pandas_backend(engine, *args):
+        seen["engine"] = engine
+        args = list(args)
+        args[7] = None  # spark_master
+        return real("pandas", *args)
+
+    monkeypatch.setattr(
+        "pipelines.engines.spark_session.spark_session", lambda master: contextlib.nullcontext()
+    )
+    monkeypatch.setattr("pipelines.engines.spark_input.load_and_report_spark", pandas_load)
+    monkeypatch.setattr(run_module, "score_tables", pandas_backend)
+    out = tmp_path / "s.parquet"
+    run = run_score(
+        None, "2024-12-01", out, None, "spark", None, None, trained.config, quiet(), "local[1]",
+        catalog_tables=tables,
+    )  # fmt: skip
+    assert seen == {"load": (None, tables), "engine": "spark"}
+    assert run.manifest["catalog_tables"] == {"orders": "db.orders", "customers": "`my-db`.customers"}
+    assert run.manifest["engine"] == "spark"
