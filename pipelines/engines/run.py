@@ -486,9 +486,12 @@ def run_score(
         if earlier is not None:
             console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)
     except StructuralError:
-        # not with catalog tables: the note's way out, `cvp validate`, reads none
-        if rejects_set is not None and loaded is not None and not catalog_tables:
-            console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
+        if rejects_set is not None and loaded is not None:
+            from pipelines.engines.spark_catalog import tables_text
+
+            # catalog tables: the same run again once fixed (`cvp validate` reads none)
+            note = rejects_note(data, mapping, rejects, tables_text(catalog_tables))
+            console.print(f"note: {note}", markup=False, highlight=False)
         raise
     finally:
         try:

@@ -195,6 +195,11 @@ def _distinct(found: dict[str, CatalogName]) -> dict[str, CatalogName]:
     return found
 
 
+def tables_text(tables: Mapping[str, CatalogName] | None) -> str:
+    """`--tables` written back as one option's text (`orders=db.orders,customers=db.customers`; "" for none)."""
+    return ",".join(f"{table}={name.shown}" for table, name in (tables or {}).items())
+
+
 def check_tables_option(tables: Mapping[str, CatalogName] | None, engine: str, mapping: Path | None) -> None:
     """`--tables` where it cannot be read: with the pandas engine (files only), with `--mapping` (a foreign schema
     is mapped from files by the pandas loader)."""

@@ -227,3 +227,39 @@ def test_a_catalog_run_records_each_tables_catalog_name_in_the_manifest(trained,
     assert seen == {"load": (None, tables), "engine": "spark"}
     assert run.manifest["catalog_tables"] == {"orders": "db.orders", "customers": "`my-db`.customers"}
     assert run.manifest["engine"] == "spark"
+    # stopped after loading (an as-of years after the last order: the data is read to say so): the rejects folder's note said (was: left out)
+    shown = quiet(400)
+    with pytest.raises(StructuralError) as stop:
+        run_score(
+            None, "2090-01-01", out, None, "spark", None, None, trained.config, shown, "local[1]",
+            rejects=tmp_path / "rej", catalog_tables=tables,
+        )  # fmt: skip
+    assert "days after the last order (2024-" in str(stop.value)
+    assert (
+        f"note: the rejected rows are published only with the scores, so {tmp_path / 'rej'} still holds the "
+        "previous run's; once the stop is fixed, the same `cvp score --engine spark --tables "
+        f"'orders=db.orders,customers=`my-db`.customers' --rejects {tmp_path / 'rej'} ...` writes them"
+    ) in shown.file.getvalue(), (str(stop.value), shown.file.getvalue())
+
+
+def test_a_catalog_run_stopped_after_loading_says_its_rejects_folder_holds_the_previous_runs():
+    """`cvp score --engine spark --tables ... --rejects DIR` stopped after loading said nothing of DIR (was: the note
+    left out, its `cvp validate` reading no catalog table): the first half said, the way out the same run."""
+    from pipelines.engines.spark_catalog import tables_text
+    from pipelines.loading import rejects_note
+
+    tables = parse_tables("orders=db.orders,customers=`my db`.c")
+    assert tables_text(tables) == "orders=db.orders,customers=`my db`.c" and tables_text(None) == ""
+    held = "the rejected rows are published only with the scores, so rej still holds the previous run's; "
+    assert rejects_note(None, None, Path("rej"), tables_text(tables)) == (
+        held + "once the stop is fixed, the same `cvp score --engine spark --tables "
+        "'orders=db.orders,customers=`my db`.c' --rejects rej ...` writes them"
+    )
+    mixed = rejects_note(Path("d"), None, Path("rej"), "orders=db.orders")
+    assert mixed == held + (
+        "once the stop is fixed, the same `cvp score --engine spark --data d --tables orders=db.orders --rejects "
+        "rej ...` writes them"
+    )
+    assert rejects_note(Path("d"), None, Path("rej")) == held + (
+        "`cvp validate --data d --rejects rej` writes this data's rejected rows alone"
+    )  # files only: as before
