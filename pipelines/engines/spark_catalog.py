@@ -4,10 +4,11 @@ file in `--data`. A catalog table then takes exactly a file table's path (`spark
 contract, the type checks, the row rules and rejects, the counts, the stops and the fingerprint.
 
 `--tables` is either `TABLE=NAME` pairs separated by commas or the path of a YAML file mapping each contract table
-to its catalog name (`orders: db.orders`); a text without `=` is the file. A name is an identifier and only ever one:
-its parts (`catalog.db.table`, any depth) are plain words (letters, digits, `_`) or backtick-quoted (`` `my-db` ``,
-a backtick doubled inside); each part is quoted again before Spark parses the name, never pasted into SQL text, so
-a `;`, a space or a quote in it names a table with that character or is refused, never runs as a statement.
+to its catalog name (`orders: db.orders`): a file that exists (its path may hold a `=`), or a text without `=`. A
+name is an identifier and only ever one: its parts (`catalog.db.table`, any depth) are plain words (letters,
+digits, `_`) or backtick-quoted (`` `my-db` ``, a backtick doubled inside); each part is quoted again before Spark
+parses the name, never pasted into SQL text, so a `;`, a space or a quote in it names a table with that character
+or is refused, never runs as a statement.
 
 Parsing and every check but the catalog look-up are pure (no Spark): the command line refuses a wrong `--tables`
 before the model is loaded or a JVM started.
@@ -128,11 +129,12 @@ def _contract_table(table: str, item: str) -> str:
 
 
 def parse_tables(text: str) -> dict[str, CatalogName]:
-    """`--tables` as {contract table: catalog name}: `TABLE=NAME` pairs separated by commas, or (a text without
-    `=`) the path of a YAML file mapping each table to its name. Every stop names the item and the way out."""
+    """`--tables` as {contract table: catalog name}: `TABLE=NAME` pairs separated by commas, or (the path of a file
+    that exists, or a text without `=`) a YAML file mapping each table to its name. Every stop names the item and
+    the way out."""
     if not text.strip():
         raise StructuralError(f"--tables is empty: {_WAY_OUT}")
-    if "=" not in text:
+    if _is_file(text) or "=" not in text:  # a file first: its path may hold a `=`
         return _tables_file(Path(text))
     found: dict[str, CatalogName] = {}
     for item in _split(text, ","):
@@ -146,13 +148,24 @@ def parse_tables(text: str) -> dict[str, CatalogName]:
                 f"--tables: {printable(item.strip())!r} is not TABLE=CATALOG_NAME: {_WAY_OUT}"
             )
         table = _contract_table(pair[0], item)
-        if table in found:
-            raise StructuralError(
-                f"--tables names table {table!r} twice ({found[table].shown} and {printable(pair[1].strip())}): "
-                "give each table once"
-            )
-        found[table] = parse_name(pair[1], table)
+        _add(found, table, parse_name(pair[1], table))
     return _distinct(found)
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for a path, a NUL in it: not a file
+        return False
+
+
+def _add(found: dict[str, CatalogName], table: str, name: CatalogName) -> None:
+    """`found[table] = name`, a table named twice (in one `--tables` or across them) refused."""
+    if table in found:
+        raise StructuralError(
+            f"--tables names table {table!r} twice ({found[table].shown} and {name.shown}): give each table once"
+        )
+    found[table] = name
 
 
 def _tables_file(path: Path) -> dict[str, CatalogName]:
@@ -182,7 +195,11 @@ def _tables_file(path: Path) -> dict[str, CatalogName]:
 
 
 def _distinct(found: dict[str, CatalogName]) -> dict[str, CatalogName]:
-    """One catalog table named for two contract tables: the columns of one cannot be both's."""
+    """One catalog table named for two contract tables: the columns of one cannot be both's. Names are compared as
+    written (case aside): two spellings of one table (`spark_catalog.db.orders` and `db.orders`, `orders` and
+    `default.orders`) pass here, since what a shorter name means depends on the session's current catalog and
+    database (and a temporary view shadows a table of the same one-part name); each is then read and checked
+    against its own contract table."""
     seen: dict[tuple[str, ...], str] = {}
     for table, name in found.items():
         key = tuple(p.lower() for p in name.parts)  # Spark's catalog names are not case-sensitive
@@ -219,12 +236,20 @@ def check_tables_option(tables: Mapping[str, CatalogName] | None, engine: str, m
 
 
 def check_data_given(data: Path | None, tables: Mapping[str, CatalogName] | None) -> None:
-    """`--data` may be left out only when `--tables` names the tables (every one read then comes from the catalog)."""
-    if data is None and not tables:
+    """`--data` may be left out only when `--tables` names the tables (every one read then comes from the catalog),
+    the orders at least."""
+    if data is not None or (tables and "orders" in tables):
+        return
+    if tables:
         raise StructuralError(
-            "--data is required: the directory with one file per table (CSV or Parquet); with --engine spark, "
-            f"--tables {_EXAMPLE} reads catalog tables instead (then --data only for the tables not named)"
+            "--tables names no orders table and no --data is given: the orders are required; name them in "
+            "--tables (orders=db.orders), or give --data with orders.csv, orders.parquet or a directory orders/ "
+            "of part files"
         )
+    raise StructuralError(
+        "--data is required: the directory with one file per table (CSV or Parquet); with --engine spark, "
+        f"--tables {_EXAMPLE} reads catalog tables instead (then --data only for the tables not named)"
+    )
 
 
 def tables_option(
@@ -232,16 +257,11 @@ def tables_option(
 ) -> dict[str, CatalogName] | None:
     """`--tables` of a command line (given once or more: each adds its tables) parsed and checked against its other
     flags, before anything is loaded (was, given twice: the last kept, the first's tables read from `--data`)."""
-    tables = None
+    tables: dict[str, CatalogName] | None = None
     for text in texts or ():
-        more = parse_tables(text)
-        for table, name in more.items():
-            if table in (tables := tables or {}):
-                raise StructuralError(
-                    f"--tables names table {table!r} twice ({tables[table].shown} and {name.shown}): give each "
-                    "table once"
-                )
-            tables[table] = name
+        tables = tables or {}
+        for table, name in parse_tables(text).items():
+            _add(tables, table, name)
     tables = None if tables is None else _distinct(tables)
     check_tables_option(tables, engine, mapping)
     check_data_given(data, tables)
@@ -282,21 +302,17 @@ def table_sources(
     `--tables`, a table in both refused; the orders table is required from one of them."""
     from pipelines.engines.spark_sources import data_uri, find_sources
 
+    check_data_given(None if data is None else Path(data), tables)
     if not tables:
-        check_data_given(None if data is None else Path(data), tables)
         return find_sources(spark, data_uri(data))
-    found, notes = ({}, []) if data is None else find_sources(spark, data_uri(data), required=False)
+    # the orders required from `--data` unless named here (`check_data_given`: named when there is no `--data`)
+    found, notes = ({}, []) if data is None else find_sources(spark, data_uri(data), "orders" not in tables)
     for table, name in tables.items():
         if table in found:
             raise StructuralError(
                 f"table {table!r} has two sources: {Path(found[table].path).name} in --data and the catalog table "
                 f"{name.shown} (--tables): leave it out of --tables, or move the file out of --data"
             )
-    if "orders" not in found and "orders" not in tables:
-        raise StructuralError(
-            "required table 'orders' is missing: name it in --tables (orders=db.orders) or put orders.csv, "
-            "orders.parquet or a directory orders/ of part files in --data"
-        )
     catalog = catalog_sources(spark, tables)
     merged = found | catalog
     return {name: merged[name] for name in TABLES if name in merged}, notes

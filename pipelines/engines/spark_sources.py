@@ -132,7 +132,7 @@ def find_sources(
     if "orders" not in found and required:
         raise StructuralError(
             f"required table 'orders' is missing in {data} (expected orders.csv, orders.parquet or a directory "
-            "orders/ of part files)"
+            "orders/ of part files; or a catalog table named with --tables orders=db.orders)"
         )
     return found, notes
 

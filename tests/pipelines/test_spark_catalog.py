@@ -73,6 +73,10 @@ def test_a_tables_file_that_is_not_a_mapping_of_names_is_refused(tmp_path):
 
 
 def test_tables_with_the_pandas_engine_a_mapping_or_no_data_are_refused_before_anything_runs(tmp_path):
+    """One command line (the check is the commands' `spark_catalog.tables_option`, before anything is loaded), the
+    other refusals from that function itself."""
+    from pipelines.engines.spark_catalog import tables_option
+
     out = tmp_path / "s.parquet"
     pandas = cvp("score", "--tables", "orders=db.orders", "--as-of", "2025-01-01", "--out", out)
     assert pandas.exit_code == 2, pandas.output
@@ -80,19 +84,20 @@ def test_tables_with_the_pandas_engine_a_mapping_or_no_data_are_refused_before_a
         "--tables names catalog tables, which only the Spark engine reads: add --engine spark"
         in pandas.output
     )
+    assert "Traceback" not in pandas.output and not out.exists()
     mapping = tmp_path / "m.yaml"
-    mapping.write_text("sources: {}\n", encoding="utf-8")
-    for command in (("train",), ("backtest", "--out", tmp_path / "bt")):
-        mapped = cvp(*command, "--engine", "spark", "--tables", "orders=db.o", "--mapping", mapping)
-        assert mapped.exit_code == 2, mapped.output
-        assert (
-            "--tables with --mapping: catalog tables are read with the contract's column names"
-            in mapped.output
-        )
-    nothing = cvp("score", "--engine", "spark", "--as-of", "2025-01-01", "--out", tmp_path / "s")
-    assert nothing.exit_code == 2 and "--data is required" in nothing.output, nothing.output
-    assert "Traceback" not in pandas.output + mapped.output + nothing.output
-    assert not out.exists() and not (tmp_path / "bt").exists()
+    with pytest.raises(
+        StructuralError,
+        match="^--tables with --mapping: catalog tables are read with the contract's column names",
+    ):
+        tables_option(["orders=db.o"], "spark", mapping, None)
+    with pytest.raises(StructuralError, match="^--data is required"):
+        tables_option(None, "spark", None, None)
+    with pytest.raises(
+        StructuralError,
+        match=r"^--tables names no orders table and no --data is given: .* \(orders=db.orders\)",
+    ):
+        tables_option(["customers=db.c"], "spark", None, None)  # was: a stop only once Spark had started
 
 
 def test_tables_given_twice_add_up_and_a_table_in_both_is_refused(tmp_path):
@@ -126,8 +131,25 @@ def test_a_table_both_in_data_and_named_or_no_orders_anywhere_is_refused(tmp_pat
     ):
         table_sources(None, data, {"orders": parse_name("db.orders", "orders")})  # type: ignore[arg-type]
     (data / "orders.csv").unlink()
-    with pytest.raises(StructuralError, match="required table 'orders' is missing: name it in --tables"):
+    with pytest.raises(  # the file engine's one stop (`spark_sources.find_sources`), its way out --tables too
+        StructuralError,
+        match=r"^required table 'orders' is missing in .*; or a catalog table named with --tables orders=db.orders\)",
+    ):
         table_sources(None, data, {"customers": parse_name("db.c", "customers")})  # type: ignore[arg-type]
+
+
+def test_a_tables_file_whose_path_holds_an_equals_sign_is_read_as_the_file(tmp_path):
+    """Was: a path with `=` (`/data/run=3/tables.yaml`, a partition-style folder) read as TABLE=NAME pairs and
+    refused as not a contract table."""
+    listed = tmp_path / "run=3" / "tables.yaml"
+    listed.parent.mkdir()
+    listed.write_text("orders: db.orders\n", encoding="utf-8")
+    assert {t: n.shown for t, n in parse_tables(str(listed)).items()} == {"orders": "db.orders"}
+    assert parse_tables("orders=db.orders")["orders"].parts == ("db", "orders")  # pairs, no such file: pairs
+    with pytest.raises(StructuralError, match="is not a contract table"):
+        parse_tables(str(tmp_path / "run=3" / "missing.yaml"))  # no such file: pairs, refused as such
+    with pytest.raises(StructuralError, match="not a contract table"):
+        parse_tables("x" * 5000 + "=db.t")  # too long for a path: read as pairs, no OSError
 
 
 @pytest.mark.spark
