@@ -46,6 +46,25 @@ MappingOpt = Annotated[
     Path | None, path_option("--mapping", help="YAML mapping a foreign schema onto the contract.")
 ]
 ConfigOpt = Annotated[Path | None, path_option("--config", help="YAML overriding configs/default.yaml.")]
+#: `--data` of the commands with `--engine spark`: optional when `--tables` names the catalog tables
+SparkDataOpt = Annotated[
+    Path | None,
+    path_option(
+        "--data", help="Directory with one file per table (CSV or Parquet); with --tables: the others."
+    ),
+]
+TablesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tables", help="--engine spark: catalog tables, orders=db.orders,... or a YAML file of them."
+    ),
+]
+
+
+def _catalog_tables(texts: list[str] | None, engine: str, mapping: Path | None, data: Path | None) -> Any:
+    from pipelines.engines.spark_catalog import tables_option  # pure: no Spark
+
+    return tables_option(texts, engine, mapping, data)
 
 
 _VERBOSE = {"on": False}
@@ -245,7 +264,7 @@ SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", help="Spar
 
 
 def _load_modelling(
-    data: Path,
+    data: Path | None,
     mapping: Path | None,
     config: Path | None,
     config_overrides: dict[str, Any],
@@ -254,20 +273,31 @@ def _load_modelling(
     sample_customers: int | None,
     engine: str,
     spark_master: str | None,
+    tables: Any = None,
 ) -> tuple[Any, Any, Any, Any, Any]:
     """Config, tables, as-of, the training sample (None: every customer) and the input rows' counts
     (`pipelines.rejected_rows.rows_summary`) for train and backtest."""
     from pipelines.train import load_sampled
 
     return load_sampled(
-        data, mapping, config, config_overrides, as_of, console, what, sample_customers, engine, spark_master
+        data,
+        mapping,
+        config,
+        config_overrides,
+        as_of,
+        console,
+        what,
+        sample_customers,
+        engine,
+        spark_master,
+        tables,
     )
 
 
 @app.command()
 @_friendly
 def backtest(
-    data: DataOpt,
+    data: SparkDataOpt = None,
     as_of: AsOfOpt = None,
     folds: Annotated[int | None, typer.Option("--folds", min=1, help="Rolling-origin folds.")] = None,
     horizon_days: HorizonOpt = None,
@@ -279,12 +309,14 @@ def backtest(
     sample_customers: SampleOpt = None,
     engine: ModelEngineOpt = "pandas",
     spark_master: SparkMasterOpt = None,
+    tables: TablesOpt = None,
 ) -> None:
     """Rolling-origin backtest of the models against persistence, past spend rate and BG/NBD + Gamma-Gamma."""
     from pipelines.output_checks import BACKTEST_MARKER, check_outputs
     from pipelines.staging import check_replaceable
     from pipelines.train import overrides, run_backtest_only
 
+    catalog = _catalog_tables(tables, engine, mapping, data)
     check_outputs(data, {}, {"backtest directory": Path(out)}, mapping)
     check_replaceable(Path(out), BACKTEST_MARKER)  # replaced whole: never a directory of the user's files
 
@@ -298,6 +330,7 @@ def backtest(
         sample_customers,
         engine,
         spark_master,
+        catalog,
     )
     run_backtest_only(tables, cfg, cutoff, out, console, sample, rows)
 
@@ -305,7 +338,7 @@ def backtest(
 @app.command()
 @_friendly
 def train(
-    data: DataOpt,
+    data: SparkDataOpt = None,
     as_of: AsOfOpt = None,
     horizon_days: HorizonOpt = None,
     promote: Annotated[
@@ -317,11 +350,13 @@ def train(
     sample_customers: SampleOpt = None,
     engine: ModelEngineOpt = "pandas",
     spark_master: SparkMasterOpt = None,
+    tables: TablesOpt = None,
 ) -> None:
     """Fit both models, backtest against the champion and baselines, log to MLflow, register, promote."""
     from pipelines.loading import mapping_digest
     from pipelines.train import overrides, train_and_register
 
+    catalog = _catalog_tables(tables, engine, mapping, data)
     cfg, tables, cutoff, sample, rows = _load_modelling(
         data,
         mapping,
@@ -332,6 +367,7 @@ def train(
         sample_customers,
         engine,
         spark_master,
+        catalog,
     )
     train_and_register(
         tables,
@@ -355,7 +391,6 @@ HistoryOpt = Annotated[
 @app.command()
 @_friendly
 def score(
-    data: DataOpt,
     as_of: Annotated[
         str, typer.Option("--as-of", help="Score as of this day, YYYY-MM-DD (events before it only).")
     ],
@@ -389,12 +424,15 @@ def score(
         Path | None,
         path_option("--rejects", help="Where to write the rejected rows (spark: <rejects>/<table>/ parts)."),
     ] = None,
+    data: SparkDataOpt = None,
+    tables: TablesOpt = None,
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
     from pipelines.engines.run import run_score
     from pipelines.output_checks import check_outputs, check_rejects_replaceable, rejects_outputs
     from pipelines.outputs import output_paths
 
+    catalog = _catalog_tables(tables, engine, mapping, data)
     check_outputs(  # before the history is created, the model or the data read
         data,
         {f"{k} file": p for k, p in output_paths(out).items()},
@@ -423,6 +461,7 @@ def score(
         tracking_uri=tracking_uri,
         history=history,
         rejects=rejects,
+        catalog_tables=catalog,
     )
     if history is not None and result.contributions_path is not None:
         from pipelines.history_store import append_run

@@ -131,21 +131,28 @@ def publish_rejects(loaded: LoadedData, rejects: Path) -> dict[str, Path]:
     return {key: final / path.name for key, path in written.items()}
 
 
-def rejects_note(data: Path, mapping: Path | None, rejects: Path) -> str:
+def rejects_note(data: Path | None, mapping: Path | None, rejects: Path, tables: str = "") -> str:
     """What `cvp score --rejects DIR` says when it stops after loading: the rejects are published with the scores
-    (one output set), so this run's were not; `cvp validate` writes them alone."""
+    (one output set), so this run's were not; `cvp validate` writes them alone. `tables`: `--tables`' catalog
+    tables as given (`spark_catalog.tables_text`): `cvp validate` reads none, so the way out is the same run once
+    the stop is fixed."""
     import shlex
 
     given = [
-        "--data",
-        str(data),
+        *(["--data", str(data)] if data is not None else []),
         *(["--mapping", str(mapping)] if mapping else []),
+        *(["--tables", tables] if tables else []),
         "--rejects",
         str(rejects),
     ]
+    if tables:  # `cvp validate` reads no catalog table
+        way = (
+            f"once the stop is fixed, the same `cvp score --engine spark {shlex.join(given)} ...` writes them"
+        )
+    else:
+        way = f"`cvp validate {shlex.join(given)}` writes this data's rejected rows alone"
     return printable(  # a data URI's key pair is not shown (`features.errors.without_passwords`)
-        f"the rejected rows are published only with the scores, so {rejects} still holds the previous run's; "
-        f"`cvp validate {shlex.join(given)}` writes this data's rejected rows alone"
+        f"the rejected rows are published only with the scores, so {rejects} still holds the previous run's; {way}"
     )
 
 

@@ -547,16 +547,29 @@ def load_sampled(
     sample_customers: int | None,
     engine: str = "pandas",
     spark_master: str | None = None,
+    tables: Any = None,
 ) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None, dict[str, Any]]:
     """`load_for_modelling` with `--sample-customers` and `--engine`: the as-of decided and checked on the whole
     base (a sample's first and last orders are not the data's), then the sampled customers' tables (all
     customers without a sample). `--engine spark` reads, validates and samples on the executors
-    (`pipelines.engines.spark_training`)."""
+    (`pipelines.engines.spark_training`); `tables`: `--tables`' catalog tables (`spark_catalog`), Spark only."""
+    from pipelines.engines.spark_catalog import check_tables_option
+
+    check_tables_option(tables, engine, mapping)
     if engine == "spark":
         from pipelines.engines.spark_training import load_spark_sample
 
         return load_spark_sample(
-            data, mapping, config, config_overrides, as_of, console, what, sample_customers, spark_master
+            data,
+            mapping,
+            config,
+            config_overrides,
+            as_of,
+            console,
+            what,
+            sample_customers,
+            spark_master,
+            tables,
         )
     if engine != "pandas":
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")

@@ -83,7 +83,7 @@ def _chunk_progress(console: Any, show: bool) -> Iterator[Any]:
 
 @one_spark_session  # issue 11: the Spark load's validated rows stay in the session until the backend uses them
 def run_score(
-    data: Path,
+    data: Path | None,
     as_of_text: str,
     out: Path,
     model_uri: str | None,
@@ -99,11 +99,14 @@ def run_score(
     history: Path | None = None,
     rejects: Path | None = None,
     demo: bool = False,
+    catalog_tables: Any = None,
 ) -> ScoreRun:
     """The scoring job: load the registered model, validate the data, score in chunks, publish one output set.
 
     `rejects`: where the rejected rows go (pandas: `<rejects>/<table>.csv`; Spark: `<rejects>/<table>/` parts,
-    written by the executors). `demo`: `cvp demo`'s own run (its model is not warned of as the demo's)."""
+    written by the executors). `demo`: `cvp demo`'s own run (its model is not warned of as the demo's).
+    `catalog_tables`: `--tables`' catalog tables (`pipelines.engines.spark_catalog`, Spark only; `data` may then be
+    None), recorded in the manifest (`catalog_tables`: each table's catalog name)."""
     import shutil
 
     from rich.markup import escape
@@ -116,6 +119,10 @@ def run_score(
     cfg = read_in_zone(load_config(config), mapping)  # the as-of read in the data's zone
     if engine not in ENGINES:
         raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    from pipelines.engines.spark_catalog import check_data_given, check_tables_option
+
+    check_tables_option(catalog_tables, engine, mapping)
+    check_data_given(data, catalog_tables)
     out = Path(out)
     # before the model or data are loaded
     from pipelines.output_checks import (
@@ -190,7 +197,14 @@ def run_score(
             if engine == "spark" and mapping is None:  # issue 11: read and validated by Spark
                 from pipelines.engines.spark_input import load_and_report_spark
 
-                loaded = load_and_report_spark(Path(data), cfg, console, spark_master, rejects_set)
+                loaded = load_and_report_spark(
+                    None if data is None else Path(data),
+                    cfg,
+                    console,
+                    spark_master,
+                    rejects_set,
+                    catalog_tables,
+                )
             else:
                 loaded = load_and_report(Path(data), mapping, cfg, console, rejects_set, ahead)
                 ahead = None
@@ -409,6 +423,8 @@ def run_score(
                 name: r.rejected_by_reason for name, r in loaded.result.report.items()
             },
             "source_rows": sources,
+            # `--tables`: each table's catalog name (a file table's path is not recorded)
+            **({"catalog_tables": {t: n.shown for t, n in catalog_tables.items()}} if catalog_tables else {}),
             "data_fingerprint": fingerprint,
             "base_signature": signature,  # `pipelines.history_identity`: compared with the history's runs
             "config_digest": identity["config"],  # the run id's: the settings an output reads, one rule
@@ -491,7 +507,11 @@ def run_score(
             console.print(f"note: {earlier} removed: the scores of the set it replaced", markup=False)
     except StructuralError:
         if rejects_set is not None and loaded is not None:
-            console.print(f"note: {rejects_note(data, mapping, rejects)}", markup=False, highlight=False)
+            from pipelines.engines.spark_catalog import tables_text
+
+            # catalog tables: the same run again once fixed (`cvp validate` reads none)
+            note = rejects_note(data, mapping, rejects, tables_text(catalog_tables))
+            console.print(f"note: {note}", markup=False, highlight=False)
         raise
     finally:
         try:

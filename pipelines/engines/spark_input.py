@@ -78,8 +78,6 @@ from pipelines.engines.spark_slots import bucket_slots, every_slot
 from pipelines.engines.spark_sources import (
     Source,
     _is_local,
-    data_uri,
-    find_sources,
     instant_columns,
     nanosecond_columns,
     read_source,
@@ -94,6 +92,7 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only when the Spark 
     from pyspark.sql import SparkSession
     from rich.console import Console
 
+    from pipelines.engines.spark_catalog import CatalogName
     from pipelines.io import LoadedData
 
 
@@ -474,9 +473,14 @@ def unreadable_files() -> Iterator[None]:
 
 
 def load_spark(
-    spark: SparkSession, data: str | Path, cfg: AppConfig, rejects: Path | StagedDirectory | None = None
+    spark: SparkSession,
+    data: str | Path | None,
+    cfg: AppConfig,
+    rejects: Path | StagedDirectory | None = None,
+    tables: Mapping[str, CatalogName] | None = None,
 ) -> tuple[LoadedData, list[str]]:
     """Read and validate `data` with Spark: (the loaded data as `load_and_report` returns it, reject dirs written).
+    `tables`: the catalog tables of `--tables` (`spark_catalog`), read beside (or instead of) `data`'s files.
 
     The accepted tables are brought to the driver (`run_score`'s whole-base steps still take pandas tables) and
     also stay persisted in Spark (`SparkTables.accepted`) for the scoring backend's buckets; the rejects stay on
@@ -486,10 +490,10 @@ def load_spark(
 
     from features.row_order import canonical_row_order
     from features.schemas import check_tables
+    from pipelines.engines.spark_catalog import table_sources
     from pipelines.io import LoadedData
 
-    uri = data_uri(data)
-    sources, notes = find_sources(spark, uri)
+    sources, notes = table_sources(spark, data, tables)
     cached: list[SparkDataFrame] = []
     accepted = None
     try:
@@ -534,18 +538,20 @@ def load_spark(
 
 
 def load_and_report_spark(
-    data: Path,
+    data: Path | None,
     cfg: AppConfig,
     console: Console,
     master: str | None,
     rejects: Path | StagedDirectory | None = None,
+    tables: Mapping[str, CatalogName] | None = None,
 ) -> LoadedData:
-    """`pipelines.loading.load_and_report` with Spark doing the reading, the checks and the rejects."""
+    """`pipelines.loading.load_and_report` with Spark doing the reading, the checks and the rejects (`tables`:
+    `--tables`' catalog tables)."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_session import spark_session
     from pipelines.loading import print_load_report
 
     with spark_session(master) as spark, mapped_errors():
-        loaded, written = load_spark(spark, data, cfg, rejects)
+        loaded, written = load_spark(spark, data, cfg, rejects, tables)
     print_load_report(loaded, console, rejects, [Path(p).name + "/" for p in written])
     return loaded

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from features.contract import TABLES
+from features.errors import printable
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import _q
 from pipelines.table_files import SUFFIXES, check_time_zones, two_sources, uuid_columns
@@ -32,6 +33,8 @@ class Source:
     fmt: str
     # local files: CSV headers checked, a Parquet schema read on the driver
     local_files: tuple[Path, ...] = ()
+    # a catalog table (`fmt` "catalog", `path` its name as shown): every part quoted, what `spark.table` is given
+    catalog: str = ""
 
 
 def data_uri(data: str | Path) -> str:
@@ -80,8 +83,11 @@ def _part_files(names: list[str], where: str) -> str:
     return kinds.pop()[1:]
 
 
-def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], list[str]]:
-    """The contract tables under `data` (files or part directories) and notes on what is not read."""
+def find_sources(
+    spark: SparkSession, data: str, required: bool = True
+) -> tuple[dict[str, Source], list[str]]:
+    """The contract tables under `data` (files or part directories) and notes on what is not read. `required`:
+    the orders table must be there (not when `--tables` names it: `spark_catalog.table_sources`)."""
     from pipelines.io import find_table_files
     from pipelines.table_files import check_format, check_inside
 
@@ -123,10 +129,10 @@ def find_sources(spark: SparkSession, data: str) -> tuple[dict[str, Source], lis
             if key in found:
                 raise two_sources(key, found[key].path, status.getPath().toString())
             found[key] = source
-    if "orders" not in found:
+    if "orders" not in found and required:
         raise StructuralError(
             f"required table 'orders' is missing in {data} (expected orders.csv, orders.parquet or a directory "
-            "orders/ of part files)"
+            "orders/ of part files; or a catalog table named with --tables orders=db.orders)"
         )
     return found, notes
 
@@ -179,6 +185,8 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     from pipelines.csv_reading import check_csv_header
     from pipelines.io import check_not_empty
 
+    if source.fmt == "catalog":
+        return _read_catalog(spark, name, source)
     if (
         source.fmt == "csv"
         and len(source.local_files) == 1
@@ -213,6 +221,21 @@ def read_source(spark: SparkSession, name: str, source: Source) -> SparkDataFram
     except Exception as exc:  # Spark's own exception types (AnalysisException, Py4JJavaError)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StructuralError(f"cannot read table {name!r} from {source.path}: {first}") from None
+    return frame
+
+
+def _read_catalog(spark: SparkSession, name: str, source: Source) -> SparkDataFrame:
+    """A catalog table (`spark_catalog`) as the catalog gives it: `spark.table` of its quoted name, its columns as
+    typed there (the row checks parse text, numbers and timestamps alike, as a Parquet file's)."""
+    try:
+        frame = spark.table(source.catalog)
+        frame.schema  # noqa: B018 - resolved now: a table that cannot be read fails here, named
+    # Spark's own (AnalysisException: dropped meanwhile, no permission, a broken view)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StructuralError(
+            f"cannot read table {name!r} from the catalog table {source.path} (--tables): {printable(first[:500])}"
+        ) from None
     return frame
 
 

@@ -16,7 +16,7 @@ here, under `--engine spark`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from pipelines.config import AppConfig
+    from pipelines.engines.spark_catalog import CatalogName
     from pipelines.io import LoadedData
     from pipelines.sampling import TrainingSample
 
@@ -267,18 +268,19 @@ def sample_training_input(
     as_of: str | None,
     what: str,
     sample_customers: int | None,
+    tables: Mapping[str, CatalogName] | None = None,
 ) -> tuple[LoadedData, pd.Timestamp, dict[str, int], TrainingSample | None, dict[str, Any]]:
     """Read and validate `data` with Spark, decide the as-of on the whole base, and bring the sampled customers'
     rows (every customer's without a sample) to the driver: (loaded data, as-of, events after it, sample, what
-    the driver received)."""
+    the driver received). `tables`: `--tables`' catalog tables (`spark_catalog`)."""
     from pyspark import StorageLevel
 
     from features.row_order import canonical_row_order
     from features.schemas import check_tables
     from features.training import CustomerSample
     from features.validation import ValidationResult
+    from pipelines.engines.spark_catalog import table_sources
     from pipelines.engines.spark_input import unreadable_files, validate_spark
-    from pipelines.engines.spark_sources import data_uri, find_sources
     from pipelines.engines.spark_tables import (
         accepted_tables,
         accepted_union,
@@ -290,7 +292,7 @@ def sample_training_input(
     from pipelines.loading import check_as_of, default_as_of, future_from
     from pipelines.sampling import TrainingSample
 
-    sources, notes = find_sources(spark, data_uri(data))
+    sources, notes = table_sources(spark, data, tables)
     present = set(sources)
     persisted: list[SparkDataFrame] = []
     try:
@@ -373,6 +375,7 @@ def load_spark_sample(
     what: str,
     sample_customers: int | None,
     spark_master: str | None,
+    tables: Mapping[str, CatalogName] | None = None,
 ) -> tuple[AppConfig, dict[str, pd.DataFrame], pd.Timestamp, TrainingSample | None, dict[str, Any]]:
     """`pipelines.train.load_sampled` for `--engine spark` (see the module docstring)."""
     if mapping is not None:
@@ -390,7 +393,7 @@ def load_spark_sample(
     cfg = load_config(config, config_overrides)
     with spark_session(spark_master) as spark, mapped_errors():
         loaded, cutoff, later, sample, received = sample_training_input(
-            spark, data, cfg, as_of, what, sample_customers
+            spark, data, cfg, as_of, what, sample_customers, tables
         )
     print_load_report(loaded, console, None, [], TRAINING)
     say_later_events(later, cutoff, console)
