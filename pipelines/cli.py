@@ -14,6 +14,20 @@ from rich.console import Console
 
 from features.errors import StructuralError, printable, without_passwords
 from pipelines.cli_errors import _DATA_NOTE, _error_log, _may_quote_data, _where, disk_full, typed_name
+from pipelines.cli_options import (
+    AsOfOpt,
+    ConfigOpt,
+    DataOpt,
+    HorizonOpt,
+    MappingOpt,
+    ModelEngineOpt,
+    SampleOpt,
+    SparkDataOpt,
+    SparkMasterOpt,
+    TablesOpt,
+    TrackingOpt,
+    path_option,
+)
 
 app = typer.Typer(
     name="cvp",
@@ -23,42 +37,6 @@ app = typer.Typer(
 )
 console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
-
-
-def _given_path(text: str | Path) -> Path:
-    """Every path flag: an empty value is refused, never read as `.` (was: `--out ""`, an unset variable in a
-    script, wrote the demo company or the rejects into the working directory; `--data ""` read it). A flag's
-    default (`cvp demo --out demo`) arrives as the `Path` it is."""
-    if isinstance(text, Path):
-        return text
-    if not text.strip():
-        raise typer.BadParameter("empty: give a path (an unset variable in a script?)")
-    return Path(text)
-
-
-def path_option(*names: str, **settings: Any) -> Any:
-    """`typer.Option` for a path flag (`_given_path`)."""
-    return typer.Option(*names, parser=_given_path, **settings)
-
-
-DataOpt = Annotated[Path, path_option("--data", help="Directory with one file per table (CSV or Parquet).")]
-MappingOpt = Annotated[
-    Path | None, path_option("--mapping", help="YAML mapping a foreign schema onto the contract.")
-]
-ConfigOpt = Annotated[Path | None, path_option("--config", help="YAML overriding configs/default.yaml.")]
-#: `--data` of the commands with `--engine spark`: optional when `--tables` names the catalog tables
-SparkDataOpt = Annotated[
-    Path | None,
-    path_option(
-        "--data", help="Directory with one file per table (CSV or Parquet); with --tables: the others."
-    ),
-]
-TablesOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tables", help="--engine spark: catalog tables, orders=db.orders,... or a YAML file of them."
-    ),
-]
 
 
 def _catalog_tables(texts: list[str] | None, engine: str, mapping: Path | None, data: Path | None) -> Any:
@@ -230,37 +208,6 @@ def features(
     from pipelines.jobs import run_features
 
     run_features(data, as_of, out, mapping, config, console)
-
-
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option("--as-of", help="Cutoff date (default: the day after the last order in the data)."),
-]
-TrackingOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--tracking-uri",
-        help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else the local mlruns/ store).",
-    ),
-]
-HorizonOpt = Annotated[
-    int | None, typer.Option("--horizon-days", min=1, help="Override labels.horizon_days.")
-]
-
-
-SampleOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--sample-customers",
-        min=1,
-        help="Fit on N customers (a keyed hash sample of the ids, the same on any engine); company values "
-        "from the whole base. Default: every customer.",
-    ),
-]
-ModelEngineOpt = Annotated[
-    str, typer.Option("--engine", help="pandas, or spark: read, validate and sample on Spark, fit here")
-]
-SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", help="Spark master URL.")]
 
 
 def _load_modelling(

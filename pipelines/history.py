@@ -42,7 +42,6 @@ __all__ = [
     "apply_stability",
     "base_signature",
     "bridge_source",
-    "check_keeps_production",
     "check_same_currency",
     "check_same_horizon",
     "check_same_customers",
@@ -57,16 +56,6 @@ __all__ = [
     "tier_rules_change",
     "transitions_between",
 ]
-
-
-def check_keeps_production(history: Path | None, as_of: str, reader: Reader) -> None:
-    """`pipelines.history_store.check_keeps_production` before the data is read (the append judges it again under
-    the history's lock): a challenger's run never replaces production's of the same as-of."""
-    if history is None or not (Path(history) / HISTORY_MARKER).is_file():
-        return
-    from pipelines.history_store import check_keeps_production as check
-
-    check(Path(history), list_runs(history), as_of, reader)
 
 
 def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:

@@ -192,15 +192,17 @@ def not_the_champion(version: str | None, champion: str | None) -> bool:
 
 
 def check_keeps_production(
-    history: Path, runs: Sequence[HistoryRun], as_of: str, reader: Reader, added: bool = False
+    history: Path, runs: Sequence[HistoryRun] | None, as_of: str, reader: Reader, added: bool = False
 ) -> None:
     """Refuse (exit 2) a run of a model that is not the champion (`cvp score --model-version N`, `--model
     ...@challenger`) replacing the history's run of the same as-of that the champion of its time scored: the
     history would lose production's run (was: replaced, exit 0, the nightly run's tiers gone from the history).
-    Called before the data is read (`pipelines.history.check_keeps_production`) and again under the history's
-    lock as the run is appended (`added`; review of round 29: production's run may come meanwhile)."""
+    Called before the data is read (`runs` None: listed here, when `history` is one) and again under the
+    history's lock as the run is appended (`added`; review of round 29: production's run may come meanwhile)."""
     if reader.production:
         return
+    if runs is None:
+        runs = list_runs(history) if (Path(history) / HISTORY_MARKER).is_file() else []
     there = [r for r in runs if r.as_of == as_of and not off_production(r)]
     if there:
         raise StructuralError(

@@ -179,9 +179,9 @@ def run_score(
         # who reads the history: the champion's run reads production's runs, another model's its own (`reads`)
         reader = Reader(str(version), checked.champion_version, model.run_id)
         if history is not None:  # a challenger's run never replaces production's in the history (round 29)
-            from pipelines.history import check_keeps_production
+            from pipelines.history_store import check_keeps_production
 
-            check_keeps_production(history, as_of.date().isoformat(), reader)
+            check_keeps_production(history, None, as_of.date().isoformat(), reader)
         setting_notes, code_note, stale_model = checked.setting_notes, checked.code_note, checked.stale_model
         # the rejects belong to this run's output set: staged at loading, published with the scores (`outputs.publish`)
         rejects_set = None if rejects is None else stage_directory(rejects, REJECTS_MARKER)

@@ -138,7 +138,7 @@ def test_a_challengers_run_does_not_replace_productions_in_the_history(
     """The nightly history holds production's run as of 2024-12-01 (the champion, v1); a data scientist tries
     v2 on the same as-of into the same history (`cvp score --model models:/customer-value/2 --history H`):
     production's run was replaced by the challenger's, exit 0 (was), and later runs would read neither. Now
-    refused before the data is read (exit 2, `history.check_keeps_production`, the rule of `off_production`),
+    refused before the data is read (exit 2, `history_store.check_keeps_production`, the rule of `off_production`),
     production's run kept."""
     import json
 
