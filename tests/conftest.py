@@ -16,11 +16,14 @@ TIER4_OPTIONS = (
 #: generated classes were new code for the JIT to compile again), and the optimising (C2) compiler kept for
 #: methods ten times hotter than its defaults (Tier4 thresholds). Where the JVM's CPU went in a `pytest -n 2` run:
 #: 715 CPU-s, 270 of them its compiler threads; the Spark tests of three files (34, with the Spark training and
-#: scoring ones) 511 -> 377 CPU-s, every one of them cheaper (docs/measurements.md, "Tests' time"). Results are
-#: the same whichever way Spark evaluates; the product's own runs (the benchmark's, a user's) keep Spark's defaults.
+#: scoring ones) 511 -> 377 CPU-s, every one of them cheaper (docs/measurements.md, "Tests' time"). The serial
+#: collector, not G1 (Java 17's default on this 2-core machine: its concurrent marking and refinement threads):
+#: a session heap of tiny tables, and test_spark_stops.py 55 -> 48-52 CPU-s, test_spark_parity.py 50 -> 48
+#: (docs/measurements.md, the testcut35 row). Results are the same whichever way Spark evaluates or collects;
+#: the product's own runs (the benchmark's, a user's) keep Spark's and Java's defaults.
 SPARK_SUBMIT_ARGS = (
     "--conf spark.python.daemon.module=tests.spark_daemon"
-    f' --driver-java-options "{TIER4_OPTIONS}"'
+    f' --driver-java-options "{TIER4_OPTIONS} -XX:+UseSerialGC"'
     " --conf spark.sql.codegen.wholeStage=false --conf spark.sql.codegen.factoryMode=NO_CODEGEN pyspark-shell"
 )
 #: The options of the JVMs the tests start fresh for little work (the console test's Spark-engine `cvp`, stopped
