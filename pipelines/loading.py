@@ -33,6 +33,7 @@ from pipelines.load_notes import (
     empty_column_notes,
     files_not_read,
     ignored_columns_notes,
+    late_orders_start_notes,
     pooled_customer_notes,
     positive_counts,
     shared_email_notes,
@@ -168,7 +169,7 @@ def print_load_report(
     notes += (
         empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables) + amount_notes(loaded.tables)
     )
-    notes += zero_column_notes(loaded.tables)
+    notes += zero_column_notes(loaded.tables) + late_orders_start_notes(loaded.tables)
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -113,3 +114,66 @@ def test_a_config_given_as_a_pipe_nobody_writes_to_is_refused(tmp_path, monkeypa
 @pytest.fixture(autouse=True)
 def _no_colour(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
+
+
+def _orders_from(start: str, days: int = 400) -> pd.DataFrame:
+    """A validated orders table: two orders a day for `days` days from `start`."""
+    at = pd.date_range(start, periods=days, freq="D")
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i}-{k}" for i in range(days) for k in range(2)],
+            "customer_id": [f"C{(i + k) % 40}" for i in range(days) for k in range(2)],
+            "ordered_at": [d + pd.Timedelta(hours=10 + k) for d in at for k in range(2)],
+            "revenue": 25.0,
+        }
+    )
+
+
+def _side(name: str, column: str, start: str, days: int) -> pd.DataFrame:
+    """A validated side table of one row a day for `days` days from `start`."""
+    at = pd.date_range(start, periods=days, freq="D") + pd.Timedelta(hours=9)
+    return pd.DataFrame({f"{name}_id": [f"X{i}" for i in range(days)], "customer_id": "C1", column: at})
+
+
+def test_orders_starting_years_after_the_other_tables_are_noted():
+    """The orders exported from 2023-01-01 on (a shop's export limited to the last year, a new shop system's
+    history), invoices and returns from 2021 on. Was: every loading command exit 0 without a word, each customer's
+    orders before 2023 missing (lifetime orders, profit and tenure counted from 2023, the earlier invoices and
+    returns without their orders). Now a note of every loading command naming the first order, each table reaching
+    further back and the way out (`pipelines.load_notes.late_orders_start_notes`, in `print_load_report`). The
+    Spark driver keeps no returns' or invoices' times: the same note from the days Spark finds before the orders'
+    start (`SparkTables.event_days`, stood in for here). Tables starting with the orders, a few weeks of pre-sales
+    tickets before the first order, or a side table with rows on a handful of days before it, get no note."""
+    from pipelines.engines.spark_tables import SparkTables
+    from pipelines.load_notes import late_orders_start_notes
+
+    tables = {
+        "orders": _orders_from("2023-01-01"),
+        "invoices": _side("invoice", "issued_at", "2021-01-01", 1130),
+        "returns": _side("return", "returned_at", "2021-06-01", 100),
+    }
+    said = late_orders_start_notes(tables)
+    assert len(said) == 1 and said[0].startswith("table 'orders': its first order is on 2023-01-01, but ")
+    assert "returns.returned_at has rows on 100 days before it, from 2021-06-01" in said[0]
+    assert "invoices.issued_at has rows on 700 days before it, from 2021-01-01" in said[0]
+    assert "Export the orders from 2021-01-01 on, or the other tables from 2023-01-01 on" in said[0]
+    # the Spark driver's tables: the side tables' customer ids only, their days found by Spark
+    streamed = SparkTables({n: t[["customer_id"]] if n != "orders" else t for n, t in tables.items()})
+
+    def event_days(table, column, as_of):
+        t = tables[table][column]
+        return np.unique(t[t < as_of].to_numpy().astype("datetime64[D]"))
+
+    streamed.event_days = event_days
+    assert late_orders_start_notes(streamed) == said
+    for name, side in {
+        "with the orders": _side("invoice", "issued_at", "2023-01-01", 400),
+        "pre-sales weeks": _side("invoice", "issued_at", "2022-11-20", 400),
+        "a handful of days": pd.concat(
+            [
+                _side("invoice", "issued_at", "2021-01-01", 10),
+                _side("invoice", "issued_at", "2023-01-01", 400),
+            ]
+        ),
+    }.items():
+        assert late_orders_start_notes({"orders": tables["orders"], "invoices": side}) == [], name
