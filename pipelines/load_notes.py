@@ -5,7 +5,7 @@ not read counted past a few (`files_not_read`), customer ids differing only by l
 customer holding a share of the orders no real customer holds (`pooled_customer_notes`), and optional columns the
 models read that are in the file but empty (`empty_column_notes`) or 0 throughout (`zero_column_notes`), ids sharing an e-mail address
 (`shared_email_notes`), amounts perhaps in cents or rates (`amount_notes`), orders starting long after the other
-tables (`late_orders_start_notes`). Notes, not stops: each returns plain lines.
+tables (`late_orders_start_notes`), no customer with a second order (`one_order_notes`). Notes, not stops: each returns plain lines.
 """
 
 from __future__ import annotations
@@ -142,6 +142,32 @@ def pooled_customer_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         f"customer {counts.idxmax()!r} holds {top:,} of the {n:,} orders ({top / n:.1%}; the "
         f"median customer {median:g}): a pooled account (guest checkout, cash sales, a test account)? It is "
         "modelled and ranked as one customer; if it is none, export those orders without a customer id"
+    ]
+
+
+#: `one_order_notes` judges data of this many orders or more over this many days or more.
+ONE_ORDER_MIN_ORDERS, ONE_ORDER_MIN_DAYS = 500, 365
+
+
+def one_order_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A note when no customer id has a second order among `ONE_ORDER_MIN_ORDERS` orders or more over a year or
+    more: the orders' `customer_id` a per-order id (the order's or a checkout's own number, a guest record made for
+    each sale, the order id copied) rather than the customer's. Every customer is then a one-time buyer, lapsed or
+    churned after its one order, and nothing repeat-buying is learnt (round 35, was: exit 0 without a word). Not a
+    stop: a business whose customers buy once (a wedding, a house) is real. Read of the orders per customer
+    (`order_counts`) and the orders' times, the same on both engines."""
+    counts = order_counts(tables)
+    if counts is None or len(counts) < ONE_ORDER_MIN_ORDERS or int(counts.max()) > 1:
+        return []
+    t = tables["orders"]["ordered_at"]
+    span = (t.max() - t.min()) / pd.Timedelta(days=1)
+    if not span >= ONE_ORDER_MIN_DAYS:
+        return []
+    return [
+        f"table 'orders', column 'customer_id': no customer has a second order: {int(counts.sum()):,} orders of as "
+        f"many customer ids over {span:,.0f} days. A per-order id (the order's or a checkout's own number, a guest "
+        "record made for each sale) rather than the customer's? Every customer is then a one-time buyer, lapsed or "
+        "churned after its one order; if so, export the customers' own ids (an account number) and load again"
     ]
 
 

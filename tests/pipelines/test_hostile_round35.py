@@ -177,3 +177,33 @@ def test_orders_starting_years_after_the_other_tables_are_noted():
         ),
     }.items():
         assert late_orders_start_notes({"orders": tables["orders"], "invoices": side}) == [], name
+
+
+def test_orders_of_which_no_customer_has_a_second_are_noted():
+    """The orders' `customer_id` a per-order id (the order's or a checkout's own number, a guest record made for
+    each sale: the demo's orders so, 28,581 customers of one order each). Was: every loading command exit 0 without
+    a word, every customer a one-time buyer, lapsed or churned after its order. Now a note of every loading command
+    (`pipelines.load_notes.one_order_notes`, in `print_load_report`), read of the orders per customer
+    (`order_counts`: the Spark driver's counts as the orders streamed, stood in for here). Repeat customers, fewer
+    than 500 orders, or less than a year of them get no note."""
+    from pipelines.engines.spark_tables import SparkTables
+    from pipelines.load_notes import one_order_notes
+
+    orders = _orders_from("2023-01-01", 400)  # 800 orders of 40 customers
+    assert one_order_notes({"orders": orders}) == []
+    per_order = orders.assign(customer_id="G" + orders["order_id"])
+    said = one_order_notes({"orders": per_order})
+    assert (
+        len(said) == 1
+        and "no customer has a second order: 800 orders of as many customer ids over 399" in said[0]
+    )
+    streamed = SparkTables({"orders": per_order[["ordered_at", "revenue"]]})
+    streamed.order_counts = per_order["customer_id"].value_counts(sort=False)
+    assert one_order_notes(streamed) == said
+    assert one_order_notes({"orders": per_order.iloc[:499]}) == []  # too few orders to judge
+    assert (
+        one_order_notes(
+            {"orders": _orders_from("2023-01-01", 300).pipe(lambda o: o.assign(customer_id=o["order_id"]))}
+        )
+        == []
+    )
