@@ -207,3 +207,41 @@ def test_orders_of_which_no_customer_has_a_second_are_noted():
         )
         == []
     )
+
+
+def test_invoice_or_return_amounts_in_another_unit_from_a_month_on_are_noted():
+    """The invoices' amounts in cents from 2023-05 on, the orders in units (a billing system migrated, its export
+    alone changed unit; round 34 left it: `features.unit_steps` judged `orders.revenue` only). Was: read as given,
+    exit 0 (the whole-sum note of invoices in cents needs every invoice so). Now the unit-step note on
+    `invoices.amount` and `returns.amount` too (`features.unit_steps.STEP_COLUMNS`, the one rule `unit_step_notes`
+    applies); the Spark driver keeps none of those amounts and sums them by month as they stream
+    (`StreamedCounts`, `month_sums`): the same note. The orders' note reads as before."""
+    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.load_notes import amount_notes
+    from tests.pipelines.test_hostile_round34 import _monthly_orders, _validated
+
+    def invoices(factor_from):
+        o = _validated(_monthly_orders(factor_from))
+        return o.rename(columns={"order_id": "invoice_id", "ordered_at": "issued_at", "revenue": "amount"})
+
+    orders = _validated(_monthly_orders({}))
+    stepped = invoices({"2023-05": 100.0})
+    said = [n for n in amount_notes({"orders": orders, "invoices": stepped}) if "typical" in n]
+    assert len(said) == 1 and said[0].startswith(
+        "table 'invoices', column 'amount': from 2023-05 on the typical invoice is 100 times what it was before"
+    )
+    assert "100 of the 200 invoices from 2023-05 on" in said[0]
+    summed = StreamedCounts()
+    for part in (stepped.iloc[:120], stepped.iloc[120:]):  # two batches, as the driver streams them
+        summed.add("invoices", part)
+    streamed = SparkTables(
+        {"orders": orders[["ordered_at", "revenue"]], "invoices": stepped[["customer_id"]]}
+    )
+    streamed.month_amounts = summed.month_amounts()
+    assert [n for n in amount_notes(streamed) if "typical" in n] == said
+    returns = stepped.rename(columns={"invoice_id": "return_id", "issued_at": "returned_at"})
+    said = [n for n in amount_notes({"orders": orders, "returns": returns}) if "typical" in n]
+    assert (
+        len(said) == 1 and "table 'returns', column 'amount': from 2023-05 on the typical return" in said[0]
+    )
+    assert [n for n in amount_notes({"orders": orders, "invoices": invoices({})}) if "typical" in n] == []
