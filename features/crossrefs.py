@@ -204,7 +204,8 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
     raise StructuralError(
         f"table {table!r}, column {column!r}: {named:,} of {rows:,} rows name one of {n:,} ids that have a twin "
         f"differing only by {_TWINS} ({shown}): one customer's rows under two spellings (an export that "
-        "changed the case, a spreadsheet that dropped the zeros of ids of digits), which would count as two "
+        "changed the case, a spreadsheet that dropped the zeros of ids of digits or grouped them, `7,007`), which would "
+        "count as two "
         "customers, each with a part of the orders. Write each id one way in every export, ids of digits as "
         "text (or give a customers table, which says which ids are customers)"
     )

@@ -245,3 +245,31 @@ def test_invoice_or_return_amounts_in_another_unit_from_a_month_on_are_noted():
         len(said) == 1 and "table 'returns', column 'amount': from 2023-05 on the typical return" in said[0]
     )
     assert [n for n in amount_notes({"orders": orders, "invoices": invoices({})}) if "typical" in n] == []
+
+
+def test_ids_of_digits_grouped_by_a_spreadsheet_in_part_are_twins():
+    """Customer ids of digits written `7,007` on some orders and `7007` on others (one export saved from a
+    spreadsheet whose number format grouped the digits; `7.007`, `7 007`, `7'007` in other locales). Was: exit 0,
+    each such customer read as two, each with a part of its orders. Now the twins' rules of letter case and
+    leading zeros (`features.id_spellings._case_twins`, `zeros`: the group marks removed from ids of digits in
+    groups of three only): without a customers table the stop of `features.crossrefs.check_case_twins` (both
+    engines call it), fewer the loading note. A column grouped throughout, and ids such as `1.5` or `12,34`, are no
+    twins."""
+    from features.crossrefs import check_case_twins
+    from features.id_spellings import case_only_twins
+    from pipelines.load_notes import case_notes
+
+    plain = [str(7000 + 7 * i) for i in range(40)]
+    grouped = [f"{int(v):,}" for v in plain[:20]] + [f"{int(v):_}".replace("_", ".") for v in plain[20:30]]
+    ids = pd.Series(plain + grouped + [f"{int(v):_}".replace("_", "\u00a0") for v in plain[30:]])
+    with pytest.raises(StructuralError, match=r"differing only by letter case or leading zeros"):
+        check_case_twins("orders", "customer_id", ids, len(ids))
+    n, shown = case_only_twins(ids, zeros=True)
+    assert n == 40 and shown[0] == ("7,000", "7000")
+    few = pd.DataFrame({"customer_id": plain + ["7,000"]})
+    assert (
+        "differ from another only by letter case or leading zeros ('7,000' / '7000')"
+        in (case_notes({"orders": few})[0])
+    )
+    assert case_only_twins(pd.Series(grouped), zeros=True)[0] == 0
+    assert case_only_twins(pd.Series(["15", "1.5", "1234", "12,34", "1,234.5"]), zeros=True)[0] == 0
