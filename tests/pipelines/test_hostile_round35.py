@@ -273,3 +273,38 @@ def test_ids_of_digits_grouped_by_a_spreadsheet_in_part_are_twins():
     )
     assert case_only_twins(pd.Series(grouped), zeros=True)[0] == 0
     assert case_only_twins(pd.Series(["15", "1.5", "1234", "12,34", "1,234.5"]), zeros=True)[0] == 0
+
+
+def test_two_overlapping_exports_the_later_with_payments_are_told_so():
+    """Invoices exported up to a day, then again from an earlier day (two exports of overlapping periods put
+    together), the second with the payments made since: 20 invoices on two rows each, the first row unpaid. Was:
+    the stop's way out for order lines, "give one row per invoice_id (order lines summed), or ... `group_by`"
+    (summing an invoice with itself). Now the same stop names the overlap, the columns filled since and the way
+    out, keep the latest export's row (`features.keys._filled_later`, in `check_one_row_per_key`, which both
+    engines call). Order lines (values that differ, not filled) keep their advice."""
+    from features.keys import check_one_row_per_key
+
+    issued = pd.date_range("2024-01-01", periods=60, freq="D")
+    first = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(60)],
+            "customer_id": [f"C{i % 7}" for i in range(60)],
+            "issued_at": issued,
+            "amount": 10.0 + np.arange(60),
+            "paid_at": [d + pd.Timedelta(days=5) if i < 40 else pd.NaT for i, d in enumerate(issued)],
+        }
+    )
+    second = first.iloc[40:].assign(paid_at=issued[40:] + pd.Timedelta(days=9))
+    t = pd.concat([first, second], ignore_index=True)
+    duplicate = t["invoice_id"].duplicated()
+    with pytest.raises(StructuralError) as stop:
+        check_one_row_per_key("invoices", t, "invoice_id", duplicate)
+    said = str(stop.value)
+    assert "differ only by values one of them leaves empty (paid_at; 'I40' on 2 rows)" in said
+    assert (
+        "two exports of overlapping periods" in said
+        and "Keep the latest export's row of each invoice_id" in said
+    )
+    lines = pd.concat([first, second.assign(amount=second["amount"] + 1)], ignore_index=True)
+    with pytest.raises(StructuralError, match="one per order line, address or period"):
+        check_one_row_per_key("invoices", lines, "invoice_id", lines["invoice_id"].duplicated())
