@@ -308,3 +308,40 @@ def test_two_overlapping_exports_the_later_with_payments_are_told_so():
     lines = pd.concat([first, second.assign(amount=second["amount"] + 1)], ignore_index=True)
     with pytest.raises(StructuralError, match="one per order line, address or period"):
         check_one_row_per_key("invoices", lines, "invoice_id", lines["invoice_id"].duplicated())
+
+
+def _text_orders(times: list[str]) -> pd.DataFrame:
+    """Orders as a CSV is read (text), one per time given."""
+    n = len(times)
+    return pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i % 9}" for i in range(n)],
+            "ordered_at": times,
+            "revenue": "12.50",
+        }
+    )
+
+
+def test_dates_written_year_day_month_in_part_of_an_iso_column_stop():
+    """The last months of an orders export written year-day-month (`2025-25-01 10:00:00` for the 25th of January:
+    a writer's `yyyy-dd-MM` pattern, SQL Server's `SET DATEFORMAT ydm`), the rest ISO. Was: exit 0, the values of
+    a day above 12 rejected `unparseable ordered_at` (the demo's orders of 2025 so: 5,592 of 28,581) and those of
+    a day of 12 or less read with day and month swapped without a word. Now the stop of dates in another form
+    (`features.date_forms._day_first`, in `other_date_forms`, now handed every value that does not parse: the
+    pandas engine's `features.date_checks`, as the Spark masks' `bad`), saying what the form is. A stray one
+    stays a reject."""
+    from features.date_forms import other_date_forms
+    from features.validation import validate_tables
+
+    days = pd.date_range("2024-01-01", periods=100, freq="D")
+    iso = [f"{d.date()} 10:00:00" for d in days[:80]]
+    ydm = [d.strftime("%Y-%d-%m %H:%M:%S") for d in days[80:] + pd.Timedelta(hours=10)]
+    with pytest.raises(StructuralError, match="written year-day-month") as stop:
+        validate_tables({"orders": _text_orders(iso + ydm)})
+    assert "values are dates written in another form than ISO 8601" in str(stop.value)
+    raw = pd.Series(iso + ydm)
+    bad = pd.Series([False] * 80 + [True] * 20)  # what the Spark masks hand it: every value not parsing
+    assert other_date_forms(raw, bad).sum() == sum(int(v[5:7]) > 12 for v in ydm) > 0
+    stray = validate_tables({"orders": _text_orders(iso + iso + iso + iso[:20] + ["2024-25-01 10:00:00"])})
+    assert stray.report["orders"].rejected_by_reason == {"unparseable ordered_at": 1}
