@@ -269,6 +269,28 @@ def check_other_dates(
     )
 
 
+def year_day_month_hint(values: pd.Series, table: str, column: str) -> str:
+    """For an ISO column most of whose values do not parse: when every one is written year-day-month
+    (`_YEAR_DAY_MONTH`, `2021-13-01`), a sentence saying so, that the others parse swapped, and the format that
+    reads the column (round 35, was: "Dates must be ISO 8601", no word of the form); else ''."""
+    text = values.astype("str").str.strip()
+    if not len(text) or not _day_first(text).all():
+        return ""
+    first = text.iloc[0]
+    forms = {10: "%Y-%d-%m", 16: "%Y-%d-%m{}%H:%M", 19: "%Y-%d-%m{}%H:%M:%S"}
+    declared = forms.get(len(first), "").format(first[10:11])
+    declare = (
+        f', or, when every value is so written, declare `data.date_formats: {{{table}.{column}: "{declared}"}}`'
+        if declared
+        else ""
+    )
+    return (
+        f". The values look like dates written year-day-month ({first}: a pattern yyyy-dd-MM, SQL Server's ydm "
+        "date format), and the column's values of a day of 12 or less parse as ISO with day and month swapped: "
+        f"export ISO 8601 (year-month-day){declare}"
+    )
+
+
 def _day_first_hint(values: pd.Series, date_format: str | None) -> str:
     """For dates of another form in an ISO column: when some are written year-day-month (`_day_first`), a sentence
     saying that the others of that writer parse with day and month swapped; else ''."""

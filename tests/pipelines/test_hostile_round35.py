@@ -345,3 +345,22 @@ def test_dates_written_year_day_month_in_part_of_an_iso_column_stop():
     assert other_date_forms(raw, bad).sum() == sum(int(v[5:7]) > 12 for v in ydm) > 0
     stray = validate_tables({"orders": _text_orders(iso + iso + iso + iso[:20] + ["2024-25-01 10:00:00"])})
     assert stray.report["orders"].rejected_by_reason == {"unparseable ordered_at": 1}
+
+
+def test_an_iso_column_written_year_day_month_throughout_names_the_form_and_its_format():
+    """The whole column written year-day-month. Was: the stop "do not parse as a date ... Dates must be ISO 8601",
+    no word of the form nor that the values of a day of 12 or less had parsed swapped. Now the same stop says so
+    and names the format that reads the column (`features.date_forms.year_day_month_hint`, in
+    `features.numbers.check_mostly_unparsed`, both engines' stop); declared, every row is read as its day."""
+    from features.validation import validate_tables
+
+    days = pd.date_range("2024-01-01", periods=100, freq="D") + pd.Timedelta(hours=10)
+    ydm = [d.strftime("%Y-%d-%m %H:%M:%S") for d in days]
+    with pytest.raises(StructuralError, match="do not parse as a date") as stop:
+        validate_tables({"orders": _text_orders(ydm)})
+    assert "look like dates written year-day-month" in str(stop.value)
+    assert '`data.date_formats: {orders.ordered_at: "%Y-%d-%m %H:%M:%S"}`' in str(stop.value)
+    read = validate_tables(
+        {"orders": _text_orders(ydm)}, date_formats={"orders.ordered_at": "%Y-%d-%m %H:%M:%S"}
+    )
+    assert (read.tables["orders"]["ordered_at"].to_numpy() == days.to_numpy()).all()
