@@ -443,13 +443,51 @@ def ordered_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> np.nda
     return gap >= np.timedelta64(1, "D")
 
 
+def churned_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+    """Which `customers` (accepted rows, ids unique) have a `churned_at` at the very instant of their last order
+    (`orders`: accepted): the column filled from the last order's date. Every order of a customer is in their
+    Spark bucket (`spark_checks.check_bucket`, bit 1 of `AFTER_CHURN`)."""
+    if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
+        return np.zeros(len(customers), dtype=bool)
+    churned = pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
+    return _last_orders(customers, orders) == churned  # NaT on either side compares False
+
+
+def check_churn_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
+    """Structural error when most customers holding a `churned_at` (and `MIN_RESPELLED`) have it at the very
+    instant of their last order (`churned_at_last_order`): a "last purchase" or "last activity" date exported as
+    the cancellation (round 35, was: exit 0, each such customer `cancelled` from their last order on: not scored,
+    left out of training, a customer who ordered last week among them). A customer who cancels is not
+    cancelled at the second of an order. Both engines (Spark counts per bucket, then calls it)."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    hit = churned_at_last_order(customers, orders)
+    n = int(hit.sum())
+    holding = int(pd.Series(customers["churned_at"]).notna().sum()) if n else 0
+    if n < MIN_RESPELLED or n <= 0.5 * holding:
+        return
+    shown = customers.loc[hit, ["customer_id", "churned_at"]]
+    shown = shown.assign(**{"last ordered_at": _last_orders(customers, orders)[hit]})
+    raise StructuralError(
+        f"table 'customers', column 'churned_at': {n:,} of the {holding:,} customers with a churned_at have it "
+        "at the very instant of their last order: the last order's date (a 'last purchase' or 'last activity' "
+        "column) exported as the cancellation? Read as given, each would be `cancelled` (not scored, left out of "
+        "training) from their last order on. Export the date each customer cancelled (empty for those who did "
+        "not), or leave the column out.\nExample rows:\n"
+        f"{examples(shown, also=['last ordered_at'])}"
+    )
+
+
 def judge_orders_after_churn(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:
     """`check_orders_after_churn` on `validate_tables`' parsed tables (each with its `_Rejector`): the accepted
     rows' two columns only (a copy of the whole orders table was the loading peak's growth)."""
     (c, c_rej, _), (o, o_rej, _) = parsed["customers"], parsed["orders"]
     if "churned_at" in c.columns and {"customer_id", "ordered_at"} <= set(o.columns):
         orders = o.loc[o_rej.ok, ["customer_id", "ordered_at"]]
-        check_orders_after_churn(c.loc[c_rej.ok, ["customer_id", "churned_at"]], orders)
+        customers = c.loc[c_rej.ok, ["customer_id", "churned_at"]]
+        check_orders_after_churn(customers, orders)
+        check_churn_at_last_order(customers, orders)
 
 
 def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> None:

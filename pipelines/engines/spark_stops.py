@@ -436,6 +436,10 @@ def churn_stops(
     ):
         accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
         crossrefs.check_orders_after_churn(*accepted)
+    # a churned_at at the very instant of the customer's last order (bit 1): the pandas function judges exactly
+    if "customers" in reports and _sum(stats[stats[TABLE] == "customers"], "H1") >= crossrefs.MIN_RESPELLED:
+        accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
+        crossrefs.check_churn_at_last_order(*accepted)
 
 
 def currency_stops(

@@ -364,3 +364,27 @@ def test_an_iso_column_written_year_day_month_throughout_names_the_form_and_its_
         {"orders": _text_orders(ydm)}, date_formats={"orders.ordered_at": "%Y-%d-%m %H:%M:%S"}
     )
     assert (read.tables["orders"]["ordered_at"].to_numpy() == days.to_numpy()).all()
+
+
+def test_churned_at_written_as_each_customers_last_order_stops():
+    """A CRM's "last purchase" (or "last activity") date exported as `customers.churned_at`: every customer's at the
+    very instant of their last order. Was: exit 0, each `cancelled` from their last order on (not scored, left out
+    of training), a customer who ordered last week among them: no order falls after it, so the stale-cancellation
+    stop never fired. Now a structural error naming how many and example rows with the last order beside the
+    churned_at (`features.crossrefs.check_churn_at_last_order`, in `judge_orders_after_churn`; the Spark engine
+    counts bit 1 of `AFTER_CHURN` per bucket, `churned_at_last_order`, then calls it: `spark_stops.churn_stops`).
+    Real cancellations (a month after the last order) and a few at it are read."""
+    from features.crossrefs import check_churn_at_last_order, churned_at_last_order
+
+    orders = _orders_from("2023-01-01", 400)[["customer_id", "ordered_at"]]
+    last = orders.groupby("customer_id")["ordered_at"].max()
+    customers = pd.DataFrame({"customer_id": last.index, "churned_at": last.to_numpy()})
+    with pytest.raises(
+        StructuralError, match="40 of the 40 customers with a churned_at have it at the very instant"
+    ):
+        check_churn_at_last_order(customers, orders)
+    assert churned_at_last_order(customers, orders).all()
+    real = customers.assign(churned_at=customers["churned_at"] + pd.Timedelta(days=30))
+    check_churn_at_last_order(real, orders)
+    few = real.assign(churned_at=real["churned_at"].where(real.index >= 5, customers["churned_at"]))
+    check_churn_at_last_order(few, orders)  # 5 of 40 at it: read
