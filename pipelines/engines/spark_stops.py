@@ -401,6 +401,14 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
             returns = rows["returns"]
             reasons = returns.rows[REASON].to_numpy(dtype=object)
             crossrefs.check_returns_against_orders(returns.parsed(), reasons, named)
+    at_order = _sum(own, "N1")  # dated at their order's instant (`spark_orders.judge_returns`' bit 1)
+    if at_order >= crossrefs.MIN_RESPELLED and at_order > 0.5 * named:
+        returns, orders = rows["returns"], rows["orders"]
+        t, o = returns.parsed(), orders.parsed()
+        accepted = o[orders.rows[REASON].isna().to_numpy()]
+        crossrefs.check_returns_at_order(
+            t, crossrefs.returns_at_order(t, accepted, returns.rows[REASON].isna().to_numpy()), named
+        )
 
 
 def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:

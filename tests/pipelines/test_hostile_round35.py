@@ -388,3 +388,33 @@ def test_churned_at_written_as_each_customers_last_order_stops():
     check_churn_at_last_order(real, orders)
     few = real.assign(churned_at=real["churned_at"].where(real.index >= 5, customers["churned_at"]))
     check_churn_at_last_order(few, orders)  # 5 of 40 at it: read
+
+
+def test_returns_dated_at_their_orders_instant_stop():
+    """Returns exported with their order's date as `returned_at` (one date column in an order-level export of
+    refunds, a mapping reading the order's date): every return at the very instant of its order. Was: exit 0
+    (not before its order, so no rule saw it), each refund counted from its order's day on, before it happened:
+    a cutoff between the two read it early, in training's features too. Now a structural error
+    (`features.crossrefs.check_returns_at_order`, in `judge_return_totals`; the Spark engine counts bit 1 of
+    `NAMED` per bucket, `spark_orders.judge_returns`, then calls the same function: `spark_stops.returns_stops`).
+    Returns days after their order, and a few at its instant (a cancellation recorded with its order), are read."""
+    from features.validation import validate_tables
+
+    orders = _text_orders([f"2024-01-{d:02d} 10:00:00" for d in range(1, 29)])
+    returns = pd.DataFrame(
+        {
+            "return_id": [f"R{i}" for i in range(20)],
+            "customer_id": orders["customer_id"][:20],
+            "order_id": orders["order_id"][:20],
+            "returned_at": orders["ordered_at"][:20],
+            "amount": "5.00",
+        }
+    )
+    with pytest.raises(
+        StructuralError, match="20 of the 20 returns naming an order in the data are dated at the"
+    ):
+        validate_tables({"orders": orders, "returns": returns})
+    later = returns.assign(returned_at=[f"2024-02-{d:02d} 09:00:00" for d in range(1, 21)])
+    assert len(validate_tables({"orders": orders, "returns": later}).tables["returns"]) == 20
+    few = later.assign(returned_at=list(returns["returned_at"][:5]) + list(later["returned_at"][5:]))
+    assert len(validate_tables({"orders": orders, "returns": few}).tables["returns"]) == 20
