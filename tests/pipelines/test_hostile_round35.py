@@ -418,3 +418,32 @@ def test_returns_dated_at_their_orders_instant_stop():
     assert len(validate_tables({"orders": orders, "returns": later}).tables["returns"]) == 20
     few = later.assign(returned_at=list(returns["returned_at"][:5]) + list(later["returned_at"][5:]))
     assert len(validate_tables({"orders": orders, "returns": few}).tables["returns"]) == 20
+
+
+def test_the_spark_driver_gives_the_same_stops(tmp_path):
+    """The Spark engine's side of round 35's stops, without a session (`tests/pipelines/spark_stop_driver.py`: the
+    executors' row step, the bucket step and the aggregation in pandas, then the driver's stops): dates written
+    year-day-month in part (`OTHER_DATE`, now every value not parsing), `churned_at` at each customer's last
+    order (bit 1 of `AFTER_CHURN`, `churn_stops`): the pandas loader's message each. The returns at their order's
+    instant are judged in a Spark join the harness does not run, the grouped ids' twins by `spark_input` after the
+    tables streamed (`check_case_twins`, the one function): real loads gave the same stops (the report).
+    """
+    from tests.pipelines.spark_input_cases import CFG
+    from tests.pipelines.spark_stop_driver import same_driver_stop
+
+    days = pd.date_range("2024-01-01", periods=100, freq="D")
+    iso = [f"{d.date()} 10:00:00" for d in days[:80]]
+    ydm = [d.strftime("%Y-%d-%m 10:00:00") for d in days[80:]]
+    orders = _text_orders(iso + ydm)
+    (tmp_path / "ydm").mkdir()
+    orders.to_csv(tmp_path / "ydm" / "orders.csv", index=False)
+    same_driver_stop(tmp_path / "ydm", "written year-day-month", CFG)
+
+    orders = _text_orders(iso)
+    last = orders.groupby("customer_id")["ordered_at"].max()
+    (tmp_path / "churn").mkdir()
+    orders.to_csv(tmp_path / "churn" / "orders.csv", index=False)
+    pd.DataFrame({"customer_id": last.index, "churned_at": last.to_numpy()}).to_csv(
+        tmp_path / "churn" / "customers.csv", index=False
+    )
+    same_driver_stop(tmp_path / "churn", "have it at the very instant of their last order", CFG)
