@@ -309,30 +309,32 @@ def check_returns_against_orders(returns: pd.DataFrame, reasons: np.ndarray, nam
             )
 
 
-def returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
-    """Which `returns` (among `ok`, those still accepted) are dated at the very instant of the accepted order
-    (`orders`) their `order_id` names: the order's date exported as the return's. Every return of an order is in
-    its Spark bucket (`spark_orders.judge_returns`, bit 1 of `NAMED`)."""
+def returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.ndarray | None = None) -> np.ndarray:
+    """Which `returns` (among `ok`, those still accepted; None: every one) are dated at the very instant of the
+    accepted order (`orders`) their `order_id` names: the order's date exported as the return's. Every return of
+    an order is in its Spark bucket (`spark_orders.judge_returns`, bit 1 of `NAMED`)."""
     out = np.zeros(len(returns), dtype=bool)
     if not {"order_id", "returned_at"} <= set(returns.columns) or "ordered_at" not in orders.columns:
         return out
-    at = pd.Index(orders["order_id"]).get_indexer(returns["order_id"])
-    found = (at >= 0) & np.asarray(ok, dtype=bool)
+    from features.ids import positions_in
+
+    at = positions_in(returns["order_id"], orders["order_id"])  # the accepted orders' ids are distinct
+    found = (at >= 0) & (True if ok is None else np.asarray(ok, dtype=bool))
     ordered = orders["ordered_at"].to_numpy(dtype="datetime64[ns]")[at[found]]
     out[found] = returns["returned_at"].to_numpy(dtype="datetime64[ns]")[found] == ordered
     return out
 
 
-def check_returns_at_order(returns: pd.DataFrame, at_order: np.ndarray, named: int) -> None:
+def check_returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, named: int) -> None:
     """Structural error when most returns naming an order in the data (`named`; and `MIN_RESPELLED`) are dated
-    at the very instant of their order (`at_order`: `returns_at_order`): the order's date exported as the
+    at the very instant of their order (`returns_at_order`; `returns`, `orders`: the accepted): the order's date exported as the
     return's (round 35, was: exit 0, each refund counted from its order's day on, before it happened: a cutoff
     between the two reads it early, in training's features too). A return is not made at the second of its
     order. Both engines (Spark counts per bucket, then calls it)."""
     from features.errors import StructuralError
     from features.names import examples
 
-    hit = np.asarray(at_order, dtype=bool)
+    hit = returns_at_order(returns, orders)
     n = int(hit.sum())
     if n < MIN_RESPELLED or n <= 0.5 * named:
         return
@@ -357,7 +359,7 @@ def judge_return_totals(returns: pd.DataFrame, orders: pd.DataFrame, rej: Any) -
         check_returns_against_orders(returns, rej.reason, int(found.sum()))
     rej.add(returns_beyond_order(returns, orders, rej.ok), BEYOND_ORDER)
     if "order_id" in returns.columns:  # of the returns still accepted, as the Spark engine counts them
-        check_returns_at_order(returns, returns_at_order(returns, orders, rej.ok), int(found.sum()))
+        check_returns_at_order(returns[rej.ok], orders, int(found.sum()))
 
 
 def check_refs_against_orders(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:

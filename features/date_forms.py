@@ -14,6 +14,7 @@ from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
 from features.numbers import UNPARSED_SHARE, check_share, shown_values
 from features.week_dates import WEEK_DATES
+from features.year_day_month import YEAR_DAY_MONTH
 
 
 def swapped_format(date_format: str) -> str | None:
@@ -180,19 +181,11 @@ def other_date_forms(
     return out
 
 
-#: An ISO-shaped date that does not parse because it is written year, DAY, month (`2025-25-01` for the 25th of
-#: January: a writer's pattern `yyyy-dd-MM`, a Java or .NET format string's slip, SQL Server's `SET DATEFORMAT
-#: ydm`): a day of 13-31 where the month stands, a month where the day does, a time or offset after it or not.
-_YEAR_DAY_MONTH = (
-    r"\d{4}-(?:1[3-9]|2\d|3[01])-(?:0[1-9]|1[0-2])(?:[Tt ][0-9:.,]+)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
-)
-
-
 def _day_first(text: pd.Series) -> pd.Series:
     """Which of `text` (unmatched values of an ISO date column, stripped) are dates written year-day-month
-    (`_YEAR_DAY_MONTH`): since round 35 another form of the column (was: each rejected `unparseable <column>`,
+    (`features.year_day_month.YEAR_DAY_MONTH`): since round 35 another form of the column (was: each rejected `unparseable <column>`,
     exit 0, and the column's values of a day of 12 or less, which parse, read with day and month swapped)."""
-    return text.str.fullmatch(_YEAR_DAY_MONTH).fillna(False)
+    return text.str.fullmatch(YEAR_DAY_MONTH).fillna(False)
 
 
 #: The hyphens and dashes a word processor or a locale's formatter puts for `-` in a date (`2024‐01‐05`): Unicode's
@@ -266,28 +259,6 @@ def check_other_dates(
         f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}{_zone_hint(raw[found])}"
         f"{_folded_hint(raw[found], date_format)}{_day_first_hint(raw[found], date_format)}."
         f"{rows}"
-    )
-
-
-def year_day_month_hint(values: pd.Series, table: str, column: str) -> str:
-    """For an ISO column most of whose values do not parse: when every one is written year-day-month
-    (`_YEAR_DAY_MONTH`, `2021-13-01`), a sentence saying so, that the others parse swapped, and the format that
-    reads the column (round 35, was: "Dates must be ISO 8601", no word of the form); else ''."""
-    text = values.astype("str").str.strip()
-    if not len(text) or not _day_first(text).all():
-        return ""
-    first = text.iloc[0]
-    forms = {10: "%Y-%d-%m", 16: "%Y-%d-%m{}%H:%M", 19: "%Y-%d-%m{}%H:%M:%S"}
-    declared = forms.get(len(first), "").format(first[10:11])
-    declare = (
-        f', or, when every value is so written, declare `data.date_formats: {{{table}.{column}: "{declared}"}}`'
-        if declared
-        else ""
-    )
-    return (
-        f". The values look like dates written year-day-month ({first}: a pattern yyyy-dd-MM, SQL Server's ydm "
-        "date format), and the column's values of a day of 12 or less parse as ISO with day and month swapped: "
-        f"export ISO 8601 (year-month-day){declare}"
     )
 
 

@@ -54,6 +54,25 @@ def month_sums(times: pd.Series, amounts: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"n": counts[held], "logs": logs[held]}, index=held + first)
 
 
+class MonthSums:
+    """The invoices' and returns' `month_sums` added up a row batch at a time (the Spark driver's `StreamedCounts`,
+    which keeps none of those amounts): `add` each batch of a table, then `results`, per `table.column`."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[pd.DataFrame]] = {}
+
+    def add(self, name: str, table: pd.DataFrame) -> None:
+        time, amount, _ = STEP_COLUMNS.get(name, ("", "", ""))
+        if name != "orders" and {time, amount} <= set(table.columns):  # the orders' revenue is kept whole
+            parts = self.parts.setdefault(f"{name}.{amount}", [])
+            parts.append(month_sums(table[time], table[amount]))
+            if len(parts) >= 16:  # folded now and then: a row per month, not per batch
+                parts[:] = [pd.concat(parts).groupby(level=0).sum()]
+
+    def results(self) -> dict[str, pd.DataFrame]:
+        return {key: pd.concat(parts).groupby(level=0).sum() for key, parts in self.parts.items()}
+
+
 def unit_step(times: pd.Series, amounts: pd.Series) -> tuple[pd.Period, float, int, int] | None:
     """`step_in_months` of `month_sums(times, amounts)`."""
     return step_in_months(month_sums(times, amounts))

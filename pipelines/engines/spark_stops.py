@@ -401,14 +401,9 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
             returns = rows["returns"]
             reasons = returns.rows[REASON].to_numpy(dtype=object)
             crossrefs.check_returns_against_orders(returns.parsed(), reasons, named)
-    at_order = _sum(own, "N1")  # dated at their order's instant (`spark_orders.judge_returns`' bit 1)
-    if at_order >= crossrefs.MIN_RESPELLED and at_order > 0.5 * named:
-        returns, orders = rows["returns"], rows["orders"]
-        t, o = returns.parsed(), orders.parsed()
-        accepted = o[orders.rows[REASON].isna().to_numpy()]
-        crossrefs.check_returns_at_order(
-            t, crossrefs.returns_at_order(t, accepted, returns.rows[REASON].isna().to_numpy()), named
-        )
+    if _sum(own, "N1") >= max(crossrefs.MIN_RESPELLED, 0.5 * named):  # at their order's instant (bit 1)
+        kept = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("returns", "orders")]
+        crossrefs.check_returns_at_order(*kept, named)
 
 
 def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
@@ -436,17 +431,14 @@ def churn_stops(
     `spark_checks.check_bucket`); `reports`: rows in and accepted per table."""
     from features import crossrefs
 
-    n = _sum(stats[stats[TABLE] == "customers"], "H0")
-    if (
-        "customers" in reports
-        and n
-        and n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
+    own = stats[stats[TABLE] == "customers"]
+    n, at_last = _sum(own, "H0"), _sum(own, "H1")  # bit 1: a churned_at at the last order's instant
+    if "customers" in reports and (
+        at_last >= crossrefs.MIN_RESPELLED
+        or n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
     ):
         accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
         crossrefs.check_orders_after_churn(*accepted)
-    # a churned_at at the very instant of the customer's last order (bit 1): the pandas function judges exactly
-    if "customers" in reports and _sum(stats[stats[TABLE] == "customers"], "H1") >= crossrefs.MIN_RESPELLED:
-        accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
         crossrefs.check_churn_at_last_order(*accepted)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.unit_steps import MonthSums
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import REASON, ROW, TABLE, VAL, _q, projection, validated_columns
 
@@ -461,11 +462,10 @@ class StreamedCounts:
         self.sums: dict[str, list[pd.Series]] = {}
         self.keys: list[pd.DataFrame] = []
         self.days: dict[str, list[pd.DataFrame]] = {}
-        self.months: dict[str, list[pd.DataFrame]] = {}
+        self.months = MonthSums()  # the invoices' and returns' amounts by month (`SparkTables.month_amounts`)
 
     def add(self, name: str, table: pd.DataFrame) -> None:
         from features.conventions import amount_totals, customer_amounts
-        from features.unit_steps import STEP_COLUMNS, month_sums
         from pipelines.data_age import filled_by_day, summed_days
         from pipelines.load_notes import email_keys, positive_counts
 
@@ -482,22 +482,13 @@ class StreamedCounts:
                 parts[:] = [summed_by_id(parts)]
         if name == "customers" and "email" in table.columns:
             self.keys.append(email_keys(table))
-        time, amount, _ = STEP_COLUMNS.get(name, ("", "", ""))
-        if name != "orders" and {time, amount} <= set(table.columns):  # the orders' revenue is kept whole
-            parts = self.months.setdefault(f"{name}.{amount}", [])
-            parts.append(month_sums(table[time], table[amount]))  # a row per month: summed now and then
-            if len(parts) >= SUM_PARTS:
-                parts[:] = [pd.concat(parts).groupby(level=0).sum()]
+        self.months.add(name, table)
         days = filled_by_day(name, table)  # a row per day of the batch: summed now and then, as the sums are
         if days is not None:
             parts = self.days.setdefault(name, [])
             parts.append(days)
             if len(parts) >= SUM_PARTS:
                 parts[:] = [summed_days(parts)]
-
-    def month_amounts(self) -> dict[str, pd.DataFrame]:
-        """`SparkTables.month_amounts`: per `table.column`, the whole column's `features.unit_steps.month_sums`."""
-        return {key: pd.concat(parts).groupby(level=0).sum() for key, parts in self.months.items()}
 
     def results(self) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[float, ...]], Any]:
         """(`SparkTables.positive_values`, `.amount_totals`, `.email_twins`)."""
@@ -598,7 +589,7 @@ def accepted_tables(
     tables.input_counts, tables.stamped = counts, stamped
     tables.positive_values, tables.amount_totals, tables.email_twins = summed.results()
     tables.filled_days = {name: summed_days(parts) for name, parts in summed.days.items()}
-    tables.month_amounts = summed.month_amounts()
+    tables.month_amounts = summed.months.results()
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20

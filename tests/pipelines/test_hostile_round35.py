@@ -237,7 +237,7 @@ def test_invoice_or_return_amounts_in_another_unit_from_a_month_on_are_noted():
     streamed = SparkTables(
         {"orders": orders[["ordered_at", "revenue"]], "invoices": stepped[["customer_id"]]}
     )
-    streamed.month_amounts = summed.month_amounts()
+    streamed.month_amounts = summed.months.results()
     assert [n for n in amount_notes(streamed) if "typical" in n] == said
     returns = stepped.rename(columns={"invoice_id": "return_id", "issued_at": "returned_at"})
     said = [n for n in amount_notes({"orders": orders, "returns": returns}) if "typical" in n]
@@ -350,7 +350,7 @@ def test_dates_written_year_day_month_in_part_of_an_iso_column_stop():
 def test_an_iso_column_written_year_day_month_throughout_names_the_form_and_its_format():
     """The whole column written year-day-month. Was: the stop "do not parse as a date ... Dates must be ISO 8601",
     no word of the form nor that the values of a day of 12 or less had parsed swapped. Now the same stop says so
-    and names the format that reads the column (`features.date_forms.year_day_month_hint`, in
+    and names the format that reads the column (`features.year_day_month.year_day_month_hint`, in
     `features.numbers.check_mostly_unparsed`, both engines' stop); declared, every row is read as its day."""
     from features.validation import validate_tables
 
