@@ -95,6 +95,11 @@ def reject_far_future(customers: pd.DataFrame, last_order: pd.Timestamp, rej: An
 #: holds under another spelling of their id are the exports' id formats differing, not typos.
 RESPELLED_SHARE = 0.01
 MIN_RESPELLED = 3
+#: `check_churn_at_last_order` stops from this many customers at their last order's instant, when those holding a
+#: `churned_at` are `CHURN_HOLDERS_SHARE` of those with an order: a "last purchase" column fills it for each (a
+#: tenth's slack for rejected orders); a subscription's final charge at the cancellation, for the cancelled only.
+MIN_CHURN_AT_ORDER = 20
+CHURN_HOLDERS_SHARE = 0.9
 
 
 def check_respelled_refs(
@@ -321,14 +326,23 @@ def returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.ndarray
     at = positions_in(returns["order_id"], orders["order_id"])  # the accepted orders' ids are distinct
     found = (at >= 0) & (True if ok is None else np.asarray(ok, dtype=bool))
     ordered = orders["ordered_at"].to_numpy(dtype="datetime64[ns]")[at[found]]
-    out[found] = returns["returned_at"].to_numpy(dtype="datetime64[ns]")[found] == ordered
+    out[found] = same_timed_instant(returns["returned_at"].to_numpy(dtype="datetime64[ns]")[found], ordered)
     return out
+
+
+def same_timed_instant(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where the datetime64[ns] `a` and `b` are one instant at a time of day other than midnight (NaT: False):
+    the round-35 stops' (`check_returns_at_order`, `check_churn_at_last_order`) evidence of a date copied from
+    the order. Date-only columns (every value at midnight) say nothing so: a return or a cancellation on the day
+    of the order is common (review of round 35: a date-only demo with 60% same-day returns stopped)."""
+    day = np.int64(86_400 * 10**9)
+    return (a == b) & (a.view(np.int64) % day != 0)  # NaT on either side compares False
 
 
 def check_returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, named: int) -> None:
     """Structural error when most returns naming an order in the data (`named`; and `MIN_RESPELLED`) are dated
-    at the very instant of their order (`returns_at_order`; `returns`, `orders`: the accepted): the order's date exported as the
-    return's (round 35, was: exit 0, each refund counted from its order's day on, before it happened: a cutoff
+    at the very instant of their order, at a time of day (`returns_at_order`; `returns`, `orders`: the accepted;
+    date-only columns are not judged): the order's date exported as the return's (round 35, was: exit 0, each refund counted from its order's day on, before it happened: a cutoff
     between the two reads it early, in training's features too). A return is not made at the second of its
     order. Both engines (Spark counts per bucket, then calls it)."""
     from features.errors import StructuralError
@@ -490,12 +504,13 @@ def churned_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> np.n
     if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
         return np.zeros(len(customers), dtype=bool)
     churned = pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
-    return _last_orders(customers, orders) == churned  # NaT on either side compares False
+    return same_timed_instant(churned, _last_orders(customers, orders))
 
 
 def check_churn_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
-    """Structural error when most customers holding a `churned_at` (and `MIN_RESPELLED`) have it at the very
-    instant of their last order (`churned_at_last_order`): a "last purchase" or "last activity" date exported as
+    """Structural error when most customers holding a `churned_at` (and `MIN_CHURN_AT_ORDER`) have it at the very
+    instant of their last order, at a time of day (`churned_at_last_order`), and `CHURN_HOLDERS_SHARE` of the
+    customers with an order hold one: a "last purchase" or "last activity" date exported as
     the cancellation (round 35, was: exit 0, each such customer `cancelled` from their last order on: not scored,
     left out of training, a customer who ordered last week among them). A customer who cancels is not
     cancelled at the second of an order. Both engines (Spark counts per bucket, then calls it)."""
@@ -504,14 +519,20 @@ def check_churn_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> 
 
     hit = churned_at_last_order(customers, orders)
     n = int(hit.sum())
-    holding = int(pd.Series(customers["churned_at"]).notna().sum()) if n else 0
-    if n < MIN_RESPELLED or n <= 0.5 * holding:
+    if n < MIN_CHURN_AT_ORDER:
         return
+    holds = pd.Series(customers["churned_at"]).notna().to_numpy()
+    last = _last_orders(customers, orders)
+    ordered = ~np.isnat(last)
+    holding, buyers, both = int(holds.sum()), int(ordered.sum()), int((holds & ordered).sum())
+    if n <= 0.5 * holding or both < CHURN_HOLDERS_SHARE * buyers:
+        return  # only the cancelled hold one: a final charge at the cancellation is read
     shown = customers.loc[hit, ["customer_id", "churned_at"]]
-    shown = shown.assign(**{"last ordered_at": _last_orders(customers, orders)[hit]})
+    shown = shown.assign(**{"last ordered_at": last[hit]})
     raise StructuralError(
         f"table 'customers', column 'churned_at': {n:,} of the {holding:,} customers with a churned_at have it "
-        "at the very instant of their last order: the last order's date (a 'last purchase' or 'last activity' "
+        f"at the very instant of their last order (a time of day), and {both:,} of the {buyers:,} customers with "
+        "an order hold one: the last order's date (a 'last purchase' or 'last activity' "
         "column) exported as the cancellation? Read as given, each would be `cancelled` (not scored, left out of "
         "training) from their last order on. Export the date each customer cancelled (empty for those who did "
         "not), or leave the column out.\nExample rows:\n"

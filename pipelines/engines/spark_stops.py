@@ -434,7 +434,7 @@ def churn_stops(
     own = stats[stats[TABLE] == "customers"]
     n, at_last = _sum(own, "H0"), _sum(own, "H1")  # bit 1: a churned_at at the last order's instant
     if "customers" in reports and (
-        at_last >= crossrefs.MIN_RESPELLED
+        at_last >= crossrefs.MIN_CHURN_AT_ORDER
         or n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
     ):
         accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]

@@ -101,13 +101,39 @@ def test_a_config_given_as_a_pipe_nobody_writes_to_is_refused(tmp_path, monkeypa
         reader.join(5)
     assert not hung, "read_yaml waited for a writer of the pipe"
     assert isinstance(outcome[0], StructuralError)
-    assert "is a named pipe (FIFO) nothing was written to" in str(outcome[0])
+    assert "is a named pipe (FIFO): nothing arrived in 0.2 s (no writer, or a slower one)" in str(outcome[0])
     r, w = os.pipe()  # what `--config <(...)` gives: a pipe its writer fills
     os.write(w, b"labels: {horizon_days: 90}\n")
     os.close(w)
     try:
         assert yamlfile.read_yaml(f"/dev/fd/{r}", "config") == {"labels": {"horizon_days": 90}}
     finally:
+        os.close(r)
+
+
+def test_a_config_from_a_slow_process_substitution_is_read(monkeypatch):
+    """`--config <(sleep 12; cat x.yaml)`: an anonymous pipe whose writer takes longer than `FIFO_WAIT_SECONDS`.
+    Was (round 35 before its review): refused after 10 s as "a named pipe (FIFO) nothing was written to". Now read
+    whatever the writer's delay (`pipelines.yamlfile._anonymous_pipe`: its link reads `pipe:[...]`; such a pipe
+    has its writer, or ends); the limit stays for named pipes (the test above). Limit made 0.2 s, writer 0.6 s."""
+    import time
+
+    from pipelines import yamlfile
+
+    monkeypatch.setattr(yamlfile, "FIFO_WAIT_SECONDS", 0.2, raising=False)
+    r, w = os.pipe()
+
+    def write() -> None:
+        time.sleep(0.6)
+        os.write(w, b"labels: {horizon_days: 60}\n")
+        os.close(w)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        assert yamlfile.read_yaml(f"/dev/fd/{r}", "config") == {"labels": {"horizon_days": 60}}
+    finally:
+        writer.join(5)
         os.close(r)
 
 
@@ -310,13 +336,13 @@ def test_two_overlapping_exports_the_later_with_payments_are_told_so():
         check_one_row_per_key("invoices", lines, "invoice_id", lines["invoice_id"].duplicated())
 
 
-def _text_orders(times: list[str]) -> pd.DataFrame:
-    """Orders as a CSV is read (text), one per time given."""
+def _text_orders(times: list[str], customers: int = 9) -> pd.DataFrame:
+    """Orders as a CSV is read (text), one per time given, of `customers` customers in turn."""
     n = len(times)
     return pd.DataFrame(
         {
             "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": [f"C{i % 9}" for i in range(n)],
+            "customer_id": [f"C{i % customers}" for i in range(n)],
             "ordered_at": times,
             "revenue": "12.50",
         }
@@ -390,6 +416,64 @@ def test_churned_at_written_as_each_customers_last_order_stops():
     check_churn_at_last_order(few, orders)  # 5 of 40 at it: read
 
 
+def test_a_churned_at_on_the_day_or_at_the_final_charge_is_read():
+    """Review of round 35: the stop above is for a last-purchase date exported as `churned_at`. Date-only columns
+    (every value at midnight: "the very instant" is the same day) and a subscription system booking a final
+    charge at the cancellation's instant (only the cancelled customers hold a `churned_at`) are legitimate. Was:
+    both stopped (no way out). Now read: only a shared time of day other than midnight counts
+    (`features.crossrefs.same_timed_instant`), and the customers holding one must be `CHURN_HOLDERS_SHARE` (90%)
+    of those with an order, `MIN_CHURN_AT_ORDER` (20) of them at it; the Spark driver calls the same function."""
+    from features.crossrefs import check_churn_at_last_order, churned_at_last_order
+
+    orders = _orders_from("2023-01-01", 400)[["customer_id", "ordered_at"]]
+    dates = orders.assign(ordered_at=orders["ordered_at"].dt.normalize())  # a date-only export
+    last = dates.groupby("customer_id")["ordered_at"].max()
+    customers = pd.DataFrame({"customer_id": last.index, "churned_at": last.to_numpy()})
+    check_churn_at_last_order(customers, dates)  # every one cancelled on their last order's day: read
+    assert not churned_at_last_order(customers, dates).any()
+
+    n = 200  # a subscription shop: 200 customers, one charge each a month; 60 cancelled at a final charge
+    charges = pd.DataFrame(
+        {
+            "customer_id": [f"S{c}" for c in range(n) for _ in range(6)],
+            "ordered_at": [
+                pd.Timestamp("2024-01-01 08:15:00") + pd.Timedelta(days=30 * m + c % 28, minutes=c)
+                for c in range(n)
+                for m in range(6)
+            ],
+        }
+    )
+    final = charges.groupby("customer_id")["ordered_at"].max()
+    churned = final.where(final.index.isin([f"S{c}" for c in range(60)]))
+    subs = pd.DataFrame({"customer_id": final.index, "churned_at": churned.to_numpy()})
+    assert churned_at_last_order(subs, charges).sum() == 60
+    check_churn_at_last_order(subs, charges)  # 60 of 200 hold one, each at its final charge: read
+    everyone = subs.assign(churned_at=final.to_numpy())  # every customer with an order holds one: the misread
+    with pytest.raises(StructuralError, match="200 of the 200 customers with an order hold one"):
+        check_churn_at_last_order(everyone, charges)
+
+
+def test_date_only_returns_on_the_day_of_their_order_are_read():
+    """Review of round 35: a date-only export (orders and returns without a time of day) with 60% of the returns
+    on the day of their order, normal for a shop, stopped ("... dated at the very instant of their order"). Now
+    read (exit 0): only a shared time of day other than midnight is the order's date copied
+    (`features.crossrefs.same_timed_instant`, in `returns_at_order`, which the Spark bucket step calls too)."""
+    from features.validation import validate_tables
+
+    orders = _text_orders([f"2024-01-{d:02d}" for d in range(1, 29)] * 2, customers=20)
+    days = [f"2024-01-{d:02d}" for d in range(1, 29)]
+    returns = pd.DataFrame(
+        {
+            "return_id": [f"R{i}" for i in range(25)],
+            "customer_id": orders["customer_id"][:25],
+            "order_id": orders["order_id"][:25],
+            "returned_at": [days[i] if i < 15 else f"2024-02-{i:02d}" for i in range(25)],  # 15 same day
+            "amount": "5.00",
+        }
+    )
+    assert len(validate_tables({"orders": orders, "returns": returns}).tables["returns"]) == 25
+
+
 def test_returns_dated_at_their_orders_instant_stop():
     """Returns exported with their order's date as `returned_at` (one date column in an order-level export of
     refunds, a mapping reading the order's date): every return at the very instant of its order. Was: exit 0
@@ -424,7 +508,8 @@ def test_the_spark_driver_gives_the_same_stops(tmp_path):
     """The Spark engine's side of round 35's stops, without a session (`tests/pipelines/spark_stop_driver.py`: the
     executors' row step, the bucket step and the aggregation in pandas, then the driver's stops): dates written
     year-day-month in part (`OTHER_DATE`, now every value not parsing), `churned_at` at each customer's last
-    order (bit 1 of `AFTER_CHURN`, `churn_stops`): the pandas loader's message each. The returns at their order's
+    order (bit 1 of `AFTER_CHURN`, `churn_stops`): the pandas loader's message each; date-only, read by both
+    (review of round 35). The returns at their order's
     instant are judged in a Spark join the harness does not run, the grouped ids' twins by `spark_input` after the
     tables streamed (`check_case_twins`, the one function): real loads gave the same stops (the report).
     """
@@ -439,7 +524,7 @@ def test_the_spark_driver_gives_the_same_stops(tmp_path):
     orders.to_csv(tmp_path / "ydm" / "orders.csv", index=False)
     same_driver_stop(tmp_path / "ydm", "written year-day-month", CFG)
 
-    orders = _text_orders(iso)
+    orders = _text_orders(iso, customers=25)  # `MIN_CHURN_AT_ORDER` (20) customers at it, or more
     last = orders.groupby("customer_id")["ordered_at"].max()
     (tmp_path / "churn").mkdir()
     orders.to_csv(tmp_path / "churn" / "orders.csv", index=False)
@@ -447,3 +532,17 @@ def test_the_spark_driver_gives_the_same_stops(tmp_path):
         tmp_path / "churn" / "customers.csv", index=False
     )
     same_driver_stop(tmp_path / "churn", "have it at the very instant of their last order", CFG)
+
+    # review of round 35: the same export date-only (every customer cancelled on their last order's day) is read
+    from pipelines.io import load_data
+    from tests.pipelines.spark_stop_driver import driver_stops
+
+    dated = _text_orders([f"{d.date()}" for d in days[:80]], customers=25)
+    last = dated.groupby("customer_id")["ordered_at"].max()
+    (tmp_path / "dated").mkdir()
+    dated.to_csv(tmp_path / "dated" / "orders.csv", index=False)
+    pd.DataFrame({"customer_id": last.index, "churned_at": last.to_numpy()}).to_csv(
+        tmp_path / "dated" / "customers.csv", index=False
+    )
+    load_data(tmp_path / "dated")
+    driver_stops(tmp_path / "dated", CFG)
