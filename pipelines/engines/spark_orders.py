@@ -60,7 +60,12 @@ def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     another customer's order, above or before it (`features.crossrefs.reject_order_mismatches`), then the returns
     of one order adding up past its revenue (`returns_beyond_order`: every return of an order is in its bucket),
     for the rows still accepted; `NAMED`: the row names an accepted order (`check_returns_against_orders`' count)."""
-    from features.crossrefs import BEYOND_ORDER, reject_order_mismatches, returns_beyond_order
+    from features.crossrefs import (
+        BEYOND_ORDER,
+        reject_order_mismatches,
+        returns_at_order,
+        returns_beyond_order,
+    )
     from features.validation import _Rejector
 
     cols = [
@@ -82,7 +87,10 @@ def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     named = returns["order_id"].notna().to_numpy() & (
         pd.Index(orders["order_id"]).get_indexer(returns["order_id"]) >= 0
     )
-    return rows.assign(**{REASON: rej.reason, NAMED: named.astype(np.int64)})
+    at_order = returns_at_order(returns, orders, rej.ok)  # bit 1: dated at its order's instant
+    return rows.assign(
+        **{REASON: rej.reason, NAMED: named.astype(np.int64) | (at_order.astype(np.int64) << 1)}
+    )
 
 
 def check_returns(judged: SparkDataFrame, slots: list[int]) -> SparkDataFrame:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.unit_steps import MonthSums
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import REASON, ROW, TABLE, VAL, _q, projection, validated_columns
 
@@ -63,6 +64,8 @@ class SparkTables(dict):
     input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
     #: `pipelines.data_age.filled_by_day` of each whole table as it streamed (`stopped_columns`)
     filled_days: dict[str, pd.DataFrame] | None = None
+    #: `features.unit_steps.month_sums` of the invoices' and returns' amounts as they streamed (the unit-step note)
+    month_amounts: dict[str, pd.DataFrame] | None = None
 
     def clear(self) -> None:
         """The tables let go (`run_score`, before it writes the scores: nothing reads them after), with what the
@@ -459,6 +462,7 @@ class StreamedCounts:
         self.sums: dict[str, list[pd.Series]] = {}
         self.keys: list[pd.DataFrame] = []
         self.days: dict[str, list[pd.DataFrame]] = {}
+        self.months = MonthSums()  # the invoices' and returns' amounts by month (`SparkTables.month_amounts`)
 
     def add(self, name: str, table: pd.DataFrame) -> None:
         from features.conventions import amount_totals, customer_amounts
@@ -478,6 +482,7 @@ class StreamedCounts:
                 parts[:] = [summed_by_id(parts)]
         if name == "customers" and "email" in table.columns:
             self.keys.append(email_keys(table))
+        self.months.add(name, table)
         days = filled_by_day(name, table)  # a row per day of the batch: summed now and then, as the sums are
         if days is not None:
             parts = self.days.setdefault(name, [])
@@ -584,6 +589,7 @@ def accepted_tables(
     tables.input_counts, tables.stamped = counts, stamped
     tables.positive_values, tables.amount_totals, tables.email_twins = summed.results()
     tables.filled_days = {name: summed_days(parts) for name, parts in summed.days.items()}
+    tables.month_amounts = summed.months.results()
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20
