@@ -374,7 +374,7 @@ def late_orders_start_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     the earlier returns, invoices and tickets without their orders), exit 0 without a word (round 35). A note, not a
     stop: a help desk or billing that started before the orders' system is real. Judged by distinct days, the same
     in both engines: the Spark driver keeps none of those tables' times and asks Spark for the days before the
-    orders' start (`SparkTables.event_days`, one small job per table present)."""
+    orders' start (`SparkTables.event_days`, one small job for every such table)."""
     orders = tables.get("orders")
     if orders is None or "ordered_at" not in orders.columns or not len(orders):
         return []
