@@ -95,6 +95,11 @@ def reject_far_future(customers: pd.DataFrame, last_order: pd.Timestamp, rej: An
 #: holds under another spelling of their id are the exports' id formats differing, not typos.
 RESPELLED_SHARE = 0.01
 MIN_RESPELLED = 3
+#: `check_churn_at_last_order` stops from this many customers at their last order's instant, when those holding a
+#: `churned_at` are `CHURN_HOLDERS_SHARE` of those with an order: a "last purchase" column fills it for each (a
+#: tenth's slack for rejected orders); a subscription's final charge at the cancellation, for the cancelled only.
+MIN_CHURN_AT_ORDER = 20
+CHURN_HOLDERS_SHARE = 0.9
 
 
 def check_respelled_refs(
@@ -204,7 +209,8 @@ def check_case_twins(table: str, column: str, ids: pd.Series, rows: int) -> None
     raise StructuralError(
         f"table {table!r}, column {column!r}: {named:,} of {rows:,} rows name one of {n:,} ids that have a twin "
         f"differing only by {_TWINS} ({shown}): one customer's rows under two spellings (an export that "
-        "changed the case, a spreadsheet that dropped the zeros of ids of digits), which would count as two "
+        "changed the case, a spreadsheet that dropped the zeros of ids of digits or grouped them, `7,007`), which would "
+        "count as two "
         "customers, each with a part of the orders. Write each id one way in every export, ids of digits as "
         "text (or give a customers table, which says which ids are customers)"
     )
@@ -308,6 +314,53 @@ def check_returns_against_orders(returns: pd.DataFrame, reasons: np.ndarray, nam
             )
 
 
+def returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.ndarray | None = None) -> np.ndarray:
+    """Which `returns` (among `ok`, those still accepted; None: every one) are dated at the very instant of the
+    accepted order (`orders`) their `order_id` names: the order's date exported as the return's. Every return of
+    an order is in its Spark bucket (`spark_orders.judge_returns`, bit 1 of `NAMED`)."""
+    out = np.zeros(len(returns), dtype=bool)
+    if not {"order_id", "returned_at"} <= set(returns.columns) or "ordered_at" not in orders.columns:
+        return out
+    from features.ids import positions_in
+
+    at = positions_in(returns["order_id"], orders["order_id"])  # the accepted orders' ids are distinct
+    found = (at >= 0) & (True if ok is None else np.asarray(ok, dtype=bool))
+    ordered = orders["ordered_at"].to_numpy(dtype="datetime64[ns]")[at[found]]
+    out[found] = same_timed_instant(returns["returned_at"].to_numpy(dtype="datetime64[ns]")[found], ordered)
+    return out
+
+
+def same_timed_instant(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where the datetime64[ns] `a` and `b` are one instant at a time of day other than midnight (NaT: False):
+    the round-35 stops' (`check_returns_at_order`, `check_churn_at_last_order`) evidence of a date copied from
+    the order. Date-only columns (every value at midnight) say nothing so: a return or a cancellation on the day
+    of the order is common (review of round 35: a date-only demo with 60% same-day returns stopped)."""
+    day = np.int64(86_400 * 10**9)
+    return (a == b) & (a.view(np.int64) % day != 0)  # NaT on either side compares False
+
+
+def check_returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, named: int) -> None:
+    """Structural error when most returns naming an order in the data (`named`; and `MIN_RESPELLED`) are dated
+    at the very instant of their order, at a time of day (`returns_at_order`; `returns`, `orders`: the accepted;
+    date-only columns are not judged): the order's date exported as the return's (round 35, was: exit 0, each refund counted from its order's day on, before it happened: a cutoff
+    between the two reads it early, in training's features too). A return is not made at the second of its
+    order. Both engines (Spark counts per bucket, then calls it)."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    hit = returns_at_order(returns, orders)
+    n = int(hit.sum())
+    if n < MIN_RESPELLED or n <= 0.5 * named:
+        return
+    shown = [c for c in ("return_id", "customer_id", "order_id", "returned_at") if c in returns]
+    raise StructuralError(
+        f"table 'returns', column 'returned_at': {n:,} of the {named:,} returns naming an order in the data are "
+        "dated at the very instant of their order: the order's date exported as the return's? Read so, each "
+        "refund counts from its order's day on, before it happened. Give each return the date it was returned."
+        f"\nExample rows:\n{examples(returns[shown], hit)}"
+    )
+
+
 def judge_return_totals(returns: pd.DataFrame, orders: pd.DataFrame, rej: Any) -> None:
     """After `reject_order_mismatches` (its reasons in `rej.reason`): most returns above their order is a unit
     problem (`check_returns_against_orders`, structural), and so are most of another customer's order or dated
@@ -319,6 +372,8 @@ def judge_return_totals(returns: pd.DataFrame, orders: pd.DataFrame, rej: Any) -
         found = positions_in(returns["order_id"], orders["order_id"].dropna().unique()) >= 0
         check_returns_against_orders(returns, rej.reason, int(found.sum()))
     rej.add(returns_beyond_order(returns, orders, rej.ok), BEYOND_ORDER)
+    if "order_id" in returns.columns:  # of the returns still accepted, as the Spark engine counts them
+        check_returns_at_order(returns[rej.ok], orders, int(found.sum()))
 
 
 def check_refs_against_orders(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:
@@ -442,13 +497,58 @@ def ordered_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> np.nda
     return gap >= np.timedelta64(1, "D")
 
 
+def churned_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+    """Which `customers` (accepted rows, ids unique) have a `churned_at` at the very instant of their last order
+    (`orders`: accepted): the column filled from the last order's date. Every order of a customer is in their
+    Spark bucket (`spark_checks.check_bucket`, bit 1 of `AFTER_CHURN`)."""
+    if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
+        return np.zeros(len(customers), dtype=bool)
+    churned = pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
+    return same_timed_instant(churned, _last_orders(customers, orders))
+
+
+def check_churn_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
+    """Structural error when most customers holding a `churned_at` (and `MIN_CHURN_AT_ORDER`) have it at the very
+    instant of their last order, at a time of day (`churned_at_last_order`), and `CHURN_HOLDERS_SHARE` of the
+    customers with an order hold one: a "last purchase" or "last activity" date exported as
+    the cancellation (round 35, was: exit 0, each such customer `cancelled` from their last order on: not scored,
+    left out of training, a customer who ordered last week among them). A customer who cancels is not
+    cancelled at the second of an order. Both engines (Spark counts per bucket, then calls it)."""
+    from features.errors import StructuralError
+    from features.names import examples
+
+    hit = churned_at_last_order(customers, orders)
+    n = int(hit.sum())
+    if n < MIN_CHURN_AT_ORDER:
+        return
+    holds = pd.Series(customers["churned_at"]).notna().to_numpy()
+    last = _last_orders(customers, orders)
+    ordered = ~np.isnat(last)
+    holding, buyers, both = int(holds.sum()), int(ordered.sum()), int((holds & ordered).sum())
+    if n <= 0.5 * holding or both < CHURN_HOLDERS_SHARE * buyers:
+        return  # only the cancelled hold one: a final charge at the cancellation is read
+    shown = customers.loc[hit, ["customer_id", "churned_at"]]
+    shown = shown.assign(**{"last ordered_at": last[hit]})
+    raise StructuralError(
+        f"table 'customers', column 'churned_at': {n:,} of the {holding:,} customers with a churned_at have it "
+        f"at the very instant of their last order (a time of day), and {both:,} of the {buyers:,} customers with "
+        "an order hold one: the last order's date (a 'last purchase' or 'last activity' "
+        "column) exported as the cancellation? Read as given, each would be `cancelled` (not scored, left out of "
+        "training) from their last order on. Export the date each customer cancelled (empty for those who did "
+        "not), or leave the column out.\nExample rows:\n"
+        f"{examples(shown, also=['last ordered_at'])}"
+    )
+
+
 def judge_orders_after_churn(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:
     """`check_orders_after_churn` on `validate_tables`' parsed tables (each with its `_Rejector`): the accepted
     rows' two columns only (a copy of the whole orders table was the loading peak's growth)."""
     (c, c_rej, _), (o, o_rej, _) = parsed["customers"], parsed["orders"]
     if "churned_at" in c.columns and {"customer_id", "ordered_at"} <= set(o.columns):
         orders = o.loc[o_rej.ok, ["customer_id", "ordered_at"]]
-        check_orders_after_churn(c.loc[c_rej.ok, ["customer_id", "churned_at"]], orders)
+        customers = c.loc[c_rej.ok, ["customer_id", "churned_at"]]
+        check_orders_after_churn(customers, orders)
+        check_churn_at_last_order(customers, orders)
 
 
 def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> None:

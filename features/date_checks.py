@@ -75,7 +75,8 @@ def check_date_column(
         if column_stats is None:  # `01/14/2023` under `%d/%m/%Y` on 1%: the other values read swapped
             swapped = swapped_dates(raw, unknown_format & given, date_format)
             check_swapped_dates(table.name, col.name, raw, swapped, int(given.sum()), date_format)
-            other = other_date_forms(raw, unknown_format & given, date_format)  # `15/01/2023` among ISO
+            # `15/01/2023` among ISO; `2025-25-01` (year-day-month, unparseable ISO: the Spark masks' `bad` too)
+            other = other_date_forms(raw, (unknown_format | bad) & given, date_format)
             check_other_dates(table.name, col.name, raw, other, int(given.sum()), date_format)
         rej.add(
             unix_times(raw, unknown_format & given), UNIX_TIME_REASON.format(col.name)

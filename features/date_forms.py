@@ -14,6 +14,7 @@ from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
 from features.numbers import UNPARSED_SHARE, check_share, shown_values
 from features.week_dates import WEEK_DATES
+from features.year_day_month import YEAR_DAY_MONTH
 
 
 def swapped_format(date_format: str) -> str | None:
@@ -173,10 +174,18 @@ def other_date_forms(
     hit = text.str.fullmatch(_OTHER_DATE).fillna(False)
     if date_format is None:
         own = text.str.match(_ISO).fillna(False)
+        hit, own = hit | _day_first(text), own & ~_day_first(text)  # ISO's shape, day and month swapped
     else:
         own = pd.to_datetime(text, format=date_format, errors="coerce").notna()
     out[at] = (hit & ~own).to_numpy(dtype=bool) | _folded_dates(text, date_format)
     return out
+
+
+def _day_first(text: pd.Series) -> pd.Series:
+    """Which of `text` (unmatched values of an ISO date column, stripped) are dates written year-day-month
+    (`features.year_day_month.YEAR_DAY_MONTH`): since round 35 another form of the column (was: each rejected `unparseable <column>`,
+    exit 0, and the column's values of a day of 12 or less, which parse, read with day and month swapped)."""
+    return text.str.fullmatch(YEAR_DAY_MONTH).fillna(False)
 
 
 #: The hyphens and dashes a word processor or a locale's formatter puts for `-` in a date (`2024‐01‐05`): Unicode's
@@ -248,8 +257,21 @@ def check_other_dates(
         f"{what} ({seen}): exports of two date formats put together? Rejected, these rows would be dropped. "
         "Export the column in one format: ISO 8601, or one format declared in `data.date_formats` (a mapping's "
         f"`date_formats`){numeric_dates_hint(raw[found])}{_incomplete_hint(raw[found])}{_zone_hint(raw[found])}"
-        f"{_folded_hint(raw[found], date_format)}."
+        f"{_folded_hint(raw[found], date_format)}{_day_first_hint(raw[found], date_format)}."
         f"{rows}"
+    )
+
+
+def _day_first_hint(values: pd.Series, date_format: str | None) -> str:
+    """For dates of another form in an ISO column: when some are written year-day-month (`_day_first`), a sentence
+    saying that the others of that writer parse with day and month swapped; else ''."""
+    n = 0 if date_format is not None else int(_day_first(values.astype("str").str.strip()).sum())
+    if not n:
+        return ""
+    return (
+        f". {n:,} of them are written year-day-month (2025-25-01 for 2025-01-25: a pattern yyyy-dd-MM, SQL "
+        "Server's ydm date format): that writer's dates of a day of 12 or less parse as ISO with day and month "
+        "swapped, without a word. Export ISO 8601 (year-month-day) throughout"
     )
 
 

@@ -32,6 +32,10 @@ def case_twins_and_rows(ids: pd.Series, examples: int = 3) -> tuple[int, list[tu
 
 #: An id of digits with leading zeros (`00042`), and what a spreadsheet makes of it (`42`; `000` is `0`).
 _PADDED, _UNPADDED = r"^0+(\d)", r"\1"
+#: An id of digits in groups of three (`7,007`, `7.007`, `7 007`, `7'007`): what a spreadsheet's number format
+#: writes of `7007` (round 35), and the separators removed to compare it.
+_GROUP_MARKS = "[,.' \u00a0\u202f]"  # the characters themselves: Arrow's RE2 reads no `\u` escape
+_GROUPED = r"^\d{1,3}(?:" + _GROUP_MARKS + r"\d{3})+$"
 
 
 def _padded(texts: list[Any]) -> bool:
@@ -51,13 +55,15 @@ def _case_twins(
     texts: list[Any], examples: int, counted: bool = False, zeros: bool = False
 ) -> tuple[int, list[tuple[str, ...]], int]:
     """`case_only_twins` of Arrow strings `texts`, and with `counted` (one column) how many of its values are one
-    of the twins (else 0)."""
+    of the twins (else 0). With `zeros`, since round 35 also ids of digits written in groups of three (`7,007`
+    beside `7007`: a spreadsheet's number format on one export; was: two customers each, exit 0)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     cases = [letter_cases(t) for t in texts]
     padded = zeros and _padded(texts)
-    if not (any(u for u, _ in cases) and any(lo for _, lo in cases)) and not padded:
+    grouped = zeros and any(pc.any(pc.match_substring_regex(t, _GROUPED)).as_py() for t in texts if len(t))
+    if not (any(u for u, _ in cases) and any(lo for _, lo in cases)) and not padded and not grouped:
         return 0, [], 0  # ASCII without an upper-case or without a lower-case letter: no two ids fold alike
     if counted:  # the distinct ids with how many values each
         each = pc.value_counts(texts[0])
@@ -67,6 +73,9 @@ def _case_twins(
         distinct = pc.drop_null(pc.unique(pa.chunked_array(uniques, type=pa.large_string())))
         counts = pa.nulls(len(distinct), pa.int64())
     folded = pc.utf8_lower(distinct)
+    if grouped:  # `7,007` is `7007`, as a spreadsheet's number format wrote it
+        marked = pc.match_substring_regex(folded, _GROUPED)
+        folded = pc.if_else(marked, pc.replace_substring_regex(folded, _GROUP_MARKS, ""), folded)
     if padded:  # only ids of digits alone lose their zeros (`C0042` is not `C42`)
         digits = pc.match_substring_regex(folded, r"^\d+$")
         folded = pc.if_else(digits, pc.replace_substring_regex(folded, _PADDED, _UNPADDED), folded)

@@ -543,11 +543,13 @@ def check_mostly_unparsed(
         what, fix = "true/false", f"True/false columns take {BOOL_SPELLINGS} (any case): export those."
     elif kind == "timestamp":
         from features.dates import numeric_dates_hint
+        from features.year_day_month import year_day_month_hint
 
         what = "a date"
         fix = (
             "Dates must be ISO 8601 (2023-01-15, 2023-01-15 10:00:00+02:00), or match the format declared in "
-            f"`data.date_formats` (a mapping's `date_formats`){numeric_dates_hint(text)}."
+            f"`data.date_formats` (a mapping's `date_formats`){numeric_dates_hint(text)}"
+            f"{year_day_month_hint(text, table, column)}."
         )
     else:
         what, fix = (

@@ -2,8 +2,9 @@
 as a billing system migrated or a second export put after the first writes them. Each amount alone is plausible,
 so no row rule and no whole-column share sees it; only the typical amount month by month shows the step: every
 month after it far above (below) every month before it, by a factor no business moves its typical order by from one
-month to the next. Judged on `orders.revenue`, the amount both engines keep on the driver (the Spark driver keeps
-no returns' or invoices' amounts): a unit changed in every money table shows there too. A note of every loading
+month to the next. Judged on `orders.revenue`, `invoices.amount` and `returns.amount` (`STEP_COLUMNS`; the
+invoices' and returns' since round 35: a billing system's export alone in cents from a day on); the Spark driver
+keeps the orders' revenue and sums the others by month as they stream (`month_sums`). A note of every loading
 command (`pipelines.load_notes.amount_notes`), not a stop: a business that really changed what it sells (a shop
 turned wholesaler) would have no way out of a stop, and the note names the month, the factor and what to do."""
 
@@ -28,25 +29,75 @@ STEP_MONTH_ROWS = 20
 STEP_ABRUPT = 0.75
 
 
-def unit_step(times: pd.Series, amounts: pd.Series) -> tuple[pd.Period, float, int, int] | None:
-    """The month (or quarter) from which the amounts (`amounts`, positive ones only, dated by `times`) are in
-    another unit: (that period, the factor after/before, the orders from then on, the orders judged), or None. One
-    pass of `bincount` over the months (no sort, no groupby): 10M orders cost what a column's sum costs. Judged by
-    months; when that finds no step and some months hold too few orders to be judged (a small business: 50
-    customers' 10 orders a month), by calendar quarters again, summed from the months' figures."""
+#: The money columns judged, per table: (its time, its amount, what one row is called). The Spark driver keeps the
+#: orders' times and revenue; of the invoices and returns it sums the months as they stream (`month_sums`).
+STEP_COLUMNS = {
+    "orders": ("ordered_at", "revenue", "order"),
+    "invoices": ("issued_at", "amount", "invoice"),
+    "returns": ("returned_at", "amount", "return"),
+}
+
+
+def month_sums(times: pd.Series, amounts: pd.Series) -> pd.DataFrame:
+    """Per month holding a positive amount (`amounts` dated by `times`; months since 1970-01 as the index), its
+    rows (`n`) and the sum of their amounts' logarithms (`logs`): all `unit_step` reads, so row batches' sums add
+    up to the whole column's (the Spark driver's, summed as the invoices and returns stream)."""
     ok = (amounts.to_numpy(dtype=np.float64, na_value=np.nan) > 0) & times.notna().to_numpy()
-    if ok.sum() < 2 * STEP_MONTHS * STEP_MONTH_ROWS:
-        return None
     months = times.to_numpy(dtype="datetime64[ns]")[ok].astype("datetime64[M]").astype(np.int64)
+    if not len(months):
+        return pd.DataFrame({"n": [], "logs": []}, index=pd.Index([], dtype=np.int64))
     first = int(months.min())
     at = months - first
     counts = np.bincount(at).astype(np.float64)
     logs = np.bincount(at, weights=np.log(amounts.to_numpy(dtype=np.float64, na_value=np.nan)[ok]))
+    held = np.flatnonzero(counts)
+    return pd.DataFrame({"n": counts[held], "logs": logs[held]}, index=held + first)
+
+
+class MonthSums:
+    """The invoices' and returns' `month_sums` added up a row batch at a time (the Spark driver's `StreamedCounts`,
+    which keeps none of those amounts): `add` each batch of a table, then `results`, per `table.column`."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[pd.DataFrame]] = {}
+
+    def add(self, name: str, table: pd.DataFrame) -> None:
+        time, amount, _ = STEP_COLUMNS.get(name, ("", "", ""))
+        if name != "orders" and {time, amount} <= set(table.columns):  # the orders' revenue is kept whole
+            parts = self.parts.setdefault(f"{name}.{amount}", [])
+            parts.append(month_sums(table[time], table[amount]))
+            if len(parts) >= 16:  # folded now and then: a row per month, not per batch
+                parts[:] = [pd.concat(parts).groupby(level=0).sum()]
+
+    def results(self) -> dict[str, pd.DataFrame]:
+        return {key: pd.concat(parts).groupby(level=0).sum() for key, parts in self.parts.items()}
+
+
+def unit_step(times: pd.Series, amounts: pd.Series) -> tuple[pd.Period, float, int, int] | None:
+    """`step_in_months` of `month_sums(times, amounts)`."""
+    return step_in_months(month_sums(times, amounts))
+
+
+def step_in_months(sums: pd.DataFrame) -> tuple[pd.Period, float, int, int] | None:
+    """The month (or quarter) from which the amounts summed by month (`month_sums`) are in another unit: (that
+    period, the factor after/before, the rows from then on, the rows judged), or None. One pass over the months
+    (no sort, no groupby of rows): 10M orders cost what a column's sum costs. Judged by months; when that finds
+    no step and some months hold too few rows to be judged (a small business: 50 customers' 10 orders a month),
+    by calendar quarters again, summed from the months' figures."""
+    total = int(sums["n"].sum()) if len(sums) else 0
+    if total < 2 * STEP_MONTHS * STEP_MONTH_ROWS:
+        return None
+    first = int(sums.index.min())
+    size = int(sums.index.max()) - first + 1
+    counts, logs = np.zeros(size), np.zeros(size)
+    at = sums.index.to_numpy(dtype=np.int64) - first
+    np.add.at(counts, at, sums["n"].to_numpy(dtype=np.float64))
+    np.add.at(logs, at, sums["logs"].to_numpy(dtype=np.float64))
     found = _step_at(counts, logs)
     if found is not None:
         k, step = found
         month = pd.Period(np.datetime64(first + k, "M"), freq="M")
-        return month, float(np.exp(step)), int(counts[k:].sum()), int(ok.sum())
+        return month, float(np.exp(step)), int(counts[k:].sum()), total
     if not ((counts > 0) & (counts < STEP_MONTH_ROWS)).any():
         return None
     quarters = (first + np.arange(len(counts))) // 3  # months since 1970-01: calendar quarters
@@ -56,7 +107,7 @@ def unit_step(times: pd.Series, amounts: pd.Series) -> tuple[pd.Period, float, i
         return None
     k, step = found
     quarter = pd.Period(np.datetime64(3 * (first // 3 + k), "M"), freq="Q")
-    return quarter, float(np.exp(step)), int(counts[quarters >= k].sum()), int(ok.sum())
+    return quarter, float(np.exp(step)), int(counts[quarters >= k].sum()), total
 
 
 def _step_at(counts: np.ndarray, logs: np.ndarray) -> tuple[int, float] | None:
@@ -93,24 +144,38 @@ def _step_at(counts: np.ndarray, logs: np.ndarray) -> tuple[int, float] | None:
 
 
 def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """The note on `orders.revenue` changing unit part way through (`unit_step`), from the accepted orders (both
-    engines: the Spark driver keeps the orders' times and revenue, `spark_tables.DRIVER_AMOUNTS`)."""
-    orders = tables.get("orders")
-    if orders is None or not {"ordered_at", "revenue"} <= set(orders.columns):
-        return []
-    found = unit_step(orders["ordered_at"], orders["revenue"])
-    if found is None:
-        return []
-    month, factor, after, n = found
-    times = f"{factor:,.0f} times" if factor >= 1 else f"1/{1 / factor:,.0f} of"
-    named = unit_names(factor)
-    per = "quarter" if month.freqstr.startswith("Q") else "month"
-    unit = f"in {named[1]} from then on, in {named[2]} before" if named else "in another unit from then on"
-    return [
-        f"table 'orders', column 'revenue': from {month} on the typical order is {times} what it was before "
-        f"(each {per}'s geometric mean per order, every {per} after above every {per} before: {after:,} of the "
-        f"{n:,} orders from {month} on): the amounts {unit} (a billing system migrated, a second export put after "
-        "the first)? If so, every customer's profit, value and tier reads them so (returns and invoices too, "
-        "when they changed with the orders): give every amount in one unit and load again; if the business "
-        "really changed what it sells, they are read as they are"
-    ]
+    """The notes on a money column of `STEP_COLUMNS` changing unit part way through (`step_in_months`), from the
+    accepted tables: the orders' revenue (both engines: the Spark driver keeps the orders' times and revenue,
+    `spark_tables.DRIVER_AMOUNTS`), since round 35 the invoices' and returns' amounts (was: read as given, exit
+    0, the orders in units and only the invoices in cents from a day on), of the Spark driver's month sums as
+    they streamed (`SparkTables.month_amounts`: it keeps none of those amounts)."""
+    said = []
+    streamed = getattr(tables, "month_amounts", None) or {}
+    for table, (time, amount, row) in STEP_COLUMNS.items():
+        frame = tables.get(table)
+        if frame is not None and {time, amount} <= set(frame.columns):
+            sums = month_sums(frame[time], frame[amount])
+        elif f"{table}.{amount}" in streamed:
+            sums = streamed[f"{table}.{amount}"]
+        else:
+            continue
+        found = step_in_months(sums)
+        if found is None:
+            continue
+        month, factor, after, n = found
+        times = f"{factor:,.0f} times" if factor >= 1 else f"1/{1 / factor:,.0f} of"
+        named = unit_names(factor)
+        per = "quarter" if month.freqstr.startswith("Q") else "month"
+        unit = (
+            f"in {named[1]} from then on, in {named[2]} before" if named else "in another unit from then on"
+        )
+        also = " (returns and invoices too, when they changed with the orders)" if table == "orders" else ""
+        said.append(
+            f"table '{table}', column '{amount}': from {month} on the typical {row} is {times} what it was before "
+            f"(each {per}'s geometric mean per {row}, every {per} after above every {per} before: {after:,} of the "
+            f"{n:,} {table} from {month} on): the amounts {unit} (a billing system migrated, a second export put "
+            f"after the first)? If so, every customer's profit, value and tier reads them so{also}: give every "
+            "amount in one unit and load again; if the business really changed what it sells, they are read as "
+            "they are"
+        )
+    return said

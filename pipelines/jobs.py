@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -33,6 +34,11 @@ from pipelines.output_checks import (
 )
 from pipelines.run_notes import run_card_notes
 from pipelines.staging import Twin, atomic_files
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pipelines.config import AppConfig
 
 
 def run_generate(
@@ -74,7 +80,30 @@ def run_validate(
         check_rejects_replaceable(rejects)
     from pipelines.rejected_rows import VALIDATE
 
-    load_and_report(data, mapping, cfg, console, rejects, used_by=VALIDATE)
+    loaded = load_and_report(data, mapping, cfg, console, rejects, used_by=VALIDATE)
+    say_export_stops(loaded.tables, cfg, console)
+
+
+def say_export_stops(tables: dict[str, pd.DataFrame], cfg: AppConfig, console: Console) -> list[str]:
+    """`cvp validate`'s warnings of a table (or a model input of one) whose export stopped while the orders ran on,
+    judged as of the day after the last order, the as-of `cvp score` and `cvp train` default to
+    (`pipelines.training_stops.export_stops`: `pipelines.data_age.stopped_inputs`, the one rule those commands
+    apply; round 35, was: validate said nothing of tickets ending a year before the orders, exit 0, and only the
+    later commands warned). Data whose as-of cannot be defaulted (no dated order, an order after today) is
+    judged by the command that gets an `--as-of`."""
+    from rich.markup import escape
+
+    from pipelines.training_stops import export_stops
+
+    try:
+        as_of = default_as_of(tables)
+    except StructuralError:
+        return []
+
+    def warn(note: str) -> None:
+        console.print(f"[bold yellow]warning:[/] {escape(note)}")
+
+    return export_stops(tables, as_of, cfg, "score", warn)
 
 
 def run_features(

@@ -4,7 +4,8 @@ What the counts do not say about the data as loaded: columns outside the contrac
 not read counted past a few (`files_not_read`), customer ids differing only by letter case (`case_notes`), one
 customer holding a share of the orders no real customer holds (`pooled_customer_notes`), and optional columns the
 models read that are in the file but empty (`empty_column_notes`) or 0 throughout (`zero_column_notes`), ids sharing an e-mail address
-(`shared_email_notes`), amounts perhaps in cents or rates (`amount_notes`). Notes, not stops: each returns plain lines.
+(`shared_email_notes`), amounts perhaps in cents or rates (`amount_notes`), orders starting long after the other
+tables (`late_orders_start_notes`), no customer with a second order (`one_order_notes`). Notes, not stops: each returns plain lines.
 """
 
 from __future__ import annotations
@@ -141,6 +142,32 @@ def pooled_customer_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         f"customer {counts.idxmax()!r} holds {top:,} of the {n:,} orders ({top / n:.1%}; the "
         f"median customer {median:g}): a pooled account (guest checkout, cash sales, a test account)? It is "
         "modelled and ranked as one customer; if it is none, export those orders without a customer id"
+    ]
+
+
+#: `one_order_notes` judges data of this many orders or more over this many days or more.
+ONE_ORDER_MIN_ORDERS, ONE_ORDER_MIN_DAYS = 500, 365
+
+
+def one_order_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A note when no customer id has a second order among `ONE_ORDER_MIN_ORDERS` orders or more over a year or
+    more: the orders' `customer_id` a per-order id (the order's or a checkout's own number, a guest record made for
+    each sale, the order id copied) rather than the customer's. Every customer is then a one-time buyer, lapsed or
+    churned after its one order, and nothing repeat-buying is learnt (round 35, was: exit 0 without a word). Not a
+    stop: a business whose customers buy once (a wedding, a house) is real. Read of the orders per customer
+    (`order_counts`) and the orders' times, the same on both engines."""
+    counts = order_counts(tables)
+    if counts is None or len(counts) < ONE_ORDER_MIN_ORDERS or int(counts.max()) > 1:
+        return []
+    t = tables["orders"]["ordered_at"]
+    span = (t.max() - t.min()) / pd.Timedelta(days=1)
+    if not span >= ONE_ORDER_MIN_DAYS:
+        return []
+    return [
+        f"table 'orders', column 'customer_id': no customer has a second order: {int(counts.sum()):,} orders of as "
+        f"many customer ids over {span:,.0f} days. A per-order id (the order's or a checkout's own number, a guest "
+        "record made for each sale) rather than the customer's? Every customer is then a one-time buyer, lapsed or "
+        "churned after its one order; if so, export the customers' own ids (an account number) and load again"
     ]
 
 
@@ -325,3 +352,72 @@ def files_not_read(notes: list[str]) -> list[str]:
     return [n for n in notes if n not in more] + [
         f"{len(names):,} more files are not contract tables and are not read ({', '.join(names[:3])}, ...)"
     ]
+
+
+#: The side tables whose rows belong to orders or to customers who ordered: dated long before the first order, they
+#: show an orders export that starts later than theirs (`late_orders_start_notes`).
+BEFORE_ORDERS_TABLES = {"returns": "returned_at", "invoices": "issued_at", "tickets": "opened_at"}
+#: Days a side table's rows may precede the first order unsaid (a pre-sales ticket, a quote's invoice).
+BEFORE_ORDERS_SLACK_DAYS = 30
+#: A side table is judged to start before the orders when its rows fall on this many distinct days before the first
+#: order (less its slack) and its first row is `BEFORE_ORDERS_SPAN_DAYS` or more before it.
+BEFORE_ORDERS_DAYS = 30
+BEFORE_ORDERS_SPAN_DAYS = 90
+
+
+def late_orders_start_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A note when the orders start long after the returns, invoices or tickets (`BEFORE_ORDERS_TABLES`): rows of
+    one on `BEFORE_ORDERS_DAYS` distinct days or more more than `BEFORE_ORDERS_SLACK_DAYS` before the first order,
+    its first one `BEFORE_ORDERS_SPAN_DAYS` or more before it: an orders export of the last months or years only (a
+    shop's export limited to a date range, a new shop system's history) beside other tables of the whole history.
+    Every customer's orders before it are then missing (lifetime orders, profit, tenure and "new" counted from it;
+    the earlier returns, invoices and tickets without their orders), exit 0 without a word (round 35). A note, not a
+    stop: a help desk or billing that started before the orders' system is real. Judged by distinct days, the same
+    in both engines: the Spark driver keeps none of those tables' times and asks Spark for the days before the
+    orders' start (`SparkTables.event_days`, one small job for every such table)."""
+    orders = tables.get("orders")
+    if orders is None or "ordered_at" not in orders.columns or not len(orders):
+        return []
+    first = orders["ordered_at"].min()
+    if pd.isna(first):
+        return []
+    first_day = pd.Timestamp(first).normalize()
+    before = first_day - pd.Timedelta(days=BEFORE_ORDERS_SLACK_DAYS)
+    said = []
+    for table, column in BEFORE_ORDERS_TABLES.items():
+        days = _days_before(tables, table, column, before)
+        if days is None or len(days) < BEFORE_ORDERS_DAYS:
+            continue
+        start = pd.Timestamp(days.min())
+        if (first_day - start).days < BEFORE_ORDERS_SPAN_DAYS:
+            continue
+        said.append(f"{table}.{column} has rows on {len(days):,} days before it, from {start.date()}")
+    if not said:
+        return []
+    start = min(pd.Timestamp(s.rsplit("from ", 1)[1]) for s in said)
+    return [
+        f"table 'orders': its first order is on {first_day.date()}, but {'; '.join(said)}: an orders export that "
+        "starts later than the other tables (the last months only, a new shop system's history)? Every order before "
+        f"{first_day.date()} is then missing: each customer's lifetime orders, profit and tenure are counted from "
+        "there, a customer who ordered before it reads as new or without orders, and those earlier rows stand "
+        f"without their orders. Export the orders from {start.date()} on, or the other tables from "
+        f"{first_day.date()} on"
+    ]
+
+
+def _days_before(
+    tables: Mapping[str, Any], table: str, column: str, before: pd.Timestamp
+) -> np.ndarray | None:
+    """The distinct days (`datetime64[D]`) before `before` holding `table.column`: from the table's own column, or,
+    of a table whose times the Spark driver keeps not, found by Spark (`SparkTables.event_days`). None: no table."""
+    if table not in tables:
+        return None
+    frame = tables[table]
+    if column in getattr(frame, "columns", ()):
+        t = frame[column]
+        t = t[t < before].dropna()
+        if isinstance(t.dtype, pd.DatetimeTZDtype):
+            t = t.dt.tz_convert(None)
+        return np.unique(t.to_numpy().astype("datetime64[D]"))
+    found = getattr(tables, "event_days", None)
+    return found(table, column, before) if callable(found) else None

@@ -33,6 +33,8 @@ from pipelines.load_notes import (
     empty_column_notes,
     files_not_read,
     ignored_columns_notes,
+    late_orders_start_notes,
+    one_order_notes,
     pooled_customer_notes,
     positive_counts,
     shared_email_notes,
@@ -171,11 +173,12 @@ def print_load_report(
     summary = rows_summary(loaded)  # once: the table, the warnings and the total say the same counts
     console.print(validation_table(summary))
     notes = files_not_read(loaded.notes) + case_notes(loaded.tables) + category_case_notes(loaded.tables)
-    notes += pooled_customer_notes(loaded.tables) + shared_email_notes(loaded.tables)
+    notes += pooled_customer_notes(loaded.tables) + one_order_notes(loaded.tables)
+    notes += shared_email_notes(loaded.tables)
     notes += (
         empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables) + amount_notes(loaded.tables)
     )
-    notes += zero_column_notes(loaded.tables)
+    notes += zero_column_notes(loaded.tables) + late_orders_start_notes(loaded.tables)
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())

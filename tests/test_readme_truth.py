@@ -85,7 +85,11 @@ def cli_commands() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
         return frozenset(names | set(context.help_option_names))
 
     commands = group.commands  # type: ignore[attr-defined]
-    return flags(group), {name: flags(command) for name, command in commands.items()}
+    found = {name: flags(command) for name, command in commands.items()}
+    for name, command in commands.items():  # a group's own commands: `cvp models promote` -> "models promote"
+        for sub, subcommand in getattr(command, "commands", {}).items():
+            found[f"{name} {sub}"] = flags(subcommand)
+    return flags(group), found
 
 
 CVP = re.compile(r"(?<![\w.-])cvp(?![\w.-])")
@@ -118,7 +122,12 @@ def command_mistakes(text: str) -> list[str]:
                 if name not in commands:
                     found.append(f"{number}: `cvp {name}`: no such command (commands: {', '.join(commands)})")
                     continue
-                for flag in FLAG.findall(rest[named.end() :]):
+                after = rest[named.end() :]
+                # a group's own command (`cvp models promote`): its flags
+                if sub := re.match(r"\s+([a-z][\w-]*)(?![\w.-])", after):
+                    if f"{name} {sub.group(1)}" in commands:
+                        name, after = f"{name} {sub.group(1)}", after[sub.end() :]
+                for flag in FLAG.findall(after):
                     if flag not in commands[name]:
                         found.append(f"{number}: `cvp {name} {flag}`: no such flag of `cvp {name}`")
     return found
@@ -352,6 +361,7 @@ def test_the_checks_read_the_readme():
 TRUE_LINES = """
 Run `cvp score --data DIR --as-of DATE --out scores.parquet [--engine pandas\\|spark]` then `cvp --verbose score`.
 `cvp train / backtest --engine spark [--sample-customers N]`, `cvp train --promote/--no-promote`, `cvp score --help`, `.venv/bin/cvp demo --out demo`.
+`cvp models promote 3 --force`, `cvp models --json`.
 Keys: `labels.horizon_days`, `models.lightgbm.n_jobs`, `data.max_values.orders.revenue`, `tiers.stability.rule: none`,
 `features.windows_days: [30, 90, 365]`, `labels.horizon_dayz` (the misspelt example), `profile.html`.
 Code: `models.tiers.tier_cut_points`, `features.validation.isin_ids`, `pipelines.history`, `features.validation`,
@@ -372,6 +382,7 @@ FALSE_LINES = [
     (command_mistakes, "`cvp --verbos score`", "no such option of cvp"),
     (command_mistakes, "then `.venv/bin/cvp demo --outdir demo`", "no such flag of `cvp demo`"),
     (command_mistakes, "`cvp report [--history DIR] [--rejects DIR]`", "no such flag of `cvp report`"),
+    (command_mistakes, "`cvp models promote 3 --json`", "no such flag of `cvp models promote`"),
     (
         command_mistakes,
         "```\ncvp score --data DIR \\\n  --mapping FILE --outt x.parquet\n```",

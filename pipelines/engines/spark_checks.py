@@ -57,7 +57,8 @@ HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.num
 FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
 SCIENTIFIC = "__scientific"  # an id a spreadsheet rounded, `1.23457E+11` (`features.ids.scientific_ids`)
 #: bit 0: a customer with an accepted order a day or more after their `churned_at` (`features.crossrefs.
-#: ordered_after_churn`, set by `check_bucket`: every order of a customer is in their bucket)
+#: ordered_after_churn`, set by `check_bucket`: every order of a customer is in their bucket); bit 1: their
+#: `churned_at` at the very instant of their last order (`crossrefs.churned_at_last_order`)
 AFTER_CHURN = "__after_churn"
 ACCOUNTING = (
     "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.numbers.accounting_numbers`)
@@ -327,10 +328,11 @@ def check_bucket(
     if (
         has_customers and ("orders", 0) in parsed
     ):  # ordering after their churned_at: counted, judged on the driver
-        from features.crossrefs import ordered_after_churn
+        from features.crossrefs import churned_at_last_order, ordered_after_churn
 
         (cat, ct, crej), (_, ot, orej) = parsed[("customers", 0)], parsed[("orders", 0)]
         after_churn[cat[crej.ok][ordered_after_churn(ct[crej.ok], ot[orej.ok])]] = 1
+        after_churn[cat[crej.ok][churned_at_last_order(ct[crej.ok], ot[orej.ok])]] |= 2
     for at, _, rej in parsed.values():
         reason[at] = rej.reason
     return rows.assign(

@@ -42,16 +42,29 @@ def last_order_rows(orders: SparkDataFrame, slots: list[int]) -> SparkDataFrame:
     return tops.select(F.lit(LAST_ORDER).alias(TABLE), F.col(LAST_ORDER), every)
 
 
-def event_days_spark(accepted: SparkDataFrame, table: str, column: str, as_of: pd.Timestamp) -> np.ndarray:
-    """On the executors (one aggregation job): the distinct days before `as_of` holding table `table`'s accepted
-    `column`, as sorted `datetime64[D]`: one per day of the data at most, whatever the customers
-    (`SparkTables.event_days`)."""
+def event_days_spark(
+    accepted: SparkDataFrame, keys: list[tuple[str, str]], as_of: pd.Timestamp
+) -> dict[tuple[str, str], np.ndarray]:
+    """On the executors (one aggregation job for every `(table, column)` of `keys`): the distinct days before
+    `as_of` holding each table's accepted `column`, as sorted `datetime64[D]`: one per day of the data at most,
+    whatever the customers (`SparkTables.event_days`)."""
     from pyspark.sql import functions as F
 
-    t = F.col(_q(f"{table}|{VAL}{column}"))
     at = F.lit(str(as_of)).cast("timestamp_ntz")
-    days = accepted.filter((F.col(TABLE) == table) & (t < at)).select(F.to_date(t).alias("d")).distinct()
-    return np.unique(np.array(days.toArrow().column("d").to_pylist(), dtype="datetime64[D]"))
+    each = [F.when(F.col(TABLE) == t, F.col(_q(f"{t}|{VAL}{c}"))) for t, c in keys]
+    time = each[0] if len(each) == 1 else F.coalesce(*each)
+    tables = [t for t, _ in keys]
+    days = (
+        accepted.filter(F.col(TABLE).isin(tables) & (time < at))
+        .select(F.col(TABLE).alias("t"), F.to_date(time).alias("d"))
+        .distinct()
+        .toArrow()
+    )
+    found = pd.DataFrame({"t": days.column("t").to_pylist(), "d": days.column("d").to_pylist()})
+    return {
+        (t, c): np.unique(np.array(found.loc[found["t"] == t, "d"].tolist(), dtype="datetime64[D]"))
+        for t, c in keys
+    }
 
 
 def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +73,12 @@ def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     another customer's order, above or before it (`features.crossrefs.reject_order_mismatches`), then the returns
     of one order adding up past its revenue (`returns_beyond_order`: every return of an order is in its bucket),
     for the rows still accepted; `NAMED`: the row names an accepted order (`check_returns_against_orders`' count)."""
-    from features.crossrefs import BEYOND_ORDER, reject_order_mismatches, returns_beyond_order
+    from features.crossrefs import (
+        BEYOND_ORDER,
+        reject_order_mismatches,
+        returns_at_order,
+        returns_beyond_order,
+    )
     from features.validation import _Rejector
 
     cols = [
@@ -82,7 +100,10 @@ def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     named = returns["order_id"].notna().to_numpy() & (
         pd.Index(orders["order_id"]).get_indexer(returns["order_id"]) >= 0
     )
-    return rows.assign(**{REASON: rej.reason, NAMED: named.astype(np.int64)})
+    at_order = returns_at_order(returns, orders, rej.ok)  # bit 1: dated at its order's instant
+    return rows.assign(
+        **{REASON: rej.reason, NAMED: named.astype(np.int64) | (at_order.astype(np.int64) << 1)}
+    )
 
 
 def check_returns(judged: SparkDataFrame, slots: list[int]) -> SparkDataFrame:

@@ -401,6 +401,9 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
             returns = rows["returns"]
             reasons = returns.rows[REASON].to_numpy(dtype=object)
             crossrefs.check_returns_against_orders(returns.parsed(), reasons, named)
+    if _sum(own, "N1") >= max(crossrefs.MIN_RESPELLED, 0.5 * named):  # at their order's instant (bit 1)
+        kept = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("returns", "orders")]
+        crossrefs.check_returns_at_order(*kept, named)
 
 
 def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
@@ -428,14 +431,15 @@ def churn_stops(
     `spark_checks.check_bucket`); `reports`: rows in and accepted per table."""
     from features import crossrefs
 
-    n = _sum(stats[stats[TABLE] == "customers"], "H0")
-    if (
-        "customers" in reports
-        and n
-        and n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
+    own = stats[stats[TABLE] == "customers"]
+    n, at_last = _sum(own, "H0"), _sum(own, "H1")  # bit 1: a churned_at at the last order's instant
+    if "customers" in reports and (
+        at_last >= crossrefs.MIN_CHURN_AT_ORDER
+        or n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
     ):
         accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
         crossrefs.check_orders_after_churn(*accepted)
+        crossrefs.check_churn_at_last_order(*accepted)
 
 
 def currency_stops(

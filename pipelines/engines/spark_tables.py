@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.contract import EVENT_TIME_COLUMNS
+from features.unit_steps import MonthSums
 from features.validation import StructuralError
 from pipelines.engines.spark_checks import REASON, ROW, TABLE, VAL, _q, projection, validated_columns
 
@@ -63,6 +65,8 @@ class SparkTables(dict):
     input_counts: dict[str, tuple[int, dict[str, int]]] | None = None
     #: `pipelines.data_age.filled_by_day` of each whole table as it streamed (`stopped_columns`)
     filled_days: dict[str, pd.DataFrame] | None = None
+    #: `features.unit_steps.month_sums` of the invoices' and returns' amounts as they streamed (the unit-step note)
+    month_amounts: dict[str, pd.DataFrame] | None = None
 
     def clear(self) -> None:
         """The tables let go (`run_score`, before it writes the scores: nothing reads them after), with what the
@@ -95,19 +99,21 @@ class SparkTables(dict):
         return memo[as_of]
 
     def event_days(self, table: str, column: str, as_of: pd.Timestamp) -> np.ndarray | None:
-        """The distinct days before `as_of` holding `table.column`, found by Spark (`event_days_spark`, one small
-        job): the own longest gap of a table whose times the driver keeps not (`ID_TABLES`) for
-        `pipelines.data_age.stopped_tables`, asked only of a table already past its tolerance. None without
-        `accepted` (a training sample's tables keep every column)."""
+        """The days before `as_of` holding `table.column` (`ID_TABLES`: no time kept here), found by Spark with
+        the other such tables' (`event_days_spark`, one job per as-of); None without `accepted` (a sample's)."""
         from pipelines.engines.spark_orders import event_days_spark
 
-        return None if self.accepted is None else event_days_spark(self.accepted, table, column, as_of)
+        memo = self.__dict__.setdefault("_event_days_memo", {})
+        if self.accepted is not None and (as_of, table, column) not in memo:
+            others = [(t, EVENT_TIME_COLUMNS[t][0]) for t in ID_TABLES if t in self and t != table]
+            found = event_days_spark(self.accepted, [(table, column), *others], as_of)
+            memo |= {(as_of, t, c): days for (t, c), days in found.items()}
+        return memo.get((as_of, table, column))
 
     def status_tables(self, as_of: pd.Timestamp, last: bool = False) -> Mapping[str, pd.DataFrame]:
         """The tables `features.population.customer_status` and the chunk count (`spark_buckets.chunk_count`)
         read at `as_of`: these, with the orders as one row per customer who has any (`last_orders_spark`: their
-        last order before as_of, missing when every one comes later), found by Spark. The statuses read of the
-        orders only which customers they name and each one's last order before as_of: the same statuses and
+        last order before as_of, missing when every one comes later), found by Spark: the same statuses and
         chunks, from a row per customer where the driver kept a customer id per order (issue 11). Themselves
         without `accepted` (a training sample's tables keep every column). One job per as-of, kept for the next
         reader; `last`: the last reader at this as-of (the Spark backend's chunk count, after the run's statuses):
@@ -216,7 +222,6 @@ def driver_columns(name: str, columns: Iterable[str], ids: bool = False) -> list
     managers, referrals) keep every column but the unread ones (`unread_columns`). `ids`: the orders keep their
     customer ids too (data without a customers table: the load's case-twin stop counts the orders naming each
     spelling, `features.crossrefs.check_case_twins`)."""
-    from features.contract import EVENT_TIME_COLUMNS
     from features.population import CUSTOMER_ID_COLUMNS
     from pipelines.engines.scoring import unread_columns
 
@@ -245,8 +250,6 @@ def event_times_spark(
     """On the executors, in one aggregation: `pipelines.loading.later_events` (rows per table.column dated at or
     after as-of) and `pipelines.data_age.latest_event`'s times (per table.column, its latest time before as-of)."""
     from pyspark.sql import functions as F
-
-    from features.contract import EVENT_TIME_COLUMNS
 
     at = F.lit(str(as_of)).cast("timestamp_ntz")
     keys = [(t, c) for t, cols in EVENT_TIME_COLUMNS.items() if t in present for c in cols]
@@ -459,6 +462,7 @@ class StreamedCounts:
         self.sums: dict[str, list[pd.Series]] = {}
         self.keys: list[pd.DataFrame] = []
         self.days: dict[str, list[pd.DataFrame]] = {}
+        self.months = MonthSums()  # the invoices' and returns' amounts by month (`SparkTables.month_amounts`)
 
     def add(self, name: str, table: pd.DataFrame) -> None:
         from features.conventions import amount_totals, customer_amounts
@@ -478,6 +482,7 @@ class StreamedCounts:
                 parts[:] = [summed_by_id(parts)]
         if name == "customers" and "email" in table.columns:
             self.keys.append(email_keys(table))
+        self.months.add(name, table)
         days = filled_by_day(name, table)  # a row per day of the batch: summed now and then, as the sums are
         if days is not None:
             parts = self.days.setdefault(name, [])
@@ -584,6 +589,7 @@ def accepted_tables(
     tables.input_counts, tables.stamped = counts, stamped
     tables.positive_values, tables.amount_totals, tables.email_twins = summed.results()
     tables.filled_days = {name: summed_days(parts) for name, parts in summed.days.items()}
+    tables.month_amounts = summed.months.results()
     tables.amount_scale = {f"{t}.{c}": scale[f"{t}.{c}"] for t, c in SCALE_COLUMNS if f"{t}.{c}" in scale}
     # streamed: the Arrow bytes that passed; held: the pandas memory of what the driver keeps of them
     held = sum(float(t.memory_usage(deep=True).sum()) for t in tables.values()) / 2**20

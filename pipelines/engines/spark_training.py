@@ -336,6 +336,11 @@ def sample_training_input(
                 whole_days = filled_days_spark(accepted, present)  # the stops are the whole base's
             counts = {r[TABLE]: int(r["count"]) for r in rows.groupBy(TABLE).count().collect()}
             tables = accepted_tables(rows, {name: counts.get(name, 0) for name in sources}, every_column=True)
+            # every customer's ids: the pandas loader's twins stop (`load_spark`'s)
+            if sample_customers is None:
+                from pipelines.engines.spark_input import check_id_twins
+
+                check_id_twins(tables, reports)
             empties = {name: empty_table(accepted, name) for name in tables}
     finally:
         for frame in persisted:

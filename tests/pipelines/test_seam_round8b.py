@@ -142,14 +142,16 @@ def test_tier_rules_changed_between_history_runs_and_a_backfill_before_later_run
     assert any(later in note for note in scores_manifest(tmp_path / "d.parquet")["history_notes"])
 
 
-def _recorded_training_run(history, as_of: str, run_id: str) -> None:
-    """The history's run as of `as_of` as if scored by a model of another registry (same version number)."""
+def _recorded_training_run(history, as_of: str, run_id: str, champion: str | None = None) -> None:
+    """The history's run as of `as_of` as if scored by a model of another registry (same version number);
+    `champion`: that registry's champion then (the run production's there, read by later champion runs)."""
     import json
 
     run_file = history / f"as_of={as_of}" / "run.json"
     info = json.loads(run_file.read_text())
     assert info["model_run_id"], info  # recorded by the run
-    run_file.write_text(json.dumps(info | {"model_run_id": run_id}))
+    info |= {"model_run_id": run_id} | ({} if champion is None else {"champion_version": champion})
+    run_file.write_text(json.dumps(info))
 
 
 def test_the_same_version_number_from_another_registry_is_a_changed_model(
@@ -191,7 +193,7 @@ def test_the_same_version_number_from_another_registry_is_a_changed_model(
         *score_cli_args(trained, tmp_path / "c.parquet", "2024-12-01", config, "--history", other, *model2)
     )
     assert first.exit_code == 0, first.output
-    _recorded_training_run(other, "2024-12-01", "f" * 32)
+    _recorded_training_run(other, "2024-12-01", "f" * 32, champion="2")  # v2 the champion of that registry
     out = tmp_path / "d.parquet"
     res = cvp(*score_cli_args(trained, out, "2025-01-01", config, "--history", other))
     assert res.exit_code == 0, res.output

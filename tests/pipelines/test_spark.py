@@ -39,7 +39,7 @@ def test_spark_contract_mismatch_is_the_pandas_error(trained, spark, tmp_path, m
     from pipelines.engines.spark_session import spark_jobs
     from pipelines.loading import load_and_report
 
-    def pandas_load(data, cfg, console, master, rejects):
+    def pandas_load(data, cfg, console, master, rejects, tables=None):
         return load_and_report(data, None, cfg, console, rejects)
 
     monkeypatch.setattr("pipelines.engines.spark_input.load_and_report_spark", pandas_load)

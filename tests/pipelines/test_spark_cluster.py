@@ -260,6 +260,9 @@ def test_spark_profile_inputs_file_equals_pandas(cli_run, default_scores):
         # ids) and the new customers' orders and tickets (`SparkTables.early_life_tables`: it keeps no early-life
         # inputs; one sorted partition each on the demo)
         "spark_tables": len(list((cli_run.root / "data").glob("*.parquet"))) + 3 + 3,
+        # the days of the returns, invoices and tickets before the orders' first (the late-start note,
+        # `pipelines.load_notes.late_orders_start_notes`): one job for every such table (`SparkTables.event_days`)
+        "spark_orders": 1,
         "spark_engine": 2,
         "spark_tiers": 2,
     }

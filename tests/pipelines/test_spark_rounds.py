@@ -483,3 +483,9 @@ def test_the_data_age_reads_the_latest_event_of_any_table_as_by_pandas(spark, tm
     days = expected.tables["invoices"]["issued_at"].to_numpy().astype("datetime64[D]")  # naive: UTC
     assert list(got.tables.event_days("invoices", "issued_at", at)) == sorted(set(days))
     assert list(got.tables.event_days("invoices", "issued_at", pd.Timestamp("2024-05-01"))) == [days.min()]
+    # the other such tables' days came in the same job (kept for their reader): each table's own, not another's
+    for table, column in (("returns", "returned_at"), ("tickets", "opened_at")):
+        if table in got.tables:
+            t = expected.tables[table][column]
+            own = t[t < at].to_numpy().astype("datetime64[D]")
+            assert list(got.tables.event_days(table, column, at)) == sorted(set(own)), table

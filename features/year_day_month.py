@@ -1,0 +1,38 @@
+"""Dates written year, day, month (`2025-25-01` for the 25th of January): ISO's shape with day and month the other
+way round, as a writer's pattern `yyyy-dd-MM` or SQL Server's `SET DATEFORMAT ydm` gives them. Those of a day above
+12 do not parse; those of a day of 12 or less parse as ISO, swapped, without a word. Judged by
+`features.date_forms` (a part of a column: another form) and `features.numbers.check_mostly_unparsed` (throughout:
+the hint), both engines."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: An ISO-shaped date that does not parse because it is written year, DAY, month (`2025-25-01` for the 25th of
+#: January: a writer's pattern `yyyy-dd-MM`, a Java or .NET format string's slip, SQL Server's `SET DATEFORMAT
+#: ydm`): a day of 13-31 where the month stands, a month where the day does, a time or offset after it or not.
+YEAR_DAY_MONTH = (
+    r"\d{4}-(?:1[3-9]|2\d|3[01])-(?:0[1-9]|1[0-2])(?:[Tt ][0-9:.,]+)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
+def year_day_month_hint(values: pd.Series, table: str, column: str) -> str:
+    """For an ISO column most of whose values do not parse: when every one is written year-day-month
+    (`YEAR_DAY_MONTH`, `2021-13-01`), a sentence saying so, that the others parse swapped, and the format that
+    reads the column (round 35, was: "Dates must be ISO 8601", no word of the form); else ''."""
+    text = values.astype("str").str.strip()
+    if not len(text) or not text.str.fullmatch(YEAR_DAY_MONTH).all():
+        return ""
+    first = text.iloc[0]
+    forms = {10: "%Y-%d-%m", 16: "%Y-%d-%m{}%H:%M", 19: "%Y-%d-%m{}%H:%M:%S"}
+    declared = forms.get(len(first), "").format(first[10:11])
+    declare = (
+        f', or, when every value is so written, declare `data.date_formats: {{{table}.{column}: "{declared}"}}`'
+        if declared
+        else ""
+    )
+    return (
+        f". The values look like dates written year-day-month ({first}: a pattern yyyy-dd-MM, SQL Server's ydm "
+        "date format), and the column's values of a day of 12 or less parse as ISO with day and month swapped: "
+        f"export ISO 8601 (year-month-day){declare}"
+    )
