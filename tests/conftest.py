@@ -19,7 +19,7 @@ TIER4_OPTIONS = (
 #: scoring ones) 511 -> 377 CPU-s, every one of them cheaper (docs/measurements.md, "Tests' time"). The serial
 #: collector, not G1 (Java 17's default on this 2-core machine: its concurrent marking and refinement threads):
 #: a session heap of tiny tables, and test_spark_stops.py 55 -> 48-52 CPU-s, test_spark_parity.py 50 -> 48
-#: (docs/measurements.md, the testcut35 row). Results are the same whichever way Spark evaluates or collects;
+#: (docs/measurements.md, the testcut35 row; no cut seen on the whole suite's CPU-s). Results are the same whichever way Spark evaluates or collects;
 #: the product's own runs (the benchmark's, a user's) keep Spark's and Java's defaults.
 SPARK_SUBMIT_ARGS = (
     "--conf spark.python.daemon.module=tests.spark_daemon"
