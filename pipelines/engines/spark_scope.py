@@ -2,9 +2,12 @@
 
 The Spark load keeps the validated rows persisted in its session (`spark_input.SparkTables.accepted`) for the
 scoring backend; a session started by the load alone would stop, and drop them, before the backend runs. So
-`run_score` runs inside `one_spark_session`: with `--engine spark` it enters `spark_session` once around the
-whole job (the load and the backend then find it active and leave it running; it stops when the job ends,
-however it ends). pyspark is imported only when the engine is spark.
+`run_score` runs inside `one_spark_session`: with `--engine spark` the job's first `spark_session` (the
+load's) starts the session and keeps it for the whole job (the backend then finds it active and leaves it
+running; it stops when the job ends, however it ends: `spark_session.session_for_the_job`). It starts only when
+the load needs it: what the job refuses before reading the data (the model's as-of or currency, the outputs)
+costs no JVM start (was: entered around the whole job, a wrong `--as-of` paid a JVM start before its exit 2).
+pyspark is imported only when the engine is spark.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ def one_spark_session(job: F) -> F:
         bound.apply_defaults()
         if bound.arguments.get("engine") != "spark":
             return job(*args, **kwargs)
-        from pipelines.engines.spark_session import spark_session
+        from pipelines.engines.spark_session import session_for_the_job
 
-        with spark_session(bound.arguments.get("spark_master")):
+        with session_for_the_job(bound.arguments.get("spark_master")):
             return job(*args, **kwargs)
 
     return run  # type: ignore[return-value]

@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -168,6 +169,34 @@ def log_level() -> str:
     return text.upper()
 
 
+def check_settings(master: str | None) -> tuple[str, str]:
+    """What a session would start with, checked before any JVM: pyspark installed, the driver's memory and log
+    level (returned), `--spark-master`. A setting given is meant to apply, whatever session is then used."""
+    require_spark()
+    memory, level = driver_memory(), log_level()
+    if master:
+        check_master(master)
+    return memory, level
+
+
+#: The running job's stack (`session_for_the_job`): a session started inside the job stops when the job ends.
+_JOB: ContextVar[contextlib.ExitStack | None] = ContextVar("cvp_spark_job", default=None)
+
+
+@contextlib.contextmanager
+def session_for_the_job(master: str | None = None) -> Iterator[None]:
+    """A job that needs one Spark session throughout (`spark_scope.one_spark_session`): the settings checked now,
+    the session started by the job's first `spark_session` (not before: a job refused before it reads any data
+    starts no JVM) and stopped when the job ends, however it ends, if that call started it."""
+    check_settings(master)
+    with contextlib.ExitStack() as stack:
+        token = _JOB.set(stack)
+        try:
+            yield
+        finally:
+            _JOB.reset(token)
+
+
 @contextlib.contextmanager
 def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     """The active Spark session if there is one (spark-submit, a notebook, a test fixture), else a new one.
@@ -189,11 +218,7 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     A master on this machine (`local[...]`, `spark://127.0.0.1:PORT`, `spark://localhost:PORT`) binds the driver
     to 127.0.0.1 and has no web UI: nothing listens on a public interface.
     """
-    require_spark()
-    memory = driver_memory()  # checked whatever session is used: a setting given is meant to apply
-    level = log_level()
-    if master:  # `--spark-master`, the same
-        check_master(master)
+    memory, level = check_settings(master)
     # Before the JVM starts: workers must run this interpreter (pandas 3, lightgbm, the project's packages).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet_pandas3()
@@ -203,6 +228,10 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     active = SparkSession.getActiveSession()
     if active is not None:
         yield active
+        return
+    if (job := _JOB.get()) is not None:  # the first user inside a job: the session lasts the job
+        _JOB.set(None)
+        yield job.enter_context(spark_session(master))
         return
     submitted = SparkConf(loadDefaults=False)
     if "PYSPARK_GATEWAY_PORT" in os.environ:
