@@ -95,9 +95,8 @@ def reject_far_future(customers: pd.DataFrame, last_order: pd.Timestamp, rej: An
 #: holds under another spelling of their id are the exports' id formats differing, not typos.
 RESPELLED_SHARE = 0.01
 MIN_RESPELLED = 3
-#: `check_churn_at_last_order` stops from this many customers at their last order's instant, when those holding a
-#: `churned_at` are `CHURN_HOLDERS_SHARE` of those with an order: a "last purchase" column fills it for each (a
-#: tenth's slack for rejected orders); a subscription's final charge at the cancellation, for the cancelled only.
+#: `check_churn_at_last_order` stops from this many customers at their last order's instant, when `CHURN_HOLDERS_SHARE`
+#: of those with an order hold a `churned_at` (a "last purchase" column: each; a subscription's: the cancelled only).
 MIN_CHURN_AT_ORDER = 20
 CHURN_HOLDERS_SHARE = 0.9
 
@@ -331,20 +330,17 @@ def returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, ok: np.ndarray
 
 
 def same_timed_instant(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Where the datetime64[ns] `a` and `b` are one instant at a time of day other than midnight (NaT: False):
-    the round-35 stops' (`check_returns_at_order`, `check_churn_at_last_order`) evidence of a date copied from
-    the order. Date-only columns (every value at midnight) say nothing so: a return or a cancellation on the day
-    of the order is common (review of round 35: a date-only demo with 60% same-day returns stopped)."""
-    day = np.int64(86_400 * 10**9)
-    return (a == b) & (a.view(np.int64) % day != 0)  # NaT on either side compares False
+    """Where the datetime64[ns] `a` and `b` are one instant at a time of day other than midnight (NaT: False): the
+    evidence of a date copied from the order (`check_returns_at_order`, `check_churn_at_last_order`). Date-only
+    columns say nothing so: same-day returns and cancellations are common (round 35's review)."""
+    return (a == b) & (a.view(np.int64) % np.int64(86_400 * 10**9) != 0)  # NaT on either side compares False
 
 
 def check_returns_at_order(returns: pd.DataFrame, orders: pd.DataFrame, named: int) -> None:
-    """Structural error when most returns naming an order in the data (`named`; and `MIN_RESPELLED`) are dated
-    at the very instant of their order, at a time of day (`returns_at_order`; `returns`, `orders`: the accepted;
-    date-only columns are not judged): the order's date exported as the return's (round 35, was: exit 0, each refund counted from its order's day on, before it happened: a cutoff
-    between the two reads it early, in training's features too). A return is not made at the second of its
-    order. Both engines (Spark counts per bucket, then calls it)."""
+    """Structural error when most returns naming an order in the data (`named`; and `MIN_RESPELLED`) are dated at
+    the very instant of their order, at a time of day (`returns_at_order`; `returns`, `orders`: the accepted): the
+    order's date exported as the return's (round 35, was: exit 0, each refund counted from its order's day on,
+    before it happened, in training's features too). Both engines (Spark counts per bucket, then calls it)."""
     from features.errors import StructuralError
     from features.names import examples
 
@@ -474,9 +470,11 @@ def check_assignment_tenures(assignments: pd.DataFrame, reasons: np.ndarray) -> 
     )
 
 
-def _last_orders(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+def _last_orders(customers: pd.DataFrame, orders: pd.DataFrame, found: Any = None) -> np.ndarray:
     """Per row of `customers` (ids unique), the latest `ordered_at` of `orders` naming it (NaT when none): ids
-    matched in one Arrow pass (`features.ids.positions_in`), no Python object per order."""
+    matched in one Arrow pass (`features.ids.positions_in`), no Python object per order; `found` if found."""
+    if found is not None:
+        return found
     from features.ids import positions_in
 
     at = positions_in(orders["customer_id"], pd.Series(customers["customer_id"]).reset_index(drop=True))
@@ -487,48 +485,46 @@ def _last_orders(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
     return last.view("datetime64[ns]")
 
 
-def ordered_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+def ordered_after_churn(customers: pd.DataFrame, orders: pd.DataFrame, last: Any = None) -> np.ndarray:
     """Which `customers` (accepted rows, ids unique) have a `churned_at` and one of `orders` (accepted) dated a
     day or more after it. Every order of a customer is in their Spark bucket (`spark_checks.check_bucket`)."""
     if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
         return np.zeros(len(customers), dtype=bool)
     churned = pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
-    gap = _last_orders(customers, orders) - churned  # NaT where either is missing: compares False
+    gap = _last_orders(customers, orders, last) - churned  # NaT where either is missing: compares False
     return gap >= np.timedelta64(1, "D")
 
 
-def churned_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+def churned_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame, last: Any = None) -> np.ndarray:
     """Which `customers` (accepted rows, ids unique) have a `churned_at` at the very instant of their last order
     (`orders`: accepted): the column filled from the last order's date. Every order of a customer is in their
     Spark bucket (`spark_checks.check_bucket`, bit 1 of `AFTER_CHURN`)."""
     if "churned_at" not in customers.columns or not {"customer_id", "ordered_at"} <= set(orders.columns):
         return np.zeros(len(customers), dtype=bool)
     churned = pd.Series(customers["churned_at"]).to_numpy(dtype="datetime64[ns]")
-    return same_timed_instant(churned, _last_orders(customers, orders))
+    return same_timed_instant(churned, _last_orders(customers, orders, last))
 
 
-def check_churn_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
+def check_churn_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame, last: Any = None) -> None:
     """Structural error when most customers holding a `churned_at` (and `MIN_CHURN_AT_ORDER`) have it at the very
     instant of their last order, at a time of day (`churned_at_last_order`), and `CHURN_HOLDERS_SHARE` of the
-    customers with an order hold one: a "last purchase" or "last activity" date exported as
-    the cancellation (round 35, was: exit 0, each such customer `cancelled` from their last order on: not scored,
-    left out of training, a customer who ordered last week among them). A customer who cancels is not
-    cancelled at the second of an order. Both engines (Spark counts per bucket, then calls it)."""
+    customers with an order hold one: a "last purchase" date exported as the cancellation (round 35, was: exit 0,
+    each `cancelled` from their last order on: not scored, left out of training). Both engines (Spark counts per
+    bucket, then calls it); `last`: `_last_orders`, if found."""
     from features.errors import StructuralError
     from features.names import examples
 
-    hit = churned_at_last_order(customers, orders)
+    hit = churned_at_last_order(customers, orders, last)
     n = int(hit.sum())
     if n < MIN_CHURN_AT_ORDER:
         return
     holds = pd.Series(customers["churned_at"]).notna().to_numpy()
-    last = _last_orders(customers, orders)
+    last = _last_orders(customers, orders, last)
     ordered = ~np.isnat(last)
     holding, buyers, both = int(holds.sum()), int(ordered.sum()), int((holds & ordered).sum())
     if n <= 0.5 * holding or both < CHURN_HOLDERS_SHARE * buyers:
         return  # only the cancelled hold one: a final charge at the cancellation is read
-    shown = customers.loc[hit, ["customer_id", "churned_at"]]
-    shown = shown.assign(**{"last ordered_at": last[hit]})
+    shown = customers.loc[hit, ["customer_id", "churned_at"]].assign(**{"last ordered_at": last[hit]})
     raise StructuralError(
         f"table 'customers', column 'churned_at': {n:,} of the {holding:,} customers with a churned_at have it "
         f"at the very instant of their last order (a time of day), and {both:,} of the {buyers:,} customers with "
@@ -541,17 +537,22 @@ def check_churn_at_last_order(customers: pd.DataFrame, orders: pd.DataFrame) -> 
 
 
 def judge_orders_after_churn(parsed: Mapping[str, tuple[pd.DataFrame, Any, Any]]) -> None:
-    """`check_orders_after_churn` on `validate_tables`' parsed tables (each with its `_Rejector`): the accepted
-    rows' two columns only (a copy of the whole orders table was the loading peak's growth)."""
+    """`check_churn_dates` on `validate_tables`' parsed tables (each with its `_Rejector`): the accepted rows' two
+    columns only (a copy of the whole orders table was the loading peak's growth)."""
     (c, c_rej, _), (o, o_rej, _) = parsed["customers"], parsed["orders"]
     if "churned_at" in c.columns and {"customer_id", "ordered_at"} <= set(o.columns):
         orders = o.loc[o_rej.ok, ["customer_id", "ordered_at"]]
-        customers = c.loc[c_rej.ok, ["customer_id", "churned_at"]]
-        check_orders_after_churn(customers, orders)
-        check_churn_at_last_order(customers, orders)
+        check_churn_dates(c.loc[c_rej.ok, ["customer_id", "churned_at"]], orders)
 
 
-def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
+def check_churn_dates(customers: pd.DataFrame, orders: pd.DataFrame) -> None:
+    """`check_orders_after_churn`, `check_churn_at_last_order`: the last orders found once (0.8 CPU-s per 10M)."""
+    last = _last_orders(customers, orders)
+    check_orders_after_churn(customers, orders, last)
+    check_churn_at_last_order(customers, orders, last)
+
+
+def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame, last: Any = None) -> None:
     """Structural error when `RESPELLED_SHARE` of the accepted `customers` (and `MIN_RESPELLED`) ordered a day or
     more after their `churned_at`: the export keeps a cancellation the customers came back from (or the column is
     another date). So many are not win-backs (`features.population.came_back`, which fewer are read as): read as
@@ -560,12 +561,12 @@ def check_orders_after_churn(customers: pd.DataFrame, orders: pd.DataFrame) -> N
     from features.errors import StructuralError
     from features.names import examples
 
-    hit = ordered_after_churn(customers, orders)
+    hit = ordered_after_churn(customers, orders, last)
     n = int(hit.sum())
     if n < max(MIN_RESPELLED, RESPELLED_SHARE * len(customers)):
         return
     shown = customers.loc[hit, ["customer_id", "churned_at"]]
-    shown = shown.assign(**{"last ordered_at": _last_orders(customers, orders)[hit]})
+    shown = shown.assign(**{"last ordered_at": _last_orders(customers, orders, last)[hit]})
     raise StructuralError(
         f"table 'customers', column 'churned_at': {n:,} of the {len(customers):,} customers have an order dated a "
         "day or more after their churned_at: a cancellation kept after the customer came back, or another date? "

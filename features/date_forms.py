@@ -174,7 +174,8 @@ def other_date_forms(
     hit = text.str.fullmatch(_OTHER_DATE).fillna(False)
     if date_format is None:
         own = text.str.match(_ISO).fillna(False)
-        hit, own = hit | _day_first(text), own & ~_day_first(text)  # ISO's shape, day and month swapped
+        swapped = _day_first(text)  # ISO's shape, day and month swapped
+        hit, own = hit | swapped, own & ~swapped
     else:
         own = pd.to_datetime(text, format=date_format, errors="coerce").notna()
     out[at] = (hit & ~own).to_numpy(dtype=bool) | _folded_dates(text, date_format)

@@ -438,8 +438,7 @@ def churn_stops(
         or n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
     ):
         accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
-        crossrefs.check_orders_after_churn(*accepted)
-        crossrefs.check_churn_at_last_order(*accepted)
+        crossrefs.check_churn_dates(*accepted)
 
 
 def currency_stops(
