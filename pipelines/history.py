@@ -291,9 +291,8 @@ def apply_stability(
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     every = list_runs(open_history(history, create=True))
     runs = [r for r in every if r.as_of < as_of]
-    held = tier_runs(
-        runs, reader
-    )  # a run of stale data or a stopped table is kept but read by no stable tier
+    # a run of stale data or a stopped table is kept but read by no stable tier
+    held = tier_runs(runs, reader)
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)
     out.attrs["stability_runs"] = {r.as_of: r.run_id for r in held}
     # the run joins the whole history, not only the runs before it: a backfill is read by the later runs' stable
