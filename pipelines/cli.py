@@ -18,6 +18,7 @@ from pipelines.cli_options import (
     AsOfOpt,
     ConfigOpt,
     DataOpt,
+    EngineOpt,
     HorizonOpt,
     MappingOpt,
     ModelEngineOpt,
@@ -182,17 +183,22 @@ def generate(
 @app.command()
 @_friendly
 def validate(
-    data: DataOpt,
+    data: SparkDataOpt = None,
     mapping: MappingOpt = None,
     rejects: Annotated[
-        Path | None, path_option("--rejects", help="Where to write <table>.csv rejects.")
+        Path | None,
+        path_option("--rejects", help="Where to write <table>.csv rejects (spark: <table>/ parts)."),
     ] = None,
     config: ConfigOpt = None,
+    engine: EngineOpt = "pandas",
+    spark_master: SparkMasterOpt = None,
+    tables: TablesOpt = None,
 ) -> None:
     """Check a data directory against the contract; write row-level rejects with a reason per row."""
     from pipelines.jobs import run_validate
 
-    run_validate(data, mapping, rejects, config, console)
+    catalog = _catalog_tables(tables, engine, mapping, data)  # `--data` required unless --tables names the orders
+    run_validate(data, mapping, rejects, config, console, engine, spark_master, catalog)
 
 
 @app.command()
@@ -345,11 +351,11 @@ def score(
     model: Annotated[
         str | None, typer.Option("--model", help="Model URI (default models:/customer-value@champion).")
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="pandas or spark")] = "pandas",
+    engine: EngineOpt = "pandas",
     chunk_customers: Annotated[
         int | None, typer.Option("--chunk-customers", min=1, help="Customers per chunk (memory bound).")
     ] = None,
-    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL.")] = None,
+    spark_master: SparkMasterOpt = None,
     mapping: MappingOpt = None,
     config: ConfigOpt = None,
     strict: Annotated[

@@ -72,4 +72,6 @@ SampleOpt = Annotated[
 ModelEngineOpt = Annotated[
     str, typer.Option("--engine", help="pandas, or spark: read, validate and sample on Spark, fit here")
 ]
+#: `--engine` of `cvp score` and `cvp validate`
+EngineOpt = Annotated[str, typer.Option("--engine", help="pandas or spark")]
 SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", help="Spark master URL.")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -72,14 +72,32 @@ def run_generate(
 
 
 def run_validate(
-    data: Path, mapping: Path | None, rejects: Path | None, config: Path | None, console: Console
+    data: Path | None,
+    mapping: Path | None,
+    rejects: Path | None,
+    config: Path | None,
+    console: Console,
+    engine: str = "pandas",
+    spark_master: str | None = None,
+    tables: Any = None,
 ) -> None:
+    """`engine` spark (issue 11): read and validated by Spark (`pipelines.engines.spark_validate`), `tables` its
+    catalog tables (`spark_catalog.tables_option`, checked by the command line); with `mapping`, by the pandas
+    loader on the driver, as `cvp score --engine spark --mapping` loads."""
+    if engine not in ("pandas", "spark"):
+        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
     cfg = load_config(config)
     if rejects is not None:
         check_outputs(data, {}, rejects_outputs(rejects), mapping, rejects_outputs(rejects))
         check_rejects_replaceable(rejects)
     from pipelines.rejected_rows import VALIDATE
 
+    if engine == "spark" and mapping is None:
+        from pipelines.engines.spark_validate import validate_on_spark
+
+        validate_on_spark(data, cfg, console, spark_master, rejects, tables, say_export_stops)
+        return
+    assert data is not None  # `spark_catalog.check_data_given`: only catalog tables may leave it out
     loaded = load_and_report(data, mapping, cfg, console, rejects, used_by=VALIDATE)
     say_export_stops(loaded.tables, cfg, console)
 

@@ -60,7 +60,8 @@ def export_stops(
     summed on the executors: `spark_training.filled_days_spark`)."""
     from pipelines.data_age import stopped_inputs
 
-    rows = {n: len(t) for n, t in tables.items()}
+    # the Spark driver's tables count their accepted rows (`SparkTables.rows`: of tickets it keeps the ids only)
+    rows = getattr(tables, "rows", None) or {n: len(t) for n, t in tables.items()}
     limit = cfg.scoring.stopped_table_rows
     said = warn or (lambda _: None)
     return stopped_inputs(tables, as_of, rows, cfg.labels, limit, said, what=what)

@@ -545,14 +545,15 @@ def load_and_report_spark(
     master: str | None,
     rejects: Path | StagedDirectory | None = None,
     tables: Mapping[str, CatalogName] | None = None,
+    used_by: str | None = None,
 ) -> LoadedData:
     """`pipelines.loading.load_and_report` with Spark doing the reading, the checks and the rejects (`tables`:
-    `--tables`' catalog tables)."""
+    `--tables`' catalog tables; `used_by`: `load_and_report`'s, `cvp validate --engine spark`'s)."""
     from pipelines.engines.spark_engine import mapped_errors
     from pipelines.engines.spark_session import spark_session
     from pipelines.loading import print_load_report
 
     with spark_session(master) as spark, mapped_errors():
         loaded, written = load_spark(spark, data, cfg, rejects, tables)
-    print_load_report(loaded, console, rejects, [Path(p).name + "/" for p in written])
+    print_load_report(loaded, console, rejects, [Path(p).name + "/" for p in written], used_by)
     return loaded
