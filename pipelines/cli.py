@@ -197,7 +197,8 @@ def validate(
     """Check a data directory against the contract; write row-level rejects with a reason per row."""
     from pipelines.jobs import run_validate
 
-    catalog = _catalog_tables(tables, engine, mapping, data)  # `--data` required unless --tables names the orders
+    # `--data` required unless `--tables` names the orders
+    catalog = _catalog_tables(tables, engine, mapping, data)
     run_validate(data, mapping, rejects, config, console, engine, spark_master, catalog)
 
 
