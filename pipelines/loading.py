@@ -136,8 +136,7 @@ def publish_rejects(loaded: LoadedData, rejects: Path) -> dict[str, Path]:
 def rejects_note(data: Path | None, mapping: Path | None, rejects: Path, tables: str = "") -> str:
     """What `cvp score --rejects DIR` says when it stops after loading: the rejects are published with the scores
     (one output set), so this run's were not; `cvp validate` writes them alone. `tables`: `--tables`' catalog
-    tables as given (`spark_catalog.tables_text`): `cvp validate` reads none, so the way out is the same run once
-    the stop is fixed."""
+    tables as given (`spark_catalog.tables_text`), which `cvp validate --engine spark` reads (was: none)."""
     import shlex
 
     given = [
@@ -147,12 +146,8 @@ def rejects_note(data: Path | None, mapping: Path | None, rejects: Path, tables:
         "--rejects",
         str(rejects),
     ]
-    if tables:  # `cvp validate` reads no catalog table
-        way = (
-            f"once the stop is fixed, the same `cvp score --engine spark {shlex.join(given)} ...` writes them"
-        )
-    else:
-        way = f"`cvp validate {shlex.join(given)}` writes this data's rejected rows alone"
+    engine = "--engine spark " if tables else ""  # catalog tables: read by the Spark engine only
+    way = f"`cvp validate {engine}{shlex.join(given)}` writes this data's rejected rows alone"
     return printable(  # a data URI's key pair is not shown (`features.errors.without_passwords`)
         f"the rejected rows are published only with the scores, so {rejects} still holds the previous run's; {way}"
     )

@@ -259,14 +259,16 @@ def test_a_catalog_run_records_each_tables_catalog_name_in_the_manifest(trained,
     assert "days after the last order (2024-" in str(stop.value)
     assert (
         f"note: the rejected rows are published only with the scores, so {tmp_path / 'rej'} still holds the "
-        "previous run's; once the stop is fixed, the same `cvp score --engine spark --tables "
-        f"'orders=db.orders,customers=`my-db`.customers' --rejects {tmp_path / 'rej'} ...` writes them"
+        "previous run's; `cvp validate --engine spark --tables "
+        f"'orders=db.orders,customers=`my-db`.customers' --rejects {tmp_path / 'rej'}` writes this data's rejected "
+        "rows alone"
     ) in shown.file.getvalue(), (str(stop.value), shown.file.getvalue())
 
 
 def test_a_catalog_run_stopped_after_loading_says_its_rejects_folder_holds_the_previous_runs():
     """`cvp score --engine spark --tables ... --rejects DIR` stopped after loading said nothing of DIR (was: the note
-    left out, its `cvp validate` reading no catalog table): the first half said, the way out the same run."""
+    left out, its `cvp validate` reading no catalog table): the first half said, the way out `cvp validate
+    --engine spark` with the same tables (was, before it read them: the same scoring run once the stop is fixed)."""
     from pipelines.engines.spark_catalog import tables_text
     from pipelines.loading import rejects_note
 
@@ -274,13 +276,13 @@ def test_a_catalog_run_stopped_after_loading_says_its_rejects_folder_holds_the_p
     assert tables_text(tables) == "orders=db.orders,customers=`my db`.c" and tables_text(None) == ""
     held = "the rejected rows are published only with the scores, so rej still holds the previous run's; "
     assert rejects_note(None, None, Path("rej"), tables_text(tables)) == (
-        held + "once the stop is fixed, the same `cvp score --engine spark --tables "
-        "'orders=db.orders,customers=`my db`.c' --rejects rej ...` writes them"
+        held + "`cvp validate --engine spark --tables "
+        "'orders=db.orders,customers=`my db`.c' --rejects rej` writes this data's rejected rows alone"
     )
     mixed = rejects_note(Path("d"), None, Path("rej"), "orders=db.orders")
     assert mixed == held + (
-        "once the stop is fixed, the same `cvp score --engine spark --data d --tables orders=db.orders --rejects "
-        "rej ...` writes them"
+        "`cvp validate --engine spark --data d --tables orders=db.orders --rejects rej` writes this data's "
+        "rejected rows alone"
     )
     assert rejects_note(Path("d"), None, Path("rej")) == held + (
         "`cvp validate --data d --rejects rej` writes this data's rejected rows alone"
