@@ -94,3 +94,35 @@ def test_validate_refuses_an_unknown_engine_and_catalog_tables_without_spark(tmp
     assert res.exit_code == 2 and "only the Spark engine reads: add --engine spark" in _said(res)
     res = cvp("validate", "--engine", "spark", "--tables", "customers=db.c")
     assert res.exit_code == 2 and "--tables names no orders table and no --data is given" in _said(res)
+
+
+def test_validate_on_spark_with_a_mapping_loads_as_score_does_on_the_driver(tmp_path):
+    """`--engine spark --mapping`: the foreign schema mapped and validated by the pandas loader, as `cvp score
+    --engine spark --mapping` loads it (train and backtest refuse the pair); the same counts and rejects as without
+    `--engine spark` (a mapping's rows never reach Spark)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "2", "3", "4"],
+            "CustomerID": ["a", "b", "a", "c"],
+            "InvoiceDate": ["2023-01-02", "2023-01-03", "not a date", "2023-01-05"],
+            "Amount": ["5", "2", "3", "1"],
+        }
+    )
+    lines.to_csv(data / "lines.csv", index=False)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "sources:\n  lines: {file: lines.csv}\ntables:\n  orders:\n    source: lines\n    columns:\n"
+        "      order_id: InvoiceNo\n      customer_id: CustomerID\n      ordered_at: InvoiceDate\n"
+        "      revenue: Amount\n",
+        encoding="utf-8",
+    )
+    pandas = cvp("validate", "--data", data, "--mapping", mapping, "--rejects", tmp_path / "rj-pd")
+    on_spark = cvp(
+        "validate", "--data", data, "--mapping", mapping, "--rejects", tmp_path / "rj-sp", "--engine", "spark"
+    )
+    assert pandas.exit_code == on_spark.exit_code == 0, on_spark.output
+    assert "1 rejected rows written to" in _said(pandas) or "1 rejected row" in _said(pandas), _said(pandas)
+    assert _said(on_spark).replace("rj-sp", "rj-pd") == _said(pandas)
+    assert (tmp_path / "rj-sp" / "orders.csv").read_text() == (tmp_path / "rj-pd" / "orders.csv").read_text()
