@@ -315,4 +315,6 @@ def table_sources(
             )
     catalog = catalog_sources(spark, tables)
     merged = found | catalog
-    return {name: merged[name] for name in TABLES if name in merged}, notes
+    # in the order of the pandas loader's files (by name: `pipelines.io.find_table_files`), so the counts table lists
+    # them as for files (was: the contract's order, `cvp validate --engine spark --tables` unlike the pandas engine)
+    return {name: merged[name] for name in sorted(merged)}, notes
