@@ -133,10 +133,13 @@ def publish_rejects(loaded: LoadedData, rejects: Path) -> dict[str, Path]:
     return {key: final / path.name for key, path in written.items()}
 
 
-def rejects_note(data: Path | None, mapping: Path | None, rejects: Path, tables: str = "") -> str:
+def rejects_note(
+    data: Path | None, mapping: Path | None, rejects: Path, tables: str = "", engine: str = "pandas"
+) -> str:
     """What `cvp score --rejects DIR` says when it stops after loading: the rejects are published with the scores
-    (one output set), so this run's were not; `cvp validate` writes them alone. `tables`: `--tables`' catalog
-    tables as given (`spark_catalog.tables_text`), which `cvp validate --engine spark` reads (was: none)."""
+    (one output set), so this run's were not; `cvp validate` writes them alone, on the run's `engine` (was: a Spark
+    run of files only was sent to the pandas engine). `tables`: `--tables`' catalog tables as given
+    (`spark_catalog.tables_text`), which `cvp validate --engine spark` reads (was: none)."""
     import shlex
 
     given = [
@@ -146,8 +149,8 @@ def rejects_note(data: Path | None, mapping: Path | None, rejects: Path, tables:
         "--rejects",
         str(rejects),
     ]
-    engine = "--engine spark " if tables else ""  # catalog tables: read by the Spark engine only
-    way = f"`cvp validate {engine}{shlex.join(given)}` writes this data's rejected rows alone"
+    engine_flag = "--engine spark " if engine == "spark" or tables else ""  # catalog tables: Spark's only
+    way = f"`cvp validate {engine_flag}{shlex.join(given)}` writes this data's rejected rows alone"
     return printable(  # a data URI's key pair is not shown (`features.errors.without_passwords`)
         f"the rejected rows are published only with the scores, so {rejects} still holds the previous run's; {way}"
     )

@@ -509,8 +509,8 @@ def run_score(
         if rejects_set is not None and loaded is not None:
             from pipelines.engines.spark_catalog import tables_text
 
-            # catalog tables: the same run again once fixed (`cvp validate` reads none)
-            note = rejects_note(data, mapping, rejects, tables_text(catalog_tables))
+            # `cvp validate` on the run's engine, with its catalog tables
+            note = rejects_note(data, mapping, rejects, tables_text(catalog_tables), engine)
             console.print(f"note: {note}", markup=False, highlight=False)
         raise
     finally:

@@ -268,7 +268,8 @@ def test_a_catalog_run_records_each_tables_catalog_name_in_the_manifest(trained,
 def test_a_catalog_run_stopped_after_loading_says_its_rejects_folder_holds_the_previous_runs():
     """`cvp score --engine spark --tables ... --rejects DIR` stopped after loading said nothing of DIR (was: the note
     left out, its `cvp validate` reading no catalog table): the first half said, the way out `cvp validate
-    --engine spark` with the same tables (was, before it read them: the same scoring run once the stop is fixed)."""
+    --engine spark` with the same tables (was, before it read them: the same scoring run once the stop is fixed);
+    a Spark run of files only is sent to `cvp validate --engine spark` too (was: the pandas engine's)."""
     from pipelines.engines.spark_catalog import tables_text
     from pipelines.loading import rejects_note
 
@@ -286,4 +287,7 @@ def test_a_catalog_run_stopped_after_loading_says_its_rejects_folder_holds_the_p
     )
     assert rejects_note(Path("d"), None, Path("rej")) == held + (
         "`cvp validate --data d --rejects rej` writes this data's rejected rows alone"
-    )  # files only: as before
+    )  # files only, the pandas engine: as before
+    assert rejects_note(Path("d"), None, Path("rej"), "", "spark") == held + (
+        "`cvp validate --engine spark --data d --rejects rej` writes this data's rejected rows alone"
+    )  # files only, `cvp score --engine spark`: its engine (was: the pandas `cvp validate --data d ...`)
