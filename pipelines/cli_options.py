@@ -75,3 +75,14 @@ ModelEngineOpt = Annotated[
 #: `--engine` of `cvp score` and `cvp validate`
 EngineOpt = Annotated[str, typer.Option("--engine", help="pandas or spark")]
 SparkMasterOpt = Annotated[str | None, typer.Option("--spark-master", help="Spark master URL.")]
+
+#: the engines `--engine` names (`check_engine`)
+ENGINES = ("pandas", "spark")
+
+
+def check_engine(engine: str) -> None:
+    """`--engine` of every command that has it (score, validate, train, backtest): one of `ENGINES`, else exit 2."""
+    if engine not in ENGINES:
+        from features.validation import StructuralError
+
+        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")

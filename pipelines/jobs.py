@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from features.validation import StructuralError
+from pipelines.cli_options import check_engine
 from pipelines.config import load_config
 from pipelines.given_dates import DEMO_DAY
 from pipelines.io import write_frame, write_json
@@ -84,8 +85,7 @@ def run_validate(
     """`engine` spark (issue 11): read and validated by Spark (`pipelines.engines.spark_validate`), `tables` its
     catalog tables (`spark_catalog.tables_option`, checked by the command line); with `mapping`, by the pandas
     loader on the driver, as `cvp score --engine spark --mapping` loads."""
-    if engine not in ("pandas", "spark"):
-        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    check_engine(engine)
     cfg = load_config(config)
     if rejects is not None:
         check_outputs(data, {}, rejects_outputs(rejects), mapping, rejects_outputs(rejects))

@@ -25,6 +25,7 @@ from models.backtest import BacktestResult, decide_promotion, run_backtest
 from models.bundle import CustomerValueModel
 from models.feature_contract import feature_columns
 from pipelines.backtest_console import print_backtest, print_notes
+from pipelines.cli_options import check_engine
 from pipelines.config import AppConfig
 from pipelines.drift_reference import recent_scored_rows
 from pipelines.fingerprint import data_fingerprint
@@ -571,8 +572,7 @@ def load_sampled(
             spark_master,
             tables,
         )
-    if engine != "pandas":
-        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    check_engine(engine)
     cfg, tables, cutoff, rows = load_for_modelling(data, mapping, config, config_overrides, as_of, console)
     if sample_customers is None:
         return cfg, tables, cutoff, None, rows

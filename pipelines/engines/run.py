@@ -33,9 +33,10 @@ from features.population import SCORED
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
 from models.tiers import rule_inputs
+from pipelines.cli_options import check_engine
 from pipelines.config import load_config
 from pipelines.engines.model_bridge import bridge_model
-from pipelines.engines.score_base import ENGINES, customer_base, score_tables
+from pipelines.engines.score_base import customer_base, score_tables
 from pipelines.engines.score_run import ScoreRun
 from pipelines.engines.scoring import drop_unread_columns, run_policy, settings_used
 from pipelines.engines.spark_scope import one_spark_session
@@ -117,8 +118,7 @@ def run_score(
     from pipelines.tracking import configure_tracking, load_bundle, shown_uri
 
     cfg = read_in_zone(load_config(config), mapping)  # the as-of read in the data's zone
-    if engine not in ENGINES:
-        raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    check_engine(engine)
     from pipelines.engines.spark_catalog import check_data_given, check_tables_option
 
     check_tables_option(catalog_tables, engine, mapping)

@@ -21,13 +21,12 @@ from features.as_trained import AsTrained
 from features.population import customer_status
 from features.validation import StructuralError
 from models.bundle import CustomerValueModel
+from pipelines.cli_options import check_engine
 from pipelines.config import AppConfig
 from pipelines.engines.chunks import SharedCustomerIndex
 from pipelines.engines.drift import DriftAccumulator, leave_out_trending
 from pipelines.engines.scoring import EngineRun, customer_managers, finish_scores
 from pipelines.engines.spill import ReasonSpill
-
-ENGINES = ("pandas", "spark")
 
 
 class Backend(Protocol):
@@ -51,17 +50,16 @@ class Backend(Protocol):
 
 def backend(engine: str, spark_master: str | None = None) -> Backend:
     """The backend of `--engine`; the Spark module is imported here, only when it is asked for."""
+    check_engine(engine)
     if engine == "spark":
         import functools
 
         from pipelines.engines.spark_engine import score_spark
 
         return functools.partial(score_spark, spark_master=spark_master)
-    if engine == "pandas":
-        from pipelines.engines.pandas_engine import score_pandas
+    from pipelines.engines.pandas_engine import score_pandas
 
-        return score_pandas
-    raise StructuralError(f"--engine must be pandas or spark, not {engine!r}")
+    return score_pandas
 
 
 @dataclass
