@@ -47,6 +47,17 @@ def _write_export(data: Path, negative_orders: int = 0) -> None:
         frame.to_csv(data / f"{name}.csv", index=False)
 
 
+def _contents(folder: Path) -> dict[str, str]:
+    """Every file under `folder` (the parts, the marker, Spark's checksums) by its path there: its bytes' hash."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def _said(res) -> str:
     """What a command printed, its console's wrapping undone."""
     return " ".join(res.output.split())
@@ -90,6 +101,7 @@ def test_validate_on_spark_says_what_the_pandas_engine_says(spark, tmp_path):
 
     # a stop-worthy input (40 orders of negative revenue: refunds as orders?): exit 2 with the pandas message,
     # and the rejects of the run before left whole (the set is swapped in only when the load goes through)
+    before = {name: _contents(tmp_path / name) for name in ("rj-pd", "rj-sp")}
     _write_export(data, negative_orders=40)
     pandas = cvp("validate", "--data", data, "--rejects", tmp_path / "rj-pd")
     on_spark = cvp("validate", "--data", data, "--rejects", tmp_path / "rj-sp", "--engine", "spark")
@@ -97,7 +109,8 @@ def test_validate_on_spark_says_what_the_pandas_engine_says(spark, tmp_path):
     assert "column 'revenue': negative on 40 of" in _said(pandas)
     assert _said(on_spark) == _said(pandas)
     assert "Traceback" not in on_spark.output
-    assert sorted(p.name for p in (tmp_path / "rj-sp").iterdir()) == [".cvp-rejects", "orders", "tickets"]
+    assert {name: _contents(tmp_path / name) for name in ("rj-pd", "rj-sp")} == before  # each file's content
+    assert {Path(f).parts[0] for f in before["rj-sp"]} == {".cvp-rejects", "orders", "tickets"}
 
 
 def test_validate_refuses_an_unknown_engine_and_catalog_tables_without_spark(tmp_path):
