@@ -204,7 +204,7 @@ def test_corruptions_conserve_rows(clean_base, corruptions):
         # 1-3 given row 0's `o000`; or one column corrupted on `share_floor` of the rows or more, an export's way
         # rather than a few wrong rows (`features.conventions.check_negative_values`: `-1` in `discount` on 3 of
         # the 12 rows). A stop naming a column corrupted on fewer rows is a row problem taken for a structural one
-        # (was: the second kind, which Hypothesis draws in about one run of 30, failed the test on the product's
+        # (was: the second kind, which Hypothesis draws now and then, failed the test on the product's
         # right answer)
         from features.keys import MIN_ROWS
         from features.numbers import share_floor
