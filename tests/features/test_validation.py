@@ -199,15 +199,24 @@ def test_corruptions_conserve_rows(clean_base, corruptions):
     try:
         res = validate_tables({"orders": raw})
     except StructuralError as exc:
-        # the one stop these corruptions can earn: `MIN_ROWS` rows or more given the order_id of an earlier row
-        # with other values (`features.keys.check_one_row_per_key`: two numberings meeting), e.g. rows 1-3 given
-        # row 0's `o000`. Any other stop is a row problem taken for a structural one (was: this example, which
-        # Hypothesis can draw in any run, failed the test on the product's right answer)
+        # the stops these corruptions can earn are a column's: `MIN_ROWS` rows or more given the order_id of an
+        # earlier row with other values (`features.keys.check_one_row_per_key`: two numberings meeting), e.g. rows
+        # 1-3 given row 0's `o000`; or one column corrupted on `share_floor` of the rows or more, an export's way
+        # rather than a few wrong rows (`features.conventions.check_negative_values`: `-1` in `discount` on 3 of
+        # the 12 rows). A stop naming a column corrupted on fewer rows is a row problem taken for a structural one
+        # (was: the second kind, which Hypothesis draws now and then, failed the test on the product's
+        # right answer)
         from features.keys import MIN_ROWS
+        from features.numbers import share_floor
 
         ids = raw["order_id"].str.strip()
         repeats = int((ids.ne("") & ids.duplicated()).sum())
-        assert repeats >= MIN_ROWS and "column 'order_id'" in str(exc), str(exc)
+        if repeats >= MIN_ROWS and "column 'order_id'" in str(exc):
+            return
+        named = [c for c in BASE.columns if f"column {c!r}" in str(exc)]
+        assert named, str(exc)
+        changed = int(raw[named[0]].ne(BASE[named[0]]).sum())
+        assert changed >= share_floor(N), str(exc)
         return
     rep = res.report["orders"]
     assert rep.rows_in == N == rep.accepted + rep.rejected
