@@ -1,0 +1,77 @@
+"""Hostile input classes closed in the thirty-sixth hunt: `orders.cost`, `orders.discount` or
+`customers.acquisition_cost` alone in another unit from a day on (round 35's leftover). Tiny hand-written frames; no
+training, no model, no Spark session (the Spark case: the driver's streamed month sums, without a session)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.pipelines.test_hostile_round34 import _monthly_orders, _validated
+
+
+def _with_costs(factor_from: dict[str, float]) -> pd.DataFrame:
+    """Round 34's 200 orders over 2023-01..08 in units, a cost of 60% of the revenue and a discount of a tenth of it;
+    from each month named in `factor_from` on, the cost and the discount times its factor (the revenue in units)."""
+    orders = _validated(_monthly_orders({}))
+    factor = pd.Series(1.0, index=orders.index)
+    for start, f in factor_from.items():
+        factor[orders["ordered_at"] >= start] = f
+    return orders.assign(cost=0.6 * orders["revenue"] * factor, discount=0.1 * orders["revenue"] * factor)
+
+
+def test_cost_or_discount_in_another_unit_from_a_month_on_are_noted():
+    """The orders' cost and discount in cents from 2023-05 on, the revenue in units (a purchasing or pricing system
+    migrated; round 35 left it: `features.unit_steps` judged the revenue and the invoices' and returns' amounts only).
+    Was: read as given, exit 0 (the demo so from 2024-07: 1,476 of its 2,980 orders sold at 100 times their cost, under
+    the half the cost-above-revenue stop needs). Now the unit-step note on `orders.cost` and `orders.discount` too
+    (`features.unit_steps.STEP_COLUMNS`, the one rule). The Spark driver keeps no cost nor discount: it sums them by
+    month as they stream (`StreamedCounts`, `MonthSums`), the same notes. Steady costs: no note."""
+    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.load_notes import amount_notes
+
+    orders = _with_costs({"2023-05": 100.0})
+    said = [n for n in amount_notes({"orders": orders}) if "typical" in n]
+    assert len(said) == 2, said
+    assert said[0].startswith(
+        "table 'orders', column 'cost': from 2023-05 on the typical order's cost is 100 times what it was before"
+    )
+    assert (
+        "100 of the 200 orders with a cost from 2023-05 on" in said[0] and "in cents from then on" in said[0]
+    )
+    assert said[1].startswith(
+        "table 'orders', column 'discount': from 2023-05 on the typical discount is 100 times"
+    )
+    summed = StreamedCounts()
+    for part in (orders.iloc[:70], orders.iloc[70:]):  # two batches, as the driver streams them
+        summed.add("orders", part)
+    streamed = SparkTables({"orders": orders[["ordered_at", "revenue"]]})  # the driver's (`driver_columns`)
+    streamed.month_amounts = summed.months.results()
+    assert [n for n in amount_notes(streamed) if "typical" in n] == said
+    assert "orders.revenue" not in streamed.month_amounts  # kept whole by the driver: not streamed twice
+    assert [n for n in amount_notes({"orders": _with_costs({})}) if "typical" in n] == []
+
+
+def test_acquisition_costs_in_another_unit_from_a_month_on_are_noted():
+    """`customers.acquisition_cost` in cents for the customers who signed up from 2023-05 on (a marketing system's
+    export migrated). Was: read as given, exit 0, every later customer's acquisition 100 times its cost in
+    `cvp profile`'s payback. Now the unit-step note, the customers dated by `signup_at`, saying what reads them.
+    Customers without a `signup_at` are not judged; the same costs throughout: no note."""
+    from pipelines.load_notes import amount_notes
+
+    orders = _validated(_monthly_orders({}))
+    signup = pd.to_datetime(orders["ordered_at"]) - pd.Timedelta(days=1)
+    cost = 40.0 + (orders.index % 7)
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"N{i}" for i in range(len(orders))],
+            "signup_at": signup,
+            "acquisition_cost": cost.where(signup < "2023-05-01", cost * 100),
+        }
+    )
+    said = [n for n in amount_notes({"orders": orders, "customers": customers}) if "typical" in n]
+    assert len(said) == 1 and said[0].startswith(
+        "table 'customers', column 'acquisition_cost': from 2023-05 on the typical acquisition cost is 100 times"
+    )
+    assert "per customer" in said[0] and "the acquisition payback (`cvp profile`) reads them so" in said[0]
+    steady = customers.assign(acquisition_cost=cost)
+    assert [n for n in amount_notes({"orders": orders, "customers": steady}) if "typical" in n] == []
