@@ -252,6 +252,17 @@ def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     return discount_rate_notes(totals) + amount_unit_notes(totals) + unit_step_notes(tables)
 
 
+def row_cap_notes(summary: Mapping[str, Any]) -> list[str]:
+    """`features.table_rows.row_cap_notes` on the rows in of a load's `rejected_rows.rows_summary` (both engines'):
+    per mapping source when a mapping read the data (its tables are built rows, no export's), else per table."""
+    from features.table_rows import row_cap_notes as capped
+
+    sources = summary.get("source_rows") or {}
+    if sources:
+        return capped({n: int(r["in"]) for n, r in sources.items()}, "mapping source")
+    return capped({n: int(r["in"]) for n, r in (summary.get("rows") or {}).items()})
+
+
 def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
     """A note per optional column the models read (`orders.cost`, `tickets.satisfaction`, ...) that is in the file
     but holds no value on any accepted row: an export that wrote the header and left the values out is read as if

@@ -75,3 +75,60 @@ def test_acquisition_costs_in_another_unit_from_a_month_on_are_noted():
     assert "per customer" in said[0] and "the acquisition payback (`cvp profile`) reads them so" in said[0]
     steady = customers.assign(acquisition_cost=cost)
     assert [n for n in amount_notes({"orders": orders, "customers": steady}) if "typical" in n] == []
+
+
+def _orders_csv(path, n: int) -> None:
+    """`n` orders of 40 customers, one every 6 hours from 2024-01-01, as `orders.csv` in `path`."""
+    times = pd.date_range("2024-01-01", periods=n, freq="6h")
+    pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"C{i % 40}" for i in range(n)],
+            "ordered_at": times.strftime("%Y-%m-%d %H:%M"),
+            "revenue": [f"{10 + i % 9}.50" for i in range(n)],
+        }
+    ).to_csv(path / "orders.csv", index=False)
+
+
+def test_a_table_of_exactly_a_report_tools_row_limit_is_noted(tmp_path):
+    """An export cut at a report tool's or SQL client's row limit (round 35's leftover): `orders.csv` of exactly
+    1,000 rows (SQL Server Management Studio's "Select Top 1000 Rows", MySQL Workbench's LIMIT 1000), 30,000 (Power
+    BI's CSV export), 100,000 (Salesforce's, Dynamics 365's export to Excel), 150,000, 1,000,000 (Metabase). Was:
+    read as whole, exit 0, no word (only a spreadsheet's last row, 1,048,575 CSV rows, was judged). Now a note of
+    every loading command naming the table, the count and the tool (`features.table_rows.row_cap_notes`, from the
+    rows in both engines report: `pipelines.load_notes.row_cap_notes` in `print_load_report`); a mapping's
+    sources are judged, not its built tables. A note, not a stop: a table may hold exactly so many rows. 999 and
+    1,001 rows: no note."""
+    from rich.console import Console
+
+    from pipelines.io import load_data
+    from pipelines.loading import print_load_report
+
+    def printed(n: int) -> str:
+        data = tmp_path / str(n)
+        data.mkdir()
+        _orders_csv(data, n)
+        console = Console(record=True, width=400)
+        print_load_report(load_data(data), console, None, [])
+        return console.export_text()
+
+    said = printed(1000)
+    assert (
+        "note: table 'orders' has exactly 1,000 rows, the row limit of SQL Server Management Studio's" in said
+    )
+    assert "was the export cut there?" in said
+    from features.table_rows import row_cap_notes  # the rule, and its reading of a mapping's sources
+    from pipelines.load_notes import row_cap_notes as load_notes_caps
+
+    assert row_cap_notes({"orders": 999, "customers": 1001, "tickets": 29_999}) == []
+    for n, tool in (
+        (30_000, "Power BI's"),
+        (100_000, "Salesforce"),
+        (150_000, "Power BI's"),
+        (10**6, "Metabase"),
+    ):
+        (note,) = row_cap_notes({"tickets": n})
+        assert note.startswith(f"table 'tickets' has exactly {n:,} rows, the row limit of") and tool in note
+    mapped = {"rows": {"orders": {"in": 1000}}, "source_rows": {"lines": {"in": 30_000}, "x": {"in": 5}}}
+    (note,) = load_notes_caps(mapped)
+    assert note.startswith("mapping source 'lines' has exactly 30,000 rows, the row limit of Power BI's")
