@@ -1,11 +1,14 @@
 """Hostile input classes closed in the thirty-sixth hunt: `orders.cost`, `orders.discount` or
-`customers.acquisition_cost` alone in another unit from a day on (round 35's leftover). Tiny hand-written frames; no
+`customers.acquisition_cost` alone in another unit from a day on, a table of exactly a report tool's row limit (round
+35's leftovers); a contract column named with a unit after it (`cost (EUR)`). Tiny hand-written frames; no
 training, no model, no Spark session (the Spark case: the driver's streamed month sums, without a session)."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from features.validation import StructuralError
 from tests.pipelines.test_hostile_round34 import _monthly_orders, _validated
 
 
@@ -132,3 +135,48 @@ def test_a_table_of_exactly_a_report_tools_row_limit_is_noted(tmp_path):
     mapped = {"rows": {"orders": {"in": 1000}}, "source_rows": {"lines": {"in": 30_000}, "x": {"in": 5}}}
     (note,) = load_notes_caps(mapped)
     assert note.startswith("mapping source 'lines' has exactly 30,000 rows, the row limit of Power BI's")
+
+
+def _text_orders(**extra: list[str]) -> pd.DataFrame:
+    """Three orders as a CSV reads them (text), with the `extra` columns."""
+    base = {
+        "order_id": ["O1", "O2", "O3"],
+        "customer_id": ["C1", "C2", "C1"],
+        "ordered_at": ["2024-01-05", "2024-02-05", "2024-03-05"],
+    }
+    return pd.DataFrame(base | extra)
+
+
+def test_a_contract_column_named_with_a_unit_after_it_stops():
+    """A header naming a contract column with its unit, currency, zone or a remark after it, as BI tools and
+    spreadsheets write them: `cost (EUR)`, `Cost €`, `cost [EUR]`, `Revenue (EUR)`, `effort_minutes (min)`. Was:
+    `cost (EUR)` an ordinary extra column, noted "not used" with exit 0, the cost dropped and a guessed margin read
+    in its place (`Cost €` with a "did you mean" only); `Revenue (EUR)` "missing required column(s) revenue" with no
+    word of it. Now a structural error naming each such column and the contract name to give it
+    (`features.header.with_unit_in_name`, in `structural_checks`, both engines' header check). A contract column
+    present beside such a column, a personal column so named (`name (full)`), a column of no contract name
+    (`Shipping (EUR)`, `Home.Phone`) are read as before."""
+    from features.validation import validate_tables
+
+    for header in ("cost (EUR)", "Cost €", "cost [EUR]"):
+        frame = _text_orders(revenue=["10", "20", "30"], **{header: ["6", "12", "18"]})
+        with pytest.raises(StructuralError, match=r"with a unit or a remark after the name: '.*' -> 'cost'"):
+            validate_tables({"orders": frame})
+    with pytest.raises(StructuralError, match=r"'Revenue \(EUR\)' -> 'revenue'; rename them"):
+        validate_tables({"orders": _text_orders(**{"Revenue (EUR)": ["10", "20", "30"]})})
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1"],
+            "customer_id": ["C1"],
+            "opened_at": ["2024-01-06"],
+            "effort_minutes (min)": ["30"],
+        }
+    )
+    with pytest.raises(StructuralError, match=r"'effort_minutes \(min\)' -> 'effort_minutes'"):
+        validate_tables({"orders": _text_orders(revenue=["10", "20", "30"]), "tickets": tickets})
+    fine = _text_orders(
+        revenue=["10", "20", "30"], **{"revenue (gross)": ["12", "24", "36"], "Shipping (EUR)": ["1"] * 3}
+    )
+    assert len(validate_tables({"orders": fine}).tables["orders"]) == 3
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name (full)": ["Ann Smith", "Bo Li"]})
+    assert len(validate_tables({"orders": fine, "customers": customers}).tables["customers"]) == 2
