@@ -20,7 +20,10 @@ SHEET_ROW_LIMITS = {1_048_576: "Excel's and LibreOffice's", 65_536: "Excel 97-20
 #: Row limits of report tools and SQL clients that cut an export without a word: a file of exactly so many data rows
 #: (any format: a query's limit reaches Parquet too) was perhaps cut there (`row_cap_notes`).
 ROW_CAPS = {
-    1_000: "SQL Server Management Studio's 'Select Top 1000 Rows' and of MySQL Workbench's queries (LIMIT 1000 by default)",
+    1_000: (
+        "SQL Server Management Studio's 'Select Top 1000 Rows' and of MySQL Workbench's queries "
+        "(LIMIT 1000 by default)"
+    ),
     30_000: "Power BI's export of a visual's data to CSV",
     100_000: "a formatted Salesforce report's and Dynamics 365's export to Excel",
     150_000: "Power BI's export of a visual's data to Excel",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.conventions import unit_names
+from features.unit_costs import STREAMED, quantity_sums
 
 #: The factor between the typical order of the months after the step and before it (medians of the months'
 #: geometric means per order) from which the step is said: cents for units is 100, thousands for units 1/1000.
@@ -90,8 +91,10 @@ def month_sums(times: pd.Series, amounts: pd.Series) -> pd.DataFrame:
 
 
 class MonthSums:
-    """The `month_sums` of `STEP_COLUMNS` but those kept whole added up a row batch at a time (the Spark driver's
-    `StreamedCounts`, which keeps none of those amounts): `add` each batch of a table, then `results`, per `table.column`."""
+    """The `month_sums` of `STEP_COLUMNS` but those kept whole, and the orders' cost shares by quantity
+    (`features.unit_costs.quantity_sums`, under `STREAMED`), added up a row batch at a time (the Spark driver's
+    `StreamedCounts`, which keeps none of those amounts): `add` each batch of a table, then `results`, per
+    `table.column`."""
 
     def __init__(self) -> None:
         self.parts: dict[str, list[pd.DataFrame]] = {}
@@ -102,8 +105,16 @@ class MonthSums:
                 continue
             parts = self.parts.setdefault(c.key, [])
             parts.append(month_sums(table[c.time], table[c.amount]))
-            if len(parts) >= 16:  # folded now and then: a row per month, not per batch
-                parts[:] = [pd.concat(parts).groupby(level=0).sum()]
+            self._folded(parts)
+        if name == "orders" and (by_quantity := quantity_sums(table)) is not None:  # `features.unit_costs`
+            parts = self.parts.setdefault(STREAMED, [])
+            parts.append(by_quantity)
+            self._folded(parts)
+
+    @staticmethod
+    def _folded(parts: list[pd.DataFrame]) -> None:
+        if len(parts) >= 16:  # folded now and then: a row per month (quantity), not per batch
+            parts[:] = [pd.concat(parts).groupby(level=0).sum()]
 
     def results(self) -> dict[str, pd.DataFrame]:
         return {key: pd.concat(parts).groupby(level=0).sum() for key, parts in self.parts.items()}

@@ -242,6 +242,7 @@ def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         customer_medians,
         discount_rate_notes,
     )
+    from features.unit_costs import per_unit_notes
     from features.unit_steps import unit_step_notes
 
     totals = getattr(tables, "amount_totals", None)
@@ -249,7 +250,8 @@ def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         ids = pd.Index(tables["customers"]["customer_id"]) if "customers" in tables else None
         sums = {k: v for name, t in tables.items() for k, v in customer_amounts(name, t, ids).items()}
         totals = {**amount_totals(tables), **customer_medians(sums)}
-    return discount_rate_notes(totals) + amount_unit_notes(totals) + unit_step_notes(tables)
+    notes = discount_rate_notes(totals) + amount_unit_notes(totals) + unit_step_notes(tables)
+    return notes + per_unit_notes(tables)
 
 
 def row_cap_notes(summary: Mapping[str, Any]) -> list[str]:
