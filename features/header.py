@@ -99,22 +99,35 @@ def check_qualified_names(table: Table, raw: pd.DataFrame, absent: dict[str, str
         )
 
 
+#: Currency codes a header writes after an amount's name (`cost_eur`, `Revenue USD`, `cost in GBP`): the most traded
+#: and most exported ones (ISO 4217), any case.
+HEADER_CURRENCIES = "eur|usd|gbp|chf|jpy|cny|rmb|sek|nok|dkk|pln|czk|huf|ron|cad|aud|nzd|inr|brl|mxn|zar|sgd|hkd|krw|try|ils|aed|sar"
 #: A header cell's tail naming a unit, a currency, a zone or a remark after the column's name: `cost (EUR)`,
-#: `Revenue [€]`, `effort_minutes (min)`, `ordered_at (UTC)`, `Cost €` (a BI tool's, a spreadsheet's header).
-_NAME_TAIL = re.compile(r"(.*?\S)\s*(?:[(\[{][^()\[\]{}]{1,30}[)\]}]|[€$£¥₹])\s*")
+#: `Revenue [€]`, `effort_minutes (min)`, `ordered_at (UTC)`; group 2 a currency alone, `Cost €`, `cost_eur`,
+#: `cost in EUR` (a BI tool's, a spreadsheet's header).
+_NAME_TAIL = re.compile(
+    r"(.*?\S)\s*(?:[(\[{][^()\[\]{}]{1,30}[)\]}]|([€$£¥₹]|[\s_-]+(?:in[\s_-]+)?(?:"
+    + HEADER_CURRENCIES
+    + r")))\s*",
+    re.IGNORECASE,
+)
 
 
 def with_unit_in_name(table: Table, raw: pd.DataFrame, absent: dict[str, str]) -> dict[str, str]:
     """Header cells naming a contract column the table lacks (`absent`: by `name_key`), but for a unit, a currency,
-    a zone or a remark after it (`_NAME_TAIL`): {given: contract name}. The personal columns are left out (never read
-    by the model). Round 36: was an ordinary extra column, noted and not read (`cost (EUR)`: the cost dropped and a
-    guessed margin used; `Revenue (EUR)`: "missing required column(s) revenue", no word of it)."""
+    a zone or a remark after it (`_NAME_TAIL`; a currency alone, `_eur`, `€`, after an amount only): {given:
+    contract name}. The personal columns are left out (never read by the model). Round 36: was an ordinary extra
+    column, noted and not read (`cost (EUR)`: the cost dropped and a guessed margin used; `Revenue (EUR)`: "missing
+    required column(s) revenue", no word of it)."""
     found = {}
     for c in map(str, raw.columns):
         m = _NAME_TAIL.fullmatch(c.strip())
         meant = absent.get(name_key(m.group(1))) if m else None
-        if meant is not None and meant not in table.personal:
-            found[c] = meant
+        if meant is None or meant in table.personal:
+            continue
+        if m.group(2) and table.column(meant).kind != "money":  # `region_usd`: a currency after no amount
+            continue
+        found[c] = meant
     return found
 
 

@@ -150,16 +150,17 @@ def _text_orders(**extra: list[str]) -> pd.DataFrame:
 
 def test_a_contract_column_named_with_a_unit_after_it_stops():
     """A header naming a contract column with its unit, currency, zone or a remark after it, as BI tools and
-    spreadsheets write them: `cost (EUR)`, `Cost €`, `cost [EUR]`, `Revenue (EUR)`, `effort_minutes (min)`. Was:
+    spreadsheets write them: `cost (EUR)`, `Cost €`, `cost [EUR]`, `cost_eur`, `cost in EUR`, `Revenue (EUR)`,
+    `effort_minutes (min)`. Was:
     `cost (EUR)` an ordinary extra column, noted "not used" with exit 0, the cost dropped and a guessed margin read
     in its place (`Cost €` with a "did you mean" only); `Revenue (EUR)` "missing required column(s) revenue" with no
     word of it. Now a structural error naming each such column and the contract name to give it
     (`features.header.with_unit_in_name`, in `structural_checks`, both engines' header check). A contract column
-    present beside such a column, a personal column so named (`name (full)`), a column of no contract name
-    (`Shipping (EUR)`, `Home.Phone`) are read as before."""
+    present beside such a column, a personal column so named (`name (full)`), a currency after a column of no
+    amount (`region_usd`), a column of no contract name (`Shipping (EUR)`) are read as before."""
     from features.validation import validate_tables
 
-    for header in ("cost (EUR)", "Cost €", "cost [EUR]"):
+    for header in ("cost (EUR)", "Cost €", "cost [EUR]", "cost_eur", "cost in EUR"):
         frame = _text_orders(revenue=["10", "20", "30"], **{header: ["6", "12", "18"]})
         with pytest.raises(StructuralError, match=r"with a unit or a remark after the name: '.*' -> 'cost'"):
             validate_tables({"orders": frame})
@@ -179,7 +180,9 @@ def test_a_contract_column_named_with_a_unit_after_it_stops():
         revenue=["10", "20", "30"], **{"revenue (gross)": ["12", "24", "36"], "Shipping (EUR)": ["1"] * 3}
     )
     assert len(validate_tables({"orders": fine}).tables["orders"]) == 3
-    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name (full)": ["Ann Smith", "Bo Li"]})
+    customers = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "name (full)": ["Ann Smith", "Bo Li"], "region_usd": ["US", "US"]}
+    )
     assert len(validate_tables({"orders": fine, "customers": customers}).tables["customers"]) == 2
 
 
