@@ -241,3 +241,31 @@ def test_a_cost_given_per_unit_is_noted():
     )
     assert said(_orders_by_quantity()) == []
     assert said(per_unit[per_unit["quantity"] == 1]) == []
+
+
+def test_a_discount_holding_the_price_before_it_is_noted():
+    """`orders.discount` holding the price before the discount (a list price, the gross amount) or swapped with the
+    revenue: at or above the order's revenue on most positive discounts. Was: read, exit 0, every customer's
+    `price_discount_rate_365d` 50% or more (the 3,000-customer demo so: 1,948 of 1,948 customers above the
+    `discount_abuse` flag's 0.4, against 0.1% with its own discounts). Now a note of every loading command
+    (`features.conventions.discount_rate_notes`, from `amount_totals`' counts, which the Spark driver sums as the
+    orders stream: the same note). Real discounts, a few of them half off or more: no note."""
+    from features.conventions import amount_totals, discount_rate_notes
+    from pipelines.engines.spark_tables import SparkTables, StreamedCounts
+    from pipelines.load_notes import amount_notes
+
+    orders = _with_costs({})
+    gross = orders.assign(discount=orders["revenue"] + orders["discount"])
+    said = [n for n in amount_notes({"orders": gross}) if "at or above their order's revenue" in n]
+    assert len(said) == 1 and said[0].startswith(
+        "table 'orders', column 'discount': 200 of the 200 positive discounts (100%) are at or above their order's "
+        "revenue (half off or more): the price before the discount"
+    )
+    summed = StreamedCounts()
+    for part in (gross.iloc[:90], gross.iloc[90:]):  # two batches, as the driver streams them
+        summed.add("orders", part)
+    streamed = SparkTables({"orders": gross[["ordered_at", "revenue"]]})
+    streamed.positive_values, streamed.amount_totals, streamed.email_twins = summed.results()
+    assert [n for n in amount_notes(streamed) if "at or above their order's revenue" in n] == said
+    few = orders.assign(discount=orders["discount"].where(orders.index % 10 != 0, orders["revenue"] * 2))
+    assert discount_rate_notes(amount_totals({"orders": few})) == []
