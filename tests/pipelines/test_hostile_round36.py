@@ -269,3 +269,23 @@ def test_a_discount_holding_the_price_before_it_is_noted():
     assert [n for n in amount_notes(streamed) if "at or above their order's revenue" in n] == said
     few = orders.assign(discount=orders["discount"].where(orders.index % 10 != 0, orders["revenue"] * 2))
     assert discount_rate_notes(amount_totals({"orders": few})) == []
+
+
+def test_signups_stamped_with_one_instant_are_noted():
+    """`customers.signup_at` stamped with a CRM's migration date on every customer it brought over (183 of 300
+    at 2023-01-01 00:00). Was: read, exit 0, no word of the stamp (round 18's note judged the event tables only),
+    while each customer cancelled before it was rejected `churned_at before signup_at` with all their orders (the
+    3,000-customer demo so: 61 customers and 324 orders lost, 96 referrals). Now the stamped-dates note on
+    `customers.signup_at` too, saying what else it costs (`features.stamped_dates.STAMPED_COLUMNS`; the Spark
+    driver keeps the customers' signups and judges them on its frame). Signups spread over their days: none."""
+    from features.stamped_dates import stamped_date_notes
+
+    days = pd.date_range("2021-01-01 09:00", periods=300, freq="4D")  # to 2024-04: 183 of them before 2023
+    stamped = days.where(days >= "2023-01-01", pd.Timestamp("2023-01-01"))
+    customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(300)], "signup_at": stamped})
+    (note,) = stamped_date_notes({"customers": customers})
+    assert note.startswith(
+        "customers.signup_at: 183 of the 300 dates (61.0%) are 2023-01-01 00:00:00, one instant"
+    )
+    assert "a customer cancelled before it rejected `churned_at before signup_at`" in note
+    assert stamped_date_notes({"customers": customers.assign(signup_at=days)}) == []
