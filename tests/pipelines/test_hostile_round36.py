@@ -160,12 +160,18 @@ def test_a_contract_column_named_with_a_unit_after_it_stops():
     amount (`region_usd`), a column of no contract name (`Shipping (EUR)`) are read as before."""
     from features.validation import validate_tables
 
-    for header in ("cost (EUR)", "Cost €", "cost [EUR]", "cost_eur", "cost in EUR"):
-        frame = _text_orders(revenue=["10", "20", "30"], **{header: ["6", "12", "18"]})
-        with pytest.raises(StructuralError, match=r"with a unit or a remark after the name: '.*' -> 'cost'"):
+    for header in ("cost (EUR)", "Cost €", "cost [EUR]", "cost_eur", "cost in EUR", "cost (in usd)"):
+        frame = _text_orders(revenue=["10", "20", "30"], **{header: ["6.25", "12", "18"]})
+        with pytest.raises(StructuralError, match=r"with a unit after the name: '.*' -> 'cost'") as stop:
             validate_tables({"orders": frame})
+        assert "6.25" in str(stop.value)  # the example rows show the column named (review of round 36)
+        assert "If one holds something else (a forecast, a budget, an old value)" in str(stop.value)
     with pytest.raises(StructuralError, match=r"'Revenue \(EUR\)' -> 'revenue'; rename them"):
         validate_tables({"orders": _text_orders(**{"Revenue (EUR)": ["10", "20", "30"]})})
+    for header in ("ordered_at (UTC)", "ordered_at (UTC+2)", "ordered_at (local time)"):
+        frame = _text_orders(revenue=["10", "20", "30"]).rename(columns={"ordered_at": header})
+        with pytest.raises(StructuralError, match=r"after the name: '.*' -> 'ordered_at'"):
+            validate_tables({"orders": frame})
     tickets = pd.DataFrame(
         {
             "ticket_id": ["T1"],
@@ -184,6 +190,33 @@ def test_a_contract_column_named_with_a_unit_after_it_stops():
         {"customer_id": ["C1", "C2"], "name (full)": ["Ann Smith", "Bo Li"], "region_usd": ["US", "US"]}
     )
     assert len(validate_tables({"orders": fine, "customers": customers}).tables["customers"]) == 2
+
+
+def test_a_contract_column_named_with_a_remark_after_it_is_an_extra_column():
+    """Review of round 36: the unit-in-name stop took any bracketed tail for a unit, so `churned_at (predicted)` (a
+    forecast), `cost (budget)`, `segment (old)`, `discount (%)`, `quantity (pcs)` stopped with exit 2, and its only
+    way out, "rename them", would have read a forecast as the actual churn date. Now only the units of the column's
+    kind count (`features.header.HEADER_UNITS`: currencies after an amount, minutes or hours after an effort,
+    zones after a time); any other remark names another column: read as an extra column, as on main."""
+    from features.validation import validate_tables
+
+    extra = {
+        "cost (budget)": ["5", "5", "5"],
+        "discount (%)": ["10", "0", "5"],
+        "quantity (pcs)": ["1", "2", "1"],
+    }
+    orders = _text_orders(revenue=["10", "20", "30"], **extra)
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "churned_at (predicted)": ["2025-03-01", ""],
+            "segment (old)": ["b2b", "b2c"],
+        }
+    )
+    tables = validate_tables({"orders": orders, "customers": customers}).tables
+    assert len(tables["orders"]) == 3 and len(tables["customers"]) == 2
+    assert "churned_at" not in tables["customers"] or tables["customers"]["churned_at"].isna().all()
+    assert "cost" not in tables["orders"] or tables["orders"]["cost"].isna().all()
 
 
 def _orders_by_quantity(cost_per_unit: bool = False, price_per_unit: bool = False) -> pd.DataFrame:
