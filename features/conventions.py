@@ -389,7 +389,8 @@ def discount_rate_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
             "the discount (a list price, the gross amount) given as the discount, or discount and revenue "
             "swapped? Read so, every customer's discount rate is 50% or more (`price_discount_rate_*`, the "
             "`discount_abuse` flag above 0.4): give the discount as the amount taken off (gross - revenue) and "
-            "load again; if most orders really are sold at half off or more, they are read as they are"
+            "load again; if most orders really are sold at half off or more (a trade or dealer discount off the list "
+            "price, as a wholesaler or B2B supplier gives), they are read as they are"
         ]
     if given < RATE_ROWS or small < RATE_SHARE * given or large < 0.5 * small:
         return []
