@@ -35,7 +35,8 @@ STEP_ABRUPT = 0.75
 @dataclass(frozen=True)
 class StepColumn:
     """A money column judged (`STEP_COLUMNS`): its table, the time dating it, the amount, what its typical value
-    is called, what one row is, what the rows counted are and what reads the amounts."""
+    is called, what one row is, what the rows counted are, what reads the amounts, and the note's words for what
+    puts a column in another unit (`moved`) and for a real change that is read as it is (`real`)."""
 
     table: str
     time: str
@@ -44,6 +45,8 @@ class StepColumn:
     per: str
     counted: str
     reads: str = "every customer's profit, value and tier reads them so"
+    moved: str = "a billing system migrated, a second export put after the first"
+    real: str = "the business really changed what it sells"
 
     @property
     def key(self) -> str:
@@ -56,8 +59,26 @@ class StepColumn:
 #: in cents from 2024-07 on, 1,476 of its 2,980 orders sold at 100 times their cost price without a word).
 STEP_COLUMNS = (
     StepColumn("orders", "ordered_at", "revenue", "order", "order", "orders"),
-    StepColumn("orders", "ordered_at", "cost", "order's cost", "order", "orders with a cost"),
-    StepColumn("orders", "ordered_at", "discount", "discount", "order", "orders with a discount"),
+    StepColumn(
+        "orders",
+        "ordered_at",
+        "cost",
+        "order's cost",
+        "order",
+        "orders with a cost",
+        moved="a purchasing or ERP system migrated, a second export put after the first",
+        real="the goods really cost that much more (less) from then on (other goods, another supplier)",
+    ),
+    StepColumn(
+        "orders",
+        "ordered_at",
+        "discount",
+        "discount",
+        "order",
+        "orders with a discount",
+        moved="a pricing or shop system migrated, a second export put after the first",
+        real="the business really discounts that much more (less) from then on (a new discount scheme)",
+    ),
     StepColumn("invoices", "issued_at", "amount", "invoice", "invoice", "invoices"),
     StepColumn("returns", "returned_at", "amount", "return", "return", "returns"),
     StepColumn(
@@ -68,6 +89,8 @@ STEP_COLUMNS = (
         "customer",
         "customers with an acquisition cost",
         "the acquisition payback (`cvp profile`) reads them so",
+        moved="a marketing system or CRM migrated, a second export put after the first",
+        real="winning a customer really costs that much more (less) from then on (a new channel, paid campaigns)",
     ),
 )
 #: The columns the Spark driver keeps whole (`pipelines.engines.spark_tables.DRIVER_AMOUNTS`): not streamed.
@@ -224,8 +247,7 @@ def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         said.append(
             f"table '{c.table}', column '{c.amount}': from {month} on the typical {c.typical} is {times} what it was "
             f"before (each {per}'s geometric mean per {c.per}, every {per} after above every {per} before: "
-            f"{after:,} of the {n:,} {c.counted} from {month} on): the amounts {unit} (a billing system migrated, a "
-            f"second export put after the first)? If so, {c.reads}{also}: give every amount in one unit and load "
-            "again; if the business really changed what it sells, they are read as they are"
+            f"{after:,} of the {n:,} {c.counted} from {month} on): the amounts {unit} ({c.moved})? If so, "
+            f"{c.reads}{also}: give every amount in one unit and load again; if {c.real}, they are read as they are"
         )
     return said

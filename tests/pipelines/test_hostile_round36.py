@@ -45,6 +45,10 @@ def test_cost_or_discount_in_another_unit_from_a_month_on_are_noted():
     assert said[1].startswith(
         "table 'orders', column 'discount': from 2023-05 on the typical discount is 100 times"
     )
+    # each column's own words for the cause and the real change (review of round 36: was the revenue's)
+    assert "(a purchasing or ERP system migrated" in said[0] and "the goods really cost" in said[0]
+    assert "(a pricing or shop system migrated" in said[1] and "really discounts" in said[1]
+    assert not any("billing" in n or "changed what it sells" in n for n in said)
     summed = StreamedCounts()
     for part in (orders.iloc[:70], orders.iloc[70:]):  # two batches, as the driver streams them
         summed.add("orders", part)
@@ -77,6 +81,7 @@ def test_acquisition_costs_in_another_unit_from_a_month_on_are_noted():
         "table 'customers', column 'acquisition_cost': from 2023-05 on the typical acquisition cost is 100 times"
     )
     assert "per customer" in said[0] and "the acquisition payback (`cvp profile`) reads them so" in said[0]
+    assert "(a marketing system or CRM migrated" in said[0] and "winning a customer really costs" in said[0]
     steady = customers.assign(acquisition_cost=cost)
     assert [n for n in amount_notes({"orders": orders, "customers": steady}) if "typical" in n] == []
 
