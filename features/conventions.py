@@ -347,12 +347,17 @@ def customer_medians(sums: Mapping[str, pd.Series]) -> dict[str, tuple[float, ..
 #: a discount of 5% or more of such an order is 1 or more; the demo's amounts: 27% at most 1).
 RATE_ROWS, RATE_SHARE, RATE_REVENUE = 20, 0.99, 20.0
 RATE_KEY = "orders.discount"
+#: `orders.discount` holding the price before the discount (a list price, the gross amount) or swapped with the
+#: revenue: a discount at or above what the customer paid (half off or more) on more than this share of the
+#: `RATE_ROWS` or more positive discounts (the demo's: 0.06%). Read so, every customer's discount rate is 50% or more,
+#: flagged `discount_abuse` (rate above 0.4).
+GROSS_SHARE = 0.5
 
 
 def amount_totals(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, ...]]:
     """`table.column` -> (rows with a value, their sum) of `UNIT_BASE` and the `UNIT_TOTALS` columns these
     accepted tables have, and `RATE_KEY` -> (positive discounts, of them at most 1, of those on an order of
-    `RATE_REVENUE` or more). Counts and sums of rows: the Spark driver adds them up batch by batch as the tables
+    `RATE_REVENUE` or more, positive discounts at or above their order's revenue). Counts and sums of rows: the Spark driver adds them up batch by batch as the tables
     stream in (`SparkTables.amount_totals`)."""
     out: dict[str, tuple[float, ...]] = {}
     for key in (UNIT_BASE, *(f"{t}.{c}" for t, c in UNIT_TOTALS)):
@@ -366,7 +371,8 @@ def amount_totals(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, 
         given = (orders["discount"] > 0).to_numpy(dtype=bool)
         small = given & (orders["discount"] <= 1).to_numpy(dtype=bool)
         large = small & (orders["revenue"] >= RATE_REVENUE).to_numpy(dtype=bool)
-        out[RATE_KEY] = (int(given.sum()), int(small.sum()), int(large.sum()))
+        half_off = given & (orders["discount"] >= orders["revenue"]).to_numpy(dtype=bool)
+        out[RATE_KEY] = (int(given.sum()), int(small.sum()), int(large.sum()), int(half_off.sum()))
     return out
 
 
@@ -375,7 +381,17 @@ def discount_rate_notes(totals: Mapping[str, tuple[float, ...]]) -> list[str]:
     `RATE_SHARE`, `RATE_REVENUE`): read as amounts, every customer's discounts would be a few cents. A note, not a
     stop: small amounts are real too (a 1% loyalty discount, cash rounding in cents). `totals`: `amount_totals`
     (both engines). No example rows: the counts say it, and the Spark driver keeps no such rows."""
-    given, small, large = totals.get(RATE_KEY, (0, 0, 0))
+    given, small, large, half_off = totals.get(RATE_KEY, (0, 0, 0, 0))
+    if given >= RATE_ROWS and half_off > GROSS_SHARE * given:  # since round 36 (was: read, exit 0, no word)
+        return [
+            f"table 'orders', column 'discount': {int(half_off):,} of the {int(given):,} positive discounts "
+            f"({half_off / given:.0%}) are at or above their order's revenue (half off or more): the price before "
+            "the discount (a list price, the gross amount) given as the discount, or discount and revenue "
+            "swapped? Read so, every customer's discount rate is 50% or more (`price_discount_rate_*`, the "
+            "`discount_abuse` flag above 0.4): give the discount as the amount taken off (gross - revenue) and "
+            "load again; if most orders really are sold at half off or more (a trade or dealer discount off the list "
+            "price, as a wholesaler or B2B supplier gives), they are read as they are"
+        ]
     if given < RATE_ROWS or small < RATE_SHARE * given or large < 0.5 * small:
         return []
     return [

@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES, Table
+from features.contract import TABLES, Column, Table
 from features.errors import StructuralError
 from features.names import did_you_mean, examples, name_key, shown_name, spelt
 
@@ -99,6 +99,55 @@ def check_qualified_names(table: Table, raw: pd.DataFrame, absent: dict[str, str
         )
 
 
+#: Currency codes a header writes after an amount's name (`cost_eur`, `Revenue USD`, `cost in GBP`): the most traded
+#: and most exported ones (ISO 4217), any case.
+HEADER_CURRENCIES = "eur|usd|gbp|chf|jpy|cny|rmb|sek|nok|dkk|pln|czk|huf|ron|cad|aud|nzd|inr|brl|mxn|zar|sgd|hkd|krw|try|ils|aed|sar"
+#: The units a header writes after a contract column's name, by what the column holds (`_holds`; any case): the
+#: currencies (codes and symbols) after an amount, minutes and hours after an effort in minutes, zones (UTC, GMT, an
+#: offset, local time) after a time. Only these: in brackets anything else is a remark naming another column (`churned_at (predicted)`,
+#: `cost (budget)`, `segment (old)`, `discount (%)`), read as an extra column (review of round 36).
+HEADER_UNITS = {
+    "money": rf"[€$£¥₹]|{HEADER_CURRENCIES}",
+    "minutes": r"m|mins?|minutes?|h|hrs?|hours?",
+    "timestamp": r"(?:utc|gmt)?\s*[+-]\s*\d{1,2}(?::?\d{2})?|utc|gmt|local(?:\s+time)?",
+}
+
+
+def _name_tail(units: str, bare: bool) -> re.Pattern[str]:
+    """A header cell: the column's name (group 1), then one of `units` in brackets (`cost (EUR)`, `Revenue [€]`,
+    `cost (in EUR)`, `ordered_at (UTC+2)`) or, when `bare`, after a space, `_`, `-` or "in" (`cost_eur`,
+    `cost in EUR`, `Cost €`)."""
+    after = rf"|[\s_-]+(?:in[\s_-]+)?(?:{units})|[€$£¥₹]" if bare else ""
+    return re.compile(rf"(.*?\S)\s*(?:[(\[{{]\s*(?:in\s+)?(?:{units})\s*[)\]}}]{after})\s*", re.IGNORECASE)
+
+
+#: `HEADER_UNITS` as header tails; a unit alone after the name (not bracketed) for the amounts only.
+_NAME_TAILS = {held: _name_tail(units, bare=held == "money") for held, units in HEADER_UNITS.items()}
+
+
+def _holds(column: Column) -> str:
+    """What a contract column holds, as `HEADER_UNITS` is keyed: its kind, or "minutes" for an effort."""
+    return "minutes" if column.unit.startswith("minutes") else column.kind
+
+
+def with_unit_in_name(table: Table, raw: pd.DataFrame, absent: dict[str, str]) -> dict[str, str]:
+    """Header cells naming a contract column the table lacks (`absent`: by `name_key`), but for a unit of its kind
+    after it (`HEADER_UNITS`: a currency after an amount, `cost (EUR)`, `cost_eur`, `Cost €`; minutes or hours after
+    an effort; a zone after a time): {given: contract name}. The personal columns are left out (never read by the
+    model). Round 36: was an ordinary extra column, noted and not read (`cost (EUR)`: the cost dropped and a guessed
+    margin used; `Revenue (EUR)`: "missing required column(s) revenue", no word of it). Any other bracketed remark
+    (`churned_at (predicted)`, `cost (budget)`) names another column: read as an extra one, as before."""
+    found = {}
+    for c in map(str, raw.columns):
+        for held, tail in _NAME_TAILS.items():
+            m = tail.fullmatch(c.strip())
+            meant = absent.get(name_key(m.group(1))) if m else None
+            if meant is not None and meant not in table.personal and _holds(table.column(meant)) == held:
+                found[c] = meant
+                break
+    return found
+
+
 def structural_checks(table: Table, raw: pd.DataFrame) -> None:
     dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
     if dup:
@@ -126,6 +175,15 @@ def structural_checks(table: Table, raw: pd.DataFrame) -> None:
             f"table {table.name!r}: column(s) named like contract columns but for case, spaces or separators: "
             f"{pairs}; rename them (column names are matched exactly, and an unmatched column is not read)."
             f"\nFirst rows:\n{examples(raw)}"
+        )
+    if united := with_unit_in_name(table, raw, absent):  # read so, the column would be dropped
+        pairs = ", ".join(f"{shown_name(g)!r} -> {m!r}" for g, m in united.items())
+        raise StructuralError(
+            f"table {table.name!r}: column(s) named like contract columns with a unit after the name: {pairs}; "
+            "rename them (column names are matched exactly, and an unmatched column is not read), each holding "
+            "what the contract reads: amounts in `data.currency`, efforts in minutes, times in `data.timezone` "
+            "unless they carry their offset. If one holds something else (a forecast, a budget, an old value), "
+            f"give it another name or leave it out.\nFirst rows:\n{examples(raw, also=united)}"
         )
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:

@@ -17,6 +17,20 @@ from features.errors import StructuralError
 SHEET_ROW_LIMITS = {1_048_576: "Excel's and LibreOffice's", 65_536: "Excel 97-2003's (.xls)"}
 
 
+#: Row limits of report tools and SQL clients that cut an export without a word: a file of exactly so many data rows
+#: (any format: a query's limit reaches Parquet too) was perhaps cut there (`row_cap_notes`).
+ROW_CAPS = {
+    1_000: (
+        "SQL Server Management Studio's 'Select Top 1000 Rows' and of MySQL Workbench's queries "
+        "(LIMIT 1000 by default)"
+    ),
+    30_000: "Power BI's export of a visual's data to CSV",
+    100_000: "a formatted Salesforce report's and Dynamics 365's export to Excel",
+    150_000: "Power BI's export of a visual's data to Excel",
+    1_000_000: "Metabase's downloads",
+}
+
+
 @dataclass(frozen=True)
 class SourceRows:
     """One source file read: its name as shown, its data rows, whether it has a spreadsheet's shape (a CSV file:
@@ -133,3 +147,19 @@ def emptied_table_notes(
             raise StructuralError(f"{said}: {_EMPTIED_STOPS[t]}. {fix}")
         notes.append(f"{said}: the data has no {t.replace('_', ' ')}")
     return notes
+
+
+def row_cap_notes(rows: Mapping[str, int], kind: str = "table") -> list[str]:
+    """A note per table (`kind` "mapping source": per source file of a mapping) whose rows in (`rows`) are exactly
+    a report tool's or a SQL client's row limit (`ROW_CAPS`): an export cut there drops the rows after it (the last
+    days, some customers' events) without a word. A note, not a stop: a table may hold exactly so many rows (a
+    spreadsheet's last row, which no whole CSV ends on, stops: `check_source_rows`). Both engines: from the rows in
+    each loading command reports (`pipelines.load_notes.row_cap_notes`)."""
+    return [
+        f"{kind} {name!r} has exactly {n:,} rows, the row limit of {ROW_CAPS[n]}: was the export cut there? "
+        "The rows after it (the last days, some customers' events) would be missing without a word: if so, "
+        "export the table whole (from its system directly, or in parts under the limit); a table of exactly "
+        "that many rows is read as it is"
+        for name, n in rows.items()
+        if n in ROW_CAPS
+    ]

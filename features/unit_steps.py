@@ -3,19 +3,22 @@ as a billing system migrated or a second export put after the first writes them.
 so no row rule and no whole-column share sees it; only the typical amount month by month shows the step: every
 month after it far above (below) every month before it, by a factor no business moves its typical order by from one
 month to the next. Judged on `orders.revenue`, `invoices.amount` and `returns.amount` (`STEP_COLUMNS`; the
-invoices' and returns' since round 35: a billing system's export alone in cents from a day on); the Spark driver
-keeps the orders' revenue and sums the others by month as they stream (`month_sums`). A note of every loading
+invoices' and returns' since round 35: a billing system's export alone in cents from a day on) and, since round 36,
+`orders.cost`, `orders.discount` and `customers.acquisition_cost` (by `signup_at`); the Spark driver keeps the
+orders' revenue and sums the others by month as they stream (`month_sums`). A note of every loading
 command (`pipelines.load_notes.amount_notes`), not a stop: a business that really changed what it sells (a shop
 turned wholesaler) would have no way out of a stop, and the note names the month, the factor and what to do."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from features.conventions import unit_names
+from features.unit_costs import STREAMED, quantity_sums
 
 #: The factor between the typical order of the months after the step and before it (medians of the months'
 #: geometric means per order) from which the step is said: cents for units is 100, thousands for units 1/1000.
@@ -29,13 +32,69 @@ STEP_MONTH_ROWS = 20
 STEP_ABRUPT = 0.75
 
 
-#: The money columns judged, per table: (its time, its amount, what one row is called). The Spark driver keeps the
-#: orders' times and revenue; of the invoices and returns it sums the months as they stream (`month_sums`).
-STEP_COLUMNS = {
-    "orders": ("ordered_at", "revenue", "order"),
-    "invoices": ("issued_at", "amount", "invoice"),
-    "returns": ("returned_at", "amount", "return"),
-}
+@dataclass(frozen=True)
+class StepColumn:
+    """A money column judged (`STEP_COLUMNS`): its table, the time dating it, the amount, what its typical value
+    is called, what one row is, what the rows counted are, what reads the amounts, and the note's words for what
+    puts a column in another unit (`moved`) and for a real change that is read as it is (`real`)."""
+
+    table: str
+    time: str
+    amount: str
+    typical: str
+    per: str
+    counted: str
+    reads: str = "every customer's profit, value and tier reads them so"
+    moved: str = "a billing system migrated, a second export put after the first"
+    real: str = "the business really changed what it sells"
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}.{self.amount}"
+
+
+#: The money columns judged, each dated by its table's time. The Spark driver keeps the orders' times and revenue
+#: (`KEPT_WHOLE`); the others it sums by month as they stream (`month_sums`, `MonthSums`). Since round 36 the
+#: orders' cost and discount and the customers' acquisition cost too (was: read as given, exit 0, the demo's costs
+#: in cents from 2024-07 on, 1,476 of its 2,980 orders sold at 100 times their cost price without a word).
+STEP_COLUMNS = (
+    StepColumn("orders", "ordered_at", "revenue", "order", "order", "orders"),
+    StepColumn(
+        "orders",
+        "ordered_at",
+        "cost",
+        "order's cost",
+        "order",
+        "orders with a cost",
+        moved="a purchasing or ERP system migrated, a second export put after the first",
+        real="the goods really cost that much more (less) from then on (other goods, another supplier)",
+    ),
+    StepColumn(
+        "orders",
+        "ordered_at",
+        "discount",
+        "discount",
+        "order",
+        "orders with a discount",
+        moved="a pricing or shop system migrated, a second export put after the first",
+        real="the business really discounts that much more (less) from then on (a new discount scheme)",
+    ),
+    StepColumn("invoices", "issued_at", "amount", "invoice", "invoice", "invoices"),
+    StepColumn("returns", "returned_at", "amount", "return", "return", "returns"),
+    StepColumn(
+        "customers",
+        "signup_at",
+        "acquisition_cost",
+        "acquisition cost",
+        "customer",
+        "customers with an acquisition cost",
+        "the acquisition payback (`cvp profile`) reads them so",
+        moved="a marketing system or CRM migrated, a second export put after the first",
+        real="winning a customer really costs that much more (less) from then on (a new channel, paid campaigns)",
+    ),
+)
+#: The columns the Spark driver keeps whole (`pipelines.engines.spark_tables.DRIVER_AMOUNTS`): not streamed.
+KEPT_WHOLE = frozenset({"orders.revenue"})
 
 
 def month_sums(times: pd.Series, amounts: pd.Series) -> pd.DataFrame:
@@ -55,19 +114,30 @@ def month_sums(times: pd.Series, amounts: pd.Series) -> pd.DataFrame:
 
 
 class MonthSums:
-    """The invoices' and returns' `month_sums` added up a row batch at a time (the Spark driver's `StreamedCounts`,
-    which keeps none of those amounts): `add` each batch of a table, then `results`, per `table.column`."""
+    """The `month_sums` of `STEP_COLUMNS` but those kept whole, and the orders' cost shares by quantity
+    (`features.unit_costs.quantity_sums`, under `STREAMED`), added up a row batch at a time (the Spark driver's
+    `StreamedCounts`, which keeps none of those amounts): `add` each batch of a table, then `results`, per
+    `table.column`."""
 
     def __init__(self) -> None:
         self.parts: dict[str, list[pd.DataFrame]] = {}
 
     def add(self, name: str, table: pd.DataFrame) -> None:
-        time, amount, _ = STEP_COLUMNS.get(name, ("", "", ""))
-        if name != "orders" and {time, amount} <= set(table.columns):  # the orders' revenue is kept whole
-            parts = self.parts.setdefault(f"{name}.{amount}", [])
-            parts.append(month_sums(table[time], table[amount]))
-            if len(parts) >= 16:  # folded now and then: a row per month, not per batch
-                parts[:] = [pd.concat(parts).groupby(level=0).sum()]
+        for c in STEP_COLUMNS:
+            if c.table != name or c.key in KEPT_WHOLE or not {c.time, c.amount} <= set(table.columns):
+                continue
+            parts = self.parts.setdefault(c.key, [])
+            parts.append(month_sums(table[c.time], table[c.amount]))
+            self._folded(parts)
+        if name == "orders" and (by_quantity := quantity_sums(table)) is not None:  # `features.unit_costs`
+            parts = self.parts.setdefault(STREAMED, [])
+            parts.append(by_quantity)
+            self._folded(parts)
+
+    @staticmethod
+    def _folded(parts: list[pd.DataFrame]) -> None:
+        if len(parts) >= 16:  # folded now and then: a row per month (quantity), not per batch
+            parts[:] = [pd.concat(parts).groupby(level=0).sum()]
 
     def results(self) -> dict[str, pd.DataFrame]:
         return {key: pd.concat(parts).groupby(level=0).sum() for key, parts in self.parts.items()}
@@ -151,12 +221,12 @@ def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     they streamed (`SparkTables.month_amounts`: it keeps none of those amounts)."""
     said = []
     streamed = getattr(tables, "month_amounts", None) or {}
-    for table, (time, amount, row) in STEP_COLUMNS.items():
-        frame = tables.get(table)
-        if frame is not None and {time, amount} <= set(frame.columns):
-            sums = month_sums(frame[time], frame[amount])
-        elif f"{table}.{amount}" in streamed:
-            sums = streamed[f"{table}.{amount}"]
+    for c in STEP_COLUMNS:
+        frame = tables.get(c.table)
+        if frame is not None and {c.time, c.amount} <= set(frame.columns):
+            sums = month_sums(frame[c.time], frame[c.amount])
+        elif c.key in streamed:
+            sums = streamed[c.key]
         else:
             continue
         found = step_in_months(sums)
@@ -169,13 +239,15 @@ def unit_step_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         unit = (
             f"in {named[1]} from then on, in {named[2]} before" if named else "in another unit from then on"
         )
-        also = " (returns and invoices too, when they changed with the orders)" if table == "orders" else ""
+        also = (
+            " (returns and invoices too, when they changed with the orders)"
+            if c.key == "orders.revenue"
+            else ""
+        )
         said.append(
-            f"table '{table}', column '{amount}': from {month} on the typical {row} is {times} what it was before "
-            f"(each {per}'s geometric mean per {row}, every {per} after above every {per} before: {after:,} of the "
-            f"{n:,} {table} from {month} on): the amounts {unit} (a billing system migrated, a second export put "
-            f"after the first)? If so, every customer's profit, value and tier reads them so{also}: give every "
-            "amount in one unit and load again; if the business really changed what it sells, they are read as "
-            "they are"
+            f"table '{c.table}', column '{c.amount}': from {month} on the typical {c.typical} is {times} what it was "
+            f"before (each {per}'s geometric mean per {c.per}, every {per} after above every {per} before: "
+            f"{after:,} of the {n:,} {c.counted} from {month} on): the amounts {unit} ({c.moved})? If so, "
+            f"{c.reads}{also}: give every amount in one unit and load again; if {c.real}, they are read as they are"
         )
     return said

@@ -242,6 +242,7 @@ def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         customer_medians,
         discount_rate_notes,
     )
+    from features.unit_costs import per_unit_notes
     from features.unit_steps import unit_step_notes
 
     totals = getattr(tables, "amount_totals", None)
@@ -249,7 +250,19 @@ def amount_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
         ids = pd.Index(tables["customers"]["customer_id"]) if "customers" in tables else None
         sums = {k: v for name, t in tables.items() for k, v in customer_amounts(name, t, ids).items()}
         totals = {**amount_totals(tables), **customer_medians(sums)}
-    return discount_rate_notes(totals) + amount_unit_notes(totals) + unit_step_notes(tables)
+    notes = discount_rate_notes(totals) + amount_unit_notes(totals) + unit_step_notes(tables)
+    return notes + per_unit_notes(tables)
+
+
+def row_cap_notes(summary: Mapping[str, Any]) -> list[str]:
+    """`features.table_rows.row_cap_notes` on the rows in of a load's `rejected_rows.rows_summary` (both engines'):
+    per mapping source when a mapping read the data (its tables are built rows, no export's), else per table."""
+    from features.table_rows import row_cap_notes as capped
+
+    sources = summary.get("source_rows") or {}
+    if sources:
+        return capped({n: int(r["in"]) for n, r in sources.items()}, "mapping source")
+    return capped({n: int(r["in"]) for n, r in (summary.get("rows") or {}).items()})
 
 
 def empty_column_notes(tables: dict[str, pd.DataFrame]) -> list[str]:

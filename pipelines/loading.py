@@ -37,6 +37,7 @@ from pipelines.load_notes import (
     one_order_notes,
     pooled_customer_notes,
     positive_counts,
+    row_cap_notes,
     shared_email_notes,
     zero_column_notes,
 )
@@ -177,6 +178,7 @@ def print_load_report(
         empty_column_notes(loaded.tables) + stamped_date_notes(loaded.tables) + amount_notes(loaded.tables)
     )
     notes += zero_column_notes(loaded.tables) + late_orders_start_notes(loaded.tables)
+    notes += row_cap_notes(summary)  # an export cut at a report tool's row limit
     for line in ignored_columns_notes(loaded) + notes:
         console.print(f"note: {printable(line)}", markup=False, highlight=False)  # a column named with ESC
     total = sum(r["rejected"] for part in ("rows", "source_rows") for r in summary[part].values())
