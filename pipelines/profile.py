@@ -86,7 +86,9 @@ def build_profile(
     from features import feature_registry
     from models import payback
     from models import profile as mp
+    from pipelines.reports.views import check_scores
 
+    check_scores(scores, horizon_days)  # the report's rule: one row per customer, finite scores (round 36)
     pc = cfg.profile
     as_of = pd.Timestamp(pd.to_datetime(scores["as_of"]).max())
     registry = feature_registry(cfg.features)

@@ -179,7 +179,7 @@ def manager_actions(
     at_risk_before = (t["old_tier"] == "great") & _has(old_flags, AT_RISK)
     became_problem = (t["new_tier"] == "problem") & t["old_tier"].isin(["great", "good"])
     departed = _has(new_flags, MANAGER_DEPARTED) & ~_has(old_flags, MANAGER_DEPARTED)
-    old_owner = t.get("old_account_manager_id", pd.Series(pd.NA, index=t.index)).astype(str)
+    old_owner = t.get("old_account_manager_id", pd.Series(pd.NA, index=t.index)).astype(str).str.strip()
     moved = seen & old_owner.notna() & (old_owner.fillna("") != t["_manager"].fillna(""))
     grades = list(history.rating_grades)
     rank = {g: i for i, g in enumerate(grades)}

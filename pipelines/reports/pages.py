@@ -66,6 +66,7 @@ from pipelines.reports.phrases import (
 from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
 from pipelines.reports.views import (
     check_ids,
+    check_scores,
     customer_rows,
     has_flag,
     manager_directory,
@@ -178,14 +179,18 @@ def build_reports(
     model: `lookalike_prob_great`, reasons, `provisional_tier`) are listed on their manager's page with what to do
     first from `new_customer_actions` (by provisional tier). Inputs are not mutated. Raises ValueError when required
     score columns or the two interval columns are missing, an id of the scores, customers or managers is missing,
-    blank or repeated (`views.check_ids`), or the model card's currency differs from `config.currency`.
+    blank or repeated (`views.check_ids`), a scored row's prediction is not finite, its churn outside 0-1 or its
+    tier missing (`views.check_scores`; these two raise StructuralError, a ValueError), or the model card's
+    currency differs from `config.currency`.
     """
     h = horizon_days_from_columns(list(scores.columns))
     missing = [c for c in required_columns(h) if c not in scores]
     if missing:
         raise ValueError(f"scores are missing columns {missing}")
     interval = interval_columns(list(scores.columns), h)
-    check_ids(scores, "customer_id", "scores")
+    check_scores(
+        scores, h
+    )  # one row per customer; finite predictions, churn 0-1 and a tier on each scored row
     check_ids(customers, "customer_id", "customers")
     check_ids(account_managers, "account_manager_id", "account_managers")
     card_currency = model_card.get("currency")

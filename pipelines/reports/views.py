@@ -6,11 +6,14 @@ or writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from features.errors import StructuralError
 from pipelines.reports.columns import Interval, reason_slots
 from pipelines.reports.config import ReportConfig
 from pipelines.reports.phrases import (
@@ -50,24 +53,69 @@ def _reasons(
 def check_ids(table: pd.DataFrame | None, column: str, what: str) -> None:
     """`build_reports`' tables as its pages need them: each id once and none missing or blank. A managers' row
     without an id would get a page of its own holding every customer without a manager (the page of `""`), under
-    that row's name; a customer twice would be named by whichever row came first. Raises ValueError naming the
-    table, the column and a few ids or source rows."""
+    that row's name; a customer twice would be named by whichever row came first. Raises StructuralError (a
+    ValueError: `cvp report` and `cvp profile` exit 2) naming the table, the column and a few ids or source rows.
+    Ids are compared without the spaces around them, as `manager_ids` reads a manager's (`AM1 ` is `AM1`)."""
     if table is None or column not in table:
         return
     ids = table[column]
-    blank = (ids.isna() | (ids.astype("str").str.strip() == "")).to_numpy()
+    text = ids.astype("str").str.strip()
+    blank = (ids.isna() | (text == "")).to_numpy()
     if blank.any():
         rows = ", ".join(map(str, table.index[blank][:3]))
-        raise ValueError(
+        raise StructuralError(
             f"{what} must have its {column} on every row: {int(blank.sum())} row(s) without one (rows {rows})"
         )
-    text = ids.astype("str")
     repeated = text[text.duplicated(keep=False)]
     if len(repeated):
-        raise ValueError(
+        raise StructuralError(
             f"{what} must have one row per {column}: {', '.join(map(repr, sorted(set(repeated))[:3]))} "
-            "appear more than once"
+            "appear more than once (a scores file edited or put together by hand? score again)"
         )
+
+
+def check_scores(scores: pd.DataFrame, h: int) -> None:
+    """The scores as `cvp score` writes them, before a page or profile is drawn from them: one row per customer
+    (`check_ids`), a status on every row and, on every scored row (status `scored`, or every row without a status), finite predictions
+    (`pred_value_{h}d`, its interval `pred_value_p<q>_{h}d`, `pred_churn_prob_{h}d`), a churn probability
+    from 0 to 1 and a tier. Was (round 36): a value `inf` put first on its manager's page as "unknown" and the
+    team total "unknown", a churn of 1.7 shown "170% likely to stop buying", a blank tier shown as the tier "nan",
+    a customer twice an "unexpected ValueError" (exit 1). Raises StructuralError naming the column, how many rows
+    and a few customer ids."""
+    check_ids(scores, "customer_id", "scores")
+    scored = scores
+    if "status" in scores:
+        status = scores["status"].astype("str")
+        blank = (status.isna() | (status.str.strip() == "")).to_numpy()
+        if blank.any():  # was: listed among the customers without a score, as of the status "nan"
+            raise StructuralError(
+                f"scores: {int(blank.sum())} customer(s) without a status (e.g. "
+                f"{', '.join(map(repr, scores['customer_id'].astype('str')[blank][:3]))}): not as `cvp score` "
+                "writes it (a scores file edited by hand?); score again"
+            )
+        scored = scores[(status == "scored").to_numpy()]
+    ids = scored["customer_id"].astype("str") if "customer_id" in scored else pd.Series(dtype="str")
+    interval = [c for c in scored.columns if re.fullmatch(rf"pred_value_p\d+_{h}d", str(c))]
+    problems: list[tuple[str, str, np.ndarray]] = []
+    for col in [f"pred_value_{h}d", *interval, f"pred_churn_prob_{h}d"]:
+        if col not in scored:
+            continue
+        values = pd.to_numeric(scored[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        problems.append((col, "missing or not a finite number", ~np.isfinite(values)))
+        if col.startswith("pred_churn_prob_"):
+            problems.append((col, "outside 0 to 1", np.isfinite(values) & ((values < 0) | (values > 1))))
+    if "tier" in scored:
+        tier = scored["tier"]
+        problems.append(
+            ("tier", "missing", (tier.isna() | (tier.astype("str").str.strip() == "")).to_numpy())
+        )
+    for col, problem, bad in problems:
+        if bad.any():
+            raise StructuralError(
+                f"scores: {int(bad.sum())} scored customer(s) with {col} {problem} "
+                f"(e.g. {', '.join(map(repr, ids[bad][:3]))}): not as `cvp score` writes it (a scores file edited "
+                "by hand?); score again"
+            )
 
 
 def prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
@@ -91,8 +139,8 @@ def prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFram
 def manager_ids(ids: pd.Series) -> pd.Series:
     """Account manager ids as str, "" for none: missing, empty or spaces only (the page of the customers without a
     manager). The one rule of "no manager" for this run's scores and the last run's owners (`actions.gone_by_owner`)."""
-    manager = ids.astype("str")  # missing stays missing under the str dtype
-    return manager.where(manager.notna() & (manager.str.strip() != ""), "")
+    manager = ids.astype("str").str.strip()  # missing stays missing under the str dtype; `AM1 ` is `AM1`
+    return manager.where(manager.notna() & (manager != ""), "")
 
 
 def split_status(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -131,7 +179,7 @@ def manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None
     table = pd.DataFrame({"account_manager_id": pd.Series(dtype="str")})
     if account_managers is not None and "account_manager_id" in account_managers:
         table = account_managers.copy()
-        table["account_manager_id"] = table["account_manager_id"].astype(str)
+        table["account_manager_id"] = table["account_manager_id"].astype(str).str.strip()  # as `manager_ids`
         ids |= set(table["account_manager_id"])
     # An explicit string dtype: with no manager at all (order-only files) the empty column would be float64.
     out = pd.DataFrame({"account_manager_id": pd.Series(sorted(ids), dtype="str")})

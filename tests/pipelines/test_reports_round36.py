@@ -1,0 +1,174 @@
+"""Round 36 (reports, trust): scores a page must not be drawn from, and manager ids spelled with spaces around them.
+
+Was: a scores file edited by hand rendered as if scoring had written it: a value `inf` first on its manager's page as
+"unknown" and the team total "unknown", a churn of 1.7 "170% likely to stop buying", a blank tier the tier "nan",
+a blank status "nan" among the customers without a score; a customer on two rows stopped `cvp report` and
+`cvp profile` with "unexpected ValueError" (exit 1). A customer given `AM001 ` had a page of their own, without a
+name, beside `AM001`'s: two rows `AM001` on the team page, the customer on neither manager's real page.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.errors import StructuralError
+from pipelines.config import load_config
+from pipelines.reports import build_reports
+from tests.pipelines.report_fixtures import demo_report_inputs
+
+REPORT = load_config().report
+
+
+@pytest.fixture(scope="module")
+def inputs() -> dict[str, Any]:
+    return demo_report_inputs(40, 3, seed=11)
+
+
+def _build(data: dict[str, Any], out: Path, scores: pd.DataFrame | None = None) -> Any:
+    return build_reports(
+        data["scores"] if scores is None else scores,
+        data["value_contrib"],
+        data["model_card"],
+        out,
+        REPORT,
+        data["registry"],
+        customers=data["customers"],
+        account_managers=data["account_managers"],
+    )
+
+
+def _edited(scores: pd.DataFrame, kind: str) -> pd.DataFrame:
+    s = scores.copy()
+    first = s.index[0]
+    if kind == "value_inf":
+        s.loc[first, "pred_value_365d"] = np.inf
+    elif kind == "value_missing":
+        s.loc[first, "pred_value_365d"] = np.nan
+    elif kind == "interval_inf":
+        low = next(c for c in s.columns if c.startswith("pred_value_p") and c.endswith("_365d"))
+        s.loc[first, low] = -np.inf
+    elif kind == "churn_above_one":
+        s.loc[first, "pred_churn_prob_365d"] = 1.7
+    elif kind == "churn_negative":
+        s.loc[first, "pred_churn_prob_365d"] = -0.2
+    elif kind == "tier_blank":
+        s["tier"] = s["tier"].astype("object")
+        s.loc[first, "tier"] = None
+    elif kind == "status_blank":
+        s["status"] = pd.Series("scored", index=s.index, dtype="object")
+        s.loc[first, "status"] = None
+    elif kind == "customer_twice":
+        s = pd.concat([s, s.loc[[first]]])
+    return s
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("value_inf", "pred_value_365d missing or not a finite number"),
+        ("value_missing", "pred_value_365d missing or not a finite number"),
+        ("interval_inf", "missing or not a finite number"),
+        ("churn_above_one", "pred_churn_prob_365d outside 0 to 1"),
+        ("churn_negative", "pred_churn_prob_365d outside 0 to 1"),
+        ("tier_blank", "tier missing"),
+        ("status_blank", "without a status"),
+        ("customer_twice", "one row per customer_id"),
+    ],
+)
+def test_scores_edited_by_hand_stop_before_any_page(
+    inputs: dict[str, Any], tmp_path: Path, kind: str, said: str
+) -> None:
+    """A structural stop (exit 2 in `cvp report`) naming the problem and the customer, and no page written."""
+    scores = _edited(inputs["scores"], kind)
+    out = tmp_path / "reports"
+    with pytest.raises(StructuralError, match=said) as caught:
+        _build(inputs, out, scores)
+    assert repr(str(scores["customer_id"].iloc[0])) in str(caught.value)
+    assert not out.exists()
+
+
+def test_customers_not_scored_are_not_judged_by_the_scored_rules(
+    inputs: dict[str, Any], tmp_path: Path
+) -> None:
+    """A lapsed customer has no prediction and no tier: that is how scoring writes them, not an edit."""
+    s = inputs["scores"].copy()
+    s["status"] = "scored"
+    s["status_reason"] = ""
+    last = s.index[-1]
+    s.loc[last, "status"] = "lapsed"
+    s["tier"] = s["tier"].astype("object")
+    s.loc[last, ["pred_value_365d", "pred_churn_prob_365d"]] = np.nan
+    s.loc[last, "tier"] = None
+    paths = _build(inputs, tmp_path / "reports", s)
+    assert paths.index.exists()
+
+
+def test_a_manager_id_with_spaces_around_it_is_that_manager(inputs: dict[str, Any], tmp_path: Path) -> None:
+    """`AM001 ` (a hand-edited scores file, a CSV cell with a trailing space) is `AM001`: their page, their name."""
+    s = inputs["scores"].copy()
+    mine = (s["account_manager_id"] == "AM001").to_numpy()
+    assert mine.sum() >= 4
+    moved = s.index[mine][:2]
+    s["account_manager_id"] = s["account_manager_id"].astype("object")
+    s.loc[moved[0], "account_manager_id"] = "AM001 "
+    s.loc[moved[1], "account_manager_id"] = " AM001"
+    paths = _build(inputs, tmp_path / "reports", s)
+    assert set(paths.managers) == {"AM001", "AM002", "AM003"}  # no page of an id "AM001 "
+    assert sorted(p.name for p in paths.index.parent.glob("manager-*.html")) == [
+        "manager-AM001.html",
+        "manager-AM002.html",
+        "manager-AM003.html",
+        "manager-unassigned.html",
+    ]
+    page = paths.managers["AM001"].read_text(encoding="utf-8")
+    for cid in s.loc[mine, "customer_id"]:
+        assert cid in page
+    team = paths.index.read_text(encoding="utf-8")
+    assert sorted(set(re.findall(r'href="(manager-[^"]+)"', team))) == [
+        "manager-AM001.html",
+        "manager-AM002.html",
+        "manager-AM003.html",
+        "manager-unassigned.html",
+    ]
+
+
+def test_an_account_managers_row_repeated_with_a_space_is_refused(
+    inputs: dict[str, Any], tmp_path: Path
+) -> None:
+    """`AM001` and `AM001 ` in the managers table are one manager twice: refused as any repeated id."""
+    data = dict(inputs)
+    am = inputs["account_managers"]
+    extra = am.iloc[[0]].assign(account_manager_id="AM001 ", name="Someone else")
+    data["account_managers"] = pd.concat([am, extra], ignore_index=True)
+    with pytest.raises(StructuralError, match="one row per account_manager_id"):
+        _build(data, tmp_path / "reports")
+
+
+def test_cvp_profile_of_scores_edited_by_hand_stops(trained, default_scores, tmp_path: Path) -> None:
+    """`cvp profile` applies the report's rule (was: a customer twice, exit 1 "unexpected ValueError" in
+    `models.profile.shap_drivers`; a churn of 1.7 profiled without a word)."""
+    from pipelines.profile import run_profile
+    from tests.helpers import quiet
+
+    root = tmp_path / "run"
+    shutil.copytree(default_scores.out.parent, root)
+    path = root / default_scores.out.name
+    scores = pd.read_parquet(path)
+    scored = scores.index[(scores["status"].astype("str") == "scored").to_numpy()]
+    twice = pd.concat([scores, scores.loc[[scored[0]]]])
+    twice.to_parquet(path, index=False)
+    with pytest.raises(StructuralError, match="one row per customer_id"):
+        run_profile(path, None, root / "profile", None, trained.config, quiet())
+    churn = next(c for c in scores.columns if c.startswith("pred_churn_prob_"))
+    scores.loc[scored[0], churn] = 1.7
+    scores.to_parquet(path, index=False)
+    with pytest.raises(StructuralError, match="outside 0 to 1"):
+        run_profile(path, None, root / "profile", None, trained.config, quiet())
+    assert not (root / "profile").exists()
