@@ -172,3 +172,35 @@ def test_cvp_profile_of_scores_edited_by_hand_stops(trained, default_scores, tmp
     with pytest.raises(StructuralError, match="outside 0 to 1"):
         run_profile(path, None, root / "profile", None, trained.config, quiet())
     assert not (root / "profile").exists()
+
+
+def test_names_from_the_data_are_isolated_from_the_amounts_beside_them(
+    inputs: dict[str, Any], tmp_path: Path
+) -> None:
+    """A right-to-left name before "— 3,910 EUR" took the amount into its run: "C0020 · 3,910 — <name> EUR", a
+    negative amount "2,068-" (seen in Chromium). Every customer and manager name shown is inside an element the
+    stylesheet isolates (`unicode-bidi: isolate`), the waterfall titles' and the page title's too (was: bare)."""
+    data = dict(inputs)
+    customers = inputs["customers"].copy()
+    customers["name"] = [f"محمد علي {i}" for i in range(len(customers))]
+    managers = inputs["account_managers"].copy()
+    managers["name"] = [f"שרה לוי {i}" for i in range(len(managers))]
+    data["customers"], data["account_managers"] = customers, managers
+    paths = _build(data, tmp_path / "reports")
+    css = (Path("pipelines/reports/templates/report.css")).read_text(encoding="utf-8")
+    assert re.search(r"\.name, \.who \{ unicode-bidi: isolate; \}", css)
+    names = [*customers["name"], *managers["name"]]
+    pages = [paths.index, *paths.managers.values()]
+    seen = 0
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        for name in names:
+            for m in re.finditer(re.escape(name) + r"(?![0-9])", html):
+                before = html[: m.start()]
+                if before.endswith("<title>") or before.rstrip().endswith("<title>Your customers:"):
+                    continue  # the window's title bar: no amount beside it
+                assert before.endswith(('class="name">', 'class="who">')), (
+                    f"{path.name}: {name!r} not isolated: ...{html[m.start() - 60 : m.end() + 20]!r}"
+                )
+                seen += 1
+    assert seen > len(customers)  # the names were found at all (table rows and waterfall titles)
