@@ -13,6 +13,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from pipelines.reports.phrases import horizon_phrases, money, pct
+from pipelines.reports.views import manager_ids
 
 
 def _num(value: Any, fmt: str = "{:.2f}") -> str:
@@ -117,6 +118,10 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
         for r in result.shap.itertuples()
     ]
     look = result.lookalikes
+    if len(
+        look
+    ):  # no manager: "" (`views.manager_ids`), also read back from the CSV's empty cell (was: left out)
+        look = look.assign(account_manager_id=manager_ids(look["account_manager_id"]).to_numpy())
     by_manager = (
         look.groupby("account_manager_id", sort=True)[["customers", "lookalikes"]].sum().reset_index()
         if len(look)

@@ -204,3 +204,33 @@ def test_names_from_the_data_are_isolated_from_the_amounts_beside_them(
                 )
                 seen += 1
     assert seen > len(customers)  # the names were found at all (table rows and waterfall titles)
+
+
+def test_lookalikes_of_customers_without_a_manager_are_counted(
+    trained, default_scores, tmp_path: Path
+) -> None:
+    """`cvp profile`'s lookalikes per manager count the customers without one under "no account manager", in its
+    CSV, its page and the team page read back from it (was: left out by the groupby, the demo's "525 lookalikes"
+    above a table summing to 524)."""
+    from pipelines.profile import read_profile, run_profile
+    from pipelines.reports.profile_section import profile_view
+    from tests.helpers import quiet
+
+    root = tmp_path / "run"
+    shutil.copytree(default_scores.out.parent, root)
+    path = root / default_scores.out.name
+    scores = pd.read_parquet(path)
+    scores["account_manager_id"] = scores["account_manager_id"].astype("object")
+    scores.loc[scores.index[::3], "account_manager_id"] = None
+    scores.to_parquet(path, index=False)
+    run_profile(path, None, root / "profile", None, trained.config, quiet())
+    got = read_profile(root / "profile")
+    look = got.lookalikes
+    assert int(look["lookalikes"].sum()) == got.facts["lookalikes"]
+    assert int(look["customers"].sum()) == int((~got.match["is_great"]).sum())
+    view = profile_view(got, "EUR")
+    rows = {m["id"]: m for m in view["managers"]}
+    assert "no account manager" in rows
+    assert sum(int(m["customers"].replace(",", "")) for m in view["managers"]) == int(look["customers"].sum())
+    page = (root / "profile" / "profile.html").read_text(encoding="utf-8")
+    assert "no account manager" in page
