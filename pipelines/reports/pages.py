@@ -206,10 +206,12 @@ def build_reports(
         env = _environment()
         within, next_period = horizon_phrases(h)
         frame = prepare(scores, customers)
-        frame, not_scored = split_status(frame)
-        tiers = tier_order(frame["tier"], config)
+        # the run's date and model from every row: a run that scored nobody (all new or lapsed) has them too (was:
+        # "Scores as of unknown · model version unknown" atop every page of such a run)
         as_of = pd.to_datetime(frame["as_of"]).max()
         versions = sorted(frame["model_version"].dropna().astype(str).unique())
+        frame, not_scored = split_status(frame)
+        tiers = tier_order(frame["tier"], config)
         as_of_text = "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d")
         common = {
             "as_of": as_of_text,

@@ -234,3 +234,27 @@ def test_lookalikes_of_customers_without_a_manager_are_counted(
     assert sum(int(m["customers"].replace(",", "")) for m in view["managers"]) == int(look["customers"].sum())
     page = (root / "profile" / "profile.html").read_text(encoding="utf-8")
     assert "no account manager" in page
+
+
+def test_a_run_that_scored_nobody_says_its_date_and_why_nothing_is_drawn(
+    inputs: dict[str, Any], tmp_path: Path
+) -> None:
+    """Every customer lapsed or new (`--allow-stale` long after the last order, a company of new customers): the
+    pages said "Scores as of unknown · model version unknown", "No service-effort column in the scores", "No value
+    contributions were given" (both were there), an empty ratings table and an empty "What each tier means"."""
+    s = inputs["scores"].copy()
+    s["status"] = "lapsed"
+    s["status_reason"] = "no order for 900 days"
+    for col in [c for c in s.columns if c.startswith("pred_")]:
+        s[col] = np.nan
+    s["tier"] = pd.Series(pd.NA, index=s.index, dtype="object")
+    s["rating"] = pd.Series(pd.NA, index=s.index, dtype="object")
+    paths = _build(inputs, tmp_path / "reports", s)
+    team = paths.index.read_text(encoding="utf-8")
+    for page in [team, *(p.read_text(encoding="utf-8") for p in paths.managers.values())]:
+        assert "Scores as of 2025-06-30 · model version 7" in page
+        assert "unknown" not in page
+        assert "What each tier means" not in page
+    assert "No service-effort column" not in team and "No value contributions were given" not in team
+    assert '<table class="ratings">' not in team and '<table class="tiers">' not in team
+    assert team.count("none was scored") == 4  # tiers, Pareto, drivers, ratings: each says why it is empty
