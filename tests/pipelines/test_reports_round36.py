@@ -258,3 +258,40 @@ def test_a_run_that_scored_nobody_says_its_date_and_why_nothing_is_drawn(
     assert "No service-effort column" not in team and "No value contributions were given" not in team
     assert '<table class="ratings">' not in team and '<table class="tiers">' not in team
     assert team.count("none was scored") == 4  # tiers, Pareto, drivers, ratings: each says why it is empty
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (0.38, "38%"),
+        (0.0, "0%"),
+        (-0.0, "0%"),
+        (1.0, "100%"),
+        (0.004, "0.4%"),
+        (-0.004, "-0.4%"),
+        (0.996, "99.6%"),
+        (1.004, "100.4%"),
+        (0.00001, "<0.1%"),
+        (0.99999, ">99.9%"),
+    ],
+)
+def test_a_share_is_never_rounded_to_none_or_all(value: float, said: str) -> None:
+    """`phrases.pct`, every share of the pages (tiers, lookalike chances, payback, profile): was "0%" for 0.4%,
+    "100%" for 99.6% (a new customer "100%" likely to become great), "-0%"."""
+    from pipelines.reports.phrases import pct
+
+    assert pct(value) == said
+
+
+def test_a_small_tier_is_not_said_to_hold_no_customer(inputs: dict[str, Any], tmp_path: Path) -> None:
+    data = demo_report_inputs(400, 2, seed=5)
+    s = data["scores"].copy()
+    s["tier"] = "good"
+    s.loc[s.index[0], "tier"] = "problem"
+    paths = _build(data, tmp_path / "reports", s)
+    team = paths.index.read_text(encoding="utf-8")
+    row = re.search(r'<tr class="tier-row" data-tier="problem">.*?</tr>', team, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(0))
+    assert cells[:2] == ["1", "0.2%"]  # 1 of 400 customers (was: "0%")
+    assert ">-0%<" not in team and ">0%<" not in row.group(0)
