@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.phrases import horizon_phrases, money, pct
+from pipelines.reports.phrases import horizon_phrases, is_blank, money, pct
 from pipelines.reports.views import manager_ids
 
 
@@ -254,9 +254,11 @@ def new_customer_rows(
             {
                 "customer_id": str(r["customer_id"]),
                 "name": "" if pd.isna(r["customer_name"]) else str(r["customer_name"]),
-                "chance": pct(float(r["lookalike_prob_great"])),
+                "chance": "unknown"
+                if is_blank(r["lookalike_prob_great"])
+                else pct(float(r["lookalike_prob_great"])),
                 "value": _money(r["lookalike_expected_value"], currency),
-                "tier": str(r["provisional_tier"]),
+                "tier": "not suggested" if is_blank(r["provisional_tier"]) else str(r["provisional_tier"]),
                 "reasons": [str(r[c]) for c in reasons if not pd.isna(r[c]) and str(r[c])],
                 "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
             }

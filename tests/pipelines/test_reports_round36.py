@@ -295,3 +295,29 @@ def test_a_small_tier_is_not_said_to_hold_no_customer(inputs: dict[str, Any], tm
     cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(0))
     assert cells[:2] == ["1", "0.2%"]  # 1 of 400 customers (was: "0%")
     assert ">-0%<" not in team and ">0%<" not in row.group(0)
+
+
+def test_a_new_customer_without_a_suggestion_shows_no_nan(inputs: dict[str, Any], tmp_path: Path) -> None:
+    """A new customer's lookalike chance and suggested tier blank (a scores file edited by hand): said in words on
+    their manager's page (was: "n/a" and the tier "nan")."""
+    s = inputs["scores"].copy()
+    s["status"] = "scored"
+    s["status_reason"] = ""
+    new = s.index[s["account_manager_id"].astype("str") == "AM001"][:2]
+    s.loc[new, "status"] = "new"
+    s.loc[new, ["pred_value_365d", "pred_churn_prob_365d"]] = np.nan
+    s["tier"] = s["tier"].astype("object")
+    s.loc[new, "tier"] = None
+    s["lookalike_prob_great"] = np.nan
+    s["lookalike_expected_value"] = np.nan
+    s["provisional_tier"] = pd.Series(pd.NA, index=s.index, dtype="object")
+    s.loc[new[0], ["lookalike_prob_great", "lookalike_expected_value"]] = [0.42, 310.0]
+    s.loc[new[0], "provisional_tier"] = "good (provisional)"
+    paths = _build(inputs, tmp_path / "reports", s)
+    page = paths.managers["AM001"].read_text(encoding="utf-8")
+    blank = re.search(rf'<tr data-customer-id="{s.loc[new[1], "customer_id"]}">.*?</tr>', page, re.S)
+    assert blank is not None
+    assert "nan" not in blank.group(0) and "n/a" not in blank.group(0)
+    assert "not suggested" in blank.group(0) and "unknown" in blank.group(0)
+    given = re.search(rf'<tr data-customer-id="{s.loc[new[0], "customer_id"]}">.*?</tr>', page, re.S)
+    assert given is not None and "42%" in given.group(0) and "good (provisional)" in given.group(0)
