@@ -179,8 +179,9 @@ def build_reports(
     model: `lookalike_prob_great`, reasons, `provisional_tier`) are listed on their manager's page with what to do
     first from `new_customer_actions` (by provisional tier). Inputs are not mutated. Raises ValueError when required
     score columns or the two interval columns are missing, an id of the scores, customers or managers is missing,
-    blank or repeated (`views.check_ids`), a scored row's prediction is not finite, its churn outside 0-1 or its
-    tier missing (`views.check_scores`; these two raise StructuralError, a ValueError), or the model card's
+    blank or repeated (`views.check_ids`), a status is not scoring's, a scored row's prediction is not finite, its
+    churn outside 0-1, its interval crossed, its tier or rating not scoring's (`views.check_scores`; these two
+    raise StructuralError, a ValueError), or the model card's
     currency differs from `config.currency`.
     """
     h = horizon_days_from_columns(list(scores.columns))
@@ -190,9 +191,16 @@ def build_reports(
     interval = interval_columns(list(scores.columns), h)
     check_scores(
         scores, h
-    )  # one row per customer; finite predictions, churn 0-1 and a tier on each scored row
-    check_ids(customers, "customer_id", "customers")
-    check_ids(account_managers, "account_manager_id", "account_managers")
+    )  # one row per customer; a status, and finite predictions, a tier, a rating when scored
+    check_ids(
+        customers, "customer_id", "customers", "fix the customers table: each customer once, with an id"
+    )
+    check_ids(
+        account_managers,
+        "account_manager_id",
+        "account_managers",
+        "fix the account_managers table: each manager once, with an id",
+    )
     card_currency = model_card.get("currency")
     if card_currency and card_currency != config.currency:
         raise ValueError(

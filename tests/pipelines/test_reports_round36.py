@@ -66,6 +66,15 @@ def _edited(scores: pd.DataFrame, kind: str) -> pd.DataFrame:
         s.loc[first, "status"] = None
     elif kind == "customer_twice":
         s = pd.concat([s, s.loc[[first]]])
+    elif kind.startswith(("tier=", "status=", "rating=")):  # text a CSV holds where scoring writes a value
+        col, written = kind.split("=", 1)
+        if col == "status":
+            s["status"] = pd.Series("scored", index=s.index, dtype="object")
+        s[col] = s[col].astype("object")
+        s.loc[first, col] = written
+    elif kind == "interval_crossed":
+        low, high = sorted(c for c in s.columns if c.startswith("pred_value_p") and c.endswith("_365d"))
+        s.loc[first, [low, high]] = [s.loc[first, high] + 1.0, s.loc[first, high]]
     return s
 
 
@@ -80,6 +89,15 @@ def _edited(scores: pd.DataFrame, kind: str) -> pd.DataFrame:
         ("tier_blank", "tier missing"),
         ("status_blank", "without a status"),
         ("customer_twice", "one row per customer_id"),
+        # text read from a CSV scores file (`keep_default_na=False`) or values scoring never writes (was: exit 0)
+        ("tier=#N/A", "tier not one of problem, good, great"),
+        ("tier=nan", "tier not one of problem, good, great"),
+        ("tier=grate", "tier not one of problem, good, great"),
+        ("tier=Great", "tier not one of problem, good, great"),
+        ("status=Scored", "a status not one of scored, cancelled"),
+        ("status=nan", "a status not one of scored, cancelled"),
+        ("rating=Z", r"rating not a grade of its scale \(A, B, C, D\)"),
+        ("interval_crossed", r"pred_value_p\d+_365d above pred_value_p\d+_365d"),
     ],
 )
 def test_scores_edited_by_hand_stop_before_any_page(
@@ -147,8 +165,11 @@ def test_an_account_managers_row_repeated_with_a_space_is_refused(
     am = inputs["account_managers"]
     extra = am.iloc[[0]].assign(account_manager_id="AM001 ", name="Someone else")
     data["account_managers"] = pd.concat([am, extra], ignore_index=True)
-    with pytest.raises(StructuralError, match="one row per account_manager_id"):
+    with pytest.raises(StructuralError, match="one row per account_manager_id") as caught:
         _build(data, tmp_path / "reports")
+    said = str(caught.value)
+    assert "'AM001', 'AM001 ' appear more than once" in said  # the spellings as written (was: 'AM001' alone)
+    assert "fix the account_managers table" in said and "score again" not in said  # (was: "... score again")
 
 
 def test_cvp_profile_of_scores_edited_by_hand_stops(trained, default_scores, tmp_path: Path) -> None:
