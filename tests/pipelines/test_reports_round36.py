@@ -292,8 +292,13 @@ def test_a_run_that_scored_nobody_says_its_date_and_why_nothing_is_drawn(
         (-0.004, "-0.4%"),
         (0.996, "99.6%"),
         (1.004, "100.4%"),
-        (0.00001, "<0.1%"),
-        (0.99999, ">99.9%"),
+        (-0.996, "-99.6%"),  # by its size, as 0.996 (was: "-100%")
+        (-1.004, "-100.4%"),
+        (0.00001, "about 0%"),
+        (-0.00001, "about 0%"),
+        (0.99999, "about 100%"),
+        (1.00001, "about 100%"),
+        (-0.99999, "about -100%"),
     ],
 )
 def test_a_share_is_never_rounded_to_none_or_all(value: float, said: str) -> None:
