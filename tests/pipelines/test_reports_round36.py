@@ -200,21 +200,36 @@ def test_names_from_the_data_are_isolated_from_the_amounts_beside_them(
 ) -> None:
     """A right-to-left name before "— 3,910 EUR" took the amount into its run: "C0020 · 3,910 — <name> EUR", a
     negative amount "2,068-" (seen in Chromium). Every customer and manager name shown is inside an element the
-    stylesheet isolates (`unicode-bidi: isolate`), the waterfall titles' and the page title's too (was: bare)."""
+    page's own stylesheet isolates (`unicode-bidi: isolate`), the waterfall titles' and the page title's too, and
+    the tables of customers not scored and of new customers (was: bare)."""
     data = dict(inputs)
     customers = inputs["customers"].copy()
     customers["name"] = [f"محمد علي {i}" for i in range(len(customers))]
     managers = inputs["account_managers"].copy()
     managers["name"] = [f"שרה לוי {i}" for i in range(len(managers))]
     data["customers"], data["account_managers"] = customers, managers
-    paths = _build(data, tmp_path / "reports")
-    css = (Path("pipelines/reports/templates/report.css")).read_text(encoding="utf-8")
-    assert re.search(r"\.name, \.who \{ unicode-bidi: isolate; \}", css)
+    s = inputs["scores"].copy()
+    s["status"], s["status_reason"] = "scored", ""
+    s["tier"] = s["tier"].astype("object")
+    lapsed, new = s.index[-4:-2], s.index[-2:]  # a table of customers not scored, one of new customers
+    s.loc[lapsed, ["status", "status_reason"]] = ["lapsed", "no order for 900 days"]
+    s.loc[new, "status"] = "new"
+    s.loc[[*lapsed, *new], ["pred_value_365d", "pred_churn_prob_365d"]] = np.nan
+    s.loc[[*lapsed, *new], "tier"] = None
+    s["lookalike_prob_great"], s["lookalike_expected_value"] = np.nan, np.nan
+    s["provisional_tier"] = pd.Series(pd.NA, index=s.index, dtype="object")
+    s.loc[new, ["lookalike_prob_great", "lookalike_expected_value"]] = [0.42, 310.0]
+    s.loc[new, "provisional_tier"] = "good (provisional)"
+    paths = _build(data, tmp_path / "reports", s)
     names = [*customers["name"], *managers["name"]]
     pages = [paths.index, *paths.managers.values()]
-    seen = 0
+    if paths.unassigned is not None:
+        pages.append(paths.unassigned)
+    seen: set[str] = set()
     for path in pages:
         html = path.read_text(encoding="utf-8")
+        style = re.search(r"<style>(.*?)</style>", html, re.S)
+        assert style is not None and re.search(r"\.name, \.who \{ unicode-bidi: isolate; \}", style.group(1))
         for name in names:
             for m in re.finditer(re.escape(name) + r"(?![0-9])", html):
                 before = html[: m.start()]
@@ -223,8 +238,11 @@ def test_names_from_the_data_are_isolated_from_the_amounts_beside_them(
                 assert before.endswith(('class="name">', 'class="who">')), (
                     f"{path.name}: {name!r} not isolated: ...{html[m.start() - 60 : m.end() + 20]!r}"
                 )
-                seen += 1
-    assert seen > len(customers)  # the names were found at all (table rows and waterfall titles)
+                seen.add(name)
+    assert len(seen) > len(customers) // 2  # the names were found at all (table rows and waterfall titles)
+    by_id = dict(zip(customers["customer_id"].astype(str), customers["name"], strict=True))
+    for i in [*lapsed, *new]:  # the not-scored and new customers' tables were among the names checked
+        assert by_id[str(s.loc[i, "customer_id"])] in seen
 
 
 def test_lookalikes_of_customers_without_a_manager_are_counted(
