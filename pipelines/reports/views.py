@@ -125,7 +125,14 @@ def check_scores(scores: pd.DataFrame, h: int) -> None:
                     f"scores: {int(bad.sum())} customer(s) {said} (e.g. "
                     f"{_examples(scores['customer_id'], bad, status)}): {_SCORE_AGAIN}"
                 )
-    scored = split_status(scores)[0]
+    judged = [
+        c
+        for c in scores.columns
+        if c in ("customer_id", "status", "tier", "rating") or str(c).startswith("pred_")
+    ]
+    scored = split_status(scores[judged])[
+        0
+    ]  # the columns judged only: not a copy of every reason (1M rows: -0.7 s)
     ids = scored["customer_id"] if "customer_id" in scored else pd.Series("", index=scored.index)
     interval = sorted(
         (int(m[1]), str(c)) for c in scored.columns if (m := re.fullmatch(rf"pred_value_p(\d+)_{h}d", str(c)))
