@@ -216,16 +216,48 @@ def bench_reports(n_customers: int = 100_000, n_managers: int = 200) -> dict[str
         )
         t2, c2 = time.perf_counter(), time.process_time()
         pages = [paths.index, *paths.managers.values()] + ([paths.unassigned] if paths.unassigned else [])
-        size = sum(p.stat().st_size for p in pages)
+        sizes = [p.stat().st_size for p in pages]
     return {
         "customers": float(n_customers),
         "managers": float(n_managers),
         "pages": float(len(pages)),
-        "megabytes": size / 1e6,
+        "megabytes": sum(sizes) / 1e6,
+        "largest_page_megabytes": max(sizes) / 1e6,
         "inputs_seconds": t1 - t0,
         "reports_seconds": t2 - t1,
         # CPU seconds of this process: the honest figure when other jobs share the machine.
         "reports_cpu_seconds": c2 - c1,
+    }
+
+
+def bench_check_scores(n_customers: int = 1_000_000, repeat: int = 3) -> dict[str, float]:
+    """CPU seconds of `pipelines.reports.views.check_scores` (the stop before any page, `cvp report` and
+    `cvp profile`) on `n_customers` synthetic scores: `demo_report_inputs`' 10,000 rows repeated under new ids, a
+    tenth of them lapsed (no prediction, no tier). The best of `repeat` runs, and the one-row-per-customer check
+    alone (`check_ids`)."""
+    from pipelines.reports.views import check_ids, check_scores
+    from tests.pipelines.report_fixtures import demo_report_inputs
+
+    base = demo_report_inputs(10_000, 20)["scores"]
+    scores = pd.concat([base] * -(-n_customers // len(base)), ignore_index=True).iloc[:n_customers]
+    scores["customer_id"] = pd.Series([f"C{i:07d}" for i in range(len(scores))], dtype="str")
+    lapsed = np.arange(len(scores)) % 10 == 0
+    scores["status"] = pd.Series(np.where(lapsed, "lapsed", "scored"), dtype="str")
+    scores.loc[lapsed, [c for c in scores.columns if c.startswith("pred_")]] = np.nan
+    scores["tier"] = scores["tier"].astype("object").where(~lapsed, None)
+
+    def best(run: Any) -> float:
+        times = []
+        for _ in range(repeat):
+            c0 = time.process_time()
+            run()
+            times.append(time.process_time() - c0)
+        return min(times)
+
+    return {
+        "customers": float(len(scores)),
+        "check_scores_cpu_seconds": best(lambda: check_scores(scores, 365)),
+        "check_ids_cpu_seconds": best(lambda: check_ids(scores, "customer_id", "scores", "")),
     }
 
 

@@ -179,8 +179,10 @@ def manager_actions(
     at_risk_before = (t["old_tier"] == "great") & _has(old_flags, AT_RISK)
     became_problem = (t["new_tier"] == "problem") & t["old_tier"].isin(["great", "good"])
     departed = _has(new_flags, MANAGER_DEPARTED) & ~_has(old_flags, MANAGER_DEPARTED)
-    old_owner = t.get("old_account_manager_id", pd.Series(pd.NA, index=t.index)).astype(str)
-    moved = seen & old_owner.notna() & (old_owner.fillna("") != t["_manager"].fillna(""))
+    # the last run's owner by the report's rule (`views.manager_ids`: `AM1 ` is `AM1`, blank is none), as
+    # `moved_away_by_owner` reads it: a customer without one then has no manager who changed
+    old_owner = manager_ids(t.get("old_account_manager_id", pd.Series(pd.NA, index=t.index)))
+    moved = seen & (old_owner != "") & (old_owner != t["_manager"].fillna(""))
     grades = list(history.rating_grades)
     rank = {g: i for i, g in enumerate(grades)}
     old_r = t["old_rating"].map(lambda g: rank.get(str(g), np.nan)).astype(float)

@@ -66,6 +66,7 @@ from pipelines.reports.phrases import (
 from pipelines.reports.team import drivers_view, pareto_view, ratings_view, separators
 from pipelines.reports.views import (
     check_ids,
+    check_scores,
     customer_rows,
     has_flag,
     manager_directory,
@@ -178,16 +179,28 @@ def build_reports(
     model: `lookalike_prob_great`, reasons, `provisional_tier`) are listed on their manager's page with what to do
     first from `new_customer_actions` (by provisional tier). Inputs are not mutated. Raises ValueError when required
     score columns or the two interval columns are missing, an id of the scores, customers or managers is missing,
-    blank or repeated (`views.check_ids`), or the model card's currency differs from `config.currency`.
+    blank or repeated (`views.check_ids`), a status is not scoring's, a scored row's prediction is not finite, its
+    churn outside 0-1, its interval crossed, its tier or rating not scoring's (`views.check_scores`; these two
+    raise StructuralError, a ValueError), or the model card's
+    currency differs from `config.currency`.
     """
     h = horizon_days_from_columns(list(scores.columns))
     missing = [c for c in required_columns(h) if c not in scores]
     if missing:
         raise ValueError(f"scores are missing columns {missing}")
     interval = interval_columns(list(scores.columns), h)
-    check_ids(scores, "customer_id", "scores")
-    check_ids(customers, "customer_id", "customers")
-    check_ids(account_managers, "account_manager_id", "account_managers")
+    check_scores(
+        scores, h
+    )  # one row per customer; a status, and finite predictions, a tier, a rating when scored
+    check_ids(
+        customers, "customer_id", "customers", "fix the customers table: each customer once, with an id"
+    )
+    check_ids(
+        account_managers,
+        "account_manager_id",
+        "account_managers",
+        "fix the account_managers table: each manager once, with an id",
+    )
     card_currency = model_card.get("currency")
     if card_currency and card_currency != config.currency:
         raise ValueError(
@@ -201,10 +214,12 @@ def build_reports(
         env = _environment()
         within, next_period = horizon_phrases(h)
         frame = prepare(scores, customers)
-        frame, not_scored = split_status(frame)
-        tiers = tier_order(frame["tier"], config)
+        # the run's date and model from every row: a run that scored nobody (all new or lapsed) has them too (was:
+        # "Scores as of unknown · model version unknown" atop every page of such a run)
         as_of = pd.to_datetime(frame["as_of"]).max()
         versions = sorted(frame["model_version"].dropna().astype(str).unique())
+        frame, not_scored = split_status(frame)
+        tiers = tier_order(frame["tier"], config)
         as_of_text = "unknown" if pd.isna(as_of) else as_of.strftime("%Y-%m-%d")
         common = {
             "as_of": as_of_text,

@@ -67,7 +67,21 @@ def signed(value: float) -> str:
 
 
 def pct(value: float) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.0%}"
+    """ "38%"; a share that rounds to 0% or 100% (either sign) without being it keeps a decimal, "0.4%", "99.6%",
+    "-99.6%", then "about 0%" / "about 100%" / "about -100%" (round 36, was: "0%" of the customers for a tier of 3
+    in 5,000, "100%" chance of becoming great for a new customer at 0.996, "-0%" of the expected value;
+    `churn_phrase` says its own "less than 1%")."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    value = float(value)
+    size = abs(value)  # the sign does not decide how a share is rounded: -0.996 as 0.996
+    if size in (0.0, 1.0) or round(size * 100) not in (0, 100):
+        return f"{value + 0.0:.0%}"  # + 0.0: never "-0%"
+    sign = "-" if value < 0 else ""
+    text = f"{size:.1%}"
+    if float(text[:-1]) not in (0.0, 100.0):
+        return sign + text
+    return "about 0%" if size < 0.5 else f"about {sign}100%"
 
 
 def is_blank(value: Any) -> bool:

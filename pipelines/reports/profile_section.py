@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines.reports.phrases import horizon_phrases, money, pct
+from pipelines.reports.phrases import horizon_phrases, is_blank, money, pct
+from pipelines.reports.views import manager_ids
 
 
 def _num(value: Any, fmt: str = "{:.2f}") -> str:
@@ -117,6 +118,10 @@ def profile_view(result: Any, currency: str) -> dict[str, Any]:
         for r in result.shap.itertuples()
     ]
     look = result.lookalikes
+    if len(
+        look
+    ):  # no manager: "" (`views.manager_ids`), also read back from the CSV's empty cell (was: left out)
+        look = look.assign(account_manager_id=manager_ids(look["account_manager_id"]).to_numpy())
     by_manager = (
         look.groupby("account_manager_id", sort=True)[["customers", "lookalikes"]].sum().reset_index()
         if len(look)
@@ -249,9 +254,11 @@ def new_customer_rows(
             {
                 "customer_id": str(r["customer_id"]),
                 "name": "" if pd.isna(r["customer_name"]) else str(r["customer_name"]),
-                "chance": pct(float(r["lookalike_prob_great"])),
+                "chance": "unknown"
+                if is_blank(r["lookalike_prob_great"])
+                else pct(float(r["lookalike_prob_great"])),
                 "value": _money(r["lookalike_expected_value"], currency),
-                "tier": str(r["provisional_tier"]),
+                "tier": "not suggested" if is_blank(r["provisional_tier"]) else str(r["provisional_tier"]),
                 "reasons": [str(r[c]) for c in reasons if not pd.isna(r[c]) and str(r[c])],
                 "action": actions.get(str(r["provisional_tier"]).split(" ", 1)[0], ""),
             }

@@ -6,11 +6,14 @@ or writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from features.errors import StructuralError
 from pipelines.reports.columns import Interval, reason_slots
 from pipelines.reports.config import ReportConfig
 from pipelines.reports.phrases import (
@@ -47,27 +50,146 @@ def _reasons(
     return out
 
 
-def check_ids(table: pd.DataFrame | None, column: str, what: str) -> None:
+def check_ids(table: pd.DataFrame | None, column: str, what: str, way_out: str) -> None:
     """`build_reports`' tables as its pages need them: each id once and none missing or blank. A managers' row
     without an id would get a page of its own holding every customer without a manager (the page of `""`), under
-    that row's name; a customer twice would be named by whichever row came first. Raises ValueError naming the
-    table, the column and a few ids or source rows."""
+    that row's name; a customer twice would be named by whichever row came first. Raises StructuralError (a
+    ValueError: `cvp report` and `cvp profile` exit 2) naming the table, the column, a few ids as written (`'AM1',
+    'AM1 '`) or source rows, and `way_out`, the caller's (the scores: score again; another table: fix it). Ids are
+    compared without the spaces around them, as `manager_ids` reads a manager's (`AM1 ` is `AM1`)."""
     if table is None or column not in table:
         return
     ids = table[column]
-    blank = (ids.isna() | (ids.astype("str").str.strip() == "")).to_numpy()
+    text = ids.astype("str").str.strip()
+    blank = (ids.isna() | (text == "")).to_numpy()
     if blank.any():
         rows = ", ".join(map(str, table.index[blank][:3]))
-        raise ValueError(
-            f"{what} must have its {column} on every row: {int(blank.sum())} row(s) without one (rows {rows})"
+        raise StructuralError(
+            f"{what} must have its {column} on every row: {int(blank.sum())} row(s) without one (rows {rows}); "
+            f"{way_out}"
         )
-    text = ids.astype("str")
-    repeated = text[text.duplicated(keep=False)]
-    if len(repeated):
-        raise ValueError(
-            f"{what} must have one row per {column}: {', '.join(map(repr, sorted(set(repeated))[:3]))} "
-            "appear more than once"
+    twice = text.duplicated(keep=False).to_numpy()
+    if twice.any():
+        raw = ids[twice].astype("str")
+        shown = sorted(set(text[twice]))[:3]
+        spellings = [s for key in shown for s in dict.fromkeys(raw[(text[twice] == key).to_numpy()])]
+        raise StructuralError(
+            f"{what} must have one row per {column}: {', '.join(map(repr, spellings))} appear more than once; "
+            f"{way_out}"
         )
+
+
+#: `check_scores`' way out: scores as `cvp score` writes them are not edited, they are written again.
+_SCORE_AGAIN = "not as `cvp score` writes it (a scores file edited or put together by hand?): score again"
+
+
+def rating_grades() -> dict[str, set[str]]:
+    """The grades of each rating scale, as text (`models.tier_config.RatingConfig.grades`, the one place they are
+    defined): {"letters": {"A", ..., "D"}, "score10": {"1", ..., "10"}}."""
+    from typing import get_args
+
+    from models.tier_config import RatingConfig
+
+    scales = get_args(RatingConfig.model_fields["scale"].annotation)
+    return {s: {str(g) for g in RatingConfig.model_construct(scale=s).grades()} for s in scales}
+
+
+def check_scores(scores: pd.DataFrame, h: int) -> None:
+    """The scores as `cvp score` writes them, before a page or profile is drawn from them: one row per customer
+    (`check_ids`), a status of `features.population.STATUSES` on every row and, on every scored row
+    (`split_status`), finite predictions (`pred_value_{h}d`, its interval `pred_value_p<q>_{h}d` with the low
+    quantile's at most the high one's, `pred_churn_prob_{h}d`), a churn probability from 0 to 1, a tier of
+    `models.tiers.TIER_NAMES` and a rating, when given, of one rating scale (`rating_grades`; the scale the run
+    was scored with is not in its manifest: the file's most common one). A CSV's text (`nan`, `#N/A`, `Great`,
+    `Scored`) is no status, tier or rating. Was (round 36): a value `inf` put first on its manager's page as
+    "unknown" and the team total "unknown", a churn of 1.7 shown "170% likely to stop buying", a blank tier or
+    the text `nan` shown as the tier "nan", a tier `grate` or a rating `Z` shown as written, a customer twice an
+    "unexpected ValueError" (exit 1). Raises StructuralError naming the column, how many rows and a few customer
+    ids."""
+    from features.population import STATUSES
+    from models.tiers import TIER_NAMES
+
+    check_ids(scores, "customer_id", "scores", _SCORE_AGAIN)
+    if "status" in scores:
+        status = scores["status"].astype("str")
+        blank = (status.isna() | (status.str.strip() == "")).to_numpy()
+        unknown = ~blank & ~status.isin(STATUSES).to_numpy()
+        for bad, said in (
+            (blank, "without a status"),
+            (unknown, f"with a status not one of {', '.join(STATUSES)}"),
+        ):
+            if (
+                bad.any()
+            ):  # was: listed among the customers without a score, as of the status "nan" or "Scored"
+                raise StructuralError(
+                    f"scores: {int(bad.sum())} customer(s) {said} (e.g. "
+                    f"{_examples(scores['customer_id'], bad, status)}): {_SCORE_AGAIN}"
+                )
+    judged = [
+        c
+        for c in scores.columns
+        if c in ("customer_id", "status", "tier", "rating") or str(c).startswith("pred_")
+    ]
+    scored = split_status(scores[judged])[
+        0
+    ]  # the columns judged only: not a copy of every reason (1M rows: -0.7 s)
+    ids = scored["customer_id"] if "customer_id" in scored else pd.Series("", index=scored.index)
+    interval = sorted(
+        (int(m[1]), str(c)) for c in scored.columns if (m := re.fullmatch(rf"pred_value_p(\d+)_{h}d", str(c)))
+    )
+    problems: list[tuple[str, str, np.ndarray, pd.Series | None]] = []
+    values: dict[str, np.ndarray] = {}
+    for col in [f"pred_value_{h}d", *(c for _, c in interval), f"pred_churn_prob_{h}d"]:
+        if col not in scored:
+            continue
+        values[col] = pd.to_numeric(scored[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        problems.append((col, "missing or not a finite number", ~np.isfinite(values[col]), scored[col]))
+        if col.startswith("pred_churn_prob_"):
+            v = values[col]
+            problems.append((col, "outside 0 to 1", np.isfinite(v) & ((v < 0) | (v > 1)), scored[col]))
+    if len(interval) == 2:
+        (_, low), (_, high) = interval
+        with np.errstate(invalid="ignore"):
+            crossed = values[low] > values[high]
+        problems.append((low, f"above {high}", crossed, None))
+    if "tier" in scored:
+        tier = scored["tier"].astype("str")
+        blank = (tier.isna() | (tier.str.strip() == "")).to_numpy()
+        problems.append(("tier", "missing", blank, None))
+        problems.append(
+            ("tier", f"not one of {', '.join(TIER_NAMES)}", ~blank & ~tier.isin(TIER_NAMES).to_numpy(), tier)
+        )
+    if "rating" in scored:
+        rating = scored["rating"]
+        if pd.api.types.is_float_dtype(rating) and bool((rating.dropna() % 1 == 0).all()):
+            rating = rating.astype("Int64")  # grades 1-10 with a blank among them: `5.0` is grade 5
+        rating = rating.astype("str")
+        given = (rating.notna() & (rating.str.strip() != "")).to_numpy()  # no rating: "unrated" on the page
+        scales = rating_grades()
+        scale = max(scales, key=lambda s: int(rating[given].isin(scales[s]).sum()))
+        grades = sorted(scales[scale], key=lambda g: (len(g), g))
+        problems.append(
+            (
+                "rating",
+                f"not a grade of its scale ({', '.join(grades)})",
+                given & ~rating.isin(grades).to_numpy(),
+                rating,
+            )
+        )
+    for col, problem, bad, written in problems:
+        if bad.any():
+            raise StructuralError(
+                f"scores: {int(bad.sum())} scored customer(s) with {col} {problem} "
+                f"(e.g. {_examples(ids, bad, written)}): {_SCORE_AGAIN}"
+            )
+
+
+def _examples(ids: pd.Series, bad: np.ndarray, written: pd.Series | None) -> str:
+    """A few customer ids of the rows `bad`, with the value as written (`'C1' ('Great')`) when `written` is given."""
+    shown = ids.astype("str")[bad][:3]
+    if written is None:
+        return ", ".join(map(repr, shown))
+    return ", ".join(f"{c!r} ({v!r})" for c, v in zip(shown, written[bad][:3].astype("str"), strict=True))
 
 
 def prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
@@ -91,8 +213,8 @@ def prepare(scores: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFram
 def manager_ids(ids: pd.Series) -> pd.Series:
     """Account manager ids as str, "" for none: missing, empty or spaces only (the page of the customers without a
     manager). The one rule of "no manager" for this run's scores and the last run's owners (`actions.gone_by_owner`)."""
-    manager = ids.astype("str")  # missing stays missing under the str dtype
-    return manager.where(manager.notna() & (manager.str.strip() != ""), "")
+    manager = ids.astype("str").str.strip()  # missing stays missing under the str dtype; `AM1 ` is `AM1`
+    return manager.where(manager.notna() & (manager != ""), "")
 
 
 def split_status(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -131,7 +253,7 @@ def manager_directory(frame: pd.DataFrame, account_managers: pd.DataFrame | None
     table = pd.DataFrame({"account_manager_id": pd.Series(dtype="str")})
     if account_managers is not None and "account_manager_id" in account_managers:
         table = account_managers.copy()
-        table["account_manager_id"] = table["account_manager_id"].astype(str)
+        table["account_manager_id"] = table["account_manager_id"].astype(str).str.strip()  # as `manager_ids`
         ids |= set(table["account_manager_id"])
     # An explicit string dtype: with no manager at all (order-only files) the empty column would be float64.
     out = pd.DataFrame({"account_manager_id": pd.Series(sorted(ids), dtype="str")})
