@@ -29,21 +29,27 @@ def judge_contract(
     GBP, was refused or listed as differing in every setting). A stop refuses the promotion unless `force`;
     returns (the warnings to print once it is promoted: the stop overridden, the settings the next runs take from
     the model instead, what every run of the model warns of it: `cvp demo` trained it, its training run deleted;
-    the notes: not judged, and why). The mapping is not judged (a run's, unknown here); the as-of neither."""
+    the notes: not judged, and why). The mapping is judged against the champion's (the one its scoring runs have
+    been reading their data through; round 30, was: not judged, a version trained through another mapping promoted
+    without a word); with `config` it is not (a run's, unknown here); the as-of neither. Code or libraries other
+    than this installation's (`pipelines.code_version.code_difference`) are what every run of it warns (round 30)."""
+    from pipelines.code_version import code_difference, code_version
     from pipelines.engines.scoring import contract_stop, resolve_settings
 
     bundle = loaded.bundle
     said: list[str] = []
     notes: list[str] = []
+    stored = (bundle.contract_settings() or {}).get("mapping_digest")
+    code = code_difference(((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version())
     warned = [
         f"every `cvp score` of it warns: {n} (--strict refuses)"
-        for n in (loaded.trained_by_demo, loaded.run_deleted)
+        for n in (loaded.trained_by_demo, loaded.run_deleted, code)
         if n
     ]
     which = f"the configuration {config}"
     versus = "config"  # the side `resolve_settings` names
     if config is None:
-        against, why = champions_contract(cfg, bundle, name, champion)
+        against, why, stored = champions_contract(cfg, bundle, name, champion)
         if against is None:
             return warned, [f"version {version} was not judged against the scoring runs' settings: {why}"]
         cfg, which, versus = (
@@ -62,12 +68,20 @@ def judge_contract(
         said.append(f"promoted by --force: every `cvp score` of {which} stops on it ({stop})")
         trained = (bundle.contract_settings() or {}).get("data") or {}
         cfg = cfg.with_data(currency=trained["currency"])  # its other differences, as a run in its currency
-    stored = (bundle.contract_settings() or {}).get("mapping_digest")
     _, diffs, notes_of_model = resolve_settings(bundle, cfg, stored, strict=False)
     said += notes_of_model
     if diffs:
         if versus != "config":  # the champion's settings, not a configuration's
             diffs = [d.replace(", config ", f", champion v{champion} ", 1) for d in diffs]
+            diffs = [
+                d.replace(", run ", f", champion v{champion} ", 1).replace(
+                    "the data is read through the run's mapping, or none; give the model's mapping",
+                    "the scoring runs' --mapping is the champion's; give this version's mapping to them",
+                )
+                if d.startswith("mapping (sha256)")
+                else d
+                for d in diffs
+            ]
             which = (
                 f"the champion's (v{champion}; no --config given: the settings the scoring runs took from it)"
             )
@@ -80,31 +94,41 @@ def judge_contract(
 
 def champions_contract(
     cfg: AppConfig, bundle: Any, name: str, champion: str | None
-) -> tuple[AppConfig | None, str]:
+) -> tuple[AppConfig | None, str, str | None]:
     """The configuration the runs of champion `champion` score with: `cfg` in its currency with its settings
-    imposed (`resolve_settings`, as every `cvp score` of it imposes them), and why there is none when there is
-    none (no champion, its files unreadable, a model saved before models carried their settings)."""
+    imposed (`resolve_settings`, as every `cvp score` of it imposes them), why there is none when there is none
+    (no champion, its files unreadable, a model saved before models carried their settings), and the digest of
+    the mapping it was trained through (its runs' `--mapping`; None: none)."""
     from pipelines.engines.scoring import resolve_settings
     from pipelines.tracking import UnreadableModel, load_bundle
 
     if champion is None:
-        return None, "no configuration was given (--config) and there is no champion to judge it against"
+        return (
+            None,
+            "no configuration was given (--config) and there is no champion to judge it against",
+            None,
+        )
     try:
         theirs = load_bundle(f"models:/{name}/{champion}").bundle
     except UnreadableModel as exc:
         return (
             None,
             f"no configuration was given (--config) and the champion's (v{champion}) files: {exc.why}",
+            None,
         )
     stored = theirs.contract_settings()
     if stored is None:
-        return None, (
-            f"no configuration was given (--config) and the champion (v{champion}) was saved before models "
-            "carried their settings"
+        return (
+            None,
+            (
+                f"no configuration was given (--config) and the champion (v{champion}) was saved before models "
+                "carried their settings"
+            ),
+            None,
         )
     ours = ((bundle.contract_settings() or {}).get("data") or {}).get("currency")
     currency = (stored.get("data") or {}).get("currency") or ours or cfg.data.currency
     effective, _, _ = resolve_settings(
         theirs, cfg.with_data(currency=currency), stored["mapping_digest"], False
     )
-    return effective, ""
+    return effective, "", stored["mapping_digest"]

@@ -53,6 +53,26 @@ def _champion_now(client: Any, name: str, version: str, run_id: str | None) -> s
     return now if one_model(version, run_id, now, now_run) else f"{now} (training run {now_run[:8]})"
 
 
+def _version_removed(client: Any, name: str, version: str) -> str | None:
+    """What the model card says when the scores' model version is no longer registered (`mlflow` deleted it since
+    the run scored, its training run kept), None while it is or when the registry cannot tell. With a champion now
+    the banner says the model was replaced (`champion_now_version`); this says why no `cvp score` uses it again."""
+    from pipelines.mlflow_import import MlflowException
+
+    try:
+        client.get_model_version(name, version)
+        return None
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            return None
+    except Exception:  # not answering: not known
+        return None
+    return (
+        f"version {version} of {name}, which made these scores, was deleted from the registry since: no `cvp "
+        "score` can use it again. Ask your data team why before acting on these scores"
+    )
+
+
 def _model_name(model_uri: str | None, cfg: AppConfig) -> str:
     """The registered model the run loaded (`models:/<name>/...`), any other URI as it is, else the config's."""
     return registered_name(model_uri) or model_uri or cfg.mlflow.registered_model
@@ -156,6 +176,9 @@ def model_card(
     now = _champion_now(client, card["model_name"], version, run_id) if version.isdigit() else None
     if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
         card["champion_now_version"] = now
+    removed = _version_removed(client, card["model_name"], version) if version.isdigit() else None
+    if removed:  # a fact on the card (round 30, was: the version shown as when it scored, not a word)
+        card["model_deleted"] = removed
     if (
         now is not None and now != version
     ):  # pages of an older run, its champion replaced since: said (round 25,

@@ -1,0 +1,138 @@
+"""Round 30 of the train/score seam: what still let a wrong result through with exit 0, or said nothing of it.
+
+Each test failed on the code before its fix (the `was:` of each docstring)."""
+
+from __future__ import annotations
+
+
+def _second_version(trained, tmp_path, monkeypatch):
+    """A copy of the `trained` fixture's registry with version 2 registered from version 1's files; returns
+    (config, client)."""
+    import mlflow
+
+    from pipelines.tracking import configure_tracking
+    from tests.helpers import keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    config = clone_registry(trained, tmp_path)
+    configure_tracking(tmp_path / "mlruns")
+    client = mlflow.MlflowClient()
+    v1 = client.get_model_version("customer-value", "1")
+    client.create_model_version("customer-value", v1.source, run_id=v1.run_id)
+    return config, client
+
+
+def _as_trained(monkeypatch, by_version):
+    """`load_bundle` giving version N's model with the attributes `by_version[N]` (a dict, read at each load) set on
+    a copy of its bundle: the fixture's one model standing for models trained otherwise."""
+    import copy
+    import dataclasses
+
+    import pipelines.tracking as tracking
+
+    real = tracking.load_bundle
+
+    def load(uri, *args, **kwargs):
+        loaded = real(uri, *args, **kwargs)
+        bundle = copy.copy(loaded.bundle)
+        for key, value in by_version.get(loaded.version, {}).items():
+            setattr(bundle, key, value)
+        return dataclasses.replace(loaded, bundle=bundle)
+
+    monkeypatch.setattr(tracking, "load_bundle", load)
+
+
+def test_a_library_upgraded_since_training_is_said(default_scores):
+    """`pip install -U scikit-learn` (or lightgbm, pandas, ...) between `cvp train` and `cvp score`: the model's
+    pickled calibrators and boosters were unpickled by another version and its features computed by another pandas,
+    scikit-learn's own version warning silenced by the model's loading; the run said nothing (was: the model
+    recorded the package's version and our code's sha256 only). Now the model records the libraries' versions and
+    every run compares them (`code_version.code_difference`, one rule with our code's: a warning, `--strict`
+    refuses); a model registered before they were recorded is judged on our code alone."""
+    import sklearn
+
+    from pipelines.code_version import code_difference
+
+    recorded = default_scores.run.manifest["model_settings"]["data"]["code"]
+    assert recorded.get("scikit-learn") == sklearn.__version__  # was: not recorded
+    assert default_scores.run.manifest["code_difference"] is None
+    now = recorded | {"scikit-learn": "99.0.0"}
+    said = code_difference(recorded, now)
+    assert (
+        said is not None
+        and f"other libraries than this run's (scikit-learn {sklearn.__version__} then 99.0.0)" in said
+    )
+    assert "code sha256" not in said  # only what changed is named
+    from pipelines.code_version import LIBRARIES
+
+    older = {k: v for k, v in recorded.items() if k not in LIBRARIES}
+    assert code_difference(older, now) is None
+
+
+def test_a_report_says_its_models_version_was_deleted_since(trained, default_scores, tmp_path, monkeypatch):
+    """The version that made a run's scores deleted from the registry since (found wrong, `mlflow` or the UI), no
+    champion left: `cvp report`'s model card showed "Version 1" as when it scored, not a word (was: README known
+    limits). Now the card says it was deleted and that no `cvp score` can use it again; while it is registered,
+    nothing."""
+    from pipelines.config import load_config
+    from pipelines.tracking_card import model_card
+
+    config, client = _second_version(trained, tmp_path, monkeypatch)
+    cfg = load_config(config)
+    manifest = default_scores.run.manifest
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    args = ("1", cfg, 365, None, manifest["model_run_id"], uri, "models:/customer-value@champion")
+    assert "model_deleted" not in model_card(*args)
+    client.delete_registered_model_alias("customer-value", "champion")
+    client.delete_model_version("customer-value", "1")
+    card = model_card(*args)
+    assert "version 1 of customer-value, which made these scores, was deleted from the registry since" in (
+        card.get("model_deleted") or ""
+    ), card  # was: no such fact
+    assert "champion_now_version" not in card  # no champion now: no banner of a replacement either
+
+
+def test_models_promote_judges_the_mapping_against_the_champions(trained, tmp_path, monkeypatch):
+    """`cvp models promote 2` of a version trained through another `--mapping` than the champion's (another
+    schema of the company's export), without `--config`: promoted, exit 0, not a word (was: "the mapping is not
+    judged"); the next `cvp score` with the champion's mapping warned "mapping (sha256): model ..., run ...", its
+    features read through a mapping the model never saw. Now the promotion says it, as `cvp score` would (one rule:
+    `resolve_settings`), naming the champion's mapping; a version of the champion's mapping gets no such line."""
+    from tests.helpers import cvp
+
+    _second_version(trained, tmp_path, monkeypatch)
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    trained_through = {"2": {"mapping_digest": "a" * 64}}
+    _as_trained(monkeypatch, trained_through)
+    res = cvp("models", "promote", "2", "--tracking-uri", uri)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert "version 2's settings differ from the champion's (v1;" in said, said  # was: not a word
+    assert "mapping (sha256): model aaaaaaaaaaaa, champion v1 none" in said, said
+    res = cvp(
+        "models", "promote", "1", "--tracking-uri", uri
+    )  # back to v1: v2's mapping is the champion's now
+    assert "mapping (sha256): model none, champion v2 aaaaaaaaaaaa" in " ".join(res.output.split())
+    trained_through.clear()  # the champion's mapping
+    res = cvp("models", "promote", "2", "--tracking-uri", uri)
+    assert res.exit_code == 0 and "mapping" not in res.output, res.output
+
+
+def test_models_promote_says_other_code_than_this_installations(trained, tmp_path, monkeypatch):
+    """A version trained before an upgrade of the product or its libraries, promoted: not a word (was); every
+    `cvp score` of it then warned that other code trained it. Now the promotion says so, as it says the other
+    warnings every run of the model repeats."""
+    import pipelines.code_version as code
+    from tests.helpers import cvp
+
+    _second_version(trained, tmp_path, monkeypatch)
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    now = code.code_version()
+    monkeypatch.setattr(code, "code_version", lambda: now | {"features_sha256": "0" * 64})
+    res = cvp("models", "promote", "2", "--tracking-uri", uri)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert "every `cvp score` of it warns: the model was trained with other feature or model code" in said, (
+        said
+    )
