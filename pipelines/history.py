@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.validation import StructuralError
 from pipelines.history_checks import (
     check_same_currency,
     check_same_customers,
@@ -204,6 +205,7 @@ def apply_stability(
     horizon_days: int,
     signature: dict[str, str] | None = None,
     reader: Reader = PRODUCTION,
+    seen: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The scores with `tier` = the reported tier under `tiers.stability` and `raw_tier` = this run's own tier.
 
@@ -213,7 +215,10 @@ def apply_stability(
     from the raw one gets a `tier_reason` saying so. `signature`: this run's sample of its orders
     (`pipelines.history_identity.base_signature`), compared with the history's previous run's, the run of the
     same as-of it replaces and the next run's (a backfill). `reader`: this run's model (`tier_runs`: a
-    challenger's run reads its own model's runs, production's the champions').
+    challenger's run reads its own model's runs, production's the champions'). `seen`: the runs before this as-of
+    the run's id and bridge were fixed on (`runs_before` when it started); another set now is refused (round 30,
+    was: a run added meanwhile by another `cvp score` read by the stable tiers under an id naming none, two sets
+    of other tiers under one run id).
     """
     out = scores.copy(deep=False)  # copy-on-write: the caller's frame is not changed, no column copied
     raw = out["tier"].astype("str")
@@ -225,6 +230,15 @@ def apply_stability(
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     every = list_runs(open_history(history, create=True))
     runs = [r for r in every if r.as_of < as_of]
+    now = {r.as_of: r.run_id for r in runs}
+    if seen is not None and now != seen:
+        changed = sorted(a for a in set(now) | set(seen) if now.get(a) != seen.get(a))
+        raise StructuralError(
+            f"the score history {history} changed while this run scored (runs as of {', '.join(changed)} added, "
+            "replaced or removed by another `cvp score`): its run id and the bridge of a model change were fixed on "
+            "the runs before, its stable tiers would read the runs now; score it again with this --history, "
+            "nothing was published"
+        )
     # a run of stale data or a stopped table is kept but read by no stable tier
     held = tier_runs(runs, reader)
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)

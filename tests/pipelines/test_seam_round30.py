@@ -136,3 +136,37 @@ def test_models_promote_says_other_code_than_this_installations(trained, tmp_pat
     assert "every `cvp score` of it warns: the model was trained with other feature or model code" in said, (
         said
     )
+
+
+def test_a_run_added_to_the_history_while_one_scores_is_not_read_under_its_id(
+    history_runs, trained, tmp_path, monkeypatch
+):
+    """Two `cvp score --history H` at once: the January run read the history (November only) for its run id and
+    bridge, then the December run was appended by the other job, and January's stable tiers read it: exit 0, its
+    manifest's `stability_runs` naming December under a run id that names November only, so another set of tiers
+    under the id the run without December has (was: seen on the demo, great 114 then 113 under one run id). Now
+    the run is refused when the history's runs before its as-of are not those its id was fixed on
+    (`history.apply_stability`, `seen`), nothing published; scored again, it reads both under its own id."""
+    import shutil
+
+    import pytest
+
+    import pipelines.history as history_module
+    from features.validation import StructuralError
+    from tests.pipelines.score_helpers import score_trained
+
+    _, history = history_runs
+    h = tmp_path / "history"
+    shutil.copytree(history, h, ignore=shutil.ignore_patterns("as_of=2024-12-01", "as_of=2025-01-01"))
+    real = history_module.runs_before
+
+    def read_then_another_job_appends(*args, **kwargs):
+        seen = real(*args, **kwargs)
+        shutil.copytree(history / "as_of=2024-12-01", h / "as_of=2024-12-01")  # the other job's append
+        return seen
+
+    monkeypatch.setattr(history_module, "runs_before", read_then_another_job_appends)
+    out = tmp_path / "jan" / "scores.parquet"
+    with pytest.raises(StructuralError, match="changed while this run scored .*2024-12-01.* score it again"):
+        score_trained(trained, out, history=h)  # was: published, exit 0
+    assert not out.exists()
