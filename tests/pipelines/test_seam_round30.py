@@ -170,3 +170,33 @@ def test_a_run_added_to_the_history_while_one_scores_is_not_read_under_its_id(
     with pytest.raises(StructuralError, match="changed while this run scored .*2024-12-01.* score it again"):
         score_trained(trained, out, history=h)  # was: published, exit 0
     assert not out.exists()
+
+
+def test_the_append_copies_no_other_runs_files(history_runs, tmp_path):
+    """Two `cvp score --out O` at once, the first with `--history H`: it published its set, the second replaced
+    the set, then the first was appended to H by copying the contributions from O: its partition held its scores
+    and run.json beside the other run's contributions, exit 0 (was). Now the append checks the run id of every
+    file it copied (`history_store._check_copied_files`): refused, the history unchanged."""
+    import shutil
+
+    import pandas as pd
+    import pytest
+
+    from features.validation import StructuralError
+    from pipelines.history_store import append_run, list_runs
+    from pipelines.outputs import read_output_set
+
+    root, history = history_runs
+    h = tmp_path / "history"
+    shutil.copytree(history, h, ignore=shutil.ignore_patterns("as_of=2025-01-01"))
+    published = read_output_set(root / "scores-2025-01-01.parquet", columns=[])
+    scores = pd.read_parquet(history / "as_of=2025-01-01" / "scores.parquet")
+    other = tmp_path / "out"  # the --out the other run published into meanwhile: its set, this run's name
+    other.mkdir()
+    for kind in ("contributions", "churn_contributions"):
+        shutil.copyfile(root / f"scores-2024-12-01.{kind}.parquet", other / f"scores.{kind}.parquet")
+    with pytest.raises(StructuralError, match="holds another run's files now .*score it again"):
+        append_run(h, scores, other / "scores.contributions.parquet", published.manifest)  # was: added
+    assert [r.as_of for r in list_runs(h)] == ["2024-11-01", "2024-12-01"]
+    target = append_run(h, scores, root / "scores-2025-01-01.contributions.parquet", published.manifest)
+    assert target.name == "as_of=2025-01-01"  # its own files: added
