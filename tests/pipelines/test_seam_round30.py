@@ -200,3 +200,29 @@ def test_the_append_copies_no_other_runs_files(history_runs, tmp_path):
     assert [r.as_of for r in list_runs(h)] == ["2024-11-01", "2024-12-01"]
     target = append_run(h, scores, root / "scores-2025-01-01.contributions.parquet", published.manifest)
     assert target.name == "as_of=2025-01-01"  # its own files: added
+
+
+def test_a_report_reads_a_moved_registry_the_configuration_names(
+    trained, default_scores, tmp_path, monkeypatch
+):
+    """The tracking store moved on disk after the run scored (`mv mlruns /srv/mlruns`, the config's
+    `mlflow.tracking_dir` updated): `cvp report --config` of the run's scores read only the store its manifest
+    recorded, "there is no tracking store at <the old path>": no training date, no backtest, no banner of a model
+    replaced since on the pages (was). Now the configured store is read when the recorded one is gone, the card
+    saying so; its training run (one id, one model) decides what the card shows, and the champion now is asked
+    there too (`cvp profile`'s banners, `champion_now_of_run`)."""
+    from pipelines.config import load_config
+    from pipelines.tracking_card import champion_now_of_run, model_card
+    from tests.helpers import keep_mlflow_uris
+    from tests.pipelines.conftest import clone_registry
+
+    keep_mlflow_uris(monkeypatch)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config(clone_registry(trained, tmp_path / "moved"))  # the store's new place
+    manifest = default_scores.run.manifest
+    gone = f"sqlite:///{tmp_path / 'old' / 'mlflow.db'}"  # where the run's store was
+    card = model_card("1", cfg, 365, None, manifest["model_run_id"], gone, "models:/customer-value@champion")
+    assert card.get("trained_at"), card  # was: "unknown", "there is no tracking store at ..."
+    assert "the model's training run is read from the configured store" in card["tracking_store"], card
+    assert card.get("champion_now_version") == "1"
+    assert champion_now_of_run(manifest | {"tracking_uri": gone}, cfg) == "1"  # was: None, not asked
