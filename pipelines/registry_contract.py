@@ -10,7 +10,7 @@ from typing import Any
 from features.validation import StructuralError
 from pipelines.config import AppConfig
 
-__all__ = ["champions_contract", "judge_contract"]
+__all__ = ["champions_contract", "inputs_beyond", "judge_contract"]
 
 
 def judge_contract(
@@ -49,9 +49,17 @@ def judge_contract(
     which = f"the configuration {config}"
     versus = "config"  # the side `resolve_settings` names
     if config is None:
-        against, why, stored = champions_contract(cfg, bundle, name, champion)
+        against, why, theirs = champions_contract(cfg, bundle, name, champion)
         if against is None:
             return warned, [f"version {version} was not judged against the scoring runs' settings: {why}"]
+        stored = (theirs.contract_settings() or {}).get("mapping_digest")
+        needs = inputs_beyond(bundle, theirs)
+        if needs:  # the champion's runs were fed without them: the coming data may lack them too (round 30)
+            said.append(
+                f"version {version} was trained with {', '.join(needs)}, which the champion's (v{champion}) "
+                "training data had not (or had empty): if the scoring runs' data lacks them too, every `cvp "
+                "score` of it stops (a model input missing); check the coming export has them"
+            )
         cfg, which, versus = (
             against,
             f"the champion's data (v{champion}, in {against.data.currency})",
@@ -92,13 +100,34 @@ def judge_contract(
     return said + warned, notes
 
 
+def inputs_beyond(bundle: Any, theirs: Any) -> list[str]:
+    """The model inputs (`features.model_inputs.recorded_inputs`: tables, `table.column`s) `bundle` was trained
+    with on most rows that `theirs` was trained without, or with on too few rows to be held to them
+    (`FILLED_IN_TRAINING`): what scoring data fit for `theirs` may lack, which stops every run of `bundle`
+    (`check_model_inputs`). Nothing when either recorded none."""
+    from features.model_inputs import FILLED_IN_TRAINING, recorded_inputs
+
+    ours, before = recorded_inputs(bundle), recorded_inputs(theirs)
+    if not ours or before is None:
+        return []
+    tables = [t for t in ours if t not in before]
+    columns = [
+        f"{t}.{c}"
+        for t, cols in ours.items()
+        if t in before
+        for c, share in cols.items()
+        if share >= FILLED_IN_TRAINING and (before[t].get(c) or 0) < FILLED_IN_TRAINING
+    ]
+    return [f"table {t}" for t in tables] + columns
+
+
 def champions_contract(
     cfg: AppConfig, bundle: Any, name: str, champion: str | None
-) -> tuple[AppConfig | None, str, str | None]:
+) -> tuple[AppConfig | None, str, Any]:
     """The configuration the runs of champion `champion` score with: `cfg` in its currency with its settings
     imposed (`resolve_settings`, as every `cvp score` of it imposes them), why there is none when there is none
-    (no champion, its files unreadable, a model saved before models carried their settings), and the digest of
-    the mapping it was trained through (its runs' `--mapping`; None: none)."""
+    (no champion, its files unreadable, a model saved before models carried their settings), and its bundle (its
+    mapping's digest, its inputs: what its runs have been reading; None when there is none)."""
     from pipelines.engines.scoring import resolve_settings
     from pipelines.tracking import UnreadableModel, load_bundle
 
@@ -131,4 +160,4 @@ def champions_contract(
     effective, _, _ = resolve_settings(
         theirs, cfg.with_data(currency=currency), stored["mapping_digest"], False
     )
-    return effective, "", stored["mapping_digest"]
+    return effective, "", theirs
