@@ -102,23 +102,17 @@ def judge_contract(
 
 def inputs_beyond(bundle: Any, theirs: Any) -> list[str]:
     """The model inputs (`features.model_inputs.recorded_inputs`: tables, `table.column`s) `bundle` was trained
-    with on most rows that `theirs` was trained without, or with on too few rows to be held to them
-    (`FILLED_IN_TRAINING`): what scoring data fit for `theirs` may lack, which stops every run of `bundle`
-    (`check_model_inputs`). Nothing when either recorded none."""
-    from features.model_inputs import FILLED_IN_TRAINING, recorded_inputs
+    with that would stop a `cvp score` of it on data like `theirs`' training data (`features.model_inputs.
+    input_stops`, the rule `check_model_inputs` holds scoring data to: a table or column it lacks, one filled on
+    most of `bundle`'s training rows and on none of `theirs`'): what scoring data fit for `theirs` may lack.
+    Nothing when either recorded none."""
+    from features.model_inputs import input_stops, recorded_inputs
 
     ours, before = recorded_inputs(bundle), recorded_inputs(theirs)
     if not ours or before is None:
         return []
-    tables = [t for t in ours if t not in before]
-    columns = [
-        f"{t}.{c}"
-        for t, cols in ours.items()
-        if t in before
-        for c, share in cols.items()
-        if share >= FILLED_IN_TRAINING and (before[t].get(c) or 0) < FILLED_IN_TRAINING
-    ]
-    return [f"table {t}" for t in tables] + columns
+    tables, columns, empty = input_stops(ours, before)
+    return [f"table {t}" for t in tables] + columns + empty
 
 
 def champions_contract(

@@ -254,3 +254,54 @@ def test_models_promote_says_the_inputs_the_champions_data_had_not(trained, tmp_
     trained_on.clear()
     res = cvp("models", "promote", "1", "--tracking-uri", uri)
     assert res.exit_code == 0 and "training data had not" not in res.output, res.output
+
+    # review of round 30: a column the version was trained with on a few rows (invoices.paid_at on 30%) and the
+    # champion's data lacked stops every run as well (`check_model_inputs`); was: not listed (only columns on 50%+)
+    def paid_at(share):
+        def settings(bundle):
+            data = dict(bundle.data_settings)
+            invoices = {c: v for c, v in data["input_columns"]["invoices"].items() if c != "paid_at"}
+            data["input_columns"] = data["input_columns"] | {
+                "invoices": invoices | ({"paid_at": share} if share is not None else {})
+            }
+            return data
+
+        return {"data_settings": settings}
+
+    trained_on.update({"1": paid_at(None), "2": paid_at(0.3)})
+    res = cvp("models", "promote", "2", "--tracking-uri", uri)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert (
+        "version 2 was trained with invoices.paid_at, which the champion's (v1) training data had not" in said
+    )
+
+
+def test_the_promotions_inputs_rule_is_the_scoring_runs():
+    """`registry_contract.inputs_beyond` (what `cvp models promote` says every run of a version stops on) and
+    `check_model_inputs` (what stops a run) read one rule, `features.model_inputs.input_stops` (review of round
+    30: was a looser copy listing only columns filled on 50%+ rows: a version trained with invoices.paid_at on 30%
+    of rows, the champion's data without it, was promoted without a word and every later `cvp score` stopped)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+    import pytest
+
+    from features.errors import StructuralError
+    from features.model_inputs import check_model_inputs, input_stops
+    from pipelines.registry_contract import inputs_beyond
+
+    def model(inputs):
+        return SimpleNamespace(contract_settings=lambda: {"data": {"input_columns": inputs}})
+
+    ours = {"invoices": {"disputed": 1.0, "paid_at": 0.3}, "orders": {"cost": 0.9}}
+    champions = {"invoices": {"disputed": 1.0}, "orders": {"cost": 0.0}}
+    assert input_stops(ours, champions) == ([], ["invoices.paid_at"], ["orders.cost"])
+    assert inputs_beyond(model(ours), model(champions)) == ["invoices.paid_at", "orders.cost"]
+    tables = {
+        "invoices": pd.DataFrame({"disputed": [True, False]}),
+        "orders": pd.DataFrame({"cost": [None, None]}),
+    }
+    with pytest.raises(StructuralError, match=r"column\(s\) invoices.paid_at, which this data lacks"):
+        check_model_inputs(ours, tables, strict=False, present=champions)
+    assert inputs_beyond(model(champions), model(ours)) == []
