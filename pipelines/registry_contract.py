@@ -43,11 +43,16 @@ def judge_contract(
     code = code_difference(((bundle.contract_settings() or {}).get("data") or {}).get("code"), code_version())
     warned = [
         f"every `cvp score` of it warns: {n} (--strict refuses)"
-        for n in (loaded.trained_by_demo, loaded.run_deleted, code)
+        for n in (loaded.trained_by_demo, loaded.run_deleted)
         if n
     ]
+    if code:  # compared with this installation's, not the scoring machines' (review of round 30)
+        warned.append(
+            f"scored with this installation's code and libraries, every `cvp score` of it warns: {code} "
+            "(--strict refuses)"
+        )
     which = f"the configuration {config}"
-    versus = "config"  # the side `resolve_settings` names
+    other = None  # the side `resolve_settings` names when not a configuration ("champion v1")
     if config is None:
         against, why, theirs = champions_contract(cfg, bundle, name, champion)
         if against is None:
@@ -60,10 +65,10 @@ def judge_contract(
                 "training data had not (or had empty): if the scoring runs' data lacks them too, every `cvp "
                 "score` of it stops (a model input missing); check the coming export has them"
             )
-        cfg, which, versus = (
+        cfg, which, other = (
             against,
             f"the champion's data (v{champion}, in {against.data.currency})",
-            "champion",
+            f"champion v{champion}",
         )
     stop = contract_stop(bundle, cfg)
     if stop and not force:
@@ -76,20 +81,10 @@ def judge_contract(
         said.append(f"promoted by --force: every `cvp score` of {which} stops on it ({stop})")
         trained = (bundle.contract_settings() or {}).get("data") or {}
         cfg = cfg.with_data(currency=trained["currency"])  # its other differences, as a run in its currency
-    _, diffs, notes_of_model = resolve_settings(bundle, cfg, stored, strict=False)
+    _, diffs, notes_of_model = resolve_settings(bundle, cfg, stored, strict=False, other=other)
     said += notes_of_model
     if diffs:
-        if versus != "config":  # the champion's settings, not a configuration's
-            diffs = [d.replace(", config ", f", champion v{champion} ", 1) for d in diffs]
-            diffs = [
-                d.replace(", run ", f", champion v{champion} ", 1).replace(
-                    "the data is read through the run's mapping, or none; give the model's mapping",
-                    "the scoring runs' --mapping is the champion's; give this version's mapping to them",
-                )
-                if d.startswith("mapping (sha256)")
-                else d
-                for d in diffs
-            ]
+        if other:  # the champion's settings, not a configuration's
             which = (
                 f"the champion's (v{champion}; no --config given: the settings the scoring runs took from it)"
             )

@@ -133,9 +133,10 @@ def test_models_promote_says_other_code_than_this_installations(trained, tmp_pat
     res = cvp("models", "promote", "2", "--tracking-uri", uri)
     said = " ".join(res.output.split())
     assert res.exit_code == 0, said
-    assert "every `cvp score` of it warns: the model was trained with other feature or model code" in said, (
-        said
-    )
+    assert (
+        "scored with this installation's code and libraries, every `cvp score` of it warns: the model was trained "
+        "with other feature or model code"
+    ) in said, said
 
 
 def test_a_run_added_to_the_history_while_one_scores_is_not_read_under_its_id(
