@@ -70,6 +70,29 @@ def test_a_library_upgraded_since_training_is_said(default_scores):
     assert code_difference(older, now) is None
 
 
+def test_a_library_upgraded_since_training_is_said_by_the_run(trained, tmp_path, monkeypatch):
+    """The scoring path of the case above (review of round 30: only `code_difference` was called): numpy 1.0.0 in
+    this installation, the model trained under another; `--strict` refuses before the data is read, naming it;
+    without `--strict` the run scores and its manifest's warnings hold it."""
+    import numpy
+    import pytest
+
+    import pipelines.code_version as code
+    from features.errors import StructuralError
+    from tests.pipelines.score_helpers import score_trained
+
+    now = code.code_version()
+    monkeypatch.setattr(code, "code_version", lambda: now | {"numpy": "1.0.0"})
+    said = f"other libraries than this run's (numpy {numpy.__version__} then 1.0.0)"
+    with pytest.raises(StructuralError, match=r"--strict refuses") as refused:
+        score_trained(trained, tmp_path / "strict" / "scores.parquet", strict=True)
+    assert said in str(refused.value)
+    assert not (tmp_path / "strict" / "scores.parquet").exists()
+    run = score_trained(trained, tmp_path / "scores.parquet")
+    assert run.manifest["code_difference"] and said in run.manifest["code_difference"]
+    assert any(said in w for w in run.manifest["warnings"]), run.manifest["warnings"]
+
+
 def test_a_report_says_its_models_version_was_deleted_since(trained, default_scores, tmp_path, monkeypatch):
     """The version that made a run's scores deleted from the registry since (found wrong, `mlflow` or the UI), no
     champion left: `cvp report`'s model card showed "Version 1" as when it scored, not a word (was: README known
