@@ -465,15 +465,20 @@ def _check_copied_files(stage: Path, run_id: str, contributions_path: Path) -> N
     (round 30, was: this run's scores and run.json beside the other run's contributions, exit 0)."""
     import pyarrow.parquet as pq
 
+    from pipelines.outputs import other_runs  # the readers' rule (`read_run_frame`)
+
     for name in (CONTRIB_FILE, CHURN_FILE, BRIDGE_FILE, BRIDGE_CHURN_FILE):
-        if not (stage / name).is_file():
+        if not (
+            stage / name
+        ).is_file():  # a run without churn contributions or a bridge: as the readers take it
             continue
         try:
-            table = pq.read_table(stage / name, columns=["run_id"])
-        except Exception:  # a damaged file, or one without run ids: the readers of the partition say so
+            kept = [c for c in ("run_id", "customer_id") if c in pq.read_schema(stage / name).names]
+            frame = pd.read_parquet(stage / name, columns=kept[:1])
+        except Exception:  # a damaged file: the readers of the partition say so
             continue
-        found = {str(v) for v in table.column("run_id").unique().to_pylist() if v is not None}
-        if found and found != {run_id}:
+        found = other_runs(frame, run_id)
+        if found:
             raise StructuralError(
                 f"not added to the score history: {contributions_path.parent} holds another run's files now "
                 f"({name.replace('.parquet', '')}: run {', '.join(sorted(found))}, this run {run_id}): another "

@@ -222,6 +222,12 @@ def test_the_append_copies_no_other_runs_files(history_runs, tmp_path):
     with pytest.raises(StructuralError, match="holds another run's files now .*score it again"):
         append_run(h, scores, other / "scores.contributions.parquet", published.manifest)  # was: added
     assert [r.as_of for r in list_runs(h)] == ["2024-11-01", "2024-12-01"]
+    # the readers' rule (`outputs.other_runs`, review of round 30): a file without run ids is no run's (was: passed)
+    own = pd.read_parquet(root / "scores-2025-01-01.contributions.parquet")
+    own.drop(columns=["run_id"]).to_parquet(other / "scores.contributions.parquet")
+    (other / "scores.churn_contributions.parquet").unlink()  # none: as a run without churn contributions
+    with pytest.raises(StructuralError, match=r"contributions: run \(none\)"):
+        append_run(h, scores, other / "scores.contributions.parquet", published.manifest)
     target = append_run(h, scores, root / "scores-2025-01-01.contributions.parquet", published.manifest)
     assert target.name == "as_of=2025-01-01"  # its own files: added
 
