@@ -335,3 +335,21 @@ def test_the_promotions_inputs_rule_is_the_scoring_runs():
     with pytest.raises(StructuralError, match=r"column\(s\) invoices.paid_at, which this data lacks"):
         check_model_inputs(ours, tables, strict=False, present=champions)
     assert inputs_beyond(model(champions), model(ours)) == []
+
+
+def test_an_unreadable_config_creates_no_output_nor_history(tmp_path):
+    """`cvp score --config bad.yaml --out O/scores.parquet --history H`: exit 2 on the configuration, and O and an
+    empty history H, marked as ours, were left behind (review of round 30: the outputs were checked, creating
+    their directory, and the history opened before the configuration was read). Now the configuration is read
+    first: nothing is created."""
+    from tests.helpers import cvp
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("::: not a setting\n")
+    out, history = tmp_path / "o" / "scores.parquet", tmp_path / "h"
+    res = cvp(
+        "score", "--data", str(tmp_path / "data"), "--as-of", "2025-01-01", "--out", str(out),
+        "--history", str(history), "--config", str(bad),
+    )  # fmt: skip
+    assert res.exit_code == 2 and "invalid configuration" in res.output, res.output
+    assert not out.parent.exists() and not history.exists()  # was: both created, H marked
