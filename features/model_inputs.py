@@ -6,7 +6,7 @@ Moved out of `features.contract` (the contract tables stay there) with no change
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +186,35 @@ def _new_input(table: str, column: str | None = None, share: float | None = None
     )
 
 
+def input_stops(
+    recorded: Mapping[str, Mapping[str, float]],
+    present: Mapping[str, Mapping[str, float]],
+    tables: Collection[str] | None = None,
+) -> tuple[list[str], list[str], list[str]]:
+    """What stops a scoring run of a model that recorded `recorded` (`recorded_inputs`) on data whose model inputs
+    are `present` (`model_inputs`): (the tables it lacks, the `table.column`s it lacks, the `table.column`s filled
+    on most training rows, `FILLED_IN_TRAINING`, and on none here). `tables`: the tables the data has (default:
+    those of `present`). The one rule `check_model_inputs` holds scoring data to and `cvp models promote` holds a
+    version to against the champion's training data (`pipelines.registry_contract.inputs_beyond`)."""
+    there = set(present if tables is None else tables)
+    missing_tables = [t for t in recorded if t not in there]
+    missing = [
+        f"{t}.{c}"
+        for t, cols in recorded.items()
+        if t not in missing_tables
+        for c in cols
+        if c not in present.get(t, {})
+    ]
+    empty = [
+        f"{t}.{c}"
+        for t, cols in recorded.items()
+        if t not in missing_tables
+        for c, share in cols.items()
+        if present.get(t, {}).get(c) == 0 and share >= FILLED_IN_TRAINING
+    ]
+    return missing_tables, missing, empty
+
+
 def check_model_inputs(
     recorded: Mapping[str, Any] | None,
     tables: Mapping[str, Any],
@@ -207,16 +236,9 @@ def check_model_inputs(
     if recorded is None:
         return []
     present = model_inputs(tables) if present is None else present
-    was = {t: dict(cols) for t, cols in recorded.items()}
-    missing_tables = [t for t in was if t not in tables or tables[t] is None]
-    missing = [
-        f"{t}.{c}"
-        for t, cols in was.items()
-        if t not in missing_tables
-        for c in cols
-        if c not in present.get(t, {})
-    ]
-    rowless = [t for t in was if t not in missing_tables and len(tables[t]) == 0]
+    there = [t for t, frame in tables.items() if frame is not None]
+    missing_tables, missing, empty = input_stops(recorded, present, there)
+    rowless = [t for t in recorded if t not in missing_tables and len(tables[t]) == 0]
     # not "columns without a value": the rows are gone (was: every column of them listed as empty)
     if rowless:
         raise StructuralError(
@@ -225,13 +247,6 @@ def check_model_inputs(
             "customers table names none of their customers: ids written differently, or another export?) or the "
             "file has none"
         )
-    empty = [
-        f"{t}.{c}"
-        for t, cols in was.items()
-        if t not in missing_tables
-        for c, share in cols.items()
-        if present.get(t, {}).get(c) == 0 and share >= FILLED_IN_TRAINING
-    ]
     if missing_tables or missing or empty:
         parts = []
         if missing_tables:

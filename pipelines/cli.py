@@ -382,10 +382,13 @@ def score(
     tables: TablesOpt = None,
 ) -> None:
     """Score every customer: value, interval, churn risk, tier, rating, flags, top reasons; drift check."""
+    from pipelines.config import load_config
     from pipelines.engines.run import run_score
     from pipelines.output_checks import check_outputs, check_rejects_replaceable, rejects_outputs
     from pipelines.outputs import output_paths
 
+    # an unreadable --config stops before --out or --history is created (review of round 30, was: both left)
+    load_config(config)
     catalog = _catalog_tables(tables, engine, mapping, data)
     check_outputs(  # before the history is created, the model or the data read
         data,

@@ -5,7 +5,10 @@ A model pickles its fitted boosters, not the code around them: the features it i
 come from whatever `features/` and `models/` the scoring process imports. When that code is not the code the model
 was trained with (a release installed since, a feature's definition changed), its features may be computed
 otherwise than in training and the scores can be wrong without any other sign. The version is the package's
-version and a sha256 of the source of each of those packages (every `.py` file, by relative path).
+version, a sha256 of the source of each of those packages (every `.py` file, by relative path) and the versions of
+the libraries the model's fitted objects and features come from (`LIBRARIES`: a scikit-learn calibrator unpickled
+by another scikit-learn, pandas computing the features otherwise; round 30, was: not recorded, an upgrade of them
+between `cvp train` and `cvp score` not said, MLflow's own version warning silenced at loading).
 """
 
 from __future__ import annotations
@@ -19,16 +22,23 @@ from typing import Any
 #: The packages whose code computes a model's features and predictions.
 PACKAGES = ("features", "models")
 DISTRIBUTION = "customer-value-predictor"
+#: The libraries whose versions a model's predictions depend on: its pickled boosters and estimators (lightgbm,
+#: scikit-learn, numpy) and the code computing its features and the BTYD fits at the as-of (pandas, scipy).
+LIBRARIES = ("lightgbm", "scikit-learn", "numpy", "pandas", "scipy")
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @lru_cache(maxsize=1)
 def code_version() -> dict[str, str]:
-    """This process's code: `package` (the installed version) and `<package>_sha256` per package of `PACKAGES`."""
-    try:
-        version = metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    out = {"package": version}
+    """This process's code: `package` (the installed version), `<package>_sha256` per package of `PACKAGES` and
+    `<library>` (its installed version) per library of `LIBRARIES`."""
+    out = {"package": _version(DISTRIBUTION)}
     for name in PACKAGES:
         root = Path(import_module(name).__file__ or "").parent
         digest = hashlib.sha256()
@@ -36,12 +46,14 @@ def code_version() -> dict[str, str]:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         out[f"{name}_sha256"] = digest.hexdigest()
-    return out
+    return out | {name: _version(name) for name in LIBRARIES}
 
 
 def code_difference(recorded: Any, current: dict[str, str]) -> str | None:
     """What differs between the code a model was trained with (`recorded`, its contract's `data.code`) and this
-    run's; None when nothing does, or for a model registered before models recorded their code."""
+    run's: our feature and model code, then the libraries (`LIBRARIES`); None when nothing does, or for a model
+    registered before models recorded their code (a library only when the model recorded its version: those
+    registered before round 30 are judged on our code alone)."""
     if not isinstance(recorded, dict):
         return None
     changed = [
@@ -49,10 +61,23 @@ def code_difference(recorded: Any, current: dict[str, str]) -> str | None:
         for name in PACKAGES
         if recorded.get(f"{name}_sha256") != current[f"{name}_sha256"]
     ]
-    if not changed:
+    libraries = [
+        f"{name} {recorded[name]} then {current.get(name)}"
+        for name in LIBRARIES
+        if recorded.get(name) is not None and recorded[name] != current.get(name)
+    ]
+    said = []
+    if changed:
+        said.append(
+            f"other feature or model code than this run's (package {recorded.get('package')} then "
+            f"{current['package']}; {', '.join(changed)})"
+        )
+    if libraries:
+        said.append(f"other libraries than this run's ({', '.join(libraries)})")
+    if not said:
         return None
     return (
-        f"the model was trained with other feature or model code than this run's (package "
-        f"{recorded.get('package')} then {current['package']}; {', '.join(changed)}): its features may be computed "
-        "otherwise than in training. Retrain the model with this code, or score with the code that trained it"
+        f"the model was trained with {' and '.join(said)}: its features and predictions may be computed "
+        "otherwise than in training. Retrain the model with this code, or score with the code and libraries that "
+        "trained it"
     )

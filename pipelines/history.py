@@ -16,6 +16,11 @@ from typing import Any
 import pandas as pd
 
 from features.validation import StructuralError
+from pipelines.history_checks import (
+    check_same_currency,
+    check_same_customers,
+    check_same_horizon,
+)
 from pipelines.history_identity import base_signature, check_same_base, signature_of
 from pipelines.history_rules import reported_tiers, tier_rules_change, tiers_under_previous_rules
 from pipelines.history_store import (
@@ -56,76 +61,6 @@ __all__ = [
     "tier_rules_change",
     "transitions_between",
 ]
-
-
-def check_same_horizon(runs: Sequence[HistoryRun], horizon_days: int | None, what: str) -> None:
-    """Refuse (exit 2) to compare runs of different horizons; `horizon_days` is the run being added, if any."""
-    seen = {r.horizon_days for r in runs} | ({horizon_days} if horizon_days is not None else set())
-    if len(seen) > 1:
-        detail = ", ".join(f"{r.as_of}: {r.horizon_days} days" for r in runs)
-        if horizon_days is not None:
-            detail += f"; this run: {horizon_days} days"
-        raise StructuralError(
-            f"{what} would compare runs of different horizons ({detail}); predictions over different horizons "
-            "are not comparable: keep one history per horizon"
-        )
-
-
-def check_same_currency(runs: Sequence[HistoryRun], currency: str | None, what: str) -> None:
-    """Refuse (exit 2) to compare runs whose amounts are in different currencies (`currency`: the run being added
-    or reported; runs added before run.json recorded theirs are not judged): another company's history, or one
-    kept across a change of currency, would put a GBP value beside a EUR one (stable tiers, "+1,200 EUR")."""
-    other = [r for r in runs if r.currency is not None and currency is not None and r.currency != currency]
-    if other:
-        detail = ", ".join(f"{r.as_of}: {r.currency}" for r in other)
-        raise StructuralError(
-            f"{what} would compare runs of different currencies ({detail}; this run: {currency}); amounts in "
-            "different currencies are not comparable: keep one history per company and currency"
-        )
-
-
-#: Below this share of the previous run's customers found again, two runs are not the same customer base.
-MIN_CUSTOMERS_KEPT = 0.5
-#: From this many previous customers found again under another spelling of their id (or 1% of them, if more),
-#: the id format changed between the runs.
-MIN_RESPELLED = 3
-
-
-def check_same_customers(previous: HistoryRun, ids: pd.Series, as_of: str, what: str) -> None:
-    """Refuse (exit 2) to compare a run with `previous` when their customer ids do not name the same customers.
-
-    Every customer known before an as-of is in its run's scores (whatever their status), so a run holds nearly
-    all the customers of the run before. When fewer than `MIN_CUSTOMERS_KEPT` of them are found again, or some
-    reappear under another spelling of their id (`C001` then `1`, `00042` then `42`: leading zeros dropped by a
-    spreadsheet, a prefix dropped by another system, numbers for text; `features.id_spellings.respelled_ids`), the ids
-    changed: compared as they are, every customer would be new and every stable tier reset, without a word."""
-    from features.id_spellings import respelled_ids
-
-    before = read_columns(previous, ["customer_id"])["customer_id"]
-    if not len(before):
-        return
-    now = ids.astype("str")
-    kept = int(before.isin(pd.Index(now.unique())).sum())
-    respelled = respelled_ids(before, now)
-    enough = max(MIN_RESPELLED, int(0.01 * len(before)) + 1)
-    if kept >= MIN_CUSTOMERS_KEPT * len(before) and len(respelled) < enough:
-        return
-    detail = f"{kept:,} of the {len(before):,} customers of the history's run as of {previous.as_of} are in this run"
-    detail += f" as of {as_of} ({kept / len(before):.0%})"
-    if respelled:
-        shown = ", ".join(f"{a!r} now {b!r}" for a, b in respelled[:5])
-        detail += f"; {len(respelled):,} of the others are here under another spelling of their id ({shown})"
-        cause = "the customer id format changed between the runs (leading zeros dropped by a spreadsheet, a prefix "
-        cause += "dropped, numbers written for text)"
-    else:
-        gone = before[~before.isin(pd.Index(now.unique()))].head(3).tolist()
-        cause = f"the ids do not name the same customers (gone: {', '.join(map(repr, gone))}; this run: "
-        cause += ", ".join(map(repr, now.head(3).tolist())) + ")"
-    raise StructuralError(
-        f"{what}: {detail}: {cause}. Compared as they are, these customers would be new and their stable tiers "
-        "reset. Give the ids as the earlier runs wrote them (keep them as text), or start a new history "
-        "directory for another customer base"
-    )
 
 
 def history_notes(
@@ -270,6 +205,7 @@ def apply_stability(
     horizon_days: int,
     signature: dict[str, str] | None = None,
     reader: Reader = PRODUCTION,
+    seen: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The scores with `tier` = the reported tier under `tiers.stability` and `raw_tier` = this run's own tier.
 
@@ -279,7 +215,10 @@ def apply_stability(
     from the raw one gets a `tier_reason` saying so. `signature`: this run's sample of its orders
     (`pipelines.history_identity.base_signature`), compared with the history's previous run's, the run of the
     same as-of it replaces and the next run's (a backfill). `reader`: this run's model (`tier_runs`: a
-    challenger's run reads its own model's runs, production's the champions').
+    challenger's run reads its own model's runs, production's the champions'). `seen`: the runs before this as-of
+    the run's id and bridge were fixed on (`runs_before` when it started); another set now is refused (round 30,
+    was: a run added meanwhile by another `cvp score` read by the stable tiers under an id naming none, two sets
+    of other tiers under one run id).
     """
     out = scores.copy(deep=False)  # copy-on-write: the caller's frame is not changed, no column copied
     raw = out["tier"].astype("str")
@@ -291,6 +230,15 @@ def apply_stability(
     as_of = pd.Timestamp(out["as_of"].iloc[0]).date().isoformat() if len(out) else ""
     every = list_runs(open_history(history, create=True))
     runs = [r for r in every if r.as_of < as_of]
+    now = {r.as_of: r.run_id for r in runs}
+    if seen is not None and now != seen:
+        changed = sorted(a for a in set(now) | set(seen) if now.get(a) != seen.get(a))
+        raise StructuralError(
+            f"the score history {history} changed while this run scored (runs as of {', '.join(changed)} added, "
+            "replaced or removed by another `cvp score`): its run id and the bridge of a model change were fixed on "
+            "the runs before, its stable tiers would read the runs now; score it again with this --history, "
+            "nothing was published"
+        )
     # a run of stale data or a stopped table is kept but read by no stable tier
     held = tier_runs(runs, reader)
     # what the reported tiers were computed from, for the manifest (`cvp report --history` compares it)

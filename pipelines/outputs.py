@@ -346,6 +346,13 @@ def _run_ids(values: Iterable[Any]) -> set[str]:
     return {str(v) for v in values if v is not None and not (isinstance(v, float) and v != v)}
 
 
+def other_runs(frame: pd.DataFrame, run_id: str) -> set[str]:
+    """The runs a per-customer file (`frame`: its run_id column at least) comes from when not run `run_id` alone
+    ("(none)": no run_id column); empty when it is that run's or has no row (`read_run_frame`, the history's)."""
+    found = (_run_ids(frame["run_id"].unique()) if "run_id" in frame else {"(none)"}) if len(frame) else set()
+    return found if found and found != {run_id} else set()
+
+
 def read_output_set(
     scores_path: Path,
     columns: Iterable[str] | None = None,
@@ -561,9 +568,9 @@ def read_run_frame(path: Path, run_id: str | None, what: str, hint: str) -> pd.D
         raise StructuralError(f"{path} is not a readable {what} file: {exc}") from exc
     if "customer_id" not in frame.columns:
         raise StructuralError(f"{path} is not a {what} file: it has no customer_id column")
-    if run_id is not None and len(frame):
-        found = _run_ids(frame["run_id"].unique()) if "run_id" in frame else {"(none)"}
-        if found != {run_id}:
+    if run_id is not None:
+        found = other_runs(frame, run_id)
+        if found:
             raise StructuralError(
                 f"{path.name} comes from another run ({', '.join(sorted(found))}; expected {run_id}): {hint}"
             )

@@ -53,6 +53,53 @@ def _champion_now(client: Any, name: str, version: str, run_id: str | None) -> s
     return now if one_model(version, run_id, now, now_run) else f"{now} (training run {now_run[:8]})"
 
 
+def _open_store(cfg: AppConfig, recorded: str | None, run_id: str | None) -> str:
+    """Point MLflow at the store a run's model came from: `recorded` (the scores manifest's, or `--tracking-uri`);
+    when no store is there any more (moved on disk: `MissingStore`), the configured one (`mlflow.tracking_dir`,
+    MLFLOW_TRACKING_URI), whose training run of the same id is the same model (round 30, was: "there is no
+    tracking store at <the old path>" on the card, its backtest and the banners of a model replaced since gone,
+    the `--config` naming the store's new place not read). Returns what the card says of it ("" for the store
+    recorded); raises the recorded store's `MissingStore` when neither is there or the configured one does not
+    hold the training run `run_id` (another store: what it says is not of these scores' model)."""
+    try:
+        configure_tracking(Path(cfg.mlflow.tracking_dir), recorded, reading=True)
+        return ""
+    except MissingStore as exc:
+        if recorded is None:
+            raise
+        try:
+            uri = configure_tracking(Path(cfg.mlflow.tracking_dir), None, reading=True)
+            from pipelines.mlflow_import import mlflow
+
+            held = bool(run_id) and training_run(mlflow.MlflowClient(), run_id)[0] is not None
+        except Exception:  # not there, or not answering: as without it
+            held = False
+        if not held:
+            raise exc from None
+        gone = str(exc).partition(" (mlflow.")[0]
+        return f"{gone}; the model's training run is read from the configured store, {shown_uri(uri)}"
+
+
+def _version_removed(client: Any, name: str, version: str) -> str | None:
+    """What the model card says when the scores' model version is no longer registered (`mlflow` deleted it since
+    the run scored, its training run kept), None while it is or when the registry cannot tell. With a champion now
+    the banner says the model was replaced (`champion_now_version`); this says why no `cvp score` uses it again."""
+    from pipelines.mlflow_import import MlflowException
+
+    try:
+        client.get_model_version(name, version)
+        return None
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            return None
+    except Exception:  # not answering: not known
+        return None
+    return (
+        f"version {version} of {name}, which made these scores, was deleted from the registry since: no `cvp "
+        "score` can use it again. Ask your data team why before acting on these scores"
+    )
+
+
 def _model_name(model_uri: str | None, cfg: AppConfig) -> str:
     """The registered model the run loaded (`models:/<name>/...`), any other URI as it is, else the config's."""
     return registered_name(model_uri) or model_uri or cfg.mlflow.registered_model
@@ -73,11 +120,7 @@ def champion_now_of_run(manifest: dict, cfg: AppConfig, tracking_uri: str | None
     if not version.isdigit() or not run_id:
         return None
     try:
-        configure_tracking(
-            Path(cfg.mlflow.tracking_dir),
-            _with_password(tracking_uri or manifest.get("tracking_uri")),
-            reading=True,
-        )
+        _open_store(cfg, _with_password(tracking_uri or manifest.get("tracking_uri")), run_id)
         # MLflow imported after the cheap checks and the store found (review of round 28, was: imported first)
         from pipelines.mlflow_import import mlflow
 
@@ -111,8 +154,9 @@ def model_card(
     from pipelines.mlflow_import import mlflow
 
     tracking_uri = _with_password(tracking_uri)
+    moved = ""
     try:  # a store no longer there is said on the card; none is created in its place (was: a new empty one)
-        configure_tracking(Path(cfg.mlflow.tracking_dir), tracking_uri, reading=True)
+        moved = _open_store(cfg, tracking_uri, run_id)
         gone = ""
     except MissingStore as exc:
         gone = str(exc).partition(" (mlflow.")[0]
@@ -147,6 +191,8 @@ def model_card(
                 "MLFLOW_TRACKING_URI)"
             )
         return card
+    if moved:  # the store the scores recorded is gone: the configured one holds their model's training run
+        card["tracking_store"] = moved
     if deleted:  # in MLflow's trash: read while it lasts, said (was: not a word)
         card["notes"] = run_deleted_note(run_id, run)
     card["trained_at"] = pd.Timestamp(run.info.start_time, unit="ms").strftime("%Y-%m-%d %H:%M UTC")
@@ -156,6 +202,9 @@ def model_card(
     now = _champion_now(client, card["model_name"], version, run_id) if version.isdigit() else None
     if now is not None:  # the banners' (`phrases.page_banners`): this model replaced since, or promoted since
         card["champion_now_version"] = now
+    removed = _version_removed(client, card["model_name"], version) if version.isdigit() else None
+    if removed:  # a fact on the card (round 30, was: the version shown as when it scored, not a word)
+        card["model_deleted"] = removed
     if (
         now is not None and now != version
     ):  # pages of an older run, its champion replaced since: said (round 25,

@@ -377,7 +377,7 @@ def run_score(
         from pipelines.history import apply_stability, history_notes, runs_after
         from pipelines.history_store import HISTORY_RULE, stability_rules, tier_rules
 
-        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature, reader)
+        scores = apply_stability(scores, history, run_cfg, bundle.horizon_days, signature, reader, earlier)
         stability_runs = scores.attrs.get("stability_runs")  # the history's runs the reported tiers came from
         policy = {"run_policy": run_policy(run_cfg)}
         notes = history_notes(

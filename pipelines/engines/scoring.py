@@ -368,6 +368,7 @@ def resolve_settings(
     mapping_sha256: str | None,
     strict: bool,
     mapping_zone: str | None = None,
+    other: str | None = None,
 ) -> tuple[AppConfig, list[str], list[str]]:
     """The configuration a scoring run builds features with: the model's own feature and label settings.
 
@@ -375,6 +376,8 @@ def resolve_settings(
     (tiers, flags, report text, explain) stay the run's policy. With `strict`, any difference refuses the run.
     A model saved before models carried their settings falls back to the run's configuration, with a note.
     `mapping_zone`: the `timezone:` the run's mapping names (its data read in it, `cfg.data.timezone` too).
+    `other`: what `cfg` and `mapping_sha256` are when not a run's ("champion v1": `cvp models promote`), the name
+    the differences give that side.
     """
     stored = bundle.contract_settings()
     if stored is None:
@@ -397,6 +400,7 @@ def resolve_settings(
         "mapping_digest": mapping_sha256,
     }
     diffs: list[str] = []
+    side, run = other or "config", other or "run"
     data = stored.get("data") or {}
     stop = contract_stop(bundle, cfg)
     if stop:
@@ -422,12 +426,12 @@ def resolve_settings(
             "run's mapping names the zone its data is read in; give the model's mapping, or --strict refuses)"
         )
     for key, value in imposed.items():
-        diffs.append(f"data.{key}: model {value}, config {getattr(cfg.data, key)}")
+        diffs.append(f"data.{key}: model {value}, {side} {getattr(cfg.data, key)}")
     for section in ("features", "labels"):
         for key in sorted(set(model_side[section]) | set(run_side[section])):
             a, b = model_side[section].get(key), run_side[section].get(key)
             if a != b:
-                diffs.append(f"{section}.{key}: model {a}, config {b}")
+                diffs.append(f"{section}.{key}: model {a}, {side} {b}")
     if model_side["mapping_digest"] != run_side["mapping_digest"]:
         short = {
             k: (v[:12] if v else "none")
@@ -435,10 +439,14 @@ def resolve_settings(
         }
         # not imposed: the model holds the digest of its mapping, not the mapping (was: listed under "the model's
         # settings are used", while the data was read through the run's mapping, or none)
-        diffs.append(
-            f"mapping (sha256): model {short['m']}, run {short['r']} (not imposed: the data is read through the "
-            "run's mapping, or none; give the model's mapping, or --strict refuses)"
+        how = (
+            "not imposed: the data is read through the run's mapping, or none; give the model's mapping, or "
+            "--strict refuses"
+            if other is None
+            else f"not imposed: the scoring runs' --mapping is {other}'s; give this version's mapping to them, or "
+            "--strict refuses"
         )
+        diffs.append(f"mapping (sha256): model {short['m']}, {run} {short['r']} ({how})")
     if diffs and strict:
         raise StructuralError(
             "--strict: the run's settings differ from the model's:\n  - " + "\n  - ".join(diffs)

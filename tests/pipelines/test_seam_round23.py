@@ -75,17 +75,23 @@ def test_a_run_whose_history_got_another_run_while_it_scored_is_not_added(decemb
     history = history_after_december(december_history, tmp_path)
     dec = json.loads((december_history / "dec.manifest.json").read_text())
     scores = pd.read_parquet(december_history / "dec.parquet")
-    contributions = december_history / "dec.contributions.parquet"
+    december = pd.read_parquet(december_history / "dec.contributions.parquet")
+
+    def contributions(run_id):  # the run's own files (the append checks their run id: round 30)
+        path = tmp_path / f"{run_id}.contributions.parquet"
+        december.assign(run_id=run_id).to_parquet(path, index=False)
+        return path
+
     january = dec | {"as_of": "2025-01-01", "run_id": "jan", "stability_runs": {}}  # read H while empty
     with pytest.raises(
         StructuralError, match=r"another run was added to it while this one scored \(2024-12-01\)"
     ):
-        append_run(history, scores, contributions, january)
+        append_run(history, scores, contributions("jan"), january)
     assert [r.as_of for r in list_runs(history)] == ["2024-12-01"]
     january["stability_runs"] = {"2024-12-01": dec["run_id"]}  # read the December run: added
-    append_run(history, scores, contributions, january)
+    append_run(history, scores, contributions("jan"), january)
     backfill = dec | {"as_of": "2024-11-01", "run_id": "nov", "stability_runs": {}}  # before every run: added
-    append_run(history, scores, contributions, backfill)
+    append_run(history, scores, contributions("nov"), backfill)
     assert [r.as_of for r in list_runs(history)] == ["2024-11-01", "2024-12-01", "2025-01-01"]
 
 

@@ -49,10 +49,16 @@ def test_the_profile_page_asks_the_registry_for_the_champion_now(trained, defaul
     said = _text((root / "replaced" / "profile.html").read_text())
     assert "Model replaced:" in said and "replaced since by version 1:" in said  # was: not a word
 
-    # a store that cannot be read: the page is made, as without the registry's answer (a challenger's: provisional)
+    # a store that cannot be read: the page is made, as without the registry's answer (a challenger's: provisional;
+    # the configured store is read instead only when it holds the run's training run: round 30, here none does)
     gone = manifest | {"champion_version": "", "model_aliases": ["challenger"]}
     path.write_text(json.dumps(gone | {"tracking_uri": f"sqlite:///{tmp_path / 'nowhere' / 'mlflow.db'}"}))
-    run_profile(scores, None, root / "gone", None, trained.config, quiet())
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text(
+        trained.config.read_text().replace(str(trained.mlruns), str(tmp_path / "nowhere-either"))
+    )
+    assert str(tmp_path / "nowhere-either") in elsewhere.read_text()
+    run_profile(scores, None, root / "gone", None, elsewhere, quiet())
     assert "Provisional" in _text((root / "gone" / "profile.html").read_text())
 
 
