@@ -2,7 +2,7 @@
 customer and one `assigned_at` naming different managers (a team's two owners exported as two rows, a reassignment
 written with the old row's date). The owner at a cutoff is the customer's last assignment before it: of two at
 one instant, the loader would pick one by row order, a guess. Both rows are rejected with a reason instead. Pure
-function over a validated table, both engines (`features.crossrefs.reject_assignments_outside_tenure`'s caller
+function over a validated table, both engines (`features.manager_checks.reject_assignments_outside_tenure`'s caller
 sites: the Spark engine per customer bucket, which holds every assignment of its customers)."""
 
 from __future__ import annotations

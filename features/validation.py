@@ -481,7 +481,7 @@ def validate_tables(
     )
     # Managers first: a customer row rejected for an unknown manager is then unknown to the other tables.
     if "account_managers" in parsed:
-        from features.crossrefs import check_unknown_managers
+        from features.manager_checks import check_unknown_managers
 
         am, am_rej, _ = parsed["account_managers"]
         known_am = known_ids(am, am_rej, "account_manager_id")
@@ -492,7 +492,7 @@ def validate_tables(
                     unknown = reject_unknown(t, "account_manager_id", known_am, rej)
                     check_unknown_managers(name, t, unknown)  # many: the managers export is incomplete
         if "assignments" in parsed:  # assigned after the manager left or before they started
-            from features.crossrefs import check_assignment_tenures, reject_assignments_outside_tenure
+            from features.manager_checks import check_assignment_tenures, reject_assignments_outside_tenure
 
             t, rej, _ = parsed["assignments"]
             reject_assignments_outside_tenure(t, rej, am[am_rej.ok])
@@ -533,7 +533,7 @@ def validate_tables(
         accepted = cust[cust_rej.ok] if "customers" in parsed else None
         reject_referrals_against_signups(*parsed["referrals"][:2], accepted, orders[orders_rej.ok])
     if "returns" in parsed:  # a return of another customer's order (`features.crossrefs`)
-        from features.crossrefs import judge_return_totals, reject_order_mismatches
+        from features.return_checks import judge_return_totals, reject_order_mismatches
 
         (o, o_rej, _), (r, r_rej, _) = parsed["orders"], parsed["returns"]
         named = o_rej.ok
@@ -542,7 +542,7 @@ def validate_tables(
             # rule's index of every accepted order was the loading peak at 1M (issue 14); same masks.
             named = named & isin_ids(o["order_id"], r["order_id"].dropna())
         if "order_id" in o.columns and "order_id" in r.columns:  # `ord-1` for `ORD-1` throughout
-            from features.crossrefs import check_respelled_orders
+            from features.return_checks import check_respelled_orders
 
             unknown = r["order_id"].notna().to_numpy() & ~isin_ids(
                 r["order_id"], pd.Index(o.loc[named, "order_id"])
@@ -551,7 +551,7 @@ def validate_tables(
         reject_order_mismatches(r, o[named], r_rej)
         judge_return_totals(r, o[named], r_rej)  # most refunds above their order; refunded twice
     if "customers" in parsed:  # ordering after their churned_at: a stale cancellation (`features.crossrefs`)
-        from features.crossrefs import judge_orders_after_churn
+        from features.churn_checks import judge_orders_after_churn
 
         judge_orders_after_churn(parsed)
     # the same customers twice, `C0042` and `c0042` (the last stop: Spark judges it on the driver's ids)

@@ -58,7 +58,7 @@ FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numb
 SCIENTIFIC = "__scientific"  # an id a spreadsheet rounded, `1.23457E+11` (`features.ids.scientific_ids`)
 #: bit 0: a customer with an accepted order a day or more after their `churned_at` (`features.crossrefs.
 #: ordered_after_churn`, set by `check_bucket`: every order of a customer is in their bucket); bit 1: their
-#: `churned_at` at the very instant of their last order (`crossrefs.churned_at_last_order`)
+#: `churned_at` at the very instant of their last order (`churn_checks.churned_at_last_order`)
 AFTER_CHURN = "__after_churn"
 ACCOUNTING = (
     "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.numbers.accounting_numbers`)
@@ -97,7 +97,7 @@ LOW = "__low"  # ... below it
 #: its time-zone column names another zone than `data.timezone` (`features.zone_columns.other_zone_rows`); bit 3:
 #: its refund column holds a refund and the data has no returns table (`features.refund_columns.refund_rows`)
 CURRENCY = "__currency"
-#: bit 0: a return naming an order accepted in the data (`features.crossrefs.check_returns_against_orders`' count)
+#: bit 0: a return naming an order accepted in the data (`features.return_checks.check_returns_against_orders`' count)
 NAMED = "__named"
 #: bit 0: an order (invoice, return, ticket) equal to another accepted one of its customer in every column but its
 #: key (`features.keys.repeated_rows`, set by `check_bucket`: an export repeated under new ids)
@@ -134,7 +134,7 @@ REF = "__ref_reason"  # a referral copy's `unknown <ref>` verdict, kept apart un
 SIGNUP = "__signup_reason"
 # customers' rows: the latest accepted ordered_at (`features.crossrefs.far_future`)
 LAST_ORDER = "__last_order"
-JOINED = "__order|"  # returns' rows: their order's columns (`features.crossrefs.foreign_order_returns`)
+JOINED = "__order|"  # returns' rows: their order's columns (`features.return_checks.foreign_order_returns`)
 #: A row's position while it is checked: its input partition in the high bits, its row in that partition below,
 #: so positions sort in source order; `source_row` (dense) once the rows per partition are counted.
 PARTITION_SHIFT = 36
@@ -218,7 +218,7 @@ def check_bucket(
         accepted = own & rows[REASON].isna().to_numpy()
         ids = rows[_wide("account_managers", VAL + "account_manager_id")][accepted]
         known_managers = sorted({str(v) for v in ids.dropna()})
-        managers = pd.DataFrame(  # their dates judge the assignments (`features.crossrefs.TENURE_RULES`)
+        managers = pd.DataFrame(  # their dates judge the assignments (`features.manager_checks.TENURE_RULES`)
             {
                 c: rows[_wide("account_managers", VAL + c)].to_numpy()[accepted]
                 for c in ("account_manager_id", "started_at", "left_at")
@@ -264,7 +264,7 @@ def check_bucket(
                 at, t, rej = parsed[(name, 0)]
                 unknown[at] |= reject_unknown(t, "account_manager_id", known_am, rej).to_numpy(dtype=np.int64)
         if ("assignments", 0) in parsed:  # assigned after the manager left or before they started
-            from features.crossrefs import reject_assignments_outside_tenure
+            from features.manager_checks import reject_assignments_outside_tenure
 
             reject_assignments_outside_tenure(*parsed[("assignments", 0)][1:], managers)
     if not pd.isna(last_order):  # `paid_at 2099`: unpaid at every cutoff (`features.crossrefs`)
@@ -328,7 +328,7 @@ def check_bucket(
     if (
         has_customers and ("orders", 0) in parsed
     ):  # ordering after their churned_at: counted, judged on the driver
-        from features.crossrefs import churned_at_last_order, ordered_after_churn
+        from features.churn_checks import churned_at_last_order, ordered_after_churn
 
         (cat, ct, crej), (_, ot, orej) = parsed[("customers", 0)], parsed[("orders", 0)]
         after_churn[cat[crej.ok][ordered_after_churn(ct[crej.ok], ot[orej.ok])]] = 1

@@ -70,10 +70,10 @@ def event_days_spark(
 def judge_returns(rows: pd.DataFrame, accepted: pd.DataFrame) -> pd.DataFrame:
     """The returns' rules of `validate_tables` on one bucket of order ids: `rows`, the returns' rows whose
     `order_id` falls in it; `accepted`, the accepted orders whose id does (`JOINED` columns). A return against
-    another customer's order, above or before it (`features.crossrefs.reject_order_mismatches`), then the returns
+    another customer's order, above or before it (`features.return_checks.reject_order_mismatches`), then the returns
     of one order adding up past its revenue (`returns_beyond_order`: every return of an order is in its bucket),
     for the rows still accepted; `NAMED`: the row names an accepted order (`check_returns_against_orders`' count)."""
-    from features.crossrefs import (
+    from features.return_checks import (
         BEYOND_ORDER,
         reject_order_mismatches,
         returns_at_order,

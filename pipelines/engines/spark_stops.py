@@ -316,7 +316,7 @@ def cross_table_stops(
     """The stops across tables, after every table's own (see module). `reports`: rows in and accepted per table;
     `rows`: each table's `TableRows`; `files`: each table's source (a file or a directory of parts: its name, and
     whether it is CSV), whose rows in are the table's."""
-    from features import crossrefs
+    from features import crossrefs, manager_checks
     from features.table_rows import SourceRows, check_source_rows
     from features.validation import check_customers_usable
 
@@ -333,14 +333,14 @@ def cross_table_stops(
             if name in reports and 0 < _sum(own, "u0") >= threshold(name):
                 t = rows[name].parsed()
                 if "account_manager_id" in t.columns:
-                    crossrefs.check_unknown_managers(name, t, rows[name].bits(UNKNOWN, 0))
+                    manager_checks.check_unknown_managers(name, t, rows[name].bits(UNKNOWN, 0))
         own = stats[stats[TABLE] == "assignments"]  # most assigned after their manager left (or before)
-        for _, reason, _ in crossrefs.TENURE_RULES:
+        for _, reason, _ in manager_checks.TENURE_RULES:
             n = int(own.loc[own[REASON] == reason, "n"].sum())
             if n >= crossrefs.MIN_RESPELLED and n > 0.5 * int(own["n"].sum()):
                 assignments = rows["assignments"]
                 reasons = assignments.rows[REASON].to_numpy(dtype=object)
-                crossrefs.check_assignment_tenures(assignments.parsed(), reasons)
+                manager_checks.check_assignment_tenures(assignments.parsed(), reasons)
     if "customers" not in reports:
         orders_stops(stats, reports, rows, threshold)
         return
@@ -373,10 +373,10 @@ def accepted_customer_ids(table: TableRows, parsed: pd.DataFrame | None = None) 
 
 def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
     """Most returns naming an order in the data refunding more than it, naming another customer's order or dated
-    before it (`features.crossrefs.check_returns_against_orders`, after every other stop as in `validate_tables`):
+    before it (`features.return_checks.check_returns_against_orders`, after every other stop as in `validate_tables`):
     from the returns' counts of those rejects and of rows naming an accepted order (`NAMED`, set by
     `spark_orders.judge_returns`)."""
-    from features import crossrefs
+    from features import crossrefs, return_checks
     from features.id_sets import isin_ids
 
     own = stats[stats[TABLE] == "returns"]
@@ -393,17 +393,17 @@ def returns_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
             known = o.loc[orders.rows[REASON].isna().to_numpy(), "order_id"]
             ok = returns.rows[REASON].isna().to_numpy()
             unknown = t["order_id"].notna().to_numpy() & ~isin_ids(t["order_id"], pd.Index(known)) & ok
-            crossrefs.check_respelled_orders(t, unknown, lambda: known)  # `ord-1` for `ORD-1` throughout
+            return_checks.check_respelled_orders(t, unknown, lambda: known)  # `ord-1` for `ORD-1` throughout
     named = _sum(own, "N0")
-    for reason in crossrefs.RETURN_CONVENTIONS:
+    for reason in return_checks.RETURN_CONVENTIONS:
         n = int(own.loc[own[REASON] == reason, "n"].sum())
         if n >= crossrefs.MIN_RESPELLED and n > 0.5 * named:
             returns = rows["returns"]
             reasons = returns.rows[REASON].to_numpy(dtype=object)
-            crossrefs.check_returns_against_orders(returns.parsed(), reasons, named)
+            return_checks.check_returns_against_orders(returns.parsed(), reasons, named)
     if _sum(own, "N1") >= max(crossrefs.MIN_RESPELLED, 0.5 * named):  # at their order's instant (bit 1)
         kept = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("returns", "orders")]
-        crossrefs.check_returns_at_order(*kept, named)
+        return_checks.check_returns_at_order(*kept, named)
 
 
 def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
@@ -426,19 +426,19 @@ def referral_stops(stats: pd.DataFrame, rows: Mapping[str, TableRows]) -> None:
 def churn_stops(
     stats: pd.DataFrame, reports: Mapping[str, tuple[int, int]], rows: Mapping[str, TableRows]
 ) -> None:
-    """Customers ordering a day or more after their `churned_at` (`features.crossrefs.check_orders_after_churn`,
+    """Customers ordering a day or more after their `churned_at` (`features.churn_checks.check_orders_after_churn`,
     the last stop as in `validate_tables`): from the customers counted so (`AFTER_CHURN`, set per bucket by
     `spark_checks.check_bucket`); `reports`: rows in and accepted per table."""
-    from features import crossrefs
+    from features import churn_checks, crossrefs
 
     own = stats[stats[TABLE] == "customers"]
     n, at_last = _sum(own, "H0"), _sum(own, "H1")  # bit 1: a churned_at at the last order's instant
     if "customers" in reports and (
-        at_last >= crossrefs.MIN_CHURN_AT_ORDER
+        at_last >= churn_checks.MIN_CHURN_AT_ORDER
         or n >= max(crossrefs.MIN_RESPELLED, crossrefs.RESPELLED_SHARE * reports["customers"][1])
     ):
         accepted = [rows[t].parsed()[rows[t].rows[REASON].isna().to_numpy()] for t in ("customers", "orders")]
-        crossrefs.check_churn_dates(*accepted)
+        churn_checks.check_churn_dates(*accepted)
 
 
 def currency_stops(
@@ -475,7 +475,7 @@ def orders_stops(
     (`features.crossrefs.check_refs_against_orders`): when a table's rows naming none of them (the bucket step's
     `UNKNOWN` bits, a superset) may reach the threshold, the driver judges them exactly on that table's rows (those
     accepted so far: not yet rejected against their order, for returns)."""
-    from features import crossrefs
+    from features import crossrefs, return_checks
 
     known: pd.Index | None = None
     for name in reports:
@@ -488,10 +488,10 @@ def orders_stops(
             t = rows[name].parsed()
             reason = rows[name].rows[REASON]
             later = (
-                crossrefs.FOREIGN_ORDER,
-                crossrefs.ABOVE_ORDER,
-                crossrefs.BEFORE_ORDER,
-                crossrefs.BEYOND_ORDER,
+                return_checks.FOREIGN_ORDER,
+                return_checks.ABOVE_ORDER,
+                return_checks.BEFORE_ORDER,
+                return_checks.BEYOND_ORDER,
             )
             ok = (reason.isna() | reason.isin(later if name == "returns" else ())).to_numpy()
             unknown = t[ref].notna() & (known.get_indexer(t[ref]) < 0) & ok

@@ -134,7 +134,7 @@ def test_the_returns_rule_reads_only_the_accepted_orders_a_return_names(monkeypa
     """Issue 14: the rule on returns of another customer's order indexed every accepted order (all columns, ids as
     Python objects): the loading peak at 1M. It is handed only the accepted orders some return names, in their
     order, and rejects the same returns."""
-    import features.crossrefs as crossrefs
+    import features.return_checks as return_checks
     from features.validation import validate_tables
 
     n = 100
@@ -157,19 +157,19 @@ def test_the_returns_rule_reads_only_the_accepted_orders_a_return_names(monkeypa
         }
     )
     seen: list[pd.DataFrame] = []
-    rule = crossrefs.reject_order_mismatches
+    rule = return_checks.reject_order_mismatches
 
     def spy(r, o, rej):
         seen.append(o)
         return rule(r, o, rej)
 
-    monkeypatch.setattr(crossrefs, "reject_order_mismatches", spy)
+    monkeypatch.setattr(return_checks, "reject_order_mismatches", spy)
     res = validate_tables({"orders": orders, "returns": returns})
     assert seen[0]["order_id"].tolist() == ["o0", "o1", "o2"]  # was: all 103 accepted orders
     assert res.tables["returns"]["return_id"].tolist() == ["r1", "r3", "r5"]
     assert dict(zip(res.rejects["returns"]["return_id"], res.rejects["returns"]["reason"], strict=True)) == {
-        "r2": crossrefs.FOREIGN_ORDER,  # o1 is c2's
-        "r4": crossrefs.ABOVE_ORDER,
+        "r2": return_checks.FOREIGN_ORDER,  # o1 is c2's
+        "r4": return_checks.ABOVE_ORDER,
     }
     assert res.rejects["orders"]["source_row"].tolist() == [3, 4]  # the rejected rows, numbered in the input
     assert res.rejects["orders"]["order_id"].tolist() == ["o1", "o3"]
@@ -401,7 +401,7 @@ def test_the_returns_rules_look_up_their_orders_without_python_strings(monkeypat
     """Issue 14: the three lookups of the returns' `order_id` among the orders went through pandas'
     `Index.get_indexer`, which turns every text id into a Python object (a third of a second each at 1M). Same
     rejects, and no text lookup through pandas left in the validation of orders and returns."""
-    import features.crossrefs as crossrefs
+    import features.return_checks as return_checks
     from features.validation import validate_tables
 
     looked_up: list[str] = []
@@ -432,8 +432,8 @@ def test_the_returns_rules_look_up_their_orders_without_python_strings(monkeypat
     )
     res = validate_tables({"orders": orders, "returns": returns})
     assert dict(zip(res.rejects["returns"]["return_id"], res.rejects["returns"]["reason"], strict=True)) == {
-        "r2": crossrefs.FOREIGN_ORDER,
-        "r4": crossrefs.BEYOND_ORDER,
+        "r2": return_checks.FOREIGN_ORDER,
+        "r4": return_checks.BEYOND_ORDER,
     }
     assert looked_up == []
 

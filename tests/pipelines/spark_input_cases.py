@@ -176,7 +176,7 @@ STOPS = {
         ),
         "table 'returns', column 'amount': above its order's revenue on 3 of the 4 returns naming an order",
     ),
-    "returns-of-other-orders": (  # another numbering of order ids (`features.crossrefs.RETURN_CONVENTIONS`)
+    "returns-of-other-orders": (  # another numbering of order ids (`features.return_checks.RETURN_CONVENTIONS`)
         dict(
             orders=_ORD,
             customers=_CUST,
@@ -362,7 +362,7 @@ STOPS = {
         "table 'orders': a line inside the file is the header again with its columns in another order "
         "(customer_id, order_id, ordered_at, revenue; the first line: order_id, customer_id, ordered_at, revenue)",
     ),
-    "orders-after-churn": (  # round 13: `features.crossrefs.check_orders_after_churn`, counted per bucket
+    "orders-after-churn": (  # round 13: `features.churn_checks.check_orders_after_churn`, counted per bucket
         dict(orders=_ORD, customers=_CUST.assign(churned_at=["2023-06-01"] * 3 + [""] * 3)),
         "table 'customers', column 'churned_at': 3 of the 6 customers have an order dated a day or more after "
         "their churned_at",

@@ -318,7 +318,7 @@ MANAGERS = pd.DataFrame(
     }
 )
 
-#: Assignments against `MANAGERS` dates (`features.crossrefs.TENURE_RULES`): rows 2 and 3 rejected. Shared with
+#: Assignments against `MANAGERS` dates (`features.manager_checks.TENURE_RULES`): rows 2 and 3 rejected. Shared with
 #: `tests/pipelines/test_spark_stops.py`.
 TENURE_ROWS = [
     ("AM1", "2022-03-01"),  # kept: while there
@@ -344,7 +344,7 @@ def _assignments(rows: list[tuple[str, str]], customers: list[str] | None = None
 def test_an_assignment_after_its_manager_left_or_before_they_started_is_rejected():
     """A customer assigned to a manager a day or more after the manager's `left_at` (from then owned by someone
     gone) or before their `started_at` (not there yet): was accepted, exit 0. Now row rejects
-    (`features.crossrefs.TENURE_RULES`, a day of slack), and a stop when one rejects most assignments."""
+    (`features.manager_checks.TENURE_RULES`, a day of slack), and a stop when one rejects most assignments."""
     data = {"orders": raw_orders(4), "account_managers": MANAGERS, "assignments": _assignments(TENURE_ROWS)}
     res = validate_tables(data)
     assert res.report["assignments"].rejected_by_reason == {

@@ -230,7 +230,7 @@ def test_a_customer_assigned_to_two_managers_at_one_instant_is_rejected_not_gues
     rows, a reassignment written with the old row's date). Was: both accepted, exit 0, the owner at every later
     cutoff the one sorting last (`AM2`), and a manager change counted. Now both rows rejected `assigned to another
     manager at the same assigned_at too` (`features.assignment_ties`), in both engines' one rule site
-    (`features.crossrefs.reject_assignments_outside_tenure`); one manager twice, or one later, is kept."""
+    (`features.manager_checks.reject_assignments_outside_tenure`); one manager twice, or one later, is kept."""
     from features.assignment_ties import SAME_INSTANT
     from pipelines.io import load_data
 

@@ -397,10 +397,10 @@ def test_churned_at_written_as_each_customers_last_order_stops():
     very instant of their last order. Was: exit 0, each `cancelled` from their last order on (not scored, left out
     of training), a customer who ordered last week among them: no order falls after it, so the stale-cancellation
     stop never fired. Now a structural error naming how many and example rows with the last order beside the
-    churned_at (`features.crossrefs.check_churn_at_last_order`, in `judge_orders_after_churn`; the Spark engine
+    churned_at (`features.churn_checks.check_churn_at_last_order`, in `judge_orders_after_churn`; the Spark engine
     counts bit 1 of `AFTER_CHURN` per bucket, `churned_at_last_order`, then calls it: `spark_stops.churn_stops`).
     Real cancellations (a month after the last order) and a few at it are read."""
-    from features.crossrefs import check_churn_at_last_order, churned_at_last_order
+    from features.churn_checks import check_churn_at_last_order, churned_at_last_order
 
     orders = _orders_from("2023-01-01", 400)[["customer_id", "ordered_at"]]
     last = orders.groupby("customer_id")["ordered_at"].max()
@@ -423,7 +423,7 @@ def test_a_churned_at_on_the_day_or_at_the_final_charge_is_read():
     both stopped (no way out). Now read: only a shared time of day other than midnight counts
     (`features.crossrefs.same_timed_instant`), and the customers holding one must be `CHURN_HOLDERS_SHARE` (90%)
     of those with an order, `MIN_CHURN_AT_ORDER` (20) of them at it; the Spark driver calls the same function."""
-    from features.crossrefs import check_churn_at_last_order, churned_at_last_order
+    from features.churn_checks import check_churn_at_last_order, churned_at_last_order
 
     orders = _orders_from("2023-01-01", 400)[["customer_id", "ordered_at"]]
     dates = orders.assign(ordered_at=orders["ordered_at"].dt.normalize())  # a date-only export
@@ -479,7 +479,7 @@ def test_returns_dated_at_their_orders_instant_stop():
     refunds, a mapping reading the order's date): every return at the very instant of its order. Was: exit 0
     (not before its order, so no rule saw it), each refund counted from its order's day on, before it happened:
     a cutoff between the two read it early, in training's features too. Now a structural error
-    (`features.crossrefs.check_returns_at_order`, in `judge_return_totals`; the Spark engine counts bit 1 of
+    (`features.return_checks.check_returns_at_order`, in `judge_return_totals`; the Spark engine counts bit 1 of
     `NAMED` per bucket, `spark_orders.judge_returns`, then calls the same function: `spark_stops.returns_stops`).
     Returns days after their order, and a few at its instant (a cancellation recorded with its order), are read."""
     from features.validation import validate_tables

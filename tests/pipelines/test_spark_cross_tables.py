@@ -29,7 +29,7 @@ def test_spark_applies_the_cross_table_rules_of_the_pandas_engine(spark, tmp_pat
     closed more than a year after it, (f) returns of one order adding up past its revenue (refunded twice), (g) a
     date years before every other of its column (one column after the other, before the keys). Same rows, reasons
     and counts."""
-    from features.crossrefs import ABOVE_ORDER, BEFORE_ORDER, BEYOND_ORDER, FOREIGN_ORDER
+    from features.return_checks import ABOVE_ORDER, BEFORE_ORDER, BEYOND_ORDER, FOREIGN_ORDER
     from pipelines.engines.spark_input import load_spark
 
     orders = pd.DataFrame(
