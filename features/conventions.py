@@ -13,7 +13,7 @@ import pandas as pd
 
 from features.errors import StructuralError
 from features.names import examples
-from features.numbers import share_floor
+from features.placeholder_words import share_floor
 from features.shares import MIN_ROWS
 
 #: Money columns the contract wants positive (a refund is the amount refunded, > 0). Most of a column's values

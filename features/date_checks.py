@@ -34,7 +34,7 @@ from features.dates import (
     impossible_dates,
     placeholder_rows,
 )
-from features.numbers import check_missing_placeholders
+from features.placeholder_words import check_missing_placeholders
 from features.utc_midnights import check_utc_midnights, utc_midnights
 
 

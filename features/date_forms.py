@@ -12,7 +12,8 @@ import pandas as pd
 from features.dates import _ISO, MONTH3, SAS_DATE, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
-from features.numbers import UNPARSED_SHARE, check_share, shown_values
+from features.numbers import check_share, shown_values
+from features.unparsed_columns import UNPARSED_SHARE
 from features.week_dates import WEEK_DATES
 from features.year_day_month import YEAR_DAY_MONTH
 

@@ -348,7 +348,7 @@ def placeholder_rows(
     """The rows of a date column (`raw` as read, `parsed` by `parse_timestamps_native`) holding a placeholder for
     "no date": (`PLACEHOLDER_DATES`; open ends `open_end_dates` and zero dates `zero_dates`, the second mask), whatever the zone a time-zone-aware column or an
     offset in the text gives them. The one predicate of the row rejects and of the column's convention check
-    (`features.numbers.check_missing_placeholders`) in both engines."""
+    (`features.placeholder_words.check_missing_placeholders`) in both engines."""
     placeholder, open_end = placeholder_dates(parsed), open_end_dates(parsed) | zero_dates(parsed)
     if isinstance(raw.dtype, pd.DatetimeTZDtype):  # a zero timestamp shown in another zone: 01:00 in London
         utc = raw.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -559,7 +559,7 @@ def numeric_dates_hint(values: pd.Series, numbers: bool = False) -> str:
     1899-12-30) or Unix time (`1704067200`, `1704067200000`: `EPOCH_SECONDS` to `EPOCH_NANOS`), a sentence naming
     the form with the first value's date (`44197 is 2021-01-01`, or 2025-01-02 in the 1904 date system of older
     Excel for Mac: the data cannot tell which); when every one is SAS's or Stata's compact form (`SAS_DATE`), the
-    tool's formats that write ISO 8601 instead (as `features.numbers._WAYS` names R's and SAS's missing values).
+    tool's formats that write ISO 8601 instead (as `features.placeholder_words._WAYS` names R's and SAS's missing values).
     The sentence is added to the error; else ''. `numbers`: the values' column is typed as numbers
     (`week_dates_hint`'s)."""
     text = values.astype("str").str.strip()

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import StructuralError
-from features.numbers import share_floor
+from features.placeholder_words import share_floor
 
 
 def check_decimal_ids(table: str, column: str, raw: pd.Series, parsed: pd.Series) -> None:

@@ -477,7 +477,7 @@ ID_RULES = (
 def missing_ids(ids: pd.Series) -> np.ndarray:
     """Which parsed ids are a placeholder for a missing value (`NULL`, `0`, `-`): the `ID_RULES` of that reason.
     Written for every row without one in an optional id column, they are how the export says "none"
-    (`features.numbers.check_missing_placeholders`)."""
+    (`features.placeholder_words.check_missing_placeholders`)."""
     text = TextBytes.of(ids)  # once for the three rules (was: built by each)
     hits = [rule(ids, text) for rule, reason in ID_RULES if reason.startswith(MISSING_ID)]
     return np.logical_or.reduce(hits)

@@ -4,7 +4,7 @@ file for a Windows code page. As an id it is another customer (manager) than the
 category the models read, a region or segment of its own. Judged by decoding: a value is encoded twice when its
 characters, encoded in Windows-1252 (Latin-1 for the five bytes it lacks), are UTF-8 other than the value itself;
 text in Latin-1's letters (`Müller`, `São`) never is. Rejected per row, never repaired by guessing; on 1% of a
-column a structural error (`features.numbers.check_number_form`, form `mojibake`), both engines.
+column a structural error (`features.number_forms.check_number_form`, form `mojibake`), both engines.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def mojibake_ids(ids: pd.Series, text: TextBytes | None = None) -> np.ndarray:
     return judged_once(ids, hit, encoded_twice)
 
 
-#: The stop's words on 1% of a column (`features.numbers._ID_FORMS`): the mask, what the values are, the way out,
+#: The stop's words on 1% of a column (`features.number_forms._ID_FORMS`): the mask, what the values are, the way out,
 #: the row reject's reason.
 MOJIBAKE_FORM = (
     mojibake_ids,

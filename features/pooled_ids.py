@@ -3,7 +3,7 @@
 `XXXX`), any case. As an id, every such order was one customer holding every guest sale: modelled, ranked and
 reported as the best customer, with exit 0. A row reject, `features.ids.MISSING_ID` with its own examples (one of
 `features.ids.ID_RULES`, both engines), and so on 1% of an optional id column the stop for a placeholder written
-for "none" (`features.numbers.check_missing_placeholders`: `account_manager_id` `UNKNOWN` for every customer
+for "none" (`features.placeholder_words.check_missing_placeholders`: `account_manager_id` `UNKNOWN` for every customer
 without a manager). The pooled words are read in customer-id columns only (`CUSTOMER_IDS`): a manager's initials
 `TBA`, an order id `TEST` are ids; the other id columns hold only the words for "not known" (`NOT_KNOWN`).
 `0000000` is a zero, the sentinel rule's."""

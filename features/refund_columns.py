@@ -15,7 +15,8 @@ import pandas as pd
 
 from features.errors import StructuralError
 from features.names import examples, name_key
-from features.numbers import accounting_numbers, locale_numbers, minus_numbers, unit_numbers
+from features.number_forms import accounting_numbers, minus_numbers, unit_numbers
+from features.numbers import locale_numbers
 from features.parsing import parse_numbers
 from features.shares import check_share
 

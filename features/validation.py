@@ -71,21 +71,15 @@ from features.keys import (
 )
 from features.mojibake import MOJIBAKE, mojibake_ids
 from features.names import examples
-from features.numbers import (
-    check_missing_placeholders,
-    check_mostly_unparsed,
+from features.number_forms import (
     check_number_form,
-    check_point_groups,
-    check_required_given,
     invisible_numbers,
-    missing_placeholders,
-    placeholder_hint,
-    point_groups,
     reject_number_forms,
     sheet_error_numbers,
-    wrong_type_hint,
 )
+from features.numbers import check_point_groups, point_groups
 from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
+from features.placeholder_words import check_missing_placeholders, missing_placeholders, placeholder_hint
 from features.row_rules import BOUND_REASON, check_row_conventions, row_rules
 from features.row_rules import FIRST_SHARE as CONVENTION_SHARE
 from features.row_rules import MIN_ROWS as CONVENTION_MIN_ROWS
@@ -93,6 +87,7 @@ from features.sale_status import no_sale_reasons
 from features.schemas import check_tables, key_is_unique
 from features.table_rows import SourceRows, check_source_rows
 from features.text import TextBytes, blank
+from features.unparsed_columns import check_mostly_unparsed, check_required_given, wrong_type_hint
 
 
 @dataclass

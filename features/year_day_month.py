@@ -1,7 +1,7 @@
 """Dates written year, day, month (`2025-25-01` for the 25th of January): ISO's shape with day and month the other
 way round, as a writer's pattern `yyyy-dd-MM` or SQL Server's `SET DATEFORMAT ydm` gives them. Those of a day above
 12 do not parse; those of a day of 12 or less parse as ISO, swapped, without a word. Judged by
-`features.date_forms` (a part of a column: another form) and `features.numbers.check_mostly_unparsed` (throughout:
+`features.date_forms` (a part of a column: another form) and `features.unparsed_columns.check_mostly_unparsed` (throughout:
 the hint), both engines."""
 
 from __future__ import annotations

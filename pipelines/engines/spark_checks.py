@@ -44,26 +44,32 @@ GIVEN = "__given"  # bit i: contract column i of the table holds a value in this
 BAD = "__bad"  # bit i: ... and it does not parse
 # Column-level facts per row, bit i for contract column i as GIVEN (the pandas engine's column-level stops,
 # judged over the whole column from their sums: `spark_stops`)
-PLACEHOLDER = "__placeholder"  # a word for a missing value (`features.numbers.missing_placeholders`)
+PLACEHOLDER = (
+    "__placeholder"  # a word for a missing value (`features.placeholder_words.missing_placeholders`)
+)
 PLACEHOLDER_DATE = (
     "__placeholder_date"  # a date for "no date": 9999-12-31, 1970-01-01 (`dates.placeholder_rows`)
 )
 LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_numbers`)
-UNIT = "__unit"  # a number with a currency sign or unit (`features.numbers.unit_numbers`)
-DIGITS = "__digits"  # a number in another script's digits (`features.numbers.other_digits`: `１２`, `١٢`)
-SHEET = "__sheet"  # a spreadsheet's error value: number, date, flag (`features.numbers.sheet_error_numbers`)
+UNIT = "__unit"  # a number with a currency sign or unit (`features.number_forms.unit_numbers`)
+DIGITS = (
+    "__digits"  # a number in another script's digits (`features.number_forms.other_digits`: `１２`, `١٢`)
+)
+SHEET = (
+    "__sheet"  # a spreadsheet's error value: number, date, flag (`features.number_forms.sheet_error_numbers`)
+)
 MOJIBAKE_TEXT = "__mojibake"  # an id or category encoded twice (`features.mojibake.mojibake_ids`: `MÃ¼ller`)
-HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.numbers.invisible_numbers`: `1\u200b2`)
-FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.numbers.formula_numbers`)
+HIDDEN = "__hidden"  # an invisible character: number, date, flag (`features.number_forms.invisible_numbers`: `1\u200b2`)
+FORMULA = "__formula"  # a number written `="12.50"` or `'12.50` (`features.number_forms.formula_numbers`)
 SCIENTIFIC = "__scientific"  # an id a spreadsheet rounded, `1.23457E+11` (`features.ids.scientific_ids`)
 #: bit 0: a customer with an accepted order a day or more after their `churned_at` (`features.crossrefs.
 #: ordered_after_churn`, set by `check_bucket`: every order of a customer is in their bucket); bit 1: their
 #: `churned_at` at the very instant of their last order (`churn_checks.churned_at_last_order`)
 AFTER_CHURN = "__after_churn"
 ACCOUNTING = (
-    "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.numbers.accounting_numbers`)
+    "__accounting"  # a negative written `(12.50)` or `12.50-` (`features.number_forms.accounting_numbers`)
 )
-MINUS = "__minus"  # a negative written `−12.50` (`features.numbers.minus_numbers`)
+MINUS = "__minus"  # a negative written `−12.50` (`features.number_forms.minus_numbers`)
 MAIL = (
     "__mail"  # an id that is an e-mail address (`features.ids.email_ids`: personal data, `check_email_ids`)
 )

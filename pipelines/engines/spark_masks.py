@@ -93,18 +93,17 @@ def column_masks(
         whole_ids,
     )
     from features.mojibake import mojibake_ids
-    from features.numbers import (
+    from features.number_forms import (
         accounting_numbers,
         formula_numbers,
         invisible_numbers,
-        locale_numbers,
         minus_numbers,
-        missing_placeholders,
         other_digits,
-        point_groups,
         sheet_error_numbers,
         unit_numbers,
     )
+    from features.numbers import locale_numbers, point_groups
+    from features.placeholder_words import missing_placeholders
     from features.utc_midnights import utc_midnights
 
     out = {mask: np.zeros(len(raw), dtype=np.int64) for mask in MASKS.values()}

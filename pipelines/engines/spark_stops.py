@@ -154,18 +154,30 @@ def table_stops(
     """The column-level stops of one table in the pandas engine's order (see module), from its rows of
     `spark_stats.column_stats`; `throughout(i)`: the "no value parses" check of column i (`spark_checks._check_throughout`); `date_formats`:
     the declared ones (`table.column` -> format)."""
-    from features import conventions, date_forms, decimal_ids, folded_ids, ids, keys, numbers, row_rules
+    from features import (
+        conventions,
+        date_forms,
+        decimal_ids,
+        folded_ids,
+        ids,
+        keys,
+        number_forms,
+        numbers,
+        placeholder_words,
+        row_rules,
+        unparsed_columns,
+    )
     from features.utc_midnights import check_utc_midnights, utc_midnights_fire
 
     rows_in = _sum(stats, "n")
     for i, column in enumerate(names):
         throughout(i)
         found = _sum(stats, f"p{i}")
-        if found and found >= numbers.share_floor(rows_in):
-            numbers.check_missing_placeholders(
+        if found and found >= placeholder_words.share_floor(rows_in):
+            placeholder_words.check_missing_placeholders(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER, i)
             )
-        floor = numbers.share_floor(rows_in)
+        floor = placeholder_words.share_floor(rows_in)
         if _sum(stats, f"e{i}") >= floor and _sum(stats, f"i{i}") >= floor:  # `42.0` beside `42`
             decimal_ids.check_decimal_ids(table.name, column, rows.raw(column), rows.parsed()[column])
         cut = _sum(stats, f"K{i}")  # every long id cut to 15 digits (`7654321000000010`)
@@ -178,7 +190,7 @@ def table_stops(
             folded_ids.check_folded_ids(
                 table.name, column, rows.raw(column), rows.bits(FOLDED_ID, i).to_numpy(), given
             )
-        # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.numbers._OTHER_FORMS`
+        # `#VALUE!` (any column), `12.50\u200b`, `="12.50"`: `features.number_forms._OTHER_FORMS`
         forms = (
             ("y", SHEET, "sheet"), ("v", HIDDEN, "invisible"), ("Q", FORMULA, "formula"),
             ("A", ACCOUNTING, "accounting"), ("T", MINUS, "minus"), ("X", SCIENTIFIC, "id_scientific"),
@@ -190,7 +202,7 @@ def table_stops(
             found = _sum(stats, f"{letter}{i}")
             if numbers.check_share(found, given):
                 form = "id_formula" if form == "formula" and table.column(column).kind == "id" else form
-                numbers.check_number_form(
+                number_forms.check_number_form(
                     table.name, column, rows.raw(column), rows.bits(mask, i).to_numpy(), given, form
                 )
         found = _sum(stats, f"C{i}")  # `2566-01-05`: a Thai Buddhist-era year, another calendar's
@@ -216,7 +228,7 @@ def table_stops(
             )  # fmt: skip
         found = _sum(stats, f"j{i}")  # `１２.５０`, `١٢`: another script's digits
         if numbers.check_share(found, given):
-            numbers.check_other_digits(
+            number_forms.check_other_digits(
                 table.name, column, rows.raw(column), rows.bits(DIGITS, i).to_numpy(), given
             )
         found, given, large = _sum(stats, f"l{i}"), _sum(stats, f"g{i}"), _sum(stats, f"L{i}")
@@ -229,7 +241,7 @@ def table_stops(
             )  # fmt: skip
         found = _sum(stats, f"k{i}")  # `$12.50`, `15%`: a currency sign or unit on 1% of the values
         if numbers.check_share(found, given):
-            numbers.check_unit_numbers(
+            number_forms.check_unit_numbers(
                 table.name, column, rows.raw(column), rows.bits(UNIT, i).to_numpy(), given
             )
         if _sum(stats, f"G{i}") >= numbers.MIN_ROWS and not _sum(stats, f"O{i}"):  # `1.234` for 1234
@@ -238,16 +250,20 @@ def table_stops(
                 given,
             )  # fmt: skip
         if table.column(column).required:  # empty on every row: an export that emptied it
-            numbers.check_required_given(table.name, column, rows_in, _sum(stats, f"g{i}"))
+            unparsed_columns.check_required_given(table.name, column, rows_in, _sum(stats, f"g{i}"))
         found = _sum(stats, f"P{i}")  # `9999-12-31` written for every missing date
-        if found and found >= numbers.share_floor(rows_in):
-            numbers.check_missing_placeholders(
+        if found and found >= placeholder_words.share_floor(rows_in):
+            placeholder_words.check_missing_placeholders(
                 table.name, column, rows.raw(column), rows.bits(PLACEHOLDER_DATE, i)
             )
         bad, given = _sum(stats, f"b{i}"), _sum(stats, f"g{i}")  # `$12.50`, `WAHR` on most rows
-        kind = table.column(column).kind  # a true/false column: on 1% (`numbers.unparsed_share`)
-        if kind not in ("id", "text") and bad >= max(numbers.MIN_ROWS, numbers.unparsed_share(kind) * given):
-            numbers.check_mostly_unparsed(table.name, column, rows.raw(column), rows.bits(BAD, i), given)
+        kind = table.column(column).kind  # a true/false column: on 1% (`unparsed_columns.unparsed_share`)
+        if kind not in ("id", "text") and bad >= max(
+            numbers.MIN_ROWS, unparsed_columns.unparsed_share(kind) * given
+        ):
+            unparsed_columns.check_mostly_unparsed(
+                table.name, column, rows.raw(column), rows.bits(BAD, i), given
+            )
     fires = False
     for name, column in conventions.POSITIVE_MONEY:
         if name == table.name and column in names:
@@ -260,7 +276,7 @@ def table_stops(
             fires |= true >= conventions.FLAG_VALUES_JUDGED and true == rows_in
     for name, column in conventions.NON_NEGATIVE:  # `-1` for an unknown cost or effort
         if name == table.name and column in names:
-            fires |= _sum(stats, f"n{names.index(column)}") >= numbers.share_floor(rows_in)
+            fires |= _sum(stats, f"n{names.index(column)}") >= placeholder_words.share_floor(rows_in)
     for name, column in conventions.RATINGS:
         if name == table.name and column in names:
             i = names.index(column)
@@ -280,7 +296,7 @@ def table_stops(
     ):  # 0 or negative; refunds (`check_zero_quantities`)
         if table.name == "orders" and column in names:
             bad = _sum(stats, f"{mask}{names.index(column)}")
-            fires |= bad >= numbers.share_floor(rows_in)
+            fires |= bad >= placeholder_words.share_floor(rows_in)
     for name, column in UNIT_MEDIANS:  # the median outside its range needs half the values beyond it
         if name == table.name and column in names:
             i = names.index(column)

@@ -207,7 +207,7 @@ def test_corruptions_conserve_rows(clean_base, corruptions):
         # (was: the second kind, which Hypothesis draws now and then, failed the test on the product's
         # right answer)
         from features.keys import MIN_ROWS
-        from features.numbers import share_floor
+        from features.placeholder_words import share_floor
 
         ids = raw["order_id"].str.strip()
         repeats = int((ids.ne("") & ids.duplicated()).sum())

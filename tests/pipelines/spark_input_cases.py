@@ -224,21 +224,21 @@ STOPS = {
         dict(orders=_ORD.assign(customer_id=["1.0", "2.0", "3.0", "4", "5", "6"])),
         "table 'orders', column 'customer_id': 3 of 6 rows write the id as a decimal number",
     ),
-    "currency-signs": (  # numbers with a currency sign or unit (`features.numbers.check_unit_numbers`)
+    "currency-signs": (  # numbers with a currency sign or unit (`features.number_forms.check_unit_numbers`)
         dict(orders=_ORD.assign(revenue=["$10", "$20.5", "30", "$40", "$50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values are numbers with a currency sign, code or unit",
     ),
-    "other-digits": (  # fullwidth digits (`features.numbers.check_other_digits`, round 10)
+    "other-digits": (  # fullwidth digits (`features.number_forms.check_other_digits`, round 10)
         dict(orders=_ORD.assign(revenue=["１０", "２０.５", "30", "４０", "50", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are numbers written in digits other than ASCII 0-9",
     ),
-    "sheet-errors": (  # a spreadsheet's error values (`features.numbers.check_number_form`, round 12)
+    "sheet-errors": (  # a spreadsheet's error values (`features.number_forms.check_number_form`, round 12)
         dict(
             orders=_ORD.assign(revenue=["#VALUE!", "20.5", "#DIV/0!", "40", "#REF!", "60"]), customers=_CUST
         ),
         "table 'orders', column 'revenue': 3 of 6 values are a spreadsheet's error value",
     ),
-    "invisible-in-numbers": (  # a zero-width space in an amount (`features.numbers.invisible_numbers`, round 12)
+    "invisible-in-numbers": (  # a zero-width space in an amount (`features.number_forms.invisible_numbers`, round 12)
         dict(
             orders=_ORD.assign(revenue=["10\u200b", "20.5", "3\u00ad0", "40", "\u200b50", "60"]),
             customers=_CUST,
@@ -328,11 +328,11 @@ STOPS = {
         dict(orders=_ORD.assign(revenue=["1.250", "20", "2.500", "40", "1.000", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are written with a point before three digits",
     ),
-    "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.numbers.check_mostly_unparsed`)
+    "numbers-mostly-unparsed": (  # a number unparseable on most rows (`features.unparsed_columns.check_mostly_unparsed`)
         dict(orders=_ORD.assign(revenue=["ten", "twenty", "30", "forty", "fifty", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 4 of 6 values do not parse as a number ('ten', 'twenty', 'forty')",
     ),
-    "accounting-negatives": (  # `(10)`, `30-` on 1% (`features.numbers.accounting_numbers`, round 13)
+    "accounting-negatives": (  # `(10)`, `30-` on 1% (`features.number_forms.accounting_numbers`, round 13)
         dict(orders=_ORD.assign(revenue=["(10)", "20.5", "30-", "40", "(50)", "60"]), customers=_CUST),
         "table 'orders', column 'revenue': 3 of 6 values are negative numbers in an accounting format",
     ),
@@ -367,7 +367,7 @@ STOPS = {
         "table 'customers', column 'churned_at': 3 of the 6 customers have an order dated a day or more after "
         "their churned_at",
     ),
-    "bools-in-dutch-in-part": (  # under half, on 1% and 10 rows (`features.numbers.unparsed_share`, round 13)
+    "bools-in-dutch-in-part": (  # under half, on 1% and 10 rows (`features.unparsed_columns.unparsed_share`, round 13)
         dict(
             orders=pd.concat([_ORD] * 4, ignore_index=True).assign(
                 order_id=[f"O{i}" for i in range(24)], promo=["WAAR", "ONWAAR"] * 5 + ["true", "false"] * 7

@@ -127,7 +127,7 @@ def test_an_invisible_character_in_a_model_read_category_is_rejected_and_stops_o
     """A zero-width space, a soft hyphen or a word joiner in a category the models read (`North\\u200b`, pasted
     from a web page): was kept as written, a region of its own to the model beside `North` (NFKC does not fold
     them). Now the ids' reject (`features.ids.invisible_in_ids`, the one rule) and, on 1% of the column (3 rows),
-    the stop of the number, date and flag columns (`features.numbers.check_number_form`)."""
+    the stop of the number, date and flag columns (`features.number_forms.check_number_form`)."""
     orders = raw_orders(6)
     regions = ["North", "North\u200b", "\u200bNorth", "North\u00ad", "West", "North\u2060"]
     customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(6)], "region": regions})
@@ -242,7 +242,7 @@ def test_a_negative_with_a_typographic_minus_is_named_so_not_a_currency_sign(wri
     """`−12.50` with the typographic minus U+2212 (a word processor's, a typeset report's, some spreadsheet
     locales'), an en dash or a fullwidth hyphen-minus: was taken for a number with a unit, a reject `number with
     a currency sign or unit` and, on 1% of the column, a stop asking for amounts in `data.currency`. Now its own
-    reason and stop (`features.numbers.minus_numbers`), as the accounting negatives'."""
+    reason and stop (`features.number_forms.minus_numbers`), as the accounting negatives'."""
     orders = raw_orders(300)
     orders.loc[1, "revenue"] = written
     assert validate_tables({"orders": orders}).report["orders"].rejected_by_reason == {MINUS_REASON: 1}

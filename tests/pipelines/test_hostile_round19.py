@@ -264,7 +264,7 @@ def test_a_database_dumps_null_for_every_missing_date_stops(tmp_path, word):
     every missing date (`signup_at`): was each row
     rejected `ambiguous or unknown date format`, exit 0, unless more than half the column (the demo with 10% of
     its invoices unpaid so: 298 invoices lost). Now the stop for a placeholder written for every missing value, as
-    for `NULL` (`features.ids.PLACEHOLDER_IDS`, `features.numbers.VALUE_PLACEHOLDERS`, `missing_placeholders`)."""
+    for `NULL` (`features.ids.PLACEHOLDER_IDS`, `features.placeholder_words.VALUE_PLACEHOLDERS`, `missing_placeholders`)."""
     from pipelines.io import load_data
 
     with pytest.raises(StructuralError, match=r"10 of 100 rows hold .*an export's placeholder for a missing"):

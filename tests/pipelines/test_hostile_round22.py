@@ -177,7 +177,7 @@ def test_efforts_written_as_durations_stop_as_numbers_with_a_unit(tmp_path):
     """A helpdesk or time tracker writes a ticket's effort as a duration, `0:45`, `1:30`, `00:45:00`. A part of
     `tickets.effort_minutes` so written (two exports put together) was each ticket rejected `unparseable
     effort_minutes`, exit 0 (the demo with 5% of its tickets so: 36 lost, with their cost to serve). Now a number
-    with a unit (`features.numbers._WITH_UNIT`): on 1% of the column (3 rows), the stop asking for minutes; a stray
+    with a unit (`features.number_forms._WITH_UNIT`): on 1% of the column (3 rows), the stop asking for minutes; a stray
     one stays a row reject. Both engines (`unit_numbers`, Spark's `UNIT` mask)."""
 
     folder = tmp_path / "data"

@@ -211,7 +211,7 @@ def test_ids_written_as_a_spreadsheet_formula_on_a_share_stop(tmp_path, written,
     that found nothing, in a required id). Was: each row rejected `spreadsheet formula or text prefix in
     customer_id` (`a spreadsheet error value in ...`, `placeholder ...`), exit 0: the demo with 10% of its orders'
     customer ids written `="C000001"` lost 298 orders. Now, on 1% of the column (3 rows) or more, the numbers' stop
-    (`features.numbers.check_number_form`, `id_formula` and `sheet`: `features.ids.sheet_error_ids`; the review of
+    (`features.number_forms.check_number_form`, `id_formula` and `sheet`: `features.ids.sheet_error_ids`; the review of
     round 24: `#N/A` on 5% was still rejects only); fewer stay row rejects."""
     from pipelines.io import load_data
 
@@ -368,7 +368,7 @@ def test_a_crms_deal_stage_and_a_payments_denied_or_expired_status_mark_no_sale(
 def test_a_column_of_checkbox_marks_or_percentages_throughout_says_so(tmp_path, column, written, said):
     """A true/false column written as a spreadsheet's checkbox marks (`x` for true, empty for false) or a number
     column of percentages (`15%`) throughout. Was: "no value parses as true/false (wrong type throughout)", no
-    more. Now the stop names the form (`features.numbers.wrong_type_hint`, from the first 5 given values: the rows
+    more. Now the stop names the form (`features.unparsed_columns.wrong_type_hint`, from the first 5 given values: the rows
     the Spark engine's check gathers, so both engines say the same)."""
     from pipelines.io import load_data
 

@@ -23,9 +23,9 @@ def test_rs_na_or_sas_dot_for_every_missing_value_stops_as_null_does(tmp_path):
     orders without a discount, 894 of 2,980 at 30%, lost).
     Was: each such row rejected `ambiguous or unknown date format in paid_at` / `unparseable cost`, exit 0 (the
     demo with 10% of its invoices unpaid lost 298 of them, its tickets without a rating 307 of 701). Now the
-    placeholder stop of `NULL` (`features.numbers.VALUE_PLACEHOLDERS`), with the tool's way out; `NA` as a region (North America) is kept. A column
+    placeholder stop of `NULL` (`features.placeholder_words.VALUE_PLACEHOLDERS`), with the tool's way out; `NA` as a region (North America) is kept. A column
     of `NA` (or `NULL`) on every row (R's customers of whom none cancelled) said "no value parses as a date",
-    showing how to declare a date format; now it says the values are a placeholder (`numbers.placeholder_hint`:
+    showing how to declare a date format; now it says the values are a placeholder (`placeholder_words.placeholder_hint`:
     every given value one, its words from the first 5: the rows Spark's driver gathers). The way out's
     accounting zero (`-   €`: Excel's euro format) is said for a money or number column only, not for `-` as a
     region or a churn date (the review of round 25)."""
@@ -106,7 +106,7 @@ def test_a_column_of_sas_dots_and_some_dates_is_told_its_date_form_not_empty(tmp
 
 def test_the_spark_engines_row_step_marks_rs_na_as_a_placeholder():
     """`--engine spark`: the executors' row step marks `NA` in a number column in `PLACEHOLDER`
-    (`spark_masks`, the same `features.numbers.missing_placeholders`), which the driver sums and judges with the
+    (`spark_masks`, the same `features.placeholder_words.missing_placeholders`), which the driver sums and judges with the
     pandas engine's `check_missing_placeholders`."""
     from pipelines.engines.spark_checks import PLACEHOLDER
     from pipelines.engines.spark_input import check_rows

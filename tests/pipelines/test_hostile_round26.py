@@ -175,10 +175,10 @@ def test_profile_categories_differing_only_by_letter_case_are_said(tmp_path):
 def test_ratings_written_with_their_scale_stop_as_numbers_with_a_unit_do(tmp_path):
     """`tickets.satisfaction` written by a survey tool with its scale or as stars (`4/5`, `★★★★`) on part of the
     tickets. Was: each ticket rejected `unparseable satisfaction`, exit 0 (the demo with 10% of its ratings so
-    written lost 39 tickets and their effort). Now the stop for numbers with a unit (`features.numbers._RATING`,
+    written lost 39 tickets and their effort). Now the stop for numbers with a unit (`features.number_forms._RATING`,
     the Spark row step's `UNIT` mask: the same `unit_numbers`), saying to export the rating alone; a stray one is
     that rule's row reject."""
-    from features.numbers import unit_numbers
+    from features.number_forms import unit_numbers
     from pipelines.io import load_data
 
     forms = pd.Series(["4/5", "4 out of 5", "4 stars", "★★★★", "4", "four stars"])
@@ -237,9 +237,9 @@ def test_a_long_cell_in_a_date_column_is_judged_quickly_and_cjk_dates_are_still_
 
 def test_a_fraction_in_an_amount_is_no_rating(tmp_path):
     """`4/5`, `12/2023`, `1 of 3` in a revenue column are not a rating with its scale (that form is a rating
-    column's only, `features.numbers._RATING`; the test above): row rejects as on main (was, round 26: the stop 'numbers with a
+    column's only, `features.number_forms._RATING`; the test above): row rejects as on main (was, round 26: the stop 'numbers with a
     currency sign, code or unit ... amounts in data.currency', beside the point). In a rating column, a unit."""
-    from features.numbers import unit_numbers
+    from features.number_forms import unit_numbers
     from pipelines.engines.spark_checks import REASON, UNIT
     from pipelines.engines.spark_input import check_rows
     from pipelines.io import load_data

@@ -135,9 +135,9 @@ def test_a_word_for_a_date_not_there_yet_stops_as_a_placeholder(tmp_path, word):
     """A billing system writing `unpaid` (`open`, `pending`) in `invoices.paid_at` for each invoice not paid yet,
     a CRM `never` (`active`) in `churned_at`, an HR export `Present` in `left_at`. Was: each such row rejected
     `ambiguous or unknown date format`, exit 0: every unpaid invoice dropped, the very rows the payment features
-    read (the demo: 107 of its 2,980 invoices). Now the placeholder stop (`features.numbers.VALUE_PLACEHOLDERS`), export empty cells; the Spark
+    read (the demo: 107 of its 2,980 invoices). Now the placeholder stop (`features.placeholder_words.VALUE_PLACEHOLDERS`), export empty cells; the Spark
     row step's `PLACEHOLDER` mask calls the same `missing_placeholders`. A stray one stays the reject."""
-    from features.numbers import missing_placeholders
+    from features.placeholder_words import missing_placeholders
     from pipelines.engines.spark_checks import PLACEHOLDER
     from pipelines.engines.spark_input import check_rows
     from pipelines.io import load_data
@@ -165,7 +165,7 @@ def test_an_effort_in_hours_and_minutes_stops_as_a_number_with_a_unit(tmp_path):
     """`tickets.effort_minutes` written `1h 30m` (`1h30`, `2 hrs 15 min`: Jira's, Toggl's and Harvest's way) on
     part of the column. Was: each ticket `unparseable effort_minutes`, exit 0 (the demo with 10% so written lost 71
     of its 701 tickets, with them their effort). Now the stop for numbers with a unit and `h:mm` durations
-    (`features.numbers._WITH_UNIT`); the Spark row step's `UNIT` mask calls the same `unit_numbers`."""
+    (`features.number_forms._WITH_UNIT`); the Spark row step's `UNIT` mask calls the same `unit_numbers`."""
     from pipelines.engines.spark_checks import UNIT
     from pipelines.engines.spark_input import check_rows
     from pipelines.io import load_data
@@ -194,10 +194,10 @@ def test_a_date_state_in_a_true_false_column_is_no_placeholder(tmp_path, table, 
     """`invoices.disputed` `open` on a tenth of the rows (`orders.promo` `active`): a flag written as a state, not a
     missing value. Was (round 28's words matched in every column): "an export's placeholder for a missing value ...
     export missing values as empty cells", advice that blanks every true flag. Now the date states
-    (`features.numbers.DATE_STATES`) are matched in date columns only, in both engines (`missing_placeholders`
+    (`features.placeholder_words.DATE_STATES`) are matched in date columns only, in both engines (`missing_placeholders`
     takes the column's kind; the Spark row step's `PLACEHOLDER` mask stays empty): the stop "do not parse as
     true/false ... export those" main gave. `NA`, `.`, `-` stay placeholders in every kind."""
-    from features.numbers import missing_placeholders
+    from features.placeholder_words import missing_placeholders
     from pipelines.engines.spark_checks import PLACEHOLDER
     from pipelines.engines.spark_input import check_rows
     from pipelines.io import load_data
@@ -299,8 +299,8 @@ def test_more_dates_with_a_weekday_and_times_in_words_are_other_date_forms():
 def test_more_efforts_with_a_unit_are_numbers_with_a_unit():
     """`2 hours`, `30 minutes`, `1.5 hours`, `90 min.`, Jira's `1d 2h`, `1h 30m 15s` and ISO 8601's `PT1H30M` in
     `tickets.effort_minutes` (`1 hour` was caught). Was: each `unparseable effort_minutes`, exit 0 on any share.
-    Now numbers with a unit (`features.numbers._DURATION`, in `_WITH_UNIT`: both engines' `unit_numbers`)."""
-    from features.numbers import unit_numbers
+    Now numbers with a unit (`features.number_forms._DURATION`, in `_WITH_UNIT`: both engines' `unit_numbers`)."""
+    from features.number_forms import unit_numbers
 
     efforts = ["2 hours", "30 minutes", "1.5 hours", "90 min.", "1d 2h", "1h 30m 15s", "PT1H30M", "pt45m"]
     values = pd.Series(efforts + ["P", "PT", "hello", "2 hours ago", "1x 2y"])

@@ -25,7 +25,7 @@ def test_ids_a_spreadsheet_rounded_to_scientific_notation_on_a_share_of_a_column
     whose id is that long is rounded to 6 digits, many ids one. Was: each such row rejected `id in a spreadsheet's
     scientific notation` however many, exit 0 (the demo with 10% of its customers numbered so lost 739 rows of its
     tables). Now, on 1% of the column (3 rows), the stop of the ids' other spreadsheet forms (`="00042"`), naming
-    the form and what to do (`features.numbers._ID_FORMS`); a stray one stays the row reject. The Spark row step
+    the form and what to do (`features.number_forms._ID_FORMS`); a stray one stays the row reject. The Spark row step
     marks the same rows (`SCIENTIFIC`) and its driver judges their sum with the same function."""
     from features.contract import TABLES
     from pipelines.engines.spark_checks import SCIENTIFIC

@@ -232,7 +232,7 @@ def test_ids_or_categories_encoded_twice_stop_on_both_engines(tmp_path, column):
     `MÃ¼nchen` for `München`) in an export's ids or categories. Was: exit 0, read as written: `MÃ¼ller-7`
     another customer than `Müller-7` (their orders apart), `MÃ¼nchen` a region of its own to the model. Now on
     1% of the column (3 rows) a structural error naming it and the way out (`features.mojibake`, form
-    `mojibake` of `features.numbers.check_number_form`); the Spark engine's masks sum the same rule (`J`), and
+    `mojibake` of `features.number_forms.check_number_form`); the Spark engine's masks sum the same rule (`J`), and
     its driver gives the same message (run without a session)."""
     from pipelines.io import load_data
     from tests.pipelines.spark_input_cases import CFG, _write

@@ -80,7 +80,7 @@ def test_the_negative_values_stop_gives_each_columns_way_out(table, column, advi
 
 def test_the_spark_engines_driver_stops_on_a_negative_placeholder_from_its_sums():
     """`--engine spark`: the executors' row step marks the negative values (`NEGATIVE`) and the driver's stops
-    (`spark_stops.table_stops`, from the bits' sums, `numbers.share_floor`) raise the pandas engine's error
+    (`spark_stops.table_stops`, from the bits' sums, `placeholder_words.share_floor`) raise the pandas engine's error
     (was: the sums read for a column mostly negative only, each row rejected, exit 0). Judged without a session."""
     from features.contract import TABLES
     from pipelines.engines.spark_checks import NEGATIVE, REASON

@@ -377,7 +377,7 @@ def test_an_iso_column_written_year_day_month_throughout_names_the_form_and_its_
     """The whole column written year-day-month. Was: the stop "do not parse as a date ... Dates must be ISO 8601",
     no word of the form nor that the values of a day of 12 or less had parsed swapped. Now the same stop says so
     and names the format that reads the column (`features.year_day_month.year_day_month_hint`, in
-    `features.numbers.check_mostly_unparsed`, both engines' stop); declared, every row is read as its day."""
+    `features.unparsed_columns.check_mostly_unparsed`, both engines' stop); declared, every row is read as its day."""
     from features.validation import validate_tables
 
     days = pd.date_range("2024-01-01", periods=100, freq="D") + pd.Timedelta(hours=10)
