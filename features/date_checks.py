@@ -1,4 +1,4 @@
-"""The date checks of one parsed timestamp column (`features.validation._check_parsed`'s date block), in order:
+"""The date checks of one parsed timestamp column (`features.column_checks._check_parsed`'s date block), in order:
 placeholder, impossible and other-calendar dates, dates written as midnight UTC (`features.utc_midnights`), then
 the values not in the expected form (swapped day and month, another date form, a Unix time, a zone abbreviation,
 the unknown format), then a zone's DST gap or repeated hour. Each is a row reject with its reason (`rej`: the

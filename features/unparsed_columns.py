@@ -35,7 +35,7 @@ def check_mostly_unparsed(
 ) -> None:
     """Structural error when most (`UNPARSED_SHARE`) of a number, true/false or date column's `given` values do
     not parse (`bad`: their rows; `raw`: the column as read); "no value parses" is the same rule throughout. Both
-    engines (`features.validation._check_parsed`, `pipelines.engines.spark_stops.table_stops`)."""
+    engines (`features.column_checks._check_parsed`, `pipelines.engines.spark_stops.table_stops`)."""
     from features.contract import TABLES
 
     hit = np.asarray(bad, dtype=bool)

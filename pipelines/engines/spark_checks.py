@@ -428,9 +428,10 @@ def check_head(
 ) -> None:
     """The pandas engine's stop for column i (`raw`: its first 5 given values) where no given value parses, the
     column's sums (`stats`) saying whether every one is a placeholder (`p{i}` == `g{i}`: `NA` on every row)."""
+    from features.column_checks import _check_parsed
     from features.dates import parse_timestamps_native
     from features.parsing import _parse_column
-    from features.validation import _check_parsed, _Rejector
+    from features.validation import _Rejector
 
     col = table.column(str(raw.name))
     fmt = date_formats.get(f"{table.name}.{col.name}")

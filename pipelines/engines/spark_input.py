@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.column_checks import ColumnStats
 from features.contract import TABLES, Table
 from features.crossrefs import CLOSING_DATES
 from features.errors import for_the_driver
-from features.validation import ColumnStats, StructuralError, TableReport, ValidationResult
+from features.validation import StructuralError, TableReport, ValidationResult
 from pipelines.config import AppConfig
 from pipelines.engines.spark_checks import (
     BUCKET,

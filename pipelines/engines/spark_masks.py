@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.column_checks import ColumnStats
 from features.contract import Table
-from features.validation import ColumnStats
 from pipelines.engines.spark_checks import (
     ABOVE,
     ACCOUNTING,

@@ -197,7 +197,9 @@ def table_stops(
             ("J", MOJIBAKE_TEXT, "mojibake"),
         )  # fmt: skip
         if table.column(column).kind == "id":  # `="00042"`, `1.23457E+11`, then `#REF!`: the pandas order
-            forms = tuple(sorted(forms, key=lambda f: "QXyvATJ".index(f[0])))  # (`validation._check_parsed`)
+            forms = tuple(
+                sorted(forms, key=lambda f: "QXyvATJ".index(f[0]))
+            )  # (`column_checks._check_parsed`)
         for letter, mask, form in forms:
             found = _sum(stats, f"{letter}{i}")
             if numbers.check_share(found, given):

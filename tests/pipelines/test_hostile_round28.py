@@ -62,8 +62,8 @@ def test_the_date_checks_take_the_zone_from_their_caller():
     """`data.timezone` decides which dates are placeholders at midnight, which local times a DST change skipped
     and which dates were midnight UTC: a default of "UTC" let a caller forget it (the Spark driver's `check_head`
     did). Now required (keyword-only on `_check_parsed`)."""
+    from features.column_checks import _check_parsed
     from features.date_checks import check_date_column
-    from features.validation import _check_parsed
     from pipelines.engines.spark_masks import column_masks
 
     for function in (_check_parsed, check_date_column, column_masks):

@@ -192,7 +192,7 @@ def test_amounts_grouped_by_a_thin_or_figure_space_stop_as_other_grouped_amounts
 def test_an_id_column_of_two_spreadsheet_forms_gets_one_stop_in_both_engines(tmp_path, other, said):
     """One id column holding two spreadsheet forms on 1% each: `#REF!` (a failed formula) and `1.23457E+11` (a
     rounded id) or `="00042"` (a kept zero). Was: the pandas engine named the rounded ids or the formulas
-    (`features.validation._check_parsed`: formulas, scientific, then error values), the Spark driver the error
+    (`features.column_checks._check_parsed`: formulas, scientific, then error values), the Spark driver the error
     values (`spark_stops.table_stops` judged them first). Now the driver judges an id column's forms in the pandas
     order: the same stop from either engine."""
     from pipelines.engines.spark_checks import FORMULA, SCIENTIFIC, SHEET
