@@ -16,11 +16,7 @@ import pandas as pd
 from features.column_types import readable_column
 from features.contract import Column, Table
 from features.date_checks import check_date_column
-from features.dates import (
-    impossible_dates,
-    numeric_dates_hint,
-    parse_timestamps_native,
-)
+from features.dates import impossible_dates, parse_timestamps_native
 from features.decimal_ids import check_cut_ids, check_decimal_ids
 from features.errors import StructuralError
 from features.folded_ids import check_folded_ids, folded_ids
@@ -53,6 +49,7 @@ from features.number_forms import (
     sheet_error_numbers,
 )
 from features.numbers import check_point_groups, point_groups
+from features.numeric_dates import numeric_dates_hint
 from features.parsing import OUT_OF_RANGE, _check_float_ids, _parse_column, unrepresentable
 from features.placeholder_words import check_missing_placeholders, missing_placeholders, placeholder_hint
 from features.row_rules import BOUND_REASON
@@ -64,7 +61,7 @@ if TYPE_CHECKING:  # the rejects collector is validation's; it calls this module
 
 
 #: One column of a part of a table (the Spark engine): its rows holding a value, those not parsing, and for a date
-#: column its placeholder dates (`features.dates.placeholder_rows`) and its dates in another calendar's years
+#: column its placeholder dates (`features.placeholder_dates.placeholder_rows`) and its dates in another calendar's years
 #: (`features.date_forms.other_calendar_dates`), which the caller judges over the whole column.
 ColumnStats = tuple[pd.Series, pd.Series, np.ndarray | None, np.ndarray | None]
 

@@ -69,7 +69,7 @@ def _refuse(table: Table, col: Column, s: pd.Series, what: str, hint: str = "") 
         "bool": "true/false",
     }.get(col.kind, "numbers")
     if col.kind == "timestamp" and pd.api.types.is_numeric_dtype(s.dtype):  # `1704067200`: Unix time
-        from features.dates import numeric_dates_hint
+        from features.numeric_dates import numeric_dates_hint
 
         hint = numeric_dates_hint(
             given.astype("int64") if pd.api.types.is_integer_dtype(s.dtype) else given, numbers=True

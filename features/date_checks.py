@@ -29,11 +29,10 @@ from features.dates import (
     MIN_DATE,
     NONEXISTENT_TIME,
     UNKNOWN_FORMAT,
-    ZERO_DATE_REASON,
     dst_faults,
     impossible_dates,
-    placeholder_rows,
 )
+from features.placeholder_dates import ZERO_DATE_REASON, placeholder_rows
 from features.placeholder_words import check_missing_placeholders
 from features.utc_midnights import check_utc_midnights, utc_midnights
 

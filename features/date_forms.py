@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.dates import _ISO, MONTH3, SAS_DATE, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
+from features.dates import _ISO
 from features.errors import StructuralError
 from features.folded_ids import ascii_spelling
 from features.numbers import check_share, shown_values
+from features.numeric_dates import MONTH3, SAS_DATE, SERIAL_DAYS, UNIX_TIME, numeric_dates_hint
 from features.unparsed_columns import UNPARSED_SHARE
 from features.week_dates import WEEK_DATES
 from features.year_day_month import YEAR_DAY_MONTH
@@ -76,7 +77,7 @@ _ZONE_ABBREVIATION = (
 #: `Date.toString()` form, the year last (`Fri Jan 01 08:39:05 CET 2021`, `... +0000 2021`: Unix `date`, APIs).
 #: A time may be written with points (`05-JAN-21 08.39.05.000000 AM`: Oracle's default `TIMESTAMP` form, and
 #: `15.01.2023 10.15`), or after a comma (`1/5/2021, 8:39:05 AM`: JavaScript's `toLocaleString()`, a
-#: spreadsheet's long date and time). SAS's and Stata's compact forms (`features.dates.SAS_DATE`: `05JAN2023`).
+#: spreadsheet's long date and time). SAS's and Stata's compact forms (`features.numeric_dates.SAS_DATE`: `05JAN2023`).
 _MONTH = (  # English, then French, German, Spanish, Italian, Dutch and Portuguese names' starts (`janv.`, `März`)
     rf"(?:{MONTH3}|f[ée]v|avr|mai|jui|ao[uû]|d[ée]c|j[äa]n|m[äa]r|mrz|okt|dez|ene|abr|ago|dic|set|gen|mag|giu|lug"
     r"|ott|mei|mrt|out)[^\W\d_]*\.?"
@@ -154,7 +155,7 @@ def _unmatched_text(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> tuple[
 
 def unix_times(raw: pd.Series, unmatched: pd.Series | np.ndarray) -> np.ndarray:
     """Which values of a date column (as read), among `unmatched` (given and not parsing), are Unix time
-    (`1704067200`, `1704067200000`: `features.dates.UNIX_TIME`, the predicate of the stops' hint)."""
+    (`1704067200`, `1704067200000`: `features.numeric_dates.UNIX_TIME`, the predicate of the stops' hint)."""
     out = np.zeros(len(raw), dtype=bool)
     at, text = _unmatched_text(raw, unmatched)
     if text is not None:

@@ -53,7 +53,7 @@ def check_mostly_unparsed(
 
         what, fix = "true/false", f"True/false columns take {BOOL_SPELLINGS} (any case): export those."
     elif kind == "timestamp":
-        from features.dates import numeric_dates_hint
+        from features.numeric_dates import numeric_dates_hint
         from features.year_day_month import year_day_month_hint
 
         what = "a date"

@@ -1,5 +1,5 @@
 """ISO 8601's week and ordinal dates, written once: the forms a date column's reject and stop recognise
-(`features.date_forms._ISO_OTHER`) and the format that reads a column of them (`features.dates.numeric_dates_hint`).
+(`features.date_forms._ISO_OTHER`) and the format that reads a column of them (`features.numeric_dates.numeric_dates_hint`).
 An ISO column does not take them; declared in `data.date_formats`, the named format reads each value as its day."""
 
 from __future__ import annotations

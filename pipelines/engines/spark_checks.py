@@ -47,9 +47,7 @@ BAD = "__bad"  # bit i: ... and it does not parse
 PLACEHOLDER = (
     "__placeholder"  # a word for a missing value (`features.placeholder_words.missing_placeholders`)
 )
-PLACEHOLDER_DATE = (
-    "__placeholder_date"  # a date for "no date": 9999-12-31, 1970-01-01 (`dates.placeholder_rows`)
-)
+PLACEHOLDER_DATE = "__placeholder_date"  # a date for "no date": 9999-12-31, 1970-01-01 (`placeholder_dates.placeholder_rows`)
 LOCALE = "__locale"  # a number in a locale's format (`features.numbers.locale_numbers`)
 UNIT = "__unit"  # a number with a currency sign or unit (`features.number_forms.unit_numbers`)
 DIGITS = (

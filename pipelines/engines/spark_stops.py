@@ -14,7 +14,7 @@ that stops nowhere pays nothing beyond the sums (no job, no rows collected).
 
 Order of the stops (that of `validate_tables`): per table, per contract column: no value parses, placeholders,
 locale numbers, a required column empty on every row (its `GIVEN` sum 0), placeholder dates (`9999-12-31` for
-every missing date: `features.dates.placeholder_rows`' rows); then the table's conventions (signs, cost above
+every missing date: `features.placeholder_dates.placeholder_rows`' rows); then the table's conventions (signs, cost above
 revenue, quantities 0, effort in another unit, rating scales: `conventions.check_conventions`, called when any of their
 sums crosses its threshold; for the effort's median, when half the positive efforts lie beyond one end of the
 range, which a median outside it needs), a row rule rejecting most rows (`row_rules.check_row_conventions`, from

@@ -200,7 +200,7 @@ STOPS = {
         dict(orders=_ORD.assign(Currency=["EUR", "eur", "USD", "EUR", "USD", "€"]), customers=_CUST),
         "table 'orders', column 'Currency': amounts in EUR (4 rows), USD (2 rows)",
     ),
-    "open-end-dates": (  # `9999-12-31` for every customer never cancelled (`features.dates.placeholder_rows`)
+    "open-end-dates": (  # `9999-12-31` for every customer never cancelled (`features.placeholder_dates.placeholder_rows`)
         dict(orders=_ORD, customers=_CUST.assign(churned_at=["9999-12-31"] * 5 + ["2024-06-01"])),
         "table 'customers', column 'churned_at': 5 of 6 rows hold '9999-12-31'",
     ),

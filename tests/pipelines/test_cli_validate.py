@@ -72,7 +72,7 @@ def test_ten_corrupted_dates_become_exactly_ten_rejects(company, tmp_path):
     assert res.exit_code == 0, res.output
     rej = pd.read_csv(tmp_path / "rej" / "orders.csv", dtype=str, keep_default_na=False)
     assert sorted(rej["source_row"].astype(int)) == rows
-    from features.dates import ZERO_DATE_REASON
+    from features.placeholder_dates import ZERO_DATE_REASON
 
     assert set(rej["reason"]) <= {
         "unparseable ordered_at",

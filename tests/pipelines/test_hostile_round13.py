@@ -292,7 +292,7 @@ def test_a_date_column_of_unix_time_stops_naming_the_form(tmp_path, value, unit)
     """Unix time in a date column (a database's or an API's timestamp as a number): throughout, was the generic
     'no value parses as a date' with the ISO hint only; on 5 of 100 rows, each rejected 'ambiguous or unknown
     date format', exit 0. Now both stop naming Unix time and the first value's date, as serial days do
-    (`features.dates.numeric_dates_hint`, `EPOCH_SECONDS`, `EPOCH_MILLIS`); a stray one stays a reject."""
+    (`features.numeric_dates.numeric_dates_hint`, `EPOCH_SECONDS`, `EPOCH_MILLIS`); a stray one stays a reject."""
     said = rf"Unix time in {unit} since 1970-01-01 UTC \({value} is 2024-01-01 00:00:00 UTC\)"
     orders = raw_orders(100)
     with pytest.raises(StructuralError, match=rf"no value parses as a date .*{said}"):

@@ -21,7 +21,7 @@ def test_a_stray_unix_time_among_dates_is_rejected_naming_the_form(date_format):
     """A single `1704067200` (a database's timestamp as a number) among ISO dates, under the 1% of the stop for a
     part of the column in another form: was rejected `ambiguous or unknown date format in ordered_at` (or `does not
     match the declared date format`), the reason naming nothing the user could act on. Now its own reason, with the
-    predicate of the stops' hint (`features.dates.UNIX_TIME`); another text keeps the generic one."""
+    predicate of the stops' hint (`features.numeric_dates.UNIX_TIME`); another text keeps the generic one."""
     orders = raw_orders(400)
     orders.loc[[5, 6, 7], "ordered_at"] = ["1704067200", "1704067200123", "5th of May"]
     formats = {} if date_format is None else {"orders.ordered_at": date_format}

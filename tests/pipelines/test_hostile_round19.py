@@ -60,7 +60,8 @@ def test_a_time_with_iso_8601s_decimal_comma_is_read(tmp_path, written):
 
 def test_a_placeholder_date_with_a_decimal_comma_is_still_a_placeholder():
     """The comma is read, so `1970-01-01T00:00:00,000Z` is the epoch's midnight, as written with a point."""
-    from features.dates import parse_timestamps_native, placeholder_rows
+    from features.dates import parse_timestamps_native
+    from features.placeholder_dates import placeholder_rows
 
     raw = pd.Series(["1970-01-01T00:00:00,000Z", "1970-01-01 00:00:00,000", "2023-01-05 10:00:00,1"])
     parsed, unknown = parse_timestamps_native(raw, "Europe/Paris")
@@ -186,7 +187,7 @@ def test_a_systems_zero_date_for_every_missing_date_stops_a_stray_one_is_named(t
     cancelled: was each customer rejected `impossible date in churned_at`, and every order of theirs `unknown
     customer_id`, exit 0 (the demo: 276 of 306 customers and 2,741 of 2,980 orders lost). Now, on 1% of the column
     or more, the stop for a placeholder written for every missing value, as for `9999-12-31` and `1970-01-01`
-    (`features.dates.zero_dates`, in `placeholder_rows`); a stray one is a reject naming it a placeholder."""
+    (`features.placeholder_dates.zero_dates`, in `placeholder_rows`); a stray one is a reject naming it a placeholder."""
     from pipelines.io import load_data
 
     data = _with_customers(tmp_path / "data", "churned_at", zero, "")
@@ -206,7 +207,7 @@ def test_a_systems_zero_date_for_every_missing_date_stops_a_stray_one_is_named(t
 def test_dates_before_1900_that_are_no_zero_date_stay_impossible():
     """Not over-read: `1850-06-01` is no system's zero date (an `impossible date` reject, as before), nor is
     `1900-01-02` or a real `2023-01-01`."""
-    from features.dates import zero_dates
+    from features.placeholder_dates import zero_dates
 
     got = zero_dates(
         pd.Series(pd.to_datetime(["1850-06-01", "1900-01-02", "2023-01-01", None]).astype("M8[us]"))

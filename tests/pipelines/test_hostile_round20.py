@@ -179,7 +179,7 @@ def test_unix_time_in_microseconds_or_nanoseconds_is_named_as_seconds_are(tmp_pa
     nanoseconds (Go's `UnixNano`, pandas' int64) among a date column's ISO dates: was each row `ambiguous or unknown
     date format in ordered_at`, exit 0 (the demo with 5% of its orders so: 149 lost), and a whole column so stopped
     without the hint seconds and milliseconds get. Now as seconds and milliseconds are: on 1% of the column the
-    stop for dates in another form naming the unit (`features.dates.EPOCH_MICROS`, `EPOCH_NANOS`), a stray one the
+    stop for dates in another form naming the unit (`features.numeric_dates.EPOCH_MICROS`, `EPOCH_NANOS`), a stray one the
     Unix time reject; both engines (`other_date_forms`, `unix_times`)."""
     from features.date_forms import UNIX_TIME_REASON
     from pipelines.io import load_data

@@ -26,8 +26,8 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
     import pyarrow as pa
 
     from features.date_forms import UNIX_TIME_REASON
-    from features.dates import ZERO_DATE_REASON
     from features.ids import PHONE_ID
+    from features.placeholder_dates import ZERO_DATE_REASON
     from pipelines.config import load_config
     from pipelines.engines.spark_input import load_spark
     from pipelines.io import load_data

@@ -46,7 +46,7 @@ def test_long_ids_cut_to_15_digits_by_a_spreadsheet_stop(tmp_path):
 def test_serial_day_numbers_are_told_in_both_date_systems(tmp_path):
     """Excel for Mac before 2011 counted days from 1904-01-01 (its "1904 date system"), 1,462 days after the
     1900 system's day 0: `42735` is 2016-12-31 in one and 2021-01-01 in the other. Was: the hint told the 1900
-    date only, a wrong date for such a workbook; now both (`features.dates.numeric_dates_hint`)."""
+    date only, a wrong date for such a workbook; now both (`features.numeric_dates.numeric_dates_hint`)."""
     from pipelines.io import load_data
 
     folder = tmp_path / "data"

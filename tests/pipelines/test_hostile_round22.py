@@ -83,10 +83,10 @@ def test_mysqls_and_saps_zero_dates_are_placeholder_dates(tmp_path):
     a customer never cancelled. Was: each row rejected `unparseable <column>` (`ambiguous or unknown date format`,
     `does not match the declared date format %Y%m%d`), exit 0, however many (the demo's 107 unpaid invoices so
     written: every one lost, the overdue amounts with them). Now a date of zeros only is a zero-date placeholder
-    whatever the column's format (`features.dates._ZERO_DAY`): on 1% of the column, the stop "an export's
+    whatever the column's format (`features.placeholder_dates._ZERO_DAY`): on 1% of the column, the stop "an export's
     placeholder for a missing value"; a stray one, the row reject of a system's zero date. Both engines (one
-    predicate, `features.dates.placeholder_rows`)."""
-    from features.dates import ZERO_DATE_REASON
+    predicate, `features.placeholder_dates.placeholder_rows`)."""
+    from features.placeholder_dates import ZERO_DATE_REASON
     from pipelines.io import load_data
 
     folder = tmp_path / "data"

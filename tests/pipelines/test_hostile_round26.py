@@ -97,7 +97,7 @@ def test_sas_dates_are_told_the_tools_iso_formats(tmp_path, share):
     """SAS's (`DATE9.`: `05JAN2023`) or Stata's compact dates, throughout, on most of a column or on a part. Was:
     the stops named the date form only (round 25: "in another form than ISO 8601", "no value parses"). Now, as
     R's `NA` and SAS's `.` are told their tool's way out, the formats that write ISO 8601 (`E8601DA10.`,
-    `%tdCCYY-NN-DD`: `features.dates.numeric_dates_hint`, the three date stops' hint); other forms are not."""
+    `%tdCCYY-NN-DD`: `features.numeric_dates.numeric_dates_hint`, the three date stops' hint); other forms are not."""
     from pipelines.io import load_data
 
     orders = raw_orders(100)

@@ -142,7 +142,7 @@ def test_iso_week_or_ordinal_dates_throughout_are_named_with_the_format_that_rea
     """A date column written throughout as ISO 8601 week dates (`2023-W01-4`: a planning or payroll system's) or
     ordinal dates (`2023-005`: a mainframe's, a log's). Was: "no value parses as a date ... Dates must be ISO 8601"
     (they are, in another of its forms), no word of what they are. Now the stop names the form, the first value's
-    calendar date and the format that reads them (`features.dates.numeric_dates_hint`, the sentence every date
+    calendar date and the format that reads them (`features.numeric_dates.numeric_dates_hint`, the sentence every date
     stop adds; the Spark engine's "throughout" check validates its first rows with the same code); declared, the
     format reads each value as its day. The basic form (`2023W014`) and a time after the day (`T10:00:00`) were
     given no hint: the forms and their formats are now written once (`features.week_dates`)."""
