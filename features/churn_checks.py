@@ -2,7 +2,7 @@
 customer came back) and a `churned_at` at the very instant of the last order (a "last purchase" column exported as
 the cancellation), with the stops when many customers show either. Pure functions over validated tables, called by
 `features.validation.validate_tables` (`judge_orders_after_churn`) and the Spark engine (`spark_checks.check_bucket`
-counts per bucket, `spark_stops.churn_stops` judges). Other cross-table rules: `features.crossrefs`.
+counts per bucket, `spark_cross_stops.churn_stops` judges). Other cross-table rules: `features.crossrefs`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 
 Pure functions over validated tables, called by `features.validation.validate_tables` after the referrals'
 references and by the Spark engine's checks (`pipelines.engines.spark_checks.check_bucket`: every referral of
-one customer is in that customer's bucket; `pipelines.engines.spark_stops.referral_stops`).
+one customer is in that customer's bucket; `pipelines.engines.spark_cross_stops.referral_stops`).
 """
 
 from __future__ import annotations

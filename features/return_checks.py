@@ -71,7 +71,7 @@ def check_respelled_orders(
     `1` for `O000001`) stop; fewer are kept, as a return of an order older than the export (was: every return so
     kept, exit 0, the checks against its order skipped without a word). `accepted_orders`: called only when
     enough returns name no order (an index of every order is the loading's peak at 1M, issue 14). Both engines
-    (`validate_tables`; the Spark engine's `spark_stops.returns_stops`)."""
+    (`validate_tables`; the Spark engine's `spark_cross_stops.returns_stops`)."""
     n = int(np.asarray(unknown, dtype=bool).sum())
     if "order_id" not in returns.columns or n < max(MIN_RESPELLED, RESPELLED_SHARE * len(returns)):
         return

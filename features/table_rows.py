@@ -2,7 +2,7 @@
 by its `where` and `group_by`, are not judged: a `where` keeping no row is a note, a stop for the orders and
 the customers: `emptied_table_notes`). Both engines:
 `pipelines.io.load_data` on each file it reads (a table's own, a mapping's sources), the Spark engine's driver
-(`pipelines.engines.spark_stops.cross_table_stops`) from each table's rows in, a table being its one source."""
+(`pipelines.engines.spark_cross_stops.cross_table_stops`) from each table's rows in, a table being its one source."""
 
 from __future__ import annotations
 

@@ -232,18 +232,15 @@ def validate_spark(
     from features.header import structural_checks, suggestions
     from features.refund_columns import refund_columns, refund_note
     from features.sale_status import refunded_note
-    from pipelines.engines.spark_session import short_plan
-    from pipelines.engines.spark_stops import (
-        TableRows,
+    from pipelines.engines.spark_cross_stops import (
         churn_stops,
         cross_table_stops,
         currency_stops,
-        early_dates,
         referral_stops,
         returns_stops,
-        stray_decimals,
-        table_stops,
     )
+    from pipelines.engines.spark_session import short_plan
+    from pipelines.engines.spark_stops import TableRows, early_dates, stray_decimals, table_stops
 
     # One task per bucket; adaptive execution would coalesce the small buckets and start a job per stage.
     spark.conf.set("spark.sql.adaptive.enabled", "false")

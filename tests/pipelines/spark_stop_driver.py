@@ -1,7 +1,7 @@
 """The Spark engine's column-level stops judged without a session (`test_spark_stops`): the executors' row step
 (`spark_input.check_rows`) on a table's rows as Spark reads a CSV file (text, an empty field missing), the masks
 summed as the one aggregation sums them (`spark_stats.partial_stats` / `merge_stats`, one input partition), then the
-driver's stops in `validate_spark`'s order (`spark_stops.currency_stops`, `table_stops`, `cross_table_stops`) on
+driver's stops in `validate_spark`'s order (`spark_cross_stops.currency_stops`, `table_stops`, `cross_table_stops`) on
 the rows the driver would collect (`spark_stops.TableRows`, its frame given). The glue between (the Spark reads,
 the bucket step, the joins, the aggregation's job) is run by the real loads `test_spark_stops` keeps.
 
@@ -43,19 +43,17 @@ def driver_stops(data: Path, cfg: AppConfig) -> None:
         _wide,
         bucket_rows,
     )
-    from pipelines.engines.spark_input import check_rows
-    from pipelines.engines.spark_masks import checked_columns
-    from pipelines.engines.spark_stats import PART, merge_stats, partial_stats
-    from pipelines.engines.spark_stops import (
-        ROW_MASKS,
-        TableRows,
+    from pipelines.engines.spark_cross_stops import (
         churn_stops,
         cross_table_stops,
         currency_stops,
         referral_stops,
         returns_stops,
-        table_stops,
     )
+    from pipelines.engines.spark_input import check_rows
+    from pipelines.engines.spark_masks import checked_columns
+    from pipelines.engines.spark_stats import PART, merge_stats, partial_stats
+    from pipelines.engines.spark_stops import ROW_MASKS, TableRows, table_stops
 
     d = cfg.data
     formats, bounds = dict(d.date_formats or {}), dict(d.max_values or {})

@@ -77,7 +77,7 @@ def test_the_spark_engine_reads_end_of_day_and_stops_on_half_floats_and_web_page
 @pytest.mark.spark
 def test_the_spark_engine_stops_on_returns_naming_orders_in_another_case(spark, tmp_path):
     """Returns whose `order_id` is the orders' in lower case (`o0` for `O0`) stop as in the pandas engine
-    (`features.return_checks.check_respelled_orders`, from `spark_stops.returns_stops`; was: every return kept, exit
+    (`features.return_checks.check_respelled_orders`, from `spark_cross_stops.returns_stops`; was: every return kept, exit
     0, the checks against its order skipped)."""
     from pipelines.config import load_config
     from pipelines.engines.spark_input import load_spark

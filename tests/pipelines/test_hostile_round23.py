@@ -147,13 +147,13 @@ def test_a_mapping_source_with_cancelled_rows_it_does_not_read_stops(tmp_path):
 def test_the_spark_engines_row_step_rejects_rows_marked_as_no_sale():
     """`--engine spark`: the executors' row step (`spark_input.check_rows`, a pandas function) gives a row a status
     column marks as no sale the pandas engine's reason (`features.validation._validate_table`), and its driver's
-    zone stop (`spark_stops.currency_stops`, from `CURRENCY`'s bit 2) raises the pandas engine's error. Judged
+    zone stop (`spark_cross_stops.currency_stops`, from `CURRENCY`'s bit 2) raises the pandas engine's error. Judged
     here without a session."""
     import numpy as np
 
     from pipelines.engines.spark_checks import CURRENCY, REASON, TABLE
+    from pipelines.engines.spark_cross_stops import currency_stops
     from pipelines.engines.spark_input import check_rows
-    from pipelines.engines.spark_stops import currency_stops
 
     orders = raw_orders(20).assign(status="paid")
     orders.loc[4, "status"] = "Cancelled"

@@ -103,7 +103,8 @@ def test_the_spark_engines_driver_stops_on_an_empty_table_and_most_rows_marked_n
     no row read as none). Judged without a session; Spark loads of the demo so damaged stopped as the pandas engine
     does (the hunt's log, round 24)."""
     from features.contract import TABLES
-    from pipelines.engines.spark_stops import cross_table_stops, table_stops
+    from pipelines.engines.spark_cross_stops import cross_table_stops
+    from pipelines.engines.spark_stops import table_stops
 
     orders = raw_orders(20)
     reasons = [None] * 9 + ["order marked 'cancelled' in status (no sale)"] * 6
@@ -293,12 +294,12 @@ def test_a_refund_column_without_a_returns_table_stops(tmp_path):
 def test_the_spark_engines_row_step_marks_refunds_without_a_returns_table():
     """`--engine spark`: the executors' row step sets `CURRENCY`'s bit 3 on a row whose refund column holds a
     refund when the data has no returns table (`features.refund_columns.refund_rows`), and the driver's stop
-    (`spark_stops.currency_stops`, from the bit's sum) raises the pandas engine's error. Without a session."""
+    (`spark_cross_stops.currency_stops`, from the bit's sum) raises the pandas engine's error. Without a session."""
     import numpy as np
 
     from pipelines.engines.spark_checks import CURRENCY, TABLE
+    from pipelines.engines.spark_cross_stops import currency_stops
     from pipelines.engines.spark_input import check_rows
-    from pipelines.engines.spark_stops import currency_stops
 
     orders = raw_orders(20).assign(**{"Refunded Amount": "0"})
     orders.loc[[4, 9, 11], "Refunded Amount"] = ["5", "5,00", "€5"]

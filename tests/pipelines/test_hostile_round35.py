@@ -398,7 +398,7 @@ def test_churned_at_written_as_each_customers_last_order_stops():
     of training), a customer who ordered last week among them: no order falls after it, so the stale-cancellation
     stop never fired. Now a structural error naming how many and example rows with the last order beside the
     churned_at (`features.churn_checks.check_churn_at_last_order`, in `judge_orders_after_churn`; the Spark engine
-    counts bit 1 of `AFTER_CHURN` per bucket, `churned_at_last_order`, then calls it: `spark_stops.churn_stops`).
+    counts bit 1 of `AFTER_CHURN` per bucket, `churned_at_last_order`, then calls it: `spark_cross_stops.churn_stops`).
     Real cancellations (a month after the last order) and a few at it are read."""
     from features.churn_checks import check_churn_at_last_order, churned_at_last_order
 
@@ -480,7 +480,7 @@ def test_returns_dated_at_their_orders_instant_stop():
     (not before its order, so no rule saw it), each refund counted from its order's day on, before it happened:
     a cutoff between the two read it early, in training's features too. Now a structural error
     (`features.return_checks.check_returns_at_order`, in `judge_return_totals`; the Spark engine counts bit 1 of
-    `NAMED` per bucket, `spark_orders.judge_returns`, then calls the same function: `spark_stops.returns_stops`).
+    `NAMED` per bucket, `spark_orders.judge_returns`, then calls the same function: `spark_cross_stops.returns_stops`).
     Returns days after their order, and a few at its instant (a cancellation recorded with its order), are read."""
     from features.validation import validate_tables
 
